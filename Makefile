@@ -1,0 +1,57 @@
+# PicoTunnel: see README.md. Every target runs on a JDK 21+ found by scripts/find-jdk.sh.
+SHELL := /bin/bash
+JAVA_HOME := $(shell bash scripts/find-jdk.sh)
+export JAVA_HOME
+MVN := mvn -B -q -e
+MVN_LOUD := mvn -B -e --no-transfer-progress
+DATA ?= ./dev-data
+
+.PHONY: setup build build-server build-client test vet dev-server docker-build clean bench
+
+setup:
+	bash scripts/install-deps.sh
+	$(MVN) -DskipTests install
+
+build:
+	$(MVN) -DskipTests package
+	$(MAKE) --no-print-directory dist
+
+build-server:
+	$(MVN) -DskipTests -pl server -am package
+	$(MAKE) --no-print-directory dist-server
+
+build-client:
+	$(MVN) -DskipTests -pl client -am package
+	$(MAKE) --no-print-directory dist-client
+
+dist: dist-server dist-client
+
+dist-server:
+	@mkdir -p dist/lib
+	cp server/target/picotunnel-server-all.jar dist/lib/picotunnel-server.jar
+	install -m 0755 scripts/launcher.sh dist/picotunnel-server
+	@echo "built dist/picotunnel-server"
+
+dist-client:
+	@mkdir -p dist/lib
+	cp client/target/picotunnel-client-all.jar dist/lib/picotunnel-client.jar
+	install -m 0755 scripts/launcher.sh dist/picotunnel-client
+	@echo "built dist/picotunnel-client"
+
+test:
+	$(MVN_LOUD) verify
+
+vet:
+	$(MVN) -Pvet -DskipTests test-compile
+
+dev-server: build-server
+	bash scripts/dev-server.sh "$(DATA)"
+
+docker-build:
+	@command -v docker >/dev/null || { echo "docker-build needs the docker CLI and a Docker engine" >&2; exit 1; }
+	docker build -f docker/server.Dockerfile -t picotunnel-server .
+	docker build -f docker/client.Dockerfile -t picotunnel-client .
+
+clean:
+	$(MVN) clean
+	rm -rf dist

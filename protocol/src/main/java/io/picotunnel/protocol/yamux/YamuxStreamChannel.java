@@ -1,0 +1,39 @@
+package io.picotunnel.protocol.yamux;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+
+/**
+ * One yamux stream as a Netty child channel of the session's parent channel, on the parent's event loop.
+ *
+ * <p>Reads and writes {@code ByteBuf}. Reading honours {@code autoRead} and {@code read()}: credit goes back
+ * to the peer only when data has been delivered to this channel's pipeline, so a reader that stops reading
+ * stops the sender once the window (256 KiB) is used up. The channel is writable only while its own queue
+ * is under the high-water mark, it has send window left and the parent is writable; changes fire
+ * {@code channelWritabilityChanged}.
+ *
+ * <p>Half-close: {@link #shutdownOutput()} sends FIN. A FIN from the peer fires
+ * {@code ChannelInputShutdownEvent.INSTANCE} as a user event and the channel stays open for writing. When
+ * both directions are shut down the channel closes itself. {@code close()} sends FIN when output is still
+ * open; data the peer sends after a local close is answered with RST. An RST from the peer closes the
+ * channel at once ({@link #isReset()} then is true).
+ */
+public interface YamuxStreamChannel extends Channel {
+
+    int streamId();
+
+    YamuxSession session();
+
+    /** Sends FIN after everything written before it; the peer reads EOF. */
+    ChannelFuture shutdownOutput();
+
+    boolean isOutputShutdown();
+
+    boolean isInputShutdown();
+
+    /** Sends RST and closes the channel, dropping data not yet sent. */
+    ChannelFuture reset();
+
+    /** True when the stream ended by RST, from either side. */
+    boolean isReset();
+}
