@@ -1,0 +1,33 @@
+package io.picotunnel.server.tunnel;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+
+/** Answers WebSocket pings and the closing handshake on the tunnel connection; data frames pass on. */
+final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
+
+    private boolean closing;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof PingWebSocketFrame ping) {
+            ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
+        } else if (msg instanceof PongWebSocketFrame pong) {
+            pong.release();
+        } else if (msg instanceof CloseWebSocketFrame close) {
+            if (closing) {
+                close.release();
+                return;
+            }
+            closing = true;
+            // Echo the status back and close the TCP connection: the yamux session ends with it.
+            ctx.writeAndFlush(close).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ctx.fireChannelRead(msg);
+        }
+    }
+}
