@@ -99,7 +99,7 @@ final class TcpListener {
             return;
         }
         if (old != null) {
-            old.close();
+            old.close().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         }
         service = next;
     }
