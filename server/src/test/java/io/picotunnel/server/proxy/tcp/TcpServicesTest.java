@@ -152,8 +152,8 @@ class TcpServicesTest {
     }
 
     private static boolean accepts(int port) throws IOException {
-        try (Socket ignored = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            return true;
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            return socket.isConnected();
         } catch (ConnectException e) {
             return false;
         }
