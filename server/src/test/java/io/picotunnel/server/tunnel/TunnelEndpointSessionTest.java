@@ -56,6 +56,7 @@ class TunnelEndpointSessionTest {
     void connectedClientIsRegisteredUntilItCloses() {
         try (RawTunnelClient client = RawTunnelClient.connect(http, port, TOKEN)) {
             await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
+            assertThat(client.isClosed()).isFalse();
         }
         await().atMost(5, TimeUnit.SECONDS).until(() -> !registry.isConnected(TUNNEL.id()));
         assertThat(registry.lastSeen(TUNNEL.id())).isPresent();
