@@ -25,18 +25,24 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
 
     private final Service service;
     private final TunnelRegistry registry;
-    private final TcpTraffic traffic;
 
-    TcpConnection(Service service, TunnelRegistry registry, TcpTraffic traffic) {
+    TcpConnection(Service service, TunnelRegistry registry) {
         this.service = service;
         this.registry = registry;
-        this.traffic = traffic;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         Channel socket = ctx.channel();
-        ctx.pipeline().replace(this, "tcp-traffic", new TrafficCounter(traffic));
+        ctx.pipeline().remove(this);
+        StreamHeader header;
+        try {
+            header = new StreamHeader(StreamType.TCP, service.targetAddr());
+        } catch (IllegalArgumentException e) {
+            LOG.warn("tcp service {}: {}", service.id(), e.getMessage());
+            socket.close();
+            return;
+        }
         registry.openStream(service.tunnelId(), HoldReads.INSTANCE).addListener((Future<YamuxStreamChannel> opened) -> {
             if (!opened.isSuccess()) {
                 LOG.debug("tcp service {}: closing connection from {}: {}", service.id(), socket.remoteAddress(),
@@ -49,10 +55,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
                 stream.reset();
                 return;
             }
-            stream.write(new StreamHeader(StreamType.TCP, service.targetAddr()).encode(stream.alloc()));
+            stream.write(header.encode(stream.alloc()));
             Relay.start(socket, stream);
         });
-        ctx.fireChannelActive();
     }
 
     /** Keeps a new stream from reading until the relay takes over. */

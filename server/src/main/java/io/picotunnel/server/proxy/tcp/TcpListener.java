@@ -116,7 +116,8 @@ final class TcpListener {
                     @Override
                     protected void initChannel(Channel channel) {
                         connections.add(channel);
-                        channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry, traffic));
+                        channel.pipeline().addLast("tcp-traffic", new TrafficCounter(traffic));
+                        channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry));
                     }
                 });
         ChannelFuture bind = bootstrap.bind(address);
