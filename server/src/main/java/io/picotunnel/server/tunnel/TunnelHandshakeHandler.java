@@ -140,7 +140,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         request.retain();
         try {
             CompletableFuture.supplyAsync(() -> tokens.findTunnelByToken(token), lookups)
-                    .whenComplete((tunnel, error) -> runOnLoop(ctx, request, () -> afterLookup(ctx, request, tunnel, error)));
+                    .whenComplete((tunnel, error) -> runOnLoop(ctx, request,
+                            () -> afterLookup(ctx, request, token, tunnel, error)));
         } catch (RejectedExecutionException e) {
             request.release();
             respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down");
@@ -164,7 +165,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void afterLookup(ChannelHandlerContext ctx, FullHttpRequest request, Optional<Tunnel> tunnel, Throwable error) {
+    private void afterLookup(ChannelHandlerContext ctx, FullHttpRequest request, String token, Optional<Tunnel> tunnel,
+                             Throwable error) {
         if (!ctx.channel().isActive()) {
             return;
         }
@@ -205,7 +207,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         upgraded.addListener(f -> {
             if (f.isSuccess()) {
-                startSession(channel, tunnel.get());
+                startSession(channel, tunnel.get(), token);
             } else {
                 LOG.debug("{}: WebSocket upgrade failed: {}", channel.remoteAddress(), f.cause().toString());
                 channel.close();
@@ -213,7 +215,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
-    private void startSession(Channel channel, Tunnel tunnel) {
+    private void startSession(Channel channel, Tunnel tunnel, String token) {
         cancelTimeout();
         if (!channel.isActive()) {
             return;
@@ -231,6 +233,32 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             LOG.info("tunnel {} ({}) disconnected", tunnel.id(), tunnel.name());
         });
         channel.config().setAutoRead(true);
+        recheckToken(channel, tunnel, token);
+    }
+
+    /**
+     * Looks the token up once more now that the connection is registered: a token regenerated (or a tunnel
+     * deleted) while this handshake was under way disconnected the tunnel before this connection was in the
+     * registry, so it would otherwise survive with a revoked token.
+     */
+    private void recheckToken(Channel channel, Tunnel tunnel, String token) {
+        try {
+            CompletableFuture.supplyAsync(() -> tokens.findTunnelByToken(token), lookups).whenComplete((now, error) -> {
+                if (error == null && now.map(t -> t.id().equals(tunnel.id())).orElse(false)) {
+                    return;
+                }
+                if (error == null) {
+                    LOG.info("tunnel {} ({}): token revoked during the handshake, dropping the client",
+                            tunnel.id(), tunnel.name());
+                } else {
+                    LOG.warn("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(), tunnel.name(),
+                            error);
+                }
+                channel.close();
+            });
+        } catch (RejectedExecutionException e) {
+            channel.close();
+        }
     }
 
     private void cancelTimeout() {
