@@ -50,6 +50,11 @@ final class RawTunnelClient implements WebSocket.Listener, AutoCloseable {
         webSocket.sendBinary(ByteBuffer.wrap(bytes), true).orTimeout(10, TimeUnit.SECONDS).join();
     }
 
+    /** Sends without waiting for the outcome: the server may close the connection while the frame is going out. */
+    void sendAndForget(byte[] bytes) {
+        webSocket.sendBinary(ByteBuffer.wrap(bytes), true);
+    }
+
     static byte[] header(int type, int flags, int streamId, int length) {
         return ByteBuffer.allocate(12).order(ByteOrder.BIG_ENDIAN)
                 .put((byte) 0).put((byte) type).putShort((short) flags).putInt(streamId).putInt(length)

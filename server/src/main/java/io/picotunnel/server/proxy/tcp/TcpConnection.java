@@ -55,7 +55,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
                 stream.reset();
                 return;
             }
-            stream.write(header.encode(stream.alloc()));
+            // Flushed now: with a protocol where the target speaks first, nothing else would flush it.
+            stream.writeAndFlush(header.encode(stream.alloc()));
             Relay.start(socket, stream);
         });
     }
