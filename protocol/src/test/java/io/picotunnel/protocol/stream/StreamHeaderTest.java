@@ -74,7 +74,8 @@ class StreamHeaderTest {
     @Test
     void unknownFieldsAreIgnored() {
         channel.writeInbound(wire("{\"type\":\"tcp\",\"target\":\"a:1\",\"future\":true}"));
-        assertThat((Object) channel.readInbound()).isEqualTo(new StreamHeader(StreamType.TCP, "a:1"));
+        StreamHeader header = channel.readInbound();
+        assertThat(header).isEqualTo(new StreamHeader(StreamType.TCP, "a:1"));
     }
 
     @Test

@@ -47,9 +47,9 @@ final class SessionPair implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
-        clientParent.close().await(10, TimeUnit.SECONDS);
-        listener.close().await(10, TimeUnit.SECONDS);
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+    public void close() {
+        clientParent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+        listener.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
     }
 }

@@ -82,7 +82,8 @@ class YamuxFrameCodecTest {
         YamuxFrame empty = decoder.readInbound();
         assertThat(empty.unsignedStreamId()).isEqualTo(0xFFFFFFFFL);
         assertThat(empty.length()).isZero();
-        assertThat((Object) decoder.readInbound()).isNull();
+        Object none = decoder.readInbound();
+        assertThat(none).isNull();
     }
 
     @Test
@@ -129,7 +130,8 @@ class YamuxFrameCodecTest {
         assertThatThrownBy(() -> decoder.writeInbound(hex("090000000000000100000000")))
                 .cause().isInstanceOf(YamuxProtocolException.class);
         decoder.writeInbound(hex("000200010000000000000007"));
-        assertThat((Object) decoder.readInbound()).isNull();
+        Object none = decoder.readInbound();
+        assertThat(none).isNull();
     }
 
     @Test

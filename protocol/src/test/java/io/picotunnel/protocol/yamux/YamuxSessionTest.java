@@ -36,7 +36,7 @@ class YamuxSessionTest {
     private SessionPair pair;
 
     @AfterEach
-    void close() throws InterruptedException {
+    void close() {
         if (pair != null) {
             pair.close();
         }
