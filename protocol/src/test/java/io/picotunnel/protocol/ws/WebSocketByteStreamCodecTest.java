@@ -50,7 +50,7 @@ class WebSocketByteStreamCodecTest {
     void emptyBinaryFramesAreSkipped() {
         channel.writeInbound(new BinaryWebSocketFrame(Unpooled.EMPTY_BUFFER));
 
-        assertThat((Object) channel.readInbound()).isNull();
+        assertThat(channel.<Object>readInbound()).isNull();
     }
 
     @Test
@@ -63,7 +63,7 @@ class WebSocketByteStreamCodecTest {
         CloseWebSocketFrame close = channel.readOutbound();
         assertThat(close.statusCode()).isEqualTo(WebSocketCloseStatus.PROTOCOL_ERROR.code());
         close.release();
-        assertThat((Object) channel.readInbound()).isNull();
+        assertThat(channel.<Object>readInbound()).isNull();
         assertThat(channel.isOpen()).isFalse();
     }
 
