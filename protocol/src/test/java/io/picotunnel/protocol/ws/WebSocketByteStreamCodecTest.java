@@ -50,8 +50,8 @@ class WebSocketByteStreamCodecTest {
     void emptyBinaryFramesAreSkipped() {
         channel.writeInbound(new BinaryWebSocketFrame(Unpooled.EMPTY_BUFFER));
 
-        Object inbound = channel.readInbound();
-        assertThat(inbound).isNull();
+        Object read = channel.readInbound();
+        assertThat(read).isNull();
     }
 
     @Test
@@ -64,8 +64,8 @@ class WebSocketByteStreamCodecTest {
         CloseWebSocketFrame close = channel.readOutbound();
         assertThat(close.statusCode()).isEqualTo(WebSocketCloseStatus.PROTOCOL_ERROR.code());
         close.release();
-        Object inbound = channel.readInbound();
-        assertThat(inbound).isNull();
+        Object read = channel.readInbound();
+        assertThat(read).isNull();
         assertThat(channel.isOpen()).isFalse();
     }
 
