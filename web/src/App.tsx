@@ -1,0 +1,88 @@
+import { useEffect, useState } from 'react';
+import { api, ApiError, onUnauthorized, type Session } from './api';
+import { LogOutIcon, LogoIcon } from './components/Icons';
+import { Dashboard } from './pages/Dashboard';
+import { SignIn } from './pages/SignIn';
+import { TunnelPage } from './pages/TunnelPage';
+import { Link, matchRoute, Router, useRouter } from './router';
+
+export function App() {
+  return (
+    <Router>
+      <Shell />
+    </Router>
+  );
+}
+
+function Shell() {
+  const [session, setSession] = useState<Session | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    api.session().then(setSession, (e) => setError(e instanceof ApiError ? e.message : String(e)));
+    return onUnauthorized(() => setSession((s) => (s ? { ...s, signed_in: false } : s)));
+  }, []);
+
+  if (error) {
+    return (
+      <main id="main" className="signin">
+        <p className="form-error" role="alert">Could not reach the server: {error}</p>
+      </main>
+    );
+  }
+  if (!session) return <p className="muted page" role="status">Loading…</p>;
+  if (!session.signed_in) return <SignIn session={session} onSignedIn={setSession} />;
+  return <SignedIn session={session} />;
+}
+
+function SignedIn({ session }: { session: Session }) {
+  const { path } = useRouter();
+  const route = matchRoute(path);
+  const [signingOut, setSigningOut] = useState(false);
+
+  useEffect(() => {
+    document.title = route.page === 'dashboard' ? 'Tunnels · PicoTunnel' : 'PicoTunnel';
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [path, route.page]);
+
+  const signOut = async () => {
+    setSigningOut(true);
+    try {
+      const answer = await api.signOut();
+      window.location.assign(answer?.redirect || '/');
+    } catch {
+      window.location.assign('/');
+    }
+  };
+
+  return (
+    <>
+      <a className="skip-link" href="#main">Skip to content</a>
+      <header className="topbar">
+        <Link to="/" className="brand" aria-label="PicoTunnel home">
+          <LogoIcon />
+          <span>PicoTunnel</span>
+        </Link>
+        <div className="topbar-right">
+          {session.user && <span className="user" title={session.user}>{session.user}</span>}
+          {session.method !== 'none' && (
+            <button type="button" className="btn btn-sm" onClick={signOut} disabled={signingOut}>
+              <LogOutIcon /> Sign out
+            </button>
+          )}
+        </div>
+      </header>
+      {route.page === 'dashboard' && <Dashboard />}
+      {route.page === 'tunnel' && <TunnelPage key={route.id} id={route.id} tunnelServer={session.tunnel_server ?? window.location.hostname + ':8443'} />}
+      {route.page === 'not-found' && (
+        <main id="main" className="page" tabIndex={-1}>
+          <section className="card empty-state">
+            <h1>Page not found</h1>
+            <p>There is nothing at {path}.</p>
+            <Link to="/" className="btn btn-primary">Go to tunnels</Link>
+          </section>
+        </main>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,147 @@
+// The management API as the UI uses it. Every request carries the session cookie; writes also carry the
+// custom header the server requires of cookie-authenticated writes (its CSRF defence).
+
+export interface Tunnel {
+  id: string;
+  name: string;
+  token: string;
+  created_at: string;
+  updated_at: string;
+  connected: boolean;
+  connected_since?: string | null;
+  last_seen_at?: string | null;
+}
+
+export type ServiceType = 'http' | 'tcp';
+export type TlsMode = 'terminate' | 'passthrough';
+
+export interface Service {
+  id: string;
+  tunnel_id: string;
+  type: ServiceType;
+  domain?: string | null;
+  path_prefix?: string | null;
+  tls_mode?: TlsMode | null;
+  listen_addr?: string | null;
+  target_addr: string;
+  enabled: boolean;
+  created_at: string;
+  https_redirect?: boolean | null;
+  cert_status?: string | null;
+  cert_expires_at?: string | null;
+  cert_error?: string | null;
+}
+
+export interface ServiceInput {
+  type: ServiceType;
+  domain?: string;
+  path_prefix?: string;
+  tls_mode?: TlsMode;
+  listen_addr?: string;
+  target_addr: string;
+  enabled: boolean;
+  https_redirect?: boolean;
+}
+
+export interface Session {
+  signed_in: boolean;
+  method: 'oidc' | 'token' | 'none';
+  user?: string | null;
+  tunnel_server?: string | null;
+}
+
+export const CSRF_HEADER = 'X-PicoTunnel-CSRF';
+
+const SERVICE_FIELDS = ['domain', 'path_prefix', 'tls_mode', 'listen_addr', 'target_addr', 'type', 'https_redirect'];
+
+/** An error answer of the API: its status, its error code and, where it names one, the field at fault. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | null;
+
+  constructor(status: number, code: string, message: string, field: string | null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** Finds the field an error message is about: the API names it in `field` or in the message text. */
+export function fieldOf(body: { field?: unknown; message?: unknown; error?: unknown }): string | null {
+  if (typeof body.field === 'string') return body.field;
+  const text = `${typeof body.error === 'string' ? body.error : ''} ${typeof body.message === 'string' ? body.message : ''}`;
+  for (const field of SERVICE_FIELDS) {
+    if (new RegExp(`\\b${field}\\b`).test(text)) return field;
+  }
+  return null;
+}
+
+type Listener = () => void;
+const unauthorizedListeners = new Set<Listener>();
+
+/** Calls back when any request is answered 401, so the app can show the sign-in page. */
+export function onUnauthorized(listener: Listener): () => void {
+  unauthorizedListeners.add(listener);
+  return () => unauthorizedListeners.delete(listener);
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (method !== 'GET') headers[CSRF_HEADER] = '1';
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.', null);
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let parsed: unknown = null;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+  }
+  if (!response.ok) {
+    const errorBody = (parsed && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
+    if (response.status === 401 && !path.startsWith('/auth/')) {
+      unauthorizedListeners.forEach((listener) => listener());
+    }
+    const message =
+      typeof errorBody.message === 'string' ? errorBody.message : `The server answered ${response.status}.`;
+    const code = typeof errorBody.error === 'string' ? errorBody.error : 'http_' + response.status;
+    throw new ApiError(response.status, code, message, fieldOf(errorBody));
+  }
+  return parsed as T;
+}
+
+export const api = {
+  session: () => request<Session>('GET', '/auth/session'),
+  signInWithToken: (token: string) => request<Session>('POST', '/auth/token', { token }),
+  signOut: () => request<{ redirect?: string | null }>('POST', '/auth/logout'),
+
+  tunnels: () => request<Tunnel[]>('GET', '/api/tunnels'),
+  tunnel: (id: string) => request<Tunnel>('GET', `/api/tunnels/${encodeURIComponent(id)}`),
+  createTunnel: (name: string) => request<Tunnel>('POST', '/api/tunnels', { name }),
+  renameTunnel: (id: string, name: string) =>
+    request<Tunnel>('PATCH', `/api/tunnels/${encodeURIComponent(id)}`, { name }),
+  deleteTunnel: (id: string) => request<void>('DELETE', `/api/tunnels/${encodeURIComponent(id)}`),
+  regenerateToken: (id: string) => request<Tunnel>('POST', `/api/tunnels/${encodeURIComponent(id)}/regenerate`),
+
+  services: (tunnelId: string) => request<Service[]>('GET', `/api/tunnels/${encodeURIComponent(tunnelId)}/services`),
+  createService: (tunnelId: string, input: ServiceInput) =>
+    request<Service>('POST', `/api/tunnels/${encodeURIComponent(tunnelId)}/services`, input),
+  updateService: (id: string, input: Partial<ServiceInput>) =>
+    request<Service>('PATCH', `/api/services/${encodeURIComponent(id)}`, input),
+  deleteService: (id: string) => request<void>('DELETE', `/api/services/${encodeURIComponent(id)}`),
+};

@@ -1,0 +1,44 @@
+import { render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { ClientCommands, clientCommand } from './ClientCommands';
+
+const TOKEN = 'ab'.repeat(32);
+
+describe('ClientCommands', () => {
+  it('fills every command with the server address and the token', () => {
+    for (const kind of ['docker', 'binary', 'compose', 'systemd'] as const) {
+      const command = clientCommand(kind, 'tunnel.example.com:8443', TOKEN, 'Home Server');
+      expect(command).toContain('tunnel.example.com:8443');
+      expect(command).toContain(TOKEN);
+    }
+    expect(clientCommand('binary', 'ws://localhost:8443', TOKEN, 'x')).toBe(
+      `./picotunnel-client --server ws://localhost:8443 --token ${TOKEN}`,
+    );
+    expect(clientCommand('docker', 's:1', TOKEN, 'Home Server')).toContain('--name picotunnel-home-server');
+  });
+
+  it('hides the token until revealed but copies the full command', async () => {
+    const user = userEvent.setup();
+    const writeText = vi.fn().mockResolvedValue(undefined);
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
+    render(<ClientCommands server="srv:8443" token={TOKEN} tunnelName="home" revealed={false} />);
+
+    expect(screen.getByRole('tabpanel').textContent).not.toContain(TOKEN);
+    await user.click(screen.getByRole('tab', { name: 'Binary' }));
+    await user.click(screen.getByRole('button', { name: 'Copy Binary command' }));
+    expect(writeText).toHaveBeenCalledWith(`./picotunnel-client --server srv:8443 --token ${TOKEN}`);
+    expect(await screen.findByText('Copied')).toBeTruthy();
+  });
+
+  it('moves between tabs with the arrow keys', async () => {
+    const user = userEvent.setup();
+    render(<ClientCommands server="srv:8443" token={TOKEN} tunnelName="home" revealed />);
+    screen.getByRole('tab', { name: 'docker run' }).focus();
+    await user.keyboard('{ArrowRight}');
+    expect(screen.getByRole('tab', { name: 'Binary' }).getAttribute('aria-selected')).toBe('true');
+    expect(document.activeElement).toBe(screen.getByRole('tab', { name: 'Binary' }));
+    await user.keyboard('{End}');
+    expect(screen.getByRole('tabpanel').textContent).toContain('[Service]');
+  });
+});

@@ -1,0 +1,193 @@
+import { useId, useState, type FormEvent } from 'react';
+import { ApiError, type Service, type ServiceInput, type ServiceType, type TlsMode } from '../api';
+
+interface Values {
+  type: ServiceType;
+  domain: string;
+  path_prefix: string;
+  tls_mode: TlsMode;
+  listen_addr: string;
+  target_addr: string;
+  enabled: boolean;
+  https_redirect: boolean;
+}
+
+function initialValues(service?: Service): Values {
+  return {
+    type: service?.type ?? 'http',
+    domain: service?.domain ?? '',
+    path_prefix: service?.path_prefix ?? '/',
+    tls_mode: service?.tls_mode ?? 'terminate',
+    listen_addr: service?.listen_addr ?? '',
+    target_addr: service?.target_addr ?? '',
+    enabled: service?.enabled ?? true,
+    https_redirect: service?.https_redirect ?? false,
+  };
+}
+
+/** The request body for the values: only the fields of the chosen type. */
+export function toInput(values: Values, supportsHttpsRedirect: boolean): ServiceInput {
+  if (values.type === 'tcp') {
+    return { type: 'tcp', listen_addr: values.listen_addr.trim(), target_addr: values.target_addr.trim(), enabled: values.enabled };
+  }
+  const input: ServiceInput = {
+    type: 'http',
+    domain: values.domain.trim(),
+    path_prefix: values.path_prefix.trim() || '/',
+    tls_mode: values.tls_mode,
+    target_addr: values.target_addr.trim(),
+    enabled: values.enabled,
+  };
+  if (supportsHttpsRedirect) input.https_redirect = values.https_redirect;
+  return input;
+}
+
+/**
+ * Add or edit a service. The server validates; its error is shown next to the field it names, or above
+ * the buttons when it names none.
+ */
+export function ServiceForm({
+  service,
+  supportsHttpsRedirect,
+  onSubmit,
+  onCancel,
+}: {
+  service?: Service;
+  supportsHttpsRedirect: boolean;
+  onSubmit: (input: ServiceInput) => Promise<void>;
+  onCancel: () => void;
+}) {
+  const [values, setValues] = useState<Values>(() => initialValues(service));
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const id = useId();
+
+  const set = <K extends keyof Values>(key: K, value: Values[K]) => setValues((v) => ({ ...v, [key]: value }));
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await onSubmit(toInput(values, supportsHttpsRedirect));
+    } catch (e) {
+      const apiError = e instanceof ApiError ? e : new ApiError(0, 'unexpected', String(e), null);
+      setError(apiError);
+      if (apiError.field) {
+        document.getElementById(`${id}-${apiError.field}`)?.focus();
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const fieldError = (field: string) => (error && error.field === field ? error.message : null);
+  const generalError = error && (!error.field || !shownFields(values.type).includes(error.field)) ? error.message : null;
+
+  const text = (field: 'domain' | 'path_prefix' | 'listen_addr' | 'target_addr', label: string, hint: string, placeholder: string) => {
+    const message = fieldError(field);
+    return (
+      <div className="field">
+        <label className="field-label" htmlFor={`${id}-${field}`}>{label}</label>
+        <input
+          id={`${id}-${field}`}
+          className="input mono"
+          value={values[field]}
+          placeholder={placeholder}
+          autoComplete="off"
+          spellCheck={false}
+          aria-invalid={message ? true : undefined}
+          aria-describedby={`${id}-${field}-hint${message ? ` ${id}-${field}-error` : ''}`}
+          onChange={(e) => set(field, e.target.value)}
+        />
+        <p className="hint" id={`${id}-${field}-hint`}>{hint}</p>
+        {message && <p className="field-error" id={`${id}-${field}-error`}>{message}</p>}
+      </div>
+    );
+  };
+
+  return (
+    <form onSubmit={submit} noValidate className="service-form">
+      <fieldset className="field">
+        <legend className="field-label">Type</legend>
+        <div className="segmented">
+          {(['http', 'tcp'] as const).map((type) => (
+            <label key={type} className={`segment ${values.type === type ? 'segment-active' : ''}`}>
+              <input
+                type="radio"
+                name={`${id}-type`}
+                id={type === 'http' ? `${id}-type` : undefined}
+                value={type}
+                checked={values.type === type}
+                onChange={() => set('type', type)}
+              />
+              {type === 'http' ? 'HTTP(S) — by domain' : 'TCP — by port'}
+            </label>
+          ))}
+        </div>
+        {fieldError('type') && <p className="field-error">{fieldError('type')}</p>}
+      </fieldset>
+
+      {values.type === 'http' ? (
+        <>
+          {text('domain', 'Domain', 'The public hostname. Point its DNS at this server.', 'app.example.com')}
+          {text('path_prefix', 'Path prefix', 'Requests whose path starts with this go to the service.', '/')}
+          <div className="field">
+            <label className="field-label" htmlFor={`${id}-tls_mode`}>TLS</label>
+            <select
+              id={`${id}-tls_mode`}
+              className="input"
+              value={values.tls_mode}
+              aria-invalid={fieldError('tls_mode') ? true : undefined}
+              aria-describedby={`${id}-tls_mode-hint`}
+              onChange={(e) => set('tls_mode', e.target.value as TlsMode)}
+            >
+              <option value="terminate">Terminate on the server (certificate by the server)</option>
+              <option value="passthrough">Pass through (the service holds the certificate)</option>
+            </select>
+            <p className="hint" id={`${id}-tls_mode-hint`}>Where HTTPS is decrypted.</p>
+            {fieldError('tls_mode') && <p className="field-error">{fieldError('tls_mode')}</p>}
+          </div>
+          {supportsHttpsRedirect && (
+            <div className="field check-field">
+              <input
+                id={`${id}-https_redirect`}
+                type="checkbox"
+                checked={values.https_redirect}
+                onChange={(e) => set('https_redirect', e.target.checked)}
+              />
+              <label htmlFor={`${id}-https_redirect`}>Redirect plain HTTP to HTTPS</label>
+              {fieldError('https_redirect') && <p className="field-error">{fieldError('https_redirect')}</p>}
+            </div>
+          )}
+        </>
+      ) : (
+        text('listen_addr', 'Listen address', 'The address and port the server listens on, e.g. 0.0.0.0:2222.', '0.0.0.0:2222')
+      )}
+      {text('target_addr', 'Target', 'Where the client forwards to, seen from the client’s machine.', 'localhost:8080')}
+
+      <div className="field check-field">
+        <input id={`${id}-enabled`} type="checkbox" checked={values.enabled} onChange={(e) => set('enabled', e.target.checked)} />
+        <label htmlFor={`${id}-enabled`}>Enabled</label>
+      </div>
+
+      {generalError && <p className="form-error" role="alert">{generalError}</p>}
+      {error && !generalError && (
+        <p className="visually-hidden" role="alert">{error.message}</p>
+      )}
+
+      <div className="modal-actions">
+        <button type="button" className="btn" onClick={onCancel}>Cancel</button>
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy ? 'Saving…' : service ? 'Save changes' : 'Add service'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function shownFields(type: ServiceType): string[] {
+  return type === 'http'
+    ? ['type', 'domain', 'path_prefix', 'tls_mode', 'target_addr', 'https_redirect']
+    : ['type', 'listen_addr', 'target_addr'];
+}

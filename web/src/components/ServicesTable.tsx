@@ -1,0 +1,101 @@
+import type { Service } from '../api';
+import { formatDate } from '../time';
+import { EditIcon, TrashIcon } from './Icons';
+
+function CertStatus({ service }: { service: Service }) {
+  if (service.type !== 'http' || service.tls_mode === 'passthrough') {
+    return <span className="muted" title="The server holds no certificate for this service">—<span className="visually-hidden">not applicable</span></span>;
+  }
+  if (!service.cert_status) return <span className="muted">—<span className="visually-hidden">unknown</span></span>;
+  const status = service.cert_status.toLowerCase();
+  const tone = status === 'valid' || status === 'issued' ? 'badge-ok' : status === 'error' || status === 'failed' || status === 'expired' ? 'badge-error' : 'badge-warn';
+  return (
+    <span className="cert">
+      <span className={`badge ${tone}`}>{service.cert_status}</span>
+      {service.cert_expires_at && (
+        <span className="cert-detail">until <time dateTime={service.cert_expires_at}>{formatDate(service.cert_expires_at)}</time></span>
+      )}
+      {service.cert_error && <span className="cert-detail cert-error">{service.cert_error}</span>}
+    </span>
+  );
+}
+
+/** Where the service is reachable: domain and path for HTTP, the listen address for TCP. */
+export function serviceAddress(service: Service): string {
+  if (service.type === 'tcp') return service.listen_addr ?? '';
+  const path = service.path_prefix && service.path_prefix !== '/' ? service.path_prefix : '';
+  return `${service.domain ?? ''}${path}`;
+}
+
+export function ServicesTable({
+  services,
+  busyIds,
+  onToggle,
+  onEdit,
+  onDelete,
+}: {
+  services: Service[];
+  busyIds: Set<string>;
+  onToggle: (service: Service, enabled: boolean) => void;
+  onEdit: (service: Service) => void;
+  onDelete: (service: Service) => void;
+}) {
+  return (
+    <div className="table-wrap">
+      <table className="table services-table">
+        <caption className="visually-hidden">Services of this tunnel</caption>
+        <thead>
+          <tr>
+            <th scope="col">Type</th>
+            <th scope="col">Public address</th>
+            <th scope="col">Path</th>
+            <th scope="col">TLS</th>
+            <th scope="col">Target</th>
+            <th scope="col">Certificate</th>
+            <th scope="col">Enabled</th>
+            <th scope="col"><span className="visually-hidden">Actions</span></th>
+          </tr>
+        </thead>
+        <tbody>
+          {services.map((service) => {
+            const address = service.type === 'tcp' ? service.listen_addr ?? '' : service.domain ?? '';
+            return (
+              <tr key={service.id} className={service.enabled ? '' : 'row-disabled'}>
+                <td data-label="Type"><span className={`type-pill type-${service.type}`}>{service.type.toUpperCase()}</span></td>
+                <td data-label="Public address" className="mono">
+                  {address}
+                  {service.https_redirect && <span className="badge badge-muted inline-badge">HTTP → HTTPS</span>}
+                </td>
+                <td data-label="Path" className="mono">{service.type === 'http' ? service.path_prefix ?? '/' : '—'}</td>
+                <td data-label="TLS">{service.type === 'http' ? service.tls_mode ?? 'terminate' : '—'}</td>
+                <td data-label="Target" className="mono">{service.target_addr}</td>
+                <td data-label="Certificate"><CertStatus service={service} /></td>
+                <td data-label="Enabled">
+                  <label className="switch">
+                    <input
+                      type="checkbox"
+                      role="switch"
+                      checked={service.enabled}
+                      disabled={busyIds.has(service.id)}
+                      aria-label={`Enabled: ${serviceAddress(service)}`}
+                      onChange={(e) => onToggle(service, e.target.checked)}
+                    />
+                    <span className="switch-track" aria-hidden="true" />
+                  </label>
+                </td>
+                <td className="actions">
+                  <button type="button" className="btn btn-icon" aria-label={`Edit ${serviceAddress(service)}`} onClick={() => onEdit(service)}>
+                    <EditIcon />
+                  </button>
+                  <button type="button" className="btn btn-icon btn-icon-danger" aria-label={`Delete ${serviceAddress(service)}`} onClick={() => onDelete(service)}>
+                    <TrashIcon />
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

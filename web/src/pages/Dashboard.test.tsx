@@ -1,0 +1,62 @@
+import { act, render, screen, within } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Router } from '../router';
+import { httpService, mockFetch, tunnel } from '../test/fetchMock';
+import { POLL_INTERVAL_MS } from '../usePolling';
+import { Dashboard } from './Dashboard';
+
+const renderDashboard = () => render(<Router><Dashboard /></Router>);
+
+describe('Dashboard', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('explains the first step when there is no tunnel', async () => {
+    mockFetch({ 'GET /api/tunnels': { status: 200, body: [] } });
+    renderDashboard();
+    expect(await screen.findByRole('heading', { name: 'Create your first tunnel' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Create tunnel' })).toBeTruthy();
+  });
+
+  it('lists tunnels with status, service count and presence', async () => {
+    const since = new Date(Date.now() - 5 * 60_000).toISOString();
+    mockFetch({
+      'GET /api/tunnels': {
+        status: 200,
+        body: [tunnel({ connected: true, connected_since: since }), tunnel({ id: 'b'.repeat(16), name: 'office' })],
+      },
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': {
+        status: 200,
+        body: [httpService(), httpService({ id: '2', type: 'tcp', listen_addr: '0.0.0.0:2222' })],
+      },
+      [`GET /api/tunnels/${'b'.repeat(16)}/services`]: { status: 200, body: [] },
+    });
+    renderDashboard();
+    const list = await screen.findByRole('list', { name: 'Tunnels' });
+    const [home, office] = within(list).getAllByRole('listitem');
+    expect(within(home).getByRole('link', { name: 'home-server' }).getAttribute('href')).toBe('/tunnels/a1b2c3d4e5f60718');
+    expect(home.textContent).toContain('Connected');
+    expect(home.textContent).toContain('2 services (1 HTTP, 1 TCP)');
+    expect(home.textContent).toContain('Connected since 5 minutes ago');
+    expect(office.textContent).toContain('Offline');
+    expect(office.textContent).toContain('No services');
+    expect(office.textContent).toContain('No client has connected yet');
+    expect(screen.getByText('1 of 2 connected')).toBeTruthy();
+  });
+
+  it('shows a status change without reload', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    let connected = false;
+    mockFetch({
+      'GET /api/tunnels': () => ({ status: 200, body: [tunnel({ connected, connected_since: connected ? new Date().toISOString() : null })] }),
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+    });
+    renderDashboard();
+    expect(await screen.findByText('Offline')).toBeTruthy();
+    connected = true;
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(POLL_INTERVAL_MS);
+    });
+    expect(await screen.findByText('Connected', { selector: '.badge' })).toBeTruthy();
+    expect(POLL_INTERVAL_MS).toBeLessThanOrEqual(5000);
+  });
+});

@@ -1,0 +1,149 @@
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, type Service, type Tunnel } from '../api';
+import { GlobeIcon, PlugIcon, PlusIcon } from '../components/Icons';
+import { Modal } from '../components/Modal';
+import { PresenceText, StatusBadge } from '../components/StatusBadge';
+import { Link, useRouter } from '../router';
+import { usePolling } from '../usePolling';
+
+interface TunnelRow {
+  tunnel: Tunnel;
+  services: Service[] | null;
+}
+
+async function loadRows(): Promise<TunnelRow[]> {
+  const tunnels = await api.tunnels();
+  return Promise.all(
+    tunnels.map(async (tunnel) => ({
+      tunnel,
+      services: await api.services(tunnel.id).catch(() => null),
+    })),
+  );
+}
+
+function serviceSummary(services: Service[] | null): string {
+  if (services === null) return 'services unknown';
+  const http = services.filter((s) => s.type === 'http').length;
+  const tcp = services.length - http;
+  if (services.length === 0) return 'No services';
+  const parts = [];
+  if (http) parts.push(`${http} HTTP`);
+  if (tcp) parts.push(`${tcp} TCP`);
+  return `${services.length} ${services.length === 1 ? 'service' : 'services'} (${parts.join(', ')})`;
+}
+
+export function Dashboard() {
+  const { data: rows, error, loading, reload } = usePolling(loadRows);
+  const [creating, setCreating] = useState(false);
+  const connected = rows?.filter((r) => r.tunnel.connected).length ?? 0;
+
+  return (
+    <main id="main" className="page" tabIndex={-1}>
+      <div className="page-header">
+        <div>
+          <h1>Tunnels</h1>
+          {rows && rows.length > 0 && (
+            <p className="subtitle" aria-live="polite">
+              {connected} of {rows.length} connected
+            </p>
+          )}
+        </div>
+        {rows && rows.length > 0 && (
+          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+            <PlusIcon /> New tunnel
+          </button>
+        )}
+      </div>
+
+      {error && !rows && <p className="form-error" role="alert">Could not load the tunnels: {error.message}</p>}
+      {loading && !rows && !error && <p className="muted" role="status">Loading tunnels…</p>}
+
+      {rows && rows.length === 0 && (
+        <section className="card empty-state" aria-labelledby="empty-title">
+          <div className="empty-icon" aria-hidden="true"><PlugIcon size={28} /></div>
+          <h2 id="empty-title">Create your first tunnel</h2>
+          <p>
+            A tunnel is one client running next to your services, for example on your home server. Create a tunnel,
+            run the client with its token, then publish services through it on a domain or a TCP port.
+          </p>
+          <ol className="steps">
+            <li>Create a tunnel and name it after the machine it runs on.</li>
+            <li>Copy the client command from the tunnel page and run it there.</li>
+            <li>Add HTTP or TCP services to publish.</li>
+          </ol>
+          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+            <PlusIcon /> Create tunnel
+          </button>
+        </section>
+      )}
+
+      {rows && rows.length > 0 && (
+        <ul className="tunnel-list" aria-label="Tunnels">
+          {rows.map(({ tunnel, services }) => (
+            <li key={tunnel.id} className="card tunnel-card">
+              <div className="tunnel-card-main">
+                <Link to={`/tunnels/${tunnel.id}`} className="tunnel-name stretched-link">
+                  {tunnel.name}
+                </Link>
+                <StatusBadge connected={tunnel.connected} />
+              </div>
+              <div className="tunnel-card-meta">
+                <span><GlobeIcon /> {serviceSummary(services)}</span>
+                <span className="muted"><PresenceText tunnel={tunnel} /></span>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+
+      {creating && <CreateTunnelDialog onClose={() => setCreating(false)} onCreated={reload} />}
+    </main>
+  );
+}
+
+function CreateTunnelDialog({ onClose, onCreated }: { onClose: () => void; onCreated: () => Promise<void> }) {
+  const { navigate } = useRouter();
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const tunnel = await api.createTunnel(name.trim());
+      await onCreated();
+      navigate(`/tunnels/${tunnel.id}`);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal title="New tunnel" onClose={onClose}>
+      <form onSubmit={submit} noValidate>
+        <div className="field">
+          <label className="field-label" htmlFor="tunnel-name">Name</label>
+          <input
+            id="tunnel-name"
+            className="input"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="home-server"
+            autoComplete="off"
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? 'tunnel-name-error' : 'tunnel-name-hint'}
+          />
+          <p className="hint" id="tunnel-name-hint">Usually the machine the client runs on.</p>
+          {error && <p className="field-error" id="tunnel-name-error" role="alert">{error}</p>}
+        </div>
+        <div className="modal-actions">
+          <button type="button" className="btn" onClick={onClose}>Cancel</button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>{busy ? 'Creating…' : 'Create tunnel'}</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

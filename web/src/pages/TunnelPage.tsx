@@ -1,0 +1,239 @@
+import { useCallback, useState } from 'react';
+import { api, ApiError, type Service, type ServiceInput, type Tunnel } from '../api';
+import { ClientCommands } from '../components/ClientCommands';
+import { ArrowLeftIcon, PlusIcon, TrashIcon } from '../components/Icons';
+import { ConfirmDialog, Modal } from '../components/Modal';
+import { ServiceForm } from '../components/ServiceForm';
+import { serviceAddress, ServicesTable } from '../components/ServicesTable';
+import { PresenceText, StatusBadge } from '../components/StatusBadge';
+import { TokenPanel } from '../components/TokenPanel';
+import { Link, useRouter } from '../router';
+import { usePolling } from '../usePolling';
+
+interface Loaded {
+  tunnel: Tunnel;
+  services: Service[];
+}
+
+type Editing = { mode: 'add' } | { mode: 'edit'; service: Service } | null;
+
+export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: string }) {
+  const { navigate } = useRouter();
+  const load = useCallback(async (): Promise<Loaded> => {
+    const [tunnel, services] = await Promise.all([api.tunnel(id), api.services(id)]);
+    return { tunnel, services };
+  }, [id]);
+  const { data, error, reload } = usePolling(load);
+  const [override, setOverride] = useState<Tunnel | null>(null);
+  const [revealed, setRevealed] = useState(false);
+  const [editing, setEditing] = useState<Editing>(null);
+  const [deleting, setDeleting] = useState<Service | null>(null);
+  const [deletingTunnel, setDeletingTunnel] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [busyIds, setBusyIds] = useState<Set<string>>(new Set());
+  const [notice, setNotice] = useState<string | null>(null);
+
+  if (error && !data) {
+    return (
+      <main id="main" className="page" tabIndex={-1}>
+        <BackLink />
+        {error.status === 404 ? (
+          <section className="card empty-state">
+            <h1>Tunnel not found</h1>
+            <p>It may have been deleted. Go back to the list of tunnels.</p>
+          </section>
+        ) : (
+          <p className="form-error" role="alert">Could not load the tunnel: {error.message}</p>
+        )}
+      </main>
+    );
+  }
+  if (!data) {
+    return (
+      <main id="main" className="page" tabIndex={-1}>
+        <BackLink />
+        <p className="muted" role="status">Loading tunnel…</p>
+      </main>
+    );
+  }
+
+  const tunnel = override && override.updated_at >= data.tunnel.updated_at ? { ...data.tunnel, token: override.token } : data.tunnel;
+  const services = data.services;
+  const supportsHttpsRedirect = services.some((s) => s.https_redirect !== undefined);
+
+  const saveService = async (input: ServiceInput) => {
+    if (editing?.mode === 'edit') {
+      await api.updateService(editing.service.id, input);
+      setNotice(`Saved ${serviceAddress({ ...editing.service, ...input } as Service)}.`);
+    } else {
+      const created = await api.createService(id, input);
+      setNotice(`Added ${serviceAddress(created)}.`);
+    }
+    setEditing(null);
+    await reload();
+  };
+
+  const toggle = async (service: Service, enabled: boolean) => {
+    setBusyIds((ids) => new Set(ids).add(service.id));
+    setActionError(null);
+    try {
+      await api.updateService(service.id, { enabled });
+      setNotice(`${serviceAddress(service)} ${enabled ? 'enabled' : 'disabled'}.`);
+      await reload();
+    } catch (e) {
+      setActionError(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      setBusyIds((ids) => {
+        const next = new Set(ids);
+        next.delete(service.id);
+        return next;
+      });
+    }
+  };
+
+  const confirmDeleteService = async () => {
+    if (!deleting) return;
+    setBusy(true);
+    setActionError(null);
+    try {
+      await api.deleteService(deleting.id);
+      setNotice(`Deleted ${serviceAddress(deleting)}.`);
+      setDeleting(null);
+      await reload();
+    } catch (e) {
+      setActionError(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const confirmDeleteTunnel = async () => {
+    setBusy(true);
+    setActionError(null);
+    try {
+      await api.deleteTunnel(tunnel.id);
+      navigate('/');
+    } catch (e) {
+      setActionError(e instanceof ApiError ? e.message : String(e));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main id="main" className="page" tabIndex={-1}>
+      <BackLink />
+      <div className="page-header">
+        <div>
+          <h1 className="tunnel-title">
+            {tunnel.name} <StatusBadge connected={tunnel.connected} />
+          </h1>
+          <p className="subtitle" aria-live="polite">
+            <PresenceText tunnel={tunnel} />
+          </p>
+        </div>
+        <button type="button" className="btn btn-ghost-danger" onClick={() => setDeletingTunnel(true)}>
+          <TrashIcon /> Delete tunnel
+        </button>
+      </div>
+
+      <div className="visually-hidden" role="status" aria-live="polite">{notice}</div>
+
+      <section className="card" aria-labelledby="services-title">
+        <div className="card-header">
+          <h2 id="services-title">Services</h2>
+          <button type="button" className="btn btn-primary" onClick={() => setEditing({ mode: 'add' })}>
+            <PlusIcon /> Add service
+          </button>
+        </div>
+        {actionError && !deleting && !deletingTunnel && <p className="form-error" role="alert">{actionError}</p>}
+        {services.length === 0 ? (
+          <div className="empty-inline">
+            <p>
+              No services yet. Add an <strong>HTTP</strong> service to publish a website on a domain, or a{' '}
+              <strong>TCP</strong> service to forward a port (SSH, databases, game servers).
+            </p>
+          </div>
+        ) : (
+          <ServicesTable
+            services={services}
+            busyIds={busyIds}
+            onToggle={toggle}
+            onEdit={(service) => setEditing({ mode: 'edit', service })}
+            onDelete={(service) => setDeleting(service)}
+          />
+        )}
+      </section>
+
+      <section className="card" aria-labelledby="connect-title">
+        <div className="card-header">
+          <h2 id="connect-title">Connect a client</h2>
+        </div>
+        <p className="muted">
+          Run the client on the machine that can reach your services. It connects out to this server, so no port
+          needs to be opened there.
+        </p>
+        <TokenPanel
+          tunnel={tunnel}
+          revealed={revealed}
+          onRevealedChange={setRevealed}
+          onRegenerated={(updated) => {
+            setOverride(updated);
+            setNotice('Token regenerated. The old token no longer works.');
+            void reload();
+          }}
+        />
+        <ClientCommands server={tunnelServer} token={tunnel.token} tunnelName={tunnel.name} revealed={revealed} />
+      </section>
+
+      {editing && (
+        <Modal title={editing.mode === 'add' ? 'Add service' : 'Edit service'} onClose={() => setEditing(null)}>
+          <ServiceForm
+            service={editing.mode === 'edit' ? editing.service : undefined}
+            supportsHttpsRedirect={supportsHttpsRedirect}
+            onSubmit={saveService}
+            onCancel={() => setEditing(null)}
+          />
+        </Modal>
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title="Delete service?"
+          message={<p>{serviceAddress(deleting)} stops being reachable at once.</p>}
+          confirmLabel="Delete service"
+          danger
+          busy={busy}
+          error={actionError}
+          onConfirm={confirmDeleteService}
+          onCancel={() => {
+            setDeleting(null);
+            setActionError(null);
+          }}
+        />
+      )}
+      {deletingTunnel && (
+        <ConfirmDialog
+          title={`Delete tunnel ${tunnel.name}?`}
+          message={<p>Its {services.length} services are deleted too, and its client is disconnected.</p>}
+          confirmLabel="Delete tunnel"
+          danger
+          busy={busy}
+          error={actionError}
+          onConfirm={confirmDeleteTunnel}
+          onCancel={() => {
+            setDeletingTunnel(false);
+            setActionError(null);
+          }}
+        />
+      )}
+    </main>
+  );
+}
+
+function BackLink() {
+  return (
+    <Link to="/" className="back-link">
+      <ArrowLeftIcon /> All tunnels
+    </Link>
+  );
+}
