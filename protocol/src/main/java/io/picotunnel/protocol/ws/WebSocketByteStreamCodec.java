@@ -27,8 +27,15 @@ import java.util.List;
  */
 public final class WebSocketByteStreamCodec extends MessageToMessageCodec<WebSocketFrame, ByteBuf> {
 
-    /** Largest payload of a frame we send; also the frame size both sides must accept. */
+    /** Largest payload of a frame we send. */
     public static final int MAX_FRAME_PAYLOAD = 64 * 1024;
+
+    /**
+     * Largest frame payload to accept (the WebSocket decoder's {@code maxFramePayloadLength}). Bigger than what
+     * we send because Go peers write one message per yamux write, and a yamux data frame can carry a whole
+     * 256 KiB window.
+     */
+    public static final int MAX_ACCEPTED_FRAME_PAYLOAD = 1024 * 1024;
 
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketByteStreamCodec.class);
 

@@ -50,7 +50,8 @@ class WebSocketByteStreamCodecTest {
     void emptyBinaryFramesAreSkipped() {
         channel.writeInbound(new BinaryWebSocketFrame(Unpooled.EMPTY_BUFFER));
 
-        assertThat((Object) channel.readInbound()).isNull();
+        Object read = channel.readInbound();
+        assertThat(read).isNull();
     }
 
     @Test
@@ -63,7 +64,8 @@ class WebSocketByteStreamCodecTest {
         CloseWebSocketFrame close = channel.readOutbound();
         assertThat(close.statusCode()).isEqualTo(WebSocketCloseStatus.PROTOCOL_ERROR.code());
         close.release();
-        assertThat((Object) channel.readInbound()).isNull();
+        Object read = channel.readInbound();
+        assertThat(read).isNull();
         assertThat(channel.isOpen()).isFalse();
     }
 
