@@ -1,5 +1,7 @@
 package io.picotunnel.server;
 
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.api.ApiServer;
 import io.picotunnel.server.auth.AdminToken;
 import io.picotunnel.server.auth.ApiAccess;
@@ -9,6 +11,9 @@ import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
+import io.picotunnel.server.proxy.tcp.TcpServices;
+import io.picotunnel.server.tunnel.TunnelEndpoint;
+import io.picotunnel.server.tunnel.TunnelEndpointConfig;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +24,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The PicoTunnel server: the store, the registry of connected tunnel clients, and the listeners of the management
@@ -43,6 +49,9 @@ public final class PicoTunnelServer implements AutoCloseable {
     private final List<ServiceListener> serviceListeners = new ArrayList<>();
     private Store store;
     private TunnelRegistry registry;
+    private EventLoopGroup eventLoops;
+    private TcpServices tcpServices;
+    private TunnelEndpoint tunnelEndpoint;
     private String adminToken;
     private ApiServer api;
     private boolean stopped;
@@ -77,13 +86,19 @@ public final class PicoTunnelServer implements AutoCloseable {
         store = running(openStore());
         adminToken = resolveAdminToken(console);
         registry = new TunnelRegistry();
+        EventLoopGroup loops = Transport.newEventLoopGroup(0, "picotunnel-io");
+        eventLoops = loops;
+        running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+        tcpServices = running(new TcpServices(registry, loops, loops));
 
+        serviceListeners.add(tcpServices);
         serviceListeners.addAll(extraListeners);
         for (ServiceListener listener : serviceListeners) {
             store.addServiceListener(listener);
             replayStoredServices(listener);
         }
 
+        tunnelEndpoint = running(startTunnelEndpoint());
         api = running(startApi());
         log.info("PicoTunnel {} management API on {}", Version.get(), displayAddress(config.listenAddr().host(), apiPort()));
     }
@@ -131,6 +146,19 @@ public final class PicoTunnelServer implements AutoCloseable {
         }
     }
 
+    private TunnelEndpoint startTunnelEndpoint() {
+        TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(), store::findTunnelByToken, registry,
+                eventLoops, eventLoops);
+        try {
+            endpoint.start(config.tunnelAddr().toBindAddress());
+        } catch (IOException e) {
+            endpoint.close();
+            throw StartupException.cannotBind(Setting.TUNNEL_ADDR, config.tunnelAddr(), e);
+        }
+        log.info("Tunnel endpoint on ws://{}/tunnel", displayHostPort(config.tunnelAddr().host(), endpoint.port()));
+        return endpoint;
+    }
+
     private ApiServer startApi() {
         ApiAccess access = adminToken == null ? ApiAccess.open() : ApiAccess.adminToken(adminToken);
         List<ApiServer.ReservedAddress> reserved = List.of(
@@ -151,7 +179,11 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     private static String displayAddress(String host, int port) {
-        return "http://" + (host.isEmpty() ? "localhost" : host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+        return "http://" + displayHostPort(host, port);
+    }
+
+    private static String displayHostPort(String host, int port) {
+        return (host.isEmpty() ? "localhost" : host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 
     /** Stops every component, newest first. Safe to call more than once. */
@@ -187,6 +219,21 @@ public final class PicoTunnelServer implements AutoCloseable {
     /** The admin token for the API, or null when authentication is off ({@code PICOTUNNEL_AUTH=none}). */
     public String adminToken() {
         return adminToken;
+    }
+
+    /** The tunnel endpoint's port as bound. */
+    public int tunnelPort() {
+        return tunnelEndpoint.port();
+    }
+
+    /** The listeners of tcp services. */
+    public TcpServices tcpServices() {
+        return tcpServices;
+    }
+
+    /** The Netty event loops every listener of this server runs on. */
+    public EventLoopGroup eventLoops() {
+        return eventLoops;
     }
 
     public TunnelRegistry registry() {

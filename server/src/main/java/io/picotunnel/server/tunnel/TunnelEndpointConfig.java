@@ -1,5 +1,6 @@
 package io.picotunnel.server.tunnel;
 
+import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 
 import java.time.Duration;
@@ -15,7 +16,7 @@ import java.time.Duration;
 public record TunnelEndpointConfig(YamuxConfig yamux, Duration handshakeTimeout, int maxFramePayload) {
 
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
-    public static final int DEFAULT_MAX_FRAME_PAYLOAD = 1024 * 1024;
+    public static final int DEFAULT_MAX_FRAME_PAYLOAD = WebSocketByteStreamCodec.MAX_ACCEPTED_FRAME_PAYLOAD;
 
     public TunnelEndpointConfig {
         if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {

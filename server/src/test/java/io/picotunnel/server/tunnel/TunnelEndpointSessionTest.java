@@ -13,6 +13,8 @@ import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -29,25 +31,30 @@ class TunnelEndpointSessionTest {
 
     private static final String TOKEN = "f".repeat(64);
     private static final Tunnel TUNNEL = new Tunnel("00000000000000aa", "raw", TOKEN, Instant.EPOCH, Instant.EPOCH);
-    private static final Duration KEEPALIVE = Duration.ofMillis(300);
+    private static final Duration SHORT_KEEPALIVE = Duration.ofMillis(300);
 
     private final TunnelRegistry registry = new TunnelRegistry();
     private final HttpClient http = HttpClient.newHttpClient();
     private EventLoopGroup group;
-    private TunnelEndpoint endpoint;
+    private final List<TunnelEndpoint> endpoints = new ArrayList<>();
     private int port;
 
     @BeforeEach
     void start() throws IOException {
         group = Transport.newEventLoopGroup(2, "tunnel-session-test");
-        endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults().withKeepAliveInterval(KEEPALIVE),
+        port = startEndpoint(TunnelEndpointConfig.defaults());
+    }
+
+    private int startEndpoint(TunnelEndpointConfig config) throws IOException {
+        TunnelEndpoint endpoint = new TunnelEndpoint(config,
                 token -> TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty(), registry, group, group);
-        port = endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
+        endpoints.add(endpoint);
+        return endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
     }
 
     @AfterEach
     void stop() {
-        endpoint.close();
+        endpoints.forEach(TunnelEndpoint::close);
         http.close();
         group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
     }
@@ -80,8 +87,9 @@ class TunnelEndpointSessionTest {
             TunnelRegistry.Connection first = registry.connection(TUNNEL.id()).orElseThrow();
 
             try (RawTunnelClient newer = RawTunnelClient.connect(http, port, TOKEN)) {
-                await().atMost(5, TimeUnit.SECONDS).until(older::isClosed);
-                assertThat(older.frames()).anyMatch(f -> f.type() == TYPE_GO_AWAY);
+                await().atMost(5, TimeUnit.SECONDS).until(() -> !first.session().parent().isActive());
+                await().atMost(5, TimeUnit.SECONDS).until(() -> older.frames().stream()
+                        .anyMatch(f -> f.type() == TYPE_GO_AWAY));
                 assertThat(newer.isClosed()).isFalse();
                 assertThat(registry.connection(TUNNEL.id())).hasValueSatisfying(c -> assertThat(c).isNotEqualTo(first));
             }
@@ -92,22 +100,24 @@ class TunnelEndpointSessionTest {
     void disconnectDropsTheClientAtOnce() {
         try (RawTunnelClient client = RawTunnelClient.connect(http, port, TOKEN)) {
             await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
+            TunnelRegistry.Connection connection = registry.connection(TUNNEL.id()).orElseThrow();
 
             registry.disconnect(TUNNEL.id());
 
-            await().atMost(5, TimeUnit.SECONDS).until(client::isClosed);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> !connection.session().parent().isActive());
             assertThat(registry.isConnected(TUNNEL.id())).isFalse();
+            assertThat(client.frames()).anyMatch(f -> f.type() == TYPE_GO_AWAY);
         }
     }
 
     @Test
-    void clientThatNeverAnswersPingsIsDroppedAfterTwoKeepaliveIntervals() {
-        try (RawTunnelClient client = RawTunnelClient.connect(http, port, TOKEN)) {
+    void clientThatNeverAnswersPingsIsDroppedAfterTwoKeepaliveIntervals() throws IOException {
+        int shortKeepalivePort = startEndpoint(TunnelEndpointConfig.defaults().withKeepAliveInterval(SHORT_KEEPALIVE));
+        try (RawTunnelClient client = RawTunnelClient.connect(http, shortKeepalivePort, TOKEN)) {
             await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
 
-            await().atMost(10, TimeUnit.SECONDS).until(client::isClosed);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !registry.isConnected(TUNNEL.id()));
             assertThat(client.frames()).anyMatch(f -> f.type() == TYPE_PING);
-            await().atMost(5, TimeUnit.SECONDS).until(() -> !registry.isConnected(TUNNEL.id()));
         }
     }
 

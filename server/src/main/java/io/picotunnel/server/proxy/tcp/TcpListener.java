@@ -16,14 +16,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /** The listening socket of one tcp service and the connections it accepted. Driven by {@link TcpServices}. */
 final class TcpListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(TcpListener.class);
     private static final long BIND_TIMEOUT_SECONDS = 10;
+    private static final Duration RELEASE_WAIT = Duration.ofSeconds(1);
+    private static final Duration RELEASE_POLL = Duration.ofMillis(20);
 
     private final TunnelRegistry registry;
     private final EventLoopGroup acceptors;
@@ -66,7 +72,7 @@ final class TcpListener {
     }
 
     void listen(InetSocketAddress address) throws IOException {
-        serverChannel = bind(address);
+        serverChannel = bind(address, true);
     }
 
     /**
@@ -77,17 +83,17 @@ final class TcpListener {
         Channel old = serverChannel;
         InetSocketAddress oldAddress = address();
         try {
-            serverChannel = bind(address);
+            serverChannel = bind(address, false);
         } catch (IOException first) {
             if (oldAddress == null || oldAddress.getPort() != address.getPort()) {
                 throw first;
             }
-            old.close().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            closeAndRelease(old);
             try {
-                serverChannel = bind(address);
+                serverChannel = bind(address, true);
             } catch (IOException second) {
                 try {
-                    serverChannel = bind(oldAddress);
+                    serverChannel = bind(oldAddress, true);
                 } catch (IOException third) {
                     serverChannel = null;
                     LOG.error("tcp service {} lost its listener on {}: {}", service.id(),
@@ -98,13 +104,30 @@ final class TcpListener {
             service = next;
             return;
         }
-        if (old != null) {
-            old.close().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        }
+        closeAndRelease(old);
         service = next;
     }
 
-    private Channel bind(InetSocketAddress address) throws IOException {
+    /**
+     * Binds {@code address}. With {@code waitForRelease}, an address in use is tried again for a moment: a
+     * listener closed just before (this service's old one, or a deleted service's) is released only on its
+     * event loop's next select.
+     */
+    private Channel bind(InetSocketAddress address, boolean waitForRelease) throws IOException {
+        long deadline = System.nanoTime() + (waitForRelease ? RELEASE_WAIT.toNanos() : 0);
+        while (true) {
+            try {
+                return bindOnce(address);
+            } catch (BindException e) {
+                if (System.nanoTime() - deadline >= 0) {
+                    throw e;
+                }
+            }
+            LockSupport.parkNanos(RELEASE_POLL.toNanos());
+        }
+    }
+
+    private Channel bindOnce(InetSocketAddress address) throws IOException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(acceptors, workers)
                 .channel(Transport.serverSocketChannel())
@@ -134,10 +157,31 @@ final class TcpListener {
 
     /** Stops listening; open connections go on. */
     void closeListening() {
-        if (serverChannel != null) {
-            serverChannel.close().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            serverChannel = null;
+        closeAndRelease(serverChannel);
+        serverChannel = null;
+    }
+
+    /**
+     * Closes a listening channel and waits (a moment at most) until its port is free again: with NIO the socket
+     * is released only on the event loop's next select, and until then it would still accept connections.
+     */
+    private static void closeAndRelease(Channel listening) {
+        if (listening == null) {
+            return;
         }
+        InetSocketAddress bound = (InetSocketAddress) listening.localAddress();
+        listening.close().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + RELEASE_WAIT.toNanos();
+        while (System.nanoTime() - deadline < 0) {
+            try (ServerSocket probe = new ServerSocket()) {
+                probe.setReuseAddress(true);
+                probe.bind(bound);
+                return;
+            } catch (IOException stillBound) {
+                LockSupport.parkNanos(RELEASE_POLL.toNanos());
+            }
+        }
+        LOG.debug("{} still seems bound after closing it", bound);
     }
 
     /** Stops listening and ends every connection. */

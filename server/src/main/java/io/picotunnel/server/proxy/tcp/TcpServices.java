@@ -1,6 +1,7 @@
 package io.picotunnel.server.proxy.tcp;
 
 import io.netty.channel.EventLoopGroup;
+import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
@@ -51,9 +52,9 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         }
         InetSocketAddress address;
         try {
-            address = ListenAddress.parse(after.listenAddr());
+            address = HostPort.parse(after.listenAddr(), HostPort.Rules.SERVICE_LISTEN).toBindAddress();
         } catch (IllegalArgumentException e) {
-            throw new ServiceConflictException(e.getMessage(), e);
+            throw new ServiceConflictException("listen_addr " + e.getMessage(), e);
         }
         try {
             if (current == null) {
