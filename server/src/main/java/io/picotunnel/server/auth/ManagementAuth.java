@@ -10,13 +10,12 @@ import org.slf4j.LoggerFactory;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * Authentication of the management port: who may use the API and the UI, and how they sign in.
@@ -47,13 +46,13 @@ public final class ManagementAuth {
     private final PendingLogins pending;
     private final AllowList allowList;
     private final RequestOrigin origin;
-    private final Supplier<String> tunnelServer;
+    private final UnaryOperator<String> tunnelServer;
 
     /**
-     * @param tunnelServer the address clients pass as {@code --server}, for the UI's ready-made commands;
-     *                     given the request's host name
+     * @param tunnelServer the address clients pass as {@code --server}, for the UI's ready-made commands,
+     *                     given the host name the browser used
      */
-    public ManagementAuth(AuthSettings settings, SessionStore sessions, Supplier<String> tunnelServer, Clock clock) {
+    public ManagementAuth(AuthSettings settings, SessionStore sessions, UnaryOperator<String> tunnelServer, Clock clock) {
         this.settings = settings;
         this.sessions = sessions;
         this.oidc = settings.oidcSettings().map(OidcProvider::new).orElse(null);
@@ -96,11 +95,14 @@ public final class ManagementAuth {
                 ctx.attribute(USER_ATTRIBUTE, "admin-token");
                 return;
             }
-            reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized", "The Authorization header does not carry the admin token.");
+            ctx.header("WWW-Authenticate", "Bearer realm=\"picotunnel\"");
+            reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized",
+                    "The header 'Authorization: Bearer <admin token>' does not carry a valid admin token.");
             return;
         }
         Optional<SessionStore.Session> session = currentSession(ctx);
         if (session.isEmpty()) {
+            ctx.header("WWW-Authenticate", "Bearer realm=\"picotunnel\"");
             reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized",
                     "Sign in first, or send the admin token as 'Authorization: Bearer <token>'.");
             return;
@@ -120,7 +122,7 @@ public final class ManagementAuth {
         body.put("signed_in", signedIn);
         body.put("method", settings.signInMethod());
         body.put("user", session.map(SessionStore.Session::subject).orElse(null));
-        body.put("tunnel_server", signedIn ? tunnelServer.get() : null);
+        body.put("tunnel_server", signedIn ? tunnelServer.apply(requestHostName(ctx)) : null);
         ctx.header("Cache-Control", "no-store");
         ctx.json(body);
     }
@@ -146,7 +148,7 @@ public final class ManagementAuth {
             reject(ctx, HttpStatus.BAD_REQUEST, "invalid_token", "Enter the admin token.");
             return;
         }
-        if (!constantTimeEquals(token, settings.adminTokenValue().get())) {
+        if (!Secrets.matches(token, settings.adminTokenValue().get())) {
             reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized", "That is not the admin token of this server.");
             return;
         }
@@ -155,7 +157,7 @@ public final class ManagementAuth {
         body.put("signed_in", true);
         body.put("method", "token");
         body.put("user", "admin");
-        body.put("tunnel_server", tunnelServer.get());
+        body.put("tunnel_server", tunnelServer.apply(requestHostName(ctx)));
         ctx.json(body);
     }
 
@@ -249,21 +251,19 @@ public final class ManagementAuth {
                 || (oidc != null && "https".equalsIgnoreCase(oidc.settings().redirectUrl().getScheme()));
     }
 
+    private static String requestHostName(Context ctx) {
+        String host = ctx.header("Host");
+        return host == null || host.isBlank() ? "localhost" : RequestOrigin.hostName(host);
+    }
+
     private void failSignIn(Context ctx, String message) {
         ctx.header("Cache-Control", "no-store");
         ctx.redirect("/?signin_error=" + URLEncoder.encode(message, StandardCharsets.UTF_8), HttpStatus.SEE_OTHER);
     }
 
     private boolean bearerMatches(String authorization) {
-        Optional<String> adminToken = settings.adminTokenValue();
-        if (adminToken.isEmpty() || authorization.length() > MAX_TOKEN_LENGTH || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return false;
-        }
-        return constantTimeEquals(authorization.substring(7).trim(), adminToken.get());
-    }
-
-    static boolean constantTimeEquals(String given, String expected) {
-        return MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expected.getBytes(StandardCharsets.UTF_8));
+        return authorization.length() <= MAX_TOKEN_LENGTH
+                && Secrets.matches(BearerToken.parse(authorization), settings.adminTokenValue().orElse(null));
     }
 
     /** Only a path on this server: no scheme, no host, no {@code //evil.example}. */

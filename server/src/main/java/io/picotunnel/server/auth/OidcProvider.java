@@ -103,9 +103,11 @@ public final class OidcProvider {
     /** Exchanges the code and returns the checked ID token's claims and the raw token. */
     SignedIn finish(String code, String nonce, String codeVerifier) throws SignInRejectedException {
         Discovered d = discover();
-        TokenRequest request = new TokenRequest.Builder(d.metadata().getTokenEndpointURI(), clientAuthentication(d.metadata()),
-                new AuthorizationCodeGrant(new AuthorizationCode(code), settings.redirectUrl(), new CodeVerifier(codeVerifier)))
-                .build();
+        AuthorizationCodeGrant grant = new AuthorizationCodeGrant(new AuthorizationCode(code), settings.redirectUrl(),
+                new CodeVerifier(codeVerifier));
+        TokenRequest request = settings.clientSecret() == null
+                ? new TokenRequest.Builder(d.metadata().getTokenEndpointURI(), clientId, grant).build()
+                : new TokenRequest.Builder(d.metadata().getTokenEndpointURI(), clientAuthentication(d.metadata()), grant).build();
         TokenResponse response;
         try {
             HTTPRequest http = request.toHTTPRequest();

@@ -6,7 +6,8 @@ import java.util.Set;
 
 /**
  * The OpenID Connect provider the management UI signs in with ({@code PICOTUNNEL_OIDC_*}). Empty allow lists
- * let every user of the provider in; otherwise a user needs an allowed email or an allowed group.
+ * let every user of the provider in; otherwise a user needs an allowed email or an allowed group. Without a
+ * client secret the server signs in as a public client (PKCE only).
  */
 public record OidcSettings(
         URI issuer,
@@ -19,7 +20,6 @@ public record OidcSettings(
     public OidcSettings {
         Objects.requireNonNull(issuer, "issuer");
         Objects.requireNonNull(clientId, "clientId");
-        Objects.requireNonNull(clientSecret, "clientSecret");
         Objects.requireNonNull(redirectUrl, "redirectUrl");
         allowedEmails = allowedEmails == null ? Set.of() : Set.copyOf(allowedEmails);
         allowedGroups = allowedGroups == null ? Set.of() : Set.copyOf(allowedGroups);

@@ -1,6 +1,7 @@
 package io.picotunnel.server.auth;
 
-import javax.sql.DataSource;
+import io.picotunnel.server.store.Database;
+
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -18,7 +19,7 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * Sign-in sessions in SQLite (table {@code sessions}, migration V2), so they survive a restart. A session
+ * Sign-in sessions in the server's SQLite database (table {@code sessions}, migration V2), so they survive a restart. A session
  * ends when unused for the idle timeout or at its absolute expiry, whichever comes first.
  */
 public final class SessionStore {
@@ -34,20 +35,20 @@ public final class SessionStore {
     private static final Duration TOUCH_INTERVAL = Duration.ofMinutes(1);
     private static final Pattern SESSION_ID = Pattern.compile("[A-Za-z0-9_-]{43}");
 
-    private final DataSource db;
+    private final Database db;
     private final Clock clock;
     private final Duration idleTimeout;
     private final Duration absoluteTimeout;
     private final SecureRandom random = new SecureRandom();
 
-    public SessionStore(DataSource db, Clock clock, Duration idleTimeout, Duration absoluteTimeout) {
+    public SessionStore(Database db, Clock clock, Duration idleTimeout, Duration absoluteTimeout) {
         this.db = db;
         this.clock = clock;
         this.idleTimeout = idleTimeout;
         this.absoluteTimeout = absoluteTimeout;
     }
 
-    public SessionStore(DataSource db) {
+    public SessionStore(Database db) {
         this(db, Clock.systemUTC(), DEFAULT_IDLE_TIMEOUT, DEFAULT_ABSOLUTE_TIMEOUT);
     }
 
@@ -61,21 +62,20 @@ public final class SessionStore {
         random.nextBytes(bytes);
         String id = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
         long now = clock.millis();
-        try (Connection c = db.getConnection();
-             PreparedStatement insert = c.prepareStatement(
-                     "INSERT INTO sessions (id_hash, subject, method, id_token, created_at, last_seen_at, expires_at)"
-                             + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
-            insert.setString(1, hash(id));
-            insert.setString(2, subject);
-            insert.setString(3, method);
-            insert.setString(4, idToken);
-            insert.setLong(5, now);
-            insert.setLong(6, now);
-            insert.setLong(7, now + absoluteTimeout.toMillis());
-            insert.executeUpdate();
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot store the session", e);
-        }
+        db.inTransaction(c -> {
+            try (PreparedStatement insert = c.prepareStatement(
+                    "INSERT INTO sessions (id_hash, subject, method, id_token, created_at, last_seen_at, expires_at)"
+                            + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                insert.setString(1, hash(id));
+                insert.setString(2, subject);
+                insert.setString(3, method);
+                insert.setString(4, idToken);
+                insert.setLong(5, now);
+                insert.setLong(6, now);
+                insert.setLong(7, now + absoluteTimeout.toMillis());
+                return insert.executeUpdate();
+            }
+        });
         return id;
     }
 
@@ -86,7 +86,7 @@ public final class SessionStore {
         }
         String idHash = hash(id);
         long now = clock.millis();
-        try (Connection c = db.getConnection()) {
+        return db.inTransaction(c -> {
             Session session;
             long lastSeen;
             try (PreparedStatement select = c.prepareStatement(
@@ -94,7 +94,7 @@ public final class SessionStore {
                 select.setString(1, idHash);
                 try (ResultSet row = select.executeQuery()) {
                     if (!row.next()) {
-                        return Optional.empty();
+                        return Optional.<Session>empty();
                     }
                     lastSeen = row.getLong("last_seen_at");
                     session = new Session(row.getString("subject"), row.getString("method"), row.getString("id_token"),
@@ -103,7 +103,7 @@ public final class SessionStore {
             }
             if (now >= session.expiresAt().toEpochMilli() || now >= lastSeen + idleTimeout.toMillis()) {
                 deleteByHash(c, idHash);
-                return Optional.empty();
+                return Optional.<Session>empty();
             }
             if (now - lastSeen >= TOUCH_INTERVAL.toMillis()) {
                 try (PreparedStatement touch = c.prepareStatement("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?")) {
@@ -113,40 +113,34 @@ public final class SessionStore {
                 }
             }
             return Optional.of(session);
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot read the session", e);
-        }
+        });
     }
 
     public void delete(String id) {
         if (id == null || !SESSION_ID.matcher(id).matches()) {
             return;
         }
-        try (Connection c = db.getConnection()) {
-            deleteByHash(c, hash(id));
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot delete the session", e);
-        }
+        String idHash = hash(id);
+        db.inTransaction(c -> deleteByHash(c, idHash));
     }
 
     /** Deletes every session past its idle or absolute expiry; returns how many. */
     public int deleteExpired() {
         long now = clock.millis();
-        try (Connection c = db.getConnection();
-             PreparedStatement delete = c.prepareStatement(
-                     "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?")) {
-            delete.setLong(1, now);
-            delete.setLong(2, now - idleTimeout.toMillis());
-            return delete.executeUpdate();
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot delete expired sessions", e);
-        }
+        return db.inTransaction(c -> {
+            try (PreparedStatement delete = c.prepareStatement(
+                    "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?")) {
+                delete.setLong(1, now);
+                delete.setLong(2, now - idleTimeout.toMillis());
+                return delete.executeUpdate();
+            }
+        });
     }
 
-    private static void deleteByHash(Connection c, String idHash) throws SQLException {
+    private static int deleteByHash(Connection c, String idHash) throws SQLException {
         try (PreparedStatement delete = c.prepareStatement("DELETE FROM sessions WHERE id_hash = ?")) {
             delete.setString(1, idHash);
-            delete.executeUpdate();
+            return delete.executeUpdate();
         }
     }
 

@@ -8,6 +8,7 @@ import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import io.picotunnel.server.config.Setting;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
 import org.junit.jupiter.api.AfterEach;
@@ -59,7 +60,19 @@ class OidcSignInTest {
         int port = io.picotunnel.testkit.Ports.freePort();
         oidc = new OidcSettings(URI.create(provider.issuerUrl("default").toString()), CLIENT_ID, CLIENT_SECRET,
                 URI.create("http://localhost:" + port + "/auth/callback"), emails, groups);
-        server = TestManagementServer.start(dataDir, new AuthSettings(null, oidc, false, null), port);
+        Map<Setting, String> settings = new java.util.EnumMap<>(Setting.class);
+        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
+        settings.put(Setting.OIDC_ISSUER, oidc.issuer().toString());
+        settings.put(Setting.OIDC_CLIENT_ID, CLIENT_ID);
+        settings.put(Setting.OIDC_CLIENT_SECRET, CLIENT_SECRET);
+        settings.put(Setting.OIDC_REDIRECT_URL, oidc.redirectUrl().toString());
+        if (!emails.isEmpty()) {
+            settings.put(Setting.OIDC_ALLOWED_EMAILS, String.join(",", emails));
+        }
+        if (!groups.isEmpty()) {
+            settings.put(Setting.OIDC_ALLOWED_GROUPS, String.join(",", groups));
+        }
+        server = TestManagementServer.start(dataDir, settings);
     }
 
     @AfterEach

@@ -1,12 +1,12 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.server.store.Database;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sqlite.SQLiteDataSource;
 
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
@@ -22,13 +22,18 @@ class SessionStoreTest {
 
     @TempDir
     Path dir;
-    private SQLiteDataSource db;
+    private Database db;
     private MutableClock clock;
 
     @BeforeEach
     void setUp() throws Exception {
-        db = TestDatabase.withSessionsTable(dir.resolve("picotunnel.db"));
+        db = Database.open(dir.resolve("picotunnel.db"));
         clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    }
+
+    @AfterEach
+    void tearDown() {
+        db.close();
     }
 
     private SessionStore store() {
@@ -55,18 +60,23 @@ class SessionStoreTest {
             ids.add(store.create("admin", "token", null));
         }
         assertThat(ids).doesNotHaveDuplicates();
-        try (Connection c = db.getConnection(); Statement s = c.createStatement();
-             ResultSet rows = s.executeQuery("SELECT id_hash FROM sessions")) {
-            while (rows.next()) {
-                assertThat(ids).doesNotContain(rows.getString(1));
-                assertThat(rows.getString(1)).hasSize(64);
+        List<String> stored = db.inTransaction(c -> {
+            List<String> hashes = new ArrayList<>();
+            try (Statement s = c.createStatement(); ResultSet rows = s.executeQuery("SELECT id_hash FROM sessions")) {
+                while (rows.next()) {
+                    hashes.add(rows.getString(1));
+                }
             }
-        }
+            return hashes;
+        });
+        assertThat(stored).hasSize(20).allMatch(hash -> hash.length() == 64).doesNotContainAnyElementsOf(ids);
     }
 
     @Test
-    void sessionSurvivesARestartOfTheStore() {
+    void sessionSurvivesAReopenOfTheDatabase() {
         String id = store().create("admin", "token", null);
+        db.close();
+        db = Database.open(dir.resolve("picotunnel.db"));
         assertThat(store().find(id)).isPresent();
     }
 

@@ -1,51 +1,34 @@
 package io.picotunnel.server.auth;
 
-import io.javalin.Javalin;
-import io.picotunnel.server.ui.UiAssets;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.config.Setting;
 
-import java.nio.file.Files;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.util.List;
+import java.util.Map;
 
-/** The management port with authentication and the UI, on an ephemeral loopback port. */
+/** A real server on loopback with ephemeral ports, quietly; tests reach its management port by "localhost". */
 final class TestManagementServer implements AutoCloseable {
 
-    private final Javalin app;
+    private final PicoTunnelServer server;
 
-    private TestManagementServer(Javalin app) {
-        this.app = app;
+    private TestManagementServer(PicoTunnelServer server) {
+        this.server = server;
     }
 
-    static TestManagementServer start(Path dataDir, AuthSettings settings) throws Exception {
-        return start(dataDir, settings, 0);
+    static TestManagementServer start(Path dataDir, Map<Setting, String> settings) {
+        return new TestManagementServer(PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, settings),
+                new PrintStream(OutputStream.nullOutputStream())));
     }
 
-    static TestManagementServer start(Path dataDir, AuthSettings settings, int port) throws Exception {
-        Path dbFile = dataDir.resolve("picotunnel.db");
-        var db = Files.exists(dbFile) ? reopen(dbFile) : TestDatabase.withSessionsTable(dbFile);
-        ManagementAuth auth = new ManagementAuth(settings, new SessionStore(db), () -> "ws://localhost:8443", Clock.systemUTC());
-        UiAssets ui = new UiAssets();
-        Javalin app = Javalin.create(config -> {
-            config.startup.showJavalinBanner = false;
-            auth.install(config);
-            ui.install(config);
-            config.routes.get("/api/tunnels", ctx -> ctx.json(List.of()));
-            config.routes.post("/api/tunnels", ctx -> ctx.status(201).json(java.util.Map.of("id", "0123456789abcdef")));
-            config.routes.get("/health", ctx -> ctx.json(java.util.Map.of("status", "ok")));
-        });
-        app.start("127.0.0.1", port);
-        return new TestManagementServer(app);
-    }
-
-    private static org.sqlite.SQLiteDataSource reopen(Path dbFile) {
-        var db = new org.sqlite.SQLiteDataSource();
-        db.setUrl("jdbc:sqlite:" + dbFile);
-        return db;
+    PicoTunnelServer server() {
+        return server;
     }
 
     int port() {
-        return app.port();
+        return server.apiPort();
     }
 
     String url(String path) {
@@ -54,6 +37,6 @@ final class TestManagementServer implements AutoCloseable {
 
     @Override
     public void close() {
-        app.stop();
+        server.stop();
     }
 }

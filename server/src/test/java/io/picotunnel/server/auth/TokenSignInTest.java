@@ -1,5 +1,6 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.server.config.Setting;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,7 +26,7 @@ class TokenSignInTest {
 
     @BeforeEach
     void start() throws Exception {
-        server = TestManagementServer.start(dataDir, new AuthSettings(ADMIN_TOKEN, null, false, "tunnel.example.com"));
+        server = TestManagementServer.start(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN, Setting.DOMAIN, "tunnel.example.com"));
     }
 
     @AfterEach
@@ -83,7 +84,7 @@ class TokenSignInTest {
 
         assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
         assertThat(browser.get(server.url("/auth/session")).body())
-                .contains("\"signed_in\":true").contains("\"method\":\"token\"").contains("\"tunnel_server\":\"ws://localhost:8443\"");
+                .contains("\"signed_in\":true").contains("\"method\":\"token\"").contains("\"tunnel_server\":\"ws://tunnel.example.com:");
     }
 
     @Test
@@ -146,7 +147,7 @@ class TokenSignInTest {
     void sessionSurvivesAServerRestart() throws Exception {
         signIn();
         server.close();
-        server = TestManagementServer.start(dataDir, new AuthSettings(ADMIN_TOKEN, null, false, "tunnel.example.com"));
+        server = TestManagementServer.start(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN, Setting.DOMAIN, "tunnel.example.com"));
         assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
     }
 
@@ -166,7 +167,7 @@ class TokenSignInTest {
     @Test
     void withoutADomainAnyHostIsAnswered() throws Exception {
         server.close();
-        server = TestManagementServer.start(dataDir, new AuthSettings(ADMIN_TOKEN, null, false, null));
+        server = TestManagementServer.start(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN));
         String status = Browserless.rawStatusLine(server.port(), "GET /health HTTP/1.1\r\nHost: 192.0.2.10:8080\r\nConnection: close\r\n\r\n");
         assertThat(status).startsWith("HTTP/1.1 200");
     }

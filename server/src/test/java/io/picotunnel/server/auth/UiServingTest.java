@@ -1,5 +1,6 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.server.config.Setting;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,7 +26,7 @@ class UiServingTest {
 
     @BeforeEach
     void start() throws Exception {
-        server = TestManagementServer.start(dataDir, new AuthSettings("t".repeat(64), null, false, null));
+        server = TestManagementServer.start(dataDir, Map.of(Setting.ADMIN_TOKEN, "t".repeat(64)));
     }
 
     @AfterEach

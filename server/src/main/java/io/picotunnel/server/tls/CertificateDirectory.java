@@ -1,0 +1,150 @@
+package io.picotunnel.server.tls;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The operator's certificate files in {@code <data>/certs/}: {@code <domain>.crt} (PEM chain, leaf first)
+ * with {@code <domain>.key} (PEM private key). A wildcard certificate for {@code *.example.com} is named
+ * {@code _.example.com.crt} / {@code _.example.com.key}. {@link #scan()} loads new and changed pairs into
+ * the store and drops removed ones; a pair that fails to load is logged once and the certificate loaded
+ * before, if any, stays in use.
+ */
+public final class CertificateDirectory implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(CertificateDirectory.class);
+    private static final int MAX_FILES = 10_000;
+
+    /** What a pair of files looked like when last read: a change of any of these means reload. */
+    private record Signature(Object crtKey, FileTime crtModified, long crtSize, Object keyKey, FileTime keyModified,
+                             long keySize) {
+    }
+
+    private final Path directory;
+    private final CertificateStore store;
+    private final Map<String, Signature> seen = new HashMap<>();
+    private final Set<String> loaded = new HashSet<>();
+    private ScheduledExecutorService watcher;
+
+    public CertificateDirectory(Path directory, CertificateStore store) {
+        this.directory = directory;
+        this.store = store;
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    /** Scans now, then every {@code interval} on a daemon thread until {@link #close()}. */
+    public synchronized void startWatching(Duration interval) {
+        scan();
+        if (watcher == null) {
+            watcher = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
+                    .name("picotunnel-cert-watch").factory());
+            watcher.scheduleWithFixedDelay(this::scanSafely, interval.toMillis(), interval.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (watcher != null) {
+            watcher.shutdownNow();
+            watcher = null;
+        }
+    }
+
+    private void scanSafely() {
+        try {
+            scan();
+        } catch (RuntimeException e) {
+            log.warn("certificate directory scan failed: {}", e.toString());
+        }
+    }
+
+    /** Reads new and changed certificate files; called at start and then periodically. */
+    public synchronized void scan() {
+        Map<String, Path> certificates = new HashMap<>();
+        if (Files.isDirectory(directory)) {
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*.crt")) {
+                for (Path file : files) {
+                    if (certificates.size() >= MAX_FILES) {
+                        break;
+                    }
+                    String stem = file.getFileName().toString();
+                    String name = DomainNames.fromFileStem(stem.substring(0, stem.length() - ".crt".length()));
+                    if (name != null && Files.isRegularFile(file)) {
+                        certificates.put(name, file);
+                    }
+                }
+            } catch (IOException e) {
+                log.warn("cannot list certificate directory {}: {}", directory, e.getMessage());
+                return;
+            }
+        }
+        for (Map.Entry<String, Path> entry : certificates.entrySet()) {
+            refresh(entry.getKey(), entry.getValue());
+        }
+        for (String name : Set.copyOf(seen.keySet())) {
+            if (!certificates.containsKey(name)) {
+                seen.remove(name);
+                if (loaded.remove(name)) {
+                    store.removeFromFile(name);
+                    log.info("certificate for {} removed (its file is gone)", name);
+                }
+            }
+        }
+    }
+
+    private void refresh(String name, Path certificateFile) {
+        Path keyFile = certificateFile.resolveSibling(DomainNames.fileStem(name) + ".key");
+        Signature signature;
+        try {
+            signature = signature(certificateFile, keyFile);
+        } catch (IOException e) {
+            signature = null;
+        }
+        if (signature == null) {
+            if (!seen.containsKey(name) || seen.get(name) != null) {
+                log.warn("certificate {} has no readable key file {}", certificateFile, keyFile);
+            }
+            seen.put(name, null);
+            return;
+        }
+        if (seen.containsKey(name) && Objects.equals(seen.get(name), signature)) {
+            return;
+        }
+        seen.put(name, signature);
+        try {
+            ServerCertificate certificate = CertificateLoader.load(certificateFile, keyFile);
+            store.putFromFile(name, certificate);
+            boolean replaced = !loaded.add(name);
+            log.info("certificate for {} {} from {} (valid until {})", name, replaced ? "reloaded" : "loaded",
+                    certificateFile, certificate.notAfter());
+        } catch (IOException | RuntimeException e) {
+            log.warn("cannot load certificate for {} from {}: {}", name, certificateFile, e.getMessage());
+        }
+    }
+
+    private static Signature signature(Path crt, Path key) throws IOException {
+        BasicFileAttributes c = Files.readAttributes(crt, BasicFileAttributes.class);
+        BasicFileAttributes k = Files.readAttributes(key, BasicFileAttributes.class);
+        return new Signature(c.fileKey(), c.lastModifiedTime(), c.size(), k.fileKey(), k.lastModifiedTime(), k.size());
+    }
+}

@@ -1,0 +1,78 @@
+package io.picotunnel.server.tls;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+/**
+ * The public HTTPS listener ({@code --https-addr}). Every connection starts with the {@link HttpsFrontDoor},
+ * which picks TLS termination by SNI, TLS-ALPN-01 validation or passthrough.
+ */
+public final class HttpsListener implements AutoCloseable {
+
+    static final Duration CLIENT_HELLO_TIMEOUT = Duration.ofSeconds(10);
+
+    private final InetSocketAddress address;
+    private final EventLoopGroup group;
+    private final HttpsRouter router;
+    private final HttpPipelines http;
+    private final PassthroughForwarder passthrough;
+    private Channel serverChannel;
+
+    public HttpsListener(InetSocketAddress address, EventLoopGroup group, HttpsRouter router, HttpPipelines http,
+                         PassthroughForwarder passthrough) {
+        this.address = address;
+        this.group = group;
+        this.router = router;
+        this.http = http;
+        this.passthrough = passthrough;
+    }
+
+    /** Binds the listener; a port in use becomes an IOException that says so. */
+    public synchronized void start() throws IOException {
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(group)
+                .channel(Transport.serverSocketChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("front-door",
+                                new HttpsFrontDoor(router, http, passthrough, CLIENT_HELLO_TIMEOUT));
+                    }
+                });
+        ChannelFuture bound = bootstrap.bind(address).awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            Throwable cause = bound.cause();
+            if (cause instanceof BindException) {
+                throw new IOException("cannot listen for HTTPS on " + address + ": the address is already in use "
+                        + "or not available (" + cause.getMessage() + ")", cause);
+            }
+            throw new IOException("cannot listen for HTTPS on " + address + ": " + cause.getMessage(), cause);
+        }
+        serverChannel = bound.channel();
+    }
+
+    /** The bound port (useful when started on port 0). */
+    public int port() {
+        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+            serverChannel = null;
+        }
+    }
+}

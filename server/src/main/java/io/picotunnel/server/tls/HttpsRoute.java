@@ -1,0 +1,23 @@
+package io.picotunnel.server.tls;
+
+import io.netty.handler.ssl.SslContext;
+
+/** What the HTTPS listener does with a connection, decided from its ClientHello. */
+public sealed interface HttpsRoute {
+
+    /** Terminate TLS with this certificate and hand the decrypted stream to the HTTP proxy. */
+    record Terminate(String serverName, SslContext sslContext) implements HttpsRoute {
+    }
+
+    /** Answer a TLS-ALPN-01 validation with the challenge certificate, then close. */
+    record AcmeChallenge(String serverName, SslContext sslContext) implements HttpsRoute {
+    }
+
+    /** Forward the raw bytes, ClientHello included, to a service's target through its tunnel. */
+    record Passthrough(String serverName, String tunnelId, String targetAddr) implements HttpsRoute {
+    }
+
+    /** Refuse the handshake; {@code reason} goes to the log. */
+    record Reject(String serverName, String reason) implements HttpsRoute {
+    }
+}

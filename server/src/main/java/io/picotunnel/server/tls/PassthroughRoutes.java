@@ -1,0 +1,88 @@
+package io.picotunnel.server.tls;
+
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.ServiceListener;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The enabled {@code http} services with {@code tls_mode: passthrough}, by domain. A passthrough service
+ * owns its whole domain (the server never sees the path), so it cannot share the domain with another
+ * enabled http service.
+ */
+public final class PassthroughRoutes implements ServiceListener {
+
+    /** Where the raw TLS bytes of a passthrough domain go. */
+    public record Target(String serviceId, String tunnelId, String targetAddr) {
+    }
+
+    private final Map<String, Target> byDomain = new ConcurrentHashMap<>();
+    /** Every enabled http service by domain, to refuse a passthrough domain shared with another service. */
+    private final Map<String, Set<String>> httpServicesByDomain = new HashMap<>();
+
+    /** The passthrough target for a TLS server name: exact domain first, then a one-label wildcard. */
+    public Optional<Target> lookup(String serverName) {
+        String name = DomainNames.normalize(serverName);
+        if (name == null) {
+            return Optional.empty();
+        }
+        Target exact = byDomain.get(name);
+        if (exact != null) {
+            return Optional.of(exact);
+        }
+        String wildcard = DomainNames.wildcardOf(name);
+        return wildcard == null ? Optional.empty() : Optional.ofNullable(byDomain.get(wildcard));
+    }
+
+    @Override
+    public synchronized void onServiceChange(Service before, Service after) throws ServiceConflictException {
+        if (routed(after)) {
+            String domain = DomainNames.normalize(after.domain());
+            Set<String> others = new HashSet<>(httpServicesByDomain.getOrDefault(domain, Set.of()));
+            others.remove(after.id());
+            Target existing = byDomain.get(domain);
+            boolean otherPassthrough = existing != null && !existing.serviceId().equals(after.id());
+            if (after.tlsMode() == TlsMode.PASSTHROUGH && !others.isEmpty()) {
+                throw new ServiceConflictException("domain " + domain
+                        + " is used by another http service; a passthrough service needs its domain to itself");
+            }
+            if (after.tlsMode() != TlsMode.PASSTHROUGH && otherPassthrough) {
+                throw new ServiceConflictException("domain " + domain + " belongs to passthrough service "
+                        + existing.serviceId() + "; it cannot be shared");
+            }
+        }
+        if (routed(before)) {
+            String domain = DomainNames.normalize(before.domain());
+            Set<String> ids = httpServicesByDomain.get(domain);
+            if (ids != null) {
+                ids.remove(before.id());
+                if (ids.isEmpty()) {
+                    httpServicesByDomain.remove(domain);
+                }
+            }
+            Target current = byDomain.get(domain);
+            if (current != null && current.serviceId().equals(before.id())) {
+                byDomain.remove(domain);
+            }
+        }
+        if (routed(after)) {
+            String domain = DomainNames.normalize(after.domain());
+            httpServicesByDomain.computeIfAbsent(domain, d -> new HashSet<>()).add(after.id());
+            if (after.tlsMode() == TlsMode.PASSTHROUGH) {
+                byDomain.put(domain, new Target(after.id(), after.tunnelId(), after.targetAddr()));
+            }
+        }
+    }
+
+    private static boolean routed(Service service) {
+        return service != null && service.enabled() && service.type() == ServiceType.HTTP && service.domain() != null;
+    }
+}
