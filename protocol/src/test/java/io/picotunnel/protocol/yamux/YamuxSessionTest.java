@@ -167,6 +167,8 @@ class YamuxSessionTest {
         pair = new SessionPair(config(), echoStreams(), null);
         StreamRecorder recorder = new StreamRecorder();
         YamuxStreamChannel stream = open(pair.client, recorder);
+        // A SYN that arrives after the GoAway is refused: let the server accept this stream first.
+        await().atMost(WAIT).until(() -> pair.server.activeStreams() == 1);
         pair.server.goAway(GoAwayCode.NORMAL);
         assertThat(pair.client.goAwayReceived().await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(pair.client.goAwayReceived().getNow()).isEqualTo(GoAwayCode.NORMAL);

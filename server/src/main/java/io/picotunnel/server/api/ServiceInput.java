@@ -113,7 +113,7 @@ final class ServiceInput {
             }
         }
         return new Service(service.id(), service.tunnelId(), service.type(), null, "/", TlsMode.TERMINATE,
-                listen.toString(), target, service.enabled(), service.createdAt());
+                listen.toString(), target, service.enabled(), service.createdAt(), false);
     }
 
     private static HostPort address(String field, String value, HostPort.Rules rules, String example) {
