@@ -8,9 +8,10 @@
 //	    "LISTENING host:port", then takes one connection. Streams the other side opens are served by
 //	    their first byte: 'e' echoes until EOF then closes; 'd' reads to EOF then answers
 //	    "<count> <sha256>\n" and closes.
-//	peer tunnel-server -listen host:port -token T
+//	peer tunnel-server -listen host:port -token T [-tls]
 //	    Acts like the PicoTunnel server: GET /tunnel WebSocket (subprotocol "tunnel", 401 for a wrong
 //	    token), yamux server role. Prints "CONNECTED" per client connection, "DISCONNECTED" at its end.
+//	    With -tls it serves wss with a fresh self-signed certificate and prints "SNI <name>" per handshake.
 //	peer tunnel-client -url ws://host:port/tunnel -token T
 //	    Acts like the PicoTunnel client: yamux client role, reads each stream's header, dials the
 //	    target and copies both ways with half-close. Prints "CONNECTED" or "REJECTED <status>" (exit 3).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/subtle"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net"
@@ -19,6 +20,7 @@ func runTunnelServer(args []string) {
 	fs := flag.NewFlagSet("tunnel-server", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	token := fs.String("token", "", "the token clients must present")
+	useTLS := fs.Bool("tls", false, "serve wss with a fresh self-signed certificate for localhost")
 	fs.Parse(args)
 
 	var mu sync.Mutex
@@ -78,6 +80,14 @@ func runTunnelServer(args []string) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *useTLS {
+		cfg, err := selfSignedTLS()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		ln = tls.NewListener(ln, cfg)
 	}
 	emit("LISTENING %s", ln.Addr())
 	go http.Serve(ln, mux)

@@ -14,16 +14,19 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A local TCP service for tunnel tests on 127.0.0.1 (ephemeral port). Every connection is recorded with the
  * SHA-256 of what it received and sent.
  * <ul>
  *   <li>{@link #echo()} sends back what it reads and closes its side after the client's EOF;</li>
- *   <li>{@link #sendThenReceive(int)} first sends {@code n} random bytes and half-closes, then reads to EOF.</li>
+ *   <li>{@link #sendThenReceive(int)} first sends {@code n} random bytes and half-closes, then reads to EOF;</li>
+ *   <li>{@link #heldUntilReleased(int)} does the same, but only once {@link #release()} was called.</li>
  * </ul>
  */
 public final class TcpTarget implements AutoCloseable {
@@ -36,10 +39,13 @@ public final class TcpTarget implements AutoCloseable {
     private final ExecutorService threads = Executors.newCachedThreadPool();
     private final List<Exchange> exchanges = new CopyOnWriteArrayList<>();
     private final List<Socket> open = new CopyOnWriteArrayList<>();
+    private final AtomicInteger accepted = new AtomicInteger();
     private final int sendFirst;
+    private final CountDownLatch released;
 
-    private TcpTarget(int sendFirst) {
+    private TcpTarget(int sendFirst, boolean held) {
         this.sendFirst = sendFirst;
+        this.released = new CountDownLatch(held ? 1 : 0);
         try {
             server = new ServerSocket();
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
@@ -50,11 +56,25 @@ public final class TcpTarget implements AutoCloseable {
     }
 
     public static TcpTarget echo() {
-        return new TcpTarget(-1);
+        return new TcpTarget(-1, false);
     }
 
     public static TcpTarget sendThenReceive(int bytes) {
-        return new TcpTarget(bytes);
+        return new TcpTarget(bytes, false);
+    }
+
+    public static TcpTarget heldUntilReleased(int bytes) {
+        return new TcpTarget(bytes, true);
+    }
+
+    /** Lets held connections go on. */
+    public void release() {
+        released.countDown();
+    }
+
+    /** Connections accepted so far, finished or not. */
+    public int accepted() {
+        return accepted.get();
     }
 
     /** {@code 127.0.0.1:port}. */
@@ -75,6 +95,7 @@ public final class TcpTarget implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket socket = server.accept();
+                accepted.incrementAndGet();
                 open.add(socket);
                 threads.execute(() -> serve(socket));
             } catch (IOException e) {
@@ -92,6 +113,9 @@ public final class TcpTarget implements AutoCloseable {
             MessageDigest sent = sha256();
             long receivedCount = 0;
             long sentCount = 0;
+            if (!released.await(60, TimeUnit.SECONDS)) {
+                return;
+            }
             if (sendFirst >= 0) {
                 byte[] data = new byte[sendFirst];
                 new Random().nextBytes(data);
@@ -117,6 +141,8 @@ public final class TcpTarget implements AutoCloseable {
             exchanges.add(new Exchange(receivedCount, hex(received), sentCount, hex(sent)));
         } catch (IOException e) {
             // the test sees the missing exchange
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             open.remove(socket);
         }

@@ -19,6 +19,8 @@ import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakeException;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.picotunnel.client.config.ClientConfig;
@@ -28,8 +30,12 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Opens one tunnel connection: TCP (TLS with SNI for wss), the WebSocket upgrade to {@code GET /tunnel} with
@@ -76,8 +82,7 @@ final class TunnelConnector {
                     @Override
                     protected void initChannel(Channel ch) {
                         if (sslContext != null) {
-                            ch.pipeline().addLast(sslContext.newHandler(ch.alloc(), config.server().host(),
-                                    config.server().port()));
+                            ch.pipeline().addLast(tlsHandler(ch));
                         }
                         ch.pipeline().addLast(
                                 new HttpClientCodec(),
@@ -98,6 +103,19 @@ final class TunnelConnector {
             }
         });
         return ready;
+    }
+
+    private SslHandler tlsHandler(Channel ch) {
+        String host = config.server().host();
+        SslHandler handler = sslContext.newHandler(ch.alloc(), host, config.server().port());
+        if (!NetUtil.isValidIpV4Address(host) && !NetUtil.isValidIpV6Address(host)) {
+            // The JDK leaves SNI out for names without a dot (such as localhost); name the server always.
+            SSLEngine engine = handler.engine();
+            SSLParameters parameters = engine.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName(host)));
+            engine.setSSLParameters(parameters);
+        }
+        return handler;
     }
 
     /** Waits for the end of the WebSocket upgrade, then puts the byte-stream codec and yamux on the pipeline. */
