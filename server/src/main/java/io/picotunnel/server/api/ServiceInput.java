@@ -72,7 +72,7 @@ final class ServiceInput {
         String targetAddr = body.has("target_addr") ? body.string("target_addr") : base.targetAddr();
         boolean enabled = body.has("enabled") ? orDefault(body.bool("enabled"), true) : base.enabled();
         return new Service(base.id(), base.tunnelId(), base.type(), domain, pathPrefix, tlsMode, listenAddr, targetAddr,
-                enabled, base.createdAt());
+                enabled, base.createdAt(), base.httpsRedirect());
     }
 
     private static <T> T orDefault(T value, T fallback) {
@@ -100,7 +100,7 @@ final class ServiceInput {
                 throw ApiError.invalidField("path_prefix", "must be \"/\" for a passthrough service, which is routed by name only");
             }
             return new Service(service.id(), service.tunnelId(), service.type(), domain, pathPrefix, service.tlsMode(),
-                    null, target, service.enabled(), service.createdAt());
+                    null, target, service.enabled(), service.createdAt(), service.httpsRedirect());
         }
         HostPort listen = address("listen_addr", service.listenAddr(), HostPort.Rules.SERVICE_LISTEN, "0.0.0.0:2222");
         for (ApiServer.ReservedAddress own : reserved) {
@@ -110,7 +110,7 @@ final class ServiceInput {
             }
         }
         return new Service(service.id(), service.tunnelId(), service.type(), null, "/", TlsMode.TERMINATE,
-                listen.toString(), target, service.enabled(), service.createdAt());
+                listen.toString(), target, service.enabled(), service.createdAt(), false);
     }
 
     private static HostPort address(String field, String value, HostPort.Rules rules, String example) {
