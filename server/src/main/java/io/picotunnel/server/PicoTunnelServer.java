@@ -4,7 +4,10 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.api.ApiServer;
 import io.picotunnel.server.auth.AdminToken;
-import io.picotunnel.server.auth.ApiAccess;
+import io.picotunnel.server.auth.AuthSettings;
+import io.picotunnel.server.auth.ManagementAuth;
+import io.picotunnel.server.auth.OidcSettings;
+import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -15,15 +18,19 @@ import io.picotunnel.server.proxy.tcp.TcpServices;
 import io.picotunnel.server.tunnel.TunnelEndpoint;
 import io.picotunnel.server.tunnel.TunnelEndpointConfig;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.server.ui.UiAssets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -53,6 +60,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private TcpServices tcpServices;
     private TunnelEndpoint tunnelEndpoint;
     private String adminToken;
+    private AdminToken.Resolved resolvedToken;
     private ApiServer api;
     private boolean stopped;
 
@@ -73,24 +81,28 @@ public final class PicoTunnelServer implements AutoCloseable {
     public static PicoTunnelServer start(ServerConfig config, PrintStream console, ServiceListener... extraListeners) {
         PicoTunnelServer server = new PicoTunnelServer(config);
         try {
-            server.startComponents(console, List.of(extraListeners));
-            return server;
+            server.startComponents(List.of(extraListeners));
         } catch (RuntimeException e) {
             server.stop();
+            server.forgetGeneratedToken();
             throw e;
         }
+        server.showGeneratedToken(console);
+        return server;
     }
 
-    private void startComponents(PrintStream console, List<ServiceListener> extraListeners) {
+    private void startComponents(List<ServiceListener> extraListeners) {
         DataDirectory.prepare(config.dataDir());
         store = running(openStore());
-        adminToken = resolveAdminToken(console);
+        adminToken = resolveAdminToken();
         registry = new TunnelRegistry();
         EventLoopGroup loops = Transport.newEventLoopGroup(0, "picotunnel-io");
         eventLoops = loops;
         running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
         tcpServices = running(new TcpServices(registry, loops, loops));
 
+        // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
+        // here; each then hears of every stored service, and of every change through the store from now on.
         serviceListeners.add(tcpServices);
         serviceListeners.addAll(extraListeners);
         for (ServiceListener listener : serviceListeners) {
@@ -111,27 +123,42 @@ public final class PicoTunnelServer implements AutoCloseable {
         }
     }
 
-    private String resolveAdminToken(PrintStream console) {
+    private String resolveAdminToken() {
         if (config.authDisabled()) {
             log.warn("API AUTHENTICATION IS OFF (PICOTUNNEL_AUTH=none): anyone who can reach {} can manage every tunnel."
                     + " Use this only on a trusted network.", config.listenAddr());
             return null;
         }
         try {
-            AdminToken.Resolved resolved = AdminToken.resolve(config.adminToken(), config.dataDir());
-            if (resolved.generated()) {
-                // The one place the token is ever shown; it is never logged.
-                console.println("Generated an admin token (stored in " + resolved.file() + ", shown only this once):");
-                console.println();
-                console.println("    " + resolved.token());
-                console.println();
-                console.println("Use it as 'Authorization: Bearer <token>' for the API.");
-                console.flush();
-            }
-            return resolved.token();
+            resolvedToken = AdminToken.resolve(config.adminToken(), config.dataDir());
+            return resolvedToken.token();
         } catch (IOException e) {
             throw new StartupException("Cannot read or create the admin token in " + config.dataDir() + " ("
                     + e.getMessage() + "); fix the file or set " + Setting.ADMIN_TOKEN.envVar() + ".", e);
+        }
+    }
+
+    /** The one place a token is ever shown (never logged): once, when generated, after the server has started. */
+    private void showGeneratedToken(PrintStream console) {
+        if (resolvedToken == null || !resolvedToken.generated()) {
+            return;
+        }
+        console.println("Generated an admin token (stored in " + resolvedToken.file() + ", shown only this once):");
+        console.println();
+        console.println("    " + resolvedToken.token());
+        console.println();
+        console.println("Use it as 'Authorization: Bearer <token>' for the API.");
+        console.flush();
+    }
+
+    /** A token generated by a start that then failed was never shown, so the next start generates and shows one. */
+    private void forgetGeneratedToken() {
+        if (resolvedToken != null && resolvedToken.generated()) {
+            try {
+                Files.deleteIfExists(resolvedToken.file());
+            } catch (IOException e) {
+                log.warn("Could not remove {}: {}", resolvedToken.file(), e.getMessage());
+            }
         }
     }
 
@@ -160,17 +187,40 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     private ApiServer startApi() {
-        ApiAccess access = adminToken == null ? ApiAccess.open() : ApiAccess.adminToken(adminToken);
+        ManagementAuth auth = new ManagementAuth(authSettings(), new SessionStore(store.database()),
+                this::tunnelServerAddress, Clock.systemUTC());
         List<ApiServer.ReservedAddress> reserved = List.of(
                 new ApiServer.ReservedAddress(config.listenAddr(), Setting.LISTEN_ADDR.flag()),
                 new ApiServer.ReservedAddress(config.tunnelAddr(), Setting.TUNNEL_ADDR.flag()),
                 new ApiServer.ReservedAddress(config.httpAddr(), Setting.HTTP_ADDR.flag()),
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
-            return ApiServer.start(config.listenAddr(), store, registry, access, reserved);
+            return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved);
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
+    }
+
+    private AuthSettings authSettings() {
+        OidcSettings oidc = config.oidc() == null ? null : new OidcSettings(config.oidc().issuer(), config.oidc().clientId(),
+                config.oidc().clientSecret(), config.oidc().redirectUrl(),
+                Set.copyOf(config.oidc().allowedEmails()), Set.copyOf(config.oidc().allowedGroups()));
+        return new AuthSettings(adminToken, oidc, config.authDisabled(), config.domain());
+    }
+
+    /**
+     * What a client passes as {@code --server} to reach this server's tunnel endpoint, for the UI's ready-made
+     * commands: the configured domain, else the host name the browser used; {@code ws://} unless the server has
+     * a certificate for its domain.
+     */
+    private String tunnelServerAddress(String requestHost) {
+        String host = config.domain() != null ? config.domain() : requestHost;
+        if (host.contains(":")) {
+            host = "[" + host + "]";
+        }
+        int port = tunnelEndpoint != null ? tunnelEndpoint.port() : config.tunnelAddr().port();
+        boolean tls = config.domain() != null && (config.tlsFiles() != null || config.acme().enabled());
+        return (tls ? "" : "ws://") + host + ":" + port;
     }
 
     private <T extends AutoCloseable> T running(T component) {
