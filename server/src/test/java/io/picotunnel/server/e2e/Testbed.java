@@ -1,6 +1,9 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
@@ -9,6 +12,7 @@ import io.picotunnel.server.config.Setting;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -25,7 +29,7 @@ final class Testbed implements AutoCloseable {
     static final String ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
 
     private final Path dataDir;
-    private final List<TunnelClientUnderTest> clients = new ArrayList<>();
+    private final List<TunnelClient> clients = new ArrayList<>();
     private PicoTunnelServer server;
     private ApiClient api;
     private int tunnelPort;
@@ -87,15 +91,17 @@ final class Testbed implements AutoCloseable {
     }
 
     /** Starts one of our tunnel clients against this server. */
-    TunnelClientUnderTest startClient(String token) {
-        TunnelClientUnderTest client = TunnelClientUnderTest.start("ws://127.0.0.1:" + tunnelPort, token);
+    TunnelClient startClient(String token) {
+        TunnelClient client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + tunnelPort), token)
+                .withShutdownGrace(Duration.ZERO));
         clients.add(client);
+        client.start();
         return client;
     }
 
     @Override
     public void close() {
-        for (TunnelClientUnderTest client : clients) {
+        for (TunnelClient client : clients) {
             client.close();
         }
         if (api != null) {

@@ -1,6 +1,7 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
@@ -78,7 +79,7 @@ class TunnelLifecycleEndToEndTest {
 
     @Test
     void regeneratedTokenDropsTheOldClientWhichCannotReconnectWhileTheNewTokenWorks() throws Exception {
-        TunnelClientUnderTest oldClient = testbed.startClient(token);
+        TunnelClient oldClient = testbed.startClient(token);
         await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
 
         ApiClient.Response regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", null);
@@ -86,7 +87,7 @@ class TunnelLifecycleEndToEndTest {
         String newToken = regenerated.json().get("token").asText();
 
         await().atMost(5, TimeUnit.SECONDS).until(() -> !testbed.isConnected(tunnelId));
-        await().atMost(10, TimeUnit.SECONDS).until(oldClient::wasRejected);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> oldClient.state() == TunnelClient.State.TOKEN_REJECTED);
         assertThat(tunnelHandshakeStatus(token)).isEqualTo(401);
         assertThat(testbed.isConnected(tunnelId)).isFalse();
 
@@ -111,17 +112,17 @@ class TunnelLifecycleEndToEndTest {
 
     @Test
     void newerClientWithTheSameTokenReplacesTheOlder() throws Exception {
-        TunnelClientUnderTest older = testbed.startClient(token);
+        TunnelClient older = testbed.startClient(token);
         await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
         TunnelRegistry.Connection first = testbed.server().registry().connection(tunnelId).orElseThrow();
 
-        TunnelClientUnderTest newer = testbed.startClient(token);
+        TunnelClient newer = testbed.startClient(token);
 
         await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().registry().connection(tunnelId)
                 .filter(c -> !c.equals(first)).isPresent());
         await().atMost(5, TimeUnit.SECONDS).until(() -> !first.session().parent().isActive());
         assertThat(first.session().isGoingAway()).isTrue();
-        assertThat(newer.isConnected()).isTrue();
+        assertThat(newer.state()).isEqualTo(TunnelClient.State.CONNECTED);
         assertThat(older).isNotSameAs(newer);
         assertThat(Transfers.echo(servicePort, "via the newer")).isEqualTo("via the newer");
     }
