@@ -215,6 +215,28 @@ class ServiceApiTest {
     }
 
     @Test
+    void httpsRedirectIsOffByDefaultSettableOnHttpServicesAndStored() {
+        JsonNode plain = created("{\"type\": \"http\", \"domain\": \"a.example.com\", \"target_addr\": \"localhost:1\"}");
+        assertThat(plain.get("https_redirect").asBoolean()).isFalse();
+        JsonNode redirecting = created("{\"type\": \"http\", \"domain\": \"b.example.com\", \"target_addr\": \"localhost:1\","
+                + " \"https_redirect\": true}");
+        assertThat(redirecting.get("https_redirect").asBoolean()).isTrue();
+        ApiClient.Response patched = api.patch("/api/services/" + plain.get("id").asText(), "{\"https_redirect\": true}");
+        assertThat(patched.json().get("https_redirect").asBoolean()).isTrue();
+        assertInvalid(create("{\"type\": \"tcp\", \"listen_addr\": \":20024\", \"target_addr\": \"localhost:22\","
+                + " \"https_redirect\": true}"), "https_redirect", "http services only");
+
+        api.close();
+        server.stop();
+        server = ApiTestServer.start(dataDir, listener);
+        api = new ApiClient(server.apiPort(), server.adminToken());
+
+        JsonNode stored = api.get("/api/tunnels/" + tunnelId + "/services").json();
+        assertThat(stored.get(0).get("https_redirect").asBoolean()).isTrue();
+        assertThat(stored.get(1).get("https_redirect").asBoolean()).isTrue();
+    }
+
+    @Test
     void patchAcceptsTheObjectItReceived() {
         JsonNode service = created("{\"type\": \"tcp\", \"listen_addr\": \":20023\", \"target_addr\": \"localhost:22\"}");
         String echoed = service.toString().replace("localhost:22", "localhost:2022");
