@@ -90,6 +90,8 @@ class ServerMainTest {
             assertThat(run.err()).startsWith("Port " + taken.getLocalPort() + " is already in use (--listen-addr");
             assertThat(run.err()).contains("PICOTUNNEL_LISTEN_ADDR");
             assertOneSentence(run.err());
+            assertThat(run.out()).doesNotContain("admin token");
+            assertThat(dir.resolve("data").resolve("admin-token")).doesNotExist();
         }
     }
 

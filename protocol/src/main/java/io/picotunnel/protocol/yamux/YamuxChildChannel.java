@@ -250,6 +250,15 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         return receiveWindow;
     }
 
+    /** Bytes received and not yet delivered to the pipeline (at most one window). */
+    long inboundQueuedBytes() {
+        long sum = 0;
+        for (ByteBuf b : inbound) {
+            sum += b.readableBytes();
+        }
+        return sum;
+    }
+
     /** Adds {@code handler} and fires channelRegistered / channelActive (which starts reading when autoRead). */
     void register(ChannelHandler handler) {
         pipeline.addLast(handler);
@@ -426,6 +435,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         boolean delivered = false;
         try {
             while (open && (readRequested || config.isAutoRead()) && !inbound.isEmpty()) {
+                // As a socket with autoRead off: one read() delivers one buffer; a read() from the handler
+                // (even inside channelRead) asks for the next one.
+                readRequested = false;
                 ByteBuf data = inbound.poll();
                 long credit = receiveWindow.onConsumed(data.readableBytes());
                 if (credit > 0 && state.inputOpen()) {
@@ -439,7 +451,6 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             delivering = false;
         }
         if (delivered) {
-            readRequested = false;
             if (session.inReadLoop()) {
                 if (!readCompletePending) {
                     readCompletePending = true;

@@ -48,6 +48,9 @@ public final class YamuxSession extends ChannelDuplexHandler {
     /** How long a GoAway before close may take to be written before the parent is closed anyway. */
     private static final long GO_AWAY_CLOSE_GRACE_SECONDS = 5;
 
+    /** Bytes of frames waiting for an unwritable parent beyond which the peer is considered not reading. */
+    static final long CONTROL_BACKLOG_LIMIT = 4L * 1024 * 1024;
+
     @FunctionalInterface
     private interface FrameHandler {
         void handle(YamuxFrame frame);
@@ -504,7 +507,30 @@ public final class YamuxSession extends ChannelDuplexHandler {
     }
 
     ChannelFuture writeFrame(YamuxFrame frame) {
+        if (frame.type() != TYPE_DATA && controlBacklogExceeded()) {
+            frame.release();
+            return ctx.newFailedFuture(new IOException("the yamux peer does not read what we send"));
+        }
         return ctx.write(frame);
+    }
+
+    /**
+     * Data frames are only written while the parent is writable, but answers (pings, ACK, RST) are written
+     * regardless. A peer that keeps asking while never reading would make them pile up: past a limit the
+     * session is closed instead.
+     */
+    private boolean controlBacklogExceeded() {
+        Channel parent = ctx.channel();
+        if (parent.isWritable() || parent.bytesBeforeWritable() <= CONTROL_BACKLOG_LIMIT) {
+            return false;
+        }
+        if (!closing) {
+            log.warn("{}: the peer does not read while {} bytes wait to be sent, closing the yamux session",
+                    parent, parent.bytesBeforeWritable());
+            closing = true;
+            ctx.close();
+        }
+        return true;
     }
 
     /** Flushes the parent now, or at the end of the current read batch. */

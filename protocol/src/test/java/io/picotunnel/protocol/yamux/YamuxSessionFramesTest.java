@@ -2,7 +2,11 @@ package io.picotunnel.protocol.yamux;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
 import io.netty.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -172,11 +176,40 @@ class YamuxSessionFramesTest {
         StreamRecorder r = inbound.get(0);
         assertThat(r.bytesRead.get()).isZero();
         r.channel.read();
+        assertThat(r.bytesRead.get()).as("one read, one buffer").isEqualTo(100 * 1024);
+        assertThat(p.written()).as("100 KiB owed is less than half the window").isEmpty();
+        r.channel.read();
         assertThat(r.bytesRead.get()).isEqualTo(200 * 1024);
         assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, 0, 1, 200 * 1024);
         p.send(YamuxFrame.data(0, 1, Unpooled.wrappedBuffer(new byte[100 * 1024])));
         r.channel.read();
-        assertThat(p.written()).as("100 KiB owed is less than half the window").isEmpty();
+        assertThat(p.written()).isEmpty();
+    }
+
+    @Test
+    void readInsideChannelReadAsksForTheNextBuffer() {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.config().setAutoRead(false);
+                streams.add(ch);
+                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        seen.add(((ByteBuf) msg).toString(StandardCharsets.UTF_8));
+                        ((ByteBuf) msg).release();
+                        ctx.read();
+                    }
+                });
+            }
+        });
+        peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a")), YamuxFrame.data(0, 1, text("b")),
+                YamuxFrame.data(0, 1, text("c")));
+        assertThat(seen).as("autoRead off and no read() yet").isEmpty();
+        streams.get(0).read();
+        assertThat(seen).containsExactly("a", "b", "c");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.picotunnel.protocol.yamux;
 
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -9,9 +10,15 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.concurrent.Future;
+import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -107,10 +114,9 @@ class YamuxSessionTest {
                 .as("queued on the sender: bounded by its high-water mark plus one write")
                 .isLessThanOrEqualTo(config().writeBufferHighWaterMark() + Transfer.CHUNK);
 
-        reader.channel.read();
-        await().atMost(WAIT).until(() -> reader.bytesRead.get() > 0);
-        assertThat(reader.bytesRead.get()).as("one read delivers what was buffered: one window")
-                .isEqualTo(WINDOW);
+        YamuxChildChannel readerStream = (YamuxChildChannel) reader.channel;
+        long buffered = readerStream.eventLoop().submit(readerStream::inboundQueuedBytes).get(10, TimeUnit.SECONDS);
+        assertThat(buffered).as("the reader holds exactly one window").isEqualTo(WINDOW);
 
         reader.channel.config().setAutoRead(true);
         await().atMost(WAIT).until(() -> reader.events.contains("eof"));
@@ -220,6 +226,48 @@ class YamuxSessionTest {
         Future<Duration> rtt = pair.client.ping();
         assertThat(rtt.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(rtt.getNow()).isPositive();
+    }
+
+    @Test
+    void peerThatAsksButNeverReadsIsDisconnectedNotBuffered() throws Exception {
+        pair = new SessionPair(config(), null, null);
+        CompletableFuture<Channel> accepted = new CompletableFuture<>();
+        Channel listener = new ServerBootstrap().group(pair.group)
+                .channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new YamuxSession(YamuxRole.SERVER, config(), null));
+                        accepted.complete(ch);
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        try (Socket socket = new Socket()) {
+            socket.setReceiveBufferSize(4096);
+            socket.connect(listener.localAddress());
+            // Pings only, never reading the answers: they would pile up on the server without a limit.
+            byte[] batch = new byte[YamuxSpec.HEADER_LENGTH * 4096];
+            ByteBuf b = Unpooled.wrappedBuffer(batch).clear();
+            for (int i = 0; i < 4096; i++) {
+                YamuxFrameEncoder.writeHeader(YamuxFrame.ping(YamuxSpec.FLAG_SYN, i), b);
+            }
+            CompletableFuture<Void> flood = CompletableFuture.runAsync(() -> {
+                try {
+                    OutputStream out = socket.getOutputStream();
+                    for (long sent = 0; sent < 1024L * 1024 * 1024; sent += batch.length) {
+                        out.write(batch);
+                    }
+                } catch (IOException expected) {
+                    // the server closed the connection
+                }
+            });
+            Channel serverSide = accepted.get(10, TimeUnit.SECONDS);
+            await().atMost(WAIT).until(() -> !serverSide.isOpen());
+            // writing to the closed connection fails, which ends the flood
+            flood.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        } finally {
+            listener.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
     }
 
     private static byte[] randomBytes(int n, long seed) {

@@ -14,9 +14,11 @@ import java.sql.SQLException;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The SQLite database file: one connection, used by one thread at a time, every piece of work in a
- * transaction. WAL journal, foreign keys on, a busy timeout; migrations applied when opened.
- * Other components with tables of their own (sessions, certificates) use {@link #inTransaction}.
+ * The SQLite database file, with two connections: one for writing transactions ({@link #inTransaction}) and one
+ * for reads ({@link #read}), each used by one thread at a time. With the WAL journal a read never waits for a
+ * write in progress, so a lookup (a tunnel token, from an event loop) is never stuck behind a service change that
+ * is waiting for a listener. Foreign keys on, a busy timeout; migrations applied when opened. Other components
+ * with tables of their own (sessions, certificates) use the same two methods.
  */
 public final class Database implements AutoCloseable {
 
@@ -32,6 +34,8 @@ public final class Database implements AutoCloseable {
     private final Path file;
     private final Connection connection;
     private final ReentrantLock lock = new ReentrantLock();
+    private Connection readConnection;
+    private final ReentrantLock readLock = new ReentrantLock();
 
     private Database(Path file, Connection connection) {
         this.file = file;
@@ -46,21 +50,25 @@ public final class Database implements AutoCloseable {
         config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
         config.enforceForeignKeys(true);
         config.setBusyTimeout(BUSY_TIMEOUT_MILLIS);
-        Connection connection;
-        try {
-            connection = config.createConnection("jdbc:sqlite:" + file.toAbsolutePath());
-            connection.setAutoCommit(false);
-        } catch (SQLException e) {
-            throw new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
-        }
-        Database database = new Database(file, connection);
+        Database database = new Database(file, connect(config, file));
         try {
             new Migrations(database).apply();
+            database.readConnection = connect(config, file);
         } catch (RuntimeException e) {
             database.close();
             throw e;
         }
         return database;
+    }
+
+    private static Connection connect(SQLiteConfig config, Path file) {
+        try {
+            Connection connection = config.createConnection("jdbc:sqlite:" + file.toAbsolutePath());
+            connection.setAutoCommit(false);
+            return connection;
+        } catch (SQLException e) {
+            throw new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
+        }
     }
 
     /** SQLite creates its -wal and -shm files with the mode of the database file, so this covers them too. */
@@ -110,9 +118,36 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    private void rollbackQuietly() {
+    /**
+     * Runs read-only {@code work} on a consistent snapshot of what is committed. Within a transaction of the same
+     * thread it runs in that transaction instead, so the thread sees its own changes.
+     */
+    public <T, E extends Exception> T read(Work<T, E> work) throws E {
+        if (lock.isHeldByCurrentThread()) {
+            return inTransaction(work);
+        }
+        readLock.lock();
         try {
-            connection.rollback();
+            try {
+                return work.run(readConnection);
+            } finally {
+                rollbackQuietly(readConnection);
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Database error: " + e.getMessage(), e);
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    private void rollbackQuietly() {
+        rollbackQuietly(connection);
+    }
+
+    /** Ends the transaction of {@code target} without changes (for the read connection: releases its snapshot). */
+    private static void rollbackQuietly(Connection target) {
+        try {
+            target.rollback();
         } catch (SQLException e) {
             log.warn("Rollback failed: {}", e.getMessage());
         }
@@ -120,6 +155,16 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        readLock.lock();
+        try {
+            if (readConnection != null) {
+                readConnection.close();
+            }
+        } catch (SQLException e) {
+            log.warn("Closing the database failed: {}", e.getMessage());
+        } finally {
+            readLock.unlock();
+        }
         lock.lock();
         try {
             connection.close();

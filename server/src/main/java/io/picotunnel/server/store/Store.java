@@ -57,7 +57,7 @@ public final class Store implements AutoCloseable {
     // ---- tunnels
 
     public List<Tunnel> tunnels() {
-        return database.inTransaction(connection -> {
+        return database.read(connection -> {
             try (PreparedStatement select = connection.prepareStatement(SELECT_TUNNEL + " ORDER BY created_at, rowid")) {
                 return tunnelRows(select);
             }
@@ -65,7 +65,7 @@ public final class Store implements AutoCloseable {
     }
 
     public Optional<Tunnel> tunnel(String id) {
-        return database.inTransaction(connection -> findTunnel(connection, id));
+        return database.read(connection -> findTunnel(connection, id));
     }
 
     /**
@@ -76,7 +76,7 @@ public final class Store implements AutoCloseable {
         if (token == null || token.isEmpty()) {
             return Optional.empty();
         }
-        Optional<Tunnel> candidate = database.inTransaction(connection -> {
+        Optional<Tunnel> candidate = database.read(connection -> {
             try (PreparedStatement select = connection.prepareStatement(SELECT_TUNNEL + " WHERE token_sha256 = ?")) {
                 select.setString(1, Secrets.sha256Hex(token));
                 return tunnelRows(select).stream().findFirst();
@@ -174,16 +174,16 @@ public final class Store implements AutoCloseable {
 
     /** Every service of every tunnel. */
     public List<Service> services() {
-        return database.inTransaction(connection -> ServiceRows.select(connection, SELECT_SERVICE + " ORDER BY created_at, rowid"));
+        return database.read(connection -> ServiceRows.select(connection, SELECT_SERVICE + " ORDER BY created_at, rowid"));
     }
 
     public List<Service> services(String tunnelId) {
-        return database.inTransaction(connection ->
+        return database.read(connection ->
                 ServiceRows.select(connection, SELECT_SERVICE + " WHERE tunnel_id = ? ORDER BY created_at, rowid", tunnelId));
     }
 
     public Optional<Service> service(String id) {
-        return database.inTransaction(connection -> findService(connection, id));
+        return database.read(connection -> findService(connection, id));
     }
 
     /**
@@ -196,7 +196,8 @@ public final class Store implements AutoCloseable {
                 return Optional.empty();
             }
             Service service = new Service(Secrets.newId(), draft.tunnelId(), draft.type(), draft.domain(), draft.pathPrefix(),
-                    draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), Rfc3339.now());
+                    draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), Rfc3339.now(),
+                    draft.httpsRedirect());
             ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), service);
             ServiceRows.insert(connection, service);
             tellListeners(List.of(new Change(null, service)));
@@ -217,7 +218,8 @@ public final class Store implements AutoCloseable {
             Service before = stored.get();
             Service changed = change.apply(before);
             Service after = new Service(before.id(), before.tunnelId(), changed.type(), changed.domain(), changed.pathPrefix(),
-                    changed.tlsMode(), changed.listenAddr(), changed.targetAddr(), changed.enabled(), before.createdAt());
+                    changed.tlsMode(), changed.listenAddr(), changed.targetAddr(), changed.enabled(), before.createdAt(),
+                    changed.httpsRedirect());
             ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), after);
             ServiceRows.update(connection, after);
             tellListeners(List.of(new Change(before, after)));

@@ -13,6 +13,12 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -162,6 +168,37 @@ class StoreTest {
         assertThatThrownBy(() -> store.deleteService(service.id())).isInstanceOf(ServiceConflictException.class);
 
         assertThat(store.services()).containsExactly(service);
+    }
+
+    @Test
+    void readsDoNotWaitForAServiceChangeThatIsWaitingForAListener() throws Exception {
+        Tunnel tunnel = store.createTunnel("t");
+        CountDownLatch listenerEntered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        store.addServiceListener((before, after) -> {
+            listenerEntered.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        ExecutorService executor = Executors.newFixedThreadPool(2);
+        try {
+            Future<Service> change = executor.submit(() -> tcp(tunnel.id(), ":6000"));
+            assertThat(listenerEntered.await(30, TimeUnit.SECONDS)).isTrue();
+
+            Future<Optional<Tunnel>> lookup = executor.submit(() -> store.findTunnelByToken(tunnel.token()));
+            assertThat(lookup.get(30, TimeUnit.SECONDS)).contains(tunnel);
+            assertThat(store.services()).as("the change is not committed yet").isEmpty();
+
+            release.countDown();
+            Service created = change.get(30, TimeUnit.SECONDS);
+            assertThat(store.services()).containsExactly(created);
+        } finally {
+            release.countDown();
+            executor.shutdownNow();
+        }
     }
 
     @Test
