@@ -53,6 +53,6 @@ final class Scenarios {
                 new CodecRow("yamux frame decode, 16 KiB data", frames + ".decodeDataFrames",
                         Map.of("payloadBytes", "16384"), 16384),
                 new CodecRow("stream header decode", StreamHeaderDecodeBenchmark.class.getSimpleName() + ".decode",
-                        Map.of(), 0));
+                        Map.of(), StreamHeaderDecodeBenchmark.encodedLength()));
     }
 }

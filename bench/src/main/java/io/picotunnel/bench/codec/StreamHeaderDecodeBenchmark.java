@@ -27,13 +27,24 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class StreamHeaderDecodeBenchmark {
 
+    private static final StreamHeader HEADER = new StreamHeader(StreamType.TCP, "db.internal.example:5432");
+
     private ByteBuf encoded;
     private EmbeddedChannel channel;
+
+    /** Bytes of the header on the wire. */
+    public static int encodedLength() {
+        ByteBuf buf = Unpooled.buffer();
+        HEADER.encode(buf);
+        int length = buf.readableBytes();
+        buf.release();
+        return length;
+    }
 
     @Setup(Level.Trial)
     public void open() {
         encoded = Unpooled.directBuffer();
-        new StreamHeader(StreamType.TCP, "db.internal.example:5432").encode(encoded);
+        HEADER.encode(encoded);
         channel = new EmbeddedChannel();
     }
 

@@ -8,7 +8,7 @@ import java.util.Map;
  * @param scenario          the row label
  * @param benchmark         {@code Class.method} of the JMH benchmark
  * @param params            parameters the row's result must have
- * @param bytesPerOperation payload bytes per operation, for the MB/s column (0: no MB/s)
+ * @param bytesPerOperation bytes each operation encodes or decodes, for the MB/s column
  */
 public record CodecRow(String scenario, String benchmark, Map<String, String> params, long bytesPerOperation) {
 }
