@@ -51,7 +51,7 @@ public final class ResultTable {
             Optional<Result<?>> result = find(row.benchmark(), row.params());
             double opsPerSecond = result.map(Result::getScore).orElse(Double.NaN);
             out.append(String.format(Locale.ROOT, CODEC_FORMAT, row.scenario(), number(opsPerSecond, "%.0f"),
-                    number(opsPerSecond * row.bytesPerOperation() / 1e6, "%.1f")));
+                    number(opsPerSecond * row.bytesPerOperation() / 1e6, "%.2f")));
         }
         return out.toString();
     }
