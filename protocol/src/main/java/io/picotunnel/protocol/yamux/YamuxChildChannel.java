@@ -24,6 +24,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
@@ -277,6 +278,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     }
 
     void scheduleOpenTimeout(long nanos) {
+        if (!open || removed) {
+            return;
+        }
         timer = eventLoop().schedule(() -> {
             if (state.awaitingAck() && !removed) {
                 session.logStreamOpenTimeout(this);
@@ -296,8 +300,18 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             }
             return;
         }
-        inbound.add(data);
+        boolean deliverNow = inbound.isEmpty() && !delivering && (readRequested || config.isAutoRead());
+        // A buffer that waits for a slow reader is copied out of the parent's read buffer, so the memory held
+        // is what the window allows, not the larger buffers the slices would keep alive.
+        inbound.add(deliverNow ? data : detach(data));
         deliverInbound();
+    }
+
+    private ByteBuf detach(ByteBuf data) {
+        ByteBuf copy = alloc().buffer(data.readableBytes());
+        copy.writeBytes(data);
+        data.release();
+        return copy;
     }
 
     void onAcknowledged() {
@@ -572,14 +586,22 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
                     TimeUnit.NANOSECONDS);
         }
         closePromise.trySuccess();
-        boolean wasRegistered = registered;
-        eventLoop().execute(() -> {
-            if (wasRegistered) {
-                pipeline.fireChannelInactive();
-                registered = false;
-                pipeline.fireChannelUnregistered();
+        if (registered) {
+            // Later, as AbstractChannel does: the handler that called close() finishes first.
+            try {
+                eventLoop().execute(this::fireInactiveAndUnregistered);
+            } catch (RejectedExecutionException e) {
+                fireInactiveAndUnregistered();
             }
-        });
+        }
+    }
+
+    private void fireInactiveAndUnregistered() {
+        if (registered) {
+            registered = false;
+            pipeline.fireChannelInactive();
+            pipeline.fireChannelUnregistered();
+        }
     }
 
     private void lingerExpired() {
