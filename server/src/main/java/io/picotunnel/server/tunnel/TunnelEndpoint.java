@@ -123,6 +123,6 @@ public final class TunnelEndpoint implements AutoCloseable {
 
     private static String describe(InetSocketAddress address) {
         String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
-        return host + ":" + address.getPort();
+        return host.contains(":") ? "[" + host + "]:" + address.getPort() : host + ":" + address.getPort();
     }
 }
