@@ -330,7 +330,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     void onRemoteReset() {
         reset = true;
-        outbound.failAll(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
+        dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
                 + " was reset by the peer"));
         endIfTerminal();
         closeChannel();
@@ -346,7 +346,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         state.onLocalReset();
         removed = true;
         cancelTimer();
-        outbound.failAll(new StreamResetException("yamux session closed"));
+        dropOutbound(new StreamResetException("yamux session closed"));
         closeChannel();
     }
 
@@ -368,7 +368,17 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     /** Sends what the send window and the parent allow, then a pending FIN once everything went out. */
     void writePending() {
         boolean wrote = false;
-        while (outbound.hasFlushed() && sendWindow > 0 && !reset) {
+        while (outbound.hasFlushed() && !reset) {
+            if (outbound.headIsEmpty()) {
+                // An empty write (often a flush marker before close) completes in order, window or not.
+                OutboundQueue.Chunk empty = outbound.take(0);
+                empty.data().release();
+                empty.completes().trySuccess();
+                continue;
+            }
+            if (sendWindow <= 0) {
+                break;
+            }
             if (!session.parentWritable()) {
                 if (!waitingForParent) {
                     waitingForParent = true;
@@ -379,13 +389,6 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             OutboundQueue.Chunk chunk = outbound.take((int) Math.min(sendWindow, MAX_DATA_CHUNK));
             ByteBuf data = chunk.data();
             int length = data.readableBytes();
-            if (length == 0) {
-                data.release();
-                if (chunk.completes() != null) {
-                    chunk.completes().trySuccess();
-                }
-                continue;
-            }
             sendWindow -= length;
             YamuxFrame frame = YamuxFrame.data(state.takeSendFlags(), streamId, data);
             ChannelPromise completes = chunk.completes();
@@ -536,13 +539,18 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         session.flushSoon();
         state.onLocalReset();
         reset = true;
+        dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId) + " was reset"));
+        endIfTerminal();
+    }
+
+    /** Fails everything not sent yet, the pending FIN included. */
+    private void dropOutbound(StreamResetException cause) {
+        outbound.failAll(cause);
         finPending = false;
-        outbound.failAll(new StreamResetException("stream " + Integer.toUnsignedString(streamId) + " was reset"));
         if (finPromise != null) {
-            finPromise.tryFailure(new StreamResetException("stream was reset before FIN"));
+            finPromise.tryFailure(cause);
             finPromise = null;
         }
-        endIfTerminal();
     }
 
     private void endIfTerminal() {

@@ -463,6 +463,22 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void emptyWriteCompletesInOrderEvenWithoutSendWindow() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        s.writeAndFlush(Unpooled.wrappedBuffer(new byte[WINDOW]));
+        assertThat(sumData(p.written())).isEqualTo(WINDOW);
+        assertThat(s.writeAndFlush(Unpooled.EMPTY_BUFFER).isSuccess()).isTrue();
+        s.writeAndFlush(Unpooled.wrappedBuffer(new byte[10]));
+        ChannelFuture marker = s.writeAndFlush(Unpooled.EMPTY_BUFFER);
+        assertThat(marker.isDone()).as("behind 10 bytes that wait for the window").isFalse();
+        p.send(YamuxFrame.windowUpdate(0, 1, 10));
+        assertThat(sumData(p.written())).isEqualTo(10);
+        assertThat(marker.isSuccess()).isTrue();
+    }
+
+    @Test
     void dataFramesAreChunked() {
         RawPeer p = client(noKeepAlive());
         YamuxStreamChannel s = openOutbound(p);
