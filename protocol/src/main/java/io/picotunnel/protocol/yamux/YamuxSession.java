@@ -2,10 +2,34 @@ package io.picotunnel.protocol.yamux;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
+import static io.picotunnel.protocol.yamux.YamuxSpec.MAX_LENGTH_FIELD;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
 
 /**
  * A yamux session (hashicorp/yamux spec.md) on a Netty channel whose pipeline carries the raw yamux byte
@@ -19,8 +43,55 @@ import java.time.Duration;
  */
 public final class YamuxSession extends ChannelDuplexHandler {
 
+    private static final Logger log = LoggerFactory.getLogger(YamuxSession.class);
+
+    /** How long a GoAway before close may take to be written before the parent is closed anyway. */
+    private static final long GO_AWAY_CLOSE_GRACE_SECONDS = 5;
+
+    /** Bytes of frames waiting for an unwritable parent beyond which the peer is considered not reading. */
+    static final long CONTROL_BACKLOG_LIMIT = 4L * 1024 * 1024;
+
+    @FunctionalInterface
+    private interface FrameHandler {
+        void handle(YamuxFrame frame);
+    }
+
+    private final YamuxRole role;
+    private final YamuxConfig config;
+    private final ChannelHandler inboundStreamHandler;
+    /** session.go's handler table, indexed by frame type. */
+    private final FrameHandler[] handlers = {
+            this::onStreamFrame, // TYPE_DATA
+            this::onStreamFrame, // TYPE_WINDOW_UPDATE
+            this::onPing,        // TYPE_PING
+            this::onGoAway,      // TYPE_GO_AWAY
+    };
+    private final IntObjectHashMap<YamuxChildChannel> streams = new IntObjectHashMap<>();
+    private final ArrayDeque<YamuxChildChannel> waitingForParent = new ArrayDeque<>();
+    private final ArrayDeque<YamuxChildChannel> readCompletePending = new ArrayDeque<>();
+    private final PendingPings pings = new PendingPings();
+
+    private volatile ChannelHandlerContext ctx;
+    private volatile Promise<GoAwayCode> goAwayReceived;
+    private volatile int activeStreams;
+    private volatile boolean localGoAway;
+    private volatile boolean remoteGoAway;
+    private long nextStreamId;
+    private boolean closing;
+    private boolean inReadLoop;
+    private boolean flushPending;
+    private ScheduledFuture<?> keepAliveTask;
+    private boolean keepAliveOutstanding;
+    private long keepAliveOpaque;
+
+    /**
+     * @param inboundStreamHandler added to every stream the peer opens; null refuses them all (RST)
+     */
     public YamuxSession(YamuxRole role, YamuxConfig config, ChannelHandler inboundStreamHandler) {
-        throw new UnsupportedOperationException("not implemented yet");
+        this.role = role;
+        this.config = config;
+        this.inboundStreamHandler = inboundStreamHandler;
+        this.nextStreamId = role.firstStreamId();
     }
 
     /** The session installed on {@code parent}, or null. */
@@ -35,29 +106,493 @@ public final class YamuxSession extends ChannelDuplexHandler {
      * closed or going away, or the stream limit is reached.
      */
     public Future<YamuxStreamChannel> openStream(ChannelHandler handler) {
-        throw new UnsupportedOperationException("not implemented yet");
+        ChannelHandlerContext c = ctx;
+        if (c == null) {
+            return ImmediateEventExecutor.INSTANCE.newFailedFuture(
+                    new StreamOpenException("the yamux session is not in a pipeline"));
+        }
+        Promise<YamuxStreamChannel> promise = c.executor().newPromise();
+        onLoop(c.executor(), () -> doOpenStream(handler, promise),
+                () -> promise.tryFailure(new StreamOpenException("the yamux session is closed")));
+        return promise;
     }
 
     /** Sends GoAway: no new streams in either direction, open streams go on until they end. */
     public void goAway(GoAwayCode code) {
-        throw new UnsupportedOperationException("not implemented yet");
+        ChannelHandlerContext c = ctx;
+        if (c == null) {
+            localGoAway = true;
+            return;
+        }
+        onLoop(c.executor(), () -> sendGoAway(code), () -> {
+        });
     }
 
     /** True once either side sent GoAway. */
     public boolean isGoingAway() {
-        throw new UnsupportedOperationException("not implemented yet");
+        return localGoAway || remoteGoAway;
     }
 
-    /** Sends a ping and completes with the round-trip time. */
+    /**
+     * Completes with the peer's GoAway code when it sends one (never fails; stays pending if the session
+     * ends without it).
+     */
+    public Future<GoAwayCode> goAwayReceived() {
+        Promise<GoAwayCode> p = goAwayReceived;
+        if (p == null) {
+            throw new IllegalStateException("the yamux session is not in a pipeline yet");
+        }
+        return p;
+    }
+
+    /** Sends a ping and completes with the round-trip time (fails after the stream open timeout). */
     public Future<Duration> ping() {
-        throw new UnsupportedOperationException("not implemented yet");
+        ChannelHandlerContext c = ctx;
+        if (c == null) {
+            return ImmediateEventExecutor.INSTANCE.newFailedFuture(
+                    new IOException("the yamux session is not in a pipeline"));
+        }
+        Promise<Duration> promise = c.executor().newPromise();
+        onLoop(c.executor(), () -> sendPing(promise),
+                () -> promise.tryFailure(new IOException("the yamux session is closed")));
+        return promise;
     }
 
     public int activeStreams() {
-        throw new UnsupportedOperationException("not implemented yet");
+        return activeStreams;
     }
 
     public Channel parent() {
-        throw new UnsupportedOperationException("not implemented yet");
+        ChannelHandlerContext c = ctx;
+        return c == null ? null : c.channel();
+    }
+
+    public YamuxRole role() {
+        return role;
+    }
+
+    // ---- pipeline events ----
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        goAwayReceived = ctx.executor().newPromise();
+        ctx.pipeline().addBefore(ctx.name(), null, new YamuxFrameDecoder(config.maxStreamWindow()));
+        ctx.pipeline().addBefore(ctx.name(), null, YamuxFrameEncoder.INSTANCE);
+        if (localGoAway) {
+            localGoAway = false;
+            if (ctx.channel().isActive()) {
+                sendGoAway(GoAwayCode.NORMAL);
+            }
+        }
+        if (ctx.channel().isActive()) {
+            startKeepAlive();
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        endSession("the yamux session was removed from its pipeline");
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        startKeepAlive();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        endSession("the yamux session's connection closed");
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof YamuxFrame frame)) {
+            log.debug("{}: dropping a {} that is not a yamux frame", ctx.channel(), msg.getClass().getName());
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        inReadLoop = true;
+        try {
+            if (!closing) {
+                handlers[frame.type()].handle(frame);
+            }
+        } catch (YamuxProtocolException e) {
+            protocolError(e.getMessage());
+        } catch (RuntimeException e) {
+            internalError(e);
+        } finally {
+            frame.release();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        inReadLoop = false;
+        YamuxChildChannel child;
+        while ((child = readCompletePending.poll()) != null) {
+            child.fireReadCompleteIfPending();
+        }
+        if (flushPending) {
+            flushPending = false;
+            ctx.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        YamuxChildChannel child;
+        while (ctx.channel().isWritable() && (child = waitingForParent.poll()) != null) {
+            child.onParentWritabilityChanged();
+        }
+        for (YamuxChildChannel c : snapshotStreams()) {
+            c.updateWritability();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (c instanceof YamuxProtocolException) {
+            protocolError(c.getMessage());
+        } else if (c instanceof IOException) {
+            log.debug("{}: connection error, closing the yamux session: {}", ctx.channel(), c.toString());
+            closing = true;
+            ctx.close();
+        } else {
+            internalError(c);
+        }
+    }
+
+    // ---- frame handlers (session.go's handleStreamMessage, handlePing, handleGoAway) ----
+
+    private void onStreamFrame(YamuxFrame frame) {
+        int id = frame.streamId();
+        int flags = frame.flags();
+        YamuxChildChannel stream = streams.get(id);
+        if (frame.hasFlag(FLAG_SYN)) {
+            if (stream != null) {
+                throw new YamuxProtocolException("duplicate SYN for open stream " + frame.unsignedStreamId());
+            }
+            stream = acceptStream(id);
+            if (stream == null || stream.state().isTerminal()) {
+                return;
+            }
+            flags &= ~FLAG_SYN;
+        } else if (stream == null) {
+            // As stream.go: a frame for a stream we no longer know (we may have sent RST) is dropped.
+            log.trace("{}: dropping {} for an unknown stream", ctx.channel(), frame);
+            return;
+        }
+        boolean isData = frame.type() == TYPE_DATA;
+        StreamState.Transition t = stream.state().onFrame(flags, isData && frame.length() > 0, id);
+        if (t.reset()) {
+            stream.onRemoteReset();
+            return;
+        }
+        if (isData) {
+            if (frame.length() > 0) {
+                stream.receiveWindow().onData(frame.length(), id);
+                stream.onData(frame.payload().retain(), t.remoteFinished());
+            }
+        } else if (frame.length() > 0) {
+            stream.onWindowUpdate(frame.length());
+        }
+        if (t.acknowledged()) {
+            stream.onAcknowledged();
+        }
+        if (t.remoteFinished()) {
+            stream.onRemoteFin();
+        }
+    }
+
+    private void onPing(YamuxFrame frame) {
+        if (frame.hasFlag(FLAG_SYN)) {
+            writeFrame(YamuxFrame.ping(FLAG_ACK, frame.length()));
+            flushSoon();
+            return;
+        }
+        if (keepAliveOutstanding && frame.length() == keepAliveOpaque) {
+            keepAliveOutstanding = false;
+        }
+        pings.answered(frame.length(), System.nanoTime());
+    }
+
+    private void onGoAway(YamuxFrame frame) {
+        remoteGoAway = true;
+        GoAwayCode code = GoAwayCode.of((int) frame.length());
+        goAwayReceived.trySuccess(code);
+        if (code == GoAwayCode.NORMAL) {
+            log.debug("{}: the peer sent GoAway, no new streams", ctx.channel());
+            return;
+        }
+        // As session.go: an error GoAway ends the session.
+        log.warn("{}: the peer ended the yamux session with GoAway({}, code {})", ctx.channel(), code,
+                frame.length());
+        closing = true;
+        ctx.close();
+    }
+
+    private YamuxChildChannel acceptStream(int id) {
+        int peerParity = role == YamuxRole.SERVER ? 1 : 0;
+        if (id == 0 || (id & 1) != peerParity) {
+            throw new YamuxProtocolException("SYN for stream " + Integer.toUnsignedLong(id)
+                    + ", which is not the peer's to open (" + role + " side)");
+        }
+        if (localGoAway || inboundStreamHandler == null) {
+            sendReset(id);
+            return null;
+        }
+        if (streams.size() >= config.maxStreams()) {
+            log.debug("{}: refusing stream {}: {} streams open", ctx.channel(), Integer.toUnsignedLong(id),
+                    streams.size());
+            sendReset(id);
+            return null;
+        }
+        YamuxChildChannel child = new YamuxChildChannel(this, ctx.channel(), id, StreamState.inbound());
+        addStream(child);
+        child.sendOpeningFrame();
+        try {
+            child.register(inboundStreamHandler);
+        } catch (RuntimeException e) {
+            log.warn("{}: could not set up inbound stream {}, resetting it", ctx.channel(),
+                    Integer.toUnsignedLong(id), e);
+            child.reset();
+        }
+        return child;
+    }
+
+    // ---- local actions ----
+
+    private void doOpenStream(ChannelHandler handler, Promise<YamuxStreamChannel> promise) {
+        if (!promise.setUncancellable()) {
+            return;
+        }
+        if (closing || !ctx.channel().isActive()) {
+            promise.setFailure(new StreamOpenException("the yamux session is closed"));
+            return;
+        }
+        if (isGoingAway()) {
+            promise.setFailure(new StreamOpenException("the yamux session is going away (GoAway "
+                    + (remoteGoAway ? "received" : "sent") + ")"));
+            return;
+        }
+        if (streams.size() >= config.maxStreams()) {
+            promise.setFailure(new StreamOpenException("stream limit of " + config.maxStreams() + " reached"));
+            return;
+        }
+        if (nextStreamId > MAX_LENGTH_FIELD) {
+            promise.setFailure(new StreamOpenException("stream ids exhausted, open a new session"));
+            return;
+        }
+        int id = (int) nextStreamId;
+        nextStreamId += 2;
+        YamuxChildChannel child = new YamuxChildChannel(this, ctx.channel(), id, StreamState.outbound());
+        addStream(child);
+        child.sendOpeningFrame();
+        try {
+            child.register(handler);
+        } catch (RuntimeException e) {
+            child.reset();
+            promise.setFailure(e);
+            return;
+        }
+        child.scheduleOpenTimeout(config.streamOpenTimeout().toNanos());
+        promise.setSuccess(child);
+    }
+
+    private void sendGoAway(GoAwayCode code) {
+        if (localGoAway || closing) {
+            return;
+        }
+        localGoAway = true;
+        ctx.writeAndFlush(YamuxFrame.goAway(code));
+    }
+
+    private void sendPing(Promise<Duration> promise) {
+        if (closing || !ctx.channel().isActive()) {
+            promise.tryFailure(new IOException("the yamux session is closed"));
+            return;
+        }
+        long opaque = pings.nextOpaque();
+        Duration timeout = config.streamOpenTimeout();
+        ScheduledFuture<?> timer = ctx.executor().schedule(() -> pings.timedOut(opaque, timeout),
+                timeout.toNanos(), TimeUnit.NANOSECONDS);
+        pings.add(opaque, promise, System.nanoTime(), timer);
+        writeFrame(YamuxFrame.ping(FLAG_SYN, opaque));
+        flushSoon();
+    }
+
+    private void sendReset(int id) {
+        writeFrame(YamuxFrame.windowUpdate(FLAG_RST, id, 0));
+        flushSoon();
+    }
+
+    private void startKeepAlive() {
+        long nanos = config.keepAliveInterval().toNanos();
+        if (keepAliveTask != null || nanos == 0 || closing) {
+            return;
+        }
+        keepAliveTask = ctx.executor().scheduleAtFixedRate(this::keepAlive, nanos, nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void keepAlive() {
+        if (closing) {
+            return;
+        }
+        if (keepAliveOutstanding) {
+            log.warn("{}: no answer to the yamux keepalive ping within {}, closing the session", ctx.channel(),
+                    config.keepAliveInterval());
+            closing = true;
+            ctx.close();
+            return;
+        }
+        keepAliveOutstanding = true;
+        keepAliveOpaque = pings.nextOpaque();
+        writeFrame(YamuxFrame.ping(FLAG_SYN, keepAliveOpaque));
+        flushSoon();
+    }
+
+    private void protocolError(String message) {
+        if (closing) {
+            return;
+        }
+        log.warn("{}: yamux protocol error from the peer: {}; sending GoAway and closing", ctx.channel(), message);
+        goAwayAndClose(GoAwayCode.PROTOCOL_ERROR);
+    }
+
+    private void internalError(Throwable cause) {
+        if (closing) {
+            return;
+        }
+        log.error("{}: internal error in the yamux session; sending GoAway and closing", ctx.channel(), cause);
+        goAwayAndClose(GoAwayCode.INTERNAL_ERROR);
+    }
+
+    private void goAwayAndClose(GoAwayCode code) {
+        closing = true;
+        localGoAway = true;
+        ChannelHandlerContext c = ctx;
+        c.writeAndFlush(YamuxFrame.goAway(code)).addListener(ChannelFutureListener.CLOSE);
+        c.executor().schedule(() -> {
+            c.close();
+        }, GO_AWAY_CLOSE_GRACE_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private void endSession(String reason) {
+        closing = true;
+        if (keepAliveTask != null) {
+            keepAliveTask.cancel(false);
+            keepAliveTask = null;
+        }
+        pings.failAll(reason);
+        List<YamuxChildChannel> children = snapshotStreams();
+        streams.clear();
+        activeStreams = 0;
+        waitingForParent.clear();
+        readCompletePending.clear();
+        for (YamuxChildChannel child : children) {
+            child.onSessionClosed();
+        }
+    }
+
+    // ---- for the stream channels ----
+
+    YamuxConfig config() {
+        return config;
+    }
+
+    ChannelFuture writeFrame(YamuxFrame frame) {
+        if (frame.type() != TYPE_DATA && controlBacklogExceeded()) {
+            frame.release();
+            return ctx.newFailedFuture(new IOException("the yamux peer does not read what we send"));
+        }
+        return ctx.write(frame);
+    }
+
+    /**
+     * Data frames are only written while the parent is writable, but answers (pings, ACK, RST) are written
+     * regardless. A peer that keeps asking while never reading would make them pile up: past a limit the
+     * session is closed instead.
+     */
+    private boolean controlBacklogExceeded() {
+        Channel parent = ctx.channel();
+        if (parent.isWritable() || parent.bytesBeforeWritable() <= CONTROL_BACKLOG_LIMIT) {
+            return false;
+        }
+        if (!closing) {
+            log.warn("{}: the peer does not read while {} bytes wait to be sent, closing the yamux session",
+                    parent, parent.bytesBeforeWritable());
+            closing = true;
+            ctx.close();
+        }
+        return true;
+    }
+
+    /** Flushes the parent now, or at the end of the current read batch. */
+    void flushSoon() {
+        if (inReadLoop) {
+            flushPending = true;
+        } else {
+            ctx.flush();
+        }
+    }
+
+    boolean inReadLoop() {
+        return inReadLoop;
+    }
+
+    boolean parentWritable() {
+        return ctx.channel().isWritable();
+    }
+
+    void awaitParentWritable(YamuxChildChannel child) {
+        waitingForParent.add(child);
+    }
+
+    void readCompleteLater(YamuxChildChannel child) {
+        readCompletePending.add(child);
+    }
+
+    void streamEnded(YamuxChildChannel child) {
+        if (streams.get(child.streamId()) == child) {
+            streams.remove(child.streamId());
+            activeStreams = streams.size();
+        }
+    }
+
+    void logStreamOpenTimeout(YamuxChildChannel child) {
+        log.warn("{}: no ACK for stream {} within {}, resetting it", ctx.channel(),
+                Integer.toUnsignedLong(child.streamId()), config.streamOpenTimeout());
+    }
+
+    void logLingerExpired(YamuxChildChannel child) {
+        log.debug("{}: closed stream {} did not finish within {}, resetting it", ctx.channel(),
+                Integer.toUnsignedLong(child.streamId()), config.streamOpenTimeout());
+    }
+
+    private void addStream(YamuxChildChannel child) {
+        streams.put(child.streamId(), child);
+        activeStreams = streams.size();
+    }
+
+    private List<YamuxChildChannel> snapshotStreams() {
+        return new ArrayList<>(streams.values());
+    }
+
+    private static void onLoop(EventExecutor executor, Runnable task, Runnable onRejected) {
+        if (executor.inEventLoop()) {
+            task.run();
+            return;
+        }
+        try {
+            executor.execute(task);
+        } catch (RejectedExecutionException e) {
+            onRejected.run();
+        }
     }
 }

@@ -3,8 +3,8 @@ package io.picotunnel.server.store;
 import java.time.Instant;
 
 /**
- * A published service of a tunnel as stored. {@code http} services use domain, pathPrefix and tlsMode;
- * {@code tcp} services use listenAddr. Both forward to targetAddr on the client's side.
+ * A published service of a tunnel as stored. {@code http} services use domain, pathPrefix, tlsMode and
+ * httpsRedirect; {@code tcp} services use listenAddr. Both forward to targetAddr on the client's side.
  */
 public record Service(
         String id,
@@ -16,5 +16,12 @@ public record Service(
         String listenAddr,
         String targetAddr,
         boolean enabled,
-        Instant createdAt) {
+        Instant createdAt,
+        boolean httpsRedirect) {
+
+    /** A service without HTTP-to-HTTPS redirect. */
+    public Service(String id, String tunnelId, ServiceType type, String domain, String pathPrefix, TlsMode tlsMode,
+            String listenAddr, String targetAddr, boolean enabled, Instant createdAt) {
+        this(id, tunnelId, type, domain, pathPrefix, tlsMode, listenAddr, targetAddr, enabled, createdAt, false);
+    }
 }

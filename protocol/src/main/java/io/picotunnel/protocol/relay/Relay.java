@@ -1,0 +1,225 @@
+package io.picotunnel.protocol.relay;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Copies bytes both ways between two connected channels, each a socket or a {@link YamuxStreamChannel}, in the
+ * style of Netty's proxy example: auto-read is off and a side is read again only while the other side is
+ * writable, so a slow reader on either end slows the sender instead of filling memory.
+ *
+ * <p>EOF on one side shuts down the output of the other (after everything read before it has been written),
+ * and the opposite direction goes on. When both directions have ended, or either side fails or is reset,
+ * both channels are closed; a reset or error on one side aborts the other (RST on a stream, SO_LINGER 0 on
+ * a socket) so the far end does not mistake it for a clean end of data.
+ *
+ * <p>The channels may live on different event loops. Handlers in front of the relay may fire data and a
+ * {@link ChannelInputShutdownEvent} they held back, after {@link #start}: the relay takes them as if read.
+ */
+public final class Relay {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
+    public static final String HANDLER_NAME = "relay";
+
+    private final AtomicInteger directionsDone = new AtomicInteger();
+    private final AtomicBoolean finished = new AtomicBoolean();
+    private final Side sideA;
+    private final Side sideB;
+
+    private Relay(Channel a, Channel b) {
+        this.sideA = new Side(a, b);
+        this.sideB = new Side(b, a);
+        sideA.other = sideB;
+        sideB.other = sideA;
+    }
+
+    /**
+     * Starts relaying between {@code a} and {@code b}, both connected. Turns auto-read off on both, turns on
+     * half-closure for sockets, and adds a handler named {@value #HANDLER_NAME} last in each pipeline.
+     */
+    public static Relay start(Channel a, Channel b) {
+        Relay relay = new Relay(a, b);
+        for (Channel channel : new Channel[] {a, b}) {
+            channel.config().setAutoRead(false);
+            if (channel instanceof DuplexChannel) {
+                channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+            }
+        }
+        a.pipeline().addLast(HANDLER_NAME, relay.sideA);
+        b.pipeline().addLast(HANDLER_NAME, relay.sideB);
+        return relay;
+    }
+
+    /** True once both channels have been closed by the relay. */
+    public boolean isFinished() {
+        return finished.get();
+    }
+
+    private void directionDone() {
+        if (directionsDone.incrementAndGet() == 2) {
+            finish();
+        }
+    }
+
+    private void finish() {
+        if (finished.compareAndSet(false, true)) {
+            closeOnFlush(sideA.self);
+            closeOnFlush(sideB.self);
+        }
+    }
+
+    private void abort(Channel failed) {
+        if (finished.compareAndSet(false, true)) {
+            Channel other = failed == sideA.self ? sideB.self : sideA.self;
+            failed.close();
+            abortChannel(other);
+        }
+    }
+
+    /** Closes {@code channel} once everything written to it so far has been flushed. */
+    public static void closeOnFlush(Channel channel) {
+        if (channel.isActive()) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+
+    private static void abortChannel(Channel channel) {
+        if (channel instanceof YamuxStreamChannel stream) {
+            stream.reset();
+            return;
+        }
+        if (channel instanceof DuplexChannel && channel.isActive()) {
+            // Zero linger makes close send RST, which tells the far end the data ended abnormally.
+            channel.config().setOption(ChannelOption.SO_LINGER, 0);
+        }
+        channel.close();
+    }
+
+    private static ChannelFuture shutdownOutput(Channel channel) {
+        if (channel instanceof YamuxStreamChannel stream) {
+            return stream.shutdownOutput();
+        }
+        if (channel instanceof DuplexChannel duplex) {
+            return duplex.shutdownOutput();
+        }
+        return channel.close();
+    }
+
+    private static boolean isReset(Channel channel) {
+        return channel instanceof YamuxStreamChannel stream && stream.isReset();
+    }
+
+    /** Reads {@code self} and writes what it reads to {@code peer}. */
+    private final class Side extends ChannelInboundHandlerAdapter {
+        private final Channel self;
+        private final Channel peer;
+        private Side other;
+        private volatile boolean eof;
+
+        Side(Channel self, Channel peer) {
+            this.self = self;
+            this.peer = peer;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            if (!self.isActive()) {
+                abort(self);
+                return;
+            }
+            readIfPeerWritable();
+        }
+
+        void readIfPeerWritable() {
+            if (!eof && self.isActive() && peer.isWritable()) {
+                self.read();
+            }
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (finished.get() || !peer.isActive()) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            peer.write(msg).addListener(writeResult -> {
+                if (!writeResult.isSuccess()) {
+                    LOG.debug("relay write to {} failed: {}", peer, writeResult.cause().toString());
+                    abort(peer);
+                }
+            });
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            peer.flush();
+            readIfPeerWritable();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (self.isWritable()) {
+                other.readIfPeerWritable();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == ChannelInputShutdownEvent.INSTANCE) {
+                onEof();
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        private void onEof() {
+            if (eof) {
+                return;
+            }
+            eof = true;
+            if (!peer.isActive()) {
+                directionDone();
+                return;
+            }
+            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(flushed -> {
+                if (!flushed.isSuccess()) {
+                    abort(peer);
+                    return;
+                }
+                shutdownOutput(peer).addListener(shutdown -> directionDone());
+            });
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (isReset(self)) {
+                abort(self);
+            } else if (finished.compareAndSet(false, true)) {
+                closeOnFlush(peer);
+            }
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("relay: {} failed: {}", self, cause.toString());
+            abort(self);
+        }
+    }
+}

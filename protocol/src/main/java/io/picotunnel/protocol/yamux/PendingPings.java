@@ -1,0 +1,53 @@
+package io.picotunnel.protocol.yamux;
+
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Pings we sent and wait to see answered, by opaque value (session.go's {@code pings}). */
+final class PendingPings {
+
+    private record Pending(Promise<Duration> promise, long sentNanos, ScheduledFuture<?> timeout) {
+    }
+
+    private final Map<Long, Pending> pending = new HashMap<>();
+    private long nextOpaque;
+
+    long nextOpaque() {
+        long opaque = nextOpaque;
+        nextOpaque = (nextOpaque + 1) & YamuxSpec.MAX_LENGTH_FIELD;
+        return opaque;
+    }
+
+    void add(long opaque, Promise<Duration> promise, long sentNanos, ScheduledFuture<?> timeout) {
+        pending.put(opaque, new Pending(promise, sentNanos, timeout));
+    }
+
+    /** The peer answered; completes the matching ping with its round-trip time. */
+    void answered(long opaque, long nowNanos) {
+        Pending p = pending.remove(opaque);
+        if (p != null) {
+            p.timeout().cancel(false);
+            p.promise().trySuccess(Duration.ofNanos(nowNanos - p.sentNanos()));
+        }
+    }
+
+    void timedOut(long opaque, Duration after) {
+        Pending p = pending.remove(opaque);
+        if (p != null) {
+            p.promise().tryFailure(new IOException("no answer to ping within " + after));
+        }
+    }
+
+    void failAll(String reason) {
+        for (Pending p : pending.values()) {
+            p.timeout().cancel(false);
+            p.promise().tryFailure(new IOException(reason));
+        }
+        pending.clear();
+    }
+}

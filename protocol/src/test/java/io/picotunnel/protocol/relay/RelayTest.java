@@ -1,0 +1,268 @@
+package io.picotunnel.protocol.relay;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.EventLoopGroup;
+import io.netty.buffer.ByteBuf;
+import io.picotunnel.protocol.net.Transport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** Relay between an accepted socket and an outbound socket, over real loopback connections. */
+class RelayTest {
+
+    private static final int BUFFER = 128 * 1024;
+
+    private EventLoopGroup group;
+    private ServerSocket target;
+    private Channel relayServer;
+    private final List<Channel> relayedChannels = new CopyOnWriteArrayList<>();
+    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+    private final PendingBytes pendingTowardsTarget = new PendingBytes();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        group = Transport.newEventLoopGroup(2, "relay-test");
+        target = new ServerSocket();
+        target.setReceiveBufferSize(BUFFER);
+        target.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        relayServer = new ServerBootstrap()
+                .group(group)
+                .channel(Transport.serverSocketChannel())
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.SO_RCVBUF, BUFFER)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel inbound) {
+                        relayedChannels.add(inbound);
+                        connectTargetAndRelay(inbound);
+                    }
+                })
+                .bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
+    }
+
+    private void connectTargetAndRelay(Channel inbound) {
+        new Bootstrap()
+                .group(inbound.eventLoop())
+                .channel(Transport.socketChannel())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.SO_SNDBUF, BUFFER)
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel outbound) {
+                        outbound.pipeline().addLast(pendingTowardsTarget);
+                    }
+                })
+                .connect(target.getLocalSocketAddress())
+                .addListener(connected -> {
+                    if (connected.isSuccess()) {
+                        Channel outbound = ((ChannelFuture) connected).channel();
+                        relayedChannels.add(outbound);
+                        Relay.start(inbound, outbound);
+                    } else {
+                        inbound.close();
+                    }
+                });
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (Socket socket : sockets) {
+            socket.close();
+        }
+        target.close();
+        relayServer.close().sync();
+        threads.shutdownNow();
+        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+    }
+
+    @Test
+    void bytesFlowBothWaysByteExact() throws Exception {
+        byte[] up = random(4 * 1024 * 1024, 1);
+        byte[] down = random(4 * 1024 * 1024, 2);
+        Socket client = connectClient();
+        Socket server = accept();
+
+        Future<?> clientWrites = threads.submit(() -> writeAndShutdown(client, up));
+        Future<?> serverWrites = threads.submit(() -> writeAndShutdown(server, down));
+        Future<byte[]> serverReads = threads.submit(() -> readToEof(server));
+        Future<byte[]> clientReads = threads.submit(() -> readToEof(client));
+
+        assertSameBytes(serverReads.get(30, TimeUnit.SECONDS), up);
+        assertSameBytes(clientReads.get(30, TimeUnit.SECONDS), down);
+        clientWrites.get(5, TimeUnit.SECONDS);
+        serverWrites.get(5, TimeUnit.SECONDS);
+        awaitRelayClosed();
+    }
+
+    @Test
+    void halfCloseDeliversRemainingDataThenEof() throws Exception {
+        Socket client = connectClient();
+        Socket server = accept();
+
+        writeAndShutdown(client, "request".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(readToEof(server), StandardCharsets.US_ASCII)).isEqualTo("request");
+
+        // The other direction is still open after the client's EOF went through.
+        writeAndShutdown(server, "response".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(readToEof(client), StandardCharsets.US_ASCII)).isEqualTo("response");
+        awaitRelayClosed();
+    }
+
+    @Test
+    void targetEofFirstLeavesClientToTargetOpen() throws Exception {
+        Socket client = connectClient();
+        Socket server = accept();
+
+        writeAndShutdown(server, "banner".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(readToEof(client), StandardCharsets.US_ASCII)).isEqualTo("banner");
+
+        writeAndShutdown(client, "late upload".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(readToEof(server), StandardCharsets.US_ASCII)).isEqualTo("late upload");
+        awaitRelayClosed();
+    }
+
+    @Test
+    void resetByTargetResetsTheClientConnection() throws Exception {
+        Socket client = connectClient();
+        Socket server = accept();
+        client.getOutputStream().write(1);
+        assertThat(server.getInputStream().read()).isEqualTo(1);
+
+        server.setSoLinger(true, 0);
+        server.close();
+
+        assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class);
+        awaitRelayClosed();
+    }
+
+    @Test
+    void slowReaderStallsTheSenderWithBoundedRelayBuffer() throws Exception {
+        int total = 32 * 1024 * 1024;
+        byte[] data = random(total, 3);
+        Socket client = connectClient();
+        Socket server = accept();
+        AtomicLong written = new AtomicLong();
+        Future<?> writer = threads.submit(() -> {
+            OutputStream out = client.getOutputStream();
+            for (int offset = 0; offset < total; offset += 64 * 1024) {
+                out.write(data, offset, 64 * 1024);
+                written.addAndGet(64 * 1024);
+            }
+            client.shutdownOutput();
+            return null;
+        });
+
+        // The target reads nothing until the writer has stopped making progress.
+        AtomicLong lastSeen = new AtomicLong(-1);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+                .until(() -> {
+                    long now = written.get();
+                    return lastSeen.getAndSet(now) == now;
+                });
+        assertThat(written.get()).isLessThan(total);
+        assertThat(pendingTowardsTarget.max()).isLessThanOrEqualTo(2 * 1024 * 1024);
+
+        assertSameBytes(readToEof(server), data);
+        writer.get(30, TimeUnit.SECONDS);
+    }
+
+    private Socket connectClient() throws IOException {
+        Socket socket = new Socket();
+        socket.setSendBufferSize(BUFFER);
+        socket.connect(relayServer.localAddress());
+        sockets.add(socket);
+        return socket;
+    }
+
+    private Socket accept() throws IOException {
+        target.setSoTimeout(10_000);
+        Socket socket = target.accept();
+        socket.setSoTimeout(30_000);
+        sockets.add(socket);
+        return socket;
+    }
+
+    private void awaitRelayClosed() {
+        await().atMost(Duration.ofSeconds(10)).until(() -> relayedChannels.size() == 2
+                && relayedChannels.stream().noneMatch(Channel::isOpen));
+    }
+
+    private static Void writeAndShutdown(Socket socket, byte[] data) throws IOException {
+        socket.getOutputStream().write(data);
+        socket.getOutputStream().flush();
+        socket.shutdownOutput();
+        return null;
+    }
+
+    private static byte[] readToEof(Socket socket) throws IOException {
+        InputStream in = socket.getInputStream();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        in.transferTo(out);
+        return out.toByteArray();
+    }
+
+    private static void assertSameBytes(byte[] actual, byte[] expected) {
+        assertThat(actual.length).as("length").isEqualTo(expected.length);
+        assertThat(Arrays.mismatch(actual, expected)).as("first differing byte").isEqualTo(-1);
+    }
+
+    private static byte[] random(int size, long seed) {
+        byte[] bytes = new byte[size];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+
+    /** Tracks the bytes written to a channel but not yet handed to the socket, and their maximum. */
+    @ChannelHandler.Sharable
+    private static final class PendingBytes extends ChannelOutboundHandlerAdapter {
+        private final AtomicLong pending = new AtomicLong();
+        private final AtomicLong max = new AtomicLong();
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            int size = msg instanceof ByteBuf buf ? buf.readableBytes() : 0;
+            max.accumulateAndGet(pending.addAndGet(size), Math::max);
+            ctx.write(msg, promise.unvoid().addListener(f -> pending.addAndGet(-size)));
+        }
+
+        long max() {
+            return max.get();
+        }
+    }
+}

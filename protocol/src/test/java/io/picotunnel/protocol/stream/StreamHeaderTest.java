@@ -1,0 +1,151 @@
+package io.picotunnel.protocol.stream;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.DecoderException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class StreamHeaderTest {
+
+    private final EmbeddedChannel channel = new EmbeddedChannel(new StreamHeaderDecoder());
+
+    @AfterEach
+    void close() {
+        channel.finishAndReleaseAll();
+    }
+
+    private static ByteBuf wire(String json) {
+        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+        ByteBuf b = Unpooled.buffer();
+        b.writeShort(bytes.length).writeBytes(bytes).writeByte('\n');
+        return b;
+    }
+
+    @Test
+    void encodingIsLengthJsonNewline() {
+        ByteBuf b = new StreamHeader(StreamType.TCP, "127.0.0.1:22").encode(ByteBufAllocator.DEFAULT);
+        String json = "{\"type\":\"tcp\",\"target\":\"127.0.0.1:22\"}";
+        assertThat(b.readUnsignedShort()).isEqualTo(json.length());
+        assertThat(b.readCharSequence(json.length(), StandardCharsets.UTF_8).toString()).isEqualTo(json);
+        assertThat(b.readByte()).isEqualTo((byte) '\n');
+        assertThat(b.isReadable()).isFalse();
+        b.release();
+    }
+
+    @Test
+    void headerIsDecodedAndLaterBytesPassThroughUnchanged() {
+        ByteBuf in = new StreamHeader(StreamType.HTTP, "localhost:8080").encode(ByteBufAllocator.DEFAULT);
+        in.writeBytes("GET / HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+        channel.writeInbound(in);
+        channel.writeInbound(Unpooled.copiedBuffer("Host: x\r\n", StandardCharsets.US_ASCII));
+        StreamHeader header = channel.readInbound();
+        assertThat(header).isEqualTo(new StreamHeader(StreamType.HTTP, "localhost:8080"));
+        assertThat(header.host()).isEqualTo("localhost");
+        assertThat(header.port()).isEqualTo(8080);
+        ByteBuf first = channel.readInbound();
+        assertThat(first.toString(StandardCharsets.US_ASCII)).isEqualTo("GET / HTTP/1.1\r\n");
+        first.release();
+        ByteBuf second = channel.readInbound();
+        assertThat(second.toString(StandardCharsets.US_ASCII)).isEqualTo("Host: x\r\n");
+        second.release();
+        assertThat(channel.pipeline().get(StreamHeaderDecoder.class)).as("removed itself").isNull();
+    }
+
+    @Test
+    void headerArrivingByteByByteIsDecoded() {
+        ByteBuf in = wire("{\"type\":\"tcp\",\"target\":\"[::1]:5432\"}");
+        while (in.isReadable()) {
+            channel.writeInbound(in.readRetainedSlice(1));
+        }
+        in.release();
+        StreamHeader header = channel.readInbound();
+        assertThat(header.host()).isEqualTo("::1");
+        assertThat(header.port()).isEqualTo(5432);
+    }
+
+    @Test
+    void unknownFieldsAreIgnored() {
+        channel.writeInbound(wire("{\"type\":\"tcp\",\"target\":\"a:1\",\"future\":true}"));
+        StreamHeader header = channel.readInbound();
+        assertThat(header).isEqualTo(new StreamHeader(StreamType.TCP, "a:1"));
+    }
+
+    @Test
+    void malformedJsonIsAClearError() {
+        assertThatThrownBy(() -> channel.writeInbound(wire("{\"type\":\"tcp\",")))
+                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("not valid JSON");
+    }
+
+    @Test
+    void missingTargetIsAClearError() {
+        assertThatThrownBy(() -> channel.writeInbound(wire("{\"type\":\"tcp\"}")))
+                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("no \"target\" field");
+    }
+
+    @Test
+    void missingTypeIsAClearError() {
+        assertThatThrownBy(() -> channel.writeInbound(wire("{\"target\":\"a:1\"}")))
+                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("no \"type\" field");
+    }
+
+    @Test
+    void unknownTypeIsAClearError() {
+        assertThatThrownBy(() -> channel.writeInbound(wire("{\"type\":\"udp\",\"target\":\"a:1\"}")))
+                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("unknown type \"udp\"");
+    }
+
+    @Test
+    void targetWithoutPortIsAClearError() {
+        assertThatThrownBy(() -> channel.writeInbound(wire("{\"type\":\"tcp\",\"target\":\"example.com\"}")))
+                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("host:port");
+    }
+
+    @Test
+    void portOutOfRangeIsAClearError() {
+        assertThatThrownBy(() -> channel.writeInbound(wire("{\"type\":\"tcp\",\"target\":\"a:70000\"}")))
+                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("1-65535");
+    }
+
+    @Test
+    void missingNewlineIsAClearError() {
+        ByteBuf b = Unpooled.buffer();
+        byte[] json = "{\"type\":\"tcp\",\"target\":\"a:1\"}".getBytes(StandardCharsets.UTF_8);
+        b.writeShort(json.length).writeBytes(json).writeByte('X');
+        assertThatThrownBy(() -> channel.writeInbound(b))
+                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("newline");
+    }
+
+    @Test
+    void oversizedHeaderIsRefusedBeforeBuffering() {
+        ByteBuf b = Unpooled.buffer().writeShort(60000).writeByte('{');
+        assertThatThrownBy(() -> channel.writeInbound(b))
+                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("exceeds the limit of 4096");
+    }
+
+    @Test
+    void streamEndingInsideTheHeaderIsAClearError() {
+        channel.writeInbound(Unpooled.buffer().writeShort(30).writeBytes("{\"ty".getBytes(StandardCharsets.UTF_8)));
+        assertThatThrownBy(channel::finish)
+                .isInstanceOf(DecoderException.class).hasMessageContaining("ended inside the stream header");
+    }
+
+    @Test
+    void encoderWritesTheSameBytes() {
+        EmbeddedChannel out = new EmbeddedChannel(StreamHeaderEncoder.INSTANCE);
+        out.writeOutbound(new StreamHeader(StreamType.TCP, "db:5432"));
+        ByteBuf encoded = out.readOutbound();
+        ByteBuf expected = new StreamHeader(StreamType.TCP, "db:5432").encode(ByteBufAllocator.DEFAULT);
+        assertThat(encoded).isEqualTo(expected);
+        encoded.release();
+        expected.release();
+        out.finishAndReleaseAll();
+    }
+}

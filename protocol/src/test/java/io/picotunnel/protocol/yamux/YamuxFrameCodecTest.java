@@ -1,0 +1,149 @@
+package io.picotunnel.protocol.yamux;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.DecoderException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_GO_AWAY;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_PING;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_WINDOW_UPDATE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class YamuxFrameCodecTest {
+
+    private final EmbeddedChannel encoder = new EmbeddedChannel(YamuxFrameEncoder.INSTANCE);
+    private final EmbeddedChannel decoder = new EmbeddedChannel(new YamuxFrameDecoder(256 * 1024));
+
+    @AfterEach
+    void close() {
+        encoder.finishAndReleaseAll();
+        decoder.finishAndReleaseAll();
+    }
+
+    @Test
+    void headerIsTwelveBigEndianBytesAsInSpec() {
+        encoder.writeOutbound(YamuxFrame.windowUpdate(FLAG_SYN | FLAG_ACK, 0x01020304, 0xA0B0C0D0L));
+        ByteBuf out = encoder.readOutbound();
+        assertThat(ByteBufUtil.hexDump(out)).isEqualTo("00" + "01" + "0003" + "01020304" + "a0b0c0d0");
+        out.release();
+    }
+
+    @Test
+    void dataFrameCarriesPayloadAfterHeader() {
+        encoder.writeOutbound(YamuxFrame.data(FLAG_FIN, 7, Unpooled.copiedBuffer("hi", StandardCharsets.US_ASCII)));
+        ByteBuf out = encoder.readOutbound();
+        assertThat(ByteBufUtil.hexDump(out)).isEqualTo("00" + "00" + "0004" + "00000007" + "00000002" + "6869");
+        out.release();
+    }
+
+    @Test
+    void everyTypeRoundTrips() {
+        YamuxFrame[] frames = {
+                YamuxFrame.data(FLAG_SYN, 1, Unpooled.copiedBuffer(new byte[]{1, 2, 3})),
+                YamuxFrame.windowUpdate(FLAG_ACK | FLAG_FIN, 2, 1024),
+                YamuxFrame.ping(FLAG_SYN, 0xFFFFFFFFL),
+                YamuxFrame.goAway(GoAwayCode.PROTOCOL_ERROR),
+                YamuxFrame.data(0, 0xFFFFFFFF, Unpooled.EMPTY_BUFFER),
+        };
+        for (YamuxFrame f : frames) {
+            encoder.writeOutbound(f);
+        }
+        ByteBuf wire;
+        while ((wire = encoder.readOutbound()) != null) {
+            decoder.writeInbound(wire);
+        }
+        YamuxFrame data = decoder.readInbound();
+        assertThat(data.type()).isEqualTo(TYPE_DATA);
+        assertThat(data.flags()).isEqualTo(FLAG_SYN);
+        assertThat(data.streamId()).isEqualTo(1);
+        assertThat(ByteBufUtil.getBytes(data.payload())).containsExactly(1, 2, 3);
+        data.release();
+        YamuxFrame update = decoder.readInbound();
+        assertThat(update.type()).isEqualTo(TYPE_WINDOW_UPDATE);
+        assertThat(update.flags()).isEqualTo(FLAG_ACK | FLAG_FIN);
+        assertThat(update.length()).isEqualTo(1024);
+        YamuxFrame ping = decoder.readInbound();
+        assertThat(ping.type()).isEqualTo(TYPE_PING);
+        assertThat(ping.length()).isEqualTo(0xFFFFFFFFL);
+        YamuxFrame goAway = decoder.readInbound();
+        assertThat(goAway.type()).isEqualTo(TYPE_GO_AWAY);
+        assertThat(goAway.length()).isEqualTo(GoAwayCode.PROTOCOL_ERROR.code());
+        YamuxFrame empty = decoder.readInbound();
+        assertThat(empty.unsignedStreamId()).isEqualTo(0xFFFFFFFFL);
+        assertThat(empty.length()).isZero();
+        Object none = decoder.readInbound();
+        assertThat(none).isNull();
+    }
+
+    @Test
+    void frameSplitAcrossReadsIsReassembled() {
+        byte[] wire = ByteBufUtil.decodeHexDump("000000000000000500000004" + "61626364");
+        for (byte b : wire) {
+            decoder.writeInbound(Unpooled.wrappedBuffer(new byte[]{b}));
+        }
+        YamuxFrame frame = decoder.readInbound();
+        assertThat(frame.payload().toString(StandardCharsets.US_ASCII)).isEqualTo("abcd");
+        assertThat(frame.streamId()).isEqualTo(5);
+        frame.release();
+    }
+
+    @Test
+    void unknownVersionIsProtocolError() {
+        assertThatThrownBy(() -> decoder.writeInbound(hex("010100000000000100000000")))
+                .isInstanceOf(DecoderException.class)
+                .cause().isInstanceOf(YamuxProtocolException.class).hasMessageContaining("version 1");
+    }
+
+    @Test
+    void unknownTypeIsProtocolError() {
+        assertThatThrownBy(() -> decoder.writeInbound(hex("000400000000000100000000")))
+                .cause().isInstanceOf(YamuxProtocolException.class).hasMessageContaining("type 4");
+    }
+
+    @Test
+    void dataLongerThanMaxWindowIsProtocolErrorFromHeaderAlone() {
+        // A header announcing 1 GiB: refused before any payload is buffered.
+        assertThatThrownBy(() -> decoder.writeInbound(hex("000000000000000140000000")))
+                .cause().isInstanceOf(YamuxProtocolException.class).hasMessageContaining("exceeds");
+    }
+
+    @Test
+    void windowUpdateMayCarryAnyLength() {
+        decoder.writeInbound(hex("0001000000000001ffffffff"));
+        YamuxFrame frame = decoder.readInbound();
+        assertThat(frame.length()).isEqualTo(0xFFFFFFFFL);
+    }
+
+    @Test
+    void bytesAfterAnErrorAreDiscarded() {
+        assertThatThrownBy(() -> decoder.writeInbound(hex("090000000000000100000000")))
+                .cause().isInstanceOf(YamuxProtocolException.class);
+        decoder.writeInbound(hex("000200010000000000000007"));
+        Object none = decoder.readInbound();
+        assertThat(none).isNull();
+    }
+
+    @Test
+    void framesBeforeAnErrorAreStillDelivered() {
+        assertThatThrownBy(() -> decoder.writeInbound(hex("000200010000000000000007" + "090000000000000100000000")))
+                .cause().isInstanceOf(YamuxProtocolException.class);
+        YamuxFrame ping = decoder.readInbound();
+        assertThat(ping.type()).isEqualTo(TYPE_PING);
+        assertThat(ping.length()).isEqualTo(7);
+    }
+
+    private static ByteBuf hex(String hex) {
+        return Unpooled.wrappedBuffer(ByteBufUtil.decodeHexDump(hex));
+    }
+}

@@ -1,0 +1,545 @@
+package io.picotunnel.protocol.yamux;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_GO_AWAY;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_PING;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_WINDOW_UPDATE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The session against a scripted peer: exact frames in, exact frames out. */
+class YamuxSessionFramesTest {
+
+    private static final int WINDOW = YamuxSpec.INITIAL_STREAM_WINDOW;
+
+    private final List<StreamRecorder> inbound = new CopyOnWriteArrayList<>();
+    private RawPeer peer;
+
+    @AfterEach
+    void close() {
+        if (peer != null) {
+            peer.close();
+        }
+    }
+
+    private RawPeer server(YamuxConfig config) {
+        peer = new RawPeer(YamuxRole.SERVER, config, StreamRecorder.forEachStream(inbound, ch -> {
+        }));
+        return peer;
+    }
+
+    private RawPeer serverWithoutAutoRead(YamuxConfig config) {
+        peer = new RawPeer(YamuxRole.SERVER, config, StreamRecorder.forEachStream(inbound,
+                ch -> ch.config().setAutoRead(false)));
+        return peer;
+    }
+
+    private RawPeer client(YamuxConfig config) {
+        peer = new RawPeer(YamuxRole.CLIENT, config, StreamRecorder.forEachStream(inbound, ch -> {
+        }));
+        return peer;
+    }
+
+    private static YamuxConfig noKeepAlive() {
+        return YamuxConfig.defaults().withKeepAliveInterval(Duration.ZERO);
+    }
+
+    private static ByteBuf text(String s) {
+        return Unpooled.copiedBuffer(s, StandardCharsets.UTF_8);
+    }
+
+    private static void assertFrame(YamuxFrame f, int type, int flags, int streamId, long length) {
+        assertThat(f.type()).as("type of %s", f).isEqualTo(type);
+        assertThat(f.flags()).as("flags of %s", f).isEqualTo(flags);
+        assertThat(f.streamId()).as("stream of %s", f).isEqualTo(streamId);
+        assertThat(f.length()).as("length of %s", f).isEqualTo(length);
+        f.release();
+    }
+
+    private YamuxStreamChannel openOutbound(RawPeer p) {
+        Future<YamuxStreamChannel> opened = p.session.openStream(new StreamRecorder());
+        p.channel.runPendingTasks();
+        assertThat(opened.isSuccess()).as("open: %s", opened.cause()).isTrue();
+        return opened.getNow();
+    }
+
+    @Test
+    void inboundSynIsAcknowledgedWithWindowUpdateAck() {
+        RawPeer p = server(noKeepAlive());
+        // hashicorp/yamux opens a stream with WindowUpdate|SYN and delta 0
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_ACK, 1, 0);
+        assertThat(inbound).hasSize(1);
+        assertThat(inbound.get(0).channel.streamId()).isEqualTo(1);
+        assertThat(inbound.get(0).events).containsExactly("active");
+        assertThat(p.session.activeStreams()).isEqualTo(1);
+    }
+
+    @Test
+    void synWithAckFlagsIsRecognisedByBitTest() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN | FLAG_ACK, 1, 0));
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_ACK, 1, 0);
+        assertThat(inbound).hasSize(1);
+    }
+
+    @Test
+    void synDataFinOpensDeliversAndHalfClosesInOneFrame() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.data(FLAG_SYN | FLAG_FIN, 1, text("hello")));
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_ACK, 1, 0);
+        StreamRecorder r = inbound.get(0);
+        assertThat(r.text()).isEqualTo("hello");
+        assertThat(r.events).containsExactly("active", "eof");
+        assertThat(r.channel.isInputShutdown()).isTrue();
+        assertThat(r.channel.isOpen()).as("output still open after the peer's FIN").isTrue();
+    }
+
+    @Test
+    void outboundStreamOpensWithWindowUpdateSynAndFirstDataHasNoFlags() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        assertThat(s.streamId()).isEqualTo(1);
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_SYN, 1, 0);
+        s.writeAndFlush(text("abc"));
+        assertFrame(p.writtenOne(), TYPE_DATA, 0, 1, 3);
+        YamuxStreamChannel second = openOutbound(p);
+        assertThat(second.streamId()).isEqualTo(3);
+    }
+
+    @Test
+    void serverOpensEvenStreamIds() {
+        RawPeer p = server(noKeepAlive());
+        assertThat(openOutbound(p).streamId()).isEqualTo(2);
+        assertThat(openOutbound(p).streamId()).isEqualTo(4);
+    }
+
+    @Test
+    void largerMaxWindowIsAnnouncedWithTheSyn() {
+        YamuxConfig config = new YamuxConfig(1024 * 1024, Duration.ZERO, 16, Duration.ofSeconds(30), 64 * 1024);
+        RawPeer p = client(config);
+        openOutbound(p);
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_SYN, 1, 1024 * 1024 - WINDOW);
+    }
+
+    @Test
+    void ackCombinedWithFinEstablishesAndHalfCloses() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK | FLAG_FIN, 1, 0));
+        assertThat(s.isInputShutdown()).isTrue();
+        assertThat(s.isOpen()).isTrue();
+        s.shutdownOutput();
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0);
+        assertThat(s.isOpen()).as("both directions shut: the channel closes itself").isFalse();
+        assertThat(p.session.activeStreams()).isZero();
+    }
+
+    @Test
+    void dataBeyondWindowIsProtocolError() {
+        RawPeer p = serverWithoutAutoRead(noKeepAlive());
+        p.send(YamuxFrame.data(FLAG_SYN, 1, Unpooled.wrappedBuffer(new byte[200 * 1024])));
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_ACK, 1, 0);
+        // Nothing was read, so no credit came back: 100 KiB more exceeds the 256 KiB window.
+        p.send(YamuxFrame.data(0, 1, Unpooled.wrappedBuffer(new byte[100 * 1024])));
+        assertFrame(p.writtenOne(), TYPE_GO_AWAY, 0, 0, GoAwayCode.PROTOCOL_ERROR.code());
+        assertThat(p.channel.isOpen()).isFalse();
+        assertThat(inbound.get(0).channel.isOpen()).isFalse();
+    }
+
+    @Test
+    void creditReturnsOnlyWhenConsumedAndHalfWindowIsOwed() {
+        RawPeer p = serverWithoutAutoRead(noKeepAlive());
+        p.send(YamuxFrame.data(FLAG_SYN, 1, Unpooled.wrappedBuffer(new byte[100 * 1024])));
+        p.send(YamuxFrame.data(0, 1, Unpooled.wrappedBuffer(new byte[100 * 1024])));
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_ACK, 1, 0);
+        StreamRecorder r = inbound.get(0);
+        assertThat(r.bytesRead.get()).isZero();
+        r.channel.read();
+        assertThat(r.bytesRead.get()).as("one read, one buffer").isEqualTo(100 * 1024);
+        assertThat(p.written()).as("100 KiB owed is less than half the window").isEmpty();
+        r.channel.read();
+        assertThat(r.bytesRead.get()).isEqualTo(200 * 1024);
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, 0, 1, 200 * 1024);
+        p.send(YamuxFrame.data(0, 1, Unpooled.wrappedBuffer(new byte[100 * 1024])));
+        r.channel.read();
+        assertThat(p.written()).isEmpty();
+    }
+
+    @Test
+    void readInsideChannelReadAsksForTheNextBuffer() {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.config().setAutoRead(false);
+                streams.add(ch);
+                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        seen.add(((ByteBuf) msg).toString(StandardCharsets.UTF_8));
+                        ((ByteBuf) msg).release();
+                        ctx.read();
+                    }
+                });
+            }
+        });
+        peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a")), YamuxFrame.data(0, 1, text("b")),
+                YamuxFrame.data(0, 1, text("c")));
+        assertThat(seen).as("autoRead off and no read() yet").isEmpty();
+        streams.get(0).read();
+        assertThat(seen).containsExactly("a", "b", "c");
+    }
+
+    @Test
+    void pingIsAnsweredWithSameOpaque() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.ping(FLAG_SYN, 0xDEADBEEFL));
+        assertFrame(p.writtenOne(), TYPE_PING, FLAG_ACK, 0, 0xDEADBEEFL);
+    }
+
+    @Test
+    void pingCompletesWhenPeerAnswers() {
+        RawPeer p = client(noKeepAlive());
+        Future<Duration> rtt = p.session.ping();
+        YamuxFrame ping = p.writtenOne();
+        assertThat(ping.type()).isEqualTo(TYPE_PING);
+        assertThat(ping.flags()).isEqualTo(FLAG_SYN);
+        p.send(YamuxFrame.ping(FLAG_ACK, ping.length()));
+        assertThat(rtt.isSuccess()).isTrue();
+    }
+
+    @Test
+    void unansweredKeepaliveClosesSession() {
+        RawPeer p = client(YamuxConfig.defaults().withKeepAliveInterval(Duration.ofSeconds(30)));
+        p.advance(30_000);
+        YamuxFrame ping = p.writtenOne();
+        assertThat(ping.type()).isEqualTo(TYPE_PING);
+        assertThat(ping.flags()).isEqualTo(FLAG_SYN);
+        assertThat(p.channel.isOpen()).isTrue();
+        p.advance(30_000);
+        assertThat(p.channel.isOpen()).as("closed when the next ping is due unanswered").isFalse();
+    }
+
+    @Test
+    void answeredKeepaliveKeepsSession() {
+        RawPeer p = client(YamuxConfig.defaults().withKeepAliveInterval(Duration.ofSeconds(30)));
+        for (int i = 0; i < 3; i++) {
+            p.advance(30_000);
+            YamuxFrame ping = p.writtenOne();
+            p.send(YamuxFrame.ping(FLAG_ACK, ping.length()));
+        }
+        assertThat(p.channel.isOpen()).isTrue();
+    }
+
+    @Test
+    void synBeyondMaxStreamsIsAnsweredWithRst() {
+        RawPeer p = server(noKeepAlive().withMaxStreams(1));
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_ACK, 1, 0);
+        p.send(YamuxFrame.data(FLAG_SYN, 3, text("x")));
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 3, 0);
+        assertThat(inbound).hasSize(1);
+        assertThat(p.channel.isOpen()).isTrue();
+    }
+
+    @Test
+    void duplicateSynIsProtocolError() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_ACK, 1, 0);
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        assertFrame(p.writtenOne(), TYPE_GO_AWAY, 0, 0, GoAwayCode.PROTOCOL_ERROR.code());
+        assertThat(p.channel.isOpen()).isFalse();
+    }
+
+    @Test
+    void synWithOurOwnParityIsProtocolError() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 2, 0));
+        assertFrame(p.writtenOne(), TYPE_GO_AWAY, 0, 0, GoAwayCode.PROTOCOL_ERROR.code());
+        assertThat(p.channel.isOpen()).isFalse();
+    }
+
+    @Test
+    void garbageBytesEndInGoAwayNotAnException() {
+        RawPeer p = server(noKeepAlive());
+        p.channel.writeInbound(Unpooled.wrappedBuffer("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+        assertFrame(p.writtenOne(), TYPE_GO_AWAY, 0, 0, GoAwayCode.PROTOCOL_ERROR.code());
+        assertThat(p.channel.isOpen()).isFalse();
+        p.channel.checkException();
+    }
+
+    @Test
+    void framesForUnknownStreamsAreDropped() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.data(0, 9, text("late")), YamuxFrame.windowUpdate(0, 9, 100));
+        assertThat(p.written()).isEmpty();
+        assertThat(p.channel.isOpen()).isTrue();
+    }
+
+    @Test
+    void goAwayRefusesNewStreams() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        p.session.goAway(GoAwayCode.NORMAL);
+        assertFrame(p.writtenOne(), TYPE_GO_AWAY, 0, 0, GoAwayCode.NORMAL.code());
+        assertThat(p.session.isGoingAway()).isTrue();
+        // a new stream from the peer is refused, ours cannot be opened...
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 3, 0));
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 3, 0);
+        Future<YamuxStreamChannel> refused = p.session.openStream(new StreamRecorder());
+        assertThat(refused.cause()).isInstanceOf(StreamOpenException.class).hasMessageContaining("GoAway");
+        // ...and the open one goes on
+        p.send(YamuxFrame.data(0, 1, text("still here")));
+        assertThat(inbound.get(0).text()).isEqualTo("still here");
+        assertThat(p.channel.isOpen()).isTrue();
+    }
+
+    @Test
+    void normalGoAwayFromPeerStopsOpeningButKeepsStreams() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.goAway(GoAwayCode.NORMAL));
+        assertThat(p.session.goAwayReceived().getNow()).isEqualTo(GoAwayCode.NORMAL);
+        assertThat(p.session.openStream(new StreamRecorder()).cause()).isInstanceOf(StreamOpenException.class);
+        s.writeAndFlush(text("go on"));
+        assertFrame(p.writtenOne(), TYPE_DATA, 0, 1, 5);
+        assertThat(p.channel.isOpen()).isTrue();
+    }
+
+    @Test
+    void errorGoAwayFromPeerClosesSession() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.send(YamuxFrame.goAway(GoAwayCode.INTERNAL_ERROR));
+        assertThat(p.channel.isOpen()).isFalse();
+        assertThat(s.isOpen()).as("every stream closes with its parent").isFalse();
+    }
+
+    @Test
+    void rstFromPeerClosesStreamAndFailsWrites() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.windowUpdate(FLAG_RST, 1, 0));
+        assertThat(s.isOpen()).isFalse();
+        assertThat(s.isReset()).isTrue();
+        ChannelFuture write = s.writeAndFlush(text("x"));
+        assertThat(write.isSuccess()).isFalse();
+        assertThat(p.written()).isEmpty();
+        assertThat(p.session.activeStreams()).isZero();
+    }
+
+    @Test
+    void resetSendsRst() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        s.reset();
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0);
+        assertThat(s.isReset()).isTrue();
+        assertThat(s.isOpen()).isFalse();
+    }
+
+    @Test
+    void closeSendsFinAndLaterDataIsAnsweredWithRst() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        YamuxStreamChannel s = inbound.get(0).channel;
+        s.close();
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0);
+        assertThat(s.isOpen()).isFalse();
+        p.send(YamuxFrame.data(0, 1, text("too late")));
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0);
+        assertThat(p.session.activeStreams()).isZero();
+    }
+
+    @Test
+    void finalDataWithFinAfterCloseEndsQuietly() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        inbound.get(0).channel.close();
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.data(FLAG_FIN, 1, text("bye")));
+        assertThat(p.written()).isEmpty();
+        assertThat(p.session.activeStreams()).isZero();
+    }
+
+    @Test
+    void closedStreamWithoutPeerFinIsResetAfterTheLinger() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        inbound.get(0).channel.close();
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0);
+        p.advance(Duration.ofSeconds(30).toMillis());
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0);
+        assertThat(p.session.activeStreams()).isZero();
+    }
+
+    @Test
+    void unacknowledgedStreamIsResetAfterOpenTimeout() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_SYN, 1, 0);
+        p.advance(29_000);
+        assertThat(p.written()).isEmpty();
+        p.advance(1_000);
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0);
+        assertThat(s.isReset()).isTrue();
+        assertThat(s.isOpen()).isFalse();
+    }
+
+    @Test
+    void acknowledgedStreamOutlivesOpenTimeout() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, 1, 0));
+        p.advance(60_000);
+        assertThat(p.written()).isEmpty();
+        assertThat(s.isOpen()).isTrue();
+    }
+
+    @Test
+    void writeBeyondSendWindowWaitsForWindowUpdate() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        ChannelFuture write = s.writeAndFlush(Unpooled.wrappedBuffer(new byte[300 * 1024]));
+        long sent = sumData(p.written());
+        assertThat(sent).isEqualTo(WINDOW);
+        assertThat(s.isWritable()).as("no send window left").isFalse();
+        assertThat(write.isDone()).isFalse();
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, 1, 128 * 1024));
+        assertThat(sumData(p.written())).isEqualTo(300 * 1024 - WINDOW);
+        assertThat(write.isSuccess()).isTrue();
+        assertThat(s.isWritable()).isTrue();
+    }
+
+    @Test
+    void dataFramesAreChunked() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        s.writeAndFlush(Unpooled.wrappedBuffer(new byte[100 * 1024]));
+        List<YamuxFrame> frames = p.written();
+        assertThat(frames).allSatisfy(f -> assertThat(f.length()).isLessThanOrEqualTo(16 * 1024));
+        assertThat(sumData(frames)).isEqualTo(100 * 1024);
+    }
+
+    @Test
+    void queueAboveHighWaterMarkMakesStreamUnwritable() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        s.write(Unpooled.wrappedBuffer(new byte[64 * 1024 + 1]));
+        assertThat(s.isWritable()).as("unflushed bytes above the 64 KiB mark").isFalse();
+        s.flush();
+        assertThat(s.isWritable()).isTrue();
+        sumData(p.written());
+    }
+
+    @Test
+    void unwritableParentMakesStreamsUnwritableAndHoldsTheirData() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        StreamRecorder recorder = s.pipeline().get(StreamRecorder.class);
+        p.written().forEach(YamuxFrame::release);
+        p.channel.unsafe().outboundBuffer().setUserDefinedWritability(1, false);
+        p.channel.runPendingTasks();
+        assertThat(s.isWritable()).isFalse();
+        s.writeAndFlush(text("held"));
+        assertThat(p.written()).isEmpty();
+        p.channel.unsafe().outboundBuffer().setUserDefinedWritability(1, true);
+        p.channel.runPendingTasks();
+        assertFrame(p.writtenOne(), TYPE_DATA, 0, 1, 4);
+        assertThat(s.isWritable()).isTrue();
+        assertThat(recorder.events).containsSubsequence("writable=false", "writable=true");
+    }
+
+    @Test
+    void peerFinFiresInputShutdownAndOutputStaysOpen() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.data(FLAG_SYN, 1, text("request")), YamuxFrame.windowUpdate(FLAG_FIN, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        StreamRecorder r = inbound.get(0);
+        assertThat(r.events).containsExactly("active", "eof");
+        r.channel.writeAndFlush(text("response"));
+        assertFrame(p.writtenOne(), TYPE_DATA, 0, 1, 8);
+        r.channel.shutdownOutput();
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0);
+        p.channel.runPendingTasks();
+        assertThat(r.channel.isOpen()).isFalse();
+        assertThat(r.events).endsWith("inactive");
+    }
+
+    @Test
+    void eofWaitsForQueuedDataToBeRead() {
+        RawPeer p = serverWithoutAutoRead(noKeepAlive());
+        p.send(YamuxFrame.data(FLAG_SYN | FLAG_FIN, 1, text("last words")));
+        StreamRecorder r = inbound.get(0);
+        assertThat(r.events).containsExactly("active");
+        r.channel.read();
+        assertThat(r.text()).isEqualTo("last words");
+        assertThat(r.events).containsExactly("active", "eof");
+    }
+
+    @Test
+    void parentCloseClosesEveryStream() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0), YamuxFrame.windowUpdate(FLAG_SYN, 3, 0));
+        p.channel.close();
+        p.channel.runPendingTasks();
+        assertThat(inbound).allSatisfy(r -> {
+            assertThat(r.channel.isOpen()).isFalse();
+            assertThat(r.events).endsWith("inactive");
+        });
+        assertThat(p.session.activeStreams()).isZero();
+        assertThat(p.session.openStream(new StreamRecorder()).cause()).isInstanceOf(StreamOpenException.class);
+    }
+
+    @Test
+    void nullInboundHandlerRefusesPeerStreams() {
+        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), null);
+        peer.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        assertFrame(peer.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0);
+    }
+
+    private static long sumData(List<YamuxFrame> frames) {
+        long sum = 0;
+        for (YamuxFrame f : frames) {
+            if (f.type() == TYPE_DATA) {
+                sum += f.length();
+            }
+            f.release();
+        }
+        return sum;
+    }
+}

@@ -1,0 +1,364 @@
+package io.picotunnel.protocol.yamux;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.concurrent.Future;
+import io.picotunnel.protocol.net.Transport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Two sessions, CLIENT and SERVER, over real loopback TCP. */
+class YamuxSessionTest {
+
+    private static final int WINDOW = YamuxSpec.INITIAL_STREAM_WINDOW;
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private SessionPair pair;
+
+    @AfterEach
+    void close() {
+        if (pair != null) {
+            pair.close();
+        }
+    }
+
+    private static YamuxConfig config() {
+        return YamuxConfig.defaults();
+    }
+
+    private static ChannelHandler echoStreams() {
+        return new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new BackpressureEcho());
+            }
+        };
+    }
+
+    private static YamuxStreamChannel open(YamuxSession session, ChannelHandler handler) throws Exception {
+        Future<YamuxStreamChannel> f = session.openStream(handler);
+        assertThat(f.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(f.cause()).isNull();
+        return f.getNow();
+    }
+
+    @Test
+    void halfCloseDeliversRemainingDataThenEof() throws Exception {
+        pair = new SessionPair(config(), echoStreams(), null);
+        StreamRecorder recorder = new StreamRecorder();
+        YamuxStreamChannel stream = open(pair.client, recorder);
+        byte[] payload = randomBytes(1024 * 1024, 1);
+        // More than one window: the FIN must wait behind queued data, and the echo keeps flowing after it.
+        stream.writeAndFlush(Unpooled.wrappedBuffer(payload));
+        stream.shutdownOutput();
+        await().atMost(WAIT).until(() -> recorder.events.contains("eof"));
+        assertThat(recorder.bytes()).isEqualTo(payload);
+        assertThat(recorder.events).containsSubsequence("active", "eof", "inactive");
+        assertThat(stream.isOpen()).as("both directions shut").isFalse();
+        await().atMost(WAIT).until(() -> pair.server.activeStreams() == 0 && pair.client.activeStreams() == 0);
+    }
+
+    @Test
+    void largeTransferIsByteExact() throws Exception {
+        pair = new SessionPair(config(), echoStreams(), null);
+        Transfer transfer = new Transfer(32L * 1024 * 1024, 7);
+        open(pair.client, transfer);
+        byte[] received = transfer.receivedDigest.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(transfer.received.get()).isEqualTo(32L * 1024 * 1024);
+        assertThat(received).isEqualTo(transfer.sentDigest.digest());
+    }
+
+    @Test
+    void slowReaderStopsSenderAtOneWindow() throws Exception {
+        List<StreamRecorder> serverStreams = new CopyOnWriteArrayList<>();
+        pair = new SessionPair(config(), StreamRecorder.forEachStream(serverStreams,
+                ch -> ch.config().setAutoRead(false)), null);
+        long total = 4L * 1024 * 1024;
+        Transfer sender = new Transfer(total, 3);
+        YamuxStreamChannel stream = open(pair.client, sender);
+
+        await().atMost(WAIT).until(() -> !stream.isWritable() && sender.confirmed.get() == WINDOW);
+        // A ping round trip from the reader's side: every Data frame sent before it has arrived.
+        assertThat(pair.server.ping().await(10, TimeUnit.SECONDS)).isTrue();
+        StreamRecorder reader = serverStreams.get(0);
+        assertThat(reader.bytesRead.get()).as("nothing read yet").isZero();
+        assertThat(sender.confirmed.get()).as("the sender stopped at one window").isEqualTo(WINDOW);
+        assertThat(sender.written.get() - sender.confirmed.get())
+                .as("queued on the sender: bounded by its high-water mark plus one write")
+                .isLessThanOrEqualTo(config().writeBufferHighWaterMark() + Transfer.CHUNK);
+
+        YamuxChildChannel readerStream = (YamuxChildChannel) reader.channel;
+        long buffered = readerStream.eventLoop().submit(readerStream::inboundQueuedBytes).get(10, TimeUnit.SECONDS);
+        assertThat(buffered).as("the reader holds exactly one window").isEqualTo(WINDOW);
+
+        reader.channel.config().setAutoRead(true);
+        await().atMost(WAIT).until(() -> reader.events.contains("eof"));
+        assertThat(reader.bytesRead.get()).isEqualTo(total);
+        MessageDigest digest = sha256();
+        digest.update(reader.bytes());
+        assertThat(digest.digest()).isEqualTo(sender.sentDigest.digest());
+    }
+
+    @Test
+    void manyStreamsPingPong() throws Exception {
+        pair = new SessionPair(config(), echoStreams(), null);
+        int count = 300;
+        List<StreamRecorder> recorders = new ArrayList<>();
+        List<Future<YamuxStreamChannel>> opens = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String message = "ping-" + i;
+            StreamRecorder recorder = new StreamRecorder() {
+                @Override
+                public void channelActive(ChannelHandlerContext ctx) {
+                    super.channelActive(ctx);
+                    ctx.writeAndFlush(Unpooled.copiedBuffer(message, StandardCharsets.UTF_8));
+                    ((YamuxStreamChannel) ctx.channel()).shutdownOutput();
+                }
+            };
+            recorders.add(recorder);
+            opens.add(pair.client.openStream(recorder));
+        }
+        for (Future<YamuxStreamChannel> f : opens) {
+            assertThat(f.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(f.cause()).isNull();
+        }
+        await().atMost(WAIT).until(() -> recorders.stream().allMatch(r -> r.events.contains("inactive")));
+        for (int i = 0; i < count; i++) {
+            assertThat(recorders.get(i).text()).isEqualTo("ping-" + i);
+        }
+        await().atMost(WAIT).until(() -> pair.server.activeStreams() == 0 && pair.client.activeStreams() == 0);
+    }
+
+    @Test
+    void serverOpensStreamsToTheClient() throws Exception {
+        pair = new SessionPair(config(), null, echoStreams());
+        StreamRecorder recorder = new StreamRecorder();
+        YamuxStreamChannel stream = open(pair.server, recorder);
+        assertThat(stream.streamId() % 2).as("server streams are even").isZero();
+        stream.writeAndFlush(Unpooled.copiedBuffer("hello client", StandardCharsets.UTF_8));
+        stream.shutdownOutput();
+        await().atMost(WAIT).until(() -> recorder.events.contains("eof"));
+        assertThat(recorder.text()).isEqualTo("hello client");
+    }
+
+    @Test
+    void goAwayRefusesNewStreamsAndOpenOnesGoOn() throws Exception {
+        pair = new SessionPair(config(), echoStreams(), null);
+        StreamRecorder recorder = new StreamRecorder();
+        YamuxStreamChannel stream = open(pair.client, recorder);
+        // A SYN that arrives after the GoAway is refused: let the server accept this stream first.
+        await().atMost(WAIT).until(() -> pair.server.activeStreams() == 1);
+        pair.server.goAway(GoAwayCode.NORMAL);
+        assertThat(pair.client.goAwayReceived().await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(pair.client.goAwayReceived().getNow()).isEqualTo(GoAwayCode.NORMAL);
+        Future<YamuxStreamChannel> refused = pair.client.openStream(new StreamRecorder());
+        assertThat(refused.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(refused.cause()).isInstanceOf(StreamOpenException.class);
+        stream.writeAndFlush(Unpooled.copiedBuffer("still served", StandardCharsets.UTF_8));
+        stream.shutdownOutput();
+        await().atMost(WAIT).until(() -> recorder.events.contains("eof"));
+        assertThat(recorder.text()).isEqualTo("still served");
+    }
+
+    @Test
+    void resetReachesThePeer() throws Exception {
+        List<StreamRecorder> serverStreams = new CopyOnWriteArrayList<>();
+        pair = new SessionPair(config(), StreamRecorder.forEachStream(serverStreams, ch -> {
+        }), null);
+        YamuxStreamChannel stream = open(pair.client, new StreamRecorder());
+        stream.writeAndFlush(Unpooled.copiedBuffer("x", StandardCharsets.UTF_8));
+        await().atMost(WAIT).until(() -> serverStreams.size() == 1);
+        stream.reset();
+        StreamRecorder peer = serverStreams.get(0);
+        await().atMost(WAIT).until(() -> peer.events.contains("inactive"));
+        assertThat(peer.channel.isReset()).isTrue();
+        assertThat(stream.isReset()).isTrue();
+    }
+
+    @Test
+    void closingTheConnectionClosesEveryStream() throws Exception {
+        List<StreamRecorder> serverStreams = new CopyOnWriteArrayList<>();
+        pair = new SessionPair(config(), StreamRecorder.forEachStream(serverStreams, ch -> {
+        }), null);
+        List<YamuxStreamChannel> streams = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            YamuxStreamChannel s = open(pair.client, new StreamRecorder());
+            s.writeAndFlush(Unpooled.copiedBuffer("x", StandardCharsets.UTF_8));
+            streams.add(s);
+        }
+        await().atMost(WAIT).until(() -> serverStreams.size() == 10);
+        pair.clientParent.close();
+        await().atMost(WAIT).until(() -> streams.stream().noneMatch(Channel::isOpen)
+                && serverStreams.stream().allMatch(r -> r.events.contains("inactive")));
+        assertThat(pair.server.activeStreams()).isZero();
+    }
+
+    @Test
+    void pingMeasuresRoundTrip() throws Exception {
+        pair = new SessionPair(config(), null, null);
+        Future<Duration> rtt = pair.client.ping();
+        assertThat(rtt.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(rtt.getNow()).isPositive();
+    }
+
+    @Test
+    void peerThatAsksButNeverReadsIsDisconnectedNotBuffered() throws Exception {
+        pair = new SessionPair(config(), null, null);
+        CompletableFuture<Channel> accepted = new CompletableFuture<>();
+        Channel listener = new ServerBootstrap().group(pair.group)
+                .channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new YamuxSession(YamuxRole.SERVER, config(), null));
+                        accepted.complete(ch);
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        try (Socket socket = new Socket()) {
+            socket.setReceiveBufferSize(4096);
+            socket.connect(listener.localAddress());
+            // Pings only, never reading the answers: they would pile up on the server without a limit.
+            byte[] batch = new byte[YamuxSpec.HEADER_LENGTH * 4096];
+            ByteBuf b = Unpooled.wrappedBuffer(batch).clear();
+            for (int i = 0; i < 4096; i++) {
+                YamuxFrameEncoder.writeHeader(YamuxFrame.ping(YamuxSpec.FLAG_SYN, i), b);
+            }
+            CompletableFuture<Void> flood = CompletableFuture.runAsync(() -> {
+                try {
+                    OutputStream out = socket.getOutputStream();
+                    for (long sent = 0; sent < 1024L * 1024 * 1024; sent += batch.length) {
+                        out.write(batch);
+                    }
+                } catch (IOException expected) {
+                    // the server closed the connection
+                }
+            });
+            Channel serverSide = accepted.get(10, TimeUnit.SECONDS);
+            await().atMost(WAIT).until(() -> !serverSide.isOpen());
+            // writing to the closed connection fails, which ends the flood
+            flood.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        } finally {
+            listener.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static byte[] randomBytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Writes {@code total} pseudo-random bytes while the stream is writable, then FIN; digests what it sent
+     * and what comes back.
+     */
+    static final class Transfer extends ChannelInboundHandlerAdapter {
+
+        static final int CHUNK = 16 * 1024;
+
+        final MessageDigest sentDigest = sha256();
+        final CompletableFuture<byte[]> receivedDigest = new CompletableFuture<>();
+        final AtomicLong written = new AtomicLong();
+        final AtomicLong confirmed = new AtomicLong();
+        final AtomicLong received = new AtomicLong();
+        private final MessageDigest incoming = sha256();
+        private final long total;
+        private final Random random;
+
+        Transfer(long total, long seed) {
+            this.total = total;
+            this.random = new Random(seed);
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            writeWhileWritable(ctx);
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            writeWhileWritable(ctx);
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        private void writeWhileWritable(ChannelHandlerContext ctx) {
+            boolean wrote = false;
+            while (ctx.channel().isWritable() && written.get() < total) {
+                int n = (int) Math.min(CHUNK, total - written.get());
+                byte[] chunk = new byte[n];
+                random.nextBytes(chunk);
+                sentDigest.update(chunk);
+                written.addAndGet(n);
+                ctx.write(Unpooled.wrappedBuffer(chunk)).addListener(f -> {
+                    if (f.isSuccess()) {
+                        confirmed.addAndGet(n);
+                    }
+                });
+                wrote = true;
+                if (written.get() == total) {
+                    ((YamuxStreamChannel) ctx.channel()).shutdownOutput();
+                }
+            }
+            if (wrote) {
+                ctx.flush();
+            }
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf buf = (ByteBuf) msg;
+            received.addAndGet(buf.readableBytes());
+            incoming.update(buf.nioBuffer());
+            buf.release();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == ChannelInputShutdownEvent.INSTANCE) {
+                receivedDigest.complete(incoming.digest());
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            receivedDigest.completeExceptionally(new IllegalStateException("stream closed before EOF"));
+        }
+    }
+}

@@ -1,0 +1,218 @@
+package io.picotunnel.server;
+
+import io.picotunnel.server.api.ApiServer;
+import io.picotunnel.server.auth.AdminToken;
+import io.picotunnel.server.auth.ApiAccess;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.ServiceListener;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.StoreException;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * The PicoTunnel server: the store, the registry of connected tunnel clients, and the listeners of the management
+ * API, tunnel endpoint and proxies, started together and stopped together.
+ *
+ * <pre>{@code
+ * PicoTunnelServer server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir));
+ * int apiPort = server.apiPort();
+ * ...
+ * server.stop();
+ * }</pre>
+ *
+ * Components that follow the services (TCP listeners, HTTP routes, certificates) are {@link ServiceListener}s: each is
+ * told of every stored service at start-up and of every change afterwards.
+ */
+public final class PicoTunnelServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PicoTunnelServer.class);
+
+    private final ServerConfig config;
+    private final Deque<AutoCloseable> running = new ArrayDeque<>();
+    private final List<ServiceListener> serviceListeners = new ArrayList<>();
+    private Store store;
+    private TunnelRegistry registry;
+    private String adminToken;
+    private AdminToken.Resolved resolvedToken;
+    private ApiServer api;
+    private boolean stopped;
+
+    private PicoTunnelServer(ServerConfig config) {
+        this.config = config;
+    }
+
+    /**
+     * Starts a server; {@code extraListeners} are told of service changes besides the server's own components
+     * (for embedding and tests). Throws {@link StartupException} with a sentence for the operator when it cannot
+     * start; whatever was started by then is stopped again.
+     */
+    public static PicoTunnelServer start(ServerConfig config, ServiceListener... extraListeners) {
+        return start(config, System.out, extraListeners);
+    }
+
+    /** As {@link #start(ServerConfig, ServiceListener...)}, printing a newly generated admin token to {@code console}. */
+    public static PicoTunnelServer start(ServerConfig config, PrintStream console, ServiceListener... extraListeners) {
+        PicoTunnelServer server = new PicoTunnelServer(config);
+        try {
+            server.startComponents(List.of(extraListeners));
+        } catch (RuntimeException e) {
+            server.stop();
+            server.forgetGeneratedToken();
+            throw e;
+        }
+        server.showGeneratedToken(console);
+        return server;
+    }
+
+    private void startComponents(List<ServiceListener> extraListeners) {
+        DataDirectory.prepare(config.dataDir());
+        store = running(openStore());
+        adminToken = resolveAdminToken();
+        registry = new TunnelRegistry();
+
+        serviceListeners.addAll(extraListeners);
+        for (ServiceListener listener : serviceListeners) {
+            store.addServiceListener(listener);
+            replayStoredServices(listener);
+        }
+
+        api = running(startApi());
+        log.info("PicoTunnel {} management API on {}", Version.get(), displayAddress(config.listenAddr().host(), apiPort()));
+    }
+
+    private Store openStore() {
+        try {
+            return Store.open(config.dataDir());
+        } catch (StoreException e) {
+            throw new StartupException(e.getMessage() + (e.getMessage().endsWith(".") ? "" : "."), e);
+        }
+    }
+
+    private String resolveAdminToken() {
+        if (config.authDisabled()) {
+            log.warn("API AUTHENTICATION IS OFF (PICOTUNNEL_AUTH=none): anyone who can reach {} can manage every tunnel."
+                    + " Use this only on a trusted network.", config.listenAddr());
+            return null;
+        }
+        try {
+            resolvedToken = AdminToken.resolve(config.adminToken(), config.dataDir());
+            return resolvedToken.token();
+        } catch (IOException e) {
+            throw new StartupException("Cannot read or create the admin token in " + config.dataDir() + " ("
+                    + e.getMessage() + "); fix the file or set " + Setting.ADMIN_TOKEN.envVar() + ".", e);
+        }
+    }
+
+    /** The one place a token is ever shown (never logged): once, when generated, after the server has started. */
+    private void showGeneratedToken(PrintStream console) {
+        if (resolvedToken == null || !resolvedToken.generated()) {
+            return;
+        }
+        console.println("Generated an admin token (stored in " + resolvedToken.file() + ", shown only this once):");
+        console.println();
+        console.println("    " + resolvedToken.token());
+        console.println();
+        console.println("Use it as 'Authorization: Bearer <token>' for the API.");
+        console.flush();
+    }
+
+    /** A token generated by a start that then failed was never shown, so the next start generates and shows one. */
+    private void forgetGeneratedToken() {
+        if (resolvedToken != null && resolvedToken.generated()) {
+            try {
+                Files.deleteIfExists(resolvedToken.file());
+            } catch (IOException e) {
+                log.warn("Could not remove {}: {}", resolvedToken.file(), e.getMessage());
+            }
+        }
+    }
+
+    /** A service that cannot be published now (its port taken, say) stays stored; the rest of the server starts. */
+    private void replayStoredServices(ServiceListener listener) {
+        for (Service service : store.services()) {
+            try {
+                listener.onServiceChange(null, service);
+            } catch (ServiceConflictException e) {
+                log.warn("Service {} ({}) is not active: {}", service.id(), service.type().json(), e.getMessage());
+            }
+        }
+    }
+
+    private ApiServer startApi() {
+        ApiAccess access = adminToken == null ? ApiAccess.open() : ApiAccess.adminToken(adminToken);
+        List<ApiServer.ReservedAddress> reserved = List.of(
+                new ApiServer.ReservedAddress(config.listenAddr(), Setting.LISTEN_ADDR.flag()),
+                new ApiServer.ReservedAddress(config.tunnelAddr(), Setting.TUNNEL_ADDR.flag()),
+                new ApiServer.ReservedAddress(config.httpAddr(), Setting.HTTP_ADDR.flag()),
+                new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
+        try {
+            return ApiServer.start(config.listenAddr(), store, registry, access, reserved);
+        } catch (RuntimeException e) {
+            throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
+        }
+    }
+
+    private <T extends AutoCloseable> T running(T component) {
+        running.push(component);
+        return component;
+    }
+
+    private static String displayAddress(String host, int port) {
+        return "http://" + (host.isEmpty() ? "localhost" : host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    /** Stops every component, newest first. Safe to call more than once. */
+    public synchronized void stop() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        while (!running.isEmpty()) {
+            AutoCloseable component = running.pop();
+            try {
+                component.close();
+            } catch (Exception e) {
+                log.warn("Stopping {} failed: {}", component.getClass().getSimpleName(), e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** The management API's port as bound (the configured one, or the ephemeral one for port 0). */
+    public int apiPort() {
+        return api.port();
+    }
+
+    /** The admin token for the API, or null when authentication is off ({@code PICOTUNNEL_AUTH=none}). */
+    public String adminToken() {
+        return adminToken;
+    }
+
+    public TunnelRegistry registry() {
+        return registry;
+    }
+
+    public Store store() {
+        return store;
+    }
+}

@@ -1,0 +1,352 @@
+package io.picotunnel.server;
+
+import io.picotunnel.server.config.AuthMode;
+import io.picotunnel.server.config.ConfigException;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.HostPort;
+import io.picotunnel.server.net.Hostnames;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The server's settings, immutable and validated. Built by {@link #load} from flags and {@code PICOTUNNEL_*}
+ * environment variables (a flag wins, then the variable, then the {@link Setting} default). Optional groups
+ * ({@link #domain}, {@link #adminToken}, {@link #oidc}, {@link #tlsFiles}) are null when not configured.
+ */
+public record ServerConfig(
+        Path dataDir,
+        HostPort listenAddr,
+        HostPort tunnelAddr,
+        HostPort httpAddr,
+        HostPort httpsAddr,
+        String domain,
+        String adminToken,
+        AuthMode authMode,
+        Oidc oidc,
+        Acme acme,
+        TlsFiles tlsFiles,
+        Duration proxyTimeout) {
+
+    public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
+    public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+    /** Shortest admin token accepted from the operator (a generated one has 64 hex characters). */
+    public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
+
+    /** OIDC sign-in for the web UI; {@code allowedEmails}/{@code allowedGroups} empty means everyone the provider accepts. */
+    public record Oidc(URI issuer, String clientId, String clientSecret, URI redirectUrl,
+                       List<String> allowedEmails, List<String> allowedGroups) {
+        public Oidc {
+            Objects.requireNonNull(issuer);
+            Objects.requireNonNull(clientId);
+            Objects.requireNonNull(redirectUrl);
+            allowedEmails = List.copyOf(allowedEmails);
+            allowedGroups = List.copyOf(allowedGroups);
+        }
+
+        @Override
+        public String toString() {
+            return "Oidc[issuer=" + issuer + ", clientId=" + clientId + ", redirectUrl=" + redirectUrl + "]";
+        }
+    }
+
+    /** ACME certificates; {@code email} and {@code caFile} are null when unset. */
+    public record Acme(boolean enabled, String email, URI directory, Path caFile) {
+        public Acme {
+            Objects.requireNonNull(directory);
+        }
+    }
+
+    /** A certificate chain and key for the server's own domain, given by the operator. */
+    public record TlsFiles(Path certificate, Path privateKey) {
+        public TlsFiles {
+            Objects.requireNonNull(certificate);
+            Objects.requireNonNull(privateKey);
+        }
+    }
+
+    public ServerConfig {
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(listenAddr, "listenAddr");
+        Objects.requireNonNull(tunnelAddr, "tunnelAddr");
+        Objects.requireNonNull(httpAddr, "httpAddr");
+        Objects.requireNonNull(httpsAddr, "httpsAddr");
+        Objects.requireNonNull(authMode, "authMode");
+        Objects.requireNonNull(acme, "acme");
+        Objects.requireNonNull(proxyTimeout, "proxyTimeout");
+    }
+
+    /** Reads every setting from {@code flags} (given on the command line), then {@code env}, then the default. */
+    public static ServerConfig load(Map<Setting, String> flags, Map<String, String> env) {
+        Map<Setting, String> values = new EnumMap<>(Setting.class);
+        for (Setting setting : Setting.values()) {
+            String value = flags.get(setting);
+            if (value == null) {
+                value = env.get(setting.envVar());
+            }
+            if (value == null || value.isBlank()) {
+                value = setting.defaultValue();
+            }
+            if (value != null) {
+                values.put(setting, value.trim());
+            }
+        }
+        return new Parser(values).parse();
+    }
+
+    /** Settings given as flags only, without looking at any environment. */
+    public static ServerConfig load(Map<Setting, String> flags) {
+        return load(flags, Map.of());
+    }
+
+    /**
+     * Every listener on 127.0.0.1 with an ephemeral port and the data in {@code dataDir}, then {@code overrides}:
+     * for tests and for embedding the server.
+     */
+    public static ServerConfig ephemeral(Path dataDir, Map<Setting, String> overrides) {
+        Map<Setting, String> flags = new EnumMap<>(Setting.class);
+        flags.put(Setting.DATA_DIR, dataDir.toString());
+        for (Setting address : List.of(Setting.LISTEN_ADDR, Setting.TUNNEL_ADDR, Setting.HTTP_ADDR, Setting.HTTPS_ADDR)) {
+            flags.put(address, "127.0.0.1:0");
+        }
+        flags.putAll(overrides);
+        return load(flags);
+    }
+
+    public static ServerConfig ephemeral(Path dataDir) {
+        return ephemeral(dataDir, Map.of());
+    }
+
+    public boolean authDisabled() {
+        return authMode == AuthMode.NONE;
+    }
+
+    @Override
+    public String toString() {
+        return "ServerConfig[dataDir=" + dataDir + ", listenAddr=" + listenAddr + ", tunnelAddr=" + tunnelAddr
+                + ", httpAddr=" + httpAddr + ", httpsAddr=" + httpsAddr + ", domain=" + domain
+                + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
+                + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout + "]";
+    }
+
+    /** Turns the raw strings into typed values; every failure names the setting and what to do. */
+    private static final class Parser {
+
+        private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)?");
+        private final Map<Setting, String> values;
+
+        Parser(Map<Setting, String> values) {
+            this.values = values;
+        }
+
+        ServerConfig parse() {
+            return new ServerConfig(
+                    path(Setting.DATA_DIR),
+                    address(Setting.LISTEN_ADDR),
+                    address(Setting.TUNNEL_ADDR),
+                    address(Setting.HTTP_ADDR),
+                    address(Setting.HTTPS_ADDR),
+                    domain(),
+                    adminToken(),
+                    authMode(),
+                    oidc(),
+                    acme(),
+                    tlsFiles(),
+                    duration(Setting.PROXY_TIMEOUT));
+        }
+
+        private String raw(Setting setting) {
+            return values.get(setting);
+        }
+
+        private ConfigException invalid(Setting setting, String problem) {
+            return new ConfigException("Invalid " + setting.displayName() + ": " + problem + ".");
+        }
+
+        private Path path(Setting setting) {
+            try {
+                return Path.of(raw(setting));
+            } catch (InvalidPathException e) {
+                throw invalid(setting, "'" + raw(setting) + "' is not a valid path");
+            }
+        }
+
+        private Path existingFile(Setting setting) {
+            if (raw(setting) == null) {
+                return null;
+            }
+            Path file = path(setting);
+            if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+                throw invalid(setting, "file " + file + " does not exist or cannot be read");
+            }
+            return file;
+        }
+
+        private HostPort address(Setting setting) {
+            try {
+                return HostPort.parse(raw(setting), HostPort.Rules.SERVER_LISTEN);
+            } catch (IllegalArgumentException e) {
+                throw invalid(setting, e.getMessage());
+            }
+        }
+
+        private String domain() {
+            String domain = raw(Setting.DOMAIN);
+            if (domain == null) {
+                return null;
+            }
+            if (!Hostnames.isHostname(domain)) {
+                throw invalid(Setting.DOMAIN, "'" + domain + "' is not a valid host name such as tunnel.example.com");
+            }
+            return domain.toLowerCase(Locale.ROOT);
+        }
+
+        private String adminToken() {
+            String token = raw(Setting.ADMIN_TOKEN);
+            if (token == null) {
+                return null;
+            }
+            if (token.length() < MIN_ADMIN_TOKEN_LENGTH || token.chars().anyMatch(c -> c <= ' ' || c > '~')) {
+                // The value itself is a secret: never repeat it.
+                throw invalid(Setting.ADMIN_TOKEN, "the token must be at least " + MIN_ADMIN_TOKEN_LENGTH
+                        + " printable ASCII characters without spaces (or leave it unset to have one generated)");
+            }
+            return token;
+        }
+
+        private AuthMode authMode() {
+            return switch (raw(Setting.AUTH).toLowerCase(Locale.ROOT)) {
+                case "token" -> AuthMode.TOKEN;
+                case "none" -> AuthMode.NONE;
+                default -> throw invalid(Setting.AUTH, "'" + raw(Setting.AUTH) + "' is not 'token' or 'none'");
+            };
+        }
+
+        private Oidc oidc() {
+            if (raw(Setting.OIDC_ISSUER) == null) {
+                for (Setting other : List.of(Setting.OIDC_CLIENT_ID, Setting.OIDC_CLIENT_SECRET, Setting.OIDC_REDIRECT_URL,
+                        Setting.OIDC_ALLOWED_EMAILS, Setting.OIDC_ALLOWED_GROUPS)) {
+                    if (raw(other) != null) {
+                        throw invalid(other, "it needs " + Setting.OIDC_ISSUER.displayName() + " to be set as well");
+                    }
+                }
+                return null;
+            }
+            URI issuer = httpUrl(Setting.OIDC_ISSUER);
+            String clientId = required(Setting.OIDC_CLIENT_ID, "OIDC sign-in");
+            URI redirect = httpUrl(Setting.OIDC_REDIRECT_URL);
+            if (redirect == null) {
+                throw invalid(Setting.OIDC_REDIRECT_URL, "it is required for OIDC sign-in, e.g. https://tunnel.example.com/auth/callback");
+            }
+            return new Oidc(issuer, clientId, raw(Setting.OIDC_CLIENT_SECRET), redirect,
+                    list(Setting.OIDC_ALLOWED_EMAILS, true), list(Setting.OIDC_ALLOWED_GROUPS, false));
+        }
+
+        private String required(Setting setting, String purpose) {
+            String value = raw(setting);
+            if (value == null) {
+                throw invalid(setting, "it is required for " + purpose);
+            }
+            return value;
+        }
+
+        private URI httpUrl(Setting setting) {
+            String value = raw(setting);
+            if (value == null) {
+                return null;
+            }
+            try {
+                URI uri = new URI(value);
+                String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+                if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null) {
+                    return uri;
+                }
+            } catch (URISyntaxException e) {
+                // reported below
+            }
+            throw invalid(setting, "'" + value + "' is not an http(s) URL");
+        }
+
+        private List<String> list(Setting setting, boolean lowerCase) {
+            String value = raw(setting);
+            if (value == null) {
+                return List.of();
+            }
+            return Arrays.stream(value.split(","))
+                    .map(String::trim)
+                    .filter(item -> !item.isEmpty())
+                    .map(item -> lowerCase ? item.toLowerCase(Locale.ROOT) : item)
+                    .toList();
+        }
+
+        private boolean bool(Setting setting) {
+            return switch (raw(setting).toLowerCase(Locale.ROOT)) {
+                case "true", "yes", "1", "on" -> true;
+                case "false", "no", "0", "off" -> false;
+                default -> throw invalid(setting, "'" + raw(setting) + "' is not true or false");
+            };
+        }
+
+        private Acme acme() {
+            boolean enabled = bool(Setting.ACME_ENABLED);
+            String email = raw(Setting.ACME_EMAIL);
+            if (email != null && !email.matches("[^@\\s]+@[^@\\s]+")) {
+                throw invalid(Setting.ACME_EMAIL, "'" + email + "' is not an e-mail address");
+            }
+            String directory = raw(Setting.ACME_DIRECTORY);
+            URI directoryUri = switch (directory.toLowerCase(Locale.ROOT)) {
+                case "production" -> URI.create(LETS_ENCRYPT_PRODUCTION);
+                case "staging" -> URI.create(LETS_ENCRYPT_STAGING);
+                default -> httpUrl(Setting.ACME_DIRECTORY);
+            };
+            return new Acme(enabled, email, directoryUri, existingFile(Setting.ACME_CA_FILE));
+        }
+
+        private TlsFiles tlsFiles() {
+            Path cert = existingFile(Setting.TLS_CERT);
+            Path key = existingFile(Setting.TLS_KEY);
+            if (cert == null && key == null) {
+                return null;
+            }
+            if (cert == null) {
+                throw invalid(Setting.TLS_CERT, "it is required when " + Setting.TLS_KEY.displayName() + " is set");
+            }
+            if (key == null) {
+                throw invalid(Setting.TLS_KEY, "it is required when " + Setting.TLS_CERT.displayName() + " is set");
+            }
+            return new TlsFiles(cert, key);
+        }
+
+        private Duration duration(Setting setting) {
+            Matcher matcher = DURATION.matcher(raw(setting).toLowerCase(Locale.ROOT));
+            if (!matcher.matches()) {
+                throw invalid(setting, "'" + raw(setting) + "' is not a duration such as 30s, 500ms, 2m or 1h");
+            }
+            long amount = Long.parseLong(matcher.group(1));
+            String unit = matcher.group(2) == null ? "s" : matcher.group(2);
+            Duration duration = switch (unit) {
+                case "ms" -> Duration.ofMillis(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "h" -> Duration.ofHours(amount);
+                default -> Duration.ofSeconds(amount);
+            };
+            if (duration.isZero()) {
+                throw invalid(setting, "it must be greater than zero");
+            }
+            return duration;
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.picotunnel.server;
+
+import io.picotunnel.server.config.ConfigException;
+import io.picotunnel.server.config.Setting;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParseResult;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
+
+/**
+ * {@code picotunnel-server}: reads the settings (flags, then {@code PICOTUNNEL_*} variables, then defaults), starts
+ * the server and runs until SIGTERM/SIGINT. A start-up failure is one sentence on stderr and a non-zero exit.
+ */
+public final class ServerMain {
+
+    /** Exit code when the server could not start (port in use, data directory not writable). */
+    public static final int EXIT_STARTUP_FAILED = 1;
+    /** Exit code for a wrong command line or setting. */
+    public static final int EXIT_USAGE = 2;
+
+    private ServerMain() {
+    }
+
+    public static void main(String[] args) {
+        int code = run(args, System.getenv(), System.out, System.err, ServerMain::runUntilShutdown);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    /**
+     * Parses {@code args} and {@code env}, starts the server and hands it to {@code whileRunning}; returns the exit
+     * code. The server is stopped when {@code whileRunning} returns.
+     */
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err,
+                   Consumer<PicoTunnelServer> whileRunning) {
+        CommandLine commandLine = new CommandLine(commandSpec());
+        commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        ServerConfig config;
+        try {
+            ParseResult parsed = commandLine.parseArgs(args);
+            if (CommandLine.printHelpIfRequested(parsed)) {
+                return 0;
+            }
+            config = ServerConfig.load(flags(parsed), env);
+        } catch (CommandLine.ParameterException e) {
+            err.println(e.getMessage() + " (see --help)");
+            return EXIT_USAGE;
+        } catch (ConfigException e) {
+            err.println(e.getMessage());
+            return EXIT_USAGE;
+        }
+        PicoTunnelServer server;
+        try {
+            server = PicoTunnelServer.start(config, out);
+        } catch (StartupException e) {
+            err.println(e.getMessage());
+            return EXIT_STARTUP_FAILED;
+        }
+        try {
+            whileRunning.accept(server);
+        } finally {
+            server.stop();
+        }
+        return 0;
+    }
+
+    private static void runUntilShutdown(PicoTunnelServer server) {
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.stop();
+            stopped.countDown();
+        }, "picotunnel-shutdown"));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Map<Setting, String> flags(ParseResult parsed) {
+        Map<Setting, String> flags = new EnumMap<>(Setting.class);
+        for (Setting setting : Setting.values()) {
+            String value = parsed.matchedOptionValue(setting.flag(), null);
+            if (value != null) {
+                flags.put(setting, value);
+            }
+        }
+        return flags;
+    }
+
+    /** The command line, built from {@link Setting} so that flags, variables and defaults are declared once. */
+    static CommandSpec commandSpec() {
+        CommandSpec spec = CommandSpec.create()
+                .name("picotunnel-server")
+                .version("picotunnel-server " + Version.get())
+                .mixinStandardHelpOptions(true);
+        spec.usageMessage()
+                .description("Self-hosted tunnel server: publishes services of tunnel clients on HTTP(S) domains and TCP ports.")
+                .footer("", "Every option can also be set with the environment variable shown; an option on the command line wins.");
+        for (Setting setting : Setting.values()) {
+            String[] names = new String[1 + setting.aliases().size()];
+            names[0] = setting.flag();
+            for (int i = 0; i < setting.aliases().size(); i++) {
+                names[i + 1] = setting.aliases().get(i);
+            }
+            OptionSpec.Builder option = OptionSpec.builder(names)
+                    .paramLabel(setting.paramLabel())
+                    .type(String.class)
+                    .description(setting.description() + " Env: " + setting.envVar()
+                            + (setting.defaultValue() == null ? "." : ". Default: " + setting.defaultValue() + "."));
+            if (setting.isBoolean()) {
+                option.arity("0..1").fallbackValue("true");
+            }
+            spec.addOption(option.build());
+        }
+        return spec;
+    }
+}

@@ -1,0 +1,49 @@
+package io.picotunnel.server;
+
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.HostPort;
+
+import java.net.BindException;
+import java.util.Locale;
+
+/** The server cannot start. The message is one sentence for the operator: what happened and what to do. */
+public final class StartupException extends RuntimeException {
+
+    public StartupException(String message) {
+        super(message);
+    }
+
+    public StartupException(String message, Throwable cause) {
+        super(message, cause);
+    }
+
+    /**
+     * A listener of {@code setting} could not bind {@code address}; {@code failure} is what the bind threw (a
+     * {@link BindException} anywhere in its causes gives the reason: port in use, permission, unknown address).
+     */
+    public static StartupException cannotBind(Setting setting, HostPort address, Throwable failure) {
+        String how = " with " + setting.flag() + " or " + setting.envVar();
+        BindException bind = findBindException(failure);
+        String reason = bind == null || bind.getMessage() == null ? String.valueOf(failure.getMessage())
+                : bind.getMessage().toLowerCase(Locale.ROOT);
+        if (bind != null && reason.contains("already in use")) {
+            return new StartupException("Port " + address.port() + " is already in use (" + setting.flag() + " " + address
+                    + "); stop the program using it or choose another address" + how + ".", failure);
+        }
+        if (bind != null && reason.contains("permission denied") && address.port() < 1024) {
+            return new StartupException("Not allowed to listen on port " + address.port() + " (" + setting.flag() + " " + address
+                    + "); ports below 1024 need root or CAP_NET_BIND_SERVICE, or choose another port" + how + ".", failure);
+        }
+        return new StartupException("Cannot listen on " + address + " (" + setting.flag() + "): " + reason
+                + "; choose another address" + how + ".", failure);
+    }
+
+    private static BindException findBindException(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof BindException bind) {
+                return bind;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,48 @@
+package io.picotunnel.server.api;
+
+/**
+ * An answer other than success: HTTP status, a short machine-readable {@code error} code, a sentence for people,
+ * and the JSON field at fault when there is one. Rendered as {@code {"error", "message", "field"}}.
+ */
+public final class ApiError extends RuntimeException {
+
+    private final int status;
+    private final String error;
+    private final String field;
+
+    public ApiError(int status, String error, String message, String field) {
+        super(message, null, false, false);
+        this.status = status;
+        this.error = error;
+        this.field = field;
+    }
+
+    public static ApiError invalidField(String field, String problem) {
+        return new ApiError(400, "invalid_field", field + ": " + problem, field);
+    }
+
+    public static ApiError badRequest(String error, String message) {
+        return new ApiError(400, error, message, null);
+    }
+
+    public static ApiError notFound(String what, String id) {
+        return new ApiError(404, "not_found", "no " + what + " with id '" + id + "'", null);
+    }
+
+    public static ApiError conflict(String message, String field) {
+        return new ApiError(409, "conflict", message, field);
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public String error() {
+        return error;
+    }
+
+    /** The JSON field at fault, or null. */
+    public String field() {
+        return field;
+    }
+}

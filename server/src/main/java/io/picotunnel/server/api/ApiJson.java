@@ -1,0 +1,70 @@
+package io.picotunnel.server.api;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.picotunnel.server.store.Rfc3339;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.server.tunnel.TunnelPresence;
+
+import java.util.Collection;
+import java.util.function.Function;
+
+/**
+ * The JSON the API answers with, in one place: tunnels, services and errors. Field names are snake_case; fields
+ * that do not apply (a tcp service's domain, an http service's listen address) are null.
+ */
+public final class ApiJson {
+
+    private final TunnelPresence presence;
+
+    public ApiJson(TunnelPresence presence) {
+        this.presence = presence;
+    }
+
+    public ObjectNode tunnel(Tunnel tunnel) {
+        ObjectNode json = JsonBody.MAPPER.createObjectNode();
+        json.put("id", tunnel.id());
+        json.put("name", tunnel.name());
+        json.put("token", tunnel.token());
+        json.put("created_at", Rfc3339.format(tunnel.createdAt()));
+        json.put("updated_at", Rfc3339.format(tunnel.updatedAt()));
+        json.put("connected", presence.isConnected(tunnel.id()));
+        json.put("connected_since", presence.connectedSince(tunnel.id()).map(Rfc3339::format).orElse(null));
+        json.put("last_seen_at", presence.lastSeen(tunnel.id()).map(Rfc3339::format).orElse(null));
+        return json;
+    }
+
+    public ObjectNode service(Service service) {
+        boolean http = service.type() == ServiceType.HTTP;
+        ObjectNode json = JsonBody.MAPPER.createObjectNode();
+        json.put("id", service.id());
+        json.put("tunnel_id", service.tunnelId());
+        json.put("type", service.type().json());
+        json.put("domain", http ? service.domain() : null);
+        json.put("path_prefix", http ? service.pathPrefix() : null);
+        json.put("tls_mode", http ? service.tlsMode().json() : null);
+        json.put("listen_addr", http ? null : service.listenAddr());
+        json.put("target_addr", service.targetAddr());
+        json.put("enabled", service.enabled());
+        json.put("created_at", Rfc3339.format(service.createdAt()));
+        return json;
+    }
+
+    public <T> ArrayNode array(Collection<T> items, Function<T, ObjectNode> mapper) {
+        ArrayNode array = JsonBody.MAPPER.createArrayNode();
+        items.forEach(item -> array.add(mapper.apply(item)));
+        return array;
+    }
+
+    public static ObjectNode error(ApiError error) {
+        ObjectNode json = JsonBody.MAPPER.createObjectNode();
+        json.put("error", error.error());
+        json.put("message", error.getMessage());
+        if (error.field() != null) {
+            json.put("field", error.field());
+        }
+        return json;
+    }
+}

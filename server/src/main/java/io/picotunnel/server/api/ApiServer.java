@@ -1,0 +1,119 @@
+package io.picotunnel.server.api;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.javalin.http.HttpStatus;
+import io.picotunnel.server.Version;
+import io.picotunnel.server.auth.ApiAccess;
+import io.picotunnel.server.net.HostPort;
+import io.picotunnel.server.store.Rfc3339;
+import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.server.tunnel.TunnelPresence;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The management port ({@code --listen-addr}): the REST API under {@code /api} behind {@link ApiAccess}, and
+ * {@code GET /health} open to all. Every error is JSON {@code {"error", "message"}}.
+ */
+public final class ApiServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+
+    private final Javalin app;
+
+    private ApiServer(Javalin app) {
+        this.app = app;
+    }
+
+    /**
+     * Starts listening on {@code address}. {@code reserved} are the server's own listen addresses (no tcp service may
+     * take them). Throws Javalin's exception when the port cannot be bound.
+     */
+    public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ApiAccess access,
+                                  List<ReservedAddress> reserved) {
+        ApiJson json = new ApiJson(presence);
+        TunnelRoutes tunnels = new TunnelRoutes(store, presence, json);
+        ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved), json);
+        Javalin app = Javalin.create(config -> {
+            configureServer(config, address);
+            config.routes.get("/health", ctx -> health(ctx, presence));
+            config.routes.before("/api/*", access);
+            config.routes.get("/api/tunnels", tunnels::list);
+            config.routes.post("/api/tunnels", tunnels::create);
+            config.routes.get("/api/tunnels/{id}", tunnels::get);
+            config.routes.patch("/api/tunnels/{id}", tunnels::update);
+            config.routes.delete("/api/tunnels/{id}", tunnels::delete);
+            config.routes.post("/api/tunnels/{id}/regenerate", tunnels::regenerate);
+            config.routes.get("/api/tunnels/{id}/services", services::list);
+            config.routes.post("/api/tunnels/{id}/services", services::create);
+            config.routes.patch("/api/services/{id}", services::update);
+            config.routes.delete("/api/services/{id}", services::delete);
+            configureErrors(config);
+        });
+        app.start();
+        return new ApiServer(app);
+    }
+
+    /** A listen address of the server itself, with the flag that sets it. */
+    public record ReservedAddress(HostPort address, String setting) {
+    }
+
+    private static void configureServer(JavalinConfig config, HostPort address) {
+        config.startup.showJavalinBanner = false;
+        config.startup.showOldJavalinVersionWarning = false;
+        config.http.prefer405over404 = true;
+        config.http.maxRequestSize = JsonBody.MAX_BYTES;
+        config.jetty.host = address.host().isEmpty() ? null : address.host();
+        config.jetty.port = address.port();
+        config.requestLogger.http((ctx, millis) ->
+                log.debug("{} {} {} {}ms", ctx.method(), ctx.path(), ctx.status().getCode(), Math.round(millis)));
+    }
+
+    private static void configureErrors(JavalinConfig config) {
+        config.routes.exception(ApiError.class, (error, ctx) -> writeError(ctx, error));
+        config.routes.exception(ServiceConflictException.class, (conflict, ctx) ->
+                writeError(ctx, ApiError.conflict(conflict.getMessage(), null)));
+        config.routes.exception(HttpResponseException.class, (e, ctx) -> writeError(ctx,
+                new ApiError(e.getStatus(), code(e.getStatus()), e.getMessage(), null)));
+        config.routes.exception(Exception.class, (e, ctx) -> {
+            log.error("{} {} failed", ctx.method(), ctx.path(), e);
+            writeError(ctx, new ApiError(500, "internal_error", "the server failed to handle this request; see its log", null));
+        });
+    }
+
+    private static String code(int status) {
+        HttpStatus known = HttpStatus.forStatus(status);
+        return known == HttpStatus.UNKNOWN ? "error" : known.getMessage().toLowerCase(Locale.ROOT).replace(' ', '_');
+    }
+
+    private static void writeError(Context ctx, ApiError error) {
+        Responses.json(ctx, error.status(), ApiJson.error(error));
+    }
+
+    private static void health(Context ctx, TunnelPresence presence) {
+        ObjectNode json = JsonBody.MAPPER.createObjectNode();
+        json.put("status", "ok");
+        json.put("timestamp", Rfc3339.format(Rfc3339.now()));
+        json.put("version", Version.get());
+        json.put("connected_tunnels", presence.connectedCount());
+        Responses.json(ctx, 200, json);
+    }
+
+    /** The port actually bound (useful with port 0). */
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+}

@@ -1,0 +1,151 @@
+package io.picotunnel.server.api;
+
+import io.picotunnel.server.net.HostPort;
+import io.picotunnel.server.net.Hostnames;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Turns a request body into a valid {@link Service}: fields checked one by one with a message naming the field,
+ * defaults filled in ({@code path_prefix "/"}, {@code tls_mode "terminate"}, {@code enabled true}), names
+ * normalised to lower case. Conflicts between services are the store's business.
+ */
+final class ServiceInput {
+
+    static final Set<String> WRITABLE = Set.of("type", "domain", "path_prefix", "tls_mode", "listen_addr", "target_addr", "enabled");
+    static final Set<String> READ_ONLY = Set.of("id", "tunnel_id", "created_at", "updated_at");
+    private static final int MAX_PATH_PREFIX = 1024;
+
+    /** The server's own listeners, which no tcp service may take. */
+    private final List<ApiServer.ReservedAddress> reserved;
+
+    ServiceInput(List<ApiServer.ReservedAddress> reserved) {
+        this.reserved = List.copyOf(reserved);
+    }
+
+    /** A new service of {@code tunnelId} (id and created_at are assigned by the store). */
+    Service create(String tunnelId, JsonBody body) {
+        String typeText = body.string("type");
+        if (typeText == null) {
+            throw ApiError.invalidField("type", "is required: \"http\" or \"tcp\"");
+        }
+        ServiceType type = type(typeText);
+        Service draft = new Service(null, tunnelId, type, null, "/", TlsMode.TERMINATE, null, null, true, null);
+        return validate(apply(draft, body));
+    }
+
+    /** {@code stored} with the fields present in {@code body} changed; a field given as null goes back to its default. */
+    Service patch(Service stored, JsonBody body) {
+        if (body.has("type") && type(body.string("type")) != stored.type()) {
+            throw ApiError.invalidField("type", "cannot be changed; delete the service and create a new one");
+        }
+        return validate(apply(stored, body));
+    }
+
+    private static ServiceType type(String text) {
+        if (text != null) {
+            for (ServiceType type : ServiceType.values()) {
+                if (type.json().equals(text)) {
+                    return type;
+                }
+            }
+        }
+        throw ApiError.invalidField("type", "unknown type '" + text + "'; expected \"http\" or \"tcp\"");
+    }
+
+    private static Service apply(Service base, JsonBody body) {
+        boolean http = base.type() == ServiceType.HTTP;
+        for (String field : http ? List.of("listen_addr") : List.of("domain", "path_prefix", "tls_mode")) {
+            if (body.has(field) && !body.isNull(field)) {
+                throw ApiError.invalidField(field, "applies to " + (http ? "tcp" : "http") + " services only");
+            }
+        }
+        String domain = body.has("domain") ? body.string("domain") : base.domain();
+        String pathPrefix = body.has("path_prefix") ? orDefault(body.string("path_prefix"), "/") : base.pathPrefix();
+        TlsMode tlsMode = body.has("tls_mode") ? tlsMode(body.string("tls_mode")) : base.tlsMode();
+        String listenAddr = body.has("listen_addr") ? body.string("listen_addr") : base.listenAddr();
+        String targetAddr = body.has("target_addr") ? body.string("target_addr") : base.targetAddr();
+        boolean enabled = body.has("enabled") ? orDefault(body.bool("enabled"), true) : base.enabled();
+        return new Service(base.id(), base.tunnelId(), base.type(), domain, pathPrefix, tlsMode, listenAddr, targetAddr,
+                enabled, base.createdAt(), base.httpsRedirect());
+    }
+
+    private static <T> T orDefault(T value, T fallback) {
+        return value == null ? fallback : value;
+    }
+
+    private static TlsMode tlsMode(String text) {
+        if (text == null) {
+            return TlsMode.TERMINATE;
+        }
+        for (TlsMode mode : TlsMode.values()) {
+            if (mode.json().equals(text)) {
+                return mode;
+            }
+        }
+        throw ApiError.invalidField("tls_mode", "unknown mode '" + text + "'; expected \"terminate\" or \"passthrough\"");
+    }
+
+    private Service validate(Service service) {
+        String target = address("target_addr", service.targetAddr(), HostPort.Rules.CONNECT, "localhost:8080").toString();
+        if (service.type() == ServiceType.HTTP) {
+            String domain = domain(service.domain());
+            String pathPrefix = pathPrefix(service.pathPrefix());
+            if (service.tlsMode() == TlsMode.PASSTHROUGH && !pathPrefix.equals("/")) {
+                throw ApiError.invalidField("path_prefix", "must be \"/\" for a passthrough service, which is routed by name only");
+            }
+            return new Service(service.id(), service.tunnelId(), service.type(), domain, pathPrefix, service.tlsMode(),
+                    null, target, service.enabled(), service.createdAt(), service.httpsRedirect());
+        }
+        HostPort listen = address("listen_addr", service.listenAddr(), HostPort.Rules.SERVICE_LISTEN, "0.0.0.0:2222");
+        for (ApiServer.ReservedAddress own : reserved) {
+            if (own.address().port() != 0 && own.address().overlaps(listen)) {
+                throw ApiError.conflict("listen_addr: " + listen + " is taken by the server itself (" + own.setting() + ")",
+                        "listen_addr");
+            }
+        }
+        return new Service(service.id(), service.tunnelId(), service.type(), null, "/", TlsMode.TERMINATE,
+                listen.toString(), target, service.enabled(), service.createdAt(), false);
+    }
+
+    private static HostPort address(String field, String value, HostPort.Rules rules, String example) {
+        if (value == null || value.isBlank()) {
+            throw ApiError.invalidField(field, "is required, for example \"" + example + "\"");
+        }
+        try {
+            return HostPort.parse(value, rules);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.invalidField(field, e.getMessage());
+        }
+    }
+
+    private static String domain(String value) {
+        if (value == null || value.isBlank()) {
+            throw ApiError.invalidField("domain", "is required for an http service, for example \"app.example.com\"");
+        }
+        String domain = value.strip().toLowerCase(Locale.ROOT);
+        if (!Hostnames.isHostnameOrWildcard(domain)) {
+            throw ApiError.invalidField("domain", "'" + value + "' is not a valid host name such as app.example.com"
+                    + " or *.example.com");
+        }
+        return domain;
+    }
+
+    private static String pathPrefix(String value) {
+        if (!value.startsWith("/")) {
+            throw ApiError.invalidField("path_prefix", "must start with \"/\"");
+        }
+        if (value.length() > MAX_PATH_PREFIX) {
+            throw ApiError.invalidField("path_prefix", "is longer than " + MAX_PATH_PREFIX + " characters");
+        }
+        if (value.chars().anyMatch(c -> c <= ' ' || c == 0x7f || c == '?' || c == '#')) {
+            throw ApiError.invalidField("path_prefix", "must not contain spaces, control characters, '?' or '#'");
+        }
+        return value;
+    }
+}

@@ -1,0 +1,54 @@
+package io.picotunnel.server.api;
+
+import io.javalin.http.Context;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.Store;
+
+/** {@code /api/tunnels/{id}/services} and {@code /api/services/{id}}. */
+final class ServiceRoutes {
+
+    private final Store store;
+    private final ServiceInput input;
+    private final ApiJson json;
+
+    ServiceRoutes(Store store, ServiceInput input, ApiJson json) {
+        this.store = store;
+        this.input = input;
+        this.json = json;
+    }
+
+    void list(Context ctx) {
+        String tunnelId = ctx.pathParam("id");
+        if (store.tunnel(tunnelId).isEmpty()) {
+            throw ApiError.notFound("tunnel", tunnelId);
+        }
+        Responses.json(ctx, 200, json.array(store.services(tunnelId), json::service));
+    }
+
+    void create(Context ctx) throws ServiceConflictException {
+        String tunnelId = ctx.pathParam("id");
+        if (store.tunnel(tunnelId).isEmpty()) {
+            throw ApiError.notFound("tunnel", tunnelId);
+        }
+        Service draft = input.create(tunnelId, JsonBody.read(ctx, ServiceInput.WRITABLE, ServiceInput.READ_ONLY));
+        Service created = store.createService(draft).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
+        Responses.json(ctx, 201, json.service(created));
+    }
+
+    void update(Context ctx) throws ServiceConflictException {
+        String id = ctx.pathParam("id");
+        JsonBody body = JsonBody.read(ctx, ServiceInput.WRITABLE, ServiceInput.READ_ONLY);
+        Service updated = store.updateService(id, stored -> input.patch(stored, body))
+                .orElseThrow(() -> ApiError.notFound("service", id));
+        Responses.json(ctx, 200, json.service(updated));
+    }
+
+    void delete(Context ctx) throws ServiceConflictException {
+        String id = ctx.pathParam("id");
+        if (!store.deleteService(id)) {
+            throw ApiError.notFound("service", id);
+        }
+        ctx.status(204);
+    }
+}

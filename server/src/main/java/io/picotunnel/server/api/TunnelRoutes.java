@@ -1,0 +1,86 @@
+package io.picotunnel.server.api;
+
+import io.javalin.http.Context;
+import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.server.tunnel.TunnelPresence;
+
+import java.util.Set;
+
+/** {@code /api/tunnels}: list, create, get, rename, delete, regenerate the token. */
+final class TunnelRoutes {
+
+    static final Set<String> WRITABLE = Set.of("name");
+    static final Set<String> READ_ONLY = Set.of("id", "token", "created_at", "updated_at", "connected", "connected_since",
+            "last_seen_at");
+    private static final int MAX_NAME = 100;
+
+    private final Store store;
+    private final TunnelPresence presence;
+    private final ApiJson json;
+
+    TunnelRoutes(Store store, TunnelPresence presence, ApiJson json) {
+        this.store = store;
+        this.presence = presence;
+        this.json = json;
+    }
+
+    void list(Context ctx) {
+        Responses.json(ctx, 200, json.array(store.tunnels(), json::tunnel));
+    }
+
+    void create(Context ctx) {
+        JsonBody body = JsonBody.read(ctx, WRITABLE, READ_ONLY);
+        Tunnel tunnel = store.createTunnel(name(body.string("name")));
+        Responses.json(ctx, 201, json.tunnel(tunnel));
+    }
+
+    void get(Context ctx) {
+        Responses.json(ctx, 200, json.tunnel(existing(ctx.pathParam("id"))));
+    }
+
+    void update(Context ctx) {
+        String id = ctx.pathParam("id");
+        JsonBody body = JsonBody.read(ctx, WRITABLE, READ_ONLY);
+        Tunnel tunnel = body.has("name")
+                ? store.renameTunnel(id, name(body.string("name"))).orElseThrow(() -> ApiError.notFound("tunnel", id))
+                : existing(id);
+        Responses.json(ctx, 200, json.tunnel(tunnel));
+    }
+
+    void delete(Context ctx) throws ServiceConflictException {
+        String id = ctx.pathParam("id");
+        if (!store.deleteTunnel(id)) {
+            throw ApiError.notFound("tunnel", id);
+        }
+        presence.disconnect(id);
+        ctx.status(204);
+    }
+
+    /** A new token; the client still connected with the old one is dropped at once. */
+    void regenerate(Context ctx) {
+        String id = ctx.pathParam("id");
+        Tunnel tunnel = store.regenerateToken(id).orElseThrow(() -> ApiError.notFound("tunnel", id));
+        presence.disconnect(id);
+        Responses.json(ctx, 200, json.tunnel(tunnel));
+    }
+
+    private Tunnel existing(String id) {
+        return store.tunnel(id).orElseThrow(() -> ApiError.notFound("tunnel", id));
+    }
+
+    private static String name(String value) {
+        if (value == null || value.isBlank()) {
+            throw ApiError.invalidField("name", "is required, for example \"my-app\"");
+        }
+        String name = value.strip();
+        if (name.length() > MAX_NAME) {
+            throw ApiError.invalidField("name", "is longer than " + MAX_NAME + " characters");
+        }
+        if (name.chars().anyMatch(Character::isISOControl)) {
+            throw ApiError.invalidField("name", "must not contain control characters");
+        }
+        return name;
+    }
+}

@@ -1,0 +1,84 @@
+package io.picotunnel.server.config;
+
+import java.util.List;
+
+/**
+ * Every server setting: its flag, its {@code PICOTUNNEL_*} environment variable (the same name) and its
+ * default. A flag wins over the environment variable, which wins over the default.
+ */
+public enum Setting {
+    DATA_DIR("--data", "DIR", "./data", "Directory for the database, the admin token and certificates.", "--data-dir"),
+    LISTEN_ADDR("--listen-addr", "ADDR", ":8080", "Management UI and REST API address."),
+    TUNNEL_ADDR("--tunnel-addr", "ADDR", ":8443", "Tunnel client connections (WebSocket)."),
+    HTTP_ADDR("--http-addr", "ADDR", ":80", "HTTP proxy address."),
+    HTTPS_ADDR("--https-addr", "ADDR", ":443", "HTTPS proxy address."),
+    DOMAIN("--domain", "NAME", null, "The server's own domain name, e.g. tunnel.example.com."),
+    ADMIN_TOKEN("--admin-token", "TOKEN", null,
+            "Admin token for the API (prefer the environment variable); generated into <data>/admin-token when unset."),
+    AUTH("--auth", "MODE", "token", "API authentication: 'token' (default) or 'none' (no authentication at all; unsafe)."),
+    OIDC_ISSUER("--oidc-issuer", "URL", null, "OIDC issuer URL for sign-in to the web UI."),
+    OIDC_CLIENT_ID("--oidc-client-id", "ID", null, "OIDC client id."),
+    OIDC_CLIENT_SECRET("--oidc-client-secret", "SECRET", null, "OIDC client secret (prefer the environment variable)."),
+    OIDC_REDIRECT_URL("--oidc-redirect-url", "URL", null, "OIDC redirect URL, e.g. https://tunnel.example.com/auth/callback."),
+    OIDC_ALLOWED_EMAILS("--oidc-allowed-emails", "LIST", null, "Comma-separated e-mail addresses allowed to sign in."),
+    OIDC_ALLOWED_GROUPS("--oidc-allowed-groups", "LIST", null, "Comma-separated groups allowed to sign in."),
+    ACME_ENABLED("--acme-enabled", "BOOL", "false", "Obtain certificates from an ACME CA (Let's Encrypt)."),
+    ACME_EMAIL("--acme-email", "EMAIL", null, "Contact e-mail for the ACME account."),
+    ACME_DIRECTORY("--acme-directory", "URL", "production",
+            "ACME directory: 'production' (Let's Encrypt), 'staging' (Let's Encrypt staging) or a URL."),
+    ACME_CA_FILE("--acme-ca-file", "FILE", null,
+            "PEM file of extra CA certificates to trust for the ACME directory (a private ACME CA)."),
+    TLS_CERT("--tls-cert", "FILE", null, "PEM certificate chain for the server's domain (with --tls-key)."),
+    TLS_KEY("--tls-key", "FILE", null, "PEM private key for --tls-cert."),
+    PROXY_TIMEOUT("--proxy-timeout", "DURATION", "60s",
+            "How long the proxy waits for a response from a service, e.g. 30s, 2m.");
+
+    private final String flag;
+    private final List<String> aliases;
+    private final String paramLabel;
+    private final String defaultValue;
+    private final String description;
+
+    Setting(String flag, String paramLabel, String defaultValue, String description, String... aliases) {
+        this.flag = flag;
+        this.paramLabel = paramLabel;
+        this.defaultValue = defaultValue;
+        this.description = description;
+        this.aliases = List.of(aliases);
+    }
+
+    public String flag() {
+        return flag;
+    }
+
+    /** Further names of the flag. */
+    public List<String> aliases() {
+        return aliases;
+    }
+
+    public String envVar() {
+        return "PICOTUNNEL_" + name();
+    }
+
+    public String paramLabel() {
+        return paramLabel;
+    }
+
+    /** The default, or null when the setting is unset by default. */
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** "--listen-addr (PICOTUNNEL_LISTEN_ADDR)", for messages. */
+    public String displayName() {
+        return flag + " (" + envVar() + ")";
+    }
+
+    public boolean isBoolean() {
+        return "BOOL".equals(paramLabel);
+    }
+}

@@ -1,0 +1,110 @@
+package io.picotunnel.server.net;
+
+import java.net.InetSocketAddress;
+
+/**
+ * An address to listen on or connect to: {@code :8080} (every interface), {@code host:port},
+ * {@code 127.0.0.1:port} or {@code [::1]:port}. The host is stored without brackets; an empty host means
+ * every interface.
+ */
+public record HostPort(String host, int port) {
+
+    public HostPort {
+        if (host == null) {
+            throw new IllegalArgumentException("host must not be null (use \"\" for every interface)");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port " + port + " is out of range (0-65535)");
+        }
+    }
+
+    /** How {@link #parse} treats a missing host and port 0. */
+    public enum Rules {
+        /** Server listeners: host optional (every interface), port 0 allowed (an ephemeral port). */
+        SERVER_LISTEN(true, true),
+        /** A TCP service's public address: host optional, port 1-65535. */
+        SERVICE_LISTEN(true, false),
+        /** An address to connect to: host required, port 1-65535. */
+        CONNECT(false, false);
+
+        private final boolean hostOptional;
+        private final boolean portZeroAllowed;
+
+        Rules(boolean hostOptional, boolean portZeroAllowed) {
+            this.hostOptional = hostOptional;
+            this.portZeroAllowed = portZeroAllowed;
+        }
+    }
+
+    /**
+     * Parses {@code text}; the message of the {@link IllegalArgumentException} is a sentence fragment that
+     * says what is wrong (callers prefix it with the field or setting name).
+     */
+    public static HostPort parse(String text, Rules rules) {
+        if (text == null || text.isBlank()) {
+            throw new IllegalArgumentException("is empty; expected host:port, for example "
+                    + (rules.hostOptional ? ":8080 or " : "") + "127.0.0.1:8080");
+        }
+        String value = text.trim();
+        String host;
+        String portText;
+        if (value.startsWith("[")) {
+            int close = value.indexOf(']');
+            if (close < 0 || close + 1 >= value.length() || value.charAt(close + 1) != ':') {
+                throw notHostPort(value, rules);
+            }
+            host = value.substring(1, close);
+            portText = value.substring(close + 2);
+            if (!Hostnames.isIpv6Literal(host)) {
+                throw new IllegalArgumentException("'" + value + "' has an invalid IPv6 address in brackets");
+            }
+        } else {
+            int colon = value.lastIndexOf(':');
+            if (colon < 0 || value.indexOf(':') != colon) {
+                throw notHostPort(value, rules);
+            }
+            host = value.substring(0, colon);
+            portText = value.substring(colon + 1);
+            if (!host.isEmpty() && !Hostnames.isHostname(host) && !Hostnames.isIpv4Literal(host)) {
+                throw new IllegalArgumentException("'" + value + "' has an invalid host name '" + host + "'");
+            }
+        }
+        if (host.isEmpty() && !rules.hostOptional) {
+            throw new IllegalArgumentException("'" + value + "' has no host; expected host:port, for example localhost:8080");
+        }
+        if (portText.isEmpty() || portText.length() > 5 || !portText.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new IllegalArgumentException("'" + value + "' has no valid port number after the colon");
+        }
+        int port = Integer.parseInt(portText);
+        int min = rules.portZeroAllowed ? 0 : 1;
+        if (port < min || port > 65535) {
+            throw new IllegalArgumentException("port " + port + " is out of range (" + min + "-65535)");
+        }
+        return new HostPort(host.toLowerCase(java.util.Locale.ROOT), port);
+    }
+
+    private static IllegalArgumentException notHostPort(String value, Rules rules) {
+        return new IllegalArgumentException("'" + value + "' is not of the form host:port, for example "
+                + (rules.hostOptional ? ":8080 or " : "") + "127.0.0.1:8080");
+    }
+
+    /** True when the address listens on every interface ({@code :port}, {@code 0.0.0.0:port}, {@code [::]:port}). */
+    public boolean isWildcard() {
+        return host.isEmpty() || host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0");
+    }
+
+    /** True when two listen addresses cannot both be bound: same port and the same or a wildcard host. */
+    public boolean overlaps(HostPort other) {
+        return port == other.port && (isWildcard() || other.isWildcard() || host.equals(other.host));
+    }
+
+    /** The socket address to bind to (the wildcard address when the host is empty). */
+    public InetSocketAddress toBindAddress() {
+        return host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
+    }
+
+    @Override
+    public String toString() {
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+}

@@ -1,0 +1,123 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+/**
+ * The small pages the proxy answers itself: HTML for browsers, or JSON
+ * ({@code {"error": "...", "message": "..."}}) when the request's {@code Accept} asks for JSON and not HTML.
+ */
+record ErrorPage(HttpResponseStatus status, String error, String message) {
+
+    static ErrorPage unknownHost(String host) {
+        return new ErrorPage(HttpResponseStatus.NOT_FOUND, "unknown_host",
+                "No service is configured for " + describeHost(host) + ". Add an http service with this domain "
+                        + "(and a path prefix matching this path) to a tunnel.");
+    }
+
+    static ErrorPage tunnelOffline() {
+        return new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "tunnel_offline",
+                "The tunnel's client is not connected, so the service cannot be reached. Start picotunnel-client "
+                        + "with the tunnel's token and try again.");
+    }
+
+    static ErrorPage targetUnreachable(String target) {
+        return new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "target_unreachable",
+                "The tunnel's client could not get a response from " + target + ": the connection was refused or "
+                        + "closed before a response. Check that the service is running on the client's side.");
+    }
+
+    static ErrorPage timeout(String target, long seconds) {
+        return new ErrorPage(HttpResponseStatus.GATEWAY_TIMEOUT, "gateway_timeout",
+                target + " did not answer within " + seconds + " s.");
+    }
+
+    static ErrorPage badRequest(String why) {
+        return new ErrorPage(HttpResponseStatus.BAD_REQUEST, "bad_request", why);
+    }
+
+    static ErrorPage headersTooLarge() {
+        return new ErrorPage(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
+                "The request's headers are too large.");
+    }
+
+    static ErrorPage uriTooLong() {
+        return new ErrorPage(HttpResponseStatus.REQUEST_URI_TOO_LONG, "uri_too_long",
+                "The request line is too long.");
+    }
+
+    private static String describeHost(String host) {
+        return host == null || host.isBlank() ? "a request without a Host header" : "the host " + host;
+    }
+
+    FullHttpResponse toResponse(ByteBufAllocator alloc, HttpVersion version, String accept, boolean head) {
+        boolean json = prefersJson(accept);
+        byte[] body = (json ? json() : html()).getBytes(StandardCharsets.UTF_8);
+        ByteBuf content = head ? alloc.buffer(0) : alloc.buffer(body.length).writeBytes(body);
+        FullHttpResponse response = new DefaultFullHttpResponse(version, status, content);
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, json ? "application/json" : "text/html; charset=utf-8")
+                .set(HttpHeaderNames.CONTENT_LENGTH, body.length)
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE)
+                .set("x-content-type-options", "nosniff");
+        return response;
+    }
+
+    /** JSON when the client names a JSON type and does not name HTML (browsers always name HTML). */
+    static boolean prefersJson(String accept) {
+        if (accept == null) {
+            return false;
+        }
+        String a = accept.toLowerCase(Locale.ROOT);
+        return (a.contains("application/json") || a.contains("+json")) && !a.contains("text/html");
+    }
+
+    private String json() {
+        return "{\"error\":\"" + jsonEscape(error) + "\",\"message\":\"" + jsonEscape(message) + "\"}\n";
+    }
+
+    private String html() {
+        String title = status.code() + " " + status.reasonPhrase();
+        return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + htmlEscape(title) + "</title></head>\n"
+                + "<body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\">\n<h1>" + htmlEscape(title)
+                + "</h1>\n<p>" + htmlEscape(message) + "</p>\n<hr><small>PicoTunnel</small>\n</body></html>\n";
+    }
+
+    private static String htmlEscape(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '<' -> b.append("&lt;");
+                case '>' -> b.append("&gt;");
+                case '&' -> b.append("&amp;");
+                case '"' -> b.append("&quot;");
+                case '\'' -> b.append("&#39;");
+                default -> b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    private static String jsonEscape(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                b.append('\\').append(c);
+            } else if (c < 0x20) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+}

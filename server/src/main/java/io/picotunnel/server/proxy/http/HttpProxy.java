@@ -1,0 +1,174 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * The HTTP reverse proxy: routes each request by Host and path to an {@code http} service and forwards it
+ * over a stream of the service's tunnel, HTTP/1.1 upstream whatever the public side speaks.
+ *
+ * <p>The listeners call {@link #initHttp1} on an accepted (or TLS-terminated) connection, or
+ * {@link #initHttp2} once ALPN chose {@code h2}. Thread-safe; one instance serves every listener.
+ */
+public final class HttpProxy {
+
+    /** Largest request line; longer gets 414. */
+    static final int MAX_REQUEST_LINE = 8 * 1024;
+    /** Largest request head (all header lines); larger gets 431. */
+    static final int MAX_HEADER_SIZE = 16 * 1024;
+    /** Largest body piece decoded at once, which bounds what one read holds. */
+    static final int MAX_CHUNK_SIZE = 64 * 1024;
+
+    private final HttpRoutes routes;
+    private final UpstreamOpener opener;
+    private final Duration responseTimeout;
+    private final Duration idleTimeout;
+    private final Function<String, Optional<String>> acmeChallenges;
+    private final int httpsPort;
+
+    private HttpProxy(Builder builder) {
+        this.routes = Objects.requireNonNull(builder.routes, "routes");
+        this.opener = Objects.requireNonNull(builder.opener, "opener");
+        this.responseTimeout = builder.responseTimeout;
+        this.idleTimeout = builder.idleTimeout;
+        this.acmeChallenges = builder.acmeChallenges;
+        this.httpsPort = builder.httpsPort;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Installs the HTTP/1.1 server codec and the proxy on an accepted connection. {@code https} says whether
+     * TLS was terminated in front: it sets {@code X-Forwarded-Proto}, and only plain HTTP answers ACME
+     * HTTP-01 challenges and redirects to HTTPS.
+     */
+    public void initHttp1(ChannelPipeline pipeline, boolean https) {
+        HttpDecoderConfig config = new HttpDecoderConfig()
+                .setMaxInitialLineLength(MAX_REQUEST_LINE)
+                .setMaxHeaderSize(MAX_HEADER_SIZE)
+                .setMaxChunkSize(MAX_CHUNK_SIZE)
+                .setStrictLineParsing(true)
+                // Rejects Content-Length together with Transfer-Encoding instead of guessing (smuggling).
+                .setUseRfc9112TransferEncoding(true);
+        pipeline.addLast("http-codec", new HttpServerCodec(config));
+        pipeline.addLast("http-proxy", new ProxyHandler(this, https, false));
+    }
+
+    /**
+     * Installs HTTP/2 on a TLS connection whose ALPN chose {@code h2}: every HTTP/2 stream becomes a child
+     * channel that goes through the same proxy logic as an HTTP/1.1 request.
+     */
+    public void initHttp2(ChannelPipeline pipeline) {
+        pipeline.addLast("http2-codec", Http2FrameCodecBuilder.forServer().build());
+        pipeline.addLast("http2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel stream) {
+                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
+                stream.pipeline().addLast(new ProxyHandler(HttpProxy.this, true, true));
+            }
+        }));
+    }
+
+    HttpRoutes routes() {
+        return routes;
+    }
+
+    UpstreamOpener opener() {
+        return opener;
+    }
+
+    Duration responseTimeout() {
+        return responseTimeout;
+    }
+
+    Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    Function<String, Optional<String>> acmeChallenges() {
+        return acmeChallenges;
+    }
+
+    int httpsPort() {
+        return httpsPort;
+    }
+
+    public static final class Builder {
+        private HttpRoutes routes;
+        private UpstreamOpener opener;
+        private Duration responseTimeout = Duration.ofSeconds(60);
+        private Duration idleTimeout = Duration.ofSeconds(75);
+        private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
+        private int httpsPort = 443;
+
+        private Builder() {
+        }
+
+        /** The routing table, kept up to date as a {@link io.picotunnel.server.store.ServiceListener}. */
+        public Builder routes(HttpRoutes routes) {
+            this.routes = routes;
+            return this;
+        }
+
+        /** How a request reaches its service: normally {@link TunnelUpstream} over the tunnel's client. */
+        public Builder opener(UpstreamOpener opener) {
+            this.opener = opener;
+            return this;
+        }
+
+        /** How long the target may take to start its response once the request is sent (504 after). */
+        public Builder responseTimeout(Duration timeout) {
+            this.responseTimeout = requirePositive(timeout, "responseTimeout");
+            return this;
+        }
+
+        /** How long an HTTP/1.1 connection may wait for its next request before it is closed. */
+        public Builder idleTimeout(Duration timeout) {
+            this.idleTimeout = requirePositive(timeout, "idleTimeout");
+            return this;
+        }
+
+        /**
+         * ACME HTTP-01: maps a token to its key authorization while a challenge is pending. Plain HTTP
+         * answers {@code GET /.well-known/acme-challenge/{token}} with it, for any host, before routing;
+         * unknown tokens are routed like any other request.
+         */
+        public Builder acmeChallenges(Function<String, Optional<String>> keyAuthorizations) {
+            this.acmeChallenges = Objects.requireNonNull(keyAuthorizations, "acmeChallenges");
+            return this;
+        }
+
+        /** The public HTTPS port, used in redirects (omitted from the URL when 443). */
+        public Builder httpsPort(int port) {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("httpsPort out of range: " + port);
+            }
+            this.httpsPort = port;
+            return this;
+        }
+
+        public HttpProxy build() {
+            return new HttpProxy(this);
+        }
+
+        private static Duration requirePositive(Duration d, String name) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive");
+            }
+            return d;
+        }
+    }
+}

@@ -1,0 +1,19 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.util.concurrent.Future;
+import io.picotunnel.server.store.Service;
+
+/** Opens the byte stream that carries one proxied request to a service's target. */
+@FunctionalInterface
+public interface UpstreamOpener {
+
+    /**
+     * Opens a stream to {@code service}'s target with {@code handler} in its pipeline. The future completes
+     * once the stream can be written to, with whatever must precede the HTTP bytes (the stream header)
+     * already written. It fails with {@link io.picotunnel.server.tunnel.TunnelOfflineException} when the
+     * service's tunnel has no client connected.
+     */
+    Future<? extends Channel> open(Service service, ChannelHandler handler);
+}

@@ -1,0 +1,177 @@
+package io.picotunnel.server.store;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The SQLite database file, with two connections: one for writing transactions ({@link #inTransaction}) and one
+ * for reads ({@link #read}), each used by one thread at a time. With the WAL journal a read never waits for a
+ * write in progress, so a lookup (a tunnel token, from an event loop) is never stuck behind a service change that
+ * is waiting for a listener. Foreign keys on, a busy timeout; migrations applied when opened. Other components
+ * with tables of their own (sessions, certificates) use the same two methods.
+ */
+public final class Database implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Database.class);
+    private static final int BUSY_TIMEOUT_MILLIS = 5_000;
+
+    /** Work on the connection; may throw a checked exception of its own, which rolls the transaction back. */
+    @FunctionalInterface
+    public interface Work<T, E extends Exception> {
+        T run(Connection connection) throws SQLException, E;
+    }
+
+    private final Path file;
+    private final Connection connection;
+    private final ReentrantLock lock = new ReentrantLock();
+    private Connection readConnection;
+    private final ReentrantLock readLock = new ReentrantLock();
+
+    private Database(Path file, Connection connection) {
+        this.file = file;
+        this.connection = connection;
+    }
+
+    /** Opens (creating it with mode 0600 if needed) and migrates the database at {@code file}. */
+    public static Database open(Path file) {
+        createPrivately(file);
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.enforceForeignKeys(true);
+        config.setBusyTimeout(BUSY_TIMEOUT_MILLIS);
+        Database database = new Database(file, connect(config, file));
+        try {
+            new Migrations(database).apply();
+            database.readConnection = connect(config, file);
+        } catch (RuntimeException e) {
+            database.close();
+            throw e;
+        }
+        return database;
+    }
+
+    private static Connection connect(SQLiteConfig config, Path file) {
+        try {
+            Connection connection = config.createConnection("jdbc:sqlite:" + file.toAbsolutePath());
+            connection.setAutoCommit(false);
+            return connection;
+        } catch (SQLException e) {
+            throw new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** SQLite creates its -wal and -shm files with the mode of the database file, so this covers them too. */
+    private static void createPrivately(Path file) {
+        try {
+            if (Files.getFileStore(file.getParent()).supportsFileAttributeView("posix")) {
+                try {
+                    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                } catch (FileAlreadyExistsException e) {
+                    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+                }
+            }
+        } catch (IOException e) {
+            throw new StoreException("Cannot create the database file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /**
+     * Runs {@code work} in a transaction: committed when it returns, rolled back when it throws. A call made from
+     * within another transaction on the same thread joins it. Database errors become {@link StoreException}.
+     */
+    public <T, E extends Exception> T inTransaction(Work<T, E> work) throws E {
+        lock.lock();
+        try {
+            if (lock.getHoldCount() > 1) {
+                return work.run(connection);
+            }
+            boolean committed = false;
+            try {
+                T result = work.run(connection);
+                connection.commit();
+                committed = true;
+                return result;
+            } finally {
+                if (!committed) {
+                    rollbackQuietly();
+                }
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Database error: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Runs read-only {@code work} on a consistent snapshot of what is committed. Within a transaction of the same
+     * thread it runs in that transaction instead, so the thread sees its own changes.
+     */
+    public <T, E extends Exception> T read(Work<T, E> work) throws E {
+        if (lock.isHeldByCurrentThread()) {
+            return inTransaction(work);
+        }
+        readLock.lock();
+        try {
+            try {
+                return work.run(readConnection);
+            } finally {
+                rollbackQuietly(readConnection);
+            }
+        } catch (SQLException e) {
+            throw new StoreException("Database error: " + e.getMessage(), e);
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    private void rollbackQuietly() {
+        rollbackQuietly(connection);
+    }
+
+    /** Ends the transaction of {@code target} without changes (for the read connection: releases its snapshot). */
+    private static void rollbackQuietly(Connection target) {
+        try {
+            target.rollback();
+        } catch (SQLException e) {
+            log.warn("Rollback failed: {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        readLock.lock();
+        try {
+            if (readConnection != null) {
+                readConnection.close();
+            }
+        } catch (SQLException e) {
+            log.warn("Closing the database failed: {}", e.getMessage());
+        } finally {
+            readLock.unlock();
+        }
+        lock.lock();
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            log.warn("Closing the database failed: {}", e.getMessage());
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.picotunnel.server.store;
+
+import io.picotunnel.server.net.HostPort;
+
+import java.util.List;
+
+/**
+ * Services that cannot coexist: two http services with the same domain and path prefix (a passthrough service
+ * takes its whole domain, since TLS passthrough routes by name only), or two tcp services whose listen addresses
+ * overlap. Disabled services count too, so that enabling one never fails on a conflict.
+ */
+final class ServiceConflicts {
+
+    private ServiceConflicts() {
+    }
+
+    static void check(List<Service> existing, Service candidate) throws ServiceConflictException {
+        for (Service other : existing) {
+            if (other.id().equals(candidate.id()) || other.type() != candidate.type()) {
+                continue;
+            }
+            if (candidate.type() == ServiceType.HTTP) {
+                checkHttp(other, candidate);
+            } else {
+                checkTcp(other, candidate);
+            }
+        }
+    }
+
+    private static void checkHttp(Service other, Service candidate) throws ServiceConflictException {
+        if (!other.domain().equalsIgnoreCase(candidate.domain())) {
+            return;
+        }
+        if (other.tlsMode() == TlsMode.PASSTHROUGH || candidate.tlsMode() == TlsMode.PASSTHROUGH) {
+            throw new ServiceConflictException("domain " + candidate.domain() + " is already used by service " + other.id()
+                    + "; a passthrough service needs its domain to itself");
+        }
+        if (other.pathPrefix().equals(candidate.pathPrefix())) {
+            throw new ServiceConflictException("domain " + candidate.domain() + " with path_prefix " + candidate.pathPrefix()
+                    + " is already used by service " + other.id());
+        }
+    }
+
+    private static void checkTcp(Service other, Service candidate) throws ServiceConflictException {
+        HostPort mine = HostPort.parse(candidate.listenAddr(), HostPort.Rules.SERVICE_LISTEN);
+        HostPort theirs = HostPort.parse(other.listenAddr(), HostPort.Rules.SERVICE_LISTEN);
+        if (mine.overlaps(theirs)) {
+            throw new ServiceConflictException("listen_addr " + candidate.listenAddr() + " overlaps listen_addr "
+                    + other.listenAddr() + " of service " + other.id());
+        }
+    }
+}

@@ -1,0 +1,288 @@
+package io.picotunnel.server.store;
+
+import io.picotunnel.server.auth.Secrets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.UnaryOperator;
+
+import static io.picotunnel.server.store.ServiceRows.SELECT_SERVICE;
+
+/**
+ * Tunnels and services in SQLite ({@code <data>/picotunnel.db}). Every service change is told to the
+ * {@link ServiceListener}s inside the transaction that makes it: if one of them refuses, the ones already told are
+ * told the reverse change and the transaction is rolled back, so nothing is half-created.
+ */
+public final class Store implements AutoCloseable {
+
+    public static final String DATABASE_FILE = "picotunnel.db";
+
+    private static final Logger log = LoggerFactory.getLogger(Store.class);
+    private static final String SELECT_TUNNEL = "SELECT id, name, token, created_at, updated_at FROM tunnels";
+
+    private final Database database;
+    private final List<ServiceListener> listeners = new CopyOnWriteArrayList<>();
+
+    private Store(Database database) {
+        this.database = database;
+    }
+
+    /** Opens and migrates {@code <dataDir>/picotunnel.db}. */
+    public static Store open(Path dataDir) {
+        return new Store(Database.open(dataDir.resolve(DATABASE_FILE)));
+    }
+
+    /** For tables of other components (sessions, certificates). */
+    public Database database() {
+        return database;
+    }
+
+    /** Adds a listener told of every later service change (the server replays the stored services to it). */
+    public void addServiceListener(ServiceListener listener) {
+        listeners.add(listener);
+    }
+
+    // ---- tunnels
+
+    public List<Tunnel> tunnels() {
+        return database.read(connection -> {
+            try (PreparedStatement select = connection.prepareStatement(SELECT_TUNNEL + " ORDER BY created_at, rowid")) {
+                return tunnelRows(select);
+            }
+        });
+    }
+
+    public Optional<Tunnel> tunnel(String id) {
+        return database.read(connection -> findTunnel(connection, id));
+    }
+
+    /**
+     * The tunnel whose token is {@code token}: an index lookup by the token's SHA-256, then a constant-time
+     * comparison of the token itself.
+     */
+    public Optional<Tunnel> findTunnelByToken(String token) {
+        if (token == null || token.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<Tunnel> candidate = database.read(connection -> {
+            try (PreparedStatement select = connection.prepareStatement(SELECT_TUNNEL + " WHERE token_sha256 = ?")) {
+                select.setString(1, Secrets.sha256Hex(token));
+                return tunnelRows(select).stream().findFirst();
+            }
+        });
+        return candidate.filter(tunnel -> MessageDigest.isEqual(
+                tunnel.token().getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    public Tunnel createTunnel(String name) {
+        Instant now = Rfc3339.now();
+        Tunnel tunnel = new Tunnel(Secrets.newId(), name, Secrets.newToken(), now, now);
+        return database.inTransaction(connection -> {
+            try (PreparedStatement insert = connection.prepareStatement(
+                    "INSERT INTO tunnels (id, name, token, token_sha256, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")) {
+                insert.setString(1, tunnel.id());
+                insert.setString(2, tunnel.name());
+                insert.setString(3, tunnel.token());
+                insert.setString(4, Secrets.sha256Hex(tunnel.token()));
+                insert.setString(5, Rfc3339.format(now));
+                insert.setString(6, Rfc3339.format(now));
+                insert.executeUpdate();
+            }
+            return tunnel;
+        });
+    }
+
+    public Optional<Tunnel> renameTunnel(String id, String name) {
+        return database.inTransaction(connection -> {
+            try (PreparedStatement update = connection.prepareStatement(
+                    "UPDATE tunnels SET name = ?, updated_at = ? WHERE id = ?")) {
+                update.setString(1, name);
+                update.setString(2, Rfc3339.format(Rfc3339.now()));
+                update.setString(3, id);
+                update.executeUpdate();
+            }
+            return findTunnel(connection, id);
+        });
+    }
+
+    /** Gives the tunnel a new token; the old one stops working at once. */
+    public Optional<Tunnel> regenerateToken(String id) {
+        String token = Secrets.newToken();
+        return database.inTransaction(connection -> {
+            try (PreparedStatement update = connection.prepareStatement(
+                    "UPDATE tunnels SET token = ?, token_sha256 = ?, updated_at = ? WHERE id = ?")) {
+                update.setString(1, token);
+                update.setString(2, Secrets.sha256Hex(token));
+                update.setString(3, Rfc3339.format(Rfc3339.now()));
+                update.setString(4, id);
+                update.executeUpdate();
+            }
+            return findTunnel(connection, id);
+        });
+    }
+
+    /** Deletes the tunnel and its services (each told to the listeners as deleted). False if there is no such tunnel. */
+    public boolean deleteTunnel(String id) throws ServiceConflictException {
+        return database.inTransaction(connection -> {
+            if (findTunnel(connection, id).isEmpty()) {
+                return false;
+            }
+            List<Change> changes = new ArrayList<>();
+            for (Service service : ServiceRows.select(connection, SELECT_SERVICE + " WHERE tunnel_id = ?", id)) {
+                changes.add(new Change(service, null));
+            }
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM tunnels WHERE id = ?")) {
+                delete.setString(1, id);
+                delete.executeUpdate();
+            }
+            tellListeners(changes);
+            return true;
+        });
+    }
+
+    private static Optional<Tunnel> findTunnel(Connection connection, String id) throws SQLException {
+        try (PreparedStatement select = connection.prepareStatement(SELECT_TUNNEL + " WHERE id = ?")) {
+            select.setString(1, id);
+            return tunnelRows(select).stream().findFirst();
+        }
+    }
+
+    private static List<Tunnel> tunnelRows(PreparedStatement select) throws SQLException {
+        List<Tunnel> tunnels = new ArrayList<>();
+        try (ResultSet rows = select.executeQuery()) {
+            while (rows.next()) {
+                tunnels.add(new Tunnel(rows.getString("id"), rows.getString("name"), rows.getString("token"),
+                        Rfc3339.parse(rows.getString("created_at")), Rfc3339.parse(rows.getString("updated_at"))));
+            }
+        }
+        return tunnels;
+    }
+
+    // ---- services
+
+    /** Every service of every tunnel. */
+    public List<Service> services() {
+        return database.read(connection -> ServiceRows.select(connection, SELECT_SERVICE + " ORDER BY created_at, rowid"));
+    }
+
+    public List<Service> services(String tunnelId) {
+        return database.read(connection ->
+                ServiceRows.select(connection, SELECT_SERVICE + " WHERE tunnel_id = ? ORDER BY created_at, rowid", tunnelId));
+    }
+
+    public Optional<Service> service(String id) {
+        return database.read(connection -> findService(connection, id));
+    }
+
+    /**
+     * Stores a new service made from {@code draft} (its id and created_at are assigned here). Empty when the
+     * draft's tunnel does not exist.
+     */
+    public Optional<Service> createService(Service draft) throws ServiceConflictException {
+        return database.inTransaction(connection -> {
+            if (findTunnel(connection, draft.tunnelId()).isEmpty()) {
+                return Optional.empty();
+            }
+            Service service = new Service(Secrets.newId(), draft.tunnelId(), draft.type(), draft.domain(), draft.pathPrefix(),
+                    draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), Rfc3339.now(), draft.httpsRedirect());
+            ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), service);
+            ServiceRows.insert(connection, service);
+            tellListeners(List.of(new Change(null, service)));
+            return Optional.of(service);
+        });
+    }
+
+    /**
+     * Replaces the service with {@code change} applied to the stored one (id, tunnel and created_at are kept).
+     * Empty when there is no such service. Exceptions thrown by {@code change} roll back and propagate.
+     */
+    public Optional<Service> updateService(String id, UnaryOperator<Service> change) throws ServiceConflictException {
+        return database.inTransaction(connection -> {
+            Optional<Service> stored = findService(connection, id);
+            if (stored.isEmpty()) {
+                return Optional.empty();
+            }
+            Service before = stored.get();
+            Service changed = change.apply(before);
+            Service after = new Service(before.id(), before.tunnelId(), changed.type(), changed.domain(), changed.pathPrefix(),
+                    changed.tlsMode(), changed.listenAddr(), changed.targetAddr(), changed.enabled(), before.createdAt(),
+                    changed.httpsRedirect());
+            ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), after);
+            ServiceRows.update(connection, after);
+            tellListeners(List.of(new Change(before, after)));
+            return Optional.of(after);
+        });
+    }
+
+    /** False when there is no such service. */
+    public boolean deleteService(String id) throws ServiceConflictException {
+        return database.inTransaction(connection -> {
+            Optional<Service> stored = findService(connection, id);
+            if (stored.isEmpty()) {
+                return false;
+            }
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM services WHERE id = ?")) {
+                delete.setString(1, id);
+                delete.executeUpdate();
+            }
+            tellListeners(List.of(new Change(stored.get(), null)));
+            return true;
+        });
+    }
+
+    private static Optional<Service> findService(Connection connection, String id) throws SQLException {
+        return ServiceRows.select(connection, SELECT_SERVICE + " WHERE id = ?", id).stream().findFirst();
+    }
+
+    // ---- listeners
+
+    private record Change(Service before, Service after) {
+        Change reverse() {
+            return new Change(after, before);
+        }
+    }
+
+    private record Told(ServiceListener listener, Change change) {
+    }
+
+    /** Tells every listener of every change; on the first refusal, undoes what was told, newest first, and rethrows. */
+    private void tellListeners(List<Change> changes) throws ServiceConflictException {
+        List<Told> told = new ArrayList<>();
+        try {
+            for (Change change : changes) {
+                for (ServiceListener listener : listeners) {
+                    listener.onServiceChange(change.before(), change.after());
+                    told.add(new Told(listener, change));
+                }
+            }
+        } catch (ServiceConflictException | RuntimeException e) {
+            for (Told done : told.reversed()) {
+                Change undo = done.change().reverse();
+                try {
+                    done.listener().onServiceChange(undo.before(), undo.after());
+                } catch (ServiceConflictException | RuntimeException undoFailure) {
+                    log.warn("A service listener could not undo a change after another refused it: {}",
+                            undoFailure.getMessage());
+                }
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        database.close();
+    }
+}

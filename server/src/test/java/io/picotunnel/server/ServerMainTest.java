@@ -1,0 +1,156 @@
+package io.picotunnel.server;
+
+import io.picotunnel.server.api.ApiClient;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The command line, run in-process with captured output. */
+class ServerMainTest {
+
+    @TempDir
+    Path dir;
+
+    record Run(int exitCode, String out, String err) {
+    }
+
+    private Run run(Map<String, String> env, Consumer<PicoTunnelServer> whileRunning, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = ServerMain.run(args, env, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), whileRunning);
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private Run run(String... args) {
+        return run(Map.of(), server -> { }, args);
+    }
+
+    /** Ephemeral loopback addresses for every listener (so nothing binds a fixed port), then {@code overrides}. */
+    private List<String> loopback(String... overrides) {
+        Map<String, String> flags = new LinkedHashMap<>();
+        flags.put("--data", dir.resolve("data").toString());
+        for (String flag : List.of("--listen-addr", "--tunnel-addr", "--http-addr", "--https-addr")) {
+            flags.put(flag, "127.0.0.1:0");
+        }
+        for (int i = 0; i < overrides.length; i += 2) {
+            flags.put(overrides[i], overrides[i + 1]);
+        }
+        List<String> args = new ArrayList<>();
+        flags.forEach((flag, value) -> {
+            args.add(flag);
+            args.add(value);
+        });
+        return args;
+    }
+
+    private static void assertOneSentence(String err) {
+        assertThat(err.strip()).doesNotContain("\n").doesNotContain("Exception").doesNotContain("\tat ").endsWith(".");
+    }
+
+    @Test
+    void helpListsEveryFlagWithItsVariable() {
+        Run help = run("--help");
+
+        assertThat(help.exitCode()).isZero();
+        assertThat(help.out()).contains("--data", "--listen-addr", "--tunnel-addr", "--http-addr", "--https-addr",
+                "--domain", "PICOTUNNEL_DATA_DIR", "PICOTUNNEL_LISTEN_ADDR", "PICOTUNNEL_ADMIN_TOKEN", "--version");
+    }
+
+    @Test
+    void versionPrintsTheVersion() {
+        Run version = run("--version");
+        assertThat(version.exitCode()).isZero();
+        assertThat(version.out().strip()).isEqualTo("picotunnel-server " + Version.get());
+    }
+
+    @Test
+    void portInUseIsOneClearSentenceAndExitCode1() throws IOException {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            List<String> args = loopback("--listen-addr", "127.0.0.1:" + taken.getLocalPort());
+
+            Run run = run(args.toArray(String[]::new));
+
+            assertThat(run.exitCode()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+            assertThat(run.err()).startsWith("Port " + taken.getLocalPort() + " is already in use (--listen-addr");
+            assertThat(run.err()).contains("PICOTUNNEL_LISTEN_ADDR");
+            assertOneSentence(run.err());
+            assertThat(run.out()).doesNotContain("admin token");
+            assertThat(dir.resolve("data").resolve("admin-token")).doesNotExist();
+        }
+    }
+
+    @Test
+    void badAddressIsOneClearSentenceAndExitCode2() {
+        Run run = run("--data", dir.toString(), "--listen-addr", "localhost");
+
+        assertThat(run.exitCode()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(run.err()).startsWith("Invalid --listen-addr (PICOTUNNEL_LISTEN_ADDR): 'localhost' is not of the form host:port");
+        assertOneSentence(run.err());
+    }
+
+    @Test
+    void badVariableIsReportedLikeABadFlag() {
+        Run run = run(Map.of("PICOTUNNEL_HTTPS_ADDR", ":99999"), server -> { }, "--data", dir.toString());
+
+        assertThat(run.exitCode()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(run.err()).startsWith("Invalid --https-addr (PICOTUNNEL_HTTPS_ADDR): port 99999 is out of range");
+    }
+
+    @Test
+    void unusableDataDirectoryIsOneClearSentenceAndExitCode1() throws IOException {
+        Path file = Files.writeString(dir.resolve("a-file"), "not a directory");
+        List<String> args = loopback("--data", file.toString());
+
+        Run run = run(args.toArray(String[]::new));
+
+        assertThat(run.exitCode()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(run.err()).startsWith("The data directory " + file + " is not a directory").contains("--data");
+        assertOneSentence(run.err());
+
+        List<String> below = loopback("--data", file.resolve("data").toString());
+        Run nested = run(below.toArray(String[]::new));
+        assertThat(nested.exitCode()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(nested.err()).startsWith("Cannot create the data directory");
+        assertOneSentence(nested.err());
+    }
+
+    @Test
+    void unknownOptionIsAUsageError() {
+        Run run = run("--listen", ":8080");
+        assertThat(run.exitCode()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(run.err()).contains("--listen").contains("--help");
+    }
+
+    @Test
+    void flagWinsOverTheEnvironmentAndTheServerServes() {
+        List<String> args = loopback();
+        List<Integer> ports = new ArrayList<>();
+        Run run = run(Map.of("PICOTUNNEL_LISTEN_ADDR", "not-an-address", "PICOTUNNEL_DOMAIN", "tunnel.example.com"), server -> {
+            assertThat(server.config().domain()).isEqualTo("tunnel.example.com");
+            try (ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+                assertThat(api.get("/api/tunnels").status()).isEqualTo(200);
+            }
+            ports.add(server.apiPort());
+        }, args.toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(ports).hasSize(1);
+        assertThat(run.out()).contains("Generated an admin token");
+    }
+}

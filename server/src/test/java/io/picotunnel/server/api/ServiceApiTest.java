@@ -1,0 +1,331 @@
+package io.picotunnel.server.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.RecordingListener;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ServiceApiTest {
+
+    @TempDir
+    Path dataDir;
+    PicoTunnelServer server;
+    ApiClient api;
+    RecordingListener listener = new RecordingListener();
+    String tunnelId;
+
+    @BeforeEach
+    void start() {
+        server = ApiTestServer.start(dataDir, listener);
+        api = new ApiClient(server.apiPort(), server.adminToken());
+        tunnelId = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
+    }
+
+    @AfterEach
+    void stop() {
+        api.close();
+        server.stop();
+    }
+
+    private ApiClient.Response create(String json) {
+        return api.post("/api/tunnels/" + tunnelId + "/services", json);
+    }
+
+    private JsonNode created(String json) {
+        ApiClient.Response response = create(json);
+        assertThat(response.status()).as(response.toString()).isEqualTo(201);
+        return response.json();
+    }
+
+    private static void assertInvalid(ApiClient.Response response, String field, String messagePart) {
+        assertThat(response.status()).as(response.toString()).isEqualTo(400);
+        assertThat(response.json().get("error").asText()).isEqualTo("invalid_field");
+        assertThat(response.json().get("field").asText()).isEqualTo(field);
+        assertThat(response.json().get("message").asText()).startsWith(field + ":").contains(messagePart);
+    }
+
+    @Test
+    void httpServiceGetsDefaultsAndALowerCaseDomain() {
+        JsonNode service = created("{\"type\": \"http\", \"domain\": \"MyApp.Example.com\", \"target_addr\": \"localhost:8080\"}");
+
+        assertThat(service.get("id").asText()).matches("[0-9a-f]{16}");
+        assertThat(service.get("tunnel_id").asText()).isEqualTo(tunnelId);
+        assertThat(service.get("type").asText()).isEqualTo("http");
+        assertThat(service.get("domain").asText()).isEqualTo("myapp.example.com");
+        assertThat(service.get("path_prefix").asText()).isEqualTo("/");
+        assertThat(service.get("tls_mode").asText()).isEqualTo("terminate");
+        assertThat(service.get("listen_addr").isNull()).isTrue();
+        assertThat(service.get("target_addr").asText()).isEqualTo("localhost:8080");
+        assertThat(service.get("enabled").asBoolean()).isTrue();
+        assertThat(service.get("created_at").asText()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z");
+    }
+
+    @Test
+    void tcpServiceKeepsItsListenAddress() {
+        JsonNode service = created("{\"type\": \"tcp\", \"listen_addr\": \"0.0.0.0:2222\", \"target_addr\": \"localhost:22\","
+                + " \"enabled\": false}");
+
+        assertThat(service.get("listen_addr").asText()).isEqualTo("0.0.0.0:2222");
+        assertThat(service.get("domain").isNull()).isTrue();
+        assertThat(service.get("path_prefix").isNull()).isTrue();
+        assertThat(service.get("tls_mode").isNull()).isTrue();
+        assertThat(service.get("enabled").asBoolean()).isFalse();
+    }
+
+    @Test
+    void wildcardDomainsPassthroughAndIpv6TargetsAreAccepted() {
+        assertThat(created("{\"type\": \"http\", \"domain\": \"*.example.com\", \"target_addr\": \"[::1]:80\"}")
+                .get("target_addr").asText()).isEqualTo("[::1]:80");
+        assertThat(created("{\"type\": \"http\", \"domain\": \"tls.example.com\", \"tls_mode\": \"passthrough\","
+                + " \"target_addr\": \"10.0.0.5:443\"}").get("tls_mode").asText()).isEqualTo("passthrough");
+        assertThat(created("{\"type\": \"tcp\", \"listen_addr\": \":5432\", \"target_addr\": \"db:5432\"}")
+                .get("listen_addr").asText()).isEqualTo(":5432");
+    }
+
+    @Test
+    void servicesOfATunnelAreListedInCreationOrder() {
+        String first = created("{\"type\": \"http\", \"domain\": \"a.example.com\", \"target_addr\": \"localhost:1\"}").get("id").asText();
+        String second = created("{\"type\": \"tcp\", \"listen_addr\": \":20001\", \"target_addr\": \"localhost:2\"}").get("id").asText();
+        String otherTunnel = api.post("/api/tunnels", "{\"name\": \"other\"}").json().get("id").asText();
+        api.post("/api/tunnels/" + otherTunnel + "/services",
+                "{\"type\": \"http\", \"domain\": \"b.example.com\", \"target_addr\": \"localhost:3\"}");
+
+        ApiClient.Response list = api.get("/api/tunnels/" + tunnelId + "/services");
+
+        assertThat(list.status()).isEqualTo(200);
+        assertThat(list.json()).extracting(node -> node.get("id").asText()).containsExactly(first, second);
+        assertThat(api.get("/api/tunnels/" + otherTunnel + "/services").json()).hasSize(1);
+    }
+
+    @Test
+    void unknownTunnelIs404ForListAndCreate() {
+        assertThat(api.get("/api/tunnels/ffffffffffffffff/services").status()).isEqualTo(404);
+        ApiClient.Response create = api.post("/api/tunnels/ffffffffffffffff/services",
+                "{\"type\": \"http\", \"domain\": \"a.example.com\", \"target_addr\": \"localhost:1\"}");
+        assertThat(create.status()).isEqualTo(404);
+        assertThat(create.json().get("error").asText()).isEqualTo("not_found");
+    }
+
+    @Test
+    void badFieldsAre400NamingTheField() {
+        assertInvalid(create("{\"domain\": \"a.example.com\", \"target_addr\": \"localhost:1\"}"), "type", "required");
+        assertInvalid(create("{\"type\": \"udp\", \"target_addr\": \"localhost:1\"}"), "type", "unknown type 'udp'");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\"}"), "target_addr", "required");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"target_addr\": \"localhost\"}"),
+                "target_addr", "host:port");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"target_addr\": \":8080\"}"),
+                "target_addr", "no host");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"target_addr\": \"localhost:70000\"}"),
+                "target_addr", "out of range");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"target_addr\": \"localhost:0\"}"),
+                "target_addr", "out of range");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"target_addr\": \"bad_host!:80\"}"),
+                "target_addr", "invalid host name");
+        assertInvalid(create("{\"type\": \"http\", \"target_addr\": \"localhost:1\"}"), "domain", "required");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"bad_domain!.com\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "not a valid host name");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"*.*.example.com\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "not a valid host name");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"path_prefix\": \"api\","
+                + " \"target_addr\": \"localhost:1\"}"), "path_prefix", "must start with \"/\"");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"tls_mode\": \"mirror\","
+                + " \"target_addr\": \"localhost:1\"}"), "tls_mode", "unknown mode");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"tls_mode\": \"passthrough\","
+                + " \"path_prefix\": \"/api\", \"target_addr\": \"localhost:1\"}"), "path_prefix", "passthrough");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"listen_addr\": \":1\","
+                + " \"target_addr\": \"localhost:1\"}"), "listen_addr", "tcp services only");
+        assertInvalid(create("{\"type\": \"tcp\", \"target_addr\": \"localhost:1\"}"), "listen_addr", "required");
+        assertInvalid(create("{\"type\": \"tcp\", \"listen_addr\": \"0.0.0.0:99999\", \"target_addr\": \"localhost:1\"}"),
+                "listen_addr", "out of range");
+        assertInvalid(create("{\"type\": \"tcp\", \"listen_addr\": \"2222\", \"target_addr\": \"localhost:1\"}"),
+                "listen_addr", "host:port");
+        assertInvalid(create("{\"type\": \"tcp\", \"listen_addr\": \":2222\", \"domain\": \"a.example.com\","
+                + " \"target_addr\": \"localhost:1\"}"), "domain", "http services only");
+        assertInvalid(create("{\"type\": \"tcp\", \"listen_addr\": \":2222\", \"target_addr\": \"localhost:1\","
+                + " \"enabled\": \"yes\"}"), "enabled", "true or false");
+
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
+        assertThat(listener.changes).isEmpty();
+    }
+
+    @Test
+    void duplicateDomainAndPathIs409() {
+        created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"target_addr\": \"localhost:1\"}");
+        created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"path_prefix\": \"/api\", \"target_addr\": \"localhost:2\"}");
+
+        ApiClient.Response duplicate = create("{\"type\": \"http\", \"domain\": \"APP.example.com\", \"path_prefix\": \"/api\","
+                + " \"target_addr\": \"localhost:3\"}");
+
+        assertThat(duplicate.status()).isEqualTo(409);
+        assertThat(duplicate.json().get("error").asText()).isEqualTo("conflict");
+        assertThat(duplicate.json().get("message").asText()).contains("app.example.com").contains("/api");
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).hasSize(2);
+    }
+
+    @Test
+    void passthroughServiceNeedsItsDomainToItself() {
+        created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"path_prefix\": \"/api\", \"target_addr\": \"localhost:1\"}");
+
+        ApiClient.Response passthrough = create("{\"type\": \"http\", \"domain\": \"app.example.com\", \"tls_mode\": \"passthrough\","
+                + " \"target_addr\": \"localhost:443\"}");
+
+        assertThat(passthrough.status()).isEqualTo(409);
+        assertThat(passthrough.json().get("message").asText()).contains("passthrough");
+    }
+
+    @Test
+    void overlappingListenAddressIs409() {
+        created("{\"type\": \"tcp\", \"listen_addr\": \"127.0.0.1:20022\", \"target_addr\": \"localhost:22\"}");
+
+        for (String clash : new String[] {"127.0.0.1:20022", ":20022", "0.0.0.0:20022"}) {
+            ApiClient.Response duplicate = create("{\"type\": \"tcp\", \"listen_addr\": \"" + clash + "\", \"target_addr\": \"localhost:23\"}");
+            assertThat(duplicate.status()).as(clash).isEqualTo(409);
+            assertThat(duplicate.json().get("field")).isNull();
+            assertThat(duplicate.json().get("message").asText()).contains("127.0.0.1:20022");
+        }
+        created("{\"type\": \"tcp\", \"listen_addr\": \"127.0.0.2:20022\", \"target_addr\": \"localhost:24\"}");
+    }
+
+    @Test
+    void patchChangesGivenFieldsAndAnswersTheWholeService() {
+        JsonNode service = created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"target_addr\": \"localhost:1\"}");
+        String id = service.get("id").asText();
+
+        ApiClient.Response patched = api.patch("/api/services/" + id, "{\"target_addr\": \"localhost:9000\", \"enabled\": false,"
+                + " \"path_prefix\": \"/v2\"}");
+
+        assertThat(patched.status()).as(patched.toString()).isEqualTo(200);
+        JsonNode json = patched.json();
+        assertThat(json.get("target_addr").asText()).isEqualTo("localhost:9000");
+        assertThat(json.get("enabled").asBoolean()).isFalse();
+        assertThat(json.get("path_prefix").asText()).isEqualTo("/v2");
+        assertThat(json.get("domain").asText()).isEqualTo("app.example.com");
+        assertThat(json.get("created_at")).isEqualTo(service.get("created_at"));
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json().get(0)).isEqualTo(json);
+
+        ApiClient.Response reset = api.patch("/api/services/" + id, "{\"path_prefix\": null}");
+        assertThat(reset.json().get("path_prefix").asText()).isEqualTo("/");
+    }
+
+    @Test
+    void patchAcceptsTheObjectItReceived() {
+        JsonNode service = created("{\"type\": \"tcp\", \"listen_addr\": \":20023\", \"target_addr\": \"localhost:22\"}");
+        String echoed = service.toString().replace("localhost:22", "localhost:2022");
+
+        ApiClient.Response patched = api.patch("/api/services/" + service.get("id").asText(), echoed);
+
+        assertThat(patched.status()).as(patched.toString()).isEqualTo(200);
+        assertThat(patched.json().get("target_addr").asText()).isEqualTo("localhost:2022");
+    }
+
+    @Test
+    void patchValidatesAndKeepsTheServiceOnError() {
+        JsonNode service = created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"target_addr\": \"localhost:1\"}");
+        created("{\"type\": \"http\", \"domain\": \"other.example.com\", \"target_addr\": \"localhost:2\"}");
+        String id = service.get("id").asText();
+
+        assertInvalid(api.patch("/api/services/" + id, "{\"target_addr\": \"nope\"}"), "target_addr", "host:port");
+        assertInvalid(api.patch("/api/services/" + id, "{\"type\": \"tcp\"}"), "type", "cannot be changed");
+        ApiClient.Response conflict = api.patch("/api/services/" + id, "{\"domain\": \"other.example.com\"}");
+        assertThat(conflict.status()).isEqualTo(409);
+
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json().get(0)).isEqualTo(service);
+        assertThat(api.patch("/api/services/ffffffffffffffff", "{\"enabled\": true}").status()).isEqualTo(404);
+    }
+
+    @Test
+    void deleteAnswers204ThenTheServiceIsGone() {
+        String id = created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"target_addr\": \"localhost:1\"}").get("id").asText();
+
+        ApiClient.Response deleted = api.delete("/api/services/" + id);
+
+        assertThat(deleted.status()).isEqualTo(204);
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
+        assertThat(api.delete("/api/services/" + id).status()).isEqualTo(404);
+        assertThat(api.patch("/api/services/" + id, "{}").status()).isEqualTo(404);
+    }
+
+    @Test
+    void listenersAreToldOfEveryChange() {
+        String id = created("{\"type\": \"tcp\", \"listen_addr\": \":20024\", \"target_addr\": \"localhost:22\"}").get("id").asText();
+        api.patch("/api/services/" + id, "{\"target_addr\": \"localhost:23\"}");
+        api.delete("/api/services/" + id);
+
+        assertThat(listener.changes).hasSize(3);
+        assertThat(listener.changes.get(0).isCreate()).isTrue();
+        assertThat(listener.changes.get(0).after().id()).isEqualTo(id);
+        assertThat(listener.changes.get(1).before().targetAddr()).isEqualTo("localhost:22");
+        assertThat(listener.changes.get(1).after().targetAddr()).isEqualTo("localhost:23");
+        assertThat(listener.changes.get(2).isDelete()).isTrue();
+        assertThat(listener.changes.get(2).before().id()).isEqualTo(id);
+    }
+
+    @Test
+    void deletingATunnelTellsListenersOfEachServiceRemoved() {
+        String first = created("{\"type\": \"tcp\", \"listen_addr\": \":20025\", \"target_addr\": \"localhost:22\"}").get("id").asText();
+        String second = created("{\"type\": \"http\", \"domain\": \"a.example.com\", \"target_addr\": \"localhost:1\"}").get("id").asText();
+        listener.changes.clear();
+
+        assertThat(api.delete("/api/tunnels/" + tunnelId).status()).isEqualTo(204);
+
+        assertThat(listener.changes).allMatch(RecordingListener.Change::isDelete)
+                .extracting(change -> change.before().id()).containsExactlyInAnyOrder(first, second);
+    }
+
+    @Test
+    void aRefusingListenerGives409AndLeavesNothingHalfCreated() {
+        listener.refuse(change -> change.after() != null && change.after().listenAddr() != null
+                && change.after().listenAddr().endsWith(":20026"), "port 20026 is already in use");
+
+        ApiClient.Response refused = create("{\"type\": \"tcp\", \"listen_addr\": \":20026\", \"target_addr\": \"localhost:22\"}");
+
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.json().get("message").asText()).isEqualTo("port 20026 is already in use");
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
+        assertThat(server.store().services()).isEmpty();
+        assertThat(listener.changes).isEmpty();
+
+        String id = created("{\"type\": \"tcp\", \"listen_addr\": \":20027\", \"target_addr\": \"localhost:22\"}").get("id").asText();
+        ApiClient.Response refusedUpdate = api.patch("/api/services/" + id, "{\"listen_addr\": \":20026\"}");
+        assertThat(refusedUpdate.status()).isEqualTo(409);
+        assertThat(server.store().service(id)).get().extracting(s -> s.listenAddr()).isEqualTo(":20027");
+    }
+
+    @Test
+    void aRefusalByOneListenerIsUndoneInTheListenersAlreadyTold() {
+        stop();
+        RecordingListener accepting = new RecordingListener();
+        RecordingListener refusing = new RecordingListener();
+        refusing.refuse(change -> change.isCreate(), "no");
+        server = ApiTestServer.start(dataDir, accepting, refusing);
+        api = new ApiClient(server.apiPort(), server.adminToken());
+
+        ApiClient.Response refused = create("{\"type\": \"tcp\", \"listen_addr\": \":20028\", \"target_addr\": \"localhost:22\"}");
+
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(accepting.changes).hasSize(2);
+        assertThat(accepting.changes.get(0).isCreate()).isTrue();
+        assertThat(accepting.changes.get(1).isDelete()).isTrue();
+        assertThat(accepting.changes.get(1).before()).isEqualTo(accepting.changes.get(0).after());
+        assertThat(server.store().services()).isEmpty();
+    }
+
+    @Test
+    void aRefusedTunnelDeletionKeepsTheTunnelAndItsServices() {
+        String id = created("{\"type\": \"tcp\", \"listen_addr\": \":20029\", \"target_addr\": \"localhost:22\"}").get("id").asText();
+        listener.refuse(RecordingListener.Change::isDelete, "cannot release the port");
+
+        ApiClient.Response refused = api.delete("/api/tunnels/" + tunnelId);
+
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(api.get("/api/tunnels/" + tunnelId).status()).isEqualTo(200);
+        assertThat(server.store().service(id)).isPresent();
+    }
+}

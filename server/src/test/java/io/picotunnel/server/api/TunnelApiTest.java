@@ -1,0 +1,186 @@
+package io.picotunnel.server.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.PicoTunnelServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class TunnelApiTest {
+
+    @TempDir
+    Path dataDir;
+    PicoTunnelServer server;
+    ApiClient api;
+
+    @BeforeEach
+    void start() {
+        server = ApiTestServer.start(dataDir);
+        api = new ApiClient(server.apiPort(), server.adminToken());
+    }
+
+    @AfterEach
+    void stop() {
+        api.close();
+        server.stop();
+    }
+
+    private JsonNode createTunnel(String name) {
+        ApiClient.Response created = api.post("/api/tunnels", "{\"name\": \"" + name + "\"}");
+        assertThat(created.status()).as(created.toString()).isEqualTo(201);
+        return created.json();
+    }
+
+    @Test
+    void listIsAnEmptyArrayAtFirst() {
+        ApiClient.Response list = api.get("/api/tunnels");
+        assertThat(list.status()).isEqualTo(200);
+        assertThat(list.header("Content-Type")).startsWith("application/json");
+        assertThat(list.json().isArray()).isTrue();
+        assertThat(list.json()).isEmpty();
+    }
+
+    @Test
+    void createAnswers201WithIdTokenTimestampsAndPresence() {
+        JsonNode tunnel = createTunnel("my-app");
+
+        assertThat(tunnel.get("id").asText()).matches("[0-9a-f]{16}");
+        assertThat(tunnel.get("name").asText()).isEqualTo("my-app");
+        assertThat(tunnel.get("token").asText()).matches("[0-9a-f]{64}");
+        OffsetDateTime created = OffsetDateTime.parse(tunnel.get("created_at").asText());
+        assertThat(created.getOffset()).isEqualTo(ZoneOffset.UTC);
+        assertThat(tunnel.get("created_at").asText()).endsWith("Z");
+        assertThat(tunnel.get("updated_at").asText()).isEqualTo(tunnel.get("created_at").asText());
+        assertThat(tunnel.get("connected").asBoolean()).isFalse();
+        assertThat(tunnel.get("connected_since").isNull()).isTrue();
+        assertThat(tunnel.get("last_seen_at").isNull()).isTrue();
+    }
+
+    @Test
+    void createdTunnelsAreListedAndFetchedById() {
+        JsonNode first = createTunnel("first");
+        JsonNode second = createTunnel("second");
+
+        JsonNode list = api.get("/api/tunnels").json();
+        assertThat(list).extracting(node -> node.get("id").asText())
+                .containsExactly(first.get("id").asText(), second.get("id").asText());
+
+        ApiClient.Response fetched = api.get("/api/tunnels/" + second.get("id").asText());
+        assertThat(fetched.status()).isEqualTo(200);
+        assertThat(fetched.json()).isEqualTo(second);
+    }
+
+    @Test
+    void eachTunnelGetsItsOwnIdAndToken() {
+        JsonNode first = createTunnel("a");
+        JsonNode second = createTunnel("a");
+        assertThat(first.get("id")).isNotEqualTo(second.get("id"));
+        assertThat(first.get("token")).isNotEqualTo(second.get("token"));
+    }
+
+    @Test
+    void unknownTunnelIdIs404WithJsonError() {
+        for (ApiClient.Response response : new ApiClient.Response[] {
+                api.get("/api/tunnels/0123456789abcdef"),
+                api.patch("/api/tunnels/0123456789abcdef", "{\"name\": \"x\"}"),
+                api.delete("/api/tunnels/0123456789abcdef"),
+                api.post("/api/tunnels/0123456789abcdef/regenerate", null)}) {
+            assertThat(response.status()).as(response.toString()).isEqualTo(404);
+            assertThat(response.json().get("error").asText()).isEqualTo("not_found");
+            assertThat(response.json().get("message").asText()).contains("0123456789abcdef");
+        }
+    }
+
+    @Test
+    void patchRenamesAndAnswersTheWholeTunnel() {
+        JsonNode tunnel = createTunnel("old");
+        String id = tunnel.get("id").asText();
+
+        ApiClient.Response patched = api.patch("/api/tunnels/" + id, "{\"name\": \"  new name  \"}");
+
+        assertThat(patched.status()).isEqualTo(200);
+        assertThat(patched.json().get("name").asText()).isEqualTo("new name");
+        assertThat(patched.json().get("token")).isEqualTo(tunnel.get("token"));
+        assertThat(patched.json().get("created_at")).isEqualTo(tunnel.get("created_at"));
+        assertThat(patched.json().get("updated_at").asText()).isGreaterThanOrEqualTo(tunnel.get("updated_at").asText());
+        assertThat(api.get("/api/tunnels/" + id).json().get("name").asText()).isEqualTo("new name");
+    }
+
+    @Test
+    void patchAcceptsTheObjectItReceivedWithReadOnlyFieldsIgnored() {
+        JsonNode tunnel = createTunnel("echo");
+        String id = tunnel.get("id").asText();
+        String echoed = tunnel.toString().replace("\"name\":\"echo\"", "\"name\":\"echoed\"")
+                .replace(tunnel.get("token").asText(), "f".repeat(64));
+
+        ApiClient.Response patched = api.patch("/api/tunnels/" + id, echoed);
+
+        assertThat(patched.status()).as(patched.toString()).isEqualTo(200);
+        assertThat(patched.json().get("name").asText()).isEqualTo("echoed");
+        assertThat(patched.json().get("token")).isEqualTo(tunnel.get("token"));
+    }
+
+    @Test
+    void nameIsRequiredAndValidated() {
+        ApiClient.Response missing = api.post("/api/tunnels", "{}");
+        assertThat(missing.status()).isEqualTo(400);
+        assertThat(missing.json().get("field").asText()).isEqualTo("name");
+        assertThat(missing.json().get("message").asText()).startsWith("name");
+
+        ApiClient.Response blank = api.post("/api/tunnels", "{\"name\": \"   \"}");
+        assertThat(blank.status()).isEqualTo(400);
+
+        ApiClient.Response wrongType = api.post("/api/tunnels", "{\"name\": 42}");
+        assertThat(wrongType.status()).isEqualTo(400);
+        assertThat(wrongType.json().get("message").asText()).isEqualTo("name: must be a string");
+
+        ApiClient.Response tooLong = api.post("/api/tunnels", "{\"name\": \"" + "x".repeat(101) + "\"}");
+        assertThat(tooLong.status()).isEqualTo(400);
+        assertThat(tooLong.json().get("field").asText()).isEqualTo("name");
+
+        String id = createTunnel("ok").get("id").asText();
+        ApiClient.Response renamedToNull = api.patch("/api/tunnels/" + id, "{\"name\": null}");
+        assertThat(renamedToNull.status()).isEqualTo(400);
+    }
+
+    @Test
+    void regenerateGivesANewTokenAndTheOldOneStopsWorking() {
+        JsonNode tunnel = createTunnel("rotate");
+        String id = tunnel.get("id").asText();
+        String oldToken = tunnel.get("token").asText();
+
+        ApiClient.Response regenerated = api.post("/api/tunnels/" + id + "/regenerate", null);
+
+        assertThat(regenerated.status()).isEqualTo(200);
+        String newToken = regenerated.json().get("token").asText();
+        assertThat(newToken).matches("[0-9a-f]{64}").isNotEqualTo(oldToken);
+        assertThat(regenerated.json().get("id").asText()).isEqualTo(id);
+        assertThat(server.store().findTunnelByToken(oldToken)).isEmpty();
+        assertThat(server.store().findTunnelByToken(newToken)).get().extracting(t -> t.id()).isEqualTo(id);
+        assertThat(api.get("/api/tunnels/" + id).json().get("token").asText()).isEqualTo(newToken);
+    }
+
+    @Test
+    void deleteAnswers204AndRemovesTheTunnelWithItsServices() {
+        String id = createTunnel("gone").get("id").asText();
+        ApiClient.Response service = api.post("/api/tunnels/" + id + "/services",
+                "{\"type\": \"tcp\", \"listen_addr\": \":20022\", \"target_addr\": \"localhost:22\"}");
+        assertThat(service.status()).isEqualTo(201);
+
+        ApiClient.Response deleted = api.delete("/api/tunnels/" + id);
+
+        assertThat(deleted.status()).isEqualTo(204);
+        assertThat(deleted.raw().body()).isEmpty();
+        assertThat(api.get("/api/tunnels/" + id).status()).isEqualTo(404);
+        assertThat(api.get("/api/tunnels/" + id + "/services").status()).isEqualTo(404);
+        assertThat(server.store().service(service.json().get("id").asText())).isEmpty();
+        assertThat(api.delete("/api/tunnels/" + id).status()).isEqualTo(404);
+    }
+}

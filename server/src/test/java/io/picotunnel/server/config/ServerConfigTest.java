@@ -1,0 +1,182 @@
+package io.picotunnel.server.config;
+
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.net.HostPort;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ServerConfigTest {
+
+    @TempDir
+    Path dir;
+
+    private static ServerConfig load(Map<Setting, String> flags, Map<String, String> env) {
+        return ServerConfig.load(flags, env);
+    }
+
+    @Test
+    void defaultsMatchTheSpec() {
+        ServerConfig config = load(Map.of(), Map.of());
+
+        assertThat(config.dataDir()).isEqualTo(Path.of("./data"));
+        assertThat(config.listenAddr()).isEqualTo(new HostPort("", 8080));
+        assertThat(config.tunnelAddr()).isEqualTo(new HostPort("", 8443));
+        assertThat(config.httpAddr()).isEqualTo(new HostPort("", 80));
+        assertThat(config.httpsAddr()).isEqualTo(new HostPort("", 443));
+        assertThat(config.domain()).isNull();
+        assertThat(config.adminToken()).isNull();
+        assertThat(config.authMode()).isEqualTo(AuthMode.TOKEN);
+        assertThat(config.oidc()).isNull();
+        assertThat(config.acme().enabled()).isFalse();
+        assertThat(config.acme().directory()).isEqualTo(URI.create(ServerConfig.LETS_ENCRYPT_PRODUCTION));
+        assertThat(config.tlsFiles()).isNull();
+        assertThat(config.proxyTimeout()).isEqualTo(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void environmentVariablesOfTheSameNameSetEverySetting() {
+        ServerConfig config = load(Map.of(), Map.of(
+                "PICOTUNNEL_DATA_DIR", "/srv/picotunnel",
+                "PICOTUNNEL_LISTEN_ADDR", "127.0.0.1:9090",
+                "PICOTUNNEL_TUNNEL_ADDR", "[::1]:0",
+                "PICOTUNNEL_DOMAIN", "Tunnel.Example.com",
+                "PICOTUNNEL_ACME_ENABLED", "true",
+                "PICOTUNNEL_ACME_EMAIL", "admin@example.com",
+                "PICOTUNNEL_ACME_DIRECTORY", "staging",
+                "PICOTUNNEL_PROXY_TIMEOUT", "2m"));
+
+        assertThat(config.dataDir()).isEqualTo(Path.of("/srv/picotunnel"));
+        assertThat(config.listenAddr()).isEqualTo(new HostPort("127.0.0.1", 9090));
+        assertThat(config.tunnelAddr()).isEqualTo(new HostPort("::1", 0));
+        assertThat(config.domain()).isEqualTo("tunnel.example.com");
+        assertThat(config.acme().enabled()).isTrue();
+        assertThat(config.acme().email()).isEqualTo("admin@example.com");
+        assertThat(config.acme().directory()).isEqualTo(URI.create(ServerConfig.LETS_ENCRYPT_STAGING));
+        assertThat(config.proxyTimeout()).isEqualTo(Duration.ofMinutes(2));
+    }
+
+    @Test
+    void aFlagWinsOverItsVariableWhichWinsOverTheDefault() {
+        ServerConfig config = load(Map.of(Setting.LISTEN_ADDR, ":7000"),
+                Map.of("PICOTUNNEL_LISTEN_ADDR", ":7001", "PICOTUNNEL_HTTP_ADDR", ":7002", "PICOTUNNEL_HTTPS_ADDR", ""));
+
+        assertThat(config.listenAddr().port()).isEqualTo(7000);
+        assertThat(config.httpAddr().port()).isEqualTo(7002);
+        assertThat(config.httpsAddr().port()).isEqualTo(443);
+    }
+
+    @Test
+    void aBadFlagIsReportedEvenWhenItsVariableIsGood() {
+        assertThatThrownBy(() -> load(Map.of(Setting.LISTEN_ADDR, "nonsense"), Map.of("PICOTUNNEL_LISTEN_ADDR", ":1")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --listen-addr (PICOTUNNEL_LISTEN_ADDR): 'nonsense' is not of the form host:port,"
+                        + " for example :8080 or 127.0.0.1:8080.");
+    }
+
+    @Test
+    void badValuesGiveOneSentenceNamingTheSetting() {
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TUNNEL_ADDR", ":70000")))
+                .hasMessage("Invalid --tunnel-addr (PICOTUNNEL_TUNNEL_ADDR): port 70000 is out of range (0-65535).");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_AUTH", "off")))
+                .hasMessageStartingWith("Invalid --auth (PICOTUNNEL_AUTH): 'off' is not 'token' or 'none'");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "not a domain")))
+                .hasMessageContaining("--domain").hasMessageContaining("not a valid host name");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "maybe")))
+                .hasMessageContaining("--acme-enabled").hasMessageContaining("not true or false");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_DIRECTORY", "ftp://ca")))
+                .hasMessageContaining("not an http(s) URL");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_PROXY_TIMEOUT", "soon")))
+                .hasMessageContaining("--proxy-timeout").hasMessageContaining("30s");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_PROXY_TIMEOUT", "0s")))
+                .hasMessageContaining("greater than zero");
+    }
+
+    @Test
+    void aWeakAdminTokenIsRefusedWithoutRepeatingIt() {
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "secret123")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("at least 16")
+                .hasMessageNotContaining("secret123");
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "a-long-enough-token")).adminToken())
+                .isEqualTo("a-long-enough-token");
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "a-long-enough-token")).toString())
+                .doesNotContain("a-long-enough-token");
+    }
+
+    @Test
+    void authNoneMustBeSpelledOut() {
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_AUTH", "none")).authDisabled()).isTrue();
+        assertThat(load(Map.of(Setting.AUTH, "NONE"), Map.of()).authMode()).isEqualTo(AuthMode.NONE);
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_AUTH", "")).authDisabled()).isFalse();
+    }
+
+    @Test
+    void oidcNeedsIssuerClientIdAndRedirectUrl() {
+        ServerConfig config = load(Map.of(), Map.of(
+                "PICOTUNNEL_OIDC_ISSUER", "https://auth.example.com",
+                "PICOTUNNEL_OIDC_CLIENT_ID", "picotunnel",
+                "PICOTUNNEL_OIDC_CLIENT_SECRET", "s3cret",
+                "PICOTUNNEL_OIDC_REDIRECT_URL", "https://tunnel.example.com/auth/callback",
+                "PICOTUNNEL_OIDC_ALLOWED_EMAILS", " Alice@Example.com, bob@example.com ,",
+                "PICOTUNNEL_OIDC_ALLOWED_GROUPS", "admins"));
+        assertThat(config.oidc().issuer()).isEqualTo(URI.create("https://auth.example.com"));
+        assertThat(config.oidc().clientSecret()).isEqualTo("s3cret");
+        assertThat(config.oidc().allowedEmails()).containsExactly("alice@example.com", "bob@example.com");
+        assertThat(config.oidc().allowedGroups()).containsExactly("admins");
+        assertThat(config.toString()).doesNotContain("s3cret");
+
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_OIDC_CLIENT_ID", "picotunnel")))
+                .hasMessageContaining("needs --oidc-issuer (PICOTUNNEL_OIDC_ISSUER)");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_OIDC_ISSUER", "https://auth.example.com")))
+                .hasMessageContaining("--oidc-client-id").hasMessageContaining("required");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_OIDC_ISSUER", "https://auth.example.com",
+                "PICOTUNNEL_OIDC_CLIENT_ID", "picotunnel"))).hasMessageContaining("--oidc-redirect-url");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_OIDC_ISSUER", "auth.example.com")))
+                .hasMessageContaining("not an http(s) URL");
+    }
+
+    @Test
+    void tlsFilesComeInPairsAndMustExist() throws IOException {
+        Path cert = Files.writeString(dir.resolve("cert.pem"), "cert");
+        Path key = Files.writeString(dir.resolve("key.pem"), "key");
+
+        ServerConfig config = load(Map.of(), Map.of("PICOTUNNEL_TLS_CERT", cert.toString(), "PICOTUNNEL_TLS_KEY", key.toString()));
+        assertThat(config.tlsFiles()).isEqualTo(new ServerConfig.TlsFiles(cert, key));
+
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TLS_CERT", cert.toString())))
+                .hasMessageContaining("--tls-key").hasMessageContaining("required when --tls-cert");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TLS_CERT", dir.resolve("missing.pem").toString(),
+                "PICOTUNNEL_TLS_KEY", key.toString()))).hasMessageContaining("does not exist");
+    }
+
+    @Test
+    void acmeCanTrustAPrivateCaFile() throws IOException {
+        Path ca = Files.writeString(dir.resolve("pebble.minica.pem"), "pem");
+        ServerConfig config = load(Map.of(Setting.ACME_ENABLED, "true", Setting.ACME_DIRECTORY, "https://localhost:14000/dir",
+                Setting.ACME_CA_FILE, ca.toString()), Map.of());
+        assertThat(config.acme().directory()).isEqualTo(URI.create("https://localhost:14000/dir"));
+        assertThat(config.acme().caFile()).isEqualTo(ca);
+    }
+
+    @Test
+    void everySettingHasAFlagAndAVariableOfTheSameName() {
+        for (Setting setting : Setting.values()) {
+            assertThat(setting.envVar()).isEqualTo("PICOTUNNEL_" + setting.name());
+            List<String> names = new java.util.ArrayList<>(setting.aliases());
+            names.add(setting.flag());
+            assertThat(names).anyMatch(flag -> flag.equals("--" + setting.name().toLowerCase().replace('_', '-'))
+                    || setting == Setting.DATA_DIR);
+        }
+    }
+}

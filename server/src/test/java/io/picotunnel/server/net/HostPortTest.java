@@ -1,0 +1,69 @@
+package io.picotunnel.server.net;
+
+import org.junit.jupiter.api.Test;
+
+import static io.picotunnel.server.net.HostPort.Rules.CONNECT;
+import static io.picotunnel.server.net.HostPort.Rules.SERVER_LISTEN;
+import static io.picotunnel.server.net.HostPort.Rules.SERVICE_LISTEN;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class HostPortTest {
+
+    @Test
+    void parsesEveryAcceptedForm() {
+        assertThat(HostPort.parse(":8080", SERVER_LISTEN)).isEqualTo(new HostPort("", 8080));
+        assertThat(HostPort.parse("127.0.0.1:0", SERVER_LISTEN)).isEqualTo(new HostPort("127.0.0.1", 0));
+        assertThat(HostPort.parse("[::1]:443", SERVER_LISTEN)).isEqualTo(new HostPort("::1", 443));
+        assertThat(HostPort.parse("LocalHost:22", CONNECT)).isEqualTo(new HostPort("localhost", 22));
+        assertThat(HostPort.parse(" db.internal:5432 ", CONNECT).toString()).isEqualTo("db.internal:5432");
+        assertThat(HostPort.parse("[2001:db8::1]:80", CONNECT).toString()).isEqualTo("[2001:db8::1]:80");
+    }
+
+    @Test
+    void rejectsWhatIsNotHostPortWithAReason() {
+        assertThatThrownBy(() -> HostPort.parse("8080", SERVER_LISTEN)).hasMessageContaining("not of the form host:port");
+        assertThatThrownBy(() -> HostPort.parse("", SERVER_LISTEN)).hasMessageContaining("empty");
+        assertThatThrownBy(() -> HostPort.parse("host:", CONNECT)).hasMessageContaining("no valid port");
+        assertThatThrownBy(() -> HostPort.parse("host:http", CONNECT)).hasMessageContaining("no valid port");
+        assertThatThrownBy(() -> HostPort.parse("::1:80", CONNECT)).hasMessageContaining("not of the form");
+        assertThatThrownBy(() -> HostPort.parse("[zz::1]:80", CONNECT)).hasMessageContaining("invalid IPv6");
+        assertThatThrownBy(() -> HostPort.parse("[::1]80", CONNECT)).hasMessageContaining("not of the form");
+        assertThatThrownBy(() -> HostPort.parse("ho st:80", CONNECT)).hasMessageContaining("invalid host name");
+        assertThatThrownBy(() -> HostPort.parse("-bad-:80", CONNECT)).hasMessageContaining("invalid host name");
+        assertThatThrownBy(() -> HostPort.parse(":80", CONNECT)).hasMessageContaining("no host");
+    }
+
+    @Test
+    void portRangeDependsOnTheUse() {
+        assertThatThrownBy(() -> HostPort.parse(":65536", SERVER_LISTEN)).hasMessage("port 65536 is out of range (0-65535)");
+        assertThatThrownBy(() -> HostPort.parse(":0", SERVICE_LISTEN)).hasMessage("port 0 is out of range (1-65535)");
+        assertThatThrownBy(() -> HostPort.parse("h:0", CONNECT)).hasMessage("port 0 is out of range (1-65535)");
+        assertThatThrownBy(() -> HostPort.parse("h:999999", CONNECT)).hasMessageContaining("no valid port");
+    }
+
+    @Test
+    void wildcardAddressesOverlapEveryHostOnTheSamePort() {
+        HostPort any = HostPort.parse(":2222", SERVICE_LISTEN);
+        HostPort anyV4 = HostPort.parse("0.0.0.0:2222", SERVICE_LISTEN);
+        HostPort loopback = HostPort.parse("127.0.0.1:2222", SERVICE_LISTEN);
+        HostPort otherLoopback = HostPort.parse("127.0.0.2:2222", SERVICE_LISTEN);
+        assertThat(any.overlaps(loopback)).isTrue();
+        assertThat(loopback.overlaps(anyV4)).isTrue();
+        assertThat(loopback.overlaps(otherLoopback)).isFalse();
+        assertThat(loopback.overlaps(HostPort.parse("127.0.0.1:2223", SERVICE_LISTEN))).isFalse();
+    }
+
+    @Test
+    void hostnamesFollowDnsLabelRules() {
+        assertThat(Hostnames.isHostname("app.example.com")).isTrue();
+        assertThat(Hostnames.isHostname("localhost")).isTrue();
+        assertThat(Hostnames.isHostname("a".repeat(64) + ".com")).isFalse();
+        assertThat(Hostnames.isHostname("under_score.com")).isFalse();
+        assertThat(Hostnames.isHostname("trailing.dot.")).isFalse();
+        assertThat(Hostnames.isHostnameOrWildcard("*.example.com")).isTrue();
+        assertThat(Hostnames.isHostnameOrWildcard("*.*.example.com")).isFalse();
+        assertThat(Hostnames.isHostnameOrWildcard("app.*.example.com")).isFalse();
+        assertThat(Hostnames.isHostname("*.example.com")).isFalse();
+    }
+}

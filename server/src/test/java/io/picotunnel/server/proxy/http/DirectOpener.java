@@ -1,0 +1,43 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.netty.util.concurrent.Promise;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Service;
+
+import java.net.InetSocketAddress;
+
+/** Connects straight to the target over TCP, standing in for the tunnel's client where no tunnel is under test. */
+final class DirectOpener implements UpstreamOpener {
+
+    private final EventLoopGroup group;
+
+    DirectOpener(EventLoopGroup group) {
+        this.group = group;
+    }
+
+    @Override
+    public Future<? extends Channel> open(Service service, ChannelHandler handler) {
+        String[] hostPort = service.targetAddr().split(":");
+        Promise<Channel> promise = ImmediateEventExecutor.INSTANCE.newPromise();
+        ChannelFuture connect = new Bootstrap().group(group).channel(Transport.socketChannel())
+                .option(ChannelOption.AUTO_READ, false)
+                .handler(handler)
+                .connect(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])));
+        connect.addListener(f -> {
+            if (f.isSuccess()) {
+                promise.trySuccess(connect.channel());
+            } else {
+                promise.tryFailure(f.cause());
+            }
+        });
+        return promise;
+    }
+}

@@ -1,0 +1,204 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class HttpProxyTest {
+
+    private static final AtomicInteger IDS = new AtomicInteger();
+
+    private EventLoopGroup group;
+    private HttpRoutes routes;
+    private HttpListener listener;
+    private TargetServer alpha;
+    private TargetServer beta;
+
+    @BeforeEach
+    void start() throws Exception {
+        group = Transport.newEventLoopGroup(2, "proxy-test");
+        routes = new HttpRoutes();
+        HttpProxy proxy = HttpProxy.builder()
+                .routes(routes)
+                .opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(1))
+                .httpsPort(8443)
+                .acmeChallenges(token -> token.equals("tok123") ? Optional.of("tok123.keyauth") : Optional.empty())
+                .build();
+        listener = HttpListener.bind(new InetSocketAddress("127.0.0.1", 0), group, proxy);
+        alpha = new TargetServer("alpha");
+        beta = new TargetServer("beta");
+    }
+
+    @AfterEach
+    void stop() {
+        listener.close();
+        alpha.close();
+        beta.close();
+        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    private Service addService(String domain, String prefix, String target) {
+        return addService(domain, prefix, target, false);
+    }
+
+    private Service addService(String domain, String prefix, String target, boolean httpsRedirect) {
+        Service service = new Service("s" + IDS.incrementAndGet(), "t1", ServiceType.HTTP, domain, prefix,
+                TlsMode.TERMINATE, null, target, true, Instant.now(), httpsRedirect);
+        routes.onServiceChange(null, service);
+        return service;
+    }
+
+    private RawHttp connect() throws Exception {
+        return new RawHttp(listener.port());
+    }
+
+    @Test
+    void keepAliveConnectionReachesTheRightServiceForEachHost() throws Exception {
+        addService("alpha.test", "/", alpha.address());
+        addService("beta.test", "/", beta.address());
+        addService("*.wild.test", "/", beta.address());
+        try (RawHttp http = connect()) {
+            assertThat(http.get("alpha.test", "/one").text()).contains("service=alpha", "uri=/one");
+            assertThat(http.get("Beta.Test:80", "/two").text()).contains("service=beta", "uri=/two");
+            assertThat(http.get("alpha.test", "/three?x=1").text()).contains("service=alpha", "uri=/three?x=1");
+            assertThat(http.get("x.wild.test", "/").text()).contains("service=beta");
+        }
+    }
+
+    @Test
+    void longestPathPrefixPicksTheService() throws Exception {
+        addService("app.test", "/", alpha.address());
+        addService("app.test", "/api", beta.address());
+        try (RawHttp http = connect()) {
+            assertThat(http.get("app.test", "/api/users").text()).contains("service=beta", "uri=/api/users");
+            assertThat(http.get("app.test", "/apix").text()).contains("service=alpha");
+        }
+    }
+
+    @Test
+    void forwardedHeadersReplaceTheClientsAndHopByHopHeadersAreDropped() throws Exception {
+        addService("alpha.test", "/", alpha.address());
+        try (RawHttp http = connect()) {
+            http.send("GET / HTTP/1.1\r\nHost: alpha.test:8080\r\n"
+                    + "X-Forwarded-For: 6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n"
+                    + "X-Forwarded-Host: evil.test\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s\r\n"
+                    + "Keep-Alive: timeout=99\r\nProxy-Authorization: Basic eDp5\r\nTE: trailers\r\n"
+                    + "X-Kept: yes\r\n\r\n");
+            RawHttp.Response response = http.read();
+            String seen = response.text();
+            assertThat(seen).contains("h:host=alpha.test:8080", "h:x-forwarded-for=127.0.0.1",
+                    "h:x-real-ip=127.0.0.1", "h:x-forwarded-proto=http", "h:x-forwarded-host=alpha.test:8080",
+                    "h:x-kept=yes");
+            assertThat(seen).doesNotContain("6.6.6.6", "evil.test", "x-secret", "h:keep-alive",
+                    "proxy-authorization", "h:te=");
+            assertThat(response.header("X-Target")).isEqualTo("alpha");
+            assertThat(response.header("Keep-Alive")).isNull();
+        }
+    }
+
+    @Test
+    void unknownHostGets404PageInHtmlOrJson() throws Exception {
+        try (RawHttp http = connect()) {
+            RawHttp.Response html = http.send("GET / HTTP/1.1\r\nHost: nowhere.test\r\nAccept: text/html\r\n\r\n").read();
+            assertThat(html.status()).isEqualTo(404);
+            assertThat(html.header("Content-Type")).startsWith("text/html");
+            assertThat(html.text()).contains("nowhere.test");
+
+            RawHttp.Response json = http.send("GET / HTTP/1.1\r\nHost: <b>x</b>\r\nAccept: application/json\r\n\r\n").read();
+            assertThat(json.status()).isEqualTo(404);
+            assertThat(json.header("Content-Type")).isEqualTo("application/json");
+            assertThat(json.text()).contains("\"error\":\"unknown_host\"");
+        }
+    }
+
+    @Test
+    void refusedTargetGets502() throws Exception {
+        addService("gone.test", "/", "127.0.0.1:" + Ports.freePort());
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.get("gone.test", "/");
+            assertThat(response.status()).isEqualTo(502);
+            assertThat(response.text()).contains("refused");
+        }
+    }
+
+    @Test
+    void targetThatDoesNotAnswerGets504() throws Exception {
+        addService("slow.test", "/", alpha.address());
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.get("slow.test", "/hang");
+            assertThat(response.status()).isEqualTo(504);
+            assertThat(http.get("slow.test", "/after").text()).contains("service=alpha");
+        }
+    }
+
+    @Test
+    void malformedRequestGets400() throws Exception {
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.send("THIS IS NOT HTTP\r\n\r\n").read();
+            assertThat(response.status()).isEqualTo(400);
+            assertThat(http.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void contentLengthWithTransferEncodingGets400() throws Exception {
+        addService("alpha.test", "/", alpha.address());
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.send("POST / HTTP/1.1\r\nHost: alpha.test\r\nContent-Length: 4\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n").read();
+            assertThat(response.status()).isEqualTo(400);
+            assertThat(response.text()).contains("both Content-Length and Transfer-Encoding");
+            assertThat(http.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void duplicateContentLengthGets400() throws Exception {
+        addService("alpha.test", "/", alpha.address());
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.send("POST / HTTP/1.1\r\nHost: alpha.test\r\nContent-Length: 4\r\n"
+                    + "Content-Length: 5\r\n\r\nabcde").read();
+            assertThat(response.status()).isEqualTo(400);
+            assertThat(response.text()).contains("more than one Content-Length");
+        }
+    }
+
+    @Test
+    void oversizedHeadersGet431() throws Exception {
+        addService("alpha.test", "/", alpha.address());
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.send("GET / HTTP/1.1\r\nHost: alpha.test\r\nX-Big: "
+                    + "a".repeat(HttpProxy.MAX_HEADER_SIZE + 10) + "\r\n\r\n").read();
+            assertThat(response.status()).isEqualTo(431);
+        }
+    }
+
+    @Test
+    void httpsRedirectSends308ButAcmeChallengesAreStillAnswered() throws Exception {
+        addService("secure.test", "/", alpha.address(), true);
+        try (RawHttp http = connect()) {
+            RawHttp.Response redirect = http.get("secure.test:80", "/a/b?c=d");
+            assertThat(redirect.status()).isEqualTo(308);
+            assertThat(redirect.header("Location")).isEqualTo("https://secure.test:8443/a/b?c=d");
+
+            RawHttp.Response challenge = http.get("secure.test", "/.well-known/acme-challenge/tok123");
+            assertThat(challenge.status()).isEqualTo(200);
+            assertThat(challenge.text()).isEqualTo("tok123.keyauth");
+        }
+    }
+}

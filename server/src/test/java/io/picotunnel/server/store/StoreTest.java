@@ -1,0 +1,217 @@
+package io.picotunnel.server.store;
+
+import io.picotunnel.server.RecordingListener;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class StoreTest {
+
+    @TempDir
+    Path dataDir;
+    Store store;
+
+    @BeforeEach
+    void open() {
+        store = Store.open(dataDir);
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    private Service tcp(String tunnelId, String listen) throws ServiceConflictException {
+        return store.createService(new Service(null, tunnelId, ServiceType.TCP, null, "/", TlsMode.TERMINATE, listen,
+                "localhost:22", true, null)).orElseThrow();
+    }
+
+    private List<String> query(String sql) {
+        return store.database().inTransaction(connection -> {
+            List<String> rows = new ArrayList<>();
+            try (Statement statement = connection.createStatement(); ResultSet result = statement.executeQuery(sql)) {
+                while (result.next()) {
+                    rows.add(result.getString(1));
+                }
+            }
+            return rows;
+        });
+    }
+
+    @Test
+    void migrationsAreRecordedOnceAndReopeningAppliesNothingTwice() {
+        store.createTunnel("kept");
+        store.close();
+        store = Store.open(dataDir);
+        store.close();
+        store = Store.open(dataDir);
+
+        assertThat(query("SELECT version FROM schema_version ORDER BY version"))
+                .containsExactlyElementsOf(Migrations.available().stream().map(m -> String.valueOf(m.version())).toList());
+        assertThat(query("SELECT version FROM schema_version")).contains("1");
+        assertThat(store.tunnels()).extracting(Tunnel::name).containsExactly("kept");
+    }
+
+    @Test
+    void aDatabaseFromANewerVersionIsRefused() throws IOException {
+        store.database().inTransaction(connection -> {
+            try (Statement statement = connection.createStatement()) {
+                statement.executeUpdate("INSERT INTO schema_version VALUES (9999, 'future', '2099-01-01T00:00:00.000Z')");
+            }
+            return null;
+        });
+        store.close();
+
+        assertThatThrownBy(() -> Store.open(dataDir)).isInstanceOf(StoreException.class)
+                .hasMessageContaining("schema version 9999").hasMessageContaining("newer");
+        store = Store.open(Files.createDirectories(dataDir.resolve("other")));
+    }
+
+    @Test
+    void databaseUsesWalAndForeignKeys() {
+        assertThat(query("PRAGMA journal_mode")).containsExactly("wal");
+        assertThat(query("PRAGMA foreign_keys")).containsExactly("1");
+        assertThat(Integer.parseInt(query("PRAGMA busy_timeout").getFirst())).isPositive();
+    }
+
+    @Test
+    void migrationStatementsAreSplitAtLineEndSemicolonsSkippingComments() {
+        assertThat(Migrations.statements("-- comment\nCREATE TABLE a (x TEXT DEFAULT 'a;b');\n\nCREATE INDEX i ON a (x);\n"))
+                .containsExactly("CREATE TABLE a (x TEXT DEFAULT 'a;b');", "CREATE INDEX i ON a (x);");
+    }
+
+    @Test
+    void tunnelIsFoundByItsExactTokenOnly() {
+        Tunnel tunnel = store.createTunnel("t");
+
+        assertThat(store.findTunnelByToken(tunnel.token())).contains(tunnel);
+        assertThat(store.findTunnelByToken(tunnel.token().toUpperCase())).isEmpty();
+        assertThat(store.findTunnelByToken(tunnel.token().substring(1))).isEmpty();
+        assertThat(store.findTunnelByToken("")).isEmpty();
+        assertThat(store.findTunnelByToken(null)).isEmpty();
+        assertThat(query("SELECT token_sha256 FROM tunnels")).containsExactly(
+                io.picotunnel.server.auth.Secrets.sha256Hex(tunnel.token()));
+    }
+
+    @Test
+    void regeneratedTokenReplacesTheOldOne() {
+        Tunnel tunnel = store.createTunnel("t");
+        Tunnel regenerated = store.regenerateToken(tunnel.id()).orElseThrow();
+
+        assertThat(regenerated.token()).isNotEqualTo(tunnel.token());
+        assertThat(store.findTunnelByToken(tunnel.token())).isEmpty();
+        assertThat(store.findTunnelByToken(regenerated.token())).contains(regenerated);
+        assertThat(store.regenerateToken("missing")).isEmpty();
+    }
+
+    @Test
+    void deletingATunnelCascadesToItsServicesAndTellsListeners() throws ServiceConflictException {
+        RecordingListener listener = new RecordingListener();
+        store.addServiceListener(listener);
+        Tunnel doomed = store.createTunnel("doomed");
+        Tunnel kept = store.createTunnel("kept");
+        Service first = tcp(doomed.id(), ":3001");
+        Service second = tcp(doomed.id(), ":3002");
+        Service other = tcp(kept.id(), ":3003");
+        listener.changes.clear();
+
+        assertThat(store.deleteTunnel(doomed.id())).isTrue();
+
+        assertThat(store.services()).containsExactly(other);
+        assertThat(query("SELECT COUNT(*) FROM services WHERE tunnel_id = '" + doomed.id() + "'")).containsExactly("0");
+        assertThat(listener.changes).extracting(RecordingListener.Change::before).containsExactlyInAnyOrder(first, second);
+        assertThat(listener.changes).allMatch(RecordingListener.Change::isDelete);
+        assertThat(store.deleteTunnel(doomed.id())).isFalse();
+    }
+
+    @Test
+    void foreignKeysRefuseAServiceOfAMissingTunnel() throws ServiceConflictException {
+        assertThat(store.createService(new Service(null, "nope", ServiceType.TCP, null, "/", TlsMode.TERMINATE, ":4000",
+                "localhost:22", true, null))).isEmpty();
+        assertThatThrownBy(() -> store.database().inTransaction(connection -> {
+            try (Statement statement = connection.createStatement()) {
+                return statement.executeUpdate("INSERT INTO services (id, tunnel_id, type, target_addr, created_at)"
+                        + " VALUES ('x', 'nope', 'tcp', 'h:1', '2026-01-01T00:00:00.000Z')");
+            }
+        })).isInstanceOf(StoreException.class).hasMessageContaining("FOREIGN KEY");
+    }
+
+    @Test
+    void aRefusingListenerRollsTheChangeBack() throws ServiceConflictException {
+        RecordingListener listener = new RecordingListener();
+        store.addServiceListener(listener);
+        Tunnel tunnel = store.createTunnel("t");
+        Service service = tcp(tunnel.id(), ":5000");
+        listener.refuse(change -> true, "busy");
+
+        assertThatThrownBy(() -> tcp(tunnel.id(), ":5001")).isInstanceOf(ServiceConflictException.class).hasMessage("busy");
+        assertThatThrownBy(() -> store.updateService(service.id(), s -> new Service(s.id(), s.tunnelId(), s.type(), null, "/",
+                TlsMode.TERMINATE, ":5002", "localhost:23", false, null))).isInstanceOf(ServiceConflictException.class);
+        assertThatThrownBy(() -> store.deleteService(service.id())).isInstanceOf(ServiceConflictException.class);
+
+        assertThat(store.services()).containsExactly(service);
+    }
+
+    @Test
+    void readsDoNotWaitForAServiceChangeThatIsWaitingForAListener() throws Exception {
+        Tunnel tunnel = store.createTunnel("t");
+        CountDownLatch listenerEntered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        store.addServiceListener((before, after) -> {
+            listenerEntered.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        ExecutorService executor = Executors.newFixedThreadPool(2);
+        try {
+            Future<Service> change = executor.submit(() -> tcp(tunnel.id(), ":6000"));
+            assertThat(listenerEntered.await(30, TimeUnit.SECONDS)).isTrue();
+
+            Future<Optional<Tunnel>> lookup = executor.submit(() -> store.findTunnelByToken(tunnel.token()));
+            assertThat(lookup.get(30, TimeUnit.SECONDS)).contains(tunnel);
+            assertThat(store.services()).as("the change is not committed yet").isEmpty();
+
+            release.countDown();
+            Service created = change.get(30, TimeUnit.SECONDS);
+            assertThat(store.services()).containsExactly(created);
+        } finally {
+            release.countDown();
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
+    void servicesAndTunnelsSurviveReopening() throws ServiceConflictException {
+        Tunnel tunnel = store.createTunnel("persisted");
+        Service service = store.createService(new Service(null, tunnel.id(), ServiceType.HTTP, "app.example.com", "/api",
+                TlsMode.PASSTHROUGH, null, "localhost:443", false, null)).orElseThrow();
+        store.close();
+
+        store = Store.open(dataDir);
+
+        assertThat(store.tunnels()).containsExactly(tunnel);
+        assertThat(store.services(tunnel.id())).containsExactly(service);
+        assertThat(store.findTunnelByToken(tunnel.token())).contains(tunnel);
+    }
+}
