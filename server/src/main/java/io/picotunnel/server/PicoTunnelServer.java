@@ -82,6 +82,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         adminToken = resolveAdminToken();
         registry = new TunnelRegistry();
 
+        // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
+        // here; each then hears of every stored service, and of every change through the store from now on.
         serviceListeners.addAll(extraListeners);
         for (ServiceListener listener : serviceListeners) {
             store.addServiceListener(listener);

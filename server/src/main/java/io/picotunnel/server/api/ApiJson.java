@@ -45,6 +45,11 @@ public final class ApiJson {
         json.put("domain", http ? service.domain() : null);
         json.put("path_prefix", http ? service.pathPrefix() : null);
         json.put("tls_mode", http ? service.tlsMode().json() : null);
+        if (http) {
+            json.put("https_redirect", service.httpsRedirect());
+        } else {
+            json.putNull("https_redirect");
+        }
         json.put("listen_addr", http ? null : service.listenAddr());
         json.put("target_addr", service.targetAddr());
         json.put("enabled", service.enabled());

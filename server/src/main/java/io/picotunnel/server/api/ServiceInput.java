@@ -17,7 +17,8 @@ import java.util.Set;
  */
 final class ServiceInput {
 
-    static final Set<String> WRITABLE = Set.of("type", "domain", "path_prefix", "tls_mode", "listen_addr", "target_addr", "enabled");
+    static final Set<String> WRITABLE = Set.of("type", "domain", "path_prefix", "tls_mode", "listen_addr", "target_addr", "enabled",
+            "https_redirect");
     static final Set<String> READ_ONLY = Set.of("id", "tunnel_id", "created_at", "updated_at");
     private static final int MAX_PATH_PREFIX = 1024;
 
@@ -60,7 +61,7 @@ final class ServiceInput {
 
     private static Service apply(Service base, JsonBody body) {
         boolean http = base.type() == ServiceType.HTTP;
-        for (String field : http ? List.of("listen_addr") : List.of("domain", "path_prefix", "tls_mode")) {
+        for (String field : http ? List.of("listen_addr") : List.of("domain", "path_prefix", "tls_mode", "https_redirect")) {
             if (body.has(field) && !body.isNull(field)) {
                 throw ApiError.invalidField(field, "applies to " + (http ? "tcp" : "http") + " services only");
             }
@@ -71,8 +72,10 @@ final class ServiceInput {
         String listenAddr = body.has("listen_addr") ? body.string("listen_addr") : base.listenAddr();
         String targetAddr = body.has("target_addr") ? body.string("target_addr") : base.targetAddr();
         boolean enabled = body.has("enabled") ? orDefault(body.bool("enabled"), true) : base.enabled();
+        boolean httpsRedirect = body.has("https_redirect") ? orDefault(body.bool("https_redirect"), false)
+                : base.httpsRedirect();
         return new Service(base.id(), base.tunnelId(), base.type(), domain, pathPrefix, tlsMode, listenAddr, targetAddr,
-                enabled, base.createdAt(), base.httpsRedirect());
+                enabled, base.createdAt(), httpsRedirect);
     }
 
     private static <T> T orDefault(T value, T fallback) {

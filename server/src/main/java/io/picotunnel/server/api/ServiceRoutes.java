@@ -3,6 +3,7 @@ package io.picotunnel.server.api;
 import io.javalin.http.Context;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 
 /** {@code /api/tunnels/{id}/services} and {@code /api/services/{id}}. */
@@ -32,16 +33,32 @@ final class ServiceRoutes {
             throw ApiError.notFound("tunnel", tunnelId);
         }
         Service draft = input.create(tunnelId, JsonBody.read(ctx, ServiceInput.WRITABLE, ServiceInput.READ_ONLY));
-        Service created = store.createService(draft).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
+        Service created;
+        try {
+            created = store.createService(draft).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
+        } catch (ServiceConflictException e) {
+            throw conflict(draft, e);
+        }
         Responses.json(ctx, 201, json.service(created));
     }
 
-    void update(Context ctx) throws ServiceConflictException {
+    void update(Context ctx) {
         String id = ctx.pathParam("id");
         JsonBody body = JsonBody.read(ctx, ServiceInput.WRITABLE, ServiceInput.READ_ONLY);
-        Service updated = store.updateService(id, stored -> input.patch(stored, body))
-                .orElseThrow(() -> ApiError.notFound("service", id));
+        Service updated;
+        try {
+            updated = store.updateService(id, stored -> input.patch(stored, body))
+                    .orElseThrow(() -> ApiError.notFound("service", id));
+        } catch (ServiceConflictException e) {
+            throw conflict(store.service(id).orElse(null), e);
+        }
         Responses.json(ctx, 200, json.service(updated));
+    }
+
+    /** A conflict names the field a form would show it next to: the listen address or the domain. */
+    private static ApiError conflict(Service service, ServiceConflictException e) {
+        String field = service == null ? null : service.type() == ServiceType.TCP ? "listen_addr" : "domain";
+        return ApiError.conflict(e.getMessage(), field);
     }
 
     void delete(Context ctx) throws ServiceConflictException {

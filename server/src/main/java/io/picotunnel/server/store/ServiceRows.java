@@ -11,7 +11,7 @@ import java.util.List;
 final class ServiceRows {
 
     static final String SELECT_SERVICE = "SELECT id, tunnel_id, type, domain, path_prefix, tls_mode, listen_addr,"
-            + " target_addr, enabled, created_at FROM services";
+            + " target_addr, enabled, created_at, https_redirect FROM services";
 
     private ServiceRows() {
     }
@@ -34,7 +34,8 @@ final class ServiceRows {
                             rows.getString("listen_addr"),
                             rows.getString("target_addr"),
                             rows.getInt("enabled") != 0,
-                            Rfc3339.parse(rows.getString("created_at"))));
+                            Rfc3339.parse(rows.getString("created_at")),
+                            rows.getInt("https_redirect") != 0));
                 }
             }
         }
@@ -43,20 +44,21 @@ final class ServiceRows {
 
     static void insert(Connection connection, Service service) throws SQLException {
         try (PreparedStatement insert = connection.prepareStatement("INSERT INTO services (type, domain, path_prefix, tls_mode,"
-                + " listen_addr, target_addr, enabled, id, tunnel_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                + " listen_addr, target_addr, enabled, https_redirect, id, tunnel_id, created_at)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             bindFields(insert, service);
-            insert.setString(8, service.id());
-            insert.setString(9, service.tunnelId());
-            insert.setString(10, Rfc3339.format(service.createdAt()));
+            insert.setString(9, service.id());
+            insert.setString(10, service.tunnelId());
+            insert.setString(11, Rfc3339.format(service.createdAt()));
             insert.executeUpdate();
         }
     }
 
     static void update(Connection connection, Service service) throws SQLException {
         try (PreparedStatement update = connection.prepareStatement("UPDATE services SET type = ?, domain = ?, path_prefix = ?,"
-                + " tls_mode = ?, listen_addr = ?, target_addr = ?, enabled = ? WHERE id = ?")) {
+                + " tls_mode = ?, listen_addr = ?, target_addr = ?, enabled = ?, https_redirect = ? WHERE id = ?")) {
             bindFields(update, service);
-            update.setString(8, service.id());
+            update.setString(9, service.id());
             update.executeUpdate();
         }
     }
@@ -69,5 +71,6 @@ final class ServiceRows {
         statement.setString(5, service.listenAddr());
         statement.setString(6, service.targetAddr());
         statement.setInt(7, service.enabled() ? 1 : 0);
+        statement.setInt(8, service.httpsRedirect() ? 1 : 0);
     }
 }

@@ -196,7 +196,8 @@ public final class Store implements AutoCloseable {
                 return Optional.empty();
             }
             Service service = new Service(Secrets.newId(), draft.tunnelId(), draft.type(), draft.domain(), draft.pathPrefix(),
-                    draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), Rfc3339.now(), draft.httpsRedirect());
+                    draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), Rfc3339.now(),
+                    draft.httpsRedirect());
             ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), service);
             ServiceRows.insert(connection, service);
             tellListeners(List.of(new Change(null, service)));

@@ -166,6 +166,7 @@ class ServiceApiTest {
         assertThat(duplicate.status()).isEqualTo(409);
         assertThat(duplicate.json().get("error").asText()).isEqualTo("conflict");
         assertThat(duplicate.json().get("message").asText()).contains("app.example.com").contains("/api");
+        assertThat(duplicate.json().get("field").asText()).isEqualTo("domain");
         assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).hasSize(2);
     }
 
@@ -187,7 +188,7 @@ class ServiceApiTest {
         for (String clash : new String[] {"127.0.0.1:20022", ":20022", "0.0.0.0:20022"}) {
             ApiClient.Response duplicate = create("{\"type\": \"tcp\", \"listen_addr\": \"" + clash + "\", \"target_addr\": \"localhost:23\"}");
             assertThat(duplicate.status()).as(clash).isEqualTo(409);
-            assertThat(duplicate.json().get("field")).isNull();
+            assertThat(duplicate.json().get("field").asText()).isEqualTo("listen_addr");
             assertThat(duplicate.json().get("message").asText()).contains("127.0.0.1:20022");
         }
         created("{\"type\": \"tcp\", \"listen_addr\": \"127.0.0.2:20022\", \"target_addr\": \"localhost:24\"}");
@@ -215,6 +216,28 @@ class ServiceApiTest {
     }
 
     @Test
+    void httpsRedirectIsOffByDefaultSettableOnHttpServicesAndStored() {
+        JsonNode plain = created("{\"type\": \"http\", \"domain\": \"a.example.com\", \"target_addr\": \"localhost:1\"}");
+        assertThat(plain.get("https_redirect").asBoolean()).isFalse();
+        JsonNode redirecting = created("{\"type\": \"http\", \"domain\": \"b.example.com\", \"target_addr\": \"localhost:1\","
+                + " \"https_redirect\": true}");
+        assertThat(redirecting.get("https_redirect").asBoolean()).isTrue();
+        ApiClient.Response patched = api.patch("/api/services/" + plain.get("id").asText(), "{\"https_redirect\": true}");
+        assertThat(patched.json().get("https_redirect").asBoolean()).isTrue();
+        assertInvalid(create("{\"type\": \"tcp\", \"listen_addr\": \":20024\", \"target_addr\": \"localhost:22\","
+                + " \"https_redirect\": true}"), "https_redirect", "http services only");
+
+        api.close();
+        server.stop();
+        server = ApiTestServer.start(dataDir, listener);
+        api = new ApiClient(server.apiPort(), server.adminToken());
+
+        JsonNode stored = api.get("/api/tunnels/" + tunnelId + "/services").json();
+        assertThat(stored.get(0).get("https_redirect").asBoolean()).isTrue();
+        assertThat(stored.get(1).get("https_redirect").asBoolean()).isTrue();
+    }
+
+    @Test
     void patchAcceptsTheObjectItReceived() {
         JsonNode service = created("{\"type\": \"tcp\", \"listen_addr\": \":20023\", \"target_addr\": \"localhost:22\"}");
         String echoed = service.toString().replace("localhost:22", "localhost:2022");
@@ -235,6 +258,7 @@ class ServiceApiTest {
         assertInvalid(api.patch("/api/services/" + id, "{\"type\": \"tcp\"}"), "type", "cannot be changed");
         ApiClient.Response conflict = api.patch("/api/services/" + id, "{\"domain\": \"other.example.com\"}");
         assertThat(conflict.status()).isEqualTo(409);
+        assertThat(conflict.json().get("field").asText()).isEqualTo("domain");
 
         assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json().get(0)).isEqualTo(service);
         assertThat(api.patch("/api/services/ffffffffffffffff", "{\"enabled\": true}").status()).isEqualTo(404);

@@ -1,0 +1,170 @@
+package io.picotunnel.client;
+
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ConfigException;
+import io.picotunnel.client.tunnel.TokenRejectedException;
+import io.picotunnel.client.tunnel.TunnelClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+/** {@code picotunnel-client}: connects to a PicoTunnel server and serves the streams it opens. */
+@Command(
+        name = "picotunnel-client",
+        mixinStandardHelpOptions = true,
+        versionProvider = ClientMain.Version.class,
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = {
+            "Connects to a PicoTunnel server over one WebSocket and forwards each connection the server",
+            "sends to the local target it names. Reconnects on its own (1 s doubling to 60 s)."
+        },
+        footerHeading = "%nEnvironment:%n",
+        footer = {
+            "  PICOTUNNEL_SERVER, PICOTUNNEL_TOKEN, PICOTUNNEL_INSECURE, PICOTUNNEL_ALLOW,",
+            "  PICOTUNNEL_SHUTDOWN_GRACE stand in for the flags of the same name; a flag wins."
+        },
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:stopped (SIGTERM / Ctrl-C) after open streams finished",
+            "1:unexpected error",
+            "2:invalid flags or settings",
+            "3:the server rejected the token (HTTP 401); reconnecting would not help"
+        })
+public final class ClientMain implements Callable<Integer> {
+
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_ERROR = 1;
+    public static final int EXIT_USAGE = 2;
+    public static final int EXIT_TOKEN_REJECTED = 3;
+
+    private static final String LOGBACK_CONFIG = "io/picotunnel/client/logback-client.xml";
+
+    @Option(names = "--server", paramLabel = "ADDRESS",
+            description = "Server tunnel address: host:port (TLS), wss://host:port or ws://host:port (no TLS).")
+    String server;
+
+    @Option(names = "--token", paramLabel = "TOKEN", description = "The tunnel's token.")
+    String token;
+
+    @Option(names = "--insecure", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+            description = "Skip TLS certificate verification. For development only.")
+    Boolean insecure;
+
+    @Option(names = "--allow", paramLabel = "HOST:PORT[,...]",
+            description = "Only these targets may be dialled for the server; others are refused. Default: any.")
+    String allow;
+
+    @Option(names = "--shutdown-grace", paramLabel = "DURATION",
+            description = "On SIGTERM, how long open streams may go on (e.g. 10s, 500ms). Default: 10s.")
+    String shutdownGrace;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    private final Map<String, String> env;
+
+    ClientMain(Map<String, String> env) {
+        this.env = env;
+    }
+
+    public static void main(String[] args) {
+        if (System.getProperty("logback.configurationFile") == null) {
+            System.setProperty("logback.configurationFile", LOGBACK_CONFIG);
+        }
+        int code = commandLine(System.getenv()).execute(args);
+        System.exit(code);
+    }
+
+    static CommandLine commandLine(Map<String, String> env) {
+        CommandLine cmd = new CommandLine(new ClientMain(env));
+        cmd.setParameterExceptionHandler((e, args) -> {
+            e.getCommandLine().getErr().println("picotunnel-client: " + e.getMessage());
+            e.getCommandLine().getErr().println("Run picotunnel-client --help for the flags.");
+            return EXIT_USAGE;
+        });
+        return cmd;
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Logger log = LoggerFactory.getLogger(ClientMain.class);
+        ClientConfig config;
+        try {
+            config = ClientConfig.resolve(
+                    new ClientConfig.Flags(server, token, insecure, allow, shutdownGrace), env);
+        } catch (ConfigException e) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("picotunnel-client: " + e.getMessage());
+            err.flush();
+            return EXIT_USAGE;
+        }
+        if (config.insecure()) {
+            log.warn("**********************************************************************");
+            log.warn("--insecure: TLS certificates are NOT verified. Anyone on the path can");
+            log.warn("impersonate the server and read the tunnel. Use only for development.");
+            log.warn("**********************************************************************");
+        }
+        if (config.insecure() && !config.server().tls()) {
+            log.warn("--insecure has no effect on a ws:// (plain) server address");
+        }
+        log.info("picotunnel-client {} connecting to {} (targets allowed: {})", Version.get(), config.server(),
+                config.allow());
+        TunnelClient client = new TunnelClient(config);
+        Thread hook = new Thread(() -> {
+            log.info("shutdown requested");
+            client.stop().orTimeout(config.shutdownGrace().toMillis() + 5_000, TimeUnit.MILLISECONDS)
+                    .exceptionally(e -> null).join();
+        }, "picotunnel-client-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        client.start();
+        try {
+            client.terminated().join();
+            return EXIT_OK;
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof TokenRejectedException) {
+                return EXIT_TOKEN_REJECTED;
+            }
+            log.error("client failed", e.getCause());
+            return EXIT_ERROR;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // The JVM is exiting through the hook already.
+            }
+        }
+    }
+
+    /** The version baked into the jar at build time. */
+    static final class Version implements CommandLine.IVersionProvider {
+        static String get() {
+            try (InputStream in = ClientMain.class.getResourceAsStream("/io/picotunnel/client/version.properties")) {
+                if (in == null) {
+                    return "dev";
+                }
+                Properties p = new Properties();
+                p.load(in);
+                return p.getProperty("version", "dev");
+            } catch (IOException e) {
+                return "dev";
+            }
+        }
+
+        @Override
+        public String[] getVersion() {
+            return new String[] {"picotunnel-client " + get()};
+        }
+    }
+}

@@ -1,0 +1,146 @@
+package io.picotunnel.client.config;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Everything the client needs to run, validated in one place. Each setting comes from a flag or from the
+ * {@code PICOTUNNEL_*} environment variable of the same name; the flag wins.
+ *
+ * <p>{@link #toString()} leaves the token out, so the config may be logged.
+ */
+public record ClientConfig(
+        ServerAddress server,
+        String token,
+        boolean insecure,
+        AllowList allow,
+        Duration shutdownGrace,
+        Duration dialTimeout) {
+
+    public static final String ENV_SERVER = "PICOTUNNEL_SERVER";
+    public static final String ENV_TOKEN = "PICOTUNNEL_TOKEN";
+    public static final String ENV_INSECURE = "PICOTUNNEL_INSECURE";
+    public static final String ENV_ALLOW = "PICOTUNNEL_ALLOW";
+    public static final String ENV_SHUTDOWN_GRACE = "PICOTUNNEL_SHUTDOWN_GRACE";
+
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_DIAL_TIMEOUT = Duration.ofSeconds(10);
+    private static final int MAX_TOKEN_LENGTH = 1024;
+
+    public ClientConfig {
+        Objects.requireNonNull(server, "server");
+        Objects.requireNonNull(allow, "allow");
+        if (token == null || token.isBlank()) {
+            throw new ConfigException("no token given: pass --token or set " + ENV_TOKEN
+                    + " (the token of the tunnel, from the server's API or UI)");
+        }
+        token = token.strip();
+        if (token.length() > MAX_TOKEN_LENGTH || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            throw new ConfigException("the token must be printable ASCII without spaces, at most "
+                    + MAX_TOKEN_LENGTH + " characters");
+        }
+        if (shutdownGrace.isNegative()) {
+            throw new ConfigException("--shutdown-grace must not be negative");
+        }
+        if (dialTimeout.isNegative() || dialTimeout.isZero()) {
+            throw new ConfigException("the dial timeout must be positive");
+        }
+    }
+
+    /** A config with the defaults for everything but server and token. */
+    public static ClientConfig of(ServerAddress server, String token) {
+        return new ClientConfig(server, token, false, AllowList.ANY, DEFAULT_SHUTDOWN_GRACE, DEFAULT_DIAL_TIMEOUT);
+    }
+
+    public ClientConfig withInsecure(boolean value) {
+        return new ClientConfig(server, token, value, allow, shutdownGrace, dialTimeout);
+    }
+
+    public ClientConfig withAllow(AllowList value) {
+        return new ClientConfig(server, token, insecure, value, shutdownGrace, dialTimeout);
+    }
+
+    public ClientConfig withShutdownGrace(Duration value) {
+        return new ClientConfig(server, token, insecure, allow, value, dialTimeout);
+    }
+
+    public ClientConfig withDialTimeout(Duration value) {
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, value);
+    }
+
+    /** Settings as given on the command line; null where the flag was not given. */
+    public record Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace) {
+    }
+
+    /** Resolves flags over environment variables over defaults; throws {@link ConfigException} naming the problem. */
+    public static ClientConfig resolve(Flags flags, Map<String, String> env) {
+        String serverText = pick(flags.server(), env.get(ENV_SERVER));
+        if (serverText == null) {
+            throw new ConfigException("no server given: pass --server host:port or set " + ENV_SERVER);
+        }
+        ServerAddress server;
+        try {
+            server = ServerAddress.parse(serverText);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("--server: " + e.getMessage());
+        }
+        boolean insecure = flags.insecure() != null
+                ? flags.insecure()
+                : parseBoolean(env.get(ENV_INSECURE), ENV_INSECURE);
+        AllowList allow;
+        try {
+            allow = AllowList.parse(pick(flags.allow(), env.get(ENV_ALLOW)));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("--allow: " + e.getMessage());
+        }
+        String graceText = pick(flags.shutdownGrace(), env.get(ENV_SHUTDOWN_GRACE));
+        Duration grace = graceText == null ? DEFAULT_SHUTDOWN_GRACE : parseDuration(graceText, "--shutdown-grace");
+        return new ClientConfig(server, pick(flags.token(), env.get(ENV_TOKEN)), insecure, allow, grace,
+                DEFAULT_DIAL_TIMEOUT);
+    }
+
+    private static String pick(String flag, String env) {
+        if (flag != null) {
+            return flag;
+        }
+        return env == null || env.isBlank() ? null : env;
+    }
+
+    private static boolean parseBoolean(String value, String name) {
+        if (value == null || value.isBlank()) {
+            return false;
+        }
+        return switch (value.strip().toLowerCase(Locale.ROOT)) {
+            case "true", "1", "yes", "on" -> true;
+            case "false", "0", "no", "off" -> false;
+            default -> throw new ConfigException(name + "='" + value + "' is not a boolean: use true or false");
+        };
+    }
+
+    /** Accepts {@code 10s}, {@code 500ms}, {@code 2m} or a plain number of seconds. */
+    static Duration parseDuration(String text, String name) {
+        String s = text.strip().toLowerCase(Locale.ROOT);
+        try {
+            if (s.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
+            }
+            if (s.endsWith("s")) {
+                return Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1)));
+            }
+            if (s.endsWith("m")) {
+                return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
+            }
+            return Duration.ofSeconds(Long.parseLong(s));
+        } catch (NumberFormatException e) {
+            throw new ConfigException(name + "='" + text + "' is not a duration: use e.g. 10s, 500ms or 2m");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ClientConfig[server=" + server + ", token=<hidden>, insecure=" + insecure + ", allow=" + allow
+                + ", shutdownGrace=" + shutdownGrace + ", dialTimeout=" + dialTimeout + "]";
+    }
+}

@@ -1,0 +1,216 @@
+package io.picotunnel.client.tunnel;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.client.config.AllowList;
+import io.picotunnel.client.config.HostPort;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.relay.Relay;
+import io.picotunnel.protocol.stream.StreamHeader;
+import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Queue;
+import java.util.concurrent.Executor;
+
+/**
+ * Handles one stream the server opened: takes the {@link StreamHeader} (decoded in front of it), checks the
+ * target against {@code --allow}, dials it on the stream's event loop and hands both channels to the
+ * {@link Relay}. A refused or unreachable target resets only this stream, with one log line naming it.
+ *
+ * <p>The stream's auto-read is off, so while the target is being dialled the only bytes held here are those
+ * that came in together with the header.
+ */
+final class TargetDialer extends ChannelInboundHandlerAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TargetDialer.class);
+
+    private final AllowList allow;
+    private final Duration dialTimeout;
+    private final Executor resolver;
+    private final Queue<ByteBuf> early = new ArrayDeque<>();
+    private boolean headerSeen;
+    private boolean eofSeen;
+    private ChannelFuture dial;
+
+    TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver) {
+        this.allow = allow;
+        this.dialTimeout = dialTimeout;
+        this.resolver = resolver;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (ctx.channel().isActive()) {
+            ctx.read();
+        }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        ctx.read();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof StreamHeader header && !headerSeen) {
+            headerSeen = true;
+            onHeader(ctx, header);
+        } else if (msg instanceof ByteBuf data && headerSeen) {
+            early.add(data);
+        } else {
+            ReferenceCountUtil.release(msg);
+            LOG.warn("stream {}: unexpected {} before the stream header, resetting", id(ctx), msg.getClass().getSimpleName());
+            reset(ctx);
+        }
+    }
+
+    private void onHeader(ChannelHandlerContext ctx, StreamHeader header) {
+        HostPort target;
+        try {
+            target = HostPort.parse(header.target());
+        } catch (IllegalArgumentException e) {
+            LOG.warn("stream {}: refused target {}: {}", id(ctx), header.target(), e.getMessage());
+            reset(ctx);
+            return;
+        }
+        if (!allow.permits(target)) {
+            LOG.warn("stream {}: refused target {}: not in the --allow list", id(ctx), target);
+            reset(ctx);
+            return;
+        }
+        // Name lookups block, so they run off the event loop.
+        Channel stream = ctx.channel();
+        resolver.execute(() -> {
+            InetSocketAddress address;
+            try {
+                address = new InetSocketAddress(InetAddress.getByName(header.host()), header.port());
+            } catch (UnknownHostException e) {
+                stream.eventLoop().execute(() -> {
+                    if (stream.isActive()) {
+                        LOG.warn("stream {}: target {} unreachable: unknown host", id(ctx), target);
+                        reset(ctx);
+                    }
+                });
+                return;
+            }
+            stream.eventLoop().execute(() -> dial(ctx, target, address));
+        });
+    }
+
+    private void dial(ChannelHandlerContext ctx, HostPort target, InetSocketAddress address) {
+        Channel stream = ctx.channel();
+        if (!stream.isActive()) {
+            return;
+        }
+        dial = new Bootstrap()
+                .group(stream.eventLoop())
+                .channel(Transport.socketChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) dialTimeout.toMillis())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(address);
+        dial.addListener((ChannelFuture connected) -> onDialed(ctx, target, connected));
+    }
+
+    private void onDialed(ChannelHandlerContext ctx, HostPort target, ChannelFuture connected) {
+        Channel stream = ctx.channel();
+        if (!connected.isSuccess()) {
+            if (stream.isActive()) {
+                LOG.warn("stream {}: target {} unreachable: {}", id(ctx), target, describe(connected.cause()));
+                reset(ctx);
+            }
+            return;
+        }
+        Channel socket = connected.channel();
+        if (!stream.isActive()) {
+            socket.close();
+            return;
+        }
+        LOG.debug("stream {}: connected to {}", id(ctx), target);
+        ctx.pipeline().remove(this);
+        ByteBuf data;
+        while ((data = early.poll()) != null) {
+            socket.write(data);
+        }
+        socket.flush();
+        Relay.start(stream, socket);
+        if (eofSeen) {
+            stream.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        // Reading stops after the header until the target is connected; the relay reads from then on.
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == ChannelInputShutdownEvent.INSTANCE) {
+            if (!headerSeen) {
+                ctx.close();
+                return;
+            }
+            eofSeen = true;
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        releaseEarly();
+        if (dial != null && !dial.isDone()) {
+            dial.cancel(false);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.warn("stream {}: {}, resetting", id(ctx), cause.getMessage());
+        reset(ctx);
+    }
+
+    private void reset(ChannelHandlerContext ctx) {
+        releaseEarly();
+        if (ctx.channel() instanceof YamuxStreamChannel stream) {
+            stream.reset();
+        } else {
+            ctx.close();
+        }
+    }
+
+    private void releaseEarly() {
+        ByteBuf data;
+        while ((data = early.poll()) != null) {
+            data.release();
+        }
+    }
+
+    private static Object id(ChannelHandlerContext ctx) {
+        return ctx.channel() instanceof YamuxStreamChannel stream ? stream.streamId() : ctx.channel().id();
+    }
+
+    static String describe(Throwable cause) {
+        String message = cause.getMessage();
+        return message == null ? cause.getClass().getSimpleName() : message;
+    }
+}

@@ -1,0 +1,307 @@
+package io.picotunnel.client.tunnel;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.stream.StreamHeaderDecoder;
+import io.picotunnel.protocol.yamux.GoAwayCode;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.SSLException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The tunnel client, embeddable: keeps one connection to the server, reconnecting with {@link Backoff} after
+ * every failure except a rejected token, and serves the streams the server opens (see {@link TargetDialer}).
+ *
+ * <pre>{@code
+ * TunnelClient client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:8443"), token));
+ * client.start();
+ * client.awaitConnected(Duration.ofSeconds(5));
+ * ...
+ * client.stop().join();
+ * }</pre>
+ *
+ * <p>All connection state lives on one event loop; the public methods may be called from any thread.
+ */
+public final class TunnelClient implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TunnelClient.class);
+    private static final Duration DRAIN_POLL = Duration.ofMillis(50);
+
+    /** Where the client is in its life. */
+    public enum State {
+        NEW, CONNECTING, CONNECTED, WAITING_TO_RECONNECT, STOPPING, STOPPED, TOKEN_REJECTED
+    }
+
+    private final ClientConfig config;
+    private final EventLoopGroup group;
+    private final EventLoop loop;
+    private final ExecutorService resolver;
+    private final TunnelConnector connector;
+    private final Backoff backoff;
+    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+    private final Object stateLock = new Object();
+
+    private volatile State state = State.NEW;
+    private Channel channel;
+    private Future<Channel> pendingConnect;
+    private ScheduledFuture<?> pendingReconnect;
+    private boolean stopping;
+
+    public TunnelClient(ClientConfig config) {
+        this(config, YamuxConfig.defaults(), new Backoff());
+    }
+
+    TunnelClient(ClientConfig config, YamuxConfig yamuxConfig, Backoff backoff) {
+        this.config = config;
+        this.backoff = backoff;
+        SslContext ssl = config.server().tls() ? sslContext(config.insecure()) : null;
+        this.group = Transport.newEventLoopGroup(1, "picotunnel-client");
+        this.loop = group.next();
+        this.resolver = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("picotunnel-resolve-", 0).factory());
+        this.connector = new TunnelConnector(config, ssl, yamuxConfig, streamInitializer());
+    }
+
+    private ChannelHandler streamInitializer() {
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel stream) {
+                stream.config().setAutoRead(false);
+                stream.pipeline().addLast(new StreamHeaderDecoder(),
+                        new TargetDialer(config.allow(), config.dialTimeout(), resolver));
+            }
+        };
+    }
+
+    private static SslContext sslContext(boolean insecure) {
+        try {
+            SslContextBuilder builder = SslContextBuilder.forClient();
+            if (insecure) {
+                builder.trustManager(InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null);
+            } else {
+                builder.endpointIdentificationAlgorithm("HTTPS");
+            }
+            return builder.build();
+        } catch (SSLException e) {
+            throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
+        }
+    }
+
+    /** Connects in the background; returns at once. */
+    public void start() {
+        synchronized (stateLock) {
+            if (state != State.NEW) {
+                throw new IllegalStateException("already started");
+            }
+            state = State.CONNECTING;
+        }
+        loop.execute(this::connect);
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Waits until the client is connected; false when it is not within {@code timeout} or has ended. */
+    public boolean awaitConnected(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (stateLock) {
+            while (state != State.CONNECTED) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || terminated.isDone()) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(stateLock, left);
+            }
+            return true;
+        }
+    }
+
+    /**
+     * Completes when the client has ended: normally after {@link #stop()}, exceptionally with
+     * {@link TokenRejectedException} when the server rejected the token.
+     */
+    public CompletableFuture<Void> terminated() {
+        return terminated;
+    }
+
+    /** Streams open right now (0 while disconnected). */
+    public int activeStreams() {
+        Channel ch = channel;
+        YamuxSession session = ch == null ? null : YamuxSession.of(ch);
+        if (session == null) {
+            return 0;
+        }
+        if (ch.eventLoop().inEventLoop()) {
+            return session.activeStreams();
+        }
+        try {
+            return ch.eventLoop().submit(session::activeStreams).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    /** {@link #stop(Duration)} with the configured grace period. */
+    public CompletableFuture<Void> stop() {
+        return stop(config.shutdownGrace());
+    }
+
+    /**
+     * Stops taking new streams (GoAway), lets open streams finish for up to {@code grace}, then closes the
+     * connection and releases all threads. The future completes when everything is shut down.
+     */
+    public CompletableFuture<Void> stop(Duration grace) {
+        if (loop.isShuttingDown()) {
+            return terminated.handle((v, e) -> null);
+        }
+        loop.execute(() -> beginStop(grace));
+        return terminated.handle((v, e) -> null);
+    }
+
+    @Override
+    public void close() {
+        stop().orTimeout(config.shutdownGrace().toSeconds() + 10, TimeUnit.SECONDS).join();
+    }
+
+    private void connect() {
+        if (stopping) {
+            return;
+        }
+        setState(State.CONNECTING);
+        pendingConnect = connector.connect(loop);
+        // Listeners of the connect future and of the channel run on this same loop.
+        Future<Channel> attempt = pendingConnect;
+        attempt.addListener(f -> onConnectResult(attempt));
+    }
+
+    private void onConnectResult(Future<Channel> result) {
+        pendingConnect = null;
+        if (result.isSuccess()) {
+            Channel ch = result.getNow();
+            if (stopping) {
+                ch.close();
+                return;
+            }
+            channel = ch;
+            backoff.reset();
+            LOG.info("connected to {}", config.server());
+            setState(State.CONNECTED);
+            ch.closeFuture().addListener(f -> onDisconnected(ch));
+            return;
+        }
+        if (stopping) {
+            return;
+        }
+        Throwable cause = result.cause();
+        if (cause instanceof TokenRejectedException) {
+            LOG.error("the server at {} rejected the token (HTTP 401): check --token / {}; the token may have "
+                    + "been regenerated or the tunnel deleted. Not retrying.", config.server(), ClientConfig.ENV_TOKEN);
+            setState(State.TOKEN_REJECTED);
+            shutDown(cause);
+            return;
+        }
+        Duration delay = backoff.next();
+        LOG.warn("cannot connect to {}: {}; retrying in {} ms", config.server(), TargetDialer.describe(cause),
+                delay.toMillis());
+        scheduleReconnect(delay);
+    }
+
+    private void onDisconnected(Channel ch) {
+        if (channel != ch) {
+            return;
+        }
+        channel = null;
+        if (stopping) {
+            finishStop();
+            return;
+        }
+        Duration delay = backoff.next();
+        LOG.warn("disconnected from {}; reconnecting in {} ms", config.server(), delay.toMillis());
+        scheduleReconnect(delay);
+    }
+
+    private void scheduleReconnect(Duration delay) {
+        setState(State.WAITING_TO_RECONNECT);
+        pendingReconnect = loop.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void beginStop(Duration grace) {
+        if (stopping) {
+            return;
+        }
+        stopping = true;
+        setState(State.STOPPING);
+        if (pendingReconnect != null) {
+            pendingReconnect.cancel(false);
+        }
+        if (pendingConnect != null) {
+            pendingConnect.cancel(false);
+        }
+        Channel ch = channel;
+        YamuxSession session = ch == null ? null : YamuxSession.of(ch);
+        if (ch == null || session == null) {
+            if (ch != null) {
+                ch.close();
+            }
+            finishStop();
+            return;
+        }
+        LOG.info("stopping: no new streams, waiting up to {} s for {} open stream(s)", grace.toSeconds(),
+                session.activeStreams());
+        session.goAway(GoAwayCode.NORMAL);
+        drain(ch, session, System.nanoTime() + grace.toNanos());
+    }
+
+    private void drain(Channel ch, YamuxSession session, long deadline) {
+        if (!ch.isActive() || session.activeStreams() == 0 || System.nanoTime() >= deadline) {
+            if (ch.isActive() && session.activeStreams() > 0) {
+                LOG.warn("grace period over, closing {} open stream(s)", session.activeStreams());
+            }
+            ch.close();
+            return;
+        }
+        loop.schedule(() -> drain(ch, session, deadline), DRAIN_POLL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void finishStop() {
+        setState(State.STOPPED);
+        LOG.info("stopped");
+        shutDown(null);
+    }
+
+    private void shutDown(Throwable cause) {
+        resolver.shutdownNow();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).addListener(f -> {
+            if (cause == null) {
+                terminated.complete(null);
+            } else {
+                terminated.completeExceptionally(cause);
+            }
+        });
+    }
+
+    private void setState(State next) {
+        synchronized (stateLock) {
+            state = next;
+            stateLock.notifyAll();
+        }
+    }
+}

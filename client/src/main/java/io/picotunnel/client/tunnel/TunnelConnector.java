@@ -1,0 +1,172 @@
+package io.picotunnel.client.tunnel;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakeException;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.NetUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxRole;
+import io.picotunnel.protocol.yamux.YamuxSession;
+
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Opens one tunnel connection: TCP (TLS with SNI for wss), the WebSocket upgrade to {@code GET /tunnel} with
+ * subprotocol {@code tunnel} and the token as {@code Authorization: Bearer}, then a yamux session in the client
+ * role on top. The returned future completes with the channel once the session is in place.
+ */
+final class TunnelConnector {
+
+    static final String SUBPROTOCOL = "tunnel";
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+    private static final int MAX_HANDSHAKE_RESPONSE = 64 * 1024;
+
+    private final ClientConfig config;
+    private final SslContext sslContext;
+    private final YamuxConfig yamuxConfig;
+    private final ChannelHandler streamHandler;
+
+    TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler) {
+        this.config = config;
+        this.sslContext = sslContext;
+        this.yamuxConfig = yamuxConfig;
+        this.streamHandler = streamHandler;
+    }
+
+    Future<Channel> connect(EventLoop loop) {
+        Promise<Channel> ready = loop.newPromise();
+        HttpHeaders headers = new DefaultHttpHeaders();
+        headers.set(HttpHeaderNames.AUTHORIZATION, "Bearer " + config.token());
+        WebSocketClientProtocolConfig wsConfig = WebSocketClientProtocolConfig.newBuilder()
+                .webSocketUri(config.server().tunnelUri())
+                .subprotocol(SUBPROTOCOL)
+                .customHeaders(headers)
+                .maxFramePayloadLength(WebSocketByteStreamCodec.MAX_ACCEPTED_FRAME_PAYLOAD)
+                .handshakeTimeoutMillis(HANDSHAKE_TIMEOUT.toMillis())
+                .generateOriginHeader(false)
+                .build();
+        ChannelFuture connect = new Bootstrap()
+                .group(loop)
+                .channel(Transport.socketChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        if (sslContext != null) {
+                            ch.pipeline().addLast(tlsHandler(ch));
+                        }
+                        ch.pipeline().addLast(
+                                new HttpClientCodec(),
+                                new HttpObjectAggregator(MAX_HANDSHAKE_RESPONSE),
+                                new WebSocketClientProtocolHandler(wsConfig),
+                                new UpgradeOutcome(ready));
+                    }
+                })
+                .connect(config.server().host(), config.server().port());
+        connect.addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                ready.tryFailure(f.cause());
+            }
+        });
+        ready.addListener(f -> {
+            if (f.isCancelled()) {
+                connect.channel().close();
+            }
+        });
+        return ready;
+    }
+
+    private SslHandler tlsHandler(Channel ch) {
+        String host = config.server().host();
+        SslHandler handler = sslContext.newHandler(ch.alloc(), host, config.server().port());
+        if (!NetUtil.isValidIpV4Address(host) && !NetUtil.isValidIpV6Address(host)) {
+            // The JDK leaves SNI out for names without a dot (such as localhost); name the server always.
+            SSLEngine engine = handler.engine();
+            SSLParameters parameters = engine.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName(host)));
+            engine.setSSLParameters(parameters);
+        }
+        return handler;
+    }
+
+    /** Waits for the end of the WebSocket upgrade, then puts the byte-stream codec and yamux on the pipeline. */
+    private final class UpgradeOutcome extends ChannelInboundHandlerAdapter {
+        private final Promise<Channel> ready;
+
+        UpgradeOutcome(Promise<Channel> ready) {
+            this.ready = ready;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
+                ctx.pipeline().addLast(new WebSocketByteStreamCodec(),
+                        new YamuxSession(YamuxRole.CLIENT, yamuxConfig, streamHandler));
+                ctx.pipeline().remove(this);
+                if (!ready.trySuccess(ctx.channel())) {
+                    ctx.close();
+                }
+            } else if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
+                fail(ctx, new IOException("no answer to the WebSocket upgrade within "
+                        + HANDSHAKE_TIMEOUT.toSeconds() + " s"));
+            } else {
+                ctx.fireUserEventTriggered(evt);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof WebSocketClientHandshakeException e && e.response() != null) {
+                HttpResponseStatus status = e.response().status();
+                if (status.code() == HttpResponseStatus.UNAUTHORIZED.code()) {
+                    fail(ctx, new TokenRejectedException());
+                } else {
+                    fail(ctx, new IOException("the server answered the WebSocket upgrade at "
+                            + config.server().tunnelUri().getPath() + " with HTTP " + status));
+                }
+            } else {
+                fail(ctx, cause);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            fail(ctx, new IOException("the server closed the connection during the WebSocket upgrade"));
+            ctx.fireChannelInactive();
+        }
+
+        private void fail(ChannelHandlerContext ctx, Throwable cause) {
+            ready.tryFailure(cause);
+            ctx.close();
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.picotunnel.client;
+
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ClientMainTest {
+
+    private HttpServer server;
+    private Process process;
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        if (server != null) {
+            server.stop(0);
+        }
+    }
+
+    @Test
+    void helpListsFlagsEnvironmentAndExitCodes() {
+        Run run = run(Map.of(), "--help");
+
+        assertThat(run.code()).isZero();
+        assertThat(run.out()).contains("--server", "--token", "--insecure", "--allow", "--shutdown-grace",
+                "PICOTUNNEL_SERVER", "PICOTUNNEL_TOKEN", "PICOTUNNEL_INSECURE", "Exit codes",
+                "3   the server rejected the token (HTTP 401)");
+    }
+
+    @Test
+    void versionIsPrinted() {
+        Run run = run(Map.of(), "--version");
+
+        assertThat(run.code()).isZero();
+        assertThat(run.out()).startsWith("picotunnel-client ");
+    }
+
+    @Test
+    void missingTokenExitsWithUsageCodeAndSaysWhatToDo() {
+        Run run = run(Map.of(), "--server", "example.com:8443");
+
+        assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(run.err()).contains("--token", "PICOTUNNEL_TOKEN");
+    }
+
+    @Test
+    void invalidServerExitsWithUsageCode() {
+        Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "ftp://example.com:21");
+
+        assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(run.err()).contains("--server");
+    }
+
+    @Test
+    void unknownFlagExitsWithUsageCode() {
+        Run run = run(Map.of(), "--no-such-flag");
+
+        assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(run.err()).contains("--no-such-flag");
+    }
+
+    @Test
+    void rejectedTokenExitsWithDistinctCodeAndNeverLogsTheToken() throws Exception {
+        List<String> requests = new CopyOnWriteArrayList<>();
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            requests.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath()
+                    + " auth=" + exchange.getRequestHeaders().getFirst("Authorization")
+                    + " protocol=" + exchange.getRequestHeaders().getFirst("Sec-WebSocket-Protocol"));
+            byte[] body = "{\"error\":\"unauthorized\"}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(401, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+        String token = "0123456789abcdef-secret-token";
+        Path output = Files.createTempFile("client-output", ".log");
+
+        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
+                ClientMain.class.getName(), "--server", "ws://127.0.0.1:" + server.getAddress().getPort())
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile());
+        builder.environment().put("PICOTUNNEL_TOKEN", token);
+        process = builder.start();
+
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("client exits").isTrue();
+        String log = Files.readString(output);
+        Files.delete(output);
+        assertThat(process.exitValue()).as(log).isEqualTo(ClientMain.EXIT_TOKEN_REJECTED);
+        assertThat(log).contains("rejected the token (HTTP 401)").doesNotContain(token);
+        assertThat(requests).contains("GET /tunnel auth=Bearer " + token + " protocol=tunnel");
+    }
+
+    private static String javaCommand() {
+        return ProcessHandle.current().info().command().orElse(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(Map<String, String> env, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cmd = ClientMain.commandLine(env);
+        cmd.setOut(new PrintWriter(out));
+        cmd.setErr(new PrintWriter(err));
+        int code = cmd.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+}

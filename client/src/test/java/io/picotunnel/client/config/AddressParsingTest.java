@@ -1,0 +1,63 @@
+package io.picotunnel.client.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class AddressParsingTest {
+
+    @Test
+    void bareHostPortMeansTls() {
+        ServerAddress address = ServerAddress.parse("tunnel.example.com:8443");
+
+        assertThat(address.tls()).isTrue();
+        assertThat(address.tunnelUri().toString()).isEqualTo("wss://tunnel.example.com:8443/tunnel");
+    }
+
+    @Test
+    void wsSchemeMeansPlainAndWssMeansTls() {
+        assertThat(ServerAddress.parse("ws://127.0.0.1:8443").tls()).isFalse();
+        assertThat(ServerAddress.parse("wss://Example.COM:443/").tunnelUri().toString())
+                .isEqualTo("wss://example.com:443/tunnel");
+    }
+
+    @Test
+    void ipv6LiteralsKeepTheirBrackets() {
+        ServerAddress address = ServerAddress.parse("ws://[::1]:8443");
+
+        assertThat(address.host()).isEqualTo("::1");
+        assertThat(address.tunnelUri().toString()).isEqualTo("ws://[::1]:8443/tunnel");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "example.com", "http://example.com:80", "ws://example.com:80/other",
+        "example.com:0", "example.com:65536", "example.com:http", "user@example.com:1", "exa mple.com:1"})
+    void invalidServerAddressesAreRejectedWithAReason(String text) {
+        assertThatThrownBy(() -> ServerAddress.parse(text))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageNotContaining("null");
+    }
+
+    @Test
+    void hostPortComparesHostsCaseInsensitively() {
+        assertThat(HostPort.parse("LocalHost:22")).isEqualTo(HostPort.parse("localhost:22"));
+    }
+
+    @Test
+    void allowListPermitsOnlyListedTargets() {
+        AllowList allow = AllowList.parse("localhost:22, 127.0.0.1:8080");
+
+        assertThat(allow.permits(HostPort.parse("localhost:22"))).isTrue();
+        assertThat(allow.permits(HostPort.parse("127.0.0.1:8080"))).isTrue();
+        assertThat(allow.permits(HostPort.parse("localhost:23"))).isFalse();
+        assertThat(allow.permits(HostPort.parse("10.0.0.1:22"))).isFalse();
+    }
+
+    @Test
+    void emptyAllowListPermitsAnything() {
+        assertThat(AllowList.parse("").permits(HostPort.parse("10.1.2.3:4"))).isTrue();
+    }
+}

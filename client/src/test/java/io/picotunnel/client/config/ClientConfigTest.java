@@ -1,0 +1,112 @@
+package io.picotunnel.client.config;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ClientConfigTest {
+
+    private static final ClientConfig.Flags NO_FLAGS = new ClientConfig.Flags(null, null, null, null, null);
+
+    @Test
+    void environmentSuppliesEverySetting() {
+        ClientConfig config = ClientConfig.resolve(NO_FLAGS, Map.of(
+                "PICOTUNNEL_SERVER", "tunnel.example.com:8443",
+                "PICOTUNNEL_TOKEN", "abc123",
+                "PICOTUNNEL_INSECURE", "true",
+                "PICOTUNNEL_ALLOW", "localhost:22,127.0.0.1:8080",
+                "PICOTUNNEL_SHUTDOWN_GRACE", "3s"));
+
+        assertThat(config.server()).isEqualTo(new ServerAddress(true, new HostPort("tunnel.example.com", 8443)));
+        assertThat(config.token()).isEqualTo("abc123");
+        assertThat(config.insecure()).isTrue();
+        assertThat(config.allow().targets()).containsExactlyInAnyOrder(
+                new HostPort("localhost", 22), new HostPort("127.0.0.1", 8080));
+        assertThat(config.shutdownGrace()).isEqualTo(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void flagsWinOverEnvironment() {
+        ClientConfig config = ClientConfig.resolve(
+                new ClientConfig.Flags("ws://flag.example:80", "flag-token", false, "localhost:1", "500ms"),
+                Map.of("PICOTUNNEL_SERVER", "env.example:8443", "PICOTUNNEL_TOKEN", "env-token",
+                        "PICOTUNNEL_INSECURE", "true", "PICOTUNNEL_ALLOW", "localhost:2",
+                        "PICOTUNNEL_SHUTDOWN_GRACE", "9s"));
+
+        assertThat(config.server().toString()).isEqualTo("ws://flag.example:80");
+        assertThat(config.token()).isEqualTo("flag-token");
+        assertThat(config.insecure()).isFalse();
+        assertThat(config.allow().targets()).containsExactly(new HostPort("localhost", 1));
+        assertThat(config.shutdownGrace()).isEqualTo(Duration.ofMillis(500));
+    }
+
+    @Test
+    void defaultsApplyWhenOnlyServerAndTokenAreGiven() {
+        ClientConfig config = ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null), Map.of());
+
+        assertThat(config.insecure()).isFalse();
+        assertThat(config.allow().isRestricted()).isFalse();
+        assertThat(config.shutdownGrace()).isEqualTo(ClientConfig.DEFAULT_SHUTDOWN_GRACE);
+        assertThat(config.dialTimeout()).isEqualTo(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void missingServerNamesFlagAndVariable() {
+        assertThatThrownBy(() -> ClientConfig.resolve(NO_FLAGS, Map.of("PICOTUNNEL_TOKEN", "t")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("--server").hasMessageContaining("PICOTUNNEL_SERVER");
+    }
+
+    @Test
+    void missingTokenNamesFlagAndVariable() {
+        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", null, null, null, null), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("--token").hasMessageContaining("PICOTUNNEL_TOKEN");
+    }
+
+    @Test
+    void tokenWithSpacesOrControlCharactersIsRejected() {
+        assertThatThrownBy(() -> ClientConfig.of(ServerAddress.parse("h:1"), "two words"))
+                .isInstanceOf(ConfigException.class);
+        assertThatThrownBy(() -> ClientConfig.of(ServerAddress.parse("h:1"), "tok\r\nX-Injected: 1"))
+                .isInstanceOf(ConfigException.class);
+    }
+
+    @Test
+    void invalidInsecureValueIsAnError() {
+        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
+                Map.of("PICOTUNNEL_INSECURE", "maybe")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_INSECURE");
+    }
+
+    @Test
+    void invalidAllowEntryIsAnError() {
+        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, "localhost", null), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--allow");
+    }
+
+    @Test
+    void invalidServerIsAnError() {
+        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("http://h:1", "t", null, null, null), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--server");
+    }
+
+    @Test
+    void invalidOrNegativeGraceIsAnError() {
+        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, "soon"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--shutdown-grace");
+        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, "-1s"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--shutdown-grace");
+    }
+
+    @Test
+    void toStringNeverShowsTheToken() {
+        ClientConfig config = ClientConfig.of(ServerAddress.parse("h:1"), "s3cr3t-token-value");
+
+        assertThat(config.toString()).doesNotContain("s3cr3t-token-value").contains("<hidden>");
+    }
+}

@@ -1,0 +1,69 @@
+package io.picotunnel.client.tunnel;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class BackoffTest {
+
+    @Test
+    void withoutJitterDelaysDoubleFromOneSecondUpToSixty() {
+        Backoff backoff = new Backoff(() -> 0.0);
+
+        List<Long> seconds = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            seconds.add(backoff.next().toSeconds());
+        }
+
+        assertThat(seconds).containsExactly(1L, 2L, 4L, 8L, 16L, 32L, 60L, 60L, 60L);
+    }
+
+    @Test
+    void jitterShortensEachDelayByAtMostAFifth() {
+        Backoff backoff = new Backoff(() -> 0.999_999);
+        long[] baseSeconds = {1, 2, 4, 8, 16, 32, 60, 60};
+
+        for (long base : baseSeconds) {
+            Duration delay = backoff.next();
+            assertThat(delay).isGreaterThan(Duration.ofSeconds(base).multipliedBy(4).dividedBy(5))
+                    .isLessThan(Duration.ofSeconds(base));
+        }
+    }
+
+    @Test
+    void realJitterSpreadsDelaysWithinBounds() {
+        Backoff backoff = new Backoff();
+        for (int i = 0; i < 200; i++) {
+            backoff.reset();
+            assertThat(backoff.next()).isBetween(Duration.ofMillis(800), Duration.ofMillis(1000));
+        }
+    }
+
+    @Test
+    void resetStartsOverAtOneSecond() {
+        Backoff backoff = new Backoff(() -> 0.0);
+        for (int i = 0; i < 20; i++) {
+            backoff.next();
+        }
+
+        backoff.reset();
+
+        assertThat(backoff.next()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(backoff.next()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void manyFailuresNeverOverflowPastTheMaximum() {
+        Backoff backoff = new Backoff(() -> 0.0);
+        Duration last = Duration.ZERO;
+        for (int i = 0; i < 100; i++) {
+            last = backoff.next();
+        }
+
+        assertThat(last).isEqualTo(Backoff.MAX);
+    }
+}

@@ -1,0 +1,238 @@
+package io.picotunnel.client.tunnel;
+
+import io.picotunnel.client.config.AllowList;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.testkit.GoPeer;
+import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.TcpTarget;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Our client against a hashicorp/yamux server over a gorilla WebSocket (the Go peer's tunnel-server mode),
+ * with real local TCP targets.
+ */
+class TunnelClientInteropTest {
+
+    private static final String TOKEN = "3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a2b4d6f8e0a1c3e5b7d9f2a4c6e8b0d1f3a";
+    private static final int MIB = 1024 * 1024;
+
+    private final List<AutoCloseable> cleanup = new ArrayList<>();
+    private GoPeer server;
+    private TunnelClient client;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (client != null) {
+            client.stop(Duration.ZERO).get(30, TimeUnit.SECONDS);
+        }
+        for (AutoCloseable c : cleanup.reversed()) {
+            c.close();
+        }
+    }
+
+    @Test
+    void streamsReachLocalTargetsByteExact() {
+        TcpTarget target = target(TcpTarget.echo());
+        connect(startServer(), AllowList.ANY);
+
+        for (int i = 1; i <= 4; i++) {
+            server.send("OPEN s" + i + " " + (4 * MIB) + " " + target.address() + " echo");
+        }
+
+        for (int i = 1; i <= 4; i++) {
+            GoPeer.StreamResult result = server.awaitResult("s" + i);
+            assertThat(result.echoedExactly()).as(result.toString()).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> target.exchanges().size() == 4);
+        assertThat(target.exchanges()).allSatisfy(e -> assertThat(e.received()).isEqualTo(4 * MIB));
+    }
+
+    @Test
+    void targetHalfCloseReachesTheServerAndTheUploadGoesOn() {
+        TcpTarget target = target(TcpTarget.sendThenReceive(MIB));
+        connect(startServer(), AllowList.ANY);
+
+        GoPeer.StreamResult result = server.open("h", 2 * MIB, target.address(), "recvfirst");
+
+        assertThat(result.end()).isEqualTo("eof");
+        await().atMost(Duration.ofSeconds(30)).until(() -> target.exchanges().size() == 1);
+        TcpTarget.Exchange exchange = target.exchanges().getFirst();
+        assertThat(result.received()).isEqualTo(MIB);
+        assertThat(result.shaReceived()).isEqualTo(exchange.shaSent());
+        assertThat(exchange.received()).isEqualTo(2 * MIB);
+        assertThat(exchange.shaReceived()).isEqualTo(result.shaSent());
+    }
+
+    @Test
+    void unreachableTargetResetsOnlyThatStream() {
+        TcpTarget target = target(TcpTarget.echo());
+        connect(startServer(), AllowList.ANY);
+        String closedPort = "127.0.0.1:" + Ports.freePort();
+
+        GoPeer.StreamResult refused = server.open("dead", 512 * 1024, closedPort, "echo");
+        GoPeer.StreamResult fine = server.open("alive", MIB, target.address(), "echo");
+
+        assertThat(refused.end()).isEqualTo("reset");
+        assertThat(fine.echoedExactly()).as(fine.toString()).isTrue();
+        assertThat(client.state()).isEqualTo(TunnelClient.State.CONNECTED);
+    }
+
+    @Test
+    void allowListRefusesOtherTargets() {
+        TcpTarget allowed = target(TcpTarget.echo());
+        TcpTarget other = target(TcpTarget.echo());
+        connect(startServer(), AllowList.parse(allowed.address()));
+
+        GoPeer.StreamResult refused = server.open("other", 1000, other.address(), "echo");
+        GoPeer.StreamResult fine = server.open("allowed", 1000, allowed.address(), "echo");
+
+        assertThat(refused.end()).isEqualTo("reset");
+        assertThat(other.accepted()).isZero();
+        assertThat(fine.echoedExactly()).as(fine.toString()).isTrue();
+    }
+
+    @Test
+    void reconnectsAfterTheServerDropsTheConnection() throws Exception {
+        TcpTarget target = target(TcpTarget.echo());
+        connect(startServer(), AllowList.ANY);
+
+        server.send("DISCONNECT");
+        server.awaitLine("DISCONNECTED");
+
+        server.awaitLine("CONNECTED");
+        assertThat(client.awaitConnected(Duration.ofSeconds(30))).isTrue();
+        assertThat(server.open("after", MIB, target.address(), "echo").echoedExactly()).isTrue();
+    }
+
+    @Test
+    void reconnectsToARestartedServer() throws Exception {
+        TcpTarget target = target(TcpTarget.echo());
+        String address = startServer();
+        connect(address, AllowList.ANY);
+
+        server.close();
+        await().atMost(Duration.ofSeconds(30)).until(() -> client.state() != TunnelClient.State.CONNECTED);
+        server = peer(GoPeer.start("tunnel-server", "-listen", address, "-token", TOKEN));
+        server.awaitListening();
+
+        server.awaitLine("CONNECTED");
+        assertThat(client.awaitConnected(Duration.ofSeconds(30))).isTrue();
+        assertThat(server.open("after", MIB, target.address(), "echo").echoedExactly()).isTrue();
+    }
+
+    @Test
+    void rejectedTokenEndsTheClientWithoutRetrying() {
+        server = peer(GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", "another-token"));
+        String address = server.awaitListening();
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://" + address), TOKEN));
+
+        client.start();
+
+        assertThatThrownBy(() -> client.terminated().get(30, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(TokenRejectedException.class);
+        assertThat(client.state()).isEqualTo(TunnelClient.State.TOKEN_REJECTED);
+        server.awaitLine("UNAUTHORIZED");
+    }
+
+    @Test
+    void stopRefusesNewStreamsAndLetsOpenOnesFinish() throws Exception {
+        TcpTarget held = target(TcpTarget.heldUntilReleased(1000));
+        TcpTarget echo = target(TcpTarget.echo());
+        connect(startServer(), AllowList.ANY);
+        server.send("OPEN open 5000 " + held.address() + " recvfirst");
+        await().atMost(Duration.ofSeconds(30)).until(() -> held.accepted() == 1);
+
+        var stopped = client.stop(Duration.ofSeconds(60));
+        await().atMost(Duration.ofSeconds(30)).until(() -> client.state() == TunnelClient.State.STOPPING);
+        GoPeer.StreamResult late = server.open("late", 1000, echo.address(), "echo");
+        held.release();
+
+        assertThat(late.end()).matches("reset|error:.*");
+        GoPeer.StreamResult open = server.awaitResult("open");
+        assertThat(open.end()).isEqualTo("eof");
+        assertThat(open.received()).isEqualTo(1000);
+        stopped.get(30, TimeUnit.SECONDS);
+        assertThat(client.state()).isEqualTo(TunnelClient.State.STOPPED);
+        server.awaitLine("DISCONNECTED");
+    }
+
+    @Test
+    void stopClosesStreamsThatOutlastTheGracePeriod() throws Exception {
+        TcpTarget held = target(TcpTarget.heldUntilReleased(1000));
+        connect(startServer(), AllowList.ANY);
+        server.send("OPEN stuck 5000 " + held.address() + " recvfirst");
+        await().atMost(Duration.ofSeconds(30)).until(() -> held.accepted() == 1);
+
+        client.stop(Duration.ofMillis(200)).get(30, TimeUnit.SECONDS);
+
+        assertThat(client.state()).isEqualTo(TunnelClient.State.STOPPED);
+        assertThat(server.awaitResult("stuck").end()).isNotEqualTo("eof");
+    }
+
+    @Test
+    void wssWithInsecureConnectsAndSendsSni() throws Exception {
+        TcpTarget target = target(TcpTarget.echo());
+        server = peer(GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN, "-tls"));
+        int port = Integer.parseInt(server.awaitListening().split(":")[1]);
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("localhost:" + port), TOKEN).withInsecure(true));
+
+        client.start();
+
+        assertThat(server.awaitLine("SNI ")).isEqualTo("SNI localhost");
+        server.awaitLine("CONNECTED");
+        assertThat(client.awaitConnected(Duration.ofSeconds(30))).isTrue();
+        assertThat(server.open("tls", MIB, target.address(), "echo").echoedExactly()).isTrue();
+    }
+
+    @Test
+    void wssRefusesAnUntrustedCertificateAndKeepsRetrying() {
+        server = peer(GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN, "-tls"));
+        int port = Integer.parseInt(server.awaitListening().split(":")[1]);
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("wss://localhost:" + port), TOKEN));
+
+        client.start();
+
+        server.awaitLine("SNI localhost");
+        server.awaitLine("SNI localhost");
+        assertThat(client.state()).isIn(TunnelClient.State.CONNECTING, TunnelClient.State.WAITING_TO_RECONNECT);
+        assertThat(client.terminated()).isNotDone();
+    }
+
+    private String startServer() {
+        server = peer(GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN));
+        return server.awaitListening();
+    }
+
+    private void connect(String address, AllowList allow) {
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://" + address), TOKEN).withAllow(allow));
+        client.start();
+        server.awaitLine("CONNECTED");
+        try {
+            assertThat(client.awaitConnected(Duration.ofSeconds(30))).isTrue();
+        } catch (InterruptedException e) {
+            throw new CompletionException(e);
+        }
+    }
+
+    private GoPeer peer(GoPeer peer) {
+        cleanup.add(peer);
+        return peer;
+    }
+
+    private TcpTarget target(TcpTarget target) {
+        cleanup.add(target);
+        return target;
+    }
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hashicorp/yamux"
+)
+
+// openAndExchange opens a stream, optionally writes a stream header, and exchanges n random bytes:
+//
+//	echo      send n bytes while reading n bytes back, then close (FIN) and wait for the peer's end
+//	recvfirst read until the peer's FIN, then send n bytes and close (FIN)
+//
+// Debian's hashicorp/yamux (2019) returns EOF from Read once its own side is closed and its buffer is
+// momentarily empty, so this peer never reads data it still needs after sending its own FIN.
+func openAndExchange(session *yamux.Session, id string, n int64, target, mode string) {
+	fail := func(err error) {
+		emit("RESULT %s sent=0 sha_sent=- recv=0 sha_recv=- end=error:%s", id, oneWord(err))
+	}
+	if session == nil {
+		fail(fmt.Errorf("no session"))
+		return
+	}
+	stream, err := session.OpenStream()
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer stream.Close()
+	if target != "" {
+		if _, err := stream.Write(encodeHeader("tcp", target)); err != nil {
+			fail(err)
+			return
+		}
+	}
+	switch mode {
+	case "recvfirst":
+		recvHash := sha256.New()
+		got, err := io.Copy(recvHash, stream)
+		end := endOf(err, true)
+		sentHash := sha256.New()
+		if end == "eof" {
+			_, werr := io.Copy(io.MultiWriter(stream, sentHash), io.LimitReader(rand.Reader, n))
+			if werr != nil {
+				end = endOf(werr, false)
+			}
+		}
+		stream.Close()
+		emit("RESULT %s sent=%d sha_sent=%s recv=%d sha_recv=%s end=%s", id, n,
+			hex.EncodeToString(sentHash.Sum(nil)), got, hex.EncodeToString(recvHash.Sum(nil)), end)
+	default:
+		sent := make(chan string, 1)
+		go func() {
+			h := sha256.New()
+			if _, err := io.Copy(io.MultiWriter(stream, h), io.LimitReader(rand.Reader, n)); err != nil {
+				logf("stream %s: write: %v", id, err)
+			}
+			sent <- hex.EncodeToString(h.Sum(nil))
+		}()
+		recvHash := sha256.New()
+		got, err := io.Copy(recvHash, io.LimitReader(stream, n))
+		end := endOf(err, true)
+		if end == "eof" && got < n {
+			end = "short"
+		}
+		shaSent := <-sent
+		if end == "eof" {
+			stream.Close()
+			// What follows our FIN is only the peer's FIN; reading it may end early (see above).
+			io.Copy(io.Discard, stream)
+		}
+		emit("RESULT %s sent=%d sha_sent=%s recv=%d sha_recv=%s end=%s", id, n, shaSent, got,
+			hex.EncodeToString(recvHash.Sum(nil)), end)
+	}
+}
+
+func endOf(err error, eofOK bool) string {
+	switch {
+	case err == nil:
+		return "eof"
+	case err == yamux.ErrConnectionReset:
+		return "reset"
+	case err == io.EOF && eofOK:
+		return "eof"
+	default:
+		return "error:" + oneWord(err)
+	}
+}
+
+// encodeHeader is the PicoTunnel stream header: 2-byte big-endian length, JSON, '\n'.
+func encodeHeader(typ, target string) []byte {
+	body, _ := json.Marshal(map[string]string{"type": typ, "target": target})
+	buf := make([]byte, 2, 2+len(body)+1)
+	binary.BigEndian.PutUint16(buf, uint16(len(body)))
+	buf = append(buf, body...)
+	return append(buf, '\n')
+}
+
+type streamHeader struct {
+	Type   string `json:"type"`
+	Target string `json:"target"`
+}
+
+// readHeader reads one stream header, refusing more than 4096 bytes of JSON.
+func readHeader(r io.Reader) (streamHeader, error) {
+	var h streamHeader
+	var lenBuf [2]byte
+	if _, err := io.ReadFull(r, lenBuf[:]); err != nil {
+		return h, err
+	}
+	n := binary.BigEndian.Uint16(lenBuf[:])
+	if n == 0 || n > 4096 {
+		return h, fmt.Errorf("header length %d out of range", n)
+	}
+	body := make([]byte, int(n)+1)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return h, err
+	}
+	if body[n] != '\n' {
+		return h, fmt.Errorf("header not followed by newline")
+	}
+	if err := json.Unmarshal(body[:n], &h); err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+
+func oneWord(err error) string {
+	return strings.ReplaceAll(err.Error(), " ", "_")
+}

@@ -1,0 +1,157 @@
+// Command peer is a hashicorp/yamux peer for PicoTunnel's interop tests. It is driven by line commands on
+// stdin and answers with line events on stdout (logs go to stderr); it exits when stdin closes.
+//
+// Modes:
+//
+//	peer yamux -role server|client -addr host:port
+//	    yamux directly over one TCP connection. The server role listens (port 0 allowed) and prints
+//	    "LISTENING host:port", then takes one connection. Streams the other side opens are served by
+//	    their first byte: 'e' echoes until EOF then closes; 'd' reads to EOF then answers
+//	    "<count> <sha256>\n" and closes.
+//	peer tunnel-server -listen host:port -token T [-tls]
+//	    Acts like the PicoTunnel server: GET /tunnel WebSocket (subprotocol "tunnel", 401 for a wrong
+//	    token), yamux server role. Prints "CONNECTED" per client connection, "DISCONNECTED" at its end.
+//	    With -tls it serves wss with a fresh self-signed certificate and prints "SNI <name>" per handshake.
+//	peer tunnel-client -url ws://host:port/tunnel -token T
+//	    Acts like the PicoTunnel client: yamux client role, reads each stream's header, dials the
+//	    target and copies both ways with half-close. Prints "CONNECTED" or "REJECTED <status>" (exit 3).
+//
+// Commands (yamux and tunnel-server modes):
+//
+//	OPEN <id> <nbytes> [target|-] [echo|recvfirst]
+//	                             open a stream (with a stream header when a target is given) and exchange
+//	                             nbytes random bytes (see openAndExchange); then print
+//	                             "RESULT <id> sent=<n> sha_sent=<hex> recv=<n> sha_recv=<hex> end=<eof|short|reset|error:...>"
+//	PING                         "PONG <ms>" or "PING_FAILED <error>"
+//	GOAWAY                       send GoAway, print "GOAWAY_SENT"
+//	STREAMS                      "STREAMS <n>"
+//	DISCONNECT                   close the session (tunnel-server: the current client connection)
+//	QUIT                         exit
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+)
+
+var out = struct {
+	sync.Mutex
+	w *bufio.Writer
+}{w: bufio.NewWriter(os.Stdout)}
+
+// emit prints one event line on stdout.
+func emit(format string, args ...interface{}) {
+	out.Lock()
+	defer out.Unlock()
+	fmt.Fprintf(out.w, format+"\n", args...)
+	out.w.Flush()
+}
+
+func logf(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000")+" peer: "+format+"\n", args...)
+}
+
+func yamuxConfig() *yamux.Config {
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = os.Stderr
+	return cfg
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: peer yamux|tunnel-server|tunnel-client [flags]")
+		os.Exit(2)
+	}
+	mode, args := os.Args[1], os.Args[2:]
+	switch mode {
+	case "yamux":
+		runYamux(args)
+	case "tunnel-server":
+		runTunnelServer(args)
+	case "tunnel-client":
+		runTunnelClient(args)
+	default:
+		fmt.Fprintf(os.Stderr, "unknown mode %q\n", mode)
+		os.Exit(2)
+	}
+}
+
+// sessionSource gives the session commands act on (it may change over time in tunnel-server mode).
+type sessionSource func() *yamux.Session
+
+// readCommands runs stdin commands until QUIT or EOF, then exits the process.
+func readCommands(current sessionSource, disconnect func()) {
+	scanner := bufio.NewScanner(os.Stdin)
+	for scanner.Scan() {
+		fields := strings.Fields(scanner.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		switch fields[0] {
+		case "OPEN":
+			if len(fields) < 3 {
+				emit("ERROR OPEN needs <id> <nbytes> [target]")
+				continue
+			}
+			var n int64
+			fmt.Sscan(fields[2], &n)
+			target, mode := "", "echo"
+			if len(fields) > 3 && fields[3] != "-" {
+				target = fields[3]
+			}
+			if len(fields) > 4 {
+				mode = fields[4]
+			}
+			go openAndExchange(current(), fields[1], n, target, mode)
+		case "PING":
+			go func() {
+				s := current()
+				if s == nil {
+					emit("PING_FAILED no session")
+					return
+				}
+				rtt, err := s.Ping()
+				if err != nil {
+					emit("PING_FAILED %v", err)
+					return
+				}
+				emit("PONG %d", rtt.Milliseconds())
+			}()
+		case "GOAWAY":
+			if s := current(); s != nil {
+				s.GoAway()
+			}
+			emit("GOAWAY_SENT")
+		case "STREAMS":
+			n := 0
+			if s := current(); s != nil {
+				n = s.NumStreams()
+			}
+			emit("STREAMS %d", n)
+		case "DISCONNECT":
+			disconnect()
+		case "QUIT":
+			os.Exit(0)
+		default:
+			emit("ERROR unknown command %s", fields[0])
+		}
+	}
+	os.Exit(0)
+}
+
+// copyHalfClose copies src to dst and then closes dst's write side.
+func copyHalfClose(dst io.Writer, src io.Reader, closeWrite func() error) error {
+	_, err := io.Copy(dst, src)
+	cerr := closeWrite()
+	if err != nil {
+		return err
+	}
+	return cerr
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"github.com/hashicorp/yamux"
+)
+
+// runYamux speaks yamux directly over one TCP connection.
+func runYamux(args []string) {
+	fs := flag.NewFlagSet("yamux", flag.ExitOnError)
+	role := fs.String("role", "server", "server or client")
+	addr := fs.String("addr", "127.0.0.1:0", "address to listen on (server) or dial (client)")
+	fs.Parse(args)
+
+	var conn net.Conn
+	var err error
+	if *role == "server" {
+		ln, lerr := net.Listen("tcp", *addr)
+		if lerr != nil {
+			fmt.Fprintln(os.Stderr, lerr)
+			os.Exit(1)
+		}
+		emit("LISTENING %s", ln.Addr())
+		conn, err = ln.Accept()
+		ln.Close()
+	} else {
+		conn, err = net.Dial("tcp", *addr)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var session *yamux.Session
+	if *role == "server" {
+		session, err = yamux.Server(conn, yamuxConfig())
+	} else {
+		session, err = yamux.Client(conn, yamuxConfig())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	emit("READY")
+	go func() {
+		for {
+			stream, err := session.AcceptStream()
+			if err != nil {
+				logf("accept ended: %v", err)
+				emit("SESSION_CLOSED")
+				return
+			}
+			go serve(stream)
+		}
+	}()
+	readCommands(func() *yamux.Session { return session }, func() { session.Close() })
+}
+
+// serve runs the service named by the stream's first byte.
+func serve(stream *yamux.Stream) {
+	defer stream.Close()
+	var service [1]byte
+	if _, err := io.ReadFull(stream, service[:]); err != nil {
+		logf("stream %d: no service byte: %v", stream.StreamID(), err)
+		return
+	}
+	switch service[0] {
+	case 'e':
+		if _, err := io.Copy(stream, stream); err != nil {
+			logf("stream %d: echo: %v", stream.StreamID(), err)
+		}
+	case 'd':
+		h := sha256.New()
+		n, err := io.Copy(h, stream)
+		if err != nil {
+			logf("stream %d: digest: %v", stream.StreamID(), err)
+			return
+		}
+		fmt.Fprintf(stream, "%d %s\n", n, hex.EncodeToString(h.Sum(nil)))
+	default:
+		logf("stream %d: unknown service %q", stream.StreamID(), service[0])
+	}
+}
