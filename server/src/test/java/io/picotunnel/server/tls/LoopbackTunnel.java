@@ -116,9 +116,9 @@ final class LoopbackTunnel implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
-        client.close().sync();
-        server.close().sync();
-        group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).sync();
+    public void close() {
+        client.close().syncUninterruptibly();
+        server.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 }
