@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
-            "0:stopped (SIGTERM / Ctrl-C) after open streams finished",
+            "143:stopped by SIGTERM (130: Ctrl-C), after open streams finished or the grace period ended",
             "1:unexpected error",
             "2:invalid flags or settings",
             "3:the server rejected the token (HTTP 401); reconnecting would not help"

@@ -41,7 +41,9 @@ class ClientMainTest {
         assertThat(run.code()).isZero();
         assertThat(run.out()).contains("--server", "--token", "--insecure", "--allow", "--shutdown-grace",
                 "PICOTUNNEL_SERVER", "PICOTUNNEL_TOKEN", "PICOTUNNEL_INSECURE", "Exit codes",
-                "3   the server rejected the token (HTTP 401)");
+                "the server rejected the token (HTTP 401)");
+        assertThat(run.out()).containsPattern("\\n\\s+3\\s+the server rejected the token")
+                .containsPattern("\\n\\s+143\\s+stopped by SIGTERM");
     }
 
     @Test

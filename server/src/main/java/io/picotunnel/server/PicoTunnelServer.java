@@ -2,7 +2,10 @@ package io.picotunnel.server;
 
 import io.picotunnel.server.api.ApiServer;
 import io.picotunnel.server.auth.AdminToken;
-import io.picotunnel.server.auth.ApiAccess;
+import io.picotunnel.server.auth.AuthSettings;
+import io.picotunnel.server.auth.ManagementAuth;
+import io.picotunnel.server.auth.OidcSettings;
+import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -10,16 +13,19 @@ import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.server.ui.UiAssets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The PicoTunnel server: the store, the registry of connected tunnel clients, and the listeners of the management
@@ -153,17 +159,40 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     private ApiServer startApi() {
-        ApiAccess access = adminToken == null ? ApiAccess.open() : ApiAccess.adminToken(adminToken);
+        ManagementAuth auth = new ManagementAuth(authSettings(), new SessionStore(store.database()),
+                this::tunnelServerAddress, Clock.systemUTC());
         List<ApiServer.ReservedAddress> reserved = List.of(
                 new ApiServer.ReservedAddress(config.listenAddr(), Setting.LISTEN_ADDR.flag()),
                 new ApiServer.ReservedAddress(config.tunnelAddr(), Setting.TUNNEL_ADDR.flag()),
                 new ApiServer.ReservedAddress(config.httpAddr(), Setting.HTTP_ADDR.flag()),
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
-            return ApiServer.start(config.listenAddr(), store, registry, access, reserved);
+            return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved);
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
+    }
+
+    private AuthSettings authSettings() {
+        OidcSettings oidc = config.oidc() == null ? null : new OidcSettings(config.oidc().issuer(), config.oidc().clientId(),
+                config.oidc().clientSecret(), config.oidc().redirectUrl(),
+                Set.copyOf(config.oidc().allowedEmails()), Set.copyOf(config.oidc().allowedGroups()));
+        return new AuthSettings(adminToken, oidc, config.authDisabled(), config.domain());
+    }
+
+    /**
+     * What a client passes as {@code --server} to reach this server's tunnel endpoint, for the UI's ready-made
+     * commands: the configured domain, else the host name the browser used; {@code ws://} unless the server has
+     * a certificate for its domain.
+     */
+    private String tunnelServerAddress(String requestHost) {
+        String host = config.domain() != null ? config.domain() : requestHost;
+        if (host.contains(":")) {
+            host = "[" + host + "]";
+        }
+        int port = config.tunnelAddr().port();
+        boolean tls = config.domain() != null && (config.tlsFiles() != null || config.acme().enabled());
+        return (tls ? "" : "ws://") + host + ":" + port;
     }
 
     private <T extends AutoCloseable> T running(T component) {

@@ -37,6 +37,11 @@ final class OutboundQueue {
         return entries.size() > unflushed;
     }
 
+    /** The first flushed entry has no bytes (call only when {@link #hasFlushed()}). */
+    boolean headIsEmpty() {
+        return !entries.peek().buf().isReadable();
+    }
+
     boolean isEmpty() {
         return entries.isEmpty();
     }

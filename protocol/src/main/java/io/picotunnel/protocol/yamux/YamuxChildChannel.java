@@ -24,6 +24,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
@@ -277,6 +278,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     }
 
     void scheduleOpenTimeout(long nanos) {
+        if (!open || removed) {
+            return;
+        }
         timer = eventLoop().schedule(() -> {
             if (state.awaitingAck() && !removed) {
                 session.logStreamOpenTimeout(this);
@@ -296,8 +300,18 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             }
             return;
         }
-        inbound.add(data);
+        boolean deliverNow = inbound.isEmpty() && !delivering && (readRequested || config.isAutoRead());
+        // A buffer that waits for a slow reader is copied out of the parent's read buffer, so the memory held
+        // is what the window allows, not the larger buffers the slices would keep alive.
+        inbound.add(deliverNow ? data : detach(data));
         deliverInbound();
+    }
+
+    private ByteBuf detach(ByteBuf data) {
+        ByteBuf copy = alloc().buffer(data.readableBytes());
+        copy.writeBytes(data);
+        data.release();
+        return copy;
     }
 
     void onAcknowledged() {
@@ -316,7 +330,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     void onRemoteReset() {
         reset = true;
-        outbound.failAll(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
+        dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
                 + " was reset by the peer"));
         endIfTerminal();
         closeChannel();
@@ -332,7 +346,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         state.onLocalReset();
         removed = true;
         cancelTimer();
-        outbound.failAll(new StreamResetException("yamux session closed"));
+        dropOutbound(new StreamResetException("yamux session closed"));
         closeChannel();
     }
 
@@ -354,7 +368,17 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     /** Sends what the send window and the parent allow, then a pending FIN once everything went out. */
     void writePending() {
         boolean wrote = false;
-        while (outbound.hasFlushed() && sendWindow > 0 && !reset) {
+        while (outbound.hasFlushed() && !reset) {
+            if (outbound.headIsEmpty()) {
+                // An empty write (often a flush marker before close) completes in order, window or not.
+                OutboundQueue.Chunk empty = outbound.take(0);
+                empty.data().release();
+                empty.completes().trySuccess();
+                continue;
+            }
+            if (sendWindow <= 0) {
+                break;
+            }
             if (!session.parentWritable()) {
                 if (!waitingForParent) {
                     waitingForParent = true;
@@ -365,13 +389,6 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             OutboundQueue.Chunk chunk = outbound.take((int) Math.min(sendWindow, MAX_DATA_CHUNK));
             ByteBuf data = chunk.data();
             int length = data.readableBytes();
-            if (length == 0) {
-                data.release();
-                if (chunk.completes() != null) {
-                    chunk.completes().trySuccess();
-                }
-                continue;
-            }
             sendWindow -= length;
             YamuxFrame frame = YamuxFrame.data(state.takeSendFlags(), streamId, data);
             ChannelPromise completes = chunk.completes();
@@ -522,13 +539,18 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         session.flushSoon();
         state.onLocalReset();
         reset = true;
+        dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId) + " was reset"));
+        endIfTerminal();
+    }
+
+    /** Fails everything not sent yet, the pending FIN included. */
+    private void dropOutbound(StreamResetException cause) {
+        outbound.failAll(cause);
         finPending = false;
-        outbound.failAll(new StreamResetException("stream " + Integer.toUnsignedString(streamId) + " was reset"));
         if (finPromise != null) {
-            finPromise.tryFailure(new StreamResetException("stream was reset before FIN"));
+            finPromise.tryFailure(cause);
             finPromise = null;
         }
-        endIfTerminal();
     }
 
     private void endIfTerminal() {
@@ -572,14 +594,22 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
                     TimeUnit.NANOSECONDS);
         }
         closePromise.trySuccess();
-        boolean wasRegistered = registered;
-        eventLoop().execute(() -> {
-            if (wasRegistered) {
-                pipeline.fireChannelInactive();
-                registered = false;
-                pipeline.fireChannelUnregistered();
+        if (registered) {
+            // Later, as AbstractChannel does: the handler that called close() finishes first.
+            try {
+                eventLoop().execute(this::fireInactiveAndUnregistered);
+            } catch (RejectedExecutionException e) {
+                fireInactiveAndUnregistered();
             }
-        });
+        }
+    }
+
+    private void fireInactiveAndUnregistered() {
+        if (registered) {
+            registered = false;
+            pipeline.fireChannelInactive();
+            pipeline.fireChannelUnregistered();
+        }
     }
 
     private void lingerExpired() {

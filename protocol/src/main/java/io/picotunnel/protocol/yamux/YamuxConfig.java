@@ -11,7 +11,9 @@ import java.time.Duration;
  *                           the next one is due is declared dead (so detection takes at most two intervals);
  *                           {@link Duration#ZERO} disables keepalive
  * @param maxStreams         most concurrently open streams; an inbound SYN beyond it is answered with RST
- * @param streamOpenTimeout  how long an opened stream waits for the peer's ACK before it is reset
+ * @param streamOpenTimeout  how long an opened stream waits for the peer's ACK before it is reset; also how long
+ *                           a closed stream waits for the peer's FIN before it is reset, and how long
+ *                           {@link YamuxSession#ping()} waits for the answer
  * @param writeBufferHighWaterMark bytes queued on a stream (not yet sent because of the send window or
  *                           the parent's writability) above which the stream channel is not writable
  */

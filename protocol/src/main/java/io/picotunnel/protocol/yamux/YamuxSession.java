@@ -263,6 +263,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
             log.debug("{}: connection error, closing the yamux session: {}", ctx.channel(), c.toString());
             closing = true;
             ctx.close();
+        } else if (c instanceof DecoderException) {
+            // Raised by a handler in front of us (the WebSocket layer, TLS): the peer's bytes make no sense.
+            log.warn("{}: undecodable input from the peer, closing the yamux session: {}", ctx.channel(),
+                    c.toString());
+            closing = true;
+            ctx.close();
         } else {
             internalError(c);
         }

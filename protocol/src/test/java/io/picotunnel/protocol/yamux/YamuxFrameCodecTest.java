@@ -82,6 +82,7 @@ class YamuxFrameCodecTest {
         YamuxFrame empty = decoder.readInbound();
         assertThat(empty.unsignedStreamId()).isEqualTo(0xFFFFFFFFL);
         assertThat(empty.length()).isZero();
+        empty.release();
         Object none = decoder.readInbound();
         assertThat(none).isNull();
     }

@@ -444,6 +444,41 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void closeSendsQueuedDataThenFin() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        ChannelFuture write = s.writeAndFlush(Unpooled.wrappedBuffer(new byte[300 * 1024]));
+        assertThat(sumData(p.written())).isEqualTo(WINDOW);
+        s.close();
+        assertThat(s.isOpen()).isFalse();
+        assertThat(p.written()).as("the FIN waits behind the queued data").isEmpty();
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, 1, 128 * 1024));
+        List<YamuxFrame> rest = p.written();
+        assertThat(rest).hasSize(4);
+        YamuxFrame fin = rest.remove(3);
+        assertThat(sumData(rest)).isEqualTo(300 * 1024 - WINDOW);
+        assertFrame(fin, TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0);
+        assertThat(write.isSuccess()).isTrue();
+    }
+
+    @Test
+    void emptyWriteCompletesInOrderEvenWithoutSendWindow() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        s.writeAndFlush(Unpooled.wrappedBuffer(new byte[WINDOW]));
+        assertThat(sumData(p.written())).isEqualTo(WINDOW);
+        assertThat(s.writeAndFlush(Unpooled.EMPTY_BUFFER).isSuccess()).isTrue();
+        s.writeAndFlush(Unpooled.wrappedBuffer(new byte[10]));
+        ChannelFuture marker = s.writeAndFlush(Unpooled.EMPTY_BUFFER);
+        assertThat(marker.isDone()).as("behind 10 bytes that wait for the window").isFalse();
+        p.send(YamuxFrame.windowUpdate(0, 1, 10));
+        assertThat(sumData(p.written())).isEqualTo(10);
+        assertThat(marker.isSuccess()).isTrue();
+    }
+
+    @Test
     void dataFramesAreChunked() {
         RawPeer p = client(noKeepAlive());
         YamuxStreamChannel s = openOutbound(p);

@@ -7,7 +7,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.picotunnel.server.Version;
-import io.picotunnel.server.auth.ApiAccess;
+import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.store.Rfc3339;
 import io.picotunnel.server.store.Service;
@@ -15,6 +15,7 @@ import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.tls.CertificateStatus;
 import io.picotunnel.server.tunnel.TunnelPresence;
+import io.picotunnel.server.ui.UiAssets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,8 +24,9 @@ import java.util.Locale;
 import java.util.function.Function;
 
 /**
- * The management port ({@code --listen-addr}): the REST API under {@code /api} behind {@link ApiAccess}, and
- * {@code GET /health} open to all. Every error is JSON {@code {"error", "message"}}.
+ * The management port ({@code --listen-addr}): the REST API under {@code /api} behind {@link ManagementAuth}
+ * (Bearer admin token or a signed-in session), the sign-in routes under {@code /auth}, the web UI at {@code /}
+ * ({@link UiAssets}), and {@code GET /health} open to all. Every API error is JSON {@code {"error", "message"}}.
  */
 public final class ApiServer implements AutoCloseable {
 
@@ -40,21 +42,23 @@ public final class ApiServer implements AutoCloseable {
      * Starts listening on {@code address}. {@code reserved} are the server's own listen addresses (no tcp service may
      * take them). Throws Javalin's exception when the port cannot be bound.
      */
-    public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ApiAccess access,
-                                  List<ReservedAddress> reserved) {
-        return start(address, store, presence, access, reserved, service -> CertificateStatus.NOT_APPLICABLE);
+    public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
+                                  UiAssets ui, List<ReservedAddress> reserved) {
+        return start(address, store, presence, auth, ui, reserved, service -> CertificateStatus.NOT_APPLICABLE);
     }
 
     /** As above; {@code certificates} gives the certificate fields of each service's JSON. */
-    public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ApiAccess access,
-                                  List<ReservedAddress> reserved, Function<Service, CertificateStatus> certificates) {
+    public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
+                                  UiAssets ui, List<ReservedAddress> reserved,
+                                  Function<Service, CertificateStatus> certificates) {
         ApiJson json = new ApiJson(presence, certificates);
         TunnelRoutes tunnels = new TunnelRoutes(store, presence, json);
         ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved), json);
         Javalin app = Javalin.create(config -> {
             configureServer(config, address);
+            auth.install(config);
+            ui.install(config);
             config.routes.get("/health", ctx -> health(ctx, presence));
-            config.routes.before("/api/*", access);
             config.routes.get("/api/tunnels", tunnels::list);
             config.routes.post("/api/tunnels", tunnels::create);
             config.routes.get("/api/tunnels/{id}", tunnels::get);

@@ -112,10 +112,10 @@ class AdminAuthTest {
 
     @Test
     void bearerSchemeIsCaseInsensitiveAndOtherSchemesAreRejected() {
-        assertThat(ApiAccess.bearerToken("Bearer abc")).isEqualTo("abc");
-        assertThat(ApiAccess.bearerToken("bearer abc")).isEqualTo("abc");
-        assertThat(ApiAccess.bearerToken("Basic abc")).isNull();
-        assertThat(ApiAccess.bearerToken("Bearer")).isNull();
-        assertThat(ApiAccess.bearerToken(null)).isNull();
+        assertThat(BearerToken.parse("Bearer abc")).isEqualTo("abc");
+        assertThat(BearerToken.parse("bearer abc")).isEqualTo("abc");
+        assertThat(BearerToken.parse("Basic abc")).isNull();
+        assertThat(BearerToken.parse("Bearer")).isNull();
+        assertThat(BearerToken.parse(null)).isNull();
     }
 }

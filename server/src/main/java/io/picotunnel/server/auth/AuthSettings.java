@@ -1,0 +1,33 @@
+package io.picotunnel.server.auth;
+
+import java.util.Optional;
+
+/**
+ * How the management port authenticates. {@code adminToken} is the Bearer token of the API (and of the
+ * sign-in form when there is no OIDC provider); {@code disabled} is the explicit {@code PICOTUNNEL_AUTH=none}
+ * opt-out; {@code domain} ({@code PICOTUNNEL_DOMAIN}) limits the Host headers the port answers.
+ */
+public record AuthSettings(String adminToken, OidcSettings oidc, boolean disabled, String domain) {
+
+    public AuthSettings {
+        if (!disabled && (adminToken == null || adminToken.isEmpty()) && oidc == null) {
+            throw new IllegalArgumentException("the management port needs an admin token or an OIDC provider");
+        }
+    }
+
+    public Optional<OidcSettings> oidcSettings() {
+        return Optional.ofNullable(oidc);
+    }
+
+    public Optional<String> adminTokenValue() {
+        return adminToken == null || adminToken.isEmpty() ? Optional.empty() : Optional.of(adminToken);
+    }
+
+    /** What the sign-in page offers: {@code oidc}, {@code token} or, with auth disabled, {@code none}. */
+    public String signInMethod() {
+        if (disabled) {
+            return "none";
+        }
+        return oidc != null ? "oidc" : "token";
+    }
+}

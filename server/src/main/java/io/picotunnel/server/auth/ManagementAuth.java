@@ -1,0 +1,290 @@
+package io.picotunnel.server.auth;
+
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
+import io.javalin.http.HttpStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+/**
+ * Authentication of the management port: who may use the API and the UI, and how they sign in.
+ *
+ * <ul>
+ *   <li>The API ({@code /api/*}) accepts {@code Authorization: Bearer <admin token>} or a session cookie;
+ *       writes made with the cookie must pass the CSRF check ({@link #CSRF_HEADER} plus Origin).</li>
+ *   <li>{@code /auth/*}: the session state for the UI, the admin-token sign-in form, the OIDC code flow,
+ *       and logout.</li>
+ *   <li>With {@code PICOTUNNEL_DOMAIN} set, every request must be addressed to that domain or localhost.</li>
+ * </ul>
+ */
+public final class ManagementAuth {
+
+    public static final String COOKIE = "picotunnel_session";
+    /** The custom header the UI sends with every write; a cross-site form or fetch cannot send it. */
+    public static final String CSRF_HEADER = "X-PicoTunnel-CSRF";
+    /** The request attribute that holds who made an authenticated API request. */
+    public static final String USER_ATTRIBUTE = "picotunnel.user";
+
+    private static final Logger log = LoggerFactory.getLogger(ManagementAuth.class);
+    private static final Set<HandlerType> SAFE_METHODS = Set.of(HandlerType.GET, HandlerType.HEAD, HandlerType.OPTIONS);
+    private static final int MAX_TOKEN_LENGTH = 4096;
+
+    private final AuthSettings settings;
+    private final SessionStore sessions;
+    private final OidcProvider oidc;
+    private final PendingLogins pending;
+    private final AllowList allowList;
+    private final RequestOrigin origin;
+    private final UnaryOperator<String> tunnelServer;
+
+    /**
+     * @param tunnelServer the address clients pass as {@code --server}, for the UI's ready-made commands,
+     *                     given the host name the browser used
+     */
+    public ManagementAuth(AuthSettings settings, SessionStore sessions, UnaryOperator<String> tunnelServer, Clock clock) {
+        this.settings = settings;
+        this.sessions = sessions;
+        this.oidc = settings.oidcSettings().map(OidcProvider::new).orElse(null);
+        this.pending = new PendingLogins(clock);
+        this.allowList = settings.oidcSettings()
+                .map(o -> new AllowList(o.allowedEmails(), o.allowedGroups()))
+                .orElse(new AllowList(Set.of(), Set.of()));
+        this.origin = new RequestOrigin(settings.domain(), settings.oidcSettings().map(OidcSettings::redirectUrl).orElse(null));
+        this.tunnelServer = tunnelServer;
+    }
+
+    /** Registers the Host check, the API guard and the {@code /auth} routes. Call before the API's routes. */
+    public void install(JavalinConfig config) {
+        config.routes.before(this::checkHost);
+        config.routes.before("/api/*", this::requireAuth);
+        config.routes.get("/auth/session", this::session);
+        config.routes.post("/auth/token", this::signInWithToken);
+        config.routes.post("/auth/logout", this::logout);
+        if (oidc != null) {
+            config.routes.get("/auth/login", this::startOidc);
+            config.routes.get(oidc.settings().callbackPath(), this::finishOidc);
+        }
+    }
+
+    private void checkHost(Context ctx) {
+        if (!origin.hostAllowed(ctx)) {
+            reject(ctx, HttpStatus.MISDIRECTED_REQUEST, "host_not_allowed",
+                    "This server answers only to its configured domain (PICOTUNNEL_DOMAIN) or localhost.");
+        }
+    }
+
+    /** The API guard: the Bearer admin token or a live session; cookie writes also pass the CSRF check. */
+    private void requireAuth(Context ctx) {
+        if (settings.disabled() || ctx.method() == HandlerType.OPTIONS) {
+            return;
+        }
+        String authorization = ctx.header("Authorization");
+        if (authorization != null) {
+            if (bearerMatches(authorization)) {
+                ctx.attribute(USER_ATTRIBUTE, "admin-token");
+                return;
+            }
+            ctx.header("WWW-Authenticate", "Bearer realm=\"picotunnel\"");
+            reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized",
+                    "The header 'Authorization: Bearer <admin token>' does not carry a valid admin token.");
+            return;
+        }
+        Optional<SessionStore.Session> session = currentSession(ctx);
+        if (session.isEmpty()) {
+            ctx.header("WWW-Authenticate", "Bearer realm=\"picotunnel\"");
+            reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized",
+                    "Sign in first, or send the admin token as 'Authorization: Bearer <token>'.");
+            return;
+        }
+        if (!SAFE_METHODS.contains(ctx.method()) && !origin.sameOriginWrite(ctx, CSRF_HEADER)) {
+            reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected",
+                    "This change was not sent by the PicoTunnel UI of this server, so it was refused.");
+            return;
+        }
+        ctx.attribute(USER_ATTRIBUTE, session.get().subject());
+    }
+
+    private void session(Context ctx) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        Optional<SessionStore.Session> session = settings.disabled() ? Optional.empty() : currentSession(ctx);
+        boolean signedIn = settings.disabled() || session.isPresent();
+        body.put("signed_in", signedIn);
+        body.put("method", settings.signInMethod());
+        body.put("user", session.map(SessionStore.Session::subject).orElse(null));
+        body.put("tunnel_server", signedIn ? tunnelServer.apply(requestHostName(ctx)) : null);
+        ctx.header("Cache-Control", "no-store");
+        ctx.json(body);
+    }
+
+    private void signInWithToken(Context ctx) {
+        if (!origin.sameOriginWrite(ctx, CSRF_HEADER)) {
+            reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected", "This sign-in was not sent by the PicoTunnel UI of this server.");
+            return;
+        }
+        if (settings.disabled() || oidc != null || settings.adminTokenValue().isEmpty()) {
+            reject(ctx, HttpStatus.BAD_REQUEST, "token_sign_in_unavailable",
+                    oidc != null ? "This server signs in through its identity provider." : "This server needs no sign-in.");
+            return;
+        }
+        String token;
+        try {
+            Object value = ctx.bodyAsClass(Map.class).get("token");
+            token = value instanceof String s ? s.trim() : null;
+        } catch (Exception e) { // malformed JSON: Javalin's mapper may throw Jackson's checked exceptions
+            token = null;
+        }
+        if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
+            reject(ctx, HttpStatus.BAD_REQUEST, "invalid_token", "Enter the admin token.");
+            return;
+        }
+        if (!Secrets.matches(token, settings.adminTokenValue().get())) {
+            reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized", "That is not the admin token of this server.");
+            return;
+        }
+        startSession(ctx, "admin", "token", null);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("signed_in", true);
+        body.put("method", "token");
+        body.put("user", "admin");
+        body.put("tunnel_server", tunnelServer.apply(requestHostName(ctx)));
+        ctx.json(body);
+    }
+
+    private void startOidc(Context ctx) {
+        String returnTo = safeReturnPath(ctx.queryParam("return_to"));
+        try {
+            OidcProvider.AuthorizationStart start = oidc.start();
+            pending.put(start.state(), start.nonce(), start.codeVerifier(), returnTo);
+            ctx.header("Cache-Control", "no-store");
+            ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
+        } catch (SignInRejectedException e) {
+            log.warn("OIDC sign-in could not start: {}", e.getMessage());
+            failSignIn(ctx, e.getMessage());
+        }
+    }
+
+    private void finishOidc(Context ctx) {
+        Optional<PendingLogins.Pending> started = pending.take(ctx.queryParam("state"));
+        if (started.isEmpty()) {
+            failSignIn(ctx, "This sign-in link is not valid any more (expired, used already, or not started here). Please sign in again.");
+            return;
+        }
+        String error = ctx.queryParam("error");
+        String code = ctx.queryParam("code");
+        if (error != null || code == null || code.isEmpty()) {
+            failSignIn(ctx, "The identity provider did not sign you in" + (error == null ? "." : " (" + limit(error) + ")."));
+            return;
+        }
+        try {
+            OidcProvider.SignedIn signedIn = oidc.finish(code, started.get().nonce(), started.get().codeVerifier());
+            Optional<String> user = allowList.admit(signedIn.claims());
+            if (user.isEmpty()) {
+                log.info("OIDC sign-in refused: subject {} is not on the allow list", signedIn.claims().getSubject());
+                failSignIn(ctx, "Your account is not allowed to manage this server. Ask its administrator to add you.");
+                return;
+            }
+            startSession(ctx, user.get(), "oidc", signedIn.rawIdToken());
+            log.info("signed in through OIDC: {}", user.get());
+            ctx.redirect(started.get().returnTo(), HttpStatus.SEE_OTHER);
+        } catch (SignInRejectedException e) {
+            log.warn("OIDC sign-in rejected: {}{}", e.getMessage(), e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")");
+            failSignIn(ctx, e.getMessage());
+        }
+    }
+
+    private void logout(Context ctx) {
+        if (!origin.sameOriginWrite(ctx, CSRF_HEADER)) {
+            reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected", "This sign-out was not sent by the PicoTunnel UI of this server.");
+            return;
+        }
+        String id = ctx.cookie(COOKIE);
+        Optional<SessionStore.Session> session = sessions.find(id);
+        sessions.delete(id);
+        ctx.header("Set-Cookie", cookie(ctx, "", 0));
+        String redirect = null;
+        if (oidc != null && session.isPresent() && "oidc".equals(session.get().method())) {
+            URI redirectUrl = oidc.settings().redirectUrl();
+            URI afterLogout = redirectUrl.resolve("/");
+            redirect = oidc.logoutRedirect(session.get().idToken(), afterLogout).map(URI::toString).orElse(null);
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("redirect", redirect);
+        ctx.json(body);
+    }
+
+    private Optional<SessionStore.Session> currentSession(Context ctx) {
+        String id = ctx.cookie(COOKIE);
+        return id == null ? Optional.empty() : sessions.find(id);
+    }
+
+    private void startSession(Context ctx, String subject, String method, String idToken) {
+        sessions.deleteExpired();
+        String id = sessions.create(subject, method, idToken);
+        ctx.header("Set-Cookie", cookie(ctx, id, sessions.absoluteTimeout().toSeconds()));
+        ctx.header("Cache-Control", "no-store");
+    }
+
+    private String cookie(Context ctx, String value, long maxAgeSeconds) {
+        StringBuilder c = new StringBuilder(COOKIE).append('=').append(value)
+                .append("; Path=/; Max-Age=").append(maxAgeSeconds).append("; HttpOnly; SameSite=Lax");
+        if (secure(ctx)) {
+            c.append("; Secure");
+        }
+        return c.toString();
+    }
+
+    /** Secure when the browser talks https to us, directly or through a TLS-terminating proxy. */
+    private boolean secure(Context ctx) {
+        return "https".equalsIgnoreCase(ctx.scheme())
+                || "https".equalsIgnoreCase(ctx.header("X-Forwarded-Proto"))
+                || (oidc != null && "https".equalsIgnoreCase(oidc.settings().redirectUrl().getScheme()));
+    }
+
+    private static String requestHostName(Context ctx) {
+        String host = ctx.header("Host");
+        return host == null || host.isBlank() ? "localhost" : RequestOrigin.hostName(host);
+    }
+
+    private void failSignIn(Context ctx, String message) {
+        ctx.header("Cache-Control", "no-store");
+        ctx.redirect("/?signin_error=" + URLEncoder.encode(message, StandardCharsets.UTF_8), HttpStatus.SEE_OTHER);
+    }
+
+    private boolean bearerMatches(String authorization) {
+        return authorization.length() <= MAX_TOKEN_LENGTH
+                && Secrets.matches(BearerToken.parse(authorization), settings.adminTokenValue().orElse(null));
+    }
+
+    /** Only a path on this server: no scheme, no host, no {@code //evil.example}. */
+    static String safeReturnPath(String returnTo) {
+        if (returnTo == null || !returnTo.startsWith("/") || returnTo.startsWith("//") || returnTo.startsWith("/\\")
+                || returnTo.length() > 2048 || returnTo.chars().anyMatch(ch -> ch < 0x20)) {
+            return "/";
+        }
+        return returnTo;
+    }
+
+    private static String limit(String text) {
+        String clean = text.replaceAll("[^A-Za-z0-9_ .-]", "");
+        return clean.length() > 100 ? clean.substring(0, 100) : clean;
+    }
+
+    private static void reject(Context ctx, HttpStatus status, String error, String message) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("error", error);
+        body.put("message", message);
+        ctx.status(status).json(body);
+        ctx.skipRemainingHandlers();
+    }
+}

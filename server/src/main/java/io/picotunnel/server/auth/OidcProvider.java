@@ -1,0 +1,215 @@
+package io.picotunnel.server.auth;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jose.util.DefaultResourceRetriever;
+import com.nimbusds.jwt.JWT;
+import com.nimbusds.oauth2.sdk.AuthorizationCode;
+import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
+import com.nimbusds.oauth2.sdk.GeneralException;
+import com.nimbusds.oauth2.sdk.ParseException;
+import com.nimbusds.oauth2.sdk.ResponseType;
+import com.nimbusds.oauth2.sdk.Scope;
+import com.nimbusds.oauth2.sdk.TokenErrorResponse;
+import com.nimbusds.oauth2.sdk.TokenRequest;
+import com.nimbusds.oauth2.sdk.TokenResponse;
+import com.nimbusds.oauth2.sdk.auth.ClientAuthentication;
+import com.nimbusds.oauth2.sdk.auth.ClientAuthenticationMethod;
+import com.nimbusds.oauth2.sdk.auth.ClientSecretBasic;
+import com.nimbusds.oauth2.sdk.auth.ClientSecretPost;
+import com.nimbusds.oauth2.sdk.auth.Secret;
+import com.nimbusds.oauth2.sdk.http.HTTPRequest;
+import com.nimbusds.oauth2.sdk.id.ClientID;
+import com.nimbusds.oauth2.sdk.id.Issuer;
+import com.nimbusds.oauth2.sdk.id.State;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
+import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
+import com.nimbusds.openid.connect.sdk.AuthenticationRequest;
+import com.nimbusds.openid.connect.sdk.LogoutRequest;
+import com.nimbusds.openid.connect.sdk.Nonce;
+import com.nimbusds.openid.connect.sdk.OIDCTokenResponse;
+import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
+import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
+import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
+import com.nimbusds.openid.connect.sdk.validators.IDTokenValidator;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One OpenID Connect provider: discovery from the issuer, the authorization request (code flow with PKCE,
+ * state and nonce), the code exchange, and the ID token check (signature against the provider's JWKS, iss,
+ * aud, exp, nonce). Discovery happens on first use and is retried until it succeeds, so the server starts
+ * even while the provider is down.
+ */
+public final class OidcProvider {
+
+    static final int CONNECT_TIMEOUT_MS = 5_000;
+    static final int READ_TIMEOUT_MS = 10_000;
+    static final int JWKS_SIZE_LIMIT = 256 * 1024;
+
+    /** Only public-key signatures: an HMAC-signed ID token would be checked with the client secret. */
+    private static final Set<JWSAlgorithm> ASYMMETRIC = Set.of(
+            JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
+            JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512,
+            JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.ES512, JWSAlgorithm.EdDSA);
+
+    /** What discovery yields, built once. */
+    private record Discovered(OIDCProviderMetadata metadata, IDTokenValidator validator) {
+    }
+
+    /** The start of a sign-in: where to send the browser and what to keep until the callback. */
+    record AuthorizationStart(URI redirect, String state, String nonce, String codeVerifier) {
+    }
+
+    private final OidcSettings settings;
+    private final ClientID clientId;
+    private volatile Discovered discovered;
+
+    public OidcProvider(OidcSettings settings) {
+        this.settings = settings;
+        this.clientId = new ClientID(settings.clientId());
+    }
+
+    public OidcSettings settings() {
+        return settings;
+    }
+
+    AuthorizationStart start() throws SignInRejectedException {
+        OIDCProviderMetadata metadata = discover().metadata();
+        State state = new State();
+        Nonce nonce = new Nonce();
+        CodeVerifier verifier = new CodeVerifier();
+        AuthenticationRequest request = new AuthenticationRequest.Builder(
+                new ResponseType(ResponseType.Value.CODE), new Scope("openid", "email", "profile"), clientId,
+                settings.redirectUrl())
+                .endpointURI(metadata.getAuthorizationEndpointURI())
+                .state(state)
+                .nonce(nonce)
+                .codeChallenge(verifier, CodeChallengeMethod.S256)
+                .build();
+        return new AuthorizationStart(request.toURI(), state.getValue(), nonce.getValue(), verifier.getValue());
+    }
+
+    /** Exchanges the code and returns the checked ID token's claims and the raw token. */
+    SignedIn finish(String code, String nonce, String codeVerifier) throws SignInRejectedException {
+        Discovered d = discover();
+        AuthorizationCodeGrant grant = new AuthorizationCodeGrant(new AuthorizationCode(code), settings.redirectUrl(),
+                new CodeVerifier(codeVerifier));
+        TokenRequest request = settings.clientSecret() == null
+                ? new TokenRequest.Builder(d.metadata().getTokenEndpointURI(), clientId, grant).build()
+                : new TokenRequest.Builder(d.metadata().getTokenEndpointURI(), clientAuthentication(d.metadata()), grant).build();
+        TokenResponse response;
+        try {
+            HTTPRequest http = request.toHTTPRequest();
+            http.setConnectTimeout(CONNECT_TIMEOUT_MS);
+            http.setReadTimeout(READ_TIMEOUT_MS);
+            response = OIDCTokenResponseParser.parse(http.send());
+        } catch (IOException | ParseException e) {
+            throw new SignInRejectedException("The identity provider could not be reached to finish the sign-in.", e);
+        }
+        if (!response.indicatesSuccess()) {
+            TokenErrorResponse error = response.toErrorResponse();
+            String errorCode = error.getErrorObject() == null ? "unknown" : error.getErrorObject().getCode();
+            throw new SignInRejectedException("The identity provider refused the sign-in (" + errorCode + "). Please try again.");
+        }
+        JWT idToken = ((OIDCTokenResponse) response.toSuccessResponse()).getOIDCTokens().getIDToken();
+        if (idToken == null) {
+            throw new SignInRejectedException("The identity provider sent no ID token.");
+        }
+        return new SignedIn(validate(idToken, nonce), idToken.serialize());
+    }
+
+    /** The checked claims of an ID token and the token as received. */
+    record SignedIn(IDTokenClaimsSet claims, String rawIdToken) {
+    }
+
+    IDTokenClaimsSet validate(JWT idToken, String nonce) throws SignInRejectedException {
+        try {
+            return discover().validator().validate(idToken, new Nonce(nonce));
+        } catch (BadJOSEException | JOSEException e) {
+            throw new SignInRejectedException("The ID token from the identity provider did not pass the checks.", e);
+        }
+    }
+
+    /** Where to send the browser to end the provider's session too, if the provider offers RP-initiated logout. */
+    Optional<URI> logoutRedirect(String rawIdToken, URI postLogoutRedirect) {
+        Discovered d = discovered;
+        if (d == null || d.metadata().getEndSessionEndpointURI() == null) {
+            return Optional.empty();
+        }
+        JWT hint = null;
+        if (rawIdToken != null) {
+            try {
+                hint = com.nimbusds.jwt.JWTParser.parse(rawIdToken);
+            } catch (java.text.ParseException e) {
+                hint = null;
+            }
+        }
+        LogoutRequest logout = new LogoutRequest(d.metadata().getEndSessionEndpointURI(), hint, null, clientId,
+                postLogoutRedirect, null, null);
+        return Optional.of(logout.toURI());
+    }
+
+    private ClientAuthentication clientAuthentication(OIDCProviderMetadata metadata) {
+        Secret secret = new Secret(settings.clientSecret());
+        List<ClientAuthenticationMethod> methods = metadata.getTokenEndpointAuthMethods();
+        if (methods != null && !methods.contains(ClientAuthenticationMethod.CLIENT_SECRET_BASIC)
+                && methods.contains(ClientAuthenticationMethod.CLIENT_SECRET_POST)) {
+            return new ClientSecretPost(clientId, secret);
+        }
+        return new ClientSecretBasic(clientId, secret);
+    }
+
+    private Discovered discover() throws SignInRejectedException {
+        Discovered d = discovered;
+        if (d != null) {
+            return d;
+        }
+        synchronized (this) {
+            if (discovered == null) {
+                discovered = fetchDiscovery();
+            }
+            return discovered;
+        }
+    }
+
+    private Discovered fetchDiscovery() throws SignInRejectedException {
+        Issuer issuer = new Issuer(settings.issuer());
+        OIDCProviderMetadata metadata;
+        try {
+            metadata = OIDCProviderMetadata.resolve(issuer, CONNECT_TIMEOUT_MS, READ_TIMEOUT_MS);
+        } catch (GeneralException | IOException e) {
+            throw new SignInRejectedException("The identity provider at " + settings.issuer()
+                    + " could not be reached or its discovery document is invalid.", e);
+        }
+        Set<JWSAlgorithm> algorithms = new HashSet<>(ASYMMETRIC);
+        List<JWSAlgorithm> offered = metadata.getIDTokenJWSAlgs();
+        if (offered != null) {
+            algorithms.retainAll(offered);
+        }
+        if (algorithms.isEmpty() || metadata.getJWKSetURI() == null) {
+            throw new SignInRejectedException(
+                    "The identity provider signs ID tokens with no public-key algorithm that PicoTunnel accepts.");
+        }
+        JWKSource<SecurityContext> keys;
+        try {
+            keys = JWKSourceBuilder.create(metadata.getJWKSetURI().toURL(),
+                    new DefaultResourceRetriever(CONNECT_TIMEOUT_MS, READ_TIMEOUT_MS, JWKS_SIZE_LIMIT)).build();
+        } catch (java.net.MalformedURLException e) {
+            throw new SignInRejectedException("The identity provider's jwks_uri is not a valid URL.", e);
+        }
+        IDTokenValidator validator = new IDTokenValidator(metadata.getIssuer(), clientId,
+                new JWSVerificationKeySelector<>(algorithms, keys), null);
+        return new Discovered(metadata, validator);
+    }
+}

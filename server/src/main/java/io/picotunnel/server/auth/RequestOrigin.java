@@ -1,0 +1,92 @@
+package io.picotunnel.server.auth;
+
+import io.javalin.http.Context;
+
+import java.net.URI;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Checks about where a request comes from and which name it was sent to: the CSRF defence for writes made
+ * with the session cookie, and the Host check against DNS rebinding.
+ */
+final class RequestOrigin {
+
+    private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "127.0.0.1", "::1", "[::1]");
+
+    private final String domain;
+    private final URI redirectUrl;
+
+    RequestOrigin(String domain, URI redirectUrl) {
+        this.domain = domain == null || domain.isBlank() ? null : domain.trim().toLowerCase(Locale.ROOT);
+        this.redirectUrl = redirectUrl;
+    }
+
+    /**
+     * Whether the Host header names this server: with a domain configured, only the domain, the host of the
+     * OIDC redirect URL, or a loopback name are accepted; without one, any.
+     */
+    boolean hostAllowed(Context ctx) {
+        if (domain == null) {
+            return true;
+        }
+        String host = ctx.header("Host");
+        if (host == null || host.isBlank()) {
+            return false;
+        }
+        String name = hostName(host);
+        return name.equals(domain) || LOOPBACK_NAMES.contains(name)
+                || (redirectUrl != null && name.equalsIgnoreCase(redirectUrl.getHost()));
+    }
+
+    /**
+     * Whether a state-changing request made with the session cookie comes from our own pages: it must carry
+     * the custom header (a cross-site page cannot add it without a CORS preflight, which we never allow),
+     * its Origin, when sent, must be this server, and the browser must not call it cross-site.
+     */
+    boolean sameOriginWrite(Context ctx, String customHeader) {
+        if (ctx.header(customHeader) == null) {
+            return false;
+        }
+        String fetchSite = ctx.header("Sec-Fetch-Site");
+        if (fetchSite != null && !fetchSite.equals("same-origin") && !fetchSite.equals("none")) {
+            return false;
+        }
+        String origin = ctx.header("Origin");
+        if (origin == null) {
+            return true;
+        }
+        return originAuthority(origin).map(authority -> authority.equals(normalise(ctx.header("Host")))
+                || (domain != null && hostName(authority).equals(domain))
+                || (redirectUrl != null && authority.equals(normalise(redirectUrl.getRawAuthority())))).orElse(false);
+    }
+
+    private static Optional<String> originAuthority(String origin) {
+        try {
+            URI uri = URI.create(origin.trim());
+            if (uri.getScheme() == null || uri.getRawAuthority() == null
+                    || !(uri.getScheme().equalsIgnoreCase("http") || uri.getScheme().equalsIgnoreCase("https"))) {
+                return Optional.empty();
+            }
+            return Optional.of(normalise(uri.getRawAuthority()));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static String normalise(String authority) {
+        return authority == null ? "" : authority.trim().toLowerCase(Locale.ROOT);
+    }
+
+    /** The name part of a Host value: {@code example.com:8080} → {@code example.com}, {@code [::1]:80} → {@code ::1}. */
+    static String hostName(String host) {
+        String h = host.trim().toLowerCase(Locale.ROOT);
+        if (h.startsWith("[")) {
+            int end = h.indexOf(']');
+            return end > 0 ? h.substring(1, end) : h;
+        }
+        int colon = h.indexOf(':');
+        return colon >= 0 ? h.substring(0, colon) : h;
+    }
+}

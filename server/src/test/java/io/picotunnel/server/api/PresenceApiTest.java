@@ -1,0 +1,125 @@
+package io.picotunnel.server.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxRole;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.server.PicoTunnelServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Connection state in the API comes from the server's real tunnel registry, and regenerating a token or deleting
+ * a tunnel drops its client at once. The "client" here is a yamux session over a real loopback connection,
+ * registered the way the tunnel endpoint registers one.
+ */
+class PresenceApiTest {
+
+    @TempDir
+    Path dataDir;
+    PicoTunnelServer server;
+    ApiClient api;
+    EventLoopGroup group;
+    Channel listener;
+
+    @BeforeEach
+    void start() {
+        server = ApiTestServer.start(dataDir);
+        api = new ApiClient(server.apiPort(), server.adminToken());
+        group = Transport.newEventLoopGroup(1, "presence-test");
+    }
+
+    @AfterEach
+    void stop() {
+        api.close();
+        server.stop();
+        if (listener != null) {
+            listener.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+    }
+
+    /** Connects a client session over loopback and registers the server side for {@code tunnelId}; returns the client side. */
+    private Channel connectClient(String tunnelId) throws Exception {
+        CompletableFuture<YamuxSession> serverSide = new CompletableFuture<>();
+        listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        YamuxSession session = new YamuxSession(YamuxRole.SERVER, YamuxConfig.defaults(), null);
+                        channel.pipeline().addLast(session);
+                        serverSide.complete(session);
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        Channel client = new Bootstrap().group(group).channel(Transport.socketChannel())
+                .handler(new YamuxSession(YamuxRole.CLIENT, YamuxConfig.defaults(), null))
+                .connect(listener.localAddress()).sync().channel();
+        server.registry().register(tunnelId, serverSide.get(10, TimeUnit.SECONDS));
+        return client;
+    }
+
+    private JsonNode createTunnel() {
+        return api.post("/api/tunnels", "{\"name\": \"presence\"}").json();
+    }
+
+    @Test
+    void connectedTunnelShowsSinceWhenAndCountsInHealth() throws Exception {
+        String id = createTunnel().get("id").asText();
+        Channel client = connectClient(id);
+
+        JsonNode tunnel = api.get("/api/tunnels/" + id).json();
+
+        assertThat(tunnel.get("connected").asBoolean()).isTrue();
+        assertThat(OffsetDateTime.parse(tunnel.get("connected_since").asText())).isNotNull();
+        assertThat(OffsetDateTime.parse(tunnel.get("last_seen_at").asText())).isNotNull();
+        assertThat(api.get("/api/tunnels").json().get(0).get("connected").asBoolean()).isTrue();
+        assertThat(api.get("/health").json().get("connected_tunnels").asInt()).isEqualTo(1);
+        assertThat(client.isActive()).isTrue();
+    }
+
+    @Test
+    void regeneratingTheTokenDropsTheConnectedClientAtOnce() throws Exception {
+        String id = createTunnel().get("id").asText();
+        Channel client = connectClient(id);
+
+        JsonNode regenerated = api.post("/api/tunnels/" + id + "/regenerate", null).json();
+
+        assertThat(regenerated.get("connected").asBoolean()).isFalse();
+        assertThat(regenerated.get("connected_since").isNull()).isTrue();
+        assertThat(regenerated.get("last_seen_at").isNull()).isFalse();
+        assertThat(server.registry().isConnected(id)).isFalse();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !client.isActive());
+        assertThat(api.get("/health").json().get("connected_tunnels").asInt()).isZero();
+    }
+
+    @Test
+    void deletingTheTunnelDropsTheConnectedClientAtOnce() throws Exception {
+        String id = createTunnel().get("id").asText();
+        Channel client = connectClient(id);
+
+        assertThat(api.delete("/api/tunnels/" + id).status()).isEqualTo(204);
+
+        assertThat(server.registry().isConnected(id)).isFalse();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !client.isActive());
+    }
+}

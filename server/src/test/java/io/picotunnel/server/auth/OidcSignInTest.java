@@ -1,0 +1,266 @@
+package io.picotunnel.server.auth;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.picotunnel.server.config.Setting;
+import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Sign-in through a real OpenID Connect provider (mock-oauth2-server on loopback): the code flow, and each
+ * way a sign-in must fail.
+ */
+class OidcSignInTest {
+
+    private static final String CLIENT_ID = "picotunnel";
+    private static final String CLIENT_SECRET = "client-secret-that-is-long-enough-for-hmac-256";
+
+    @TempDir
+    Path dataDir;
+    private MockOAuth2Server provider;
+    private TestManagementServer server;
+    private OidcSettings oidc;
+    private final Browserless browser = new Browserless();
+
+    @BeforeEach
+    void start() throws Exception {
+        provider = new MockOAuth2Server();
+        provider.start();
+        startServer(Set.of("alice@example.com"), Set.of("tunnel-admins"));
+    }
+
+    private void startServer(Set<String> emails, Set<String> groups) throws Exception {
+        if (server != null) {
+            server.close();
+        }
+        // the redirect URL must name the server's port, known only once it listens: bind once to learn it
+        int port = io.picotunnel.testkit.Ports.freePort();
+        oidc = new OidcSettings(URI.create(provider.issuerUrl("default").toString()), CLIENT_ID, CLIENT_SECRET,
+                URI.create("http://localhost:" + port + "/auth/callback"), emails, groups);
+        Map<Setting, String> settings = new java.util.EnumMap<>(Setting.class);
+        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
+        settings.put(Setting.OIDC_ISSUER, oidc.issuer().toString());
+        settings.put(Setting.OIDC_CLIENT_ID, CLIENT_ID);
+        settings.put(Setting.OIDC_CLIENT_SECRET, CLIENT_SECRET);
+        settings.put(Setting.OIDC_REDIRECT_URL, oidc.redirectUrl().toString());
+        if (!emails.isEmpty()) {
+            settings.put(Setting.OIDC_ALLOWED_EMAILS, String.join(",", emails));
+        }
+        if (!groups.isEmpty()) {
+            settings.put(Setting.OIDC_ALLOWED_GROUPS, String.join(",", groups));
+        }
+        server = TestManagementServer.start(dataDir, settings);
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+        provider.shutdown();
+    }
+
+    private void nextUser(String subject, Map<String, Object> claims, List<String> audience, long expirySeconds) {
+        provider.enqueueCallback(new DefaultOAuth2TokenCallback("default", subject, "JWT", audience, claims, expirySeconds));
+    }
+
+    /** Follows the flow as a browser would, up to (not including) our callback; returns the callback URL. */
+    private String throughProvider() throws Exception {
+        HttpResponse<String> login = browser.get(server.url("/auth/login?return_to=%2Ftunnels%2Fabc"));
+        assertThat(login.statusCode()).isEqualTo(302);
+        String authorize = Browserless.location(login);
+        assertThat(authorize).startsWith(provider.authorizationEndpointUrl("default").toString())
+                .contains("code_challenge_method=S256").contains("code_challenge=").contains("state=").contains("nonce=");
+        HttpResponse<String> atProvider = browser.get(authorize);
+        assertThat(atProvider.statusCode()).isEqualTo(302);
+        String callback = Browserless.location(atProvider);
+        assertThat(callback).startsWith(server.url("/auth/callback"));
+        return callback;
+    }
+
+    private static String signInError(HttpResponse<String> response) {
+        assertThat(response.statusCode()).isEqualTo(303);
+        String location = Browserless.location(response);
+        assertThat(location).startsWith("/?signin_error=");
+        return URLDecoder.decode(location.substring("/?signin_error=".length()), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void signInThroughTheProviderStartsASessionAndReturnsToThePage() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        HttpResponse<String> callback = browser.get(throughProvider());
+
+        assertThat(callback.statusCode()).isEqualTo(303);
+        assertThat(Browserless.location(callback)).isEqualTo("/tunnels/abc");
+        assertThat(browser.sessionCookie).isNotNull();
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
+        assertThat(browser.get(server.url("/auth/session")).body())
+                .contains("\"signed_in\":true").contains("\"method\":\"oidc\"").contains("\"user\":\"alice@example.com\"");
+    }
+
+    @Test
+    void memberOfAnAllowedGroupMayEnter() throws Exception {
+        nextUser("bob", Map.of("email", "bob@example.com", "groups", List.of("staff", "tunnel-admins")), List.of(CLIENT_ID), 3600);
+        browser.get(throughProvider());
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void userNotOnTheAllowListIsRejected() throws Exception {
+        nextUser("mallory", Map.of("email", "mallory@example.com", "groups", List.of("staff")), List.of(CLIENT_ID), 3600);
+        HttpResponse<String> callback = browser.get(throughProvider());
+
+        assertThat(signInError(callback)).contains("not allowed");
+        assertThat(browser.sessionCookie).isNull();
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void unverifiedAllowedEmailIsRejected() throws Exception {
+        nextUser("eve", Map.of("email", "alice@example.com", "email_verified", false), List.of(CLIENT_ID), 3600);
+        assertThat(signInError(browser.get(throughProvider()))).contains("not allowed");
+    }
+
+    @Test
+    void callbackWithAWrongStateIsRejected() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), 3600);
+        String callback = throughProvider();
+        String forged = callback.replaceAll("state=[^&]+", "state=forged-state");
+
+        assertThat(signInError(browser.get(forged))).contains("not valid any more");
+        assertThat(browser.sessionCookie).isNull();
+    }
+
+    @Test
+    void replayedCallbackIsRejected() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), 3600);
+        String callback = throughProvider();
+        assertThat(browser.get(callback).statusCode()).isEqualTo(303);
+        assertThat(browser.sessionCookie).isNotNull();
+
+        Browserless attacker = new Browserless();
+        HttpResponse<String> replay = attacker.get(callback);
+        assertThat(signInError(replay)).contains("not valid any more");
+        assertThat(attacker.sessionCookie).isNull();
+    }
+
+    @Test
+    void replayedCodeWithAFreshStateIsRejected() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), 3600);
+        String first = throughProvider();
+        assertThat(browser.get(first).statusCode()).isEqualTo(303);
+
+        // the attacker starts a sign-in of their own and pairs its state with the stolen, used code
+        Browserless attacker = new Browserless();
+        HttpResponse<String> login = attacker.get(server.url("/auth/login"));
+        String freshState = URI.create(Browserless.location(login)).getRawQuery().replaceAll(".*(?:^|&)state=([^&]+).*", "$1");
+        String replay = first.replaceAll("state=[^&]+", "state=" + freshState);
+
+        signInError(attacker.get(replay));
+        assertThat(attacker.sessionCookie).isNull();
+    }
+
+    @Test
+    void idTokenForAnotherAudienceIsRejected() throws Exception {
+        OidcProvider checker = new OidcProvider(oidc);
+        checker.start();
+        // signed by the provider itself, so only the audience is wrong
+        SignedJWT otherAudience = provider.issueToken("default", "alice", new DefaultOAuth2TokenCallback("default", "alice",
+                "JWT", List.of("some-other-client"), Map.of("nonce", "nonce-1", "email", "alice@example.com"), 3600));
+        assertThatThrownBy(() -> checker.validate(otherAudience, "nonce-1")).isInstanceOf(SignInRejectedException.class);
+    }
+
+    @Test
+    void expiredIdTokenIsRejected() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), -600);
+        assertThat(signInError(browser.get(throughProvider()))).contains("did not pass the checks");
+        assertThat(browser.sessionCookie).isNull();
+    }
+
+    @Test
+    void idTokenSignedWithAnotherKeyIsRejected() throws Exception {
+        OidcProvider checker = new OidcProvider(oidc);
+        checker.start(); // discovery
+        RSAKey attackerKey = new RSAKeyGenerator(2048).keyID(provider.issueToken("default", "x").getHeader().getKeyID()).generate();
+        SignedJWT forged = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(attackerKey.getKeyID()).build(),
+                validClaims("nonce-1"));
+        forged.sign(new RSASSASigner(attackerKey));
+
+        assertThatThrownBy(() -> checker.validate(forged, "nonce-1")).isInstanceOf(SignInRejectedException.class);
+    }
+
+    @Test
+    void idTokenSignedWithTheClientSecretIsRejected() throws Exception {
+        OidcProvider checker = new OidcProvider(oidc);
+        checker.start();
+        SignedJWT hmac = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), validClaims("nonce-1"));
+        hmac.sign(new MACSigner(CLIENT_SECRET.getBytes(StandardCharsets.UTF_8)));
+
+        assertThatThrownBy(() -> checker.validate(hmac, "nonce-1")).isInstanceOf(SignInRejectedException.class);
+    }
+
+    @Test
+    void idTokenWithAnotherNonceIsRejected() throws Exception {
+        OidcProvider checker = new OidcProvider(oidc);
+        checker.start();
+        SignedJWT genuine = provider.issueToken("default", "alice", new DefaultOAuth2TokenCallback("default", "alice", "JWT",
+                List.of(CLIENT_ID), Map.of("nonce", "nonce-of-another-sign-in"), 3600));
+        assertThatThrownBy(() -> checker.validate(genuine, "nonce-1")).isInstanceOf(SignInRejectedException.class);
+        assertThat(checker.validate(genuine, "nonce-of-another-sign-in").getSubject().getValue()).isEqualTo("alice");
+    }
+
+    @Test
+    void logoutEndsTheSessionAndTheProvidersSession() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), 3600);
+        browser.get(throughProvider());
+        String session = browser.sessionCookie;
+
+        HttpResponse<String> logout = browser.uiWrite("POST", server.url("/auth/logout"), "");
+        assertThat(logout.statusCode()).isEqualTo(200);
+        assertThat(logout.body()).contains(provider.endSessionEndpointUrl("default").toString())
+                .contains("id_token_hint=").contains("post_logout_redirect_uri=");
+
+        browser.sessionCookie = session;
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void tokenFormIsRefusedWhenSigningInThroughTheProvider() throws Exception {
+        HttpResponse<String> response = browser.uiWrite("POST", server.url("/auth/token"), "{\"token\":\"anything\"}");
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(browser.get(server.url("/auth/session")).body()).contains("\"method\":\"oidc\"");
+    }
+
+    private JWTClaimsSet validClaims(String nonce) {
+        return new JWTClaimsSet.Builder()
+                .issuer(oidc.issuer().toString())
+                .subject("alice")
+                .audience(CLIENT_ID)
+                .issueTime(new Date())
+                .expirationTime(new Date(System.currentTimeMillis() + 3_600_000))
+                .claim("nonce", nonce)
+                .claim("email", "alice@example.com")
+                .build();
+    }
+}

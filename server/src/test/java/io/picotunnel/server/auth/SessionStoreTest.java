@@ -1,0 +1,155 @@
+package io.picotunnel.server.auth;
+
+import io.picotunnel.server.store.Database;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SessionStoreTest {
+
+    @TempDir
+    Path dir;
+    private Database db;
+    private MutableClock clock;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        db = Database.open(dir.resolve("picotunnel.db"));
+        clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    }
+
+    @AfterEach
+    void tearDown() {
+        db.close();
+    }
+
+    private SessionStore store() {
+        return new SessionStore(db, clock, Duration.ofHours(1), Duration.ofHours(24));
+    }
+
+    @Test
+    void createdSessionIsFoundByItsId() {
+        SessionStore store = store();
+        String id = store.create("alice@example.com", "oidc", "id.token.value");
+
+        SessionStore.Session session = store.find(id).orElseThrow();
+        assertThat(session.subject()).isEqualTo("alice@example.com");
+        assertThat(session.method()).isEqualTo("oidc");
+        assertThat(session.idToken()).isEqualTo("id.token.value");
+        assertThat(id).hasSize(43).matches("[A-Za-z0-9_-]+");
+    }
+
+    @Test
+    void sessionIdsAreRandomAndOnlyTheirHashIsStored() throws Exception {
+        SessionStore store = store();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            ids.add(store.create("admin", "token", null));
+        }
+        assertThat(ids).doesNotHaveDuplicates();
+        List<String> stored = db.inTransaction(c -> {
+            List<String> hashes = new ArrayList<>();
+            try (Statement s = c.createStatement(); ResultSet rows = s.executeQuery("SELECT id_hash FROM sessions")) {
+                while (rows.next()) {
+                    hashes.add(rows.getString(1));
+                }
+            }
+            return hashes;
+        });
+        assertThat(stored).hasSize(20).allMatch(hash -> hash.length() == 64).doesNotContainAnyElementsOf(ids);
+    }
+
+    @Test
+    void sessionSurvivesAReopenOfTheDatabase() {
+        String id = store().create("admin", "token", null);
+        db.close();
+        db = Database.open(dir.resolve("picotunnel.db"));
+        assertThat(store().find(id)).isPresent();
+    }
+
+    @Test
+    void unusedSessionEndsAfterTheIdleTimeout() {
+        SessionStore store = store();
+        String id = store.create("admin", "token", null);
+        clock.advance(Duration.ofMinutes(50));
+        assertThat(store.find(id)).as("used within the idle timeout").isPresent();
+        clock.advance(Duration.ofMinutes(50));
+        assertThat(store.find(id)).as("50 minutes after the last use").isPresent();
+        clock.advance(Duration.ofMinutes(61));
+        assertThat(store.find(id)).as("61 minutes after the last use").isEmpty();
+    }
+
+    @Test
+    void sessionEndsAtItsAbsoluteExpiryEvenWhenUsed() {
+        SessionStore store = store();
+        String id = store.create("admin", "token", null);
+        for (int i = 0; i < 24; i++) {
+            clock.advance(Duration.ofMinutes(59));
+            assertThat(store.find(id)).isPresent();
+        }
+        clock.advance(Duration.ofMinutes(30));
+        assertThat(store.find(id)).as("24 h 6 min after sign-in, used 30 min ago").isEmpty();
+    }
+
+    @Test
+    void deletedAndMalformedSessionsAreNotFound() {
+        SessionStore store = store();
+        String id = store.create("admin", "token", null);
+        store.delete(id);
+        assertThat(store.find(id)).isEmpty();
+        assertThat(store.find("")).isEmpty();
+        assertThat(store.find("../../etc/passwd")).isEmpty();
+        assertThat(store.find(null)).isEmpty();
+    }
+
+    @Test
+    void deleteExpiredRemovesOnlyExpiredSessions() {
+        SessionStore store = store();
+        store.create("old", "token", null);
+        clock.advance(Duration.ofMinutes(61));
+        String fresh = store.create("new", "token", null);
+        assertThat(store.deleteExpired()).isEqualTo(1);
+        assertThat(store.find(fresh)).isPresent();
+    }
+
+    /** A clock the test moves by hand. */
+    static final class MutableClock extends Clock {
+        private Instant now;
+
+        MutableClock(Instant now) {
+            this.now = now;
+        }
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+}

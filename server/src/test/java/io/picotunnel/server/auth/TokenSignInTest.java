@@ -1,0 +1,179 @@
+package io.picotunnel.server.auth;
+
+import io.picotunnel.server.config.Setting;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The admin-token sign-in form, the API guard, the CSRF defence and the Host check. */
+class TokenSignInTest {
+
+    private static final String ADMIN_TOKEN = "a".repeat(64);
+
+    @TempDir
+    Path dataDir;
+    private TestManagementServer server;
+    private final Browserless browser = new Browserless();
+
+    @BeforeEach
+    void start() throws Exception {
+        server = TestManagementServer.start(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN, Setting.DOMAIN, "tunnel.example.com"));
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    private HttpResponse<String> signIn() throws Exception {
+        return browser.uiWrite("POST", server.url("/auth/token"), "{\"token\":\"" + ADMIN_TOKEN + "\"}");
+    }
+
+    @Test
+    void apiWithoutSessionOrTokenIs401WithJsonError() throws Exception {
+        HttpResponse<String> response = browser.get(server.url("/api/tunnels"));
+        assertThat(response.statusCode()).isEqualTo(401);
+        assertThat(response.body()).contains("\"error\":\"unauthorized\"").contains("\"message\"");
+
+        HttpResponse<String> unknown = browser.get(server.url("/api/nothing-here"));
+        assertThat(unknown.statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void bearerAdminTokenOpensTheApiAndAWrongOneDoesNot() throws Exception {
+        HttpResponse<String> ok = browser.send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels"))).GET(),
+                Map.of("Authorization", "Bearer " + ADMIN_TOKEN));
+        assertThat(ok.statusCode()).isEqualTo(200);
+        HttpResponse<String> write = browser.send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels")))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"x\"}")),
+                Map.of("Authorization", "Bearer " + ADMIN_TOKEN, "Content-Type", "application/json"));
+        assertThat(write.statusCode()).as("Bearer writes need no CSRF header").isEqualTo(201);
+
+        HttpResponse<String> wrong = browser.send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels"))).GET(),
+                Map.of("Authorization", "Bearer " + "b".repeat(64)));
+        assertThat(wrong.statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void wrongTokenInTheFormIsRefusedAndStartsNoSession() throws Exception {
+        HttpResponse<String> response = browser.uiWrite("POST", server.url("/auth/token"), "{\"token\":\"nope\"}");
+        assertThat(response.statusCode()).isEqualTo(401);
+        assertThat(response.body()).contains("not the admin token");
+        assertThat(Browserless.setCookie(response)).isEmpty();
+
+        HttpResponse<String> garbage = browser.uiWrite("POST", server.url("/auth/token"), "{not json");
+        assertThat(garbage.statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void signInSetsAnHttpOnlySameSiteLaxCookieThatOpensTheApi() throws Exception {
+        HttpResponse<String> response = signIn();
+        assertThat(response.statusCode()).isEqualTo(200);
+        String cookie = response.headers().allValues("Set-Cookie").getFirst();
+        assertThat(cookie).contains("HttpOnly").contains("SameSite=Lax").contains("Path=/").doesNotContain("Secure");
+        assertThat(browser.sessionCookie).hasSize(43);
+
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
+        assertThat(browser.get(server.url("/auth/session")).body())
+                .contains("\"signed_in\":true").contains("\"method\":\"token\"").contains("\"tunnel_server\":\"ws://tunnel.example.com:");
+    }
+
+    @Test
+    void cookieWriteFromTheUiPasses() throws Exception {
+        signIn();
+        assertThat(browser.uiWrite("POST", server.url("/api/tunnels"), "{\"name\":\"x\"}").statusCode()).isEqualTo(201);
+    }
+
+    @Test
+    void cookieWriteWithoutTheCustomHeaderIsRejected() throws Exception {
+        signIn();
+        HttpResponse<String> response = browser.send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels")))
+                        .POST(HttpRequest.BodyPublishers.ofString("name=x")),
+                Map.of("Content-Type", "application/x-www-form-urlencoded", "Origin", "http://localhost:" + server.port()));
+        assertThat(response.statusCode()).isEqualTo(403);
+        assertThat(response.body()).contains("csrf_rejected");
+    }
+
+    @Test
+    void crossSiteCookieWriteIsRejected() throws Exception {
+        signIn();
+        HttpResponse<String> foreignOrigin = browser.send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels")))
+                        .POST(HttpRequest.BodyPublishers.ofString("{}")),
+                Map.of("Content-Type", "application/json", ManagementAuth.CSRF_HEADER, "1", "Origin", "https://evil.example"));
+        assertThat(foreignOrigin.statusCode()).isEqualTo(403);
+
+        HttpResponse<String> crossSiteFetch = browser.send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels")))
+                        .POST(HttpRequest.BodyPublishers.ofString("{}")),
+                Map.of("Content-Type", "application/json", ManagementAuth.CSRF_HEADER, "1", "Sec-Fetch-Site", "cross-site"));
+        assertThat(crossSiteFetch.statusCode()).isEqualTo(403);
+
+        HttpResponse<String> crossSiteDelete = browser.send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels")))
+                        .DELETE(),
+                Map.of("Origin", "null"));
+        assertThat(crossSiteDelete.statusCode()).isEqualTo(403);
+    }
+
+    @Test
+    void signInFromAnotherSiteIsRejected() throws Exception {
+        HttpResponse<String> response = browser.send(HttpRequest.newBuilder(URI.create(server.url("/auth/token")))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"" + ADMIN_TOKEN + "\"}")),
+                Map.of("Content-Type", "application/json", ManagementAuth.CSRF_HEADER, "1", "Origin", "https://evil.example"));
+        assertThat(response.statusCode()).isEqualTo(403);
+        assertThat(Browserless.setCookie(response)).isEmpty();
+    }
+
+    @Test
+    void logoutEndsTheSession() throws Exception {
+        signIn();
+        String oldSession = browser.sessionCookie;
+        HttpResponse<String> logout = browser.uiWrite("POST", server.url("/auth/logout"), "");
+        assertThat(logout.statusCode()).isEqualTo(200);
+        assertThat(logout.headers().firstValue("Set-Cookie").orElseThrow()).contains("Max-Age=0");
+
+        browser.sessionCookie = oldSession;
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).as("the old cookie no longer works").isEqualTo(401);
+    }
+
+    @Test
+    void sessionSurvivesAServerRestart() throws Exception {
+        signIn();
+        server.close();
+        server = TestManagementServer.start(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN, Setting.DOMAIN, "tunnel.example.com"));
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void hostOtherThanTheDomainOrLocalhostIsRejected() throws Exception {
+        String evil = Browserless.rawStatusLine(server.port(), "GET /health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
+        assertThat(evil).startsWith("HTTP/1.1 421");
+        String rebound = Browserless.rawStatusLine(server.port(), "GET / HTTP/1.1\r\nHost: attacker.example:" + server.port() + "\r\nConnection: close\r\n\r\n");
+        assertThat(rebound).startsWith("HTTP/1.1 421");
+
+        for (String host : new String[] {"tunnel.example.com", "TUNNEL.example.com:8080", "localhost:" + server.port(), "127.0.0.1", "[::1]:8080"}) {
+            String status = Browserless.rawStatusLine(server.port(), "GET /health HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+            assertThat(status).as(host).startsWith("HTTP/1.1 200");
+        }
+    }
+
+    @Test
+    void withoutADomainAnyHostIsAnswered() throws Exception {
+        server.close();
+        server = TestManagementServer.start(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN));
+        String status = Browserless.rawStatusLine(server.port(), "GET /health HTTP/1.1\r\nHost: 192.0.2.10:8080\r\nConnection: close\r\n\r\n");
+        assertThat(status).startsWith("HTTP/1.1 200");
+    }
+
+    @Test
+    void sessionEndpointTellsTheSignedOutUiToShowTheTokenForm() throws Exception {
+        assertThat(browser.get(server.url("/auth/session")).body()).contains("\"signed_in\":false").contains("\"method\":\"token\"");
+    }
+}
