@@ -44,6 +44,9 @@ test:
 vet:
 	$(MVN) -Pvet -DskipTests test-compile
 
+bench:
+	bash bench/run.sh $(BENCH_ARGS)
+
 dev-server: build-server
 	bash scripts/dev-server.sh "$(DATA)"
 
