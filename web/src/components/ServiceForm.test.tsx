@@ -10,7 +10,7 @@ describe('ServiceForm', () => {
     const onSubmit = vi.fn().mockRejectedValue(
       new ApiError(400, 'invalid_domain', 'domain "bad_host" is not a valid hostname', 'domain'),
     );
-    render(<ServiceForm supportsHttpsRedirect={false} onSubmit={onSubmit} onCancel={() => undefined} />);
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
 
     await user.type(screen.getByLabelText('Domain'), 'bad_host');
     await user.type(screen.getByLabelText('Target'), 'localhost:3000');
@@ -28,7 +28,7 @@ describe('ServiceForm', () => {
   it('sends only the fields of a TCP service', async () => {
     const user = userEvent.setup();
     const onSubmit = vi.fn<(input: ServiceInput) => Promise<void>>().mockResolvedValue(undefined);
-    render(<ServiceForm supportsHttpsRedirect={false} onSubmit={onSubmit} onCancel={() => undefined} />);
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
 
     await user.click(screen.getByLabelText(/TCP/));
     expect(screen.queryByLabelText('Domain')).toBeNull();
@@ -42,7 +42,7 @@ describe('ServiceForm', () => {
   it('shows an error that names no field above the buttons', async () => {
     const user = userEvent.setup();
     const onSubmit = vi.fn().mockRejectedValue(new ApiError(409, 'conflict', 'port 2222 is already in use', null));
-    render(<ServiceForm supportsHttpsRedirect={false} onSubmit={onSubmit} onCancel={() => undefined} />);
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
     await user.click(screen.getByRole('button', { name: 'Add service' }));
     expect((await screen.findByRole('alert')).textContent).toBe('port 2222 is already in use');
   });
@@ -50,7 +50,6 @@ describe('ServiceForm', () => {
   it('starts from the service being edited', () => {
     render(
       <ServiceForm
-        supportsHttpsRedirect
         service={{
           id: 's', tunnel_id: 't', type: 'http', domain: 'a.example.com', path_prefix: '/api', tls_mode: 'passthrough',
           listen_addr: null, target_addr: 'localhost:1', enabled: false, created_at: '', https_redirect: true,

@@ -26,20 +26,19 @@ function initialValues(service?: Service): Values {
 }
 
 /** The request body for the values: only the fields of the chosen type. */
-export function toInput(values: Values, supportsHttpsRedirect: boolean): ServiceInput {
+export function toInput(values: Values): ServiceInput {
   if (values.type === 'tcp') {
     return { type: 'tcp', listen_addr: values.listen_addr.trim(), target_addr: values.target_addr.trim(), enabled: values.enabled };
   }
-  const input: ServiceInput = {
+  return {
     type: 'http',
     domain: values.domain.trim(),
     path_prefix: values.path_prefix.trim() || '/',
     tls_mode: values.tls_mode,
+    https_redirect: values.https_redirect,
     target_addr: values.target_addr.trim(),
     enabled: values.enabled,
   };
-  if (supportsHttpsRedirect) input.https_redirect = values.https_redirect;
-  return input;
 }
 
 /**
@@ -48,12 +47,10 @@ export function toInput(values: Values, supportsHttpsRedirect: boolean): Service
  */
 export function ServiceForm({
   service,
-  supportsHttpsRedirect,
   onSubmit,
   onCancel,
 }: {
   service?: Service;
-  supportsHttpsRedirect: boolean;
   onSubmit: (input: ServiceInput) => Promise<void>;
   onCancel: () => void;
 }) {
@@ -69,7 +66,7 @@ export function ServiceForm({
     setBusy(true);
     setError(null);
     try {
-      await onSubmit(toInput(values, supportsHttpsRedirect));
+      await onSubmit(toInput(values));
     } catch (e) {
       const apiError = e instanceof ApiError ? e : new ApiError(0, 'unexpected', String(e), null);
       setError(apiError);
@@ -148,18 +145,16 @@ export function ServiceForm({
             <p className="hint" id={`${id}-tls_mode-hint`}>Where HTTPS is decrypted.</p>
             {fieldError('tls_mode') && <p className="field-error">{fieldError('tls_mode')}</p>}
           </div>
-          {supportsHttpsRedirect && (
-            <div className="field check-field">
-              <input
-                id={`${id}-https_redirect`}
-                type="checkbox"
-                checked={values.https_redirect}
-                onChange={(e) => set('https_redirect', e.target.checked)}
-              />
-              <label htmlFor={`${id}-https_redirect`}>Redirect plain HTTP to HTTPS</label>
-              {fieldError('https_redirect') && <p className="field-error">{fieldError('https_redirect')}</p>}
-            </div>
-          )}
+          <div className="field check-field">
+            <input
+              id={`${id}-https_redirect`}
+              type="checkbox"
+              checked={values.https_redirect}
+              onChange={(e) => set('https_redirect', e.target.checked)}
+            />
+            <label htmlFor={`${id}-https_redirect`}>Redirect plain HTTP to HTTPS</label>
+            {fieldError('https_redirect') && <p className="field-error">{fieldError('https_redirect')}</p>}
+          </div>
         </>
       ) : (
         text('listen_addr', 'Listen address', 'The address and port the server listens on, e.g. 0.0.0.0:2222.', '0.0.0.0:2222')

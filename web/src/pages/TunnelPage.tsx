@@ -60,7 +60,6 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
 
   const tunnel = override && override.updated_at >= data.tunnel.updated_at ? { ...data.tunnel, token: override.token } : data.tunnel;
   const services = data.services;
-  const supportsHttpsRedirect = services.some((s) => s.https_redirect !== undefined);
 
   const saveService = async (input: ServiceInput) => {
     if (editing?.mode === 'edit') {
@@ -190,7 +189,6 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
         <Modal title={editing.mode === 'add' ? 'Add service' : 'Edit service'} onClose={() => setEditing(null)}>
           <ServiceForm
             service={editing.mode === 'edit' ? editing.service : undefined}
-            supportsHttpsRedirect={supportsHttpsRedirect}
             onSubmit={saveService}
             onCancel={() => setEditing(null)}
           />

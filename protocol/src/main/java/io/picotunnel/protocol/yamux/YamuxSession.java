@@ -79,6 +79,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private long nextStreamId;
     private boolean closing;
     private boolean inReadLoop;
+    private boolean readBatchFallbackScheduled;
+    private final Runnable readBatchFallback = () -> {
+        readBatchFallbackScheduled = false;
+        finishReadBatch();
+    };
     private boolean flushPending;
     private ScheduledFuture<?> keepAliveTask;
     private boolean keepAliveOutstanding;
@@ -214,7 +219,15 @@ public final class YamuxSession extends ChannelDuplexHandler {
             ReferenceCountUtil.release(msg);
             return;
         }
-        inReadLoop = true;
+        if (!inReadLoop) {
+            inReadLoop = true;
+            if (!readBatchFallbackScheduled) {
+                // Should a handler in front of us fire channelRead without channelReadComplete, the flushes
+                // and read completions held back for the batch still happen once this event-loop task ends.
+                readBatchFallbackScheduled = true;
+                ctx.executor().execute(readBatchFallback);
+            }
+        }
         try {
             if (!closing) {
                 handlers[frame.type()].handle(frame);
@@ -230,6 +243,14 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        finishReadBatch();
+        ctx.fireChannelReadComplete();
+    }
+
+    private void finishReadBatch() {
+        if (!inReadLoop) {
+            return;
+        }
         inReadLoop = false;
         YamuxChildChannel child;
         while ((child = readCompletePending.poll()) != null) {
@@ -239,7 +260,6 @@ public final class YamuxSession extends ChannelDuplexHandler {
             flushPending = false;
             ctx.flush();
         }
-        ctx.fireChannelReadComplete();
     }
 
     @Override

@@ -220,6 +220,16 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void answerIsFlushedEvenWhenNoReadCompleteFollows() {
+        RawPeer p = server(noKeepAlive());
+        ByteBuf wire = Unpooled.buffer();
+        YamuxFrameEncoder.writeHeader(YamuxFrame.ping(FLAG_SYN, 42), wire);
+        // as a handler in front of the session might: channelRead without channelReadComplete
+        p.channel.pipeline().fireChannelRead(wire);
+        assertFrame(p.writtenOne(), TYPE_PING, FLAG_ACK, 0, 42);
+    }
+
+    @Test
     void pingCompletesWhenPeerAnswers() {
         RawPeer p = client(noKeepAlive());
         Future<Duration> rtt = p.session.ping();

@@ -6,6 +6,7 @@ import io.picotunnel.server.store.Rfc3339;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.server.tls.CertificateStatus;
 import io.picotunnel.server.tunnel.TunnelPresence;
 
 import java.util.Collection;
@@ -18,9 +19,16 @@ import java.util.function.Function;
 public final class ApiJson {
 
     private final TunnelPresence presence;
+    private final Function<Service, CertificateStatus> certificates;
 
     public ApiJson(TunnelPresence presence) {
+        this(presence, service -> CertificateStatus.NOT_APPLICABLE);
+    }
+
+    /** {@code certificates} gives each service's {@code cert_status}, {@code cert_expires_at} and {@code cert_error}. */
+    public ApiJson(TunnelPresence presence, Function<Service, CertificateStatus> certificates) {
         this.presence = presence;
+        this.certificates = certificates;
     }
 
     public ObjectNode tunnel(Tunnel tunnel) {
@@ -54,6 +62,10 @@ public final class ApiJson {
         json.put("target_addr", service.targetAddr());
         json.put("enabled", service.enabled());
         json.put("created_at", Rfc3339.format(service.createdAt()));
+        CertificateStatus certificate = certificates.apply(service);
+        json.put("cert_status", certificate.status());
+        json.put("cert_expires_at", certificate.expiresAt() == null ? null : Rfc3339.format(certificate.expiresAt()));
+        json.put("cert_error", certificate.error());
         return json;
     }
 

@@ -10,8 +10,10 @@ import io.picotunnel.server.Version;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.store.Rfc3339;
+import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.Store;
+import io.picotunnel.server.tls.CertificateStatus;
 import io.picotunnel.server.tunnel.TunnelPresence;
 import io.picotunnel.server.ui.UiAssets;
 import org.slf4j.Logger;
@@ -19,6 +21,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * The management port ({@code --listen-addr}): the REST API under {@code /api} behind {@link ManagementAuth}
@@ -41,7 +44,14 @@ public final class ApiServer implements AutoCloseable {
      */
     public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
                                   UiAssets ui, List<ReservedAddress> reserved) {
-        ApiJson json = new ApiJson(presence);
+        return start(address, store, presence, auth, ui, reserved, service -> CertificateStatus.NOT_APPLICABLE);
+    }
+
+    /** As above; {@code certificates} gives the certificate fields of each service's JSON. */
+    public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
+                                  UiAssets ui, List<ReservedAddress> reserved,
+                                  Function<Service, CertificateStatus> certificates) {
+        ApiJson json = new ApiJson(presence, certificates);
         TunnelRoutes tunnels = new TunnelRoutes(store, presence, json);
         ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved), json);
         Javalin app = Javalin.create(config -> {

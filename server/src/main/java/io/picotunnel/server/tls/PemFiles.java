@@ -68,13 +68,14 @@ public final class PemFiles {
     /** Checks that {@code key} belongs to {@code certificate} by signing and verifying a test message. */
     public static boolean keyMatches(PrivateKey key, X509Certificate certificate) {
         PublicKey publicKey = certificate.getPublicKey();
+        String keyAlgorithm = key.getAlgorithm().equals("ECDSA") ? "EC" : key.getAlgorithm();
         String algorithm = switch (publicKey.getAlgorithm()) {
             case "RSA" -> "SHA256withRSA";
             case "EC" -> "SHA256withECDSA";
             case "Ed25519" -> "Ed25519";
             default -> null;
         };
-        if (algorithm == null || !publicKey.getAlgorithm().equals(key.getAlgorithm())) {
+        if (algorithm == null || !publicKey.getAlgorithm().equals(keyAlgorithm)) {
             return false;
         }
         try {

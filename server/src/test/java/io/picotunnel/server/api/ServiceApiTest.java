@@ -3,12 +3,15 @@ package io.picotunnel.server.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.RecordingListener;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -192,6 +195,22 @@ class ServiceApiTest {
             assertThat(duplicate.json().get("message").asText()).contains("127.0.0.1:20022");
         }
         created("{\"type\": \"tcp\", \"listen_addr\": \"127.0.0.2:20022\", \"target_addr\": \"localhost:24\"}");
+    }
+
+    @Test
+    void aTcpServiceCannotTakeOneOfTheServersOwnPorts() {
+        stop();
+        int httpPort = Ports.freePort();
+        server = ApiTestServer.start(dataDir, Map.of(Setting.HTTP_ADDR, "127.0.0.1:" + httpPort), listener);
+        api = new ApiClient(server.apiPort(), server.adminToken());
+        tunnelId = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
+
+        ApiClient.Response taken = create("{\"type\": \"tcp\", \"listen_addr\": \":" + httpPort + "\", \"target_addr\": \"localhost:80\"}");
+
+        assertThat(taken.status()).isEqualTo(409);
+        assertThat(taken.json().get("field").asText()).isEqualTo("listen_addr");
+        assertThat(taken.json().get("message").asText()).contains("--http-addr");
+        assertThat(listener.changes).isEmpty();
     }
 
     @Test

@@ -22,7 +22,7 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import java.nio.charset.StandardCharsets;
 
 /** Answers every request behind the HTTPS listener with "<protocol> <host>", to see what the listener set up. */
-final class TestHttpBackend implements HttpPipelines {
+public final class TestHttpBackend implements HttpPipelines {
 
     @Override
     public void initHttp1(ChannelPipeline pipeline, boolean https) {

@@ -1,0 +1,299 @@
+package io.picotunnel.server.acme;
+
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceListener;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.tls.CertificateStore;
+import io.picotunnel.server.tls.CertificateStatus;
+import io.picotunnel.server.tls.DomainNames;
+import io.picotunnel.server.tls.PemFiles;
+import io.picotunnel.server.tls.ServerCertificate;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.shredzone.acme4j.AccountBuilder;
+import org.shredzone.acme4j.Login;
+import org.shredzone.acme4j.Session;
+import org.shredzone.acme4j.exception.AcmeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.Security;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Obtains and renews certificates by ACME for the server's domain and for every enabled {@code http}
+ * service with {@code tls_mode: terminate}, and for nothing else (never for a name a stranger sends).
+ * All ACME work runs on one thread of its own, never on an event loop: a check runs when a service changes
+ * and every {@code checkInterval}, issues what is missing, renews what has passed two thirds of its
+ * lifetime, and retries failures after a doubling delay. A domain covered by an operator's certificate file
+ * is left alone.
+ */
+public final class AcmeManager implements ServiceListener, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(AcmeManager.class);
+
+    static {
+        // acme4j builds CSRs and challenge certificates with BouncyCastle and asks for its provider by name
+        if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
+            Security.addProvider(new BouncyCastleProvider());
+        }
+    }
+
+    /** What ACME knows of one domain; read by API threads, written by the ACME thread. */
+    private static final class DomainState {
+        volatile String status = CertificateStatus.PENDING;
+        volatile String error;
+        volatile int failures;
+        volatile Instant retryAt = Instant.MIN;
+        volatile boolean loadedFromDisk;
+        volatile int attempts;
+    }
+
+    private final AcmeSettings settings;
+    private final CertificateStore store;
+    private final String serverDomain;
+    private final Clock clock;
+    private final ChallengeResponses responses = new ChallengeResponses();
+    private final AcmeFiles files;
+    private final CertificateIssuer issuer;
+    private final Map<String, String> serviceDomains = new ConcurrentHashMap<>();
+    private final Map<String, DomainState> states = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService executor;
+    private volatile long checks;
+    private Login login;
+
+    /**
+     * @param certsDirectory {@code <data>/certs}; ACME keeps its files in its {@code acme} subdirectory
+     * @param serverDomain   PICOTUNNEL_DOMAIN, or null
+     */
+    public AcmeManager(AcmeSettings settings, Path certsDirectory, CertificateStore store, String serverDomain,
+                       Clock clock) {
+        this.settings = settings;
+        this.store = store;
+        this.serverDomain = DomainNames.normalize(serverDomain);
+        this.clock = clock;
+        this.files = new AcmeFiles(certsDirectory.resolve("acme"));
+        this.issuer = new CertificateIssuer(responses, files, settings.timeout());
+        this.executor = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("picotunnel-acme").factory());
+    }
+
+    /** The pending challenge answers, for the HTTP listener (HTTP-01) and the HTTPS listener (TLS-ALPN-01). */
+    public ChallengeResponses challenges() {
+        return responses;
+    }
+
+    /** Starts the periodic check (the first one at once). */
+    public void start() {
+        long interval = settings.checkInterval().toMillis();
+        executor.scheduleWithFixedDelay(this::checkSafely, 0, interval, TimeUnit.MILLISECONDS);
+        log.info("ACME enabled with directory {}", settings.directoryUri());
+    }
+
+    @Override
+    public void onServiceChange(Service before, Service after) {
+        if (before != null) {
+            serviceDomains.remove(before.id());
+        }
+        if (wantsCertificate(after)) {
+            serviceDomains.put(after.id(), DomainNames.normalize(after.domain()));
+        }
+        if (!executor.isShutdown()) {
+            executor.execute(this::checkSafely);
+        }
+    }
+
+    /** The certificate state of one domain that ACME looks after, or empty when it does not. */
+    public Optional<CertificateStatus> status(String domain) {
+        String name = DomainNames.normalize(domain);
+        if (name == null || !wanted().contains(name) || store.selectFromFiles(name).isPresent()) {
+            return Optional.empty();
+        }
+        DomainState state = states.get(name);
+        if (state == null) {
+            return Optional.of(new CertificateStatus(CertificateStatus.PENDING, null, null));
+        }
+        Instant expires = store.fromAcme(name).map(ServerCertificate::notAfter).orElse(null);
+        return Optional.of(new CertificateStatus(state.status, expires, state.error));
+    }
+
+    /** How many checks have run (for tests that wait for the periodic check). */
+    long checks() {
+        return checks;
+    }
+
+    /** How many orders were attempted for {@code domain} (for tests of the retry delay). */
+    int attempts(String domain) {
+        DomainState state = states.get(DomainNames.normalize(domain));
+        return state == null ? 0 : state.attempts;
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+        try {
+            executor.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static boolean wantsCertificate(Service service) {
+        return service != null && service.enabled() && service.type() == ServiceType.HTTP
+                && service.tlsMode() == TlsMode.TERMINATE && service.domain() != null;
+    }
+
+    private Set<String> wanted() {
+        Set<String> domains = new TreeSet<>(serviceDomains.values());
+        if (serverDomain != null) {
+            domains.add(serverDomain);
+        }
+        return domains;
+    }
+
+    private void checkSafely() {
+        try {
+            check();
+        } catch (RuntimeException e) {
+            log.error("ACME check failed", e);
+        }
+    }
+
+    /** One pass over the wanted domains; runs on the ACME thread only. */
+    private void check() {
+        checks++;
+        Set<String> wanted = wanted();
+        for (String domain : Set.copyOf(states.keySet())) {
+            if (!wanted.contains(domain)) {
+                states.remove(domain);
+                store.removeFromAcme(domain);
+            }
+        }
+        for (String domain : wanted) {
+            if (Thread.currentThread().isInterrupted()) {
+                return;
+            }
+            checkDomain(domain, states.computeIfAbsent(domain, d -> new DomainState()));
+        }
+    }
+
+    private void checkDomain(String domain, DomainState state) {
+        if (DomainNames.isWildcard(domain)) {
+            state.status = CertificateStatus.ERROR;
+            state.error = "ACME cannot issue wildcard certificates with HTTP-01 or TLS-ALPN-01; put a certificate"
+                    + " file _" + domain.substring(1) + ".crt/.key in the certs directory";
+            return;
+        }
+        if (store.selectFromFiles(domain).isPresent()) {
+            states.remove(domain);
+            return;
+        }
+        if (!state.loadedFromDisk) {
+            state.loadedFromDisk = true;
+            try {
+                files.load(domain).ifPresent(certificate -> {
+                    store.putFromAcme(domain, certificate);
+                    log.info("ACME certificate for {} loaded from disk (valid until {})", domain, certificate.notAfter());
+                });
+            } catch (IOException e) {
+                log.warn("cannot load the stored ACME certificate for {}: {}", domain, e.getMessage());
+            }
+        }
+        Instant now = clock.instant();
+        Optional<ServerCertificate> current = store.fromAcme(domain);
+        if (current.isPresent() && now.isBefore(current.get().renewalDue())) {
+            if (state.failures == 0) {
+                state.status = CertificateStatus.VALID;
+            }
+            return;
+        }
+        if (now.isBefore(state.retryAt)) {
+            return;
+        }
+        obtain(domain, state, current.isPresent());
+    }
+
+    private void obtain(String domain, DomainState state, boolean renewal) {
+        String challengeType = settings.challengeTypes().get(state.failures % settings.challengeTypes().size());
+        if (!renewal) {
+            state.status = CertificateStatus.PENDING;
+        }
+        state.attempts++;
+        try {
+            ServerCertificate certificate = issuer.issue(login(), domain, challengeType);
+            store.putFromAcme(domain, certificate);
+            state.failures = 0;
+            state.error = null;
+            state.retryAt = Instant.MIN;
+            state.status = CertificateStatus.VALID;
+            log.info("ACME certificate for {} {} (valid until {}, renewal from {})", domain,
+                    renewal ? "renewed" : "obtained", certificate.notAfter(), certificate.renewalDue());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (AcmeException | IOException | RuntimeException e) {
+            state.failures++;
+            Duration delay = settings.retryDelay(state.failures);
+            state.retryAt = clock.instant().plus(delay);
+            state.status = CertificateStatus.ERROR;
+            state.error = e.getMessage() == null ? e.toString() : e.getMessage();
+            log.warn("ACME {} for {} failed (attempt {}, next try in {}): {}", renewal ? "renewal" : "certificate",
+                    domain, state.failures, delay, state.error);
+            if (e instanceof AcmeException || e instanceof IOException) {
+                login = null;
+            }
+        }
+    }
+
+    private Login login() throws AcmeException, IOException {
+        if (login == null) {
+            URI directory = settings.directoryUri();
+            Session session = settings.trustedCa() == null
+                    ? new Session(directory)
+                    : new Session(directory, new TrustingAcmeProvider(trustingContext(settings.trustedCa())));
+            session.networkSettings().setTimeout(Duration.ofSeconds(30));
+            AccountBuilder account = new AccountBuilder().agreeToTermsOfService().useKeyPair(files.accountKey());
+            if (settings.email() != null && !settings.email().isBlank()) {
+                account.addEmail(settings.email());
+            }
+            login = account.createLogin(session);
+        }
+        return login;
+    }
+
+    private static SSLContext trustingContext(Path caFile) throws IOException {
+        try {
+            List<X509Certificate> cas = PemFiles.readChain(caFile);
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            for (int i = 0; i < cas.size(); i++) {
+                trust.setCertificateEntry("ca-" + i, cas.get(i));
+            }
+            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            factory.init(trust);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, factory.getTrustManagers(), null);
+            return context;
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot trust the ACME CA certificates in " + caFile + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package io.picotunnel.server.acme;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * How the server talks to its ACME CA. {@code directory}: blank for Let's Encrypt production,
+ * {@code staging} for Let's Encrypt staging, or any ACME directory URL. {@code trustedCa}: a PEM file of CA
+ * certificates to trust for the connection to a private ACME CA (null: the JDK's trust store).
+ * {@code challengeTypes}: the challenges to use, tried in turn after failures.
+ */
+public record AcmeSettings(
+        String email,
+        String directory,
+        Path trustedCa,
+        List<String> challengeTypes,
+        Duration checkInterval,
+        Duration firstRetry,
+        Duration maxRetry,
+        Duration timeout) {
+
+    public static final String HTTP_01 = "http-01";
+    public static final String TLS_ALPN_01 = "tls-alpn-01";
+
+    public AcmeSettings {
+        challengeTypes = challengeTypes == null || challengeTypes.isEmpty()
+                ? List.of(HTTP_01, TLS_ALPN_01) : List.copyOf(challengeTypes);
+        for (String type : challengeTypes) {
+            if (!type.equals(HTTP_01) && !type.equals(TLS_ALPN_01)) {
+                throw new IllegalArgumentException("unsupported ACME challenge type " + type);
+            }
+        }
+        checkInterval = checkInterval == null ? Duration.ofMinutes(1) : checkInterval;
+        firstRetry = firstRetry == null ? Duration.ofMinutes(5) : firstRetry;
+        maxRetry = maxRetry == null ? Duration.ofHours(12) : maxRetry;
+        timeout = timeout == null ? Duration.ofMinutes(2) : timeout;
+    }
+
+    /** Production defaults: both challenges, checks every minute, retries from 5 minutes doubling to 12 hours. */
+    public static AcmeSettings of(String email, String directory, Path trustedCa) {
+        return new AcmeSettings(email, directory, trustedCa, null, null, null, null, null);
+    }
+
+    /** The ACME directory URI: acme4j's {@code acme://letsencrypt.org} scheme for Let's Encrypt. */
+    public URI directoryUri() {
+        String d = directory == null ? "" : directory.strip();
+        return switch (d.toLowerCase(Locale.ROOT)) {
+            case "", "production", "letsencrypt" -> URI.create("acme://letsencrypt.org");
+            case "staging" -> URI.create("acme://letsencrypt.org/staging");
+            default -> URI.create(d);
+        };
+    }
+
+    /** The wait before retry number {@code failures} (1 = after the first failure): doubling, capped. */
+    public Duration retryDelay(int failures) {
+        Duration delay = firstRetry;
+        for (int i = 1; i < failures && delay.compareTo(maxRetry) < 0; i++) {
+            delay = delay.multipliedBy(2);
+        }
+        return delay.compareTo(maxRetry) > 0 ? maxRetry : delay;
+    }
+}

@@ -1,0 +1,138 @@
+package io.picotunnel.server.tls;
+
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.server.acme.AcmeManager;
+import io.picotunnel.server.acme.AcmeSettings;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceListener;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Everything TLS of one server: the certificate store fed by {@code <data>/certs/} (watched), the operator's
+ * certificate for the server's domain, ACME when enabled, the passthrough routes and the HTTPS listener.
+ * Built in two steps because the HTTP proxy needs the HTTP-01 answers before the HTTPS listener needs the proxy:
+ * {@link #create}, then {@link #startHttps}.
+ */
+public final class ServerTls implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ServerTls.class);
+    static final Duration WATCH_INTERVAL = Duration.ofSeconds(5);
+
+    /** The operator's certificate and key for the server's own domain (PICOTUNNEL_TLS_CERT/KEY). */
+    public record DomainFiles(Path certificate, Path privateKey) {
+    }
+
+    private final String serverDomain;
+    private final CertificateStore store = new CertificateStore();
+    private final CertificateDirectory directory;
+    private final PassthroughRoutes passthrough = new PassthroughRoutes();
+    private final AcmeManager acme;
+    private final CertificateStatuses statuses;
+    private final List<AutoCloseable> running = new ArrayList<>();
+    private HttpsListener https;
+
+    private ServerTls(Path dataDir, String serverDomain, AcmeSettings acmeSettings, Clock clock) {
+        this.serverDomain = DomainNames.normalize(serverDomain);
+        Path certs = dataDir.resolve("certs");
+        this.directory = new CertificateDirectory(certs, store);
+        this.acme = acmeSettings == null ? null : new AcmeManager(acmeSettings, certs, store, serverDomain, clock);
+        this.statuses = new CertificateStatuses(store, acme, clock);
+    }
+
+    /**
+     * Loads the certificates and starts watching {@code <data>/certs/} and, if {@code acmeSettings} is not
+     * null, ACME. Throws IOException when the operator's domain certificate cannot be used.
+     */
+    public static ServerTls create(Path dataDir, String serverDomain, DomainFiles domainFiles, AcmeSettings acmeSettings,
+                                   Clock clock) throws IOException {
+        ServerTls tls = new ServerTls(dataDir, serverDomain, acmeSettings, clock);
+        if (domainFiles != null) {
+            if (tls.serverDomain == null) {
+                throw new IOException("a TLS certificate for the server's domain is configured, but no domain");
+            }
+            ServerCertificate certificate = CertificateLoader.load(domainFiles.certificate(), domainFiles.privateKey());
+            tls.store.putFromFile(tls.serverDomain, certificate);
+            log.info("certificate for {} loaded from {} (valid until {})", tls.serverDomain, domainFiles.certificate(),
+                    certificate.notAfter());
+        }
+        tls.directory.startWatching(WATCH_INTERVAL);
+        tls.running.add(tls.directory);
+        if (tls.acme != null) {
+            tls.acme.start();
+            tls.running.add(tls.acme);
+        }
+        return tls;
+    }
+
+    /** The service listeners to register with the store: passthrough routes, and ACME when enabled. */
+    public List<ServiceListener> serviceListeners() {
+        return acme == null ? List.of(passthrough) : List.of(passthrough, acme);
+    }
+
+    /** ACME HTTP-01 answers by token, for the HTTP proxy. */
+    public Function<String, Optional<String>> http01Answers() {
+        return acme == null ? token -> Optional.empty() : acme.challenges().http01Function();
+    }
+
+    /** Binds the HTTPS listener. */
+    public void startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http, TunnelRegistry tunnels)
+            throws IOException {
+        TlsAlpnChallenges challenges = acme == null ? TlsAlpnChallenges.NONE : acme.challenges();
+        https = new HttpsListener(address, group, new HttpsRouter(store, passthrough, challenges, serverDomain), http,
+                new TunnelPassthrough(tunnels));
+        https.start();
+        running.add(https);
+    }
+
+    /** The HTTPS listener's port as bound. */
+    public int httpsPort() {
+        return https.port();
+    }
+
+    /**
+     * TLS for the tunnel endpoint when a certificate for the server's domain is or will be available (an operator
+     * file, or ACME for the domain); empty means plain ws.
+     */
+    public Optional<TunnelEndpointTls> tunnelEndpointTls() {
+        if (serverDomain == null) {
+            return Optional.empty();
+        }
+        if (store.select(serverDomain).isEmpty() && acme == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new TunnelEndpointTls(store, serverDomain));
+    }
+
+    /** The certificate fields of a service for the API. */
+    public CertificateStatus certificateStatus(Service service) {
+        return statuses.of(service);
+    }
+
+    public CertificateStore store() {
+        return store;
+    }
+
+    @Override
+    public void close() {
+        for (int i = running.size() - 1; i >= 0; i--) {
+            try {
+                running.get(i).close();
+            } catch (Exception e) {
+                log.warn("stopping {} failed: {}", running.get(i).getClass().getSimpleName(), e.toString());
+            }
+        }
+        running.clear();
+    }
+}

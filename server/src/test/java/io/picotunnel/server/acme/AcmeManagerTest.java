@@ -1,0 +1,258 @@
+package io.picotunnel.server.acme;
+
+import com.sun.net.httpserver.HttpServer;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.tls.CertificateStatus;
+import io.picotunnel.server.tls.CertificateStatuses;
+import io.picotunnel.server.tls.CertificateStore;
+import io.picotunnel.server.tls.HttpsListener;
+import io.picotunnel.server.tls.HttpsRouter;
+import io.picotunnel.server.tls.PassthroughRoutes;
+import io.picotunnel.server.tls.PemFiles;
+import io.picotunnel.server.tls.TestHttpBackend;
+import io.picotunnel.server.tls.TlsAlpnChallenges;
+import io.netty.handler.ssl.SslContext;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** ACME against Debian's pebble, started by each test, validating through our real listeners. */
+class AcmeManagerTest {
+
+    private static final Duration ISSUANCE = Duration.ofSeconds(90);
+
+    @TempDir
+    Path data;
+
+    private final List<AutoCloseable> cleanup = new ArrayList<>();
+    private final AtomicReference<Duration> clockOffset = new AtomicReference<>(Duration.ZERO);
+    private final Clock clock = new Clock() {
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.now().plus(clockOffset.get());
+        }
+    };
+    private final CertificateStore store = new CertificateStore();
+    private final PassthroughRoutes passthrough = new PassthroughRoutes();
+    private EventLoopGroup group;
+    private HttpsListener https;
+    private HttpServer http;
+    private Pebble pebble;
+    private AcmeManager acme;
+
+    /** Starts the HTTP-01 responder, the HTTPS listener, pebble and the ACME manager for {@code serverDomain}. */
+    private void start(String serverDomain, List<String> challengeTypes, boolean answerHttp01) throws Exception {
+        AtomicReference<AcmeManager> manager = new AtomicReference<>();
+        http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+        http.createContext("/.well-known/acme-challenge/", exchange -> {
+            String token = exchange.getRequestURI().getPath().substring("/.well-known/acme-challenge/".length());
+            byte[] body = manager.get().challenges().http01(token).orElse("").getBytes(StandardCharsets.US_ASCII);
+            exchange.sendResponseHeaders(body.length == 0 ? 404 : 200, body.length == 0 ? -1 : body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        http.start();
+        cleanup.add(() -> http.stop(0));
+        group = Transport.newEventLoopGroup(1, "acme-test");
+        cleanup.add(() -> group.shutdownGracefully(0, 0, TimeUnit.SECONDS).sync());
+        ChallengeResponsesHolder challenges = new ChallengeResponsesHolder(manager);
+        https = new HttpsListener(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), group,
+                new HttpsRouter(store, passthrough, challenges, serverDomain), new TestHttpBackend(),
+                (ctx, route) -> ctx.close());
+        https.start();
+        cleanup.add(https);
+        int httpPort = answerHttp01 ? http.getAddress().getPort() : Ports.freePort();
+        pebble = new Pebble(data.resolve("pebble"), httpPort, https.port());
+        cleanup.add(pebble);
+        AcmeSettings settings = new AcmeSettings("admin@example.test", pebble.directory(), pebble.listenerTrust(),
+                challengeTypes, Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(60));
+        acme = new AcmeManager(settings, data.resolve("certs"), store, serverDomain, clock);
+        manager.set(acme);
+        cleanup.add(acme);
+        acme.start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (int i = cleanup.size() - 1; i >= 0; i--) {
+            cleanup.get(i).close();
+        }
+    }
+
+    @Test
+    void http01CertificatesForServerDomainAndTerminateServicesValidateAgainstPebbleRoot() throws Exception {
+        start("tunnel.test", List.of(AcmeSettings.HTTP_01), true);
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+        acme.onServiceChange(null, service("s2", "off.test", TlsMode.TERMINATE, false));
+        passthrough.onServiceChange(null, service("s3", "pass.test", TlsMode.PASSTHROUGH, true));
+        acme.onServiceChange(null, service("s3", "pass.test", TlsMode.PASSTHROUGH, true));
+        CertificateStatuses statuses = new CertificateStatuses(store, acme, clock);
+
+        await().atMost(ISSUANCE).until(() -> statusOf(statuses, "s1", "app.test").status().equals("valid")
+                && acme.status("tunnel.test").map(CertificateStatus::status).orElse("").equals("valid"));
+
+        HttpClient client = HttpClient.newBuilder().sslContext(trusting(pebble.rootPem())).build();
+        cleanup.add(client);
+        HttpResponse<String> response = client.send(HttpRequest.newBuilder(
+                URI.create("https://app.test:" + https.port() + "/")).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(servedCertificate("tunnel.test", pebble.rootPem()).getSubjectX500Principal().getName())
+                .isNotEmpty();
+        CertificateStatus appStatus = statusOf(statuses, "s1", "app.test");
+        assertThat(appStatus.expiresAt()).isAfter(Instant.now());
+        assertThat(appStatus.error()).isNull();
+        assertThat(statuses.of(service("s3", "pass.test", TlsMode.PASSTHROUGH, true)))
+                .isEqualTo(CertificateStatus.NOT_APPLICABLE);
+        assertThat(acme.status("off.test")).isEmpty();
+        assertThat(store.select("off.test")).isEmpty();
+        assertThat(store.select("pass.test")).isEmpty();
+        assertThat(Files.getPosixFilePermissions(data.resolve("certs/acme/app.test.key")))
+                .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+        assertThat(Files.getPosixFilePermissions(data.resolve("certs/acme/account.key")))
+                .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+    }
+
+    @Test
+    void strangerServerNamesNeverTriggerIssuance() throws Exception {
+        start("tunnel.test", List.of(AcmeSettings.HTTP_01), true);
+        await().atMost(ISSUANCE).until(() ->
+                acme.status("tunnel.test").map(CertificateStatus::status).orElse("").equals("valid"));
+
+        assertThatThrownBy(() -> servedCertificate("stranger.test", pebble.rootPem()))
+                .isInstanceOf(SSLHandshakeException.class).hasMessageContaining("unrecognized_name");
+        long checksBefore = acme.checks();
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 3);
+
+        assertThat(acme.attempts("stranger.test")).isZero();
+        assertThat(Files.exists(data.resolve("certs/acme/stranger.test.crt"))).isFalse();
+    }
+
+    @Test
+    void tlsAlpn01CertificateIsRenewedAtTwoThirdsOfItsLifetimeWithoutRestart() throws Exception {
+        start(null, List.of(AcmeSettings.TLS_ALPN_01), false);
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+        await().atMost(ISSUANCE).until(() -> store.fromAcme("app.test").isPresent());
+        X509Certificate first = servedCertificate("app.test", pebble.rootPem());
+        Instant renewalDue = store.fromAcme("app.test").orElseThrow().renewalDue();
+
+        clockOffset.set(Duration.between(Instant.now(), renewalDue).plusMinutes(1));
+
+        await().atMost(ISSUANCE).ignoreExceptions().until(() ->
+                !servedCertificate("app.test", pebble.rootPem()).getSerialNumber().equals(first.getSerialNumber()));
+        clockOffset.set(Duration.ZERO);
+        BigInteger renewedOnDisk = PemFiles.readChain(data.resolve("certs/acme/app.test.crt")).getFirst()
+                .getSerialNumber();
+        assertThat(renewedOnDisk).isNotEqualTo(first.getSerialNumber());
+        assertThat(acme.status("app.test").orElseThrow().status()).isEqualTo("valid");
+    }
+
+    @Test
+    void failedValidationIsVisibleAndRetriedOnlyAfterTheRetryDelay() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), false);
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+        await().atMost(ISSUANCE).until(() -> acme.status("app.test").orElseThrow().status().equals("error"));
+        CertificateStatus failed = acme.status("app.test").orElseThrow();
+        assertThat(failed.error()).contains("http-01");
+        assertThat(failed.expiresAt()).isNull();
+        long checksBefore = acme.checks();
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 5);
+
+        assertThat(acme.attempts("app.test")).isEqualTo(1);
+        assertThat(store.select("app.test")).isEmpty();
+    }
+
+    private static CertificateStatus statusOf(CertificateStatuses statuses, String id, String domain) {
+        return statuses.of(service(id, domain, TlsMode.TERMINATE, true));
+    }
+
+    private static Service service(String id, String domain, TlsMode mode, boolean enabled) {
+        return new Service(id, "tunnel1", ServiceType.HTTP, domain, "/", mode, null, "127.0.0.1:1", enabled,
+                Instant.now());
+    }
+
+    /** Handshakes with SNI {@code name}, verifying the chain against {@code rootPem} and the host name. */
+    private X509Certificate servedCertificate(String name, String rootPem) throws Exception {
+        try (SSLSocket socket = (SSLSocket) trusting(rootPem).getSocketFactory()
+                .createSocket(InetAddress.getLoopbackAddress(), https.port())) {
+            socket.setSoTimeout(10_000);
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName(name)));
+            parameters.setEndpointIdentificationAlgorithm("HTTPS");
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+            return (X509Certificate) socket.getSession().getPeerCertificates()[0];
+        }
+    }
+
+    private SSLContext trusting(String rootPem) throws Exception {
+        Path file = Files.createTempFile(data, "root", ".pem");
+        Files.writeString(file, rootPem);
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("root", PemFiles.readChain(file).getFirst());
+        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        factory.init(trust);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, factory.getTrustManagers(), null);
+        return context;
+    }
+
+    /** The HTTPS listener is built before the manager; this forwards TLS-ALPN-01 lookups to it once it exists. */
+    private record ChallengeResponsesHolder(AtomicReference<AcmeManager> manager) implements TlsAlpnChallenges {
+        @Override
+        public Optional<SslContext> challengeFor(String serverName) {
+            AcmeManager current = manager.get();
+            return current == null ? Optional.empty() : current.challenges().challengeFor(serverName);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.picotunnel.server.acme;
+
+import io.picotunnel.server.tls.TestCertificates;
+import io.picotunnel.testkit.Ports;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Debian's pebble ACME test CA, started as a process for a test: its HTTPS listener uses a certificate of a
+ * throw-away test CA, it resolves every name to 127.0.0.1 through {@link LoopbackDnsServer}, and it
+ * validates HTTP-01 and TLS-ALPN-01 on the given ports.
+ */
+final class Pebble implements AutoCloseable {
+
+    private static final Path BINARY = Path.of("/usr/bin/pebble");
+
+    private final TestCertificates listenerCa = new TestCertificates();
+    private final LoopbackDnsServer dns;
+    private final Process process;
+    private final int port;
+    private final int managementPort;
+    private final Path trustFile;
+    private final HttpClient client;
+
+    Pebble(Path workDirectory, int httpPort, int tlsPort) throws IOException, InterruptedException {
+        if (!Files.isExecutable(BINARY)) {
+            throw new IllegalStateException("pebble is not installed at " + BINARY
+                    + ": run scripts/install-deps.sh (Debian package 'pebble')");
+        }
+        Files.createDirectories(workDirectory);
+        TestCertificates.write(listenerCa.issue("localhost"), workDirectory, "pebble-listener");
+        trustFile = workDirectory.resolve("pebble-listener-ca.pem");
+        Files.writeString(trustFile, TestCertificates.pem(listenerCa.caCertificate()));
+        port = Ports.freePort();
+        managementPort = Ports.freePort();
+        Path config = workDirectory.resolve("pebble-config.json");
+        Files.writeString(config, """
+                {"pebble": {
+                  "listenAddress": "127.0.0.1:%d",
+                  "managementListenAddress": "127.0.0.1:%d",
+                  "certificate": "%s",
+                  "privateKey": "%s",
+                  "httpPort": %d,
+                  "tlsPort": %d,
+                  "ocspResponderURL": "",
+                  "externalAccountBindingRequired": false
+                }}
+                """.formatted(port, managementPort, workDirectory.resolve("pebble-listener.crt"),
+                workDirectory.resolve("pebble-listener.key"), httpPort, tlsPort));
+        dns = new LoopbackDnsServer();
+        ProcessBuilder builder = new ProcessBuilder(BINARY.toString(), "-config", config.toString(),
+                "-dnsserver", dns.address())
+                .redirectErrorStream(true)
+                .redirectOutput(workDirectory.resolve("pebble.log").toFile());
+        builder.environment().put("PEBBLE_VA_NOSLEEP", "1");
+        builder.environment().put("PEBBLE_WFE_NONCEREJECT", "0");
+        builder.environment().put("PEBBLE_AUTHZREUSE", "0");
+        process = builder.start();
+        client = HttpClient.newBuilder().sslContext(listenerCa.clientContext()).connectTimeout(Duration.ofSeconds(5))
+                .build();
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("pebble exited: " + Files.readString(workDirectory.resolve("pebble.log")));
+            }
+            return get("https://localhost:" + port + "/dir").statusCode() == 200;
+        });
+    }
+
+    /** The ACME directory URL. */
+    String directory() {
+        return "https://localhost:" + port + "/dir";
+    }
+
+    /** The PEM file to trust for the connection to pebble's ACME API. */
+    Path listenerTrust() {
+        return trustFile;
+    }
+
+    /** The PEM root certificate that pebble's issued chains lead to (new on every pebble start). */
+    String rootPem() throws IOException, InterruptedException {
+        HttpResponse<String> response = get("https://localhost:" + managementPort + "/roots/0");
+        if (response.statusCode() != 200) {
+            throw new IOException("pebble's management API answered " + response.statusCode());
+        }
+        return response.body();
+    }
+
+    private HttpResponse<String> get(String url) throws IOException, InterruptedException {
+        return client.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        client.close();
+        dns.close();
+    }
+}

@@ -1,0 +1,154 @@
+package io.picotunnel.server.tls;
+
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+class PassthroughTest {
+
+    private final TestCertificates ca = new TestCertificates();
+    private final TunnelRegistry registry = new TunnelRegistry();
+    private final PassthroughRoutes routes = new PassthroughRoutes();
+    private EventLoopGroup group;
+    private HttpsListener listener;
+    private SSLServerSocket target;
+    private Thread targetThread;
+    private LoopbackTunnel tunnel;
+
+    @BeforeEach
+    void start() throws Exception {
+        target = startTlsEchoTarget(ca.issue("secure.test"));
+        group = Transport.newEventLoopGroup(1, "passthrough-test");
+        listener = new HttpsListener(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), group,
+                new HttpsRouter(new CertificateStore(), routes, TlsAlpnChallenges.NONE, null), new TestHttpBackend(),
+                new TunnelPassthrough(registry));
+        listener.start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (tunnel != null) {
+            tunnel.close();
+        }
+        listener.close();
+        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).sync();
+        target.close();
+        targetThread.join(5_000);
+    }
+
+    @Test
+    void passthroughEndsTlsAtTheTargetBehindTheTunnelWhichTheClientVerifies() throws Exception {
+        tunnel = new LoopbackTunnel(registry, "tun1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> registry.isConnected("tun1"));
+        routes.onServiceChange(null, passthroughService("secure.test", "127.0.0.1:" + target.getLocalPort()));
+
+        try (SSLSocket socket = connect("secure.test")) {
+            socket.startHandshake();
+            X509Certificate served = (X509Certificate) socket.getSession().getPeerCertificates()[0];
+            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            out.println("hello through the tunnel");
+
+            assertThat(in.readLine()).isEqualTo("target heard: hello through the tunnel");
+            assertThat(served.getSubjectX500Principal().getName()).isEqualTo("CN=secure.test");
+        }
+    }
+
+    @Test
+    void passthroughToAnOfflineTunnelClosesTheConnection() throws Exception {
+        routes.onServiceChange(null, passthroughService("secure.test", "127.0.0.1:" + target.getLocalPort()));
+
+        try (SSLSocket socket = connect("secure.test")) {
+            assertThatThrownBy(socket::startHandshake).isInstanceOf(IOException.class);
+        }
+    }
+
+    @Test
+    void passthroughDomainCannotBeSharedWithAnotherHttpService() throws Exception {
+        routes.onServiceChange(null, passthroughService("secure.test", "127.0.0.1:1"));
+        Service terminate = new Service("s2", "tun1", ServiceType.HTTP, "secure.test", "/api", TlsMode.TERMINATE,
+                null, "127.0.0.1:2", true, Instant.now());
+
+        assertThatThrownBy(() -> routes.onServiceChange(null, terminate))
+                .isInstanceOf(ServiceConflictException.class).hasMessageContaining("secure.test");
+        assertThat(routes.lookup("secure.test")).isPresent();
+    }
+
+    private SSLSocket connect(String serverName) throws IOException {
+        SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
+                .createSocket(InetAddress.getLoopbackAddress(), listener.port());
+        socket.setSoTimeout(10_000);
+        SSLParameters parameters = socket.getSSLParameters();
+        parameters.setServerNames(List.of(new SNIHostName(serverName)));
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
+        socket.setSSLParameters(parameters);
+        return socket;
+    }
+
+    private static Service passthroughService(String domain, String targetAddr) {
+        return new Service("s1", "tun1", ServiceType.HTTP, domain, "/", TlsMode.PASSTHROUGH, null, targetAddr, true,
+                Instant.now());
+    }
+
+    /** A TLS server with its own certificate that answers each line with "target heard: <line>". */
+    private SSLServerSocket startTlsEchoTarget(TestCertificates.Issued issued) throws Exception {
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        keys.setKeyEntry("target", issued.keyPair().getPrivate(), new char[0],
+                issued.chain().toArray(X509Certificate[]::new));
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, new char[0]);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(kmf.getKeyManagers(), null, null);
+        SSLServerSocket server = (SSLServerSocket) context.getServerSocketFactory()
+                .createServerSocket(0, 10, InetAddress.getLoopbackAddress());
+        targetThread = Thread.ofPlatform().daemon().name("tls-target").start(() -> {
+            while (!server.isClosed()) {
+                try (Socket socket = server.accept()) {
+                    socket.setSoTimeout(10_000);
+                    BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+                    PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
+                    String line = in.readLine();
+                    if (line != null) {
+                        out.println("target heard: " + line);
+                    }
+                } catch (IOException e) {
+                    // closed by the test, or a client that went away
+                }
+            }
+        });
+        return server;
+    }
+}

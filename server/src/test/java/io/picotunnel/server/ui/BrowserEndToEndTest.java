@@ -1,0 +1,241 @@
+package io.picotunnel.server.ui;
+
+import com.microsoft.playwright.Browser;
+import com.microsoft.playwright.BrowserContext;
+import com.microsoft.playwright.BrowserType;
+import com.microsoft.playwright.Locator;
+import com.microsoft.playwright.Page;
+import com.microsoft.playwright.Playwright;
+import com.microsoft.playwright.assertions.PlaywrightAssertions;
+import com.microsoft.playwright.options.AriaRole;
+import com.microsoft.playwright.options.ColorScheme;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.Ports;
+import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.OAuth2Config;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The whole UI in Debian's Chromium, driven by Playwright, against a real server and a real OpenID Connect
+ * provider (mock-oauth2-server with its interactive login page). Screenshots of each page go to
+ * {@code target/screenshots/} for review.
+ */
+class BrowserEndToEndTest {
+
+    private static final Path CHROMIUM = Paths.get("/usr/bin/chromium");
+    private static final Path SCREENSHOTS = Paths.get("target", "screenshots");
+    private static final String USER = "admin@example.com";
+
+    @TempDir
+    Path dataDir;
+    private MockOAuth2Server provider;
+    private PicoTunnelServer server;
+    private Playwright playwright;
+    private Browser browser;
+    private String baseUrl;
+
+    @BeforeEach
+    void start() throws Exception {
+        provider = new MockOAuth2Server(new OAuth2Config(true));
+        provider.start();
+        int port = Ports.freePort();
+        baseUrl = "http://localhost:" + port;
+        Map<Setting, String> settings = new EnumMap<>(Setting.class);
+        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
+        settings.put(Setting.OIDC_ISSUER, provider.issuerUrl("default").toString());
+        settings.put(Setting.OIDC_CLIENT_ID, "picotunnel");
+        settings.put(Setting.OIDC_CLIENT_SECRET, "browser-test-secret");
+        settings.put(Setting.OIDC_REDIRECT_URL, baseUrl + "/auth/callback");
+        settings.put(Setting.OIDC_ALLOWED_EMAILS, USER);
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, settings), new PrintStream(OutputStream.nullOutputStream()));
+
+        Files.createDirectories(SCREENSHOTS);
+        playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
+        browser = playwright.chromium().launch(new BrowserType.LaunchOptions()
+                .setExecutablePath(CHROMIUM)
+                .setHeadless(true)
+                .setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update")));
+        PlaywrightAssertions.setDefaultAssertionTimeout(20_000);
+    }
+
+    @AfterEach
+    void stop() {
+        if (browser != null) {
+            browser.close();
+        }
+        if (playwright != null) {
+            playwright.close();
+        }
+        if (server != null) {
+            server.stop();
+        }
+        provider.shutdown();
+    }
+
+    private static void screenshot(Page page, String name) {
+        page.screenshot(new Page.ScreenshotOptions().setPath(SCREENSHOTS.resolve(name + ".png")).setFullPage(true));
+    }
+
+    private static Locator field(Locator dialog, String label) {
+        return dialog.getByLabel(label, new Locator.GetByLabelOptions().setExact(true));
+    }
+
+    private static Locator button(Page page, String name) {
+        return page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName(name).setExact(true));
+    }
+
+    @Test
+    void signInManageTunnelAndServicesThenSignOut() {
+        BrowserContext context = browser.newContext(new Browser.NewContextOptions().setViewportSize(1280, 860));
+        context.setDefaultTimeout(20_000);
+        Page page = context.newPage();
+
+        // sign in through the provider's login page
+        page.navigate(baseUrl + "/");
+        assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("Sign in to PicoTunnel"))).isVisible();
+        screenshot(page, "01-sign-in");
+        page.getByRole(AriaRole.LINK, new Page.GetByRoleOptions().setName("Continue with single sign-on")).click();
+        page.waitForURL(url -> url.startsWith(provider.baseUrl().toString()));
+        screenshot(page, "02-provider-login");
+        page.locator("input[name=username]").fill("admin");
+        page.locator("textarea[name=claims]").fill("{\"email\": \"" + USER + "\", \"email_verified\": true}");
+        page.locator("input[type=submit]").click();
+
+        // the empty dashboard explains the first step
+        page.waitForURL(baseUrl + "/");
+        assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("Create your first tunnel"))).isVisible();
+        assertThat(page.getByText(USER)).isVisible();
+        screenshot(page, "03-dashboard-empty");
+
+        // create a tunnel: the UI goes to its page
+        button(page, "Create tunnel").click();
+        page.getByLabel("Name", new Page.GetByLabelOptions().setExact(true)).fill("home-server");
+        screenshot(page, "04-create-tunnel");
+        page.getByRole(AriaRole.DIALOG).getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Create tunnel")).click();
+        page.waitForURL(Pattern.compile(".*/tunnels/[0-9a-f]{16}$"));
+        assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("home-server"))).isVisible();
+        Tunnel tunnel = server.store().tunnels().getFirst();
+        assertThat(page.getByText("No services yet.")).isVisible();
+
+        // an invalid domain: the API's message appears next to the field
+        button(page, "Add service").click();
+        Locator dialog = page.getByRole(AriaRole.DIALOG);
+        field(dialog, "Domain").fill("bad_host!");
+        field(dialog, "Target").fill("localhost:3000");
+        dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Add service")).click();
+        assertThat(field(dialog, "Domain")).hasAttribute("aria-invalid", "true");
+        assertThat(dialog.locator(".field-error")).containsText("domain");
+        screenshot(page, "05-service-validation-error");
+
+        // fix it: the HTTP service is added
+        field(dialog, "Domain").fill("app.example.com");
+        dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Add service")).click();
+        assertThat(page.getByRole(AriaRole.DIALOG)).hasCount(0);
+        Locator table = page.getByRole(AriaRole.TABLE);
+        assertThat(table.getByRole(AriaRole.ROW)).hasCount(2);
+        assertThat(table).containsText("app.example.com");
+
+        // a TCP service
+        int tcpPort = Ports.freePort();
+        button(page, "Add service").click();
+        dialog = page.getByRole(AriaRole.DIALOG);
+        field(dialog, "TCP — by port").check();
+        field(dialog, "Listen address").fill("127.0.0.1:" + tcpPort);
+        field(dialog, "Target").fill("localhost:22");
+        dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Add service")).click();
+        assertThat(table.getByRole(AriaRole.ROW)).hasCount(3);
+        assertThat(table).containsText("127.0.0.1:" + tcpPort);
+        assertThat(server.store().services(tunnel.id())).extracting(Service::type)
+                .containsExactlyInAnyOrder(ServiceType.HTTP, ServiceType.TCP);
+
+        // token reveal and the ready-made commands carry the token
+        assertThat(page.getByLabel("Tunnel token (hidden)", new Page.GetByLabelOptions().setExact(true))).isVisible();
+        button(page, "Reveal").click();
+        assertThat(page.getByLabel("Tunnel token", new Page.GetByLabelOptions().setExact(true))).hasValue(tunnel.token());
+        assertThat(page.getByRole(AriaRole.TABPANEL)).containsText(tunnel.token());
+        page.getByRole(AriaRole.TAB, new Page.GetByRoleOptions().setName("systemd")).click();
+        assertThat(page.getByRole(AriaRole.TABPANEL)).containsText("Environment=PICOTUNNEL_TOKEN=" + tunnel.token());
+        screenshot(page, "06-tunnel-page");
+
+        // edit the HTTP service
+        button(page, "Edit app.example.com").click();
+        dialog = page.getByRole(AriaRole.DIALOG);
+        field(dialog, "Target").fill("localhost:3001");
+        screenshot(page, "07-edit-service");
+        dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Save changes")).click();
+        assertThat(table).containsText("localhost:3001");
+
+        // disable the TCP service with its switch
+        Locator tcpSwitch = page.getByRole(AriaRole.SWITCH, new Page.GetByRoleOptions().setName("Enabled: 127.0.0.1:" + tcpPort));
+        assertThat(tcpSwitch).isChecked();
+        tcpSwitch.click();
+        assertThat(tcpSwitch).not().isChecked();
+        assertThat(server.store().services(tunnel.id())).filteredOn(s -> s.type() == ServiceType.TCP)
+                .extracting(Service::enabled).containsExactly(false);
+
+        // delete the HTTP service after confirmation
+        button(page, "Delete app.example.com").click();
+        screenshot(page, "08-delete-confirmation");
+        page.getByRole(AriaRole.DIALOG).getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Delete service")).click();
+        assertThat(table.getByRole(AriaRole.ROW)).hasCount(2);
+        assertThat(table).not().containsText("app.example.com");
+
+        // deep link survives a reload
+        page.reload();
+        assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("home-server"))).isVisible();
+
+        // the dashboard lists the tunnel with its service count
+        page.getByRole(AriaRole.LINK, new Page.GetByRoleOptions().setName("All tunnels")).click();
+        Locator card = page.getByRole(AriaRole.LISTITEM).filter(new Locator.FilterOptions().setHasText("home-server"));
+        assertThat(card).containsText("1 service (1 TCP)");
+        assertThat(card).containsText("Offline");
+        screenshot(page, "09-dashboard");
+
+        // phone width, dark system theme: same session, no sideways scrolling
+        try (BrowserContext phone = browser.newContext(new Browser.NewContextOptions().setViewportSize(390, 844)
+                .setColorScheme(ColorScheme.DARK).setStorageState(context.storageState()))) {
+            Page small = phone.newPage();
+            small.navigate(baseUrl + "/tunnels/" + tunnel.id());
+            assertThat(small.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("home-server"))).isVisible();
+            assertThat(small.getByText("127.0.0.1:" + tcpPort)).isVisible();
+            Object overflow = small.evaluate("() => document.documentElement.scrollWidth - window.innerWidth");
+            assertThat(((Number) overflow).intValue()).isLessThanOrEqualTo(0);
+            Object background = small.evaluate("() => getComputedStyle(document.body).backgroundColor");
+            assertThat(background).as("dark theme follows the system setting").isEqualTo("rgb(11, 14, 20)");
+            screenshot(small, "11-phone-dark-tunnel");
+            small.navigate(baseUrl + "/");
+            assertThat(small.getByRole(AriaRole.LISTITEM).filter(new Locator.FilterOptions().setHasText("home-server"))).isVisible();
+            screenshot(small, "12-phone-dark-dashboard");
+        }
+
+        // sign out: back to the sign-in page, and the old session no longer opens the API
+        button(page, "Sign out").click();
+        page.waitForURL(url -> !url.startsWith(baseUrl) || url.equals(baseUrl + "/"));
+        page.navigate(baseUrl + "/");
+        assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("Sign in to PicoTunnel"))).isVisible();
+        assertThat(page.request().get(baseUrl + "/api/tunnels").status()).isEqualTo(401);
+        screenshot(page, "10-signed-out");
+        context.close();
+    }
+}
