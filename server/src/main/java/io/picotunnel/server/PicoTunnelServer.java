@@ -231,7 +231,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
                 .build();
         try {
-            tls.startHttps(config.httpsAddr().toBindAddress(), loops, new HttpPipelines() {
+            running(tls.startHttps(config.httpsAddr().toBindAddress(), loops, new HttpPipelines() {
                 @Override
                 public void initHttp1(ChannelPipeline pipeline, boolean https) {
                     proxy.initHttp1(pipeline, https);
@@ -241,7 +241,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 public void initHttp2(ChannelPipeline pipeline) {
                     proxy.initHttp2(pipeline);
                 }
-            }, registry);
+            }, registry));
         } catch (IOException e) {
             throw StartupException.cannotBind(Setting.HTTPS_ADDR, config.httpsAddr(), e);
         }
