@@ -1,5 +1,7 @@
 package io.picotunnel.server;
 
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.api.ApiServer;
 import io.picotunnel.server.auth.AdminToken;
 import io.picotunnel.server.auth.AuthSettings;
@@ -7,6 +9,10 @@ import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.auth.OidcSettings;
 import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.proxy.http.HttpListener;
+import io.picotunnel.server.proxy.http.HttpProxy;
+import io.picotunnel.server.proxy.http.HttpRoutes;
+import io.picotunnel.server.proxy.http.TunnelUpstream;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
@@ -26,6 +32,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The PicoTunnel server: the store, the registry of connected tunnel clients, and the listeners of the management
@@ -53,6 +60,10 @@ public final class PicoTunnelServer implements AutoCloseable {
     private String adminToken;
     private AdminToken.Resolved resolvedToken;
     private ApiServer api;
+    private HttpRoutes httpRoutes;
+    private HttpProxy httpProxy;
+    private HttpListener httpListener;
+    private EventLoopGroup proxyGroup;
     private boolean stopped;
 
     private PicoTunnelServer(ServerConfig config) {
@@ -87,6 +98,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         store = running(openStore());
         adminToken = resolveAdminToken();
         registry = new TunnelRegistry();
+        httpRoutes = new HttpRoutes();
+        serviceListeners.add(httpRoutes);
 
         // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
         // here; each then hears of every stored service, and of every change through the store from now on.
@@ -96,8 +109,31 @@ public final class PicoTunnelServer implements AutoCloseable {
             replayStoredServices(listener);
         }
 
+        proxyGroup = Transport.newEventLoopGroup(0, "picotunnel-proxy");
+        running(() -> proxyGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+        httpProxy = HttpProxy.builder()
+                .routes(httpRoutes)
+                .opener(new TunnelUpstream(registry))
+                .responseTimeout(config.proxyTimeout())
+                .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
+                .build();
+        httpListener = running(startHttpListener());
+
         api = running(startApi());
         log.info("PicoTunnel {} management API on {}", Version.get(), displayAddress(config.listenAddr().host(), apiPort()));
+    }
+
+    private HttpListener startHttpListener() {
+        try {
+            HttpListener listener = HttpListener.bind(config.httpAddr().toBindAddress(), proxyGroup, httpProxy);
+            log.info("HTTP proxy on {}", displayAddress(config.httpAddr().host(), listener.port()));
+            return listener;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StartupException("Interrupted while binding " + config.httpAddr() + ".", e);
+        } catch (RuntimeException e) {
+            throw StartupException.cannotBind(Setting.HTTP_ADDR, config.httpAddr(), e);
+        }
     }
 
     private Store openStore() {
@@ -227,6 +263,16 @@ public final class PicoTunnelServer implements AutoCloseable {
 
     public ServerConfig config() {
         return config;
+    }
+
+    /** The management API's port as bound (the configured one, or the ephemeral one for port 0). */
+    public int httpPort() {
+        return httpListener.port();
+    }
+
+    /** The HTTP proxy, for the HTTPS listener to hand terminated connections to. */
+    public HttpProxy httpProxy() {
+        return httpProxy;
     }
 
     /** The management API's port as bound (the configured one, or the ephemeral one for port 0). */
