@@ -492,7 +492,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
                 return;
             }
             upstream = opened.getNow();
-            lastUpstreamWrite = upstream.writeAndFlush(upstreamRequest());
+            writeUpstream(upstreamRequest());
             state = State.REQUEST_BODY;
             upstream.read();
             drain();
@@ -530,8 +530,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
 
         void forwardRequestContent(HttpContent content) {
             boolean last = content instanceof LastHttpContent;
-            lastUpstreamWrite = upstream.writeAndFlush(content);
-            lastUpstreamWrite.addListener(f -> ctx.executor().execute(ProxyHandler.this::readPublicIfReady));
+            writeUpstream(content);
             if (last) {
                 requestDone = true;
                 if (responseDone) {
@@ -545,7 +544,13 @@ final class ProxyHandler extends ChannelDuplexHandler {
             }
         }
 
-        void readPublicAfterWritabilityChange() {
+        /** Writes to the stream; the public side is read again once this write is done (and the stream writable). */
+        private void writeUpstream(HttpObject msg) {
+            lastUpstreamWrite = upstream.writeAndFlush(msg);
+            lastUpstreamWrite.addListener(f -> ctx.executor().execute(this::readPublicIfCurrent));
+        }
+
+        void readPublicIfCurrent() {
             if (exchange == this) {
                 readPublicIfReady();
             }
@@ -808,7 +813,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            publicLoop.execute(exchange::readPublicAfterWritabilityChange);
+            publicLoop.execute(exchange::readPublicIfCurrent);
             ctx.fireChannelWritabilityChanged();
         }
 
