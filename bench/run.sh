@@ -19,7 +19,7 @@ done
 jar=bench/target/picotunnel-bench-all.jar
 if [ "$build" = 1 ]; then
   echo "building the benchmarks (mvn package -pl bench -am)..." >&2
-  mvn -B -q -DskipTests package -pl bench -am >&2
+  mvn -B -q -DskipTests -Dmaven.test.skip=true package -pl bench -am >&2
 elif [ ! -f "$jar" ]; then
   echo "$jar is missing: run without --no-build first" >&2
   exit 2

@@ -2,16 +2,23 @@ import type { Service } from '../api';
 import { formatDate } from '../time';
 import { EditIcon, TrashIcon } from './Icons';
 
+/** The server's certificate states (cert_status) as shown: label and badge colour. */
+const CERT_STATUS: Record<string, [string, string]> = {
+  valid: ['Valid', 'badge-ok'],
+  pending: ['Pending', 'badge-warn'],
+  error: ['Error', 'badge-error'],
+  none: ['No certificate', 'badge-muted'],
+};
+
 function CertStatus({ service }: { service: Service }) {
   if (service.type !== 'http' || service.tls_mode === 'passthrough') {
     return <span className="muted" title="The server holds no certificate for this service">—<span className="visually-hidden">not applicable</span></span>;
   }
   if (!service.cert_status) return <span className="muted">—<span className="visually-hidden">unknown</span></span>;
-  const status = service.cert_status.toLowerCase();
-  const tone = status === 'valid' || status === 'issued' ? 'badge-ok' : status === 'error' || status === 'failed' || status === 'expired' ? 'badge-error' : 'badge-warn';
+  const [label, tone] = CERT_STATUS[service.cert_status] ?? [service.cert_status, 'badge-muted'];
   return (
     <span className="cert">
-      <span className={`badge ${tone}`}>{service.cert_status}</span>
+      <span className={`badge ${tone}`}>{label}</span>
       {service.cert_expires_at && (
         <span className="cert-detail">until <time dateTime={service.cert_expires_at}>{formatDate(service.cert_expires_at)}</time></span>
       )}

@@ -80,7 +80,7 @@ public final class BenchMain {
                 "# JDK " + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors() + " cores, Netty "
                         + (Transport.isEpoll() ? "epoll" : "nio") + "; " + o.sizeMiB() + " MiB per throughput"
                         + " operation; " + o.warmups() + "+" + o.iterations() + " iterations of "
-                        + o.iterationTime().toSeconds() + " s, " + o.forks() + " fork(s)",
+                        + o.iterationTime().toMillis() / 1000.0 + " s, " + o.forks() + " fork(s)",
                 "# baseline: plain loopback TCP, one connection per stream, same Netty transport and threads",
                 "# picotunnel: yamux streams over one loopback TCP connection (CLIENT and SERVER sessions)",
                 "# ratio = picotunnel / baseline: for MB/s higher is better, for round trips (us) lower is better",

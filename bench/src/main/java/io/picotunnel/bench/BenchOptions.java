@@ -26,7 +26,7 @@ public record BenchOptions(boolean quick, int sizeMiB, int streams, int warmups,
               --streams N     concurrent streams of the many-streams scenario (default 64)
               --warmups N     warm-up iterations per benchmark (default 3, quick 1)
               --iterations N  measured iterations per benchmark (default 5, quick 1)
-              --time SECONDS  length of each iteration (default 2, quick 1)
+              --time SECONDS  length of each iteration (default 2, quick 0.5)
               --forks N       JVMs per benchmark, 0 runs them in this JVM (default 1, quick 0)
               --no-build      use the jar already built in bench/target""";
 
@@ -54,7 +54,7 @@ public record BenchOptions(boolean quick, int sizeMiB, int streams, int warmups,
     }
 
     public static BenchOptions quickDefaults() {
-        return new BenchOptions(true, 8, 64, 1, 1, Duration.ofSeconds(1), 0);
+        return new BenchOptions(true, 8, 64, 1, 1, Duration.ofMillis(500), 0);
     }
 
     public static BenchOptions parse(List<String> args) {
@@ -71,7 +71,7 @@ public record BenchOptions(boolean quick, int sizeMiB, int streams, int warmups,
                 case "--iterations" -> o = new BenchOptions(o.quick, o.sizeMiB, o.streams, o.warmups,
                         number(args, ++i, arg), o.iterationTime, o.forks);
                 case "--time" -> o = new BenchOptions(o.quick, o.sizeMiB, o.streams, o.warmups, o.iterations,
-                        Duration.ofSeconds(number(args, ++i, arg)), o.forks);
+                        seconds(args, ++i, arg), o.forks);
                 case "--forks" -> o = new BenchOptions(o.quick, o.sizeMiB, o.streams, o.warmups, o.iterations,
                         o.iterationTime, number(args, ++i, arg));
                 default -> throw new IllegalArgumentException("unknown option " + arg);
@@ -96,6 +96,17 @@ public record BenchOptions(boolean quick, int sizeMiB, int streams, int warmups,
             return Integer.parseInt(args.get(index));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(option + " needs a whole number, not \"" + args.get(index) + "\"");
+        }
+    }
+
+    private static Duration seconds(List<String> args, int index, String option) {
+        if (index >= args.size()) {
+            throw new IllegalArgumentException(option + " needs a number of seconds");
+        }
+        try {
+            return Duration.ofMillis(Math.round(Double.parseDouble(args.get(index)) * 1000));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " needs a number of seconds, not \"" + args.get(index) + "\"");
         }
     }
 

@@ -32,7 +32,7 @@ class BenchOptionsTest {
         assertThatThrownBy(() -> BenchOptions.parse(List.of("--streams")))
                 .hasMessage("--streams needs a number");
         assertThatThrownBy(() -> BenchOptions.parse(List.of("--time", "soon")))
-                .hasMessage("--time needs a whole number, not \"soon\"");
+                .hasMessage("--time needs a number of seconds, not \"soon\"");
         assertThatThrownBy(() -> BenchOptions.parse(List.of("--forks", "-1")))
                 .hasMessage("--forks must not be negative");
         assertThatThrownBy(() -> BenchOptions.parse(List.of("--size-mib", "1", "--streams", "4096")))

@@ -1,7 +1,9 @@
 package io.picotunnel.server;
 
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.acme.AcmeSettings;
 import io.picotunnel.server.api.ApiServer;
 import io.picotunnel.server.auth.AdminToken;
 import io.picotunnel.server.auth.AuthSettings;
@@ -18,6 +20,8 @@ import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
+import io.picotunnel.server.tls.HttpPipelines;
+import io.picotunnel.server.tls.ServerTls;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.server.ui.UiAssets;
 import org.slf4j.Logger;
@@ -60,10 +64,9 @@ public final class PicoTunnelServer implements AutoCloseable {
     private String adminToken;
     private AdminToken.Resolved resolvedToken;
     private ApiServer api;
-    private HttpRoutes httpRoutes;
-    private HttpProxy httpProxy;
+    private ServerTls tls;
+    private EventLoopGroup webLoops;
     private HttpListener httpListener;
-    private EventLoopGroup proxyGroup;
     private boolean stopped;
 
     private PicoTunnelServer(ServerConfig config) {
@@ -98,42 +101,23 @@ public final class PicoTunnelServer implements AutoCloseable {
         store = running(openStore());
         adminToken = resolveAdminToken();
         registry = new TunnelRegistry();
-        httpRoutes = new HttpRoutes();
-        serviceListeners.add(httpRoutes);
+
+        tls = running(startTls());
+        HttpRoutes httpRoutes = new HttpRoutes();
 
         // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
         // here; each then hears of every stored service, and of every change through the store from now on.
+        serviceListeners.add(httpRoutes);
+        serviceListeners.addAll(tls.serviceListeners());
         serviceListeners.addAll(extraListeners);
         for (ServiceListener listener : serviceListeners) {
             store.addServiceListener(listener);
             replayStoredServices(listener);
         }
 
-        proxyGroup = Transport.newEventLoopGroup(0, "picotunnel-proxy");
-        running(() -> proxyGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
-        httpProxy = HttpProxy.builder()
-                .routes(httpRoutes)
-                .opener(new TunnelUpstream(registry))
-                .responseTimeout(config.proxyTimeout())
-                .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
-                .build();
-        httpListener = running(startHttpListener());
-
+        startWebProxies(httpRoutes);
         api = running(startApi());
         log.info("PicoTunnel {} management API on {}", Version.get(), displayAddress(config.listenAddr().host(), apiPort()));
-    }
-
-    private HttpListener startHttpListener() {
-        try {
-            HttpListener listener = HttpListener.bind(config.httpAddr().toBindAddress(), proxyGroup, httpProxy);
-            log.info("HTTP proxy on {}", displayAddress(config.httpAddr().host(), listener.port()));
-            return listener;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StartupException("Interrupted while binding " + config.httpAddr() + ".", e);
-        } catch (RuntimeException e) {
-            throw StartupException.cannotBind(Setting.HTTP_ADDR, config.httpAddr(), e);
-        }
     }
 
     private Store openStore() {
@@ -194,6 +178,59 @@ public final class PicoTunnelServer implements AutoCloseable {
         }
     }
 
+    private ServerTls startTls() {
+        ServerConfig.Acme acme = config.acme();
+        AcmeSettings acmeSettings = acme.enabled()
+                ? AcmeSettings.of(acme.email(), acme.directory().toString(), acme.caFile()) : null;
+        ServerConfig.TlsFiles files = config.tlsFiles();
+        try {
+            return ServerTls.create(config.dataDir(), config.domain(),
+                    files == null ? null : new ServerTls.DomainFiles(files.certificate(), files.privateKey()),
+                    acmeSettings, Clock.systemUTC());
+        } catch (IOException e) {
+            throw new StartupException("Cannot use the TLS certificate for " + config.domain() + ": " + e.getMessage()
+                    + "; fix " + Setting.TLS_CERT.envVar() + "/" + Setting.TLS_KEY.envVar() + ".", e);
+        }
+    }
+
+    /** The HTTP and HTTPS listeners of the proxy, on event loops of their own. */
+    private void startWebProxies(HttpRoutes routes) {
+        EventLoopGroup loops = Transport.newEventLoopGroup(0, "picotunnel-web");
+        webLoops = loops;
+        running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+        HttpProxy proxy = HttpProxy.builder()
+                .routes(routes)
+                .opener(new TunnelUpstream(registry))
+                .responseTimeout(config.proxyTimeout())
+                .acmeChallenges(tls.http01Answers())
+                .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
+                .build();
+        try {
+            running(tls.startHttps(config.httpsAddr().toBindAddress(), loops, new HttpPipelines() {
+                @Override
+                public void initHttp1(ChannelPipeline pipeline, boolean https) {
+                    proxy.initHttp1(pipeline, https);
+                }
+
+                @Override
+                public void initHttp2(ChannelPipeline pipeline) {
+                    proxy.initHttp2(pipeline);
+                }
+            }, registry));
+        } catch (IOException e) {
+            throw StartupException.cannotBind(Setting.HTTPS_ADDR, config.httpsAddr(), e);
+        }
+        try {
+            httpListener = running(HttpListener.bind(config.httpAddr().toBindAddress(), loops, proxy));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StartupException("Interrupted while starting the HTTP listener.", e);
+        } catch (Exception e) {
+            throw StartupException.cannotBind(Setting.HTTP_ADDR, config.httpAddr(), e);
+        }
+        log.info("HTTP proxy on port {}, HTTPS on port {}", httpListener.port(), tls.httpsPort());
+    }
+
     private ApiServer startApi() {
         ManagementAuth auth = new ManagementAuth(authSettings(), new SessionStore(store.database()),
                 this::tunnelServerAddress, Clock.systemUTC());
@@ -203,7 +240,8 @@ public final class PicoTunnelServer implements AutoCloseable {
                 new ApiServer.ReservedAddress(config.httpAddr(), Setting.HTTP_ADDR.flag()),
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
-            return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved);
+            return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
+                    tls::certificateStatus);
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
@@ -266,16 +304,6 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     /** The management API's port as bound (the configured one, or the ephemeral one for port 0). */
-    public int httpPort() {
-        return httpListener.port();
-    }
-
-    /** The HTTP proxy, for the HTTPS listener to hand terminated connections to. */
-    public HttpProxy httpProxy() {
-        return httpProxy;
-    }
-
-    /** The management API's port as bound (the configured one, or the ephemeral one for port 0). */
     public int apiPort() {
         return api.port();
     }
@@ -283,6 +311,21 @@ public final class PicoTunnelServer implements AutoCloseable {
     /** The admin token for the API, or null when authentication is off ({@code PICOTUNNEL_AUTH=none}). */
     public String adminToken() {
         return adminToken;
+    }
+
+    /** The HTTP proxy's port as bound. */
+    public int httpPort() {
+        return httpListener.port();
+    }
+
+    /** The HTTPS listener's port as bound. */
+    public int httpsPort() {
+        return tls.httpsPort();
+    }
+
+    /** Certificates, ACME and the HTTPS listener. */
+    public ServerTls tls() {
+        return tls;
     }
 
     public TunnelRegistry registry() {

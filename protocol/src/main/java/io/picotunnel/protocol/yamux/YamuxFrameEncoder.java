@@ -3,31 +3,44 @@ package io.picotunnel.protocol.yamux;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.MessageToByteEncoder;
+import io.netty.handler.codec.MessageToMessageEncoder;
+
+import java.util.List;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.HEADER_LENGTH;
 import static io.picotunnel.protocol.yamux.YamuxSpec.VERSION;
 
-/** {@link YamuxFrame} to bytes: the 12-byte big-endian header, then the Data payload. */
+/**
+ * {@link YamuxFrame} to one {@code ByteBuf}: the 12-byte big-endian header, then the Data payload. A large
+ * payload is not copied: header and payload become one composite buffer.
+ */
 @ChannelHandler.Sharable
-public final class YamuxFrameEncoder extends MessageToByteEncoder<YamuxFrame> {
+public final class YamuxFrameEncoder extends MessageToMessageEncoder<YamuxFrame> {
 
     public static final YamuxFrameEncoder INSTANCE = new YamuxFrameEncoder();
+
+    /** Payloads up to this size are copied next to the header (cheaper than a composite). */
+    private static final int COPY_THRESHOLD = 1024;
 
     private YamuxFrameEncoder() {
         super(YamuxFrame.class);
     }
 
     @Override
-    protected ByteBuf allocateBuffer(ChannelHandlerContext ctx, YamuxFrame frame, boolean preferDirect) {
-        int size = HEADER_LENGTH + frame.payload().readableBytes();
-        return preferDirect ? ctx.alloc().ioBuffer(size) : ctx.alloc().heapBuffer(size);
-    }
-
-    @Override
-    protected void encode(ChannelHandlerContext ctx, YamuxFrame frame, ByteBuf out) {
-        writeHeader(frame, out);
-        out.writeBytes(frame.payload(), frame.payload().readerIndex(), frame.payload().readableBytes());
+    protected void encode(ChannelHandlerContext ctx, YamuxFrame frame, List<Object> out) {
+        ByteBuf payload = frame.payload();
+        int length = payload.readableBytes();
+        if (length <= COPY_THRESHOLD) {
+            ByteBuf buf = ctx.alloc().ioBuffer(HEADER_LENGTH + length);
+            writeHeader(frame, buf);
+            buf.writeBytes(payload, payload.readerIndex(), length);
+            out.add(buf);
+            return;
+        }
+        ByteBuf header = ctx.alloc().ioBuffer(HEADER_LENGTH);
+        writeHeader(frame, header);
+        // The frame is released after encode; the composite keeps its own reference to the payload.
+        out.add(ctx.alloc().compositeBuffer(2).addComponents(true, header, payload.retain()));
     }
 
     static void writeHeader(YamuxFrame frame, ByteBuf out) {

@@ -48,6 +48,20 @@ class YamuxFrameCodecTest {
     }
 
     @Test
+    void largeDataFrameIsOneBufferWithThePayloadUncopied() {
+        ByteBuf payload = Unpooled.wrappedBuffer(new byte[16 * 1024]);
+        payload.setByte(0, 0x55);
+        encoder.writeOutbound(YamuxFrame.data(0, 3, payload));
+        ByteBuf out = encoder.readOutbound();
+        assertThat(out.readableBytes()).isEqualTo(12 + 16 * 1024);
+        assertThat(ByteBufUtil.hexDump(out, 0, 13)).isEqualTo("00" + "00" + "0000" + "00000003" + "00004000" + "55");
+        Object more = encoder.readOutbound();
+        assertThat(more).isNull();
+        out.release();
+        assertThat(payload.refCnt()).as("released with the frame and the composite").isZero();
+    }
+
+    @Test
     void everyTypeRoundTrips() {
         YamuxFrame[] frames = {
                 YamuxFrame.data(FLAG_SYN, 1, Unpooled.copiedBuffer(new byte[]{1, 2, 3})),

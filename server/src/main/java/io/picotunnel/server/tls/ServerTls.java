@@ -86,14 +86,14 @@ public final class ServerTls implements AutoCloseable {
         return acme == null ? token -> Optional.empty() : acme.challenges().http01Function();
     }
 
-    /** Binds the HTTPS listener. */
-    public void startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http, TunnelRegistry tunnels)
-            throws IOException {
+    /** Binds the HTTPS listener; the caller closes it (before shutting down {@code group}). */
+    public HttpsListener startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http,
+                                    TunnelRegistry tunnels) throws IOException {
         TlsAlpnChallenges challenges = acme == null ? TlsAlpnChallenges.NONE : acme.challenges();
         https = new HttpsListener(address, group, new HttpsRouter(store, passthrough, challenges, serverDomain), http,
                 new TunnelPassthrough(tunnels));
         https.start();
-        running.add(https);
+        return https;
     }
 
     /** The HTTPS listener's port as bound. */

@@ -1,0 +1,113 @@
+package io.picotunnel.server.acme;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.tls.PemFiles;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * ACME as an operator configures it: the whole server with PICOTUNNEL_ACME_* settings against pebble, HTTP-01
+ * answered by the real HTTP proxy listener, the certificate served by the HTTPS listener.
+ */
+class AcmeThroughServerTest {
+
+    private static final String ADMIN_TOKEN = "acme-e2e-admin-token-0123456789";
+
+    @TempDir
+    Path data;
+
+    private Pebble pebble;
+    private PicoTunnelServer server;
+    private ApiClient api;
+    private HttpClient http;
+
+    @AfterEach
+    void stop() {
+        if (http != null) {
+            http.close();
+        }
+        if (api != null) {
+            api.close();
+        }
+        if (server != null) {
+            server.stop();
+        }
+        if (pebble != null) {
+            pebble.close();
+        }
+    }
+
+    @Test
+    void serviceCreatedThroughTheApiGetsACertificateByHttp01ThatValidatesAgainstPebbleRoot() throws Exception {
+        int httpPort = Ports.freePort();
+        int httpsPort = Ports.freePort();
+        pebble = new Pebble(data.resolve("pebble"), httpPort, httpsPort);
+        Map<Setting, String> settings = new EnumMap<>(Setting.class);
+        settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
+        settings.put(Setting.HTTP_ADDR, "127.0.0.1:" + httpPort);
+        settings.put(Setting.HTTPS_ADDR, "127.0.0.1:" + httpsPort);
+        settings.put(Setting.ACME_ENABLED, "true");
+        settings.put(Setting.ACME_EMAIL, "admin@example.test");
+        settings.put(Setting.ACME_DIRECTORY, pebble.directory());
+        settings.put(Setting.ACME_CA_FILE, pebble.listenerTrust().toString());
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(data.resolve("server"), settings),
+                new PrintStream(OutputStream.nullOutputStream()));
+        api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+
+        JsonNode created = api.post(services,
+                "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\",\"enabled\":true}").json();
+        assertThat(created.get("cert_status").asText()).isIn("pending", "valid");
+
+        await().atMost(Duration.ofSeconds(90)).until(() ->
+                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        JsonNode service = api.get(services).json().get(0);
+        assertThat(service.get("cert_expires_at").isNull()).isFalse();
+        assertThat(service.get("cert_error").isNull()).isTrue();
+        http = HttpClient.newBuilder().sslContext(trusting(pebble.rootPem())).build();
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                        URI.create("https://shop.test:" + server.httpsPort() + "/")).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as("the tunnel is offline: the proxy answers behind a valid certificate")
+                .isEqualTo(502);
+        assertThat(Files.exists(data.resolve("server/certs/acme/shop.test.crt"))).isTrue();
+    }
+
+    private SSLContext trusting(String rootPem) throws Exception {
+        Path file = Files.createTempFile(data, "root", ".pem");
+        Files.writeString(file, rootPem);
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("root", PemFiles.readChain(file).getFirst());
+        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        factory.init(trust);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, factory.getTrustManagers(), null);
+        return context;
+    }
+}

@@ -1,0 +1,38 @@
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import type { Service } from '../api';
+import { httpService } from '../test/fetchMock';
+import { ServicesTable } from './ServicesTable';
+
+const services = [
+  httpService({ cert_status: 'valid', cert_expires_at: '2027-02-01T00:00:00Z', https_redirect: true }),
+  httpService({ id: '2', domain: 'broken.example.com', cert_status: 'error', cert_error: 'DNS for broken.example.com does not point here' }),
+  httpService({ id: '3', domain: 'pass.example.com', tls_mode: 'passthrough', cert_status: null }),
+  httpService({ id: '4', type: 'tcp', domain: null, path_prefix: null, tls_mode: null, listen_addr: '0.0.0.0:2222', target_addr: 'localhost:22', enabled: false }),
+] as Service[];
+
+describe('ServicesTable', () => {
+  it('shows each service with its certificate status where the server holds one', () => {
+    render(<ServicesTable services={services} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
+    const rows = screen.getAllByRole('row').slice(1);
+    expect(rows).toHaveLength(4);
+    expect(within(rows[0]).getByText('Valid')).toBeTruthy();
+    expect(rows[0].textContent).toContain('HTTP → HTTPS');
+    expect(within(rows[1]).getByText('Error')).toBeTruthy();
+    expect(rows[1].textContent).toContain('does not point here');
+    expect(rows[2].textContent).toContain('not applicable');
+    expect(rows[3].textContent).toContain('0.0.0.0:2222');
+    expect(rows[3].textContent).toContain('not applicable');
+  });
+
+  it('toggles a service with its switch', async () => {
+    const user = userEvent.setup();
+    const onToggle = vi.fn();
+    render(<ServicesTable services={services} busyIds={new Set()} onToggle={onToggle} onEdit={vi.fn()} onDelete={vi.fn()} />);
+    const tcpSwitch = screen.getByRole('switch', { name: 'Enabled: 0.0.0.0:2222' });
+    expect((tcpSwitch as HTMLInputElement).checked).toBe(false);
+    await user.click(tcpSwitch);
+    expect(onToggle).toHaveBeenCalledWith(services[3], true);
+  });
+});
