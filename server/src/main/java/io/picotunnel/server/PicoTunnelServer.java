@@ -20,6 +20,9 @@ import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
+import io.picotunnel.server.proxy.tcp.TcpServices;
+import io.picotunnel.server.tunnel.TunnelEndpoint;
+import io.picotunnel.server.tunnel.TunnelEndpointConfig;
 import io.picotunnel.server.tls.HttpPipelines;
 import io.picotunnel.server.tls.ServerTls;
 import io.picotunnel.server.tunnel.TunnelRegistry;
@@ -61,6 +64,9 @@ public final class PicoTunnelServer implements AutoCloseable {
     private final List<ServiceListener> serviceListeners = new ArrayList<>();
     private Store store;
     private TunnelRegistry registry;
+    private EventLoopGroup eventLoops;
+    private TcpServices tcpServices;
+    private TunnelEndpoint tunnelEndpoint;
     private String adminToken;
     private AdminToken.Resolved resolvedToken;
     private ApiServer api;
@@ -101,12 +107,17 @@ public final class PicoTunnelServer implements AutoCloseable {
         store = running(openStore());
         adminToken = resolveAdminToken();
         registry = new TunnelRegistry();
+        EventLoopGroup loops = Transport.newEventLoopGroup(0, "picotunnel-io");
+        eventLoops = loops;
+        running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+        tcpServices = running(new TcpServices(registry, loops, loops));
 
         tls = running(startTls());
         HttpRoutes httpRoutes = new HttpRoutes();
 
         // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
         // here; each then hears of every stored service, and of every change through the store from now on.
+        serviceListeners.add(tcpServices);
         serviceListeners.add(httpRoutes);
         serviceListeners.addAll(tls.serviceListeners());
         serviceListeners.addAll(extraListeners);
@@ -116,6 +127,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         }
 
         startWebProxies(httpRoutes);
+        tunnelEndpoint = running(startTunnelEndpoint());
         api = running(startApi());
         log.info("PicoTunnel {} management API on {}", Version.get(), displayAddress(config.listenAddr().host(), apiPort()));
     }
@@ -176,6 +188,19 @@ public final class PicoTunnelServer implements AutoCloseable {
                 log.warn("Service {} ({}) is not active: {}", service.id(), service.type().json(), e.getMessage());
             }
         }
+    }
+
+    private TunnelEndpoint startTunnelEndpoint() {
+        TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(), store::findTunnelByToken, registry,
+                eventLoops, eventLoops);
+        try {
+            endpoint.start(config.tunnelAddr().toBindAddress());
+        } catch (IOException e) {
+            endpoint.close();
+            throw StartupException.cannotBind(Setting.TUNNEL_ADDR, config.tunnelAddr(), e);
+        }
+        log.info("Tunnel endpoint on ws://{}/tunnel", displayHostPort(config.tunnelAddr().host(), endpoint.port()));
+        return endpoint;
     }
 
     private ServerTls startTls() {
@@ -264,7 +289,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         if (host.contains(":")) {
             host = "[" + host + "]";
         }
-        int port = config.tunnelAddr().port();
+        int port = tunnelEndpoint != null ? tunnelEndpoint.port() : config.tunnelAddr().port();
         boolean tls = config.domain() != null && (config.tlsFiles() != null || config.acme().enabled());
         return (tls ? "" : "ws://") + host + ":" + port;
     }
@@ -275,7 +300,11 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     private static String displayAddress(String host, int port) {
-        return "http://" + (host.isEmpty() ? "localhost" : host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+        return "http://" + displayHostPort(host, port);
+    }
+
+    private static String displayHostPort(String host, int port) {
+        return (host.isEmpty() ? "localhost" : host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 
     /** Stops every component, newest first. Safe to call more than once. */
@@ -311,6 +340,21 @@ public final class PicoTunnelServer implements AutoCloseable {
     /** The admin token for the API, or null when authentication is off ({@code PICOTUNNEL_AUTH=none}). */
     public String adminToken() {
         return adminToken;
+    }
+
+    /** The tunnel endpoint's port as bound. */
+    public int tunnelPort() {
+        return tunnelEndpoint.port();
+    }
+
+    /** The listeners of tcp services. */
+    public TcpServices tcpServices() {
+        return tcpServices;
+    }
+
+    /** The Netty event loops of the tunnel endpoint and the tcp services. */
+    public EventLoopGroup eventLoops() {
+        return eventLoops;
     }
 
     /** The HTTP proxy's port as bound. */

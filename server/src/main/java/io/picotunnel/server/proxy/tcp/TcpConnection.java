@@ -1,0 +1,75 @@
+package io.picotunnel.server.proxy.tcp;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.Future;
+import io.picotunnel.protocol.relay.Relay;
+import io.picotunnel.protocol.stream.StreamHeader;
+import io.picotunnel.protocol.stream.StreamType;
+import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One accepted connection of a tcp service: opens a stream to the tunnel's client with the service's target
+ * in its header, then relays both ways. Nothing is read from the socket before the stream is open; when the
+ * tunnel has no client connected the socket is closed at once.
+ */
+final class TcpConnection extends ChannelInboundHandlerAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TcpConnection.class);
+
+    private final Service service;
+    private final TunnelRegistry registry;
+
+    TcpConnection(Service service, TunnelRegistry registry) {
+        this.service = service;
+        this.registry = registry;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        Channel socket = ctx.channel();
+        ctx.pipeline().remove(this);
+        StreamHeader header;
+        try {
+            header = new StreamHeader(StreamType.TCP, service.targetAddr());
+        } catch (IllegalArgumentException e) {
+            LOG.warn("tcp service {}: {}", service.id(), e.getMessage());
+            socket.close();
+            return;
+        }
+        registry.openStream(service.tunnelId(), HoldReads.INSTANCE).addListener((Future<YamuxStreamChannel> opened) -> {
+            if (!opened.isSuccess()) {
+                LOG.debug("tcp service {}: closing connection from {}: {}", service.id(), socket.remoteAddress(),
+                        opened.cause().getMessage());
+                socket.close();
+                return;
+            }
+            YamuxStreamChannel stream = opened.getNow();
+            if (!socket.isActive()) {
+                stream.reset();
+                return;
+            }
+            // Flushed now: with a protocol where the target speaks first, nothing else would flush it.
+            stream.writeAndFlush(header.encode(stream.alloc()));
+            Relay.start(socket, stream);
+        });
+    }
+
+    /** Keeps a new stream from reading until the relay takes over. */
+    @ChannelHandler.Sharable
+    static final class HoldReads extends ChannelInboundHandlerAdapter {
+        static final HoldReads INSTANCE = new HoldReads();
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            ctx.channel().config().setAutoRead(false);
+            ctx.pipeline().remove(this);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package io.picotunnel.server.proxy.tcp;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/** The listening socket of one tcp service and the connections it accepted. Driven by {@link TcpServices}. */
+final class TcpListener {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TcpListener.class);
+    private static final long BIND_TIMEOUT_SECONDS = 10;
+    private static final Duration RELEASE_WAIT = Duration.ofSeconds(1);
+    private static final Duration RELEASE_POLL = Duration.ofMillis(20);
+
+    private final TunnelRegistry registry;
+    private final EventLoopGroup acceptors;
+    private final EventLoopGroup workers;
+    private final ChannelGroup connections = new DefaultChannelGroup("tcp-service", GlobalEventExecutor.INSTANCE);
+    private final TcpTraffic traffic = new TcpTraffic();
+    /** Read by the event loops at each accept: the tunnel and target of new connections. */
+    private volatile Service service;
+    private Channel serverChannel;
+
+    TcpListener(Service service, TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers) {
+        this.service = service;
+        this.registry = registry;
+        this.acceptors = acceptors;
+        this.workers = workers;
+    }
+
+    Service service() {
+        return service;
+    }
+
+    TcpTraffic traffic() {
+        return traffic;
+    }
+
+    void update(Service next) {
+        service = next;
+    }
+
+    boolean isListening() {
+        return serverChannel != null;
+    }
+
+    InetSocketAddress address() {
+        return serverChannel == null ? null : (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    int openConnections() {
+        return connections.size();
+    }
+
+    void listen(InetSocketAddress address) throws IOException {
+        serverChannel = bind(address, true);
+    }
+
+    /**
+     * Moves to a new address, binding it before letting the old one go. An address that overlaps the old one
+     * (same port) can only be bound once the old one is released; if it still fails the old one is bound again.
+     */
+    void relisten(InetSocketAddress address, Service next) throws IOException {
+        Channel old = serverChannel;
+        InetSocketAddress oldAddress = address();
+        try {
+            serverChannel = bind(address, false);
+        } catch (IOException first) {
+            if (oldAddress == null || oldAddress.getPort() != address.getPort()) {
+                throw first;
+            }
+            closeAndRelease(old);
+            try {
+                serverChannel = bind(address, true);
+            } catch (IOException second) {
+                try {
+                    serverChannel = bind(oldAddress, true);
+                } catch (IOException third) {
+                    serverChannel = null;
+                    LOG.error("tcp service {} lost its listener on {}: {}", service.id(),
+                            TcpServices.describe(oldAddress), third.getMessage());
+                }
+                throw second;
+            }
+            service = next;
+            return;
+        }
+        closeAndRelease(old);
+        service = next;
+    }
+
+    /**
+     * Binds {@code address}. With {@code waitForRelease}, an address in use is tried again for a moment: a
+     * listener closed just before (this service's old one, or a deleted service's) is released only on its
+     * event loop's next select.
+     */
+    private Channel bind(InetSocketAddress address, boolean waitForRelease) throws IOException {
+        long deadline = System.nanoTime() + (waitForRelease ? RELEASE_WAIT.toNanos() : 0);
+        while (true) {
+            try {
+                return bindOnce(address);
+            } catch (BindException e) {
+                if (System.nanoTime() - deadline >= 0) {
+                    throw e;
+                }
+            }
+            LockSupport.parkNanos(RELEASE_POLL.toNanos());
+        }
+    }
+
+    private Channel bindOnce(InetSocketAddress address) throws IOException {
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(acceptors, workers)
+                .channel(Transport.serverSocketChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        connections.add(channel);
+                        channel.pipeline().addLast("tcp-traffic", new TrafficCounter(traffic));
+                        channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry));
+                    }
+                });
+        ChannelFuture bind = bootstrap.bind(address);
+        if (!bind.awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            bind.channel().close();
+            throw new IOException("binding took longer than " + BIND_TIMEOUT_SECONDS + " s");
+        }
+        if (!bind.isSuccess()) {
+            Throwable cause = bind.cause();
+            throw cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
+        }
+        return bind.channel();
+    }
+
+    /** Stops listening; open connections go on. */
+    void closeListening() {
+        closeAndRelease(serverChannel);
+        serverChannel = null;
+    }
+
+    /**
+     * Closes a listening channel and waits (a moment at most) until its port is free again: with NIO the socket
+     * is released only on the event loop's next select, and until then it would still accept connections.
+     */
+    private static void closeAndRelease(Channel listening) {
+        if (listening == null) {
+            return;
+        }
+        InetSocketAddress bound = (InetSocketAddress) listening.localAddress();
+        listening.close().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + RELEASE_WAIT.toNanos();
+        while (System.nanoTime() - deadline < 0) {
+            try (ServerSocket probe = new ServerSocket()) {
+                probe.setReuseAddress(true);
+                probe.bind(bound);
+                return;
+            } catch (IOException stillBound) {
+                LockSupport.parkNanos(RELEASE_POLL.toNanos());
+            }
+        }
+        LOG.debug("{} still seems bound after closing it", bound);
+    }
+
+    /** Stops listening and ends every connection. */
+    void close() {
+        closeListening();
+        connections.close().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,128 @@
+package io.picotunnel.server.tunnel;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.yamux.GoAwayCode;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Where tunnel clients connect: {@code GET /tunnel} upgraded to a WebSocket carrying a yamux session, one
+ * per client, registered in the {@link TunnelRegistry} while it lasts.
+ */
+public final class TunnelEndpoint implements AutoCloseable {
+
+    /** Limits of the HTTP request before the upgrade: it carries nothing but a token. */
+    static final int MAX_INITIAL_LINE = 4096;
+    static final int MAX_HEADER_SIZE = 8192;
+
+    private static final Logger LOG = LoggerFactory.getLogger(TunnelEndpoint.class);
+
+    private final TunnelEndpointConfig config;
+    private final TunnelTokens tokens;
+    private final TunnelRegistry registry;
+    private final EventLoopGroup acceptors;
+    private final EventLoopGroup workers;
+    private final ExecutorService lookups = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("tunnel-token-lookup-", 0).factory());
+    private final ChannelGroup connections = new DefaultChannelGroup("tunnel-connections", GlobalEventExecutor.INSTANCE);
+    private Channel serverChannel;
+
+    public TunnelEndpoint(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry,
+                          EventLoopGroup acceptors, EventLoopGroup workers) {
+        this.config = config;
+        this.tokens = tokens;
+        this.registry = registry;
+        this.acceptors = acceptors;
+        this.workers = workers;
+    }
+
+    /** Starts listening on {@code address} (port 0 picks a free port); fails with a sentence naming it. */
+    public synchronized InetSocketAddress start(InetSocketAddress address) throws IOException {
+        if (serverChannel != null) {
+            throw new IllegalStateException("the tunnel endpoint is running already");
+        }
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(acceptors, workers)
+                .channel(Transport.serverSocketChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        connections.add(channel);
+                        channel.pipeline().addLast("http",
+                                new HttpServerCodec(new HttpDecoderConfig()
+                                        .setMaxInitialLineLength(MAX_INITIAL_LINE)
+                                        .setMaxHeaderSize(MAX_HEADER_SIZE)));
+                        // An upgrade request has no body.
+                        channel.pipeline().addLast("http-aggregator", new HttpObjectAggregator(0));
+                        channel.pipeline().addLast("handshake",
+                                new TunnelHandshakeHandler(config, tokens, registry, lookups));
+                    }
+                });
+        ChannelFuture bind = bootstrap.bind(address).awaitUninterruptibly();
+        if (!bind.isSuccess()) {
+            Throwable cause = bind.cause();
+            throw new IOException("cannot listen for tunnel clients on " + describe(address) + ": "
+                    + cause.getMessage(), cause);
+        }
+        serverChannel = bind.channel();
+        InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
+        LOG.info("tunnel endpoint listening on {}", describe(bound));
+        return bound;
+    }
+
+    /** The bound address, or null before {@link #start}. */
+    public synchronized InetSocketAddress localAddress() {
+        return serverChannel == null ? null : (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    public int port() {
+        InetSocketAddress bound = localAddress();
+        if (bound == null) {
+            throw new IllegalStateException("the tunnel endpoint is not running");
+        }
+        return bound.getPort();
+    }
+
+    /** Stops listening and ends every client connection with GoAway. */
+    @Override
+    public synchronized void close() {
+        if (serverChannel != null) {
+            serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+            serverChannel = null;
+        }
+        for (Channel channel : connections) {
+            YamuxSession session = YamuxSession.of(channel);
+            if (session != null) {
+                session.goAway(GoAwayCode.NORMAL);
+            }
+        }
+        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        lookups.shutdownNow();
+    }
+
+    private static String describe(InetSocketAddress address) {
+        String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
+        return host.contains(":") ? "[" + host + "]:" + address.getPort() : host + ":" + address.getPort();
+    }
+}

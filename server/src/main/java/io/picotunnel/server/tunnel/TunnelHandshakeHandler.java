@@ -1,0 +1,319 @@
+package io.picotunnel.server.tunnel;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketHandshakeException;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
+import io.picotunnel.protocol.yamux.YamuxRole;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.server.store.Tunnel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The HTTP phase of a tunnel connection: {@code GET /tunnel} with the tunnel's token is upgraded to a
+ * WebSocket that carries a yamux session in the server role; anything else gets an HTTP error and is closed.
+ * A missing or unknown token gets the same 401 either way, before any upgrade.
+ */
+final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
+
+    static final String PATH = "/tunnel";
+    static final String SUBPROTOCOL = "tunnel";
+    /** Tokens are 64 hex characters; anything much longer is not looked up. */
+    private static final int MAX_TOKEN_LENGTH = 256;
+
+    private static final Logger LOG = LoggerFactory.getLogger(TunnelHandshakeHandler.class);
+
+    private final TunnelEndpointConfig config;
+    private final TunnelTokens tokens;
+    private final TunnelRegistry registry;
+    private final Executor lookups;
+    private ScheduledFuture<?> handshakeTimeout;
+    private boolean requestSeen;
+
+    TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups) {
+        this.config = config;
+        this.tokens = tokens;
+        this.registry = registry;
+        this.lookups = lookups;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        long millis = config.handshakeTimeout().toMillis();
+        handshakeTimeout = ctx.executor().schedule(() -> {
+            LOG.debug("{}: no tunnel handshake within {} ms, closing", ctx.channel().remoteAddress(), millis);
+            ctx.close();
+        }, millis, TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimeout();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof FullHttpRequest request) || requestSeen) {
+            // Only the first request of a connection is answered: it is upgraded or the connection closes.
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        requestSeen = true;
+        try {
+            handle(ctx, request);
+        } finally {
+            request.release();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.debug("{}: tunnel handshake failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+
+    private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
+        if (request.decoderResult().isFailure()) {
+            Throwable cause = request.decoderResult().cause();
+            if (cause instanceof TooLongHttpLineException) {
+                respond(ctx, HttpResponseStatus.REQUEST_URI_TOO_LONG, "uri_too_long", "the request line is too long");
+            } else if (cause instanceof TooLongHttpHeaderException) {
+                respond(ctx, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
+                        "the request headers are too large");
+            } else {
+                respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request");
+            }
+            return;
+        }
+        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+        if (!PATH.equals(uri.path())) {
+            respond(ctx, HttpResponseStatus.NOT_FOUND, "not_found", "tunnel clients connect to GET " + PATH);
+            return;
+        }
+        if (!HttpMethod.GET.equals(request.method())) {
+            FullHttpResponse response = response(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed",
+                    "tunnel clients connect with GET " + PATH);
+            response.headers().set(HttpHeaderNames.ALLOW, HttpMethod.GET.name());
+            send(ctx, response);
+            return;
+        }
+        String token = token(request, uri);
+        if (token == null) {
+            unauthorized(ctx);
+            return;
+        }
+        // The store may block: look the token up off the event loop, and read nothing meanwhile.
+        ctx.channel().config().setAutoRead(false);
+        request.retain();
+        try {
+            CompletableFuture.supplyAsync(() -> tokens.findTunnelByToken(token), lookups)
+                    .whenComplete((tunnel, error) -> runOnLoop(ctx, request,
+                            () -> afterLookup(ctx, request, token, tunnel, error)));
+        } catch (RejectedExecutionException e) {
+            request.release();
+            respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down");
+        }
+    }
+
+    private static void runOnLoop(ChannelHandlerContext ctx, FullHttpRequest request, Runnable task) {
+        try {
+            ctx.executor().execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    LOG.warn("{}: tunnel handshake failed", ctx.channel().remoteAddress(), e);
+                    ctx.close();
+                } finally {
+                    request.release();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            request.release();
+        }
+    }
+
+    private void afterLookup(ChannelHandlerContext ctx, FullHttpRequest request, String token, Optional<Tunnel> tunnel,
+                             Throwable error) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        if (error != null) {
+            LOG.error("looking up a tunnel token failed", error);
+            respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable", "the server cannot check tokens right now");
+            return;
+        }
+        if (tunnel.isEmpty()) {
+            unauthorized(ctx);
+            return;
+        }
+        if (!isWebSocketUpgrade(request)) {
+            respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request",
+                    "expected a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)");
+            return;
+        }
+        WebSocketDecoderConfig decoderConfig = WebSocketDecoderConfig.newBuilder()
+                .maxFramePayloadLength(config.maxFramePayload())
+                .expectMaskedFrames(true)
+                .allowExtensions(false)
+                .build();
+        String location = "ws://" + request.headers().get(HttpHeaderNames.HOST, "localhost") + PATH;
+        WebSocketServerHandshaker handshaker =
+                new WebSocketServerHandshakerFactory(location, SUBPROTOCOL, decoderConfig).newHandshaker(request);
+        if (handshaker == null) {
+            WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel())
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        Channel channel = ctx.channel();
+        ChannelFuture upgraded;
+        try {
+            upgraded = handshaker.handshake(channel, request);
+        } catch (WebSocketHandshakeException e) {
+            respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", e.getMessage());
+            return;
+        }
+        upgraded.addListener(f -> {
+            if (f.isSuccess()) {
+                startSession(channel, tunnel.get(), token);
+            } else {
+                LOG.debug("{}: WebSocket upgrade failed: {}", channel.remoteAddress(), f.cause().toString());
+                channel.close();
+            }
+        });
+    }
+
+    private void startSession(Channel channel, Tunnel tunnel, String token) {
+        cancelTimeout();
+        if (!channel.isActive()) {
+            return;
+        }
+        ChannelPipeline pipeline = channel.pipeline();
+        pipeline.remove(this);
+        pipeline.addLast("ws-control", new WebSocketControlFrames());
+        pipeline.addLast("ws-bytes", new WebSocketByteStreamCodec());
+        YamuxSession session = new YamuxSession(YamuxRole.SERVER, config.yamux(), RefuseInboundStreams.INSTANCE);
+        pipeline.addLast("yamux", session);
+        TunnelRegistry.Connection connection = registry.register(tunnel.id(), session);
+        LOG.info("tunnel {} ({}) connected from {}", tunnel.id(), tunnel.name(), channel.remoteAddress());
+        channel.closeFuture().addListener(f -> {
+            registry.unregister(connection);
+            LOG.info("tunnel {} ({}) disconnected", tunnel.id(), tunnel.name());
+        });
+        channel.config().setAutoRead(true);
+        recheckToken(channel, tunnel, token);
+    }
+
+    /**
+     * Looks the token up once more now that the connection is registered: a token regenerated (or a tunnel
+     * deleted) while this handshake was under way disconnected the tunnel before this connection was in the
+     * registry, so it would otherwise survive with a revoked token.
+     */
+    private void recheckToken(Channel channel, Tunnel tunnel, String token) {
+        try {
+            CompletableFuture.supplyAsync(() -> tokens.findTunnelByToken(token), lookups).whenComplete((now, error) -> {
+                if (error == null && now.map(t -> t.id().equals(tunnel.id())).orElse(false)) {
+                    return;
+                }
+                if (error == null) {
+                    LOG.info("tunnel {} ({}): token revoked during the handshake, dropping the client",
+                            tunnel.id(), tunnel.name());
+                } else {
+                    LOG.warn("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(), tunnel.name(),
+                            error);
+                }
+                channel.close();
+            });
+        } catch (RejectedExecutionException e) {
+            channel.close();
+        }
+    }
+
+    private void cancelTimeout() {
+        if (handshakeTimeout != null) {
+            handshakeTimeout.cancel(false);
+            handshakeTimeout = null;
+        }
+    }
+
+    /** The token from {@code Authorization: Bearer} or else from {@code ?token=}; null when absent or absurd. */
+    static String token(FullHttpRequest request, QueryStringDecoder uri) {
+        String token = null;
+        String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+        if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            token = authorization.substring(7).trim();
+        } else {
+            List<String> values = uri.parameters().get("token");
+            if (values != null && !values.isEmpty()) {
+                token = values.get(0);
+            }
+        }
+        if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
+            return null;
+        }
+        return token;
+    }
+
+    private static boolean isWebSocketUpgrade(FullHttpRequest request) {
+        return request.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+                && request.headers().contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+    }
+
+    private static void unauthorized(ChannelHandlerContext ctx) {
+        FullHttpResponse response = response(HttpResponseStatus.UNAUTHORIZED, "unauthorized",
+                "missing or invalid tunnel token: pass the tunnel's token as ?token= or Authorization: Bearer");
+        response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"picotunnel\"");
+        send(ctx, response);
+    }
+
+    private static void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String error, String message) {
+        send(ctx, response(status, error, message));
+    }
+
+    private static FullHttpResponse response(HttpResponseStatus status, String error, String message) {
+        String json = "{\"error\":\"" + error + "\",\"message\":\"" + message.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}";
+        ByteBuf body = Unpooled.copiedBuffer(json, StandardCharsets.UTF_8);
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
+                .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        return response;
+    }
+
+    private static void send(ChannelHandlerContext ctx, FullHttpResponse response) {
+        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+}

@@ -1,0 +1,174 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.proxy.tcp.TcpTraffic;
+import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.StallingServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A tcp service end to end: a public socket on the server's port, the server, the WebSocket tunnel, our client,
+ * and a real TCP target behind it.
+ */
+class TcpServiceEndToEndTest {
+
+    private static final long MiB = 1024 * 1024;
+
+    @TempDir
+    Path dataDir;
+
+    private Testbed testbed;
+    private EchoServer echo;
+    private String tunnelId;
+    private int servicePort;
+
+    @BeforeEach
+    void start() {
+        testbed = new Testbed(dataDir);
+        echo = new EchoServer();
+        JsonNode tunnel = testbed.createTunnel("e2e");
+        tunnelId = tunnel.get("id").asText();
+        testbed.startClient(tunnel.get("token").asText());
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        servicePort = Ports.freePort();
+        testbed.createTcpService(tunnelId, servicePort, echo.address());
+    }
+
+    @AfterEach
+    void stop() {
+        testbed.close();
+        echo.close();
+    }
+
+    @Test
+    void sixtyFourMebibytesEachWayArriveByteExact() throws Exception {
+        Transfers.Result result = Transfers.roundTrip(servicePort, 64 * MiB, 42);
+
+        assertThat(result.receivedBytes()).isEqualTo(64 * MiB);
+        assertThat(result.receivedSha256()).isEqualTo(result.sentSha256());
+    }
+
+    @Test
+    void twoHundredConcurrentConnectionsEachGetTheirOwnBytesBack() throws Exception {
+        int connections = 200;
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Transfers.Result>> results = new ArrayList<>();
+            for (int i = 0; i < connections; i++) {
+                long seed = i;
+                results.add(pool.submit(() -> Transfers.roundTrip(servicePort, 64 * 1024 + seed, seed)));
+            }
+            for (int i = 0; i < connections; i++) {
+                Transfers.Result result = results.get(i).get(120, TimeUnit.SECONDS);
+                assertThat(result.receivedBytes()).as("connection %d", i).isEqualTo(64 * 1024 + i);
+                assertThat(result.receivedSha256()).as("connection %d", i).isEqualTo(result.sentSha256());
+            }
+        }
+        assertThat(echo.acceptedConnections()).isEqualTo(connections);
+    }
+
+    @Test
+    void halfClosedConnectionStillReadsTheReply() throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
+            socket.setSoTimeout(20_000);
+            socket.getOutputStream().write("ping after which I stop writing".getBytes(StandardCharsets.UTF_8));
+            socket.shutdownOutput();
+
+            String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+            assertThat(reply).isEqualTo("ping after which I stop writing");
+        }
+    }
+
+    @Test
+    void unreachableTargetEndsThatConnectionWhileTheTunnelStaysUp() throws IOException {
+        int nothingListens = Ports.freePort();
+        int brokenPort = Ports.freePort();
+        testbed.createTcpService(tunnelId, brokenPort, "127.0.0.1:" + nothingListens);
+
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), brokenPort)) {
+            socket.setSoTimeout(20_000);
+            assertThat(readUntilEndOrReset(socket.getInputStream())).isZero();
+        }
+
+        assertThat(testbed.isConnected(tunnelId)).isTrue();
+        assertThat(Transfers.echo(servicePort, "still working")).isEqualTo("still working");
+    }
+
+    /**
+     * Upper bound of the bytes between the server's public socket and the target while the target reads nothing:
+     * the server's stream queue and send window (64 KiB + 256 KiB), the client's queue towards the target, the
+     * client's kernel send buffer to it (Linux grows it to at most 4 MiB) and the target's small receive buffer.
+     */
+    private static final long MAX_BYTES_IN_FLIGHT = 8 * MiB;
+
+    @Test
+    void slowTargetHoldsTheSenderBackWithBoundedBytesInFlight() throws Exception {
+        long total = 64 * MiB;
+        try (StallingServer target = new StallingServer()) {
+            int port = Ports.freePort();
+            String slowServiceId = testbed.createTcpService(tunnelId, port, target.address()).get("id").asText();
+            TcpTraffic traffic = testbed.server().tcpServices().traffic(slowServiceId).orElseThrow();
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                AtomicLong written = new AtomicLong();
+                CompletableFuture<String> sent = new CompletableFuture<>();
+                Thread.ofVirtual().name("slow-target-writer").start(() -> {
+                    try {
+                        sent.complete(Transfers.writeRandom(socket.getOutputStream(), total, 7, written));
+                        socket.shutdownOutput();
+                    } catch (Throwable e) {
+                        sent.completeExceptionally(e);
+                    }
+                });
+
+                // The pipe fills up to at least one stream window, then the server stops reading the public
+                // socket: what it has taken in stays bounded by windows and buffers, not by the 64 MiB offered.
+                await().atMost(30, TimeUnit.SECONDS).until(() -> traffic.receivedBytes() >= 256 * 1024);
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                        .until(() -> traffic.receivedBytes() - target.receivedBytes() <= MAX_BYTES_IN_FLIGHT);
+                assertThat(written.get()).isLessThan(total);
+
+                target.release();
+                String sentSha = sent.get(60, TimeUnit.SECONDS);
+                assertThat(target.awaitSha256(60)).isEqualTo(sentSha);
+                assertThat(target.receivedBytes()).isEqualTo(total);
+            }
+        }
+    }
+
+    /** Reads to EOF or a reset; returns the number of bytes read. */
+    private static int readUntilEndOrReset(InputStream in) throws IOException {
+        int count = 0;
+        try {
+            while (in.read() >= 0) {
+                count++;
+            }
+        } catch (SocketException reset) {
+            // a reset is how an aborted stream shows on the public side
+        }
+        return count;
+    }
+}

@@ -1,0 +1,147 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.nio.file.Path;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** Tunnels across server restarts, token changes, deletion and competing clients; real server and clients. */
+class TunnelLifecycleEndToEndTest {
+
+    @TempDir
+    Path dataDir;
+
+    private Testbed testbed;
+    private EchoServer echo;
+    private String tunnelId;
+    private String token;
+    private int servicePort;
+
+    @BeforeEach
+    void start() {
+        testbed = new Testbed(dataDir);
+        echo = new EchoServer();
+        JsonNode tunnel = testbed.createTunnel("lifecycle");
+        tunnelId = tunnel.get("id").asText();
+        token = tunnel.get("token").asText();
+        servicePort = Ports.freePort();
+        testbed.createTcpService(tunnelId, servicePort, echo.address());
+    }
+
+    @AfterEach
+    void stop() {
+        testbed.close();
+        echo.close();
+    }
+
+    @Test
+    void connectionIsClosedAtOnceWhileNoClientIsConnected() throws Exception {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
+            socket.setSoTimeout(10_000);
+
+            assertThat(socket.getInputStream().read()).isEqualTo(-1);
+        }
+        assertThat(echo.acceptedConnections()).isZero();
+    }
+
+    @Test
+    void afterAServerRestartTheClientReconnectsAndTheServiceWorksWithinFiveSeconds() throws Exception {
+        testbed.startClient(token);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        assertThat(Transfers.echo(servicePort, "before")).isEqualTo("before");
+
+        testbed.restart();
+
+        await().atMost(5, TimeUnit.SECONDS).ignoreExceptions()
+                .until(() -> Transfers.echo(servicePort, "after").equals("after"));
+    }
+
+    @Test
+    void regeneratedTokenDropsTheOldClientWhichCannotReconnectWhileTheNewTokenWorks() throws Exception {
+        TunnelClient oldClient = testbed.startClient(token);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+
+        ApiClient.Response regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", null);
+        assertThat(regenerated.status()).isEqualTo(200);
+        String newToken = regenerated.json().get("token").asText();
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !testbed.isConnected(tunnelId));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> oldClient.state() == TunnelClient.State.TOKEN_REJECTED);
+        assertThat(tunnelHandshakeStatus(token)).isEqualTo(401);
+        assertThat(testbed.isConnected(tunnelId)).isFalse();
+
+        testbed.startClient(newToken);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        assertThat(Transfers.echo(servicePort, "new token")).isEqualTo("new token");
+    }
+
+    @Test
+    void deletedTunnelLosesItsListenerAndItsClient() throws Exception {
+        testbed.startClient(token);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        assertThat(Transfers.echo(servicePort, "before")).isEqualTo("before");
+
+        assertThat(testbed.api().delete("/api/tunnels/" + tunnelId).status()).isEqualTo(204);
+
+        assertThatThrownBy(() -> new Socket(InetAddress.getLoopbackAddress(), servicePort).close())
+                .isInstanceOf(ConnectException.class);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !testbed.isConnected(tunnelId));
+        assertThat(tunnelHandshakeStatus(token)).isEqualTo(401);
+    }
+
+    @Test
+    void newerClientWithTheSameTokenReplacesTheOlder() throws Exception {
+        TunnelClient older = testbed.startClient(token);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        TunnelRegistry.Connection first = testbed.server().registry().connection(tunnelId).orElseThrow();
+
+        TunnelClient newer = testbed.startClient(token);
+
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().registry().connection(tunnelId)
+                .filter(c -> !c.equals(first)).isPresent());
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !first.session().parent().isActive());
+        assertThat(first.session().isGoingAway()).isTrue();
+        assertThat(newer.state()).isEqualTo(TunnelClient.State.CONNECTED);
+        assertThat(older).isNotSameAs(newer);
+        assertThat(Transfers.echo(servicePort, "via the newer")).isEqualTo("via the newer");
+    }
+
+    /** The HTTP status the tunnel endpoint answers a WebSocket handshake with {@code tunnelToken}. */
+    private int tunnelHandshakeStatus(String tunnelToken) {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            URI uri = URI.create("ws://127.0.0.1:" + testbed.tunnelPort() + "/tunnel?token=" + tunnelToken);
+            try {
+                WebSocket ws = http.newWebSocketBuilder().subprotocols("tunnel").buildAsync(uri, new WebSocket.Listener() {
+                }).orTimeout(10, TimeUnit.SECONDS).join();
+                ws.abort();
+                return 101;
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof WebSocketHandshakeException handshake) {
+                    return handshake.getResponse().statusCode();
+                }
+                throw e;
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package io.picotunnel.server.proxy.tcp;
+
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** Listeners of tcp services follow the service changes; real sockets on loopback. */
+class TcpServicesTest {
+
+    private final TunnelRegistry registry = new TunnelRegistry();
+    private EventLoopGroup group;
+    private TcpServices services;
+
+    @BeforeEach
+    void start() {
+        group = Transport.newEventLoopGroup(1, "tcp-services-test");
+        services = new TcpServices(registry, group, group);
+    }
+
+    @AfterEach
+    void stop() {
+        services.close();
+        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Test
+    void createdServiceListensAndDeletedServiceStops() throws Exception {
+        int port = Ports.freePort();
+        Service service = tcp("s1", "127.0.0.1:" + port, true);
+
+        services.onServiceChange(null, service);
+        assertThat(accepts(port)).isTrue();
+        assertThat(services.boundAddress("s1")).hasValueSatisfying(a -> assertThat(a.getPort()).isEqualTo(port));
+
+        services.onServiceChange(service, null);
+        assertThat(accepts(port)).isFalse();
+        assertThat(services.boundAddress("s1")).isEmpty();
+    }
+
+    @Test
+    void disabledServiceDoesNotListenUntilEnabled() throws Exception {
+        int port = Ports.freePort();
+        Service disabled = tcp("s1", "127.0.0.1:" + port, false);
+
+        services.onServiceChange(null, disabled);
+        assertThat(accepts(port)).isFalse();
+
+        Service enabled = tcp("s1", "127.0.0.1:" + port, true);
+        services.onServiceChange(disabled, enabled);
+        assertThat(accepts(port)).isTrue();
+
+        services.onServiceChange(enabled, disabled);
+        assertThat(accepts(port)).isFalse();
+    }
+
+    @Test
+    void newListenAddressIsBoundAndTheOldOneReleased() throws Exception {
+        int oldPort = Ports.freePort();
+        int newPort = Ports.freePort();
+        Service before = tcp("s1", "127.0.0.1:" + oldPort, true);
+        Service after = tcp("s1", "127.0.0.1:" + newPort, true);
+        services.onServiceChange(null, before);
+
+        services.onServiceChange(before, after);
+
+        assertThat(accepts(newPort)).isTrue();
+        assertThat(accepts(oldPort)).isFalse();
+    }
+
+    @Test
+    void sameListenAddressOnAnotherInterfaceIsRebound() throws Exception {
+        int port = Ports.freePort();
+        Service before = tcp("s1", "0.0.0.0:" + port, true);
+        Service after = tcp("s1", "127.0.0.1:" + port, true);
+        services.onServiceChange(null, before);
+
+        services.onServiceChange(before, after);
+
+        assertThat(services.boundAddress("s1")).hasValueSatisfying(
+                a -> assertThat(a.getAddress().getHostAddress()).isEqualTo("127.0.0.1"));
+        assertThat(accepts(port)).isTrue();
+    }
+
+    @Test
+    void addressInUseIsAConflictAndTheOldListenerStays() throws Exception {
+        int oldPort = Ports.freePort();
+        Service before = tcp("s1", "127.0.0.1:" + oldPort, true);
+        services.onServiceChange(null, before);
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Service after = tcp("s1", "127.0.0.1:" + taken.getLocalPort(), true);
+
+            assertThatThrownBy(() -> services.onServiceChange(before, after))
+                    .isInstanceOf(ServiceConflictException.class)
+                    .hasMessageContaining("cannot listen on 127.0.0.1:" + taken.getLocalPort())
+                    .hasMessageContaining("in use");
+        }
+        assertThat(accepts(oldPort)).isTrue();
+        assertThat(services.boundAddress("s1")).hasValueSatisfying(a -> assertThat(a.getPort()).isEqualTo(oldPort));
+    }
+
+    @Test
+    void createOnATakenPortIsAConflictAndLeavesNothingBehind() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Service service = tcp("s1", "127.0.0.1:" + taken.getLocalPort(), true);
+
+            assertThatThrownBy(() -> services.onServiceChange(null, service))
+                    .isInstanceOf(ServiceConflictException.class);
+        }
+        assertThat(services.boundAddress("s1")).isEmpty();
+    }
+
+    @Test
+    void connectionIsClosedAtOnceWhenTheTunnelHasNoClient() throws Exception {
+        int port = Ports.freePort();
+        services.onServiceChange(null, tcp("s1", "127.0.0.1:" + port, true));
+
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10_000);
+            assertThat(socket.getInputStream().read()).isEqualTo(-1);
+        }
+        await().atMost(5, TimeUnit.SECONDS).until(() -> services.openConnections("s1") == 0);
+    }
+
+    @Test
+    void httpServicesAreIgnored() throws Exception {
+        Service http = new Service("h1", "t1", ServiceType.HTTP, "app.example.com", "/", TlsMode.TERMINATE, null,
+                "localhost:3000", true, Instant.EPOCH);
+
+        services.onServiceChange(null, http);
+
+        assertThat(services.boundAddress("h1")).isEmpty();
+    }
+
+    private static boolean accepts(int port) throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            return socket.isConnected();
+        } catch (ConnectException e) {
+            return false;
+        }
+    }
+
+    private static Service tcp(String id, String listenAddr, boolean enabled) {
+        return new Service(id, "tunnel1", ServiceType.TCP, null, null, null, listenAddr, "127.0.0.1:1", enabled,
+                Instant.EPOCH);
+    }
+}

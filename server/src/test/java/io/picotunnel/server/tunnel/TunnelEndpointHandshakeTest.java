@@ -1,0 +1,146 @@
+package io.picotunnel.server.tunnel;
+
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Tunnel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The HTTP phase of the tunnel endpoint: everything that is answered before any WebSocket upgrade. */
+class TunnelEndpointHandshakeTest {
+
+    private static final String TOKEN = "a".repeat(64);
+    private static final Tunnel TUNNEL = new Tunnel("0123456789abcdef", "demo", TOKEN, Instant.EPOCH, Instant.EPOCH);
+
+    private final AtomicInteger lookups = new AtomicInteger();
+    private final TunnelRegistry registry = new TunnelRegistry();
+    private EventLoopGroup group;
+    private TunnelEndpoint endpoint;
+    private int port;
+
+    @BeforeEach
+    void start() throws IOException {
+        group = Transport.newEventLoopGroup(1, "tunnel-test");
+        TunnelTokens tokens = token -> {
+            lookups.incrementAndGet();
+            return TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty();
+        };
+        endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults().withHandshakeTimeout(Duration.ofMillis(300)),
+                tokens, registry, group, group);
+        port = endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
+    }
+
+    @AfterEach
+    void stop() {
+        endpoint.close();
+        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Test
+    void unknownTokenGets401LikeAMissingOne() throws IOException {
+        RawHttp.Answer unknown = RawHttp.exchange(port, upgrade("/tunnel?token=" + "b".repeat(64), ""));
+        RawHttp.Answer missing = RawHttp.exchange(port, upgrade("/tunnel", ""));
+        RawHttp.Answer badBearer = RawHttp.exchange(port, upgrade("/tunnel", "Authorization: Bearer " + "c".repeat(64) + "\r\n"));
+
+        assertThat(unknown.status()).isEqualTo(401);
+        assertThat(unknown.body()).contains("\"error\":\"unauthorized\"");
+        assertThat(missing.status()).isEqualTo(401);
+        assertThat(badBearer.status()).isEqualTo(401);
+        assertThat(missing.body()).isEqualTo(unknown.body()).isEqualTo(badBearer.body());
+        assertThat(unknown.head()).containsIgnoringCase("WWW-Authenticate: Bearer");
+        assertThat(registry.connectedCount()).isZero();
+    }
+
+    @Test
+    void validTokenWithoutUpgradeHeadersGets400() throws IOException {
+        RawHttp.Answer answer = RawHttp.exchange(port,
+                "GET /tunnel?token=" + TOKEN + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+
+        assertThat(answer.status()).isEqualTo(400);
+        assertThat(answer.body()).contains("WebSocket upgrade");
+    }
+
+    @Test
+    void otherPathsGet404WithoutTokenLookup() throws IOException {
+        RawHttp.Answer answer = RawHttp.exchange(port, upgrade("/api/tunnels?token=" + TOKEN, ""));
+
+        assertThat(answer.status()).isEqualTo(404);
+        assertThat(answer.body()).contains("\"error\":\"not_found\"");
+        assertThat(lookups).hasValue(0);
+    }
+
+    @Test
+    void postToTunnelGets405() throws IOException {
+        RawHttp.Answer answer = RawHttp.exchange(port,
+                "POST /tunnel?token=" + TOKEN + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n");
+
+        assertThat(answer.status()).isEqualTo(405);
+        assertThat(answer.head()).contains("allow: GET");
+    }
+
+    @Test
+    void oversizedHeadersGet431() throws IOException {
+        String huge = "X-Filler: " + "x".repeat(TunnelEndpoint.MAX_HEADER_SIZE) + "\r\n";
+
+        RawHttp.Answer answer = RawHttp.exchange(port, upgrade("/tunnel?token=" + TOKEN, huge));
+
+        assertThat(answer.status()).isEqualTo(431);
+        assertThat(lookups).hasValue(0);
+    }
+
+    @Test
+    void overlongRequestLineGets414() throws IOException {
+        RawHttp.Answer answer = RawHttp.exchange(port,
+                upgrade("/tunnel?token=" + "t".repeat(TunnelEndpoint.MAX_INITIAL_LINE), ""));
+
+        assertThat(answer.status()).isEqualTo(414);
+    }
+
+    @Test
+    void connectionThatSendsNothingIsClosedAfterTheHandshakeTimeout() throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10_000);
+
+            assertThat(socket.getInputStream().read()).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void startingTwiceOnTheSamePortSaysWhichAddressIsTaken() {
+        TunnelEndpoint second = new TunnelEndpoint(TunnelEndpointConfig.defaults(), token -> Optional.empty(),
+                registry, group, group);
+        try {
+            assertThatThrownBy(() -> second.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("cannot listen for tunnel clients on 127.0.0.1:" + port);
+        } finally {
+            second.close();
+        }
+    }
+
+    private static String upgrade(String target, String extraHeaders) {
+        return "GET " + target + " HTTP/1.1\r\n"
+                + "Host: localhost\r\n"
+                + "Connection: Upgrade\r\n"
+                + "Upgrade: websocket\r\n"
+                + "Sec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Sec-WebSocket-Protocol: tunnel\r\n"
+                + extraHeaders
+                + "\r\n";
+    }
+}

@@ -1,0 +1,136 @@
+package io.picotunnel.server.tunnel;
+
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Tunnel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import static io.picotunnel.server.tunnel.RawTunnelClient.FLAG_RST;
+import static io.picotunnel.server.tunnel.RawTunnelClient.FLAG_SYN;
+import static io.picotunnel.server.tunnel.RawTunnelClient.TYPE_GO_AWAY;
+import static io.picotunnel.server.tunnel.RawTunnelClient.TYPE_PING;
+import static io.picotunnel.server.tunnel.RawTunnelClient.TYPE_WINDOW_UPDATE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The tunnel endpoint after the upgrade, seen by a hand-driven yamux peer over a real WebSocket. */
+class TunnelEndpointSessionTest {
+
+    private static final String TOKEN = "f".repeat(64);
+    private static final Tunnel TUNNEL = new Tunnel("00000000000000aa", "raw", TOKEN, Instant.EPOCH, Instant.EPOCH);
+    private static final Duration SHORT_KEEPALIVE = Duration.ofMillis(300);
+
+    private final TunnelRegistry registry = new TunnelRegistry();
+    private final HttpClient http = HttpClient.newHttpClient();
+    private EventLoopGroup group;
+    private final List<TunnelEndpoint> endpoints = new ArrayList<>();
+    private int port;
+
+    @BeforeEach
+    void start() throws IOException {
+        group = Transport.newEventLoopGroup(2, "tunnel-session-test");
+        port = startEndpoint(TunnelEndpointConfig.defaults());
+    }
+
+    private int startEndpoint(TunnelEndpointConfig config) throws IOException {
+        TunnelEndpoint endpoint = new TunnelEndpoint(config,
+                token -> TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty(), registry, group, group);
+        endpoints.add(endpoint);
+        return endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
+    }
+
+    @AfterEach
+    void stop() {
+        endpoints.forEach(TunnelEndpoint::close);
+        http.close();
+        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Test
+    void connectedClientIsRegisteredUntilItCloses() {
+        try (RawTunnelClient client = RawTunnelClient.connect(http, port, TOKEN)) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
+            assertThat(client.isClosed()).isFalse();
+        }
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !registry.isConnected(TUNNEL.id()));
+        assertThat(registry.lastSeen(TUNNEL.id())).isPresent();
+    }
+
+    @Test
+    void streamsOpenedByTheClientAreReset() {
+        try (RawTunnelClient client = RawTunnelClient.connect(http, port, TOKEN)) {
+            client.send(RawTunnelClient.header(TYPE_WINDOW_UPDATE, FLAG_SYN, 1, 0));
+
+            await().atMost(5, TimeUnit.SECONDS).until(() -> client.frames().stream()
+                    .anyMatch(f -> f.streamId() == 1 && (f.flags() & FLAG_RST) != 0));
+            assertThat(registry.isConnected(TUNNEL.id())).isTrue();
+        }
+    }
+
+    @Test
+    void newerConnectionReplacesTheOlderWhichGetsGoAway() {
+        try (RawTunnelClient older = RawTunnelClient.connect(http, port, TOKEN)) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
+            TunnelRegistry.Connection first = registry.connection(TUNNEL.id()).orElseThrow();
+
+            try (RawTunnelClient newer = RawTunnelClient.connect(http, port, TOKEN)) {
+                await().atMost(5, TimeUnit.SECONDS).until(() -> !first.session().parent().isActive());
+                await().atMost(5, TimeUnit.SECONDS).until(() -> older.frames().stream()
+                        .anyMatch(f -> f.type() == TYPE_GO_AWAY));
+                assertThat(newer.isClosed()).isFalse();
+                assertThat(registry.connection(TUNNEL.id())).hasValueSatisfying(c -> assertThat(c).isNotEqualTo(first));
+            }
+        }
+    }
+
+    @Test
+    void disconnectDropsTheClientAtOnce() {
+        try (RawTunnelClient client = RawTunnelClient.connect(http, port, TOKEN)) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
+            TunnelRegistry.Connection connection = registry.connection(TUNNEL.id()).orElseThrow();
+
+            registry.disconnect(TUNNEL.id());
+
+            await().atMost(5, TimeUnit.SECONDS).until(() -> !connection.session().parent().isActive());
+            assertThat(registry.isConnected(TUNNEL.id())).isFalse();
+            assertThat(client.frames()).anyMatch(f -> f.type() == TYPE_GO_AWAY);
+        }
+    }
+
+    @Test
+    void clientThatNeverAnswersPingsIsDroppedAfterTwoKeepaliveIntervals() throws IOException {
+        int shortKeepalivePort = startEndpoint(TunnelEndpointConfig.defaults().withKeepAliveInterval(SHORT_KEEPALIVE));
+        try (RawTunnelClient client = RawTunnelClient.connect(http, shortKeepalivePort, TOKEN)) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
+
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !registry.isConnected(TUNNEL.id()));
+            assertThat(client.frames()).anyMatch(f -> f.type() == TYPE_PING);
+        }
+    }
+
+    @Test
+    void frameAboveTheLimitClosesTheConnectionWithStatus1009() {
+        try (RawTunnelClient client = RawTunnelClient.connect(http, port, TOKEN)) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
+
+            client.sendAndForget(new byte[TunnelEndpointConfig.DEFAULT_MAX_FRAME_PAYLOAD + 1]);
+
+            await().atMost(5, TimeUnit.SECONDS).until(client::isClosed);
+            assertThat(client.closeStatus()).isEqualTo(1009);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> !registry.isConnected(TUNNEL.id()));
+        }
+    }
+}
