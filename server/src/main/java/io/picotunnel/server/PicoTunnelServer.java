@@ -281,8 +281,8 @@ public final class PicoTunnelServer implements AutoCloseable {
 
     /**
      * What a client passes as {@code --server} to reach this server's tunnel endpoint, for the UI's ready-made
-     * commands: the configured domain, else the host name the browser used; {@code ws://} unless the server has
-     * a certificate for its domain.
+     * commands: the configured domain, else the host name the browser used, with the endpoint's port. The
+     * endpoint speaks plain WebSocket, hence {@code ws://} (a bare host:port would mean wss to the client).
      */
     private String tunnelServerAddress(String requestHost) {
         String host = config.domain() != null ? config.domain() : requestHost;
@@ -290,8 +290,7 @@ public final class PicoTunnelServer implements AutoCloseable {
             host = "[" + host + "]";
         }
         int port = tunnelEndpoint != null ? tunnelEndpoint.port() : config.tunnelAddr().port();
-        boolean tls = config.domain() != null && (config.tlsFiles() != null || config.acme().enabled());
-        return (tls ? "" : "ws://") + host + ":" + port;
+        return "ws://" + host + ":" + port;
     }
 
     private <T extends AutoCloseable> T running(T component) {

@@ -16,6 +16,10 @@ import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Tunnel;
 import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.TcpTarget;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.client.tunnel.TunnelClient;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import no.nav.security.mock.oauth2.OAuth2Config;
 import org.junit.jupiter.api.AfterEach;
@@ -23,7 +27,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +42,7 @@ import java.util.regex.Pattern;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The whole UI in Debian's Chromium, driven by Playwright, against a real server and a real OpenID Connect
@@ -54,6 +62,8 @@ class BrowserEndToEndTest {
     private Playwright playwright;
     private Browser browser;
     private String baseUrl;
+    private TcpTarget echo;
+    private TunnelClient client;
 
     @BeforeEach
     void start() throws Exception {
@@ -81,6 +91,12 @@ class BrowserEndToEndTest {
 
     @AfterEach
     void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (echo != null) {
+            echo.close();
+        }
         if (browser != null) {
             browser.close();
         }
@@ -95,6 +111,21 @@ class BrowserEndToEndTest {
 
     private static void screenshot(Page page, String name) {
         page.screenshot(new Page.ScreenshotOptions().setPath(SCREENSHOTS.resolve(name + ".png")).setFullPage(true));
+    }
+
+    /** Sends a line to the TCP service's public port and reads the echo that comes back through the tunnel. */
+    private static String echoThroughTheTunnel(int port, String text) {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            byte[] sent = text.getBytes(StandardCharsets.UTF_8);
+            socket.getOutputStream().write(sent);
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            byte[] received = in.readNBytes(sent.length);
+            return new String(received, StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static Locator field(Locator dialog, String label) {
@@ -156,18 +187,28 @@ class BrowserEndToEndTest {
         assertThat(table.getByRole(AriaRole.ROW)).hasCount(2);
         assertThat(table).containsText("app.example.com");
 
-        // a TCP service
+        // a TCP service to an echo server on the client's side
+        echo = TcpTarget.echo();
         int tcpPort = Ports.freePort();
         button(page, "Add service").click();
         dialog = page.getByRole(AriaRole.DIALOG);
         field(dialog, "TCP — by port").check();
         field(dialog, "Listen address").fill("127.0.0.1:" + tcpPort);
-        field(dialog, "Target").fill("localhost:22");
+        field(dialog, "Target").fill(echo.address());
         dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Add service")).click();
         assertThat(table.getByRole(AriaRole.ROW)).hasCount(3);
         assertThat(table).containsText("127.0.0.1:" + tcpPort);
         assertThat(server.store().services(tunnel.id())).extracting(Service::type)
                 .containsExactlyInAnyOrder(ServiceType.HTTP, ServiceType.TCP);
+
+        // a real client connects with the tunnel's token: the page shows it without a reload
+        assertThat(page.locator(".tunnel-title .badge")).hasText("Offline");
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()), tunnel.token()));
+        client.start();
+        assertThat(page.locator(".tunnel-title .badge")).hasText("Connected");
+        assertThat(page.getByText(Pattern.compile("^Connected since"))).isVisible();
+        assertThat(echoThroughTheTunnel(tcpPort, "hello through the tunnel")).isEqualTo("hello through the tunnel");
+        screenshot(page, "06-tunnel-connected");
 
         // token reveal and the ready-made commands carry the token
         assertThat(page.getByLabel("Tunnel token (hidden)", new Page.GetByLabelOptions().setExact(true))).isVisible();
@@ -176,13 +217,13 @@ class BrowserEndToEndTest {
         assertThat(page.getByRole(AriaRole.TABPANEL)).containsText(tunnel.token());
         page.getByRole(AriaRole.TAB, new Page.GetByRoleOptions().setName("systemd")).click();
         assertThat(page.getByRole(AriaRole.TABPANEL)).containsText("Environment=PICOTUNNEL_TOKEN=" + tunnel.token());
-        screenshot(page, "06-tunnel-page");
+        screenshot(page, "07-client-commands");
 
         // edit the HTTP service
         button(page, "Edit app.example.com").click();
         dialog = page.getByRole(AriaRole.DIALOG);
         field(dialog, "Target").fill("localhost:3001");
-        screenshot(page, "07-edit-service");
+        screenshot(page, "08-edit-service");
         dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Save changes")).click();
         assertThat(table).containsText("localhost:3001");
 
@@ -193,10 +234,12 @@ class BrowserEndToEndTest {
         assertThat(tcpSwitch).not().isChecked();
         assertThat(server.store().services(tunnel.id())).filteredOn(s -> s.type() == ServiceType.TCP)
                 .extracting(Service::enabled).containsExactly(false);
+        assertThatThrownBy(() -> new Socket("127.0.0.1", tcpPort).close()).as("the disabled service's port is closed")
+                .isInstanceOf(java.net.ConnectException.class);
 
         // delete the HTTP service after confirmation
         button(page, "Delete app.example.com").click();
-        screenshot(page, "08-delete-confirmation");
+        screenshot(page, "09-delete-confirmation");
         page.getByRole(AriaRole.DIALOG).getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Delete service")).click();
         assertThat(table.getByRole(AriaRole.ROW)).hasCount(2);
         assertThat(table).not().containsText("app.example.com");
@@ -209,8 +252,9 @@ class BrowserEndToEndTest {
         page.getByRole(AriaRole.LINK, new Page.GetByRoleOptions().setName("All tunnels")).click();
         Locator card = page.getByRole(AriaRole.LISTITEM).filter(new Locator.FilterOptions().setHasText("home-server"));
         assertThat(card).containsText("1 service (1 TCP)");
-        assertThat(card).containsText("Offline");
-        screenshot(page, "09-dashboard");
+        assertThat(card).containsText("Connected");
+        assertThat(card).containsText("Connected since");
+        screenshot(page, "10-dashboard");
 
         // phone width, dark system theme: same session, no sideways scrolling
         try (BrowserContext phone = browser.newContext(new Browser.NewContextOptions().setViewportSize(390, 844)
@@ -235,7 +279,7 @@ class BrowserEndToEndTest {
         page.navigate(baseUrl + "/");
         assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("Sign in to PicoTunnel"))).isVisible();
         assertThat(page.request().get(baseUrl + "/api/tunnels").status()).isEqualTo(401);
-        screenshot(page, "10-signed-out");
+        screenshot(page, "13-signed-out");
         context.close();
     }
 }

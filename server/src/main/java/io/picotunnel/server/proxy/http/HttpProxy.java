@@ -8,6 +8,7 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.picotunnel.server.tls.HttpPipelines;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -21,7 +22,7 @@ import java.util.function.Function;
  * <p>The listeners call {@link #initHttp1} on an accepted (or TLS-terminated) connection, or
  * {@link #initHttp2} once ALPN chose {@code h2}. Thread-safe; one instance serves every listener.
  */
-public final class HttpProxy {
+public final class HttpProxy implements HttpPipelines {
 
     /** Largest request line; longer gets 414. */
     static final int MAX_REQUEST_LINE = 8 * 1024;
@@ -55,6 +56,7 @@ public final class HttpProxy {
      * TLS was terminated in front: it sets {@code X-Forwarded-Proto}, and only plain HTTP answers ACME
      * HTTP-01 challenges and redirects to HTTPS.
      */
+    @Override
     public void initHttp1(ChannelPipeline pipeline, boolean https) {
         HttpDecoderConfig config = new HttpDecoderConfig()
                 .setMaxInitialLineLength(MAX_REQUEST_LINE)
@@ -71,6 +73,7 @@ public final class HttpProxy {
      * Installs HTTP/2 on a TLS connection whose ALPN chose {@code h2}: every HTTP/2 stream becomes a child
      * channel that goes through the same proxy logic as an HTTP/1.1 request.
      */
+    @Override
     public void initHttp2(ChannelPipeline pipeline) {
         pipeline.addLast("http2-codec", Http2FrameCodecBuilder.forServer().build());
         pipeline.addLast("http2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.ContentLengthNotAllowedException;
@@ -27,6 +28,7 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -36,6 +38,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tunnel.TunnelOfflineException;
@@ -46,6 +49,8 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -487,7 +492,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
                 return;
             }
             upstream = opened.getNow();
-            lastUpstreamWrite = upstream.writeAndFlush(upstreamRequest());
+            writeUpstream(upstreamRequest());
             state = State.REQUEST_BODY;
             upstream.read();
             drain();
@@ -525,8 +530,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
 
         void forwardRequestContent(HttpContent content) {
             boolean last = content instanceof LastHttpContent;
-            lastUpstreamWrite = upstream.writeAndFlush(content);
-            lastUpstreamWrite.addListener(f -> ctx.executor().execute(ProxyHandler.this::readPublicIfReady));
+            writeUpstream(content);
             if (last) {
                 requestDone = true;
                 if (responseDone) {
@@ -540,7 +544,13 @@ final class ProxyHandler extends ChannelDuplexHandler {
             }
         }
 
-        void readPublicAfterWritabilityChange() {
+        /** Writes to the stream; the public side is read again once this write is done (and the stream writable). */
+        private void writeUpstream(HttpObject msg) {
+            lastUpstreamWrite = upstream.writeAndFlush(msg);
+            lastUpstreamWrite.addListener(f -> ctx.executor().execute(this::readPublicIfCurrent));
+        }
+
+        void readPublicIfCurrent() {
             if (exchange == this) {
                 readPublicIfReady();
             }
@@ -590,6 +600,40 @@ final class ProxyHandler extends ChannelDuplexHandler {
             }
         }
 
+        /**
+         * The target accepted the upgrade: answer 101, drop the HTTP codecs on both sides and relay raw bytes.
+         * Bytes either side sent after the switch were held back and go first.
+         */
+        void onSwitchingProtocols(HttpResponse response, Held upstreamHeld) {
+            if (ended || exchange != this) {
+                upstreamHeld.discard();
+                upstream.close();
+                return;
+            }
+            ended = true;
+            cancelResponseTimer();
+            cancelIdleTimer();
+            state = State.UPGRADED;
+            HttpHeaders headers = response.headers().copy();
+            String protocol = headers.get(HttpHeaderNames.UPGRADE);
+            HopByHop.strip(headers);
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+            if (protocol != null) {
+                headers.set(HttpHeaderNames.UPGRADE, protocol);
+            }
+            ctx.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers));
+            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            pending.forEach(ReferenceCountUtil::release);
+            pending.clear();
+            ChannelPipeline pipeline = ctx.pipeline();
+            Held publicHeld = new Held();
+            pipeline.replace(ProxyHandler.this, "held", publicHeld);
+            pipeline.remove(HttpServerCodec.class);
+            Relay.start(ctx.channel(), upstream);
+            publicHeld.release();
+            upstream.eventLoop().execute(upstreamHeld::release);
+        }
+
         private void onResponseHead(HttpResponse response) {
             if (response.decoderResult().isFailure()) {
                 LOG.info("{} sent an invalid response: {}", service.targetAddr(), response.decoderResult().cause().toString());
@@ -598,7 +642,8 @@ final class ProxyHandler extends ChannelDuplexHandler {
             }
             int code = response.status().code();
             if (code == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
-                // Switching protocols is not implemented by this proxy: the stream is ended instead.
+                // Only an upgrade we forwarded can switch (the stream side switched already); else it is invalid.
+                LOG.info("{} switched protocols without being asked to", service.targetAddr());
                 onUpstreamEnded();
                 return;
             }
@@ -753,12 +798,22 @@ final class ProxyHandler extends ChannelDuplexHandler {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (exchange.upgradeRequested && msg instanceof HttpResponse response
+                    && response.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
+                    && response.decoderResult().isSuccess()) {
+                // Everything after the 101 is the new protocol's: hold it as raw bytes for the relay.
+                Held held = new Held();
+                ctx.pipeline().replace(this, "held", held);
+                ctx.pipeline().remove(HttpClientCodec.class);
+                publicLoop.execute(() -> exchange.onSwitchingProtocols(response, held));
+                return;
+            }
             publicLoop.execute(() -> exchange.onUpstreamMessage(msg));
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            publicLoop.execute(exchange::readPublicAfterWritabilityChange);
+            publicLoop.execute(exchange::readPublicIfCurrent);
             ctx.fireChannelWritabilityChanged();
         }
 
@@ -779,6 +834,59 @@ final class ProxyHandler extends ChannelDuplexHandler {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             LOG.debug("upstream stream failed: {}", cause.toString());
             ctx.close();
+        }
+    }
+
+    /** Keeps what a channel delivers while its pipeline switches from HTTP to the relay. */
+    static final class Held extends ChannelInboundHandlerAdapter {
+        private final List<Object> messages = new ArrayList<>();
+        private ChannelHandlerContext ctx;
+        private boolean inputShutdown;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            messages.add(msg instanceof HttpContent content ? content.content() : msg);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            // Passed on with the held messages.
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                inputShutdown = true;
+            } else {
+                ctx.fireUserEventTriggered(evt);
+            }
+        }
+
+        /** Passes the held data on to the handlers after it (the relay) and steps out; on the channel's loop. */
+        void release() {
+            if (ctx.isRemoved()) {
+                discard();
+                return;
+            }
+            for (Object msg : messages) {
+                ctx.fireChannelRead(msg);
+            }
+            messages.clear();
+            ctx.fireChannelReadComplete();
+            if (inputShutdown) {
+                ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+            }
+            ctx.pipeline().remove(this);
+        }
+
+        void discard() {
+            messages.forEach(ReferenceCountUtil::release);
+            messages.clear();
         }
     }
 }

@@ -11,9 +11,16 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -49,7 +56,7 @@ class HttpProxyTest {
         listener.close();
         alpha.close();
         beta.close();
-        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
     private Service addService(String domain, String prefix, String target) {
@@ -199,6 +206,47 @@ class HttpProxyTest {
             RawHttp.Response challenge = http.get("secure.test", "/.well-known/acme-challenge/tok123");
             assertThat(challenge.status()).isEqualTo(200);
             assertThat(challenge.text()).isEqualTo("tok123.keyauth");
+        }
+    }
+
+    @Test
+    void webSocketEchoesThroughTheProxy() throws Exception {
+        HttpClient client = HttpClient.newHttpClient();
+        try (WebSocketEchoServer echo = new WebSocketEchoServer(group)) {
+            addService("localhost", "/", echo.address());
+            BlockingQueue<String> received = new LinkedBlockingQueue<>();
+            WebSocket ws = client.newWebSocketBuilder()
+                    .buildAsync(URI.create("ws://localhost:" + listener.port() + "/ws"), new WebSocket.Listener() {
+                        private final StringBuilder text = new StringBuilder();
+
+                        @Override
+                        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+                            text.append(data);
+                            if (last) {
+                                received.add(text.toString());
+                                text.setLength(0);
+                            }
+                            webSocket.request(1);
+                            return null;
+                        }
+
+                        @Override
+                        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+                            received.add("closed " + statusCode);
+                            return null;
+                        }
+                    }).get(10, TimeUnit.SECONDS);
+
+            ws.sendText("hello", true).get(10, TimeUnit.SECONDS);
+            assertThat(received.poll(10, TimeUnit.SECONDS)).isEqualTo("echo: hello");
+            String big = "x".repeat(20_000);
+            ws.sendText(big, true).get(10, TimeUnit.SECONDS);
+            String echoed = received.poll(10, TimeUnit.SECONDS);
+            assertThat(echoed).as("echo of a 20000-character message").hasSize(big.length() + 6).startsWith("echo: xxx");
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
+            assertThat(received.poll(10, TimeUnit.SECONDS)).isEqualTo("closed " + WebSocket.NORMAL_CLOSURE);
+        } finally {
+            client.shutdownNow();
         }
     }
 }

@@ -1,0 +1,175 @@
+package io.picotunnel.server.interop;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.GoPeer;
+import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.TcpTarget;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Our server with a hashicorp/yamux client over a gorilla WebSocket (the Go peer's tunnel-client mode): a
+ * tunnel and a TCP service created through the API, traffic through the service's port.
+ */
+class HashicorpClientInteropTest {
+
+    private static final String ADMIN_TOKEN = "interop-admin-token-0123456789abcdef";
+    private static final int MIB = 1024 * 1024;
+
+    @TempDir
+    Path dataDir;
+
+    private PicoTunnelServer server;
+    private ApiClient api;
+    private TcpTarget target;
+    private final List<GoPeer> peers = new ArrayList<>();
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+
+    @BeforeEach
+    void setUp() {
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN)),
+                new PrintStream(OutputStream.nullOutputStream()));
+        api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
+        target = TcpTarget.echo();
+    }
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        peers.forEach(GoPeer::close);
+        threads.shutdownNow();
+        threads.awaitTermination(10, TimeUnit.SECONDS);
+        target.close();
+        api.close();
+        server.stop();
+    }
+
+    @Test
+    void hashicorpClientServesATcpServiceByteExact() throws Exception {
+        JsonNode tunnel = createTunnel();
+        int port = createTcpService(tunnel.get("id").asText());
+        GoPeer client = startClient(tunnel.get("token").asText());
+        client.awaitLine("CONNECTED");
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnel.get("id").asText()));
+
+        List<Future<Boolean>> transfers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            transfers.add(threads.submit(() -> echoesExactly(port, 8 * MIB)));
+        }
+
+        for (Future<Boolean> transfer : transfers) {
+            assertThat(transfer.get(120, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(client.awaitLine("STREAM ")).isEqualTo("STREAM " + target.address() + " ok");
+    }
+
+    @Test
+    void wrongTokenIsRefusedWith401() throws Exception {
+        createTunnel();
+        GoPeer client = startClient("0".repeat(64));
+
+        assertThat(client.awaitLine("REJECTED")).isEqualTo("REJECTED 401");
+        assertThat(client.awaitExit(Duration.ofSeconds(30))).isEqualTo(3);
+    }
+
+    @Test
+    void hashicorpPingIsAnswered() {
+        JsonNode tunnel = createTunnel();
+        GoPeer client = startClient(tunnel.get("token").asText());
+        client.awaitLine("CONNECTED");
+
+        client.send("PING");
+
+        assertThat(client.awaitLine("PONG")).matches("PONG \\d+");
+    }
+
+    @Test
+    void regeneratingTheTokenDisconnectsTheHashicorpClient() {
+        JsonNode tunnel = createTunnel();
+        GoPeer client = startClient(tunnel.get("token").asText());
+        client.awaitLine("CONNECTED");
+
+        ApiClient.Response regenerated = api.post("/api/tunnels/" + tunnel.get("id").asText() + "/regenerate", "{}");
+
+        assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
+        client.awaitLine("DISCONNECTED");
+    }
+
+    private JsonNode createTunnel() {
+        ApiClient.Response response = api.post("/api/tunnels", "{\"name\":\"go-interop\"}");
+        assertThat(response.status()).as(response.toString()).isEqualTo(201);
+        return response.json();
+    }
+
+    private int createTcpService(String tunnelId) {
+        int port = Ports.freePort();
+        ApiClient.Response response = api.post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"" + target.address()
+                        + "\",\"enabled\":true}");
+        assertThat(response.status()).as(response.toString()).isEqualTo(201);
+        return port;
+    }
+
+    private GoPeer startClient(String token) {
+        GoPeer peer = GoPeer.start("tunnel-client", "-url", "ws://127.0.0.1:" + server.tunnelPort() + "/tunnel",
+                "-token", token);
+        peers.add(peer);
+        return peer;
+    }
+
+    /** Sends {@code size} random bytes through the service, half-closes, and checks the echo to EOF. */
+    private static boolean echoesExactly(int port, int size) throws Exception {
+        byte[] data = new byte[size];
+        new Random().nextBytes(data);
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(60_000);
+            Future<byte[]> echoed;
+            ExecutorService reader = Executors.newSingleThreadExecutor();
+            try {
+                echoed = reader.submit(() -> readToEof(socket));
+                socket.getOutputStream().write(data);
+                socket.shutdownOutput();
+                byte[] back = echoed.get(60, TimeUnit.SECONDS);
+                return MessageDigest.isEqual(sha256(back), sha256(data)) && back.length == size;
+            } finally {
+                reader.shutdownNow();
+            }
+        }
+    }
+
+    private static byte[] readToEof(Socket socket) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        socket.getInputStream().transferTo(out);
+        return out.toByteArray();
+    }
+
+    private static byte[] sha256(byte[] data) throws Exception {
+        return MessageDigest.getInstance("SHA-256").digest(data);
+    }
+}

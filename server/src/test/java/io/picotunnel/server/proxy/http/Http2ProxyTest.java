@@ -1,0 +1,105 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.tls.TestCertificates;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** HTTP/2 from a real HTTP/2 client over TLS with ALPN, through {@link HttpProxy#initHttp2}, HTTP/1.1 upstream. */
+class Http2ProxyTest {
+
+    private final TestCertificates certificates = new TestCertificates();
+    private EventLoopGroup group;
+    private TargetServer target;
+    private Channel server;
+
+    @BeforeEach
+    void start() throws Exception {
+        group = Transport.newEventLoopGroup(2, "h2-test");
+        target = new TargetServer("h2target");
+        HttpRoutes routes = new HttpRoutes();
+        routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "localhost", "/", TlsMode.TERMINATE,
+                null, target.address(), true, Instant.now()));
+        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).build();
+        TestCertificates.Issued issued = certificates.issue("localhost");
+        SslContext ssl = SslContextBuilder.forServer(issued.keyPair().getPrivate(), issued.chain())
+                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
+                .build();
+        server = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(ssl.newHandler(ch.alloc()),
+                                new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
+                                    @Override
+                                    protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+                                        if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                                            proxy.initHttp2(ctx.pipeline());
+                                        } else {
+                                            proxy.initHttp1(ctx.pipeline(), true);
+                                        }
+                                    }
+                                });
+                    }
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+    }
+
+    @AfterEach
+    void stop() {
+        server.close().syncUninterruptibly();
+        target.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Test
+    void http2RequestsAreProxiedWithHttpsForwardedProto() throws Exception {
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        try {
+            HttpResponse<String> get = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/hello?x=1"))
+                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(get.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(get.statusCode()).isEqualTo(200);
+            assertThat(get.body()).contains("service=h2target", "uri=/hello?x=1", "h:x-forwarded-proto=https",
+                    "h:host=localhost:" + port).doesNotContain("x-http2");
+
+            HttpResponse<String> post = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/upload"))
+                    .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString("x".repeat(100_000))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(post.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(post.body()).startsWith("bytes=100000 ");
+        } finally {
+            client.shutdownNow();
+        }
+    }
+}
