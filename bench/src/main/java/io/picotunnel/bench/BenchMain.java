@@ -81,8 +81,10 @@ public final class BenchMain {
                         + (Transport.isEpoll() ? "epoll" : "nio") + "; " + o.sizeMiB() + " MiB per throughput"
                         + " operation; " + o.warmups() + "+" + o.iterations() + " iterations of "
                         + o.iterationTime().toMillis() / 1000.0 + " s, " + o.forks() + " fork(s)",
-                "# baseline: plain loopback TCP, one connection per stream, same Netty transport and threads",
-                "# picotunnel: yamux streams over one loopback TCP connection (CLIENT and SERVER sessions)",
+                "# baseline: plain loopback TCP to the receiver, one connection per stream (same for every row)",
+                "# yamux: yamux streams over one loopback TCP connection (CLIENT and SERVER sessions), same threads",
+                "# tcp service: one connection per stream through a tcp service of a PicoTunnel server and client"
+                        + " in this process (WebSocket, yamux, real sockets)",
                 "# ratio = picotunnel / baseline: for MB/s higher is better, for round trips (us) lower is better",
                 "");
     }

@@ -9,6 +9,7 @@ import io.picotunnel.bench.report.CodecRow;
 import io.picotunnel.bench.report.Comparison;
 import io.picotunnel.bench.report.Metric;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -17,6 +18,11 @@ final class Scenarios {
 
     private static final String DIRECT = Path.DIRECT.paramValue();
     private static final String YAMUX = Path.YAMUX.paramValue();
+    private static final String TUNNEL = Path.TUNNEL.paramValue();
+
+    /** A PicoTunnel path compared with the direct baseline: its row label, {@code path} value, what it streams. */
+    private record Contender(String name, String path, String unit) {
+    }
 
     private Scenarios() {
     }
@@ -30,15 +36,23 @@ final class Scenarios {
     static List<Comparison> comparisons(BenchOptions o) {
         String throughput = ThroughputBenchmark.class.getSimpleName() + ".transfer";
         String roundTrip = RoundTripBenchmark.class.getSimpleName() + ".roundTrip";
-        return List.of(
-                new Comparison("yamux: 1 stream throughput (MB/s)", throughput, Map.of("streams", "1"),
-                        Metric.MEGABYTES_PER_SECOND, ThroughputBenchmark.bytesPerOperation(o.sizeMiB(), 1),
-                        DIRECT, YAMUX),
-                new Comparison("yamux: " + o.streams() + " streams throughput (MB/s)", throughput,
-                        Map.of("streams", String.valueOf(o.streams())), Metric.MEGABYTES_PER_SECOND,
-                        ThroughputBenchmark.bytesPerOperation(o.sizeMiB(), o.streams()), DIRECT, YAMUX),
-                new Comparison("yamux: 64 B round trip p50 (us)", roundTrip, Map.of(), Metric.P50, 0, DIRECT, YAMUX),
-                new Comparison("yamux: 64 B round trip p99 (us)", roundTrip, Map.of(), Metric.P99, 0, DIRECT, YAMUX));
+        List<Comparison> rows = new ArrayList<>();
+        for (Contender c : List.of(new Contender("yamux", YAMUX, "stream"),
+                new Contender("tcp service", TUNNEL, "connection"))) {
+            String label = c.name() + ": ";
+            String path = c.path();
+            String unit = c.unit();
+            rows.add(new Comparison(label + "1 " + unit + " throughput (MB/s)", throughput, Map.of("streams", "1"),
+                    Metric.MEGABYTES_PER_SECOND, ThroughputBenchmark.bytesPerOperation(o.sizeMiB(), 1), DIRECT, path));
+            rows.add(new Comparison(label + o.streams() + " " + unit + "s throughput (MB/s)", throughput,
+                    Map.of("streams", String.valueOf(o.streams())), Metric.MEGABYTES_PER_SECOND,
+                    ThroughputBenchmark.bytesPerOperation(o.sizeMiB(), o.streams()), DIRECT, path));
+            rows.add(new Comparison(label + "64 B round trip p50 (us)", roundTrip, Map.of(), Metric.P50, 0, DIRECT,
+                    path));
+            rows.add(new Comparison(label + "64 B round trip p99 (us)", roundTrip, Map.of(), Metric.P99, 0, DIRECT,
+                    path));
+        }
+        return rows;
     }
 
     static List<CodecRow> codecs() {

@@ -41,6 +41,10 @@ class RunScriptIT {
         assertRow(lines, "yamux: 64 streams throughput (MB/s)", 3);
         assertRow(lines, "yamux: 64 B round trip p50 (us)", 3);
         assertRow(lines, "yamux: 64 B round trip p99 (us)", 3);
+        assertRow(lines, "tcp service: 1 connection throughput (MB/s)", 3);
+        assertRow(lines, "tcp service: 64 connections throughput (MB/s)", 3);
+        assertRow(lines, "tcp service: 64 B round trip p50 (us)", 3);
+        assertRow(lines, "tcp service: 64 B round trip p99 (us)", 3);
 
         assertThat(lines).anyMatch(l -> l.matches("codec micro-benchmark +\\| +ops/s +\\| +MB/s"));
         assertRow(lines, "yamux frame encode, 64 B data", 2);

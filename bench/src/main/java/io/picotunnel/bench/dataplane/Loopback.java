@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
+import io.picotunnel.bench.e2e.TunnelFixture;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
@@ -14,15 +15,17 @@ import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Channels from a sending side to a receiving side over loopback TCP, either as plain sockets or as yamux
- * streams of one connection between a CLIENT and a SERVER {@link YamuxSession}. Each side runs on its own
- * single-threaded event loop of the same Netty transport ({@link Transport}), so both paths get the same
- * threads and the difference between them is what yamux costs.
+ * Channels from a sending side to a receiving side over loopback TCP ({@link Path}): plain sockets, yamux
+ * streams of one connection between a CLIENT and a SERVER {@link YamuxSession}, or connections through a
+ * PicoTunnel tcp service. Each side runs on its own single-threaded event loop of the same Netty transport
+ * ({@link Transport}), so the direct and yamux paths get the same threads and the difference between them is
+ * what yamux costs; the tunnel path adds the server's and the client's own threads, as in real use.
  */
 public final class Loopback implements AutoCloseable {
 
@@ -33,6 +36,7 @@ public final class Loopback implements AutoCloseable {
     private final List<Channel> connections = new ArrayList<>();
     private final List<Channel> senders = new ArrayList<>();
     private Channel listener;
+    private TunnelFixture tunnel;
 
     private Loopback() {
     }
@@ -45,10 +49,10 @@ public final class Loopback implements AutoCloseable {
             throws Exception {
         Loopback loopback = new Loopback();
         try {
-            if (path == Path.DIRECT) {
-                loopback.openSockets(receiverHandler, senderHandlers);
-            } else {
-                loopback.openYamuxStreams(receiverHandler, senderHandlers);
+            switch (path) {
+                case DIRECT -> loopback.openSockets(receiverHandler, senderHandlers);
+                case YAMUX -> loopback.openYamuxStreams(receiverHandler, senderHandlers);
+                case TUNNEL -> loopback.openThroughTunnel(receiverHandler, senderHandlers);
             }
             return loopback;
         } catch (Exception e) {
@@ -65,8 +69,20 @@ public final class Loopback implements AutoCloseable {
     private void openSockets(ChannelHandler receiverHandler, List<? extends ChannelHandler> senderHandlers)
             throws InterruptedException {
         bind(receiverHandler);
+        connectSenders(listener.localAddress(), senderHandlers);
+    }
+
+    private void openThroughTunnel(ChannelHandler receiverHandler, List<? extends ChannelHandler> senderHandlers)
+            throws Exception {
+        bind(receiverHandler);
+        tunnel = TunnelFixture.start((InetSocketAddress) listener.localAddress());
+        connectSenders(tunnel.serviceAddress(), senderHandlers);
+    }
+
+    private void connectSenders(SocketAddress address, List<? extends ChannelHandler> senderHandlers)
+            throws InterruptedException {
         for (ChannelHandler handler : senderHandlers) {
-            Channel ch = connect(handler);
+            Channel ch = connect(handler, address);
             connections.add(ch);
             senders.add(ch);
         }
@@ -82,7 +98,7 @@ public final class Loopback implements AutoCloseable {
             }
         });
         YamuxSession client = new YamuxSession(YamuxRole.CLIENT, config, null);
-        connections.add(connect(client));
+        connections.add(connect(client, listener.localAddress()));
         for (ChannelHandler handler : senderHandlers) {
             YamuxStreamChannel stream = client.openStream(handler).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
             senders.add(stream);
@@ -95,9 +111,9 @@ public final class Loopback implements AutoCloseable {
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
     }
 
-    private Channel connect(ChannelHandler handler) throws InterruptedException {
+    private Channel connect(ChannelHandler handler, SocketAddress address) throws InterruptedException {
         return new Bootstrap().group(senderGroup).channel(Transport.socketChannel()).handler(handler)
-                .connect(listener.localAddress()).sync().channel();
+                .connect(address).sync().channel();
     }
 
     @Override
@@ -107,6 +123,9 @@ public final class Loopback implements AutoCloseable {
         }
         for (Channel ch : connections) {
             ch.close().awaitUninterruptibly(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
+        if (tunnel != null) {
+            tunnel.close();
         }
         if (listener != null) {
             listener.close().awaitUninterruptibly(TIMEOUT_SECONDS, TimeUnit.SECONDS);

@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One operation sends a small message to an echo on the other side and waits for all of it to come back,
- * over a plain loopback TCP connection ({@code direct}, the baseline) or a yamux stream ({@code yamux}).
+ * over a plain loopback TCP connection ({@code direct}, the baseline), a yamux stream ({@code yamux}) or a
+ * tcp service of a PicoTunnel server and client ({@code tunnel}); see {@link Path}.
  * Sampled, so the result has percentiles. The time includes handing the message to the event loop and being
  * woken by it, as an application thread would be.
  */
@@ -29,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class RoundTripBenchmark {
 
-    @Param({"direct", "yamux"})
+    @Param({"direct", "yamux", "tunnel"})
     public String path;
 
     @Param({"64"})

@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One operation sends {@code sizeMiB} MiB, split evenly over {@code streams} concurrent streams, from one
  * side to the other and waits until the last byte has arrived; the same bytes travel over plain loopback
- * TCP connections ({@code direct}, the baseline) or over yamux streams of one connection ({@code yamux}).
+ * TCP connections ({@code direct}, the baseline), over yamux streams of one connection ({@code yamux}), or
+ * through a tcp service of a PicoTunnel server and client ({@code tunnel}); see {@link Path}.
  * The connections and streams are opened once per trial, as a tunnel would keep them.
  */
 @State(Scope.Benchmark)
@@ -33,7 +34,7 @@ public class ThroughputBenchmark {
 
     private static final Duration TRANSFER_TIMEOUT = Duration.ofSeconds(60);
 
-    @Param({"direct", "yamux"})
+    @Param({"direct", "yamux", "tunnel"})
     public String path;
 
     @Param({"1"})

@@ -15,8 +15,8 @@ import java.util.Optional;
 /** Renders JMH results as the tables bench/run.sh prints; a result that is missing shows as {@code -}. */
 public final class ResultTable {
 
-    private static final String COMPARISON_FORMAT = "%-44s | %12s | %12s | %6s%n";
-    private static final String CODEC_FORMAT = "%-44s | %12s | %12s%n";
+    private static final String COMPARISON_FORMAT = "%-48s | %12s | %12s | %6s%n";
+    private static final String CODEC_FORMAT = "%-48s | %12s | %12s%n";
 
     private final Collection<RunResult> results;
     private boolean complete = true;
@@ -33,7 +33,7 @@ public final class ResultTable {
     public String comparisons(List<Comparison> rows) {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, COMPARISON_FORMAT, "scenario", "baseline", "picotunnel", "ratio"));
-        out.append(rule(44, 12, 12, 6));
+        out.append(rule(48, 12, 12, 6));
         for (Comparison row : rows) {
             double baseline = value(row, row.baselinePath());
             double picotunnel = value(row, row.picotunnelPath());
@@ -46,7 +46,7 @@ public final class ResultTable {
     public String codecs(List<CodecRow> rows) {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, CODEC_FORMAT, "codec micro-benchmark", "ops/s", "MB/s"));
-        out.append(rule(44, 12, 12));
+        out.append(rule(48, 12, 12));
         for (CodecRow row : rows) {
             Optional<Result<?>> result = find(row.benchmark(), row.params());
             double opsPerSecond = result.map(Result::getScore).orElse(Double.NaN);

@@ -9,6 +9,9 @@ import io.picotunnel.testkit.TcpTarget;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,6 +90,21 @@ class TunnelClientInteropTest {
         assertThat(refused.end()).isEqualTo("reset");
         assertThat(fine.echoedExactly()).as(fine.toString()).isTrue();
         assertThat(client.state()).isEqualTo(TunnelClient.State.CONNECTED);
+    }
+
+    @Test
+    void targetResetIsPassedOnAsStreamReset() throws Exception {
+        try (ServerSocket resetting = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            connect(startServer(), AllowList.ANY);
+            server.send("OPEN rst 4000000 127.0.0.1:" + resetting.getLocalPort() + " echo");
+            try (Socket accepted = resetting.accept()) {
+                accepted.getInputStream().readNBytes(1000);
+                accepted.setSoLinger(true, 0);
+            }
+
+            assertThat(server.awaitResult("rst").end()).isEqualTo("reset");
+            assertThat(client.state()).isEqualTo(TunnelClient.State.CONNECTED);
+        }
     }
 
     @Test
