@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
@@ -15,16 +16,17 @@ import io.picotunnel.server.proxy.http.HttpListener;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
+import io.picotunnel.server.proxy.tcp.TcpServices;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
-import io.picotunnel.server.proxy.tcp.TcpServices;
-import io.picotunnel.server.tunnel.TunnelEndpoint;
-import io.picotunnel.server.tunnel.TunnelEndpointConfig;
 import io.picotunnel.server.tls.HttpPipelines;
 import io.picotunnel.server.tls.ServerTls;
+import io.picotunnel.server.tls.TunnelEndpointTls;
+import io.picotunnel.server.tunnel.TunnelEndpoint;
+import io.picotunnel.server.tunnel.TunnelEndpointConfig;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.server.ui.UiAssets;
 import org.slf4j.Logger;
@@ -38,8 +40,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * The PicoTunnel server: the store, the registry of connected tunnel clients, and the listeners of the management
@@ -191,15 +195,23 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     private TunnelEndpoint startTunnelEndpoint() {
+        Optional<TunnelEndpointTls> wss = tls.tunnelEndpointTls();
         TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(), store::findTunnelByToken, registry,
-                eventLoops, eventLoops);
+                eventLoops, eventLoops, wss.<Supplier<ChannelHandler>>map(t -> t::newHandler).orElse(null));
         try {
             endpoint.start(config.tunnelAddr().toBindAddress());
         } catch (IOException e) {
             endpoint.close();
             throw StartupException.cannotBind(Setting.TUNNEL_ADDR, config.tunnelAddr(), e);
         }
-        log.info("Tunnel endpoint on ws://{}/tunnel", displayHostPort(config.tunnelAddr().host(), endpoint.port()));
+        String where = displayHostPort(config.tunnelAddr().host(), endpoint.port());
+        if (wss.isPresent()) {
+            log.info("Tunnel endpoint on wss://{}/tunnel (certificate of {})", where, wss.get().serverDomain());
+        } else {
+            log.warn("Tunnel endpoint on ws://{}/tunnel WITHOUT TLS: tunnel tokens cross the network in the clear. Set {}"
+                    + " with {}/{} or {}=true to serve wss.", where, Setting.DOMAIN.envVar(), Setting.TLS_CERT.envVar(),
+                    Setting.TLS_KEY.envVar(), Setting.ACME_ENABLED.envVar());
+        }
         return endpoint;
     }
 

@@ -2,6 +2,7 @@ package io.picotunnel.server.tunnel;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -22,6 +23,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -41,6 +43,7 @@ public final class TunnelEndpoint implements AutoCloseable {
     private final TunnelRegistry registry;
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
+    private final Supplier<ChannelHandler> tls;
     private final ExecutorService lookups = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("tunnel-token-lookup-", 0).factory());
     private final ChannelGroup connections = new DefaultChannelGroup("tunnel-connections", GlobalEventExecutor.INSTANCE);
@@ -48,11 +51,21 @@ public final class TunnelEndpoint implements AutoCloseable {
 
     public TunnelEndpoint(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry,
                           EventLoopGroup acceptors, EventLoopGroup workers) {
+        this(config, tokens, registry, acceptors, workers, null);
+    }
+
+    /**
+     * As above; {@code tls}, when not null, makes a handler put first in every connection's pipeline that
+     * terminates TLS (wss), such as {@code TunnelEndpointTls::newHandler}.
+     */
+    public TunnelEndpoint(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry,
+                          EventLoopGroup acceptors, EventLoopGroup workers, Supplier<ChannelHandler> tls) {
         this.config = config;
         this.tokens = tokens;
         this.registry = registry;
         this.acceptors = acceptors;
         this.workers = workers;
+        this.tls = tls;
     }
 
     /** Starts listening on {@code address} (port 0 picks a free port); fails with a sentence naming it. */
@@ -69,6 +82,9 @@ public final class TunnelEndpoint implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel channel) {
                         connections.add(channel);
+                        if (tls != null) {
+                            channel.pipeline().addLast("tls", tls.get());
+                        }
                         channel.pipeline().addLast("http",
                                 new HttpServerCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(MAX_INITIAL_LINE)

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.net.ConnectException;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -63,6 +64,19 @@ class TunnelLifecycleEndToEndTest {
             assertThat(socket.getInputStream().read()).isEqualTo(-1);
         }
         assertThat(echo.acceptedConnections()).isZero();
+    }
+
+    @Test
+    void tcpServiceOnATakenPortIsRefusedWith409AndNotStored() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            ApiClient.Response response = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                    "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + taken.getLocalPort()
+                            + "\",\"target_addr\":\"" + echo.address() + "\",\"enabled\":true}");
+
+            assertThat(response.status()).isEqualTo(409);
+            assertThat(response.json().get("message").asText()).contains("in use");
+        }
+        assertThat(testbed.api().get("/api/tunnels/" + tunnelId + "/services").json()).hasSize(1);
     }
 
     @Test

@@ -11,11 +11,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -23,9 +20,7 @@ import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,13 +38,12 @@ class PassthroughTest {
     private final PassthroughRoutes routes = new PassthroughRoutes();
     private EventLoopGroup group;
     private HttpsListener listener;
-    private SSLServerSocket target;
-    private Thread targetThread;
+    private TlsEchoTarget target;
     private LoopbackTunnel tunnel;
 
     @BeforeEach
     void start() throws Exception {
-        target = startTlsEchoTarget(ca.issue("secure.test"));
+        target = new TlsEchoTarget(ca.issue("secure.test"));
         group = Transport.newEventLoopGroup(1, "passthrough-test");
         listener = new HttpsListener(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), group,
                 new HttpsRouter(new CertificateStore(), routes, TlsAlpnChallenges.NONE, null), new TestHttpBackend(),
@@ -65,14 +59,13 @@ class PassthroughTest {
         listener.close();
         group.shutdownGracefully(0, 0, TimeUnit.SECONDS).sync();
         target.close();
-        targetThread.join(5_000);
     }
 
     @Test
     void passthroughEndsTlsAtTheTargetBehindTheTunnelWhichTheClientVerifies() throws Exception {
         tunnel = new LoopbackTunnel(registry, "tun1");
         await().atMost(Duration.ofSeconds(10)).until(() -> registry.isConnected("tun1"));
-        routes.onServiceChange(null, passthroughService("secure.test", "127.0.0.1:" + target.getLocalPort()));
+        routes.onServiceChange(null, passthroughService("secure.test", "127.0.0.1:" + target.port()));
 
         try (SSLSocket socket = connect("secure.test")) {
             socket.startHandshake();
@@ -88,7 +81,7 @@ class PassthroughTest {
 
     @Test
     void passthroughToAnOfflineTunnelClosesTheConnection() throws Exception {
-        routes.onServiceChange(null, passthroughService("secure.test", "127.0.0.1:" + target.getLocalPort()));
+        routes.onServiceChange(null, passthroughService("secure.test", "127.0.0.1:" + target.port()));
 
         try (SSLSocket socket = connect("secure.test")) {
             assertThatThrownBy(socket::startHandshake).isInstanceOf(IOException.class);
@@ -120,35 +113,5 @@ class PassthroughTest {
     private static Service passthroughService(String domain, String targetAddr) {
         return new Service("s1", "tun1", ServiceType.HTTP, domain, "/", TlsMode.PASSTHROUGH, null, targetAddr, true,
                 Instant.now());
-    }
-
-    /** A TLS server with its own certificate that answers each line with "target heard: <line>". */
-    private SSLServerSocket startTlsEchoTarget(TestCertificates.Issued issued) throws Exception {
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        keys.load(null, null);
-        keys.setKeyEntry("target", issued.keyPair().getPrivate(), new char[0],
-                issued.chain().toArray(X509Certificate[]::new));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keys, new char[0]);
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(kmf.getKeyManagers(), null, null);
-        SSLServerSocket server = (SSLServerSocket) context.getServerSocketFactory()
-                .createServerSocket(0, 10, InetAddress.getLoopbackAddress());
-        targetThread = Thread.ofPlatform().daemon().name("tls-target").start(() -> {
-            while (!server.isClosed()) {
-                try (Socket socket = server.accept()) {
-                    socket.setSoTimeout(10_000);
-                    BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-                    PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
-                    String line = in.readLine();
-                    if (line != null) {
-                        out.println("target heard: " + line);
-                    }
-                } catch (IOException e) {
-                    // closed by the test, or a client that went away
-                }
-            }
-        });
-        return server;
     }
 }

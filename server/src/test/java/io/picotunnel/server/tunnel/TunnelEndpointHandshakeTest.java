@@ -103,6 +103,14 @@ class TunnelEndpointHandshakeTest {
     }
 
     @Test
+    void requestWithABodyGets413WithoutTokenLookup() throws IOException {
+        RawHttp.Answer answer = RawHttp.exchange(port, upgrade("/tunnel?token=" + TOKEN, "Content-Length: 5\r\n") + "hello");
+
+        assertThat(answer.status()).isEqualTo(413);
+        assertThat(lookups).hasValue(0);
+    }
+
+    @Test
     void overlongRequestLineGets414() throws IOException {
         RawHttp.Answer answer = RawHttp.exchange(port,
                 upgrade("/tunnel?token=" + "t".repeat(TunnelEndpoint.MAX_INITIAL_LINE), ""));

@@ -2,76 +2,57 @@ package io.picotunnel.server.proxy.http;
 
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
-import io.picotunnel.server.store.Service;
-import io.picotunnel.server.store.ServiceType;
-import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.config.Setting;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.Optional;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+/** Requests through the whole path: HTTP listener, tunnel stream, our tunnel client, a local target. */
 class HttpProxyTest {
 
-    private static final AtomicInteger IDS = new AtomicInteger();
-
+    @TempDir
+    Path dataDir;
     private EventLoopGroup group;
-    private HttpRoutes routes;
-    private HttpListener listener;
+    private TunnelFixture tunnel;
     private TargetServer alpha;
     private TargetServer beta;
 
     @BeforeEach
     void start() throws Exception {
-        group = Transport.newEventLoopGroup(2, "proxy-test");
-        routes = new HttpRoutes();
-        HttpProxy proxy = HttpProxy.builder()
-                .routes(routes)
-                .opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(1))
-                .httpsPort(8443)
-                .acmeChallenges(token -> token.equals("tok123") ? Optional.of("tok123.keyauth") : Optional.empty())
-                .build();
-        listener = HttpListener.bind(new InetSocketAddress("127.0.0.1", 0), group, proxy);
+        group = Transport.newEventLoopGroup(1, "proxy-test");
+        tunnel = new TunnelFixture(dataDir, Map.of(Setting.PROXY_TIMEOUT, "1s"));
         alpha = new TargetServer("alpha");
         beta = new TargetServer("beta");
     }
 
     @AfterEach
     void stop() {
-        listener.close();
+        tunnel.close();
         alpha.close();
         beta.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    private Service addService(String domain, String prefix, String target) {
-        return addService(domain, prefix, target, false);
-    }
-
-    private Service addService(String domain, String prefix, String target, boolean httpsRedirect) {
-        Service service = new Service("s" + IDS.incrementAndGet(), "t1", ServiceType.HTTP, domain, prefix,
-                TlsMode.TERMINATE, null, target, true, Instant.now(), httpsRedirect);
-        routes.onServiceChange(null, service);
-        return service;
+    private void addService(String domain, String prefix, String target) {
+        tunnel.addService(domain, prefix, target, false);
     }
 
     private RawHttp connect() throws Exception {
-        return new RawHttp(listener.port());
+        return new RawHttp(tunnel.httpPort());
     }
 
     @Test
@@ -196,16 +177,12 @@ class HttpProxyTest {
     }
 
     @Test
-    void httpsRedirectSends308ButAcmeChallengesAreStillAnswered() throws Exception {
-        addService("secure.test", "/", alpha.address(), true);
+    void httpsRedirectSends308() throws Exception {
+        tunnel.addService("secure.test", "/", alpha.address(), true);
         try (RawHttp http = connect()) {
             RawHttp.Response redirect = http.get("secure.test:80", "/a/b?c=d");
             assertThat(redirect.status()).isEqualTo(308);
-            assertThat(redirect.header("Location")).isEqualTo("https://secure.test:8443/a/b?c=d");
-
-            RawHttp.Response challenge = http.get("secure.test", "/.well-known/acme-challenge/tok123");
-            assertThat(challenge.status()).isEqualTo(200);
-            assertThat(challenge.text()).isEqualTo("tok123.keyauth");
+            assertThat(redirect.header("Location")).isEqualTo("https://secure.test/a/b?c=d");
         }
     }
 
@@ -216,7 +193,7 @@ class HttpProxyTest {
             addService("localhost", "/", echo.address());
             BlockingQueue<String> received = new LinkedBlockingQueue<>();
             WebSocket ws = client.newWebSocketBuilder()
-                    .buildAsync(URI.create("ws://localhost:" + listener.port() + "/ws"), new WebSocket.Listener() {
+                    .buildAsync(URI.create("ws://localhost:" + tunnel.httpPort() + "/ws"), new WebSocket.Listener() {
                         private final StringBuilder text = new StringBuilder();
 
                         @Override

@@ -1,59 +1,53 @@
 package io.picotunnel.server.proxy.http;
 
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
-import io.picotunnel.server.store.Service;
-import io.picotunnel.server.store.ServiceType;
-import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.config.Setting;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.HexFormat;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Bodies streamed through the proxy: large uploads and downloads, chunked, Expect: 100-continue, SSE. */
+/**
+ * Bodies streamed through the whole path (proxy, tunnel, client, target): large uploads and downloads, chunked,
+ * Expect: 100-continue, SSE. Runs in a JVM of its own with a 96 MiB heap (see the server pom), so 256 MiB
+ * each way only pass if nothing on the way buffers a whole body.
+ */
 class StreamingThroughProxyTest {
 
     private static final long SIZE = 256L * 1024 * 1024;
 
-    private EventLoopGroup group;
-    private HttpListener listener;
+    @TempDir
+    Path dataDir;
+    private TunnelFixture tunnel;
     private TargetServer target;
 
     @BeforeEach
     void start() throws Exception {
-        group = Transport.newEventLoopGroup(2, "streaming-test");
+        tunnel = new TunnelFixture(dataDir, Map.of(Setting.PROXY_TIMEOUT, "30s"));
         target = new TargetServer("big");
-        HttpRoutes routes = new HttpRoutes();
-        routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "big.test", "/", TlsMode.TERMINATE,
-                null, target.address(), true, Instant.now()));
-        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(30)).build();
-        listener = HttpListener.bind(new InetSocketAddress("127.0.0.1", 0), group, proxy);
+        tunnel.addService("big.test", "/", target.address(), false);
     }
 
     @AfterEach
     void stop() {
-        listener.close();
+        tunnel.close();
         target.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
     @Test
     void largeChunkedUploadArrivesByteExact() throws Exception {
         MessageDigest sent = TargetServer.sha256();
-        try (RawHttp http = new RawHttp(listener.port())) {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
             http.send("POST /upload HTTP/1.1\r\nHost: big.test\r\nTransfer-Encoding: chunked\r\n"
                     + "Expect: 100-continue\r\n\r\n");
             assertThat(http.read().status()).isEqualTo(100);
@@ -79,7 +73,7 @@ class StreamingThroughProxyTest {
 
     @Test
     void largeDownloadArrivesByteExact() throws Exception {
-        try (RawHttp http = new RawHttp(listener.port())) {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
             http.send("GET /download?" + SIZE + " HTTP/1.1\r\nHost: big.test\r\n\r\n");
             String status = http.line();
             assertThat(status).startsWith("HTTP/1.1 200");
@@ -114,7 +108,7 @@ class StreamingThroughProxyTest {
 
     @Test
     void serverSentEventsArriveOneByOne() throws Exception {
-        try (RawHttp http = new RawHttp(listener.port())) {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
             http.send("GET /sse HTTP/1.1\r\nHost: big.test\r\nAccept: text/event-stream\r\n\r\n");
             // The JDK target sends its headers with the first event.
             target.sseEvents.add("event 1");

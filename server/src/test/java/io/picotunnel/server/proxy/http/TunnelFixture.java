@@ -1,0 +1,67 @@
+package io.picotunnel.server.proxy.http;
+
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The real path of a proxied request: our server (facade, every listener on 127.0.0.1), one tunnel created
+ * through the API, and our tunnel client connected to it, which dials the targets of the services.
+ */
+final class TunnelFixture implements AutoCloseable {
+
+    private static final String ADMIN_TOKEN = "http-proxy-test-admin-token-0123456789";
+
+    private final PicoTunnelServer server;
+    private final ApiClient api;
+    private final String tunnelId;
+    private final TunnelClient client;
+
+    TunnelFixture(Path dataDir, Map<Setting, String> settings) throws InterruptedException {
+        Map<Setting, String> all = new EnumMap<>(Setting.class);
+        all.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
+        all.putAll(settings);
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, all), new PrintStream(OutputStream.nullOutputStream()));
+        api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
+        ApiClient.Response tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}");
+        assertThat(tunnel.status()).as(tunnel.toString()).isEqualTo(201);
+        tunnelId = tunnel.json().get("id").asText();
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()),
+                tunnel.json().get("token").asText()).withShutdownGrace(Duration.ZERO));
+        client.start();
+        assertThat(client.awaitConnected(Duration.ofSeconds(30))).as("tunnel client connected").isTrue();
+    }
+
+    /** Adds an enabled http service through the API; answers its id. */
+    String addService(String domain, String pathPrefix, String target, boolean httpsRedirect) {
+        ApiClient.Response response = api.post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"path_prefix\":\"" + pathPrefix + "\",\"target_addr\":\""
+                        + target + "\",\"https_redirect\":" + httpsRedirect + "}");
+        assertThat(response.status()).as(response.toString()).isEqualTo(201);
+        return response.json().get("id").asText();
+    }
+
+    int httpPort() {
+        return server.httpPort();
+    }
+
+    @Override
+    public void close() {
+        client.close();
+        api.close();
+        server.stop();
+    }
+}

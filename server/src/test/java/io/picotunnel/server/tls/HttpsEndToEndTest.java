@@ -1,0 +1,166 @@
+package io.picotunnel.server.tls;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The whole server through its facade: HTTPS by SNI to a service behind a real tunnel client over wss. */
+class HttpsEndToEndTest {
+
+    private static final String ADMIN_TOKEN = "tls-e2e-admin-token-0123456789";
+
+    @TempDir
+    Path data;
+
+    private final TestCertificates ca = new TestCertificates();
+    private final TestCertificates.Issued tunnelCertificate = ca.issue("tunnel.test");
+    private PicoTunnelServer server;
+    private ApiClient api;
+    private TunnelClient client;
+    private HttpServer target;
+    private HttpClient http;
+
+    @BeforeEach
+    void start() throws Exception {
+        TestCertificates.write(ca.issue("app.test"), data.resolve("server/certs"), "app.test");
+        TestCertificates.write(tunnelCertificate, data.resolve("operator"), "tunnel");
+        Map<Setting, String> settings = new EnumMap<>(Setting.class);
+        settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
+        settings.put(Setting.DOMAIN, "tunnel.test");
+        settings.put(Setting.TLS_CERT, data.resolve("operator/tunnel.crt").toString());
+        settings.put(Setting.TLS_KEY, data.resolve("operator/tunnel.key").toString());
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(data.resolve("server"), settings),
+                new PrintStream(OutputStream.nullOutputStream()));
+        api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
+        target = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+        target.createContext("/", exchange -> {
+            byte[] body = ("hello from behind the tunnel, proto="
+                    + exchange.getRequestHeaders().getFirst("X-Forwarded-Proto")).getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        target.start();
+        http = HttpClient.newBuilder().sslContext(ca.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    @AfterEach
+    void stop() {
+        http.close();
+        if (client != null) {
+            client.close();
+        }
+        target.stop(0);
+        api.close();
+        server.stop();
+    }
+
+    @Test
+    void http2ClientReachesAServiceBehindTheTunnelThroughTlsTermination() throws Exception {
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        connectClient(tunnel.get("token").asText());
+        ApiClient.Response created = api.post("/api/tunnels/" + tunnel.get("id").asText() + "/services",
+                "{\"type\":\"http\",\"domain\":\"app.test\",\"target_addr\":\"127.0.0.1:"
+                        + target.getAddress().getPort() + "\",\"enabled\":true}");
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                        URI.create("https://app.test:" + server.httpsPort() + "/")).version(HttpClient.Version.HTTP_2)
+                .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_2);
+        assertThat(response.body()).isEqualTo("hello from behind the tunnel, proto=https");
+        JsonNode service = api.get("/api/tunnels/" + tunnel.get("id").asText() + "/services").json().get(0);
+        assertThat(service.get("cert_status").asText()).isEqualTo("valid");
+        assertThat(service.get("cert_expires_at").isNull()).isFalse();
+        assertThat(service.get("cert_error").isNull()).isTrue();
+    }
+
+    @Test
+    void tunnelEndpointServesWssWithTheDomainCertificate() throws Exception {
+        try (SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
+                .createSocket(InetAddress.getLoopbackAddress(), server.tunnelPort())) {
+            socket.setSoTimeout(10_000);
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName("tunnel.test")));
+            parameters.setEndpointIdentificationAlgorithm("HTTPS");
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+
+            assertThat(((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber())
+                    .isEqualTo(tunnelCertificate.serial());
+        }
+    }
+
+    @Test
+    void passthroughReachesATlsServerBehindTheClientThatTheBrowserVerifies() throws Exception {
+        try (TlsEchoTarget secure = new TlsEchoTarget(ca.issue("secure.test"))) {
+            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"secure\"}").json();
+            connectClient(tunnel.get("token").asText());
+            ApiClient.Response created = api.post("/api/tunnels/" + tunnel.get("id").asText() + "/services",
+                    "{\"type\":\"http\",\"domain\":\"secure.test\",\"tls_mode\":\"passthrough\",\"target_addr\":"
+                            + "\"127.0.0.1:" + secure.port() + "\",\"enabled\":true}");
+            assertThat(created.status()).as("%s", created).isEqualTo(201);
+            assertThat(created.json().get("cert_status").isNull()).isTrue();
+
+            try (SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
+                    .createSocket(InetAddress.getLoopbackAddress(), server.httpsPort())) {
+                socket.setSoTimeout(10_000);
+                SSLParameters parameters = socket.getSSLParameters();
+                parameters.setServerNames(List.of(new SNIHostName("secure.test")));
+                parameters.setEndpointIdentificationAlgorithm("HTTPS");
+                socket.setSSLParameters(parameters);
+                socket.startHandshake();
+                PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
+                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+                out.println("end to end");
+
+                assertThat(in.readLine()).isEqualTo("target heard: end to end");
+                assertThat(((X509Certificate) socket.getSession().getPeerCertificates()[0])
+                        .getSubjectX500Principal().getName()).isEqualTo("CN=secure.test");
+            }
+        }
+    }
+
+    private void connectClient(String token) throws InterruptedException {
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("wss://127.0.0.1:" + server.tunnelPort()), token)
+                .withInsecure(true).withShutdownGrace(Duration.ZERO));
+        client.start();
+        assertThat(client.awaitConnected(Duration.ofSeconds(20))).as("client connected over wss").isTrue();
+    }
+}
