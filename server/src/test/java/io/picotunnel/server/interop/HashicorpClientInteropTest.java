@@ -13,8 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -143,33 +142,44 @@ class HashicorpClientInteropTest {
         return peer;
     }
 
-    /** Sends {@code size} random bytes through the service, half-closes, and checks the echo to EOF. */
+    /** Streams {@code size} random bytes through the service, half-closes, and checks the echo to EOF by digest. */
     private static boolean echoesExactly(int port, int size) throws Exception {
-        byte[] data = new byte[size];
-        new Random().nextBytes(data);
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
             socket.setSoTimeout(60_000);
-            Future<byte[]> echoed;
             ExecutorService reader = Executors.newSingleThreadExecutor();
             try {
-                echoed = reader.submit(() -> readToEof(socket));
-                socket.getOutputStream().write(data);
+                Future<Digest> echoed = reader.submit(() -> digestToEof(socket.getInputStream()));
+                MessageDigest sent = MessageDigest.getInstance("SHA-256");
+                Random random = new Random();
+                byte[] chunk = new byte[64 * 1024];
+                OutputStream out = socket.getOutputStream();
+                for (int left = size; left > 0; left -= chunk.length) {
+                    random.nextBytes(chunk);
+                    int n = Math.min(left, chunk.length);
+                    out.write(chunk, 0, n);
+                    sent.update(chunk, 0, n);
+                }
                 socket.shutdownOutput();
-                byte[] back = echoed.get(60, TimeUnit.SECONDS);
-                return MessageDigest.isEqual(sha256(back), sha256(data)) && back.length == size;
+                Digest back = echoed.get(60, TimeUnit.SECONDS);
+                return back.bytes() == size && MessageDigest.isEqual(back.sha256(), sent.digest());
             } finally {
                 reader.shutdownNow();
             }
         }
     }
 
-    private static byte[] readToEof(Socket socket) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        socket.getInputStream().transferTo(out);
-        return out.toByteArray();
+    private record Digest(long bytes, byte[] sha256) {
     }
 
-    private static byte[] sha256(byte[] data) throws Exception {
-        return MessageDigest.getInstance("SHA-256").digest(data);
+    private static Digest digestToEof(InputStream in) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        byte[] buffer = new byte[64 * 1024];
+        long total = 0;
+        int n;
+        while ((n = in.read(buffer)) >= 0) {
+            digest.update(buffer, 0, n);
+            total += n;
+        }
+        return new Digest(total, digest.digest());
     }
 }
