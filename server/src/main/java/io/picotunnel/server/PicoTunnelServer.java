@@ -71,6 +71,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private EventLoopGroup eventLoops;
     private TcpServices tcpServices;
     private TunnelEndpoint tunnelEndpoint;
+    private volatile boolean tunnelEndpointServesTls;
     private String adminToken;
     private AdminToken.Resolved resolvedToken;
     private ApiServer api;
@@ -205,6 +206,7 @@ public final class PicoTunnelServer implements AutoCloseable {
             throw StartupException.cannotBind(Setting.TUNNEL_ADDR, config.tunnelAddr(), e);
         }
         String where = displayHostPort(config.tunnelAddr().host(), endpoint.port());
+        tunnelEndpointServesTls = wss.isPresent();
         if (wss.isPresent()) {
             log.info("Tunnel endpoint on wss://{}/tunnel (certificate of {})", where, wss.get().serverDomain());
         } else {
@@ -293,16 +295,17 @@ public final class PicoTunnelServer implements AutoCloseable {
 
     /**
      * What a client passes as {@code --server} to reach this server's tunnel endpoint, for the UI's ready-made
-     * commands: the configured domain, else the host name the browser used, with the endpoint's port. The
-     * endpoint speaks plain WebSocket, hence {@code ws://} (a bare host:port would mean wss to the client).
+     * commands: the configured domain, else the host name the browser used, with the endpoint's port. A bare
+     * {@code host:port} when the endpoint serves TLS (the client's default is wss), {@code ws://host:port} when
+     * it speaks plain WebSocket.
      */
-    private String tunnelServerAddress(String requestHost) {
+    public String tunnelServerAddress(String requestHost) {
         String host = config.domain() != null ? config.domain() : requestHost;
         if (host.contains(":")) {
             host = "[" + host + "]";
         }
         int port = tunnelEndpoint != null ? tunnelEndpoint.port() : config.tunnelAddr().port();
-        return "ws://" + host + ":" + port;
+        return (tunnelEndpointServesTls ? "" : "ws://") + host + ":" + port;
     }
 
     private <T extends AutoCloseable> T running(T component) {

@@ -128,6 +128,12 @@ class HttpsEndToEndTest {
     }
 
     @Test
+    void readyMadeClientCommandsUseWssWhenTheEndpointServesTls() {
+        // A bare host:port is wss to the client; ws:// would send the token in the clear to a TLS port.
+        assertThat(server.tunnelServerAddress("203.0.113.7")).isEqualTo("tunnel.test:" + server.tunnelPort());
+    }
+
+    @Test
     void passthroughReachesATlsServerBehindTheClientThatTheBrowserVerifies() throws Exception {
         try (TlsEchoTarget secure = new TlsEchoTarget(ca.issue("secure.test"))) {
             JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"secure\"}").json();
