@@ -188,6 +188,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
                 .maxFramePayloadLength(config.maxFramePayload())
                 .expectMaskedFrames(true)
                 .allowExtensions(false)
+                .closeOnProtocolViolation(false)
                 .build();
         String location = "ws://" + request.headers().get(HttpHeaderNames.HOST, "localhost") + PATH;
         WebSocketServerHandshaker handshaker =

@@ -1,23 +1,30 @@
 package io.picotunnel.server.tunnel;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.concurrent.TimeUnit;
+
 /**
  * Answers WebSocket pings and the closing handshake on the tunnel connection; data frames pass on. A frame the
- * decoder rejects (too large, unmasked, ...) has been answered with a close frame already: the connection ends
- * here without bothering the yamux session.
+ * decoder rejects (too large, unmasked, ...) is answered with a close frame carrying the decoder's status, then
+ * the output is shut and what the peer still sends is drained for a short while: closing at once with unread
+ * input would reset the connection, and the peer would lose the close frame that says why.
  */
 final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketControlFrames.class);
+    private static final long LINGER_SECONDS = 5;
 
     private boolean closing;
 
@@ -42,12 +49,35 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof CorruptedWebSocketFrameException) {
+        if (cause instanceof CorruptedWebSocketFrameException corrupt) {
             LOG.info("{}: closing a tunnel connection that sent an invalid WebSocket frame: {}",
                     ctx.channel().remoteAddress(), cause.getMessage());
-            ctx.close();
+            closeAfterViolation(ctx, corrupt);
         } else {
             ctx.fireExceptionCaught(cause);
         }
+    }
+
+    private void closeAfterViolation(ChannelHandlerContext ctx, CorruptedWebSocketFrameException corrupt) {
+        if (closing) {
+            ctx.close();
+            return;
+        }
+        closing = true;
+        Channel channel = ctx.channel();
+        WebSocketCloseStatus status =
+                corrupt.closeStatus() != null ? corrupt.closeStatus() : WebSocketCloseStatus.PROTOCOL_ERROR;
+        // The status's own short reason: a control frame holds at most 125 bytes.
+        ctx.writeAndFlush(new CloseWebSocketFrame(status)).addListener(sent -> {
+            if (sent.isSuccess() && channel instanceof DuplexChannel duplex) {
+                duplex.shutdownOutput();
+            } else {
+                channel.close();
+            }
+        });
+        // The decoder discards everything after a violation; keep reading so the input drains until the peer
+        // closes, but never longer than the linger time.
+        channel.config().setAutoRead(true);
+        ctx.executor().schedule(() -> channel.close(), LINGER_SECONDS, TimeUnit.SECONDS);
     }
 }
