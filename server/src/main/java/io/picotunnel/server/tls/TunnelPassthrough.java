@@ -3,13 +3,10 @@ package io.picotunnel.server.tls;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.Future;
-import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
-import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,30 +35,24 @@ public final class TunnelPassthrough implements PassthroughForwarder {
         Hold hold = new Hold();
         // Replacing the front door hands its buffered ClientHello to the hold, which keeps it for the relay.
         frontDoor.pipeline().replace(frontDoor.name(), "passthrough-hold", hold);
-        Future<YamuxStreamChannel> opened = tunnels.openStream(route.tunnelId(), new ChannelInitializer<>() {
-            @Override
-            protected void initChannel(Channel stream) {
-                // the relay adds its handler once the stream is open
+        StreamHeader header;
+        try {
+            header = new StreamHeader(StreamType.TCP, route.targetAddr());
+        } catch (IllegalArgumentException e) {
+            log.warn("TLS passthrough for {}: {}", route.serverName(), e.getMessage());
+            hold.discard();
+            client.close();
+            return;
+        }
+        TcpStreamBridge.connect(tunnels, route.tunnelId(), header, client).addListener(relaying -> {
+            if (relaying.isSuccess()) {
+                client.pipeline().remove(hold);
+            } else {
+                log.info("TLS passthrough for {} from {} failed: {}", route.serverName(), client.remoteAddress(),
+                        relaying.cause().getMessage());
+                hold.discard();
             }
         });
-        opened.addListener(f -> client.eventLoop().execute(() -> {
-            if (!opened.isSuccess()) {
-                log.info("TLS passthrough for {} from {} failed: {}", route.serverName(), client.remoteAddress(),
-                        opened.cause().getMessage());
-                hold.discard();
-                client.close();
-                return;
-            }
-            YamuxStreamChannel stream = opened.getNow();
-            if (!client.isActive()) {
-                hold.discard();
-                stream.close();
-                return;
-            }
-            stream.writeAndFlush(new StreamHeader(StreamType.TCP, route.targetAddr()).encode(stream.alloc()));
-            Relay.start(client, stream);
-            client.pipeline().remove(hold);
-        }));
     }
 
     /** Keeps what arrives before the stream is open (the ClientHello) and passes it on when removed. */

@@ -1,15 +1,12 @@
 package io.picotunnel.server.proxy.tcp;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.util.concurrent.Future;
-import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
-import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.store.Service;
+import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,33 +40,11 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
             socket.close();
             return;
         }
-        registry.openStream(service.tunnelId(), HoldReads.INSTANCE).addListener((Future<YamuxStreamChannel> opened) -> {
-            if (!opened.isSuccess()) {
+        TcpStreamBridge.connect(registry, service.tunnelId(), header, socket).addListener(relaying -> {
+            if (!relaying.isSuccess()) {
                 LOG.debug("tcp service {}: closing connection from {}: {}", service.id(), socket.remoteAddress(),
-                        opened.cause().getMessage());
-                socket.close();
-                return;
+                        relaying.cause().getMessage());
             }
-            YamuxStreamChannel stream = opened.getNow();
-            if (!socket.isActive()) {
-                stream.reset();
-                return;
-            }
-            // Flushed now: with a protocol where the target speaks first, nothing else would flush it.
-            stream.writeAndFlush(header.encode(stream.alloc()));
-            Relay.start(socket, stream);
         });
-    }
-
-    /** Keeps a new stream from reading until the relay takes over. */
-    @ChannelHandler.Sharable
-    static final class HoldReads extends ChannelInboundHandlerAdapter {
-        static final HoldReads INSTANCE = new HoldReads();
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            ctx.channel().config().setAutoRead(false);
-            ctx.pipeline().remove(this);
-        }
     }
 }

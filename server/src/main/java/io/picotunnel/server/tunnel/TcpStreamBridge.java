@@ -1,0 +1,63 @@
+package io.picotunnel.server.tunnel;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.picotunnel.protocol.relay.Relay;
+import io.picotunnel.protocol.stream.StreamHeader;
+import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+
+import java.nio.channels.ClosedChannelException;
+
+/**
+ * Joins an accepted socket to a new stream of a tunnel: opens the stream (it reads nothing until the relay
+ * takes over), sends the stream header, then relays both ways. Used by tcp services and TLS passthrough.
+ */
+public final class TcpStreamBridge {
+
+    private TcpStreamBridge() {
+    }
+
+    /**
+     * Completes on the socket's event loop once the relay runs. Fails when the tunnel has no client connected
+     * (the socket is then closed) or the socket closed while the stream was opening (the stream is reset).
+     */
+    public static Future<Void> connect(TunnelRegistry registry, String tunnelId, StreamHeader header, Channel socket) {
+        Promise<Void> relaying = socket.eventLoop().newPromise();
+        registry.openStream(tunnelId, HoldReads.INSTANCE).addListener((Future<YamuxStreamChannel> opened) -> {
+            if (!opened.isSuccess()) {
+                socket.close();
+                relaying.tryFailure(opened.cause());
+                return;
+            }
+            YamuxStreamChannel stream = opened.getNow();
+            socket.eventLoop().execute(() -> {
+                if (!socket.isActive()) {
+                    stream.reset();
+                    relaying.tryFailure(new ClosedChannelException());
+                    return;
+                }
+                // Flushed now: with a protocol where the target speaks first, nothing else would flush it.
+                stream.writeAndFlush(header.encode(stream.alloc()));
+                Relay.start(socket, stream);
+                relaying.trySuccess(null);
+            });
+        });
+        return relaying;
+    }
+
+    /** Keeps a new stream from reading until the relay takes over. */
+    @ChannelHandler.Sharable
+    private static final class HoldReads extends ChannelInboundHandlerAdapter {
+        static final HoldReads INSTANCE = new HoldReads();
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            ctx.channel().config().setAutoRead(false);
+            ctx.pipeline().remove(this);
+        }
+    }
+}
