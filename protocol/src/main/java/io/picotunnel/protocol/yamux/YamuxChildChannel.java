@@ -341,9 +341,13 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         writePending();
     }
 
-    /** The session ended: the stream closes without sending anything. */
+    /**
+     * The session ended: the stream is reset, never closed as if complete, so relays abort the far side
+     * (RST) instead of passing on a clean end of data.
+     */
     void onSessionClosed() {
         state.onLocalReset();
+        reset = true;
         removed = true;
         cancelTimer();
         dropOutbound(new StreamResetException("yamux session closed"));
