@@ -23,6 +23,7 @@ import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
 import io.picotunnel.server.tls.HttpPipelines;
+import io.picotunnel.server.tls.HttpsListener;
 import io.picotunnel.server.tls.ServerTls;
 import io.picotunnel.server.tls.TunnelEndpointTls;
 import io.picotunnel.server.tunnel.TunnelEndpoint;
@@ -35,6 +36,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -78,6 +80,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private ServerTls tls;
     private EventLoopGroup webLoops;
     private HttpListener httpListener;
+    private HttpsListener httpsListener;
     private boolean stopped;
 
     private PicoTunnelServer(ServerConfig config) {
@@ -245,7 +248,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
                 .build();
         try {
-            running(tls.startHttps(config.httpsAddr().toBindAddress(), loops, new HttpPipelines() {
+            httpsListener = running(tls.startHttps(config.httpsAddr().toBindAddress(), loops, new HttpPipelines() {
                 @Override
                 public void initHttp1(ChannelPipeline pipeline, boolean https) {
                     proxy.initHttp1(pipeline, https);
@@ -321,7 +324,34 @@ public final class PicoTunnelServer implements AutoCloseable {
         return (host.isEmpty() ? "localhost" : host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 
-    /** Stops every component, newest first. Safe to call more than once. */
+    /**
+     * Stops as on SIGTERM: takes no new visitors or tunnel clients, sends GoAway on every tunnel session so no new
+     * streams open, lets the open streams finish for up to {@code grace}, then stops everything (which resets the
+     * streams still open).
+     */
+    public synchronized void stop(Duration grace) {
+        if (stopped) {
+            return;
+        }
+        if (!grace.isZero() && !grace.isNegative() && tunnelEndpoint != null) {
+            if (httpListener != null) {
+                httpListener.close();
+            }
+            if (httpsListener != null) {
+                httpsListener.close();
+            }
+            if (tcpServices != null) {
+                tcpServices.stopAccepting();
+            }
+            int left = tunnelEndpoint.drain(grace);
+            if (left > 0) {
+                log.warn("Grace period of {} s over: resetting {} open stream(s)", grace.toSeconds(), left);
+            }
+        }
+        stop();
+    }
+
+    /** Stops every component, newest first, at once (open streams are reset). Safe to call more than once. */
     public synchronized void stop() {
         if (stopped) {
             return;

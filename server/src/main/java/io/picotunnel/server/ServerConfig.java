@@ -38,7 +38,8 @@ public record ServerConfig(
         Oidc oidc,
         Acme acme,
         TlsFiles tlsFiles,
-        Duration proxyTimeout) {
+        Duration proxyTimeout,
+        Duration shutdownGrace) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -87,6 +88,7 @@ public record ServerConfig(
         Objects.requireNonNull(authMode, "authMode");
         Objects.requireNonNull(acme, "acme");
         Objects.requireNonNull(proxyTimeout, "proxyTimeout");
+        Objects.requireNonNull(shutdownGrace, "shutdownGrace");
     }
 
     /** Reads every setting from {@code flags} (given on the command line), then {@code env}, then the default. */
@@ -139,7 +141,8 @@ public record ServerConfig(
         return "ServerConfig[dataDir=" + dataDir + ", listenAddr=" + listenAddr + ", tunnelAddr=" + tunnelAddr
                 + ", httpAddr=" + httpAddr + ", httpsAddr=" + httpsAddr + ", domain=" + domain
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
-                + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout + "]";
+                + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
+                + ", shutdownGrace=" + shutdownGrace + "]";
     }
 
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
@@ -165,7 +168,8 @@ public record ServerConfig(
                     oidc(),
                     acme(),
                     tlsFiles(),
-                    duration(Setting.PROXY_TIMEOUT));
+                    duration(Setting.PROXY_TIMEOUT),
+                    duration(Setting.SHUTDOWN_GRACE, true));
         }
 
         private String raw(Setting setting) {
@@ -331,6 +335,10 @@ public record ServerConfig(
         }
 
         private Duration duration(Setting setting) {
+            return duration(setting, false);
+        }
+
+        private Duration duration(Setting setting, boolean zeroAllowed) {
             Matcher matcher = DURATION.matcher(raw(setting).toLowerCase(Locale.ROOT));
             if (!matcher.matches()) {
                 throw invalid(setting, "'" + raw(setting) + "' is not a duration such as 30s, 500ms, 2m or 1h");
@@ -343,7 +351,7 @@ public record ServerConfig(
                 case "h" -> Duration.ofHours(amount);
                 default -> Duration.ofSeconds(amount);
             };
-            if (duration.isZero()) {
+            if (duration.isZero() && !zeroAllowed) {
                 throw invalid(setting, "it must be greater than zero");
             }
             return duration;

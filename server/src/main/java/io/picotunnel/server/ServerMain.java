@@ -77,7 +77,7 @@ public final class ServerMain {
     private static void runUntilShutdown(PicoTunnelServer server) {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.stop();
+            server.stop(server.config().shutdownGrace());
             stopped.countDown();
         }, "picotunnel-shutdown"));
         try {

@@ -31,7 +31,9 @@ public enum Setting {
     TLS_CERT("--tls-cert", "FILE", null, "PEM certificate chain for the server's domain (with --tls-key)."),
     TLS_KEY("--tls-key", "FILE", null, "PEM private key for --tls-cert."),
     PROXY_TIMEOUT("--proxy-timeout", "DURATION", "60s",
-            "How long the proxy waits for a response from a service, e.g. 30s, 2m.");
+            "How long the proxy waits for a response from a service, e.g. 30s, 2m."),
+    SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
+            "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once).");
 
     private final String flag;
     private final List<String> aliases;

@@ -21,10 +21,14 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Where tunnel clients connect: {@code GET /tunnel} upgraded to a WebSocket carrying a yamux session, one
@@ -48,6 +52,7 @@ public final class TunnelEndpoint implements AutoCloseable {
             Thread.ofVirtual().name("tunnel-token-lookup-", 0).factory());
     private final ChannelGroup connections = new DefaultChannelGroup("tunnel-connections", GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
+    private static final long DRAIN_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     public TunnelEndpoint(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry,
                           EventLoopGroup acceptors, EventLoopGroup workers) {
@@ -118,6 +123,49 @@ public final class TunnelEndpoint implements AutoCloseable {
             throw new IllegalStateException("the tunnel endpoint is not running");
         }
         return bound.getPort();
+    }
+
+    /**
+     * Drains for a shutdown: stops taking client connections, sends GoAway(NORMAL) on every session so that no new
+     * streams open (clients reconnect elsewhere or later), and waits up to {@code grace} for the open streams to
+     * end. Returns how many streams are still open; {@link #close()} then resets them.
+     */
+    public int drain(Duration grace) {
+        synchronized (this) {
+            if (serverChannel != null) {
+                serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+                serverChannel = null;
+            }
+        }
+        List<YamuxSession> sessions = new ArrayList<>();
+        for (Channel channel : connections) {
+            YamuxSession session = YamuxSession.of(channel);
+            if (session != null) {
+                session.goAway(GoAwayCode.NORMAL);
+                sessions.add(session);
+            }
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        int open = openStreams(sessions);
+        if (open > 0) {
+            LOG.info("draining: {} open stream(s) may finish within {} s", open, grace.toSeconds());
+        }
+        while (open > 0 && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(DRAIN_POLL_NANOS);
+            open = openStreams(sessions);
+        }
+        return open;
+    }
+
+    private static int openStreams(List<YamuxSession> sessions) {
+        int open = 0;
+        for (YamuxSession session : sessions) {
+            Channel parent = session.parent();
+            if (parent != null && parent.isActive()) {
+                open += session.activeStreams();
+            }
+        }
+        return open;
     }
 
     /** Stops listening and ends every client connection with GoAway. */

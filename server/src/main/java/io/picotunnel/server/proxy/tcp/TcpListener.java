@@ -184,9 +184,14 @@ final class TcpListener {
         LOG.debug("{} still seems bound after closing it", bound);
     }
 
-    /** Stops listening and ends every connection. */
+    /** Stops listening and cuts every connection with a reset: visitors must not mistake it for a clean end. */
     void close() {
         closeListening();
+        for (Channel connection : connections) {
+            if (connection.isActive()) {
+                connection.config().setOption(ChannelOption.SO_LINGER, 0);
+            }
+        }
         connections.close().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 }

@@ -94,6 +94,13 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         return Optional.ofNullable(listeners.get(serviceId)).map(TcpListener::traffic);
     }
 
+    /** Stops accepting visitors on every tcp service; their open connections go on (a draining shutdown). */
+    public synchronized void stopAccepting() {
+        for (TcpListener listener : listeners.values()) {
+            listener.closeListening();
+        }
+    }
+
     @Override
     public synchronized void close() {
         for (TcpListener listener : listeners.values()) {

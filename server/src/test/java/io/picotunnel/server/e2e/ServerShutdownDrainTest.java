@@ -1,0 +1,266 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The server as a real process stopped with SIGTERM: it takes no new visitors or clients, lets the streams in
+ * flight finish within {@code PICOTUNNEL_SHUTDOWN_GRACE}, and resets those still open when it is over.
+ */
+class ServerShutdownDrainTest {
+
+    private static final String ADMIN_TOKEN = "drain-test-admin-token-0123456789";
+    private static final Pattern API_PORT = Pattern.compile("management API on http://127\\.0\\.0\\.1:(\\d+)");
+    private static final Pattern TUNNEL_PORT = Pattern.compile("Tunnel endpoint on ws://127\\.0\\.0\\.1:(\\d+)/tunnel");
+    private static final int CHUNK = 64 * 1024;
+
+    @TempDir
+    Path dataDir;
+
+    private Process server;
+    private final List<String> serverOutput = new CopyOnWriteArrayList<>();
+    private Thread outputReader;
+    private TunnelClient client;
+    private PacedTarget target;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (client != null) {
+            client.stop(Duration.ZERO).get(20, TimeUnit.SECONDS);
+        }
+        if (server != null) {
+            server.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
+        }
+        if (target != null) {
+            target.close();
+        }
+    }
+
+    @Test
+    void sigtermLetsADownloadInFlightCompleteWithinTheGracePeriod() throws Exception {
+        int chunks = 96; // 6 MiB at 64 KiB per 30 ms: about 3 s
+        target = new PacedTarget(chunks, 30);
+        int visitorPort = startServerWithTcpService("60s");
+
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort)) {
+            visitor.setSoTimeout(30_000);
+            InputStream in = visitor.getInputStream();
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[CHUNK];
+            long received = readAtLeast(in, CHUNK, digest, buffer);
+
+            long sigterm = System.nanoTime();
+            server.toHandle().destroy(); // SIGTERM (Process.destroy() would also close its output pipe)
+            await("the tcp service takes no new visitors").atMost(Duration.ofSeconds(10))
+                    .until(() -> refuses(visitorPort));
+
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                digest.update(buffer, 0, n);
+                received += n;
+            }
+            visitor.close(); // the connection ends when both sides are done with it
+            assertThat(received).as("every byte of the download").isEqualTo((long) chunks * CHUNK);
+            assertThat(digest.digest()).isEqualTo(PacedTarget.expectedDigest(chunks));
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).as("the server exits once the stream ended").isTrue();
+            outputReader.join(10_000);
+            assertThat(Duration.ofNanos(System.nanoTime() - sigterm))
+                    .as("it did not wait out the 60 s grace period").isLessThan(Duration.ofSeconds(30));
+        }
+        assertThat(String.join("\n", serverOutput)).contains("draining: 1 open stream(s)");
+    }
+
+    @Test
+    void streamsStillOpenWhenTheGracePeriodEndsAreReset() throws Exception {
+        target = new PacedTarget(100_000, 50); // far longer than the grace period
+        int visitorPort = startServerWithTcpService("2s");
+
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort)) {
+            visitor.setSoTimeout(30_000);
+            InputStream in = visitor.getInputStream();
+            byte[] buffer = new byte[CHUNK];
+            readAtLeast(in, CHUNK, MessageDigest.getInstance("SHA-256"), buffer);
+            server.toHandle().destroy();
+            assertThatThrownBy(() -> {
+                while (in.read(buffer) >= 0) {
+                    // the paced download goes on until the grace period is over
+                }
+            }).as("a reset, never a clean end of data; server output:\n%s", String.join("\n", serverOutput))
+                    .isInstanceOf(SocketException.class);
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            outputReader.join(10_000);
+        }
+        assertThat(String.join("\n", serverOutput)).as("exit %d", server.exitValue())
+                .contains("resetting 1 open stream(s)");
+    }
+
+    /** Starts the server process, a tunnel with a tcp service to the target, and a client; returns the service's port. */
+    private int startServerWithTcpService(String grace) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
+                "io.picotunnel.server.ServerMain", "--data", dataDir.toString(),
+                "--listen-addr", "127.0.0.1:0", "--tunnel-addr", "127.0.0.1:0",
+                "--http-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0")
+                .redirectErrorStream(true);
+        builder.environment().put("PICOTUNNEL_ADMIN_TOKEN", ADMIN_TOKEN);
+        builder.environment().put("PICOTUNNEL_SHUTDOWN_GRACE", grace);
+        server = builder.start();
+        CompletableFuture<Integer> apiPort = new CompletableFuture<>();
+        CompletableFuture<Integer> tunnelPort = new CompletableFuture<>();
+        outputReader = Thread.ofPlatform().daemon().name("server-output").start(() -> {
+            try (BufferedReader lines = new BufferedReader(
+                    new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = lines.readLine()) != null) {
+                    serverOutput.add(line);
+                    complete(apiPort, API_PORT.matcher(line));
+                    complete(tunnelPort, TUNNEL_PORT.matcher(line));
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+            apiPort.completeExceptionally(new IllegalStateException("server output ended: " + serverOutput));
+            tunnelPort.completeExceptionally(new IllegalStateException("server output ended: " + serverOutput));
+        });
+
+        int visitorPort = Ports.freePort();
+        try (ApiClient api = new ApiClient(apiPort.get(60, TimeUnit.SECONDS), ADMIN_TOKEN)) {
+            ApiClient.Response tunnel = api.post("/api/tunnels", "{\"name\":\"drain\"}");
+            assertThat(tunnel.status()).as("create tunnel: %s", tunnel).isEqualTo(201);
+            JsonNode json = tunnel.json();
+            ApiClient.Response service = api.post("/api/tunnels/" + json.get("id").asText() + "/services",
+                    "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + visitorPort + "\",\"target_addr\":\"127.0.0.1:"
+                            + target.port() + "\",\"enabled\":true}");
+            assertThat(service.status()).as("create service: %s", service).isEqualTo(201);
+            client = new TunnelClient(ClientConfig.of(
+                    ServerAddress.parse("ws://127.0.0.1:" + tunnelPort.get(10, TimeUnit.SECONDS)),
+                    json.get("token").asText()).withShutdownGrace(Duration.ZERO));
+            client.start();
+            String tunnelPath = "/api/tunnels/" + json.get("id").asText();
+            await("the server lists the client").atMost(Duration.ofSeconds(20))
+                    .until(() -> api.get(tunnelPath).json().get("connected").asBoolean());
+        }
+        return visitorPort;
+    }
+
+    private static void complete(CompletableFuture<Integer> port, Matcher matcher) {
+        if (matcher.find()) {
+            port.complete(Integer.parseInt(matcher.group(1)));
+        }
+    }
+
+    private long readAtLeast(InputStream in, int bytes, MessageDigest digest, byte[] buffer) throws IOException {
+        long received = 0;
+        while (received < bytes) {
+            int n = in.read(buffer);
+            assertThat(n).as("data before the shutdown; server output:\n%s", String.join("\n", serverOutput))
+                    .isPositive();
+            digest.update(buffer, 0, n);
+            received += n;
+        }
+        return received;
+    }
+
+    private static boolean refuses(int port) {
+        try (Socket probe = new Socket()) {
+            probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
+            return false;
+        } catch (ConnectException refused) {
+            return true;
+        } catch (IOException other) {
+            return false;
+        }
+    }
+
+    private static String javaCommand() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /** Sends {@code chunks} chunks of 64 KiB (chunk i filled with byte i) with a pause after each, then closes. */
+    private static final class PacedTarget implements AutoCloseable {
+        private final ServerSocket listener;
+        private final Thread acceptor;
+
+        PacedTarget(int chunks, long pauseMillis) throws IOException {
+            listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            acceptor = Thread.ofPlatform().daemon().name("paced-target").start(() -> {
+                while (!listener.isClosed()) {
+                    try {
+                        Socket socket = listener.accept();
+                        Thread.ofPlatform().daemon().start(() -> serve(socket, chunks, pauseMillis));
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        private static void serve(Socket socket, int chunks, long pauseMillis) {
+            try (socket; OutputStream out = socket.getOutputStream()) {
+                for (int i = 0; i < chunks; i++) {
+                    out.write(chunk(i));
+                    out.flush();
+                    Thread.sleep(pauseMillis); // the download's pace, part of the scenario
+                }
+            } catch (IOException | InterruptedException e) {
+                // the visitor's side went away
+            }
+        }
+
+        static byte[] chunk(int i) {
+            byte[] chunk = new byte[CHUNK];
+            java.util.Arrays.fill(chunk, (byte) i);
+            return chunk;
+        }
+
+        static byte[] expectedDigest(int chunks) throws Exception {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            for (int i = 0; i < chunks; i++) {
+                digest.update(chunk(i));
+            }
+            return digest.digest();
+        }
+
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        @Override
+        public void close() throws Exception {
+            listener.close();
+            acceptor.join(5000);
+        }
+    }
+}
