@@ -14,8 +14,8 @@ import java.util.List;
 
 /**
  * Watches every logging call in this JVM, at any level and whether or not it is printed, for a throwable of
- * one type: as the logged exception, as a message argument (a throwable or its {@code toString()}, as
- * {@code cause.toString()} is often logged) or in a cause chain. Netty catches what a handler throws, even a
+ * one type: as the logged exception or in its causes, or as a message argument (the throwable itself, or a
+ * string naming it, as when {@code cause.toString()} is logged). Other arguments are not formatted. Netty catches what a handler throws, even a
  * {@link StackOverflowError}, and only logs it (often at debug level), so a test that must not overflow the
  * stack watches for it here. Works through logback, the binding of every module's tests.
  */
@@ -46,7 +46,7 @@ public final class LogWatch implements AutoCloseable {
         return new LogWatch(type);
     }
 
-    /** The logging calls that carried the throwable ("LEVEL logger: message"), the first few. */
+    /** The logging calls that carried the throwable ("LEVEL logger: message [what named it]"), the first few. */
     public synchronized List<String> seen() {
         List<String> all = new ArrayList<>(seen);
         if (overflowWhileLogging) {
@@ -74,22 +74,23 @@ public final class LogWatch implements AutoCloseable {
         filter.stop();
     }
 
-    private synchronized void record(Level level, Logger logger, String format) {
+    private synchronized void record(Level level, Logger logger, String format, String evidence) {
         if (seen.size() < MAX_KEPT) {
-            seen.add(level + " " + (logger == null ? "?" : logger.getName()) + ": " + format);
+            seen.add(level + " " + (logger == null ? "?" : logger.getName()) + ": " + format + " [" + evidence + "]");
         }
     }
 
-    private boolean carries(Object o) {
+    /** What in {@code o} names the watched type, or null. */
+    private String evidence(Object o) {
         if (o instanceof Throwable t) {
             for (int depth = 0; t != null && depth < 20; depth++, t = t.getCause()) {
                 if (type.isInstance(t)) {
-                    return true;
+                    return t.toString();
                 }
             }
-            return false;
+            return null;
         }
-        return o instanceof CharSequence text && text.toString().contains(type.getName());
+        return o instanceof CharSequence text && text.toString().contains(type.getName()) ? text.toString() : null;
     }
 
     private final class Filter extends TurboFilter {
@@ -97,17 +98,12 @@ public final class LogWatch implements AutoCloseable {
         @Override
         public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {
             try {
-                boolean found = carries(t) || carries(format);
-                if (!found && params != null) {
-                    for (Object param : params) {
-                        if (carries(param) || (param != null && !(param instanceof Throwable) && carries(String.valueOf(param)))) {
-                            found = true;
-                            break;
-                        }
-                    }
+                String found = evidence(t) != null ? evidence(t) : evidence(format);
+                for (int i = 0; found == null && params != null && i < params.length; i++) {
+                    found = evidence(params[i]);
                 }
-                if (found) {
-                    record(level, logger, format);
+                if (found != null) {
+                    record(level, logger, format, found);
                 }
             } catch (StackOverflowError e) {
                 // Logging from a nearly exhausted stack: that is the overflow being watched for, or close to it.

@@ -110,9 +110,9 @@ class HashicorpClientSmallFramesInteropTest {
             Digest received = read.join();
             assertThat(received.bytes()).isEqualTo(SIZE);
             assertThat(client.awaitLine("STREAM ")).isEqualTo("STREAM " + target.address() + " ok");
-            visitor.close();
+            visitor.shutdownOutput();
 
-            // The target records its connection once the visitor's end has come back to it.
+            // The target records its connection once the visitor's end (FIN) has come back to it.
             await().atMost(Duration.ofSeconds(30)).until(() -> target.exchanges().size() == 1);
             assertThat(received.sha256()).isEqualTo(target.exchanges().getFirst().shaSent());
         }
