@@ -26,6 +26,7 @@ import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
@@ -39,6 +40,15 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     /** Largest Data frame payload we send: small enough to interleave streams fairly. */
     static final int MAX_DATA_CHUNK = 16 * 1024;
+
+    /**
+     * Received frames smaller than this that wait for the reader are appended to the last waiting buffer, so a
+     * window full of tiny frames costs a few buffers, not one per frame.
+     */
+    static final int COALESCE_LIMIT = 16 * 1024;
+
+    private static final AtomicLongFieldUpdater<YamuxChildChannel> PENDING_FROM_OTHER_THREADS =
+            AtomicLongFieldUpdater.newUpdater(YamuxChildChannel.class, "pendingFromOtherThreads");
 
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
 
@@ -55,11 +65,24 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private final ChannelPromise closePromise;
     private final OutboundQueue outbound = new OutboundQueue();
     private final ArrayDeque<ByteBuf> inbound = new ArrayDeque<>(4);
+    /** The last buffer of {@link #inbound} is our own copy, so more small frames may be appended to it. */
+    private boolean inboundTailOwned;
+    private final Runnable updateWritabilityTask = this::updateWritability;
 
     private long sendWindow = YamuxSpec.INITIAL_STREAM_WINDOW;
     private volatile boolean registered;
     private volatile boolean open = true;
     private volatile boolean writable = true;
+    /** Writes queued from other threads that have not reached this stream's event loop yet, in bytes. */
+    private volatile long pendingFromOtherThreads;
+    /** {@link OutboundQueue#bytes()} as last seen on the event loop, for writers on other threads. */
+    private volatile long queuedOutboundBytes;
+    /** The writability last announced with channelWritabilityChanged (event loop only). */
+    private boolean announcedWritable = true;
+    /** Most bytes this stream held at once: received and not delivered plus written and not sent. */
+    private long peakBufferedBytes;
+    /** When a data frame or window update last went either way, or the channel closed; the linger counts from it. */
+    private long lastProgressNanos;
     private volatile boolean inputShutdown;
     private volatile boolean outputShutdown;
     private volatile boolean reset;
@@ -71,6 +94,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private boolean readRequested;
     private boolean delivering;
     private boolean readCompletePending;
+    private boolean readCompleteQueued;
+    /** Bytes in {@link #inbound}. */
+    private long inboundBytes;
     private boolean waitingForParent;
     private boolean removed;
     private ScheduledFuture<?> timer;
@@ -84,6 +110,18 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         this.receiveWindow = new ReceiveWindow(yamuxConfig.maxStreamWindow());
         this.channelId = new YamuxStreamChannelId(parent.id(), streamId);
         this.pipeline = new DefaultChannelPipeline(this) {
+            // A write from another thread travels to the event loop as a task; as AbstractHttp2StreamChannel
+            // does, count it against the watermark at once, or a writer on another loop never sees the stream
+            // turn unwritable and buffers without bound.
+            @Override
+            protected void incrementPendingOutboundBytes(long size) {
+                onWriteFromOtherThread(size);
+            }
+
+            @Override
+            protected void decrementPendingOutboundBytes(long size) {
+                onWriteFromOtherThread(-size);
+            }
         };
         this.config = new DefaultChannelConfig(this);
         int high = yamuxConfig.writeBufferHighWaterMark();
@@ -181,13 +219,13 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     @Override
     public long bytesBeforeUnwritable() {
-        long bytes = config.getWriteBufferHighWaterMark() - outbound.bytes() + 1;
+        long bytes = config.getWriteBufferHighWaterMark() - heldForWriting() + 1;
         return bytes > 0 && writable ? bytes : 0;
     }
 
     @Override
     public long bytesBeforeWritable() {
-        long bytes = outbound.bytes() - config.getWriteBufferLowWaterMark() + 1;
+        long bytes = heldForWriting() - config.getWriteBufferLowWaterMark() + 1;
         return bytes <= 0 || writable ? 0 : bytes;
     }
 
@@ -253,11 +291,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     /** Bytes received and not yet delivered to the pipeline (at most one window). */
     long inboundQueuedBytes() {
-        long sum = 0;
-        for (ByteBuf b : inbound) {
-            sum += b.readableBytes();
-        }
-        return sum;
+        return inboundBytes;
     }
 
     /** Adds {@code handler} and fires channelRegistered / channelActive (which starts reading when autoRead). */
@@ -300,18 +334,36 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             }
             return;
         }
+        noteProgress();
         boolean deliverNow = inbound.isEmpty() && !delivering && (readRequested || config.isAutoRead());
-        // A buffer that waits for a slow reader is copied out of the parent's read buffer, so the memory held
-        // is what the window allows, not the larger buffers the slices would keep alive.
-        inbound.add(deliverNow ? data : detach(data));
+        inboundBytes += data.readableBytes();
+        if (deliverNow) {
+            inbound.add(data);
+            inboundTailOwned = false;
+        } else {
+            queueForReader(data);
+        }
+        notePeak();
         deliverInbound();
     }
 
-    private ByteBuf detach(ByteBuf data) {
-        ByteBuf copy = alloc().buffer(data.readableBytes());
+    /**
+     * A buffer that waits for a slow reader is copied out of the parent's read buffer, so the memory held is what
+     * the window allows, not the larger buffers the slices would keep alive; small ones join the last copy.
+     */
+    private void queueForReader(ByteBuf data) {
+        int length = data.readableBytes();
+        ByteBuf tail = inboundTailOwned ? inbound.peekLast() : null;
+        if (tail != null && length < COALESCE_LIMIT && tail.readableBytes() + length <= COALESCE_LIMIT) {
+            tail.writeBytes(data);
+            data.release();
+            return;
+        }
+        ByteBuf copy = alloc().buffer(length < COALESCE_LIMIT ? Math.min(COALESCE_LIMIT, Math.max(length, 256)) : length);
         copy.writeBytes(data);
         data.release();
-        return copy;
+        inbound.add(copy);
+        inboundTailOwned = true;
     }
 
     void onAcknowledged() {
@@ -337,6 +389,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     }
 
     void onWindowUpdate(long delta) {
+        noteProgress();
         sendWindow += delta;
         writePending();
     }
@@ -360,12 +413,13 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         writePending();
     }
 
+    /** Called by the session at the end of its read batch. */
     void fireReadCompleteIfPending() {
+        readCompleteQueued = false;
         if (readCompletePending) {
-            readCompletePending = false;
-            if (open) {
-                pipeline.fireChannelReadComplete();
-            }
+            // Through the delivery loop: a reader that asks for more from channelReadComplete is served by the
+            // loop, not by a nested call.
+            deliverInbound();
         }
     }
 
@@ -402,6 +456,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
                 session.writeFrame(frame).addListener(f -> complete(f, completes));
             }
             wrote = true;
+            noteProgress();
         }
         if (finPending && outbound.isEmpty() && !reset) {
             sendFin();
@@ -414,18 +469,61 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     }
 
     void updateWritability() {
-        long bytes = outbound.bytes();
+        queuedOutboundBytes = outbound.bytes();
+        long bytes = heldForWriting();
         if (bytes > config.getWriteBufferHighWaterMark()) {
             queueOverHighWaterMark = true;
         } else if (bytes < config.getWriteBufferLowWaterMark()) {
             queueOverHighWaterMark = false;
         }
+        notePeak();
         boolean now = open && !outputShutdown && !queueOverHighWaterMark && sendWindow > 0
                 && session.parentWritable();
-        if (now != writable) {
-            writable = now;
+        writable = now;
+        if (now != announcedWritable) {
+            announcedWritable = now;
             if (open && registered) {
                 pipeline.fireChannelWritabilityChanged();
+            }
+        }
+    }
+
+    /** Bytes written to this stream and not sent yet, including writes still on their way from other threads. */
+    private long heldForWriting() {
+        return queuedOutboundBytes + pendingFromOtherThreads;
+    }
+
+    /** Bytes this stream holds right now: received and not delivered, written and not sent. On the event loop. */
+    long bufferedBytes() {
+        return inboundQueuedBytes() + outbound.bytes() + pendingFromOtherThreads;
+    }
+
+    /** The most bytes this stream held at once ({@link #bufferedBytes()}). On the event loop. */
+    long peakBufferedBytes() {
+        return peakBufferedBytes;
+    }
+
+    private void notePeak() {
+        long now = bufferedBytes();
+        if (now > peakBufferedBytes) {
+            peakBufferedBytes = now;
+            session.notePeakStreamBuffered(now);
+        }
+    }
+
+    /** From the writing thread (before the write task runs) with {@code size > 0}, on the loop with {@code size < 0}. */
+    private void onWriteFromOtherThread(long size) {
+        if (size == 0) {
+            return;
+        }
+        long pending = PENDING_FROM_OTHER_THREADS.addAndGet(this, size);
+        if (size > 0 && writable && pending + queuedOutboundBytes > config.getWriteBufferHighWaterMark()) {
+            // Seen at once by the writer's next isWritable(); the event is fired on the event loop.
+            writable = false;
+            try {
+                eventLoop().execute(updateWritabilityTask);
+            } catch (RejectedExecutionException e) {
+                // The loop is shutting down: nothing will be sent anyway.
             }
         }
     }
@@ -448,39 +546,52 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         }
     }
 
+    /**
+     * Hands queued data to the pipeline as the reader asks for it, then channelReadComplete. Iterative: a reader
+     * that calls read() from channelRead or channelReadComplete (as the relay does) is served by this loop, never
+     * by a nested call, so the stack stays flat however many frames wait.
+     */
     private void deliverInbound() {
         if (delivering) {
             return;
         }
         delivering = true;
-        boolean delivered = false;
         try {
-            while (open && (readRequested || config.isAutoRead()) && !inbound.isEmpty()) {
-                // As a socket with autoRead off: one read() delivers one buffer; a read() from the handler
-                // (even inside channelRead) asks for the next one.
-                readRequested = false;
-                ByteBuf data = inbound.poll();
-                long credit = receiveWindow.onConsumed(data.readableBytes());
-                if (credit > 0 && state.inputOpen()) {
-                    session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags(), streamId, credit));
-                    session.flushSoon();
+            while (true) {
+                while (open && (readRequested || config.isAutoRead()) && !inbound.isEmpty()) {
+                    // As a socket with autoRead off: one read() delivers one buffer; a read() from the handler
+                    // (even inside channelRead) asks for the next one.
+                    readRequested = false;
+                    ByteBuf data = inbound.poll();
+                    inboundBytes -= data.readableBytes();
+                    if (inbound.isEmpty()) {
+                        inboundTailOwned = false;
+                    }
+                    long credit = receiveWindow.onConsumed(data.readableBytes());
+                    if (credit > 0 && state.inputOpen()) {
+                        session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags(), streamId, credit));
+                        session.flushSoon();
+                    }
+                    readCompletePending = true;
+                    pipeline.fireChannelRead(data);
                 }
-                delivered = true;
-                pipeline.fireChannelRead(data);
+                if (!readCompletePending || !open) {
+                    break;
+                }
+                if (session.inReadLoop()) {
+                    // Once, at the end of the session's read batch (which calls back fireReadCompleteIfPending).
+                    if (!readCompleteQueued) {
+                        readCompleteQueued = true;
+                        session.readCompleteLater(this);
+                    }
+                    break;
+                }
+                readCompletePending = false;
+                pipeline.fireChannelReadComplete();
+                // The reader may have asked for more: loop instead of recursing.
             }
         } finally {
             delivering = false;
-        }
-        if (delivered) {
-            if (session.inReadLoop()) {
-                if (!readCompletePending) {
-                    readCompletePending = true;
-                    session.readCompleteLater(this);
-                }
-            } else {
-                readCompletePending = true;
-                fireReadCompleteIfPending();
-            }
         }
         maybeDeliverEof();
     }
@@ -491,7 +602,10 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         }
         inputShutdown = true;
         // A handler that flushes in channelReadComplete must see it before the EOF.
-        fireReadCompleteIfPending();
+        if (readCompletePending) {
+            readCompletePending = false;
+            pipeline.fireChannelReadComplete();
+        }
         pipeline.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
         if (outputShutdown) {
             closeChannel();
@@ -586,6 +700,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         while ((b = inbound.poll()) != null) {
             b.release();
         }
+        inboundBytes = 0;
         if (!reset && !outputShutdown && state.outputOpen()) {
             outputShutdown = true;
             finPending = true;
@@ -594,8 +709,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         }
         if (!removed) {
             cancelTimer();
-            timer = eventLoop().schedule(this::lingerExpired, session.config().streamOpenTimeout().toNanos(),
-                    TimeUnit.NANOSECONDS);
+            noteProgress();
+            scheduleLinger();
         }
         closePromise.trySuccess();
         if (registered) {
@@ -616,12 +731,31 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         }
     }
 
+    private void noteProgress() {
+        lastProgressNanos = eventLoop().ticker().nanoTime();
+    }
+
+    /** Resets the closed stream once a whole linger period passed without data or credit either way. */
+    private void scheduleLinger() {
+        long period = session.config().streamOpenTimeout().toNanos();
+        long idle = Math.max(0, eventLoop().ticker().nanoTime() - lastProgressNanos);
+        long delay = Math.max(0, period - idle);
+        timer = eventLoop().schedule(this::lingerExpired, delay, TimeUnit.NANOSECONDS);
+    }
+
     private void lingerExpired() {
         timer = null;
-        if (!removed) {
-            session.logLingerExpired(this);
-            sendReset();
+        if (removed) {
+            return;
         }
+        long period = session.config().streamOpenTimeout().toNanos();
+        if (eventLoop().ticker().nanoTime() - lastProgressNanos < period) {
+            // A slow reader is still draining the last window: count again from its latest progress.
+            scheduleLinger();
+            return;
+        }
+        session.logLingerExpired(this);
+        sendReset();
     }
 
     private final class ChildUnsafe implements Unsafe {

@@ -74,6 +74,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private volatile ChannelHandlerContext ctx;
     private volatile Promise<GoAwayCode> goAwayReceived;
     private volatile int activeStreams;
+    private volatile long peakStreamBuffered;
     private volatile boolean localGoAway;
     private volatile boolean remoteGoAway;
     private long nextStreamId;
@@ -165,6 +166,16 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     public int activeStreams() {
         return activeStreams;
+    }
+
+    /**
+     * The most bytes one stream of this session has held at once: received and not yet read by its reader,
+     * plus written and not yet sent (writes on their way from other threads included). Bounded by the receive
+     * window plus the write high-water mark (and what a writer hands over in one go) when readers and writers
+     * respect flow control.
+     */
+    public long peakStreamBufferedBytes() {
+        return peakStreamBuffered;
     }
 
     public Channel parent() {
@@ -578,6 +589,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     void awaitParentWritable(YamuxChildChannel child) {
         waitingForParent.add(child);
+    }
+
+    void notePeakStreamBuffered(long bytes) {
+        if (bytes > peakStreamBuffered) {
+            peakStreamBuffered = bytes;
+        }
     }
 
     void readCompleteLater(YamuxChildChannel child) {

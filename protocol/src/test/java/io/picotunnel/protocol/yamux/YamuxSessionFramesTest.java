@@ -205,11 +205,89 @@ class YamuxSessionFramesTest {
                 });
             }
         });
-        peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a")), YamuxFrame.data(0, 1, text("b")),
-                YamuxFrame.data(0, 1, text("c")));
+        // Frames of COALESCE_LIMIT bytes each stay separate buffers (smaller ones would be merged while waiting).
+        int size = YamuxChildChannel.COALESCE_LIMIT;
+        peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(size))), YamuxFrame.data(0, 1, text("b".repeat(size))),
+                YamuxFrame.data(0, 1, text("c".repeat(size))));
         assertThat(seen).as("autoRead off and no read() yet").isEmpty();
         streams.get(0).read();
-        assertThat(seen).containsExactly("a", "b", "c");
+        assertThat(seen).containsExactly("a".repeat(size), "b".repeat(size), "c".repeat(size));
+    }
+
+    @Test
+    void tinyFramesWaitingForTheReaderAreCoalesced() {
+        List<ByteBuf> delivered = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.config().setAutoRead(false);
+                streams.add(ch);
+                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        delivered.add((ByteBuf) msg);
+                    }
+                });
+            }
+        });
+        peer.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        byte[] expected = new byte[3 * YamuxChildChannel.COALESCE_LIMIT];
+        for (int i = 0; i < expected.length; i++) {
+            expected[i] = (byte) i;
+            peer.send(YamuxFrame.data(0, 1, Unpooled.wrappedBuffer(new byte[] {(byte) i})));
+        }
+        for (int i = 0; i < 3; i++) {
+            streams.get(0).read();
+        }
+        assertThat(delivered).as("one buffer per %d one-byte frames", YamuxChildChannel.COALESCE_LIMIT).hasSize(3);
+        ByteBuf all = Unpooled.wrappedBuffer(delivered.toArray(ByteBuf[]::new));
+        byte[] received = new byte[all.readableBytes()];
+        all.readBytes(received);
+        all.release();
+        assertThat(received).isEqualTo(expected);
+    }
+
+    @Test
+    void readerThatReadsAgainFromReadCompleteKeepsTheStackFlat() {
+        // The relay's pattern: one buffer per read(), the next read() from channelReadComplete. Hundreds of
+        // queued frames once overflowed the stack through nested delivery.
+        int frames = 512;
+        int size = YamuxChildChannel.COALESCE_LIMIT;
+        YamuxConfig bigWindow = new YamuxConfig(frames * size, Duration.ZERO, 16, Duration.ofSeconds(30), 64 * 1024);
+        List<Integer> depths = new CopyOnWriteArrayList<>();
+        long[] bytes = new long[1];
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        peer = new RawPeer(YamuxRole.SERVER, bigWindow, new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.config().setAutoRead(false);
+                streams.add(ch);
+                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        depths.add(Thread.currentThread().getStackTrace().length);
+                        bytes[0] += ((ByteBuf) msg).readableBytes();
+                        ((ByteBuf) msg).release();
+                    }
+
+                    @Override
+                    public void channelReadComplete(ChannelHandlerContext ctx) {
+                        ctx.read();
+                    }
+                });
+            }
+        });
+        peer.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        for (int i = 0; i < frames; i++) {
+            peer.send(YamuxFrame.data(0, 1, Unpooled.wrappedBuffer(new byte[size])));
+        }
+        streams.get(0).read();
+        assertThat(bytes[0]).isEqualTo((long) frames * size);
+        assertThat(depths).hasSize(frames);
+        int spread = depths.stream().mapToInt(Integer::intValue).max().orElseThrow()
+                - depths.stream().mapToInt(Integer::intValue).min().orElseThrow();
+        assertThat(spread).as("stack depth grows with the number of queued frames").isLessThan(40);
     }
 
     @Test
@@ -409,6 +487,31 @@ class YamuxSessionFramesTest {
         inbound.get(0).channel.close();
         assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0);
         p.advance(Duration.ofSeconds(30).toMillis());
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0);
+        assertThat(p.session.activeStreams()).isZero();
+    }
+
+    @Test
+    void closedStreamIsNotResetWhileThePeerKeepsReadingItsLastData() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        s.write(Unpooled.wrappedBuffer(new byte[4 * WINDOW]));
+        s.close();
+        long sent = sumData(p.written());
+        for (int i = 0; i < 3; i++) {
+            // A slow reader: a quarter window of credit every 20 s, so 60 s after the close data still flows.
+            p.advance(20_000);
+            p.send(YamuxFrame.windowUpdate(0, 1, WINDOW / 4));
+            List<YamuxFrame> frames = p.written();
+            assertThat(frames).noneMatch(f -> f.hasFlag(FLAG_RST));
+            sent += sumData(frames);
+        }
+        assertThat(sent).isEqualTo(WINDOW + 3L * WINDOW / 4);
+        p.advance(29_000);
+        assertThat(p.written()).as("30 s without progress are not over yet").isEmpty();
+        p.advance(1_000);
         assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0);
         assertThat(p.session.activeStreams()).isZero();
     }

@@ -1,0 +1,135 @@
+package io.picotunnel.protocol.yamux;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.Future;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.relay.Relay;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A socket relayed into a stream from another event loop: every write crosses threads as a task, and the stream
+ * must count those bytes against its high-water mark at once, or the relay keeps reading the socket and the
+ * session buffers what the uploader sends without bound.
+ */
+class CrossLoopBackpressureTest {
+
+    private static final int WINDOW = YamuxSpec.INITIAL_STREAM_WINDOW;
+    private static final int HIGH_WATER_MARK = 64 * 1024;
+    private static final long UPLOAD_LIMIT = 64L * 1024 * 1024;
+
+    private SessionPair pair;
+    private EventLoopGroup socketLoops;
+    private Channel listener;
+    private Socket uploader;
+    private Thread writer;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (uploader != null) {
+            uploader.close();
+        }
+        if (writer != null) {
+            writer.join(10_000);
+        }
+        if (listener != null) {
+            listener.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
+        if (socketLoops != null) {
+            socketLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
+        if (pair != null) {
+            pair.close();
+        }
+    }
+
+    @Test
+    void uploadIntoAStalledStreamFromAnotherLoopHoldsAtMostWindowPlusHighWaterMark() throws Exception {
+        YamuxConfig config = new YamuxConfig(WINDOW, Duration.ZERO, 16, Duration.ofSeconds(30), HIGH_WATER_MARK);
+        // The CLIENT side's stream never reads: its window fills, then the SERVER side's send window is 0.
+        ChannelHandler stalledReader = new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel stream) {
+                stream.config().setAutoRead(false);
+            }
+        };
+        pair = new SessionPair(config, null, stalledReader);
+        socketLoops = Transport.newEventLoopGroup(1, "uploader-side");
+        CompletableFuture<Channel[]> relayed = new CompletableFuture<>();
+        listener = new ServerBootstrap().group(socketLoops).channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel socket) {
+                        socket.config().setAutoRead(false);
+                        Future<YamuxStreamChannel> opened = pair.server.openStream(new HoldReads());
+                        opened.addListener(f -> socket.eventLoop().execute(() -> {
+                            YamuxStreamChannel stream = opened.getNow();
+                            Relay.start(socket, stream);
+                            relayed.complete(new Channel[] {socket, stream});
+                        }));
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+
+        uploader = new Socket();
+        uploader.connect(listener.localAddress());
+        Channel[] ends = relayed.get(10, TimeUnit.SECONDS);
+        assertThat(ends[0].eventLoop()).as("socket and stream on two event loops").isNotSameAs(ends[1].eventLoop());
+
+        AtomicLong written = new AtomicLong();
+        writer = Thread.ofPlatform().name("uploader").start(() -> {
+            byte[] chunk = new byte[64 * 1024];
+            try {
+                OutputStream out = uploader.getOutputStream();
+                while (written.get() < UPLOAD_LIMIT) {
+                    out.write(chunk);
+                    written.addAndGet(chunk.length);
+                }
+            } catch (IOException e) {
+                // closed by tearDown while blocked: the upload was held back, as it should be
+            }
+        });
+
+        long[] last = {-1};
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            long now = written.get();
+            boolean stalled = now == last[0];
+            last[0] = now;
+            return stalled || now >= UPLOAD_LIMIT;
+        });
+        assertThat(written.get()).as("the upload stalls instead of being buffered").isLessThan(UPLOAD_LIMIT);
+        assertThat(written.get()).as("the window was used").isGreaterThan(WINDOW);
+        assertThat(pair.client.peakStreamBufferedBytes()).as("bytes held by the reading side")
+                .isGreaterThanOrEqualTo(WINDOW / 2)
+                .isLessThanOrEqualTo(WINDOW + HIGH_WATER_MARK);
+        assertThat(pair.server.peakStreamBufferedBytes()).as("bytes held by the writing side")
+                .isLessThanOrEqualTo(WINDOW + HIGH_WATER_MARK);
+    }
+
+    /** Keeps a new stream from reading until the relay takes over. */
+    private static final class HoldReads extends ChannelInboundHandlerAdapter {
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+}
