@@ -3,20 +3,26 @@ package main
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/yamux"
 )
+
+// sendWriteTimeout bounds how long a "send" exchange waits for window (hashicorp/yamux waits forever).
+const sendWriteTimeout = 60 * time.Second
 
 // openAndExchange opens a stream, optionally writes a stream header, and exchanges n random bytes:
 //
 //	echo      send n bytes while reading n bytes back, then close (FIN) and wait for the peer's end
 //	recvfirst read until the peer's FIN, then send n bytes and close (FIN)
+//	send      send n bytes and close (FIN), reading nothing; the result says whether every Write
+//	          completed (end=eof) or failed (reset, or error:timeout when the window stayed shut 60 s)
 //
 // Debian's hashicorp/yamux (2019) returns EOF from Read once its own side is closed and its buffer is
 // momentarily empty, so this peer never reads data it still needs after sending its own FIN.
@@ -40,14 +46,28 @@ func openAndExchange(session *yamux.Session, id string, n int64, target, mode st
 			return
 		}
 	}
+	w := streamWriter(stream)
 	switch mode {
+	case "send":
+		// A writer blocked on a window the reader never reopens fails instead of hanging the result.
+		stream.SetWriteDeadline(time.Now().Add(sendWriteTimeout))
+		sentHash := sha256.New()
+		sent, err := io.Copy(io.MultiWriter(w, sentHash), io.LimitReader(rand.Reader, n))
+		end := "eof"
+		if err != nil {
+			end = endOf(err, false)
+		} else if err := stream.Close(); err != nil {
+			end = endOf(err, false)
+		}
+		emit("RESULT %s sent=%d sha_sent=%s recv=0 sha_recv=%s end=%s", id, sent,
+			hex.EncodeToString(sentHash.Sum(nil)), hex.EncodeToString(sha256.New().Sum(nil)), end)
 	case "recvfirst":
 		recvHash := sha256.New()
 		got, err := io.Copy(recvHash, stream)
 		end := endOf(err, true)
 		sentHash := sha256.New()
 		if end == "eof" {
-			_, werr := io.Copy(io.MultiWriter(stream, sentHash), io.LimitReader(rand.Reader, n))
+			_, werr := io.Copy(io.MultiWriter(w, sentHash), io.LimitReader(rand.Reader, n))
 			if werr != nil {
 				end = endOf(werr, false)
 			}
@@ -59,7 +79,7 @@ func openAndExchange(session *yamux.Session, id string, n int64, target, mode st
 		sent := make(chan string, 1)
 		go func() {
 			h := sha256.New()
-			if _, err := io.Copy(io.MultiWriter(stream, h), io.LimitReader(rand.Reader, n)); err != nil {
+			if _, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(rand.Reader, n)); err != nil {
 				logf("stream %s: write: %v", id, err)
 			}
 			sent <- hex.EncodeToString(h.Sum(nil))
@@ -87,6 +107,8 @@ func endOf(err error, eofOK bool) string {
 		return "eof"
 	case err == yamux.ErrConnectionReset:
 		return "reset"
+	case err == yamux.ErrTimeout:
+		return "error:timeout"
 	case err == io.EOF && eofOK:
 		return "eof"
 	default:
@@ -131,7 +153,6 @@ func readHeader(r io.Reader) (streamHeader, error) {
 	}
 	return h, nil
 }
-
 
 func oneWord(err error) string {
 	return strings.ReplaceAll(err.Error(), " ", "_")

@@ -3,22 +3,26 @@
 //
 // Modes:
 //
-//	peer yamux -role server|client -addr host:port
+//	peer yamux -role server|client -addr host:port [-write-chunk n]
 //	    yamux directly over one TCP connection. The server role listens (port 0 allowed) and prints
 //	    "LISTENING host:port", then takes one connection. Streams the other side opens are served by
 //	    their first byte: 'e' echoes until EOF then closes; 'd' reads to EOF then answers
 //	    "<count> <sha256>\n" and closes.
-//	peer tunnel-server -listen host:port -token T [-tls]
+//	peer tunnel-server -listen host:port -token T [-tls] [-write-chunk n]
 //	    Acts like the PicoTunnel server: GET /tunnel WebSocket (subprotocol "tunnel", 401 for a wrong
 //	    token), yamux server role. Prints "CONNECTED" per client connection, "DISCONNECTED" at its end.
 //	    With -tls it serves wss with a fresh self-signed certificate and prints "SNI <name>" per handshake.
-//	peer tunnel-client -url ws://host:port/tunnel -token T
+//	peer tunnel-client -url ws://host:port/tunnel -token T [-write-chunk n]
 //	    Acts like the PicoTunnel client: yamux client role, reads each stream's header, dials the
 //	    target and copies both ways with half-close. Prints "CONNECTED" or "REJECTED <status>" (exit 3).
 //
+// With -write-chunk n (every mode) each Write on a yamux stream carries at most n bytes. hashicorp/yamux
+// sends one Data frame per Write (as much of it as the window allows), so the other side gets Data frames
+// of at most n bytes: -write-chunk 16 turns 1 MiB into 65536 frames.
+//
 // Commands (yamux and tunnel-server modes):
 //
-//	OPEN <id> <nbytes> [target|-] [echo|recvfirst]
+//	OPEN <id> <nbytes> [target|-] [echo|recvfirst|send]
 //	                             open a stream (with a stream header when a target is given) and exchange
 //	                             nbytes random bytes (see openAndExchange); then print
 //	                             "RESULT <id> sent=<n> sha_sent=<hex> recv=<n> sha_recv=<hex> end=<eof|short|reset|error:...>"
@@ -31,6 +35,7 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -56,6 +61,45 @@ func emit(format string, args ...interface{}) {
 
 func logf(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000")+" peer: "+format+"\n", args...)
+}
+
+// writeChunk is the -write-chunk flag: the largest Write on a stream, 0 for no limit.
+var writeChunk int
+
+// addWriteChunkFlag declares -write-chunk on a mode's flags.
+func addWriteChunkFlag(fs *flag.FlagSet) {
+	fs.IntVar(&writeChunk, "write-chunk", 0,
+		"write at most this many bytes per stream Write, so every Data frame carries at most that many (0: no limit)")
+}
+
+// streamWriter is how the peer writes to a stream: in Writes of at most -write-chunk bytes.
+func streamWriter(stream io.Writer) io.Writer {
+	if writeChunk <= 0 {
+		return stream
+	}
+	return chunkedWriter{w: stream, max: writeChunk}
+}
+
+// chunkedWriter passes each Write on as Writes of at most max bytes.
+type chunkedWriter struct {
+	w   io.Writer
+	max int
+}
+
+func (c chunkedWriter) Write(p []byte) (int, error) {
+	written := 0
+	for written < len(p) {
+		end := written + c.max
+		if end > len(p) {
+			end = len(p)
+		}
+		n, err := c.w.Write(p[written:end])
+		written += n
+		if err != nil {
+			return written, err
+		}
+	}
+	return written, nil
 }
 
 func yamuxConfig() *yamux.Config {

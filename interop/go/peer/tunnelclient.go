@@ -18,6 +18,7 @@ func runTunnelClient(args []string) {
 	fs := flag.NewFlagSet("tunnel-client", flag.ExitOnError)
 	url := fs.String("url", "", "ws://host:port/tunnel")
 	token := fs.String("token", "", "the tunnel token")
+	addWriteChunkFlag(fs)
 	fs.Parse(args)
 
 	dialer := websocket.Dialer{Subprotocols: []string{"tunnel"}, HandshakeTimeout: 10 * time.Second}
@@ -72,7 +73,7 @@ func forward(stream *yamux.Stream) {
 	tcp := target.(*net.TCPConn)
 	done := make(chan error, 2)
 	go func() { done <- copyHalfClose(tcp, reader, tcp.CloseWrite) }()
-	go func() { done <- copyHalfClose(stream, tcp, stream.Close) }()
+	go func() { done <- copyHalfClose(streamWriter(stream), tcp, stream.Close) }()
 	for i := 0; i < 2; i++ {
 		if err := <-done; err != nil {
 			logf("stream %d: %v", stream.StreamID(), err)

@@ -21,6 +21,7 @@ func runTunnelServer(args []string) {
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	token := fs.String("token", "", "the token clients must present")
 	useTLS := fs.Bool("tls", false, "serve wss with a fresh self-signed certificate for localhost")
+	addWriteChunkFlag(fs)
 	fs.Parse(args)
 
 	var mu sync.Mutex

@@ -17,6 +17,7 @@ func runYamux(args []string) {
 	fs := flag.NewFlagSet("yamux", flag.ExitOnError)
 	role := fs.String("role", "server", "server or client")
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on (server) or dial (client)")
+	addWriteChunkFlag(fs)
 	fs.Parse(args)
 
 	var conn net.Conn
@@ -72,7 +73,7 @@ func serve(stream *yamux.Stream) {
 	}
 	switch service[0] {
 	case 'e':
-		if _, err := io.Copy(stream, stream); err != nil {
+		if _, err := io.Copy(streamWriter(stream), stream); err != nil {
 			logf("stream %d: echo: %v", stream.StreamID(), err)
 		}
 	case 'd':
@@ -82,7 +83,7 @@ func serve(stream *yamux.Stream) {
 			logf("stream %d: digest: %v", stream.StreamID(), err)
 			return
 		}
-		fmt.Fprintf(stream, "%d %s\n", n, hex.EncodeToString(h.Sum(nil)))
+		fmt.Fprintf(streamWriter(stream), "%d %s\n", n, hex.EncodeToString(h.Sum(nil)))
 	default:
 		logf("stream %d: unknown service %q", stream.StreamID(), service[0])
 	}

@@ -9,6 +9,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +19,8 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * A TCP target on 127.0.0.1 that accepts one connection and reads nothing until {@link #release()}, with a
  * small receive buffer, so that a sender behind it is held back by flow control. Once released it reads to
- * EOF, counting the bytes and hashing them with SHA-256.
+ * EOF, counting the bytes and hashing them with SHA-256. {@link #readingAfter} makes a slow reader instead: it
+ * releases itself a fixed time after accepting.
  */
 public final class StallingServer implements AutoCloseable {
 
@@ -31,8 +33,20 @@ public final class StallingServer implements AutoCloseable {
     private final AtomicLong received = new AtomicLong();
     private final AtomicReference<String> sha256 = new AtomicReference<>();
     private final AtomicReference<Socket> connection = new AtomicReference<>();
+    private final Duration readDelay;
 
+    /** Reads nothing until {@link #release()}. */
     public StallingServer() {
+        this(null);
+    }
+
+    /** Starts reading {@code delay} after accepting the connection (or at {@link #release()}, if earlier). */
+    public static StallingServer readingAfter(Duration delay) {
+        return new StallingServer(delay);
+    }
+
+    private StallingServer(Duration readDelay) {
+        this.readDelay = readDelay;
         try {
             server = new ServerSocket();
             server.setReceiveBufferSize(RECEIVE_BUFFER);
@@ -57,6 +71,11 @@ public final class StallingServer implements AutoCloseable {
         return received.get();
     }
 
+    /** True once the peer's EOF was read (then {@link #awaitSha256} answers at once). */
+    public boolean reachedEof() {
+        return done.getCount() == 0;
+    }
+
     /** Starts reading. */
     public void release() {
         released.countDown();
@@ -74,7 +93,11 @@ public final class StallingServer implements AutoCloseable {
     private void serve() {
         try (Socket socket = server.accept()) {
             connection.set(socket);
-            released.await();
+            if (readDelay == null) {
+                released.await();
+            } else {
+                released.await(readDelay.toNanos(), TimeUnit.NANOSECONDS);
+            }
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             InputStream in = socket.getInputStream();
             byte[] buffer = new byte[64 * 1024];
