@@ -200,7 +200,7 @@ public final class PicoTunnelServer implements AutoCloseable {
 
     private TunnelEndpoint startTunnelEndpoint() {
         Optional<TunnelEndpointTls> wss = tls.tunnelEndpointTls();
-        TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(), store::findTunnelByToken, registry,
+        TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.of(config.tunnels().yamux()), store::findTunnelByToken, registry,
                 eventLoops, eventLoops, wss.<Supplier<ChannelHandler>>map(t -> t::newHandler).orElse(null));
         try {
             endpoint.start(config.tunnelAddr().toBindAddress());

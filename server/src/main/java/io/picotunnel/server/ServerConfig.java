@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.server.config.AuthMode;
 import io.picotunnel.server.config.ConfigException;
 import io.picotunnel.server.config.Setting;
@@ -39,7 +40,8 @@ public record ServerConfig(
         Acme acme,
         TlsFiles tlsFiles,
         Duration proxyTimeout,
-        Duration shutdownGrace) {
+        Duration shutdownGrace,
+        Tunnels tunnels) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -61,6 +63,21 @@ public record ServerConfig(
         @Override
         public String toString() {
             return "Oidc[issuer=" + issuer + ", clientId=" + clientId + ", redirectUrl=" + redirectUrl + "]";
+        }
+    }
+
+    /**
+     * Limits of each client connection's yamux session.
+     *
+     * @param maxStreamWindow     largest receive window per stream (auto-tuned from 256 KiB up to it)
+     * @param sessionWindowBudget how much all windows of one session may grow in all
+     * @param maxStreams          most open streams per session
+     */
+    public record Tunnels(int maxStreamWindow, long sessionWindowBudget, int maxStreams) {
+
+        public YamuxConfig yamux() {
+            return YamuxConfig.defaults().withMaxStreamWindow(maxStreamWindow)
+                    .withSessionWindowBudget(sessionWindowBudget).withMaxStreams(maxStreams);
         }
     }
 
@@ -89,6 +106,7 @@ public record ServerConfig(
         Objects.requireNonNull(acme, "acme");
         Objects.requireNonNull(proxyTimeout, "proxyTimeout");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+        Objects.requireNonNull(tunnels, "tunnels");
     }
 
     /** Reads every setting from {@code flags} (given on the command line), then {@code env}, then the default. */
@@ -142,13 +160,14 @@ public record ServerConfig(
                 + ", httpAddr=" + httpAddr + ", httpsAddr=" + httpsAddr + ", domain=" + domain
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
-                + ", shutdownGrace=" + shutdownGrace + "]";
+                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + "]";
     }
 
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
     private static final class Parser {
 
         private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)?");
+        private static final Pattern BYTES = Pattern.compile("(\\d{1,9})\\s*([kKmMgG](?:i?[bB])?)?");
         private final Map<Setting, String> values;
 
         Parser(Map<Setting, String> values) {
@@ -169,7 +188,37 @@ public record ServerConfig(
                     acme(),
                     tlsFiles(),
                     duration(Setting.PROXY_TIMEOUT),
-                    duration(Setting.SHUTDOWN_GRACE, true));
+                    duration(Setting.SHUTDOWN_GRACE, true),
+                    tunnels());
+        }
+
+        private Tunnels tunnels() {
+            long window = bytes(Setting.MAX_STREAM_WINDOW);
+            if (window < YamuxConfig.INITIAL_STREAM_WINDOW || window > 1L << 30) {
+                throw invalid(Setting.MAX_STREAM_WINDOW, "it must be between 256KiB and 1GiB");
+            }
+            long budget = bytes(Setting.SESSION_WINDOW_BUDGET);
+            long streams = bytes(Setting.MAX_STREAMS);
+            if (streams < 1 || streams > 1_000_000) {
+                throw invalid(Setting.MAX_STREAMS, "it must be a number from 1 to 1000000");
+            }
+            return new Tunnels((int) window, budget, (int) streams);
+        }
+
+        /** A size such as 16MiB, 512KiB, 1GiB or a plain number of bytes. */
+        private long bytes(Setting setting) {
+            Matcher matcher = BYTES.matcher(raw(setting).trim());
+            if (!matcher.matches()) {
+                throw invalid(setting, "'" + raw(setting) + "' is not a size such as 16MiB, 512KiB or 65536");
+            }
+            long amount = Long.parseLong(matcher.group(1));
+            String unit = matcher.group(2) == null ? "" : matcher.group(2).toLowerCase(Locale.ROOT);
+            return switch (unit) {
+                case "kib", "k" -> amount << 10;
+                case "mib", "m" -> amount << 20;
+                case "gib", "g" -> amount << 30;
+                default -> amount;
+            };
         }
 
         private String raw(Setting setting) {

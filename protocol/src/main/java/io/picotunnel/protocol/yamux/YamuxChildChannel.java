@@ -107,7 +107,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         this.streamId = streamId;
         this.state = state;
         YamuxConfig yamuxConfig = session.config();
-        this.receiveWindow = new ReceiveWindow(yamuxConfig.maxStreamWindow());
+        this.receiveWindow = new ReceiveWindow(yamuxConfig.maxStreamWindow(), yamuxConfig.windowAutoTuning(),
+                session.windowBudget());
         this.channelId = new YamuxStreamChannelId(parent.id(), streamId);
         this.pipeline = new DefaultChannelPipeline(this) {
             // A write from another thread travels to the event loop as a task; as AbstractHttp2StreamChannel
@@ -402,6 +403,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         state.onLocalReset();
         reset = true;
         removed = true;
+        receiveWindow.release();
         cancelTimer();
         dropOutbound(new StreamResetException("yamux session closed"));
         closeChannel();
@@ -567,7 +569,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
                     if (inbound.isEmpty()) {
                         inboundTailOwned = false;
                     }
-                    long credit = receiveWindow.onConsumed(data.readableBytes());
+                    long credit = receiveWindow.onConsumed(data.readableBytes(), session.nanoTime(),
+                            session.rttNanos());
                     if (credit > 0 && state.inputOpen()) {
                         session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags(), streamId, credit));
                         session.flushSoon();
@@ -674,6 +677,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private void endIfTerminal() {
         if (state.isTerminal() && !removed) {
             removed = true;
+            receiveWindow.release();
             cancelTimer();
             session.streamEnded(this);
         }

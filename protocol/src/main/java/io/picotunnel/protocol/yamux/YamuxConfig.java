@@ -3,32 +3,48 @@ package io.picotunnel.protocol.yamux;
 import java.time.Duration;
 
 /**
- * Settings of one yamux session. {@link #defaults()} matches hashicorp/yamux's defaults.
+ * Settings of one yamux session. {@link #defaults()} tunes receive windows automatically; the five-argument
+ * constructor keeps a fixed window, as hashicorp/yamux does.
  *
- * @param maxStreamWindow    receive window per stream in bytes (spec: initial 256 KiB); credit is returned
- *                           to the peer as the application consumes data, once the delta reaches half of it
+ * @param maxStreamWindow    largest receive window per stream in bytes (spec: initial 256 KiB). With
+ *                           {@code windowAutoTuning} a stream starts at 256 KiB and grows towards it; without, the
+ *                           whole window is announced when the stream opens. Credit is returned to the peer as the
+ *                           application consumes data, once the delta reaches half of the current window
  * @param keepAliveInterval  how often a ping is sent; a peer that has not answered the previous ping when
  *                           the next one is due is declared dead (so detection takes at most two intervals);
  *                           {@link Duration#ZERO} disables keepalive
  * @param maxStreams         most concurrently open streams; an inbound SYN beyond it is answered with RST
  * @param streamOpenTimeout  how long an opened stream waits for the peer's ACK before it is reset; also how long
- *                           a closed stream waits for the peer's FIN before it is reset, and how long
+ *                           a closed stream may make no progress before it is reset, and how long
  *                           {@link YamuxSession#ping()} waits for the answer
  * @param writeBufferHighWaterMark bytes queued on a stream (not yet sent because of the send window or
  *                           the parent's writability) above which the stream channel is not writable
+ * @param sessionWindowBudget bytes all streams of the session together may grow their windows by beyond 256 KiB
+ *                           each, so memory stays bounded with thousands of streams
+ * @param windowAutoTuning   grow a stream's window (doubling, up to {@code maxStreamWindow}, within the budget)
+ *                           when its reader consumed half of it within two round trips: the window, not the
+ *                           reader, limits that stream (as HTTP/2 and QUIC stacks do with a bandwidth-delay estimate)
  */
 public record YamuxConfig(
         int maxStreamWindow,
         Duration keepAliveInterval,
         int maxStreams,
         Duration streamOpenTimeout,
-        int writeBufferHighWaterMark) {
+        int writeBufferHighWaterMark,
+        long sessionWindowBudget,
+        boolean windowAutoTuning) {
 
     public static final int INITIAL_STREAM_WINDOW = 256 * 1024;
+    public static final int DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024;
+    public static final long DEFAULT_SESSION_WINDOW_BUDGET = 64L * 1024 * 1024;
+    public static final int DEFAULT_MAX_STREAMS = 65_536;
 
     public YamuxConfig {
         if (maxStreamWindow < INITIAL_STREAM_WINDOW) {
             throw new IllegalArgumentException("maxStreamWindow must be at least " + INITIAL_STREAM_WINDOW);
+        }
+        if (maxStreamWindow > 1 << 30) {
+            throw new IllegalArgumentException("maxStreamWindow must be at most 1 GiB");
         }
         if (keepAliveInterval.isNegative()) {
             throw new IllegalArgumentException("keepAliveInterval must not be negative");
@@ -42,17 +58,51 @@ public record YamuxConfig(
         if (writeBufferHighWaterMark < 1) {
             throw new IllegalArgumentException("writeBufferHighWaterMark must be positive");
         }
+        if (sessionWindowBudget < 0) {
+            throw new IllegalArgumentException("sessionWindowBudget must not be negative");
+        }
+    }
+
+    /** A fixed window of {@code maxStreamWindow} for every stream, no auto-tuning. */
+    public YamuxConfig(int maxStreamWindow, Duration keepAliveInterval, int maxStreams, Duration streamOpenTimeout,
+                       int writeBufferHighWaterMark) {
+        this(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
+                DEFAULT_SESSION_WINDOW_BUDGET, false);
     }
 
     public static YamuxConfig defaults() {
-        return new YamuxConfig(INITIAL_STREAM_WINDOW, Duration.ofSeconds(30), 8192, Duration.ofSeconds(30), 64 * 1024);
+        return new YamuxConfig(DEFAULT_MAX_STREAM_WINDOW, Duration.ofSeconds(30), DEFAULT_MAX_STREAMS,
+                Duration.ofSeconds(30), 64 * 1024, DEFAULT_SESSION_WINDOW_BUDGET, true);
+    }
+
+    /** The largest Data frame the peer may send: what the biggest window we may grant allows. */
+    public int maxDataFrame() {
+        return maxStreamWindow;
     }
 
     public YamuxConfig withKeepAliveInterval(Duration interval) {
-        return new YamuxConfig(maxStreamWindow, interval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark);
+        return new YamuxConfig(maxStreamWindow, interval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
+                sessionWindowBudget, windowAutoTuning);
     }
 
     public YamuxConfig withMaxStreams(int max) {
-        return new YamuxConfig(maxStreamWindow, keepAliveInterval, max, streamOpenTimeout, writeBufferHighWaterMark);
+        return new YamuxConfig(maxStreamWindow, keepAliveInterval, max, streamOpenTimeout, writeBufferHighWaterMark,
+                sessionWindowBudget, windowAutoTuning);
+    }
+
+    /** Windows grow up to {@code max} with auto-tuning on, or are fixed at {@code max} with it off. */
+    public YamuxConfig withMaxStreamWindow(int max) {
+        return new YamuxConfig(max, keepAliveInterval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
+                sessionWindowBudget, windowAutoTuning);
+    }
+
+    public YamuxConfig withSessionWindowBudget(long budget) {
+        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
+                writeBufferHighWaterMark, budget, windowAutoTuning);
+    }
+
+    public YamuxConfig withWindowAutoTuning(boolean on) {
+        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
+                writeBufferHighWaterMark, sessionWindowBudget, on);
     }
 }

@@ -70,6 +70,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private final ArrayDeque<YamuxChildChannel> waitingForParent = new ArrayDeque<>();
     private final ArrayDeque<YamuxChildChannel> readCompletePending = new ArrayDeque<>();
     private final PendingPings pings = new PendingPings();
+    private final WindowBudget windowBudget;
+    /** Smoothed round-trip time from answered pings, 0 until the first answer. */
+    private volatile long rttNanos;
+    private boolean rttProbed;
+    private long keepAliveSentNanos;
 
     private volatile ChannelHandlerContext ctx;
     private volatile Promise<GoAwayCode> goAwayReceived;
@@ -98,6 +103,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
         this.config = config;
         this.inboundStreamHandler = inboundStreamHandler;
         this.nextStreamId = role.firstStreamId();
+        this.windowBudget = new WindowBudget(config.sessionWindowBudget());
     }
 
     /** The session installed on {@code parent}, or null. */
@@ -168,6 +174,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
         return activeStreams;
     }
 
+    /** The smoothed round-trip time measured with pings, or null before the first answer. */
+    public Duration roundTripTime() {
+        long rtt = rttNanos;
+        return rtt == 0 ? null : Duration.ofNanos(rtt);
+    }
+
     /**
      * The most bytes one stream of this session has held at once: received and not yet read by its reader,
      * plus written and not yet sent (writes on their way from other threads included). Bounded by the receive
@@ -193,7 +205,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         goAwayReceived = ctx.executor().newPromise();
-        ctx.pipeline().addBefore(ctx.name(), null, new YamuxFrameDecoder(config.maxStreamWindow()));
+        ctx.pipeline().addBefore(ctx.name(), null, new YamuxFrameDecoder(config.maxDataFrame()));
         ctx.pipeline().addBefore(ctx.name(), null, YamuxFrameEncoder.INSTANCE);
         if (localGoAway) {
             localGoAway = false;
@@ -355,8 +367,9 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
         if (keepAliveOutstanding && frame.length() == keepAliveOpaque) {
             keepAliveOutstanding = false;
+            onRoundTrip(nanoTime() - keepAliveSentNanos);
         }
-        pings.answered(frame.length(), System.nanoTime());
+        pings.answered(frame.length(), nanoTime());
     }
 
     private void onGoAway(YamuxFrame frame) {
@@ -459,7 +472,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
         Duration timeout = config.streamOpenTimeout();
         ScheduledFuture<?> timer = ctx.executor().schedule(() -> pings.timedOut(opaque, timeout),
                 timeout.toNanos(), TimeUnit.NANOSECONDS);
-        pings.add(opaque, promise, System.nanoTime(), timer);
+        pings.add(opaque, promise, nanoTime(), timer);
+        promise.addListener(f -> {
+            if (f.isSuccess()) {
+                onRoundTrip(((Duration) f.getNow()).toNanos());
+            }
+        });
         writeFrame(YamuxFrame.ping(FLAG_SYN, opaque));
         flushSoon();
     }
@@ -470,6 +488,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
     }
 
     private void startKeepAlive() {
+        if (config.windowAutoTuning() && !rttProbed && !closing) {
+            // Window auto-tuning needs a round-trip estimate from the start, not after the first keepalive.
+            rttProbed = true;
+            sendPing(ctx.executor().newPromise());
+        }
         long nanos = config.keepAliveInterval().toNanos();
         if (keepAliveTask != null || nanos == 0 || closing) {
             return;
@@ -490,6 +513,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
         keepAliveOutstanding = true;
         keepAliveOpaque = pings.nextOpaque();
+        keepAliveSentNanos = nanoTime();
         writeFrame(YamuxFrame.ping(FLAG_SYN, keepAliveOpaque));
         flushSoon();
     }
@@ -541,6 +565,26 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     YamuxConfig config() {
         return config;
+    }
+
+    WindowBudget windowBudget() {
+        return windowBudget;
+    }
+
+    long rttNanos() {
+        return rttNanos;
+    }
+
+    long nanoTime() {
+        return ctx.executor().ticker().nanoTime();
+    }
+
+    private void onRoundTrip(long sample) {
+        if (sample <= 0) {
+            sample = 1;
+        }
+        long previous = rttNanos;
+        rttNanos = previous == 0 ? sample : (7 * previous + sample) / 8;
     }
 
     ChannelFuture writeFrame(YamuxFrame frame) {

@@ -60,7 +60,12 @@ class YamuxSessionFramesTest {
     }
 
     private static YamuxConfig noKeepAlive() {
-        return YamuxConfig.defaults().withKeepAliveInterval(Duration.ZERO);
+        return fixedWindow().withKeepAliveInterval(Duration.ZERO);
+    }
+
+    /** hashicorp/yamux's defaults: a fixed 256 KiB window, so no round-trip probe and no window growth. */
+    private static YamuxConfig fixedWindow() {
+        return YamuxConfig.defaults().withWindowAutoTuning(false).withMaxStreamWindow(YamuxConfig.INITIAL_STREAM_WINDOW);
     }
 
     private static ByteBuf text(String s) {
@@ -320,7 +325,7 @@ class YamuxSessionFramesTest {
 
     @Test
     void unansweredKeepaliveClosesSession() {
-        RawPeer p = client(YamuxConfig.defaults().withKeepAliveInterval(Duration.ofSeconds(30)));
+        RawPeer p = client(fixedWindow().withKeepAliveInterval(Duration.ofSeconds(30)));
         p.advance(30_000);
         YamuxFrame ping = p.writtenOne();
         assertThat(ping.type()).isEqualTo(TYPE_PING);
@@ -332,7 +337,7 @@ class YamuxSessionFramesTest {
 
     @Test
     void answeredKeepaliveKeepsSession() {
-        RawPeer p = client(YamuxConfig.defaults().withKeepAliveInterval(Duration.ofSeconds(30)));
+        RawPeer p = client(fixedWindow().withKeepAliveInterval(Duration.ofSeconds(30)));
         for (int i = 0; i < 3; i++) {
             p.advance(30_000);
             YamuxFrame ping = p.writtenOne();

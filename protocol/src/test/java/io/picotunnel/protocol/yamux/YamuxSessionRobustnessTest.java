@@ -19,7 +19,8 @@ class YamuxSessionRobustnessTest {
     @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8})
     void randomFramesNeverEscapeAsExceptions(long seed) {
         Random random = new Random(seed);
-        YamuxConfig config = YamuxConfig.defaults().withKeepAliveInterval(Duration.ZERO).withMaxStreams(8);
+        YamuxConfig config = YamuxConfig.defaults().withWindowAutoTuning(false)
+                .withMaxStreamWindow(YamuxConfig.INITIAL_STREAM_WINDOW).withKeepAliveInterval(Duration.ZERO).withMaxStreams(8);
         ChannelInitializer<Channel> streams = new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {

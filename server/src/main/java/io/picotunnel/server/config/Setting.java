@@ -32,6 +32,11 @@ public enum Setting {
     TLS_KEY("--tls-key", "FILE", null, "PEM private key for --tls-cert."),
     PROXY_TIMEOUT("--proxy-timeout", "DURATION", "60s",
             "How long the proxy waits for a response from a service, e.g. 30s, 2m."),
+    MAX_STREAM_WINDOW("--max-stream-window", "BYTES", "16MiB",
+            "Largest receive window per tunnel stream; windows start at 256KiB and grow while the link, not the reader, limits a stream."),
+    SESSION_WINDOW_BUDGET("--session-window-budget", "BYTES", "64MiB",
+            "How much the windows of one client connection may grow in all, which bounds its memory."),
+    MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
             "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once).");
 

@@ -2,6 +2,7 @@ package io.picotunnel.server.tunnel;
 
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxSpec;
 
 import java.time.Duration;
 
@@ -10,8 +11,9 @@ import java.time.Duration;
  *
  * @param yamux            the session settings (keepalive 30 s by default)
  * @param handshakeTimeout how long a connection may take from accept to a completed WebSocket upgrade
- * @param maxFramePayload  largest WebSocket frame payload accepted from a client (ours send at most 64 KiB);
- *                         a bigger frame closes the connection with status 1009
+ * @param maxFramePayload  largest WebSocket frame payload accepted from a client (ours send at most 64 KiB, a
+ *                         hashicorp/yamux peer up to the largest window in one message); a bigger frame closes
+ *                         the connection with status 1009
  */
 public record TunnelEndpointConfig(YamuxConfig yamux, Duration handshakeTimeout, int maxFramePayload) {
 
@@ -28,7 +30,17 @@ public record TunnelEndpointConfig(YamuxConfig yamux, Duration handshakeTimeout,
     }
 
     public static TunnelEndpointConfig defaults() {
-        return new TunnelEndpointConfig(YamuxConfig.defaults(), DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME_PAYLOAD);
+        return of(YamuxConfig.defaults());
+    }
+
+    /**
+     * The endpoint for sessions with {@code yamux} settings. A peer such as hashicorp/yamux writes a Data frame as
+     * large as the window we granted in one WebSocket message, so the message limit follows the largest window.
+     */
+    public static TunnelEndpointConfig of(YamuxConfig yamux) {
+        int largestFrame = yamux.maxDataFrame() + YamuxSpec.HEADER_LENGTH;
+        return new TunnelEndpointConfig(yamux, DEFAULT_HANDSHAKE_TIMEOUT,
+                Math.max(DEFAULT_MAX_FRAME_PAYLOAD, largestFrame));
     }
 
     public TunnelEndpointConfig withKeepAliveInterval(Duration interval) {

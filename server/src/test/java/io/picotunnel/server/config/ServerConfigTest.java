@@ -103,6 +103,27 @@ class ServerConfigTest {
     }
 
     @Test
+    void tunnelLimitsAndShutdownGraceHaveDefaultsAndTakeSizesAndDurations() {
+        ServerConfig defaults = load(Map.of(), Map.of());
+        assertThat(defaults.tunnels()).isEqualTo(new ServerConfig.Tunnels(16 << 20, 64L << 20, 65_536));
+        assertThat(defaults.tunnels().yamux().windowAutoTuning()).isTrue();
+        assertThat(defaults.shutdownGrace()).isEqualTo(Duration.ofSeconds(30));
+
+        ServerConfig set = load(Map.of(Setting.MAX_STREAM_WINDOW, "8MiB"), Map.of(
+                "PICOTUNNEL_SESSION_WINDOW_BUDGET", "512KiB", "PICOTUNNEL_MAX_STREAMS", "100000",
+                "PICOTUNNEL_SHUTDOWN_GRACE", "0"));
+        assertThat(set.tunnels()).isEqualTo(new ServerConfig.Tunnels(8 << 20, 512L << 10, 100_000));
+        assertThat(set.shutdownGrace()).as("0 skips the drain").isZero();
+
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_STREAM_WINDOW", "64KiB")))
+                .hasMessage("Invalid --max-stream-window (PICOTUNNEL_MAX_STREAM_WINDOW): it must be between 256KiB and 1GiB.");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_SESSION_WINDOW_BUDGET", "lots")))
+                .hasMessageContaining("--session-window-budget").hasMessageContaining("not a size");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_STREAMS", "0")))
+                .hasMessageContaining("--max-streams");
+    }
+
+    @Test
     void aWeakAdminTokenIsRefusedWithoutRepeatingIt() {
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "secret123")))
                 .isInstanceOf(ConfigException.class)

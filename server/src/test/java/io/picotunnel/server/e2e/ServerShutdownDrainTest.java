@@ -92,7 +92,7 @@ class ServerShutdownDrainTest {
                 digest.update(buffer, 0, n);
                 received += n;
             }
-            visitor.close(); // the connection ends when both sides are done with it
+            visitor.shutdownOutput(); // the connection ends when both sides are done with it
             assertThat(received).as("every byte of the download").isEqualTo((long) chunks * CHUNK);
             assertThat(digest.digest()).isEqualTo(PacedTarget.expectedDigest(chunks));
             assertThat(server.waitFor(30, TimeUnit.SECONDS)).as("the server exits once the stream ended").isTrue();
@@ -258,9 +258,13 @@ class ServerShutdownDrainTest {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws IOException {
             listener.close();
-            acceptor.join(5000);
+            try {
+                acceptor.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

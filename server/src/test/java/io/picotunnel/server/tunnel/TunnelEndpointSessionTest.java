@@ -126,7 +126,7 @@ class TunnelEndpointSessionTest {
         try (RawTunnelClient client = RawTunnelClient.connect(http, port, TOKEN)) {
             await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
 
-            client.sendAndForget(new byte[TunnelEndpointConfig.DEFAULT_MAX_FRAME_PAYLOAD + 1]);
+            client.sendAndForget(new byte[TunnelEndpointConfig.defaults().maxFramePayload() + 1]);
 
             await().atMost(5, TimeUnit.SECONDS).until(client::isClosed);
             assertThat(client.closeStatus()).isEqualTo(1009);
