@@ -3,7 +3,11 @@ package io.picotunnel.protocol.yamux;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelPromise;
 
+import io.netty.buffer.ByteBufAllocator;
+
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Bytes written to a stream and not yet sent (the send window or the parent does not allow it yet), in
@@ -11,9 +15,12 @@ import java.util.ArrayDeque;
  */
 final class OutboundQueue {
 
-    /** A piece of the head entry to send; {@code completes} is the entry's promise once it is fully taken. */
-    record Chunk(ByteBuf data, ChannelPromise completes) {
+    /** Bytes to send as one frame; {@code completes} are the promises of the entries it finishes. */
+    record Chunk(ByteBuf data, List<ChannelPromise> completes) {
     }
+
+    /** Entries below this size are merged with the following small ones into one frame (and one copy). */
+    static final int MERGE_BELOW = 8 * 1024;
 
     private record Entry(ByteBuf buf, ChannelPromise promise) {
     }
@@ -50,18 +57,45 @@ final class OutboundQueue {
         return bytes;
     }
 
-    /** Takes at most {@code max} bytes of the first flushed entry (call only when {@link #hasFlushed()}). */
-    Chunk take(int max) {
+    /**
+     * Takes at most {@code max} bytes from the flushed entries (call only when {@link #hasFlushed()}): part or all
+     * of the first one, or several small ones merged into one buffer, so that many small writes become one frame.
+     */
+    Chunk take(int max, ByteBufAllocator alloc) {
         Entry head = entries.peek();
         ByteBuf buf = head.buf();
         int readable = buf.readableBytes();
-        if (readable <= max) {
-            entries.poll();
-            bytes -= readable;
-            return new Chunk(buf, head.promise());
+        if (readable > max) {
+            bytes -= max;
+            return new Chunk(buf.readRetainedSlice(max), List.of());
         }
-        bytes -= max;
-        return new Chunk(buf.readRetainedSlice(max), null);
+        entries.poll();
+        bytes -= readable;
+        if (readable >= MERGE_BELOW || !nextMerges(max - readable)) {
+            return new Chunk(buf, List.of(head.promise()));
+        }
+        ByteBuf merged = alloc.buffer(Math.min(max, 4 * MERGE_BELOW));
+        List<ChannelPromise> promises = new ArrayList<>(4);
+        merged.writeBytes(buf);
+        buf.release();
+        promises.add(head.promise());
+        while (nextMerges(max - merged.readableBytes())) {
+            Entry next = entries.poll();
+            int length = next.buf().readableBytes();
+            bytes -= length;
+            merged.writeBytes(next.buf());
+            next.buf().release();
+            promises.add(next.promise());
+        }
+        return new Chunk(merged, promises);
+    }
+
+    private boolean nextMerges(int room) {
+        if (!hasFlushed()) {
+            return false;
+        }
+        int length = entries.peek().buf().readableBytes();
+        return length < MERGE_BELOW && length <= room;
     }
 
     void failAll(Throwable cause) {

@@ -24,6 +24,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
@@ -431,9 +432,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         while (outbound.hasFlushed() && !reset) {
             if (outbound.headIsEmpty()) {
                 // An empty write (often a flush marker before close) completes in order, window or not.
-                OutboundQueue.Chunk empty = outbound.take(0);
+                OutboundQueue.Chunk empty = outbound.take(0, alloc());
                 empty.data().release();
-                empty.completes().trySuccess();
+                empty.completes().forEach(ChannelPromise::trySuccess);
                 continue;
             }
             if (sendWindow <= 0) {
@@ -446,16 +447,20 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
                 }
                 break;
             }
-            OutboundQueue.Chunk chunk = outbound.take((int) Math.min(sendWindow, MAX_DATA_CHUNK));
+            OutboundQueue.Chunk chunk = outbound.take((int) Math.min(sendWindow, MAX_DATA_CHUNK), alloc());
             ByteBuf data = chunk.data();
             int length = data.readableBytes();
             sendWindow -= length;
             YamuxFrame frame = YamuxFrame.data(state.takeSendFlags(), streamId, data);
-            ChannelPromise completes = chunk.completes();
-            if (completes == null) {
+            List<ChannelPromise> completes = chunk.completes();
+            if (completes.isEmpty()) {
                 session.writeFrame(frame);
             } else {
-                session.writeFrame(frame).addListener(f -> complete(f, completes));
+                session.writeFrame(frame).addListener(f -> {
+                    for (ChannelPromise promise : completes) {
+                        complete(f, promise);
+                    }
+                });
             }
             wrote = true;
             noteProgress();

@@ -546,6 +546,25 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void smallWritesFlushedTogetherLeaveAsOneFrame() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        List<ChannelFuture> writes = new java.util.ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            writes.add(s.write(text("0123456789")));
+        }
+        s.flush();
+        List<YamuxFrame> frames = p.written();
+        assertThat(frames).hasSize(1);
+        assertThat(frames.get(0).type()).isEqualTo(TYPE_DATA);
+        assertThat(frames.get(0).payload().toString(StandardCharsets.UTF_8)).isEqualTo("0123456789".repeat(100));
+        frames.forEach(YamuxFrame::release);
+        assertThat(writes).allMatch(ChannelFuture::isSuccess);
+    }
+
+    @Test
     void writeBeyondSendWindowWaitsForWindowUpdate() {
         RawPeer p = client(noKeepAlive());
         YamuxStreamChannel s = openOutbound(p);
