@@ -2,6 +2,7 @@ package io.picotunnel.client;
 
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ConfigException;
+import io.picotunnel.client.tunnel.ClientIdentity;
 import io.picotunnel.client.tunnel.TokenRejectedException;
 import io.picotunnel.client.tunnel.TunnelClient;
 import org.slf4j.Logger;
@@ -10,11 +11,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -150,16 +148,7 @@ public final class ClientMain implements Callable<Integer> {
     /** The version baked into the jar at build time. */
     static final class Version implements CommandLine.IVersionProvider {
         static String get() {
-            try (InputStream in = ClientMain.class.getResourceAsStream("/io/picotunnel/client/version.properties")) {
-                if (in == null) {
-                    return "dev";
-                }
-                Properties p = new Properties();
-                p.load(in);
-                return p.getProperty("version", "dev");
-            } catch (IOException e) {
-                return "dev";
-            }
+            return ClientIdentity.version();
         }
 
         @Override
