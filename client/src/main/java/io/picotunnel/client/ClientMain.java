@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
         usageHelpAutoWidth = true,
         description = {
             "Connects to a PicoTunnel server over one WebSocket and forwards each connection the server",
-            "sends to the local target it names. Reconnects on its own (1 s doubling to 60 s)."
+            "sends to the local target it names. Reconnects on its own (1 s doubling to 60 s, starting over",
+            "once a connection lasted 30 s). Several clients may run with one token: the server spreads the load."
         },
         footerHeading = "%nEnvironment:%n",
         footer = {
