@@ -21,7 +21,7 @@ describe('App', () => {
       'GET /auth/session': { status: 200, body: { signed_in: true, method: 'oidc', user: 'alice@example.com', tunnel_server: 'ws://h:8443' } },
       'GET /api/tunnels/a1b2c3d4e5f60718': {
         status: 200,
-        body: { id: 'a1b2c3d4e5f60718', name: 'home', token: 'f'.repeat(64), created_at: '', updated_at: '', connected: false },
+        body: { id: 'a1b2c3d4e5f60718', name: 'home', token: 'f'.repeat(64), created_at: '', updated_at: '', connected: false, clients: [] },
       },
       'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
     });

@@ -1,15 +1,29 @@
 // The management API as the UI uses it. Every request carries the session cookie; writes also carry the
 // custom header the server requires of cookie-authenticated writes (its CSRF defence).
 
+/** One client connected to a tunnel; a tunnel may have several (replicas). */
+export interface TunnelClient {
+  /** Server-generated, one per connection: a reconnect gets a new one. */
+  id: string;
+  remote_addr: string | null;
+  version: string | null;
+  hostname: string | null;
+  connected_since: string;
+}
+
 export interface Tunnel {
   id: string;
   name: string;
   token: string;
   created_at: string;
   updated_at: string;
+  /** True while at least one client is connected. */
   connected: boolean;
+  /** When the earliest connected client connected. */
   connected_since?: string | null;
   last_seen_at?: string | null;
+  /** The connected clients, oldest first; empty when none is. */
+  clients: TunnelClient[];
 }
 
 export type ServiceType = 'http' | 'tcp';

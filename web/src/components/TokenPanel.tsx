@@ -67,8 +67,8 @@ export function TokenPanel({
           title="Regenerate token?"
           message={
             <p>
-              The current token stops working at once and the connected client is disconnected. You will need to
-              restart the client with the new token.
+              The current token stops working at once and every connected client is disconnected. You will need to
+              restart the clients with the new token.
             </p>
           }
           confirmLabel="Regenerate token"

@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import { api, ApiError, type Service, type ServiceInput, type Tunnel } from '../api';
 import { ClientCommands } from '../components/ClientCommands';
+import { ClientsTable } from '../components/ClientsTable';
 import { ArrowLeftIcon, PlusIcon, TrashIcon } from '../components/Icons';
 import { ConfirmDialog, Modal } from '../components/Modal';
 import { ServiceForm } from '../components/ServiceForm';
@@ -60,6 +61,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
 
   const tunnel = override && override.updated_at >= data.tunnel.updated_at ? { ...data.tunnel, token: override.token } : data.tunnel;
   const services = data.services;
+  const clients = tunnel.clients ?? [];
 
   const saveService = async (input: ServiceInput) => {
     if (editing?.mode === 'edit') {
@@ -164,6 +166,16 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
         )}
       </section>
 
+      <section className="card" aria-labelledby="clients-title">
+        <div className="card-header">
+          <h2 id="clients-title">Clients</h2>
+          <span className="muted" aria-live="polite">
+            {clients.length === 1 ? '1 connected' : `${clients.length} connected`}
+          </span>
+        </div>
+        <ClientsTable clients={clients} />
+      </section>
+
       <section className="card" aria-labelledby="connect-title">
         <div className="card-header">
           <h2 id="connect-title">Connect a client</h2>
@@ -212,7 +224,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
       {deletingTunnel && (
         <ConfirmDialog
           title={`Delete tunnel ${tunnel.name}?`}
-          message={<p>Its {services.length} services are deleted too, and its client is disconnected.</p>}
+          message={<p>Its {services.length} services are deleted too, and its clients are disconnected.</p>}
           confirmLabel="Delete tunnel"
           danger
           busy={busy}

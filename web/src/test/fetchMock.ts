@@ -40,6 +40,16 @@ export const tunnel = (overrides: Record<string, unknown> = {}) => ({
   connected: false,
   connected_since: null,
   last_seen_at: null,
+  clients: [],
+  ...overrides,
+});
+
+export const tunnelClient = (overrides: Record<string, unknown> = {}) => ({
+  id: '0a1b2c3d4e5f6071',
+  remote_addr: '203.0.113.7:51234',
+  version: '0.1.0',
+  hostname: 'build-box',
+  connected_since: '2026-01-01T10:00:00.000Z',
   ...overrides,
 });
 

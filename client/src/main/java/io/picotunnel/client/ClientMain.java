@@ -2,6 +2,7 @@ package io.picotunnel.client;
 
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ConfigException;
+import io.picotunnel.client.tunnel.ClientIdentity;
 import io.picotunnel.client.tunnel.TokenRejectedException;
 import io.picotunnel.client.tunnel.TunnelClient;
 import org.slf4j.Logger;
@@ -10,11 +11,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +26,8 @@ import java.util.concurrent.TimeUnit;
         usageHelpAutoWidth = true,
         description = {
             "Connects to a PicoTunnel server over one WebSocket and forwards each connection the server",
-            "sends to the local target it names. Reconnects on its own (1 s doubling to 60 s)."
+            "sends to the local target it names. Reconnects on its own (1 s doubling to 60 s, starting over",
+            "once a connection lasted 30 s). Several clients may run with one token: the server spreads the load."
         },
         footerHeading = "%nEnvironment:%n",
         footer = {
@@ -150,16 +149,7 @@ public final class ClientMain implements Callable<Integer> {
     /** The version baked into the jar at build time. */
     static final class Version implements CommandLine.IVersionProvider {
         static String get() {
-            try (InputStream in = ClientMain.class.getResourceAsStream("/io/picotunnel/client/version.properties")) {
-                if (in == null) {
-                    return "dev";
-                }
-                Properties p = new Properties();
-                p.load(in);
-                return p.getProperty("version", "dev");
-            } catch (IOException e) {
-                return "dev";
-            }
+            return ClientIdentity.version();
         }
 
         @Override

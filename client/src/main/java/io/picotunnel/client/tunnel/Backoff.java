@@ -3,10 +3,15 @@ package io.picotunnel.client.tunnel;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * Reconnect delays: 1 s doubling up to 60 s, each shortened by a random part of up to {@link #JITTER} so
- * that many clients cut off at once do not come back in lockstep. {@link #reset()} once connected.
+ * that many clients cut off at once do not come back in lockstep. The delays start over only after a
+ * connection stayed up for {@link #DEFAULT_STABLE_AFTER}: a server that accepts the upgrade and drops the
+ * connection at once is retried less and less often, as one that refuses it is.
+ *
+ * <p>Not thread-safe: the client uses it from its one event loop.
  */
 public final class Backoff {
 
@@ -14,9 +19,15 @@ public final class Backoff {
     public static final Duration MAX = Duration.ofSeconds(60);
     /** The largest fraction of a delay taken off at random. */
     public static final double JITTER = 0.2;
+    /** How long a connection must have lasted for the delays to start over. */
+    public static final Duration DEFAULT_STABLE_AFTER = Duration.ofSeconds(30);
 
     private final DoubleSupplier random;
+    private final Duration stableAfter;
+    private final LongSupplier nanoClock;
     private int attempt;
+    private boolean connected;
+    private long connectedAt;
 
     public Backoff() {
         this(() -> ThreadLocalRandom.current().nextDouble());
@@ -24,17 +35,48 @@ public final class Backoff {
 
     /** @param random values in [0, 1) */
     public Backoff(DoubleSupplier random) {
-        this.random = random;
+        this(random, DEFAULT_STABLE_AFTER, System::nanoTime);
     }
 
-    /** The delay before the next attempt. */
+    /**
+     * @param random      values in [0, 1)
+     * @param stableAfter how long a connection must last for the delays to start over
+     * @param nanoClock   a monotonic clock in nanoseconds, such as {@code System::nanoTime}
+     */
+    public Backoff(DoubleSupplier random, Duration stableAfter, LongSupplier nanoClock) {
+        if (stableAfter.isNegative()) {
+            throw new IllegalArgumentException("stableAfter must not be negative");
+        }
+        this.random = random;
+        this.stableAfter = stableAfter;
+        this.nanoClock = nanoClock;
+    }
+
+    /** A connection is up: if it lasts {@code stableAfter}, the delays start over when it ends. */
+    public void connected() {
+        connected = true;
+        connectedAt = nanoClock.getAsLong();
+    }
+
+    /** The connection ended: the delays start over if it lasted long enough, else they go on growing. */
+    public void disconnected() {
+        if (connected && nanoClock.getAsLong() - connectedAt >= stableAfter.toNanos()) {
+            attempt = 0;
+        }
+        connected = false;
+    }
+
+    /** The delay before the next attempt (after {@link #disconnected()} when a connection was up). */
     public Duration next() {
+        disconnected();
         long base = Math.min(MAX.toMillis(), INITIAL.toMillis() << Math.min(attempt, 16));
         attempt++;
         return Duration.ofMillis(base - (long) (base * JITTER * random.getAsDouble()));
     }
 
+    /** Starts over at once, whatever the last connection lasted. */
     public void reset() {
         attempt = 0;
+        connected = false;
     }
 }

@@ -21,14 +21,20 @@ import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The tunnel client, embeddable: keeps one connection to the server, reconnecting with {@link Backoff} after
  * every failure except a rejected token, and serves the streams the server opens (see {@link TargetDialer}).
+ * When the server sends GoAway (normal), as it does when it shuts down, the client connects anew at once
+ * (after a random pause of up to {@link #GO_AWAY_RECONNECT_JITTER}) and keeps the old connection until the
+ * server closes it or its last stream ends, so that streams on it can finish.
  *
  * <pre>{@code
  * TunnelClient client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:8443"), token));
@@ -44,6 +50,8 @@ public final class TunnelClient implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TunnelClient.class);
     private static final Duration DRAIN_POLL = Duration.ofMillis(50);
+    /** The longest random pause before reconnecting after the server's GoAway (normal). */
+    public static final Duration GO_AWAY_RECONNECT_JITTER = Duration.ofSeconds(1);
 
     /** Where the client is in its life. */
     public enum State {
@@ -60,7 +68,10 @@ public final class TunnelClient implements AutoCloseable {
     private final Object stateLock = new Object();
 
     private volatile State state = State.NEW;
+    /** The connection new streams come on; null while (re)connecting. */
     private Channel channel;
+    /** Older connections the server sent GoAway on, kept while their streams finish. */
+    private final List<Channel> retiring = new ArrayList<>();
     private Future<Channel> pendingConnect;
     private ScheduledFuture<?> pendingReconnect;
     private boolean stopping;
@@ -76,7 +87,8 @@ public final class TunnelClient implements AutoCloseable {
         this.group = Transport.newEventLoopGroup(1, "picotunnel-client");
         this.loop = group.next();
         this.resolver = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("picotunnel-resolve-", 0).factory());
-        this.connector = new TunnelConnector(config, ssl, yamuxConfig, streamInitializer());
+        this.connector = new TunnelConnector(config, ssl, yamuxConfig, streamInitializer(),
+                ClientIdentity.version(), ClientIdentity.hostname());
     }
 
     private ChannelHandler streamInitializer() {
@@ -142,21 +154,45 @@ public final class TunnelClient implements AutoCloseable {
         return terminated;
     }
 
-    /** Streams open right now (0 while disconnected). */
+    /** Streams open right now, on the current connection and on those retiring (0 while disconnected). */
     public int activeStreams() {
-        Channel ch = channel;
-        YamuxSession session = ch == null ? null : YamuxSession.of(ch);
-        if (session == null) {
-            return 0;
-        }
-        if (ch.eventLoop().inEventLoop()) {
-            return session.activeStreams();
+        if (loop.inEventLoop()) {
+            return countStreams();
         }
         try {
-            return ch.eventLoop().submit(session::activeStreams).get(5, TimeUnit.SECONDS);
+            return loop.submit(this::countStreams).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             return 0;
         }
+    }
+
+    /** Connections open right now: the current one and those retiring after the server's GoAway. */
+    public int openConnections() {
+        if (loop.inEventLoop()) {
+            return openChannels().size();
+        }
+        try {
+            return loop.submit(() -> openChannels().size()).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    private int countStreams() {
+        int count = 0;
+        for (Channel ch : openChannels()) {
+            YamuxSession session = YamuxSession.of(ch);
+            count += session == null ? 0 : session.activeStreams();
+        }
+        return count;
+    }
+
+    private List<Channel> openChannels() {
+        List<Channel> open = new ArrayList<>(retiring);
+        if (channel != null) {
+            open.add(channel);
+        }
+        return open;
     }
 
     /** {@link #stop(Duration)} with the configured grace period. */
@@ -201,10 +237,14 @@ public final class TunnelClient implements AutoCloseable {
                 return;
             }
             channel = ch;
-            backoff.reset();
+            backoff.connected();
             LOG.info("connected to {}", config.server());
             setState(State.CONNECTED);
             ch.closeFuture().addListener(f -> onDisconnected(ch));
+            YamuxSession session = YamuxSession.of(ch);
+            if (session != null) {
+                session.goAwayReceived().addListener((Future<GoAwayCode> code) -> onGoAway(ch, code.getNow()));
+            }
             return;
         }
         if (stopping) {
@@ -224,13 +264,55 @@ public final class TunnelClient implements AutoCloseable {
         scheduleReconnect(delay);
     }
 
+    /**
+     * The server will open no more streams on {@code ch}: connect anew at once, and keep {@code ch} until the
+     * server closes it or its last stream ends. Other codes end the session, and the disconnect reconnects.
+     */
+    private void onGoAway(Channel ch, GoAwayCode code) {
+        if (code != GoAwayCode.NORMAL || channel != ch || stopping) {
+            return;
+        }
+        channel = null;
+        retiring.add(ch);
+        backoff.disconnected();
+        long delay = ThreadLocalRandom.current().nextLong(GO_AWAY_RECONNECT_JITTER.toMillis() + 1);
+        YamuxSession session = YamuxSession.of(ch);
+        LOG.info("the server at {} is going away (GoAway): reconnecting in {} ms; {} open stream(s) finish on the "
+                + "old connection", config.server(), delay, session == null ? 0 : session.activeStreams());
+        scheduleReconnect(Duration.ofMillis(delay));
+        if (session != null) {
+            closeWhenIdle(ch, session);
+        }
+    }
+
+    /** Closes a retiring connection once no stream is left on it (no new one can start after GoAway). */
+    private void closeWhenIdle(Channel ch, YamuxSession session) {
+        if (!ch.isActive() || stopping) {
+            return;
+        }
+        if (session.activeStreams() == 0) {
+            LOG.debug("the old connection to {} has no open streams left, closing it", config.server());
+            ch.close();
+            return;
+        }
+        loop.schedule(() -> closeWhenIdle(ch, session), DRAIN_POLL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     private void onDisconnected(Channel ch) {
+        if (retiring.remove(ch)) {
+            if (stopping && channel == null && retiring.isEmpty()) {
+                finishStop();
+            }
+            return;
+        }
         if (channel != ch) {
             return;
         }
         channel = null;
         if (stopping) {
-            finishStop();
+            if (retiring.isEmpty()) {
+                finishStop();
+            }
             return;
         }
         Duration delay = backoff.next();
@@ -255,19 +337,23 @@ public final class TunnelClient implements AutoCloseable {
         if (pendingConnect != null) {
             pendingConnect.cancel(false);
         }
-        Channel ch = channel;
-        YamuxSession session = ch == null ? null : YamuxSession.of(ch);
-        if (ch == null || session == null) {
-            if (ch != null) {
-                ch.close();
-            }
+        List<Channel> open = openChannels();
+        if (open.isEmpty()) {
             finishStop();
             return;
         }
         LOG.info("stopping: no new streams, waiting up to {} s for {} open stream(s)", grace.toSeconds(),
-                session.activeStreams());
-        session.goAway(GoAwayCode.NORMAL);
-        drain(ch, session, System.nanoTime() + grace.toNanos());
+                countStreams());
+        long deadline = System.nanoTime() + grace.toNanos();
+        for (Channel ch : open) {
+            YamuxSession session = YamuxSession.of(ch);
+            if (session == null) {
+                ch.close();
+            } else {
+                session.goAway(GoAwayCode.NORMAL);
+                drain(ch, session, deadline);
+            }
+        }
     }
 
     private void drain(Channel ch, YamuxSession session, long deadline) {
@@ -282,6 +368,9 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     private void finishStop() {
+        if (state == State.STOPPED) {
+            return;
+        }
         setState(State.STOPPED);
         LOG.info("stopped");
         shutDown(null);

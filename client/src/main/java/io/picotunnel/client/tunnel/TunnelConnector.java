@@ -39,8 +39,8 @@ import java.util.List;
 
 /**
  * Opens one tunnel connection: TCP (TLS with SNI for wss), the WebSocket upgrade to {@code GET /tunnel} with
- * subprotocol {@code tunnel} and the token as {@code Authorization: Bearer}, then a yamux session in the client
- * role on top. The returned future completes with the channel once the session is in place.
+ * subprotocol {@code tunnel}, the token as {@code Authorization: Bearer} and the client's version and host name
+ * ({@link ClientIdentity}), then a yamux session in the client role on top. The returned future completes with the channel once the session is in place.
  */
 final class TunnelConnector {
 
@@ -53,18 +53,30 @@ final class TunnelConnector {
     private final SslContext sslContext;
     private final YamuxConfig yamuxConfig;
     private final ChannelHandler streamHandler;
+    private final String version;
+    private final String hostname;
 
-    TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler) {
+    /** {@code version} and {@code hostname} are sent when not null. */
+    TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
+                    String version, String hostname) {
         this.config = config;
         this.sslContext = sslContext;
         this.yamuxConfig = yamuxConfig;
         this.streamHandler = streamHandler;
+        this.version = ClientIdentity.clean(version);
+        this.hostname = ClientIdentity.clean(hostname);
     }
 
     Future<Channel> connect(EventLoop loop) {
         Promise<Channel> ready = loop.newPromise();
         HttpHeaders headers = new DefaultHttpHeaders();
         headers.set(HttpHeaderNames.AUTHORIZATION, "Bearer " + config.token());
+        if (version != null) {
+            headers.set(ClientIdentity.VERSION_HEADER, version);
+        }
+        if (hostname != null) {
+            headers.set(ClientIdentity.HOSTNAME_HEADER, hostname);
+        }
         WebSocketClientProtocolConfig wsConfig = WebSocketClientProtocolConfig.newBuilder()
                 .webSocketUri(config.server().tunnelUri())
                 .subprotocol(SUBPROTOCOL)

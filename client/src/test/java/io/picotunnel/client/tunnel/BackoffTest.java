@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -51,6 +52,68 @@ class BackoffTest {
         }
 
         backoff.reset();
+
+        assertThat(backoff.next()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(backoff.next()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void connectionsShorterThanThirtySecondsKeepTheDelaysGrowing() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, now::get);
+
+        List<Long> seconds = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            backoff.connected();
+            now.addAndGet(Duration.ofSeconds(30).minusNanos(1).toNanos());
+            seconds.add(backoff.next().toSeconds());
+        }
+
+        assertThat(seconds).containsExactly(1L, 2L, 4L, 8L, 16L);
+    }
+
+    @Test
+    void connectionThatLastedThirtySecondsStartsTheDelaysOver() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, now::get);
+        for (int i = 0; i < 4; i++) {
+            backoff.next();
+        }
+
+        backoff.connected();
+        now.addAndGet(Duration.ofSeconds(30).toNanos());
+
+        assertThat(backoff.next()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(backoff.next()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void theThresholdIsInjectable() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofMillis(200), now::get);
+        backoff.next();
+        backoff.next();
+
+        backoff.connected();
+        now.addAndGet(Duration.ofMillis(199).toNanos());
+        assertThat(backoff.next()).isEqualTo(Duration.ofSeconds(4));
+
+        backoff.connected();
+        now.addAndGet(Duration.ofMillis(200).toNanos());
+        assertThat(backoff.next()).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void disconnectedAppliesTheRuleOnceSoAFailedAttemptAfterwardsStillGrows() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
+        backoff.next();
+        backoff.next();
+        backoff.connected();
+        now.addAndGet(Duration.ofMinutes(5).toNanos());
+
+        backoff.disconnected();
+        now.addAndGet(Duration.ofMinutes(5).toNanos());
 
         assertThat(backoff.next()).isEqualTo(Duration.ofSeconds(1));
         assertThat(backoff.next()).isEqualTo(Duration.ofSeconds(2));

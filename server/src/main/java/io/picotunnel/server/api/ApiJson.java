@@ -7,6 +7,7 @@ import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Tunnel;
 import io.picotunnel.server.tls.CertificateStatus;
+import io.picotunnel.server.tunnel.ConnectedClient;
 import io.picotunnel.server.tunnel.TunnelPresence;
 
 import java.util.Collection;
@@ -41,6 +42,18 @@ public final class ApiJson {
         json.put("connected", presence.isConnected(tunnel.id()));
         json.put("connected_since", presence.connectedSince(tunnel.id()).map(Rfc3339::format).orElse(null));
         json.put("last_seen_at", presence.lastSeen(tunnel.id()).map(Rfc3339::format).orElse(null));
+        json.set("clients", array(presence.clients(tunnel.id()), ApiJson::client));
+        return json;
+    }
+
+    /** One connected client of a tunnel: {@code version} and {@code hostname} are null when it did not say. */
+    static ObjectNode client(ConnectedClient client) {
+        ObjectNode json = JsonBody.MAPPER.createObjectNode();
+        json.put("id", client.id());
+        json.put("remote_addr", client.remoteAddr());
+        json.put("version", client.version());
+        json.put("hostname", client.hostname());
+        json.put("connected_since", Rfc3339.format(client.connectedSince()));
         return json;
     }
 

@@ -13,7 +13,7 @@ final class TunnelRoutes {
 
     static final Set<String> WRITABLE = Set.of("name");
     static final Set<String> READ_ONLY = Set.of("id", "token", "created_at", "updated_at", "connected", "connected_since",
-            "last_seen_at");
+            "last_seen_at", "clients");
     private static final int MAX_NAME = 100;
 
     private final Store store;
@@ -58,7 +58,7 @@ final class TunnelRoutes {
         ctx.status(204);
     }
 
-    /** A new token; the client still connected with the old one is dropped at once. */
+    /** A new token; the clients still connected with the old one are dropped at once. */
     void regenerate(Context ctx) {
         String id = ctx.pathParam("id");
         Tunnel tunnel = store.regenerateToken(id).orElseThrow(() -> ApiError.notFound("tunnel", id));

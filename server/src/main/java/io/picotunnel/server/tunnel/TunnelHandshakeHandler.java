@@ -49,6 +49,12 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     static final String PATH = "/tunnel";
     static final String SUBPROTOCOL = "tunnel";
+    /** The client's version and host name, sent with the upgrade; shown in the API, never trusted. */
+    static final String VERSION_HEADER = "X-PicoTunnel-Client-Version";
+    static final String HOSTNAME_HEADER = "X-PicoTunnel-Client-Hostname";
+    static final int MAX_VERSION_LENGTH = 64;
+    /** The longest DNS name. */
+    static final int MAX_HOSTNAME_LENGTH = 253;
     /** Tokens are 64 hex characters; anything much longer is not looked up. */
     private static final int MAX_TOKEN_LENGTH = 256;
 
@@ -206,9 +212,11 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", e.getMessage());
             return;
         }
+        String version = headerText(request, VERSION_HEADER, MAX_VERSION_LENGTH);
+        String hostname = headerText(request, HOSTNAME_HEADER, MAX_HOSTNAME_LENGTH);
         upgraded.addListener(f -> {
             if (f.isSuccess()) {
-                startSession(channel, tunnel.get(), token);
+                startSession(channel, tunnel.get(), token, version, hostname);
             } else {
                 LOG.debug("{}: WebSocket upgrade failed: {}", channel.remoteAddress(), f.cause().toString());
                 channel.close();
@@ -216,7 +224,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
-    private void startSession(Channel channel, Tunnel tunnel, String token) {
+    private void startSession(Channel channel, Tunnel tunnel, String token, String version, String hostname) {
         cancelTimeout();
         if (!channel.isActive()) {
             return;
@@ -227,11 +235,14 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         pipeline.addLast("ws-bytes", new WebSocketByteStreamCodec());
         YamuxSession session = new YamuxSession(YamuxRole.SERVER, config.yamux(), RefuseInboundStreams.INSTANCE);
         pipeline.addLast("yamux", session);
-        TunnelRegistry.Connection connection = registry.register(tunnel.id(), session);
-        LOG.info("tunnel {} ({}) connected from {}", tunnel.id(), tunnel.name(), channel.remoteAddress());
+        TunnelRegistry.Connection connection = registry.register(tunnel.id(), session, version, hostname);
+        LOG.info("tunnel {} ({}): client {} connected from {} (version {}, host {}), {} connected", tunnel.id(),
+                tunnel.name(), connection.id(), channel.remoteAddress(), version, hostname,
+                registry.connections(tunnel.id()).size());
         channel.closeFuture().addListener(f -> {
             registry.unregister(connection);
-            LOG.info("tunnel {} ({}) disconnected", tunnel.id(), tunnel.name());
+            LOG.info("tunnel {} ({}): client {} disconnected, {} connected", tunnel.id(), tunnel.name(),
+                    connection.id(), registry.connections(tunnel.id()).size());
         });
         channel.config().setAutoRead(true);
         recheckToken(channel, tunnel, token);
@@ -285,6 +296,25 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return null;
         }
         return token;
+    }
+
+    /**
+     * A header's value as shown to people: control characters removed, trimmed, at most {@code maxLength}
+     * characters; null when absent or blank.
+     */
+    static String headerText(FullHttpRequest request, String name, int maxLength) {
+        String value = request.headers().get(name);
+        if (value == null) {
+            return null;
+        }
+        StringBuilder clean = new StringBuilder(Math.min(value.length(), maxLength));
+        value.codePoints().filter(c -> !Character.isISOControl(c)).forEach(clean::appendCodePoint);
+        String text = clean.toString().strip();
+        if (text.length() > maxLength) {
+            int end = Character.isHighSurrogate(text.charAt(maxLength - 1)) ? maxLength - 1 : maxLength;
+            text = text.substring(0, end).strip();
+        }
+        return text.isEmpty() ? null : text;
     }
 
     private static boolean isWebSocketUpgrade(FullHttpRequest request) {

@@ -1,21 +1,27 @@
 package io.picotunnel.server.tunnel;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /** What the rest of the server knows of connected tunnel clients. Implemented by the tunnel endpoint. */
 public interface TunnelPresence {
 
+    /** True while at least one client of the tunnel is connected. */
     boolean isConnected(String tunnelId);
 
-    /** When the current client connection of the tunnel was established, if one is connected. */
+    /** The tunnel's connected clients, oldest first; empty when none is. */
+    List<ConnectedClient> clients(String tunnelId);
+
+    /** When the earliest of the tunnel's connected clients connected, if one is connected. */
     Optional<Instant> connectedSince(String tunnelId);
 
     /** When a client of the tunnel was last connected (now, while connected), if ever since start-up. */
     Optional<Instant> lastSeen(String tunnelId);
 
+    /** How many tunnels have at least one client connected. */
     int connectedCount();
 
-    /** Drops the tunnel's client at once (token regenerated, tunnel deleted). */
+    /** Drops every client of the tunnel at once (token regenerated, tunnel deleted). */
     void disconnect(String tunnelId);
 }

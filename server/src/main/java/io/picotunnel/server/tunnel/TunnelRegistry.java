@@ -1,35 +1,119 @@
 package io.picotunnel.server.tunnel;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.netty.util.concurrent.Promise;
 import io.picotunnel.protocol.yamux.GoAwayCode;
+import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The connected tunnel clients, one yamux session per tunnel. A newer connection with the same token
- * replaces the older one, which is sent GoAway and closed.
+ * The connected tunnel clients: every tunnel may have several, each with its own yamux session (replicas for
+ * high availability and load balancing). A new stream goes to the client with the fewest open streams; ties go
+ * round-robin. A client that leaves takes only its own streams with it.
  */
 public final class TunnelRegistry implements TunnelPresence {
 
+    private static final SecureRandom IDS = new SecureRandom();
+
     /** One client connection of a tunnel. */
-    public record Connection(String tunnelId, YamuxSession session, Instant connectedAt) {
+    public static final class Connection {
+        private final String id;
+        private final String tunnelId;
+        private final YamuxSession session;
+        private final Instant connectedAt;
+        private final String remoteAddr;
+        private final String version;
+        private final String hostname;
+        /** Opens asked of this session that have not completed yet: they count as load before the session counts them. */
+        private final AtomicInteger pendingOpens = new AtomicInteger();
+        private final AtomicLong streamsOpened = new AtomicLong();
+
+        Connection(String id, String tunnelId, YamuxSession session, Instant connectedAt, String remoteAddr,
+                   String version, String hostname) {
+            this.id = id;
+            this.tunnelId = tunnelId;
+            this.session = session;
+            this.connectedAt = connectedAt;
+            this.remoteAddr = remoteAddr;
+            this.version = version;
+            this.hostname = hostname;
+        }
+
+        /** The server-generated id of this connection: 16 hex characters. */
+        public String id() {
+            return id;
+        }
+
+        public String tunnelId() {
+            return tunnelId;
+        }
+
+        public YamuxSession session() {
+            return session;
+        }
+
+        public Instant connectedAt() {
+            return connectedAt;
+        }
+
+        /** How many streams were opened on this connection so far. */
+        public long streamsOpened() {
+            return streamsOpened.get();
+        }
+
+        public ConnectedClient describe() {
+            return new ConnectedClient(id, remoteAddr, version, hostname, connectedAt);
+        }
+
+        /** Can take new streams: connected and not going away. */
+        boolean usable() {
+            Channel parent = session.parent();
+            return parent != null && parent.isActive() && !session.isGoingAway();
+        }
+
+        int load() {
+            return session.activeStreams() + pendingOpens.get();
+        }
 
         void close() {
             session.goAway(GoAwayCode.NORMAL);
-            session.parent().close();
+            Channel parent = session.parent();
+            if (parent != null) {
+                parent.close();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "client " + id + " of tunnel " + tunnelId + " from " + remoteAddr;
         }
     }
 
-    private final Map<String, Connection> connections = new ConcurrentHashMap<>();
+    /** Per tunnel, its connections in the order they came; each list is immutable and replaced as a whole. */
+    private final Map<String, List<Connection>> connections = new ConcurrentHashMap<>();
     private final Map<String, Instant> lastSeen = new ConcurrentHashMap<>();
+    private final AtomicInteger rotation = new AtomicInteger();
     private final Clock clock;
 
     public TunnelRegistry(Clock clock) {
@@ -40,48 +124,119 @@ public final class TunnelRegistry implements TunnelPresence {
         this(Clock.systemUTC());
     }
 
-    /** Records a new connection of the tunnel; the one it replaces, if any, is closed. */
-    public Connection register(String tunnelId, YamuxSession session) {
-        Connection connection = new Connection(tunnelId, session, clock.instant());
-        Connection previous = connections.put(tunnelId, connection);
+    /** Records a new client connection of the tunnel, next to those it has already. */
+    public Connection register(String tunnelId, YamuxSession session, String version, String hostname) {
+        Channel parent = session.parent();
+        Connection connection = new Connection(newId(), tunnelId, session, clock.instant(),
+                parent == null ? null : address(parent.remoteAddress()), version, hostname);
+        connections.compute(tunnelId, (id, list) -> {
+            List<Connection> next = list == null ? new ArrayList<>() : new ArrayList<>(list);
+            next.add(connection);
+            return List.copyOf(next);
+        });
         lastSeen.put(tunnelId, connection.connectedAt());
-        if (previous != null) {
-            previous.close();
-        }
         return connection;
     }
 
-    /** Forgets the connection once it has ended, unless a newer one has replaced it already. */
+    /** Forgets the connection once it has ended; the tunnel's other connections stay. */
     public void unregister(Connection connection) {
-        if (connections.remove(connection.tunnelId(), connection)) {
+        boolean[] removed = {false};
+        connections.computeIfPresent(connection.tunnelId(), (id, list) -> {
+            if (!list.contains(connection)) {
+                return list;
+            }
+            removed[0] = true;
+            List<Connection> next = new ArrayList<>(list);
+            next.remove(connection);
+            return next.isEmpty() ? null : List.copyOf(next);
+        });
+        if (removed[0]) {
             lastSeen.put(connection.tunnelId(), clock.instant());
         }
     }
 
-    public Optional<Connection> connection(String tunnelId) {
-        return Optional.ofNullable(connections.get(tunnelId));
+    /** The tunnel's client connections, oldest first; empty when none is connected. */
+    public List<Connection> connections(String tunnelId) {
+        return connections.getOrDefault(tunnelId, List.of());
     }
 
     /**
-     * Opens a stream to the tunnel's client with {@code handler} in its pipeline; fails at once when the
-     * tunnel has no client connected.
+     * Opens a stream to one of the tunnel's clients with {@code handler} in its pipeline: the one with the
+     * fewest open streams. When that session refuses because it is closed, going away or full, the next one
+     * is tried. Fails at once with {@link TunnelOfflineException} when no client can take streams.
      */
     public Future<YamuxStreamChannel> openStream(String tunnelId, ChannelHandler handler) {
-        Connection connection = connections.get(tunnelId);
-        if (connection == null) {
+        Set<Connection> tried = new HashSet<>();
+        Connection first = leastLoaded(tunnelId, tried);
+        if (first == null) {
             return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelOfflineException(tunnelId));
         }
-        return connection.session().openStream(handler);
+        // On the first session's loop, as a single session's own future would be.
+        Promise<YamuxStreamChannel> promise = first.session().parent().eventLoop().newPromise();
+        attempt(first, tunnelId, handler, tried, promise);
+        return promise;
+    }
+
+    private void attempt(Connection connection, String tunnelId, ChannelHandler handler, Set<Connection> tried,
+                         Promise<YamuxStreamChannel> promise) {
+        tried.add(connection);
+        connection.pendingOpens.incrementAndGet();
+        connection.session().openStream(handler).addListener((Future<YamuxStreamChannel> opened) -> {
+            connection.pendingOpens.decrementAndGet();
+            if (opened.isSuccess()) {
+                connection.streamsOpened.incrementAndGet();
+                if (!promise.trySuccess(opened.getNow())) {
+                    opened.getNow().reset();
+                }
+                return;
+            }
+            Connection next = opened.cause() instanceof StreamOpenException ? leastLoaded(tunnelId, tried) : null;
+            if (next == null) {
+                promise.tryFailure(opened.cause());
+            } else {
+                attempt(next, tunnelId, handler, tried, promise);
+            }
+        });
+    }
+
+    /** The usable connection with the fewest open streams, not yet tried; among equals, turn by turn. */
+    private Connection leastLoaded(String tunnelId, Set<Connection> tried) {
+        List<Connection> list = connections(tunnelId);
+        int size = list.size();
+        if (size == 0) {
+            return null;
+        }
+        int start = Math.floorMod(rotation.getAndIncrement(), size);
+        Connection best = null;
+        int bestLoad = Integer.MAX_VALUE;
+        for (int i = 0; i < size; i++) {
+            Connection candidate = list.get((start + i) % size);
+            if (tried.contains(candidate) || !candidate.usable()) {
+                continue;
+            }
+            int load = candidate.load();
+            if (load < bestLoad) {
+                best = candidate;
+                bestLoad = load;
+            }
+        }
+        return best;
     }
 
     @Override
     public boolean isConnected(String tunnelId) {
-        return connections.containsKey(tunnelId);
+        return !connections(tunnelId).isEmpty();
+    }
+
+    @Override
+    public List<ConnectedClient> clients(String tunnelId) {
+        return connections(tunnelId).stream().map(Connection::describe)
+                .sorted(Comparator.comparing(ConnectedClient::connectedSince)).toList();
     }
 
     @Override
     public Optional<Instant> connectedSince(String tunnelId) {
-        return connection(tunnelId).map(Connection::connectedAt);
+        return connections(tunnelId).stream().map(Connection::connectedAt).min(Comparator.naturalOrder());
     }
 
     @Override
@@ -96,10 +251,25 @@ public final class TunnelRegistry implements TunnelPresence {
 
     @Override
     public void disconnect(String tunnelId) {
-        Connection connection = connections.remove(tunnelId);
-        if (connection != null) {
+        List<Connection> gone = connections.remove(tunnelId);
+        if (gone != null) {
             lastSeen.put(tunnelId, clock.instant());
-            connection.close();
+            gone.forEach(Connection::close);
         }
+    }
+
+    private static String newId() {
+        byte[] bytes = new byte[8];
+        IDS.nextBytes(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    /** {@code 203.0.113.7:51234} or {@code [2001:db8::1]:51234}. */
+    static String address(SocketAddress address) {
+        if (address instanceof InetSocketAddress inet) {
+            String host = inet.getAddress() == null ? inet.getHostString() : inet.getAddress().getHostAddress();
+            return (host.contains(":") ? "[" + host + "]" : host) + ":" + inet.getPort();
+        }
+        return address == null ? null : address.toString();
     }
 }

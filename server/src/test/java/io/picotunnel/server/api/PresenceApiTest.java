@@ -11,6 +11,7 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,6 +22,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -39,7 +42,7 @@ class PresenceApiTest {
     PicoTunnelServer server;
     ApiClient api;
     EventLoopGroup group;
-    Channel listener;
+    final List<Channel> listeners = new ArrayList<>();
 
     @BeforeEach
     void start() {
@@ -52,16 +55,18 @@ class PresenceApiTest {
     void stop() {
         api.close();
         server.stop();
-        if (listener != null) {
-            listener.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-        }
+        listeners.forEach(listener -> listener.close().awaitUninterruptibly(10, TimeUnit.SECONDS));
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
     }
 
     /** Connects a client session over loopback and registers the server side for {@code tunnelId}; returns the client side. */
     private Channel connectClient(String tunnelId) throws Exception {
+        return connectClient(tunnelId, "1.0.0", "host-a");
+    }
+
+    private Channel connectClient(String tunnelId, String version, String hostname) throws Exception {
         CompletableFuture<YamuxSession> serverSide = new CompletableFuture<>();
-        listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+        Channel listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel channel) {
@@ -71,10 +76,13 @@ class PresenceApiTest {
                     }
                 })
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        listeners.add(listener);
         Channel client = new Bootstrap().group(group).channel(Transport.socketChannel())
                 .handler(new YamuxSession(YamuxRole.CLIENT, YamuxConfig.defaults(), null))
                 .connect(listener.localAddress()).sync().channel();
-        server.registry().register(tunnelId, serverSide.get(10, TimeUnit.SECONDS));
+        YamuxSession session = serverSide.get(10, TimeUnit.SECONDS);
+        TunnelRegistry.Connection connection = server.registry().register(tunnelId, session, version, hostname);
+        session.parent().closeFuture().addListener(f -> server.registry().unregister(connection));
         return client;
     }
 
@@ -98,28 +106,85 @@ class PresenceApiTest {
     }
 
     @Test
-    void regeneratingTheTokenDropsTheConnectedClientAtOnce() throws Exception {
+    void tunnelWithoutClientsHasAnEmptyClientsArray() {
+        String id = createTunnel().get("id").asText();
+
+        JsonNode tunnel = api.get("/api/tunnels/" + id).json();
+
+        assertThat(tunnel.get("connected").asBoolean()).isFalse();
+        assertThat(tunnel.get("clients").isArray()).isTrue();
+        assertThat(tunnel.get("clients")).isEmpty();
+        assertThat(api.get("/api/tunnels").json().get(0).get("clients")).isEmpty();
+    }
+
+    @Test
+    void eachConnectedClientIsListedWithItsAddressVersionHostnameAndSince() throws Exception {
+        String id = createTunnel().get("id").asText();
+        Channel first = connectClient(id, "1.0.0", "host-a");
+        Channel second = connectClient(id, null, null);
+
+        JsonNode tunnel = api.get("/api/tunnels/" + id).json();
+
+        assertThat(tunnel.get("connected").asBoolean()).isTrue();
+        JsonNode clients = tunnel.get("clients");
+        assertThat(clients).hasSize(2);
+        for (JsonNode client : clients) {
+            assertThat(fieldNames(client)).containsExactlyInAnyOrder("id", "remote_addr", "version", "hostname",
+                    "connected_since");
+            assertThat(client.get("id").asText()).matches("[0-9a-f]{16}");
+            OffsetDateTime.parse(client.get("connected_since").asText());
+        }
+        assertThat(clients.get(0).get("id").asText()).isNotEqualTo(clients.get(1).get("id").asText());
+        assertThat(clients.get(0).get("remote_addr").asText())
+                .isEqualTo("127.0.0.1:" + ((InetSocketAddress) first.localAddress()).getPort());
+        assertThat(clients.get(0).get("version").asText()).isEqualTo("1.0.0");
+        assertThat(clients.get(0).get("hostname").asText()).isEqualTo("host-a");
+        assertThat(clients.get(1).get("remote_addr").asText())
+                .isEqualTo("127.0.0.1:" + ((InetSocketAddress) second.localAddress()).getPort());
+        assertThat(clients.get(1).get("version").isNull()).isTrue();
+        assertThat(clients.get(1).get("hostname").isNull()).isTrue();
+        assertThat(tunnel.get("connected_since").asText()).isEqualTo(clients.get(0).get("connected_since").asText());
+        assertThat(api.get("/health").json().get("connected_tunnels").asInt()).isEqualTo(1);
+
+        second.close().sync();
+        await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/api/tunnels/" + id).json().get("clients").size() == 1);
+        JsonNode after = api.get("/api/tunnels/" + id).json();
+        assertThat(after.get("connected").asBoolean()).isTrue();
+        assertThat(after.get("clients").get(0).get("id")).isEqualTo(clients.get(0).get("id"));
+    }
+
+    private static List<String> fieldNames(JsonNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    @Test
+    void regeneratingTheTokenDropsEveryConnectedClientAtOnce() throws Exception {
         String id = createTunnel().get("id").asText();
         Channel client = connectClient(id);
+        Channel other = connectClient(id, "1.0.0", "host-b");
 
         JsonNode regenerated = api.post("/api/tunnels/" + id + "/regenerate", null).json();
 
         assertThat(regenerated.get("connected").asBoolean()).isFalse();
+        assertThat(regenerated.get("clients")).isEmpty();
         assertThat(regenerated.get("connected_since").isNull()).isTrue();
         assertThat(regenerated.get("last_seen_at").isNull()).isFalse();
         assertThat(server.registry().isConnected(id)).isFalse();
-        await().atMost(Duration.ofSeconds(10)).until(() -> !client.isActive());
+        await().atMost(Duration.ofSeconds(10)).until(() -> !client.isActive() && !other.isActive());
         assertThat(api.get("/health").json().get("connected_tunnels").asInt()).isZero();
     }
 
     @Test
-    void deletingTheTunnelDropsTheConnectedClientAtOnce() throws Exception {
+    void deletingTheTunnelDropsEveryConnectedClientAtOnce() throws Exception {
         String id = createTunnel().get("id").asText();
         Channel client = connectClient(id);
+        Channel other = connectClient(id, "1.0.0", "host-b");
 
         assertThat(api.delete("/api/tunnels/" + id).status()).isEqualTo(204);
 
         assertThat(server.registry().isConnected(id)).isFalse();
-        await().atMost(Duration.ofSeconds(10)).until(() -> !client.isActive());
+        await().atMost(Duration.ofSeconds(10)).until(() -> !client.isActive() && !other.isActive());
     }
 }

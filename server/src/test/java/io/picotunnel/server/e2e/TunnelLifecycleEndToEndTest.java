@@ -2,6 +2,7 @@ package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
@@ -19,7 +20,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
@@ -125,20 +128,64 @@ class TunnelLifecycleEndToEndTest {
     }
 
     @Test
-    void newerClientWithTheSameTokenReplacesTheOlder() throws Exception {
+    void secondClientWithTheSameTokenIsAddedNextToTheFirstAndBothServe() throws Exception {
         TunnelClient older = testbed.startClient(token);
         await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
-        TunnelRegistry.Connection first = testbed.server().registry().connection(tunnelId).orElseThrow();
+        TunnelRegistry.Connection first = registry().connections(tunnelId).getFirst();
 
         TunnelClient newer = testbed.startClient(token);
 
-        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().registry().connection(tunnelId)
-                .filter(c -> !c.equals(first)).isPresent());
-        await().atMost(5, TimeUnit.SECONDS).until(() -> !first.session().parent().isActive());
-        assertThat(first.session().isGoingAway()).isTrue();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> registry().connections(tunnelId).size() == 2);
+        for (int i = 0; i < 4; i++) {
+            assertThat(Transfers.echo(servicePort, "round " + i)).isEqualTo("round " + i);
+        }
+        List<TunnelRegistry.Connection> connections = registry().connections(tunnelId);
+        assertThat(connections).hasSize(2).first().isSameAs(first);
+        assertThat(connections).allSatisfy(c -> assertThat(c.streamsOpened()).isEqualTo(2));
+        assertThat(first.session().isGoingAway()).isFalse();
+        assertThat(older.state()).isEqualTo(TunnelClient.State.CONNECTED);
         assertThat(newer.state()).isEqualTo(TunnelClient.State.CONNECTED);
-        assertThat(older).isNotSameAs(newer);
-        assertThat(Transfers.echo(servicePort, "via the newer")).isEqualTo("via the newer");
+    }
+
+    @Test
+    void goAwayFromTheServerMakesTheClientReconnectAtOnceWhileStreamsOnTheOldConnectionFinish() throws Exception {
+        TunnelClient client = testbed.startClient(token);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        TunnelRegistry.Connection old = registry().connections(tunnelId).getFirst();
+        try (Socket held = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
+            held.setSoTimeout(10_000);
+            assertThat(roundTrip(held, "before")).isEqualTo("before");
+            assertThat(old.session().activeStreams()).isEqualTo(1);
+
+            old.session().goAway(GoAwayCode.NORMAL);
+
+            // A new connection within the jitter (at most 1 s) plus the handshake; the old one is still there.
+            await().atMost(3, TimeUnit.SECONDS).until(() -> registry().connections(tunnelId).size() == 2);
+            TunnelRegistry.Connection fresh = registry().connections(tunnelId).get(1);
+            assertThat(old.session().parent().isActive()).isTrue();
+            assertThat(client.openConnections()).isEqualTo(2);
+            assertThat(Transfers.echo(servicePort, "new stream")).isEqualTo("new stream");
+            assertThat(fresh.streamsOpened()).isEqualTo(1);
+            assertThat(old.streamsOpened()).isEqualTo(1);
+            assertThat(roundTrip(held, "after")).isEqualTo("after");
+        }
+        // Its last stream done, the old connection is closed; the new one stays.
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !old.session().parent().isActive());
+        await().atMost(5, TimeUnit.SECONDS).until(() -> registry().connections(tunnelId).size() == 1);
+        assertThat(registry().connections(tunnelId).getFirst()).isNotSameAs(old);
+        assertThat(client.state()).isEqualTo(TunnelClient.State.CONNECTED);
+        assertThat(client.openConnections()).isEqualTo(1);
+    }
+
+    private TunnelRegistry registry() {
+        return testbed.server().registry();
+    }
+
+    private static String roundTrip(Socket socket, String message) throws Exception {
+        byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+        socket.getOutputStream().write(bytes);
+        socket.getOutputStream().flush();
+        return new String(socket.getInputStream().readNBytes(bytes.length), StandardCharsets.UTF_8);
     }
 
     /** The HTTP status the tunnel endpoint answers a WebSocket handshake with {@code tunnelToken}. */

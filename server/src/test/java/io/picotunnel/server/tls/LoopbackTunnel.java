@@ -52,7 +52,7 @@ final class LoopbackTunnel implements AutoCloseable {
                                     }
                                 });
                         ch.pipeline().addLast(session);
-                        registry.register(tunnelId, session);
+                        registry.register(tunnelId, session, null, null);
                     }
                 })
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();

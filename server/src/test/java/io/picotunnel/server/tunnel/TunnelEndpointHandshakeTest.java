@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -19,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /** The HTTP phase of the tunnel endpoint: everything that is answered before any WebSocket upgrade. */
 class TunnelEndpointHandshakeTest {
@@ -125,6 +127,56 @@ class TunnelEndpointHandshakeTest {
 
             assertThat(socket.getInputStream().read()).isEqualTo(-1);
         }
+    }
+
+    @Test
+    void clientVersionAndHostnameAreKeptWithoutControlCharactersAndWithinTheirLimits() throws IOException {
+        String version = "1.2.3\t-\u009b31m\u0085beta";
+        String hostname = " build-" + "h".repeat(400) + " ";
+        try (Socket upgraded = upgradeRaw(TunnelHandshakeHandler.VERSION_HEADER + ": " + version + "\r\n"
+                + TunnelHandshakeHandler.HOSTNAME_HEADER + ": " + hostname + "\r\n")) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.clients(TUNNEL.id()).size() == 1);
+
+            ConnectedClient client = registry.clients(TUNNEL.id()).getFirst();
+            assertThat(client.version()).isEqualTo("1.2.3-31mbeta");
+            assertThat(client.hostname()).hasSize(TunnelHandshakeHandler.MAX_HOSTNAME_LENGTH)
+                    .startsWith("build-hhh").doesNotContain(" ");
+            assertThat(client.remoteAddr()).isEqualTo("127.0.0.1:" + upgraded.getLocalPort());
+            assertThat(client.id()).matches("[0-9a-f]{16}");
+            assertThat(client.connectedSince()).isNotNull();
+        }
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !registry.isConnected(TUNNEL.id()));
+    }
+
+    @Test
+    void clientThatSendsNoVersionOrHostnameHasNullForThem() throws IOException {
+        try (Socket upgraded = upgradeRaw(TunnelHandshakeHandler.VERSION_HEADER + ": \t \r\n")) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.clients(TUNNEL.id()).size() == 1);
+
+            ConnectedClient client = registry.clients(TUNNEL.id()).getFirst();
+            assertThat(client.version()).isNull();
+            assertThat(client.hostname()).isNull();
+            assertThat(upgraded.isClosed()).isFalse();
+        }
+    }
+
+    /** Upgrades a raw socket with the tunnel's token and {@code extraHeaders}; returns it after the 101. */
+    private Socket upgradeRaw(String extraHeaders) throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write(upgrade("/tunnel?token=" + TOKEN, extraHeaders)
+                .getBytes(StandardCharsets.ISO_8859_1));
+        socket.getOutputStream().flush();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n") && head.length() < 4096) {
+            int b = socket.getInputStream().read();
+            if (b < 0) {
+                break;
+            }
+            head.append((char) b);
+        }
+        assertThat(head.toString()).startsWith("HTTP/1.1 101");
+        return socket;
     }
 
     @Test

@@ -81,32 +81,42 @@ class TunnelEndpointSessionTest {
     }
 
     @Test
-    void newerConnectionReplacesTheOlderWhichGetsGoAway() {
+    void secondConnectionWithTheSameTokenIsAddedAndNeitherGetsGoAway() {
         try (RawTunnelClient older = RawTunnelClient.connect(http, port, TOKEN)) {
-            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
-            TunnelRegistry.Connection first = registry.connection(TUNNEL.id()).orElseThrow();
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.connections(TUNNEL.id()).size() == 1);
+            TunnelRegistry.Connection first = registry.connections(TUNNEL.id()).getFirst();
 
             try (RawTunnelClient newer = RawTunnelClient.connect(http, port, TOKEN)) {
-                await().atMost(5, TimeUnit.SECONDS).until(() -> !first.session().parent().isActive());
-                await().atMost(5, TimeUnit.SECONDS).until(() -> older.frames().stream()
-                        .anyMatch(f -> f.type() == TYPE_GO_AWAY));
+                await().atMost(5, TimeUnit.SECONDS).until(() -> registry.connections(TUNNEL.id()).size() == 2);
+
+                assertThat(registry.connections(TUNNEL.id())).first().isSameAs(first);
+                assertThat(first.session().parent().isActive()).isTrue();
+                assertThat(first.session().isGoingAway()).isFalse();
+                assertThat(older.frames()).noneMatch(f -> f.type() == TYPE_GO_AWAY);
+                assertThat(older.isClosed()).isFalse();
                 assertThat(newer.isClosed()).isFalse();
-                assertThat(registry.connection(TUNNEL.id())).hasValueSatisfying(c -> assertThat(c).isNotEqualTo(first));
+                assertThat(registry.clients(TUNNEL.id())).extracting(ConnectedClient::id).doesNotHaveDuplicates();
             }
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.connections(TUNNEL.id()).size() == 1);
+            assertThat(registry.connections(TUNNEL.id())).containsExactly(first);
         }
     }
 
     @Test
-    void disconnectDropsTheClientAtOnce() {
-        try (RawTunnelClient client = RawTunnelClient.connect(http, port, TOKEN)) {
-            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
-            TunnelRegistry.Connection connection = registry.connection(TUNNEL.id()).orElseThrow();
+    void disconnectDropsEveryClientOfTheTunnelAtOnce() {
+        try (RawTunnelClient one = RawTunnelClient.connect(http, port, TOKEN);
+             RawTunnelClient two = RawTunnelClient.connect(http, port, TOKEN)) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.connections(TUNNEL.id()).size() == 2);
+            List<TunnelRegistry.Connection> connections = registry.connections(TUNNEL.id());
 
             registry.disconnect(TUNNEL.id());
 
-            await().atMost(5, TimeUnit.SECONDS).until(() -> !connection.session().parent().isActive());
             assertThat(registry.isConnected(TUNNEL.id())).isFalse();
-            assertThat(client.frames()).anyMatch(f -> f.type() == TYPE_GO_AWAY);
+            assertThat(registry.clients(TUNNEL.id())).isEmpty();
+            await().atMost(5, TimeUnit.SECONDS).until(() -> connections.stream()
+                    .noneMatch(c -> c.session().parent().isActive()));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> one.frames().stream().anyMatch(f -> f.type() == TYPE_GO_AWAY)
+                    && two.frames().stream().anyMatch(f -> f.type() == TYPE_GO_AWAY));
         }
     }
 

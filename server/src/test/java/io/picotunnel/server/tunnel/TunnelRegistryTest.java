@@ -1,0 +1,185 @@
+package io.picotunnel.server.tunnel;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.yamux.GoAwayCode;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxRole;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Which client of a tunnel a new stream goes to. Each "client" is a yamux session in the client role over a
+ * real loopback connection that keeps every stream the server opens; the server side is registered as the
+ * tunnel endpoint registers it.
+ */
+class TunnelRegistryTest {
+
+    private static final String TUNNEL = "00000000000000cc";
+
+    private final TunnelRegistry registry = new TunnelRegistry();
+    private final List<Channel> channels = new ArrayList<>();
+    private EventLoopGroup group;
+
+    @BeforeEach
+    void start() {
+        group = Transport.newEventLoopGroup(2, "registry-test");
+    }
+
+    @AfterEach
+    void stop() {
+        channels.forEach(c -> c.close().awaitUninterruptibly(5, TimeUnit.SECONDS));
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+    }
+
+    /** Keeps every stream the server opens, reading and dropping what arrives. */
+    @ChannelHandler.Sharable
+    private static final class KeepStreams extends ChannelInboundHandlerAdapter {
+        static final KeepStreams INSTANCE = new KeepStreams();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private TunnelRegistry.Connection connectClient(YamuxConfig serverConfig) throws Exception {
+        CompletableFuture<YamuxSession> serverSide = new CompletableFuture<>();
+        Channel listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        YamuxSession session = new YamuxSession(YamuxRole.SERVER, serverConfig, null);
+                        channel.pipeline().addLast(session);
+                        serverSide.complete(session);
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        channels.add(listener);
+        Channel client = new Bootstrap().group(group).channel(Transport.socketChannel())
+                .handler(new YamuxSession(YamuxRole.CLIENT, YamuxConfig.defaults(), KeepStreams.INSTANCE))
+                .connect(listener.localAddress()).sync().channel();
+        channels.add(client);
+        YamuxSession session = serverSide.get(10, TimeUnit.SECONDS);
+        TunnelRegistry.Connection connection = registry.register(TUNNEL, session, null, null);
+        session.parent().closeFuture().addListener(f -> registry.unregister(connection));
+        return connection;
+    }
+
+    private Channel openThroughRegistry() throws Exception {
+        return registry.openStream(TUNNEL, KeepStreams.INSTANCE).get(10, TimeUnit.SECONDS).parent();
+    }
+
+    private static void openDirectly(TunnelRegistry.Connection connection, int count) throws Exception {
+        for (int i = 0; i < count; i++) {
+            connection.session().openStream(KeepStreams.INSTANCE).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void newStreamGoesToTheClientWithTheFewestOpenStreamsAndEqualsTakeTurns() throws Exception {
+        TunnelRegistry.Connection busy = connectClient(YamuxConfig.defaults());
+        TunnelRegistry.Connection idle = connectClient(YamuxConfig.defaults());
+        openDirectly(busy, 3);
+
+        List<Channel> chosen = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            chosen.add(openThroughRegistry());
+        }
+        assertThat(chosen).allMatch(c -> c == idle.session().parent());
+
+        for (int i = 0; i < 6; i++) {
+            openThroughRegistry();
+        }
+        assertThat(busy.session().activeStreams()).isEqualTo(6);
+        assertThat(idle.session().activeStreams()).isEqualTo(6);
+        assertThat(busy.streamsOpened()).isEqualTo(3);
+        assertThat(idle.streamsOpened()).isEqualTo(6);
+    }
+
+    @Test
+    void whenTheChosenClientRefusesTheStreamTheNextOneIsTried() throws Exception {
+        TunnelRegistry.Connection full = connectClient(YamuxConfig.defaults().withMaxStreams(1));
+        TunnelRegistry.Connection other = connectClient(YamuxConfig.defaults());
+        openDirectly(full, 1);
+        openDirectly(other, 2);
+
+        Channel chosen = openThroughRegistry();
+
+        assertThat(chosen).isSameAs(other.session().parent());
+        assertThat(other.session().activeStreams()).isEqualTo(3);
+        assertThat(full.session().activeStreams()).isEqualTo(1);
+    }
+
+    @Test
+    void clientThatIsGoingAwayGetsNoNewStreamsButStaysListed() throws Exception {
+        TunnelRegistry.Connection leaving = connectClient(YamuxConfig.defaults());
+        TunnelRegistry.Connection staying = connectClient(YamuxConfig.defaults());
+        openDirectly(staying, 5);
+
+        leaving.session().goAway(GoAwayCode.NORMAL);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> leaving.session().isGoingAway());
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(openThroughRegistry()).isSameAs(staying.session().parent());
+        }
+        assertThat(registry.connections(TUNNEL)).containsExactly(leaving, staying);
+    }
+
+    @Test
+    void clientThatLeftTakesOnlyItsOwnStreamsAndNewOnesGoToTheOther() throws Exception {
+        TunnelRegistry.Connection leaving = connectClient(YamuxConfig.defaults());
+        TunnelRegistry.Connection staying = connectClient(YamuxConfig.defaults());
+        List<YamuxStreamChannel> streams = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            streams.add(registry.openStream(TUNNEL, KeepStreams.INSTANCE).get(10, TimeUnit.SECONDS));
+        }
+
+        leaving.session().parent().close().sync();
+        await().atMost(5, TimeUnit.SECONDS).until(() -> registry.connections(TUNNEL).size() == 1);
+
+        assertThat(streams).filteredOn(s -> s.parent() == staying.session().parent()).hasSize(2)
+                .allMatch(Channel::isActive);
+        assertThat(staying.session().activeStreams()).isEqualTo(2);
+        assertThat(openThroughRegistry()).isSameAs(staying.session().parent());
+        assertThat(registry.isConnected(TUNNEL)).isTrue();
+    }
+
+    @Test
+    void tunnelWithNoClientThatCanTakeStreamsFailsAsOffline() throws Exception {
+        assertThatThrownBy(() -> registry.openStream(TUNNEL, KeepStreams.INSTANCE).get(10, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(TunnelOfflineException.class);
+
+        TunnelRegistry.Connection leaving = connectClient(YamuxConfig.defaults());
+        leaving.session().goAway(GoAwayCode.NORMAL);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> leaving.session().isGoingAway());
+
+        Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
+        assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(opened.cause()).isInstanceOf(TunnelOfflineException.class);
+    }
+}

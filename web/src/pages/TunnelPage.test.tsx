@@ -1,0 +1,47 @@
+import { render, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { Router } from '../router';
+import { mockFetch, tunnel, tunnelClient } from '../test/fetchMock';
+import { TunnelPage } from './TunnelPage';
+
+const renderPage = () => render(<Router><TunnelPage id="a1b2c3d4e5f60718" tunnelServer="ws://h:8443" /></Router>);
+
+describe('TunnelPage', () => {
+  it('lists every connected client of the tunnel', async () => {
+    mockFetch({
+      'GET /api/tunnels/a1b2c3d4e5f60718': {
+        status: 200,
+        body: tunnel({
+          connected: true,
+          connected_since: '2026-01-01T10:00:00.000Z',
+          clients: [
+            tunnelClient({ hostname: 'replica-1', remote_addr: '198.51.100.1:40001' }),
+            tunnelClient({ id: 'ffeeddccbbaa9988', hostname: 'replica-2', remote_addr: '198.51.100.2:40002', version: '0.2.0' }),
+          ],
+        }),
+      },
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+    });
+    renderPage();
+
+    const section = (await screen.findByRole('heading', { name: 'Clients' })).closest('section') as HTMLElement;
+    expect(section.textContent).toContain('2 connected');
+    const rows = within(section).getAllByRole('row').slice(1);
+    expect(rows.map((r) => within(r).getAllByRole('cell')[2].textContent)).toEqual(['replica-1', 'replica-2']);
+    expect(within(rows[1]).getByText('198.51.100.2:40002')).toBeTruthy();
+    expect(within(rows[1]).getByText('0.2.0')).toBeTruthy();
+  });
+
+  it('says no client is connected while the tunnel is offline', async () => {
+    mockFetch({
+      'GET /api/tunnels/a1b2c3d4e5f60718': { status: 200, body: tunnel() },
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+    });
+    renderPage();
+
+    const section = (await screen.findByRole('heading', { name: 'Clients' })).closest('section') as HTMLElement;
+    expect(section.textContent).toContain('0 connected');
+    expect(within(section).queryByRole('table')).toBeNull();
+    expect(section.textContent).toContain('No client is connected');
+  });
+});
