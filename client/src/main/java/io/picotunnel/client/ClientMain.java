@@ -69,6 +69,19 @@ public final class ClientMain implements Callable<Integer> {
             description = "On SIGTERM, how long open streams may go on (e.g. 10s, 500ms). Default: 10s.")
     String shutdownGrace;
 
+    @Option(names = "--max-stream-window", paramLabel = "BYTES",
+            description = "Largest receive window per stream; windows start at 256KiB and grow while the link,"
+                    + " not the reader, limits a stream. Default: 16MiB.")
+    String maxStreamWindow;
+
+    @Option(names = "--session-window-budget", paramLabel = "BYTES",
+            description = "How much the windows of the connection may grow in all (bounds memory). Default: 64MiB.")
+    String sessionWindowBudget;
+
+    @Option(names = "--max-streams", paramLabel = "N",
+            description = "Most open streams on the connection. Default: 65536.")
+    String maxStreams;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -102,7 +115,8 @@ public final class ClientMain implements Callable<Integer> {
         ClientConfig config;
         try {
             config = ClientConfig.resolve(
-                    new ClientConfig.Flags(server, token, insecure, allow, shutdownGrace), env);
+                    new ClientConfig.Flags(server, token, insecure, allow, shutdownGrace, maxStreamWindow,
+                            sessionWindowBudget, maxStreams), env);
         } catch (ConfigException e) {
             PrintWriter err = spec.commandLine().getErr();
             err.println("picotunnel-client: " + e.getMessage());

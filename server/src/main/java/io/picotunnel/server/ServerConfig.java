@@ -1,6 +1,6 @@
 package io.picotunnel.server;
 
-import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.config.AuthMode;
 import io.picotunnel.server.config.ConfigException;
 import io.picotunnel.server.config.Setting;
@@ -41,7 +41,7 @@ public record ServerConfig(
         TlsFiles tlsFiles,
         Duration proxyTimeout,
         Duration shutdownGrace,
-        Tunnels tunnels) {
+        SessionLimits tunnels) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -63,21 +63,6 @@ public record ServerConfig(
         @Override
         public String toString() {
             return "Oidc[issuer=" + issuer + ", clientId=" + clientId + ", redirectUrl=" + redirectUrl + "]";
-        }
-    }
-
-    /**
-     * Limits of each client connection's yamux session.
-     *
-     * @param maxStreamWindow     largest receive window per stream (auto-tuned from 256 KiB up to it)
-     * @param sessionWindowBudget how much all windows of one session may grow in all
-     * @param maxStreams          most open streams per session
-     */
-    public record Tunnels(int maxStreamWindow, long sessionWindowBudget, int maxStreams) {
-
-        public YamuxConfig yamux() {
-            return YamuxConfig.defaults().withMaxStreamWindow(maxStreamWindow)
-                    .withSessionWindowBudget(sessionWindowBudget).withMaxStreams(maxStreams);
         }
     }
 
@@ -167,7 +152,6 @@ public record ServerConfig(
     private static final class Parser {
 
         private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)?");
-        private static final Pattern BYTES = Pattern.compile("(\\d{1,9})\\s*([kKmMgG](?:i?[bB])?)?");
         private final Map<Setting, String> values;
 
         Parser(Map<Setting, String> values) {
@@ -192,33 +176,14 @@ public record ServerConfig(
                     tunnels());
         }
 
-        private Tunnels tunnels() {
-            long window = bytes(Setting.MAX_STREAM_WINDOW);
-            if (window < YamuxConfig.INITIAL_STREAM_WINDOW || window > 1L << 30) {
-                throw invalid(Setting.MAX_STREAM_WINDOW, "it must be between 256KiB and 1GiB");
+        private SessionLimits tunnels() {
+            Setting[] settings = {Setting.MAX_STREAM_WINDOW, Setting.SESSION_WINDOW_BUDGET, Setting.MAX_STREAMS};
+            try {
+                return SessionLimits.parse(raw(Setting.MAX_STREAM_WINDOW), raw(Setting.SESSION_WINDOW_BUDGET),
+                        raw(Setting.MAX_STREAMS));
+            } catch (SessionLimits.InvalidLimit e) {
+                throw invalid(settings[e.which()], e.getMessage());
             }
-            long budget = bytes(Setting.SESSION_WINDOW_BUDGET);
-            long streams = bytes(Setting.MAX_STREAMS);
-            if (streams < 1 || streams > 1_000_000) {
-                throw invalid(Setting.MAX_STREAMS, "it must be a number from 1 to 1000000");
-            }
-            return new Tunnels((int) window, budget, (int) streams);
-        }
-
-        /** A size such as 16MiB, 512KiB, 1GiB or a plain number of bytes. */
-        private long bytes(Setting setting) {
-            Matcher matcher = BYTES.matcher(raw(setting).trim());
-            if (!matcher.matches()) {
-                throw invalid(setting, "'" + raw(setting) + "' is not a size such as 16MiB, 512KiB or 65536");
-            }
-            long amount = Long.parseLong(matcher.group(1));
-            String unit = matcher.group(2) == null ? "" : matcher.group(2).toLowerCase(Locale.ROOT);
-            return switch (unit) {
-                case "kib", "k" -> amount << 10;
-                case "mib", "m" -> amount << 20;
-                case "gib", "g" -> amount << 30;
-                default -> amount;
-            };
         }
 
         private String raw(Setting setting) {

@@ -1,5 +1,7 @@
 package io.picotunnel.client.config;
 
+import io.picotunnel.protocol.yamux.SessionLimits;
+
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -17,13 +19,17 @@ public record ClientConfig(
         boolean insecure,
         AllowList allow,
         Duration shutdownGrace,
-        Duration dialTimeout) {
+        Duration dialTimeout,
+        SessionLimits limits) {
 
     public static final String ENV_SERVER = "PICOTUNNEL_SERVER";
     public static final String ENV_TOKEN = "PICOTUNNEL_TOKEN";
     public static final String ENV_INSECURE = "PICOTUNNEL_INSECURE";
     public static final String ENV_ALLOW = "PICOTUNNEL_ALLOW";
     public static final String ENV_SHUTDOWN_GRACE = "PICOTUNNEL_SHUTDOWN_GRACE";
+    public static final String ENV_MAX_STREAM_WINDOW = "PICOTUNNEL_MAX_STREAM_WINDOW";
+    public static final String ENV_SESSION_WINDOW_BUDGET = "PICOTUNNEL_SESSION_WINDOW_BUDGET";
+    public static final String ENV_MAX_STREAMS = "PICOTUNNEL_MAX_STREAMS";
 
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
     public static final Duration DEFAULT_DIAL_TIMEOUT = Duration.ofSeconds(10);
@@ -32,6 +38,7 @@ public record ClientConfig(
     public ClientConfig {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(allow, "allow");
+        Objects.requireNonNull(limits, "limits");
         if (token == null || token.isBlank()) {
             throw new ConfigException("no token given: pass --token or set " + ENV_TOKEN
                     + " (the token of the tunnel, from the server's API or UI)");
@@ -51,27 +58,37 @@ public record ClientConfig(
 
     /** A config with the defaults for everything but server and token. */
     public static ClientConfig of(ServerAddress server, String token) {
-        return new ClientConfig(server, token, false, AllowList.ANY, DEFAULT_SHUTDOWN_GRACE, DEFAULT_DIAL_TIMEOUT);
+        return new ClientConfig(server, token, false, AllowList.ANY, DEFAULT_SHUTDOWN_GRACE, DEFAULT_DIAL_TIMEOUT,
+                SessionLimits.DEFAULTS);
     }
 
     public ClientConfig withInsecure(boolean value) {
-        return new ClientConfig(server, token, value, allow, shutdownGrace, dialTimeout);
+        return new ClientConfig(server, token, value, allow, shutdownGrace, dialTimeout, limits);
     }
 
     public ClientConfig withAllow(AllowList value) {
-        return new ClientConfig(server, token, insecure, value, shutdownGrace, dialTimeout);
+        return new ClientConfig(server, token, insecure, value, shutdownGrace, dialTimeout, limits);
     }
 
     public ClientConfig withShutdownGrace(Duration value) {
-        return new ClientConfig(server, token, insecure, allow, value, dialTimeout);
+        return new ClientConfig(server, token, insecure, allow, value, dialTimeout, limits);
     }
 
     public ClientConfig withDialTimeout(Duration value) {
-        return new ClientConfig(server, token, insecure, allow, shutdownGrace, value);
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, value, limits);
+    }
+
+    public ClientConfig withLimits(SessionLimits value) {
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, value);
     }
 
     /** Settings as given on the command line; null where the flag was not given. */
-    public record Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace) {
+    public record Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace,
+                        String maxStreamWindow, String sessionWindowBudget, String maxStreams) {
+
+        public Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace) {
+            this(server, token, insecure, allow, shutdownGrace, null, null, null);
+        }
     }
 
     /** Resolves flags over environment variables over defaults; throws {@link ConfigException} naming the problem. */
@@ -97,8 +114,17 @@ public record ClientConfig(
         }
         String graceText = pick(flags.shutdownGrace(), env.get(ENV_SHUTDOWN_GRACE));
         Duration grace = graceText == null ? DEFAULT_SHUTDOWN_GRACE : parseDuration(graceText, "--shutdown-grace");
+        SessionLimits limits;
+        try {
+            limits = SessionLimits.parse(pick(flags.maxStreamWindow(), env.get(ENV_MAX_STREAM_WINDOW)),
+                    pick(flags.sessionWindowBudget(), env.get(ENV_SESSION_WINDOW_BUDGET)),
+                    pick(flags.maxStreams(), env.get(ENV_MAX_STREAMS)));
+        } catch (SessionLimits.InvalidLimit e) {
+            String[] names = {"--max-stream-window", "--session-window-budget", "--max-streams"};
+            throw new ConfigException(names[e.which()] + ": " + e.getMessage());
+        }
         return new ClientConfig(server, pick(flags.token(), env.get(ENV_TOKEN)), insecure, allow, grace,
-                DEFAULT_DIAL_TIMEOUT);
+                DEFAULT_DIAL_TIMEOUT, limits);
     }
 
     private static String pick(String flag, String env) {
@@ -141,6 +167,6 @@ public record ClientConfig(
     @Override
     public String toString() {
         return "ClientConfig[server=" + server + ", token=<hidden>, insecure=" + insecure + ", allow=" + allow
-                + ", shutdownGrace=" + shutdownGrace + ", dialTimeout=" + dialTimeout + "]";
+                + ", shutdownGrace=" + shutdownGrace + ", dialTimeout=" + dialTimeout + ", limits=" + limits + "]";
     }
 }

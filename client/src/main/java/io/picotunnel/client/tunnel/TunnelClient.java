@@ -77,7 +77,7 @@ public final class TunnelClient implements AutoCloseable {
     private boolean stopping;
 
     public TunnelClient(ClientConfig config) {
-        this(config, YamuxConfig.defaults(), new Backoff());
+        this(config, config.limits().yamux(), new Backoff());
     }
 
     TunnelClient(ClientConfig config, YamuxConfig yamuxConfig, Backoff backoff) {

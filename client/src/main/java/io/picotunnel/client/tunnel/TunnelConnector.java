@@ -27,6 +27,7 @@ import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxSpec;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 
@@ -81,7 +82,9 @@ final class TunnelConnector {
                 .webSocketUri(config.server().tunnelUri())
                 .subprotocol(SUBPROTOCOL)
                 .customHeaders(headers)
-                .maxFramePayloadLength(WebSocketByteStreamCodec.MAX_ACCEPTED_FRAME_PAYLOAD)
+                // A peer such as hashicorp/yamux writes a Data frame as large as the window we granted in one message.
+                .maxFramePayloadLength(Math.max(WebSocketByteStreamCodec.MAX_ACCEPTED_FRAME_PAYLOAD,
+                        yamuxConfig.maxDataFrame() + YamuxSpec.HEADER_LENGTH))
                 .handshakeTimeoutMillis(HANDSHAKE_TIMEOUT.toMillis())
                 .generateOriginHeader(false)
                 .build();

@@ -1,5 +1,6 @@
 package io.picotunnel.client.config;
 
+import io.picotunnel.protocol.yamux.SessionLimits;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -108,5 +109,26 @@ class ClientConfigTest {
         ClientConfig config = ClientConfig.of(ServerAddress.parse("h:1"), "s3cr3t-token-value");
 
         assertThat(config.toString()).doesNotContain("s3cr3t-token-value").contains("<hidden>");
+    }
+
+    @Test
+    void sessionLimitsComeFromFlagsOrEnvironmentWithDefaults() {
+        ClientConfig defaults = ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null), Map.of());
+        assertThat(defaults.limits()).isEqualTo(SessionLimits.DEFAULTS);
+        assertThat(defaults.limits().yamux().windowAutoTuning()).isTrue();
+
+        ClientConfig set = ClientConfig.resolve(
+                new ClientConfig.Flags("h:1", "t", null, null, null, "4MiB", null, null),
+                Map.of("PICOTUNNEL_MAX_STREAM_WINDOW", "1GiB", "PICOTUNNEL_SESSION_WINDOW_BUDGET", "32MiB",
+                        "PICOTUNNEL_MAX_STREAMS", "70000"));
+        assertThat(set.limits()).isEqualTo(new SessionLimits(4 << 20, 32L << 20, 70_000));
+
+        assertThatThrownBy(() -> ClientConfig.resolve(
+                new ClientConfig.Flags("h:1", "t", null, null, null, "1KiB", null, null), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("--max-stream-window: it must be between 256KiB and 1GiB");
+        assertThatThrownBy(() -> ClientConfig.resolve(
+                new ClientConfig.Flags("h:1", "t", null, null, null), Map.of("PICOTUNNEL_MAX_STREAMS", "many")))
+                .hasMessageStartingWith("--max-streams: 'many' is not a size");
     }
 }

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
+import io.picotunnel.protocol.yamux.SessionLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -105,14 +106,14 @@ class ServerConfigTest {
     @Test
     void tunnelLimitsAndShutdownGraceHaveDefaultsAndTakeSizesAndDurations() {
         ServerConfig defaults = load(Map.of(), Map.of());
-        assertThat(defaults.tunnels()).isEqualTo(new ServerConfig.Tunnels(16 << 20, 64L << 20, 65_536));
+        assertThat(defaults.tunnels()).isEqualTo(new SessionLimits(16 << 20, 64L << 20, 65_536));
         assertThat(defaults.tunnels().yamux().windowAutoTuning()).isTrue();
         assertThat(defaults.shutdownGrace()).isEqualTo(Duration.ofSeconds(30));
 
         ServerConfig set = load(Map.of(Setting.MAX_STREAM_WINDOW, "8MiB"), Map.of(
                 "PICOTUNNEL_SESSION_WINDOW_BUDGET", "512KiB", "PICOTUNNEL_MAX_STREAMS", "100000",
                 "PICOTUNNEL_SHUTDOWN_GRACE", "0"));
-        assertThat(set.tunnels()).isEqualTo(new ServerConfig.Tunnels(8 << 20, 512L << 10, 100_000));
+        assertThat(set.tunnels()).isEqualTo(new SessionLimits(8 << 20, 512L << 10, 100_000));
         assertThat(set.shutdownGrace()).as("0 skips the drain").isZero();
 
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_STREAM_WINDOW", "64KiB")))

@@ -1,0 +1,59 @@
+package io.picotunnel.protocol.yamux;
+
+import io.picotunnel.protocol.config.ByteSize;
+
+/**
+ * The yamux limits an operator sets, on the server and on the client alike.
+ *
+ * @param maxStreamWindow     largest receive window per stream (auto-tuned from 256 KiB up to it)
+ * @param sessionWindowBudget how much all windows of one session may grow in all beyond 256 KiB each
+ * @param maxStreams          most open streams per session
+ */
+public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int maxStreams) {
+
+    public static final SessionLimits DEFAULTS = new SessionLimits(YamuxConfig.DEFAULT_MAX_STREAM_WINDOW,
+            YamuxConfig.DEFAULT_SESSION_WINDOW_BUDGET, YamuxConfig.DEFAULT_MAX_STREAMS);
+
+    /** Which of the three settings a value was wrong for, and why, in a sentence. */
+    public static final class InvalidLimit extends IllegalArgumentException {
+        private final int which;
+
+        InvalidLimit(int which, String message) {
+            super(message);
+            this.which = which;
+        }
+
+        /** 0: the stream window, 1: the session budget, 2: the stream count. */
+        public int which() {
+            return which;
+        }
+    }
+
+    /** Parses the three settings (sizes like {@code 16MiB}); null keeps the default. */
+    public static SessionLimits parse(String maxStreamWindow, String sessionWindowBudget, String maxStreams) {
+        long window = maxStreamWindow == null ? DEFAULTS.maxStreamWindow : size(0, maxStreamWindow);
+        if (window < YamuxConfig.INITIAL_STREAM_WINDOW || window > 1L << 30) {
+            throw new InvalidLimit(0, "it must be between 256KiB and 1GiB");
+        }
+        long budget = sessionWindowBudget == null ? DEFAULTS.sessionWindowBudget : size(1, sessionWindowBudget);
+        long streams = maxStreams == null ? DEFAULTS.maxStreams : size(2, maxStreams);
+        if (streams < 1 || streams > 1_000_000) {
+            throw new InvalidLimit(2, "it must be a number from 1 to 1000000");
+        }
+        return new SessionLimits((int) window, budget, (int) streams);
+    }
+
+    private static long size(int which, String text) {
+        try {
+            return ByteSize.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidLimit(which, e.getMessage());
+        }
+    }
+
+    /** {@link YamuxConfig#defaults()} with these limits. */
+    public YamuxConfig yamux() {
+        return YamuxConfig.defaults().withMaxStreamWindow(maxStreamWindow).withSessionWindowBudget(sessionWindowBudget)
+                .withMaxStreams(maxStreams);
+    }
+}
