@@ -3,7 +3,6 @@ package io.picotunnel.server.e2e;
 import io.picotunnel.client.ClientMain;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -13,21 +12,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 final class ClientProcess implements AutoCloseable {
 
     private final Process process;
-    private final Path log;
 
-    private ClientProcess(Process process, Path log) {
+    private ClientProcess(Process process) {
         this.process = process;
-        this.log = log;
     }
 
-    /** Starts {@code picotunnel-client --server ws://127.0.0.1:tunnelPort} with the token in its environment. */
+    /**
+     * Starts {@code picotunnel-client --server ws://127.0.0.1:tunnelPort} with the token in its environment; its
+     * output goes to {@code log}.
+     */
     static ClientProcess start(int tunnelPort, String token, Path log) throws IOException {
         ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
                 ClientMain.class.getName(), "--server", "ws://127.0.0.1:" + tunnelPort)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         builder.environment().put("PICOTUNNEL_TOKEN", token);
-        return new ClientProcess(builder.start(), log);
+        return new ClientProcess(builder.start());
     }
 
     /** SIGKILL: the process gets no chance to close anything; its kernel closes its sockets. */
@@ -36,14 +36,11 @@ final class ClientProcess implements AutoCloseable {
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("client process ended").isTrue();
     }
 
-    String output() throws IOException {
-        return Files.readString(log);
-    }
-
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         if (process.isAlive()) {
-            process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            process.destroyForcibly();
+            process.onExit().orTimeout(30, TimeUnit.SECONDS).join();
         }
     }
 
