@@ -126,7 +126,8 @@ public final class Relay {
             // Zero linger makes close send RST, which tells the far end the data ended abnormally.
             channel.config().setOption(ChannelOption.SO_LINGER, 0);
         }
-        channel.close();
+        // Past the pipeline: a TLS handler in it would first send close_notify, a clean end of the TLS data.
+        channel.unsafe().close(channel.unsafe().voidPromise());
     }
 
     private static ChannelFuture shutdownOutput(Channel channel) {

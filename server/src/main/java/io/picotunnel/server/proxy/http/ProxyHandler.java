@@ -7,10 +7,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.ContentLengthNotAllowedException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -396,11 +394,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
             ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR)).addListener(ChannelFutureListener.CLOSE);
             return;
         }
-        if (channel instanceof SocketChannel && channel.isActive()) {
-            channel.config().setOption(ChannelOption.SO_LINGER, 0);
-        }
-        // Past the pipeline: an SslHandler would send close_notify first, a clean end of the TLS data.
-        channel.unsafe().close(channel.unsafe().voidPromise());
+        Relay.abortChannel(channel);
     }
 
     /** Host of an absolute-form request target, else the Host header. */
