@@ -181,6 +181,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         releaseEarly();
         if (dial != null && !dial.isDone()) {
+            // A connection the kernel may have made already ends with a reset, not an EOF.
+            dial.channel().config().setOption(ChannelOption.SO_LINGER, 0);
             dial.cancel(false);
         }
         ctx.fireChannelInactive();
