@@ -32,7 +32,9 @@ import java.util.concurrent.Executor;
  * {@link Relay}. A refused or unreachable target resets only this stream, with one log line naming it.
  *
  * <p>The stream's auto-read is off, so while the target is being dialled the only bytes held here are those
- * that came in together with the header.
+ * that came in together with the header. A stream that ends while the target is being dialled cancels the
+ * dial, or resets the connection that was just made; from the relay on, a reset of the stream (its session
+ * lost included) resets the target's connection.
  */
 final class TargetDialer extends ChannelInboundHandlerAdapter {
 
@@ -140,7 +142,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         }
         Channel socket = connected.channel();
         if (!stream.isActive()) {
-            socket.close();
+            // The stream was reset (or its session lost) while dialling: the target sees a reset, not an EOF.
+            Relay.abortChannel(socket);
             return;
         }
         LOG.debug("stream {}: connected to {}", id(ctx), target);
@@ -178,6 +181,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         releaseEarly();
         if (dial != null && !dial.isDone()) {
+            // A connection the kernel may have made already ends with a reset, not an EOF.
+            dial.channel().config().setOption(ChannelOption.SO_LINGER, 0);
             dial.cancel(false);
         }
         ctx.fireChannelInactive();

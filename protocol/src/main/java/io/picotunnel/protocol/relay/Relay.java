@@ -25,7 +25,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>EOF on one side shuts down the output of the other (after everything read before it has been written),
  * and the opposite direction goes on. When both directions have ended, or either side fails or is reset,
  * both channels are closed; a reset or error on one side aborts the other (RST on a stream, SO_LINGER 0 on
- * a socket) so the far end does not mistake it for a clean end of data.
+ * a socket) so the far end does not mistake it for a clean end of data. A stream reset because its yamux
+ * session was lost counts as reset. Only when the failed side's EOF had already been passed on completely
+ * is the other side closed normally: what it was sent was whole, and a reset could discard it in flight.
+ * The abort reaches the other side whatever the order of events: before the relay has started (a side
+ * already inactive when its handler is added), while writes are pending (the abort runs on the other
+ * channel's event loop, after them), or while an EOF is being passed on.
  *
  * <p>The channels may live on different event loops. Handlers in front of the relay may fire data and a
  * {@link ChannelInputShutdownEvent} they held back, after {@link #start}: the relay takes them as if read.
@@ -84,9 +89,14 @@ public final class Relay {
 
     private void abort(Channel failed) {
         if (finished.compareAndSet(false, true)) {
-            Channel other = failed == sideA.self ? sideB.self : sideA.self;
+            Side failedSide = failed == sideA.self ? sideA : sideB;
+            Channel other = failedSide.peer;
             failed.close();
-            abortChannel(other);
+            if (failedSide.eofPassedOn) {
+                closeOnFlush(other);
+            } else {
+                abortChannel(other);
+            }
         }
     }
 
@@ -99,16 +109,25 @@ public final class Relay {
         }
     }
 
-    private static void abortChannel(Channel channel) {
+    /**
+     * Ends {@code channel} so its far end sees an abnormal end, never a clean EOF: RST on a stream, a TCP reset
+     * (SO_LINGER 0, then close) on a socket. Runs on the channel's event loop, after writes queued before it.
+     */
+    public static void abortChannel(Channel channel) {
         if (channel instanceof YamuxStreamChannel stream) {
             stream.reset();
+            return;
+        }
+        if (!channel.eventLoop().inEventLoop()) {
+            channel.eventLoop().execute(() -> abortChannel(channel));
             return;
         }
         if (channel instanceof DuplexChannel && channel.isActive()) {
             // Zero linger makes close send RST, which tells the far end the data ended abnormally.
             channel.config().setOption(ChannelOption.SO_LINGER, 0);
         }
-        channel.close();
+        // Past the pipeline: a TLS handler in it would first send close_notify, a clean end of the TLS data.
+        channel.unsafe().close(channel.unsafe().voidPromise());
     }
 
     private static ChannelFuture shutdownOutput(Channel channel) {
@@ -131,6 +150,8 @@ public final class Relay {
         private final Channel peer;
         private Side other;
         private volatile boolean eof;
+        /** This side's EOF went through: the peer's output was shut down after everything before it. */
+        private volatile boolean eofPassedOn;
 
         Side(Channel self, Channel peer) {
             this.self = self;
@@ -202,7 +223,10 @@ public final class Relay {
                     abort(peer);
                     return;
                 }
-                shutdownOutput(peer).addListener(shutdown -> directionDone());
+                shutdownOutput(peer).addListener(shutdown -> {
+                    eofPassedOn = shutdown.isSuccess();
+                    directionDone();
+                });
             });
         }
 

@@ -23,13 +23,19 @@ public final class TcpStreamBridge {
 
     /**
      * Completes on the socket's event loop once the relay runs. Fails when the tunnel has no client connected
-     * (the socket is then closed) or the socket closed while the stream was opening (the stream is reset).
+     * (the socket is then closed), when the stream could not be opened, for instance because the session was
+     * lost meanwhile (the socket is then reset), or when the socket closed while the stream was opening (the
+     * stream is reset). A stream reset after this, the relay passes on as a reset of the socket.
      */
     public static Future<Void> connect(TunnelRegistry registry, String tunnelId, StreamHeader header, Channel socket) {
         Promise<Void> relaying = socket.eventLoop().newPromise();
         registry.openStream(tunnelId, HoldReads.INSTANCE).addListener((Future<YamuxStreamChannel> opened) -> {
             if (!opened.isSuccess()) {
-                socket.close();
+                if (opened.cause() instanceof TunnelOfflineException) {
+                    socket.close();
+                } else {
+                    Relay.abortChannel(socket);
+                }
                 relaying.tryFailure(opened.cause());
                 return;
             }

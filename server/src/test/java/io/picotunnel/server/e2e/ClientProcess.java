@@ -24,7 +24,15 @@ final class ClientProcess implements AutoCloseable {
 
     static ClientProcess start(int tunnelPort, String token) {
         try {
-            Path output = Files.createTempFile("client-process", ".log");
+            return start(tunnelPort, token, Files.createTempFile("client-process", ".log"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** As {@link #start(int, String)}, its output in {@code output} (deleted by {@link #close()}). */
+    static ClientProcess start(int tunnelPort, String token, Path output) {
+        try {
             ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
                     ClientMain.class.getName(), "--server", "ws://127.0.0.1:" + tunnelPort, "--shutdown-grace", "0s")
                     .redirectErrorStream(true)

@@ -34,11 +34,15 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Relay;
+import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tunnel.TunnelOfflineException;
@@ -378,6 +382,19 @@ final class ProxyHandler extends ChannelDuplexHandler {
             state = State.CLOSED;
             written.addListener(ChannelFutureListener.CLOSE);
         }
+    }
+
+    /**
+     * Ends the public side abnormally: on HTTP/2 a reset of the stream, on HTTP/1.1 a TCP reset (SO_LINGER 0)
+     * without TLS close_notify, so no client takes what it got for a whole response.
+     */
+    private void abortPublic() {
+        Channel channel = ctx.channel();
+        if (channel instanceof Http2StreamChannel) {
+            ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR)).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        Relay.abortChannel(channel);
     }
 
     /** Host of an absolute-form request target, else the Host header. */
@@ -758,9 +775,11 @@ final class ProxyHandler extends ChannelDuplexHandler {
                 respondLocally(request, ErrorPage.targetUnreachable(service.targetAddr()), !requestDone, requestDone);
                 drain();
             } else {
-                // Part of the response is out already: the only honest signal left is closing the connection.
+                // Part of the response is out already: abort, so that the cut body cannot pass for a whole one.
+                LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
+                        request.method(), service.domain());
                 state = State.CLOSED;
-                ctx.close();
+                abortPublic();
             }
         }
 
@@ -806,6 +825,13 @@ final class ProxyHandler extends ChannelDuplexHandler {
                 ctx.pipeline().replace(this, "held", held);
                 ctx.pipeline().remove(HttpClientCodec.class);
                 publicLoop.execute(() -> exchange.onSwitchingProtocols(response, held));
+                return;
+            }
+            if (msg instanceof LastHttpContent && ctx.channel() instanceof YamuxStreamChannel stream && stream.isReset()) {
+                // The codec ends a body delimited by the connection's close at channelInactive, reset or not:
+                // after a reset (the target's, or the session lost) the body was cut, not complete.
+                ReferenceCountUtil.release(msg);
+                publicLoop.execute(exchange::onUpstreamEnded);
                 return;
             }
             publicLoop.execute(() -> exchange.onUpstreamMessage(msg));

@@ -19,23 +19,35 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** HTTP/2 from a real HTTP/2 client over TLS with ALPN, through {@link HttpProxy#initHttp2}, HTTP/1.1 upstream. */
+/**
+ * HTTP/2 from a real HTTP/2 client over TLS with ALPN, through {@link HttpProxy#initHttp2}, HTTP/1.1 upstream; and
+ * how a response cut after its head ends there and on HTTP/1.1 over the same TLS listener.
+ */
 class Http2ProxyTest {
 
     private final TestCertificates certificates = new TestCertificates();
     private EventLoopGroup group;
     private TargetServer target;
+    private ServerSocket cutTarget;
     private Channel server;
 
     @BeforeEach
@@ -45,6 +57,10 @@ class Http2ProxyTest {
         HttpRoutes routes = new HttpRoutes();
         routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "localhost", "/", TlsMode.TERMINATE,
                 null, target.address(), true, Instant.now()));
+        cutTarget = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().name("cut-target").start(this::answerWithACutBody);
+        routes.onServiceChange(null, new Service("s2", "t1", ServiceType.HTTP, "localhost", "/cut", TlsMode.TERMINATE,
+                null, "127.0.0.1:" + cutTarget.getLocalPort(), true, Instant.now()));
         HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).build();
         TestCertificates.Issued issued = certificates.issue("localhost");
         SslContext ssl = SslContextBuilder.forServer(issued.keyPair().getPrivate(), issued.chain())
@@ -73,8 +89,32 @@ class Http2ProxyTest {
                 .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
     }
 
+    /** Answers each request with a head announcing 100000 bytes, sends 1000 of them and closes. */
+    private void answerWithACutBody() {
+        while (!cutTarget.isClosed()) {
+            try (Socket socket = cutTarget.accept()) {
+                InputStream in = socket.getInputStream();
+                int matched = 0;
+                while (matched < 4) {
+                    int b = in.read();
+                    if (b < 0) {
+                        break;
+                    }
+                    matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
+                }
+                OutputStream out = socket.getOutputStream();
+                out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.write(new byte[1000]);
+                out.flush();
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
     @AfterEach
-    void stop() {
+    void stop() throws IOException {
+        cutTarget.close();
         server.close().syncUninterruptibly();
         target.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
@@ -98,6 +138,38 @@ class Http2ProxyTest {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(post.version()).isEqualTo(HttpClient.Version.HTTP_2);
             assertThat(post.body()).startsWith("bytes=100000 ");
+        } finally {
+            client.shutdownNow();
+        }
+    }
+
+    @Test
+    void responseCutAfterItsHeadResetsTheHttp2StreamInsteadOfEndingIt() throws Exception {
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/cut"))
+                    .timeout(Duration.ofSeconds(20)).build();
+
+            assertThatThrownBy(() -> client.send(request, HttpResponse.BodyHandlers.ofByteArray()))
+                    .isInstanceOf(IOException.class).hasMessageContaining("RST_STREAM");
+        } finally {
+            client.shutdownNow();
+        }
+    }
+
+    @Test
+    void responseCutAfterItsHeadResetsTheHttpsConnectionWithoutCloseNotify() throws Exception {
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/cut"))
+                    .timeout(Duration.ofSeconds(20)).build();
+
+            assertThatThrownBy(() -> client.send(request, HttpResponse.BodyHandlers.ofByteArray()))
+                    .isInstanceOf(IOException.class).hasStackTraceContaining("Connection reset");
         } finally {
             client.shutdownNow();
         }

@@ -1,0 +1,343 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A fault on the way never looks like a clean end of data: when the tunnel is lost in the middle of a transfer
+ * (the client process killed with SIGKILL, the server stopped, the token regenerated) or the target resets its
+ * connection, visitors and targets see a TCP reset, never an EOF, and an HTTP response is either a 502 (before
+ * its head) or visibly cut (after it). Real server, our client as a process of its own, real sockets.
+ */
+class FaultEndToEndTest {
+
+    private static final long MiB = 1024 * 1024;
+    /** Far more than every buffer on the path holds: a visitor that stops reading is really mid-transfer. */
+    private static final long SIZE = 256 * MiB;
+    private static final String HOST = "dl.test";
+
+    @TempDir
+    Path dataDir;
+
+    private Testbed testbed;
+    private String tunnelId;
+    private ClientProcess client;
+    private FaultTarget target;
+
+    @BeforeEach
+    void start() throws IOException {
+        testbed = new Testbed(dataDir.resolve("data"));
+        JsonNode tunnel = testbed.createTunnel("faults");
+        tunnelId = tunnel.get("id").asText();
+        client = ClientProcess.start(testbed.tunnelPort(), tunnel.get("token").asText(), dataDir.resolve("client.log"));
+        await().atMost(30, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        client.close();
+        testbed.close();
+        if (target != null) {
+            target.close();
+        }
+    }
+
+    // ---- visitors, when the client process is killed ----
+
+    @Test
+    void tcpDownloadIsResetWhenTheClientProcessIsKilled() throws Exception {
+        target = FaultTarget.download(SIZE);
+        int port = tcpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = visitor.getInputStream();
+            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
+            assertThat(target.written()).as("target still sending").isLessThan(SIZE);
+
+            client.kill();
+            Ending end = readToEndOrReset(in);
+
+            assertThat(end.how()).isEqualTo("reset: Connection reset");
+            assertThat(MiB + end.bytes()).isLessThan(SIZE);
+        }
+    }
+
+    @Test
+    void httpDownloadWithContentLengthIsCutByAResetWhenTheClientProcessIsKilled() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get(visitor, "/length/" + SIZE);
+            Map<String, String> head = readHead(in);
+            assertThat(head).containsEntry("status", "200").containsEntry("content-length", Long.toString(SIZE));
+            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
+            assertThat(target.written()).as("target still sending").isLessThan(SIZE);
+
+            client.kill();
+            Ending end = readToEndOrReset(in);
+
+            assertThat(end.how()).isEqualTo("reset: Connection reset");
+            assertThat(MiB + end.bytes()).isLessThan(SIZE);
+        }
+    }
+
+    @Test
+    void httpChunkedDownloadGetsNoFinalChunkButAResetWhenTheClientProcessIsKilled() throws Exception {
+        cutChunkedDownloadByKillingTheClient("/chunked/" + SIZE);
+    }
+
+    @Test
+    void httpDownloadDelimitedByCloseGetsNoFinalChunkButAResetWhenTheClientProcessIsKilled() throws Exception {
+        // The proxy re-frames a body that the target ends by closing its connection as chunked: the codec
+        // upstream must not take the lost stream for that close.
+        cutChunkedDownloadByKillingTheClient("/close/" + SIZE);
+    }
+
+    private void cutChunkedDownloadByKillingTheClient(String path) throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get(visitor, path);
+            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("transfer-encoding", "chunked");
+            ChunkedBody body = new ChunkedBody(in);
+            assertThat(body.readUntil(MiB)).isEqualTo("limit");
+            assertThat(target.written()).as("target still sending").isLessThan(SIZE);
+
+            client.kill();
+
+            assertThat(body.readUntil(Long.MAX_VALUE)).isEqualTo("reset: Connection reset");
+            assertThat(body.bytes()).isLessThan(SIZE);
+        }
+    }
+
+    @Test
+    void requestWaitingForItsResponseGets502WhenTheClientProcessIsKilled() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get(visitor, "/hold");
+            await().atMost(30, TimeUnit.SECONDS).until(() -> target.requests() == 1);
+
+            client.kill();
+
+            assertThat(readHead(in)).containsEntry("status", "502");
+        }
+    }
+
+    // ---- visitors, when the target resets its connection ----
+
+    @Test
+    void httpDownloadWithContentLengthIsCutByAResetWhenTheTargetResetsItsConnection() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get(visitor, "/reset-length/65536");
+            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
+            assertThat(in.readNBytes(65536)).hasSize(65536);
+
+            target.resume();
+            Ending end = readToEndOrReset(in);
+
+            assertThat(end.how()).isEqualTo("reset: Connection reset");
+            assertThat(end.bytes()).isZero();
+        }
+    }
+
+    @Test
+    void httpDownloadDelimitedByCloseGetsNoFinalChunkWhenTheTargetResetsItsConnection() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get(visitor, "/reset-close/65536");
+            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("transfer-encoding", "chunked");
+            ChunkedBody body = new ChunkedBody(in);
+            assertThat(body.readUntil(65536)).isEqualTo("limit");
+
+            target.resume();
+
+            assertThat(body.readUntil(Long.MAX_VALUE)).isEqualTo("reset: Connection reset");
+            assertThat(body.bytes()).isEqualTo(65536);
+        }
+    }
+
+    // ---- targets, when the server goes away ----
+
+    @Test
+    void targetConnectionIsResetWhenTheServerStops() throws Exception {
+        target = FaultTarget.sink(MiB);
+        int port = tcpService();
+        try (Socket visitor = connect(port)) {
+            uploadInBackground(visitor);
+            await().atMost(30, TimeUnit.SECONDS).until(() -> target.read() >= MiB);
+
+            testbed.server().stop();
+            target.resume();
+
+            assertThat(target.readEnd(30, TimeUnit.SECONDS)).isEqualTo("reset: Connection reset");
+            assertThat(target.read()).isLessThan(SIZE);
+        }
+    }
+
+    @Test
+    void targetConnectionIsResetWhenTheTokenIsRegenerated() throws Exception {
+        target = FaultTarget.sink(MiB);
+        int port = tcpService();
+        try (Socket visitor = connect(port)) {
+            uploadInBackground(visitor);
+            await().atMost(30, TimeUnit.SECONDS).until(() -> target.read() >= MiB);
+
+            ApiClient.Response regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", "");
+            assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
+            target.resume();
+
+            assertThat(target.readEnd(30, TimeUnit.SECONDS)).isEqualTo("reset: Connection reset");
+            assertThat(target.read()).isLessThan(SIZE);
+        }
+    }
+
+    // ---- helpers ----
+
+    private int tcpService() {
+        int port = Ports.freePort();
+        testbed.createTcpService(tunnelId, port, target.address());
+        return port;
+    }
+
+    private int httpService() {
+        ApiClient.Response response = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\",\"target_addr\":\""
+                        + target.address() + "\"}");
+        assertThat(response.status()).as("create http service: %s", response).isEqualTo(201);
+        return testbed.server().httpPort();
+    }
+
+    private static Socket connect(int port) throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        socket.setSoTimeout(60_000);
+        return socket;
+    }
+
+    private static InputStream get(Socket visitor, String path) throws IOException {
+        OutputStream out = visitor.getOutputStream();
+        out.write(("GET " + path + " HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return new BufferedInputStream(visitor.getInputStream());
+    }
+
+    /** The response head: {@code status} and every header, names in lower case. */
+    private static Map<String, String> readHead(InputStream in) throws IOException {
+        Map<String, String> head = new HashMap<>();
+        String status = FaultTarget.readLine(in);
+        assertThat(status).as("status line").isNotNull();
+        head.put("status", status.split(" ")[1]);
+        String line;
+        while ((line = FaultTarget.readLine(in)) != null && !line.isEmpty()) {
+            int colon = line.indexOf(':');
+            head.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+        }
+        return head;
+    }
+
+    /** Writes pattern bytes to {@code visitor} until {@link #SIZE} or until the connection fails. */
+    private static void uploadInBackground(Socket visitor) {
+        Thread.ofVirtual().name("visitor-upload").start(() -> {
+            byte[] chunk = new byte[64 * 1024];
+            try {
+                OutputStream out = visitor.getOutputStream();
+                for (long sent = 0; sent < SIZE; sent += chunk.length) {
+                    out.write(chunk);
+                }
+            } catch (IOException e) {
+                // the tunnel went away: what the test looks at is the target's side
+            }
+        });
+    }
+
+    /** How reading ended: {@code "eof"} or {@code "reset: <message>"}, and the bytes read until then. */
+    private record Ending(long bytes, String how) {
+    }
+
+    private static Ending readToEndOrReset(InputStream in) throws IOException {
+        byte[] buffer = new byte[64 * 1024];
+        long bytes = 0;
+        try {
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                bytes += n;
+            }
+            return new Ending(bytes, "eof");
+        } catch (SocketException e) {
+            return new Ending(bytes, "reset: " + e.getMessage());
+        }
+    }
+
+    /** Reads a chunked body, and tells how it stopped. */
+    private static final class ChunkedBody {
+        private final InputStream in;
+        private final byte[] buffer = new byte[64 * 1024];
+        private long bytes;
+        private long leftInChunk;
+
+        ChunkedBody(InputStream in) {
+            this.in = in;
+        }
+
+        long bytes() {
+            return bytes;
+        }
+
+        /**
+         * Reads until at least {@code limit} body bytes have been read ({@code "limit"}), the final chunk
+         * ({@code "final chunk"}), EOF ({@code "eof"}) or a reset ({@code "reset: <message>"}).
+         */
+        String readUntil(long limit) throws IOException {
+            try {
+                while (bytes < limit) {
+                    if (leftInChunk == 0) {
+                        String size = FaultTarget.readLine(in);
+                        if (size == null) {
+                            return "eof";
+                        }
+                        leftInChunk = Long.parseLong(size.trim(), 16);
+                        if (leftInChunk == 0) {
+                            return "final chunk";
+                        }
+                    }
+                    int n = in.read(buffer, 0, (int) Math.min(buffer.length, leftInChunk));
+                    if (n < 0) {
+                        return "eof";
+                    }
+                    bytes += n;
+                    leftInChunk -= n;
+                    if (leftInChunk == 0 && FaultTarget.readLine(in) == null) {
+                        return "eof";
+                    }
+                }
+                return "limit";
+            } catch (SocketException e) {
+                return "reset: " + e.getMessage();
+            }
+        }
+    }
+}
