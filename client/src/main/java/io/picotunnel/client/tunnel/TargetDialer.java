@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.client.config.AllowList;
@@ -28,7 +29,7 @@ import java.util.concurrent.Executor;
 
 /**
  * Handles one stream the server opened: takes the {@link StreamHeader} (decoded in front of it), checks the
- * target against {@code --allow}, dials it on the stream's event loop and hands both channels to the
+ * target against {@code --allow}, dials it (on the targets' event loops) and hands both channels to the
  * {@link Relay}. A refused or unreachable target resets only this stream, with one log line naming it.
  *
  * <p>The stream's auto-read is off, so while the target is being dialled the only bytes held here are those
@@ -43,15 +44,17 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     private final AllowList allow;
     private final Duration dialTimeout;
     private final Executor resolver;
+    private final EventLoopGroup targets;
     private final Queue<ByteBuf> early = new ArrayDeque<>();
     private boolean headerSeen;
     private boolean eofSeen;
     private ChannelFuture dial;
 
-    TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver) {
+    TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets) {
         this.allow = allow;
         this.dialTimeout = dialTimeout;
         this.resolver = resolver;
+        this.targets = targets;
     }
 
     @Override
@@ -120,7 +123,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             return;
         }
         dial = new Bootstrap()
-                .group(stream.eventLoop())
+                .group(targets)
                 .channel(Transport.socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) dialTimeout.toMillis())
                 .option(ChannelOption.AUTO_READ, false)
@@ -128,7 +131,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(address);
-        dial.addListener((ChannelFuture connected) -> onDialed(ctx, target, connected));
+        // The target's socket lives on a loop of its own; the stream's state is touched on the stream's loop.
+        dial.addListener((ChannelFuture connected) -> stream.eventLoop().execute(() -> onDialed(ctx, target, connected)));
     }
 
     private void onDialed(ChannelHandlerContext ctx, HostPort target, ChannelFuture connected) {

@@ -60,6 +60,8 @@ public final class TunnelClient implements AutoCloseable {
 
     private final ClientConfig config;
     private final EventLoopGroup group;
+    /** The targets' sockets, apart from the tunnel's loop so relaying does not share one thread with TLS and yamux. */
+    private final EventLoopGroup targets;
     private final EventLoop loop;
     private final ExecutorService resolver;
     private final TunnelConnector connector;
@@ -85,6 +87,8 @@ public final class TunnelClient implements AutoCloseable {
         this.backoff = backoff;
         SslContext ssl = config.server().tls() ? sslContext(config.insecure()) : null;
         this.group = Transport.newEventLoopGroup(1, "picotunnel-client");
+        this.targets = Transport.newEventLoopGroup(Math.max(1, Runtime.getRuntime().availableProcessors()),
+                "picotunnel-target");
         this.loop = group.next();
         this.resolver = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("picotunnel-resolve-", 0).factory());
         this.connector = new TunnelConnector(config, ssl, yamuxConfig, streamInitializer(),
@@ -97,7 +101,7 @@ public final class TunnelClient implements AutoCloseable {
             protected void initChannel(Channel stream) {
                 stream.config().setAutoRead(false);
                 stream.pipeline().addLast(new StreamHeaderDecoder(),
-                        new TargetDialer(config.allow(), config.dialTimeout(), resolver));
+                        new TargetDialer(config.allow(), config.dialTimeout(), resolver, targets));
             }
         };
     }
@@ -378,6 +382,7 @@ public final class TunnelClient implements AutoCloseable {
 
     private void shutDown(Throwable cause) {
         resolver.shutdownNow();
+        targets.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).addListener(f -> {
             if (cause == null) {
                 terminated.complete(null);

@@ -68,7 +68,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private final ArrayDeque<ByteBuf> inbound = new ArrayDeque<>(4);
     /** The last buffer of {@link #inbound} is our own copy, so more small frames may be appended to it. */
     private boolean inboundTailOwned;
-    private final Runnable updateWritabilityTask = this::updateWritability;
+    private final Runnable afterUnwritableFromOtherThread = this::afterUnwritableFromOtherThread;
 
     private long sendWindow = YamuxSpec.INITIAL_STREAM_WINDOW;
     private volatile boolean registered;
@@ -518,6 +518,15 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         }
     }
 
+    /**
+     * A writer on another thread saw this stream turn unwritable and may have stopped: whatever the event loop
+     * decided meanwhile, it must hear channelWritabilityChanged once the stream is writable again.
+     */
+    private void afterUnwritableFromOtherThread() {
+        announcedWritable = false;
+        updateWritability();
+    }
+
     /** From the writing thread (before the write task runs) with {@code size > 0}, on the loop with {@code size < 0}. */
     private void onWriteFromOtherThread(long size) {
         if (size == 0) {
@@ -528,7 +537,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             // Seen at once by the writer's next isWritable(); the event is fired on the event loop.
             writable = false;
             try {
-                eventLoop().execute(updateWritabilityTask);
+                eventLoop().execute(afterUnwritableFromOtherThread);
             } catch (RejectedExecutionException e) {
                 // The loop is shutting down: nothing will be sent anyway.
             }

@@ -19,6 +19,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -123,6 +124,89 @@ class CrossLoopBackpressureTest {
                 .isLessThanOrEqualTo(WINDOW + HIGH_WATER_MARK);
         assertThat(pair.server.peakStreamBufferedBytes()).as("bytes held by the writing side")
                 .isLessThanOrEqualTo(WINDOW + HIGH_WATER_MARK);
+    }
+
+    @Test
+    void echoesRelayedToSocketsOnAnotherLoopNeverStall() throws Exception {
+        // The client's pattern: each stream the peer opens is relayed to a target socket on another event loop;
+        // both directions run at once, so writability flips from both threads. A lost wakeup stalls a stream.
+        int streams = 32;
+        int bytes = 2 * 1024 * 1024;
+        socketLoops = Transport.newEventLoopGroup(2, "target-side");
+        try (io.picotunnel.testkit.EchoServer echo = new io.picotunnel.testkit.EchoServer()) {
+            ChannelHandler relayToEcho = new ChannelInitializer<>() {
+                @Override
+                protected void initChannel(Channel stream) {
+                    stream.config().setAutoRead(false);
+                    new io.netty.bootstrap.Bootstrap().group(socketLoops).channel(Transport.socketChannel())
+                            .option(io.netty.channel.ChannelOption.AUTO_READ, false)
+                            .handler(new ChannelInboundHandlerAdapter())
+                            .connect(InetAddress.getLoopbackAddress(), echo.port())
+                            .addListener((io.netty.channel.ChannelFuture f) -> stream.eventLoop().execute(() -> {
+                                assertThat(f.channel().eventLoop()).isNotSameAs(stream.eventLoop());
+                                Relay.start(stream, f.channel());
+                            }));
+                }
+            };
+            // A small high-water mark: writes from the socket's loop cross it all the time.
+            YamuxConfig config = new YamuxConfig(WINDOW, Duration.ZERO, 64, Duration.ofSeconds(30), 8 * 1024);
+            pair = new SessionPair(config, relayToEcho, null);
+            List<CompletableFuture<Long>> echoed = new java.util.ArrayList<>();
+            for (int i = 0; i < streams; i++) {
+                CompletableFuture<Long> done = new CompletableFuture<>();
+                echoed.add(done);
+                pair.client.openStream(new EchoCheck(bytes, done)).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        done.completeExceptionally(f.cause());
+                    }
+                });
+            }
+            for (CompletableFuture<Long> done : echoed) {
+                assertThat(done.get(60, TimeUnit.SECONDS)).isEqualTo(bytes);
+            }
+        }
+    }
+
+    /** Writes {@code total} bytes as the stream allows and completes once as many came back. */
+    private static final class EchoCheck extends ChannelInboundHandlerAdapter {
+        private final int total;
+        private final CompletableFuture<Long> done;
+        private long sent;
+        private long received;
+
+        EchoCheck(int total, CompletableFuture<Long> done) {
+            this.total = total;
+            this.done = done;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            writeWhileWritable(ctx);
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            writeWhileWritable(ctx);
+        }
+
+        private void writeWhileWritable(ChannelHandlerContext ctx) {
+            while (sent < total && ctx.channel().isWritable()) {
+                int n = (int) Math.min(16 * 1024, total - sent);
+                ctx.write(ctx.alloc().buffer(n).writeZero(n));
+                sent += n;
+            }
+            ctx.flush();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            received += ((io.netty.buffer.ByteBuf) msg).readableBytes();
+            ((io.netty.buffer.ByteBuf) msg).release();
+            if (received >= total) {
+                done.complete(received);
+                ctx.close();
+            }
+        }
     }
 
     /** Keeps a new stream from reading until the relay takes over. */
