@@ -1,6 +1,8 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.proxy.tcp.TcpTraffic;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
@@ -150,6 +152,11 @@ class TcpServiceEndToEndTest {
                 await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
                         .until(() -> traffic.receivedBytes() - target.receivedBytes() <= MAX_BYTES_IN_FLIGHT);
                 assertThat(written.get()).isLessThan(total);
+                // The server only sends here: what one of its streams holds is what waits for the send window,
+                // bounded by the write high-water mark even though the visitor's socket is on another event loop.
+                YamuxSession session = testbed.server().registry().connections(tunnelId).getFirst().session();
+                assertThat(session.peakStreamBufferedBytes()).as("bytes one stream held on the server")
+                        .isLessThanOrEqualTo(YamuxConfig.INITIAL_STREAM_WINDOW + 64 * 1024);
 
                 target.release();
                 String sentSha = sent.get(60, TimeUnit.SECONDS);
