@@ -22,6 +22,8 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -68,6 +70,9 @@ public final class YamuxSession extends ChannelDuplexHandler {
     };
     private final IntObjectHashMap<YamuxChildChannel> streams = new IntObjectHashMap<>();
     private final ArrayDeque<YamuxChildChannel> waitingForParent = new ArrayDeque<>();
+    /** Streams whose callers were told "not writable" because of the parent; any thread adds, the loop drains. */
+    private final Queue<YamuxChildChannel> parentBlocked = new ConcurrentLinkedQueue<>();
+    private final Runnable wakeParentBlocked = this::wakeParentBlocked;
     private final ArrayDeque<YamuxChildChannel> readCompletePending = new ArrayDeque<>();
     private final PendingPings pings = new PendingPings();
     private final WindowBudget windowBudget;
@@ -291,9 +296,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
         while (ctx.channel().isWritable() && (child = waitingForParent.poll()) != null) {
             child.onParentWritabilityChanged();
         }
-        for (YamuxChildChannel c : snapshotStreams()) {
-            c.updateWritability();
-        }
+        // Only streams that were refused because of the parent hear of it, not all of them.
+        wakeParentBlocked();
         ctx.fireChannelWritabilityChanged();
     }
 
@@ -555,6 +559,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
         streams.clear();
         activeStreams = 0;
         waitingForParent.clear();
+        parentBlocked.clear();
         readCompletePending.clear();
         for (YamuxChildChannel child : children) {
             child.onSessionClosed();
@@ -629,6 +634,24 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     boolean parentWritable() {
         return ctx.channel().isWritable();
+    }
+
+    /** From any thread: {@code child} was refused because of the parent; wake it once the parent is writable. */
+    void wakeWhenParentWritable(YamuxChildChannel child) {
+        parentBlocked.add(child);
+        ChannelHandlerContext c = ctx;
+        if (c != null && c.channel().isWritable()) {
+            // The parent drained between the caller's check and now: nobody else would wake the stream.
+            onLoop(c.executor(), wakeParentBlocked, () -> {
+            });
+        }
+    }
+
+    private void wakeParentBlocked() {
+        YamuxChildChannel child;
+        while (ctx.channel().isWritable() && (child = parentBlocked.poll()) != null) {
+            child.onParentWritable();
+        }
     }
 
     void awaitParentWritable(YamuxChildChannel child) {

@@ -127,11 +127,12 @@ class CrossLoopBackpressureTest {
     }
 
     @Test
-    void echoesRelayedToSocketsOnAnotherLoopNeverStall() throws Exception {
+    void echoesRelayedToSocketsOnAnotherLoopArriveExactlyAndNeverStall() throws Exception {
         // The client's pattern: each stream the peer opens is relayed to a target socket on another event loop;
-        // both directions run at once, so writability flips from both threads. A lost wakeup stalls a stream.
-        int streams = 32;
-        int bytes = 2 * 1024 * 1024;
+        // both directions run at once, so writability flips from both threads. A lost wakeup stalls a stream;
+        // each stream's bytes carry its own mark, so a byte duplicated or crossed over shows.
+        int streams = 16;
+        int bytes = 1024 * 1024;
         socketLoops = Transport.newEventLoopGroup(2, "target-side");
         try (io.picotunnel.testkit.EchoServer echo = new io.picotunnel.testkit.EchoServer()) {
             ChannelHandler relayToEcho = new ChannelInitializer<>() {
@@ -148,14 +149,13 @@ class CrossLoopBackpressureTest {
                             }));
                 }
             };
-            // A small high-water mark: writes from the socket's loop cross it all the time.
-            YamuxConfig config = new YamuxConfig(WINDOW, Duration.ZERO, 64, Duration.ofSeconds(30), 8 * 1024);
+            YamuxConfig config = new YamuxConfig(WINDOW, Duration.ZERO, 64, Duration.ofSeconds(30), 64 * 1024);
             pair = new SessionPair(config, relayToEcho, null);
             List<CompletableFuture<Long>> echoed = new java.util.ArrayList<>();
             for (int i = 0; i < streams; i++) {
                 CompletableFuture<Long> done = new CompletableFuture<>();
                 echoed.add(done);
-                pair.client.openStream(new EchoCheck(bytes, done)).addListener(f -> {
+                pair.client.openStream(new EchoCheck(bytes, done, (byte) (i + 1))).addListener(f -> {
                     if (!f.isSuccess()) {
                         done.completeExceptionally(f.cause());
                     }
@@ -174,9 +174,12 @@ class CrossLoopBackpressureTest {
         private long sent;
         private long received;
 
-        EchoCheck(int total, CompletableFuture<Long> done) {
+        private final byte mark;
+
+        EchoCheck(int total, CompletableFuture<Long> done, byte mark) {
             this.total = total;
             this.done = done;
+            this.mark = mark;
         }
 
         @Override
@@ -192,7 +195,11 @@ class CrossLoopBackpressureTest {
         private void writeWhileWritable(ChannelHandlerContext ctx) {
             while (sent < total && ctx.channel().isWritable()) {
                 int n = (int) Math.min(16 * 1024, total - sent);
-                ctx.write(ctx.alloc().buffer(n).writeZero(n));
+                io.netty.buffer.ByteBuf b = ctx.alloc().buffer(n);
+                for (int k = 0; k < n; k++) {
+                    b.writeByte(mark);
+                }
+                ctx.write(b);
                 sent += n;
             }
             ctx.flush();
@@ -200,7 +207,15 @@ class CrossLoopBackpressureTest {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            received += ((io.netty.buffer.ByteBuf) msg).readableBytes();
+            io.netty.buffer.ByteBuf in = (io.netty.buffer.ByteBuf) msg;
+            for (int k = in.readerIndex(); k < in.writerIndex(); k++) {
+                if (in.getByte(k) != mark) {
+                    done.completeExceptionally(new AssertionError("stream " + mark + " got byte " + in.getByte(k)
+                            + " at offset " + (received + k - in.readerIndex()) + " in a buffer of " + in.readableBytes()));
+                    break;
+                }
+            }
+            received += in.readableBytes();
             ((io.netty.buffer.ByteBuf) msg).release();
             if (received >= total) {
                 done.complete(received);

@@ -254,6 +254,62 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void framesOfEverySizeArriveInOrderWhateverTheReaderDoes() {
+        java.util.Random random = new java.util.Random(42);
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        java.io.ByteArrayOutputStream delivered = new java.io.ByteArrayOutputStream();
+        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.config().setAutoRead(false);
+                streams.add(ch);
+                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        ByteBuf buf = (ByteBuf) msg;
+                        byte[] bytes = new byte[buf.readableBytes()];
+                        buf.readBytes(bytes);
+                        buf.release();
+                        delivered.writeBytes(bytes);
+                        if (random.nextInt(3) == 0) {
+                            ctx.read();
+                        }
+                    }
+                });
+            }
+        });
+        peer.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        java.io.ByteArrayOutputStream sent = new java.io.ByteArrayOutputStream();
+        int counter = 0;
+        for (int round = 0; round < 2000; round++) {
+            int size = random.nextInt(4) == 0 ? 1 + random.nextInt(20_000) : 1 + random.nextInt(300);
+            if (sent.size() - delivered.size() + size > WINDOW) {
+                streams.get(0).read();
+                p().written().forEach(YamuxFrame::release);
+                continue;
+            }
+            byte[] bytes = new byte[size];
+            for (int i = 0; i < size; i++) {
+                bytes[i] = (byte) counter++;
+            }
+            sent.writeBytes(bytes);
+            peer.send(YamuxFrame.data(0, 1, Unpooled.wrappedBuffer(bytes)));
+            if (random.nextInt(4) == 0) {
+                streams.get(0).read();
+            }
+            p().written().forEach(YamuxFrame::release);
+        }
+        for (int i = 0; i < 10_000 && delivered.size() < sent.size(); i++) {
+            streams.get(0).read();
+        }
+        assertThat(delivered.toByteArray()).isEqualTo(sent.toByteArray());
+    }
+
+    private RawPeer p() {
+        return peer;
+    }
+
+    @Test
     void readerThatReadsAgainFromReadCompleteKeepsTheStackFlat() {
         // The relay's pattern: one buffer per read(), the next read() from channelReadComplete. Hundreds of
         // queued frames once overflowed the stack through nested delivery.
@@ -653,7 +709,23 @@ class YamuxSessionFramesTest {
         p.channel.runPendingTasks();
         assertFrame(p.writtenOne(), TYPE_DATA, 0, 1, 4);
         assertThat(s.isWritable()).isTrue();
-        assertThat(recorder.events).containsSubsequence("writable=false", "writable=true");
+        assertThat(recorder.events).as("the caller told 'no' is woken").contains("writable=true");
+    }
+
+    @Test
+    void parentDrainingWakesOnlyTheStreamsThatWereRefused() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel asked = openOutbound(p);
+        YamuxStreamChannel idle = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.channel.unsafe().outboundBuffer().setUserDefinedWritability(1, false);
+        p.channel.runPendingTasks();
+        assertThat(asked.isWritable()).isFalse();
+        p.channel.unsafe().outboundBuffer().setUserDefinedWritability(1, true);
+        p.channel.runPendingTasks();
+        assertThat(asked.pipeline().get(StreamRecorder.class).events).contains("writable=true");
+        assertThat(idle.pipeline().get(StreamRecorder.class).events).doesNotContain("writable=true", "writable=false");
+        assertThat(idle.isWritable()).isTrue();
     }
 
     @Test
