@@ -6,7 +6,7 @@ MVN := mvn -B -q -e
 MVN_LOUD := mvn -B -e --no-transfer-progress
 DATA ?= ./dev-data
 
-.PHONY: setup build build-server build-client test vet dev-server docker-build clean bench
+.PHONY: setup build build-server build-client test vet dev-server docker-build clean bench bench-micro
 
 setup:
 	bash scripts/install-deps.sh
@@ -44,8 +44,13 @@ test:
 vet:
 	$(MVN) -Pvet -DskipTests test-compile
 
-bench:
+# The real executables against iperf3, ssh -R and nginx (bench/README.md); BENCH_ARGS=--quick for a short run.
+bench: build
 	bash bench/run.sh $(BENCH_ARGS)
+
+# The in-process JMH micro-benchmarks (yamux, codec) against plain loopback TCP.
+bench-micro:
+	bash bench/micro.sh $(BENCH_ARGS)
 
 dev-server: build-server
 	bash scripts/dev-server.sh "$(DATA)"

@@ -13,18 +13,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
- * Keeps bench/run.sh true: a quick run on the jar built in this build prints every row of both tables with
+ * Keeps bench/micro.sh (the JMH micro-benchmarks) true: a quick run on the jar built in this build prints every row of both tables with
  * finite numbers. It asserts nothing about the numbers themselves (timings depend on the machine's load).
  */
-class RunScriptIT {
+class MicroScriptIT {
 
     private static final Pattern NUMBER = Pattern.compile("-?\\d+(\\.\\d+)?");
 
     @Test
     void quickRunPrintsEveryRowWithFiniteNumbers() throws Exception {
-        Path out = Path.of("target", "run-quick.out");
-        Path err = Path.of("target", "run-quick.err");
-        ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--no-build");
+        Path out = Path.of("target", "micro-quick.out");
+        Path err = Path.of("target", "micro-quick.err");
+        ProcessBuilder builder = new ProcessBuilder("bash", "micro.sh", "--quick", "--no-build");
         // A smoke run checks the table, not the numbers: it need not wait for another JMH run's lock.
         builder.environment().put("BENCH_JAVA_OPTS", "-Djmh.ignoreLock=true");
         Process run = builder
@@ -34,7 +34,7 @@ class RunScriptIT {
                 .start();
         if (!run.waitFor(5, TimeUnit.MINUTES)) {
             run.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-            fail("bench/run.sh --quick did not finish within 5 minutes; its output is in " + err.toAbsolutePath());
+            fail("bench/micro.sh --quick did not finish within 5 minutes; its output is in " + err.toAbsolutePath());
         }
         List<String> lines = Files.readAllLines(out);
         assertThat(run.exitValue()).as("exit code; JMH output in %s", err.toAbsolutePath()).isZero();
