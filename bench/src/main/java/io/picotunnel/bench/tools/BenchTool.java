@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * relay --route LISTEN_PORT=HOST:PORT ... [--delay-ms 25] [--rate-mbit 1000] [--buffer-mib 16] [--max-seconds 900]
- * idle  --holder-port PORT --service HOST:PORT --count N [--warmup N] --pid NAME=PID ... [--timeout-s 60]
+ * idle  --holder-port PORT --service HOST:PORT --count N [--warmup N] --pid NAME=PID ... [--timeout-s 60] [--gc true]
  * rtt   --echo-port PORT --path NAME=PORT ... [--bytes 64] [--samples N] [--warmup N] [--limit-s 20]
  * table --results FILE
  * </pre>
@@ -92,22 +92,36 @@ public final class BenchTool {
         }
         List<Long> watched = List.copyOf(pids.values());
         Duration settle = Duration.ofSeconds(5);
+        boolean gc = Boolean.parseBoolean(o.getOrDefault("gc", List.of("true")).getLast());
         try (IdleConnections idle = new IdleConnections(Math.toIntExact(number(o, "holder-port", -1)),
                 address(single(o, "service")), Duration.ofSeconds(number(o, "timeout-s", 60)))) {
             idle.open(warmup);
-            Map<Long, Long> before = IdleConnections.settledRssKiB(watched, settle);
-            System.err.println("idle: " + warmup + " warm-up connections open; RSS KiB " + named(pids, before));
+            Map<Long, Long> before = measure(watched, settle, gc);
+            System.err.println("idle: " + warmup + " warm-up connections open; RSS KiB " + named(pids, before)
+                    + (gc ? " after a full GC" : ""));
             long start = System.nanoTime();
             idle.open(count);
-            Map<Long, Long> after = IdleConnections.settledRssKiB(watched, settle);
-            System.err.printf(Locale.ROOT, "idle: %d more connections open in %.1f s; RSS KiB %s%n", count,
-                    (System.nanoTime() - start) / 1e9, named(pids, after));
+            double took = (System.nanoTime() - start) / 1e9;
+            if (gc) {
+                System.err.println("idle: " + count + " more connections open; RSS KiB before a full GC "
+                        + named(pids, IdleConnections.settledRssKiB(watched, settle)));
+            }
+            Map<Long, Long> after = measure(watched, settle, gc);
+            System.err.printf(Locale.ROOT, "idle: %d more connections open in %.1f s; RSS KiB %s%s%n", count, took,
+                    named(pids, after), gc ? " after a full GC" : "");
             System.out.println("idle_connections=" + count);
             for (Map.Entry<String, Long> p : pids.entrySet()) {
                 double perConnection = (after.get(p.getValue()) - before.get(p.getValue())) / (double) count;
                 System.out.printf(Locale.ROOT, "idle_%s_kib=%.2f%n", p.getKey(), perConnection);
             }
         }
+    }
+
+    private static Map<Long, Long> measure(List<Long> pids, Duration settle, boolean gc) throws IOException {
+        if (gc) {
+            IdleConnections.collectGarbage(pids);
+        }
+        return IdleConnections.settledRssKiB(pids, settle);
     }
 
     private static Map<String, Long> named(Map<String, Long> pids, Map<Long, Long> rss) {
@@ -215,7 +229,7 @@ public final class BenchTool {
                   relay --route LISTEN_PORT=HOST:PORT ... [--delay-ms 25] [--rate-mbit 1000] [--buffer-mib 16]
                         [--max-seconds 900]
                   idle  --holder-port PORT --service HOST:PORT --count N [--warmup N] --pid NAME=PID ...
-                        [--timeout-s 60]
+                        [--timeout-s 60] [--gc true|false]
                   rtt   --echo-port PORT --path NAME=PORT ... [--bytes 64] [--samples N] [--warmup N] [--limit-s 20]
                   table --results FILE""");
         System.exit(2);

@@ -124,9 +124,9 @@ public final class GoalTable {
                     "http_tcp_p99_ms", new Information("nginx")),
             new Row("1 stream, 50 ms RTT 1 Gbit/s link (MiB/s)", List.of(new Baseline("plain TCP", "delay_plain")),
                     "delay_tunnel", new AtLeast(0.8, "plain TCP")),
-            new Row("idle connections, server RSS (KiB each)", List.of(), "idle_server_kib",
+            new Row("idle connections, server RSS after GC (KiB each)", List.of(), "idle_server_kib",
                     new ValueAtMost(8, "KiB")),
-            new Row("idle connections, client RSS (KiB each)", List.of(), "idle_client_kib",
+            new Row("idle connections, client RSS after GC (KiB each)", List.of(), "idle_client_kib",
                     new ValueAtMost(8, "KiB")),
             new Row("64 B round trip, tcp service p50 (us)", List.of(new Baseline("direct", "rtt_direct_p50_us")),
                     "rtt_tunnel_p50_us", new AtMost(2, "direct")),
@@ -195,9 +195,9 @@ public final class GoalTable {
         String met = goal instanceof Information ? "-" : "n/a";
         Double ratio = null;
         if (goal.baseline() != null) {
-            Double base = row.baselines().stream().filter(b -> b.label().equals(goal.baseline()))
-                    .map(b -> results.get(b.key())).findFirst()
+            Baseline named = row.baselines().stream().filter(b -> b.label().equals(goal.baseline())).findFirst()
                     .orElseThrow(() -> new IllegalStateException(row.metric() + " has no baseline " + goal.baseline()));
+            Double base = results.get(named.key());
             ratio = value == null || base == null || base == 0 ? null : value / base;
             ratioText = ratio == null ? "n/a" : String.format(Locale.ROOT, "%.2f", ratio);
         }

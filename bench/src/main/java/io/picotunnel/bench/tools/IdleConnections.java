@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -22,7 +23,9 @@ import java.util.concurrent.locks.LockSupport;
  * target is a holder in this process (it accepts and keeps every connection, reading nothing), waits until each
  * one has reached the holder, and reads the resident memory ({@code VmRSS} of {@code /proc/<pid>/status}) of the
  * watched processes before and after. A warm-up batch is opened first and kept, so that classes loaded and code
- * compiled for the first connections are not counted.
+ * compiled for the first connections are not counted. Before each reading the watched JVMs may be asked for a full
+ * garbage collection ({@link #collectGarbage}): what is left resident is what the connections hold, not the garbage
+ * made while opening them, and the figure no longer swings with when the collector last ran.
  */
 public final class IdleConnections implements Closeable {
 
@@ -108,6 +111,31 @@ public final class IdleConnections implements Closeable {
             }
         }
         return previous;
+    }
+
+    /**
+     * Asks each JVM for a full collection with {@code jcmd PID GC.run} (the jcmd of the JDK running this tool) and
+     * waits for it, at most a minute each.
+     */
+    public static void collectGarbage(List<Long> pids) throws IOException {
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        for (long pid : pids) {
+            Process gc = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "GC.run")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            try {
+                if (!gc.waitFor(1, TimeUnit.MINUTES)) {
+                    gc.destroyForcibly();
+                    throw new IOException("jcmd " + pid + " GC.run did not finish within a minute");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for jcmd " + pid + " GC.run", e);
+            }
+            if (gc.exitValue() != 0) {
+                throw new IOException("jcmd " + pid + " GC.run failed (exit " + gc.exitValue() + "): is " + pid
+                        + " a JVM of this user?");
+            }
+        }
     }
 
     static Map<Long, Long> rssKiB(List<Long> pids) throws IOException {

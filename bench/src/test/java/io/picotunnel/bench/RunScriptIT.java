@@ -1,0 +1,117 @@
+package io.picotunnel.bench;
+
+import io.picotunnel.bench.tools.GoalTable;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Keeps bench/run.sh ({@code make bench}) true: a quick run of the real executables (the jars this build left in
+ * server/target and client/target, through the same launcher as dist/) against iperf3, ssh -R, nginx and wrk prints
+ * every row of the table with numbers in every cell, and leaves no process behind, also when it is stopped half
+ * way. It asserts nothing about the numbers themselves: they depend on the machine and its load.
+ */
+class RunScriptIT {
+
+    private static final String NUMBER = "-?\\d+(\\.\\d+)?";
+    private static final Pattern BASELINES = Pattern.compile("-|[a-zA-Z -]+ " + NUMBER + "(; [a-zA-Z -]+ " + NUMBER
+            + ")*");
+
+    @Test
+    void quickRunPrintsEveryRowWithItsGoalAndStopsEverythingItStarted() throws Exception {
+        Path tmp = scratch("quick");
+        Path out = Path.of("target", "run-quick.out");
+        Path err = Path.of("target", "run-quick.err");
+        Process run = start(tmp, out, err);
+        if (!run.waitFor(5, TimeUnit.MINUTES)) {
+            run.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            fail("bench/run.sh --quick did not finish within 5 minutes; its progress is in " + err.toAbsolutePath());
+        }
+        List<String> lines = Files.readAllLines(out);
+        assertThat(run.exitValue()).as("exit code; progress in %s", err.toAbsolutePath()).isZero();
+
+        assertThat(lines).anyMatch(l -> l.matches("metric +\\| baseline +\\| picotunnel \\| ratio +\\| goal +\\| met"));
+        for (GoalTable.Row row : GoalTable.ROWS) {
+            String line = lines.stream().filter(l -> l.startsWith(row.metric() + " ")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no row \"" + row.metric() + "\" in:\n" + String.join("\n",
+                            lines)));
+            String[] cells = line.split("\\|");
+            assertThat(cells).as(line).hasSize(6);
+            assertThat(cells[1].trim()).as("baselines of %s", line).matches(BASELINES);
+            assertThat(cells[1].trim().equals("-")).as(line).isEqualTo(row.baselines().isEmpty());
+            assertThat(cells[2].trim()).as("value of %s", line).matches(NUMBER);
+            assertThat(cells[3].trim()).as("ratio of %s", line).matches(row.goal().baseline() == null ? "-" : NUMBER);
+            assertThat(cells[4].trim()).as(line).isEqualTo(row.goal().text());
+            assertThat(cells[5].trim()).as(line).matches(row.goal() instanceof GoalTable.Information ? "-" : "yes|no");
+        }
+        assertThat(processesUsing(tmp)).as("processes the bench started, still running").isEmpty();
+    }
+
+    @Test
+    void stoppedHalfWayItStopsEveryProcessItStarted() throws Exception {
+        Path tmp = scratch("stopped");
+        Path out = Path.of("target", "run-stopped.out");
+        Path err = Path.of("target", "run-stopped.err");
+        Process run = start(tmp, out, err);
+        await("the servers, clients, sshd and nginx up").atMost(Duration.ofMinutes(3))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> !run.isAlive() || Files.readString(err).contains("ready after"));
+        assertThat(run.isAlive()).as("still running once ready; progress in %s", err.toAbsolutePath()).isTrue();
+        assertThat(processesUsing(tmp)).as("processes started by the bench").isNotEmpty();
+
+        run.destroy(); // SIGTERM to the script
+        if (!run.waitFor(2, TimeUnit.MINUTES)) {
+            run.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            fail("bench/run.sh did not stop within 2 minutes of SIGTERM; progress in " + err.toAbsolutePath());
+        }
+        assertThat(run.exitValue()).isNotZero();
+        assertThat(processesUsing(tmp)).as("processes the bench started, still running after it stopped").isEmpty();
+    }
+
+    /** A TMPDIR of the run's own: every process the bench starts inherits it, so it tells them from all others. */
+    private static Path scratch(String name) throws IOException {
+        Path tmp = Path.of("target", "bench-tmp-" + name + "-" + ProcessHandle.current().pid()).toAbsolutePath();
+        Files.createDirectories(tmp);
+        return tmp;
+    }
+
+    private static Process start(Path tmp, Path out, Path err) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--from-target");
+        builder.environment().put("TMPDIR", tmp.toString());
+        return builder.redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .start();
+    }
+
+    /** The command lines of the processes whose environment has {@code TMPDIR=tmp}. */
+    private static List<String> processesUsing(Path tmp) throws IOException {
+        String variable = "TMPDIR=" + tmp;
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().matches("\\d+"))
+                    .filter(p -> List.of(read(p.resolve("environ")).split("\0")).contains(variable))
+                    .map(p -> p.getFileName() + ": " + read(p.resolve("cmdline")).replace('\0', ' '))
+                    .toList();
+        }
+    }
+
+    private static String read(Path procFile) {
+        try {
+            return new String(Files.readAllBytes(procFile), java.nio.charset.StandardCharsets.ISO_8859_1);
+        } catch (IOException gone) {
+            return ""; // the process ended
+        }
+    }
+}
