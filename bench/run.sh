@@ -16,7 +16,7 @@ usage: bench/run.sh [--quick] [--idle N] [--iperf-seconds S] [--wrk-seconds S] [
   --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
                      the bench works, its numbers are rough
   --idle N           idle connections opened through a tcp service (default 5000, quick 300)
-  --iperf-seconds S  length of each iperf3 run, after 1 s omitted (default 5, quick 1 without omitting)
+  --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
   --wrk-seconds S    length of each wrk run, after a 3 s warm-up (default 10, quick 1 without warm-up)
   --delay-seconds S  length of each iperf3 run over the 50 ms RTT link, after 2 s omitted (default 8, quick 2)
   --rtt-samples N    64-byte round trips timed per path (default 20000, quick 500)
@@ -50,7 +50,7 @@ if [ "$quick" = 1 ]; then
   iperf_omit=0 wrk_warm=0 delay_omit=0 rtt_warmup=200
 else
   : "${idle_count:=5000}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
-  iperf_omit=1 wrk_warm=3 delay_omit=2 rtt_warmup=2000
+  iperf_omit=2 wrk_warm=3 delay_omit=2 rtt_warmup=2000
 fi
 for n in "$idle_count" "$iperf_s" "$wrk_s" "$delay_s" "$rtt_samples"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "bench: '$n' is not a positive whole number" >&2; exit 2; }
