@@ -45,8 +45,10 @@ vet:
 	$(MVN) -Pvet -DskipTests test-compile
 
 # The real executables against iperf3, ssh -R and nginx (bench/README.md); BENCH_ARGS=--quick for a short run.
-bench: build
-	bash bench/run.sh $(BENCH_ARGS)
+# The build's output goes to standard error: standard output is the table alone.
+bench:
+	@$(MAKE) --no-print-directory build >&2
+	@bash bench/run.sh $(BENCH_ARGS)
 
 # The in-process JMH micro-benchmarks (yamux, codec) against plain loopback TCP.
 bench-micro:

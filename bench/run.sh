@@ -11,13 +11,15 @@ cd "$root"
 
 usage() {
   cat <<'EOF'
-usage: bench/run.sh [--quick] [--idle N] [--iperf-seconds S] [--wrk-seconds S] [--delay-seconds S]
-                    [--rtt-samples N] [--dist DIR | --from-target] [--keep-work]
+usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S] [--wrk-seconds S]
+                    [--delay-seconds S] [--rtt-samples N] [--dist DIR | --from-target] [--keep-work]
   --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
                      the bench works, its numbers are rough
   --idle N           idle connections opened through a tcp service (default 5000, quick 300)
+  --warmup-seconds S iperf3 through each tunnel before its first measured run, for the JVMs' compilers
+                     (default 10, quick 0)
   --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
-  --wrk-seconds S    length of each wrk run, after a 3 s warm-up (default 10, quick 1 without warm-up)
+  --wrk-seconds S    length of each wrk run, after a 5 s warm-up (default 10, quick 1 without warm-up)
   --delay-seconds S  length of each iperf3 run over the 50 ms RTT link, after 2 s omitted (default 8, quick 2)
   --rtt-samples N    64-byte round trips timed per path (default 20000, quick 500)
   --dist DIR         where picotunnel-server and picotunnel-client are (default dist, from `make build`)
@@ -28,11 +30,12 @@ Needs iperf3, nginx, wrk, sshd/ssh, openssl, curl, jq and python3: `make setup` 
 EOF
 }
 
-quick=0 idle_count="" iperf_s="" wrk_s="" delay_s="" rtt_samples="" dist="dist" from_target=0 keep=0
+quick=0 idle_count="" warm_s="" iperf_s="" wrk_s="" delay_s="" rtt_samples="" dist="dist" from_target=0 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --idle) idle_count="$2"; shift ;;
+    --warmup-seconds) warm_s="$2"; shift ;;
     --iperf-seconds) iperf_s="$2"; shift ;;
     --wrk-seconds) wrk_s="$2"; shift ;;
     --delay-seconds) delay_s="$2"; shift ;;
@@ -46,14 +49,15 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ "$quick" = 1 ]; then
-  : "${idle_count:=300}" "${iperf_s:=1}" "${wrk_s:=1}" "${delay_s:=2}" "${rtt_samples:=500}"
+  : "${idle_count:=300}" "${warm_s:=0}" "${iperf_s:=1}" "${wrk_s:=1}" "${delay_s:=2}" "${rtt_samples:=500}"
   iperf_omit=0 wrk_warm=0 delay_omit=0 rtt_warmup=200
 else
-  : "${idle_count:=5000}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
-  iperf_omit=2 wrk_warm=3 delay_omit=2 rtt_warmup=2000
+  : "${idle_count:=5000}" "${warm_s:=10}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
+  iperf_omit=2 wrk_warm=5 delay_omit=2 rtt_warmup=5000
 fi
+[[ "$warm_s" =~ ^[0-9]+$ ]] || { echo "bench: '$warm_s' is not a whole number" >&2; exit 2; }
 for n in "$idle_count" "$iperf_s" "$wrk_s" "$delay_s" "$rtt_samples"; do
-  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "bench: '$n' is not a positive whole number" >&2; exit 2; }
+  [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || { echo "bench: '$n' is not a positive whole number" >&2; exit 2; }
 done
 
 log() { echo "bench $(date -u +%H:%M:%S): $*" >&2; }
@@ -290,7 +294,6 @@ EOF
 # --- PicoTunnel: servers, tunnels, services, clients ------------------------------------------------------
 
 admin=$(openssl rand -hex 32)
-export PICOTUNNEL_ADMIN_TOKEN="$admin"
 printf 'Authorization: Bearer %s\n' "$admin" >"$work/auth-header"
 chmod 600 "$work/auth-header"
 
@@ -306,7 +309,7 @@ start_server() {
   local name=$1 a=$2 t=$3 h=$4 s=$5
   shift 5
   mkdir -p "$work/$name"
-  spawn "$name" "$dist/picotunnel-server" --data "$work/$name/data" --listen-addr "127.0.0.1:$a" \
+  spawn "$name" env PICOTUNNEL_ADMIN_TOKEN="$admin" "$dist/picotunnel-server" --data "$work/$name/data" --listen-addr "127.0.0.1:$a" \
     --tunnel-addr "127.0.0.1:$t" --http-addr "127.0.0.1:$h" --https-addr "127.0.0.1:$s" --shutdown-grace 0s "$@"
 }
 
@@ -332,16 +335,17 @@ connected() { api "$1" GET "/api/tunnels/$2" | jq -e .connected; }
 
 # --- measurements -----------------------------------------------------------------------------------------
 
-# iperf_run KEY PORT STREAMS SECONDS OMIT: iperf3 to PORT, whose path ends at a one-off iperf3 server; MiB/s
+# iperf_run KEY PORT STREAMS SECONDS OMIT [warm-up]: iperf3 to PORT, whose path ends at a one-off iperf3 server;
+# records MiB/s as KEY unless it is a warm-up
 iperf_run() {
-  local key=$1 to=$2 streams=$3 secs=$4 omit=$5 server out="$work/logs/iperf-$1.json" mib
+  local key=$1 to=$2 streams=$3 secs=$4 omit=$5 warm=${6:-} server out="$work/logs/iperf-$1.json" mib
   spawn "iperf3-server-$key" iperf3 -s -1 -B 127.0.0.1 -p "$iperf_port"
   server=$spawned
   if wait_for "iperf3 server" 10 "$server" listening "$iperf_port"; then
     if timeout $((secs + omit + 30)) iperf3 -c 127.0.0.1 -p "$to" -P "$streams" -t "$secs" -O "$omit" -J \
         >"$out" 2>>"$work/logs/iperf-$key.err"; then
       mib=$(jq '.end.sum_received.bits_per_second / 8 / 1048576' "$out")
-      record "$key" "$mib"
+      [ -n "$warm" ] || record "$key" "$mib"
       log "iperf3 $key: $(printf '%.1f' "$mib") MiB/s"
     else
       log "iperf3 $key failed: $(jq -r '.error // empty' "$out" 2>/dev/null) $(tail -c 300 "$work/logs/iperf-$key.err")"
@@ -423,20 +427,17 @@ log "ready after $SECONDS s"
 log "idle connections: $idle_count through a tcp service (RSS of server-ws and client-ws)"
 if tool idle --holder-port "$holder" --service "127.0.0.1:$svc_idle" --count "$idle_count" \
     --warmup $((idle_count / 10 > 500 ? 500 : idle_count / 10 + 1)) --pid "server=$server_ws" \
-    --pid "client=$client_ws" --timeout-s 60 >"$work/idle.out" 2>>"$work/logs/idle.log"; then
+    --pid "client=$client_ws" --timeout-s $((60 + idle_count / 50)) >"$work/idle.out" 2>>"$work/logs/idle.log"; then
   cat "$work/idle.out" >>"$results"
   tail -n 2 "$work/logs/idle.log" >&2
 else
   log "idle connections failed: $(tail -n 3 "$work/logs/idle.log")"
 fi
 
-log "64 B round trips: direct and through a tcp service"
-if tool rtt --echo-port "$echo_port" --path "direct=$echo_port" --path "tunnel=$svc_rtt" \
-    --samples "$rtt_samples" --warmup "$rtt_warmup" --limit-s 30 >"$work/rtt.out" 2>>"$work/logs/rtt.log"; then
-  cat "$work/rtt.out" >>"$results"
-  tail -n 2 "$work/logs/rtt.log" >&2
-else
-  log "round trips failed: $(tail -n 3 "$work/logs/rtt.log")"
+if [ "$warm_s" -gt 0 ]; then
+  log "warming up: iperf3 -P 4 for $warm_s s through each tunnel (not measured)"
+  iperf_run warmup_ws "$svc_iperf_ws" 4 "$warm_s" 0 warm-up
+  iperf_run warmup_wss "$svc_iperf_wss" 4 "$warm_s" 0 warm-up
 fi
 
 log "iperf3: direct, ssh -R, tcp service over ws and over wss; 1 and 8 streams"
@@ -448,6 +449,15 @@ for streams in 1 8; do
 done
 stop "$client_wss"
 stop "$server_wss"
+
+log "64 B round trips: direct and through a tcp service"
+if tool rtt --echo-port "$echo_port" --path "direct=$echo_port" --path "tunnel=$svc_rtt" \
+    --samples "$rtt_samples" --warmup "$rtt_warmup" --limit-s 30 >"$work/rtt.out" 2>>"$work/logs/rtt.log"; then
+  cat "$work/rtt.out" >>"$results"
+  tail -n 2 "$work/logs/rtt.log" >&2
+else
+  log "round trips failed: $(tail -n 3 "$work/logs/rtt.log")"
+fi
 
 log "HTTP 1 KiB, wrk with 64 connections: nginx as reverse proxy, http service, tcp service"
 wrk_run nginx "http://127.0.0.1:$nginx_proxy/"
@@ -480,10 +490,11 @@ $("$java" -version 2>&1 | head -n 1)
 # executables: $dist/picotunnel-server and picotunnel-client ($("$dist/picotunnel-server" --version 2>/dev/null | head -n 1))
 # baselines: $(iperf3 --version | head -n 1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | sed 's/^nginx version: //'), \
 wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d',' -f1) (cipher $ssh_cipher)
-# iperf3: client sends for $iperf_s s after $iperf_omit s omitted; wrk: 2 threads, 64 connections, ${wrk_s} s after \
-${wrk_warm} s warm-up; idle: $(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: \
-$rtt_samples samples; 50 ms link: relay delays 25 ms each way, paces to 1 Gbit/s, iperf3 $delay_s s after \
-$delay_omit s omitted
+# iperf3: $warm_s s through each tunnel first, then each run $iperf_s s after $iperf_omit s omitted, the client sending
+# wrk: 2 threads, 64 connections, $wrk_s s after a $wrk_warm s warm-up; idle: \
+$(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: $rtt_samples samples after \
+$rtt_warmup
+# 50 ms link: the relay delays 25 ms each way and paces to 1 Gbit/s; iperf3 $delay_s s after $delay_omit s omitted
 # ratio = picotunnel / the baseline its goal names
 EOF
 status=0

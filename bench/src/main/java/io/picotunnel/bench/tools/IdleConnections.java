@@ -42,7 +42,7 @@ public final class IdleConnections implements Closeable {
     /**
      * @param holderPort the tcp service's target port on loopback: this process accepts and holds there
      * @param service    the tcp service's listening address
-     * @param timeout    the longest wait for one batch of connections to reach the holder
+     * @param timeout    the longest one {@link #open} may take
      */
     public IdleConnections(int holderPort, InetSocketAddress service, Duration timeout) throws IOException {
         this.service = service;
@@ -66,24 +66,27 @@ public final class IdleConnections implements Closeable {
         }
     }
 
-    /** Opens {@code count} more connections through the service and waits until all have reached the holder. */
+    /**
+     * Opens {@code count} more connections through the service, {@value #BATCH} at a time, and waits until all have
+     * reached the holder; fails when that takes longer than the timeout.
+     */
     public void open(int count) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         int target = opened.size() + count;
         while (opened.size() < target) {
             int batchEnd = Math.min(target, opened.size() + BATCH);
             while (opened.size() < batchEnd) {
                 opened.add(SocketChannel.open(service));
             }
-            awaitHeld(batchEnd);
+            awaitHeld(batchEnd, deadline);
         }
     }
 
-    private void awaitHeld(int expected) throws IOException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+    private void awaitHeld(int expected, long deadline) throws IOException {
         while (accepted.get() < expected) {
             if (System.nanoTime() > deadline) {
                 throw new IOException(accepted.get() + " of " + expected + " connections reached the target within "
-                        + timeout.toSeconds() + " s: the tunnel did not carry them all (see the server's and the"
+                        + timeout.toMillis() + " ms: the tunnel did not carry them all (see the server's and the"
                         + " client's logs)");
             }
             LockSupport.parkNanos(2_000_000);
