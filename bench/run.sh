@@ -17,7 +17,7 @@ usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S
                      the bench works, its numbers are rough
   --idle N           idle connections opened through a tcp service (default 5000, quick 300)
   --warmup-seconds S iperf3 through each tunnel before its first measured run, for the JVMs' compilers
-                     (default 10, quick 0)
+                     (default 15, quick 0)
   --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
   --wrk-seconds S    length of each wrk run, after a 5 s warm-up (default 10, quick 1 without warm-up)
   --delay-seconds S  length of each iperf3 run over the 50 ms RTT link, after 2 s omitted (default 8, quick 2)
@@ -52,7 +52,7 @@ if [ "$quick" = 1 ]; then
   : "${idle_count:=300}" "${warm_s:=0}" "${iperf_s:=1}" "${wrk_s:=1}" "${delay_s:=2}" "${rtt_samples:=500}"
   iperf_omit=0 wrk_warm=0 delay_omit=0 rtt_warmup=200
 else
-  : "${idle_count:=5000}" "${warm_s:=10}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
+  : "${idle_count:=5000}" "${warm_s:=15}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
   iperf_omit=2 wrk_warm=5 delay_omit=2 rtt_warmup=5000
 fi
 [[ "$warm_s" =~ ^[0-9]+$ ]] || { echo "bench: '$warm_s' is not a whole number" >&2; exit 2; }
@@ -429,7 +429,7 @@ if tool idle --holder-port "$holder" --service "127.0.0.1:$svc_idle" --count "$i
     --warmup $((idle_count / 10 > 500 ? 500 : idle_count / 10 + 1)) --pid "server=$server_ws" \
     --pid "client=$client_ws" --timeout-s $((60 + idle_count / 50)) >"$work/idle.out" 2>>"$work/logs/idle.log"; then
   cat "$work/idle.out" >>"$results"
-  tail -n 2 "$work/logs/idle.log" >&2
+  tail -n 3 "$work/logs/idle.log" >&2
 else
   log "idle connections failed: $(tail -n 3 "$work/logs/idle.log")"
 fi

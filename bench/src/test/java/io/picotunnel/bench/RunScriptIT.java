@@ -42,7 +42,7 @@ class RunScriptIT {
         List<String> lines = Files.readAllLines(out);
         assertThat(run.exitValue()).as("exit code; progress in %s", err.toAbsolutePath()).isZero();
 
-        assertThat(lines).anyMatch(l -> l.matches("metric +\\| baseline +\\| picotunnel \\| ratio +\\| goal +\\| met"));
+        assertThat(lines).anyMatch(l -> l.matches("metric +\\| baseline +\\| picotunnel +\\| ratio +\\| goal +\\| met"));
         for (GoalTable.Row row : GoalTable.ROWS) {
             String line = lines.stream().filter(l -> l.startsWith(row.metric() + " ")).findFirst()
                     .orElseThrow(() -> new AssertionError("no row \"" + row.metric() + "\" in:\n" + String.join("\n",
