@@ -5,10 +5,15 @@ import org.junit.jupiter.api.Test;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -96,20 +101,45 @@ class RunScriptIT {
                 .start();
     }
 
-    /** The command lines of the processes whose environment has {@code TMPDIR=tmp}. */
+    /**
+     * The processes the bench started and left: those whose environment has {@code TMPDIR=tmp} or whose command line
+     * names a path under it (nginx and sshd write their title over the environment), and their descendants (nginx's
+     * workers, sshd's session for ssh -R).
+     */
     private static List<String> processesUsing(Path tmp) throws IOException {
         String variable = "TMPDIR=" + tmp;
+        Map<String, String> parents = new HashMap<>();
+        Set<String> found = new HashSet<>();
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            return procs.filter(p -> p.getFileName().toString().matches("\\d+"))
-                    .filter(p -> List.of(read(p.resolve("environ")).split("\0")).contains(variable))
-                    .map(p -> p.getFileName() + ": " + read(p.resolve("cmdline")).replace('\0', ' '))
-                    .toList();
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                String pid = p.getFileName().toString();
+                String stat = read(p.resolve("stat")); // pid (comm) state ppid ...
+                int close = stat.lastIndexOf(')');
+                if (close > 0) {
+                    parents.put(pid, stat.substring(close + 2).split(" ")[1]);
+                }
+                if (List.of(read(p.resolve("environ")).split("\0")).contains(variable)
+                        || read(p.resolve("cmdline")).contains(tmp.toString())) {
+                    found.add(pid);
+                }
+            }
         }
+        int before;
+        do { // add the descendants: at most as many rounds as there are processes
+            before = found.size();
+            parents.forEach((pid, parent) -> {
+                if (found.contains(parent)) {
+                    found.add(pid);
+                }
+            });
+        } while (found.size() > before);
+        return found.stream().sorted().map(pid -> pid + ": " + read(Path.of("/proc", pid, "cmdline")).replace('\0', ' '))
+                .toList();
     }
 
     private static String read(Path procFile) {
         try {
-            return new String(Files.readAllBytes(procFile), java.nio.charset.StandardCharsets.ISO_8859_1);
+            return new String(Files.readAllBytes(procFile), StandardCharsets.ISO_8859_1);
         } catch (IOException gone) {
             return ""; // the process ended
         }
