@@ -63,6 +63,7 @@ done
 log() { echo "bench $(date -u +%H:%M:%S): $*" >&2; }
 die() { log "$*"; exit 1; }
 
+PATH="$PATH:/usr/sbin:/sbin" # nginx and sshd live there on Debian
 missing=()
 for tool in iperf3 nginx wrk ssh ssh-keygen openssl curl jq python3 setsid timeout; do
   command -v "$tool" >/dev/null || missing+=("$tool")
@@ -83,16 +84,20 @@ mkdir -p "$work/logs"
 declare -a pids=()
 declare -A names=()
 
+# Whether a process started by spawn still runs: asks this shell's job table, never a bare pid, which another
+# process may have taken once ours ended.
+running() { jobs -pr | grep -qx "$1"; }
+
 # Stops one process started by spawn: SIGTERM to its process group, SIGKILL after 10 s.
 stop() {
   local pid=$1 i
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
+      running "$pid" || break
       sleep 0.1
     done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    if running "$pid"; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
   fi
   wait "$pid" 2>/dev/null || true
   for i in "${!pids[@]}"; do
@@ -144,7 +149,7 @@ wait_for() {
   shift 3
   for ((i = 0; i < seconds * 5; i++)); do
     "$@" >/dev/null 2>&1 && return 0
-    if [ "$pid" != - ] && ! kill -0 "$pid" 2>/dev/null; then
+    if [ "$pid" != - ] && ! running "$pid"; then
       log "$what: ${names[$pid]:-process $pid} exited; the end of its log:"
       tail -n 20 "$work/logs/${names[$pid]}.log" >&2 || true
       return 1

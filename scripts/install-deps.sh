@@ -11,7 +11,8 @@ command -v go >/dev/null || need+=(golang-go)
 command -v pebble >/dev/null || need+=(pebble)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs npm)
-for tool in curl jq openssl python3 iperf3 nginx wrk; do command -v "$tool" >/dev/null || need+=("$tool"); done
+for tool in curl jq openssl python3 iperf3 wrk; do command -v "$tool" >/dev/null || need+=("$tool"); done
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
 if [ ${#need[@]} -gt 0 ]; then
