@@ -6,7 +6,7 @@ MVN := mvn -B -q -e
 MVN_LOUD := mvn -B -e --no-transfer-progress
 DATA ?= ./dev-data
 
-.PHONY: setup build build-server build-client test vet dev-server docker-build clean bench
+.PHONY: setup build build-server build-client test vet dev-server docker-build clean bench bench-micro
 
 setup:
 	bash scripts/install-deps.sh
@@ -44,8 +44,15 @@ test:
 vet:
 	$(MVN) -Pvet -DskipTests test-compile
 
+# The real executables against iperf3, ssh -R and nginx (bench/README.md); BENCH_ARGS=--quick for a short run.
+# The build's output goes to standard error: standard output is the table alone.
 bench:
-	bash bench/run.sh $(BENCH_ARGS)
+	@$(MAKE) --no-print-directory build >&2
+	@bash bench/run.sh $(BENCH_ARGS)
+
+# The in-process JMH micro-benchmarks (yamux, codec) against plain loopback TCP.
+bench-micro:
+	bash bench/micro.sh $(BENCH_ARGS)
 
 dev-server: build-server
 	bash scripts/dev-server.sh "$(DATA)"

@@ -1,29 +1,509 @@
 #!/usr/bin/env bash
-# Runs PicoTunnel's benchmarks and prints a table of each scenario against its baseline, measured in the
-# same invocation: scenario | baseline | picotunnel | ratio. See bench/README.md; --help lists the options.
+# `make bench`: PicoTunnel's real executables (dist/picotunnel-server and dist/picotunnel-client) against
+# external baselines measured in the same run (iperf3 direct and through `ssh -R`, nginx as a reverse proxy,
+# plain TCP through the same delay relay, a direct echo), printed as ONE table on standard output:
+#   metric | baseline | picotunnel | ratio | goal | met
+# Progress goes to standard error. Everything listens on 127.0.0.1 only; every process started here is stopped
+# at the end, on failure too. See bench/README.md; --help lists the options.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-JAVA_HOME="$(bash scripts/find-jdk.sh)"
-export JAVA_HOME
 
-build=1
-args=()
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) build=0 ;;
-    *) args+=("$arg") ;;
+usage() {
+  cat <<'EOF'
+usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S] [--wrk-seconds S]
+                    [--delay-seconds S] [--rtt-samples N] [--dist DIR | --from-target] [--keep-work]
+  --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
+                     the bench works, its numbers are rough
+  --idle N           idle connections opened through a tcp service (default 5000, quick 300)
+  --warmup-seconds S iperf3 through each tunnel before its first measured run, for the JVMs' compilers
+                     (default 15, quick 0)
+  --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
+  --wrk-seconds S    length of each wrk run, after a 5 s warm-up (default 10, quick 1 without warm-up)
+  --delay-seconds S  length of each iperf3 run over the 50 ms RTT link, after 2 s omitted (default 8, quick 2)
+  --rtt-samples N    64-byte round trips timed per path (default 20000, quick 500)
+  --dist DIR         where picotunnel-server and picotunnel-client are (default dist, from `make build`)
+  --from-target      run the jars the module builds left in server/target and client/target instead of dist/
+                     (through the same launcher); for the build's own check (RunScriptIT)
+  --keep-work        keep the scratch directory (logs, configurations) and print where it is
+Needs iperf3, nginx, wrk, sshd/ssh, openssl, curl, jq and python3: `make setup` installs them.
+EOF
+}
+
+quick=0 idle_count="" warm_s="" iperf_s="" wrk_s="" delay_s="" rtt_samples="" dist="dist" from_target=0 keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --idle) idle_count="$2"; shift ;;
+    --warmup-seconds) warm_s="$2"; shift ;;
+    --iperf-seconds) iperf_s="$2"; shift ;;
+    --wrk-seconds) wrk_s="$2"; shift ;;
+    --delay-seconds) delay_s="$2"; shift ;;
+    --rtt-samples) rtt_samples="$2"; shift ;;
+    --dist) dist="$2"; shift ;;
+    --from-target) from_target=1 ;;
+    --keep-work) keep=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
+  shift
+done
+if [ "$quick" = 1 ]; then
+  : "${idle_count:=300}" "${warm_s:=0}" "${iperf_s:=1}" "${wrk_s:=1}" "${delay_s:=2}" "${rtt_samples:=500}"
+  iperf_omit=0 wrk_warm=0 delay_omit=0 rtt_warmup=200
+else
+  : "${idle_count:=5000}" "${warm_s:=15}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
+  iperf_omit=2 wrk_warm=5 delay_omit=2 rtt_warmup=5000
+fi
+[[ "$warm_s" =~ ^[0-9]+$ ]] || { echo "bench: '$warm_s' is not a whole number" >&2; exit 2; }
+for n in "$idle_count" "$iperf_s" "$wrk_s" "$delay_s" "$rtt_samples"; do
+  [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || { echo "bench: '$n' is not a positive whole number" >&2; exit 2; }
 done
 
-jar=bench/target/picotunnel-bench-all.jar
-if [ "$build" = 1 ]; then
-  echo "building the benchmarks (mvn package -pl bench -am)..." >&2
-  mvn -B -q -DskipTests -Dmaven.test.skip=true package -pl bench -am >&2
-elif [ ! -f "$jar" ]; then
-  echo "$jar is missing: run without --no-build first" >&2
+log() { echo "bench $(date -u +%H:%M:%S): $*" >&2; }
+die() { log "$*"; exit 1; }
+
+PATH="$PATH:/usr/sbin:/sbin" # nginx and sshd live there on Debian
+missing=()
+for tool in iperf3 nginx wrk ssh ssh-keygen openssl curl jq python3 setsid timeout; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+[ -x /usr/sbin/sshd ] || missing+=(sshd)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench: missing ${missing[*]}: run \`make setup\` (scripts/install-deps.sh installs them as root)" >&2
   exit 2
 fi
 
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xms512m -Xmx512m ${BENCH_JAVA_OPTS:-} \
-  -jar "$jar" "${args[@]+"${args[@]}"}"
+JAVA_HOME="$(bash scripts/find-jdk.sh)"
+export JAVA_HOME
+java="$JAVA_HOME/bin/java"
+bench_jar="$root/bench/target/picotunnel-bench-all.jar"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/picotunnel-bench.XXXXXX")"
+mkdir -p "$work/logs"
+declare -a pids=()
+declare -A names=()
+
+# Whether a process started by spawn still runs: asks this shell's job table, never a bare pid, which another
+# process may have taken once ours ended.
+running() { jobs -pr | grep -qx "$1"; }
+
+# Stops one process started by spawn: SIGTERM to its process group, SIGKILL after 10 s.
+stop() {
+  local pid=$1 i
+  if running "$pid"; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do
+      running "$pid" || break
+      sleep 0.1
+    done
+    if running "$pid"; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
+  fi
+  wait "$pid" 2>/dev/null || true
+  for i in "${!pids[@]}"; do
+    if [ "${pids[$i]}" = "$pid" ]; then unset 'pids[i]'; fi
+  done
+  return 0
+}
+
+cleanup() {
+  local status=$? i all=("${pids[@]}")
+  trap - EXIT INT TERM
+  for ((i = ${#all[@]} - 1; i >= 0; i--)); do
+    stop "${all[$i]}"
+  done
+  if [ "$keep" = 1 ] || [ "$status" != 0 ]; then
+    log "logs and configurations kept in $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Starts a command in a process group of its own (so its children stop with it), output to logs/NAME.log;
+# its pid is left in $spawned.
+spawn() {
+  local name=$1
+  shift
+  setsid "$@" >"$work/logs/$name.log" 2>&1 </dev/null &
+  spawned=$!
+  pids+=("$spawned")
+  names[$spawned]=$name
+}
+
+# Whether something listens on 127.0.0.1:PORT (or any address), from /proc: probing with a connection would
+# start a test in a one-off iperf3 server.
+listening() {
+  local hex
+  hex=$(printf ':%04X' "$1")
+  awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# wait_for WHAT SECONDS PID|- COMMAND...: polls COMMAND every 0.2 s; fails when PID exits or time is up.
+wait_for() {
+  local what=$1 seconds=$2 pid=$3 i
+  shift 3
+  for ((i = 0; i < seconds * 5; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    if [ "$pid" != - ] && ! running "$pid"; then
+      log "$what: ${names[$pid]:-process $pid} exited; the end of its log:"
+      tail -n 20 "$work/logs/${names[$pid]}.log" >&2 || true
+      return 1
+    fi
+    sleep 0.2
+  done
+  log "$what: not within $seconds s"
+  if [ "$pid" != - ]; then tail -n 20 "$work/logs/${names[$pid]}.log" >&2; fi
+  return 1
+}
+
+results="$work/results.properties"
+notes="$work/notes.txt"
+: >"$results"
+: >"$notes"
+record() { echo "$1=$2" >>"$results"; }
+note() { echo "# note: $*" >>"$notes"; log "note: $*"; }
+
+# --- ports, executables, limits ---------------------------------------------------------------------------
+
+read -r -a port <<<"$(python3 -c '
+import socket
+socks = []
+for _ in range(24):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))')"
+api_a=${port[0]} tunnel_a=${port[1]} http_a=${port[2]} https_a=${port[3]}
+api_b=${port[4]} tunnel_b=${port[5]} http_b=${port[6]} https_b=${port[7]}
+iperf_port=${port[8]} nginx_target=${port[9]} nginx_proxy=${port[10]} ssh_port=${port[11]} ssh_fwd=${port[12]}
+svc_iperf_ws=${port[13]} svc_iperf_wss=${port[14]} svc_http_tcp=${port[15]} svc_rtt=${port[16]}
+svc_idle=${port[17]} svc_delay=${port[18]} holder=${port[19]} echo_port=${port[20]}
+relay_plain=${port[21]} relay_tunnel=${port[22]}
+
+if [ "$from_target" = 1 ]; then
+  dist="$work/dist"
+  mkdir -p "$dist/lib"
+  for name in server client; do
+    jar="$root/$name/target/picotunnel-$name-all.jar"
+    [ -f "$jar" ] || die "$jar is missing: build it first (mvn -DskipTests package)"
+    ln -s "$jar" "$dist/lib/picotunnel-$name.jar"
+    install -m 0755 scripts/launcher.sh "$dist/picotunnel-$name"
+  done
+fi
+dist="$(cd "$dist" 2>/dev/null && pwd)" || die "no directory $dist: run \`make build\` first (\`make bench\` does)"
+for exe in picotunnel-server picotunnel-client; do
+  [ -x "$dist/$exe" ] || die "$dist/$exe is missing: run \`make build\` first (\`make bench\` does)"
+done
+[ -f "$bench_jar" ] || die "$bench_jar is missing: run \`make build\` first (\`make bench\` does)"
+tool() { "$java" -Xms64m -Xmx1g -cp "$bench_jar" io.picotunnel.bench.tools.BenchTool "$@"; }
+
+# The idle-connection holder keeps two descriptors per connection (its end and the tunnel's end).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fd_limit=$(ulimit -n)
+if [ "$fd_limit" != unlimited ] && [ $((2 * (idle_count + idle_count / 10) + 1024)) -gt "$fd_limit" ]; then
+  idle_count=$(((fd_limit - 1024) * 10 / 22))
+  note "open files are limited to $fd_limit here: $idle_count idle connections instead"
+fi
+
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+log "scratch directory $work; load average $load_start"
+
+# --- baselines: iperf3, sshd with ssh -R, nginx -----------------------------------------------------------
+
+start_sshd() {
+  local d="$work/ssh"
+  mkdir -p "$d"
+  chmod 700 "$d"
+  ssh-keygen -q -t ed25519 -N '' -C bench-host -f "$d/host_key"
+  ssh-keygen -q -t ed25519 -N '' -C bench-user -f "$d/user_key"
+  cp "$d/user_key.pub" "$d/authorized_keys"
+  cat >"$d/sshd_config" <<EOF
+Port $ssh_port
+ListenAddress 127.0.0.1
+HostKey $d/host_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile $d/authorized_keys
+AuthenticationMethods publickey
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+AllowTcpForwarding remote
+GatewayPorts no
+X11Forwarding no
+PermitTTY no
+LogLevel ERROR
+EOF
+  # sshd wants its privilege separation directory even for this private instance (created at boot normally)
+  if [ "$(id -u)" = 0 ] && [ ! -d /run/sshd ]; then
+    mkdir -p /run/sshd && chmod 755 /run/sshd
+  fi
+  spawn sshd /usr/sbin/sshd -D -e -f "$d/sshd_config"
+  wait_for "sshd on :$ssh_port" 20 "$spawned" listening "$ssh_port" || return 1
+  spawn ssh-R ssh -F /dev/null -N -T -i "$d/user_key" -p "$ssh_port" -o BatchMode=yes \
+    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ExitOnForwardFailure=yes -o LogLevel=ERROR \
+    -R "127.0.0.1:$ssh_fwd:127.0.0.1:$iperf_port" "$(id -un)@127.0.0.1"
+  wait_for "ssh -R on :$ssh_fwd" 20 "$spawned" listening "$ssh_fwd"
+}
+
+start_nginx() {
+  local d="$work/nginx" body user_line=""
+  mkdir -p "$d/tmp"
+  body=$(head -c 1024 /dev/zero | tr '\0' 'x')
+  [ "$(id -u)" = 0 ] && user_line="user $(id -un);"
+  cat >"$d/nginx.conf" <<EOF
+# nginx as a reverse proxy with upstream keep-alive (the baseline), in front of a 1 KiB answer (the target)
+$user_line
+daemon off;
+worker_processes auto;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+  keepalive_requests 1000000;
+  upstream target {
+    server 127.0.0.1:$nginx_target;
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$nginx_target;
+    location / { default_type text/plain; return 200 "$body"; }
+  }
+  server {
+    listen 127.0.0.1:$nginx_proxy;
+    location / {
+      proxy_pass http://target;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+  spawn nginx nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log"
+  wait_for "nginx" 20 "$spawned" curl -fsS -o /dev/null "http://127.0.0.1:$nginx_proxy/"
+}
+
+# --- PicoTunnel: servers, tunnels, services, clients ------------------------------------------------------
+
+admin=$(openssl rand -hex 32)
+printf 'Authorization: Bearer %s\n' "$admin" >"$work/auth-header"
+chmod 600 "$work/auth-header"
+
+# api PORT METHOD PATH [JSON]: the management API of the server on PORT
+api() {
+  local args=(-fsS -X "$2" -H "@$work/auth-header")
+  [ $# -ge 4 ] && args+=(-H "Content-Type: application/json" -d "$4")
+  curl "${args[@]}" "http://127.0.0.1:$1$3"
+}
+
+# start_server NAME API TUNNEL HTTP HTTPS [FLAGS...]; its pid is left in $spawned
+start_server() {
+  local name=$1 a=$2 t=$3 h=$4 s=$5
+  shift 5
+  mkdir -p "$work/$name"
+  spawn "$name" env PICOTUNNEL_ADMIN_TOKEN="$admin" "$dist/picotunnel-server" --data "$work/$name/data" --listen-addr "127.0.0.1:$a" \
+    --tunnel-addr "127.0.0.1:$t" --http-addr "127.0.0.1:$h" --https-addr "127.0.0.1:$s" --shutdown-grace 0s "$@"
+}
+
+# new_tunnel API NAME: prints "ID TOKEN"
+new_tunnel() {
+  api "$1" POST /api/tunnels "{\"name\": \"$2\"}" | jq -r '"\(.id) \(.token)"'
+}
+
+# tcp_service API TUNNEL_ID LISTEN_PORT TARGET_PORT
+tcp_service() {
+  api "$1" POST "/api/tunnels/$2/services" "{\"type\": \"tcp\", \"listen_addr\": \"127.0.0.1:$3\", \
+\"target_addr\": \"127.0.0.1:$4\", \"enabled\": true}" >/dev/null
+}
+
+# start_client NAME TOKEN SERVER_URL [FLAGS...]; its pid is left in $spawned
+start_client() {
+  local name=$1 token=$2 url=$3
+  shift 3
+  spawn "$name" env PICOTUNNEL_TOKEN="$token" "$dist/picotunnel-client" --server "$url" --shutdown-grace 0s "$@"
+}
+
+connected() { api "$1" GET "/api/tunnels/$2" | jq -e .connected; }
+
+# --- measurements -----------------------------------------------------------------------------------------
+
+# iperf_run KEY PORT STREAMS SECONDS OMIT [warm-up]: iperf3 to PORT, whose path ends at a one-off iperf3 server;
+# records MiB/s as KEY unless it is a warm-up
+iperf_run() {
+  local key=$1 to=$2 streams=$3 secs=$4 omit=$5 warm=${6:-} server out="$work/logs/iperf-$1.json" mib
+  spawn "iperf3-server-$key" iperf3 -s -1 -B 127.0.0.1 -p "$iperf_port"
+  server=$spawned
+  if wait_for "iperf3 server" 10 "$server" listening "$iperf_port"; then
+    if timeout $((secs + omit + 30)) iperf3 -c 127.0.0.1 -p "$to" -P "$streams" -t "$secs" -O "$omit" -J \
+        >"$out" 2>>"$work/logs/iperf-$key.err"; then
+      mib=$(jq '.end.sum_received.bits_per_second / 8 / 1048576' "$out")
+      [ -n "$warm" ] || record "$key" "$mib"
+      log "iperf3 $key: $(printf '%.1f' "$mib") MiB/s"
+    else
+      log "iperf3 $key failed: $(jq -r '.error // empty' "$out" 2>/dev/null) $(tail -c 300 "$work/logs/iperf-$key.err")"
+    fi
+  fi
+  stop "$server"
+}
+
+# wrk_latency_ms PERCENTILE FILE: a line of wrk's latency distribution, in ms
+wrk_latency_ms() {
+  awk -v q="$1" '$1 == q { v = $2
+    if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) }
+    else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 }
+    printf "%.4f\n", v; exit }' "$2"
+}
+
+# wrk_run KEY URL [HOST]: 64 connections for --wrk-seconds after a warm-up; req/s, p50, p99
+wrk_run() {
+  local key=$1 url=$2 out="$work/logs/wrk-$1.txt" rps p50 p99 bad errors
+  local headers=()
+  [ $# -ge 3 ] && headers=(-H "Host: $3")
+  if [ "$wrk_warm" -gt 0 ]; then
+    timeout $((wrk_warm + 30)) wrk -t 2 -c 64 -d "${wrk_warm}s" "${headers[@]}" "$url" >/dev/null 2>&1 || true
+  fi
+  if ! timeout $((wrk_s + 30)) wrk -t 2 -c 64 -d "${wrk_s}s" --latency "${headers[@]}" "$url" >"$out" 2>&1; then
+    log "wrk $key failed: $(tail -n 5 "$out")"
+    return 0
+  fi
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+  p50=$(wrk_latency_ms 50% "$out")
+  p99=$(wrk_latency_ms 99% "$out")
+  bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
+  errors=$(awk -F'[ ,]+' '/Socket errors:/ { print $4 + $6 + $8 + $10 }' "$out")
+  [ -n "$rps" ] && record "http_${key}_rps" "$rps"
+  [ -n "$p50" ] && record "http_${key}_p50_ms" "$p50"
+  [ -n "$p99" ] && record "http_${key}_p99_ms" "$p99"
+  [ -n "$bad" ] && note "wrk through $key: $bad responses were not 2xx/3xx (counted in req/s)"
+  [ -n "$errors" ] && [ "$errors" != 0 ] && note "wrk through $key: $errors socket errors (connect, read, write, timeout)"
+  log "wrk $key: ${rps:-?} req/s, p50 ${p50:-?} ms, p99 ${p99:-?} ms"
+}
+
+# --- run ----------------------------------------------------------------------------------------------------
+
+log "starting sshd, nginx and two PicoTunnel servers (ws, and wss with a self-signed certificate)"
+mkdir -p "$work/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench.test" \
+  -addext "subjectAltName=DNS:bench.test" -keyout "$work/tls/bench.test.key" -out "$work/tls/bench.test.crt" \
+  2>"$work/logs/openssl.log"
+start_server server-ws "$api_a" "$tunnel_a" "$http_a" "$https_a"
+server_ws=$spawned
+start_server server-wss "$api_b" "$tunnel_b" "$http_b" "$https_b" --domain bench.test \
+  --tls-cert "$work/tls/bench.test.crt" --tls-key "$work/tls/bench.test.key"
+server_wss=$spawned
+start_sshd || die "sshd or ssh -R did not start"
+start_nginx || die "nginx did not start"
+wait_for "server-ws" 90 "$server_ws" curl -fs "http://127.0.0.1:$api_a/health" || die "server-ws did not start"
+wait_for "server-wss" 90 "$server_wss" curl -fs "http://127.0.0.1:$api_b/health" || die "server-wss did not start"
+
+read -r tunnel_ws token_ws <<<"$(new_tunnel "$api_a" bench-ws)"
+read -r tunnel_wss token_wss <<<"$(new_tunnel "$api_b" bench-wss)"
+read -r tunnel_delay token_delay <<<"$(new_tunnel "$api_a" bench-delay)"
+tcp_service "$api_a" "$tunnel_ws" "$svc_iperf_ws" "$iperf_port"
+tcp_service "$api_a" "$tunnel_ws" "$svc_http_tcp" "$nginx_target"
+tcp_service "$api_a" "$tunnel_ws" "$svc_rtt" "$echo_port"
+tcp_service "$api_a" "$tunnel_ws" "$svc_idle" "$holder"
+api "$api_a" POST "/api/tunnels/$tunnel_ws/services" "{\"type\": \"http\", \"domain\": \"bench.test\", \
+\"target_addr\": \"127.0.0.1:$nginx_target\", \"enabled\": true}" >/dev/null
+tcp_service "$api_b" "$tunnel_wss" "$svc_iperf_wss" "$iperf_port"
+tcp_service "$api_a" "$tunnel_delay" "$svc_delay" "$iperf_port"
+
+start_client client-ws "$token_ws" "ws://127.0.0.1:$tunnel_a"
+client_ws=$spawned
+start_client client-wss "$token_wss" "wss://127.0.0.1:$tunnel_b" --insecure
+client_wss=$spawned
+wait_for "client-ws connected" 90 "$client_ws" connected "$api_a" "$tunnel_ws" || die "client-ws did not connect"
+wait_for "client-wss connected" 90 "$client_wss" connected "$api_b" "$tunnel_wss" || die "client-wss did not connect"
+log "ready after $SECONDS s"
+
+log "idle connections: $idle_count through a tcp service (RSS of server-ws and client-ws)"
+if tool idle --holder-port "$holder" --service "127.0.0.1:$svc_idle" --count "$idle_count" \
+    --warmup $((idle_count / 10 > 500 ? 500 : idle_count / 10 + 1)) --pid "server=$server_ws" \
+    --pid "client=$client_ws" --timeout-s $((60 + idle_count / 50)) >"$work/idle.out" 2>>"$work/logs/idle.log"; then
+  cat "$work/idle.out" >>"$results"
+  tail -n 3 "$work/logs/idle.log" >&2
+else
+  log "idle connections failed: $(tail -n 3 "$work/logs/idle.log")"
+fi
+
+if [ "$warm_s" -gt 0 ]; then
+  log "warming up: iperf3 -P 4 for $warm_s s through each tunnel (not measured)"
+  iperf_run warmup_ws "$svc_iperf_ws" 4 "$warm_s" 0 warm-up
+  iperf_run warmup_wss "$svc_iperf_wss" 4 "$warm_s" 0 warm-up
+fi
+
+log "iperf3: direct, ssh -R, tcp service over ws and over wss; 1 and 8 streams"
+for streams in 1 8; do
+  iperf_run "iperf_direct_$streams" "$iperf_port" "$streams" "$iperf_s" "$iperf_omit"
+  iperf_run "iperf_ssh_$streams" "$ssh_fwd" "$streams" "$iperf_s" "$iperf_omit"
+  iperf_run "iperf_ws_$streams" "$svc_iperf_ws" "$streams" "$iperf_s" "$iperf_omit"
+  iperf_run "iperf_wss_$streams" "$svc_iperf_wss" "$streams" "$iperf_s" "$iperf_omit"
+done
+stop "$client_wss"
+stop "$server_wss"
+
+log "64 B round trips: direct and through a tcp service"
+if tool rtt --echo-port "$echo_port" --path "direct=$echo_port" --path "tunnel=$svc_rtt" \
+    --samples "$rtt_samples" --warmup "$rtt_warmup" --limit-s 30 >"$work/rtt.out" 2>>"$work/logs/rtt.log"; then
+  cat "$work/rtt.out" >>"$results"
+  tail -n 2 "$work/logs/rtt.log" >&2
+else
+  log "round trips failed: $(tail -n 3 "$work/logs/rtt.log")"
+fi
+
+log "HTTP 1 KiB, wrk with 64 connections: nginx as reverse proxy, http service, tcp service"
+wrk_run nginx "http://127.0.0.1:$nginx_proxy/"
+wrk_run service "http://127.0.0.1:$http_a/" bench.test
+wrk_run tcp "http://127.0.0.1:$svc_http_tcp/"
+
+log "one stream over a 50 ms RTT, 1 Gbit/s link (delay relay): plain TCP, tunnel whose WebSocket crosses it"
+spawn relay "$java" -Xms64m -Xmx1g -cp "$bench_jar" io.picotunnel.bench.tools.BenchTool relay \
+  --route "$relay_plain=127.0.0.1:$iperf_port" --route "$relay_tunnel=127.0.0.1:$tunnel_a" \
+  --delay-ms 25 --rate-mbit 1000 --buffer-mib 16 --max-seconds 600
+relay=$spawned
+if wait_for "relay" 30 "$relay" listening "$relay_tunnel"; then
+  start_client client-delay "$token_delay" "ws://127.0.0.1:$relay_tunnel"
+  client_delay=$spawned
+  iperf_run delay_plain "$relay_plain" 1 "$delay_s" "$delay_omit"
+  if wait_for "client-delay connected" 90 "$client_delay" connected "$api_a" "$tunnel_delay"; then
+    iperf_run delay_tunnel "$svc_delay" 1 "$delay_s" "$delay_omit"
+  fi
+  stop "$client_delay"
+fi
+stop "$relay"
+
+# --- table --------------------------------------------------------------------------------------------------
+
+ssh_cipher=$(ssh -F /dev/null -G 127.0.0.1 2>/dev/null | awk '$1 == "ciphers" { split($2, c, ","); print c[1] }')
+cat <<EOF
+# PicoTunnel benchmark, $started$([ "$quick" = 1 ] && echo " (--quick: every row briefly, rough numbers)")
+# machine: $(nproc) cores, load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; \
+$("$java" -version 2>&1 | head -n 1)
+# executables: $dist/picotunnel-server and picotunnel-client ($("$dist/picotunnel-server" --version 2>/dev/null | head -n 1))
+# baselines: $(iperf3 --version | head -n 1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | sed 's/^nginx version: //'), \
+wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d',' -f1) (cipher $ssh_cipher)
+# iperf3: $warm_s s through each tunnel first, then each run $iperf_s s after $iperf_omit s omitted, the client sending
+# wrk: 2 threads, 64 connections, $wrk_s s after a $wrk_warm s warm-up; idle: \
+$(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: $rtt_samples samples after \
+$rtt_warmup
+# 50 ms link: the relay delays 25 ms each way and paces to 1 Gbit/s; iperf3 $delay_s s after $delay_omit s omitted
+# ratio = picotunnel / the baseline its goal names
+EOF
+status=0
+tool table --results "$results" || status=1
+cat "$notes"
+log "done in $SECONDS s"
+exit "$status"

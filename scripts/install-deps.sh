@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine, idempotently:
 # Go with hashicorp/yamux and gorilla/websocket (interop peers), pebble (ACME tests), Chromium (UI tests),
-# curl, jq, openssl and python3 (the README walk-through, run by scripts/readme-walkthrough.sh).
+# curl, jq, openssl and python3 (the README walk-through, run by scripts/readme-walkthrough.sh),
+# iperf3, nginx, wrk and sshd (the baselines of `make bench`, checked by the bench module's RunScriptIT).
 set -euo pipefail
 need=()
 command -v go >/dev/null || need+=(golang-go)
@@ -10,7 +11,10 @@ command -v go >/dev/null || need+=(golang-go)
 command -v pebble >/dev/null || need+=(pebble)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs npm)
-for tool in curl jq openssl python3; do command -v "$tool" >/dev/null || need+=("$tool"); done
+for tool in curl jq openssl python3 iperf3 wrk; do command -v "$tool" >/dev/null || need+=("$tool"); done
+[ -x /usr/sbin/nginx ] || need+=(nginx)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages: ${need[*]} (run as root, or: sudo apt-get install -y ${need[*]})" >&2

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * What bench/run.sh asked for. {@link #parse} starts from the full defaults or, with {@code --quick}, from a
+ * What bench/micro.sh asked for. {@link #parse} starts from the full defaults or, with {@code --quick}, from a
  * smoke-run setting that finishes within a minute, then applies the other options in any order.
  *
  * @param quick        smoke run: short iterations, in-process, small transfers (numbers are rough)
@@ -19,8 +19,8 @@ public record BenchOptions(boolean quick, int sizeMiB, int streams, int warmups,
                            Duration iterationTime, int forks) {
 
     public static final String USAGE = """
-            usage: bench/run.sh [--quick] [--size-mib N] [--streams N] [--warmups N] [--iterations N]
-                                [--time SECONDS] [--forks N] [--no-build]
+            usage: bench/micro.sh [--quick] [--size-mib N] [--streams N] [--warmups N] [--iterations N]
+                                  [--time SECONDS] [--forks N] [--no-build]
               --quick         smoke run in under a minute: rough numbers, every row of the table
               --size-mib N    MiB per throughput operation (default 64, quick 8)
               --streams N     concurrent streams of the many-streams scenario (default 64)

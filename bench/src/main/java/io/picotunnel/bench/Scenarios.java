@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** The rows bench/run.sh prints and the benchmarks behind them. */
+/** The rows bench/micro.sh prints and the benchmarks behind them. */
 final class Scenarios {
 
     private static final String DIRECT = Path.DIRECT.paramValue();

@@ -1,71 +1,147 @@
 package io.picotunnel.bench;
 
+import io.picotunnel.bench.tools.GoalTable;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
+import static org.awaitility.Awaitility.await;
 
 /**
- * Keeps bench/run.sh true: a quick run on the jar built in this build prints every row of both tables with
- * finite numbers. It asserts nothing about the numbers themselves (timings depend on the machine's load).
+ * Keeps bench/run.sh ({@code make bench}) true: a quick run of the real executables (the jars this build left in
+ * server/target and client/target, through the same launcher as dist/) against iperf3, ssh -R, nginx and wrk prints
+ * every row of the table with numbers in every cell, and leaves no process behind, also when it is stopped half
+ * way. It asserts nothing about the numbers themselves: they depend on the machine and its load.
  */
 class RunScriptIT {
 
-    private static final Pattern NUMBER = Pattern.compile("-?\\d+(\\.\\d+)?");
+    private static final String NUMBER = "-?\\d+(\\.\\d+)?";
+    private static final Pattern BASELINES = Pattern.compile("-|[a-zA-Z -]+ " + NUMBER + "(; [a-zA-Z -]+ " + NUMBER
+            + ")*");
 
     @Test
-    void quickRunPrintsEveryRowWithFiniteNumbers() throws Exception {
+    void quickRunPrintsEveryRowWithItsGoalAndStopsEverythingItStarted() throws Exception {
+        Path tmp = scratch("quick");
         Path out = Path.of("target", "run-quick.out");
         Path err = Path.of("target", "run-quick.err");
-        ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--no-build");
-        // A smoke run checks the table, not the numbers: it need not wait for another JMH run's lock.
-        builder.environment().put("BENCH_JAVA_OPTS", "-Djmh.ignoreLock=true");
-        Process run = builder
-                .redirectOutput(out.toFile())
+        Process run = start(tmp, out, err);
+        if (!run.waitFor(5, TimeUnit.MINUTES)) {
+            run.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            fail("bench/run.sh --quick did not finish within 5 minutes; its progress is in " + err.toAbsolutePath());
+        }
+        List<String> lines = Files.readAllLines(out);
+        assertThat(run.exitValue()).as("exit code; progress in %s", err.toAbsolutePath()).isZero();
+
+        assertThat(lines).anyMatch(l -> l.matches("metric +\\| baseline +\\| picotunnel +\\| ratio +\\| goal +\\| met"));
+        for (GoalTable.Row row : GoalTable.ROWS) {
+            String line = lines.stream().filter(l -> l.startsWith(row.metric() + " ")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no row \"" + row.metric() + "\" in:\n" + String.join("\n",
+                            lines)));
+            String[] cells = line.split("\\|");
+            assertThat(cells).as(line).hasSize(6);
+            assertThat(cells[1].trim()).as("baselines of %s", line).matches(BASELINES);
+            assertThat(cells[1].trim().equals("-")).as(line).isEqualTo(row.baselines().isEmpty());
+            assertThat(cells[2].trim()).as("value of %s", line).matches(NUMBER);
+            assertThat(cells[3].trim()).as("ratio of %s", line).matches(row.goal().baseline() == null ? "-" : NUMBER);
+            assertThat(cells[4].trim()).as(line).isEqualTo(row.goal().text());
+            assertThat(cells[5].trim()).as(line).matches(row.goal() instanceof GoalTable.Information ? "-" : "yes|no");
+        }
+        assertThat(processesUsing(tmp)).as("processes the bench started, still running").isEmpty();
+    }
+
+    @Test
+    void stoppedHalfWayItStopsEveryProcessItStarted() throws Exception {
+        Path tmp = scratch("stopped");
+        Path out = Path.of("target", "run-stopped.out");
+        Path err = Path.of("target", "run-stopped.err");
+        Process run = start(tmp, out, err);
+        await("the servers, clients, sshd and nginx up").atMost(Duration.ofMinutes(3))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> !run.isAlive() || Files.readString(err).contains("ready after"));
+        assertThat(run.isAlive()).as("still running once ready; progress in %s", err.toAbsolutePath()).isTrue();
+        assertThat(processesUsing(tmp)).as("processes started by the bench").isNotEmpty();
+
+        run.destroy(); // SIGTERM to the script
+        if (!run.waitFor(2, TimeUnit.MINUTES)) {
+            run.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            fail("bench/run.sh did not stop within 2 minutes of SIGTERM; progress in " + err.toAbsolutePath());
+        }
+        assertThat(run.exitValue()).isNotZero();
+        assertThat(processesUsing(tmp)).as("processes the bench started, still running after it stopped").isEmpty();
+    }
+
+    /** A TMPDIR of the run's own: every process the bench starts inherits it, so it tells them from all others. */
+    private static Path scratch(String name) throws IOException {
+        Path tmp = Path.of("target", "bench-tmp-" + name + "-" + ProcessHandle.current().pid()).toAbsolutePath();
+        Files.createDirectories(tmp);
+        return tmp;
+    }
+
+    private static Process start(Path tmp, Path out, Path err) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--from-target");
+        builder.environment().put("TMPDIR", tmp.toString());
+        return builder.redirectOutput(out.toFile())
                 .redirectError(err.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .start();
-        if (!run.waitFor(5, TimeUnit.MINUTES)) {
-            run.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-            fail("bench/run.sh --quick did not finish within 5 minutes; its output is in " + err.toAbsolutePath());
-        }
-        List<String> lines = Files.readAllLines(out);
-        assertThat(run.exitValue()).as("exit code; JMH output in %s", err.toAbsolutePath()).isZero();
-
-        assertThat(lines).anyMatch(l -> l.matches("scenario +\\| +baseline +\\| +picotunnel +\\| +ratio"));
-        assertRow(lines, "yamux: 1 stream throughput (MB/s)", 3);
-        assertRow(lines, "yamux: 64 streams throughput (MB/s)", 3);
-        assertRow(lines, "yamux: 64 B round trip p50 (us)", 3);
-        assertRow(lines, "yamux: 64 B round trip p99 (us)", 3);
-        assertRow(lines, "tcp service: 1 connection throughput (MB/s)", 3);
-        assertRow(lines, "tcp service: 64 connections throughput (MB/s)", 3);
-        assertRow(lines, "tcp service: 64 B round trip p50 (us)", 3);
-        assertRow(lines, "tcp service: 64 B round trip p99 (us)", 3);
-
-        assertThat(lines).anyMatch(l -> l.matches("codec micro-benchmark +\\| +ops/s +\\| +MB/s"));
-        assertRow(lines, "yamux frame encode, 64 B data", 2);
-        assertRow(lines, "yamux frame encode, 16 KiB data", 2);
-        assertRow(lines, "yamux frame decode, 64 B data", 2);
-        assertRow(lines, "yamux frame decode, 16 KiB data", 2);
-        assertRow(lines, "stream header decode", 2);
     }
 
-    private static void assertRow(List<String> lines, String scenario, int numbers) {
-        String row = lines.stream().filter(l -> l.startsWith(scenario + " ")).findFirst()
-                .orElseThrow(() -> new AssertionError("no row \"" + scenario + "\" in:\n" + String.join("\n", lines)));
-        String[] cells = row.split("\\|");
-        assertThat(cells).as(row).hasSize(numbers + 1);
-        for (int i = 1; i < cells.length; i++) {
-            String cell = cells[i].trim();
-            assertThat(cell).as("cell %d of \"%s\"", i, row).matches(NUMBER);
-            assertThat(Double.parseDouble(cell)).as(row).isFinite();
+    /**
+     * The processes the bench started and left: those whose environment has {@code TMPDIR=tmp} or whose command line
+     * names a path under it (nginx and sshd write their title over the environment), and their descendants (nginx's
+     * workers, sshd's session for ssh -R).
+     */
+    private static List<String> processesUsing(Path tmp) throws IOException {
+        String variable = "TMPDIR=" + tmp;
+        Map<String, String> parents = new HashMap<>();
+        Set<String> found = new HashSet<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                String pid = p.getFileName().toString();
+                String stat = read(p.resolve("stat")); // pid (comm) state ppid ...
+                int close = stat.lastIndexOf(')');
+                if (close > 0) {
+                    parents.put(pid, stat.substring(close + 2).split(" ")[1]);
+                }
+                if (List.of(read(p.resolve("environ")).split("\0")).contains(variable)
+                        || read(p.resolve("cmdline")).contains(tmp.toString())) {
+                    found.add(pid);
+                }
+            }
+        }
+        int before;
+        do { // add the descendants: at most as many rounds as there are processes
+            before = found.size();
+            parents.forEach((pid, parent) -> {
+                if (found.contains(parent)) {
+                    found.add(pid);
+                }
+            });
+        } while (found.size() > before);
+        return found.stream().sorted().map(pid -> pid + ": " + read(Path.of("/proc", pid, "cmdline")).replace('\0', ' '))
+                .toList();
+    }
+
+    private static String read(Path procFile) {
+        try {
+            return new String(Files.readAllBytes(procFile), StandardCharsets.ISO_8859_1);
+        } catch (IOException gone) {
+            return ""; // the process ended
         }
     }
 }

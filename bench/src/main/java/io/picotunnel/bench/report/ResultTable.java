@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
-/** Renders JMH results as the tables bench/run.sh prints; a result that is missing shows as {@code -}. */
+/** Renders JMH results as the tables bench/micro.sh prints; a result that is missing shows as {@code -}. */
 public final class ResultTable {
 
     private static final String COMPARISON_FORMAT = "%-48s | %12s | %12s | %6s%n";

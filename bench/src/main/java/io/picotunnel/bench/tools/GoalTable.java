@@ -1,0 +1,230 @@
+package io.picotunnel.bench.tools;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The table {@code make bench} prints: one row per measurement of PicoTunnel's executables, its baselines measured
+ * in the same run, the ratio to the baseline its goal names, the goal (from issue 13) and whether it is met.
+ * Results come in as named numbers (see {@link #ROWS} for the names bench/run.sh writes); a missing one shows as
+ * {@code n/a} and makes the table {@linkplain #complete incomplete}.
+ */
+public final class GoalTable {
+
+    /** A baseline value of a row: its label in the table and the name of its result. */
+    public record Baseline(String label, String key) {
+    }
+
+    /** What a row's PicoTunnel value should reach. */
+    public sealed interface Goal {
+        /** The goal as the table shows it. */
+        String text();
+
+        /** Whether the value (and its ratio to the goal's baseline, where it has one) meets it. */
+        boolean met(double value, double ratio);
+
+        /** The baseline the ratio is taken against, or null for a row without a ratio. */
+        String baseline();
+    }
+
+    /** picotunnel / baseline at least {@code times}: for rates, where higher is better. */
+    public record AtLeast(double times, String baseline) implements Goal {
+        @Override
+        public String text() {
+            return ">= " + plain(times) + " x " + baseline;
+        }
+
+        @Override
+        public boolean met(double value, double ratio) {
+            return ratio >= times;
+        }
+    }
+
+    /** picotunnel / baseline at most {@code times}: for latencies, where lower is better. */
+    public record AtMost(double times, String baseline) implements Goal {
+        @Override
+        public String text() {
+            return "<= " + plain(times) + " x " + baseline;
+        }
+
+        @Override
+        public boolean met(double value, double ratio) {
+            return ratio <= times;
+        }
+    }
+
+    /** The value itself at most {@code limit} (in the row's unit). */
+    public record ValueAtMost(double limit, String unit) implements Goal {
+        @Override
+        public String text() {
+            return "<= " + plain(limit) + " " + unit;
+        }
+
+        @Override
+        public boolean met(double value, double ratio) {
+            return value <= limit;
+        }
+
+        @Override
+        public String baseline() {
+            return null;
+        }
+    }
+
+    /** No goal: the row is shown for information, with its ratio to {@code baseline}. */
+    public record Information(String baseline) implements Goal {
+        @Override
+        public String text() {
+            return "(information)";
+        }
+
+        @Override
+        public boolean met(double value, double ratio) {
+            return true;
+        }
+    }
+
+    /**
+     * One row.
+     *
+     * @param metric    what is measured, with its unit
+     * @param baselines the baselines shown, in order
+     * @param key       the name of PicoTunnel's result
+     * @param goal      the goal, whose baseline gives the ratio
+     */
+    public record Row(String metric, List<Baseline> baselines, String key, Goal goal) {
+    }
+
+    private static final Baseline DIRECT_1 = new Baseline("direct", "iperf_direct_1");
+    private static final Baseline DIRECT_8 = new Baseline("direct", "iperf_direct_8");
+    private static final Baseline SSH_1 = new Baseline("ssh -R", "iperf_ssh_1");
+    private static final Baseline SSH_8 = new Baseline("ssh -R", "iperf_ssh_8");
+
+    /** Every row, in the order printed; the result names are those bench/run.sh writes. */
+    public static final List<Row> ROWS = List.of(
+            new Row("iperf3 1 stream, tcp service over ws (MiB/s)", List.of(DIRECT_1, SSH_1), "iperf_ws_1",
+                    new AtLeast(0.5, "direct")),
+            new Row("iperf3 8 streams, tcp service over ws (MiB/s)", List.of(DIRECT_8, SSH_8), "iperf_ws_8",
+                    new AtLeast(0.5, "direct")),
+            new Row("iperf3 1 stream, tcp service over wss (MiB/s)", List.of(SSH_1, DIRECT_1), "iperf_wss_1",
+                    new AtLeast(1.5, "ssh -R")),
+            new Row("iperf3 8 streams, tcp service over wss (MiB/s)", List.of(SSH_8, DIRECT_8), "iperf_wss_8",
+                    new Information("ssh -R")),
+            new Row("HTTP 1 KiB, http service (req/s)", List.of(new Baseline("nginx", "http_nginx_rps")),
+                    "http_service_rps", new AtLeast(0.8, "nginx")),
+            new Row("HTTP 1 KiB, http service p50 (ms)", List.of(new Baseline("nginx", "http_nginx_p50_ms")),
+                    "http_service_p50_ms", new Information("nginx")),
+            new Row("HTTP 1 KiB, http service p99 (ms)", List.of(new Baseline("nginx", "http_nginx_p99_ms")),
+                    "http_service_p99_ms", new AtMost(2, "nginx")),
+            new Row("HTTP 1 KiB, tcp service (req/s)", List.of(new Baseline("nginx", "http_nginx_rps")),
+                    "http_tcp_rps", new Information("nginx")),
+            new Row("HTTP 1 KiB, tcp service p99 (ms)", List.of(new Baseline("nginx", "http_nginx_p99_ms")),
+                    "http_tcp_p99_ms", new Information("nginx")),
+            new Row("1 stream, 50 ms RTT 1 Gbit/s link (MiB/s)", List.of(new Baseline("plain TCP", "delay_plain")),
+                    "delay_tunnel", new AtLeast(0.8, "plain TCP")),
+            new Row("idle connections, server RSS after GC (KiB each)", List.of(), "idle_server_kib",
+                    new ValueAtMost(8, "KiB")),
+            new Row("idle connections, client RSS after GC (KiB each)", List.of(), "idle_client_kib",
+                    new ValueAtMost(8, "KiB")),
+            new Row("64 B round trip, tcp service p50 (us)", List.of(new Baseline("direct", "rtt_direct_p50_us")),
+                    "rtt_tunnel_p50_us", new AtMost(2, "direct")),
+            new Row("64 B round trip, tcp service p99 (us)", List.of(new Baseline("direct", "rtt_direct_p99_us")),
+                    "rtt_tunnel_p99_us", new AtMost(3, "direct")));
+
+    public static final List<String> HEADER = List.of("metric", "baseline", "picotunnel", "ratio", "goal", "met");
+
+    private final List<Row> rows;
+    private final Map<String, Double> results;
+
+    public GoalTable(List<Row> rows, Map<String, Double> results) {
+        this.rows = rows;
+        this.results = results;
+    }
+
+    /** True when every row has its value and every baseline. */
+    public boolean complete() {
+        return rows.stream().allMatch(r -> results.containsKey(r.key())
+                && r.baselines().stream().allMatch(b -> results.containsKey(b.key())));
+    }
+
+    /** The table as text: a header, a rule and one line per row, columns separated by {@code |}. */
+    public String render() {
+        List<List<String>> cells = new ArrayList<>();
+        cells.add(HEADER);
+        for (Row row : rows) {
+            cells.add(cells(row));
+        }
+        int[] widths = new int[HEADER.size()];
+        for (List<String> line : cells) {
+            for (int i = 0; i < widths.length; i++) {
+                widths[i] = Math.max(widths[i], line.get(i).length());
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        for (int l = 0; l < cells.size(); l++) {
+            List<String> line = cells.get(l);
+            StringBuilder text = new StringBuilder();
+            for (int i = 0; i < widths.length; i++) {
+                boolean number = i == 2 || i == 3;
+                String cell = line.get(i);
+                String padded = number && l > 0 ? pad(cell, widths[i], true) : pad(cell, widths[i], false);
+                text.append(i == 0 ? "" : " | ").append(padded);
+            }
+            out.append(text.toString().stripTrailing()).append(System.lineSeparator());
+            if (l == 0) {
+                StringBuilder rule = new StringBuilder();
+                for (int i = 0; i < widths.length; i++) {
+                    rule.append(i == 0 ? "" : "-+-").append("-".repeat(widths[i]));
+                }
+                out.append(rule).append(System.lineSeparator());
+            }
+        }
+        return out.toString();
+    }
+
+    private List<String> cells(Row row) {
+        List<String> baselines = new ArrayList<>();
+        for (Baseline b : row.baselines()) {
+            baselines.add(b.label() + " " + format(results.get(b.key())));
+        }
+        Double value = results.get(row.key());
+        Goal goal = row.goal();
+        String ratioText = "-";
+        String met = goal instanceof Information ? "-" : "n/a";
+        Double ratio = null;
+        if (goal.baseline() != null) {
+            Baseline named = row.baselines().stream().filter(b -> b.label().equals(goal.baseline())).findFirst()
+                    .orElseThrow(() -> new IllegalStateException(row.metric() + " has no baseline " + goal.baseline()));
+            Double base = results.get(named.key());
+            ratio = value == null || base == null || base == 0 ? null : value / base;
+            ratioText = ratio == null ? "n/a" : String.format(Locale.ROOT, "%.2f", ratio);
+        }
+        if (value != null && !(goal instanceof Information) && (goal.baseline() == null || ratio != null)) {
+            met = goal.met(value, ratio == null ? Double.NaN : ratio) ? "yes" : "no";
+        }
+        return List.of(row.metric(), baselines.isEmpty() ? "-" : String.join("; ", baselines), format(value),
+                ratioText, goal.text(), met);
+    }
+
+    /** Three significant digits at most, no exponent: 3518, 692, 35.8, 2.61, 0.412. */
+    static String format(Double value) {
+        if (value == null) {
+            return "n/a";
+        }
+        double v = value;
+        double abs = Math.abs(v);
+        String pattern = abs >= 100 ? "%.0f" : abs >= 10 ? "%.1f" : abs >= 1 ? "%.2f" : "%.3f";
+        return String.format(Locale.ROOT, pattern, v);
+    }
+
+    private static String plain(double x) {
+        return x == Math.rint(x) ? Long.toString((long) x) : Double.toString(x);
+    }
+
+    private static String pad(String s, int width, boolean right) {
+        String fill = " ".repeat(Math.max(0, width - s.length()));
+        return right ? fill + s : s + fill;
+    }
+}
