@@ -136,6 +136,7 @@ public final class BenchTool {
         int warmup = Math.toIntExact(number(o, "warmup", 2_000));
         Duration limit = Duration.ofSeconds(number(o, "limit-s", 20));
         try (RoundTrip.Echo echo = new RoundTrip.Echo(Math.toIntExact(number(o, "echo-port", -1)))) {
+            System.err.printf(Locale.ROOT, "rtt: echo target on port %d%n", echo.port());
             for (String path : required(o, "path")) {
                 String[] parts = path.split("=", 2);
                 if (parts.length != 2) {

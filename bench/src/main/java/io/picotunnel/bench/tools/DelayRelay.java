@@ -70,7 +70,7 @@ public final class DelayRelay implements Closeable {
         listener.setReuseAddress(true);
         listener.bind(listen, 128);
         DelayRelay relay = new DelayRelay(listener, upstream, oneWayDelay, bitsPerSecond, bufferBytes);
-        relay.thread("relay-accept-" + listener.getLocalPort(), relay::acceptLoop);
+        thread("relay-accept-" + listener.getLocalPort(), relay::acceptLoop);
         return relay;
     }
 
