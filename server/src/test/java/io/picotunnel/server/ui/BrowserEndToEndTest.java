@@ -183,7 +183,7 @@ class BrowserEndToEndTest {
         field(dialog, "Domain").fill("app.example.com");
         dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Add service")).click();
         assertThat(page.getByRole(AriaRole.DIALOG)).hasCount(0);
-        Locator table = page.getByRole(AriaRole.TABLE);
+        Locator table = page.getByRole(AriaRole.TABLE, new Page.GetByRoleOptions().setName("Services of this tunnel"));
         assertThat(table.getByRole(AriaRole.ROW)).hasCount(2);
         assertThat(table).containsText("app.example.com");
 
@@ -206,7 +206,10 @@ class BrowserEndToEndTest {
         client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()), tunnel.token()));
         client.start();
         assertThat(page.locator(".tunnel-title .badge")).hasText("Connected");
-        assertThat(page.getByText(Pattern.compile("^Connected since"))).isVisible();
+        assertThat(page.getByText(Pattern.compile("^Connected since .+"))).isVisible();
+        // the clients table lists the one client, with its version
+        assertThat(page.locator(".clients-table tbody tr")).hasCount(1);
+        assertThat(page.locator(".clients-table tbody tr td[data-label=Version]")).not().isEmpty();
         assertThat(echoThroughTheTunnel(tcpPort, "hello through the tunnel")).isEqualTo("hello through the tunnel");
         screenshot(page, "06-tunnel-connected");
 
