@@ -72,10 +72,6 @@ final class ProxyHandler extends ChannelDuplexHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
     private static final String ACME_PREFIX = "/.well-known/acme-challenge/";
-    private static final HttpDecoderConfig UPSTREAM_DECODER = new HttpDecoderConfig()
-            .setMaxInitialLineLength(HttpProxy.MAX_REQUEST_LINE)
-            .setMaxHeaderSize(64 * 1024)
-            .setMaxChunkSize(HttpProxy.MAX_CHUNK_SIZE);
 
     private enum State {
         /** Waiting for the next request head. */
@@ -460,7 +456,20 @@ final class ProxyHandler extends ChannelDuplexHandler {
         private final boolean keepAliveRequested;
         private final boolean upgradeRequested;
         private final boolean expectsResponseBody;
+        /** GET, HEAD or OPTIONS without a body: may be sent again when a reused stream fails before answering. */
+        private final boolean retryable;
         private Channel upstream;
+        /** The handler on the current stream: events from an earlier (failed, retried) stream are ignored. */
+        private Upstream upstreamHandler;
+        /** The current stream ended before this side knew it was open. */
+        private boolean upstreamEndedEarly;
+        /** The stream carried an exchange before this one. */
+        private boolean reused;
+        private boolean retried;
+        /** Anything (even a 1xx) came back on the current stream. */
+        private boolean upstreamAnswered;
+        /** The target's final response head, to tell whether its connection may carry another request. */
+        private HttpResponse upstreamResponse;
         private ChannelFuture lastUpstreamWrite;
         private ChannelFuture lastPublicWrite;
         private ScheduledFuture<?> responseTimer;
@@ -477,25 +486,27 @@ final class ProxyHandler extends ChannelDuplexHandler {
             this.keepAliveRequested = HttpUtil.isKeepAlive(request);
             this.upgradeRequested = !http2 && HopByHop.isUpgrade(request.headers());
             this.expectsResponseBody = !request.method().equals(HttpMethod.HEAD);
+            HttpMethod method = request.method();
+            this.retryable = (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)
+                    || method.equals(HttpMethod.OPTIONS))
+                    && !HttpUtil.isTransferEncodingChunked(request) && HttpUtil.getContentLength(request, 0L) == 0;
         }
 
         void open() {
             Upstream handler = new Upstream(this, ctx.executor());
-            Future<? extends Channel> opened = proxy.opener().open(service, new ChannelInitializer<>() {
-                @Override
-                protected void initChannel(Channel ch) {
-                    ch.config().setAutoRead(false);
-                    ch.pipeline().addLast(new HttpClientCodec(UPSTREAM_DECODER, false, false),
-                            handler);
-                }
-            });
+            upstreamHandler = handler;
+            upstreamEndedEarly = false;
+            upstreamAnswered = false;
+            Future<UpstreamPool.Lease> opened = retried
+                    ? proxy.upstreams().acquireNew(service, handler)
+                    : proxy.upstreams().acquire(service, handler);
             opened.addListener(f -> ctx.executor().execute(() -> onOpened(opened)));
         }
 
-        private void onOpened(Future<? extends Channel> opened) {
+        private void onOpened(Future<UpstreamPool.Lease> opened) {
             if (ended) {
                 if (opened.isSuccess()) {
-                    opened.getNow().close();
+                    opened.getNow().channel().close();
                 }
                 return;
             }
@@ -508,11 +519,44 @@ final class ProxyHandler extends ChannelDuplexHandler {
                 drain();
                 return;
             }
-            upstream = opened.getNow();
+            upstream = opened.getNow().channel();
+            reused = opened.getNow().reused();
             writeUpstream(upstreamRequest());
-            state = State.REQUEST_BODY;
+            if (requestDone) {
+                // A retry: the (empty) body went to the failed stream already.
+                writeUpstream(LastHttpContent.EMPTY_LAST_CONTENT);
+                state = State.AWAIT_RESPONSE;
+                startResponseTimer();
+            } else {
+                state = State.REQUEST_BODY;
+            }
             upstream.read();
+            if (upstreamEndedEarly) {
+                onUpstreamEnded();
+                return;
+            }
             drain();
+        }
+
+        /**
+         * A reused stream ended before any answer: most likely the target closed its idle connection just as
+         * the request went out (nginx's case too). An idempotent request without a body goes once more, on a
+         * new stream.
+         */
+        private boolean retryOnNewStream() {
+            if (!reused || retried || upstreamAnswered || !retryable) {
+                return false;
+            }
+            LOG.debug("reused stream to {} ended before answering {} {}: retrying on a new stream",
+                    service.targetAddr(), request.method(), service.domain());
+            retried = true;
+            cancelResponseTimer();
+            upstream.close();
+            upstream = null;
+            lastUpstreamWrite = null;
+            state = State.CONNECTING;
+            open();
+            return true;
         }
 
         private HttpRequest upstreamRequest() {
@@ -539,9 +583,8 @@ final class ProxyHandler extends ChannelDuplexHandler {
             }
             if (upgradeRequested) {
                 headers.set(HttpHeaderNames.UPGRADE, upgrade).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-            } else {
-                headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
+            // Otherwise HTTP/1.1 without Connection: keep-alive, so the stream can carry the next request.
             return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), originForm(request.uri()), headers);
         }
 
@@ -608,6 +651,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
                 ReferenceCountUtil.release(msg);
                 return;
             }
+            upstreamAnswered = true;
             if (msg instanceof HttpResponse response) {
                 onResponseHead(response);
             } else if (msg instanceof HttpContent content) {
@@ -676,6 +720,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
             }
             cancelResponseTimer();
             responseStarted = true;
+            upstreamResponse = response;
             writePublic(publicResponse(response));
         }
 
@@ -745,7 +790,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
 
         /** The response has been forwarded entirely. */
         private void finish() {
-            end();
+            end(upstreamReusable());
             if (http2) {
                 if (!requestDone) {
                     ctx.close();
@@ -768,6 +813,13 @@ final class ProxyHandler extends ChannelDuplexHandler {
             if (ended || exchange != this || responseDone) {
                 return;
             }
+            if (upstream == null) {
+                upstreamEndedEarly = true;
+                return;
+            }
+            if (!responseStarted && retryOnNewStream()) {
+                return;
+            }
             end();
             if (!responseStarted) {
                 LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
@@ -784,11 +836,36 @@ final class ProxyHandler extends ChannelDuplexHandler {
         }
 
         private void end() {
+            end(false);
+        }
+
+        /** Ends the exchange; its stream goes back to the pool when {@code reuse}, else is closed. */
+        private void end(boolean reuse) {
             ended = true;
             cancelResponseTimer();
             if (upstream != null) {
-                upstream.close();
+                if (reuse) {
+                    proxy.upstreams().release(service, upstream);
+                } else {
+                    upstream.close();
+                }
             }
+        }
+
+        /**
+         * Whether the stream may carry another request: the request went whole, the response came whole in a
+         * framing of its own (not ended by the connection's close), and the target did not ask to close
+         * (HTTP/1.0 without keep-alive included).
+         */
+        private boolean upstreamReusable() {
+            HttpResponse response = upstreamResponse;
+            if (!requestDone || !responseDone || response == null || upgradeRequested) {
+                return false;
+            }
+            int code = response.status().code();
+            boolean selfDelimited = !expectsResponseBody || code == 204 || code == 304
+                    || HttpUtil.isTransferEncodingChunked(response) || HttpUtil.isContentLengthSet(response);
+            return selfDelimited && HttpUtil.isKeepAlive(response);
         }
 
         void abort() {
@@ -815,6 +892,19 @@ final class ProxyHandler extends ChannelDuplexHandler {
             this.publicLoop = publicLoop;
         }
 
+        /** On the public loop: this is the exchange's current stream (not one it gave up for a retry). */
+        private boolean current() {
+            return exchange.upstreamHandler == this;
+        }
+
+        private void onPublicLoop(Runnable action) {
+            publicLoop.execute(() -> {
+                if (current()) {
+                    action.run();
+                }
+            });
+        }
+
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (exchange.upgradeRequested && msg instanceof HttpResponse response
@@ -824,36 +914,49 @@ final class ProxyHandler extends ChannelDuplexHandler {
                 Held held = new Held();
                 ctx.pipeline().replace(this, "held", held);
                 ctx.pipeline().remove(HttpClientCodec.class);
-                publicLoop.execute(() -> exchange.onSwitchingProtocols(response, held));
+                publicLoop.execute(() -> {
+                    if (current()) {
+                        exchange.onSwitchingProtocols(response, held);
+                    } else {
+                        held.discard();
+                        ctx.close();
+                    }
+                });
                 return;
             }
             if (msg instanceof LastHttpContent && ctx.channel() instanceof YamuxStreamChannel stream && stream.isReset()) {
                 // The codec ends a body delimited by the connection's close at channelInactive, reset or not:
                 // after a reset (the target's, or the session lost) the body was cut, not complete.
                 ReferenceCountUtil.release(msg);
-                publicLoop.execute(exchange::onUpstreamEnded);
+                onPublicLoop(exchange::onUpstreamEnded);
                 return;
             }
-            publicLoop.execute(() -> exchange.onUpstreamMessage(msg));
+            publicLoop.execute(() -> {
+                if (current()) {
+                    exchange.onUpstreamMessage(msg);
+                } else {
+                    ReferenceCountUtil.release(msg);
+                }
+            });
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            publicLoop.execute(exchange::readPublicIfCurrent);
+            onPublicLoop(exchange::readPublicIfCurrent);
             ctx.fireChannelWritabilityChanged();
         }
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
-                publicLoop.execute(exchange::onUpstreamEnded);
+                onPublicLoop(exchange::onUpstreamEnded);
             }
             ReferenceCountUtil.release(evt);
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            publicLoop.execute(exchange::onUpstreamEnded);
+            onPublicLoop(exchange::onUpstreamEnded);
         }
 
         @Override

@@ -58,6 +58,11 @@ final class TunnelFixture implements AutoCloseable {
         return server.httpPort();
     }
 
+    /** The proxy's keep-alive streams to the targets. */
+    UpstreamPool upstreams() {
+        return server.httpUpstreams();
+    }
+
     @Override
     public void close() {
         client.close();
