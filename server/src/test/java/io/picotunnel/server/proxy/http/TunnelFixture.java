@@ -63,6 +63,11 @@ final class TunnelFixture implements AutoCloseable {
         return server.httpUpstreams();
     }
 
+    /** Stops the server as SIGTERM does: drains for up to {@code grace}, then resets what is left. */
+    void stopServer(Duration grace) {
+        server.stop(grace);
+    }
+
     @Override
     public void close() {
         client.close();

@@ -209,6 +209,20 @@ class UpstreamKeepAliveTest {
     }
 
     @Test
+    void drainingServerClosesIdleStreamsInsteadOfWaitingForThem() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+        }
+        awaitIdle(1);
+        long begin = System.nanoTime();
+        tunnel.stopServer(Duration.ofSeconds(60));
+        assertThat(Duration.ofNanos(System.nanoTime() - begin))
+                .as("the idle stream did not hold the drain for the 60 s grace period").isLessThan(Duration.ofSeconds(20));
+        awaitTargetConnectionsEnded(1);
+    }
+
+    @Test
     void getIsRetriedOnANewStreamWhenTheReusedConnectionClosesAsItArrives() throws Exception {
         start();
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
