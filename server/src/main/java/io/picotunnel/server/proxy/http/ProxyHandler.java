@@ -6,12 +6,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.DecoderResult;
-import io.netty.handler.codec.http.ContentLengthNotAllowedException;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -19,7 +15,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -32,8 +27,6 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -41,26 +34,23 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.store.Service;
-import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tunnel.TunnelOfflineException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Proxies the requests of one public HTTP/1.1 connection (or one HTTP/2 stream) one at a time, each over
- * its own upstream stream with an HTTP/1.1 client codec.
+ * an upstream stream with an HTTP/1.1 client codec, taken from and given back to the {@link UpstreamPool}
+ * (keep-alive). What is answered here instead is decided by {@link LocalAnswers}.
  *
  * <p>All state lives on this channel's event loop; the upstream stream's events are handed over to it.
  * Auto-read is off on both sides: the public side is read again only once the previous body chunk has
@@ -71,8 +61,7 @@ import java.util.concurrent.TimeUnit;
 final class ProxyHandler extends ChannelDuplexHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
-    private static final String ACME_PREFIX = "/.well-known/acme-challenge/";
-
+    
     private enum State {
         /** Waiting for the next request head. */
         AWAIT_REQUEST,
@@ -92,6 +81,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
     private final HttpProxy proxy;
     private final boolean https;
     private final boolean http2;
+    private final LocalAnswers answers;
     private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
     private State state = State.AWAIT_REQUEST;
@@ -102,6 +92,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
         this.proxy = proxy;
         this.https = https;
         this.http2 = http2;
+        this.answers = new LocalAnswers(proxy, https, http2);
     }
 
     @Override
@@ -236,123 +227,18 @@ final class ProxyHandler extends ChannelDuplexHandler {
     }
 
     private void startRequest(HttpRequest request) {
-        DecoderResult result = request.decoderResult();
-        if (result.isFailure()) {
-            respondLocally(request, decodeFailurePage(result.cause()), true);
-            return;
-        }
-        String invalid = invalidRequestLine(request);
-        if (invalid != null) {
-            respondLocally(request, ErrorPage.badRequest(invalid), true);
-            return;
-        }
-        String te = request.headers().get(HttpHeaderNames.TRANSFER_ENCODING);
-        if (te != null && !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(te.trim())) {
-            respondLocally(request, ErrorPage.badRequest("Transfer-Encoding other than chunked is not accepted."), true);
-            return;
-        }
-        String host = hostOf(request);
-        if (host == null && request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
-            respondLocally(request, ErrorPage.badRequest("The request has no Host header."), true);
-            return;
-        }
-        String path = pathOf(request.uri());
-        if (!https && isAcmeChallenge(request, path)) {
-            Optional<String> keyAuthorization = proxy.acmeChallenges().apply(path.substring(ACME_PREFIX.length()));
-            if (keyAuthorization.isPresent()) {
-                respondLocally(request, text(HttpResponseStatus.OK, keyAuthorization.get()), false);
-                return;
+        switch (answers.decide(request, ctx.alloc())) {
+            case LocalAnswers.Answer answer -> respondLocally(request, answer.response(), answer.close(), false);
+            case LocalAnswers.Forward forward -> {
+                exchange = new Exchange(request, forward.service());
+                state = State.CONNECTING;
+                exchange.open();
             }
         }
-        Optional<Service> route = proxy.routes().route(host, path);
-        if (route.isEmpty()) {
-            respondLocally(request, ErrorPage.unknownHost(host), false);
-            return;
-        }
-        Service service = route.get();
-        if (!https && (service.httpsRedirect() || service.tlsMode() == TlsMode.PASSTHROUGH)) {
-            respondLocally(request, redirectToHttps(host, request.uri()), false);
-            return;
-        }
-        if (https && service.tlsMode() == TlsMode.PASSTHROUGH) {
-            respondLocally(request, ErrorPage.unknownHost(host), false);
-            return;
-        }
-        exchange = new Exchange(request, service);
-        state = State.CONNECTING;
-        exchange.open();
-    }
-
-    private String invalidRequestLine(HttpRequest request) {
-        HttpVersion version = request.protocolVersion();
-        if (!http2 && (!version.protocolName().equals("HTTP") || version.majorVersion() != 1)) {
-            return "The request is not HTTP/1.x.";
-        }
-        if (request.method().equals(HttpMethod.CONNECT)) {
-            return "CONNECT is not supported: this is a reverse proxy.";
-        }
-        String uri = request.uri();
-        boolean valid = uri.startsWith("/") || uri.startsWith("http://") || uri.startsWith("https://")
-                || (uri.equals("*") && request.method().equals(HttpMethod.OPTIONS));
-        return valid ? null : "The request target is not a path.";
-    }
-
-    private static ErrorPage decodeFailurePage(Throwable cause) {
-        if (cause instanceof TooLongHttpHeaderException) {
-            return ErrorPage.headersTooLarge();
-        }
-        if (cause instanceof TooLongHttpLineException) {
-            return ErrorPage.uriTooLong();
-        }
-        if (cause instanceof ContentLengthNotAllowedException) {
-            return ErrorPage.badRequest("The request has both Content-Length and Transfer-Encoding.");
-        }
-        String message = String.valueOf(cause.getMessage());
-        if (message.startsWith("Multiple Content-Length")) {
-            return ErrorPage.badRequest("The request has more than one Content-Length.");
-        }
-        if (message.contains("chunked transfer coding")) {
-            return ErrorPage.badRequest("The request's Transfer-Encoding is invalid.");
-        }
-        return ErrorPage.badRequest("The request is not valid HTTP.");
-    }
-
-    private static boolean isAcmeChallenge(HttpRequest request, String path) {
-        return (request.method().equals(HttpMethod.GET) || request.method().equals(HttpMethod.HEAD))
-                && path.startsWith(ACME_PREFIX) && path.length() > ACME_PREFIX.length();
-    }
-
-    private FullHttpResponse redirectToHttps(String host, String uri) {
-        String name = RouteTable.normalizeHost(host);
-        int port = proxy.httpsPort();
-        String location = "https://" + name + (port == 443 ? "" : ":" + port) + originForm(uri);
-        FullHttpResponse response = text(HttpResponseStatus.PERMANENT_REDIRECT, "Moved to " + location);
-        response.headers().set(HttpHeaderNames.LOCATION, location);
-        return response;
-    }
-
-    private FullHttpResponse text(HttpResponseStatus status, String body) {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                ctx.alloc().buffer(bytes.length).writeBytes(bytes));
-        response.headers()
-                .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
-                .set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-        return response;
-    }
-
-    private void respondLocally(HttpRequest request, ErrorPage page, boolean close) {
-        respondLocally(request, page, close, false);
     }
 
     private void respondLocally(HttpRequest request, ErrorPage page, boolean close, boolean requestFinished) {
-        FullHttpResponse response = page.toResponse(ctx.alloc(), HttpVersion.HTTP_1_1,
-                request.headers().get(HttpHeaderNames.ACCEPT), request.method().equals(HttpMethod.HEAD));
-        respondLocally(request, response, close, requestFinished);
-    }
-
-    private void respondLocally(HttpRequest request, FullHttpResponse response, boolean close) {
-        respondLocally(request, response, close, false);
+        respondLocally(request, LocalAnswers.page(request, page, ctx.alloc()), close, requestFinished);
     }
 
     /**
@@ -391,53 +277,6 @@ final class ProxyHandler extends ChannelDuplexHandler {
             return;
         }
         Relay.abortChannel(channel);
-    }
-
-    /** Host of an absolute-form request target, else the Host header. */
-    private static String hostOf(HttpRequest request) {
-        String uri = request.uri();
-        int scheme = uri.indexOf("://");
-        if (!uri.startsWith("/") && scheme > 0) {
-            int start = scheme + 3;
-            int end = start;
-            while (end < uri.length() && "/?#".indexOf(uri.charAt(end)) < 0) {
-                end++;
-            }
-            return uri.substring(start, end);
-        }
-        String host = request.headers().get(HttpHeaderNames.HOST);
-        return host == null || host.isBlank() ? null : host.trim();
-    }
-
-    /** The request target in origin form: path and query, without scheme and authority. */
-    static String originForm(String uri) {
-        if (uri.startsWith("/")) {
-            return uri;
-        }
-        int scheme = uri.indexOf("://");
-        if (scheme > 0) {
-            int slash = uri.indexOf('/', scheme + 3);
-            int query = uri.indexOf('?', scheme + 3);
-            if (slash < 0 || (query >= 0 && query < slash)) {
-                return query < 0 ? "/" : "/" + uri.substring(query);
-            }
-            return uri.substring(slash);
-        }
-        return "/";
-    }
-
-    static String pathOf(String uri) {
-        String origin = originForm(uri);
-        int end = origin.length();
-        int query = origin.indexOf('?');
-        int fragment = origin.indexOf('#');
-        if (query >= 0) {
-            end = query;
-        }
-        if (fragment >= 0 && fragment < end) {
-            end = fragment;
-        }
-        return origin.substring(0, end);
     }
 
     private String clientIp() {
@@ -515,7 +354,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
                 LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
                 end();
                 respondLocally(request, cause instanceof TunnelOfflineException
-                        ? ErrorPage.tunnelOffline() : ErrorPage.targetUnreachable(service.targetAddr()), false);
+                        ? ErrorPage.tunnelOffline() : ErrorPage.targetUnreachable(service.targetAddr()), false, false);
                 drain();
                 return;
             }
@@ -563,7 +402,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
             HttpHeaders headers = request.headers().copy();
             boolean chunked = HttpUtil.isTransferEncodingChunked(request);
             String upgrade = headers.get(HttpHeaderNames.UPGRADE);
-            String publicHost = hostOf(request);
+            String publicHost = RequestTarget.hostOf(request);
             HopByHop.strip(headers);
             headers.remove("forwarded");
             String ip = clientIp();
@@ -585,7 +424,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
                 headers.set(HttpHeaderNames.UPGRADE, upgrade).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
             }
             // Otherwise HTTP/1.1 without Connection: keep-alive, so the stream can carry the next request.
-            return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), originForm(request.uri()), headers);
+            return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), RequestTarget.originForm(request.uri()), headers);
         }
 
         void forwardRequestContent(HttpContent content) {
@@ -665,7 +504,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
          * The target accepted the upgrade: answer 101, drop the HTTP codecs on both sides and relay raw bytes.
          * Bytes either side sent after the switch were held back and go first.
          */
-        void onSwitchingProtocols(HttpResponse response, Held upstreamHeld) {
+        void onSwitchingProtocols(HttpResponse response, Hold upstreamHeld) {
             if (ended || exchange != this) {
                 upstreamHeld.discard();
                 upstream.close();
@@ -687,8 +526,8 @@ final class ProxyHandler extends ChannelDuplexHandler {
             pending.forEach(ReferenceCountUtil::release);
             pending.clear();
             ChannelPipeline pipeline = ctx.pipeline();
-            Held publicHeld = new Held();
-            pipeline.replace(ProxyHandler.this, "held", publicHeld);
+            Hold publicHeld = new Hold();
+            pipeline.replace(ProxyHandler.this, Hold.HANDLER_NAME, publicHeld);
             pipeline.remove(HttpServerCodec.class);
             Relay.start(ctx.channel(), upstream);
             publicHeld.release();
@@ -911,8 +750,8 @@ final class ProxyHandler extends ChannelDuplexHandler {
                     && response.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
                     && response.decoderResult().isSuccess()) {
                 // Everything after the 101 is the new protocol's: hold it as raw bytes for the relay.
-                Held held = new Held();
-                ctx.pipeline().replace(this, "held", held);
+                Hold held = new Hold();
+                ctx.pipeline().replace(this, Hold.HANDLER_NAME, held);
                 ctx.pipeline().remove(HttpClientCodec.class);
                 publicLoop.execute(() -> {
                     if (current()) {
@@ -963,59 +802,6 @@ final class ProxyHandler extends ChannelDuplexHandler {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             LOG.debug("upstream stream failed: {}", cause.toString());
             ctx.close();
-        }
-    }
-
-    /** Keeps what a channel delivers while its pipeline switches from HTTP to the relay. */
-    static final class Held extends ChannelInboundHandlerAdapter {
-        private final List<Object> messages = new ArrayList<>();
-        private ChannelHandlerContext ctx;
-        private boolean inputShutdown;
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            this.ctx = ctx;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            messages.add(msg instanceof HttpContent content ? content.content() : msg);
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            // Passed on with the held messages.
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent) {
-                inputShutdown = true;
-            } else {
-                ctx.fireUserEventTriggered(evt);
-            }
-        }
-
-        /** Passes the held data on to the handlers after it (the relay) and steps out; on the channel's loop. */
-        void release() {
-            if (ctx.isRemoved()) {
-                discard();
-                return;
-            }
-            for (Object msg : messages) {
-                ctx.fireChannelRead(msg);
-            }
-            messages.clear();
-            ctx.fireChannelReadComplete();
-            if (inputShutdown) {
-                ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
-            }
-            ctx.pipeline().remove(this);
-        }
-
-        void discard() {
-            messages.forEach(ReferenceCountUtil::release);
-            messages.clear();
         }
     }
 }
