@@ -25,6 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code /ok}: 200 with Content-Length, keep-alive; {@code /chunked} the same chunked.</li>
  * <li>{@code /close}: 200 with {@code Connection: close}, but the socket stays open (reads on), so only the proxy
  * can end it.</li>
+ * <li>{@code /http10}: an HTTP/1.0 answer without keep-alive; the socket stays open as for {@code /close}.</li>
  * <li>{@code /cut}: 200 announcing 100 bytes, 10 sent, then output shut down (input stays open).</li>
  * <li>{@code /upgrade}: 101 to {@code echo}, then echoes bytes.</li>
  * <li>{@code /early}: 200 at once without reading the request's body, then reads and drops everything.</li>
@@ -112,6 +113,14 @@ final class KeepAliveTarget implements AutoCloseable {
                     case "/close" -> {
                         readBody(in, headers);
                         send(out, "200 OK", "Content-Length: " + body.length() + "\r\nConnection: close", body);
+                        drainUntilEof(in);
+                        return;
+                    }
+                    case "/http10" -> {
+                        readBody(in, headers);
+                        out.write(("HTTP/1.0 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                                .getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
                         drainUntilEof(in);
                         return;
                     }

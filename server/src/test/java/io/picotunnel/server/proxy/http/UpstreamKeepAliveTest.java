@@ -121,6 +121,16 @@ class UpstreamKeepAliveTest {
     }
 
     @Test
+    void http10ResponseWithoutKeepAliveIsNotReused() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/http10").text()).isEqualTo("conn=1");
+        }
+        awaitTargetConnectionsEnded(1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
     void incompleteResponseBodyIsNotReused() throws Exception {
         start();
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
