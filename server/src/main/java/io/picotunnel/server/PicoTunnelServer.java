@@ -16,6 +16,7 @@ import io.picotunnel.server.proxy.http.HttpListener;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
+import io.picotunnel.server.proxy.http.UpstreamPool;
 import io.picotunnel.server.proxy.tcp.TcpServices;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -80,6 +81,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private ServerTls tls;
     private EventLoopGroup webLoops;
     private HttpListener httpListener;
+    private HttpProxy httpProxy;
     private HttpsListener httpsListener;
     private boolean stopped;
 
@@ -244,9 +246,12 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .routes(routes)
                 .opener(new TunnelUpstream(registry))
                 .responseTimeout(config.proxyTimeout())
+                .upstreamIdleTimeout(config.upstreamKeepaliveTimeout())
                 .acmeChallenges(tls.http01Answers())
                 .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
                 .build();
+        httpProxy = proxy;
+        running(proxy.upstreams());
         try {
             httpsListener = running(tls.startHttps(config.httpsAddr().toBindAddress(), loops, new HttpPipelines() {
                 @Override
@@ -343,6 +348,10 @@ public final class PicoTunnelServer implements AutoCloseable {
             if (tcpServices != null) {
                 tcpServices.stopAccepting();
             }
+            if (httpProxy != null) {
+                // Idle keep-alive streams would only hold the drain open until the grace period ends.
+                httpProxy.upstreams().close();
+            }
             int left = tunnelEndpoint.drain(grace);
             if (left > 0) {
                 log.warn("Grace period of {} s over: resetting {} open stream(s)", grace.toSeconds(), left);
@@ -404,6 +413,11 @@ public final class PicoTunnelServer implements AutoCloseable {
     /** The HTTP proxy's port as bound. */
     public int httpPort() {
         return httpListener.port();
+    }
+
+    /** The HTTP proxy's keep-alive streams to the services' targets (idle count, streams opened and reused). */
+    public UpstreamPool httpUpstreams() {
+        return httpProxy.upstreams();
     }
 
     /** The HTTPS listener's port as bound. */

@@ -40,6 +40,7 @@ public record ServerConfig(
         Acme acme,
         TlsFiles tlsFiles,
         Duration proxyTimeout,
+        Duration upstreamKeepaliveTimeout,
         Duration shutdownGrace,
         SessionLimits tunnels) {
 
@@ -90,6 +91,7 @@ public record ServerConfig(
         Objects.requireNonNull(authMode, "authMode");
         Objects.requireNonNull(acme, "acme");
         Objects.requireNonNull(proxyTimeout, "proxyTimeout");
+        Objects.requireNonNull(upstreamKeepaliveTimeout, "upstreamKeepaliveTimeout");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(tunnels, "tunnels");
     }
@@ -145,6 +147,7 @@ public record ServerConfig(
                 + ", httpAddr=" + httpAddr + ", httpsAddr=" + httpsAddr + ", domain=" + domain
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
+                + ", upstreamKeepaliveTimeout=" + upstreamKeepaliveTimeout
                 + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + "]";
     }
 
@@ -172,6 +175,7 @@ public record ServerConfig(
                     acme(),
                     tlsFiles(),
                     duration(Setting.PROXY_TIMEOUT),
+                    duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
                     duration(Setting.SHUTDOWN_GRACE, true),
                     tunnels());
         }

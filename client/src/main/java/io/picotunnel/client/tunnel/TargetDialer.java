@@ -13,6 +13,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.client.config.HostPort;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
@@ -23,8 +24,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Queue;
 import java.util.concurrent.Executor;
 
 /**
@@ -45,9 +44,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     private final Duration dialTimeout;
     private final Executor resolver;
     private final EventLoopGroup targets;
-    private final Queue<ByteBuf> early = new ArrayDeque<>();
-    private boolean headerSeen;
-    private boolean eofSeen;
+    /** After the header: keeps the bytes (and EOF) that come before the target is connected, for the relay. */
+    private Hold early;
     private ChannelFuture dial;
 
     TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets) {
@@ -72,11 +70,12 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof StreamHeader header && !headerSeen) {
-            headerSeen = true;
+        if (msg instanceof StreamHeader header && early == null) {
+            early = new Hold();
+            ctx.pipeline().addAfter(ctx.name(), Hold.HANDLER_NAME, early);
             onHeader(ctx, header);
-        } else if (msg instanceof ByteBuf data && headerSeen) {
-            early.add(data);
+        } else if (msg instanceof ByteBuf data && early != null) {
+            ctx.fireChannelRead(data);
         } else {
             ReferenceCountUtil.release(msg);
             LOG.warn("stream {}: unexpected {} before the stream header, resetting", id(ctx), msg.getClass().getSimpleName());
@@ -152,15 +151,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         }
         LOG.debug("stream {}: connected to {}", id(ctx), target);
         ctx.pipeline().remove(this);
-        ByteBuf data;
-        while ((data = early.poll()) != null) {
-            socket.write(data);
-        }
-        socket.flush();
         Relay.start(stream, socket);
-        if (eofSeen) {
-            stream.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
-        }
+        early.release();
     }
 
     @Override
@@ -171,12 +163,10 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == ChannelInputShutdownEvent.INSTANCE) {
-            if (!headerSeen) {
+            if (early == null) {
                 ctx.close();
                 return;
             }
-            eofSeen = true;
-            return;
         }
         ctx.fireUserEventTriggered(evt);
     }
@@ -208,9 +198,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     }
 
     private void releaseEarly() {
-        ByteBuf data;
-        while ((data = early.poll()) != null) {
-            data.release();
+        if (early != null) {
+            early.discard();
         }
     }
 

@@ -2,17 +2,13 @@ package io.picotunnel.server.tls;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.util.ArrayDeque;
-import java.util.Queue;
 
 /**
  * TLS passthrough: opens a {@code tcp} stream to the service's target through its tunnel and relays the raw
@@ -34,7 +30,7 @@ public final class TunnelPassthrough implements PassthroughForwarder {
         client.config().setAutoRead(false);
         Hold hold = new Hold();
         // Replacing the front door hands its buffered ClientHello to the hold, which keeps it for the relay.
-        frontDoor.pipeline().replace(frontDoor.name(), "passthrough-hold", hold);
+        frontDoor.pipeline().replace(frontDoor.name(), Hold.HANDLER_NAME, hold);
         StreamHeader header;
         try {
             header = new StreamHeader(StreamType.TCP, route.targetAddr());
@@ -46,52 +42,12 @@ public final class TunnelPassthrough implements PassthroughForwarder {
         }
         TcpStreamBridge.connect(tunnels, route.tunnelId(), header, client).addListener(relaying -> {
             if (relaying.isSuccess()) {
-                client.pipeline().remove(hold);
+                hold.release();
             } else {
                 log.info("TLS passthrough for {} from {} failed: {}", route.serverName(), client.remoteAddress(),
                         relaying.cause().getMessage());
                 hold.discard();
             }
         });
-    }
-
-    /** Keeps what arrives before the stream is open (the ClientHello) and passes it on when removed. */
-    private static final class Hold extends ChannelInboundHandlerAdapter {
-        private final Queue<Object> held = new ArrayDeque<>();
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            held.add(msg);
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            // nothing to pass on yet
-        }
-
-        @Override
-        public void handlerRemoved(ChannelHandlerContext ctx) {
-            boolean any = !held.isEmpty();
-            Object msg;
-            while ((msg = held.poll()) != null) {
-                ctx.fireChannelRead(msg);
-            }
-            if (any) {
-                ctx.fireChannelReadComplete();
-            }
-        }
-
-        void discard() {
-            Object msg;
-            while ((msg = held.poll()) != null) {
-                ReferenceCountUtil.release(msg);
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            discard();
-            ctx.close();
-        }
     }
 }

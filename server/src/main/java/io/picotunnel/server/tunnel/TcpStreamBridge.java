@@ -1,11 +1,9 @@
 package io.picotunnel.server.tunnel;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
@@ -13,8 +11,8 @@ import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import java.nio.channels.ClosedChannelException;
 
 /**
- * Joins an accepted socket to a new stream of a tunnel: opens the stream (it reads nothing until the relay
- * takes over), sends the stream header, then relays both ways. Used by tcp services and TLS passthrough.
+ * Joins an accepted socket to a new stream of a tunnel: opens the stream (a {@link Hold} keeps what it
+ * delivers until the relay takes over), sends the stream header, then relays both ways. Used by tcp services and TLS passthrough.
  */
 public final class TcpStreamBridge {
 
@@ -29,7 +27,8 @@ public final class TcpStreamBridge {
      */
     public static Future<Void> connect(TunnelRegistry registry, String tunnelId, StreamHeader header, Channel socket) {
         Promise<Void> relaying = socket.eventLoop().newPromise();
-        registry.openStream(tunnelId, HoldReads.INSTANCE).addListener((Future<YamuxStreamChannel> opened) -> {
+        Hold hold = new Hold();
+        registry.openStream(tunnelId, hold).addListener((Future<YamuxStreamChannel> opened) -> {
             if (!opened.isSuccess()) {
                 if (opened.cause() instanceof TunnelOfflineException) {
                     socket.close();
@@ -49,21 +48,10 @@ public final class TcpStreamBridge {
                 // Flushed now: with a protocol where the target speaks first, nothing else would flush it.
                 stream.writeAndFlush(header.encode(stream.alloc()));
                 Relay.start(socket, stream);
+                stream.eventLoop().execute(hold::release);
                 relaying.trySuccess(null);
             });
         });
         return relaying;
-    }
-
-    /** Keeps a new stream from reading until the relay takes over. */
-    @ChannelHandler.Sharable
-    private static final class HoldReads extends ChannelInboundHandlerAdapter {
-        static final HoldReads INSTANCE = new HoldReads();
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            ctx.channel().config().setAutoRead(false);
-            ctx.pipeline().remove(this);
-        }
     }
 }

@@ -32,7 +32,7 @@ public final class HttpProxy implements HttpPipelines {
     static final int MAX_CHUNK_SIZE = 64 * 1024;
 
     private final HttpRoutes routes;
-    private final UpstreamOpener opener;
+    private final UpstreamPool upstreams;
     private final Duration responseTimeout;
     private final Duration idleTimeout;
     private final Function<String, Optional<String>> acmeChallenges;
@@ -40,7 +40,8 @@ public final class HttpProxy implements HttpPipelines {
 
     private HttpProxy(Builder builder) {
         this.routes = Objects.requireNonNull(builder.routes, "routes");
-        this.opener = Objects.requireNonNull(builder.opener, "opener");
+        this.upstreams = new UpstreamPool(Objects.requireNonNull(builder.opener, "opener"),
+                builder.upstreamIdleTimeout, builder.maxIdleUpstreams);
         this.responseTimeout = builder.responseTimeout;
         this.idleTimeout = builder.idleTimeout;
         this.acmeChallenges = builder.acmeChallenges;
@@ -89,8 +90,9 @@ public final class HttpProxy implements HttpPipelines {
         return routes;
     }
 
-    UpstreamOpener opener() {
-        return opener;
+    /** The streams to the services' targets, kept alive between requests. */
+    public UpstreamPool upstreams() {
+        return upstreams;
     }
 
     Duration responseTimeout() {
@@ -114,6 +116,8 @@ public final class HttpProxy implements HttpPipelines {
         private UpstreamOpener opener;
         private Duration responseTimeout = Duration.ofSeconds(60);
         private Duration idleTimeout = Duration.ofSeconds(75);
+        private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
+        private int maxIdleUpstreams = 32;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
         private int httpsPort = 443;
 
@@ -141,6 +145,27 @@ public final class HttpProxy implements HttpPipelines {
         /** How long an HTTP/1.1 connection may wait for its next request before it is closed. */
         public Builder idleTimeout(Duration timeout) {
             this.idleTimeout = requirePositive(timeout, "idleTimeout");
+            return this;
+        }
+
+        /**
+         * How long a stream to a service's target (and the client's connection to the target behind it) waits,
+         * idle, for the next request after a keep-alive exchange before it is closed; zero: never reused.
+         */
+        public Builder upstreamIdleTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative()) {
+                throw new IllegalArgumentException("upstreamIdleTimeout must not be negative");
+            }
+            this.upstreamIdleTimeout = timeout;
+            return this;
+        }
+
+        /** Most idle streams kept per service; the least recently used is closed beyond. */
+        public Builder maxIdleUpstreams(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxIdleUpstreams must be at least 1");
+            }
+            this.maxIdleUpstreams = max;
             return this;
         }
 

@@ -5,62 +5,37 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.DecoderResult;
-import io.netty.handler.codec.http.ContentLengthNotAllowedException;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
-import io.picotunnel.protocol.yamux.YamuxStreamChannel;
-import io.picotunnel.server.store.Service;
-import io.picotunnel.server.store.TlsMode;
-import io.picotunnel.server.tunnel.TunnelOfflineException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Proxies the requests of one public HTTP/1.1 connection (or one HTTP/2 stream) one at a time, each over
- * its own upstream stream with an HTTP/1.1 client codec.
+ * an upstream stream with an HTTP/1.1 client codec, taken from and given back to the {@link UpstreamPool}
+ * (keep-alive). What is answered here instead is decided by {@link LocalAnswers}.
  *
  * <p>All state lives on this channel's event loop; the upstream stream's events are handed over to it.
  * Auto-read is off on both sides: the public side is read again only once the previous body chunk has
@@ -68,26 +43,17 @@ import java.util.concurrent.TimeUnit;
  * been written to the public side and it is writable, so a slow side slows the other instead of filling
  * memory. Requests pipelined behind the current one wait, decoded but unread beyond one socket read.
  */
-final class ProxyHandler extends ChannelDuplexHandler {
+final class ProxyHandler extends ChannelDuplexHandler implements Exchange.PublicSide {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
-    private static final String ACME_PREFIX = "/.well-known/acme-challenge/";
-    private static final HttpDecoderConfig UPSTREAM_DECODER = new HttpDecoderConfig()
-            .setMaxInitialLineLength(HttpProxy.MAX_REQUEST_LINE)
-            .setMaxHeaderSize(64 * 1024)
-            .setMaxChunkSize(HttpProxy.MAX_CHUNK_SIZE);
 
     private enum State {
         /** Waiting for the next request head. */
         AWAIT_REQUEST,
         /** Answered locally; dropping the request's (empty) body until its end. */
         DISCARD_BODY,
-        /** Waiting for the upstream stream to open. */
-        CONNECTING,
-        /** Forwarding the request body upstream. */
-        REQUEST_BODY,
-        /** Request sent; waiting for the response to end. */
-        AWAIT_RESPONSE,
+        /** An {@link Exchange} forwards the request and its response; it has its own phases. */
+        EXCHANGE,
         /** Switched protocols: the relay copies raw bytes. */
         UPGRADED,
         CLOSED
@@ -96,6 +62,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
     private final HttpProxy proxy;
     private final boolean https;
     private final boolean http2;
+    private final LocalAnswers answers;
     private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
     private State state = State.AWAIT_REQUEST;
@@ -106,6 +73,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
         this.proxy = proxy;
         this.https = https;
         this.http2 = http2;
+        this.answers = new LocalAnswers(proxy, https, http2);
     }
 
     @Override
@@ -189,7 +157,12 @@ final class ProxyHandler extends ChannelDuplexHandler {
                         awaitRequest();
                     }
                 }
-                case REQUEST_BODY -> exchange.forwardRequestContent((HttpContent) pending.poll());
+                case EXCHANGE -> {
+                    if (!exchange.takesRequestContent()) {
+                        return;
+                    }
+                    exchange.forwardRequestContent((HttpContent) pending.poll());
+                }
                 default -> {
                     return;
                 }
@@ -225,7 +198,7 @@ final class ProxyHandler extends ChannelDuplexHandler {
         }
         boolean ready = switch (state) {
             case AWAIT_REQUEST, DISCARD_BODY -> true;
-            case REQUEST_BODY -> exchange.upstreamReady();
+            case EXCHANGE -> exchange.takesRequestContent() && exchange.upstreamReady();
             default -> false;
         };
         if (ready) {
@@ -240,123 +213,83 @@ final class ProxyHandler extends ChannelDuplexHandler {
     }
 
     private void startRequest(HttpRequest request) {
-        DecoderResult result = request.decoderResult();
-        if (result.isFailure()) {
-            respondLocally(request, decodeFailurePage(result.cause()), true);
-            return;
-        }
-        String invalid = invalidRequestLine(request);
-        if (invalid != null) {
-            respondLocally(request, ErrorPage.badRequest(invalid), true);
-            return;
-        }
-        String te = request.headers().get(HttpHeaderNames.TRANSFER_ENCODING);
-        if (te != null && !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(te.trim())) {
-            respondLocally(request, ErrorPage.badRequest("Transfer-Encoding other than chunked is not accepted."), true);
-            return;
-        }
-        String host = hostOf(request);
-        if (host == null && request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
-            respondLocally(request, ErrorPage.badRequest("The request has no Host header."), true);
-            return;
-        }
-        String path = pathOf(request.uri());
-        if (!https && isAcmeChallenge(request, path)) {
-            Optional<String> keyAuthorization = proxy.acmeChallenges().apply(path.substring(ACME_PREFIX.length()));
-            if (keyAuthorization.isPresent()) {
-                respondLocally(request, text(HttpResponseStatus.OK, keyAuthorization.get()), false);
-                return;
+        switch (answers.decide(request, ctx.alloc())) {
+            case LocalAnswers.Answer answer -> respondLocally(request, answer.response(), answer.close(), false);
+            case LocalAnswers.Forward forward -> {
+                exchange = new Exchange(this, proxy, https, http2, clientIp(), request, forward.service());
+                state = State.EXCHANGE;
+                exchange.open();
             }
         }
-        Optional<Service> route = proxy.routes().route(host, path);
-        if (route.isEmpty()) {
-            respondLocally(request, ErrorPage.unknownHost(host), false);
+    }
+
+    @Override
+    public ChannelHandlerContext ctx() {
+        return ctx;
+    }
+
+    @Override
+    public boolean isCurrent(Exchange candidate) {
+        return exchange == candidate;
+    }
+
+    @Override
+    public void requestFlows() {
+        drain();
+    }
+
+    @Override
+    public void readIfReady() {
+        readPublicIfReady();
+    }
+
+    @Override
+    public void answerLocally(HttpRequest request, ErrorPage page, boolean close, boolean requestFinished) {
+        respondLocally(request, LocalAnswers.page(request, page, ctx.alloc()), close, requestFinished);
+        drain();
+    }
+
+    @Override
+    public void responded(boolean keepAlive, boolean requestFinished, ChannelFuture lastWrite) {
+        if (http2) {
+            if (!requestFinished) {
+                ctx.close();
+            } else {
+                awaitRequest();
+            }
             return;
         }
-        Service service = route.get();
-        if (!https && (service.httpsRedirect() || service.tlsMode() == TlsMode.PASSTHROUGH)) {
-            respondLocally(request, redirectToHttps(host, request.uri()), false);
-            return;
+        if (keepAlive) {
+            awaitRequest();
+            drain();
+        } else {
+            state = State.CLOSED;
+            lastWrite.addListener(ChannelFutureListener.CLOSE);
         }
-        if (https && service.tlsMode() == TlsMode.PASSTHROUGH) {
-            respondLocally(request, ErrorPage.unknownHost(host), false);
-            return;
-        }
-        exchange = new Exchange(request, service);
-        state = State.CONNECTING;
-        exchange.open();
     }
 
-    private String invalidRequestLine(HttpRequest request) {
-        HttpVersion version = request.protocolVersion();
-        if (!http2 && (!version.protocolName().equals("HTTP") || version.majorVersion() != 1)) {
-            return "The request is not HTTP/1.x.";
-        }
-        if (request.method().equals(HttpMethod.CONNECT)) {
-            return "CONNECT is not supported: this is a reverse proxy.";
-        }
-        String uri = request.uri();
-        boolean valid = uri.startsWith("/") || uri.startsWith("http://") || uri.startsWith("https://")
-                || (uri.equals("*") && request.method().equals(HttpMethod.OPTIONS));
-        return valid ? null : "The request target is not a path.";
+    @Override
+    public void abort() {
+        state = State.CLOSED;
+        abortPublic();
     }
 
-    private static ErrorPage decodeFailurePage(Throwable cause) {
-        if (cause instanceof TooLongHttpHeaderException) {
-            return ErrorPage.headersTooLarge();
-        }
-        if (cause instanceof TooLongHttpLineException) {
-            return ErrorPage.uriTooLong();
-        }
-        if (cause instanceof ContentLengthNotAllowedException) {
-            return ErrorPage.badRequest("The request has both Content-Length and Transfer-Encoding.");
-        }
-        String message = String.valueOf(cause.getMessage());
-        if (message.startsWith("Multiple Content-Length")) {
-            return ErrorPage.badRequest("The request has more than one Content-Length.");
-        }
-        if (message.contains("chunked transfer coding")) {
-            return ErrorPage.badRequest("The request's Transfer-Encoding is invalid.");
-        }
-        return ErrorPage.badRequest("The request is not valid HTTP.");
-    }
-
-    private static boolean isAcmeChallenge(HttpRequest request, String path) {
-        return (request.method().equals(HttpMethod.GET) || request.method().equals(HttpMethod.HEAD))
-                && path.startsWith(ACME_PREFIX) && path.length() > ACME_PREFIX.length();
-    }
-
-    private FullHttpResponse redirectToHttps(String host, String uri) {
-        String name = RouteTable.normalizeHost(host);
-        int port = proxy.httpsPort();
-        String location = "https://" + name + (port == 443 ? "" : ":" + port) + originForm(uri);
-        FullHttpResponse response = text(HttpResponseStatus.PERMANENT_REDIRECT, "Moved to " + location);
-        response.headers().set(HttpHeaderNames.LOCATION, location);
-        return response;
-    }
-
-    private FullHttpResponse text(HttpResponseStatus status, String body) {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                ctx.alloc().buffer(bytes.length).writeBytes(bytes));
-        response.headers()
-                .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
-                .set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-        return response;
-    }
-
-    private void respondLocally(HttpRequest request, ErrorPage page, boolean close) {
-        respondLocally(request, page, close, false);
-    }
-
-    private void respondLocally(HttpRequest request, ErrorPage page, boolean close, boolean requestFinished) {
-        FullHttpResponse response = page.toResponse(ctx.alloc(), HttpVersion.HTTP_1_1,
-                request.headers().get(HttpHeaderNames.ACCEPT), request.method().equals(HttpMethod.HEAD));
-        respondLocally(request, response, close, requestFinished);
-    }
-
-    private void respondLocally(HttpRequest request, FullHttpResponse response, boolean close) {
-        respondLocally(request, response, close, false);
+    /** Answers 101, drops the HTTP codec and relays raw bytes; what either side sent after the switch goes first. */
+    @Override
+    public void upgrade(HttpResponse head, Channel upstream, Hold upstreamHeld) {
+        cancelIdleTimer();
+        state = State.UPGRADED;
+        ctx.writeAndFlush(head);
+        ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        pending.forEach(ReferenceCountUtil::release);
+        pending.clear();
+        ChannelPipeline pipeline = ctx.pipeline();
+        Hold publicHeld = new Hold();
+        pipeline.replace(this, Hold.HANDLER_NAME, publicHeld);
+        pipeline.remove(HttpServerCodec.class);
+        Relay.start(ctx.channel(), upstream);
+        publicHeld.release();
+        upstream.eventLoop().execute(upstreamHeld::release);
     }
 
     /**
@@ -397,53 +330,6 @@ final class ProxyHandler extends ChannelDuplexHandler {
         Relay.abortChannel(channel);
     }
 
-    /** Host of an absolute-form request target, else the Host header. */
-    private static String hostOf(HttpRequest request) {
-        String uri = request.uri();
-        int scheme = uri.indexOf("://");
-        if (!uri.startsWith("/") && scheme > 0) {
-            int start = scheme + 3;
-            int end = start;
-            while (end < uri.length() && "/?#".indexOf(uri.charAt(end)) < 0) {
-                end++;
-            }
-            return uri.substring(start, end);
-        }
-        String host = request.headers().get(HttpHeaderNames.HOST);
-        return host == null || host.isBlank() ? null : host.trim();
-    }
-
-    /** The request target in origin form: path and query, without scheme and authority. */
-    static String originForm(String uri) {
-        if (uri.startsWith("/")) {
-            return uri;
-        }
-        int scheme = uri.indexOf("://");
-        if (scheme > 0) {
-            int slash = uri.indexOf('/', scheme + 3);
-            int query = uri.indexOf('?', scheme + 3);
-            if (slash < 0 || (query >= 0 && query < slash)) {
-                return query < 0 ? "/" : "/" + uri.substring(query);
-            }
-            return uri.substring(slash);
-        }
-        return "/";
-    }
-
-    static String pathOf(String uri) {
-        String origin = originForm(uri);
-        int end = origin.length();
-        int query = origin.indexOf('?');
-        int fragment = origin.indexOf('#');
-        if (query >= 0) {
-            end = query;
-        }
-        if (fragment >= 0 && fragment < end) {
-            end = fragment;
-        }
-        return origin.substring(0, end);
-    }
-
     private String clientIp() {
         Channel channel = ctx.channel();
         SocketAddress address = channel.remoteAddress();
@@ -451,468 +337,5 @@ final class ProxyHandler extends ChannelDuplexHandler {
             address = channel.parent().remoteAddress();
         }
         return address instanceof InetSocketAddress inet ? inet.getAddress().getHostAddress() : "unknown";
-    }
-
-    /** One request and its response, over one upstream stream. */
-    private final class Exchange {
-        private final HttpRequest request;
-        private final Service service;
-        private final boolean keepAliveRequested;
-        private final boolean upgradeRequested;
-        private final boolean expectsResponseBody;
-        private Channel upstream;
-        private ChannelFuture lastUpstreamWrite;
-        private ChannelFuture lastPublicWrite;
-        private ScheduledFuture<?> responseTimer;
-        private boolean requestDone;
-        private boolean informational;
-        private boolean responseStarted;
-        private boolean responseDone;
-        private boolean keepAlive;
-        private boolean ended;
-
-        Exchange(HttpRequest request, Service service) {
-            this.request = request;
-            this.service = service;
-            this.keepAliveRequested = HttpUtil.isKeepAlive(request);
-            this.upgradeRequested = !http2 && HopByHop.isUpgrade(request.headers());
-            this.expectsResponseBody = !request.method().equals(HttpMethod.HEAD);
-        }
-
-        void open() {
-            Upstream handler = new Upstream(this, ctx.executor());
-            Future<? extends Channel> opened = proxy.opener().open(service, new ChannelInitializer<>() {
-                @Override
-                protected void initChannel(Channel ch) {
-                    ch.config().setAutoRead(false);
-                    ch.pipeline().addLast(new HttpClientCodec(UPSTREAM_DECODER, false, false),
-                            handler);
-                }
-            });
-            opened.addListener(f -> ctx.executor().execute(() -> onOpened(opened)));
-        }
-
-        private void onOpened(Future<? extends Channel> opened) {
-            if (ended) {
-                if (opened.isSuccess()) {
-                    opened.getNow().close();
-                }
-                return;
-            }
-            if (!opened.isSuccess()) {
-                Throwable cause = opened.cause();
-                LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
-                end();
-                respondLocally(request, cause instanceof TunnelOfflineException
-                        ? ErrorPage.tunnelOffline() : ErrorPage.targetUnreachable(service.targetAddr()), false);
-                drain();
-                return;
-            }
-            upstream = opened.getNow();
-            writeUpstream(upstreamRequest());
-            state = State.REQUEST_BODY;
-            upstream.read();
-            drain();
-        }
-
-        private HttpRequest upstreamRequest() {
-            HttpHeaders headers = request.headers().copy();
-            boolean chunked = HttpUtil.isTransferEncodingChunked(request);
-            String upgrade = headers.get(HttpHeaderNames.UPGRADE);
-            String publicHost = hostOf(request);
-            HopByHop.strip(headers);
-            headers.remove("forwarded");
-            String ip = clientIp();
-            headers.set("x-forwarded-for", ip)
-                    .set("x-real-ip", ip)
-                    .set("x-forwarded-proto", https ? "https" : "http");
-            if (publicHost != null) {
-                headers.set("x-forwarded-host", publicHost);
-                if (!headers.contains(HttpHeaderNames.HOST)) {
-                    headers.set(HttpHeaderNames.HOST, publicHost);
-                }
-            } else {
-                headers.remove("x-forwarded-host");
-            }
-            if (chunked) {
-                headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-            }
-            if (upgradeRequested) {
-                headers.set(HttpHeaderNames.UPGRADE, upgrade).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-            } else {
-                headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            }
-            return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), originForm(request.uri()), headers);
-        }
-
-        void forwardRequestContent(HttpContent content) {
-            boolean last = content instanceof LastHttpContent;
-            writeUpstream(content);
-            if (last) {
-                requestDone = true;
-                if (responseDone) {
-                    finish();
-                } else {
-                    state = State.AWAIT_RESPONSE;
-                    if (!responseStarted) {
-                        startResponseTimer();
-                    }
-                }
-            }
-        }
-
-        /** Writes to the stream; the public side is read again once this write is done (and the stream writable). */
-        private void writeUpstream(HttpObject msg) {
-            lastUpstreamWrite = upstream.writeAndFlush(msg);
-            lastUpstreamWrite.addListener(f -> ctx.executor().execute(this::readPublicIfCurrent));
-        }
-
-        void readPublicIfCurrent() {
-            if (exchange == this) {
-                readPublicIfReady();
-            }
-        }
-
-        boolean upstreamReady() {
-            return upstream != null && upstream.isWritable()
-                    && (lastUpstreamWrite == null || lastUpstreamWrite.isDone());
-        }
-
-        void readUpstreamIfReady() {
-            if (upstream != null && !responseDone && !ended && ctx.channel().isWritable()
-                    && (lastPublicWrite == null || lastPublicWrite.isDone())) {
-                upstream.read();
-            }
-        }
-
-        private void startResponseTimer() {
-            long millis = proxy.responseTimeout().toMillis();
-            responseTimer = ctx.executor().schedule(this::onTimeout, millis, TimeUnit.MILLISECONDS);
-        }
-
-        private void onTimeout() {
-            if (ended || responseStarted || exchange != this) {
-                return;
-            }
-            LOG.info("{} did not answer {} {} within {}", service.targetAddr(), request.method(), service.domain(),
-                    proxy.responseTimeout());
-            end();
-            respondLocally(request, ErrorPage.timeout(service.targetAddr(), proxy.responseTimeout().toSeconds()),
-                    !requestDone, requestDone);
-            drain();
-        }
-
-        /** A message decoded from the upstream stream, on this channel's event loop. */
-        void onUpstreamMessage(Object msg) {
-            if (ended || exchange != this) {
-                ReferenceCountUtil.release(msg);
-                return;
-            }
-            if (msg instanceof HttpResponse response) {
-                onResponseHead(response);
-            } else if (msg instanceof HttpContent content) {
-                onResponseContent(content);
-            } else {
-                ReferenceCountUtil.release(msg);
-            }
-        }
-
-        /**
-         * The target accepted the upgrade: answer 101, drop the HTTP codecs on both sides and relay raw bytes.
-         * Bytes either side sent after the switch were held back and go first.
-         */
-        void onSwitchingProtocols(HttpResponse response, Held upstreamHeld) {
-            if (ended || exchange != this) {
-                upstreamHeld.discard();
-                upstream.close();
-                return;
-            }
-            ended = true;
-            cancelResponseTimer();
-            cancelIdleTimer();
-            state = State.UPGRADED;
-            HttpHeaders headers = response.headers().copy();
-            String protocol = headers.get(HttpHeaderNames.UPGRADE);
-            HopByHop.strip(headers);
-            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-            if (protocol != null) {
-                headers.set(HttpHeaderNames.UPGRADE, protocol);
-            }
-            ctx.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers));
-            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-            pending.forEach(ReferenceCountUtil::release);
-            pending.clear();
-            ChannelPipeline pipeline = ctx.pipeline();
-            Held publicHeld = new Held();
-            pipeline.replace(ProxyHandler.this, "held", publicHeld);
-            pipeline.remove(HttpServerCodec.class);
-            Relay.start(ctx.channel(), upstream);
-            publicHeld.release();
-            upstream.eventLoop().execute(upstreamHeld::release);
-        }
-
-        private void onResponseHead(HttpResponse response) {
-            if (response.decoderResult().isFailure()) {
-                LOG.info("{} sent an invalid response: {}", service.targetAddr(), response.decoderResult().cause().toString());
-                onUpstreamEnded();
-                return;
-            }
-            int code = response.status().code();
-            if (code == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
-                // Only an upgrade we forwarded can switch (the stream side switched already); else it is invalid.
-                LOG.info("{} switched protocols without being asked to", service.targetAddr());
-                onUpstreamEnded();
-                return;
-            }
-            if (code < 200) {
-                informational = true;
-                if (!request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-                    HttpResponse interim = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(),
-                            response.headers().copy());
-                    HopByHop.strip(interim.headers());
-                    writePublic(interim);
-                }
-                return;
-            }
-            cancelResponseTimer();
-            responseStarted = true;
-            writePublic(publicResponse(response));
-        }
-
-        private HttpResponse publicResponse(HttpResponse response) {
-            HttpHeaders headers = response.headers().copy();
-            HopByHop.strip(headers);
-            int code = response.status().code();
-            boolean bodyless = !expectsResponseBody || code == 204 || code == 304;
-            keepAlive = keepAliveRequested && requestDone;
-            if (!http2 && !headers.contains(HttpHeaderNames.CONTENT_LENGTH) && !bodyless) {
-                if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-                    keepAlive = false;
-                } else {
-                    headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-                }
-            }
-            HttpResponse result = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers);
-            if (!http2) {
-                HttpUtil.setKeepAlive(result, keepAlive);
-            }
-            return result;
-        }
-
-        private void onResponseContent(HttpContent content) {
-            boolean last = content instanceof LastHttpContent;
-            if (informational) {
-                informational = !last;
-                if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-                    content.release();
-                } else {
-                    writePublic(content);
-                }
-                return;
-            }
-            if (!responseStarted) {
-                content.release();
-                return;
-            }
-            if (last && content.decoderResult().isFailure()) {
-                content.release();
-                onUpstreamEnded();
-                return;
-            }
-            writePublic(content);
-            if (last) {
-                responseDone = true;
-                if (requestDone) {
-                    finish();
-                } else {
-                    // The target answered before taking the whole upload: the connection cannot be reused.
-                    keepAlive = false;
-                    finish();
-                }
-            }
-        }
-
-        private void writePublic(HttpObject msg) {
-            lastPublicWrite = ctx.writeAndFlush(msg);
-            lastPublicWrite.addListener(f -> {
-                if (f.isSuccess()) {
-                    readUpstreamIfReady();
-                } else {
-                    ctx.close();
-                }
-            });
-        }
-
-        /** The response has been forwarded entirely. */
-        private void finish() {
-            end();
-            if (http2) {
-                if (!requestDone) {
-                    ctx.close();
-                } else {
-                    awaitRequest();
-                }
-                return;
-            }
-            if (keepAlive) {
-                awaitRequest();
-                drain();
-            } else {
-                state = State.CLOSED;
-                lastPublicWrite.addListener(ChannelFutureListener.CLOSE);
-            }
-        }
-
-        /** The upstream stream ended or failed, on this channel's event loop. */
-        void onUpstreamEnded() {
-            if (ended || exchange != this || responseDone) {
-                return;
-            }
-            end();
-            if (!responseStarted) {
-                LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
-                        service.domain());
-                respondLocally(request, ErrorPage.targetUnreachable(service.targetAddr()), !requestDone, requestDone);
-                drain();
-            } else {
-                // Part of the response is out already: abort, so that the cut body cannot pass for a whole one.
-                LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
-                        request.method(), service.domain());
-                state = State.CLOSED;
-                abortPublic();
-            }
-        }
-
-        private void end() {
-            ended = true;
-            cancelResponseTimer();
-            if (upstream != null) {
-                upstream.close();
-            }
-        }
-
-        void abort() {
-            if (!ended) {
-                end();
-            }
-        }
-
-        private void cancelResponseTimer() {
-            if (responseTimer != null) {
-                responseTimer.cancel(false);
-                responseTimer = null;
-            }
-        }
-    }
-
-    /** The handler on the upstream stream: hands everything over to the public channel's event loop. */
-    private static final class Upstream extends ChannelInboundHandlerAdapter {
-        private final Exchange exchange;
-        private final EventExecutor publicLoop;
-
-        Upstream(Exchange exchange, EventExecutor publicLoop) {
-            this.exchange = exchange;
-            this.publicLoop = publicLoop;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (exchange.upgradeRequested && msg instanceof HttpResponse response
-                    && response.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
-                    && response.decoderResult().isSuccess()) {
-                // Everything after the 101 is the new protocol's: hold it as raw bytes for the relay.
-                Held held = new Held();
-                ctx.pipeline().replace(this, "held", held);
-                ctx.pipeline().remove(HttpClientCodec.class);
-                publicLoop.execute(() -> exchange.onSwitchingProtocols(response, held));
-                return;
-            }
-            if (msg instanceof LastHttpContent && ctx.channel() instanceof YamuxStreamChannel stream && stream.isReset()) {
-                // The codec ends a body delimited by the connection's close at channelInactive, reset or not:
-                // after a reset (the target's, or the session lost) the body was cut, not complete.
-                ReferenceCountUtil.release(msg);
-                publicLoop.execute(exchange::onUpstreamEnded);
-                return;
-            }
-            publicLoop.execute(() -> exchange.onUpstreamMessage(msg));
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            publicLoop.execute(exchange::readPublicIfCurrent);
-            ctx.fireChannelWritabilityChanged();
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent) {
-                publicLoop.execute(exchange::onUpstreamEnded);
-            }
-            ReferenceCountUtil.release(evt);
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            publicLoop.execute(exchange::onUpstreamEnded);
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.debug("upstream stream failed: {}", cause.toString());
-            ctx.close();
-        }
-    }
-
-    /** Keeps what a channel delivers while its pipeline switches from HTTP to the relay. */
-    static final class Held extends ChannelInboundHandlerAdapter {
-        private final List<Object> messages = new ArrayList<>();
-        private ChannelHandlerContext ctx;
-        private boolean inputShutdown;
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            this.ctx = ctx;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            messages.add(msg instanceof HttpContent content ? content.content() : msg);
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            // Passed on with the held messages.
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent) {
-                inputShutdown = true;
-            } else {
-                ctx.fireUserEventTriggered(evt);
-            }
-        }
-
-        /** Passes the held data on to the handlers after it (the relay) and steps out; on the channel's loop. */
-        void release() {
-            if (ctx.isRemoved()) {
-                discard();
-                return;
-            }
-            for (Object msg : messages) {
-                ctx.fireChannelRead(msg);
-            }
-            messages.clear();
-            ctx.fireChannelReadComplete();
-            if (inputShutdown) {
-                ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
-            }
-            ctx.pipeline().remove(this);
-        }
-
-        void discard() {
-            messages.forEach(ReferenceCountUtil::release);
-            messages.clear();
-        }
     }
 }

@@ -58,6 +58,16 @@ final class TunnelFixture implements AutoCloseable {
         return server.httpPort();
     }
 
+    /** The proxy's keep-alive streams to the targets. */
+    UpstreamPool upstreams() {
+        return server.httpUpstreams();
+    }
+
+    /** Stops the server as SIGTERM does: drains for up to {@code grace}, then resets what is left. */
+    void stopServer(Duration grace) {
+        server.stop(grace);
+    }
+
     @Override
     public void close() {
         client.close();

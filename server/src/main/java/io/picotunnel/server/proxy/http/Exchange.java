@@ -1,0 +1,591 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.relay.Hold;
+import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.tunnel.TunnelOfflineException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request and its response over one upstream stream, for the public connection ({@link ProxyHandler}) that
+ * read the request, on that connection's event loop. The request body goes up as the connection hands it over
+ * ({@link #forwardRequestContent}); the response comes back through the stream's handler ({@link Upstream}),
+ * whose events are handed over to this loop. The response side moves through {@link Phase}; the request side
+ * only has to say whether it is sent whole ({@code requestDone}), which can happen before or after the response.
+ */
+final class Exchange {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
+
+    /** Where the exchange is, as the public side sees it. */
+    enum Phase {
+        /** Waiting for a stream (from the pool or a new one). */
+        OPENING,
+        /** Request going up (or sent); no final response head yet. */
+        AWAITING_RESPONSE,
+        /** A 1xx interim response is being passed on; the final one follows. */
+        INFORMATIONAL,
+        /** The final response head went out; its body follows. */
+        RESPONDING,
+        /** The target switched protocols: the relay has both channels. */
+        UPGRADED,
+        /** Over: answered whole, failed, timed out or aborted; the stream was closed or given back to the pool. */
+        ENDED
+    }
+
+    /** What an exchange needs from the public connection it serves. */
+    interface PublicSide {
+        ChannelHandlerContext ctx();
+
+        /** The exchange is still the connection's current one. */
+        boolean isCurrent(Exchange exchange);
+
+        /** The stream is ready for (more of) the request: go on handing over what was read, read more. */
+        void requestFlows();
+
+        /** Read the public side again if it is waiting for the stream. */
+        void readIfReady();
+
+        /** The exchange failed before a response head went out: answer {@code page} here. */
+        void answerLocally(HttpRequest request, ErrorPage page, boolean close, boolean requestFinished);
+
+        /** The response went out whole: the connection takes its next request, or closes after {@code lastWrite}. */
+        void responded(boolean keepAlive, boolean requestFinished, ChannelFuture lastWrite);
+
+        /** The response was cut after its head went out: end the public side so that it cannot look whole. */
+        void abort();
+
+        /** The target accepted the upgrade: answer {@code head} (101) and relay raw bytes with {@code upstream}. */
+        void upgrade(HttpResponse head, Channel upstream, Hold upstreamHeld);
+    }
+
+    private final PublicSide owner;
+    private final ChannelHandlerContext ctx;
+    private final HttpProxy proxy;
+    private final boolean https;
+    private final boolean http2;
+    private final String clientIp;
+    private final HttpRequest request;
+    private final Service service;
+    private final boolean keepAliveRequested;
+    private final boolean upgradeRequested;
+    private final boolean expectsResponseBody;
+    /** GET, HEAD or OPTIONS without a body: may be sent again when a reused stream fails before answering. */
+    private final boolean retryable;
+    private Channel upstream;
+    /** The handler on the current stream: events from an earlier (failed, retried) stream are ignored. */
+    private Upstream upstreamHandler;
+    /** The current stream ended before this side knew it was open. */
+    private boolean upstreamEndedEarly;
+    /** The stream carried an exchange before this one. */
+    private boolean reused;
+    private boolean retried;
+    /** Anything (even a 1xx) came back on the current stream. */
+    private boolean upstreamAnswered;
+    /** The target's final response head, to tell whether its connection may carry another request. */
+    private HttpResponse upstreamResponse;
+    private ChannelFuture lastUpstreamWrite;
+    private ChannelFuture lastPublicWrite;
+    private ScheduledFuture<?> responseTimer;
+    private Phase phase = Phase.OPENING;
+    /** The whole request (its last content) has been written to the stream. */
+    private boolean requestDone;
+    /** The public connection may take another request after this response. */
+    private boolean keepAlive;
+
+    Exchange(PublicSide owner, HttpProxy proxy, boolean https, boolean http2, String clientIp, HttpRequest request,
+            Service service) {
+        this.owner = owner;
+        this.ctx = owner.ctx();
+        this.proxy = proxy;
+        this.https = https;
+        this.http2 = http2;
+        this.clientIp = clientIp;
+        this.request = request;
+        this.service = service;
+        this.keepAliveRequested = HttpUtil.isKeepAlive(request);
+        this.upgradeRequested = !http2 && HopByHop.isUpgrade(request.headers());
+        this.expectsResponseBody = !request.method().equals(HttpMethod.HEAD);
+        HttpMethod method = request.method();
+        this.retryable = (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)
+                || method.equals(HttpMethod.OPTIONS))
+                && !HttpUtil.isTransferEncodingChunked(request) && HttpUtil.getContentLength(request, 0L) == 0;
+    }
+
+    void open() {
+        Upstream handler = new Upstream(this, ctx.executor());
+        upstreamHandler = handler;
+        upstreamEndedEarly = false;
+        upstreamAnswered = false;
+        Future<UpstreamPool.Lease> opened = retried
+                ? proxy.upstreams().acquireNew(service, handler)
+                : proxy.upstreams().acquire(service, handler);
+        opened.addListener(f -> ctx.executor().execute(() -> onOpened(opened)));
+    }
+
+    private void onOpened(Future<UpstreamPool.Lease> opened) {
+        if (isOver()) {
+            if (opened.isSuccess()) {
+                opened.getNow().channel().close();
+            }
+            return;
+        }
+        if (!opened.isSuccess()) {
+            Throwable cause = opened.cause();
+            LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
+            end();
+            owner.answerLocally(request, cause instanceof TunnelOfflineException
+                    ? ErrorPage.tunnelOffline() : ErrorPage.targetUnreachable(service.targetAddr()), false, false);
+            return;
+        }
+        upstream = opened.getNow().channel();
+        reused = opened.getNow().reused();
+        writeUpstream(upstreamRequest());
+        if (requestDone) {
+            // A retry: the (empty) body went to the failed stream already.
+            writeUpstream(LastHttpContent.EMPTY_LAST_CONTENT);
+            startResponseTimer();
+        }
+        phase = Phase.AWAITING_RESPONSE;
+        upstream.read();
+        if (upstreamEndedEarly) {
+            onUpstreamEnded();
+            return;
+        }
+        owner.requestFlows();
+    }
+
+    /**
+     * A reused stream ended before any answer: most likely the target closed its idle connection just as
+     * the request went out (nginx's case too). An idempotent request without a body goes once more, on a
+     * new stream.
+     */
+    private boolean retryOnNewStream() {
+        if (!reused || retried || upstreamAnswered || !retryable) {
+            return false;
+        }
+        LOG.debug("reused stream to {} ended before answering {} {}: retrying on a new stream",
+                service.targetAddr(), request.method(), service.domain());
+        retried = true;
+        cancelResponseTimer();
+        upstream.close();
+        upstream = null;
+        lastUpstreamWrite = null;
+        phase = Phase.OPENING;
+        open();
+        return true;
+    }
+
+    private HttpRequest upstreamRequest() {
+        HttpHeaders headers = request.headers().copy();
+        boolean chunked = HttpUtil.isTransferEncodingChunked(request);
+        String upgrade = headers.get(HttpHeaderNames.UPGRADE);
+        String publicHost = RequestTarget.hostOf(request);
+        HopByHop.strip(headers);
+        headers.remove("forwarded");
+        String ip = clientIp;
+        headers.set("x-forwarded-for", ip)
+                .set("x-real-ip", ip)
+                .set("x-forwarded-proto", https ? "https" : "http");
+        if (publicHost != null) {
+            headers.set("x-forwarded-host", publicHost);
+            if (!headers.contains(HttpHeaderNames.HOST)) {
+                headers.set(HttpHeaderNames.HOST, publicHost);
+            }
+        } else {
+            headers.remove("x-forwarded-host");
+        }
+        if (chunked) {
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        if (upgradeRequested) {
+            headers.set(HttpHeaderNames.UPGRADE, upgrade).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        }
+        // Otherwise HTTP/1.1 without Connection: keep-alive, so the stream can carry the next request.
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), RequestTarget.originForm(request.uri()), headers);
+    }
+
+    /** Whether the request's body goes up now: the stream is open and the body not sent whole yet. */
+    boolean takesRequestContent() {
+        return upstream != null && !requestDone && !isOver() && phase != Phase.OPENING;
+    }
+
+    /** The next piece of the request body, read from the public side. */
+    void forwardRequestContent(HttpContent content) {
+        boolean last = content instanceof LastHttpContent;
+        writeUpstream(content);
+        if (last) {
+            requestDone = true;
+            if (phase == Phase.AWAITING_RESPONSE || phase == Phase.INFORMATIONAL) {
+                startResponseTimer();
+            }
+        }
+    }
+
+    /** Answered whole, failed, timed out, aborted or upgraded: nothing more goes through this exchange. */
+    boolean isOver() {
+        return phase == Phase.ENDED || phase == Phase.UPGRADED;
+    }
+
+    /** Writes to the stream; the public side is read again once this write is done (and the stream writable). */
+    private void writeUpstream(HttpObject msg) {
+        lastUpstreamWrite = upstream.writeAndFlush(msg);
+        lastUpstreamWrite.addListener(f -> ctx.executor().execute(this::readPublicIfCurrent));
+    }
+
+    void readPublicIfCurrent() {
+        if (owner.isCurrent(this)) {
+            owner.readIfReady();
+        }
+    }
+
+    boolean upstreamReady() {
+        return upstream != null && upstream.isWritable()
+                && (lastUpstreamWrite == null || lastUpstreamWrite.isDone());
+    }
+
+    void readUpstreamIfReady() {
+        if (upstream != null && !isOver() && ctx.channel().isWritable()
+                && (lastPublicWrite == null || lastPublicWrite.isDone())) {
+            upstream.read();
+        }
+    }
+
+    private void startResponseTimer() {
+        long millis = proxy.responseTimeout().toMillis();
+        responseTimer = ctx.executor().schedule(this::onTimeout, millis, TimeUnit.MILLISECONDS);
+    }
+
+    private void onTimeout() {
+        if (phase != Phase.AWAITING_RESPONSE && phase != Phase.INFORMATIONAL) {
+            return;
+        }
+        LOG.info("{} did not answer {} {} within {}", service.targetAddr(), request.method(), service.domain(),
+                proxy.responseTimeout());
+        end();
+        owner.answerLocally(request, ErrorPage.timeout(service.targetAddr(), proxy.responseTimeout().toSeconds()),
+                !requestDone, requestDone);
+    }
+
+    /** A message decoded from the upstream stream, on this channel's event loop. */
+    void onUpstreamMessage(Object msg) {
+        if (isOver()) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        upstreamAnswered = true;
+        if (msg instanceof HttpResponse response) {
+            onResponseHead(response);
+        } else if (msg instanceof HttpContent content) {
+            onResponseContent(content);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    /**
+     * The target accepted the upgrade: answer 101, drop the HTTP codecs on both sides and relay raw bytes.
+     * Bytes either side sent after the switch were held back and go first.
+     */
+    void onSwitchingProtocols(HttpResponse response, Hold upstreamHeld) {
+        if (isOver()) {
+            upstreamHeld.discard();
+            upstream.close();
+            return;
+        }
+        phase = Phase.UPGRADED;
+        cancelResponseTimer();
+        HttpHeaders headers = response.headers().copy();
+        String protocol = headers.get(HttpHeaderNames.UPGRADE);
+        HopByHop.strip(headers);
+        headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        if (protocol != null) {
+            headers.set(HttpHeaderNames.UPGRADE, protocol);
+        }
+        owner.upgrade(new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers), upstream, upstreamHeld);
+    }
+
+    private void onResponseHead(HttpResponse response) {
+        if (response.decoderResult().isFailure()) {
+            LOG.info("{} sent an invalid response: {}", service.targetAddr(), response.decoderResult().cause().toString());
+            onUpstreamEnded();
+            return;
+        }
+        int code = response.status().code();
+        if (code == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+            // Only an upgrade we forwarded can switch (the stream side switched already); else it is invalid.
+            LOG.info("{} switched protocols without being asked to", service.targetAddr());
+            onUpstreamEnded();
+            return;
+        }
+        if (code < 200) {
+            phase = Phase.INFORMATIONAL;
+            if (!request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+                HttpResponse interim = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(),
+                        response.headers().copy());
+                HopByHop.strip(interim.headers());
+                writePublic(interim);
+            }
+            return;
+        }
+        cancelResponseTimer();
+        phase = Phase.RESPONDING;
+        upstreamResponse = response;
+        writePublic(publicResponse(response));
+    }
+
+    private HttpResponse publicResponse(HttpResponse response) {
+        HttpHeaders headers = response.headers().copy();
+        HopByHop.strip(headers);
+        int code = response.status().code();
+        boolean bodyless = !expectsResponseBody || code == 204 || code == 304;
+        keepAlive = keepAliveRequested && requestDone;
+        if (!http2 && !headers.contains(HttpHeaderNames.CONTENT_LENGTH) && !bodyless) {
+            if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+                keepAlive = false;
+            } else {
+                headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            }
+        }
+        HttpResponse result = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers);
+        if (!http2) {
+            HttpUtil.setKeepAlive(result, keepAlive);
+        }
+        return result;
+    }
+
+    private void onResponseContent(HttpContent content) {
+        boolean last = content instanceof LastHttpContent;
+        if (phase == Phase.INFORMATIONAL) {
+            if (last) {
+                phase = Phase.AWAITING_RESPONSE;
+            }
+            if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+                content.release();
+            } else {
+                writePublic(content);
+            }
+            return;
+        }
+        if (phase != Phase.RESPONDING) {
+            content.release();
+            return;
+        }
+        if (last && content.decoderResult().isFailure()) {
+            content.release();
+            onUpstreamEnded();
+            return;
+        }
+        writePublic(content);
+        if (last) {
+            if (requestDone) {
+                finish();
+            } else {
+                // The target answered before taking the whole upload: the connection cannot be reused.
+                keepAlive = false;
+                finish();
+            }
+        }
+    }
+
+    private void writePublic(HttpObject msg) {
+        lastPublicWrite = ctx.writeAndFlush(msg);
+        lastPublicWrite.addListener(f -> {
+            if (f.isSuccess()) {
+                readUpstreamIfReady();
+            } else {
+                ctx.close();
+            }
+        });
+    }
+
+    /** The response has been forwarded entirely. */
+    private void finish() {
+        end(upstreamReusable());
+        owner.responded(keepAlive, requestDone, lastPublicWrite);
+    }
+
+    /** The upstream stream ended or failed, on this channel's event loop. */
+    void onUpstreamEnded() {
+        if (isOver()) {
+            return;
+        }
+        if (upstream == null) {
+            upstreamEndedEarly = true;
+            return;
+        }
+        boolean responseStarted = phase == Phase.RESPONDING;
+        if (!responseStarted && retryOnNewStream()) {
+            return;
+        }
+        end();
+        if (!responseStarted) {
+            LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
+                    service.domain());
+            owner.answerLocally(request, ErrorPage.targetUnreachable(service.targetAddr()), !requestDone, requestDone);
+        } else {
+            // Part of the response is out already: abort, so that the cut body cannot pass for a whole one.
+            LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
+                    request.method(), service.domain());
+            owner.abort();
+        }
+    }
+
+    private void end() {
+        end(false);
+    }
+
+    /** Ends the exchange; its stream goes back to the pool when {@code reuse}, else is closed. */
+    private void end(boolean reuse) {
+        phase = Phase.ENDED;
+        cancelResponseTimer();
+        if (upstream != null) {
+            if (reuse) {
+                proxy.upstreams().release(service, upstream);
+            } else {
+                upstream.close();
+            }
+        }
+    }
+
+    /**
+     * Whether the stream may carry another request, once the response came whole: the request went whole, the response came in a
+     * framing of its own (not ended by the connection's close), and the target did not ask to close
+     * (HTTP/1.0 without keep-alive included).
+     */
+    private boolean upstreamReusable() {
+        HttpResponse response = upstreamResponse;
+        if (!requestDone || response == null || upgradeRequested) {
+            return false;
+        }
+        int code = response.status().code();
+        boolean selfDelimited = !expectsResponseBody || code == 204 || code == 304
+                || HttpUtil.isTransferEncodingChunked(response) || HttpUtil.isContentLengthSet(response);
+        return selfDelimited && HttpUtil.isKeepAlive(response);
+    }
+
+    /** The public side went away: the stream is closed (never reused after an exchange cut short). */
+    void abort() {
+        if (!isOver()) {
+            end();
+        }
+    }
+
+    private void cancelResponseTimer() {
+        if (responseTimer != null) {
+            responseTimer.cancel(false);
+            responseTimer = null;
+        }
+    }
+
+    /** The handler on the upstream stream: hands everything over to the public channel's event loop. */
+    static final class Upstream extends ChannelInboundHandlerAdapter {
+        private final Exchange exchange;
+        private final EventExecutor publicLoop;
+
+        Upstream(Exchange exchange, EventExecutor publicLoop) {
+            this.exchange = exchange;
+            this.publicLoop = publicLoop;
+        }
+
+        /** On the public loop: this is the exchange's current stream (not one it gave up for a retry). */
+        private boolean current() {
+            return exchange.upstreamHandler == this;
+        }
+
+        private void onPublicLoop(Runnable action) {
+            publicLoop.execute(() -> {
+                if (current()) {
+                    action.run();
+                }
+            });
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (exchange.upgradeRequested && msg instanceof HttpResponse response
+                    && response.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
+                    && response.decoderResult().isSuccess()) {
+                // Everything after the 101 is the new protocol's: hold it as raw bytes for the relay.
+                Hold held = new Hold();
+                ctx.pipeline().replace(this, Hold.HANDLER_NAME, held);
+                ctx.pipeline().remove(HttpClientCodec.class);
+                publicLoop.execute(() -> {
+                    if (current()) {
+                        exchange.onSwitchingProtocols(response, held);
+                    } else {
+                        held.discard();
+                        ctx.close();
+                    }
+                });
+                return;
+            }
+            if (msg instanceof LastHttpContent && ctx.channel() instanceof YamuxStreamChannel stream && stream.isReset()) {
+                // The codec ends a body delimited by the connection's close at channelInactive, reset or not:
+                // after a reset (the target's, or the session lost) the body was cut, not complete.
+                ReferenceCountUtil.release(msg);
+                onPublicLoop(exchange::onUpstreamEnded);
+                return;
+            }
+            publicLoop.execute(() -> {
+                if (current()) {
+                    exchange.onUpstreamMessage(msg);
+                } else {
+                    ReferenceCountUtil.release(msg);
+                }
+            });
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            onPublicLoop(exchange::readPublicIfCurrent);
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                onPublicLoop(exchange::onUpstreamEnded);
+            }
+            ReferenceCountUtil.release(evt);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            onPublicLoop(exchange::onUpstreamEnded);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("upstream stream failed: {}", cause.toString());
+            ctx.close();
+        }
+    }
+}

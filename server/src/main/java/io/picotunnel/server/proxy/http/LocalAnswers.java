@@ -1,0 +1,154 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.ContentLengthNotAllowedException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.TlsMode;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/**
+ * What the proxy answers itself, in one place: invalid requests (400, 414, 431), ACME HTTP-01 challenges,
+ * unknown hosts (404), redirects to HTTPS (308), and the error pages of a failed exchange. {@link #decide}
+ * says for each request whether it is answered here or forwarded to which service.
+ */
+final class LocalAnswers {
+
+    private static final String ACME_PREFIX = "/.well-known/acme-challenge/";
+
+    /** A request's fate: answered here, or forwarded. */
+    sealed interface Decision permits Answer, Forward {
+    }
+
+    /** Answer with {@code response}; {@code close} the connection after it (the request could not be framed). */
+    record Answer(FullHttpResponse response, boolean close) implements Decision {
+    }
+
+    record Forward(Service service) implements Decision {
+    }
+
+    private final HttpProxy proxy;
+    private final boolean https;
+    private final boolean http2;
+
+    LocalAnswers(HttpProxy proxy, boolean https, boolean http2) {
+        this.proxy = proxy;
+        this.https = https;
+        this.http2 = http2;
+    }
+
+    Decision decide(HttpRequest request, ByteBufAllocator alloc) {
+        DecoderResult result = request.decoderResult();
+        if (result.isFailure()) {
+            return new Answer(page(request, decodeFailurePage(result.cause()), alloc), true);
+        }
+        String invalid = invalidRequestLine(request);
+        if (invalid != null) {
+            return new Answer(page(request, ErrorPage.badRequest(invalid), alloc), true);
+        }
+        String te = request.headers().get(HttpHeaderNames.TRANSFER_ENCODING);
+        if (te != null && !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(te.trim())) {
+            return new Answer(page(request,
+                    ErrorPage.badRequest("Transfer-Encoding other than chunked is not accepted."), alloc), true);
+        }
+        String host = RequestTarget.hostOf(request);
+        if (host == null && request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+            return new Answer(page(request, ErrorPage.badRequest("The request has no Host header."), alloc), true);
+        }
+        String path = RequestTarget.pathOf(request.uri());
+        if (!https && isAcmeChallenge(request, path)) {
+            Optional<String> keyAuthorization = proxy.acmeChallenges().apply(path.substring(ACME_PREFIX.length()));
+            if (keyAuthorization.isPresent()) {
+                return new Answer(text(alloc, HttpResponseStatus.OK, keyAuthorization.get()), false);
+            }
+        }
+        Optional<Service> route = proxy.routes().route(host, path);
+        if (route.isEmpty()) {
+            return new Answer(page(request, ErrorPage.unknownHost(host), alloc), false);
+        }
+        Service service = route.get();
+        if (!https && (service.httpsRedirect() || service.tlsMode() == TlsMode.PASSTHROUGH)) {
+            return new Answer(redirectToHttps(host, request.uri(), alloc), false);
+        }
+        if (https && service.tlsMode() == TlsMode.PASSTHROUGH) {
+            return new Answer(page(request, ErrorPage.unknownHost(host), alloc), false);
+        }
+        return new Forward(service);
+    }
+
+    /** {@code page} as HTML or JSON, as the request's {@code Accept} prefers; without body for HEAD. */
+    static FullHttpResponse page(HttpRequest request, ErrorPage page, ByteBufAllocator alloc) {
+        return page.toResponse(alloc, HttpVersion.HTTP_1_1, request.headers().get(HttpHeaderNames.ACCEPT),
+                request.method().equals(HttpMethod.HEAD));
+    }
+
+    private String invalidRequestLine(HttpRequest request) {
+        HttpVersion version = request.protocolVersion();
+        if (!http2 && (!version.protocolName().equals("HTTP") || version.majorVersion() != 1)) {
+            return "The request is not HTTP/1.x.";
+        }
+        if (request.method().equals(HttpMethod.CONNECT)) {
+            return "CONNECT is not supported: this is a reverse proxy.";
+        }
+        String uri = request.uri();
+        boolean valid = uri.startsWith("/") || uri.startsWith("http://") || uri.startsWith("https://")
+                || (uri.equals("*") && request.method().equals(HttpMethod.OPTIONS));
+        return valid ? null : "The request target is not a path.";
+    }
+
+    private static ErrorPage decodeFailurePage(Throwable cause) {
+        if (cause instanceof TooLongHttpHeaderException) {
+            return ErrorPage.headersTooLarge();
+        }
+        if (cause instanceof TooLongHttpLineException) {
+            return ErrorPage.uriTooLong();
+        }
+        if (cause instanceof ContentLengthNotAllowedException) {
+            return ErrorPage.badRequest("The request has both Content-Length and Transfer-Encoding.");
+        }
+        String message = String.valueOf(cause.getMessage());
+        if (message.startsWith("Multiple Content-Length")) {
+            return ErrorPage.badRequest("The request has more than one Content-Length.");
+        }
+        if (message.contains("chunked transfer coding")) {
+            return ErrorPage.badRequest("The request's Transfer-Encoding is invalid.");
+        }
+        return ErrorPage.badRequest("The request is not valid HTTP.");
+    }
+
+    private static boolean isAcmeChallenge(HttpRequest request, String path) {
+        return (request.method().equals(HttpMethod.GET) || request.method().equals(HttpMethod.HEAD))
+                && path.startsWith(ACME_PREFIX) && path.length() > ACME_PREFIX.length();
+    }
+
+    private FullHttpResponse redirectToHttps(String host, String uri, ByteBufAllocator alloc) {
+        String name = RouteTable.normalizeHost(host);
+        int port = proxy.httpsPort();
+        String location = "https://" + name + (port == 443 ? "" : ":" + port) + RequestTarget.originForm(uri);
+        FullHttpResponse response = text(alloc, HttpResponseStatus.PERMANENT_REDIRECT, "Moved to " + location);
+        response.headers().set(HttpHeaderNames.LOCATION, location);
+        return response;
+    }
+
+    private static FullHttpResponse text(ByteBufAllocator alloc, HttpResponseStatus status, String body) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                alloc.buffer(bytes.length).writeBytes(bytes));
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+                .set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        return response;
+    }
+}

@@ -1,0 +1,354 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.server.store.Service;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Upstream keep-alive, as nginx's {@code keepalive}: the streams that carried a complete keep-alive exchange
+ * wait here, idle, for the next request to the same service (and so does the client's connection to the
+ * target behind each, which the client's relay keeps open as long as the stream).
+ *
+ * <p>One pool per service (service id, tunnel and target address), at most {@code maxIdle} streams each (the
+ * least recently used is closed beyond that). An idle stream is closed after {@code idleTimeout}, and dropped
+ * the moment its far end closes, resets or sends anything, or its tunnel session goes away, so a stream handed
+ * out was open the last time this side looked. Whether an exchange may give its stream back is the exchange's
+ * call ({@link #release}); everything else is here. Thread-safe: streams live on their sessions' event loops,
+ * exchanges on the public connections' loops.
+ */
+public final class UpstreamPool implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(UpstreamPool.class);
+    static final String CODEC = "http-client";
+    static final String HANDLER = "upstream";
+    private static final HttpDecoderConfig DECODER = new HttpDecoderConfig()
+            .setMaxInitialLineLength(HttpProxy.MAX_REQUEST_LINE)
+            .setMaxHeaderSize(64 * 1024)
+            .setMaxChunkSize(HttpProxy.MAX_CHUNK_SIZE);
+
+    /** Streams are interchangeable only for the same service, tunnel and target. */
+    private record Key(String serviceId, String tunnelId, String target) {
+        static Key of(Service service) {
+            return new Key(service.id(), service.tunnelId(), service.targetAddr());
+        }
+    }
+
+    /** A stream for one exchange; {@code reused} when it carried an exchange before. */
+    record Lease(Channel channel, boolean reused) {
+    }
+
+    private final UpstreamOpener opener;
+    private final Duration idleTimeout;
+    private final int maxIdle;
+    private final Map<Key, Deque<IdleStream>> idle = new ConcurrentHashMap<>();
+    private final Map<YamuxSession, Boolean> watchedSessions = new ConcurrentHashMap<>();
+    private final AtomicLong opened = new AtomicLong();
+    private final AtomicLong reused = new AtomicLong();
+    private volatile boolean closed;
+
+    /** {@code idleTimeout} zero turns reuse off: every stream is closed after its exchange. */
+    UpstreamPool(UpstreamOpener opener, Duration idleTimeout, int maxIdle) {
+        this.opener = opener;
+        this.idleTimeout = idleTimeout;
+        this.maxIdle = maxIdle;
+    }
+
+    /**
+     * A stream to {@code service} with {@code handler} last in its pipeline behind an HTTP/1.1 client codec,
+     * auto-read off: an idle one when there is one that is still open, else a new one.
+     */
+    Future<Lease> acquire(Service service, ChannelHandler handler) {
+        Promise<Lease> promise = ImmediateEventExecutor.INSTANCE.newPromise();
+        Deque<IdleStream> streams = idle.get(Key.of(service));
+        takeIdle(streams, service, handler, promise);
+        return promise;
+    }
+
+    /** A new stream, never an idle one (the retry after a reused stream failed). */
+    Future<Lease> acquireNew(Service service, ChannelHandler handler) {
+        Promise<Lease> promise = ImmediateEventExecutor.INSTANCE.newPromise();
+        openNew(service, handler, promise);
+        return promise;
+    }
+
+    private void takeIdle(Deque<IdleStream> streams, Service service, ChannelHandler handler, Promise<Lease> promise) {
+        IdleStream candidate = null;
+        if (streams != null && !closed) {
+            synchronized (streams) {
+                IdleStream s;
+                while (candidate == null && (s = streams.pollLast()) != null) {
+                    if (s.claim()) {
+                        candidate = s;
+                    }
+                }
+            }
+        }
+        if (candidate == null) {
+            openNew(service, handler, promise);
+            return;
+        }
+        IdleStream taken = candidate;
+        Channel channel = taken.channel;
+        channel.eventLoop().execute(() -> {
+            taken.cancelTimer();
+            if (taken.spoiled || !usable(channel) || taken.ctx == null || taken.ctx.isRemoved()) {
+                channel.close();
+                takeIdle(streams, service, handler, promise);
+                return;
+            }
+            channel.pipeline().replace(taken, HANDLER, handler);
+            reused.incrementAndGet();
+            if (!promise.trySuccess(new Lease(channel, true))) {
+                channel.close();
+            }
+        });
+    }
+
+    private void openNew(Service service, ChannelHandler handler, Promise<Lease> promise) {
+        Future<? extends Channel> future = opener.open(service, new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.config().setAutoRead(false);
+                ch.pipeline().addLast(CODEC, new HttpClientCodec(DECODER, false, false));
+                ch.pipeline().addLast(HANDLER, handler);
+            }
+        });
+        future.addListener(f -> {
+            if (future.isSuccess()) {
+                opened.incrementAndGet();
+                if (!promise.trySuccess(new Lease(future.getNow(), false))) {
+                    future.getNow().close();
+                }
+            } else {
+                promise.tryFailure(future.cause());
+            }
+        });
+    }
+
+    /**
+     * Gives back the stream of a complete keep-alive exchange (request and response whole, no close asked by
+     * either side, no upgrade): it waits for the next request to {@code service}, or is closed when reuse is off,
+     * the pool is closed or full, or the stream or its session is on its way out.
+     */
+    void release(Service service, Channel channel) {
+        if (closed || idleTimeout.isZero()) {
+            channel.close();
+            return;
+        }
+        Key key = Key.of(service);
+        IdleStream stream = new IdleStream(key, channel);
+        // In the pool at once, so that the next request (often already read) finds it. A taker's work on the
+        // stream's loop runs after park's, which is queued first.
+        Deque<IdleStream> streams = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
+        IdleStream evicted = null;
+        synchronized (streams) {
+            streams.addLast(stream);
+            if (streams.size() > maxIdle) {
+                evicted = streams.pollFirst();
+            }
+        }
+        if (evicted != null) {
+            evicted.close();
+        }
+        channel.eventLoop().execute(() -> park(stream));
+        if (closed) {
+            stream.drop();
+        }
+    }
+
+    /** On the stream's loop: the exchange's handler makes way for the idle watcher. */
+    private void park(IdleStream stream) {
+        Channel channel = stream.channel;
+        if (channel.pipeline().context(HANDLER) == null || !usable(channel)) {
+            stream.drop();
+            return;
+        }
+        channel.pipeline().replace(HANDLER, HANDLER, stream);
+        watchSession(channel);
+        stream.timer = channel.eventLoop().schedule(stream::drop, idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        // A read outstanding while idle shows the far end's close (or anything it should not send) at once.
+        channel.read();
+    }
+
+    /** When the client sends GoAway, its session's idle streams go at once rather than holding it open. */
+    private void watchSession(Channel channel) {
+        if (!(channel instanceof YamuxStreamChannel s)) {
+            return;
+        }
+        YamuxSession session = s.session();
+        if (watchedSessions.putIfAbsent(session, Boolean.TRUE) != null) {
+            return;
+        }
+        Channel parent = session.parent();
+        if (parent == null) {
+            watchedSessions.remove(session);
+            return;
+        }
+        parent.closeFuture().addListener(f -> watchedSessions.remove(session));
+        session.goAwayReceived().addListener(f -> closeIdle(session));
+    }
+
+    private void closeIdle(YamuxSession session) {
+        for (Deque<IdleStream> streams : idle.values()) {
+            IdleStream[] all;
+            synchronized (streams) {
+                all = streams.toArray(IdleStream[]::new);
+            }
+            for (IdleStream stream : all) {
+                if (session == null || (stream.channel instanceof YamuxStreamChannel s && s.session() == session)) {
+                    stream.drop();
+                }
+            }
+        }
+    }
+
+    /** Open, both directions, and its session not going away: fit to carry a request. */
+    private static boolean usable(Channel channel) {
+        if (!channel.isActive()) {
+            return false;
+        }
+        if (channel instanceof YamuxStreamChannel s) {
+            return !s.isInputShutdown() && !s.isOutputShutdown() && !s.isReset() && !s.session().isGoingAway();
+        }
+        return !(channel instanceof DuplexChannel d) || (!d.isInputShutdown() && !d.isOutputShutdown());
+    }
+
+    /** Idle streams waiting now, over all services. */
+    public int idleCount() {
+        int count = 0;
+        for (Deque<IdleStream> streams : idle.values()) {
+            synchronized (streams) {
+                count += streams.size();
+            }
+        }
+        return count;
+    }
+
+    /** Streams opened so far (an exchange that reused one opened none). */
+    public long streamsOpened() {
+        return opened.get();
+    }
+
+    /** Exchanges so far that reused an idle stream. */
+    public long streamsReused() {
+        return reused.get();
+    }
+
+    /** Closes every idle stream and every stream given back from now on (a draining server). */
+    @Override
+    public void close() {
+        closed = true;
+        closeIdle(null);
+    }
+
+    /** The handler of a stream while it waits in the pool: anything but silence ends it. */
+    private final class IdleStream extends ChannelInboundHandlerAdapter {
+        private final Key key;
+        private final Channel channel;
+        private final AtomicBoolean claimed = new AtomicBoolean();
+        private ChannelHandlerContext ctx;
+        private volatile ScheduledFuture<?> timer;
+        /** Something happened while idle (data, EOF, error): never hand it out. On the stream's loop. */
+        private boolean spoiled;
+
+        IdleStream(Key key, Channel channel) {
+            this.key = key;
+            this.channel = channel;
+        }
+
+        /** True for the one caller (taker or dropper) that gets this stream. */
+        boolean claim() {
+            return claimed.compareAndSet(false, true);
+        }
+
+        void cancelTimer() {
+            ScheduledFuture<?> t = timer;
+            if (t != null) {
+                t.cancel(false);
+            }
+        }
+
+        /** Takes the stream out of the pool and closes it, unless an exchange took it first. */
+        void drop() {
+            if (!claim()) {
+                return;
+            }
+            Deque<IdleStream> streams = idle.get(key);
+            if (streams != null) {
+                synchronized (streams) {
+                    streams.remove(this);
+                }
+            }
+            cancelTimer();
+            channel.close();
+        }
+
+        /** Closes a stream already taken out of the pool (evicted), unless an exchange took it first. */
+        void close() {
+            if (claim()) {
+                cancelTimer();
+                channel.close();
+            }
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+            spoiled = true;
+            LOG.debug("idle upstream {} of {} sent data unasked: closing it", channel, key.target());
+            drop();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                spoiled = true;
+                drop();
+            }
+            ReferenceCountUtil.release(evt);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            spoiled = true;
+            drop();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("idle upstream {} failed: {}", channel, cause.toString());
+            spoiled = true;
+            drop();
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package io.picotunnel.server.proxy.http;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An HTTP/1.1 target written on plain sockets, so that tests see its connections: it numbers each accepted
+ * connection (answers say {@code conn=N}), counts them and counts those that ended. Paths:
+ * <ul>
+ * <li>{@code /ok}: 200 with Content-Length, keep-alive; {@code /chunked} the same chunked.</li>
+ * <li>{@code /close}: 200 with {@code Connection: close}, but the socket stays open (reads on), so only the proxy
+ * can end it.</li>
+ * <li>{@code /http10}: an HTTP/1.0 answer without keep-alive; the socket stays open as for {@code /close}.</li>
+ * <li>{@code /cut}: 200 announcing 100 bytes, 10 sent, then output shut down (input stays open).</li>
+ * <li>{@code /upgrade}: 101 to {@code echo}, then echoes bytes.</li>
+ * <li>{@code /early}: 200 at once without reading the request's body, then reads and drops everything.</li>
+ * <li>{@code /hang}: no answer; reads on.</li>
+ * <li>{@code /flaky}: as {@code /ok} for the first request on a connection; on a later one the connection is
+ * closed without an answer (an idle connection the target closes just as a request arrives).</li>
+ * </ul>
+ */
+final class KeepAliveTarget implements AutoCloseable {
+
+    private final ServerSocket server;
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+    private final AtomicInteger accepted = new AtomicInteger();
+    private final AtomicInteger ended = new AtomicInteger();
+    /** Connections waiting for their next request. */
+    private final Set<Socket> idle = ConcurrentHashMap.newKeySet();
+    private final Set<Socket> all = ConcurrentHashMap.newKeySet();
+
+    KeepAliveTarget() throws IOException {
+        server = new ServerSocket();
+        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        threads.execute(this::acceptLoop);
+    }
+
+    String address() {
+        return "127.0.0.1:" + server.getLocalPort();
+    }
+
+    /** Connections accepted so far. */
+    int accepted() {
+        return accepted.get();
+    }
+
+    /** Connections that ended (EOF or error from the proxy's side, or closed here). */
+    int ended() {
+        return ended.get();
+    }
+
+    /** Closes every connection that waits for its next request, as a target's own keep-alive timeout does. */
+    void closeIdleConnections() throws IOException {
+        for (Socket socket : idle) {
+            socket.close();
+        }
+    }
+
+    private void acceptLoop() {
+        while (!server.isClosed()) {
+            try {
+                Socket socket = server.accept();
+                int id = accepted.incrementAndGet();
+                all.add(socket);
+                threads.execute(() -> serve(socket, id));
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    private void serve(Socket socket, int id) {
+        try (socket) {
+            InputStream in = socket.getInputStream();
+            OutputStream out = socket.getOutputStream();
+            for (int request = 1; ; request++) {
+                idle.add(socket);
+                String line = line(in);
+                idle.remove(socket);
+                if (line == null) {
+                    return;
+                }
+                String path = line.split(" ")[1];
+                Map<String, String> headers = headers(in);
+                String body = "conn=" + id;
+                switch (path) {
+                    case "/ok" -> {
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: " + body.length(), body);
+                    }
+                    case "/chunked" -> {
+                        readBody(in, headers);
+                        out.write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                + Integer.toHexString(body.length()) + "\r\n" + body + "\r\n0\r\n\r\n")
+                                .getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    }
+                    case "/close" -> {
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: " + body.length() + "\r\nConnection: close", body);
+                        drainUntilEof(in);
+                        return;
+                    }
+                    case "/http10" -> {
+                        readBody(in, headers);
+                        out.write(("HTTP/1.0 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                                .getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                        drainUntilEof(in);
+                        return;
+                    }
+                    case "/cut" -> {
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: 100", "0123456789");
+                        socket.shutdownOutput();
+                        drainUntilEof(in);
+                        return;
+                    }
+                    case "/upgrade" -> {
+                        send(out, "101 Switching Protocols", "Upgrade: echo\r\nConnection: Upgrade", "");
+                        in.transferTo(out);
+                        return;
+                    }
+                    case "/early" -> {
+                        send(out, "200 OK", "Content-Length: " + body.length(), body);
+                        drainUntilEof(in);
+                        return;
+                    }
+                    case "/hang" -> {
+                        drainUntilEof(in);
+                        return;
+                    }
+                    case "/flaky" -> {
+                        if (request > 1) {
+                            return;
+                        }
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: " + body.length(), body);
+                    }
+                    default -> send(out, "404 Not Found", "Content-Length: 0", "");
+                }
+            }
+        } catch (IOException e) {
+            // The proxy's side ended the connection.
+        } finally {
+            idle.remove(socket);
+            all.remove(socket);
+            ended.incrementAndGet();
+        }
+    }
+
+    private static void send(OutputStream out, String status, String headers, String body) throws IOException {
+        out.write(("HTTP/1.1 " + status + "\r\n" + headers + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
+    private static void drainUntilEof(InputStream in) throws IOException {
+        in.transferTo(OutputStream.nullOutputStream());
+    }
+
+    private static void readBody(InputStream in, Map<String, String> headers) throws IOException {
+        String length = headers.get("content-length");
+        if (length != null) {
+            in.readNBytes(Integer.parseInt(length));
+        } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+            while (true) {
+                String size = line(in);
+                int n = size == null ? 0 : Integer.parseInt(size.split(";")[0].trim(), 16);
+                if (n == 0) {
+                    headers(in);
+                    return;
+                }
+                in.readNBytes(n);
+                line(in);
+            }
+        }
+    }
+
+    private static Map<String, String> headers(InputStream in) throws IOException {
+        Map<String, String> headers = new LinkedHashMap<>();
+        String line;
+        while ((line = line(in)) != null && !line.isEmpty()) {
+            int colon = line.indexOf(':');
+            headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+        }
+        return headers;
+    }
+
+    /** One line without its CRLF, or null at EOF before any byte. */
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        int c;
+        while ((c = in.read()) != -1) {
+            if (c == '\n') {
+                String s = b.toString(StandardCharsets.ISO_8859_1);
+                return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+            }
+            b.write(c);
+        }
+        return b.size() == 0 ? null : b.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        for (Socket socket : all) {
+            socket.close();
+        }
+        threads.shutdownNow();
+    }
+}

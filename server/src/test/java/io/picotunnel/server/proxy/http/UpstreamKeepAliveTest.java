@@ -1,0 +1,259 @@
+package io.picotunnel.server.proxy.http;
+
+import io.picotunnel.server.config.Setting;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Upstream keep-alive through the real path (proxy, tunnel, our client, a target on plain sockets that counts
+ * its connections): a stream and the client's connection to the target behind it carry request after request,
+ * and only after a complete keep-alive exchange.
+ */
+class UpstreamKeepAliveTest {
+
+    private static final String HOST = "keep.test";
+    private static final Duration WAIT = Duration.ofSeconds(15);
+
+    @TempDir
+    Path dataDir;
+    private TunnelFixture tunnel;
+    private KeepAliveTarget target;
+
+    private void start(Map<Setting, String> settings) throws Exception {
+        tunnel = new TunnelFixture(dataDir, settings);
+        target = new KeepAliveTarget();
+        tunnel.addService(HOST, "/", target.address(), false);
+    }
+
+    private void start() throws Exception {
+        start(Map.of());
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        if (tunnel != null) {
+            tunnel.close();
+        }
+        if (target != null) {
+            target.close();
+        }
+    }
+
+    private RawHttp.Response get(RawHttp http, String path) throws IOException {
+        return http.get(HOST, path);
+    }
+
+    private void awaitIdle(int streams) {
+        await().atMost(WAIT).until(() -> tunnel.upstreams().idleCount() == streams);
+    }
+
+    private void awaitTargetConnectionsEnded(int count) {
+        await().atMost(WAIT).until(() -> target.ended() == count);
+    }
+
+    /** The next request, on a visitor connection of its own, gets a new target connection. */
+    private void assertNextRequestUsesNewConnection() throws IOException {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            RawHttp.Response response = get(http, "/ok");
+            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.text()).isEqualTo("conn=2");
+        }
+        assertThat(target.accepted()).isEqualTo(2);
+        assertThat(tunnel.upstreams().streamsReused()).isZero();
+    }
+
+    @Test
+    void sequentialRequestsOnOneVisitorConnectionShareOneTargetConnectionAndStream() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            // No waiting between requests: the stream is back in the pool before the connection reads on.
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+            assertThat(get(http, "/chunked").text()).isEqualTo("conn=1");
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+        }
+        assertThat(target.accepted()).isEqualTo(1);
+        assertThat(tunnel.upstreams().streamsOpened()).isEqualTo(1);
+        assertThat(tunnel.upstreams().streamsReused()).isEqualTo(2);
+    }
+
+    @Test
+    void requestsFromTwoVisitorConnectionsShareOneTargetConnectionAndStream() throws Exception {
+        start();
+        try (RawHttp first = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(first, "/ok").text()).isEqualTo("conn=1");
+        }
+        awaitIdle(1);
+        try (RawHttp second = new RawHttp(tunnel.httpPort())) {
+            // HTTP/1.0 and Connection: close from the visitor end the visitor's connection, not the upstream's.
+            second.send("GET /ok HTTP/1.0\r\nHost: " + HOST + "\r\n\r\n");
+            assertThat(second.read().text()).isEqualTo("conn=1");
+        }
+        awaitIdle(1);
+        try (RawHttp third = new RawHttp(tunnel.httpPort())) {
+            third.send("GET /ok HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n");
+            assertThat(third.read().text()).isEqualTo("conn=1");
+        }
+        assertThat(target.accepted()).isEqualTo(1);
+        assertThat(tunnel.upstreams().streamsOpened()).isEqualTo(1);
+    }
+
+    @Test
+    void connectionCloseFromTheTargetIsNotReused() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/close").text()).isEqualTo("conn=1");
+        }
+        // The target keeps its socket open: only the proxy's close of the stream ends it.
+        awaitTargetConnectionsEnded(1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void http10ResponseWithoutKeepAliveIsNotReused() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/http10").text()).isEqualTo("conn=1");
+        }
+        awaitTargetConnectionsEnded(1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void incompleteResponseBodyIsNotReused() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThatThrownBy(() -> get(http, "/cut")).isInstanceOf(IOException.class);
+        }
+        awaitTargetConnectionsEnded(1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void upgradedConnectionIsNotReused() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            http.send("GET /upgrade HTTP/1.1\r\nHost: " + HOST + "\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+            assertThat(http.read(true).status()).isEqualTo(101);
+            http.send("ping");
+            assertThat(new String(http.in().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
+        }
+        awaitTargetConnectionsEnded(1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void requestWhoseBodyWasNotSentCompletelyIsNotReused() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            // The target answers before the body is whole; the rest of the body never comes.
+            http.send("POST /early HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 1000\r\n\r\n0123456789");
+            RawHttp.Response response = http.read();
+            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.text()).isEqualTo("conn=1");
+        }
+        awaitTargetConnectionsEnded(1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void timedOutRequestIsNotReused() throws Exception {
+        start(Map.of(Setting.PROXY_TIMEOUT, "1s"));
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/hang").status()).isEqualTo(504);
+        }
+        awaitTargetConnectionsEnded(1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void idleStreamWhoseTargetClosedIsNotHandedOut() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+        }
+        awaitIdle(1);
+        target.closeIdleConnections();
+        awaitIdle(0);
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            // A POST with a body is never retried: had the dead stream been handed out, this would be a 502.
+            http.send("POST /ok HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 5\r\n\r\nhello");
+            RawHttp.Response response = http.read();
+            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.text()).isEqualTo("conn=2");
+        }
+        assertThat(tunnel.upstreams().streamsReused()).isZero();
+    }
+
+    @Test
+    void idleTimeoutClosesPooledStreamAndTargetConnection() throws Exception {
+        start(Map.of(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, "300ms"));
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+        }
+        awaitTargetConnectionsEnded(1);
+        assertThat(tunnel.upstreams().idleCount()).isZero();
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void zeroKeepaliveTimeoutOpensAStreamPerRequest() throws Exception {
+        start(Map.of(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, "0"));
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+            awaitTargetConnectionsEnded(1);
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=2");
+        }
+        assertThat(tunnel.upstreams().streamsReused()).isZero();
+    }
+
+    @Test
+    void drainingServerClosesIdleStreamsInsteadOfWaitingForThem() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+        }
+        awaitIdle(1);
+        long begin = System.nanoTime();
+        tunnel.stopServer(Duration.ofSeconds(60));
+        assertThat(Duration.ofNanos(System.nanoTime() - begin))
+                .as("the idle stream did not hold the drain for the 60 s grace period").isLessThan(Duration.ofSeconds(20));
+        awaitTargetConnectionsEnded(1);
+    }
+
+    @Test
+    void getIsRetriedOnANewStreamWhenTheReusedConnectionClosesAsItArrives() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/flaky").text()).isEqualTo("conn=1");
+            awaitIdle(1);
+            RawHttp.Response response = get(http, "/flaky");
+            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.text()).isEqualTo("conn=2");
+        }
+        assertThat(tunnel.upstreams().streamsReused()).isEqualTo(1);
+        assertThat(tunnel.upstreams().streamsOpened()).isEqualTo(2);
+    }
+
+    @Test
+    void postIsNotRetriedWhenTheReusedConnectionClosesAsItArrives() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/flaky").text()).isEqualTo("conn=1");
+            awaitIdle(1);
+            http.send("POST /flaky HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 5\r\n\r\nhello");
+            assertThat(http.read().status()).isEqualTo(502);
+        }
+        assertThat(target.accepted()).isEqualTo(1);
+    }
+}
