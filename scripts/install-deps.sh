@@ -21,6 +21,14 @@ if [ ${#need[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # nginx and sshd are only baselines the bench starts itself: keep the packages from starting them as services
+  # (on ports 80 and 22) while they install.
+  policy=/usr/sbin/policy-rc.d
+  added_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 0755 "$policy" && added_policy=1
+  fi
+  trap '[ "$added_policy" = 1 ] && rm -f "$policy"' EXIT
   apt-get update -qq
   apt-get install -y -qq "${need[@]}"
 fi
