@@ -143,6 +143,14 @@ public final class GoPeer implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGKILL, as a crash or the OOM killer would: the peer closes nothing itself; waits until it is gone. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            throw new AssertionError("the Go peer did not die within 30 s");
+        }
+    }
+
     public String stderr() {
         return stderr.toString();
     }

@@ -535,11 +535,6 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         return inboundQueuedBytes() + outbound.bytes() + pendingFromOtherThreads;
     }
 
-    /** The most bytes this stream held at once ({@link #bufferedBytes()}). On the event loop. */
-    long peakBufferedBytes() {
-        return peakBufferedBytes;
-    }
-
     private void notePeak() {
         long now = bufferedBytes();
         if (now > peakBufferedBytes) {

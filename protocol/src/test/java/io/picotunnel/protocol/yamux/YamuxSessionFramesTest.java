@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -51,6 +52,18 @@ class YamuxSessionFramesTest {
         peer = new RawPeer(YamuxRole.SERVER, config, StreamRecorder.forEachStream(inbound,
                 ch -> ch.config().setAutoRead(false)));
         return peer;
+    }
+
+    /** A SERVER peer whose streams read only when asked ({@code streams} collects them), {@code reader} last. */
+    private static RawPeer serverWithManualReader(YamuxConfig config, List<Channel> streams, ChannelHandler reader) {
+        return new RawPeer(YamuxRole.SERVER, config, new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.config().setAutoRead(false);
+                streams.add(ch);
+                ch.pipeline().addLast(reader);
+            }
+        });
     }
 
     private RawPeer client(YamuxConfig config) {
@@ -195,19 +208,12 @@ class YamuxSessionFramesTest {
     void readInsideChannelReadAsksForTheNextBuffer() {
         List<String> seen = new CopyOnWriteArrayList<>();
         List<Channel> streams = new CopyOnWriteArrayList<>();
-        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
+        peer = serverWithManualReader(noKeepAlive(), streams, new ChannelInboundHandlerAdapter() {
             @Override
-            protected void initChannel(Channel ch) {
-                ch.config().setAutoRead(false);
-                streams.add(ch);
-                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        seen.add(((ByteBuf) msg).toString(StandardCharsets.UTF_8));
-                        ((ByteBuf) msg).release();
-                        ctx.read();
-                    }
-                });
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                seen.add(((ByteBuf) msg).toString(StandardCharsets.UTF_8));
+                ((ByteBuf) msg).release();
+                ctx.read();
             }
         });
         // Frames of COALESCE_LIMIT bytes each stay separate buffers (smaller ones would be merged while waiting).
@@ -223,17 +229,10 @@ class YamuxSessionFramesTest {
     void tinyFramesWaitingForTheReaderAreCoalesced() {
         List<ByteBuf> delivered = new CopyOnWriteArrayList<>();
         List<Channel> streams = new CopyOnWriteArrayList<>();
-        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
+        peer = serverWithManualReader(noKeepAlive(), streams, new ChannelInboundHandlerAdapter() {
             @Override
-            protected void initChannel(Channel ch) {
-                ch.config().setAutoRead(false);
-                streams.add(ch);
-                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        delivered.add((ByteBuf) msg);
-                    }
-                });
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                delivered.add((ByteBuf) msg);
             }
         });
         peer.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
@@ -258,24 +257,17 @@ class YamuxSessionFramesTest {
         java.util.Random random = new java.util.Random(42);
         List<Channel> streams = new CopyOnWriteArrayList<>();
         java.io.ByteArrayOutputStream delivered = new java.io.ByteArrayOutputStream();
-        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
+        peer = serverWithManualReader(noKeepAlive(), streams, new ChannelInboundHandlerAdapter() {
             @Override
-            protected void initChannel(Channel ch) {
-                ch.config().setAutoRead(false);
-                streams.add(ch);
-                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        ByteBuf buf = (ByteBuf) msg;
-                        byte[] bytes = new byte[buf.readableBytes()];
-                        buf.readBytes(bytes);
-                        buf.release();
-                        delivered.writeBytes(bytes);
-                        if (random.nextInt(3) == 0) {
-                            ctx.read();
-                        }
-                    }
-                });
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ByteBuf buf = (ByteBuf) msg;
+                byte[] bytes = new byte[buf.readableBytes()];
+                buf.readBytes(bytes);
+                buf.release();
+                delivered.writeBytes(bytes);
+                if (random.nextInt(3) == 0) {
+                    ctx.read();
+                }
             }
         });
         peer.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
@@ -285,7 +277,7 @@ class YamuxSessionFramesTest {
             int size = random.nextInt(4) == 0 ? 1 + random.nextInt(20_000) : 1 + random.nextInt(300);
             if (sent.size() - delivered.size() + size > WINDOW) {
                 streams.get(0).read();
-                p().written().forEach(YamuxFrame::release);
+                peer.written().forEach(YamuxFrame::release);
                 continue;
             }
             byte[] bytes = new byte[size];
@@ -297,16 +289,12 @@ class YamuxSessionFramesTest {
             if (random.nextInt(4) == 0) {
                 streams.get(0).read();
             }
-            p().written().forEach(YamuxFrame::release);
+            peer.written().forEach(YamuxFrame::release);
         }
         for (int i = 0; i < 10_000 && delivered.size() < sent.size(); i++) {
             streams.get(0).read();
         }
         assertThat(delivered.toByteArray()).isEqualTo(sent.toByteArray());
-    }
-
-    private RawPeer p() {
-        return peer;
     }
 
     @Test
@@ -319,24 +307,17 @@ class YamuxSessionFramesTest {
         List<Integer> depths = new CopyOnWriteArrayList<>();
         long[] bytes = new long[1];
         List<Channel> streams = new CopyOnWriteArrayList<>();
-        peer = new RawPeer(YamuxRole.SERVER, bigWindow, new ChannelInitializer<>() {
+        peer = serverWithManualReader(bigWindow, streams, new ChannelInboundHandlerAdapter() {
             @Override
-            protected void initChannel(Channel ch) {
-                ch.config().setAutoRead(false);
-                streams.add(ch);
-                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        depths.add(Thread.currentThread().getStackTrace().length);
-                        bytes[0] += ((ByteBuf) msg).readableBytes();
-                        ((ByteBuf) msg).release();
-                    }
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                depths.add(Thread.currentThread().getStackTrace().length);
+                bytes[0] += ((ByteBuf) msg).readableBytes();
+                ((ByteBuf) msg).release();
+            }
 
-                    @Override
-                    public void channelReadComplete(ChannelHandlerContext ctx) {
-                        ctx.read();
-                    }
-                });
+            @Override
+            public void channelReadComplete(ChannelHandlerContext ctx) {
+                ctx.read();
             }
         });
         peer.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));

@@ -17,7 +17,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -31,6 +33,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -89,6 +92,50 @@ class HashicorpClientInteropTest {
     }
 
     @Test
+    void hashicorpClientKilledMidDownloadResetsTheVisitorInsteadOfEndingTheData() throws Exception {
+        long size = 1024L * MIB;
+        // A target that streams (bounded, 1 GiB) until its connection breaks: the download is always in flight.
+        ServerSocket source = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
+        threads.submit(() -> {
+            try (source; Socket accepted = source.accept(); OutputStream out = accepted.getOutputStream()) {
+                byte[] chunk = new byte[64 * 1024];
+                for (long sent = 0; sent < size; sent += chunk.length) {
+                    out.write(chunk);
+                }
+            }
+            return null;
+        });
+        JsonNode tunnel = createTunnel();
+        int port = createTcpService(tunnel.get("id").asText(), "127.0.0.1:" + source.getLocalPort());
+        GoPeer client = startClient(tunnel.get("token").asText());
+        client.awaitLine("CONNECTED");
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnel.get("id").asText()));
+
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            visitor.setSoTimeout(60_000);
+            InputStream in = visitor.getInputStream();
+            byte[] buffer = new byte[64 * 1024];
+            long received = 0;
+            while (received < MIB) {
+                int n = in.read(buffer);
+                assertThat(n).as("data before the client dies").isPositive();
+                received += n;
+            }
+            client.kill();
+            long[] total = {received};
+            assertThatThrownBy(() -> {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    total[0] += n;
+                }
+            }).as("a reset, never a clean end of data").isInstanceOf(SocketException.class);
+            assertThat(total[0]).isLessThan(size);
+            source.close();
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> !server.registry().isConnected(tunnel.get("id").asText()));
+    }
+
+    @Test
     void wrongTokenIsRefusedWith401() throws Exception {
         createTunnel();
         GoPeer client = startClient("0".repeat(64));
@@ -127,9 +174,13 @@ class HashicorpClientInteropTest {
     }
 
     private int createTcpService(String tunnelId) {
+        return createTcpService(tunnelId, target.address());
+    }
+
+    private int createTcpService(String tunnelId, String targetAddress) {
         int port = Ports.freePort();
         ApiClient.Response response = api.post("/api/tunnels/" + tunnelId + "/services",
-                "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"" + target.address()
+                "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"" + targetAddress
                         + "\",\"enabled\":true}");
         assertThat(response.status()).as(response.toString()).isEqualTo(201);
         return port;
