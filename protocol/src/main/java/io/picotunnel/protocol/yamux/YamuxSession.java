@@ -607,7 +607,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
      */
     private boolean controlBacklogExceeded() {
         Channel parent = ctx.channel();
-        if (parent.isWritable() || parent.bytesBeforeWritable() <= CONTROL_BACKLOG_LIMIT) {
+        // a closed parent has no outbound buffer (bytesBeforeWritable is Long.MAX_VALUE): its writes just fail
+        if (!parent.isActive() || parent.isWritable() || parent.bytesBeforeWritable() <= CONTROL_BACKLOG_LIMIT) {
             return false;
         }
         if (!closing) {
