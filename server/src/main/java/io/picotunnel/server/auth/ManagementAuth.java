@@ -341,9 +341,9 @@ public final class ManagementAuth {
         return message == null || message.isBlank() ? cause.getClass().getSimpleName() : forLog(message);
     }
 
-    /** Printable ASCII only, at most 100 characters: a request's own text, safe for one log line. */
+    /** Printable ASCII and spaces only, at most 100 characters: a request's own text, safe for one log line. */
     static String forLog(String text) {
-        String clean = text == null ? "" : text.replaceAll("[^\\x21-\\x7e]", "?");
+        String clean = text == null ? "" : text.replaceAll("[^\\x20-\\x7e]", "?");
         return clean.length() > 100 ? clean.substring(0, 100) + "..." : clean;
     }
 
