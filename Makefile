@@ -6,7 +6,7 @@ MVN := mvn -B -q -e
 MVN_LOUD := mvn -B -e --no-transfer-progress
 DATA ?= ./dev-data
 
-.PHONY: setup build build-server build-client test vet dev-server docker-build clean bench bench-micro
+.PHONY: setup build build-server build-client test vet fuzz dev-server docker-build clean bench bench-micro
 
 setup:
 	bash scripts/install-deps.sh
@@ -43,6 +43,18 @@ test:
 
 vet:
 	$(MVN) -Pvet -DskipTests test-compile
+
+# Fuzzes each Jazzer target for its maxDuration (60 s) with JAZZER_FUZZ=1; `make test` only replays the saved
+# inputs (src/test/resources/.../*FuzzTestInputs). A crash fails the target and leaves its input beside them.
+FUZZ_MODULES := testkit,protocol,client,web,server
+FUZZ_TARGETS := ProtocolFuzzTest\#yamuxFrameDecoder ProtocolFuzzTest\#streamHeaderDecoder ProtocolFuzzTest\#webSocketPath \
+	ClientHelloFuzzTest\#clientHello ApiJsonInputFuzzTest\#serviceBody
+fuzz:
+	set -e; for target in $(FUZZ_TARGETS); do \
+	  echo "fuzzing $$target"; \
+	  JAZZER_FUZZ=1 $(MVN) -pl $(FUZZ_MODULES) test-compile surefire:test@fuzz-regression \
+	    -Dfuzz.test="$$target"; \
+	done
 
 # The real executables against iperf3, ssh -R and nginx (bench/README.md); BENCH_ARGS=--quick for a short run.
 # The build's output goes to standard error: standard output is the table alone.

@@ -1,5 +1,6 @@
-import { render, screen } from '@testing-library/react';
-import { describe, expect, it } from 'vitest';
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
 import { App } from './App';
 import { mockFetch } from './test/fetchMock';
 
@@ -21,7 +22,7 @@ describe('App', () => {
       'GET /auth/session': { status: 200, body: { signed_in: true, method: 'oidc', user: 'alice@example.com', tunnel_server: 'ws://h:8443' } },
       'GET /api/tunnels/a1b2c3d4e5f60718': {
         status: 200,
-        body: { id: 'a1b2c3d4e5f60718', name: 'home', token: 'f'.repeat(64), created_at: '', updated_at: '', connected: false, clients: [] },
+        body: { id: 'a1b2c3d4e5f60718', name: 'home', token: null, created_at: '', updated_at: '', connected: false, clients: [] },
       },
       'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
     });
@@ -29,5 +30,40 @@ describe('App', () => {
     expect(await screen.findByRole('heading', { name: /home/ })).toBeTruthy();
     expect(screen.getByText('alice@example.com')).toBeTruthy();
     expect(screen.getByRole('tabpanel').textContent).toContain('ws://h:8443');
+  });
+
+  it('shows the token of a new tunnel once on its page, and only a way to regenerate it after a reload', async () => {
+    window.history.replaceState(null, '', '/');
+    vi.stubGlobal('scrollTo', vi.fn());
+    const token = 'c'.repeat(64);
+    const stored = { id: 'a1b2c3d4e5f60718', name: 'home', token: null, created_at: '', updated_at: '', connected: false, clients: [] };
+    let tunnels: unknown[] = [];
+    mockFetch({
+      'GET /auth/session': { status: 200, body: { signed_in: true, method: 'token', user: 'admin', tunnel_server: 'ws://h:8443' } },
+      'GET /api/tunnels': () => ({ status: 200, body: tunnels }),
+      'POST /api/tunnels': () => {
+        tunnels = [stored];
+        return { status: 201, body: { ...stored, token } };
+      },
+      'GET /api/tunnels/a1b2c3d4e5f60718': { status: 200, body: stored },
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+    });
+    const user = userEvent.setup();
+    const first = render(<App />);
+    await user.click(await screen.findByRole('button', { name: 'Create tunnel' }));
+    await user.type(screen.getByLabelText('Name'), 'home');
+    await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Create tunnel' }));
+
+    expect(await screen.findByRole('heading', { name: /home/ })).toBeTruthy();
+    expect((screen.getByLabelText('Tunnel token') as HTMLInputElement).value).toBe(token);
+    expect(screen.getByRole('note').textContent).toContain('shown only this once');
+    expect(screen.getByRole('tabpanel').textContent).toContain(`PICOTUNNEL_TOKEN=${token}`);
+    first.unmount();
+
+    render(<App />);
+    expect(await screen.findByRole('heading', { name: /home/ })).toBeTruthy();
+    expect(screen.queryByLabelText('Tunnel token')).toBeNull();
+    expect(screen.getByRole('tabpanel').textContent).not.toContain(token);
+    expect(screen.getByText(/cannot be shown\s+again/)).toBeTruthy();
   });
 });

@@ -14,7 +14,11 @@ export interface TunnelClient {
 export interface Tunnel {
   id: string;
   name: string;
-  token: string;
+  /**
+   * Only in the answers to create and regenerate: the server keeps a hash of the token, never the token, so
+   * every other answer has null here.
+   */
+  token: string | null;
   created_at: string;
   updated_at: string;
   /** True while at least one client is connected. */

@@ -1,7 +1,7 @@
 import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { ClientCommands, clientCommand } from './ClientCommands';
+import { ClientCommands, clientCommand, TOKEN_PLACEHOLDER } from './ClientCommands';
 
 const TOKEN = 'ab'.repeat(32);
 
@@ -29,6 +29,19 @@ describe('ClientCommands', () => {
     await user.click(screen.getByRole('button', { name: 'Copy Binary command' }));
     expect(writeText).toHaveBeenCalledWith(`./picotunnel-client --server srv:8443 --token ${TOKEN}`);
     expect(await screen.findByText('Copied')).toBeTruthy();
+  });
+
+  it('without the token shows and copies a placeholder to replace', async () => {
+    const user = userEvent.setup();
+    const writeText = vi.fn().mockResolvedValue(undefined);
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
+    render(<ClientCommands server="srv:8443" token={null} tunnelName="home" revealed={false} />);
+
+    expect(screen.getByRole('tabpanel').textContent).toContain(`PICOTUNNEL_TOKEN=${TOKEN_PLACEHOLDER}`);
+    expect(screen.getByText(/Replace <YOUR_TUNNEL_TOKEN> with the tunnel's token/)).toBeTruthy();
+    await user.click(screen.getByRole('tab', { name: 'Binary' }));
+    await user.click(screen.getByRole('button', { name: 'Copy Binary command' }));
+    expect(writeText).toHaveBeenCalledWith(`./picotunnel-client --server srv:8443 --token ${TOKEN_PLACEHOLDER}`);
   });
 
   it('moves between tabs with the arrow keys', async () => {

@@ -65,9 +65,13 @@ export function clientCommand(kind: CommandKind, server: string, token: string, 
   }
 }
 
+/** What the commands say instead of the token when the page does not have it (it is shown only once). */
+export const TOKEN_PLACEHOLDER = '<YOUR_TUNNEL_TOKEN>';
+
 /**
  * Tabs with the client commands. The token is shown only while revealed, but the copy button always
- * copies the full command.
+ * copies the full command. Without the token (null: the server keeps only its hash) the commands carry
+ * a placeholder to replace with the saved token.
  */
 export function ClientCommands({
   server,
@@ -76,13 +80,14 @@ export function ClientCommands({
   revealed,
 }: {
   server: string;
-  token: string;
+  token: string | null;
   tunnelName: string;
   revealed: boolean;
 }) {
   const [active, setActive] = useState<CommandKind>('docker');
   const baseId = useId();
-  const shownToken = revealed ? token : '•'.repeat(16);
+  const fullToken = token ?? TOKEN_PLACEHOLDER;
+  const shownToken = token === null || revealed ? fullToken : '•'.repeat(16);
   const onKeyDown = (event: KeyboardEvent<HTMLButtonElement>, index: number) => {
     let next = -1;
     if (event.key === 'ArrowRight') next = (index + 1) % TABS.length;
@@ -120,11 +125,14 @@ export function ClientCommands({
           <code>{clientCommand(active, server, shownToken, tunnelName)}</code>
         </pre>
         <CopyButton
-          text={clientCommand(active, server, token, tunnelName)}
+          text={clientCommand(active, server, fullToken, tunnelName)}
           label={`Copy ${TABS.find((t) => t.kind === active)?.label} command`}
           className="btn btn-sm code-copy"
         />
       </div>
+      {token === null && (
+        <p className="hint">Replace {TOKEN_PLACEHOLDER} with the tunnel&apos;s token.</p>
+      )}
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { api, ApiError, type Service, type Tunnel } from '../api';
 import { GlobeIcon, PlugIcon, PlusIcon } from '../components/Icons';
 import { Modal } from '../components/Modal';
+import { keepFreshToken } from '../freshTokens';
 import { PresenceText, StatusBadge } from '../components/StatusBadge';
 import { Link, useRouter } from '../router';
 import { usePolling } from '../usePolling';
@@ -113,6 +114,7 @@ function CreateTunnelDialog({ onClose, onCreated }: { onClose: () => void; onCre
     setError(null);
     try {
       const tunnel = await api.createTunnel(name.trim());
+      if (tunnel.token) keepFreshToken(tunnel.id, tunnel.token);
       await onCreated();
       navigate(`/tunnels/${tunnel.id}`);
     } catch (e) {

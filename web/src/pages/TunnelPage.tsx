@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, type Service, type ServiceInput, type Tunnel } from '../api';
 import { ClientCommands } from '../components/ClientCommands';
 import { ClientsTable } from '../components/ClientsTable';
@@ -8,6 +8,7 @@ import { ServiceForm } from '../components/ServiceForm';
 import { serviceAddress, ServicesTable } from '../components/ServicesTable';
 import { PresenceText, StatusBadge } from '../components/StatusBadge';
 import { TokenPanel } from '../components/TokenPanel';
+import { forgetFreshToken, peekFreshToken } from '../freshTokens';
 import { Link, useRouter } from '../router';
 import { usePolling } from '../usePolling';
 
@@ -25,8 +26,10 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     return { tunnel, services };
   }, [id]);
   const { data, error, reload } = usePolling(load);
-  const [override, setOverride] = useState<Tunnel | null>(null);
-  const [revealed, setRevealed] = useState(false);
+  // The token only if this page was opened right after creating the tunnel, or the token was regenerated here.
+  const [token, setToken] = useState<string | null>(() => peekFreshToken(id));
+  const [revealed, setRevealed] = useState(() => peekFreshToken(id) !== null);
+  useEffect(() => () => forgetFreshToken(id), [id]);
   const [editing, setEditing] = useState<Editing>(null);
   const [deleting, setDeleting] = useState<Service | null>(null);
   const [deletingTunnel, setDeletingTunnel] = useState(false);
@@ -59,7 +62,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     );
   }
 
-  const tunnel = override && override.updated_at >= data.tunnel.updated_at ? { ...data.tunnel, token: override.token } : data.tunnel;
+  const tunnel = data.tunnel;
   const services = data.services;
   const clients = tunnel.clients ?? [];
 
@@ -186,15 +189,16 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
         </p>
         <TokenPanel
           tunnel={tunnel}
+          token={token}
           revealed={revealed}
           onRevealedChange={setRevealed}
           onRegenerated={(updated) => {
-            setOverride(updated);
+            setToken(updated.token);
             setNotice('Token regenerated. The old token no longer works.');
             void reload();
           }}
         />
-        <ClientCommands server={tunnelServer} token={tunnel.token} tunnelName={tunnel.name} revealed={revealed} />
+        <ClientCommands server={tunnelServer} token={token} tunnelName={tunnel.name} revealed={revealed} />
       </section>
 
       {editing && (

@@ -34,7 +34,7 @@ export function mockFetch(routes: Record<string, Handler | { status: number; bod
 export const tunnel = (overrides: Record<string, unknown> = {}) => ({
   id: 'a1b2c3d4e5f60718',
   name: 'home-server',
-  token: 'f'.repeat(64),
+  token: null,
   created_at: '2026-01-01T10:00:00Z',
   updated_at: '2026-01-01T10:00:00Z',
   connected: false,

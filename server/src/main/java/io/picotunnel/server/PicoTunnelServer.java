@@ -300,7 +300,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private AuthSettings authSettings() {
         OidcSettings oidc = config.oidc() == null ? null : new OidcSettings(config.oidc().issuer(), config.oidc().clientId(),
                 config.oidc().clientSecret(), config.oidc().redirectUrl(),
-                Set.copyOf(config.oidc().allowedEmails()), Set.copyOf(config.oidc().allowedGroups()));
+                Set.copyOf(config.oidc().allowedEmails()), Set.copyOf(config.oidc().allowedGroups()), config.oidc().allowAll());
         return new AuthSettings(adminToken, oidc, config.authDisabled(), config.domain());
     }
 

@@ -50,9 +50,12 @@ public record ServerConfig(
     /** Shortest admin token accepted from the operator (a generated one has 64 hex characters). */
     public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
 
-    /** OIDC sign-in for the web UI; {@code allowedEmails}/{@code allowedGroups} empty means everyone the provider accepts. */
+    /**
+     * OIDC sign-in for the web UI: users on {@code allowedEmails}/{@code allowedGroups} may enter, or with
+     * {@code allowAll} (and no list) every user of the provider.
+     */
     public record Oidc(URI issuer, String clientId, String clientSecret, URI redirectUrl,
-                       List<String> allowedEmails, List<String> allowedGroups) {
+                       List<String> allowedEmails, List<String> allowedGroups, boolean allowAll) {
         public Oidc {
             Objects.requireNonNull(issuer);
             Objects.requireNonNull(clientId);
@@ -63,7 +66,8 @@ public record ServerConfig(
 
         @Override
         public String toString() {
-            return "Oidc[issuer=" + issuer + ", clientId=" + clientId + ", redirectUrl=" + redirectUrl + "]";
+            return "Oidc[issuer=" + issuer + ", clientId=" + clientId + ", redirectUrl=" + redirectUrl
+                    + ", allowAll=" + allowAll + "]";
         }
     }
 
@@ -273,8 +277,22 @@ public record ServerConfig(
             if (redirect == null) {
                 throw invalid(Setting.OIDC_REDIRECT_URL, "it is required for OIDC sign-in, e.g. https://tunnel.example.com/auth/callback");
             }
-            return new Oidc(issuer, clientId, raw(Setting.OIDC_CLIENT_SECRET), redirect,
-                    list(Setting.OIDC_ALLOWED_EMAILS, true), list(Setting.OIDC_ALLOWED_GROUPS, false));
+            List<String> emails = list(Setting.OIDC_ALLOWED_EMAILS, true);
+            List<String> groups = list(Setting.OIDC_ALLOWED_GROUPS, false);
+            boolean allowAll = bool(Setting.OIDC_ALLOW_ALL);
+            if (emails.isEmpty() && groups.isEmpty() && !allowAll) {
+                throw new ConfigException("OIDC sign-in is configured (" + Setting.OIDC_ISSUER.displayName()
+                        + ") without an allow list, so every user of " + issuer + " would become an administrator of this"
+                        + " server. Set " + Setting.OIDC_ALLOWED_EMAILS.displayName() + " or "
+                        + Setting.OIDC_ALLOWED_GROUPS.displayName() + ", or, if that is what you want, "
+                        + Setting.OIDC_ALLOW_ALL.envVar() + "=true (" + Setting.OIDC_ALLOW_ALL.flag() + ").");
+            }
+            if (allowAll && !(emails.isEmpty() && groups.isEmpty())) {
+                throw invalid(Setting.OIDC_ALLOW_ALL, "it lets every user in, so it cannot be combined with "
+                        + Setting.OIDC_ALLOWED_EMAILS.displayName() + " or " + Setting.OIDC_ALLOWED_GROUPS.displayName()
+                        + "; set one or the other");
+            }
+            return new Oidc(issuer, clientId, raw(Setting.OIDC_CLIENT_SECRET), redirect, emails, groups, allowAll);
         }
 
         private String required(Setting setting, String purpose) {

@@ -105,6 +105,24 @@ class ServerMainTest {
     }
 
     @Test
+    void oidcWithoutAnAllowListRefusesToStartUnlessAllowAllIsSet() {
+        Map<String, String> oidc = Map.of("PICOTUNNEL_OIDC_ISSUER", "http://127.0.0.1:9/issuer",
+                "PICOTUNNEL_OIDC_CLIENT_ID", "picotunnel",
+                "PICOTUNNEL_OIDC_REDIRECT_URL", "http://localhost:8080/auth/callback");
+        Run refused = run(oidc, server -> { }, loopback().toArray(String[]::new));
+
+        assertThat(refused.exitCode()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(refused.err()).contains("without an allow list").contains("PICOTUNNEL_OIDC_ALLOWED_EMAILS")
+                .contains("PICOTUNNEL_OIDC_ALLOW_ALL=true").doesNotContain("null");
+        assertOneSentence(refused.err());
+
+        Map<String, String> allowAll = new java.util.HashMap<>(oidc);
+        allowAll.put("PICOTUNNEL_OIDC_ALLOW_ALL", "true");
+        Run started = run(allowAll, server -> assertThat(server.apiPort()).isPositive(), loopback().toArray(String[]::new));
+        assertThat(started.exitCode()).as(started.err()).isZero();
+    }
+
+    @Test
     void badVariableIsReportedLikeABadFlag() {
         Run run = run(Map.of("PICOTUNNEL_HTTPS_ADDR", ":99999"), server -> { }, "--data", dir.toString());
 

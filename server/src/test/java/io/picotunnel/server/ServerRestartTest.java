@@ -39,7 +39,9 @@ class ServerRestartTest {
         try (PicoTunnelServer server = start(dataDir, listener);
              ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
             String id = tunnel.get("id").asText();
-            assertThat(api.get("/api/tunnels/" + id).json()).isEqualTo(tunnel);
+            // as created, except the token: that was in the create answer only (the store keeps its hash)
+            assertThat(api.get("/api/tunnels/" + id).json())
+                    .isEqualTo(((com.fasterxml.jackson.databind.node.ObjectNode) tunnel.deepCopy()).putNull("token"));
             assertThat(api.get("/api/tunnels/" + id + "/services").json()).containsExactly(http, tcp);
             assertThat(server.store().findTunnelByToken(tunnel.get("token").asText())).isPresent();
 

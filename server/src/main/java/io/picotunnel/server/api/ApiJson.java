@@ -36,7 +36,7 @@ public final class ApiJson {
         ObjectNode json = JsonBody.MAPPER.createObjectNode();
         json.put("id", tunnel.id());
         json.put("name", tunnel.name());
-        json.put("token", tunnel.token());
+        json.put("token", tunnel.token()); // only in the answer to create and regenerate: null otherwise
         json.put("created_at", Rfc3339.format(tunnel.createdAt()));
         json.put("updated_at", Rfc3339.format(tunnel.updatedAt()));
         json.put("connected", presence.isConnected(tunnel.id()));

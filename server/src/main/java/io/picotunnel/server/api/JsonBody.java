@@ -42,11 +42,15 @@ final class JsonBody {
      * takes, {@code readOnly} those it ignores; any other field is an error.
      */
     static JsonBody read(Context ctx, Set<String> writable, Set<String> readOnly) {
-        byte[] bytes = readLimited(ctx);
+        return parse(readLimited(ctx), ctx.contentType(), writable, readOnly);
+    }
+
+    /** {@link #read} on a body already read (at most {@link #MAX_BYTES}); throws {@link ApiError} for bad input only. */
+    static JsonBody parse(byte[] bytes, String contentTypeHeader, Set<String> writable, Set<String> readOnly) {
         if (bytes.length == 0) {
             return new JsonBody(MAPPER.createObjectNode());
         }
-        String contentType = ctx.contentType() == null ? "" : ctx.contentType().toLowerCase(Locale.ROOT);
+        String contentType = contentTypeHeader == null ? "" : contentTypeHeader.toLowerCase(Locale.ROOT);
         String mediaType = contentType.split(";", 2)[0].strip();
         if (!mediaType.equals("application/json")) {
             throw new ApiError(415, "unsupported_media_type", "the request body must be JSON with Content-Type: application/json"

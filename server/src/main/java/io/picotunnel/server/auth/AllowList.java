@@ -9,25 +9,28 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Who may sign in through the provider: everyone when no allow list is set, else a user whose verified
- * email is on {@code PICOTUNNEL_OIDC_ALLOWED_EMAILS} or who is in a group of {@code PICOTUNNEL_OIDC_ALLOWED_GROUPS}.
+ * Who may sign in through the provider: a user whose email is on {@code PICOTUNNEL_OIDC_ALLOWED_EMAILS} and
+ * verified ({@code email_verified} is {@code true}; missing counts as not verified), or who is in a group of
+ * {@code PICOTUNNEL_OIDC_ALLOWED_GROUPS}. With both lists empty, nobody, unless {@code allowAll}
+ * ({@code PICOTUNNEL_OIDC_ALLOW_ALL=true}) lets every user of the provider in.
  */
 final class AllowList {
 
     private final Set<String> emails;
     private final Set<String> groups;
+    private final boolean allowAll;
 
-    AllowList(Set<String> emails, Set<String> groups) {
+    AllowList(Set<String> emails, Set<String> groups, boolean allowAll) {
         this.emails = emails.stream().map(e -> e.trim().toLowerCase(Locale.ROOT)).collect(Collectors.toUnmodifiableSet());
         this.groups = Set.copyOf(groups);
+        this.allowAll = allowAll;
     }
 
     /** The name the session shows (email, else preferred_username, else the subject) if the user may enter. */
     Optional<String> admit(IDTokenClaimsSet claims) {
         String email = claims.getStringClaim("email");
-        Boolean verified = claims.getBooleanClaim("email_verified");
-        boolean emailUsable = email != null && !Boolean.FALSE.equals(verified);
-        boolean open = emails.isEmpty() && groups.isEmpty();
+        boolean emailUsable = email != null && verified(claims.getClaim("email_verified"));
+        boolean open = allowAll;
         boolean emailAllowed = emailUsable && emails.contains(email.toLowerCase(Locale.ROOT));
         boolean groupAllowed = groupsOf(claims).stream().anyMatch(groups::contains);
         if (!open && !emailAllowed && !groupAllowed) {
@@ -38,6 +41,11 @@ final class AllowList {
         }
         String username = claims.getStringClaim("preferred_username");
         return Optional.of(username != null ? username : claims.getSubject().getValue());
+    }
+
+    /** {@code true}, or the string "true" that some providers send; anything else, missing included, is not. */
+    private static boolean verified(Object claim) {
+        return Boolean.TRUE.equals(claim) || "true".equals(claim);
     }
 
     private static List<String> groupsOf(IDTokenClaimsSet claims) {

@@ -31,6 +31,12 @@ import java.util.function.UnaryOperator;
 public final class ManagementAuth {
 
     public static final String COOKIE = "picotunnel_session";
+    /**
+     * A random value the browser gets when it starts an OIDC sign-in; the callback finishes only a sign-in started
+     * by the browser that shows it again (login CSRF: an attacker cannot make your browser finish their sign-in).
+     */
+    public static final String SIGN_IN_COOKIE = "picotunnel_signin";
+    private static final java.util.regex.Pattern SIGN_IN_KEY = java.util.regex.Pattern.compile("[0-9a-f]{64}");
     /** The custom header the UI sends with every write; a cross-site form or fetch cannot send it. */
     public static final String CSRF_HEADER = "X-PicoTunnel-CSRF";
     /** The request attribute that holds who made an authenticated API request. */
@@ -47,6 +53,7 @@ public final class ManagementAuth {
     private final AllowList allowList;
     private final RequestOrigin origin;
     private final UnaryOperator<String> tunnelServer;
+    private final FailedLogins failures;
 
     /**
      * @param tunnelServer the address clients pass as {@code --server}, for the UI's ready-made commands,
@@ -56,12 +63,18 @@ public final class ManagementAuth {
         this.settings = settings;
         this.sessions = sessions;
         this.oidc = settings.oidcSettings().map(OidcProvider::new).orElse(null);
-        this.pending = new PendingLogins(clock);
+        this.pending = new PendingLogins(clock, PendingLogins.MAX_PER_ADDRESS, PendingLogins.MAX_PENDING);
         this.allowList = settings.oidcSettings()
-                .map(o -> new AllowList(o.allowedEmails(), o.allowedGroups()))
-                .orElse(new AllowList(Set.of(), Set.of()));
-        this.origin = new RequestOrigin(settings.domain(), settings.oidcSettings().map(OidcSettings::redirectUrl).orElse(null));
+                .map(o -> new AllowList(o.allowedEmails(), o.allowedGroups(), o.allowAll()))
+                .orElse(new AllowList(Set.of(), Set.of(), false));
+        this.origin = new RequestOrigin(settings.domain(), settings.oidcSettings().map(OidcSettings::redirectUrl).orElse(null),
+                settings.disabled());
         this.tunnelServer = tunnelServer;
+        this.failures = new FailedLogins("management API", FailedLogins.MANAGEMENT, clock);
+        if (oidc != null && oidc.settings().allowAll()) {
+            log.warn("OIDC sign-in: PICOTUNNEL_OIDC_ALLOW_ALL is true, so every user of {} may manage this server",
+                    oidc.settings().issuer());
+        }
     }
 
     /** Registers the Host check, the API guard and the {@code /auth} routes. Call before the API's routes. */
@@ -86,15 +99,29 @@ public final class ManagementAuth {
 
     /** The API guard: the Bearer admin token or a live session; cookie writes also pass the CSRF check. */
     private void requireAuth(Context ctx) {
-        if (settings.disabled() || ctx.method() == HandlerType.OPTIONS) {
+        if (ctx.method() == HandlerType.OPTIONS) {
+            return;
+        }
+        if (settings.disabled()) {
+            // No credentials, but still no cross-site writes: a page the operator visits must not change anything.
+            if (!SAFE_METHODS.contains(ctx.method()) && !origin.anonymousWriteAllowed(ctx, CSRF_HEADER)) {
+                reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected",
+                        "This change came from a web page that is not this server's UI, so it was refused.");
+            }
             return;
         }
         String authorization = ctx.header("Authorization");
         if (authorization != null) {
+            if (throttled(ctx)) {
+                return;
+            }
             if (bearerMatches(authorization)) {
+                failures.succeeded(ctx.ip());
                 ctx.attribute(USER_ATTRIBUTE, "admin-token");
                 return;
             }
+            failures.failed(ctx.ip(), "a wrong admin token (Authorization header, " + authorization.length()
+                    + " characters) on " + ctx.method() + " " + forLog(ctx.path()));
             ctx.header("WWW-Authenticate", "Bearer realm=\"picotunnel\"");
             reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized",
                     "The header 'Authorization: Bearer <admin token>' does not carry a valid admin token.");
@@ -148,10 +175,15 @@ public final class ManagementAuth {
             reject(ctx, HttpStatus.BAD_REQUEST, "invalid_token", "Enter the admin token.");
             return;
         }
+        if (throttled(ctx)) {
+            return;
+        }
         if (!Secrets.matches(token, settings.adminTokenValue().get())) {
+            failures.failed(ctx.ip(), "a wrong admin token on the sign-in form (" + token.length() + " characters)");
             reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized", "That is not the admin token of this server.");
             return;
         }
+        failures.succeeded(ctx.ip());
         startSession(ctx, "admin", "token", null);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("signed_in", true);
@@ -165,7 +197,16 @@ public final class ManagementAuth {
         String returnTo = safeReturnPath(ctx.queryParam("return_to"));
         try {
             OidcProvider.AuthorizationStart start = oidc.start();
-            pending.put(start.state(), start.nonce(), start.codeVerifier(), returnTo);
+            String browserKey = ctx.cookie(SIGN_IN_COOKIE);
+            if (browserKey == null || !SIGN_IN_KEY.matcher(browserKey).matches()) {
+                browserKey = Secrets.newToken(); // kept when present, so sign-ins started in two tabs both finish
+            }
+            if (!pending.put(start.state(), start.nonce(), start.codeVerifier(), returnTo, ctx.ip(), browserKey)) {
+                log.debug("OIDC sign-in from {} refused: too many sign-ins are waiting", ctx.ip());
+                failSignIn(ctx, "Too many sign-ins are in progress on this server right now. Please try again in a few minutes.");
+                return;
+            }
+            ctx.header("Set-Cookie", cookie(ctx, SIGN_IN_COOKIE, browserKey, PendingLogins.TTL.toSeconds()));
             ctx.header("Cache-Control", "no-store");
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
@@ -175,7 +216,13 @@ public final class ManagementAuth {
     }
 
     private void finishOidc(Context ctx) {
-        Optional<PendingLogins.Pending> started = pending.take(ctx.queryParam("state"));
+        PendingLogins.Result taken = pending.take(ctx.queryParam("state"), ctx.cookie(SIGN_IN_COOKIE));
+        Optional<PendingLogins.Pending> started = taken.pending();
+        if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
+            log.warn("OIDC sign-in refused: the callback from {} carries a sign-in started by another browser", ctx.ip());
+            failSignIn(ctx, "This sign-in was not started in this browser (or the browser blocked its cookie). Please sign in again here.");
+            return;
+        }
         if (started.isEmpty()) {
             failSignIn(ctx, "This sign-in link is not valid any more (expired, used already, or not started here). Please sign in again.");
             return;
@@ -198,7 +245,7 @@ public final class ManagementAuth {
             log.info("signed in through OIDC: {}", user.get());
             ctx.redirect(started.get().returnTo(), HttpStatus.SEE_OTHER);
         } catch (SignInRejectedException e) {
-            log.warn("OIDC sign-in rejected: {}{}", e.getMessage(), e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")");
+            log.warn("OIDC sign-in rejected: {}{}", e.getMessage(), e.getCause() == null ? "" : " (" + describe(e.getCause()) + ")");
             failSignIn(ctx, e.getMessage());
         }
     }
@@ -211,7 +258,7 @@ public final class ManagementAuth {
         String id = ctx.cookie(COOKIE);
         Optional<SessionStore.Session> session = sessions.find(id);
         sessions.delete(id);
-        ctx.header("Set-Cookie", cookie(ctx, "", 0));
+        ctx.header("Set-Cookie", cookie(ctx, COOKIE, "", 0));
         String redirect = null;
         if (oidc != null && session.isPresent() && "oidc".equals(session.get().method())) {
             URI redirectUrl = oidc.settings().redirectUrl();
@@ -231,12 +278,12 @@ public final class ManagementAuth {
     private void startSession(Context ctx, String subject, String method, String idToken) {
         sessions.deleteExpired();
         String id = sessions.create(subject, method, idToken);
-        ctx.header("Set-Cookie", cookie(ctx, id, sessions.absoluteTimeout().toSeconds()));
+        ctx.header("Set-Cookie", cookie(ctx, COOKIE, id, sessions.absoluteTimeout().toSeconds()));
         ctx.header("Cache-Control", "no-store");
     }
 
-    private String cookie(Context ctx, String value, long maxAgeSeconds) {
-        StringBuilder c = new StringBuilder(COOKIE).append('=').append(value)
+    private String cookie(Context ctx, String name, String value, long maxAgeSeconds) {
+        StringBuilder c = new StringBuilder(name).append('=').append(value)
                 .append("; Path=/; Max-Age=").append(maxAgeSeconds).append("; HttpOnly; SameSite=Lax");
         if (secure(ctx)) {
             c.append("; Secure");
@@ -261,6 +308,19 @@ public final class ManagementAuth {
         ctx.redirect("/?signin_error=" + URLEncoder.encode(message, StandardCharsets.UTF_8), HttpStatus.SEE_OTHER);
     }
 
+    /** Answers 429 when this address failed too often and must still wait; the credential is not checked then. */
+    private boolean throttled(Context ctx) {
+        java.time.Duration wait = failures.retryAfter(ctx.ip());
+        if (wait.isZero()) {
+            return false;
+        }
+        long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+        ctx.header("Retry-After", Long.toString(seconds));
+        reject(ctx, HttpStatus.TOO_MANY_REQUESTS, "too_many_attempts", "Too many failed attempts from your address: wait "
+                + seconds + (seconds == 1 ? " second" : " seconds") + ", then try again with the right admin token.");
+        return true;
+    }
+
     private boolean bearerMatches(String authorization) {
         return authorization.length() <= MAX_TOKEN_LENGTH
                 && Secrets.matches(BearerToken.parse(authorization), settings.adminTokenValue().orElse(null));
@@ -273,6 +333,18 @@ public final class ManagementAuth {
             return "/";
         }
         return returnTo;
+    }
+
+    /** A cause for the log: its message, or its type when it has none (never "null"). */
+    static String describe(Throwable cause) {
+        String message = cause.getMessage();
+        return message == null || message.isBlank() ? cause.getClass().getSimpleName() : forLog(message);
+    }
+
+    /** Printable ASCII and spaces only, at most 100 characters: a request's own text, safe for one log line. */
+    static String forLog(String text) {
+        String clean = text == null ? "" : text.replaceAll("[^\\x20-\\x7e]", "?");
+        return clean.length() > 100 ? clean.substring(0, 100) + "..." : clean;
     }
 
     private static String limit(String text) {

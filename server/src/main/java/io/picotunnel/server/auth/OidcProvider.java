@@ -119,14 +119,21 @@ public final class OidcProvider {
         }
         if (!response.indicatesSuccess()) {
             TokenErrorResponse error = response.toErrorResponse();
-            String errorCode = error.getErrorObject() == null ? "unknown" : error.getErrorObject().getCode();
-            throw new SignInRejectedException("The identity provider refused the sign-in (" + errorCode + "). Please try again.");
+            throw new SignInRejectedException(refusal(error.getErrorObject()));
         }
         JWT idToken = ((OIDCTokenResponse) response.toSuccessResponse()).getOIDCTokens().getIDToken();
         if (idToken == null) {
             throw new SignInRejectedException("The identity provider sent no ID token.");
         }
         return new SignedIn(validate(idToken, nonce), idToken.serialize());
+    }
+
+    /** The sentence for a token endpoint's error answer; the provider's error code when it sent one. */
+    static String refusal(com.nimbusds.oauth2.sdk.ErrorObject error) {
+        String code = error == null ? null : error.getCode();
+        String shown = code == null ? "" : code.replaceAll("[^A-Za-z0-9_.-]", "");
+        return "The identity provider refused the sign-in" + (shown.isEmpty() ? "" : " (" + shown + ")")
+                + ". Please try again, or ask the server's administrator to check the OIDC client settings.";
     }
 
     /** The checked claims of an ID token and the token as received. */

@@ -6,6 +6,7 @@ import java.net.URI;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Checks about where a request comes from and which name it was sent to: the CSRF defence for writes made
@@ -15,29 +16,54 @@ final class RequestOrigin {
 
     private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "127.0.0.1", "::1", "[::1]");
 
+    private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+    private static final Pattern IPV6 = Pattern.compile("[0-9a-f:.]*:[0-9a-f:.]*(%[0-9a-z_.-]+)?");
+
     private final String domain;
     private final URI redirectUrl;
+    private final boolean authDisabled;
 
-    RequestOrigin(String domain, URI redirectUrl) {
+    RequestOrigin(String domain, URI redirectUrl, boolean authDisabled) {
         this.domain = domain == null || domain.isBlank() ? null : domain.trim().toLowerCase(Locale.ROOT);
         this.redirectUrl = redirectUrl;
+        this.authDisabled = authDisabled;
     }
 
     /**
      * Whether the Host header names this server: with a domain configured, only the domain, the host of the
-     * OIDC redirect URL, or a loopback name are accepted; without one, any.
+     * OIDC redirect URL, or a loopback name are accepted. Without one, any name while authentication is on (a
+     * rebound name gets no session cookie and no admin token); with {@code PICOTUNNEL_AUTH=none}, only loopback
+     * names and IP literals, because a name an attacker controls could be made to resolve to this server (DNS
+     * rebinding) and its pages would then reach the API with nothing to stop them.
      */
     boolean hostAllowed(Context ctx) {
-        if (domain == null) {
-            return true;
-        }
         String host = ctx.header("Host");
+        if (domain == null) {
+            return !authDisabled || (host != null && !host.isBlank() && loopbackOrIpLiteral(hostName(host)));
+        }
         if (host == null || host.isBlank()) {
             return false;
         }
         String name = hostName(host);
         return name.equals(domain) || LOOPBACK_NAMES.contains(name)
                 || (redirectUrl != null && name.equalsIgnoreCase(redirectUrl.getHost()));
+    }
+
+    static boolean loopbackOrIpLiteral(String name) {
+        return LOOPBACK_NAMES.contains(name) || IPV4.matcher(name).matches() || IPV6.matcher(name).matches();
+    }
+
+    /**
+     * Whether a state-changing request made without credentials ({@code PICOTUNNEL_AUTH=none}) may go through.
+     * A browser marks its requests with {@code Origin} or {@code Sec-Fetch-Site}: such a request must pass
+     * {@link #sameOriginWrite} like a cookie write. A request with neither comes from a script or curl, which no
+     * web page can make a browser send.
+     */
+    boolean anonymousWriteAllowed(Context ctx, String customHeader) {
+        if (ctx.header("Origin") == null && ctx.header("Sec-Fetch-Site") == null) {
+            return true;
+        }
+        return sameOriginWrite(ctx, customHeader);
     }
 
     /**

@@ -22,6 +22,8 @@ public enum Setting {
     OIDC_REDIRECT_URL("--oidc-redirect-url", "URL", null, "OIDC redirect URL, e.g. https://tunnel.example.com/auth/callback."),
     OIDC_ALLOWED_EMAILS("--oidc-allowed-emails", "LIST", null, "Comma-separated e-mail addresses allowed to sign in."),
     OIDC_ALLOWED_GROUPS("--oidc-allowed-groups", "LIST", null, "Comma-separated groups allowed to sign in."),
+    OIDC_ALLOW_ALL("--oidc-allow-all", "BOOL", "false",
+            "Let every user of the OIDC provider manage this server (needed when no allow list is set)."),
     ACME_ENABLED("--acme-enabled", "BOOL", "false", "Obtain certificates from an ACME CA (Let's Encrypt)."),
     ACME_EMAIL("--acme-email", "EMAIL", null, "Contact e-mail for the ACME account."),
     ACME_DIRECTORY("--acme-directory", "URL", "production",

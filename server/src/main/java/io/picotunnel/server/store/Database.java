@@ -47,7 +47,12 @@ public final class Database implements AutoCloseable {
         createPrivately(file);
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
-        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        // FULL: a commit returns only once its WAL frames are on disk, so a write the API answered 2xx survives
+        // a crash of the process or of the machine. Writes are rare (API changes, sessions), so the fsync is cheap.
+        config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
+        // Deleted content is overwritten, so a dropped secret (the plain tunnel tokens of before V25) is not left
+        // behind in free pages.
+        config.setPragma(SQLiteConfig.Pragma.SECURE_DELETE, "true");
         config.enforceForeignKeys(true);
         config.setBusyTimeout(BUSY_TIMEOUT_MILLIS);
         Database database = new Database(file, connect(config, file));

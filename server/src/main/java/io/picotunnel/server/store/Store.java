@@ -4,9 +4,7 @@ import io.picotunnel.server.auth.Secrets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -30,7 +28,7 @@ public final class Store implements AutoCloseable {
     public static final String DATABASE_FILE = "picotunnel.db";
 
     private static final Logger log = LoggerFactory.getLogger(Store.class);
-    private static final String SELECT_TUNNEL = "SELECT id, name, token, created_at, updated_at FROM tunnels";
+    private static final String SELECT_TUNNEL = "SELECT id, name, created_at, updated_at FROM tunnels";
 
     private final Database database;
     private final List<ServiceListener> listeners = new CopyOnWriteArrayList<>();
@@ -69,35 +67,34 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * The tunnel whose token is {@code token}: an index lookup by the token's SHA-256, then a constant-time
-     * comparison of the token itself.
+     * The tunnel whose token is {@code token}: only the token's SHA-256 is stored, so this is an index lookup by
+     * the hash of what was presented (the token itself is never kept, nor compared).
      */
     public Optional<Tunnel> findTunnelByToken(String token) {
         if (token == null || token.isEmpty()) {
             return Optional.empty();
         }
-        Optional<Tunnel> candidate = database.read(connection -> {
+        String hash = Secrets.sha256Hex(token);
+        return database.read(connection -> {
             try (PreparedStatement select = connection.prepareStatement(SELECT_TUNNEL + " WHERE token_sha256 = ?")) {
-                select.setString(1, Secrets.sha256Hex(token));
+                select.setString(1, hash);
                 return tunnelRows(select).stream().findFirst();
             }
         });
-        return candidate.filter(tunnel -> MessageDigest.isEqual(
-                tunnel.token().getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8)));
     }
 
+    /** A new tunnel with a new token; the returned tunnel is the only one that carries the token in plain. */
     public Tunnel createTunnel(String name) {
         Instant now = Rfc3339.now();
         Tunnel tunnel = new Tunnel(Secrets.newId(), name, Secrets.newToken(), now, now);
         return database.inTransaction(connection -> {
             try (PreparedStatement insert = connection.prepareStatement(
-                    "INSERT INTO tunnels (id, name, token, token_sha256, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")) {
+                    "INSERT INTO tunnels (id, name, token_sha256, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")) {
                 insert.setString(1, tunnel.id());
                 insert.setString(2, tunnel.name());
-                insert.setString(3, tunnel.token());
-                insert.setString(4, Secrets.sha256Hex(tunnel.token()));
+                insert.setString(3, Secrets.sha256Hex(tunnel.token()));
+                insert.setString(4, Rfc3339.format(now));
                 insert.setString(5, Rfc3339.format(now));
-                insert.setString(6, Rfc3339.format(now));
                 insert.executeUpdate();
             }
             return tunnel;
@@ -117,19 +114,21 @@ public final class Store implements AutoCloseable {
         });
     }
 
-    /** Gives the tunnel a new token; the old one stops working at once. */
+    /**
+     * Gives the tunnel a new token; the old one stops working at once. The returned tunnel carries the new token,
+     * the only time it is available.
+     */
     public Optional<Tunnel> regenerateToken(String id) {
         String token = Secrets.newToken();
         return database.inTransaction(connection -> {
             try (PreparedStatement update = connection.prepareStatement(
-                    "UPDATE tunnels SET token = ?, token_sha256 = ?, updated_at = ? WHERE id = ?")) {
-                update.setString(1, token);
-                update.setString(2, Secrets.sha256Hex(token));
-                update.setString(3, Rfc3339.format(Rfc3339.now()));
-                update.setString(4, id);
+                    "UPDATE tunnels SET token_sha256 = ?, updated_at = ? WHERE id = ?")) {
+                update.setString(1, Secrets.sha256Hex(token));
+                update.setString(2, Rfc3339.format(Rfc3339.now()));
+                update.setString(3, id);
                 update.executeUpdate();
             }
-            return findTunnel(connection, id);
+            return findTunnel(connection, id).map(t -> new Tunnel(t.id(), t.name(), token, t.createdAt(), t.updatedAt()));
         });
     }
 
@@ -163,7 +162,7 @@ public final class Store implements AutoCloseable {
         List<Tunnel> tunnels = new ArrayList<>();
         try (ResultSet rows = select.executeQuery()) {
             while (rows.next()) {
-                tunnels.add(new Tunnel(rows.getString("id"), rows.getString("name"), rows.getString("token"),
+                tunnels.add(new Tunnel(rows.getString("id"), rows.getString("name"), null,
                         Rfc3339.parse(rows.getString("created_at")), Rfc3339.parse(rows.getString("updated_at"))));
             }
         }

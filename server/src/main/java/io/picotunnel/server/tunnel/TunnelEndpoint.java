@@ -16,6 +16,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.server.auth.FailedLogins;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +52,8 @@ public final class TunnelEndpoint implements AutoCloseable {
     private final ExecutorService lookups = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("tunnel-token-lookup-", 0).factory());
     private final ChannelGroup connections = new DefaultChannelGroup("tunnel-connections", GlobalEventExecutor.INSTANCE);
+    /** Wrong tokens per client address: logged, and throttled after a few (429). */
+    private final FailedLogins failures = new FailedLogins("tunnel endpoint", FailedLogins.TUNNEL);
     private Channel serverChannel;
     private static final long DRAIN_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -97,7 +100,7 @@ public final class TunnelEndpoint implements AutoCloseable {
                         // An upgrade request has no body.
                         channel.pipeline().addLast("http-aggregator", new HttpObjectAggregator(0));
                         channel.pipeline().addLast("handshake",
-                                new TunnelHandshakeHandler(config, tokens, registry, lookups));
+                                new TunnelHandshakeHandler(config, tokens, registry, lookups, failures));
                     }
                 });
         ChannelFuture bind = bootstrap.bind(address).awaitUninterruptibly();

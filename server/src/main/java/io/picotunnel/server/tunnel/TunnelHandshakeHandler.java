@@ -28,11 +28,14 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -64,14 +67,17 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private final TunnelTokens tokens;
     private final TunnelRegistry registry;
     private final Executor lookups;
+    private final FailedLogins failures;
     private ScheduledFuture<?> handshakeTimeout;
     private boolean requestSeen;
 
-    TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups) {
+    TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups,
+                           FailedLogins failures) {
         this.config = config;
         this.tokens = tokens;
         this.registry = registry;
         this.lookups = lookups;
+        this.failures = failures;
     }
 
     @Override
@@ -141,6 +147,14 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             unauthorized(ctx);
             return;
         }
+        Duration wait = failures.retryAfter(address(ctx));
+        if (!wait.isZero()) {
+            FullHttpResponse response = response(HttpResponseStatus.TOO_MANY_REQUESTS, "too_many_attempts",
+                    "too many wrong tunnel tokens from this address: wait, then connect with the tunnel's current token");
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, Math.max(1, (wait.toMillis() + 999) / 1000));
+            send(ctx, response);
+            return;
+        }
         // The store may block: look the token up off the event loop, and read nothing meanwhile.
         ctx.channel().config().setAutoRead(false);
         request.retain();
@@ -182,9 +196,11 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (tunnel.isEmpty()) {
+            failures.failed(address(ctx), "a tunnel token that belongs to no tunnel (" + token.length() + " characters)");
             unauthorized(ctx);
             return;
         }
+        failures.succeeded(address(ctx));
         if (!isWebSocketUpgrade(request)) {
             respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request",
                     "expected a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)");
@@ -315,6 +331,12 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             text = text.substring(0, end).strip();
         }
         return text.isEmpty() ? null : text;
+    }
+
+    /** The client's IP address, for the failure count and the log. */
+    private static String address(ChannelHandlerContext ctx) {
+        return ctx.channel().remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null
+                ? remote.getAddress().getHostAddress() : String.valueOf(ctx.channel().remoteAddress());
     }
 
     private static boolean isWebSocketUpgrade(FullHttpRequest request) {

@@ -19,11 +19,25 @@ import java.util.Optional;
  */
 final class Browserless {
 
-    private final HttpClient http = HttpClient.newBuilder()
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .connectTimeout(Duration.ofSeconds(5))
-            .build();
+    private final HttpClient http;
     String sessionCookie;
+    /** The cookie that ties an OIDC sign-in to this browser. */
+    String signInCookie;
+
+    Browserless() {
+        this(null);
+    }
+
+    /** A browser whose connections come from {@code localAddress} (such as 127.0.0.2), or any when null. */
+    Browserless(java.net.InetAddress localAddress) {
+        HttpClient.Builder builder = HttpClient.newBuilder()
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(Duration.ofSeconds(5));
+        if (localAddress != null) {
+            builder.localAddress(localAddress);
+        }
+        http = builder.build();
+    }
 
     HttpResponse<String> get(String url) throws IOException, InterruptedException {
         return send(HttpRequest.newBuilder(URI.create(url)).GET(), Map.of());
@@ -31,12 +45,20 @@ final class Browserless {
 
     HttpResponse<String> send(HttpRequest.Builder request, Map<String, String> headers) throws IOException, InterruptedException {
         request.timeout(Duration.ofSeconds(20));
+        java.util.List<String> cookies = new java.util.ArrayList<>();
         if (sessionCookie != null) {
-            request.header("Cookie", "picotunnel_session=" + sessionCookie);
+            cookies.add("picotunnel_session=" + sessionCookie);
+        }
+        if (signInCookie != null) {
+            cookies.add(ManagementAuth.SIGN_IN_COOKIE + "=" + signInCookie);
+        }
+        if (!cookies.isEmpty()) {
+            request.header("Cookie", String.join("; ", cookies));
         }
         headers.forEach(request::header);
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         setCookie(response).ifPresent(value -> sessionCookie = value.isEmpty() ? null : value);
+        cookie(response, ManagementAuth.SIGN_IN_COOKIE).ifPresent(value -> signInCookie = value.isEmpty() ? null : value);
         return response;
     }
 
@@ -49,9 +71,13 @@ final class Browserless {
     }
 
     static Optional<String> setCookie(HttpResponse<?> response) {
+        return cookie(response, "picotunnel_session");
+    }
+
+    static Optional<String> cookie(HttpResponse<?> response, String name) {
         return response.headers().allValues("Set-Cookie").stream()
-                .filter(c -> c.startsWith("picotunnel_session="))
-                .map(c -> c.substring("picotunnel_session=".length(), c.indexOf(';')))
+                .filter(c -> c.startsWith(name + "="))
+                .map(c -> c.substring(name.length() + 1, c.indexOf(';')))
                 .findFirst();
     }
 

@@ -53,6 +53,10 @@ class OidcSignInTest {
     }
 
     private void startServer(Set<String> emails, Set<String> groups) throws Exception {
+        startServer(emails, groups, false);
+    }
+
+    private void startServer(Set<String> emails, Set<String> groups, boolean allowAll) throws Exception {
         if (server != null) {
             server.close();
         }
@@ -72,6 +76,9 @@ class OidcSignInTest {
         if (!groups.isEmpty()) {
             settings.put(Setting.OIDC_ALLOWED_GROUPS, String.join(",", groups));
         }
+        if (allowAll) {
+            settings.put(Setting.OIDC_ALLOW_ALL, "true");
+        }
         server = TestManagementServer.start(dataDir, settings);
     }
 
@@ -87,6 +94,10 @@ class OidcSignInTest {
 
     /** Follows the flow as a browser would, up to (not including) our callback; returns the callback URL. */
     private String throughProvider() throws Exception {
+        return throughProvider(browser);
+    }
+
+    private String throughProvider(Browserless browser) throws Exception {
         HttpResponse<String> login = browser.get(server.url("/auth/login?return_to=%2Ftunnels%2Fabc"));
         assertThat(login.statusCode()).isEqualTo(302);
         String authorize = Browserless.location(login);
@@ -103,7 +114,9 @@ class OidcSignInTest {
         assertThat(response.statusCode()).isEqualTo(303);
         String location = Browserless.location(response);
         assertThat(location).startsWith("/?signin_error=");
-        return URLDecoder.decode(location.substring("/?signin_error=".length()), StandardCharsets.UTF_8);
+        String message = URLDecoder.decode(location.substring("/?signin_error=".length()), StandardCharsets.UTF_8);
+        assertThat(message).doesNotContainIgnoringCase("null");
+        return message;
     }
 
     @Test
@@ -143,8 +156,95 @@ class OidcSignInTest {
     }
 
     @Test
+    void allowedEmailWithoutEmailVerifiedIsRejected() throws Exception {
+        nextUser("eve", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), 3600);
+        assertThat(signInError(browser.get(throughProvider()))).contains("not allowed");
+        assertThat(browser.sessionCookie).isNull();
+
+        nextUser("eve", Map.of("email", "alice@example.com", "email_verified", "yes"), List.of(CLIENT_ID), 3600);
+        assertThat(signInError(browser.get(throughProvider()))).contains("not allowed");
+    }
+
+    @Test
+    void withAllowAllEveryUserOfTheProviderMayEnter() throws Exception {
+        startServer(Set.of(), Set.of(), true);
+        nextUser("anyone", Map.of("preferred_username", "anyone"), List.of(CLIENT_ID), 3600);
+        browser.get(throughProvider());
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
+        assertThat(browser.get(server.url("/auth/session")).body()).contains("\"user\":\"anyone\"");
+    }
+
+    @Test
+    void aCallbackStartedInAnotherBrowserIsRejected() throws Exception {
+        // login CSRF: the attacker signs in as themself up to the callback, then makes the victim's browser open it
+        Browserless attacker = new Browserless();
+        nextUser("attacker", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String attackersCallback = throughProvider(attacker);
+        assertThat(attacker.signInCookie).isNotNull();
+
+        Browserless victim = new Browserless();
+        assertThat(signInError(victim.get(attackersCallback))).contains("not started in this browser");
+        assertThat(victim.sessionCookie).isNull();
+
+        // a browser with a sign-in cookie of its own is no better off
+        victim.get(server.url("/auth/login"));
+        assertThat(victim.signInCookie).isNotNull().isNotEqualTo(attacker.signInCookie);
+        assertThat(signInError(victim.get(attackersCallback))).contains("not valid any more");
+        assertThat(victim.sessionCookie).isNull();
+    }
+
+    @Test
+    void signInsStartedInTwoTabsOfOneBrowserBothFinish() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String first = throughProvider();
+        String firstCookie = browser.signInCookie;
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String second = throughProvider();
+        assertThat(browser.signInCookie).isEqualTo(firstCookie);
+
+        assertThat(browser.get(second).statusCode()).isEqualTo(303);
+        browser.sessionCookie = null;
+        HttpResponse<String> firstCallback = browser.get(first);
+        assertThat(Browserless.location(firstCallback)).isEqualTo("/tunnels/abc");
+        assertThat(browser.sessionCookie).isNotNull();
+    }
+
+    @Test
+    void aFloodOfSignInsFromOneAddressPushesOutNobodyElses() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String alicesCallback = throughProvider(); // from 127.0.0.1
+
+        Browserless flood = new Browserless(java.net.InetAddress.getByName("127.0.0.2"));
+        HttpResponse<String> firstOfFlood = flood.get(server.url("/auth/login"));
+        String firstState = URI.create(Browserless.location(firstOfFlood)).getRawQuery().replaceAll(".*(?:^|&)state=([^&]+).*", "$1");
+        for (int i = 0; i < PendingLogins.MAX_PER_ADDRESS * 3; i++) {
+            assertThat(flood.get(server.url("/auth/login")).statusCode()).isEqualTo(302);
+        }
+
+        // the flood pushed out its own oldest sign-in only
+        assertThat(signInError(flood.get(server.url("/auth/callback?code=x&state=" + firstState)))).contains("not valid any more");
+        HttpResponse<String> callback = browser.get(alicesCallback);
+        assertThat(Browserless.location(callback)).isEqualTo("/tunnels/abc");
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void providerErrorsReadAsSentencesWithoutNull() throws Exception {
+        String start = throughProvider();
+        String state = start.replaceAll(".*(?:\\?|&)state=([^&]+).*", "$1");
+        assertThat(signInError(browser.get(server.url("/auth/callback?error=access_denied&state=" + state))))
+                .isEqualTo("The identity provider did not sign you in (access_denied).");
+        assertThat(signInError(browser.get(server.url("/auth/callback")))).contains("not valid any more");
+        assertThat(OidcProvider.refusal(null)).doesNotContain("null").endsWith(".");
+        assertThat(OidcProvider.refusal(new com.nimbusds.oauth2.sdk.ErrorObject(null))).doesNotContain("null")
+                .doesNotContain("()");
+        assertThat(OidcProvider.refusal(new com.nimbusds.oauth2.sdk.ErrorObject("invalid_grant"))).contains("(invalid_grant)");
+        assertThat(ManagementAuth.describe(new java.io.IOException())).isEqualTo("IOException");
+    }
+
+    @Test
     void callbackWithAWrongStateIsRejected() throws Exception {
-        nextUser("alice", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), 3600);
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
         String callback = throughProvider();
         String forged = callback.replaceAll("state=[^&]+", "state=forged-state");
 
@@ -154,7 +254,7 @@ class OidcSignInTest {
 
     @Test
     void replayedCallbackIsRejected() throws Exception {
-        nextUser("alice", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), 3600);
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
         String callback = throughProvider();
         assertThat(browser.get(callback).statusCode()).isEqualTo(303);
         assertThat(browser.sessionCookie).isNotNull();
@@ -167,7 +267,7 @@ class OidcSignInTest {
 
     @Test
     void replayedCodeWithAFreshStateIsRejected() throws Exception {
-        nextUser("alice", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), 3600);
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
         String first = throughProvider();
         assertThat(browser.get(first).statusCode()).isEqualTo(303);
 
@@ -193,7 +293,7 @@ class OidcSignInTest {
 
     @Test
     void expiredIdTokenIsRejected() throws Exception {
-        nextUser("alice", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), -600);
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), -600);
         assertThat(signInError(browser.get(throughProvider()))).contains("did not pass the checks");
         assertThat(browser.sessionCookie).isNull();
     }
@@ -232,7 +332,7 @@ class OidcSignInTest {
 
     @Test
     void logoutEndsTheSessionAndTheProvidersSession() throws Exception {
-        nextUser("alice", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), 3600);
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
         browser.get(throughProvider());
         String session = browser.sessionCookie;
 

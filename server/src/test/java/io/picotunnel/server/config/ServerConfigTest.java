@@ -169,6 +169,23 @@ class ServerConfigTest {
     }
 
     @Test
+    void oidcAllowAllIsNeededWithoutAnAllowListAndExcludesOne() {
+        Map<String, String> base = Map.of("PICOTUNNEL_OIDC_ISSUER", "https://auth.example.com",
+                "PICOTUNNEL_OIDC_CLIENT_ID", "picotunnel",
+                "PICOTUNNEL_OIDC_REDIRECT_URL", "https://tunnel.example.com/auth/callback");
+        assertThatThrownBy(() -> load(Map.of(), base)).hasMessageContaining("without an allow list")
+                .hasMessageContaining("PICOTUNNEL_OIDC_ALLOW_ALL=true");
+
+        Map<String, String> allowAll = new java.util.HashMap<>(base);
+        allowAll.put("PICOTUNNEL_OIDC_ALLOW_ALL", "true");
+        assertThat(load(Map.of(), allowAll).oidc().allowAll()).isTrue();
+
+        allowAll.put("PICOTUNNEL_OIDC_ALLOWED_GROUPS", "admins");
+        assertThatThrownBy(() -> load(Map.of(), allowAll)).hasMessageContaining("--oidc-allow-all")
+                .hasMessageContaining("cannot be combined");
+    }
+
+    @Test
     void tlsFilesComeInPairsAndMustExist() throws IOException {
         Path cert = Files.writeString(dir.resolve("cert.pem"), "cert");
         Path key = Files.writeString(dir.resolve("key.pem"), "key");

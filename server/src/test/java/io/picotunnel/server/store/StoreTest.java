@@ -88,6 +88,8 @@ class StoreTest {
     @Test
     void databaseUsesWalAndForeignKeys() {
         assertThat(query("PRAGMA journal_mode")).containsExactly("wal");
+        assertThat(query("PRAGMA synchronous")).as("FULL").containsExactly("2");
+        assertThat(query("PRAGMA secure_delete")).containsExactly("1");
         assertThat(query("PRAGMA foreign_keys")).containsExactly("1");
         assertThat(Integer.parseInt(query("PRAGMA busy_timeout").getFirst())).isPositive();
     }
@@ -102,7 +104,7 @@ class StoreTest {
     void tunnelIsFoundByItsExactTokenOnly() {
         Tunnel tunnel = store.createTunnel("t");
 
-        assertThat(store.findTunnelByToken(tunnel.token())).contains(tunnel);
+        assertThat(store.findTunnelByToken(tunnel.token())).contains(tunnel.withoutToken());
         assertThat(store.findTunnelByToken(tunnel.token().toUpperCase())).isEmpty();
         assertThat(store.findTunnelByToken(tunnel.token().substring(1))).isEmpty();
         assertThat(store.findTunnelByToken("")).isEmpty();
@@ -112,13 +114,31 @@ class StoreTest {
     }
 
     @Test
+    void theTokenIsReturnedOnlyAtCreationAndNeverStoredInPlain() throws IOException {
+        Tunnel tunnel = store.createTunnel("t");
+
+        assertThat(tunnel.token()).matches("[0-9a-f]{64}");
+        assertThat(store.tunnel(tunnel.id()).orElseThrow().token()).isNull();
+        assertThat(store.tunnels()).extracting(Tunnel::token).containsOnlyNulls();
+        assertThat(query("SELECT name FROM pragma_table_info('tunnels')")).doesNotContain("token").contains("token_sha256");
+        store.close();
+        for (Path file : List.of(dataDir.resolve(Store.DATABASE_FILE), dataDir.resolve(Store.DATABASE_FILE + "-wal"))) {
+            if (Files.exists(file)) {
+                assertThat(new String(Files.readAllBytes(file), java.nio.charset.StandardCharsets.ISO_8859_1))
+                        .as("the plain token in %s", file.getFileName()).doesNotContain(tunnel.token());
+            }
+        }
+        store = Store.open(dataDir);
+    }
+
+    @Test
     void regeneratedTokenReplacesTheOldOne() {
         Tunnel tunnel = store.createTunnel("t");
         Tunnel regenerated = store.regenerateToken(tunnel.id()).orElseThrow();
 
         assertThat(regenerated.token()).isNotEqualTo(tunnel.token());
         assertThat(store.findTunnelByToken(tunnel.token())).isEmpty();
-        assertThat(store.findTunnelByToken(regenerated.token())).contains(regenerated);
+        assertThat(store.findTunnelByToken(regenerated.token())).contains(regenerated.withoutToken());
         assertThat(store.regenerateToken("missing")).isEmpty();
     }
 
@@ -189,7 +209,7 @@ class StoreTest {
             assertThat(listenerEntered.await(30, TimeUnit.SECONDS)).isTrue();
 
             Future<Optional<Tunnel>> lookup = executor.submit(() -> store.findTunnelByToken(tunnel.token()));
-            assertThat(lookup.get(30, TimeUnit.SECONDS)).contains(tunnel);
+            assertThat(lookup.get(30, TimeUnit.SECONDS)).contains(tunnel.withoutToken());
             assertThat(store.services()).as("the change is not committed yet").isEmpty();
 
             release.countDown();
@@ -210,8 +230,8 @@ class StoreTest {
 
         store = Store.open(dataDir);
 
-        assertThat(store.tunnels()).containsExactly(tunnel);
+        assertThat(store.tunnels()).containsExactly(tunnel.withoutToken());
         assertThat(store.services(tunnel.id())).containsExactly(service);
-        assertThat(store.findTunnelByToken(tunnel.token())).contains(tunnel);
+        assertThat(store.findTunnelByToken(tunnel.token())).contains(tunnel.withoutToken());
     }
 }

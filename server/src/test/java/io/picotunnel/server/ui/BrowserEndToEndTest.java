@@ -168,6 +168,12 @@ class BrowserEndToEndTest {
         assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("home-server"))).isVisible();
         Tunnel tunnel = server.store().tunnels().getFirst();
         assertThat(page.getByText("No services yet.")).isVisible();
+        // the token is on the page this once (the server keeps only its hash), and it is the tunnel's
+        Locator tokenField = page.getByLabel("Tunnel token", new Page.GetByLabelOptions().setExact(true));
+        assertThat(tokenField).hasValue(Pattern.compile("[0-9a-f]{64}"));
+        String token = tokenField.inputValue();
+        assertThat(server.store().findTunnelByToken(token)).map(Tunnel::id).contains(tunnel.id());
+        assertThat(page.getByRole(AriaRole.NOTE)).containsText("shown only this once");
 
         // an invalid domain: the API's message appears next to the field
         button(page, "Add service").click();
@@ -203,7 +209,7 @@ class BrowserEndToEndTest {
 
         // a real client connects with the tunnel's token: the page shows it without a reload
         assertThat(page.locator(".tunnel-title .badge")).hasText("Offline");
-        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()), tunnel.token()));
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()), token));
         client.start();
         assertThat(page.locator(".tunnel-title .badge")).hasText("Connected");
         assertThat(page.getByText(Pattern.compile("^Connected since .+"))).isVisible();
@@ -213,13 +219,15 @@ class BrowserEndToEndTest {
         assertThat(echoThroughTheTunnel(tcpPort, "hello through the tunnel")).isEqualTo("hello through the tunnel");
         screenshot(page, "06-tunnel-connected");
 
-        // token reveal and the ready-made commands carry the token
+        // token hide and reveal, and the ready-made commands carry the token
+        button(page, "Hide").click();
         assertThat(page.getByLabel("Tunnel token (hidden)", new Page.GetByLabelOptions().setExact(true))).isVisible();
+        assertThat(page.getByRole(AriaRole.TABPANEL)).not().containsText(token);
         button(page, "Reveal").click();
-        assertThat(page.getByLabel("Tunnel token", new Page.GetByLabelOptions().setExact(true))).hasValue(tunnel.token());
-        assertThat(page.getByRole(AriaRole.TABPANEL)).containsText(tunnel.token());
+        assertThat(page.getByLabel("Tunnel token", new Page.GetByLabelOptions().setExact(true))).hasValue(token);
+        assertThat(page.getByRole(AriaRole.TABPANEL)).containsText(token);
         page.getByRole(AriaRole.TAB, new Page.GetByRoleOptions().setName("systemd")).click();
-        assertThat(page.getByRole(AriaRole.TABPANEL)).containsText("Environment=PICOTUNNEL_TOKEN=" + tunnel.token());
+        assertThat(page.getByRole(AriaRole.TABPANEL)).containsText("Environment=PICOTUNNEL_TOKEN=" + token);
         screenshot(page, "07-client-commands");
 
         // edit the HTTP service
@@ -247,9 +255,11 @@ class BrowserEndToEndTest {
         assertThat(table.getByRole(AriaRole.ROW)).hasCount(2);
         assertThat(table).not().containsText("app.example.com");
 
-        // deep link survives a reload
+        // deep link survives a reload; the token does not: it cannot be shown again
         page.reload();
         assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("home-server"))).isVisible();
+        assertThat(page.getByText(Pattern.compile("cannot be shown\\s+again"))).isVisible();
+        assertThat(page.getByRole(AriaRole.TABPANEL)).not().containsText(token);
 
         // the dashboard lists the tunnel with its service count
         page.getByRole(AriaRole.LINK, new Page.GetByRoleOptions().setName("All tunnels")).click();
