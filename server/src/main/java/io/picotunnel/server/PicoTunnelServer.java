@@ -12,6 +12,7 @@ import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.auth.OidcSettings;
 import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.proxy.http.HttpListener;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
@@ -82,6 +83,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private EventLoopGroup webLoops;
     private HttpListener httpListener;
     private HttpProxy httpProxy;
+    private TunnelUpstream tunnelUpstream;
     private HttpsListener httpsListener;
     private boolean stopped;
 
@@ -242,10 +244,12 @@ public final class PicoTunnelServer implements AutoCloseable {
         EventLoopGroup loops = Transport.newEventLoopGroup(0, "picotunnel-web");
         webLoops = loops;
         running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+        tunnelUpstream = new TunnelUpstream(registry, config.limits().maxTunnelRequests());
         HttpProxy proxy = HttpProxy.builder()
                 .routes(routes)
-                .opener(new TunnelUpstream(registry))
+                .opener(tunnelUpstream)
                 .responseTimeout(config.proxyTimeout())
+                .headerTimeout(config.limits().headerTimeout())
                 .upstreamIdleTimeout(config.upstreamKeepaliveTimeout())
                 .acmeChallenges(tls.http01Answers())
                 .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
@@ -263,12 +267,13 @@ public final class PicoTunnelServer implements AutoCloseable {
                 public void initHttp2(ChannelPipeline pipeline) {
                     proxy.initHttp2(pipeline);
                 }
-            }, registry));
+            }, registry, connectionLimits("HTTPS")));
         } catch (IOException e) {
             throw StartupException.cannotBind(Setting.HTTPS_ADDR, config.httpsAddr(), e);
         }
         try {
-            httpListener = running(HttpListener.bind(config.httpAddr().toBindAddress(), loops, proxy));
+            httpListener = running(HttpListener.bind(config.httpAddr().toBindAddress(), loops, proxy,
+                    connectionLimits("HTTP")));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StartupException("Interrupted while starting the HTTP listener.", e);
@@ -276,6 +281,10 @@ public final class PicoTunnelServer implements AutoCloseable {
             throw StartupException.cannotBind(Setting.HTTP_ADDR, config.httpAddr(), e);
         }
         log.info("HTTP proxy on port {}, HTTPS on port {}", httpListener.port(), tls.httpsPort());
+    }
+
+    private ConnectionLimits connectionLimits(String listener) {
+        return new ConnectionLimits(listener, config.limits().maxConnections(), config.limits().maxConnectionsPerAddress());
     }
 
     private ApiServer startApi() {
@@ -288,7 +297,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
             return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
-                    tls::certificateStatus);
+                    tls::certificateStatus, config.limits());
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
@@ -418,6 +427,11 @@ public final class PicoTunnelServer implements AutoCloseable {
     /** The HTTP proxy's keep-alive streams to the services' targets (idle count, streams opened and reused). */
     public UpstreamPool httpUpstreams() {
         return httpProxy.upstreams();
+    }
+
+    /** Proxied HTTP requests (streams, idle keep-alive ones included) open now for {@code tunnelId}. */
+    public int openTunnelRequests(String tunnelId) {
+        return tunnelUpstream.openRequests(tunnelId);
     }
 
     /** The HTTPS listener's port as bound. */

@@ -35,6 +35,7 @@ public final class HttpProxy implements HttpPipelines {
     private final UpstreamPool upstreams;
     private final Duration responseTimeout;
     private final Duration idleTimeout;
+    private final Duration headerTimeout;
     private final Function<String, Optional<String>> acmeChallenges;
     private final int httpsPort;
 
@@ -44,6 +45,7 @@ public final class HttpProxy implements HttpPipelines {
                 builder.upstreamIdleTimeout, builder.maxIdleUpstreams);
         this.responseTimeout = builder.responseTimeout;
         this.idleTimeout = builder.idleTimeout;
+        this.headerTimeout = builder.headerTimeout;
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
     }
@@ -103,6 +105,10 @@ public final class HttpProxy implements HttpPipelines {
         return idleTimeout;
     }
 
+    Duration headerTimeout() {
+        return headerTimeout;
+    }
+
     Function<String, Optional<String>> acmeChallenges() {
         return acmeChallenges;
     }
@@ -116,6 +122,7 @@ public final class HttpProxy implements HttpPipelines {
         private UpstreamOpener opener;
         private Duration responseTimeout = Duration.ofSeconds(60);
         private Duration idleTimeout = Duration.ofSeconds(75);
+        private Duration headerTimeout = Duration.ofSeconds(20);
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
         private int maxIdleUpstreams = 32;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
@@ -145,6 +152,15 @@ public final class HttpProxy implements HttpPipelines {
         /** How long an HTTP/1.1 connection may wait for its next request before it is closed. */
         public Builder idleTimeout(Duration timeout) {
             this.idleTimeout = requirePositive(timeout, "idleTimeout");
+            return this;
+        }
+
+        /**
+         * How long a new HTTP/1.1 connection may take to send its first request head, and any later head once
+         * its first bytes came, before it is closed.
+         */
+        public Builder headerTimeout(Duration timeout) {
+            this.headerTimeout = requirePositive(timeout, "headerTimeout");
             return this;
         }
 
