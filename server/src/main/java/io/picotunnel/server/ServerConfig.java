@@ -186,8 +186,10 @@ public record ServerConfig(
         }
 
         private Limits limits() {
-            int maxTunnelRequests = count(Setting.MAX_TUNNEL_REQUESTS, 1);
             int maxStreams = tunnels().maxStreams();
+            int maxTunnelRequests = raw(Setting.MAX_TUNNEL_REQUESTS) == null
+                    ? Math.max(1, Math.min(Limits.DEFAULTS.maxTunnelRequests(), maxStreams / 2))
+                    : count(Setting.MAX_TUNNEL_REQUESTS, 1);
             if (maxTunnelRequests >= maxStreams) {
                 throw invalid(Setting.MAX_TUNNEL_REQUESTS, "it must be below " + Setting.MAX_STREAMS.displayName()
                         + " (" + maxStreams + "), so that tcp connections and the client's own streams still fit");

@@ -47,8 +47,9 @@ public enum Setting {
             "Most open connections per listener (HTTP, HTTPS, management API); beyond, new ones get 503 or are closed."),
     MAX_CONNECTIONS_PER_ADDRESS("--max-connections-per-address", "N", "256",
             "Most open connections per client IP address and listener; beyond, new ones get 429 or are closed."),
-    MAX_TUNNEL_REQUESTS("--max-tunnel-requests", "N", "4096",
-            "Most proxied HTTP requests open at once per tunnel (streams); beyond, 503. Below --max-streams."),
+    MAX_TUNNEL_REQUESTS("--max-tunnel-requests", "N", null,
+            "Most proxied HTTP requests open at once per tunnel (streams); beyond, 503. Below --max-streams;"
+                    + " default 4096, or half of --max-streams when that is less."),
     MAX_TUNNELS("--max-tunnels", "N", "1000", "Most tunnels the API creates."),
     MAX_SERVICES("--max-services", "N", "10000", "Most services the API creates, over all tunnels."),
     TCP_PORTS("--tcp-ports", "PORTS", "1024-65535",

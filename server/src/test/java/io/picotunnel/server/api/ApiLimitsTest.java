@@ -119,7 +119,11 @@ class ApiLimitsTest {
         List<Socket> held = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
-                held.add(connect("127.0.0.3"));
+                Socket socket = connect("127.0.0.3");
+                held.add(socket);
+                socket.getOutputStream().write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertThat(readUntil(socket.getInputStream(), "\"status\":\"ok\"")).startsWith("HTTP/1.1 200");
             }
             try (Socket fourth = connect("127.0.0.3")) {
                 assertThat(closedWithin15s(fourth)).as("over the per-address limit").isTrue();

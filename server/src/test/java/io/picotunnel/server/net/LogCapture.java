@@ -26,10 +26,13 @@ public final class LogCapture implements AutoCloseable {
         this(loggerClass.getName(), level);
     }
 
+    /** {@code level} null keeps the level the logging configuration gives the logger. */
     public LogCapture(String loggerName, Level level) {
         logger = (Logger) LoggerFactory.getLogger(loggerName);
         levelBefore = logger.getLevel();
-        logger.setLevel(level);
+        if (level != null) {
+            logger.setLevel(level);
+        }
         appender.start();
         logger.addAppender(appender);
     }

@@ -1,5 +1,8 @@
 package io.picotunnel.server.proxy.http;
 
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -9,6 +12,8 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.picotunnel.server.tls.HttpPipelines;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -30,6 +35,9 @@ public final class HttpProxy implements HttpPipelines {
     static final int MAX_HEADER_SIZE = 16 * 1024;
     /** Largest body piece decoded at once, which bounds what one read holds. */
     static final int MAX_CHUNK_SIZE = 64 * 1024;
+
+    private static final Logger LOG = LoggerFactory.getLogger(HttpProxy.class);
+    private static final ChannelHandler CONNECTION_FAILURES = new ConnectionFailures();
 
     private final HttpRoutes routes;
     private final UpstreamPool upstreams;
@@ -86,6 +94,21 @@ public final class HttpProxy implements HttpPipelines {
                 stream.pipeline().addLast(new ProxyHandler(HttpProxy.this, true, true));
             }
         }));
+        pipeline.addLast("http2-failures", CONNECTION_FAILURES);
+    }
+
+    /**
+     * Last in an HTTP/2 connection's pipeline: a failure below the streams (a bad TLS record, a reset socket) ends
+     * the connection with one debug line instead of a WARN with a stack trace from the pipeline's tail. A bad stream
+     * never gets here: HTTP/2 resets it, and its own pipeline handles its errors.
+     */
+    @ChannelHandler.Sharable
+    private static final class ConnectionFailures extends ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("HTTP/2 connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
     }
 
     HttpRoutes routes() {

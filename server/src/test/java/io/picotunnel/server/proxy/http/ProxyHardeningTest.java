@@ -74,12 +74,14 @@ class ProxyHardeningTest {
 
     @Test
     void stalledBodyGets408WhileOtherAddressesStillReachTheTunnelsServices() throws Exception {
-        start(Map.of(Setting.MAX_CONNECTIONS_PER_ADDRESS, "6", Setting.MAX_TUNNEL_REQUESTS, "20"));
+        start(Map.of(Setting.MAX_CONNECTIONS_PER_ADDRESS, "6", Setting.MAX_TUNNEL_REQUESTS, "20", Setting.PROXY_TIMEOUT, "5s"));
         List<RawHttp> stalled = new ArrayList<>();
         try {
             for (int i = 0; i < 6; i++) {
                 stalled.add(connect().send(stalledUpload("alpha.test")));
             }
+            // Each stalled upload holds a stream from the moment the proxy opened it for the request head.
+            await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.openRequests() == 6);
             try (RawHttp seventh = connect()) {
                 assertThat(seventh.get("alpha.test", "/").status()).as("over the per-address limit").isEqualTo(429);
             }
@@ -168,7 +170,7 @@ class ProxyHardeningTest {
 
     @Test
     void tunnelRequestLimitAnswers503AndWarnsOnce() throws Exception {
-        start(Map.of(Setting.MAX_TUNNEL_REQUESTS, "2", Setting.UPSTREAM_KEEPALIVE_TIMEOUT, "0"));
+        start(Map.of(Setting.MAX_TUNNEL_REQUESTS, "2", Setting.UPSTREAM_KEEPALIVE_TIMEOUT, "0", Setting.PROXY_TIMEOUT, "5s"));
         try (LogCapture log = new LogCapture(TunnelUpstream.class, Level.INFO);
              RawHttp first = connect().send(stalledUpload("alpha.test"));
              RawHttp second = connect().send(stalledUpload("beta.test"))) {
