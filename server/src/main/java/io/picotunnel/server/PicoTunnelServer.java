@@ -13,6 +13,7 @@ import io.picotunnel.server.auth.OidcSettings;
 import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.proxy.http.HttpListener;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
@@ -22,6 +23,7 @@ import io.picotunnel.server.proxy.tcp.TcpServices;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
+import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
 import io.picotunnel.server.tls.HttpPipelines;
@@ -129,7 +131,7 @@ public final class PicoTunnelServer implements AutoCloseable {
 
         // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
         // here; each then hears of every stored service, and of every change through the store from now on.
-        serviceListeners.add(tcpServices);
+        serviceListeners.add(allowedTcpPortsOnly(tcpServices));
         serviceListeners.add(httpRoutes);
         serviceListeners.addAll(tls.serviceListeners());
         serviceListeners.addAll(extraListeners);
@@ -281,6 +283,36 @@ public final class PicoTunnelServer implements AutoCloseable {
             throw StartupException.cannotBind(Setting.HTTP_ADDR, config.httpAddr(), e);
         }
         log.info("HTTP proxy on port {}, HTTPS on port {}", httpListener.port(), tls.httpsPort());
+    }
+
+    /**
+     * The API takes tcp services only on ports in {@code PICOTUNNEL_TCP_PORTS}; one stored before the setting changed
+     * stays stored but is not published (a WARN says so), as if disabled.
+     */
+    private ServiceListener allowedTcpPortsOnly(ServiceListener tcp) {
+        return (before, after) -> {
+            Service published = tcpPortAllowed(before) ? before : null;
+            Service next = tcpPortAllowed(after) ? after : null;
+            if (after != null && next == null) {
+                log.warn("tcp service {} listens on {}, a port outside {}={}: not published. Change its listen_addr"
+                        + " or the setting.", after.id(), after.listenAddr(), Setting.TCP_PORTS.envVar(),
+                        config.limits().tcpPorts());
+            }
+            if (published != null || next != null) {
+                tcp.onServiceChange(published, next);
+            }
+        };
+    }
+
+    private boolean tcpPortAllowed(Service service) {
+        if (service == null || service.type() != ServiceType.TCP) {
+            return service != null;
+        }
+        try {
+            return config.limits().tcpPorts().contains(HostPort.parse(service.listenAddr(), HostPort.Rules.SERVICE_LISTEN).port());
+        } catch (IllegalArgumentException e) {
+            return true; // the tcp listener reports an address it cannot use
+        }
     }
 
     private ConnectionLimits connectionLimits(String listener) {

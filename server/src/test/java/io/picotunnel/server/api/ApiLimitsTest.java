@@ -2,6 +2,7 @@ package io.picotunnel.server.api;
 
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -75,6 +76,33 @@ class ApiLimitsTest {
         ApiClient.Response moved = api.patch("/api/services/" + service, "{\"listen_addr\": \"127.0.0.1:1023\"}");
         assertThat(moved.status()).as("a change is checked too").isEqualTo(400);
         assertThat(api.get("/api/tunnels/" + other + "/services").json()).hasSize(2);
+    }
+
+    @Test
+    void storedTcpServiceOnAPortNoLongerAllowedIsNotPublishedAfterARestart() throws Exception {
+        int allowed = Ports.freePort();
+        int disallowed = Ports.freePort();
+        start(Map.of());
+        String id = tunnel("db");
+        assertThat(tcpService(id, "127.0.0.1:" + allowed).status()).isEqualTo(201);
+        assertThat(tcpService(id, "127.0.0.1:" + disallowed).status()).isEqualTo(201);
+        assertThat(listening(disallowed)).isTrue();
+        server.stop();
+        api.close();
+
+        start(Map.of(Setting.TCP_PORTS, Integer.toString(allowed)));
+        assertThat(api.get("/api/tunnels/" + id + "/services").json()).as("still stored").hasSize(2);
+        assertThat(listening(allowed)).isTrue();
+        assertThat(listening(disallowed)).as("not published").isFalse();
+    }
+
+    private static boolean listening(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     @Test

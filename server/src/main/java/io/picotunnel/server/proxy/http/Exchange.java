@@ -120,6 +120,8 @@ final class Exchange {
     private ScheduledFuture<?> responseTimer;
     /** Runs while the request body is expected from the public side: no progress for the proxy timeout ends it. */
     private ScheduledFuture<?> bodyTimer;
+    /** When the body last made progress (or the wait for it started), in {@link System#nanoTime} terms. */
+    private long bodyProgressAt;
     /** Some of the request body went up the stream. */
     private boolean bodySent;
     private Phase phase = Phase.OPENING;
@@ -190,7 +192,8 @@ final class Exchange {
             return;
         }
         owner.requestFlows();
-        startBodyTimer();
+        bodyProgressAt = System.nanoTime();
+        startBodyTimer(proxy.responseTimeout().toNanos());
     }
 
     /**
@@ -259,7 +262,7 @@ final class Exchange {
                 startResponseTimer();
             }
         } else {
-            startBodyTimer();
+            bodyProgressAt = System.nanoTime();
         }
     }
 
@@ -282,14 +285,16 @@ final class Exchange {
         }
     }
 
-    /** (Re)starts the wait for the next piece of the request body; nothing when the body went whole. */
-    private void startBodyTimer() {
+    /**
+     * Looks at the body's progress in {@code nanos}; nothing when the body went whole. One timer for the whole body
+     * (as Netty's IdleStateHandler): a piece arriving only notes the time.
+     */
+    private void startBodyTimer(long nanos) {
         cancelBodyTimer();
         if (requestDone || isOver()) {
             return;
         }
-        bodyTimer = ctx.executor().schedule(this::onBodyTimeout, proxy.responseTimeout().toMillis(),
-                TimeUnit.MILLISECONDS);
+        bodyTimer = ctx.executor().schedule(this::onBodyTimeout, nanos, TimeUnit.NANOSECONDS);
     }
 
     private void cancelBodyTimer() {
@@ -308,9 +313,17 @@ final class Exchange {
         if (requestDone || isOver()) {
             return;
         }
+        long timeout = proxy.responseTimeout().toNanos();
+        long now = System.nanoTime();
+        long left = bodyProgressAt + timeout - now;
+        if (left > 0) {
+            startBodyTimer(left);
+            return;
+        }
         boolean awaitingContinue = HttpUtil.is100ContinueExpected(request) && !upstreamAnswered;
         if (!upstreamReady() || awaitingContinue) {
-            startBodyTimer();
+            bodyProgressAt = now;
+            startBodyTimer(timeout);
             return;
         }
         LOG.info("request body from {} for {} {} stalled for {}: ending the exchange", clientIp, request.method(),
