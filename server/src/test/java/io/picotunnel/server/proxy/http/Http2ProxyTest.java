@@ -41,6 +41,10 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -153,7 +157,7 @@ class Http2ProxyTest {
     }
 
     @Test
-    void badStreamIsResetAndAConnectionFailingBelowHttp2LogsNoStackTrace() throws Exception {
+    void badStreamIsResetHostFieldsAreCheckedAndAConnectionFailingBelowHttp2LogsNoStackTrace() throws Exception {
         int port = ((InetSocketAddress) server.localAddress()).getPort();
         SSLContext context = certificates.clientContext();
         try (LogCapture netty = new LogCapture("io.netty", null);
@@ -175,21 +179,32 @@ class Http2ProxyTest {
                     ":authority", "localhost", "connection", "close")));
             out.write(frame(0x1, 0x5, 3, headers(":method", "GET", ":scheme", "https", ":path", "/good",
                     ":authority", "localhost")));
+            // :authority and a host field: one Host when they agree; refused (reset or 400) when they do not.
+            out.write(frame(0x1, 0x5, 5, headers(":method", "GET", ":scheme", "https", ":path", "/same",
+                    ":authority", "localhost", "host", "localhost")));
+            out.write(frame(0x1, 0x5, 7, headers(":method", "GET", ":scheme", "https", ":path", "/other",
+                    ":authority", "localhost", "host", "elsewhere.test")));
             out.flush();
             DataInputStream in = new DataInputStream(socket.getInputStream());
-            boolean reset = false;
-            boolean answered = false;
-            for (int i = 0; i < 100 && !(reset && answered); i++) {
+            Set<Integer> reset = new HashSet<>();
+            Map<Integer, Integer> statusByte = new HashMap<>();
+            for (int i = 0; i < 100 && reset.size() + statusByte.size() < 4; i++) {
                 int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
                 int type = in.readUnsignedByte();
                 in.readUnsignedByte();
                 int stream = in.readInt() & 0x7fffffff;
-                in.skipNBytes(length);
-                reset |= type == 0x3 && stream == 1;
-                answered |= type == 0x1 && stream == 3;
+                byte[] payload = in.readNBytes(length);
+                if (type == 0x3) {
+                    reset.add(stream);
+                }
+                if (type == 0x1 && length > 0) {
+                    statusByte.put(stream, payload[0] & 0xff);
+                }
             }
-            assertThat(reset).as("RST_STREAM for the bad stream").isTrue();
-            assertThat(answered).as("a response on the next stream").isTrue();
+            assertThat(reset).as("RST_STREAM for the bad stream").contains(1).doesNotContain(3, 5);
+            // The first field of a response head is its :status, HPACK-indexed: 0x88 is 200, 0x8c is 400.
+            assertThat(statusByte).as("status of streams 3, 5").containsEntry(3, 0x88).containsEntry(5, 0x88);
+            assertThat(reset.contains(7) || statusByte.getOrDefault(7, 0) == 0x8c).as("stream 7 refused").isTrue();
             // Then bytes that are no TLS record: the connection fails below HTTP/2, and is closed.
             raw.getOutputStream().write("this is not TLS\r\n".repeat(10).getBytes(StandardCharsets.US_ASCII));
             raw.getOutputStream().flush();
