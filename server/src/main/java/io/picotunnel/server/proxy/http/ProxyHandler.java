@@ -72,6 +72,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private ScheduledFuture<?> headerTimer;
     /** No request head came whole yet: the wait for it is the header timeout, not the idle timeout. */
     private boolean firstRequest = true;
+    /** A whole request head came in the current read: what is left of it is no partial head. */
+    private boolean headInThisRead;
 
     ProxyHandler(HttpProxy proxy, boolean https, boolean http2) {
         this.proxy = proxy;
@@ -110,6 +112,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         } else {
             pending.add(object);
         }
+        headInThisRead |= msg instanceof HttpRequest;
         drain();
     }
 
@@ -119,7 +122,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
      */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (!http2 && !firstRequest && state == State.AWAIT_REQUEST && pending.isEmpty() && headerTimer == null) {
+        boolean partialHead = !headInThisRead;
+        headInThisRead = false;
+        if (!http2 && !firstRequest && partialHead && state == State.AWAIT_REQUEST && pending.isEmpty()
+                && headerTimer == null) {
             headerTimer = ctx.executor().schedule(this::closeIfStillAwaiting, proxy.headerTimeout().toMillis(),
                     TimeUnit.MILLISECONDS);
         }
