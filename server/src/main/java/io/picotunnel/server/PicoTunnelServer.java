@@ -12,6 +12,8 @@ import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.auth.OidcSettings;
 import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.proxy.http.HttpListener;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
@@ -21,6 +23,7 @@ import io.picotunnel.server.proxy.tcp.TcpServices;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
+import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
 import io.picotunnel.server.tls.HttpPipelines;
@@ -84,6 +87,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private ServerTls tls;
     private HttpListener httpListener;
     private HttpProxy httpProxy;
+    private TunnelUpstream tunnelUpstream;
     private HttpsListener httpsListener;
     private boolean stopped;
 
@@ -132,7 +136,7 @@ public final class PicoTunnelServer implements AutoCloseable {
 
         // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
         // here; each then hears of every stored service, and of every change through the store from now on.
-        serviceListeners.add(tcpServices);
+        serviceListeners.add(allowedTcpPortsOnly(tcpServices));
         serviceListeners.add(httpRoutes);
         serviceListeners.addAll(tls.serviceListeners());
         serviceListeners.addAll(extraListeners);
@@ -245,10 +249,12 @@ public final class PicoTunnelServer implements AutoCloseable {
     /** The HTTP and HTTPS listeners of the proxy, on the event loops of the tunnels. */
     private void startWebProxies(HttpRoutes routes) {
         EventLoopGroup loops = eventLoops;
+        tunnelUpstream = new TunnelUpstream(registry, config.limits().maxTunnelRequests());
         HttpProxy proxy = HttpProxy.builder()
                 .routes(routes)
-                .opener(new TunnelUpstream(registry))
+                .opener(tunnelUpstream)
                 .responseTimeout(config.proxyTimeout())
+                .headerTimeout(config.limits().headerTimeout())
                 .upstreamIdleTimeout(config.upstreamKeepaliveTimeout())
                 .acmeChallenges(tls.http01Answers())
                 .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
@@ -266,12 +272,13 @@ public final class PicoTunnelServer implements AutoCloseable {
                 public void initHttp2(ChannelPipeline pipeline) {
                     proxy.initHttp2(pipeline);
                 }
-            }, registry));
+            }, registry, connectionLimits("HTTPS")));
         } catch (IOException e) {
             throw StartupException.cannotBind(Setting.HTTPS_ADDR, config.httpsAddr(), e);
         }
         try {
-            httpListener = running(HttpListener.bind(config.httpAddr().toBindAddress(), loops, proxy));
+            httpListener = running(HttpListener.bind(config.httpAddr().toBindAddress(), loops, proxy,
+                    connectionLimits("HTTP")));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StartupException("Interrupted while starting the HTTP listener.", e);
@@ -279,6 +286,40 @@ public final class PicoTunnelServer implements AutoCloseable {
             throw StartupException.cannotBind(Setting.HTTP_ADDR, config.httpAddr(), e);
         }
         log.info("HTTP proxy on port {}, HTTPS on port {}", httpListener.port(), tls.httpsPort());
+    }
+
+    /**
+     * The API takes tcp services only on ports in {@code PICOTUNNEL_TCP_PORTS}; one stored before the setting changed
+     * stays stored but is not published (a WARN says so), as if disabled.
+     */
+    private ServiceListener allowedTcpPortsOnly(ServiceListener tcp) {
+        return (before, after) -> {
+            Service published = tcpPortAllowed(before) ? before : null;
+            Service next = tcpPortAllowed(after) ? after : null;
+            if (after != null && next == null) {
+                log.warn("tcp service {} listens on {}, a port outside {}={}: not published. Change its listen_addr"
+                        + " or the setting.", after.id(), after.listenAddr(), Setting.TCP_PORTS.envVar(),
+                        config.limits().tcpPorts());
+            }
+            if (published != null || next != null) {
+                tcp.onServiceChange(published, next);
+            }
+        };
+    }
+
+    private boolean tcpPortAllowed(Service service) {
+        if (service == null || service.type() != ServiceType.TCP) {
+            return service != null;
+        }
+        try {
+            return config.limits().tcpPorts().contains(HostPort.parse(service.listenAddr(), HostPort.Rules.SERVICE_LISTEN).port());
+        } catch (IllegalArgumentException e) {
+            return true; // the tcp listener reports an address it cannot use
+        }
+    }
+
+    private ConnectionLimits connectionLimits(String listener) {
+        return new ConnectionLimits(listener, config.limits().maxConnections(), config.limits().maxConnectionsPerAddress());
     }
 
     private ApiServer startApi() {
@@ -291,7 +332,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
             return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
-                    tls::certificateStatus);
+                    tls::certificateStatus, config.limits());
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
@@ -421,6 +462,11 @@ public final class PicoTunnelServer implements AutoCloseable {
     /** The HTTP proxy's keep-alive streams to the services' targets (idle count, streams opened and reused). */
     public UpstreamPool httpUpstreams() {
         return httpProxy.upstreams();
+    }
+
+    /** Proxied HTTP requests (streams, idle keep-alive ones included) open now for {@code tunnelId}. */
+    public int openTunnelRequests(String tunnelId) {
+        return tunnelUpstream.openRequests(tunnelId);
     }
 
     /** The HTTPS listener's port as bound. */

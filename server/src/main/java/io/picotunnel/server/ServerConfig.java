@@ -3,9 +3,11 @@ package io.picotunnel.server;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.config.AuthMode;
 import io.picotunnel.server.config.ConfigException;
+import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.Hostnames;
+import io.picotunnel.server.net.PortRanges;
 
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -42,7 +44,8 @@ public record ServerConfig(
         Duration proxyTimeout,
         Duration upstreamKeepaliveTimeout,
         Duration shutdownGrace,
-        SessionLimits tunnels) {
+        SessionLimits tunnels,
+        Limits limits) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -98,6 +101,7 @@ public record ServerConfig(
         Objects.requireNonNull(upstreamKeepaliveTimeout, "upstreamKeepaliveTimeout");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(tunnels, "tunnels");
+        Objects.requireNonNull(limits, "limits");
     }
 
     /** Reads every setting from {@code flags} (given on the command line), then {@code env}, then the default. */
@@ -152,7 +156,7 @@ public record ServerConfig(
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
                 + ", upstreamKeepaliveTimeout=" + upstreamKeepaliveTimeout
-                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + "]";
+                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", limits=" + limits + "]";
     }
 
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
@@ -181,7 +185,40 @@ public record ServerConfig(
                     duration(Setting.PROXY_TIMEOUT),
                     duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
                     duration(Setting.SHUTDOWN_GRACE, true),
-                    tunnels());
+                    tunnels(),
+                    limits());
+        }
+
+        private Limits limits() {
+            int maxStreams = tunnels().maxStreams();
+            int maxTunnelRequests = raw(Setting.MAX_TUNNEL_REQUESTS) == null
+                    ? Math.max(1, Math.min(Limits.DEFAULTS.maxTunnelRequests(), maxStreams / 2))
+                    : count(Setting.MAX_TUNNEL_REQUESTS, 1);
+            if (maxTunnelRequests >= maxStreams) {
+                throw invalid(Setting.MAX_TUNNEL_REQUESTS, "it must be below " + Setting.MAX_STREAMS.displayName()
+                        + " (" + maxStreams + "), so that tcp connections and the client's own streams still fit");
+            }
+            PortRanges tcpPorts;
+            try {
+                tcpPorts = PortRanges.parse(raw(Setting.TCP_PORTS));
+            } catch (IllegalArgumentException e) {
+                throw invalid(Setting.TCP_PORTS, e.getMessage());
+            }
+            return new Limits(duration(Setting.HEADER_TIMEOUT), count(Setting.MAX_CONNECTIONS, 1),
+                    count(Setting.MAX_CONNECTIONS_PER_ADDRESS, 1), maxTunnelRequests, count(Setting.MAX_TUNNELS, 0),
+                    count(Setting.MAX_SERVICES, 0), tcpPorts);
+        }
+
+        private int count(Setting setting, int min) {
+            try {
+                int value = Integer.parseInt(raw(setting));
+                if (value >= min) {
+                    return value;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw invalid(setting, "'" + raw(setting) + "' is not a whole number of at least " + min);
         }
 
         private SessionLimits tunnels() {

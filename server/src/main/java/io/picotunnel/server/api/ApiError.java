@@ -29,6 +29,11 @@ public final class ApiError extends RuntimeException {
         return new ApiError(404, "not_found", "no " + what + " with id '" + id + "'", null);
     }
 
+    /** A limit of the server is reached (tunnels, services): 429, with what to do about it. */
+    public static ApiError limitReached(String message) {
+        return new ApiError(429, "limit_reached", message, null);
+    }
+
     public static ApiError conflict(String message, String field) {
         return new ApiError(409, "conflict", message, field);
     }

@@ -8,6 +8,7 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.picotunnel.server.Version;
 import io.picotunnel.server.auth.ManagementAuth;
+import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.store.Rfc3339;
 import io.picotunnel.server.store.Service;
@@ -51,9 +52,20 @@ public final class ApiServer implements AutoCloseable {
     public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
                                   UiAssets ui, List<ReservedAddress> reserved,
                                   Function<Service, CertificateStatus> certificates) {
+        return start(address, store, presence, auth, ui, reserved, certificates, Limits.DEFAULTS);
+    }
+
+    /**
+     * As above, within {@code limits}: connections (total, per address, header deadline), tunnels, services and the
+     * ports of tcp services.
+     */
+    public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
+                                  UiAssets ui, List<ReservedAddress> reserved,
+                                  Function<Service, CertificateStatus> certificates, Limits limits) {
         ApiJson json = new ApiJson(presence, certificates);
-        TunnelRoutes tunnels = new TunnelRoutes(store, presence, json);
-        ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved), json);
+        TunnelRoutes tunnels = new TunnelRoutes(store, presence, json, limits.maxTunnels());
+        ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved, limits.tcpPorts()), json,
+                limits.maxServices());
         Javalin app = Javalin.create(config -> {
             configureServer(config, address);
             auth.install(config);
@@ -72,6 +84,7 @@ public final class ApiServer implements AutoCloseable {
             configureErrors(config);
         });
         app.start();
+        ApiConnectionGuard.install(app.jettyServer().server(), limits);
         return new ApiServer(app);
     }
 

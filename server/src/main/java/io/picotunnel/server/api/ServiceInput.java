@@ -1,7 +1,9 @@
 package io.picotunnel.server.api;
 
+import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.Hostnames;
+import io.picotunnel.server.net.PortRanges;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
@@ -25,9 +27,12 @@ final class ServiceInput {
 
     /** The server's own listeners, which no tcp service may take. */
     private final List<ApiServer.ReservedAddress> reserved;
+    /** The ports tcp services may listen on (PICOTUNNEL_TCP_PORTS). */
+    private final PortRanges tcpPorts;
 
-    ServiceInput(List<ApiServer.ReservedAddress> reserved) {
+    ServiceInput(List<ApiServer.ReservedAddress> reserved, PortRanges tcpPorts) {
         this.reserved = List.copyOf(reserved);
+        this.tcpPorts = tcpPorts;
     }
 
     /** A new service of {@code tunnelId} (id and created_at are assigned by the store). */
@@ -107,6 +112,11 @@ final class ServiceInput {
                     null, target, service.enabled(), service.createdAt(), service.httpsRedirect());
         }
         HostPort listen = address("listen_addr", service.listenAddr(), HostPort.Rules.SERVICE_LISTEN, "0.0.0.0:2222");
+        if (!tcpPorts.contains(listen.port())) {
+            throw ApiError.invalidField("listen_addr", "port " + listen.port() + " is not one tcp services may use on"
+                    + " this server (" + tcpPorts + "); pick a port in it, or have the operator change "
+                    + Setting.TCP_PORTS.envVar());
+        }
         for (ApiServer.ReservedAddress own : reserved) {
             if (own.address().port() != 0 && own.address().overlaps(listen)) {
                 throw ApiError.conflict("listen_addr: " + listen + " is taken by the server itself (" + own.setting() + ")",

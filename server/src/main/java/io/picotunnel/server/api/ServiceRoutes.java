@@ -12,11 +12,13 @@ final class ServiceRoutes {
     private final Store store;
     private final ServiceInput input;
     private final ApiJson json;
+    private final int maxServices;
 
-    ServiceRoutes(Store store, ServiceInput input, ApiJson json) {
+    ServiceRoutes(Store store, ServiceInput input, ApiJson json, int maxServices) {
         this.store = store;
         this.input = input;
         this.json = json;
+        this.maxServices = maxServices;
     }
 
     void list(Context ctx) {
@@ -34,10 +36,16 @@ final class ServiceRoutes {
         }
         Service draft = input.create(tunnelId, JsonBody.read(ctx, ServiceInput.WRITABLE, ServiceInput.READ_ONLY));
         Service created;
-        try {
-            created = store.createService(draft).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
-        } catch (ServiceConflictException e) {
-            throw conflict(draft, e);
+        synchronized (this) {
+            if (store.services().size() >= maxServices) {
+                throw ApiError.limitReached("This server holds " + maxServices + " services, its most"
+                        + " (PICOTUNNEL_MAX_SERVICES). Delete a service you no longer need, or have the operator raise the limit.");
+            }
+            try {
+                created = store.createService(draft).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
+            } catch (ServiceConflictException e) {
+                throw conflict(draft, e);
+            }
         }
         Responses.json(ctx, 201, json.service(created));
     }

@@ -19,11 +19,13 @@ final class TunnelRoutes {
     private final Store store;
     private final TunnelPresence presence;
     private final ApiJson json;
+    private final int maxTunnels;
 
-    TunnelRoutes(Store store, TunnelPresence presence, ApiJson json) {
+    TunnelRoutes(Store store, TunnelPresence presence, ApiJson json, int maxTunnels) {
         this.store = store;
         this.presence = presence;
         this.json = json;
+        this.maxTunnels = maxTunnels;
     }
 
     void list(Context ctx) {
@@ -32,7 +34,15 @@ final class TunnelRoutes {
 
     void create(Context ctx) {
         JsonBody body = JsonBody.read(ctx, WRITABLE, READ_ONLY);
-        Tunnel tunnel = store.createTunnel(name(body.string("name")));
+        String name = name(body.string("name"));
+        Tunnel tunnel;
+        synchronized (this) {
+            if (store.tunnels().size() >= maxTunnels) {
+                throw ApiError.limitReached("This server holds " + maxTunnels + " tunnels, its most"
+                        + " (PICOTUNNEL_MAX_TUNNELS). Delete a tunnel you no longer need, or have the operator raise the limit.");
+            }
+            tunnel = store.createTunnel(name);
+        }
         Responses.json(ctx, 201, json.tunnel(tunnel));
     }
 

@@ -42,7 +42,20 @@ public enum Setting {
             "How much the windows of one client connection may grow in all, which bounds its memory."),
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
-            "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once).");
+            "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once)."),
+    HEADER_TIMEOUT("--header-timeout", "DURATION", "20s",
+            "How long a new connection to the HTTP, HTTPS or management listener may take to send its first request head."),
+    MAX_CONNECTIONS("--max-connections", "N", "10000",
+            "Most open connections per listener (HTTP, HTTPS, management API); beyond, new ones get 503 or are closed."),
+    MAX_CONNECTIONS_PER_ADDRESS("--max-connections-per-address", "N", "256",
+            "Most open connections per client IP address and listener; beyond, new ones get 429 or are closed."),
+    MAX_TUNNEL_REQUESTS("--max-tunnel-requests", "N", null,
+            "Most proxied HTTP requests open at once per tunnel (streams); beyond, 503. Below --max-streams;"
+                    + " default 4096, or half of --max-streams when that is less."),
+    MAX_TUNNELS("--max-tunnels", "N", "1000", "Most tunnels the API creates."),
+    MAX_SERVICES("--max-services", "N", "10000", "Most services the API creates, over all tunnels."),
+    TCP_PORTS("--tcp-ports", "PORTS", "1024-65535",
+            "Ports tcp services may listen on: ranges and single ports, e.g. 2000-3000,3306.");
 
     private final String flag;
     private final List<String> aliases;

@@ -13,6 +13,8 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.server.net.LogValues;
+import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
 
-    private static final Logger log = LoggerFactory.getLogger(HttpsFrontDoor.class);
+    static final Logger log = LoggerFactory.getLogger(HttpsFrontDoor.class);
     /** A ClientHello is a few hundred bytes, with post-quantum key shares a few KiB. */
     static final int MAX_CLIENT_HELLO = 32 * 1024;
 
@@ -36,8 +38,17 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     private final Duration helloTimeout;
     private ScheduledFuture<?> timeout;
 
+    private final RefusalLog refusals;
+
     HttpsFrontDoor(HttpsRouter router, HttpPipelines http, PassthroughForwarder passthrough, Duration helloTimeout) {
+        this(router, http, passthrough, helloTimeout, new RefusalLog(log));
+    }
+
+    /** {@code refusals}: the listener's log of refused handshakes, which come in floods (scanners). */
+    HttpsFrontDoor(HttpsRouter router, HttpPipelines http, PassthroughForwarder passthrough, Duration helloTimeout,
+                   RefusalLog refusals) {
         super(MAX_CLIENT_HELLO);
+        this.refusals = refusals;
         this.router = router;
         this.http = http;
         this.passthrough = passthrough;
@@ -96,7 +107,8 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     }
 
     private void answerChallenge(ChannelHandlerContext ctx, HttpsRoute.AcmeChallenge challenge) {
-        log.info("answering TLS-ALPN-01 validation for {} from {}", challenge.serverName(), ctx.channel().remoteAddress());
+        log.info("answering TLS-ALPN-01 validation for {} from {}", LogValues.escape(challenge.serverName()),
+                ctx.channel().remoteAddress());
         ctx.pipeline().addAfter(ctx.name(), "acme-tls-1", new CloseAfterHandshake());
         ctx.pipeline().replace(this, "tls", newSslHandler(ctx, challenge.sslContext()));
     }
@@ -107,9 +119,10 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
         return handler;
     }
 
-    private static void reject(ChannelHandlerContext ctx, HttpsRoute.Reject reject) {
-        log.info("TLS handshake from {} for {} refused with unrecognized_name: {}", ctx.channel().remoteAddress(),
-                reject.serverName() == null ? "(no server name)" : "'" + reject.serverName() + "'", reject.reason());
+    private void reject(ChannelHandlerContext ctx, HttpsRoute.Reject reject) {
+        refusals.refused(false, "TLS handshake from " + ctx.channel().remoteAddress() + " for "
+                + (reject.serverName() == null ? "(no server name)" : "'" + LogValues.escape(reject.serverName()) + "'")
+                + " refused with unrecognized_name: " + LogValues.escape(reject.reason()));
         ctx.writeAndFlush(TlsAlerts.fatal(ctx.alloc(), TlsAlerts.UNRECOGNIZED_NAME))
                 .addListener(ChannelFutureListener.CLOSE);
         ctx.pipeline().replace(ctx.name(), "refused", new DiscardInbound());

@@ -7,6 +7,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.RefusalLog;
 
 import java.io.IOException;
 import java.net.BindException;
@@ -26,10 +28,20 @@ public final class HttpsListener implements AutoCloseable {
     private final HttpsRouter router;
     private final HttpPipelines http;
     private final PassthroughForwarder passthrough;
+    private final ConnectionLimits limits;
+    /** Handshakes refused for an unknown name, logged once a minute at most. */
+    private final RefusalLog refusals = new RefusalLog(HttpsFrontDoor.log);
     private Channel serverChannel;
 
     public HttpsListener(InetSocketAddress address, EventLoopGroup group, HttpsRouter router, HttpPipelines http,
                          PassthroughForwarder passthrough) {
+        this(address, group, router, http, passthrough, null);
+    }
+
+    /** As above; connections over {@code limits} (none when null) are closed at once. */
+    public HttpsListener(InetSocketAddress address, EventLoopGroup group, HttpsRouter router, HttpPipelines http,
+                         PassthroughForwarder passthrough, ConnectionLimits limits) {
+        this.limits = limits;
         this.address = address;
         this.group = group;
         this.router = router;
@@ -47,8 +59,11 @@ public final class HttpsListener implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (limits != null && !limits.admit(ch, false)) {
+                            return;
+                        }
                         ch.pipeline().addLast("front-door",
-                                new HttpsFrontDoor(router, http, passthrough, CLIENT_HELLO_TIMEOUT));
+                                new HttpsFrontDoor(router, http, passthrough, CLIENT_HELLO_TIMEOUT, refusals));
                     }
                 });
         ChannelFuture bound = bootstrap.bind(address).awaitUninterruptibly();

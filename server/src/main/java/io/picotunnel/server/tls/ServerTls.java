@@ -3,6 +3,7 @@ package io.picotunnel.server.tls;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.server.acme.AcmeManager;
 import io.picotunnel.server.acme.AcmeSettings;
+import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.tunnel.TunnelRegistry;
@@ -89,9 +90,15 @@ public final class ServerTls implements AutoCloseable {
     /** Binds the HTTPS listener; the caller closes it (before shutting down {@code group}). */
     public HttpsListener startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http,
                                     TunnelRegistry tunnels) throws IOException {
+        return startHttps(address, group, http, tunnels, null);
+    }
+
+    /** As above; connections over {@code limits} (none when null) are closed at once. */
+    public HttpsListener startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http,
+                                    TunnelRegistry tunnels, ConnectionLimits limits) throws IOException {
         TlsAlpnChallenges challenges = acme == null ? TlsAlpnChallenges.NONE : acme.challenges();
         https = new HttpsListener(address, group, new HttpsRouter(store, passthrough, challenges, serverDomain), http,
-                new TunnelPassthrough(tunnels));
+                new TunnelPassthrough(tunnels), limits);
         https.start();
         return https;
     }

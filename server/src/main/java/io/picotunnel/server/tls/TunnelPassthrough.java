@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
+import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
@@ -35,7 +36,7 @@ public final class TunnelPassthrough implements PassthroughForwarder {
         try {
             header = new StreamHeader(StreamType.TCP, route.targetAddr());
         } catch (IllegalArgumentException e) {
-            log.warn("TLS passthrough for {}: {}", route.serverName(), e.getMessage());
+            log.warn("TLS passthrough for {}: {}", LogValues.escape(route.serverName()), e.getMessage());
             hold.discard();
             client.close();
             return;
@@ -44,7 +45,7 @@ public final class TunnelPassthrough implements PassthroughForwarder {
             if (relaying.isSuccess()) {
                 hold.release();
             } else {
-                log.info("TLS passthrough for {} from {} failed: {}", route.serverName(), client.remoteAddress(),
+                log.info("TLS passthrough for {} from {} failed: {}", LogValues.escape(route.serverName()), client.remoteAddress(),
                         relaying.cause().getMessage());
                 hold.discard();
             }

@@ -104,6 +104,37 @@ class ServerConfigTest {
     }
 
     @Test
+    void connectionAndApiLimitsHaveDefaultsAndBadValuesNameTheSetting() {
+        ServerConfig defaults = load(Map.of(), Map.of());
+        assertThat(defaults.limits().headerTimeout()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(defaults.limits().maxConnections()).isEqualTo(10_000);
+        assertThat(defaults.limits().maxConnectionsPerAddress()).isEqualTo(256);
+        assertThat(defaults.limits().maxTunnelRequests()).isEqualTo(4096);
+        assertThat(defaults.limits().maxTunnels()).isEqualTo(1000);
+        assertThat(defaults.limits().maxServices()).isEqualTo(10_000);
+        assertThat(defaults.limits().tcpPorts().contains(1023)).isFalse();
+        assertThat(defaults.limits().tcpPorts().contains(1024)).isTrue();
+        assertThat(defaults.limits().tcpPorts().contains(65535)).isTrue();
+
+        ServerConfig set = load(Map.of(), Map.of("PICOTUNNEL_TCP_PORTS", "2000-3000, 3306", "PICOTUNNEL_MAX_STREAMS", "100"));
+        assertThat(set.limits().tcpPorts()).hasToString("2000-3000,3306");
+        assertThat(set.limits().tcpPorts().contains(3306)).isTrue();
+        assertThat(set.limits().tcpPorts().contains(3307)).isFalse();
+        assertThat(set.limits().maxTunnelRequests()).as("half of --max-streams").isEqualTo(50);
+
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TCP_PORTS", "3000-2000")))
+                .hasMessageStartingWith("Invalid --tcp-ports (PICOTUNNEL_TCP_PORTS): '3000-2000'");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TCP_PORTS", "ssh")))
+                .hasMessageContaining("--tcp-ports").hasMessageContaining("not a port");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_TUNNEL_REQUESTS", "65536")))
+                .hasMessageContaining("--max-tunnel-requests").hasMessageContaining("below --max-streams");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_CONNECTIONS", "none")))
+                .hasMessageContaining("--max-connections").hasMessageContaining("whole number");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_HEADER_TIMEOUT", "0")))
+                .hasMessageContaining("--header-timeout").hasMessageContaining("greater than zero");
+    }
+
+    @Test
     void tunnelLimitsAndShutdownGraceHaveDefaultsAndTakeSizesAndDurations() {
         ServerConfig defaults = load(Map.of(), Map.of());
         assertThat(defaults.tunnels()).isEqualTo(new SessionLimits(16 << 20, 64L << 20, 65_536));

@@ -30,15 +30,28 @@ record ErrorPage(HttpResponseStatus status, String error, String message) {
                         + "with the tunnel's token and try again.");
     }
 
-    static ErrorPage targetUnreachable(String target) {
+    /** The page names no target address: visitors have no business knowing it; the operator's log has it. */
+    static ErrorPage targetUnreachable() {
         return new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "target_unreachable",
-                "The tunnel's client could not get a response from " + target + ": the connection was refused or "
+                "The tunnel's client could not get a response from the service: the connection was refused or "
                         + "closed before a response. Check that the service is running on the client's side.");
     }
 
-    static ErrorPage timeout(String target, long seconds) {
+    static ErrorPage timeout(long seconds) {
         return new ErrorPage(HttpResponseStatus.GATEWAY_TIMEOUT, "gateway_timeout",
-                target + " did not answer within " + seconds + " s.");
+                "The service did not answer within " + seconds + " s.");
+    }
+
+    /** The request body stopped coming before it was whole. */
+    static ErrorPage requestTimeout(long seconds) {
+        return new ErrorPage(HttpResponseStatus.REQUEST_TIMEOUT, "request_timeout",
+                "The request body did not arrive: nothing came for " + seconds + " s. Send the request again.");
+    }
+
+    /** The tunnel carries as many requests as it may at once. */
+    static ErrorPage tunnelBusy() {
+        return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "tunnel_busy",
+                "The tunnel is carrying as many requests as it may at once. Try again in a moment.");
     }
 
     static ErrorPage badRequest(String why) {

@@ -25,7 +25,9 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Hold;
+import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelOfflineException;
 import org.slf4j.Logger;
@@ -96,6 +98,8 @@ final class Exchange {
     private final Service service;
     private final boolean keepAliveRequested;
     private final boolean upgradeRequested;
+    /** The Upgrade protocols passed on ({@code h2c} never is); null without an upgrade. */
+    private final String upgradeProtocols;
     private final boolean expectsResponseBody;
     /** GET, HEAD or OPTIONS without a body: may be sent again when a reused stream fails before answering. */
     private final boolean retryable;
@@ -114,6 +118,12 @@ final class Exchange {
     private ChannelFuture lastUpstreamWrite;
     private ChannelFuture lastPublicWrite;
     private ScheduledFuture<?> responseTimer;
+    /** Runs while the request body is expected from the public side: no progress for the proxy timeout ends it. */
+    private ScheduledFuture<?> bodyTimer;
+    /** When the body last made progress (or the wait for it started), in {@link System#nanoTime} terms. */
+    private long bodyProgressAt;
+    /** Some of the request body went up the stream. */
+    private boolean bodySent;
     private Phase phase = Phase.OPENING;
     /** The whole request (its last content) has been written to the stream. */
     private boolean requestDone;
@@ -131,7 +141,8 @@ final class Exchange {
         this.request = request;
         this.service = service;
         this.keepAliveRequested = HttpUtil.isKeepAlive(request);
-        this.upgradeRequested = !http2 && HopByHop.isUpgrade(request.headers());
+        this.upgradeProtocols = http2 ? null : RequestSanitizer.upgradeToForward(request.headers());
+        this.upgradeRequested = upgradeProtocols != null;
         this.expectsResponseBody = !request.method().equals(HttpMethod.HEAD);
         HttpMethod method = request.method();
         this.retryable = (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)
@@ -161,8 +172,9 @@ final class Exchange {
             Throwable cause = opened.cause();
             LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
             end();
-            owner.answerLocally(request, cause instanceof TunnelOfflineException
-                    ? ErrorPage.tunnelOffline() : ErrorPage.targetUnreachable(service.targetAddr()), false, false);
+            ErrorPage page = cause instanceof TunnelOfflineException ? ErrorPage.tunnelOffline()
+                    : cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable();
+            owner.answerLocally(request, page, false, false);
             return;
         }
         upstream = opened.getNow().channel();
@@ -180,6 +192,8 @@ final class Exchange {
             return;
         }
         owner.requestFlows();
+        bodyProgressAt = System.nanoTime();
+        startBodyTimer(proxy.responseTimeout().toNanos());
     }
 
     /**
@@ -206,27 +220,22 @@ final class Exchange {
     private HttpRequest upstreamRequest() {
         HttpHeaders headers = request.headers().copy();
         boolean chunked = HttpUtil.isTransferEncodingChunked(request);
-        String upgrade = headers.get(HttpHeaderNames.UPGRADE);
         String publicHost = RequestTarget.hostOf(request);
         HopByHop.strip(headers);
-        headers.remove("forwarded");
+        RequestSanitizer.stripForwarding(headers);
         String ip = clientIp;
         headers.set("x-forwarded-for", ip)
                 .set("x-real-ip", ip)
                 .set("x-forwarded-proto", https ? "https" : "http");
         if (publicHost != null) {
-            headers.set("x-forwarded-host", publicHost);
-            if (!headers.contains(HttpHeaderNames.HOST)) {
-                headers.set(HttpHeaderNames.HOST, publicHost);
-            }
-        } else {
-            headers.remove("x-forwarded-host");
+            headers.set("x-forwarded-host", publicHost).set(HttpHeaderNames.HOST, publicHost);
         }
         if (chunked) {
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
         if (upgradeRequested) {
-            headers.set(HttpHeaderNames.UPGRADE, upgrade).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+            headers.set(HttpHeaderNames.UPGRADE, upgradeProtocols)
+                    .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         }
         // Otherwise HTTP/1.1 without Connection: keep-alive, so the stream can carry the next request.
         return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), RequestTarget.originForm(request.uri()), headers);
@@ -239,13 +248,92 @@ final class Exchange {
 
     /** The next piece of the request body, read from the public side. */
     void forwardRequestContent(HttpContent content) {
+        if (content.decoderResult().isFailure()) {
+            rejectRequestBody(content);
+            return;
+        }
         boolean last = content instanceof LastHttpContent;
+        bodySent |= content.content().isReadable();
         writeUpstream(content);
         if (last) {
             requestDone = true;
+            cancelBodyTimer();
             if (phase == Phase.AWAITING_RESPONSE || phase == Phase.INFORMATIONAL) {
                 startResponseTimer();
             }
+        } else {
+            bodyProgressAt = System.nanoTime();
+        }
+    }
+
+    /**
+     * The body could not be decoded (an invalid chunk size or chunk end): the target must not take what went up
+     * for a whole body, so its stream is reset; the client gets 400 (when no response started) and the close.
+     */
+    private void rejectRequestBody(HttpContent content) {
+        Throwable cause = content.decoderResult().cause();
+        content.release();
+        LOG.info("invalid request body from {} for {} {}: {}", clientIp, request.method(), LogValues.escape(service.domain()),
+                LogValues.escape(cause == null ? "undecodable" : cause.getMessage()));
+        boolean responseStarted = phase == Phase.RESPONDING;
+        endWithReset();
+        if (responseStarted) {
+            owner.abort();
+        } else {
+            owner.answerLocally(request, ErrorPage.badRequest("The request body is not valid chunked encoding."),
+                    true, false);
+        }
+    }
+
+    /**
+     * Looks at the body's progress in {@code nanos}; nothing when the body went whole. One timer for the whole body
+     * (as Netty's IdleStateHandler): a piece arriving only notes the time.
+     */
+    private void startBodyTimer(long nanos) {
+        cancelBodyTimer();
+        if (requestDone || isOver()) {
+            return;
+        }
+        bodyTimer = ctx.executor().schedule(this::onBodyTimeout, nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void cancelBodyTimer() {
+        if (bodyTimer != null) {
+            bodyTimer.cancel(false);
+            bodyTimer = null;
+        }
+    }
+
+    /**
+     * No piece of the body for the proxy timeout. Only the client's silence counts: while the stream holds the
+     * body back (the target reads slowly) or a 100-continue awaits the target's word, the wait starts again.
+     */
+    private void onBodyTimeout() {
+        bodyTimer = null;
+        if (requestDone || isOver()) {
+            return;
+        }
+        long timeout = proxy.responseTimeout().toNanos();
+        long now = System.nanoTime();
+        long left = bodyProgressAt + timeout - now;
+        if (left > 0) {
+            startBodyTimer(left);
+            return;
+        }
+        boolean awaitingContinue = HttpUtil.is100ContinueExpected(request) && !upstreamAnswered;
+        if (!upstreamReady() || awaitingContinue) {
+            bodyProgressAt = now;
+            startBodyTimer(timeout);
+            return;
+        }
+        LOG.info("request body from {} for {} {} stalled for {}: ending the exchange", clientIp, request.method(),
+                LogValues.escape(service.domain()), proxy.responseTimeout());
+        boolean responseStarted = phase == Phase.RESPONDING;
+        endWithReset();
+        if (bodySent || responseStarted) {
+            owner.abort();
+        } else {
+            owner.answerLocally(request, ErrorPage.requestTimeout(proxy.responseTimeout().toSeconds()), true, false);
         }
     }
 
@@ -290,7 +378,7 @@ final class Exchange {
         LOG.info("{} did not answer {} {} within {}", service.targetAddr(), request.method(), service.domain(),
                 proxy.responseTimeout());
         end();
-        owner.answerLocally(request, ErrorPage.timeout(service.targetAddr(), proxy.responseTimeout().toSeconds()),
+        owner.answerLocally(request, ErrorPage.timeout(proxy.responseTimeout().toSeconds()),
                 !requestDone, requestDone);
     }
 
@@ -449,7 +537,7 @@ final class Exchange {
         if (!responseStarted) {
             LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
                     service.domain());
-            owner.answerLocally(request, ErrorPage.targetUnreachable(service.targetAddr()), !requestDone, requestDone);
+            owner.answerLocally(request, ErrorPage.targetUnreachable(), !requestDone, requestDone);
         } else {
             // Part of the response is out already: abort, so that the cut body cannot pass for a whole one.
             LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
@@ -466,6 +554,7 @@ final class Exchange {
     private void end(boolean reuse) {
         phase = Phase.ENDED;
         cancelResponseTimer();
+        cancelBodyTimer();
         if (upstream != null) {
             if (reuse) {
                 proxy.upstreams().release(service, upstream);
@@ -489,6 +578,16 @@ final class Exchange {
         boolean selfDelimited = !expectsResponseBody || code == 204 || code == 304
                 || HttpUtil.isTransferEncodingChunked(response) || HttpUtil.isContentLengthSet(response);
         return selfDelimited && HttpUtil.isKeepAlive(response);
+    }
+
+    /** Ends the exchange and resets its stream: the target sees the request end abnormally, never as complete. */
+    private void endWithReset() {
+        Channel stream = upstream;
+        upstream = null;
+        end();
+        if (stream != null) {
+            Relay.abortChannel(stream);
+        }
     }
 
     /** The public side went away: the stream is closed (never reused after an exchange cut short). */

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.net.ConnectionLimits;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -22,6 +23,12 @@ public final class HttpListener implements AutoCloseable {
     /** Binds {@code address}; fails with the bind error (port in use, address not available). */
     public static HttpListener bind(SocketAddress address, EventLoopGroup group, HttpProxy proxy)
             throws InterruptedException {
+        return bind(address, group, proxy, null);
+    }
+
+    /** As above; connections over {@code limits} (none when null) get 429 or 503 and are closed. */
+    public static HttpListener bind(SocketAddress address, EventLoopGroup group, HttpProxy proxy, ConnectionLimits limits)
+            throws InterruptedException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(Transport.serverSocketChannel())
@@ -31,7 +38,9 @@ public final class HttpListener implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        proxy.initHttp1(ch.pipeline(), false);
+                        if (limits == null || limits.admit(ch, true)) {
+                            proxy.initHttp1(ch.pipeline(), false);
+                        }
                     }
                 });
         Channel server = bootstrap.bind(address).sync().channel();

@@ -1,5 +1,8 @@
 package io.picotunnel.server.proxy.http;
 
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -9,6 +12,8 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.picotunnel.server.tls.HttpPipelines;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -31,10 +36,14 @@ public final class HttpProxy implements HttpPipelines {
     /** Largest body piece decoded at once, which bounds what one read holds. */
     static final int MAX_CHUNK_SIZE = 64 * 1024;
 
+    private static final Logger LOG = LoggerFactory.getLogger(HttpProxy.class);
+    private static final ChannelHandler CONNECTION_FAILURES = new ConnectionFailures();
+
     private final HttpRoutes routes;
     private final UpstreamPool upstreams;
     private final Duration responseTimeout;
     private final Duration idleTimeout;
+    private final Duration headerTimeout;
     private final Function<String, Optional<String>> acmeChallenges;
     private final int httpsPort;
 
@@ -44,6 +53,7 @@ public final class HttpProxy implements HttpPipelines {
                 builder.upstreamIdleTimeout, builder.maxIdleUpstreams);
         this.responseTimeout = builder.responseTimeout;
         this.idleTimeout = builder.idleTimeout;
+        this.headerTimeout = builder.headerTimeout;
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
     }
@@ -84,6 +94,21 @@ public final class HttpProxy implements HttpPipelines {
                 stream.pipeline().addLast(new ProxyHandler(HttpProxy.this, true, true));
             }
         }));
+        pipeline.addLast("http2-failures", CONNECTION_FAILURES);
+    }
+
+    /**
+     * Last in an HTTP/2 connection's pipeline: a failure below the streams (a bad TLS record, a reset socket) ends
+     * the connection with one debug line instead of a WARN with a stack trace from the pipeline's tail. A bad stream
+     * never gets here: HTTP/2 resets it, and its own pipeline handles its errors.
+     */
+    @ChannelHandler.Sharable
+    private static final class ConnectionFailures extends ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("HTTP/2 connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
     }
 
     HttpRoutes routes() {
@@ -103,6 +128,10 @@ public final class HttpProxy implements HttpPipelines {
         return idleTimeout;
     }
 
+    Duration headerTimeout() {
+        return headerTimeout;
+    }
+
     Function<String, Optional<String>> acmeChallenges() {
         return acmeChallenges;
     }
@@ -116,6 +145,7 @@ public final class HttpProxy implements HttpPipelines {
         private UpstreamOpener opener;
         private Duration responseTimeout = Duration.ofSeconds(60);
         private Duration idleTimeout = Duration.ofSeconds(75);
+        private Duration headerTimeout = Duration.ofSeconds(20);
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
         private int maxIdleUpstreams = 32;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
@@ -145,6 +175,15 @@ public final class HttpProxy implements HttpPipelines {
         /** How long an HTTP/1.1 connection may wait for its next request before it is closed. */
         public Builder idleTimeout(Duration timeout) {
             this.idleTimeout = requirePositive(timeout, "idleTimeout");
+            return this;
+        }
+
+        /**
+         * How long a new HTTP/1.1 connection may take to send its first request head, and any later head once
+         * its first bytes came, before it is closed.
+         */
+        public Builder headerTimeout(Duration timeout) {
+            this.headerTimeout = requirePositive(timeout, "headerTimeout");
             return this;
         }
 

@@ -63,6 +63,10 @@ final class LocalAnswers {
             return new Answer(page(request,
                     ErrorPage.badRequest("Transfer-Encoding other than chunked is not accepted."), alloc), true);
         }
+        String unsafe = RequestSanitizer.sanitize(request);
+        if (unsafe != null) {
+            return new Answer(page(request, ErrorPage.badRequest(unsafe), alloc), true);
+        }
         String host = RequestTarget.hostOf(request);
         if (host == null && request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
             return new Answer(page(request, ErrorPage.badRequest("The request has no Host header."), alloc), true);

@@ -68,6 +68,12 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private State state = State.AWAIT_REQUEST;
     private Exchange exchange;
     private ScheduledFuture<?> idleTimer;
+    /** Runs from the first bytes of a request head after the first request: the head must be whole in time. */
+    private ScheduledFuture<?> headerTimer;
+    /** No request head came whole yet: the wait for it is the header timeout, not the idle timeout. */
+    private boolean firstRequest = true;
+    /** A whole request head came in the current read: what is left of it is no partial head. */
+    private boolean headInThisRead;
 
     ProxyHandler(HttpProxy proxy, boolean https, boolean http2) {
         this.proxy = proxy;
@@ -106,7 +112,31 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         } else {
             pending.add(object);
         }
+        headInThisRead |= msg instanceof HttpRequest;
         drain();
+    }
+
+    /**
+     * A read that brought no whole request head while one is awaited: part of a head came, which must be whole
+     * within the header timeout (slow-loris). The first head is bounded from the start, in {@link #awaitRequest}.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        boolean partialHead = !headInThisRead;
+        headInThisRead = false;
+        if (!http2 && !firstRequest && partialHead && state == State.AWAIT_REQUEST && pending.isEmpty()
+                && headerTimer == null) {
+            headerTimer = ctx.executor().schedule(this::closeIfStillAwaiting, proxy.headerTimeout().toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void closeIfStillAwaiting() {
+        if (state == State.AWAIT_REQUEST) {
+            LOG.debug("{} did not send a whole request head in time: closing", ctx.channel().remoteAddress());
+            ctx.close();
+        }
     }
 
     @Override
@@ -145,6 +175,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                     HttpObject msg = pending.poll();
                     if (msg instanceof HttpRequest request) {
                         cancelIdleTimer();
+                        firstRequest = false;
                         startRequest(request);
                     } else {
                         ReferenceCountUtil.release(msg);
@@ -175,12 +206,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         state = State.AWAIT_REQUEST;
         exchange = null;
         if (!http2 && idleTimer == null) {
-            long idle = proxy.idleTimeout().toMillis();
-            idleTimer = ctx.executor().schedule(() -> {
-                if (state == State.AWAIT_REQUEST) {
-                    ctx.close();
-                }
-            }, idle, TimeUnit.MILLISECONDS);
+            long idle = (firstRequest ? proxy.headerTimeout() : proxy.idleTimeout()).toMillis();
+            idleTimer = ctx.executor().schedule(this::closeIfStillAwaiting, idle, TimeUnit.MILLISECONDS);
         }
         readPublicIfReady();
     }
@@ -189,6 +216,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         if (idleTimer != null) {
             idleTimer.cancel(false);
             idleTimer = null;
+        }
+        if (headerTimer != null) {
+            headerTimer.cancel(false);
+            headerTimer = null;
         }
     }
 
@@ -298,8 +329,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
      */
     private void respondLocally(HttpRequest request, FullHttpResponse response, boolean close,
             boolean requestFinished) {
-        boolean bodyLeft = !requestFinished
-                && (HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0);
+        boolean bodyLeft = !requestFinished && mayHaveBody(request);
         boolean keepAlive = !close && !bodyLeft && HttpUtil.isKeepAlive(request);
         if (!http2) {
             HttpUtil.setKeepAlive(response, keepAlive);
@@ -314,6 +344,18 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         } else {
             state = State.CLOSED;
             written.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** Whether a body may follow the head; an unreadable Content-Length (the decoder refused it) counts as one. */
+    private static boolean mayHaveBody(HttpRequest request) {
+        if (HttpUtil.isTransferEncodingChunked(request)) {
+            return true;
+        }
+        try {
+            return HttpUtil.getContentLength(request, 0L) > 0;
+        } catch (NumberFormatException e) {
+            return true;
         }
     }
 

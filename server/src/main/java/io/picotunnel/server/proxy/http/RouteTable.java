@@ -23,8 +23,9 @@ import java.util.Optional;
  *       domain's path prefixes matches the path.</li>
  *   <li>Among the candidates of a domain the longest matching {@code path_prefix} wins. Prefixes match whole
  *       path segments: {@code /api} matches {@code /api}, {@code /api/} and {@code /api/v1}, never
- *       {@code /apix}; a trailing slash on the prefix makes no difference. The path is compared as sent
- *       (no percent-decoding), without its query.</li>
+ *       {@code /apix}; a trailing slash on the prefix makes no difference. Paths and prefixes are compared in
+ *       normal form ({@link PathNormalizer}: unreserved characters decoded, dot segments removed), without
+ *       the query.</li>
  * </ul>
  */
 final class RouteTable {
@@ -105,7 +106,8 @@ final class RouteTable {
         if (prefix == null || prefix.isEmpty()) {
             return "/";
         }
-        String p = prefix;
+        String normal = prefix.startsWith("/") ? PathNormalizer.normalize(prefix) : null;
+        String p = normal == null ? prefix : normal;
         while (p.length() > 1 && p.endsWith("/")) {
             p = p.substring(0, p.length() - 1);
         }

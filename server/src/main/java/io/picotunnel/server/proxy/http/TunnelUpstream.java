@@ -8,33 +8,82 @@ import io.netty.util.concurrent.Promise;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.slf4j.LoggerFactory;
 
-/** Opens each proxied request as a yamux stream {@code {"type":"http","target":...}} to the tunnel's client. */
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Opens each proxied request as a yamux stream {@code {"type":"http","target":...}} to the tunnel's client, at most
+ * {@code maxPerTunnel} open at once per tunnel (idle keep-alive streams included): beyond, the open fails with
+ * {@link TunnelBusyException} and a WARN says so, once a minute at most.
+ */
 public final class TunnelUpstream implements UpstreamOpener {
 
     private final TunnelRegistry tunnels;
+    private final int maxPerTunnel;
+    private final Map<String, AtomicInteger> open = new ConcurrentHashMap<>();
+    private final RefusalLog refusals = new RefusalLog(LoggerFactory.getLogger(TunnelUpstream.class));
 
     public TunnelUpstream(TunnelRegistry tunnels) {
+        this(tunnels, Integer.MAX_VALUE);
+    }
+
+    public TunnelUpstream(TunnelRegistry tunnels, int maxPerTunnel) {
         this.tunnels = tunnels;
+        this.maxPerTunnel = maxPerTunnel;
     }
 
     @Override
     public Future<? extends Channel> open(Service service, ChannelHandler handler) {
+        String tunnelId = service.tunnelId();
+        if (!take(tunnelId)) {
+            refusals.refused(true, "tunnel " + tunnelId + " reached " + maxPerTunnel + " open requests"
+                    + " (--max-tunnel-requests): answering 503 to new ones until some end");
+            return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelBusyException(tunnelId, maxPerTunnel));
+        }
         Promise<Channel> promise = ImmediateEventExecutor.INSTANCE.newPromise();
-        Future<YamuxStreamChannel> opened = tunnels.openStream(service.tunnelId(), handler);
+        Future<YamuxStreamChannel> opened = tunnels.openStream(tunnelId, handler);
         opened.addListener(f -> {
             if (!opened.isSuccess()) {
+                give(tunnelId);
                 promise.tryFailure(opened.cause());
                 return;
             }
             YamuxStreamChannel stream = opened.getNow();
+            stream.closeFuture().addListener(c -> give(tunnelId));
             // From the first handler's context the header goes out below the HTTP codec, before any request.
             stream.pipeline().firstContext()
                     .writeAndFlush(new StreamHeader(StreamType.HTTP, service.targetAddr()).encode(stream.alloc()));
             promise.trySuccess(stream);
         });
         return promise;
+    }
+
+    /** Requests (streams) open now for {@code tunnelId}. */
+    public int openRequests(String tunnelId) {
+        AtomicInteger count = open.get(tunnelId);
+        return count == null ? 0 : count.get();
+    }
+
+    private boolean take(String tunnelId) {
+        boolean[] taken = {false};
+        open.compute(tunnelId, (id, count) -> {
+            AtomicInteger c = count == null ? new AtomicInteger() : count;
+            if (c.get() < maxPerTunnel) {
+                c.incrementAndGet();
+                taken[0] = true;
+            }
+            return c;
+        });
+        return taken[0];
+    }
+
+    private void give(String tunnelId) {
+        open.computeIfPresent(tunnelId, (id, count) -> count.decrementAndGet() <= 0 ? null : count);
     }
 }

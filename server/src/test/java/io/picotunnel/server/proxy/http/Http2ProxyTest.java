@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import ch.qos.logback.classic.Level;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -11,6 +12,7 @@ import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.net.LogCapture;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
@@ -19,6 +21,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -30,13 +37,19 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * HTTP/2 from a real HTTP/2 client over TLS with ALPN, through {@link HttpProxy#initHttp2}, HTTP/1.1 upstream; and
@@ -141,6 +154,101 @@ class Http2ProxyTest {
         } finally {
             client.shutdownNow();
         }
+    }
+
+    @Test
+    void badStreamIsResetHostFieldsAreCheckedAndAConnectionFailingBelowHttp2LogsNoStackTrace() throws Exception {
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        SSLContext context = certificates.clientContext();
+        try (LogCapture netty = new LogCapture("io.netty", null);
+             LogCapture proxyLog = new LogCapture(HttpProxy.class, Level.DEBUG);
+             Socket raw = new Socket(InetAddress.getLoopbackAddress(), port);
+             SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(raw, "localhost", port, true)) {
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setApplicationProtocols(new String[] {"h2"});
+            socket.setSSLParameters(parameters);
+            socket.setSoTimeout(15_000);
+            socket.startHandshake();
+            assertThat(socket.getApplicationProtocol()).isEqualTo("h2");
+            OutputStream out = socket.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(frame(0x4, 0, 0, new byte[0]));
+            out.write(frame(0x4, 0x1, 0, new byte[0]));
+            // Stream 1 carries a connection-specific header, which HTTP/2 forbids: a stream error.
+            out.write(frame(0x1, 0x5, 1, headers(":method", "GET", ":scheme", "https", ":path", "/bad",
+                    ":authority", "localhost", "connection", "close")));
+            out.write(frame(0x1, 0x5, 3, headers(":method", "GET", ":scheme", "https", ":path", "/good",
+                    ":authority", "localhost")));
+            // :authority and a host field: one Host when they agree; refused (reset or 400) when they do not.
+            out.write(frame(0x1, 0x5, 5, headers(":method", "GET", ":scheme", "https", ":path", "/same",
+                    ":authority", "localhost", "host", "localhost")));
+            out.write(frame(0x1, 0x5, 7, headers(":method", "GET", ":scheme", "https", ":path", "/other",
+                    ":authority", "localhost", "host", "elsewhere.test")));
+            out.flush();
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            Set<Integer> reset = new HashSet<>();
+            Map<Integer, Integer> statusByte = new HashMap<>();
+            for (int i = 0; i < 100 && reset.size() + statusByte.size() < 4; i++) {
+                int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+                int type = in.readUnsignedByte();
+                in.readUnsignedByte();
+                int stream = in.readInt() & 0x7fffffff;
+                byte[] payload = in.readNBytes(length);
+                if (type == 0x3) {
+                    reset.add(stream);
+                }
+                if (type == 0x1 && length > 0) {
+                    statusByte.put(stream, payload[0] & 0xff);
+                }
+            }
+            assertThat(reset).as("RST_STREAM for the bad stream").contains(1).doesNotContain(3, 5);
+            // The first field of a response head is its :status, HPACK-indexed: 0x88 is 200, 0x8c is 400.
+            assertThat(statusByte).as("status of streams 3, 5").containsEntry(3, 0x88).containsEntry(5, 0x88);
+            assertThat(reset.contains(7) || statusByte.getOrDefault(7, 0) == 0x8c).as("stream 7 refused").isTrue();
+            // Then bytes that are no TLS record: the connection fails below HTTP/2, and is closed.
+            raw.getOutputStream().write("this is not TLS\r\n".repeat(10).getBytes(StandardCharsets.US_ASCII));
+            raw.getOutputStream().flush();
+            assertThat(readsToTheEnd(raw.getInputStream())).as("connection closed").isTrue();
+            await().atMost(Duration.ofSeconds(10)).until(() -> !proxyLog.messages(Level.DEBUG).isEmpty());
+            assertThat(proxyLog.messages(Level.DEBUG).get(0)).contains("HTTP/2 connection from", "failed");
+            assertThat(netty.events()).as("Netty log events with a stack trace")
+                    .noneMatch(event -> event.getThrowableProxy() != null);
+        }
+    }
+
+    /** Reads until EOF or a reset (true); false after 100000 bytes. */
+    private static boolean readsToTheEnd(InputStream in) {
+        try {
+            for (int i = 0; i < 100_000; i++) {
+                if (in.read() == -1) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    private static byte[] frame(int type, int flags, int stream, byte[] payload) {
+        ByteBuffer frame = ByteBuffer.allocate(9 + payload.length);
+        frame.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8)).put((byte) payload.length);
+        frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
+        return frame.array();
+    }
+
+    /** HPACK literal fields without indexing, new names, no Huffman coding (names and values under 127 bytes). */
+    private static byte[] headers(String... namesAndValues) {
+        ByteArrayOutputStream block = new ByteArrayOutputStream();
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            block.write(0);
+            for (String s : new String[] {namesAndValues[i], namesAndValues[i + 1]}) {
+                byte[] bytes = s.getBytes(StandardCharsets.US_ASCII);
+                block.write(bytes.length);
+                block.writeBytes(bytes);
+            }
+        }
+        return block.toByteArray();
     }
 
     @Test

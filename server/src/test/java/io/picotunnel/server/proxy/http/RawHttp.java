@@ -33,7 +33,15 @@ final class RawHttp implements AutoCloseable {
     private final OutputStream out;
 
     RawHttp(int port) throws IOException {
+        this(port, null);
+    }
+
+    /** A connection from {@code localAddress} (another loopback address, e.g. 127.0.0.2, stands for another client). */
+    RawHttp(int port, String localAddress) throws IOException {
         socket = new Socket();
+        if (localAddress != null) {
+            socket.bind(new InetSocketAddress(localAddress, 0));
+        }
         socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
         socket.setSoTimeout(20_000);
         in = socket.getInputStream();
@@ -103,6 +111,26 @@ final class RawHttp implements AutoCloseable {
             return in.read() == -1;
         } catch (IOException e) {
             return true;
+        }
+    }
+
+    /**
+     * True once the server has closed the connection (EOF or reset) within 15 s; false when it is still open
+     * then (a read timeout is not a close).
+     */
+    boolean closedWithin15s() throws IOException {
+        int before = socket.getSoTimeout();
+        socket.setSoTimeout(15_000);
+        try {
+            return in.read() == -1;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        } finally {
+            if (!socket.isClosed()) {
+                socket.setSoTimeout(before);
+            }
         }
     }
 

@@ -58,6 +58,11 @@ final class TunnelFixture implements AutoCloseable {
         return server.httpPort();
     }
 
+    /** Proxied requests (streams, idle keep-alive ones included) open now for the fixture's tunnel. */
+    int openRequests() {
+        return server.openTunnelRequests(tunnelId);
+    }
+
     /** The proxy's keep-alive streams to the targets. */
     UpstreamPool upstreams() {
         return server.httpUpstreams();

@@ -1,0 +1,91 @@
+package io.picotunnel.server.api;
+
+import io.picotunnel.server.config.Limits;
+import io.picotunnel.server.net.ConnectionLimits;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.util.thread.Scheduler;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Limits and the header deadline of the management listener, on Jetty's connections: a connection over the
+ * {@link ConnectionLimits} is closed as it opens, and one that sends no whole request head within the header
+ * timeout (a first one, or a next one while idle between requests) is closed. A request being answered is never
+ * cut: long requests are bounded by the body size limit and Jetty's idle timeout.
+ */
+final class ApiConnectionGuard implements Connection.Listener {
+
+    private final ConnectionLimits limits;
+    private final long headerTimeoutMillis;
+    private final Scheduler scheduler;
+    /** The connections counted, with their client address (null when it has none). */
+    private final Map<Connection, Admitted> admitted = new ConcurrentHashMap<>();
+
+    private record Admitted(InetAddress address) {
+    }
+
+    private ApiConnectionGuard(ConnectionLimits limits, long headerTimeoutMillis, Scheduler scheduler) {
+        this.limits = limits;
+        this.headerTimeoutMillis = headerTimeoutMillis;
+        this.scheduler = scheduler;
+    }
+
+    /** Watches every connection of {@code server}'s connectors from now on. */
+    static void install(Server server, Limits limits) {
+        ConnectionLimits connectionLimits = new ConnectionLimits("management API", limits.maxConnections(),
+                limits.maxConnectionsPerAddress());
+        for (Connector connector : server.getConnectors()) {
+            if (connector instanceof AbstractConnector c) {
+                c.addEventListener(new ApiConnectionGuard(connectionLimits, limits.headerTimeout().toMillis(),
+                        c.getScheduler()));
+            }
+        }
+    }
+
+    @Override
+    public void onOpened(Connection connection) {
+        InetAddress address = addressOf(connection.getEndPoint().getRemoteSocketAddress());
+        if (limits.admit(address) != null) {
+            connection.getEndPoint().close();
+            return;
+        }
+        admitted.put(connection, new Admitted(address));
+        scheduleCheck(connection, -1);
+    }
+
+    @Override
+    public void onClosed(Connection connection) {
+        Admitted counted = admitted.remove(connection);
+        if (counted != null) {
+            limits.release(counted.address());
+        }
+    }
+
+    /** Every header timeout: a connection between requests that started none since the last look is closed. */
+    private void scheduleCheck(Connection connection, long requestsBefore) {
+        scheduler.schedule(() -> {
+            if (!connection.getEndPoint().isOpen()) {
+                return;
+            }
+            long in = connection.getMessagesIn();
+            boolean betweenRequests = in <= connection.getMessagesOut();
+            if (betweenRequests && in == Math.max(requestsBefore, 0)) {
+                connection.getEndPoint().close();
+                return;
+            }
+            scheduleCheck(connection, in);
+        }, headerTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private static InetAddress addressOf(SocketAddress address) {
+        return address instanceof InetSocketAddress inet ? inet.getAddress() : null;
+    }
+}

@@ -1,0 +1,73 @@
+package io.picotunnel.server.net;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A set of TCP ports written as frp's {@code allowPorts}: single ports and inclusive ranges separated by commas,
+ * e.g. {@code 2000-3000,3306,8000-8100}.
+ */
+public final class PortRanges {
+
+    private record Range(int from, int to) {
+        @Override
+        public String toString() {
+            return from == to ? Integer.toString(from) : from + "-" + to;
+        }
+    }
+
+    private final List<Range> ranges;
+
+    private PortRanges(List<Range> ranges) {
+        this.ranges = List.copyOf(ranges);
+    }
+
+    /** Parses {@code text}; throws {@link IllegalArgumentException} with a sentence naming the bad part. */
+    public static PortRanges parse(String text) {
+        List<Range> ranges = new ArrayList<>();
+        for (String part : text.split(",")) {
+            String item = part.trim();
+            if (item.isEmpty()) {
+                continue;
+            }
+            int dash = item.indexOf('-');
+            int from = port(dash < 0 ? item : item.substring(0, dash), item);
+            int to = dash < 0 ? from : port(item.substring(dash + 1), item);
+            if (from > to) {
+                throw new IllegalArgumentException("'" + item + "' is a range whose start is above its end");
+            }
+            ranges.add(new Range(from, to));
+        }
+        if (ranges.isEmpty()) {
+            throw new IllegalArgumentException("no port given; write ranges and ports such as 1024-65535 or 2000-3000,3306");
+        }
+        return new PortRanges(ranges);
+    }
+
+    private static int port(String text, String item) {
+        try {
+            int port = Integer.parseInt(text.trim());
+            if (port >= 1 && port <= 65535) {
+                return port;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("'" + item + "' is not a port (1-65535) or a range such as 2000-3000");
+    }
+
+    public boolean contains(int port) {
+        for (Range range : ranges) {
+            if (port >= range.from && port <= range.to) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** As written to be parsed again: {@code 1024-65535} or {@code 2000-3000,3306}. */
+    @Override
+    public String toString() {
+        return String.join(",", ranges.stream().map(Range::toString).toList());
+    }
+}

@@ -1,0 +1,58 @@
+package io.picotunnel.server.net;
+
+import org.slf4j.Logger;
+
+import java.time.Duration;
+
+/**
+ * Logs refusals that come in floods (connections over a limit, handshakes for unknown names) at most once per
+ * interval: the first refusal of an interval is logged with the number of the others since the last line;
+ * the rest of the interval only counts. Thread-safe.
+ */
+public final class RefusalLog {
+
+    /** The interval used by the server's listeners. */
+    public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(60);
+
+    private final Logger log;
+    private final long intervalNanos;
+    private long nextLineAt;
+    private boolean logged;
+    private long unlogged;
+
+    public RefusalLog(Logger log, Duration interval) {
+        this.log = log;
+        this.intervalNanos = interval.toNanos();
+    }
+
+    public RefusalLog(Logger log) {
+        this(log, DEFAULT_INTERVAL);
+    }
+
+    /**
+     * One refusal: logged at {@code warn} or info level when no line was written in this interval, else counted.
+     * {@code message} must already be safe to log ({@link LogValues#escape}).
+     */
+    public void refused(boolean warn, String message) {
+        long skipped;
+        synchronized (this) {
+            long now = System.nanoTime();
+            if (logged && now - nextLineAt < 0) {
+                unlogged++;
+                return;
+            }
+            logged = true;
+            nextLineAt = now + intervalNanos;
+            skipped = unlogged;
+            unlogged = 0;
+        }
+        String line = skipped == 0 ? message
+                : message + " (" + skipped + " more like this not logged since the last such line; at most one line per "
+                + Duration.ofNanos(intervalNanos).toSeconds() + " s)";
+        if (warn) {
+            log.warn(line);
+        } else {
+            log.info(line);
+        }
+    }
+}

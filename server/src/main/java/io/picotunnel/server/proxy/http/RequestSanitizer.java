@@ -1,0 +1,125 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What the proxy makes of a request before routing it, so that what is routed is what the target receives:
+ * <ul>
+ *   <li>one Host header at most (two are a 400); an absolute-form target ({@code GET http://a.test/x}) becomes
+ *       origin form with its authority as the Host header (RFC 9112 3.2.2);</li>
+ *   <li>the path normalised ({@link PathNormalizer}) before prefix matching, and sent on so;</li>
+ *   <li>forwarding headers the client sent and the proxy does not set itself are dropped
+ *       ({@link #stripForwarding}), and an {@code h2c} upgrade is never passed on ({@link #upgradeToForward}).</li>
+ * </ul>
+ */
+final class RequestSanitizer {
+
+    /**
+     * Headers by which a proxy in front tells a target who the client is or what it asked for. Whatever the client
+     * put there would be believed by some target; the proxy sets X-Forwarded-For, -Host, -Proto and X-Real-IP
+     * itself and drops all others.
+     */
+    private static final List<String> FORWARDING = List.of(
+            "forwarded", "x-real-ip", "x-original-url", "x-rewrite-url", "x-original-uri", "x-original-host",
+            "x-original-forwarded-for", "x-host", "true-client-ip", "x-client-ip", "client-ip", "cf-connecting-ip",
+            "cf-connecting-ipv6", "fastly-client-ip", "x-cluster-client-ip", "x-proxyuser-ip", "x-envoy-external-address",
+            "x-envoy-original-path", "x-appengine-user-ip", "akamai-origin-hop", "via-client-ip");
+
+    private RequestSanitizer() {
+    }
+
+    /**
+     * Checks and rewrites {@code request} in place (Host and target); null when it may be routed, else why it is
+     * a bad request.
+     */
+    static String sanitize(HttpRequest request) {
+        HttpHeaders headers = request.headers();
+        if (headers.getAll(HttpHeaderNames.HOST).size() > 1) {
+            return "The request has more than one Host header.";
+        }
+        String uri = request.uri();
+        if (uri.equals("*")) {
+            return null;
+        }
+        if (!uri.startsWith("/")) {
+            String authority = authorityOf(uri);
+            if (authority == null || authority.isEmpty()) {
+                return "The request target names no host.";
+            }
+            headers.set(HttpHeaderNames.HOST, authority);
+            uri = RequestTarget.originForm(uri);
+        }
+        int end = uri.length();
+        int query = uri.indexOf('?');
+        int fragment = uri.indexOf('#');
+        if (fragment >= 0) {
+            // Never sent by clients; it has no meaning to a server.
+            end = fragment;
+        }
+        if (query >= 0 && query < end) {
+            end = query;
+        }
+        String path = PathNormalizer.normalize(uri.substring(0, end));
+        if (path == null) {
+            return "The request path has an invalid percent-encoding.";
+        }
+        String rest = uri.substring(end, fragment >= 0 ? fragment : uri.length());
+        request.setUri(path + rest);
+        return null;
+    }
+
+    /** Authority of an absolute-form target, without user info; null when there is no {@code ://}. */
+    private static String authorityOf(String uri) {
+        int scheme = uri.indexOf("://");
+        if (scheme <= 0) {
+            return null;
+        }
+        int start = scheme + 3;
+        int end = start;
+        while (end < uri.length() && "/?#".indexOf(uri.charAt(end)) < 0) {
+            end++;
+        }
+        String authority = uri.substring(start, end);
+        int at = authority.lastIndexOf('@');
+        return at >= 0 ? authority.substring(at + 1) : authority;
+    }
+
+    /** Removes every forwarding header the client sent: all {@code X-Forwarded-*} and the {@link #FORWARDING} list. */
+    static void stripForwarding(HttpHeaders headers) {
+        List<String> names = new ArrayList<>();
+        for (String name : headers.names()) {
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (lower.startsWith("x-forwarded-") || FORWARDING.contains(lower)) {
+                names.add(name);
+            }
+        }
+        names.forEach(headers::remove);
+        headers.remove("http2-settings");
+    }
+
+    /**
+     * The protocols of an HTTP/1.1 upgrade request to pass on to the target, or null when there is none: the
+     * {@code Upgrade} tokens without {@code h2c}, which the target would speak to the proxy's client codec.
+     */
+    static String upgradeToForward(HttpHeaders headers) {
+        if (!HopByHop.isUpgrade(headers)) {
+            return null;
+        }
+        List<String> kept = new ArrayList<>();
+        for (String value : headers.getAll(HttpHeaderNames.UPGRADE)) {
+            for (String token : value.split(",")) {
+                String t = token.trim();
+                if (!t.isEmpty() && !t.toLowerCase(Locale.ROOT).startsWith("h2c")) {
+                    kept.add(t);
+                }
+            }
+        }
+        return kept.isEmpty() ? null : String.join(", ", kept);
+    }
+}

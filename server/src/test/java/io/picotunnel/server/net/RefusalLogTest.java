@@ -1,0 +1,37 @@
+package io.picotunnel.server.net;
+
+import ch.qos.logback.classic.Level;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+class RefusalLogTest {
+
+    @Test
+    void firstRefusalIsLoggedAndTheRestCountedIntoTheNextIntervalsLine() {
+        try (LogCapture capture = new LogCapture(RefusalLogTest.class, Level.INFO)) {
+            RefusalLog log = new RefusalLog(LoggerFactory.getLogger(RefusalLogTest.class), Duration.ofMillis(200));
+            for (int i = 0; i < 10; i++) {
+                log.refused(true, "refused " + i);
+            }
+            assertThat(capture.messages(Level.WARN)).containsExactly("refused 0");
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                log.refused(false, "refused later");
+                return capture.messages(Level.INFO).size() == 1;
+            });
+            assertThat(capture.messages(Level.INFO).get(0)).startsWith("refused later (")
+                    .containsPattern("\\((9|[1-9][0-9]+) more like this not logged");
+        }
+    }
+
+    @Test
+    void controlCharactersAreEscapedAndLongValuesCut() {
+        assertThat(LogValues.escape("a\nb\r\tc\u0000d\u2028")).isEqualTo("a\\nb\\r\\tc\\u0000d\\u2028");
+        assertThat(LogValues.escape("x".repeat(500))).hasSizeLessThan(230).endsWith("...(500 chars)");
+        assertThat(LogValues.escape(null)).isEqualTo("null");
+    }
+}

@@ -1,0 +1,305 @@
+package io.picotunnel.server.proxy.http;
+
+import ch.qos.logback.classic.Level;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Issue 10, the proxy's half: bodies and heads that stall, connection and stream limits, invalid chunked bodies,
+ * request targets and headers made safe, and error pages and logs that give nothing away. All over real sockets,
+ * through the server, a tunnel and our client.
+ */
+class ProxyHardeningTest {
+
+    @TempDir
+    Path dataDir;
+    private TunnelFixture tunnel;
+    private TargetServer alpha;
+    private TargetServer beta;
+
+    @BeforeEach
+    void targets() throws Exception {
+        alpha = new TargetServer("alpha");
+        beta = new TargetServer("beta");
+    }
+
+    @AfterEach
+    void stop() {
+        if (tunnel != null) {
+            tunnel.close();
+        }
+        alpha.close();
+        beta.close();
+    }
+
+    private void start(Map<Setting, String> settings) throws InterruptedException {
+        Map<Setting, String> all = new EnumMap<>(Setting.class);
+        all.put(Setting.PROXY_TIMEOUT, "2s");
+        all.putAll(settings);
+        tunnel = new TunnelFixture(dataDir, all);
+        tunnel.addService("alpha.test", "/", alpha.address(), false);
+        tunnel.addService("beta.test", "/", beta.address(), false);
+    }
+
+    private RawHttp connect() throws Exception {
+        return new RawHttp(tunnel.httpPort());
+    }
+
+    private RawHttp connectFrom(String localAddress) throws Exception {
+        return new RawHttp(tunnel.httpPort(), localAddress);
+    }
+
+    private static String stalledUpload(String host) {
+        return "POST /upload HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 100\r\n\r\n";
+    }
+
+    // 1. A request body that makes no progress.
+
+    @Test
+    void stalledBodyGets408WhileOtherAddressesStillReachTheTunnelsServices() throws Exception {
+        start(Map.of(Setting.MAX_CONNECTIONS_PER_ADDRESS, "6", Setting.MAX_TUNNEL_REQUESTS, "20", Setting.PROXY_TIMEOUT, "5s"));
+        List<RawHttp> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < 6; i++) {
+                stalled.add(connect().send(stalledUpload("alpha.test")));
+            }
+            // Each stalled upload holds a stream from the moment the proxy opened it for the request head.
+            await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.openRequests() == 6);
+            try (RawHttp seventh = connect()) {
+                assertThat(seventh.get("alpha.test", "/").status()).as("over the per-address limit").isEqualTo(429);
+            }
+            try (RawHttp other = connectFrom("127.0.0.2")) {
+                RawHttp.Response response = other.get("beta.test", "/other");
+                assertThat(response.status()).isEqualTo(200);
+                assertThat(response.text()).contains("service=beta", "uri=/other");
+            }
+            for (RawHttp http : stalled) {
+                RawHttp.Response response = http.read();
+                assertThat(response.status()).isEqualTo(408);
+                assertThat(response.text()).contains("request body did not arrive");
+                assertThat(http.closedWithin15s()).isTrue();
+            }
+        } finally {
+            for (RawHttp http : stalled) {
+                http.close();
+            }
+        }
+        try (RawHttp again = connect()) {
+            assertThat(again.get("alpha.test", "/after").text()).contains("service=alpha");
+        }
+    }
+
+    @Test
+    void bodyStalledAfterSomeBytesResetsTheStreamAndClosesTheConnection() throws Exception {
+        start(Map.of());
+        try (RawHttp http = connect()) {
+            http.send(stalledUpload("alpha.test") + "0123456789");
+            assertThat(http.closedWithin15s()).as("closed without a response").isTrue();
+        }
+        try (RawHttp http = connect()) {
+            http.send("POST /upload HTTP/1.1\r\nHost: alpha.test\r\nContent-Length: 3\r\n\r\nabc");
+            assertThat(http.read().text()).startsWith("bytes=3 ");
+        }
+    }
+
+    // 2. Limits and deadlines.
+
+    @Test
+    void connectionsOverTheLimitsGet429Or503AndTheRefusalsAreLoggedOnce() throws Exception {
+        start(Map.of(Setting.MAX_CONNECTIONS, "4", Setting.MAX_CONNECTIONS_PER_ADDRESS, "3"));
+        List<RawHttp> open = new ArrayList<>();
+        try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
+            for (int i = 0; i < 3; i++) {
+                open.add(connect());
+                assertThat(open.get(i).get("alpha.test", "/").status()).isEqualTo(200);
+            }
+            for (int i = 0; i < 3; i++) {
+                try (RawHttp refused = connect()) {
+                    RawHttp.Response response = refused.read();
+                    assertThat(response.status()).isEqualTo(429);
+                    assertThat(response.text()).contains("too_many_connections");
+                }
+            }
+            open.add(connectFrom("127.0.0.2"));
+            assertThat(open.get(3).get("beta.test", "/").status()).isEqualTo(200);
+            try (RawHttp refused = connectFrom("127.0.0.3")) {
+                assertThat(refused.read().status()).as("over the listener's limit").isEqualTo(503);
+            }
+            assertThat(log.messages(Level.WARN)).as("one line for the five refusals").hasSize(1);
+            assertThat(log.messages(Level.WARN).get(0)).contains("127.0.0.1", "--max-connections-per-address");
+        } finally {
+            for (RawHttp http : open) {
+                http.close();
+            }
+        }
+        try (RawHttp http = connect()) {
+            assertThat(http.get("alpha.test", "/").status()).as("room again once connections closed").isEqualTo(200);
+        }
+    }
+
+    @Test
+    void requestHeadThatDoesNotCompleteIsClosedAtTheHeaderDeadline() throws Exception {
+        start(Map.of(Setting.HEADER_TIMEOUT, "1s"));
+        try (RawHttp http = connect()) {
+            http.send("GET / HTTP/1.1\r\nHost: alp");
+            assertThat(http.closedWithin15s()).as("first head cut short").isTrue();
+        }
+        try (RawHttp http = connect()) {
+            assertThat(http.get("alpha.test", "/one").status()).isEqualTo(200);
+            http.send("GET /two HTTP/1.1\r\nHost: alpha.test\r\nX-Slow: ");
+            assertThat(http.closedWithin15s()).as("later head cut short").isTrue();
+        }
+    }
+
+    @Test
+    void tunnelRequestLimitAnswers503AndWarnsOnce() throws Exception {
+        start(Map.of(Setting.MAX_TUNNEL_REQUESTS, "2", Setting.UPSTREAM_KEEPALIVE_TIMEOUT, "0", Setting.PROXY_TIMEOUT, "5s"));
+        try (LogCapture log = new LogCapture(TunnelUpstream.class, Level.INFO);
+             RawHttp first = connect().send(stalledUpload("alpha.test"));
+             RawHttp second = connect().send(stalledUpload("beta.test"))) {
+            // Each stalled upload holds a stream from the moment the proxy opened it for the request head.
+            await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.openRequests() == 2);
+            for (int i = 0; i < 3; i++) {
+                try (RawHttp third = connect()) {
+                    RawHttp.Response response = third.get("beta.test", "/");
+                    assertThat(response.status()).isEqualTo(503);
+                    assertThat(response.text()).contains("as many requests as it may");
+                }
+            }
+            assertThat(log.messages(Level.WARN)).hasSize(1);
+            assertThat(log.messages(Level.WARN).get(0)).contains("--max-tunnel-requests");
+            assertThat(first.read().status()).isEqualTo(408);
+            assertThat(second.read().status()).isEqualTo(408);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.openRequests() == 0);
+        try (RawHttp http = connect()) {
+            assertThat(http.get("beta.test", "/").text()).contains("service=beta");
+        }
+    }
+
+    // 3. Malformed chunked bodies.
+
+    @Test
+    void malformedChunkedBodyGets400AndTheConnectionCloses() throws Exception {
+        start(Map.of());
+        for (String body : List.of("3\r\nabc\r\nZZ\r\n", "3\r\nabcXY\r\n0\r\n\r\n", "-1\r\nabc\r\n0\r\n\r\n")) {
+            try (RawHttp http = connect()) {
+                http.send("POST /upload HTTP/1.1\r\nHost: alpha.test\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+                RawHttp.Response response = http.read();
+                assertThat(response.status()).as(body).isEqualTo(400);
+                assertThat(response.text()).contains("not valid chunked encoding");
+                assertThat(http.closedWithin15s()).isTrue();
+            }
+        }
+        try (RawHttp http = connect()) {
+            http.send("POST /upload HTTP/1.1\r\nHost: alpha.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+            assertThat(http.read().text()).startsWith("bytes=3 ");
+        }
+    }
+
+    // 8. Request targets and headers.
+
+    @Test
+    void pathsAreNormalisedBeforePrefixMatchingAndSentNormalised() throws Exception {
+        start(Map.of());
+        tunnel.addService("app.test", "/", alpha.address(), false);
+        tunnel.addService("app.test", "/api", beta.address(), false);
+        try (RawHttp http = connect()) {
+            assertThat(http.get("app.test", "/%61pi/x?q=%2e").text()).contains("service=beta", "uri=/api/x?q=%2e");
+            assertThat(http.get("app.test", "/api/../x").text()).contains("service=alpha", "uri=/x\n");
+            assertThat(http.get("app.test", "/api/%2E%2e/x").text()).contains("service=alpha", "uri=/x\n");
+            assertThat(http.get("app.test", "/a/./b/../api/y").text()).contains("service=alpha", "uri=/a/api/y");
+            assertThat(http.get("app.test", "/../../api/z").text()).contains("service=beta", "uri=/api/z");
+            assertThat(http.get("app.test", "/api%2Fx").text()).as("an encoded slash is no separator")
+                    .contains("service=alpha", "uri=/api%2Fx");
+        }
+        try (RawHttp http = connect()) {
+            assertThat(http.get("app.test", "/api/%zz").status()).isEqualTo(400);
+            assertThat(http.closedWithin15s()).isTrue();
+        }
+    }
+
+    @Test
+    void absoluteFormTargetSetsTheHostAndDuplicateHostGets400() throws Exception {
+        start(Map.of());
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.send("GET http://alpha.test/abs?x=1 HTTP/1.1\r\nHost: beta.test\r\n\r\n").read();
+            assertThat(response.text()).contains("service=alpha", "uri=/abs?x=1", "h:host=alpha.test\n",
+                    "h:x-forwarded-host=alpha.test\n");
+        }
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.send("GET / HTTP/1.1\r\nHost: alpha.test\r\nHost: beta.test\r\n\r\n").read();
+            assertThat(response.status()).isEqualTo(400);
+            assertThat(response.text()).contains("more than one Host header");
+            assertThat(http.closedWithin15s()).isTrue();
+        }
+    }
+
+    @Test
+    void h2cUpgradeAndClientForwardingHeadersAreNotPassedOn() throws Exception {
+        start(Map.of());
+        try (RawHttp http = connect()) {
+            http.send("GET /h HTTP/1.1\r\nHost: alpha.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                    + "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+                    + "X-Forwarded-Port: 1\r\nX-Forwarded-Prefix: /evil\r\nX-Original-URL: /admin\r\n"
+                    + "True-Client-IP: 6.6.6.6\r\nX-Client-IP: 6.6.6.6\r\nCF-Connecting-IP: 6.6.6.6\r\n"
+                    + "X-Forwarded-Server: evil\r\nX-Kept: yes\r\n\r\n");
+            RawHttp.Response response = http.read();
+            assertThat(response.status()).isEqualTo(200);
+            String seen = response.text().toLowerCase(Locale.ROOT);
+            assertThat(seen).contains("uri=/h", "h:x-kept=yes", "h:x-forwarded-for=127.0.0.1");
+            assertThat(seen).doesNotContain("h2c", "http2-settings", "h:upgrade", "x-forwarded-port", "x-forwarded-prefix",
+                    "x-original-url", "true-client-ip", "x-client-ip", "cf-connecting-ip", "6.6.6.6", "evil");
+            assertThat(http.get("alpha.test", "/next").text()).as("the connection stays HTTP/1.1").contains("uri=/next");
+        }
+    }
+
+    // 9. Error pages and odd framing.
+
+    @Test
+    void errorPagesNameNoTargetAddress() throws Exception {
+        start(Map.of());
+        int port = Ports.freePort();
+        tunnel.addService("gone.test", "/", "127.0.0.1:" + port, false);
+        tunnel.addService("slow.test", "/", alpha.address(), false);
+        try (RawHttp http = connect()) {
+            RawHttp.Response refused = http.get("gone.test", "/");
+            assertThat(refused.status()).isEqualTo(502);
+            assertThat(refused.text()).contains("could not get a response").doesNotContain(Integer.toString(port), "127.0.0.1");
+        }
+        try (RawHttp http = connect()) {
+            RawHttp.Response slow = http.send("GET /hang HTTP/1.1\r\nHost: slow.test\r\nAccept: application/json\r\n\r\n").read();
+            assertThat(slow.status()).isEqualTo(504);
+            assertThat(slow.text()).contains("gateway_timeout").doesNotContain(alpha.address(), "127.0.0.1");
+        }
+    }
+
+    @Test
+    void contentLengthListGets400() throws Exception {
+        start(Map.of());
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.send("POST /upload HTTP/1.1\r\nHost: alpha.test\r\nContent-Length: 3, 3\r\n\r\nabc")
+                    .read();
+            assertThat(response.status()).isEqualTo(400);
+            assertThat(response.text()).contains("Content-Length");
+            assertThat(http.closedWithin15s()).isTrue();
+        }
+    }
+}
