@@ -1,6 +1,7 @@
 package io.picotunnel.server.api;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.picotunnel.server.net.PortRanges;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
@@ -18,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ApiJsonInputFuzzTest {
 
-    private static final ServiceInput INPUT = new ServiceInput(List.of());
+    private static final ServiceInput INPUT = new ServiceInput(List.of(), PortRanges.parse("1024-65535"));
     private static final Service STORED = new Service("0011223344556677", "a1b2c3d4e5f60718", ServiceType.HTTP,
             "app.example.com", "/", TlsMode.TERMINATE, null, "localhost:3000", true, Instant.parse("2026-01-01T00:00:00Z"));
 
