@@ -4,6 +4,10 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.ServiceAuth;
+import io.picotunnel.server.access.ServiceSignIn;
+import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.acme.AcmeSettings;
 import io.picotunnel.server.api.ApiServer;
 import io.picotunnel.server.auth.AdminToken;
@@ -83,6 +87,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private HttpListener httpListener;
     private HttpProxy httpProxy;
     private HttpsListener httpsListener;
+    private AccessControl access;
     private boolean stopped;
 
     private PicoTunnelServer(ServerConfig config) {
@@ -120,7 +125,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         EventLoopGroup loops = Transport.newEventLoopGroup(0, "picotunnel-io");
         eventLoops = loops;
         running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
-        tcpServices = running(new TcpServices(registry, loops, loops));
+        access = running(new AccessControl(new TrustedProxies(config.trustedProxies())));
+        tcpServices = running(new TcpServices(registry, access, loops, loops));
 
         tls = running(startTls());
         HttpRoutes httpRoutes = new HttpRoutes();
@@ -249,6 +255,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .upstreamIdleTimeout(config.upstreamKeepaliveTimeout())
                 .acmeChallenges(tls.http01Answers())
                 .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
+                .access(access)
                 .build();
         httpProxy = proxy;
         running(proxy.upstreams());
@@ -263,7 +270,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 public void initHttp2(ChannelPipeline pipeline) {
                     proxy.initHttp2(pipeline);
                 }
-            }, registry));
+            }, registry, access));
         } catch (IOException e) {
             throw StartupException.cannotBind(Setting.HTTPS_ADDR, config.httpsAddr(), e);
         }
@@ -281,6 +288,12 @@ public final class PicoTunnelServer implements AutoCloseable {
     private ApiServer startApi() {
         ManagementAuth auth = new ManagementAuth(authSettings(), new SessionStore(store.database()),
                 this::tunnelServerAddress, Clock.systemUTC());
+        auth.oidcProvider().ifPresent(provider -> {
+            ServiceSignIn signIn = new ServiceSignIn(provider, ServiceSignIn.managementBase(provider),
+                    this::signInTarget, System::nanoTime);
+            auth.addCallbackHook(signIn);
+            access.signIn(signIn);
+        });
         List<ApiServer.ReservedAddress> reserved = List.of(
                 new ApiServer.ReservedAddress(config.listenAddr(), Setting.LISTEN_ADDR.flag()),
                 new ApiServer.ReservedAddress(config.tunnelAddr(), Setting.TUNNEL_ADDR.flag()),
@@ -292,6 +305,14 @@ public final class PicoTunnelServer implements AutoCloseable {
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
+    }
+
+    /** An enabled http service that signs its visitors in through OIDC, for {@link ServiceSignIn}. */
+    private Optional<ServiceSignIn.Target> signInTarget(String serviceId) {
+        return store.service(serviceId)
+                .filter(service -> service.enabled() && service.access().auth() instanceof ServiceAuth.Oidc)
+                .map(service -> new ServiceSignIn.Target(service.id(), service.domain(),
+                        (ServiceAuth.Oidc) service.access().auth()));
     }
 
     private AuthSettings authSettings() {

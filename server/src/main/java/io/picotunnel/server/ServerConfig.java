@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.config.AuthMode;
 import io.picotunnel.server.config.ConfigException;
 import io.picotunnel.server.config.Setting;
@@ -42,7 +43,8 @@ public record ServerConfig(
         Duration proxyTimeout,
         Duration upstreamKeepaliveTimeout,
         Duration shutdownGrace,
-        SessionLimits tunnels) {
+        SessionLimits tunnels,
+        List<Cidr> trustedProxies) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -94,6 +96,7 @@ public record ServerConfig(
         Objects.requireNonNull(upstreamKeepaliveTimeout, "upstreamKeepaliveTimeout");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(tunnels, "tunnels");
+        trustedProxies = List.copyOf(trustedProxies);
     }
 
     /** Reads every setting from {@code flags} (given on the command line), then {@code env}, then the default. */
@@ -148,7 +151,7 @@ public record ServerConfig(
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
                 + ", upstreamKeepaliveTimeout=" + upstreamKeepaliveTimeout
-                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + "]";
+                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", trustedProxies=" + trustedProxies + "]";
     }
 
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
@@ -177,7 +180,20 @@ public record ServerConfig(
                     duration(Setting.PROXY_TIMEOUT),
                     duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
                     duration(Setting.SHUTDOWN_GRACE, true),
-                    tunnels());
+                    tunnels(),
+                    trustedProxies());
+        }
+
+        private List<Cidr> trustedProxies() {
+            List<Cidr> proxies = new java.util.ArrayList<>();
+            for (String entry : list(Setting.TRUSTED_PROXIES, false)) {
+                try {
+                    proxies.add(Cidr.parse(entry));
+                } catch (IllegalArgumentException e) {
+                    throw invalid(Setting.TRUSTED_PROXIES, e.getMessage());
+                }
+            }
+            return proxies;
         }
 
         private SessionLimits tunnels() {

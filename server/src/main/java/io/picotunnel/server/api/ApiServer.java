@@ -53,7 +53,7 @@ public final class ApiServer implements AutoCloseable {
                                   Function<Service, CertificateStatus> certificates) {
         ApiJson json = new ApiJson(presence, certificates);
         TunnelRoutes tunnels = new TunnelRoutes(store, presence, json);
-        ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved), json);
+        ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved, auth.oidcProvider().isPresent()), json);
         Javalin app = Javalin.create(config -> {
             configureServer(config, address);
             auth.install(config);

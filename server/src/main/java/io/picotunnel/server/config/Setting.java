@@ -39,6 +39,8 @@ public enum Setting {
     SESSION_WINDOW_BUDGET("--session-window-budget", "BYTES", "64MiB",
             "How much the windows of one client connection may grow in all, which bounds its memory."),
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection."),
+    TRUSTED_PROXIES("--trusted-proxies", "LIST", null,
+            "Comma-separated addresses or CIDRs of front proxies whose X-Forwarded-For names the visitor (for ip_allow, ip_deny, rate_limit)."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
             "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once).");
 

@@ -1,6 +1,7 @@
 package io.picotunnel.server.tls;
 
 import io.netty.channel.EventLoopGroup;
+import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.acme.AcmeManager;
 import io.picotunnel.server.acme.AcmeSettings;
 import io.picotunnel.server.store.Service;
@@ -89,9 +90,15 @@ public final class ServerTls implements AutoCloseable {
     /** Binds the HTTPS listener; the caller closes it (before shutting down {@code group}). */
     public HttpsListener startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http,
                                     TunnelRegistry tunnels) throws IOException {
+        return startHttps(address, group, http, tunnels, AccessControl.open());
+    }
+
+    /** As above; {@code access} checks each passthrough connection against its service's ip_allow and rate_limit. */
+    public HttpsListener startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http,
+                                    TunnelRegistry tunnels, AccessControl access) throws IOException {
         TlsAlpnChallenges challenges = acme == null ? TlsAlpnChallenges.NONE : acme.challenges();
         https = new HttpsListener(address, group, new HttpsRouter(store, passthrough, challenges, serverDomain), http,
-                new TunnelPassthrough(tunnels));
+                new TunnelPassthrough(tunnels, access));
         https.start();
         return https;
     }
