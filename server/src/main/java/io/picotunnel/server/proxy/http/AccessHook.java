@@ -11,10 +11,13 @@ import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.HttpAccessRequest;
 import io.picotunnel.server.access.HttpVerdict;
 import io.picotunnel.server.access.ServiceAuth;
+import io.picotunnel.server.access.ServiceSignIn;
 import io.picotunnel.server.access.VisitorAddress;
 import io.picotunnel.server.store.Service;
 
 import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Where the proxy meets {@link AccessControl}: who the visitor is, the request as the checks see it, and the
@@ -55,6 +58,21 @@ final class AccessHook {
         HttpHeaders headers = request.headers();
         if (service.access().auth() instanceof ServiceAuth.Basic) {
             headers.remove(HttpHeaderNames.AUTHORIZATION);
+        }
+        if (service.access().auth() instanceof ServiceAuth.Oidc && headers.contains(HttpHeaderNames.COOKIE)) {
+            // The sign-in cookie is the proxy's: the target never sees it.
+            List<String> kept = new ArrayList<>();
+            for (String header : headers.getAll(HttpHeaderNames.COOKIE)) {
+                for (String pair : header.split(";")) {
+                    if (!pair.strip().startsWith(ServiceSignIn.COOKIE_PREFIX) && !pair.isBlank()) {
+                        kept.add(pair.strip());
+                    }
+                }
+            }
+            headers.remove(HttpHeaderNames.COOKIE);
+            if (!kept.isEmpty()) {
+                headers.set(HttpHeaderNames.COOKIE, String.join("; ", kept));
+            }
         }
         if (pass.user() != null) {
             headers.set("x-picotunnel-user", pass.user());
