@@ -66,8 +66,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
     private record PendingSignIn(String serviceId, URI returnTo, String nonce, String codeVerifier, long expiresAt) {
     }
 
-    private record Handoff(String serviceId, String user, String email, List<String> groups, String returnPath,
-            long expiresAt) {
+    private record Handoff(String serviceId, String host, String user, String email, List<String> groups,
+            String returnPath, long expiresAt) {
     }
 
     private record Session(String serviceId, String user, String email, List<String> groups, long expiresAt) {
@@ -131,7 +131,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
             dropExpired(handoffs.values().iterator(), Handoff::expiresAt);
             handoff = code == null ? null : handoffs.remove(Secrets.sha256Hex(code));
         }
-        if (handoff == null || !handoff.serviceId().equals(request.serviceId())) {
+        // Any path of the service's host may carry the code (another service may have the host's "/" prefix).
+        if (handoff == null || !handoff.host().equals(request.host())) {
             return HttpVerdict.Answer.of(400, "sign_in_expired",
                     "This sign-in link is not valid any more (expired or used already). Open the page again to sign in.");
         }
@@ -148,7 +149,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         LOG.info("{} signed in to service {}", handoff.email(), handoff.serviceId());
         return new HttpVerdict.Redirect(303, handoff.returnPath(),
-                List.of(cookie(request, id, SESSION_TTL_NANOS / 1_000_000_000L)));
+                List.of(cookie(handoff.serviceId(), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L)));
     }
 
     private HttpVerdict signOut(HttpAccessRequest request) {
@@ -159,7 +160,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             }
         }
         return new HttpVerdict.Answer(200, "signed_out", "You are signed out of " + request.host() + ".",
-                Map.of(), List.of(cookie(request, "", 0)));
+                Map.of(), List.of(cookie(request.serviceId(), request.https(), "", 0)));
     }
 
     private Session session(HttpAccessRequest request) {
@@ -180,9 +181,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
     }
 
-    private static String cookie(HttpAccessRequest request, String value, long maxAgeSeconds) {
-        return COOKIE_PREFIX + request.serviceId() + "=" + value + "; Path=/; Max-Age=" + maxAgeSeconds
-                + "; HttpOnly; SameSite=Lax" + (request.https() ? "; Secure" : "");
+    private static String cookie(String serviceId, boolean https, String value, long maxAgeSeconds) {
+        return COOKIE_PREFIX + serviceId + "=" + value + "; Path=/; Max-Age=" + maxAgeSeconds
+                + "; HttpOnly; SameSite=Lax" + (https ? "; Secure" : "");
     }
 
     /** The value of cookie {@code name} in a Cookie header, or null. */
@@ -307,7 +308,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         synchronized (handoffs) {
             dropExpired(handoffs.values().iterator(), Handoff::expiresAt);
-            handoffs.put(Secrets.sha256Hex(handoff), new Handoff(started.serviceId(), username != null ? username : email,
+            handoffs.put(Secrets.sha256Hex(handoff), new Handoff(started.serviceId(),
+                    started.returnTo().getHost().toLowerCase(Locale.ROOT), username != null ? username : email,
                     email, groups, returnPath, nanoClock.getAsLong() + HANDOFF_TTL_NANOS));
             Iterator<Handoff> eldest = handoffs.values().iterator();
             while (handoffs.size() > MAX_PENDING && eldest.hasNext()) {
