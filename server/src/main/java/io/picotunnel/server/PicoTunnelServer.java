@@ -125,7 +125,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         EventLoopGroup loops = Transport.newEventLoopGroup(0, "picotunnel-io");
         eventLoops = loops;
         running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
-        access = running(new AccessControl(new TrustedProxies(config.trustedProxies())));
+        access = running(new AccessControl(new TrustedProxies(config.trustedProxies(), config.proxyProtocol())));
         tcpServices = running(new TcpServices(registry, access, loops, loops));
 
         tls = running(startTls());

@@ -44,7 +44,8 @@ public record ServerConfig(
         Duration upstreamKeepaliveTimeout,
         Duration shutdownGrace,
         SessionLimits tunnels,
-        List<Cidr> trustedProxies) {
+        List<Cidr> trustedProxies,
+        boolean proxyProtocol) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -151,7 +152,7 @@ public record ServerConfig(
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
                 + ", upstreamKeepaliveTimeout=" + upstreamKeepaliveTimeout
-                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", trustedProxies=" + trustedProxies + "]";
+                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol + "]";
     }
 
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
@@ -181,7 +182,17 @@ public record ServerConfig(
                     duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
                     duration(Setting.SHUTDOWN_GRACE, true),
                     tunnels(),
-                    trustedProxies());
+                    trustedProxies(),
+                    proxyProtocol());
+        }
+
+        private boolean proxyProtocol() {
+            boolean on = bool(Setting.PROXY_PROTOCOL);
+            if (on && raw(Setting.TRUSTED_PROXIES) == null) {
+                throw invalid(Setting.PROXY_PROTOCOL, "the PROXY protocol is read only from trusted proxies; name them in "
+                        + Setting.TRUSTED_PROXIES.displayName());
+            }
+            return on;
         }
 
         private List<Cidr> trustedProxies() {

@@ -49,6 +49,16 @@ public final class AccessControl implements AutoCloseable {
         return trustedProxies;
     }
 
+    /**
+     * Puts the PROXY protocol reader first in a public connection's pipeline, when it is turned on;
+     * {@code holdRest} for tcp services (see {@link ProxyProtocolHandler}).
+     */
+    public void readProxyProtocol(io.netty.channel.ChannelPipeline pipeline, boolean holdRest) {
+        if (trustedProxies.proxyProtocol()) {
+            pipeline.addFirst(ProxyProtocolHandler.NAME, new ProxyProtocolHandler(trustedProxies, holdRest));
+        }
+    }
+
     public RateLimiter rateLimiter() {
         return rateLimiter;
     }

@@ -5,15 +5,24 @@ import java.util.List;
 
 /**
  * The front proxies the operator trusts to say who the visitor is ({@code PICOTUNNEL_TRUSTED_PROXIES}). Only a
- * request from one of them may name the visitor, in {@code X-Forwarded-For}; from anyone else the header is
- * ignored for access checks (and replaced before the request goes on).
+ * connection from one of them may name the visitor: in {@code X-Forwarded-For} (HTTP), or with
+ * {@code proxyProtocol} ({@code PICOTUNNEL_PROXY_PROTOCOL}) in a PROXY protocol header, which every connection from
+ * them to a public listener (HTTP, HTTPS, tcp services) must then start with. From anyone else both are ignored
+ * for access checks (and X-Forwarded-For is replaced before the request goes on).
  */
-public record TrustedProxies(List<Cidr> proxies) {
+public record TrustedProxies(List<Cidr> proxies, boolean proxyProtocol) {
 
-    public static final TrustedProxies NONE = new TrustedProxies(List.of());
+    public static final TrustedProxies NONE = new TrustedProxies(List.of(), false);
 
     public TrustedProxies {
         proxies = List.copyOf(proxies);
+        if (proxyProtocol && proxies.isEmpty()) {
+            throw new IllegalArgumentException("the PROXY protocol is read only from trusted proxies; name them");
+        }
+    }
+
+    public TrustedProxies(List<Cidr> proxies) {
+        this(proxies, false);
     }
 
     public boolean trusts(InetAddress peer) {

@@ -41,6 +41,8 @@ public enum Setting {
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection."),
     TRUSTED_PROXIES("--trusted-proxies", "LIST", null,
             "Comma-separated addresses or CIDRs of front proxies whose X-Forwarded-For names the visitor (for ip_allow, ip_deny, rate_limit)."),
+    PROXY_PROTOCOL("--proxy-protocol", "BOOL", "false",
+            "Read a PROXY protocol (v1 or v2) header first on every public connection from a trusted proxy (needs --trusted-proxies)."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
             "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once).");
 

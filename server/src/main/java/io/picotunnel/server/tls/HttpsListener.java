@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.access.AccessControl;
 
 import java.io.IOException;
 import java.net.BindException;
@@ -26,10 +27,18 @@ public final class HttpsListener implements AutoCloseable {
     private final HttpsRouter router;
     private final HttpPipelines http;
     private final PassthroughForwarder passthrough;
+    private final AccessControl access;
     private Channel serverChannel;
 
     public HttpsListener(InetSocketAddress address, EventLoopGroup group, HttpsRouter router, HttpPipelines http,
                          PassthroughForwarder passthrough) {
+        this(address, group, router, http, passthrough, AccessControl.open());
+    }
+
+    /** {@code access} reads the PROXY protocol from trusted front proxies, when it is turned on. */
+    public HttpsListener(InetSocketAddress address, EventLoopGroup group, HttpsRouter router, HttpPipelines http,
+                         PassthroughForwarder passthrough, AccessControl access) {
+        this.access = access;
         this.address = address;
         this.group = group;
         this.router = router;
@@ -49,6 +58,7 @@ public final class HttpsListener implements AutoCloseable {
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast("front-door",
                                 new HttpsFrontDoor(router, http, passthrough, CLIENT_HELLO_TIMEOUT));
+                        access.readProxyProtocol(ch.pipeline(), false);
                     }
                 });
         ChannelFuture bound = bootstrap.bind(address).awaitUninterruptibly();

@@ -98,7 +98,7 @@ public final class ServerTls implements AutoCloseable {
                                     TunnelRegistry tunnels, AccessControl access) throws IOException {
         TlsAlpnChallenges challenges = acme == null ? TlsAlpnChallenges.NONE : acme.challenges();
         https = new HttpsListener(address, group, new HttpsRouter(store, passthrough, challenges, serverDomain), http,
-                new TunnelPassthrough(tunnels, access));
+                new TunnelPassthrough(tunnels, access), access);
         https.start();
         return https;
     }

@@ -232,6 +232,57 @@ class AccessControlEndToEndTest {
         assertThat(web.lastHeader("X-PicoTunnel-Email")).isEmpty();
     }
 
+    @Test
+    void proxyProtocolFromATrustedProxyNamesTheVisitorOfTcpAndHttpServices() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true"));
+        int port = createTcpService(",\"ip_deny\":[\"192.0.2.0/24\"]");
+        createHttpService(",\"ip_deny\":[\"192.0.2.0/24\"]");
+
+        // version 1, with the visitor's first bytes in the same write: they reach the target after the header
+        assertThat(proxiedEcho(port, "PROXY TCP4 198.51.100.4 127.0.0.1 40000 2222\r\n", "first bytes")).isEqualTo("first bytes");
+        assertThat(proxiedEcho(port, "PROXY TCP4 192.0.2.9 127.0.0.1 40000 2222\r\n", "refused")).isNull();
+        assertThat(echo.acceptedConnections()).isEqualTo(1);
+        // an untrusted peer sends no header: it is the visitor itself
+        assertThat(second.echo(port, "direct")).isEqualTo("direct");
+
+        // version 2 in front of an HTTP request
+        try (java.net.Socket socket = first.connect(httpPort())) {
+            socket.getOutputStream().write(proxyV2(new byte[] {(byte) 192, 0, 2, 9}));
+            socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 403");
+        }
+        try (java.net.Socket socket = first.connect(httpPort())) {
+            socket.getOutputStream().write(proxyV2(new byte[] {(byte) 198, 51, 100, 4}));
+            socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200");
+        }
+        assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");
+        // a trusted proxy that sends no header is refused
+        assertThat(first.echo(port, "no header")).isNull();
+    }
+
+    /** Sends {@code header} and {@code text} in one write from 127.0.0.1; the echo, or null when closed. */
+    private String proxiedEcho(int port, String header, String text) throws Exception {
+        try (java.net.Socket socket = first.connect(port)) {
+            socket.getOutputStream().write((header + text).getBytes(StandardCharsets.US_ASCII));
+            byte[] back = socket.getInputStream().readNBytes(text.length());
+            return back.length == text.length() ? new String(back, StandardCharsets.US_ASCII) : null;
+        } catch (java.net.SocketException reset) {
+            return null;
+        }
+    }
+
+    /** A PROXY protocol version 2 header for TCP over IPv4 from {@code source}:40000 to 127.0.0.1:80. */
+    private static byte[] proxyV2(byte[] source) {
+        java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(28);
+        header.put(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
+        header.put((byte) 0x21).put((byte) 0x11).putShort((short) 12);
+        header.put(source).put(new byte[] {127, 0, 0, 1}).putShort((short) 40000).putShort((short) 80);
+        return header.array();
+    }
+
     private static String basic(String user, String password) {
         return "Authorization: Basic " + Base64.getEncoder().encodeToString((user + ":" + password)
                 .getBytes(StandardCharsets.UTF_8));

@@ -31,6 +31,7 @@ public final class HttpListener implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        proxy.access().readProxyProtocol(ch.pipeline(), false);
                         proxy.initHttp1(ch.pipeline(), false);
                     }
                 });

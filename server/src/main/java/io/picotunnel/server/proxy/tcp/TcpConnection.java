@@ -5,7 +5,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
+import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.ProxyProtocolHandler;
 import io.picotunnel.server.access.VisitorAddress;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
@@ -39,9 +41,14 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         Channel socket = ctx.channel();
         ctx.pipeline().remove(this);
+        // What a front proxy sent after its PROXY header waits here until the relay runs.
+        Hold early = (Hold) socket.pipeline().get(ProxyProtocolHandler.HOLD_NAME);
         InetAddress visitor = VisitorAddress.of(socket);
         if (visitor != null && !access.admitsConnection(service.id(), service.access(), visitor)) {
             // Refused before any stream is opened: the tunnel's client never hears of this connection.
+            if (early != null) {
+                early.discard();
+            }
             socket.close();
             return;
         }
@@ -54,6 +61,13 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         TcpStreamBridge.connect(registry, service.tunnelId(), header, socket).addListener(relaying -> {
+            if (early != null) {
+                if (relaying.isSuccess()) {
+                    early.release();
+                } else {
+                    early.discard();
+                }
+            }
             if (!relaying.isSuccess()) {
                 LOG.debug("tcp service {}: closing connection from {}: {}", service.id(), socket.remoteAddress(),
                         relaying.cause().getMessage());

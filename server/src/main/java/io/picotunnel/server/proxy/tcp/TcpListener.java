@@ -145,6 +145,7 @@ final class TcpListener {
                         connections.add(channel);
                         channel.pipeline().addLast("tcp-traffic", new TrafficCounter(traffic));
                         channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry, access));
+                        access.readProxyProtocol(channel.pipeline(), true);
                     }
                 });
         ChannelFuture bind = bootstrap.bind(address);
