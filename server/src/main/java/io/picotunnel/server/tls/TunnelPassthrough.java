@@ -6,6 +6,7 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.access.VisitorAddress;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.server.tunnel.TunnelRegistry;
@@ -38,8 +39,9 @@ public final class TunnelPassthrough implements PassthroughForwarder {
     public void forward(ChannelHandlerContext frontDoor, HttpsRoute.Passthrough route) {
         Channel client = frontDoor.channel();
         InetAddress visitor = VisitorAddress.of(client);
-        if (route.serviceId() != null && visitor != null
-                && !access.admitsConnection(route.serviceId(), route.access(), visitor)) {
+        boolean admitted = route.serviceId() == null || (visitor == null ? route.access().equals(AccessPolicy.OPEN)
+                : access.admitsConnection(route.serviceId(), route.access(), visitor));
+        if (!admitted) {
             // Refused before any stream is opened: the tunnel's client never hears of this connection.
             client.close();
             return;

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.access.HttpAccessRequest;
 import io.picotunnel.server.access.HttpVerdict;
 import io.picotunnel.server.access.ServiceAuth;
@@ -36,6 +37,12 @@ final class AccessHook {
             return null;
         }
         return access.trustedProxies().visitor(peer, request.headers().getAll("x-forwarded-for"));
+    }
+
+    /** A connection without an IP peer (never on the public listeners) passes only services without a gate. */
+    static HttpVerdict withoutAddress(Service service) {
+        return service.access().equals(AccessPolicy.OPEN) ? HttpVerdict.Pass.ANONYMOUS
+                : HttpVerdict.Answer.of(403, "forbidden", "The visitor's address is unknown, so this service refuses it.");
     }
 
     static HttpAccessRequest describe(Service service, InetAddress visitor, boolean https, HttpRequest request) {

@@ -228,7 +228,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private void admit(HttpRequest request, Service service) {
         AccessHook.stripIdentity(request.headers());
         InetAddress visitor = AccessHook.visitor(proxy.access(), ctx.channel(), request);
-        HttpVerdict verdict = visitor == null ? HttpVerdict.Pass.ANONYMOUS
+        HttpVerdict verdict = visitor == null ? AccessHook.withoutAddress(service)
                 : proxy.access().check(AccessHook.describe(service, visitor, https, request));
         onVerdict(request, service, visitor, verdict);
     }

@@ -7,6 +7,7 @@ import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.access.ProxyProtocolHandler;
 import io.picotunnel.server.access.VisitorAddress;
 import io.picotunnel.server.store.Service;
@@ -44,7 +45,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
         // What a front proxy sent after its PROXY header waits here until the relay runs.
         Hold early = (Hold) socket.pipeline().get(ProxyProtocolHandler.HOLD_NAME);
         InetAddress visitor = VisitorAddress.of(socket);
-        if (visitor != null && !access.admitsConnection(service.id(), service.access(), visitor)) {
+        boolean admitted = visitor == null ? service.access().equals(AccessPolicy.OPEN)
+                : access.admitsConnection(service.id(), service.access(), visitor);
+        if (!admitted) {
             // Refused before any stream is opened: the tunnel's client never hears of this connection.
             if (early != null) {
                 early.discard();
