@@ -115,6 +115,19 @@ class AccessControlEndToEndTest {
     }
 
     @Test
+    void accessRulesSurviveARestart() throws Exception {
+        start();
+        int port = createTcpService(",\"ip_deny\":[\"127.0.0.2\"]");
+
+        testbed.restart();
+        await().atMost(20, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+
+        assertThat(second.echo(port, "refused")).isNull();
+        assertThat(first.echo(port, "served")).isEqualTo("served");
+        assertThat(echo.acceptedConnections()).isEqualTo(1);
+    }
+
+    @Test
     void tcpIpAllowWithIpv6AndIpv4BlocksLetsOnlyTheListedAddressIn() throws Exception {
         start();
         int port = createTcpService(",\"ip_allow\":[\"::1/128\",\"127.0.0.2/32\"]");
