@@ -33,6 +33,18 @@ export interface Tunnel {
 export type ServiceType = 'http' | 'tcp';
 export type TlsMode = 'terminate' | 'passthrough';
 
+/** Who may use an http service: anyone, one user name and password, or people signed in through OIDC. */
+export type ServiceAuth =
+  | { type: 'none' }
+  | { type: 'basic'; username: string; password?: string }
+  | { type: 'oidc'; allowed_emails: string[]; allowed_groups: string[] };
+
+/** Requests (http) or new connections (tcp, passthrough) per second per visitor address, and how many at once. */
+export interface RateLimit {
+  per_second: number;
+  burst: number;
+}
+
 export interface Service {
   id: string;
   tunnel_id: string;
@@ -48,6 +60,11 @@ export interface Service {
   cert_status?: string | null;
   cert_expires_at?: string | null;
   cert_error?: string | null;
+  /** Never holds the password: the server keeps only its hash. */
+  auth?: ServiceAuth | null;
+  ip_allow?: string[] | null;
+  ip_deny?: string[] | null;
+  rate_limit?: RateLimit | null;
 }
 
 export interface ServiceInput {
@@ -59,6 +76,10 @@ export interface ServiceInput {
   target_addr: string;
   enabled: boolean;
   https_redirect?: boolean;
+  auth?: ServiceAuth;
+  ip_allow?: string[];
+  ip_deny?: string[];
+  rate_limit?: RateLimit | null;
 }
 
 export interface Session {
@@ -70,7 +91,8 @@ export interface Session {
 
 export const CSRF_HEADER = 'X-PicoTunnel-CSRF';
 
-const SERVICE_FIELDS = ['domain', 'path_prefix', 'tls_mode', 'listen_addr', 'target_addr', 'type', 'https_redirect'];
+const SERVICE_FIELDS = ['domain', 'path_prefix', 'tls_mode', 'listen_addr', 'target_addr', 'type', 'https_redirect',
+  'auth', 'ip_allow', 'ip_deny', 'rate_limit'];
 
 /** An error answer of the API: its status, its error code and, where it names one, the field at fault. */
 export class ApiError extends Error {

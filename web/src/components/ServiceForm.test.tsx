@@ -36,7 +36,10 @@ describe('ServiceForm', () => {
     await user.type(screen.getByLabelText('Target'), 'localhost:22');
     await user.click(screen.getByRole('button', { name: 'Add service' }));
 
-    expect(onSubmit).toHaveBeenCalledWith({ type: 'tcp', listen_addr: '0.0.0.0:2222', target_addr: 'localhost:22', enabled: true });
+    expect(onSubmit).toHaveBeenCalledWith({
+      type: 'tcp', listen_addr: '0.0.0.0:2222', target_addr: 'localhost:22', enabled: true,
+      ip_allow: [], ip_deny: [], rate_limit: null,
+    });
   });
 
   it('shows an error that names no field above the buttons', async () => {
@@ -64,5 +67,84 @@ describe('ServiceForm', () => {
     expect((screen.getByLabelText('Enabled') as HTMLInputElement).checked).toBe(false);
     expect((screen.getByLabelText('Redirect plain HTTP to HTTPS') as HTMLInputElement).checked).toBe(true);
     expect(screen.getByRole('button', { name: 'Save changes' })).toBeTruthy();
+  });
+
+  it('sends address lists, a rate limit and a password for an http service', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn<(input: ServiceInput) => Promise<void>>().mockResolvedValue(undefined);
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
+
+    await user.type(screen.getByLabelText('Domain'), 'app.example.com');
+    await user.type(screen.getByLabelText('Target'), 'localhost:3000');
+    await user.type(screen.getByLabelText('Allowed addresses'), '10.0.0.0/8{enter}2001:db8::/32');
+    await user.type(screen.getByLabelText('Denied addresses'), '10.1.2.3');
+    await user.type(screen.getByLabelText('Per second'), '5');
+    await user.type(screen.getByLabelText('Burst'), '20');
+    await user.selectOptions(screen.getByLabelText('Sign-in'), 'basic');
+    await user.type(screen.getByLabelText('User name'), 'ops');
+    await user.type(screen.getByLabelText('Password'), 'correct horse');
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+
+    expect(onSubmit).toHaveBeenCalledWith(expect.objectContaining({
+      ip_allow: ['10.0.0.0/8', '2001:db8::/32'],
+      ip_deny: ['10.1.2.3'],
+      rate_limit: { per_second: 5, burst: 20 },
+      auth: { type: 'basic', username: 'ops', password: 'correct horse' },
+    }));
+  });
+
+  it('keeps the stored password when an edit leaves it empty, and edits single sign-on lists', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn<(input: ServiceInput) => Promise<void>>().mockResolvedValue(undefined);
+    render(
+      <ServiceForm
+        service={{
+          id: 's', tunnel_id: 't', type: 'http', domain: 'a.example.com', path_prefix: '/', tls_mode: 'terminate',
+          listen_addr: null, target_addr: 'localhost:1', enabled: true, created_at: '',
+          auth: { type: 'basic', username: 'ops' }, ip_allow: ['192.0.2.0/24'], ip_deny: [], rate_limit: null,
+        }}
+        onSubmit={onSubmit}
+        onCancel={() => undefined}
+      />,
+    );
+    expect((screen.getByLabelText('Allowed addresses') as HTMLTextAreaElement).value).toBe('192.0.2.0/24');
+    expect(screen.getByText('Leave empty to keep the current password.')).toBeTruthy();
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    expect(onSubmit).toHaveBeenLastCalledWith(expect.objectContaining({ auth: { type: 'basic', username: 'ops' } }));
+
+    await user.selectOptions(screen.getByLabelText('Sign-in'), 'oidc');
+    await user.type(screen.getByLabelText('Allowed emails'), 'alice@example.com');
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    expect(onSubmit).toHaveBeenLastCalledWith(expect.objectContaining({
+      auth: { type: 'oidc', allowed_emails: ['alice@example.com'], allowed_groups: [] },
+    }));
+  });
+
+  it('offers passthrough services only an allow list and a rate limit', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn<(input: ServiceInput) => Promise<void>>().mockResolvedValue(undefined);
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
+
+    await user.selectOptions(screen.getByLabelText('TLS'), 'passthrough');
+
+    expect(screen.getByLabelText('Allowed addresses')).toBeTruthy();
+    expect(screen.queryByLabelText('Denied addresses')).toBeNull();
+    expect(screen.queryByLabelText('Sign-in')).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+    expect(onSubmit).toHaveBeenCalledWith(expect.objectContaining({ ip_deny: [], auth: { type: 'none' } }));
+  });
+
+  it('shows an access error next to the field it names', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn().mockRejectedValue(
+      new ApiError(400, 'invalid_field', "ip_allow: 'example.com' is not an IPv4 or IPv6 address block", 'ip_allow'),
+    );
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
+    await user.type(screen.getByLabelText('Allowed addresses'), 'example.com');
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+
+    const allow = screen.getByLabelText('Allowed addresses');
+    expect(allow.getAttribute('aria-invalid')).toBe('true');
+    expect(document.activeElement).toBe(allow);
   });
 });

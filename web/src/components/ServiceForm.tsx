@@ -1,5 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
-import { ApiError, type Service, type ServiceInput, type ServiceType, type TlsMode } from '../api';
+import { ApiError, type Service, type ServiceAuth, type ServiceInput, type ServiceType, type TlsMode } from '../api';
+
+type AuthType = ServiceAuth['type'];
 
 interface Values {
   type: ServiceType;
@@ -10,9 +12,24 @@ interface Values {
   target_addr: string;
   enabled: boolean;
   https_redirect: boolean;
+  ip_allow: string;
+  ip_deny: string;
+  rate_per_second: string;
+  rate_burst: string;
+  auth_type: AuthType;
+  auth_username: string;
+  auth_password: string;
+  auth_emails: string;
+  auth_groups: string;
+}
+
+/** Entries typed one per line (or separated by commas or spaces). */
+function entries(text: string): string[] {
+  return text.split(/[\s,]+/).map((e) => e.trim()).filter((e) => e !== '');
 }
 
 function initialValues(service?: Service): Values {
+  const auth = service?.auth;
   return {
     type: service?.type ?? 'http',
     domain: service?.domain ?? '',
@@ -22,13 +39,55 @@ function initialValues(service?: Service): Values {
     target_addr: service?.target_addr ?? '',
     enabled: service?.enabled ?? true,
     https_redirect: service?.https_redirect ?? false,
+    ip_allow: (service?.ip_allow ?? []).join('\n'),
+    ip_deny: (service?.ip_deny ?? []).join('\n'),
+    rate_per_second: service?.rate_limit ? String(service.rate_limit.per_second) : '',
+    rate_burst: service?.rate_limit ? String(service.rate_limit.burst) : '',
+    auth_type: auth?.type ?? 'none',
+    auth_username: auth?.type === 'basic' ? auth.username : '',
+    auth_password: '',
+    auth_emails: auth?.type === 'oidc' ? auth.allowed_emails.join('\n') : '',
+    auth_groups: auth?.type === 'oidc' ? auth.allowed_groups.join('\n') : '',
   };
+}
+
+/** The access fields: every kind of service takes address lists and a rate limit; http ones with TLS terminated, sign-in. */
+function accessInput(values: Values) {
+  const passthrough = values.type === 'http' && values.tls_mode === 'passthrough';
+  const perSecond = values.rate_per_second.trim();
+  const burst = values.rate_burst.trim();
+  const access: Pick<ServiceInput, 'ip_allow' | 'ip_deny' | 'rate_limit' | 'auth'> = {
+    ip_allow: entries(values.ip_allow),
+    ip_deny: passthrough ? [] : entries(values.ip_deny),
+    rate_limit: perSecond === '' ? null : ({ per_second: Number(perSecond), ...(burst === '' ? {} : { burst: Number(burst) }) } as ServiceInput['rate_limit']),
+  };
+  if (values.type === 'http') {
+    access.auth = passthrough ? { type: 'none' } : authInput(values);
+  }
+  return access;
+}
+
+function authInput(values: Values): ServiceAuth {
+  switch (values.auth_type) {
+    case 'basic':
+      // An empty password on an edit keeps the stored one (the server never sends it back).
+      return values.auth_password === ''
+        ? { type: 'basic', username: values.auth_username.trim() }
+        : { type: 'basic', username: values.auth_username.trim(), password: values.auth_password };
+    case 'oidc':
+      return { type: 'oidc', allowed_emails: entries(values.auth_emails), allowed_groups: entries(values.auth_groups) };
+    default:
+      return { type: 'none' };
+  }
 }
 
 /** The request body for the values: only the fields of the chosen type. */
 export function toInput(values: Values): ServiceInput {
   if (values.type === 'tcp') {
-    return { type: 'tcp', listen_addr: values.listen_addr.trim(), target_addr: values.target_addr.trim(), enabled: values.enabled };
+    return {
+      type: 'tcp', listen_addr: values.listen_addr.trim(), target_addr: values.target_addr.trim(), enabled: values.enabled,
+      ...accessInput(values),
+    };
   }
   return {
     type: 'http',
@@ -38,6 +97,7 @@ export function toInput(values: Values): ServiceInput {
     https_redirect: values.https_redirect,
     target_addr: values.target_addr.trim(),
     enabled: values.enabled,
+    ...accessInput(values),
   };
 }
 
@@ -103,6 +163,45 @@ export function ServiceForm({
     );
   };
 
+  const passthrough = values.type === 'http' && values.tls_mode === 'passthrough';
+
+  const area = (field: 'ip_allow' | 'ip_deny' | 'auth_emails' | 'auth_groups', label: string, hint: string, placeholder: string) => {
+    const message = field === 'ip_allow' || field === 'ip_deny' ? fieldError(field) : null;
+    return (
+      <div className="field">
+        <label className="field-label" htmlFor={`${id}-${field}`}>{label}</label>
+        <textarea
+          id={`${id}-${field}`}
+          className="input mono"
+          rows={2}
+          value={values[field]}
+          placeholder={placeholder}
+          spellCheck={false}
+          aria-invalid={message ? true : undefined}
+          aria-describedby={`${id}-${field}-hint${message ? ` ${id}-${field}-error` : ''}`}
+          onChange={(e) => set(field, e.target.value)}
+        />
+        <p className="hint" id={`${id}-${field}-hint`}>{hint}</p>
+        {message && <p className="field-error" id={`${id}-${field}-error`}>{message}</p>}
+      </div>
+    );
+  };
+
+  const plain = (field: 'auth_username' | 'auth_password', label: string, type: string, hint?: string) => (
+    <div className="field">
+      <label className="field-label" htmlFor={`${id}-${field}`}>{label}</label>
+      <input
+        id={`${id}-${field}`}
+        className="input"
+        type={type}
+        autoComplete={type === 'password' ? 'new-password' : 'off'}
+        value={values[field]}
+        onChange={(e) => set(field, e.target.value)}
+      />
+      {hint && <p className="hint">{hint}</p>}
+    </div>
+  );
+
   return (
     <form onSubmit={submit} noValidate className="service-form">
       <fieldset className="field">
@@ -161,6 +260,70 @@ export function ServiceForm({
       )}
       {text('target_addr', 'Target', 'Where the client forwards to, seen from the client’s machine.', 'localhost:8080')}
 
+      <fieldset className="field access-fields">
+        <legend className="field-label">Access</legend>
+        {area('ip_allow', 'Allowed addresses', 'One address or CIDR per line (IPv4 or IPv6). Empty: everyone.', '203.0.113.0/24')}
+        {!passthrough && area('ip_deny', 'Denied addresses', 'Always refused, even when allowed above.', '198.51.100.7')}
+        <div className="field">
+          <label className="field-label" htmlFor={`${id}-rate_limit`}>Rate limit per visitor</label>
+          <div className="inline-inputs">
+            <input
+              id={`${id}-rate_limit`}
+              className="input mono"
+              inputMode="decimal"
+              placeholder="per second"
+              aria-label="Per second"
+              value={values.rate_per_second}
+              aria-invalid={fieldError('rate_limit') ? true : undefined}
+              onChange={(e) => set('rate_per_second', e.target.value)}
+            />
+            <input
+              className="input mono"
+              inputMode="numeric"
+              placeholder="burst"
+              aria-label="Burst"
+              value={values.rate_burst}
+              onChange={(e) => set('rate_burst', e.target.value)}
+            />
+          </div>
+          <p className="hint">
+            {values.type === 'http' && !passthrough ? 'Requests' : 'New connections'} per second from one address, and how
+            many at once. Empty: no limit.
+          </p>
+          {fieldError('rate_limit') && <p className="field-error">{fieldError('rate_limit')}</p>}
+        </div>
+        {values.type === 'http' && !passthrough && (
+          <div className="field">
+            <label className="field-label" htmlFor={`${id}-auth`}>Sign-in</label>
+            <select
+              id={`${id}-auth`}
+              className="input"
+              value={values.auth_type}
+              aria-invalid={fieldError('auth') ? true : undefined}
+              onChange={(e) => set('auth_type', e.target.value as AuthType)}
+            >
+              <option value="none">None: open to every visitor</option>
+              <option value="basic">Password (HTTP basic authentication)</option>
+              <option value="oidc">Single sign-on (this server’s OIDC provider)</option>
+            </select>
+            {values.auth_type === 'basic' && (
+              <>
+                {plain('auth_username', 'User name', 'text')}
+                {plain('auth_password', 'Password', 'password',
+                  service?.auth?.type === 'basic' ? 'Leave empty to keep the current password.' : 'At least 8 characters; stored only as a hash.')}
+              </>
+            )}
+            {values.auth_type === 'oidc' && (
+              <>
+                {area('auth_emails', 'Allowed emails', 'Verified emails that may sign in, one per line.', 'alice@example.com')}
+                {area('auth_groups', 'Allowed groups', 'Or members of these groups. Both empty: anyone the provider signs in.', 'staff')}
+              </>
+            )}
+            {fieldError('auth') && <p className="field-error">{fieldError('auth')}</p>}
+          </div>
+        )}
+      </fieldset>
+
       <div className="field check-field">
         <input id={`${id}-enabled`} type="checkbox" checked={values.enabled} onChange={(e) => set('enabled', e.target.checked)} />
         <label htmlFor={`${id}-enabled`}>Enabled</label>
@@ -183,6 +346,6 @@ export function ServiceForm({
 
 function shownFields(type: ServiceType): string[] {
   return type === 'http'
-    ? ['type', 'domain', 'path_prefix', 'tls_mode', 'target_addr', 'https_redirect']
-    : ['type', 'listen_addr', 'target_addr'];
+    ? ['type', 'domain', 'path_prefix', 'tls_mode', 'target_addr', 'https_redirect', 'auth', 'ip_allow', 'ip_deny', 'rate_limit']
+    : ['type', 'listen_addr', 'target_addr', 'ip_allow', 'ip_deny', 'rate_limit'];
 }

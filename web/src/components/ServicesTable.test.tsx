@@ -35,4 +35,18 @@ describe('ServicesTable', () => {
     await user.click(tcpSwitch);
     expect(onToggle).toHaveBeenCalledWith(services[3], true);
   });
+
+  it('names what stands in front of a service', () => {
+    const guarded = [
+      httpService({ id: '5', domain: 'sso.example.com', auth: { type: 'oidc', allowed_emails: ['a@example.com'], allowed_groups: [] } }),
+      httpService({ id: '6', domain: 'pw.example.com', auth: { type: 'basic', username: 'ops' }, ip_allow: ['10.0.0.0/8'],
+        rate_limit: { per_second: 5, burst: 10 } }),
+    ] as Service[];
+    render(<ServicesTable services={guarded} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
+    const rows = screen.getAllByRole('row').slice(1);
+    expect(rows[0].textContent).toContain('Single sign-on');
+    expect(rows[1].textContent).toContain('Password');
+    expect(rows[1].textContent).toContain('IP rules');
+    expect(rows[1].textContent).toContain('≤ 5/s');
+  });
 });

@@ -72,6 +72,9 @@ export function ServicesTable({
                 <td data-label="Public address" className="mono">
                   {address}
                   {service.https_redirect && <span className="badge badge-muted inline-badge">HTTP → HTTPS</span>}
+                  {accessBadges(service).map((label) => (
+                    <span key={label} className="badge badge-muted inline-badge">{label}</span>
+                  ))}
                 </td>
                 <td data-label="Path" className="mono">{service.type === 'http' ? service.path_prefix ?? '/' : '—'}</td>
                 <td data-label="TLS">{service.type === 'http' ? service.tls_mode ?? 'terminate' : '—'}</td>
@@ -105,4 +108,14 @@ export function ServicesTable({
       </table>
     </div>
   );
+}
+
+/** Short labels for what stands in front of a service: sign-in, address lists, rate limit. */
+export function accessBadges(service: Service): string[] {
+  const badges: string[] = [];
+  if (service.auth?.type === 'basic') badges.push('Password');
+  if (service.auth?.type === 'oidc') badges.push('Single sign-on');
+  if ((service.ip_allow?.length ?? 0) > 0 || (service.ip_deny?.length ?? 0) > 0) badges.push('IP rules');
+  if (service.rate_limit) badges.push(`≤ ${service.rate_limit.per_second}/s`);
+  return badges;
 }

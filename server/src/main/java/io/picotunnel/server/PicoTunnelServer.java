@@ -4,6 +4,10 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.ServiceAuth;
+import io.picotunnel.server.access.ServiceSignIn;
+import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.acme.AcmeSettings;
 import io.picotunnel.server.api.ApiServer;
 import io.picotunnel.server.auth.AdminToken;
@@ -89,6 +93,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private HttpProxy httpProxy;
     private TunnelUpstream tunnelUpstream;
     private HttpsListener httpsListener;
+    private AccessControl access;
     private boolean stopped;
 
     private PicoTunnelServer(ServerConfig config) {
@@ -129,7 +134,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         EventLoopGroup loops = Transport.newEventLoopGroup(IO_THREADS, "picotunnel-io");
         eventLoops = loops;
         running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
-        tcpServices = running(new TcpServices(registry, loops, loops));
+        access = running(new AccessControl(new TrustedProxies(config.trustedProxies(), config.proxyProtocol())));
+        tcpServices = running(new TcpServices(registry, access, loops, loops));
 
         tls = running(startTls());
         HttpRoutes httpRoutes = new HttpRoutes();
@@ -258,6 +264,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .upstreamIdleTimeout(config.upstreamKeepaliveTimeout())
                 .acmeChallenges(tls.http01Answers())
                 .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
+                .access(access)
                 .build();
         httpProxy = proxy;
         running(proxy.upstreams());
@@ -272,7 +279,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 public void initHttp2(ChannelPipeline pipeline) {
                     proxy.initHttp2(pipeline);
                 }
-            }, registry, connectionLimits("HTTPS")));
+            }, registry, connectionLimits("HTTPS"), access));
         } catch (IOException e) {
             throw StartupException.cannotBind(Setting.HTTPS_ADDR, config.httpsAddr(), e);
         }
@@ -325,6 +332,12 @@ public final class PicoTunnelServer implements AutoCloseable {
     private ApiServer startApi() {
         ManagementAuth auth = new ManagementAuth(authSettings(), new SessionStore(store.database()),
                 this::tunnelServerAddress, Clock.systemUTC());
+        auth.oidcProvider().ifPresent(provider -> {
+            ServiceSignIn signIn = new ServiceSignIn(provider, ServiceSignIn.managementBase(provider),
+                    this::signInTarget, System::nanoTime);
+            auth.addCallbackHook(signIn);
+            access.signIn(signIn);
+        });
         List<ApiServer.ReservedAddress> reserved = List.of(
                 new ApiServer.ReservedAddress(config.listenAddr(), Setting.LISTEN_ADDR.flag()),
                 new ApiServer.ReservedAddress(config.tunnelAddr(), Setting.TUNNEL_ADDR.flag()),
@@ -336,6 +349,14 @@ public final class PicoTunnelServer implements AutoCloseable {
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
+    }
+
+    /** An enabled http service that signs its visitors in through OIDC, for {@link ServiceSignIn}. */
+    private Optional<ServiceSignIn.Target> signInTarget(String serviceId) {
+        return store.service(serviceId)
+                .filter(service -> service.enabled() && service.access().auth() instanceof ServiceAuth.Oidc)
+                .map(service -> new ServiceSignIn.Target(service.id(), service.domain(),
+                        (ServiceAuth.Oidc) service.access().auth()));
     }
 
     private AuthSettings authSettings() {

@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.config.AuthMode;
 import io.picotunnel.server.config.ConfigException;
 import io.picotunnel.server.config.Limits;
@@ -45,7 +46,9 @@ public record ServerConfig(
         Duration upstreamKeepaliveTimeout,
         Duration shutdownGrace,
         SessionLimits tunnels,
-        Limits limits) {
+        Limits limits,
+        List<Cidr> trustedProxies,
+        boolean proxyProtocol) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -102,6 +105,7 @@ public record ServerConfig(
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(tunnels, "tunnels");
         Objects.requireNonNull(limits, "limits");
+        trustedProxies = List.copyOf(trustedProxies);
     }
 
     /** Reads every setting from {@code flags} (given on the command line), then {@code env}, then the default. */
@@ -156,7 +160,8 @@ public record ServerConfig(
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
                 + ", upstreamKeepaliveTimeout=" + upstreamKeepaliveTimeout
-                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", limits=" + limits + "]";
+                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", limits=" + limits
+                + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol + "]";
     }
 
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
@@ -186,7 +191,9 @@ public record ServerConfig(
                     duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
                     duration(Setting.SHUTDOWN_GRACE, true),
                     tunnels(),
-                    limits());
+                    limits(),
+                    trustedProxies(),
+                    proxyProtocol());
         }
 
         private Limits limits() {
@@ -219,6 +226,27 @@ public record ServerConfig(
                 // reported below
             }
             throw invalid(setting, "'" + raw(setting) + "' is not a whole number of at least " + min);
+        }
+
+        private boolean proxyProtocol() {
+            boolean on = bool(Setting.PROXY_PROTOCOL);
+            if (on && raw(Setting.TRUSTED_PROXIES) == null) {
+                throw invalid(Setting.PROXY_PROTOCOL, "the PROXY protocol is read only from trusted proxies; name them in "
+                        + Setting.TRUSTED_PROXIES.displayName());
+            }
+            return on;
+        }
+
+        private List<Cidr> trustedProxies() {
+            List<Cidr> proxies = new java.util.ArrayList<>();
+            for (String entry : list(Setting.TRUSTED_PROXIES, false)) {
+                try {
+                    proxies.add(Cidr.parse(entry));
+                } catch (IllegalArgumentException e) {
+                    throw invalid(Setting.TRUSTED_PROXIES, e.getMessage());
+                }
+            }
+            return proxies;
         }
 
         private SessionLimits tunnels() {

@@ -2,6 +2,8 @@ package io.picotunnel.server.api;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.picotunnel.server.access.AccessPolicy;
+import io.picotunnel.server.access.ServiceAuth;
 import io.picotunnel.server.store.Rfc3339;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
@@ -75,6 +77,7 @@ public final class ApiJson {
         json.put("target_addr", service.targetAddr());
         json.put("enabled", service.enabled());
         json.put("created_at", Rfc3339.format(service.createdAt()));
+        access(json, service.access());
         CertificateStatus certificate = certificates.apply(service);
         json.put("cert_status", certificate.status());
         json.put("cert_expires_at", certificate.expiresAt() == null ? null : Rfc3339.format(certificate.expiresAt()));
@@ -96,5 +99,38 @@ public final class ApiJson {
             json.put("field", error.field());
         }
         return json;
+    }
+
+    /** {@code auth} (never with the password or its hash), {@code ip_allow}, {@code ip_deny}, {@code rate_limit}. */
+    private static void access(ObjectNode json, AccessPolicy access) {
+        ObjectNode auth = json.putObject("auth");
+        auth.put("type", access.auth().type());
+        switch (access.auth()) {
+            case ServiceAuth.Basic basic -> auth.put("username", basic.username());
+            case ServiceAuth.Oidc oidc -> {
+                ArrayNode emails = auth.putArray("allowed_emails");
+                oidc.allowedEmails().stream().sorted().forEach(emails::add);
+                ArrayNode groups = auth.putArray("allowed_groups");
+                oidc.allowedGroups().stream().sorted().forEach(groups::add);
+            }
+            case ServiceAuth.None none -> {
+            }
+        }
+        ArrayNode allow = json.putArray("ip_allow");
+        access.ipRules().allow().forEach(cidr -> allow.add(cidr.toString()));
+        ArrayNode deny = json.putArray("ip_deny");
+        access.ipRules().deny().forEach(cidr -> deny.add(cidr.toString()));
+        if (access.rateLimit() == null) {
+            json.putNull("rate_limit");
+        } else {
+            ObjectNode rate = json.putObject("rate_limit");
+            double perSecond = access.rateLimit().perSecond();
+            if (perSecond == Math.rint(perSecond)) {
+                rate.put("per_second", (long) perSecond);
+            } else {
+                rate.put("per_second", perSecond);
+            }
+            rate.put("burst", access.rateLimit().burst());
+        }
     }
 }

@@ -64,8 +64,8 @@ public final class ApiServer implements AutoCloseable {
                                   Function<Service, CertificateStatus> certificates, Limits limits) {
         ApiJson json = new ApiJson(presence, certificates);
         TunnelRoutes tunnels = new TunnelRoutes(store, presence, json, limits.maxTunnels());
-        ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved, limits.tcpPorts()), json,
-                limits.maxServices());
+        ServiceRoutes services = new ServiceRoutes(store,
+                new ServiceInput(reserved, limits.tcpPorts(), auth.oidcProvider().isPresent()), json, limits.maxServices());
         Javalin app = Javalin.create(config -> {
             configureServer(config, address);
             auth.install(config);

@@ -135,4 +135,9 @@ final class JsonBody {
         }
         return value.asBoolean();
     }
+
+    /** The raw value, or null when absent (a JSON null comes back as a null node). */
+    JsonNode node(String field) {
+        return object.get(field);
+    }
 }

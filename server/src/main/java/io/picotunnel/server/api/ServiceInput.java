@@ -20,7 +20,7 @@ import java.util.Set;
 final class ServiceInput {
 
     static final Set<String> WRITABLE = Set.of("type", "domain", "path_prefix", "tls_mode", "listen_addr", "target_addr", "enabled",
-            "https_redirect");
+            "https_redirect", "auth", "ip_allow", "ip_deny", "rate_limit");
     static final Set<String> READ_ONLY = Set.of("id", "tunnel_id", "created_at", "updated_at",
             "cert_status", "cert_expires_at", "cert_error");
     private static final int MAX_PATH_PREFIX = 1024;
@@ -29,10 +29,13 @@ final class ServiceInput {
     private final List<ApiServer.ReservedAddress> reserved;
     /** The ports tcp services may listen on (PICOTUNNEL_TCP_PORTS). */
     private final PortRanges tcpPorts;
+    /** Whether the server has an OIDC provider, which {@code auth: oidc} services sign in through. */
+    private final boolean oidcAvailable;
 
-    ServiceInput(List<ApiServer.ReservedAddress> reserved, PortRanges tcpPorts) {
+    ServiceInput(List<ApiServer.ReservedAddress> reserved, PortRanges tcpPorts, boolean oidcAvailable) {
         this.reserved = List.copyOf(reserved);
         this.tcpPorts = tcpPorts;
+        this.oidcAvailable = oidcAvailable;
     }
 
     /** A new service of {@code tunnelId} (id and created_at are assigned by the store). */
@@ -43,7 +46,7 @@ final class ServiceInput {
         }
         ServiceType type = type(typeText);
         Service draft = new Service(null, tunnelId, type, null, "/", TlsMode.TERMINATE, null, null, true, null);
-        return validate(apply(draft, body));
+        return validateWithAccess(apply(draft, body));
     }
 
     /** {@code stored} with the fields present in {@code body} changed; a field given as null goes back to its default. */
@@ -51,7 +54,12 @@ final class ServiceInput {
         if (body.has("type") && type(body.string("type")) != stored.type()) {
             throw ApiError.invalidField("type", "cannot be changed; delete the service and create a new one");
         }
-        return validate(apply(stored, body));
+        return validateWithAccess(apply(stored, body));
+    }
+
+    private Service validateWithAccess(Service applied) {
+        Service valid = validate(applied);
+        return valid.withAccess(AccessInput.check(valid, applied.access(), oidcAvailable));
     }
 
     private static ServiceType type(String text) {
@@ -81,7 +89,7 @@ final class ServiceInput {
         boolean httpsRedirect = body.has("https_redirect") ? orDefault(body.bool("https_redirect"), false)
                 : base.httpsRedirect();
         return new Service(base.id(), base.tunnelId(), base.type(), domain, pathPrefix, tlsMode, listenAddr, targetAddr,
-                enabled, base.createdAt(), httpsRedirect);
+                enabled, base.createdAt(), httpsRedirect, AccessInput.apply(base.access(), body));
     }
 
     private static <T> T orDefault(T value, T fallback) {

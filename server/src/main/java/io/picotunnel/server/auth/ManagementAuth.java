@@ -12,9 +12,11 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
 
 /**
@@ -54,6 +56,7 @@ public final class ManagementAuth {
     private final RequestOrigin origin;
     private final UnaryOperator<String> tunnelServer;
     private final FailedLogins failures;
+    private final List<OidcCallbackHook> callbackHooks = new CopyOnWriteArrayList<>();
 
     /**
      * @param tunnelServer the address clients pass as {@code --server}, for the UI's ready-made commands,
@@ -77,6 +80,16 @@ public final class ManagementAuth {
         }
     }
 
+    /** The provider the UI signs in with, if any (services' single sign-on uses it too). */
+    public Optional<OidcProvider> oidcProvider() {
+        return Optional.ofNullable(oidc);
+    }
+
+    /** Adds a hook asked first about every OIDC callback (a service's sign-in shares the server's callback URL). */
+    public void addCallbackHook(OidcCallbackHook hook) {
+        callbackHooks.add(hook);
+    }
+
     /** Registers the Host check, the API guard and the {@code /auth} routes. Call before the API's routes. */
     public void install(JavalinConfig config) {
         config.routes.before(this::checkHost);
@@ -87,6 +100,7 @@ public final class ManagementAuth {
         if (oidc != null) {
             config.routes.get("/auth/login", this::startOidc);
             config.routes.get(oidc.settings().callbackPath(), this::finishOidc);
+            callbackHooks.forEach(hook -> hook.install(config));
         }
     }
 
@@ -216,6 +230,11 @@ public final class ManagementAuth {
     }
 
     private void finishOidc(Context ctx) {
+        for (OidcCallbackHook hook : callbackHooks) {
+            if (hook.handle(ctx)) {
+                return;
+            }
+        }
         PendingLogins.Result taken = pending.take(ctx.queryParam("state"), ctx.cookie(SIGN_IN_COOKIE));
         Optional<PendingLogins.Pending> started = taken.pending();
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {

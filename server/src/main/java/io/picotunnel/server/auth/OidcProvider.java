@@ -68,7 +68,7 @@ public final class OidcProvider {
     }
 
     /** The start of a sign-in: where to send the browser and what to keep until the callback. */
-    record AuthorizationStart(URI redirect, String state, String nonce, String codeVerifier) {
+    public record AuthorizationStart(URI redirect, String state, String nonce, String codeVerifier) {
     }
 
     private final OidcSettings settings;
@@ -84,7 +84,7 @@ public final class OidcProvider {
         return settings;
     }
 
-    AuthorizationStart start() throws SignInRejectedException {
+    public AuthorizationStart start() throws SignInRejectedException {
         OIDCProviderMetadata metadata = discover().metadata();
         State state = new State();
         Nonce nonce = new Nonce();
@@ -101,7 +101,7 @@ public final class OidcProvider {
     }
 
     /** Exchanges the code and returns the checked ID token's claims and the raw token. */
-    SignedIn finish(String code, String nonce, String codeVerifier) throws SignInRejectedException {
+    public SignedIn finish(String code, String nonce, String codeVerifier) throws SignInRejectedException {
         Discovered d = discover();
         AuthorizationCodeGrant grant = new AuthorizationCodeGrant(new AuthorizationCode(code), settings.redirectUrl(),
                 new CodeVerifier(codeVerifier));
@@ -137,7 +137,7 @@ public final class OidcProvider {
     }
 
     /** The checked claims of an ID token and the token as received. */
-    record SignedIn(IDTokenClaimsSet claims, String rawIdToken) {
+    public record SignedIn(IDTokenClaimsSet claims, String rawIdToken) {
     }
 
     IDTokenClaimsSet validate(JWT idToken, String nonce) throws SignInRejectedException {

@@ -11,7 +11,7 @@ import java.util.List;
 final class ServiceRows {
 
     static final String SELECT_SERVICE = "SELECT id, tunnel_id, type, domain, path_prefix, tls_mode, listen_addr,"
-            + " target_addr, enabled, created_at, https_redirect FROM services";
+            + " target_addr, enabled, created_at, https_redirect, " + AccessRows.COLUMNS + " FROM services";
 
     private ServiceRows() {
     }
@@ -35,7 +35,8 @@ final class ServiceRows {
                             rows.getString("target_addr"),
                             rows.getInt("enabled") != 0,
                             Rfc3339.parse(rows.getString("created_at")),
-                            rows.getInt("https_redirect") != 0));
+                            rows.getInt("https_redirect") != 0,
+                            AccessRows.read(rows)));
                 }
             }
         }
@@ -52,6 +53,7 @@ final class ServiceRows {
             insert.setString(11, Rfc3339.format(service.createdAt()));
             insert.executeUpdate();
         }
+        AccessRows.write(connection, service.id(), service.access());
     }
 
     static void update(Connection connection, Service service) throws SQLException {
@@ -61,6 +63,7 @@ final class ServiceRows {
             update.setString(9, service.id());
             update.executeUpdate();
         }
+        AccessRows.write(connection, service.id(), service.access());
     }
 
     private static void bindFields(PreparedStatement statement, Service service) throws SQLException {

@@ -196,7 +196,7 @@ public final class Store implements AutoCloseable {
             }
             Service service = new Service(Secrets.newId(), draft.tunnelId(), draft.type(), draft.domain(), draft.pathPrefix(),
                     draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), Rfc3339.now(),
-                    draft.httpsRedirect());
+                    draft.httpsRedirect(), draft.access());
             ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), service);
             ServiceRows.insert(connection, service);
             tellListeners(List.of(new Change(null, service)));
@@ -218,7 +218,7 @@ public final class Store implements AutoCloseable {
             Service changed = change.apply(before);
             Service after = new Service(before.id(), before.tunnelId(), changed.type(), changed.domain(), changed.pathPrefix(),
                     changed.tlsMode(), changed.listenAddr(), changed.targetAddr(), changed.enabled(), before.createdAt(),
-                    changed.httpsRedirect());
+                    changed.httpsRedirect(), changed.access());
             ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), after);
             ServiceRows.update(connection, after);
             tellListeners(List.of(new Change(before, after)));

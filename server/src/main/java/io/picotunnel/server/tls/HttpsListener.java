@@ -9,6 +9,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.RefusalLog;
+import io.picotunnel.server.access.AccessControl;
 
 import java.io.IOException;
 import java.net.BindException;
@@ -31,17 +32,28 @@ public final class HttpsListener implements AutoCloseable {
     private final ConnectionLimits limits;
     /** Handshakes refused for an unknown name, logged once a minute at most. */
     private final RefusalLog refusals = new RefusalLog(HttpsFrontDoor.log);
+    private final AccessControl access;
     private Channel serverChannel;
 
     public HttpsListener(InetSocketAddress address, EventLoopGroup group, HttpsRouter router, HttpPipelines http,
                          PassthroughForwarder passthrough) {
-        this(address, group, router, http, passthrough, null);
+        this(address, group, router, http, passthrough, null, AccessControl.open());
     }
 
     /** As above; connections over {@code limits} (none when null) are closed at once. */
     public HttpsListener(InetSocketAddress address, EventLoopGroup group, HttpsRouter router, HttpPipelines http,
                          PassthroughForwarder passthrough, ConnectionLimits limits) {
+        this(address, group, router, http, passthrough, limits, AccessControl.open());
+    }
+
+    /**
+     * As above: connections over {@code limits} (none when null) are closed at once, and {@code access} reads the
+     * PROXY protocol from trusted front proxies, when it is turned on.
+     */
+    public HttpsListener(InetSocketAddress address, EventLoopGroup group, HttpsRouter router, HttpPipelines http,
+                         PassthroughForwarder passthrough, ConnectionLimits limits, AccessControl access) {
         this.limits = limits;
+        this.access = access;
         this.address = address;
         this.group = group;
         this.router = router;
@@ -64,6 +76,7 @@ public final class HttpsListener implements AutoCloseable {
                         }
                         ch.pipeline().addLast("front-door",
                                 new HttpsFrontDoor(router, http, passthrough, CLIENT_HELLO_TIMEOUT, refusals));
+                        access.readProxyProtocol(ch.pipeline(), false);
                     }
                 });
         ChannelFuture bound = bootstrap.bind(address).awaitUninterruptibly();

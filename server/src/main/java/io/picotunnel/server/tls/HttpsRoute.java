@@ -1,6 +1,7 @@
 package io.picotunnel.server.tls;
 
 import io.netty.handler.ssl.SslContext;
+import io.picotunnel.server.access.AccessPolicy;
 
 /** What the HTTPS listener does with a connection, decided from its ClientHello. */
 public sealed interface HttpsRoute {
@@ -13,8 +14,16 @@ public sealed interface HttpsRoute {
     record AcmeChallenge(String serverName, SslContext sslContext) implements HttpsRoute {
     }
 
-    /** Forward the raw bytes, ClientHello included, to a service's target through its tunnel. */
-    record Passthrough(String serverName, String tunnelId, String targetAddr) implements HttpsRoute {
+    /**
+     * Forward the raw bytes, ClientHello included, to a service's target through its tunnel, if the service's
+     * {@code access} (ip_allow, rate_limit) lets the visitor in.
+     */
+    record Passthrough(String serverName, String tunnelId, String targetAddr, String serviceId, AccessPolicy access)
+            implements HttpsRoute {
+
+        public Passthrough(String serverName, String tunnelId, String targetAddr) {
+            this(serverName, tunnelId, targetAddr, null, AccessPolicy.OPEN);
+        }
     }
 
     /** Refuse the handshake; {@code reason} goes to the log. */

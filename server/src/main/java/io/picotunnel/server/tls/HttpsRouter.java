@@ -43,7 +43,8 @@ public final class HttpsRouter {
         }
         Optional<PassthroughRoutes.Target> target = passthrough.lookup(name);
         if (target.isPresent()) {
-            return new HttpsRoute.Passthrough(name, target.get().tunnelId(), target.get().targetAddr());
+            return new HttpsRoute.Passthrough(name, target.get().tunnelId(), target.get().targetAddr(),
+                    target.get().serviceId(), target.get().access());
         }
         return certificates.select(name)
                 .<HttpsRoute>map(certificate -> new HttpsRoute.Terminate(name, certificate.sslContext()))

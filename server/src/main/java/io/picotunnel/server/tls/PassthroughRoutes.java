@@ -1,5 +1,6 @@
 package io.picotunnel.server.tls;
 
+import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
@@ -21,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class PassthroughRoutes implements ServiceListener {
 
     /** Where the raw TLS bytes of a passthrough domain go. */
-    public record Target(String serviceId, String tunnelId, String targetAddr) {
+    public record Target(String serviceId, String tunnelId, String targetAddr, AccessPolicy access) {
     }
 
     private final Map<String, Target> byDomain = new ConcurrentHashMap<>();
@@ -77,7 +78,7 @@ public final class PassthroughRoutes implements ServiceListener {
             String domain = DomainNames.normalize(after.domain());
             httpServicesByDomain.computeIfAbsent(domain, d -> new HashSet<>()).add(after.id());
             if (after.tlsMode() == TlsMode.PASSTHROUGH) {
-                byDomain.put(domain, new Target(after.id(), after.tunnelId(), after.targetAddr()));
+                byDomain.put(domain, new Target(after.id(), after.tunnelId(), after.targetAddr(), after.access()));
             }
         }
     }

@@ -1,6 +1,7 @@
 package io.picotunnel.server.tls;
 
 import io.netty.channel.EventLoopGroup;
+import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.acme.AcmeManager;
 import io.picotunnel.server.acme.AcmeSettings;
 import io.picotunnel.server.net.ConnectionLimits;
@@ -90,15 +91,31 @@ public final class ServerTls implements AutoCloseable {
     /** Binds the HTTPS listener; the caller closes it (before shutting down {@code group}). */
     public HttpsListener startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http,
                                     TunnelRegistry tunnels) throws IOException {
-        return startHttps(address, group, http, tunnels, null);
+        return startHttps(address, group, http, tunnels, null, AccessControl.open());
     }
 
     /** As above; connections over {@code limits} (none when null) are closed at once. */
     public HttpsListener startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http,
                                     TunnelRegistry tunnels, ConnectionLimits limits) throws IOException {
+        return startHttps(address, group, http, tunnels, limits, AccessControl.open());
+    }
+
+    /** As above; {@code access} checks each passthrough connection against its service's ip_allow and rate_limit. */
+    public HttpsListener startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http,
+                                    TunnelRegistry tunnels, AccessControl access) throws IOException {
+        return startHttps(address, group, http, tunnels, null, access);
+    }
+
+    /**
+     * As above: connections over {@code limits} (none when null) are closed at once, and {@code access} checks each
+     * passthrough connection against its service's ip_allow and rate_limit.
+     */
+    public HttpsListener startHttps(InetSocketAddress address, EventLoopGroup group, HttpPipelines http,
+                                    TunnelRegistry tunnels, ConnectionLimits limits, AccessControl access)
+            throws IOException {
         TlsAlpnChallenges challenges = acme == null ? TlsAlpnChallenges.NONE : acme.challenges();
         https = new HttpsListener(address, group, new HttpsRouter(store, passthrough, challenges, serverDomain), http,
-                new TunnelPassthrough(tunnels), limits);
+                new TunnelPassthrough(tunnels, access), limits, access);
         https.start();
         return https;
     }

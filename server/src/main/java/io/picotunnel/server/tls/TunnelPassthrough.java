@@ -6,10 +6,15 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.server.net.LogValues;
+import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.AccessPolicy;
+import io.picotunnel.server.access.VisitorAddress;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
 
 /**
  * TLS passthrough: opens a {@code tcp} stream to the service's target through its tunnel and relays the raw
@@ -20,14 +25,28 @@ public final class TunnelPassthrough implements PassthroughForwarder {
     private static final Logger log = LoggerFactory.getLogger(TunnelPassthrough.class);
 
     private final TunnelRegistry tunnels;
+    private final AccessControl access;
 
     public TunnelPassthrough(TunnelRegistry tunnels) {
+        this(tunnels, AccessControl.open());
+    }
+
+    public TunnelPassthrough(TunnelRegistry tunnels, AccessControl access) {
         this.tunnels = tunnels;
+        this.access = access;
     }
 
     @Override
     public void forward(ChannelHandlerContext frontDoor, HttpsRoute.Passthrough route) {
         Channel client = frontDoor.channel();
+        InetAddress visitor = VisitorAddress.of(client);
+        boolean admitted = route.serviceId() == null || (visitor == null ? route.access().equals(AccessPolicy.OPEN)
+                : access.admitsConnection(route.serviceId(), route.access(), visitor));
+        if (!admitted) {
+            // Refused before any stream is opened: the tunnel's client never hears of this connection.
+            client.close();
+            return;
+        }
         client.config().setAutoRead(false);
         Hold hold = new Hold();
         // Replacing the front door hands its buffered ClientHello to the hold, which keeps it for the relay.

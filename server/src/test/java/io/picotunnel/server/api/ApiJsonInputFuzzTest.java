@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ApiJsonInputFuzzTest {
 
-    private static final ServiceInput INPUT = new ServiceInput(List.of(), PortRanges.parse("1024-65535"));
+    private static final ServiceInput INPUT = new ServiceInput(List.of(), PortRanges.parse("1024-65535"), true);
     private static final Service STORED = new Service("0011223344556677", "a1b2c3d4e5f60718", ServiceType.HTTP,
             "app.example.com", "/", TlsMode.TERMINATE, null, "localhost:3000", true, Instant.parse("2026-01-01T00:00:00Z"));
 

@@ -78,6 +78,22 @@ class ServerConfigTest {
     }
 
     @Test
+    void trustedProxiesAndTheProxyProtocolAreReadAndChecked() {
+        ServerConfig config = load(Map.of(), Map.of("PICOTUNNEL_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::1",
+                "PICOTUNNEL_PROXY_PROTOCOL", "true"));
+        assertThat(config.trustedProxies()).extracting(Object::toString).containsExactly("10.0.0.0/8", "2001:db8::1/128");
+        assertThat(config.proxyProtocol()).isTrue();
+        assertThat(load(Map.of(), Map.of()).trustedProxies()).isEmpty();
+
+        assertThatThrownBy(() -> load(Map.of(Setting.TRUSTED_PROXIES, "lb.example.com"), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("Invalid --trusted-proxies (PICOTUNNEL_TRUSTED_PROXIES): 'lb.example.com' is not");
+        assertThatThrownBy(() -> load(Map.of(Setting.PROXY_PROTOCOL, "true"), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("name them in --trusted-proxies");
+    }
+
+    @Test
     void aBadFlagIsReportedEvenWhenItsVariableIsGood() {
         assertThatThrownBy(() -> load(Map.of(Setting.LISTEN_ADDR, "nonsense"), Map.of("PICOTUNNEL_LISTEN_ADDR", ":1")))
                 .isInstanceOf(ConfigException.class)

@@ -29,19 +29,27 @@ final class Testbed implements AutoCloseable {
     static final String ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
 
     private final Path dataDir;
+    private final Map<Setting, String> extraSettings;
     private final List<TunnelClient> clients = new ArrayList<>();
     private PicoTunnelServer server;
     private ApiClient api;
     private int tunnelPort;
 
     Testbed(Path dataDir) {
+        this(dataDir, Map.of());
+    }
+
+    /** A server with {@code extraSettings} on top of the defaults. */
+    Testbed(Path dataDir, Map<Setting, String> extraSettings) {
         this.dataDir = dataDir;
+        this.extraSettings = Map.copyOf(extraSettings);
         start();
     }
 
     private void start() {
         Map<Setting, String> settings = new EnumMap<>(Setting.class);
         settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
+        settings.putAll(extraSettings);
         if (tunnelPort != 0) {
             settings.put(Setting.TUNNEL_ADDR, "127.0.0.1:" + tunnelPort);
         }

@@ -163,6 +163,47 @@ class HttpsEndToEndTest {
         }
     }
 
+    @Test
+    void passthroughEnforcesIpAllowAndRateLimitBeforeAnyStreamOpens() throws Exception {
+        try (TlsEchoTarget secure = new TlsEchoTarget(ca.issue("secure.test"))) {
+            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"secure\"}").json();
+            connectClient(tunnel.get("token").asText());
+            ApiClient.Response created = api.post("/api/tunnels/" + tunnel.get("id").asText() + "/services",
+                    "{\"type\":\"http\",\"domain\":\"secure.test\",\"tls_mode\":\"passthrough\",\"target_addr\":"
+                            + "\"127.0.0.1:" + secure.port() + "\",\"ip_allow\":[\"127.0.0.1/32\"],"
+                            + "\"rate_limit\":{\"per_second\":0.01,\"burst\":2}}");
+            assertThat(created.status()).as("%s", created).isEqualTo(201);
+
+            assertThat(passthroughEcho("127.0.0.2")).isNull();
+            assertThat(secure.acceptedConnections()).isZero();
+            assertThat(passthroughEcho("127.0.0.1")).isEqualTo("target heard: allowed");
+            assertThat(passthroughEcho("127.0.0.1")).isEqualTo("target heard: allowed");
+            assertThat(passthroughEcho("127.0.0.1")).as("over the rate limit").isNull();
+            assertThat(secure.acceptedConnections()).isEqualTo(2);
+        }
+    }
+
+    /** One line through the passthrough service from {@code source}; null when the server closed the connection. */
+    private String passthroughEcho(String source) throws Exception {
+        try (SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory().createSocket()) {
+            socket.bind(new InetSocketAddress(InetAddress.getByName(source), 0));
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.httpsPort()), 10_000);
+            socket.setSoTimeout(10_000);
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName("secure.test")));
+            socket.setSSLParameters(parameters);
+            try {
+                socket.startHandshake();
+            } catch (java.io.IOException closed) {
+                return null;
+            }
+            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            out.println("allowed");
+            return in.readLine();
+        }
+    }
+
     private void connectClient(String token) throws InterruptedException {
         client = new TunnelClient(ClientConfig.of(ServerAddress.parse("wss://127.0.0.1:" + server.tunnelPort()), token)
                 .withInsecure(true).withShutdownGrace(Duration.ZERO));

@@ -18,6 +18,7 @@ final class TlsEchoTarget implements AutoCloseable {
 
     private final SSLServerSocket server;
     private final Thread thread;
+    private final java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
 
     TlsEchoTarget(TestCertificates.Issued issued) throws Exception {
         KeyStore keys = KeyStore.getInstance("PKCS12");
@@ -36,9 +37,15 @@ final class TlsEchoTarget implements AutoCloseable {
         return server.getLocalPort();
     }
 
+    /** Connections that reached this target. */
+    int acceptedConnections() {
+        return accepted.get();
+    }
+
     private void serve() {
         while (!server.isClosed()) {
             try (Socket socket = server.accept()) {
+                accepted.incrementAndGet();
                 socket.setSoTimeout(10_000);
                 BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
                 PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);

@@ -39,6 +39,7 @@ public final class HttpListener implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         if (limits == null || limits.admit(ch, true)) {
+                            proxy.access().readProxyProtocol(ch.pipeline(), false);
                             proxy.initHttp1(ch.pipeline(), false);
                         }
                     }

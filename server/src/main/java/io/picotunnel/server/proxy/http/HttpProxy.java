@@ -11,6 +11,7 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.tls.HttpPipelines;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +47,7 @@ public final class HttpProxy implements HttpPipelines {
     private final Duration headerTimeout;
     private final Function<String, Optional<String>> acmeChallenges;
     private final int httpsPort;
+    private final AccessControl access;
 
     private HttpProxy(Builder builder) {
         this.routes = Objects.requireNonNull(builder.routes, "routes");
@@ -56,6 +58,7 @@ public final class HttpProxy implements HttpPipelines {
         this.headerTimeout = builder.headerTimeout;
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
+        this.access = builder.access;
     }
 
     public static Builder builder() {
@@ -140,6 +143,11 @@ public final class HttpProxy implements HttpPipelines {
         return httpsPort;
     }
 
+    /** The gate in front of the services: address lists, rate limits, sign-in. */
+    AccessControl access() {
+        return access;
+    }
+
     public static final class Builder {
         private HttpRoutes routes;
         private UpstreamOpener opener;
@@ -150,8 +158,15 @@ public final class HttpProxy implements HttpPipelines {
         private int maxIdleUpstreams = 32;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
         private int httpsPort = 443;
+        private AccessControl access = AccessControl.open();
 
         private Builder() {
+        }
+
+        /** The access checks of every request (open by default: no lists, limits or sign-in enforced). */
+        public Builder access(AccessControl accessControl) {
+            this.access = Objects.requireNonNull(accessControl, "access");
+            return this;
         }
 
         /** The routing table, kept up to date as a {@link io.picotunnel.server.store.ServiceListener}. */

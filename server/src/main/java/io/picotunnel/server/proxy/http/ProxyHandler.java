@@ -24,9 +24,12 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
+import io.picotunnel.server.access.HttpVerdict;
+import io.picotunnel.server.store.Service;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayDeque;
@@ -52,6 +55,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         AWAIT_REQUEST,
         /** Answered locally; dropping the request's (empty) body until its end. */
         DISCARD_BODY,
+        /** The access checks take a moment (a password check): the request waits, unread beyond its head. */
+        CHECKING,
         /** An {@link Exchange} forwards the request and its response; it has its own phases. */
         EXCHANGE,
         /** Switched protocols: the relay copies raw bytes. */
@@ -246,10 +251,42 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private void startRequest(HttpRequest request) {
         switch (answers.decide(request, ctx.alloc())) {
             case LocalAnswers.Answer answer -> respondLocally(request, answer.response(), answer.close(), false);
-            case LocalAnswers.Forward forward -> {
-                exchange = new Exchange(this, proxy, https, http2, clientIp(), request, forward.service());
+            case LocalAnswers.Forward forward -> admit(request, forward.service());
+        }
+    }
+
+    /** The access checks of the service (addresses, rate limit, sign-in), then the exchange if they pass. */
+    private void admit(HttpRequest request, Service service) {
+        AccessHook.stripIdentity(request.headers());
+        InetAddress visitor = AccessHook.visitor(proxy.access(), ctx.channel(), request);
+        HttpVerdict verdict = visitor == null ? AccessHook.withoutAddress(service)
+                : proxy.access().check(AccessHook.describe(service, visitor, https, request));
+        onVerdict(request, service, visitor, verdict);
+    }
+
+    private void onVerdict(HttpRequest request, Service service, InetAddress visitor, HttpVerdict verdict) {
+        switch (verdict) {
+            case HttpVerdict.Pass pass -> {
+                AccessHook.pass(request, service, pass);
+                exchange = new Exchange(this, proxy, https, http2,
+                        visitor == null ? clientIp() : visitor.getHostAddress(), request, service);
                 state = State.EXCHANGE;
                 exchange.open();
+            }
+            case HttpVerdict.Answer answer ->
+                    respondLocally(request, AccessHook.answer(request, answer, ctx.alloc()), false, false);
+            case HttpVerdict.Redirect redirect ->
+                    respondLocally(request, AccessHook.redirect(request, redirect, ctx.alloc()), false, false);
+            case HttpVerdict.Pending later -> {
+                state = State.CHECKING;
+                later.result().whenComplete((result, failure) -> ctx.executor().execute(() -> {
+                    if (state != State.CHECKING) {
+                        return;
+                    }
+                    onVerdict(request, service, visitor, failure == null ? result
+                            : HttpVerdict.Answer.of(500, "internal_error", "The access check failed; try again."));
+                    drain();
+                }));
             }
         }
     }

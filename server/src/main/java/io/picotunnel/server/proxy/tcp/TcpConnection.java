@@ -5,16 +5,24 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
+import io.picotunnel.protocol.relay.Hold;
+import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.AccessPolicy;
+import io.picotunnel.server.access.ProxyProtocolHandler;
+import io.picotunnel.server.access.VisitorAddress;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
+
 /**
  * One accepted connection of a tcp service: opens a stream to the tunnel's client with the service's target
  * in its header, then relays both ways. Nothing is read from the socket before the stream is open; when the
- * tunnel has no client connected the socket is closed at once.
+ * tunnel has no client connected, or the service's IP rules or rate limit refuse the visitor, the socket is
+ * closed at once.
  */
 final class TcpConnection extends ChannelInboundHandlerAdapter {
 
@@ -22,16 +30,31 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
 
     private final Service service;
     private final TunnelRegistry registry;
+    private final AccessControl access;
 
-    TcpConnection(Service service, TunnelRegistry registry) {
+    TcpConnection(Service service, TunnelRegistry registry, AccessControl access) {
         this.service = service;
         this.registry = registry;
+        this.access = access;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         Channel socket = ctx.channel();
         ctx.pipeline().remove(this);
+        // What a front proxy sent after its PROXY header waits here until the relay runs.
+        Hold early = (Hold) socket.pipeline().get(ProxyProtocolHandler.HOLD_NAME);
+        InetAddress visitor = VisitorAddress.of(socket);
+        boolean admitted = visitor == null ? service.access().equals(AccessPolicy.OPEN)
+                : access.admitsConnection(service.id(), service.access(), visitor);
+        if (!admitted) {
+            // Refused before any stream is opened: the tunnel's client never hears of this connection.
+            if (early != null) {
+                early.discard();
+            }
+            socket.close();
+            return;
+        }
         StreamHeader header;
         try {
             header = new StreamHeader(StreamType.TCP, service.targetAddr());
@@ -41,6 +64,13 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         TcpStreamBridge.connect(registry, service.tunnelId(), header, socket).addListener(relaying -> {
+            if (early != null) {
+                if (relaying.isSuccess()) {
+                    early.release();
+                } else {
+                    early.discard();
+                }
+            }
             if (!relaying.isSuccess()) {
                 LOG.debug("tcp service {}: closing connection from {}: {}", service.id(), socket.remoteAddress(),
                         relaying.cause().getMessage());

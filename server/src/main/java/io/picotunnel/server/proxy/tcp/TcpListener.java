@@ -10,6 +10,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
@@ -32,6 +33,7 @@ final class TcpListener {
     private static final Duration RELEASE_POLL = Duration.ofMillis(20);
 
     private final TunnelRegistry registry;
+    private final AccessControl access;
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
     private final ChannelGroup connections = new DefaultChannelGroup("tcp-service", GlobalEventExecutor.INSTANCE);
@@ -40,9 +42,11 @@ final class TcpListener {
     private volatile Service service;
     private Channel serverChannel;
 
-    TcpListener(Service service, TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers) {
+    TcpListener(Service service, TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors,
+            EventLoopGroup workers) {
         this.service = service;
         this.registry = registry;
+        this.access = access;
         this.acceptors = acceptors;
         this.workers = workers;
     }
@@ -140,7 +144,8 @@ final class TcpListener {
                     protected void initChannel(Channel channel) {
                         connections.add(channel);
                         channel.pipeline().addLast("tcp-traffic", new TrafficCounter(traffic));
-                        channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry));
+                        channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry, access));
+                        access.readProxyProtocol(channel.pipeline(), true);
                     }
                 });
         ChannelFuture bind = bootstrap.bind(address);

@@ -1,6 +1,7 @@
 package io.picotunnel.server.proxy.tcp;
 
 import io.netty.channel.EventLoopGroup;
+import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -27,13 +28,20 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TcpServices.class);
 
     private final TunnelRegistry registry;
+    private final AccessControl access;
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
     /** By service id; changed only under this object's lock (API and start-up threads, never the data plane). */
     private final Map<String, TcpListener> listeners = new HashMap<>();
 
     public TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers) {
+        this(registry, AccessControl.open(), acceptors, workers);
+    }
+
+    /** {@code access} checks every new connection against its service's IP rules and rate limit. */
+    public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers) {
         this.registry = registry;
+        this.access = access;
         this.acceptors = acceptors;
         this.workers = workers;
     }
@@ -58,7 +66,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         }
         try {
             if (current == null) {
-                TcpListener listener = new TcpListener(after, registry, acceptors, workers);
+                TcpListener listener = new TcpListener(after, registry, access, acceptors, workers);
                 listener.listen(address);
                 listeners.put(id, listener);
             } else if (current.service().listenAddr().equals(after.listenAddr()) && current.isListening()) {

@@ -1,0 +1,113 @@
+package io.picotunnel.server.access;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/**
+ * The gate in front of every service, for the HTTP proxy, the tcp listeners and TLS passthrough: the visitor's
+ * address against {@code ip_allow}/{@code ip_deny}, then its {@code rate_limit}, then (HTTP only) the service's
+ * {@code auth}. Thread-safe; one instance serves every listener.
+ */
+public final class AccessControl implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AccessControl.class);
+
+    /** Headers that tell the target who signed in; whatever a visitor sends under these names is dropped. */
+    public static final List<String> IDENTITY_HEADERS = List.of("x-picotunnel-user", "x-picotunnel-email");
+
+    private final TrustedProxies trustedProxies;
+    private final RateLimiter rateLimiter;
+    private final BasicAuthGate basic;
+    private volatile ServiceSignIn signIn;
+
+    public AccessControl(TrustedProxies trustedProxies) {
+        this(trustedProxies, new RateLimiter(), System::nanoTime);
+    }
+
+    public AccessControl(TrustedProxies trustedProxies, RateLimiter rateLimiter, LongSupplier nanoClock) {
+        this.trustedProxies = trustedProxies;
+        this.rateLimiter = rateLimiter;
+        this.basic = new BasicAuthGate(nanoClock);
+    }
+
+    /** No lists, no limits, no trusted proxies: what a proxy built without access control uses. */
+    public static AccessControl open() {
+        return new AccessControl(TrustedProxies.NONE);
+    }
+
+    /** Single sign-on for {@code auth: oidc} services, once the management server is up (none without OIDC). */
+    public void signIn(ServiceSignIn serviceSignIn) {
+        this.signIn = serviceSignIn;
+    }
+
+    public TrustedProxies trustedProxies() {
+        return trustedProxies;
+    }
+
+    /**
+     * Puts the PROXY protocol reader first in a public connection's pipeline, when it is turned on;
+     * {@code holdRest} for tcp services (see {@link ProxyProtocolHandler}).
+     */
+    public void readProxyProtocol(io.netty.channel.ChannelPipeline pipeline, boolean holdRest) {
+        if (trustedProxies.proxyProtocol()) {
+            pipeline.addFirst(ProxyProtocolHandler.NAME, new ProxyProtocolHandler(trustedProxies, holdRest));
+        }
+    }
+
+    public RateLimiter rateLimiter() {
+        return rateLimiter;
+    }
+
+    /**
+     * A new connection of a tcp or passthrough service from {@code visitor}: whether it may go on to the tunnel.
+     */
+    public boolean admitsConnection(String serviceId, AccessPolicy policy, InetAddress visitor) {
+        if (!policy.ipRules().admits(visitor)) {
+            LOG.debug("service {}: connection from {} refused by its IP rules", serviceId, visitor.getHostAddress());
+            return false;
+        }
+        RateLimiter.Verdict rate = rateLimiter.acquire(serviceId, visitor, policy.rateLimit());
+        if (!rate.allowed()) {
+            LOG.debug("service {}: connection from {} over its rate limit", serviceId, visitor.getHostAddress());
+            return false;
+        }
+        return true;
+    }
+
+    /** An HTTP request routed to a service. */
+    public HttpVerdict check(HttpAccessRequest request) {
+        AccessPolicy policy = request.policy();
+        if (!policy.ipRules().admits(request.visitor())) {
+            return HttpVerdict.Answer.of(403, "forbidden", "Your address (" + request.visitor().getHostAddress()
+                    + ") may not use " + request.host() + ". Ask the owner of this service to allow it.");
+        }
+        RateLimiter.Verdict rate = rateLimiter.acquire(request.serviceId(), request.visitor(), policy.rateLimit());
+        if (!rate.allowed()) {
+            long seconds = rate.retryAfterSeconds();
+            return new HttpVerdict.Answer(429, "rate_limited", "Too many requests from your address to "
+                    + request.host() + ". Try again in " + seconds + " s.",
+                    Map.of("Retry-After", Long.toString(seconds)), List.of());
+        }
+        return switch (policy.auth()) {
+            case ServiceAuth.None none -> HttpVerdict.Pass.ANONYMOUS;
+            case ServiceAuth.Basic b -> basic.check(b, request.host(), request.authorization());
+            case ServiceAuth.Oidc o -> {
+                ServiceSignIn sso = signIn;
+                yield sso == null
+                        ? HttpVerdict.Answer.of(503, "sign_in_unavailable", request.host() + " signs in through the"
+                                + " server's OIDC provider, which is not configured (PICOTUNNEL_OIDC_ISSUER).")
+                        : sso.check(request, o);
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        basic.close();
+    }
+}

@@ -1,0 +1,21 @@
+package io.picotunnel.server.access;
+
+import java.net.InetAddress;
+
+/**
+ * The parts of an HTTP request the access checks look at.
+ *
+ * @param serviceId     the service it was routed to
+ * @param policy        that service's access policy
+ * @param visitor       the visitor's address (the peer, or what a trusted proxy said)
+ * @param https         whether it came over HTTPS
+ * @param host          the Host it was sent to (without port) and {@code authority} with the port, as sent
+ * @param authority     the Host header as sent
+ * @param uri           the request target in origin form
+ * @param method        GET, POST, ...
+ * @param authorization the Authorization header, or null
+ * @param cookie        the Cookie header(s) joined with "; ", or null
+ */
+public record HttpAccessRequest(String serviceId, AccessPolicy policy, InetAddress visitor, boolean https,
+        String host, String authority, String uri, String method, String authorization, String cookie) {
+}

@@ -1,0 +1,215 @@
+package io.picotunnel.server.access;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.relay.Hold;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reads the PROXY protocol header (version 1, text, or version 2, binary) a trusted front proxy sends first on a
+ * connection, and records the visitor it names as {@link VisitorAddress#PROXIED}. The handlers after it hear of
+ * the connection ({@code channelActive}) only once the header is read; what followed the header goes on to them
+ * (for a tcp service into a {@link Hold} named {@link #HOLD_NAME}, released once the relay runs). A connection
+ * from an untrusted peer passes untouched; a trusted one without a valid header within {@link #TIMEOUT_SECONDS}
+ * is closed.
+ */
+public final class ProxyProtocolHandler extends ByteToMessageDecoder {
+
+    public static final String NAME = "proxy-protocol";
+    public static final String HOLD_NAME = "proxy-protocol-hold";
+    static final int TIMEOUT_SECONDS = 10;
+    private static final int V1_MAX = 107;
+    private static final int V2_MAX_BODY = 4096;
+    private static final byte[] V2_SIGNATURE = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyProtocolHandler.class);
+
+    private final TrustedProxies trusted;
+    private final boolean holdRest;
+    private boolean reading;
+    private ScheduledFuture<?> timeout;
+
+    /** {@code holdRest}: keep what follows the header in a {@link Hold} (tcp services, which relay raw bytes). */
+    public ProxyProtocolHandler(TrustedProxies trusted, boolean holdRest) {
+        this.trusted = trusted;
+        this.holdRest = holdRest;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        SocketAddress peer = ctx.channel().remoteAddress();
+        if (!(peer instanceof InetSocketAddress inet) || inet.getAddress() == null || !trusted.trusts(inet.getAddress())) {
+            ctx.pipeline().remove(this);
+            ctx.fireChannelActive();
+            return;
+        }
+        reading = true;
+        timeout = ctx.executor().schedule(() -> {
+            LOG.debug("no PROXY protocol header from {} within {} s; closing", peer, TIMEOUT_SECONDS);
+            ctx.close();
+        }, TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        ctx.read();
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (!reading) {
+            return;
+        }
+        InetSocketAddress source;
+        try {
+            source = parse(in);
+        } catch (IllegalArgumentException e) {
+            LOG.info("invalid PROXY protocol header from trusted proxy {}: {}", ctx.channel().remoteAddress(), e.getMessage());
+            in.skipBytes(in.readableBytes());
+            reading = false;
+            ctx.close();
+            return;
+        }
+        if (source == null) {
+            return;
+        }
+        reading = false;
+        timeout.cancel(false);
+        if (source.getPort() >= 0 && source.getAddress() != null) {
+            ctx.channel().attr(VisitorAddress.PROXIED).set(source);
+        }
+        if (holdRest) {
+            ctx.pipeline().addAfter(ctx.name(), HOLD_NAME, new Hold());
+        }
+        ctx.fireChannelActive();
+        // Leaving the pipeline hands what followed the header to the next handler.
+        ctx.pipeline().remove(this);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        super.channelReadComplete(ctx);
+        if (reading && !ctx.channel().config().isAutoRead()) {
+            ctx.read();
+        }
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        if (timeout != null) {
+            timeout.cancel(false);
+        }
+    }
+
+    /**
+     * The source address of a complete header at the start of {@code in} (consumed), an unresolved address with port
+     * -1 for one that names no visitor (LOCAL, UNKNOWN), or null while it is not complete.
+     */
+    static InetSocketAddress parse(ByteBuf in) {
+        int start = in.readerIndex();
+        if (in.readableBytes() >= 1 && in.getByte(start) == 'P') {
+            return parseV1(in);
+        }
+        if (in.readableBytes() >= 1 && in.getByte(start) == V2_SIGNATURE[0]) {
+            return parseV2(in);
+        }
+        throw new IllegalArgumentException("the connection does not start with a PROXY protocol header");
+    }
+
+    private static InetSocketAddress parseV1(ByteBuf in) {
+        int start = in.readerIndex();
+        int limit = Math.min(in.readableBytes(), V1_MAX);
+        int end = -1;
+        for (int i = 0; i + 1 < limit; i++) {
+            if (in.getByte(start + i) == '\r' && in.getByte(start + i + 1) == '\n') {
+                end = i;
+                break;
+            }
+        }
+        if (end < 0) {
+            if (in.readableBytes() >= V1_MAX) {
+                throw new IllegalArgumentException("a version 1 header longer than " + V1_MAX + " bytes");
+            }
+            return null;
+        }
+        String line = in.toString(start, end, StandardCharsets.US_ASCII);
+        in.skipBytes(end + 2);
+        String[] parts = line.split(" ");
+        if (parts.length < 2 || !parts[0].equals("PROXY")) {
+            throw new IllegalArgumentException("not a PROXY line");
+        }
+        if (parts[1].equals("UNKNOWN")) {
+            return InetSocketAddress.createUnresolved("unknown", 0);
+        }
+        if (parts.length != 6 || !(parts[1].equals("TCP4") || parts[1].equals("TCP6"))) {
+            throw new IllegalArgumentException("a version 1 line must be 'PROXY TCP4|TCP6 src dst sport dport'");
+        }
+        InetAddress source = TrustedProxies.literal(parts[2]);
+        if (source == null || (parts[1].equals("TCP4") != (source.getAddress().length == 4))) {
+            throw new IllegalArgumentException("'" + parts[2] + "' is not an address of " + parts[1]);
+        }
+        return new InetSocketAddress(source, port(parts[4]));
+    }
+
+    private static int port(String text) {
+        if (!text.matches("\\d{1,5}") || Integer.parseInt(text) > 65535) {
+            throw new IllegalArgumentException("'" + text + "' is not a port");
+        }
+        return Integer.parseInt(text);
+    }
+
+    private static InetSocketAddress parseV2(ByteBuf in) {
+        int start = in.readerIndex();
+        int known = Math.min(in.readableBytes(), V2_SIGNATURE.length);
+        for (int i = 0; i < known; i++) {
+            if (in.getByte(start + i) != V2_SIGNATURE[i]) {
+                throw new IllegalArgumentException("neither a version 1 nor a version 2 header");
+            }
+        }
+        if (in.readableBytes() < 16) {
+            return null;
+        }
+        int versionCommand = in.getUnsignedByte(start + 12);
+        int family = in.getUnsignedByte(start + 13);
+        int length = in.getUnsignedShort(start + 14);
+        if ((versionCommand >> 4) != 2 || (versionCommand & 0x0F) > 1) {
+            throw new IllegalArgumentException("unknown version or command 0x" + Integer.toHexString(versionCommand));
+        }
+        if (length > V2_MAX_BODY) {
+            throw new IllegalArgumentException("a version 2 header of " + length + " bytes");
+        }
+        if (in.readableBytes() < 16 + length) {
+            return null;
+        }
+        boolean local = (versionCommand & 0x0F) == 0;
+        int addressBytes = switch (family >> 4) {
+            case 1 -> 4;
+            case 2 -> 16;
+            default -> 0;
+        };
+        InetSocketAddress result;
+        if (local || addressBytes == 0) {
+            result = InetSocketAddress.createUnresolved("unknown", 0);
+        } else {
+            if (length < 2 * addressBytes + 4) {
+                throw new IllegalArgumentException("a version 2 address block too short for its family");
+            }
+            byte[] source = new byte[addressBytes];
+            in.getBytes(start + 16, source);
+            int sourcePort = in.getUnsignedShort(start + 16 + 2 * addressBytes);
+            try {
+                result = new InetSocketAddress(InetAddress.getByAddress(source), sourcePort);
+            } catch (UnknownHostException e) {
+                throw new IllegalArgumentException(e.getMessage());
+            }
+        }
+        in.skipBytes(16 + length);
+        return result;
+    }
+}

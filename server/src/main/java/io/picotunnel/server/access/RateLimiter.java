@@ -1,0 +1,120 @@
+package io.picotunnel.server.access;
+
+import java.net.InetAddress;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * Token buckets per service and visitor address. Memory is bounded: at most {@link #maxBuckets} buckets, least
+ * recently used first out; a bucket idle long enough to be full again is the same as no bucket and is dropped
+ * as the limiter is used.
+ */
+public final class RateLimiter {
+
+    /** Default bound on the buckets kept, for all services together. */
+    public static final int DEFAULT_MAX_BUCKETS = 100_000;
+    /** Buckets looked at for expiry on each use (the least recently used ones). */
+    private static final int SWEEP = 4;
+
+    /** A decision: allowed, or refused until {@code retryAfterNanos} from now. */
+    public record Verdict(boolean allowed, long retryAfterNanos) {
+        static final Verdict ALLOWED = new Verdict(true, 0);
+
+        /** Whole seconds to wait, at least 1, for {@code Retry-After}. */
+        public long retryAfterSeconds() {
+            return Math.max(1, (retryAfterNanos + 999_999_999L) / 1_000_000_000L);
+        }
+    }
+
+    private record Key(String serviceId, InetAddress visitor) {
+    }
+
+    private static final class Bucket {
+        double tokens;
+        long updatedNanos;
+        long fullAtNanos;
+    }
+
+    private final int maxBuckets;
+    private final LongSupplier nanoClock;
+    private final LinkedHashMap<Key, Bucket> buckets = new LinkedHashMap<>(256, 0.75f, true);
+
+    public RateLimiter() {
+        this(DEFAULT_MAX_BUCKETS, System::nanoTime);
+    }
+
+    public RateLimiter(int maxBuckets, LongSupplier nanoClock) {
+        if (maxBuckets < 1) {
+            throw new IllegalArgumentException("maxBuckets must be at least 1");
+        }
+        this.maxBuckets = maxBuckets;
+        this.nanoClock = nanoClock;
+    }
+
+    /** Takes one token for {@code visitor} of service {@code serviceId} under {@code limit} (null: always allowed). */
+    public Verdict acquire(String serviceId, InetAddress visitor, RateLimit limit) {
+        if (limit == null) {
+            return Verdict.ALLOWED;
+        }
+        long now = nanoClock.getAsLong();
+        synchronized (buckets) {
+            sweep(now);
+            Key key = new Key(serviceId, visitor);
+            Bucket bucket = buckets.get(key);
+            if (bucket == null) {
+                bucket = new Bucket();
+                bucket.tokens = limit.burst();
+                bucket.updatedNanos = now;
+                buckets.put(key, bucket);
+                if (buckets.size() > maxBuckets) {
+                    Iterator<Key> eldest = buckets.keySet().iterator();
+                    eldest.next();
+                    eldest.remove();
+                }
+            } else {
+                double refill = (now - bucket.updatedNanos) / 1e9 * limit.perSecond();
+                bucket.tokens = Math.min(limit.burst(), bucket.tokens + refill);
+                bucket.updatedNanos = now;
+            }
+            // A bucket may have been made under another limit (the service changed): never more than this burst.
+            bucket.tokens = Math.min(bucket.tokens, limit.burst());
+            Verdict verdict;
+            if (bucket.tokens >= 1) {
+                bucket.tokens -= 1;
+                verdict = Verdict.ALLOWED;
+            } else {
+                verdict = new Verdict(false, (long) Math.ceil((1 - bucket.tokens) / limit.perSecond() * 1e9));
+            }
+            bucket.fullAtNanos = now + (long) Math.ceil((limit.burst() - bucket.tokens) / limit.perSecond() * 1e9);
+            return verdict;
+        }
+    }
+
+    /** Drops the least recently used buckets that are full again by now. */
+    private void sweep(long now) {
+        Iterator<Bucket> eldest = buckets.values().iterator();
+        for (int i = 0; i < SWEEP && eldest.hasNext(); i++) {
+            if (now - eldest.next().fullAtNanos >= 0) {
+                eldest.remove();
+            } else {
+                return;
+            }
+        }
+    }
+
+    /** Buckets held right now. */
+    public int size() {
+        synchronized (buckets) {
+            return buckets.size();
+        }
+    }
+
+    /** Forgets the buckets of a service (deleted or changed). */
+    public void forget(String serviceId) {
+        synchronized (buckets) {
+            buckets.keySet().removeIf(key -> key.serviceId().equals(serviceId));
+        }
+    }
+
+}

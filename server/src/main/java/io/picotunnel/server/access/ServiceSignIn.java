@@ -1,0 +1,391 @@
+package io.picotunnel.server.access;
+
+import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.javalin.http.HttpStatus;
+import io.picotunnel.server.auth.OidcCallbackHook;
+import io.picotunnel.server.auth.OidcProvider;
+import io.picotunnel.server.auth.Secrets;
+import io.picotunnel.server.auth.SignInRejectedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+
+/**
+ * Single sign-on in front of {@code auth: oidc} services, through the server's own OIDC provider and callback,
+ * so no service needs an OIDC client of its own:
+ *
+ * <ol>
+ *   <li>A visitor without a session for the service is sent to the management server's
+ *       {@code /auth/service/login?service=ID&return_to=URL}, which starts the code flow.</li>
+ *   <li>The provider sends the browser back to the server's callback; this hook claims the sign-ins it started,
+ *       checks the ID token and the service's allow lists (verified emails only) and answers a visitor who is not
+ *       allowed with a page that says so.</li>
+ *   <li>An allowed visitor goes to {@code /.picotunnel/auth/callback?code=...} on the service's own domain with a
+ *       one-time code (valid {@link #HANDOFF_TTL_NANOS}); the proxy trades it for a session and sets a host-only
+ *       cookie named after the service, then sends the visitor on to the page first asked for.</li>
+ *   <li>{@code /.picotunnel/auth/logout} on the service's domain ends the session.</li>
+ * </ol>
+ *
+ * Sessions and codes are kept in memory, bounded, each tied to one service: a cookie of one service opens no
+ * other. After a server restart visitors sign in again (the provider usually remembers them).
+ */
+public final class ServiceSignIn implements OidcCallbackHook {
+
+    public static final String PREFIX = "/.picotunnel/auth/";
+    public static final String CALLBACK = PREFIX + "callback";
+    public static final String LOGOUT = PREFIX + "logout";
+    public static final String LOGIN_ROUTE = "/auth/service/login";
+    public static final String COOKIE_PREFIX = "picotunnel_access_";
+
+    static final long HANDOFF_TTL_NANOS = 120_000_000_000L;
+    static final long PENDING_TTL_NANOS = 600_000_000_000L;
+    static final long SESSION_TTL_NANOS = 12 * 3600 * 1_000_000_000L;
+    static final int MAX_SESSIONS = 100_000;
+    static final int MAX_PENDING = 10_000;
+
+    private static final Logger LOG = LoggerFactory.getLogger(ServiceSignIn.class);
+
+    /** What the sign-in needs to know of a service. */
+    public record Target(String serviceId, String domain, ServiceAuth.Oidc auth) {
+    }
+
+    private record PendingSignIn(String serviceId, URI returnTo, String nonce, String codeVerifier, long expiresAt) {
+    }
+
+    private record Handoff(String serviceId, String host, String user, String email, List<String> groups,
+            String returnPath, long expiresAt) {
+    }
+
+    private record Session(String serviceId, String user, String email, List<String> groups, long expiresAt) {
+    }
+
+    private final OidcProvider provider;
+    private final URI managementBase;
+    private final Function<String, Optional<Target>> services;
+    private final LongSupplier nanoClock;
+    private final Map<String, PendingSignIn> pending = new LinkedHashMap<>();
+    private final Map<String, Handoff> handoffs = new LinkedHashMap<>();
+    /** By SHA-256 of the cookie value. */
+    private final Map<String, Session> sessions = new LinkedHashMap<>();
+
+    /**
+     * @param managementBase where browsers reach the management server (the OIDC redirect URL's origin)
+     * @param services       the current sign-in settings of a service by id, empty when it has none
+     */
+    public ServiceSignIn(OidcProvider provider, URI managementBase, Function<String, Optional<Target>> services,
+            LongSupplier nanoClock) {
+        this.provider = provider;
+        this.managementBase = managementBase;
+        this.services = services;
+        this.nanoClock = nanoClock;
+    }
+
+    /** The management server's origin, taken from the provider's redirect URL. */
+    public static URI managementBase(OidcProvider provider) {
+        URI redirect = provider.settings().redirectUrl();
+        return URI.create(redirect.getScheme() + "://" + redirect.getRawAuthority());
+    }
+
+    // ---- the proxy's side: in memory only, on event loops
+
+    HttpVerdict check(HttpAccessRequest request, ServiceAuth.Oidc auth) {
+        String path = pathOf(request.uri());
+        if (path.equals(CALLBACK)) {
+            return finishOnServiceDomain(request);
+        }
+        if (path.equals(LOGOUT)) {
+            return signOut(request);
+        }
+        Session session = session(request);
+        if (session != null && allowed(auth, session.email(), session.groups())) {
+            return new HttpVerdict.Pass(session.user(), session.email());
+        }
+        if (!request.method().equals("GET") && !request.method().equals("HEAD")) {
+            return HttpVerdict.Answer.of(401, "sign_in_required",
+                    "Sign in first: open " + request.host() + " in a browser, which takes you to the sign-in.");
+        }
+        String here = (request.https() ? "https://" : "http://") + request.authority() + request.uri();
+        String login = managementBase + LOGIN_ROUTE + "?service=" + request.serviceId() + "&return_to="
+                + URLEncoder.encode(here, StandardCharsets.UTF_8);
+        return new HttpVerdict.Redirect(302, login, List.of());
+    }
+
+    private HttpVerdict finishOnServiceDomain(HttpAccessRequest request) {
+        String code = queryParam(request.uri(), "code");
+        Handoff handoff;
+        synchronized (handoffs) {
+            dropExpired(handoffs.values().iterator(), Handoff::expiresAt);
+            handoff = code == null ? null : handoffs.remove(Secrets.sha256Hex(code));
+        }
+        // Any path of the service's host may carry the code (another service may have the host's "/" prefix).
+        if (handoff == null || !handoff.host().equals(request.host())) {
+            return HttpVerdict.Answer.of(400, "sign_in_expired",
+                    "This sign-in link is not valid any more (expired or used already). Open the page again to sign in.");
+        }
+        String id = Secrets.newToken();
+        synchronized (sessions) {
+            dropExpired(sessions.values().iterator(), Session::expiresAt);
+            sessions.put(Secrets.sha256Hex(id), new Session(handoff.serviceId(), handoff.user(), handoff.email(),
+                    handoff.groups(), nanoClock.getAsLong() + SESSION_TTL_NANOS));
+            Iterator<Session> eldest = sessions.values().iterator();
+            while (sessions.size() > MAX_SESSIONS && eldest.hasNext()) {
+                eldest.next();
+                eldest.remove();
+            }
+        }
+        LOG.info("{} signed in to service {}", handoff.email(), handoff.serviceId());
+        return new HttpVerdict.Redirect(303, handoff.returnPath(),
+                List.of(cookie(handoff.serviceId(), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L)));
+    }
+
+    private HttpVerdict signOut(HttpAccessRequest request) {
+        String id = cookieValue(request.cookie(), COOKIE_PREFIX + request.serviceId());
+        if (id != null) {
+            synchronized (sessions) {
+                sessions.remove(Secrets.sha256Hex(id));
+            }
+        }
+        return new HttpVerdict.Answer(200, "signed_out", "You are signed out of " + request.host() + ".",
+                Map.of(), List.of(cookie(request.serviceId(), request.https(), "", 0)));
+    }
+
+    private Session session(HttpAccessRequest request) {
+        String id = cookieValue(request.cookie(), COOKIE_PREFIX + request.serviceId());
+        if (id == null) {
+            return null;
+        }
+        synchronized (sessions) {
+            Session session = sessions.get(Secrets.sha256Hex(id));
+            if (session == null || !session.serviceId().equals(request.serviceId())) {
+                return null;
+            }
+            if (nanoClock.getAsLong() - session.expiresAt() >= 0) {
+                sessions.remove(Secrets.sha256Hex(id));
+                return null;
+            }
+            return session;
+        }
+    }
+
+    private static String cookie(String serviceId, boolean https, String value, long maxAgeSeconds) {
+        return COOKIE_PREFIX + serviceId + "=" + value + "; Path=/; Max-Age=" + maxAgeSeconds
+                + "; HttpOnly; SameSite=Lax" + (https ? "; Secure" : "");
+    }
+
+    /** The value of cookie {@code name} in a Cookie header, or null. */
+    static String cookieValue(String header, String name) {
+        if (header == null) {
+            return null;
+        }
+        for (String part : header.split(";")) {
+            String pair = part.strip();
+            if (pair.startsWith(name + "=")) {
+                return pair.substring(name.length() + 1);
+            }
+        }
+        return null;
+    }
+
+    static boolean allowed(ServiceAuth.Oidc auth, String email, List<String> groups) {
+        if (email == null) {
+            return false;
+        }
+        if (auth.allowedEmails().isEmpty() && auth.allowedGroups().isEmpty()) {
+            return true;
+        }
+        return auth.allowedEmails().contains(email.toLowerCase(Locale.ROOT))
+                || groups.stream().anyMatch(auth.allowedGroups()::contains);
+    }
+
+    // ---- the management server's side: Javalin threads (blocking calls to the provider are fine here)
+
+    /** Adds {@code GET /auth/service/login} to the management server. */
+    public void install(JavalinConfig config) {
+        config.routes.get(LOGIN_ROUTE, this::startSignIn);
+    }
+
+    private void startSignIn(Context ctx) {
+        ctx.header("Cache-Control", "no-store");
+        String serviceId = ctx.queryParam("service");
+        Optional<Target> target = serviceId == null ? Optional.empty() : services.apply(serviceId);
+        if (target.isEmpty()) {
+            page(ctx, HttpStatus.NOT_FOUND, "No such service", "There is no service here that signs in with single sign-on.");
+            return;
+        }
+        URI returnTo = returnUrl(ctx.queryParam("return_to"), target.get().domain());
+        if (returnTo == null) {
+            page(ctx, HttpStatus.BAD_REQUEST, "Invalid sign-in link",
+                    "The page to return to is not on " + target.get().domain() + ". Open the service's page again.");
+            return;
+        }
+        try {
+            OidcProvider.AuthorizationStart start = provider.start();
+            long now = nanoClock.getAsLong();
+            synchronized (pending) {
+                dropExpired(pending.values().iterator(), PendingSignIn::expiresAt);
+                pending.put(start.state(), new PendingSignIn(target.get().serviceId(), returnTo, start.nonce(),
+                        start.codeVerifier(), now + PENDING_TTL_NANOS));
+                Iterator<PendingSignIn> eldest = pending.values().iterator();
+                while (pending.size() > MAX_PENDING && eldest.hasNext()) {
+                    eldest.next();
+                    eldest.remove();
+                }
+            }
+            ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
+        } catch (SignInRejectedException e) {
+            LOG.warn("single sign-on for service {} could not start: {}", serviceId, e.getMessage());
+            page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.getMessage());
+        }
+    }
+
+    @Override
+    public boolean handle(Context ctx) {
+        String state = ctx.queryParam("state");
+        PendingSignIn started;
+        synchronized (pending) {
+            dropExpired(pending.values().iterator(), PendingSignIn::expiresAt);
+            started = state == null ? null : pending.remove(state);
+        }
+        if (started == null) {
+            return false;
+        }
+        ctx.header("Cache-Control", "no-store");
+        String code = ctx.queryParam("code");
+        if (ctx.queryParam("error") != null || code == null || code.isEmpty()) {
+            page(ctx, HttpStatus.FORBIDDEN, "Not signed in", "The identity provider did not sign you in. Open the page again to retry.");
+            return true;
+        }
+        Optional<Target> target = services.apply(started.serviceId());
+        if (target.isEmpty()) {
+            page(ctx, HttpStatus.NOT_FOUND, "No such service", "The service no longer signs in with single sign-on.");
+            return true;
+        }
+        IDTokenClaimsSet claims;
+        try {
+            claims = provider.finish(code, started.nonce(), started.codeVerifier()).claims();
+        } catch (SignInRejectedException e) {
+            LOG.warn("single sign-on for service {} rejected: {}", started.serviceId(), e.getMessage());
+            page(ctx, HttpStatus.FORBIDDEN, "Not signed in", e.getMessage());
+            return true;
+        }
+        String email = claims.getStringClaim("email");
+        boolean verified = Boolean.TRUE.equals(claims.getBooleanClaim("email_verified"));
+        List<String> groups = groupsOf(claims);
+        String domain = target.get().domain();
+        if (email == null || !verified) {
+            LOG.info("single sign-on to service {} refused: subject {} has no verified email", started.serviceId(),
+                    claims.getSubject());
+            page(ctx, HttpStatus.FORBIDDEN, "Access denied", "Your account has no verified email address, which "
+                    + domain + " needs. Verify your email with your identity provider, then try again.");
+            return true;
+        }
+        if (!allowed(target.get().auth(), email, groups)) {
+            LOG.info("single sign-on to service {} refused: {} is not on its allow list", started.serviceId(), email);
+            page(ctx, HttpStatus.FORBIDDEN, "Access denied", email + " is not allowed to open " + domain
+                    + ". Ask the owner of this service to add you.");
+            return true;
+        }
+        String username = claims.getStringClaim("preferred_username");
+        String handoff = Secrets.newToken();
+        String returnPath = started.returnTo().getRawPath() == null || started.returnTo().getRawPath().isEmpty()
+                ? "/" : started.returnTo().getRawPath();
+        if (started.returnTo().getRawQuery() != null) {
+            returnPath += "?" + started.returnTo().getRawQuery();
+        }
+        synchronized (handoffs) {
+            dropExpired(handoffs.values().iterator(), Handoff::expiresAt);
+            handoffs.put(Secrets.sha256Hex(handoff), new Handoff(started.serviceId(),
+                    started.returnTo().getHost().toLowerCase(Locale.ROOT), username != null ? username : email,
+                    email, groups, returnPath, nanoClock.getAsLong() + HANDOFF_TTL_NANOS));
+            Iterator<Handoff> eldest = handoffs.values().iterator();
+            while (handoffs.size() > MAX_PENDING && eldest.hasNext()) {
+                eldest.next();
+                eldest.remove();
+            }
+        }
+        URI back = started.returnTo();
+        ctx.redirect(back.getScheme() + "://" + back.getRawAuthority() + CALLBACK + "?code=" + handoff, HttpStatus.SEE_OTHER);
+        return true;
+    }
+
+    /** {@code text} as an http(s) URL on {@code domain} (or a name under a wildcard domain), else null. */
+    static URI returnUrl(String text, String domain) {
+        if (text == null || text.length() > 4096) {
+            return null;
+        }
+        try {
+            URI uri = new URI(text);
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
+            if (!scheme.equals("http") && !scheme.equals("https") || uri.getRawUserInfo() != null) {
+                return null;
+            }
+            boolean matches = domain.startsWith("*.")
+                    ? host.endsWith(domain.substring(1)) && host.indexOf('.') == host.length() - domain.length() + 1
+                    : host.equals(domain);
+            return matches ? uri : null;
+        } catch (URISyntaxException e) {
+            return null;
+        }
+    }
+
+    private static List<String> groupsOf(IDTokenClaimsSet claims) {
+        Object value = claims.getClaim("groups");
+        if (value instanceof List<?> list) {
+            return list.stream().filter(String.class::isInstance).map(String.class::cast).toList();
+        }
+        return value instanceof String single ? List.of(single) : List.of();
+    }
+
+    private <T> void dropExpired(Iterator<T> values, java.util.function.ToLongFunction<T> expiresAt) {
+        long now = nanoClock.getAsLong();
+        while (values.hasNext()) {
+            if (now - expiresAt.applyAsLong(values.next()) >= 0) {
+                values.remove();
+            }
+        }
+    }
+
+    private static void page(Context ctx, HttpStatus status, String title, String message) {
+        ctx.status(status).contentType("text/html; charset=utf-8").result("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                + "<title>" + escape(title) + "</title></head>\n<body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\">\n"
+                + "<h1>" + escape(title) + "</h1>\n<p>" + escape(message) + "</p>\n<hr><small>PicoTunnel</small>\n</body></html>\n");
+    }
+
+    private static String escape(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;").replace("'", "&#39;");
+    }
+
+    static String pathOf(String uri) {
+        int q = uri.indexOf('?');
+        return q < 0 ? uri : uri.substring(0, q);
+    }
+
+    static String queryParam(String uri, String name) {
+        int q = uri.indexOf('?');
+        if (q < 0) {
+            return null;
+        }
+        for (String pair : uri.substring(q + 1).split("&")) {
+            if (pair.startsWith(name + "=")) {
+                return java.net.URLDecoder.decode(pair.substring(name.length() + 1), StandardCharsets.UTF_8);
+            }
+        }
+        return null;
+    }
+
+}

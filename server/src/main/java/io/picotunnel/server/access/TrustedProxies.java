@@ -1,0 +1,80 @@
+package io.picotunnel.server.access;
+
+import java.net.InetAddress;
+import java.util.List;
+
+/**
+ * The front proxies the operator trusts to say who the visitor is ({@code PICOTUNNEL_TRUSTED_PROXIES}). Only a
+ * connection from one of them may name the visitor: in {@code X-Forwarded-For} (HTTP), or with
+ * {@code proxyProtocol} ({@code PICOTUNNEL_PROXY_PROTOCOL}) in a PROXY protocol header, which every connection from
+ * them to a public listener (HTTP, HTTPS, tcp services) must then start with. From anyone else both are ignored
+ * for access checks (and X-Forwarded-For is replaced before the request goes on).
+ */
+public record TrustedProxies(List<Cidr> proxies, boolean proxyProtocol) {
+
+    public static final TrustedProxies NONE = new TrustedProxies(List.of(), false);
+
+    public TrustedProxies {
+        proxies = List.copyOf(proxies);
+        if (proxyProtocol && proxies.isEmpty()) {
+            throw new IllegalArgumentException("the PROXY protocol is read only from trusted proxies; name them");
+        }
+    }
+
+    public TrustedProxies(List<Cidr> proxies) {
+        this(proxies, false);
+    }
+
+    public boolean trusts(InetAddress peer) {
+        for (Cidr cidr : proxies) {
+            if (cidr.contains(peer)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The visitor of an HTTP request that came from {@code peer} with these {@code X-Forwarded-For} values (null
+     * or empty when none): from a trusted proxy, the right-most address in the header that is not itself a
+     * trusted proxy (what the client wrote to the left may be forged); otherwise the peer.
+     */
+    public InetAddress visitor(InetAddress peer, List<String> forwardedFor) {
+        if (!trusts(peer) || forwardedFor == null || forwardedFor.isEmpty()) {
+            return peer;
+        }
+        InetAddress visitor = peer;
+        for (int h = forwardedFor.size() - 1; h >= 0; h--) {
+            String[] hops = forwardedFor.get(h).split(",");
+            for (int i = hops.length - 1; i >= 0; i--) {
+                InetAddress hop = literal(hops[i].strip());
+                if (hop == null) {
+                    return visitor;
+                }
+                visitor = hop;
+                if (!trusts(hop)) {
+                    return hop;
+                }
+            }
+        }
+        return visitor;
+    }
+
+    /** An IP literal (never a DNS lookup), or null when it is not one. */
+    static InetAddress literal(String text) {
+        String value = text;
+        if (value.startsWith("[") && value.contains("]")) {
+            value = value.substring(1, value.indexOf(']'));
+        } else if (value.chars().filter(c -> c == ':').count() == 1) {
+            value = value.substring(0, value.indexOf(':'));
+        }
+        if (value.isEmpty() || !value.matches("[0-9a-fA-F:.]+") || (!value.contains(".") && !value.contains(":"))) {
+            return null;
+        }
+        try {
+            return InetAddress.getByName(value);
+        } catch (java.net.UnknownHostException e) {
+            return null;
+        }
+    }
+}

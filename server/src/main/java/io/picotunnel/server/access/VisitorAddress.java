@@ -1,0 +1,36 @@
+package io.picotunnel.server.access;
+
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+
+/**
+ * The address a public connection comes from: the source a trusted front proxy gave for it ({@link #PROXIED}),
+ * else the peer's. For an HTTP/2 stream, its connection's.
+ */
+public final class VisitorAddress {
+
+    /** Set on a connection when a trusted front proxy named its visitor at the connection level. */
+    public static final AttributeKey<InetSocketAddress> PROXIED = AttributeKey.valueOf("picotunnel.proxied-source");
+
+    private VisitorAddress() {
+    }
+
+    /** The visitor's address, or null when the channel has no IP peer. */
+    public static InetAddress of(Channel channel) {
+        for (Channel c = channel; c != null; c = c.parent()) {
+            InetSocketAddress proxied = c.attr(PROXIED).get();
+            if (proxied != null) {
+                return proxied.getAddress();
+            }
+            SocketAddress address = c.remoteAddress();
+            if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
+                return inet.getAddress();
+            }
+        }
+        return null;
+    }
+}

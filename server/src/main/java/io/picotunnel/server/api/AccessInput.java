@@ -1,0 +1,214 @@
+package io.picotunnel.server.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.access.AccessPolicy;
+import io.picotunnel.server.access.Cidr;
+import io.picotunnel.server.access.IpRules;
+import io.picotunnel.server.access.PasswordHash;
+import io.picotunnel.server.access.RateLimit;
+import io.picotunnel.server.access.ServiceAuth;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The access fields of a service in the API: {@code auth}, {@code ip_allow}, {@code ip_deny}, {@code rate_limit}.
+ * Read from a request body onto the stored policy ({@link #apply}), then checked against the kind of service
+ * ({@link #check}). A basic-auth password is hashed here and goes nowhere else.
+ */
+final class AccessInput {
+
+    static final Set<String> FIELDS = Set.of("auth", "ip_allow", "ip_deny", "rate_limit");
+    private static final int MAX_NAME = 256;
+    private static final int MAX_LIST = 256;
+
+    private AccessInput() {
+    }
+
+    /** {@code base} with the access fields present in {@code body} changed; null goes back to the default. */
+    static AccessPolicy apply(AccessPolicy base, JsonBody body) {
+        AccessPolicy policy = base;
+        if (body.has("ip_allow") || body.has("ip_deny")) {
+            List<Cidr> allow = body.has("ip_allow") ? cidrs("ip_allow", body.node("ip_allow")) : base.ipRules().allow();
+            List<Cidr> deny = body.has("ip_deny") ? cidrs("ip_deny", body.node("ip_deny")) : base.ipRules().deny();
+            policy = policy.withIpRules(new IpRules(allow, deny));
+        }
+        if (body.has("rate_limit")) {
+            policy = policy.withRateLimit(rateLimit(body.node("rate_limit")));
+        }
+        if (body.has("auth")) {
+            policy = policy.withAuth(auth(body.node("auth"), base.auth()));
+        }
+        return policy;
+    }
+
+    /** Refuses what the kind of service cannot enforce, with a 400 naming the field. */
+    static AccessPolicy check(Service service, AccessPolicy policy, boolean oidcAvailable) {
+        boolean passthrough = service.type() == ServiceType.HTTP && service.tlsMode() == TlsMode.PASSTHROUGH;
+        if (service.type() == ServiceType.TCP && !(policy.auth() instanceof ServiceAuth.None)) {
+            throw ApiError.invalidField("auth", "applies to http services only; a tcp service can use ip_allow, ip_deny"
+                    + " and rate_limit");
+        }
+        if (passthrough && !(policy.auth() instanceof ServiceAuth.None)) {
+            throw ApiError.invalidField("auth", "cannot be used with tls_mode \"passthrough\": the server does not see"
+                    + " inside the TLS connection; use ip_allow and rate_limit, or tls_mode \"terminate\"");
+        }
+        if (passthrough && !policy.ipRules().deny().isEmpty()) {
+            throw ApiError.invalidField("ip_deny", "cannot be used with tls_mode \"passthrough\", which takes only ip_allow"
+                    + " and rate_limit; list the addresses to let in under ip_allow instead");
+        }
+        if (policy.auth() instanceof ServiceAuth.Oidc && !oidcAvailable) {
+            throw ApiError.invalidField("auth", "type \"oidc\" signs visitors in through the server's OIDC provider,"
+                    + " which is not configured; set PICOTUNNEL_OIDC_ISSUER (and the other PICOTUNNEL_OIDC_* settings) first");
+        }
+        return policy;
+    }
+
+    private static List<Cidr> cidrs(String field, JsonNode node) {
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw ApiError.invalidField(field, "must be a list of address blocks such as [\"10.0.0.0/8\", \"2001:db8::/32\"]");
+        }
+        if (node.size() > IpRules.MAX_ENTRIES) {
+            throw ApiError.invalidField(field, "has more than " + IpRules.MAX_ENTRIES + " entries");
+        }
+        Set<Cidr> cidrs = new LinkedHashSet<>();
+        for (JsonNode entry : node) {
+            if (!entry.isTextual()) {
+                throw ApiError.invalidField(field, "entries must be strings such as \"192.0.2.0/24\"");
+            }
+            try {
+                cidrs.add(Cidr.parse(entry.asText()));
+            } catch (IllegalArgumentException e) {
+                throw ApiError.invalidField(field, e.getMessage());
+            }
+        }
+        return new ArrayList<>(cidrs);
+    }
+
+    private static RateLimit rateLimit(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isObject()) {
+            throw ApiError.invalidField("rate_limit", "must be {\"per_second\": N, \"burst\": M} or null");
+        }
+        onlyFields("rate_limit", node, Set.of("per_second", "burst"));
+        JsonNode perSecond = node.get("per_second");
+        if (perSecond == null || !perSecond.isNumber() || !(perSecond.asDouble() > 0)
+                || perSecond.asDouble() > RateLimit.MAX_PER_SECOND) {
+            throw ApiError.invalidField("rate_limit", "per_second is required: a number above 0 and at most "
+                    + (long) RateLimit.MAX_PER_SECOND + " (requests or connections per second per visitor address)");
+        }
+        JsonNode burst = node.get("burst");
+        int burstValue;
+        if (burst == null || burst.isNull()) {
+            burstValue = (int) Math.max(1, Math.ceil(perSecond.asDouble()));
+        } else if (!burst.isIntegralNumber() || burst.asLong() < 1 || burst.asLong() > RateLimit.MAX_BURST) {
+            throw ApiError.invalidField("rate_limit", "burst must be a whole number from 1 to " + RateLimit.MAX_BURST);
+        } else {
+            burstValue = burst.asInt();
+        }
+        return new RateLimit(perSecond.asDouble(), burstValue);
+    }
+
+    private static ServiceAuth auth(JsonNode node, ServiceAuth stored) {
+        if (node == null || node.isNull()) {
+            return ServiceAuth.NONE;
+        }
+        if (!node.isObject()) {
+            throw ApiError.invalidField("auth", "must be an object such as {\"type\": \"basic\", \"username\": \"...\","
+                    + " \"password\": \"...\"}");
+        }
+        JsonNode type = node.get("type");
+        String typeText = type == null || !type.isTextual() ? null : type.asText();
+        if (typeText == null) {
+            throw ApiError.invalidField("auth", "type is required: \"none\", \"basic\" or \"oidc\"");
+        }
+        return switch (typeText) {
+            case "none" -> {
+                onlyFields("auth", node, Set.of("type"));
+                yield ServiceAuth.NONE;
+            }
+            case "basic" -> basic(node, stored);
+            case "oidc" -> {
+                onlyFields("auth", node, Set.of("type", "allowed_emails", "allowed_groups"));
+                yield new ServiceAuth.Oidc(names(node.get("allowed_emails"), "allowed_emails", true),
+                        names(node.get("allowed_groups"), "allowed_groups", false));
+            }
+            default -> throw ApiError.invalidField("auth", "unknown type '" + typeText
+                    + "'; expected \"none\", \"basic\" or \"oidc\"");
+        };
+    }
+
+    private static ServiceAuth basic(JsonNode node, ServiceAuth stored) {
+        onlyFields("auth", node, Set.of("type", "username", "password"));
+        JsonNode username = node.get("username");
+        if (username == null || !username.isTextual() || username.asText().isEmpty()) {
+            throw ApiError.invalidField("auth", "username is required for type \"basic\"");
+        }
+        String name = username.asText();
+        if (name.length() > MAX_NAME || name.contains(":") || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw ApiError.invalidField("auth", "username must be at most " + MAX_NAME
+                    + " characters without ':' or control characters");
+        }
+        JsonNode password = node.get("password");
+        if (password == null || password.isNull()) {
+            if (stored instanceof ServiceAuth.Basic kept) {
+                // The password is never sent back, so an edit that leaves it out keeps the one stored.
+                return new ServiceAuth.Basic(name, kept.passwordHash());
+            }
+            throw ApiError.invalidField("auth", "password is required for type \"basic\"");
+        }
+        if (!password.isTextual() || password.asText().length() < 8) {
+            throw ApiError.invalidField("auth", "password must be a string of at least 8 characters");
+        }
+        if (password.asText().chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw ApiError.invalidField("auth", "password must not contain control characters");
+        }
+        try {
+            return new ServiceAuth.Basic(name, PasswordHash.hash(password.asText()));
+        } catch (IllegalArgumentException e) {
+            throw ApiError.invalidField("auth", "password " + e.getMessage());
+        }
+    }
+
+    private static Set<String> names(JsonNode node, String field, boolean emails) {
+        if (node == null || node.isNull()) {
+            return Set.of();
+        }
+        if (!node.isArray() || node.size() > MAX_LIST) {
+            throw ApiError.invalidField("auth", field + " must be a list of at most " + MAX_LIST + " strings");
+        }
+        Set<String> names = new LinkedHashSet<>();
+        for (JsonNode entry : node) {
+            String value = entry.isTextual() ? entry.asText().strip() : "";
+            if (value.isEmpty() || value.length() > MAX_NAME || value.chars().anyMatch(c -> c < 0x20 || c == 0x7f)
+                    || (emails && !value.matches("[^@\\s]+@[^@\\s]+"))) {
+                throw ApiError.invalidField("auth", field + ": '" + entry.asText() + "' is not "
+                        + (emails ? "an email address" : "a group name"));
+            }
+            names.add(emails ? value.toLowerCase(Locale.ROOT) : value);
+        }
+        return names;
+    }
+
+    private static void onlyFields(String field, JsonNode node, Set<String> known) {
+        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!known.contains(name)) {
+                throw ApiError.invalidField(field, "unknown field '" + name + "'; known here: "
+                        + String.join(", ", known.stream().sorted().toList()));
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.AccessPolicy;
+import io.picotunnel.server.access.HttpAccessRequest;
+import io.picotunnel.server.access.HttpVerdict;
+import io.picotunnel.server.access.ServiceAuth;
+import io.picotunnel.server.access.ServiceSignIn;
+import io.picotunnel.server.access.VisitorAddress;
+import io.picotunnel.server.store.Service;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Where the proxy meets {@link AccessControl}: who the visitor is, the request as the checks see it, and the
+ * verdict turned into a response or into the headers the target gets. The checks themselves live in
+ * {@code io.picotunnel.server.access}.
+ */
+final class AccessHook {
+
+    private AccessHook() {
+    }
+
+    /** The visitor's address: a PROXY header's source, else the peer, or what a trusted proxy put in X-Forwarded-For. */
+    static InetAddress visitor(AccessControl access, Channel channel, HttpRequest request) {
+        InetAddress peer = VisitorAddress.of(channel);
+        if (peer == null) {
+            return null;
+        }
+        return access.trustedProxies().visitor(peer, request.headers().getAll("x-forwarded-for"));
+    }
+
+    /** A connection without an IP peer (never on the public listeners) passes only services without a gate. */
+    static HttpVerdict withoutAddress(Service service) {
+        return service.access().equals(AccessPolicy.OPEN) ? HttpVerdict.Pass.ANONYMOUS
+                : HttpVerdict.Answer.of(403, "forbidden", "The visitor's address is unknown, so this service refuses it.");
+    }
+
+    static HttpAccessRequest describe(Service service, InetAddress visitor, boolean https, HttpRequest request) {
+        String authority = RequestTarget.hostOf(request);
+        String host = authority == null ? null : RouteTable.normalizeHost(authority);
+        String cookie = request.headers().getAll(HttpHeaderNames.COOKIE).isEmpty() ? null
+                : String.join("; ", request.headers().getAll(HttpHeaderNames.COOKIE));
+        return new HttpAccessRequest(service.id(), service.access(), visitor, https, host,
+                authority == null ? "" : authority, RequestTarget.originForm(request.uri()), request.method().name(),
+                request.headers().get(HttpHeaderNames.AUTHORIZATION), cookie);
+    }
+
+    /** Visitors may not tell the target who they are: the identity headers are only ever the proxy's. */
+    static void stripIdentity(HttpHeaders headers) {
+        AccessControl.IDENTITY_HEADERS.forEach(headers::remove);
+    }
+
+    /** The target learns who signed in; the gate's own credentials do not travel on. */
+    static void pass(HttpRequest request, Service service, HttpVerdict.Pass pass) {
+        HttpHeaders headers = request.headers();
+        if (service.access().auth() instanceof ServiceAuth.Basic) {
+            headers.remove(HttpHeaderNames.AUTHORIZATION);
+        }
+        if (service.access().auth() instanceof ServiceAuth.Oidc && headers.contains(HttpHeaderNames.COOKIE)) {
+            // The sign-in cookie is the proxy's: the target never sees it.
+            List<String> kept = new ArrayList<>();
+            for (String header : headers.getAll(HttpHeaderNames.COOKIE)) {
+                for (String pair : header.split(";")) {
+                    if (!pair.strip().startsWith(ServiceSignIn.COOKIE_PREFIX) && !pair.isBlank()) {
+                        kept.add(pair.strip());
+                    }
+                }
+            }
+            headers.remove(HttpHeaderNames.COOKIE);
+            if (!kept.isEmpty()) {
+                headers.set(HttpHeaderNames.COOKIE, String.join("; ", kept));
+            }
+        }
+        if (pass.user() != null) {
+            headers.set("x-picotunnel-user", pass.user());
+        }
+        if (pass.email() != null) {
+            headers.set("x-picotunnel-email", pass.email());
+        }
+    }
+
+    static FullHttpResponse answer(HttpRequest request, HttpVerdict.Answer answer, ByteBufAllocator alloc) {
+        FullHttpResponse response = LocalAnswers.page(request,
+                new ErrorPage(HttpResponseStatus.valueOf(answer.status()), answer.error(), answer.message()), alloc);
+        answer.headers().forEach((name, value) -> response.headers().set(name, value));
+        answer.cookies().forEach(cookie -> response.headers().add(HttpHeaderNames.SET_COOKIE, cookie));
+        return response;
+    }
+
+    static FullHttpResponse redirect(HttpRequest request, HttpVerdict.Redirect redirect, ByteBufAllocator alloc) {
+        HttpResponseStatus status = HttpResponseStatus.valueOf(redirect.status());
+        FullHttpResponse response = LocalAnswers.page(request, new ErrorPage(status, "redirect",
+                "Continue at " + redirect.location()), alloc);
+        response.headers().set(HttpHeaderNames.LOCATION, redirect.location());
+        redirect.cookies().forEach(cookie -> response.headers().add(HttpHeaderNames.SET_COOKIE, cookie));
+        return response;
+    }
+}

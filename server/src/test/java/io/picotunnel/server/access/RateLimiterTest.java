@@ -1,0 +1,74 @@
+package io.picotunnel.server.access;
+
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class RateLimiterTest {
+
+    private final AtomicLong now = new AtomicLong(1_000_000_000L);
+    private static final long SECOND = 1_000_000_000L;
+
+    private static InetAddress address(String text) throws Exception {
+        return InetAddress.getByName(text);
+    }
+
+    @Test
+    void burstIsAllowedThenTokensComeBackAtTheRate() throws Exception {
+        RateLimiter limiter = new RateLimiter(100, now::get);
+        RateLimit limit = new RateLimit(2, 3);
+        InetAddress visitor = address("192.0.2.1");
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(limiter.acquire("s", visitor, limit).allowed()).isTrue();
+        }
+        RateLimiter.Verdict refused = limiter.acquire("s", visitor, limit);
+        assertThat(refused.allowed()).isFalse();
+        assertThat(refused.retryAfterNanos()).isEqualTo(SECOND / 2);
+        assertThat(refused.retryAfterSeconds()).isEqualTo(1);
+
+        now.addAndGet(SECOND / 2);
+        assertThat(limiter.acquire("s", visitor, limit).allowed()).isTrue();
+        assertThat(limiter.acquire("s", visitor, limit).allowed()).isFalse();
+    }
+
+    @Test
+    void visitorsAndServicesHaveBucketsOfTheirOwn() throws Exception {
+        RateLimiter limiter = new RateLimiter(100, now::get);
+        RateLimit limit = new RateLimit(1, 1);
+
+        assertThat(limiter.acquire("a", address("192.0.2.1"), limit).allowed()).isTrue();
+        assertThat(limiter.acquire("a", address("192.0.2.1"), limit).allowed()).isFalse();
+        assertThat(limiter.acquire("a", address("192.0.2.2"), limit).allowed()).isTrue();
+        assertThat(limiter.acquire("b", address("192.0.2.1"), limit).allowed()).isTrue();
+        assertThat(limiter.acquire("a", address("2001:db8::1"), null).allowed()).isTrue();
+    }
+
+    @Test
+    void bucketsNeverOutnumberTheBound() throws Exception {
+        RateLimiter limiter = new RateLimiter(10, now::get);
+        RateLimit limit = new RateLimit(1, 5);
+        for (int i = 0; i < 1000; i++) {
+            limiter.acquire("s", address("10.0." + (i / 256) + "." + (i % 256)), limit);
+        }
+        assertThat(limiter.size()).isEqualTo(10);
+    }
+
+    @Test
+    void bucketsThatAreFullAgainExpire() throws Exception {
+        RateLimiter limiter = new RateLimiter(1000, now::get);
+        RateLimit limit = new RateLimit(1, 2);
+        for (int i = 0; i < 4; i++) {
+            limiter.acquire("s", address("10.0.0." + i), limit);
+        }
+        assertThat(limiter.size()).isEqualTo(4);
+
+        now.addAndGet(3 * SECOND);
+        limiter.acquire("s", address("10.0.1.1"), limit);
+
+        assertThat(limiter.size()).isEqualTo(1);
+    }
+}

@@ -1,0 +1,137 @@
+package io.picotunnel.server.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.PicoTunnelServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The access fields of services in the API: auth, ip_allow, ip_deny, rate_limit. */
+class ServiceAccessApiTest {
+
+    @TempDir
+    Path dataDir;
+    PicoTunnelServer server;
+    ApiClient api;
+    String tunnelId;
+
+    @BeforeEach
+    void start() {
+        server = ApiTestServer.start(dataDir);
+        api = new ApiClient(server.apiPort(), server.adminToken());
+        tunnelId = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
+    }
+
+    @AfterEach
+    void stop() {
+        api.close();
+        server.stop();
+    }
+
+    private ApiClient.Response create(String json) {
+        return api.post("/api/tunnels/" + tunnelId + "/services", json);
+    }
+
+    private static void assertInvalid(ApiClient.Response response, String field, String messagePart) {
+        assertThat(response.status()).as(response.toString()).isEqualTo(400);
+        assertThat(response.json().get("error").asText()).isEqualTo("invalid_field");
+        assertThat(response.json().get("field").asText()).isEqualTo(field);
+        assertThat(response.json().get("message").asText()).startsWith(field + ":").contains(messagePart);
+    }
+
+    private static final String HTTP = "{\"type\":\"http\",\"domain\":\"app.example.com\",\"target_addr\":\"localhost:3000\"";
+    private static final String TCP = "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + io.picotunnel.testkit.Ports.freePort()
+            + "\",\"target_addr\":\"localhost:22\"";
+    private static final String PASSTHROUGH = "{\"type\":\"http\",\"domain\":\"tls.example.com\",\"tls_mode\":\"passthrough\","
+            + "\"target_addr\":\"localhost:8443\"";
+
+    @Test
+    void newServiceIsOpenByDefault() {
+        JsonNode service = create(HTTP + "}").json();
+
+        assertThat(service.get("auth").toString()).isEqualTo("{\"type\":\"none\"}");
+        assertThat(service.get("ip_allow").toString()).isEqualTo("[]");
+        assertThat(service.get("ip_deny").toString()).isEqualTo("[]");
+        assertThat(service.get("rate_limit").isNull()).isTrue();
+    }
+
+    @Test
+    void accessFieldsAreStoredNormalisedAndClearedWithNull() {
+        JsonNode service = create(HTTP + ",\"ip_allow\":[\"10.0.0.0/8\",\"2001:DB8::/32\",\"192.0.2.7\"],"
+                + "\"ip_deny\":[\"10.1.0.0/16\"],\"rate_limit\":{\"per_second\":5,\"burst\":20}}").json();
+
+        assertThat(service.get("ip_allow").toString()).isEqualTo("[\"10.0.0.0/8\",\"2001:db8::/32\",\"192.0.2.7/32\"]");
+        assertThat(service.get("ip_deny").toString()).isEqualTo("[\"10.1.0.0/16\"]");
+        assertThat(service.get("rate_limit").toString()).isEqualTo("{\"per_second\":5,\"burst\":20}");
+
+        String id = service.get("id").asText();
+        JsonNode cleared = api.patch("/api/services/" + id, "{\"ip_allow\":null,\"rate_limit\":null}").json();
+        assertThat(cleared.get("ip_allow").toString()).isEqualTo("[]");
+        assertThat(cleared.get("ip_deny").toString()).isEqualTo("[\"10.1.0.0/16\"]");
+        assertThat(cleared.get("rate_limit").isNull()).isTrue();
+        JsonNode listed = api.get("/api/tunnels/" + tunnelId + "/services").json().get(0);
+        assertThat(listed.get("ip_deny").toString()).isEqualTo("[\"10.1.0.0/16\"]");
+    }
+
+    @Test
+    void invalidAddressBlocksAreRefusedWithTheEntryNamed() {
+        assertInvalid(create(HTTP + ",\"ip_allow\":[\"example.com\"]}"), "ip_allow", "example.com");
+        assertInvalid(create(HTTP + ",\"ip_deny\":[\"10.0.0.1/8\"]}"), "ip_deny", "did you mean 10.0.0.0/8");
+        assertInvalid(create(HTTP + ",\"ip_allow\":[\"10.0.0.0/33\"]}"), "ip_allow", "prefix length");
+        assertInvalid(create(HTTP + ",\"ip_allow\":\"10.0.0.0/8\"}"), "ip_allow", "must be a list");
+    }
+
+    @Test
+    void invalidRateLimitsAreRefused() {
+        assertInvalid(create(HTTP + ",\"rate_limit\":{\"per_second\":0}}"), "rate_limit", "per_second");
+        assertInvalid(create(HTTP + ",\"rate_limit\":{\"per_second\":1,\"burst\":0}}"), "rate_limit", "burst");
+        assertInvalid(create(HTTP + ",\"rate_limit\":{\"per_second\":1,\"bursts\":2}}"), "rate_limit", "unknown field 'bursts'");
+        assertInvalid(create(HTTP + ",\"rate_limit\":5}"), "rate_limit", "per_second");
+    }
+
+    @Test
+    void invalidAuthIsRefused() {
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\"}}"), "auth", "password is required");
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"short\"}}"), "auth",
+                "at least 8");
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"a:b\",\"password\":\"long enough\"}}"),
+                "auth", "':'");
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"magic\"}}"), "auth", "unknown type 'magic'");
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"not-an-email\"]}}"), "auth",
+                "not-an-email");
+    }
+
+    @Test
+    void oidcAuthNeedsTheServersOidcProvider() {
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"a@example.com\"]}}"), "auth",
+                "PICOTUNNEL_OIDC_ISSUER");
+    }
+
+    @Test
+    void tcpServicesTakeIpListsAndRateLimitsButNoAuth() {
+        assertInvalid(create(TCP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"long enough\"}}"),
+                "auth", "http services only");
+        ApiClient.Response ok = create(TCP + ",\"ip_deny\":[\"192.0.2.0/24\"],\"rate_limit\":{\"per_second\":2}}");
+        assertThat(ok.status()).as(ok.toString()).isEqualTo(201);
+        assertThat(ok.json().get("rate_limit").toString()).isEqualTo("{\"per_second\":2,\"burst\":2}");
+    }
+
+    @Test
+    void passthroughServicesTakeOnlyIpAllowAndRateLimit() {
+        assertInvalid(create(PASSTHROUGH + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"long enough\"}}"),
+                "auth", "passthrough");
+        assertInvalid(create(PASSTHROUGH + ",\"ip_deny\":[\"192.0.2.0/24\"]}"), "ip_deny", "passthrough");
+        ApiClient.Response ok = create(PASSTHROUGH + ",\"ip_allow\":[\"192.0.2.0/24\"],\"rate_limit\":{\"per_second\":1,\"burst\":5}}");
+        assertThat(ok.status()).as(ok.toString()).isEqualTo(201);
+
+        // switching a terminated service with basic auth to passthrough is refused too
+        String id = create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"long enough\"}}")
+                .json().get("id").asText();
+        assertInvalid(api.patch("/api/services/" + id, "{\"tls_mode\":\"passthrough\"}"), "auth", "passthrough");
+    }
+}

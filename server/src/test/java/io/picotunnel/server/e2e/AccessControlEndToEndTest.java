@@ -1,0 +1,303 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * ip_allow, ip_deny, rate_limit and basic auth in front of real services: the server, our tunnel client, and real
+ * targets behind it, visited from two loopback addresses (127.0.0.1 and 127.0.0.2).
+ */
+class AccessControlEndToEndTest {
+
+    private static final String HOST = "app.test";
+
+    @TempDir
+    Path dataDir;
+
+    private Testbed testbed;
+    private RecordingTarget web;
+    private EchoServer echo;
+    private String tunnelId;
+    private final Visitor first = new Visitor("127.0.0.1");
+    private final Visitor second = new Visitor("127.0.0.2");
+
+    private void start(Map<Setting, String> settings) {
+        testbed = new Testbed(dataDir, settings);
+        web = new RecordingTarget();
+        echo = new EchoServer();
+        JsonNode tunnel = testbed.createTunnel("access");
+        tunnelId = tunnel.get("id").asText();
+        testbed.startClient(tunnel.get("token").asText());
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+    }
+
+    private void start() {
+        start(Map.of());
+    }
+
+    @AfterEach
+    void stop() {
+        if (testbed != null) {
+            testbed.close();
+        }
+        if (web != null) {
+            web.close();
+        }
+        if (echo != null) {
+            echo.close();
+        }
+    }
+
+    private JsonNode createHttpService(String accessFields) {
+        ApiClient.Response response = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\"" + web.address() + "\"" + accessFields + "}");
+        assertThat(response.status()).as("create http service: %s", response).isEqualTo(201);
+        return response.json();
+    }
+
+    private int createTcpService(String accessFields) {
+        int port = Ports.freePort();
+        ApiClient.Response response = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"" + echo.address() + "\""
+                        + accessFields + "}");
+        assertThat(response.status()).as("create tcp service: %s", response).isEqualTo(201);
+        return port;
+    }
+
+    private int httpPort() {
+        return testbed.server().httpPort();
+    }
+
+    @Test
+    void httpIpAllowServesOneLoopbackAddressAndAnswersTheOther403() throws Exception {
+        start();
+        createHttpService(",\"ip_allow\":[\"127.0.0.1/32\"]");
+
+        Visitor.Response served = first.get(httpPort(), HOST, "/");
+        Visitor.Response refused = second.get(httpPort(), HOST, "/", "Accept: application/json");
+
+        assertThat(served.status()).isEqualTo(200);
+        assertThat(served.body()).isEqualTo("hello");
+        assertThat(refused.status()).isEqualTo(403);
+        assertThat(refused.body()).contains("\"error\":\"forbidden\"").contains("127.0.0.2");
+        assertThat(web.requestCount()).isEqualTo(1);
+    }
+
+    @Test
+    void tcpIpDenyClosesTheRefusedConnectionBeforeItReachesTheClient() throws Exception {
+        start();
+        int port = createTcpService(",\"ip_deny\":[\"127.0.0.2\"]");
+
+        assertThat(first.echo(port, "served")).isEqualTo("served");
+        assertThat(second.echo(port, "refused")).isNull();
+
+        assertThat(echo.acceptedConnections()).isEqualTo(1);
+        assertThat(first.echo(port, "again")).isEqualTo("again");
+        assertThat(echo.acceptedConnections()).isEqualTo(2);
+    }
+
+    @Test
+    void accessRulesSurviveARestart() throws Exception {
+        start();
+        int port = createTcpService(",\"ip_deny\":[\"127.0.0.2\"]");
+
+        testbed.restart();
+        await().atMost(20, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+
+        assertThat(second.echo(port, "refused")).isNull();
+        assertThat(first.echo(port, "served")).isEqualTo("served");
+        assertThat(echo.acceptedConnections()).isEqualTo(1);
+    }
+
+    @Test
+    void tcpIpAllowWithIpv6AndIpv4BlocksLetsOnlyTheListedAddressIn() throws Exception {
+        start();
+        int port = createTcpService(",\"ip_allow\":[\"::1/128\",\"127.0.0.2/32\"]");
+
+        assertThat(second.echo(port, "served")).isEqualTo("served");
+        assertThat(first.echo(port, "refused")).isNull();
+        assertThat(echo.acceptedConnections()).isEqualTo(1);
+    }
+
+    @Test
+    void httpBurstOverTheRateLimitGets429WithRetryAfterAndTheTargetSeesOnlyTheAllowedRequests() throws Exception {
+        start();
+        createHttpService(",\"rate_limit\":{\"per_second\":0.01,\"burst\":3}");
+
+        List<Visitor.Response> responses = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            responses.add(first.get(httpPort(), HOST, "/"));
+        }
+
+        assertThat(responses).extracting(Visitor.Response::status).containsExactly(200, 200, 200, 429, 429, 429);
+        assertThat(responses.get(3).header("Retry-After")).matches("\\d+");
+        assertThat(Long.parseLong(responses.get(3).header("Retry-After"))).isPositive();
+        assertThat(web.requestCount()).isEqualTo(3);
+        // another address has a bucket of its own
+        assertThat(second.get(httpPort(), HOST, "/").status()).isEqualTo(200);
+        assertThat(web.requestCount()).isEqualTo(4);
+    }
+
+    @Test
+    void tcpNewConnectionsOverTheRateLimitAreRefused() throws Exception {
+        start();
+        int port = createTcpService(",\"rate_limit\":{\"per_second\":0.01,\"burst\":2}");
+
+        assertThat(first.echo(port, "one")).isEqualTo("one");
+        assertThat(first.echo(port, "two")).isEqualTo("two");
+        assertThat(first.echo(port, "three")).isNull();
+        assertThat(echo.acceptedConnections()).isEqualTo(2);
+    }
+
+    @Test
+    void xForwardedForNamesTheVisitorOnlyWhenATrustedProxySendsIt() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
+        createHttpService(",\"ip_deny\":[\"192.0.2.0/24\"]");
+
+        // 127.0.0.1 is a trusted proxy: the visitor it names is the one checked, and the one the target hears of
+        assertThat(first.get(httpPort(), HOST, "/", "X-Forwarded-For: 192.0.2.9").status()).isEqualTo(403);
+        assertThat(first.get(httpPort(), HOST, "/", "X-Forwarded-For: 198.51.100.4").status()).isEqualTo(200);
+        assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");
+        // a forged hop to the left of what the proxy appended does not help
+        assertThat(first.get(httpPort(), HOST, "/", "X-Forwarded-For: 198.51.100.4, 192.0.2.9").status()).isEqualTo(403);
+        // 127.0.0.2 is not trusted: what it claims is ignored
+        assertThat(second.get(httpPort(), HOST, "/", "X-Forwarded-For: 198.51.100.4").status()).isEqualTo(200);
+        assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("127.0.0.2");
+    }
+
+    @Test
+    void basicAuthRefusesMissingAndWrongCredentialsAndLetsTheRightOnesIn() throws Exception {
+        start();
+        JsonNode service = createHttpService(
+                ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"correct horse battery\"}");
+        assertThat(service.get("auth").toString()).isEqualTo("{\"type\":\"basic\",\"username\":\"ops\"}");
+
+        Visitor.Response none = first.get(httpPort(), HOST, "/");
+        assertThat(none.status()).isEqualTo(401);
+        assertThat(none.header("WWW-Authenticate")).startsWith("Basic realm=\"" + HOST + "\"");
+
+        Visitor.Response wrong = first.get(httpPort(), HOST, "/", basic("ops", "wrong password"));
+        assertThat(wrong.status()).isEqualTo(401);
+        assertThat(wrong.header("WWW-Authenticate")).startsWith("Basic");
+        assertThat(first.get(httpPort(), HOST, "/", basic("root", "correct horse battery")).status()).isEqualTo(401);
+        assertThat(web.requestCount()).isZero();
+
+        Visitor.Response right = first.get(httpPort(), HOST, "/", basic("ops", "correct horse battery"),
+                "X-PicoTunnel-User: forged", "X-PicoTunnel-Email: forged@example.com");
+        assertThat(right.status()).isEqualTo(200);
+        assertThat(right.body()).isEqualTo("hello");
+        assertThat(web.requestCount()).isEqualTo(1);
+        assertThat(web.lastHeader("X-PicoTunnel-User")).containsExactly("ops");
+        assertThat(web.lastHeader("X-PicoTunnel-Email")).isEmpty();
+        assertThat(web.lastHeader("Authorization")).isEmpty();
+        // remembered credentials still pass (the check is cached, not skipped)
+        assertThat(first.get(httpPort(), HOST, "/", basic("ops", "correct horse battery")).status()).isEqualTo(200);
+    }
+
+    @Test
+    void basicAuthPasswordIsStoredOnlyAsABcryptHashAndNeverReturned() throws Exception {
+        start();
+        String id = createHttpService(
+                ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"correct horse battery\"}").get("id").asText();
+
+        String listed = testbed.api().get("/api/tunnels/" + tunnelId + "/services").raw().body();
+        assertThat(listed).doesNotContain("correct horse battery").doesNotContain("$2y$").doesNotContain("password");
+        // an edit that leaves the password out keeps it
+        ApiClient.Response renamed = testbed.api().patch("/api/services/" + id,
+                "{\"auth\":{\"type\":\"basic\",\"username\":\"admin\"}}");
+        assertThat(renamed.status()).isEqualTo(200);
+        assertThat(first.get(httpPort(), HOST, "/", basic("admin", "correct horse battery")).status()).isEqualTo(200);
+
+        testbed.close();
+        testbed = null;
+        byte[] database = Files.readAllBytes(dataDir.resolve("picotunnel.db"));
+        String raw = new String(database, StandardCharsets.ISO_8859_1);
+        assertThat(raw).doesNotContain("correct horse battery");
+        assertThat(raw).containsPattern("\\$2y\\$11\\$[./A-Za-z0-9]{53}");
+    }
+
+    @Test
+    void visitorsCannotForgeTheIdentityHeadersOfAnOpenService() throws Exception {
+        start();
+        createHttpService("");
+
+        assertThat(first.get(httpPort(), HOST, "/", "X-PicoTunnel-User: admin", "x-picotunnel-email: admin@example.com")
+                .status()).isEqualTo(200);
+        assertThat(web.lastHeader("X-PicoTunnel-User")).isEmpty();
+        assertThat(web.lastHeader("X-PicoTunnel-Email")).isEmpty();
+    }
+
+    @Test
+    void proxyProtocolFromATrustedProxyNamesTheVisitorOfTcpAndHttpServices() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true"));
+        int port = createTcpService(",\"ip_deny\":[\"192.0.2.0/24\"]");
+        createHttpService(",\"ip_deny\":[\"192.0.2.0/24\"]");
+
+        // version 1, with the visitor's first bytes in the same write: they reach the target after the header
+        assertThat(proxiedEcho(port, "PROXY TCP4 198.51.100.4 127.0.0.1 40000 2222\r\n", "first bytes")).isEqualTo("first bytes");
+        assertThat(proxiedEcho(port, "PROXY TCP4 192.0.2.9 127.0.0.1 40000 2222\r\n", "refused")).isNull();
+        assertThat(echo.acceptedConnections()).isEqualTo(1);
+        // an untrusted peer sends no header: it is the visitor itself
+        assertThat(second.echo(port, "direct")).isEqualTo("direct");
+
+        // version 2 in front of an HTTP request
+        try (java.net.Socket socket = first.connect(httpPort())) {
+            socket.getOutputStream().write(proxyV2(new byte[] {(byte) 192, 0, 2, 9}));
+            socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 403");
+        }
+        try (java.net.Socket socket = first.connect(httpPort())) {
+            socket.getOutputStream().write(proxyV2(new byte[] {(byte) 198, 51, 100, 4}));
+            socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200");
+        }
+        assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");
+        // a trusted proxy that sends no header is refused
+        assertThat(first.echo(port, "no header")).isNull();
+    }
+
+    /** Sends {@code header} and {@code text} in one write from 127.0.0.1; the echo, or null when closed. */
+    private String proxiedEcho(int port, String header, String text) throws Exception {
+        try (java.net.Socket socket = first.connect(port)) {
+            socket.getOutputStream().write((header + text).getBytes(StandardCharsets.US_ASCII));
+            byte[] back = socket.getInputStream().readNBytes(text.length());
+            return back.length == text.length() ? new String(back, StandardCharsets.US_ASCII) : null;
+        } catch (java.net.SocketException reset) {
+            return null;
+        }
+    }
+
+    /** A PROXY protocol version 2 header for TCP over IPv4 from {@code source}:40000 to 127.0.0.1:80. */
+    private static byte[] proxyV2(byte[] source) {
+        java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(28);
+        header.put(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
+        header.put((byte) 0x21).put((byte) 0x11).putShort((short) 12);
+        header.put(source).put(new byte[] {127, 0, 0, 1}).putShort((short) 40000).putShort((short) 80);
+        return header.array();
+    }
+
+    private static String basic(String user, String password) {
+        return "Authorization: Basic " + Base64.getEncoder().encodeToString((user + ":" + password)
+                .getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,57 @@
+package io.picotunnel.server.e2e;
+
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+
+/** An HTTP target behind the tunnel client that answers "hello" and keeps the headers of every request it saw. */
+final class RecordingTarget implements AutoCloseable {
+
+    private final HttpServer server;
+    private final List<Map<String, List<String>>> requests = new CopyOnWriteArrayList<>();
+
+    RecordingTarget() {
+        try {
+            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.createContext("/", exchange -> {
+            requests.add(Map.copyOf(exchange.getRequestHeaders()));
+            byte[] body = "hello".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+    }
+
+    String address() {
+        return "127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    int requestCount() {
+        return requests.size();
+    }
+
+    /** The values of {@code name} in the last request (the JDK server capitalises header names its own way). */
+    List<String> lastHeader(String name) {
+        Map<String, List<String>> last = requests.getLast();
+        return last.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
+                .flatMap(e -> e.getValue().stream()).toList();
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

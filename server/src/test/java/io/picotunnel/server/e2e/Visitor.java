@@ -1,0 +1,106 @@
+package io.picotunnel.server.e2e;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A visitor on one loopback address (127.0.0.1, 127.0.0.2, ...): plain sockets bound to that source address, so the
+ * server sees the visitor come from it.
+ */
+final class Visitor {
+
+    private final InetAddress source;
+
+    Visitor(String sourceAddress) {
+        try {
+            this.source = InetAddress.getByName(sourceAddress);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    /** An HTTP/1.1 answer, read whole (the request asked the server to close). */
+    record Response(int status, Map<String, String> headers, String body) {
+        String header(String name) {
+            return headers.get(name.toLowerCase(Locale.ROOT));
+        }
+    }
+
+    Socket connect(int port) throws IOException {
+        Socket socket = new Socket();
+        socket.bind(new InetSocketAddress(source, 0));
+        socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
+        socket.setSoTimeout(10_000);
+        return socket;
+    }
+
+    /** {@code GET path} to {@code host} with {@code extraHeaders} (each "Name: value"). */
+    Response get(int port, String host, String path, String... extraHeaders) throws IOException {
+        StringBuilder request = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n");
+        for (String header : extraHeaders) {
+            request.append(header).append("\r\n");
+        }
+        request.append("\r\n");
+        try (Socket socket = connect(port)) {
+            socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            return parse(socket.getInputStream().readAllBytes());
+        }
+    }
+
+    private static Response parse(byte[] bytes) {
+        String text = new String(bytes, StandardCharsets.ISO_8859_1);
+        int end = text.indexOf("\r\n\r\n");
+        if (end < 0) {
+            throw new IllegalStateException("no complete HTTP response: " + text);
+        }
+        String[] lines = text.substring(0, end).split("\r\n");
+        int status = Integer.parseInt(lines[0].split(" ")[1]);
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (int i = 1; i < lines.length; i++) {
+            int colon = lines[i].indexOf(':');
+            headers.merge(lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).strip(),
+                    (a, b) -> a + "\n" + b);
+        }
+        String body = new String(bytes, end + 4, bytes.length - end - 4, StandardCharsets.UTF_8);
+        return new Response(status, headers, body);
+    }
+
+    /**
+     * Writes {@code text} on a new connection to {@code port} and reads the same length back; null when the server
+     * closed or reset the connection instead.
+     */
+    String echo(int port, String text) throws IOException {
+        try (Socket socket = connect(port)) {
+            byte[] sent = text.getBytes(StandardCharsets.UTF_8);
+            try {
+                OutputStream out = socket.getOutputStream();
+                out.write(sent);
+                out.flush();
+                InputStream in = socket.getInputStream();
+                ByteArrayOutputStream received = new ByteArrayOutputStream();
+                byte[] buffer = new byte[sent.length];
+                while (received.size() < sent.length) {
+                    int n = in.read(buffer, 0, sent.length - received.size());
+                    if (n < 0) {
+                        return null;
+                    }
+                    received.write(buffer, 0, n);
+                }
+                return received.toString(StandardCharsets.UTF_8);
+            } catch (SocketException reset) {
+                return null;
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+package io.picotunnel.server.ui;
+
+import com.microsoft.playwright.Browser;
+import com.microsoft.playwright.BrowserContext;
+import com.microsoft.playwright.BrowserType;
+import com.microsoft.playwright.Page;
+import com.microsoft.playwright.Playwright;
+import com.microsoft.playwright.Response;
+import com.microsoft.playwright.options.Cookie;
+import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.Ports;
+import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.OAuth2Config;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Single sign-on in front of published apps ({@code auth: oidc}), in Debian's Chromium driven by Playwright,
+ * through the real provider the UI tests use (mock-oauth2-server with its login page) and the server's own
+ * callback. Two apps, {@code app1.test} and {@code app2.test}, resolve to loopback in the browser.
+ */
+class ServiceSignInBrowserTest {
+
+    private static final Path CHROMIUM = Paths.get("/usr/bin/chromium");
+    private static final String ALICE = "alice@example.com";
+
+    @TempDir
+    Path dataDir;
+    private MockOAuth2Server provider;
+    private PicoTunnelServer server;
+    private ApiClient api;
+    private TunnelClient client;
+    private HttpServer target;
+    private Playwright playwright;
+    private Browser browser;
+    private String app1;
+    private String app2;
+
+    @BeforeEach
+    void start() throws Exception {
+        provider = new MockOAuth2Server(new OAuth2Config(true));
+        provider.start();
+        int port = Ports.freePort();
+        String baseUrl = "http://localhost:" + port;
+        Map<Setting, String> settings = new EnumMap<>(Setting.class);
+        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
+        settings.put(Setting.OIDC_ISSUER, provider.issuerUrl("default").toString());
+        settings.put(Setting.OIDC_CLIENT_ID, "picotunnel");
+        settings.put(Setting.OIDC_CLIENT_SECRET, "browser-test-secret");
+        settings.put(Setting.OIDC_REDIRECT_URL, baseUrl + "/auth/callback");
+        settings.put(Setting.OIDC_ALLOWED_EMAILS, "admin@example.com");
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, settings), new PrintStream(OutputStream.nullOutputStream()));
+        api = new ApiClient(server.apiPort(), server.adminToken());
+
+        // the app behind the tunnel shows who the proxy says the visitor is
+        target = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        target.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        target.createContext("/", exchange -> {
+            String body = "<html><body><h1>App</h1><p id=user>" + exchange.getRequestHeaders().getFirst("X-PicoTunnel-User")
+                    + "</p><p id=email>" + exchange.getRequestHeaders().getFirst("X-PicoTunnel-Email") + "</p><p id=cookie>"
+                    + exchange.getRequestHeaders().getFirst("Cookie") + "</p></body></html>";
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
+            exchange.sendResponseHeaders(200, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
+        target.start();
+
+        ApiClient.Response tunnel = api.post("/api/tunnels", "{\"name\":\"apps\"}");
+        String tunnelId = tunnel.json().get("id").asText();
+        for (String domain : List.of("app1.test", "app2.test")) {
+            ApiClient.Response created = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\":\"http\",\"domain\":\""
+                    + domain + "\",\"target_addr\":\"127.0.0.1:" + target.getAddress().getPort() + "\","
+                    + "\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"" + ALICE + "\"]}}");
+            assertThat(created.status()).as(created.toString()).isEqualTo(201);
+        }
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()),
+                tunnel.json().get("token").asText()).withShutdownGrace(Duration.ZERO));
+        client.start();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> server.registry().isConnected(tunnelId));
+        app1 = "http://app1.test:" + server.httpPort();
+        app2 = "http://app2.test:" + server.httpPort();
+
+        playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
+        browser = playwright.chromium().launch(new BrowserType.LaunchOptions()
+                .setExecutablePath(CHROMIUM)
+                .setHeadless(true)
+                .setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-component-update", "--host-resolver-rules=MAP *.test 127.0.0.1")));
+    }
+
+    @AfterEach
+    void stop() {
+        if (browser != null) {
+            browser.close();
+        }
+        if (playwright != null) {
+            playwright.close();
+        }
+        if (client != null) {
+            client.close();
+        }
+        if (target != null) {
+            target.stop(0);
+        }
+        if (api != null) {
+            api.close();
+        }
+        if (server != null) {
+            server.stop();
+        }
+        provider.shutdown();
+    }
+
+    private Page newPage() {
+        BrowserContext context = browser.newContext();
+        context.setDefaultTimeout(20_000);
+        return context.newPage();
+    }
+
+    /** At the provider's login page: signs in as {@code email}. */
+    private void signInAtProvider(Page page, String email, boolean verified) {
+        page.waitForURL(url -> url.startsWith(provider.baseUrl().toString()));
+        page.locator("input[name=username]").fill(email.substring(0, email.indexOf('@')));
+        page.locator("textarea[name=claims]").fill("{\"email\": \"" + email + "\", \"email_verified\": " + verified
+                + ", \"preferred_username\": \"" + email.substring(0, email.indexOf('@')) + "\"}");
+        page.locator("input[type=submit]").click();
+    }
+
+    @Test
+    void signInOpensThePublishedAppAndTheTargetLearnsWhoItIs() {
+        Page page = newPage();
+        page.navigate(app1 + "/reports?year=2026");
+        signInAtProvider(page, ALICE, true);
+
+        page.waitForURL(app1 + "/reports?year=2026");
+        assertThat(page.locator("#email").textContent()).isEqualTo(ALICE);
+        assertThat(page.locator("#user").textContent()).isEqualTo("alice");
+        assertThat(page.locator("#cookie").textContent()).isEqualTo("null");
+        List<Cookie> cookies = page.context().cookies(app1);
+        assertThat(cookies).hasSize(1);
+        assertThat(cookies.getFirst().name).startsWith("picotunnel_access_");
+        assertThat(cookies.getFirst().httpOnly).isTrue();
+    }
+
+    @Test
+    void anEmailOutsideTheListIsRefusedWithAPageThatSaysSo() {
+        Page page = newPage();
+        page.navigate(app1 + "/");
+        Response[] last = new Response[1];
+        page.onResponse(response -> last[0] = response);
+        signInAtProvider(page, "mallory@example.com", true);
+
+        page.waitForSelector("h1");
+        assertThat(page.locator("h1").textContent()).isEqualTo("Access denied");
+        assertThat(page.locator("p").textContent()).contains("mallory@example.com is not allowed to open app1.test");
+        assertThat(last[0].status()).isEqualTo(403);
+        assertThat(page.context().cookies(app1)).isEmpty();
+    }
+
+    @Test
+    void anUnverifiedEmailIsRefused() {
+        Page page = newPage();
+        page.navigate(app1 + "/");
+        signInAtProvider(page, ALICE, false);
+
+        page.waitForSelector("h1");
+        assertThat(page.locator("h1").textContent()).isEqualTo("Access denied");
+        assertThat(page.locator("p").textContent()).contains("no verified email");
+        assertThat(page.context().cookies(app1)).isEmpty();
+    }
+
+    @Test
+    void signOutEndsTheSessionOfTheApp() {
+        Page page = newPage();
+        page.navigate(app1 + "/");
+        signInAtProvider(page, ALICE, true);
+        page.waitForURL(app1 + "/");
+        String cookie = page.context().cookies(app1).getFirst().value;
+
+        page.navigate(app1 + "/.picotunnel/auth/logout");
+        assertThat(page.locator("p").first().textContent()).contains("signed out of app1.test");
+        assertThat(page.context().cookies(app1)).isEmpty();
+
+        page.navigate(app1 + "/");
+        page.waitForURL(url -> url.startsWith(provider.baseUrl().toString()));
+        // the old cookie, replayed by hand, opens nothing either
+        assertThat(rawStatus("app1.test", "picotunnel_access_" + serviceId("app1.test"), cookie)).isEqualTo(302);
+    }
+
+    @Test
+    void theCookieOfOneAppDoesNotOpenAnotherAppsDomain() {
+        Page page = newPage();
+        page.navigate(app1 + "/");
+        signInAtProvider(page, ALICE, true);
+        page.waitForURL(app1 + "/");
+        Cookie cookie = page.context().cookies(app1).getFirst();
+
+        page.navigate(app2 + "/");
+        page.waitForURL(url -> url.startsWith(provider.baseUrl().toString()));
+
+        // sent to app2 by hand, under app1's name or app2's, the session still opens only app1
+        String app2CookieName = "picotunnel_access_" + serviceId("app2.test");
+        assertThat(rawStatus("app2.test", cookie.name, cookie.value)).isEqualTo(302);
+        assertThat(rawStatus("app2.test", app2CookieName, cookie.value)).isEqualTo(302);
+        assertThat(rawStatus("app1.test", cookie.name, cookie.value)).isEqualTo(200);
+    }
+
+    private String serviceId(String domain) {
+        return server.store().services().stream().filter(s -> domain.equals(s.domain())).findFirst().orElseThrow().id();
+    }
+
+    /** The status of {@code GET /} to {@code host} with one cookie, over a plain socket. */
+    private int rawStatus(String host, String cookieName, String cookieValue) {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
+            socket.setSoTimeout(10_000);
+            String request = "GET / HTTP/1.1\r\nHost: " + host + "\r\nCookie: " + cookieName + "=" + cookieValue
+                    + "\r\nConnection: close\r\n\r\n";
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+            String head = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            return Integer.parseInt(head.substring(9, 12));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
