@@ -64,6 +64,20 @@ export interface Session {
   tunnel_server?: string | null;
 }
 
+/** GET /api/server: what the UI shows about this server. */
+export interface ServerInfo {
+  /** What clients pass as --server. */
+  tunnel_server: string;
+  domain: string | null;
+  /** The host name public addresses use: the server's domain, else the one the browser used. */
+  public_host: string;
+  http_port: number;
+  https_port: number;
+  /** Registry path before the image names in the commands (PICOTUNNEL_IMAGE_PREFIX); empty by default. */
+  image_prefix: string;
+  version: string;
+}
+
 export const CSRF_HEADER = 'X-PicoTunnel-CSRF';
 
 const SERVICE_FIELDS = ['domain', 'path_prefix', 'tls_mode', 'listen_addr', 'target_addr', 'type', 'https_redirect'];
@@ -144,6 +158,7 @@ export const api = {
   signInWithToken: (token: string) => request<Session>('POST', '/auth/token', { token }),
   signOut: () => request<{ redirect?: string | null }>('POST', '/auth/logout'),
 
+  server: () => request<ServerInfo>('GET', '/api/server'),
   tunnels: () => request<Tunnel[]>('GET', '/api/tunnels'),
   tunnel: (id: string) => request<Tunnel>('GET', `/api/tunnels/${encodeURIComponent(id)}`),
   createTunnel: (name: string) => request<Tunnel>('POST', '/api/tunnels', { name }),

@@ -1,5 +1,5 @@
-import { useCallback, useState } from 'react';
-import { api, ApiError, type Service, type ServiceInput, type Tunnel } from '../api';
+import { useCallback, useEffect, useState } from 'react';
+import { api, ApiError, type ServerInfo, type Service, type ServiceInput, type Tunnel } from '../api';
 import { ClientCommands } from '../components/ClientCommands';
 import { ClientsTable } from '../components/ClientsTable';
 import { ArrowLeftIcon, PlusIcon, TrashIcon } from '../components/Icons';
@@ -34,6 +34,17 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
   const [actionError, setActionError] = useState<string | null>(null);
   const [busyIds, setBusyIds] = useState<Set<string>>(new Set());
   const [notice, setNotice] = useState<string | null>(null);
+  const [serverInfo, setServerInfo] = useState<ServerInfo | null>(null);
+  useEffect(() => {
+    let current = true;
+    api.server().then(
+      (info) => current && setServerInfo(info),
+      () => undefined, // the page works without it: commands without a registry prefix, addresses without ports
+    );
+    return () => {
+      current = false;
+    };
+  }, []);
 
   if (error && !data) {
     return (
@@ -194,7 +205,13 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
             void reload();
           }}
         />
-        <ClientCommands server={tunnelServer} token={tunnel.token} tunnelName={tunnel.name} revealed={revealed} />
+        <ClientCommands
+          server={tunnelServer}
+          token={tunnel.token}
+          tunnelName={tunnel.name}
+          revealed={revealed}
+          imagePrefix={serverInfo?.image_prefix ?? ''}
+        />
       </section>
 
       {editing && (

@@ -42,7 +42,9 @@ import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -288,7 +290,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
             return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
-                    tls::certificateStatus);
+                    tls::certificateStatus, this::serverInfo);
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
@@ -314,6 +316,19 @@ public final class PicoTunnelServer implements AutoCloseable {
         }
         int port = tunnelEndpoint != null ? tunnelEndpoint.port() : config.tunnelAddr().port();
         return (tunnelEndpointServesTls ? "" : "ws://") + host + ":" + port;
+    }
+
+    /** {@code GET /api/server}: what the UI shows about this server (addresses of services, client commands). */
+    private Map<String, Object> serverInfo(String requestHost) {
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("tunnel_server", tunnelServerAddress(requestHost));
+        info.put("domain", config.domain());
+        info.put("public_host", config.domain() != null ? config.domain() : requestHost);
+        info.put("http_port", httpListener != null ? httpListener.port() : config.httpAddr().port());
+        info.put("https_port", tls != null ? tls.httpsPort() : config.httpsAddr().port());
+        info.put("image_prefix", config.imagePrefix());
+        info.put("version", Version.get());
+        return info;
     }
 
     private <T extends AutoCloseable> T running(T component) {

@@ -42,7 +42,8 @@ public record ServerConfig(
         Duration proxyTimeout,
         Duration upstreamKeepaliveTimeout,
         Duration shutdownGrace,
-        SessionLimits tunnels) {
+        SessionLimits tunnels,
+        String imagePrefix) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -148,7 +149,7 @@ public record ServerConfig(
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
                 + ", upstreamKeepaliveTimeout=" + upstreamKeepaliveTimeout
-                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + "]";
+                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", imagePrefix=" + imagePrefix + "]";
     }
 
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
@@ -177,7 +178,21 @@ public record ServerConfig(
                     duration(Setting.PROXY_TIMEOUT),
                     duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
                     duration(Setting.SHUTDOWN_GRACE, true),
-                    tunnels());
+                    tunnels(),
+                    imagePrefix());
+        }
+
+        /** A registry path such as {@code registry.example.com/team/} put before the image names; empty by default. */
+        private String imagePrefix() {
+            String prefix = raw(Setting.IMAGE_PREFIX);
+            if (prefix == null || prefix.isBlank()) {
+                return "";
+            }
+            prefix = prefix.trim();
+            if (!prefix.matches("[A-Za-z0-9._:/-]+")) {
+                throw invalid(Setting.IMAGE_PREFIX, "'" + prefix + "' is not a registry path such as registry.example.com/team/");
+            }
+            return prefix.endsWith("/") ? prefix : prefix + "/";
         }
 
         private SessionLimits tunnels() {

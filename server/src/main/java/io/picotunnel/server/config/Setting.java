@@ -40,7 +40,9 @@ public enum Setting {
             "How much the windows of one client connection may grow in all, which bounds its memory."),
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
-            "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once).");
+            "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once)."),
+    IMAGE_PREFIX("--image-prefix", "PREFIX", null,
+            "Registry path put before the image names picotunnel-client and picotunnel-server in the UI's commands, e.g. registry.example.com/team/.");
 
     private final String flag;
     private final List<String> aliases;
