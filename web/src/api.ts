@@ -39,6 +39,10 @@ export interface Service {
   listen_addr?: string | null;
   target_addr: string;
   enabled: boolean;
+  /** Serving right now; false when disabled or when the server cannot serve it (see `error`). */
+  active?: boolean;
+  /** Why an enabled service is not active (its port is taken, say), else null. */
+  error?: string | null;
   created_at: string;
   https_redirect?: boolean | null;
   cert_status?: string | null;

@@ -6,6 +6,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.acme.AcmeSettings;
 import io.picotunnel.server.api.ApiServer;
+import io.picotunnel.server.api.ServiceActivity;
 import io.picotunnel.server.auth.AdminToken;
 import io.picotunnel.server.auth.AuthSettings;
 import io.picotunnel.server.auth.ManagementAuth;
@@ -21,6 +22,7 @@ import io.picotunnel.server.proxy.tcp.TcpServices;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
+import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
 import io.picotunnel.server.tls.HttpPipelines;
@@ -195,7 +197,11 @@ public final class PicoTunnelServer implements AutoCloseable {
     private void replayStoredServices(ServiceListener listener) {
         for (Service service : store.services()) {
             try {
-                listener.onServiceChange(null, service);
+                if (listener == tcpServices) {
+                    tcpServices.publishStored(service); // a taken port: inactive, tried again periodically
+                } else {
+                    listener.onServiceChange(null, service);
+                }
             } catch (ServiceConflictException e) {
                 log.warn("Service {} ({}) is not active: {}", service.id(), service.type().json(), e.getMessage());
             }
@@ -290,7 +296,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
             return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
-                    tls::certificateStatus, this::serverInfo);
+                    tls::certificateStatus, this::serverInfo, this::activity);
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
@@ -316,6 +322,18 @@ public final class PicoTunnelServer implements AutoCloseable {
         }
         int port = tunnelEndpoint != null ? tunnelEndpoint.port() : config.tunnelAddr().port();
         return (tunnelEndpointServesTls ? "" : "ws://") + host + ":" + port;
+    }
+
+    /** Whether a service serves right now: a tcp service waiting for its port does not. */
+    private ServiceActivity activity(Service service) {
+        if (!service.enabled()) {
+            return ServiceActivity.DISABLED;
+        }
+        if (service.type() == ServiceType.TCP && tcpServices != null) {
+            return tcpServices.problem(service.id()).map(error -> new ServiceActivity(false, error))
+                    .orElse(ServiceActivity.ACTIVE);
+        }
+        return ServiceActivity.ACTIVE;
     }
 
     /** {@code GET /api/server}: what the UI shows about this server (addresses of services, client commands). */

@@ -52,18 +52,21 @@ public final class ApiServer implements AutoCloseable {
     public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
                                   UiAssets ui, List<ReservedAddress> reserved,
                                   Function<Service, CertificateStatus> certificates) {
-        return start(address, store, presence, auth, ui, reserved, certificates, requestHost -> Map.of());
+        return start(address, store, presence, auth, ui, reserved, certificates, requestHost -> Map.of(),
+                service -> service.enabled() ? ServiceActivity.ACTIVE : ServiceActivity.DISABLED);
     }
 
     /**
      * As above; {@code serverInfo} answers {@code GET /api/server} (what the UI shows about the server: the tunnel
-     * address clients use, the domain, the proxy ports, the image prefix), given the host name the browser used.
+     * address clients use, the domain, the proxy ports, the image prefix), given the host name the browser used;
+     * {@code activity} gives each service's {@code active} and {@code error}.
      */
     public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
                                   UiAssets ui, List<ReservedAddress> reserved,
                                   Function<Service, CertificateStatus> certificates,
-                                  Function<String, Map<String, Object>> serverInfo) {
-        ApiJson json = new ApiJson(presence, certificates);
+                                  Function<String, Map<String, Object>> serverInfo,
+                                  Function<Service, ServiceActivity> activity) {
+        ApiJson json = new ApiJson(presence, certificates, activity);
         TunnelRoutes tunnels = new TunnelRoutes(store, presence, json);
         ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved), json);
         Javalin app = Javalin.create(config -> {
