@@ -219,7 +219,7 @@ class BrowserEndToEndTest {
         assertThat(page.getByLabel("Tunnel token", new Page.GetByLabelOptions().setExact(true))).hasValue(tunnel.token());
         assertThat(page.getByRole(AriaRole.TABPANEL)).containsText(tunnel.token());
         page.getByRole(AriaRole.TAB, new Page.GetByRoleOptions().setName("systemd")).click();
-        assertThat(page.getByRole(AriaRole.TABPANEL)).containsText("Environment=PICOTUNNEL_TOKEN=" + tunnel.token());
+        assertThat(page.getByRole(AriaRole.TABPANEL)).containsText("PICOTUNNEL_TOKEN=" + tunnel.token());
         screenshot(page, "07-client-commands");
 
         // edit the HTTP service
