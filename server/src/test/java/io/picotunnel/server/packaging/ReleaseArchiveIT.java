@@ -94,6 +94,19 @@ class ReleaseArchiveIT {
     }
 
     @Test
+    void aCopiedLauncherSaysToLinkItOrToSetPicotunnelHome() throws Exception {
+        Path copy = Files.createDirectories(work.resolve("usr/local/bin")).resolve("picotunnel-server");
+        Files.copy(home.resolve("bin/picotunnel-server"), copy);
+        Result alone = run(List.of(copy.toString(), "--version"), Map.of(), work);
+        assertThat(alone.exitCode()).isEqualTo(1);
+        assertThat(alone.output()).contains("picotunnel-server: cannot find lib/picotunnel-server.jar", "ln -s",
+                "PICOTUNNEL_HOME");
+        Result pointed = run(List.of(copy.toString(), "--version"), Map.of("PICOTUNNEL_HOME", home.toString()), work);
+        assertThat(pointed.exitCode()).as(pointed.output()).isZero();
+        assertThat(pointed.output()).contains("picotunnel-server " + io.picotunnel.server.Version.get());
+    }
+
+    @Test
     void serverRunsThroughASymlinkOnTheBundledRuntimeAndExitsWith0OnSigterm() throws Exception {
         Path log = work.resolve("server.log");
         Process server = startServer(work.resolve("data"), Map.of(), log);
