@@ -6,7 +6,7 @@ MVN := mvn -B -q -e
 MVN_LOUD := mvn -B -e --no-transfer-progress
 DATA ?= ./dev-data
 
-.PHONY: setup build build-server build-client test vet fuzz dev-server docker-build clean bench bench-micro
+.PHONY: setup build build-server build-client dist dist-server dist-client test vet fuzz dev-server docker-build clean bench bench-micro
 
 setup:
 	bash scripts/install-deps.sh
@@ -14,7 +14,7 @@ setup:
 
 build:
 	$(MVN) -DskipTests package
-	$(MAKE) --no-print-directory dist
+	$(MAKE) --no-print-directory dist-server dist-client
 
 build-server:
 	$(MVN) -DskipTests -pl server -am package
@@ -24,7 +24,10 @@ build-client:
 	$(MVN) -DskipTests -pl client -am package
 	$(MAKE) --no-print-directory dist-client
 
-dist: dist-server dist-client
+# The release archive dist/picotunnel-<version>-linux-x64.tar.gz: launchers, jars, a jlink runtime (no Java needed),
+# the systemd units and the README (scripts/dist.sh).
+dist: build
+	bash scripts/dist.sh dist
 
 dist-server:
 	@mkdir -p dist/lib

@@ -1,5 +1,7 @@
-# PicoTunnel server image. Build from the repository root: docker build -f docker/server.Dockerfile .
-# The build needs a JDK 21+, Maven and Node 20 (the web UI is built by the Maven build).
+# PicoTunnel server image (picotunnel-server). Build from the repository root:
+#   docker build -f docker/server.Dockerfile -t picotunnel-server .
+# The build stage needs a JDK 21+, Maven and Node 20 (the web UI is built by the Maven build); the image itself holds
+# only the launcher, the jar and a Java runtime made by jlink, laid out as in the release archive (scripts/dist.sh).
 FROM eclipse-temurin:21-jdk AS jdk
 FROM node:20-bookworm AS build
 COPY --from=jdk /opt/java/openjdk /opt/java/openjdk
@@ -7,14 +9,19 @@ ENV JAVA_HOME=/opt/java/openjdk PATH=/opt/java/openjdk/bin:$PATH
 RUN apt-get update && apt-get install -y --no-install-recommends maven && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN mvn -B -q -DskipTests -pl server -am package
+RUN mvn -B -q -DskipTests -pl server -am package && bash scripts/dist.sh --stage /opt/picotunnel server
 
-FROM eclipse-temurin:21-jre
-RUN useradd --system --home /data --shell /usr/sbin/nologin picotunnel \
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin picotunnel \
     && mkdir -p /data && chown picotunnel /data && chmod 0700 /data
-COPY --from=build /src/server/target/picotunnel-server-all.jar /opt/picotunnel/picotunnel-server.jar
-USER picotunnel
+COPY --from=build /opt/picotunnel /opt/picotunnel
+# Non-root; Docker lets containers bind ports below 1024 without root (net.ipv4.ip_unprivileged_port_start=0).
+USER 10001
 ENV PICOTUNNEL_DATA_DIR=/data
 VOLUME /data
 EXPOSE 8080 8443 80 443
-ENTRYPOINT ["java", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/picotunnel/picotunnel-server.jar"]
+# /health of the management API, on the port of PICOTUNNEL_LISTEN_ADDR (default :8080).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD addr="${PICOTUNNEL_LISTEN_ADDR:-:8080}"; curl -fsS -o /dev/null "http://127.0.0.1:${addr##*:}/health" || exit 1
+ENTRYPOINT ["/opt/picotunnel/bin/picotunnel-server"]

@@ -2,7 +2,8 @@
 # Installs what the build and the tests need on a fresh Debian machine, idempotently:
 # Go with hashicorp/yamux and gorilla/websocket (interop peers), pebble (ACME tests), Chromium (UI tests),
 # curl, jq, openssl and python3 (the README walk-through, run by scripts/readme-walkthrough.sh),
-# iperf3, nginx, wrk and sshd (the baselines of `make bench`, checked by the bench module's RunScriptIT).
+# iperf3, nginx, wrk and sshd (the baselines of `make bench`, checked by the bench module's RunScriptIT),
+# systemd-analyze (DeploymentFilesTest verifies the unit files with it; nothing is started).
 set -euo pipefail
 need=()
 command -v go >/dev/null || need+=(golang-go)
@@ -15,6 +16,7 @@ for tool in curl jq openssl python3 iperf3 wrk; do command -v "$tool" >/dev/null
 [ -x /usr/sbin/nginx ] || need+=(nginx)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages: ${need[*]} (run as root, or: sudo apt-get install -y ${need[*]})" >&2

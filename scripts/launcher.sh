@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# Launcher installed as dist/picotunnel-server and dist/picotunnel-client: runs the jar next to it
-# (lib/<name>.jar) on a Java 21+ runtime, from any working directory.
+# Launcher installed as picotunnel-server and picotunnel-client. It resolves its own location through
+# symlinks, so it runs from any working directory and through a link in /usr/local/bin. It finds its jar in
+# lib/<name>.jar next to it or one level up (the archive's bin/ and lib/), and runs it on the bundled runtime
+# (runtime/ next to lib/, built by jlink for the archive and the images), else on a Java 21+ from JAVA_HOME or
+# the system. PICOTUNNEL_HOME names the directory holding lib/ when the launcher was copied elsewhere.
 set -euo pipefail
 self="$(readlink -f "$0")"
 name="$(basename "$self")"
 here="$(dirname "$self")"
+home=""
+for candidate in "${PICOTUNNEL_HOME:-}" "$here" "$here/.."; do
+  if [ -n "$candidate" ] && [ -f "$candidate/lib/$name.jar" ]; then home="$(cd "$candidate" && pwd)"; break; fi
+done
+if [ -z "$home" ]; then
+  echo "$name: cannot find lib/$name.jar next to $self or one level up; link the launcher from where the archive was unpacked (ln -s /opt/picotunnel/bin/$name /usr/local/bin/$name) instead of copying it, or set PICOTUNNEL_HOME to that directory" >&2
+  exit 1
+fi
 major() { "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'; }
 java_bin=""
-for candidate in "${JAVA_HOME:-}/bin/java" /usr/lib/jvm/temurin-25-jdk-amd64/bin/java /usr/lib/jvm/*/bin/java "$(command -v java || true)"; do
-  if [ -x "$candidate" ] && [ "$(major "$candidate")" -ge 21 ] 2>/dev/null; then java_bin="$candidate"; break; fi
-done
+if [ -x "$home/runtime/bin/java" ]; then
+  java_bin="$home/runtime/bin/java"
+else
+  for candidate in "${JAVA_HOME:-}/bin/java" /usr/lib/jvm/temurin-25-jdk-amd64/bin/java /usr/lib/jvm/*/bin/java "$(command -v java || true)"; do
+    if [ -x "$candidate" ] && [ "$(major "$candidate")" -ge 21 ] 2>/dev/null; then java_bin="$candidate"; break; fi
+  done
+fi
 if [ -z "$java_bin" ]; then
-  echo "$name: needs Java 21 or newer; install a JDK and set JAVA_HOME" >&2
+  echo "$name: needs Java 21 or newer; install a JDK and set JAVA_HOME, or use the release archive (it brings its own runtime)" >&2
   exit 1
 fi
 opts=(--enable-native-access=ALL-UNNAMED)
@@ -22,4 +37,5 @@ opts+=(-Dio.netty.noUnsafe=false)
 # The client is a small agent: the serial collector keeps its resident memory per connection low
 # (G1's region bookkeeping roughly doubled it). JAVA_OPTS naming a collector wins.
 if [ "$name" = picotunnel-client ] && [[ "${JAVA_OPTS:-}" != *-XX:+Use*GC* ]]; then opts+=(-XX:+UseSerialGC); fi
-exec "$java_bin" "${opts[@]}" ${JAVA_OPTS:-} -jar "$here/lib/$name.jar" "$@"
+# shellcheck disable=SC2086 # JAVA_OPTS holds several flags
+exec "$java_bin" "${opts[@]}" ${JAVA_OPTS:-} -jar "$home/lib/$name.jar" "$@"

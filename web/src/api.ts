@@ -55,6 +55,10 @@ export interface Service {
   listen_addr?: string | null;
   target_addr: string;
   enabled: boolean;
+  /** Serving right now; false when disabled or when the server cannot serve it (see `error`). */
+  active?: boolean;
+  /** Why an enabled service is not active (its port is taken, say), else null. */
+  error?: string | null;
   created_at: string;
   https_redirect?: boolean | null;
   cert_status?: string | null;
@@ -87,6 +91,20 @@ export interface Session {
   method: 'oidc' | 'token' | 'none';
   user?: string | null;
   tunnel_server?: string | null;
+}
+
+/** GET /api/server: what the UI shows about this server. */
+export interface ServerInfo {
+  /** What clients pass as --server. */
+  tunnel_server: string;
+  domain: string | null;
+  /** The host name public addresses use: the server's domain, else the one the browser used. */
+  public_host: string;
+  http_port: number;
+  https_port: number;
+  /** Registry path before the image names in the commands (PICOTUNNEL_IMAGE_PREFIX); empty by default. */
+  image_prefix: string;
+  version: string;
 }
 
 export const CSRF_HEADER = 'X-PicoTunnel-CSRF';
@@ -170,6 +188,7 @@ export const api = {
   signInWithToken: (token: string) => request<Session>('POST', '/auth/token', { token }),
   signOut: () => request<{ redirect?: string | null }>('POST', '/auth/logout'),
 
+  server: () => request<ServerInfo>('GET', '/api/server'),
   tunnels: () => request<Tunnel[]>('GET', '/api/tunnels'),
   tunnel: (id: string) => request<Tunnel>('GET', `/api/tunnels/${encodeURIComponent(id)}`),
   createTunnel: (name: string) => request<Tunnel>('POST', '/api/tunnels', { name }),

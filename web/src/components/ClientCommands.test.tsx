@@ -13,9 +13,27 @@ describe('ClientCommands', () => {
       expect(command).toContain(TOKEN);
     }
     expect(clientCommand('binary', 'ws://localhost:8443', TOKEN, 'x')).toBe(
-      `./picotunnel-client --server ws://localhost:8443 --token ${TOKEN}`,
+      `export PICOTUNNEL_TOKEN=${TOKEN}\npicotunnel-client --server ws://localhost:8443`,
     );
     expect(clientCommand('docker', 's:1', TOKEN, 'Home Server')).toContain('--name picotunnel-home-server');
+  });
+
+  it('never puts the token on a command line', () => {
+    for (const kind of ['docker', 'binary', 'compose', 'systemd'] as const) {
+      const command = clientCommand(kind, 'srv:8443', TOKEN, 'home');
+      expect(command).not.toContain('--token');
+      expect(command).not.toMatch(new RegExp(`-e PICOTUNNEL_TOKEN=${TOKEN}`));
+    }
+  });
+
+  it('names the picotunnel-client image, after the registry prefix when the server sets one', () => {
+    expect(clientCommand('docker', 's:1', TOKEN, 'h')).toMatch(/\n {2}picotunnel-client$/);
+    expect(clientCommand('compose', 's:1', TOKEN, 'h', 'registry.example.com/team/')).toContain(
+      'image: registry.example.com/team/picotunnel-client',
+    );
+    expect(clientCommand('docker', 's:1', TOKEN, 'h', 'registry.example.com/team/')).toContain(
+      'registry.example.com/team/picotunnel-client',
+    );
   });
 
   it('hides the token until revealed but copies the full command', async () => {
@@ -27,7 +45,7 @@ describe('ClientCommands', () => {
     expect(screen.getByRole('tabpanel').textContent).not.toContain(TOKEN);
     await user.click(screen.getByRole('tab', { name: 'Binary' }));
     await user.click(screen.getByRole('button', { name: 'Copy Binary command' }));
-    expect(writeText).toHaveBeenCalledWith(`./picotunnel-client --server srv:8443 --token ${TOKEN}`);
+    expect(writeText).toHaveBeenCalledWith(`export PICOTUNNEL_TOKEN=${TOKEN}\npicotunnel-client --server srv:8443`);
     expect(await screen.findByText('Copied')).toBeTruthy();
   });
 
@@ -37,11 +55,11 @@ describe('ClientCommands', () => {
     Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
     render(<ClientCommands server="srv:8443" token={null} tunnelName="home" revealed={false} />);
 
-    expect(screen.getByRole('tabpanel').textContent).toContain(`PICOTUNNEL_TOKEN=${TOKEN_PLACEHOLDER}`);
+    expect(screen.getByRole('tabpanel').textContent).toContain(`PICOTUNNEL_TOKEN='${TOKEN_PLACEHOLDER}'`);
     expect(screen.getByText(/Replace <YOUR_TUNNEL_TOKEN> with the tunnel's token/)).toBeTruthy();
     await user.click(screen.getByRole('tab', { name: 'Binary' }));
     await user.click(screen.getByRole('button', { name: 'Copy Binary command' }));
-    expect(writeText).toHaveBeenCalledWith(`./picotunnel-client --server srv:8443 --token ${TOKEN_PLACEHOLDER}`);
+    expect(writeText).toHaveBeenCalledWith(`export PICOTUNNEL_TOKEN='${TOKEN_PLACEHOLDER}'\npicotunnel-client --server srv:8443`);
   });
 
   it('moves between tabs with the arrow keys', async () => {

@@ -10,7 +10,8 @@ const TABS: { kind: CommandKind; label: string }[] = [
   { kind: 'systemd', label: 'systemd' },
 ];
 
-const IMAGE = 'ghcr.io/jclement/picotunnel-client';
+/** The image `make docker-build` builds; the server's PICOTUNNEL_IMAGE_PREFIX (a registry path) goes before it. */
+export const CLIENT_IMAGE = 'picotunnel-client';
 
 /** Turns a tunnel name into something usable as a container or unit name. */
 export function slug(name: string): string {
@@ -18,49 +19,80 @@ export function slug(name: string): string {
   return s || 'tunnel';
 }
 
-/** The ready-to-paste command of one kind, for this server's tunnel address and the tunnel's token. */
-export function clientCommand(kind: CommandKind, server: string, token: string, tunnelName: string): string {
+/** Quotes a value for a POSIX shell. */
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_.:/@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The ready-to-paste command of one kind, for this server's tunnel address and the tunnel's token. The token never
+ * appears as a command-line argument (where `ps` shows it): it goes in the environment or in a file only root reads.
+ */
+export function clientCommand(
+  kind: CommandKind,
+  server: string,
+  token: string,
+  tunnelName: string,
+  imagePrefix = '',
+): string {
   const name = `picotunnel-${slug(tunnelName)}`;
+  const image = `${imagePrefix}${CLIENT_IMAGE}`;
   switch (kind) {
     case 'docker':
       return [
+        `export PICOTUNNEL_TOKEN=${shellQuote(token)}`,
         `docker run -d --name ${name} --restart unless-stopped \\`,
         `  --network host \\`,
-        `  -e PICOTUNNEL_SERVER=${server} \\`,
-        `  -e PICOTUNNEL_TOKEN=${token} \\`,
-        `  ${IMAGE}`,
+        `  -e PICOTUNNEL_SERVER=${shellQuote(server)} -e PICOTUNNEL_TOKEN \\`,
+        `  ${image}`,
       ].join('\n');
     case 'binary':
-      return `./picotunnel-client --server ${server} --token ${token}`;
+      return [`export PICOTUNNEL_TOKEN=${shellQuote(token)}`, `picotunnel-client --server ${shellQuote(server)}`].join('\n');
     case 'compose':
       return [
+        `# docker-compose.yml; start it with: PICOTUNNEL_TOKEN=${shellQuote(token)} docker compose up -d`,
+        '# (or put PICOTUNNEL_TOKEN=... in a .env file next to it, readable by you only)',
         'services:',
         `  ${name}:`,
-        `    image: ${IMAGE}`,
+        `    image: ${image}`,
         '    restart: unless-stopped',
         '    network_mode: host',
         '    environment:',
         `      PICOTUNNEL_SERVER: "${server}"`,
-        `      PICOTUNNEL_TOKEN: "${token}"`,
+        '      PICOTUNNEL_TOKEN: "${PICOTUNNEL_TOKEN:?set PICOTUNNEL_TOKEN}"',
       ].join('\n');
     case 'systemd':
       return [
-        `# /etc/systemd/system/${name}.service`,
+        '# Needs the release archive unpacked to /opt/picotunnel. Run as root:',
+        'install -d -m 0700 /etc/picotunnel',
+        `install -m 0600 /dev/null /etc/picotunnel/${name}.env`,
+        `cat > /etc/picotunnel/${name}.env <<'EOF'`,
+        `PICOTUNNEL_SERVER=${server}`,
+        `PICOTUNNEL_TOKEN=${token}`,
+        'EOF',
+        `cat > /etc/systemd/system/${name}.service <<'EOF'`,
         '[Unit]',
         `Description=PicoTunnel client (${tunnelName.replace(/\n/g, ' ')})`,
         'After=network-online.target',
         'Wants=network-online.target',
         '',
         '[Service]',
-        `Environment=PICOTUNNEL_SERVER=${server}`,
-        `Environment=PICOTUNNEL_TOKEN=${token}`,
-        'ExecStart=/usr/local/bin/picotunnel-client',
-        'Restart=always',
-        'RestartSec=5',
         'DynamicUser=yes',
+        `EnvironmentFile=/etc/picotunnel/${name}.env`,
+        'ExecStart=/opt/picotunnel/bin/picotunnel-client',
+        'SuccessExitStatus=143',
+        'RestartPreventExitStatus=3',
+        'Restart=on-failure',
+        'RestartSec=5',
+        'NoNewPrivileges=yes',
+        'ProtectSystem=strict',
+        'ProtectHome=yes',
+        'PrivateTmp=yes',
         '',
         '[Install]',
         'WantedBy=multi-user.target',
+        'EOF',
+        `systemctl daemon-reload && systemctl enable --now ${name}`,
       ].join('\n');
   }
 }
@@ -78,11 +110,13 @@ export function ClientCommands({
   token,
   tunnelName,
   revealed,
+  imagePrefix = '',
 }: {
   server: string;
   token: string | null;
   tunnelName: string;
   revealed: boolean;
+  imagePrefix?: string;
 }) {
   const [active, setActive] = useState<CommandKind>('docker');
   const baseId = useId();
@@ -122,10 +156,10 @@ export function ClientCommands({
       </div>
       <div role="tabpanel" id={`${baseId}-panel`} aria-labelledby={`${baseId}-tab-${active}`} className="code-block">
         <pre tabIndex={0} aria-label={`${TABS.find((t) => t.kind === active)?.label} command`}>
-          <code>{clientCommand(active, server, shownToken, tunnelName)}</code>
+          <code>{clientCommand(active, server, shownToken, tunnelName, imagePrefix)}</code>
         </pre>
         <CopyButton
-          text={clientCommand(active, server, fullToken, tunnelName)}
+          text={clientCommand(active, server, fullToken, tunnelName, imagePrefix)}
           label={`Copy ${TABS.find((t) => t.kind === active)?.label} command`}
           className="btn btn-sm code-copy"
         />

@@ -101,9 +101,72 @@ export function toInput(values: Values): ServiceInput {
   };
 }
 
+type Field = 'type' | 'domain' | 'path_prefix' | 'tls_mode' | 'listen_addr' | 'target_addr' | 'https_redirect'
+  | 'auth' | 'ip_allow' | 'ip_deny' | 'rate_limit';
+type Problems = Partial<Record<Field, string>>;
+
+const DOMAIN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)?:(\d{1,5})$/i;
+
+function portIn(text: string): number | null {
+  const match = HOST_PORT.exec(text.trim());
+  if (!match) return null;
+  const port = Number(match[3]);
+  return port >= 1 && port <= 65535 ? port : null;
+}
+
+/** Every mistake in the form at once, in words, by field; empty when the server may be asked. */
+export function problemsOf(values: Values): Problems {
+  const problems: Problems = {};
+  if (values.type === 'http') {
+    const domain = values.domain.trim();
+    if (!domain) {
+      problems.domain = 'Enter the domain visitors will use, such as app.example.com.';
+    } else if (!DOMAIN.test(domain)) {
+      problems.domain = 'This is not a domain name: use letters, digits, dots and dashes, such as app.example.com or *.example.com.';
+    }
+    const path = values.path_prefix.trim() || '/';
+    if (!path.startsWith('/')) {
+      problems.path_prefix = 'The path must start with /, such as /api.';
+    } else if (values.tls_mode === 'passthrough' && path !== '/') {
+      problems.path_prefix = 'A pass-through service takes the whole domain: leave the path as /.';
+    }
+  } else {
+    const listen = values.listen_addr.trim();
+    if (!listen) {
+      problems.listen_addr = 'Enter the port the server should listen on, such as 0.0.0.0:2222 or :2222.';
+    } else if (portIn(listen) === null) {
+      problems.listen_addr = 'Write the listen address as address:port or :port, with a port from 1 to 65535, such as 0.0.0.0:2222.';
+    }
+  }
+  const target = values.target_addr.trim();
+  if (!target) {
+    problems.target_addr = 'Enter where the client forwards to, such as localhost:8080.';
+  } else if (portIn(target) === null || target.startsWith(':')) {
+    problems.target_addr = 'Write the target as host:port, such as localhost:8080 or 192.168.1.10:22.';
+  }
+  return problems;
+}
+
 /**
- * Add or edit a service. The server validates; its error is shown next to the field it names, or above
- * the buttons when it names none.
+ * The server's message in the UI's words: without the API's field names (the form shows the message next to the
+ * field) and without ids of other services, which the UI never shows.
+ */
+export function plainMessage(message: string): string {
+  let text = message
+    .replace(/\b(domain|path_prefix|tls_mode|listen_addr|target_addr|https_redirect|type)\b:?\s*/g, (_, field: string) =>
+      ({ domain: 'domain ', path_prefix: 'path ', tls_mode: 'TLS mode ', listen_addr: 'listen address ', target_addr: 'target ', https_redirect: 'redirect ', type: 'type ' })[field] ?? '')
+    .replace(/\bservice [0-9a-f]{8,}\b/gi, 'another service of this server')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (text) text = text[0].toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/**
+ * Add or edit a service. The form checks every field first and shows each mistake next to its field, all at once;
+ * then the server validates, and its error, in plain words, goes next to the field it names or above the buttons.
+ * The type of an existing service cannot change (delete it and add another).
  */
 export function ServiceForm({
   service,
@@ -116,6 +179,7 @@ export function ServiceForm({
 }) {
   const [values, setValues] = useState<Values>(() => initialValues(service));
   const [error, setError] = useState<ApiError | null>(null);
+  const [problems, setProblems] = useState<Problems>({});
   const [busy, setBusy] = useState(false);
   const id = useId();
 
@@ -123,8 +187,15 @@ export function ServiceForm({
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
     setError(null);
+    const found = problemsOf(values);
+    setProblems(found);
+    const first = (Object.keys(found) as Field[])[0];
+    if (first) {
+      document.getElementById(`${id}-${first}`)?.focus();
+      return;
+    }
+    setBusy(true);
     try {
       await onSubmit(toInput(values));
     } catch (e) {
@@ -138,8 +209,11 @@ export function ServiceForm({
     }
   };
 
-  const fieldError = (field: string) => (error && error.field === field ? error.message : null);
-  const generalError = error && (!error.field || !shownFields(values.type).includes(error.field)) ? error.message : null;
+  const fieldError = (field: Field) =>
+    problems[field] ?? (error && error.field === field ? plainMessage(error.message) : null);
+  const generalError =
+    error && (!error.field || !shownFields(values.type).includes(error.field)) ? plainMessage(error.message) : null;
+  const problemCount = Object.keys(problems).length;
 
   const text = (field: 'domain' | 'path_prefix' | 'listen_addr' | 'target_addr', label: string, hint: string, placeholder: string) => {
     const message = fieldError(field);
@@ -204,6 +278,15 @@ export function ServiceForm({
 
   return (
     <form onSubmit={submit} noValidate className="service-form">
+      {service ? (
+        <div className="field">
+          <span className="field-label" id={`${id}-type`}>Type</span>
+          <p className="fixed-value">
+            {service.type === 'http' ? 'HTTP(S) — by domain' : 'TCP — by port'}
+            <span className="hint"> The type cannot change: delete this service and add another to change it.</span>
+          </p>
+        </div>
+      ) : (
       <fieldset className="field">
         <legend className="field-label">Type</legend>
         <div className="segmented">
@@ -223,6 +306,7 @@ export function ServiceForm({
         </div>
         {fieldError('type') && <p className="field-error">{fieldError('type')}</p>}
       </fieldset>
+      )}
 
       {values.type === 'http' ? (
         <>
@@ -331,7 +415,12 @@ export function ServiceForm({
 
       {generalError && <p className="form-error" role="alert">{generalError}</p>}
       {error && !generalError && (
-        <p className="visually-hidden" role="alert">{error.message}</p>
+        <p className="visually-hidden" role="alert">{plainMessage(error.message)}</p>
+      )}
+      {problemCount > 0 && (
+        <p className="visually-hidden" role="alert">
+          {problemCount === 1 ? 'One field needs a fix.' : `${problemCount} fields need a fix.`}
+        </p>
       )}
 
       <div className="modal-actions">

@@ -1,7 +1,7 @@
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import type { Service } from '../api';
+import type { ServerInfo, Service } from '../api';
 import { httpService } from '../test/fetchMock';
 import { ServicesTable } from './ServicesTable';
 
@@ -48,5 +48,40 @@ describe('ServicesTable', () => {
     expect(rows[1].textContent).toContain('Password');
     expect(rows[1].textContent).toContain('IP rules');
     expect(rows[1].textContent).toContain('≤ 5/s');
+  });
+
+  it('shows where visitors reach each service, with a link and a copy button', () => {
+    const info: ServerInfo = {
+      tunnel_server: 'tunnel.example.com:8443', domain: 'tunnel.example.com', public_host: 'tunnel.example.com',
+      http_port: 80, https_port: 443, image_prefix: '', version: '0.1.0',
+    };
+    const list = [
+      httpService({ cert_status: 'valid', path_prefix: '/api' }),
+      httpService({ id: '2', domain: 'new.example.com', cert_status: 'pending' }),
+      httpService({ id: '4', type: 'tcp', domain: null, path_prefix: null, tls_mode: null, listen_addr: '0.0.0.0:2222', target_addr: 'localhost:22' }),
+    ] as Service[];
+    render(<ServicesTable services={list} serverInfo={info} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
+    const rows = screen.getAllByRole('row').slice(1);
+    const https = within(rows[0]).getByRole('link');
+    expect(https.getAttribute('href')).toBe(`https://${list[0].domain}/api`);
+    expect(within(rows[0]).getByRole('button', { name: `Copy address https://${list[0].domain}/api` })).toBeTruthy();
+    expect(within(rows[1]).getByRole('link').getAttribute('href')).toBe('http://new.example.com/');
+    expect(within(rows[2]).queryByRole('link')).toBeNull();
+    expect(within(rows[2]).getByRole('button', { name: 'Copy address tunnel.example.com:2222' })).toBeTruthy();
+  });
+
+  it('shows an enabled service the server cannot serve in red with the reason', () => {
+    const list = [
+      httpService({ id: '4', type: 'tcp', domain: null, path_prefix: null, tls_mode: null, listen_addr: '0.0.0.0:2222',
+        target_addr: 'localhost:22', active: false, error: 'cannot listen on 0.0.0.0:2222: Address already in use' }),
+      httpService({ id: '5', enabled: false, active: false, error: null }),
+    ] as Service[];
+    render(<ServicesTable services={list} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
+    const rows = screen.getAllByRole('row').slice(1);
+    expect(rows[0].className).toContain('row-failed');
+    expect(rows[0].textContent).toContain('Not active');
+    expect(rows[0].textContent).toContain('cannot listen on 0.0.0.0:2222: Address already in use');
+    expect(rows[1].className).not.toContain('row-failed');
+    expect(rows[1].textContent).not.toContain('Not active');
   });
 });

@@ -1,5 +1,6 @@
-import type { Service } from '../api';
+import type { ServerInfo, Service } from '../api';
 import { formatDate } from '../time';
+import { CopyButton } from './CopyButton';
 import { EditIcon, TrashIcon } from './Icons';
 
 /** The server's certificate states (cert_status) as shown: label and badge colour. */
@@ -34,13 +35,51 @@ export function serviceAddress(service: Service): string {
   return `${service.domain ?? ''}${path}`;
 }
 
+/**
+ * Where visitors reach the service: `https://domain/path` (`http://` while the server holds no valid certificate
+ * for a terminated service; the proxy's port when it is not the default), or `host:port` for TCP, on the server's
+ * domain (else the host name this page came from). Null while the server's details are unknown.
+ */
+export function publicAddress(service: Service, info: ServerInfo | null): { text: string; url: string | null } | null {
+  if (!info) return null;
+  if (service.type === 'tcp') {
+    const port = (service.listen_addr ?? '').split(':').pop() ?? '';
+    const host = info.public_host.includes(':') ? `[${info.public_host}]` : info.public_host;
+    return { text: `${host}:${port}`, url: null };
+  }
+  const secure = service.tls_mode === 'passthrough' || service.cert_status === 'valid';
+  const port = secure ? info.https_port : info.http_port;
+  const defaultPort = secure ? 443 : 80;
+  const domain = service.domain ?? '';
+  const path = service.path_prefix && service.path_prefix !== '/' ? service.path_prefix : '/';
+  const text = `${secure ? 'https' : 'http'}://${domain}${port === defaultPort ? '' : `:${port}`}${path}`;
+  return { text, url: domain.startsWith('*.') ? null : text };
+}
+
+function PublicAddress({ service, info }: { service: Service; info: ServerInfo | null }) {
+  const address = publicAddress(service, info);
+  if (!address) return null;
+  return (
+    <span className="public-address">
+      {address.url ? (
+        <a href={address.url} target="_blank" rel="noreferrer noopener" className="mono">{address.text}</a>
+      ) : (
+        <span className="mono">{address.text}</span>
+      )}
+      <CopyButton text={address.text} label={`Copy address ${address.text}`} className="btn btn-sm btn-copy" />
+    </span>
+  );
+}
+
 export function ServicesTable({
   services,
   busyIds,
   onToggle,
   onEdit,
   onDelete,
+  serverInfo = null,
 }: {
+  serverInfo?: ServerInfo | null;
   services: Service[];
   busyIds: Set<string>;
   onToggle: (service: Service, enabled: boolean) => void;
@@ -66,15 +105,22 @@ export function ServicesTable({
         <tbody>
           {services.map((service) => {
             const address = service.type === 'tcp' ? service.listen_addr ?? '' : service.domain ?? '';
+            const failed = service.enabled && service.active === false;
             return (
-              <tr key={service.id} className={service.enabled ? '' : 'row-disabled'}>
+              <tr key={service.id} className={!service.enabled ? 'row-disabled' : failed ? 'row-failed' : ''}>
                 <td data-label="Type"><span className={`type-pill type-${service.type}`}>{service.type.toUpperCase()}</span></td>
-                <td data-label="Public address" className="mono">
-                  {address}
+                <td data-label="Public address">
+                  <span className="mono">{address}</span>
                   {service.https_redirect && <span className="badge badge-muted inline-badge">HTTP → HTTPS</span>}
                   {accessBadges(service).map((label) => (
                     <span key={label} className="badge badge-muted inline-badge">{label}</span>
                   ))}
+                  <PublicAddress service={service} info={serverInfo} />
+                  {failed && (
+                    <span className="service-error" role="status">
+                      <span className="badge badge-error">Not active</span> {service.error ?? 'The server cannot serve it right now.'}
+                    </span>
+                  )}
                 </td>
                 <td data-label="Path" className="mono">{service.type === 'http' ? service.path_prefix ?? '/' : '—'}</td>
                 <td data-label="TLS">{service.type === 'http' ? service.tls_mode ?? 'terminate' : '—'}</td>

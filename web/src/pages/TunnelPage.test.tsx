@@ -1,4 +1,5 @@
 import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { Router } from '../router';
 import { mockFetch, tunnel, tunnelClient } from '../test/fetchMock';
@@ -43,5 +44,25 @@ describe('TunnelPage', () => {
     expect(section.textContent).toContain('0 connected');
     expect(within(section).queryByRole('table')).toBeNull();
     expect(section.textContent).toContain('No client is connected');
+  });
+
+  it('renames the tunnel', async () => {
+    const user = userEvent.setup();
+    let name = 'home-server';
+    const calls = mockFetch({
+      'GET /api/tunnels/a1b2c3d4e5f60718': () => ({ status: 200, body: tunnel({ name }) }),
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+      'PATCH /api/tunnels/a1b2c3d4e5f60718': (call) => {
+        name = (call.body as { name: string }).name;
+        return { status: 200, body: tunnel({ name }) };
+      },
+    });
+    renderPage();
+    await user.click(await screen.findByRole('button', { name: 'Rename' }));
+    const input = screen.getByLabelText('Tunnel name');
+    await user.clear(input);
+    await user.type(input, 'office{Enter}');
+    expect(await screen.findByRole('heading', { name: /office/ })).toBeTruthy();
+    expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({ name: 'office' });
   });
 });

@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, type Service, type ServiceInput, type Tunnel } from '../api';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { api, ApiError, type ServerInfo, type Service, type ServiceInput, type Tunnel } from '../api';
 import { ClientCommands } from '../components/ClientCommands';
 import { ClientsTable } from '../components/ClientsTable';
-import { ArrowLeftIcon, PlusIcon, TrashIcon } from '../components/Icons';
+import { ArrowLeftIcon, EditIcon, PlusIcon, TrashIcon } from '../components/Icons';
 import { ConfirmDialog, Modal } from '../components/Modal';
 import { ServiceForm } from '../components/ServiceForm';
 import { serviceAddress, ServicesTable } from '../components/ServicesTable';
@@ -37,6 +37,19 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
   const [actionError, setActionError] = useState<string | null>(null);
   const [busyIds, setBusyIds] = useState<Set<string>>(new Set());
   const [notice, setNotice] = useState<string | null>(null);
+  const [serverInfo, setServerInfo] = useState<ServerInfo | null>(null);
+  const [renaming, setRenaming] = useState<string | null>(null);
+  const [renameError, setRenameError] = useState<string | null>(null);
+  useEffect(() => {
+    let current = true;
+    api.server().then(
+      (info) => current && setServerInfo(info),
+      () => undefined, // the page works without it: commands without a registry prefix, addresses without ports
+    );
+    return () => {
+      current = false;
+    };
+  }, []);
 
   if (error && !data) {
     return (
@@ -76,6 +89,27 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     }
     setEditing(null);
     await reload();
+  };
+
+  const rename = async (event: FormEvent) => {
+    event.preventDefault();
+    const name = (renaming ?? '').trim();
+    if (!name) {
+      setRenameError('Enter a name for the tunnel.');
+      return;
+    }
+    setBusy(true);
+    setRenameError(null);
+    try {
+      await api.renameTunnel(tunnel.id, name);
+      setRenaming(null);
+      setNotice(`Tunnel renamed to ${name}.`);
+      await reload();
+    } catch (e) {
+      setRenameError(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
   };
 
   const toggle = async (service: Service, enabled: boolean) => {
@@ -129,9 +163,41 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
       <BackLink />
       <div className="page-header">
         <div>
-          <h1 className="tunnel-title">
-            {tunnel.name} <StatusBadge connected={tunnel.connected} />
-          </h1>
+          {renaming === null ? (
+            <div className="rename-form">
+              <h1 className="tunnel-title">
+                {tunnel.name} <StatusBadge connected={tunnel.connected} />
+              </h1>
+              <button type="button" className="btn btn-sm" onClick={() => setRenaming(tunnel.name)}>
+                <EditIcon /> Rename
+              </button>
+            </div>
+          ) : (
+            <form className="rename-form" onSubmit={rename} noValidate>
+              <label className="visually-hidden" htmlFor="tunnel-name">Tunnel name</label>
+              <input
+                id="tunnel-name"
+                className="input"
+                value={renaming}
+                autoFocus
+                maxLength={200}
+                aria-invalid={renameError ? true : undefined}
+                aria-describedby={renameError ? 'tunnel-name-error' : undefined}
+                onChange={(e) => setRenaming(e.target.value)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Escape') {
+                    setRenaming(null);
+                    setRenameError(null);
+                  }
+                }}
+              />
+              <button type="submit" className="btn btn-primary btn-sm" disabled={busy}>Save name</button>
+              <button type="button" className="btn btn-sm" onClick={() => { setRenaming(null); setRenameError(null); }}>
+                Cancel
+              </button>
+              {renameError && <p className="field-error" id="tunnel-name-error">{renameError}</p>}
+            </form>
+          )}
           <p className="subtitle" aria-live="polite">
             <PresenceText tunnel={tunnel} />
           </p>
@@ -160,6 +226,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
           </div>
         ) : (
           <ServicesTable
+            serverInfo={serverInfo}
             services={services}
             busyIds={busyIds}
             onToggle={toggle}
@@ -198,7 +265,13 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
             void reload();
           }}
         />
-        <ClientCommands server={tunnelServer} token={token} tunnelName={tunnel.name} revealed={revealed} />
+        <ClientCommands
+          server={tunnelServer}
+          token={token}
+          tunnelName={tunnel.name}
+          revealed={revealed}
+          imagePrefix={serverInfo?.image_prefix ?? ''}
+        />
       </section>
 
       {editing && (

@@ -10,6 +10,7 @@ import io.picotunnel.server.access.ServiceSignIn;
 import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.acme.AcmeSettings;
 import io.picotunnel.server.api.ApiServer;
+import io.picotunnel.server.api.ServiceActivity;
 import io.picotunnel.server.auth.AdminToken;
 import io.picotunnel.server.auth.AuthSettings;
 import io.picotunnel.server.auth.ManagementAuth;
@@ -49,7 +50,9 @@ import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -208,7 +211,11 @@ public final class PicoTunnelServer implements AutoCloseable {
     private void replayStoredServices(ServiceListener listener) {
         for (Service service : store.services()) {
             try {
-                listener.onServiceChange(null, service);
+                if (listener == tcpServices) {
+                    tcpServices.publishStored(service); // a taken port: inactive, tried again periodically
+                } else {
+                    listener.onServiceChange(null, service);
+                }
             } catch (ServiceConflictException e) {
                 log.warn("Service {} ({}) is not active: {}", service.id(), service.type().json(), e.getMessage());
             }
@@ -345,7 +352,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
             return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
-                    tls::certificateStatus, config.limits());
+                    tls::certificateStatus, config.limits(), this::serverInfo, this::activity);
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
@@ -379,6 +386,31 @@ public final class PicoTunnelServer implements AutoCloseable {
         }
         int port = tunnelEndpoint != null ? tunnelEndpoint.port() : config.tunnelAddr().port();
         return (tunnelEndpointServesTls ? "" : "ws://") + host + ":" + port;
+    }
+
+    /** Whether a service serves right now: a tcp service waiting for its port does not. */
+    private ServiceActivity activity(Service service) {
+        if (!service.enabled()) {
+            return ServiceActivity.DISABLED;
+        }
+        if (service.type() == ServiceType.TCP && tcpServices != null) {
+            return tcpServices.problem(service.id()).map(error -> new ServiceActivity(false, error))
+                    .orElse(ServiceActivity.ACTIVE);
+        }
+        return ServiceActivity.ACTIVE;
+    }
+
+    /** {@code GET /api/server}: what the UI shows about this server (addresses of services, client commands). */
+    private Map<String, Object> serverInfo(String requestHost) {
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("tunnel_server", tunnelServerAddress(requestHost));
+        info.put("domain", config.domain());
+        info.put("public_host", config.domain() != null ? config.domain() : requestHost);
+        info.put("http_port", httpListener != null ? httpListener.port() : config.httpAddr().port());
+        info.put("https_port", tls != null ? tls.httpsPort() : config.httpsAddr().port());
+        info.put("image_prefix", config.imagePrefix());
+        info.put("version", Version.get());
+        return info;
     }
 
     private <T extends AutoCloseable> T running(T component) {

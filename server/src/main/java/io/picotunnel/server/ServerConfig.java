@@ -48,7 +48,8 @@ public record ServerConfig(
         SessionLimits tunnels,
         Limits limits,
         List<Cidr> trustedProxies,
-        boolean proxyProtocol) {
+        boolean proxyProtocol,
+        String imagePrefix) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -161,7 +162,8 @@ public record ServerConfig(
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
                 + ", upstreamKeepaliveTimeout=" + upstreamKeepaliveTimeout
                 + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", limits=" + limits
-                + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol + "]";
+                + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol
+                + ", imagePrefix=" + imagePrefix + "]";
     }
 
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
@@ -193,7 +195,8 @@ public record ServerConfig(
                     tunnels(),
                     limits(),
                     trustedProxies(),
-                    proxyProtocol());
+                    proxyProtocol(),
+                    imagePrefix());
         }
 
         private Limits limits() {
@@ -247,6 +250,19 @@ public record ServerConfig(
                 }
             }
             return proxies;
+        }
+
+        /** A registry path such as {@code registry.example.com/team/} put before the image names; empty by default. */
+        private String imagePrefix() {
+            String prefix = raw(Setting.IMAGE_PREFIX);
+            if (prefix == null || prefix.isBlank()) {
+                return "";
+            }
+            prefix = prefix.trim();
+            if (!prefix.matches("[A-Za-z0-9._:/-]+")) {
+                throw invalid(Setting.IMAGE_PREFIX, "'" + prefix + "' is not a registry path such as registry.example.com/team/");
+            }
+            return prefix.endsWith("/") ? prefix : prefix + "/";
         }
 
         private SessionLimits tunnels() {

@@ -25,12 +25,22 @@ public final class ServerMain {
     public static final int EXIT_STARTUP_FAILED = 1;
     /** Exit code for a wrong command line or setting. */
     public static final int EXIT_USAGE = 2;
+    /** Exit code when a stop on SIGTERM failed. */
+    public static final int EXIT_STOP_FAILED = 1;
 
     private ServerMain() {
     }
 
     public static void main(String[] args) {
-        int code = run(args, System.getenv(), System.out, System.err, ServerMain::runUntilShutdown);
+        try {
+            LogSettings.apply(System.getenv());
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(EXIT_USAGE);
+        }
+        int code = args.length > 0 && args[0].equals(BackupCommand.NAME)
+                ? BackupCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.getenv(), System.out, System.err)
+                : run(args, System.getenv(), System.out, System.err, ServerMain::runUntilShutdown);
         if (code != 0) {
             System.exit(code);
         }
@@ -74,11 +84,26 @@ public final class ServerMain {
         return 0;
     }
 
+    /**
+     * Runs until SIGTERM or SIGINT, then stops the server (draining for the grace period). A stop asked for this way
+     * is the normal end of a service, so the process exits with 0, not with the signal's 143 or 130: a service
+     * manager (systemd, Docker, Kubernetes) records a clean stop.
+     */
     private static void runUntilShutdown(PicoTunnelServer server) {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.stop(server.config().shutdownGrace());
-            stopped.countDown();
+            int code = EXIT_STOP_FAILED;
+            try {
+                server.stop(server.config().shutdownGrace());
+                code = 0;
+            } catch (RuntimeException e) {
+                System.err.println("The server did not stop cleanly: " + e);
+            } finally {
+                stopped.countDown();
+                System.out.flush();
+                System.err.flush();
+                Runtime.getRuntime().halt(code);
+            }
         }, "picotunnel-shutdown"));
         try {
             stopped.await();
@@ -106,7 +131,9 @@ public final class ServerMain {
                 .mixinStandardHelpOptions(true);
         spec.usageMessage()
                 .description("Self-hosted tunnel server: publishes services of tunnel clients on HTTP(S) domains and TCP ports.")
-                .footer("", "Every option can also be set with the environment variable shown; an option on the command line wins.");
+                .footer("", "Every option can also be set with the environment variable shown; an option on the command line wins.",
+                        "Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn...",
+                        "Backup while running: picotunnel-server backup --data DIR FILE (see backup --help).");
         for (Setting setting : Setting.values()) {
             String[] names = new String[1 + setting.aliases().size()];
             names[0] = setting.flag();

@@ -263,7 +263,7 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         Duration delay = backoff.next();
-        LOG.warn("cannot connect to {}: {}; retrying in {} ms", config.server(), TargetDialer.describe(cause),
+        LOG.warn("cannot connect to {}: {} Retrying in {} ms.", config.server(), ConnectFailures.explain(config.server(), cause),
                 delay.toMillis());
         scheduleReconnect(delay);
     }

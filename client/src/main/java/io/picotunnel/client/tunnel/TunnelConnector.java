@@ -1,6 +1,7 @@
 package io.picotunnel.client.tunnel;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
@@ -98,6 +99,8 @@ final class TunnelConnector {
                     protected void initChannel(Channel ch) {
                         if (sslContext != null) {
                             ch.pipeline().addLast(tlsHandler(ch));
+                        } else {
+                            ch.pipeline().addLast(new TlsAnswerDetector());
                         }
                         ch.pipeline().addLast(
                                 new HttpClientCodec(),
@@ -133,6 +136,28 @@ final class TunnelConnector {
         return handler;
     }
 
+    /**
+     * On a plain ws:// connection, the first bytes from the server: a TLS record (an alert or a handshake) means the
+     * endpoint speaks wss, which {@link ConnectFailures} turns into a sentence instead of an HTTP parse error.
+     */
+    private static final class TlsAnswerDetector extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof ByteBuf bytes && bytes.readableBytes() >= 2) {
+                int type = bytes.getUnsignedByte(bytes.readerIndex());
+                int major = bytes.getUnsignedByte(bytes.readerIndex() + 1);
+                if (type >= 0x14 && type <= 0x17 && major == 0x03) {
+                    bytes.release();
+                    ctx.pipeline().remove(this);
+                    ctx.fireExceptionCaught(new ConnectFailures.TlsAnswerToPlainException());
+                    return;
+                }
+            }
+            ctx.pipeline().remove(this);
+            ctx.fireChannelRead(msg);
+        }
+    }
+
     /** Waits for the end of the WebSocket upgrade, then puts the byte-stream codec and yamux on the pipeline. */
     private final class UpgradeOutcome extends ChannelInboundHandlerAdapter {
         private final Promise<Channel> ready;
@@ -165,8 +190,7 @@ final class TunnelConnector {
                 if (status.code() == HttpResponseStatus.UNAUTHORIZED.code()) {
                     fail(ctx, new TokenRejectedException());
                 } else {
-                    fail(ctx, new IOException("the server answered the WebSocket upgrade at "
-                            + config.server().tunnelUri().getPath() + " with HTTP " + status));
+                    fail(ctx, new ConnectFailures.UpgradeRefusedException(status.code(), status.reasonPhrase()));
                 }
             } else {
                 fail(ctx, cause);
@@ -175,7 +199,7 @@ final class TunnelConnector {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            fail(ctx, new IOException("the server closed the connection during the WebSocket upgrade"));
+            fail(ctx, new ConnectFailures.ClosedDuringUpgradeException());
             ctx.fireChannelInactive();
         }
 

@@ -23,6 +23,7 @@ public final class ApiJson {
 
     private final TunnelPresence presence;
     private final Function<Service, CertificateStatus> certificates;
+    private final Function<Service, ServiceActivity> activity;
 
     public ApiJson(TunnelPresence presence) {
         this(presence, service -> CertificateStatus.NOT_APPLICABLE);
@@ -30,8 +31,15 @@ public final class ApiJson {
 
     /** {@code certificates} gives each service's {@code cert_status}, {@code cert_expires_at} and {@code cert_error}. */
     public ApiJson(TunnelPresence presence, Function<Service, CertificateStatus> certificates) {
+        this(presence, certificates, service -> service.enabled() ? ServiceActivity.ACTIVE : ServiceActivity.DISABLED);
+    }
+
+    /** As above; {@code activity} gives each service's {@code active} and {@code error}. */
+    public ApiJson(TunnelPresence presence, Function<Service, CertificateStatus> certificates,
+                   Function<Service, ServiceActivity> activity) {
         this.presence = presence;
         this.certificates = certificates;
+        this.activity = activity;
     }
 
     public ObjectNode tunnel(Tunnel tunnel) {
@@ -76,6 +84,9 @@ public final class ApiJson {
         json.put("listen_addr", http ? null : service.listenAddr());
         json.put("target_addr", service.targetAddr());
         json.put("enabled", service.enabled());
+        ServiceActivity now = service.enabled() ? activity.apply(service) : ServiceActivity.DISABLED;
+        json.put("active", now.active());
+        json.put("error", now.error());
         json.put("created_at", Rfc3339.format(service.createdAt()));
         access(json, service.access());
         CertificateStatus certificate = certificates.apply(service);

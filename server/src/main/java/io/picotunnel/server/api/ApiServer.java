@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -62,7 +63,21 @@ public final class ApiServer implements AutoCloseable {
     public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
                                   UiAssets ui, List<ReservedAddress> reserved,
                                   Function<Service, CertificateStatus> certificates, Limits limits) {
-        ApiJson json = new ApiJson(presence, certificates);
+        return start(address, store, presence, auth, ui, reserved, certificates, limits, requestHost -> Map.of(),
+                service -> service.enabled() ? ServiceActivity.ACTIVE : ServiceActivity.DISABLED);
+    }
+
+    /**
+     * As above; {@code serverInfo} answers {@code GET /api/server} (what the UI shows about the server: the tunnel
+     * address clients use, the domain, the proxy ports, the image prefix), given the host name the browser used;
+     * {@code activity} gives each service's {@code active} and {@code error}.
+     */
+    public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
+                                  UiAssets ui, List<ReservedAddress> reserved,
+                                  Function<Service, CertificateStatus> certificates, Limits limits,
+                                  Function<String, Map<String, Object>> serverInfo,
+                                  Function<Service, ServiceActivity> activity) {
+        ApiJson json = new ApiJson(presence, certificates, activity);
         TunnelRoutes tunnels = new TunnelRoutes(store, presence, json, limits.maxTunnels());
         ServiceRoutes services = new ServiceRoutes(store,
                 new ServiceInput(reserved, limits.tcpPorts(), auth.oidcProvider().isPresent()), json, limits.maxServices());
@@ -71,6 +86,8 @@ public final class ApiServer implements AutoCloseable {
             auth.install(config);
             ui.install(config);
             config.routes.get("/health", ctx -> health(ctx, presence));
+            config.routes.get("/api/server", ctx -> Responses.json(ctx, 200,
+                    JsonBody.MAPPER.valueToTree(serverInfo.apply(requestHost(ctx)))));
             config.routes.get("/api/tunnels", tunnels::list);
             config.routes.post("/api/tunnels", tunnels::create);
             config.routes.get("/api/tunnels/{id}", tunnels::get);
@@ -86,6 +103,20 @@ public final class ApiServer implements AutoCloseable {
         app.start();
         ApiConnectionGuard.install(app.jettyServer().server(), limits);
         return new ApiServer(app);
+    }
+
+    /** The host name the browser used (Host header without the port), for addresses the UI shows. */
+    private static String requestHost(Context ctx) {
+        String host = ctx.host();
+        if (host == null || host.isEmpty()) {
+            return "localhost";
+        }
+        if (host.startsWith("[")) {
+            int end = host.indexOf(']');
+            return end > 0 ? host.substring(1, end) : host;
+        }
+        int colon = host.lastIndexOf(':');
+        return colon > 0 ? host.substring(0, colon) : host;
     }
 
     /** A listen address of the server itself, with the flag that sets it. */

@@ -22,7 +22,7 @@ final class ServiceInput {
     static final Set<String> WRITABLE = Set.of("type", "domain", "path_prefix", "tls_mode", "listen_addr", "target_addr", "enabled",
             "https_redirect", "auth", "ip_allow", "ip_deny", "rate_limit");
     static final Set<String> READ_ONLY = Set.of("id", "tunnel_id", "created_at", "updated_at",
-            "cert_status", "cert_expires_at", "cert_error");
+            "cert_status", "cert_expires_at", "cert_error", "active", "error");
     private static final int MAX_PATH_PREFIX = 1024;
 
     /** The server's own listeners, which no tcp service may take. */

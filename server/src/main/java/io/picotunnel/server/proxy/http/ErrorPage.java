@@ -68,6 +68,12 @@ record ErrorPage(HttpResponseStatus status, String error, String message) {
                 "The request line is too long.");
     }
 
+    /** For visitors of a service its owner turned off: says so, and nothing about how it is set up. */
+    static ErrorPage serviceDisabled() {
+        return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "service_disabled",
+                "This site is turned off at the moment. Please try again later.");
+    }
+
     private static String describeHost(String host) {
         return host == null || host.isBlank() ? "a request without a Host header" : "the host " + host;
     }

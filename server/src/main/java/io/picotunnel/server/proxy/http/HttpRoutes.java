@@ -16,6 +16,8 @@ public final class HttpRoutes implements ServiceListener {
 
     private final Map<String, Service> services = new HashMap<>();
     private volatile RouteTable table = RouteTable.EMPTY;
+    /** The disabled http services, as if enabled: visitors of one are told it is turned off, not that it is unknown. */
+    private volatile RouteTable disabled = RouteTable.EMPTY;
 
     @Override
     public synchronized void onServiceChange(Service before, Service after) {
@@ -26,6 +28,14 @@ public final class HttpRoutes implements ServiceListener {
             services.put(after.id(), after);
         }
         table = RouteTable.of(services.values());
+        disabled = RouteTable.of(services.values().stream().filter(s -> !s.enabled()).map(s -> new Service(s.id(),
+                s.tunnelId(), s.type(), s.domain(), s.pathPrefix(), s.tlsMode(), s.listenAddr(), s.targetAddr(), true,
+                s.createdAt(), s.httpsRedirect())).toList());
+    }
+
+    /** Whether a disabled service would serve this Host header value and path if it were enabled. */
+    public boolean routesToDisabled(String host, String path) {
+        return table.route(host, path).isEmpty() && disabled.route(host, path).isPresent();
     }
 
     /** The service that serves this Host header value and path, if any. */

@@ -80,7 +80,8 @@ final class LocalAnswers {
         }
         Optional<Service> route = proxy.routes().route(host, path);
         if (route.isEmpty()) {
-            return new Answer(page(request, ErrorPage.unknownHost(host), alloc), false);
+            return new Answer(page(request, proxy.routes().routesToDisabled(host, path)
+                    ? ErrorPage.serviceDisabled() : ErrorPage.unknownHost(host), alloc), false);
         }
         Service service = route.get();
         if (!https && (service.httpsRedirect() || service.tlsMode() == TlsMode.PASSTHROUGH)) {

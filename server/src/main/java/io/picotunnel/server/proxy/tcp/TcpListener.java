@@ -79,6 +79,11 @@ final class TcpListener {
         serverChannel = bind(address, true);
     }
 
+    /** As {@link #listen}, one attempt only: for tries again while another process holds the port. */
+    void listenOnce(InetSocketAddress address) throws IOException {
+        serverChannel = bind(address, false);
+    }
+
     /**
      * Moves to a new address, binding it before letting the old one go. An address that overlaps the old one
      * (same port) can only be bound once the old one is released; if it still fails the old one is bound again.

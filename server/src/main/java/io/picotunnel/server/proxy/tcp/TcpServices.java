@@ -13,15 +13,24 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Keeps one listening socket per enabled {@code tcp} service, following the store: bound on create or
  * enable, unbound on disable or delete (which also ends its connections), rebound on a new listen address
  * (the new one first, so a failed rebind leaves the old one serving). Every accepted connection becomes a
  * stream to the tunnel's client.
+ *
+ * <p>A stored service whose port cannot be bound when the server starts (another process holds it) is not
+ * dropped: it waits, inactive with the reason ({@link #problem}), and binding is tried again every
+ * {@link #DEFAULT_RETRY_INTERVAL} until it succeeds, so the service becomes active once the port is free.
  */
 public final class TcpServices implements ServiceListener, AutoCloseable {
 
@@ -33,6 +42,15 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private final EventLoopGroup workers;
     /** By service id; changed only under this object's lock (API and start-up threads, never the data plane). */
     private final Map<String, TcpListener> listeners = new HashMap<>();
+    /** Enabled services waiting for their port, by id, with why the last bind failed. */
+    private final Map<String, Waiting> waiting = new HashMap<>();
+    private final ScheduledExecutorService retries;
+
+    /** How often a service waiting for its port tries to bind it again. */
+    public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofSeconds(5);
+
+    private record Waiting(Service service, InetSocketAddress address, String error) {
+    }
 
     public TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers) {
         this(registry, AccessControl.open(), acceptors, workers);
@@ -40,16 +58,99 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     /** {@code access} checks every new connection against its service's IP rules and rate limit. */
     public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers) {
+        this(registry, access, acceptors, workers, DEFAULT_RETRY_INTERVAL);
+    }
+
+    public TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers, Duration retryInterval) {
+        this(registry, AccessControl.open(), acceptors, workers, retryInterval);
+    }
+
+    /** As above; a service waiting for its port tries to bind it again every {@code retryInterval}. */
+    public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
+                       Duration retryInterval) {
         this.registry = registry;
         this.access = access;
         this.acceptors = acceptors;
         this.workers = workers;
+        this.retries = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
+                .name("picotunnel-tcp-rebind").factory());
+        retries.scheduleWithFixedDelay(this::retryWaiting, retryInterval.toMillis(), retryInterval.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Publishes a stored service at start-up: as {@link #onServiceChange}, but a port that cannot be bound leaves
+     * the service waiting (inactive, with the reason) and tried again periodically instead of refused.
+     */
+    public synchronized void publishStored(Service service) throws ServiceConflictException {
+        try {
+            onServiceChange(null, service);
+        } catch (ServiceConflictException e) {
+            if (!shouldListen(service) || !(e.getCause() instanceof IOException)) {
+                throw e;
+            }
+            InetSocketAddress address = HostPort.parse(service.listenAddr(), HostPort.Rules.SERVICE_LISTEN).toBindAddress();
+            waiting.put(service.id(), new Waiting(service, address, e.getMessage()));
+            LOG.warn("tcp service {} is not active: {}; trying again every {} s", service.id(), e.getMessage(),
+                    DEFAULT_RETRY_INTERVAL.toSeconds());
+        }
+    }
+
+    /**
+     * Why an enabled tcp service is not serving right now (its port taken, say), or empty when it is serving, is
+     * disabled or is no tcp service.
+     */
+    public synchronized Optional<String> problem(String serviceId) {
+        Waiting w = waiting.get(serviceId);
+        if (w != null) {
+            return Optional.of(w.error());
+        }
+        TcpListener listener = listeners.get(serviceId);
+        if (listener != null && !listener.isListening()) {
+            return Optional.of("not listening: the server is stopping or lost the port");
+        }
+        return Optional.empty();
+    }
+
+    private synchronized void retryWaiting() {
+        for (Iterator<Waiting> it = waiting.values().iterator(); it.hasNext(); ) {
+            Waiting w = it.next();
+            TcpListener listener = new TcpListener(w.service(), registry, access, acceptors, workers);
+            try {
+                listener.listenOnce(w.address());
+            } catch (IOException e) {
+                String error = "cannot listen on " + describe(w.address()) + ": " + e.getMessage();
+                if (!error.equals(w.error())) {
+                    waiting.put(w.service().id(), new Waiting(w.service(), w.address(), error));
+                }
+                continue;
+            } catch (RuntimeException e) {
+                LOG.warn("tcp service {}: binding {} again failed: {}", w.service().id(), describe(w.address()), e.toString());
+                continue;
+            }
+            it.remove();
+            listeners.put(w.service().id(), listener);
+            LOG.info("tcp service {} is active: listening on {} for target {}", w.service().id(),
+                    describe(listener.address()), w.service().targetAddr());
+        }
     }
 
     @Override
     public synchronized void onServiceChange(Service before, Service after) throws ServiceConflictException {
         String id = after != null ? after.id() : before.id();
         TcpListener current = listeners.get(id);
+        Waiting wait = waiting.get(id);
+        if (wait != null) {
+            if (!shouldListen(after)) {
+                waiting.remove(id);
+                LOG.info("tcp service {} no longer waits for its port", id);
+                return;
+            }
+            if (after.listenAddr().equals(wait.service().listenAddr())) {
+                waiting.put(id, new Waiting(after, wait.address(), wait.error()));
+                return;
+            }
+        }
         if (!shouldListen(after)) {
             if (current != null) {
                 listeners.remove(id);
@@ -69,6 +170,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
                 TcpListener listener = new TcpListener(after, registry, access, acceptors, workers);
                 listener.listen(address);
                 listeners.put(id, listener);
+                waiting.remove(id);
             } else if (current.service().listenAddr().equals(after.listenAddr()) && current.isListening()) {
                 current.update(after);
                 return;
@@ -104,6 +206,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     /** Stops accepting visitors on every tcp service; their open connections go on (a draining shutdown). */
     public synchronized void stopAccepting() {
+        retries.shutdownNow();
         for (TcpListener listener : listeners.values()) {
             listener.closeListening();
         }
@@ -111,6 +214,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     @Override
     public synchronized void close() {
+        retries.shutdownNow();
+        waiting.clear();
         for (TcpListener listener : listeners.values()) {
             listener.close();
         }

@@ -60,6 +60,6 @@ class ServerHttpProxyTest {
         assertThat(redirect.header("Location")).startsWith("https://app.example.com").endsWith("/page?q=1");
 
         api.patch("/api/services/" + serviceId, "{\"enabled\": false}");
-        assertThat(get("app.example.com", "text/html").status()).isEqualTo(404);
+        assertThat(get("app.example.com", "text/html").status()).as("turned off, not unknown").isEqualTo(503);
     }
 }

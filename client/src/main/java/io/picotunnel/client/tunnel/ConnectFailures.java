@@ -1,0 +1,158 @@
+package io.picotunnel.client.tunnel;
+
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.NotSslRecordException;
+import io.picotunnel.client.config.ServerAddress;
+
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
+import java.util.Locale;
+
+/**
+ * Why a connection to the server failed, as one sentence that says what to do: the wrong scheme (wss to a plain
+ * endpoint, ws to a TLS one), a port that is not a tunnel endpoint, a certificate the client does not trust, a name
+ * that does not resolve. Never a stack trace or a hex dump.
+ */
+final class ConnectFailures {
+
+    private ConnectFailures() {
+    }
+
+    static String explain(ServerAddress server, Throwable failure) {
+        String where = server.hostPort().toString();
+        String plain = "ws://" + where;
+        String tls = "wss://" + where;
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof TlsAnswerToPlainException) {
+                return where + " speaks TLS (wss://), not plain ws://: use --server " + where + " or " + tls + ".";
+            }
+            if (cause instanceof ClosedDuringUpgradeException) {
+                return server.tls()
+                        ? where + " closed the connection during the WebSocket upgrade: check that --server names a"
+                        + " PicoTunnel tunnel endpoint."
+                        : where + " closed the connection without answering the WebSocket upgrade, as a TLS (wss://)"
+                        + " endpoint does with plain ws://: use --server " + where + " or " + tls + ".";
+            }
+            if (cause instanceof NotSslRecordException) {
+                return where + " speaks plain ws://, not TLS: use --server " + plain + ".";
+            }
+            if (cause instanceof UnknownHostException) {
+                return "The server name " + server.host() + " does not resolve (DNS): check the name in --server.";
+            }
+            if (cause instanceof ConnectTimeoutException) {
+                return "No answer from " + where + " within " + TunnelConnector.CONNECT_TIMEOUT.toSeconds()
+                        + " s: check the address in --server and that a firewall lets the port through.";
+            }
+            if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
+                return "Nothing accepts connections on " + where + " (" + shortMessage(cause)
+                        + "): check that the server runs and the port in --server (its --tunnel-addr, 8443 by default).";
+            }
+            if (cause instanceof UpgradeRefusedException refused) {
+                return where + " answered HTTP " + refused.status() + " " + refused.reason() + " to the tunnel's"
+                        + " WebSocket upgrade at " + ServerAddress.TUNNEL_PATH + ": it is not a PicoTunnel tunnel endpoint;"
+                        + " use the port of the server's --tunnel-addr (8443 by default), not the management or proxy port.";
+            }
+            if (isUntrustedCertificate(cause)) {
+                return "The certificate of " + where + " is not trusted (" + certificateProblem(failure)
+                        + "): give the server a certificate from a trusted CA for " + server.host()
+                        + ", or, for testing only, pass --insecure.";
+            }
+        }
+        Throwable root = failure;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root instanceof SSLException) {
+            return "The TLS handshake with " + where + " failed (" + shortMessage(root)
+                    + "): if the server speaks plain WebSocket, use --server " + plain + ".";
+        }
+        if (failure instanceof DecoderException) {
+            return where + " did not answer like a PicoTunnel server (" + shortMessage(root)
+                    + "): check the address and the scheme in --server.";
+        }
+        return shortMessage(failure) + ".";
+    }
+
+    private static boolean isUntrustedCertificate(Throwable cause) {
+        return cause instanceof CertPathBuilderException || cause instanceof CertPathValidatorException
+                || (cause instanceof CertificateException && !(cause.getCause() instanceof SSLException))
+                || (cause instanceof SSLHandshakeException && cause.getMessage() != null
+                && cause.getMessage().toLowerCase(Locale.ROOT).contains("certificat"));
+    }
+
+    private static String certificateProblem(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            String message = cause.getMessage() == null ? "" : cause.getMessage();
+            if (message.contains("No subject alternative") || message.contains("No name matching")) {
+                return "it is not issued for this name";
+            }
+            if (message.contains("validity check failed") || cause instanceof java.security.cert.CertificateExpiredException) {
+                return "it has expired";
+            }
+            if (cause instanceof CertPathBuilderException || message.contains("unable to find valid certification path")) {
+                return "no trusted CA signed it; it may be self-signed";
+            }
+        }
+        return "it failed verification";
+    }
+
+    /** The first line of a message, without Netty's hex dumps of the bytes received. */
+    private static String shortMessage(Throwable cause) {
+        String message = cause.getMessage();
+        if (message == null || message.isBlank()) {
+            return cause.getClass().getSimpleName().replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(Locale.ROOT);
+        }
+        message = message.lines().findFirst().orElse("").strip();
+        int colon = message.indexOf(": ");
+        if (message.startsWith(cause.getClass().getName()) && colon > 0) {
+            message = message.substring(colon + 2);
+        }
+        return message.replaceAll("[0-9a-f]{32,}", "…");
+    }
+
+    /** The server answered the WebSocket upgrade with an HTTP status other than 101 and 401. */
+    static final class UpgradeRefusedException extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+        private final int status;
+        private final String reason;
+
+        UpgradeRefusedException(int status, String reason) {
+            super("the server answered the WebSocket upgrade with HTTP " + status + " " + reason);
+            this.status = status;
+            this.reason = reason;
+        }
+
+        int status() {
+            return status;
+        }
+
+        String reason() {
+            return reason;
+        }
+    }
+
+    /** The server closed the connection before it answered the WebSocket upgrade. */
+    static final class ClosedDuringUpgradeException extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+
+        ClosedDuringUpgradeException() {
+            super("the server closed the connection during the WebSocket upgrade");
+        }
+    }
+
+    /** The first bytes the server sent to a plain ws:// connection are a TLS record. */
+    static final class TlsAnswerToPlainException extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+
+        TlsAnswerToPlainException() {
+            super("the server answered with TLS");
+        }
+    }
+}

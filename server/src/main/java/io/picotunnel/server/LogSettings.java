@@ -1,0 +1,43 @@
+package io.picotunnel.server;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * How the server logs, from the environment, read before the first log line: {@code PICOTUNNEL_LOG_FORMAT}
+ * ({@code text}, the default, or {@code json}: one JSON object per line, logback's JsonEncoder) and
+ * {@code PICOTUNNEL_LOG_LEVEL} ({@code info} by default). They become the system properties logback.xml reads.
+ */
+final class LogSettings {
+
+    static final String FORMAT_VARIABLE = "PICOTUNNEL_LOG_FORMAT";
+    static final String LEVEL_VARIABLE = "PICOTUNNEL_LOG_LEVEL";
+    static final String FORMAT_PROPERTY = "picotunnel.log.format";
+    static final String LEVEL_PROPERTY = "picotunnel.log.level";
+    private static final Set<String> FORMATS = Set.of("text", "json");
+    private static final Set<String> LEVELS = Set.of("trace", "debug", "info", "warn", "error", "off");
+
+    private LogSettings() {
+    }
+
+    /** Sets the logging properties from {@code env}; throws {@link IllegalArgumentException} with a sentence on a wrong value. */
+    static void apply(Map<String, String> env) {
+        String format = value(env, FORMAT_VARIABLE, "text");
+        if (!FORMATS.contains(format)) {
+            throw new IllegalArgumentException(FORMAT_VARIABLE + " must be 'text' or 'json', not '" + env.get(FORMAT_VARIABLE) + "'.");
+        }
+        String level = value(env, LEVEL_VARIABLE, "info");
+        if (!LEVELS.contains(level)) {
+            throw new IllegalArgumentException(LEVEL_VARIABLE + " must be one of trace, debug, info, warn, error or off, not '"
+                    + env.get(LEVEL_VARIABLE) + "'.");
+        }
+        System.setProperty(FORMAT_PROPERTY, format);
+        System.setProperty(LEVEL_PROPERTY, level.toUpperCase(Locale.ROOT));
+    }
+
+    private static String value(Map<String, String> env, String variable, String fallback) {
+        String value = env.get(variable);
+        return value == null || value.isBlank() ? fallback : value.trim().toLowerCase(Locale.ROOT);
+    }
+}

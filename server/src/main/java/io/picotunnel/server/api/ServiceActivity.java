@@ -1,0 +1,11 @@
+package io.picotunnel.server.api;
+
+/**
+ * Whether a service is serving right now ({@code active}) and, when an enabled service is not, why ({@code error}):
+ * a tcp service whose port another process holds, say. A disabled service is inactive without an error.
+ */
+public record ServiceActivity(boolean active, String error) {
+
+    public static final ServiceActivity ACTIVE = new ServiceActivity(true, null);
+    public static final ServiceActivity DISABLED = new ServiceActivity(false, null);
+}

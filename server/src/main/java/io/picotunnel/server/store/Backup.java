@@ -1,0 +1,73 @@
+package io.picotunnel.server.store;
+
+import org.sqlite.SQLiteConfig;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * A consistent copy of the database while the server runs, made with SQLite's online backup ({@code backup to}):
+ * it reads pages under SQLite's own locking, so writes of the running server are either in the copy or not, never
+ * half. The copy is written next to the target under a temporary name and moved into place, mode 0600 (it holds
+ * the tunnels' tokens).
+ */
+public final class Backup {
+
+    private Backup() {
+    }
+
+    /** Copies {@code <dataDir>/picotunnel.db} to {@code target}; throws {@link StoreException} with a sentence. */
+    public static void run(Path dataDir, Path target) {
+        Path database = dataDir.resolve(Store.DATABASE_FILE).toAbsolutePath();
+        if (!Files.isRegularFile(database)) {
+            throw new StoreException("There is no database at " + database
+                    + "; pass the server's data directory with --data (or PICOTUNNEL_DATA_DIR).", null);
+        }
+        Path absoluteTarget = target.toAbsolutePath();
+        Path parent = absoluteTarget.getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw new StoreException("Cannot write the backup to " + absoluteTarget + ": the directory " + parent
+                    + " does not exist.", null);
+        }
+        if (absoluteTarget.toString().indexOf('"') >= 0) {
+            throw new StoreException("Cannot write the backup to " + absoluteTarget
+                    + ": choose a file name without double quotes.", null);
+        }
+        Path partial = parent.resolve("." + absoluteTarget.getFileName() + ".partial");
+        try {
+            Files.deleteIfExists(partial);
+            Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            SQLiteConfig config = new SQLiteConfig();
+            config.setBusyTimeout(10_000);
+            try (Connection connection = config.createConnection("jdbc:sqlite:" + database);
+                 Statement statement = connection.createStatement()) {
+                statement.executeUpdate("backup to \"" + partial + "\"");
+            }
+            try {
+                Files.move(partial, absoluteTarget, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(partial, absoluteTarget, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (NoSuchFileException e) {
+            throw new StoreException("Cannot write the backup to " + absoluteTarget + ": " + e.getFile() + " is missing.", e);
+        } catch (IOException e) {
+            throw new StoreException("Cannot write the backup to " + absoluteTarget + ": " + e.getMessage(), e);
+        } catch (SQLException e) {
+            throw new StoreException("The backup of " + database + " failed: " + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(partial);
+            } catch (IOException ignored) {
+                // nothing more to clean up than we tried
+            }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+package io.picotunnel.server.packaging;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.yaml.snakeyaml.Yaml;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The deployment files as a new operator meets them: the Dockerfiles (parsed: no Docker engine runs here), the
+ * compose file and the Kubernetes manifests (parsed as YAML, with the kinds and keys they need), the systemd units
+ * (checked by {@code systemd-analyze verify}), and one image name everywhere.
+ */
+class DeploymentFilesTest {
+
+    static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+    private static final Set<String> DOCKERFILE_INSTRUCTIONS = Set.of("FROM", "RUN", "COPY", "ENV", "WORKDIR", "USER",
+            "VOLUME", "EXPOSE", "HEALTHCHECK", "ENTRYPOINT", "CMD", "ARG", "LABEL", "STOPSIGNAL", "SHELL");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void dockerfilesAreMultiStageWithAJlinkRuntimeANonRootUserAndAHealthcheck() throws IOException {
+        for (String name : List.of("server", "client")) {
+            Dockerfile file = Dockerfile.parse(ROOT.resolve("docker/" + name + ".Dockerfile"));
+            assertThat(file.instructions()).extracting(Dockerfile.Instruction::keyword)
+                    .as("%s: only known instructions", name).allMatch(DOCKERFILE_INSTRUCTIONS::contains);
+            List<Dockerfile.Instruction> stages = file.all("FROM");
+            assertThat(stages).as("%s: multi-stage", name).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(stages.getLast().arguments()).as("%s: the image is not a JDK", name).doesNotContain("jdk");
+            assertThat(file.all("RUN")).extracting(Dockerfile.Instruction::arguments).as("%s: runtime by jlink", name)
+                    .anyMatch(run -> run.contains("scripts/dist.sh --stage /opt/picotunnel " + name));
+
+            List<Dockerfile.Instruction> finalStage = file.finalStage();
+            List<Dockerfile.Instruction> users = finalStage.stream().filter(i -> i.keyword().equals("USER")).toList();
+            assertThat(users).as("%s: a USER in the final stage", name).isNotEmpty();
+            assertThat(users.getLast().arguments()).as("%s: not root", name).isNotIn("root", "0", "0:0");
+            assertThat(finalStage).extracting(Dockerfile.Instruction::keyword).as(name).contains("HEALTHCHECK");
+            assertThat(file.first("ENTRYPOINT").arguments())
+                    .isEqualTo("[\"/opt/picotunnel/bin/picotunnel-" + name + "\"]");
+
+            List<String> stageNames = new ArrayList<>();
+            for (Dockerfile.Instruction instruction : file.instructions()) {
+                if (instruction.keyword().equals("FROM")) {
+                    String[] words = instruction.arguments().split("\\s+");
+                    if (words.length == 3 && words[1].equalsIgnoreCase("AS")) {
+                        stageNames.add(words[2]);
+                    }
+                }
+                if (instruction.keyword().equals("COPY")) {
+                    List<String> words = List.of(instruction.arguments().split("\\s+"));
+                    String from = words.stream().filter(w -> w.startsWith("--from=")).map(w -> w.substring(7))
+                            .findFirst().orElse(null);
+                    List<String> sources = words.stream().filter(w -> !w.startsWith("--")).toList();
+                    sources = sources.subList(0, sources.size() - 1);
+                    if (from == null) {
+                        assertThat(sources).as("%s: COPY sources exist in the build context", name)
+                                .allMatch(source -> Files.exists(ROOT.resolve(source)));
+                    } else {
+                        assertThat(stageNames).as("%s: COPY --from names an earlier stage", name).contains(from);
+                    }
+                }
+            }
+        }
+        Dockerfile server = Dockerfile.parse(ROOT.resolve("docker/server.Dockerfile"));
+        assertThat(server.first("VOLUME").arguments()).isEqualTo("/data");
+        assertThat(server.first("HEALTHCHECK").arguments()).contains("/health");
+        assertThat(server.finalStage()).extracting(Dockerfile.Instruction::arguments).contains("PICOTUNNEL_DATA_DIR=/data");
+        assertThat(Files.readString(ROOT.resolve(".dockerignore"))).contains("**/node_modules", "**/target");
+    }
+
+    @Test
+    void composeFileRunsOurImagesWithAVolumeAndTheTokenFromTheEnvironment() throws IOException {
+        Map<String, Object> compose = new Yaml().load(Files.readString(ROOT.resolve("docker-compose.yml")));
+        Map<String, Object> services = map(compose, "services");
+        assertThat(services).containsOnlyKeys("server", "client");
+
+        Map<String, Object> server = map(services, "server");
+        assertThat(server.get("image")).isEqualTo("${PICOTUNNEL_IMAGE_PREFIX:-}picotunnel-server");
+        assertThat(list(server, "volumes")).contains("picotunnel-data:/data");
+        assertThat(list(server, "ports")).contains("8080:8080", "8443:8443", "80:80", "443:443");
+        assertThat(map(compose, "volumes")).containsKey("picotunnel-data");
+
+        Map<String, Object> client = map(services, "client");
+        assertThat(client.get("image")).isEqualTo("${PICOTUNNEL_IMAGE_PREFIX:-}picotunnel-client");
+        assertThat(client).doesNotContainKey("command");
+        Map<String, Object> clientEnv = map(client, "environment");
+        assertThat(clientEnv.get("PICOTUNNEL_TOKEN")).as("taken from the shell's environment").isEqualTo("${PICOTUNNEL_TOKEN:-}");
+        assertThat(clientEnv.get("PICOTUNNEL_SERVER")).isEqualTo("ws://server:8443");
+        assertThat(map(map(client, "depends_on"), "server").get("condition")).isEqualTo("service_healthy");
+    }
+
+    @Test
+    void kubernetesManifestsHoldAStatefulSetWithAVolumeProbesOnHealthAServiceAndTheAdminSecret() throws IOException {
+        Path dir = ROOT.resolve("examples/kubernetes");
+        List<Map<String, Object>> documents = new ArrayList<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
+                for (Object document : new Yaml().loadAll(Files.readString(file))) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> map = (Map<String, Object>) document;
+                    assertThat(map).as(file.getFileName().toString()).containsKeys("apiVersion", "kind");
+                    documents.add(map);
+                }
+            }
+        }
+        assertThat(documents).extracting(d -> d.get("kind"))
+                .contains("StatefulSet", "Service", "Secret", "Deployment", "Kustomization");
+
+        Map<String, Object> kustomization = kind(documents, "Kustomization").getFirst();
+        assertThat(list(kustomization, "resources")).allMatch(resource -> Files.exists(dir.resolve((String) resource)));
+
+        Map<String, Object> statefulSet = kind(documents, "StatefulSet").getFirst();
+        Map<String, Object> spec = map(statefulSet, "spec");
+        assertThat(spec.get("replicas")).as("SQLite: one writer").isEqualTo(1);
+        Map<String, Object> claim = map(list(spec, "volumeClaimTemplates").getFirst());
+        assertThat(map(claim, "metadata").get("name")).isEqualTo("data");
+        Map<String, Object> pod = map(map(spec, "template"), "spec");
+        assertThat(map(pod, "securityContext").get("runAsNonRoot")).isEqualTo(true);
+        Map<String, Object> container = map(list(pod, "containers").getFirst());
+        assertThat((String) container.get("image")).endsWith("picotunnel-server");
+        for (String probe : List.of("readinessProbe", "livenessProbe")) {
+            assertThat(map(map(container, probe), "httpGet").get("path")).as(probe).isEqualTo("/health");
+        }
+        assertThat(list(container, "volumeMounts")).extracting(m -> map(m).get("mountPath")).contains("/data");
+        Map<String, Object> adminToken = list(container, "env").stream().map(DeploymentFilesTest::map)
+                .filter(e -> "PICOTUNNEL_ADMIN_TOKEN".equals(e.get("name"))).findFirst().orElseThrow();
+        String secretName = (String) map(map(adminToken, "valueFrom"), "secretKeyRef").get("name");
+        assertThat(kind(documents, "Secret")).extracting(s -> map(s, "metadata").get("name")).contains(secretName);
+
+        List<Map<String, Object>> services = kind(documents, "Service");
+        assertThat(services).allSatisfy(service -> assertThat(map(map(service, "spec"), "selector"))
+                .isEqualTo(map(map(map(spec, "template"), "metadata"), "labels")));
+        assertThat(services).flatExtracting(s -> list(map(s, "spec"), "ports"))
+                .extracting(p -> map(p).get("port")).contains(80, 443, 8443, 8080);
+
+        Map<String, Object> client = map(list(map(map(map(kind(documents, "Deployment").getFirst(), "spec"), "template"),
+                "spec"), "containers").getFirst());
+        assertThat((String) client.get("image")).endsWith("picotunnel-client");
+        assertThat(client).doesNotContainKeys("args", "command");
+        assertThat(Files.readString(dir.resolve("README.md"))).contains("Ingress");
+    }
+
+    @Test
+    void systemdUnitsPassSystemdAnalyzeVerifyAndAreHardened() throws Exception {
+        Path root = tmp.resolve("root");
+        Path units = Files.createDirectories(root.resolve("etc/systemd/system"));
+        Path bin = Files.createDirectories(root.resolve("opt/picotunnel/bin"));
+        copyTree(Path.of("/usr/lib/systemd/system"), Files.createDirectories(root.resolve("usr/lib/systemd")).resolve("system"));
+        List<String> command = new ArrayList<>(List.of(systemdAnalyze(), "verify", "--root=" + root));
+        for (String name : List.of("picotunnel-server", "picotunnel-client")) {
+            Files.copy(ROOT.resolve("scripts/launcher.sh"), bin.resolve(name));
+            Files.setPosixFilePermissions(bin.resolve(name), PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path unit = units.resolve(name + ".service");
+            Files.copy(ROOT.resolve("packaging/systemd/" + name + ".service"), unit);
+            command.add(unit.toString());
+        }
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as(output).isZero();
+        assertThat(output).as("no warning about our units").doesNotContain("picotunnel");
+
+        String server = Files.readString(ROOT.resolve("packaging/systemd/picotunnel-server.service"));
+        assertThat(server).contains("DynamicUser=yes", "ProtectSystem=strict", "StateDirectory=picotunnel",
+                "NoNewPrivileges=yes", "AmbientCapabilities=CAP_NET_BIND_SERVICE",
+                "CapabilityBoundingSet=CAP_NET_BIND_SERVICE", "Environment=PICOTUNNEL_DATA_DIR=/var/lib/picotunnel",
+                "ExecStart=/opt/picotunnel/bin/picotunnel-server\n");
+        String client = Files.readString(ROOT.resolve("packaging/systemd/picotunnel-client.service"));
+        assertThat(client).contains("DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes",
+                "EnvironmentFile=/etc/picotunnel/client.env", "RestartPreventExitStatus=3",
+                "ExecStart=/opt/picotunnel/bin/picotunnel-client\n");
+        assertThat(client).as("the token is not on the command line").doesNotContain("--token");
+    }
+
+    @Test
+    void systemdAnalyzeVerifyReportsAMistakeInAUnit() throws Exception {
+        Path root = tmp.resolve("root");
+        Path units = Files.createDirectories(root.resolve("etc/systemd/system"));
+        copyTree(Path.of("/usr/lib/systemd/system"), Files.createDirectories(root.resolve("usr/lib/systemd")).resolve("system"));
+        Path unit = units.resolve("picotunnel-server.service");
+        Files.writeString(unit, Files.readString(ROOT.resolve("packaging/systemd/picotunnel-server.service"))
+                .replace("ProtectSystem=strict", "ProtectSytem=strict"));
+        Process process = new ProcessBuilder(systemdAnalyze(), "verify", "--root=" + root, unit.toString())
+                .redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(output).as("the check the test above relies on catches a misspelt key and a missing executable")
+                .contains("ProtectSytem").contains("picotunnel-server");
+    }
+
+    @Test
+    void imagesAreNamedPicotunnelServerAndPicotunnelClientEverywhere() throws IOException {
+        List<Path> files = List.of(ROOT.resolve("README.md"), ROOT.resolve("Makefile"), ROOT.resolve("docker-compose.yml"),
+                ROOT.resolve("web/src/components/ClientCommands.tsx"), ROOT.resolve("examples/kubernetes/statefulset.yaml"),
+                ROOT.resolve("examples/kubernetes/client.yaml"));
+        for (Path file : files) {
+            String text = Files.readString(file);
+            assertThat(text).as(file.toString()).doesNotContain("ghcr.io").containsAnyOf("picotunnel-server", "picotunnel-client");
+        }
+        assertThat(Files.readString(ROOT.resolve("Makefile")))
+                .contains("-t picotunnel-server .", "-t picotunnel-client .");
+    }
+
+    private static String systemdAnalyze() {
+        for (String candidate : List.of("/usr/bin/systemd-analyze", "/bin/systemd-analyze")) {
+            if (Files.isExecutable(Path.of(candidate))) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("systemd-analyze is missing: run make setup (scripts/install-deps.sh installs systemd)");
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> paths = Files.walk(from)) {
+            for (Path path : paths.toList()) {
+                Path target = to.resolve(from.relativize(path).toString());
+                if (Files.isSymbolicLink(path)) {
+                    Files.createSymbolicLink(target, Files.readSymbolicLink(path));
+                } else if (Files.isDirectory(path)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(path, target, StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+    }
+
+    private static List<Map<String, Object>> kind(List<Map<String, Object>> documents, String kind) {
+        return documents.stream().filter(d -> kind.equals(d.get("kind"))).toList();
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> map(Object value) {
+        assertThat(value).isInstanceOf(Map.class);
+        return (Map<String, Object>) value;
+    }
+
+    static Map<String, Object> map(Map<String, Object> parent, String key) {
+        assertThat(parent).containsKey(key);
+        return map(parent.get(key));
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Object> list(Map<String, Object> parent, String key) {
+        assertThat(parent).containsKey(key);
+        assertThat(parent.get(key)).isInstanceOf(List.class);
+        return (List<Object>) parent.get(key);
+    }
+}

@@ -1,0 +1,115 @@
+package io.picotunnel.server.proxy.tcp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A stored tcp service whose port another process holds when the server starts: the API says it is not active and
+ * why, the server keeps trying, and the service becomes active once the port is free.
+ */
+class TakenPortTest {
+
+    @TempDir
+    Path dataDir;
+
+    private static PicoTunnelServer start(Path dataDir) {
+        return PicoTunnelServer.start(ServerConfig.ephemeral(dataDir), new PrintStream(OutputStream.nullOutputStream()));
+    }
+
+    @Test
+    void aServiceWhosePortIsTakenAtStartUpIsInactiveWithTheReasonAndBecomesActiveOnceThePortIsFree() throws Exception {
+        int port = Ports.freePort();
+        String tunnelId;
+        String serviceId;
+        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
+            JsonNode created = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
+                    + " \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json();
+            serviceId = created.get("id").asText();
+            assertThat(created.get("active").asBoolean()).isTrue();
+            assertThat(created.get("error").isNull()).isTrue();
+            JsonNode disabled = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
+                    + " \"127.0.0.1:" + Ports.freePort() + "\", \"target_addr\": \"localhost:23\", \"enabled\": false}").json();
+            assertThat(disabled.get("active").asBoolean()).isFalse();
+            assertThat(disabled.get("error").isNull()).as("disabled is no error").isTrue();
+        }
+
+        ServerSocket squatter = new ServerSocket(); // another process's listener on the port
+        try {
+            squatter.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+                JsonNode service = service(api, tunnelId, serviceId);
+                assertThat(service.get("enabled").asBoolean()).isTrue();
+                assertThat(service.get("active").asBoolean()).as("%s", service).isFalse();
+                assertThat(service.get("error").asText()).startsWith("cannot listen on 127.0.0.1:" + port + ": ");
+
+                squatter.close();
+                await("the server binds the port once it is free").atMost(Duration.ofSeconds(30))
+                        .until(() -> service(api, tunnelId, serviceId).get("active").asBoolean());
+                assertThat(service(api, tunnelId, serviceId).get("error").isNull()).isTrue();
+                assertThat(server.tcpServices().boundAddress(serviceId)).hasValueSatisfying(
+                        address -> assertThat(address.getPort()).isEqualTo(port));
+                try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                    assertThat(visitor.isConnected()).isTrue();
+                }
+            }
+        } finally {
+            squatter.close();
+        }
+    }
+
+    @Test
+    void aServiceWaitingForItsPortThatIsDisabledStopsWaiting() throws Exception {
+        int port = Ports.freePort();
+        String tunnelId;
+        String serviceId;
+        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
+            serviceId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
+                    + " \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
+        }
+        ServerSocket squatter = new ServerSocket(); // another process's listener on the port
+        try {
+            squatter.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+                assertThat(service(api, tunnelId, serviceId).get("active").asBoolean()).isFalse();
+                JsonNode disabled = api.patch("/api/services/" + serviceId, "{\"enabled\": false}").json();
+                assertThat(disabled.get("active").asBoolean()).isFalse();
+                assertThat(disabled.get("error").isNull()).isTrue();
+                squatter.close();
+                assertThat(server.tcpServices().problem(serviceId)).isEmpty();
+                await("no retry binds the port of the disabled service").during(TcpServices.DEFAULT_RETRY_INTERVAL.plusSeconds(1))
+                        .atMost(TcpServices.DEFAULT_RETRY_INTERVAL.plusSeconds(10))
+                        .until(() -> server.tcpServices().boundAddress(serviceId).isEmpty());
+            }
+        } finally {
+            squatter.close();
+        }
+    }
+
+    private static JsonNode service(ApiClient api, String tunnelId, String serviceId) {
+        for (JsonNode service : api.get("/api/tunnels/" + tunnelId + "/services").json()) {
+            if (service.get("id").asText().equals(serviceId)) {
+                return service;
+            }
+        }
+        throw new AssertionError("no service " + serviceId);
+    }
+}
