@@ -2,6 +2,8 @@ package io.picotunnel.server.proxy.tcp;
 
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.config.Limits;
+import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -21,7 +23,7 @@ import java.util.Optional;
  * Keeps one listening socket per enabled {@code tcp} service, following the store: bound on create or
  * enable, unbound on disable or delete (which also ends its connections), rebound on a new listen address
  * (the new one first, so a failed rebind leaves the old one serving). Every accepted connection becomes a
- * stream to the tunnel's client.
+ * stream to the tunnel's client, within the connection limits of its listener.
  */
 public final class TcpServices implements ServiceListener, AutoCloseable {
 
@@ -31,6 +33,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private final AccessControl access;
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
+    private final int maxConnections;
+    private final int maxConnectionsPerAddress;
     /** By service id; changed only under this object's lock (API and start-up threads, never the data plane). */
     private final Map<String, TcpListener> listeners = new HashMap<>();
 
@@ -40,10 +44,22 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     /** {@code access} checks every new connection against its service's IP rules and rate limit. */
     public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers) {
+        this(registry, access, acceptors, workers, Limits.DEFAULTS.maxConnections(),
+                Limits.DEFAULTS.maxConnectionsPerAddress());
+    }
+
+    /**
+     * As above; each service's listener takes at most {@code maxConnections} open connections, and
+     * {@code maxConnectionsPerAddress} from one client address: a connection over either is closed at once.
+     */
+    public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
+                       int maxConnections, int maxConnectionsPerAddress) {
         this.registry = registry;
         this.access = access;
         this.acceptors = acceptors;
         this.workers = workers;
+        this.maxConnections = maxConnections;
+        this.maxConnectionsPerAddress = maxConnectionsPerAddress;
     }
 
     @Override
@@ -66,7 +82,9 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         }
         try {
             if (current == null) {
-                TcpListener listener = new TcpListener(after, registry, access, acceptors, workers);
+                ConnectionLimits limits = new ConnectionLimits("tcp service " + id, maxConnections,
+                        maxConnectionsPerAddress);
+                TcpListener listener = new TcpListener(after, registry, access, limits, acceptors, workers);
                 listener.listen(address);
                 listeners.put(id, listener);
             } else if (current.service().listenAddr().equals(after.listenAddr()) && current.isListening()) {
