@@ -399,7 +399,9 @@ mkdir -p "$work/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench.test" \
   -addext "subjectAltName=DNS:bench.test" -keyout "$work/tls/bench.test.key" -out "$work/tls/bench.test.crt" \
   2>"$work/logs/openssl.log"
-start_server server-ws "$api_a" "$tunnel_a" "$http_a" "$https_a"
+# The idle connections all come from 127.0.0.1 through one tcp service: above the default connection limits.
+start_server server-ws "$api_a" "$tunnel_a" "$http_a" "$https_a" \
+  --max-connections $((idle_count + 1000)) --max-connections-per-address $((idle_count + 1000))
 server_ws=$spawned
 start_server server-wss "$api_b" "$tunnel_b" "$http_b" "$https_b" --domain bench.test \
   --tls-cert "$work/tls/bench.test.crt" --tls-key "$work/tls/bench.test.key"

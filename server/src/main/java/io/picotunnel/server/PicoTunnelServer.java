@@ -138,7 +138,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         eventLoops = loops;
         running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
         access = running(new AccessControl(new TrustedProxies(config.trustedProxies(), config.proxyProtocol())));
-        tcpServices = running(new TcpServices(registry, access, loops, loops));
+        tcpServices = running(new TcpServices(registry, access, loops, loops, config.limits().maxConnections(),
+                config.limits().maxConnectionsPerAddress()));
 
         tls = running(startTls());
         HttpRoutes httpRoutes = new HttpRoutes();
@@ -225,7 +226,8 @@ public final class PicoTunnelServer implements AutoCloseable {
     private TunnelEndpoint startTunnelEndpoint() {
         Optional<TunnelEndpointTls> wss = tls.tunnelEndpointTls();
         TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.of(config.tunnels().yamux()), store::findTunnelByToken, registry,
-                eventLoops, eventLoops, wss.<Supplier<ChannelHandler>>map(t -> t::newHandler).orElse(null));
+                eventLoops, eventLoops, wss.<Supplier<ChannelHandler>>map(t -> t::newHandler).orElse(null),
+                connectionLimits("tunnel endpoint"));
         try {
             endpoint.start(config.tunnelAddr().toBindAddress());
         } catch (IOException e) {

@@ -48,9 +48,11 @@ public enum Setting {
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
             "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once)."),
     HEADER_TIMEOUT("--header-timeout", "DURATION", "20s",
-            "How long a new connection to the HTTP, HTTPS or management listener may take to send its first request head."),
+            "How long a new connection to the HTTP, HTTPS or management listener may take to send its first request head"
+                    + " (HTTP/2: to open its first stream)."),
     MAX_CONNECTIONS("--max-connections", "N", "10000",
-            "Most open connections per listener (HTTP, HTTPS, management API); beyond, new ones get 503 or are closed."),
+            "Most open connections per listener (HTTP, HTTPS, management API, tunnel endpoint, each tcp service);"
+                    + " beyond, new ones get 503 or are closed."),
     MAX_CONNECTIONS_PER_ADDRESS("--max-connections-per-address", "N", "256",
             "Most open connections per client IP address and listener; beyond, new ones get 429 or are closed."),
     MAX_TUNNEL_REQUESTS("--max-tunnel-requests", "N", null,

@@ -17,6 +17,7 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
+import io.picotunnel.server.net.ConnectionLimits;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +50,7 @@ public final class TunnelEndpoint implements AutoCloseable {
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
     private final Supplier<ChannelHandler> tls;
+    private final ConnectionLimits limits;
     private final ExecutorService lookups = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("tunnel-token-lookup-", 0).factory());
     private final ChannelGroup connections = new DefaultChannelGroup("tunnel-connections", GlobalEventExecutor.INSTANCE);
@@ -68,6 +70,17 @@ public final class TunnelEndpoint implements AutoCloseable {
      */
     public TunnelEndpoint(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry,
                           EventLoopGroup acceptors, EventLoopGroup workers, Supplier<ChannelHandler> tls) {
+        this(config, tokens, registry, acceptors, workers, tls, null);
+    }
+
+    /**
+     * As above; a connection over {@code limits} (none when null) is refused before its handshake: with plain
+     * WebSocket it gets a {@code 429} or {@code 503}, with TLS it is closed at once.
+     */
+    public TunnelEndpoint(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry,
+                          EventLoopGroup acceptors, EventLoopGroup workers, Supplier<ChannelHandler> tls,
+                          ConnectionLimits limits) {
+        this.limits = limits;
         this.config = config;
         this.tokens = tokens;
         this.registry = registry;
@@ -89,6 +102,9 @@ public final class TunnelEndpoint implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel channel) {
+                        if (limits != null && !limits.admit(channel, tls == null)) {
+                            return;
+                        }
                         connections.add(channel);
                         if (tls != null) {
                             channel.pipeline().addLast("tls", tls.get());

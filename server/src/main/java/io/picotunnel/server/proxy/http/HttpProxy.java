@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -85,11 +86,15 @@ public final class HttpProxy implements HttpPipelines {
 
     /**
      * Installs HTTP/2 on a TLS connection whose ALPN chose {@code h2}: every HTTP/2 stream becomes a child
-     * channel that goes through the same proxy logic as an HTTP/1.1 request.
+     * channel that goes through the same proxy logic as an HTTP/1.1 request. The connection must open its first
+     * stream within the header timeout, and the next within the idle timeout once none is open
+     * ({@link Http2Deadlines}).
      */
     @Override
     public void initHttp2(ChannelPipeline pipeline) {
-        pipeline.addLast("http2-codec", Http2FrameCodecBuilder.forServer().build());
+        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().build();
+        Http2Deadlines.watch(pipeline.channel(), codec.connection(), headerTimeout, idleTimeout);
+        pipeline.addLast("http2-codec", codec);
         pipeline.addLast("http2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
@@ -187,7 +192,10 @@ public final class HttpProxy implements HttpPipelines {
             return this;
         }
 
-        /** How long an HTTP/1.1 connection may wait for its next request before it is closed. */
+        /**
+         * How long an HTTP/1.1 connection may wait for its next request before it is closed, and an HTTP/2
+         * connection for its next stream once none is open.
+         */
         public Builder idleTimeout(Duration timeout) {
             this.idleTimeout = requirePositive(timeout, "idleTimeout");
             return this;
@@ -195,7 +203,7 @@ public final class HttpProxy implements HttpPipelines {
 
         /**
          * How long a new HTTP/1.1 connection may take to send its first request head, and any later head once
-         * its first bytes came, before it is closed.
+         * its first bytes came, before it is closed; and a new HTTP/2 connection to open its first stream.
          */
         public Builder headerTimeout(Duration timeout) {
             this.headerTimeout = requirePositive(timeout, "headerTimeout");

@@ -11,6 +11,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
@@ -38,13 +39,16 @@ final class TcpListener {
     private final EventLoopGroup workers;
     private final ChannelGroup connections = new DefaultChannelGroup("tcp-service", GlobalEventExecutor.INSTANCE);
     private final TcpTraffic traffic = new TcpTraffic();
+    /** Kept across a move to another address: the connections they count stay open. */
+    private final ConnectionLimits limits;
     /** Read by the event loops at each accept: the tunnel and target of new connections. */
     private volatile Service service;
     private Channel serverChannel;
 
-    TcpListener(Service service, TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors,
-            EventLoopGroup workers) {
+    TcpListener(Service service, TunnelRegistry registry, AccessControl access, ConnectionLimits limits,
+            EventLoopGroup acceptors, EventLoopGroup workers) {
         this.service = service;
+        this.limits = limits;
         this.registry = registry;
         this.access = access;
         this.acceptors = acceptors;
@@ -147,6 +151,10 @@ final class TcpListener {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel channel) {
+                        // Over a limit: closed before the tunnel's client hears of it (no stream is opened).
+                        if (!limits.admit(channel, false)) {
+                            return;
+                        }
                         connections.add(channel);
                         channel.pipeline().addLast("tcp-traffic", new TrafficCounter(traffic));
                         channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry, access));

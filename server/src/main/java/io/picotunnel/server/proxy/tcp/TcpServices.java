@@ -2,6 +2,8 @@ package io.picotunnel.server.proxy.tcp;
 
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.config.Limits;
+import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -26,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * Keeps one listening socket per enabled {@code tcp} service, following the store: bound on create or
  * enable, unbound on disable or delete (which also ends its connections), rebound on a new listen address
  * (the new one first, so a failed rebind leaves the old one serving). Every accepted connection becomes a
- * stream to the tunnel's client.
+ * stream to the tunnel's client, within the connection limits of its listener.
  *
  * <p>A stored service whose port cannot be bound when the server starts (another process holds it) is not
  * dropped: it waits, inactive with the reason ({@link #problem}), and binding is tried again every
@@ -40,6 +42,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private final AccessControl access;
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
+    private final int maxConnections;
+    private final int maxConnectionsPerAddress;
     /** By service id; changed only under this object's lock (API and start-up threads, never the data plane). */
     private final Map<String, TcpListener> listeners = new HashMap<>();
     /** Enabled services waiting for their port, by id, with why the last bind failed. */
@@ -68,10 +72,29 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     /** As above; a service waiting for its port tries to bind it again every {@code retryInterval}. */
     public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
                        Duration retryInterval) {
+        this(registry, access, acceptors, workers, retryInterval, Limits.DEFAULTS.maxConnections(),
+                Limits.DEFAULTS.maxConnectionsPerAddress());
+    }
+
+    /**
+     * As above, with the default retry interval; each service's listener takes at most {@code maxConnections} open
+     * connections, and {@code maxConnectionsPerAddress} from one client address: a connection over either is
+     * closed at once.
+     */
+    public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
+                       int maxConnections, int maxConnectionsPerAddress) {
+        this(registry, access, acceptors, workers, DEFAULT_RETRY_INTERVAL, maxConnections, maxConnectionsPerAddress);
+    }
+
+    /** As above, with every setting given. */
+    public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
+                       Duration retryInterval, int maxConnections, int maxConnectionsPerAddress) {
         this.registry = registry;
         this.access = access;
         this.acceptors = acceptors;
         this.workers = workers;
+        this.maxConnections = maxConnections;
+        this.maxConnectionsPerAddress = maxConnectionsPerAddress;
         this.retries = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
                 .name("picotunnel-tcp-rebind").factory());
         retries.scheduleWithFixedDelay(this::retryWaiting, retryInterval.toMillis(), retryInterval.toMillis(),
@@ -112,10 +135,17 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         return Optional.empty();
     }
 
+    /** A listener for the service, within the connection limits every tcp service listener has. */
+    private TcpListener newListener(Service service) {
+        ConnectionLimits limits = new ConnectionLimits("tcp service " + service.id(), maxConnections,
+                maxConnectionsPerAddress);
+        return new TcpListener(service, registry, access, limits, acceptors, workers);
+    }
+
     private synchronized void retryWaiting() {
         for (Iterator<Waiting> it = waiting.values().iterator(); it.hasNext(); ) {
             Waiting w = it.next();
-            TcpListener listener = new TcpListener(w.service(), registry, access, acceptors, workers);
+            TcpListener listener = newListener(w.service());
             try {
                 listener.listenOnce(w.address());
             } catch (IOException e) {
@@ -167,7 +197,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         }
         try {
             if (current == null) {
-                TcpListener listener = new TcpListener(after, registry, access, acceptors, workers);
+                TcpListener listener = newListener(after);
                 listener.listen(address);
                 listeners.put(id, listener);
                 waiting.remove(id);

@@ -33,6 +33,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -41,8 +42,10 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -62,27 +65,33 @@ class Http2ProxyTest {
     private TargetServer target;
     private ServerSocket cutTarget;
     private Channel server;
+    private HttpRoutes routes;
+    private SslContext ssl;
 
     @BeforeEach
     void start() throws Exception {
         group = Transport.newEventLoopGroup(2, "h2-test");
         target = new TargetServer("h2target");
-        HttpRoutes routes = new HttpRoutes();
+        routes = new HttpRoutes();
         routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "localhost", "/", TlsMode.TERMINATE,
                 null, target.address(), true, Instant.now()));
         cutTarget = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
         Thread.ofVirtual().name("cut-target").start(this::answerWithACutBody);
         routes.onServiceChange(null, new Service("s2", "t1", ServiceType.HTTP, "localhost", "/cut", TlsMode.TERMINATE,
                 null, "127.0.0.1:" + cutTarget.getLocalPort(), true, Instant.now()));
-        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).build();
         TestCertificates.Issued issued = certificates.issue("localhost");
-        SslContext ssl = SslContextBuilder.forServer(issued.keyPair().getPrivate(), issued.chain())
+        ssl = SslContextBuilder.forServer(issued.keyPair().getPrivate(), issued.chain())
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                         ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
                         ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
                 .build();
-        server = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+        server = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).build());
+    }
+
+    /** A TLS listener on 127.0.0.1 that hands {@code proxy} HTTP/2 or HTTP/1.1 as ALPN chose. */
+    private Channel listen(HttpProxy proxy) throws InterruptedException {
+        return new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -213,6 +222,160 @@ class Http2ProxyTest {
             assertThat(proxyLog.messages(Level.DEBUG).get(0)).contains("HTTP/2 connection from", "failed");
             assertThat(netty.events()).as("Netty log events with a stack trace")
                     .noneMatch(event -> event.getThrowableProxy() != null);
+        }
+    }
+
+    @Test
+    void http2ConnectionThatOpensNoStreamIsClosedWithGoAwayAtTheHeaderDeadline() throws Exception {
+        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .headerTimeout(Duration.ofSeconds(1)).build());
+        try (RawH2 h2 = RawH2.connect(port(strict), certificates.clientContext())) {
+            // The preface and SETTINGS, even a PING, but no HEADERS: no request.
+            h2.write(frame(0x6, 0, 0, new byte[8]));
+            assertThat(h2.readUntilClosed()).as("closed").isTrue();
+            assertThat(h2.frameTypes).as("frames from the server").contains(0x7);
+        } finally {
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    @Test
+    void idleHttp2ConnectionIsClosedWithGoAwayButNotWhileAStreamIsOpen() throws Exception {
+        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .headerTimeout(Duration.ofSeconds(10)).idleTimeout(Duration.ofSeconds(1)).build());
+        int port = port(strict);
+        try (RawH2 busy = RawH2.connect(port, certificates.clientContext());
+             RawH2 idle = RawH2.connect(port, certificates.clientContext())) {
+            busy.get(1, "/sse");
+            target.sseEvents.add("first");
+            assertThat(busy.readUntilData(1)).contains("data: first");
+            idle.get(1, "/one");
+            assertThat(idle.readUntilEndOfStream(1)).contains("uri=/one");
+
+            assertThat(idle.readUntilClosed()).as("idle connection closed").isTrue();
+            assertThat(idle.frameTypes).as("frames from the server").contains(0x7);
+
+            // The event stream has been open since before the other connection's last request: still served.
+            target.sseEvents.add("still-here");
+            target.sseEvents.add("END");
+            assertThat(busy.readUntilEndOfStream(1)).contains("data: still-here");
+            assertThat(busy.readUntilClosed()).as("closed once idle").isTrue();
+        } finally {
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    private static int port(Channel listener) {
+        return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    /**
+     * An HTTP/2 connection written by hand over TLS with ALPN h2: the preface and an empty SETTINGS go out on
+     * connect, the server's SETTINGS are acknowledged as they come; requests are GETs on odd stream ids.
+     */
+    private static final class RawH2 implements AutoCloseable {
+        private final SSLSocket socket;
+        private final DataInputStream in;
+        private final OutputStream out;
+        /** Types of the frames read so far. */
+        final List<Integer> frameTypes = new ArrayList<>();
+
+        private RawH2(SSLSocket socket) throws IOException {
+            this.socket = socket;
+            this.in = new DataInputStream(socket.getInputStream());
+            this.out = socket.getOutputStream();
+        }
+
+        static RawH2 connect(int port, SSLContext context) throws IOException {
+            SSLSocket socket = (SSLSocket) context.getSocketFactory()
+                    .createSocket(InetAddress.getLoopbackAddress(), port);
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setApplicationProtocols(new String[] {"h2"});
+            socket.setSSLParameters(parameters);
+            socket.setSoTimeout(10_000);
+            socket.startHandshake();
+            assertThat(socket.getApplicationProtocol()).isEqualTo("h2");
+            RawH2 h2 = new RawH2(socket);
+            h2.out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            h2.write(frame(0x4, 0, 0, new byte[0]));
+            return h2;
+        }
+
+        void write(byte[] frame) throws IOException {
+            out.write(frame);
+            out.flush();
+        }
+
+        void get(int stream, String path) throws IOException {
+            write(frame(0x1, 0x5, stream, headers(":method", "GET", ":scheme", "https", ":path", path,
+                    ":authority", "localhost")));
+        }
+
+        /** The next DATA of {@code stream}, as text. */
+        String readUntilData(int stream) throws IOException {
+            for (int i = 0; i < 1000; i++) {
+                Frame frame = next();
+                if (frame.type == 0x0 && frame.stream == stream && frame.payload.length > 0) {
+                    return new String(frame.payload, StandardCharsets.UTF_8);
+                }
+            }
+            throw new IOException("no DATA on stream " + stream + " in 1000 frames");
+        }
+
+        /** The DATA of {@code stream} until its END_STREAM flag, as text. */
+        String readUntilEndOfStream(int stream) throws IOException {
+            ByteArrayOutputStream data = new ByteArrayOutputStream();
+            for (int i = 0; i < 1000; i++) {
+                Frame frame = next();
+                if (frame.stream != stream) {
+                    continue;
+                }
+                if (frame.type == 0x0) {
+                    data.writeBytes(frame.payload);
+                }
+                if ((frame.type == 0x0 || frame.type == 0x1) && (frame.flags & 0x1) != 0) {
+                    return data.toString(StandardCharsets.UTF_8);
+                }
+                if (frame.type == 0x3) {
+                    throw new IOException("stream " + stream + " was reset");
+                }
+            }
+            throw new IOException("no end of stream " + stream + " in 1000 frames");
+        }
+
+        /** Reads frames until the server closes (true), or until nothing comes for the read timeout (false). */
+        boolean readUntilClosed() throws IOException {
+            try {
+                for (int i = 0; i < 1000; i++) {
+                    next();
+                }
+                return false;
+            } catch (SocketTimeoutException e) {
+                return false;
+            } catch (IOException e) {
+                return true;
+            }
+        }
+
+        private record Frame(int type, int flags, int stream, byte[] payload) {
+        }
+
+        private Frame next() throws IOException {
+            int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+            int type = in.readUnsignedByte();
+            int flags = in.readUnsignedByte();
+            int stream = in.readInt() & 0x7fffffff;
+            byte[] payload = in.readNBytes(length);
+            frameTypes.add(type);
+            if (type == 0x4 && (flags & 0x1) == 0) {
+                write(frame(0x4, 0x1, 0, new byte[0]));
+            }
+            return new Frame(type, flags, stream, payload);
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
         }
     }
 

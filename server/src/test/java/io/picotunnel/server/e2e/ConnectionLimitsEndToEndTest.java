@@ -1,0 +1,190 @@
+package io.picotunnel.server.e2e;
+
+import ch.qos.logback.classic.Level;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * {@code --max-connections} and {@code --max-connections-per-address} on the listeners of tcp services and on the
+ * tunnel endpoint, through the server, a tunnel and our client. Other loopback addresses (127.0.0.2, 127.0.0.3)
+ * stand for other visitors.
+ */
+class ConnectionLimitsEndToEndTest {
+
+    @TempDir
+    Path dataDir;
+
+    private Testbed testbed;
+    private EchoServer echo;
+    private String tunnelId;
+    private String token;
+
+    @BeforeEach
+    void start() {
+        testbed = new Testbed(dataDir, Map.of(Setting.MAX_CONNECTIONS, "3", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+        echo = new EchoServer();
+        JsonNode tunnel = testbed.createTunnel("limits");
+        tunnelId = tunnel.get("id").asText();
+        token = tunnel.get("token").asText();
+        testbed.startClient(token);
+        await().atMost(Duration.ofSeconds(20)).until(() -> testbed.isConnected(tunnelId));
+    }
+
+    @AfterEach
+    void stop() {
+        testbed.close();
+        echo.close();
+    }
+
+    @Test
+    void tcpConnectionsOverTheLimitsAreClosedBeforeAnyStreamOpensAndLoggedOnce() throws Exception {
+        int port = Ports.freePort();
+        testbed.createTcpService(tunnelId, port, echo.address());
+        YamuxSession session = testbed.server().registry().connections(tunnelId).getFirst().session();
+        int streamsBefore = session.activeStreams();
+        List<Socket> open = new ArrayList<>();
+        try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
+            open.add(echoed(connect("127.0.0.1", port), "one"));
+            open.add(echoed(connect("127.0.0.1", port), "two"));
+            try (Socket third = connect("127.0.0.1", port)) {
+                assertThat(closedByServer(third)).as("a third connection from one address").isTrue();
+            }
+            open.add(echoed(connect("127.0.0.2", port), "other visitor"));
+            try (Socket fourth = connect("127.0.0.3", port)) {
+                assertThat(closedByServer(fourth)).as("a fourth connection to the service").isTrue();
+            }
+
+            assertThat(echo.acceptedConnections()).as("the target was dialled for the admitted ones only").isEqualTo(3);
+            assertThat(session.activeStreams()).as("streams of the tunnel").isEqualTo(streamsBefore + 3);
+            assertThat(log.messages(Level.WARN)).as("one line for both refusals").hasSize(1);
+            assertThat(log.messages(Level.WARN).get(0))
+                    .contains("tcp service", "127.0.0.1", "--max-connections-per-address");
+            echoed(open.get(0), "still served");
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+                .untilAsserted(() -> echoed(connect("127.0.0.3", port), "room again").close());
+    }
+
+    @Test
+    void tunnelEndpointRefusesConnectionsOverTheLimitsWith429Or503() throws Exception {
+        testbed.startClient(token);
+        await().atMost(Duration.ofSeconds(20)).until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
+        try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
+            String third = answerToUpgrade(connect("127.0.0.1", testbed.tunnelPort()));
+            assertThat(third).as("a third client connection from one address")
+                    .startsWith("HTTP/1.1 429 ").contains("too_many_connections");
+            try (Socket other = connect("127.0.0.2", testbed.tunnelPort())) {
+                assertThat(answerToUpgradeHead(other)).as("another address").startsWith("HTTP/1.1 101 ");
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> testbed.server().registry().connections(tunnelId).size() == 3);
+                String fourth = answerToUpgrade(connect("127.0.0.3", testbed.tunnelPort()));
+                assertThat(fourth).as("a fourth connection to the endpoint").startsWith("HTTP/1.1 503 ")
+                        .contains("overloaded");
+            }
+            assertThat(log.messages(Level.WARN)).as("one line for both refusals").hasSize(1);
+            assertThat(log.messages(Level.WARN).get(0))
+                    .contains("tunnel endpoint", "127.0.0.1", "--max-connections-per-address");
+        }
+        assertThat(testbed.server().registry().connections(tunnelId)).as("the clients stay connected").hasSizeGreaterThanOrEqualTo(2);
+    }
+
+    private static Socket connect(String localAddress, int port) throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.bind(new InetSocketAddress(localAddress, 0));
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            socket.setSoTimeout(10_000);
+            return socket;
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /** Sends {@code text} and reads it back from the echo target; returns the socket. */
+    private static Socket echoed(Socket socket, String text) throws IOException {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        socket.getOutputStream().write(bytes);
+        socket.getOutputStream().flush();
+        assertThat(new String(socket.getInputStream().readNBytes(bytes.length), StandardCharsets.UTF_8)).isEqualTo(text);
+        return socket;
+    }
+
+    /** True when the server closes (EOF or reset) without sending anything; false on data or a read timeout. */
+    private static boolean closedByServer(Socket socket) throws IOException {
+        try {
+            return socket.getInputStream().read() == -1;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    private String upgradeRequest() {
+        return "GET /tunnel?token=" + token + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+                + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Sec-WebSocket-Protocol: tunnel\r\n\r\n";
+    }
+
+    /** Asks {@code socket} for an upgrade and reads the answer up to the server's close. */
+    private String answerToUpgrade(Socket socket) throws IOException {
+        try (socket) {
+            socket.getOutputStream().write(upgradeRequest().getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            ByteArrayOutputStream answer = new ByteArrayOutputStream();
+            byte[] buffer = new byte[4096];
+            int n;
+            while (answer.size() < 64 * 1024 && (n = in.read(buffer)) >= 0) {
+                answer.write(buffer, 0, n);
+            }
+            return answer.toString(StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    /** Asks {@code socket} for an upgrade and reads the answer's head; the socket stays open. */
+    private String answerToUpgradeHead(Socket socket) throws IOException {
+        socket.getOutputStream().write(upgradeRequest().getBytes(StandardCharsets.ISO_8859_1));
+        socket.getOutputStream().flush();
+        StringBuilder head = new StringBuilder();
+        InputStream in = socket.getInputStream();
+        while (!head.toString().endsWith("\r\n\r\n") && head.length() < 4096) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.append((char) b);
+        }
+        return head.toString();
+    }
+}
