@@ -12,6 +12,10 @@ import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.auth.OidcSettings;
 import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.events.EventLog;
+import io.picotunnel.server.monitor.CheckStore;
+import io.picotunnel.server.monitor.Monitor;
+import io.picotunnel.server.monitor.MonitorApi;
 import io.picotunnel.server.proxy.http.HttpListener;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
@@ -83,6 +87,9 @@ public final class PicoTunnelServer implements AutoCloseable {
     private HttpListener httpListener;
     private HttpProxy httpProxy;
     private HttpsListener httpsListener;
+    private EventLog events;
+    private CheckStore checks;
+    private Monitor monitor;
     private boolean stopped;
 
     private PicoTunnelServer(ServerConfig config) {
@@ -117,6 +124,9 @@ public final class PicoTunnelServer implements AutoCloseable {
         store = running(openStore());
         adminToken = resolveAdminToken();
         registry = new TunnelRegistry();
+        events = running(new EventLog(store.database(), Clock.systemUTC()));
+        registry.addClientListener(events);
+        checks = new CheckStore(store.database());
         EventLoopGroup loops = Transport.newEventLoopGroup(0, "picotunnel-io");
         eventLoops = loops;
         running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
@@ -127,7 +137,7 @@ public final class PicoTunnelServer implements AutoCloseable {
 
         // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
         // here; each then hears of every stored service, and of every change through the store from now on.
-        serviceListeners.add(tcpServices);
+        serviceListeners.add(new ListenFailures(tcpServices, events));
         serviceListeners.add(httpRoutes);
         serviceListeners.addAll(tls.serviceListeners());
         serviceListeners.addAll(extraListeners);
@@ -139,6 +149,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         startWebProxies(httpRoutes);
         tunnelEndpoint = running(startTunnelEndpoint());
         api = running(startApi());
+        monitor = running(new Monitor(config.monitoring(), store, registry, checks, events, Clock.systemUTC()));
+        monitor.start();
         log.info("PicoTunnel {} management API on {}", Version.get(), displayAddress(config.listenAddr().host(), apiPort()));
     }
 
@@ -196,6 +208,9 @@ public final class PicoTunnelServer implements AutoCloseable {
                 listener.onServiceChange(null, service);
             } catch (ServiceConflictException e) {
                 log.warn("Service {} ({}) is not active: {}", service.id(), service.type().json(), e.getMessage());
+                if (!(listener instanceof ListenFailures)) {
+                    ListenFailures.record(events, service, e);
+                }
             }
         }
     }
@@ -288,7 +303,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
             return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
-                    tls::certificateStatus);
+                    tls::certificateStatus, new MonitorApi(store, checks, events, Clock.systemUTC()));
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
@@ -436,5 +451,15 @@ public final class PicoTunnelServer implements AutoCloseable {
 
     public Store store() {
         return store;
+    }
+
+    /** What happened: clients, services, certificates, checks. */
+    public EventLog events() {
+        return events;
+    }
+
+    /** Check results and per-service probe settings. */
+    public CheckStore checks() {
+        return checks;
     }
 }

@@ -21,6 +21,7 @@ public final class ApiJson {
 
     private final TunnelPresence presence;
     private final Function<Service, CertificateStatus> certificates;
+    private final ApiHooks hooks;
 
     public ApiJson(TunnelPresence presence) {
         this(presence, service -> CertificateStatus.NOT_APPLICABLE);
@@ -28,8 +29,14 @@ public final class ApiJson {
 
     /** {@code certificates} gives each service's {@code cert_status}, {@code cert_expires_at} and {@code cert_error}. */
     public ApiJson(TunnelPresence presence, Function<Service, CertificateStatus> certificates) {
+        this(presence, certificates, ApiHooks.NONE);
+    }
+
+    /** {@code hooks} add fields of other features (monitoring) to tunnels and services. */
+    public ApiJson(TunnelPresence presence, Function<Service, CertificateStatus> certificates, ApiHooks hooks) {
         this.presence = presence;
         this.certificates = certificates;
+        this.hooks = hooks;
     }
 
     public ObjectNode tunnel(Tunnel tunnel) {
@@ -43,6 +50,7 @@ public final class ApiJson {
         json.put("connected_since", presence.connectedSince(tunnel.id()).map(Rfc3339::format).orElse(null));
         json.put("last_seen_at", presence.lastSeen(tunnel.id()).map(Rfc3339::format).orElse(null));
         json.set("clients", array(presence.clients(tunnel.id()), ApiJson::client));
+        hooks.tunnelJson(tunnel, json);
         return json;
     }
 
@@ -79,6 +87,7 @@ public final class ApiJson {
         json.put("cert_status", certificate.status());
         json.put("cert_expires_at", certificate.expiresAt() == null ? null : Rfc3339.format(certificate.expiresAt()));
         json.put("cert_error", certificate.error());
+        hooks.serviceJson(service, json);
         return json;
     }
 

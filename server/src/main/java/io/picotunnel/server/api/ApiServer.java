@@ -51,9 +51,16 @@ public final class ApiServer implements AutoCloseable {
     public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
                                   UiAssets ui, List<ReservedAddress> reserved,
                                   Function<Service, CertificateStatus> certificates) {
-        ApiJson json = new ApiJson(presence, certificates);
-        TunnelRoutes tunnels = new TunnelRoutes(store, presence, json);
-        ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved), json);
+        return start(address, store, presence, auth, ui, reserved, certificates, ApiHooks.NONE);
+    }
+
+    /** As above; {@code hooks} add routes and fields (monitoring). */
+    public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
+                                  UiAssets ui, List<ReservedAddress> reserved,
+                                  Function<Service, CertificateStatus> certificates, ApiHooks hooks) {
+        ApiJson json = new ApiJson(presence, certificates, hooks);
+        TunnelRoutes tunnels = new TunnelRoutes(store, presence, json, hooks);
+        ServiceRoutes services = new ServiceRoutes(store, new ServiceInput(reserved), json, hooks);
         Javalin app = Javalin.create(config -> {
             configureServer(config, address);
             auth.install(config);
@@ -69,6 +76,7 @@ public final class ApiServer implements AutoCloseable {
             config.routes.post("/api/tunnels/{id}/services", services::create);
             config.routes.patch("/api/services/{id}", services::update);
             config.routes.delete("/api/services/{id}", services::delete);
+            hooks.routes(config);
             configureErrors(config);
         });
         app.start();

@@ -6,17 +6,26 @@ import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 
+import java.util.HashSet;
+import java.util.Set;
+
 /** {@code /api/tunnels/{id}/services} and {@code /api/services/{id}}. */
 final class ServiceRoutes {
 
     private final Store store;
     private final ServiceInput input;
     private final ApiJson json;
+    private final ApiHooks hooks;
+    private final Set<String> writable;
 
-    ServiceRoutes(Store store, ServiceInput input, ApiJson json) {
+    ServiceRoutes(Store store, ServiceInput input, ApiJson json, ApiHooks hooks) {
         this.store = store;
         this.input = input;
         this.json = json;
+        this.hooks = hooks;
+        Set<String> fields = new HashSet<>(ServiceInput.WRITABLE);
+        fields.addAll(hooks.serviceFields());
+        this.writable = Set.copyOf(fields);
     }
 
     void list(Context ctx) {
@@ -32,26 +41,34 @@ final class ServiceRoutes {
         if (store.tunnel(tunnelId).isEmpty()) {
             throw ApiError.notFound("tunnel", tunnelId);
         }
-        Service draft = input.create(tunnelId, JsonBody.read(ctx, ServiceInput.WRITABLE, ServiceInput.READ_ONLY));
+        JsonBody body = JsonBody.read(ctx, writable, ServiceInput.READ_ONLY);
+        Service draft = input.create(tunnelId, body);
+        hooks.checkService(draft, body.object());
         Service created;
         try {
             created = store.createService(draft).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
         } catch (ServiceConflictException e) {
             throw conflict(draft, e);
         }
+        hooks.serviceSaved(created, body.object());
         Responses.json(ctx, 201, json.service(created));
     }
 
     void update(Context ctx) {
         String id = ctx.pathParam("id");
-        JsonBody body = JsonBody.read(ctx, ServiceInput.WRITABLE, ServiceInput.READ_ONLY);
+        JsonBody body = JsonBody.read(ctx, writable, ServiceInput.READ_ONLY);
         Service updated;
         try {
-            updated = store.updateService(id, stored -> input.patch(stored, body))
+            updated = store.updateService(id, stored -> {
+                Service patched = input.patch(stored, body);
+                hooks.checkService(patched, body.object());
+                return patched;
+            })
                     .orElseThrow(() -> ApiError.notFound("service", id));
         } catch (ServiceConflictException e) {
             throw conflict(store.service(id).orElse(null), e);
         }
+        hooks.serviceSaved(updated, body.object());
         Responses.json(ctx, 200, json.service(updated));
     }
 

@@ -19,11 +19,13 @@ final class TunnelRoutes {
     private final Store store;
     private final TunnelPresence presence;
     private final ApiJson json;
+    private final ApiHooks hooks;
 
-    TunnelRoutes(Store store, TunnelPresence presence, ApiJson json) {
+    TunnelRoutes(Store store, TunnelPresence presence, ApiJson json, ApiHooks hooks) {
         this.store = store;
         this.presence = presence;
         this.json = json;
+        this.hooks = hooks;
     }
 
     void list(Context ctx) {
@@ -63,6 +65,7 @@ final class TunnelRoutes {
         String id = ctx.pathParam("id");
         Tunnel tunnel = store.regenerateToken(id).orElseThrow(() -> ApiError.notFound("tunnel", id));
         presence.disconnect(id);
+        hooks.tokenRegenerated(tunnel);
         Responses.json(ctx, 200, json.tunnel(tunnel));
     }
 

@@ -40,7 +40,12 @@ public enum Setting {
             "How much the windows of one client connection may grow in all, which bounds its memory."),
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
-            "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once).");
+            "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once)."),
+    CHECK_INTERVAL("--check-interval", "DURATION", "60s", "How often every tunnel and service is checked, e.g. 30s, 5m."),
+    CHECK_RETENTION("--check-retention", "DURATION", "90d", "How long check results and events are kept, e.g. 30d."),
+    WEBHOOK_URL("--webhook-url", "URLS", null,
+            "Comma-separated webhook URLs (Slack, Discord or any JSON receiver) told when a tunnel or service goes down or up."),
+    ALERT_AFTER("--alert-after", "N", "2", "How many checks in a row a new state must hold before the webhooks are told.");
 
     private final String flag;
     private final List<String> aliases;
