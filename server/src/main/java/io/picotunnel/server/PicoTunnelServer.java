@@ -133,6 +133,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         tcpServices = running(new TcpServices(registry, loops, loops));
 
         tls = running(startTls());
+        tls.onCertificateOutcome(new CertificateEvents(events, store));
         HttpRoutes httpRoutes = new HttpRoutes();
 
         // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
