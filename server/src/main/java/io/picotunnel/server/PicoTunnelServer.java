@@ -16,6 +16,7 @@ import io.picotunnel.server.events.EventLog;
 import io.picotunnel.server.monitor.CheckStore;
 import io.picotunnel.server.monitor.Monitor;
 import io.picotunnel.server.monitor.MonitorApi;
+import io.picotunnel.server.monitor.Traffic;
 import io.picotunnel.server.proxy.http.HttpListener;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
@@ -90,6 +91,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private EventLog events;
     private CheckStore checks;
     private Monitor monitor;
+    private Traffic traffic;
     private boolean stopped;
 
     private PicoTunnelServer(ServerConfig config) {
@@ -127,10 +129,11 @@ public final class PicoTunnelServer implements AutoCloseable {
         events = running(new EventLog(store.database(), Clock.systemUTC()));
         registry.addClientListener(events);
         checks = new CheckStore(store.database());
+        traffic = running(new Traffic(store.database()));
         EventLoopGroup loops = Transport.newEventLoopGroup(0, "picotunnel-io");
         eventLoops = loops;
         running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
-        tcpServices = running(new TcpServices(registry, loops, loops));
+        tcpServices = running(new TcpServices(registry, loops, loops, traffic::service));
 
         tls = running(startTls());
         tls.onCertificateOutcome(new CertificateEvents(events, store));
@@ -265,6 +268,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .upstreamIdleTimeout(config.upstreamKeepaliveTimeout())
                 .acmeChallenges(tls.http01Answers())
                 .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
+                .traffic(traffic::service)
                 .build();
         httpProxy = proxy;
         running(proxy.upstreams());
@@ -304,7 +308,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
             return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
-                    tls::certificateStatus, new MonitorApi(store, checks, events, Clock.systemUTC()));
+                    tls::certificateStatus, new MonitorApi(store, checks, events, traffic, Clock.systemUTC()));
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
@@ -457,6 +461,11 @@ public final class PicoTunnelServer implements AutoCloseable {
     /** What happened: clients, services, certificates, checks. */
     public EventLog events() {
         return events;
+    }
+
+    /** Bytes, connections and requests of every tunnel and service. */
+    public Traffic traffic() {
+        return traffic;
     }
 
     /** Check results and per-service probe settings. */

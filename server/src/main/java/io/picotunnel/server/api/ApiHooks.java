@@ -33,6 +33,11 @@ public interface ApiHooks {
         return Set.of();
     }
 
+    /** Fields added to tunnel and service objects that a client may send back (they are ignored). */
+    default Set<String> readOnlyFields() {
+        return Set.of();
+    }
+
     /** Checks the fields of {@link #serviceFields()} in {@code body} before the service is saved; throws {@link ApiError}. */
     default void checkService(Service draft, ObjectNode body) {
     }

@@ -17,6 +17,7 @@ final class ServiceRoutes {
     private final ApiJson json;
     private final ApiHooks hooks;
     private final Set<String> writable;
+    private final Set<String> readOnly;
 
     ServiceRoutes(Store store, ServiceInput input, ApiJson json, ApiHooks hooks) {
         this.store = store;
@@ -26,6 +27,9 @@ final class ServiceRoutes {
         Set<String> fields = new HashSet<>(ServiceInput.WRITABLE);
         fields.addAll(hooks.serviceFields());
         this.writable = Set.copyOf(fields);
+        Set<String> ignored = new HashSet<>(ServiceInput.READ_ONLY);
+        ignored.addAll(hooks.readOnlyFields());
+        this.readOnly = Set.copyOf(ignored);
     }
 
     void list(Context ctx) {
@@ -41,7 +45,7 @@ final class ServiceRoutes {
         if (store.tunnel(tunnelId).isEmpty()) {
             throw ApiError.notFound("tunnel", tunnelId);
         }
-        JsonBody body = JsonBody.read(ctx, writable, ServiceInput.READ_ONLY);
+        JsonBody body = JsonBody.read(ctx, writable, readOnly);
         Service draft = input.create(tunnelId, body);
         hooks.checkService(draft, body.object());
         Service created;
@@ -56,7 +60,7 @@ final class ServiceRoutes {
 
     void update(Context ctx) {
         String id = ctx.pathParam("id");
-        JsonBody body = JsonBody.read(ctx, writable, ServiceInput.READ_ONLY);
+        JsonBody body = JsonBody.read(ctx, writable, readOnly);
         Service updated;
         try {
             updated = store.updateService(id, stored -> {

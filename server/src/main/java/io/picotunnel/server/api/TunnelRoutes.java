@@ -20,12 +20,16 @@ final class TunnelRoutes {
     private final TunnelPresence presence;
     private final ApiJson json;
     private final ApiHooks hooks;
+    private final Set<String> readOnly;
 
     TunnelRoutes(Store store, TunnelPresence presence, ApiJson json, ApiHooks hooks) {
         this.store = store;
         this.presence = presence;
         this.json = json;
         this.hooks = hooks;
+        Set<String> ignored = new java.util.HashSet<>(READ_ONLY);
+        ignored.addAll(hooks.readOnlyFields());
+        this.readOnly = Set.copyOf(ignored);
     }
 
     void list(Context ctx) {
@@ -33,7 +37,7 @@ final class TunnelRoutes {
     }
 
     void create(Context ctx) {
-        JsonBody body = JsonBody.read(ctx, WRITABLE, READ_ONLY);
+        JsonBody body = JsonBody.read(ctx, WRITABLE, readOnly);
         Tunnel tunnel = store.createTunnel(name(body.string("name")));
         Responses.json(ctx, 201, json.tunnel(tunnel));
     }
@@ -44,7 +48,7 @@ final class TunnelRoutes {
 
     void update(Context ctx) {
         String id = ctx.pathParam("id");
-        JsonBody body = JsonBody.read(ctx, WRITABLE, READ_ONLY);
+        JsonBody body = JsonBody.read(ctx, WRITABLE, readOnly);
         Tunnel tunnel = body.has("name")
                 ? store.renameTunnel(id, name(body.string("name"))).orElseThrow(() -> ApiError.notFound("tunnel", id))
                 : existing(id);

@@ -35,11 +35,13 @@ public final class MonitorApi implements ApiHooks {
     private final CheckStore checks;
     private final EventLog events;
     private final Stats stats;
+    private final Traffic traffic;
 
-    public MonitorApi(Store store, CheckStore checks, EventLog events, Clock clock) {
+    public MonitorApi(Store store, CheckStore checks, EventLog events, Traffic traffic, Clock clock) {
         this.store = store;
         this.checks = checks;
         this.events = events;
+        this.traffic = traffic;
         this.stats = new Stats(checks, clock);
     }
 
@@ -160,6 +162,33 @@ public final class MonitorApi implements ApiHooks {
         ServiceCheckSettings settings = service.id() == null ? ServiceCheckSettings.DEFAULT : checks.settings(service.id());
         json.put("health_check", settings.enabled());
         json.put("health_path", service.type() == ServiceType.HTTP ? settings.healthPath() : null);
+        traffic(traffic.service(service), json, service.type() == ServiceType.HTTP);
+    }
+
+    @Override
+    public void tunnelJson(Tunnel tunnel, ObjectNode json) {
+        traffic(traffic.tunnel(tunnel.id()), json, true);
+    }
+
+    /** {@code bytes_in}, {@code bytes_out}, {@code active_connections}, {@code total_connections}, {@code requests}. */
+    private static void traffic(TrafficCounters counters, ObjectNode json, boolean requests) {
+        json.put("bytes_in", counters.bytesIn());
+        json.put("bytes_out", counters.bytesOut());
+        json.put("active_connections", counters.activeConnections());
+        json.put("total_connections", counters.totalConnections());
+        if (requests) {
+            ObjectNode byClass = json.putObject("requests");
+            for (int hundreds = 1; hundreds <= 5; hundreds++) {
+                byClass.put(hundreds + "xx", counters.responses(hundreds));
+            }
+        } else {
+            json.putNull("requests");
+        }
+    }
+
+    @Override
+    public Set<String> readOnlyFields() {
+        return Set.of("bytes_in", "bytes_out", "active_connections", "total_connections", "requests");
     }
 
     @Override

@@ -26,6 +26,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelOfflineException;
 import org.slf4j.Logger;
@@ -119,6 +120,9 @@ final class Exchange {
     private boolean requestDone;
     /** The public connection may take another request after this response. */
     private boolean keepAlive;
+    private final TrafficCounters traffic;
+    /** Counted as ended in {@link #traffic} (once, however the exchange ends). */
+    private boolean trafficClosed;
 
     Exchange(PublicSide owner, HttpProxy proxy, boolean https, boolean http2, String clientIp, HttpRequest request,
             Service service) {
@@ -130,6 +134,8 @@ final class Exchange {
         this.clientIp = clientIp;
         this.request = request;
         this.service = service;
+        this.traffic = proxy.traffic(service);
+        traffic.opened();
         this.keepAliveRequested = HttpUtil.isKeepAlive(request);
         this.upgradeRequested = !http2 && HopByHop.isUpgrade(request.headers());
         this.expectsResponseBody = !request.method().equals(HttpMethod.HEAD);
@@ -161,7 +167,7 @@ final class Exchange {
             Throwable cause = opened.cause();
             LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
             end();
-            owner.answerLocally(request, cause instanceof TunnelOfflineException
+            answerLocally(cause instanceof TunnelOfflineException
                     ? ErrorPage.tunnelOffline() : ErrorPage.targetUnreachable(service.targetAddr()), false, false);
             return;
         }
@@ -240,6 +246,7 @@ final class Exchange {
     /** The next piece of the request body, read from the public side. */
     void forwardRequestContent(HttpContent content) {
         boolean last = content instanceof LastHttpContent;
+        traffic.received(content.content().readableBytes());
         writeUpstream(content);
         if (last) {
             requestDone = true;
@@ -290,7 +297,7 @@ final class Exchange {
         LOG.info("{} did not answer {} {} within {}", service.targetAddr(), request.method(), service.domain(),
                 proxy.responseTimeout());
         end();
-        owner.answerLocally(request, ErrorPage.timeout(service.targetAddr(), proxy.responseTimeout().toSeconds()),
+        answerLocally(ErrorPage.timeout(service.targetAddr(), proxy.responseTimeout().toSeconds()),
                 !requestDone, requestDone);
     }
 
@@ -321,6 +328,8 @@ final class Exchange {
             return;
         }
         phase = Phase.UPGRADED;
+        traffic.responded(response.status().code());
+        closeTraffic();
         cancelResponseTimer();
         HttpHeaders headers = response.headers().copy();
         String protocol = headers.get(HttpHeaderNames.UPGRADE);
@@ -357,6 +366,7 @@ final class Exchange {
         }
         cancelResponseTimer();
         phase = Phase.RESPONDING;
+        traffic.responded(code);
         upstreamResponse = response;
         writePublic(publicResponse(response));
     }
@@ -403,6 +413,7 @@ final class Exchange {
             onUpstreamEnded();
             return;
         }
+        traffic.sent(content.content().readableBytes());
         writePublic(content);
         if (last) {
             if (requestDone) {
@@ -449,7 +460,7 @@ final class Exchange {
         if (!responseStarted) {
             LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
                     service.domain());
-            owner.answerLocally(request, ErrorPage.targetUnreachable(service.targetAddr()), !requestDone, requestDone);
+            answerLocally(ErrorPage.targetUnreachable(service.targetAddr()), !requestDone, requestDone);
         } else {
             // Part of the response is out already: abort, so that the cut body cannot pass for a whole one.
             LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
@@ -465,6 +476,7 @@ final class Exchange {
     /** Ends the exchange; its stream goes back to the pool when {@code reuse}, else is closed. */
     private void end(boolean reuse) {
         phase = Phase.ENDED;
+        closeTraffic();
         cancelResponseTimer();
         if (upstream != null) {
             if (reuse) {
@@ -489,6 +501,19 @@ final class Exchange {
         boolean selfDelimited = !expectsResponseBody || code == 204 || code == 304
                 || HttpUtil.isTransferEncodingChunked(response) || HttpUtil.isContentLengthSet(response);
         return selfDelimited && HttpUtil.isKeepAlive(response);
+    }
+
+    /** The proxy answers itself (502, 504): counted with the service's responses. */
+    private void answerLocally(ErrorPage page, boolean close, boolean requestFinished) {
+        traffic.responded(page.status().code());
+        owner.answerLocally(request, page, close, requestFinished);
+    }
+
+    private void closeTraffic() {
+        if (!trafficClosed) {
+            trafficClosed = true;
+            traffic.closed();
+        }
     }
 
     /** The public side went away: the stream is closed (never reused after an exchange cut short). */

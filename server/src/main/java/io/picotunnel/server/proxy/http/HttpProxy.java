@@ -8,6 +8,8 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.picotunnel.server.monitor.TrafficCounters;
+import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tls.HttpPipelines;
 
 import java.time.Duration;
@@ -37,6 +39,7 @@ public final class HttpProxy implements HttpPipelines {
     private final Duration idleTimeout;
     private final Function<String, Optional<String>> acmeChallenges;
     private final int httpsPort;
+    private final Function<Service, TrafficCounters> traffic;
 
     private HttpProxy(Builder builder) {
         this.routes = Objects.requireNonNull(builder.routes, "routes");
@@ -46,6 +49,12 @@ public final class HttpProxy implements HttpPipelines {
         this.idleTimeout = builder.idleTimeout;
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
+        this.traffic = builder.traffic;
+    }
+
+    /** The lasting traffic counters of {@code service}. */
+    TrafficCounters traffic(Service service) {
+        return traffic.apply(service);
     }
 
     public static Builder builder() {
@@ -120,6 +129,7 @@ public final class HttpProxy implements HttpPipelines {
         private int maxIdleUpstreams = 32;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
         private int httpsPort = 443;
+        private Function<Service, TrafficCounters> traffic = service -> TrafficCounters.NONE;
 
         private Builder() {
         }
@@ -185,6 +195,12 @@ public final class HttpProxy implements HttpPipelines {
                 throw new IllegalArgumentException("httpsPort out of range: " + port);
             }
             this.httpsPort = port;
+            return this;
+        }
+
+        /** Where each service's requests, body bytes and response statuses are counted. */
+        public Builder traffic(Function<Service, TrafficCounters> counters) {
+            this.traffic = Objects.requireNonNull(counters, "traffic");
             return this;
         }
 

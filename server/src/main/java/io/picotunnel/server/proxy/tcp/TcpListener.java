@@ -10,6 +10,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
@@ -35,12 +36,14 @@ final class TcpListener {
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
     private final ChannelGroup connections = new DefaultChannelGroup("tcp-service", GlobalEventExecutor.INSTANCE);
-    private final TcpTraffic traffic = new TcpTraffic();
+    private final TcpTraffic traffic;
     /** Read by the event loops at each accept: the tunnel and target of new connections. */
     private volatile Service service;
     private Channel serverChannel;
 
-    TcpListener(Service service, TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers) {
+    TcpListener(Service service, TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers,
+                TrafficCounters counters) {
+        this.traffic = new TcpTraffic(counters);
         this.service = service;
         this.registry = registry;
         this.acceptors = acceptors;
@@ -139,6 +142,8 @@ final class TcpListener {
                     @Override
                     protected void initChannel(Channel channel) {
                         connections.add(channel);
+                        traffic.opened();
+                        channel.closeFuture().addListener(closed -> traffic.closed());
                         channel.pipeline().addLast("tcp-traffic", new TrafficCounter(traffic));
                         channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry));
                     }

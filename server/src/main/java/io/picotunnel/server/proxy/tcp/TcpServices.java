@@ -1,6 +1,7 @@
 package io.picotunnel.server.proxy.tcp;
 
 import io.netty.channel.EventLoopGroup;
+import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -15,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Keeps one listening socket per enabled {@code tcp} service, following the store: bound on create or
@@ -31,11 +33,19 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private final EventLoopGroup workers;
     /** By service id; changed only under this object's lock (API and start-up threads, never the data plane). */
     private final Map<String, TcpListener> listeners = new HashMap<>();
+    private final Function<Service, TrafficCounters> counters;
 
     public TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers) {
+        this(registry, acceptors, workers, service -> TrafficCounters.NONE);
+    }
+
+    /** {@code counters} gives each service's lasting traffic counters. */
+    public TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers,
+                       Function<Service, TrafficCounters> counters) {
         this.registry = registry;
         this.acceptors = acceptors;
         this.workers = workers;
+        this.counters = counters;
     }
 
     @Override
@@ -58,7 +68,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         }
         try {
             if (current == null) {
-                TcpListener listener = new TcpListener(after, registry, acceptors, workers);
+                TcpListener listener = new TcpListener(after, registry, acceptors, workers, counters.apply(after));
                 listener.listen(address);
                 listeners.put(id, listener);
             } else if (current.service().listenAddr().equals(after.listenAddr()) && current.isListening()) {
