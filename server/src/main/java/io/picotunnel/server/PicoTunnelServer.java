@@ -14,6 +14,7 @@ import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.events.EventLog;
 import io.picotunnel.server.monitor.CheckStore;
+import io.picotunnel.server.monitor.Metrics;
 import io.picotunnel.server.monitor.Monitor;
 import io.picotunnel.server.monitor.MonitorApi;
 import io.picotunnel.server.monitor.Traffic;
@@ -92,6 +93,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private CheckStore checks;
     private Monitor monitor;
     private Traffic traffic;
+    private Metrics metrics;
     private boolean stopped;
 
     private PicoTunnelServer(ServerConfig config) {
@@ -130,6 +132,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         registry.addClientListener(events);
         checks = new CheckStore(store.database());
         traffic = running(new Traffic(store.database()));
+        metrics = running(new Metrics(registry));
+        traffic.exportTo(metrics);
         EventLoopGroup loops = Transport.newEventLoopGroup(0, "picotunnel-io");
         eventLoops = loops;
         running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
@@ -154,6 +158,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         tunnelEndpoint = running(startTunnelEndpoint());
         api = running(startApi());
         monitor = running(new Monitor(config.monitoring(), store, registry, checks, events, Clock.systemUTC()));
+        monitor.exportTo(metrics);
         monitor.start();
         log.info("PicoTunnel {} management API on {}", Version.get(), displayAddress(config.listenAddr().host(), apiPort()));
     }
@@ -308,7 +313,8 @@ public final class PicoTunnelServer implements AutoCloseable {
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
             return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
-                    tls::certificateStatus, new MonitorApi(store, checks, events, traffic, Clock.systemUTC()));
+                    tls::certificateStatus, new MonitorApi(store, checks, events, traffic, metrics,
+                    config.monitoring().metricsPublic(), Clock.systemUTC()));
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }

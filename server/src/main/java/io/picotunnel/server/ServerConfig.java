@@ -213,7 +213,7 @@ public record ServerConfig(
                 throw invalid(Setting.ALERT_AFTER, "'" + raw(Setting.ALERT_AFTER) + "' is not a whole number from 1 to 1000");
             }
             return new MonitorSettings(duration(Setting.CHECK_INTERVAL), duration(Setting.CHECK_RETENTION), webhooks,
-                    alertAfter);
+                    alertAfter, bool(Setting.METRICS_PUBLIC));
         }
 
         private SessionLimits tunnels() {

@@ -16,8 +16,13 @@ public interface ApiHooks {
     ApiHooks NONE = new ApiHooks() {
     };
 
-    /** Adds routes (under {@code /api}, behind the same authentication). */
+    /** Adds routes (under {@code /api}, behind the same authentication, or in {@link #guardedPaths()}). */
     default void routes(JavalinConfig config) {
+    }
+
+    /** Paths of {@link #routes} outside {@code /api} that need the same authentication as the API. */
+    default java.util.List<String> guardedPaths() {
+        return java.util.List.of();
     }
 
     /** Adds fields to a tunnel object. */

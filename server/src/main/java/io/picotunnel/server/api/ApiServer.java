@@ -64,6 +64,7 @@ public final class ApiServer implements AutoCloseable {
         Javalin app = Javalin.create(config -> {
             configureServer(config, address);
             auth.install(config);
+            hooks.guardedPaths().forEach(path -> auth.guard(config, path));
             ui.install(config);
             config.routes.get("/health", ctx -> health(ctx, presence));
             config.routes.get("/api/tunnels", tunnels::list);

@@ -55,6 +55,7 @@ public final class Monitor implements AutoCloseable {
         return t;
     });
     private Instant lastPrune = Instant.EPOCH;
+    private volatile Metrics metrics;
 
     public Monitor(MonitorSettings settings, Store store, TunnelRegistry registry, CheckStore checks, EventLog events,
                    Clock clock) {
@@ -73,6 +74,11 @@ public final class Monitor implements AutoCloseable {
         thread.scheduleAtFixedRate(this::tick, every, every, TimeUnit.MILLISECONDS);
         log.info("Checking tunnels and services every {}{}", Probes.describe(settings.checkInterval()),
                 webhooks.isEmpty() ? "" : ", alerts to " + settings.webhookUrls().size() + " webhook(s)");
+    }
+
+    /** Counts every check result in {@code target} from now on. */
+    public void exportTo(Metrics target) {
+        this.metrics = target;
     }
 
     public CheckStore checks() {
@@ -128,6 +134,10 @@ public final class Monitor implements AutoCloseable {
             results.add(check.completeOnTimeout(null, probes.timeout().toMillis() + 2_000, TimeUnit.MILLISECONDS).join());
         }
         results.removeIf(java.util.Objects::isNull);
+        Metrics target = metrics;
+        if (target != null) {
+            results.forEach(target::check);
+        }
         List<Check> changes = new ArrayList<>();
         List<Check> eventful = new ArrayList<>();
         Set<Subject> seen = new HashSet<>();

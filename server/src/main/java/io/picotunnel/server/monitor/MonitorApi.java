@@ -36,8 +36,13 @@ public final class MonitorApi implements ApiHooks {
     private final EventLog events;
     private final Stats stats;
     private final Traffic traffic;
+    private final Metrics metrics;
+    private final boolean metricsPublic;
 
-    public MonitorApi(Store store, CheckStore checks, EventLog events, Traffic traffic, Clock clock) {
+    public MonitorApi(Store store, CheckStore checks, EventLog events, Traffic traffic, Metrics metrics,
+                      boolean metricsPublic, Clock clock) {
+        this.metrics = metrics;
+        this.metricsPublic = metricsPublic;
         this.store = store;
         this.checks = checks;
         this.events = events;
@@ -51,6 +56,13 @@ public final class MonitorApi implements ApiHooks {
         config.routes.get("/api/tunnels/{id}/stats", this::stats);
         config.routes.get("/api/tunnels/{id}/events", this::tunnelEvents);
         config.routes.get("/api/events", this::events);
+        config.routes.get("/metrics", ctx -> ctx.status(200).contentType("text/plain; version=0.0.4; charset=utf-8")
+                .result(metrics.scrape()));
+    }
+
+    @Override
+    public List<String> guardedPaths() {
+        return metricsPublic ? List.of() : List.of("/metrics");
     }
 
     private void checks(Context ctx) {

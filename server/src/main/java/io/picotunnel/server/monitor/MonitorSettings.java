@@ -9,7 +9,8 @@ import java.util.Objects;
  * Monitoring settings: how often every tunnel and service is checked, how long checks are kept, where alerts go
  * and after how many checks in a row a new state is alerted.
  */
-public record MonitorSettings(Duration checkInterval, Duration checkRetention, List<URI> webhookUrls, int alertAfter) {
+public record MonitorSettings(Duration checkInterval, Duration checkRetention, List<URI> webhookUrls, int alertAfter,
+                              boolean metricsPublic) {
 
     /** The longest a ping or probe may take; shorter with a short interval, so that checks never overlap. */
     public static final Duration MAX_CHECK_TIMEOUT = Duration.ofSeconds(5);

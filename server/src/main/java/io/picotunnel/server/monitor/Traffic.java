@@ -28,6 +28,7 @@ public final class Traffic implements AutoCloseable {
     private final Database database;
     private final Map<String, TrafficCounters> tunnels = new ConcurrentHashMap<>();
     private final Map<String, TrafficCounters> services = new ConcurrentHashMap<>();
+    private final Map<String, Service> serviceOf = new ConcurrentHashMap<>();
     /** Stored values by id ("t:" or "s:" prefix), added to the counters as they are created. */
     private final Map<String, long[]> stored = new HashMap<>();
     private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -36,6 +37,8 @@ public final class Traffic implements AutoCloseable {
         return thread;
     });
 
+    private volatile Metrics metrics;
+
     public Traffic(Database database) {
         this.database = database;
         load();
@@ -43,12 +46,47 @@ public final class Traffic implements AutoCloseable {
         flusher.scheduleWithFixedDelay(this::flushQuietly, every, every, TimeUnit.MILLISECONDS);
     }
 
+    /** Registers the meters of every counter, now and as they are created. */
+    public synchronized void exportTo(Metrics target) {
+        this.metrics = target;
+        tunnels.forEach(target::tunnelCounters);
+        for (Map.Entry<String, Service> entry : serviceOf.entrySet()) {
+            target.serviceCounters(entry.getValue(), services.get(entry.getKey()));
+        }
+    }
+
     public TrafficCounters tunnel(String tunnelId) {
-        return tunnels.computeIfAbsent(tunnelId, id -> restored("t:" + id, new TrafficCounters(null)));
+        TrafficCounters existing = tunnels.get(tunnelId);
+        return existing != null ? existing : create(tunnelId, null);
     }
 
     public TrafficCounters service(Service service) {
-        return services.computeIfAbsent(service.id(), id -> restored("s:" + id, new TrafficCounters(tunnel(service.tunnelId()))));
+        TrafficCounters existing = services.get(service.id());
+        return existing != null ? existing : create(service.tunnelId(), service);
+    }
+
+    private synchronized TrafficCounters create(String tunnelId, Service service) {
+        TrafficCounters tunnel = tunnels.get(tunnelId);
+        if (tunnel == null) {
+            tunnel = restored("t:" + tunnelId, new TrafficCounters(null));
+            tunnels.put(tunnelId, tunnel);
+            if (metrics != null) {
+                metrics.tunnelCounters(tunnelId, tunnel);
+            }
+        }
+        if (service == null) {
+            return tunnel;
+        }
+        TrafficCounters counters = services.get(service.id());
+        if (counters == null) {
+            counters = restored("s:" + service.id(), new TrafficCounters(tunnel));
+            services.put(service.id(), counters);
+            serviceOf.put(service.id(), service);
+            if (metrics != null) {
+                metrics.serviceCounters(service, counters);
+            }
+        }
+        return counters;
     }
 
     private TrafficCounters restored(String key, TrafficCounters counters) {

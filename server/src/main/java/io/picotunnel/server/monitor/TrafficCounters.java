@@ -14,6 +14,7 @@ public final class TrafficCounters {
     public static final TrafficCounters NONE = new TrafficCounters(null);
 
     private final TrafficCounters tunnel;
+    private volatile java.util.function.LongConsumer durations = nanos -> { };
     final LongAdder bytesIn = new LongAdder();
     final LongAdder bytesOut = new LongAdder();
     final LongAdder totalConnections = new LongAdder();
@@ -67,6 +68,18 @@ public final class TrafficCounters {
             if (tunnel != null) {
                 tunnel.closed();
             }
+        }
+    }
+
+    /** Where the durations of http requests go (the metrics' histogram). */
+    void onDuration(java.util.function.LongConsumer sink) {
+        this.durations = sink;
+    }
+
+    /** An http request took {@code nanos} from its head to the end of its response. */
+    public void requestTook(long nanos) {
+        if (counted()) {
+            durations.accept(nanos);
         }
     }
 

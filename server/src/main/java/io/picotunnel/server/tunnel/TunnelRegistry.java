@@ -164,6 +164,13 @@ public final class TunnelRegistry implements TunnelPresence {
         }
     }
 
+    /** Every client connection of every tunnel. */
+    public List<Connection> allConnections() {
+        List<Connection> all = new ArrayList<>();
+        connections.values().forEach(all::addAll);
+        return all;
+    }
+
     /** The tunnel's client connections, oldest first; empty when none is connected. */
     public List<Connection> connections(String tunnelId) {
         return connections.getOrDefault(tunnelId, List.of());

@@ -123,6 +123,7 @@ final class Exchange {
     private final TrafficCounters traffic;
     /** Counted as ended in {@link #traffic} (once, however the exchange ends). */
     private boolean trafficClosed;
+    private final long startNanos;
 
     Exchange(PublicSide owner, HttpProxy proxy, boolean https, boolean http2, String clientIp, HttpRequest request,
             Service service) {
@@ -136,6 +137,7 @@ final class Exchange {
         this.service = service;
         this.traffic = proxy.traffic(service);
         traffic.opened();
+        this.startNanos = System.nanoTime();
         this.keepAliveRequested = HttpUtil.isKeepAlive(request);
         this.upgradeRequested = !http2 && HopByHop.isUpgrade(request.headers());
         this.expectsResponseBody = !request.method().equals(HttpMethod.HEAD);
@@ -512,6 +514,7 @@ final class Exchange {
     private void closeTraffic() {
         if (!trafficClosed) {
             trafficClosed = true;
+            traffic.requestTook(System.nanoTime() - startNanos);
             traffic.closed();
         }
     }
