@@ -4,6 +4,7 @@ import { ClientCommands } from '../components/ClientCommands';
 import { ClientsTable } from '../components/ClientsTable';
 import { ArrowLeftIcon, PlusIcon, TrashIcon } from '../components/Icons';
 import { ConfirmDialog, Modal } from '../components/Modal';
+import { MonitoringPanel } from '../components/MonitoringPanel';
 import { ServiceForm } from '../components/ServiceForm';
 import { serviceAddress, ServicesTable } from '../components/ServicesTable';
 import { PresenceText, StatusBadge } from '../components/StatusBadge';
@@ -175,6 +176,8 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
         </div>
         <ClientsTable clients={clients} />
       </section>
+
+      <MonitoringPanel tunnelId={tunnel.id} services={services} />
 
       <section className="card" aria-labelledby="connect-title">
         <div className="card-header">
