@@ -1,9 +1,17 @@
 import { useCallback } from 'react';
-import { api, type Check, type Figures, type PicoEvent, type Service, type Stats } from '../api';
+import { api, ApiError, type Check, type Figures, type PicoEvent, type Service, type Stats } from '../api';
 import { formatDate, timeAgo } from '../time';
 import { usePolling } from '../usePolling';
 import { HeartbeatBar } from './HeartbeatBar';
 import { serviceAddress } from './ServicesTable';
+
+/** A figure the server does not have is left out; the server being unreachable keeps what is shown (stale, marked). */
+function orWhenMissing<T>(fallback: T) {
+  return (e: unknown): T => {
+    if (e instanceof ApiError && (e.status === 0 || e.status >= 502)) throw e;
+    return fallback;
+  };
+}
 
 interface Monitoring {
   stats: Stats | null;
@@ -72,9 +80,9 @@ export function LatencyGraph({ checks }: { checks: Check[] }) {
 export function MonitoringPanel({ tunnelId, services }: { tunnelId: string; services: Service[] }) {
   const load = useCallback(async (): Promise<Monitoring> => {
     const [stats, checks, events] = await Promise.all([
-      api.stats(tunnelId).catch(() => null),
-      api.checks(tunnelId, 60).catch(() => [] as Check[]),
-      api.tunnelEvents(tunnelId, 20).catch(() => [] as PicoEvent[]),
+      api.stats(tunnelId).catch(orWhenMissing<Stats | null>(null)),
+      api.checks(tunnelId, 60).catch(orWhenMissing<Check[]>([])),
+      api.tunnelEvents(tunnelId, 20).catch(orWhenMissing<PicoEvent[]>([])),
     ]);
     return { stats, checks, events };
   }, [tunnelId]);
@@ -100,8 +108,9 @@ export function MonitoringPanel({ tunnelId, services }: { tunnelId: string; serv
       <section className="card" aria-labelledby="traffic-title">
         <h2 id="traffic-title">Traffic</h2>
         {services.length === 0 ? (
-          <p className="muted">No services yet.</p>
+          <p className="muted">Traffic shows here once the tunnel has a service.</p>
         ) : (
+          <div className="table-scroll">
           <table className="table traffic-table">
             <thead>
               <tr>
@@ -134,6 +143,7 @@ export function MonitoringPanel({ tunnelId, services }: { tunnelId: string; serv
               })}
             </tbody>
           </table>
+          </div>
         )}
       </section>
 

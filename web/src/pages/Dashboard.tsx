@@ -19,7 +19,10 @@ async function loadRows(): Promise<TunnelRow[]> {
     tunnels.map(async (tunnel) => ({
       tunnel,
       services: await api.services(tunnel.id).catch(() => null),
-      checks: await api.checks(tunnel.id, 30).catch(() => null),
+      checks: await api.checks(tunnel.id, 30).catch((e) => {
+        if (e instanceof ApiError && (e.status === 0 || e.status >= 502)) throw e;
+        return null;
+      }),
     })),
   );
 }

@@ -11,6 +11,7 @@ import { PresenceText, StatusBadge } from '../components/StatusBadge';
 import { TokenPanel } from '../components/TokenPanel';
 import { Link, useRouter } from '../router';
 import { usePolling } from '../usePolling';
+import { useServerReachable } from '../useServerReachable';
 
 interface Loaded {
   tunnel: Tunnel;
@@ -26,6 +27,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     return { tunnel, services };
   }, [id]);
   const { data, error, reload } = usePolling(load);
+  const { reachable } = useServerReachable();
   const [override, setOverride] = useState<Tunnel | null>(null);
   const [revealed, setRevealed] = useState(false);
   const [editing, setEditing] = useState<Editing>(null);
@@ -171,7 +173,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
         <div className="card-header">
           <h2 id="clients-title">Clients</h2>
           <span className="muted" aria-live="polite">
-            {clients.length === 1 ? '1 connected' : `${clients.length} connected`}
+            {!reachable ? 'unknown: the server cannot be reached' : clients.length === 1 ? '1 connected' : `${clients.length} connected`}
           </span>
         </div>
         <ClientsTable clients={clients} />
