@@ -12,6 +12,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -19,7 +23,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Posts a JSON message to every configured webhook URL. The body works for Slack ({@code text}) and Discord
  * ({@code content}) incoming webhooks and carries the details as fields of their own. A failed delivery (no
- * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s; a 4xx other than 429 is not.
+ * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s; a 4xx other than 429 is not. Each URL gets
+ * its messages one at a time, in the order they were sent.
  */
 final class Webhooks implements AutoCloseable {
 
@@ -29,6 +34,8 @@ final class Webhooks implements AutoCloseable {
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
     private final List<URI> urls;
+    /** Per URL, the delivery of the newest message queued (completes when delivered or given up). */
+    private final Map<URI, CompletableFuture<Void>> queues = new ConcurrentHashMap<>();
     private final ObjectMapper mapper = new ObjectMapper();
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(REQUEST_TIMEOUT)
             .followRedirects(HttpClient.Redirect.NEVER).build();
@@ -57,11 +64,21 @@ final class Webhooks implements AutoCloseable {
         body.setAll(details);
         String json = body.toString();
         for (URI url : urls) {
-            retries.execute(() -> attempt(url, json, 1));
+            // One message at a time per URL, in order: a retried "down" never arrives after the "up" that followed it.
+            queues.compute(url, (u, tail) -> (tail == null ? CompletableFuture.<Void>completedFuture(null) : tail)
+                    .thenCompose(ignored -> {
+                        CompletableFuture<Void> delivered = new CompletableFuture<>();
+                        try {
+                            retries.execute(() -> attempt(url, json, 1, delivered));
+                        } catch (RejectedExecutionException closed) {
+                            delivered.complete(null);
+                        }
+                        return delivered;
+                    }));
         }
     }
 
-    private void attempt(URI url, String json, int attempt) {
+    private void attempt(URI url, String json, int attempt, CompletableFuture<Void> delivered) {
         HttpRequest request = HttpRequest.newBuilder(url).timeout(REQUEST_TIMEOUT)
                 .header("Content-Type", "application/json").header("User-Agent", "PicoTunnel")
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build();
@@ -70,24 +87,28 @@ final class Webhooks implements AutoCloseable {
             if (error != null) {
                 problem = error.getCause() instanceof IOException io ? String.valueOf(io.getMessage()) : String.valueOf(error.getMessage());
             } else if (response.statusCode() / 100 == 2) {
+                delivered.complete(null);
                 return;
             } else if (response.statusCode() / 100 == 4 && response.statusCode() != 429) {
                 log.warn("Webhook {} refused the message with status {}; not trying again. Check the URL.",
                         redacted(url), response.statusCode());
+                delivered.complete(null);
                 return;
             } else {
                 problem = "status " + response.statusCode();
             }
             if (attempt >= ATTEMPTS) {
                 log.warn("Webhook {} failed {} times ({}); the message is dropped.", redacted(url), attempt, problem);
+                delivered.complete(null);
                 return;
             }
             long delay = FIRST_DELAY.toMillis() << (attempt - 1);
             log.info("Webhook {} failed ({}); trying again in {} ms.", redacted(url), problem, delay);
             try {
-                retries.schedule(() -> attempt(url, json, attempt + 1), delay, TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                retries.schedule(() -> attempt(url, json, attempt + 1, delivered), delay, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException closed) {
                 log.debug("webhooks closed; message to {} dropped", redacted(url));
+                delivered.complete(null);
             }
         });
     }

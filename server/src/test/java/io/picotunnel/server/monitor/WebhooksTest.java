@@ -13,7 +13,7 @@ import static org.awaitility.Awaitility.await;
 class WebhooksTest {
 
     @Test
-    void messageRefusedWithA503IsDeliveredOnALaterAttempt() {
+    void messageRefusedWithA503IsDeliveredOnALaterAttemptAndMessagesKeepTheirOrder() {
         try (WebhookReceiver receiver = new WebhookReceiver(2);
              WebhookReceiver second = new WebhookReceiver(0);
              Webhooks webhooks = new Webhooks(List.of(URI.create(receiver.url()), URI.create(second.url())))) {
@@ -22,8 +22,10 @@ class WebhooksTest {
 
             await().atMost(20, TimeUnit.SECONDS).until(() -> receiver.messages().size() == 2 && second.messages().size() == 2);
             assertThat(receiver.requests()).isEqualTo(4);
-            assertThat(receiver.messages()).extracting(m -> m.get("text").asText()).containsExactlyInAnyOrder("first", "second");
-            assertThat(second.messages().getFirst().get("content").asText()).isEqualTo("first");
+            // The first message was refused twice; the second waited for it.
+            assertThat(receiver.messages()).extracting(m -> m.get("text").asText()).containsExactly("first", "second");
+            assertThat(second.messages()).extracting(m -> m.get("content").asText()).containsExactly("first", "second");
+            assertThat(receiver.messages().getFirst().get("n").asInt()).isEqualTo(1);
         }
     }
 }
