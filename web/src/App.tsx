@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, onUnauthorized, type Session } from './api';
 import { LogOutIcon, LogoIcon } from './components/Icons';
+import { ServerUnreachableBanner } from './components/ServerUnreachableBanner';
 import { Dashboard } from './pages/Dashboard';
 import { SignIn } from './pages/SignIn';
 import { TunnelPage } from './pages/TunnelPage';
@@ -72,6 +73,7 @@ function SignedIn({ session }: { session: Session }) {
           )}
         </div>
       </header>
+      <ServerUnreachableBanner />
       {route.page === 'dashboard' && <Dashboard />}
       {route.page === 'tunnel' && <TunnelPage key={route.id} id={route.id} tunnelServer={session.tunnel_server ?? window.location.hostname + ':8443'} />}
       {route.page === 'not-found' && (

@@ -28,6 +28,50 @@ export interface Tunnel {
   last_seen_at?: string | null;
   /** The connected clients, oldest first; empty when none is. */
   clients: TunnelClient[];
+  bytes_in?: number;
+  bytes_out?: number;
+  active_connections?: number;
+  total_connections?: number;
+}
+
+/** Responses by status class (http services and tunnels). */
+export type RequestCounts = Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number>;
+
+/** One check of a tunnel (service_id null) or of one of its services. */
+export interface Check {
+  id: number;
+  tunnel_id: string;
+  service_id: string | null;
+  status: 'up' | 'down';
+  latency_ms: number | null;
+  error: string | null;
+  created_at: string;
+}
+
+/** Uptime figures of a tunnel or service: percentages and milliseconds, null without data. */
+export interface Figures {
+  status: 'up' | 'down' | null;
+  since: string | null;
+  uptime_24h: number | null;
+  uptime_7d: number | null;
+  uptime_30d: number | null;
+  avg_latency_ms_24h: number | null;
+  avg_latency_ms_7d: number | null;
+  avg_latency_ms_30d: number | null;
+}
+
+export interface Stats extends Figures {
+  tunnel_id: string;
+  services: (Figures & { service_id: string })[];
+}
+
+export interface PicoEvent {
+  id: number;
+  tunnel_id: string | null;
+  service_id: string | null;
+  type: string;
+  message: string;
+  created_at: string;
 }
 
 export type ServiceType = 'http' | 'tcp';
@@ -69,6 +113,13 @@ export interface Service {
   ip_allow?: string[] | null;
   ip_deny?: string[] | null;
   rate_limit?: RateLimit | null;
+  health_check?: boolean;
+  health_path?: string | null;
+  bytes_in?: number;
+  bytes_out?: number;
+  active_connections?: number;
+  total_connections?: number;
+  requests?: RequestCounts | null;
 }
 
 export interface ServiceInput {
@@ -137,6 +188,27 @@ export function fieldOf(body: { field?: unknown; message?: unknown; error?: unkn
 }
 
 type Listener = () => void;
+
+type ReachabilityListener = (reachable: boolean, since: Date | null) => void;
+const reachabilityListeners = new Set<ReachabilityListener>();
+let reachable = true;
+/** When the server was last answered by (the time of the data shown while it cannot be reached). */
+let lastContact: Date | null = null;
+
+/** Every request tells whether the server answered; listeners hear of each change. */
+export function reportReachable(answered: boolean) {
+  if (answered) lastContact = new Date();
+  if (answered === reachable) return;
+  reachable = answered;
+  reachabilityListeners.forEach((listener) => listener(reachable, lastContact));
+}
+
+/** Calls back whenever the server becomes unreachable or reachable again; returns the unsubscribe. */
+export function onReachability(listener: ReachabilityListener): () => void {
+  reachabilityListeners.add(listener);
+  listener(reachable, lastContact);
+  return () => reachabilityListeners.delete(listener);
+}
 const unauthorizedListeners = new Set<Listener>();
 
 /** Calls back when any request is answered 401, so the app can show the sign-in page. */
@@ -158,8 +230,11 @@ export async function request<T>(method: string, path: string, body?: unknown): 
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
+    reportReachable(false);
     throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.', null);
   }
+  // A proxy in front answers 502/503/504 while the server itself is down.
+  reportReachable(![502, 503, 504].includes(response.status));
   if (response.status === 204) return undefined as T;
   const text = await response.text();
   let parsed: unknown = null;
@@ -203,4 +278,11 @@ export const api = {
   updateService: (id: string, input: Partial<ServiceInput>) =>
     request<Service>('PATCH', `/api/services/${encodeURIComponent(id)}`, input),
   deleteService: (id: string) => request<void>('DELETE', `/api/services/${encodeURIComponent(id)}`),
+
+  checks: (tunnelId: string, limit: number, serviceId?: string) =>
+    request<Check[]>('GET', `/api/tunnels/${encodeURIComponent(tunnelId)}/checks?limit=${limit}`
+      + (serviceId ? `&service_id=${encodeURIComponent(serviceId)}` : '')),
+  stats: (tunnelId: string) => request<Stats>('GET', `/api/tunnels/${encodeURIComponent(tunnelId)}/stats`),
+  tunnelEvents: (tunnelId: string, limit: number) =>
+    request<PicoEvent[]>('GET', `/api/tunnels/${encodeURIComponent(tunnelId)}/events?limit=${limit}`),
 };

@@ -1,7 +1,18 @@
 import type { Tunnel } from '../api';
 import { formatDate, timeAgo } from '../time';
+import { useServerReachable } from '../useServerReachable';
 
+/** Connected or offline; "Unknown" while the server cannot be reached (the last state seen may be stale). */
 export function StatusBadge({ connected }: { connected: boolean }) {
+  const { reachable } = useServerReachable();
+  if (!reachable) {
+    return (
+      <span className="badge badge-warn" title="The server cannot be reached">
+        <span className="dot" aria-hidden="true" />
+        Unknown
+      </span>
+    );
+  }
   return (
     <span className={`badge ${connected ? 'badge-ok' : 'badge-muted'}`}>
       <span className="dot" aria-hidden="true" />
@@ -12,6 +23,8 @@ export function StatusBadge({ connected }: { connected: boolean }) {
 
 /** "Connected since …", "Last seen …" or "Never connected", with the exact time as a tooltip. */
 export function PresenceText({ tunnel }: { tunnel: Tunnel }) {
+  const { reachable } = useServerReachable();
+  if (!reachable) return <span>State unknown: the server cannot be reached</span>;
   if (tunnel.connected && tunnel.connected_since) {
     return (
       <span title={formatDate(tunnel.connected_since)}>

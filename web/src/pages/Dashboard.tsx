@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type Service, type Tunnel } from '../api';
+import { api, ApiError, type Check, type Service, type Tunnel } from '../api';
+import { HeartbeatBar } from '../components/HeartbeatBar';
 import { GlobeIcon, PlugIcon, PlusIcon } from '../components/Icons';
 import { Modal } from '../components/Modal';
 import { keepFreshToken } from '../freshTokens';
@@ -10,6 +11,7 @@ import { usePolling } from '../usePolling';
 interface TunnelRow {
   tunnel: Tunnel;
   services: Service[] | null;
+  checks: Check[] | null;
 }
 
 async function loadRows(): Promise<TunnelRow[]> {
@@ -18,6 +20,10 @@ async function loadRows(): Promise<TunnelRow[]> {
     tunnels.map(async (tunnel) => ({
       tunnel,
       services: await api.services(tunnel.id).catch(() => null),
+      checks: await api.checks(tunnel.id, 30).catch((e) => {
+        if (e instanceof ApiError && (e.status === 0 || e.status >= 502)) throw e;
+        return null;
+      }),
     })),
   );
 }
@@ -80,7 +86,7 @@ export function Dashboard() {
 
       {rows && rows.length > 0 && (
         <ul className="tunnel-list" aria-label="Tunnels">
-          {rows.map(({ tunnel, services }) => (
+          {rows.map(({ tunnel, services, checks }) => (
             <li key={tunnel.id} className="card tunnel-card">
               <div className="tunnel-card-main">
                 <Link to={`/tunnels/${tunnel.id}`} className="tunnel-name stretched-link">
@@ -92,6 +98,7 @@ export function Dashboard() {
                 <span><GlobeIcon /> {serviceSummary(services)}</span>
                 <span className="muted"><PresenceText tunnel={tunnel} /></span>
               </div>
+              {checks && <HeartbeatBar checks={checks} label={`Checks of ${tunnel.name}`} />}
             </li>
           ))}
         </ul>

@@ -4,6 +4,7 @@ import { ClientCommands } from '../components/ClientCommands';
 import { ClientsTable } from '../components/ClientsTable';
 import { ArrowLeftIcon, EditIcon, PlusIcon, TrashIcon } from '../components/Icons';
 import { ConfirmDialog, Modal } from '../components/Modal';
+import { MonitoringPanel } from '../components/MonitoringPanel';
 import { ServiceForm } from '../components/ServiceForm';
 import { serviceAddress, ServicesTable } from '../components/ServicesTable';
 import { PresenceText, StatusBadge } from '../components/StatusBadge';
@@ -11,6 +12,7 @@ import { TokenPanel } from '../components/TokenPanel';
 import { forgetFreshToken, peekFreshToken } from '../freshTokens';
 import { Link, useRouter } from '../router';
 import { usePolling } from '../usePolling';
+import { useServerReachable } from '../useServerReachable';
 
 interface Loaded {
   tunnel: Tunnel;
@@ -26,6 +28,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     return { tunnel, services };
   }, [id]);
   const { data, error, reload } = usePolling(load);
+  const { reachable } = useServerReachable();
   // The token only if this page was opened right after creating the tunnel, or the token was regenerated here.
   const [token, setToken] = useState<string | null>(() => peekFreshToken(id));
   const [revealed, setRevealed] = useState(() => peekFreshToken(id) !== null);
@@ -240,11 +243,13 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
         <div className="card-header">
           <h2 id="clients-title">Clients</h2>
           <span className="muted" aria-live="polite">
-            {clients.length === 1 ? '1 connected' : `${clients.length} connected`}
+            {!reachable ? 'unknown: the server cannot be reached' : clients.length === 1 ? '1 connected' : `${clients.length} connected`}
           </span>
         </div>
         <ClientsTable clients={clients} />
       </section>
+
+      <MonitoringPanel tunnelId={tunnel.id} services={services} />
 
       <section className="card" aria-labelledby="connect-title">
         <div className="card-header">

@@ -19,6 +19,12 @@ import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.HostPort;
+import io.picotunnel.server.events.EventLog;
+import io.picotunnel.server.monitor.CheckStore;
+import io.picotunnel.server.monitor.Metrics;
+import io.picotunnel.server.monitor.Monitor;
+import io.picotunnel.server.monitor.MonitorApi;
+import io.picotunnel.server.monitor.Traffic;
 import io.picotunnel.server.proxy.http.HttpListener;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
@@ -97,6 +103,13 @@ public final class PicoTunnelServer implements AutoCloseable {
     private TunnelUpstream tunnelUpstream;
     private HttpsListener httpsListener;
     private AccessControl access;
+    private EventLog events;
+    private CheckStore checks;
+    private Monitor monitor;
+    private Traffic traffic;
+    private Metrics metrics;
+    /** The tcp services as the store tells them of changes: allowed ports only, failures recorded as events. */
+    private ServiceListener tcpServiceChanges;
     private boolean stopped;
 
     private PicoTunnelServer(ServerConfig config) {
@@ -131,6 +144,12 @@ public final class PicoTunnelServer implements AutoCloseable {
         store = running(openStore());
         adminToken = resolveAdminToken();
         registry = new TunnelRegistry();
+        events = running(new EventLog(store.database(), Clock.systemUTC()));
+        registry.addClientListener(events);
+        checks = new CheckStore(store.database());
+        traffic = running(new Traffic(store.database()));
+        metrics = running(new Metrics(registry));
+        traffic.exportTo(metrics);
         // One group for the tunnel endpoint, the tcp services and the HTTP(S) proxy, one loop per core: a proxied
         // request then often stays on its tunnel's loop, and fewer idle loops mean fewer wake-ups between them
         // (the profile's top item with a group of twice the cores for each).
@@ -138,15 +157,18 @@ public final class PicoTunnelServer implements AutoCloseable {
         eventLoops = loops;
         running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
         access = running(new AccessControl(new TrustedProxies(config.trustedProxies(), config.proxyProtocol())));
-        tcpServices = running(new TcpServices(registry, access, loops, loops, config.limits().maxConnections(),
+        tcpServices = running(new TcpServices(registry, access, loops, loops, traffic::service,
+                TcpServices.DEFAULT_RETRY_INTERVAL, config.limits().maxConnections(),
                 config.limits().maxConnectionsPerAddress()));
 
         tls = running(startTls());
+        tls.onCertificateOutcome(new CertificateEvents(events, store));
         HttpRoutes httpRoutes = new HttpRoutes();
 
         // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
         // here; each then hears of every stored service, and of every change through the store from now on.
-        serviceListeners.add(allowedTcpPortsOnly(tcpServices));
+        tcpServiceChanges = new ListenFailures(allowedTcpPortsOnly(tcpServices), events);
+        serviceListeners.add(tcpServiceChanges);
         serviceListeners.add(httpRoutes);
         serviceListeners.addAll(tls.serviceListeners());
         serviceListeners.addAll(extraListeners);
@@ -158,6 +180,9 @@ public final class PicoTunnelServer implements AutoCloseable {
         startWebProxies(httpRoutes);
         tunnelEndpoint = running(startTunnelEndpoint());
         api = running(startApi());
+        monitor = running(new Monitor(config.monitoring(), store, registry, checks, events, Clock.systemUTC()));
+        monitor.exportTo(metrics);
+        monitor.start();
         log.info("PicoTunnel {} management API on {}", Version.get(), displayAddress(config.listenAddr().host(), apiPort()));
     }
 
@@ -212,15 +237,33 @@ public final class PicoTunnelServer implements AutoCloseable {
     private void replayStoredServices(ServiceListener listener) {
         for (Service service : store.services()) {
             try {
-                if (listener == tcpServices) {
-                    tcpServices.publishStored(service); // a taken port: inactive, tried again periodically
+                if (listener == tcpServiceChanges) {
+                    publishStoredTcp(service);
                 } else {
                     listener.onServiceChange(null, service);
                 }
             } catch (ServiceConflictException e) {
                 log.warn("Service {} ({}) is not active: {}", service.id(), service.type().json(), e.getMessage());
+                ListenFailures.record(events, service, e);
             }
         }
+    }
+
+    /**
+     * A stored service at start-up, for the tcp services: on an allowed port, and a port that cannot be bound
+     * leaves it waiting (inactive, tried again periodically) with an event saying why.
+     */
+    private void publishStoredTcp(Service service) throws ServiceConflictException {
+        if (service.type() != ServiceType.TCP) {
+            return;
+        }
+        if (!tcpPortAllowed(service)) {
+            warnPortNotAllowed(service);
+            return;
+        }
+        tcpServices.publishStored(service);
+        tcpServices.problem(service.id()).ifPresent(problem -> events.record(EventLog.SERVICE_LISTEN_FAILED,
+                service.tunnelId(), service.id(), "Service " + service.listenAddr() + " could not listen: " + problem));
     }
 
     private TunnelEndpoint startTunnelEndpoint() {
@@ -274,6 +317,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .acmeChallenges(tls.http01Answers())
                 .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
                 .access(access)
+                .traffic(traffic::service)
                 .build();
         httpProxy = proxy;
         running(proxy.upstreams());
@@ -313,14 +357,18 @@ public final class PicoTunnelServer implements AutoCloseable {
             Service published = tcpPortAllowed(before) ? before : null;
             Service next = tcpPortAllowed(after) ? after : null;
             if (after != null && next == null) {
-                log.warn("tcp service {} listens on {}, a port outside {}={}: not published. Change its listen_addr"
-                        + " or the setting.", after.id(), after.listenAddr(), Setting.TCP_PORTS.envVar(),
-                        config.limits().tcpPorts());
+                warnPortNotAllowed(after);
             }
             if (published != null || next != null) {
                 tcp.onServiceChange(published, next);
             }
         };
+    }
+
+    private void warnPortNotAllowed(Service service) {
+        log.warn("tcp service {} listens on {}, a port outside {}={}: not published. Change its listen_addr"
+                + " or the setting.", service.id(), service.listenAddr(), Setting.TCP_PORTS.envVar(),
+                config.limits().tcpPorts());
     }
 
     private boolean tcpPortAllowed(Service service) {
@@ -354,7 +402,9 @@ public final class PicoTunnelServer implements AutoCloseable {
                 new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
         try {
             return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
-                    tls::certificateStatus, config.limits(), this::serverInfo, this::activity);
+                    tls::certificateStatus, config.limits(), this::serverInfo, this::activity,
+                    new MonitorApi(store, checks, events, traffic, metrics, config.monitoring().metricsPublic(),
+                            Clock.systemUTC()));
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
@@ -540,5 +590,20 @@ public final class PicoTunnelServer implements AutoCloseable {
 
     public Store store() {
         return store;
+    }
+
+    /** What happened: clients, services, certificates, checks. */
+    public EventLog events() {
+        return events;
+    }
+
+    /** Bytes, connections and requests of every tunnel and service. */
+    public Traffic traffic() {
+        return traffic;
+    }
+
+    /** Check results and per-service probe settings. */
+    public CheckStore checks() {
+        return checks;
     }
 }

@@ -6,6 +6,7 @@ import io.picotunnel.server.config.AuthMode;
 import io.picotunnel.server.config.ConfigException;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.monitor.MonitorSettings;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.Hostnames;
 import io.picotunnel.server.net.PortRanges;
@@ -16,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
@@ -49,7 +51,8 @@ public record ServerConfig(
         Limits limits,
         List<Cidr> trustedProxies,
         boolean proxyProtocol,
-        String imagePrefix) {
+        String imagePrefix,
+        MonitorSettings monitoring) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -107,6 +110,7 @@ public record ServerConfig(
         Objects.requireNonNull(tunnels, "tunnels");
         Objects.requireNonNull(limits, "limits");
         trustedProxies = List.copyOf(trustedProxies);
+        Objects.requireNonNull(monitoring, "monitoring");
     }
 
     /** Reads every setting from {@code flags} (given on the command line), then {@code env}, then the default. */
@@ -163,13 +167,15 @@ public record ServerConfig(
                 + ", upstreamKeepaliveTimeout=" + upstreamKeepaliveTimeout
                 + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", limits=" + limits
                 + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol
-                + ", imagePrefix=" + imagePrefix + "]";
+                + ", imagePrefix=" + imagePrefix
+                + ", checkInterval=" + monitoring.checkInterval() + ", checkRetention=" + monitoring.checkRetention()
+                + ", webhooks=" + monitoring.webhookUrls().size() + ", alertAfter=" + monitoring.alertAfter() + "]";
     }
 
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
     private static final class Parser {
 
-        private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)?");
+        private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)?");
         private final Map<Setting, String> values;
 
         Parser(Map<Setting, String> values) {
@@ -196,7 +202,8 @@ public record ServerConfig(
                     limits(),
                     trustedProxies(),
                     proxyProtocol(),
-                    imagePrefix());
+                    imagePrefix(),
+                    monitoring());
         }
 
         private Limits limits() {
@@ -263,6 +270,35 @@ public record ServerConfig(
                 throw invalid(Setting.IMAGE_PREFIX, "'" + prefix + "' is not a registry path such as registry.example.com/team/");
             }
             return prefix.endsWith("/") ? prefix : prefix + "/";
+        }
+
+        private MonitorSettings monitoring() {
+            List<URI> webhooks = new ArrayList<>();
+            for (String url : list(Setting.WEBHOOK_URL, false)) {
+                try {
+                    URI uri = new URI(url);
+                    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+                    if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null) {
+                        webhooks.add(uri);
+                        continue;
+                    }
+                } catch (URISyntaxException e) {
+                    // reported below
+                }
+                // The URL may hold a secret (Slack and Discord put one in the path): name only its position.
+                throw invalid(Setting.WEBHOOK_URL, "entry " + (webhooks.size() + 1) + " is not an http(s) URL");
+            }
+            int alertAfter;
+            try {
+                alertAfter = Integer.parseInt(raw(Setting.ALERT_AFTER));
+            } catch (NumberFormatException e) {
+                alertAfter = 0;
+            }
+            if (alertAfter < 1 || alertAfter > 1000) {
+                throw invalid(Setting.ALERT_AFTER, "'" + raw(Setting.ALERT_AFTER) + "' is not a whole number from 1 to 1000");
+            }
+            return new MonitorSettings(duration(Setting.CHECK_INTERVAL), duration(Setting.CHECK_RETENTION), webhooks,
+                    alertAfter, bool(Setting.METRICS_PUBLIC));
         }
 
         private SessionLimits tunnels() {
@@ -458,7 +494,7 @@ public record ServerConfig(
         private Duration duration(Setting setting, boolean zeroAllowed) {
             Matcher matcher = DURATION.matcher(raw(setting).toLowerCase(Locale.ROOT));
             if (!matcher.matches()) {
-                throw invalid(setting, "'" + raw(setting) + "' is not a duration such as 30s, 500ms, 2m or 1h");
+                throw invalid(setting, "'" + raw(setting) + "' is not a duration such as 30s, 500ms, 2m, 1h or 7d");
             }
             long amount = Long.parseLong(matcher.group(1));
             String unit = matcher.group(2) == null ? "s" : matcher.group(2);
@@ -466,6 +502,7 @@ public record ServerConfig(
                 case "ms" -> Duration.ofMillis(amount);
                 case "m" -> Duration.ofMinutes(amount);
                 case "h" -> Duration.ofHours(amount);
+                case "d" -> Duration.ofDays(amount);
                 default -> Duration.ofSeconds(amount);
             };
             if (duration.isZero() && !zeroAllowed) {

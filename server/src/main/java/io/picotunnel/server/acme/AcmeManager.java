@@ -79,6 +79,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     private final Map<String, DomainState> states = new ConcurrentHashMap<>();
     private final ScheduledExecutorService executor;
     private volatile long checks;
+    private volatile CertificateOutcomes outcomes = CertificateOutcomes.NONE;
     private Login login;
 
     /**
@@ -95,6 +96,11 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         this.issuer = new CertificateIssuer(responses, files, settings.timeout());
         this.executor = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("picotunnel-acme").factory());
+    }
+
+    /** Tells {@code listener} of every certificate obtained or renewed, and of every failure. */
+    public void onOutcome(CertificateOutcomes listener) {
+        this.outcomes = listener;
     }
 
     /** The pending challenge answers, for the HTTP listener (HTTP-01) and the HTTPS listener (TLS-ALPN-01). */
@@ -247,6 +253,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             state.status = CertificateStatus.VALID;
             log.info("ACME certificate for {} {} (valid until {}, renewal from {})", domain,
                     renewal ? "renewed" : "obtained", certificate.notAfter(), certificate.renewalDue());
+            outcomes.issued(domain, renewal, certificate.notAfter());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (AcmeException | IOException | RuntimeException e) {
@@ -257,6 +264,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             state.error = e.getMessage() == null ? e.toString() : e.getMessage();
             log.warn("ACME {} for {} failed (attempt {}, next try in {}): {}", renewal ? "renewal" : "certificate",
                     domain, state.failures, delay, state.error);
+            outcomes.failed(domain, renewal, state.error, delay);
             if (e instanceof AcmeException || e instanceof IOException) {
                 login = null;
             }

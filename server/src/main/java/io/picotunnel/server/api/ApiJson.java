@@ -24,6 +24,7 @@ public final class ApiJson {
     private final TunnelPresence presence;
     private final Function<Service, CertificateStatus> certificates;
     private final Function<Service, ServiceActivity> activity;
+    private final ApiHooks hooks;
 
     public ApiJson(TunnelPresence presence) {
         this(presence, service -> CertificateStatus.NOT_APPLICABLE);
@@ -31,15 +32,23 @@ public final class ApiJson {
 
     /** {@code certificates} gives each service's {@code cert_status}, {@code cert_expires_at} and {@code cert_error}. */
     public ApiJson(TunnelPresence presence, Function<Service, CertificateStatus> certificates) {
-        this(presence, certificates, service -> service.enabled() ? ServiceActivity.ACTIVE : ServiceActivity.DISABLED);
+        this(presence, certificates, service -> service.enabled() ? ServiceActivity.ACTIVE : ServiceActivity.DISABLED,
+                ApiHooks.NONE);
     }
 
     /** As above; {@code activity} gives each service's {@code active} and {@code error}. */
     public ApiJson(TunnelPresence presence, Function<Service, CertificateStatus> certificates,
                    Function<Service, ServiceActivity> activity) {
+        this(presence, certificates, activity, ApiHooks.NONE);
+    }
+
+    /** As above; {@code hooks} add fields of other features (monitoring) to tunnels and services. */
+    public ApiJson(TunnelPresence presence, Function<Service, CertificateStatus> certificates,
+                   Function<Service, ServiceActivity> activity, ApiHooks hooks) {
         this.presence = presence;
         this.certificates = certificates;
         this.activity = activity;
+        this.hooks = hooks;
     }
 
     public ObjectNode tunnel(Tunnel tunnel) {
@@ -53,6 +62,7 @@ public final class ApiJson {
         json.put("connected_since", presence.connectedSince(tunnel.id()).map(Rfc3339::format).orElse(null));
         json.put("last_seen_at", presence.lastSeen(tunnel.id()).map(Rfc3339::format).orElse(null));
         json.set("clients", array(presence.clients(tunnel.id()), ApiJson::client));
+        hooks.tunnelJson(tunnel, json);
         return json;
     }
 
@@ -93,6 +103,7 @@ public final class ApiJson {
         json.put("cert_status", certificate.status());
         json.put("cert_expires_at", certificate.expiresAt() == null ? null : Rfc3339.format(certificate.expiresAt()));
         json.put("cert_error", certificate.error());
+        hooks.serviceJson(service, json);
         return json;
     }
 

@@ -64,26 +64,38 @@ public final class ApiServer implements AutoCloseable {
                                   UiAssets ui, List<ReservedAddress> reserved,
                                   Function<Service, CertificateStatus> certificates, Limits limits) {
         return start(address, store, presence, auth, ui, reserved, certificates, limits, requestHost -> Map.of(),
-                service -> service.enabled() ? ServiceActivity.ACTIVE : ServiceActivity.DISABLED);
+                service -> service.enabled() ? ServiceActivity.ACTIVE : ServiceActivity.DISABLED, ApiHooks.NONE);
+    }
+
+    /** As above, with the default limits; {@code hooks} add routes and fields (monitoring). */
+    public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
+                                  UiAssets ui, List<ReservedAddress> reserved,
+                                  Function<Service, CertificateStatus> certificates, ApiHooks hooks) {
+        return start(address, store, presence, auth, ui, reserved, certificates, Limits.DEFAULTS,
+                requestHost -> Map.of(),
+                service -> service.enabled() ? ServiceActivity.ACTIVE : ServiceActivity.DISABLED, hooks);
     }
 
     /**
      * As above; {@code serverInfo} answers {@code GET /api/server} (what the UI shows about the server: the tunnel
      * address clients use, the domain, the proxy ports, the image prefix), given the host name the browser used;
-     * {@code activity} gives each service's {@code active} and {@code error}.
+     * {@code activity} gives each service's {@code active} and {@code error}; {@code hooks} add routes and fields
+     * (monitoring).
      */
     public static ApiServer start(HostPort address, Store store, TunnelPresence presence, ManagementAuth auth,
                                   UiAssets ui, List<ReservedAddress> reserved,
                                   Function<Service, CertificateStatus> certificates, Limits limits,
                                   Function<String, Map<String, Object>> serverInfo,
-                                  Function<Service, ServiceActivity> activity) {
-        ApiJson json = new ApiJson(presence, certificates, activity);
-        TunnelRoutes tunnels = new TunnelRoutes(store, presence, json, limits.maxTunnels());
+                                  Function<Service, ServiceActivity> activity, ApiHooks hooks) {
+        ApiJson json = new ApiJson(presence, certificates, activity, hooks);
+        TunnelRoutes tunnels = new TunnelRoutes(store, presence, json, limits.maxTunnels(), hooks);
         ServiceRoutes services = new ServiceRoutes(store,
-                new ServiceInput(reserved, limits.tcpPorts(), auth.oidcProvider().isPresent()), json, limits.maxServices());
+                new ServiceInput(reserved, limits.tcpPorts(), auth.oidcProvider().isPresent()), json, limits.maxServices(),
+                hooks);
         Javalin app = Javalin.create(config -> {
             configureServer(config, address);
             auth.install(config);
+            hooks.guardedPaths().forEach(path -> auth.guard(config, path));
             ui.install(config);
             config.routes.get("/health", ctx -> health(ctx, presence));
             config.routes.get("/api/server", ctx -> Responses.json(ctx, 200,
@@ -98,6 +110,7 @@ public final class ApiServer implements AutoCloseable {
             config.routes.post("/api/tunnels/{id}/services", services::create);
             config.routes.patch("/api/services/{id}", services::update);
             config.routes.delete("/api/services/{id}", services::delete);
+            hooks.routes(config);
             configureErrors(config);
         });
         app.start();

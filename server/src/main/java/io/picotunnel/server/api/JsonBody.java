@@ -103,6 +103,11 @@ final class JsonBody {
         return new ApiError(413, "body_too_large", "the request body is larger than " + (MAX_BYTES / 1024) + " KiB", null);
     }
 
+    /** The body's fields, for {@link ApiHooks}. */
+    ObjectNode object() {
+        return object;
+    }
+
     boolean has(String field) {
         return object.has(field);
     }

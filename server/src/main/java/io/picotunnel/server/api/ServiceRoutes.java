@@ -6,6 +6,9 @@ import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 
+import java.util.HashSet;
+import java.util.Set;
+
 /** {@code /api/tunnels/{id}/services} and {@code /api/services/{id}}. */
 final class ServiceRoutes {
 
@@ -13,12 +16,22 @@ final class ServiceRoutes {
     private final ServiceInput input;
     private final ApiJson json;
     private final int maxServices;
+    private final ApiHooks hooks;
+    private final Set<String> writable;
+    private final Set<String> readOnly;
 
-    ServiceRoutes(Store store, ServiceInput input, ApiJson json, int maxServices) {
+    ServiceRoutes(Store store, ServiceInput input, ApiJson json, int maxServices, ApiHooks hooks) {
         this.store = store;
         this.input = input;
         this.json = json;
         this.maxServices = maxServices;
+        this.hooks = hooks;
+        Set<String> fields = new HashSet<>(ServiceInput.WRITABLE);
+        fields.addAll(hooks.serviceFields());
+        this.writable = Set.copyOf(fields);
+        Set<String> ignored = new HashSet<>(ServiceInput.READ_ONLY);
+        ignored.addAll(hooks.readOnlyFields());
+        this.readOnly = Set.copyOf(ignored);
     }
 
     void list(Context ctx) {
@@ -34,7 +47,9 @@ final class ServiceRoutes {
         if (store.tunnel(tunnelId).isEmpty()) {
             throw ApiError.notFound("tunnel", tunnelId);
         }
-        Service draft = input.create(tunnelId, JsonBody.read(ctx, ServiceInput.WRITABLE, ServiceInput.READ_ONLY));
+        JsonBody body = JsonBody.read(ctx, writable, readOnly);
+        Service draft = input.create(tunnelId, body);
+        hooks.checkService(draft, body.object());
         Service created;
         synchronized (this) {
             if (store.services().size() >= maxServices) {
@@ -47,19 +62,25 @@ final class ServiceRoutes {
                 throw conflict(draft, e);
             }
         }
+        hooks.serviceSaved(created, body.object());
         Responses.json(ctx, 201, json.service(created));
     }
 
     void update(Context ctx) {
         String id = ctx.pathParam("id");
-        JsonBody body = JsonBody.read(ctx, ServiceInput.WRITABLE, ServiceInput.READ_ONLY);
+        JsonBody body = JsonBody.read(ctx, writable, readOnly);
         Service updated;
         try {
-            updated = store.updateService(id, stored -> input.patch(stored, body))
+            updated = store.updateService(id, stored -> {
+                Service patched = input.patch(stored, body);
+                hooks.checkService(patched, body.object());
+                return patched;
+            })
                     .orElseThrow(() -> ApiError.notFound("service", id));
         } catch (ServiceConflictException e) {
             throw conflict(store.service(id).orElse(null), e);
         }
+        hooks.serviceSaved(updated, body.object());
         Responses.json(ctx, 200, json.service(updated));
     }
 

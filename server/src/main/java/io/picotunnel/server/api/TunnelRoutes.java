@@ -20,12 +20,18 @@ final class TunnelRoutes {
     private final TunnelPresence presence;
     private final ApiJson json;
     private final int maxTunnels;
+    private final ApiHooks hooks;
+    private final Set<String> readOnly;
 
-    TunnelRoutes(Store store, TunnelPresence presence, ApiJson json, int maxTunnels) {
+    TunnelRoutes(Store store, TunnelPresence presence, ApiJson json, int maxTunnels, ApiHooks hooks) {
         this.store = store;
         this.presence = presence;
         this.json = json;
         this.maxTunnels = maxTunnels;
+        this.hooks = hooks;
+        Set<String> ignored = new java.util.HashSet<>(READ_ONLY);
+        ignored.addAll(hooks.readOnlyFields());
+        this.readOnly = Set.copyOf(ignored);
     }
 
     void list(Context ctx) {
@@ -33,7 +39,7 @@ final class TunnelRoutes {
     }
 
     void create(Context ctx) {
-        JsonBody body = JsonBody.read(ctx, WRITABLE, READ_ONLY);
+        JsonBody body = JsonBody.read(ctx, WRITABLE, readOnly);
         String name = name(body.string("name"));
         Tunnel tunnel;
         synchronized (this) {
@@ -52,7 +58,7 @@ final class TunnelRoutes {
 
     void update(Context ctx) {
         String id = ctx.pathParam("id");
-        JsonBody body = JsonBody.read(ctx, WRITABLE, READ_ONLY);
+        JsonBody body = JsonBody.read(ctx, WRITABLE, readOnly);
         Tunnel tunnel = body.has("name")
                 ? store.renameTunnel(id, name(body.string("name"))).orElseThrow(() -> ApiError.notFound("tunnel", id))
                 : existing(id);
@@ -73,6 +79,7 @@ final class TunnelRoutes {
         String id = ctx.pathParam("id");
         Tunnel tunnel = store.regenerateToken(id).orElseThrow(() -> ApiError.notFound("tunnel", id));
         presence.disconnect(id);
+        hooks.tokenRegenerated(tunnel);
         Responses.json(ctx, 200, json.tunnel(tunnel));
     }
 

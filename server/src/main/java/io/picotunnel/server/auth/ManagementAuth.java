@@ -104,6 +104,11 @@ public final class ManagementAuth {
         }
     }
 
+    /** Puts {@code path} (outside {@code /api}, such as {@code /metrics}) behind the same guard as the API. */
+    public void guard(JavalinConfig config, String path) {
+        config.routes.before(path, this::requireAuth);
+    }
+
     private void checkHost(Context ctx) {
         if (!origin.hostAllowed(ctx)) {
             reject(ctx, HttpStatus.MISDIRECTED_REQUEST, "host_not_allowed",

@@ -63,7 +63,14 @@ public enum Setting {
     TCP_PORTS("--tcp-ports", "PORTS", "1024-65535",
             "Ports tcp services may listen on: ranges and single ports, e.g. 2000-3000,3306."),
     IMAGE_PREFIX("--image-prefix", "PREFIX", null,
-            "Registry path put before the image names picotunnel-client and picotunnel-server in the UI's commands, e.g. registry.example.com/team/.");
+            "Registry path put before the image names picotunnel-client and picotunnel-server in the UI's commands, e.g. registry.example.com/team/."),
+    CHECK_INTERVAL("--check-interval", "DURATION", "60s", "How often every tunnel and service is checked, e.g. 30s, 5m."),
+    CHECK_RETENTION("--check-retention", "DURATION", "90d", "How long check results and events are kept, e.g. 30d."),
+    WEBHOOK_URL("--webhook-url", "URLS", null,
+            "Comma-separated webhook URLs (Slack, Discord or any JSON receiver) told when a tunnel or service goes down or up."),
+    ALERT_AFTER("--alert-after", "N", "2", "How many checks in a row a new state must hold before the webhooks are told."),
+    METRICS_PUBLIC("--metrics-public", "BOOL", "false",
+            "Serve /metrics (Prometheus) without the admin token; only where the management port is private.");
 
     private final String flag;
     private final List<String> aliases;

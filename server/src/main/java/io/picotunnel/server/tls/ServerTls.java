@@ -78,6 +78,13 @@ public final class ServerTls implements AutoCloseable {
         return tls;
     }
 
+    /** Tells {@code listener} of the certificates ACME obtains or fails to obtain (nothing when ACME is off). */
+    public void onCertificateOutcome(io.picotunnel.server.acme.CertificateOutcomes listener) {
+        if (acme != null) {
+            acme.onOutcome(listener);
+        }
+    }
+
     /** The service listeners to register with the store: passthrough routes, and ACME when enabled. */
     public List<ServiceListener> serviceListeners() {
         return acme == null ? List.of(passthrough) : List.of(passthrough, acme);

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -114,6 +115,7 @@ public final class TunnelRegistry implements TunnelPresence {
     private final Map<String, List<Connection>> connections = new ConcurrentHashMap<>();
     private final Map<String, Instant> lastSeen = new ConcurrentHashMap<>();
     private final AtomicInteger rotation = new AtomicInteger();
+    private final List<ClientListener> listeners = new CopyOnWriteArrayList<>();
     private final Clock clock;
 
     public TunnelRegistry(Clock clock) {
@@ -122,6 +124,11 @@ public final class TunnelRegistry implements TunnelPresence {
 
     public TunnelRegistry() {
         this(Clock.systemUTC());
+    }
+
+    /** Adds a listener told of every client that connects or leaves from now on. */
+    public void addClientListener(ClientListener listener) {
+        listeners.add(listener);
     }
 
     /** Records a new client connection of the tunnel, next to those it has already. */
@@ -135,6 +142,7 @@ public final class TunnelRegistry implements TunnelPresence {
             return List.copyOf(next);
         });
         lastSeen.put(tunnelId, connection.connectedAt());
+        listeners.forEach(listener -> listener.clientConnected(tunnelId, connection.describe()));
         return connection;
     }
 
@@ -152,7 +160,15 @@ public final class TunnelRegistry implements TunnelPresence {
         });
         if (removed[0]) {
             lastSeen.put(connection.tunnelId(), clock.instant());
+            listeners.forEach(listener -> listener.clientLeft(connection.tunnelId(), connection.describe()));
         }
+    }
+
+    /** Every client connection of every tunnel. */
+    public List<Connection> allConnections() {
+        List<Connection> all = new ArrayList<>();
+        connections.values().forEach(all::addAll);
+        return all;
     }
 
     /** The tunnel's client connections, oldest first; empty when none is connected. */
@@ -255,6 +271,9 @@ public final class TunnelRegistry implements TunnelPresence {
         if (gone != null) {
             lastSeen.put(tunnelId, clock.instant());
             gone.forEach(Connection::close);
+            for (Connection connection : gone) {
+                listeners.forEach(listener -> listener.clientLeft(tunnelId, connection.describe()));
+            }
         }
     }
 

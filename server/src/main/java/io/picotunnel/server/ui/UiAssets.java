@@ -13,8 +13,8 @@ import java.util.Map;
 
 /**
  * Serves the management UI (built by the {@code web} module into classpath resources under
- * {@code picotunnel-ui/}) at {@code /}. Any other GET path outside {@code /api}, {@code /auth} and
- * {@code /health} gets the UI's index page, so deep links work on reload.
+ * {@code picotunnel-ui/}) at {@code /}. The UI's own routes ({@code /tunnels/<id>}) get the index page, so deep
+ * links work on reload; any other unknown path is a JSON 404.
  */
 public final class UiAssets {
 
@@ -24,6 +24,9 @@ public final class UiAssets {
     static final String CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self'; "
             + "script-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
             + "form-action 'self'; frame-ancestors 'none'";
+
+    /** The pages of the UI (web/src/router.tsx): the dashboard and a tunnel's page. Any other path is a 404. */
+    static final java.util.regex.Pattern UI_ROUTE = java.util.regex.Pattern.compile("/|/tunnels/[^/]+/?");
 
     private final byte[] indexHtml;
 
@@ -51,7 +54,7 @@ public final class UiAssets {
 
     private void indexOrNotFound(Context ctx) {
         String path = ctx.path();
-        if (path.equals("/api") || path.startsWith("/api/") || path.startsWith("/auth/") || path.equals("/health")) {
+        if (!UI_ROUTE.matcher(path).matches()) {
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("error", "not_found");
             body.put("message", "There is no " + ctx.method() + " " + path + " on this server.");

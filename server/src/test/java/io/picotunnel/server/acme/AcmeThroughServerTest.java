@@ -96,6 +96,11 @@ class AcmeThroughServerTest {
         assertThat(response.statusCode()).as("the tunnel is offline: the proxy answers behind a valid certificate")
                 .isEqualTo(502);
         assertThat(Files.exists(data.resolve("server/certs/acme/shop.test.crt"))).isTrue();
+        server.events().flush();
+        JsonNode event = api.get("/api/tunnels/" + tunnel.get("id").asText() + "/events").json().get(0);
+        assertThat(event.get("type").asText()).isEqualTo("certificate_issued");
+        assertThat(event.get("service_id").asText()).isEqualTo(created.get("id").asText());
+        assertThat(event.get("message").asText()).startsWith("Certificate for shop.test issued, valid until ");
     }
 
     private SSLContext trusting(String rootPem) throws Exception {

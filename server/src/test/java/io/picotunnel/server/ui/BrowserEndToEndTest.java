@@ -275,7 +275,7 @@ class BrowserEndToEndTest {
             Page small = phone.newPage();
             small.navigate(baseUrl + "/tunnels/" + tunnel.id());
             assertThat(small.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("home-server"))).isVisible();
-            assertThat(small.getByText("127.0.0.1:" + tcpPort)).isVisible();
+            assertThat(small.getByText("127.0.0.1:" + tcpPort).first()).isVisible();
             Object overflow = small.evaluate("() => document.documentElement.scrollWidth - window.innerWidth");
             assertThat(((Number) overflow).intValue()).isLessThanOrEqualTo(0);
             Object background = small.evaluate("() => getComputedStyle(document.body).backgroundColor");

@@ -28,6 +28,7 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.LogValues;
+import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelOfflineException;
 import org.slf4j.Logger;
@@ -129,6 +130,10 @@ final class Exchange {
     private boolean requestDone;
     /** The public connection may take another request after this response. */
     private boolean keepAlive;
+    private final TrafficCounters traffic;
+    /** Counted as ended in {@link #traffic} (once, however the exchange ends). */
+    private boolean trafficClosed;
+    private final long startNanos;
 
     Exchange(PublicSide owner, HttpProxy proxy, boolean https, boolean http2, String clientIp, HttpRequest request,
             Service service) {
@@ -140,6 +145,9 @@ final class Exchange {
         this.clientIp = clientIp;
         this.request = request;
         this.service = service;
+        this.traffic = proxy.traffic(service);
+        traffic.opened();
+        this.startNanos = System.nanoTime();
         this.keepAliveRequested = HttpUtil.isKeepAlive(request);
         this.upgradeProtocols = http2 ? null : RequestSanitizer.upgradeToForward(request.headers());
         this.upgradeRequested = upgradeProtocols != null;
@@ -172,9 +180,9 @@ final class Exchange {
             Throwable cause = opened.cause();
             LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
             end();
-            ErrorPage page = cause instanceof TunnelOfflineException ? ErrorPage.tunnelOffline()
-                    : cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable();
-            owner.answerLocally(request, page, false, false);
+            answerLocally(cause instanceof TunnelOfflineException ? ErrorPage.tunnelOffline()
+                    : cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable(),
+                    false, false);
             return;
         }
         upstream = opened.getNow().channel();
@@ -254,6 +262,7 @@ final class Exchange {
         }
         boolean last = content instanceof LastHttpContent;
         bodySent |= content.content().isReadable();
+        traffic.received(content.content().readableBytes());
         writeUpstream(content);
         if (last) {
             requestDone = true;
@@ -280,7 +289,7 @@ final class Exchange {
         if (responseStarted) {
             owner.abort();
         } else {
-            owner.answerLocally(request, ErrorPage.badRequest("The request body is not valid chunked encoding."),
+            answerLocally(ErrorPage.badRequest("The request body is not valid chunked encoding."),
                     true, false);
         }
     }
@@ -333,7 +342,7 @@ final class Exchange {
         if (bodySent || responseStarted) {
             owner.abort();
         } else {
-            owner.answerLocally(request, ErrorPage.requestTimeout(proxy.responseTimeout().toSeconds()), true, false);
+            answerLocally(ErrorPage.requestTimeout(proxy.responseTimeout().toSeconds()), true, false);
         }
     }
 
@@ -378,7 +387,7 @@ final class Exchange {
         LOG.info("{} did not answer {} {} within {}", service.targetAddr(), request.method(), service.domain(),
                 proxy.responseTimeout());
         end();
-        owner.answerLocally(request, ErrorPage.timeout(proxy.responseTimeout().toSeconds()),
+        answerLocally(ErrorPage.timeout(proxy.responseTimeout().toSeconds()),
                 !requestDone, requestDone);
     }
 
@@ -409,6 +418,8 @@ final class Exchange {
             return;
         }
         phase = Phase.UPGRADED;
+        traffic.responded(response.status().code());
+        closeTraffic();
         cancelResponseTimer();
         HttpHeaders headers = response.headers().copy();
         String protocol = headers.get(HttpHeaderNames.UPGRADE);
@@ -445,6 +456,7 @@ final class Exchange {
         }
         cancelResponseTimer();
         phase = Phase.RESPONDING;
+        traffic.responded(code);
         upstreamResponse = response;
         writePublic(publicResponse(response));
     }
@@ -491,6 +503,7 @@ final class Exchange {
             onUpstreamEnded();
             return;
         }
+        traffic.sent(content.content().readableBytes());
         writePublic(content);
         if (last) {
             if (requestDone) {
@@ -537,7 +550,7 @@ final class Exchange {
         if (!responseStarted) {
             LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
                     service.domain());
-            owner.answerLocally(request, ErrorPage.targetUnreachable(), !requestDone, requestDone);
+            answerLocally(ErrorPage.targetUnreachable(), !requestDone, requestDone);
         } else {
             // Part of the response is out already: abort, so that the cut body cannot pass for a whole one.
             LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
@@ -553,6 +566,7 @@ final class Exchange {
     /** Ends the exchange; its stream goes back to the pool when {@code reuse}, else is closed. */
     private void end(boolean reuse) {
         phase = Phase.ENDED;
+        closeTraffic();
         cancelResponseTimer();
         cancelBodyTimer();
         if (upstream != null) {
@@ -587,6 +601,20 @@ final class Exchange {
         end();
         if (stream != null) {
             Relay.abortChannel(stream);
+        }
+    }
+
+    /** The proxy answers itself (502, 504): counted with the service's responses. */
+    private void answerLocally(ErrorPage page, boolean close, boolean requestFinished) {
+        traffic.responded(page.status().code());
+        owner.answerLocally(request, page, close, requestFinished);
+    }
+
+    private void closeTraffic() {
+        if (!trafficClosed) {
+            trafficClosed = true;
+            traffic.requestTook(System.nanoTime() - startNanos);
+            traffic.closed();
         }
     }
 

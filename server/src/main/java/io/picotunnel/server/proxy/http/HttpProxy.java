@@ -13,6 +13,8 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.monitor.TrafficCounters;
+import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tls.HttpPipelines;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +51,7 @@ public final class HttpProxy implements HttpPipelines {
     private final Function<String, Optional<String>> acmeChallenges;
     private final int httpsPort;
     private final AccessControl access;
+    private final Function<Service, TrafficCounters> traffic;
 
     private HttpProxy(Builder builder) {
         this.routes = Objects.requireNonNull(builder.routes, "routes");
@@ -60,6 +63,12 @@ public final class HttpProxy implements HttpPipelines {
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
         this.access = builder.access;
+        this.traffic = builder.traffic;
+    }
+
+    /** The lasting traffic counters of {@code service}. */
+    TrafficCounters traffic(Service service) {
+        return traffic.apply(service);
     }
 
     public static Builder builder() {
@@ -164,6 +173,7 @@ public final class HttpProxy implements HttpPipelines {
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
         private int httpsPort = 443;
         private AccessControl access = AccessControl.open();
+        private Function<Service, TrafficCounters> traffic = service -> TrafficCounters.NONE;
 
         private Builder() {
         }
@@ -247,6 +257,12 @@ public final class HttpProxy implements HttpPipelines {
                 throw new IllegalArgumentException("httpsPort out of range: " + port);
             }
             this.httpsPort = port;
+            return this;
+        }
+
+        /** Where each service's requests, body bytes and response statuses are counted. */
+        public Builder traffic(Function<Service, TrafficCounters> counters) {
+            this.traffic = Objects.requireNonNull(counters, "traffic");
             return this;
         }
 

@@ -12,6 +12,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
@@ -38,7 +39,7 @@ final class TcpListener {
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
     private final ChannelGroup connections = new DefaultChannelGroup("tcp-service", GlobalEventExecutor.INSTANCE);
-    private final TcpTraffic traffic = new TcpTraffic();
+    private final TcpTraffic traffic;
     /** Kept across a move to another address: the connections they count stay open. */
     private final ConnectionLimits limits;
     /** Read by the event loops at each accept: the tunnel and target of new connections. */
@@ -46,7 +47,8 @@ final class TcpListener {
     private Channel serverChannel;
 
     TcpListener(Service service, TunnelRegistry registry, AccessControl access, ConnectionLimits limits,
-            EventLoopGroup acceptors, EventLoopGroup workers) {
+            EventLoopGroup acceptors, EventLoopGroup workers, TrafficCounters counters) {
+        this.traffic = new TcpTraffic(counters);
         this.service = service;
         this.limits = limits;
         this.registry = registry;
@@ -156,6 +158,8 @@ final class TcpListener {
                             return;
                         }
                         connections.add(channel);
+                        traffic.opened();
+                        channel.closeFuture().addListener(closed -> traffic.closed());
                         channel.pipeline().addLast("tcp-traffic", new TrafficCounter(traffic));
                         channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry, access));
                         access.readProxyProtocol(channel.pipeline(), true);

@@ -4,6 +4,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -23,6 +24,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * Keeps one listening socket per enabled {@code tcp} service, following the store: bound on create or
@@ -49,6 +51,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     /** Enabled services waiting for their port, by id, with why the last bind failed. */
     private final Map<String, Waiting> waiting = new HashMap<>();
     private final ScheduledExecutorService retries;
+    private final Function<Service, TrafficCounters> counters;
 
     /** How often a service waiting for its port tries to bind it again. */
     public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofSeconds(5);
@@ -57,42 +60,24 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     }
 
     public TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers) {
-        this(registry, AccessControl.open(), acceptors, workers);
-    }
-
-    /** {@code access} checks every new connection against its service's IP rules and rate limit. */
-    public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers) {
-        this(registry, access, acceptors, workers, DEFAULT_RETRY_INTERVAL);
-    }
-
-    public TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers, Duration retryInterval) {
-        this(registry, AccessControl.open(), acceptors, workers, retryInterval);
-    }
-
-    /** As above; a service waiting for its port tries to bind it again every {@code retryInterval}. */
-    public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
-                       Duration retryInterval) {
-        this(registry, access, acceptors, workers, retryInterval, Limits.DEFAULTS.maxConnections(),
-                Limits.DEFAULTS.maxConnectionsPerAddress());
+        this(registry, AccessControl.open(), acceptors, workers, service -> TrafficCounters.NONE, DEFAULT_RETRY_INTERVAL,
+                Limits.DEFAULTS.maxConnections(), Limits.DEFAULTS.maxConnectionsPerAddress());
     }
 
     /**
-     * As above, with the default retry interval; each service's listener takes at most {@code maxConnections} open
-     * connections, and {@code maxConnectionsPerAddress} from one client address: a connection over either is
-     * closed at once.
+     * {@code access} checks every new connection against its service's IP rules and rate limit; {@code counters}
+     * gives each service's lasting traffic counters; a service waiting for its port tries to bind it again every
+     * {@code retryInterval}; each service's listener takes at most {@code maxConnections} open connections, and
+     * {@code maxConnectionsPerAddress} from one client address (a connection over either is closed at once).
      */
     public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
-                       int maxConnections, int maxConnectionsPerAddress) {
-        this(registry, access, acceptors, workers, DEFAULT_RETRY_INTERVAL, maxConnections, maxConnectionsPerAddress);
-    }
-
-    /** As above, with every setting given. */
-    public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
-                       Duration retryInterval, int maxConnections, int maxConnectionsPerAddress) {
+                       Function<Service, TrafficCounters> counters, Duration retryInterval, int maxConnections,
+                       int maxConnectionsPerAddress) {
         this.registry = registry;
         this.access = access;
         this.acceptors = acceptors;
         this.workers = workers;
+        this.counters = counters;
         this.maxConnections = maxConnections;
         this.maxConnectionsPerAddress = maxConnectionsPerAddress;
         this.retries = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
@@ -139,7 +124,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private TcpListener newListener(Service service) {
         ConnectionLimits limits = new ConnectionLimits("tcp service " + service.id(), maxConnections,
                 maxConnectionsPerAddress);
-        return new TcpListener(service, registry, access, limits, acceptors, workers);
+        return new TcpListener(service, registry, access, limits, acceptors, workers, counters.apply(service));
     }
 
     private synchronized void retryWaiting() {

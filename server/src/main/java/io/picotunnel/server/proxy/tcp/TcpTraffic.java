@@ -1,19 +1,43 @@
 package io.picotunnel.server.proxy.tcp;
 
+import io.picotunnel.server.monitor.TrafficCounters;
+
 import java.util.concurrent.atomic.LongAdder;
 
-/** Bytes moved by the connections of one tcp service: read from the public side and written back to it. */
+/**
+ * Bytes moved by the connections of one tcp service since it started listening: read from the public side and
+ * written back to it. Also passed on to the service's lasting {@link TrafficCounters} (with its connections).
+ */
 public final class TcpTraffic {
 
     private final LongAdder received = new LongAdder();
     private final LongAdder sent = new LongAdder();
+    private final TrafficCounters counters;
+
+    TcpTraffic(TrafficCounters counters) {
+        this.counters = counters;
+    }
+
+    TcpTraffic() {
+        this(TrafficCounters.NONE);
+    }
 
     void received(long bytes) {
         received.add(bytes);
+        counters.received(bytes);
     }
 
     void sent(long bytes) {
         sent.add(bytes);
+        counters.sent(bytes);
+    }
+
+    void opened() {
+        counters.opened();
+    }
+
+    void closed() {
+        counters.closed();
     }
 
     /** Bytes read from public connections (and handed to the tunnel). */

@@ -1,0 +1,57 @@
+package io.picotunnel.server.api;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.config.JavalinConfig;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.Tunnel;
+
+import java.util.Set;
+
+/**
+ * What other features add to the API (monitoring: routes, fields of the tunnel and service objects, service
+ * settings of their own). Every method does nothing by default.
+ */
+public interface ApiHooks {
+
+    ApiHooks NONE = new ApiHooks() {
+    };
+
+    /** Adds routes (under {@code /api}, behind the same authentication, or in {@link #guardedPaths()}). */
+    default void routes(JavalinConfig config) {
+    }
+
+    /** Paths of {@link #routes} outside {@code /api} that need the same authentication as the API. */
+    default java.util.List<String> guardedPaths() {
+        return java.util.List.of();
+    }
+
+    /** Adds fields to a tunnel object. */
+    default void tunnelJson(Tunnel tunnel, ObjectNode json) {
+    }
+
+    /** Adds fields to a service object. */
+    default void serviceJson(Service service, ObjectNode json) {
+    }
+
+    /** Further fields a service create or update may carry. */
+    default Set<String> serviceFields() {
+        return Set.of();
+    }
+
+    /** Fields added to tunnel and service objects that a client may send back (they are ignored). */
+    default Set<String> readOnlyFields() {
+        return Set.of();
+    }
+
+    /** Checks the fields of {@link #serviceFields()} in {@code body} before the service is saved; throws {@link ApiError}. */
+    default void checkService(Service draft, ObjectNode body) {
+    }
+
+    /** The service was saved from {@code body}: store the fields of {@link #serviceFields()}. */
+    default void serviceSaved(Service saved, ObjectNode body) {
+    }
+
+    /** The tunnel's token was regenerated through the API. */
+    default void tokenRegenerated(Tunnel tunnel) {
+    }
+}

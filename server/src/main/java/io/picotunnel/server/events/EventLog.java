@@ -1,0 +1,152 @@
+package io.picotunnel.server.events;
+
+import io.picotunnel.server.store.Database;
+import io.picotunnel.server.tunnel.ClientListener;
+import io.picotunnel.server.tunnel.ConnectedClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What happened, newest first, in the {@code events} table: clients connecting and leaving, services that could
+ * not listen, certificates issued or failed, checks changing state, tokens regenerated. {@link #record} never blocks
+ * its caller (often an event loop): rows are written by a thread of this log, in the order they were recorded.
+ */
+public final class EventLog implements ClientListener, AutoCloseable {
+
+    public static final String CLIENT_CONNECTED = "client_connected";
+    public static final String CLIENT_LEFT = "client_left";
+    public static final String SERVICE_LISTEN_FAILED = "service_listen_failed";
+    public static final String CERTIFICATE_ISSUED = "certificate_issued";
+    public static final String CERTIFICATE_FAILED = "certificate_failed";
+    public static final String TUNNEL_UP = "tunnel_up";
+    public static final String TUNNEL_DOWN = "tunnel_down";
+    public static final String SERVICE_UP = "service_up";
+    public static final String SERVICE_DOWN = "service_down";
+    public static final String TOKEN_REGENERATED = "token_regenerated";
+
+    private static final Logger log = LoggerFactory.getLogger(EventLog.class);
+
+    private final Database database;
+    private final Clock clock;
+    private final ExecutorService writer = Executors.newSingleThreadExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "picotunnel-events");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    public EventLog(Database database, Clock clock) {
+        this.database = database;
+        this.clock = clock;
+    }
+
+    /** Records an event now; written soon after, on this log's own thread. */
+    public void record(String type, String tunnelId, String serviceId, String message) {
+        Instant at = clock.instant();
+        try {
+            writer.execute(() -> write(type, tunnelId, serviceId, message, at));
+        } catch (RejectedExecutionException closed) {
+            log.debug("event {} after the log was closed: {}", type, message);
+        }
+    }
+
+    private void write(String type, String tunnelId, String serviceId, String message, Instant at) {
+        try {
+            database.inTransaction(connection -> {
+                try (PreparedStatement insert = connection.prepareStatement(
+                        "INSERT INTO events (tunnel_id, service_id, type, message, created_at) VALUES (?, ?, ?, ?, ?)")) {
+                    insert.setString(1, tunnelId);
+                    insert.setString(2, serviceId);
+                    insert.setString(3, type);
+                    insert.setString(4, message);
+                    insert.setLong(5, at.toEpochMilli());
+                    insert.executeUpdate();
+                }
+                return null;
+            });
+        } catch (RuntimeException e) {
+            log.warn("Could not record the event '{}': {}", message, e.getMessage());
+        }
+    }
+
+    /** The newest {@code limit} events, of one tunnel when {@code tunnelId} is not null. */
+    public List<Event> recent(String tunnelId, int limit) {
+        return database.read(connection -> {
+            String sql = "SELECT id, tunnel_id, service_id, type, message, created_at FROM events"
+                    + (tunnelId == null ? "" : " WHERE tunnel_id = ?") + " ORDER BY created_at DESC, id DESC LIMIT ?";
+            try (PreparedStatement select = connection.prepareStatement(sql)) {
+                int index = 1;
+                if (tunnelId != null) {
+                    select.setString(index++, tunnelId);
+                }
+                select.setInt(index, limit);
+                List<Event> events = new ArrayList<>();
+                try (ResultSet rows = select.executeQuery()) {
+                    while (rows.next()) {
+                        events.add(new Event(rows.getLong("id"), rows.getString("tunnel_id"), rows.getString("service_id"),
+                                rows.getString("type"), rows.getString("message"),
+                                Instant.ofEpochMilli(rows.getLong("created_at"))));
+                    }
+                }
+                return events;
+            }
+        });
+    }
+
+    /** Deletes the events older than {@code before}; returns how many. */
+    public int prune(Instant before) {
+        return database.inTransaction(connection -> {
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM events WHERE created_at < ?")) {
+                delete.setLong(1, before.toEpochMilli());
+                return delete.executeUpdate();
+            }
+        });
+    }
+
+    /** Waits (a moment at most) until the events recorded so far are written. */
+    public void flush() {
+        try {
+            writer.submit(() -> null).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            log.debug("events not flushed: {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public void clientConnected(String tunnelId, ConnectedClient client) {
+        record(CLIENT_CONNECTED, tunnelId, null, "Client " + client.id() + " connected from " + client.remoteAddr()
+                + " (version " + orUnknown(client.version()) + ", host " + orUnknown(client.hostname()) + ")");
+    }
+
+    @Override
+    public void clientLeft(String tunnelId, ConnectedClient client) {
+        record(CLIENT_LEFT, tunnelId, null, "Client " + client.id() + " from " + client.remoteAddr()
+                + " (version " + orUnknown(client.version()) + ") left");
+    }
+
+    private static String orUnknown(String value) {
+        return value == null ? "unknown" : value;
+    }
+
+    @Override
+    public void close() {
+        writer.shutdown();
+        try {
+            if (!writer.awaitTermination(5, TimeUnit.SECONDS)) {
+                writer.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

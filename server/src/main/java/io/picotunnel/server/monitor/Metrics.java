@@ -1,0 +1,129 @@
+package io.picotunnel.server.monitor;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The server's metrics for Prometheus ({@code GET /metrics}), names prefixed {@code picotunnel_}: connected tunnels
+ * and clients, open streams, bytes and connections per tunnel and service, HTTP requests by service and status
+ * class with a duration histogram, check results; plus JVM and process metrics.
+ */
+public final class Metrics implements AutoCloseable {
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Map<Subject, AtomicInteger> checkStates = new ConcurrentHashMap<>();
+    private final Map<String, Timer> durations = new ConcurrentHashMap<>();
+    private JvmGcMetrics gc;
+
+    public Metrics(TunnelRegistry tunnels) {
+        Gauge.builder("picotunnel_tunnels_connected", tunnels, TunnelRegistry::connectedCount)
+                .description("Tunnels with at least one client connected").register(registry);
+        Gauge.builder("picotunnel_clients_connected", tunnels, Metrics::clients)
+                .description("Client connections of all tunnels").register(registry);
+        Gauge.builder("picotunnel_streams_open", tunnels, Metrics::streams)
+                .description("Open yamux streams of all client connections").register(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        gc = new JvmGcMetrics();
+        gc.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+    }
+
+    private static double clients(TunnelRegistry tunnels) {
+        return tunnels.allConnections().size();
+    }
+
+    private static double streams(TunnelRegistry tunnels) {
+        return tunnels.allConnections().stream().mapToInt(connection -> connection.session().activeStreams()).sum();
+    }
+
+    /** Registers the meters of a tunnel's counters (called once, when they are created). */
+    void tunnelCounters(String tunnelId, TrafficCounters counters) {
+        register("picotunnel_tunnel", Tags.of("tunnel", tunnelId), counters, "tunnel");
+    }
+
+    /** Registers the meters of a service's counters (called once, when they are created). */
+    void serviceCounters(Service service, TrafficCounters counters) {
+        Tags tags = Tags.of("tunnel", service.tunnelId(), "service", service.id(), "type", service.type().json());
+        register("picotunnel_service", tags, counters, "service");
+        if (service.type() == ServiceType.HTTP) {
+            for (int hundreds = 1; hundreds <= 5; hundreds++) {
+                int statusClass = hundreds;
+                FunctionCounter.builder("picotunnel_http_requests", counters, c -> c.responses(statusClass))
+                        .description("HTTP responses to visitors by status class")
+                        .tags(tags.and("status", hundreds + "xx")).register(registry);
+            }
+            Timer timer = Timer.builder("picotunnel_http_request_duration")
+                    .description("From a request's head to the end of its response").tags(tags)
+                    .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                    .maximumExpectedValue(Duration.ofMinutes(2)).register(registry);
+            durations.put(service.id(), timer);
+            counters.onDuration(nanos -> timer.record(Duration.ofNanos(nanos)));
+        } else {
+            FunctionCounter.builder("picotunnel_tcp_connections", counters, TrafficCounters::totalConnections)
+                    .description("Connections accepted by a tcp service").tags(tags).register(registry);
+        }
+    }
+
+    private void register(String prefix, Tags tags, TrafficCounters counters, String what) {
+        FunctionCounter.builder(prefix + "_bytes_in", counters, TrafficCounters::bytesIn)
+                .description("Bytes from visitors of the " + what).tags(tags).register(registry);
+        FunctionCounter.builder(prefix + "_bytes_out", counters, TrafficCounters::bytesOut)
+                .description("Bytes to visitors of the " + what).tags(tags).register(registry);
+        Gauge.builder(prefix + "_connections_active", counters, TrafficCounters::activeConnections)
+                .description("Connections (tcp) or requests (http) of the " + what + " in progress").tags(tags)
+                .register(registry);
+    }
+
+    /** One check result: counted, and the subject's state (1 up, 0 down) kept as a gauge. */
+    void check(Check check) {
+        Tags tags = Tags.of("tunnel", check.subject().tunnelId(), "service",
+                check.subject().serviceId() == null ? "" : check.subject().serviceId());
+        Counter.builder("picotunnel_checks").description("Checks of tunnels and services by result")
+                .tags(tags.and("status", check.status().json())).register(registry).increment();
+        AtomicInteger state = checkStates.computeIfAbsent(check.subject(), subject -> {
+            AtomicInteger value = new AtomicInteger();
+            Gauge.builder("picotunnel_check_up", value, AtomicInteger::get)
+                    .description("1 when the newest check of the tunnel or service was up, else 0").tags(tags)
+                    .register(registry);
+            return value;
+        });
+        state.set(check.status() == CheckStatus.UP ? 1 : 0);
+    }
+
+    /** The Prometheus text format (version 0.0.4). */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    @Override
+    public void close() {
+        if (gc != null) {
+            gc.close();
+        }
+        registry.close();
+    }
+}

@@ -1,0 +1,240 @@
+package io.picotunnel.server.monitor;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.picotunnel.server.events.EventLog;
+import io.picotunnel.server.store.Rfc3339;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Checks every tunnel and every enabled service at a fixed interval (the first time one interval after start,
+ * so that clients have reconnected after a restart), stores the results, records each change of state once (with
+ * an event), alerts the webhooks once a new state held for {@code alertAfter} checks, and prunes old checks. All
+ * of it on one thread of its own; the probes themselves run on the tunnels' event loops.
+ */
+public final class Monitor implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Monitor.class);
+    private static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
+
+    private final MonitorSettings settings;
+    private final Store store;
+    private final CheckStore checks;
+    private final EventLog events;
+    private final Probes probes;
+    private final Webhooks webhooks;
+    private final Alerts alerts;
+    private final Clock clock;
+    /** The state of each subject as last recorded; loaded from the database the first time a subject is checked. */
+    private final Map<Subject, CheckStatus> states = new HashMap<>();
+    private final Map<String, String> tunnelNames = new HashMap<>();
+    private final Map<String, Service> servicesById = new HashMap<>();
+    private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread t = new Thread(runnable, "picotunnel-monitor");
+        t.setDaemon(true);
+        return t;
+    });
+    private Instant lastPrune = Instant.EPOCH;
+    private volatile Metrics metrics;
+
+    public Monitor(MonitorSettings settings, Store store, TunnelRegistry registry, CheckStore checks, EventLog events,
+                   Clock clock) {
+        this.settings = settings;
+        this.store = store;
+        this.checks = checks;
+        this.events = events;
+        this.clock = clock;
+        this.probes = new Probes(registry, settings.checkTimeout(), clock);
+        this.webhooks = new Webhooks(settings.webhookUrls());
+        this.alerts = new Alerts(settings.alertAfter(), this::alert);
+    }
+
+    public void start() {
+        long every = settings.checkInterval().toMillis();
+        thread.scheduleAtFixedRate(this::tick, every, every, TimeUnit.MILLISECONDS);
+        log.info("Checking tunnels and services every {}{}", Probes.describe(settings.checkInterval()),
+                webhooks.isEmpty() ? "" : ", alerts to " + settings.webhookUrls().size() + " webhook(s)");
+    }
+
+    /** Counts every check result in {@code target} from now on. */
+    public void exportTo(Metrics target) {
+        this.metrics = target;
+    }
+
+    public CheckStore checks() {
+        return checks;
+    }
+
+    private void tick() {
+        try {
+            pruneNow();
+            runChecks();
+        } catch (RuntimeException e) {
+            log.warn("Checking tunnels failed: {}", e.toString());
+        }
+    }
+
+    private void pruneNow() {
+        Instant now = clock.instant();
+        if (Duration.between(lastPrune, now).compareTo(PRUNE_EVERY) < 0) {
+            return;
+        }
+        lastPrune = now;
+        Instant before = now.minus(settings.checkRetention());
+        int pruned = checks.prune(before);
+        events.prune(before);
+        if (pruned > 0) {
+            log.debug("Pruned {} checks older than {}", pruned, Rfc3339.format(before));
+        }
+    }
+
+    private void runChecks() {
+        List<Tunnel> tunnels = store.tunnels();
+        List<Service> services = store.services();
+        tunnelNames.clear();
+        tunnels.forEach(tunnel -> tunnelNames.put(tunnel.id(), tunnel.name()));
+        servicesById.clear();
+        services.forEach(service -> servicesById.put(service.id(), service));
+        List<CompletableFuture<Check>> running = new ArrayList<>();
+        for (Tunnel tunnel : tunnels) {
+            running.add(probes.tunnel(tunnel.id()));
+        }
+        for (Service service : services) {
+            if (!service.enabled()) {
+                continue;
+            }
+            ServiceCheckSettings serviceSettings = checks.settings(service.id());
+            if (serviceSettings.enabled()) {
+                running.add(probes.service(service, serviceSettings));
+            }
+        }
+        List<Check> results = new ArrayList<>();
+        for (CompletableFuture<Check> check : running) {
+            // Every probe completes by its timeout; the margin only guards against a bug.
+            results.add(check.completeOnTimeout(null, probes.timeout().toMillis() + 2_000, TimeUnit.MILLISECONDS).join());
+        }
+        results.removeIf(java.util.Objects::isNull);
+        Metrics target = metrics;
+        if (target != null) {
+            results.forEach(target::check);
+        }
+        List<Check> changes = new ArrayList<>();
+        List<Check> eventful = new ArrayList<>();
+        Set<Subject> seen = new HashSet<>();
+        for (Check check : results) {
+            seen.add(check.subject());
+            CheckStatus before = states.computeIfAbsent(check.subject(), this::storedState);
+            if (before == null) {
+                alerts.prime(check.subject(), check.status());
+            }
+            if (before != check.status()) {
+                changes.add(check);
+                // An up state is an event only when it ends an outage, not when a subject is first seen up.
+                if (before != null || check.status() == CheckStatus.DOWN) {
+                    eventful.add(check);
+                }
+                states.put(check.subject(), check.status());
+            }
+            alerts.observe(check);
+        }
+        states.keySet().retainAll(seen);
+        alerts.retain(seen);
+        try {
+            checks.record(results, changes);
+        } catch (RuntimeException e) {
+            // A tunnel or service deleted while it was being checked: its rows are refused, try the rest.
+            log.debug("Recording checks failed ({}), recording them one by one", e.getMessage());
+            for (Check check : results) {
+                try {
+                    checks.record(List.of(check), changes.contains(check) ? List.of(check) : List.of());
+                } catch (RuntimeException gone) {
+                    log.debug("check of {} not recorded: {}", check.subject(), gone.getMessage());
+                }
+            }
+        }
+        for (Check change : eventful) {
+            events.record(eventType(change), change.subject().tunnelId(), change.subject().serviceId(), describe(change));
+        }
+    }
+
+    private CheckStatus storedState(Subject subject) {
+        CheckStatus stored = checks.lastChange(subject).map(Check::status).orElse(null);
+        if (stored != null) {
+            alerts.prime(subject, stored);
+        }
+        return stored;
+    }
+
+    private static String eventType(Check change) {
+        boolean up = change.status() == CheckStatus.UP;
+        return change.subject().isTunnel() ? (up ? EventLog.TUNNEL_UP : EventLog.TUNNEL_DOWN)
+                : (up ? EventLog.SERVICE_UP : EventLog.SERVICE_DOWN);
+    }
+
+    private String name(Subject subject) {
+        String tunnel = "tunnel " + tunnelNames.getOrDefault(subject.tunnelId(), subject.tunnelId());
+        if (subject.isTunnel()) {
+            return tunnel;
+        }
+        Service service = servicesById.get(subject.serviceId());
+        String what = service == null ? "service " + subject.serviceId()
+                : service.type() == ServiceType.HTTP ? "http service " + service.domain() + service.pathPrefix()
+                : "tcp service " + service.listenAddr();
+        return what + " of " + tunnel;
+    }
+
+    private String describe(Check change) {
+        return change.status() == CheckStatus.UP ? capitalised(name(change.subject())) + " is up"
+                : capitalised(name(change.subject())) + " is down: " + change.error();
+    }
+
+    private static String capitalised(String text) {
+        return Character.toUpperCase(text.charAt(0)) + text.substring(1);
+    }
+
+    private void alert(Alerts.Alert alert) {
+        boolean up = alert.status() == CheckStatus.UP;
+        String text = (up ? "✅ " : "🔴 ") + capitalised(name(alert.subject())) + (up ? " is up again" : " is down")
+                + (up || alert.error() == null ? "" : ": " + alert.error()) + " (since " + Rfc3339.format(alert.since()) + ")";
+        ObjectNode details = JsonNodeFactory.instance.objectNode();
+        details.put("event", eventType(new Check(0, alert.subject(), alert.status(), null, null, alert.since())));
+        details.put("tunnel_id", alert.subject().tunnelId());
+        details.put("tunnel_name", tunnelNames.get(alert.subject().tunnelId()));
+        details.put("service_id", alert.subject().serviceId());
+        details.put("status", alert.status().json());
+        details.put("error", up ? null : alert.error());
+        details.put("since", Rfc3339.format(alert.since()));
+        webhooks.send(text, details);
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+        try {
+            thread.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        webhooks.close();
+    }
+}

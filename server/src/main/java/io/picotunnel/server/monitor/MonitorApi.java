@@ -1,0 +1,252 @@
+package io.picotunnel.server.monitor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.picotunnel.server.api.ApiError;
+import io.picotunnel.server.api.ApiHooks;
+import io.picotunnel.server.events.Event;
+import io.picotunnel.server.events.EventLog;
+import io.picotunnel.server.store.Rfc3339;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.Tunnel;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The monitoring part of the API: {@code GET /api/tunnels/:id/checks}, {@code /stats} and {@code /events},
+ * {@code GET /api/events}, and the services' {@code health_check} and {@code health_path} fields.
+ */
+public final class MonitorApi implements ApiHooks {
+
+    static final int DEFAULT_LIMIT = 100;
+    static final int MAX_LIMIT = 1000;
+    private static final int MAX_HEALTH_PATH = 1024;
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final Store store;
+    private final CheckStore checks;
+    private final EventLog events;
+    private final Stats stats;
+    private final Traffic traffic;
+    private final Metrics metrics;
+    private final boolean metricsPublic;
+
+    public MonitorApi(Store store, CheckStore checks, EventLog events, Traffic traffic, Metrics metrics,
+                      boolean metricsPublic, Clock clock) {
+        this.metrics = metrics;
+        this.metricsPublic = metricsPublic;
+        this.store = store;
+        this.checks = checks;
+        this.events = events;
+        this.traffic = traffic;
+        this.stats = new Stats(checks, clock);
+    }
+
+    @Override
+    public void routes(JavalinConfig config) {
+        config.routes.get("/api/tunnels/{id}/checks", this::checks);
+        config.routes.get("/api/tunnels/{id}/stats", this::stats);
+        config.routes.get("/api/tunnels/{id}/events", this::tunnelEvents);
+        config.routes.get("/api/events", this::events);
+        config.routes.get("/metrics", ctx -> ctx.status(200).contentType("text/plain; version=0.0.4; charset=utf-8")
+                .result(metrics.scrape()));
+    }
+
+    @Override
+    public List<String> guardedPaths() {
+        return metricsPublic ? List.of() : List.of("/metrics");
+    }
+
+    private void checks(Context ctx) {
+        Tunnel tunnel = tunnel(ctx);
+        int limit = limit(ctx);
+        String serviceId = ctx.queryParam("service_id");
+        if (serviceId != null && !serviceId.isEmpty()) {
+            boolean own = store.service(serviceId).map(service -> service.tunnelId().equals(tunnel.id())).orElse(false);
+            if (!own) {
+                throw new ApiError(404, "not_found", "tunnel '" + tunnel.id() + "' has no service with id '" + serviceId + "'", null);
+            }
+        } else {
+            serviceId = null;
+        }
+        ArrayNode array = MAPPER.createArrayNode();
+        for (Check check : checks.recent(new Subject(tunnel.id(), serviceId), limit)) {
+            array.add(check(check));
+        }
+        json(ctx, array);
+    }
+
+    static ObjectNode check(Check check) {
+        ObjectNode json = MAPPER.createObjectNode();
+        json.put("id", check.id());
+        json.put("tunnel_id", check.subject().tunnelId());
+        json.put("service_id", check.subject().serviceId());
+        json.put("status", check.status().json());
+        json.put("latency_ms", check.latencyMs());
+        json.put("error", check.error());
+        json.put("created_at", Rfc3339.format(check.createdAt()));
+        return json;
+    }
+
+    private void stats(Context ctx) {
+        Tunnel tunnel = tunnel(ctx);
+        ObjectNode json = MAPPER.createObjectNode();
+        json.put("tunnel_id", tunnel.id());
+        json.setAll(stats.of(Subject.tunnel(tunnel.id())));
+        ArrayNode services = json.putArray("services");
+        for (Service service : store.services(tunnel.id())) {
+            ObjectNode figures = MAPPER.createObjectNode();
+            figures.put("service_id", service.id());
+            figures.setAll(stats.of(new Subject(tunnel.id(), service.id())));
+            services.add(figures);
+        }
+        json(ctx, json);
+    }
+
+    private void tunnelEvents(Context ctx) {
+        Tunnel tunnel = tunnel(ctx);
+        json(ctx, events(events.recent(tunnel.id(), limit(ctx))));
+    }
+
+    private void events(Context ctx) {
+        json(ctx, events(events.recent(null, limit(ctx))));
+    }
+
+    private static ArrayNode events(List<Event> list) {
+        ArrayNode array = MAPPER.createArrayNode();
+        for (Event event : list) {
+            ObjectNode json = array.addObject();
+            json.put("id", event.id());
+            json.put("tunnel_id", event.tunnelId());
+            json.put("service_id", event.serviceId());
+            json.put("type", event.type());
+            json.put("message", event.message());
+            json.put("created_at", Rfc3339.format(event.createdAt()));
+        }
+        return array;
+    }
+
+    private Tunnel tunnel(Context ctx) {
+        String id = ctx.pathParam("id");
+        return store.tunnel(id).orElseThrow(() -> ApiError.notFound("tunnel", id));
+    }
+
+    /** {@code ?limit=N}: 1 to 1000, 100 when absent. */
+    static int limit(Context ctx) {
+        String text = ctx.queryParam("limit");
+        if (text == null) {
+            return DEFAULT_LIMIT;
+        }
+        int limit;
+        try {
+            limit = Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            limit = 0;
+        }
+        if (limit < 1 || limit > MAX_LIMIT) {
+            throw new ApiError(400, "invalid_parameter", "limit: must be a whole number from 1 to " + MAX_LIMIT
+                    + " (got '" + text + "')", "limit");
+        }
+        return limit;
+    }
+
+    private static void json(Context ctx, JsonNode body) {
+        ctx.status(200).contentType("application/json").result(body.toString());
+    }
+
+    // ---- service fields
+
+    @Override
+    public Set<String> serviceFields() {
+        return Set.of("health_check", "health_path");
+    }
+
+    @Override
+    public void serviceJson(Service service, ObjectNode json) {
+        ServiceCheckSettings settings = service.id() == null ? ServiceCheckSettings.DEFAULT : checks.settings(service.id());
+        json.put("health_check", settings.enabled());
+        json.put("health_path", service.type() == ServiceType.HTTP ? settings.healthPath() : null);
+        traffic(traffic.service(service), json, service.type() == ServiceType.HTTP);
+    }
+
+    @Override
+    public void tunnelJson(Tunnel tunnel, ObjectNode json) {
+        traffic(traffic.tunnel(tunnel.id()), json, true);
+    }
+
+    /** {@code bytes_in}, {@code bytes_out}, {@code active_connections}, {@code total_connections}, {@code requests}. */
+    private static void traffic(TrafficCounters counters, ObjectNode json, boolean requests) {
+        json.put("bytes_in", counters.bytesIn());
+        json.put("bytes_out", counters.bytesOut());
+        json.put("active_connections", counters.activeConnections());
+        json.put("total_connections", counters.totalConnections());
+        if (requests) {
+            ObjectNode byClass = json.putObject("requests");
+            for (int hundreds = 1; hundreds <= 5; hundreds++) {
+                byClass.put(hundreds + "xx", counters.responses(hundreds));
+            }
+        } else {
+            json.putNull("requests");
+        }
+    }
+
+    @Override
+    public Set<String> readOnlyFields() {
+        return Set.of("bytes_in", "bytes_out", "active_connections", "total_connections", "requests");
+    }
+
+    @Override
+    public void checkService(Service draft, ObjectNode body) {
+        JsonNode enabled = body.get("health_check");
+        if (enabled != null && !enabled.isNull() && !enabled.isBoolean()) {
+            throw ApiError.invalidField("health_check", "must be true or false");
+        }
+        JsonNode path = body.get("health_path");
+        if (path == null || path.isNull()) {
+            return;
+        }
+        if (draft.type() != ServiceType.HTTP) {
+            throw ApiError.invalidField("health_path", "applies to http services only");
+        }
+        if (!path.isTextual()) {
+            throw ApiError.invalidField("health_path", "must be a string such as \"/health\"");
+        }
+        String text = path.asText();
+        if (!text.startsWith("/")) {
+            throw ApiError.invalidField("health_path", "must start with \"/\", for example \"/health\"");
+        }
+        if (text.length() > MAX_HEALTH_PATH) {
+            throw ApiError.invalidField("health_path", "is longer than " + MAX_HEALTH_PATH + " characters");
+        }
+        if (text.chars().anyMatch(c -> c <= ' ' || c == 0x7f || c == '#')) {
+            throw ApiError.invalidField("health_path", "must not contain spaces, control characters or '#'");
+        }
+    }
+
+    @Override
+    public void serviceSaved(Service saved, ObjectNode body) {
+        if (!body.has("health_check") && !body.has("health_path")) {
+            return;
+        }
+        ServiceCheckSettings stored = checks.settings(saved.id());
+        JsonNode enabled = body.get("health_check");
+        JsonNode path = body.get("health_path");
+        boolean on = enabled == null ? stored.enabled() : enabled.isNull() || enabled.asBoolean();
+        String healthPath = path == null ? stored.healthPath() : path.isNull() ? "/" : path.asText();
+        checks.saveSettings(saved.id(), new ServiceCheckSettings(on, healthPath));
+    }
+
+    @Override
+    public void tokenRegenerated(Tunnel tunnel) {
+        events.record(EventLog.TOKEN_REGENERATED, tunnel.id(), null,
+                "The token of tunnel " + tunnel.name() + " was regenerated; its clients were disconnected");
+    }
+}

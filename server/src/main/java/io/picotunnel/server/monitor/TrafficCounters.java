@@ -1,0 +1,116 @@
+package io.picotunnel.server.monitor;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The traffic of one tunnel or service since it was created: bytes from visitors ({@code in}) and to them
+ * ({@code out}), connections open now and in all, and for http services the responses by status class. A
+ * service's counters add to its tunnel's as well. Cheap to update from any event loop.
+ */
+public final class TrafficCounters {
+
+    /** For components that are not counted. */
+    public static final TrafficCounters NONE = new TrafficCounters(null);
+
+    private final TrafficCounters tunnel;
+    private volatile java.util.function.LongConsumer durations = nanos -> { };
+    final LongAdder bytesIn = new LongAdder();
+    final LongAdder bytesOut = new LongAdder();
+    final LongAdder totalConnections = new LongAdder();
+    final AtomicLong activeConnections = new AtomicLong();
+    /** Responses by status class: index 0 for 1xx ... 4 for 5xx. */
+    final LongAdder[] responses = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()};
+
+    TrafficCounters(TrafficCounters tunnel) {
+        this.tunnel = tunnel;
+    }
+
+    private boolean counted() {
+        return this != NONE;
+    }
+
+    /** Bytes read from a visitor. */
+    public void received(long bytes) {
+        if (counted()) {
+            bytesIn.add(bytes);
+            if (tunnel != null) {
+                tunnel.received(bytes);
+            }
+        }
+    }
+
+    /** Bytes written to a visitor. */
+    public void sent(long bytes) {
+        if (counted()) {
+            bytesOut.add(bytes);
+            if (tunnel != null) {
+                tunnel.sent(bytes);
+            }
+        }
+    }
+
+    /** A visitor's connection (tcp) or request (http) began. */
+    public void opened() {
+        if (counted()) {
+            totalConnections.increment();
+            activeConnections.incrementAndGet();
+            if (tunnel != null) {
+                tunnel.opened();
+            }
+        }
+    }
+
+    /** ... and ended: exactly once for each {@link #opened()}. */
+    public void closed() {
+        if (counted()) {
+            activeConnections.decrementAndGet();
+            if (tunnel != null) {
+                tunnel.closed();
+            }
+        }
+    }
+
+    /** Where the durations of http requests go (the metrics' histogram). */
+    void onDuration(java.util.function.LongConsumer sink) {
+        this.durations = sink;
+    }
+
+    /** An http request took {@code nanos} from its head to the end of its response. */
+    public void requestTook(long nanos) {
+        if (counted()) {
+            durations.accept(nanos);
+        }
+    }
+
+    /** The status of a response a visitor got (from the target, or the proxy's own 502 or 504). */
+    public void responded(int status) {
+        if (counted() && status >= 100 && status < 600) {
+            responses[status / 100 - 1].increment();
+            if (tunnel != null) {
+                tunnel.responded(status);
+            }
+        }
+    }
+
+    public long bytesIn() {
+        return bytesIn.sum();
+    }
+
+    public long bytesOut() {
+        return bytesOut.sum();
+    }
+
+    public long activeConnections() {
+        return activeConnections.get();
+    }
+
+    public long totalConnections() {
+        return totalConnections.sum();
+    }
+
+    /** Responses with a status of class {@code hundreds} (1 to 5). */
+    public long responses(int hundreds) {
+        return responses[hundreds - 1].sum();
+    }
+}

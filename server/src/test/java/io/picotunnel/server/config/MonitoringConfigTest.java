@@ -1,0 +1,63 @@
+package io.picotunnel.server.config;
+
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.monitor.MonitorSettings;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The monitoring settings: defaults, flags and variables, and refusals that name the setting. */
+class MonitoringConfigTest {
+
+    private static MonitorSettings load(Map<Setting, String> flags, Map<String, String> env) {
+        return ServerConfig.load(flags, env).monitoring();
+    }
+
+    @Test
+    void defaultsAreAMinuteNinetyDaysNoWebhooksAndTwoChecks() {
+        MonitorSettings settings = load(Map.of(), Map.of());
+        assertThat(settings.checkInterval()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(settings.checkRetention()).isEqualTo(Duration.ofDays(90));
+        assertThat(settings.webhookUrls()).isEmpty();
+        assertThat(settings.alertAfter()).isEqualTo(2);
+        assertThat(settings.metricsPublic()).isFalse();
+        assertThat(settings.checkTimeout()).isEqualTo(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void settingsComeFromVariablesAndFlagsWin() {
+        MonitorSettings settings = load(Map.of(Setting.CHECK_INTERVAL, "1s"), Map.of(
+                "PICOTUNNEL_CHECK_INTERVAL", "5m", "PICOTUNNEL_CHECK_RETENTION", "7d",
+                "PICOTUNNEL_WEBHOOK_URL", "https://hooks.slack.example/services/T/B/x, http://127.0.0.1:9/hook",
+                "PICOTUNNEL_ALERT_AFTER", "3", "PICOTUNNEL_METRICS_PUBLIC", "true"));
+        assertThat(settings.checkInterval()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(settings.checkTimeout()).as("never longer than the interval").isEqualTo(Duration.ofSeconds(1));
+        assertThat(settings.checkRetention()).isEqualTo(Duration.ofDays(7));
+        assertThat(settings.webhookUrls()).containsExactly(URI.create("https://hooks.slack.example/services/T/B/x"),
+                URI.create("http://127.0.0.1:9/hook"));
+        assertThat(settings.alertAfter()).isEqualTo(3);
+        assertThat(settings.metricsPublic()).isTrue();
+    }
+
+    @Test
+    void badValuesAreRefusedWithTheSettingNamedAndNoWebhookSecretRepeated() {
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_CHECK_INTERVAL", "0s")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_CHECK_INTERVAL");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_CHECK_RETENTION", "a year")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_CHECK_RETENTION")
+                .hasMessageContaining("7d");
+        for (String bad : List.of("0", "-1", "two")) {
+            assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ALERT_AFTER", bad)))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_ALERT_AFTER");
+        }
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_WEBHOOK_URL", "http://ok.example/a,ftp://secret-path-xyz")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_WEBHOOK_URL")
+                .hasMessageContaining("entry 2").hasMessageNotContaining("secret-path-xyz");
+    }
+}

@@ -1,0 +1,151 @@
+package io.picotunnel.server.monitor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * {@code GET /metrics}, read by Prometheus' own text-format parser (the Python client's, run as a process): the
+ * same counts as the API; behind the admin token unless made public; unknown paths are 404s, not the UI page.
+ */
+class MetricsTest {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Prints every sample of the exposition on stdin as a JSON list of [name, labels, value]. */
+    private static final String PARSER = """
+            import sys, json
+            from prometheus_client.parser import text_string_to_metric_families
+            samples = []
+            for family in text_string_to_metric_families(sys.stdin.read()):
+                for s in family.samples:
+                    samples.append([s.name, s.labels, s.value])
+            print(json.dumps(samples))
+            """;
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void metricsParsedByAPrometheusParserShowTheSameCountsAsTheApi() throws Exception {
+        try (EchoServer echo = new EchoServer();
+             MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
+            JsonNode tunnel = testbed.createTunnel("metered");
+            String id = tunnel.get("id").asText();
+            testbed.connect(id, tunnel.get("token").asText());
+            int port = Ports.freePort();
+            String serviceId = testbed.createService(id, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
+                    + "\",\"target_addr\":\"" + echo.address() + "\"}").get("id").asText();
+            for (int size : new int[] {12_345, 54_321}) {
+                try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                    socket.getOutputStream().write(new byte[size]);
+                    assertThat(socket.getInputStream().readNBytes(size)).hasSize(size);
+                }
+            }
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, null, 1).size() == 1
+                    && testbed.checks(id, null, 1).get(0).get("status").asText().equals("up"));
+            JsonNode service = testbed.api().get("/api/tunnels/" + id + "/services").json().get(0);
+            await().atMost(10, TimeUnit.SECONDS).until(() ->
+                    testbed.api().get("/api/tunnels/" + id + "/services").json().get(0).get("active_connections").asLong() == 0);
+
+            ApiClient.Response scraped = testbed.api().get("/metrics");
+            assertThat(scraped.status()).isEqualTo(200);
+            assertThat(scraped.header("Content-Type")).startsWith("text/plain");
+            JsonNode samples = parse(scraped.raw().body());
+
+            Map<String, String> ofService = Map.of("tunnel", id, "service", serviceId, "type", "tcp");
+            assertThat(value(samples, "picotunnel_service_bytes_in_total", ofService)).isEqualTo(12_345 + 54_321);
+            assertThat(value(samples, "picotunnel_service_bytes_out_total", ofService)).isEqualTo(12_345 + 54_321);
+            assertThat(value(samples, "picotunnel_service_bytes_in_total", ofService))
+                    .isEqualTo(service.get("bytes_in").asDouble());
+            assertThat(value(samples, "picotunnel_tcp_connections_total", ofService))
+                    .isEqualTo(service.get("total_connections").asDouble()).isEqualTo(2);
+            assertThat(value(samples, "picotunnel_tunnel_bytes_out_total", Map.of("tunnel", id))).isEqualTo(12_345 + 54_321);
+            assertThat(value(samples, "picotunnel_tunnels_connected", Map.of())).isEqualTo(1);
+            assertThat(value(samples, "picotunnel_clients_connected", Map.of())).isEqualTo(1);
+            assertThat(value(samples, "picotunnel_check_up", Map.of("tunnel", id, "service", ""))).isEqualTo(1);
+            assertThat(value(samples, "picotunnel_checks_total", Map.of("tunnel", id, "service", "", "status", "up")))
+                    .isGreaterThanOrEqualTo(1);
+            assertThat(value(samples, "jvm_threads_live_threads", Map.of())).isPositive();
+            assertThat(value(samples, "process_uptime_seconds", Map.of())).isPositive();
+        }
+    }
+
+    @Test
+    void metricsNeedTheAdminTokenUnlessMadePublic() {
+        try (MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            ApiClient anonymous = testbed.api().withToken(null);
+            ApiClient.Response refused = anonymous.get("/metrics");
+            assertThat(refused.status()).isEqualTo(401);
+            assertThat(refused.json().get("error").asText()).isEqualTo("unauthorized");
+            assertThat(testbed.api().withToken("wrong-token-0123456789").get("/metrics").status()).isEqualTo(401);
+            assertThat(testbed.api().get("/metrics").status()).isEqualTo(200);
+        }
+        try (MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h",
+                Setting.METRICS_PUBLIC, "true"))) {
+            ApiClient.Response open = testbed.api().withToken(null).get("/metrics");
+            assertThat(open.status()).isEqualTo(200);
+            assertThat(open.raw().body()).contains("picotunnel_tunnels_connected");
+        }
+    }
+
+    @Test
+    void pathsOutsideTheUiRoutesAre404sAndTheUiRoutesStillServeThePage() {
+        try (MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            ApiClient anonymous = testbed.api().withToken(null);
+            for (String path : new String[] {"/metricsx", "/nothing", "/tunnels", "/tunnels/abc/services", "/favicon.png"}) {
+                ApiClient.Response response = anonymous.get(path);
+                assertThat(response.status()).as(path).isEqualTo(404);
+                assertThat(response.json().get("error").asText()).isEqualTo("not_found");
+            }
+            for (String path : new String[] {"/", "/tunnels/0123456789abcdef", "/tunnels/0123456789abcdef/"}) {
+                ApiClient.Response response = anonymous.get(path);
+                assertThat(response.status()).as(path).isEqualTo(200);
+                assertThat(response.raw().body()).contains("<div id=\"root\"></div>");
+            }
+        }
+    }
+
+    private static double value(JsonNode samples, String name, Map<String, String> labels) {
+        for (JsonNode sample : samples) {
+            if (!sample.get(0).asText().equals(name)) {
+                continue;
+            }
+            Map<String, String> actual = new HashMap<>();
+            sample.get(1).properties().forEach(field -> actual.put(field.getKey(), field.getValue().asText()));
+            if (actual.equals(labels)) {
+                return sample.get(2).asDouble();
+            }
+        }
+        throw new AssertionError("no sample " + name + labels + " in " + samples);
+    }
+
+    private static JsonNode parse(String exposition) throws IOException, InterruptedException {
+        Process python = new ProcessBuilder("/usr/bin/python3", "-c", PARSER).redirectErrorStream(false).start();
+        try (OutputStream in = python.getOutputStream()) {
+            in.write(exposition.getBytes(StandardCharsets.UTF_8));
+        }
+        byte[] out = python.getInputStream().readAllBytes();
+        String errors = new String(python.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(python.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(python.exitValue()).as("the parser: %s", errors).isZero();
+        return MAPPER.readTree(out);
+    }
+}

@@ -1,0 +1,188 @@
+package io.picotunnel.server.monitor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.Tunnel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** {@code /checks} and {@code /stats} on histories written straight into the database, and pruning. */
+class MonitorApiTest {
+
+    @TempDir
+    Path dataDir;
+
+    /** A server whose own checks stay out of the way (the first would run in an hour). */
+    private MonitorTestbed quietServer() {
+        return new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"));
+    }
+
+    private static Check up(Subject subject, long latency, Instant at) {
+        return Check.up(subject, latency, at);
+    }
+
+    private static Check down(Subject subject, Instant at) {
+        return Check.down(subject, "no client connected", at);
+    }
+
+    @Test
+    void statsCountOnlyTheChecksInEachWindowAndLeaveGapsOut() {
+        try (MonitorTestbed testbed = quietServer()) {
+            String id = testbed.createTunnel("seeded").get("id").asText();
+            Subject tunnel = Subject.tunnel(id);
+            Instant now = Instant.now();
+            List<Check> history = List.of(
+                    down(tunnel, now.minus(Duration.ofDays(40))),        // outside every window
+                    up(tunnel, 100, now.minus(Duration.ofDays(20))),
+                    up(tunnel, 100, now.minus(Duration.ofDays(20)).plusSeconds(60)),
+                    down(tunnel, now.minus(Duration.ofDays(6))),
+                    down(tunnel, now.minus(Duration.ofDays(6)).plusSeconds(60)),
+                    down(tunnel, now.minus(Duration.ofDays(6)).plusSeconds(120)),
+                    down(tunnel, now.minus(Duration.ofDays(6)).plusSeconds(180)),
+                    // nothing for almost six days: the server was stopped
+                    down(tunnel, now.minus(Duration.ofHours(4))),
+                    up(tunnel, 30, now.minus(Duration.ofHours(3))),
+                    up(tunnel, 20, now.minus(Duration.ofHours(2))),
+                    up(tunnel, 10, now.minus(Duration.ofHours(1))));
+            Instant lastChange = now.minus(Duration.ofHours(3));
+            testbed.server().checks().record(history, List.of(down(tunnel, now.minus(Duration.ofDays(6))),
+                    up(tunnel, 30, lastChange)));
+
+            JsonNode stats = testbed.api().get("/api/tunnels/" + id + "/stats").json();
+
+            assertThat(stats.get("tunnel_id").asText()).isEqualTo(id);
+            assertThat(stats.get("status").asText()).isEqualTo("up");
+            assertThat(Instant.parse(stats.get("since").asText())).isEqualTo(lastChange.truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+            assertThat(stats.get("uptime_24h").asDouble()).isEqualTo(75.0);
+            assertThat(stats.get("avg_latency_ms_24h").asDouble()).isEqualTo(20.0);
+            assertThat(stats.get("uptime_7d").asDouble()).isEqualTo(37.5);
+            assertThat(stats.get("avg_latency_ms_7d").asDouble()).isEqualTo(20.0);
+            assertThat(stats.get("uptime_30d").asDouble()).isEqualTo(50.0);
+            assertThat(stats.get("avg_latency_ms_30d").asDouble()).isEqualTo(52.0);
+        }
+    }
+
+    @Test
+    void statsOfAServiceAlwaysDownAreZeroAndOfOneWithoutChecksNull() {
+        try (MonitorTestbed testbed = quietServer()) {
+            String id = testbed.createTunnel("services").get("id").asText();
+            String downId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"down.example.test\","
+                    + "\"target_addr\":\"localhost:1\"}").get("id").asText();
+            String newId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"new.example.test\","
+                    + "\"target_addr\":\"localhost:1\"}").get("id").asText();
+            Subject downService = new Subject(id, downId);
+            Instant now = Instant.now();
+            List<Check> history = new ArrayList<>();
+            for (int i = 1; i <= 5; i++) {
+                history.add(Check.down(downService, "HTTP status 502", now.minus(Duration.ofMinutes(i))));
+            }
+            testbed.server().checks().record(history, List.of(history.getLast()));
+
+            JsonNode stats = testbed.api().get("/api/tunnels/" + id + "/stats").json();
+
+            assertThat(stats.get("status").isNull()).as("the tunnel itself has no checks: %s", stats).isTrue();
+            assertThat(stats.get("uptime_24h").isNull()).isTrue();
+            JsonNode services = stats.get("services");
+            assertThat(services).hasSize(2);
+            JsonNode alwaysDown = services.get(0).get("service_id").asText().equals(downId) ? services.get(0) : services.get(1);
+            JsonNode noData = alwaysDown == services.get(0) ? services.get(1) : services.get(0);
+            assertThat(alwaysDown.get("status").asText()).isEqualTo("down");
+            for (String window : List.of("24h", "7d", "30d")) {
+                assertThat(alwaysDown.get("uptime_" + window).asDouble()).isZero();
+                assertThat(alwaysDown.get("avg_latency_ms_" + window).isNull()).isTrue();
+                assertThat(noData.get("uptime_" + window).isNull()).isTrue();
+                assertThat(noData.get("avg_latency_ms_" + window).isNull()).isTrue();
+            }
+            assertThat(noData.get("service_id").asText()).isEqualTo(newId);
+            assertThat(noData.get("status").isNull()).isTrue();
+            assertThat(noData.get("since").isNull()).isTrue();
+        }
+    }
+
+    @Test
+    void checksComeNewestFirstUpToTheLimitAndABadLimitIsA400() {
+        try (MonitorTestbed testbed = quietServer()) {
+            String id = testbed.createTunnel("many").get("id").asText();
+            Instant start = Instant.now().minus(Duration.ofDays(1));
+            List<Check> history = new ArrayList<>();
+            for (int i = 0; i < 150; i++) {
+                history.add(up(Subject.tunnel(id), i, start.plusSeconds(60L * i)));
+            }
+            testbed.server().checks().record(history, List.of());
+            ApiClient api = testbed.api();
+
+            JsonNode byDefault = api.get("/api/tunnels/" + id + "/checks").json();
+            assertThat(byDefault).hasSize(100);
+            assertThat(byDefault.get(0).get("latency_ms").asLong()).isEqualTo(149);
+            assertThat(byDefault.get(99).get("latency_ms").asLong()).isEqualTo(50);
+            assertThat(byDefault.get(0).get("tunnel_id").asText()).isEqualTo(id);
+            assertThat(byDefault.get(0).get("service_id").isNull()).isTrue();
+            assertThat(api.get("/api/tunnels/" + id + "/checks?limit=1000").json()).hasSize(150);
+            assertThat(api.get("/api/tunnels/" + id + "/checks?limit=1").json()).hasSize(1);
+
+            for (String bad : List.of("0", "1001", "-3", "ten", "")) {
+                for (String path : List.of("/api/tunnels/" + id + "/checks", "/api/events", "/api/tunnels/" + id + "/events")) {
+                    ApiClient.Response response = api.get(path + "?limit=" + bad);
+                    assertThat(response.status()).as("%s?limit=%s", path, bad).isEqualTo(400);
+                    assertThat(response.json().get("error").asText()).isEqualTo("invalid_parameter");
+                    assertThat(response.json().get("message").asText()).contains("limit").contains("1 to 1000");
+                }
+            }
+            assertThat(api.get("/api/tunnels/nope/checks").status()).isEqualTo(404);
+            assertThat(api.get("/api/tunnels/nope/stats").status()).isEqualTo(404);
+            String other = testbed.createTunnel("other").get("id").asText();
+            String foreign = testbed.createService(other, "{\"type\":\"http\",\"domain\":\"other.example.test\","
+                    + "\"target_addr\":\"localhost:1\"}").get("id").asText();
+            ApiClient.Response wrongTunnel = api.get("/api/tunnels/" + id + "/checks?service_id=" + foreign);
+            assertThat(wrongTunnel.status()).isEqualTo(404);
+            assertThat(wrongTunnel.json().get("error").asText()).isEqualTo("not_found");
+        }
+    }
+
+    @Test
+    void checksOlderThanTheRetentionArePruned() {
+        Instant now = Instant.now();
+        String id;
+        try (Store store = Store.open(dataDir)) {
+            Tunnel tunnel = store.createTunnel("old");
+            id = tunnel.id();
+            Subject subject = Subject.tunnel(id);
+            new CheckStore(store.database()).record(List.of(
+                    up(subject, 1, now.minus(Duration.ofDays(3))),
+                    up(subject, 2, now.minus(Duration.ofHours(2))),
+                    up(subject, 3, now.minus(Duration.ofMinutes(10)))), List.of());
+        }
+        try (MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s",
+                Setting.CHECK_RETENTION, "1h"))) {
+            await().atMost(10, TimeUnit.SECONDS).until(() -> {
+                JsonNode checks = testbed.checks(id, null, 1000);
+                for (JsonNode check : checks) {
+                    if (check.get("latency_ms").asLong() == 2) {
+                        return false;
+                    }
+                }
+                return true;
+            });
+            List<Long> seeded = new ArrayList<>();
+            testbed.checks(id, null, 1000).forEach(check -> {
+                if (Instant.parse(check.get("created_at").asText()).isBefore(now)) {
+                    seeded.add(check.get("latency_ms").asLong());
+                }
+            });
+            assertThat(seeded).containsExactly(3L);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package io.picotunnel.server.monitor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Traffic figures of tunnels and services equal what went through them, and survive a restart. */
+class TrafficTest {
+
+    private static final int TCP_BYTES = 300_000;
+    private static final int UPLOAD = 1_000;
+    private static final int DOWNLOAD = 2_345;
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void countersEqualTheBytesSentThroughATcpAndAnHttpServiceAndSurviveARestart() throws Exception {
+        HttpServer web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        web.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            if (exchange.getRequestURI().getPath().equals("/upload")) {
+                exchange.sendResponseHeaders(200, DOWNLOAD);
+                exchange.getResponseBody().write(new byte[DOWNLOAD]);
+            } else {
+                exchange.sendResponseHeaders(404, -1);
+            }
+            exchange.close();
+        });
+        web.start();
+        try (EchoServer echo = new EchoServer();
+             MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            JsonNode tunnel = testbed.createTunnel("traffic");
+            String id = tunnel.get("id").asText();
+            testbed.connect(id, tunnel.get("token").asText());
+            int tcpPort = Ports.freePort();
+            String tcpId = testbed.createService(id, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + tcpPort
+                    + "\",\"target_addr\":\"" + echo.address() + "\"}").get("id").asText();
+            String httpId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"traffic.example.test\","
+                    + "\"target_addr\":\"127.0.0.1:" + web.getAddress().getPort() + "\"}").get("id").asText();
+
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+                socket.getOutputStream().write(new byte[TCP_BYTES]);
+                assertThat(socket.getInputStream().readNBytes(TCP_BYTES)).hasSize(TCP_BYTES);
+                await().atMost(10, TimeUnit.SECONDS).until(() ->
+                        service(testbed, id, tcpId).get("active_connections").asLong() == 1);
+            }
+            String upload = request(testbed.server().httpPort(), "POST /upload HTTP/1.1\r\nHost: traffic.example.test\r\n"
+                    + "Content-Length: " + UPLOAD + "\r\nConnection: close\r\n\r\n", new byte[UPLOAD]);
+            assertThat(upload).startsWith("HTTP/1.1 200");
+            String missing = request(testbed.server().httpPort(), "GET /missing HTTP/1.1\r\nHost: traffic.example.test\r\n"
+                    + "Connection: close\r\n\r\n", new byte[0]);
+            assertThat(missing).startsWith("HTTP/1.1 404");
+
+            await().atMost(10, TimeUnit.SECONDS).until(() -> service(testbed, id, tcpId).get("active_connections").asLong() == 0
+                    && service(testbed, id, httpId).get("active_connections").asLong() == 0);
+            assertFigures(testbed, id, tcpId, httpId);
+
+            testbed.restart();
+
+            assertFigures(testbed, id, tcpId, httpId);
+        } finally {
+            web.stop(0);
+        }
+    }
+
+    private static void assertFigures(MonitorTestbed testbed, String tunnelId, String tcpId, String httpId) {
+        JsonNode tcp = service(testbed, tunnelId, tcpId);
+        assertThat(tcp.get("bytes_in").asLong()).as("%s", tcp).isEqualTo(TCP_BYTES);
+        assertThat(tcp.get("bytes_out").asLong()).isEqualTo(TCP_BYTES);
+        assertThat(tcp.get("total_connections").asLong()).isEqualTo(1);
+        assertThat(tcp.get("active_connections").asLong()).isZero();
+        assertThat(tcp.get("requests").isNull()).isTrue();
+        JsonNode http = service(testbed, tunnelId, httpId);
+        assertThat(http.get("bytes_in").asLong()).as("%s", http).isEqualTo(UPLOAD);
+        assertThat(http.get("bytes_out").asLong()).isEqualTo(DOWNLOAD);
+        assertThat(http.get("total_connections").asLong()).isEqualTo(2);
+        assertThat(http.get("requests").get("2xx").asLong()).isEqualTo(1);
+        assertThat(http.get("requests").get("4xx").asLong()).isEqualTo(1);
+        assertThat(http.get("requests").get("5xx").asLong()).isZero();
+        JsonNode tunnel = testbed.api().get("/api/tunnels/" + tunnelId).json();
+        assertThat(tunnel.get("bytes_in").asLong()).as("%s", tunnel).isEqualTo(TCP_BYTES + UPLOAD);
+        assertThat(tunnel.get("bytes_out").asLong()).isEqualTo(TCP_BYTES + DOWNLOAD);
+        assertThat(tunnel.get("total_connections").asLong()).isEqualTo(3);
+        assertThat(tunnel.get("requests").get("2xx").asLong()).isEqualTo(1);
+    }
+
+    private static JsonNode service(MonitorTestbed testbed, String tunnelId, String serviceId) {
+        for (JsonNode service : testbed.api().get("/api/tunnels/" + tunnelId + "/services").json()) {
+            if (service.get("id").asText().equals(serviceId)) {
+                return service;
+            }
+        }
+        throw new AssertionError("no service " + serviceId);
+    }
+
+    /** One HTTP/1.1 exchange on a raw socket (the Host header is ours to choose); the whole answer as text. */
+    private static String request(int port, String head, byte[] body) throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(20_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            out.flush();
+            InputStream in = socket.getInputStream();
+            ByteArrayOutputStream answer = new ByteArrayOutputStream();
+            in.transferTo(answer);
+            byte[] bytes = answer.toByteArray();
+            return new String(Arrays.copyOf(bytes, Math.min(bytes.length, 200)), StandardCharsets.ISO_8859_1);
+        }
+    }
+}

@@ -1,0 +1,283 @@
+package io.picotunnel.server.monitor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.events.EventLog;
+import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tunnels and services checked every second by a real server, through real tunnel clients: state changes
+ * recorded once, events, and webhook messages to a real HTTP receiver.
+ */
+class UptimeChecksTest {
+
+    private static final Duration INTERVAL = Duration.ofSeconds(1);
+
+    @TempDir
+    Path dataDir;
+
+    private final List<AutoCloseable> closing = new ArrayList<>();
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable c : closing.reversed()) {
+            c.close();
+        }
+    }
+
+    private <T extends AutoCloseable> T closing(T resource) {
+        closing.add(resource);
+        return resource;
+    }
+
+    private MonitorTestbed testbed(int alertAfter, WebhookReceiver receiver) {
+        return closing(new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s",
+                Setting.ALERT_AFTER, String.valueOf(alertAfter), Setting.WEBHOOK_URL, receiver.url())));
+    }
+
+    @Test
+    void clientThatDisconnectsIsDownWithinTwoIntervalsAndUpAfterReconnectingWithOneChangeAndOneWebhookEachWay() {
+        WebhookReceiver receiver = closing(new WebhookReceiver(1));
+        MonitorTestbed testbed = testbed(2, receiver);
+        JsonNode tunnel = testbed.createTunnel("watched");
+        String id = tunnel.get("id").asText();
+        TunnelClient client = testbed.connect(id, tunnel.get("token").asText());
+        int before = settleUp(testbed, receiver, id);
+        JsonNode up = testbed.checks(id, null, 1).get(0);
+        assertThat(up.get("latency_ms").isIntegralNumber()).as("latency of %s", up).isTrue();
+        assertThat(up.get("error").isNull()).isTrue();
+
+        Instant disconnected = Instant.now();
+        client.close();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> newest(testbed, id).equals("down"));
+        JsonNode firstDown = firstAfter(testbed, id, disconnected, "down");
+        assertThat(Instant.parse(firstDown.get("created_at").asText()))
+                .as("first down check after the disconnect at %s", disconnected)
+                .isBefore(disconnected.plus(INTERVAL.multipliedBy(2)));
+        assertThat(firstDown.get("error").asText()).isEqualTo("no client connected");
+        assertThat(firstDown.get("latency_ms").isNull()).isTrue();
+
+        // Down for the alert threshold (two checks): the webhooks hear of it.
+        await().atMost(20, TimeUnit.SECONDS).until(() -> receiver.tunnelMessages(id).size() == before + 1);
+        Instant reconnected = Instant.now();
+        testbed.connect(id, tunnel.get("token").asText());
+        await().atMost(10, TimeUnit.SECONDS).until(() -> newest(testbed, id).equals("up"));
+        await().atMost(20, TimeUnit.SECONDS).untilAsserted(() -> assertThat(receiver.tunnelMessages(id))
+                .as("all messages: %s", receiver.messages()).hasSizeGreaterThanOrEqualTo(before + 2));
+        // Three more checks up: nothing else may be recorded or sent.
+        Instant settled = Instant.now();
+        await().atMost(20, TimeUnit.SECONDS).until(() -> checksSince(testbed, id, settled) >= 3);
+
+        List<Check> changes = testbed.server().checks().changes(Subject.tunnel(id), disconnected);
+        assertThat(changes).extracting(Check::status).containsExactly(CheckStatus.DOWN, CheckStatus.UP);
+        assertThat(changes.get(1).createdAt()).isAfterOrEqualTo(reconnected.minusMillis(1));
+        List<JsonNode> all = receiver.tunnelMessages(id);
+        List<JsonNode> messages = all.subList(before, all.size());
+        assertThat(messages).extracting(m -> m.get("status").asText()).containsExactly("down", "up");
+        assertThat(messages.get(0).get("text").asText()).contains("watched").contains("is down")
+                .contains("no client connected");
+        assertThat(messages.get(0).get("content").asText()).isEqualTo(messages.get(0).get("text").asText());
+        assertThat(messages.get(0).get("since").asText()).isEqualTo(firstDown.get("created_at").asText());
+        assertThat(messages.get(1).get("event").asText()).isEqualTo("tunnel_up");
+
+        testbed.server().events().flush();
+        JsonNode events = testbed.api().get("/api/tunnels/" + id + "/events?limit=50").json();
+        List<String> types = new ArrayList<>();
+        events.forEach(event -> types.add(event.get("type").asText()));
+        List<String> stateEvents = new ArrayList<>();
+        events.forEach(event -> {
+            if (event.get("type").asText().startsWith("tunnel_")
+                    && !Instant.parse(event.get("created_at").asText()).isBefore(disconnected)) {
+                stateEvents.add(event.get("type").asText());
+            }
+        });
+        assertThat(stateEvents).containsExactly(EventLog.TUNNEL_UP, EventLog.TUNNEL_DOWN);
+        assertThat(types.stream().filter(t -> t.startsWith("client_")).toList())
+                .containsExactly(EventLog.CLIENT_CONNECTED, EventLog.CLIENT_LEFT, EventLog.CLIENT_CONNECTED);
+        assertThat(events.get(types.indexOf(EventLog.CLIENT_LEFT)).get("message").asText()).contains("127.0.0.1");
+    }
+
+    @Test
+    void flappingTunnelBelowTheThresholdSendsNoWebhook() {
+        WebhookReceiver receiver = closing(new WebhookReceiver(0));
+        MonitorTestbed testbed = testbed(5, receiver);
+        JsonNode tunnel = testbed.createTunnel("flappy");
+        String id = tunnel.get("id").asText();
+        TunnelClient client = testbed.connect(id, tunnel.get("token").asText());
+        int before = settleUp(testbed, receiver, id);
+
+        Instant disconnected = Instant.now();
+        client.close();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> newest(testbed, id).equals("down"));
+        testbed.connect(id, tunnel.get("token").asText());
+        await().atMost(10, TimeUnit.SECONDS).until(() -> newest(testbed, id).equals("up"));
+        Instant back = Instant.now();
+        await().atMost(20, TimeUnit.SECONDS).until(() -> checksSince(testbed, id, back) >= 6);
+
+        long downChecks = countSince(testbed, id, disconnected, "down");
+        assertThat(downChecks).as("down checks while the client was away (the test needs fewer than 5)").isBetween(1L, 4L);
+        assertThat(testbed.server().checks().changes(Subject.tunnel(id), disconnected))
+                .extracting(Check::status).containsExactly(CheckStatus.DOWN, CheckStatus.UP);
+        assertThat(receiver.requests()).isEqualTo(before);
+    }
+
+    @Test
+    void servicesAreProbedThroughTheTunnelAndCanBeSwitchedOff() throws IOException {
+        WebhookReceiver receiver = closing(new WebhookReceiver(0));
+        MonitorTestbed testbed = testbed(2, receiver);
+        EchoServer echo = closing(new EchoServer());
+        HttpServer web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        List<String> paths = new java.util.concurrent.CopyOnWriteArrayList<>();
+        web.createContext("/", exchange -> {
+            paths.add(exchange.getRequestURI().getPath() + " " + exchange.getRequestHeaders().getFirst("Host"));
+            int status = exchange.getRequestURI().getPath().equals("/broken") ? 503 : 200;
+            exchange.sendResponseHeaders(status, -1);
+            exchange.close();
+        });
+        web.start();
+        closing(() -> web.stop(0));
+        String webTarget = "127.0.0.1:" + web.getAddress().getPort();
+        JsonNode tunnel = testbed.createTunnel("services");
+        String id = tunnel.get("id").asText();
+        testbed.connect(id, tunnel.get("token").asText());
+
+        JsonNode healthy = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"app.example.test\",\"target_addr\":\""
+                + webTarget + "\",\"health_path\":\"/healthz\"}");
+        assertThat(healthy.get("health_path").asText()).isEqualTo("/healthz");
+        assertThat(healthy.get("health_check").asBoolean()).isTrue();
+        JsonNode broken = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"broken.example.test\",\"target_addr\":\""
+                + webTarget + "\",\"health_path\":\"/broken\"}");
+        JsonNode tcp = testbed.createService(id, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + Ports.freePort()
+                + "\",\"target_addr\":\"" + echo.address() + "\"}");
+        JsonNode refused = testbed.createService(id, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + Ports.freePort()
+                + "\",\"target_addr\":\"127.0.0.1:" + Ports.freePort() + "\"}");
+        JsonNode silent = testbed.createService(id, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + Ports.freePort()
+                + "\",\"target_addr\":\"" + echo.address() + "\",\"health_check\":false}");
+        assertThat(silent.get("health_check").asBoolean()).isFalse();
+        assertThat(silent.get("health_path").isNull()).isTrue();
+
+        for (JsonNode service : List.of(healthy, broken, tcp, refused)) {
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, service.get("id").asText(), 1).size() == 1);
+        }
+        JsonNode healthyCheck = testbed.checks(id, healthy.get("id").asText(), 1).get(0);
+        assertThat(healthyCheck.get("status").asText()).as("%s", healthyCheck).isEqualTo("up");
+        assertThat(healthyCheck.get("service_id").asText()).isEqualTo(healthy.get("id").asText());
+        assertThat(healthyCheck.get("latency_ms").isIntegralNumber()).isTrue();
+        assertThat(paths).contains("/healthz app.example.test");
+        JsonNode brokenCheck = testbed.checks(id, broken.get("id").asText(), 1).get(0);
+        assertThat(brokenCheck.get("status").asText()).isEqualTo("down");
+        assertThat(brokenCheck.get("error").asText()).isEqualTo("HTTP status 503");
+        JsonNode tcpCheck = testbed.checks(id, tcp.get("id").asText(), 1).get(0);
+        assertThat(tcpCheck.get("status").asText()).as("%s", tcpCheck).isEqualTo("up");
+        JsonNode refusedCheck = testbed.checks(id, refused.get("id").asText(), 1).get(0);
+        assertThat(refusedCheck.get("status").asText()).isEqualTo("down");
+        assertThat(refusedCheck.get("error").asText()).startsWith("the client could not reach 127.0.0.1:");
+        assertThat(testbed.checks(id, silent.get("id").asText(), 10)).isEmpty();
+        // The tunnel's own checks are not mixed with its services'.
+        testbed.checks(id, null, 50).forEach(check -> assertThat(check.get("service_id").isNull()).isTrue());
+
+        JsonNode switched = testbed.api().patch("/api/services/" + healthy.get("id").asText(), "{\"health_check\":false}").json();
+        assertThat(switched.get("health_check").asBoolean()).isFalse();
+        assertThat(switched.get("health_path").asText()).isEqualTo("/healthz");
+    }
+
+    @Test
+    void invalidHealthFieldsAreRefusedWithTheFieldNamed() {
+        WebhookReceiver receiver = closing(new WebhookReceiver(0));
+        MonitorTestbed testbed = testbed(2, receiver);
+        String id = testbed.createTunnel("fields").get("id").asText();
+        var response = testbed.api().post("/api/tunnels/" + id + "/services", "{\"type\":\"http\",\"domain\":\"a.example.test\","
+                + "\"target_addr\":\"localhost:80\",\"health_path\":\"health\"}");
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().get("field").asText()).isEqualTo("health_path");
+        response = testbed.api().post("/api/tunnels/" + id + "/services", "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:"
+                + Ports.freePort() + "\",\"target_addr\":\"localhost:80\",\"health_path\":\"/x\"}");
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().get("message").asText()).contains("http services only");
+        response = testbed.api().post("/api/tunnels/" + id + "/services", "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:"
+                + Ports.freePort() + "\",\"target_addr\":\"localhost:80\",\"health_check\":\"yes\"}");
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(testbed.api().get("/api/tunnels/" + id + "/services").json()).isEmpty();
+    }
+
+    /**
+     * Waits until the tunnel's up state is confirmed (held for the alert threshold) and returns how many webhook
+     * messages that took: one "up" when the very first check ran before the client had connected, else none.
+     */
+    private static int settleUp(MonitorTestbed testbed, WebhookReceiver receiver, String id) {
+        int threshold = testbed.server().config().monitoring().alertAfter();
+        await().atMost(20, TimeUnit.SECONDS).until(() -> {
+            JsonNode newest = testbed.checks(id, null, threshold);
+            if (newest.size() < threshold) {
+                return false;
+            }
+            for (JsonNode check : newest) {
+                if (!check.get("status").asText().equals("up")) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        boolean startedDown = testbed.server().checks().changes(Subject.tunnel(id), Instant.EPOCH).getFirst().status()
+                == CheckStatus.DOWN;
+        int expected = startedDown ? 1 : 0;
+        await().atMost(20, TimeUnit.SECONDS).until(() -> receiver.tunnelMessages(id).size() == expected);
+        return expected;
+    }
+
+    private static String newest(MonitorTestbed testbed, String tunnelId) {
+        JsonNode checks = testbed.checks(tunnelId, null, 1);
+        return checks.isEmpty() ? "none" : checks.get(0).get("status").asText();
+    }
+
+    private static JsonNode firstAfter(MonitorTestbed testbed, String tunnelId, Instant from, String status) {
+        JsonNode first = null;
+        for (JsonNode check : testbed.checks(tunnelId, null, 1000)) {
+            if (!Instant.parse(check.get("created_at").asText()).isBefore(from) && check.get("status").asText().equals(status)) {
+                first = check;
+            }
+        }
+        assertThat(first).as("a %s check after %s", status, from).isNotNull();
+        return first;
+    }
+
+    private static long checksSince(MonitorTestbed testbed, String tunnelId, Instant from) {
+        long count = 0;
+        for (JsonNode check : testbed.checks(tunnelId, null, 1000)) {
+            if (!Instant.parse(check.get("created_at").asText()).isBefore(from)) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static long countSince(MonitorTestbed testbed, String tunnelId, Instant from, String status) {
+        long count = 0;
+        for (JsonNode check : testbed.checks(tunnelId, null, 1000)) {
+            if (!Instant.parse(check.get("created_at").asText()).isBefore(from) && check.get("status").asText().equals(status)) {
+                count++;
+            }
+        }
+        return count;
+    }
+}
