@@ -21,6 +21,8 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test/setup.ts'],
+    // a loaded CI machine (the Java suites run beside) must not turn slow renders into failures
+    testTimeout: 20_000,
     restoreMocks: true,
   },
 });

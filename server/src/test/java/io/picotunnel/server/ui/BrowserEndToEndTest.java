@@ -2,11 +2,9 @@ package io.picotunnel.server.ui;
 
 import com.microsoft.playwright.Browser;
 import com.microsoft.playwright.BrowserContext;
-import com.microsoft.playwright.BrowserType;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
 import com.microsoft.playwright.Playwright;
-import com.microsoft.playwright.assertions.PlaywrightAssertions;
 import com.microsoft.playwright.options.AriaRole;
 import com.microsoft.playwright.options.ColorScheme;
 import io.picotunnel.server.PicoTunnelServer;
@@ -51,7 +49,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class BrowserEndToEndTest {
 
-    private static final Path CHROMIUM = Paths.get("/usr/bin/chromium");
     private static final Path SCREENSHOTS = Paths.get("target", "screenshots");
     private static final String USER = "admin@example.com";
 
@@ -59,7 +56,7 @@ class BrowserEndToEndTest {
     Path dataDir;
     private MockOAuth2Server provider;
     private PicoTunnelServer server;
-    private Playwright playwright;
+    private HeadlessChromium chromium;
     private Browser browser;
     private String baseUrl;
     private TcpTarget echo;
@@ -81,12 +78,8 @@ class BrowserEndToEndTest {
         server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, settings), new PrintStream(OutputStream.nullOutputStream()));
 
         Files.createDirectories(SCREENSHOTS);
-        playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-        browser = playwright.chromium().launch(new BrowserType.LaunchOptions()
-                .setExecutablePath(CHROMIUM)
-                .setHeadless(true)
-                .setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update")));
-        PlaywrightAssertions.setDefaultAssertionTimeout(20_000);
+        chromium = HeadlessChromium.launch();
+        browser = chromium.browser();
     }
 
     @AfterEach
@@ -97,11 +90,8 @@ class BrowserEndToEndTest {
         if (echo != null) {
             echo.close();
         }
-        if (browser != null) {
-            browser.close();
-        }
-        if (playwright != null) {
-            playwright.close();
+        if (chromium != null) {
+            chromium.close();
         }
         if (server != null) {
             server.stop();

@@ -2,7 +2,6 @@ package io.picotunnel.server.ui;
 
 import com.microsoft.playwright.Browser;
 import com.microsoft.playwright.BrowserContext;
-import com.microsoft.playwright.BrowserType;
 import com.microsoft.playwright.Page;
 import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.Response;
@@ -30,7 +29,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
@@ -48,7 +46,6 @@ import static org.awaitility.Awaitility.await;
  */
 class ServiceSignInBrowserTest {
 
-    private static final Path CHROMIUM = Paths.get("/usr/bin/chromium");
     private static final String ALICE = "alice@example.com";
 
     @TempDir
@@ -58,7 +55,7 @@ class ServiceSignInBrowserTest {
     private ApiClient api;
     private TunnelClient client;
     private HttpServer target;
-    private Playwright playwright;
+    private HeadlessChromium chromium;
     private Browser browser;
     private String app1;
     private String app2;
@@ -109,21 +106,14 @@ class ServiceSignInBrowserTest {
         app1 = "http://app1.test:" + server.httpPort();
         app2 = "http://app2.test:" + server.httpPort();
 
-        playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-        browser = playwright.chromium().launch(new BrowserType.LaunchOptions()
-                .setExecutablePath(CHROMIUM)
-                .setHeadless(true)
-                .setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--disable-component-update", "--host-resolver-rules=MAP *.test 127.0.0.1")));
+        chromium = HeadlessChromium.launch("--host-resolver-rules=MAP *.test 127.0.0.1");
+        browser = chromium.browser();
     }
 
     @AfterEach
     void stop() {
-        if (browser != null) {
-            browser.close();
-        }
-        if (playwright != null) {
-            playwright.close();
+        if (chromium != null) {
+            chromium.close();
         }
         if (client != null) {
             client.close();

@@ -1,10 +1,8 @@
 package io.picotunnel.server.ui;
 
 import com.microsoft.playwright.Browser;
-import com.microsoft.playwright.BrowserType;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
-import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.assertions.LocatorAssertions;
 import com.microsoft.playwright.options.AriaRole;
 import io.picotunnel.server.PicoTunnelServer;
@@ -24,7 +22,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.List;
 import java.util.Map;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
@@ -35,22 +32,18 @@ import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertTha
  */
 class ServiceStateBrowserTest {
 
-    private static final Path CHROMIUM = Paths.get("/usr/bin/chromium");
     private static final String ADMIN_TOKEN = "service-state-browser-admin-token";
 
     @TempDir
     Path dataDir;
     private PicoTunnelServer server;
-    private Playwright playwright;
+    private HeadlessChromium chromium;
     private Browser browser;
 
     @AfterEach
     void stop() {
-        if (browser != null) {
-            browser.close();
-        }
-        if (playwright != null) {
-            playwright.close();
+        if (chromium != null) {
+            chromium.close();
         }
         if (server != null) {
             server.stop();
@@ -74,9 +67,8 @@ class ServiceStateBrowserTest {
         try {
             squatter.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
             server = start();
-            playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-            browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(CHROMIUM).setHeadless(true)
-                    .setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update")));
+            chromium = HeadlessChromium.launch();
+            browser = chromium.browser();
             Page page = browser.newContext().newPage();
             page.navigate("http://127.0.0.1:" + server.apiPort() + "/");
             page.getByLabel("Admin token").fill(ADMIN_TOKEN);
@@ -113,19 +105,21 @@ class ServiceStateBrowserTest {
     @Test
     void theUisBinaryAndSystemdCommandsWorkAsShown() throws Exception {
         server = start();
-        String tunnel;
-        try (ApiClient api = new ApiClient(server.apiPort(), ADMIN_TOKEN)) {
-            tunnel = api.post("/api/tunnels", "{\"name\": \"laptop\"}").json().get("id").asText();
-        }
-        playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-        browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(CHROMIUM).setHeadless(true)
-                .setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update")));
+        chromium = HeadlessChromium.launch();
+        browser = chromium.browser();
         Page page = browser.newContext().newPage();
         page.navigate("http://127.0.0.1:" + server.apiPort() + "/");
         page.getByLabel("Admin token").fill(ADMIN_TOKEN);
         page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Sign in")).click();
-        page.getByRole(AriaRole.LINK, new Page.GetByRoleOptions().setName("laptop")).click();
-        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Reveal")).click();
+        // The server keeps only the token's hash: the page shows it (revealed) once, right after the tunnel is made.
+        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Create tunnel")).click();
+        page.getByLabel("Name", new Page.GetByLabelOptions().setExact(true)).fill("laptop");
+        page.getByRole(AriaRole.DIALOG).getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Create tunnel"))
+                .click();
+        page.waitForURL(java.util.regex.Pattern.compile(".*/tunnels/[0-9a-f]{16}$"));
+        assertThat(page.getByLabel("Tunnel token", new Page.GetByLabelOptions().setExact(true)))
+                .hasValue(java.util.regex.Pattern.compile("[0-9a-f]{64}"));
+        String tunnel = server.store().tunnels().getFirst().id();
         Locator code = page.locator("[role=tabpanel] pre");
 
         page.getByRole(AriaRole.TAB, new Page.GetByRoleOptions().setName("Binary")).click();
