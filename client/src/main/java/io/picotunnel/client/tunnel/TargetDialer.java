@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -16,10 +17,12 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeader;
+import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -29,7 +32,8 @@ import java.util.concurrent.Executor;
 /**
  * Handles one stream the server opened: takes the {@link StreamHeader} (decoded in front of it), checks the
  * target against {@code --allow}, dials it (on the targets' event loops) and hands both channels to the
- * {@link Relay}. A refused or unreachable target resets only this stream, with one log line naming it.
+ * {@link Relay}. A refused or unreachable target resets only this stream, with one log line naming it, and
+ * the RST says why ({@link ResetReason}).
  *
  * <p>The stream's auto-read is off, so while the target is being dialled the only bytes held here are those
  * that came in together with the header. A stream that ends while the target is being dialled cancels the
@@ -94,7 +98,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         }
         if (!allow.permits(target)) {
             LOG.warn("stream {}: refused target {}: not in the --allow list", id(ctx), target);
-            reset(ctx);
+            reset(ctx, ResetReason.NOT_ALLOWED);
             return;
         }
         // Name lookups block, so they run off the event loop.
@@ -107,7 +111,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 stream.eventLoop().execute(() -> {
                     if (stream.isActive()) {
                         LOG.warn("stream {}: target {} unreachable: unknown host", id(ctx), target);
-                        reset(ctx);
+                        reset(ctx, ResetReason.UNKNOWN_HOST);
                     }
                 });
                 return;
@@ -139,7 +143,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         if (!connected.isSuccess()) {
             if (stream.isActive()) {
                 LOG.warn("stream {}: target {} unreachable: {}", id(ctx), target, describe(connected.cause()));
-                reset(ctx);
+                reset(ctx, reasonOf(connected.cause()));
             }
             return;
         }
@@ -189,9 +193,14 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     }
 
     private void reset(ChannelHandlerContext ctx) {
+        reset(ctx, ResetReason.NONE);
+    }
+
+    /** Resets the stream, telling the server why in the RST frame (docs/protocol.md). */
+    private void reset(ChannelHandlerContext ctx, ResetReason reason) {
         releaseEarly();
         if (ctx.channel() instanceof YamuxStreamChannel stream) {
-            stream.reset();
+            stream.reset(reason);
         } else {
             ctx.close();
         }
@@ -205,6 +214,17 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
 
     private static Object id(ChannelHandlerContext ctx) {
         return ctx.channel() instanceof YamuxStreamChannel stream ? stream.streamId() : ctx.channel().id();
+    }
+
+    /** Why a dial failed, as the server is told: refused, or no answer within the dial timeout. */
+    static ResetReason reasonOf(Throwable cause) {
+        if (cause instanceof ConnectTimeoutException) {
+            return ResetReason.TARGET_TIMEOUT;
+        }
+        if (cause instanceof ConnectException) {
+            return ResetReason.TARGET_REFUSED;
+        }
+        return ResetReason.NONE;
     }
 
     static String describe(Throwable cause) {

@@ -94,6 +94,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private volatile boolean inputShutdown;
     private volatile boolean outputShutdown;
     private volatile boolean reset;
+    private volatile ResetReason peerResetReason = ResetReason.NONE;
 
     private boolean queueOverHighWaterMark;
     private boolean finPending;
@@ -169,10 +170,10 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     }
 
     @Override
-    public ChannelFuture reset() {
+    public ChannelFuture reset(ResetReason reason) {
         ChannelPromise promise = newPromise();
         runOnLoop(() -> {
-            sendReset();
+            sendReset(reason);
             closeChannel();
             promise.trySuccess();
         });
@@ -182,6 +183,11 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     @Override
     public boolean isReset() {
         return reset;
+    }
+
+    @Override
+    public ResetReason peerResetReason() {
+        return peerResetReason;
     }
 
     // ---- Channel ----
@@ -413,7 +419,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         endIfTerminal();
     }
 
-    void onRemoteReset() {
+    void onRemoteReset(ResetReason reason) {
+        peerResetReason = reason;
         reset = true;
         dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
                 + " was reset by the peer"));
@@ -692,10 +699,15 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     /** Sends RST unless the stream already ended; drops everything not sent. */
     void sendReset() {
+        sendReset(ResetReason.NONE);
+    }
+
+    /** Sends RST (WindowUpdate, {@code reason} in the length) unless the stream already ended; drops everything not sent. */
+    void sendReset(ResetReason reason) {
         if (removed || state.isTerminal()) {
             return;
         }
-        session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags() | FLAG_RST, streamId, 0));
+        session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags() | FLAG_RST, streamId, reason.code()));
         session.flushSoon();
         state.onLocalReset();
         reset = true;

@@ -344,7 +344,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
         boolean isData = frame.type() == TYPE_DATA;
         StreamState.Transition t = stream.state().onFrame(flags, isData && frame.length() > 0, id);
         if (t.reset()) {
-            stream.onRemoteReset();
+            // Ours: a WindowUpdate|RST may carry a ResetReason in its length (a Data frame's length is its payload).
+            stream.onRemoteReset(isData ? ResetReason.NONE : ResetReason.of(frame.length()));
             return;
         }
         if (isData) {

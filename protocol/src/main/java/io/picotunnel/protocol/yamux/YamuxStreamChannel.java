@@ -32,7 +32,15 @@ public interface YamuxStreamChannel extends Channel {
     boolean isInputShutdown();
 
     /** Sends RST and closes the channel, dropping data not yet sent. */
-    ChannelFuture reset();
+    default ChannelFuture reset() {
+        return reset(ResetReason.NONE);
+    }
+
+    /** Sends RST with {@code reason} in its length field and closes the channel, dropping data not yet sent. */
+    ChannelFuture reset(ResetReason reason);
+
+    /** Why the peer reset the stream: {@link ResetReason#NONE} when it gave no reason or did not reset it. */
+    ResetReason peerResetReason();
 
     /** True when the stream ended by RST, from either side. */
     boolean isReset();

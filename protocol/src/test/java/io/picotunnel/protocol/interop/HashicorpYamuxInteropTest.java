@@ -2,12 +2,15 @@ package io.picotunnel.protocol.interop;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.GoAwayCode;
+import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -145,6 +148,28 @@ class HashicorpYamuxInteropTest {
         await().atMost(WAIT).until(session::isGoingAway);
         Future<YamuxStreamChannel> opened = session.openStream(new StreamExchange(new byte[] {'e'}, 1)).awaitUninterruptibly();
         assertThat(opened.isSuccess()).isFalse();
+    }
+
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void hashicorpAcceptsOurResetWithAReasonInItsLength(YamuxRole role) throws Exception {
+        YamuxSession session = connect(role);
+        for (ResetReason reason : ResetReason.values()) {
+            YamuxStreamChannel stream = session.openStream(new ChannelInboundHandlerAdapter()).get(10, TimeUnit.SECONDS);
+            stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'e', 'x'})).sync();
+            stream.reset(reason).sync();
+        }
+
+        // The session lives on: a new stream is echoed byte-exact and pings are answered.
+        StreamExchange exchange = new StreamExchange(new byte[] {'e'}, 64 * 1024);
+        session.openStream(exchange).get(10, TimeUnit.SECONDS);
+        StreamExchange.Received received = exchange.received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(received.reset()).isFalse();
+        assertThat(received.sha256()).isEqualTo(exchange.sent().getNow(null));
+        peer.send("PING");
+        assertThat(peer.awaitLine("PONG")).matches("PONG \\d+");
+        assertThat(session.isGoingAway()).isFalse();
+        assertThat(channel.isActive()).isTrue();
     }
 
     /** Connects our session in {@code role} to a Go peer in the other role. */

@@ -496,6 +496,36 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void resetWithAReasonCarriesItsCodeInTheRstLength() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        s.reset(ResetReason.TARGET_TIMEOUT);
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 3);
+        assertThat(s.isReset()).isTrue();
+        assertThat(s.peerResetReason()).as("our own reset is not the peer's").isEqualTo(ResetReason.NONE);
+    }
+
+    @Test
+    void rstLengthFromPeerIsTheResetReasonNotWindowCredit() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel a = openOutbound(p);
+        YamuxStreamChannel b = openOutbound(p);
+        YamuxStreamChannel c = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK | FLAG_RST, 1, 1));
+        p.send(YamuxFrame.windowUpdate(FLAG_RST, 3, 0));
+        p.send(YamuxFrame.windowUpdate(FLAG_RST, 5, 99));
+        assertThat(a.isOpen()).isFalse();
+        assertThat(a.peerResetReason()).isEqualTo(ResetReason.NOT_ALLOWED);
+        assertThat(b.peerResetReason()).isEqualTo(ResetReason.NONE);
+        assertThat(c.peerResetReason()).as("an unknown code is no reason").isEqualTo(ResetReason.NONE);
+        assertThat(p.written()).isEmpty();
+        assertThat(p.session.activeStreams()).isZero();
+        assertThat(p.channel.isActive()).as("no protocol error").isTrue();
+    }
+
+    @Test
     void closeSendsFinAndLaterDataIsAnsweredWithRst() {
         RawPeer p = server(noKeepAlive());
         p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));

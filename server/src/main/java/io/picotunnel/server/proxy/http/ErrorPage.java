@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.picotunnel.protocol.yamux.ResetReason;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -26,8 +27,26 @@ record ErrorPage(HttpResponseStatus status, String error, String message) {
 
     static ErrorPage tunnelOffline() {
         return new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "tunnel_offline",
-                "The tunnel's client is not connected, so the service cannot be reached. Start picotunnel-client "
-                        + "with the tunnel's token and try again.");
+                "The tunnel is offline: its client is not connected at the moment. Please try again later.");
+    }
+
+    /**
+     * The page for a stream the tunnel's client reset with a reason (docs/protocol.md): plain words for visitors,
+     * no address and no flag. Null for {@link ResetReason#NONE}, which keeps the general page.
+     */
+    static ErrorPage targetFailed(ResetReason reason) {
+        return switch (reason) {
+            case NOT_ALLOWED -> new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "target_not_allowed",
+                    "The tunnel's client does not allow this service's target. Its operator can allow it on the client.");
+            case TARGET_REFUSED -> new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "target_not_running",
+                    "The app behind this address is not running right now. Please try again later.");
+            case TARGET_TIMEOUT -> new ErrorPage(HttpResponseStatus.GATEWAY_TIMEOUT, "target_not_answering",
+                    "The app behind this address is not answering right now. Please try again later.");
+            case UNKNOWN_HOST -> new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "target_not_found",
+                    "The tunnel's client cannot find the app behind this address. Its operator can check the "
+                            + "service's target.");
+            case NONE -> null;
+        };
     }
 
     /** The page names no target address: visitors have no business knowing it; the operator's log has it. */
@@ -39,7 +58,7 @@ record ErrorPage(HttpResponseStatus status, String error, String message) {
 
     static ErrorPage timeout(long seconds) {
         return new ErrorPage(HttpResponseStatus.GATEWAY_TIMEOUT, "gateway_timeout",
-                "The service did not answer within " + seconds + " s.");
+                "The app behind this address did not answer within " + seconds + " s. Please try again later.");
     }
 
     /** The request body stopped coming before it was whole. */

@@ -26,6 +26,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
+import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.monitor.TrafficCounters;
@@ -543,11 +544,16 @@ final class Exchange {
             return;
         }
         boolean responseStarted = phase == Phase.RESPONDING;
-        if (!responseStarted && retryOnNewStream()) {
+        ResetReason reason = upstream instanceof YamuxStreamChannel stream ? stream.peerResetReason() : ResetReason.NONE;
+        if (!responseStarted && reason == ResetReason.NONE && retryOnNewStream()) {
             return;
         }
         end();
-        if (!responseStarted) {
+        if (!responseStarted && reason != ResetReason.NONE) {
+            LOG.info("service {}: the tunnel's client could not connect to the target: {}", service.id(),
+                    describe(reason));
+            answerLocally(ErrorPage.targetFailed(reason), !requestDone, requestDone);
+        } else if (!responseStarted) {
             LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
                     service.domain());
             answerLocally(ErrorPage.targetUnreachable(), !requestDone, requestDone);
@@ -561,6 +567,17 @@ final class Exchange {
 
     private void end() {
         end(false);
+    }
+
+    /** The operator's words for a reason the client gave (the visitor's page says less). */
+    private static String describe(ResetReason reason) {
+        return switch (reason) {
+            case NOT_ALLOWED -> "the target is not in the client's --allow list";
+            case TARGET_REFUSED -> "the target refused the connection";
+            case TARGET_TIMEOUT -> "the target did not answer within the client's dial timeout";
+            case UNKNOWN_HOST -> "the target's host name did not resolve";
+            case NONE -> "no reason given";
+        };
     }
 
     /** Ends the exchange; its stream goes back to the pool when {@code reuse}, else is closed. */

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,6 +32,12 @@ final class TunnelFixture implements AutoCloseable {
     private final TunnelClient client;
 
     TunnelFixture(Path dataDir, Map<Setting, String> settings) throws InterruptedException {
+        this(dataDir, settings, UnaryOperator.identity());
+    }
+
+    /** As above, with the client's configuration changed by {@code clientConfig} (its allow list, dial timeout). */
+    TunnelFixture(Path dataDir, Map<Setting, String> settings, UnaryOperator<ClientConfig> clientConfig)
+            throws InterruptedException {
         Map<Setting, String> all = new EnumMap<>(Setting.class);
         all.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
         all.putAll(settings);
@@ -39,8 +46,8 @@ final class TunnelFixture implements AutoCloseable {
         ApiClient.Response tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}");
         assertThat(tunnel.status()).as(tunnel.toString()).isEqualTo(201);
         tunnelId = tunnel.json().get("id").asText();
-        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()),
-                tunnel.json().get("token").asText()).withShutdownGrace(Duration.ZERO));
+        client = new TunnelClient(clientConfig.apply(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()),
+                tunnel.json().get("token").asText()).withShutdownGrace(Duration.ZERO)));
         client.start();
         assertThat(client.awaitConnected(Duration.ofSeconds(30))).as("tunnel client connected").isTrue();
     }

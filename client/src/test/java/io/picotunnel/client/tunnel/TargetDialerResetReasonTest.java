@@ -1,0 +1,172 @@
+package io.picotunnel.client.tunnel;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.client.config.AllowList;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.stream.StreamHeader;
+import io.picotunnel.protocol.stream.StreamHeaderDecoder;
+import io.picotunnel.protocol.stream.StreamType;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxRole;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.SilentListener;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_WINDOW_UPDATE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The reason in the length of the RST our client sends for a stream it could not connect, read as raw yamux
+ * frames: the client's stream handlers (header decoder and {@link TargetDialer}) behind our yamux session on a
+ * TCP connection (no WebSocket), and a raw socket playing the server that opens the stream.
+ */
+class TargetDialerResetReasonTest {
+
+    private static final int STREAM = 2;
+
+    private final EventLoopGroup group = Transport.newEventLoopGroup(1, "reason-test");
+    private final EventLoopGroup targets = Transport.newEventLoopGroup(1, "reason-targets");
+    private final ExecutorService resolver = Executors.newVirtualThreadPerTaskExecutor();
+    private Channel listener;
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        if (listener != null) {
+            listener.close().await(5, TimeUnit.SECONDS);
+        }
+        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        targets.shutdownGracefully(0, 5, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        resolver.shutdownNow();
+    }
+
+    @Test
+    void targetOutsideTheAllowListIsResetWithReasonOne() throws Exception {
+        String target = "127.0.0.1:" + Ports.freePort();
+        int port = client(AllowList.parse("127.0.0.1:" + Ports.freePort()), Duration.ofSeconds(10));
+
+        assertThat(resetLengthFor(port, target)).isEqualTo(1);
+    }
+
+    @Test
+    void targetRefusingTheConnectionIsResetWithReasonTwo() throws Exception {
+        int port = client(AllowList.ANY, Duration.ofSeconds(10));
+
+        assertThat(resetLengthFor(port, "127.0.0.1:" + Ports.freePort())).isEqualTo(2);
+    }
+
+    @Test
+    void targetNotAnsweringWithinTheDialTimeoutIsResetWithReasonThree() throws Exception {
+        try (SilentListener silent = new SilentListener()) {
+            int port = client(AllowList.ANY, Duration.ofMillis(500));
+
+            assertThat(resetLengthFor(port, silent.address())).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void streamEndedForOtherCausesIsResetWithoutReason() throws Exception {
+        try (ServerSocket resetting = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            int port = client(AllowList.ANY, Duration.ofSeconds(10));
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                server.setSoTimeout(20_000);
+                open(server.getOutputStream(), "127.0.0.1:" + resetting.getLocalPort());
+                try (Socket accepted = resetting.accept()) {
+                    accepted.setSoLinger(true, 0);
+                }
+                assertThat(awaitReset(new DataInputStream(server.getInputStream()))).isZero();
+            }
+        }
+    }
+
+    /** Our client's side: a yamux session in the client role whose streams get the client's real handlers. */
+    private int client(AllowList allow, Duration dialTimeout) throws InterruptedException {
+        listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new YamuxSession(YamuxRole.CLIENT, YamuxConfig.defaults(),
+                                new ChannelInitializer<>() {
+                                    @Override
+                                    protected void initChannel(Channel stream) {
+                                        stream.config().setAutoRead(false);
+                                        stream.pipeline().addLast(new StreamHeaderDecoder(),
+                                                new TargetDialer(allow, dialTimeout, resolver, targets));
+                                    }
+                                }));
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    private static long resetLengthFor(int port, String target) throws IOException {
+        try (Socket server = new Socket()) {
+            server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            server.setSoTimeout(20_000);
+            open(server.getOutputStream(), target);
+            return awaitReset(new DataInputStream(server.getInputStream()));
+        }
+    }
+
+    /** As the server does: WindowUpdate|SYN for stream 2, then a Data frame with the stream header. */
+    private static void open(OutputStream out, String target) throws IOException {
+        ByteBuf header = new StreamHeader(StreamType.TCP, target).encode(Unpooled.buffer().alloc());
+        byte[] payload = new byte[header.readableBytes()];
+        header.readBytes(payload);
+        header.release();
+        out.write(frame(TYPE_WINDOW_UPDATE, FLAG_SYN, STREAM, 0));
+        out.write(frame(TYPE_DATA, 0, STREAM, payload.length));
+        out.write(payload);
+        out.flush();
+    }
+
+    private static byte[] frame(int type, int flags, int streamId, long length) {
+        ByteBuf b = Unpooled.buffer(12).writeByte(0).writeByte(type).writeShort(flags).writeInt(streamId)
+                .writeInt((int) length);
+        byte[] bytes = new byte[12];
+        b.readBytes(bytes);
+        return bytes;
+    }
+
+    /** Reads frames (skipping pings, the ACK and any payload) up to the RST for our stream; answers its length. */
+    private static long awaitReset(DataInputStream in) throws IOException {
+        for (int i = 0; i < 1000; i++) {
+            in.readUnsignedByte();
+            int type = in.readUnsignedByte();
+            int flags = in.readUnsignedShort();
+            int streamId = in.readInt();
+            long length = Integer.toUnsignedLong(in.readInt());
+            if (type == TYPE_DATA) {
+                in.skipNBytes(length);
+            }
+            if (streamId == STREAM && (flags & FLAG_RST) != 0) {
+                assertThat(type).as("the RST is a WindowUpdate").isEqualTo(TYPE_WINDOW_UPDATE);
+                return length;
+            }
+        }
+        throw new AssertionError("no RST for stream " + STREAM + " within 1000 frames");
+    }
+}

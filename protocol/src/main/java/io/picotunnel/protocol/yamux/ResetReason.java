@@ -1,0 +1,40 @@
+package io.picotunnel.protocol.yamux;
+
+/**
+ * Why a stream was reset, carried in the length field of the WindowUpdate|RST frame (ours, see
+ * {@code docs/protocol.md}): the client says why it could not connect a stream to its target. hashicorp/yamux
+ * and older PicoTunnel servers ignore the length of an RST frame, so the code is backward compatible; 0 (and
+ * any code not known here) means no reason given.
+ */
+public enum ResetReason {
+    /** No reason given (0), or one this side does not know. */
+    NONE(0),
+    /** The target is not in the client's {@code --allow} list. */
+    NOT_ALLOWED(1),
+    /** The target refused the connection (nothing listens there). */
+    TARGET_REFUSED(2),
+    /** The target did not answer within the client's dial timeout. */
+    TARGET_TIMEOUT(3),
+    /** The target's host name did not resolve. */
+    UNKNOWN_HOST(4);
+
+    private final int code;
+
+    ResetReason(int code) {
+        this.code = code;
+    }
+
+    /** The value of the RST frame's length field. */
+    public int code() {
+        return code;
+    }
+
+    public static ResetReason of(long code) {
+        for (ResetReason r : values()) {
+            if (r.code == code) {
+                return r;
+            }
+        }
+        return NONE;
+    }
+}

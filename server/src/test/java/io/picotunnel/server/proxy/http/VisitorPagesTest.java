@@ -1,0 +1,180 @@
+package io.picotunnel.server.proxy.http;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.picotunnel.client.config.AllowList;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.SilentListener;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What a visitor of an http service sees when the request cannot reach the app, through our server and our
+ * real tunnel client over real sockets: a page in plain words for each cause the client reports in its stream
+ * reset (docs/protocol.md), naming no address, port or flag; and the operator's log line with the service id.
+ */
+class VisitorPagesTest {
+
+    /** Words that would reveal the set-up to a visitor. */
+    private static final String[] INTERNAL = {"127.0.0.1", "--allow", "picotunnel-client", "token", "dial"};
+
+    @TempDir
+    Path dataDir;
+
+    private TargetServer app;
+    private TunnelFixture tunnel;
+    private final ListAppender<ILoggingEvent> log = new ListAppender<>();
+    private final Logger exchangeLogger = (Logger) LoggerFactory.getLogger(Exchange.class);
+    private Level exchangeLevel;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        app = new TargetServer("app");
+        log.start();
+        exchangeLevel = exchangeLogger.getLevel();
+        exchangeLogger.setLevel(Level.INFO);
+        exchangeLogger.addAppender(log);
+    }
+
+    @AfterEach
+    void tearDown() {
+        exchangeLogger.detachAppender(log);
+        exchangeLogger.setLevel(exchangeLevel);
+        if (tunnel != null) {
+            tunnel.close();
+        }
+        app.close();
+    }
+
+    @Test
+    void targetNotAllowedByTheClientGets502SayingItsOperatorCanAllowIt() throws Exception {
+        tunnel = new TunnelFixture(dataDir, Map.of(),
+                config -> config.withAllow(AllowList.parse("127.0.0.1:" + Ports.freePort())));
+        String service = tunnel.addService("app.test", "/", app.address(), false);
+
+        RawHttp.Response page = get("app.test");
+
+        assertThat(page.status()).isEqualTo(502);
+        assertThat(page.text()).contains("The tunnel&#39;s client does not allow this service&#39;s target. "
+                + "Its operator can allow it on the client.");
+        assertRevealsNothing(page, app.address());
+        assertLogged(service, "not in the client's --allow list");
+    }
+
+    @Test
+    void targetRefusingTheConnectionGets502SayingTheAppIsNotRunning() throws Exception {
+        tunnel = new TunnelFixture(dataDir, Map.of());
+        String target = "127.0.0.1:" + Ports.freePort();
+        String service = tunnel.addService("app.test", "/", target, false);
+
+        RawHttp.Response page = get("app.test");
+
+        assertThat(page.status()).isEqualTo(502);
+        assertThat(page.text()).contains("The app behind this address is not running right now.");
+        assertRevealsNothing(page, target);
+        assertLogged(service, "the target refused the connection");
+    }
+
+    @Test
+    void targetNotAnsweringWithinTheDialTimeoutGets504() throws Exception {
+        try (SilentListener silent = new SilentListener()) {
+            tunnel = new TunnelFixture(dataDir, Map.of(), config -> config.withDialTimeout(Duration.ofSeconds(1)));
+            String service = tunnel.addService("app.test", "/", silent.address(), false);
+
+            RawHttp.Response page = get("app.test");
+
+            assertThat(page.status()).isEqualTo(504);
+            assertThat(page.text()).contains("The app behind this address is not answering right now.");
+            assertRevealsNothing(page, silent.address());
+            assertLogged(service, "did not answer within the client's dial timeout");
+        }
+    }
+
+    @Test
+    void appNotRespondingWithinTheProxyTimeoutGets504() throws Exception {
+        tunnel = new TunnelFixture(dataDir, Map.of(Setting.PROXY_TIMEOUT, "1s"));
+        tunnel.addService("app.test", "/", app.address(), false);
+
+        RawHttp.Response page;
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            page = http.send("GET /hang HTTP/1.1\r\nHost: app.test\r\nAccept: text/html\r\n\r\n").read();
+        }
+
+        assertThat(page.status()).isEqualTo(504);
+        assertThat(page.text()).contains("The app behind this address did not answer within 1 s.");
+        assertRevealsNothing(page, app.address());
+    }
+
+    @Test
+    void tunnelWithoutAClientGets502SayingTheTunnelIsOffline() throws Exception {
+        try (PicoTunnelServer server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir),
+                new PrintStream(OutputStream.nullOutputStream()));
+             ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            String tunnelId = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
+            api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"http\", \"domain\": \"app.test\","
+                    + " \"target_addr\": \"" + app.address() + "\"}");
+
+            RawHttp.Response page;
+            try (RawHttp http = new RawHttp(server.httpPort())) {
+                page = http.send("GET / HTTP/1.1\r\nHost: app.test\r\nAccept: text/html\r\n\r\n").read();
+            }
+
+            assertThat(page.status()).isEqualTo(502);
+            assertThat(page.text()).contains("The tunnel is offline");
+            assertRevealsNothing(page, app.address());
+        }
+    }
+
+    @Test
+    void jsonVisitorsGetTheReasonAsAnErrorCode() throws Exception {
+        tunnel = new TunnelFixture(dataDir, Map.of());
+        tunnel.addService("app.test", "/", "127.0.0.1:" + Ports.freePort(), false);
+
+        RawHttp.Response page;
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            page = http.send("GET / HTTP/1.1\r\nHost: app.test\r\nAccept: application/json\r\n\r\n").read();
+        }
+
+        assertThat(page.status()).isEqualTo(502);
+        assertThat(page.text()).contains("\"error\":\"target_not_running\"");
+    }
+
+    private RawHttp.Response get(String host) throws IOException {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            return http.send("GET / HTTP/1.1\r\nHost: " + host + "\r\nAccept: text/html\r\n\r\n").read();
+        }
+    }
+
+    private static void assertRevealsNothing(RawHttp.Response page, String target) {
+        String port = target.substring(target.lastIndexOf(':') + 1);
+        assertThat(page.text()).doesNotContain(INTERNAL).doesNotContain(target, ":" + port);
+    }
+
+    private void assertLogged(String serviceId, String reason) {
+        List<String> lines = new ArrayList<>();
+        for (ILoggingEvent event : log.list) {
+            lines.add(event.getFormattedMessage());
+        }
+        assertThat(lines).anySatisfy(line -> assertThat(line).contains("service " + serviceId, reason));
+    }
+}
