@@ -57,6 +57,7 @@ public final class ManagementAuth {
     private final UnaryOperator<String> tunnelServer;
     private final FailedLogins failures;
     private final List<OidcCallbackHook> callbackHooks = new CopyOnWriteArrayList<>();
+    private final Set<String> anonymousPaths = new java.util.concurrent.CopyOnWriteArraySet<>();
 
     /**
      * @param tunnelServer the address clients pass as {@code --server}, for the UI's ready-made commands,
@@ -109,6 +110,11 @@ public final class ManagementAuth {
         config.routes.before(path, this::requireAuth);
     }
 
+    /** Lets anyone {@code GET} {@code path} (under {@code /api}, such as the public status) without signing in. */
+    public void allowAnonymous(String path) {
+        anonymousPaths.add(path);
+    }
+
     private void checkHost(Context ctx) {
         if (!origin.hostAllowed(ctx)) {
             reject(ctx, HttpStatus.MISDIRECTED_REQUEST, "host_not_allowed",
@@ -119,6 +125,9 @@ public final class ManagementAuth {
     /** The API guard: the Bearer admin token or a live session; cookie writes also pass the CSRF check. */
     private void requireAuth(Context ctx) {
         if (ctx.method() == HandlerType.OPTIONS) {
+            return;
+        }
+        if ((ctx.method() == HandlerType.GET || ctx.method() == HandlerType.HEAD) && anonymousPaths.contains(ctx.path())) {
             return;
         }
         if (settings.disabled()) {
