@@ -24,7 +24,8 @@ import java.util.function.UnaryOperator;
  *
  * <ul>
  *   <li>The API ({@code /api/*}) accepts {@code Authorization: Bearer <admin token>} or a session cookie;
- *       writes made with the cookie must pass the CSRF check ({@link #CSRF_HEADER} plus Origin).</li>
+ *       writes made with the cookie must pass the CSRF check ({@link #CSRF_HEADER} plus Origin). The paths given to
+ *       {@link #allowAnonymous} (the public status, {@code GET /api/status}) are open to anyone.</li>
  *   <li>{@code /auth/*}: the session state for the UI, the admin-token sign-in form, the OIDC code flow,
  *       and logout.</li>
  *   <li>With {@code PICOTUNNEL_DOMAIN} set, every request must be addressed to that domain or localhost.</li>
