@@ -4,15 +4,22 @@ import { LogOutIcon, LogoIcon } from './components/Icons';
 import { ServerUnreachableBanner } from './components/ServerUnreachableBanner';
 import { Dashboard } from './pages/Dashboard';
 import { SignIn } from './pages/SignIn';
+import { StatusPage } from './pages/StatusPage';
 import { TunnelPage } from './pages/TunnelPage';
 import { Link, matchRoute, Router, useRouter } from './router';
 
 export function App() {
   return (
     <Router>
-      <Shell />
+      <Root />
     </Router>
   );
+}
+
+/** The public status page needs no sign-in and asks nothing of the admin API; every other page does. */
+function Root() {
+  const { path } = useRouter();
+  return matchRoute(path).page === 'status' ? <StatusPage /> : <Shell />;
 }
 
 function Shell() {

@@ -32,6 +32,33 @@ export interface Tunnel {
   bytes_out?: number;
   active_connections?: number;
   total_connections?: number;
+  /** Shown on the public status page (/status); off by default. */
+  public_status?: boolean;
+}
+
+/** One check on the public status page: no error text, no ids. */
+export interface PublicHeartbeat {
+  status: 'up' | 'down';
+  time: string;
+  latency_ms: number | null;
+}
+
+/** A service on the public status page: its domain (and path) or "port N". */
+export interface PublicService {
+  name: string;
+  type: ServiceType;
+  status: 'up' | 'down' | null;
+  since: string | null;
+  uptime_24h: number | null;
+  uptime_7d: number | null;
+  uptime_30d: number | null;
+}
+
+/** A tunnel the operator shows on the public status page (GET /api/status, no sign-in). */
+export interface PublicTunnel extends Omit<PublicService, 'type'> {
+  /** The newest checks, newest first. */
+  heartbeats: PublicHeartbeat[];
+  services: PublicService[];
 }
 
 /** Responses by status class (http services and tunnels). */
@@ -269,6 +296,9 @@ export const api = {
   createTunnel: (name: string) => request<Tunnel>('POST', '/api/tunnels', { name }),
   renameTunnel: (id: string, name: string) =>
     request<Tunnel>('PATCH', `/api/tunnels/${encodeURIComponent(id)}`, { name }),
+  setPublicStatus: (id: string, publicStatus: boolean) =>
+    request<Tunnel>('PATCH', `/api/tunnels/${encodeURIComponent(id)}`, { public_status: publicStatus }),
+  publicStatus: () => request<PublicTunnel[]>('GET', '/api/status'),
   deleteTunnel: (id: string) => request<void>('DELETE', `/api/tunnels/${encodeURIComponent(id)}`),
   regenerateToken: (id: string) => request<Tunnel>('POST', `/api/tunnels/${encodeURIComponent(id)}/regenerate`),
 

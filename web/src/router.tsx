@@ -29,10 +29,11 @@ export function useRouter(): RouterState {
   return useContext(RouterContext);
 }
 
-export type Route = { page: 'dashboard' } | { page: 'tunnel'; id: string } | { page: 'not-found' };
+export type Route = { page: 'dashboard' } | { page: 'tunnel'; id: string } | { page: 'status' } | { page: 'not-found' };
 
 export function matchRoute(path: string): Route {
   if (path === '/' || path === '') return { page: 'dashboard' };
+  if (path === '/status' || path === '/status/') return { page: 'status' };
   const tunnel = /^\/tunnels\/([^/]+)\/?$/.exec(path);
   if (tunnel) return { page: 'tunnel', id: decodeURIComponent(tunnel[1]) };
   return { page: 'not-found' };

@@ -41,6 +41,7 @@ describe('Dashboard', () => {
     expect(office.textContent).toContain('No services');
     expect(office.textContent).toContain('No client has connected yet');
     expect(screen.getByText('1 of 2 connected')).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'Public status page' }).getAttribute('href')).toBe('/status');
   });
 
   it('shows a status change without reload', async () => {

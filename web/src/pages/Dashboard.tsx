@@ -55,11 +55,14 @@ export function Dashboard() {
             </p>
           )}
         </div>
-        {rows && rows.length > 0 && (
-          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-            <PlusIcon /> New tunnel
-          </button>
-        )}
+        <div className="page-actions">
+          <a href="/status" className="btn">Public status page</a>
+          {rows && rows.length > 0 && (
+            <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+              <PlusIcon /> New tunnel
+            </button>
+          )}
+        </div>
       </div>
 
       {error && !rows && <p className="form-error" role="alert">Could not load the tunnels: {error.message}</p>}

@@ -65,4 +65,30 @@ describe('TunnelPage', () => {
     expect(await screen.findByRole('heading', { name: /office/ })).toBeTruthy();
     expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({ name: 'office' });
   });
+
+  it('puts the tunnel on the public status page and takes it off again', async () => {
+    const user = userEvent.setup();
+    let shown = false;
+    const calls = mockFetch({
+      'GET /api/tunnels/a1b2c3d4e5f60718': () => ({ status: 200, body: tunnel({ public_status: shown }) }),
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+      'PATCH /api/tunnels/a1b2c3d4e5f60718': (call) => {
+        shown = (call.body as { public_status: boolean }).public_status;
+        return { status: 200, body: tunnel({ public_status: shown }) };
+      },
+    });
+    renderPage();
+    const toggle = await screen.findByRole('switch', { name: 'Show on the public status page' });
+    expect((toggle as HTMLInputElement).checked).toBe(false);
+
+    await user.click(toggle);
+    await screen.findByText('home-server is shown on the public status page.');
+    expect((screen.getByRole('switch', { name: 'Show on the public status page' }) as HTMLInputElement).checked).toBe(true);
+    await user.click(screen.getByRole('switch', { name: 'Show on the public status page' }));
+    await screen.findByText('home-server is no longer on the public status page.');
+    expect((screen.getByRole('switch', { name: 'Show on the public status page' }) as HTMLInputElement).checked).toBe(false);
+
+    expect(calls.filter((c) => c.method === 'PATCH').map((c) => c.body)).toEqual([{ public_status: true }, { public_status: false }]);
+    expect(screen.getByRole('link', { name: 'public status page' }).getAttribute('href')).toBe('/status');
+  });
 });

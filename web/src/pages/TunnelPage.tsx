@@ -115,6 +115,20 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     }
   };
 
+  const togglePublic = async (shown: boolean) => {
+    setBusy(true);
+    setActionError(null);
+    try {
+      await api.setPublicStatus(tunnel.id, shown);
+      setNotice(shown ? `${tunnel.name} is shown on the public status page.` : `${tunnel.name} is no longer on the public status page.`);
+      await reload();
+    } catch (e) {
+      setActionError(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const toggle = async (service: Service, enabled: boolean) => {
     setBusyIds((ids) => new Set(ids).add(service.id));
     setActionError(null);
@@ -204,6 +218,20 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
           <p className="subtitle" aria-live="polite">
             <PresenceText tunnel={tunnel} />
           </p>
+          <div className="public-status-toggle">
+            <label className="switch">
+              <input
+                type="checkbox"
+                role="switch"
+                checked={tunnel.public_status ?? false}
+                disabled={busy}
+                aria-label="Show on the public status page"
+                onChange={(e) => void togglePublic(e.target.checked)}
+              />
+              <span className="switch-track" aria-hidden="true" />
+            </label>
+            <span>Show on the <a href="/status">public status page</a></span>
+          </div>
         </div>
         <button type="button" className="btn btn-ghost-danger" onClick={() => setDeletingTunnel(true)}>
           <TrashIcon /> Delete tunnel

@@ -25,6 +25,24 @@ public interface ApiHooks {
         return java.util.List.of();
     }
 
+    /** Paths of {@link #routes} under {@code /api} that anyone may GET without signing in (the public status). */
+    default java.util.List<String> publicPaths() {
+        return java.util.List.of();
+    }
+
+    /** Further fields a tunnel create or update may carry. */
+    default Set<String> tunnelFields() {
+        return Set.of();
+    }
+
+    /** Checks the fields of {@link #tunnelFields()} in {@code body} before the tunnel is saved; throws {@link ApiError}. */
+    default void checkTunnel(ObjectNode body) {
+    }
+
+    /** The tunnel was created or updated from {@code body}: store the fields of {@link #tunnelFields()}. */
+    default void tunnelSaved(Tunnel saved, ObjectNode body) {
+    }
+
     /** Adds fields to a tunnel object. */
     default void tunnelJson(Tunnel tunnel, ObjectNode json) {
     }

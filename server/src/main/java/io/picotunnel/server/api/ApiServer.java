@@ -96,6 +96,7 @@ public final class ApiServer implements AutoCloseable {
             configureServer(config, address);
             auth.install(config);
             hooks.guardedPaths().forEach(path -> auth.guard(config, path));
+            hooks.publicPaths().forEach(auth::allowAnonymous);
             ui.install(config);
             config.routes.get("/health", ctx -> health(ctx, presence));
             config.routes.get("/api/server", ctx -> Responses.json(ctx, 200,

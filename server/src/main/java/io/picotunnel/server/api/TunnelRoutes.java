@@ -22,6 +22,7 @@ final class TunnelRoutes {
     private final int maxTunnels;
     private final ApiHooks hooks;
     private final Set<String> readOnly;
+    private final Set<String> writable;
 
     TunnelRoutes(Store store, TunnelPresence presence, ApiJson json, int maxTunnels, ApiHooks hooks) {
         this.store = store;
@@ -32,6 +33,9 @@ final class TunnelRoutes {
         Set<String> ignored = new java.util.HashSet<>(READ_ONLY);
         ignored.addAll(hooks.readOnlyFields());
         this.readOnly = Set.copyOf(ignored);
+        Set<String> fields = new java.util.HashSet<>(WRITABLE);
+        fields.addAll(hooks.tunnelFields());
+        this.writable = Set.copyOf(fields);
     }
 
     void list(Context ctx) {
@@ -39,8 +43,9 @@ final class TunnelRoutes {
     }
 
     void create(Context ctx) {
-        JsonBody body = JsonBody.read(ctx, WRITABLE, readOnly);
+        JsonBody body = JsonBody.read(ctx, writable, readOnly);
         String name = name(body.string("name"));
+        hooks.checkTunnel(body.object());
         Tunnel tunnel;
         synchronized (this) {
             if (store.tunnels().size() >= maxTunnels) {
@@ -49,6 +54,7 @@ final class TunnelRoutes {
             }
             tunnel = store.createTunnel(name);
         }
+        hooks.tunnelSaved(tunnel, body.object());
         Responses.json(ctx, 201, json.tunnel(tunnel));
     }
 
@@ -58,10 +64,13 @@ final class TunnelRoutes {
 
     void update(Context ctx) {
         String id = ctx.pathParam("id");
-        JsonBody body = JsonBody.read(ctx, WRITABLE, readOnly);
-        Tunnel tunnel = body.has("name")
-                ? store.renameTunnel(id, name(body.string("name"))).orElseThrow(() -> ApiError.notFound("tunnel", id))
+        JsonBody body = JsonBody.read(ctx, writable, readOnly);
+        String name = body.has("name") ? name(body.string("name")) : null;
+        hooks.checkTunnel(body.object());
+        Tunnel tunnel = name != null
+                ? store.renameTunnel(id, name).orElseThrow(() -> ApiError.notFound("tunnel", id))
                 : existing(id);
+        hooks.tunnelSaved(tunnel, body.object());
         Responses.json(ctx, 200, json.tunnel(tunnel));
     }
 

@@ -24,7 +24,8 @@ import java.util.function.UnaryOperator;
  *
  * <ul>
  *   <li>The API ({@code /api/*}) accepts {@code Authorization: Bearer <admin token>} or a session cookie;
- *       writes made with the cookie must pass the CSRF check ({@link #CSRF_HEADER} plus Origin).</li>
+ *       writes made with the cookie must pass the CSRF check ({@link #CSRF_HEADER} plus Origin). The paths given to
+ *       {@link #allowAnonymous} (the public status, {@code GET /api/status}) are open to anyone.</li>
  *   <li>{@code /auth/*}: the session state for the UI, the admin-token sign-in form, the OIDC code flow,
  *       and logout.</li>
  *   <li>With {@code PICOTUNNEL_DOMAIN} set, every request must be addressed to that domain or localhost.</li>
@@ -57,6 +58,7 @@ public final class ManagementAuth {
     private final UnaryOperator<String> tunnelServer;
     private final FailedLogins failures;
     private final List<OidcCallbackHook> callbackHooks = new CopyOnWriteArrayList<>();
+    private final Set<String> anonymousPaths = new java.util.concurrent.CopyOnWriteArraySet<>();
 
     /**
      * @param tunnelServer the address clients pass as {@code --server}, for the UI's ready-made commands,
@@ -109,6 +111,11 @@ public final class ManagementAuth {
         config.routes.before(path, this::requireAuth);
     }
 
+    /** Lets anyone {@code GET} {@code path} (under {@code /api}, such as the public status) without signing in. */
+    public void allowAnonymous(String path) {
+        anonymousPaths.add(path);
+    }
+
     private void checkHost(Context ctx) {
         if (!origin.hostAllowed(ctx)) {
             reject(ctx, HttpStatus.MISDIRECTED_REQUEST, "host_not_allowed",
@@ -119,6 +126,9 @@ public final class ManagementAuth {
     /** The API guard: the Bearer admin token or a live session; cookie writes also pass the CSRF check. */
     private void requireAuth(Context ctx) {
         if (ctx.method() == HandlerType.OPTIONS) {
+            return;
+        }
+        if ((ctx.method() == HandlerType.GET || ctx.method() == HandlerType.HEAD) && anonymousPaths.contains(ctx.path())) {
             return;
         }
         if (settings.disabled()) {

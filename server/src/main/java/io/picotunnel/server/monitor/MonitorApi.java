@@ -22,7 +22,8 @@ import java.util.Set;
 
 /**
  * The monitoring part of the API: {@code GET /api/tunnels/:id/checks}, {@code /stats} and {@code /events},
- * {@code GET /api/events}, and the services' {@code health_check} and {@code health_path} fields.
+ * {@code GET /api/events}, the public {@code GET /api/status}, the tunnels' {@code public_status} and the services'
+ * {@code health_check} and {@code health_path} fields.
  */
 public final class MonitorApi implements ApiHooks {
 
@@ -38,6 +39,7 @@ public final class MonitorApi implements ApiHooks {
     private final Traffic traffic;
     private final Metrics metrics;
     private final boolean metricsPublic;
+    private final PublicStatus publicStatus;
 
     public MonitorApi(Store store, CheckStore checks, EventLog events, Traffic traffic, Metrics metrics,
                       boolean metricsPublic, Clock clock) {
@@ -48,6 +50,7 @@ public final class MonitorApi implements ApiHooks {
         this.events = events;
         this.traffic = traffic;
         this.stats = new Stats(checks, clock);
+        this.publicStatus = new PublicStatus(store, checks, stats);
     }
 
     @Override
@@ -56,6 +59,7 @@ public final class MonitorApi implements ApiHooks {
         config.routes.get("/api/tunnels/{id}/stats", this::stats);
         config.routes.get("/api/tunnels/{id}/events", this::tunnelEvents);
         config.routes.get("/api/events", this::events);
+        config.routes.get("/api/status", ctx -> json(ctx, publicStatus.json()));
         config.routes.get("/metrics", ctx -> ctx.status(200).contentType("text/plain; version=0.0.4; charset=utf-8")
                 .result(metrics.scrape()));
     }
@@ -63,6 +67,11 @@ public final class MonitorApi implements ApiHooks {
     @Override
     public List<String> guardedPaths() {
         return metricsPublic ? List.of() : List.of("/metrics");
+    }
+
+    @Override
+    public List<String> publicPaths() {
+        return List.of("/api/status");
     }
 
     private void checks(Context ctx) {
@@ -179,7 +188,29 @@ public final class MonitorApi implements ApiHooks {
 
     @Override
     public void tunnelJson(Tunnel tunnel, ObjectNode json) {
+        json.put("public_status", publicStatus.isPublic(tunnel.id()));
         traffic(traffic.tunnel(tunnel.id()), json, true);
+    }
+
+    @Override
+    public Set<String> tunnelFields() {
+        return Set.of("public_status");
+    }
+
+    @Override
+    public void checkTunnel(ObjectNode body) {
+        JsonNode shown = body.get("public_status");
+        if (shown != null && !shown.isNull() && !shown.isBoolean()) {
+            throw ApiError.invalidField("public_status", "must be true or false");
+        }
+    }
+
+    @Override
+    public void tunnelSaved(Tunnel saved, ObjectNode body) {
+        JsonNode shown = body.get("public_status");
+        if (shown != null) {
+            publicStatus.setPublic(saved.id(), !shown.isNull() && shown.asBoolean());
+        }
     }
 
     /** {@code bytes_in}, {@code bytes_out}, {@code active_connections}, {@code total_connections}, {@code requests}. */

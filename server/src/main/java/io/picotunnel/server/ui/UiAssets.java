@@ -25,8 +25,11 @@ public final class UiAssets {
             + "script-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
             + "form-action 'self'; frame-ancestors 'none'";
 
-    /** The pages of the UI (web/src/router.tsx): the dashboard and a tunnel's page. Any other path is a 404. */
-    static final java.util.regex.Pattern UI_ROUTE = java.util.regex.Pattern.compile("/|/tunnels/[^/]+/?");
+    /**
+     * The pages of the UI (web/src/router.tsx): the dashboard, a tunnel's page and the public status page. Any other
+     * path is a 404.
+     */
+    static final java.util.regex.Pattern UI_ROUTE = java.util.regex.Pattern.compile("/|/tunnels/[^/]+/?|/status/?");
 
     private final byte[] indexHtml;
 
