@@ -12,7 +12,8 @@ cd "$root"
 usage() {
   cat <<'EOF'
 usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S] [--wrk-seconds S]
-                    [--delay-seconds S] [--rtt-samples N] [--dist DIR | --from-target] [--keep-work]
+                    [--delay-seconds S] [--rtt-samples N] [--checks-calls N] [--dist DIR | --from-target]
+                    [--keep-work]
   --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
                      the bench works, its numbers are rough
   --idle N           idle connections opened through a tcp service (default 5000, quick 300)
@@ -22,6 +23,8 @@ usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S
   --wrk-seconds S    length of each wrk run, after a 5 s warm-up (default 10, quick 1 without warm-up)
   --delay-seconds S  length of each iperf3 run over the 50 ms RTT link, after 2 s omitted (default 8, quick 2)
   --rtt-samples N    64-byte round trips timed per path (default 20000, quick 500)
+  --checks-calls N   timed calls of each monitoring endpoint on a year of checks, after a quarter as many
+                     (at least 20) untimed (default 200, quick 50)
   --dist DIR         where picotunnel-server and picotunnel-client are (default dist, from `make build`)
   --from-target      run the jars the module builds left in server/target and client/target instead of dist/
                      (through the same launcher); for the build's own check (RunScriptIT)
@@ -30,7 +33,7 @@ Needs iperf3, nginx, wrk, sshd/ssh, openssl, curl, jq and python3: `make setup` 
 EOF
 }
 
-quick=0 idle_count="" warm_s="" iperf_s="" wrk_s="" delay_s="" rtt_samples="" dist="dist" from_target=0 keep=0
+quick=0 idle_count="" warm_s="" iperf_s="" wrk_s="" delay_s="" rtt_samples="" checks_calls="" dist="dist" from_target=0 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -40,6 +43,7 @@ while [ $# -gt 0 ]; do
     --wrk-seconds) wrk_s="$2"; shift ;;
     --delay-seconds) delay_s="$2"; shift ;;
     --rtt-samples) rtt_samples="$2"; shift ;;
+    --checks-calls) checks_calls="$2"; shift ;;
     --dist) dist="$2"; shift ;;
     --from-target) from_target=1 ;;
     --keep-work) keep=1 ;;
@@ -50,13 +54,15 @@ while [ $# -gt 0 ]; do
 done
 if [ "$quick" = 1 ]; then
   : "${idle_count:=300}" "${warm_s:=0}" "${iperf_s:=1}" "${wrk_s:=1}" "${delay_s:=2}" "${rtt_samples:=500}"
+  : "${checks_calls:=50}"
   iperf_omit=0 wrk_warm=0 delay_omit=0 rtt_warmup=200
 else
   : "${idle_count:=5000}" "${warm_s:=15}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
+  : "${checks_calls:=200}"
   iperf_omit=2 wrk_warm=5 delay_omit=2 rtt_warmup=5000
 fi
 [[ "$warm_s" =~ ^[0-9]+$ ]] || { echo "bench: '$warm_s' is not a whole number" >&2; exit 2; }
-for n in "$idle_count" "$iperf_s" "$wrk_s" "$delay_s" "$rtt_samples"; do
+for n in "$idle_count" "$iperf_s" "$wrk_s" "$delay_s" "$rtt_samples" "$checks_calls"; do
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || { echo "bench: '$n' is not a positive whole number" >&2; exit 2; }
 done
 
@@ -173,7 +179,7 @@ note() { echo "# note: $*" >>"$notes"; log "note: $*"; }
 read -r -a port <<<"$(python3 -c '
 import socket
 socks = []
-for _ in range(24):
+for _ in range(28):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))')"
 api_a=${port[0]} tunnel_a=${port[1]} http_a=${port[2]} https_a=${port[3]}
@@ -182,6 +188,8 @@ iperf_port=${port[8]} nginx_target=${port[9]} nginx_proxy=${port[10]} ssh_port=$
 svc_iperf_ws=${port[13]} svc_iperf_wss=${port[14]} svc_http_tcp=${port[15]} svc_rtt=${port[16]}
 svc_idle=${port[17]} svc_delay=${port[18]} holder=${port[19]} echo_port=${port[20]}
 relay_plain=${port[21]} relay_tunnel=${port[22]}
+api_c=${port[23]} tunnel_c=${port[24]} http_c=${port[25]} https_c=${port[26]}
+checks_warmup=$((checks_calls / 4 > 20 ? checks_calls / 4 : 20))
 
 if [ "$from_target" = 1 ]; then
   dist="$work/dist"
@@ -487,6 +495,33 @@ if wait_for "relay" 30 "$relay" listening "$relay_tunnel"; then
 fi
 stop "$relay"
 
+# A third server whose database holds a year of one-a-minute checks of a tunnel and its two services: started
+# once so that its migrations make the schema and the API makes the tunnel and services, stopped, seeded (one
+# transaction), started again; the retention is longer than the year so that nothing is pruned.
+checks_api() {
+  local id token svc=() i
+  start_server server-checks "$api_c" "$tunnel_c" "$http_c" "$https_c" --check-retention 400d
+  wait_for "server-checks" 90 "$spawned" curl -fs "http://127.0.0.1:$api_c/health" || return 1
+  read -r id token <<<"$(new_tunnel "$api_c" bench-checks)"
+  for i in 1 2; do
+    svc+=(--service "$(api "$api_c" POST "/api/tunnels/$id/services" "{\"type\": \"http\", \
+\"domain\": \"s$i.checks.test\", \"target_addr\": \"127.0.0.1:$nginx_target\", \"enabled\": true}" | jq -r .id)")
+  done
+  stop "$spawned"
+  tool checks-seed --db "$work/server-checks/data/picotunnel.db" --tunnel "$id" "${svc[@]}" \
+    >>"$results" 2>>"$work/logs/checks.log" || return 1
+  tail -n 1 "$work/logs/checks.log" >&2
+  start_server server-checks "$api_c" "$tunnel_c" "$http_c" "$https_c" --check-retention 400d
+  wait_for "server-checks again" 90 "$spawned" curl -fs "http://127.0.0.1:$api_c/health" || return 1
+  tool checks-api --api "$api_c" --tunnel "$id" --auth-header "$work/auth-header" --calls "$checks_calls" \
+    --warmup "$checks_warmup" --limit-s 300 >"$work/checks.out" 2>>"$work/logs/checks.log" || return 1
+  cat "$work/checks.out" >>"$results"
+  tail -n 3 "$work/logs/checks.log" >&2
+  stop "$spawned"
+}
+log "monitoring API on a year of one-a-minute checks: seeding a stopped server's database, then $checks_calls calls each"
+checks_api || log "monitoring API failed: $(tail -n 3 "$work/logs/checks.log" 2>/dev/null)"
+
 # --- table --------------------------------------------------------------------------------------------------
 
 ssh_cipher=$(ssh -F /dev/null -G 127.0.0.1 2>/dev/null | awk '$1 == "ciphers" { split($2, c, ","); print c[1] }')
@@ -501,6 +536,9 @@ wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d',' -f1) (
 # wrk: 2 threads, 64 connections, $wrk_s s after a $wrk_warm s warm-up; idle: \
 $(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: $rtt_samples samples after \
 $rtt_warmup
+# checks API: $(grep -m1 '^checks_seeded=' "$results" | cut -d= -f2) checks (a year, one a minute, of a tunnel and \
+2 services) and $(grep -m1 '^checks_state_changes=' "$results" | cut -d= -f2) state changes; $checks_calls \
+calls of each endpoint after $checks_warmup, one at a time
 # 50 ms link: the relay delays 25 ms each way and paces to 1 Gbit/s; iperf3 $delay_s s after $delay_omit s omitted
 # ratio = picotunnel / the baseline its goal names
 EOF

@@ -3,8 +3,10 @@ package io.picotunnel.bench.tools;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.InetSocketAddress;
+import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,6 +25,8 @@ import java.util.concurrent.TimeUnit;
  * relay --route LISTEN_PORT=HOST:PORT ... [--delay-ms 25] [--rate-mbit 1000] [--buffer-mib 16] [--max-seconds 900]
  * idle  --holder-port PORT --service HOST:PORT --count N [--warmup N] --pid NAME=PID ... [--timeout-s 60] [--gc true]
  * rtt   --echo-port PORT --path NAME=PORT ... [--bytes 64] [--samples N] [--warmup N] [--limit-s 20]
+ * checks-seed --db FILE --tunnel ID [--service ID ...] [--days 365] [--interval-s 60]
+ * checks-api  --api PORT --tunnel ID --auth-header FILE [--calls 200] [--warmup 50] [--limit-s 120]
  * table --results FILE
  * </pre>
  */
@@ -47,6 +51,8 @@ public final class BenchTool {
                 case "relay" -> relay(options);
                 case "idle" -> idle(options);
                 case "rtt" -> rtt(options);
+                case "checks-seed" -> checksSeed(options);
+                case "checks-api" -> checksApi(options);
                 case "table" -> table(options);
                 default -> usage("unknown command " + args[0]);
             }
@@ -152,6 +158,59 @@ public final class BenchTool {
         }
     }
 
+    /** Writes a year of checks into a stopped server's database; prints how many rows. */
+    private static void checksSeed(Map<String, List<String>> o) throws IOException {
+        int days = Math.toIntExact(number(o, "days", 365));
+        int interval = Math.toIntExact(number(o, "interval-s", 60));
+        if (days < 1 || interval < 1) {
+            throw new IllegalArgumentException("--days and --interval-s must be at least 1");
+        }
+        long start = System.nanoTime();
+        ChecksApi.Seeded seeded;
+        try {
+            seeded = ChecksApi.seed(Path.of(single(o, "db")), single(o, "tunnel"), o.getOrDefault("service", List.of()),
+                    days, interval, System.currentTimeMillis());
+        } catch (SQLException e) {
+            throw new IOException("writing the checks: " + e.getMessage(), e);
+        }
+        System.err.printf(Locale.ROOT, "checks-seed: %d checks and %d state changes written in %.1f s%n",
+                seeded.checks(), seeded.stateChanges(), (System.nanoTime() - start) / 1e9);
+        System.out.println("checks_seeded=" + seeded.checks());
+        System.out.println("checks_state_changes=" + seeded.stateChanges());
+    }
+
+    /** Times the checks and stats endpoints of a running server; prints p50 and p99 of each in ms. */
+    private static void checksApi(Map<String, List<String>> o) throws IOException {
+        int calls = Math.toIntExact(number(o, "calls", 200));
+        int warmup = Math.toIntExact(number(o, "warmup", 50));
+        if (calls < 1 || warmup < 0) {
+            throw new IllegalArgumentException("--calls must be at least 1 and --warmup at least 0");
+        }
+        Duration limit = Duration.ofSeconds(number(o, "limit-s", 120));
+        String header = Files.readString(Path.of(single(o, "auth-header"))).strip();
+        String authorization = header.substring(header.indexOf(':') + 1).strip();
+        String base = "http://127.0.0.1:" + number(o, "api", -1) + "/api/tunnels/" + single(o, "tunnel");
+        Map<String, Integer> endpoints = new LinkedHashMap<>();
+        endpoints.put("checks_100", 100);
+        endpoints.put("checks_1000", 1000);
+        endpoints.put("stats", 0);
+        try (HttpClient client = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build()) {
+            for (Map.Entry<String, Integer> e : endpoints.entrySet()) {
+                String path = e.getValue() > 0 ? "/checks?limit=" + e.getValue() : "/stats";
+                ChecksApi.Timings t = ChecksApi.time(client, base, authorization, path, e.getValue(), warmup, calls,
+                        limit);
+                System.err.printf(Locale.ROOT, "checks-api GET %s: %d calls after %d, p50 %.2f ms, p99 %.2f ms%n",
+                        path, calls, warmup, t.percentile(50), t.percentile(99));
+                System.out.printf(Locale.ROOT, "api_%s_p50_ms=%.3f%napi_%s_p99_ms=%.3f%n", e.getKey(),
+                        t.percentile(50), e.getKey(), t.percentile(99));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
     private static void table(Map<String, List<String>> o) throws IOException {
         Properties properties = new Properties();
         try (Reader in = Files.newBufferedReader(Path.of(single(o, "results")))) {
@@ -232,6 +291,8 @@ public final class BenchTool {
                   idle  --holder-port PORT --service HOST:PORT --count N [--warmup N] --pid NAME=PID ...
                         [--timeout-s 60] [--gc true|false]
                   rtt   --echo-port PORT --path NAME=PORT ... [--bytes 64] [--samples N] [--warmup N] [--limit-s 20]
+                  checks-seed --db FILE --tunnel ID [--service ID ...] [--days 365] [--interval-s 60]
+                  checks-api  --api PORT --tunnel ID --auth-header FILE [--calls 200] [--warmup 50] [--limit-s 120]
                   table --results FILE""");
         System.exit(2);
     }

@@ -73,7 +73,25 @@ public final class GoalTable {
         }
     }
 
-    /** No goal: the row is shown for information, with its ratio to {@code baseline}. */
+    /** The value itself below {@code limit} (in the row's unit). */
+    public record ValueBelow(double limit, String unit) implements Goal {
+        @Override
+        public String text() {
+            return "< " + plain(limit) + " " + unit;
+        }
+
+        @Override
+        public boolean met(double value, double ratio) {
+            return value < limit;
+        }
+
+        @Override
+        public String baseline() {
+            return null;
+        }
+    }
+
+    /** No goal: the row is shown for information, with its ratio to {@code baseline} (none when null). */
     public record Information(String baseline) implements Goal {
         @Override
         public String text() {
@@ -131,7 +149,19 @@ public final class GoalTable {
             new Row("64 B round trip, tcp service p50 (us)", List.of(new Baseline("direct", "rtt_direct_p50_us")),
                     "rtt_tunnel_p50_us", new AtMost(2, "direct")),
             new Row("64 B round trip, tcp service p99 (us)", List.of(new Baseline("direct", "rtt_direct_p99_us")),
-                    "rtt_tunnel_p99_us", new AtMost(3, "direct")));
+                    "rtt_tunnel_p99_us", new AtMost(3, "direct")),
+            new Row("checks API on a year of checks, GET checks?limit=100 p50 (ms)", List.of(),
+                    "api_checks_100_p50_ms", new Information(null)),
+            new Row("checks API on a year of checks, GET checks?limit=100 p99 (ms)", List.of(),
+                    "api_checks_100_p99_ms", new ValueBelow(100, "ms")),
+            new Row("checks API on a year of checks, GET checks?limit=1000 p50 (ms)", List.of(),
+                    "api_checks_1000_p50_ms", new Information(null)),
+            new Row("checks API on a year of checks, GET checks?limit=1000 p99 (ms)", List.of(),
+                    "api_checks_1000_p99_ms", new ValueBelow(100, "ms")),
+            new Row("checks API on a year of checks, GET stats p50 (ms)", List.of(), "api_stats_p50_ms",
+                    new Information(null)),
+            new Row("checks API on a year of checks, GET stats p99 (ms)", List.of(), "api_stats_p99_ms",
+                    new ValueBelow(100, "ms")));
 
     public static final List<String> HEADER = List.of("metric", "baseline", "picotunnel", "ratio", "goal", "met");
 
