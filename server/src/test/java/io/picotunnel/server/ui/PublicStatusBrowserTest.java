@@ -1,11 +1,8 @@
 package io.picotunnel.server.ui;
 
 import com.microsoft.playwright.Browser;
-import com.microsoft.playwright.BrowserType;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
-import com.microsoft.playwright.Playwright;
-import com.microsoft.playwright.assertions.PlaywrightAssertions;
 import com.microsoft.playwright.options.AriaRole;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
@@ -27,7 +24,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -39,14 +35,13 @@ import static org.awaitility.Awaitility.await;
 /** The public status page in Debian's Chromium, opened without signing in, against a server checking every second. */
 class PublicStatusBrowserTest {
 
-    private static final Path CHROMIUM = Paths.get("/usr/bin/chromium");
     private static final Path SCREENSHOTS = Paths.get("target", "screenshots");
     private static final String TOKEN = "browser-status-token-0123456789ab";
 
     @TempDir
     Path dataDir;
     private PicoTunnelServer server;
-    private Playwright playwright;
+    private HeadlessChromium chromium;
     private TunnelClient client;
     private ApiClient api;
 
@@ -55,8 +50,8 @@ class PublicStatusBrowserTest {
         if (client != null) {
             client.close();
         }
-        if (playwright != null) {
-            playwright.close();
+        if (chromium != null) {
+            chromium.close();
         }
         if (api != null) {
             api.close();
@@ -83,11 +78,8 @@ class PublicStatusBrowserTest {
         api = new ApiClient(server.apiPort(), TOKEN);
 
         Files.createDirectories(SCREENSHOTS);
-        playwright = Playwright.create(new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-        Browser browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(CHROMIUM)
-                .setHeadless(true).setArgs(List.of("--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--disable-component-update")));
-        PlaywrightAssertions.setDefaultAssertionTimeout(20_000);
+        chromium = HeadlessChromium.launch();
+        Browser browser = chromium.browser();
         Page page = browser.newContext().newPage();
 
         // Nothing is public yet.
