@@ -331,10 +331,11 @@ new_tunnel() {
   api "$1" POST /api/tunnels "{\"name\": \"$2\"}" | jq -r '"\(.id) \(.token)"'
 }
 
-# tcp_service API TUNNEL_ID LISTEN_PORT TARGET_PORT
+# tcp_service API TUNNEL_ID LISTEN_PORT TARGET_PORT (no health probe: it would be one more connection to the
+# target, and iperf3 -s -1 takes the first connection as its one test)
 tcp_service() {
   api "$1" POST "/api/tunnels/$2/services" "{\"type\": \"tcp\", \"listen_addr\": \"127.0.0.1:$3\", \
-\"target_addr\": \"127.0.0.1:$4\", \"enabled\": true}" >/dev/null
+\"target_addr\": \"127.0.0.1:$4\", \"enabled\": true, \"health_check\": false}" >/dev/null
 }
 
 # start_client NAME TOKEN SERVER_URL [FLAGS...]; its pid is left in $spawned
@@ -427,7 +428,7 @@ tcp_service "$api_a" "$tunnel_ws" "$svc_http_tcp" "$nginx_target"
 tcp_service "$api_a" "$tunnel_ws" "$svc_rtt" "$echo_port"
 tcp_service "$api_a" "$tunnel_ws" "$svc_idle" "$holder"
 api "$api_a" POST "/api/tunnels/$tunnel_ws/services" "{\"type\": \"http\", \"domain\": \"bench.test\", \
-\"target_addr\": \"127.0.0.1:$nginx_target\", \"enabled\": true}" >/dev/null
+\"target_addr\": \"127.0.0.1:$nginx_target\", \"enabled\": true, \"health_check\": false}" >/dev/null
 tcp_service "$api_b" "$tunnel_wss" "$svc_iperf_wss" "$iperf_port"
 tcp_service "$api_a" "$tunnel_delay" "$svc_delay" "$iperf_port"
 
