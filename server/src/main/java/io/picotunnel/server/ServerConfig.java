@@ -45,7 +45,7 @@ public record ServerConfig(
         Acme acme,
         TlsFiles tlsFiles,
         Duration proxyTimeout,
-        Duration upstreamKeepaliveTimeout,
+        UpstreamKeepalive upstreamKeepalive,
         Duration shutdownGrace,
         SessionLimits tunnels,
         Limits limits,
@@ -56,6 +56,13 @@ public record ServerConfig(
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+    /**
+     * Upstream keep-alive of the HTTP proxy: how long a stream to a service's target waits, idle, for the next
+     * request (zero: never reused) and how many wait per service at most (as nginx's {@code keepalive}).
+     */
+    public record UpstreamKeepalive(Duration idleTimeout, int maxIdle) {
+    }
 
     /** Shortest admin token accepted from the operator (a generated one has 64 hex characters). */
     public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -105,7 +112,7 @@ public record ServerConfig(
         Objects.requireNonNull(authMode, "authMode");
         Objects.requireNonNull(acme, "acme");
         Objects.requireNonNull(proxyTimeout, "proxyTimeout");
-        Objects.requireNonNull(upstreamKeepaliveTimeout, "upstreamKeepaliveTimeout");
+        Objects.requireNonNull(upstreamKeepalive, "upstreamKeepalive");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(tunnels, "tunnels");
         Objects.requireNonNull(limits, "limits");
@@ -164,7 +171,7 @@ public record ServerConfig(
                 + ", httpAddr=" + httpAddr + ", httpsAddr=" + httpsAddr + ", domain=" + domain
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
-                + ", upstreamKeepaliveTimeout=" + upstreamKeepaliveTimeout
+                + ", upstreamKeepalive=" + upstreamKeepalive
                 + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", limits=" + limits
                 + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol
                 + ", imagePrefix=" + imagePrefix
@@ -196,7 +203,8 @@ public record ServerConfig(
                     acme(),
                     tlsFiles(),
                     duration(Setting.PROXY_TIMEOUT),
-                    duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
+                    new UpstreamKeepalive(duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
+                            count(Setting.UPSTREAM_KEEPALIVE, 1)),
                     duration(Setting.SHUTDOWN_GRACE, true),
                     tunnels(),
                     limits(),

@@ -36,6 +36,8 @@ public enum Setting {
             "How long the proxy waits for a response from a service, e.g. 30s, 2m."),
     UPSTREAM_KEEPALIVE_TIMEOUT("--upstream-keepalive-timeout", "DURATION", "60s",
             "How long a connection to a service's target stays open, idle, for the next request (0: a new one per request)."),
+    UPSTREAM_KEEPALIVE("--upstream-keepalive", "N", "128",
+            "Most idle connections to one service's target kept open for the next requests, as nginx's keepalive."),
     MAX_STREAM_WINDOW("--max-stream-window", "BYTES", "16MiB",
             "Largest receive window per tunnel stream; windows start at 256KiB and grow while the link, not the reader, limits a stream."),
     SESSION_WINDOW_BUDGET("--session-window-budget", "BYTES", "64MiB",

@@ -151,6 +151,16 @@ class ServerConfigTest {
     }
 
     @Test
+    void upstreamKeepaliveHasDefaultsAndRefusesLessThanOneStream() {
+        assertThat(load(Map.of(), Map.of()).upstreamKeepalive())
+                .isEqualTo(new ServerConfig.UpstreamKeepalive(Duration.ofSeconds(60), 128));
+        assertThat(load(Map.of(Setting.UPSTREAM_KEEPALIVE, "16"), Map.of("PICOTUNNEL_UPSTREAM_KEEPALIVE_TIMEOUT", "0"))
+                .upstreamKeepalive()).isEqualTo(new ServerConfig.UpstreamKeepalive(Duration.ZERO, 16));
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_UPSTREAM_KEEPALIVE", "0")))
+                .hasMessageContaining("--upstream-keepalive").hasMessageContaining("at least 1");
+    }
+
+    @Test
     void tunnelLimitsAndShutdownGraceHaveDefaultsAndTakeSizesAndDurations() {
         ServerConfig defaults = load(Map.of(), Map.of());
         assertThat(defaults.tunnels()).isEqualTo(new SessionLimits(16 << 20, 64L << 20, 65_536));

@@ -169,7 +169,7 @@ public final class HttpProxy implements HttpPipelines {
         private Duration idleTimeout = Duration.ofSeconds(75);
         private Duration headerTimeout = Duration.ofSeconds(20);
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
-        private int maxIdleUpstreams = 32;
+        private int maxIdleUpstreams = 128;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
         private int httpsPort = 443;
         private AccessControl access = AccessControl.open();

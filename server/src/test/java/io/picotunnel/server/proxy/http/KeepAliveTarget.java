@@ -14,6 +14,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,6 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code /upgrade}: 101 to {@code echo}, then echoes bytes.</li>
  * <li>{@code /early}: 200 at once without reading the request's body, then reads and drops everything.</li>
  * <li>{@code /hang}: no answer; reads on.</li>
+ * <li>{@code /gate}: as {@code /ok}, once {@link #openGate} was called (requests held open together).</li>
  * <li>{@code /flaky}: as {@code /ok} for the first request on a connection; on a later one the connection is
  * closed without an answer (an idle connection the target closes just as a request arrives).</li>
  * </ul>
@@ -43,6 +46,7 @@ final class KeepAliveTarget implements AutoCloseable {
     /** Connections waiting for their next request. */
     private final Set<Socket> idle = ConcurrentHashMap.newKeySet();
     private final Set<Socket> all = ConcurrentHashMap.newKeySet();
+    private final CountDownLatch gate = new CountDownLatch(1);
 
     KeepAliveTarget() throws IOException {
         server = new ServerSocket();
@@ -69,6 +73,11 @@ final class KeepAliveTarget implements AutoCloseable {
         for (Socket socket : idle) {
             socket.close();
         }
+    }
+
+    /** Lets every {@code /gate} request, waiting or still to come, have its answer. */
+    void openGate() {
+        gate.countDown();
     }
 
     private void acceptLoop() {
@@ -145,6 +154,13 @@ final class KeepAliveTarget implements AutoCloseable {
                         drainUntilEof(in);
                         return;
                     }
+                    case "/gate" -> {
+                        readBody(in, headers);
+                        if (!gate.await(30, TimeUnit.SECONDS)) {
+                            return;
+                        }
+                        send(out, "200 OK", "Content-Length: " + body.length(), body);
+                    }
                     case "/flaky" -> {
                         if (request > 1) {
                             return;
@@ -157,6 +173,8 @@ final class KeepAliveTarget implements AutoCloseable {
             }
         } catch (IOException e) {
             // The proxy's side ended the connection.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             idle.remove(socket);
             all.remove(socket);

@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -255,5 +257,46 @@ class UpstreamKeepAliveTest {
             assertThat(http.read().status()).isEqualTo(502);
         }
         assertThat(target.accepted()).isEqualTo(1);
+    }
+
+    /** {@code count} visitor connections with a {@code /gate} request each, all at the target at once, then answered. */
+    private void concurrentRequests(int count) throws IOException {
+        List<RawHttp> visitors = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                RawHttp http = new RawHttp(tunnel.httpPort());
+                visitors.add(http);
+                http.send("GET /gate HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n");
+            }
+            await().atMost(WAIT).until(() -> target.accepted() == count);
+            target.openGate();
+            for (RawHttp http : visitors) {
+                assertThat(http.read().status()).isEqualTo(200);
+            }
+        } finally {
+            for (RawHttp http : visitors) {
+                http.close();
+            }
+        }
+    }
+
+    @Test
+    void sixtyFourConcurrentVisitorsKeepAllTheirTargetConnectionsByDefault() throws Exception {
+        start();
+        concurrentRequests(64);
+        awaitIdle(64);
+        assertThat(target.ended()).isZero();
+        // The next 64 at once find 64 idle streams: no new target connection.
+        concurrentRequests(64);
+        assertThat(target.accepted()).isEqualTo(64);
+        assertThat(tunnel.upstreams().streamsReused()).isEqualTo(64);
+    }
+
+    @Test
+    void upstreamKeepaliveBoundsTheIdleStreamsPerService() throws Exception {
+        start(Map.of(Setting.UPSTREAM_KEEPALIVE, "3"));
+        concurrentRequests(10);
+        awaitIdle(3);
+        awaitTargetConnectionsEnded(7);
     }
 }
