@@ -28,7 +28,7 @@ public final class TcpStreamBridge {
     public static Future<Void> connect(TunnelRegistry registry, String tunnelId, StreamHeader header, Channel socket) {
         Promise<Void> relaying = socket.eventLoop().newPromise();
         Hold hold = new Hold();
-        registry.openStream(tunnelId, hold).addListener((Future<YamuxStreamChannel> opened) -> {
+        registry.openStream(tunnelId, hold, socket.eventLoop()).addListener((Future<YamuxStreamChannel> opened) -> {
             if (!opened.isSuccess()) {
                 if (opened.cause() instanceof TunnelOfflineException) {
                     socket.close();

@@ -2,6 +2,7 @@ package io.picotunnel.server.tunnel;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
@@ -93,6 +94,11 @@ public final class TunnelRegistry implements TunnelPresence {
             return parent != null && parent.isActive() && !session.isGoingAway();
         }
 
+        boolean runsOn(EventLoop loop) {
+            Channel parent = session.parent();
+            return parent != null && parent.eventLoop() == loop;
+        }
+
         int load() {
             return session.activeStreams() + pendingOpens.get();
         }
@@ -182,8 +188,13 @@ public final class TunnelRegistry implements TunnelPresence {
      * is tried. Fails at once with {@link TunnelOfflineException} when no client can take streams.
      */
     public Future<YamuxStreamChannel> openStream(String tunnelId, ChannelHandler handler) {
+        return openStream(tunnelId, handler, null);
+    }
+
+    /** As above; among equally loaded clients, one whose session runs on {@code near} (a caller's event loop). */
+    public Future<YamuxStreamChannel> openStream(String tunnelId, ChannelHandler handler, EventLoop near) {
         Set<Connection> tried = new HashSet<>();
-        Connection first = leastLoaded(tunnelId, tried);
+        Connection first = leastLoaded(tunnelId, tried, near, true);
         if (first == null) {
             return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelOfflineException(tunnelId));
         }
@@ -206,7 +217,7 @@ public final class TunnelRegistry implements TunnelPresence {
                 }
                 return;
             }
-            Connection next = opened.cause() instanceof StreamOpenException ? leastLoaded(tunnelId, tried) : null;
+            Connection next = opened.cause() instanceof StreamOpenException ? leastLoaded(tunnelId, tried, null, true) : null;
             if (next == null) {
                 promise.tryFailure(opened.cause());
             } else {
@@ -215,14 +226,28 @@ public final class TunnelRegistry implements TunnelPresence {
         });
     }
 
-    /** The usable connection with the fewest open streams, not yet tried; among equals, turn by turn. */
-    private Connection leastLoaded(String tunnelId, Set<Connection> tried) {
+    /**
+     * The event loop of the client connection that a new stream of the tunnel would take now (the least loaded);
+     * null when no client is connected. A connection accepted on this loop reaches its stream without a hop.
+     */
+    public EventLoop loopOfNextStream(String tunnelId) {
+        Connection next = leastLoaded(tunnelId, Set.of(), null, false);
+        Channel parent = next == null ? null : next.session().parent();
+        return parent == null ? null : parent.eventLoop();
+    }
+
+    /**
+     * The usable connection with the fewest open streams, not yet tried; among equals the first on {@code near},
+     * else turn by turn. Only a choice for a stream takes a turn ({@code advance}): a look ahead names the
+     * connection the next stream will take.
+     */
+    private Connection leastLoaded(String tunnelId, Set<Connection> tried, EventLoop near, boolean advance) {
         List<Connection> list = connections(tunnelId);
         int size = list.size();
         if (size == 0) {
             return null;
         }
-        int start = Math.floorMod(rotation.getAndIncrement(), size);
+        int start = Math.floorMod(advance ? rotation.getAndIncrement() : rotation.get(), size);
         Connection best = null;
         int bestLoad = Integer.MAX_VALUE;
         for (int i = 0; i < size; i++) {
@@ -231,7 +256,7 @@ public final class TunnelRegistry implements TunnelPresence {
                 continue;
             }
             int load = candidate.load();
-            if (load < bestLoad) {
+            if (load < bestLoad || (load == bestLoad && near != null && candidate.runsOn(near) && !best.runsOn(near))) {
                 best = candidate;
                 bestLoad = load;
             }

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -181,5 +182,31 @@ class TunnelRegistryTest {
         Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
         assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(opened.cause()).isInstanceOf(TunnelOfflineException.class);
+    }
+
+    @Test
+    void amongEquallyLoadedClientsTheOneOnTheCallersLoopTakesTheStream() throws Exception {
+        assertThat(registry.loopOfNextStream(TUNNEL)).as("no client").isNull();
+        TunnelRegistry.Connection first = connectClient(YamuxConfig.defaults());
+        TunnelRegistry.Connection second = connectClient(YamuxConfig.defaults());
+        EventLoop secondLoop = second.session().parent().eventLoop();
+        assertThat(first.session().parent().eventLoop()).as("the two sessions on different loops").isNotSameAs(secondLoop);
+
+        // Without a preference equals take turns; with one, the session on that loop wins every time.
+        for (int i = 0; i < 4; i++) {
+            YamuxStreamChannel stream = registry.openStream(TUNNEL, KeepStreams.INSTANCE, secondLoop)
+                    .get(10, TimeUnit.SECONDS);
+            assertThat(stream.parent()).isSameAs(second.session().parent());
+            stream.reset();
+            await().atMost(5, TimeUnit.SECONDS).until(() -> second.session().activeStreams() == 0);
+        }
+        // A lighter load still wins over the loop.
+        openDirectly(second, 1);
+        assertThat(registry.openStream(TUNNEL, KeepStreams.INSTANCE, secondLoop).get(10, TimeUnit.SECONDS).parent())
+                .isSameAs(first.session().parent());
+        assertThat(registry.loopOfNextStream(TUNNEL)).as("the least loaded now: both have one")
+                .isIn(first.session().parent().eventLoop(), secondLoop);
+        openDirectly(first, 1);
+        assertThat(registry.loopOfNextStream(TUNNEL)).isSameAs(secondLoop);
     }
 }

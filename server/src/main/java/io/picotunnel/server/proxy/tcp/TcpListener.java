@@ -11,6 +11,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.net.AffinityEventLoopGroup;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
@@ -54,7 +55,8 @@ final class TcpListener {
         this.registry = registry;
         this.access = access;
         this.acceptors = acceptors;
-        this.workers = workers;
+        // Each connection on the event loop of the session its stream will cross, when a client is connected.
+        this.workers = new AffinityEventLoopGroup(workers, channel -> registry.loopOfNextStream(this.service.tunnelId()));
     }
 
     Service service() {
