@@ -162,6 +162,8 @@ export interface ServiceInput {
   ip_allow?: string[];
   ip_deny?: string[];
   rate_limit?: RateLimit | null;
+  /** Probe the service at every check interval (the server's default: on). */
+  health_check?: boolean;
 }
 
 export interface Session {

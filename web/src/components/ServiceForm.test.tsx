@@ -40,8 +40,48 @@ describe('ServiceForm', () => {
 
     expect(onSubmit).toHaveBeenCalledWith({
       type: 'tcp', listen_addr: '0.0.0.0:2222', target_addr: 'localhost:22', enabled: true,
-      ip_allow: [], ip_deny: [], rate_limit: null,
+      health_check: true, ip_allow: [], ip_deny: [], rate_limit: null,
     });
+  });
+
+  it('warns next to the health check of a TCP service that the probe connects to the target, and not for HTTP', async () => {
+    const user = userEvent.setup();
+    render(<ServiceForm onSubmit={vi.fn()} onCancel={() => undefined} />);
+    const note = /opens a connection to the target at every check interval/;
+
+    const healthCheck = screen.getByRole('checkbox', { name: 'Health check' });
+    expect(healthCheck).toHaveProperty('checked', true);
+    expect(screen.queryByText(note)).toBeNull();
+
+    await user.click(screen.getByLabelText(/TCP/));
+    const described = screen.getByRole('checkbox', { name: 'Health check' }).getAttribute('aria-describedby')!;
+    expect(document.getElementById(described)?.textContent).toMatch(note);
+    expect(screen.getByText(note).textContent).toContain('may take the probe as its client');
+
+    await user.click(screen.getByLabelText(/HTTP/));
+    expect(screen.queryByText(note)).toBeNull();
+  });
+
+  it('sends the health check switched off, and starts from the edited service\'s setting', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn<(input: ServiceInput) => Promise<void>>().mockResolvedValue(undefined);
+    const { unmount } = render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
+
+    await user.click(screen.getByLabelText(/TCP/));
+    await user.type(screen.getByLabelText('Listen address'), '0.0.0.0:5201');
+    await user.type(screen.getByLabelText('Target'), 'localhost:5201');
+    await user.click(screen.getByRole('checkbox', { name: 'Health check' }));
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+    expect(onSubmit).toHaveBeenCalledWith(expect.objectContaining({ type: 'tcp', health_check: false }));
+    unmount();
+
+    render(<ServiceForm
+      service={{ id: 's1', tunnel_id: 't1', type: 'tcp', listen_addr: '0.0.0.0:5201', target_addr: 'localhost:5201',
+        enabled: true, created_at: '2026-11-30T00:00:00Z', health_check: false }}
+      onSubmit={onSubmit}
+      onCancel={() => undefined}
+    />);
+    expect(screen.getByRole('checkbox', { name: 'Health check' })).toHaveProperty('checked', false);
   });
 
   it('shows an error that names no field above the buttons', async () => {

@@ -11,6 +11,7 @@ interface Values {
   listen_addr: string;
   target_addr: string;
   enabled: boolean;
+  health_check: boolean;
   https_redirect: boolean;
   ip_allow: string;
   ip_deny: string;
@@ -38,6 +39,7 @@ function initialValues(service?: Service): Values {
     listen_addr: service?.listen_addr ?? '',
     target_addr: service?.target_addr ?? '',
     enabled: service?.enabled ?? true,
+    health_check: service?.health_check ?? true,
     https_redirect: service?.https_redirect ?? false,
     ip_allow: (service?.ip_allow ?? []).join('\n'),
     ip_deny: (service?.ip_deny ?? []).join('\n'),
@@ -86,7 +88,7 @@ export function toInput(values: Values): ServiceInput {
   if (values.type === 'tcp') {
     return {
       type: 'tcp', listen_addr: values.listen_addr.trim(), target_addr: values.target_addr.trim(), enabled: values.enabled,
-      ...accessInput(values),
+      health_check: values.health_check, ...accessInput(values),
     };
   }
   return {
@@ -97,12 +99,13 @@ export function toInput(values: Values): ServiceInput {
     https_redirect: values.https_redirect,
     target_addr: values.target_addr.trim(),
     enabled: values.enabled,
+    health_check: values.health_check,
     ...accessInput(values),
   };
 }
 
 type Field = 'type' | 'domain' | 'path_prefix' | 'tls_mode' | 'listen_addr' | 'target_addr' | 'https_redirect'
-  | 'auth' | 'ip_allow' | 'ip_deny' | 'rate_limit';
+  | 'auth' | 'ip_allow' | 'ip_deny' | 'rate_limit' | 'health_check';
 type Problems = Partial<Record<Field, string>>;
 
 const DOMAIN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -409,6 +412,24 @@ export function ServiceForm({
       </fieldset>
 
       <div className="field check-field">
+        <input
+          id={`${id}-health_check`}
+          type="checkbox"
+          checked={values.health_check}
+          aria-describedby={`${id}-health_check-hint`}
+          onChange={(e) => set('health_check', e.target.checked)}
+        />
+        <label htmlFor={`${id}-health_check`}>Health check</label>
+        <p className="hint" id={`${id}-health_check-hint`}>
+          {values.type === 'tcp'
+            ? 'The probe opens a connection to the target at every check interval: a server that serves one client and'
+              + ' then exits may take the probe as its client.'
+            : 'The probe requests the health path through the tunnel at every check interval.'}
+        </p>
+        {fieldError('health_check') && <p className="field-error">{fieldError('health_check')}</p>}
+      </div>
+
+      <div className="field check-field">
         <input id={`${id}-enabled`} type="checkbox" checked={values.enabled} onChange={(e) => set('enabled', e.target.checked)} />
         <label htmlFor={`${id}-enabled`}>Enabled</label>
       </div>
@@ -435,6 +456,7 @@ export function ServiceForm({
 
 function shownFields(type: ServiceType): string[] {
   return type === 'http'
-    ? ['type', 'domain', 'path_prefix', 'tls_mode', 'target_addr', 'https_redirect', 'auth', 'ip_allow', 'ip_deny', 'rate_limit']
-    : ['type', 'listen_addr', 'target_addr', 'ip_allow', 'ip_deny', 'rate_limit'];
+    ? ['type', 'domain', 'path_prefix', 'tls_mode', 'target_addr', 'https_redirect', 'auth', 'ip_allow', 'ip_deny', 'rate_limit',
+      'health_check']
+    : ['type', 'listen_addr', 'target_addr', 'ip_allow', 'ip_deny', 'rate_limit', 'health_check'];
 }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
@@ -23,8 +24,9 @@ import java.util.Random;
 
 /**
  * The monitoring API on a year of checks (issue 9): {@link #seed} writes one-a-minute checks of a tunnel and its
- * services straight into a stopped server's SQLite file (the schema its migrations made), {@link #time} then calls
- * {@code GET /api/tunnels/:id/checks} and {@code /stats} of the restarted server and gives each call's p50 and p99.
+ * services straight into a stopped server's SQLite file (the schema its migrations made; with the hourly roll-ups
+ * when the schema has them), {@link #time} then calls {@code GET /api/tunnels/:id/checks} and {@code /stats} of the
+ * restarted server and gives each call's p50 and p99.
  */
 final class ChecksApi {
 
@@ -114,12 +116,40 @@ final class ChecksApi {
                     change.executeBatch();
                 }
             }
+            rollUp(connection, tunnelId);
             connection.commit();
             try (Statement analyze = connection.createStatement()) {
                 analyze.execute("ANALYZE"); // what a long-running database has had: SQLite's optimize runs it
             }
         }
         return new Seeded(checks, changes);
+    }
+
+    /**
+     * The hourly roll-ups the server keeps with its checks (table {@code check_hours}, schema V41): written here
+     * anew for the tunnel from all its checks (as the V41 migration back-fills them), since the seed bypasses the
+     * server. A schema from before V41 has no such table and needs none.
+     */
+    private static void rollUp(Connection connection, String tunnelId) throws SQLException {
+        try (Statement statement = connection.createStatement();
+             ResultSet table = statement.executeQuery("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'check_hours'")) {
+            if (!table.next()) {
+                return;
+            }
+        }
+        try (PreparedStatement delete = connection.prepareStatement("DELETE FROM check_hours WHERE tunnel_id = ?")) {
+            delete.setString(1, tunnelId);
+            delete.executeUpdate();
+        }
+        try (PreparedStatement insert = connection.prepareStatement("INSERT INTO check_hours (tunnel_id, service_id,"
+                + " hour_start, total, up, latency_sum, latency_count) SELECT tunnel_id, service_id,"
+                + " created_at - created_at % 3600000 AS hour, COUNT(*), SUM(status = 'up'),"
+                + " COALESCE(SUM(CASE WHEN status = 'up' THEN latency_ms END), 0),"
+                + " COUNT(CASE WHEN status = 'up' THEN latency_ms END) FROM checks WHERE tunnel_id = ?"
+                + " GROUP BY tunnel_id, service_id, hour")) {
+            insert.setString(1, tunnelId);
+            insert.executeUpdate();
+        }
     }
 
     /** Latencies of one endpoint, in ms, sorted. */

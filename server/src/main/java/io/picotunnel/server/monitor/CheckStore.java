@@ -9,20 +9,56 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * Checks, state changes and per-service probe settings in SQLite (tables {@code checks}, {@code state_changes},
  * {@code service_checks}). Times are stored as epoch milliseconds; the index on (tunnel, service, time) serves
- * both the newest checks of a subject and the uptime windows.
+ * the newest checks of a subject. The uptime windows are summed from {@code check_hours}, one row per subject and
+ * hour holding that hour's totals, which {@link #record} and {@link #prune} keep equal to the checks of the hour;
+ * only the partial hour at a window's start is counted from the checks themselves.
  */
 public final class CheckStore {
 
     private static final String SELECT_CHECK = "SELECT id, tunnel_id, service_id, status, latency_ms, error, created_at FROM checks";
+    static final long HOUR_MILLIS = 3_600_000;
+    /** Of some checks: how many, how many up, and the sum and count of the latencies of the up ones. */
+    private static final String TALLY_COLUMNS = "COUNT(*) AS total, COALESCE(SUM(status = 'up'), 0) AS up,"
+            + " COALESCE(SUM(CASE WHEN status = 'up' THEN latency_ms END), 0) AS latency_sum,"
+            + " COUNT(CASE WHEN status = 'up' THEN latency_ms END) AS latency_count";
 
     /** Checks in a time window: how many, how many up, the mean latency of the up ones (null when none). */
     public record Window(long total, long up, Double meanLatencyMs) {
+    }
+
+    /** Sums of some checks; the mean latency is the sum over the count, as SQL's AVG computes it. */
+    private record Tally(long total, long up, long latencySum, long latencyCount) {
+        static final Tally NONE = new Tally(0, 0, 0, 0);
+
+        static Tally of(Check check) {
+            boolean up = check.status() == CheckStatus.UP;
+            boolean timed = up && check.latencyMs() != null;
+            return new Tally(1, up ? 1 : 0, timed ? check.latencyMs() : 0, timed ? 1 : 0);
+        }
+
+        static Tally read(ResultSet row) throws SQLException {
+            return new Tally(row.getLong("total"), row.getLong("up"), row.getLong("latency_sum"), row.getLong("latency_count"));
+        }
+
+        Tally plus(Tally other) {
+            return new Tally(total + other.total, up + other.up, latencySum + other.latencySum,
+                    latencyCount + other.latencyCount);
+        }
+
+        Window window() {
+            return new Window(total, up, latencyCount == 0 ? null : (double) latencySum / latencyCount);
+        }
+    }
+
+    private record SubjectHour(Subject subject, long hourStart) {
     }
 
     private final Database database;
@@ -36,8 +72,43 @@ public final class CheckStore {
         database.inTransaction(connection -> {
             insert(connection, "checks", checks);
             insert(connection, "state_changes", changes);
+            addToHours(connection, checks);
             return null;
         });
+    }
+
+    private static void addToHours(Connection connection, List<Check> checks) throws SQLException {
+        Map<SubjectHour, Tally> hours = new LinkedHashMap<>();
+        for (Check check : checks) {
+            hours.merge(new SubjectHour(check.subject(), hourStart(check.createdAt().toEpochMilli())), Tally.of(check),
+                    Tally::plus);
+        }
+        if (hours.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO check_hours (tunnel_id, service_id,"
+                + " hour_start, total, up, latency_sum, latency_count) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                + " ON CONFLICT (tunnel_id, COALESCE(service_id, ''), hour_start) DO UPDATE SET"
+                + " total = total + excluded.total, up = up + excluded.up, latency_sum = latency_sum + excluded.latency_sum,"
+                + " latency_count = latency_count + excluded.latency_count")) {
+            for (Map.Entry<SubjectHour, Tally> hour : hours.entrySet()) {
+                Tally tally = hour.getValue();
+                upsert.setString(1, hour.getKey().subject().tunnelId());
+                upsert.setString(2, hour.getKey().subject().serviceId());
+                upsert.setLong(3, hour.getKey().hourStart());
+                upsert.setLong(4, tally.total());
+                upsert.setLong(5, tally.up());
+                upsert.setLong(6, tally.latencySum());
+                upsert.setLong(7, tally.latencyCount());
+                upsert.addBatch();
+            }
+            upsert.executeBatch();
+        }
+    }
+
+    /** The start of the hour (UTC, epoch milliseconds) that holds {@code epochMillis}. */
+    static long hourStart(long epochMillis) {
+        return epochMillis - Math.floorMod(epochMillis, HOUR_MILLIS);
     }
 
     private static void insert(Connection connection, String table, List<Check> checks) throws SQLException {
@@ -108,32 +179,71 @@ public final class CheckStore {
         });
     }
 
-    /** The subject's checks from {@code from} (inclusive) on. */
+    /**
+     * The subject's checks from {@code from} (inclusive) on: those of the partial hour [from, next whole hour)
+     * counted one by one, the rest from the hourly roll-ups.
+     */
     public Window window(Subject subject, Instant from) {
+        long start = from.toEpochMilli();
+        long firstWholeHour = hourStart(start) == start ? start : hourStart(start) + HOUR_MILLIS;
         return database.read(connection -> {
-            try (PreparedStatement select = connection.prepareStatement("SELECT COUNT(*) AS total,"
-                    + " COALESCE(SUM(status = 'up'), 0) AS up, AVG(CASE WHEN status = 'up' THEN latency_ms END) AS latency"
-                    + " FROM checks WHERE tunnel_id = ? AND service_id IS ? AND created_at >= ?")) {
-                select.setString(1, subject.tunnelId());
-                select.setString(2, subject.serviceId());
-                select.setLong(3, from.toEpochMilli());
-                try (ResultSet row = select.executeQuery()) {
-                    row.next();
-                    double latency = row.getDouble("latency");
-                    Double meanLatency = row.wasNull() ? null : latency;
-                    return new Window(row.getLong("total"), row.getLong("up"), meanLatency);
+            Tally partial = Tally.NONE;
+            if (start < firstWholeHour) {
+                try (PreparedStatement select = connection.prepareStatement("SELECT " + TALLY_COLUMNS
+                        + " FROM checks WHERE tunnel_id = ? AND service_id IS ? AND created_at >= ? AND created_at < ?")) {
+                    select.setString(1, subject.tunnelId());
+                    select.setString(2, subject.serviceId());
+                    select.setLong(3, start);
+                    select.setLong(4, firstWholeHour);
+                    partial = tally(select);
                 }
+            }
+            try (PreparedStatement select = connection.prepareStatement("SELECT COALESCE(SUM(total), 0) AS total,"
+                    + " COALESCE(SUM(up), 0) AS up, COALESCE(SUM(latency_sum), 0) AS latency_sum,"
+                    + " COALESCE(SUM(latency_count), 0) AS latency_count FROM check_hours"
+                    + " WHERE tunnel_id = ? AND COALESCE(service_id, '') = ? AND hour_start >= ?")) {
+                select.setString(1, subject.tunnelId());
+                select.setString(2, subject.serviceId() == null ? "" : subject.serviceId());
+                select.setLong(3, firstWholeHour);
+                return partial.plus(tally(select)).window();
             }
         });
     }
 
-    /** Deletes the checks older than {@code before}; returns how many. State changes are kept. */
+    private static Tally tally(PreparedStatement select) throws SQLException {
+        try (ResultSet row = select.executeQuery()) {
+            row.next();
+            return Tally.read(row);
+        }
+    }
+
+    /**
+     * Deletes the checks older than {@code before}; returns how many. State changes are kept. The roll-ups of the
+     * hours wholly before {@code before} go too, and that of the hour holding it is counted again from the checks
+     * left, so no window counts a pruned check.
+     */
     public int prune(Instant before) {
+        long cut = before.toEpochMilli();
+        long cutHour = hourStart(cut);
         return database.inTransaction(connection -> {
+            int pruned;
             try (PreparedStatement delete = connection.prepareStatement("DELETE FROM checks WHERE created_at < ?")) {
-                delete.setLong(1, before.toEpochMilli());
-                return delete.executeUpdate();
+                delete.setLong(1, cut);
+                pruned = delete.executeUpdate();
             }
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM check_hours WHERE hour_start <= ?")) {
+                delete.setLong(1, cutHour);
+                delete.executeUpdate();
+            }
+            try (PreparedStatement recount = connection.prepareStatement("INSERT INTO check_hours (tunnel_id, service_id,"
+                    + " hour_start, total, up, latency_sum, latency_count) SELECT tunnel_id, service_id, ?, " + TALLY_COLUMNS
+                    + " FROM checks WHERE created_at >= ? AND created_at < ? GROUP BY tunnel_id, service_id")) {
+                recount.setLong(1, cutHour);
+                recount.setLong(2, cutHour);
+                recount.setLong(3, cutHour + HOUR_MILLIS);
+                recount.executeUpdate();
+            }
+            return pruned;
         });
     }
 

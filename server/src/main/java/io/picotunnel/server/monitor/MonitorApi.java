@@ -50,7 +50,7 @@ public final class MonitorApi implements ApiHooks {
         this.events = events;
         this.traffic = traffic;
         this.stats = new Stats(checks, clock);
-        this.publicStatus = new PublicStatus(store, checks, stats);
+        this.publicStatus = new PublicStatus(store, checks, stats, clock);
     }
 
     @Override
@@ -59,7 +59,7 @@ public final class MonitorApi implements ApiHooks {
         config.routes.get("/api/tunnels/{id}/stats", this::stats);
         config.routes.get("/api/tunnels/{id}/events", this::tunnelEvents);
         config.routes.get("/api/events", this::events);
-        config.routes.get("/api/status", ctx -> json(ctx, publicStatus.json()));
+        config.routes.get("/api/status", ctx -> ctx.status(200).contentType("application/json").result(publicStatus.body()));
         config.routes.get("/metrics", ctx -> ctx.status(200).contentType("text/plain; version=0.0.4; charset=utf-8")
                 .result(metrics.scrape()));
     }

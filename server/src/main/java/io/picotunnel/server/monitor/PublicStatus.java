@@ -13,6 +13,9 @@ import io.picotunnel.server.store.Store;
 
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,12 +23,18 @@ import java.util.List;
  * The public status page's data ({@code GET /api/status}, no sign-in): the tunnels whose {@code public_status} is
  * on (column {@code tunnels.public_status}), each with its state, uptime and last checks, and its enabled
  * services' public names with their state and uptime. Nothing else: no ids, tokens, target or client addresses,
- * and no check errors (they may name internal hosts).
+ * and no check errors (they may name internal hosts). The body is computed at most once per {@link #CACHED_FOR}, so
+ * callers without sign-in cannot make the server run the statistics queries for every request; switching a
+ * tunnel's {@code public_status} shows at once.
  */
 final class PublicStatus {
 
     /** How many checks of a tunnel the page gets for its heartbeat bars. */
     static final int HEARTBEATS = 50;
+    static final Duration CACHED_FOR = Duration.ofSeconds(5);
+
+    private record Cached(String body, Instant until) {
+    }
 
     private record Named(String id, String name) {
     }
@@ -34,12 +43,15 @@ final class PublicStatus {
     private final Store store;
     private final CheckStore checks;
     private final Stats stats;
+    private final Clock clock;
+    private Cached cached;
 
-    PublicStatus(Store store, CheckStore checks, Stats stats) {
+    PublicStatus(Store store, CheckStore checks, Stats stats, Clock clock) {
         this.database = store.database();
         this.store = store;
         this.checks = checks;
         this.stats = stats;
+        this.clock = clock;
     }
 
     boolean isPublic(String tunnelId) {
@@ -62,6 +74,20 @@ final class PublicStatus {
                 return update.executeUpdate();
             }
         });
+        forget();
+    }
+
+    private synchronized void forget() {
+        cached = null;
+    }
+
+    /** The body of {@code GET /api/status}, computed anew when the last one is {@link #CACHED_FOR} old. */
+    synchronized String body() {
+        Instant now = clock.instant();
+        if (cached == null || !now.isBefore(cached.until())) {
+            cached = new Cached(json().toString(), now.plus(CACHED_FOR));
+        }
+        return cached.body();
     }
 
     private List<Named> publicTunnels() {
