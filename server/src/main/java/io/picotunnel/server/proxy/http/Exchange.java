@@ -35,6 +35,8 @@ import io.picotunnel.server.tunnel.TunnelOfflineException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -118,7 +120,12 @@ final class Exchange {
     /** The target's final response head, to tell whether its connection may carry another request. */
     private HttpResponse upstreamResponse;
     private ChannelFuture lastUpstreamWrite;
+    /** Written to the stream and not flushed yet: one flush sends a request head and body as one frame. */
+    private boolean upstreamFlushPending;
     private ChannelFuture lastPublicWrite;
+    /** Handing over a batch of the stream's messages: public writes wait for one flush at its end. */
+    private boolean batchingPublicWrites;
+    private boolean publicFlushPending;
     private ScheduledFuture<?> responseTimer;
     /** Runs while the request body is expected from the public side: no progress for the proxy timeout ends it. */
     private ScheduledFuture<?> bodyTimer;
@@ -197,10 +204,13 @@ final class Exchange {
         phase = Phase.AWAITING_RESPONSE;
         upstream.read();
         if (upstreamEndedEarly) {
+            flushUpstream();
             onUpstreamEnded();
             return;
         }
+        // Hands over what the public side read already (a GET's end, a small body) and flushes it with the head.
         owner.requestFlows();
+        flushUpstream();
         bodyProgressAt = System.nanoTime();
         startBodyTimer(proxy.responseTimeout().toNanos());
     }
@@ -352,10 +362,22 @@ final class Exchange {
         return phase == Phase.ENDED || phase == Phase.UPGRADED;
     }
 
-    /** Writes to the stream; the public side is read again once this write is done (and the stream writable). */
+    /**
+     * Writes to the stream, flushed by {@link #flushUpstream}; the public side is read again once this write is done
+     * (and the stream writable).
+     */
     private void writeUpstream(HttpObject msg) {
-        lastUpstreamWrite = upstream.writeAndFlush(msg);
+        lastUpstreamWrite = upstream.write(msg);
+        upstreamFlushPending = true;
         lastUpstreamWrite.addListener(f -> ctx.executor().execute(this::readPublicIfCurrent));
+    }
+
+    /** Sends what {@link #writeUpstream} wrote: called once the public side's messages at hand are handed over. */
+    void flushUpstream() {
+        if (upstreamFlushPending && upstream != null) {
+            upstreamFlushPending = false;
+            upstream.flush();
+        }
     }
 
     void readPublicIfCurrent() {
@@ -390,6 +412,29 @@ final class Exchange {
         end();
         answerLocally(ErrorPage.timeout(proxy.responseTimeout().toSeconds()),
                 !requestDone, requestDone);
+    }
+
+    /**
+     * Messages decoded from one read of the upstream stream (a response head and its body often come together),
+     * on this channel's event loop: written to the public side with one flush.
+     */
+    void onUpstreamMessages(List<Object> messages) {
+        batchingPublicWrites = true;
+        try {
+            for (Object msg : messages) {
+                onUpstreamMessage(msg);
+            }
+        } finally {
+            batchingPublicWrites = false;
+            flushPublic();
+        }
+    }
+
+    private void flushPublic() {
+        if (publicFlushPending) {
+            publicFlushPending = false;
+            ctx.flush();
+        }
     }
 
     /** A message decoded from the upstream stream, on this channel's event loop. */
@@ -518,7 +563,12 @@ final class Exchange {
     }
 
     private void writePublic(HttpObject msg) {
-        lastPublicWrite = ctx.writeAndFlush(msg);
+        if (batchingPublicWrites) {
+            lastPublicWrite = ctx.write(msg);
+            publicFlushPending = true;
+        } else {
+            lastPublicWrite = ctx.writeAndFlush(msg);
+        }
         lastPublicWrite.addListener(f -> {
             if (f.isSuccess()) {
                 readUpstreamIfReady();
@@ -530,6 +580,7 @@ final class Exchange {
 
     /** The response has been forwarded entirely. */
     private void finish() {
+        flushPublic();
         end(upstreamReusable());
         owner.responded(keepAlive, requestDone, lastPublicWrite);
     }
@@ -653,6 +704,8 @@ final class Exchange {
     static final class Upstream extends ChannelInboundHandlerAdapter {
         private final Exchange exchange;
         private final EventExecutor publicLoop;
+        /** Messages of the current read, handed over together at its end (one task, one flush on the public side). */
+        private List<Object> batch = new ArrayList<>(4);
 
         Upstream(Exchange exchange, EventExecutor publicLoop) {
             this.exchange = exchange;
@@ -664,7 +717,24 @@ final class Exchange {
             return exchange.upstreamHandler == this;
         }
 
+        /** Hands the messages read so far over to the public loop, before any later event. */
+        private void handOver() {
+            if (batch.isEmpty()) {
+                return;
+            }
+            List<Object> messages = batch;
+            batch = new ArrayList<>(4);
+            publicLoop.execute(() -> {
+                if (current()) {
+                    exchange.onUpstreamMessages(messages);
+                } else {
+                    messages.forEach(ReferenceCountUtil::release);
+                }
+            });
+        }
+
         private void onPublicLoop(Runnable action) {
+            handOver();
             publicLoop.execute(() -> {
                 if (current()) {
                     action.run();
@@ -678,6 +748,7 @@ final class Exchange {
                     && response.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
                     && response.decoderResult().isSuccess()) {
                 // Everything after the 101 is the new protocol's: hold it as raw bytes for the relay.
+                handOver();
                 Hold held = new Hold();
                 ctx.pipeline().replace(this, Hold.HANDLER_NAME, held);
                 ctx.pipeline().remove(HttpClientCodec.class);
@@ -698,13 +769,18 @@ final class Exchange {
                 onPublicLoop(exchange::onUpstreamEnded);
                 return;
             }
-            publicLoop.execute(() -> {
-                if (current()) {
-                    exchange.onUpstreamMessage(msg);
-                } else {
-                    ReferenceCountUtil.release(msg);
-                }
-            });
+            batch.add(msg);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            handOver();
+            ctx.fireChannelReadComplete();
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            handOver();
         }
 
         @Override
@@ -728,6 +804,7 @@ final class Exchange {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            handOver();
             LOG.debug("upstream stream failed: {}", cause.toString());
             ctx.close();
         }

@@ -174,6 +174,17 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     }
 
     private void drain() {
+        boolean emptied = drainPending();
+        if (exchange != null) {
+            exchange.flushUpstream();
+        }
+        if (emptied) {
+            readPublicIfReady();
+        }
+    }
+
+    /** Hands pending messages on as far as the state allows; true when none is left. */
+    private boolean drainPending() {
         while (!pending.isEmpty()) {
             switch (state) {
                 case AWAIT_REQUEST -> {
@@ -195,16 +206,16 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                 }
                 case EXCHANGE -> {
                     if (!exchange.takesRequestContent()) {
-                        return;
+                        return false;
                     }
                     exchange.forwardRequestContent((HttpContent) pending.poll());
                 }
                 default -> {
-                    return;
+                    return false;
                 }
             }
         }
-        readPublicIfReady();
+        return true;
     }
 
     private void awaitRequest() {
