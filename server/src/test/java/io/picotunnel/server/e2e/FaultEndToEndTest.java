@@ -2,6 +2,7 @@ package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
