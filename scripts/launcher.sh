@@ -17,12 +17,19 @@ if [ -z "$home" ]; then
   exit 1
 fi
 major() { "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'; }
+# Reading a version starts a JVM: each java is asked once, and the chosen one's answer is kept in java_major
+# for the flags below. `|| true`: a java that fails to start is passed over (set -e would
+# end the launcher on a failed assignment), as it was when the version was read inside the test.
 java_bin=""
+java_major=""
 if [ -x "$home/runtime/bin/java" ]; then
   java_bin="$home/runtime/bin/java"
+  java_major="$(major "$java_bin")" || true
 else
   for candidate in "${JAVA_HOME:-}/bin/java" /usr/lib/jvm/temurin-25-jdk-amd64/bin/java /usr/lib/jvm/*/bin/java "$(command -v java || true)"; do
-    if [ -x "$candidate" ] && [ "$(major "$candidate")" -ge 21 ] 2>/dev/null; then java_bin="$candidate"; break; fi
+    [ -x "$candidate" ] || continue
+    candidate_major="$(major "$candidate")" || true
+    if [ "$candidate_major" -ge 21 ] 2>/dev/null; then java_bin="$candidate"; java_major="$candidate_major"; break; fi
   done
 fi
 if [ -z "$java_bin" ]; then
@@ -32,7 +39,7 @@ fi
 opts=(--enable-native-access=ALL-UNNAMED)
 # Netty's fast paths (its buffers and its lock-free task queues between event loops) need sun.misc.Unsafe,
 # which Netty leaves off by default from Java 25 on; allowed here, so Java 23+ prints no warning for it.
-if [ "$(major "$java_bin")" -ge 23 ]; then opts+=(--sun-misc-unsafe-memory-access=allow); fi
+if [ "$java_major" -ge 23 ]; then opts+=(--sun-misc-unsafe-memory-access=allow); fi
 opts+=(-Dio.netty.noUnsafe=false)
 # The client is a small agent: the serial collector keeps its resident memory per connection low
 # (G1's region bookkeeping roughly doubled it). JAVA_OPTS naming a collector wins.

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The table {@code make bench} prints: one row per measurement of PicoTunnel's executables, its baselines measured
@@ -26,7 +27,9 @@ public final class GoalTable {
         boolean met(double value, double ratio);
 
         /** The baseline the ratio is taken against, or null for a row without a ratio. */
-        String baseline();
+        default String baseline() {
+            return null;
+        }
     }
 
     /** picotunnel / baseline at least {@code times}: for rates, where higher is better. */
@@ -66,11 +69,6 @@ public final class GoalTable {
         public boolean met(double value, double ratio) {
             return value <= limit;
         }
-
-        @Override
-        public String baseline() {
-            return null;
-        }
     }
 
     /** The value itself below {@code limit} (in the row's unit). */
@@ -83,11 +81,6 @@ public final class GoalTable {
         @Override
         public boolean met(double value, double ratio) {
             return value < limit;
-        }
-
-        @Override
-        public String baseline() {
-            return null;
         }
     }
 
@@ -119,49 +112,36 @@ public final class GoalTable {
     private static final Baseline DIRECT_8 = new Baseline("direct", "iperf_direct_8");
     private static final Baseline SSH_1 = new Baseline("ssh -R", "iperf_ssh_1");
     private static final Baseline SSH_8 = new Baseline("ssh -R", "iperf_ssh_8");
+    private static final Baseline NGINX_RPS = new Baseline("nginx", "http_nginx_rps");
+    private static final Baseline NGINX_P50 = new Baseline("nginx", "http_nginx_p50_ms");
+    private static final Baseline NGINX_P99 = new Baseline("nginx", "http_nginx_p99_ms");
 
     /** Every row, in the order printed; the result names are those bench/run.sh writes. */
-    public static final List<Row> ROWS = List.of(
-            new Row("iperf3 1 stream, tcp service over ws (MiB/s)", List.of(DIRECT_1, SSH_1), "iperf_ws_1",
-                    new AtLeast(0.5, "direct")),
-            new Row("iperf3 8 streams, tcp service over ws (MiB/s)", List.of(DIRECT_8, SSH_8), "iperf_ws_8",
-                    new AtLeast(0.5, "direct")),
-            new Row("iperf3 1 stream, tcp service over wss (MiB/s)", List.of(SSH_1, DIRECT_1), "iperf_wss_1",
-                    new AtLeast(1.5, "ssh -R")),
-            new Row("iperf3 8 streams, tcp service over wss (MiB/s)", List.of(SSH_8, DIRECT_8), "iperf_wss_8",
-                    new Information("ssh -R")),
-            new Row("HTTP 1 KiB, http service (req/s)", List.of(new Baseline("nginx", "http_nginx_rps")),
-                    "http_service_rps", new AtLeast(0.8, "nginx")),
-            new Row("HTTP 1 KiB, http service p50 (ms)", List.of(new Baseline("nginx", "http_nginx_p50_ms")),
-                    "http_service_p50_ms", new Information("nginx")),
-            new Row("HTTP 1 KiB, http service p99 (ms)", List.of(new Baseline("nginx", "http_nginx_p99_ms")),
-                    "http_service_p99_ms", new AtMost(2, "nginx")),
-            new Row("HTTP 1 KiB, tcp service (req/s)", List.of(new Baseline("nginx", "http_nginx_rps")),
-                    "http_tcp_rps", new Information("nginx")),
-            new Row("HTTP 1 KiB, tcp service p99 (ms)", List.of(new Baseline("nginx", "http_nginx_p99_ms")),
-                    "http_tcp_p99_ms", new Information("nginx")),
-            new Row("1 stream, 50 ms RTT 1 Gbit/s link (MiB/s)", List.of(new Baseline("plain TCP", "delay_plain")),
-                    "delay_tunnel", new AtLeast(0.8, "plain TCP")),
-            new Row("idle connections, server RSS after GC (KiB each)", List.of(), "idle_server_kib",
-                    new ValueAtMost(8, "KiB")),
-            new Row("idle connections, client RSS after GC (KiB each)", List.of(), "idle_client_kib",
-                    new ValueAtMost(8, "KiB")),
-            new Row("64 B round trip, tcp service p50 (us)", List.of(new Baseline("direct", "rtt_direct_p50_us")),
-                    "rtt_tunnel_p50_us", new AtMost(2, "direct")),
-            new Row("64 B round trip, tcp service p99 (us)", List.of(new Baseline("direct", "rtt_direct_p99_us")),
-                    "rtt_tunnel_p99_us", new AtMost(3, "direct")),
-            new Row("checks API on a year of checks, GET checks?limit=100 p50 (ms)", List.of(),
-                    "api_checks_100_p50_ms", new Information(null)),
-            new Row("checks API on a year of checks, GET checks?limit=100 p99 (ms)", List.of(),
-                    "api_checks_100_p99_ms", new ValueBelow(100, "ms")),
-            new Row("checks API on a year of checks, GET checks?limit=1000 p50 (ms)", List.of(),
-                    "api_checks_1000_p50_ms", new Information(null)),
-            new Row("checks API on a year of checks, GET checks?limit=1000 p99 (ms)", List.of(),
-                    "api_checks_1000_p99_ms", new ValueBelow(100, "ms")),
-            new Row("checks API on a year of checks, GET stats p50 (ms)", List.of(), "api_stats_p50_ms",
-                    new Information(null)),
-            new Row("checks API on a year of checks, GET stats p99 (ms)", List.of(), "api_stats_p99_ms",
-                    new ValueBelow(100, "ms")));
+    public static final List<Row> ROWS = Stream.of(List.of(
+            row("iperf3 1 stream, tcp service over ws (MiB/s)", "iperf_ws_1",
+                    new AtLeast(0.5, "direct"), DIRECT_1, SSH_1),
+            row("iperf3 8 streams, tcp service over ws (MiB/s)", "iperf_ws_8",
+                    new AtLeast(0.5, "direct"), DIRECT_8, SSH_8),
+            row("iperf3 1 stream, tcp service over wss (MiB/s)", "iperf_wss_1",
+                    new AtLeast(1.5, "ssh -R"), SSH_1, DIRECT_1),
+            row("iperf3 8 streams, tcp service over wss (MiB/s)", "iperf_wss_8",
+                    new Information("ssh -R"), SSH_8, DIRECT_8),
+            row("HTTP 1 KiB, http service (req/s)", "http_service_rps", new AtLeast(0.8, "nginx"), NGINX_RPS),
+            row("HTTP 1 KiB, http service p50 (ms)", "http_service_p50_ms", new Information("nginx"), NGINX_P50),
+            row("HTTP 1 KiB, http service p99 (ms)", "http_service_p99_ms", new AtMost(2, "nginx"), NGINX_P99),
+            row("HTTP 1 KiB, tcp service (req/s)", "http_tcp_rps", new Information("nginx"), NGINX_RPS),
+            row("HTTP 1 KiB, tcp service p99 (ms)", "http_tcp_p99_ms", new Information("nginx"), NGINX_P99),
+            row("1 stream, 50 ms RTT 1 Gbit/s link (MiB/s)", "delay_tunnel", new AtLeast(0.8, "plain TCP"),
+                    new Baseline("plain TCP", "delay_plain")),
+            row("idle connections, server RSS after GC (KiB each)", "idle_server_kib", new ValueAtMost(8, "KiB")),
+            row("idle connections, client RSS after GC (KiB each)", "idle_client_kib", new ValueAtMost(8, "KiB")),
+            row("64 B round trip, tcp service p50 (us)", "rtt_tunnel_p50_us", new AtMost(2, "direct"),
+                    new Baseline("direct", "rtt_direct_p50_us")),
+            row("64 B round trip, tcp service p99 (us)", "rtt_tunnel_p99_us", new AtMost(3, "direct"),
+                    new Baseline("direct", "rtt_direct_p99_us"))),
+            checksApiRows("GET checks?limit=100", "api_checks_100"),
+            checksApiRows("GET checks?limit=1000", "api_checks_1000"),
+            checksApiRows("GET stats", "api_stats")).flatMap(List::stream).toList();
 
     public static final List<String> HEADER = List.of("metric", "baseline", "picotunnel", "ratio", "goal", "met");
 
@@ -171,6 +151,17 @@ public final class GoalTable {
     public GoalTable(List<Row> rows, Map<String, Double> results) {
         this.rows = rows;
         this.results = results;
+    }
+
+    private static Row row(String metric, String key, Goal goal, Baseline... baselines) {
+        return new Row(metric, List.of(baselines), key, goal);
+    }
+
+    /** The p50 (for information) and the p99 (below 100 ms) of one request to the checks API on a year of checks. */
+    private static List<Row> checksApiRows(String request, String key) {
+        String metric = "checks API on a year of checks, " + request;
+        return List.of(row(metric + " p50 (ms)", key + "_p50_ms", new Information(null)),
+                row(metric + " p99 (ms)", key + "_p99_ms", new ValueBelow(100, "ms")));
     }
 
     /** True when every row has its value and every baseline. */

@@ -1,7 +1,6 @@
 package io.picotunnel.protocol.interop;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -10,11 +9,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Relay;
-import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
@@ -62,9 +59,7 @@ class HashicorpSmallFramesInteropTest {
 
     enum Reader { RELAY_TO_SLOW_SOCKET, LATE_HANDLER }
 
-    private EventLoopGroup group;
-    private Channel server;
-    private Channel channel;
+    private GoPeerConnection connection;
     private GoPeer peer;
     private StallingServer target;
     private LogWatch overflows;
@@ -75,18 +70,9 @@ class HashicorpSmallFramesInteropTest {
     }
 
     @AfterEach
-    void tearDown() throws InterruptedException {
-        if (peer != null) {
-            peer.close();
-        }
-        if (channel != null) {
-            channel.close().await(5, TimeUnit.SECONDS);
-        }
-        if (server != null) {
-            server.close().await(5, TimeUnit.SECONDS);
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+    void tearDown() {
+        if (connection != null) {
+            connection.close();
         }
         if (target != null) {
             target.close();
@@ -255,42 +241,7 @@ class HashicorpSmallFramesInteropTest {
 
     /** Connects our session in role {@code ours} to a Go peer in the other role that writes {@code frameBytes} per Write. */
     private void connect(YamuxRole ours, int frameBytes, ChannelHandler inboundStreams) {
-        group = Transport.newEventLoopGroup(1, "small-frames");
-        String chunk = Integer.toString(frameBytes);
-        try {
-            if (ours == YamuxRole.CLIENT) {
-                peer = GoPeer.start("yamux", "-role", "server", "-addr", "127.0.0.1:0", "-write-chunk", chunk);
-                String[] address = peer.awaitListening().split(":");
-                channel = new Bootstrap().group(group).channel(Transport.socketChannel())
-                        .handler(session(ours, inboundStreams))
-                        .connect(address[0], Integer.parseInt(address[1])).sync().channel();
-            } else {
-                CompletableFuture<Channel> accepted = new CompletableFuture<>();
-                server = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
-                        .childHandler(new ChannelInitializer<>() {
-                            @Override
-                            protected void initChannel(Channel ch) {
-                                ch.pipeline().addLast(session(ours, inboundStreams));
-                                accepted.complete(ch);
-                            }
-                        })
-                        .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-                int port = ((InetSocketAddress) server.localAddress()).getPort();
-                peer = GoPeer.start("yamux", "-role", "client", "-addr", "127.0.0.1:" + port, "-write-chunk", chunk);
-                channel = accepted.get(30, TimeUnit.SECONDS);
-            }
-        } catch (Exception e) {
-            throw new AssertionError("cannot connect to the Go peer: " + e + (peer == null ? "" : "\n" + peer.stderr()), e);
-        }
-        peer.awaitLine("READY");
-    }
-
-    private static ChannelInitializer<Channel> session(YamuxRole ours, ChannelHandler inboundStreams) {
-        return new ChannelInitializer<>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new YamuxSession(ours, YamuxConfig.defaults(), inboundStreams));
-            }
-        };
+        connection = GoPeerConnection.open(ours, "small-frames", inboundStreams, "-write-chunk", Integer.toString(frameBytes));
+        peer = connection.peer();
     }
 }

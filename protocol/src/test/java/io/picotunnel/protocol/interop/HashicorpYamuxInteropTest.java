@@ -1,17 +1,11 @@
 package io.picotunnel.protocol.interop;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
-import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.ResetReason;
-import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
@@ -20,12 +14,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -39,24 +30,14 @@ class HashicorpYamuxInteropTest {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
 
-    private EventLoopGroup group;
-    private Channel server;
+    private GoPeerConnection connection;
     private Channel channel;
     private GoPeer peer;
 
     @AfterEach
-    void tearDown() throws InterruptedException {
-        if (peer != null) {
-            peer.close();
-        }
-        if (channel != null) {
-            channel.close().await(5, TimeUnit.SECONDS);
-        }
-        if (server != null) {
-            server.close().await(5, TimeUnit.SECONDS);
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+    void tearDown() {
+        if (connection != null) {
+            connection.close();
         }
     }
 
@@ -174,38 +155,9 @@ class HashicorpYamuxInteropTest {
 
     /** Connects our session in {@code role} to a Go peer in the other role. */
     private YamuxSession connect(YamuxRole role) {
-        group = Transport.newEventLoopGroup(1, "interop");
-        ChannelInitializer<Channel> initializer = new ChannelInitializer<>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new YamuxSession(role, YamuxConfig.defaults(), new EchoStreamHandler()));
-            }
-        };
-        try {
-            if (role == YamuxRole.CLIENT) {
-                peer = GoPeer.start("yamux", "-role", "server", "-addr", "127.0.0.1:0");
-                String[] address = peer.awaitListening().split(":");
-                channel = new Bootstrap().group(group).channel(Transport.socketChannel()).handler(initializer)
-                        .connect(address[0], Integer.parseInt(address[1])).sync().channel();
-            } else {
-                CompletableFuture<Channel> accepted = new CompletableFuture<>();
-                server = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
-                        .childHandler(new ChannelInitializer<>() {
-                            @Override
-                            protected void initChannel(Channel ch) {
-                                ch.pipeline().addLast(new YamuxSession(role, YamuxConfig.defaults(), new EchoStreamHandler()));
-                                accepted.complete(ch);
-                            }
-                        })
-                        .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-                int port = ((InetSocketAddress) server.localAddress()).getPort();
-                peer = GoPeer.start("yamux", "-role", "client", "-addr", "127.0.0.1:" + port);
-                channel = accepted.get(30, TimeUnit.SECONDS);
-            }
-        } catch (Exception e) {
-            throw new AssertionError("cannot connect to the Go peer: " + e + (peer == null ? "" : "\n" + peer.stderr()), e);
-        }
-        peer.awaitLine("READY");
-        return YamuxSession.of(channel);
+        connection = GoPeerConnection.open(role, "interop", new EchoStreamHandler());
+        channel = connection.channel();
+        peer = connection.peer();
+        return connection.session();
     }
 }

@@ -135,12 +135,10 @@ class RelayTest {
         Socket client = connectClient();
         Socket server = accept();
 
-        writeAndShutdown(client, "request".getBytes(StandardCharsets.US_ASCII));
-        assertThat(new String(readToEof(server), StandardCharsets.US_ASCII)).isEqualTo("request");
+        sendThenHalfClose(client, server, "request");
 
         // The other direction is still open after the client's EOF went through.
-        writeAndShutdown(server, "response".getBytes(StandardCharsets.US_ASCII));
-        assertThat(new String(readToEof(client), StandardCharsets.US_ASCII)).isEqualTo("response");
+        sendThenHalfClose(server, client, "response");
         awaitRelayClosed();
     }
 
@@ -149,11 +147,9 @@ class RelayTest {
         Socket client = connectClient();
         Socket server = accept();
 
-        writeAndShutdown(server, "banner".getBytes(StandardCharsets.US_ASCII));
-        assertThat(new String(readToEof(client), StandardCharsets.US_ASCII)).isEqualTo("banner");
+        sendThenHalfClose(server, client, "banner");
 
-        writeAndShutdown(client, "late upload".getBytes(StandardCharsets.US_ASCII));
-        assertThat(new String(readToEof(server), StandardCharsets.US_ASCII)).isEqualTo("late upload");
+        sendThenHalfClose(client, server, "late upload");
         awaitRelayClosed();
     }
 
@@ -228,6 +224,12 @@ class RelayTest {
         socket.getOutputStream().flush();
         socket.shutdownOutput();
         return null;
+    }
+
+    /** Writes {@code text} on {@code from} and shuts its output: {@code to} reads that text, then EOF. */
+    private static void sendThenHalfClose(Socket from, Socket to, String text) throws IOException {
+        writeAndShutdown(from, text.getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(readToEof(to), StandardCharsets.US_ASCII)).isEqualTo(text);
     }
 
     private static byte[] readToEof(Socket socket) throws IOException {

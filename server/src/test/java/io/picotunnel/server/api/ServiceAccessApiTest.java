@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 
+import static io.picotunnel.server.api.ServiceRequests.assertInvalid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The access fields of services in the API: auth, ip_allow, ip_deny, rate_limit. */
@@ -24,7 +25,7 @@ class ServiceAccessApiTest {
     void start() {
         server = ApiTestServer.start(dataDir);
         api = new ApiClient(server.apiPort(), server.adminToken());
-        tunnelId = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
+        tunnelId = ServiceRequests.createTunnel(api);
     }
 
     @AfterEach
@@ -34,14 +35,7 @@ class ServiceAccessApiTest {
     }
 
     private ApiClient.Response create(String json) {
-        return api.post("/api/tunnels/" + tunnelId + "/services", json);
-    }
-
-    private static void assertInvalid(ApiClient.Response response, String field, String messagePart) {
-        assertThat(response.status()).as(response.toString()).isEqualTo(400);
-        assertThat(response.json().get("error").asText()).isEqualTo("invalid_field");
-        assertThat(response.json().get("field").asText()).isEqualTo(field);
-        assertThat(response.json().get("message").asText()).startsWith(field + ":").contains(messagePart);
+        return ServiceRequests.createService(api, tunnelId, json);
     }
 
     private static final String HTTP = "{\"type\":\"http\",\"domain\":\"app.example.com\",\"target_addr\":\"localhost:3000\"";

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.Map;
 
+import static io.picotunnel.server.api.ServiceRequests.assertInvalid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class ServiceApiTest {
@@ -28,7 +29,7 @@ class ServiceApiTest {
     void start() {
         server = ApiTestServer.start(dataDir, listener);
         api = new ApiClient(server.apiPort(), server.adminToken());
-        tunnelId = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
+        tunnelId = ServiceRequests.createTunnel(api);
     }
 
     @AfterEach
@@ -38,20 +39,13 @@ class ServiceApiTest {
     }
 
     private ApiClient.Response create(String json) {
-        return api.post("/api/tunnels/" + tunnelId + "/services", json);
+        return ServiceRequests.createService(api, tunnelId, json);
     }
 
     private JsonNode created(String json) {
         ApiClient.Response response = create(json);
         assertThat(response.status()).as(response.toString()).isEqualTo(201);
         return response.json();
-    }
-
-    private static void assertInvalid(ApiClient.Response response, String field, String messagePart) {
-        assertThat(response.status()).as(response.toString()).isEqualTo(400);
-        assertThat(response.json().get("error").asText()).isEqualTo("invalid_field");
-        assertThat(response.json().get("field").asText()).isEqualTo(field);
-        assertThat(response.json().get("message").asText()).startsWith(field + ":").contains(messagePart);
     }
 
     @Test
@@ -203,7 +197,7 @@ class ServiceApiTest {
         int httpPort = Ports.freePort();
         server = ApiTestServer.start(dataDir, Map.of(Setting.HTTP_ADDR, "127.0.0.1:" + httpPort), listener);
         api = new ApiClient(server.apiPort(), server.adminToken());
-        tunnelId = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
+        tunnelId = ServiceRequests.createTunnel(api);
 
         ApiClient.Response taken = create("{\"type\": \"tcp\", \"listen_addr\": \":" + httpPort + "\", \"target_addr\": \"localhost:80\"}");
 

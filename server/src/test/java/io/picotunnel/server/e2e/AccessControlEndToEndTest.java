@@ -3,6 +3,7 @@ package io.picotunnel.server.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
@@ -45,8 +46,7 @@ class AccessControlEndToEndTest {
         echo = new EchoServer();
         JsonNode tunnel = testbed.createTunnel("access");
         tunnelId = tunnel.get("id").asText();
-        testbed.startClient(tunnel.get("token").asText());
-        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        testbed.connect(tunnelId, tunnel.get("token").asText());
     }
 
     private void start() {

@@ -6,6 +6,7 @@ import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;

@@ -2,6 +2,7 @@ package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -71,15 +72,7 @@ class FaultEndToEndTest {
         target = FaultTarget.download(SIZE);
         int port = tcpService();
         try (Socket visitor = connect(port)) {
-            InputStream in = visitor.getInputStream();
-            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
-            assertThat(target.written()).as("target still sending").isLessThan(SIZE);
-
-            client.kill();
-            Ending end = readToEndOrReset(in);
-
-            assertThat(end.how()).isEqualTo("reset: Connection reset");
-            assertThat(MiB + end.bytes()).isLessThan(SIZE);
+            downloadIsResetWhenTheClientProcessIsKilled(visitor.getInputStream());
         }
     }
 
@@ -91,15 +84,20 @@ class FaultEndToEndTest {
             InputStream in = get(visitor, "/length/" + SIZE);
             Map<String, String> head = readHead(in);
             assertThat(head).containsEntry("status", "200").containsEntry("content-length", Long.toString(SIZE));
-            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
-            assertThat(target.written()).as("target still sending").isLessThan(SIZE);
-
-            client.kill();
-            Ending end = readToEndOrReset(in);
-
-            assertThat(end.how()).isEqualTo("reset: Connection reset");
-            assertThat(MiB + end.bytes()).isLessThan(SIZE);
+            downloadIsResetWhenTheClientProcessIsKilled(in);
         }
+    }
+
+    /** Reads the first MiB of a download the target is still sending, kills the client: the rest is a reset. */
+    private void downloadIsResetWhenTheClientProcessIsKilled(InputStream in) throws Exception {
+        assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
+        assertThat(target.written()).as("target still sending").isLessThan(SIZE);
+
+        client.kill();
+        Ending end = readToEndOrReset(in);
+
+        assertThat(end.how()).isEqualTo("reset: Connection reset");
+        assertThat(MiB + end.bytes()).isLessThan(SIZE);
     }
 
     @Test
@@ -185,30 +183,26 @@ class FaultEndToEndTest {
 
     @Test
     void targetConnectionIsResetWhenTheServerStops() throws Exception {
-        target = FaultTarget.sink(MiB);
-        int port = tcpService();
-        try (Socket visitor = connect(port)) {
-            uploadInBackground(visitor);
-            await().atMost(30, TimeUnit.SECONDS).until(() -> target.read() >= MiB);
-
-            testbed.server().stop();
-            target.resume();
-
-            assertThat(target.readEnd(30, TimeUnit.SECONDS)).isEqualTo("reset: Connection reset");
-            assertThat(target.read()).isLessThan(SIZE);
-        }
+        targetConnectionIsResetWhenTheTunnelIsCut(() -> testbed.server().stop());
     }
 
     @Test
     void targetConnectionIsResetWhenTheTokenIsRegenerated() throws Exception {
+        targetConnectionIsResetWhenTheTunnelIsCut(() -> {
+            ApiClient.Response regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", "");
+            assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
+        });
+    }
+
+    /** An upload through a tcp service, the tunnel cut by {@code cut} once a MiB is through: the target gets a reset. */
+    private void targetConnectionIsResetWhenTheTunnelIsCut(Runnable cut) throws Exception {
         target = FaultTarget.sink(MiB);
         int port = tcpService();
         try (Socket visitor = connect(port)) {
             uploadInBackground(visitor);
             await().atMost(30, TimeUnit.SECONDS).until(() -> target.read() >= MiB);
 
-            ApiClient.Response regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", "");
-            assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
+            cut.run();
             target.resume();
 
             assertThat(target.readEnd(30, TimeUnit.SECONDS)).isEqualTo("reset: Connection reset");
@@ -225,10 +219,8 @@ class FaultEndToEndTest {
     }
 
     private int httpService() {
-        ApiClient.Response response = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
-                "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\",\"target_addr\":\""
-                        + target.address() + "\"}");
-        assertThat(response.status()).as("create http service: %s", response).isEqualTo(201);
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
+                + "\"target_addr\":\"" + target.address() + "\"}");
         return testbed.server().httpPort();
     }
 

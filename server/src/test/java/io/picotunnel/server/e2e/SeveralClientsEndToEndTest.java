@@ -3,6 +3,7 @@ package io.picotunnel.server.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.client.ClientMain;
 import io.picotunnel.client.tunnel.ClientIdentity;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.proxy.tcp.TcpTraffic;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.StallingServer;
@@ -54,8 +55,7 @@ class TcpServiceEndToEndTest {
         echo = new EchoServer();
         JsonNode tunnel = testbed.createTunnel("e2e");
         tunnelId = tunnel.get("id").asText();
-        testbed.startClient(tunnel.get("token").asText());
-        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        testbed.connect(tunnelId, tunnel.get("token").asText());
         servicePort = Ports.freePort();
         testbed.createTcpService(tunnelId, servicePort, echo.address());
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;

@@ -3,6 +3,7 @@ package io.picotunnel.server.monitor;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.Testbed;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,10 +26,8 @@ class EventsTest {
 
     @Test
     void regeneratingATokenIsAnEventOfItsTunnelAndDropsTheClient() {
-        try (MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
-            JsonNode tunnel = testbed.createTunnel("rotated");
-            String id = tunnel.get("id").asText();
-            testbed.connect(id, tunnel.get("token").asText());
+        try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            String id = testbed.createConnectedTunnel("rotated");
             String other = testbed.createTunnel("other").get("id").asText();
 
             assertThat(testbed.api().post("/api/tunnels/" + id + "/regenerate", "").status()).isEqualTo(200);
@@ -52,7 +51,7 @@ class EventsTest {
         try (ServerSocket taken = new ServerSocket()) {
             taken.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             int port = taken.getLocalPort();
-            try (MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
                 String id = testbed.createTunnel("busy").get("id").asText();
                 ApiClient.Response refused = testbed.api().post("/api/tunnels/" + id + "/services",
                         "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"localhost:22\"}");

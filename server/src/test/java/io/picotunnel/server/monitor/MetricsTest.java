@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.Test;
@@ -46,13 +47,10 @@ class MetricsTest {
     @Test
     void metricsParsedByAPrometheusParserShowTheSameCountsAsTheApi() throws Exception {
         try (EchoServer echo = new EchoServer();
-             MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
-            JsonNode tunnel = testbed.createTunnel("metered");
-            String id = tunnel.get("id").asText();
-            testbed.connect(id, tunnel.get("token").asText());
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
+            String id = testbed.createConnectedTunnel("metered");
             int port = Ports.freePort();
-            String serviceId = testbed.createService(id, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
-                    + "\",\"target_addr\":\"" + echo.address() + "\"}").get("id").asText();
+            String serviceId = testbed.createTcpService(id, port, echo.address()).get("id").asText();
             for (int size : new int[] {12_345, 54_321}) {
                 try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
                     socket.getOutputStream().write(new byte[size]);
@@ -90,7 +88,7 @@ class MetricsTest {
 
     @Test
     void metricsNeedTheAdminTokenUnlessMadePublic() {
-        try (MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+        try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
             ApiClient anonymous = testbed.api().withToken(null);
             ApiClient.Response refused = anonymous.get("/metrics");
             assertThat(refused.status()).isEqualTo(401);
@@ -98,7 +96,7 @@ class MetricsTest {
             assertThat(testbed.api().withToken("wrong-token-0123456789").get("/metrics").status()).isEqualTo(401);
             assertThat(testbed.api().get("/metrics").status()).isEqualTo(200);
         }
-        try (MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h",
+        try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h",
                 Setting.METRICS_PUBLIC, "true"))) {
             ApiClient.Response open = testbed.api().withToken(null).get("/metrics");
             assertThat(open.status()).isEqualTo(200);
@@ -108,7 +106,7 @@ class MetricsTest {
 
     @Test
     void pathsOutsideTheUiRoutesAre404sAndTheUiRoutesStillServeThePage() {
-        try (MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+        try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
             ApiClient anonymous = testbed.api().withToken(null);
             for (String path : new String[] {"/metricsx", "/nothing", "/tunnels", "/tunnels/abc/services", "/favicon.png"}) {
                 ApiClient.Response response = anonymous.get(path);

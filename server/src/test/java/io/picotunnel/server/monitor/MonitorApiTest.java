@@ -5,6 +5,7 @@ import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.server.testbed.Testbed;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,8 +27,8 @@ class MonitorApiTest {
     Path dataDir;
 
     /** A server whose own checks stay out of the way (the first would run in an hour). */
-    private MonitorTestbed quietServer() {
-        return new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"));
+    private Testbed quietServer() {
+        return new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"));
     }
 
     private static Check up(Subject subject, long latency, Instant at) {
@@ -40,7 +41,7 @@ class MonitorApiTest {
 
     @Test
     void statsCountOnlyTheChecksInEachWindowAndLeaveGapsOut() {
-        try (MonitorTestbed testbed = quietServer()) {
+        try (Testbed testbed = quietServer()) {
             String id = testbed.createTunnel("seeded").get("id").asText();
             Subject tunnel = Subject.tunnel(id);
             Instant now = Instant.now();
@@ -77,7 +78,7 @@ class MonitorApiTest {
 
     @Test
     void statsOfAServiceAlwaysDownAreZeroAndOfOneWithoutChecksNull() {
-        try (MonitorTestbed testbed = quietServer()) {
+        try (Testbed testbed = quietServer()) {
             String id = testbed.createTunnel("services").get("id").asText();
             String downId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"down.example.test\","
                     + "\"target_addr\":\"localhost:1\"}").get("id").asText();
@@ -114,7 +115,7 @@ class MonitorApiTest {
 
     @Test
     void checksComeNewestFirstUpToTheLimitAndABadLimitIsA400() {
-        try (MonitorTestbed testbed = quietServer()) {
+        try (Testbed testbed = quietServer()) {
             String id = testbed.createTunnel("many").get("id").asText();
             Instant start = Instant.now().minus(Duration.ofDays(1));
             List<Check> history = new ArrayList<>();
@@ -165,7 +166,7 @@ class MonitorApiTest {
                     up(subject, 2, now.minus(Duration.ofHours(2))),
                     up(subject, 3, now.minus(Duration.ofMinutes(10)))), List.of());
         }
-        try (MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s",
+        try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s",
                 Setting.CHECK_RETENTION, "1h"))) {
             await().atMost(10, TimeUnit.SECONDS).until(() -> {
                 JsonNode checks = testbed.checks(id, null, 1000);

@@ -3,6 +3,7 @@ package io.picotunnel.server.monitor;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,13 +23,13 @@ class PublicStatusApiTest {
     @TempDir
     Path dataDir;
 
-    private MonitorTestbed quietServer() {
-        return new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"));
+    private Testbed quietServer() {
+        return new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"));
     }
 
     @Test
     void publicStatusIsOffByDefaultAndSetByPatch() {
-        try (MonitorTestbed testbed = quietServer()) {
+        try (Testbed testbed = quietServer()) {
             JsonNode created = testbed.createTunnel("box");
             String id = created.get("id").asText();
             assertThat(created.get("public_status").asBoolean()).isFalse();
@@ -53,7 +54,7 @@ class PublicStatusApiTest {
 
     @Test
     void statusNeedsNoSignInAndIsEmptyWithoutPublicTunnels() {
-        try (MonitorTestbed testbed = quietServer()) {
+        try (Testbed testbed = quietServer()) {
             testbed.createTunnel("private");
             try (ApiClient anonymous = testbed.api().withToken(null)) {
                 ApiClient.Response status = anonymous.get("/api/status");
@@ -69,7 +70,7 @@ class PublicStatusApiTest {
 
     @Test
     void statusShowsOnlyOptedInTunnelsWithoutSecretsOrInternalDetailAndTogglingOffRemovesThem() {
-        try (MonitorTestbed testbed = quietServer()) {
+        try (Testbed testbed = quietServer()) {
             JsonNode shown = testbed.createTunnel("shown-box");
             String shownId = shown.get("id").asText();
             String shownToken = shown.get("token").asText();

@@ -3,6 +3,7 @@ package io.picotunnel.server.monitor;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.Test;
@@ -49,13 +50,10 @@ class TrafficTest {
         });
         web.start();
         try (EchoServer echo = new EchoServer();
-             MonitorTestbed testbed = new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
-            JsonNode tunnel = testbed.createTunnel("traffic");
-            String id = tunnel.get("id").asText();
-            testbed.connect(id, tunnel.get("token").asText());
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            String id = testbed.createConnectedTunnel("traffic");
             int tcpPort = Ports.freePort();
-            String tcpId = testbed.createService(id, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + tcpPort
-                    + "\",\"target_addr\":\"" + echo.address() + "\"}").get("id").asText();
+            String tcpId = testbed.createTcpService(id, tcpPort, echo.address()).get("id").asText();
             String httpId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"traffic.example.test\","
                     + "\"target_addr\":\"127.0.0.1:" + web.getAddress().getPort() + "\"}").get("id").asText();
 
@@ -84,7 +82,7 @@ class TrafficTest {
         }
     }
 
-    private static void assertFigures(MonitorTestbed testbed, String tunnelId, String tcpId, String httpId) {
+    private static void assertFigures(Testbed testbed, String tunnelId, String tcpId, String httpId) {
         JsonNode tcp = service(testbed, tunnelId, tcpId);
         assertThat(tcp.get("bytes_in").asLong()).as("%s", tcp).isEqualTo(TCP_BYTES);
         assertThat(tcp.get("bytes_out").asLong()).isEqualTo(TCP_BYTES);
@@ -105,7 +103,7 @@ class TrafficTest {
         assertThat(tunnel.get("requests").get("2xx").asLong()).isEqualTo(1);
     }
 
-    private static JsonNode service(MonitorTestbed testbed, String tunnelId, String serviceId) {
+    private static JsonNode service(Testbed testbed, String tunnelId, String serviceId) {
         for (JsonNode service : testbed.api().get("/api/tunnels/" + tunnelId + "/services").json()) {
             if (service.get("id").asText().equals(serviceId)) {
                 return service;

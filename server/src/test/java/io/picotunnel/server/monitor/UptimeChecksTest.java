@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.events.EventLog;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
@@ -50,15 +51,15 @@ class UptimeChecksTest {
         return resource;
     }
 
-    private MonitorTestbed testbed(int alertAfter, WebhookReceiver receiver) {
-        return closing(new MonitorTestbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s",
+    private Testbed testbed(int alertAfter, WebhookReceiver receiver) {
+        return closing(new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s",
                 Setting.ALERT_AFTER, String.valueOf(alertAfter), Setting.WEBHOOK_URL, receiver.url())));
     }
 
     @Test
     void clientThatDisconnectsIsDownWithinTwoIntervalsAndUpAfterReconnectingWithOneChangeAndOneWebhookEachWay() {
         WebhookReceiver receiver = closing(new WebhookReceiver(1));
-        MonitorTestbed testbed = testbed(2, receiver);
+        Testbed testbed = testbed(2, receiver);
         JsonNode tunnel = testbed.createTunnel("watched");
         String id = tunnel.get("id").asText();
         TunnelClient client = testbed.connect(id, tunnel.get("token").asText());
@@ -120,7 +121,7 @@ class UptimeChecksTest {
     @Test
     void flappingTunnelBelowTheThresholdSendsNoWebhook() {
         WebhookReceiver receiver = closing(new WebhookReceiver(0));
-        MonitorTestbed testbed = testbed(5, receiver);
+        Testbed testbed = testbed(5, receiver);
         JsonNode tunnel = testbed.createTunnel("flappy");
         String id = tunnel.get("id").asText();
         TunnelClient client = testbed.connect(id, tunnel.get("token").asText());
@@ -144,7 +145,7 @@ class UptimeChecksTest {
     @Test
     void servicesAreProbedThroughTheTunnelAndCanBeSwitchedOff() throws IOException {
         WebhookReceiver receiver = closing(new WebhookReceiver(0));
-        MonitorTestbed testbed = testbed(2, receiver);
+        Testbed testbed = testbed(2, receiver);
         EchoServer echo = closing(new EchoServer());
         HttpServer web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         List<String> paths = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -157,9 +158,7 @@ class UptimeChecksTest {
         web.start();
         closing(() -> web.stop(0));
         String webTarget = "127.0.0.1:" + web.getAddress().getPort();
-        JsonNode tunnel = testbed.createTunnel("services");
-        String id = tunnel.get("id").asText();
-        testbed.connect(id, tunnel.get("token").asText());
+        String id = testbed.createConnectedTunnel("services");
 
         JsonNode healthy = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"app.example.test\",\"target_addr\":\""
                 + webTarget + "\",\"health_path\":\"/healthz\"}");
@@ -204,7 +203,7 @@ class UptimeChecksTest {
     @Test
     void invalidHealthFieldsAreRefusedWithTheFieldNamed() {
         WebhookReceiver receiver = closing(new WebhookReceiver(0));
-        MonitorTestbed testbed = testbed(2, receiver);
+        Testbed testbed = testbed(2, receiver);
         String id = testbed.createTunnel("fields").get("id").asText();
         var response = testbed.api().post("/api/tunnels/" + id + "/services", "{\"type\":\"http\",\"domain\":\"a.example.test\","
                 + "\"target_addr\":\"localhost:80\",\"health_path\":\"health\"}");
@@ -224,7 +223,7 @@ class UptimeChecksTest {
      * Waits until the tunnel's up state is confirmed (held for the alert threshold) and returns how many webhook
      * messages that took: one "up" when the very first check ran before the client had connected, else none.
      */
-    private static int settleUp(MonitorTestbed testbed, WebhookReceiver receiver, String id) {
+    private static int settleUp(Testbed testbed, WebhookReceiver receiver, String id) {
         int threshold = testbed.server().config().monitoring().alertAfter();
         await().atMost(20, TimeUnit.SECONDS).until(() -> {
             JsonNode newest = testbed.checks(id, null, threshold);
@@ -245,12 +244,12 @@ class UptimeChecksTest {
         return expected;
     }
 
-    private static String newest(MonitorTestbed testbed, String tunnelId) {
+    private static String newest(Testbed testbed, String tunnelId) {
         JsonNode checks = testbed.checks(tunnelId, null, 1);
         return checks.isEmpty() ? "none" : checks.get(0).get("status").asText();
     }
 
-    private static JsonNode firstAfter(MonitorTestbed testbed, String tunnelId, Instant from, String status) {
+    private static JsonNode firstAfter(Testbed testbed, String tunnelId, Instant from, String status) {
         JsonNode first = null;
         for (JsonNode check : testbed.checks(tunnelId, null, 1000)) {
             if (!Instant.parse(check.get("created_at").asText()).isBefore(from) && check.get("status").asText().equals(status)) {
@@ -261,7 +260,7 @@ class UptimeChecksTest {
         return first;
     }
 
-    private static long checksSince(MonitorTestbed testbed, String tunnelId, Instant from) {
+    private static long checksSince(Testbed testbed, String tunnelId, Instant from) {
         long count = 0;
         for (JsonNode check : testbed.checks(tunnelId, null, 1000)) {
             if (!Instant.parse(check.get("created_at").asText()).isBefore(from)) {
@@ -271,7 +270,7 @@ class UptimeChecksTest {
         return count;
     }
 
-    private static long countSince(MonitorTestbed testbed, String tunnelId, Instant from, String status) {
+    private static long countSince(Testbed testbed, String tunnelId, Instant from, String status) {
         long count = 0;
         for (JsonNode check : testbed.checks(tunnelId, null, 1000)) {
             if (!Instant.parse(check.get("created_at").asText()).isBefore(from) && check.get("status").asText().equals(status)) {

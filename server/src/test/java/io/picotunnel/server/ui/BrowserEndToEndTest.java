@@ -8,8 +8,6 @@ import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.options.AriaRole;
 import com.microsoft.playwright.options.ColorScheme;
 import io.picotunnel.server.PicoTunnelServer;
-import io.picotunnel.server.ServerConfig;
-import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Tunnel;
@@ -19,23 +17,18 @@ import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.client.tunnel.TunnelClient;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
-import no.nav.security.mock.oauth2.OAuth2Config;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Pattern;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
@@ -54,6 +47,7 @@ class BrowserEndToEndTest {
 
     @TempDir
     Path dataDir;
+    private SingleSignOnServer sso;
     private MockOAuth2Server provider;
     private PicoTunnelServer server;
     private HeadlessChromium chromium;
@@ -64,18 +58,10 @@ class BrowserEndToEndTest {
 
     @BeforeEach
     void start() throws Exception {
-        provider = new MockOAuth2Server(new OAuth2Config(true));
-        provider.start();
-        int port = Ports.freePort();
-        baseUrl = "http://localhost:" + port;
-        Map<Setting, String> settings = new EnumMap<>(Setting.class);
-        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
-        settings.put(Setting.OIDC_ISSUER, provider.issuerUrl("default").toString());
-        settings.put(Setting.OIDC_CLIENT_ID, "picotunnel");
-        settings.put(Setting.OIDC_CLIENT_SECRET, "browser-test-secret");
-        settings.put(Setting.OIDC_REDIRECT_URL, baseUrl + "/auth/callback");
-        settings.put(Setting.OIDC_ALLOWED_EMAILS, USER);
-        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, settings), new PrintStream(OutputStream.nullOutputStream()));
+        sso = SingleSignOnServer.start(dataDir, USER);
+        provider = sso.provider();
+        server = sso.server();
+        baseUrl = sso.baseUrl();
 
         Files.createDirectories(SCREENSHOTS);
         chromium = HeadlessChromium.launch();
@@ -93,10 +79,9 @@ class BrowserEndToEndTest {
         if (chromium != null) {
             chromium.close();
         }
-        if (server != null) {
-            server.stop();
+        if (sso != null) {
+            sso.close();
         }
-        provider.shutdown();
     }
 
     private static void screenshot(Page page, String name) {

@@ -1,40 +1,30 @@
 package io.picotunnel.server.ui;
 
-import com.microsoft.playwright.Browser;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
 import com.microsoft.playwright.options.AriaRole;
-import io.picotunnel.client.config.ClientConfig;
-import io.picotunnel.client.config.ServerAddress;
-import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.PicoTunnelServer;
-import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.time.Duration;
-import java.util.EnumMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Monitoring in Debian's Chromium against a real server checking every second: heartbeat bars and traffic
@@ -43,25 +33,20 @@ import static org.awaitility.Awaitility.await;
 class MonitoringBrowserTest {
 
     private static final Path SCREENSHOTS = Paths.get("target", "screenshots");
-    private static final String TOKEN = "browser-monitor-token-0123456789";
 
     @TempDir
     Path dataDir;
-    private PicoTunnelServer server;
+    private Testbed testbed;
     private HeadlessChromium chromium;
-    private TunnelClient client;
     private EchoServer echo;
 
     @AfterEach
     void stop() {
-        if (client != null) {
-            client.close();
-        }
         if (chromium != null) {
             chromium.close();
         }
-        if (server != null) {
-            server.stop();
+        if (testbed != null) {
+            testbed.close();
         }
         if (echo != null) {
             echo.close();
@@ -70,22 +55,15 @@ class MonitoringBrowserTest {
 
     @Test
     void heartbeatBarsAndTrafficAppearAndAStoppedServerShowsTheWarning() throws Exception {
-        int port = Ports.freePort();
-        String baseUrl = "http://localhost:" + port;
-        Map<Setting, String> settings = new EnumMap<>(Setting.class);
-        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
-        settings.put(Setting.ADMIN_TOKEN, TOKEN);
-        settings.put(Setting.CHECK_INTERVAL, "1s");
-        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, settings), new PrintStream(OutputStream.nullOutputStream()));
+        testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"));
+        PicoTunnelServer server = testbed.server();
+        String baseUrl = "http://localhost:" + server.apiPort();
         Tunnel tunnel = server.store().createTunnel("watched-box");
         echo = new EchoServer();
         int servicePort = Ports.freePort();
         Service service = server.store().createService(new Service(null, tunnel.id(), ServiceType.TCP, null, "/", io.picotunnel.server.store.TlsMode.TERMINATE,
                 "127.0.0.1:" + servicePort, echo.address(), true, null)).orElseThrow();
-        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()), tunnel.token())
-                .withShutdownGrace(Duration.ZERO));
-        client.start();
-        await().atMost(10, TimeUnit.SECONDS).until(() -> server.registry().isConnected(tunnel.id()));
+        testbed.connect(tunnel.id(), tunnel.token());
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
             socket.getOutputStream().write(new byte[4321]);
             assertThat(socket.getInputStream().readNBytes(4321)).hasSize(4321);
@@ -93,11 +71,7 @@ class MonitoringBrowserTest {
 
         Files.createDirectories(SCREENSHOTS);
         chromium = HeadlessChromium.launch();
-        Browser browser = chromium.browser();
-        Page page = browser.newContext().newPage();
-        page.navigate(baseUrl + "/");
-        page.getByLabel("Admin token").fill(TOKEN);
-        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Sign in").setExact(true)).click();
+        Page page = AdminSignIn.open(chromium.browser(), baseUrl + "/", Testbed.ADMIN_TOKEN);
 
         // Dashboard: the tunnel's card gets green bars as checks come in (polled every 3 s).
         Locator card = page.locator(".tunnel-card").filter(new Locator.FilterOptions().setHasText("watched-box"));

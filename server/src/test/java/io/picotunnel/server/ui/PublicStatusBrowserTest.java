@@ -4,78 +4,52 @@ import com.microsoft.playwright.Browser;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
 import com.microsoft.playwright.options.AriaRole;
-import io.picotunnel.client.config.ClientConfig;
-import io.picotunnel.client.config.ServerAddress;
-import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.PicoTunnelServer;
-import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Tunnel;
-import io.picotunnel.testkit.Ports;
+import io.picotunnel.server.testbed.Testbed;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.time.Duration;
-import java.util.EnumMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /** The public status page in Debian's Chromium, opened without signing in, against a server checking every second. */
 class PublicStatusBrowserTest {
 
     private static final Path SCREENSHOTS = Paths.get("target", "screenshots");
-    private static final String TOKEN = "browser-status-token-0123456789ab";
 
     @TempDir
     Path dataDir;
-    private PicoTunnelServer server;
+    private Testbed testbed;
     private HeadlessChromium chromium;
-    private TunnelClient client;
-    private ApiClient api;
 
     @AfterEach
     void stop() {
-        if (client != null) {
-            client.close();
-        }
         if (chromium != null) {
             chromium.close();
         }
-        if (api != null) {
-            api.close();
-        }
-        if (server != null) {
-            server.stop();
+        if (testbed != null) {
+            testbed.close();
         }
     }
 
     @Test
     void statusPageWithoutSignInShowsTheOptedInTunnelsBarsAndNotTheOtherTunnel() throws Exception {
-        int port = Ports.freePort();
-        Map<Setting, String> settings = new EnumMap<>(Setting.class);
-        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
-        settings.put(Setting.ADMIN_TOKEN, TOKEN);
-        settings.put(Setting.CHECK_INTERVAL, "1s");
-        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, settings), new PrintStream(OutputStream.nullOutputStream()));
+        testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"));
+        PicoTunnelServer server = testbed.server();
         Tunnel shown = server.store().createTunnel("public-box");
         server.store().createTunnel("secret-box");
-        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()), shown.token())
-                .withShutdownGrace(Duration.ZERO));
-        client.start();
-        await().atMost(10, TimeUnit.SECONDS).until(() -> server.registry().isConnected(shown.id()));
-        api = new ApiClient(server.apiPort(), TOKEN);
+        testbed.connect(shown.id(), shown.token());
+        ApiClient api = testbed.api();
 
         Files.createDirectories(SCREENSHOTS);
         chromium = HeadlessChromium.launch();
@@ -83,7 +57,7 @@ class PublicStatusBrowserTest {
         Page page = browser.newContext().newPage();
 
         // Nothing is public yet.
-        page.navigate("http://localhost:" + port + "/status");
+        page.navigate("http://localhost:" + server.apiPort() + "/status");
         assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("No public status yet"))).isVisible();
         assertThat(page.getByLabel("Admin token")).hasCount(0);
 

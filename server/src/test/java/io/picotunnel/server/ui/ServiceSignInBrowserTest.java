@@ -11,28 +11,20 @@ import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.PicoTunnelServer;
-import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
-import io.picotunnel.server.config.Setting;
-import io.picotunnel.testkit.Ports;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
-import no.nav.security.mock.oauth2.OAuth2Config;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
@@ -50,6 +42,7 @@ class ServiceSignInBrowserTest {
 
     @TempDir
     Path dataDir;
+    private SingleSignOnServer sso;
     private MockOAuth2Server provider;
     private PicoTunnelServer server;
     private ApiClient api;
@@ -62,18 +55,9 @@ class ServiceSignInBrowserTest {
 
     @BeforeEach
     void start() throws Exception {
-        provider = new MockOAuth2Server(new OAuth2Config(true));
-        provider.start();
-        int port = Ports.freePort();
-        String baseUrl = "http://localhost:" + port;
-        Map<Setting, String> settings = new EnumMap<>(Setting.class);
-        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
-        settings.put(Setting.OIDC_ISSUER, provider.issuerUrl("default").toString());
-        settings.put(Setting.OIDC_CLIENT_ID, "picotunnel");
-        settings.put(Setting.OIDC_CLIENT_SECRET, "browser-test-secret");
-        settings.put(Setting.OIDC_REDIRECT_URL, baseUrl + "/auth/callback");
-        settings.put(Setting.OIDC_ALLOWED_EMAILS, "admin@example.com");
-        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, settings), new PrintStream(OutputStream.nullOutputStream()));
+        sso = SingleSignOnServer.start(dataDir, "admin@example.com");
+        provider = sso.provider();
+        server = sso.server();
         api = new ApiClient(server.apiPort(), server.adminToken());
 
         // the app behind the tunnel shows who the proxy says the visitor is
@@ -124,10 +108,9 @@ class ServiceSignInBrowserTest {
         if (api != null) {
             api.close();
         }
-        if (server != null) {
-            server.stop();
+        if (sso != null) {
+            sso.close();
         }
-        provider.shutdown();
     }
 
     private Page newPage() {

@@ -69,10 +69,7 @@ class ServiceStateBrowserTest {
             server = start();
             chromium = HeadlessChromium.launch();
             browser = chromium.browser();
-            Page page = browser.newContext().newPage();
-            page.navigate("http://127.0.0.1:" + server.apiPort() + "/");
-            page.getByLabel("Admin token").fill(ADMIN_TOKEN);
-            page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Sign in")).click();
+            Page page = AdminSignIn.open(browser, "http://127.0.0.1:" + server.apiPort() + "/", ADMIN_TOKEN);
             page.getByRole(AriaRole.LINK, new Page.GetByRoleOptions().setName("ports")).click();
 
             Locator row = page.locator("tr", new Page.LocatorOptions().setHasText("localhost:22"));
@@ -107,10 +104,7 @@ class ServiceStateBrowserTest {
         server = start();
         chromium = HeadlessChromium.launch();
         browser = chromium.browser();
-        Page page = browser.newContext().newPage();
-        page.navigate("http://127.0.0.1:" + server.apiPort() + "/");
-        page.getByLabel("Admin token").fill(ADMIN_TOKEN);
-        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Sign in")).click();
+        Page page = AdminSignIn.open(browser, "http://127.0.0.1:" + server.apiPort() + "/", ADMIN_TOKEN);
         // The server keeps only the token's hash: the page shows it (revealed) once, right after the tunnel is made.
         page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Create tunnel")).click();
         page.getByLabel("Name", new Page.GetByLabelOptions().setExact(true)).fill("laptop");

@@ -1,4 +1,4 @@
-package io.picotunnel.server.e2e;
+package io.picotunnel.server.testbed;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.client.config.ClientConfig;
@@ -17,16 +17,19 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A real server (through its facade, every listener on 127.0.0.1) with its data in a directory, the management
- * API as a client sees it, and real tunnel clients. The tunnel port stays the same across restarts.
+ * API as a client sees it, and real tunnel clients. The tunnel port stays the same across restarts. What the
+ * end-to-end, monitoring and browser tests start.
  */
-final class Testbed implements AutoCloseable {
+public final class Testbed implements AutoCloseable {
 
-    static final String ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
+    public static final String ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
 
     private final Path dataDir;
     private final Map<Setting, String> extraSettings;
@@ -35,12 +38,12 @@ final class Testbed implements AutoCloseable {
     private ApiClient api;
     private int tunnelPort;
 
-    Testbed(Path dataDir) {
+    public Testbed(Path dataDir) {
         this(dataDir, Map.of());
     }
 
     /** A server with {@code extraSettings} on top of the defaults. */
-    Testbed(Path dataDir, Map<Setting, String> extraSettings) {
+    public Testbed(Path dataDir, Map<Setting, String> extraSettings) {
         this.dataDir = dataDir;
         this.extraSettings = Map.copyOf(extraSettings);
         start();
@@ -60,50 +63,77 @@ final class Testbed implements AutoCloseable {
     }
 
     /** Stops the server and starts a new one on the same data directory and tunnel port. */
-    void restart() {
+    public void restart() {
         api.close();
         server.stop();
         start();
     }
 
-    PicoTunnelServer server() {
+    public PicoTunnelServer server() {
         return server;
     }
 
-    ApiClient api() {
+    public ApiClient api() {
         return api;
     }
 
-    int tunnelPort() {
+    public int tunnelPort() {
         return tunnelPort;
     }
 
     /** Creates a tunnel through the API; the answer has its id and token. */
-    JsonNode createTunnel(String name) {
+    public JsonNode createTunnel(String name) {
         ApiClient.Response response = api.post("/api/tunnels", "{\"name\":\"" + name + "\"}");
         assertThat(response.status()).as("create tunnel: %s", response).isEqualTo(201);
         return response.json();
     }
 
-    /** Creates an enabled tcp service through the API. */
-    JsonNode createTcpService(String tunnelId, int listenPort, String targetAddr) {
-        ApiClient.Response response = api.post("/api/tunnels/" + tunnelId + "/services",
-                "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + listenPort + "\",\"target_addr\":\"" + targetAddr
-                        + "\",\"enabled\":true}");
-        assertThat(response.status()).as("create tcp service: %s", response).isEqualTo(201);
+    /** Creates a tunnel and connects one of our clients with its token (see {@link #connect}); the tunnel's id. */
+    public String createConnectedTunnel(String name) {
+        JsonNode tunnel = createTunnel(name);
+        String id = tunnel.get("id").asText();
+        connect(id, tunnel.get("token").asText());
+        return id;
+    }
+
+    /** Creates a service from its JSON body through the API. */
+    public JsonNode createService(String tunnelId, String json) {
+        ApiClient.Response response = api.post("/api/tunnels/" + tunnelId + "/services", json);
+        assertThat(response.status()).as("create service: %s", response).isEqualTo(201);
         return response.json();
     }
 
-    boolean isConnected(String tunnelId) {
+    /** Creates an enabled tcp service through the API. */
+    public JsonNode createTcpService(String tunnelId, int listenPort, String targetAddr) {
+        return createService(tunnelId, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + listenPort
+                + "\",\"target_addr\":\"" + targetAddr + "\",\"enabled\":true}");
+    }
+
+    /** The newest checks of the tunnel (or of one of its services), newest first, through the API. */
+    public JsonNode checks(String tunnelId, String serviceId, int limit) {
+        ApiClient.Response response = api.get("/api/tunnels/" + tunnelId + "/checks?limit=" + limit
+                + (serviceId == null ? "" : "&service_id=" + serviceId));
+        assertThat(response.status()).as("checks: %s", response).isEqualTo(200);
+        return response.json();
+    }
+
+    public boolean isConnected(String tunnelId) {
         return server.registry().isConnected(tunnelId);
     }
 
     /** Starts one of our tunnel clients against this server. */
-    TunnelClient startClient(String token) {
+    public TunnelClient startClient(String token) {
         TunnelClient client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + tunnelPort), token)
                 .withShutdownGrace(Duration.ZERO));
         clients.add(client);
         client.start();
+        return client;
+    }
+
+    /** Starts one of our tunnel clients and waits until the server has it. */
+    public TunnelClient connect(String tunnelId, String token) {
+        TunnelClient client = startClient(token);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> isConnected(tunnelId));
         return client;
     }
 

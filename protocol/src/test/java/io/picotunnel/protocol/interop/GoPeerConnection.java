@@ -1,0 +1,125 @@
+package io.picotunnel.protocol.interop;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxRole;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.testkit.GoPeer;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Our {@link YamuxSession} in one role over a loopback TCP connection to the Go peer (hashicorp/yamux) in the
+ * other role, both sides ready. Closing it stops the peer, the connection, our listener and the event loop.
+ */
+final class GoPeerConnection implements AutoCloseable {
+
+    private final EventLoopGroup group;
+    private Channel server;
+    private Channel channel;
+    private GoPeer peer;
+
+    private GoPeerConnection(String threadName) {
+        group = Transport.newEventLoopGroup(1, threadName);
+    }
+
+    /**
+     * Connects our session in role {@code ours}, serving the streams the peer opens with {@code inboundStreams}, to
+     * a Go peer started with {@code peerArgs} on top of its role and address.
+     */
+    static GoPeerConnection open(YamuxRole ours, String threadName, ChannelHandler inboundStreams, String... peerArgs) {
+        GoPeerConnection connection = new GoPeerConnection(threadName);
+        try {
+            connection.connect(ours, inboundStreams, List.of(peerArgs));
+            return connection;
+        } catch (RuntimeException | Error e) {
+            connection.close();
+            throw e;
+        }
+    }
+
+    private void connect(YamuxRole ours, ChannelHandler inboundStreams, List<String> peerArgs) {
+        try {
+            if (ours == YamuxRole.CLIENT) {
+                peer = startPeer("server", "127.0.0.1:0", peerArgs);
+                String[] address = peer.awaitListening().split(":");
+                channel = new Bootstrap().group(group).channel(Transport.socketChannel())
+                        .handler(session(ours, inboundStreams))
+                        .connect(address[0], Integer.parseInt(address[1])).sync().channel();
+            } else {
+                CompletableFuture<Channel> accepted = new CompletableFuture<>();
+                server = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                        .childHandler(new ChannelInitializer<>() {
+                            @Override
+                            protected void initChannel(Channel ch) {
+                                ch.pipeline().addLast(new YamuxSession(ours, YamuxConfig.defaults(), inboundStreams));
+                                accepted.complete(ch);
+                            }
+                        })
+                        .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+                int port = ((InetSocketAddress) server.localAddress()).getPort();
+                peer = startPeer("client", "127.0.0.1:" + port, peerArgs);
+                channel = accepted.get(30, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            throw new AssertionError("cannot connect to the Go peer: " + e + (peer == null ? "" : "\n" + peer.stderr()), e);
+        }
+        peer.awaitLine("READY");
+    }
+
+    private static GoPeer startPeer(String role, String address, List<String> peerArgs) {
+        return GoPeer.start(Stream.concat(Stream.of("yamux", "-role", role, "-addr", address), peerArgs.stream())
+                .toArray(String[]::new));
+    }
+
+    private static ChannelInitializer<Channel> session(YamuxRole ours, ChannelHandler inboundStreams) {
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new YamuxSession(ours, YamuxConfig.defaults(), inboundStreams));
+            }
+        };
+    }
+
+    GoPeer peer() {
+        return peer;
+    }
+
+    /** Our end of the TCP connection. */
+    Channel channel() {
+        return channel;
+    }
+
+    YamuxSession session() {
+        return YamuxSession.of(channel);
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (peer != null) {
+                peer.close();
+            }
+            if (channel != null) {
+                channel.close().await(5, TimeUnit.SECONDS);
+            }
+            if (server != null) {
+                server.close().await(5, TimeUnit.SECONDS);
+            }
+            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
