@@ -32,7 +32,8 @@ import java.util.concurrent.TimeUnit;
         footerHeading = "%nEnvironment:%n",
         footer = {
             "  PICOTUNNEL_SERVER, PICOTUNNEL_TOKEN, PICOTUNNEL_INSECURE, PICOTUNNEL_ALLOW,",
-            "  PICOTUNNEL_SHUTDOWN_GRACE stand in for the flags of the same name; a flag wins."
+            "  PICOTUNNEL_SHUTDOWN_GRACE, PICOTUNNEL_MAX_STREAM_WINDOW, PICOTUNNEL_SESSION_WINDOW_BUDGET,",
+            "  PICOTUNNEL_MAX_STREAMS, PICOTUNNEL_TARGET_THREADS stand in for the flags of the same name; a flag wins."
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
@@ -82,6 +83,12 @@ public final class ClientMain implements Callable<Integer> {
             description = "Most open streams on the connection. Default: 65536.")
     String maxStreams;
 
+    @Option(names = "--target-threads", paramLabel = "N",
+            description = "Threads for the connections to targets. Default 0: the tunnel's own thread, fastest on"
+                    + " small machines (nothing handed between threads); N: a pool of N, for many busy targets on"
+                    + " many cores.")
+    String targetThreads;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -116,7 +123,7 @@ public final class ClientMain implements Callable<Integer> {
         try {
             config = ClientConfig.resolve(
                     new ClientConfig.Flags(server, token, insecure, allow, shutdownGrace, maxStreamWindow,
-                            sessionWindowBudget, maxStreams), env);
+                            sessionWindowBudget, maxStreams, targetThreads), env);
         } catch (ConfigException e) {
             PrintWriter err = spec.commandLine().getErr();
             err.println("picotunnel-client: " + e.getMessage());

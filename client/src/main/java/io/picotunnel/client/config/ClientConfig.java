@@ -20,7 +20,8 @@ public record ClientConfig(
         AllowList allow,
         Duration shutdownGrace,
         Duration dialTimeout,
-        SessionLimits limits) {
+        SessionLimits limits,
+        int targetThreads) {
 
     public static final String ENV_SERVER = "PICOTUNNEL_SERVER";
     public static final String ENV_TOKEN = "PICOTUNNEL_TOKEN";
@@ -30,6 +31,9 @@ public record ClientConfig(
     public static final String ENV_MAX_STREAM_WINDOW = "PICOTUNNEL_MAX_STREAM_WINDOW";
     public static final String ENV_SESSION_WINDOW_BUDGET = "PICOTUNNEL_SESSION_WINDOW_BUDGET";
     public static final String ENV_MAX_STREAMS = "PICOTUNNEL_MAX_STREAMS";
+    public static final String ENV_TARGET_THREADS = "PICOTUNNEL_TARGET_THREADS";
+    /** Most threads for target connections: more than any machine has cores to give them. */
+    public static final int MAX_TARGET_THREADS = 256;
 
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
     public static final Duration DEFAULT_DIAL_TIMEOUT = Duration.ofSeconds(10);
@@ -54,40 +58,47 @@ public record ClientConfig(
         if (dialTimeout.isNegative() || dialTimeout.isZero()) {
             throw new ConfigException("the dial timeout must be positive");
         }
+        if (targetThreads < 0 || targetThreads > MAX_TARGET_THREADS) {
+            throw new ConfigException("--target-threads must be 0 (the tunnel's own thread) to " + MAX_TARGET_THREADS);
+        }
     }
 
     /** A config with the defaults for everything but server and token. */
     public static ClientConfig of(ServerAddress server, String token) {
         return new ClientConfig(server, token, false, AllowList.ANY, DEFAULT_SHUTDOWN_GRACE, DEFAULT_DIAL_TIMEOUT,
-                SessionLimits.DEFAULTS);
+                SessionLimits.DEFAULTS, 0);
     }
 
     public ClientConfig withInsecure(boolean value) {
-        return new ClientConfig(server, token, value, allow, shutdownGrace, dialTimeout, limits);
+        return new ClientConfig(server, token, value, allow, shutdownGrace, dialTimeout, limits, targetThreads);
     }
 
     public ClientConfig withAllow(AllowList value) {
-        return new ClientConfig(server, token, insecure, value, shutdownGrace, dialTimeout, limits);
+        return new ClientConfig(server, token, insecure, value, shutdownGrace, dialTimeout, limits, targetThreads);
     }
 
     public ClientConfig withShutdownGrace(Duration value) {
-        return new ClientConfig(server, token, insecure, allow, value, dialTimeout, limits);
+        return new ClientConfig(server, token, insecure, allow, value, dialTimeout, limits, targetThreads);
     }
 
     public ClientConfig withDialTimeout(Duration value) {
-        return new ClientConfig(server, token, insecure, allow, shutdownGrace, value, limits);
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, value, limits, targetThreads);
+    }
+
+    public ClientConfig withTargetThreads(int value) {
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, limits, value);
     }
 
     public ClientConfig withLimits(SessionLimits value) {
-        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, value);
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, value, targetThreads);
     }
 
     /** Settings as given on the command line; null where the flag was not given. */
     public record Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace,
-                        String maxStreamWindow, String sessionWindowBudget, String maxStreams) {
+                        String maxStreamWindow, String sessionWindowBudget, String maxStreams, String targetThreads) {
 
         public Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace) {
-            this(server, token, insecure, allow, shutdownGrace, null, null, null);
+            this(server, token, insecure, allow, shutdownGrace, null, null, null, null);
         }
     }
 
@@ -123,8 +134,17 @@ public record ClientConfig(
             String[] names = {"--max-stream-window", "--session-window-budget", "--max-streams"};
             throw new ConfigException(names[e.which()] + ": " + e.getMessage());
         }
+        String threadsText = pick(flags.targetThreads(), env.get(ENV_TARGET_THREADS));
+        int targetThreads = 0;
+        if (threadsText != null) {
+            try {
+                targetThreads = Integer.parseInt(threadsText.strip());
+            } catch (NumberFormatException e) {
+                throw new ConfigException("--target-threads='" + threadsText + "' is not a whole number");
+            }
+        }
         return new ClientConfig(server, pick(flags.token(), env.get(ENV_TOKEN)), insecure, allow, grace,
-                DEFAULT_DIAL_TIMEOUT, limits);
+                DEFAULT_DIAL_TIMEOUT, limits, targetThreads);
     }
 
     private static String pick(String flag, String env) {
@@ -167,6 +187,7 @@ public record ClientConfig(
     @Override
     public String toString() {
         return "ClientConfig[server=" + server + ", token=<hidden>, insecure=" + insecure + ", allow=" + allow
-                + ", shutdownGrace=" + shutdownGrace + ", dialTimeout=" + dialTimeout + ", limits=" + limits + "]";
+                + ", shutdownGrace=" + shutdownGrace + ", dialTimeout=" + dialTimeout + ", limits=" + limits
+                + ", targetThreads=" + targetThreads + "]";
     }
 }

@@ -105,6 +105,21 @@ class ClientConfigTest {
     }
 
     @Test
+    void targetThreadsDefaultToTheTunnelsOwnAndComeFromFlagOrEnvironment() {
+        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null), Map.of()).targetThreads())
+                .isZero();
+        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
+                Map.of("PICOTUNNEL_TARGET_THREADS", "4")).targetThreads()).isEqualTo(4);
+        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, "2"),
+                Map.of("PICOTUNNEL_TARGET_THREADS", "4")).targetThreads()).as("the flag wins").isEqualTo(2);
+        for (String bad : new String[] {"-1", "257", "many"}) {
+            assertThatThrownBy(() -> ClientConfig.resolve(
+                    new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, bad), Map.of()))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("--target-threads");
+        }
+    }
+
+    @Test
     void toStringNeverShowsTheToken() {
         ClientConfig config = ClientConfig.of(ServerAddress.parse("h:1"), "s3cr3t-token-value");
 
@@ -118,13 +133,13 @@ class ClientConfigTest {
         assertThat(defaults.limits().yamux().windowAutoTuning()).isTrue();
 
         ClientConfig set = ClientConfig.resolve(
-                new ClientConfig.Flags("h:1", "t", null, null, null, "4MiB", null, null),
+                new ClientConfig.Flags("h:1", "t", null, null, null, "4MiB", null, null, null),
                 Map.of("PICOTUNNEL_MAX_STREAM_WINDOW", "1GiB", "PICOTUNNEL_SESSION_WINDOW_BUDGET", "32MiB",
                         "PICOTUNNEL_MAX_STREAMS", "70000"));
         assertThat(set.limits()).isEqualTo(new SessionLimits(4 << 20, 32L << 20, 70_000));
 
         assertThatThrownBy(() -> ClientConfig.resolve(
-                new ClientConfig.Flags("h:1", "t", null, null, null, "1KiB", null, null), Map.of()))
+                new ClientConfig.Flags("h:1", "t", null, null, null, "1KiB", null, null, null), Map.of()))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("--max-stream-window: it must be between 256KiB and 1GiB");
         assertThatThrownBy(() -> ClientConfig.resolve(

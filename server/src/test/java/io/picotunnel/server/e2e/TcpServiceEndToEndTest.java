@@ -93,6 +93,33 @@ class TcpServiceEndToEndTest {
     }
 
     @Test
+    void aClientWithTargetsOnThreadsOfTheirOwnRelaysConcurrentConnectionsByteExact() throws Exception {
+        JsonNode tunnel = testbed.createTunnel("pooled");
+        String pooledTunnel = tunnel.get("id").asText();
+        testbed.startClient(tunnel.get("token").asText(), config -> config.withTargetThreads(2));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(pooledTunnel));
+        int port = Ports.freePort();
+        testbed.createTcpService(pooledTunnel, port, echo.address());
+
+        // Every byte crosses from the tunnel's loop to a target's loop and back.
+        Transfers.Result bulk = Transfers.roundTrip(port, 16 * MiB, 3);
+        assertThat(bulk.receivedBytes()).isEqualTo(16 * MiB);
+        assertThat(bulk.receivedSha256()).isEqualTo(bulk.sentSha256());
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Transfers.Result>> results = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                long seed = i;
+                results.add(pool.submit(() -> Transfers.roundTrip(port, 256 * 1024 + seed, seed)));
+            }
+            for (int i = 0; i < results.size(); i++) {
+                Transfers.Result result = results.get(i).get(120, TimeUnit.SECONDS);
+                assertThat(result.receivedBytes()).as("connection %d", i).isEqualTo(256 * 1024 + i);
+                assertThat(result.receivedSha256()).as("connection %d", i).isEqualTo(result.sentSha256());
+            }
+        }
+    }
+
+    @Test
     void halfClosedConnectionStillReadsTheReply() throws IOException {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
             socket.setSoTimeout(20_000);

@@ -13,6 +13,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.UnaryOperator;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -123,8 +124,13 @@ public final class Testbed implements AutoCloseable {
 
     /** Starts one of our tunnel clients against this server. */
     public TunnelClient startClient(String token) {
-        TunnelClient client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + tunnelPort), token)
-                .withShutdownGrace(Duration.ZERO));
+        return startClient(token, UnaryOperator.identity());
+    }
+
+    /** As above, with client settings changed by {@code settings}. */
+    public TunnelClient startClient(String token, UnaryOperator<ClientConfig> settings) {
+        TunnelClient client = new TunnelClient(settings.apply(
+                ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + tunnelPort), token).withShutdownGrace(Duration.ZERO)));
         clients.add(client);
         client.start();
         return client;
