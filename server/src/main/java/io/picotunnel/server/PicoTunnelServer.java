@@ -17,6 +17,7 @@ import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.auth.OidcSettings;
 import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.AffinityEventLoopGroup;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.events.EventLog;
@@ -322,8 +323,10 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .build();
         httpProxy = proxy;
         running(proxy.upstreams());
+        // Visitors on the loop of the tunnel's client when all clients share one, else spread as usual.
+        EventLoopGroup visitorLoops = new AffinityEventLoopGroup(loops, channel -> registry.soleClientLoop());
         try {
-            httpsListener = running(tls.startHttps(config.httpsAddr().toBindAddress(), loops, new HttpPipelines() {
+            httpsListener = running(tls.startHttps(config.httpsAddr().toBindAddress(), visitorLoops, new HttpPipelines() {
                 @Override
                 public void initHttp1(ChannelPipeline pipeline, boolean https) {
                     proxy.initHttp1(pipeline, https);
@@ -338,7 +341,7 @@ public final class PicoTunnelServer implements AutoCloseable {
             throw StartupException.cannotBind(Setting.HTTPS_ADDR, config.httpsAddr(), e);
         }
         try {
-            httpListener = running(HttpListener.bind(config.httpAddr().toBindAddress(), loops, proxy,
+            httpListener = running(HttpListener.bind(config.httpAddr().toBindAddress(), visitorLoops, proxy,
                     connectionLimits("HTTP")));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

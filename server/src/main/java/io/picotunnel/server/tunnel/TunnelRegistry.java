@@ -170,6 +170,31 @@ public final class TunnelRegistry implements TunnelPresence {
         }
     }
 
+    /**
+     * The event loop of every connected client when they all share one (one tunnel with one client, the common
+     * case); null when none is connected or they are spread over several loops. A visitor of the HTTP(S) proxy,
+     * whose tunnel is known only once its request is read, is served on this loop when there is one: its
+     * requests then reach their streams without a hop between threads.
+     */
+    public EventLoop soleClientLoop() {
+        EventLoop sole = null;
+        for (List<Connection> list : connections.values()) {
+            for (Connection connection : list) {
+                Channel parent = connection.session().parent();
+                if (parent == null) {
+                    continue;
+                }
+                EventLoop loop = parent.eventLoop();
+                if (sole == null) {
+                    sole = loop;
+                } else if (sole != loop) {
+                    return null;
+                }
+            }
+        }
+        return sole;
+    }
+
     /** Every client connection of every tunnel. */
     public List<Connection> allConnections() {
         List<Connection> all = new ArrayList<>();

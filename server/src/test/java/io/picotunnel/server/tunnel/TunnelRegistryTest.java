@@ -209,4 +209,20 @@ class TunnelRegistryTest {
         openDirectly(first, 1);
         assertThat(registry.loopOfNextStream(TUNNEL)).isSameAs(secondLoop);
     }
+
+    @Test
+    void soleClientLoopIsNamedOnlyWhileEveryClientSharesOneLoop() throws Exception {
+        assertThat(registry.soleClientLoop()).as("no client").isNull();
+        TunnelRegistry.Connection first = connectClient(YamuxConfig.defaults());
+        assertThat(registry.soleClientLoop()).isSameAs(first.session().parent().eventLoop());
+
+        TunnelRegistry.Connection second = connectClient(YamuxConfig.defaults());
+        assertThat(second.session().parent().eventLoop()).as("precondition: another loop")
+                .isNotSameAs(first.session().parent().eventLoop());
+        assertThat(registry.soleClientLoop()).as("clients on two loops").isNull();
+
+        second.session().parent().close().sync();
+        await().atMost(5, TimeUnit.SECONDS).until(() -> registry.connections(TUNNEL).size() == 1);
+        assertThat(registry.soleClientLoop()).isSameAs(first.session().parent().eventLoop());
+    }
 }
