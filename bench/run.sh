@@ -179,7 +179,7 @@ note() { echo "# note: $*" >>"$notes"; log "note: $*"; }
 read -r -a port <<<"$(python3 -c '
 import socket
 socks = []
-for _ in range(28):
+for _ in range(29):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))')"
 api_a=${port[0]} tunnel_a=${port[1]} http_a=${port[2]} https_a=${port[3]}
@@ -188,7 +188,7 @@ iperf_port=${port[8]} nginx_target=${port[9]} nginx_proxy=${port[10]} ssh_port=$
 svc_iperf_ws=${port[13]} svc_iperf_wss=${port[14]} svc_http_tcp=${port[15]} svc_rtt=${port[16]}
 svc_idle=${port[17]} svc_delay=${port[18]} holder=${port[19]} echo_port=${port[20]}
 relay_plain=${port[21]} relay_tunnel=${port[22]}
-api_c=${port[23]} tunnel_c=${port[24]} http_c=${port[25]} https_c=${port[26]}
+api_c=${port[23]} tunnel_c=${port[24]} http_c=${port[25]} https_c=${port[26]} ssh_rtt=${port[27]}
 checks_warmup=$((checks_calls / 4 > 20 ? checks_calls / 4 : 20))
 
 if [ "$from_target" = 1 ]; then
@@ -256,7 +256,7 @@ EOF
   wait_for "sshd on :$ssh_port" 20 "$spawned" listening "$ssh_port" || return 1
   spawn ssh-R ssh -F /dev/null -N -T -i "$d/user_key" -p "$ssh_port" -o BatchMode=yes \
     -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ExitOnForwardFailure=yes -o LogLevel=ERROR \
-    -R "127.0.0.1:$ssh_fwd:127.0.0.1:$iperf_port" "$(id -un)@127.0.0.1"
+    -R "127.0.0.1:$ssh_fwd:127.0.0.1:$iperf_port" -R "127.0.0.1:$ssh_rtt:127.0.0.1:$echo_port" "$(id -un)@127.0.0.1"
   wait_for "ssh -R on :$ssh_fwd" 20 "$spawned" listening "$ssh_fwd"
 }
 
@@ -467,10 +467,10 @@ stop "$client_wss"
 stop "$server_wss"
 
 log "64 B round trips: direct and through a tcp service"
-if tool rtt --echo-port "$echo_port" --path "direct=$echo_port" --path "tunnel=$svc_rtt" \
+if tool rtt --echo-port "$echo_port" --path "direct=$echo_port" --path "ssh=$ssh_rtt" --path "tunnel=$svc_rtt" \
     --samples "$rtt_samples" --warmup "$rtt_warmup" --limit-s 30 >"$work/rtt.out" 2>>"$work/logs/rtt.log"; then
   cat "$work/rtt.out" >>"$results"
-  tail -n 2 "$work/logs/rtt.log" >&2
+  tail -n 3 "$work/logs/rtt.log" >&2
 else
   log "round trips failed: $(tail -n 3 "$work/logs/rtt.log")"
 fi

@@ -136,9 +136,9 @@ public final class GoalTable {
             row("idle connections, server RSS after GC (KiB each)", "idle_server_kib", new ValueAtMost(8, "KiB")),
             row("idle connections, client RSS after GC (KiB each)", "idle_client_kib", new ValueAtMost(8, "KiB")),
             row("64 B round trip, tcp service p50 (us)", "rtt_tunnel_p50_us", new AtMost(2, "direct"),
-                    new Baseline("direct", "rtt_direct_p50_us")),
+                    new Baseline("direct", "rtt_direct_p50_us"), new Baseline("ssh -R", "rtt_ssh_p50_us")),
             row("64 B round trip, tcp service p99 (us)", "rtt_tunnel_p99_us", new AtMost(3, "direct"),
-                    new Baseline("direct", "rtt_direct_p99_us"))),
+                    new Baseline("direct", "rtt_direct_p99_us"), new Baseline("ssh -R", "rtt_ssh_p99_us"))),
             checksApiRows("GET checks?limit=100", "api_checks_100"),
             checksApiRows("GET checks?limit=1000", "api_checks_1000"),
             checksApiRows("GET stats", "api_stats")).flatMap(List::stream).toList();
