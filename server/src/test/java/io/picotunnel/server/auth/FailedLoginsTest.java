@@ -1,38 +1,16 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 class FailedLoginsTest {
 
-    /** A clock the test moves by hand. */
-    private static final class ManualClock extends Clock {
-        Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
-    private final ManualClock clock = new ManualClock();
+    private final ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
     private final FailedLogins failures = new FailedLogins("test", new FailedLogins.Policy(3, Duration.ofSeconds(1),
             Duration.ofSeconds(5), Duration.ofMinutes(15)), clock);
 
@@ -46,7 +24,7 @@ class FailedLoginsTest {
 
         Duration[] expected = {Duration.ofSeconds(2), Duration.ofSeconds(4), Duration.ofSeconds(5), Duration.ofSeconds(5)};
         for (Duration wait : expected) {
-            clock.now = clock.now.plus(failures.retryAfter("10.0.0.1"));
+            clock.advance(failures.retryAfter("10.0.0.1"));
             assertThat(failures.retryAfter("10.0.0.1")).isZero();
             failures.failed("10.0.0.1", "x");
             assertThat(failures.retryAfter("10.0.0.1")).isEqualTo(wait);
@@ -59,7 +37,7 @@ class FailedLoginsTest {
         for (int i = 0; i < 3; i++) {
             failures.failed("10.0.0.1", "x");
         }
-        clock.now = clock.now.plus(Duration.ofMinutes(16));
+        clock.advance(Duration.ofMinutes(16));
         failures.failed("10.0.0.1", "x");
         assertThat(failures.retryAfter("10.0.0.1")).as("counting starts again").isZero();
 

@@ -1,6 +1,7 @@
 package io.picotunnel.server.auth;
 
 import io.picotunnel.server.store.Database;
+import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -9,10 +10,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -23,12 +22,12 @@ class SessionStoreTest {
     @TempDir
     Path dir;
     private Database db;
-    private MutableClock clock;
+    private ManualClock clock;
 
     @BeforeEach
     void setUp() throws Exception {
         db = Database.open(dir.resolve("picotunnel.db"));
-        clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+        clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
     }
 
     @AfterEach
@@ -123,33 +122,5 @@ class SessionStoreTest {
         String fresh = store.create("new", "token", null);
         assertThat(store.deleteExpired()).isEqualTo(1);
         assertThat(store.find(fresh)).isPresent();
-    }
-
-    /** A clock the test moves by hand. */
-    static final class MutableClock extends Clock {
-        private Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }

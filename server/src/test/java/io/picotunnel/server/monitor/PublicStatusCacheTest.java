@@ -3,17 +3,15 @@ package io.picotunnel.server.monitor;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.server.store.Store;
+import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,7 +26,7 @@ class PublicStatusCacheTest {
 
     private Store store;
     private CheckStore checks;
-    private MovableClock clock;
+    private ManualClock clock;
     private PublicStatus status;
     private Subject tunnel;
 
@@ -36,7 +34,7 @@ class PublicStatusCacheTest {
     void open() {
         store = Store.open(dataDir);
         checks = new CheckStore(store.database());
-        clock = new MovableClock(Instant.parse("2026-11-30T12:00:00Z"));
+        clock = new ManualClock(Instant.parse("2026-11-30T12:00:00Z"));
         status = new PublicStatus(store, checks, new Stats(checks, clock), clock);
         tunnel = Subject.tunnel(store.createTunnel("shown").id());
         status.setPublic(tunnel.tunnelId(), true);
@@ -77,33 +75,5 @@ class PublicStatusCacheTest {
 
         status.setPublic(tunnel.tunnelId(), true);
         assertThat(JSON.readTree(status.body())).hasSize(1);
-    }
-
-    /** A clock the test moves by hand. */
-    private static final class MovableClock extends Clock {
-        private Instant now;
-
-        MovableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }
