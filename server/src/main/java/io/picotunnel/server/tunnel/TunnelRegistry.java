@@ -94,9 +94,14 @@ public final class TunnelRegistry implements TunnelPresence {
             return parent != null && parent.isActive() && !session.isGoingAway();
         }
 
-        boolean runsOn(EventLoop loop) {
+        /** The event loop of the client's connection (and of its streams); null before it has one. */
+        EventLoop loop() {
             Channel parent = session.parent();
-            return parent != null && parent.eventLoop() == loop;
+            return parent == null ? null : parent.eventLoop();
+        }
+
+        boolean runsOn(EventLoop loop) {
+            return loop() == loop;
         }
 
         int load() {
@@ -119,6 +124,8 @@ public final class TunnelRegistry implements TunnelPresence {
 
     /** Per tunnel, its connections in the order they came; each list is immutable and replaced as a whole. */
     private final Map<String, List<Connection>> connections = new ConcurrentHashMap<>();
+    /** See {@link #soleClientLoop()}. */
+    private volatile EventLoop soleClientLoop;
     private final Map<String, Instant> lastSeen = new ConcurrentHashMap<>();
     private final AtomicInteger rotation = new AtomicInteger();
     private final List<ClientListener> listeners = new CopyOnWriteArrayList<>();
@@ -148,6 +155,7 @@ public final class TunnelRegistry implements TunnelPresence {
             return List.copyOf(next);
         });
         lastSeen.put(tunnelId, connection.connectedAt());
+        refreshSoleClientLoop();
         listeners.forEach(listener -> listener.clientConnected(tunnelId, connection.describe()));
         return connection;
     }
@@ -165,6 +173,7 @@ public final class TunnelRegistry implements TunnelPresence {
             return next.isEmpty() ? null : List.copyOf(next);
         });
         if (removed[0]) {
+            refreshSoleClientLoop();
             lastSeen.put(connection.tunnelId(), clock.instant());
             listeners.forEach(listener -> listener.clientLeft(connection.tunnelId(), connection.describe()));
         }
@@ -174,17 +183,26 @@ public final class TunnelRegistry implements TunnelPresence {
      * The event loop of every connected client when they all share one (one tunnel with one client, the common
      * case); null when none is connected or they are spread over several loops. A visitor of the HTTP(S) proxy,
      * whose tunnel is known only once its request is read, is served on this loop when there is one: its
-     * requests then reach their streams without a hop between threads.
+     * requests then reach their streams without a hop between threads. Kept up to date as clients come and go,
+     * so that an accepted visitor costs a field read, not a walk over every client.
      */
     public EventLoop soleClientLoop() {
+        return soleClientLoop;
+    }
+
+    /** Synchronized: a register and an unregister at once must not leave the older answer. */
+    private synchronized void refreshSoleClientLoop() {
+        soleClientLoop = findSoleClientLoop();
+    }
+
+    private EventLoop findSoleClientLoop() {
         EventLoop sole = null;
         for (List<Connection> list : connections.values()) {
             for (Connection connection : list) {
-                Channel parent = connection.session().parent();
-                if (parent == null) {
+                EventLoop loop = connection.loop();
+                if (loop == null) {
                     continue;
                 }
-                EventLoop loop = parent.eventLoop();
                 if (sole == null) {
                     sole = loop;
                 } else if (sole != loop) {
@@ -257,8 +275,7 @@ public final class TunnelRegistry implements TunnelPresence {
      */
     public EventLoop loopOfNextStream(String tunnelId) {
         Connection next = leastLoaded(tunnelId, Set.of(), null, false);
-        Channel parent = next == null ? null : next.session().parent();
-        return parent == null ? null : parent.eventLoop();
+        return next == null ? null : next.loop();
     }
 
     /**
