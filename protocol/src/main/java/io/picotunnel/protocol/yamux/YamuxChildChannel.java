@@ -101,6 +101,12 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private ChannelPromise finPromise;
     private boolean finReceived;
     private boolean readRequested;
+    /**
+     * A read() served during the session's read batch stays open until the batch ends, as a socket's read takes
+     * every byte at hand: frames of the same batch go to the reader as they arrive instead of waiting (copied)
+     * for the read() that the reader's channelReadComplete would ask for.
+     */
+    private boolean readOpenForBatch;
     private boolean delivering;
     private boolean readCompletePending;
     private boolean readCompleteQueued;
@@ -372,7 +378,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             return;
         }
         noteProgress();
-        boolean deliverNow = inbound.isEmpty() && !delivering && (readRequested || config.isAutoRead());
+        boolean deliverNow = inbound.isEmpty() && !delivering && readerWants();
         inboundBytes += data.readableBytes();
         if (deliverNow) {
             inbound.add(data);
@@ -457,6 +463,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     /** Called by the session at the end of its read batch. */
     void fireReadCompleteIfPending() {
         readCompleteQueued = false;
+        readOpenForBatch = false;
         if (readCompletePending) {
             // Through the delivery loop: a reader that asks for more from channelReadComplete is served by the
             // loop, not by a nested call.
@@ -606,10 +613,11 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         delivering = true;
         try {
             while (true) {
-                while (open && (readRequested || config.isAutoRead()) && !inbound.isEmpty()) {
-                    // As a socket with autoRead off: one read() delivers one buffer; a read() from the handler
-                    // (even inside channelRead) asks for the next one.
+                while (open && readerWants() && !inbound.isEmpty()) {
+                    // As a socket with autoRead off: one read() delivers what is at hand (one buffer outside the
+                    // session's read batch); a read() from the handler (even inside channelRead) asks for more.
                     readRequested = false;
+                    readOpenForBatch = session.inReadLoop();
                     ByteBuf data = inbound.poll();
                     inboundBytes -= data.readableBytes();
                     if (inbound.isEmpty()) {
@@ -643,6 +651,10 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             delivering = false;
         }
         maybeDeliverEof();
+    }
+
+    private boolean readerWants() {
+        return readRequested || readOpenForBatch || config.isAutoRead();
     }
 
     private void maybeDeliverEof() {

@@ -226,6 +226,37 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void framesOfOneReadBatchReachAReaderThatAskedOnceBeforeItsReadComplete() {
+        // The relay reads again only from channelReadComplete. Frames arriving in the same batch as the one its
+        // read() took go to it at once, as a socket's read takes every byte at hand, instead of waiting (copied)
+        // for the next read().
+        List<String> events = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        peer = serverWithManualReader(noKeepAlive(), streams, new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                events.add(((ByteBuf) msg).toString(StandardCharsets.UTF_8).substring(0, 1));
+                ((ByteBuf) msg).release();
+            }
+
+            @Override
+            public void channelReadComplete(ChannelHandlerContext ctx) {
+                events.add("complete");
+                ctx.read();
+            }
+        });
+        peer.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        streams.get(0).read();
+        int size = YamuxChildChannel.COALESCE_LIMIT;
+        peer.send(YamuxFrame.data(0, 1, text("a".repeat(size))), YamuxFrame.data(0, 1, text("b".repeat(size))),
+                YamuxFrame.data(0, 1, text("c".repeat(size))));
+        assertThat(events).containsExactly("a", "b", "c", "complete");
+        peer.send(YamuxFrame.data(0, 1, text("d".repeat(size))));
+        assertThat(events).as("the read() from channelReadComplete serves the next batch")
+                .containsExactly("a", "b", "c", "complete", "d", "complete");
+    }
+
+    @Test
     void tinyFramesWaitingForTheReaderAreCoalesced() {
         List<ByteBuf> delivered = new CopyOnWriteArrayList<>();
         List<Channel> streams = new CopyOnWriteArrayList<>();
