@@ -15,17 +15,17 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 /**
- * The Netty transport: NIO, or epoll with {@code -Dpicotunnel.epoll=true} where the native library loads.
+ * The Netty transport: epoll where its native library loads (Linux), NIO elsewhere or with
+ * {@code -Dpicotunnel.epoll=false}.
  *
- * <p>NIO is the default because Netty 4.2's epoll transport (seen in 4.2.18 to 4.2.20) breaks half-closed
- * sockets: once a socket's input has ended and it has no interest left, {@code EpollIoHandler} removes the
- * fd from epoll but keeps its registration marked as added, so the next write that has to wait for
- * EPOLLOUT fails with {@code epoll_ctl(..) failed with error(-2)} and Netty shuts the output down, cutting
- * the data short. A relay with half-close under backpressure hits it every time (see RelayTest).
+ * <p>Netty 4.2's epoll transport (seen in 4.2.18 to 4.2.20) breaks half-closed sockets unless they keep an
+ * interest registered: {@link io.netty.channel.epoll.HalfClosedEpollChannels} does that for every socket a
+ * {@code Relay} keeps half-closed (RelayTest fails without it).
  */
 public final class Transport {
 
-    private static final boolean EPOLL = Boolean.getBoolean("picotunnel.epoll") && Epoll.isAvailable();
+    private static final boolean EPOLL =
+            Boolean.parseBoolean(System.getProperty("picotunnel.epoll", "true")) && Epoll.isAvailable();
 
     private Transport() {
     }

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
@@ -62,6 +63,7 @@ public final class Relay {
             channel.config().setAutoRead(false);
             if (channel instanceof DuplexChannel) {
                 channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+                HalfClosedEpollChannels.keepRegistered(channel);
             }
         }
         a.pipeline().addLast(HANDLER_NAME, relay.sideA);

@@ -1,11 +1,14 @@
 package io.picotunnel.server.net;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,8 +16,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -127,10 +132,19 @@ public final class ConnectionLimits {
         return (head + body).getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** Answers (or not) and closes a refused connection, reading nothing. */
+    /**
+     * Answers (or not) and closes a refused connection. After an answer it reads and drops what the client still
+     * sends (its request, at most {@link #LINGER_BYTES}) until it closes or {@link #LINGER} passes, as nginx's
+     * lingering close: closing with the request unread would send a reset, and a reset arriving before the client
+     * read the answer discards it.
+     */
     private static final class Refuse extends ChannelInboundHandlerAdapter {
+        private static final Duration LINGER = Duration.ofSeconds(1);
+        private static final int LINGER_BYTES = 64 * 1024;
+
         private final byte[] answer;
         private boolean done;
+        private long dropped;
 
         Refuse(byte[] answer) {
             this.answer = answer;
@@ -155,14 +169,38 @@ public final class ConnectionLimits {
             done = true;
             if (answer == null) {
                 ctx.close();
-            } else {
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(answer)).addListener(ChannelFutureListener.CLOSE);
+                return;
             }
+            Channel channel = ctx.channel();
+            channel.config().setAutoRead(true);
+            ScheduledFuture<?> linger = ctx.executor().schedule(() -> ctx.close(), LINGER.toMillis(),
+                    TimeUnit.MILLISECONDS);
+            channel.closeFuture().addListener(f -> linger.cancel(false));
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(answer)).addListener(written -> {
+                if (!written.isSuccess()) {
+                    ctx.close();
+                } else if (channel instanceof DuplexChannel duplex) {
+                    duplex.shutdownOutput();
+                } else {
+                    ctx.close();
+                }
+            });
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof ByteBuf buf) {
+                dropped += buf.readableBytes();
+            }
             ReferenceCountUtil.release(msg);
+            if (dropped > LINGER_BYTES) {
+                ctx.close();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
         }
     }
 }

@@ -1,0 +1,45 @@
+package io.netty.channel.epoll;
+
+import io.netty.channel.Channel;
+
+import java.io.IOException;
+
+/**
+ * Works around a defect of Netty 4.2's epoll transport (seen in 4.2.18 to 4.2.20) for sockets that stay open
+ * half-closed: once a socket's input has ended and it has no interest left, {@code EpollIoHandler} removes the fd
+ * from epoll but keeps its registration marked as added, so the next write that must wait for EPOLLOUT fails with
+ * {@code epoll_ctl(..) failed with error(-2)} and the data is cut short.
+ *
+ * <p>Asking for EPOLLERR keeps the interest set from ever becoming empty, so the fd stays in epoll. It changes
+ * nothing else: the kernel reports EPOLLERR whether it is asked for or not. In Netty's package because
+ * {@link AbstractEpollChannel#setFlag} is not public.
+ */
+public final class HalfClosedEpollChannels {
+
+    private HalfClosedEpollChannels() {
+    }
+
+    /** Keeps {@code channel} in epoll for its whole life, if it is an epoll channel; on its event loop. */
+    public static void keepRegistered(Channel channel) {
+        if (!(channel instanceof AbstractEpollChannel epoll)) {
+            return;
+        }
+        if (epoll.eventLoop().inEventLoop()) {
+            askForErrors(epoll);
+        } else {
+            epoll.eventLoop().execute(() -> askForErrors(epoll));
+        }
+    }
+
+    private static void askForErrors(AbstractEpollChannel channel) {
+        if (!channel.isOpen()) {
+            return;
+        }
+        try {
+            channel.setFlag(Native.EPOLLERR);
+        } catch (IOException e) {
+            // The fd is failing; the channel's next operation reports it.
+            channel.pipeline().fireExceptionCaught(e);
+        }
+    }
+}
