@@ -27,6 +27,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.Executor;
 
 /**
@@ -221,10 +222,19 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         if (cause instanceof ConnectTimeoutException) {
             return ResetReason.TARGET_TIMEOUT;
         }
-        if (cause instanceof ConnectException) {
+        if (cause instanceof ConnectException && !resetAfterAccepting(cause)) {
             return ResetReason.TARGET_REFUSED;
         }
         return ResetReason.NONE;
+    }
+
+    /**
+     * The epoll transport reports a target that accepted and reset at once as a failed connect ("finishConnect(..)
+     * failed: Connection reset by peer"); NIO as a connection that ends with a reset. Either way it did not refuse.
+     */
+    private static boolean resetAfterAccepting(Throwable cause) {
+        String message = cause.getMessage();
+        return message != null && message.toLowerCase(Locale.ROOT).contains("connection reset");
     }
 
     static String describe(Throwable cause) {

@@ -13,6 +13,7 @@ import io.picotunnel.protocol.stream.StreamHeaderDecoder;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
+import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.SilentListener;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -99,6 +101,16 @@ class TargetDialerResetReasonTest {
                 assertThat(awaitReset(new DataInputStream(server.getInputStream()))).isZero();
             }
         }
+    }
+
+    @Test
+    void aConnectFailingWithAResetIsNotCountedAsARefusal() {
+        // What the epoll transport reports when the target accepted and reset before the connect was seen complete.
+        assertThat(TargetDialer.reasonOf(new ConnectException("finishConnect(..) failed: Connection reset by peer")))
+                .isEqualTo(ResetReason.NONE);
+        assertThat(TargetDialer.reasonOf(new ConnectException("finishConnect(..) failed: Connection refused")))
+                .isEqualTo(ResetReason.TARGET_REFUSED);
+        assertThat(TargetDialer.reasonOf(new ConnectException("Connection refused"))).isEqualTo(ResetReason.TARGET_REFUSED);
     }
 
     /** Our client's side: a yamux session in the client role whose streams get the client's real handlers. */
