@@ -16,7 +16,7 @@ usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S
                     [--keep-work]
   --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
                      the bench works, its numbers are rough
-  --idle N           idle connections opened through a tcp service (default 5000, quick 300)
+  --idle N           idle connections opened through a tcp service (default 10000, quick 300)
   --warmup-seconds S iperf3 through each tunnel before its first measured run, for the JVMs' compilers
                      (default 15, quick 0)
   --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
@@ -57,7 +57,7 @@ if [ "$quick" = 1 ]; then
   : "${checks_calls:=50}"
   iperf_omit=0 wrk_warm=0 delay_omit=0 rtt_warmup=200
 else
-  : "${idle_count:=5000}" "${warm_s:=15}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
+  : "${idle_count:=10000}" "${warm_s:=15}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
   : "${checks_calls:=200}"
   iperf_omit=2 wrk_warm=5 delay_omit=2 rtt_warmup=5000
 fi
