@@ -6,9 +6,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.client.config.AllowList;
@@ -126,6 +128,9 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         if (!stream.isActive()) {
             return;
         }
+        // The epoll transport reads a target's first bytes, and an end of input right after them, even with
+        // auto-read off: they wait here until the relay runs.
+        Hold targetHold = new Hold();
         dial = new Bootstrap()
                 .group(targets)
                 .channel(Transport.socketChannel())
@@ -133,13 +138,20 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
-                .handler(new ChannelInboundHandlerAdapter())
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel socket) {
+                        HalfClosedEpollChannels.keepRegistered(socket);
+                        socket.pipeline().addLast(targetHold);
+                    }
+                })
                 .connect(address);
         // The target's socket lives on a loop of its own; the stream's state is touched on the stream's loop.
-        dial.addListener((ChannelFuture connected) -> stream.eventLoop().execute(() -> onDialed(ctx, target, connected)));
+        dial.addListener((ChannelFuture connected) ->
+                stream.eventLoop().execute(() -> onDialed(ctx, target, connected, targetHold)));
     }
 
-    private void onDialed(ChannelHandlerContext ctx, HostPort target, ChannelFuture connected) {
+    private void onDialed(ChannelHandlerContext ctx, HostPort target, ChannelFuture connected, Hold targetHold) {
         Channel stream = ctx.channel();
         if (!connected.isSuccess()) {
             if (stream.isActive()) {
@@ -158,6 +170,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         ctx.pipeline().remove(this);
         Relay.start(stream, socket);
         early.release();
+        socket.eventLoop().execute(targetHold::release);
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.netty.channel.epoll;
 import io.netty.channel.Channel;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * Works around a defect of Netty 4.2's epoll transport (seen in 4.2.18 to 4.2.20) for sockets that stay open
@@ -19,7 +20,10 @@ public final class HalfClosedEpollChannels {
     private HalfClosedEpollChannels() {
     }
 
-    /** Keeps {@code channel} in epoll for its whole life, if it is an epoll channel; on its event loop. */
+    /**
+     * Keeps {@code channel} in epoll for its whole life, if it is an epoll channel; on its event loop. Call it when
+     * the channel is registered (in {@code initChannel}), before epoll can see its input end.
+     */
     public static void keepRegistered(Channel channel) {
         if (!(channel instanceof AbstractEpollChannel epoll)) {
             return;
@@ -37,8 +41,9 @@ public final class HalfClosedEpollChannels {
         }
         try {
             channel.setFlag(Native.EPOLLERR);
-        } catch (IOException e) {
-            // The fd is failing; the channel's next operation reports it.
+        } catch (IOException | UncheckedIOException e) {
+            // Too late: epoll already dropped the fd (input ended with nothing asked for). Say so rather than
+            // let the channel's next wait for EPOLLOUT fail silently.
             channel.pipeline().fireExceptionCaught(e);
         }
     }

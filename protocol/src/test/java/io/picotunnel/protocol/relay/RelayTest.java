@@ -11,6 +11,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.buffer.ByteBuf;
 import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.AfterEach;
@@ -65,18 +66,23 @@ class RelayTest {
                 .group(group)
                 .channel(Transport.serverSocketChannel())
                 .childOption(ChannelOption.AUTO_READ, false)
+                // As our listeners: what epoll reads before the relay runs (bytes, then the end of input) is held.
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.SO_RCVBUF, BUFFER)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel inbound) {
                         relayedChannels.add(inbound);
-                        connectTargetAndRelay(inbound);
+                        HalfClosedEpollChannels.keepRegistered(inbound);
+                        Hold hold = new Hold();
+                        inbound.pipeline().addLast(hold);
+                        connectTargetAndRelay(inbound, hold);
                     }
                 })
                 .bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
     }
 
-    private void connectTargetAndRelay(Channel inbound) {
+    private void connectTargetAndRelay(Channel inbound, Hold hold) {
         new Bootstrap()
                 .group(inbound.eventLoop())
                 .channel(Transport.socketChannel())
@@ -94,6 +100,7 @@ class RelayTest {
                         Channel outbound = ((ChannelFuture) connected).channel();
                         relayedChannels.add(outbound);
                         Relay.start(inbound, outbound);
+                        hold.release();
                     } else {
                         inbound.close();
                     }

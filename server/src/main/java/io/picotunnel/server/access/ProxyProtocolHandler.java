@@ -2,6 +2,7 @@ package io.picotunnel.server.access;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Hold;
@@ -97,6 +98,16 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
         super.channelReadComplete(ctx);
         if (reading && !ctx.channel().config().isAutoRead()) {
             ctx.read();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        super.userEventTriggered(ctx, evt);
+        if (evt == ChannelInputShutdownEvent.INSTANCE && reading) {
+            // The proxy ended its input before a whole header (tcp services allow half-closure): nothing follows.
+            reading = false;
+            ctx.close();
         }
     }
 

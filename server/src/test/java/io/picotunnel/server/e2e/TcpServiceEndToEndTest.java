@@ -75,6 +75,49 @@ class TcpServiceEndToEndTest {
     }
 
     @Test
+    void visitorsThatSendAndEndAtOnceGetTheirWholeAnswer() throws Exception {
+        // Bytes and FIN are queued before the server even accepts: the epoll transport reads both at once, before
+        // the stream is open; they must wait for the relay, not be dropped with the connection.
+        for (int i = 0; i < 20; i++) {
+            String text = "one-shot visitor " + i;
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
+                socket.setSoTimeout(10_000);
+                socket.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+                socket.shutdownOutput();
+                assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                        .as("visitor %d", i).isEqualTo(text);
+            }
+        }
+    }
+
+    @Test
+    void aTargetThatSpeaksAndClosesAtOnceIsReceivedWhole() throws Exception {
+        // Like a daytime or banner service: the target's bytes and its FIN arrive while the client is still
+        // finishing the dial, and must wait for the relay.
+        // The target closes first (resources close in reverse order), which ends the acceptor's accept().
+        try (ExecutorService acceptor = Executors.newSingleThreadExecutor();
+                java.net.ServerSocket target = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            acceptor.submit(() -> {
+                for (int i = 0; i < 20; i++) {
+                    try (Socket accepted = target.accept()) {
+                        accepted.getOutputStream().write(("banner " + i).getBytes(StandardCharsets.UTF_8));
+                    }
+                }
+                return null;
+            });
+            int port = Ports.freePort();
+            testbed.createTcpService(tunnelId, port, "127.0.0.1:" + target.getLocalPort());
+            for (int i = 0; i < 20; i++) {
+                try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                    socket.setSoTimeout(10_000);
+                    assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                            .as("visitor %d", i).isEqualTo("banner " + i);
+                }
+            }
+        }
+    }
+
+    @Test
     void twoHundredConcurrentConnectionsEachGetTheirOwnBytesBack() throws Exception {
         int connections = 200;
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {

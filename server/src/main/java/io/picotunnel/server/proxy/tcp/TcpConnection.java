@@ -42,16 +42,20 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         Channel socket = ctx.channel();
         ctx.pipeline().remove(this);
-        // What a front proxy sent after its PROXY header waits here until the relay runs.
+        // What a front proxy sent after its PROXY header waits here until the relay runs. Without one the visitor's
+        // own bytes wait in a hold too: the epoll transport reads them, and an end of input that follows at once,
+        // even with auto-read off.
         Hold early = (Hold) socket.pipeline().get(ProxyProtocolHandler.HOLD_NAME);
+        if (early == null) {
+            early = new Hold();
+            socket.pipeline().addLast(ProxyProtocolHandler.HOLD_NAME, early);
+        }
         InetAddress visitor = VisitorAddress.of(socket);
         boolean admitted = visitor == null ? service.access().equals(AccessPolicy.OPEN)
                 : access.admitsConnection(service.id(), service.access(), visitor);
         if (!admitted) {
             // Refused before any stream is opened: the tunnel's client never hears of this connection.
-            if (early != null) {
-                early.discard();
-            }
+            early.discard();
             socket.close();
             return;
         }
@@ -63,13 +67,12 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
             socket.close();
             return;
         }
+        Hold held = early;
         TcpStreamBridge.connect(registry, service.tunnelId(), header, socket).addListener(relaying -> {
-            if (early != null) {
-                if (relaying.isSuccess()) {
-                    early.release();
-                } else {
-                    early.discard();
-                }
+            if (relaying.isSuccess()) {
+                held.release();
+            } else {
+                held.discard();
             }
             if (!relaying.isSuccess()) {
                 LOG.debug("tcp service {}: closing connection from {}: {}", service.id(), socket.remoteAddress(),

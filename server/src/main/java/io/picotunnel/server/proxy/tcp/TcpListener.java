@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -151,6 +152,8 @@ final class TcpListener {
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.AUTO_READ, false)
+                // A visitor's end of input is held with its bytes until the relay passes it on (TcpConnection).
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
@@ -159,6 +162,7 @@ final class TcpListener {
                         if (!limits.admit(channel, false)) {
                             return;
                         }
+                        HalfClosedEpollChannels.keepRegistered(channel);
                         connections.add(channel);
                         traffic.opened();
                         channel.closeFuture().addListener(closed -> traffic.closed());
