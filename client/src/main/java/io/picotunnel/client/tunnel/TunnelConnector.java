@@ -19,6 +19,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakeException;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
@@ -26,6 +28,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSpec;
@@ -79,13 +82,19 @@ final class TunnelConnector {
         if (hostname != null) {
             headers.set(ClientIdentity.HOSTNAME_HEADER, hostname);
         }
+        // A peer such as hashicorp/yamux writes a Data frame as large as the window we granted in one message.
+        int maxFramePayload = Math.max(WebSocketByteStreamCodec.MAX_ACCEPTED_FRAME_PAYLOAD,
+                yamuxConfig.maxDataFrame() + YamuxSpec.HEADER_LENGTH);
+        WebSocketDecoderConfig decoderConfig = WebSocketDecoderConfig.newBuilder()
+                .maxFramePayloadLength(maxFramePayload)
+                .expectMaskedFrames(false)
+                .allowExtensions(false)
+                .build();
         WebSocketClientProtocolConfig wsConfig = WebSocketClientProtocolConfig.newBuilder()
                 .webSocketUri(config.server().tunnelUri())
                 .subprotocol(SUBPROTOCOL)
                 .customHeaders(headers)
-                // A peer such as hashicorp/yamux writes a Data frame as large as the window we granted in one message.
-                .maxFramePayloadLength(Math.max(WebSocketByteStreamCodec.MAX_ACCEPTED_FRAME_PAYLOAD,
-                        yamuxConfig.maxDataFrame() + YamuxSpec.HEADER_LENGTH))
+                .maxFramePayloadLength(maxFramePayload)
                 .handshakeTimeoutMillis(HANDSHAKE_TIMEOUT.toMillis())
                 .generateOriginHeader(false)
                 .build();
@@ -106,7 +115,7 @@ final class TunnelConnector {
                                 new HttpClientCodec(),
                                 new HttpObjectAggregator(MAX_HANDSHAKE_RESPONSE),
                                 new WebSocketClientProtocolHandler(wsConfig),
-                                new UpgradeOutcome(ready));
+                                new UpgradeOutcome(ready, decoderConfig));
                     }
                 })
                 .connect(config.server().host(), config.server().port());
@@ -161,14 +170,19 @@ final class TunnelConnector {
     /** Waits for the end of the WebSocket upgrade, then puts the byte-stream codec and yamux on the pipeline. */
     private final class UpgradeOutcome extends ChannelInboundHandlerAdapter {
         private final Promise<Channel> ready;
+        private final WebSocketDecoderConfig decoderConfig;
 
-        UpgradeOutcome(Promise<Channel> ready) {
+        UpgradeOutcome(Promise<Channel> ready, WebSocketDecoderConfig decoderConfig) {
             this.ready = ready;
+            this.decoderConfig = decoderConfig;
         }
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
+                // Same checks as the handshaker's decoder, without copying payloads; bytes it holds are handed over.
+                ctx.pipeline().replace(WebSocketFrameDecoder.class, "ws-decoder",
+                        new StreamingWebSocketFrameDecoder(decoderConfig));
                 ctx.pipeline().addLast(new WebSocketByteStreamCodec(),
                         new YamuxSession(YamuxRole.CLIENT, yamuxConfig, streamHandler));
                 ctx.pipeline().remove(this);

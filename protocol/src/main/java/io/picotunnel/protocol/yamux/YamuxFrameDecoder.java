@@ -26,6 +26,9 @@ public final class YamuxFrameDecoder extends ByteToMessageDecoder {
             throw new IllegalArgumentException("maxDataLength must not be negative");
         }
         this.maxDataLength = maxDataLength;
+        // Reads (and the WebSocket decoder's payload pieces) end anywhere in a frame: a composite joins the rest of
+        // a frame to the next bytes without copying either, where merging would copy every byte read after it.
+        setCumulator(COMPOSITE_CUMULATOR);
     }
 
     @Override

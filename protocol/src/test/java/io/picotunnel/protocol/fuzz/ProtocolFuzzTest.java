@@ -6,12 +6,12 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
-import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamHeaderDecoder;
 import io.picotunnel.protocol.stream.StreamHeaderException;
+import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.yamux.YamuxFrame;
 import io.picotunnel.protocol.yamux.YamuxFrameDecoder;
@@ -114,8 +114,8 @@ class ProtocolFuzzTest {
                 .allowExtensions(false)
                 .closeOnProtocolViolation(false)
                 .build();
-        EmbeddedChannel channel = new EmbeddedChannel(new WebSocket13FrameDecoder(config), new WebSocketByteStreamCodec(),
-                new YamuxFrameDecoder(MAX_DATA));
+        EmbeddedChannel channel = new EmbeddedChannel(new StreamingWebSocketFrameDecoder(config),
+                new WebSocketByteStreamCodec(), new YamuxFrameDecoder(MAX_DATA));
         try {
             feed(input, channel, YamuxProtocolException.class, CorruptedWebSocketFrameException.class);
             drain(channel);

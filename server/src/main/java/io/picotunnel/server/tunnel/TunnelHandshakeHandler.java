@@ -20,11 +20,13 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketHandshakeException;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -232,7 +234,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         String hostname = headerText(request, HOSTNAME_HEADER, MAX_HOSTNAME_LENGTH);
         upgraded.addListener(f -> {
             if (f.isSuccess()) {
-                startSession(channel, tunnel.get(), token, version, hostname);
+                startSession(channel, decoderConfig, tunnel.get(), token, version, hostname);
             } else {
                 LOG.debug("{}: WebSocket upgrade failed: {}", channel.remoteAddress(), f.cause().toString());
                 channel.close();
@@ -240,13 +242,16 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
-    private void startSession(Channel channel, Tunnel tunnel, String token, String version, String hostname) {
+    private void startSession(Channel channel, WebSocketDecoderConfig decoderConfig, Tunnel tunnel, String token,
+            String version, String hostname) {
         cancelTimeout();
         if (!channel.isActive()) {
             return;
         }
         ChannelPipeline pipeline = channel.pipeline();
         pipeline.remove(this);
+        // Same checks as the handshaker's decoder, without copying payloads; bytes it already holds are handed over.
+        pipeline.replace(WebSocketFrameDecoder.class, "ws-decoder", new StreamingWebSocketFrameDecoder(decoderConfig));
         pipeline.addLast("ws-control", new WebSocketControlFrames());
         pipeline.addLast("ws-bytes", new WebSocketByteStreamCodec());
         YamuxSession session = new YamuxSession(YamuxRole.SERVER, config.yamux(), RefuseInboundStreams.INSTANCE);
