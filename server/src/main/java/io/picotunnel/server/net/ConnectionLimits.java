@@ -3,12 +3,9 @@ package io.picotunnel.server.net;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -134,9 +130,8 @@ public final class ConnectionLimits {
 
     /**
      * Answers (or not) and closes a refused connection. After an answer it reads and drops what the client still
-     * sends (its request, at most {@link #LINGER_BYTES}) until it closes or {@link #LINGER} passes, as nginx's
-     * lingering close: closing with the request unread would send a reset, and a reset arriving before the client
-     * read the answer discards it.
+     * sends (its request, at most {@link #LINGER_BYTES}) until it closes or {@link #LINGER} passes
+     * ({@link LingeringClose}).
      */
     private static final class Refuse extends ChannelInboundHandlerAdapter {
         private static final Duration LINGER = Duration.ofSeconds(1);
@@ -171,20 +166,7 @@ public final class ConnectionLimits {
                 ctx.close();
                 return;
             }
-            Channel channel = ctx.channel();
-            channel.config().setAutoRead(true);
-            ScheduledFuture<?> linger = ctx.executor().schedule(() -> ctx.close(), LINGER.toMillis(),
-                    TimeUnit.MILLISECONDS);
-            channel.closeFuture().addListener(f -> linger.cancel(false));
-            ctx.writeAndFlush(Unpooled.wrappedBuffer(answer)).addListener(written -> {
-                if (!written.isSuccess()) {
-                    ctx.close();
-                } else if (channel instanceof DuplexChannel duplex) {
-                    duplex.shutdownOutput();
-                } else {
-                    ctx.close();
-                }
-            });
+            LingeringClose.after(ctx.writeAndFlush(Unpooled.wrappedBuffer(answer)), LINGER);
         }
 
         @Override

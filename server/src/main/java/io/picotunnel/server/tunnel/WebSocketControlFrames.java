@@ -1,19 +1,18 @@
 package io.picotunnel.server.tunnel;
 
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.picotunnel.server.net.LingeringClose;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 /**
  * Answers WebSocket pings and the closing handshake on the tunnel connection; data frames pass on. A frame the
@@ -24,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketControlFrames.class);
-    private static final long LINGER_SECONDS = 5;
+    private static final Duration LINGER = Duration.ofSeconds(5);
 
     private boolean closing;
 
@@ -64,20 +63,10 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
             return;
         }
         closing = true;
-        Channel channel = ctx.channel();
         WebSocketCloseStatus status =
                 corrupt.closeStatus() != null ? corrupt.closeStatus() : WebSocketCloseStatus.PROTOCOL_ERROR;
-        // The status's own short reason: a control frame holds at most 125 bytes.
-        ctx.writeAndFlush(new CloseWebSocketFrame(status)).addListener(sent -> {
-            if (sent.isSuccess() && channel instanceof DuplexChannel duplex) {
-                duplex.shutdownOutput();
-            } else {
-                channel.close();
-            }
-        });
-        // The decoder discards everything after a violation; keep reading so the input drains until the peer
-        // closes, but never longer than the linger time.
-        channel.config().setAutoRead(true);
-        ctx.executor().schedule(() -> channel.close(), LINGER_SECONDS, TimeUnit.SECONDS);
+        // The status's own short reason: a control frame holds at most 125 bytes. The decoder discards what
+        // follows a violation, so the lingering reads drain it.
+        LingeringClose.after(ctx.writeAndFlush(new CloseWebSocketFrame(status)), LINGER);
     }
 }
