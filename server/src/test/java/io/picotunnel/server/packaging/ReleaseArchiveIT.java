@@ -107,6 +107,26 @@ class ReleaseArchiveIT {
     }
 
     @Test
+    void theClientRunsWithASmallHeapAndTrimmedNativeMemoryUnlessJavaOptsSaysOtherwise() throws Exception {
+        String flags = "-XX:+PrintCommandLineFlags -version";
+        Result client = run(List.of(links.resolve("picotunnel-client").toString()), Map.of("JAVA_OPTS", flags), work);
+        assertThat(client.exitCode()).as(client.output()).isZero();
+        assertThat(client.output()).contains("-XX:InitialHeapSize=33554432 ", "-XX:TrimNativeHeapInterval=1000 ",
+                "-XX:+UseSerialGC");
+
+        Result server = run(List.of(links.resolve("picotunnel-server").toString()), Map.of("JAVA_OPTS", flags), work);
+        assertThat(server.exitCode()).as(server.output()).isZero();
+        assertThat(server.output()).as("the server keeps the JVM's defaults")
+                .doesNotContain("-XX:InitialHeapSize=33554432 ", "TrimNativeHeapInterval", "UseSerialGC");
+
+        Result chosen = run(List.of(links.resolve("picotunnel-client").toString()),
+                Map.of("JAVA_OPTS", "-Xms64m -XX:TrimNativeHeapInterval=0 -XX:+UseParallelGC " + flags), work);
+        assertThat(chosen.exitCode()).as(chosen.output()).isZero();
+        assertThat(chosen.output()).contains("-XX:InitialHeapSize=67108864 ", "-XX:TrimNativeHeapInterval=0 ",
+                "-XX:+UseParallelGC").doesNotContain("UseSerialGC");
+    }
+
+    @Test
     void serverRunsThroughASymlinkOnTheBundledRuntimeAndExitsWith0OnSigterm() throws Exception {
         Path log = work.resolve("server.log");
         Process server = startServer(work.resolve("data"), Map.of(), log);
