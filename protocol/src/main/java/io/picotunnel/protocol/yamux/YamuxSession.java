@@ -96,6 +96,14 @@ public final class YamuxSession extends ChannelDuplexHandler {
         finishReadBatch();
     };
     private boolean flushPending;
+    private boolean flushScheduled;
+    private final Runnable scheduledFlush = () -> {
+        flushScheduled = false;
+        if (flushPending && !inReadLoop) {
+            flushPending = false;
+            ctx.flush();
+        }
+    };
     private ScheduledFuture<?> keepAliveTask;
     private boolean keepAliveOutstanding;
     private long keepAliveOpaque;
@@ -621,11 +629,31 @@ public final class YamuxSession extends ChannelDuplexHandler {
         return true;
     }
 
-    /** Flushes the parent now, or at the end of the current read batch. */
+    /**
+     * Flushes the parent at the end of the current read batch, or else once the event loop has handled the other
+     * sockets that were ready with this one: streams fed by many sockets of one loop (visitors, targets) share one
+     * write to the connection instead of one each. What made the parent unwritable goes out at once, so that bulk
+     * streams do not stop and resume at every write.
+     */
     void flushSoon() {
+        flushPending = true;
         if (inReadLoop) {
-            flushPending = true;
-        } else {
+            return;
+        }
+        if (!ctx.channel().isWritable()) {
+            flushPending = false;
+            ctx.flush();
+            return;
+        }
+        if (flushScheduled) {
+            return;
+        }
+        flushScheduled = true;
+        try {
+            ctx.executor().execute(scheduledFlush);
+        } catch (RejectedExecutionException e) {
+            flushScheduled = false;
+            flushPending = false;
             ctx.flush();
         }
     }

@@ -8,6 +8,8 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.net.Transport;
@@ -154,6 +156,46 @@ class YamuxSessionTest {
             assertThat(recorders.get(i).text()).isEqualTo("ping-" + i);
         }
         await().atMost(WAIT).until(() -> pair.server.activeStreams() == 0 && pair.client.activeStreams() == 0);
+    }
+
+    @Test
+    void writesOfManyStreamsInOneEventLoopTaskLeaveInOneFlushOfTheConnection() throws Exception {
+        pair = new SessionPair(config(), echoStreams(), null);
+        int count = 8;
+        List<StreamRecorder> recorders = new ArrayList<>();
+        List<YamuxStreamChannel> streams = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            recorders.add(new StreamRecorder());
+            streams.add(open(pair.client, recorders.get(i)));
+        }
+        List<Integer> writesPerFlush = new CopyOnWriteArrayList<>();
+        pair.clientParent.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+            private int writes;
+
+            @Override
+            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                writes++;
+                ctx.write(msg, promise);
+            }
+
+            @Override
+            public void flush(ChannelHandlerContext ctx) {
+                writesPerFlush.add(writes);
+                writes = 0;
+                ctx.flush();
+            }
+        });
+        // as when the loop reads requests from several visitors' sockets ready at once
+        pair.clientParent.eventLoop().execute(() -> {
+            for (int i = 0; i < count; i++) {
+                streams.get(i).writeAndFlush(Unpooled.copiedBuffer("request " + i, StandardCharsets.UTF_8));
+            }
+        });
+        await().atMost(WAIT).until(() -> recorders.stream().allMatch(r -> r.bytesRead.get() == "request 0".length()));
+        for (int i = 0; i < count; i++) {
+            assertThat(recorders.get(i).text()).isEqualTo("request " + i);
+        }
+        assertThat(writesPerFlush).as("frames per write to the connection").contains(count);
     }
 
     @Test
