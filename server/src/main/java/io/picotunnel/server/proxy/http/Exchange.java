@@ -260,6 +260,11 @@ final class Exchange {
         return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), RequestTarget.originForm(request.uri()), headers);
     }
 
+    /** The request asks to switch protocols: what the public side sends after it is not HTTP. */
+    boolean upgradeRequested() {
+        return upgradeRequested;
+    }
+
     /** Whether the request's body goes up now: the stream is open and the body not sent whole yet. */
     boolean takesRequestContent() {
         return upstream != null && !requestDone && !isOver() && phase != Phase.OPENING;

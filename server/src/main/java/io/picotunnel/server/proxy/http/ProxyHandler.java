@@ -1,6 +1,7 @@
 package io.picotunnel.server.proxy.http;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -41,10 +42,12 @@ import java.util.concurrent.TimeUnit;
  * (keep-alive). What is answered here instead is decided by {@link LocalAnswers}.
  *
  * <p>All state lives on this channel's event loop; the upstream stream's events are handed over to it.
- * Auto-read is off on both sides: the public side is read again only once the previous body chunk has
- * been written upstream and the stream is writable, the stream only once the previous response chunk has
- * been written to the public side and it is writable, so a slow side slows the other instead of filling
- * memory. Requests pipelined behind the current one wait, decoded but unread beyond one socket read.
+ * The stream is read only once the previous response chunk has been written to the public side and it is
+ * writable. The public side is read while what it sent can go on: it stops once two reads in a row left
+ * messages waiting (a body chunk the stream cannot take yet, requests pipelined behind the current one), and
+ * starts again when they have gone. Stopping only then, not after every request, spares two changes of the
+ * socket's epoll interest per request; a slow side still slows the other instead of filling memory. An upgrade
+ * request is read one socket read at a time: the bytes after the switch are not HTTP.
  */
 final class ProxyHandler extends ChannelDuplexHandler implements Exchange.PublicSide {
 
@@ -79,6 +82,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private boolean firstRequest = true;
     /** A whole request head came in the current read: what is left of it is no partial head. */
     private boolean headInThisRead;
+    /** Reads in a row that ended with messages waiting in {@link #pending}. */
+    private int readsLeavingBacklog;
 
     ProxyHandler(HttpProxy proxy, boolean https, boolean http2) {
         this.proxy = proxy;
@@ -129,6 +134,11 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     public void channelReadComplete(ChannelHandlerContext ctx) {
         boolean partialHead = !headInThisRead;
         headInThisRead = false;
+        if (pending.isEmpty()) {
+            readsLeavingBacklog = 0;
+        } else if (++readsLeavingBacklog >= 2) {
+            ctx.channel().config().setAutoRead(false);
+        }
         if (!http2 && !firstRequest && partialHead && state == State.AWAIT_REQUEST && pending.isEmpty()
                 && headerTimer == null) {
             headerTimer = ctx.executor().schedule(this::closeIfStillAwaiting, proxy.headerTimeout().toMillis(),
@@ -248,8 +258,16 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             case EXCHANGE -> exchange.takesRequestContent() && exchange.upstreamReady();
             default -> false;
         };
-        if (ready) {
+        if (!ready) {
+            return;
+        }
+        readsLeavingBacklog = 0;
+        ChannelConfig config = ctx.channel().config();
+        if (exchange != null && exchange.upgradeRequested()) {
+            config.setAutoRead(false);
             ctx.read();
+        } else if (!config.isAutoRead()) {
+            config.setAutoRead(true);
         }
     }
 
@@ -281,6 +299,9 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                 AccessHook.pass(request, service, pass);
                 exchange = new Exchange(this, proxy, https, http2,
                         visitor == null ? clientIp() : visitor.getHostAddress(), request, service);
+                if (exchange.upgradeRequested()) {
+                    ctx.channel().config().setAutoRead(false);
+                }
                 state = State.EXCHANGE;
                 exchange.open();
             }
