@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
@@ -55,11 +56,31 @@ class StreamingWebSocketFrameDecoderTest {
 
     /** Feeds {@code bytes} in pieces of the given sizes (cycled) and returns what the decoder passed on. */
     private static List<WebSocketFrame> decode(EmbeddedChannel channel, byte[] bytes, int... pieceSizes) {
+        return decode(channel, bytes, Piece.HEAP, pieceSizes);
+    }
+
+    /** How a piece arrives: on the heap, in direct memory (as socket reads give it), or as a composite of two. */
+    enum Piece {
+        HEAP, DIRECT, COMPOSITE;
+
+        ByteBuf of(byte[] bytes, int offset, int length) {
+            return switch (this) {
+                case HEAP -> Unpooled.buffer(length).writeBytes(bytes, offset, length);
+                case DIRECT -> Unpooled.directBuffer(length).writeBytes(bytes, offset, length);
+                case COMPOSITE -> Unpooled.compositeBuffer()
+                        .addComponent(true, Unpooled.directBuffer(length / 2).writeBytes(bytes, offset, length / 2))
+                        .addComponent(true, Unpooled.buffer(length - length / 2)
+                                .writeBytes(bytes, offset + length / 2, length - length / 2));
+            };
+        }
+    }
+
+    private static List<WebSocketFrame> decode(EmbeddedChannel channel, byte[] bytes, Piece kind, int... pieceSizes) {
         int offset = 0;
         for (int i = 0; offset < bytes.length; i++) {
             int length = Math.min(pieceSizes[i % pieceSizes.length], bytes.length - offset);
             // Through a writable copy, as a socket read gives them: masked payloads are unmasked in place.
-            channel.writeInbound(Unpooled.buffer(length).writeBytes(bytes, offset, length));
+            channel.writeInbound(kind.of(bytes, offset, length));
             offset += length;
         }
         List<WebSocketFrame> frames = new ArrayList<>();
@@ -112,6 +133,28 @@ class StreamingWebSocketFrameDecoderTest {
                 .filter(f -> f instanceof PingWebSocketFrame).findFirst().orElseThrow().content());
         assertThat(actual.stream().filter(WebSocketFrame::isFinalFragment).count()).as("frames ending a message")
                 .isEqualTo(expected.stream().filter(WebSocketFrame::isFinalFragment).count());
+        expected.forEach(WebSocketFrame::release);
+        actual.forEach(WebSocketFrame::release);
+        assertThat(ours.finishAndReleaseAll()).isFalse();
+        netty.finishAndReleaseAll();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Piece.class)
+    void maskedFramesInEveryKindOfBufferAreUnmaskedAlike(Piece kind) {
+        Random random = new Random(kind.ordinal());
+        List<WebSocketFrame> sent = new ArrayList<>();
+        for (int length : new int[] {1, 7, 8, 9, 125, 126, 4099, 65536}) {
+            sent.add(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(random(random, length))));
+        }
+        byte[] bytes = wire(true, sent.toArray(WebSocketFrame[]::new));
+
+        EmbeddedChannel netty = new EmbeddedChannel(new WebSocket13FrameDecoder(config(true)));
+        List<WebSocketFrame> expected = decode(netty, bytes, bytes.length);
+        EmbeddedChannel ours = new EmbeddedChannel(new StreamingWebSocketFrameDecoder(config(true)));
+        List<WebSocketFrame> actual = decode(ours, bytes, kind, 5, 1000, 17, 9000);
+
+        assertThat(dataBytes(actual)).isEqualTo(dataBytes(expected));
         expected.forEach(WebSocketFrame::release);
         actual.forEach(WebSocketFrame::release);
         assertThat(ours.finishAndReleaseAll()).isFalse();
