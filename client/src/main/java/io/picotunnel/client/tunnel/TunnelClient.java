@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManagerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -111,12 +112,20 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     private static SslContext sslContext(boolean insecure) {
+        return sslContext(insecure, null);
+    }
+
+    /**
+     * BoringSSL where its native library loads (the jar brings it for Linux x86-64), else the JDK's engine.
+     * {@code trust}: the CAs to trust, null for the system's (tests name their own).
+     */
+    static SslContext sslContext(boolean insecure, TrustManagerFactory trust) {
         try {
             SslContextBuilder builder = SslContextBuilder.forClient();
             if (insecure) {
                 builder.trustManager(InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null);
             } else {
-                builder.endpointIdentificationAlgorithm("HTTPS");
+                builder.trustManager(trust).endpointIdentificationAlgorithm("HTTPS");
             }
             return builder.build();
         } catch (SSLException e) {
