@@ -44,10 +44,11 @@ import java.util.concurrent.TimeUnit;
  * <p>All state lives on this channel's event loop; the upstream stream's events are handed over to it.
  * The stream is read only once the previous response chunk has been written to the public side and it is
  * writable. The public side is read while what it sent can go on: it stops once two reads in a row left
- * messages waiting (a body chunk the stream cannot take yet, requests pipelined behind the current one), and
- * starts again when they have gone. Stopping only then, not after every request, spares two changes of the
- * socket's epoll interest per request; a slow side still slows the other instead of filling memory. An upgrade
- * request is read one socket read at a time: the bytes after the switch are not HTTP.
+ * messages waiting (a body chunk the stream cannot take yet, requests pipelined behind the current one) or
+ * {@value #PENDING_LIMIT} wait, and starts again when they have gone. Stopping only then, not after every
+ * request, spares two changes of the socket's epoll interest per request; a slow side still slows the other
+ * instead of filling memory. An upgrade request is read one socket read at a time: the bytes after the switch
+ * are not HTTP.
  */
 final class ProxyHandler extends ChannelDuplexHandler implements Exchange.PublicSide {
 
@@ -71,6 +72,12 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private final boolean https;
     private final boolean http2;
     private final LocalAnswers answers;
+    /**
+     * Messages waiting beyond which reading stops at once: a request head and its end are two, body chunks at
+     * most the codec's chunk size each.
+     */
+    private static final int PENDING_LIMIT = 8;
+
     private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
     private State state = State.AWAIT_REQUEST;
@@ -124,6 +131,15 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         }
         headInThisRead |= msg instanceof HttpRequest;
         drain();
+        if (pending.size() >= PENDING_LIMIT) {
+            // One epoll read batch may hold many socket reads: stop within it, not only at its end.
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    /** Messages waiting in {@link #pending}, for tests. */
+    int pendingMessages() {
+        return pending.size();
     }
 
     /**

@@ -40,6 +40,7 @@ class PublicSideReadingTest {
     private EventLoopGroup group;
     private TargetServer target;
     private Channel listener;
+    private HttpProxy proxy;
     private final AtomicReference<Channel> visitorChannel = new AtomicReference<>();
 
     @BeforeEach
@@ -49,10 +50,17 @@ class PublicSideReadingTest {
         HttpRoutes routes = new HttpRoutes();
         routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "reading.test", "/", TlsMode.TERMINATE,
                 null, target.address(), true, Instant.now()));
-        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).build();
+        proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).build();
+        listen(64 * 1024);
+    }
+
+    /** The proxy's listener; a fixed receive buffer keeps what the kernel holds for it known. */
+    private void listen(int receiveBuffer) throws InterruptedException {
+        if (listener != null) {
+            listener.close().sync();
+        }
         listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
-                // a fixed receive buffer: what the kernel holds for the proxy stays small and known
-                .childOption(ChannelOption.SO_RCVBUF, 64 * 1024)
+                .childOption(ChannelOption.SO_RCVBUF, receiveBuffer)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -102,6 +110,58 @@ class PublicSideReadingTest {
             }
             await().atMost(Duration.ofSeconds(10)).until(this::reading);
             assertThat(http.get("reading.test", "/after").text()).contains("uri=/after\n");
+        }
+    }
+
+    @Test
+    void aLongPipelinedBurstStopsAndResumesTheReadingUntilEveryRequestIsAnswered() throws Exception {
+        listen(4 * 1024 * 1024);
+        // 90 requests of 2 KB: the reading stops (at 8 waiting messages) and resumes some 20 times. (Past 100
+        // pipelined requests the connection is reset, with the proxy of before this change too: see the issue note.)
+        int count = 90;
+        StringBuilder requests = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            requests.append("GET /b").append(i).append(" HTTP/1.1\r\nHost: reading.test\r\nX-Pad: ")
+                    .append("y".repeat(2000)).append("\r\n\r\n");
+        }
+        try (RawHttp http = new RawHttp(port())) {
+            Thread writer = Thread.ofVirtual().name("burst").start(() -> {
+                try {
+                    http.send(requests.toString());
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            for (int i = 0; i < count; i++) {
+                assertThat(http.read().text()).as("answer %d", i).contains("uri=/b" + i + "\n");
+            }
+            writer.join(10_000);
+            assertThat(http.get("reading.test", "/after").text()).contains("uri=/after\n");
+        }
+    }
+
+    @Test
+    void requestsPipelinedBehindOneThatWaitsAreReadOnlyAFewReadsAheadEvenWithAReadBatchOfManyReads()
+            throws Exception {
+        listen(8 * 1024 * 1024); // room for many socket reads in one epoll read batch
+        byte[] request = ("GET /p HTTP/1.1\r\nHost: reading.test\r\nX-Pad: " + "x".repeat(1000) + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        byte[] burst = new byte[request.length * 4000];
+        for (int i = 0; i < 4000; i++) {
+            System.arraycopy(request, 0, burst, i * request.length, request.length);
+        }
+        try (SocketChannel visitor = SocketChannel.open(new InetSocketAddress("127.0.0.1", port()))) {
+            visitor.write(ByteBuffer.wrap("GET /hang HTTP/1.1\r\nHost: reading.test\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII)));
+            ByteBuffer all = ByteBuffer.wrap(burst);
+            while (all.hasRemaining()) {
+                visitor.write(all); // 4 MB: the kernel's buffers take it all
+            }
+            await("the proxy stops reading").atMost(Duration.ofSeconds(20)).until(() -> !reading());
+            ProxyHandler handler = visitorChannel.get().pipeline().get(ProxyHandler.class);
+            int waiting = visitorChannel.get().eventLoop().submit(handler::pendingMessages).get(10, TimeUnit.SECONDS);
+            // a 64 KiB socket read holds about 60 of these requests, two messages each
+            assertThat(waiting).as("messages decoded and waiting").isLessThanOrEqualTo(200);
         }
     }
 
