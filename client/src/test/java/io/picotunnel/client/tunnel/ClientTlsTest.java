@@ -10,17 +10,33 @@ import io.netty.handler.ssl.OpenSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.util.SelfSignedCertificate;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.TrustManagerFactory;
+import java.math.BigInteger;
 import java.net.InetSocketAddress;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Date;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -56,7 +72,7 @@ class ClientTlsTest {
 
     @Test
     void aTrustedCertificateForTheServersNameIsAccepted() throws Exception {
-        SelfSignedCertificate certificate = new SelfSignedCertificate("localhost");
+        Certificate certificate = Certificate.selfSigned("localhost");
         Future<Channel> handshake = handshake(certificate, trusting(certificate), "localhost");
         assertThat(handshake.await(20, TimeUnit.SECONDS)).isTrue();
         assertThat(handshake.cause()).isNull();
@@ -64,7 +80,7 @@ class ClientTlsTest {
 
     @Test
     void aTrustedCertificateForAnotherNameIsRefused() throws Exception {
-        SelfSignedCertificate certificate = new SelfSignedCertificate("other.test");
+        Certificate certificate = Certificate.selfSigned("other.test");
         Future<Channel> handshake = handshake(certificate, trusting(certificate), "localhost");
         assertThat(handshake.await(20, TimeUnit.SECONDS)).isTrue();
         assertThat(handshake.cause()).as("the name is checked").isInstanceOf(SSLHandshakeException.class);
@@ -72,7 +88,7 @@ class ClientTlsTest {
 
     @Test
     void aCertificateNoTrustedCaSignedIsRefusedUnlessInsecure() throws Exception {
-        SelfSignedCertificate certificate = new SelfSignedCertificate("localhost");
+        Certificate certificate = Certificate.selfSigned("localhost");
         Future<Channel> refused = handshake(certificate, TunnelClient.sslContext(false, null), "localhost");
         assertThat(refused.await(20, TimeUnit.SECONDS)).isTrue();
         assertThat(refused.cause()).isInstanceOf(SSLHandshakeException.class);
@@ -82,7 +98,26 @@ class ClientTlsTest {
         assertThat(insecure.cause()).isNull();
     }
 
-    private static SslContext trusting(SelfSignedCertificate certificate) throws Exception {
+    /** A key and a self-signed certificate naming {@code name} (its subject and its one DNS name). */
+    record Certificate(PrivateKey key, X509Certificate cert) {
+        static Certificate selfSigned(String name) throws Exception {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+            generator.initialize(256);
+            KeyPair pair = generator.generateKeyPair();
+            X500Name subject = new X500Name("CN=" + name);
+            Instant now = Instant.now();
+            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(subject,
+                    BigInteger.valueOf(now.toEpochMilli()), Date.from(now.minus(1, ChronoUnit.HOURS)),
+                    Date.from(now.plus(1, ChronoUnit.DAYS)), subject, pair.getPublic())
+                    .addExtension(Extension.subjectAlternativeName, false,
+                            new GeneralNames(new GeneralName(GeneralName.dNSName, name)));
+            X509Certificate cert = new JcaX509CertificateConverter().getCertificate(
+                    builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate())));
+            return new Certificate(pair.getPrivate(), cert);
+        }
+    }
+
+    private static SslContext trusting(Certificate certificate) throws Exception {
         KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
         store.load(null, null);
         store.setCertificateEntry("test", certificate.cert());
@@ -92,7 +127,7 @@ class ClientTlsTest {
     }
 
     /** A TLS server on 127.0.0.1 with {@code certificate}; the client handshakes naming the server {@code host}. */
-    private Future<Channel> handshake(SelfSignedCertificate certificate, SslContext client, String host)
+    private Future<Channel> handshake(Certificate certificate, SslContext client, String host)
             throws Exception {
         SslContext serverContext = SslContextBuilder.forServer(certificate.key(), certificate.cert()).build();
         server = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())

@@ -170,7 +170,8 @@ class PublicSideReadingTest {
         byte[] request = ("GET /p HTTP/1.1\r\nHost: reading.test\r\nX-Pad: " + "x".repeat(4000) + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
         AtomicLong written = new AtomicLong();
-        try (SocketChannel visitor = SocketChannel.open()) {
+        SocketChannel visitor = SocketChannel.open();
+        try {
             visitor.setOption(StandardSocketOptions.SO_SNDBUF, 64 * 1024);
             visitor.connect(new InetSocketAddress("127.0.0.1", port()));
             visitor.write(ByteBuffer.wrap("GET /hang HTTP/1.1\r\nHost: reading.test\r\n\r\n"
@@ -191,9 +192,11 @@ class PublicSideReadingTest {
             await("the visitor's writes stall well below what it would send")
                     .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10))
                     .until(() -> written.get() < PIPELINED_BYTES / 8 && writer.isAlive());
-            visitor.close();
+            visitor.close(); // ends the blocked writer
             writer.join(10_000);
             assertThat(writer.isAlive()).isFalse();
+        } finally {
+            visitor.close();
         }
     }
 }
