@@ -13,7 +13,6 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 
-import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -57,7 +56,7 @@ public final class MaskingWebSocketFrameEncoder extends MessageToMessageEncoder<
             buf.writeInt(mask);
             int start = buf.writerIndex();
             buf.writeBytes(payload, payload.readerIndex(), length);
-            mask(buf, start, length, mask);
+            Masking.xor(buf, start, length, mask, 0);
         } catch (RuntimeException e) {
             buf.release();
             throw e;
@@ -75,24 +74,5 @@ public final class MaskingWebSocketFrameEncoder extends MessageToMessageEncoder<
             case CloseWebSocketFrame f -> 0x8;
             default -> throw new UnsupportedOperationException("cannot encode a " + frame.getClass().getSimpleName());
         };
-    }
-
-    /** XORs {@code length} bytes of {@code buf} from {@code start} with the mask key, byte {@code i} with key byte {@code i % 4}. */
-    static void mask(ByteBuf buf, int start, int length, int mask) {
-        int i = 0;
-        if (buf.nioBufferCount() == 1) {
-            ByteBuffer view = buf.nioBuffer(start, length); // big-endian, like the key's bytes on the wire
-            long mask8 = (mask & 0xFFFFFFFFL) << 32 | (mask & 0xFFFFFFFFL);
-            for (; i + 8 <= length; i += 8) {
-                view.putLong(i, view.getLong(i) ^ mask8);
-            }
-            for (; i < length; i++) {
-                view.put(i, (byte) (view.get(i) ^ mask >>> 24 - 8 * (i & 3)));
-            }
-            return;
-        }
-        for (; i < length; i++) {
-            buf.setByte(start + i, buf.getByte(start + i) ^ mask >>> 24 - 8 * (i & 3));
-        }
     }
 }

@@ -18,7 +18,6 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.util.ReferenceCountUtil;
 
-import java.nio.ByteBuffer;
 
 /**
  * WebSocket frames (RFC 6455) from bytes, like Netty's {@code WebSocket08FrameDecoder} with the same checks and
@@ -288,31 +287,8 @@ public final class StreamingWebSocketFrameDecoder extends ChannelInboundHandlerA
         int end = buf.writerIndex();
         int offset = (int) (payloadIndex & 3);
         payloadIndex += end - index;
-        // Eight bytes at a time with the mask rotated to where this piece starts in the frame.
-        long mask8 = 0;
-        for (int i = 0; i < 8; i++) {
-            mask8 = (mask8 << 8) | (mask[(offset + i) & 3] & 0xFF);
-        }
-        if (buf.nioBufferCount() == 1) {
-            // A view on the same memory: its accessors are intrinsics, where each ByteBuf access of a slice
-            // checks its index and the reference count of the buffer under it.
-            ByteBuffer view = buf.nioBuffer(index, end - index);
-            int length = view.remaining();
-            int i = 0;
-            for (; i + 8 <= length; i += 8) {
-                view.putLong(i, view.getLong(i) ^ mask8);
-            }
-            for (int k = 0; i < length; i++, k++) {
-                view.put(i, (byte) (view.get(i) ^ mask[(offset + k) & 3]));
-            }
-            return;
-        }
-        for (; index + 8 <= end; index += 8) {
-            buf.setLong(index, buf.getLong(index) ^ mask8);
-        }
-        for (int i = 0; index < end; index++, i++) {
-            buf.setByte(index, buf.getByte(index) ^ mask[(offset + i) & 3]);
-        }
+        Masking.xor(buf, index, end - index, (mask[0] & 0xFF) << 24 | (mask[1] & 0xFF) << 16 | (mask[2] & 0xFF) << 8
+                | mask[3] & 0xFF, offset);
     }
 
     private void violation(ChannelHandlerContext ctx, String reason) {
