@@ -89,8 +89,10 @@ public final class HttpProxy implements HttpPipelines {
                 .setStrictLineParsing(true)
                 // Rejects Content-Length together with Transfer-Encoding instead of guessing (smuggling).
                 .setUseRfc9112TransferEncoding(true);
-        pipeline.addLast("http-codec", new HttpServerCodec(config));
-        pipeline.addLast("http-proxy", new ProxyHandler(this, https, false));
+        ProxyHandler handler = new ProxyHandler(this, https, false);
+        pipeline.addLast("http-feed", handler.decoderFeed());
+        pipeline.addLast("http-codec", new HttpServerCodec(config, DecoderFeed.PIPELINE_DEPTH));
+        pipeline.addLast("http-proxy", handler);
     }
 
     /**

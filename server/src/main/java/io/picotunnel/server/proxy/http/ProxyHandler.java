@@ -79,6 +79,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private static final int PENDING_LIMIT = 8;
 
     private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
+    /** What hands the HTTP/1.1 decoder its bytes; null on HTTP/2, whose codec is not in this pipeline. */
+    private final DecoderFeed feed;
     private ChannelHandlerContext ctx;
     private State state = State.AWAIT_REQUEST;
     private Exchange exchange;
@@ -89,6 +91,9 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private boolean firstRequest = true;
     /** A whole request head came in the current read: what is left of it is no partial head. */
     private boolean headInThisRead;
+    /** An upgrade request came in; the decoder gets no more bytes from its end until it has been answered. */
+    private boolean upgradeInDecode;
+    private boolean decodedUpgradeRequest;
     /** Reads in a row that ended with messages waiting in {@link #pending}. */
     private int readsLeavingBacklog;
 
@@ -97,6 +102,29 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         this.https = https;
         this.http2 = http2;
         this.answers = new LocalAnswers(proxy, https, http2);
+        this.feed = http2 ? null : new DecoderFeed(this::wantsMessages);
+    }
+
+    /** The handler to put in front of the HTTP/1.1 codec, which this handler follows. */
+    DecoderFeed decoderFeed() {
+        return feed;
+    }
+
+    /**
+     * Whether the decoder may be given more bytes: fewer than {@value #PENDING_LIMIT} messages wait, and no
+     * upgrade request was decoded whole and not yet answered (what follows a switch is not HTTP).
+     */
+    private boolean wantsMessages() {
+        if (state == State.CLOSED || state == State.UPGRADED || pending.size() >= PENDING_LIMIT) {
+            return false;
+        }
+        if (decodedUpgradeRequest) {
+            if (state != State.AWAIT_REQUEST || !pending.isEmpty()) {
+                return false;
+            }
+            decodedUpgradeRequest = false; // answered without a switch: what follows is HTTP
+        }
+        return true;
     }
 
     @Override
@@ -130,6 +158,15 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             pending.add(object);
         }
         headInThisRead |= msg instanceof HttpRequest;
+        if (!http2) {
+            if (msg instanceof HttpRequest request) {
+                upgradeInDecode = RequestSanitizer.upgradeToForward(request.headers()) != null;
+            }
+            if (msg instanceof LastHttpContent && upgradeInDecode) {
+                upgradeInDecode = false;
+                decodedUpgradeRequest = true;
+            }
+        }
         drain();
         if (pending.size() >= PENDING_LIMIT) {
             // One epoll read batch may hold many socket reads: stop within it, not only at its end.
@@ -266,16 +303,14 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     }
 
     private void readPublicIfReady() {
-        if (!pending.isEmpty() || !ctx.channel().isActive()) {
+        if (!readyForMore()) {
             return;
         }
-        boolean ready = switch (state) {
-            case AWAIT_REQUEST, DISCARD_BODY -> true;
-            case EXCHANGE -> exchange.takesRequestContent() && exchange.upstreamReady();
-            default -> false;
-        };
-        if (!ready) {
-            return;
+        if (feed != null && feed.holdsBytes()) {
+            feed.resume(); // its messages come back through channelRead, which may call this again
+            if (feed.holdsBytes() || !readyForMore()) {
+                return;
+            }
         }
         readsLeavingBacklog = 0;
         ChannelConfig config = ctx.channel().config();
@@ -285,6 +320,17 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         } else if (!config.isAutoRead()) {
             config.setAutoRead(true);
         }
+    }
+
+    private boolean readyForMore() {
+        if (!pending.isEmpty() || !ctx.channel().isActive()) {
+            return false;
+        }
+        return switch (state) {
+            case AWAIT_REQUEST, DISCARD_BODY -> true;
+            case EXCHANGE -> exchange.takesRequestContent() && exchange.upstreamReady();
+            default -> false;
+        };
     }
 
     private void readUpstreamIfReady() {
@@ -403,6 +449,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         Hold publicHeld = new Hold();
         pipeline.replace(this, Hold.HANDLER_NAME, publicHeld);
         pipeline.remove(HttpServerCodec.class);
+        pipeline.remove(feed); // after the codec: what it holds came after what the codec had
         Relay.start(ctx.channel(), upstream);
         publicHeld.release();
         upstream.eventLoop().execute(upstreamHeld::release);

@@ -87,6 +87,10 @@ class PublicSideReadingTest {
         return channel.eventLoop().submit(() -> channel.config().isAutoRead()).get(10, TimeUnit.SECONDS);
     }
 
+    private static int waitingMessages(Channel channel, ProxyHandler handler) throws Exception {
+        return channel.eventLoop().submit(handler::pendingMessages).get(10, TimeUnit.SECONDS);
+    }
+
     @Test
     void keepAliveRequestsLeaveThePublicSideReadingBetweenRequests() throws Exception {
         try (RawHttp http = new RawHttp(port())) {
@@ -115,14 +119,32 @@ class PublicSideReadingTest {
 
     @Test
     void aLongPipelinedBurstStopsAndResumesTheReadingUntilEveryRequestIsAnswered() throws Exception {
-        listen(4 * 1024 * 1024);
-        // 90 requests of 2 KB: the reading stops (at 8 waiting messages) and resumes some 20 times. (Past 100
-        // pipelined requests the connection is reset, with the proxy of before this change too: see the issue note.)
-        int count = 90;
+        // 90 requests of 2 KB: the reading stops (at 8 waiting messages) and resumes some 20 times.
+        answersEveryPipelinedRequest(90, 2000, 4 * 1024 * 1024);
+    }
+
+    @Test
+    void thousandsOfSmallPipelinedRequestsAreAnsweredWholeAndInOrder() throws Exception {
+        // Some 200 of these in one 64 KiB read: decoded whole, beyond the codec's pipeline depth of 128, they used
+        // to fail the connection (a reset instead of the answers).
+        answersEveryPipelinedRequest(3000, 300, 4 * 1024 * 1024);
+    }
+
+    @Test
+    void aReadOfOverAThousandTinyPipelinedRequestsIsAnsweredWhole() throws Exception {
+        // No padding: some 1,700 requests in one 64 KiB read, more than any pipeline depth the codec is given.
+        answersEveryPipelinedRequest(5000, 0, 64 * 1024);
+    }
+
+    private void answersEveryPipelinedRequest(int count, int padding, int receiveBuffer) throws Exception {
+        listen(receiveBuffer);
         StringBuilder requests = new StringBuilder();
         for (int i = 0; i < count; i++) {
-            requests.append("GET /b").append(i).append(" HTTP/1.1\r\nHost: reading.test\r\nX-Pad: ")
-                    .append("y".repeat(2000)).append("\r\n\r\n");
+            requests.append("GET /b").append(i).append(" HTTP/1.1\r\nHost: reading.test\r\n");
+            if (padding > 0) {
+                requests.append("X-Pad: ").append("y".repeat(padding)).append("\r\n");
+            }
+            requests.append("\r\n");
         }
         try (RawHttp http = new RawHttp(port())) {
             Thread writer = Thread.ofVirtual().name("burst").start(() -> {
@@ -143,25 +165,46 @@ class PublicSideReadingTest {
     @Test
     void requestsPipelinedBehindOneThatWaitsAreReadOnlyAFewReadsAheadEvenWithAReadBatchOfManyReads()
             throws Exception {
+        // a 64 KiB socket read holds about 60 of these requests, two messages each
+        assertFewMessagesWaitBehindAHangingRequest(1000, 4000, 200);
+    }
+
+    @Test
+    void tinyRequestsPipelinedBehindOneThatWaitsAreDecodedOnlyASliceAhead() throws Exception {
+        // 40 bytes each: a 64 KiB read holds over 1,600 of them; the decoder gets one slice of the read at a time
+        int requestLength = "GET /p HTTP/1.1\r\nHost: reading.test\r\n\r\n".length();
+        assertFewMessagesWaitBehindAHangingRequest(0, 100_000, 8 + 2 * (DecoderFeed.SLICE / requestLength + 1));
+    }
+
+    /**
+     * An upload first, so that the proxy's socket reads have grown to their largest (they start at 2 KiB), then a
+     * request the target never answers and {@code count} requests behind it, all in the kernel's buffer at once.
+     */
+    private void assertFewMessagesWaitBehindAHangingRequest(int padding, int count, int maxWaiting) throws Exception {
         listen(8 * 1024 * 1024); // room for many socket reads in one epoll read batch
-        byte[] request = ("GET /p HTTP/1.1\r\nHost: reading.test\r\nX-Pad: " + "x".repeat(1000) + "\r\n\r\n")
+        byte[] request = ("GET /p HTTP/1.1\r\nHost: reading.test\r\n"
+                + (padding > 0 ? "X-Pad: " + "x".repeat(padding) + "\r\n" : "") + "\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
-        byte[] burst = new byte[request.length * 4000];
-        for (int i = 0; i < 4000; i++) {
-            System.arraycopy(request, 0, burst, i * request.length, request.length);
+        byte[] hang = "GET /hang HTTP/1.1\r\nHost: reading.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        ByteBuffer burst = ByteBuffer.allocate(hang.length + request.length * count);
+        burst.put(hang);
+        for (int i = 0; i < count; i++) {
+            burst.put(request);
         }
-        try (SocketChannel visitor = SocketChannel.open(new InetSocketAddress("127.0.0.1", port()))) {
-            visitor.write(ByteBuffer.wrap("GET /hang HTTP/1.1\r\nHost: reading.test\r\n\r\n"
-                    .getBytes(StandardCharsets.US_ASCII)));
-            ByteBuffer all = ByteBuffer.wrap(burst);
-            while (all.hasRemaining()) {
-                visitor.write(all); // 4 MB: the kernel's buffers take it all
-            }
-            await("the proxy stops reading").atMost(Duration.ofSeconds(20)).until(() -> !reading());
-            ProxyHandler handler = visitorChannel.get().pipeline().get(ProxyHandler.class);
-            int waiting = visitorChannel.get().eventLoop().submit(handler::pendingMessages).get(10, TimeUnit.SECONDS);
-            // a 64 KiB socket read holds about 60 of these requests, two messages each
-            assertThat(waiting).as("messages decoded and waiting").isLessThanOrEqualTo(200);
+        int uploaded = 4 * 1024 * 1024;
+        try (RawHttp http = new RawHttp(port())) {
+            http.send("POST /upload HTTP/1.1\r\nHost: reading.test\r\nContent-Length: " + uploaded + "\r\n\r\n"
+                    + "u".repeat(uploaded));
+            assertThat(http.read().text()).contains("bytes=" + uploaded);
+            Channel channel = visitorChannel.get();
+            ProxyHandler handler = channel.pipeline().get(ProxyHandler.class);
+            http.out().write(burst.array()); // 4 MB: the kernel's buffers take it all
+            http.out().flush();
+            await("the proxy stops reading with requests waiting").atMost(Duration.ofSeconds(20))
+                    .until(() -> !channel.isActive() || (!reading() && waitingMessages(channel, handler) > 0));
+            assertThat(channel.isActive()).as("the visitor's connection stays open").isTrue();
+            assertThat(waitingMessages(channel, handler)).as("messages decoded and waiting")
+                    .isLessThanOrEqualTo(maxWaiting);
         }
     }
 
