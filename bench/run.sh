@@ -12,15 +12,20 @@ cd "$root"
 usage() {
   cat <<'EOF'
 usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S] [--wrk-seconds S]
-                    [--delay-seconds S] [--rtt-samples N] [--checks-calls N] [--dist DIR | --from-target]
-                    [--keep-work]
+                    [--wrk-warmup-seconds S] [--delay-seconds S] [--rtt-samples N] [--checks-calls N]
+                    [--dist DIR | --from-target] [--keep-work]
   --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
                      the bench works, its numbers are rough
   --idle N           idle connections opened through a tcp service (default 10000, quick 300)
   --warmup-seconds S iperf3 through each tunnel before its first measured run, for the JVMs' compilers
                      (default 15, quick 0)
   --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
-  --wrk-seconds S    length of each wrk run, after a 5 s warm-up (default 10, quick 1 without warm-up)
+  --wrk-seconds S    length of each wrk run, after its warm-up (default 10, quick 1)
+  --wrk-warmup-seconds S
+                     wrk through the same path before each measured wrk run, not measured (default 30, quick
+                     0): the HTTP path is other code than iperf3's, and the JVMs' compilers take some 30 s of
+                     load on 2 cores before they go quiet (measured: their threads used 4.6 s of CPU in a 10 s
+                     run after a 5 s warm-up, 0.7 s after 40 s)
   --delay-seconds S  length of each iperf3 run over the 50 ms RTT link, after 2 s omitted (default 8, quick 2)
   --rtt-samples N    64-byte round trips timed per path (default 20000, quick 500)
   --checks-calls N   timed calls of each monitoring endpoint on a year of checks, after a quarter as many
@@ -33,7 +38,7 @@ Needs iperf3, nginx, wrk, sshd/ssh, openssl, curl, jq and python3: `make setup` 
 EOF
 }
 
-quick=0 idle_count="" warm_s="" iperf_s="" wrk_s="" delay_s="" rtt_samples="" checks_calls="" dist="dist" from_target=0 keep=0
+quick=0 idle_count="" warm_s="" iperf_s="" wrk_s="" wrk_warm="" delay_s="" rtt_samples="" checks_calls="" dist="dist" from_target=0 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -41,6 +46,7 @@ while [ $# -gt 0 ]; do
     --warmup-seconds) warm_s="$2"; shift ;;
     --iperf-seconds) iperf_s="$2"; shift ;;
     --wrk-seconds) wrk_s="$2"; shift ;;
+    --wrk-warmup-seconds) wrk_warm="$2"; shift ;;
     --delay-seconds) delay_s="$2"; shift ;;
     --rtt-samples) rtt_samples="$2"; shift ;;
     --checks-calls) checks_calls="$2"; shift ;;
@@ -55,13 +61,17 @@ done
 if [ "$quick" = 1 ]; then
   : "${idle_count:=300}" "${warm_s:=0}" "${iperf_s:=1}" "${wrk_s:=1}" "${delay_s:=2}" "${rtt_samples:=500}"
   : "${checks_calls:=50}"
-  iperf_omit=0 wrk_warm=0 delay_omit=0 rtt_warmup=200
+  : "${wrk_warm:=0}"
+  iperf_omit=0 delay_omit=0 rtt_warmup=200
 else
   : "${idle_count:=10000}" "${warm_s:=15}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
   : "${checks_calls:=200}"
-  iperf_omit=2 wrk_warm=5 delay_omit=2 rtt_warmup=5000
+  : "${wrk_warm:=30}"
+  iperf_omit=2 delay_omit=2 rtt_warmup=5000
 fi
-[[ "$warm_s" =~ ^[0-9]+$ ]] || { echo "bench: '$warm_s' is not a whole number" >&2; exit 2; }
+for n in "$warm_s" "$wrk_warm"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench: '$n' is not a whole number" >&2; exit 2; }
+done
 for n in "$idle_count" "$iperf_s" "$wrk_s" "$delay_s" "$rtt_samples" "$checks_calls"; do
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || { echo "bench: '$n' is not a positive whole number" >&2; exit 2; }
 done
