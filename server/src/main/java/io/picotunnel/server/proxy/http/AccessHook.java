@@ -27,6 +27,8 @@ import java.util.List;
  */
 final class AccessHook {
 
+    private static final HeaderNameSet IDENTITY = HeaderNameSet.of(AccessControl.IDENTITY_HEADERS);
+
     private AccessHook() {
     }
 
@@ -57,7 +59,7 @@ final class AccessHook {
 
     /** Visitors may not tell the target who they are: the identity headers are only ever the proxy's. */
     static void stripIdentity(HttpHeaders headers) {
-        AccessControl.IDENTITY_HEADERS.forEach(headers::remove);
+        IDENTITY.removeFrom(headers);
     }
 
     /** The target learns who signed in; the gate's own credentials do not travel on. */

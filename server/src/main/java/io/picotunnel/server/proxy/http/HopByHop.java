@@ -10,7 +10,8 @@ import java.util.Locale;
 /** Header rewriting at the proxy: hop-by-hop headers (RFC 9110 7.6.1) end here, each side frames anew. */
 final class HopByHop {
 
-    private static final List<CharSequence> ALWAYS = List.of(
+    /** Hop-by-hop headers, and the pseudo-headers Netty's HTTP/2 conversion adds, which no target should see. */
+    private static final HeaderNameSet ALWAYS = HeaderNameSet.of(List.of(
             HttpHeaderNames.CONNECTION,
             "keep-alive",
             "proxy-connection",
@@ -20,7 +21,13 @@ final class HopByHop {
             HttpHeaderNames.TRAILER,
             "trailers",
             HttpHeaderNames.TRANSFER_ENCODING,
-            HttpHeaderNames.UPGRADE);
+            HttpHeaderNames.UPGRADE,
+            "x-http2-stream-id",
+            "x-http2-scheme",
+            "x-http2-path",
+            "x-http2-stream-promise-id",
+            "x-http2-stream-dependency-id",
+            "x-http2-stream-weight"));
 
     private HopByHop() {
     }
@@ -33,21 +40,15 @@ final class HopByHop {
 
     /** Removes the hop-by-hop headers and every header the Connection header names. */
     static void strip(HttpHeaders headers) {
-        for (String token : connectionTokens(headers)) {
-            // Framing and routing headers are not the client's to remove through Connection.
-            if (!token.equals("host") && !token.equals("content-length")) {
-                headers.remove(token);
+        if (headers.contains(HttpHeaderNames.CONNECTION)) {
+            for (String token : connectionTokens(headers)) {
+                // Framing and routing headers are not the client's to remove through Connection.
+                if (!token.equals("host") && !token.equals("content-length")) {
+                    headers.remove(token);
+                }
             }
         }
-        for (CharSequence name : ALWAYS) {
-            headers.remove(name);
-        }
-        headers.remove("x-http2-stream-id");
-        headers.remove("x-http2-scheme");
-        headers.remove("x-http2-path");
-        headers.remove("x-http2-stream-promise-id");
-        headers.remove("x-http2-stream-dependency-id");
-        headers.remove("x-http2-stream-weight");
+        ALWAYS.removeFrom(headers);
     }
 
     private static List<String> connectionTokens(HttpHeaders headers) {

@@ -25,11 +25,13 @@ final class RequestSanitizer {
      * put there would be believed by some target; the proxy sets X-Forwarded-For, -Host, -Proto and X-Real-IP
      * itself and drops all others.
      */
-    private static final List<String> FORWARDING = List.of(
+    private static final HeaderNameSet FORWARDING = HeaderNameSet.of(List.of(
             "forwarded", "x-real-ip", "x-original-url", "x-rewrite-url", "x-original-uri", "x-original-host",
             "x-original-forwarded-for", "x-host", "true-client-ip", "x-client-ip", "client-ip", "cf-connecting-ip",
             "cf-connecting-ipv6", "fastly-client-ip", "x-cluster-client-ip", "x-proxyuser-ip", "x-envoy-external-address",
-            "x-envoy-original-path", "x-appengine-user-ip", "akamai-origin-hop", "via-client-ip");
+            "x-envoy-original-path", "x-appengine-user-ip", "akamai-origin-hop", "via-client-ip",
+            // HTTP/2 settings of an h2c upgrade, never passed on
+            "http2-settings"), "x-forwarded-");
 
     private RequestSanitizer() {
     }
@@ -92,15 +94,7 @@ final class RequestSanitizer {
 
     /** Removes every forwarding header the client sent: all {@code X-Forwarded-*} and the {@link #FORWARDING} list. */
     static void stripForwarding(HttpHeaders headers) {
-        List<String> names = new ArrayList<>();
-        for (String name : headers.names()) {
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (lower.startsWith("x-forwarded-") || FORWARDING.contains(lower)) {
-                names.add(name);
-            }
-        }
-        names.forEach(headers::remove);
-        headers.remove("http2-settings");
+        FORWARDING.removeFrom(headers);
     }
 
     /**
