@@ -73,6 +73,9 @@ final class Exchange {
         /** The exchange is still the connection's current one. */
         boolean isCurrent(Exchange exchange);
 
+        /** The connection's timer for the wait for a response head, which each exchange arms and disarms. */
+        LazyTimer responseTimer();
+
         /** The stream is ready for (more of) the request: go on handing over what was read, read more. */
         void requestFlows();
 
@@ -126,7 +129,6 @@ final class Exchange {
     /** Handing over a batch of the stream's messages: public writes wait for one flush at its end. */
     private boolean batchingPublicWrites;
     private boolean publicFlushPending;
-    private ScheduledFuture<?> responseTimer;
     /** Runs while the request body is expected from the public side: no progress for the proxy timeout ends it. */
     private ScheduledFuture<?> bodyTimer;
     /** When the body last made progress (or the wait for it started), in {@link System#nanoTime} terms. */
@@ -404,8 +406,7 @@ final class Exchange {
     }
 
     private void startResponseTimer() {
-        long millis = proxy.responseTimeout().toMillis();
-        responseTimer = ctx.executor().schedule(this::onTimeout, millis, TimeUnit.MILLISECONDS);
+        owner.responseTimer().arm(proxy.responseTimeout().toNanos(), TimeUnit.NANOSECONDS, this::onTimeout);
     }
 
     private void onTimeout() {
@@ -699,9 +700,8 @@ final class Exchange {
     }
 
     private void cancelResponseTimer() {
-        if (responseTimer != null) {
-            responseTimer.cancel(false);
-            responseTimer = null;
+        if (owner.isCurrent(this)) {
+            owner.responseTimer().disarm();
         }
     }
 

@@ -84,7 +84,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private ChannelHandlerContext ctx;
     private State state = State.AWAIT_REQUEST;
     private Exchange exchange;
-    private ScheduledFuture<?> idleTimer;
+    /** The wait for the next request (the header timeout for the first, then the idle timeout). */
+    private LazyTimer idleTimer;
+    /** The wait for the current exchange's response head; one timer for the exchanges of the connection. */
+    private LazyTimer responseTimer;
     /** Runs from the first bytes of a request head after the first request: the head must be whole in time. */
     private ScheduledFuture<?> headerTimer;
     /** No request head came whole yet: the wait for it is the header timeout, not the idle timeout. */
@@ -130,6 +133,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.idleTimer = new LazyTimer(ctx.executor());
+        this.responseTimer = new LazyTimer(ctx.executor());
         ctx.channel().config().setAutoRead(false);
         if (ctx.channel().isActive()) {
             awaitRequest();
@@ -227,7 +232,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
 
     private void close() {
         state = State.CLOSED;
-        cancelIdleTimer();
+        cancelTimers();
         pending.forEach(ReferenceCountUtil::release);
         pending.clear();
         if (exchange != null) {
@@ -253,7 +258,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                 case AWAIT_REQUEST -> {
                     HttpObject msg = pending.poll();
                     if (msg instanceof HttpRequest request) {
-                        cancelIdleTimer();
+                        idleTimer.disarm();
+                        cancelHeaderTimer();
                         firstRequest = false;
                         startRequest(request);
                     } else {
@@ -284,18 +290,21 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private void awaitRequest() {
         state = State.AWAIT_REQUEST;
         exchange = null;
-        if (!http2 && idleTimer == null) {
-            long idle = (firstRequest ? proxy.headerTimeout() : proxy.idleTimeout()).toMillis();
-            idleTimer = ctx.executor().schedule(this::closeIfStillAwaiting, idle, TimeUnit.MILLISECONDS);
+        if (!http2) {
+            idleTimer.arm((firstRequest ? proxy.headerTimeout() : proxy.idleTimeout()).toNanos(),
+                    TimeUnit.NANOSECONDS, this::closeIfStillAwaiting);
         }
         readPublicIfReady();
     }
 
-    private void cancelIdleTimer() {
-        if (idleTimer != null) {
-            idleTimer.cancel(false);
-            idleTimer = null;
-        }
+    /** The connection is done or switched protocols: no timer of it is left behind. */
+    private void cancelTimers() {
+        idleTimer.cancel();
+        responseTimer.cancel();
+        cancelHeaderTimer();
+    }
+
+    private void cancelHeaderTimer() {
         if (headerTimer != null) {
             headerTimer.cancel(false);
             headerTimer = null;
@@ -391,6 +400,11 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     }
 
     @Override
+    public LazyTimer responseTimer() {
+        return responseTimer;
+    }
+
+    @Override
     public boolean isCurrent(Exchange candidate) {
         return exchange == candidate;
     }
@@ -439,7 +453,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     /** Answers 101, drops the HTTP codec and relays raw bytes; what either side sent after the switch goes first. */
     @Override
     public void upgrade(HttpResponse head, Channel upstream, Hold upstreamHeld) {
-        cancelIdleTimer();
+        cancelTimers();
         state = State.UPGRADED;
         ctx.writeAndFlush(head);
         ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
