@@ -107,7 +107,8 @@ class ReleaseArchiveIT {
     }
 
     @Test
-    void theClientRunsWithASmallHeapAndTrimmedNativeMemoryUnlessJavaOptsSaysOtherwise() throws Exception {
+    void bothStartWithASmallHeapAndTrimmedNativeMemoryTheClientOnTheSerialCollectorUnlessJavaOptsSaysOtherwise()
+            throws Exception {
         String flags = "-XX:+PrintCommandLineFlags -version";
         Result client = run(List.of(links.resolve("picotunnel-client").toString()), Map.of("JAVA_OPTS", flags), work);
         assertThat(client.exitCode()).as(client.output()).isZero();
@@ -116,8 +117,13 @@ class ReleaseArchiveIT {
 
         Result server = run(List.of(links.resolve("picotunnel-server").toString()), Map.of("JAVA_OPTS", flags), work);
         assertThat(server.exitCode()).as(server.output()).isZero();
-        assertThat(server.output()).as("the server keeps the JVM's defaults")
-                .doesNotContain("-XX:InitialHeapSize=33554432 ", "TrimNativeHeapInterval", "UseSerialGC");
+        assertThat(server.output()).contains("-XX:InitialHeapSize=33554432 ", "-XX:TrimNativeHeapInterval=1000 ")
+                .as("the server keeps the JVM's collector").doesNotContain("UseSerialGC");
+
+        Result serverChosen = run(List.of(links.resolve("picotunnel-server").toString()),
+                Map.of("JAVA_OPTS", "-Xms256m -XX:TrimNativeHeapInterval=0 " + flags), work);
+        assertThat(serverChosen.exitCode()).as(serverChosen.output()).isZero();
+        assertThat(serverChosen.output()).contains("-XX:InitialHeapSize=268435456 ", "-XX:TrimNativeHeapInterval=0 ");
 
         Result chosen = run(List.of(links.resolve("picotunnel-client").toString()),
                 Map.of("JAVA_OPTS", "-Xms64m -XX:TrimNativeHeapInterval=0 -XX:+UseParallelGC " + flags), work);
