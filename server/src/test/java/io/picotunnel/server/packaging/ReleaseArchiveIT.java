@@ -117,7 +117,7 @@ class ReleaseArchiveIT {
 
         Result server = run(List.of(links.resolve("picotunnel-server").toString()), Map.of("JAVA_OPTS", flags), work);
         assertThat(server.exitCode()).as(server.output()).isZero();
-        assertThat(server.output()).contains("-XX:InitialHeapSize=33554432 ", "-XX:TrimNativeHeapInterval=1000 ")
+        assertThat(server.output()).contains("-XX:InitialHeapSize=134217728 ", "-XX:TrimNativeHeapInterval=1000 ")
                 .as("the server keeps the JVM's collector").doesNotContain("UseSerialGC");
 
         Result serverChosen = run(List.of(links.resolve("picotunnel-server").toString()),
