@@ -94,8 +94,9 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private boolean firstRequest = true;
     /** A whole request head came in the current read: what is left of it is no partial head. */
     private boolean headInThisRead;
-    /** An upgrade request came in; the decoder gets no more bytes from its end until it has been answered. */
+    /** The request the decoder is at asks to switch protocols. */
     private boolean upgradeInDecode;
+    /** An upgrade request was decoded whole: the decoder gets no more bytes until it has been answered. */
     private boolean decodedUpgradeRequest;
     /** Reads in a row that ended with messages waiting in {@link #pending}. */
     private int readsLeavingBacklog;
