@@ -17,11 +17,16 @@ import org.junit.jupiter.api.io.TempDir;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import java.io.BufferedInputStream;
 import java.io.BufferedReader;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -112,6 +117,71 @@ class HttpsEndToEndTest {
     }
 
     @Test
+    void aBurstOfPipelinedRequestsOverTlsIsAnsweredWholeAndInOrder() throws Exception {
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        connectClient(tunnel.get("token").asText());
+        assertThat(api.post("/api/tunnels/" + tunnel.get("id").asText() + "/services",
+                "{\"type\":\"http\",\"domain\":\"app.test\",\"target_addr\":\"127.0.0.1:"
+                        + target.getAddress().getPort() + "\",\"enabled\":true}").status()).isEqualTo(201);
+        int count = 2000;
+        StringBuilder burst = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            burst.append("GET /p").append(i).append(" HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        }
+        try (SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
+                .createSocket(InetAddress.getLoopbackAddress(), server.httpsPort())) {
+            socket.setSoTimeout(20_000);
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName("app.test")));
+            parameters.setApplicationProtocols(new String[] {"http/1.1"});
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+            // TLS records of up to 16 KiB, each hundreds of requests: more than the codec's pipeline depth of 128
+            Thread writer = Thread.ofVirtual().name("tls-burst").start(() -> {
+                try {
+                    socket.getOutputStream().write(burst.toString().getBytes(StandardCharsets.US_ASCII));
+                    socket.getOutputStream().flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            DataInputStream in = new DataInputStream(
+                    new BufferedInputStream(socket.getInputStream()));
+            for (int i = 0; i < count; i++) {
+                String status = line(in);
+                assertThat(status).as("answer %d", i).startsWith("HTTP/1.1 200");
+                int length = -1;
+                for (String header = line(in); !header.isEmpty(); header = line(in)) {
+                    if (header.regionMatches(true, 0, "content-length:", 0, 15)) {
+                        length = Integer.parseInt(header.substring(15).trim());
+                    }
+                }
+                byte[] body = new byte[length];
+                in.readFully(body);
+                assertThat(new String(body, StandardCharsets.UTF_8))
+                        .isEqualTo("hello from behind the tunnel, proto=https");
+            }
+            writer.join(10_000);
+            assertThat(writer.isAlive()).isFalse();
+        }
+    }
+
+    /** One line of an HTTP head, without its CRLF. */
+    private static String line(DataInputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        int c;
+        while ((c = in.read()) != '\n') {
+            if (c < 0) {
+                throw new EOFException("the connection ended after: " + line);
+            }
+            if (c != '\r') {
+                line.append((char) c);
+            }
+        }
+        return line.toString();
+    }
+
+    @Test
     void tunnelEndpointServesWssWithTheDomainCertificate() throws Exception {
         try (SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
                 .createSocket(InetAddress.getLoopbackAddress(), server.tunnelPort())) {
@@ -194,7 +264,7 @@ class HttpsEndToEndTest {
             socket.setSSLParameters(parameters);
             try {
                 socket.startHandshake();
-            } catch (java.io.IOException closed) {
+            } catch (IOException closed) {
                 return null;
             }
             PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
