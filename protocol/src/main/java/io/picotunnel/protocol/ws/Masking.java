@@ -3,8 +3,9 @@ package io.picotunnel.protocol.ws;
 import io.netty.buffer.ByteBuf;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
-/** The XOR of WebSocket masking (RFC 6455 5.3), in place, eight bytes at a time. */
+/** The XOR of WebSocket masking (RFC 6455 5.3), eight bytes at a time: in place, or while copying. */
 final class Masking {
 
     private Masking() {
@@ -22,7 +23,7 @@ final class Masking {
         if (buf.nioBufferCount() == 1) {
             // A view on the same memory: its accessors are intrinsics, where each ByteBuf access of a slice
             // checks its index and the reference count of the buffer under it.
-            ByteBuffer view = buf.nioBuffer(index, length);
+            ByteBuffer view = buf.nioBuffer(index, length).order(ByteOrder.BIG_ENDIAN);
             for (; i + 8 <= length; i += 8) {
                 view.putLong(i, view.getLong(i) ^ key8);
             }
@@ -36,6 +37,36 @@ final class Masking {
         }
         for (; i < length; i++) {
             buf.setByte(index + i, buf.getByte(index + i) ^ rotated >>> 24 - 8 * (i & 3));
+        }
+    }
+
+    /**
+     * Copies {@code length} bytes of {@code src} from {@code srcIndex} to {@code dst} at {@code dstIndex}, masked with
+     * {@code key} from the payload's start: one pass over the bytes instead of a copy and a second pass.
+     * {@code dst}'s writer index is left alone.
+     */
+    static void copyMasked(ByteBuf src, int srcIndex, int length, ByteBuf dst, int dstIndex, int key) {
+        if (dst.nioBufferCount() != 1 || src.nioBufferCount() < 1) {
+            dst.setBytes(dstIndex, src, srcIndex, length);
+            xor(dst, dstIndex, length, key, 0);
+            return;
+        }
+        ByteBuffer out = dst.nioBuffer(dstIndex, length).order(ByteOrder.BIG_ENDIAN);
+        int done = 0;
+        for (ByteBuffer in : src.nioBuffers(srcIndex, length)) {
+            in.order(ByteOrder.BIG_ENDIAN);
+            int n = in.remaining();
+            int from = in.position();
+            int rotated = Integer.rotateLeft(key, 8 * (done & 3));
+            long key8 = (rotated & 0xFFFFFFFFL) << 32 | (rotated & 0xFFFFFFFFL);
+            int i = 0;
+            for (; i + 8 <= n; i += 8) {
+                out.putLong(done + i, in.getLong(from + i) ^ key8);
+            }
+            for (; i < n; i++) {
+                out.put(done + i, (byte) (in.get(from + i) ^ rotated >>> 24 - 8 * (i & 3)));
+            }
+            done += n;
         }
     }
 }

@@ -2,6 +2,7 @@ package io.picotunnel.protocol.ws;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.EncoderException;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -37,7 +39,16 @@ class MaskingWebSocketFrameEncoderTest {
         COMPOSITE(bytes -> Unpooled.compositeBuffer()
                 .addComponent(true, Unpooled.directBuffer().writeBytes(bytes, 0, bytes.length / 3))
                 .addComponent(true, Unpooled.wrappedBuffer(bytes, bytes.length / 3, bytes.length - bytes.length / 3))),
-        SLICE(bytes -> Unpooled.wrappedBuffer(new byte[3], bytes, new byte[5]).retainedSlice(3, bytes.length));
+        SLICE(bytes -> Unpooled.wrappedBuffer(new byte[3], bytes, new byte[5]).retainedSlice(3, bytes.length)),
+        /** Components of 1, 2, 3, ... bytes: the mask's phase changes at each (the payload is masked as it is copied). */
+        MANY_COMPONENTS(bytes -> {
+            CompositeByteBuf composite = Unpooled.compositeBuffer(Integer.MAX_VALUE);
+            for (int at = 0, size = 1; at < bytes.length; at += size, size++) {
+                composite.addComponent(true, Unpooled.directBuffer().writeBytes(bytes, at, Math.min(size, bytes.length - at)));
+            }
+            return composite;
+        }),
+        LITTLE_ENDIAN(bytes -> Unpooled.directBuffer(bytes.length).writeBytes(bytes).order(ByteOrder.LITTLE_ENDIAN));
 
         final Function<byte[], ByteBuf> of;
 
