@@ -6,12 +6,14 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -49,6 +51,12 @@ import java.util.concurrent.TimeUnit;
 final class Exchange {
 
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
+    /**
+     * For the headers passed on: copies of a message the HTTP decoder validated, plus names and values of the proxy's
+     * own (constants, the peer's address, headers of the request). Checking every name again on each copy and set
+     * was 6% of the server's Java samples under wrk.
+     */
+    private static final HttpHeadersFactory PASSED_ON = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     /** Where the exchange is, as the public side sees it. */
     enum Phase {
@@ -239,7 +247,7 @@ final class Exchange {
     }
 
     private HttpRequest upstreamRequest() {
-        HttpHeaders headers = request.headers().copy();
+        HttpHeaders headers = passedOn(request.headers());
         boolean chunked = HttpUtil.isTransferEncodingChunked(request);
         String publicHost = RequestTarget.hostOf(request);
         HopByHop.strip(headers);
@@ -260,6 +268,10 @@ final class Exchange {
         }
         // Otherwise HTTP/1.1 without Connection: keep-alive, so the stream can carry the next request.
         return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), RequestTarget.originForm(request.uri()), headers);
+    }
+
+    private static HttpHeaders passedOn(HttpHeaders decoded) {
+        return PASSED_ON.newHeaders().add(decoded);
     }
 
     /** The request asks to switch protocols: what the public side sends after it is not HTTP. */
@@ -473,7 +485,7 @@ final class Exchange {
         traffic.responded(response.status().code());
         closeTraffic();
         cancelResponseTimer();
-        HttpHeaders headers = response.headers().copy();
+        HttpHeaders headers = passedOn(response.headers());
         String protocol = headers.get(HttpHeaderNames.UPGRADE);
         HopByHop.strip(headers);
         headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
@@ -500,7 +512,7 @@ final class Exchange {
             phase = Phase.INFORMATIONAL;
             if (!request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                 HttpResponse interim = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(),
-                        response.headers().copy());
+                        passedOn(response.headers()));
                 HopByHop.strip(interim.headers());
                 writePublic(interim);
             }
@@ -514,7 +526,7 @@ final class Exchange {
     }
 
     private HttpResponse publicResponse(HttpResponse response) {
-        HttpHeaders headers = response.headers().copy();
+        HttpHeaders headers = passedOn(response.headers());
         HopByHop.strip(headers);
         int code = response.status().code();
         boolean bodyless = !expectsResponseBody || code == 204 || code == 304;
@@ -755,7 +767,8 @@ final class Exchange {
                 // Everything after the 101 is the new protocol's: hold it as raw bytes for the relay.
                 handOver();
                 Hold held = new Hold();
-                ctx.pipeline().replace(this, Hold.HANDLER_NAME, held);
+                // ctx is the stream's UpstreamSlot's: the slot goes, and this handler with it.
+                ctx.pipeline().replace(ctx.handler(), Hold.HANDLER_NAME, held);
                 ctx.pipeline().remove(HttpClientCodec.class);
                 publicLoop.execute(() -> {
                     if (current()) {

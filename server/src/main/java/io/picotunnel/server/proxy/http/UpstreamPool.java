@@ -1,8 +1,8 @@
 package io.picotunnel.server.proxy.http;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -79,10 +79,11 @@ public final class UpstreamPool implements AutoCloseable {
     }
 
     /**
-     * A stream to {@code service} with {@code handler} last in its pipeline behind an HTTP/1.1 client codec,
-     * auto-read off: an idle one when there is one that is still open, else a new one.
+     * A stream to {@code service} whose events go to {@code handler} (through the {@link UpstreamSlot} last in its
+     * pipeline, behind an HTTP/1.1 client codec), auto-read off: an idle one when there is one that is still open,
+     * else a new one.
      */
-    Future<Lease> acquire(Service service, ChannelHandler handler) {
+    Future<Lease> acquire(Service service, ChannelInboundHandler handler) {
         Promise<Lease> promise = ImmediateEventExecutor.INSTANCE.newPromise();
         Deque<IdleStream> streams = idle.get(Key.of(service));
         takeIdle(streams, service, handler, promise);
@@ -90,13 +91,14 @@ public final class UpstreamPool implements AutoCloseable {
     }
 
     /** A new stream, never an idle one (the retry after a reused stream failed). */
-    Future<Lease> acquireNew(Service service, ChannelHandler handler) {
+    Future<Lease> acquireNew(Service service, ChannelInboundHandler handler) {
         Promise<Lease> promise = ImmediateEventExecutor.INSTANCE.newPromise();
         openNew(service, handler, promise);
         return promise;
     }
 
-    private void takeIdle(Deque<IdleStream> streams, Service service, ChannelHandler handler, Promise<Lease> promise) {
+    private void takeIdle(Deque<IdleStream> streams, Service service, ChannelInboundHandler handler,
+            Promise<Lease> promise) {
         IdleStream candidate = null;
         if (streams != null && !closed) {
             synchronized (streams) {
@@ -114,28 +116,48 @@ public final class UpstreamPool implements AutoCloseable {
         }
         IdleStream taken = candidate;
         Channel channel = taken.channel;
-        channel.eventLoop().execute(() -> {
-            taken.cancelTimer();
-            if (taken.spoiled || !usable(channel) || taken.ctx == null || taken.ctx.isRemoved()) {
-                channel.close();
-                takeIdle(streams, service, handler, promise);
-                return;
-            }
-            channel.pipeline().replace(taken, HANDLER, handler);
-            reused.incrementAndGet();
-            if (!promise.trySuccess(new Lease(channel, true))) {
-                channel.close();
-            }
-        });
+        if (channel.eventLoop().inEventLoop()) {
+            handOut(taken, streams, service, handler, promise);
+        } else {
+            channel.eventLoop().execute(() -> handOut(taken, streams, service, handler, promise));
+        }
     }
 
-    private void openNew(Service service, ChannelHandler handler, Promise<Lease> promise) {
+    /**
+     * On the stream's loop: the stream goes to the exchange's handler, unless it went bad while idle. Park may not
+     * have run yet (the next request came on this loop right after the release): it will see the stream taken.
+     */
+    private void handOut(IdleStream taken, Deque<IdleStream> streams, Service service, ChannelInboundHandler handler,
+            Promise<Lease> promise) {
+        Channel channel = taken.channel;
+        taken.cancelTimer();
+        UpstreamSlot slot = UpstreamSlot.of(channel);
+        if (taken.spoiled || !usable(channel) || slot == null) {
+            channel.close();
+            takeIdle(streams, service, handler, promise);
+            return;
+        }
+        try {
+            slot.handTo(handler);
+        } catch (Exception e) {
+            LOG.debug("handing out upstream {} failed: {}", channel, e.toString());
+            channel.close();
+            takeIdle(streams, service, handler, promise);
+            return;
+        }
+        reused.incrementAndGet();
+        if (!promise.trySuccess(new Lease(channel, true))) {
+            channel.close();
+        }
+    }
+
+    private void openNew(Service service, ChannelInboundHandler handler, Promise<Lease> promise) {
         Future<? extends Channel> future = opener.open(service, new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
                 ch.config().setAutoRead(false);
                 ch.pipeline().addLast(CODEC, new HttpClientCodec(DECODER, false, false));
-                ch.pipeline().addLast(HANDLER, handler);
+                ch.pipeline().addLast(HANDLER, new UpstreamSlot(handler));
             }
         });
         future.addListener(f -> {
@@ -181,14 +203,27 @@ public final class UpstreamPool implements AutoCloseable {
         }
     }
 
-    /** On the stream's loop: the exchange's handler makes way for the idle watcher. */
+    /**
+     * On the stream's loop: the exchange's handler makes way for the idle watcher, unless an exchange took the stream
+     * (or it was dropped) already.
+     */
     private void park(IdleStream stream) {
+        if (stream.isClaimed()) {
+            return;
+        }
         Channel channel = stream.channel;
-        if (channel.pipeline().context(HANDLER) == null || !usable(channel)) {
+        UpstreamSlot slot = UpstreamSlot.of(channel);
+        if (slot == null || !usable(channel)) {
             stream.drop();
             return;
         }
-        channel.pipeline().replace(HANDLER, HANDLER, stream);
+        try {
+            slot.handTo(stream);
+        } catch (Exception e) {
+            LOG.debug("parking upstream {} failed: {}", channel, e.toString());
+            stream.drop();
+            return;
+        }
         watchSession(channel);
         stream.timer = channel.eventLoop().schedule(stream::drop, idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
         // A read outstanding while idle shows the far end's close (or anything it should not send) at once.
@@ -271,7 +306,6 @@ public final class UpstreamPool implements AutoCloseable {
         private final Key key;
         private final Channel channel;
         private final AtomicBoolean claimed = new AtomicBoolean();
-        private ChannelHandlerContext ctx;
         private volatile ScheduledFuture<?> timer;
         /** Something happened while idle (data, EOF, error): never hand it out. On the stream's loop. */
         private boolean spoiled;
@@ -284,6 +318,10 @@ public final class UpstreamPool implements AutoCloseable {
         /** True for the one caller (taker or dropper) that gets this stream. */
         boolean claim() {
             return claimed.compareAndSet(false, true);
+        }
+
+        boolean isClaimed() {
+            return claimed.get();
         }
 
         void cancelTimer() {
@@ -314,11 +352,6 @@ public final class UpstreamPool implements AutoCloseable {
                 cancelTimer();
                 channel.close();
             }
-        }
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            this.ctx = ctx;
         }
 
         @Override

@@ -1,0 +1,154 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The pool's hand-over of a stream between exchanges and its idle watcher, on Netty's embedded channel, whose loop
+ * runs queued tasks only when told: so the order of park (queued by a release) and a take on the same loop can be
+ * chosen. The streams end to end (reuse, idle close, retry) are {@link UpstreamKeepAliveTest}'s.
+ */
+class UpstreamPoolTest {
+
+    private static final Service SERVICE = new Service("s1", "t1", ServiceType.HTTP, "a.test", "/", TlsMode.TERMINATE,
+            null, "127.0.0.1:1", true, Instant.now());
+    private static final String RESPONSE = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    private final List<EmbeddedChannel> streams = new ArrayList<>();
+    private final UpstreamPool pool = new UpstreamPool((service, initializer) -> {
+        EmbeddedChannel stream = new EmbeddedChannel(initializer);
+        streams.add(stream);
+        return stream.eventLoop().newSucceededFuture(stream);
+    }, Duration.ofSeconds(30), 4);
+
+    /** An exchange's handler: what the stream's codec decoded for it. */
+    static final class Recorder extends ChannelInboundHandlerAdapter {
+        final List<Object> read = new ArrayList<>();
+        int removed;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            read.add(msg instanceof HttpResponse r ? r.status().code() : msg.getClass().getSimpleName());
+            ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            removed++;
+        }
+    }
+
+    private static Channel leased(Future<UpstreamPool.Lease> lease, boolean reused) {
+        assertThat(lease.isSuccess()).isTrue();
+        assertThat(lease.getNow().reused()).isEqualTo(reused);
+        return lease.getNow().channel();
+    }
+
+    private static void answer(EmbeddedChannel stream) {
+        stream.writeInbound(Unpooled.copiedBuffer(RESPONSE, StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void aStreamTakenOnItsLoopBeforeItsParkRanGoesToTheNewExchangeAndParkLeavesItAlone() {
+        Recorder first = new Recorder();
+        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, first), false);
+        answer(stream);
+        assertThat(first.read).containsExactly(200, "DefaultLastHttpContent");
+
+        pool.release(SERVICE, stream); // park is queued on the stream's loop, not run
+        Recorder second = new Recorder();
+        assertThat(leased(pool.acquire(SERVICE, second), true)).isSameAs(stream);
+        stream.runPendingTasks(); // park runs now, after the take
+
+        answer(stream);
+        assertThat(second.read).containsExactly(200, "DefaultLastHttpContent");
+        assertThat(first.read).hasSize(2);
+        assertThat(first.removed).isEqualTo(1);
+        assertThat(stream.isOpen()).isTrue();
+        assertThat(pool.idleCount()).isZero();
+        assertThat(pool.streamsOpened()).isEqualTo(1);
+        assertThat(pool.streamsReused()).isEqualTo(1);
+    }
+
+    @Test
+    void aParkedStreamIsWatchedUntilTakenAndThenServesOnlyItsNewExchange() {
+        Recorder first = new Recorder();
+        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, first), false);
+        pool.release(SERVICE, stream);
+        stream.runPendingTasks();
+        assertThat(pool.idleCount()).isEqualTo(1);
+        assertThat(first.removed).isEqualTo(1);
+
+        Recorder second = new Recorder();
+        assertThat(leased(pool.acquire(SERVICE, second), true)).isSameAs(stream);
+        answer(stream);
+        assertThat(second.read).containsExactly(200, "DefaultLastHttpContent");
+        assertThat(first.read).isEmpty();
+        assertThat(pool.idleCount()).isZero();
+    }
+
+    @Test
+    void anIdleStreamThatSendsAnythingIsClosedAndTheNextRequestGetsANewOne() {
+        Recorder first = new Recorder();
+        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, first), false);
+        pool.release(SERVICE, stream);
+        stream.runPendingTasks();
+
+        answer(stream); // unasked: nobody waits for it
+        assertThat(stream.isOpen()).isFalse();
+        assertThat(first.read).isEmpty();
+        assertThat(pool.idleCount()).isZero();
+
+        Recorder second = new Recorder();
+        Channel next = leased(pool.acquire(SERVICE, second), false);
+        assertThat(next).isNotSameAs(stream);
+        assertThat(pool.streamsOpened()).isEqualTo(2);
+    }
+
+    @Test
+    void aStreamClosedBeforeItsParkRanIsDroppedNotHandedOut() {
+        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, new Recorder()), false);
+        pool.release(SERVICE, stream);
+        stream.close();
+        stream.runPendingTasks();
+        assertThat(pool.idleCount()).isZero();
+
+        Channel next = leased(pool.acquire(SERVICE, new Recorder()), false);
+        assertThat(next).isNotSameAs(stream);
+    }
+
+    @Test
+    void anUpgradedExchangeTakesTheSlotOutOfThePipelineWithItsHandler() throws Exception {
+        Recorder first = new Recorder();
+        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, first), false);
+        UpstreamSlot slot = UpstreamSlot.of(stream);
+        assertThat(slot.current()).isSameAs(first);
+        stream.pipeline().replace(slot, "hold", new ChannelInboundHandlerAdapter());
+        assertThat(first.removed).isEqualTo(1);
+        assertThat(UpstreamSlot.of(stream)).isNull();
+
+        // Given back by mistake, it is dropped: no slot to hand it over with.
+        pool.release(SERVICE, stream);
+        stream.runPendingTasks();
+        assertThat(stream.isOpen()).isFalse();
+        assertThat(pool.idleCount()).isZero();
+    }
+}
