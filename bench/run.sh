@@ -22,10 +22,11 @@ usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S
   --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
   --wrk-seconds S    length of each wrk run, after its warm-up (default 10, quick 1)
   --wrk-warmup-seconds S
-                     wrk through the same path before each measured wrk run, not measured (default 30, quick
-                     0): the HTTP path is other code than iperf3's, and the JVMs' compilers take some 30 s of
-                     load on 2 cores before they go quiet (measured: their threads used 4.6 s of CPU in a 10 s
-                     run after a 5 s warm-up, 0.7 s after 40 s)
+                     wrk through the same path before each measured wrk run, in three runs with new connections
+                     each, not measured (default 30, quick 0): the HTTP path is other code than iperf3's, and the
+                     JVMs' compilers take some 30 s of load on 2 cores before they go quiet (measured: their
+                     threads used 4.6 s of CPU in a 10 s run after a 5 s warm-up, 0.7 s after 40 s, 0.2 s after
+                     three runs of 12 s)
   --delay-seconds S  length of each iperf3 run over the 50 ms RTT link, after 2 s omitted (default 8, quick 2)
   --rtt-samples N    64-byte round trips timed per path (default 20000, quick 500)
   --checks-calls N   timed calls of each monitoring endpoint on a year of checks, after a quarter as many
@@ -391,9 +392,13 @@ wrk_run() {
   local key=$1 url=$2 out="$work/logs/wrk-$1.txt" rps p50 p99 bad errors
   local headers=()
   [ $# -ge 3 ] && headers=(-H "Host: $3")
-  if [ "$wrk_warm" -gt 0 ]; then
-    timeout $((wrk_warm + 30)) wrk -t 2 -c 64 -d "${wrk_warm}s" "${headers[@]}" "$url" >/dev/null 2>&1 || true
-  fi
+  # In three runs, each with new connections: after one long run, the measured run's new connections sent the JVMs
+  # back into their compilers (uncommon traps on the paths that open and close connections).
+  local part=$(((wrk_warm + 2) / 3)) i
+  for i in 1 2 3; do
+    [ "$wrk_warm" -gt 0 ] || break
+    timeout $((part + 30)) wrk -t 2 -c 64 -d "${part}s" "${headers[@]}" "$url" >/dev/null 2>&1 || true
+  done
   if ! timeout $((wrk_s + 30)) wrk -t 2 -c 64 -d "${wrk_s}s" --latency "${headers[@]}" "$url" >"$out" 2>&1; then
     log "wrk $key failed: $(tail -n 5 "$out")"
     return 0
