@@ -1,33 +1,26 @@
 package io.picotunnel.server.store;
 
+import io.picotunnel.server.ClasspathFiles;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.JarURLConnection;
-import java.net.URISyntaxException;
-import java.net.URL;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Enumeration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.jar.JarEntry;
-import java.util.jar.JarFile;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Applies the schema migrations {@code db/migration/V<N>__<name>.sql} from the class path: every version not yet
@@ -154,36 +147,13 @@ final class Migrations {
         return List.copyOf(byVersion.values());
     }
 
+    /** The migration files: those directly in {@link #LOCATION}. */
     private static Set<String> fileNames() {
         Set<String> names = new HashSet<>();
-        try {
-            Enumeration<URL> roots = Migrations.class.getClassLoader().getResources(LOCATION);
-            while (roots.hasMoreElements()) {
-                URL root = roots.nextElement();
-                if (root.getProtocol().equals("file")) {
-                    try (Stream<Path> files = Files.list(Path.of(root.toURI()))) {
-                        files.forEach(file -> names.add(file.getFileName().toString()));
-                    }
-                } else if (root.getProtocol().equals("jar")) {
-                    JarURLConnection jar = (JarURLConnection) root.openConnection();
-                    jar.setUseCaches(false);
-                    try (JarFile file = jar.getJarFile()) {
-                        Enumeration<JarEntry> entries = file.entries();
-                        while (entries.hasMoreElements()) {
-                            String entry = entries.nextElement().getName();
-                            if (entry.startsWith(LOCATION + "/") && entry.length() > LOCATION.length() + 1) {
-                                names.add(entry.substring(LOCATION.length() + 1));
-                            }
-                        }
-                    }
-                } else {
-                    throw new IllegalStateException("cannot list migrations at " + root);
-                }
+        for (String name : ClasspathFiles.under(LOCATION)) {
+            if (!name.contains("/")) {
+                names.add(name);
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
         }
         return names;
     }

@@ -65,6 +65,27 @@ class UiServingTest {
     }
 
     @Test
+    void eachFileOfTheUiHasItsTypeAndAnUnknownAssetIsAJson404() throws Exception {
+        String index = browser.get(server.url("/")).body();
+        Matcher style = Pattern.compile("href=\"(/assets/[^\"]+\\.css)\"").matcher(index);
+        assertThat(style.find()).as(index).isTrue();
+        HttpResponse<String> css = browser.get(server.url(style.group(1)));
+        assertThat(css.statusCode()).isEqualTo(200);
+        assertThat(css.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/css");
+        assertThat(css.headers().firstValue("Content-Security-Policy")).isPresent();
+
+        HttpResponse<String> icon = browser.get(server.url("/favicon.svg"));
+        assertThat(icon.statusCode()).isEqualTo(200);
+        assertThat(icon.headers().firstValue("Content-Type").orElseThrow()).startsWith("image/svg+xml");
+        assertThat(icon.headers().firstValue("Cache-Control")).hasValue("no-cache");
+        assertThat(icon.body()).contains("<svg");
+
+        HttpResponse<String> missing = browser.get(server.url("/assets/index-00000000.js"));
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(missing.body()).contains("\"error\":\"not_found\"");
+    }
+
+    @Test
     void unknownApiPathGetsJson404NotTheUi() throws Exception {
         HttpResponse<String> response = browser.send(
                 HttpRequest.newBuilder(URI.create(server.url("/api/nothing-here"))).header("Accept", "text/html").GET(),

@@ -149,6 +149,35 @@ class ReleaseArchiveIT {
     }
 
     @Test
+    void theUiIsServedFromThePackagedJarWithoutMountingItAsAZipFileSystem() throws Exception {
+        Path log = work.resolve("server.log");
+        Process server = startServer(work.resolve("data"), Map.of(), log);
+        int apiPort = apiPort(log);
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            java.net.http.HttpResponse<String> index = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + apiPort + "/")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(index.statusCode()).isEqualTo(200);
+            Matcher script = Pattern.compile("src=\"(/assets/[^\"]+\\.js)\"").matcher(index.body());
+            assertThat(script.find()).as(index.body()).isTrue();
+            java.net.http.HttpResponse<String> js = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + apiPort + script.group(1))).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(js.statusCode()).isEqualTo(200);
+            assertThat(js.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/javascript");
+            assertThat(js.body()).hasSizeGreaterThan(10_000);
+        }
+        // Javalin's classpath static files mounted the server's jar as a zip file system eight times: 45 MB of heap.
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        Process histogram = new ProcessBuilder(jcmd.toString(), Long.toString(server.pid()), "GC.class_histogram")
+                .redirectErrorStream(true).start();
+        String classes = new String(histogram.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(histogram.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(classes).as("the histogram was taken").contains("java.lang.String ");
+        assertThat(classes).doesNotContain("jdk.nio.zipfs.ZipFileSystem ");
+    }
+
+    @Test
     void backupWhileTheServerRunsRestoresIntoANewDataDirectory() throws Exception {
         Path log = work.resolve("server.log");
         startServer(work.resolve("data"), Map.of(), log);
