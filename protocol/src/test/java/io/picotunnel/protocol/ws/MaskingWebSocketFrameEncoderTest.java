@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,7 +49,7 @@ class MaskingWebSocketFrameEncoderTest {
             }
             return composite;
         }),
-        LITTLE_ENDIAN(bytes -> Unpooled.directBuffer(bytes.length).writeBytes(bytes).order(ByteOrder.LITTLE_ENDIAN));
+        LITTLE_ENDIAN(bytes -> Unpooled.wrappedBuffer(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN)));
 
         final Function<byte[], ByteBuf> of;
 
