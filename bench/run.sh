@@ -549,7 +549,7 @@ $("$java" -version 2>&1 | head -n 1)
 # baselines: $(iperf3 --version | head -n 1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | sed 's/^nginx version: //'), \
 wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d',' -f1) (cipher $ssh_cipher)
 # iperf3: $warm_s s through each tunnel first, then each run $iperf_s s after $iperf_omit s omitted, the client sending
-# wrk: 2 threads, 64 connections, $wrk_s s after a $wrk_warm s warm-up; idle: \
+# wrk: 2 threads, 64 connections, $wrk_s s after a $wrk_warm s warm-up in three runs; idle: \
 $(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: $rtt_samples samples after \
 $rtt_warmup
 # checks API: $(grep -m1 '^checks_seeded=' "$results" | cut -d= -f2) checks (a year, one a minute, of a tunnel and \
