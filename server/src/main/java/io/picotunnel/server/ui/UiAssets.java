@@ -51,11 +51,18 @@ public final class UiAssets {
 
     public void install(JavalinConfig config) {
         config.routes.before(UiAssets::securityHeaders);
-        files.forEach((path, asset) -> config.routes.get(path, ctx -> ctx.status(HttpStatus.OK)
+        files.forEach((path, asset) -> {
+            config.routes.get(path, ctx -> serve(ctx, asset));
+            config.routes.head(path, ctx -> serve(ctx, asset));
+        });
+        config.spaRoot.addHandler("/", this::indexOrNotFound);
+    }
+
+    private static void serve(Context ctx, Asset asset) {
+        ctx.status(HttpStatus.OK)
                 .header("Cache-Control", asset.cacheControl())
                 .contentType(asset.contentType())
-                .result(asset.body())));
-        config.spaRoot.addHandler("/", this::indexOrNotFound);
+                .result(asset.body());
     }
 
     private static Map<String, Asset> readFiles() {

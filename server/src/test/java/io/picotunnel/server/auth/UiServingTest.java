@@ -79,6 +79,11 @@ class UiServingTest {
         assertThat(icon.headers().firstValue("Content-Type").orElseThrow()).startsWith("image/svg+xml");
         assertThat(icon.headers().firstValue("Cache-Control")).hasValue("no-cache");
         assertThat(icon.body()).contains("<svg");
+        HttpResponse<String> head = browser.send(HttpRequest.newBuilder(URI.create(server.url("/favicon.svg")))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()), Map.of());
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.headers().firstValue("Content-Type").orElseThrow()).startsWith("image/svg+xml");
+        assertThat(head.body()).isEmpty();
 
         HttpResponse<String> missing = browser.get(server.url("/assets/index-00000000.js"));
         assertThat(missing.statusCode()).isEqualTo(404);
