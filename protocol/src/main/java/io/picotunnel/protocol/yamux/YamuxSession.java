@@ -1,5 +1,6 @@
 package io.picotunnel.protocol.yamux;
 
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
@@ -18,6 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -543,8 +546,45 @@ public final class YamuxSession extends ChannelDuplexHandler {
         if (closing) {
             return;
         }
+        if (cause instanceof OutOfMemoryError) {
+            log.error("{}: out of memory: {}", ctx.channel(), memoryReport());
+        }
         log.error("{}: internal error in the yamux session; sending GoAway and closing", ctx.channel(), cause);
         goAwayAndClose(GoAwayCode.INTERNAL_ERROR);
+    }
+
+    /**
+     * What this session's streams hold and where the JVM's direct memory stands, for the log of an out-of-memory
+     * error: which of them held the memory is otherwise lost with the session. On the event loop.
+     */
+    String memoryReport() {
+        long buffered = 0;
+        long most = -1;
+        int mostId = 0;
+        for (YamuxChildChannel stream : streams.values()) {
+            long bytes = stream.bufferedBytes();
+            buffered += bytes;
+            if (bytes > most) {
+                most = bytes;
+                mostId = stream.streamId();
+            }
+        }
+        StringBuilder report = new StringBuilder();
+        report.append(streams.size()).append(" streams hold ").append(buffered).append(" bytes");
+        if (most >= 0) {
+            report.append(" (stream ").append(mostId).append(": ").append(most).append(")");
+        }
+        for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+            if (pool.getName().equals("direct")) {
+                report.append("; JVM direct buffers: ").append(pool.getCount()).append(", ")
+                        .append(pool.getMemoryUsed()).append(" bytes");
+            }
+        }
+        if (ctx != null && ctx.alloc() instanceof ByteBufAllocatorMetricProvider provider) {
+            report.append("; the channel's allocator: ").append(provider.metric().usedDirectMemory())
+                    .append(" bytes direct");
+        }
+        return report.toString();
     }
 
     private void goAwayAndClose(GoAwayCode code) {
