@@ -131,16 +131,7 @@ public final class UpstreamPool implements AutoCloseable {
             Promise<Lease> promise) {
         Channel channel = taken.channel;
         taken.cancelTimer();
-        UpstreamSlot slot = UpstreamSlot.of(channel);
-        if (taken.spoiled || !usable(channel) || slot == null) {
-            channel.close();
-            takeIdle(streams, service, handler, promise);
-            return;
-        }
-        try {
-            slot.handTo(handler);
-        } catch (Exception e) {
-            LOG.debug("handing out upstream {} failed: {}", channel, e.toString());
+        if (taken.spoiled || !usable(channel) || !handTo(channel, handler)) {
             channel.close();
             takeIdle(streams, service, handler, promise);
             return;
@@ -212,15 +203,7 @@ public final class UpstreamPool implements AutoCloseable {
             return;
         }
         Channel channel = stream.channel;
-        UpstreamSlot slot = UpstreamSlot.of(channel);
-        if (slot == null || !usable(channel)) {
-            stream.drop();
-            return;
-        }
-        try {
-            slot.handTo(stream);
-        } catch (Exception e) {
-            LOG.debug("parking upstream {} failed: {}", channel, e.toString());
+        if (!usable(channel) || !handTo(channel, stream)) {
             stream.drop();
             return;
         }
@@ -228,6 +211,21 @@ public final class UpstreamPool implements AutoCloseable {
         stream.timer = channel.eventLoop().schedule(stream::drop, idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
         // A read outstanding while idle shows the far end's close (or anything it should not send) at once.
         channel.read();
+    }
+
+    /** Gives {@code channel}'s events to {@code handler} through its slot; false when it has no slot any more. */
+    private static boolean handTo(Channel channel, ChannelInboundHandler handler) {
+        UpstreamSlot slot = UpstreamSlot.of(channel);
+        if (slot == null) {
+            return false;
+        }
+        try {
+            slot.handTo(handler);
+            return true;
+        } catch (Exception e) {
+            LOG.debug("handing upstream {} over failed: {}", channel, e.toString());
+            return false;
+        }
     }
 
     /** When the client sends GoAway, its session's idle streams go at once rather than holding it open. */

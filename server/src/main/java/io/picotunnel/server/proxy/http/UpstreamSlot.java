@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -19,8 +20,8 @@ final class UpstreamSlot extends ChannelInboundHandlerAdapter {
         this.current = first;
     }
 
-    /** The slot of {@code ctx}'s channel, or null when it has none (any more). */
-    static UpstreamSlot of(io.netty.channel.Channel channel) {
+    /** The slot of {@code channel}, or null when it has none (any more). */
+    static UpstreamSlot of(Channel channel) {
         return channel.pipeline().get(UpstreamSlot.class);
     }
 
