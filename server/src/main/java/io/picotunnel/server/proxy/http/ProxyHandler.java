@@ -227,7 +227,12 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.debug("public connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        if (cause instanceof Error) {
+            // Not the visitor's doing (out of memory, a bug): the operator needs to see it.
+            LOG.warn("public connection {} failed", ctx.channel().remoteAddress(), cause);
+        } else {
+            LOG.debug("public connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        }
         ctx.close();
     }
 
@@ -314,6 +319,11 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
 
     private void readPublicIfReady() {
         if (!readyForMore()) {
+            if (waitsForUpstream()) {
+                // The body goes on only as fast as the stream takes it; the write's listener or the stream's
+                // writability reads on.
+                ctx.channel().config().setAutoRead(false);
+            }
             return;
         }
         if (feed != null && feed.holdsBytes()) {
@@ -330,6 +340,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         } else if (!config.isAutoRead()) {
             config.setAutoRead(true);
         }
+    }
+
+    private boolean waitsForUpstream() {
+        return state == State.EXCHANGE && exchange.takesRequestContent() && !exchange.upstreamReady();
     }
 
     private boolean readyForMore() {

@@ -208,6 +208,46 @@ class PublicSideReadingTest {
         }
     }
 
+    /**
+     * The target takes the request head and never reads the body: the visitor can send what the sockets' buffers on
+     * the way hold (some megabytes on loopback), not the body. The proxy forwarded every decoded piece into the
+     * upstream's outbound buffer while it went on reading, so the whole upload piled up in the proxy's memory.
+     */
+    @Test
+    void anUploadToATargetThatDoesNotReadStopsTheReadingOfTheVisitor() throws Exception {
+        long bodyBytes = 256L * 1024 * 1024;
+        byte[] chunk = ("4000\r\n" + "x".repeat(0x4000) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        AtomicLong written = new AtomicLong();
+        SocketChannel visitor = SocketChannel.open();
+        try {
+            visitor.setOption(StandardSocketOptions.SO_SNDBUF, 64 * 1024);
+            visitor.connect(new InetSocketAddress("127.0.0.1", port()));
+            visitor.write(ByteBuffer.wrap(("POST /hang HTTP/1.1\r\nHost: reading.test\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
+            Thread writer = Thread.ofVirtual().name("uploading-visitor").start(() -> {
+                try {
+                    while (written.get() < bodyBytes) {
+                        ByteBuffer buffer = ByteBuffer.wrap(chunk);
+                        while (buffer.hasRemaining()) {
+                            written.addAndGet(visitor.write(buffer));
+                        }
+                    }
+                } catch (IOException e) {
+                    // closed by the test once it has seen the writes stall
+                }
+            });
+            await("the proxy stops reading").atMost(Duration.ofSeconds(20)).until(() -> !reading());
+            await("the visitor's writes stall at what the sockets' buffers hold")
+                    .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10))
+                    .until(() -> written.get() < bodyBytes / 8 && writer.isAlive());
+            visitor.close(); // ends the blocked writer
+            writer.join(10_000);
+            assertThat(writer.isAlive()).isFalse();
+        } finally {
+            visitor.close();
+        }
+    }
+
     @Test
     void requestsPipelinedBehindOneThatWaitsAreReadOnlyAFewReadsAhead() throws Exception {
         byte[] request = ("GET /p HTTP/1.1\r\nHost: reading.test\r\nX-Pad: " + "x".repeat(4000) + "\r\n\r\n")

@@ -46,9 +46,22 @@ class StreamingThroughProxyTest {
 
     @Test
     void largeChunkedUploadArrivesByteExact() throws Exception {
+        uploadArrivesByteExact("/upload");
+    }
+
+    /**
+     * The target stops reading for 100 ms after each 16 MiB: the proxy must stop reading the visitor meanwhile. It
+     * went on reading and queued the body for the stream, and ran out of direct memory within the first pause.
+     */
+    @Test
+    void largeChunkedUploadToATargetThatPausesArrivesByteExact() throws Exception {
+        uploadArrivesByteExact("/upload?pause=" + (16 * 1024 * 1024));
+    }
+
+    private void uploadArrivesByteExact(String path) throws Exception {
         MessageDigest sent = TargetServer.sha256();
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
-            http.send("POST /upload HTTP/1.1\r\nHost: big.test\r\nTransfer-Encoding: chunked\r\n"
+            http.send("POST " + path + " HTTP/1.1\r\nHost: big.test\r\nTransfer-Encoding: chunked\r\n"
                     + "Expect: 100-continue\r\n\r\n");
             assertThat(http.read().status()).isEqualTo(100);
             OutputStream out = http.out();

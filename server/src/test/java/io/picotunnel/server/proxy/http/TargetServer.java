@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /** A local HTTP server standing for the service behind the tunnel's client (JDK's built-in server). */
 final class TargetServer implements AutoCloseable {
@@ -70,16 +71,26 @@ final class TargetServer implements AutoCloseable {
         }
     }
 
-    /** Reads the whole body and answers with its length and SHA-256. */
+    /**
+     * Reads the whole body and answers with its length and SHA-256. {@code /upload?pause=N} stops reading for 100 ms
+     * after each N bytes, as a busy target does.
+     */
     private static void upload(HttpExchange exchange) throws IOException {
+        String query = exchange.getRequestURI().getQuery();
+        long pauseEvery = query != null && query.startsWith("pause=") ? Long.parseLong(query.substring(6)) : 0;
         MessageDigest sha = sha256();
         long total = 0;
+        long nextPause = pauseEvery;
         byte[] buffer = new byte[64 * 1024];
         try (InputStream in = exchange.getRequestBody()) {
             int n;
             while ((n = in.read(buffer)) > 0) {
                 sha.update(buffer, 0, n);
                 total += n;
+                if (pauseEvery > 0 && total >= nextPause) {
+                    nextPause += pauseEvery;
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+                }
             }
         }
         byte[] body = ("bytes=" + total + " sha256=" + HexFormat.of().formatHex(sha.digest()))
