@@ -216,6 +216,9 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         readUpstreamIfReady();
+        if (ctx.channel().isWritable() && state == State.AWAIT_REQUEST) {
+            drain();
+        }
         ctx.fireChannelWritabilityChanged();
     }
 
@@ -262,6 +265,9 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         while (!pending.isEmpty()) {
             switch (state) {
                 case AWAIT_REQUEST -> {
+                    if (!ctx.channel().isWritable()) {
+                        return false; // the visitor is not reading its answers: no next request until it does
+                    }
                     HttpObject msg = pending.poll();
                     if (msg instanceof HttpRequest request) {
                         idleTimer.disarm();
@@ -351,7 +357,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             return false;
         }
         return switch (state) {
-            case AWAIT_REQUEST, DISCARD_BODY -> true;
+            case AWAIT_REQUEST -> ctx.channel().isWritable();
+            case DISCARD_BODY -> true;
             case EXCHANGE -> exchange.takesRequestContent() && exchange.upstreamReady();
             default -> false;
         };

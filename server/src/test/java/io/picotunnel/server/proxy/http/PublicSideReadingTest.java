@@ -41,26 +41,28 @@ class PublicSideReadingTest {
     private TargetServer target;
     private Channel listener;
     private HttpProxy proxy;
+    private HttpRoutes routes;
     private final AtomicReference<Channel> visitorChannel = new AtomicReference<>();
 
     @BeforeEach
     void start() throws Exception {
         group = Transport.newEventLoopGroup(2, "reading-test");
         target = new TargetServer("reading");
-        HttpRoutes routes = new HttpRoutes();
+        routes = new HttpRoutes();
         routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "reading.test", "/", TlsMode.TERMINATE,
                 null, target.address(), true, Instant.now()));
         proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).build();
         listen(64 * 1024);
     }
 
-    /** The proxy's listener; a fixed receive buffer keeps what the kernel holds for it known. */
+    /** The proxy's listener; fixed socket buffers keep what the kernel holds for it known. */
     private void listen(int receiveBuffer) throws InterruptedException {
         if (listener != null) {
             listener.close().sync();
         }
         listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                 .childOption(ChannelOption.SO_RCVBUF, receiveBuffer)
+                .childOption(ChannelOption.SO_SNDBUF, 64 * 1024)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -206,6 +208,100 @@ class PublicSideReadingTest {
             assertThat(waitingMessages(channel, handler)).as("messages decoded and waiting")
                     .isLessThanOrEqualTo(maxWaiting);
         }
+    }
+
+    /**
+     * A visitor pipelines requests and never reads the answers: the proxy started each next request as soon as the
+     * previous answer was handed to the channel, writable or not, so every answer piled up in the connection's
+     * outbound buffer and the visitor could send on without end (200,000 requests for an unknown host grew direct
+     * memory by 85 MiB). The next request now waits for the connection to be writable.
+     */
+    @Test
+    void pipelinedRequestsForLocalAnswersStopWhenTheVisitorDoesNotReadThem() throws Exception {
+        pipeliningVisitorThatDoesNotReadIsStalled("GET /x HTTP/1.1\r\nHost: unknown.test\r\n\r\n");
+    }
+
+    /**
+     * As above, with a target that writes each answer at once: each next exchange read its whole answer into the
+     * unwritable channel.
+     */
+    @Test
+    void pipelinedRequestsToTheTargetStopWhenTheVisitorDoesNotReadTheAnswers() throws Exception {
+        try (KeepAliveTarget keepAlive = new KeepAliveTarget()) {
+            routes.onServiceChange(null, new Service("s2", "t1", ServiceType.HTTP, "keepalive.test", "/",
+                    TlsMode.TERMINATE, null, keepAlive.address(), true, Instant.now()));
+            pipeliningVisitorThatDoesNotReadIsStalled("GET /ok HTTP/1.1\r\nHost: keepalive.test\r\n\r\n");
+        }
+    }
+
+    private void pipeliningVisitorThatDoesNotReadIsStalled(String request) throws Exception {
+        int count = 50_000;
+        byte[] one = request.getBytes(StandardCharsets.US_ASCII);
+        ByteBuffer all = ByteBuffer.allocate(one.length * count);
+        for (int i = 0; i < count; i++) {
+            all.put(one);
+        }
+        all.flip();
+        AtomicLong written = new AtomicLong();
+        SocketChannel visitor = SocketChannel.open();
+        try {
+            visitor.setOption(StandardSocketOptions.SO_RCVBUF, 64 * 1024);
+            visitor.setOption(StandardSocketOptions.SO_SNDBUF, 64 * 1024);
+            visitor.connect(new InetSocketAddress("127.0.0.1", port()));
+            Thread writer = Thread.ofVirtual().name("pipelining-visitor").start(() -> {
+                try {
+                    while (all.hasRemaining()) {
+                        written.addAndGet(visitor.write(all));
+                    }
+                } catch (IOException e) {
+                    // closed by the test once it has seen the writes stall
+                }
+            });
+            AtomicLong lastSeen = new AtomicLong(-1);
+            await("the visitor's writes stop moving (or all are written)").pollInterval(Duration.ofSeconds(1))
+                    .atMost(Duration.ofSeconds(60)).until(() -> {
+                        long now = written.get();
+                        return lastSeen.getAndSet(now) == now;
+                    });
+            // What the sockets' buffers hold (the answers in the proxy's send buffer and the visitor's receive
+            // buffer, the requests in the visitor's send buffer and the proxy's receive buffer), not the requests.
+            // (Whether the proxy reads at this instant is not asked: the kernel, merging the small answers waiting in
+            // the visitor's receive buffer, frees room now and then, and the proxy reads a little on.)
+            assertThat(written.get()).as("bytes of requests the proxy let in").isLessThan(all.capacity() / 2);
+            assertThat(writer.isAlive()).as("the visitor's writer is blocked").isTrue();
+
+            // The visitor reads again: every request is answered.
+            assertThat(answersRead(visitor, count, Duration.ofSeconds(60))).isEqualTo(count);
+            writer.join(10_000);
+            assertThat(writer.isAlive()).isFalse();
+        } finally {
+            visitor.close();
+        }
+    }
+
+    /** Reads answers until {@code expected} status lines came or the time is up; returns how many came. */
+    private static int answersRead(SocketChannel visitor, int expected, Duration limit) throws IOException {
+        byte[] statusLine = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII); // its 'H' appears once: no overlap
+        long deadline = System.nanoTime() + limit.toNanos();
+        ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+        int answers = 0;
+        int matched = 0;
+        visitor.socket().setSoTimeout((int) limit.toMillis());
+        while (answers < expected && System.nanoTime() < deadline) {
+            buffer.clear();
+            if (visitor.read(buffer) < 0) {
+                break;
+            }
+            for (int i = 0; i < buffer.position(); i++) {
+                byte b = buffer.get(i);
+                matched = b == statusLine[matched] ? matched + 1 : (b == statusLine[0] ? 1 : 0);
+                if (matched == statusLine.length) {
+                    answers++;
+                    matched = 0;
+                }
+            }
+        }
+        return answers;
     }
 
     /**
