@@ -179,6 +179,39 @@ class FaultEndToEndTest {
         }
     }
 
+    @Test
+    void httpChunkedDownloadGetsNoFinalChunkWhenTheTargetResetsItsConnection() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get(visitor, "/reset-chunked/65536");
+            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("transfer-encoding", "chunked");
+            ChunkedBody body = new ChunkedBody(in);
+            assertThat(body.readUntil(65536)).isEqualTo("limit");
+
+            target.resume();
+
+            assertThat(body.readUntil(Long.MAX_VALUE)).isEqualTo("reset: Connection reset");
+            assertThat(body.bytes()).isEqualTo(65536);
+        }
+    }
+
+    @Test
+    void tcpDownloadIsResetWhenTheTargetResetsItsConnection() throws Exception {
+        target = FaultTarget.resetAfter(MiB);
+        int port = tcpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = visitor.getInputStream();
+            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
+
+            target.resume();
+            Ending end = readToEndOrReset(in);
+
+            assertThat(end.how()).isEqualTo("reset: Connection reset");
+            assertThat(end.bytes()).isZero();
+        }
+    }
+
     // ---- targets, when the server goes away ----
 
     @Test

@@ -26,19 +26,22 @@ import java.util.concurrent.atomic.AtomicLong;
  * connection. It records how much it wrote and how its reading of each connection ended.
  * <ul>
  *   <li>{@link #download(long)}: writes that many bytes as fast as the path takes them, then half-closes;</li>
+ *   <li>{@link #resetAfter(long)}: writes that many bytes, then resets the connection (SO_LINGER 0) once
+ *   {@link #resume()} was called;</li>
  *   <li>{@link #sink(long)}: reads that many bytes, then stops reading until {@link #resume()}, then reads on to
  *   the end, which {@link #readEnd()} tells: {@code "eof"} or {@code "reset: <message>"};</li>
  *   <li>{@link #http()}: HTTP/1.1, one request per connection: {@code GET /length/N} (Content-Length),
  *   {@code /chunked/N}, {@code /close/N} (delimited by the close of the connection) send N bytes;
  *   {@code /hold} never answers; {@code /reset-length/N} and {@code /reset-close/N} send the head and N bytes
- *   of a body ten times longer, then reset the connection (SO_LINGER 0) once {@link #resume()} was called.</li>
+ *   of a body ten times longer, {@code /reset-chunked/N} a chunked head and N bytes in chunks, then reset the
+ *   connection (SO_LINGER 0) once {@link #resume()} was called.</li>
  * </ul>
  */
 final class FaultTarget implements AutoCloseable {
 
     static final int CHUNK = 16 * 1024;
 
-    private enum Kind { DOWNLOAD, SINK, HTTP }
+    private enum Kind { DOWNLOAD, RESET_DOWNLOAD, SINK, HTTP }
 
     private final Kind kind;
     private final long bytes;
@@ -65,6 +68,10 @@ final class FaultTarget implements AutoCloseable {
 
     static FaultTarget download(long bytes) {
         return new FaultTarget(Kind.DOWNLOAD, bytes);
+    }
+
+    static FaultTarget resetAfter(long bytes) {
+        return new FaultTarget(Kind.RESET_DOWNLOAD, bytes);
     }
 
     static FaultTarget sink(long readBeforePause) {
@@ -126,6 +133,11 @@ final class FaultTarget implements AutoCloseable {
                     socket.shutdownOutput();
                     socket.getInputStream().transferTo(OutputStream.nullOutputStream());
                 }
+                case RESET_DOWNLOAD -> {
+                    writePattern(socket.getOutputStream(), bytes);
+                    resumed.await(60, TimeUnit.SECONDS);
+                    socket.setSoLinger(true, 0);
+                }
                 case SINK -> sink(socket.getInputStream());
                 case HTTP -> answer(socket);
             }
@@ -183,6 +195,13 @@ final class FaultTarget implements AutoCloseable {
             case "reset-length", "reset-close" -> {
                 head(out, kind.equals("reset-length") ? "Content-Length: " + 10 * n : "Connection: close");
                 writePattern(out, n);
+                out.flush();
+                resumed.await(60, TimeUnit.SECONDS);
+                socket.setSoLinger(true, 0);
+            }
+            case "reset-chunked" -> {
+                head(out, "Transfer-Encoding: chunked");
+                writeChunked(out, n);
                 out.flush();
                 resumed.await(60, TimeUnit.SECONDS);
                 socket.setSoLinger(true, 0);
