@@ -311,54 +311,33 @@ class PublicSideReadingTest {
      */
     @Test
     void anUploadToATargetThatDoesNotReadStopsTheReadingOfTheVisitor() throws Exception {
-        long bodyBytes = 256L * 1024 * 1024;
         byte[] chunk = ("4000\r\n" + "x".repeat(0x4000) + "\r\n").getBytes(StandardCharsets.US_ASCII);
-        AtomicLong written = new AtomicLong();
-        SocketChannel visitor = SocketChannel.open();
-        try {
-            visitor.setOption(StandardSocketOptions.SO_SNDBUF, 64 * 1024);
-            visitor.connect(new InetSocketAddress("127.0.0.1", port()));
-            visitor.write(ByteBuffer.wrap(("POST /hang HTTP/1.1\r\nHost: reading.test\r\n"
-                    + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
-            Thread writer = Thread.ofVirtual().name("uploading-visitor").start(() -> {
-                try {
-                    while (written.get() < bodyBytes) {
-                        ByteBuffer buffer = ByteBuffer.wrap(chunk);
-                        while (buffer.hasRemaining()) {
-                            written.addAndGet(visitor.write(buffer));
-                        }
-                    }
-                } catch (IOException e) {
-                    // closed by the test once it has seen the writes stall
-                }
-            });
-            await("the proxy stops reading").atMost(Duration.ofSeconds(20)).until(() -> !reading());
-            await("the visitor's writes stall at what the sockets' buffers hold")
-                    .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10))
-                    .until(() -> written.get() < bodyBytes / 8 && writer.isAlive());
-            visitor.close(); // ends the blocked writer
-            writer.join(10_000);
-            assertThat(writer.isAlive()).isFalse();
-        } finally {
-            visitor.close();
-        }
+        writesStallWellBelow("POST /hang HTTP/1.1\r\nHost: reading.test\r\nTransfer-Encoding: chunked\r\n\r\n",
+                chunk, 256L * 1024 * 1024);
     }
 
     @Test
     void requestsPipelinedBehindOneThatWaitsAreReadOnlyAFewReadsAhead() throws Exception {
         byte[] request = ("GET /p HTTP/1.1\r\nHost: reading.test\r\nX-Pad: " + "x".repeat(4000) + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
+        writesStallWellBelow("GET /hang HTTP/1.1\r\nHost: reading.test\r\n\r\n", request, PIPELINED_BYTES);
+    }
+
+    /**
+     * A visitor sends {@code head}, then {@code repeated} again and again up to {@code total} bytes: the proxy must
+     * stop reading it, and its writes stall below an eighth of that, at what the sockets' buffers hold.
+     */
+    private void writesStallWellBelow(String head, byte[] repeated, long total) throws Exception {
         AtomicLong written = new AtomicLong();
         SocketChannel visitor = SocketChannel.open();
         try {
             visitor.setOption(StandardSocketOptions.SO_SNDBUF, 64 * 1024);
             visitor.connect(new InetSocketAddress("127.0.0.1", port()));
-            visitor.write(ByteBuffer.wrap("GET /hang HTTP/1.1\r\nHost: reading.test\r\n\r\n"
-                    .getBytes(StandardCharsets.US_ASCII)));
-            Thread writer = Thread.ofVirtual().name("pipelining-visitor").start(() -> {
+            visitor.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
+            Thread writer = Thread.ofVirtual().name("visitor").start(() -> {
                 try {
-                    while (written.get() + request.length <= PIPELINED_BYTES) {
-                        ByteBuffer buffer = ByteBuffer.wrap(request);
+                    while (written.get() + repeated.length <= total) {
+                        ByteBuffer buffer = ByteBuffer.wrap(repeated);
                         while (buffer.hasRemaining()) {
                             written.addAndGet(visitor.write(buffer));
                         }
@@ -370,7 +349,7 @@ class PublicSideReadingTest {
             await("the proxy stops reading").atMost(Duration.ofSeconds(20)).until(() -> !reading());
             await("the visitor's writes stall well below what it would send")
                     .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10))
-                    .until(() -> written.get() < PIPELINED_BYTES / 8 && writer.isAlive());
+                    .until(() -> written.get() < total / 8 && writer.isAlive());
             visitor.close(); // ends the blocked writer
             writer.join(10_000);
             assertThat(writer.isAlive()).isFalse();
