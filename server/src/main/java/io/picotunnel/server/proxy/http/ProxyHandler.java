@@ -265,8 +265,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         while (!pending.isEmpty()) {
             switch (state) {
                 case AWAIT_REQUEST -> {
-                    if (!ctx.channel().isWritable()) {
-                        return false; // the visitor is not reading its answers: no next request until it does
+                    if (!answersFlow()) {
+                        return false;
                     }
                     HttpObject msg = pending.poll();
                     if (msg instanceof HttpRequest request) {
@@ -348,6 +348,15 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         }
     }
 
+    /**
+     * A visitor that pipelines requests and does not read the answers gets no next request started until it does,
+     * or the answers would pile up in the connection's outbound buffer. HTTP/2 has one request per stream, bounded by
+     * flow control, and a stream opened with a window of 0 still gets its response head.
+     */
+    private boolean answersFlow() {
+        return http2 || ctx.channel().isWritable();
+    }
+
     private boolean waitsForUpstream() {
         return state == State.EXCHANGE && exchange.takesRequestContent() && !exchange.upstreamReady();
     }
@@ -357,7 +366,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             return false;
         }
         return switch (state) {
-            case AWAIT_REQUEST -> ctx.channel().isWritable();
+            case AWAIT_REQUEST -> answersFlow();
             case DISCARD_BODY -> true;
             case EXCHANGE -> exchange.takesRequestContent() && exchange.upstreamReady();
             default -> false;

@@ -225,6 +225,23 @@ class Http2ProxyTest {
         }
     }
 
+    /**
+     * A client may open its streams with a window of 0 and grant it once it has the response head (HEADERS are not
+     * flow-controlled): the request must go to the target without waiting for the window.
+     */
+    @Test
+    void aStreamOpenedWithAZeroWindowGetsItsResponseHeadAndThenItsBodyOnceTheClientGrantsWindow() throws Exception {
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        try (RawH2 h2 = RawH2.connect(port, certificates.clientContext())) {
+            // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0
+            h2.write(frame(0x4, 0, 0, new byte[] {0, 0x4, 0, 0, 0, 0}));
+            h2.get(1, "/zero-window");
+            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+            h2.write(frame(0x8, 0, 1, new byte[] {0, 0, (byte) 0xff, (byte) 0xff}));
+            assertThat(h2.readUntilEndOfStream(1)).contains("uri=/zero-window");
+        }
+    }
+
     @Test
     void http2ConnectionThatOpensNoStreamIsClosedWithGoAwayAtTheHeaderDeadline() throws Exception {
         Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
@@ -309,6 +326,20 @@ class Http2ProxyTest {
         void get(int stream, String path) throws IOException {
             write(frame(0x1, 0x5, stream, headers(":method", "GET", ":scheme", "https", ":path", path,
                     ":authority", "localhost")));
+        }
+
+        /** The first byte of the next HEADERS of {@code stream} (its :status, HPACK-indexed when common). */
+        int readUntilHeaders(int stream) throws IOException {
+            for (int i = 0; i < 1000; i++) {
+                Frame frame = next();
+                if (frame.type == 0x1 && frame.stream == stream && frame.payload.length > 0) {
+                    return frame.payload[0] & 0xff;
+                }
+                if (frame.type == 0x3 && frame.stream == stream) {
+                    throw new IOException("stream " + stream + " was reset");
+                }
+            }
+            throw new IOException("no HEADERS on stream " + stream + " in 1000 frames");
         }
 
         /** The next DATA of {@code stream}, as text. */
