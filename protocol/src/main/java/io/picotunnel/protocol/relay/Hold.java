@@ -112,8 +112,12 @@ public final class Hold extends ChannelInboundHandlerAdapter {
             ctx.fireExceptionCaught(cause);
             return;
         }
-        // Nothing after the hold handles the channel yet.
         discard();
+        if (ctx.pipeline().context(Relay.HANDLER_NAME) != null) {
+            // The relay started and this hold is about to be released: the relay must see the failure, or the
+            // channel's close would pass for a clean end on the other side.
+            ctx.fireExceptionCaught(cause);
+        }
         ctx.close();
     }
 }

@@ -126,6 +126,33 @@ class RelayStreamResetTest {
         }
     }
 
+    /**
+     * The socket is reset after the relay started and before the hold in front of it was released (as the
+     * client's target socket, whose hold is released by a task that comes after the relay's start): the hold
+     * took the failure and closed the socket, and the relay passed that close on as a clean end of the stream.
+     */
+    @Test
+    void socketResetWhileItsHoldIsStillInPlaceResetsTheStream() throws Exception {
+        try (Socket visitor = connectVisitor()) {
+            YamuxStreamChannel stream = openStream();
+            Channel socket = acceptedSocket.get(10, TimeUnit.SECONDS);
+            Hold hold = new Hold();
+            socket.eventLoop().submit(() -> socket.pipeline().addLast(hold)).sync();
+            Relay.start(stream, socket);
+            // The relay's handler is in place and has asked the socket for a read.
+            socket.eventLoop().submit(() -> { }).sync();
+            YamuxStreamChannel farStream = far.poll(10, TimeUnit.SECONDS);
+
+            visitor.setSoLinger(true, 0);
+            visitor.close();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> !socket.isOpen());
+            await("the far end of the stream sees a reset, not an EOF").atMost(Duration.ofSeconds(10))
+                    .until(farStream::isReset);
+            socket.eventLoop().submit(hold::release).sync();
+        }
+    }
+
     @Test
     void sessionLostAfterTheStreamsEofWentThroughEndsTheSocketCleanly() throws Exception {
         try (Socket visitor = connectVisitor()) {
