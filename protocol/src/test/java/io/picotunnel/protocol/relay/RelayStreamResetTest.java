@@ -133,7 +133,8 @@ class RelayStreamResetTest {
      */
     @Test
     void socketResetWhileItsHoldIsStillInPlaceResetsTheStream() throws Exception {
-        try (Socket visitor = connectVisitor()) {
+        Socket visitor = connectVisitor();
+        try {
             YamuxStreamChannel stream = openStream();
             Channel socket = acceptedSocket.get(10, TimeUnit.SECONDS);
             Hold hold = new Hold();
@@ -150,6 +151,8 @@ class RelayStreamResetTest {
             await("the far end of the stream sees a reset, not an EOF").atMost(Duration.ofSeconds(10))
                     .until(farStream::isReset);
             socket.eventLoop().submit(hold::release).sync();
+        } finally {
+            visitor.close();
         }
     }
 
