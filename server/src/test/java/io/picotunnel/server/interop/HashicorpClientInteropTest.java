@@ -20,6 +20,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -31,6 +32,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -133,6 +135,47 @@ class HashicorpClientInteropTest {
             source.close();
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> !server.registry().isConnected(tunnel.get("id").asText()));
+    }
+
+    /**
+     * An upload through an http service to a target that takes the connection and never reads: the hashicorp client
+     * stops reading its stream, the server's stream runs out of send window, and the proxy stops reading the
+     * visitor, whose writes stall at what the sockets' buffers and the window hold, far below the body.
+     */
+    @Test
+    void uploadToATargetThatDoesNotReadStallsTheVisitorThroughTheHashicorpClient() throws Exception {
+        long body = 256L * MIB;
+        try (ServerSocket stalled = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+            JsonNode tunnel = createTunnel();
+            ApiClient.Response service = api.post("/api/tunnels/" + tunnel.get("id").asText() + "/services",
+                    "{\"type\":\"http\",\"domain\":\"up.test\",\"target_addr\":\"127.0.0.1:"
+                            + stalled.getLocalPort() + "\",\"enabled\":true,\"health_check\":false}");
+            assertThat(service.status()).as(service.toString()).isEqualTo(201);
+            GoPeer client = startClient(tunnel.get("token").asText());
+            client.awaitLine("CONNECTED");
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnel.get("id").asText()));
+
+            AtomicLong written = new AtomicLong();
+            Socket visitor = new Socket(InetAddress.getLoopbackAddress(), server.httpPort());
+            try {
+                OutputStream out = visitor.getOutputStream();
+                out.write("POST /upload HTTP/1.1\r\nHost: up.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                byte[] chunk = ("10000\r\n" + "x".repeat(0x10000) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+                Future<?> writer = threads.submit(() -> {
+                    while (written.get() < body) {
+                        out.write(chunk);
+                        written.addAndGet(chunk.length);
+                    }
+                    return null;
+                });
+                await("the visitor's writes stall far below the body").pollDelay(Duration.ofSeconds(1))
+                        .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(30))
+                        .until(() -> written.get() < body / 8 && !writer.isDone());
+            } finally {
+                visitor.close(); // ends the blocked writer
+            }
+        }
     }
 
     @Test
