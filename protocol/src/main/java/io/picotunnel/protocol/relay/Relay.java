@@ -42,6 +42,9 @@ public final class Relay {
     public static final String HANDLER_NAME = "relay";
 
     private final AtomicInteger directionsDone = new AtomicInteger();
+    private final AtomicInteger sidesAdded = new AtomicInteger();
+    /** Both handlers are in their pipelines: before, a side's writability events would pass the relay by. */
+    private volatile boolean started;
     private final AtomicBoolean finished = new AtomicBoolean();
     private final Side sideA;
     private final Side sideB;
@@ -160,17 +163,26 @@ public final class Relay {
             this.peer = peer;
         }
 
+        /**
+         * Reading starts once both handlers are in place, each added on its channel's loop: a side that read before
+         * would fill the other channel, and should that channel turn unwritable and writable again before its
+         * handler is there, no event would ever tell the relay to read on.
+         */
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             if (!self.isActive()) {
                 abort(self);
                 return;
             }
-            readIfPeerWritable();
+            if (sidesAdded.incrementAndGet() == 2) {
+                started = true;
+                readIfPeerWritable();
+                other.readIfPeerWritable();
+            }
         }
 
         void readIfPeerWritable() {
-            if (!eof && self.isActive() && peer.isWritable()) {
+            if (started && !eof && self.isActive() && peer.isWritable()) {
                 self.read();
             }
         }

@@ -86,4 +86,9 @@ final class ReceiveWindow {
     long size() {
         return size;
     }
+
+    @Override
+    public String toString() {
+        return "receiveWindow=" + window + "/" + size + " consumed=" + consumed;
+    }
 }

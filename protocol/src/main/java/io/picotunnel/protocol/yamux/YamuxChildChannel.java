@@ -544,6 +544,20 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         return queuedOutboundBytes + pendingFromOtherThreads;
     }
 
+    /** This stream's flow-control state, for a diagnosis of a stall. On the event loop. */
+    String flowState() {
+        return "stream " + Integer.toUnsignedString(streamId) + ": open=" + open + " registered=" + registered
+                + " writable=" + writable + " announcedWritable=" + announcedWritable + " parentBlocked=" + parentBlocked
+                + " waitingForParent=" + waitingForParent + " sendWindow=" + sendWindow
+                + " outbound=" + outbound.bytes() + " flushed=" + outbound.hasFlushed()
+                + " pendingFromOtherThreads=" + pendingFromOtherThreads + " overHighWaterMark=" + queueOverHighWaterMark
+                + " inbound=" + inboundBytes + " autoRead=" + config.isAutoRead() + " readRequested=" + readRequested
+                + " readOpenForBatch=" + readOpenForBatch + " readCompletePending=" + readCompletePending
+                + " readCompleteQueued=" + readCompleteQueued + " delivering=" + delivering
+                + " finReceived=" + finReceived + " inputShutdown=" + inputShutdown + " outputShutdown=" + outputShutdown
+                + " reset=" + reset + " " + receiveWindow;
+    }
+
     /** Bytes this stream holds right now: received and not delivered, written and not sent. On the event loop. */
     long bufferedBytes() {
         return inboundQueuedBytes() + outbound.bytes() + pendingFromOtherThreads;

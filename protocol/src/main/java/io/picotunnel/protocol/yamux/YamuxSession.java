@@ -553,6 +553,21 @@ public final class YamuxSession extends ChannelDuplexHandler {
         goAwayAndClose(GoAwayCode.INTERNAL_ERROR);
     }
 
+    /** {@link #flowReport()} from any thread. */
+    io.netty.util.concurrent.Future<String> flowReportSoon() {
+        return ctx.executor().submit(this::flowReport);
+    }
+
+    /** Every stream's flow-control state and the parent's writability, for a diagnosis of a stall. On the event loop. */
+    String flowReport() {
+        StringBuilder report = new StringBuilder(ctx.channel() + " writable=" + ctx.channel().isWritable()
+                + " waitingForParent=" + waitingForParent.size() + " parentBlocked=" + parentBlocked.size());
+        for (YamuxChildChannel stream : streams.values()) {
+            report.append("\n  ").append(stream.flowState());
+        }
+        return report.toString();
+    }
+
     /**
      * What this session's streams hold and where the JVM's direct memory stands, for the log of an out-of-memory
      * error: which of them held the memory is otherwise lost with the session. On the event loop.

@@ -1,15 +1,23 @@
 package io.picotunnel.protocol.yamux;
 
+import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Relay;
+import io.picotunnel.testkit.EchoServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -19,9 +27,12 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -134,16 +145,19 @@ class CrossLoopBackpressureTest {
         int streams = 16;
         int bytes = 1024 * 1024;
         socketLoops = Transport.newEventLoopGroup(2, "target-side");
-        try (io.picotunnel.testkit.EchoServer echo = new io.picotunnel.testkit.EchoServer()) {
+        List<Channel> targets = new CopyOnWriteArrayList<>();
+        List<EchoCheck> checks = new ArrayList<>();
+        try (EchoServer echo = new EchoServer()) {
             ChannelHandler relayToEcho = new ChannelInitializer<>() {
                 @Override
                 protected void initChannel(Channel stream) {
                     stream.config().setAutoRead(false);
-                    new io.netty.bootstrap.Bootstrap().group(socketLoops).channel(Transport.socketChannel())
-                            .option(io.netty.channel.ChannelOption.AUTO_READ, false)
+                    new Bootstrap().group(socketLoops).channel(Transport.socketChannel())
+                            .option(ChannelOption.AUTO_READ, false)
                             .handler(new ChannelInboundHandlerAdapter())
                             .connect(InetAddress.getLoopbackAddress(), echo.port())
-                            .addListener((io.netty.channel.ChannelFuture f) -> stream.eventLoop().execute(() -> {
+                            .addListener((ChannelFuture f) -> stream.eventLoop().execute(() -> {
+                                targets.add(f.channel());
                                 assertThat(f.channel().eventLoop()).isNotSameAs(stream.eventLoop());
                                 Relay.start(stream, f.channel());
                             }));
@@ -151,19 +165,109 @@ class CrossLoopBackpressureTest {
             };
             YamuxConfig config = new YamuxConfig(WINDOW, Duration.ZERO, 64, Duration.ofSeconds(30), 64 * 1024);
             pair = new SessionPair(config, relayToEcho, null);
-            List<CompletableFuture<Long>> echoed = new java.util.ArrayList<>();
+            List<CompletableFuture<Long>> echoed = new ArrayList<>();
             for (int i = 0; i < streams; i++) {
                 CompletableFuture<Long> done = new CompletableFuture<>();
                 echoed.add(done);
-                pair.client.openStream(new EchoCheck(bytes, done, (byte) (i + 1))).addListener(f -> {
+                EchoCheck check = new EchoCheck(bytes, done, (byte) (i + 1));
+                checks.add(check);
+                pair.client.openStream(check).addListener(f -> {
                     if (!f.isSuccess()) {
                         done.completeExceptionally(f.cause());
                     }
                 });
             }
-            for (CompletableFuture<Long> done : echoed) {
-                assertThat(done.get(60, TimeUnit.SECONDS)).isEqualTo(bytes);
+            try {
+                for (CompletableFuture<Long> done : echoed) {
+                    assertThat(done.get(60, TimeUnit.SECONDS)).isEqualTo(bytes);
+                }
+            } catch (TimeoutException e) {
+                StringBuilder report = new StringBuilder("stalled\nserver: ");
+                report.append(pair.server.flowReportSoon().get(10, TimeUnit.SECONDS)).append("\nclient: ")
+                        .append(pair.client.flowReportSoon().get(10, TimeUnit.SECONDS));
+                for (Channel t : targets) {
+                    report.append("\ntarget ").append(t).append(" active=").append(t.isActive()).append(" writable=")
+                            .append(t.isWritable()).append(" autoRead=").append(t.config().isAutoRead())
+                            .append(" bytesBeforeWritable=").append(t.bytesBeforeWritable());
+                }
+                for (EchoCheck c : checks) {
+                    report.append("\ncheck ").append(c.mark).append(" sent=").append(c.sent).append(" received=")
+                            .append(c.received);
+                }
+                throw new AssertionError(report.toString(), e);
             }
+        }
+    }
+
+    @Test
+    void aSocketThatDrainsBeforeTheRelaysHandlerIsInItsPipelineStillGetsTheRestOfTheStream() throws Exception {
+        // Relay.start on the stream's loop adds the stream's handler, which reads at once, and then the socket's,
+        // through a task on the socket's loop. The stream's first 64 KiB make the socket unwritable; should the
+        // socket drain (and turn writable) before its handler is in place, the relay hears no writability event,
+        // and the stream must not wait for one. The socket below drains right after the relay finds it unwritable,
+        // as a preempted thread would see it.
+        int bytes = 1024 * 1024;
+        socketLoops = new MultiThreadIoEventLoopGroup(1,
+                NioIoHandler.newFactory());
+        try (EchoServer echo = new EchoServer()) {
+            CompletableFuture<YamuxChildChannel> accepted = new CompletableFuture<>();
+            ChannelHandler holdReads = new ChannelInitializer<>() {
+                @Override
+                protected void initChannel(Channel stream) {
+                    stream.config().setAutoRead(false);
+                    accepted.complete((YamuxChildChannel) stream);
+                }
+            };
+            YamuxConfig config = new YamuxConfig(WINDOW, Duration.ZERO, 16, Duration.ofSeconds(30), HIGH_WATER_MARK);
+            pair = new SessionPair(config, holdReads, null);
+            CompletableFuture<Long> echoed = new CompletableFuture<>();
+            pair.client.openStream(new EchoCheck(bytes, echoed, (byte) 7));
+            YamuxChildChannel stream = accepted.get(10, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(10)).until(
+                    () -> stream.eventLoop().submit(stream::inboundQueuedBytes).get() == WINDOW);
+            DrainsWhenFoundUnwritable socket = (DrainsWhenFoundUnwritable) new Bootstrap()
+                    .group(socketLoops).channel(DrainsWhenFoundUnwritable.class)
+                    .option(ChannelOption.AUTO_READ, false)
+                    .handler(new ChannelInboundHandlerAdapter())
+                    .connect(echo.socketAddress()).sync().channel();
+
+            stream.eventLoop().submit(() -> Relay.start(stream, socket)).sync();
+
+            try {
+                assertThat(echoed.get(30, TimeUnit.SECONDS)).isEqualTo(bytes);
+            } catch (TimeoutException e) {
+                throw new AssertionError("stalled; server: " + pair.server.flowReportSoon().get(10, TimeUnit.SECONDS)
+                        + "; socket writable=" + socket.isWritable(), e);
+            }
+            assertThat(socket.drainedWhileUnwritable).as("the socket drained after the relay found it unwritable")
+                    .isTrue();
+        }
+    }
+
+    /**
+     * The first time another thread finds it unwritable, waits (bounded) until its own loop has written everything
+     * and fired the writability events, then answers "unwritable" as read before.
+     */
+    public static final class DrainsWhenFoundUnwritable extends NioSocketChannel {
+        volatile boolean drainedWhileUnwritable;
+        private volatile boolean armed = true;
+
+        @Override
+        public boolean isWritable() {
+            boolean writable = super.isWritable();
+            if (!writable && armed && !eventLoop().inEventLoop()) {
+                armed = false;
+                await().atMost(Duration.ofSeconds(10)).until(this::writableOnceTheLoopCaughtUp);
+                // The writability event, fired later from a write task, has run too.
+                eventLoop().submit(() -> { }).syncUninterruptibly();
+                drainedWhileUnwritable = true;
+            }
+            return writable;
+        }
+
+        private boolean writableOnceTheLoopCaughtUp() {
+            eventLoop().submit(() -> { }).syncUninterruptibly();
+            return super.isWritable();
         }
     }
 
@@ -195,7 +299,7 @@ class CrossLoopBackpressureTest {
         private void writeWhileWritable(ChannelHandlerContext ctx) {
             while (sent < total && ctx.channel().isWritable()) {
                 int n = (int) Math.min(16 * 1024, total - sent);
-                io.netty.buffer.ByteBuf b = ctx.alloc().buffer(n);
+                ByteBuf b = ctx.alloc().buffer(n);
                 for (int k = 0; k < n; k++) {
                     b.writeByte(mark);
                 }
@@ -207,7 +311,7 @@ class CrossLoopBackpressureTest {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            io.netty.buffer.ByteBuf in = (io.netty.buffer.ByteBuf) msg;
+            ByteBuf in = (ByteBuf) msg;
             for (int k = in.readerIndex(); k < in.writerIndex(); k++) {
                 if (in.getByte(k) != mark) {
                     done.completeExceptionally(new AssertionError("stream " + mark + " got byte " + in.getByte(k)
@@ -216,7 +320,7 @@ class CrossLoopBackpressureTest {
                 }
             }
             received += in.readableBytes();
-            ((io.netty.buffer.ByteBuf) msg).release();
+            ((ByteBuf) msg).release();
             if (received >= total) {
                 done.complete(received);
                 ctx.close();
