@@ -15,6 +15,7 @@ import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -30,7 +31,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * session was lost counts as reset. Only when the failed side's EOF had already been passed on completely
  * is the other side closed normally: what it was sent was whole, and a reset could discard it in flight.
  * The abort reaches the other side whatever the order of events: before the relay has started (a side
- * already inactive when its handler is added), while writes are pending (the abort runs on the other
+ * already inactive when its handler is to be added), while writes are pending (the abort runs on the other
  * channel's event loop, after them), or while an EOF is being passed on.
  *
  * <p>The channels may live on different event loops. Handlers in front of the relay may fire data and a
@@ -58,7 +59,9 @@ public final class Relay {
 
     /**
      * Starts relaying between {@code a} and {@code b}, both connected. Turns auto-read off on both, turns on
-     * half-closure for sockets, and adds a handler named {@value #HANDLER_NAME} last in each pipeline.
+     * half-closure for sockets, and adds a handler named {@value #HANDLER_NAME} last in each pipeline, on each
+     * channel's event loop: at once for a channel of the calling thread's loop, else by a task queued now (so a
+     * task queued after this call on that loop finds the handler in place).
      */
     public static Relay start(Channel a, Channel b) {
         Relay relay = new Relay(a, b);
@@ -69,8 +72,8 @@ public final class Relay {
                 HalfClosedEpollChannels.keepRegistered(channel);
             }
         }
-        a.pipeline().addLast(HANDLER_NAME, relay.sideA);
-        b.pipeline().addLast(HANDLER_NAME, relay.sideB);
+        relay.sideA.install();
+        relay.sideB.install();
         return relay;
     }
 
@@ -164,16 +167,37 @@ public final class Relay {
         }
 
         /**
+         * Adds this side's handler on its channel's own loop. Added from another thread, the handler would wait for
+         * a task of that loop, and a channel that closed meanwhile would tear its pipeline down first, dropping the
+         * handler without a word: the relay would never hear of the close, nor the other side of the failure.
+         */
+        void install() {
+            if (self.eventLoop().inEventLoop()) {
+                addToPipeline();
+                return;
+            }
+            try {
+                self.eventLoop().execute(this::addToPipeline);
+            } catch (RejectedExecutionException e) {
+                abort(self);
+            }
+        }
+
+        private void addToPipeline() {
+            if (!self.isActive()) {
+                abort(self);
+                return;
+            }
+            self.pipeline().addLast(HANDLER_NAME, this);
+        }
+
+        /**
          * Reading starts once both handlers are in place, each added on its channel's loop: a side that read before
          * would fill the other channel, and should that channel turn unwritable and writable again before its
          * handler is there, no event would ever tell the relay to read on.
          */
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
-            if (!self.isActive()) {
-                abort(self);
-                return;
-            }
             if (sidesAdded.incrementAndGet() == 2) {
                 started = true;
                 readIfPeerWritable();
