@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,8 +35,11 @@ final class ClientProcess implements AutoCloseable {
     /** As {@link #start(int, String)}, its output in {@code output} (deleted by {@link #close()}). */
     static ClientProcess start(int tunnelPort, String token, Path output) {
         try {
-            ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
-                    ClientMain.class.getName(), "--server", "ws://127.0.0.1:" + tunnelPort, "--shutdown-grace", "0s")
+            List<String> command = new ArrayList<>(List.of(javaCommand(), "-cp", System.getProperty("java.class.path")));
+            command.addAll(leakDetectionOptions());
+            command.addAll(List.of(ClientMain.class.getName(), "--server", "ws://127.0.0.1:" + tunnelPort,
+                    "--shutdown-grace", "0s"));
+            ProcessBuilder builder = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(output.toFile());
             builder.environment().put("PICOTUNNEL_TOKEN", token);
@@ -69,6 +74,11 @@ final class ClientProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the process and fails when it reported a leaked buffer (Netty's leak detector logs "LEAK:" once a
+     * buffer that was never released is collected): the end-to-end tests reach code paths of the client that no
+     * in-process test does.
+     */
     @Override
     public void close() throws IOException {
         if (process.isAlive()) {
@@ -78,7 +88,25 @@ final class ClientProcess implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        String log = log();
         Files.deleteIfExists(output);
+        if (log.contains("LEAK:")) {
+            throw new AssertionError("the client process reported a leaked buffer:\n" + log);
+        }
+    }
+
+    /**
+     * The test JVM's leak detection settings (-Dio.netty.leakDetection.level=paranoid for an audit), for the client's,
+     * with a small heap then: a leak is reported only once the buffer that leaked has been collected.
+     */
+    private static List<String> leakDetectionOptions() {
+        List<String> options = new ArrayList<>();
+        System.getProperties().stringPropertyNames().stream().filter(name -> name.startsWith("io.netty.leakDetection"))
+                .sorted().forEach(name -> options.add("-D" + name + "=" + System.getProperty(name)));
+        if (!options.isEmpty()) {
+            options.add("-Xmx48m");
+        }
+        return options;
     }
 
     private static String javaCommand() {
