@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.IntObjectHashMap;
@@ -560,8 +561,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     /** Every stream's flow-control state and the parent's writability, for a diagnosis of a stall. On the event loop. */
     String flowReport() {
+        ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
         StringBuilder report = new StringBuilder(ctx.channel() + " writable=" + ctx.channel().isWritable()
-                + " waitingForParent=" + waitingForParent.size() + " parentBlocked=" + parentBlocked.size());
+                + " waitingForParent=" + waitingForParent.size() + " parentBlocked=" + parentBlocked.size()
+                + " flushPending=" + flushPending + " flushScheduled=" + flushScheduled + " inReadLoop=" + inReadLoop
+                + (out == null ? "" : " parentOutbound=" + out.totalPendingWriteBytes() + " bytes, "
+                        + out.size() + " flushed messages"));
         for (YamuxChildChannel stream : streams.values()) {
             report.append("\n  ").append(stream.flowState());
         }
