@@ -43,9 +43,8 @@ public final class Relay {
     public static final String HANDLER_NAME = "relay";
 
     private final AtomicInteger directionsDone = new AtomicInteger();
+    /** Handlers in their pipelines; at 2 the relay reads: before, a side's writability events would pass it by. */
     private final AtomicInteger sidesAdded = new AtomicInteger();
-    /** Both handlers are in their pipelines: before, a side's writability events would pass the relay by. */
-    private volatile boolean started;
     private final AtomicBoolean finished = new AtomicBoolean();
     private final Side sideA;
     private final Side sideB;
@@ -199,14 +198,13 @@ public final class Relay {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             if (sidesAdded.incrementAndGet() == 2) {
-                started = true;
                 readIfPeerWritable();
                 other.readIfPeerWritable();
             }
         }
 
         void readIfPeerWritable() {
-            if (started && !eof && self.isActive() && peer.isWritable()) {
+            if (sidesAdded.get() == 2 && !eof && self.isActive() && peer.isWritable()) {
                 self.read();
             }
         }

@@ -555,7 +555,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
     }
 
     /** {@link #flowReport()} from any thread. */
-    io.netty.util.concurrent.Future<String> flowReportSoon() {
+    Future<String> flowReportSoon() {
         return ctx.executor().submit(this::flowReport);
     }
 

@@ -93,6 +93,32 @@ class HashicorpClientInteropTest {
         assertThat(client.awaitLine("STREAM ")).isEqualTo("STREAM " + target.address() + " ok");
     }
 
+    /**
+     * Visitors that send a few bytes and reset their connection at once, through the hashicorp client: the server's
+     * relay starts while the visitor's socket may be gone already, and each stream must end all the same (none left
+     * open on the session), with the service serving the next visitor byte-exact.
+     */
+    @Test
+    void visitorsThatResetAtOnceThroughTheHashicorpClientLeaveNoStreamOpen() throws Exception {
+        JsonNode tunnel = createTunnel();
+        String tunnelId = tunnel.get("id").asText();
+        int port = createTcpService(tunnelId);
+        GoPeer client = startClient(tunnel.get("token").asText());
+        client.awaitLine("CONNECTED");
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnelId));
+
+        for (int i = 0; i < 200; i++) {
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                visitor.getOutputStream().write(("visitor " + i).getBytes(StandardCharsets.US_ASCII));
+                visitor.setSoLinger(true, 0);
+            }
+        }
+
+        var session = server.registry().connections(tunnelId).getFirst().session();
+        await().atMost(Duration.ofSeconds(20)).until(() -> session.activeStreams() == 0);
+        assertThat(echoesExactly(port, MIB)).isTrue();
+    }
+
     @Test
     void hashicorpClientKilledMidDownloadResetsTheVisitorInsteadOfEndingTheData() throws Exception {
         long size = 1024L * MIB;
