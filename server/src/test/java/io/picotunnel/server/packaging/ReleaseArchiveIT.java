@@ -133,6 +133,22 @@ class ReleaseArchiveIT {
     }
 
     @Test
+    void bothSampleOneBufferIn4096ForLeaksUnlessJavaOptsSaysOtherwise() throws Exception {
+        String properties = "-XshowSettings:properties -version";
+        for (String name : List.of("picotunnel-server", "picotunnel-client")) {
+            Result launched = run(List.of(links.resolve(name).toString()), Map.of("JAVA_OPTS", properties), work);
+            assertThat(launched.exitCode()).as(launched.output()).isZero();
+            assertThat(launched.output()).as(name).contains("io.netty.leakDetection.samplingInterval = 4096");
+
+            Result chosen = run(List.of(links.resolve(name).toString()),
+                    Map.of("JAVA_OPTS", "-Dio.netty.leakDetection.samplingInterval=1 " + properties), work);
+            assertThat(chosen.exitCode()).as(chosen.output()).isZero();
+            assertThat(chosen.output()).as(name).contains("io.netty.leakDetection.samplingInterval = 1\n")
+                    .doesNotContain("samplingInterval = 4096");
+        }
+    }
+
+    @Test
     void serverRunsThroughASymlinkOnTheBundledRuntimeAndExitsWith0OnSigterm() throws Exception {
         Path log = work.resolve("server.log");
         Process server = startServer(work.resolve("data"), Map.of(), log);
