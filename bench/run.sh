@@ -12,17 +12,20 @@ cd "$root"
 usage() {
   cat <<'EOF'
 usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S] [--wrk-seconds S]
-                    [--wrk-warmup-seconds S] [--delay-seconds S] [--rtt-samples N] [--checks-calls N]
-                    [--dist DIR | --from-target] [--keep-work]
+                    [--wrk-warmup-seconds S] [--wrk-rounds N] [--delay-seconds S] [--rtt-samples N]
+                    [--checks-calls N] [--dist DIR | --from-target] [--keep-work]
   --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
                      the bench works, its numbers are rough
   --idle N           idle connections opened through a tcp service (default 10000, quick 300)
   --warmup-seconds S iperf3 through each tunnel before its first measured run, for the JVMs' compilers
                      (default 15, quick 0)
   --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
-  --wrk-seconds S    length of each wrk run, after its warm-up (default 10, quick 1)
+  --wrk-seconds S    length of each measured wrk run (default 10, quick 1)
+  --wrk-rounds N     measured wrk runs per path, the paths taking turns (nginx, http service, tcp service, then
+                     again), so that a machine that slows down for a minute slows every path alike; each row
+                     gives the median of its path's runs (default 3, quick 1)
   --wrk-warmup-seconds S
-                     wrk through the same path before each measured wrk run, in three runs with new connections
+                     wrk through each path before the first measured wrk run, in three runs with new connections
                      each, not measured (default 30, quick 0): the HTTP path is other code than iperf3's, and the
                      JVMs' compilers take some 30 s of load on 2 cores before they go quiet (measured: their
                      threads used 4.6 s of CPU in a 10 s run after a 5 s warm-up, 0.7 s after 40 s, 0.2 s after
@@ -39,7 +42,7 @@ Needs iperf3, nginx, wrk, sshd/ssh, openssl, curl, jq and python3: `make setup` 
 EOF
 }
 
-quick=0 idle_count="" warm_s="" iperf_s="" wrk_s="" wrk_warm="" delay_s="" rtt_samples="" checks_calls="" dist="dist" from_target=0 keep=0
+quick=0 idle_count="" warm_s="" iperf_s="" wrk_s="" wrk_warm="" wrk_rounds="" delay_s="" rtt_samples="" checks_calls="" dist="dist" from_target=0 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -48,6 +51,7 @@ while [ $# -gt 0 ]; do
     --iperf-seconds) iperf_s="$2"; shift ;;
     --wrk-seconds) wrk_s="$2"; shift ;;
     --wrk-warmup-seconds) wrk_warm="$2"; shift ;;
+    --wrk-rounds) wrk_rounds="$2"; shift ;;
     --delay-seconds) delay_s="$2"; shift ;;
     --rtt-samples) rtt_samples="$2"; shift ;;
     --checks-calls) checks_calls="$2"; shift ;;
@@ -62,18 +66,18 @@ done
 if [ "$quick" = 1 ]; then
   : "${idle_count:=300}" "${warm_s:=0}" "${iperf_s:=1}" "${wrk_s:=1}" "${delay_s:=2}" "${rtt_samples:=500}"
   : "${checks_calls:=50}"
-  : "${wrk_warm:=0}"
+  : "${wrk_warm:=0}" "${wrk_rounds:=1}"
   iperf_omit=0 delay_omit=0 rtt_warmup=200
 else
   : "${idle_count:=10000}" "${warm_s:=15}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
   : "${checks_calls:=200}"
-  : "${wrk_warm:=30}"
+  : "${wrk_warm:=30}" "${wrk_rounds:=3}"
   iperf_omit=2 delay_omit=2 rtt_warmup=5000
 fi
 for n in "$warm_s" "$wrk_warm"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench: '$n' is not a whole number" >&2; exit 2; }
 done
-for n in "$idle_count" "$iperf_s" "$wrk_s" "$delay_s" "$rtt_samples" "$checks_calls"; do
+for n in "$idle_count" "$iperf_s" "$wrk_s" "$wrk_rounds" "$delay_s" "$rtt_samples" "$checks_calls"; do
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || { echo "bench: '$n' is not a positive whole number" >&2; exit 2; }
 done
 
@@ -387,18 +391,23 @@ wrk_latency_ms() {
     printf "%.4f\n", v; exit }' "$2"
 }
 
-# wrk_run KEY URL [HOST]: 64 connections for --wrk-seconds after a warm-up; req/s, p50, p99
-wrk_run() {
-  local key=$1 url=$2 out="$work/logs/wrk-$1.txt" rps p50 p99 bad errors
-  local headers=()
+# wrk_warm KEY URL [HOST]: --wrk-warmup-seconds of load, not measured, in three runs each with new connections: after
+# one long run, the measured run's new connections sent the JVMs back into their compilers (uncommon traps on the
+# paths that open and close connections).
+wrk_warm() {
+  local url=$2 part=$(((wrk_warm + 2) / 3)) i headers=()
   [ $# -ge 3 ] && headers=(-H "Host: $3")
-  # In three runs, each with new connections: after one long run, the measured run's new connections sent the JVMs
-  # back into their compilers (uncommon traps on the paths that open and close connections).
-  local part=$(((wrk_warm + 2) / 3)) i
   for i in 1 2 3; do
     [ "$wrk_warm" -gt 0 ] || break
     timeout $((part + 30)) wrk -t 2 -c 64 -d "${part}s" "${headers[@]}" "$url" >/dev/null 2>&1 || true
   done
+}
+
+# wrk_measure KEY ROUND URL [HOST]: one measured run of 64 connections for --wrk-seconds; its req/s, p50 and p99 (ms)
+# go as a line to $work/wrk-KEY.runs
+wrk_measure() {
+  local key=$1 round=$2 url=$3 out="$work/logs/wrk-$1-$2.txt" rps p50 p99 bad errors headers=()
+  [ $# -ge 4 ] && headers=(-H "Host: $4")
   if ! timeout $((wrk_s + 30)) wrk -t 2 -c 64 -d "${wrk_s}s" --latency "${headers[@]}" "$url" >"$out" 2>&1; then
     log "wrk $key failed: $(tail -n 5 "$out")"
     return 0
@@ -408,12 +417,22 @@ wrk_run() {
   p99=$(wrk_latency_ms 99% "$out")
   bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
   errors=$(awk -F'[ ,]+' '/Socket errors:/ { print $4 + $6 + $8 + $10 }' "$out")
-  [ -n "$rps" ] && record "http_${key}_rps" "$rps"
-  [ -n "$p50" ] && record "http_${key}_p50_ms" "$p50"
-  [ -n "$p99" ] && record "http_${key}_p99_ms" "$p99"
-  [ -n "$bad" ] && note "wrk through $key: $bad responses were not 2xx/3xx (counted in req/s)"
-  [ -n "$errors" ] && [ "$errors" != 0 ] && note "wrk through $key: $errors socket errors (connect, read, write, timeout)"
-  log "wrk $key: ${rps:-?} req/s, p50 ${p50:-?} ms, p99 ${p99:-?} ms"
+  [ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] && echo "$rps $p50 $p99" >>"$work/wrk-$key.runs"
+  [ -n "$bad" ] && note "wrk through $key (run $round): $bad responses were not 2xx/3xx (counted in req/s)"
+  [ -n "$errors" ] && [ "$errors" != 0 ] && note "wrk through $key (run $round): $errors socket errors (connect, read, write, timeout)"
+  log "wrk $key, run $round: ${rps:-?} req/s, p50 ${p50:-?} ms, p99 ${p99:-?} ms"
+}
+
+# wrk_record KEY: the medians of the path's measured runs, each column on its own (none when a run failed: the row
+# then says n/a rather than a median of fewer runs)
+wrk_record() {
+  local key=$1 runs="$work/wrk-$1.runs" col name
+  [ -f "$runs" ] && [ "$(wc -l <"$runs")" -eq "$wrk_rounds" ] || return 0
+  for col in 1:rps 2:p50_ms 3:p99_ms; do
+    name=${col#*:}
+    record "http_${key}_$name" "$(cut -d' ' -f"${col%%:*}" "$runs" | sort -g | awk '{ v[NR] = $1 } END {
+      if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+  done
 }
 
 # --- run ----------------------------------------------------------------------------------------------------
@@ -490,10 +509,16 @@ else
   log "round trips failed: $(tail -n 3 "$work/logs/rtt.log")"
 fi
 
-log "HTTP 1 KiB, wrk with 64 connections: nginx as reverse proxy, http service, tcp service"
-wrk_run nginx "http://127.0.0.1:$nginx_proxy/"
-wrk_run service "http://127.0.0.1:$http_a/" bench.test
-wrk_run tcp "http://127.0.0.1:$svc_http_tcp/"
+log "HTTP 1 KiB, wrk with 64 connections: nginx as reverse proxy, http service, tcp service; $wrk_rounds runs each, in turn"
+wrk_warm nginx "http://127.0.0.1:$nginx_proxy/"
+wrk_warm service "http://127.0.0.1:$http_a/" bench.test
+wrk_warm tcp "http://127.0.0.1:$svc_http_tcp/"
+for round in $(seq "$wrk_rounds"); do
+  wrk_measure nginx "$round" "http://127.0.0.1:$nginx_proxy/"
+  wrk_measure service "$round" "http://127.0.0.1:$http_a/" bench.test
+  wrk_measure tcp "$round" "http://127.0.0.1:$svc_http_tcp/"
+done
+for key in nginx service tcp; do wrk_record "$key"; done
 
 log "one stream over a 50 ms RTT, 1 Gbit/s link (delay relay): plain TCP, tunnel whose WebSocket crosses it"
 spawn relay "$java" -Xms64m -Xmx1g -cp "$bench_jar" io.picotunnel.bench.tools.BenchTool relay \
@@ -549,7 +574,7 @@ $("$java" -version 2>&1 | head -n 1)
 # baselines: $(iperf3 --version | head -n 1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | sed 's/^nginx version: //'), \
 wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d',' -f1) (cipher $ssh_cipher)
 # iperf3: $warm_s s through each tunnel first, then each run $iperf_s s after $iperf_omit s omitted, the client sending
-# wrk: 2 threads, 64 connections, $wrk_s s after a $wrk_warm s warm-up in three runs; idle: \
+# wrk: 2 threads, 64 connections, the median of $wrk_rounds runs of $wrk_s s per path taken in turn, after a $wrk_warm s warm-up in three runs; idle: \
 $(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: $rtt_samples samples after \
 $rtt_warmup
 # checks API: $(grep -m1 '^checks_seeded=' "$results" | cut -d= -f2) checks (a year, one a minute, of a tunnel and \

@@ -48,6 +48,8 @@ class RunScriptIT {
         assertThat(run.exitValue()).as("exit code; progress in %s", err.toAbsolutePath()).isZero();
 
         assertThat(lines).anyMatch(l -> l.matches("metric +\\| baseline +\\| picotunnel +\\| ratio +\\| goal +\\| met"));
+        assertThat(lines).anyMatch(l -> l.startsWith("# wrk: 2 threads, 64 connections, the median of 2 runs of 1 s per path"));
+        assertThat(Files.readString(err)).contains("wrk nginx, run 2:", "wrk service, run 2:", "wrk tcp, run 2:");
         for (GoalTable.Row row : GoalTable.ROWS) {
             String line = lines.stream().filter(l -> l.startsWith(row.metric() + " ")).findFirst()
                     .orElseThrow(() -> new AssertionError("no row \"" + row.metric() + "\" in:\n" + String.join("\n",
@@ -93,7 +95,8 @@ class RunScriptIT {
     }
 
     private static Process start(Path tmp, Path out, Path err) throws IOException {
-        ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--from-target");
+        // Two wrk rounds: each HTTP row is then the median (mean of the middle two) of runs taken in turn.
+        ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--wrk-rounds", "2", "--from-target");
         builder.environment().put("TMPDIR", tmp.toString());
         return builder.redirectOutput(out.toFile())
                 .redirectError(err.toFile())
