@@ -168,6 +168,21 @@ class FaultEndToEndTest {
         chunkedAnswerIsResetAfterWhatTheTargetSent("/reset-close/65536");
     }
 
+    /** The other side of the test above: a body that the target ends by closing normally ends with the final chunk. */
+    @Test
+    void httpDownloadDelimitedByCloseGetsTheFinalChunkWhenTheTargetClosesNormally() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get(visitor, "/close/" + MiB);
+            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("transfer-encoding", "chunked");
+            ChunkedBody body = new ChunkedBody(in);
+
+            assertThat(body.readUntil(Long.MAX_VALUE)).isEqualTo("final chunk");
+            assertThat(body.bytes()).isEqualTo(MiB);
+        }
+    }
+
     /** The target's own chunks pass through. */
     @Test
     void httpChunkedDownloadGetsNoFinalChunkWhenTheTargetResetsItsConnection() throws Exception {

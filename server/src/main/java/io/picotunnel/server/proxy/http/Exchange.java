@@ -128,11 +128,8 @@ final class Exchange {
     private boolean retried;
     /** Anything (even a 1xx) came back on the current stream. */
     private boolean upstreamAnswered;
-    /**
-     * The target's final response head came framed by itself (not ended by the connection's close) and without
-     * asking to close: its connection may carry another request once the response came whole.
-     */
-    private boolean upstreamKeepsConnection;
+    /** The target's final response head, to tell whether its connection may carry another request. */
+    private HttpResponse upstreamResponse;
     private ChannelFuture lastUpstreamWrite;
     /** Written to the stream and not flushed yet: one flush sends a request head and body as one frame. */
     private boolean upstreamFlushPending;
@@ -524,19 +521,12 @@ final class Exchange {
         cancelResponseTimer();
         phase = Phase.RESPONDING;
         traffic.responded(code);
-        upstreamKeepsConnection = selfDelimited(response) && HttpUtil.isKeepAlive(response);
+        upstreamResponse = response;
         writePublic(publicResponse(response));
     }
 
-    private boolean selfDelimited(HttpResponse response) {
-        int code = response.status().code();
-        return !expectsResponseBody || code == 204 || code == 304
-                || HttpUtil.isTransferEncodingChunked(response) || HttpUtil.isContentLengthSet(response);
-    }
-
-    /** The target's response head, rewritten in place for the public side (its headers are the decoder's own). */
     private HttpResponse publicResponse(HttpResponse response) {
-        HttpHeaders headers = response.headers();
+        HttpHeaders headers = passedOn(response.headers());
         HopByHop.strip(headers);
         int code = response.status().code();
         boolean bodyless = !expectsResponseBody || code == 204 || code == 304;
@@ -548,11 +538,11 @@ final class Exchange {
                 headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
             }
         }
-        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        HttpResponse result = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers);
         if (!http2) {
-            HttpUtil.setKeepAlive(response, keepAlive);
+            HttpUtil.setKeepAlive(result, keepAlive);
         }
-        return response;
+        return result;
     }
 
     private void onResponseContent(HttpContent content) {
@@ -680,7 +670,14 @@ final class Exchange {
      * (HTTP/1.0 without keep-alive included).
      */
     private boolean upstreamReusable() {
-        return requestDone && upstreamKeepsConnection && !upgradeRequested;
+        HttpResponse response = upstreamResponse;
+        if (!requestDone || response == null || upgradeRequested) {
+            return false;
+        }
+        int code = response.status().code();
+        boolean selfDelimited = !expectsResponseBody || code == 204 || code == 304
+                || HttpUtil.isTransferEncodingChunked(response) || HttpUtil.isContentLengthSet(response);
+        return selfDelimited && HttpUtil.isKeepAlive(response);
     }
 
     /** Ends the exchange and resets its stream: the target sees the request end abnormally, never as complete. */
