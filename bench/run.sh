@@ -11,7 +11,7 @@ cd "$root"
 
 usage() {
   cat <<'EOF'
-usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S] [--wrk-seconds S]
+usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S] [--iperf-rounds N] [--wrk-seconds S]
                     [--wrk-warmup-seconds S] [--wrk-rounds N] [--delay-seconds S] [--rtt-samples N]
                     [--checks-calls N] [--dist DIR | --from-target] [--keep-work]
   --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
@@ -20,6 +20,8 @@ usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S
   --warmup-seconds S iperf3 through each tunnel before its first measured run, for the JVMs' compilers
                      (default 15, quick 0)
   --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
+  --iperf-rounds N   measured iperf3 runs per path and stream count, the paths taking turns (direct, ssh -R, ws,
+                     wss, then again); each row gives the median of its path's runs (default 3, quick 1)
   --wrk-seconds S    length of each measured wrk run (default 10, quick 1)
   --wrk-rounds N     measured wrk runs per path, the paths taking turns (nginx, http service, tcp service, then
                      again), so that a machine that slows down for a minute slows every path alike; each row
@@ -42,13 +44,14 @@ Needs iperf3, nginx, wrk, sshd/ssh, openssl, curl, jq and python3: `make setup` 
 EOF
 }
 
-quick=0 idle_count="" warm_s="" iperf_s="" wrk_s="" wrk_warm="" wrk_rounds="" delay_s="" rtt_samples="" checks_calls="" dist="dist" from_target=0 keep=0
+quick=0 idle_count="" warm_s="" iperf_s="" iperf_rounds="" wrk_s="" wrk_warm="" wrk_rounds="" delay_s="" rtt_samples="" checks_calls="" dist="dist" from_target=0 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --idle) idle_count="$2"; shift ;;
     --warmup-seconds) warm_s="$2"; shift ;;
     --iperf-seconds) iperf_s="$2"; shift ;;
+    --iperf-rounds) iperf_rounds="$2"; shift ;;
     --wrk-seconds) wrk_s="$2"; shift ;;
     --wrk-warmup-seconds) wrk_warm="$2"; shift ;;
     --wrk-rounds) wrk_rounds="$2"; shift ;;
@@ -66,18 +69,18 @@ done
 if [ "$quick" = 1 ]; then
   : "${idle_count:=300}" "${warm_s:=0}" "${iperf_s:=1}" "${wrk_s:=1}" "${delay_s:=2}" "${rtt_samples:=500}"
   : "${checks_calls:=50}"
-  : "${wrk_warm:=0}" "${wrk_rounds:=1}"
+  : "${wrk_warm:=0}" "${wrk_rounds:=1}" "${iperf_rounds:=1}"
   iperf_omit=0 delay_omit=0 rtt_warmup=200
 else
   : "${idle_count:=10000}" "${warm_s:=15}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
   : "${checks_calls:=200}"
-  : "${wrk_warm:=30}" "${wrk_rounds:=3}"
+  : "${wrk_warm:=30}" "${wrk_rounds:=3}" "${iperf_rounds:=3}"
   iperf_omit=2 delay_omit=2 rtt_warmup=5000
 fi
 for n in "$warm_s" "$wrk_warm"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench: '$n' is not a whole number" >&2; exit 2; }
 done
-for n in "$idle_count" "$iperf_s" "$wrk_s" "$wrk_rounds" "$delay_s" "$rtt_samples" "$checks_calls"; do
+for n in "$idle_count" "$iperf_s" "$iperf_rounds" "$wrk_s" "$wrk_rounds" "$delay_s" "$rtt_samples" "$checks_calls"; do
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || { echo "bench: '$n' is not a positive whole number" >&2; exit 2; }
 done
 
@@ -364,6 +367,19 @@ connected() { api "$1" GET "/api/tunnels/$2" | jq -e .connected; }
 
 # --- measurements -----------------------------------------------------------------------------------------
 
+# median FILE COLUMN: the median of a column of numbers (the mean of the middle two when their count is even)
+median() {
+  cut -d' ' -f"$2" "$1" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# record_median KEY FILE ROUNDS: records the median of FILE's one column as KEY once it holds a number for every
+# round (none when a run failed: the row then says n/a rather than a median of fewer runs)
+record_median() {
+  [ -f "$2" ] && [ "$(wc -l <"$2")" -eq "$3" ] || return 0
+  record "$1" "$(median "$2" 1)"
+}
+
 # iperf_run KEY PORT STREAMS SECONDS OMIT [warm-up]: iperf3 to PORT, whose path ends at a one-off iperf3 server;
 # records MiB/s as KEY unless it is a warm-up
 iperf_run() {
@@ -374,7 +390,7 @@ iperf_run() {
     if timeout $((secs + omit + 30)) iperf3 -c 127.0.0.1 -p "$to" -P "$streams" -t "$secs" -O "$omit" -J \
         >"$out" 2>>"$work/logs/iperf-$key.err"; then
       mib=$(jq '.end.sum_received.bits_per_second / 8 / 1048576' "$out")
-      [ -n "$warm" ] || record "$key" "$mib"
+      [ -n "$warm" ] || echo "$mib" >>"$work/$key.runs"
       log "iperf3 $key: $(printf '%.1f' "$mib") MiB/s"
     else
       log "iperf3 $key failed: $(jq -r '.error // empty' "$out" 2>/dev/null) $(tail -c 300 "$work/logs/iperf-$key.err")"
@@ -426,12 +442,10 @@ wrk_measure() {
 # wrk_record KEY: the medians of the path's measured runs, each column on its own (none when a run failed: the row
 # then says n/a rather than a median of fewer runs)
 wrk_record() {
-  local key=$1 runs="$work/wrk-$1.runs" col name
+  local key=$1 runs="$work/wrk-$1.runs" col
   [ -f "$runs" ] && [ "$(wc -l <"$runs")" -eq "$wrk_rounds" ] || return 0
   for col in 1:rps 2:p50_ms 3:p99_ms; do
-    name=${col#*:}
-    record "http_${key}_$name" "$(cut -d' ' -f"${col%%:*}" "$runs" | sort -g | awk '{ v[NR] = $1 } END {
-      if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+    record "http_${key}_${col#*:}" "$(median "$runs" "${col%%:*}")"
   done
 }
 
@@ -490,12 +504,17 @@ if [ "$warm_s" -gt 0 ]; then
   iperf_run warmup_wss "$svc_iperf_wss" 4 "$warm_s" 0 warm-up
 fi
 
-log "iperf3: direct, ssh -R, tcp service over ws and over wss; 1 and 8 streams"
+log "iperf3: direct, ssh -R, tcp service over ws and over wss; 1 and 8 streams; $iperf_rounds runs each, in turn"
 for streams in 1 8; do
-  iperf_run "iperf_direct_$streams" "$iperf_port" "$streams" "$iperf_s" "$iperf_omit"
-  iperf_run "iperf_ssh_$streams" "$ssh_fwd" "$streams" "$iperf_s" "$iperf_omit"
-  iperf_run "iperf_ws_$streams" "$svc_iperf_ws" "$streams" "$iperf_s" "$iperf_omit"
-  iperf_run "iperf_wss_$streams" "$svc_iperf_wss" "$streams" "$iperf_s" "$iperf_omit"
+  for round in $(seq "$iperf_rounds"); do
+    iperf_run "iperf_direct_$streams" "$iperf_port" "$streams" "$iperf_s" "$iperf_omit"
+    iperf_run "iperf_ssh_$streams" "$ssh_fwd" "$streams" "$iperf_s" "$iperf_omit"
+    iperf_run "iperf_ws_$streams" "$svc_iperf_ws" "$streams" "$iperf_s" "$iperf_omit"
+    iperf_run "iperf_wss_$streams" "$svc_iperf_wss" "$streams" "$iperf_s" "$iperf_omit"
+  done
+  for path in direct ssh ws wss; do
+    record_median "iperf_${path}_$streams" "$work/iperf_${path}_$streams.runs" "$iperf_rounds"
+  done
 done
 stop "$client_wss"
 stop "$server_wss"
@@ -535,6 +554,8 @@ if wait_for "relay" 30 "$relay" listening "$relay_tunnel"; then
   stop "$client_delay"
 fi
 stop "$relay"
+record_median delay_plain "$work/delay_plain.runs" 1
+record_median delay_tunnel "$work/delay_tunnel.runs" 1
 
 # A third server whose database holds a year of one-a-minute checks of a tunnel and its two services: started
 # once so that its migrations make the schema and the API makes the tunnel and services, stopped, seeded (one
@@ -573,7 +594,7 @@ $("$java" -version 2>&1 | head -n 1)
 # executables: $dist/picotunnel-server and picotunnel-client ($("$dist/picotunnel-server" --version 2>/dev/null | head -n 1))
 # baselines: $(iperf3 --version | head -n 1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | sed 's/^nginx version: //'), \
 wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d',' -f1) (cipher $ssh_cipher)
-# iperf3: $warm_s s through each tunnel first, then each run $iperf_s s after $iperf_omit s omitted, the client sending
+# iperf3: $warm_s s through each tunnel first, then the median of $iperf_rounds runs per path taken in turn, each $iperf_s s after $iperf_omit s omitted, the client sending
 # wrk: 2 threads, 64 connections, the median of $wrk_rounds runs of $wrk_s s per path taken in turn, after a $wrk_warm s warm-up in three runs; idle: \
 $(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: $rtt_samples samples after \
 $rtt_warmup

@@ -50,6 +50,10 @@ class RunScriptIT {
         assertThat(lines).anyMatch(l -> l.matches("metric +\\| baseline +\\| picotunnel +\\| ratio +\\| goal +\\| met"));
         assertThat(lines).anyMatch(l -> l.startsWith("# wrk: 2 threads, 64 connections, the median of 2 runs of 1 s per path"));
         assertThat(Files.readString(err)).contains("wrk nginx, run 2:", "wrk service, run 2:", "wrk tcp, run 2:");
+        assertThat(lines).anyMatch(l -> l.startsWith("# iperf3: 0 s through each tunnel first, then the median of 2 runs"));
+        for (String key : List.of("direct_1", "ssh_1", "ws_1", "wss_1", "direct_8", "ssh_8", "ws_8", "wss_8")) {
+            assertThat(Files.readString(err).split("iperf3 iperf_" + key + ": ", -1)).as(key).hasSize(3);
+        }
         for (GoalTable.Row row : GoalTable.ROWS) {
             String line = lines.stream().filter(l -> l.startsWith(row.metric() + " ")).findFirst()
                     .orElseThrow(() -> new AssertionError("no row \"" + row.metric() + "\" in:\n" + String.join("\n",
@@ -95,8 +99,10 @@ class RunScriptIT {
     }
 
     private static Process start(Path tmp, Path out, Path err) throws IOException {
-        // Two wrk rounds: each HTTP row is then the median (mean of the middle two) of runs taken in turn.
-        ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--wrk-rounds", "2", "--from-target");
+        // Two rounds of iperf3 and of wrk: each of their rows is then the median (mean of the middle two) of runs
+        // taken in turn.
+        ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--iperf-rounds", "2", "--wrk-rounds", "2",
+                "--from-target");
         builder.environment().put("TMPDIR", tmp.toString());
         return builder.redirectOutput(out.toFile())
                 .redirectError(err.toFile())
