@@ -116,9 +116,7 @@ class FaultEndToEndTest {
         target = FaultTarget.http();
         int port = httpService();
         try (Socket visitor = connect(port)) {
-            InputStream in = get(visitor, path);
-            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("transfer-encoding", "chunked");
-            ChunkedBody body = new ChunkedBody(in);
+            ChunkedBody body = chunkedDownload(visitor, path);
             assertThat(body.readUntil(MiB)).isEqualTo("limit");
             assertThat(target.written()).as("target still sending").isLessThan(SIZE);
 
@@ -174,9 +172,7 @@ class FaultEndToEndTest {
         target = FaultTarget.http();
         int port = httpService();
         try (Socket visitor = connect(port)) {
-            InputStream in = get(visitor, "/close/" + MiB);
-            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("transfer-encoding", "chunked");
-            ChunkedBody body = new ChunkedBody(in);
+            ChunkedBody body = chunkedDownload(visitor, "/close/" + MiB);
 
             assertThat(body.readUntil(Long.MAX_VALUE)).isEqualTo("final chunk");
             assertThat(body.bytes()).isEqualTo(MiB);
@@ -193,9 +189,7 @@ class FaultEndToEndTest {
         target = FaultTarget.http();
         int port = httpService();
         try (Socket visitor = connect(port)) {
-            InputStream in = get(visitor, path);
-            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("transfer-encoding", "chunked");
-            ChunkedBody body = new ChunkedBody(in);
+            ChunkedBody body = chunkedDownload(visitor, path);
             assertThat(body.readUntil(65536)).isEqualTo("limit");
 
             target.resume();
@@ -324,6 +318,13 @@ class FaultEndToEndTest {
         } catch (SocketException e) {
             return new Ending(bytes, "reset: " + e.getMessage());
         }
+    }
+
+    /** GETs {@code path} on the visitor's connection; the answer's head must be a 200 with a chunked body. */
+    private static ChunkedBody chunkedDownload(Socket visitor, String path) throws IOException {
+        InputStream in = get(visitor, path);
+        assertThat(readHead(in)).containsEntry("status", "200").containsEntry("transfer-encoding", "chunked");
+        return new ChunkedBody(in);
     }
 
     /** Reads a chunked body, and tells how it stopped. */
