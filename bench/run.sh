@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: PicoTunnel's real executables (dist/picotunnel-server and dist/picotunnel-client) against
 # external baselines measured in the same run (iperf3 direct and through `ssh -R`, nginx as a reverse proxy,
-# plain TCP through the same delay relay, a direct echo), printed as ONE table on standard output:
+# two nginx chained (the tunnel's two processes doing no tunnel work), plain TCP through the same delay relay, a
+# direct echo), printed as ONE table on standard output:
 #   metric | baseline | picotunnel | ratio | goal | met
 # Progress goes to standard error. Everything listens on 127.0.0.1 only; every process started here is stopped
 # at the end, on failure too. See bench/README.md; --help lists the options.
@@ -27,11 +28,11 @@ usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S
                      again), so that a machine that slows down for a minute slows every path alike; each row
                      gives the median of its path's runs (default 3, quick 1)
   --wrk-warmup-seconds S
-                     wrk through each path before the first measured wrk run, in three runs with new connections
-                     each, not measured (default 30, quick 0): the HTTP path is other code than iperf3's, and the
-                     JVMs' compilers take some 30 s of load on 2 cores before they go quiet (measured: their
-                     threads used 4.6 s of CPU in a 10 s run after a 5 s warm-up, 0.7 s after 40 s, 0.2 s after
-                     three runs of 12 s)
+                     wrk through each tunnel path before the first measured wrk run, in three runs with new
+                     connections each, not measured (default 30, quick 0): the HTTP path is other code than
+                     iperf3's, and the JVMs' compilers take some 30 s of load on 2 cores before they go quiet
+                     (measured: their threads used 4.6 s of CPU in a 10 s run after a 5 s warm-up, 0.7 s after
+                     40 s, 0.2 s after three runs of 12 s); the nginx paths get at most 6 s of it
   --delay-seconds S  length of each iperf3 run over the 50 ms RTT link, after 2 s omitted (default 8, quick 2)
   --rtt-samples N    64-byte round trips timed per path (default 20000, quick 500)
   --checks-calls N   timed calls of each monitoring endpoint on a year of checks, after a quarter as many
@@ -40,7 +41,8 @@ usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S
   --from-target      run the jars the module builds left in server/target and client/target instead of dist/
                      (through the same launcher); for the build's own check (RunScriptIT)
   --keep-work        keep the scratch directory (logs, configurations) and print where it is
-Needs iperf3, nginx, wrk, sshd/ssh, openssl, curl, jq and python3: `make setup` installs them.
+Needs iperf3, nginx with its stream module, wrk, sshd/ssh, openssl, curl, jq and python3: `make setup` installs
+them.
 EOF
 }
 
@@ -93,6 +95,13 @@ for tool in iperf3 nginx wrk ssh ssh-keygen openssl curl jq python3 setsid timeo
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 [ -x /usr/sbin/sshd ] || missing+=(sshd)
+# The chained nginx relay bytes with the stream module: built in, or Debian's libnginx-mod-stream to load.
+stream_module=""
+if [ -f /usr/lib/nginx/modules/ngx_stream_module.so ]; then
+  stream_module="load_module /usr/lib/nginx/modules/ngx_stream_module.so;"
+elif ! { command -v nginx >/dev/null && nginx -V 2>&1 | tr ' ' '\n' | grep -qx -- --with-stream; }; then
+  missing+=("nginx's stream module (libnginx-mod-stream)")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bench: missing ${missing[*]}: run \`make setup\` (scripts/install-deps.sh installs them as root)" >&2
   exit 2
@@ -197,7 +206,7 @@ note() { echo "# note: $*" >>"$notes"; log "note: $*"; }
 read -r -a port <<<"$(python3 -c '
 import socket
 socks = []
-for _ in range(29):
+for _ in range(35):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))')"
 api_a=${port[0]} tunnel_a=${port[1]} http_a=${port[2]} https_a=${port[3]}
@@ -207,6 +216,8 @@ svc_iperf_ws=${port[13]} svc_iperf_wss=${port[14]} svc_http_tcp=${port[15]} svc_
 svc_idle=${port[17]} svc_delay=${port[18]} holder=${port[19]} echo_port=${port[20]}
 relay_plain=${port[21]} relay_tunnel=${port[22]}
 api_c=${port[23]} tunnel_c=${port[24]} http_c=${port[25]} https_c=${port[26]} ssh_rtt=${port[27]}
+chain_http=${port[29]} chain_iperf=${port[30]} chain_rtt=${port[31]}
+chain_back_http=${port[32]} chain_back_iperf=${port[33]} chain_back_rtt=${port[34]}
 checks_warmup=$((checks_calls / 4 > 20 ? checks_calls / 4 : 20))
 
 if [ "$from_target" = 1 ]; then
@@ -322,6 +333,64 @@ EOF
   wait_for "nginx" 20 "$spawned" curl -fsS -o /dev/null "http://127.0.0.1:$nginx_proxy/"
 }
 
+# nginx_relay NAME HTTP_PORT HTTP_TO IPERF_PORT IPERF_TO RTT_PORT RTT_TO: one nginx that relays HTTP as a reverse
+# proxy with upstream keep-alive (as the baseline) and iperf3's and the round trips' bytes as a stream proxy
+nginx_relay() {
+  local d="$work/$1" user_line=""
+  mkdir -p "$d/tmp"
+  [ "$(id -u)" = 0 ] && user_line="user $(id -un);"
+  cat >"$d/nginx.conf" <<EOF
+$stream_module
+$user_line
+daemon off;
+worker_processes auto;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+  keepalive_requests 1000000;
+  upstream next {
+    server 127.0.0.1:$3;
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$2;
+    location / {
+      proxy_pass http://next;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+stream {
+  tcp_nodelay on;
+  proxy_buffer_size 64k;
+  server { listen 127.0.0.1:$4; proxy_pass 127.0.0.1:$5; }
+  server { listen 127.0.0.1:$6; proxy_pass 127.0.0.1:$7; }
+}
+EOF
+  spawn "$1" nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log"
+}
+
+# Two nginx chained, front to back, as the tunnel's server and client are: what two relaying processes reach on
+# this machine when they do no tunnel work (no framing, no multiplexing, no WebSocket); 64 KiB buffers as the
+# tunnel reads.
+start_nginx_chain() {
+  nginx_relay nginx-back "$chain_back_http" "$nginx_target" "$chain_back_iperf" "$iperf_port" "$chain_back_rtt" \
+    "$echo_port"
+  wait_for "nginx-back" 20 "$spawned" curl -fsS -o /dev/null "http://127.0.0.1:$chain_back_http/" || return 1
+  nginx_relay nginx-front "$chain_http" "$chain_back_http" "$chain_iperf" "$chain_back_iperf" "$chain_rtt" \
+    "$chain_back_rtt"
+  wait_for "nginx-front" 20 "$spawned" curl -fsS -o /dev/null "http://127.0.0.1:$chain_http/"
+}
+
 # --- PicoTunnel: servers, tunnels, services, clients ------------------------------------------------------
 
 admin=$(openssl rand -hex 32)
@@ -409,12 +478,14 @@ wrk_latency_ms() {
 
 # wrk_warm KEY URL [HOST]: --wrk-warmup-seconds of load, not measured, in three runs each with new connections: after
 # one long run, the measured run's new connections sent the JVMs back into their compilers (uncommon traps on the
-# paths that open and close connections).
+# paths that open and close connections). nginx has no compiler to wait for: at most 6 s for its paths.
 wrk_warm() {
-  local url=$2 part=$(((wrk_warm + 2) / 3)) i headers=()
+  local url=$2 seconds=$wrk_warm part i headers=()
+  if [[ "$1" == nginx* ]] && [ "$seconds" -gt 6 ]; then seconds=6; fi
+  part=$(((seconds + 2) / 3))
   [ $# -ge 3 ] && headers=(-H "Host: $3")
   for i in 1 2 3; do
-    [ "$wrk_warm" -gt 0 ] || break
+    [ "$seconds" -gt 0 ] || break
     timeout $((part + 30)) wrk -t 2 -c 64 -d "${part}s" "${headers[@]}" "$url" >/dev/null 2>&1 || true
   done
 }
@@ -451,7 +522,7 @@ wrk_record() {
 
 # --- run ----------------------------------------------------------------------------------------------------
 
-log "starting sshd, nginx and two PicoTunnel servers (ws, and wss with a self-signed certificate)"
+log "starting sshd, nginx (one, and two chained) and two PicoTunnel servers (ws, and wss with a self-signed certificate)"
 mkdir -p "$work/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench.test" \
   -addext "subjectAltName=DNS:bench.test" -keyout "$work/tls/bench.test.key" -out "$work/tls/bench.test.crt" \
@@ -465,6 +536,7 @@ start_server server-wss "$api_b" "$tunnel_b" "$http_b" "$https_b" --domain bench
 server_wss=$spawned
 start_sshd || die "sshd or ssh -R did not start"
 start_nginx || die "nginx did not start"
+start_nginx_chain || die "the chained nginx did not start"
 wait_for "server-ws" 90 "$server_ws" curl -fs "http://127.0.0.1:$api_a/health" || die "server-ws did not start"
 wait_for "server-wss" 90 "$server_wss" curl -fs "http://127.0.0.1:$api_b/health" || die "server-wss did not start"
 
@@ -504,23 +576,27 @@ if [ "$warm_s" -gt 0 ]; then
   iperf_run warmup_wss "$svc_iperf_wss" 4 "$warm_s" 0 warm-up
 fi
 
-log "iperf3: direct, ssh -R, tcp service over ws and over wss; 1 and 8 streams; $iperf_rounds runs each, in turn"
+log "iperf3: direct, ssh -R, tcp service over ws and over wss, and (1 stream) two chained nginx; 1 and 8 streams; $iperf_rounds runs each, in turn"
 for streams in 1 8; do
+  paths=(direct ssh ws wss)
+  if [ "$streams" = 1 ]; then paths+=(nginx2); fi
   for round in $(seq "$iperf_rounds"); do
     iperf_run "iperf_direct_$streams" "$iperf_port" "$streams" "$iperf_s" "$iperf_omit"
     iperf_run "iperf_ssh_$streams" "$ssh_fwd" "$streams" "$iperf_s" "$iperf_omit"
     iperf_run "iperf_ws_$streams" "$svc_iperf_ws" "$streams" "$iperf_s" "$iperf_omit"
     iperf_run "iperf_wss_$streams" "$svc_iperf_wss" "$streams" "$iperf_s" "$iperf_omit"
+    if [ "$streams" = 1 ]; then iperf_run "iperf_nginx2_$streams" "$chain_iperf" "$streams" "$iperf_s" "$iperf_omit"; fi
   done
-  for path in direct ssh ws wss; do
+  for path in "${paths[@]}"; do
     record_median "iperf_${path}_$streams" "$work/iperf_${path}_$streams.runs" "$iperf_rounds"
   done
 done
 stop "$client_wss"
 stop "$server_wss"
 
-log "64 B round trips: direct and through a tcp service"
-if tool rtt --echo-port "$echo_port" --path "direct=$echo_port" --path "ssh=$ssh_rtt" --path "tunnel=$svc_rtt" \
+log "64 B round trips: direct, ssh -R, two chained nginx and through a tcp service"
+if tool rtt --echo-port "$echo_port" --path "direct=$echo_port" --path "ssh=$ssh_rtt" --path "nginx2=$chain_rtt" \
+    --path "tunnel=$svc_rtt" \
     --samples "$rtt_samples" --warmup "$rtt_warmup" --limit-s 30 >"$work/rtt.out" 2>>"$work/logs/rtt.log"; then
   cat "$work/rtt.out" >>"$results"
   tail -n 3 "$work/logs/rtt.log" >&2
@@ -528,16 +604,18 @@ else
   log "round trips failed: $(tail -n 3 "$work/logs/rtt.log")"
 fi
 
-log "HTTP 1 KiB, wrk with 64 connections: nginx as reverse proxy, http service, tcp service; $wrk_rounds runs each, in turn"
+log "HTTP 1 KiB, wrk with 64 connections: nginx as reverse proxy, two chained, http service, tcp service; $wrk_rounds runs each, in turn"
 wrk_warm nginx "http://127.0.0.1:$nginx_proxy/"
+wrk_warm nginx2 "http://127.0.0.1:$chain_http/"
 wrk_warm service "http://127.0.0.1:$http_a/" bench.test
 wrk_warm tcp "http://127.0.0.1:$svc_http_tcp/"
 for round in $(seq "$wrk_rounds"); do
   wrk_measure nginx "$round" "http://127.0.0.1:$nginx_proxy/"
+  wrk_measure nginx2 "$round" "http://127.0.0.1:$chain_http/"
   wrk_measure service "$round" "http://127.0.0.1:$http_a/" bench.test
   wrk_measure tcp "$round" "http://127.0.0.1:$svc_http_tcp/"
 done
-for key in nginx service tcp; do wrk_record "$key"; done
+for key in nginx nginx2 service tcp; do wrk_record "$key"; done
 
 log "one stream over a 50 ms RTT, 1 Gbit/s link (delay relay): plain TCP, tunnel whose WebSocket crosses it"
 spawn relay "$java" -Xms64m -Xmx1g -cp "$bench_jar" io.picotunnel.bench.tools.BenchTool relay \
@@ -594,6 +672,8 @@ $("$java" -version 2>&1 | head -n 1)
 # executables: $dist/picotunnel-server and picotunnel-client ($("$dist/picotunnel-server" --version 2>/dev/null | head -n 1))
 # baselines: $(iperf3 --version | head -n 1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | sed 's/^nginx version: //'), \
 wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d',' -f1) (cipher $ssh_cipher)
+# nginx chain: two nginx chained as the tunnel's server and client are, relaying without tunnel work (HTTP as reverse
+# proxies with keep-alive, iperf3 and round trips as stream proxies with 64 KiB buffers): what two processes reach here
 # iperf3: $warm_s s through each tunnel first, then the median of $iperf_rounds runs per path taken in turn, each $iperf_s s after $iperf_omit s omitted, the client sending
 # wrk: 2 threads, 64 connections, the median of $wrk_rounds runs of $wrk_s s per path taken in turn, after a $wrk_warm s warm-up in three runs; idle: \
 $(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: $rtt_samples samples after \

@@ -2,7 +2,8 @@
 # Installs what the build and the tests need on a fresh Debian machine, idempotently:
 # Go with hashicorp/yamux and gorilla/websocket (interop peers), pebble (ACME tests), Chromium (UI tests),
 # curl, jq, openssl and python3 (the README walk-through, run by scripts/readme-walkthrough.sh),
-# iperf3, nginx, wrk and sshd (the baselines of `make bench`, checked by the bench module's RunScriptIT),
+# iperf3, nginx with its stream module, wrk and sshd (the baselines of `make bench`, checked by the bench module's
+# RunScriptIT),
 # systemd-analyze (DeploymentFilesTest verifies the unit files with it; nothing is started).
 set -euo pipefail
 need=()
@@ -14,6 +15,8 @@ command -v pebble >/dev/null || need+=(pebble)
 command -v node >/dev/null || need+=(nodejs npm)
 for tool in curl jq openssl python3 iperf3 wrk; do command -v "$tool" >/dev/null || need+=("$tool"); done
 [ -x /usr/sbin/nginx ] || need+=(nginx)
+# Debian builds nginx's stream module (the bench's chained nginx relay bytes with it) as a package of its own.
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v systemd-analyze >/dev/null || need+=(systemd)

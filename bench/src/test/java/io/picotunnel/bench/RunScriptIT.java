@@ -24,7 +24,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Keeps bench/run.sh ({@code make bench}) true: a quick run of the real executables (the jars this build left in
- * server/target and client/target, through the same launcher as dist/) against iperf3, ssh -R, nginx and wrk prints
+ * server/target and client/target, through the same launcher as dist/) against iperf3, ssh -R, nginx (one, and two
+ * chained) and wrk prints
  * every row of the table with numbers in every cell, and leaves no process behind, also when it is stopped half
  * way. It asserts nothing about the numbers themselves: they depend on the machine and its load.
  */
@@ -49,9 +50,11 @@ class RunScriptIT {
 
         assertThat(lines).anyMatch(l -> l.matches("metric +\\| baseline +\\| picotunnel +\\| ratio +\\| goal +\\| met"));
         assertThat(lines).anyMatch(l -> l.startsWith("# wrk: 2 threads, 64 connections, the median of 2 runs of 1 s per path"));
-        assertThat(Files.readString(err)).contains("wrk nginx, run 2:", "wrk service, run 2:", "wrk tcp, run 2:");
+        assertThat(Files.readString(err)).contains("wrk nginx, run 2:", "wrk nginx2, run 2:", "wrk service, run 2:",
+                "wrk tcp, run 2:");
         assertThat(lines).anyMatch(l -> l.startsWith("# iperf3: 0 s through each tunnel first, then the median of 2 runs"));
-        for (String key : List.of("direct_1", "ssh_1", "ws_1", "wss_1", "direct_8", "ssh_8", "ws_8", "wss_8")) {
+        for (String key : List.of("direct_1", "ssh_1", "ws_1", "wss_1", "nginx2_1", "direct_8", "ssh_8", "ws_8",
+                "wss_8")) {
             assertThat(Files.readString(err).split("iperf3 iperf_" + key + ": ", -1)).as(key).hasSize(3);
         }
         for (GoalTable.Row row : GoalTable.ROWS) {

@@ -115,20 +115,34 @@ public final class GoalTable {
     private static final Baseline NGINX_RPS = new Baseline("nginx", "http_nginx_rps");
     private static final Baseline NGINX_P50 = new Baseline("nginx", "http_nginx_p50_ms");
     private static final Baseline NGINX_P99 = new Baseline("nginx", "http_nginx_p99_ms");
+    /** Two nginx chained as the tunnel's two processes are, relaying without tunnel work (bench/run.sh). */
+    private static final Baseline CHAIN_1 = new Baseline("nginx chain", "iperf_nginx2_1");
+    private static final Baseline CHAIN_RPS = new Baseline("nginx chain", "http_nginx2_rps");
+    private static final Baseline CHAIN_P99 = new Baseline("nginx chain", "http_nginx2_p99_ms");
+    private static final Baseline RTT_DIRECT_P50 = new Baseline("direct", "rtt_direct_p50_us");
+    private static final Baseline RTT_DIRECT_P99 = new Baseline("direct", "rtt_direct_p99_us");
+    private static final Baseline RTT_CHAIN_P50 = new Baseline("nginx chain", "rtt_nginx2_p50_us");
+    private static final Baseline RTT_CHAIN_P99 = new Baseline("nginx chain", "rtt_nginx2_p99_us");
 
     /** Every row, in the order printed; the result names are those bench/run.sh writes. */
     public static final List<Row> ROWS = Stream.of(List.of(
             row("iperf3 1 stream, tcp service over ws (MiB/s)", "iperf_ws_1",
-                    new AtLeast(0.5, "direct"), DIRECT_1, SSH_1),
+                    new AtLeast(0.5, "direct"), DIRECT_1, SSH_1, CHAIN_1),
+            row("iperf3 1 stream, two chained nginx, no tunnel (MiB/s)", "iperf_nginx2_1",
+                    new Information("direct"), DIRECT_1),
             row("iperf3 8 streams, tcp service over ws (MiB/s)", "iperf_ws_8",
                     new AtLeast(0.5, "direct"), DIRECT_8, SSH_8),
             row("iperf3 1 stream, tcp service over wss (MiB/s)", "iperf_wss_1",
                     new AtLeast(1.5, "ssh -R"), SSH_1, DIRECT_1),
             row("iperf3 8 streams, tcp service over wss (MiB/s)", "iperf_wss_8",
                     new Information("ssh -R"), SSH_8, DIRECT_8),
-            row("HTTP 1 KiB, http service (req/s)", "http_service_rps", new AtLeast(0.8, "nginx"), NGINX_RPS),
+            row("HTTP 1 KiB, http service (req/s)", "http_service_rps", new AtLeast(0.8, "nginx"), NGINX_RPS,
+                    CHAIN_RPS),
+            row("HTTP 1 KiB, two chained nginx, no tunnel (req/s)", "http_nginx2_rps", new Information("nginx"),
+                    NGINX_RPS),
             row("HTTP 1 KiB, http service p50 (ms)", "http_service_p50_ms", new Information("nginx"), NGINX_P50),
-            row("HTTP 1 KiB, http service p99 (ms)", "http_service_p99_ms", new AtMost(2, "nginx"), NGINX_P99),
+            row("HTTP 1 KiB, http service p99 (ms)", "http_service_p99_ms", new AtMost(2, "nginx"), NGINX_P99,
+                    CHAIN_P99),
             row("HTTP 1 KiB, tcp service (req/s)", "http_tcp_rps", new Information("nginx"), NGINX_RPS),
             row("HTTP 1 KiB, tcp service p99 (ms)", "http_tcp_p99_ms", new Information("nginx"), NGINX_P99),
             row("1 stream, 50 ms RTT 1 Gbit/s link (MiB/s)", "delay_tunnel", new AtLeast(0.8, "plain TCP"),
@@ -136,9 +150,13 @@ public final class GoalTable {
             row("idle connections, server RSS after GC (KiB each)", "idle_server_kib", new ValueAtMost(8, "KiB")),
             row("idle connections, client RSS after GC (KiB each)", "idle_client_kib", new ValueAtMost(8, "KiB")),
             row("64 B round trip, tcp service p50 (us)", "rtt_tunnel_p50_us", new AtMost(2, "direct"),
-                    new Baseline("direct", "rtt_direct_p50_us"), new Baseline("ssh -R", "rtt_ssh_p50_us")),
+                    RTT_DIRECT_P50, new Baseline("ssh -R", "rtt_ssh_p50_us"), RTT_CHAIN_P50),
+            row("64 B round trip, two chained nginx, no tunnel, p50 (us)", "rtt_nginx2_p50_us",
+                    new Information("direct"), RTT_DIRECT_P50),
             row("64 B round trip, tcp service p99 (us)", "rtt_tunnel_p99_us", new AtMost(3, "direct"),
-                    new Baseline("direct", "rtt_direct_p99_us"), new Baseline("ssh -R", "rtt_ssh_p99_us"))),
+                    RTT_DIRECT_P99, new Baseline("ssh -R", "rtt_ssh_p99_us"), RTT_CHAIN_P99),
+            row("64 B round trip, two chained nginx, no tunnel, p99 (us)", "rtt_nginx2_p99_us",
+                    new Information("direct"), RTT_DIRECT_P99)),
             checksApiRows("GET checks?limit=100", "api_checks_100"),
             checksApiRows("GET checks?limit=1000", "api_checks_1000"),
             checksApiRows("GET stats", "api_stats")).flatMap(List::stream).toList();
