@@ -138,6 +138,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.RECVBUF_ALLOCATOR, Transport.bulkReads())
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel socket) {

@@ -1,10 +1,13 @@
 package io.picotunnel.protocol.net;
 
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -27,7 +30,24 @@ public final class Transport {
     private static final boolean EPOLL =
             Boolean.parseBoolean(System.getProperty("picotunnel.epoll", "true")) && Epoll.isAvailable();
 
+    /** Reads of a relayed socket or a tunnel connection: up to 256 KiB at a time (Netty's default stops at 64). */
+    public static final int MAX_READ = 256 * 1024;
+
     private Transport() {
+    }
+
+    /**
+     * A new read-size predictor for a socket whose bytes are relayed in bulk: sized as Netty's default, growing
+     * to {@link #MAX_READ} while reads fill the buffer. A relay reads one buffer per read request (auto-read off),
+     * so the largest buffer sets how many bytes one pass through the event loop moves.
+     */
+    public static RecvByteBufAllocator bulkReads() {
+        return new AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ);
+    }
+
+    /** Write marks of a tunnel connection: room for a few of the largest reads before its streams wait. */
+    public static WriteBufferWaterMark tunnelWriteMarks() {
+        return new WriteBufferWaterMark(MAX_READ, 2 * MAX_READ);
     }
 
     public static boolean isEpoll() {

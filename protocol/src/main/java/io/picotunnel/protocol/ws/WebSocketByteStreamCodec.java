@@ -27,8 +27,12 @@ import java.util.List;
  */
 public final class WebSocketByteStreamCodec extends MessageToMessageCodec<WebSocketFrame, ByteBuf> {
 
-    /** Largest payload of a frame we send. */
-    public static final int MAX_FRAME_PAYLOAD = 64 * 1024;
+    /**
+     * Largest payload of a frame we send: a yamux Data frame of the largest size we send (64 KiB) with its header
+     * fits in one, as at 64 KiB it did not (a second frame of 12 bytes each time). Peers accept up to
+     * {@link #MAX_ACCEPTED_FRAME_PAYLOAD}; Go's gorilla/websocket sets no limit unless told.
+     */
+    public static final int MAX_FRAME_PAYLOAD = 128 * 1024;
 
     /**
      * Largest frame payload to accept (the WebSocket decoder's {@code maxFramePayloadLength}). Bigger than what

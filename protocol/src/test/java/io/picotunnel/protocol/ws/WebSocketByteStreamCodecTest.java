@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.picotunnel.protocol.yamux.YamuxSpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -79,7 +80,21 @@ class WebSocketByteStreamCodecTest {
     }
 
     @Test
-    void outboundBytesBecomeBinaryFramesOfAtMost64KiB() {
+    void aYamuxDataFrameOfTheLargestSizeWeSendGoesOutAsOneFrame() {
+        // 64 KiB of data (YamuxChildChannel.MAX_DATA_CHUNK) behind its 12-byte header, as the yamux encoder writes it
+        ByteBuf frameBytes = Unpooled.wrappedBuffer(new byte[64 * 1024 + YamuxSpec.HEADER_LENGTH]);
+
+        channel.writeOutbound(frameBytes);
+
+        BinaryWebSocketFrame frame = channel.readOutbound();
+        assertThat(frame.content().readableBytes()).isEqualTo(64 * 1024 + YamuxSpec.HEADER_LENGTH);
+        frame.release();
+        Object next = channel.readOutbound();
+        assertThat(next).as("no second frame for the header's 12 bytes").isNull();
+    }
+
+    @Test
+    void outboundBytesBecomeBinaryFramesOfAtMostTheLargestPayload() {
         byte[] data = new byte[WebSocketByteStreamCodec.MAX_FRAME_PAYLOAD * 2 + 100];
         new Random(7).nextBytes(data);
 

@@ -690,8 +690,10 @@ class YamuxSessionFramesTest {
         assertThat(p.written()).as("the FIN waits behind the queued data").isEmpty();
         p.send(YamuxFrame.windowUpdate(FLAG_ACK, 1, 128 * 1024));
         List<YamuxFrame> rest = p.written();
-        assertThat(rest).hasSize(4);
-        YamuxFrame fin = rest.remove(3);
+        int chunk = YamuxChildChannel.MAX_DATA_CHUNK;
+        int dataFrames = (300 * 1024 - WINDOW + chunk - 1) / chunk;
+        assertThat(rest).hasSize(dataFrames + 1);
+        YamuxFrame fin = rest.remove(dataFrames);
         assertThat(sumData(rest)).isEqualTo(300 * 1024 - WINDOW);
         assertFrame(fin, TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0);
         assertThat(write.isSuccess()).isTrue();
@@ -718,10 +720,12 @@ class YamuxSessionFramesTest {
         RawPeer p = client(noKeepAlive());
         YamuxStreamChannel s = openOutbound(p);
         p.written().forEach(YamuxFrame::release);
-        s.writeAndFlush(Unpooled.wrappedBuffer(new byte[100 * 1024]));
+        int size = YamuxChildChannel.MAX_DATA_CHUNK + YamuxChildChannel.MAX_DATA_CHUNK / 2;
+        s.writeAndFlush(Unpooled.wrappedBuffer(new byte[size]));
         List<YamuxFrame> frames = p.written();
-        assertThat(frames).allSatisfy(f -> assertThat(f.length()).isLessThanOrEqualTo(16 * 1024));
-        assertThat(sumData(frames)).isEqualTo(100 * 1024);
+        assertThat(frames).extracting(YamuxFrame::length)
+                .containsExactly((long) YamuxChildChannel.MAX_DATA_CHUNK, (long) YamuxChildChannel.MAX_DATA_CHUNK / 2);
+        assertThat(sumData(frames)).isEqualTo(size);
     }
 
     @Test

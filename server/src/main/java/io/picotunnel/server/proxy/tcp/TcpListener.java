@@ -155,6 +155,7 @@ final class TcpListener {
                 // A visitor's end of input is held with its bytes until the relay passes it on (TcpConnection).
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.RECVBUF_ALLOCATOR, Transport.bulkReads())
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel channel) {
