@@ -289,14 +289,13 @@ EOF
   wait_for "ssh -R on :$ssh_fwd" 20 "$spawned" listening "$ssh_fwd"
 }
 
-start_nginx() {
-  local d="$work/nginx" body user_line=""
-  mkdir -p "$d/tmp"
-  body=$(head -c 1024 /dev/zero | tr '\0' 'x')
-  [ "$(id -u)" = 0 ] && user_line="user $(id -un);"
-  cat >"$d/nginx.conf" <<EOF
-# nginx as a reverse proxy with upstream keep-alive (the baseline), in front of a 1 KiB answer (the target)
-$user_line
+# nginx_head DIR [LINE]: the start of an nginx configuration in DIR (LINE first, e.g. load_module), up to and into
+# its http block, with what every nginx of the bench shares; DIR/tmp must exist
+nginx_head() {
+  local d=$1
+  [ -n "${2:-}" ] && echo "$2"
+  [ "$(id -u)" = 0 ] && echo "user $(id -un);"
+  cat <<EOF
 daemon off;
 worker_processes auto;
 pid $d/nginx.pid;
@@ -310,52 +309,13 @@ http {
   uwsgi_temp_path $d/tmp/uwsgi;
   scgi_temp_path $d/tmp/scgi;
   keepalive_requests 1000000;
-  upstream target {
-    server 127.0.0.1:$nginx_target;
-    keepalive 64;
-    keepalive_requests 1000000;
-  }
-  server {
-    listen 127.0.0.1:$nginx_target;
-    location / { default_type text/plain; return 200 "$body"; }
-  }
-  server {
-    listen 127.0.0.1:$nginx_proxy;
-    location / {
-      proxy_pass http://target;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
 EOF
-  spawn nginx nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log"
-  wait_for "nginx" 20 "$spawned" curl -fsS -o /dev/null "http://127.0.0.1:$nginx_proxy/"
 }
 
-# nginx_relay NAME HTTP_PORT HTTP_TO IPERF_PORT IPERF_TO RTT_PORT RTT_TO: one nginx that relays HTTP as a reverse
-# proxy with upstream keep-alive (as the baseline) and iperf3's and the round trips' bytes as a stream proxy
-nginx_relay() {
-  local d="$work/$1" user_line=""
-  mkdir -p "$d/tmp"
-  [ "$(id -u)" = 0 ] && user_line="user $(id -un);"
-  cat >"$d/nginx.conf" <<EOF
-$stream_module
-$user_line
-daemon off;
-worker_processes auto;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $d/tmp/body;
-  proxy_temp_path $d/tmp/proxy;
-  fastcgi_temp_path $d/tmp/fastcgi;
-  uwsgi_temp_path $d/tmp/uwsgi;
-  scgi_temp_path $d/tmp/scgi;
-  keepalive_requests 1000000;
-  upstream next {
+# nginx_reverse_proxy NAME LISTEN_PORT TO_PORT: a reverse proxy with upstream keep-alive (keepalive 64, HTTP/1.1)
+nginx_reverse_proxy() {
+  cat <<EOF
+  upstream $1 {
     server 127.0.0.1:$3;
     keepalive 64;
     keepalive_requests 1000000;
@@ -363,11 +323,43 @@ http {
   server {
     listen 127.0.0.1:$2;
     location / {
-      proxy_pass http://next;
+      proxy_pass http://$1;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }
   }
+EOF
+}
+
+start_nginx() {
+  local d="$work/nginx" body
+  body=$(head -c 1024 /dev/zero | tr '\0' 'x')
+  mkdir -p "$d/tmp"
+  {
+    echo "# nginx as a reverse proxy with upstream keep-alive (the baseline), in front of a 1 KiB answer (the target)"
+    nginx_head "$d"
+    nginx_reverse_proxy target "$nginx_proxy" "$nginx_target"
+    cat <<EOF
+  server {
+    listen 127.0.0.1:$nginx_target;
+    location / { default_type text/plain; return 200 "$body"; }
+  }
+}
+EOF
+  } >"$d/nginx.conf"
+  spawn nginx nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log"
+  wait_for "nginx" 20 "$spawned" curl -fsS -o /dev/null "http://127.0.0.1:$nginx_proxy/"
+}
+
+# nginx_relay NAME HTTP_PORT HTTP_TO IPERF_PORT IPERF_TO RTT_PORT RTT_TO: one nginx that relays HTTP as a reverse
+# proxy with upstream keep-alive (as the baseline) and iperf3's and the round trips' bytes as a stream proxy
+nginx_relay() {
+  local d="$work/$1"
+  mkdir -p "$d/tmp"
+  {
+    nginx_head "$d" "$stream_module"
+    nginx_reverse_proxy next "$2" "$3"
+    cat <<EOF
 }
 stream {
   tcp_nodelay on;
@@ -376,6 +368,7 @@ stream {
   server { listen 127.0.0.1:$6; proxy_pass 127.0.0.1:$7; }
 }
 EOF
+  } >"$d/nginx.conf"
   spawn "$1" nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log"
 }
 
