@@ -31,11 +31,12 @@ public final class Transport {
             Boolean.parseBoolean(System.getProperty("picotunnel.epoll", "true")) && Epoll.isAvailable();
 
     /**
-     * Reads of a relayed socket or a tunnel connection: up to 512 KiB at a time. Netty's default stops at 64 KiB;
-     * with one iperf3 stream the server's event loop spent a fifth less CPU per byte at 256 KiB, and 10 to 20% less
-     * again at 512, each measured against the one before in alternating runs (bench/README.md).
+     * Reads of a relayed socket or a tunnel connection: up to 256 KiB at a time (Netty's default stops at 64). Not
+     * more: one read is written to a stream at once, and what a stream holds for sending stays within its 256 KiB
+     * window plus its 64 KiB write mark only while a read is no larger than the window (512 KiB was faster, and
+     * broke that bound: TcpServiceEndToEndTest.slowTargetHoldsTheSenderBackWithBoundedBytesInFlight).
      */
-    public static final int MAX_READ = 512 * 1024;
+    public static final int MAX_READ = 256 * 1024;
 
     private Transport() {
     }
