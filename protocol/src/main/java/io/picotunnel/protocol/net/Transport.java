@@ -38,21 +38,28 @@ public final class Transport {
      */
     public static final int MAX_READ = 256 * 1024;
 
+    /**
+     * The read-size predictor of a socket whose bytes are relayed in bulk: sized as Netty's default, growing to
+     * {@link #MAX_READ} while reads fill the buffer. A relay reads one buffer per read request (auto-read off), so
+     * the largest buffer sets how many bytes one pass through the event loop moves. Each channel keeps its state
+     * in a handle of its own; the allocator holds only settings, which every socket channel sets alike (messages
+     * per read), so one instance serves all, as a bootstrap option serves every connection of a listener.
+     */
+    private static final RecvByteBufAllocator BULK_READS = new AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ);
+
+    /** Write marks of a tunnel connection: room for a few of the largest reads before its streams wait. */
+    private static final WriteBufferWaterMark TUNNEL_WRITE_MARKS = new WriteBufferWaterMark(MAX_READ, 2 * MAX_READ);
+
     private Transport() {
     }
 
-    /**
-     * A new read-size predictor for a socket whose bytes are relayed in bulk: sized as Netty's default, growing
-     * to {@link #MAX_READ} while reads fill the buffer. A relay reads one buffer per read request (auto-read off),
-     * so the largest buffer sets how many bytes one pass through the event loop moves.
-     */
+    /** See {@link #BULK_READS}. */
     public static RecvByteBufAllocator bulkReads() {
-        return new AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ);
+        return BULK_READS;
     }
 
-    /** Write marks of a tunnel connection: room for a few of the largest reads before its streams wait. */
     public static WriteBufferWaterMark tunnelWriteMarks() {
-        return new WriteBufferWaterMark(MAX_READ, 2 * MAX_READ);
+        return TUNNEL_WRITE_MARKS;
     }
 
     public static boolean isEpoll() {
