@@ -18,8 +18,8 @@ usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S
   --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
                      the bench works, its numbers are rough
   --idle N           idle connections opened through a tcp service (default 10000, quick 300)
-  --warmup-seconds S iperf3 through each tunnel before its first measured run, for the JVMs' compilers
-                     (default 15, quick 0)
+  --warmup-seconds S iperf3 through each tunnel before its first measured run, for the JVMs' compilers, in six
+                     runs with 1 and 8 streams in turn (default 15, quick 0)
   --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
   --iperf-rounds N   measured iperf3 runs per path and stream count, the paths taking turns (direct, ssh -R, ws,
                      wss, then again); each row gives the median of its path's runs (default 3, quick 1)
@@ -563,10 +563,17 @@ else
   log "idle connections failed: $(tail -n 3 "$work/logs/idle.log")"
 fi
 
+# The warm-up takes the streams and the connection changes that are measured: 1 and 8 streams in turn, six runs
+# per tunnel, each with new connections. After one long run of 4 streams, the first measured runs' new connections
+# and stream counts sent the JVMs back into their compilers (uncommon traps in the epoll loop, the decoders and the
+# relay; the client's C2 thread took 2 s of CPU in a 6 s run), and the first round read up to a fifth lower.
 if [ "$warm_s" -gt 0 ]; then
-  log "warming up: iperf3 -P 4 for $warm_s s through each tunnel (not measured)"
-  iperf_run warmup_ws "$svc_iperf_ws" 4 "$warm_s" 0 warm-up
-  iperf_run warmup_wss "$svc_iperf_wss" 4 "$warm_s" 0 warm-up
+  warm_part=$(((warm_s + 5) / 6))
+  log "warming up: iperf3 with 1 and 8 streams in turn, six runs of $warm_part s through each tunnel (not measured)"
+  for warm_streams in 1 8 1 8 1 8; do
+    iperf_run warmup_ws "$svc_iperf_ws" "$warm_streams" "$warm_part" 0 warm-up
+    iperf_run warmup_wss "$svc_iperf_wss" "$warm_streams" "$warm_part" 0 warm-up
+  done
 fi
 
 log "iperf3: direct, ssh -R, tcp service over ws and over wss, and (1 stream) two chained nginx; 1 and 8 streams; $iperf_rounds runs each, in turn"
@@ -588,6 +595,13 @@ stop "$client_wss"
 stop "$server_wss"
 
 log "64 B round trips: direct, ssh -R, two chained nginx and through a tcp service"
+# Round trips of small messages are other code paths than iperf3's bulk: the tunnel's path gets three untimed runs
+# first, each on a new connection, as wrk's paths do (below); nginx, sshd and the kernel have no compiler to wait for.
+for i in 1 2 3; do
+  [ "$rtt_warmup" -gt 0 ] || break
+  tool rtt --echo-port "$echo_port" --path "tunnel=$svc_rtt" --samples 1 --warmup "$((rtt_warmup * 2))" --limit-s 10 \
+    >/dev/null 2>>"$work/logs/rtt.log" || log "round-trip warm-up failed: $(tail -n 1 "$work/logs/rtt.log")"
+done
 if tool rtt --echo-port "$echo_port" --path "direct=$echo_port" --path "ssh=$ssh_rtt" --path "nginx2=$chain_rtt" \
     --path "tunnel=$svc_rtt" \
     --samples "$rtt_samples" --warmup "$rtt_warmup" --limit-s 30 >"$work/rtt.out" 2>>"$work/logs/rtt.log"; then
@@ -667,10 +681,10 @@ $("$java" -version 2>&1 | head -n 1)
 wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d',' -f1) (cipher $ssh_cipher)
 # nginx chain: two nginx chained as the tunnel's server and client are, relaying without tunnel work (HTTP as reverse
 # proxies with keep-alive, iperf3 and round trips as stream proxies with 64 KiB buffers): what two processes reach here
-# iperf3: $warm_s s through each tunnel first, then the median of $iperf_rounds runs per path taken in turn, each $iperf_s s after $iperf_omit s omitted, the client sending
+# iperf3: $([ "$warm_s" -gt 0 ] && echo "six runs of $(((warm_s + 5) / 6)) s through each tunnel first, 1 and 8 streams in turn" || echo "no warm-up"), then the median of $iperf_rounds runs per path taken in turn, each $iperf_s s after $iperf_omit s omitted, the client sending
 # wrk: 2 threads, 64 connections, the median of $wrk_rounds runs of $wrk_s s per path taken in turn, after a $wrk_warm s warm-up in three runs; idle: \
 $(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: $rtt_samples samples after \
-$rtt_warmup
+$rtt_warmup, the tunnel's path after three untimed runs of $((rtt_warmup * 2)) first
 # checks API: $(grep -m1 '^checks_seeded=' "$results" | cut -d= -f2) checks (a year, one a minute, of a tunnel and \
 2 services) and $(grep -m1 '^checks_state_changes=' "$results" | cut -d= -f2) state changes; $checks_calls \
 calls of each endpoint after $checks_warmup, one at a time

@@ -52,7 +52,15 @@ class RunScriptIT {
         assertThat(lines).anyMatch(l -> l.startsWith("# wrk: 2 threads, 64 connections, the median of 2 runs of 1 s per path"));
         assertThat(Files.readString(err)).contains("wrk nginx, run 2:", "wrk nginx2, run 2:", "wrk service, run 2:",
                 "wrk tcp, run 2:");
-        assertThat(lines).anyMatch(l -> l.startsWith("# iperf3: 0 s through each tunnel first, then the median of 2 runs"));
+        assertThat(lines).anyMatch(l -> l.startsWith("# iperf3: six runs of 1 s through each tunnel first, 1 and 8 streams "
+                + "in turn, then the median of 2 runs"));
+        // The warm-up: six runs through each tunnel; the round trips' warm-up: three untimed runs through the tunnel.
+        for (String key : List.of("warmup_ws", "warmup_wss")) {
+            assertThat(Files.readString(err).split("iperf3 " + key + ": ", -1)).as(key).hasSize(7);
+        }
+        assertThat(lines).anyMatch(l -> l.contains("round trip: 500 samples after 200, the tunnel's path after three "
+                + "untimed runs of 400 first"));
+        assertThat(Files.readString(err)).doesNotContain("round-trip warm-up failed");
         for (String key : List.of("direct_1", "ssh_1", "ws_1", "wss_1", "nginx2_1", "direct_8", "ssh_8", "ws_8",
                 "wss_8")) {
             assertThat(Files.readString(err).split("iperf3 iperf_" + key + ": ", -1)).as(key).hasSize(3);
@@ -103,9 +111,9 @@ class RunScriptIT {
 
     private static Process start(Path tmp, Path out, Path err) throws IOException {
         // Two rounds of iperf3 and of wrk: each of their rows is then the median (mean of the middle two) of runs
-        // taken in turn.
+        // taken in turn. A warm-up of 1 s: six runs of 1 s through each tunnel.
         ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--iperf-rounds", "2", "--wrk-rounds", "2",
-                "--from-target");
+                "--warmup-seconds", "1", "--from-target");
         builder.environment().put("TMPDIR", tmp.toString());
         return builder.redirectOutput(out.toFile())
                 .redirectError(err.toFile())
