@@ -14,7 +14,7 @@ usage() {
   cat <<'EOF'
 usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S] [--iperf-rounds N] [--wrk-seconds S]
                     [--wrk-warmup-seconds S] [--wrk-rounds N] [--delay-seconds S] [--rtt-samples N]
-                    [--checks-calls N] [--dist DIR | --from-target] [--keep-work]
+                    [--rtt-rounds N] [--checks-calls N] [--dist DIR | --from-target] [--keep-work]
   --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
                      the bench works, its numbers are rough
   --idle N           idle connections opened through a tcp service (default 10000, quick 300)
@@ -34,7 +34,9 @@ usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S
                      (measured: their threads used 4.6 s of CPU in a 10 s run after a 5 s warm-up, 0.7 s after
                      40 s, 0.2 s after three runs of 12 s); the nginx paths get at most 6 s of it
   --delay-seconds S  length of each iperf3 run over the 50 ms RTT link, after 2 s omitted (default 8, quick 2)
-  --rtt-samples N    64-byte round trips timed per path (default 20000, quick 500)
+  --rtt-samples N    64-byte round trips timed per path in each run (default 10000, quick 500)
+  --rtt-rounds N     round-trip runs per path, the paths taking turns, each on a new connection; each row gives
+                     the median of its path's runs (default 3, quick 1)
   --checks-calls N   timed calls of each monitoring endpoint on a year of checks, after a quarter as many
                      (at least 20) untimed (default 200, quick 50)
   --dist DIR         where picotunnel-server and picotunnel-client are (default dist, from `make build`)
@@ -46,7 +48,7 @@ them.
 EOF
 }
 
-quick=0 idle_count="" warm_s="" iperf_s="" iperf_rounds="" wrk_s="" wrk_warm="" wrk_rounds="" delay_s="" rtt_samples="" checks_calls="" dist="dist" from_target=0 keep=0
+quick=0 idle_count="" warm_s="" iperf_s="" iperf_rounds="" wrk_s="" wrk_warm="" wrk_rounds="" delay_s="" rtt_samples="" rtt_rounds="" checks_calls="" dist="dist" from_target=0 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -59,6 +61,7 @@ while [ $# -gt 0 ]; do
     --wrk-rounds) wrk_rounds="$2"; shift ;;
     --delay-seconds) delay_s="$2"; shift ;;
     --rtt-samples) rtt_samples="$2"; shift ;;
+    --rtt-rounds) rtt_rounds="$2"; shift ;;
     --checks-calls) checks_calls="$2"; shift ;;
     --dist) dist="$2"; shift ;;
     --from-target) from_target=1 ;;
@@ -71,18 +74,18 @@ done
 if [ "$quick" = 1 ]; then
   : "${idle_count:=300}" "${warm_s:=0}" "${iperf_s:=1}" "${wrk_s:=1}" "${delay_s:=2}" "${rtt_samples:=500}"
   : "${checks_calls:=50}"
-  : "${wrk_warm:=0}" "${wrk_rounds:=1}" "${iperf_rounds:=1}"
+  : "${wrk_warm:=0}" "${wrk_rounds:=1}" "${iperf_rounds:=1}" "${rtt_rounds:=1}"
   iperf_omit=0 delay_omit=0 rtt_warmup=200
 else
-  : "${idle_count:=10000}" "${warm_s:=15}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=20000}"
+  : "${idle_count:=10000}" "${warm_s:=15}" "${iperf_s:=5}" "${wrk_s:=10}" "${delay_s:=8}" "${rtt_samples:=10000}"
   : "${checks_calls:=200}"
-  : "${wrk_warm:=30}" "${wrk_rounds:=3}" "${iperf_rounds:=3}"
-  iperf_omit=2 delay_omit=2 rtt_warmup=5000
+  : "${wrk_warm:=30}" "${wrk_rounds:=3}" "${iperf_rounds:=3}" "${rtt_rounds:=3}"
+  iperf_omit=2 delay_omit=2 rtt_warmup=2000
 fi
 for n in "$warm_s" "$wrk_warm"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench: '$n' is not a whole number" >&2; exit 2; }
 done
-for n in "$idle_count" "$iperf_s" "$iperf_rounds" "$wrk_s" "$wrk_rounds" "$delay_s" "$rtt_samples" "$checks_calls"; do
+for n in "$idle_count" "$iperf_s" "$iperf_rounds" "$wrk_s" "$wrk_rounds" "$delay_s" "$rtt_samples" "$rtt_rounds" "$checks_calls"; do
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || { echo "bench: '$n' is not a positive whole number" >&2; exit 2; }
 done
 
@@ -594,19 +597,20 @@ done
 stop "$client_wss"
 stop "$server_wss"
 
-log "64 B round trips: direct, ssh -R, two chained nginx and through a tcp service"
+log "64 B round trips: direct, ssh -R, two chained nginx and through a tcp service; $rtt_rounds runs each, in turn"
 # Round trips of small messages are other code paths than iperf3's bulk: the tunnel's path gets three untimed runs
 # first, each on a new connection, as wrk's paths do (below); nginx, sshd and the kernel have no compiler to wait for.
 for i in 1 2 3; do
   [ "$rtt_warmup" -gt 0 ] || break
-  tool rtt --echo-port "$echo_port" --path "tunnel=$svc_rtt" --samples 1 --warmup "$((rtt_warmup * 2))" --limit-s 10 \
+  tool rtt --echo-port "$echo_port" --path "tunnel=$svc_rtt" --samples 1 --warmup "$((rtt_warmup * 5))" --limit-s 10 \
     >/dev/null 2>>"$work/logs/rtt.log" || log "round-trip warm-up failed: $(tail -n 1 "$work/logs/rtt.log")"
 done
 if tool rtt --echo-port "$echo_port" --path "direct=$echo_port" --path "ssh=$ssh_rtt" --path "nginx2=$chain_rtt" \
     --path "tunnel=$svc_rtt" \
-    --samples "$rtt_samples" --warmup "$rtt_warmup" --limit-s 30 >"$work/rtt.out" 2>>"$work/logs/rtt.log"; then
+    --samples "$rtt_samples" --warmup "$rtt_warmup" --rounds "$rtt_rounds" --limit-s 30 \
+    >"$work/rtt.out" 2>>"$work/logs/rtt.log"; then
   cat "$work/rtt.out" >>"$results"
-  tail -n 3 "$work/logs/rtt.log" >&2
+  tail -n "$((4 * rtt_rounds))" "$work/logs/rtt.log" >&2
 else
   log "round trips failed: $(tail -n 3 "$work/logs/rtt.log")"
 fi
@@ -683,8 +687,8 @@ wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d',' -f1) (
 # proxies with keep-alive, iperf3 and round trips as stream proxies with 64 KiB buffers): what two processes reach here
 # iperf3: $([ "$warm_s" -gt 0 ] && echo "six runs of $(((warm_s + 5) / 6)) s through each tunnel first, 1 and 8 streams in turn" || echo "no warm-up"), then the median of $iperf_rounds runs per path taken in turn, each $iperf_s s after $iperf_omit s omitted, the client sending
 # wrk: 2 threads, 64 connections, the median of $wrk_rounds runs of $wrk_s s per path taken in turn, after a $wrk_warm s warm-up in three runs; idle: \
-$(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: $rtt_samples samples after \
-$rtt_warmup, the tunnel's path after three untimed runs of $((rtt_warmup * 2)) first
+$(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: the median of $rtt_rounds runs per path taken in turn, each $rtt_samples samples \
+after $rtt_warmup on a new connection, the tunnel's path after three untimed runs of $((rtt_warmup * 5)) first
 # checks API: $(grep -m1 '^checks_seeded=' "$results" | cut -d= -f2) checks (a year, one a minute, of a tunnel and \
 2 services) and $(grep -m1 '^checks_state_changes=' "$results" | cut -d= -f2) state changes; $checks_calls \
 calls of each endpoint after $checks_warmup, one at a time

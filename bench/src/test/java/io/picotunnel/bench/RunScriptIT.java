@@ -58,9 +58,13 @@ class RunScriptIT {
         for (String key : List.of("warmup_ws", "warmup_wss")) {
             assertThat(Files.readString(err).split("iperf3 " + key + ": ", -1)).as(key).hasSize(7);
         }
-        assertThat(lines).anyMatch(l -> l.contains("round trip: 500 samples after 200, the tunnel's path after three "
-                + "untimed runs of 400 first"));
+        assertThat(lines).anyMatch(l -> l.contains("round trip: the median of 2 runs per path taken in turn, each 500 "
+                + "samples after 200 on a new connection, the tunnel's path after three untimed runs of 1000 first"));
         assertThat(Files.readString(err)).doesNotContain("round-trip warm-up failed");
+        for (String path : List.of("direct", "ssh", "nginx2", "tunnel")) {
+            assertThat(Files.readString(err)).contains("rtt " + path + ", run 1: 500 samples",
+                    "rtt " + path + ", run 2: 500 samples");
+        }
         for (String key : List.of("direct_1", "ssh_1", "ws_1", "wss_1", "nginx2_1", "direct_8", "ssh_8", "ws_8",
                 "wss_8")) {
             assertThat(Files.readString(err).split("iperf3 iperf_" + key + ": ", -1)).as(key).hasSize(3);
@@ -111,9 +115,9 @@ class RunScriptIT {
 
     private static Process start(Path tmp, Path out, Path err) throws IOException {
         // Two rounds of iperf3 and of wrk: each of their rows is then the median (mean of the middle two) of runs
-        // taken in turn. A warm-up of 1 s: six runs of 1 s through each tunnel.
+        // taken in turn; two rounds of round trips likewise. A warm-up of 1 s: six runs of 1 s through each tunnel.
         ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--iperf-rounds", "2", "--wrk-rounds", "2",
-                "--warmup-seconds", "1", "--from-target");
+                "--warmup-seconds", "1", "--rtt-rounds", "2", "--from-target");
         builder.environment().put("TMPDIR", tmp.toString());
         return builder.redirectOutput(out.toFile())
                 .redirectError(err.toFile())

@@ -136,25 +136,46 @@ public final class BenchTool {
         return named;
     }
 
+    /**
+     * Round trips through each {@code --path}, the paths taking turns {@code --rounds} times, each run on a new
+     * connection; prints each path's p50 and p99 as the median of its runs, so that a machine that slows down for a
+     * while slows every path alike (as bench/run.sh does for iperf3 and wrk).
+     */
     private static void rtt(Map<String, List<String>> o) throws IOException {
         int bytes = Math.toIntExact(number(o, "bytes", 64));
         int samples = Math.toIntExact(number(o, "samples", 20_000));
         int warmup = Math.toIntExact(number(o, "warmup", 2_000));
+        int rounds = Math.toIntExact(number(o, "rounds", 1));
+        if (rounds < 1) {
+            throw new IllegalArgumentException("--rounds must be at least 1");
+        }
         Duration limit = Duration.ofSeconds(number(o, "limit-s", 20));
+        Map<String, Integer> ports = new LinkedHashMap<>();
+        for (String path : required(o, "path")) {
+            String[] parts = path.split("=", 2);
+            if (parts.length != 2) {
+                throw new IllegalArgumentException("--path wants NAME=PORT, not " + path);
+            }
+            ports.put(parts[0], Integer.parseInt(parts[1]));
+        }
+        Map<String, List<Double>> p50s = new LinkedHashMap<>();
+        Map<String, List<Double>> p99s = new LinkedHashMap<>();
         try (RoundTrip.Echo echo = new RoundTrip.Echo(Math.toIntExact(number(o, "echo-port", -1)))) {
             System.err.printf(Locale.ROOT, "rtt: echo target on port %d%n", echo.port());
-            for (String path : required(o, "path")) {
-                String[] parts = path.split("=", 2);
-                if (parts.length != 2) {
-                    throw new IllegalArgumentException("--path wants NAME=PORT, not " + path);
+            for (int round = 1; round <= rounds; round++) {
+                for (Map.Entry<String, Integer> path : ports.entrySet()) {
+                    RoundTrip.Samples s = RoundTrip.measure(new InetSocketAddress("127.0.0.1", path.getValue()), bytes,
+                            warmup, samples, limit);
+                    System.err.printf(Locale.ROOT, "rtt %s, run %d: %d samples, p50 %.1f us, p99 %.1f us%n",
+                            path.getKey(), round, s.count(), s.percentile(50), s.percentile(99));
+                    p50s.computeIfAbsent(path.getKey(), k -> new ArrayList<>()).add(s.percentile(50));
+                    p99s.computeIfAbsent(path.getKey(), k -> new ArrayList<>()).add(s.percentile(99));
                 }
-                RoundTrip.Samples s = RoundTrip.measure(new InetSocketAddress("127.0.0.1",
-                        Integer.parseInt(parts[1])), bytes, warmup, samples, limit);
-                System.err.printf(Locale.ROOT, "rtt %s: %d samples, p50 %.1f us, p99 %.1f us%n", parts[0],
-                        s.count(), s.percentile(50), s.percentile(99));
-                System.out.printf(Locale.ROOT, "rtt_%s_p50_us=%.2f%nrtt_%s_p99_us=%.2f%n", parts[0],
-                        s.percentile(50), parts[0], s.percentile(99));
             }
+        }
+        for (String path : ports.keySet()) {
+            System.out.printf(Locale.ROOT, "rtt_%s_p50_us=%.2f%nrtt_%s_p99_us=%.2f%n", path,
+                    RoundTrip.median(p50s.get(path)), path, RoundTrip.median(p99s.get(path)));
         }
     }
 
