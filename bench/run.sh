@@ -601,7 +601,6 @@ log "64 B round trips: direct, ssh -R, two chained nginx and through a tcp servi
 # Round trips of small messages are other code paths than iperf3's bulk: the tunnel's path gets three untimed runs
 # first, each on a new connection, as wrk's paths do (below); nginx, sshd and the kernel have no compiler to wait for.
 for i in 1 2 3; do
-  [ "$rtt_warmup" -gt 0 ] || break
   tool rtt --echo-port "$echo_port" --path "tunnel=$svc_rtt" --samples 1 --warmup "$((rtt_warmup * 5))" --limit-s 10 \
     >/dev/null 2>>"$work/logs/rtt.log" || log "round-trip warm-up failed: $(tail -n 1 "$work/logs/rtt.log")"
 done

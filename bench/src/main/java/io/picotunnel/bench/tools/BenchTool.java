@@ -70,13 +70,9 @@ public final class BenchTool {
         long bits = number(o, "rate-mbit", 1000) * 1_000_000L;
         int buffer = Math.toIntExact(number(o, "buffer-mib", 16) * 1024 * 1024);
         List<DelayRelay> relays = new ArrayList<>();
-        for (String route : required(o, "route")) {
-            String[] parts = route.split("=", 2);
-            if (parts.length != 2) {
-                throw new IllegalArgumentException("--route wants LISTEN_PORT=HOST:PORT, not " + route);
-            }
-            relays.add(DelayRelay.start(new InetSocketAddress("127.0.0.1", Integer.parseInt(parts[0])),
-                    address(parts[1]), delay, bits, buffer));
+        for (String[] route : pairs(o, "route", "LISTEN_PORT=HOST:PORT")) {
+            relays.add(DelayRelay.start(new InetSocketAddress("127.0.0.1", Integer.parseInt(route[0])),
+                    address(route[1]), delay, bits, buffer));
         }
         System.out.println("relay ready: " + relays.size() + " route(s), " + delay.toMillis() + " ms each way, "
                 + bits / 1_000_000 + " Mbit/s");
@@ -89,12 +85,8 @@ public final class BenchTool {
         int count = Math.toIntExact(number(o, "count", 5000));
         int warmup = Math.toIntExact(number(o, "warmup", Math.min(500, Math.max(1, count / 10))));
         Map<String, Long> pids = new LinkedHashMap<>();
-        for (String pid : required(o, "pid")) {
-            String[] parts = pid.split("=", 2);
-            if (parts.length != 2) {
-                throw new IllegalArgumentException("--pid wants NAME=PID, not " + pid);
-            }
-            pids.put(parts[0], Long.parseLong(parts[1]));
+        for (String[] pid : pairs(o, "pid", "NAME=PID")) {
+            pids.put(pid[0], Long.parseLong(pid[1]));
         }
         List<Long> watched = List.copyOf(pids.values());
         Duration settle = Duration.ofSeconds(5);
@@ -151,12 +143,8 @@ public final class BenchTool {
         }
         Duration limit = Duration.ofSeconds(number(o, "limit-s", 20));
         Map<String, Integer> ports = new LinkedHashMap<>();
-        for (String path : required(o, "path")) {
-            String[] parts = path.split("=", 2);
-            if (parts.length != 2) {
-                throw new IllegalArgumentException("--path wants NAME=PORT, not " + path);
-            }
-            ports.put(parts[0], Integer.parseInt(parts[1]));
+        for (String[] path : pairs(o, "path", "NAME=PORT")) {
+            ports.put(path[0], Integer.parseInt(path[1]));
         }
         Map<String, List<Double>> p50s = new LinkedHashMap<>();
         Map<String, List<Double>> p99s = new LinkedHashMap<>();
@@ -275,6 +263,19 @@ public final class BenchTool {
             throw new IllegalArgumentException("--" + name + " is required");
         }
         return values;
+    }
+
+    /** The values of a required option written {@code KEY=VALUE}, each split in two; {@code form} names them. */
+    private static List<String[]> pairs(Map<String, List<String>> o, String name, String form) {
+        List<String[]> pairs = new ArrayList<>();
+        for (String value : required(o, name)) {
+            String[] parts = value.split("=", 2);
+            if (parts.length != 2) {
+                throw new IllegalArgumentException("--" + name + " wants " + form + ", not " + value);
+            }
+            pairs.add(parts);
+        }
+        return pairs;
     }
 
     private static String single(Map<String, List<String>> o, String name) {
