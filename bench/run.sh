@@ -376,8 +376,7 @@ EOF
 }
 
 # Two nginx chained, front to back, as the tunnel's server and client are: what two relaying processes reach on
-# this machine when they do no tunnel work (no framing, no multiplexing, no WebSocket); 64 KiB buffers as the
-# tunnel reads.
+# this machine when they do no tunnel work (no framing, no multiplexing, no WebSocket), each with a worker per core.
 start_nginx_chain() {
   nginx_relay nginx-back "$chain_back_http" "$nginx_target" "$chain_back_iperf" "$iperf_port" "$chain_back_rtt" \
     "$echo_port"
@@ -438,11 +437,18 @@ median() {
     if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# record_median KEY FILE ROUNDS: records the median of FILE's one column as KEY once it holds a number for every
-# round (none when a run failed: the row then says n/a rather than a median of fewer runs)
+# record_runs KEY FILE COLUMN: records the median of FILE's column as KEY, and each line's (each round's) as KEY@1,
+# KEY@2, ...: the table divides each round's tunnel run by the same round's baseline run
+record_runs() {
+  record "$1" "$(median "$2" "$3")"
+  cut -d' ' -f"$3" "$2" | awk -v key="$1" '{ print key "@" NR "=" $1 }' >>"$results"
+}
+
+# record_median KEY FILE ROUNDS: record_runs of FILE's one column once it holds a number for every round (none when
+# a run failed: the row then says n/a rather than a median of fewer runs, and no round is paired with another's)
 record_median() {
   [ -f "$2" ] && [ "$(wc -l <"$2")" -eq "$3" ] || return 0
-  record "$1" "$(median "$2" 1)"
+  record_runs "$1" "$2" 1
 }
 
 # iperf_run KEY PORT STREAMS SECONDS OMIT [warm-up]: iperf3 to PORT, whose path ends at a one-off iperf3 server;
@@ -506,13 +512,13 @@ wrk_measure() {
   log "wrk $key, run $round: ${rps:-?} req/s, p50 ${p50:-?} ms, p99 ${p99:-?} ms"
 }
 
-# wrk_record KEY: the medians of the path's measured runs, each column on its own (none when a run failed: the row
-# then says n/a rather than a median of fewer runs)
+# wrk_record KEY: record_runs of each column of the path's measured runs (none when a run failed: the row then says
+# n/a rather than a median of fewer runs)
 wrk_record() {
   local key=$1 runs="$work/wrk-$1.runs" col
   [ -f "$runs" ] && [ "$(wc -l <"$runs")" -eq "$wrk_rounds" ] || return 0
   for col in 1:rps 2:p50_ms 3:p99_ms; do
-    record "http_${key}_${col#*:}" "$(median "$runs" "${col%%:*}")"
+    record_runs "http_${key}_${col#*:}" "$runs" "${col%%:*}"
   done
 }
 
@@ -579,18 +585,16 @@ if [ "$warm_s" -gt 0 ]; then
   done
 fi
 
-log "iperf3: direct, ssh -R, tcp service over ws and over wss, and (1 stream) two chained nginx; 1 and 8 streams; $iperf_rounds runs each, in turn"
+log "iperf3: direct, ssh -R, tcp service over ws and over wss, two chained nginx; 1 and 8 streams; $iperf_rounds runs each, in turn"
 for streams in 1 8; do
-  paths=(direct ssh ws wss)
-  if [ "$streams" = 1 ]; then paths+=(nginx2); fi
   for round in $(seq "$iperf_rounds"); do
     iperf_run "iperf_direct_$streams" "$iperf_port" "$streams" "$iperf_s" "$iperf_omit"
     iperf_run "iperf_ssh_$streams" "$ssh_fwd" "$streams" "$iperf_s" "$iperf_omit"
     iperf_run "iperf_ws_$streams" "$svc_iperf_ws" "$streams" "$iperf_s" "$iperf_omit"
     iperf_run "iperf_wss_$streams" "$svc_iperf_wss" "$streams" "$iperf_s" "$iperf_omit"
-    if [ "$streams" = 1 ]; then iperf_run "iperf_nginx2_$streams" "$chain_iperf" "$streams" "$iperf_s" "$iperf_omit"; fi
+    iperf_run "iperf_nginx2_$streams" "$chain_iperf" "$streams" "$iperf_s" "$iperf_omit"
   done
-  for path in "${paths[@]}"; do
+  for path in direct ssh ws wss nginx2; do
     record_median "iperf_${path}_$streams" "$work/iperf_${path}_$streams.runs" "$iperf_rounds"
   done
 done
@@ -692,7 +696,8 @@ after $rtt_warmup on a new connection, the tunnel's path after three untimed run
 2 services) and $(grep -m1 '^checks_state_changes=' "$results" | cut -d= -f2) state changes; $checks_calls \
 calls of each endpoint after $checks_warmup, one at a time
 # 50 ms link: the relay delays 25 ms each way and paces to 1 Gbit/s; iperf3 $delay_s s after $delay_omit s omitted
-# ratio = picotunnel / the baseline its goal names
+# ratio = picotunnel / the baseline its goal names; for rows measured in rounds, the median of each round's own ratio
+# (the paths run back to back in a round), so it can differ from the ratio of the medians shown
 EOF
 status=0
 tool table --results "$results" || status=1

@@ -5,14 +5,17 @@ import org.junit.jupiter.api.Test;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -20,6 +23,7 @@ import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
+import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -66,7 +70,7 @@ class RunScriptIT {
                     "rtt " + path + ", run 2: 500 samples");
         }
         for (String key : List.of("direct_1", "ssh_1", "ws_1", "wss_1", "nginx2_1", "direct_8", "ssh_8", "ws_8",
-                "wss_8")) {
+                "wss_8", "nginx2_8")) {
             assertThat(Files.readString(err).split("iperf3 iperf_" + key + ": ", -1)).as(key).hasSize(3);
         }
         for (GoalTable.Row row : GoalTable.ROWS) {
@@ -83,6 +87,52 @@ class RunScriptIT {
             assertThat(cells[5].trim()).as(line).matches(row.goal() instanceof GoalTable.Information ? "-" : "yes|no");
         }
         assertThat(processesUsing(tmp)).as("processes the bench started, still running").isEmpty();
+
+        // Each round's run is kept next to the median, and the table's ratio pairs them by round: with two rounds,
+        // the mean of the two rounds' own ratios.
+        Properties results = new Properties();
+        try (Stream<Path> work = Files.list(tmp)) {
+            Path dir = work.filter(p -> p.getFileName().toString().startsWith("picotunnel-bench.")).findFirst()
+                    .orElseThrow(() -> new AssertionError("--keep-work left no scratch directory in " + tmp));
+            try (Reader in = Files.newBufferedReader(dir.resolve("results.properties"))) {
+                results.load(in);
+            }
+            deleteTree(dir); // some 180 MB, mostly the checks API's database
+        }
+        for (String key : List.of("iperf_ws_1", "iperf_direct_1", "iperf_ws_8", "iperf_nginx2_1", "http_service_rps",
+                "http_nginx2_rps", "http_service_p99_ms", "rtt_tunnel_p50_us", "rtt_nginx2_p50_us",
+                "rtt_direct_p99_us")) {
+            assertThat(results).as(key).containsKeys(key + "@1", key + "@2").doesNotContainKey(key + "@3");
+        }
+        assertThat(ratioOf(lines, "iperf3 1 stream, tcp service over ws (MiB/s)"))
+                .isCloseTo(pairedRatio(results, "iperf_ws_1", "iperf_direct_1"), within(0.006));
+        assertThat(ratioOf(lines, "HTTP 1 KiB, http service (req/s)"))
+                .isCloseTo(pairedRatio(results, "http_service_rps", "http_nginx2_rps"), within(0.006));
+        assertThat(ratioOf(lines, "64 B round trip, tcp service p50 (us)"))
+                .isCloseTo(pairedRatio(results, "rtt_tunnel_p50_us", "rtt_nginx2_p50_us"), within(0.006));
+    }
+
+    private static double ratioOf(List<String> lines, String metric) {
+        String line = lines.stream().filter(l -> l.startsWith(metric + " ")).findFirst().orElseThrow();
+        return Double.parseDouble(line.split("\\|")[3].trim());
+    }
+
+    private static double pairedRatio(Properties results, String key, String baseline) {
+        double first = value(results, key + "@1") / value(results, baseline + "@1");
+        double second = value(results, key + "@2") / value(results, baseline + "@2");
+        return (first + second) / 2;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private static double value(Properties results, String key) {
+        return Double.parseDouble(results.getProperty(key).trim());
     }
 
     @Test
@@ -116,8 +166,9 @@ class RunScriptIT {
     private static Process start(Path tmp, Path out, Path err) throws IOException {
         // Two rounds of iperf3 and of wrk: each of their rows is then the median (mean of the middle two) of runs
         // taken in turn; two rounds of round trips likewise. A warm-up of 1 s: six runs of 1 s through each tunnel.
+        // The scratch directory is kept for its results file (under tmp, in target/).
         ProcessBuilder builder = new ProcessBuilder("bash", "run.sh", "--quick", "--iperf-rounds", "2", "--wrk-rounds", "2",
-                "--warmup-seconds", "1", "--rtt-rounds", "2", "--from-target");
+                "--warmup-seconds", "1", "--rtt-rounds", "2", "--from-target", "--keep-work");
         builder.environment().put("TMPDIR", tmp.toString());
         return builder.redirectOutput(out.toFile())
                 .redirectError(err.toFile())

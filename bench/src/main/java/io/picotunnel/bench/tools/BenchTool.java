@@ -130,8 +130,8 @@ public final class BenchTool {
 
     /**
      * Round trips through each {@code --path}, the paths taking turns {@code --rounds} times, each run on a new
-     * connection; prints each path's p50 and p99 as the median of its runs, so that a machine that slows down for a
-     * while slows every path alike (as bench/run.sh does for iperf3 and wrk).
+     * connection; prints each path's p50 and p99 as the median of its runs and each run's own, so that a machine that
+     * slows down for a while slows every path of the round alike (as bench/run.sh does for iperf3 and wrk).
      */
     private static void rtt(Map<String, List<String>> o) throws IOException {
         int bytes = Math.toIntExact(number(o, "bytes", 64));
@@ -162,8 +162,16 @@ public final class BenchTool {
             }
         }
         for (String path : ports.keySet()) {
-            System.out.printf(Locale.ROOT, "rtt_%s_p50_us=%.2f%nrtt_%s_p99_us=%.2f%n", path,
-                    RoundTrip.median(p50s.get(path)), path, RoundTrip.median(p99s.get(path)));
+            printRuns("rtt_" + path + "_p50_us", p50s.get(path));
+            printRuns("rtt_" + path + "_p99_us", p99s.get(path));
+        }
+    }
+
+    /** NAME=the median of the runs, then NAME@1, NAME@2, ... each run (the table pairs ratios by round). */
+    private static void printRuns(String name, List<Double> runs) {
+        System.out.printf(Locale.ROOT, "%s=%.2f%n", name, RoundTrip.median(runs));
+        for (int i = 0; i < runs.size(); i++) {
+            System.out.printf(Locale.ROOT, "%s@%d=%.2f%n", name, i + 1, runs.get(i));
         }
     }
 

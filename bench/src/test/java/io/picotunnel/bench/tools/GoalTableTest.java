@@ -49,6 +49,35 @@ class GoalTableTest {
     }
 
     @Test
+    void ratioOfRoundsIsTheMedianOfEachRoundsOwnRatioNotTheRatioOfMedians() {
+        // Round 2 ran while the machine was slow for both paths: by medians 900 / 1000 would meet the goal, but in
+        // every round but the last the tunnel carried half of what direct carried just before it.
+        Map<String, Double> results = Map.of("direct", 1000.0, "tunnel", 900.0,
+                "direct@1", 1000.0, "direct@2", 600.0, "direct@3", 2000.0,
+                "tunnel@1", 500.0, "tunnel@2", 300.0, "tunnel@3", 900.0);
+        assertThat(cells(THROUGHPUT, results)).containsExactly("1 stream (MiB/s)", "direct 1000; ssh -R n/a", "900",
+                "0.50", ">= 0.5 x direct", "yes");
+        Map<String, Double> slower = new HashMap<>(results);
+        slower.put("tunnel@2", 290.0);
+        assertThat(cells(THROUGHPUT, slower)).endsWith("0.48", ">= 0.5 x direct", "no");
+        // The same for latencies, lower being better: 6/2, 4/2.5, 9/2.5 in turn.
+        assertThat(cells(LATENCY, Map.of("nginx", 2.5, "proxy", 6.0, "nginx@1", 2.0, "nginx@2", 2.5, "nginx@3", 2.5,
+                "proxy@1", 6.0, "proxy@2", 4.0, "proxy@3", 9.0))).endsWith("6.00", "3.00", "<= 2 x nginx", "no");
+    }
+
+    @Test
+    void roundsThatDoNotPairUpFallBackToTheRatioOfTheValues() {
+        assertThat(cells(THROUGHPUT, Map.of("direct", 1000.0, "tunnel", 900.0, "direct@1", 1000.0, "direct@2", 1000.0,
+                "tunnel@1", 100.0))).endsWith("0.90", ">= 0.5 x direct", "yes");
+        assertThat(cells(THROUGHPUT, Map.of("direct", 1000.0, "tunnel", 900.0, "tunnel@1", 100.0)))
+                .endsWith("0.90", ">= 0.5 x direct", "yes");
+        assertThat(cells(THROUGHPUT, Map.of("direct", 1000.0, "tunnel", 900.0, "direct@1", 0.0, "tunnel@1", 100.0)))
+                .endsWith("0.90", ">= 0.5 x direct", "yes");
+        assertThat(cells(THROUGHPUT, Map.of("tunnel", 900.0, "direct@1", 1000.0, "tunnel@1", 100.0)))
+                .endsWith("n/a", ">= 0.5 x direct", "n/a");
+    }
+
+    @Test
     void informationalRowShowsItsRatioButNoVerdict() {
         assertThat(cells(INFO, Map.of("nginx", 40000.0, "tcp", 28000.0))).endsWith("0.70", "(information)", "-");
     }

@@ -34,7 +34,8 @@ public record YamuxConfig(
         long sessionWindowBudget,
         boolean windowAutoTuning) {
 
-    public static final int INITIAL_STREAM_WINDOW = 256 * 1024;
+    /** The window every stream starts with, the spec's; auto-tuning grows it up to {@link #maxStreamWindow}. */
+    public static final int INITIAL_STREAM_WINDOW = YamuxSpec.INITIAL_STREAM_WINDOW;
     public static final int DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024;
     public static final long DEFAULT_SESSION_WINDOW_BUDGET = 64L * 1024 * 1024;
     public static final int DEFAULT_MAX_STREAMS = 65_536;
