@@ -105,7 +105,7 @@ final class TunnelConnector {
                 .channel(Transport.socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.RECVBUF_ALLOCATOR, Transport.bulkReads())
+                .option(ChannelOption.RECVBUF_ALLOCATOR, Transport.tunnelReads())
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, Transport.tunnelWriteMarks())
                 .handler(new ChannelInitializer<>() {
                     @Override

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.ReferenceCountUtil;
@@ -46,7 +47,22 @@ class TransportTest {
      */
     @Test
     void bulkReadsGrowPast64KiBUpToTheLargestRead() throws Exception {
-        int total = 1024 * 1024;
+        List<Integer> reads = readsOf(Transport.bulkReads(), 1024 * 1024);
+        assertThat(reads.stream().mapToInt(Integer::intValue).max().orElse(0))
+                .as("largest read of %s", reads).isGreaterThan(64 * 1024).isLessThanOrEqualTo(Transport.MAX_READ);
+    }
+
+    /** A tunnel connection's reads grow to twice {@link Transport#MAX_READ}, and no further. */
+    @Test
+    void tunnelReadsGrowPastTheRelaysLargestReadToTwiceIt() throws Exception {
+        List<Integer> reads = readsOf(Transport.tunnelReads(), 2 * 1024 * 1024);
+        assertThat(reads.stream().mapToInt(Integer::intValue).max().orElse(0))
+                .as("largest read of %s", reads).isGreaterThan(Transport.MAX_READ)
+                .isLessThanOrEqualTo(2 * Transport.MAX_READ);
+    }
+
+    /** The sizes of the reads of {@code total} bytes that wait in a socket before it is read, one read per request. */
+    private static List<Integer> readsOf(RecvByteBufAllocator allocator, int total) throws Exception {
         List<Integer> reads = new CopyOnWriteArrayList<>();
         AtomicLong received = new AtomicLong();
         CompletableFuture<Channel> accepted = new CompletableFuture<>();
@@ -55,7 +71,7 @@ class TransportTest {
             Channel server = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childOption(ChannelOption.SO_RCVBUF, 2 * total)
-                    .childOption(ChannelOption.RECVBUF_ALLOCATOR, Transport.bulkReads())
+                    .childOption(ChannelOption.RECVBUF_ALLOCATOR, allocator)
                     .childHandler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel ch) {
@@ -78,6 +94,7 @@ class TransportTest {
                     })
                     .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
             try (Socket client = new Socket()) {
+                client.setSendBufferSize(2 * total);
                 client.connect(server.localAddress(), 5_000);
                 Channel child = accepted.get(5, TimeUnit.SECONDS);
                 try (OutputStream out = client.getOutputStream()) {
@@ -92,7 +109,6 @@ class TransportTest {
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
-        assertThat(reads.stream().mapToInt(Integer::intValue).max().orElse(0))
-                .as("largest read of %s", reads).isGreaterThan(64 * 1024).isLessThanOrEqualTo(Transport.MAX_READ);
+        return reads;
     }
 }

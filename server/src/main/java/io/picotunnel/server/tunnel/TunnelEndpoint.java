@@ -99,7 +99,7 @@ public final class TunnelEndpoint implements AutoCloseable {
                 .channel(Transport.serverSocketChannel())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.RECVBUF_ALLOCATOR, Transport.bulkReads())
+                .childOption(ChannelOption.RECVBUF_ALLOCATOR, Transport.tunnelReads())
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Transport.tunnelWriteMarks())
                 .childHandler(new ChannelInitializer<>() {
                     @Override
