@@ -169,7 +169,7 @@ public final class BenchTool {
 
     /** NAME=the median of the runs, then NAME@1, NAME@2, ... each run (the table pairs ratios by round). */
     private static void printRuns(String name, List<Double> runs) {
-        System.out.printf(Locale.ROOT, "%s=%.2f%n", name, RoundTrip.median(runs));
+        System.out.printf(Locale.ROOT, "%s=%.2f%n", name, Median.of(runs));
         for (int i = 0; i < runs.size(); i++) {
             System.out.printf(Locale.ROOT, "%s@%d=%.2f%n", name, i + 1, runs.get(i));
         }

@@ -280,7 +280,7 @@ public final class GoalTable {
             }
             ratios.add(values.get(i) / bases.get(i));
         }
-        return RoundTrip.median(ratios);
+        return Median.of(ratios);
     }
 
     /** The results {@code KEY@1}, {@code KEY@2}, ... up to the first round missing. */

@@ -9,7 +9,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * Round trips of a small message over one TCP connection: {@link Echo} answers every byte it reads, and
@@ -74,16 +73,6 @@ public final class RoundTrip {
         double[] sorted = Arrays.copyOf(times, taken);
         Arrays.sort(sorted);
         return new Samples(sorted);
-    }
-
-    /** The median of runs' values: the middle one, or the mean of the middle two of an even count. */
-    public static double median(List<Double> values) {
-        if (values.isEmpty()) {
-            throw new IllegalArgumentException("no values");
-        }
-        List<Double> sorted = values.stream().sorted().toList();
-        int middle = sorted.size() / 2;
-        return sorted.size() % 2 == 1 ? sorted.get(middle) : (sorted.get(middle - 1) + sorted.get(middle)) / 2;
     }
 
     private static void readFully(InputStream in, byte[] into) throws IOException {

@@ -4,7 +4,6 @@ import org.junit.jupiter.api.Test;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -28,14 +27,6 @@ class RoundTripTest {
                     2_000_000, Duration.ofMillis(200));
             assertThat(samples.count()).isPositive().isLessThan(2_000_000);
         }
-    }
-
-    @Test
-    void medianOfRunsIsTheMiddleValueOrTheMeanOfTheMiddleTwo() {
-        assertThat(RoundTrip.median(List.of(300.0, 100.0, 200.0))).isEqualTo(200);
-        assertThat(RoundTrip.median(List.of(400.0, 100.0, 300.0, 200.0))).isEqualTo(250);
-        assertThat(RoundTrip.median(List.of(7.5))).isEqualTo(7.5);
-        assertThatThrownBy(() -> RoundTrip.median(List.of())).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

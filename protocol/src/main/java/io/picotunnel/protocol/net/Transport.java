@@ -55,7 +55,10 @@ public final class Transport {
      */
     private static final RecvByteBufAllocator TUNNEL_READS = new AdaptiveRecvByteBufAllocator(64, 2048, 2 * MAX_READ);
 
-    /** Write marks of a tunnel connection: room for a few of the largest reads before its streams wait. */
+    /**
+     * Write marks of a tunnel connection: its streams wait once more than two of a relayed socket's largest reads
+     * ({@link #MAX_READ}) are queued, and go on once less than one is.
+     */
     private static final WriteBufferWaterMark TUNNEL_WRITE_MARKS = new WriteBufferWaterMark(MAX_READ, 2 * MAX_READ);
 
     private Transport() {
