@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Pings we sent and wait to see answered, by opaque value (session.go's {@code pings}). */
 final class PendingPings {
@@ -15,7 +16,11 @@ final class PendingPings {
     }
 
     private final Map<Long, Pending> pending = new HashMap<>();
-    private long nextOpaque;
+    /**
+     * Starts at random: a peer that does not read our pings cannot answer them blind (0, 1, 2, ...) and so keep
+     * a session alive whose keepalive should time out.
+     */
+    private long nextOpaque = ThreadLocalRandom.current().nextLong() & YamuxSpec.MAX_LENGTH_FIELD;
 
     long nextOpaque() {
         long opaque = nextOpaque;

@@ -440,7 +440,11 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     }
 
     void onWindowUpdate(long delta) {
-        noteProgress();
+        if (open || finPending || !outbound.isEmpty()) {
+            // Credit is progress only while there is something to send with it: a peer that never sends FIN
+            // must not keep a stream we closed, with nothing left to send, from its linger's reset.
+            noteProgress();
+        }
         sendWindow += delta;
         writePending();
     }

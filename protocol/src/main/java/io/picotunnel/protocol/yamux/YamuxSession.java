@@ -222,7 +222,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         goAwayReceived = ctx.executor().newPromise();
-        ctx.pipeline().addBefore(ctx.name(), null, new YamuxFrameDecoder(config.maxDataFrame()));
+        ctx.pipeline().addBefore(ctx.name(), null, new YamuxFrameDecoder(config.maxDataFrame(), this::dataLimit));
         ctx.pipeline().addBefore(ctx.name(), null, YamuxFrameEncoder.INSTANCE);
         if (localGoAway) {
             localGoAway = false;
@@ -374,6 +374,22 @@ public final class YamuxSession extends ChannelDuplexHandler {
         if (t.remoteFinished()) {
             stream.onRemoteFin();
         }
+    }
+
+    /**
+     * How much a Data frame may carry, from its header (for {@link YamuxFrameDecoder}): a stream's receive window;
+     * the initial window for one the frame opens; for a stream we no longer know, nothing to keep, since
+     * {@link #onStreamFrame} would drop the frame (as stream.go discards its body).
+     */
+    private long dataLimit(int streamId, int flags) {
+        if (closing) {
+            return YamuxFrameDecoder.DataLimits.DISCARD;
+        }
+        YamuxChildChannel stream = streams.get(streamId);
+        if (stream != null) {
+            return stream.receiveWindow().window();
+        }
+        return (flags & FLAG_SYN) != 0 ? YamuxSpec.INITIAL_STREAM_WINDOW : YamuxFrameDecoder.DataLimits.DISCARD;
     }
 
     private void onPing(YamuxFrame frame) {

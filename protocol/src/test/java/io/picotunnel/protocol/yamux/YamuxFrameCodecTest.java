@@ -114,6 +114,46 @@ class YamuxFrameCodecTest {
     }
 
     @Test
+    void oneBytePiecesOfAFrameAreHeldInFewPiecesAndArriveIntact() {
+        EmbeddedChannel wide = new EmbeddedChannel(new YamuxFrameDecoder(16 * 1024 * 1024));
+        YamuxFrameDecoder d = wide.pipeline().get(YamuxFrameDecoder.class);
+        int length = 1024 * 1024;
+        wide.writeInbound(Unpooled.buffer(12).writeInt(0).writeInt(7).writeInt(length));
+        int mostPieces = 0;
+        for (int i = 0; i < length; i++) {
+            wide.writeInbound(Unpooled.wrappedBuffer(new byte[] {(byte) (i * 31)}));
+            if (i < length - 1) {
+                mostPieces = Math.max(mostPieces, d.heldPieces());
+            }
+        }
+        // One piece per byte (a million) before: now at most one per 4 KiB merged, plus a short run of small ones.
+        assertThat(mostPieces).isLessThanOrEqualTo(length / YamuxFrameDecoder.MERGE_BELOW + 16);
+        YamuxFrame frame = wide.readInbound();
+        assertThat(frame.length()).isEqualTo(length);
+        for (int i = 0; i < length; i++) {
+            assertThat(frame.payload().getByte(frame.payload().readerIndex() + i)).isEqualTo((byte) (i * 31));
+        }
+        frame.release();
+        assertThat(wide.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void largePiecesOfAFrameAreJoinedWithoutCopying() {
+        EmbeddedChannel wide = new EmbeddedChannel(new YamuxFrameDecoder(16 * 1024 * 1024));
+        YamuxFrameDecoder d = wide.pipeline().get(YamuxFrameDecoder.class);
+        wide.writeInbound(Unpooled.buffer(12).writeInt(0).writeInt(7).writeInt(16 * 65536));
+        for (int i = 0; i < 15; i++) {
+            wide.writeInbound(Unpooled.wrappedBuffer(new byte[65536]));
+        }
+        assertThat(d.heldPieces()).as("the header and 15 pieces, none merged").isEqualTo(16);
+        wide.writeInbound(Unpooled.wrappedBuffer(new byte[65536]));
+        YamuxFrame frame = wide.readInbound();
+        assertThat(frame.length()).isEqualTo(16 * 65536);
+        frame.release();
+        wide.finishAndReleaseAll();
+    }
+
+    @Test
     void unknownVersionIsProtocolError() {
         assertThatThrownBy(() -> decoder.writeInbound(hex("010100000000000100000000")))
                 .isInstanceOf(DecoderException.class)

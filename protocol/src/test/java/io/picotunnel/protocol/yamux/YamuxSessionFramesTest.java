@@ -185,6 +185,86 @@ class YamuxSessionFramesTest {
         assertThat(inbound.get(0).channel.isOpen()).isFalse();
     }
 
+    /** Auto-tuning on: streams start at 256 KiB but frames up to 16 MiB pass the decoder's own limit. */
+    private static YamuxConfig growingWindow() {
+        return YamuxConfig.defaults().withKeepAliveInterval(Duration.ZERO);
+    }
+
+    private static ByteBuf dataHeader(int streamId, int flags, long length) {
+        return Unpooled.buffer(12).writeByte(0).writeByte(TYPE_DATA).writeShort(flags).writeInt(streamId)
+                .writeInt((int) length);
+    }
+
+    private static boolean protocolErrorIn(List<YamuxFrame> frames) {
+        boolean goAway = frames.stream()
+                .anyMatch(f -> f.type() == TYPE_GO_AWAY && f.length() == GoAwayCode.PROTOCOL_ERROR.code());
+        frames.forEach(YamuxFrame::release);
+        return goAway;
+    }
+
+    @Test
+    void dataHeaderBeyondTheStreamsWindowIsProtocolErrorBeforeItsPayloadArrives() {
+        RawPeer p = serverWithoutAutoRead(growingWindow());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        // 8 MiB announced (under the 16 MiB a grown window may reach), 1 KiB of it sent: hashicorp's readData
+        // refuses from the header; waiting would hold up to 16 MiB per stream first.
+        p.channel.writeInbound(dataHeader(1, 0, 8 * 1024 * 1024).writeZero(1024));
+        assertThat(protocolErrorIn(p.written())).isTrue();
+        assertThat(p.channel.isOpen()).isFalse();
+    }
+
+    @Test
+    void dataHeaderIsCheckedAgainstTheWindowTheFramesBeforeItLeft() {
+        RawPeer p = serverWithoutAutoRead(growingWindow());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        // One read: 200 KiB complete, then the header of 100 KiB more: over the 56 KiB left, nothing read.
+        ByteBuf wire = dataHeader(1, 0, 200 * 1024).writeZero(200 * 1024);
+        wire.writeBytes(dataHeader(1, 0, 100 * 1024)).writeZero(10);
+        p.channel.writeInbound(wire);
+        assertThat(protocolErrorIn(p.written())).isTrue();
+    }
+
+    @Test
+    void incompleteDataWithinTheWindowIsAwaitedAndArrivesWhole() {
+        RawPeer p = server(growingWindow());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        byte[] payload = new byte[WINDOW];
+        for (int i = 0; i < payload.length; i++) {
+            payload[i] = (byte) i;
+        }
+        ByteBuf all = dataHeader(1, 0, WINDOW).writeBytes(payload);
+        while (all.isReadable()) {
+            p.channel.writeInbound(all.readRetainedSlice(Math.min(all.readableBytes(), 1000)));
+            p.channel.runPendingTasks();
+        }
+        all.release();
+        assertThat(protocolErrorIn(p.written())).isFalse();
+        assertThat(p.channel.isOpen()).isTrue();
+        assertThat(inbound.get(0).bytes()).isEqualTo(payload);
+    }
+
+    @Test
+    void payloadForAStreamNoLongerKnownIsSkippedAsItArrivesNotHeld() {
+        RawPeer p = server(growingWindow());
+        YamuxFrameDecoder decoder = p.channel.pipeline().get(YamuxFrameDecoder.class);
+        p.channel.writeInbound(dataHeader(9, 0, 1024 * 1024));
+        int mostHeld = 0;
+        for (int i = 0; i < 1024; i++) {
+            p.channel.writeInbound(Unpooled.wrappedBuffer(new byte[1024]));
+            mostHeld = Math.max(mostHeld, decoder.heldBytes());
+        }
+        assertThat(mostHeld).as("bytes held of a 1 MiB frame for an unknown stream").isZero();
+        // The framing stayed in step: the next frame is read as a frame.
+        p.send(YamuxFrame.ping(FLAG_SYN, 77));
+        List<YamuxFrame> frames = p.written(); // with the round-trip probe that auto-tuning sends first
+        assertThat(frames).anyMatch(f -> f.type() == TYPE_PING && f.flags() == FLAG_ACK && f.length() == 77);
+        frames.forEach(YamuxFrame::release);
+        assertThat(p.channel.isOpen()).isTrue();
+    }
+
     @Test
     void creditReturnsOnlyWhenConsumedAndHalfWindowIsOwed() {
         RawPeer p = serverWithoutAutoRead(noKeepAlive());
@@ -404,6 +484,18 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void keepaliveIsNotAnsweredByAPeerThatAnswersBlind() {
+        RawPeer p = client(fixedWindow().withKeepAliveInterval(Duration.ofSeconds(30)));
+        p.advance(30_000);
+        p.written().forEach(YamuxFrame::release); // not read: a peer that does not read answers what it guesses
+        for (int opaque = 0; opaque < 1024; opaque++) {
+            p.send(YamuxFrame.ping(FLAG_ACK, opaque));
+        }
+        p.advance(30_000);
+        assertThat(p.channel.isOpen()).as("closed: no guess matched the ping's opaque value").isFalse();
+    }
+
+    @Test
     void answeredKeepaliveKeepsSession() {
         RawPeer p = client(fixedWindow().withKeepAliveInterval(Duration.ofSeconds(30)));
         for (int i = 0; i < 3; i++) {
@@ -591,6 +683,26 @@ class YamuxSessionFramesTest {
         assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0);
         p.advance(Duration.ofSeconds(30).toMillis());
         assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0);
+        assertThat(p.session.activeStreams()).isZero();
+    }
+
+    @Test
+    void closedStreamWithNothingLeftToSendIsResetAfterTheLingerThoughThePeerSendsCredit() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        inbound.get(0).channel.close();
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0);
+        // A peer that never sends FIN but a byte of credit every 20 s must not keep the stream for ever.
+        boolean reset = false;
+        for (int i = 0; i < 6 && !reset; i++) {
+            p.advance(20_000);
+            p.send(YamuxFrame.windowUpdate(0, 1, 1));
+            List<YamuxFrame> frames = p.written();
+            reset = frames.stream().anyMatch(f -> f.hasFlag(FLAG_RST));
+            frames.forEach(YamuxFrame::release);
+        }
+        assertThat(reset).as("reset within two linger periods").isTrue();
         assertThat(p.session.activeStreams()).isZero();
     }
 

@@ -1,5 +1,6 @@
 package io.picotunnel.server.tunnel;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -26,11 +27,20 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
     private static final Duration LINGER = Duration.ofSeconds(5);
 
     private boolean closing;
+    /** The latest ping's payload, answered once the connection is writable again. */
+    private ByteBuf unansweredPing;
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof PingWebSocketFrame ping) {
-            ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
+            if (ctx.channel().isWritable()) {
+                ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
+            } else {
+                // A peer that pings without reading must not fill our memory with pongs: RFC 6455 lets a pong
+                // answer only the latest ping (5.5.3), so one waits, and newer pings replace it.
+                releaseUnansweredPing();
+                unansweredPing = ping.content();
+            }
         } else if (msg instanceof PongWebSocketFrame pong) {
             pong.release();
         } else if (msg instanceof CloseWebSocketFrame close) {
@@ -43,6 +53,34 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(close).addListener(ChannelFutureListener.CLOSE);
         } else {
             ctx.fireChannelRead(msg);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (unansweredPing != null && ctx.channel().isWritable() && !closing) {
+            ByteBuf payload = unansweredPing;
+            unansweredPing = null;
+            ctx.writeAndFlush(new PongWebSocketFrame(payload));
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        releaseUnansweredPing();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseUnansweredPing();
+    }
+
+    private void releaseUnansweredPing() {
+        if (unansweredPing != null) {
+            unansweredPing.release();
+            unansweredPing = null;
         }
     }
 

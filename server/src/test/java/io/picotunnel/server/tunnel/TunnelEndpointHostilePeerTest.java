@@ -1,0 +1,196 @@
+package io.picotunnel.server.tunnel;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Tunnel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The tunnel endpoint against a peer on a raw socket (upgrade and masked frames by hand) that does what a real
+ * client would not: pings without reading, slices frames into one-byte messages.
+ */
+class TunnelEndpointHostilePeerTest {
+
+    private static final String TOKEN = "f".repeat(64);
+    private static final Tunnel TUNNEL = new Tunnel("00000000000000aa", "raw", TOKEN, Instant.EPOCH, Instant.EPOCH);
+
+    private final TunnelRegistry registry = new TunnelRegistry();
+    private EventLoopGroup group;
+    private TunnelEndpoint endpoint;
+    private int port;
+
+    @BeforeEach
+    void start() throws IOException {
+        group = Transport.newEventLoopGroup(2, "hostile-peer-test");
+        endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
+                token -> TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty(), registry, group, group);
+        port = endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
+    }
+
+    @AfterEach
+    void stop() {
+        endpoint.close();
+        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Test
+    void webSocketPingsFromAPeerThatDoesNotReadQueueAtMostOnePongPastTheWriteMarks() throws Exception {
+        try (Socket socket = upgrade()) {
+            Channel connection = serverSide();
+            ByteArrayOutputStream batch = new ByteArrayOutputStream();
+            for (int i = 0; i < 8192; i++) {
+                frame(batch, 0x9, new byte[125]);
+            }
+            byte[] pings = batch.toByteArray(); // 1 MiB of pings, 64 MiB in all unless the server closes first
+            OutputStream out = socket.getOutputStream();
+            long mostQueued = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
+            for (int round = 0; round < 64 && System.nanoTime() < deadline && connection.isActive(); round++) {
+                out.write(pings);
+                mostQueued = Math.max(mostQueued, queued(connection));
+            }
+            // Before: every ping answered whatever the connection's state, 47 MB queued after 8 s and growing.
+            assertThat(mostQueued).as("bytes queued for a peer that does not read").isLessThan(2L * 1024 * 1024);
+            assertThat(connection.isActive()).isTrue();
+
+            // The latest ping is still answered once the peer reads again.
+            byte[] last = "the latest ping".getBytes(StandardCharsets.US_ASCII);
+            ByteArrayOutputStream one = new ByteArrayOutputStream();
+            frame(one, 0x9, last);
+            out.write(one.toByteArray());
+            assertThat(readUntilPong(socket, last)).isTrue();
+        }
+    }
+
+    @Test
+    void oneByteMessagesCarryingADataFrameForNoStreamAreSkippedAndTheFramingStaysInStep() throws Exception {
+        try (Socket socket = upgrade()) {
+            Channel connection = serverSide();
+            OutputStream out = socket.getOutputStream();
+            ByteArrayOutputStream header = new ByteArrayOutputStream();
+            frame(header, 0x2, RawTunnelClient.header(RawTunnelClient.TYPE_DATA, 0, 1001, 16 * 65536));
+            out.write(header.toByteArray());
+            ByteArrayOutputStream batch = new ByteArrayOutputStream();
+            for (int i = 0; i < 65536; i++) {
+                frame(batch, 0x2, new byte[] {7});
+            }
+            byte[] bytes = batch.toByteArray();
+            for (int round = 0; round < 16; round++) { // 1 MiB of payload in one-byte messages, 7 MiB on the wire
+                out.write(bytes);
+            }
+            // A yamux ping after them is answered: the framing stayed in step, and the connection is alive.
+            ByteArrayOutputStream ping = new ByteArrayOutputStream();
+            frame(ping, 0x2, RawTunnelClient.header(RawTunnelClient.TYPE_PING, RawTunnelClient.FLAG_SYN, 0, 4242));
+            out.write(ping.toByteArray());
+            byte[] answer = RawTunnelClient.header(RawTunnelClient.TYPE_PING, 2, 0, 4242); // ACK
+            assertThat(readUntilBinary(socket, answer)).isTrue();
+            assertThat(connection.isActive()).isTrue();
+        }
+    }
+
+    private Socket upgrade() throws IOException {
+        Socket socket = new Socket();
+        socket.setReceiveBufferSize(4096);
+        socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+        socket.setSoTimeout(10_000);
+        String request = "GET /tunnel?token=" + TOKEN + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Sec-WebSocket-Protocol: tunnel\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+        InputStream in = socket.getInputStream();
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n") && head.size() < 8192) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.write(b);
+        }
+        assertThat(head.toString(StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 101");
+        return socket;
+    }
+
+    private Channel serverSide() {
+        await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
+        return registry.connections(TUNNEL.id()).getFirst().session().parent();
+    }
+
+    /** A masked frame (mask 0: the payload goes as is) of fewer than 126 bytes. */
+    private static void frame(ByteArrayOutputStream out, int opcode, byte[] payload) {
+        out.write(0x80 | opcode);
+        out.write(0x80 | payload.length);
+        out.writeBytes(new byte[4]);
+        out.writeBytes(payload);
+    }
+
+    private static long queued(Channel connection) throws Exception {
+        return connection.eventLoop().submit(() -> {
+            ChannelOutboundBuffer buffer = connection.unsafe().outboundBuffer();
+            return buffer == null ? 0L : buffer.totalPendingWriteBytes();
+        }).get(5, TimeUnit.SECONDS);
+    }
+
+    private static boolean contains(byte[] body, byte[] part) {
+        for (int i = 0; i + part.length <= body.length; i++) {
+            if (Arrays.equals(body, i, i + part.length, part, 0, part.length)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean readUntilPong(Socket socket, byte[] payload) throws IOException {
+        return readUntil(socket, 0xA, payload);
+    }
+
+    private static boolean readUntilBinary(Socket socket, byte[] payload) throws IOException {
+        return readUntil(socket, 0x2, payload);
+    }
+
+    /**
+     * Reads the server's (unmasked) frames until one with this opcode holds these bytes (yamux frames may share a
+     * binary message): at most 64 MiB, 10 s a read.
+     */
+    private static boolean readUntil(Socket socket, int opcode, byte[] payload) throws IOException {
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        long read = 0;
+        while (read < 64L * 1024 * 1024) {
+            int first = in.readUnsignedByte();
+            int second = in.readUnsignedByte();
+            long length = second & 0x7F;
+            if (length == 126) {
+                length = in.readUnsignedShort();
+            } else if (length == 127) {
+                length = in.readLong();
+            }
+            byte[] body = new byte[(int) length];
+            in.readFully(body);
+            read += 2 + length;
+            if ((first & 0x0F) == opcode && contains(body, payload)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
