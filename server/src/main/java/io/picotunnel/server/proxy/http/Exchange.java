@@ -8,7 +8,6 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -136,6 +135,11 @@ final class Exchange {
     private ChannelFuture lastPublicWrite;
     /** Handing over a batch of the stream's messages: public writes wait for one flush at its end. */
     private boolean batchingPublicWrites;
+    /**
+     * Messages of the current upstream batch after the one being handled: any past a whole response means the
+     * target sent more than it announced, and its stream is not reused.
+     */
+    private int upstreamMessagesAfter;
     private boolean publicFlushPending;
     /** Runs while the request body is expected from the public side: no progress for the proxy timeout ends it. */
     private ScheduledFuture<?> bodyTimer;
@@ -439,10 +443,12 @@ final class Exchange {
     void onUpstreamMessages(List<Object> messages) {
         batchingPublicWrites = true;
         try {
-            for (Object msg : messages) {
-                onUpstreamMessage(msg);
+            for (int i = 0; i < messages.size(); i++) {
+                upstreamMessagesAfter = messages.size() - 1 - i;
+                onUpstreamMessage(messages.get(i));
             }
         } finally {
+            upstreamMessagesAfter = 0;
             batchingPublicWrites = false;
             flushPublic();
         }
@@ -666,12 +672,13 @@ final class Exchange {
 
     /**
      * Whether the stream may carry another request, once the response came whole: the request went whole, the response came in a
-     * framing of its own (not ended by the connection's close), and the target did not ask to close
-     * (HTTP/1.0 without keep-alive included).
+     * framing of its own (not ended by the connection's close), nothing followed it in the same read, and the
+     * target did not ask to close (HTTP/1.0 without keep-alive included). Bytes past the response that the codec
+     * holds are checked when the stream is parked ({@link UpstreamPool}).
      */
     private boolean upstreamReusable() {
         HttpResponse response = upstreamResponse;
-        if (!requestDone || response == null || upgradeRequested) {
+        if (!requestDone || response == null || upgradeRequested || upstreamMessagesAfter > 0) {
             return false;
         }
         int code = response.status().code();
@@ -769,7 +776,7 @@ final class Exchange {
                 Hold held = new Hold();
                 // ctx is the stream's UpstreamSlot's: the slot goes, and this handler with it.
                 ctx.pipeline().replace(ctx.handler(), Hold.HANDLER_NAME, held);
-                ctx.pipeline().remove(HttpClientCodec.class);
+                ctx.pipeline().remove(UpstreamCodec.class);
                 publicLoop.execute(() -> {
                     if (current()) {
                         exchange.onSwitchingProtocols(response, held);

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -147,7 +146,7 @@ public final class UpstreamPool implements AutoCloseable {
             @Override
             protected void initChannel(Channel ch) {
                 ch.config().setAutoRead(false);
-                ch.pipeline().addLast(CODEC, new HttpClientCodec(DECODER, false, false));
+                ch.pipeline().addLast(CODEC, new UpstreamCodec(DECODER));
                 ch.pipeline().addLast(HANDLER, new UpstreamSlot(handler));
             }
         });
@@ -203,7 +202,7 @@ public final class UpstreamPool implements AutoCloseable {
             return;
         }
         Channel channel = stream.channel;
-        if (!usable(channel) || !handTo(channel, stream)) {
+        if (!usable(channel) || holdsBytes(channel) || !handTo(channel, stream)) {
             stream.drop();
             return;
         }
@@ -211,6 +210,16 @@ public final class UpstreamPool implements AutoCloseable {
         stream.timer = channel.eventLoop().schedule(stream::drop, idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
         // A read outstanding while idle shows the far end's close (or anything it should not send) at once.
         channel.read();
+    }
+
+    /** The target sent more than its last response: those bytes would be read as the next response's. */
+    private static boolean holdsBytes(Channel channel) {
+        UpstreamCodec codec = channel.pipeline().get(UpstreamCodec.class);
+        if (codec != null && codec.holdsBytes()) {
+            LOG.debug("upstream {} sent bytes past its response: not reused", channel);
+            return true;
+        }
+        return false;
     }
 
     /** Gives {@code channel}'s events to {@code handler} through its slot; false when it has no slot any more. */

@@ -112,6 +112,20 @@ final class KeepAliveTarget implements AutoCloseable {
                         readBody(in, headers);
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
                     }
+                    case "/head-with-body" -> {
+                        // A target bug nginx meets too: the body of a GET in answer to HEAD.
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: " + body.length(), body);
+                    }
+                    case "/past-length" -> {
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: 2", "okgarbage-bytes");
+                    }
+                    case "/two-answers" -> {
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: " + body.length(), body
+                                + "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nunasked");
+                    }
                     case "/chunked" -> {
                         readBody(in, headers);
                         out.write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -142,6 +142,44 @@ class UpstreamKeepAliveTest {
     }
 
     @Test
+    void headAnsweredWithABodyIsNotReusedAndTheNextVisitorGetsItsOwnAnswer() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            http.send("HEAD /head-with-body HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n");
+            RawHttp.Response head = http.read(true);
+            assertThat(head.status()).isEqualTo(200);
+            assertThat(head.headers().get("content-length")).containsExactly("6");
+        }
+        // Reused, the stream would read the stray body as the start of this visitor's response: a 502 (or a wait
+        // for the proxy timeout when the stray bytes held a line break).
+        awaitTargetConnectionsEnded(1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void bytesPastContentLengthAreNotReadAsTheNextResponse() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/past-length").text()).isEqualTo("ok");
+            // The same visitor's next request goes on another stream.
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=2");
+        }
+        awaitTargetConnectionsEnded(1);
+        assertThat(tunnel.upstreams().streamsReused()).isZero();
+    }
+
+    @Test
+    void aSecondResponseInTheSameReadIsNotServedAndTheStreamIsNotReused() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/two-answers").text()).isEqualTo("conn=1");
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=2");
+        }
+        awaitTargetConnectionsEnded(1);
+        assertThat(tunnel.upstreams().streamsReused()).isZero();
+    }
+
+    @Test
     void upgradedConnectionIsNotReused() throws Exception {
         start();
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
