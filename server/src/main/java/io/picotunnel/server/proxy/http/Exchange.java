@@ -1,13 +1,16 @@
 package io.picotunnel.server.proxy.http;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -517,10 +520,14 @@ final class Exchange {
         if (code < 200) {
             phase = Phase.INFORMATIONAL;
             if (!request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-                HttpResponse interim = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(),
-                        passedOn(response.headers()));
-                HopByHop.strip(interim.headers());
-                writePublic(interim);
+                HttpHeaders headers = passedOn(response.headers());
+                HopByHop.strip(headers);
+                // HTTP/2 sends an interim answer as one HEADERS frame: the codec takes it only whole, and its
+                // end (the 1xx's empty last content) is not passed on (onResponseContent).
+                writePublic(http2
+                        ? new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, response.status(), Unpooled.EMPTY_BUFFER,
+                                headers, EmptyHttpHeaders.INSTANCE)
+                        : new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers));
             }
             return;
         }
@@ -557,7 +564,7 @@ final class Exchange {
             if (last) {
                 phase = Phase.AWAITING_RESPONSE;
             }
-            if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+            if (request.protocolVersion().equals(HttpVersion.HTTP_1_0) || http2) {
                 content.release();
             } else {
                 writePublic(content);

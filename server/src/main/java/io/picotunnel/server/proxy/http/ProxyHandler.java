@@ -460,7 +460,12 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     public void responded(boolean keepAlive, boolean requestFinished, ChannelFuture lastWrite) {
         if (http2) {
             if (!requestFinished) {
-                ctx.close();
+                // A whole response before the request's end (RFC 9113 8.1): once it is out, RST_STREAM(NO_ERROR)
+                // stops the upload and tells the client to keep the response, where closing (CANCEL) at once made
+                // clients discard it.
+                ChannelFuture sent = lastWrite != null ? lastWrite : ctx.newSucceededFuture();
+                sent.addListener(f -> ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR))
+                        .addListener(ChannelFutureListener.CLOSE));
             } else {
                 awaitRequest();
             }

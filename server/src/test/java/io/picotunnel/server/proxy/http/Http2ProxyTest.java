@@ -64,6 +64,7 @@ class Http2ProxyTest {
     private EventLoopGroup group;
     private TargetServer target;
     private ServerSocket cutTarget;
+    private ServerSocket rawTarget;
     private Channel server;
     private HttpRoutes routes;
     private SslContext ssl;
@@ -79,6 +80,12 @@ class Http2ProxyTest {
         Thread.ofVirtual().name("cut-target").start(this::answerWithACutBody);
         routes.onServiceChange(null, new Service("s2", "t1", ServiceType.HTTP, "localhost", "/cut", TlsMode.TERMINATE,
                 null, "127.0.0.1:" + cutTarget.getLocalPort(), true, Instant.now()));
+        rawTarget = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().name("raw-target").start(this::answerByPath);
+        routes.onServiceChange(null, new Service("s3", "t1", ServiceType.HTTP, "localhost", "/hints",
+                TlsMode.TERMINATE, null, "127.0.0.1:" + rawTarget.getLocalPort(), true, Instant.now()));
+        routes.onServiceChange(null, new Service("s4", "t1", ServiceType.HTTP, "localhost", "/refuse",
+                TlsMode.TERMINATE, null, "127.0.0.1:" + rawTarget.getLocalPort(), true, Instant.now()));
         TestCertificates.Issued issued = certificates.issue("localhost");
         ssl = SslContextBuilder.forServer(issued.keyPair().getPrivate(), issued.chain())
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
@@ -111,19 +118,48 @@ class Http2ProxyTest {
                 .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
     }
 
+    /**
+     * Answers /hints with 103 Early Hints, then 200 with a body of 5 bytes; /refuse at once with 417, its body
+     * unread; then closes.
+     */
+    private void answerByPath() {
+        while (!rawTarget.isClosed()) {
+            try (Socket socket = rawTarget.accept()) {
+                String head = skipHead(socket.getInputStream());
+                String answer = head.startsWith("GET /hints")
+                        ? "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+                                + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhints"
+                        : "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 6\r\nConnection: close\r\n\r\nrefuse";
+                OutputStream out = socket.getOutputStream();
+                out.write(answer.getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    /** Reads a request's head (at most 64 KiB) and returns it. */
+    private static String skipHead(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        int matched = 0;
+        while (matched < 4 && head.length() < 65536) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.append((char) b);
+            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
+        }
+        return head.toString();
+    }
+
     /** Answers each request with a head announcing 100000 bytes, sends 1000 of them and closes. */
     private void answerWithACutBody() {
         while (!cutTarget.isClosed()) {
             try (Socket socket = cutTarget.accept()) {
                 InputStream in = socket.getInputStream();
-                int matched = 0;
-                while (matched < 4) {
-                    int b = in.read();
-                    if (b < 0) {
-                        break;
-                    }
-                    matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
-                }
+                skipHead(in);
                 OutputStream out = socket.getOutputStream();
                 out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 out.write(new byte[1000]);
@@ -137,6 +173,7 @@ class Http2ProxyTest {
     @AfterEach
     void stop() throws IOException {
         cutTarget.close();
+        rawTarget.close();
         server.close().syncUninterruptibly();
         target.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
@@ -160,6 +197,40 @@ class Http2ProxyTest {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(post.version()).isEqualTo(HttpClient.Version.HTTP_2);
             assertThat(post.body()).startsWith("bytes=100000 ");
+        } finally {
+            client.shutdownNow();
+        }
+    }
+
+    @Test
+    void interimAnswersOfTheTargetReachAnHttp2VisitorBeforeTheFinalOne() throws Exception {
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        try {
+            // Before: the 1xx went to the HTTP/2 codec in two parts, which it refuses, and the stream was reset.
+            HttpResponse<String> get = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/hints"))
+                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(get.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(get.statusCode()).isEqualTo(200);
+            assertThat(get.body()).isEqualTo("hints");
+        } finally {
+            client.shutdownNow();
+        }
+    }
+
+    @Test
+    void aWholeAnswerBeforeTheUploadEndsReachesTheHttp2VisitorAndStopsTheUpload() throws Exception {
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        try {
+            // Before: RST_STREAM(CANCEL) as soon as the answer was written, and the client threw it away.
+            HttpResponse<String> post = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/refuse"))
+                    .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofByteArray(new byte[1 << 20]))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(post.statusCode()).isEqualTo(417);
+            assertThat(post.body()).isEqualTo("refuse");
         } finally {
             client.shutdownNow();
         }
