@@ -301,8 +301,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         String username = claims.getStringClaim("preferred_username");
         String handoff = Secrets.newToken();
-        String returnPath = started.returnTo().getRawPath() == null || started.returnTo().getRawPath().isEmpty()
-                ? "/" : started.returnTo().getRawPath();
+        String returnPath = localPath(started.returnTo().getRawPath());
         if (started.returnTo().getRawQuery() != null) {
             returnPath += "?" + started.returnTo().getRawQuery();
         }
@@ -320,6 +319,21 @@ public final class ServiceSignIn implements OidcCallbackHook {
         URI back = started.returnTo();
         ctx.redirect(back.getScheme() + "://" + back.getRawAuthority() + CALLBACK + "?code=" + handoff, HttpStatus.SEE_OTHER);
         return true;
+    }
+
+    /**
+     * The path to go back to, always on the service's own host: a browser reads a Location of {@code //evil.example/}
+     * (or {@code /\evil.example/}) as another host, so leading slashes and backslashes collapse to one slash.
+     */
+    static String localPath(String rawPath) {
+        if (rawPath == null) {
+            return "/";
+        }
+        int start = 0;
+        while (start < rawPath.length() && (rawPath.charAt(start) == '/' || rawPath.charAt(start) == '\\')) {
+            start++;
+        }
+        return "/" + rawPath.substring(start);
     }
 
     /** {@code text} as an http(s) URL on {@code domain} (or a name under a wildcard domain), else null. */

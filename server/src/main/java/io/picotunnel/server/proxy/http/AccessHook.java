@@ -68,8 +68,9 @@ final class AccessHook {
         if (service.access().auth() instanceof ServiceAuth.Basic) {
             headers.remove(HttpHeaderNames.AUTHORIZATION);
         }
-        if (service.access().auth() instanceof ServiceAuth.Oidc && headers.contains(HttpHeaderNames.COOKIE)) {
-            // The sign-in cookie is the proxy's: the target never sees it.
+        if (headers.contains(HttpHeaderNames.COOKIE) && carriesSignInCookie(headers)) {
+            // Sign-in cookies are the proxy's: no target sees one, not even an open service's on the same host
+            // (the cookie's path is /), which could otherwise replay it.
             List<String> kept = new ArrayList<>();
             for (String header : headers.getAll(HttpHeaderNames.COOKIE)) {
                 for (String pair : header.split(";")) {
@@ -89,6 +90,15 @@ final class AccessHook {
         if (pass.email() != null) {
             headers.set("x-picotunnel-email", pass.email());
         }
+    }
+
+    private static boolean carriesSignInCookie(HttpHeaders headers) {
+        for (String header : headers.getAll(HttpHeaderNames.COOKIE)) {
+            if (header.contains(ServiceSignIn.COOKIE_PREFIX)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static FullHttpResponse answer(HttpRequest request, HttpVerdict.Answer answer, ByteBufAllocator alloc) {

@@ -10,7 +10,8 @@ import java.util.Map;
 
 /**
  * Header names matched ignoring case, and optionally every name with a given prefix: for removing many names
- * from a message in one pass over its few headers, instead of one hash lookup per name in the set.
+ * from a message in one pass over its few headers, instead of one hash lookup per name in the set. An underscore
+ * matches a hyphen: CGI, WSGI, Rack and PHP targets read {@code X_PicoTunnel_User} as {@code X-PicoTunnel-User}.
  */
 final class HeaderNameSet {
 
@@ -45,6 +46,18 @@ final class HeaderNameSet {
     }
 
     boolean contains(CharSequence name) {
+        if (matches(name)) {
+            return true;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            if (name.charAt(i) == '_') {
+                return matches(name.toString().replace('_', '-'));
+            }
+        }
+        return false;
+    }
+
+    private boolean matches(CharSequence name) {
         for (AsciiString candidate : buckets[AsciiString.hashCode(name) & mask]) {
             if (candidate.contentEqualsIgnoreCase(name)) {
                 return true;

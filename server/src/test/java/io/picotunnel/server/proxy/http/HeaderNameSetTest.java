@@ -32,6 +32,16 @@ class HeaderNameSetTest {
     }
 
     @Test
+    void anUnderscoreMatchesAHyphenAsCgiTargetsReadIt() {
+        assertThat(SET.contains("Keep_Alive")).isTrue();
+        assertThat(SET.contains("X_Real_IP")).isTrue();
+        assertThat(SET.contains("x_forwarded_for")).isTrue();
+        assertThat(SET.contains(new StringBuilder("X-Forwarded_Host"))).isTrue();
+        assertThat(SET.contains("keep_aliv")).isFalse();
+        assertThat(SET.contains("x_forwarded")).isFalse();
+    }
+
+    @Test
     void everyNameOfALargeSetIsFoundAndNoOther() {
         List<String> names = new ArrayList<>();
         for (int i = 0; i < 200; i++) {

@@ -1,0 +1,241 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.testkit.Ports;
+import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Single sign-on in front of services (auth: oidc) end to end, with the real server, client and a mock OIDC
+ * provider: what the sign-in's cookie and return path may and may not reach. (The browser's whole flow is in
+ * {@code ServiceSignInBrowserTest}.)
+ */
+class ServiceSignInEndToEndTest {
+
+    private static final String HOST = "app.test";
+    private static final String CLIENT_ID = "picotunnel";
+
+    @TempDir
+    Path dataDir;
+
+    private MockOAuth2Server provider;
+    private Testbed testbed;
+    private String tunnelId;
+    private int mgmtPort;
+    private final List<Recorder> targets = new CopyOnWriteArrayList<>();
+    private final Visitor visitor = new Visitor("127.0.0.1");
+    /** A browser without cookies, redirects not followed. */
+    private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    /** An HTTP target that records each request's URI and Cookie header. */
+    static final class Recorder implements AutoCloseable {
+        final HttpServer server;
+        final String name;
+        final List<String> uris = new CopyOnWriteArrayList<>();
+        final List<String> cookies = new CopyOnWriteArrayList<>();
+        final List<String> users = new CopyOnWriteArrayList<>();
+        final List<String> allHeaders = new CopyOnWriteArrayList<>();
+
+        Recorder(String name) throws Exception {
+            this.name = name;
+            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+            server.createContext("/", exchange -> {
+                uris.add(exchange.getRequestURI().toString());
+                cookies.add(String.valueOf(exchange.getRequestHeaders().getFirst("Cookie")));
+                users.add(String.valueOf(exchange.getRequestHeaders().getFirst("X-PicoTunnel-User")));
+                allHeaders.add(exchange.getRequestHeaders().entrySet().toString());
+                byte[] body = ("target=" + name).getBytes(StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(200, body.length);
+                exchange.getResponseBody().write(body);
+                exchange.close();
+            });
+            server.start();
+        }
+
+        String address() {
+            return "127.0.0.1:" + server.getAddress().getPort();
+        }
+
+        @Override
+        public void close() {
+            server.stop(0);
+        }
+    }
+
+    private void start() throws Exception {
+        provider = new MockOAuth2Server();
+        provider.start();
+        mgmtPort = Ports.freePort();
+        Map<Setting, String> settings = new EnumMap<>(Setting.class);
+        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + mgmtPort);
+        settings.put(Setting.OIDC_ISSUER, provider.issuerUrl("default").toString());
+        settings.put(Setting.OIDC_CLIENT_ID, CLIENT_ID);
+        settings.put(Setting.OIDC_CLIENT_SECRET, "client-secret-that-is-long-enough-for-hmac-256");
+        settings.put(Setting.OIDC_REDIRECT_URL, "http://localhost:" + mgmtPort + "/auth/callback");
+        settings.put(Setting.OIDC_ALLOWED_EMAILS, "admin@example.com");
+        testbed = new Testbed(dataDir, settings);
+        JsonNode tunnel = testbed.createTunnel("sso");
+        tunnelId = tunnel.get("id").asText();
+        testbed.connect(tunnelId, tunnel.get("token").asText());
+    }
+
+    @AfterEach
+    void stop() {
+        targets.forEach(Recorder::close);
+        if (testbed != null) {
+            testbed.close();
+        }
+        if (provider != null) {
+            provider.shutdown();
+        }
+    }
+
+    private Recorder target(String name) throws Exception {
+        Recorder r = new Recorder(name);
+        targets.add(r);
+        return r;
+    }
+
+    private String service(String prefix, Recorder target, String access) {
+        ApiClient.Response created = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"" + prefix + "\",\"target_addr\":\""
+                        + target.address() + "\"" + access + "}");
+        assertThat(created.status()).as(created.toString()).isEqualTo(201);
+        return created.json().get("id").asText();
+    }
+
+    private void nextUser(String subject, String email, String preferredUsername) {
+        provider.enqueueCallback(new DefaultOAuth2TokenCallback("default", subject, "JWT", List.of(CLIENT_ID),
+                Map.of("email", email, "email_verified", true, "preferred_username", preferredUsername), 3600));
+    }
+
+    private HttpResponse<String> get(String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String location(HttpResponse<?> r) {
+        return r.headers().firstValue("Location").orElseThrow(() -> new AssertionError("no Location: " + r.statusCode()));
+    }
+
+    /** Management login URL -> provider -> our callback URL (not followed). */
+    private String throughProvider(String loginUrl) throws Exception {
+        HttpResponse<String> login = get(loginUrl);
+        assertThat(login.statusCode()).as(login.body()).isEqualTo(302);
+        HttpResponse<String> atProvider = get(location(login));
+        assertThat(atProvider.statusCode()).isEqualTo(302);
+        String callback = location(atProvider);
+        assertThat(callback).startsWith("http://localhost:" + mgmtPort + "/auth/callback");
+        return callback;
+    }
+
+    /** Our callback -> the service-domain handoff URL (path and query only). */
+    private String handoff(String callbackUrl) throws Exception {
+        HttpResponse<String> back = get(callbackUrl);
+        assertThat(back.statusCode()).as(back.body()).isEqualTo(303);
+        URI handoff = URI.create(location(back));
+        return handoff.getRawPath() + "?" + handoff.getRawQuery();
+    }
+
+    private String loginUrl(String serviceId, String returnTo) {
+        return "http://localhost:" + mgmtPort + "/auth/service/login?service=" + serviceId + "&return_to="
+                + URLEncoder.encode(returnTo, StandardCharsets.UTF_8);
+    }
+
+    private int httpPort() {
+        return testbed.server().httpPort();
+    }
+
+    /** Whole flow for a visitor who starts at {@code path}: returns the proxy's answer to the handoff. */
+    private Visitor.Response signIn(String path, String email, String username) throws Exception {
+        Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), path);
+        assertThat(first.status()).as(first.toString()).isEqualTo(302);
+        nextUser(username, email, username);
+        String handoff = handoff(throughProvider(first.header("Location")));
+        return visitor.get(httpPort(), HOST + ":" + httpPort(), handoff);
+    }
+
+    private static String cookiePair(Visitor.Response r) {
+        String setCookie = r.header("Set-Cookie");
+        assertThat(setCookie).as("Set-Cookie of %s", r).isNotNull();
+        return setCookie.substring(0, setCookie.indexOf(';'));
+    }
+
+    @Test
+    void theSignInCookieReachesNoTargetNotEvenAnOpenServicesOnTheSameHost() throws Exception {
+        start();
+        Recorder secret = target("secret");
+        Recorder open = target("open");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        service("/public", open, "");
+
+        Visitor.Response done = signIn("/", "alice@example.com", "alice");
+        assertThat(done.status()).isEqualTo(303);
+        String cookie = cookiePair(done);
+
+        // The browser sends its Path=/ cookie with every request to the host, /public included; the open target
+        // could replay it to open the gated service as alice. Other cookies pass.
+        Visitor.Response publicPage = visitor.get(httpPort(), HOST, "/public/x", "Cookie: theme=dark; " + cookie);
+        assertThat(publicPage.body()).isEqualTo("target=open");
+        assertThat(open.cookies.getLast()).isEqualTo("theme=dark");
+        Visitor.Response gated = visitor.get(httpPort(), HOST, "/", "Cookie: " + cookie + "; theme=dark");
+        assertThat(gated.body()).isEqualTo("target=secret");
+        assertThat(secret.cookies.getLast()).isEqualTo("theme=dark");
+        assertThat(secret.users.getLast()).isEqualTo("alice");
+    }
+
+    @Test
+    void theReturnPathAfterSignInStaysOnTheServicesHost() throws Exception {
+        start();
+        Recorder secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+
+        nextUser("alice", "alice@example.com", "alice");
+        String handoff = handoff(throughProvider(loginUrl(id,
+                "http://" + HOST + ":" + httpPort() + "//evil.example/phish?x=1")));
+        Visitor.Response done = visitor.get(httpPort(), HOST, handoff);
+
+        // Before: Location //evil.example/phish, another host to the browser.
+        assertThat(done.status()).isEqualTo(303);
+        assertThat(done.header("Location")).isEqualTo("/evil.example/phish?x=1");
+    }
+
+    @Test
+    void identityHeaderLookalikesOfTheVisitorDoNotReachTheTarget() throws Exception {
+        start();
+        Recorder open = target("open");
+        service("/", open, "");
+        visitor.get(httpPort(), HOST, "/", "X_PicoTunnel_User: admin", "X-PicoTunnel_Email: admin@example.com",
+                "X_Forwarded_For: 127.9.8.7");
+        // CGI, WSGI, Rack and PHP targets read these as X-PicoTunnel-User and so on.
+        assertThat(open.allHeaders.getLast().toLowerCase(java.util.Locale.ROOT))
+                .doesNotContain("picotunnel_user", "picotunnel_email", "x_forwarded_for", "admin@example.com", "127.9.8.7");
+    }
+}
