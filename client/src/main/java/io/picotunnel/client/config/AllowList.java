@@ -14,7 +14,11 @@ public record AllowList(Set<HostPort> targets) {
         targets = Set.copyOf(targets);
     }
 
-    /** Parses {@code host:port,host:port}; blank means any target. */
+    /**
+     * Parses {@code host:port,host:port}; blank means any target. Text that names no target (only commas and
+     * spaces, as an allow list built from empty variables would be) is an error, not "any target": a list meant
+     * to restrict must never open everything.
+     */
     public static AllowList parse(String text) {
         if (text == null || text.isBlank()) {
             return ANY;
@@ -25,6 +29,9 @@ public record AllowList(Set<HostPort> targets) {
                 continue;
             }
             targets.add(HostPort.parse(part));
+        }
+        if (targets.isEmpty()) {
+            throw new IllegalArgumentException("'" + text + "' names no host:port (leave it empty to allow any target)");
         }
         return new AllowList(Set.copyOf(targets));
     }

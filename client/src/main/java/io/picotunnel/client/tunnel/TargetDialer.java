@@ -13,6 +13,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.client.config.HostPort;
 import io.picotunnel.protocol.net.Transport;
@@ -31,6 +32,7 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Handles one stream the server opened: takes the {@link StreamHeader} (decoded in front of it), checks the
@@ -54,6 +56,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     /** After the header: keeps the bytes (and EOF) that come before the target is connected, for the relay. */
     private Hold early;
     private ChannelFuture dial;
+    private ScheduledFuture<?> headerDeadline;
 
     TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets) {
         this.allow = allow;
@@ -65,19 +68,38 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         if (ctx.channel().isActive()) {
-            ctx.read();
+            awaitHeader(ctx);
         }
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        ctx.read();
+        awaitHeader(ctx);
         ctx.fireChannelActive();
+    }
+
+    /**
+     * Reads the header, for at most the dial timeout: a stream whose header never completes (a server that sends
+     * part of it, or drips it) is reset, or it would hold one of the session's streams for ever.
+     */
+    private void awaitHeader(ChannelHandlerContext ctx) {
+        if (headerDeadline == null) {
+            headerDeadline = ctx.executor().schedule(() -> {
+                if (early == null && ctx.channel().isActive()) {
+                    LOG.warn("stream {}: no whole stream header within {} ms, resetting", id(ctx), dialTimeout.toMillis());
+                    reset(ctx);
+                }
+            }, dialTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        ctx.read();
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof StreamHeader header && early == null) {
+            if (headerDeadline != null) {
+                headerDeadline.cancel(false);
+            }
             early = new Hold();
             ctx.pipeline().addAfter(ctx.name(), Hold.HANDLER_NAME, early);
             onHeader(ctx, header);
@@ -109,7 +131,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         resolver.execute(() -> {
             InetSocketAddress address;
             try {
-                address = new InetSocketAddress(InetAddress.getByName(header.host()), header.port());
+                // The name checked against --allow is the one resolved and dialled.
+                address = new InetSocketAddress(InetAddress.getByName(target.host()), target.port());
             } catch (UnknownHostException e) {
                 stream.eventLoop().execute(() -> {
                     if (stream.isActive()) {
@@ -192,6 +215,9 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (headerDeadline != null) {
+            headerDeadline.cancel(false);
+        }
         releaseEarly();
         if (dial != null && !dial.isDone()) {
             // A connection the kernel may have made already ends with a reset, not an EOF.

@@ -60,4 +60,11 @@ class AddressParsingTest {
     void emptyAllowListPermitsAnything() {
         assertThat(AllowList.parse("").permits(HostPort.parse("10.1.2.3:4"))).isTrue();
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {",", " , ,", ",,"})
+    void allowListOfOnlySeparatorsIsAnErrorNotAnyTarget(String text) {
+        assertThatThrownBy(() -> AllowList.parse(text)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("names no host:port");
+    }
 }

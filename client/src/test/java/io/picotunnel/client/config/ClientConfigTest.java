@@ -85,6 +85,12 @@ class ClientConfigTest {
     }
 
     @Test
+    void allowListOfOnlyCommasIsAnErrorNotAnyTarget() {
+        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
+                Map.of("PICOTUNNEL_ALLOW", ", ,"))).isInstanceOf(ConfigException.class).hasMessageContaining("--allow");
+    }
+
+    @Test
     void invalidAllowEntryIsAnError() {
         assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, "localhost", null), Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("--allow");

@@ -104,6 +104,38 @@ class TargetDialerResetReasonTest {
     }
 
     @Test
+    void aHeaderThatNeverCompletesIsResetAfterTheDialTimeout() throws Exception {
+        int port = client(AllowList.ANY, Duration.ofMillis(500));
+        try (Socket server = new Socket()) {
+            server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            server.setSoTimeout(20_000);
+            OutputStream out = server.getOutputStream();
+            out.write(frame(TYPE_WINDOW_UPDATE, FLAG_SYN, STREAM, 0));
+            out.write(frame(TYPE_DATA, 0, STREAM, 1));
+            out.write(0); // the first byte of a header, and no more: before, the stream stayed open for ever
+            out.flush();
+            assertThat(awaitReset(new DataInputStream(server.getInputStream()))).isZero();
+        }
+    }
+
+    @Test
+    void theTargetDialledIsTheOneTheAllowListChecked() throws Exception {
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            target.setSoTimeout(20_000);
+            String allowed = "127.0.0.1:" + target.getLocalPort();
+            int port = client(AllowList.parse(allowed), Duration.ofSeconds(10));
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                // Checked as 127.0.0.1 (the parse strips the tab), it was resolved as "\t127.0.0.1": unknown host.
+                open(server.getOutputStream(), "\t" + allowed);
+                try (Socket accepted = target.accept()) {
+                    assertThat(accepted.getInetAddress().isLoopbackAddress()).isTrue();
+                }
+            }
+        }
+    }
+
+    @Test
     void aConnectFailingWithAResetIsNotCountedAsARefusal() {
         // What the epoll transport reports when the target accepted and reset before the connect was seen complete.
         assertThat(TargetDialer.reasonOf(new ConnectException("finishConnect(..) failed: Connection reset by peer")))
