@@ -32,6 +32,7 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.MaskingWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
+import io.picotunnel.protocol.ws.WebSocketPings;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSpec;
 import io.picotunnel.protocol.yamux.YamuxRole;
@@ -187,6 +188,8 @@ final class TunnelConnector {
                 // Same checks as the handshaker's decoder, without copying payloads; bytes it holds are handed over.
                 ctx.pipeline().replace(WebSocketFrameDecoder.class, "ws-decoder",
                         new StreamingWebSocketFrameDecoder(decoderConfig));
+                // Before the protocol handler, which would answer every ping whether or not the server reads.
+                ctx.pipeline().addAfter("ws-decoder", "ws-pings", new WebSocketPings());
                 // Masks in bulk instead of through a ByteBuf accessor at every four bytes of every payload.
                 ctx.pipeline().replace(WebSocketFrameEncoder.class, "ws-encoder", new MaskingWebSocketFrameEncoder());
                 ctx.pipeline().addLast(new WebSocketByteStreamCodec(),

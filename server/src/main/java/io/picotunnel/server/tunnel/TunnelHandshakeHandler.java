@@ -28,6 +28,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
+import io.picotunnel.protocol.ws.WebSocketPings;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
@@ -252,6 +253,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         pipeline.remove(this);
         // Same checks as the handshaker's decoder, without copying payloads; bytes it already holds are handed over.
         pipeline.replace(WebSocketFrameDecoder.class, "ws-decoder", new StreamingWebSocketFrameDecoder(decoderConfig));
+        pipeline.addLast("ws-pings", new WebSocketPings());
         pipeline.addLast("ws-control", new WebSocketControlFrames());
         pipeline.addLast("ws-bytes", new WebSocketByteStreamCodec());
         YamuxSession session = new YamuxSession(YamuxRole.SERVER, config.yamux(), RefuseInboundStreams.INSTANCE);

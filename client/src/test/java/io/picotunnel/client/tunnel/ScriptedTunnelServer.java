@@ -1,0 +1,190 @@
+package io.picotunnel.client.tunnel;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** A tunnel server on 127.0.0.1 played by a script, one run per accepted connection: for servers that misbehave. */
+final class ScriptedTunnelServer implements AutoCloseable {
+
+    interface Script {
+        void run(Socket socket, String wsKey) throws Exception;
+    }
+
+    private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    private final ServerSocket server;
+    private final Script script;
+    final List<Long> connectionsNanos = new CopyOnWriteArrayList<>();
+    final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    final List<String> events = new CopyOnWriteArrayList<>();
+
+    ScriptedTunnelServer(Script script) {
+        this.script = script;
+        try {
+            server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Thread.ofVirtual().start(this::acceptLoop);
+    }
+
+    String address() {
+        return "127.0.0.1:" + server.getLocalPort();
+    }
+
+    int connections() {
+        return connectionsNanos.size();
+    }
+
+    private void acceptLoop() {
+        for (int i = 0; i < 500 && !server.isClosed(); i++) {
+            try {
+                Socket s = server.accept();
+                connectionsNanos.add(System.nanoTime());
+                sockets.add(s);
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        s.setSoTimeout(60_000);
+                        String key = key(readHead(s.getInputStream()));
+                        script.run(s, key);
+                    } catch (Exception e) {
+                        events.add("script: " + e);
+                    }
+                });
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    static String readHead(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n") && head.length() < 16 * 1024) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.append((char) b);
+        }
+        return head.toString();
+    }
+
+    static String key(String head) {
+        for (String line : head.split("\r\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).trim().toLowerCase(Locale.ROOT).equals("sec-websocket-key")) {
+                return line.substring(colon + 1).trim();
+            }
+        }
+        return null;
+    }
+
+    static String accept(String key) throws Exception {
+        return Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1")
+                .digest((key + GUID).getBytes(StandardCharsets.ISO_8859_1)));
+    }
+
+    static void answer101(Socket s, String key) throws Exception {
+        String answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: " + accept(key) + "\r\nSec-WebSocket-Protocol: tunnel\r\n\r\n";
+        s.getOutputStream().write(answer.getBytes(StandardCharsets.ISO_8859_1));
+        s.getOutputStream().flush();
+    }
+
+    /** One WebSocket frame (FIN set unless told), optionally masked. */
+    static byte[] wsFrame(int opcode, boolean fin, boolean masked, byte[] payload) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write((fin ? 0x80 : 0) | opcode);
+        int m = masked ? 0x80 : 0;
+        if (payload.length < 126) {
+            out.write(m | payload.length);
+        } else if (payload.length < 65536) {
+            out.write(m | 126);
+            out.write(payload.length >> 8);
+            out.write(payload.length & 0xFF);
+        } else {
+            out.write(m | 127);
+            for (int i = 7; i >= 0; i--) {
+                out.write((int) (((long) payload.length >> (8 * i)) & 0xFF));
+            }
+        }
+        byte[] mask = {1, 2, 3, 4};
+        if (masked) {
+            out.write(mask, 0, 4);
+        }
+        for (int i = 0; i < payload.length; i++) {
+            out.write(masked ? payload[i] ^ mask[i & 3] : payload[i]);
+        }
+        return out.toByteArray();
+    }
+
+    static byte[] yamux(int type, int flags, int streamId, long length, byte[] payload) {
+        byte[] b = new byte[12 + (payload == null ? 0 : payload.length)];
+        b[0] = 0;
+        b[1] = (byte) type;
+        b[2] = (byte) (flags >> 8);
+        b[3] = (byte) flags;
+        for (int i = 0; i < 4; i++) {
+            b[4 + i] = (byte) (streamId >> (24 - 8 * i));
+            b[8 + i] = (byte) (length >> (24 - 8 * i));
+        }
+        if (payload != null) {
+            System.arraycopy(payload, 0, b, 12, payload.length);
+        }
+        return b;
+    }
+
+    /** Reads until EOF or the socket's timeout; true when EOF (the client closed). */
+    static boolean drainUntilEof(Socket s) {
+        try {
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[8192];
+            for (int i = 0; i < 100_000; i++) {
+                if (in.read(buf) < 0) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return e.getMessage() != null && e.getMessage().toLowerCase(Locale.ROOT).contains("reset");
+        }
+    }
+
+    static void write(Socket s, byte[] bytes) throws IOException {
+        OutputStream out = s.getOutputStream();
+        out.write(bytes);
+        out.flush();
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        for (Socket s : sockets) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+
+    static List<Long> gapsMillis(List<Long> nanos) {
+        List<Long> gaps = new ArrayList<>();
+        for (int i = 1; i < nanos.size(); i++) {
+            gaps.add((nanos.get(i) - nanos.get(i - 1)) / 1_000_000);
+        }
+        return gaps;
+    }
+}
