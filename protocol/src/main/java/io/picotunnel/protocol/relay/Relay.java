@@ -107,6 +107,29 @@ public final class Relay {
         }
     }
 
+    /**
+     * Cuts {@code channel} from outside (its service closed, say) with a reset, and the channel it relays to, if
+     * any, with a reset too: neither far end may take it for a clean end. A channel that is not relaying yet is
+     * only reset. Runs on the channel's event loop.
+     */
+    public static void cut(Channel channel) {
+        if (!channel.eventLoop().inEventLoop()) {
+            channel.eventLoop().execute(() -> cut(channel));
+            return;
+        }
+        if (channel.pipeline().get(HANDLER_NAME) instanceof Side side) {
+            side.relay().cutBoth();
+        }
+        abortChannel(channel);
+    }
+
+    private void cutBoth() {
+        if (finished.compareAndSet(false, true)) {
+            abortChannel(sideA.self);
+            abortChannel(sideB.self);
+        }
+    }
+
     /** Closes {@code channel} once everything written to it so far has been flushed. */
     public static void closeOnFlush(Channel channel) {
         if (channel.isActive()) {
@@ -163,6 +186,10 @@ public final class Relay {
         Side(Channel self, Channel peer) {
             this.self = self;
             this.peer = peer;
+        }
+
+        Relay relay() {
+            return Relay.this;
         }
 
         /**

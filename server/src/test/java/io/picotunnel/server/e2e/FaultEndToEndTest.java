@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -228,6 +229,42 @@ class FaultEndToEndTest {
             ApiClient.Response regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", "");
             assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
         });
+    }
+
+    // ---- targets, when their service or its tunnel goes away (before: a clean EOF) ----
+
+    @Test
+    void targetConnectionIsResetWhenItsServiceIsDisabled() throws Exception {
+        targetConnectionIsResetWhenTheServiceIsCut(serviceId -> testbed.api().patch("/api/services/" + serviceId,
+                "{\"enabled\":false}"));
+    }
+
+    @Test
+    void targetConnectionIsResetWhenItsServiceIsDeleted() throws Exception {
+        targetConnectionIsResetWhenTheServiceIsCut(serviceId -> testbed.api().delete("/api/services/" + serviceId));
+    }
+
+    @Test
+    void targetConnectionIsResetWhenItsTunnelIsDeleted() throws Exception {
+        targetConnectionIsResetWhenTheServiceIsCut(serviceId -> testbed.api().delete("/api/tunnels/" + tunnelId));
+    }
+
+    private void targetConnectionIsResetWhenTheServiceIsCut(Function<String, ApiClient.Response> cut) throws Exception {
+        target = FaultTarget.sink(MiB);
+        int port = Ports.freePort();
+        String serviceId = testbed.createTcpService(tunnelId, port, target.address()).get("id").asText();
+        try (Socket visitor = connect(port)) {
+            uploadInBackground(visitor);
+            await().atMost(30, TimeUnit.SECONDS).until(() -> target.read() >= MiB);
+
+            ApiClient.Response answer = cut.apply(serviceId);
+            assertThat(answer.status()).as(answer.toString()).isIn(200, 204);
+            target.resume();
+
+            // (The visitor's socket is reset too, as before; its upload's failed write takes that error, so a read
+            // after it cannot tell.)
+            assertThat(target.readEnd(30, TimeUnit.SECONDS)).isEqualTo("reset: Connection reset");
+        }
     }
 
     /** An upload through a tcp service, the tunnel cut by {@code cut} once a MiB is through: the target gets a reset. */

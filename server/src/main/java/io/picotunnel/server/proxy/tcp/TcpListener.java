@@ -11,6 +11,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.net.AffinityEventLoopGroup;
 import io.picotunnel.server.net.ConnectionLimits;
@@ -213,14 +214,15 @@ final class TcpListener {
         LOG.debug("{} still seems bound after closing it", bound);
     }
 
-    /** Stops listening and cuts every connection with a reset: visitors must not mistake it for a clean end. */
+    /**
+     * Stops listening and cuts every connection with a reset, and its stream too, so that the target's connection
+     * is reset as well: neither visitor nor target may mistake it for a clean end (a FIN on the stream was one).
+     */
     void close() {
         closeListening();
         for (Channel connection : connections) {
-            if (connection.isActive()) {
-                connection.config().setOption(ChannelOption.SO_LINGER, 0);
-            }
+            Relay.cut(connection);
         }
-        connections.close().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        connections.newCloseFuture().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 }
