@@ -20,6 +20,8 @@ for tool in curl jq openssl python3 iperf3 wrk; do command -v "$tool" >/dev/null
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+# ss, which TcpServiceEndToEndTest reads sockets' keepalive timers with.
+command -v ss >/dev/null || need+=(iproute2)
 # The Prometheus text-format parser that MetricsTest reads /metrics with (run by /usr/bin/python3).
 [ -f /usr/lib/python3/dist-packages/prometheus_client/parser.py ] || need+=(python3-prometheus-client)
 if [ ${#need[@]} -gt 0 ]; then

@@ -166,6 +166,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                     @Override
                     protected void initChannel(Channel socket) {
                         HalfClosedEpollChannels.keepRegistered(socket);
+                        Transport.keepAlive(socket);
                         socket.pipeline().addLast(targetHold);
                     }
                 })

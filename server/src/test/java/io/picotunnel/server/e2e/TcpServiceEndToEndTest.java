@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
@@ -72,6 +73,41 @@ class TcpServiceEndToEndTest {
 
         assertThat(result.receivedBytes()).isEqualTo(64 * MiB);
         assertThat(result.receivedSha256()).isEqualTo(result.sentSha256());
+    }
+
+    @Test
+    void theVisitorsAndTheTargetsSocketsProbeAVanishedPeerWithKeepalive() throws Exception {
+        try (ExecutorService acceptor = Executors.newSingleThreadExecutor();
+                java.net.ServerSocket target = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+                Socket visitor = new Socket()) {
+            Future<Socket> accepted = acceptor.submit(target::accept);
+            int port = Ports.freePort();
+            testbed.createTcpService(tunnelId, port, "127.0.0.1:" + target.getLocalPort());
+            visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
+            visitor.getOutputStream().write('x');
+            try (Socket targetSide = accepted.get(30, TimeUnit.SECONDS)) {
+                assertThat(targetSide.getInputStream().read()).isEqualTo('x');
+                // ss lists a socket's keepalive timer; the server's end of the visitor's connection, and the
+                // client's end of the target's. Before: no timer, and a peer that vanished was held for ever.
+                String sockets = new String(new ProcessBuilder("ss", "-tnoH", "state", "established")
+                        .redirectErrorStream(true).start().getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(socketLine(sockets, "127.0.0.1:" + port, "127.0.0.1:" + visitor.getLocalPort()))
+                        .contains("timer:(keepalive");
+                assertThat(socketLine(sockets, "127.0.0.1:" + targetSide.getPort(),
+                        "127.0.0.1:" + targetSide.getLocalPort())).contains("timer:(keepalive");
+            }
+        }
+    }
+
+    /** The line of {@code ss} for the socket with this local and peer address. */
+    private static String socketLine(String ss, String local, String peer) {
+        for (String line : ss.split("\n")) {
+            String[] columns = line.trim().replace("[::ffff:", "").replace("]", "").split("\\s+");
+            if (columns.length >= 4 && columns[2].equals(local) && columns[3].equals(peer)) {
+                return line;
+            }
+        }
+        throw new AssertionError("no socket " + local + " -> " + peer + " in:\n" + ss);
     }
 
     @Test

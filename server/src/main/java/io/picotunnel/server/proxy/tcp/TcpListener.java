@@ -165,6 +165,7 @@ final class TcpListener {
                             return;
                         }
                         HalfClosedEpollChannels.keepRegistered(channel);
+                        Transport.keepAlive(channel);
                         connections.add(channel);
                         traffic.opened();
                         channel.closeFuture().addListener(closed -> traffic.closed());
