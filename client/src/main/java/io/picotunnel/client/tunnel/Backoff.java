@@ -74,6 +74,19 @@ public final class Backoff {
         return Duration.ofMillis(base - (long) (base * JITTER * random.getAsDouble()));
     }
 
+    /**
+     * The delay after the server's GoAway: a moment spread over {@code spread} after a connection that lasted (a
+     * server restarting), else the next delay as after any drop, so a server that says GoAway as soon as it is
+     * connected is not dialled again in a loop.
+     */
+    public Duration afterGoAway(Duration spread) {
+        if (connected && nanoClock.getAsLong() - connectedAt >= stableAfter.toNanos()) {
+            disconnected();
+            return Duration.ofMillis((long) (spread.toMillis() * random.getAsDouble()));
+        }
+        return next();
+    }
+
     /** Starts over at once, whatever the last connection lasted. */
     public void reset() {
         attempt = 0;

@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -53,6 +52,8 @@ public final class TunnelClient implements AutoCloseable {
     private static final Duration DRAIN_POLL = Duration.ofMillis(50);
     /** The longest random pause before reconnecting after the server's GoAway (normal). */
     public static final Duration GO_AWAY_RECONNECT_JITTER = Duration.ofSeconds(1);
+    /** Old connections kept, after GoAway, for the streams still open on them. */
+    static final int MAX_RETIRING = 4;
 
     /** Where the client is in its life. */
     public enum State {
@@ -282,8 +283,10 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     /**
-     * The server will open no more streams on {@code ch}: connect anew at once, and keep {@code ch} until the
-     * server closes it or its last stream ends. Other codes end the session, and the disconnect reconnects.
+     * The server will open no more streams on {@code ch}: connect anew (within a second after a connection that
+     * lasted, else after the next backoff delay), and keep {@code ch} until the server closes it or its last
+     * stream ends, at most {@link #MAX_RETIRING} of them. Other codes end the session, and the disconnect
+     * reconnects.
      */
     private void onGoAway(Channel ch, GoAwayCode code) {
         if (code != GoAwayCode.NORMAL || channel != ch || stopping) {
@@ -291,12 +294,19 @@ public final class TunnelClient implements AutoCloseable {
         }
         channel = null;
         retiring.add(ch);
-        backoff.disconnected();
-        long delay = ThreadLocalRandom.current().nextLong(GO_AWAY_RECONNECT_JITTER.toMillis() + 1);
+        if (retiring.size() > MAX_RETIRING) {
+            // A server saying GoAway again and again while streams hang on: the oldest connections go, so their
+            // number stays bounded.
+            Channel oldest = retiring.getFirst();
+            LOG.warn("{} old connections to {} still have open streams: closing the oldest", retiring.size(),
+                    config.server());
+            oldest.close();
+        }
+        Duration delay = backoff.afterGoAway(GO_AWAY_RECONNECT_JITTER);
         YamuxSession session = YamuxSession.of(ch);
         LOG.info("the server at {} is going away (GoAway): reconnecting in {} ms; {} open stream(s) finish on the "
-                + "old connection", config.server(), delay, session == null ? 0 : session.activeStreams());
-        scheduleReconnect(Duration.ofMillis(delay));
+                + "old connection", config.server(), delay.toMillis(), session == null ? 0 : session.activeStreams());
+        scheduleReconnect(delay);
         if (session != null) {
             closeWhenIdle(ch, session);
         }

@@ -129,4 +129,30 @@ class BackoffTest {
 
         assertThat(last).isEqualTo(Backoff.MAX);
     }
+
+    @Test
+    void afterGoAwayOnAConnectionThatLastedTheDelayIsAMomentAndTheDelaysStartOver() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.5, Duration.ofSeconds(30), now::get);
+        backoff.next();
+        backoff.next();
+        backoff.connected();
+        now.addAndGet(Duration.ofMinutes(5).toNanos());
+
+        assertThat(backoff.afterGoAway(Duration.ofSeconds(1))).isEqualTo(Duration.ofMillis(500));
+        assertThat(backoff.next()).as("started over").isEqualTo(Duration.ofMillis(900));
+    }
+
+    @Test
+    void afterGoAwayAsSoonAsConnectedTheDelaysGrowAsAfterADrop() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
+        List<Long> seconds = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            backoff.connected();
+            now.addAndGet(Duration.ofMillis(10).toNanos());
+            seconds.add(backoff.afterGoAway(Duration.ofSeconds(1)).toSeconds());
+        }
+        assertThat(seconds).containsExactly(1L, 2L, 4L, 8L);
+    }
 }

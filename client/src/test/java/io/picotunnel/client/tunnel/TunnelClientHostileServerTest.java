@@ -37,10 +37,47 @@ class TunnelClientHostileServerTest {
     }
 
     private void start(ScriptedTunnelServer.Script script) {
+        start(script, new Backoff());
+    }
+
+    private void start(ScriptedTunnelServer.Script script, Backoff backoff) {
         server = new ScriptedTunnelServer(script);
         client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://" + server.address()), TOKEN)
-                .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), new Backoff());
+                .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), backoff);
         client.start();
+    }
+
+    /** Accepts the upgrade and says GoAway(normal) at once; keeps the connection until the client closes it. */
+    private static void goAwayAtOnce(java.net.Socket socket, String key) throws Exception {
+        answer101(socket, key);
+        write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(3, 0, 0, 0, null)));
+        drainUntilEof(socket);
+    }
+
+    @Test
+    void aServerThatSaysGoAwayAsSoonAsConnectedIsRedialledWithGrowingDelays() {
+        start(TunnelClientHostileServerTest::goAwayAtOnce);
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 4);
+        // Backoff of 1, 2 and 4 s, a fifth less at most: before, every GoAway was redialled within a second.
+        assertThat(ScriptedTunnelServer.gapsMillis(server.connectionsNanos).subList(0, 3))
+                .satisfies(gaps -> assertThat(gaps.get(1)).isGreaterThanOrEqualTo(1500))
+                .satisfies(gaps -> assertThat(gaps.get(2)).isGreaterThanOrEqualTo(3000));
+    }
+
+    @Test
+    void oldConnectionsWithStreamsLeftAfterGoAwayStayFew() {
+        // Every connection counts as lasting (redialled at once): a stream whose header never ends keeps each open.
+        Backoff atOnce = new Backoff(() -> 0.0, Duration.ZERO, System::nanoTime);
+        start((socket, key) -> {
+            answer101(socket, key);
+            write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, 2, 0, null)));
+            write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1, new byte[] {0})));
+            write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(3, 0, 0, 0, null)));
+            drainUntilEof(socket);
+        }, atOnce);
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 20);
+        // Before: one more open connection (and stream) for every GoAway.
+        assertThat(client.openConnections()).isLessThanOrEqualTo(TunnelClient.MAX_RETIRING + 1);
     }
 
     @Test
