@@ -116,6 +116,7 @@ public final class ApiServer implements AutoCloseable {
         });
         app.start();
         ApiConnectionGuard.install(app.jettyServer().server(), limits);
+        app.jettyServer().server().setErrorHandler(new JsonErrorPages());
         return new ApiServer(app);
     }
 

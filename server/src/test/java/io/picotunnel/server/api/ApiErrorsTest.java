@@ -1,6 +1,7 @@
 package io.picotunnel.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.Version;
 import org.junit.jupiter.api.AfterEach;
@@ -8,8 +9,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
+import java.util.Locale;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -50,6 +56,32 @@ class ApiErrorsTest {
         assertThat(OffsetDateTime.parse(json.get("timestamp").asText())).isNotNull();
         assertThat(json.get("version").asText()).isEqualTo(Version.get()).isNotEqualTo("unknown");
         assertThat(json.get("connected_tunnels").asInt()).isZero();
+    }
+
+    @Test
+    void requestsJettyRefusesBeforeAnyRouteGetJsonErrorsToo() throws Exception {
+        // Before: Jetty's HTML page ("HTTP ERROR 400").
+        for (String request : new String[] {
+            "GET /api/tunnels/%ZZ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            "GET /api/tunnels/a%00b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            "POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: abc\r\nConnection: close\r\n\r\n{}"}) {
+            String answer = raw(request);
+            assertThat(answer).as(request).startsWith("HTTP/1.1 400");
+            assertThat(answer.toLowerCase(Locale.ROOT)).as(answer).contains("content-type: application/json");
+            JsonNode json = new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+            assertThat(json.get("error").asText()).isEqualTo("bad_request");
+            assertThat(json.get("message").asText()).isNotBlank();
+        }
+    }
+
+    /** A request as raw bytes on its own connection, and everything the server answers until it closes. */
+    private String raw(String request) throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.apiPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
     }
 
     @Test

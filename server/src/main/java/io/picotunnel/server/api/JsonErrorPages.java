@@ -1,0 +1,34 @@
+package io.picotunnel.server.api;
+
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+/**
+ * The API's error shape ({@code {"error", "message"}}) for what Jetty answers itself, before any route runs: a
+ * path that does not decode ({@code %ZZ}, {@code %00}), a Content-Length that is not a number. Jetty's own page
+ * is HTML.
+ */
+final class JsonErrorPages extends ErrorHandler {
+
+    @Override
+    protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
+            Callback callback) {
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.write(true, ByteBuffer.wrap(body(code, message)), callback);
+    }
+
+    static byte[] body(int status, String message) {
+        String reason = HttpStatus.getMessage(status);
+        String error = reason == null ? "error" : reason.toLowerCase(Locale.ROOT).replace(' ', '_');
+        return ApiJson.error(new ApiError(status, error, message == null || message.isBlank() ? reason : message, null))
+                .toString().getBytes(StandardCharsets.UTF_8);
+    }
+}
