@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
 
@@ -304,14 +305,38 @@ public final class ManagementAuth {
         ctx.json(body);
     }
 
+    /**
+     * The request's session, if it is live and was signed in with what the configuration accepts now: rotating the
+     * admin token, or changing the OIDC issuer or allow lists, ends the sessions signed in before.
+     */
     private Optional<SessionStore.Session> currentSession(Context ctx) {
         String id = ctx.cookie(COOKIE);
-        return id == null ? Optional.empty() : sessions.find(id);
+        Optional<SessionStore.Session> session = id == null ? Optional.empty() : sessions.find(id);
+        if (session.isPresent() && !Secrets.matches(session.get().credential(), credential(session.get().method()))) {
+            log.info("ending a {} session signed in with a credential the configuration no longer accepts",
+                    session.get().method());
+            sessions.delete(id);
+            return Optional.empty();
+        }
+        return session;
+    }
+
+    /** A fingerprint of what signs in with {@code method} now; null when nothing does. */
+    private String credential(String method) {
+        if ("token".equals(method)) {
+            return settings.adminTokenValue().map(token -> Secrets.sha256Hex("token:" + token)).orElse(null);
+        }
+        if ("oidc".equals(method) && oidc != null) {
+            OidcSettings o = oidc.settings();
+            return Secrets.sha256Hex("oidc:" + o.issuer() + "|" + String.join(",", new TreeSet<>(o.allowedEmails()))
+                    + "|" + String.join(",", new TreeSet<>(o.allowedGroups())) + "|" + o.allowAll());
+        }
+        return null;
     }
 
     private void startSession(Context ctx, String subject, String method, String idToken) {
         sessions.deleteExpired();
-        String id = sessions.create(subject, method, idToken);
+        String id = sessions.create(subject, method, idToken, credential(method));
         ctx.header("Set-Cookie", cookie(ctx, COOKIE, id, sessions.absoluteTimeout().toSeconds()));
         ctx.header("Cache-Control", "no-store");
     }

@@ -24,8 +24,12 @@ import java.util.regex.Pattern;
  */
 public final class SessionStore {
 
-    /** A live session. {@code idToken} is kept for the provider's logout ({@code id_token_hint}). */
-    public record Session(String subject, String method, String idToken, Instant createdAt, Instant expiresAt) {
+    /**
+     * A live session. {@code idToken} is kept for the provider's logout ({@code id_token_hint}); {@code credential}
+     * is what it was signed in with (see {@code ManagementAuth}), null for a session from before migration V42.
+     */
+    public record Session(String subject, String method, String idToken, String credential, Instant createdAt,
+            Instant expiresAt) {
     }
 
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(12);
@@ -57,15 +61,15 @@ public final class SessionStore {
     }
 
     /** Starts a session and returns its id: 256 random bits, base64url, for the cookie only. */
-    public String create(String subject, String method, String idToken) {
+    public String create(String subject, String method, String idToken, String credential) {
         byte[] bytes = new byte[32];
         random.nextBytes(bytes);
         String id = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
         long now = clock.millis();
         db.inTransaction(c -> {
             try (PreparedStatement insert = c.prepareStatement(
-                    "INSERT INTO sessions (id_hash, subject, method, id_token, created_at, last_seen_at, expires_at)"
-                            + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                    "INSERT INTO sessions (id_hash, subject, method, id_token, created_at, last_seen_at, expires_at,"
+                            + " credential) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
                 insert.setString(1, hash(id));
                 insert.setString(2, subject);
                 insert.setString(3, method);
@@ -73,6 +77,7 @@ public final class SessionStore {
                 insert.setLong(5, now);
                 insert.setLong(6, now);
                 insert.setLong(7, now + absoluteTimeout.toMillis());
+                insert.setString(8, credential);
                 return insert.executeUpdate();
             }
         });
@@ -90,7 +95,8 @@ public final class SessionStore {
             Session session;
             long lastSeen;
             try (PreparedStatement select = c.prepareStatement(
-                    "SELECT subject, method, id_token, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = ?")) {
+                    "SELECT subject, method, id_token, credential, created_at, last_seen_at, expires_at FROM sessions"
+                            + " WHERE id_hash = ?")) {
                 select.setString(1, idHash);
                 try (ResultSet row = select.executeQuery()) {
                     if (!row.next()) {
@@ -98,7 +104,8 @@ public final class SessionStore {
                     }
                     lastSeen = row.getLong("last_seen_at");
                     session = new Session(row.getString("subject"), row.getString("method"), row.getString("id_token"),
-                            Instant.ofEpochMilli(row.getLong("created_at")), Instant.ofEpochMilli(row.getLong("expires_at")));
+                            row.getString("credential"), Instant.ofEpochMilli(row.getLong("created_at")),
+                            Instant.ofEpochMilli(row.getLong("expires_at")));
                 }
             }
             if (now >= session.expiresAt().toEpochMilli() || now >= lastSeen + idleTimeout.toMillis()) {

@@ -42,7 +42,7 @@ class SessionStoreTest {
     @Test
     void createdSessionIsFoundByItsId() {
         SessionStore store = store();
-        String id = store.create("alice@example.com", "oidc", "id.token.value");
+        String id = store.create("alice@example.com", "oidc", "id.token.value", "fingerprint");
 
         SessionStore.Session session = store.find(id).orElseThrow();
         assertThat(session.subject()).isEqualTo("alice@example.com");
@@ -56,7 +56,7 @@ class SessionStoreTest {
         SessionStore store = store();
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
-            ids.add(store.create("admin", "token", null));
+            ids.add(store.create("admin", "token", null, "fingerprint"));
         }
         assertThat(ids).doesNotHaveDuplicates();
         List<String> stored = db.inTransaction(c -> {
@@ -73,7 +73,7 @@ class SessionStoreTest {
 
     @Test
     void sessionSurvivesAReopenOfTheDatabase() {
-        String id = store().create("admin", "token", null);
+        String id = store().create("admin", "token", null, "fingerprint");
         db.close();
         db = Database.open(dir.resolve("picotunnel.db"));
         assertThat(store().find(id)).isPresent();
@@ -82,7 +82,7 @@ class SessionStoreTest {
     @Test
     void unusedSessionEndsAfterTheIdleTimeout() {
         SessionStore store = store();
-        String id = store.create("admin", "token", null);
+        String id = store.create("admin", "token", null, "fingerprint");
         clock.advance(Duration.ofMinutes(50));
         assertThat(store.find(id)).as("used within the idle timeout").isPresent();
         clock.advance(Duration.ofMinutes(50));
@@ -94,7 +94,7 @@ class SessionStoreTest {
     @Test
     void sessionEndsAtItsAbsoluteExpiryEvenWhenUsed() {
         SessionStore store = store();
-        String id = store.create("admin", "token", null);
+        String id = store.create("admin", "token", null, "fingerprint");
         for (int i = 0; i < 24; i++) {
             clock.advance(Duration.ofMinutes(59));
             assertThat(store.find(id)).isPresent();
@@ -106,7 +106,7 @@ class SessionStoreTest {
     @Test
     void deletedAndMalformedSessionsAreNotFound() {
         SessionStore store = store();
-        String id = store.create("admin", "token", null);
+        String id = store.create("admin", "token", null, "fingerprint");
         store.delete(id);
         assertThat(store.find(id)).isEmpty();
         assertThat(store.find("")).isEmpty();
@@ -117,9 +117,9 @@ class SessionStoreTest {
     @Test
     void deleteExpiredRemovesOnlyExpiredSessions() {
         SessionStore store = store();
-        store.create("old", "token", null);
+        store.create("old", "token", null, "fingerprint");
         clock.advance(Duration.ofMinutes(61));
-        String fresh = store.create("new", "token", null);
+        String fresh = store.create("new", "token", null, "fingerprint");
         assertThat(store.deleteExpired()).isEqualTo(1);
         assertThat(store.find(fresh)).isPresent();
     }
