@@ -11,8 +11,11 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.client.config.HostPort;
@@ -53,16 +56,24 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     private final Duration dialTimeout;
     private final Executor resolver;
     private final EventLoopGroup targets;
+    private final ChannelGroup connectedTargets;
     /** After the header: keeps the bytes (and EOF) that come before the target is connected, for the relay. */
     private Hold early;
     private ChannelFuture dial;
     private ScheduledFuture<?> headerDeadline;
 
     TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets) {
+        this(allow, dialTimeout, resolver, targets, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
+    }
+
+    /** @param connected where connected targets' sockets are kept while open (the client resets them at its stop) */
+    TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets,
+            ChannelGroup connected) {
         this.allow = allow;
         this.dialTimeout = dialTimeout;
         this.resolver = resolver;
         this.targets = targets;
+        this.connectedTargets = connected;
     }
 
     @Override
@@ -192,6 +203,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             return;
         }
         LOG.debug("stream {}: connected to {}", id(ctx), target);
+        connectedTargets.add(socket);
         ctx.pipeline().remove(this);
         Relay.start(stream, socket);
         early.release();

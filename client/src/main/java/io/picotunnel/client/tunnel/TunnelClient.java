@@ -5,13 +5,17 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeaderDecoder;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxConfig;
@@ -68,6 +72,8 @@ public final class TunnelClient implements AutoCloseable {
      * and halved the round trip), or a pool of {@code --target-threads} loops of its own.
      */
     private final EventLoopGroup targets;
+    /** Targets' sockets connected and still open. */
+    private final ChannelGroup connectedTargets = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final EventLoop loop;
     private final ExecutorService resolver;
     private final TunnelConnector connector;
@@ -107,7 +113,7 @@ public final class TunnelClient implements AutoCloseable {
             protected void initChannel(Channel stream) {
                 stream.config().setAutoRead(false);
                 stream.pipeline().addLast(new StreamHeaderDecoder(),
-                        new TargetDialer(config.allow(), config.dialTimeout(), resolver, targets));
+                        new TargetDialer(config.allow(), config.dialTimeout(), resolver, targets, connectedTargets));
             }
         };
     }
@@ -406,7 +412,12 @@ public final class TunnelClient implements AutoCloseable {
     private void shutDown(Throwable cause) {
         resolver.shutdownNow();
         if (targets != group) {
-            targets.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+            // A group shutting down closes its channels before it runs the tasks queued on it, the relays' resets
+            // of these targets included: they would read a clean EOF. So they are reset first, then it shuts down.
+            for (Channel target : connectedTargets) {
+                Relay.abortChannel(target);
+            }
+            connectedTargets.newCloseFuture().addListener(f -> targets.shutdownGracefully(0, 2, TimeUnit.SECONDS));
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).addListener(f -> {
             if (cause == null) {

@@ -1,6 +1,7 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.proxy.tcp.TcpTraffic;
@@ -32,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -95,6 +97,46 @@ class TcpServiceEndToEndTest {
                         .contains("timer:(keepalive");
                 assertThat(socketLine(sockets, "127.0.0.1:" + targetSide.getPort(),
                         "127.0.0.1:" + targetSide.getLocalPort())).contains("timer:(keepalive");
+            }
+        }
+    }
+
+    @Test
+    void aClientWithTargetThreadsThatStopsResetsItsTargetsConnections() throws Exception {
+        JsonNode pooled = testbed.createTunnel("pooled");
+        String pooledId = pooled.get("id").asText();
+        try (ExecutorService acceptor = Executors.newSingleThreadExecutor();
+                java.net.ServerSocket target = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            int port = Ports.freePort();
+            testbed.createTcpService(pooledId, port, "127.0.0.1:" + target.getLocalPort());
+            TunnelClient client = testbed.startClient(pooled.get("token").asText(), c -> c.withTargetThreads(2));
+            await().atMost(30, TimeUnit.SECONDS).until(() -> testbed.isConnected(pooledId));
+            List<Socket> visitors = new ArrayList<>();
+            List<Socket> targets = new ArrayList<>();
+            try {
+                for (int i = 0; i < 10; i++) {
+                    Future<Socket> accepted = acceptor.submit(target::accept);
+                    Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port);
+                    visitors.add(visitor);
+                    visitor.getOutputStream().write('x');
+                    Socket targetSide = accepted.get(30, TimeUnit.SECONDS);
+                    targets.add(targetSide);
+                    targetSide.setSoTimeout(30_000);
+                    assertThat(targetSide.getInputStream().read()).isEqualTo('x');
+                }
+                client.close();
+                // Before: the target pool's shutdown closed them (FIN) before the relays' resets ran.
+                for (Socket targetSide : targets) {
+                    assertThatThrownBy(() -> targetSide.getInputStream().read())
+                            .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+                }
+            } finally {
+                for (Socket socket : visitors) {
+                    socket.close();
+                }
+                for (Socket socket : targets) {
+                    socket.close();
+                }
             }
         }
     }
