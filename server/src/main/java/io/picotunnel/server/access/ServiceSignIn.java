@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
+import java.util.regex.Pattern;
 
 /**
  * Single sign-on in front of {@code auth: oidc} services, through the server's own OIDC provider and callback,
@@ -56,6 +57,14 @@ public final class ServiceSignIn implements OidcCallbackHook {
     static final long SESSION_TTL_NANOS = 12 * 3600 * 1_000_000_000L;
     static final int MAX_SESSIONS = 100_000;
     static final int MAX_PENDING = 10_000;
+    /** Sign-ins waiting at once from one address: one address cannot fill the table and push out the others'. */
+    static final int MAX_PENDING_PER_ADDRESS = 10;
+    /**
+     * On the management origin, set when a sign-in starts and required at its callback: a sign-in finishes only
+     * in the browser that started it (no login CSRF, where a victim's browser finishes the attacker's).
+     */
+    public static final String BROWSER_COOKIE = "picotunnel_service_signin";
+    private static final Pattern BROWSER_KEY = Pattern.compile("[0-9a-f]{64}");
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceSignIn.class);
 
@@ -63,7 +72,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
     public record Target(String serviceId, String domain, ServiceAuth.Oidc auth) {
     }
 
-    private record PendingSignIn(String serviceId, URI returnTo, String nonce, String codeVerifier, long expiresAt) {
+    /** {@code browser}: the SHA-256 of the sign-in cookie of the browser that started it; {@code address}: its IP. */
+    private record PendingSignIn(String serviceId, URI returnTo, String nonce, String codeVerifier, String browser,
+            String address, long expiresAt) {
     }
 
     private record Handoff(String serviceId, String host, String user, String email, List<String> groups,
@@ -232,19 +243,29 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     "The page to return to is not on " + target.get().domain() + ". Open the service's page again.");
             return;
         }
+        String browserKey = ctx.cookie(BROWSER_COOKIE);
+        if (browserKey == null || !BROWSER_KEY.matcher(browserKey).matches()) {
+            browserKey = Secrets.newToken(); // kept when present: sign-ins started in two tabs both finish
+        }
+        String address = ctx.ip();
         try {
             OidcProvider.AuthorizationStart start = provider.start();
             long now = nanoClock.getAsLong();
             synchronized (pending) {
                 dropExpired(pending.values().iterator(), PendingSignIn::expiresAt);
-                pending.put(start.state(), new PendingSignIn(target.get().serviceId(), returnTo, start.nonce(),
-                        start.codeVerifier(), now + PENDING_TTL_NANOS));
-                Iterator<PendingSignIn> eldest = pending.values().iterator();
-                while (pending.size() > MAX_PENDING && eldest.hasNext()) {
-                    eldest.next();
-                    eldest.remove();
+                long fromAddress = pending.values().stream().filter(p -> p.address().equals(address)).count();
+                if (fromAddress >= MAX_PENDING_PER_ADDRESS || pending.size() >= MAX_PENDING) {
+                    LOG.debug("single sign-on from {} refused: too many sign-ins are waiting", address);
+                    page(ctx, HttpStatus.TOO_MANY_REQUESTS, "Too many sign-ins",
+                            "Too many sign-ins are in progress right now. Please try again in a few minutes.");
+                    return;
                 }
+                pending.put(start.state(), new PendingSignIn(target.get().serviceId(), returnTo, start.nonce(),
+                        start.codeVerifier(), Secrets.sha256Hex(browserKey), address, now + PENDING_TTL_NANOS));
             }
+            ctx.header("Set-Cookie", BROWSER_COOKIE + "=" + browserKey + "; Path=/auth; Max-Age="
+                    + PENDING_TTL_NANOS / 1_000_000_000L + "; HttpOnly; SameSite=Lax"
+                    + ("https".equalsIgnoreCase(managementBase.getScheme()) ? "; Secure" : ""));
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
             LOG.warn("single sign-on for service {} could not start: {}", serviceId, e.getMessage());
@@ -264,6 +285,13 @@ public final class ServiceSignIn implements OidcCallbackHook {
             return false;
         }
         ctx.header("Cache-Control", "no-store");
+        if (!Secrets.matches(Secrets.sha256Hex(String.valueOf(ctx.cookie(BROWSER_COOKIE))), started.browser())) {
+            LOG.info("single sign-on to service {} refused: its callback came from another browser than its start",
+                    started.serviceId());
+            page(ctx, HttpStatus.FORBIDDEN, "Not signed in", "This sign-in was started in another browser. Open the "
+                    + "service's page again in this one to sign in.");
+            return true;
+        }
         String code = ctx.queryParam("code");
         if (ctx.queryParam("error") != null || code == null || code.isEmpty()) {
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", "The identity provider did not sign you in. Open the page again to retry.");

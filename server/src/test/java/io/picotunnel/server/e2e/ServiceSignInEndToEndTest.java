@@ -12,6 +12,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.CookieManager;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -49,9 +50,13 @@ class ServiceSignInEndToEndTest {
     private int mgmtPort;
     private final List<Recorder> targets = new CopyOnWriteArrayList<>();
     private final Visitor visitor = new Visitor("127.0.0.1");
-    /** A browser without cookies, redirects not followed. */
-    private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
-            .connectTimeout(Duration.ofSeconds(5)).build();
+    /** A browser on the management origin and the provider (the proxy's side is {@link #visitor}), redirects not followed. */
+    private final HttpClient http = browser();
+
+    private static HttpClient browser() {
+        return HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).cookieHandler(new CookieManager())
+                .connectTimeout(Duration.ofSeconds(5)).build();
+    }
 
     /** An HTTP target that records each request's URI and Cookie header. */
     static final class Recorder implements AutoCloseable {
@@ -137,6 +142,10 @@ class ServiceSignInEndToEndTest {
     }
 
     private HttpResponse<String> get(String url) throws Exception {
+        return get(http, url);
+    }
+
+    private static HttpResponse<String> get(HttpClient http, String url) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20)).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
     }
@@ -237,5 +246,38 @@ class ServiceSignInEndToEndTest {
         // CGI, WSGI, Rack and PHP targets read these as X-PicoTunnel-User and so on.
         assertThat(open.allHeaders.getLast().toLowerCase(java.util.Locale.ROOT))
                 .doesNotContain("picotunnel_user", "picotunnel_email", "x_forwarded_for", "admin@example.com", "127.9.8.7");
+    }
+
+    @Test
+    void aSignInFinishesOnlyInTheBrowserThatStartedIt() throws Exception {
+        start();
+        Recorder secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"mallory@example.com\"]}");
+        // The attacker signs in as themself up to the provider's redirect back, and has a victim open that link:
+        // before, the victim's browser finished the sign-in and browsed the service as the attacker.
+        nextUser("mallory", "mallory@example.com", "mallory");
+        String attackersCallback = throughProvider(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/"));
+
+        HttpResponse<String> victim = get(browser(), attackersCallback);
+
+        assertThat(victim.statusCode()).isEqualTo(403);
+        assertThat(victim.body()).contains("started in another browser");
+    }
+
+    @Test
+    void signInsWaitingFromOneAddressAreCappedAndOtherAddressesStillStartTheirs() throws Exception {
+        start();
+        Recorder secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
+        for (int i = 0; i < 10; i++) {
+            assertThat(get(login).statusCode()).as("sign-in %d", i).isEqualTo(302);
+        }
+        // Before: no cap per address, and 10 000 starts from one address pushed out everyone's sign-in.
+        assertThat(get(login).statusCode()).isEqualTo(429);
+        URI uri = URI.create(login);
+        Visitor.Response other = new Visitor("127.0.0.2").get(mgmtPort, "localhost:" + mgmtPort,
+                uri.getRawPath() + "?" + uri.getRawQuery());
+        assertThat(other.status()).isEqualTo(302);
     }
 }
