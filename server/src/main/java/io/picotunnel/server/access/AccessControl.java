@@ -93,11 +93,15 @@ public final class AccessControl implements AutoCloseable {
                     + request.host() + ". Try again in " + seconds + " s.",
                     Map.of("Retry-After", Long.toString(seconds)), List.of());
         }
+        ServiceSignIn sso = signIn;
+        HttpVerdict own = sso == null ? null : sso.ownPath(request);
+        if (own != null) {
+            return own;
+        }
         return switch (policy.auth()) {
             case ServiceAuth.None none -> HttpVerdict.Pass.ANONYMOUS;
             case ServiceAuth.Basic b -> basic.check(b, request.host(), request.authorization());
             case ServiceAuth.Oidc o -> {
-                ServiceSignIn sso = signIn;
                 yield sso == null
                         ? HttpVerdict.Answer.of(503, "sign_in_unavailable", request.host() + " signs in through the"
                                 + " server's OIDC provider, which is not configured (PICOTUNNEL_OIDC_ISSUER).")

@@ -15,6 +15,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -113,14 +114,26 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     // ---- the proxy's side: in memory only, on event loops
 
-    HttpVerdict check(HttpAccessRequest request, ServiceAuth.Oidc auth) {
+    /**
+     * The proxy's own paths under {@link #PREFIX}, answered here for every service of a host, signed-in or not (an
+     * oidc service on {@code /admin} next to an open one on {@code /}: its callback comes to {@code /}'s prefix,
+     * and must neither reach that target, code and all, nor fail); null for every other path.
+     */
+    HttpVerdict ownPath(HttpAccessRequest request) {
         String path = pathOf(request.uri());
+        if (!path.startsWith(PREFIX)) {
+            return null;
+        }
         if (path.equals(CALLBACK)) {
             return finishOnServiceDomain(request);
         }
         if (path.equals(LOGOUT)) {
             return signOut(request);
         }
+        return HttpVerdict.Answer.of(404, "not_found", "There is nothing at " + path + ".");
+    }
+
+    HttpVerdict check(HttpAccessRequest request, ServiceAuth.Oidc auth) {
         Session session = session(request);
         if (session != null && allowed(auth, session.email(), session.groups())) {
             return new HttpVerdict.Pass(session.user(), session.email());
@@ -163,15 +176,24 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 List.of(cookie(handoff.serviceId(), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L)));
     }
 
+    /** Ends the sessions of every service of the host whose cookie came with the request. */
     private HttpVerdict signOut(HttpAccessRequest request) {
-        String id = cookieValue(request.cookie(), COOKIE_PREFIX + request.serviceId());
-        if (id != null) {
-            synchronized (sessions) {
-                sessions.remove(Secrets.sha256Hex(id));
+        List<String> expired = new ArrayList<>();
+        if (request.cookie() != null) {
+            for (String part : request.cookie().split(";")) {
+                String pair = part.strip();
+                int equals = pair.indexOf('=');
+                if (!pair.startsWith(COOKIE_PREFIX) || equals < 0) {
+                    continue;
+                }
+                synchronized (sessions) {
+                    sessions.remove(Secrets.sha256Hex(pair.substring(equals + 1)));
+                }
+                expired.add(cookie(pair.substring(COOKIE_PREFIX.length(), equals), request.https(), "", 0));
             }
         }
         return new HttpVerdict.Answer(200, "signed_out", "You are signed out of " + request.host() + ".",
-                Map.of(), List.of(cookie(request.serviceId(), request.https(), "", 0)));
+                Map.of(), expired);
     }
 
     private Session session(HttpAccessRequest request) {

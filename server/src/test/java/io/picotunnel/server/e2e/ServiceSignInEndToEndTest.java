@@ -280,4 +280,26 @@ class ServiceSignInEndToEndTest {
                 uri.getRawPath() + "?" + uri.getRawQuery());
         assertThat(other.status()).isEqualTo(302);
     }
+
+    @Test
+    void aServiceOnASubPathFinishesItsSignInAndSignsOutThoughItsHostsRootIsAnotherServices() throws Exception {
+        start();
+        Recorder open = target("open");
+        Recorder admin = target("admin");
+        service("/", open, "");
+        service("/admin", admin, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+
+        // The callback's path is the proxy's: before, it went by prefix to "/", whose target got the one-time code.
+        Visitor.Response done = signIn("/admin/page", "alice@example.com", "alice");
+        assertThat(done.status()).as(done.toString()).isEqualTo(303);
+        assertThat(open.uris).noneMatch(uri -> uri.contains("/.picotunnel/"));
+        String cookie = cookiePair(done);
+        assertThat(visitor.get(httpPort(), HOST, "/admin/page", "Cookie: " + cookie).body()).isEqualTo("target=admin");
+
+        Visitor.Response out = visitor.get(httpPort(), HOST, "/.picotunnel/auth/logout", "Cookie: " + cookie);
+        assertThat(out.status()).isEqualTo(200);
+        assertThat(out.header("Set-Cookie")).startsWith(cookie.substring(0, cookie.indexOf('=') + 1) + ";");
+        assertThat(visitor.get(httpPort(), HOST, "/admin/page", "Cookie: " + cookie).status()).isEqualTo(302);
+        assertThat(open.uris).noneMatch(uri -> uri.contains("/.picotunnel/"));
+    }
 }
