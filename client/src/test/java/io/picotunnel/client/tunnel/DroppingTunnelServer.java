@@ -1,19 +1,13 @@
 package io.picotunnel.client.tunnel;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +19,6 @@ import java.util.concurrent.TimeUnit;
  */
 final class DroppingTunnelServer implements AutoCloseable {
 
-    private static final String WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
     private final ServerSocket server;
     private final Duration holdFor;
@@ -75,18 +68,12 @@ final class DroppingTunnelServer implements AutoCloseable {
     private void upgradeThenDrop(Socket socket) {
         try {
             socket.setSoTimeout(10_000);
-            String key = websocketKey(readHead(socket.getInputStream()));
+            String key = ScriptedTunnelServer.key(ScriptedTunnelServer.readHead(socket.getInputStream()));
             if (key == null) {
                 socket.close();
                 return;
             }
-            String answer = "HTTP/1.1 101 Switching Protocols\r\n"
-                    + "Upgrade: websocket\r\n"
-                    + "Connection: Upgrade\r\n"
-                    + "Sec-WebSocket-Accept: " + accept(key) + "\r\n"
-                    + "Sec-WebSocket-Protocol: tunnel\r\n\r\n";
-            socket.getOutputStream().write(answer.getBytes(StandardCharsets.ISO_8859_1));
-            socket.getOutputStream().flush();
+            ScriptedTunnelServer.answer101(socket, key);
             synchronized (this) {
                 upgradesNanos.add(System.nanoTime());
             }
@@ -97,38 +84,6 @@ final class DroppingTunnelServer implements AutoCloseable {
             }
         } catch (IOException e) {
             closeQuietly(socket);
-        }
-    }
-
-    private static String readHead(InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n") && head.length() < 16 * 1024) {
-            int b = in.read();
-            if (b < 0) {
-                break;
-            }
-            head.append((char) b);
-        }
-        return head.toString();
-    }
-
-    private static String websocketKey(String head) {
-        for (String line : head.split("\r\n")) {
-            int colon = line.indexOf(':');
-            if (colon > 0 && line.substring(0, colon).trim().toLowerCase(Locale.ROOT).equals("sec-websocket-key")) {
-                return line.substring(colon + 1).trim();
-            }
-        }
-        return null;
-    }
-
-    private static String accept(String key) {
-        try {
-            byte[] sha1 = MessageDigest.getInstance("SHA-1")
-                    .digest((key + WEBSOCKET_GUID).getBytes(StandardCharsets.ISO_8859_1));
-            return Base64.getEncoder().encodeToString(sha1);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

@@ -10,6 +10,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -91,12 +92,17 @@ final class ScriptedTunnelServer implements AutoCloseable {
         return null;
     }
 
-    static String accept(String key) throws Exception {
-        return Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1")
-                .digest((key + GUID).getBytes(StandardCharsets.ISO_8859_1)));
+    static String accept(String key) {
+        try {
+            return Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1")
+                    .digest((key + GUID).getBytes(StandardCharsets.ISO_8859_1)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
-    static void answer101(Socket s, String key) throws Exception {
+    /** The answer of a server that accepts the upgrade, with the tunnel's subprotocol. */
+    static void answer101(Socket s, String key) throws IOException {
         String answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Accept: " + accept(key) + "\r\nSec-WebSocket-Protocol: tunnel\r\n\r\n";
         s.getOutputStream().write(answer.getBytes(StandardCharsets.ISO_8859_1));

@@ -12,13 +12,21 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 
-/** An HTTP target behind the tunnel client that answers "hello" and keeps the headers of every request it saw. */
+/**
+ * An HTTP target behind the tunnel client that answers "hello" (or a body of its own) and keeps the path and
+ * headers of every request it saw.
+ */
 final class RecordingTarget implements AutoCloseable {
 
     private final HttpServer server;
     private final List<Map<String, List<String>>> requests = new CopyOnWriteArrayList<>();
+    private final List<String> uris = new CopyOnWriteArrayList<>();
 
     RecordingTarget() {
+        this("hello");
+    }
+
+    RecordingTarget(String answer) {
         try {
             server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         } catch (IOException e) {
@@ -26,8 +34,9 @@ final class RecordingTarget implements AutoCloseable {
         }
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/", exchange -> {
+            uris.add(exchange.getRequestURI().toString());
             requests.add(Map.copyOf(exchange.getRequestHeaders()));
-            byte[] body = "hello".getBytes(StandardCharsets.UTF_8);
+            byte[] body = answer.getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(200, body.length);
             exchange.getResponseBody().write(body);
             exchange.close();
@@ -41,6 +50,16 @@ final class RecordingTarget implements AutoCloseable {
 
     int requestCount() {
         return requests.size();
+    }
+
+    /** The request targets (path and query) seen, in order. */
+    List<String> uris() {
+        return uris;
+    }
+
+    /** Every header of the last request. */
+    Map<String, List<String>> lastHeaders() {
+        return requests.getLast();
     }
 
     /** The values of {@code name} in the last request (the JDK server capitalises header names its own way). */

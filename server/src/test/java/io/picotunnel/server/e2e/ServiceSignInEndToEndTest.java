@@ -1,7 +1,6 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
@@ -13,8 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.CookieManager;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -25,9 +22,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -48,7 +45,7 @@ class ServiceSignInEndToEndTest {
     private Testbed testbed;
     private String tunnelId;
     private int mgmtPort;
-    private final List<Recorder> targets = new CopyOnWriteArrayList<>();
+    private final List<RecordingTarget> targets = new CopyOnWriteArrayList<>();
     private final Visitor visitor = new Visitor("127.0.0.1");
     /** A browser on the management origin and the provider (the proxy's side is {@link #visitor}), redirects not followed. */
     private final HttpClient http = browser();
@@ -56,42 +53,6 @@ class ServiceSignInEndToEndTest {
     private static HttpClient browser() {
         return HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).cookieHandler(new CookieManager())
                 .connectTimeout(Duration.ofSeconds(5)).build();
-    }
-
-    /** An HTTP target that records each request's URI and Cookie header. */
-    static final class Recorder implements AutoCloseable {
-        final HttpServer server;
-        final String name;
-        final List<String> uris = new CopyOnWriteArrayList<>();
-        final List<String> cookies = new CopyOnWriteArrayList<>();
-        final List<String> users = new CopyOnWriteArrayList<>();
-        final List<String> allHeaders = new CopyOnWriteArrayList<>();
-
-        Recorder(String name) throws Exception {
-            this.name = name;
-            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-            server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-            server.createContext("/", exchange -> {
-                uris.add(exchange.getRequestURI().toString());
-                cookies.add(String.valueOf(exchange.getRequestHeaders().getFirst("Cookie")));
-                users.add(String.valueOf(exchange.getRequestHeaders().getFirst("X-PicoTunnel-User")));
-                allHeaders.add(exchange.getRequestHeaders().entrySet().toString());
-                byte[] body = ("target=" + name).getBytes(StandardCharsets.UTF_8);
-                exchange.sendResponseHeaders(200, body.length);
-                exchange.getResponseBody().write(body);
-                exchange.close();
-            });
-            server.start();
-        }
-
-        String address() {
-            return "127.0.0.1:" + server.getAddress().getPort();
-        }
-
-        @Override
-        public void close() {
-            server.stop(0);
-        }
     }
 
     private void start() throws Exception {
@@ -113,7 +74,7 @@ class ServiceSignInEndToEndTest {
 
     @AfterEach
     void stop() {
-        targets.forEach(Recorder::close);
+        targets.forEach(RecordingTarget::close);
         if (testbed != null) {
             testbed.close();
         }
@@ -122,13 +83,13 @@ class ServiceSignInEndToEndTest {
         }
     }
 
-    private Recorder target(String name) throws Exception {
-        Recorder r = new Recorder(name);
+    private RecordingTarget target(String name) {
+        RecordingTarget r = new RecordingTarget("target=" + name);
         targets.add(r);
         return r;
     }
 
-    private String service(String prefix, Recorder target, String access) {
+    private String service(String prefix, RecordingTarget target, String access) {
         ApiClient.Response created = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
                 "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"" + prefix + "\",\"target_addr\":\""
                         + target.address() + "\"" + access + "}");
@@ -200,8 +161,8 @@ class ServiceSignInEndToEndTest {
     @Test
     void theSignInCookieReachesNoTargetNotEvenAnOpenServicesOnTheSameHost() throws Exception {
         start();
-        Recorder secret = target("secret");
-        Recorder open = target("open");
+        RecordingTarget secret = target("secret");
+        RecordingTarget open = target("open");
         service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
         service("/public", open, "");
 
@@ -213,17 +174,17 @@ class ServiceSignInEndToEndTest {
         // could replay it to open the gated service as alice. Other cookies pass.
         Visitor.Response publicPage = visitor.get(httpPort(), HOST, "/public/x", "Cookie: theme=dark; " + cookie);
         assertThat(publicPage.body()).isEqualTo("target=open");
-        assertThat(open.cookies.getLast()).isEqualTo("theme=dark");
+        assertThat(open.lastHeader("Cookie")).containsExactly("theme=dark");
         Visitor.Response gated = visitor.get(httpPort(), HOST, "/", "Cookie: " + cookie + "; theme=dark");
         assertThat(gated.body()).isEqualTo("target=secret");
-        assertThat(secret.cookies.getLast()).isEqualTo("theme=dark");
-        assertThat(secret.users.getLast()).isEqualTo("alice");
+        assertThat(secret.lastHeader("Cookie")).containsExactly("theme=dark");
+        assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("alice");
     }
 
     @Test
     void theReturnPathAfterSignInStaysOnTheServicesHost() throws Exception {
         start();
-        Recorder secret = target("secret");
+        RecordingTarget secret = target("secret");
         String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
 
         nextUser("alice", "alice@example.com", "alice");
@@ -239,19 +200,19 @@ class ServiceSignInEndToEndTest {
     @Test
     void identityHeaderLookalikesOfTheVisitorDoNotReachTheTarget() throws Exception {
         start();
-        Recorder open = target("open");
+        RecordingTarget open = target("open");
         service("/", open, "");
         visitor.get(httpPort(), HOST, "/", "X_PicoTunnel_User: admin", "X-PicoTunnel_Email: admin@example.com",
                 "X_Forwarded_For: 127.9.8.7");
         // CGI, WSGI, Rack and PHP targets read these as X-PicoTunnel-User and so on.
-        assertThat(open.allHeaders.getLast().toLowerCase(java.util.Locale.ROOT))
+        assertThat(open.lastHeaders().toString().toLowerCase(Locale.ROOT))
                 .doesNotContain("picotunnel_user", "picotunnel_email", "x_forwarded_for", "admin@example.com", "127.9.8.7");
     }
 
     @Test
     void aSignInFinishesOnlyInTheBrowserThatStartedIt() throws Exception {
         start();
-        Recorder secret = target("secret");
+        RecordingTarget secret = target("secret");
         String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"mallory@example.com\"]}");
         // The attacker signs in as themself up to the provider's redirect back, and has a victim open that link:
         // before, the victim's browser finished the sign-in and browsed the service as the attacker.
@@ -267,7 +228,7 @@ class ServiceSignInEndToEndTest {
     @Test
     void signInsWaitingFromOneAddressAreCappedAndOtherAddressesStillStartTheirs() throws Exception {
         start();
-        Recorder secret = target("secret");
+        RecordingTarget secret = target("secret");
         String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
         String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
         for (int i = 0; i < 10; i++) {
@@ -284,15 +245,15 @@ class ServiceSignInEndToEndTest {
     @Test
     void aServiceOnASubPathFinishesItsSignInAndSignsOutThoughItsHostsRootIsAnotherServices() throws Exception {
         start();
-        Recorder open = target("open");
-        Recorder admin = target("admin");
+        RecordingTarget open = target("open");
+        RecordingTarget admin = target("admin");
         service("/", open, "");
         service("/admin", admin, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
 
         // The callback's path is the proxy's: before, it went by prefix to "/", whose target got the one-time code.
         Visitor.Response done = signIn("/admin/page", "alice@example.com", "alice");
         assertThat(done.status()).as(done.toString()).isEqualTo(303);
-        assertThat(open.uris).noneMatch(uri -> uri.contains("/.picotunnel/"));
+        assertThat(open.uris()).noneMatch(uri -> uri.contains("/.picotunnel/"));
         String cookie = cookiePair(done);
         assertThat(visitor.get(httpPort(), HOST, "/admin/page", "Cookie: " + cookie).body()).isEqualTo("target=admin");
 
@@ -300,6 +261,6 @@ class ServiceSignInEndToEndTest {
         assertThat(out.status()).isEqualTo(200);
         assertThat(out.header("Set-Cookie")).startsWith(cookie.substring(0, cookie.indexOf('=') + 1) + ";");
         assertThat(visitor.get(httpPort(), HOST, "/admin/page", "Cookie: " + cookie).status()).isEqualTo(302);
-        assertThat(open.uris).noneMatch(uri -> uri.contains("/.picotunnel/"));
+        assertThat(open.uris()).noneMatch(uri -> uri.contains("/.picotunnel/"));
     }
 }
