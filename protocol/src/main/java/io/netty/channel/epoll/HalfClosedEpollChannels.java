@@ -35,6 +35,22 @@ public final class HalfClosedEpollChannels {
         }
     }
 
+    /**
+     * Whether the socket of an open epoll channel holds an error ({@code SO_ERROR}): a peer that half-closed and
+     * then reset leaves one, and no event says so once the channel's input has ended (Netty's epoll does not read
+     * an input-shut socket again). False for other channels.
+     */
+    public static boolean hasFailed(Channel channel) {
+        if (!(channel instanceof AbstractEpollChannel epoll) || !epoll.isOpen()) {
+            return false;
+        }
+        try {
+            return epoll.socket.getSoError() != 0;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
     private static void askForErrors(AbstractEpollChannel channel) {
         if (!channel.isOpen()) {
             return;

@@ -15,7 +15,9 @@ import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -41,6 +43,8 @@ public final class Relay {
 
     private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
     public static final String HANDLER_NAME = "relay";
+    /** How often a socket whose input ended is checked for a reset of its peer. */
+    static final Duration EOF_WATCH = Duration.ofSeconds(5);
 
     private final AtomicInteger directionsDone = new AtomicInteger();
     /** Handlers in their pipelines; at 2 the relay reads: before, a side's writability events would pass it by. */
@@ -277,6 +281,7 @@ public final class Relay {
                 return;
             }
             eof = true;
+            watchForResetAfterEof();
             if (!peer.isActive()) {
                 directionDone();
                 return;
@@ -291,6 +296,25 @@ public final class Relay {
                     directionDone();
                 });
             });
+        }
+
+        /**
+         * A socket whose input ended is not read any more, so a reset of its peer after the FIN (a visitor that
+         * half-closed and then went away) raises no event: while the other direction is quiet, the relay would hold
+         * both connections and the stream for ever. Its error is looked at every few seconds instead.
+         */
+        private void watchForResetAfterEof() {
+            if (finished.get() || !self.isActive() || isReset(self)) {
+                return;
+            }
+            if (HalfClosedEpollChannels.hasFailed(self)) {
+                LOG.debug("relay: {} was reset after its end of input", self);
+                abort(self);
+                return;
+            }
+            if (self instanceof DuplexChannel) {
+                self.eventLoop().schedule(this::watchForResetAfterEof, EOF_WATCH.toMillis(), TimeUnit.MILLISECONDS);
+            }
         }
 
         @Override

@@ -141,6 +141,29 @@ class TcpServiceEndToEndTest {
         }
     }
 
+    @Test
+    void aVisitorThatHalfClosesAndThenResetsIsLetGoThoughTheTargetIsQuiet() throws Exception {
+        try (ExecutorService acceptor = Executors.newSingleThreadExecutor();
+                java.net.ServerSocket target = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Future<Socket> accepted = acceptor.submit(target::accept);
+            int port = Ports.freePort();
+            String serviceId = testbed.createTcpService(tunnelId, port, "127.0.0.1:" + target.getLocalPort())
+                    .get("id").asText();
+            Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port);
+            visitor.getOutputStream().write("req".getBytes(StandardCharsets.US_ASCII));
+            visitor.shutdownOutput();
+            try (Socket targetSide = accepted.get(30, TimeUnit.SECONDS)) {
+                targetSide.setSoTimeout(30_000);
+                assertThat(targetSide.getInputStream().readAllBytes()).hasSize(3); // the request, then its FIN
+                visitor.setSoLinger(true, 0);
+                visitor.close(); // a reset after the FIN: the target, quiet, writes nothing that would fail
+                // Before: the connection, its stream and the target's connection were held for ever.
+                await().atMost(30, TimeUnit.SECONDS)
+                        .until(() -> testbed.server().tcpServices().openConnections(serviceId) == 0);
+            }
+        }
+    }
+
     /** The line of {@code ss} for the socket with this local and peer address. */
     private static String socketLine(String ss, String local, String peer) {
         for (String line : ss.split("\n")) {
