@@ -38,6 +38,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Date;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -139,14 +140,19 @@ class ClientTlsTest {
                 })
                 .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
         int port = ((InetSocketAddress) server.localAddress()).getPort();
-        Channel channel = new Bootstrap().group(group).channel(Transport.socketChannel())
+        // The handler itself, not looked up after the connect: a refused handshake may already have closed the
+        // channel and emptied its pipeline by then.
+        AtomicReference<SslHandler> tls = new AtomicReference<>();
+        new Bootstrap().group(group).channel(Transport.socketChannel())
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(client.newHandler(ch.alloc(), host, port));
+                        SslHandler handler = client.newHandler(ch.alloc(), host, port);
+                        tls.set(handler);
+                        ch.pipeline().addLast(handler);
                     }
                 })
-                .connect(new InetSocketAddress("127.0.0.1", port)).sync().channel();
-        return channel.pipeline().get(SslHandler.class).handshakeFuture();
+                .connect(new InetSocketAddress("127.0.0.1", port)).sync();
+        return tls.get().handshakeFuture();
     }
 }
