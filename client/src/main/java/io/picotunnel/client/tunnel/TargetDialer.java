@@ -12,10 +12,8 @@ import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.client.config.HostPort;
@@ -61,10 +59,6 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     private Hold early;
     private ChannelFuture dial;
     private ScheduledFuture<?> headerDeadline;
-
-    TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets) {
-        this(allow, dialTimeout, resolver, targets, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
-    }
 
     /** @param connected where connected targets' sockets are kept while open (the client resets them at its stop) */
     TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets,

@@ -6,6 +6,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.stream.StreamHeader;
@@ -157,7 +159,8 @@ class TargetDialerResetReasonTest {
                                     protected void initChannel(Channel stream) {
                                         stream.config().setAutoRead(false);
                                         stream.pipeline().addLast(new StreamHeaderDecoder(),
-                                                new TargetDialer(allow, dialTimeout, resolver, targets));
+                                                new TargetDialer(allow, dialTimeout, resolver, targets,
+                                                        new DefaultChannelGroup(GlobalEventExecutor.INSTANCE)));
                                     }
                                 }));
                     }

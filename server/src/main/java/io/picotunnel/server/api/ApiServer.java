@@ -161,7 +161,8 @@ public final class ApiServer implements AutoCloseable {
         });
     }
 
-    private static String code(int status) {
+    /** The {@code error} of an answer with {@code status}: its reason phrase in snake_case. */
+    static String code(int status) {
         HttpStatus known = HttpStatus.forStatus(status);
         return known == HttpStatus.UNKNOWN ? "error" : known.getMessage().toLowerCase(Locale.ROOT).replace(' ', '_');
     }

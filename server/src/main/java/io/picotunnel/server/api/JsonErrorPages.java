@@ -9,7 +9,6 @@ import org.eclipse.jetty.util.Callback;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 
 /**
  * The API's error shape ({@code {"error", "message"}}) for what Jetty answers itself, before any route runs: a
@@ -26,9 +25,8 @@ final class JsonErrorPages extends ErrorHandler {
     }
 
     static byte[] body(int status, String message) {
-        String reason = HttpStatus.getMessage(status);
-        String error = reason == null ? "error" : reason.toLowerCase(Locale.ROOT).replace(' ', '_');
-        return ApiJson.error(new ApiError(status, error, message == null || message.isBlank() ? reason : message, null))
+        String text = message == null || message.isBlank() ? HttpStatus.getMessage(status) : message;
+        return ApiJson.error(new ApiError(status, ApiServer.code(status), text, null))
                 .toString().getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -55,6 +55,9 @@ public final class ManagementAuth {
     private final OidcProvider oidc;
     private final PendingLogins pending;
     private final AllowList allowList;
+    /** What sessions are signed in with now (see {@link #credential}): fixed for the server's life, so computed once. */
+    private final String tokenCredential;
+    private final String oidcCredential;
     private final RequestOrigin origin;
     private final UnaryOperator<String> tunnelServer;
     private final FailedLogins failures;
@@ -69,6 +72,8 @@ public final class ManagementAuth {
         this.settings = settings;
         this.sessions = sessions;
         this.oidc = settings.oidcSettings().map(OidcProvider::new).orElse(null);
+        this.tokenCredential = tokenCredential(settings);
+        this.oidcCredential = oidcCredential(settings);
         this.pending = new PendingLogins(clock, PendingLogins.MAX_PER_ADDRESS, PendingLogins.MAX_PENDING);
         this.allowList = settings.oidcSettings()
                 .map(o -> new AllowList(o.allowedEmails(), o.allowedGroups(), o.allowAll()))
@@ -323,15 +328,21 @@ public final class ManagementAuth {
 
     /** A fingerprint of what signs in with {@code method} now; null when nothing does. */
     private String credential(String method) {
-        if ("token".equals(method)) {
-            return settings.adminTokenValue().map(token -> Secrets.sha256Hex("token:" + token)).orElse(null);
-        }
-        if ("oidc".equals(method) && oidc != null) {
-            OidcSettings o = oidc.settings();
-            return Secrets.sha256Hex("oidc:" + o.issuer() + "|" + String.join(",", new TreeSet<>(o.allowedEmails()))
-                    + "|" + String.join(",", new TreeSet<>(o.allowedGroups())) + "|" + o.allowAll());
-        }
-        return null;
+        return switch (method) {
+            case "token" -> tokenCredential;
+            case "oidc" -> oidcCredential;
+            default -> null;
+        };
+    }
+
+    private static String tokenCredential(AuthSettings settings) {
+        return settings.adminTokenValue().map(token -> Secrets.sha256Hex("token:" + token)).orElse(null);
+    }
+
+    private static String oidcCredential(AuthSettings settings) {
+        return settings.oidcSettings().map(o -> Secrets.sha256Hex("oidc:" + o.issuer() + "|"
+                + String.join(",", new TreeSet<>(o.allowedEmails())) + "|"
+                + String.join(",", new TreeSet<>(o.allowedGroups())) + "|" + o.allowAll())).orElse(null);
     }
 
     private void startSession(Context ctx, String subject, String method, String idToken) {
