@@ -83,6 +83,12 @@ public final class ClientMain implements Callable<Integer> {
             description = "Most open streams on the connection. Default: 65536.")
     String maxStreams;
 
+    @Option(names = "--session-buffer-limit", paramLabel = "BYTES",
+            description = "Most bytes the streams of the connection may hold for targets that read slower than the"
+                    + " server sends; beyond, the stream holding the most is reset. Default: 256MiB, or a quarter of"
+                    + " the heap if less.")
+    String sessionBufferLimit;
+
     @Option(names = "--target-threads", paramLabel = "N",
             description = "Threads for the connections to targets. Default 0: the tunnel's own thread, fastest on"
                     + " small machines (nothing handed between threads); N: a pool of N, for many busy targets on"
@@ -123,7 +129,7 @@ public final class ClientMain implements Callable<Integer> {
         try {
             config = ClientConfig.resolve(
                     new ClientConfig.Flags(server, token, insecure, allow, shutdownGrace, maxStreamWindow,
-                            sessionWindowBudget, maxStreams, targetThreads), env);
+                            sessionWindowBudget, maxStreams, targetThreads, sessionBufferLimit), env);
         } catch (ConfigException e) {
             PrintWriter err = spec.commandLine().getErr();
             err.println("picotunnel-client: " + e.getMessage());

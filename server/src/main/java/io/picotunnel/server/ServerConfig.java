@@ -310,10 +310,11 @@ public record ServerConfig(
         }
 
         private SessionLimits tunnels() {
-            Setting[] settings = {Setting.MAX_STREAM_WINDOW, Setting.SESSION_WINDOW_BUDGET, Setting.MAX_STREAMS};
+            Setting[] settings = {Setting.MAX_STREAM_WINDOW, Setting.SESSION_WINDOW_BUDGET, Setting.MAX_STREAMS,
+                Setting.SESSION_BUFFER_LIMIT};
             try {
                 return SessionLimits.parse(raw(Setting.MAX_STREAM_WINDOW), raw(Setting.SESSION_WINDOW_BUDGET),
-                        raw(Setting.MAX_STREAMS));
+                        raw(Setting.MAX_STREAMS), raw(Setting.SESSION_BUFFER_LIMIT));
             } catch (SessionLimits.InvalidLimit e) {
                 throw invalid(settings[e.which()], e.getMessage());
             }

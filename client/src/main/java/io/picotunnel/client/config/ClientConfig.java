@@ -31,6 +31,7 @@ public record ClientConfig(
     public static final String ENV_MAX_STREAM_WINDOW = "PICOTUNNEL_MAX_STREAM_WINDOW";
     public static final String ENV_SESSION_WINDOW_BUDGET = "PICOTUNNEL_SESSION_WINDOW_BUDGET";
     public static final String ENV_MAX_STREAMS = "PICOTUNNEL_MAX_STREAMS";
+    public static final String ENV_SESSION_BUFFER_LIMIT = "PICOTUNNEL_SESSION_BUFFER_LIMIT";
     public static final String ENV_TARGET_THREADS = "PICOTUNNEL_TARGET_THREADS";
     /** Most threads for target connections: more than any machine has cores to give them. */
     public static final int MAX_TARGET_THREADS = 256;
@@ -95,10 +96,11 @@ public record ClientConfig(
 
     /** Settings as given on the command line; null where the flag was not given. */
     public record Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace,
-                        String maxStreamWindow, String sessionWindowBudget, String maxStreams, String targetThreads) {
+                        String maxStreamWindow, String sessionWindowBudget, String maxStreams, String targetThreads,
+                        String sessionBufferLimit) {
 
         public Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace) {
-            this(server, token, insecure, allow, shutdownGrace, null, null, null, null);
+            this(server, token, insecure, allow, shutdownGrace, null, null, null, null, null);
         }
     }
 
@@ -129,9 +131,10 @@ public record ClientConfig(
         try {
             limits = SessionLimits.parse(pick(flags.maxStreamWindow(), env.get(ENV_MAX_STREAM_WINDOW)),
                     pick(flags.sessionWindowBudget(), env.get(ENV_SESSION_WINDOW_BUDGET)),
-                    pick(flags.maxStreams(), env.get(ENV_MAX_STREAMS)));
+                    pick(flags.maxStreams(), env.get(ENV_MAX_STREAMS)),
+                    pick(flags.sessionBufferLimit(), env.get(ENV_SESSION_BUFFER_LIMIT)));
         } catch (SessionLimits.InvalidLimit e) {
-            String[] names = {"--max-stream-window", "--session-window-budget", "--max-streams"};
+            String[] names = {"--max-stream-window", "--session-window-budget", "--max-streams", "--session-buffer-limit"};
             throw new ConfigException(names[e.which()] + ": " + e.getMessage());
         }
         String threadsText = pick(flags.targetThreads(), env.get(ENV_TARGET_THREADS));

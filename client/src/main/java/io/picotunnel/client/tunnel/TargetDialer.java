@@ -105,7 +105,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             if (headerDeadline != null) {
                 headerDeadline.cancel(false);
             }
-            early = new Hold();
+            // What the stream sends while its target is dialled counts toward the session's buffer limit.
+            early = ctx.channel() instanceof YamuxStreamChannel stream ? new Hold(stream::countHeld) : new Hold();
             ctx.pipeline().addAfter(ctx.name(), Hold.HANDLER_NAME, early);
             onHeader(ctx, header);
         } else if (msg instanceof ByteBuf data && early != null) {

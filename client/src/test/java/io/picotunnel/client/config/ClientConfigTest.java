@@ -116,11 +116,11 @@ class ClientConfigTest {
                 .isZero();
         assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
                 Map.of("PICOTUNNEL_TARGET_THREADS", "4")).targetThreads()).isEqualTo(4);
-        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, "2"),
+        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, "2", null),
                 Map.of("PICOTUNNEL_TARGET_THREADS", "4")).targetThreads()).as("the flag wins").isEqualTo(2);
         for (String bad : new String[] {"-1", "257", "many"}) {
             assertThatThrownBy(() -> ClientConfig.resolve(
-                    new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, bad), Map.of()))
+                    new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, bad, null), Map.of()))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("--target-threads");
         }
     }
@@ -139,13 +139,22 @@ class ClientConfigTest {
         assertThat(defaults.limits().yamux().windowAutoTuning()).isTrue();
 
         ClientConfig set = ClientConfig.resolve(
-                new ClientConfig.Flags("h:1", "t", null, null, null, "4MiB", null, null, null),
+                new ClientConfig.Flags("h:1", "t", null, null, null, "4MiB", null, null, null, null),
                 Map.of("PICOTUNNEL_MAX_STREAM_WINDOW", "1GiB", "PICOTUNNEL_SESSION_WINDOW_BUDGET", "32MiB",
-                        "PICOTUNNEL_MAX_STREAMS", "70000"));
-        assertThat(set.limits()).isEqualTo(new SessionLimits(4 << 20, 32L << 20, 70_000));
+                        "PICOTUNNEL_MAX_STREAMS", "70000", "PICOTUNNEL_SESSION_BUFFER_LIMIT", "32MiB"));
+        assertThat(set.limits()).isEqualTo(new SessionLimits(4 << 20, 32L << 20, 70_000, 32L << 20));
+        assertThat(set.limits().yamux().sessionBufferLimit()).isEqualTo(32L << 20);
+        assertThat(ClientConfig.resolve(
+                new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, null, "1GiB"),
+                Map.of("PICOTUNNEL_SESSION_BUFFER_LIMIT", "32MiB")).limits().sessionBufferLimit())
+                .as("the flag wins").isEqualTo(1L << 30);
+        assertThatThrownBy(() -> ClientConfig.resolve(
+                new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, null, "100KiB"), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("--session-buffer-limit: it must be at least 256KiB");
 
         assertThatThrownBy(() -> ClientConfig.resolve(
-                new ClientConfig.Flags("h:1", "t", null, null, null, "1KiB", null, null, null), Map.of()))
+                new ClientConfig.Flags("h:1", "t", null, null, null, "1KiB", null, null, null, null), Map.of()))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("--max-stream-window: it must be between 256KiB and 1GiB");
         assertThatThrownBy(() -> ClientConfig.resolve(

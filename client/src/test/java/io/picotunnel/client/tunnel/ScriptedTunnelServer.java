@@ -1,6 +1,8 @@
 package io.picotunnel.client.tunnel;
 
 import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -182,6 +184,78 @@ final class ScriptedTunnelServer implements AutoCloseable {
                 s.close();
             } catch (IOException ignored) {
                 // closing
+            }
+        }
+    }
+
+    /** The client's yamux frames, read from the masked WebSocket messages that carry them. */
+    static final class ClientFrames {
+        private final DataInputStream in;
+        private byte[] message = new byte[0];
+        private int position;
+
+        ClientFrames(Socket s) throws IOException {
+            in = new DataInputStream(s.getInputStream());
+        }
+
+        /** The next frame's type, flags, stream id and length (a Data frame's payload is skipped). */
+        long[] next() throws IOException {
+            byte[] h = take(12);
+            long[] frame = {h[1] & 0xFF, ((h[2] & 0xFF) << 8) | (h[3] & 0xFF), unsigned(h, 4), unsigned(h, 8)};
+            if (frame[0] == 0) {
+                take((int) frame[3]);
+            }
+            return frame;
+        }
+
+        private static long unsigned(byte[] b, int at) {
+            return ((b[at] & 0xFFL) << 24) | ((b[at + 1] & 0xFF) << 16) | ((b[at + 2] & 0xFF) << 8) | (b[at + 3] & 0xFF);
+        }
+
+        private byte[] take(int n) throws IOException {
+            byte[] out = new byte[n];
+            int got = 0;
+            while (got < n) {
+                if (position == message.length) {
+                    readMessage();
+                    continue;
+                }
+                int k = Math.min(n - got, message.length - position);
+                System.arraycopy(message, position, out, got, k);
+                position += k;
+                got += k;
+            }
+            return out;
+        }
+
+        private void readMessage() throws IOException {
+            int first = in.readUnsignedByte();
+            int second = in.readUnsignedByte();
+            long length = second & 0x7F;
+            if (length == 126) {
+                length = in.readUnsignedShort();
+            } else if (length == 127) {
+                length = in.readLong();
+            }
+            if (length > 64L * 1024 * 1024) {
+                throw new IOException("WebSocket frame of " + length + " bytes");
+            }
+            byte[] mask = new byte[4];
+            if ((second & 0x80) != 0) {
+                in.readFully(mask);
+            }
+            byte[] payload = new byte[(int) length];
+            in.readFully(payload);
+            for (int i = 0; i < payload.length; i++) {
+                payload[i] ^= mask[i & 3];
+            }
+            int opcode = first & 0x0F;
+            if (opcode == 0x8) {
+                throw new EOFException("the client sent a close frame");
+            }
+            if (opcode == 0x0 || opcode == 0x2) {
+                message = payload;
+                position = 0;
             }
         }
     }

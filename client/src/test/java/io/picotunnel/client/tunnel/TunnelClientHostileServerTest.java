@@ -6,8 +6,20 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.picotunnel.protocol.stream.StreamHeader;
+import io.picotunnel.protocol.stream.StreamType;
+
+import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -41,10 +53,34 @@ class TunnelClientHostileServerTest {
     }
 
     private void start(ScriptedTunnelServer.Script script, Backoff backoff) {
+        start(script, backoff, YamuxConfig.defaults());
+    }
+
+    private void start(ScriptedTunnelServer.Script script, Backoff backoff, YamuxConfig yamux) {
         server = new ScriptedTunnelServer(script);
         client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://" + server.address()), TOKEN)
-                .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), backoff);
+                .withShutdownGrace(Duration.ZERO), yamux, backoff);
         client.start();
+    }
+
+    /**
+     * A listener whose accept queue is full and that never accepts: a new connection to it waits (its SYNs are
+     * dropped) until the dialler gives up, as a target behind a slow network would.
+     */
+    private static ServerSocket targetThatNeverAnswers(List<Socket> queued) throws IOException {
+        ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        for (int i = 0; i < 8; i++) {
+            Socket s = new Socket();
+            try {
+                s.connect(listener.getLocalSocketAddress(), 500);
+                queued.add(s);
+            } catch (SocketTimeoutException full) {
+                s.close();
+                return listener;
+            }
+        }
+        listener.close();
+        throw new IllegalStateException("the accept queue never filled");
     }
 
     /** Accepts the upgrade and says GoAway(normal) at once; keeps the connection until the client closes it. */
@@ -123,5 +159,60 @@ class TunnelClientHostileServerTest {
         // Before: a pong for every ping, 51 MB queued in the client for a server that did not read. Now what the
         // sockets' buffers held, and the latest ping's pong once the connection drained.
         assertThat(pongBytes.get()).as("pong bytes the client had queued").isPositive().isLessThan(16L * 1024 * 1024);
+    }
+
+    @Test
+    void streamsFilledTowardATargetStillBeingDialledAreResetPastTheSessionBufferLimit() throws Exception {
+        List<Socket> queued = new CopyOnWriteArrayList<>();
+        int streams = 6;
+        int chunk = 16 * 1024;
+        List<long[]> resets = new CopyOnWriteArrayList<>();
+        AtomicLong pingAnswer = new AtomicLong(-1);
+        try (ServerSocket target = targetThatNeverAnswers(queued)) {
+            String targetAddress = "127.0.0.1:" + target.getLocalPort();
+            start((socket, key) -> {
+                answer101(socket, key);
+                if (server.connections() > 1) {
+                    drainUntilEof(socket);
+                    return;
+                }
+                for (int id = 2; id < 2 + 2 * streams; id += 2) {
+                    write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, id, 0, null)));
+                    ByteBuf header = new StreamHeader(StreamType.TCP, targetAddress).encode(UnpooledByteBufAllocator.DEFAULT);
+                    byte[] headerBytes = ByteBufUtil.getBytes(header);
+                    header.release();
+                    write(socket, wsFrame(0x2, true, false,
+                            ScriptedTunnelServer.yamux(0, 0, id, headerBytes.length, headerBytes)));
+                    // The rest of the stream's first window, the spec's 256 KiB, toward a target not connected yet.
+                    int left = YamuxConfig.INITIAL_STREAM_WINDOW - headerBytes.length;
+                    for (; left > 0; left -= chunk) {
+                        int n = Math.min(chunk, left);
+                        write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, id, n, new byte[n])));
+                    }
+                }
+                write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(2, 1, 0, 4242, null)));
+                ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
+                for (int i = 0; i < 10_000 && pingAnswer.get() < 0; i++) {
+                    long[] f = frames.next();
+                    if (f[0] == 1 && (f[1] & 8) != 0) {
+                        resets.add(f);
+                    } else if (f[0] == 2 && f[1] == 2 && f[3] == 4242) {
+                        pingAnswer.set(f[3]);
+                    }
+                }
+                drainUntilEof(socket);
+            }, new Backoff(), YamuxConfig.defaults().withSessionBufferLimit(1024 * 1024));
+            // Within the dial timeout (10 s): the resets come from the limit, not from a target that timed out.
+            await().atMost(Duration.ofSeconds(8)).until(() -> pingAnswer.get() >= 0);
+            // Six streams of 256 KiB held against a limit of 1 MiB: the two holding the most were reset (a third
+            // only if the first bytes of each stream went to its dialler, not counted, before the holding began).
+            assertThat(resets).as("RST frames before the answer to our ping").hasSizeBetween(2, 3)
+                    .allSatisfy(f -> assertThat(f[3]).as("no reason: not a dial failure").isZero());
+            assertThat(server.connections()).as("the connection lives on").isEqualTo(1);
+        } finally {
+            for (Socket s : queued) {
+                s.close();
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.picotunnel.protocol.relay;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -8,6 +9,7 @@ import io.netty.util.ReferenceCountUtil;
 
 import java.util.ArrayDeque;
 import java.util.Queue;
+import java.util.function.LongConsumer;
 
 /**
  * Holds what a channel delivers until the {@link Relay} starts: put it in the pipeline where the relay's data
@@ -24,9 +26,21 @@ public final class Hold extends ChannelInboundHandlerAdapter {
     public static final String HANDLER_NAME = "hold";
 
     private final Queue<Object> messages = new ArrayDeque<>();
+    private final LongConsumer heldChanged;
+    private long heldBytes;
     private ChannelHandlerContext ctx;
     private boolean inputShutdown;
     private boolean released;
+
+    public Hold() {
+        this(delta -> { });
+    }
+
+    /** @param heldChanged told of every change in the bytes held (e.g. a stream's
+     *                    {@link io.picotunnel.protocol.yamux.YamuxStreamChannel#countHeld countHeld}) */
+    public Hold(LongConsumer heldChanged) {
+        this.heldChanged = heldChanged;
+    }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
@@ -40,7 +54,20 @@ public final class Hold extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(msg);
             return;
         }
-        messages.add(msg instanceof ByteBufHolder holder ? holder.content() : msg);
+        Object held = msg instanceof ByteBufHolder holder ? holder.content() : msg;
+        messages.add(held);
+        if (held instanceof ByteBuf data && data.isReadable()) {
+            heldBytes += data.readableBytes();
+            heldChanged.accept(data.readableBytes());
+        }
+    }
+
+    private void letGoOfCount() {
+        if (heldBytes > 0) {
+            long was = heldBytes;
+            heldBytes = 0;
+            heldChanged.accept(-was);
+        }
     }
 
     @Override
@@ -78,6 +105,7 @@ public final class Hold extends ChannelInboundHandlerAdapter {
             return;
         }
         released = true;
+        letGoOfCount();
         boolean any = !messages.isEmpty();
         Object msg;
         while ((msg = messages.poll()) != null) {
@@ -95,6 +123,7 @@ public final class Hold extends ChannelInboundHandlerAdapter {
     /** Frees what was held; nothing will be passed on. */
     public void discard() {
         released = true;
+        letGoOfCount();
         Object msg;
         while ((msg = messages.poll()) != null) {
             ReferenceCountUtil.release(msg);

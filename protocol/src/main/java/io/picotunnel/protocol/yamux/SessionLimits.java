@@ -8,11 +8,18 @@ import io.picotunnel.protocol.config.ByteSize;
  * @param maxStreamWindow     largest receive window per stream (auto-tuned from 256 KiB up to it)
  * @param sessionWindowBudget how much all windows of one session may grow in all beyond 256 KiB each
  * @param maxStreams          most open streams per session
+ * @param sessionBufferLimit  most bytes all streams of one session may hold for readers that have not taken them
  */
-public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int maxStreams) {
+public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int maxStreams, long sessionBufferLimit) {
 
     public static final SessionLimits DEFAULTS = new SessionLimits(YamuxConfig.DEFAULT_MAX_STREAM_WINDOW,
-            YamuxConfig.DEFAULT_SESSION_WINDOW_BUDGET, YamuxConfig.DEFAULT_MAX_STREAMS);
+            YamuxConfig.DEFAULT_SESSION_WINDOW_BUDGET, YamuxConfig.DEFAULT_MAX_STREAMS,
+            YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT);
+
+    /** The first three settings, the buffer limit at its default. */
+    public SessionLimits(int maxStreamWindow, long sessionWindowBudget, int maxStreams) {
+        this(maxStreamWindow, sessionWindowBudget, maxStreams, YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT);
+    }
 
     /** Which of the three settings a value was wrong for, and why, in a sentence. */
     public static final class InvalidLimit extends IllegalArgumentException {
@@ -23,14 +30,15 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
             this.which = which;
         }
 
-        /** 0: the stream window, 1: the session budget, 2: the stream count. */
+        /** 0: the stream window, 1: the session budget, 2: the stream count, 3: the buffer limit. */
         public int which() {
             return which;
         }
     }
 
-    /** Parses the three settings (sizes like {@code 16MiB}); null keeps the default. */
-    public static SessionLimits parse(String maxStreamWindow, String sessionWindowBudget, String maxStreams) {
+    /** Parses the settings (sizes like {@code 16MiB}); null keeps the default. */
+    public static SessionLimits parse(String maxStreamWindow, String sessionWindowBudget, String maxStreams,
+                                      String sessionBufferLimit) {
         long window = maxStreamWindow == null ? DEFAULTS.maxStreamWindow : size(0, maxStreamWindow);
         if (window < YamuxConfig.INITIAL_STREAM_WINDOW || window > 1L << 30) {
             throw new InvalidLimit(0, "it must be between 256KiB and 1GiB");
@@ -40,7 +48,11 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
         if (streams < 1 || streams > 1_000_000) {
             throw new InvalidLimit(2, "it must be a number from 1 to 1000000");
         }
-        return new SessionLimits((int) window, budget, (int) streams);
+        long buffered = sessionBufferLimit == null ? DEFAULTS.sessionBufferLimit : size(3, sessionBufferLimit);
+        if (buffered < YamuxConfig.INITIAL_STREAM_WINDOW) {
+            throw new InvalidLimit(3, "it must be at least 256KiB");
+        }
+        return new SessionLimits((int) window, budget, (int) streams, buffered);
     }
 
     private static long size(int which, String text) {
@@ -54,6 +66,6 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
     /** {@link YamuxConfig#defaults()} with these limits. */
     public YamuxConfig yamux() {
         return YamuxConfig.defaults().withMaxStreamWindow(maxStreamWindow).withSessionWindowBudget(sessionWindowBudget)
-                .withMaxStreams(maxStreams);
+                .withMaxStreams(maxStreams).withSessionBufferLimit(sessionBufferLimit);
     }
 }

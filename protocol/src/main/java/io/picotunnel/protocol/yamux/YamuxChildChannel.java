@@ -117,6 +117,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private boolean readCompleteQueued;
     /** Bytes in {@link #inbound}. */
     private long inboundBytes;
+    /** Bytes handlers of this stream hold for later ({@link #countHeld}). */
+    private long handlerHeldBytes;
     private boolean waitingForParent;
     private boolean removed;
     private ScheduledFuture<?> timer;
@@ -342,6 +344,25 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         return inboundBytes;
     }
 
+    /** Bytes received and not yet taken by the reader: queued here, or held by a handler ({@link #countHeld}). */
+    long heldBytes() {
+        return inboundBytes + handlerHeldBytes;
+    }
+
+    @Override
+    public void countHeld(long delta) {
+        if (!eventLoop().inEventLoop()) {
+            eventLoop().execute(() -> countHeld(delta));
+            return;
+        }
+        if (!open) {
+            // closeChannel gave back all this stream held.
+            return;
+        }
+        handlerHeldBytes += delta;
+        session.inboundHeldChanged(delta);
+    }
+
     /** Adds {@code handler} and fires channelRegistered / channelActive (which starts reading when autoRead). */
     void register(ChannelHandler handler) {
         pipeline.addLast(handler);
@@ -357,6 +378,12 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags(), streamId,
                 receiveWindow.takeInitialDelta()));
         session.flushSoon();
+    }
+
+    /** Over the session's buffer limit: RST, and the channel closes with what it held. */
+    void resetHoldingTooMuch() {
+        sendReset();
+        closeChannel();
     }
 
     void scheduleOpenTimeout(long nanos) {
@@ -385,6 +412,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         noteProgress();
         boolean deliverNow = inbound.isEmpty() && !delivering && readerWants();
         inboundBytes += data.readableBytes();
+        session.inboundHeldChanged(data.readableBytes());
         if (deliverNow) {
             inbound.add(data);
             inboundTailOwned = false;
@@ -643,6 +671,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
                     readOpenForBatch = session.inReadLoop();
                     ByteBuf data = inbound.poll();
                     inboundBytes -= data.readableBytes();
+                    session.inboundHeldChanged(-data.readableBytes());
                     if (inbound.isEmpty()) {
                         inboundTailOwned = false;
                     }
@@ -790,7 +819,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         while ((b = inbound.poll()) != null) {
             b.release();
         }
+        session.inboundHeldChanged(-inboundBytes - handlerHeldBytes);
         inboundBytes = 0;
+        handlerHeldBytes = 0;
         if (!reset && !outputShutdown && state.outputOpen()) {
             outputShutdown = true;
             finPending = true;

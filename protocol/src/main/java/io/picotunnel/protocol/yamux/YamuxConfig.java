@@ -24,6 +24,10 @@ import java.time.Duration;
  * @param windowAutoTuning   grow a stream's window (doubling, up to {@code maxStreamWindow}, within the budget)
  *                           when its reader consumed half of it within two round trips: the window, not the
  *                           reader, limits that stream (as HTTP/2 and QUIC stacks do with a bandwidth-delay estimate)
+ * @param sessionBufferLimit bytes all streams of the session together may hold received and not yet taken by their
+ *                           readers; past it the stream holding the most is reset. Every stream may be sent its
+ *                           initial 256 KiB whatever the budget, so without it {@code maxStreams} streams to readers
+ *                           that do not read could hold {@code maxStreams} times 256 KiB
  */
 public record YamuxConfig(
         int maxStreamWindow,
@@ -32,13 +36,17 @@ public record YamuxConfig(
         Duration streamOpenTimeout,
         int writeBufferHighWaterMark,
         long sessionWindowBudget,
-        boolean windowAutoTuning) {
+        boolean windowAutoTuning,
+        long sessionBufferLimit) {
 
     /** The window every stream starts with, the spec's; auto-tuning grows it up to {@link #maxStreamWindow}. */
     public static final int INITIAL_STREAM_WINDOW = YamuxSpec.INITIAL_STREAM_WINDOW;
     public static final int DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024;
     public static final long DEFAULT_SESSION_WINDOW_BUDGET = 64L * 1024 * 1024;
     public static final int DEFAULT_MAX_STREAMS = 65_536;
+    /** 256 MiB, or a quarter of the heap where that is less (the bytes held wait in heap buffers). */
+    public static final long DEFAULT_SESSION_BUFFER_LIMIT =
+            Math.max(INITIAL_STREAM_WINDOW, Math.min(256L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 4));
 
     public YamuxConfig {
         if (maxStreamWindow < INITIAL_STREAM_WINDOW) {
@@ -62,18 +70,23 @@ public record YamuxConfig(
         if (sessionWindowBudget < 0) {
             throw new IllegalArgumentException("sessionWindowBudget must not be negative");
         }
+        if (sessionBufferLimit < INITIAL_STREAM_WINDOW) {
+            throw new IllegalArgumentException("sessionBufferLimit must be at least " + INITIAL_STREAM_WINDOW);
+        }
     }
 
     /** A fixed window of {@code maxStreamWindow} for every stream, no auto-tuning. */
     public YamuxConfig(int maxStreamWindow, Duration keepAliveInterval, int maxStreams, Duration streamOpenTimeout,
                        int writeBufferHighWaterMark) {
         this(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
-                DEFAULT_SESSION_WINDOW_BUDGET, false);
+                DEFAULT_SESSION_WINDOW_BUDGET, false,
+                DEFAULT_SESSION_BUFFER_LIMIT);
     }
 
     public static YamuxConfig defaults() {
         return new YamuxConfig(DEFAULT_MAX_STREAM_WINDOW, Duration.ofSeconds(30), DEFAULT_MAX_STREAMS,
-                Duration.ofSeconds(30), 64 * 1024, DEFAULT_SESSION_WINDOW_BUDGET, true);
+                Duration.ofSeconds(30), 64 * 1024, DEFAULT_SESSION_WINDOW_BUDGET, true,
+                DEFAULT_SESSION_BUFFER_LIMIT);
     }
 
     /** The largest Data frame the peer may send: what the biggest window we may grant allows. */
@@ -83,27 +96,32 @@ public record YamuxConfig(
 
     public YamuxConfig withKeepAliveInterval(Duration interval) {
         return new YamuxConfig(maxStreamWindow, interval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning);
+                sessionWindowBudget, windowAutoTuning, sessionBufferLimit);
     }
 
     public YamuxConfig withMaxStreams(int max) {
         return new YamuxConfig(maxStreamWindow, keepAliveInterval, max, streamOpenTimeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning);
+                sessionWindowBudget, windowAutoTuning, sessionBufferLimit);
     }
 
     /** Windows grow up to {@code max} with auto-tuning on, or are fixed at {@code max} with it off. */
     public YamuxConfig withMaxStreamWindow(int max) {
         return new YamuxConfig(max, keepAliveInterval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning);
+                sessionWindowBudget, windowAutoTuning, sessionBufferLimit);
     }
 
     public YamuxConfig withSessionWindowBudget(long budget) {
         return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, budget, windowAutoTuning);
+                writeBufferHighWaterMark, budget, windowAutoTuning, sessionBufferLimit);
     }
 
     public YamuxConfig withWindowAutoTuning(boolean on) {
         return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, sessionWindowBudget, on);
+                writeBufferHighWaterMark, sessionWindowBudget, on, sessionBufferLimit);
+    }
+
+    public YamuxConfig withSessionBufferLimit(long limit) {
+        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
+                writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, limit);
     }
 }

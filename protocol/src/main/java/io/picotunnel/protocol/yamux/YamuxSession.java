@@ -89,6 +89,10 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private volatile Promise<GoAwayCode> goAwayReceived;
     private volatile int activeStreams;
     private volatile long peakStreamBuffered;
+    /** Bytes received on all streams and not yet taken by their readers (see YamuxChildChannel.heldBytes). */
+    private long inboundHeld;
+    private long bufferLimitLoggedNanos;
+    private boolean bufferLimitLogged;
     private volatile boolean localGoAway;
     private volatile boolean remoteGoAway;
     private long nextStreamId;
@@ -364,6 +368,9 @@ public final class YamuxSession extends ChannelDuplexHandler {
             if (frame.length() > 0) {
                 stream.receiveWindow().onData(frame.length(), id);
                 stream.onData(frame.payload().retain(), t.remoteFinished());
+                if (inboundHeld > config.sessionBufferLimit()) {
+                    resetLargestHolders();
+                }
             }
         } else if (frame.length() > 0) {
             stream.onWindowUpdate(frame.length());
@@ -768,6 +775,49 @@ public final class YamuxSession extends ChannelDuplexHandler {
         if (bytes > peakStreamBuffered) {
             peakStreamBuffered = bytes;
         }
+    }
+
+    void inboundHeldChanged(long delta) {
+        inboundHeld += delta;
+    }
+
+    /** Bytes received on all streams and not yet taken by their readers. On the event loop. */
+    long inboundHeld() {
+        return inboundHeld;
+    }
+
+    /**
+     * Resets the streams holding the most received bytes until the session holds no more than its limit: readers
+     * that do not read (or a peer that opens streams only to fill them) must not take the process's memory, and
+     * the stream holding the most is the one its reader keeps waiting longest. Scans the streams, only when over.
+     */
+    private void resetLargestHolders() {
+        while (inboundHeld > config.sessionBufferLimit()) {
+            YamuxChildChannel largest = null;
+            for (YamuxChildChannel stream : streams.values()) {
+                if (largest == null || stream.heldBytes() > largest.heldBytes()) {
+                    largest = stream;
+                }
+            }
+            if (largest == null || largest.heldBytes() == 0) {
+                return;
+            }
+            logBufferLimit(largest);
+            largest.resetHoldingTooMuch();
+        }
+    }
+
+    private void logBufferLimit(YamuxChildChannel stream) {
+        long now = nanoTime();
+        if (bufferLimitLogged && now - bufferLimitLoggedNanos < TimeUnit.MINUTES.toNanos(1)) {
+            return;
+        }
+        bufferLimitLogged = true;
+        bufferLimitLoggedNanos = now;
+        log.warn("{}: resetting stream {}, whose reader has not taken {} bytes: the streams of this connection hold"
+                        + " {} bytes, over the limit of {} (--session-buffer-limit); logged at most once a minute",
+                ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(), inboundHeld,
+                config.sessionBufferLimit());
     }
 
     void readCompleteLater(YamuxChildChannel child) {

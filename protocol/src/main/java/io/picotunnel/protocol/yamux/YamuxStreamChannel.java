@@ -44,4 +44,11 @@ public interface YamuxStreamChannel extends Channel {
 
     /** True when the stream ended by RST, from either side. */
     boolean isReset();
+
+    /**
+     * A handler of this stream holds {@code delta} more bytes it read and has not passed on yet (less when
+     * negative), e.g. while a target is dialled: they count toward the session's buffer limit as bytes not yet
+     * read, until passed on or until the channel closes.
+     */
+    void countHeld(long delta);
 }

@@ -169,8 +169,9 @@ class ServerConfigTest {
 
         ServerConfig set = load(Map.of(Setting.MAX_STREAM_WINDOW, "8MiB"), Map.of(
                 "PICOTUNNEL_SESSION_WINDOW_BUDGET", "512KiB", "PICOTUNNEL_MAX_STREAMS", "100000",
-                "PICOTUNNEL_SHUTDOWN_GRACE", "0"));
-        assertThat(set.tunnels()).isEqualTo(new SessionLimits(8 << 20, 512L << 10, 100_000));
+                "PICOTUNNEL_SHUTDOWN_GRACE", "0", "PICOTUNNEL_SESSION_BUFFER_LIMIT", "1GiB"));
+        assertThat(set.tunnels()).isEqualTo(new SessionLimits(8 << 20, 512L << 10, 100_000, 1L << 30));
+        assertThat(set.tunnels().yamux().sessionBufferLimit()).isEqualTo(1L << 30);
         assertThat(set.shutdownGrace()).as("0 skips the drain").isZero();
 
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_STREAM_WINDOW", "64KiB")))
@@ -179,6 +180,8 @@ class ServerConfigTest {
                 .hasMessageContaining("--session-window-budget").hasMessageContaining("not a size");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_STREAMS", "0")))
                 .hasMessageContaining("--max-streams");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_SESSION_BUFFER_LIMIT", "64KiB")))
+                .hasMessage("Invalid --session-buffer-limit (PICOTUNNEL_SESSION_BUFFER_LIMIT): it must be at least 256KiB.");
     }
 
     @Test

@@ -1,0 +1,148 @@
+package io.picotunnel.protocol.yamux;
+
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_GO_AWAY;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_WINDOW_UPDATE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The session's limit on bytes received and not yet read, against a peer that opens streams and fills each one's
+ * initial window toward readers that do not read: without the limit each stream may hold 256 KiB whatever the
+ * window budget, so {@code --max-streams} streams could hold gigabytes.
+ */
+class SessionBufferLimitTest {
+
+    private static final int WINDOW = YamuxSpec.INITIAL_STREAM_WINDOW;
+    private static final int STREAMS_AT_LIMIT = 4;
+    private static final int CHUNK = 64 * 1024;
+
+    private final List<StreamRecorder> streams = new CopyOnWriteArrayList<>();
+    private RawPeer peer;
+
+    @AfterEach
+    void close() {
+        if (peer != null) {
+            peer.close();
+        }
+    }
+
+    /** Readers that do not read, a fixed 256 KiB window (as hashicorp/yamux), room for four full windows. */
+    private RawPeer peerWithReadersThatDoNotRead() {
+        YamuxConfig config = YamuxConfig.defaults().withWindowAutoTuning(false)
+                .withMaxStreamWindow(WINDOW).withKeepAliveInterval(Duration.ZERO)
+                .withSessionBufferLimit((long) STREAMS_AT_LIMIT * WINDOW);
+        peer = new RawPeer(YamuxRole.SERVER, config, StreamRecorder.forEachStream(streams,
+                ch -> ch.config().setAutoRead(false)));
+        return peer;
+    }
+
+    private static void open(RawPeer p, int streamId) {
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, streamId, 0));
+    }
+
+    private static void fill(RawPeer p, int streamId, int bytes) {
+        for (int sent = 0; sent < bytes; sent += CHUNK) {
+            p.send(YamuxFrame.data(0, streamId, Unpooled.wrappedBuffer(new byte[Math.min(CHUNK, bytes - sent)])));
+        }
+    }
+
+    private static List<Integer> resetStreams(RawPeer p) {
+        List<YamuxFrame> frames = p.written();
+        assertThat(frames).noneMatch(f -> f.type() == TYPE_GO_AWAY);
+        List<Integer> reset = frames.stream()
+                .filter(f -> f.type() == TYPE_WINDOW_UPDATE && (f.flags() & FLAG_RST) != 0)
+                .map(YamuxFrame::streamId).toList();
+        frames.forEach(YamuxFrame::release);
+        return reset;
+    }
+
+    @Test
+    void fullWindowsUpToTheLimitAreHeldAndNothingIsReset() {
+        RawPeer p = peerWithReadersThatDoNotRead();
+        for (int i = 0; i < STREAMS_AT_LIMIT; i++) {
+            open(p, 1 + 2 * i);
+            fill(p, 1 + 2 * i, WINDOW);
+        }
+        assertThat(resetStreams(p)).isEmpty();
+        assertThat(p.session.inboundHeld()).isEqualTo((long) STREAMS_AT_LIMIT * WINDOW);
+        assertThat(streams).allSatisfy(r -> assertThat(r.channel.isOpen()).isTrue());
+    }
+
+    @Test
+    void aStreamFillingItsWindowPastTheLimitResetsTheStreamHoldingTheMostAndTheSessionLives() {
+        RawPeer p = peerWithReadersThatDoNotRead();
+        for (int i = 0; i < STREAMS_AT_LIMIT; i++) {
+            open(p, 1 + 2 * i);
+            fill(p, 1 + 2 * i, WINDOW);
+        }
+        // Stream 1 read a little: it holds the least of the four.
+        streams.get(0).channel.read();
+        p.channel.runPendingTasks();
+        resetStreams(p);
+        long heldBefore = p.session.inboundHeld();
+
+        int fifth = 1 + 2 * STREAMS_AT_LIMIT;
+        open(p, fifth);
+        fill(p, fifth, WINDOW);
+
+        List<Integer> reset = resetStreams(p);
+        assertThat(reset).hasSize(1).doesNotContain(1, fifth);
+        // The fifth's window in, one full window out.
+        assertThat(p.session.inboundHeld()).isEqualTo(heldBefore).isLessThanOrEqualTo((long) STREAMS_AT_LIMIT * WINDOW);
+        StreamRecorder resetOne = streams.stream().filter(r -> r.channel.streamId() == reset.get(0)).findFirst()
+                .orElseThrow();
+        assertThat(resetOne.channel.isOpen()).isFalse();
+        assertThat(resetOne.channel.isReset()).isTrue();
+        assertThat(resetOne.events).endsWith("inactive");
+        assertThat(p.channel.isOpen()).as("the session goes on").isTrue();
+        assertThat(p.session.activeStreams()).isEqualTo(STREAMS_AT_LIMIT);
+    }
+
+    @Test
+    void bytesTheReadersTakeNoLongerCount() {
+        RawPeer p = peerWithReadersThatDoNotRead();
+        for (int i = 0; i < STREAMS_AT_LIMIT; i++) {
+            open(p, 1 + 2 * i);
+            fill(p, 1 + 2 * i, WINDOW);
+        }
+        streams.forEach(r -> r.channel.config().setAutoRead(true));
+        p.channel.runPendingTasks();
+        assertThat(p.session.inboundHeld()).isZero();
+        assertThat(streams).allSatisfy(r -> assertThat(r.bytesRead.get()).isEqualTo(WINDOW));
+
+        // The credit they returned lets every stream be filled once more without a reset.
+        streams.forEach(r -> r.channel.config().setAutoRead(false));
+        for (int i = 0; i < STREAMS_AT_LIMIT; i++) {
+            fill(p, 1 + 2 * i, WINDOW);
+        }
+        assertThat(resetStreams(p)).isEmpty();
+        long read = streams.stream().mapToLong(r -> r.bytesRead.get()).sum();
+        assertThat(p.session.inboundHeld()).isEqualTo(2L * STREAMS_AT_LIMIT * WINDOW - read);
+    }
+
+    @Test
+    void aStreamClosedByItsReaderGivesBackWhatItHeld() {
+        RawPeer p = peerWithReadersThatDoNotRead();
+        open(p, 1);
+        fill(p, 1, WINDOW);
+        streams.get(0).channel.close();
+        p.channel.runPendingTasks();
+        assertThat(p.session.inboundHeld()).isZero();
+    }
+
+    @Test
+    void aLimitBelowOneWindowIsRefused() {
+        assertThatThrownBy(() -> YamuxConfig.defaults().withSessionBufferLimit(WINDOW - 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sessionBufferLimit");
+    }
+}
