@@ -6,6 +6,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
 import io.picotunnel.server.auth.OidcCallbackHook;
 import io.picotunnel.server.auth.OidcProvider;
+import io.picotunnel.server.auth.PendingLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.auth.SignInRejectedException;
 import org.slf4j.Logger;
@@ -15,6 +16,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -24,7 +26,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
-import java.util.regex.Pattern;
 
 /**
  * Single sign-on in front of {@code auth: oidc} services, through the server's own OIDC provider and callback,
@@ -54,18 +55,14 @@ public final class ServiceSignIn implements OidcCallbackHook {
     public static final String COOKIE_PREFIX = "picotunnel_access_";
 
     static final long HANDOFF_TTL_NANOS = 120_000_000_000L;
-    static final long PENDING_TTL_NANOS = 600_000_000_000L;
     static final long SESSION_TTL_NANOS = 12 * 3600 * 1_000_000_000L;
     static final int MAX_SESSIONS = 100_000;
-    static final int MAX_PENDING = 10_000;
-    /** Sign-ins waiting at once from one address: one address cannot fill the table and push out the others'. */
-    static final int MAX_PENDING_PER_ADDRESS = 10;
+    static final int MAX_HANDOFFS = 10_000;
     /**
      * On the management origin, set when a sign-in starts and required at its callback: a sign-in finishes only
      * in the browser that started it (no login CSRF, where a victim's browser finishes the attacker's).
      */
     public static final String BROWSER_COOKIE = "picotunnel_service_signin";
-    private static final Pattern BROWSER_KEY = Pattern.compile("[0-9a-f]{64}");
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceSignIn.class);
 
@@ -73,9 +70,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
     public record Target(String serviceId, String domain, ServiceAuth.Oidc auth) {
     }
 
-    /** {@code browser}: the SHA-256 of the sign-in cookie of the browser that started it; {@code address}: its IP. */
-    private record PendingSignIn(String serviceId, URI returnTo, String nonce, String codeVerifier, String browser,
-            String address, long expiresAt) {
+    /** Where a sign-in on its way through the provider leads. */
+    private record Destination(String serviceId, URI returnTo) {
     }
 
     private record Handoff(String serviceId, String host, String user, String email, List<String> groups,
@@ -89,7 +85,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
     private final URI managementBase;
     private final Function<String, Optional<Target>> services;
     private final LongSupplier nanoClock;
-    private final Map<String, PendingSignIn> pending = new LinkedHashMap<>();
+    private final PendingLogins<Destination> pending;
     private final Map<String, Handoff> handoffs = new LinkedHashMap<>();
     /** By SHA-256 of the cookie value. */
     private final Map<String, Session> sessions = new LinkedHashMap<>();
@@ -104,6 +100,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
         this.managementBase = managementBase;
         this.services = services;
         this.nanoClock = nanoClock;
+        // nanoTime read as an instant: only the time between two readings counts
+        this.pending = new PendingLogins<>(() -> Instant.EPOCH.plusNanos(nanoClock.getAsLong()),
+                PendingLogins.MAX_PER_ADDRESS, PendingLogins.MAX_PENDING);
     }
 
     /** The management server's origin, taken from the provider's redirect URL. */
@@ -265,28 +264,17 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     "The page to return to is not on " + target.get().domain() + ". Open the service's page again.");
             return;
         }
-        String browserKey = ctx.cookie(BROWSER_COOKIE);
-        if (browserKey == null || !BROWSER_KEY.matcher(browserKey).matches()) {
-            browserKey = Secrets.newToken(); // kept when present: sign-ins started in two tabs both finish
-        }
-        String address = ctx.ip();
+        String browserKey = PendingLogins.browserKey(ctx.cookie(BROWSER_COOKIE));
         try {
             OidcProvider.AuthorizationStart start = provider.start();
-            long now = nanoClock.getAsLong();
-            synchronized (pending) {
-                dropExpired(pending.values().iterator(), PendingSignIn::expiresAt);
-                long fromAddress = pending.values().stream().filter(p -> p.address().equals(address)).count();
-                if (fromAddress >= MAX_PENDING_PER_ADDRESS || pending.size() >= MAX_PENDING) {
-                    LOG.debug("single sign-on from {} refused: too many sign-ins are waiting", address);
-                    page(ctx, HttpStatus.TOO_MANY_REQUESTS, "Too many sign-ins",
-                            "Too many sign-ins are in progress right now. Please try again in a few minutes.");
-                    return;
-                }
-                pending.put(start.state(), new PendingSignIn(target.get().serviceId(), returnTo, start.nonce(),
-                        start.codeVerifier(), Secrets.sha256Hex(browserKey), address, now + PENDING_TTL_NANOS));
+            if (!pending.put(start, new Destination(target.get().serviceId(), returnTo), ctx.ip(), browserKey)) {
+                LOG.debug("single sign-on from {} refused: too many sign-ins are waiting", ctx.ip());
+                page(ctx, HttpStatus.TOO_MANY_REQUESTS, "Too many sign-ins",
+                        "Too many sign-ins are in progress right now. Please try again in a few minutes.");
+                return;
             }
             ctx.header("Set-Cookie", BROWSER_COOKIE + "=" + browserKey + "; Path=/auth; Max-Age="
-                    + PENDING_TTL_NANOS / 1_000_000_000L + "; HttpOnly; SameSite=Lax"
+                    + PendingLogins.TTL.toSeconds() + "; HttpOnly; SameSite=Lax"
                     + ("https".equalsIgnoreCase(managementBase.getScheme()) ? "; Secure" : ""));
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
@@ -297,29 +285,27 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     @Override
     public boolean handle(Context ctx) {
-        String state = ctx.queryParam("state");
-        PendingSignIn started;
-        synchronized (pending) {
-            dropExpired(pending.values().iterator(), PendingSignIn::expiresAt);
-            started = state == null ? null : pending.remove(state);
-        }
-        if (started == null) {
+        PendingLogins.Result<Destination> taken = pending.take(ctx.queryParam("state"), ctx.cookie(BROWSER_COOKIE));
+        if (taken.refusal() == PendingLogins.Refusal.UNKNOWN) {
             return false;
         }
         ctx.header("Cache-Control", "no-store");
-        if (!Secrets.matches(Secrets.sha256Hex(String.valueOf(ctx.cookie(BROWSER_COOKIE))), started.browser())) {
-            LOG.info("single sign-on to service {} refused: its callback came from another browser than its start",
-                    started.serviceId());
+        if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
+            LOG.info("single sign-on to a service refused: the callback from {} carries a sign-in started by another "
+                    + "browser", ctx.ip());
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", "This sign-in was started in another browser. Open the "
                     + "service's page again in this one to sign in.");
             return true;
         }
+        PendingLogins.Pending<Destination> started = taken.pending().orElseThrow();
+        String serviceId = started.destination().serviceId();
+        URI returnTo = started.destination().returnTo();
         String code = ctx.queryParam("code");
         if (ctx.queryParam("error") != null || code == null || code.isEmpty()) {
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", "The identity provider did not sign you in. Open the page again to retry.");
             return true;
         }
-        Optional<Target> target = services.apply(started.serviceId());
+        Optional<Target> target = services.apply(serviceId);
         if (target.isEmpty()) {
             page(ctx, HttpStatus.NOT_FOUND, "No such service", "The service no longer signs in with single sign-on.");
             return true;
@@ -328,7 +314,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         try {
             claims = provider.finish(code, started.nonce(), started.codeVerifier()).claims();
         } catch (SignInRejectedException e) {
-            LOG.warn("single sign-on for service {} rejected: {}", started.serviceId(), e.getMessage());
+            LOG.warn("single sign-on for service {} rejected: {}", serviceId, e.getMessage());
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", e.getMessage());
             return true;
         }
@@ -337,37 +323,36 @@ public final class ServiceSignIn implements OidcCallbackHook {
         List<String> groups = groupsOf(claims);
         String domain = target.get().domain();
         if (email == null || !verified) {
-            LOG.info("single sign-on to service {} refused: subject {} has no verified email", started.serviceId(),
+            LOG.info("single sign-on to service {} refused: subject {} has no verified email", serviceId,
                     claims.getSubject());
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", "Your account has no verified email address, which "
                     + domain + " needs. Verify your email with your identity provider, then try again.");
             return true;
         }
         if (!allowed(target.get().auth(), email, groups)) {
-            LOG.info("single sign-on to service {} refused: {} is not on its allow list", started.serviceId(), email);
+            LOG.info("single sign-on to service {} refused: {} is not on its allow list", serviceId, email);
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", email + " is not allowed to open " + domain
                     + ". Ask the owner of this service to add you.");
             return true;
         }
         String username = claims.getStringClaim("preferred_username");
         String handoff = Secrets.newToken();
-        String returnPath = localPath(started.returnTo().getRawPath());
-        if (started.returnTo().getRawQuery() != null) {
-            returnPath += "?" + started.returnTo().getRawQuery();
+        String returnPath = localPath(returnTo.getRawPath());
+        if (returnTo.getRawQuery() != null) {
+            returnPath += "?" + returnTo.getRawQuery();
         }
         synchronized (handoffs) {
             dropExpired(handoffs.values().iterator(), Handoff::expiresAt);
-            handoffs.put(Secrets.sha256Hex(handoff), new Handoff(started.serviceId(),
-                    started.returnTo().getHost().toLowerCase(Locale.ROOT), username != null ? username : email,
+            handoffs.put(Secrets.sha256Hex(handoff), new Handoff(serviceId,
+                    returnTo.getHost().toLowerCase(Locale.ROOT), username != null ? username : email,
                     email, groups, returnPath, nanoClock.getAsLong() + HANDOFF_TTL_NANOS));
             Iterator<Handoff> eldest = handoffs.values().iterator();
-            while (handoffs.size() > MAX_PENDING && eldest.hasNext()) {
+            while (handoffs.size() > MAX_HANDOFFS && eldest.hasNext()) {
                 eldest.next();
                 eldest.remove();
             }
         }
-        URI back = started.returnTo();
-        ctx.redirect(back.getScheme() + "://" + back.getRawAuthority() + CALLBACK + "?code=" + handoff, HttpStatus.SEE_OTHER);
+        ctx.redirect(returnTo.getScheme() + "://" + returnTo.getRawAuthority() + CALLBACK + "?code=" + handoff, HttpStatus.SEE_OTHER);
         return true;
     }
 

@@ -40,7 +40,6 @@ public final class ManagementAuth {
      * by the browser that shows it again (login CSRF: an attacker cannot make your browser finish their sign-in).
      */
     public static final String SIGN_IN_COOKIE = "picotunnel_signin";
-    private static final java.util.regex.Pattern SIGN_IN_KEY = java.util.regex.Pattern.compile("[0-9a-f]{64}");
     /** The custom header the UI sends with every write; a cross-site form or fetch cannot send it. */
     public static final String CSRF_HEADER = "X-PicoTunnel-CSRF";
     /** The request attribute that holds who made an authenticated API request. */
@@ -53,7 +52,8 @@ public final class ManagementAuth {
     private final AuthSettings settings;
     private final SessionStore sessions;
     private final OidcProvider oidc;
-    private final PendingLogins pending;
+    /** By the path to return to. */
+    private final PendingLogins<String> pending;
     private final AllowList allowList;
     /** What sessions are signed in with now (see {@link #credential}): fixed for the server's life, so computed once. */
     private final String tokenCredential;
@@ -74,7 +74,7 @@ public final class ManagementAuth {
         this.oidc = settings.oidcSettings().map(OidcProvider::new).orElse(null);
         this.tokenCredential = tokenCredential(settings);
         this.oidcCredential = oidcCredential(settings);
-        this.pending = new PendingLogins(clock, PendingLogins.MAX_PER_ADDRESS, PendingLogins.MAX_PENDING);
+        this.pending = new PendingLogins<>(clock, PendingLogins.MAX_PER_ADDRESS, PendingLogins.MAX_PENDING);
         this.allowList = settings.oidcSettings()
                 .map(o -> new AllowList(o.allowedEmails(), o.allowedGroups(), o.allowAll()))
                 .orElse(new AllowList(Set.of(), Set.of(), false));
@@ -232,11 +232,8 @@ public final class ManagementAuth {
         String returnTo = safeReturnPath(ctx.queryParam("return_to"));
         try {
             OidcProvider.AuthorizationStart start = oidc.start();
-            String browserKey = ctx.cookie(SIGN_IN_COOKIE);
-            if (browserKey == null || !SIGN_IN_KEY.matcher(browserKey).matches()) {
-                browserKey = Secrets.newToken(); // kept when present, so sign-ins started in two tabs both finish
-            }
-            if (!pending.put(start.state(), start.nonce(), start.codeVerifier(), returnTo, ctx.ip(), browserKey)) {
+            String browserKey = PendingLogins.browserKey(ctx.cookie(SIGN_IN_COOKIE));
+            if (!pending.put(start, returnTo, ctx.ip(), browserKey)) {
                 log.debug("OIDC sign-in from {} refused: too many sign-ins are waiting", ctx.ip());
                 failSignIn(ctx, "Too many sign-ins are in progress on this server right now. Please try again in a few minutes.");
                 return;
@@ -256,8 +253,8 @@ public final class ManagementAuth {
                 return;
             }
         }
-        PendingLogins.Result taken = pending.take(ctx.queryParam("state"), ctx.cookie(SIGN_IN_COOKIE));
-        Optional<PendingLogins.Pending> started = taken.pending();
+        PendingLogins.Result<String> taken = pending.take(ctx.queryParam("state"), ctx.cookie(SIGN_IN_COOKIE));
+        Optional<PendingLogins.Pending<String>> started = taken.pending();
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
             log.warn("OIDC sign-in refused: the callback from {} carries a sign-in started by another browser", ctx.ip());
             failSignIn(ctx, "This sign-in was not started in this browser (or the browser blocked its cookie). Please sign in again here.");
@@ -283,7 +280,7 @@ public final class ManagementAuth {
             }
             startSession(ctx, user.get(), "oidc", signedIn.rawIdToken());
             log.info("signed in through OIDC: {}", user.get());
-            ctx.redirect(started.get().returnTo(), HttpStatus.SEE_OTHER);
+            ctx.redirect(started.get().destination(), HttpStatus.SEE_OTHER);
         } catch (SignInRejectedException e) {
             log.warn("OIDC sign-in rejected: {}{}", e.getMessage(), e.getCause() == null ? "" : " (" + describe(e.getCause()) + ")");
             failSignIn(ctx, e.getMessage());

@@ -1,9 +1,9 @@
 package io.picotunnel.server.auth;
 
 import java.security.MessageDigest;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
@@ -11,44 +11,62 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
- * OIDC sign-ins on their way through the provider, by {@code state}. Each is taken once (a replayed callback
- * finds nothing), only by the browser that started it (the hash of the random value in its state cookie must
- * match), and lives at most {@link #TTL}. An address may have at most {@code maxPerAddress} waiting (its
- * oldest goes when it starts another), so one address cannot push out anybody else's; when {@code maxTotal}
- * wait in all, new sign-ins are refused until some finish or expire.
+ * OIDC sign-ins on their way through the provider, by {@code state}: the UI's ({@link ManagementAuth}) and the
+ * services' single sign-on ({@code access.ServiceSignIn}) each keep theirs in one of these. Each is taken once (a
+ * replayed callback finds nothing), only by the browser that started it (the hash of the random value in its
+ * sign-in cookie must match), and lives at most {@link #TTL}. An address may have at most {@code maxPerAddress}
+ * waiting (its oldest goes when it starts another), so one address cannot push out anybody else's; when
+ * {@code maxTotal} wait in all, new sign-ins are refused until some finish or expire.
+ *
+ * @param <T> where the sign-in leads once it finishes (the UI's return path; a service and the page to go back to)
  */
-final class PendingLogins {
+public final class PendingLogins<T> {
 
     /** What the callback needs to finish one sign-in. */
-    record Pending(String nonce, String codeVerifier, String returnTo, Instant startedAt, String address, byte[] browserHash) {
+    public record Pending<T>(T destination, String nonce, String codeVerifier, Instant startedAt, String address,
+            byte[] browserHash) {
     }
 
+    /** Why {@link #take} found no sign-in to finish. */
+    public enum Refusal { UNKNOWN, OTHER_BROWSER }
+
     /** The outcome of {@link #take}: the sign-in, or why there is none. */
-    enum Refusal { UNKNOWN, OTHER_BROWSER }
+    public record Result<T>(Optional<Pending<T>> pending, Refusal refusal) {
+    }
 
-    static final Duration TTL = Duration.ofMinutes(10);
-    static final int MAX_PENDING = 10_000;
-    static final int MAX_PER_ADDRESS = 10;
+    public static final Duration TTL = Duration.ofMinutes(10);
+    public static final int MAX_PENDING = 10_000;
+    public static final int MAX_PER_ADDRESS = 10;
+    private static final Pattern BROWSER_KEY = Pattern.compile("[0-9a-f]{64}");
 
-    private final Map<String, Pending> byState = new LinkedHashMap<>();
+    private final Map<String, Pending<T>> byState = new LinkedHashMap<>();
     private final Map<String, Deque<String>> statesByAddress = new HashMap<>();
-    private final Clock clock;
+    private final InstantSource clock;
     private final int maxPerAddress;
     private final int maxTotal;
 
-    PendingLogins(Clock clock, int maxPerAddress, int maxTotal) {
+    public PendingLogins(InstantSource clock, int maxPerAddress, int maxTotal) {
         this.clock = clock;
         this.maxPerAddress = maxPerAddress;
         this.maxTotal = maxTotal;
     }
 
     /**
+     * The key a browser's sign-in cookie should hold: the one it has, when well formed (so sign-ins started in two
+     * tabs both finish), else a new random one.
+     */
+    public static String browserKey(String cookie) {
+        return cookie != null && BROWSER_KEY.matcher(cookie).matches() ? cookie : Secrets.newToken();
+    }
+
+    /**
      * Keeps a sign-in started from {@code address} by the browser holding {@code browserKey}; false when
      * {@code maxTotal} sign-ins are waiting already.
      */
-    synchronized boolean put(String state, String nonce, String codeVerifier, String returnTo, String address, String browserKey) {
+    public synchronized boolean put(OidcProvider.AuthorizationStart start, T destination, String address, String browserKey) {
         dropExpired();
         String addressKey = FailedLogins.key(address);
         Deque<String> own = statesByAddress.computeIfAbsent(addressKey, a -> new ArrayDeque<>());
@@ -61,8 +79,9 @@ final class PendingLogins {
             }
             return false;
         }
-        byState.put(state, new Pending(nonce, codeVerifier, returnTo, clock.instant(), addressKey, Secrets.sha256(browserKey)));
-        own.addLast(state);
+        byState.put(start.state(), new Pending<>(destination, start.nonce(), start.codeVerifier(), clock.instant(),
+                addressKey, Secrets.sha256(browserKey)));
+        own.addLast(start.state());
         return true;
     }
 
@@ -71,20 +90,17 @@ final class PendingLogins {
      * browser that presents {@code browserKey}; else says why not. A state shown by another browser is removed too:
      * it was meant for one sign-in only.
      */
-    synchronized Result take(String state, String browserKey) {
+    public synchronized Result<T> take(String state, String browserKey) {
         dropExpired();
-        Pending pending = state == null ? null : byState.remove(state);
+        Pending<T> pending = state == null ? null : byState.remove(state);
         if (pending == null) {
-            return new Result(Optional.empty(), Refusal.UNKNOWN);
+            return new Result<>(Optional.empty(), Refusal.UNKNOWN);
         }
         forget(pending.address(), state);
         if (browserKey == null || !MessageDigest.isEqual(pending.browserHash(), Secrets.sha256(browserKey))) {
-            return new Result(Optional.empty(), Refusal.OTHER_BROWSER);
+            return new Result<>(Optional.empty(), Refusal.OTHER_BROWSER);
         }
-        return new Result(Optional.of(pending), null);
-    }
-
-    record Result(Optional<Pending> pending, Refusal refusal) {
+        return new Result<>(Optional.of(pending), null);
     }
 
     synchronized int size() {
@@ -103,9 +119,9 @@ final class PendingLogins {
 
     private void dropExpired() {
         Instant oldestAllowed = clock.instant().minus(TTL);
-        Iterator<Map.Entry<String, Pending>> entries = byState.entrySet().iterator();
+        Iterator<Map.Entry<String, Pending<T>>> entries = byState.entrySet().iterator();
         while (entries.hasNext()) {
-            Map.Entry<String, Pending> oldest = entries.next();
+            Map.Entry<String, Pending<T>> oldest = entries.next();
             if (!oldest.getValue().startedAt().isBefore(oldestAllowed)) {
                 return; // in order of start: the rest are younger
             }

@@ -12,7 +12,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.CookieManager;
+import java.net.InetAddress;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -51,8 +53,17 @@ class ServiceSignInEndToEndTest {
     private final HttpClient http = browser();
 
     private static HttpClient browser() {
+        return browserBuilder().build();
+    }
+
+    /** A browser whose connections come from {@code address} (such as 127.0.0.2). */
+    private static HttpClient browserOn(InetAddress address) {
+        return browserBuilder().localAddress(address).build();
+    }
+
+    private static HttpClient.Builder browserBuilder() {
         return HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).cookieHandler(new CookieManager())
-                .connectTimeout(Duration.ofSeconds(5)).build();
+                .connectTimeout(Duration.ofSeconds(5));
     }
 
     private void start() throws Exception {
@@ -117,9 +128,13 @@ class ServiceSignInEndToEndTest {
 
     /** Management login URL -> provider -> our callback URL (not followed). */
     private String throughProvider(String loginUrl) throws Exception {
-        HttpResponse<String> login = get(loginUrl);
+        return throughProvider(http, loginUrl);
+    }
+
+    private String throughProvider(HttpClient browser, String loginUrl) throws Exception {
+        HttpResponse<String> login = get(browser, loginUrl);
         assertThat(login.statusCode()).as(login.body()).isEqualTo(302);
-        HttpResponse<String> atProvider = get(location(login));
+        HttpResponse<String> atProvider = get(browser, location(login));
         assertThat(atProvider.statusCode()).isEqualTo(302);
         String callback = location(atProvider);
         assertThat(callback).startsWith("http://localhost:" + mgmtPort + "/auth/callback");
@@ -128,7 +143,11 @@ class ServiceSignInEndToEndTest {
 
     /** Our callback -> the service-domain handoff URL (path and query only). */
     private String handoff(String callbackUrl) throws Exception {
-        HttpResponse<String> back = get(callbackUrl);
+        return handoff(http, callbackUrl);
+    }
+
+    private static String handoff(HttpClient browser, String callbackUrl) throws Exception {
+        HttpResponse<String> back = get(browser, callbackUrl);
         assertThat(back.statusCode()).as(back.body()).isEqualTo(303);
         URI handoff = URI.create(location(back));
         return handoff.getRawPath() + "?" + handoff.getRawQuery();
@@ -226,20 +245,35 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
-    void signInsWaitingFromOneAddressAreCappedAndOtherAddressesStillStartTheirs() throws Exception {
+    void anAddressAtItsCapOfWaitingSignInsPushesOutItsOwnOldestAndNobodyElses() throws Exception {
         start();
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\",\"bob@example.com\"]}");
         String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
-        for (int i = 0; i < 10; i++) {
+        HttpClient bobsBrowser = browserOn(InetAddress.getByName("127.0.0.2"));
+        String bobsCallback = throughProvider(bobsBrowser, login);
+
+        // Ten waiting from 127.0.0.1 (tabs left open), then an eleventh: before, it was refused with 429.
+        String oldest = throughProvider(login);
+        for (int i = 1; i < 10; i++) {
             assertThat(get(login).statusCode()).as("sign-in %d", i).isEqualTo(302);
         }
-        // Before: no cap per address, and 10 000 starts from one address pushed out everyone's sign-in.
-        assertThat(get(login).statusCode()).isEqualTo(429);
-        URI uri = URI.create(login);
-        Visitor.Response other = new Visitor("127.0.0.2").get(mgmtPort, "localhost:" + mgmtPort,
-                uri.getRawPath() + "?" + uri.getRawQuery());
-        assertThat(other.status()).isEqualTo(302);
+        String latest = throughProvider(login);
+
+        HttpResponse<String> pushedOut = get(oldest);
+        assertThat(pushedOut.statusCode()).isEqualTo(303);
+        assertThat(URLDecoder.decode(location(pushedOut), StandardCharsets.UTF_8))
+                .startsWith("/?signin_error=This sign-in link is not valid any more");
+
+        nextUser("alice", "alice@example.com", "alice");
+        Visitor.Response alice = visitor.get(httpPort(), HOST, handoff(latest));
+        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(alice)).body()).isEqualTo("target=secret");
+        assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("alice");
+
+        nextUser("bob", "bob@example.com", "bob");
+        Visitor.Response bob = visitor.get(httpPort(), HOST, handoff(bobsBrowser, bobsCallback));
+        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(bob)).body()).isEqualTo("target=secret");
+        assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("bob");
     }
 
     @Test
