@@ -59,6 +59,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     private Hold early;
     private ChannelFuture dial;
     private ScheduledFuture<?> headerDeadline;
+    private ScheduledFuture<?> lookupDeadline;
+    private long dialStartNanos;
 
     /** @param connected where connected targets' sockets are kept while open (the client resets them at its stop) */
     TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets,
@@ -132,8 +134,17 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             reset(ctx, ResetReason.NOT_ALLOWED);
             return;
         }
-        // Name lookups block, so they run off the event loop.
+        // Name lookups block, so they run off the event loop; the system resolver's own timeouts can add up to
+        // far more than the dial timeout, which bounds the lookup and the connect together.
         Channel stream = ctx.channel();
+        dialStartNanos = System.nanoTime();
+        lookupDeadline = ctx.executor().schedule(() -> {
+            if (dial == null && stream.isActive()) {
+                LOG.warn("stream {}: target {} unreachable: its name did not resolve within {} ms", id(ctx), target,
+                        dialTimeout.toMillis());
+                reset(ctx, ResetReason.TARGET_TIMEOUT);
+            }
+        }, dialTimeout.toMillis(), TimeUnit.MILLISECONDS);
         resolver.execute(() -> {
             InetSocketAddress address;
             try {
@@ -157,13 +168,15 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         if (!stream.isActive()) {
             return;
         }
+        lookupDeadline.cancel(false);
+        long leftMillis = dialTimeout.toMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - dialStartNanos);
         // The epoll transport reads a target's first bytes, and an end of input right after them, even with
         // auto-read off: they wait here until the relay runs.
         Hold targetHold = new Hold();
         dial = new Bootstrap()
                 .group(targets)
                 .channel(Transport.socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) dialTimeout.toMillis())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, leftMillis))
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -225,6 +238,9 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         if (headerDeadline != null) {
             headerDeadline.cancel(false);
+        }
+        if (lookupDeadline != null) {
+            lookupDeadline.cancel(false);
         }
         releaseEarly();
         if (dial != null && !dial.isDone()) {

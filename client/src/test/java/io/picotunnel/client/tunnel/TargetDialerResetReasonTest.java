@@ -31,6 +31,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -121,6 +122,14 @@ class TargetDialerResetReasonTest {
     }
 
     @Test
+    void aNameLookupThatNeverAnswersIsResetWithReasonThreeAfterTheDialTimeout() throws Exception {
+        // A resolver stuck as getaddrinfo is behind an unreachable DNS server: the lookup never returns.
+        int port = client(AllowList.ANY, Duration.ofMillis(500), lookup -> { });
+
+        assertThat(resetLengthFor(port, "target.example:80")).isEqualTo(3);
+    }
+
+    @Test
     void theTargetDialledIsTheOneTheAllowListChecked() throws Exception {
         try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             target.setSoTimeout(20_000);
@@ -149,6 +158,10 @@ class TargetDialerResetReasonTest {
 
     /** Our client's side: a yamux session in the client role whose streams get the client's real handlers. */
     private int client(AllowList allow, Duration dialTimeout) throws InterruptedException {
+        return client(allow, dialTimeout, resolver);
+    }
+
+    private int client(AllowList allow, Duration dialTimeout, Executor resolver) throws InterruptedException {
         listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<>() {
                     @Override
