@@ -74,11 +74,12 @@ public final class ServiceSignIn implements OidcCallbackHook {
     private record Destination(String serviceId, URI returnTo) {
     }
 
-    private record Handoff(String serviceId, String host, String user, String email, List<String> groups,
-            String returnPath, long expiresAt) {
+    /** {@code email}: verified, and the user's name for the target (users may edit preferred_username). */
+    private record Handoff(String serviceId, String host, String email, List<String> groups, String returnPath,
+            long expiresAt) {
     }
 
-    private record Session(String serviceId, String user, String email, List<String> groups, long expiresAt) {
+    private record Session(String serviceId, String email, List<String> groups, long expiresAt) {
     }
 
     private final OidcProvider provider;
@@ -135,7 +136,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
     HttpVerdict check(HttpAccessRequest request, ServiceAuth.Oidc auth) {
         Session session = session(request);
         if (session != null && allowed(auth, session.email(), session.groups())) {
-            return new HttpVerdict.Pass(session.user(), session.email());
+            return new HttpVerdict.Pass(session.email(), session.email());
         }
         if (!request.method().equals("GET") && !request.method().equals("HEAD")) {
             return HttpVerdict.Answer.of(401, "sign_in_required",
@@ -162,7 +163,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         String id = Secrets.newToken();
         synchronized (sessions) {
             dropExpired(sessions.values().iterator(), Session::expiresAt);
-            sessions.put(Secrets.sha256Hex(id), new Session(handoff.serviceId(), handoff.user(), handoff.email(),
+            sessions.put(Secrets.sha256Hex(id), new Session(handoff.serviceId(), handoff.email(),
                     handoff.groups(), nanoClock.getAsLong() + SESSION_TTL_NANOS));
             Iterator<Session> eldest = sessions.values().iterator();
             while (sessions.size() > MAX_SESSIONS && eldest.hasNext()) {
@@ -335,7 +336,6 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     + ". Ask the owner of this service to add you.");
             return true;
         }
-        String username = claims.getStringClaim("preferred_username");
         String handoff = Secrets.newToken();
         String returnPath = localPath(returnTo.getRawPath());
         if (returnTo.getRawQuery() != null) {
@@ -344,8 +344,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
         synchronized (handoffs) {
             dropExpired(handoffs.values().iterator(), Handoff::expiresAt);
             handoffs.put(Secrets.sha256Hex(handoff), new Handoff(serviceId,
-                    returnTo.getHost().toLowerCase(Locale.ROOT), username != null ? username : email,
-                    email, groups, returnPath, nanoClock.getAsLong() + HANDOFF_TTL_NANOS));
+                    returnTo.getHost().toLowerCase(Locale.ROOT), email, groups, returnPath,
+                    nanoClock.getAsLong() + HANDOFF_TTL_NANOS));
             Iterator<Handoff> eldest = handoffs.values().iterator();
             while (handoffs.size() > MAX_HANDOFFS && eldest.hasNext()) {
                 eldest.next();

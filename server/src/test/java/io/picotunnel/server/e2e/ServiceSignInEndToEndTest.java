@@ -178,6 +178,21 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void theTargetIsToldTheVerifiedEmailNotTheNameUsersMayEditAtTheirProvider() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"mallory@example.com\"]}");
+
+        // preferred_username is the user's to edit at many providers: a target that trusts X-PicoTunnel-User
+        // by name would take mallory for its admin.
+        Visitor.Response done = signIn("/", "mallory@example.com", "admin");
+        Visitor.Response page = visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done));
+        assertThat(page.body()).isEqualTo("target=secret");
+        assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("mallory@example.com");
+        assertThat(secret.lastHeader("X-PicoTunnel-Email")).containsExactly("mallory@example.com");
+    }
+
+    @Test
     void theSignInCookieReachesNoTargetNotEvenAnOpenServicesOnTheSameHost() throws Exception {
         start();
         RecordingTarget secret = target("secret");
@@ -197,7 +212,7 @@ class ServiceSignInEndToEndTest {
         Visitor.Response gated = visitor.get(httpPort(), HOST, "/", "Cookie: " + cookie + "; theme=dark");
         assertThat(gated.body()).isEqualTo("target=secret");
         assertThat(secret.lastHeader("Cookie")).containsExactly("theme=dark");
-        assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("alice");
+        assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("alice@example.com");
     }
 
     @Test
@@ -268,12 +283,12 @@ class ServiceSignInEndToEndTest {
         nextUser("alice", "alice@example.com", "alice");
         Visitor.Response alice = visitor.get(httpPort(), HOST, handoff(latest));
         assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(alice)).body()).isEqualTo("target=secret");
-        assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("alice");
+        assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("alice@example.com");
 
         nextUser("bob", "bob@example.com", "bob");
         Visitor.Response bob = visitor.get(httpPort(), HOST, handoff(bobsBrowser, bobsCallback));
         assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(bob)).body()).isEqualTo("target=secret");
-        assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("bob");
+        assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("bob@example.com");
     }
 
     @Test

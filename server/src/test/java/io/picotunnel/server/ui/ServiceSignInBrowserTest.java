@@ -136,7 +136,7 @@ class ServiceSignInBrowserTest {
 
         page.waitForURL(app1 + "/reports?year=2026");
         assertThat(page.locator("#email").textContent()).isEqualTo(ALICE);
-        assertThat(page.locator("#user").textContent()).isEqualTo("alice");
+        assertThat(page.locator("#user").textContent()).isEqualTo("alice@example.com");
         assertThat(page.locator("#cookie").textContent()).isEqualTo("null");
         List<Cookie> cookies = page.context().cookies(app1);
         assertThat(cookies).hasSize(1);
