@@ -213,6 +213,34 @@ class AccessControlEndToEndTest {
     }
 
     @Test
+    void pathsATargetMayReadAsTheGatedServicesAreRefusedNotPassedToTheOpenOne() throws Exception {
+        start();
+        createHttpService("");
+        createHttpService(",\"path_prefix\":\"/admin\",\"auth\":{\"type\":\"basic\",\"username\":\"ops\","
+                + "\"password\":\"correct horse battery\"}");
+
+        // Both services have the same target. Before, these went to the open "/" and reached the target ungated,
+        // where a framework that collapses "//", drops ;parameters, ignores case or decodes %2F serves /admin/x.
+        for (String path : List.of("//admin/x", "/admin;a=b/x", "/ADMIN/x", "/admin%2fx", "/x/..;/admin/x",
+                "http://" + HOST + "//admin/x")) {
+            Visitor.Response refused = first.get(httpPort(), HOST, path);
+            assertThat(refused.status()).as(path).isEqualTo(400);
+            assertThat(refused.body()).as(path).contains("another service on this host");
+        }
+        assertThat(web.requestCount()).isZero();
+        // Spellings the proxy itself resolves to /admin meet its gate.
+        for (String path : List.of("/%61dmin/x", "/x/../admin/x", "/./admin", "/x/%2E%2E/admin/x")) {
+            assertThat(first.get(httpPort(), HOST, path).status()).as(path).isEqualTo(401);
+        }
+        assertThat(web.requestCount()).isZero();
+        // Spellings that stay within one service pass, as sent.
+        assertThat(first.get(httpPort(), HOST, "/docs;v=2/Readme").status()).isEqualTo(200);
+        assertThat(first.get(httpPort(), HOST, "/admin/X;a=b//y", basic("ops", "correct horse battery")).status())
+                .isEqualTo(200);
+        assertThat(web.uris()).containsExactly("/docs;v=2/Readme", "/admin/X;a=b//y");
+    }
+
+    @Test
     void basicAuthPasswordIsStoredOnlyAsABcryptHashAndNeverReturned() throws Exception {
         start();
         String id = createHttpService(

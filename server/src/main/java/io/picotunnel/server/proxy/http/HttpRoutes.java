@@ -42,4 +42,12 @@ public final class HttpRoutes implements ServiceListener {
     public Optional<Service> route(String host, String path) {
         return table.route(host, path);
     }
+
+    /**
+     * Whether a target could read {@code path} as a path of another service of the host than {@code routed}, the
+     * service {@link #route} gave for it (see {@link RouteTable#readsAsAnotherService}).
+     */
+    boolean readsAsAnotherService(String host, String path, Service routed) {
+        return table.readsAsAnotherService(host, path, routed);
+    }
 }

@@ -20,13 +20,17 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**
- * What the proxy answers itself, in one place: invalid requests (400, 414, 431), ACME HTTP-01 challenges,
- * unknown hosts (404), redirects to HTTPS (308), and the error pages of a failed exchange. {@link #decide}
- * says for each request whether it is answered here or forwarded to which service.
+ * What the proxy answers itself, in one place: invalid requests (400, 414, 431), paths a target may read as another
+ * service's (400, {@link RouteTable#readsAsAnotherService}), ACME HTTP-01 challenges, unknown hosts (404), redirects
+ * to HTTPS (308), and the error pages of a failed exchange. {@link #decide} says for each request whether it is
+ * answered here or forwarded to which service.
  */
 final class LocalAnswers {
 
     private static final String ACME_PREFIX = "/.well-known/acme-challenge/";
+    private static final String AMBIGUOUS_PATH = "The request path can be read as a path of another service on this"
+            + " host (by letter case, empty segments, ;parameters, encoded slashes or dot segments), so it is refused."
+            + " Request the path as the site spells it.";
 
     /** A request's fate: answered here, or forwarded. */
     sealed interface Decision permits Answer, Forward {
@@ -84,6 +88,9 @@ final class LocalAnswers {
                     ? ErrorPage.serviceDisabled() : ErrorPage.unknownHost(host), alloc), false);
         }
         Service service = route.get();
+        if (proxy.routes().readsAsAnotherService(host, path, service)) {
+            return new Answer(page(request, ErrorPage.badRequest(AMBIGUOUS_PATH), alloc), false);
+        }
         if (!https && (service.httpsRedirect() || service.tlsMode() == TlsMode.PASSTHROUGH)) {
             return new Answer(redirectToHttps(host, request.uri(), alloc), false);
         }

@@ -26,6 +26,8 @@ import java.util.Optional;
  *       {@code /apix}; a trailing slash on the prefix makes no difference. Paths and prefixes are compared in
  *       normal form ({@link PathNormalizer}: unreserved characters decoded, dot segments removed), without
  *       the query.</li>
+ *   <li>A path that a target could read as a path of another service of the host than the one it routes to
+ *       ({@link PathReadings}) is ambiguous: {@link #readsAsAnotherService}.</li>
  * </ul>
  */
 final class RouteTable {
@@ -83,6 +85,51 @@ final class RouteTable {
         return longestPrefix(wildcard.get(name.substring(dot + 1)), path);
     }
 
+    /**
+     * Whether some {@linkplain PathReadings reading} of {@code path} routes to another of the host's services than
+     * {@code routed}, the one the path itself routes to: to a target that reads paths so, the request would be one
+     * for that service, which may have another gate, or none. Readings that route nowhere do not count.
+     */
+    boolean readsAsAnotherService(String host, String path, Service routed) {
+        String name = normalizeHost(host);
+        List<Service> exactServices = exact.getOrDefault(name, List.of());
+        int dot = name.indexOf('.');
+        List<Service> wildcardServices = dot <= 0 ? List.of() : wildcard.getOrDefault(name.substring(dot + 1), List.of());
+        if (exactServices.size() + wildcardServices.size() < 2) {
+            return false;
+        }
+        List<Service> candidates = new ArrayList<>(exactServices);
+        candidates.addAll(wildcardServices);
+        List<String> prefixes = candidates.stream().map(s -> normalizePrefix(s.pathPrefix())).toList();
+        for (PathReadings.Reading reading : PathReadings.of(path, prefixes)) {
+            List<Integer> chosen = longestMatches(reading, 0, exactServices.size());
+            if (chosen.isEmpty()) {
+                chosen = longestMatches(reading, exactServices.size(), candidates.size());
+            }
+            if (!chosen.isEmpty() && chosen.stream().noneMatch(i -> candidates.get(i).id().equals(routed.id()))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The indexes in {@code [from, to)} of the reading's longest prefixes that match its path (ties all). */
+    private static List<Integer> longestMatches(PathReadings.Reading reading, int from, int to) {
+        List<Integer> longest = new ArrayList<>();
+        int length = -1;
+        for (int i = from; i < to; i++) {
+            String prefix = withoutTrailingSlashes(reading.prefixes().get(i));
+            if (prefix.length() >= length && prefixMatches(prefix, reading.path())) {
+                if (prefix.length() > length) {
+                    longest.clear();
+                    length = prefix.length();
+                }
+                longest.add(i);
+            }
+        }
+        return longest;
+    }
+
     private static Optional<Service> longestPrefix(List<Service> candidates, String path) {
         if (candidates == null) {
             return Optional.empty();
@@ -107,7 +154,11 @@ final class RouteTable {
             return "/";
         }
         String normal = prefix.startsWith("/") ? PathNormalizer.normalize(prefix) : null;
-        String p = normal == null ? prefix : normal;
+        return withoutTrailingSlashes(normal == null ? prefix : normal);
+    }
+
+    private static String withoutTrailingSlashes(String prefix) {
+        String p = prefix;
         while (p.length() > 1 && p.endsWith("/")) {
             p = p.substring(0, p.length() - 1);
         }

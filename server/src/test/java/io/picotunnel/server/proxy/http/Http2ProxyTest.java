@@ -208,6 +208,25 @@ class Http2ProxyTest {
         }
     }
 
+    /** The :path is routed as a request line's path is: one that may read as /cut's is refused, not sent to "/". */
+    @Test
+    void http2PathThatMayReadAsAnotherServicesGets400() throws Exception {
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        try {
+            for (String path : List.of("/CUT/x", "//cut/x", "/cut;a=b/x")) {
+                HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port
+                        + path)).timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_2);
+                assertThat(response.statusCode()).as(path).isEqualTo(400);
+                assertThat(response.body()).as(path).contains("another service on this host");
+            }
+        } finally {
+            client.shutdownNow();
+        }
+    }
+
     @Test
     void interimAnswersOfTheTargetReachAnHttp2VisitorBeforeTheFinalOne() throws Exception {
         int port = ((InetSocketAddress) server.localAddress()).getPort();

@@ -6,6 +6,7 @@ import io.picotunnel.server.store.TlsMode;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -21,6 +22,12 @@ class HttpRoutesTest {
 
     private Optional<String> route(String host, String path) {
         return routes.route(host, path).map(Service::id);
+    }
+
+    /** Whether the path (in normal form, as the proxy routes it) routes somewhere but may read as another service's. */
+    private boolean ambiguous(String host, String path) {
+        Service routed = routes.route(host, path).orElseThrow();
+        return routes.readsAsAnotherService(host, path, routed);
     }
 
     @Test
@@ -100,5 +107,51 @@ class HttpRoutesTest {
         assertThat(route("two.test", "/")).contains("a");
         routes.onServiceChange(http("a", "two.test", "/"), null);
         assertThat(route("two.test", "/")).isEmpty();
+    }
+
+    @Test
+    void pathsATargetMayReadAsAnotherServicesAreAmbiguous() {
+        routes.onServiceChange(null, http("open", "x.test", "/"));
+        routes.onServiceChange(null, http("admin", "x.test", "/admin"));
+
+        // Routed to "/", but read as /admin/x by targets that collapse empty segments, drop ;parameters, ignore
+        // case, decode %2F or take \ for /, and resolve the dot segments that uncovers.
+        assertThat(List.of("//admin/x", "/admin;a=b/x", "/ADMIN/x", "/Admin", "/admin%2Fx", "/admin%5Cx", "/admin\\x",
+                "/x/..;/admin/x", "/x/..%2Fadmin", "/x%2F..%2Fadmin", "/admin%3Bx=1/y", "/.%2Fadmin/x"))
+                .allSatisfy(path -> assertThat(ambiguous("x.test", path)).as(path).isTrue());
+        // Routed to the gated /admin, read as another service's path.
+        assertThat(ambiguous("x.test", "/admin/..;/x")).isTrue();
+        // Ambiguous within one service only, or read as nothing else by any reading.
+        assertThat(List.of("/", "/x", "/docs;v=2/Readme", "/Docs/x", "//x", "/admin/x;a=b", "/admin//x", "/admin/X",
+                "/admin/x%2F..%2Fy", "/administrator", "/x/admin"))
+                .allSatisfy(path -> assertThat(ambiguous("x.test", path)).as(path).isFalse());
+    }
+
+    @Test
+    void readingsApplyToThePrefixesToo() {
+        routes.onServiceChange(null, http("open", "x.test", "/"));
+        routes.onServiceChange(null, http("upper", "x.test", "/Admin"));
+        routes.onServiceChange(null, http("lower", "x.test", "/admin"));
+        routes.onServiceChange(null, http("params", "x.test", "/app;v=1"));
+
+        assertThat(ambiguous("x.test", "/Admin/x")).isFalse();
+        assertThat(ambiguous("x.test", "/admin/x")).isFalse();
+        assertThat(ambiguous("x.test", "/app;v=1/x")).isFalse();
+        assertThat(ambiguous("x.test", "/ADMIN/x")).isTrue();
+        assertThat(ambiguous("x.test", "/app/x")).isTrue();
+    }
+
+    @Test
+    void aHostWithOneServiceIsNeverAmbiguousAndHostsDoNotMix() {
+        routes.onServiceChange(null, http("only", "one.test", "/"));
+        routes.onServiceChange(null, http("admin", "other.test", "/admin"));
+        routes.onServiceChange(null, http("w", "*.example.com", "/"));
+        routes.onServiceChange(null, http("e", "app.example.com", "/admin"));
+
+        assertThat(ambiguous("one.test", "//admin;x/ADMIN")).isFalse();
+        assertThat(ambiguous("a.example.com", "/ADMIN/x")).isFalse();
+        // The exact domain's /admin is tried before the wildcard's "/", by readings too.
+        assertThat(route("app.example.com", "/ADMIN/x")).contains("w");
+        assertThat(ambiguous("app.example.com", "/ADMIN/x")).isTrue();
     }
 }
