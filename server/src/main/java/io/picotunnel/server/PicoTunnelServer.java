@@ -418,7 +418,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private Optional<ServiceSignIn.Target> signInTarget(String serviceId) {
         return store.service(serviceId)
                 .filter(service -> service.enabled() && service.access().auth() instanceof ServiceAuth.Oidc)
-                .map(service -> new ServiceSignIn.Target(service.id(), service.domain(),
+                .map(service -> new ServiceSignIn.Target(service.id(), service.domain(), service.httpsRedirect(),
                         (ServiceAuth.Oidc) service.access().auth()));
     }
 

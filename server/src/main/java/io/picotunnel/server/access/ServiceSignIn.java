@@ -66,8 +66,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceSignIn.class);
 
-    /** What the sign-in needs to know of a service. */
-    public record Target(String serviceId, String domain, ServiceAuth.Oidc auth) {
+    /**
+     * What the sign-in needs to know of a service. {@code httpsOnly}: its visitors on plain HTTP are only redirected
+     * to HTTPS ({@code https_redirect}), so its sign-ins start on HTTPS and go back there alone.
+     */
+    public record Target(String serviceId, String domain, boolean httpsOnly, ServiceAuth.Oidc auth) {
     }
 
     /** Where a sign-in on its way through the provider leads. */
@@ -259,10 +262,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
             page(ctx, HttpStatus.NOT_FOUND, "No such service", "There is no service here that signs in with single sign-on.");
             return;
         }
-        URI returnTo = returnUrl(ctx.queryParam("return_to"), target.get().domain());
+        URI returnTo = returnUrl(ctx.queryParam("return_to"), target.get());
         if (returnTo == null) {
-            page(ctx, HttpStatus.BAD_REQUEST, "Invalid sign-in link",
-                    "The page to return to is not on " + target.get().domain() + ". Open the service's page again.");
+            invalidReturn(ctx, target.get());
             return;
         }
         String browserKey = PendingLogins.browserKey(ctx.cookie(BROWSER_COOKIE));
@@ -309,6 +311,10 @@ public final class ServiceSignIn implements OidcCallbackHook {
         Optional<Target> target = services.apply(serviceId);
         if (target.isEmpty()) {
             page(ctx, HttpStatus.NOT_FOUND, "No such service", "The service no longer signs in with single sign-on.");
+            return true;
+        }
+        if (returnUrl(returnTo.toString(), target.get()) == null) {
+            invalidReturn(ctx, target.get()); // the service changed since the start: its domain, or to HTTPS only
             return true;
         }
         IDTokenClaimsSet claims;
@@ -371,8 +377,18 @@ public final class ServiceSignIn implements OidcCallbackHook {
         return "/" + rawPath.substring(start);
     }
 
-    /** {@code text} as an http(s) URL on {@code domain} (or a name under a wildcard domain), else null. */
-    static URI returnUrl(String text, String domain) {
+    private static void invalidReturn(Context ctx, Target target) {
+        page(ctx, HttpStatus.BAD_REQUEST, "Invalid sign-in link", "The page to return to is not on "
+                + (target.httpsOnly() ? "https://" : "") + target.domain() + ". Open the service's page again.");
+    }
+
+    /**
+     * {@code text} as an http(s) URL on the target's domain (or a name under a wildcard domain), else null. Never
+     * {@code http} for a service on HTTPS only: the one-time code would travel in clear (and its cookie be set
+     * without {@code Secure}), where anyone on the way could trade it for the visitor's session.
+     */
+    static URI returnUrl(String text, Target target) {
+        String domain = target.domain();
         if (text == null || text.length() > 4096) {
             return null;
         }
@@ -380,7 +396,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
             URI uri = new URI(text);
             String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
             String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
-            if (!scheme.equals("http") && !scheme.equals("https") || uri.getRawUserInfo() != null) {
+            boolean schemeAllowed = scheme.equals("https") || scheme.equals("http") && !target.httpsOnly();
+            if (!schemeAllowed || uri.getRawUserInfo() != null) {
                 return null;
             }
             boolean matches = domain.startsWith("*.")

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.Ports;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
@@ -229,6 +230,51 @@ class ServiceSignInEndToEndTest {
         // Before: Location //evil.example/phish, another host to the browser.
         assertThat(done.status()).isEqualTo(303);
         assertThat(done.header("Location")).isEqualTo("/evil.example/phish?x=1");
+    }
+
+    @Test
+    void aSignInOnAnHttpsOnlyServiceReturnsOverHttpsAndNeverOverPlainHttp() throws Exception {
+        TestCertificates ca = new TestCertificates();
+        TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
+        start();
+        String id = service("/", target("secret"), ",\"https_redirect\":true,"
+                + "\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String authority = HOST + ":" + testbed.server().httpsPort();
+
+        // Plain HTTP gets no sign-in, only the way to HTTPS; a visitor there starts one that returns there.
+        assertThat(visitor.get(httpPort(), HOST, "/page").status()).isEqualTo(308);
+        Visitor.Response first = visitor.getOverTls(ca.clientContext(), testbed.server().httpsPort(), authority, "/page");
+        assertThat(first.status()).isEqualTo(302);
+        assertThat(first.header("Location")).contains("&return_to=" + URLEncoder.encode("https://" + authority + "/page",
+                StandardCharsets.UTF_8));
+        nextUser("alice", "alice@example.com", "alice");
+        HttpResponse<String> back = get(throughProvider(first.header("Location")));
+        assertThat(location(back)).startsWith("https://" + authority + "/.picotunnel/auth/callback?code=");
+        URI handoff = URI.create(location(back));
+        Visitor.Response done = visitor.getOverTls(ca.clientContext(), testbed.server().httpsPort(), authority,
+                handoff.getRawPath() + "?" + handoff.getRawQuery());
+        assertThat(done.header("Set-Cookie")).contains("; Secure");
+        assertThat(done.header("Location")).isEqualTo("/page");
+
+        // Before: a sign-in link with an http return sent the one-time code back in clear, where anyone on the way
+        // could trade it for the visitor's session.
+        HttpResponse<String> downgraded = get(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page"));
+        assertThat(downgraded.statusCode()).isEqualTo(400);
+        assertThat(downgraded.body()).contains("not on https://" + HOST);
+    }
+
+    @Test
+    void aSignInStartedOverPlainHttpDoesNotReturnThereOnceItsServiceIsOnHttpsOnly() throws Exception {
+        start();
+        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        nextUser("alice", "alice@example.com", "alice");
+        String callback = throughProvider(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page"));
+
+        assertThat(testbed.api().patch("/api/services/" + id, "{\"https_redirect\":true}").status()).isEqualTo(200);
+
+        HttpResponse<String> back = get(callback);
+        assertThat(back.statusCode()).isEqualTo(400);
+        assertThat(back.headers().firstValue("Location")).isEmpty();
     }
 
     @Test

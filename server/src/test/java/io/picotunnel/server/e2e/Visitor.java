@@ -1,5 +1,7 @@
 package io.picotunnel.server.e2e;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,16 +48,30 @@ final class Visitor {
 
     /** {@code GET path} to {@code host} with {@code extraHeaders} (each "Name: value"). */
     Response get(int port, String host, String path, String... extraHeaders) throws IOException {
+        try (Socket socket = connect(port)) {
+            return get(socket, host, path, extraHeaders);
+        }
+    }
+
+    /** As {@link #get(int, String, String, String...)}, over TLS with the Host's name as SNI. */
+    Response getOverTls(SSLContext tls, int port, String host, String path, String... extraHeaders) throws IOException {
+        String name = host.contains(":") ? host.substring(0, host.indexOf(':')) : host;
+        try (Socket plain = connect(port);
+             SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket(plain, name, port, true)) {
+            socket.startHandshake();
+            return get(socket, host, path, extraHeaders);
+        }
+    }
+
+    private static Response get(Socket socket, String host, String path, String... extraHeaders) throws IOException {
         StringBuilder request = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n");
         for (String header : extraHeaders) {
             request.append(header).append("\r\n");
         }
         request.append("\r\n");
-        try (Socket socket = connect(port)) {
-            socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));
-            socket.getOutputStream().flush();
-            return parse(socket.getInputStream().readAllBytes());
-        }
+        socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));
+        socket.getOutputStream().flush();
+        return parse(socket.getInputStream().readAllBytes());
     }
 
     private static Response parse(byte[] bytes) {
