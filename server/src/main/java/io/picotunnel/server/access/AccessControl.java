@@ -1,5 +1,7 @@
 package io.picotunnel.server.access;
 
+import io.netty.channel.Channel;
+import io.picotunnel.server.net.ConnectionLimits;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +49,18 @@ public final class AccessControl implements AutoCloseable {
 
     public TrustedProxies trustedProxies() {
         return trustedProxies;
+    }
+
+    /**
+     * In a listener's {@code initChannel}: counts a new public connection in {@code limits}, or refuses it, as
+     * {@link ConnectionLimits#admit(Channel, boolean)} does. When the PROXY protocol is read, the address counted is
+     * the visitor's its header names, once read ({@link ConnectionLimits#admitVisitorWhenActive}): call this before
+     * {@link #readProxyProtocol}.
+     */
+    public boolean admit(ConnectionLimits limits, Channel channel, boolean httpAnswer) {
+        return trustedProxies.proxyProtocol()
+                ? limits.admitVisitorWhenActive(channel, httpAnswer, VisitorAddress::of)
+                : limits.admit(channel, httpAnswer);
     }
 
     /**

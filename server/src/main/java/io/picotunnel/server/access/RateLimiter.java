@@ -1,14 +1,16 @@
 package io.picotunnel.server.access;
 
+import io.picotunnel.server.net.ClientBlock;
+
 import java.net.InetAddress;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.function.LongSupplier;
 
 /**
- * Token buckets per service and visitor address. Memory is bounded: at most {@link #maxBuckets} buckets, least
- * recently used first out; a bucket idle long enough to be full again is the same as no bucket and is dropped
- * as the limiter is used.
+ * Token buckets per service and visitor address ({@link ClientBlock}: IPv6 by its /64). Memory is bounded: at most
+ * {@link #maxBuckets} buckets, least recently used first out; a bucket idle long enough to be full again is the
+ * same as no bucket and is dropped as the limiter is used.
  */
 public final class RateLimiter {
 
@@ -27,7 +29,7 @@ public final class RateLimiter {
         }
     }
 
-    private record Key(String serviceId, InetAddress visitor) {
+    private record Key(String serviceId, InetAddress block) {
     }
 
     private static final class Bucket {
@@ -60,7 +62,7 @@ public final class RateLimiter {
         long now = nanoClock.getAsLong();
         synchronized (buckets) {
             sweep(now);
-            Key key = new Key(serviceId, visitor);
+            Key key = new Key(serviceId, ClientBlock.of(visitor));
             Bucket bucket = buckets.get(key);
             if (bucket == null) {
                 bucket = new Bucket();

@@ -1,16 +1,12 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.server.net.ClientBlock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.Inet6Address;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,7 +18,7 @@ import java.util.Map;
  * without being checked (the caller answers 429 with {@code Retry-After}). State is per address only, so a valid
  * credential presented from another address is never held up; a success clears the address's record.
  *
- * <p>IPv4 addresses count one by one; IPv6 addresses by their /64, the block one host usually has. At most
+ * <p>IPv4 addresses count one by one; IPv6 addresses by their /64 ({@link ClientBlock}). At most
  * {@link #MAX_TRACKED} addresses are remembered (the oldest record goes first), each until it has been quiet
  * for {@link Policy#forgetAfter}.
  */
@@ -74,7 +70,7 @@ public final class FailedLogins {
      */
     public synchronized Duration retryAfter(String address) {
         Instant now = clock.instant();
-        Record record = byAddress.get(key(address));
+        Record record = byAddress.get(ClientBlock.of(address));
         if (record == null || !now.isBefore(record.blockedUntil)) {
             return Duration.ZERO;
         }
@@ -90,7 +86,7 @@ public final class FailedLogins {
     public synchronized void failed(String address, String attempt) {
         Instant now = clock.instant();
         forgetQuiet(now);
-        String key = key(address);
+        String key = ClientBlock.of(address);
         Record record = byAddress.remove(key);
         if (record == null || !now.isBefore(record.lastFailure.plus(policy.forgetAfter()))) {
             record = new Record();
@@ -118,7 +114,7 @@ public final class FailedLogins {
 
     /** A success clears what {@code address} had failed. */
     public synchronized void succeeded(String address) {
-        byAddress.remove(key(address));
+        byAddress.remove(ClientBlock.of(address));
     }
 
     /** The wait after the {@code n}-th failure past the free ones (n = 0, 1, ...): doubling, capped. */
@@ -139,26 +135,6 @@ public final class FailedLogins {
                 return;
             }
             records.remove();
-        }
-    }
-
-    /** The address, or for IPv6 its /64; anything unparseable stands for itself. */
-    static String key(String address) {
-        if (address == null) {
-            return "";
-        }
-        String literal = address.startsWith("[") && address.endsWith("]") ? address.substring(1, address.length() - 1) : address;
-        if (literal.indexOf(':') < 0) {
-            return literal;
-        }
-        try {
-            InetAddress parsed = InetAddress.getByName(literal); // a literal: no name lookup
-            if (parsed instanceof Inet6Address) {
-                return HexFormat.of().formatHex(Arrays.copyOf(parsed.getAddress(), 8)) + "::/64";
-            }
-            return parsed.getHostAddress();
-        } catch (UnknownHostException | SecurityException e) {
-            return literal;
         }
     }
 

@@ -1,5 +1,7 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.server.net.ClientBlock;
+
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,9 +19,9 @@ import java.util.regex.Pattern;
  * OIDC sign-ins on their way through the provider, by {@code state}: the UI's ({@link ManagementAuth}) and the
  * services' single sign-on ({@code access.ServiceSignIn}) each keep theirs in one of these. Each is taken once (a
  * replayed callback finds nothing), only by the browser that started it (the hash of the random value in its
- * sign-in cookie must match), and lives at most {@link #TTL}. An address may have at most {@code maxPerAddress}
- * waiting (its oldest goes when it starts another), so one address cannot push out anybody else's; when
- * {@code maxTotal} wait in all, new sign-ins are refused until some finish or expire.
+ * sign-in cookie must match), and lives at most {@link #TTL}. An address ({@link ClientBlock}: IPv6 by its /64)
+ * may have at most {@code maxPerAddress} waiting (its oldest goes when it starts another), so one address cannot
+ * push out anybody else's; when {@code maxTotal} wait in all, new sign-ins are refused until some finish or expire.
  *
  * @param <T> where the sign-in leads once it finishes (the UI's return path; a service and the page to go back to)
  */
@@ -68,7 +70,7 @@ public final class PendingLogins<T> {
      */
     public synchronized boolean put(OidcProvider.AuthorizationStart start, T destination, String address, String browserKey) {
         dropExpired();
-        String addressKey = FailedLogins.key(address);
+        String addressKey = ClientBlock.of(address);
         Deque<String> own = statesByAddress.computeIfAbsent(addressKey, a -> new ArrayDeque<>());
         while (own.size() >= maxPerAddress) {
             byState.remove(own.removeFirst());

@@ -59,7 +59,8 @@ public enum Setting {
             "Most open connections per listener (HTTP, HTTPS, management API, tunnel endpoint, each tcp service);"
                     + " beyond, new ones get 503 or are closed."),
     MAX_CONNECTIONS_PER_ADDRESS("--max-connections-per-address", "N", "256",
-            "Most open connections per client IP address and listener; beyond, new ones get 429 or are closed."),
+            "Most open connections per client IP address (IPv6: per /64; with --proxy-protocol, the visitor's)"
+                    + " and listener; beyond, new ones get 429 or are closed."),
     MAX_TUNNEL_REQUESTS("--max-tunnel-requests", "N", null,
             "Most proxied HTTP requests open at once per tunnel (streams); beyond, 503. Below --max-streams;"
                     + " default 4096, or half of --max-streams when that is less."),

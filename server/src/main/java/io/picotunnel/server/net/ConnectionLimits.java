@@ -9,6 +9,7 @@ import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -17,15 +18,20 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
- * The open connections of one listener, in total and per client IP address, bounded: a connection over either
- * limit is refused at once (plain HTTP gets a {@code 429} or {@code 503} first, TLS and the management API a
- * close), and the refusals are logged at most once a minute ({@link RefusalLog}). Thread-safe.
+ * The open connections of one listener, in total and per client address ({@link ClientBlock}: IPv6 by its /64),
+ * bounded: a connection over either limit is refused at once (plain HTTP gets a {@code 429} or {@code 503} first,
+ * TLS and the management API a close), and the refusals are logged at most once a minute ({@link RefusalLog}).
+ * Behind the PROXY protocol the address is the visitor's its header names ({@link #admitVisitorWhenActive}).
+ * Thread-safe.
  */
 public final class ConnectionLimits {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionLimits.class);
+    private static final String REFUSED = "connection-refused";
+    private static final String VISITOR_GATE = "connection-limit-per-address";
 
     /** Why a connection was not admitted. */
     public enum Refusal {
@@ -57,24 +63,11 @@ public final class ConnectionLimits {
      * else why not (nothing counted).
      */
     public Refusal admit(InetAddress address) {
-        if (open.incrementAndGet() > max) {
-            open.decrementAndGet();
-            refusals.refused(true, listener + " listener: refused a connection from " + LogValues.escape(name(address))
-                    + ": " + max + " connections are open (--max-connections)");
+        if (!countInListener(address)) {
             return Refusal.LISTENER;
         }
-        if (address == null) {
-            return null;
-        }
-        AtomicInteger count = perAddress.compute(address, (a, c) -> {
-            AtomicInteger result = c == null ? new AtomicInteger() : c;
-            result.incrementAndGet();
-            return result;
-        });
-        if (count.get() > maxPerAddress) {
-            release(address);
-            refusals.refused(true, listener + " listener: refused a connection from " + LogValues.escape(name(address))
-                    + ": it has " + maxPerAddress + " connections open (--max-connections-per-address)");
+        if (!countForAddress(address)) {
+            open.decrementAndGet();
             return Refusal.ADDRESS;
         }
         return null;
@@ -83,9 +76,7 @@ public final class ConnectionLimits {
     /** A connection admitted earlier closed. */
     public void release(InetAddress address) {
         open.decrementAndGet();
-        if (address != null) {
-            perAddress.computeIfPresent(address, (a, c) -> c.decrementAndGet() <= 0 ? null : c);
-        }
+        uncount(address);
     }
 
     /** Connections open now (admitted, not yet released). */
@@ -104,8 +95,65 @@ public final class ConnectionLimits {
             channel.closeFuture().addListener(f -> release(address));
             return true;
         }
-        channel.pipeline().addLast("connection-refused", new Refuse(httpAnswer ? httpAnswer(refusal) : null));
+        channel.pipeline().addLast(REFUSED, new Refuse(answer(refusal, httpAnswer)));
         return false;
+    }
+
+    /**
+     * As {@link #admit(Channel, boolean)}, for a listener that reads the PROXY protocol: the connection takes its
+     * place in the listener's count now, and in its address's count only when the channel becomes active, which the
+     * PROXY protocol reader puts off until the header has named the visitor; {@code visitor} gives the address then.
+     * A connection that never gets that far (no header in time, a bad one) holds its place in the listener's count
+     * only, until it closes. Over the address's limit it is refused then, as {@link #admit(Channel, boolean)} would
+     * have. The handler this adds goes first in the pipeline: add the PROXY protocol reader afterwards, in front.
+     */
+    public boolean admitVisitorWhenActive(Channel channel, boolean httpAnswer, Function<Channel, InetAddress> visitor) {
+        if (!countInListener(addressOf(channel.remoteAddress()))) {
+            channel.pipeline().addLast(REFUSED, new Refuse(answer(Refusal.LISTENER, httpAnswer)));
+            return false;
+        }
+        VisitorGate gate = new VisitorGate(httpAnswer, visitor);
+        channel.closeFuture().addListener(f -> gate.closed());
+        channel.pipeline().addFirst(VISITOR_GATE, gate);
+        return true;
+    }
+
+    /** True when counted in the listener's total; false (nothing counted) when it is full. */
+    private boolean countInListener(InetAddress address) {
+        if (open.incrementAndGet() > max) {
+            open.decrementAndGet();
+            refusals.refused(true, listener + " listener: refused a connection from " + LogValues.escape(name(address))
+                    + ": " + max + " connections are open (--max-connections)");
+            return false;
+        }
+        return true;
+    }
+
+    /** True when counted for its {@link ClientBlock} (or it has no address); false (nothing counted) when full. */
+    private boolean countForAddress(InetAddress address) {
+        if (address == null) {
+            return true;
+        }
+        InetAddress block = ClientBlock.of(address);
+        AtomicInteger count = perAddress.compute(block, (a, c) -> {
+            AtomicInteger result = c == null ? new AtomicInteger() : c;
+            result.incrementAndGet();
+            return result;
+        });
+        if (count.get() > maxPerAddress) {
+            uncount(address);
+            String holder = block instanceof Inet6Address ? "its /64 has " : "it has ";
+            refusals.refused(true, listener + " listener: refused a connection from " + LogValues.escape(name(address))
+                    + ": " + holder + maxPerAddress + " connections open (--max-connections-per-address)");
+            return false;
+        }
+        return true;
+    }
+
+    private void uncount(InetAddress address) {
+        if (address != null) {
+            perAddress.computeIfPresent(ClientBlock.of(address), (a, c) -> c.decrementAndGet() <= 0 ? null : c);
+        }
     }
 
     static InetAddress addressOf(SocketAddress address) {
@@ -114,6 +162,10 @@ public final class ConnectionLimits {
 
     private static String name(InetAddress address) {
         return address == null ? "an unknown address" : address.getHostAddress();
+    }
+
+    private static byte[] answer(Refusal refusal, boolean http) {
+        return http ? httpAnswer(refusal) : null;
     }
 
     private static byte[] httpAnswer(Refusal refusal) {
@@ -126,6 +178,44 @@ public final class ConnectionLimits {
         String head = "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
                 + "\r\nRetry-After: 10\r\nConnection: close\r\n\r\n";
         return (head + body).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * The per-address half of {@link #admitVisitorWhenActive}: counts the connection for its visitor when the channel
+     * becomes active (or refuses it then), and gives back both of its places when it closes. Both happen on the
+     * channel's event loop, so a connection closed before it became active is never counted for an address.
+     */
+    private final class VisitorGate extends ChannelInboundHandlerAdapter {
+        private final boolean httpAnswer;
+        private final Function<Channel, InetAddress> visitor;
+        private InetAddress counted;
+        private boolean closed;
+
+        VisitorGate(boolean httpAnswer, Function<Channel, InetAddress> visitor) {
+            this.httpAnswer = httpAnswer;
+            this.visitor = visitor;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            if (closed) {
+                return;
+            }
+            InetAddress address = visitor.apply(ctx.channel());
+            if (!countForAddress(address)) {
+                ctx.pipeline().replace(this, REFUSED, new Refuse(answer(Refusal.ADDRESS, httpAnswer)));
+                return;
+            }
+            counted = address;
+            ctx.fireChannelActive();
+            ctx.pipeline().remove(this);
+        }
+
+        void closed() {
+            closed = true;
+            open.decrementAndGet();
+            uncount(counted);
+        }
     }
 
     /**

@@ -71,7 +71,7 @@ public final class HttpsListener implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        if (limits != null && !limits.admit(ch, false)) {
+                        if (limits != null && !access.admit(limits, ch, false)) {
                             return;
                         }
                         ch.pipeline().addLast("front-door",

@@ -48,6 +48,18 @@ class RateLimiterTest {
     }
 
     @Test
+    void anIpv6VisitorHasOneBucketForItsWholeSlash64() throws Exception {
+        RateLimiter limiter = new RateLimiter(100, now::get);
+        RateLimit limit = new RateLimit(1, 2);
+
+        assertThat(limiter.acquire("s", address("2001:db8:1:2::1"), limit).allowed()).isTrue();
+        assertThat(limiter.acquire("s", address("2001:db8:1:2:ffff:ffff:ffff:ffff"), limit).allowed()).isTrue();
+        assertThat(limiter.acquire("s", address("2001:db8:1:2::3"), limit).allowed()).as("same /64").isFalse();
+        assertThat(limiter.acquire("s", address("2001:db8:1:3::1"), limit).allowed()).as("next /64").isTrue();
+        assertThat(limiter.size()).isEqualTo(2);
+    }
+
+    @Test
     void bucketsNeverOutnumberTheBound() throws Exception {
         RateLimiter limiter = new RateLimiter(10, now::get);
         RateLimit limit = new RateLimit(1, 5);

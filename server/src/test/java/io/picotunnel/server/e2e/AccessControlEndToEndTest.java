@@ -304,6 +304,19 @@ class AccessControlEndToEndTest {
         assertThat(first.echo(port, "no header")).isNull();
     }
 
+    @Test
+    void rateLimitCountsAnIpv6VisitorByItsSlash64() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true"));
+        int port = createTcpService(",\"rate_limit\":{\"per_second\":0.01,\"burst\":2}");
+
+        assertThat(proxiedEcho(port, "PROXY TCP6 2001:db8:1:2::1 ::1 40000 2222\r\n", "one")).isEqualTo("one");
+        assertThat(proxiedEcho(port, "PROXY TCP6 2001:db8:1:2:ffff::2 ::1 40000 2222\r\n", "two")).isEqualTo("two");
+        assertThat(proxiedEcho(port, "PROXY TCP6 2001:db8:1:2::3 ::1 40000 2222\r\n", "three"))
+                .as("a third connection from the same /64").isNull();
+        assertThat(proxiedEcho(port, "PROXY TCP6 2001:db8:1:3::1 ::1 40000 2222\r\n", "next /64")).isEqualTo("next /64");
+        assertThat(echo.acceptedConnections()).isEqualTo(3);
+    }
+
     /** Sends {@code header} and {@code text} in one write from 127.0.0.1; the echo, or null when closed. */
     private String proxiedEcho(int port, String header, String text) throws Exception {
         try (java.net.Socket socket = first.connect(port)) {

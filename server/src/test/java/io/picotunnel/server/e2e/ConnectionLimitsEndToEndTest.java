@@ -10,7 +10,6 @@ import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
@@ -33,9 +33,13 @@ import static org.awaitility.Awaitility.await;
 /**
  * {@code --max-connections} and {@code --max-connections-per-address} on the listeners of tcp services and on the
  * tunnel endpoint, through the server, a tunnel and our client. Other loopback addresses (127.0.0.2, 127.0.0.3)
- * stand for other visitors.
+ * stand for other visitors; behind the PROXY protocol, the addresses the headers name.
  */
 class ConnectionLimitsEndToEndTest {
+
+    /** Visitors a front proxy on 127.0.0.1 names in its PROXY protocol headers. */
+    private static final String VISITOR_A = "198.51.100.1";
+    private static final String VISITOR_B = "198.51.100.2";
 
     @TempDir
     Path dataDir;
@@ -45,9 +49,13 @@ class ConnectionLimitsEndToEndTest {
     private String tunnelId;
     private String token;
 
-    @BeforeEach
-    void start() {
-        testbed = new Testbed(dataDir, Map.of(Setting.MAX_CONNECTIONS, "3", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+    /** A server with at most 3 connections per listener and 2 per address, unless {@code settings} say otherwise. */
+    private void start(Map<Setting, String> settings) {
+        Map<Setting, String> all = new EnumMap<>(Setting.class);
+        all.put(Setting.MAX_CONNECTIONS, "3");
+        all.put(Setting.MAX_CONNECTIONS_PER_ADDRESS, "2");
+        all.putAll(settings);
+        testbed = new Testbed(dataDir, all);
         echo = new EchoServer();
         JsonNode tunnel = testbed.createTunnel("limits");
         tunnelId = tunnel.get("id").asText();
@@ -56,14 +64,24 @@ class ConnectionLimitsEndToEndTest {
         await().atMost(Duration.ofSeconds(20)).until(() -> testbed.isConnected(tunnelId));
     }
 
+    /** Behind a front proxy on 127.0.0.1 that sends the PROXY protocol, with room for 5 connections per listener. */
+    private void startBehindProxyProtocol() {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true", Setting.MAX_CONNECTIONS, "5"));
+    }
+
     @AfterEach
     void stop() {
-        testbed.close();
-        echo.close();
+        if (testbed != null) {
+            testbed.close();
+        }
+        if (echo != null) {
+            echo.close();
+        }
     }
 
     @Test
     void tcpConnectionsOverTheLimitsAreClosedBeforeAnyStreamOpensAndLoggedOnce() throws Exception {
+        start(Map.of());
         int port = Ports.freePort();
         testbed.createTcpService(tunnelId, port, echo.address());
         YamuxSession session = testbed.server().registry().connections(tunnelId).getFirst().session();
@@ -97,6 +115,7 @@ class ConnectionLimitsEndToEndTest {
 
     @Test
     void tunnelEndpointRefusesConnectionsOverTheLimitsWith429Or503() throws Exception {
+        start(Map.of());
         testbed.startClient(token);
         await().atMost(Duration.ofSeconds(20)).until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
         try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
@@ -116,6 +135,117 @@ class ConnectionLimitsEndToEndTest {
                     .contains("tunnel endpoint", "127.0.0.1", "--max-connections-per-address");
         }
         assertThat(testbed.server().registry().connections(tunnelId)).as("the clients stay connected").hasSizeGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void behindProxyProtocolTcpConnectionsCountForTheVisitorTheHeaderNamesAndAreReleasedOnce() throws Exception {
+        startBehindProxyProtocol();
+        int port = Ports.freePort();
+        testbed.createTcpService(tunnelId, port, echo.address());
+        List<Socket> open = new ArrayList<>();
+        try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
+            Socket firstOfA = proxied(port, VISITOR_A);
+            open.add(echoed(firstOfA, "a1"));
+            open.add(echoed(proxied(port, VISITOR_A), "a2"));
+            open.add(echoed(proxied(port, VISITOR_B), "b1 from the same front proxy"));
+            try (Socket third = proxied(port, VISITOR_A)) {
+                assertThat(closedByServer(third)).as("a third connection of one visitor").isTrue();
+            }
+            assertThat(echo.acceptedConnections()).as("the refused one never reached the target").isEqualTo(3);
+            assertThat(log.messages(Level.WARN)).hasSize(1);
+            assertThat(log.messages(Level.WARN).get(0)).contains(VISITOR_A, "--max-connections-per-address");
+
+            firstOfA.close();
+            Socket back = await().atMost(Duration.ofSeconds(10)).until(() -> admittedEcho(port, VISITOR_A), s -> s != null);
+            open.add(back);
+            try (Socket over = proxied(port, VISITOR_A)) {
+                assertThat(closedByServer(over)).as("its two places are taken again: the refusal gave back nothing more")
+                        .isTrue();
+            }
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void behindProxyProtocolAConnectionWithoutItsHeaderYetHoldsAPlaceInTheListenersTotalUntilItCloses() throws Exception {
+        startBehindProxyProtocol();
+        int port = Ports.freePort();
+        testbed.createTcpService(tunnelId, port, echo.address());
+        List<Socket> open = new ArrayList<>();
+        try {
+            open.add(echoed(proxied(port, "198.51.100.1"), "one"));
+            open.add(echoed(proxied(port, "198.51.100.2"), "two"));
+            open.add(echoed(proxied(port, "198.51.100.3"), "three"));
+            Socket silent = connect("127.0.0.1", port);
+            Socket garbled = connect("127.0.0.1", port);
+            open.add(silent);
+            open.add(garbled);
+            try (Socket sixth = proxied(port, "198.51.100.4")) {
+                assertThat(closedByServer(sixth)).as("over the listener's total, before its header is read").isTrue();
+            }
+
+            garbled.getOutputStream().write("not a PROXY header\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(closedByServer(garbled)).as("a bad header closes the connection").isTrue();
+            Socket inItsPlace = await().atMost(Duration.ofSeconds(10))
+                    .until(() -> admittedEcho(port, "198.51.100.4"), s -> s != null);
+            open.add(inItsPlace);
+
+            silent.close();
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> admittedEcho(port, "198.51.100.5"), s -> s != null).close();
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void behindProxyProtocolIpv6VisitorsOfOneSlash64ShareTheirLimit() throws Exception {
+        startBehindProxyProtocol();
+        int port = Ports.freePort();
+        testbed.createTcpService(tunnelId, port, echo.address());
+        List<Socket> open = new ArrayList<>();
+        try {
+            open.add(echoed(proxied(port, "2001:db8:1:2::1"), "one"));
+            open.add(echoed(proxied(port, "2001:db8:1:2:ffff:ffff:ffff:ffff"), "two"));
+            try (Socket third = proxied(port, "2001:db8:1:2::3")) {
+                assertThat(closedByServer(third)).as("a third connection from the same /64").isTrue();
+            }
+            open.add(echoed(proxied(port, "2001:db8:1:3::1"), "the next /64"));
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
+    /** A connection from the front proxy (127.0.0.1) that has sent a PROXY protocol v1 header naming {@code visitor}. */
+    private static Socket proxied(int port, String visitor) throws IOException {
+        Socket socket = connect("127.0.0.1", port);
+        String family = visitor.contains(":") ? "TCP6 " : "TCP4 ";
+        String local = visitor.contains(":") ? "::1" : "127.0.0.1";
+        socket.getOutputStream().write(("PROXY " + family + visitor + " " + local + " 40000 " + port + "\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        return socket;
+    }
+
+    /** A proxied connection of {@code visitor} that was admitted (it echoes), or null (closed) when it was refused. */
+    private static Socket admittedEcho(int port, String visitor) throws IOException {
+        Socket socket = proxied(port, visitor);
+        try {
+            socket.getOutputStream().write("in".getBytes(StandardCharsets.US_ASCII));
+            if (socket.getInputStream().readNBytes(2).length == 2) {
+                return socket;
+            }
+        } catch (IOException refused) {
+            // reset: refused
+        }
+        socket.close();
+        return null;
     }
 
     private static Socket connect(String localAddress, int port) throws IOException {

@@ -7,7 +7,6 @@ import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.LogCapture;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,7 +35,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * The HTTPS listener as the server facade wires it enforces {@code --max-connections} and
  * {@code --max-connections-per-address}: a connection over either is closed at once, before its TLS handshake.
- * Other loopback addresses (127.0.0.2, 127.0.0.3) stand for other visitors.
+ * Other loopback addresses (127.0.0.2, 127.0.0.3) stand for other visitors; behind the PROXY protocol, the addresses
+ * the headers name.
  */
 class HttpsConnectionLimitsTest {
 
@@ -46,24 +46,28 @@ class HttpsConnectionLimitsTest {
     private final TestCertificates ca = new TestCertificates();
     private PicoTunnelServer server;
 
-    @BeforeEach
-    void start() {
+    /** A server with at most 3 connections and 2 per address, unless {@code extra} says otherwise. */
+    private void start(Map<Setting, String> extra) {
         TestCertificates.write(ca.issue("app.test"), data.resolve("certs"), "app.test");
         Map<Setting, String> settings = new EnumMap<>(Setting.class);
         settings.put(Setting.ADMIN_TOKEN, "tls-limits-admin-token-0123456789");
         settings.put(Setting.MAX_CONNECTIONS, "3");
         settings.put(Setting.MAX_CONNECTIONS_PER_ADDRESS, "2");
+        settings.putAll(extra);
         server = PicoTunnelServer.start(ServerConfig.ephemeral(data, settings),
                 new PrintStream(OutputStream.nullOutputStream()));
     }
 
     @AfterEach
     void stop() {
-        server.stop();
+        if (server != null) {
+            server.stop();
+        }
     }
 
     @Test
     void connectionsOverTheLimitsAreClosedBeforeTheHandshakeAndTheRefusalsAreLoggedOnce() throws Exception {
+        start(Map.of());
         List<SSLSocket> open = new ArrayList<>();
         try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
             open.add(handshake("127.0.0.1"));
@@ -90,6 +94,30 @@ class HttpsConnectionLimitsTest {
         await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> handshake("127.0.0.3").close());
     }
 
+    @Test
+    void behindProxyProtocolConnectionsCountForTheVisitorTheHeaderNamesAndAreReleasedOnClose() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true", Setting.MAX_CONNECTIONS, "5"));
+        List<SSLSocket> open = new ArrayList<>();
+        try {
+            open.add(proxiedHandshake("198.51.100.1"));
+            open.add(proxiedHandshake("198.51.100.1"));
+            open.add(proxiedHandshake("198.51.100.2"));
+            assertThatThrownBy(() -> proxiedHandshake("198.51.100.1")).as("a third connection of one visitor")
+                    .isInstanceOf(IOException.class);
+            for (SSLSocket socket : open) {
+                assertThat(statusLine(socket)).as("admitted connections are served").startsWith("HTTP/1.1 404 ");
+            }
+
+            open.getFirst().close();
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+                    .untilAsserted(() -> proxiedHandshake("198.51.100.1").close());
+        } finally {
+            for (SSLSocket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
     /** Asks for / of app.test, which has no service: the proxy's 404. */
     private static String statusLine(SSLSocket socket) throws IOException {
         socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -99,11 +127,21 @@ class HttpsConnectionLimitsTest {
 
     /** A completed TLS handshake with SNI app.test from {@code localAddress}. */
     private SSLSocket handshake(String localAddress) throws IOException {
+        return handshake(localAddress, "");
+    }
+
+    /** A TLS handshake from the front proxy (127.0.0.1) after a PROXY protocol v1 header naming {@code visitor}. */
+    private SSLSocket proxiedHandshake(String visitor) throws IOException {
+        return handshake("127.0.0.1", "PROXY TCP4 " + visitor + " 127.0.0.1 40000 443\r\n");
+    }
+
+    private SSLSocket handshake(String localAddress, String proxyHeader) throws IOException {
         Socket raw = new Socket();
         try {
             raw.bind(new InetSocketAddress(localAddress, 0));
             raw.connect(new InetSocketAddress("127.0.0.1", server.httpsPort()), 5000);
             raw.setSoTimeout(10_000);
+            raw.getOutputStream().write(proxyHeader.getBytes(StandardCharsets.US_ASCII));
             SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
                     .createSocket(raw, "app.test", server.httpsPort(), true);
             SSLParameters parameters = socket.getSSLParameters();

@@ -38,7 +38,7 @@ public final class HttpListener implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        if (limits == null || limits.admit(ch, true)) {
+                        if (limits == null || proxy.access().admit(limits, ch, true)) {
                             proxy.access().readProxyProtocol(ch.pipeline(), false);
                             proxy.initHttp1(ch.pipeline(), false);
                         }

@@ -161,7 +161,7 @@ final class TcpListener {
                     @Override
                     protected void initChannel(Channel channel) {
                         // Over a limit: closed before the tunnel's client hears of it (no stream is opened).
-                        if (!limits.admit(channel, false)) {
+                        if (!access.admit(limits, channel, false)) {
                             return;
                         }
                         HalfClosedEpollChannels.keepRegistered(channel);

@@ -66,6 +66,13 @@ class ProxyHardeningTest {
         return new RawHttp(tunnel.httpPort(), localAddress);
     }
 
+    /** A connection from the front proxy (127.0.0.1) that has sent a PROXY protocol v1 header naming {@code visitor}. */
+    private RawHttp proxied(String visitor) throws Exception {
+        String family = visitor.contains(":") ? "TCP6 " : "TCP4 ";
+        String local = visitor.contains(":") ? "::1" : "127.0.0.1";
+        return connect().send("PROXY " + family + visitor + " " + local + " 40000 80\r\n");
+    }
+
     private static String stalledUpload(String host) {
         return "POST /upload HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 100\r\n\r\n";
     }
@@ -155,6 +162,68 @@ class ProxyHardeningTest {
                 assertThat(http.get("alpha.test", "/").status()).as("room again once connections closed").isEqualTo(200);
             }
         });
+    }
+
+    @Test
+    void behindProxyProtocolConnectionsCountForTheVisitorTheHeaderNamesGet429OverItAndAreReleasedOnClose()
+            throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true",
+                Setting.MAX_CONNECTIONS, "10", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+        List<RawHttp> open = new ArrayList<>();
+        try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
+            for (String visitor : List.of("198.51.100.1", "198.51.100.2")) {
+                for (int i = 0; i < 2; i++) {
+                    RawHttp http = proxied(visitor);
+                    open.add(http);
+                    assertThat(http.get("alpha.test", "/").status()).as("visitor %s, connection %d from the front proxy",
+                            visitor, i + 1).isEqualTo(200);
+                }
+            }
+            try (RawHttp third = proxied("198.51.100.1")) {
+                // The request follows the header in the same write, as a front proxy sends it.
+                RawHttp.Response response = third.send("GET / HTTP/1.1\r\nHost: alpha.test\r\n\r\n").read();
+                assertThat(response.status()).as("a third connection of one visitor").isEqualTo(429);
+                assertThat(response.text()).contains("too_many_connections");
+            }
+            assertThat(log.messages(Level.WARN)).hasSize(1);
+            assertThat(log.messages(Level.WARN).get(0)).contains("198.51.100.1", "--max-connections-per-address");
+
+            open.getFirst().close();
+            // The server counts a connection out when it sees the close, a moment after the client closed it.
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> {
+                try (RawHttp again = proxied("198.51.100.1")) {
+                    assertThat(again.get("alpha.test", "/").status()).as("room again once one closed").isEqualTo(200);
+                }
+            });
+        } finally {
+            for (RawHttp http : open) {
+                http.close();
+            }
+        }
+    }
+
+    @Test
+    void behindProxyProtocolIpv6VisitorsOfOneSlash64ShareTheirLimit() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true",
+                Setting.MAX_CONNECTIONS, "10", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+        List<RawHttp> open = new ArrayList<>();
+        try {
+            for (String visitor : List.of("2001:db8:1:2::1", "2001:db8:1:2:ffff::2")) {
+                RawHttp http = proxied(visitor);
+                open.add(http);
+                assertThat(http.get("alpha.test", "/").status()).isEqualTo(200);
+            }
+            try (RawHttp third = proxied("2001:db8:1:2::3")) {
+                assertThat(third.get("alpha.test", "/").status()).as("a third connection from the same /64").isEqualTo(429);
+            }
+            RawHttp nextBlock = proxied("2001:db8:1:3::1");
+            open.add(nextBlock);
+            assertThat(nextBlock.get("alpha.test", "/").status()).as("the next /64").isEqualTo(200);
+        } finally {
+            for (RawHttp http : open) {
+                http.close();
+            }
+        }
     }
 
     @Test
