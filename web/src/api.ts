@@ -104,11 +104,15 @@ export interface PicoEvent {
 export type ServiceType = 'http' | 'tcp';
 export type TlsMode = 'terminate' | 'passthrough';
 
-/** Who may use an http service: anyone, one user name and password, or people signed in through OIDC. */
+/**
+ * Who may use an http service: anyone, one user name and password, or people signed in through OIDC. For OIDC,
+ * the listed emails and groups, or, with `allow_all` (the lists then empty), every user of the provider: the
+ * server refuses empty lists without it.
+ */
 export type ServiceAuth =
   | { type: 'none' }
   | { type: 'basic'; username: string; password?: string }
-  | { type: 'oidc'; allowed_emails: string[]; allowed_groups: string[] };
+  | { type: 'oidc'; allowed_emails: string[]; allowed_groups: string[]; allow_all: boolean };
 
 /** Requests (http) or new connections (tcp, passthrough) per second per visitor address, and how many at once. */
 export interface RateLimit {

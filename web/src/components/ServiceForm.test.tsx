@@ -198,7 +198,67 @@ describe('ServiceForm', () => {
     await user.type(screen.getByLabelText('Allowed emails'), 'alice@example.com');
     await user.click(screen.getByRole('button', { name: 'Save changes' }));
     expect(onSubmit).toHaveBeenLastCalledWith(expect.objectContaining({
-      auth: { type: 'oidc', allowed_emails: ['alice@example.com'], allowed_groups: [] },
+      auth: { type: 'oidc', allowed_emails: ['alice@example.com'], allowed_groups: [], allow_all: false },
+    }));
+  });
+
+  it('refuses single sign-on with no list unless every user of the provider is allowed, without asking the server', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn<(input: ServiceInput) => Promise<void>>().mockResolvedValue(undefined);
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
+    await user.type(screen.getByLabelText('Domain'), 'app.example.com');
+    await user.type(screen.getByLabelText('Target'), 'localhost:3000');
+    await user.selectOptions(screen.getByLabelText('Sign-in'), 'oidc');
+    const allowAll = screen.getByRole('checkbox', { name: 'Allow every user of the identity provider' });
+    expect(allowAll).toHaveProperty('checked', false);
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+
+    expect(onSubmit).not.toHaveBeenCalled();
+    const signIn = screen.getByLabelText('Sign-in');
+    expect(signIn.getAttribute('aria-invalid')).toBe('true');
+    expect(document.getElementById(signIn.getAttribute('aria-describedby')!)?.textContent)
+      .toBe('List the emails or groups that may sign in, or tick “Allow every user of the identity provider”.');
+    expect(document.activeElement).toBe(signIn);
+
+    // Lists typed before the box is ticked are hidden and not sent: the server refuses allow_all with lists.
+    await user.type(screen.getByLabelText('Allowed groups'), 'staff');
+    await user.click(allowAll);
+    expect(screen.queryByLabelText('Allowed emails')).toBeNull();
+    expect(screen.queryByLabelText('Allowed groups')).toBeNull();
+    expect(document.getElementById(allowAll.getAttribute('aria-describedby')!)?.textContent).toContain('anyone on the internet');
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+    expect(onSubmit).toHaveBeenCalledWith(expect.objectContaining({
+      auth: { type: 'oidc', allowed_emails: [], allowed_groups: [], allow_all: true },
+    }));
+  });
+
+  it('starts from a service open to every user of the provider, and sends a list instead once unticked', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn<(input: ServiceInput) => Promise<void>>().mockResolvedValue(undefined);
+    render(
+      <ServiceForm
+        service={{
+          id: 's', tunnel_id: 't', type: 'http', domain: 'a.example.com', path_prefix: '/', tls_mode: 'terminate',
+          listen_addr: null, target_addr: 'localhost:1', enabled: true, created_at: '',
+          auth: { type: 'oidc', allowed_emails: [], allowed_groups: [], allow_all: true },
+        }}
+        onSubmit={onSubmit}
+        onCancel={() => undefined}
+      />,
+    );
+    const allowAll = screen.getByRole('checkbox', { name: 'Allow every user of the identity provider' });
+    expect(allowAll).toHaveProperty('checked', true);
+    expect(screen.queryByLabelText('Allowed emails')).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    expect(onSubmit).toHaveBeenLastCalledWith(expect.objectContaining({
+      auth: { type: 'oidc', allowed_emails: [], allowed_groups: [], allow_all: true },
+    }));
+
+    await user.click(allowAll);
+    await user.type(screen.getByLabelText('Allowed emails'), 'alice@example.com');
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    expect(onSubmit).toHaveBeenLastCalledWith(expect.objectContaining({
+      auth: { type: 'oidc', allowed_emails: ['alice@example.com'], allowed_groups: [], allow_all: false },
     }));
   });
 

@@ -22,6 +22,8 @@ interface Values {
   auth_password: string;
   auth_emails: string;
   auth_groups: string;
+  /** Single sign-on for every user of the provider, instead of the lists. */
+  auth_allow_all: boolean;
 }
 
 /** Entries typed one per line (or separated by commas or spaces). */
@@ -50,6 +52,7 @@ function initialValues(service?: Service): Values {
     auth_password: '',
     auth_emails: auth?.type === 'oidc' ? auth.allowed_emails.join('\n') : '',
     auth_groups: auth?.type === 'oidc' ? auth.allowed_groups.join('\n') : '',
+    auth_allow_all: auth?.type === 'oidc' && auth.allow_all === true,
   };
 }
 
@@ -77,7 +80,10 @@ function authInput(values: Values): ServiceAuth {
         ? { type: 'basic', username: values.auth_username.trim() }
         : { type: 'basic', username: values.auth_username.trim(), password: values.auth_password };
     case 'oidc':
-      return { type: 'oidc', allowed_emails: entries(values.auth_emails), allowed_groups: entries(values.auth_groups) };
+      // The server refuses allow_all with lists: the lists (kept in the form, hidden) are not sent with it.
+      return values.auth_allow_all
+        ? { type: 'oidc', allowed_emails: [], allowed_groups: [], allow_all: true }
+        : { type: 'oidc', allowed_emails: entries(values.auth_emails), allowed_groups: entries(values.auth_groups), allow_all: false };
     default:
       return { type: 'none' };
   }
@@ -133,6 +139,10 @@ export function problemsOf(values: Values): Problems {
       problems.path_prefix = 'The path must start with /, such as /api.';
     } else if (values.tls_mode === 'passthrough' && path !== '/') {
       problems.path_prefix = 'A pass-through service takes the whole domain: leave the path as /.';
+    }
+    if (values.tls_mode !== 'passthrough' && values.auth_type === 'oidc' && !values.auth_allow_all
+      && entries(values.auth_emails).length === 0 && entries(values.auth_groups).length === 0) {
+      problems.auth = 'List the emails or groups that may sign in, or tick “Allow every user of the identity provider”.';
     }
   } else {
     const listen = values.listen_addr.trim();
@@ -387,6 +397,7 @@ export function ServiceForm({
               className="input"
               value={values.auth_type}
               aria-invalid={fieldError('auth') ? true : undefined}
+              aria-describedby={fieldError('auth') ? `${id}-auth-error` : undefined}
               onChange={(e) => set('auth_type', e.target.value as AuthType)}
             >
               <option value="none">None: open to every visitor</option>
@@ -402,11 +413,29 @@ export function ServiceForm({
             )}
             {values.auth_type === 'oidc' && (
               <>
-                {area('auth_emails', 'Allowed emails', 'Verified emails that may sign in, one per line.', 'alice@example.com')}
-                {area('auth_groups', 'Allowed groups', 'Or members of these groups. Both empty: anyone the provider signs in.', 'staff')}
+                <div className="field check-field">
+                  <input
+                    id={`${id}-auth_allow_all`}
+                    type="checkbox"
+                    checked={values.auth_allow_all}
+                    aria-describedby={`${id}-auth_allow_all-hint`}
+                    onChange={(e) => set('auth_allow_all', e.target.checked)}
+                  />
+                  <label htmlFor={`${id}-auth_allow_all`}>Allow every user of the identity provider</label>
+                  <p className="hint" id={`${id}-auth_allow_all-hint`}>
+                    Instead of a list: anyone with an account at the provider may sign in. With Google, GitHub or
+                    another public provider, that is anyone on the internet.
+                  </p>
+                </div>
+                {!values.auth_allow_all && (
+                  <>
+                    {area('auth_emails', 'Allowed emails', 'Verified emails that may sign in, one per line.', 'alice@example.com')}
+                    {area('auth_groups', 'Allowed groups', 'Or members of these groups.', 'staff')}
+                  </>
+                )}
               </>
             )}
-            {fieldError('auth') && <p className="field-error">{fieldError('auth')}</p>}
+            {fieldError('auth') && <p className="field-error" id={`${id}-auth-error`}>{fieldError('auth')}</p>}
           </div>
         )}
       </fieldset>

@@ -38,16 +38,20 @@ describe('ServicesTable', () => {
 
   it('names what stands in front of a service', () => {
     const guarded = [
-      httpService({ id: '5', domain: 'sso.example.com', auth: { type: 'oidc', allowed_emails: ['a@example.com'], allowed_groups: [] } }),
+      httpService({ id: '5', domain: 'sso.example.com',
+        auth: { type: 'oidc', allowed_emails: ['a@example.com'], allowed_groups: [], allow_all: false } }),
+      httpService({ id: '7', domain: 'all.example.com', auth: { type: 'oidc', allowed_emails: [], allowed_groups: [], allow_all: true } }),
       httpService({ id: '6', domain: 'pw.example.com', auth: { type: 'basic', username: 'ops' }, ip_allow: ['10.0.0.0/8'],
         rate_limit: { per_second: 5, burst: 10 } }),
     ] as Service[];
     render(<ServicesTable services={guarded} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
     const rows = screen.getAllByRole('row').slice(1);
     expect(rows[0].textContent).toContain('Single sign-on');
-    expect(rows[1].textContent).toContain('Password');
-    expect(rows[1].textContent).toContain('IP rules');
-    expect(rows[1].textContent).toContain('≤ 5/s');
+    expect(rows[0].textContent).not.toContain('every user');
+    expect(rows[1].textContent).toContain('Single sign-on: every user');
+    expect(rows[2].textContent).toContain('Password');
+    expect(rows[2].textContent).toContain('IP rules');
+    expect(rows[2].textContent).toContain('≤ 5/s');
   });
 
   it('shows where visitors reach each service, with a link and a copy button', () => {

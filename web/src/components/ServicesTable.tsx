@@ -160,7 +160,7 @@ export function ServicesTable({
 export function accessBadges(service: Service): string[] {
   const badges: string[] = [];
   if (service.auth?.type === 'basic') badges.push('Password');
-  if (service.auth?.type === 'oidc') badges.push('Single sign-on');
+  if (service.auth?.type === 'oidc') badges.push(service.auth.allow_all ? 'Single sign-on: every user' : 'Single sign-on');
   if ((service.ip_allow?.length ?? 0) > 0 || (service.ip_deny?.length ?? 0) > 0) badges.push('IP rules');
   if (service.rate_limit) badges.push(`≤ ${service.rate_limit.per_second}/s`);
   return badges;

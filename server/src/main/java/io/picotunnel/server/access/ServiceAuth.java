@@ -35,9 +35,11 @@ public sealed interface ServiceAuth {
 
     /**
      * Sign-in through the server's OIDC provider. A visitor enters with a verified email on {@code allowedEmails}
-     * or a group on {@code allowedGroups}; both empty lets in everyone the provider signs in with a verified email.
+     * or a group on {@code allowedGroups}. Both empty let in nobody, unless {@code allowAll} (the API's
+     * {@code allow_all}, said explicitly, as {@code --oidc-allow-all} is for the UI) lets in everyone the provider
+     * signs in with a verified email: with a public provider, anyone who has an account there.
      */
-    record Oidc(Set<String> allowedEmails, Set<String> allowedGroups) implements ServiceAuth {
+    record Oidc(Set<String> allowedEmails, Set<String> allowedGroups, boolean allowAll) implements ServiceAuth {
         public Oidc {
             allowedEmails = allowedEmails.stream().map(e -> e.strip().toLowerCase(Locale.ROOT))
                     .collect(Collectors.toUnmodifiableSet());

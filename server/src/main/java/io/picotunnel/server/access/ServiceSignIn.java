@@ -236,11 +236,12 @@ public final class ServiceSignIn implements OidcCallbackHook {
         return null;
     }
 
+    /** A verified email on the list, a group on the list, or anyone with {@code allowAll}; empty lists alone, nobody. */
     static boolean allowed(ServiceAuth.Oidc auth, String email, List<String> groups) {
         if (email == null) {
             return false;
         }
-        if (auth.allowedEmails().isEmpty() && auth.allowedGroups().isEmpty()) {
+        if (auth.allowAll()) {
             return true;
         }
         return auth.allowedEmails().contains(email.toLowerCase(Locale.ROOT))

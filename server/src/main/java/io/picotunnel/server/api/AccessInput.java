@@ -140,14 +140,36 @@ final class AccessInput {
                 yield ServiceAuth.NONE;
             }
             case "basic" -> basic(node, stored);
-            case "oidc" -> {
-                onlyFields("auth", node, Set.of("type", "allowed_emails", "allowed_groups"));
-                yield new ServiceAuth.Oidc(names(node.get("allowed_emails"), "allowed_emails", true),
-                        names(node.get("allowed_groups"), "allowed_groups", false));
-            }
+            case "oidc" -> oidc(node);
             default -> throw ApiError.invalidField("auth", "unknown type '" + typeText
                     + "'; expected \"none\", \"basic\" or \"oidc\"");
         };
+    }
+
+    /**
+     * Who may sign in: listed emails or groups, or, only when the request says {@code "allow_all": true}, every user
+     * of the provider. Empty lists without it would quietly publish the service to anyone with an account at the
+     * provider (with Google or GitHub, anyone at all), as {@code PICOTUNNEL_OIDC_ALLOW_ALL} guards the UI's sign-in.
+     */
+    private static ServiceAuth oidc(JsonNode node) {
+        onlyFields("auth", node, Set.of("type", "allowed_emails", "allowed_groups", "allow_all"));
+        Set<String> emails = names(node.get("allowed_emails"), "allowed_emails", true);
+        Set<String> groups = names(node.get("allowed_groups"), "allowed_groups", false);
+        JsonNode allowAll = node.get("allow_all");
+        if (allowAll != null && !allowAll.isNull() && !allowAll.isBoolean()) {
+            throw ApiError.invalidField("auth", "allow_all must be true or false");
+        }
+        boolean all = allowAll != null && allowAll.asBoolean(false);
+        if (all && !(emails.isEmpty() && groups.isEmpty())) {
+            throw ApiError.invalidField("auth", "allow_all lets every user of the identity provider in, so it cannot be"
+                    + " combined with allowed_emails or allowed_groups; keep the lists, or empty them and keep allow_all");
+        }
+        if (!all && emails.isEmpty() && groups.isEmpty()) {
+            throw ApiError.invalidField("auth", "type \"oidc\" needs allowed_emails or allowed_groups: with both empty,"
+                    + " every user of the identity provider could sign in (with Google or GitHub, anyone with an account);"
+                    + " list who may sign in, or, if that is what you want, set \"allow_all\": true");
+        }
+        return new ServiceAuth.Oidc(emails, groups, all);
     }
 
     private static ServiceAuth basic(JsonNode node, ServiceAuth stored) {

@@ -134,6 +134,7 @@ public final class ApiJson {
                 oidc.allowedEmails().stream().sorted().forEach(emails::add);
                 ArrayNode groups = auth.putArray("allowed_groups");
                 oidc.allowedGroups().stream().sorted().forEach(groups::add);
+                auth.put("allow_all", oidc.allowAll());
             }
             case ServiceAuth.None none -> {
             }

@@ -18,13 +18,13 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * The access columns of the {@code services} table (migration V40): lists one entry per line, the basic-auth
+ * The access columns of the {@code services} table (migrations V40, V43): lists one entry per line, the basic-auth
  * password as its bcrypt hash only.
  */
 final class AccessRows {
 
     static final String COLUMNS = "ip_allow, ip_deny, rate_limit_per_second, rate_limit_burst, auth_type, auth_username,"
-            + " auth_password_hash, auth_allowed_emails, auth_allowed_groups";
+            + " auth_password_hash, auth_allowed_emails, auth_allowed_groups, auth_allow_all";
 
     private AccessRows() {
     }
@@ -36,7 +36,7 @@ final class AccessRows {
         ServiceAuth auth = switch (rows.getString("auth_type")) {
             case "basic" -> new ServiceAuth.Basic(rows.getString("auth_username"), rows.getString("auth_password_hash"));
             case "oidc" -> new ServiceAuth.Oidc(Set.copyOf(lines(rows.getString("auth_allowed_emails"))),
-                    Set.copyOf(lines(rows.getString("auth_allowed_groups"))));
+                    Set.copyOf(lines(rows.getString("auth_allowed_groups"))), rows.getInt("auth_allow_all") != 0);
             default -> ServiceAuth.NONE;
         };
         return new AccessPolicy(auth, ip, rate);
@@ -45,7 +45,8 @@ final class AccessRows {
     static void write(Connection connection, String serviceId, AccessPolicy access) throws SQLException {
         try (PreparedStatement update = connection.prepareStatement("UPDATE services SET ip_allow = ?, ip_deny = ?,"
                 + " rate_limit_per_second = ?, rate_limit_burst = ?, auth_type = ?, auth_username = ?,"
-                + " auth_password_hash = ?, auth_allowed_emails = ?, auth_allowed_groups = ? WHERE id = ?")) {
+                + " auth_password_hash = ?, auth_allowed_emails = ?, auth_allowed_groups = ?, auth_allow_all = ?"
+                + " WHERE id = ?")) {
             update.setString(1, join(access.ipRules().allow()));
             update.setString(2, join(access.ipRules().deny()));
             if (access.rateLimit() == null) {
@@ -60,7 +61,8 @@ final class AccessRows {
             update.setString(7, access.auth() instanceof ServiceAuth.Basic b ? b.passwordHash() : null);
             update.setString(8, access.auth() instanceof ServiceAuth.Oidc o ? join(o.allowedEmails().stream().sorted().toList()) : "");
             update.setString(9, access.auth() instanceof ServiceAuth.Oidc o ? join(o.allowedGroups().stream().sorted().toList()) : "");
-            update.setString(10, serviceId);
+            update.setInt(10, access.auth() instanceof ServiceAuth.Oidc o && o.allowAll() ? 1 : 0);
+            update.setString(11, serviceId);
             update.executeUpdate();
         }
     }

@@ -2,7 +2,9 @@ package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.OldSchema;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.Ports;
@@ -22,6 +24,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
@@ -68,6 +71,14 @@ class ServiceSignInEndToEndTest {
     }
 
     private void start() throws Exception {
+        startServer();
+        JsonNode tunnel = testbed.createTunnel("sso");
+        tunnelId = tunnel.get("id").asText();
+        testbed.connect(tunnelId, tunnel.get("token").asText());
+    }
+
+    /** The provider and the server, on whatever database {@link #dataDir} holds; no tunnel connected. */
+    private void startServer() {
         provider = new MockOAuth2Server();
         provider.start();
         mgmtPort = Ports.freePort();
@@ -79,9 +90,6 @@ class ServiceSignInEndToEndTest {
         settings.put(Setting.OIDC_REDIRECT_URL, "http://localhost:" + mgmtPort + "/auth/callback");
         settings.put(Setting.OIDC_ALLOWED_EMAILS, "admin@example.com");
         testbed = new Testbed(dataDir, settings);
-        JsonNode tunnel = testbed.createTunnel("sso");
-        tunnelId = tunnel.get("id").asText();
-        testbed.connect(tunnelId, tunnel.get("token").asText());
     }
 
     @AfterEach
@@ -214,6 +222,45 @@ class ServiceSignInEndToEndTest {
         assertThat(gated.body()).isEqualTo("target=secret");
         assertThat(secret.lastHeader("Cookie")).containsExactly("theme=dark");
         assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("alice@example.com");
+    }
+
+    @Test
+    void aServiceWithAllowAllLetsInAUserOnNoList() throws Exception {
+        start();
+        RecordingTarget open = target("everyone");
+        service("/", open, ",\"auth\":{\"type\":\"oidc\",\"allow_all\":true}");
+
+        Visitor.Response done = signIn("/", "stranger@example.net", "stranger");
+
+        assertThat(done.status()).as(done.toString()).isEqualTo(303);
+        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=everyone");
+        assertThat(open.lastHeader("X-PicoTunnel-Email")).containsExactly("stranger@example.net");
+    }
+
+    @Test
+    void aServiceStoredBeforeAllowAllWithEmptyListsStillLetsEveryoneInAfterTheUpgrade() throws Exception {
+        RecordingTarget old = target("old");
+        String token = Secrets.newToken();
+        tunnelId = "00000000000000aa";
+        String serviceId = "00000000000000bb";
+        // the last schema before V43, when empty lists meant every verified email of the provider
+        OldSchema.write(dataDir, 43, c -> {
+            try (Statement s = c.createStatement()) {
+                s.executeUpdate("INSERT INTO tunnels (id, name, token_sha256, created_at, updated_at) VALUES ('" + tunnelId
+                        + "', 'sso', '" + Secrets.sha256Hex(token) + "', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')");
+                s.executeUpdate("INSERT INTO services (id, tunnel_id, type, domain, target_addr, created_at, auth_type,"
+                        + " auth_allowed_emails, auth_allowed_groups) VALUES ('" + serviceId + "', '" + tunnelId + "', 'http', '"
+                        + HOST + "', '" + old.address() + "', '2026-01-01T00:00:00.000Z', 'oidc', '', '')");
+            }
+        });
+        startServer();
+        testbed.connect(tunnelId, token);
+
+        Visitor.Response done = signIn("/", "stranger@example.net", "stranger");
+
+        assertThat(done.status()).as(done.toString()).isEqualTo(303);
+        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=old");
+        assertThat(testbed.api().get("/api/tunnels/" + tunnelId + "/services").json().get(0).get("auth").get("allow_all").asBoolean()).isTrue();
     }
 
     @Test

@@ -4,8 +4,6 @@ import io.picotunnel.server.auth.Secrets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,25 +46,15 @@ class TokenHashMigrationTest {
     }
 
     /** The database as the last version before V25 left it: every migration below V25, and one tunnel with its token. */
-    private static void writeOldSchemaDatabase(Path file, String token) throws SQLException, IOException {
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
-            s.executeUpdate("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-            for (Migrations.Migration m : Migrations.available()) {
-                if (m.version() >= HASH_ONLY_VERSION) {
-                    continue;
-                }
-                for (String statement : Migrations.statements(read(m.resource()))) {
-                    s.executeUpdate(statement);
-                }
-                s.executeUpdate("INSERT INTO schema_version VALUES (" + m.version() + ", '" + m.name() + "', '2026-01-01T00:00:00.000Z')");
-            }
+    private static void writeOldSchemaDatabase(Path file, String token) throws SQLException {
+        OldSchema.write(file.getParent(), HASH_ONLY_VERSION, c -> {
             try (PreparedStatement insert = c.prepareStatement("INSERT INTO tunnels (id, name, token, token_sha256, created_at, updated_at)"
                     + " VALUES ('0123456789abcdef', 'home', ?, ?, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')")) {
                 insert.setString(1, token);
                 insert.setString(2, Secrets.sha256Hex(token));
                 insert.executeUpdate();
             }
-        }
+        });
     }
 
     private static List<String> columns(Path file) throws SQLException {
@@ -78,11 +66,5 @@ class TokenHashMigrationTest {
             }
         }
         return names;
-    }
-
-    private static String read(String resource) throws IOException {
-        try (InputStream in = TokenHashMigrationTest.class.getClassLoader().getResourceAsStream(resource)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
     }
 }

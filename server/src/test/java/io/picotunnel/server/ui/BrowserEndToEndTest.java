@@ -8,6 +8,7 @@ import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.options.AriaRole;
 import com.microsoft.playwright.options.ColorScheme;
 import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.access.ServiceAuth;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Tunnel;
@@ -29,6 +30,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
@@ -212,6 +214,22 @@ class BrowserEndToEndTest {
         screenshot(page, "08-edit-service");
         dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Save changes")).click();
         assertThat(table).containsText("localhost:3001");
+
+        // single sign-on with no allow list is refused until every user of the provider is allowed explicitly
+        button(page, "Edit app.example.com").click();
+        dialog = page.getByRole(AriaRole.DIALOG);
+        field(dialog, "Sign-in").selectOption("oidc");
+        dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Save changes")).click();
+        assertThat(field(dialog, "Sign-in")).hasAttribute("aria-invalid", "true");
+        assertThat(dialog.locator(".field-error")).containsText("Allow every user of the identity provider");
+        field(dialog, "Allow every user of the identity provider").check();
+        assertThat(field(dialog, "Allowed emails")).hasCount(0);
+        dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Save changes")).click();
+        assertThat(page.getByRole(AriaRole.DIALOG)).hasCount(0);
+        assertThat(table).containsText("Single sign-on: every user");
+        assertThat(server.store().services(tunnel.id())).filteredOn(s -> s.type() == ServiceType.HTTP)
+                .extracting(s -> s.access().auth())
+                .containsExactly(new ServiceAuth.Oidc(Set.of(), Set.of(), true));
 
         // disable the TCP service with its switch
         Locator tcpSwitch = page.getByRole(AriaRole.SWITCH, new Page.GetByRoleOptions().setName("Enabled: 127.0.0.1:" + tcpPort));
