@@ -177,6 +177,7 @@ public final class PicoTunnelServer implements AutoCloseable {
             store.addServiceListener(listener);
             replayStoredServices(listener);
         }
+        warnOfServicesOpenToEveryProviderUser();
 
         startWebProxies(httpRoutes);
         tunnelEndpoint = running(startTunnelEndpoint());
@@ -230,6 +231,20 @@ public final class PicoTunnelServer implements AutoCloseable {
                 Files.deleteIfExists(resolvedToken.file());
             } catch (IOException e) {
                 log.warn("Could not remove {}: {}", resolvedToken.file(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * As the UI's {@code PICOTUNNEL_OIDC_ALLOW_ALL}, at every start: with a public provider "every user" is anyone with
+     * an account, and services the upgrade to V43 marked so (they had empty allow lists) deserve a second look.
+     */
+    private void warnOfServicesOpenToEveryProviderUser() {
+        for (Service service : store.services()) {
+            if (service.access().auth() instanceof ServiceAuth.Oidc oidc && oidc.allowAll()) {
+                log.warn("Service {} ({}{}) lets every user of the OIDC provider sign in (\"allow_all\": true); list who"
+                        + " may in allowed_emails or allowed_groups if that is not what you want", service.id(),
+                        service.domain(), service.pathPrefix());
             }
         }
     }

@@ -1,9 +1,12 @@
 package io.picotunnel.server.e2e;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.LogCapture;
 import io.picotunnel.server.store.OldSchema;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tls.TestCertificates;
@@ -253,7 +256,11 @@ class ServiceSignInEndToEndTest {
                         + HOST + "', '" + old.address() + "', '2026-01-01T00:00:00.000Z', 'oidc', '', '')");
             }
         });
-        startServer();
+        try (LogCapture log = new LogCapture(PicoTunnelServer.class, null)) {
+            startServer();
+            assertThat(log.messages(Level.WARN)).anyMatch(m -> m.contains("Service " + serviceId + " (" + HOST + "/)")
+                    && m.contains("lets every user of the OIDC provider sign in"));
+        }
         testbed.connect(tunnelId, token);
 
         Visitor.Response done = signIn("/", "stranger@example.net", "stranger");
