@@ -94,6 +94,8 @@ public final class ApiServer implements AutoCloseable {
                 hooks);
         Javalin app = Javalin.create(config -> {
             configureServer(config, address);
+            // First: the answers the guard refuses (401, 403, 421, 429) carry them too.
+            config.routes.before(ApiServer::commonHeaders);
             auth.install(config);
             hooks.guardedPaths().forEach(path -> auth.guard(config, path));
             hooks.publicPaths().forEach(auth::allowAnonymous);
@@ -153,12 +155,36 @@ public final class ApiServer implements AutoCloseable {
         config.routes.exception(ApiError.class, (error, ctx) -> writeError(ctx, error));
         config.routes.exception(ServiceConflictException.class, (conflict, ctx) ->
                 writeError(ctx, ApiError.conflict(conflict.getMessage(), null)));
-        config.routes.exception(HttpResponseException.class, (e, ctx) -> writeError(ctx,
-                new ApiError(e.getStatus(), code(e.getStatus()), e.getMessage(), null)));
+        config.routes.exception(HttpResponseException.class, (e, ctx) -> {
+            if (e.getStatus() == 405) {
+                // Javalin names the methods the path takes (in its only detail); RFC 9110 wants them in Allow.
+                String allowed = String.join(", ", e.getDetails().values().stream().findFirst().stream()
+                        .flatMap(methods -> java.util.Arrays.stream(methods.split(","))).map(String::strip)
+                        .filter(method -> !method.isEmpty()).toList());
+                ctx.header("Allow", allowed);
+                writeError(ctx, new ApiError(405, code(405), ctx.method() + " is not allowed on " + ctx.path()
+                        + (allowed.isEmpty() ? "" : "; it takes " + allowed), null));
+                return;
+            }
+            writeError(ctx, new ApiError(e.getStatus(), code(e.getStatus()), e.getMessage(), null));
+        });
         config.routes.exception(Exception.class, (e, ctx) -> {
             log.error("{} {} failed", ctx.method(), ctx.path(), e);
             writeError(ctx, new ApiError(500, "internal_error", "the server failed to handle this request; see its log", null));
         });
+    }
+
+    /**
+     * Headers of every answer of the management port: the UI's security headers ({@link UiAssets#SECURITY_HEADERS})
+     * and, for the API and the sign-in routes, {@code Cache-Control: no-store}: their answers hold tunnel tokens
+     * (create, regenerate) and the configuration, which no browser or proxy cache should keep.
+     */
+    private static void commonHeaders(Context ctx) {
+        UiAssets.SECURITY_HEADERS.forEach(ctx::header);
+        String path = ctx.path();
+        if (path.startsWith("/api/") || path.equals("/api") || path.startsWith("/auth/")) {
+            ctx.header("Cache-Control", "no-store");
+        }
     }
 
     /** The {@code error} of an answer with {@code status}: its reason phrase in snake_case. */

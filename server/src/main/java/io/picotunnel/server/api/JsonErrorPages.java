@@ -1,5 +1,6 @@
 package io.picotunnel.server.api;
 
+import io.picotunnel.server.ui.UiAssets;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Request;
@@ -21,6 +22,7 @@ final class JsonErrorPages extends ErrorHandler {
     protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
             Callback callback) {
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        UiAssets.SECURITY_HEADERS.forEach(response.getHeaders()::put);
         response.write(true, ByteBuffer.wrap(body(code, message)), callback);
     }
 

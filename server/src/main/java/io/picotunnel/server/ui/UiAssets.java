@@ -31,6 +31,17 @@ public final class UiAssets {
             + "form-action 'self'; frame-ancestors 'none'";
 
     /**
+     * Headers of every answer of the management port, UI or API (the API server sets them, before any route or guard
+     * runs, and on the error pages Jetty writes itself): no sniffing, no referrer to other sites, no framing, and the
+     * policy above.
+     */
+    public static final Map<String, String> SECURITY_HEADERS = Map.of(
+            "X-Content-Type-Options", "nosniff",
+            "Referrer-Policy", "same-origin",
+            "X-Frame-Options", "DENY",
+            "Content-Security-Policy", CONTENT_SECURITY_POLICY);
+
+    /**
      * The pages of the UI (web/src/router.tsx): the dashboard, a tunnel's page and the public status page. Any other
      * path is a 404.
      */
@@ -50,7 +61,6 @@ public final class UiAssets {
     }
 
     public void install(JavalinConfig config) {
-        config.routes.before(UiAssets::securityHeaders);
         files.forEach((path, asset) -> {
             config.routes.get(path, ctx -> serve(ctx, asset));
             config.routes.head(path, ctx -> serve(ctx, asset));
@@ -105,13 +115,6 @@ public final class UiAssets {
                 .header("Cache-Control", "no-cache")
                 .contentType("text/html; charset=utf-8")
                 .result(indexHtml);
-    }
-
-    private static void securityHeaders(Context ctx) {
-        ctx.header("X-Content-Type-Options", "nosniff");
-        ctx.header("Referrer-Policy", "same-origin");
-        ctx.header("X-Frame-Options", "DENY");
-        ctx.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
     }
 
     private static byte[] readIndex() {

@@ -85,6 +85,52 @@ class ApiErrorsTest {
     }
 
     @Test
+    void methodNotAllowedSaysInAllowWhichMethodsThePathTakes() {
+        ApiClient.Response put = api.send("PUT", "/api/tunnels", "application/json", "{}");
+        assertError(put, 405, "method_not_allowed");
+        assertThat(put.header("Allow")).as("RFC 9110: a 405 names the methods in Allow").isNotNull();
+        assertThat(put.header("Allow").split(", ")).contains("GET", "POST").doesNotContain("PUT");
+        assertThat(put.json().get("message").asText()).contains("PUT").contains("/api/tunnels");
+
+        ApiClient.Response post = api.post("/api/tunnels/0123456789abcdef", "{}");
+        assertError(post, 405, "method_not_allowed");
+        assertThat(post.header("Allow").split(", ")).contains("GET", "PATCH", "DELETE").doesNotContain("POST");
+    }
+
+    @Test
+    void answersCarryingTokensOrConfigurationAreNeverCached() {
+        ApiClient.Response created = api.post("/api/tunnels", "{\"name\": \"cached\"}");
+        assertThat(created.json().get("token").asText()).isNotBlank();
+        assertThat(created.header("Cache-Control")).as("create holds the token").isEqualTo("no-store");
+        String id = created.json().get("id").asText();
+        ApiClient.Response regenerated = api.post("/api/tunnels/" + id + "/regenerate", null);
+        assertThat(regenerated.json().get("token").asText()).isNotBlank();
+        assertThat(regenerated.header("Cache-Control")).as("regenerate holds the token").isEqualTo("no-store");
+        assertThat(api.get("/api/tunnels").header("Cache-Control")).isEqualTo("no-store");
+        assertThat(api.get("/api/tunnels/" + id).header("Cache-Control")).isEqualTo("no-store");
+        assertThat(api.get("/api/nothing-here").header("Cache-Control")).isEqualTo("no-store");
+    }
+
+    @Test
+    void refusedRequestsCarryTheSecurityHeadersToo() throws Exception {
+        // The guard answers these before any route runs; the headers were set by a handler that came after it.
+        for (ApiClient.Response refused : new ApiClient.Response[] {
+            api.withToken(null).get("/api/tunnels"),
+            api.withToken("w".repeat(64)).post("/api/tunnels", "{\"name\": \"x\"}")}) {
+            assertError(refused, 401, "unauthorized");
+            assertThat(refused.header("X-Content-Type-Options")).as(refused.toString()).isEqualTo("nosniff");
+            assertThat(refused.header("X-Frame-Options")).isEqualTo("DENY");
+            assertThat(refused.header("Content-Security-Policy")).contains("frame-ancestors 'none'");
+            assertThat(refused.header("Referrer-Policy")).isEqualTo("same-origin");
+            assertThat(refused.header("Cache-Control")).isEqualTo("no-store");
+        }
+        String jettyPage = raw("GET /api/tunnels/%ZZ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .toLowerCase(Locale.ROOT);
+        assertThat(jettyPage).startsWith("http/1.1 400").contains("x-content-type-options: nosniff")
+                .contains("x-frame-options: deny");
+    }
+
+    @Test
     void nonJsonBodyIs415() {
         assertError(api.send("POST", "/api/tunnels", "text/plain", "name=x"), 415, "unsupported_media_type");
         assertError(api.send("POST", "/api/tunnels", null, "{\"name\": \"x\"}"), 415, "unsupported_media_type");
