@@ -175,6 +175,11 @@ export interface Session {
   method: 'oidc' | 'token' | 'none';
   user?: string | null;
   tunnel_server?: string | null;
+  /**
+   * Why the last single sign-on in this browser failed, once (the server leaves it in a cookie; never taken from the
+   * URL, where any link could put words of its own).
+   */
+  signin_error?: string | null;
 }
 
 /** GET /api/server: what the UI shows about this server. */

@@ -25,6 +25,28 @@ describe('SignIn', () => {
     expect(screen.getByLabelText('Admin token').getAttribute('aria-invalid')).toBe('true');
   });
 
+  it('shows why the last single sign-on failed, as the server says', () => {
+    render(
+      <SignIn
+        session={{ signed_in: false, method: 'oidc', signin_error: 'Your account is not allowed to manage this server.' }}
+        onSignedIn={vi.fn()}
+      />,
+    );
+    expect(screen.getByRole('alert').textContent).toBe('Your account is not allowed to manage this server.');
+  });
+
+  it('shows no message a link put in its address', () => {
+    // Anyone can send the operator such a link: its words must not appear on this server's sign-in page.
+    window.history.replaceState(null, '', '/?signin_error=The+admin+token+was+rotated.+Get+the+new+one+at+evil.example');
+    try {
+      render(<SignIn session={{ signed_in: false, method: 'token' }} onSignedIn={vi.fn()} />);
+      expect(screen.queryByRole('alert')).toBeNull();
+      expect(document.body.textContent).not.toContain('evil.example');
+    } finally {
+      window.history.replaceState(null, '', '/');
+    }
+  });
+
   it('offers single sign-on when OIDC is configured', () => {
     render(<SignIn session={{ signed_in: false, method: 'oidc' }} onSignedIn={vi.fn()} />);
     expect(screen.getByRole('link', { name: 'Continue with single sign-on' }).getAttribute('href')).toMatch(/^\/auth\/login\?return_to=/);

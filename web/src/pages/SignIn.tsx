@@ -8,7 +8,7 @@ export function SignIn({ session, onSignedIn }: { session: Session; onSignedIn: 
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const returnTo = window.location.pathname + window.location.search;
-  const failure = new URLSearchParams(window.location.search).get('signin_error');
+  const failure = session.signin_error;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();

@@ -8,9 +8,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.URI;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +40,15 @@ public final class ManagementAuth {
      * by the browser that shows it again (login CSRF: an attacker cannot make your browser finish their sign-in).
      */
     public static final String SIGN_IN_COOKIE = "picotunnel_signin";
+    /**
+     * Why the last sign-in failed, for the sign-in page ({@code signin_error} of {@code GET /auth/session}, once). A
+     * cookie rather than the URL: a link carrying its own message would show an attacker's words on this server's
+     * sign-in page, and no other site can set a cookie of this one.
+     */
+    public static final String SIGN_IN_ERROR_COOKIE = "picotunnel_signin_error";
+    /** Longest sign-in error kept (the sentences are short; the cookie must stay small). */
+    private static final int MAX_SIGN_IN_ERROR = 500;
+    private static final long SIGN_IN_ERROR_LIFETIME_SECONDS = 300;
     /** The custom header the UI sends with every write; a cross-site form or fetch cannot send it. */
     public static final String CSRF_HEADER = "X-PicoTunnel-CSRF";
     /** The request attribute that holds who made an authenticated API request. */
@@ -185,6 +194,7 @@ public final class ManagementAuth {
         body.put("method", settings.signInMethod());
         body.put("user", session.map(SessionStore.Session::subject).orElse(null));
         body.put("tunnel_server", signedIn ? tunnelServer.apply(requestHostName(ctx)) : null);
+        body.put("signin_error", signInError(ctx));
         ctx.header("Cache-Control", "no-store");
         ctx.json(body);
     }
@@ -370,9 +380,28 @@ public final class ManagementAuth {
         return host == null || host.isBlank() ? "localhost" : RequestOrigin.hostName(host);
     }
 
+    /** Back to the UI, which shows {@code message} on its sign-in page (see {@link #SIGN_IN_ERROR_COOKIE}). */
     private void failSignIn(Context ctx, String message) {
+        String text = message.length() > MAX_SIGN_IN_ERROR ? message.substring(0, MAX_SIGN_IN_ERROR) + "..." : message;
+        String value = Base64.getUrlEncoder().withoutPadding().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+        ctx.res().addHeader("Set-Cookie", cookie(ctx, SIGN_IN_ERROR_COOKIE, value, SIGN_IN_ERROR_LIFETIME_SECONDS));
         ctx.header("Cache-Control", "no-store");
-        ctx.redirect("/?signin_error=" + URLEncoder.encode(message, StandardCharsets.UTF_8), HttpStatus.SEE_OTHER);
+        ctx.redirect("/", HttpStatus.SEE_OTHER);
+    }
+
+    /** The message {@link #failSignIn} left for this browser, or null; taken once (the cookie is cleared). */
+    private String signInError(Context ctx) {
+        String value = ctx.cookie(SIGN_IN_ERROR_COOKIE);
+        if (value == null) {
+            return null;
+        }
+        ctx.res().addHeader("Set-Cookie", cookie(ctx, SIGN_IN_ERROR_COOKIE, "", 0));
+        try {
+            String message = new String(Base64.getUrlDecoder().decode(value), StandardCharsets.UTF_8);
+            return message.isBlank() || message.length() > MAX_SIGN_IN_ERROR + 3 ? null : message;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /** Answers 429 when this address failed too often and must still wait; the credential is not checked then. */

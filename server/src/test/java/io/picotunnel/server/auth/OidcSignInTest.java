@@ -17,10 +17,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
-import java.net.URLDecoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
@@ -110,13 +110,34 @@ class OidcSignInTest {
         return callback;
     }
 
+    /** The message a failed sign-in leaves for the sign-in page: in a cookie, not in the address. */
     private static String signInError(HttpResponse<String> response) {
         assertThat(response.statusCode()).isEqualTo(303);
-        String location = Browserless.location(response);
-        assertThat(location).startsWith("/?signin_error=");
-        String message = URLDecoder.decode(location.substring("/?signin_error=".length()), StandardCharsets.UTF_8);
+        assertThat(Browserless.location(response)).isEqualTo("/");
+        String value = Browserless.cookie(response, ManagementAuth.SIGN_IN_ERROR_COOKIE)
+                .orElseThrow(() -> new AssertionError("no " + ManagementAuth.SIGN_IN_ERROR_COOKIE + " cookie"));
+        String message = new String(Base64.getUrlDecoder().decode(value), StandardCharsets.UTF_8);
         assertThat(message).doesNotContainIgnoringCase("null");
         return message;
+    }
+
+    @Test
+    void whyASignInFailedReachesTheSignInPageOnceThroughACookieNeverThroughALink() throws Exception {
+        nextUser("mallory", Map.of("email", "mallory@example.com"), List.of(CLIENT_ID), 3600);
+        HttpResponse<String> callback = browser.get(throughProvider());
+        signInError(callback);
+        String cookie = ManagementAuth.SIGN_IN_ERROR_COOKIE + "="
+                + Browserless.cookie(callback, ManagementAuth.SIGN_IN_ERROR_COOKIE).orElseThrow();
+
+        Browserless page = new Browserless();
+        HttpResponse<String> session = page.send(java.net.http.HttpRequest.newBuilder(URI.create(server.url("/auth/session"))),
+                Map.of("Cookie", cookie));
+        assertThat(session.body()).contains("\"signin_error\":\"Your account is not allowed to manage this server.");
+        assertThat(Browserless.cookie(session, ManagementAuth.SIGN_IN_ERROR_COOKIE)).as("taken once").hasValue("");
+
+        // Anyone can send the operator a link: words of its own in the address must not reach the page.
+        HttpResponse<String> linked = page.get(server.url("/auth/session?signin_error=Get+the+new+token+at+evil.example"));
+        assertThat(linked.body()).contains("\"signin_error\":null").doesNotContain("evil.example");
     }
 
     @Test

@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.LogCapture;
@@ -20,7 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.net.CookieManager;
 import java.net.InetAddress;
 import java.net.URI;
-import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -377,8 +377,13 @@ class ServiceSignInEndToEndTest {
 
         HttpResponse<String> pushedOut = get(oldest);
         assertThat(pushedOut.statusCode()).isEqualTo(303);
-        assertThat(URLDecoder.decode(location(pushedOut), StandardCharsets.UTF_8))
-                .startsWith("/?signin_error=This sign-in link is not valid any more");
+        assertThat(location(pushedOut)).isEqualTo("/");
+        String signInError = pushedOut.headers().allValues("Set-Cookie").stream()
+                .filter(c -> c.startsWith(ManagementAuth.SIGN_IN_ERROR_COOKIE + "="))
+                .map(c -> c.substring(ManagementAuth.SIGN_IN_ERROR_COOKIE.length() + 1, c.indexOf(';')))
+                .findFirst().orElseThrow();
+        assertThat(new String(java.util.Base64.getUrlDecoder().decode(signInError), StandardCharsets.UTF_8))
+                .startsWith("This sign-in link is not valid any more");
 
         nextUser("alice", "alice@example.com", "alice");
         Visitor.Response alice = visitor.get(httpPort(), HOST, handoff(latest));
