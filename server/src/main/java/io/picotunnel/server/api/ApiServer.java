@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.picotunnel.server.Version;
@@ -100,16 +101,16 @@ public final class ApiServer implements AutoCloseable {
             hooks.guardedPaths().forEach(path -> auth.guard(config, path));
             hooks.publicPaths().forEach(auth::allowAnonymous);
             ui.install(config);
-            config.routes.get("/health", ctx -> health(ctx, presence));
-            config.routes.get("/api/server", ctx -> Responses.json(ctx, 200,
+            getAndHead(config, "/health", ctx -> health(ctx, presence));
+            getAndHead(config, "/api/server", ctx -> Responses.json(ctx, 200,
                     JsonBody.MAPPER.valueToTree(serverInfo.apply(requestHost(ctx)))));
-            config.routes.get("/api/tunnels", tunnels::list);
+            getAndHead(config, "/api/tunnels", tunnels::list);
             config.routes.post("/api/tunnels", tunnels::create);
-            config.routes.get("/api/tunnels/{id}", tunnels::get);
+            getAndHead(config, "/api/tunnels/{id}", tunnels::get);
             config.routes.patch("/api/tunnels/{id}", tunnels::update);
             config.routes.delete("/api/tunnels/{id}", tunnels::delete);
             config.routes.post("/api/tunnels/{id}/regenerate", tunnels::regenerate);
-            config.routes.get("/api/tunnels/{id}/services", services::list);
+            getAndHead(config, "/api/tunnels/{id}/services", services::list);
             config.routes.post("/api/tunnels/{id}/services", services::create);
             config.routes.patch("/api/services/{id}", services::update);
             config.routes.delete("/api/services/{id}", services::delete);
@@ -120,6 +121,16 @@ public final class ApiServer implements AutoCloseable {
         ApiConnectionGuard.install(app.jettyServer().server(), limits);
         app.jettyServer().server().setErrorHandler(new JsonErrorPages());
         return new ApiServer(app);
+    }
+
+    /**
+     * Routes GET {@code path} to {@code handler}, and HEAD too, so that HEAD answers as GET would without the body
+     * (RFC 9110). On its own, Javalin answers HEAD on a GET path with an empty 200 {@code text/plain} and runs no
+     * handler: 200 for a tunnel that does not exist. Only for reads without side effects.
+     */
+    public static void getAndHead(JavalinConfig config, String path, Handler handler) {
+        config.routes.get(path, handler);
+        config.routes.head(path, handler);
     }
 
     /** The host name the browser used (Host header without the port), for addresses the UI shows. */

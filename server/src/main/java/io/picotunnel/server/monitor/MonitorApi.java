@@ -8,6 +8,7 @@ import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.picotunnel.server.api.ApiError;
 import io.picotunnel.server.api.ApiHooks;
+import io.picotunnel.server.api.ApiServer;
 import io.picotunnel.server.events.Event;
 import io.picotunnel.server.events.EventLog;
 import io.picotunnel.server.store.Rfc3339;
@@ -55,12 +56,13 @@ public final class MonitorApi implements ApiHooks {
 
     @Override
     public void routes(JavalinConfig config) {
-        config.routes.get("/api/tunnels/{id}/checks", this::checks);
-        config.routes.get("/api/tunnels/{id}/stats", this::stats);
-        config.routes.get("/api/tunnels/{id}/events", this::tunnelEvents);
-        config.routes.get("/api/events", this::events);
-        config.routes.get("/api/status", ctx -> ctx.status(200).contentType("application/json").result(publicStatus.body()));
-        config.routes.get("/metrics", ctx -> ctx.status(200).contentType("text/plain; version=0.0.4; charset=utf-8")
+        ApiServer.getAndHead(config, "/api/tunnels/{id}/checks", this::checks);
+        ApiServer.getAndHead(config, "/api/tunnels/{id}/stats", this::stats);
+        ApiServer.getAndHead(config, "/api/tunnels/{id}/events", this::tunnelEvents);
+        ApiServer.getAndHead(config, "/api/events", this::events);
+        ApiServer.getAndHead(config, "/api/status", ctx -> ctx.status(200).contentType("application/json")
+                .result(publicStatus.body()));
+        ApiServer.getAndHead(config, "/metrics", ctx -> ctx.status(200).contentType("text/plain; version=0.0.4; charset=utf-8")
                 .result(metrics.scrape()));
     }
 

@@ -98,6 +98,25 @@ class ApiErrorsTest {
     }
 
     @Test
+    void headAnswersAsGetWouldWithoutTheBody() {
+        // Before: Javalin answered HEAD on any GET path 200 text/plain without running the route.
+        ApiClient.Response missing = api.send("HEAD", "/api/tunnels/0123456789abcdef", null, null);
+        assertThat(missing.status()).as("no such tunnel").isEqualTo(404);
+        assertThat(api.send("HEAD", "/api/tunnels/0123456789abcdef/events", null, null).status()).isEqualTo(404);
+
+        String id = api.post("/api/tunnels", "{\"name\": \"head\"}").json().get("id").asText();
+        ApiClient.Response get = api.get("/api/tunnels/" + id);
+        ApiClient.Response head = api.send("HEAD", "/api/tunnels/" + id, null, null);
+        assertThat(head.status()).isEqualTo(200);
+        assertThat(head.header("Content-Type")).startsWith("application/json");
+        assertThat(head.header("Content-Length")).isEqualTo(get.header("Content-Length"));
+        assertThat(head.raw().body()).isEmpty();
+        assertThat(api.withToken(null).send("HEAD", "/api/tunnels", null, null).status()).isEqualTo(401);
+        assertThat(api.withToken(null).send("HEAD", "/health", null, null).header("Content-Type"))
+                .startsWith("application/json");
+    }
+
+    @Test
     void answersCarryingTokensOrConfigurationAreNeverCached() {
         ApiClient.Response created = api.post("/api/tunnels", "{\"name\": \"cached\"}");
         assertThat(created.json().get("token").asText()).isNotBlank();
