@@ -3,6 +3,7 @@ package io.picotunnel.server.monitor;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -19,9 +20,13 @@ import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 /**
  * The server's metrics for Prometheus ({@code GET /metrics}), names prefixed {@code picotunnel_}: connected tunnels
@@ -100,8 +105,7 @@ public final class Metrics implements AutoCloseable {
 
     /** One check result: counted, and the subject's state (1 up, 0 down) kept as a gauge. */
     void check(Check check) {
-        Tags tags = Tags.of("tunnel", check.subject().tunnelId(), "service",
-                check.subject().serviceId() == null ? "" : check.subject().serviceId());
+        Tags tags = tags(check.subject());
         Counter.builder("picotunnel_checks").description("Checks of tunnels and services by result")
                 .tags(tags.and("status", check.status().json())).register(registry).increment();
         AtomicInteger state = checkStates.computeIfAbsent(check.subject(), subject -> {
@@ -112,6 +116,49 @@ public final class Metrics implements AutoCloseable {
             return value;
         });
         state.set(check.status() == CheckStatus.UP ? 1 : 0);
+    }
+
+    /**
+     * Drops the meters of tunnels and services that no longer exist, and the check state ({@code picotunnel_check_up})
+     * of subjects not checked any more (a service disabled or with its probe off): a stale 0 would keep an alert
+     * rule firing. Meters are told apart by their {@code tunnel} and {@code service} tags; an id not in {@code
+     * checked} is looked up with {@code tunnelExists} or {@code serviceExists} once (ids are never reused, so one
+     * that does not exist now was deleted).
+     */
+    void retain(Set<Subject> checked, Predicate<String> tunnelExists, Predicate<String> serviceExists) {
+        Map<String, Boolean> tunnels = new HashMap<>();
+        Map<String, Boolean> services = new HashMap<>();
+        for (Subject subject : checked) {
+            tunnels.put(subject.tunnelId(), true);
+            if (!subject.isTunnel()) {
+                services.put(subject.serviceId(), true);
+            }
+        }
+        for (Meter meter : registry.getMeters()) {
+            String tunnel = meter.getId().getTag("tunnel");
+            String service = meter.getId().getTag("service");
+            boolean gone = service != null && !service.isEmpty() && !services.computeIfAbsent(service, serviceExists::test)
+                    || tunnel != null && !tunnels.computeIfAbsent(tunnel, tunnelExists::test);
+            if (gone) {
+                registry.remove(meter);
+                if (service != null && !service.isEmpty()) {
+                    durations.remove(service);
+                }
+            }
+        }
+        for (Subject subject : List.copyOf(checkStates.keySet())) {
+            if (!checked.contains(subject)) {
+                checkStates.remove(subject);
+                Gauge state = registry.find("picotunnel_check_up").tags(tags(subject)).gauge();
+                if (state != null) {
+                    registry.remove(state);
+                }
+            }
+        }
+    }
+
+    private static Tags tags(Subject subject) {
+        return Tags.of("tunnel", subject.tunnelId(), "service", subject.serviceId() == null ? "" : subject.serviceId());
     }
 
     /** The Prometheus text format (version 0.0.4). */

@@ -86,6 +86,44 @@ class MetricsTest {
         }
     }
 
+    /**
+     * A deleted tunnel or service leaves /metrics at the next round of checks: a {@code picotunnel_check_up} stuck at
+     * 0 would keep an alert rule ({@code picotunnel_check_up == 0}) firing until the server restarts. So does the
+     * check state of a service whose probe was switched off.
+     */
+    @Test
+    void deletedTunnelsAndServicesAndProbesSwitchedOffLeaveTheMetrics() throws Exception {
+        try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
+            String gone = testbed.createTunnel("gone").get("id").asText();
+            String kept = testbed.createConnectedTunnel("kept");
+            String probed = testbed.createTcpService(kept, Ports.freePort(), "127.0.0.1:9").get("id").asText();
+            String deletedService = testbed.createTcpService(kept, Ports.freePort(), "127.0.0.1:9").get("id").asText();
+            assertThat(testbed.api().get("/api/tunnels/" + gone).status()).isEqualTo(200);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> {
+                String scraped = testbed.api().get("/metrics").raw().body();
+                return scraped.contains("picotunnel_check_up{service=\"\",tunnel=\"" + gone + "\"}")
+                        && scraped.contains("picotunnel_check_up{service=\"" + probed + "\"")
+                        && scraped.contains("picotunnel_check_up{service=\"" + deletedService + "\"");
+            });
+            assertThat(testbed.api().get("/metrics").raw().body()).contains("tunnel=\"" + gone + "\"");
+
+            assertThat(testbed.api().delete("/api/tunnels/" + gone).status()).isEqualTo(204);
+            assertThat(testbed.api().delete("/api/services/" + deletedService).status()).isEqualTo(204);
+            assertThat(testbed.api().patch("/api/services/" + probed, "{\"health_check\": false}").status()).isEqualTo(200);
+
+            await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> {
+                String scraped = testbed.api().get("/metrics").raw().body();
+                assertThat(scraped).doesNotContain(gone).doesNotContain(deletedService)
+                        .doesNotContain("picotunnel_check_up{service=\"" + probed + "\"")
+                        .contains("picotunnel_check_up{service=\"\",tunnel=\"" + kept + "\"}");
+            });
+            // The service whose probe is off keeps its traffic and its count of past checks.
+            assertThat(testbed.api().get("/metrics").raw().body())
+                    .contains("picotunnel_service_bytes_in_total{service=\"" + probed + "\"")
+                    .contains("picotunnel_checks_total{service=\"" + probed + "\"");
+        }
+    }
+
     @Test
     void metricsNeedTheAdminTokenUnlessMadePublic() {
         try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
