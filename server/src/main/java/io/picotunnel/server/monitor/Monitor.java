@@ -55,6 +55,8 @@ public final class Monitor implements AutoCloseable {
         return t;
     });
     private Instant lastPrune = Instant.EPOCH;
+    /** When the newest round started ({@link System#nanoTime()}), null before the first. */
+    private Long lastRoundNanos;
     private volatile Metrics metrics;
 
     public Monitor(MonitorSettings settings, Store store, TunnelRegistry registry, CheckStore checks, EventLog events,
@@ -86,6 +88,14 @@ public final class Monitor implements AutoCloseable {
     }
 
     private void tick() {
+        // A fixed-rate schedule runs the rounds a slow one held up (a locked or stalled database) back to back once
+        // it ends: checks milliseconds apart would confirm a change of state at once and weigh the uptime. Late
+        // rounds run once, then the schedule goes on.
+        long now = System.nanoTime();
+        if (lastRoundNanos != null && now - lastRoundNanos < settings.checkInterval().toNanos() / 2) {
+            return;
+        }
+        lastRoundNanos = now;
         try {
             pruneNow();
             runChecks();

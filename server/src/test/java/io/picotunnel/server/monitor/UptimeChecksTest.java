@@ -16,6 +16,9 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -198,6 +201,42 @@ class UptimeChecksTest {
         JsonNode switched = testbed.api().patch("/api/services/" + healthy.get("id").asText(), "{\"health_check\":false}").json();
         assertThat(switched.get("health_check").asBoolean()).isFalse();
         assertThat(switched.get("health_path").asText()).isEqualTo("/healthz");
+    }
+
+    /**
+     * A round held up (here by another process holding SQLite's write lock for longer than the busy timeout) is not
+     * followed by a burst of the rounds it missed, run back to back: they would take checks milliseconds apart and
+     * confirm a change of state ({@code PICOTUNNEL_ALERT_AFTER} checks in a row) at once, and weigh the uptime.
+     */
+    @Test
+    void roundsHeldUpByALockedDatabaseAreNotMadeUpInABurst() throws Exception {
+        Testbed testbed = closing(new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s")));
+        String id = testbed.createTunnel("idle").get("id").asText();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, null, 1).size() == 1);
+
+        Instant locked = Instant.now();
+        try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("picotunnel.db"));
+             Statement statement = other.createStatement()) {
+            statement.execute("BEGIN IMMEDIATE");
+            await().pollDelay(7, TimeUnit.SECONDS).atMost(8, TimeUnit.SECONDS).until(() -> true);
+            statement.execute("ROLLBACK");
+        }
+        Instant released = Instant.now();
+        await().atMost(15, TimeUnit.SECONDS).until(() -> Instant.parse(testbed.checks(id, null, 1).get(0)
+                .get("created_at").asText()).isAfter(released.plusSeconds(4)));
+
+        List<Instant> times = new ArrayList<>();
+        for (JsonNode check : testbed.checks(id, null, 100)) {
+            Instant at = Instant.parse(check.get("created_at").asText());
+            if (at.isAfter(locked)) {
+                times.add(at);
+            }
+        }
+        times = times.reversed();
+        for (int i = 1; i < times.size(); i++) {
+            assertThat(Duration.between(times.get(i - 1), times.get(i))).as("checks %s", times)
+                    .isGreaterThanOrEqualTo(INTERVAL.dividedBy(2));
+        }
     }
 
     @Test
