@@ -11,10 +11,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -24,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * Posts a JSON message to every configured webhook URL. The body works for Slack ({@code text}) and Discord
  * ({@code content}) incoming webhooks and carries the details as fields of their own. A failed delivery (no
  * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s; a 4xx other than 429 is not. Each URL gets
- * its messages one at a time, in the order they were sent.
+ * its messages one at a time, in the order they were sent; at most {@link #MAX_WAITING} wait behind the one being
+ * delivered (the oldest waiting is dropped for a new one), so a URL that is down holds no endless backlog.
  */
 final class Webhooks implements AutoCloseable {
 
@@ -33,9 +33,22 @@ final class Webhooks implements AutoCloseable {
     private static final Duration FIRST_DELAY = Duration.ofSeconds(1);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
-    private final List<URI> urls;
-    /** Per URL, the delivery of the newest message queued (completes when delivered or given up). */
-    private final Map<URI, CompletableFuture<Void>> queues = new ConcurrentHashMap<>();
+    /** Most messages a URL holds behind the one being delivered; beyond, the oldest waiting is dropped. */
+    static final int MAX_WAITING = 100;
+
+    /** One URL's messages: delivered one at a time, in order; used under its own lock. */
+    private static final class Queue {
+        final URI url;
+        final Deque<String> waiting = new ArrayDeque<>();
+        boolean delivering;
+        int dropped;
+
+        Queue(URI url) {
+            this.url = url;
+        }
+    }
+
+    private final List<Queue> queues;
     private final ObjectMapper mapper = new ObjectMapper();
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(REQUEST_TIMEOUT)
             .followRedirects(HttpClient.Redirect.NEVER).build();
@@ -46,16 +59,16 @@ final class Webhooks implements AutoCloseable {
     });
 
     Webhooks(List<URI> urls) {
-        this.urls = List.copyOf(urls);
+        this.queues = urls.stream().map(Queue::new).toList();
     }
 
     boolean isEmpty() {
-        return urls.isEmpty();
+        return queues.isEmpty();
     }
 
     /** Sends {@code text} (and the fields of {@code details}) to every URL, in the background. */
     void send(String text, ObjectNode details) {
-        if (urls.isEmpty()) {
+        if (queues.isEmpty()) {
             return;
         }
         ObjectNode body = mapper.createObjectNode();
@@ -63,22 +76,51 @@ final class Webhooks implements AutoCloseable {
         body.put("content", text);
         body.setAll(details);
         String json = body.toString();
-        for (URI url : urls) {
+        for (Queue queue : queues) {
             // One message at a time per URL, in order: a retried "down" never arrives after the "up" that followed it.
-            queues.compute(url, (u, tail) -> (tail == null ? CompletableFuture.<Void>completedFuture(null) : tail)
-                    .thenCompose(ignored -> {
-                        CompletableFuture<Void> delivered = new CompletableFuture<>();
-                        try {
-                            retries.execute(() -> attempt(url, json, 1, delivered));
-                        } catch (RejectedExecutionException closed) {
-                            delivered.complete(null);
-                        }
-                        return delivered;
-                    }));
+            // A URL that is down (each message tried for 15 s or more) holds a bounded backlog, newest kept.
+            boolean start;
+            synchronized (queue) {
+                if (queue.waiting.size() >= MAX_WAITING) {
+                    queue.waiting.removeFirst();
+                    if (queue.dropped++ == 0) {
+                        log.warn("Webhook {} is behind by {} messages; dropping the oldest waiting ones.",
+                                redacted(queue.url), MAX_WAITING);
+                    }
+                }
+                queue.waiting.addLast(json);
+                start = !queue.delivering;
+                queue.delivering = true;
+            }
+            if (start) {
+                next(queue);
+            }
         }
     }
 
-    private void attempt(URI url, String json, int attempt, CompletableFuture<Void> delivered) {
+    /** Delivers the queue's oldest waiting message, or marks the queue idle when none is left. */
+    private void next(Queue queue) {
+        String json;
+        synchronized (queue) {
+            json = queue.waiting.pollFirst();
+            if (json == null) {
+                queue.delivering = false;
+                if (queue.dropped > 0) {
+                    log.warn("Webhook {}: {} message(s) were dropped while it was behind.", redacted(queue.url), queue.dropped);
+                    queue.dropped = 0;
+                }
+                return;
+            }
+        }
+        try {
+            retries.execute(() -> attempt(queue, json, 1));
+        } catch (RejectedExecutionException closed) {
+            log.debug("webhooks closed; messages to {} dropped", redacted(queue.url));
+        }
+    }
+
+    private void attempt(Queue queue, String json, int attempt) {
+        URI url = queue.url;
         HttpRequest request = HttpRequest.newBuilder(url).timeout(REQUEST_TIMEOUT)
                 .header("Content-Type", "application/json").header("User-Agent", "PicoTunnel")
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build();
@@ -87,28 +129,27 @@ final class Webhooks implements AutoCloseable {
             if (error != null) {
                 problem = error.getCause() instanceof IOException io ? String.valueOf(io.getMessage()) : String.valueOf(error.getMessage());
             } else if (response.statusCode() / 100 == 2) {
-                delivered.complete(null);
+                next(queue);
                 return;
             } else if (response.statusCode() / 100 == 4 && response.statusCode() != 429) {
                 log.warn("Webhook {} refused the message with status {}; not trying again. Check the URL.",
                         redacted(url), response.statusCode());
-                delivered.complete(null);
+                next(queue);
                 return;
             } else {
                 problem = "status " + response.statusCode();
             }
             if (attempt >= ATTEMPTS) {
                 log.warn("Webhook {} failed {} times ({}); the message is dropped.", redacted(url), attempt, problem);
-                delivered.complete(null);
+                next(queue);
                 return;
             }
             long delay = FIRST_DELAY.toMillis() << (attempt - 1);
             log.info("Webhook {} failed ({}); trying again in {} ms.", redacted(url), problem, delay);
             try {
-                retries.schedule(() -> attempt(url, json, attempt + 1, delivered), delay, TimeUnit.MILLISECONDS);
+                retries.schedule(() -> attempt(queue, json, attempt + 1), delay, TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException closed) {
                 log.debug("webhooks closed; message to {} dropped", redacted(url));
-                delivered.complete(null);
             }
         });
     }

@@ -28,4 +28,29 @@ class WebhooksTest {
             assertThat(receiver.messages().getFirst().get("n").asInt()).isEqualTo(1);
         }
     }
+
+    /**
+     * A webhook that is down does not make messages pile up without end (and arrive hours late, in order, once it
+     * is back): each URL holds at most {@link Webhooks#MAX_WAITING} messages behind the one being delivered, and
+     * drops the oldest for a new one, so the newest states get through.
+     */
+    @Test
+    void messagesWaitingForAFailingWebhookAreBoundedAndTheNewestKept() {
+        int sent = Webhooks.MAX_WAITING + 50;
+        try (WebhookReceiver receiver = new WebhookReceiver(1);
+             Webhooks webhooks = new Webhooks(List.of(URI.create(receiver.url())))) {
+            for (int n = 0; n <= sent; n++) {
+                webhooks.send("message " + n, JsonNodeFactory.instance.objectNode().put("n", n));
+            }
+
+            await().atMost(20, TimeUnit.SECONDS).until(() -> !receiver.messages().isEmpty()
+                    && receiver.messages().getLast().get("n").asInt() == sent);
+            List<Integer> received = receiver.messages().stream().map(m -> m.get("n").asInt()).toList();
+            assertThat(received).hasSize(Webhooks.MAX_WAITING + 1);
+            // The first was being delivered (refused once, then tried again); the oldest of those waiting were dropped.
+            assertThat(received.getFirst()).isZero();
+            assertThat(received.subList(1, received.size()))
+                    .isEqualTo(java.util.stream.IntStream.rangeClosed(sent - Webhooks.MAX_WAITING + 1, sent).boxed().toList());
+        }
+    }
 }
