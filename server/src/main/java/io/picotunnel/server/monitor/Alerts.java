@@ -7,8 +7,9 @@ import java.util.function.Consumer;
 
 /**
  * Decides when a change of state is worth telling: only once the new state held for {@code after} checks in a
- * row, so a flapping tunnel does not flood the webhooks. The first state seen of a subject (or the one stored
- * before a restart) is taken as it is, without an alert. Used by the monitor's one thread only.
+ * row, so a flapping tunnel does not flood the webhooks. The first state seen of a subject is taken as it is,
+ * without an alert; after a restart, the state confirmed before it (and a new state not yet confirmed, with its
+ * count) is {@linkplain #restore restored}. Used by the monitor's one thread only.
  */
 final class Alerts {
 
@@ -39,6 +40,21 @@ final class Alerts {
     /** Takes {@code status} as the subject's state without an alert, if nothing is known of it yet. */
     void prime(Subject subject, CheckStatus status) {
         trackers.computeIfAbsent(subject, s -> new Tracker()).confirmed = status;
+    }
+
+    /**
+     * Takes the state the alerts had reached before a restart: {@code confirmed}, and {@code pending} (may be null)
+     * as the first of {@code count} checks in a row in another state, not yet confirmed.
+     */
+    void restore(Subject subject, CheckStatus confirmed, Check pending, long count) {
+        Tracker tracker = trackers.computeIfAbsent(subject, s -> new Tracker());
+        tracker.confirmed = confirmed;
+        if (pending != null && pending.status() != confirmed && count > 0) {
+            tracker.pending = pending.status();
+            tracker.count = (int) Math.min(count, after - 1);
+            tracker.since = pending.createdAt();
+            tracker.error = pending.error();
+        }
     }
 
     void observe(Check check) {

@@ -165,6 +165,42 @@ public final class CheckStore {
         });
     }
 
+    /** A state change and how many checks were in that state until the next change (or until now). */
+    public record Run(Check change, long checks) {
+    }
+
+    /** The subject's newest {@code limit} state changes, newest first, with the number of checks of each. */
+    public List<Run> runs(Subject subject, int limit) {
+        return database.read(connection -> {
+            List<Check> changes;
+            try (PreparedStatement select = connection.prepareStatement("SELECT id, tunnel_id, service_id, status,"
+                    + " NULL AS latency_ms, error, created_at FROM state_changes WHERE tunnel_id = ? AND service_id IS ?"
+                    + " ORDER BY created_at DESC, id DESC LIMIT ?")) {
+                select.setString(1, subject.tunnelId());
+                select.setString(2, subject.serviceId());
+                select.setInt(3, limit);
+                changes = checks(select);
+            }
+            List<Run> runs = new ArrayList<>();
+            long until = Long.MAX_VALUE;
+            try (PreparedStatement count = connection.prepareStatement("SELECT COUNT(*) FROM checks"
+                    + " WHERE tunnel_id = ? AND service_id IS ? AND created_at >= ? AND created_at < ?")) {
+                for (Check change : changes) {
+                    count.setString(1, subject.tunnelId());
+                    count.setString(2, subject.serviceId());
+                    count.setLong(3, change.createdAt().toEpochMilli());
+                    count.setLong(4, until);
+                    try (ResultSet row = count.executeQuery()) {
+                        row.next();
+                        runs.add(new Run(change, row.getLong(1)));
+                    }
+                    until = change.createdAt().toEpochMilli();
+                }
+            }
+            return runs;
+        });
+    }
+
     /** Every state change of the subject since {@code from}, oldest first. */
     public List<Check> changes(Subject subject, Instant from) {
         return database.read(connection -> {

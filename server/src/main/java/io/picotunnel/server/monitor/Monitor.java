@@ -36,6 +36,8 @@ public final class Monitor implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Monitor.class);
     private static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
+    /** How far back a restart looks for the state the alerts had confirmed (past a tunnel that flapped). */
+    private static final int RUNS_LOOKED_AT = 50;
 
     private final MonitorSettings settings;
     private final Store store;
@@ -191,12 +193,23 @@ public final class Monitor implements AutoCloseable {
         }
     }
 
+    /**
+     * The subject's state as stored before a restart; the alerts get the state confirmed then (the newest that
+     * held for {@code alertAfter} checks, or the first ever seen) and the newer one still being counted, if any:
+     * a change not yet confirmed when the server stopped is alerted once it held long enough, not taken as known.
+     */
     private CheckStatus storedState(Subject subject) {
-        CheckStatus stored = checks.lastChange(subject).map(Check::status).orElse(null);
-        if (stored != null) {
-            alerts.prime(subject, stored);
+        List<CheckStore.Run> runs = checks.runs(subject, RUNS_LOOKED_AT);
+        if (runs.isEmpty()) {
+            return null;
         }
-        return stored;
+        int confirmed = 0;
+        while (confirmed < runs.size() - 1 && runs.get(confirmed).checks() < settings.alertAfter()) {
+            confirmed++;
+        }
+        CheckStore.Run newest = runs.getFirst();
+        alerts.restore(subject, runs.get(confirmed).change().status(), newest.change(), newest.checks());
+        return newest.change().status();
     }
 
     private static String eventType(Check change) {

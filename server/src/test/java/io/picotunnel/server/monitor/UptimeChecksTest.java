@@ -121,6 +121,37 @@ class UptimeChecksTest {
         assertThat(events.get(types.indexOf(EventLog.CLIENT_LEFT)).get("message").asText()).contains("127.0.0.1");
     }
 
+    /**
+     * A state that had not yet held for {@code PICOTUNNEL_ALERT_AFTER} checks when the server stopped is not taken as
+     * confirmed at the next start: its checks go on counting, and the webhooks hear of it once it held long enough.
+     */
+    @Test
+    void downNotYetConfirmedWhenTheServerRestartsIsAlertedAfterTheRestart() {
+        WebhookReceiver receiver = closing(new WebhookReceiver(0));
+        Testbed testbed = testbed(5, receiver);
+        JsonNode tunnel = testbed.createTunnel("restarted");
+        String id = tunnel.get("id").asText();
+        TunnelClient client = testbed.connect(id, tunnel.get("token").asText());
+        await().atMost(10, TimeUnit.SECONDS).until(() -> newest(testbed, id).equals("up"));
+
+        Instant disconnected = Instant.now();
+        client.close();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> newest(testbed, id).equals("down"));
+        testbed.restart();
+        JsonNode firstDown = firstAfter(testbed, id, disconnected, "down");
+        assertThat(testbed.checks(id, null, 100)).extracting(check -> check.get("status").asText())
+                .as("down checks before the restart, below the threshold of 5").containsOnlyOnce("down");
+        assertThat(receiver.tunnelMessages(id)).isEmpty();
+
+        await().atMost(20, TimeUnit.SECONDS).until(() -> !receiver.tunnelMessages(id).isEmpty());
+        JsonNode alert = receiver.tunnelMessages(id).getFirst();
+        assertThat(alert.get("status").asText()).isEqualTo("down");
+        assertThat(alert.get("since").asText()).isEqualTo(firstDown.get("created_at").asText());
+        // Five down checks in all, counted across the restart.
+        assertThat(testbed.checks(id, null, 100)).extracting(check -> check.get("status").asText())
+                .filteredOn("down"::equals).hasSize(5);
+    }
+
     @Test
     void flappingTunnelBelowTheThresholdSendsNoWebhook() {
         WebhookReceiver receiver = closing(new WebhookReceiver(0));
