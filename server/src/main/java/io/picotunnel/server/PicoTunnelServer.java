@@ -498,15 +498,19 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     /**
-     * Stops as on SIGTERM: takes no new visitors or tunnel clients, sends GoAway on every tunnel session so no new
-     * streams open, lets the open streams finish for up to {@code grace}, then stops everything (which resets the
-     * streams still open).
+     * Stops as on SIGTERM: checks no more tunnels, takes no new visitors or tunnel clients, sends GoAway on every
+     * tunnel session so no new streams open, lets the open streams finish for up to {@code grace}, then stops
+     * everything (which resets the streams still open).
      */
     public synchronized void stop(Duration grace) {
         if (stopped) {
             return;
         }
         if (!grace.isZero() && !grace.isNegative() && tunnelEndpoint != null) {
+            if (monitor != null) {
+                // Clients leave while the server drains: checks now would record every tunnel as down.
+                monitor.stopChecking();
+            }
             if (httpListener != null) {
                 httpListener.close();
             }

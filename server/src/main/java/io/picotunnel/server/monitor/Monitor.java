@@ -254,6 +254,15 @@ public final class Monitor implements AutoCloseable {
         webhooks.send(text, details);
     }
 
+    /**
+     * Runs no more rounds (one in progress finishes). For a stop with a grace period: clients leave when told to go
+     * away, and checks then would record every tunnel as down at every restart. Alerts already confirmed are still
+     * delivered until {@link #close}.
+     */
+    public void stopChecking() {
+        thread.shutdown();
+    }
+
     @Override
     public void close() {
         thread.shutdownNow();

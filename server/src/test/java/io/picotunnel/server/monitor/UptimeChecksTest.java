@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -150,6 +151,44 @@ class UptimeChecksTest {
         // Five down checks in all, counted across the restart.
         assertThat(testbed.checks(id, null, 100)).extracting(check -> check.get("status").asText())
                 .filteredOn("down"::equals).hasSize(5);
+    }
+
+    /**
+     * A stop with a grace period (SIGTERM) tells every client to go away and waits for open streams: clients without
+     * streams leave at once. No check runs from the start of the stop, so they are not recorded as down (with an
+     * event, and a state change) at every restart.
+     */
+    @Test
+    void noTunnelIsCheckedDownWhileTheServerDrainsOnStop() throws Exception {
+        Testbed testbed = closing(new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s")));
+        EchoServer echo = closing(new EchoServer());
+        JsonNode busy = testbed.createTunnel("busy");
+        JsonNode idle = testbed.createTunnel("idle");
+        testbed.connect(busy.get("id").asText(), busy.get("token").asText());
+        testbed.connect(idle.get("id").asText(), idle.get("token").asText());
+        int port = Ports.freePort();
+        testbed.createTcpService(busy.get("id").asText(), port, echo.address());
+        String idleId = idle.get("id").asText();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> newest(testbed, idleId).equals("up"));
+
+        long stopping;
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            visitor.getOutputStream().write('x');
+            assertThat(visitor.getInputStream().read()).isEqualTo('x');
+            stopping = System.currentTimeMillis();
+            // The visitor's stream stays open: the stop waits the whole grace period, long enough for three rounds.
+            testbed.server().stop(Duration.ofSeconds(3));
+        }
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("picotunnel.db"));
+             java.sql.PreparedStatement select = db.prepareStatement(
+                     "SELECT COUNT(*) FROM checks WHERE tunnel_id = ? AND status = 'down' AND created_at >= ?")) {
+            select.setString(1, idleId);
+            select.setLong(2, stopping);
+            try (java.sql.ResultSet row = select.executeQuery()) {
+                row.next();
+                assertThat(row.getInt(1)).as("down checks of the idle tunnel during the stop").isZero();
+            }
+        }
     }
 
     @Test
