@@ -180,12 +180,27 @@ public final class Monitor implements AutoCloseable {
         } catch (RuntimeException e) {
             // A tunnel or service deleted while it was being checked: its rows are refused, try the rest.
             log.debug("Recording checks failed ({}), recording them one by one", e.getMessage());
+            int lost = 0;
+            String why = null;
             for (Check check : results) {
                 try {
                     checks.record(List.of(check), changes.contains(check) ? List.of(check) : List.of());
-                } catch (RuntimeException gone) {
-                    log.debug("check of {} not recorded: {}", check.subject(), gone.getMessage());
+                } catch (RuntimeException notStored) {
+                    log.debug("check of {} not recorded: {}", check.subject(), notStored.getMessage());
+                    // Compare the next check with what is stored, so a change of state not stored is not lost;
+                    // its event waits for that check too.
+                    states.remove(check.subject());
+                    eventful.remove(check);
+                    if (servicesById.containsKey(check.subject().serviceId()) || check.subject().isTunnel()
+                            && tunnelNames.containsKey(check.subject().tunnelId())) {
+                        lost++;
+                        why = notStored.getMessage();
+                    }
                 }
+            }
+            if (lost > 0) {
+                log.warn("Could not store {} check(s) ({}); a change of state they show is recorded with the next"
+                        + " check stored.", lost, why);
             }
         }
         for (Check change : eventful) {

@@ -154,6 +154,37 @@ class UptimeChecksTest {
     }
 
     /**
+     * A change of state whose check could not be stored (the database locked by another process for longer than the
+     * busy timeout) is not lost: the next check that is stored records it, so {@code since} and the state changes
+     * say when the tunnel went down.
+     */
+    @Test
+    void changeOfStateNotStoredWhileTheDatabaseWasLockedIsRecordedAfterwards() throws Exception {
+        Testbed testbed = closing(new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s")));
+        JsonNode tunnel = testbed.createTunnel("locked-out");
+        String id = tunnel.get("id").asText();
+        TunnelClient client = testbed.connect(id, tunnel.get("token").asText());
+        await().atMost(10, TimeUnit.SECONDS).until(() -> newest(testbed, id).equals("up"));
+
+        Instant disconnected = Instant.now();
+        try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("picotunnel.db"));
+             Statement statement = other.createStatement()) {
+            statement.execute("BEGIN IMMEDIATE");
+            client.close();
+            // Far longer than the busy timeout: the round's checks, and then each one alone, are refused.
+            await().pollDelay(25, TimeUnit.SECONDS).atMost(26, TimeUnit.SECONDS).until(() -> true);
+            statement.execute("ROLLBACK");
+        }
+        await().atMost(10, TimeUnit.SECONDS).until(() -> newest(testbed, id).equals("down"));
+        await().atMost(10, TimeUnit.SECONDS).untilAsserted(() ->
+                assertThat(testbed.server().checks().changes(Subject.tunnel(id), disconnected))
+                        .extracting(Check::status).containsExactly(CheckStatus.DOWN));
+        JsonNode stats = testbed.api().get("/api/tunnels/" + id + "/stats").json();
+        assertThat(stats.get("status").asText()).isEqualTo("down");
+        assertThat(Instant.parse(stats.get("since").asText())).isAfter(disconnected);
+    }
+
+    /**
      * A stop with a grace period (SIGTERM) tells every client to go away and waits for open streams: clients without
      * streams leave at once. No check runs from the start of the stop, so they are not recorded as down (with an
      * event, and a state change) at every restart.
