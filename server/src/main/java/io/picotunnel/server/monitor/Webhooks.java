@@ -20,8 +20,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Posts a JSON message to every configured webhook URL. The body works for Slack ({@code text}) and Discord
- * ({@code content}) incoming webhooks and carries the details as fields of their own. A failed delivery (no
+ * Posts a JSON message to every configured webhook URL. The body works for Slack ({@code text}, escaped as Slack
+ * asks) and Discord ({@code content}, with mentions turned off) incoming webhooks and carries the details as fields of their own. A failed delivery (no
  * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s; a 4xx other than 429 is not. Each URL gets
  * its messages one at a time, in the order they were sent; at most {@link #MAX_WAITING} wait behind the one being
  * delivered (the oldest waiting is dropped for a new one), so a URL that is down holds no endless backlog.
@@ -62,6 +62,11 @@ final class Webhooks implements AutoCloseable {
         this.queues = urls.stream().map(Queue::new).toList();
     }
 
+    /** Slack's escaping of message text: {@code &}, {@code <} and {@code >} (its links and mentions). */
+    static String slackEscaped(String text) {
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+    }
+
     boolean isEmpty() {
         return queues.isEmpty();
     }
@@ -72,8 +77,11 @@ final class Webhooks implements AutoCloseable {
             return;
         }
         ObjectNode body = mapper.createObjectNode();
-        body.put("text", text);
+        // Names in the text are the admin's, but "<!channel>" in a tunnel's name would still ping a whole Slack
+        // channel, and "@everyone" a Discord server: Slack's text is escaped as Slack asks, Discord told to ping nobody.
+        body.put("text", slackEscaped(text));
         body.put("content", text);
+        body.putObject("allowed_mentions").putArray("parse");
         body.setAll(details);
         String json = body.toString();
         for (Queue queue : queues) {

@@ -53,4 +53,21 @@ class WebhooksTest {
                     .isEqualTo(java.util.stream.IntStream.rangeClosed(sent - Webhooks.MAX_WAITING + 1, sent).boxed().toList());
         }
     }
+
+    @Test
+    void namesInTheTextPingNobodyInSlackOrDiscord() {
+        try (WebhookReceiver receiver = new WebhookReceiver(0);
+             Webhooks webhooks = new Webhooks(List.of(URI.create(receiver.url())))) {
+            webhooks.send("Tunnel <!channel> & @everyone is down", JsonNodeFactory.instance.objectNode()
+                    .put("tunnel_name", "<!channel> & @everyone"));
+
+            await().atMost(20, TimeUnit.SECONDS).until(() -> receiver.messages().size() == 1);
+            var message = receiver.messages().getFirst();
+            assertThat(message.get("text").asText()).isEqualTo("Tunnel &lt;!channel&gt; &amp; @everyone is down");
+            assertThat(message.get("content").asText()).isEqualTo("Tunnel <!channel> & @everyone is down");
+            assertThat(message.get("allowed_mentions").get("parse").isArray()).isTrue();
+            assertThat(message.get("allowed_mentions").get("parse")).isEmpty();
+            assertThat(message.get("tunnel_name").asText()).as("the details as they are").isEqualTo("<!channel> & @everyone");
+        }
+    }
 }
