@@ -6,8 +6,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The certificates the server can present, by name ({@code example.com} or {@code *.example.com}).
- * Certificates from operator files take precedence over ones obtained by ACME; an exact name beats a
- * wildcard. Lookups are lock-free and always see the latest certificate, so a replaced certificate is
+ * Certificates from operator files take precedence over ones obtained by ACME, an operator's wildcard included;
+ * among the operator's (or ACME's) certificates an exact name beats a wildcard. Lookups are lock-free and always see the latest certificate, so a replaced certificate is
  * used for the next handshake.
  */
 public final class CertificateStore {
@@ -15,32 +15,19 @@ public final class CertificateStore {
     private final Map<String, ServerCertificate> fromFiles = new ConcurrentHashMap<>();
     private final Map<String, ServerCertificate> fromAcme = new ConcurrentHashMap<>();
 
-    /** The certificate to present for a TLS server name (SNI), if any. */
+    /**
+     * The certificate to present for a TLS server name (SNI), if any: an operator's certificate that covers the
+     * name (exact before wildcard), else one ACME obtained for it. ACME leaves a name covered by an operator's
+     * wildcard alone, so its certificate for that name, no longer renewed, must not win over the wildcard.
+     */
     public Optional<ServerCertificate> select(String serverName) {
-        String name = DomainNames.normalize(serverName);
-        if (name == null) {
-            return Optional.empty();
-        }
-        ServerCertificate exact = exact(name);
-        if (exact != null) {
-            return Optional.of(exact);
-        }
-        String wildcard = DomainNames.wildcardOf(name);
-        return wildcard == null ? Optional.empty() : Optional.ofNullable(exact(wildcard));
+        Optional<ServerCertificate> file = selectFromFiles(serverName);
+        return file.isPresent() ? file : covering(fromAcme, DomainNames.normalize(serverName));
     }
 
     /** An operator's certificate that covers {@code serverName}, exactly or by wildcard. */
     public Optional<ServerCertificate> selectFromFiles(String serverName) {
-        String name = DomainNames.normalize(serverName);
-        if (name == null) {
-            return Optional.empty();
-        }
-        ServerCertificate exact = fromFiles.get(name);
-        if (exact != null) {
-            return Optional.of(exact);
-        }
-        String wildcard = DomainNames.wildcardOf(name);
-        return wildcard == null ? Optional.empty() : Optional.ofNullable(fromFiles.get(wildcard));
+        return covering(fromFiles, DomainNames.normalize(serverName));
     }
 
     public void putFromFile(String name, ServerCertificate certificate) {
@@ -63,8 +50,16 @@ public final class CertificateStore {
         fromAcme.remove(DomainNames.normalize(name));
     }
 
-    private ServerCertificate exact(String name) {
-        ServerCertificate file = fromFiles.get(name);
-        return file != null ? file : fromAcme.get(name);
+    /** The certificate in {@code certificates} for {@code name}, else for its one-label wildcard. */
+    private static Optional<ServerCertificate> covering(Map<String, ServerCertificate> certificates, String name) {
+        if (name == null) {
+            return Optional.empty();
+        }
+        ServerCertificate exact = certificates.get(name);
+        if (exact != null) {
+            return Optional.of(exact);
+        }
+        String wildcard = DomainNames.wildcardOf(name);
+        return wildcard == null ? Optional.empty() : Optional.ofNullable(certificates.get(wildcard));
     }
 }

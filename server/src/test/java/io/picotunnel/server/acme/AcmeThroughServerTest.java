@@ -6,15 +6,23 @@ import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.tls.PemFiles;
+import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.math.BigInteger;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -22,8 +30,11 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -61,8 +72,8 @@ class AcmeThroughServerTest {
         }
     }
 
-    @Test
-    void serviceCreatedThroughTheApiGetsACertificateByHttp01ThatValidatesAgainstPebbleRoot() throws Exception {
+    /** Starts pebble and the server with ACME against it, HTTP-01 and TLS-ALPN-01 on the server's listeners. */
+    private void startServerWithAcme() throws Exception {
         int httpPort = Ports.freePort();
         int httpsPort = Ports.freePort();
         pebble = new Pebble(data.resolve("pebble"), httpPort, httpsPort);
@@ -77,6 +88,11 @@ class AcmeThroughServerTest {
         server = PicoTunnelServer.start(ServerConfig.ephemeral(data.resolve("server"), settings),
                 new PrintStream(OutputStream.nullOutputStream()));
         api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
+    }
+
+    @Test
+    void serviceCreatedThroughTheApiGetsACertificateByHttp01ThatValidatesAgainstPebbleRoot() throws Exception {
+        startServerWithAcme();
         JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
         String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
 
@@ -101,6 +117,65 @@ class AcmeThroughServerTest {
         assertThat(event.get("type").asText()).isEqualTo("certificate_issued");
         assertThat(event.get("service_id").asText()).isEqualTo(created.get("id").asText());
         assertThat(event.get("message").asText()).startsWith("Certificate for shop.test issued, valid until ");
+    }
+
+    @Test
+    void wildcardCertificateFileAddedWhileRunningIsServedInsteadOfTheAcmeCertificateItCovers() throws Exception {
+        startServerWithAcme();
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+        api.post(services, "{\"type\":\"http\",\"domain\":\"app.shop.test\",\"target_addr\":\"127.0.0.1:9\","
+                + "\"enabled\":true}");
+        await().atMost(Duration.ofSeconds(90)).until(() ->
+                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        BigInteger fromAcme = servedSerial("app.shop.test");
+        assertThat(fromAcme).isEqualTo(PemFiles.readChain(data.resolve("server/certs/acme/app.shop.test.crt"))
+                .getFirst().getSerialNumber());
+
+        TestCertificates operatorCa = new TestCertificates();
+        TestCertificates.Issued wildcard = operatorCa.issue("*.shop.test");
+        TestCertificates.write(wildcard, data.resolve("server/certs"), "_.shop.test");
+
+        // The operator's file wins over ACME for every name it covers, as it does after a restart, where ACME leaves
+        // the name alone; the ACME certificate, no longer renewed, must not keep being served until it expires.
+        await().atMost(Duration.ofSeconds(30)).until(() -> servedSerial("app.shop.test").equals(wildcard.serial()));
+        JsonNode service = api.get(services).json().get(0);
+        assertThat(service.get("cert_status").asText()).isEqualTo("valid");
+        assertThat(Instant.parse(service.get("cert_expires_at").asText()))
+                .isEqualTo(wildcard.chain().getFirst().getNotAfter().toInstant());
+    }
+
+    /** The serial number of the certificate the HTTPS listener presents for {@code name}, whoever issued it. */
+    private BigInteger servedSerial(String name) throws Exception {
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, new TrustManager[] {new AcceptAnyServer()}, null);
+        try (SSLSocket socket = (SSLSocket) context.getSocketFactory()
+                .createSocket(InetAddress.getLoopbackAddress(), server.httpsPort())) {
+            socket.setSoTimeout(10_000);
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName(name)));
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+            return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
+        }
+    }
+
+    /** Trusts any server: only for reading which certificate is presented. */
+    private static final class AcceptAnyServer implements X509TrustManager {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            throw new UnsupportedOperationException("client certificates are not used here");
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            // any certificate: the test compares serial numbers
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
     }
 
     private SSLContext trusting(String rootPem) throws Exception {
