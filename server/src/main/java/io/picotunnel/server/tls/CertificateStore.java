@@ -6,12 +6,14 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The certificates the server can present, by name ({@code example.com} or {@code *.example.com}).
- * Certificates from operator files take precedence over ones obtained by ACME, an operator's wildcard included;
- * among the operator's (or ACME's) certificates an exact name beats a wildcard. Lookups are lock-free and always see the latest certificate, so a replaced certificate is
- * used for the next handshake.
+ * Certificates from the operator (files, and the server domain's certificate from the settings) take precedence
+ * over ones obtained by ACME, an operator's wildcard included; among the operator's (or ACME's) certificates an
+ * exact name beats a wildcard. Lookups are lock-free and always see the latest certificate, so a replaced
+ * certificate is used for the next handshake.
  */
 public final class CertificateStore {
 
+    private final Map<String, ServerCertificate> configured = new ConcurrentHashMap<>();
     private final Map<String, ServerCertificate> fromFiles = new ConcurrentHashMap<>();
     private final Map<String, ServerCertificate> fromAcme = new ConcurrentHashMap<>();
 
@@ -25,9 +27,26 @@ public final class CertificateStore {
         return file.isPresent() ? file : covering(fromAcme, DomainNames.normalize(serverName));
     }
 
-    /** An operator's certificate that covers {@code serverName}, exactly or by wildcard. */
+    /**
+     * An operator's certificate that covers {@code serverName}: a file's for the exact name, else the configured one
+     * ({@code PICOTUNNEL_TLS_CERT}) for that name, else a file's wildcard.
+     */
     public Optional<ServerCertificate> selectFromFiles(String serverName) {
-        return covering(fromFiles, DomainNames.normalize(serverName));
+        String name = DomainNames.normalize(serverName);
+        ServerCertificate configuredCertificate = name == null ? null : configured.get(name);
+        if (configuredCertificate != null && !fromFiles.containsKey(name)) {
+            return Optional.of(configuredCertificate);
+        }
+        return covering(fromFiles, name);
+    }
+
+    /**
+     * The operator's certificate for the server's domain from the settings ({@code PICOTUNNEL_TLS_CERT}). A file for
+     * the same name in the certificate directory is served instead while it is there; removing it brings this one
+     * back.
+     */
+    public void putConfigured(String name, ServerCertificate certificate) {
+        configured.put(DomainNames.normalize(name), certificate);
     }
 
     public void putFromFile(String name, ServerCertificate certificate) {

@@ -65,7 +65,7 @@ public final class ServerTls implements AutoCloseable {
                 throw new IOException("a TLS certificate for the server's domain is configured, but no domain");
             }
             ServerCertificate certificate = CertificateLoader.load(domainFiles.certificate(), domainFiles.privateKey());
-            tls.store.putFromFile(tls.serverDomain, certificate);
+            tls.store.putConfigured(tls.serverDomain, certificate);
             log.info("certificate for {} loaded from {} (valid until {})", tls.serverDomain, domainFiles.certificate(),
                     certificate.notAfter());
         }

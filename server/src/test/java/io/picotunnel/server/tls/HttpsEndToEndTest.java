@@ -27,6 +27,7 @@ import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -34,6 +35,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -42,6 +44,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The whole server through its facade: HTTPS by SNI to a service behind a real tunnel client over wss. */
 class HttpsEndToEndTest {
@@ -194,6 +197,36 @@ class HttpsEndToEndTest {
 
             assertThat(((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber())
                     .isEqualTo(tunnelCertificate.serial());
+        }
+    }
+
+    @Test
+    void removingACertificateFileForTheServerDomainBringsBackTheConfiguredCertificate() throws Exception {
+        TestCertificates.Issued dropped = ca.issue("tunnel.test");
+        TestCertificates.write(dropped, data.resolve("server/certs"), "tunnel.test");
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() ->
+                servedSerial(server.httpsPort(), "tunnel.test").equals(dropped.serial()));
+
+        Files.delete(data.resolve("server/certs/tunnel.test.crt"));
+        Files.delete(data.resolve("server/certs/tunnel.test.key"));
+
+        // PICOTUNNEL_TLS_CERT is still configured: the server's domain must not be left without a certificate
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() ->
+                servedSerial(server.httpsPort(), "tunnel.test").equals(tunnelCertificate.serial()));
+        assertThat(servedSerial(server.tunnelPort(), "tunnel.test")).isEqualTo(tunnelCertificate.serial());
+    }
+
+    /** A handshake with SNI {@code name} on {@code port}, verified against the test CA; the served leaf's serial. */
+    private BigInteger servedSerial(int port, String name) throws IOException {
+        try (SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
+                .createSocket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10_000);
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName(name)));
+            parameters.setEndpointIdentificationAlgorithm("HTTPS");
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+            return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
         }
     }
 
