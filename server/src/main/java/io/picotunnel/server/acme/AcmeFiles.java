@@ -2,7 +2,22 @@ package io.picotunnel.server.acme;
 
 import io.picotunnel.server.tls.CertificateLoader;
 import io.picotunnel.server.tls.DomainNames;
+import io.picotunnel.server.tls.PemFiles;
 import io.picotunnel.server.tls.ServerCertificate;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DERBitString;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.sec.ECPrivateKey;
+import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.x9.ECNamedCurveTable;
+import org.bouncycastle.asn1.x9.X962Parameters;
+import org.bouncycastle.asn1.x9.X9ECParameters;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.bouncycastle.util.io.pem.PemObject;
+import org.bouncycastle.util.io.pem.PemReader;
+import org.bouncycastle.util.io.pem.PemWriter;
 import org.shredzone.acme4j.util.KeyPairUtils;
 
 import java.io.IOException;
@@ -14,7 +29,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.X509EncodedKeySpec;
 import java.util.Optional;
 
 /**
@@ -23,6 +44,7 @@ import java.util.Optional;
  */
 final class AcmeFiles {
 
+    private static final String SEC1_TYPE = "EC PRIVATE KEY";
     private final Path directory;
 
     AcmeFiles(Path directory) {
@@ -37,9 +59,7 @@ final class AcmeFiles {
     KeyPair accountKey() throws IOException {
         Path file = directory.resolve("account.key");
         if (Files.exists(file)) {
-            try (var reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII)) {
-                return KeyPairUtils.readKeyPair(reader);
-            }
+            return readKeyPair(file);
         }
         KeyPair key = EcKeys.newKeyPair();
         writePrivate(file, pem(key));
@@ -53,7 +73,49 @@ final class AcmeFiles {
         if (!Files.exists(crt) || !Files.exists(key)) {
             return Optional.empty();
         }
-        return Optional.of(CertificateLoader.load(crt, key));
+        return Optional.of(CertificateLoader.of(PemFiles.readChain(crt), readKeyPair(key).getPrivate(),
+                crt.toString()));
+    }
+
+    /**
+     * Reads a key pair this class wrote. Earlier versions wrote the JDK's P-256 keys as SEC1 {@code EC PRIVATE KEY}
+     * with neither the curve nor the public key in it (what BouncyCastle's writer makes of the JDK's encoding), which
+     * no PEM reader takes: such a key is read as P-256, the only curve ACME keys were made with, and its public key
+     * is computed from the private one.
+     */
+    static KeyPair readKeyPair(Path file) throws IOException {
+        PemObject pem;
+        try (PemReader reader = new PemReader(Files.newBufferedReader(file, StandardCharsets.US_ASCII))) {
+            pem = reader.readPemObject();
+        }
+        if (pem == null || !pem.getType().equals(SEC1_TYPE)) {
+            try (var reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII)) {
+                return KeyPairUtils.readKeyPair(reader);
+            }
+        }
+        try {
+            ECPrivateKey sec1 = ECPrivateKey.getInstance(pem.getContent());
+            X962Parameters curve = sec1.getParametersObject() == null
+                    ? new X962Parameters(SECObjectIdentifiers.secp256r1)
+                    : X962Parameters.getInstance(sec1.getParametersObject());
+            X9ECParameters curveParameters = curve.isNamedCurve()
+                    ? ECNamedCurveTable.getByOID(ASN1ObjectIdentifier.getInstance(curve.getParameters())) : null;
+            if (curveParameters == null) {
+                throw new IOException(file + ": EC key on an unknown curve");
+            }
+            AlgorithmIdentifier algorithm = new AlgorithmIdentifier(X9ObjectIdentifiers.id_ecPublicKey, curve);
+            byte[] publicPoint = sec1.getPublicKey() != null ? sec1.getPublicKey().getOctets()
+                    : curveParameters.getG().multiply(sec1.getKey()).normalize().getEncoded(false);
+            KeyFactory factory = KeyFactory.getInstance("EC");
+            PrivateKey privateKey = factory.generatePrivate(new PKCS8EncodedKeySpec(
+                    new PrivateKeyInfo(algorithm, new ECPrivateKey(curveParameters.getN().bitLength(),
+                            sec1.getKey(), new DERBitString(publicPoint), algorithm.getParameters())).getEncoded()));
+            PublicKey publicKey = factory.generatePublic(new X509EncodedKeySpec(
+                    new SubjectPublicKeyInfo(algorithm, publicPoint).getEncoded()));
+            return new KeyPair(publicKey, privateKey);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IOException(file + ": unreadable EC private key: " + e.getMessage(), e);
+        }
     }
 
     void store(String domain, KeyPair key, String chainPem) throws IOException {
@@ -69,9 +131,22 @@ final class AcmeFiles {
         return directory.resolve(DomainNames.fileStem(domain) + ".key");
     }
 
+    /**
+     * An EC key pair as SEC1 {@code EC PRIVATE KEY} with its curve and public key, as OpenSSL writes it (acme4j's
+     * writer drops both for the JDK's keys, and then nothing reads the file back); any other key as acme4j writes it.
+     */
     private static String pem(KeyPair key) throws IOException {
         Writer out = new StringWriter();
-        KeyPairUtils.writeKeyPair(key, out);
+        if (key.getPrivate() instanceof java.security.interfaces.ECPrivateKey ec) {
+            SubjectPublicKeyInfo publicKey = SubjectPublicKeyInfo.getInstance(key.getPublic().getEncoded());
+            ECPrivateKey sec1 = new ECPrivateKey(ec.getParams().getOrder().bitLength(), ec.getS(),
+                    publicKey.getPublicKeyData(), publicKey.getAlgorithm().getParameters());
+            try (PemWriter writer = new PemWriter(out)) {
+                writer.writeObject(new PemObject(SEC1_TYPE, sec1.getEncoded()));
+            }
+        } else {
+            KeyPairUtils.writeKeyPair(key, out);
+        }
         return out.toString();
     }
 

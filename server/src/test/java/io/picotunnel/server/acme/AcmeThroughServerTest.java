@@ -11,6 +11,7 @@ import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.shredzone.acme4j.util.KeyPairUtils;
 
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
@@ -21,6 +22,7 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.URI;
@@ -74,9 +76,17 @@ class AcmeThroughServerTest {
 
     /** Starts pebble and the server with ACME against it, HTTP-01 and TLS-ALPN-01 on the server's listeners. */
     private void startServerWithAcme() throws Exception {
-        int httpPort = Ports.freePort();
-        int httpsPort = Ports.freePort();
-        pebble = new Pebble(data.resolve("pebble"), httpPort, httpsPort);
+        startServerWithAcme(Ports.freePort(), Ports.freePort(), "pebble");
+    }
+
+    /** As above, on the given ports, with pebble working in {@code <data>/<pebbleDirectory>}. */
+    private void startServerWithAcme(int httpPort, int httpsPort, String pebbleDirectory) throws Exception {
+        pebble = new Pebble(data.resolve(pebbleDirectory), httpPort, httpsPort);
+        startServer(httpPort, httpsPort);
+    }
+
+    /** Starts the server on {@code <data>/server} with ACME against the running pebble. */
+    private void startServer(int httpPort, int httpsPort) throws Exception {
         Map<Setting, String> settings = new EnumMap<>(Setting.class);
         settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
         settings.put(Setting.HTTP_ADDR, "127.0.0.1:" + httpPort);
@@ -143,6 +153,38 @@ class AcmeThroughServerTest {
         assertThat(service.get("cert_status").asText()).isEqualTo("valid");
         assertThat(Instant.parse(service.get("cert_expires_at").asText()))
                 .isEqualTo(wildcard.chain().getFirst().getNotAfter().toInstant());
+    }
+
+    @Test
+    void acmeAccountKeyAndCertificatesAreReusedAfterARestart() throws Exception {
+        // An account key as earlier versions wrote it: acme4j's writer on a JDK key leaves out the curve and public key
+        StringWriter legacy = new StringWriter();
+        KeyPairUtils.writeKeyPair(EcKeys.newKeyPair(), legacy);
+        Path accountKey = data.resolve("server/certs/acme/account.key");
+        Files.createDirectories(accountKey.getParent());
+        Files.writeString(accountKey, legacy.toString());
+        int httpPort = Ports.freePort();
+        int httpsPort = Ports.freePort();
+        startServerWithAcme(httpPort, httpsPort, "pebble");
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+        api.post(services, "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\","
+                + "\"enabled\":true}");
+        await().atMost(Duration.ofSeconds(90)).until(() ->
+                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        BigInteger issued = servedSerial("shop.test");
+        Path domainKey = data.resolve("server/certs/acme/shop.test.key");
+        assertThat(PemFiles.keyMatches(PemFiles.readPrivateKey(domainKey),
+                PemFiles.readChain(data.resolve("server/certs/acme/shop.test.crt")).getFirst()))
+                .as("the key file reads back with any PEM reader").isTrue();
+        api.close();
+        server.stop();
+
+        startServer(httpPort, httpsPort);
+
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> servedSerial("shop.test").equals(issued));
+        assertThat(api.get(services).json().get(0).get("cert_status").asText()).isEqualTo("valid");
+        assertThat(Files.readString(accountKey)).as("the same account").isEqualTo(legacy.toString());
     }
 
     /** The serial number of the certificate the HTTPS listener presents for {@code name}, whoever issued it. */
