@@ -40,15 +40,19 @@ import java.util.Optional;
 
 /**
  * What ACME keeps in {@code <data>/certs/acme/}: {@code account.key} and, per domain, {@code <domain>.crt}
- * (chain) with {@code <domain>.key}. Keys are written with mode 0600; every file is replaced atomically.
+ * (chain) with {@code <domain>.key} and {@code <domain>.directory} (the ACME directory it came from: a certificate
+ * from another directory is not used). Keys are written with mode 0600; every file is replaced atomically.
  */
 final class AcmeFiles {
 
     private static final String SEC1_TYPE = "EC PRIVATE KEY";
     private final Path directory;
+    private final String acmeDirectory;
 
-    AcmeFiles(Path directory) {
+    /** {@code acmeDirectory}: the URI of the ACME directory the certificates are obtained from. */
+    AcmeFiles(Path directory, String acmeDirectory) {
         this.directory = directory;
+        this.acmeDirectory = acmeDirectory;
     }
 
     Path directory() {
@@ -72,6 +76,14 @@ final class AcmeFiles {
         Path key = keyFile(domain);
         if (!Files.exists(crt) || !Files.exists(key)) {
             return Optional.empty();
+        }
+        Path issuer = issuerFile(domain);
+        if (Files.exists(issuer)) {
+            String issuedBy = Files.readString(issuer, StandardCharsets.UTF_8).strip();
+            if (!issuedBy.equals(acmeDirectory)) {
+                throw new IOException("it was issued through the ACME directory " + issuedBy + ", not the configured "
+                        + acmeDirectory + " (staging, say, before production); a new one is obtained");
+            }
         }
         return Optional.of(CertificateLoader.of(PemFiles.readChain(crt), readKeyPair(key).getPrivate(),
                 crt.toString()));
@@ -118,9 +130,16 @@ final class AcmeFiles {
         }
     }
 
+    /** Stores a certificate obtained through the configured ACME directory, which is noted next to it. */
     void store(String domain, KeyPair key, String chainPem) throws IOException {
         writePrivate(keyFile(domain), pem(key));
         write(certificateFile(domain), chainPem, false);
+        write(issuerFile(domain), acmeDirectory + "\n", false);
+    }
+
+    /** The ACME directory a stored certificate came from (none from versions before this file was written). */
+    Path issuerFile(String domain) {
+        return directory.resolve(DomainNames.fileStem(domain) + ".directory");
     }
 
     Path certificateFile(String domain) {

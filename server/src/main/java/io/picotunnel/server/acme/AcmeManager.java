@@ -92,7 +92,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         this.store = store;
         this.serverDomain = DomainNames.normalize(serverDomain);
         this.clock = clock;
-        this.files = new AcmeFiles(certsDirectory.resolve("acme"));
+        this.files = new AcmeFiles(certsDirectory.resolve("acme"), settings.directoryUri().toString());
         this.issuer = new CertificateIssuer(responses, files, settings.timeout());
         this.executor = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("picotunnel-acme").factory());

@@ -156,6 +156,35 @@ class AcmeThroughServerTest {
     }
 
     @Test
+    void certificateFromAnotherAcmeDirectoryIsReplacedWhenTheServerStartsWithANewDirectory() throws Exception {
+        // As an operator who tried Let's Encrypt staging first, then switched PICOTUNNEL_ACME_DIRECTORY to production
+        int httpPort = Ports.freePort();
+        int httpsPort = Ports.freePort();
+        startServerWithAcme(httpPort, httpsPort, "pebble-staging");
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+        api.post(services, "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\","
+                + "\"enabled\":true}");
+        await().atMost(Duration.ofSeconds(90)).until(() ->
+                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        BigInteger fromStaging = servedSerial("shop.test");
+        api.close();
+        server.stop();
+        pebble.close();
+
+        startServerWithAcme(httpPort, httpsPort, "pebble-production");
+
+        await().atMost(Duration.ofSeconds(90)).ignoreExceptions()
+                .until(() -> !servedSerial("shop.test").equals(fromStaging));
+        http = HttpClient.newBuilder().sslContext(trusting(pebble.rootPem())).build();
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                        URI.create("https://shop.test:" + server.httpsPort() + "/")).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as("the new directory's certificate validates").isEqualTo(502);
+        assertThat(api.get(services).json().get(0).get("cert_status").asText()).isEqualTo("valid");
+    }
+
+    @Test
     void acmeAccountKeyAndCertificatesAreReusedAfterARestart() throws Exception {
         // An account key as earlier versions wrote it: acme4j's writer on a JDK key leaves out the curve and public key
         StringWriter legacy = new StringWriter();
