@@ -85,8 +85,16 @@ final class AcmeFiles {
                         + acmeDirectory + " (staging, say, before production); a new one is obtained");
             }
         }
-        return Optional.of(CertificateLoader.of(PemFiles.readChain(crt), readKeyPair(key).getPrivate(),
-                crt.toString()));
+        return Optional.of(CertificateLoader.of(PemFiles.readChain(crt), readPrivateKey(key), crt.toString()));
+    }
+
+    /** A certificate's key: as this class writes it, or in any form {@link PemFiles} reads (PKCS#8, say). */
+    private static PrivateKey readPrivateKey(Path file) throws IOException {
+        try {
+            return readKeyPair(file).getPrivate();
+        } catch (IOException e) {
+            return PemFiles.readPrivateKey(file);
+        }
     }
 
     /**
@@ -103,6 +111,8 @@ final class AcmeFiles {
         if (pem == null || !pem.getType().equals(SEC1_TYPE)) {
             try (var reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII)) {
                 return KeyPairUtils.readKeyPair(reader);
+            } catch (RuntimeException e) {
+                throw new IOException(file + ": no PEM key pair: " + e.getMessage(), e);
             }
         }
         try {

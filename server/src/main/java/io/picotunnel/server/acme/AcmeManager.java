@@ -110,6 +110,9 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
 
     /** Starts the periodic check (the first one at once). */
     public void start() {
+        if (serverDomain != null) {
+            loadStored(serverDomain);
+        }
         long interval = settings.checkInterval().toMillis();
         executor.scheduleWithFixedDelay(this::checkSafely, 0, interval, TimeUnit.MILLISECONDS);
         log.info("ACME enabled with directory {}", settings.directoryUri());
@@ -121,7 +124,10 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             serviceDomains.remove(before.id());
         }
         if (wantsCertificate(after)) {
-            serviceDomains.put(after.id(), DomainNames.normalize(after.domain()));
+            String domain = DomainNames.normalize(after.domain());
+            serviceDomains.put(after.id(), domain);
+            // here rather than on the ACME thread, which may be busy with another domain's order for minutes
+            loadStored(domain);
         }
         if (!executor.isShutdown()) {
             executor.execute(this::checkSafely);
@@ -213,17 +219,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             states.remove(domain);
             return;
         }
-        if (!state.loadedFromDisk) {
-            state.loadedFromDisk = true;
-            try {
-                files.load(domain).ifPresent(certificate -> {
-                    store.putFromAcme(domain, certificate);
-                    log.info("ACME certificate for {} loaded from disk (valid until {})", domain, certificate.notAfter());
-                });
-            } catch (IOException e) {
-                log.warn("cannot load the stored ACME certificate for {}: {}", domain, e.getMessage());
-            }
-        }
+        loadStored(domain, state);
         Instant now = clock.instant();
         Optional<ServerCertificate> current = store.fromAcme(domain);
         if (current.isPresent() && now.isBefore(current.get().renewalDue())) {
@@ -236,6 +232,36 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             return;
         }
         obtain(domain, state, current.isPresent());
+    }
+
+    /**
+     * Serves the certificate stored for {@code domain} by an earlier run, once per time the domain becomes wanted, as
+     * soon as it is: a restart during a CA outage must not leave names unserved behind other domains' orders.
+     */
+    private void loadStored(String domain) {
+        if (!DomainNames.isWildcard(domain) && store.selectFromFiles(domain).isEmpty()) {
+            loadStored(domain, states.computeIfAbsent(domain, d -> new DomainState()));
+        }
+    }
+
+    private void loadStored(String domain, DomainState state) {
+        synchronized (state) {
+            if (state.loadedFromDisk) {
+                return;
+            }
+            state.loadedFromDisk = true;
+            try {
+                files.load(domain).ifPresent(certificate -> {
+                    store.putFromAcme(domain, certificate);
+                    if (state.failures == 0 && !certificate.isExpiredAt(clock.instant())) {
+                        state.status = CertificateStatus.VALID;
+                    }
+                    log.info("ACME certificate for {} loaded from disk (valid until {})", domain, certificate.notAfter());
+                });
+            } catch (IOException | RuntimeException e) {
+                log.warn("cannot load the stored ACME certificate for {}: {}", domain, e.getMessage());
+            }
+        }
     }
 
     private void obtain(String domain, DomainState state, boolean renewal) {

@@ -25,6 +25,7 @@ import java.io.PrintStream;
 import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -214,6 +215,35 @@ class AcmeThroughServerTest {
         await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> servedSerial("shop.test").equals(issued));
         assertThat(api.get(services).json().get(0).get("cert_status").asText()).isEqualTo("valid");
         assertThat(Files.readString(accountKey)).as("the same account").isEqualTo(legacy.toString());
+    }
+
+    @Test
+    void storedCertificateIsServedAtOnceWhileTheAcmeCaDoesNotAnswer() throws Exception {
+        // A certificate ACME stored in an earlier run, and a CA that accepts connections but never answers (an outage)
+        TestCertificates.Issued stored = new TestCertificates().issue("b.test");
+        TestCertificates.write(stored, data.resolve("server/certs/acme"), "b.test");
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Map<Setting, String> settings = new EnumMap<>(Setting.class);
+            settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
+            settings.put(Setting.ACME_ENABLED, "true");
+            settings.put(Setting.ACME_DIRECTORY, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir");
+            server = PicoTunnelServer.start(ServerConfig.ephemeral(data.resolve("server"), settings),
+                    new PrintStream(OutputStream.nullOutputStream()));
+            api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
+            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+            String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+            // a.test needs an order, which waits on the silent CA for its network timeout (30 s)
+            api.post(services, "{\"type\":\"http\",\"domain\":\"a.test\",\"target_addr\":\"127.0.0.1:9\","
+                    + "\"enabled\":true}");
+            api.post(services, "{\"type\":\"http\",\"domain\":\"b.test\",\"target_addr\":\"127.0.0.1:9\","
+                    + "\"enabled\":true}");
+
+            await().atMost(Duration.ofSeconds(5)).ignoreExceptions()
+                    .until(() -> servedSerial("b.test").equals(stored.serial()));
+            JsonNode b = api.get(services).json().get(1);
+            assertThat(b.get("domain").asText()).isEqualTo("b.test");
+            assertThat(b.get("cert_status").asText()).isEqualTo("valid");
+        }
     }
 
     /** The serial number of the certificate the HTTPS listener presents for {@code name}, whoever issued it. */
