@@ -192,7 +192,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         try {
             return Store.open(config.dataDir());
         } catch (StoreException e) {
-            throw new StartupException(e.getMessage() + (e.getMessage().endsWith(".") ? "" : "."), e);
+            throw new StartupException(e.getMessage() + (e.getMessage().endsWith(".") ? "" : "."), e, e.unusable());
         }
     }
 

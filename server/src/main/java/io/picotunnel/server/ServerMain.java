@@ -25,6 +25,11 @@ public final class ServerMain {
     public static final int EXIT_STARTUP_FAILED = 1;
     /** Exit code for a wrong command line or setting. */
     public static final int EXIT_USAGE = 2;
+    /**
+     * Exit code when starting again cannot help until the operator acts (the database is corrupt, not a database,
+     * or from a newer PicoTunnel): the systemd unit's {@code RestartPreventExitStatus} stops restarting on it.
+     */
+    public static final int EXIT_DATA_UNUSABLE = 3;
     /** Exit code when a stop on SIGTERM failed. */
     public static final int EXIT_STOP_FAILED = 1;
 
@@ -74,7 +79,7 @@ public final class ServerMain {
             server = PicoTunnelServer.start(config, out);
         } catch (StartupException e) {
             err.println(e.getMessage());
-            return EXIT_STARTUP_FAILED;
+            return e.permanent() ? EXIT_DATA_UNUSABLE : EXIT_STARTUP_FAILED;
         }
         try {
             whileRunning.accept(server);

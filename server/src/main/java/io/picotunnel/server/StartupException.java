@@ -9,12 +9,25 @@ import java.util.Locale;
 /** The server cannot start. The message is one sentence for the operator: what happened and what to do. */
 public final class StartupException extends RuntimeException {
 
+    private final boolean permanent;
+
     public StartupException(String message) {
-        super(message);
+        this(message, null, false);
     }
 
     public StartupException(String message, Throwable cause) {
+        this(message, cause, false);
+    }
+
+    /** @param permanent starting again cannot help until the operator acts (a corrupt or newer database) */
+    public StartupException(String message, Throwable cause, boolean permanent) {
         super(message, cause);
+        this.permanent = permanent;
+    }
+
+    /** Starting again cannot help until the operator acts: a service manager should not restart the server. */
+    public boolean permanent() {
+        return permanent;
     }
 
     /**

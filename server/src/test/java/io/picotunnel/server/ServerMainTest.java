@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.store.Store;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -128,6 +129,40 @@ class ServerMainTest {
 
         assertThat(run.exitCode()).isEqualTo(ServerMain.EXIT_USAGE);
         assertThat(run.err()).startsWith("Invalid --https-addr (PICOTUNNEL_HTTPS_ADDR): port 99999 is out of range");
+    }
+
+    @Test
+    void aDatabaseThatIsNotOneIsExitCode3SoServiceManagersStopRestartingAndTheFileIsKept() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path database = data.resolve(Store.DATABASE_FILE);
+        byte[] garbage = "this is not an SQLite database, and restarting will not make it one".repeat(100)
+                .getBytes(StandardCharsets.UTF_8);
+        Files.write(database, garbage);
+
+        Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_DATA_UNUSABLE);
+        assertThat(run.err()).contains(database.toString());
+        assertOneSentence(run.err());
+        assertThat(Files.readAllBytes(database)).as("left as it was").isEqualTo(garbage);
+    }
+
+    @Test
+    void aDatabaseFromANewerPicoTunnelIsExitCode3() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        try (Store store = Store.open(data)) {
+            store.database().inTransaction(connection -> {
+                try (java.sql.Statement statement = connection.createStatement()) {
+                    statement.executeUpdate("INSERT INTO schema_version VALUES (9999, 'future', '2099-01-01T00:00:00.000Z')");
+                }
+                return null;
+            });
+        }
+
+        Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_DATA_UNUSABLE);
+        assertThat(run.err()).contains("schema version 9999").contains("run a newer PicoTunnel");
     }
 
     @Test

@@ -56,7 +56,7 @@ final class Migrations {
         for (int version : applied) {
             if (version > newest) {
                 throw new StoreException("The database " + database.file() + " has schema version " + version
-                        + ", newer than this PicoTunnel knows (" + newest + "); run a newer PicoTunnel.", null);
+                        + ", newer than this PicoTunnel knows (" + newest + "); run a newer PicoTunnel.", null, true);
             }
         }
         for (Migration migration : available) {

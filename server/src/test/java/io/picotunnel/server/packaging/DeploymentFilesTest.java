@@ -1,5 +1,6 @@
 package io.picotunnel.server.packaging;
 
+import io.picotunnel.server.ServerMain;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.Yaml;
@@ -179,7 +180,8 @@ class DeploymentFilesTest {
         assertThat(server).contains("DynamicUser=yes", "ProtectSystem=strict", "StateDirectory=picotunnel",
                 "NoNewPrivileges=yes", "AmbientCapabilities=CAP_NET_BIND_SERVICE",
                 "CapabilityBoundingSet=CAP_NET_BIND_SERVICE", "Environment=PICOTUNNEL_DATA_DIR=/var/lib/picotunnel",
-                "ExecStart=/opt/picotunnel/bin/picotunnel-server\n");
+                "ExecStart=/opt/picotunnel/bin/picotunnel-server\n",
+                "RestartPreventExitStatus=" + ServerMain.EXIT_USAGE + " " + ServerMain.EXIT_DATA_UNUSABLE + "\n");
         String client = Files.readString(ROOT.resolve("packaging/systemd/picotunnel-client.service"));
         assertThat(client).contains("DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes",
                 "EnvironmentFile=/etc/picotunnel/client.env", "RestartPreventExitStatus=3",

@@ -81,7 +81,8 @@ class StoreTest {
         store.close();
 
         assertThatThrownBy(() -> Store.open(dataDir)).isInstanceOf(StoreException.class)
-                .hasMessageContaining("schema version 9999").hasMessageContaining("newer");
+                .hasMessageContaining("schema version 9999").hasMessageContaining("newer")
+                .satisfies(e -> assertThat(((StoreException) e).unusable()).as("no use trying again").isTrue());
         store = Store.open(Files.createDirectories(dataDir.resolve("other")));
     }
 
