@@ -58,9 +58,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     /** After the header: keeps the bytes (and EOF) that come before the target is connected, for the relay. */
     private Hold early;
     private ChannelFuture dial;
-    private ScheduledFuture<?> headerDeadline;
-    private ScheduledFuture<?> lookupDeadline;
-    private long dialStartNanos;
+    /** First for the header, then for the name lookup and the connect together. */
+    private ScheduledFuture<?> deadline;
 
     /** @param connected where connected targets' sockets are kept while open (the client resets them at its stop) */
     TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets,
@@ -90,8 +89,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
      * part of it, or drips it) is reset, or it would hold one of the session's streams for ever.
      */
     private void awaitHeader(ChannelHandlerContext ctx) {
-        if (headerDeadline == null) {
-            headerDeadline = ctx.executor().schedule(() -> {
+        if (deadline == null) {
+            deadline = ctx.executor().schedule(() -> {
                 if (early == null && ctx.channel().isActive()) {
                     LOG.warn("stream {}: no whole stream header within {} ms, resetting", id(ctx), dialTimeout.toMillis());
                     reset(ctx);
@@ -104,8 +103,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof StreamHeader header && early == null) {
-            if (headerDeadline != null) {
-                headerDeadline.cancel(false);
+            if (deadline != null) {
+                deadline.cancel(false);
             }
             // What the stream sends while its target is dialled counts toward the session's buffer limit.
             early = ctx.channel() instanceof YamuxStreamChannel stream ? new Hold(stream::countHeld) : new Hold();
@@ -137,11 +136,10 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         // Name lookups block, so they run off the event loop; the system resolver's own timeouts can add up to
         // far more than the dial timeout, which bounds the lookup and the connect together.
         Channel stream = ctx.channel();
-        dialStartNanos = System.nanoTime();
-        lookupDeadline = ctx.executor().schedule(() -> {
-            if (dial == null && stream.isActive()) {
-                LOG.warn("stream {}: target {} unreachable: its name did not resolve within {} ms", id(ctx), target,
-                        dialTimeout.toMillis());
+        deadline = ctx.executor().schedule(() -> {
+            if (stream.isActive() && (dial == null || !dial.isDone())) {
+                LOG.warn("stream {}: target {} unreachable: {} (name lookup and connect) within {} ms", id(ctx),
+                        target, dial == null ? "its name did not resolve" : "no connection", dialTimeout.toMillis());
                 reset(ctx, ResetReason.TARGET_TIMEOUT);
             }
         }, dialTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -168,15 +166,13 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         if (!stream.isActive()) {
             return;
         }
-        lookupDeadline.cancel(false);
-        long leftMillis = dialTimeout.toMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - dialStartNanos);
         // The epoll transport reads a target's first bytes, and an end of input right after them, even with
         // auto-read off: they wait here until the relay runs.
         Hold targetHold = new Hold();
         dial = new Bootstrap()
                 .group(targets)
                 .channel(Transport.socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, leftMillis))
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) dialTimeout.toMillis())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -197,6 +193,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
 
     private void onDialed(ChannelHandlerContext ctx, HostPort target, ChannelFuture connected, Hold targetHold) {
         Channel stream = ctx.channel();
+        deadline.cancel(false);
         if (!connected.isSuccess()) {
             if (stream.isActive()) {
                 LOG.warn("stream {}: target {} unreachable: {}", id(ctx), target, describe(connected.cause()));
@@ -236,11 +233,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (headerDeadline != null) {
-            headerDeadline.cancel(false);
-        }
-        if (lookupDeadline != null) {
-            lookupDeadline.cancel(false);
+        if (deadline != null) {
+            deadline.cancel(false);
         }
         releaseEarly();
         if (dial != null && !dial.isDone()) {

@@ -169,8 +169,11 @@ public final class CheckStore {
     public record Run(Check change, long checks) {
     }
 
-    /** The subject's newest {@code limit} state changes, newest first, with the number of checks of each. */
-    public List<Run> runs(Subject subject, int limit) {
+    /**
+     * The subject's newest state changes, newest first, with the number of checks of each: at most {@code limit},
+     * and none older than the newest that held for {@code confirmedAfter} checks (the one a restart looks for).
+     */
+    public List<Run> runs(Subject subject, int confirmedAfter, int limit) {
         return database.read(connection -> {
             List<Check> changes;
             try (PreparedStatement select = connection.prepareStatement("SELECT id, tunnel_id, service_id, status,"
@@ -193,6 +196,9 @@ public final class CheckStore {
                     try (ResultSet row = count.executeQuery()) {
                         row.next();
                         runs.add(new Run(change, row.getLong(1)));
+                    }
+                    if (runs.getLast().checks() >= confirmedAfter) {
+                        break;
                     }
                     until = change.createdAt().toEpochMilli();
                 }

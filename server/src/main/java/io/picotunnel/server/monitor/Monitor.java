@@ -214,7 +214,7 @@ public final class Monitor implements AutoCloseable {
      * a change not yet confirmed when the server stopped is alerted once it held long enough, not taken as known.
      */
     private CheckStatus storedState(Subject subject) {
-        List<CheckStore.Run> runs = checks.runs(subject, RUNS_LOOKED_AT);
+        List<CheckStore.Run> runs = checks.runs(subject, settings.alertAfter(), RUNS_LOOKED_AT);
         if (runs.isEmpty()) {
             return null;
         }
