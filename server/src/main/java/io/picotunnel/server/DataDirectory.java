@@ -1,6 +1,8 @@
 package io.picotunnel.server;
 
 import io.picotunnel.server.config.Setting;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,9 +11,13 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
-/** The data directory: created if missing, readable by its owner only (0700), and checked to be writable. */
+/**
+ * The data directory: created if missing, made readable by its owner only (0700) where the server may, and checked
+ * to be writable.
+ */
 final class DataDirectory {
 
+    private static final Logger log = LoggerFactory.getLogger(DataDirectory.class);
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
     private static final String HOW = "; fix it or choose another directory with " + Setting.DATA_DIR.flag() + " or "
             + Setting.DATA_DIR.envVar() + ".";
@@ -31,16 +37,31 @@ final class DataDirectory {
         } catch (IOException e) {
             throw new StartupException("Cannot create the data directory " + absolute + " (" + describe(e) + ")" + HOW, e);
         }
+        restrictToOwner(absolute);
         try {
-            if (Files.getFileStore(absolute).supportsFileAttributeView("posix")) {
-                Files.setPosixFilePermissions(absolute, OWNER_ONLY);
-            }
             Path probe = Files.createTempFile(absolute, ".write-check", ".tmp");
             Files.delete(probe);
         } catch (IOException e) {
             throw new StartupException("The data directory " + absolute + " is not writable (" + describe(e) + ")" + HOW, e);
         }
         return absolute;
+    }
+
+    /**
+     * A directory the server does not own (a Kubernetes volume with {@code fsGroup}, a bind mount made by root) may
+     * not be chmod-ed by it; that is no reason to refuse to start when it can write there, as every file it keeps
+     * secrets in is created readable by its owner only.
+     */
+    private static void restrictToOwner(Path dir) {
+        try {
+            if (Files.getFileStore(dir).supportsFileAttributeView("posix")
+                    && !Files.getPosixFilePermissions(dir).equals(OWNER_ONLY)) {
+                Files.setPosixFilePermissions(dir, OWNER_ONLY);
+            }
+        } catch (IOException e) {
+            log.warn("Could not make the data directory {} readable by its owner only ({}); going on, as the files the "
+                    + "server keeps in it are", dir, describe(e));
+        }
     }
 
     private static String describe(IOException e) {

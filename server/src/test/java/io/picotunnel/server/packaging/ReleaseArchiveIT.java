@@ -7,6 +7,7 @@ import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -43,6 +45,7 @@ class ReleaseArchiveIT {
     private static final String ADMIN_TOKEN = "release-archive-admin-token-0123456789";
     private static final Pattern API_PORT = Pattern.compile("management API on http://127\\.0\\.0\\.1:(\\d+)");
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SETPRIV = "/usr/bin/setpriv";
 
     @TempDir
     static Path unpacked;
@@ -333,8 +336,45 @@ class ReleaseArchiveIT {
         assertThat(output).as("no stack trace or hex dump").doesNotContain("\tat ", "Exception", "485454502f");
     }
 
+    @Test
+    void serverStartsAsAnotherUserInADataDirectoryItMayWriteButNotChmodAsOnAKubernetesVolumeWithFsGroup()
+            throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of(SETPRIV)) && "root".equals(System.getProperty("user.name")),
+                "needs root and setpriv to run the server as another user");
+        // What kubelet makes of a volume for fsGroup 10001: owned by root, group 10001 with write and setgid.
+        Path volume = Files.createDirectories(work.resolve("volume"));
+        for (Path dir : List.of(unpacked, work)) {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Files.setAttribute(volume, "unix:gid", 10001);
+        Files.setAttribute(volume, "unix:mode", 02775);
+        Path log = work.resolve("server.log");
+
+        Process server = startServer(List.of(SETPRIV, "--reuid=10001", "--regid=10001", "--clear-groups"), volume,
+                Map.of(), log);
+
+        int apiPort = apiPort(log, server);
+        try (ApiClient api = new ApiClient(apiPort, ADMIN_TOKEN)) {
+            assertThat(api.post("/api/tunnels", "{\"name\": \"on-a-volume\"}").status()).isEqualTo(201);
+        }
+        assertThat(Files.readString(log)).contains("Could not make the data directory " + volume
+                + " readable by its owner only");
+        Path database = volume.resolve("picotunnel.db");
+        assertThat(Files.getAttribute(database, "unix:uid")).isEqualTo(10001);
+        assertThat(Files.getPosixFilePermissions(database)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+        server.toHandle().destroy();
+        assertThat(server.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.exitValue()).as(Files.readString(log)).isZero();
+    }
+
     /** The server from the archive, through its symlink; {@code flags} (pairs) replace the loopback defaults. */
     private Process startServer(Path data, Map<String, String> env, Path log, String... flags) throws IOException {
+        return startServer(List.of(), data, env, log, flags);
+    }
+
+    /** As {@link #startServer(Path, Map, Path, String...)}, run through {@code prefix} (such as setpriv). */
+    private Process startServer(List<String> prefix, Path data, Map<String, String> env, Path log, String... flags)
+            throws IOException {
         Map<String, String> options = new LinkedHashMap<>();
         options.put("--data", data.toString());
         for (String flag : List.of("--listen-addr", "--tunnel-addr", "--http-addr", "--https-addr")) {
@@ -343,7 +383,8 @@ class ReleaseArchiveIT {
         for (int i = 0; i < flags.length; i += 2) {
             options.put(flags[i], flags[i + 1]);
         }
-        List<String> command = new ArrayList<>(List.of(links.resolve("picotunnel-server").toString()));
+        List<String> command = new ArrayList<>(prefix);
+        command.add(links.resolve("picotunnel-server").toString());
         options.forEach((flag, value) -> {
             command.add(flag);
             command.add(value);
@@ -359,8 +400,15 @@ class ReleaseArchiveIT {
     }
 
     private static int apiPort(Path log) {
+        return apiPort(log, null);
+    }
+
+    /** The API port the server logs; fails at once, with its output, when {@code server} exits before. */
+    private static int apiPort(Path log, Process server) {
         int[] port = new int[1];
         await("the server's API port in its log").atMost(Duration.ofSeconds(60)).until(() -> {
+            assertThat(server == null || server.isAlive()).as("the server runs; its output:%n%s", Files.readString(log))
+                    .isTrue();
             Matcher matcher = API_PORT.matcher(Files.readString(log).replace("\\/", "/"));
             if (matcher.find()) {
                 port[0] = Integer.parseInt(matcher.group(1));
