@@ -141,7 +141,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     private void startComponents(List<ServiceListener> extraListeners) {
-        DataDirectory.prepare(config.dataDir());
+        running(DataDirectoryLock.acquire(DataDirectory.prepare(config.dataDir())));
         store = running(openStore());
         adminToken = resolveAdminToken();
         registry = new TunnelRegistry();

@@ -148,6 +148,23 @@ class ServerMainTest {
     }
 
     @Test
+    void aSecondServerOnTheSameDataDirectoryIsRefusedUntilTheFirstStops() {
+        Path data = dir.resolve("data");
+        Run[] second = new Run[1];
+
+        Run first = run(Map.of(), server -> second[0] = run(loopback("--data", data.toString()).toArray(String[]::new)),
+                loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(first.exitCode()).as(first.err()).isZero();
+        assertThat(second[0].exitCode()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(second[0].err()).startsWith("The data directory " + data + " is in use by another PicoTunnel server"
+                + " (process " + ProcessHandle.current().pid() + ")").contains("--data");
+        assertOneSentence(second[0].err());
+        Run afterwards = run(Map.of(), server -> { }, loopback("--data", data.toString()).toArray(String[]::new));
+        assertThat(afterwards.exitCode()).as("the lock goes with the server that held it: %s", afterwards.err()).isZero();
+    }
+
+    @Test
     void aDatabaseFromANewerPicoTunnelIsExitCode3() throws IOException {
         Path data = Files.createDirectories(dir.resolve("data"));
         try (Store store = Store.open(data)) {

@@ -234,6 +234,26 @@ class ReleaseArchiveIT {
     }
 
     @Test
+    void aSecondServerOnTheSameDataDirectoryExitsNamingTheFirstAndStartsOnceItHasGone() throws Exception {
+        Path data = work.resolve("data");
+        Path log = work.resolve("server.log");
+        Process first = startServer(data, Map.of(), log);
+        apiPort(log, first);
+
+        Result second = run(List.of(links.resolve("picotunnel-server").toString(), "--data", data.toString(),
+                "--listen-addr", "127.0.0.1:0", "--tunnel-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+                "--https-addr", "127.0.0.1:0"), Map.of("PICOTUNNEL_ADMIN_TOKEN", ADMIN_TOKEN), work);
+
+        assertThat(second.exitCode()).as(second.output()).isEqualTo(1);
+        assertThat(second.output().strip()).isEqualTo("The data directory " + data + " is in use by another PicoTunnel"
+                + " server (process " + first.pid() + "): stop it first, or give this one another directory with"
+                + " --data or PICOTUNNEL_DATA_DIR.");
+        first.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        Path again = work.resolve("again.log");
+        apiPort(again, startServer(data, Map.of(), again));
+    }
+
+    @Test
     void jsonLogFormatWritesOneJsonObjectPerLine() throws Exception {
         Path log = work.resolve("server.log");
         startServer(work.resolve("data"), Map.of("PICOTUNNEL_LOG_FORMAT", "json"), log);
