@@ -24,7 +24,9 @@ import java.util.concurrent.TimeUnit;
  * asks) and Discord ({@code content}, with mentions turned off) incoming webhooks and carries the details as fields of their own. A failed delivery (no
  * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s; a 4xx other than 429 is not. Each URL gets
  * its messages one at a time, in the order they were sent; at most {@link #MAX_WAITING} wait behind the one being
- * delivered (the oldest waiting is dropped for a new one), so a URL that is down holds no endless backlog.
+ * delivered (the oldest waiting is dropped for a new one), so a URL that is down holds no endless backlog. At stop,
+ * messages still on their way get {@link #CLOSE_GRACE} to arrive (an alert confirmed just before a restart is not
+ * lost); what is left after it is dropped with a WARN.
  */
 final class Webhooks implements AutoCloseable {
 
@@ -32,6 +34,8 @@ final class Webhooks implements AutoCloseable {
     static final int ATTEMPTS = 5;
     private static final Duration FIRST_DELAY = Duration.ofSeconds(1);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+
+    static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
 
     /** Most messages a URL holds behind the one being delivered; beyond, the oldest waiting is dropped. */
     static final int MAX_WAITING = 100;
@@ -49,6 +53,7 @@ final class Webhooks implements AutoCloseable {
     }
 
     private final List<Queue> queues;
+    private final Duration closeGrace;
     private final ObjectMapper mapper = new ObjectMapper();
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(REQUEST_TIMEOUT)
             .followRedirects(HttpClient.Redirect.NEVER).build();
@@ -59,7 +64,12 @@ final class Webhooks implements AutoCloseable {
     });
 
     Webhooks(List<URI> urls) {
+        this(urls, CLOSE_GRACE);
+    }
+
+    Webhooks(List<URI> urls, Duration closeGrace) {
         this.queues = urls.stream().map(Queue::new).toList();
+        this.closeGrace = closeGrace;
     }
 
     /** Slack's escaping of message text: {@code &}, {@code <} and {@code >} (its links and mentions). */
@@ -117,8 +127,13 @@ final class Webhooks implements AutoCloseable {
                     log.warn("Webhook {}: {} message(s) were dropped while it was behind.", redacted(queue.url), queue.dropped);
                     queue.dropped = 0;
                 }
-                return;
             }
+        }
+        if (json == null) {
+            synchronized (this) {
+                notifyAll();
+            }
+            return;
         }
         try {
             retries.execute(() -> attempt(queue, json, 1));
@@ -167,9 +182,40 @@ final class Webhooks implements AutoCloseable {
         return url.getScheme() + "://" + url.getHost() + (url.getPort() == -1 ? "" : ":" + url.getPort()) + "/...";
     }
 
+    /** Waits up to the close grace for the messages on their way, then drops what is left, saying how much. */
     @Override
     public void close() {
+        long deadline = System.nanoTime() + closeGrace.toNanos();
+        boolean interrupted = false;
+        synchronized (this) {
+            for (long left = closeGrace.toNanos(); undelivered() > 0 && left > 0; left = deadline - System.nanoTime()) {
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    break;
+                }
+            }
+        }
+        int left = undelivered();
+        if (left > 0) {
+            log.warn("Stopping with {} webhook message(s) not delivered within {} s; they are dropped.", left,
+                    closeGrace.toSeconds());
+        }
         retries.shutdownNow();
         client.shutdownNow();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private int undelivered() {
+        int count = 0;
+        for (Queue queue : queues) {
+            synchronized (queue) {
+                count += queue.waiting.size() + (queue.delivering ? 1 : 0);
+            }
+        }
+        return count;
     }
 }

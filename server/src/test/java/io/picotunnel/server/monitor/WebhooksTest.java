@@ -1,13 +1,19 @@
 package io.picotunnel.server.monitor;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.awaitility.Awaitility.await;
 
 class WebhooksTest {
@@ -51,6 +57,42 @@ class WebhooksTest {
             assertThat(received.getFirst()).isZero();
             assertThat(received.subList(1, received.size()))
                     .isEqualTo(java.util.stream.IntStream.rangeClosed(sent - Webhooks.MAX_WAITING + 1, sent).boxed().toList());
+        }
+    }
+
+    /** An alert confirmed just before a stop or restart still arrives, though its first attempt was refused. */
+    @Test
+    void messagesOnTheirWayWhenTheServerStopsAreDeliveredWithinTheGrace() {
+        try (WebhookReceiver receiver = new WebhookReceiver(1)) {
+            Webhooks webhooks = new Webhooks(List.of(URI.create(receiver.url())), Duration.ofSeconds(20));
+            for (int n = 0; n < 3; n++) {
+                webhooks.send("message " + n, JsonNodeFactory.instance.objectNode().put("n", n));
+            }
+
+            webhooks.close();
+
+            assertThat(receiver.messages()).extracting(m -> m.get("n").asInt()).containsExactly(0, 1, 2);
+        }
+    }
+
+    @Test
+    void messagesForAWebhookThatStaysDownAreDroppedAtTheEndOfTheGraceWithAWarning() {
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        Logger logger = (Logger) LoggerFactory.getLogger(Webhooks.class);
+        log.start();
+        logger.addAppender(log);
+        try (WebhookReceiver receiver = new WebhookReceiver(Integer.MAX_VALUE)) {
+            Webhooks webhooks = new Webhooks(List.of(URI.create(receiver.url())), Duration.ofMillis(1500));
+            webhooks.send("first", JsonNodeFactory.instance.objectNode());
+            webhooks.send("second", JsonNodeFactory.instance.objectNode());
+
+            assertTimeoutPreemptively(Duration.ofSeconds(10), webhooks::close, "close waits no longer than its grace");
+
+            assertThat(receiver.requests()).as("tried again within the grace").isGreaterThanOrEqualTo(2);
+            assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage)
+                    .contains("Stopping with 2 webhook message(s) not delivered within 1 s; they are dropped.");
+        } finally {
+            logger.detachAppender(log);
         }
     }
 
