@@ -260,9 +260,10 @@ public final class CheckStore {
     }
 
     /**
-     * Deletes the checks older than {@code before}; returns how many. State changes are kept. The roll-ups of the
-     * hours wholly before {@code before} go too, and that of the hour holding it is counted again from the checks
-     * left, so no window counts a pruned check.
+     * Deletes the checks older than {@code before}; returns how many. The roll-ups of the hours wholly before
+     * {@code before} go too, and that of the hour holding it is counted again from the checks left, so no window
+     * counts a pruned check. State changes older than {@code before} go too, but for each subject's newest of them,
+     * which says what state it was in at the cut and since when (a tunnel up for a year is "up since" a year ago).
      */
     public int prune(Instant before) {
         long cut = before.toEpochMilli();
@@ -284,6 +285,15 @@ public final class CheckStore {
                 recount.setLong(2, cutHour);
                 recount.setLong(3, cutHour + HOUR_MILLIS);
                 recount.executeUpdate();
+            }
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM state_changes WHERE created_at < ?"
+                    + " AND EXISTS (SELECT 1 FROM state_changes newer WHERE newer.tunnel_id = state_changes.tunnel_id"
+                    + " AND newer.service_id IS state_changes.service_id AND newer.created_at < ?"
+                    + " AND (newer.created_at > state_changes.created_at"
+                    + " OR (newer.created_at = state_changes.created_at AND newer.id > state_changes.id)))")) {
+                delete.setLong(1, cut);
+                delete.setLong(2, cut);
+                delete.executeUpdate();
             }
             return pruned;
         });
