@@ -203,6 +203,21 @@ class ConnectionLimitsEndToEndTest {
         }
     }
 
+    /** A front proxy that connects and then stalls (or a visitor who reached the port directly) holds no place for ever. */
+    @Test
+    void behindProxyProtocolAConnectionThatNeverFinishesItsHeaderIsClosedAfterTheHeaderTimeout() throws Exception {
+        startBehindProxyProtocol();
+        int port = Ports.freePort();
+        testbed.createTcpService(tunnelId, port, echo.address());
+        try (Socket stalled = connect("127.0.0.1", port)) {
+            stalled.getOutputStream().write("PROXY TCP4 198.51.100.9 ".getBytes(StandardCharsets.US_ASCII));
+            stalled.setSoTimeout((int) Duration.ofSeconds(20).toMillis()); // twice the header timeout of 10 s
+
+            assertThat(closedByServer(stalled)).as("closed by the header timeout").isTrue();
+        }
+        assertThat(echo.acceptedConnections()).as("it never reached the target").isZero();
+    }
+
     @Test
     void behindProxyProtocolIpv6VisitorsOfOneSlash64ShareTheirLimit() throws Exception {
         startBehindProxyProtocol();
