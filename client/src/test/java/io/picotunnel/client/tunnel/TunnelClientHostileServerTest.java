@@ -2,6 +2,7 @@ package io.picotunnel.client.tunnel;
 
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -207,7 +208,8 @@ class TunnelClientHostileServerTest {
             // Six streams of 256 KiB held against a limit of 1 MiB: the two holding the most were reset (a third
             // only if the first bytes of each stream went to its dialler, not counted, before the holding began).
             assertThat(resets).as("RST frames before the answer to our ping").hasSizeBetween(2, 3)
-                    .allSatisfy(f -> assertThat(f[3]).as("no reason: not a dial failure").isZero());
+                    .allSatisfy(f -> assertThat(f[3]).as("the buffer limit's reason, not a dial failure's")
+                            .isEqualTo(ResetReason.BUFFER_LIMIT.code()));
             assertThat(server.connections()).as("the connection lives on").isEqualTo(1);
         } finally {
             for (Socket s : queued) {

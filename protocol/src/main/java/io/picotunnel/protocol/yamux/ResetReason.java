@@ -2,7 +2,8 @@ package io.picotunnel.protocol.yamux;
 
 /**
  * Why a stream was reset, carried in the length field of the WindowUpdate|RST frame (ours, see
- * {@code docs/protocol.md}): the client says why it could not connect a stream to its target. hashicorp/yamux
+ * {@code docs/protocol.md}): the client says why it could not connect a stream to its target, and either side says
+ * when it reset a stream because its session held more unread data than its buffer limit. hashicorp/yamux
  * and older PicoTunnel servers ignore the length of an RST frame, so the code is backward compatible; 0 (and
  * any code not known here) means no reason given.
  */
@@ -16,7 +17,9 @@ public enum ResetReason {
     /** The target did not answer within the client's dial timeout. */
     TARGET_TIMEOUT(3),
     /** The target's host name did not resolve. */
-    UNKNOWN_HOST(4);
+    UNKNOWN_HOST(4),
+    /** The receiver held more data not yet read than its session buffer limit, and this stream held the most. */
+    BUFFER_LIMIT(5);
 
     private final int code;
 

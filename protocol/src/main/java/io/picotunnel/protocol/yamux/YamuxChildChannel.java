@@ -380,9 +380,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         session.flushSoon();
     }
 
-    /** Over the session's buffer limit: RST, and the channel closes with what it held. */
+    /** Over the session's buffer limit: RST saying so, and the channel closes with what it held. */
     void resetHoldingTooMuch() {
-        sendReset();
+        sendReset(ResetReason.BUFFER_LIMIT);
         closeChannel();
     }
 

@@ -56,12 +56,15 @@ class SessionBufferLimitTest {
         }
     }
 
+    /** The streams reset since the last call; every reset says why: the buffer limit. */
     private static List<Integer> resetStreams(RawPeer p) {
         List<YamuxFrame> frames = p.written();
         assertThat(frames).noneMatch(f -> f.type() == TYPE_GO_AWAY);
-        List<Integer> reset = frames.stream()
-                .filter(f -> f.type() == TYPE_WINDOW_UPDATE && (f.flags() & FLAG_RST) != 0)
-                .map(YamuxFrame::streamId).toList();
+        List<YamuxFrame> resets = frames.stream()
+                .filter(f -> f.type() == TYPE_WINDOW_UPDATE && (f.flags() & FLAG_RST) != 0).toList();
+        assertThat(resets).as("the reason in each RST's length").allSatisfy(f ->
+                assertThat(ResetReason.of(f.length())).isEqualTo(ResetReason.BUFFER_LIMIT));
+        List<Integer> reset = resets.stream().map(YamuxFrame::streamId).toList();
         frames.forEach(YamuxFrame::release);
         return reset;
     }
@@ -97,6 +100,7 @@ class SessionBufferLimitTest {
 
         List<Integer> reset = resetStreams(p);
         assertThat(reset).hasSize(1).doesNotContain(1, fifth);
+        assertThat(ResetReason.BUFFER_LIMIT.code()).as("docs/protocol.md").isEqualTo(5);
         // The fifth's window in, one full window out.
         assertThat(p.session.inboundHeld()).isEqualTo(heldBefore).isLessThanOrEqualTo((long) STREAMS_AT_LIMIT * WINDOW);
         StreamRecorder resetOne = streams.stream().filter(r -> r.channel.streamId() == reset.get(0)).findFirst()

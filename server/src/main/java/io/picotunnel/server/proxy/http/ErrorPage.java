@@ -45,6 +45,9 @@ record ErrorPage(HttpResponseStatus status, String error, String message) {
             case UNKNOWN_HOST -> new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "target_not_found",
                     "The tunnel's client cannot find the app behind this address. Its operator can check the "
                             + "service's target.");
+            case BUFFER_LIMIT -> new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "client_buffer_full",
+                    "The tunnel's client is holding too much data that its apps have not read yet, so it dropped "
+                            + "this request. Its operator can raise the client's buffer limit.");
             case NONE -> null;
         };
     }

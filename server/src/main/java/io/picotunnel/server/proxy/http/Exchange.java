@@ -632,8 +632,7 @@ final class Exchange {
         }
         end();
         if (!responseStarted && reason != ResetReason.NONE) {
-            LOG.info("service {}: the tunnel's client could not connect to the target: {}", service.id(),
-                    describe(reason));
+            LOG.info("service {}: the tunnel's client {}", service.id(), describe(reason));
             answerLocally(ErrorPage.targetFailed(reason), !requestDone, requestDone);
         } else if (!responseStarted) {
             LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
@@ -653,12 +652,15 @@ final class Exchange {
 
     /** The operator's words for a reason the client gave (the visitor's page says less). */
     private static String describe(ResetReason reason) {
+        String notConnected = "could not connect to the target: ";
         return switch (reason) {
-            case NOT_ALLOWED -> "the target is not in the client's --allow list";
-            case TARGET_REFUSED -> "the target refused the connection";
-            case TARGET_TIMEOUT -> "the target did not answer within the client's dial timeout";
-            case UNKNOWN_HOST -> "the target's host name did not resolve";
-            case NONE -> "no reason given";
+            case NOT_ALLOWED -> notConnected + "the target is not in the client's --allow list";
+            case TARGET_REFUSED -> notConnected + "the target refused the connection";
+            case TARGET_TIMEOUT -> notConnected + "the target did not answer within the client's dial timeout";
+            case UNKNOWN_HOST -> notConnected + "the target's host name did not resolve";
+            case BUFFER_LIMIT -> "reset the stream: its streams held more data their targets had not read than its "
+                    + "--session-buffer-limit, and this one held the most";
+            case NONE -> "reset the stream: no reason given";
         };
     }
 

@@ -5,12 +5,15 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.picotunnel.client.config.AllowList;
+import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.SilentListener;
+import io.picotunnel.testkit.StallingServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,11 +23,14 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -108,6 +114,72 @@ class VisitorPagesTest {
             assertRevealsNothing(page, silent.address());
             assertLogged(service, "did not answer within the client's dial timeout");
         }
+    }
+
+    /**
+     * Two uploads to apps that read nothing, through a client whose streams may hold one 256 KiB window in all:
+     * each stream holds more than half its window once stuck, so the client resets the one holding the most with
+     * reason 5, and its visitor is told why instead of the general page.
+     */
+    @Test
+    void uploadsTheClientCannotHoldGet502SayingItsOperatorCanRaiseTheBufferLimit() throws Exception {
+        int window = YamuxConfig.INITIAL_STREAM_WINDOW;
+        tunnel = new TunnelFixture(dataDir, Map.of(), config -> config.withLimits(
+                new SessionLimits(window, 0, YamuxConfig.DEFAULT_MAX_STREAMS, window)));
+        List<RawHttp> visitors = new ArrayList<>();
+        List<StallingServer> apps = new ArrayList<>();
+        try {
+            List<CompletableFuture<RawHttp.Response>> pages = new ArrayList<>();
+            List<String> services = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                StallingServer stalled = new StallingServer();
+                apps.add(stalled);
+                services.add(tunnel.addService("app" + i + ".test", "/", stalled.address(), false));
+                RawHttp visitor = new RawHttp(tunnel.httpPort());
+                visitors.add(visitor);
+                pages.add(upload(visitor, "app" + i + ".test", 64L << 20));
+            }
+
+            CompletableFuture.anyOf(pages.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+            int first = pages.get(0).isDone() ? 0 : 1;
+            RawHttp.Response page = pages.get(first).get();
+
+            assertThat(page.status()).isEqualTo(502);
+            assertThat(page.text()).contains("The tunnel&#39;s client is holding too much data that its apps have not "
+                    + "read yet, so it dropped this request. Its operator can raise the client&#39;s buffer limit.");
+            assertRevealsNothing(page, apps.get(first).address());
+            assertThat(page.text()).doesNotContain("session-buffer-limit");
+            assertLogged(services.get(first), "--session-buffer-limit");
+        } finally {
+            for (RawHttp visitor : visitors) {
+                visitor.close();
+            }
+            apps.forEach(StallingServer::close);
+        }
+    }
+
+    /** Sends a POST with a body of {@code length} zeros from another thread; the page is read meanwhile. */
+    private static CompletableFuture<RawHttp.Response> upload(RawHttp visitor, String host, long length)
+            throws IOException {
+        visitor.send("POST /upload HTTP/1.1\r\nHost: " + host + "\r\nAccept: text/html\r\nContent-Length: "
+                + length + "\r\n\r\n");
+        Thread.ofVirtual().name("upload-" + host).start(() -> {
+            byte[] chunk = new byte[64 * 1024];
+            try {
+                for (long sent = 0; sent < length; sent += chunk.length) {
+                    visitor.out().write(chunk);
+                }
+            } catch (IOException e) {
+                // the server answered and closed, or the test did
+            }
+        });
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return visitor.read();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, runnable -> Thread.ofVirtual().start(runnable));
     }
 
     @Test
