@@ -1,7 +1,8 @@
 package io.picotunnel.client.tunnel;
 
+import io.picotunnel.testkit.WebSocketFrameReader;
+
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,6 +14,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -190,12 +192,12 @@ final class ScriptedTunnelServer implements AutoCloseable {
 
     /** The client's yamux frames, read from the masked WebSocket messages that carry them. */
     static final class ClientFrames {
-        private final DataInputStream in;
+        private final WebSocketFrameReader frames;
         private byte[] message = new byte[0];
         private int position;
 
         ClientFrames(Socket s) throws IOException {
-            in = new DataInputStream(s.getInputStream());
+            frames = new WebSocketFrameReader(s, 64 * 1024 * 1024, Duration.ofSeconds(60));
         }
 
         /** The next frame's type, flags, stream id and length (a Data frame's payload is skipped). */
@@ -229,32 +231,12 @@ final class ScriptedTunnelServer implements AutoCloseable {
         }
 
         private void readMessage() throws IOException {
-            int first = in.readUnsignedByte();
-            int second = in.readUnsignedByte();
-            long length = second & 0x7F;
-            if (length == 126) {
-                length = in.readUnsignedShort();
-            } else if (length == 127) {
-                length = in.readLong();
-            }
-            if (length > 64L * 1024 * 1024) {
-                throw new IOException("WebSocket frame of " + length + " bytes");
-            }
-            byte[] mask = new byte[4];
-            if ((second & 0x80) != 0) {
-                in.readFully(mask);
-            }
-            byte[] payload = new byte[(int) length];
-            in.readFully(payload);
-            for (int i = 0; i < payload.length; i++) {
-                payload[i] ^= mask[i & 3];
-            }
-            int opcode = first & 0x0F;
-            if (opcode == 0x8) {
+            WebSocketFrameReader.Frame frame = frames.next();
+            if (frame.opcode() == WebSocketFrameReader.CLOSE) {
                 throw new EOFException("the client sent a close frame");
             }
-            if (opcode == 0x0 || opcode == 0x2) {
-                message = payload;
+            if (frame.opcode() == WebSocketFrameReader.CONTINUATION || frame.opcode() == WebSocketFrameReader.BINARY) {
+                message = frame.payload();
                 position = 0;
             }
         }

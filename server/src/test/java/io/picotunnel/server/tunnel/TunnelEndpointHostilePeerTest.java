@@ -5,12 +5,12 @@ import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.WebSocketFrameReader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,6 +18,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Optional;
@@ -161,11 +162,11 @@ class TunnelEndpointHostilePeerTest {
     }
 
     private static boolean readUntilPong(Socket socket, byte[] payload) throws IOException {
-        return readUntil(socket, 0xA, payload);
+        return readUntil(socket, WebSocketFrameReader.PONG, payload);
     }
 
     private static boolean readUntilBinary(Socket socket, byte[] payload) throws IOException {
-        return readUntil(socket, 0x2, payload);
+        return readUntil(socket, WebSocketFrameReader.BINARY, payload);
     }
 
     /**
@@ -173,21 +174,10 @@ class TunnelEndpointHostilePeerTest {
      * binary message): at most 64 MiB, 10 s a read.
      */
     private static boolean readUntil(Socket socket, int opcode, byte[] payload) throws IOException {
-        DataInputStream in = new DataInputStream(socket.getInputStream());
-        long read = 0;
-        while (read < 64L * 1024 * 1024) {
-            int first = in.readUnsignedByte();
-            int second = in.readUnsignedByte();
-            long length = second & 0x7F;
-            if (length == 126) {
-                length = in.readUnsignedShort();
-            } else if (length == 127) {
-                length = in.readLong();
-            }
-            byte[] body = new byte[(int) length];
-            in.readFully(body);
-            read += 2 + length;
-            if ((first & 0x0F) == opcode && contains(body, payload)) {
+        WebSocketFrameReader frames = new WebSocketFrameReader(socket, 64 * 1024 * 1024, Duration.ofSeconds(10));
+        while (frames.bytesRead() < 64L * 1024 * 1024) {
+            WebSocketFrameReader.Frame frame = frames.next();
+            if (frame.opcode() == opcode && contains(frame.payload(), payload)) {
                 return true;
             }
         }
