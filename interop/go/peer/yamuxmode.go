@@ -17,6 +17,8 @@ func runYamux(args []string) {
 	fs := flag.NewFlagSet("yamux", flag.ExitOnError)
 	role := fs.String("role", "server", "server or client")
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on (server) or dial (client)")
+	reportResets := fs.Bool("report-resets", false,
+		"print \"RESET <stream id> <length>\" for every frame received with the RST flag")
 	addWriteChunkFlag(fs)
 	fs.Parse(args)
 
@@ -37,6 +39,9 @@ func runYamux(args []string) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *reportResets {
+		conn = &resetReporter{Conn: conn}
 	}
 	var session *yamux.Session
 	if *role == "server" {

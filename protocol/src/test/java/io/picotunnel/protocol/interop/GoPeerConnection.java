@@ -39,9 +39,15 @@ final class GoPeerConnection implements AutoCloseable {
      * a Go peer started with {@code peerArgs} on top of its role and address.
      */
     static GoPeerConnection open(YamuxRole ours, String threadName, ChannelHandler inboundStreams, String... peerArgs) {
+        return open(ours, threadName, YamuxConfig.defaults(), inboundStreams, peerArgs);
+    }
+
+    /** As above, our session with {@code config}. */
+    static GoPeerConnection open(YamuxRole ours, String threadName, YamuxConfig config, ChannelHandler inboundStreams,
+                                 String... peerArgs) {
         GoPeerConnection connection = new GoPeerConnection(threadName);
         try {
-            connection.connect(ours, inboundStreams, List.of(peerArgs));
+            connection.connect(ours, config, inboundStreams, List.of(peerArgs));
             return connection;
         } catch (RuntimeException | Error e) {
             connection.close();
@@ -49,13 +55,13 @@ final class GoPeerConnection implements AutoCloseable {
         }
     }
 
-    private void connect(YamuxRole ours, ChannelHandler inboundStreams, List<String> peerArgs) {
+    private void connect(YamuxRole ours, YamuxConfig config, ChannelHandler inboundStreams, List<String> peerArgs) {
         try {
             if (ours == YamuxRole.CLIENT) {
                 peer = startPeer("server", "127.0.0.1:0", peerArgs);
                 String[] address = peer.awaitListening().split(":");
                 channel = new Bootstrap().group(group).channel(Transport.socketChannel())
-                        .handler(session(ours, inboundStreams))
+                        .handler(session(ours, config, inboundStreams))
                         .connect(address[0], Integer.parseInt(address[1])).sync().channel();
             } else {
                 CompletableFuture<Channel> accepted = new CompletableFuture<>();
@@ -63,7 +69,7 @@ final class GoPeerConnection implements AutoCloseable {
                         .childHandler(new ChannelInitializer<>() {
                             @Override
                             protected void initChannel(Channel ch) {
-                                ch.pipeline().addLast(new YamuxSession(ours, YamuxConfig.defaults(), inboundStreams));
+                                ch.pipeline().addLast(new YamuxSession(ours, config, inboundStreams));
                                 accepted.complete(ch);
                             }
                         })
@@ -83,11 +89,11 @@ final class GoPeerConnection implements AutoCloseable {
                 .toArray(String[]::new));
     }
 
-    private static ChannelInitializer<Channel> session(YamuxRole ours, ChannelHandler inboundStreams) {
+    private static ChannelInitializer<Channel> session(YamuxRole ours, YamuxConfig config, ChannelHandler inboundStreams) {
         return new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new YamuxSession(ours, YamuxConfig.defaults(), inboundStreams));
+                ch.pipeline().addLast(new YamuxSession(ours, config, inboundStreams));
             }
         };
     }

@@ -3,9 +3,11 @@ package io.picotunnel.protocol.interop;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
@@ -17,9 +19,13 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -151,6 +157,79 @@ class HashicorpYamuxInteropTest {
         assertThat(peer.awaitLine("PONG")).matches("PONG \\d+");
         assertThat(session.isGoingAway()).isFalse();
         assertThat(channel.isActive()).isTrue();
+    }
+
+    /**
+     * hashicorp opens four streams and writes a whole window into each toward our readers, which do not read, past
+     * our session buffer limit of two and a half windows: we reset the two holding the most, with reason 5 in the
+     * RST's length as the peer receives it, and the session goes on: a new stream is echoed byte-exact in the room
+     * left under the limit, pings are answered.
+     */
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void hashicorpFillingStreamsPastOurBufferLimitHasTheLargestResetWithTheReasonAndTheSessionLives(YamuxRole role)
+            throws Exception {
+        int window = YamuxConfig.INITIAL_STREAM_WINDOW;
+        AtomicBoolean stalling = new AtomicBoolean(true);
+        List<YamuxStreamChannel> stalled = new CopyOnWriteArrayList<>();
+        EchoStreamHandler echo = new EchoStreamHandler();
+        ChannelInitializer<Channel> streams = new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                if (stalling.get()) {
+                    ch.config().setAutoRead(false);
+                    stalled.add((YamuxStreamChannel) ch);
+                } else {
+                    ch.pipeline().addLast(echo);
+                }
+            }
+        };
+        connection = GoPeerConnection.open(role, "interop", YamuxConfig.defaults().withSessionBufferLimit(5L * window / 2),
+                streams, "-report-resets");
+        channel = connection.channel();
+        peer = connection.peer();
+        YamuxSession session = connection.session();
+
+        for (int i = 1; i <= 4; i++) {
+            peer.send("OPEN full" + i + " " + window + " - send");
+        }
+        for (int i = 1; i <= 4; i++) {
+            // hashicorp wrote its window and sent FIN (eof), or got our RST first (reset).
+            assertThat(peer.awaitResult("full" + i).end()).matches("eof|reset");
+        }
+
+        // Four windows, room for two and a half: every stream not reset holds its whole window, so exactly two
+        // were reset (and no more: each reset brings the total under the limit).
+        await().atMost(WAIT).until(() -> onLoop(() -> stalled.size() == 4
+                && stalled.stream().filter(YamuxStreamChannel::isReset).count() == 2));
+        List<Long> resetIds = onLoop(() -> stalled.stream().filter(YamuxStreamChannel::isReset)
+                .map(s -> Integer.toUnsignedLong(s.streamId())).sorted().toList());
+        List<Long> reportedIds = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            String[] reset = peer.awaitLine("RESET ").split(" ");
+            assertThat(Long.parseLong(reset[2])).as("the reason in the RST's length")
+                    .isEqualTo(ResetReason.BUFFER_LIMIT.code());
+            reportedIds.add(Long.parseLong(reset[1]));
+        }
+        assertThat(reportedIds).containsExactlyInAnyOrderElementsOf(resetIds);
+
+        stalling.set(false);
+        // Less than the half window left: whatever our echo holds at a time, the limit is not reached again.
+        peer.send("OPEN after " + (64 * 1024) + " - echo");
+        GoPeer.StreamResult after = peer.awaitResult("after");
+        assertThat(after.echoedExactly()).as(after.toString()).isTrue();
+        // The echo's bytes came after any RST on the connection: no other stream was reset.
+        assertThatThrownBy(() -> peer.awaitLine("RESET ", Duration.ZERO)).isInstanceOf(AssertionError.class);
+        peer.send("PING");
+        assertThat(peer.awaitLine("PONG")).matches("PONG \\d+");
+        assertThat(session.isGoingAway()).isFalse();
+        assertThat(channel.isActive()).isTrue();
+        assertThat(onLoop(() -> stalled.stream().filter(s -> !s.isReset() && s.isOpen()).count()))
+                .as("the two streams not reset still hold their windows").isEqualTo(2);
+    }
+
+    private <T> T onLoop(Callable<T> task) throws Exception {
+        return channel.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
     }
 
     /** Connects our session in {@code role} to a Go peer in the other role. */
