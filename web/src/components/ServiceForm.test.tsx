@@ -2,7 +2,7 @@ import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError, type ServiceInput } from '../api';
-import { ServiceForm } from './ServiceForm';
+import { ServiceForm, plainMessage } from './ServiceForm';
 
 describe('ServiceForm', () => {
   it('shows the API validation error next to the field it names, in plain words', async () => {
@@ -25,6 +25,14 @@ describe('ServiceForm', () => {
     expect(errorText).not.toContain('path_prefix');
     expect(document.activeElement).toBe(domain);
     expect(screen.getByLabelText('Target').getAttribute('aria-invalid')).toBeNull();
+  });
+
+  it('words the API\'s access field names as the form does', () => {
+    expect(plainMessage('auth: applies to http services only; a tcp service can use ip_allow, ip_deny and rate_limit'))
+      .toBe('Sign-in applies to http services only; a tcp service can use allowed addresses, denied addresses and rate limit.');
+    expect(plainMessage('rate_limit: per_second is required: a number above 0')).toBe(
+      'Rate limit per second is required: a number above 0.');
+    expect(plainMessage('authority unknown')).toBe('Authority unknown.');
   });
 
   it('sends only the fields of a TCP service', async () => {

@@ -161,16 +161,25 @@ export function problemsOf(values: Values): Problems {
   return problems;
 }
 
+/** The API's field names, as the form calls them. */
+const FIELD_WORDS: Record<string, string> = {
+  domain: 'domain ', path_prefix: 'path ', tls_mode: 'TLS mode ', listen_addr: 'listen address ', target_addr: 'target ',
+  https_redirect: 'redirect ', type: 'type ', auth: 'sign-in ', ip_allow: 'allowed addresses ',
+  ip_deny: 'denied addresses ', rate_limit: 'rate limit ', per_second: 'per second ', health_check: 'health check ',
+  allow_all: 'allow every user ', emails: 'allowed emails ', groups: 'allowed groups ',
+};
+const FIELD_NAMES = new RegExp(`\\b(${Object.keys(FIELD_WORDS).join('|')})\\b:?\\s*`, 'g');
+
 /**
  * The server's message in the UI's words: without the API's field names (the form shows the message next to the
  * field) and without ids of other services, which the UI never shows.
  */
 export function plainMessage(message: string): string {
   let text = message
-    .replace(/\b(domain|path_prefix|tls_mode|listen_addr|target_addr|https_redirect|type)\b:?\s*/g, (_, field: string) =>
-      ({ domain: 'domain ', path_prefix: 'path ', tls_mode: 'TLS mode ', listen_addr: 'listen address ', target_addr: 'target ', https_redirect: 'redirect ', type: 'type ' })[field] ?? '')
+    .replace(FIELD_NAMES, (_, field: string) => FIELD_WORDS[field] ?? '')
     .replace(/\bservice [0-9a-f]{8,}\b/gi, 'another service of this server')
     .replace(/\s+/g, ' ')
+    .replace(/ ([,;:])/g, '$1')
     .trim();
   if (text) text = text[0].toUpperCase() + text.slice(1);
   return /[.!?]$/.test(text) ? text : `${text}.`;
