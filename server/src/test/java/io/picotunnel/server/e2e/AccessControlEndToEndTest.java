@@ -241,6 +241,39 @@ class AccessControlEndToEndTest {
     }
 
     @Test
+    void pathsATargetMayReadAsTheGatedServicesByDecodingTwiceCuttingAtNulOrTrimmingAreRefused() throws Exception {
+        start();
+        createHttpService("");
+        createHttpService(",\"path_prefix\":\"/admin\",\"auth\":{\"type\":\"basic\",\"username\":\"ops\","
+                + "\"password\":\"correct horse battery\"}");
+
+        // Before, these went to the open "/" and reached the target ungated, where a framework that decodes twice,
+        // ends the path at a NUL, drops trailing dots or spaces of a segment (IIS) or takes overlong UTF-8 for / or
+        // . serves /admin/x.
+        for (String path : List.of("/admin%252Fx", "/x/%252e%252e/admin/x", "/admin%00/x", "/admin%00.html",
+                "/admin./x", "/admin%20/x", "/admin%C0%AFx", "/x/%C0%AE%C0%AE/admin/x")) {
+            Visitor.Response refused = first.get(httpPort(), HOST, path);
+            assertThat(refused.status()).as(path).isEqualTo(400);
+            assertThat(refused.body()).as(path).contains("another service on this host");
+        }
+        assertThat(web.requestCount()).isZero();
+        // Ordinary paths, and ones read as nothing else, pass as sent.
+        List<String> ordinary = List.of("/adminx", "/static/a.b.js", "/files/%2520", "/files/100%25", "/x/report.");
+        for (String path : ordinary) {
+            assertThat(first.get(httpPort(), HOST, path).status()).as(path).isEqualTo(200);
+        }
+        assertThat(web.uris()).containsExactlyElementsOf(ordinary);
+
+        // A host with one service reads every path as that service's.
+        ApiClient.Response single = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"one.test\",\"target_addr\":\"" + web.address() + "\"}");
+        assertThat(single.status()).isEqualTo(201);
+        for (String path : List.of("/files/%2520", "/admin%252Fx", "/admin./x")) {
+            assertThat(first.get(httpPort(), "one.test", path).status()).as(path).isEqualTo(200);
+        }
+    }
+
+    @Test
     void basicAuthPasswordIsStoredOnlyAsABcryptHashAndNeverReturned() throws Exception {
         start();
         String id = createHttpService(

@@ -29,7 +29,8 @@ final class LocalAnswers {
 
     private static final String ACME_PREFIX = "/.well-known/acme-challenge/";
     private static final String AMBIGUOUS_PATH = "The request path can be read as a path of another service on this"
-            + " host (by letter case, empty segments, ;parameters, encoded slashes or dot segments), so it is refused."
+            + " host (by letter case, empty segments, ;parameters, encoded or double-encoded slashes, dot segments,"
+            + " NUL or trailing dots and spaces), so it is refused."
             + " Request the path as the site spells it.";
 
     /** A request's fate: answered here, or forwarded. */

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * An immutable snapshot of the enabled {@code http} services, looked up by host and path.
@@ -88,7 +89,8 @@ final class RouteTable {
     /**
      * Whether some {@linkplain PathReadings reading} of {@code path} routes to another of the host's services than
      * {@code routed}, the one the path itself routes to: to a target that reads paths so, the request would be one
-     * for that service, which may have another gate, or none. Readings that route nowhere do not count.
+     * for that service, which may have another gate, or none. Readings that route nowhere do not count; a path
+     * with more readings than are tried ({@link PathReadings#MAX_READINGS}) counts as read so.
      */
     boolean readsAsAnotherService(String host, String path, Service routed) {
         String name = normalizeHost(host);
@@ -101,7 +103,11 @@ final class RouteTable {
         List<Service> candidates = new ArrayList<>(exactServices);
         candidates.addAll(wildcardServices);
         List<String> prefixes = candidates.stream().map(s -> normalizePrefix(s.pathPrefix())).toList();
-        for (PathReadings.Reading reading : PathReadings.of(path, prefixes)) {
+        Optional<Set<PathReadings.Reading>> readings = PathReadings.of(path, prefixes);
+        if (readings.isEmpty()) {
+            return true;
+        }
+        for (PathReadings.Reading reading : readings.get()) {
             List<Integer> chosen = longestMatches(reading, 0, exactServices.size());
             if (chosen.isEmpty()) {
                 chosen = longestMatches(reading, exactServices.size(), candidates.size());

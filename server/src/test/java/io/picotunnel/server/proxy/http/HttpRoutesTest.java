@@ -128,6 +128,45 @@ class HttpRoutesTest {
     }
 
     @Test
+    void pathsATargetMayReadAsAnotherServicesByDecodingTwiceCuttingAtNulTrimmingOrOverlongUtf8AreAmbiguous() {
+        routes.onServiceChange(null, http("open", "x.test", "/"));
+        routes.onServiceChange(null, http("admin", "x.test", "/admin"));
+
+        // Routed to "/", read as /admin/x by targets that decode twice, cut at NUL, drop trailing dots and spaces of
+        // a segment (IIS) or take overlong UTF-8 for / and . (and resolve the dot segments that uncovers).
+        assertThat(List.of("/admin%252Fx", "/admin%252fx", "/x/%252e%252e/admin/x", "/x%252F..%252Fadmin",
+                "/admin%00/x", "/admin%00.html", "/admin./x", "/admin%20/x", "/admin.%20./x", "/admin.",
+                "/admin%C0%AFx", "/admin%c0%afx", "/x/%C0%AE%C0%AE/admin/x", "/admin%E0%80%AFx", "/admin%25C0%25AFx",
+                "/ADMIN%252Fx"))
+                .allSatisfy(path -> assertThat(ambiguous("x.test", path)).as(path).isTrue());
+        // Routed to the gated /admin, read as "/".
+        assertThat(List.of("/admin/..%00", "/admin/..%20/x", "/admin/%252e%252e/x", "/admin/%C0%AE%C0%AE/x"))
+                .allSatisfy(path -> assertThat(ambiguous("x.test", path)).as(path).isTrue());
+        // Ordinary paths, and crafted ones that read as nothing else.
+        assertThat(List.of("/adminx", "/admin.x/y", "/static/a.b.js", "/files/%2520", "/files/100%25", "/x/report.",
+                "/x/a%20b", "/%C3%A9t%C3%A9", "/x%00/admin", "/admin/x%00", "/admin/a.b.", "/admin/x%252F..%252Fy",
+                "/x/...", "/administrator.", "/x/%C0%AF"))
+                .allSatisfy(path -> assertThat(ambiguous("x.test", path)).as(path).isFalse());
+    }
+
+    @Test
+    void aPathWithMoreReadingsThanAreTriedIsAmbiguous() {
+        routes.onServiceChange(null, http("open", "x.test", "/"));
+        routes.onServiceChange(null, http("admin", "x.test", "/admin"));
+
+        // Most steps change it (;, %20 once and twice, %3B, trailing dot, //, \ and the .. it makes, NUL, case): no
+        // reading is /admin's, but it has more than MAX_READINGS of them.
+        String crafted = "/X;a/b%2520%3Bc./e//f\\..\\g%00h";
+        assertThat(PathReadings.of(crafted, List.of("/", "/admin"))).isEmpty();
+        assertThat(ambiguous("x.test", crafted)).isTrue();
+        // Without the NUL: read every way, and ambiguous by none.
+        String lessCrafted = "/X;a/b%2520%3Bc./e//f\\..\\g";
+        assertThat(PathReadings.of(lessCrafted, List.of("/", "/admin")).orElseThrow())
+                .hasSizeGreaterThan(PathReadings.MAX_READINGS / 2).hasSizeLessThanOrEqualTo(PathReadings.MAX_READINGS);
+        assertThat(ambiguous("x.test", lessCrafted)).isFalse();
+    }
+
+    @Test
     void readingsApplyToThePrefixesToo() {
         routes.onServiceChange(null, http("open", "x.test", "/"));
         routes.onServiceChange(null, http("upper", "x.test", "/Admin"));
