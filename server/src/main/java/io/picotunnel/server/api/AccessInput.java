@@ -183,6 +183,9 @@ final class AccessInput {
             throw ApiError.invalidField("auth", "username must be at most " + MAX_NAME
                     + " characters without ':' or control characters");
         }
+        HiddenCharacters.first(name).ifPresent(c -> {
+            throw ApiError.invalidField("auth", "username must not contain the " + HiddenCharacters.describe(c));
+        });
         JsonNode password = node.get("password");
         if (password == null || password.isNull()) {
             if (stored instanceof ServiceAuth.Basic kept) {
@@ -214,6 +217,9 @@ final class AccessInput {
         Set<String> names = new LinkedHashSet<>();
         for (JsonNode entry : node) {
             String value = entry.isTextual() ? entry.asText().strip() : "";
+            HiddenCharacters.first(value).ifPresent(c -> {
+                throw ApiError.invalidField("auth", field + ": an entry contains the " + HiddenCharacters.describe(c));
+            });
             if (value.isEmpty() || value.length() > MAX_NAME || value.chars().anyMatch(c -> c < 0x20 || c == 0x7f)
                     || (emails && !value.matches("[^@\\s]+@[^@\\s]+"))) {
                 throw ApiError.invalidField("auth", field + ": '" + entry.asText() + "' is not "

@@ -168,6 +168,9 @@ final class ServiceInput {
         if (value.chars().anyMatch(c -> c <= ' ' || c == 0x7f || c == '?' || c == '#')) {
             throw ApiError.invalidField("path_prefix", "must not contain spaces, control characters, '?' or '#'");
         }
+        HiddenCharacters.first(value).ifPresent(c -> {
+            throw ApiError.invalidField("path_prefix", "must not contain the " + HiddenCharacters.describe(c));
+        });
         return value;
     }
 }

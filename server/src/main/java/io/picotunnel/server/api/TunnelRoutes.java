@@ -104,9 +104,9 @@ final class TunnelRoutes {
         if (name.length() > MAX_NAME) {
             throw ApiError.invalidField("name", "is longer than " + MAX_NAME + " characters");
         }
-        if (name.chars().anyMatch(Character::isISOControl)) {
-            throw ApiError.invalidField("name", "must not contain control characters");
-        }
+        HiddenCharacters.first(name).ifPresent(c -> {
+            throw ApiError.invalidField("name", "must not contain the " + HiddenCharacters.describe(c));
+        });
         return name;
     }
 }

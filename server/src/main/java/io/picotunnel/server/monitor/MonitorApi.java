@@ -9,6 +9,7 @@ import io.javalin.http.Context;
 import io.picotunnel.server.api.ApiError;
 import io.picotunnel.server.api.ApiHooks;
 import io.picotunnel.server.api.ApiServer;
+import io.picotunnel.server.api.HiddenCharacters;
 import io.picotunnel.server.events.Event;
 import io.picotunnel.server.events.EventLog;
 import io.picotunnel.server.store.Rfc3339;
@@ -262,6 +263,9 @@ public final class MonitorApi implements ApiHooks {
         if (text.chars().anyMatch(c -> c <= ' ' || c == 0x7f || c == '#')) {
             throw ApiError.invalidField("health_path", "must not contain spaces, control characters or '#'");
         }
+        HiddenCharacters.first(text).ifPresent(c -> {
+            throw ApiError.invalidField("health_path", "must not contain the " + HiddenCharacters.describe(c));
+        });
     }
 
     @Override

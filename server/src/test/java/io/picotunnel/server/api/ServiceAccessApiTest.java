@@ -89,6 +89,20 @@ class ServiceAccessApiTest {
     }
 
     @Test
+    void userNamesEmailsAndGroupsWithInvisibleFormattingCharactersAreRefused() {
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"op\\u202Es\",\"password\":\"long enough\"}}"),
+                "auth", "username must not contain the control or invisible formatting character U+202E");
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"op\\u0085s\",\"password\":\"long enough\"}}"),
+                "auth", "U+0085");
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"al\\u200Bice@example.com\"]}}"),
+                "auth", "allowed_emails: an entry contains the control or invisible formatting character U+200B");
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_groups\":[\"sta\\u2067ff\"]}}"),
+                "auth", "allowed_groups: an entry contains the control or invisible formatting character U+2067");
+        assertThat(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"Zoë\",\"password\":\"long enough\"}}")
+                .status()).isEqualTo(201);
+    }
+
+    @Test
     void invalidAuthIsRefused() {
         assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\"}}"), "auth", "password is required");
         assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"short\"}}"), "auth",

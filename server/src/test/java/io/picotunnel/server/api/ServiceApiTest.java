@@ -132,6 +132,12 @@ class ServiceApiTest {
                 "domain", "not a valid host name");
         assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"path_prefix\": \"api\","
                 + " \"target_addr\": \"localhost:1\"}"), "path_prefix", "must start with \"/\"");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"path_prefix\": \"/adm\\u200Bin\","
+                + " \"target_addr\": \"localhost:1\"}"), "path_prefix", "invisible formatting character U+200B");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"path_prefix\": \"/\\u202Enimda\","
+                + " \"target_addr\": \"localhost:1\"}"), "path_prefix", "invisible formatting character U+202E");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"health_path\": \"/health\\uFEFF\","
+                + " \"target_addr\": \"localhost:1\"}"), "health_path", "invisible formatting character U+FEFF");
         assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"tls_mode\": \"mirror\","
                 + " \"target_addr\": \"localhost:1\"}"), "tls_mode", "unknown mode");
         assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"tls_mode\": \"passthrough\","

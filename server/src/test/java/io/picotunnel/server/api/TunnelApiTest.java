@@ -166,6 +166,23 @@ class TunnelApiTest {
     }
 
     @Test
+    void namesWithInvisibleFormattingOrControlCharactersAreRefused() {
+        // Right-to-left override, zero-width space, byte order mark, line separator, left-to-right isolate, NEL, BEL:
+        // a name with one looks like another name (U+202E before "exe.txt" shows it as "txt.exe").
+        String id = createTunnel("ok").get("id").asText();
+        for (String hidden : new String[] {"\\u202E", "\\u200B", "\\uFEFF", "\\u2028", "\\u2066", "\\u0085", "\\u0007"}) {
+            String name = "my" + hidden + "app";
+            ApiClient.Response created = api.post("/api/tunnels", "{\"name\": \"" + name + "\"}");
+            ServiceRequests.assertInvalid(created, "name", "invisible formatting character U+");
+            ServiceRequests.assertInvalid(api.patch("/api/tunnels/" + id, "{\"name\": \"" + name + "\"}"), "name",
+                    "invisible formatting character U+");
+        }
+        assertThat(api.get("/api/tunnels").json()).hasSize(1);
+        // Letters, marks, symbols and spaces of any script are names.
+        assertThat(createTunnel("café – 日本語 🚀").get("name").asText()).isEqualTo("café – 日本語 🚀");
+    }
+
+    @Test
     void regenerateGivesANewTokenAndTheOldOneStopsWorking() {
         JsonNode tunnel = createTunnel("rotate");
         String id = tunnel.get("id").asText();
