@@ -35,8 +35,18 @@ export function matchRoute(path: string): Route {
   if (path === '/' || path === '') return { page: 'dashboard' };
   if (path === '/status' || path === '/status/') return { page: 'status' };
   const tunnel = /^\/tunnels\/([^/]+)\/?$/.exec(path);
-  if (tunnel) return { page: 'tunnel', id: decodeURIComponent(tunnel[1]) };
+  const id = tunnel && decodeSegment(tunnel[1]);
+  if (id !== null) return { page: 'tunnel', id };
   return { page: 'not-found' };
+}
+
+// The segment decoded, or null when it is not valid percent-encoded UTF-8 (`%E0`): decodeURIComponent throws on it.
+function decodeSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }
 
 export function Link({ to, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { to: string }) {
