@@ -204,6 +204,11 @@ public final class ManagementAuth {
             reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected", "This sign-in was not sent by the PicoTunnel UI of this server.");
             return;
         }
+        if (!isJson(ctx.contentType())) {
+            reject(ctx, HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                    "The sign-in must be sent as JSON, with Content-Type: application/json, as the UI sends it.");
+            return;
+        }
         if (settings.disabled() || oidc != null || settings.adminTokenValue().isEmpty()) {
             reject(ctx, HttpStatus.BAD_REQUEST, "token_sign_in_unavailable",
                     oidc != null ? "This server signs in through its identity provider." : "This server needs no sign-in.");
@@ -446,6 +451,12 @@ public final class ManagementAuth {
     private static String limit(String text) {
         String clean = text.replaceAll("[^A-Za-z0-9_ .-]", "");
         return clean.length() > 100 ? clean.substring(0, 100) : clean;
+    }
+
+    /** Whether the Content-Type header is {@code application/json}, with or without parameters. */
+    private static boolean isJson(String contentType) {
+        return contentType != null
+                && contentType.split(";", 2)[0].strip().equalsIgnoreCase("application/json");
     }
 
     private static void reject(Context ctx, HttpStatus status, String error, String message) {

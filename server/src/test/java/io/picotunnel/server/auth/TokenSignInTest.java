@@ -123,6 +123,31 @@ class TokenSignInTest {
     }
 
     @Test
+    void signInThatIsNotJsonIs415AndStartsNoSession() throws Exception {
+        String json = "{\"token\":\"" + ADMIN_TOKEN + "\"}";
+        Map<String, String> ui = Map.of(ManagementAuth.CSRF_HEADER, "1", "Origin", server.url(""));
+        for (String contentType : new String[] {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                "application/jsonx", null}) {
+            Map<String, String> headers = new java.util.HashMap<>(ui);
+            if (contentType != null) {
+                headers.put("Content-Type", contentType);
+            }
+            HttpResponse<String> response = browser.send(HttpRequest.newBuilder(URI.create(server.url("/auth/token")))
+                    .POST(HttpRequest.BodyPublishers.ofString(json)), headers);
+            assertThat(response.statusCode()).as(contentType).isEqualTo(415);
+            assertThat(response.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/json");
+            assertThat(response.body()).contains("\"error\":\"unsupported_media_type\"").contains("\"message\"");
+            assertThat(Browserless.setCookie(response)).as(contentType).isEmpty();
+        }
+        // What the UI sends, with or without a charset.
+        HttpResponse<String> withCharset = browser.send(HttpRequest.newBuilder(URI.create(server.url("/auth/token")))
+                .POST(HttpRequest.BodyPublishers.ofString(json)), Map.of(ManagementAuth.CSRF_HEADER, "1", "Origin",
+                server.url(""), "Content-Type", "Application/JSON; charset=utf-8"));
+        assertThat(withCharset.statusCode()).isEqualTo(200);
+        assertThat(signIn().statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void signInFromAnotherSiteIsRejected() throws Exception {
         HttpResponse<String> response = browser.send(HttpRequest.newBuilder(URI.create(server.url("/auth/token")))
                         .POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"" + ADMIN_TOKEN + "\"}")),
