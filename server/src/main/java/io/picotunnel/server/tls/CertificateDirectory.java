@@ -9,9 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -24,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  * with {@code <domain>.key} (PEM private key). A wildcard certificate for {@code *.example.com} is named
  * {@code _.example.com.crt} / {@code _.example.com.key}. {@link #scan()} loads new and changed pairs into
  * the store and drops removed ones; a pair that fails to load is logged once and the certificate loaded
- * before, if any, stays in use.
+ * before, if any, stays in use. A pair that clients would refuse for its name (expired, not valid yet, or for other
+ * names) is loaded with a warning that says why.
  */
 public final class CertificateDirectory implements AutoCloseable {
 
@@ -38,13 +41,20 @@ public final class CertificateDirectory implements AutoCloseable {
 
     private final Path directory;
     private final CertificateStore store;
+    private final Clock clock;
     private final Map<String, Signature> seen = new HashMap<>();
     private final Set<String> loaded = new HashSet<>();
     private ScheduledExecutorService watcher;
 
     public CertificateDirectory(Path directory, CertificateStore store) {
+        this(directory, store, Clock.systemUTC());
+    }
+
+    /** {@code clock}: what "expired" and "not valid yet" are measured against in the log lines. */
+    public CertificateDirectory(Path directory, CertificateStore store, Clock clock) {
         this.directory = directory;
         this.store = store;
+        this.clock = clock;
     }
 
     public Path directory() {
@@ -134,12 +144,23 @@ public final class CertificateDirectory implements AutoCloseable {
         try {
             ServerCertificate certificate = CertificateLoader.load(certificateFile, keyFile);
             store.putFromFile(name, certificate);
-            boolean replaced = !loaded.add(name);
-            log.info("certificate for {} {} from {} (valid until {})", name, replaced ? "reloaded" : "loaded",
-                    certificateFile, certificate.notAfter());
+            String loadedOrReloaded = loaded.add(name) ? "loaded" : "reloaded";
+            List<String> problems = certificate.problemsFor(name, clock.instant());
+            if (problems.isEmpty()) {
+                log.info("certificate for {} {} from {} (valid until {})", name, loadedOrReloaded, certificateFile,
+                        certificate.notAfter());
+            } else {
+                log.warn("certificate for {} {} from {}, but clients will refuse it: {}{}", name, loadedOrReloaded,
+                        certificateFile, String.join("; ", problems), consequence(certificate));
+            }
         } catch (IOException | RuntimeException e) {
             log.warn("cannot load certificate for {} from {}: {}", name, certificateFile, e.getMessage());
         }
+    }
+
+    private String consequence(ServerCertificate certificate) {
+        return certificate.isValidAt(clock.instant()) ? ""
+                : " (served only where no other certificate covers the name; ACME, when enabled, obtains one meanwhile)";
     }
 
     private static Signature signature(Path crt, Path key) throws IOException {

@@ -1,43 +1,71 @@
 package io.picotunnel.server.tls;
 
+import java.time.Clock;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 
 /**
  * The certificates the server can present, by name ({@code example.com} or {@code *.example.com}).
  * Certificates from the operator (files, and the server domain's certificate from the settings) take precedence
  * over ones obtained by ACME, an operator's wildcard included; among the operator's (or ACME's) certificates an
- * exact name beats a wildcard. Lookups are lock-free and always see the latest certificate, so a replaced
- * certificate is used for the next handshake.
+ * exact name beats a wildcard. An operator's certificate outside its validity period (expired, or not valid yet)
+ * wins over nothing: ACME obtains one for the names it would cover, and it is served only where there is no other.
+ * Lookups are lock-free and always see the latest certificate, so a replaced certificate is used for the next
+ * handshake.
  */
 public final class CertificateStore {
 
     private final Map<String, ServerCertificate> configured = new ConcurrentHashMap<>();
     private final Map<String, ServerCertificate> fromFiles = new ConcurrentHashMap<>();
     private final Map<String, ServerCertificate> fromAcme = new ConcurrentHashMap<>();
+    private final Clock clock;
 
-    /**
-     * The certificate to present for a TLS server name (SNI), if any: an operator's certificate that covers the
-     * name (exact before wildcard), else one ACME obtained for it. ACME leaves a name covered by an operator's
-     * wildcard alone, so its certificate for that name, no longer renewed, must not win over the wildcard.
-     */
-    public Optional<ServerCertificate> select(String serverName) {
-        Optional<ServerCertificate> file = selectFromFiles(serverName);
-        return file.isPresent() ? file : covering(fromAcme, DomainNames.normalize(serverName));
+    public CertificateStore() {
+        this(Clock.systemUTC());
+    }
+
+    /** {@code clock} tells which of the operator's certificates are within their validity period. */
+    public CertificateStore(Clock clock) {
+        this.clock = clock;
     }
 
     /**
-     * An operator's certificate that covers {@code serverName}: a file's for the exact name, else the configured one
-     * ({@code PICOTUNNEL_TLS_CERT}) for that name, else a file's wildcard.
+     * The certificate to present for a TLS server name (SNI), if any: an operator's certificate that covers the
+     * name (exact before wildcard) and is valid now, else one ACME obtained for it, else an operator's certificate
+     * whatever its dates. ACME leaves a name covered by an operator's valid wildcard alone, so its certificate for
+     * that name, no longer renewed, must not win over the wildcard.
+     */
+    public Optional<ServerCertificate> select(String serverName) {
+        Optional<ServerCertificate> file = selectFromFiles(serverName);
+        if (file.isPresent()) {
+            return file;
+        }
+        Optional<ServerCertificate> acme = covering(fromAcme, DomainNames.normalize(serverName), any -> true);
+        return acme.isPresent() ? acme : operators(serverName, any -> true);
+    }
+
+    /**
+     * An operator's certificate that covers {@code serverName} and is valid now: a file's for the exact name, else
+     * the configured one ({@code PICOTUNNEL_TLS_CERT}) for that name, else a file's wildcard. ACME leaves the names
+     * these cover alone.
      */
     public Optional<ServerCertificate> selectFromFiles(String serverName) {
+        return operators(serverName, certificate -> certificate.isValidAt(clock.instant()));
+    }
+
+    private Optional<ServerCertificate> operators(String serverName, Predicate<ServerCertificate> usable) {
         String name = DomainNames.normalize(serverName);
+        ServerCertificate file = name == null ? null : fromFiles.get(name);
+        if (file != null && usable.test(file)) {
+            return Optional.of(file);
+        }
         ServerCertificate configuredCertificate = name == null ? null : configured.get(name);
-        if (configuredCertificate != null && !fromFiles.containsKey(name)) {
+        if (configuredCertificate != null && usable.test(configuredCertificate)) {
             return Optional.of(configuredCertificate);
         }
-        return covering(fromFiles, name);
+        return covering(fromFiles, name, usable);
     }
 
     /**
@@ -69,16 +97,17 @@ public final class CertificateStore {
         fromAcme.remove(DomainNames.normalize(name));
     }
 
-    /** The certificate in {@code certificates} for {@code name}, else for its one-label wildcard. */
-    private static Optional<ServerCertificate> covering(Map<String, ServerCertificate> certificates, String name) {
+    /** The usable certificate in {@code certificates} for {@code name}, else for its one-label wildcard. */
+    private static Optional<ServerCertificate> covering(Map<String, ServerCertificate> certificates, String name,
+                                                        Predicate<ServerCertificate> usable) {
         if (name == null) {
             return Optional.empty();
         }
         ServerCertificate exact = certificates.get(name);
-        if (exact != null) {
+        if (exact != null && usable.test(exact)) {
             return Optional.of(exact);
         }
         String wildcard = DomainNames.wildcardOf(name);
-        return wildcard == null ? Optional.empty() : Optional.ofNullable(certificates.get(wildcard));
+        return Optional.ofNullable(wildcard == null ? null : certificates.get(wildcard)).filter(usable);
     }
 }

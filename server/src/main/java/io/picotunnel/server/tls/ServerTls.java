@@ -37,7 +37,7 @@ public final class ServerTls implements AutoCloseable {
     }
 
     private final String serverDomain;
-    private final CertificateStore store = new CertificateStore();
+    private final CertificateStore store;
     private final CertificateDirectory directory;
     private final PassthroughRoutes passthrough = new PassthroughRoutes();
     private final AcmeManager acme;
@@ -48,7 +48,8 @@ public final class ServerTls implements AutoCloseable {
     private ServerTls(Path dataDir, String serverDomain, AcmeSettings acmeSettings, Clock clock) {
         this.serverDomain = DomainNames.normalize(serverDomain);
         Path certs = dataDir.resolve("certs");
-        this.directory = new CertificateDirectory(certs, store);
+        this.store = new CertificateStore(clock);
+        this.directory = new CertificateDirectory(certs, store, clock);
         this.acme = acmeSettings == null ? null : new AcmeManager(acmeSettings, certs, store, serverDomain, clock);
         this.statuses = new CertificateStatuses(store, acme, clock);
     }
@@ -66,8 +67,14 @@ public final class ServerTls implements AutoCloseable {
             }
             ServerCertificate certificate = CertificateLoader.load(domainFiles.certificate(), domainFiles.privateKey());
             tls.store.putConfigured(tls.serverDomain, certificate);
-            log.info("certificate for {} loaded from {} (valid until {})", tls.serverDomain, domainFiles.certificate(),
-                    certificate.notAfter());
+            List<String> problems = certificate.problemsFor(tls.serverDomain, clock.instant());
+            if (problems.isEmpty()) {
+                log.info("certificate for {} loaded from {} (valid until {})", tls.serverDomain,
+                        domainFiles.certificate(), certificate.notAfter());
+            } else {
+                log.warn("certificate for {} loaded from {}, but clients will refuse it: {}", tls.serverDomain,
+                        domainFiles.certificate(), String.join("; ", problems));
+            }
         }
         tls.directory.startWatching(WATCH_INTERVAL);
         tls.running.add(tls.directory);

@@ -1,10 +1,13 @@
 package io.picotunnel.server.acme;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.server.tls.CertificateDirectory;
 import io.picotunnel.server.tls.PemFiles;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.Ports;
@@ -154,6 +157,44 @@ class AcmeThroughServerTest {
         assertThat(service.get("cert_status").asText()).isEqualTo("valid");
         assertThat(Instant.parse(service.get("cert_expires_at").asText()))
                 .isEqualTo(wildcard.chain().getFirst().getNotAfter().toInstant());
+    }
+
+    @Test
+    void expiredCertificateFileNoLongerKeepsAcmeFromItsNameAndAValidReplacementWinsAgain() throws Exception {
+        TestCertificates operatorCa = new TestCertificates();
+        Instant now = Instant.now();
+        TestCertificates.Issued expired = operatorCa.issueValid(now.minus(Duration.ofDays(90)),
+                now.minus(Duration.ofDays(1)), "shop.test");
+        TestCertificates.write(expired, data.resolve("server/certs"), "shop.test");
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            startServerWithAcme();
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("certificate for shop.test loaded from ").contains("it expired at ");
+        }
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+        api.post(services, "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\","
+                + "\"enabled\":true}");
+
+        await().atMost(Duration.ofSeconds(90)).until(() ->
+                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        BigInteger fromAcme = PemFiles.readChain(data.resolve("server/certs/acme/shop.test.crt")).getFirst()
+                .getSerialNumber();
+        assertThat(servedSerial("shop.test")).isEqualTo(fromAcme);
+        http = HttpClient.newBuilder().sslContext(trusting(pebble.rootPem())).build();
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                        URI.create("https://shop.test:" + server.httpsPort() + "/")).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as("ACME's certificate validates").isEqualTo(502);
+
+        TestCertificates.Issued replaced = operatorCa.issue("shop.test");
+        TestCertificates.write(replaced, data.resolve("server/certs"), "shop.test");
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> servedSerial("shop.test").equals(replaced.serial()));
+        JsonNode service = api.get(services).json().get(0);
+        assertThat(service.get("cert_status").asText()).isEqualTo("valid");
+        assertThat(Instant.parse(service.get("cert_expires_at").asText()))
+                .isEqualTo(replaced.chain().getFirst().getNotAfter().toInstant());
     }
 
     @Test

@@ -70,12 +70,16 @@ public final class TestCertificates {
 
     /** A certificate for {@code names} (SANs; the first is the CN), valid for a day. */
     public Issued issue(String... names) {
+        Instant now = Instant.now();
+        return issueValid(now.minus(Duration.ofMinutes(5)), now.plus(Duration.ofDays(1)), names);
+    }
+
+    /** A certificate for {@code names} valid from {@code notBefore} to {@code notAfter}: expired, say, or not yet. */
+    public Issued issueValid(Instant notBefore, Instant notAfter, String... names) {
         try {
             KeyPair key = newKeyPair();
-            Instant now = Instant.now();
             JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(caCertificate, nextSerial(),
-                    Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(Duration.ofDays(1))),
-                    new X500Name("CN=" + names[0]), key.getPublic());
+                    Date.from(notBefore), Date.from(notAfter), new X500Name("CN=" + names[0]), key.getPublic());
             GeneralName[] sans = Arrays.stream(names).map(n -> new GeneralName(GeneralName.dNSName, n))
                     .toArray(GeneralName[]::new);
             builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans));

@@ -1,0 +1,97 @@
+package io.picotunnel.server.tls;
+
+import ch.qos.logback.classic.Level;
+import io.picotunnel.server.net.LogCapture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The operator's certificate files as loaded from {@code <data>/certs/}: what is logged and what wins. */
+class CertificateDirectoryTest {
+
+    @TempDir
+    Path data;
+
+    private final TestCertificates ca = new TestCertificates();
+    private final CertificateStore store = new CertificateStore();
+    private CertificateDirectory directory;
+
+    @AfterEach
+    void stop() {
+        if (directory != null) {
+            directory.close();
+        }
+    }
+
+    @Test
+    void filesClientsWouldRefuseAreLoggedAtWarnWithTheReason() {
+        Instant now = Instant.now();
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issueValid(now.minus(Duration.ofDays(90)), now.minus(Duration.ofDays(1)),
+                "expired.test"), certs, "expired.test");
+        TestCertificates.write(ca.issueValid(now.plus(Duration.ofDays(1)), now.plus(Duration.ofDays(90)),
+                "early.test"), certs, "early.test");
+        TestCertificates.write(ca.issue("other.test", "www.other.test"), certs, "misnamed.test");
+        TestCertificates.write(ca.issue("*.wild.test"), certs, "a.wild.test");
+        TestCertificates.write(ca.issue("good.test"), certs, "good.test");
+        directory = new CertificateDirectory(certs, store);
+
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            directory.scan();
+
+            assertThat(log.messages(Level.WARN)).hasSize(3);
+            assertThat(log.messages(Level.WARN)).anySatisfy(line -> assertThat(line)
+                    .startsWith("certificate for expired.test loaded from ").contains("it expired at ")
+                    .contains("ACME, when enabled, obtains one"));
+            assertThat(log.messages(Level.WARN)).anySatisfy(line -> assertThat(line)
+                    .startsWith("certificate for early.test loaded from ").contains("it is not valid before "));
+            assertThat(log.messages(Level.WARN)).anySatisfy(line -> assertThat(line)
+                    .startsWith("certificate for misnamed.test loaded from ")
+                    .contains("it is for other.test, www.other.test, not misnamed.test"));
+            assertThat(log.messages(Level.INFO)).hasSize(2)
+                    .anySatisfy(line -> assertThat(line).startsWith("certificate for good.test loaded from "))
+                    .anySatisfy(line -> assertThat(line).startsWith("certificate for a.wild.test loaded from "));
+        }
+    }
+
+    @Test
+    void expiredFileGivesWayToAcmeAndAValidReplacementWinsAgain() {
+        Instant now = Instant.now();
+        Path certs = data.resolve("certs");
+        TestCertificates.Issued expired = ca.issueValid(now.minus(Duration.ofDays(90)), now.minus(Duration.ofDays(1)),
+                "shop.test");
+        TestCertificates.write(expired, certs, "shop.test");
+        directory = new CertificateDirectory(certs, store);
+        directory.scan();
+
+        assertThat(store.selectFromFiles("shop.test")).as("ACME is not kept from the name").isEmpty();
+        assertThat(store.select("shop.test").orElseThrow().leaf().getSerialNumber())
+                .as("with nothing else, the expired file is still what is served").isEqualTo(expired.serial());
+
+        TestCertificates.Issued fromAcme = ca.issue("shop.test");
+        store.putFromAcme("shop.test", load(fromAcme, "acme-shop.test"));
+        assertThat(store.select("shop.test").orElseThrow().leaf().getSerialNumber()).isEqualTo(fromAcme.serial());
+
+        TestCertificates.Issued renewed = ca.issue("shop.test");
+        TestCertificates.write(renewed, certs, "shop.test");
+        directory.scan();
+
+        assertThat(store.selectFromFiles("shop.test")).isPresent();
+        assertThat(store.select("shop.test").orElseThrow().leaf().getSerialNumber()).isEqualTo(renewed.serial());
+    }
+
+    private ServerCertificate load(TestCertificates.Issued issued, String stem) {
+        TestCertificates.write(issued, data, stem);
+        try {
+            return CertificateLoader.load(data.resolve(stem + ".crt"), data.resolve(stem + ".key"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
