@@ -20,7 +20,9 @@ import org.bouncycastle.util.io.pem.PemReader;
 import org.bouncycastle.util.io.pem.PemWriter;
 import org.shredzone.acme4j.util.KeyPairUtils;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -36,12 +38,16 @@ import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Optional;
+import java.util.Properties;
 
 /**
  * What ACME keeps in {@code <data>/certs/acme/}: {@code account.key} and, per domain, {@code <domain>.crt}
  * (chain) with {@code <domain>.key} and {@code <domain>.directory} (the ACME directory it came from: a certificate
- * from another directory is not used). Keys are written with mode 0600; every file is replaced atomically.
+ * from another directory is not used), and {@code <domain>.failure} while orders for it fail (the retry delay,
+ * likewise only for the directory it names). Keys are written with mode 0600; every file is replaced atomically.
  */
 final class AcmeFiles {
 
@@ -145,6 +151,55 @@ final class AcmeFiles {
         writePrivate(keyFile(domain), pem(key));
         write(certificateFile(domain), chainPem, false);
         write(issuerFile(domain), acmeDirectory + "\n", false);
+    }
+
+    /** Notes that orders for {@code domain} failed, through the configured ACME directory. */
+    void storeFailure(String domain, OrderFailure failure) throws IOException {
+        Properties properties = new Properties();
+        properties.setProperty("directory", acmeDirectory);
+        properties.setProperty("failures", Integer.toString(failure.failures()));
+        properties.setProperty("next_attempt", failure.nextAttempt().toString());
+        properties.setProperty("last_error", failure.lastError() == null ? "" : failure.lastError());
+        // the stream form escapes every character outside ASCII
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        properties.store(out, "ACME orders for " + domain + " failed: none before next_attempt."
+                + " Update the service (PATCH) or delete this file and restart to try at once.");
+        write(failureFile(domain), out.toString(StandardCharsets.ISO_8859_1), false);
+    }
+
+    /**
+     * The failed orders noted for {@code domain}, if any, through the configured ACME directory: those through
+     * another say nothing of this one's limits.
+     */
+    Optional<OrderFailure> loadFailure(String domain) throws IOException {
+        Path file = failureFile(domain);
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        Properties properties = new Properties();
+        properties.load(new StringReader(Files.readString(file, StandardCharsets.ISO_8859_1)));
+        if (!acmeDirectory.equals(properties.getProperty("directory"))) {
+            return Optional.empty();
+        }
+        try {
+            int failures = Integer.parseInt(properties.getProperty("failures", ""));
+            Instant nextAttempt = Instant.parse(properties.getProperty("next_attempt", ""));
+            String lastError = properties.getProperty("last_error", "");
+            if (failures < 1) {
+                throw new IOException(file + ": failures must be at least 1");
+            }
+            return Optional.of(new OrderFailure(failures, nextAttempt, lastError.isEmpty() ? null : lastError));
+        } catch (NumberFormatException | DateTimeParseException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    void deleteFailure(String domain) throws IOException {
+        Files.deleteIfExists(failureFile(domain));
+    }
+
+    Path failureFile(String domain) {
+        return directory.resolve(DomainNames.fileStem(domain) + ".failure");
     }
 
     /** The ACME directory a stored certificate came from (none from versions before this file was written). */

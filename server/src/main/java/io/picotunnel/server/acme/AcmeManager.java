@@ -44,8 +44,10 @@ import java.util.concurrent.TimeUnit;
  * service with {@code tls_mode: terminate}, and for nothing else (never for a name a stranger sends).
  * All ACME work runs on one thread of its own, never on an event loop: a check runs when a service changes
  * and every {@code checkInterval}, issues what is missing, renews what has passed two thirds of its
- * lifetime, and retries failures after a doubling delay. A domain covered by an operator's certificate file
- * is left alone.
+ * lifetime, and retries failures after a doubling delay. The delay is kept on disk, so restarting the server does
+ * not order again before it is over (a crash loop would use up the CA's limit of failed validations); changing
+ * the service through the API ends it at once, as the operator does after mending DNS. A domain covered by an
+ * operator's valid certificate file is left alone.
  */
 public final class AcmeManager implements ServiceListener, AutoCloseable {
 
@@ -125,6 +127,9 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         }
         if (wantsCertificate(after)) {
             String domain = DomainNames.normalize(after.domain());
+            if (before != null) {
+                retryNow(domain);
+            }
             serviceDomains.put(after.id(), domain);
             // here rather than on the ACME thread, which may be busy with another domain's order for minutes
             loadStored(domain);
@@ -146,6 +151,24 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         }
         Instant expires = store.fromAcme(name).map(ServerCertificate::notAfter).orElse(null);
         return Optional.of(new CertificateStatus(state.status, expires, state.error));
+    }
+
+    /**
+     * Ends the retry delay of {@code domain}: the operator changed its service (PATCH), maybe after mending what made
+     * the orders fail, and expects the next check to order.
+     */
+    private void retryNow(String domain) {
+        DomainState state = states.get(domain);
+        if (state != null && state.failures > 0) {
+            log.info("ACME: the service of {} was updated, so its certificate is ordered at once instead of at {}",
+                    domain, state.retryAt);
+            state.failures = 0;
+            state.retryAt = Instant.MIN;
+            state.error = null;
+            state.status = store.fromAcme(domain).filter(c -> !c.isExpiredAt(clock.instant())).isPresent()
+                    ? CertificateStatus.VALID : CertificateStatus.PENDING;
+        }
+        deleteFailure(domain);
     }
 
     /** How many checks have run (for tests that wait for the periodic check). */
@@ -198,6 +221,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             if (!wanted.contains(domain)) {
                 states.remove(domain);
                 store.removeFromAcme(domain);
+                deleteFailure(domain);
             }
         }
         for (String domain : wanted) {
@@ -250,6 +274,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                 return;
             }
             state.loadedFromDisk = true;
+            loadFailure(domain, state);
             try {
                 files.load(domain).ifPresent(certificate -> {
                     store.putFromAcme(domain, certificate);
@@ -261,6 +286,30 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 log.warn("cannot load the stored ACME certificate for {}: {}", domain, e.getMessage());
             }
+        }
+    }
+
+    /** Takes up the retry delay where an earlier run left it. */
+    private void loadFailure(String domain, DomainState state) {
+        try {
+            files.loadFailure(domain).ifPresent(failure -> {
+                state.failures = failure.failures();
+                state.retryAt = failure.nextAttempt();
+                state.error = failure.lastError();
+                state.status = CertificateStatus.ERROR;
+                log.info("ACME orders for {} failed {} time(s) before this start; next attempt at {} (update the"
+                        + " service to order at once)", domain, failure.failures(), failure.nextAttempt());
+            });
+        } catch (IOException | RuntimeException e) {
+            log.warn("cannot read the ACME retry delay of {}, so it is ordered at once: {}", domain, e.getMessage());
+        }
+    }
+
+    private void deleteFailure(String domain) {
+        try {
+            files.deleteFailure(domain);
+        } catch (IOException e) {
+            log.warn("cannot delete {}: {}", files.failureFile(domain), e.getMessage());
         }
     }
 
@@ -277,12 +326,18 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             state.error = null;
             state.retryAt = Instant.MIN;
             state.status = CertificateStatus.VALID;
+            deleteFailure(domain);
             log.info("ACME certificate for {} {} (valid until {}, renewal from {})", domain,
                     renewal ? "renewed" : "obtained", certificate.notAfter(), certificate.renewalDue());
             outcomes.issued(domain, renewal, certificate.notAfter());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (AcmeException | IOException | RuntimeException e) {
+            if (executor.isShutdown()) {
+                // cut short by close(): not the CA's refusal, so no retry delay for the next start
+                log.info("ACME order for {} stopped by the server's shutdown: {}", domain, e.toString());
+                return;
+            }
             state.failures++;
             Duration delay = settings.retryDelay(state.failures);
             state.retryAt = clock.instant().plus(delay);
@@ -290,6 +345,12 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             state.error = e.getMessage() == null ? e.toString() : e.getMessage();
             log.warn("ACME {} for {} failed (attempt {}, next try in {}): {}", renewal ? "renewal" : "certificate",
                     domain, state.failures, delay, state.error);
+            try {
+                files.storeFailure(domain, new OrderFailure(state.failures, state.retryAt, state.error));
+            } catch (IOException storeFailure) {
+                log.warn("cannot keep the ACME retry delay of {} on disk, so a restart orders at once: {}", domain,
+                        storeFailure.getMessage());
+            }
             outcomes.failed(domain, renewal, state.error, delay);
             if (e instanceof AcmeException || e instanceof IOException) {
                 login = null;

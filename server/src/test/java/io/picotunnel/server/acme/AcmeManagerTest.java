@@ -87,10 +87,13 @@ class AcmeManagerTest {
     private HttpServer http;
     private Pebble pebble;
     private AcmeManager acme;
+    private AcmeSettings settings;
+    private String serverDomain;
+    private final AtomicReference<AcmeManager> manager = new AtomicReference<>();
 
     /** Starts the HTTP-01 responder, the HTTPS listener, pebble and the ACME manager for {@code serverDomain}. */
     private void start(String serverDomain, List<String> challengeTypes, boolean answerHttp01) throws Exception {
-        AtomicReference<AcmeManager> manager = new AtomicReference<>();
+        this.serverDomain = serverDomain;
         http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
         http.createContext("/.well-known/acme-challenge/", exchange -> {
             String token = exchange.getRequestURI().getPath().substring("/.well-known/acme-challenge/".length());
@@ -112,8 +115,13 @@ class AcmeManagerTest {
         int httpPort = answerHttp01 ? http.getAddress().getPort() : Ports.freePort();
         pebble = new Pebble(data.resolve("pebble"), httpPort, https.port());
         cleanup.add(pebble);
-        AcmeSettings settings = new AcmeSettings("admin@example.test", pebble.directory(), pebble.listenerTrust(),
+        settings = new AcmeSettings("admin@example.test", pebble.directory(), pebble.listenerTrust(),
                 challengeTypes, Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(60));
+        startManager();
+    }
+
+    /** A new manager on the same files, as after a restart of the server. */
+    private void startManager() {
         acme = new AcmeManager(settings, data.resolve("certs"), store, serverDomain, clock);
         manager.set(acme);
         cleanup.add(acme);
@@ -209,6 +217,42 @@ class AcmeManagerTest {
 
         assertThat(acme.attempts("app.test")).isEqualTo(1);
         assertThat(store.select("app.test")).isEmpty();
+    }
+
+    @Test
+    void retryDelayOutlastsARestartAndOrdersResumeWhenItIsOver() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), false);
+        Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
+        acme.onServiceChange(null, app);
+        await().atMost(ISSUANCE).until(() -> acme.status("app.test").orElseThrow().status().equals("error"));
+        acme.close();
+
+        startManager();
+        acme.onServiceChange(null, app);
+
+        CertificateStatus restored = acme.status("app.test").orElseThrow();
+        assertThat(restored.status()).isEqualTo("error");
+        assertThat(restored.error()).contains("http-01");
+        long checksBefore = acme.checks();
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 5);
+        assertThat(acme.attempts("app.test")).as("no order before the retry delay is over").isZero();
+
+        clockOffset.set(Duration.ofHours(1).plusMinutes(1));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.attempts("app.test") == 1);
+    }
+
+    @Test
+    void serviceUpdateEndsTheRetryDelayAtOnce() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), false);
+        Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
+        acme.onServiceChange(null, app);
+        await().atMost(ISSUANCE).until(() -> acme.status("app.test").orElseThrow().status().equals("error"));
+        assertThat(acme.attempts("app.test")).isEqualTo(1);
+
+        acme.onServiceChange(app, app);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.attempts("app.test") == 2);
     }
 
     private static CertificateStatus statusOf(CertificateStatuses statuses, String id, String domain) {

@@ -198,6 +198,39 @@ class AcmeThroughServerTest {
     }
 
     @Test
+    void failedOrderIsNotRepeatedByARestartBeforeItsRetryDelayButAServiceUpdateOrdersAtOnce() throws Exception {
+        // pebble validates on ports nobody answers, so every validation fails, as with a DNS record not yet pointed here
+        pebble = new Pebble(data.resolve("pebble"), Ports.freePort(), Ports.freePort());
+        int httpPort = Ports.freePort();
+        int httpsPort = Ports.freePort();
+        startServer(httpPort, httpsPort);
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+        String id = api.post(services, "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\","
+                + "\"enabled\":true}").json().get("id").asText();
+        await().atMost(Duration.ofSeconds(90)).until(() ->
+                api.get(services).json().get(0).get("cert_status").asText().equals("error"));
+        assertThat(pebble.ordersCreated()).isEqualTo(1);
+        assertThat(Files.readString(data.resolve("server/certs/acme/shop.test.failure")))
+                .contains("failures=1").contains("next_attempt=").contains("http-01 validation of shop.test failed");
+        api.close();
+        server.stop();
+
+        startServer(httpPort, httpsPort);
+
+        JsonNode afterRestart = api.get(services).json().get(0);
+        assertThat(afterRestart.get("cert_status").asText()).isEqualTo("error");
+        assertThat(afterRestart.get("cert_error").asText()).contains("http-01 validation of shop.test failed");
+        await().during(Duration.ofSeconds(10)).atMost(Duration.ofSeconds(15))
+                .until(() -> pebble.ordersCreated() == 1);
+
+        // the operator mended DNS and updates the service
+        assertThat(api.patch("/api/services/" + id, "{\"enabled\":true}").status()).isEqualTo(200);
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> pebble.ordersCreated() == 2);
+    }
+
+    @Test
     void certificateFromAnotherAcmeDirectoryIsReplacedWhenTheServerStartsWithANewDirectory() throws Exception {
         // As an operator who tried Let's Encrypt staging first, then switched PICOTUNNEL_ACME_DIRECTORY to production
         int httpPort = Ports.freePort();

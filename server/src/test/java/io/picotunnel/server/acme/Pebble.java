@@ -30,6 +30,7 @@ final class Pebble implements AutoCloseable {
     private final int port;
     private final int managementPort;
     private final Path trustFile;
+    private final Path logFile;
     private final HttpClient client;
 
     Pebble(Path workDirectory, int httpPort, int tlsPort) throws IOException, InterruptedException {
@@ -57,6 +58,7 @@ final class Pebble implements AutoCloseable {
                 }}
                 """.formatted(port, managementPort, workDirectory.resolve("pebble-listener.crt"),
                 workDirectory.resolve("pebble-listener.key"), httpPort, tlsPort));
+        logFile = workDirectory.resolve("pebble.log");
         dns = new LoopbackDnsServer();
         ProcessBuilder builder = new ProcessBuilder(BINARY.toString(), "-config", config.toString(),
                 "-dnsserver", dns.address())
@@ -84,6 +86,13 @@ final class Pebble implements AutoCloseable {
     /** The PEM file to trust for the connection to pebble's ACME API. */
     Path listenerTrust() {
         return trustFile;
+    }
+
+    /** How many orders pebble has accepted so far, as its log tells. */
+    int ordersCreated() throws IOException {
+        try (var lines = Files.lines(logFile, java.nio.charset.StandardCharsets.UTF_8)) {
+            return (int) lines.filter(line -> line.contains("Added order ")).count();
+        }
     }
 
     /** The PEM root certificate that pebble's issued chains lead to (new on every pebble start). */
