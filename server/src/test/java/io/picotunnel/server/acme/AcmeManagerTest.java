@@ -30,6 +30,8 @@ import javax.net.ssl.TrustManagerFactory;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -253,6 +255,27 @@ class AcmeManagerTest {
         acme.onServiceChange(app, app);
 
         await().atMost(Duration.ofSeconds(20)).until(() -> acme.attempts("app.test") == 2);
+    }
+
+    @Test
+    void orderCutShortByShutdownLeavesNoRetryDelayForTheNextStart() throws Exception {
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
+                    List.of(AcmeSettings.HTTP_01), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12),
+                    Duration.ofSeconds(60));
+            acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
+            cleanup.add(acme);
+            acme.start();
+            acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+            silentCa.setSoTimeout(20_000);
+            Socket order = silentCa.accept();
+            cleanup.add(order);
+            assertThat(acme.attempts("app.test")).as("the order waits for the CA").isEqualTo(1);
+
+            acme.close();
+
+            assertThat(Files.exists(data.resolve("certs/acme/app.test.failure"))).isFalse();
+        }
     }
 
     private static CertificateStatus statusOf(CertificateStatuses statuses, String id, String domain) {
