@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * {@code _.example.com.crt} / {@code _.example.com.key}. {@link #scan()} loads new and changed pairs into
  * the store and drops removed ones; a pair that fails to load is logged once and the certificate loaded
  * before, if any, stays in use. A pair that clients would refuse for its name (expired, not valid yet, or for other
- * names) is loaded with a warning that says why.
+ * names) is loaded with a warning that says why; one that expires while loaded is warned of when it does.
  */
 public final class CertificateDirectory implements AutoCloseable {
 
@@ -43,7 +43,9 @@ public final class CertificateDirectory implements AutoCloseable {
     private final CertificateStore store;
     private final Clock clock;
     private final Map<String, Signature> seen = new HashMap<>();
-    private final Set<String> loaded = new HashSet<>();
+    private final Map<String, ServerCertificate> loaded = new HashMap<>();
+    /** Names whose loaded certificate was logged as expired, so that it is said once. */
+    private final Set<String> expiryTold = new HashSet<>();
     private ScheduledExecutorService watcher;
 
     public CertificateDirectory(Path directory, CertificateStore store) {
@@ -114,10 +116,24 @@ public final class CertificateDirectory implements AutoCloseable {
         for (String name : Set.copyOf(seen.keySet())) {
             if (!certificates.containsKey(name)) {
                 seen.remove(name);
-                if (loaded.remove(name)) {
+                expiryTold.remove(name);
+                if (loaded.remove(name) != null) {
                     store.removeFromFile(name);
                     log.info("certificate for {} removed (its file is gone)", name);
                 }
+            }
+        }
+        warnOfExpiries();
+    }
+
+    /** A certificate that was fine when loaded and has expired since. */
+    private void warnOfExpiries() {
+        for (Map.Entry<String, ServerCertificate> entry : loaded.entrySet()) {
+            ServerCertificate certificate = entry.getValue();
+            if (!expiryTold.contains(entry.getKey()) && certificate.isExpiredAt(clock.instant())) {
+                expiryTold.add(entry.getKey());
+                log.warn("certificate for {} from {} expired at {}: replace the file{}", entry.getKey(),
+                        certificate.source(), certificate.notAfter(), consequence(certificate));
             }
         }
     }
@@ -144,8 +160,13 @@ public final class CertificateDirectory implements AutoCloseable {
         try {
             ServerCertificate certificate = CertificateLoader.load(certificateFile, keyFile);
             store.putFromFile(name, certificate);
-            String loadedOrReloaded = loaded.add(name) ? "loaded" : "reloaded";
+            String loadedOrReloaded = loaded.put(name, certificate) == null ? "loaded" : "reloaded";
             List<String> problems = certificate.problemsFor(name, clock.instant());
+            if (certificate.isExpiredAt(clock.instant())) {
+                expiryTold.add(name);
+            } else {
+                expiryTold.remove(name);
+            }
             if (problems.isEmpty()) {
                 log.info("certificate for {} {} from {} (valid until {})", name, loadedOrReloaded, certificateFile,
                         certificate.notAfter());

@@ -7,8 +7,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -84,6 +88,45 @@ class CertificateDirectoryTest {
 
         assertThat(store.selectFromFiles("shop.test")).isPresent();
         assertThat(store.select("shop.test").orElseThrow().leaf().getSerialNumber()).isEqualTo(renewed.serial());
+    }
+
+    @Test
+    void fileThatExpiresWhileLoadedIsWarnedOfOnceAndGivesWayToAcme() {
+        AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
+        Clock clock = new Clock() {
+            @Override
+            public ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return now.get();
+            }
+        };
+        CertificateStore timedStore = new CertificateStore(clock);
+        Path certs = data.resolve("certs");
+        TestCertificates.Issued issued = ca.issue("shop.test");
+        TestCertificates.write(issued, certs, "shop.test");
+        directory = new CertificateDirectory(certs, timedStore, clock);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            directory.scan();
+            assertThat(log.messages(Level.WARN)).isEmpty();
+            assertThat(timedStore.selectFromFiles("shop.test")).isPresent();
+
+            now.set(issued.chain().getFirst().getNotAfter().toInstant().plusSeconds(1));
+            directory.scan();
+            directory.scan();
+
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("certificate for shop.test from ").contains("expired at ");
+            assertThat(timedStore.selectFromFiles("shop.test")).isEmpty();
+        }
     }
 
     private ServerCertificate load(TestCertificates.Issued issued, String stem) {
