@@ -85,7 +85,7 @@ public final class ClientMain implements Callable<Integer> {
 
     @Option(names = "--session-buffer-limit", paramLabel = "BYTES",
             description = "Most bytes the streams of the connection may hold for targets that read slower than the"
-                    + " server sends; beyond, the stream holding the most is reset. Default: 256MiB, or a quarter of"
+                    + " server sends; beyond, the stream whose target has gone longest without reading is reset. Default: 256MiB, or a quarter of"
                     + " the heap if less.")
     String sessionBufferLimit;
 

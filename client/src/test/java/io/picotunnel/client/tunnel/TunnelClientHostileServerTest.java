@@ -205,7 +205,7 @@ class TunnelClientHostileServerTest {
             }, new Backoff(), YamuxConfig.defaults().withSessionBufferLimit(1024 * 1024));
             // Within the dial timeout (10 s): the resets come from the limit, not from a target that timed out.
             await().atMost(Duration.ofSeconds(8)).until(() -> pingAnswer.get() >= 0);
-            // Six streams of 256 KiB held against a limit of 1 MiB: the two holding the most were reset (a third
+            // Six streams of 256 KiB held against a limit of 1 MiB: two of them were reset (a third
             // only if the first bytes of each stream went to its dialler, not counted, before the holding began).
             assertThat(resets).as("RST frames before the answer to our ping").hasSizeBetween(2, 3)
                     .allSatisfy(f -> assertThat(f[3]).as("the buffer limit's reason, not a dial failure's")

@@ -18,7 +18,10 @@ public enum ResetReason {
     TARGET_TIMEOUT(3),
     /** The target's host name did not resolve. */
     UNKNOWN_HOST(4),
-    /** The receiver held more data not yet read than its session buffer limit, and this stream held the most. */
+    /**
+     * The receiver held more data not yet read than its session buffer limit, and this stream's reader had gone
+     * longest without taking any.
+     */
     BUFFER_LIMIT(5);
 
     private final int code;

@@ -96,6 +96,11 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private long peakBufferedBytes;
     /** When a data frame or window update last went either way, or the channel closed; the linger counts from it. */
     private long lastProgressNanos;
+    /**
+     * When the reader last took bytes, or what this stream holds went from none to some, whichever is later: the
+     * session buffer limit resets the holder whose reader has gone longest without taking any of its data.
+     */
+    private long readerProgressNanos;
     private volatile boolean inputShutdown;
     private volatile boolean outputShutdown;
     private volatile boolean reset;
@@ -349,6 +354,20 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         return inboundBytes + handlerHeldBytes;
     }
 
+    /**
+     * Whether this stream's reader has gone longer than {@code other}'s without taking any of its data, or as long
+     * and it holds more. For the session buffer limit, among streams that hold something.
+     */
+    boolean stalledLongerThan(YamuxChildChannel other) {
+        long sooner = other.readerProgressNanos - readerProgressNanos;
+        return sooner != 0 ? sooner > 0 : heldBytes() > other.heldBytes();
+    }
+
+    /** Nanoseconds since this stream's reader last took bytes or it began to hold some. */
+    long nanosWithoutReaderProgress() {
+        return eventLoop().ticker().nanoTime() - readerProgressNanos;
+    }
+
     @Override
     public void countHeld(long delta) {
         if (!eventLoop().inEventLoop()) {
@@ -358,6 +377,10 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         if (!open) {
             // closeChannel gave back all this stream held.
             return;
+        }
+        if (delta < 0 || heldBytes() == 0) {
+            // A handler passed bytes on, or began to hold some while nothing else waits.
+            readerProgressNanos = eventLoop().ticker().nanoTime();
         }
         handlerHeldBytes += delta;
         session.inboundHeldChanged(delta);
@@ -410,6 +433,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             return;
         }
         noteProgress();
+        if (heldBytes() == 0) {
+            readerProgressNanos = lastProgressNanos;
+        }
         boolean deliverNow = inbound.isEmpty() && !delivering && readerWants();
         inboundBytes += data.readableBytes();
         session.inboundHeldChanged(data.readableBytes());
@@ -675,8 +701,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
                     if (inbound.isEmpty()) {
                         inboundTailOwned = false;
                     }
-                    long credit = receiveWindow.onConsumed(data.readableBytes(), session.nanoTime(),
-                            session.rttNanos());
+                    long now = session.nanoTime();
+                    readerProgressNanos = now;
+                    long credit = receiveWindow.onConsumed(data.readableBytes(), now, session.rttNanos());
                     if (credit > 0 && state.inputOpen()) {
                         session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags(), streamId, credit));
                         session.flushSoon();

@@ -25,9 +25,10 @@ import java.time.Duration;
  *                           when its reader consumed half of it within two round trips: the window, not the
  *                           reader, limits that stream (as HTTP/2 and QUIC stacks do with a bandwidth-delay estimate)
  * @param sessionBufferLimit bytes all streams of the session together may hold received and not yet taken by their
- *                           readers; past it the stream holding the most is reset. Every stream may be sent its
- *                           initial 256 KiB whatever the budget, so without it {@code maxStreams} streams to readers
- *                           that do not read could hold {@code maxStreams} times 256 KiB
+ *                           readers; past it the holding stream whose reader has gone longest without taking any is
+ *                           reset. Every stream may be sent its initial 256 KiB whatever the budget, so without it
+ *                           {@code maxStreams} streams to readers that do not read could hold {@code maxStreams}
+ *                           times 256 KiB
  */
 public record YamuxConfig(
         int maxStreamWindow,

@@ -369,7 +369,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
                 stream.receiveWindow().onData(frame.length(), id);
                 stream.onData(frame.payload().retain(), t.remoteFinished());
                 if (inboundHeld > config.sessionBufferLimit()) {
-                    resetLargestHolders();
+                    resetStalledHolders();
                 }
             }
         } else if (frame.length() > 0) {
@@ -787,23 +787,25 @@ public final class YamuxSession extends ChannelDuplexHandler {
     }
 
     /**
-     * Resets the streams holding the most received bytes until the session holds no more than its limit: readers
-     * that do not read (or a peer that opens streams only to fill them) must not take the process's memory, and
-     * the stream holding the most is the one its reader keeps waiting longest. Scans the streams, only when over.
+     * Resets streams that hold received bytes until the session holds no more than its limit: readers that do not
+     * read (or a peer that opens streams only to fill them) must not take the process's memory. The first to go is
+     * the one whose reader has gone longest without taking any of its data (ties: the one holding the most), not
+     * the one holding the most: a healthy download with a large window may hold megabytes for a moment, while the
+     * streams whose readers stopped keep theirs for good. Scans the streams, only when over.
      */
-    private void resetLargestHolders() {
+    private void resetStalledHolders() {
         while (inboundHeld > config.sessionBufferLimit()) {
-            YamuxChildChannel largest = null;
+            YamuxChildChannel stalled = null;
             for (YamuxChildChannel stream : streams.values()) {
-                if (largest == null || stream.heldBytes() > largest.heldBytes()) {
-                    largest = stream;
+                if (stream.heldBytes() > 0 && (stalled == null || stream.stalledLongerThan(stalled))) {
+                    stalled = stream;
                 }
             }
-            if (largest == null || largest.heldBytes() == 0) {
+            if (stalled == null) {
                 return;
             }
-            logBufferLimit(largest);
-            largest.resetHoldingTooMuch();
+            logBufferLimit(stalled);
+            stalled.resetHoldingTooMuch();
         }
     }
 
@@ -814,9 +816,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
         bufferLimitLogged = true;
         bufferLimitLoggedNanos = now;
-        log.warn("{}: resetting stream {}, whose reader has not taken {} bytes: the streams of this connection hold"
-                        + " {} bytes, over the limit of {} (--session-buffer-limit); logged at most once a minute",
-                ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(), inboundHeld,
+        log.warn("{}: resetting stream {}, whose reader has taken none of the {} bytes it holds for {} ms, the longest"
+                        + " of the streams holding any: the streams of this connection hold {} bytes, over the limit"
+                        + " of {} (--session-buffer-limit); logged at most once a minute",
+                ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(),
+                TimeUnit.NANOSECONDS.toMillis(stream.nanosWithoutReaderProgress()), inboundHeld,
                 config.sessionBufferLimit());
     }
 

@@ -161,13 +161,13 @@ class HashicorpYamuxInteropTest {
 
     /**
      * hashicorp opens four streams and writes a whole window into each toward our readers, which do not read, past
-     * our session buffer limit of two and a half windows: we reset the two holding the most, with reason 5 in the
+     * our session buffer limit of two and a half windows: we reset two of them, with reason 5 in the
      * RST's length as the peer receives it, and the session goes on: a new stream is echoed byte-exact in the room
      * left under the limit, pings are answered.
      */
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
-    void hashicorpFillingStreamsPastOurBufferLimitHasTheLargestResetWithTheReasonAndTheSessionLives(YamuxRole role)
+    void hashicorpFillingStreamsPastOurBufferLimitHasTwoResetWithTheReasonAndTheSessionLives(YamuxRole role)
             throws Exception {
         int window = YamuxConfig.INITIAL_STREAM_WINDOW;
         AtomicBoolean stalling = new AtomicBoolean(true);
@@ -226,6 +226,70 @@ class HashicorpYamuxInteropTest {
         assertThat(channel.isActive()).isTrue();
         assertThat(onLoop(() -> stalled.stream().filter(s -> !s.isReset() && s.isOpen()).count()))
                 .as("the two streams not reset still hold their windows").isEqualTo(2);
+    }
+
+    /**
+     * As above with room for two windows: once two streams are reset the stalled ones hold exactly the limit, and a
+     * new stream echoing 1 MiB holds, for moments, what it has not echoed yet. The stalled streams are the ones to
+     * go, never the stream whose reader reads: the echo comes back byte-exact and every RST names a stalled stream.
+     */
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void aStreamThatIsReadGoesOnAtTheLimitWhileTheStalledOnesAreReset(YamuxRole role) throws Exception {
+        int window = YamuxConfig.INITIAL_STREAM_WINDOW;
+        AtomicBoolean stalling = new AtomicBoolean(true);
+        List<YamuxStreamChannel> stalled = new CopyOnWriteArrayList<>();
+        List<YamuxStreamChannel> echoed = new CopyOnWriteArrayList<>();
+        EchoStreamHandler echo = new EchoStreamHandler();
+        ChannelInitializer<Channel> streams = new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                if (stalling.get()) {
+                    ch.config().setAutoRead(false);
+                    stalled.add((YamuxStreamChannel) ch);
+                } else {
+                    echoed.add((YamuxStreamChannel) ch);
+                    ch.pipeline().addLast(echo);
+                }
+            }
+        };
+        connection = GoPeerConnection.open(role, "interop", YamuxConfig.defaults().withSessionBufferLimit(2L * window),
+                streams, "-report-resets");
+        channel = connection.channel();
+        peer = connection.peer();
+        YamuxSession session = connection.session();
+
+        for (int i = 1; i <= 4; i++) {
+            peer.send("OPEN full" + i + " " + window + " - send");
+        }
+        for (int i = 1; i <= 4; i++) {
+            assertThat(peer.awaitResult("full" + i).end()).matches("eof|reset");
+        }
+        await().atMost(WAIT).until(() -> onLoop(() -> stalled.size() == 4
+                && stalled.stream().filter(YamuxStreamChannel::isReset).count() == 2));
+
+        stalling.set(false);
+        peer.send("OPEN after " + (1024 * 1024) + " - echo");
+        GoPeer.StreamResult after = peer.awaitResult("after");
+        assertThat(after.echoedExactly()).as(after.toString()).isTrue();
+        assertThat(echoed).hasSize(1);
+        assertThat(onLoop(() -> echoed.get(0).isReset())).isFalse();
+
+        List<Long> stalledIds = onLoop(() -> stalled.stream().map(s -> Integer.toUnsignedLong(s.streamId())).toList());
+        List<Long> reportedIds = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            try {
+                reportedIds.add(Long.parseLong(peer.awaitLine("RESET ", Duration.ZERO).split(" ")[1]));
+            } catch (AssertionError noMore) {
+                break;
+            }
+        }
+        assertThat(reportedIds).as("every RST the peer received").hasSizeGreaterThanOrEqualTo(2)
+                .isSubsetOf(stalledIds);
+        peer.send("PING");
+        assertThat(peer.awaitLine("PONG")).matches("PONG \\d+");
+        assertThat(session.isGoingAway()).isFalse();
+        assertThat(channel.isActive()).isTrue();
     }
 
     private <T> T onLoop(Callable<T> task) throws Exception {

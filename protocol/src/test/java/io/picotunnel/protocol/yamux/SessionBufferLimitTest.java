@@ -5,12 +5,16 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_GO_AWAY;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_PING;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_WINDOW_UPDATE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -46,6 +50,22 @@ class SessionBufferLimitTest {
         return peer;
     }
 
+    /**
+     * As {@link #peerWithReadersThatDoNotRead}, but windows auto-tuned up to four times 256 KiB, the round trip
+     * measured (10 ms): a stream whose reader keeps up may grow a window larger than what the stalled ones hold.
+     */
+    private RawPeer peerWithGrowingWindows() {
+        YamuxConfig config = YamuxConfig.defaults().withMaxStreamWindow(STREAMS_AT_LIMIT * WINDOW)
+                .withKeepAliveInterval(Duration.ZERO).withSessionBufferLimit((long) STREAMS_AT_LIMIT * WINDOW);
+        peer = new RawPeer(YamuxRole.SERVER, config, StreamRecorder.forEachStream(streams,
+                ch -> ch.config().setAutoRead(false)));
+        YamuxFrame probe = peer.writtenOne();
+        assertThat(probe.type()).isEqualTo(TYPE_PING);
+        peer.advance(10);
+        peer.send(YamuxFrame.ping(FLAG_ACK, probe.length()));
+        return peer;
+    }
+
     private static void open(RawPeer p, int streamId) {
         p.send(YamuxFrame.windowUpdate(FLAG_SYN, streamId, 0));
     }
@@ -54,6 +74,30 @@ class SessionBufferLimitTest {
         for (int sent = 0; sent < bytes; sent += CHUNK) {
             p.send(YamuxFrame.data(0, streamId, Unpooled.wrappedBuffer(new byte[Math.min(CHUNK, bytes - sent)])));
         }
+    }
+
+    /** Sends {@code bytes} of {@code pattern} from {@code offset} on, in frames of 64 KiB, in one read of the session. */
+    private static void send(RawPeer p, int streamId, byte[] pattern, int offset, int bytes) {
+        List<YamuxFrame> frames = new ArrayList<>();
+        for (int sent = 0; sent < bytes; sent += CHUNK) {
+            frames.add(YamuxFrame.data(0, streamId,
+                    Unpooled.wrappedBuffer(pattern, offset + sent, Math.min(CHUNK, bytes - sent))));
+        }
+        p.send(frames.toArray(YamuxFrame[]::new));
+    }
+
+    /** The reader takes everything its stream holds, a read() at a time (autoRead stays off). */
+    private static void readAll(RawPeer p, StreamRecorder reader) {
+        YamuxChildChannel stream = (YamuxChildChannel) reader.channel;
+        for (int i = 0; i < 1024 && stream.heldBytes() > 0; i++) {
+            stream.read();
+            p.channel.runPendingTasks();
+        }
+        assertThat(stream.heldBytes()).isZero();
+    }
+
+    private StreamRecorder recorder(int streamId) {
+        return streams.stream().filter(r -> r.channel.streamId() == streamId).findFirst().orElseThrow();
     }
 
     /** The streams reset since the last call; every reset says why: the buffer limit. */
@@ -82,13 +126,14 @@ class SessionBufferLimitTest {
     }
 
     @Test
-    void aStreamFillingItsWindowPastTheLimitResetsTheStreamHoldingTheMostAndTheSessionLives() {
+    void aStreamFillingItsWindowPastTheLimitResetsOneOfThoseStalledAsLongHoldingTheMostAndTheSessionLives() {
         RawPeer p = peerWithReadersThatDoNotRead();
         for (int i = 0; i < STREAMS_AT_LIMIT; i++) {
             open(p, 1 + 2 * i);
             fill(p, 1 + 2 * i, WINDOW);
         }
-        // Stream 1 read a little: it holds the least of the four.
+        // Time stands still: all four readers last took data (or began to hold some) at the same moment. Stream 1
+        // read a little: it holds the least of the four.
         streams.get(0).channel.read();
         p.channel.runPendingTasks();
         resetStreams(p);
@@ -110,6 +155,74 @@ class SessionBufferLimitTest {
         assertThat(resetOne.events).endsWith("inactive");
         assertThat(p.channel.isOpen()).as("the session goes on").isTrue();
         assertThat(p.session.activeStreams()).isEqualTo(STREAMS_AT_LIMIT);
+    }
+
+    @Test
+    void theStreamWhoseReaderHasGoneLongestWithoutTakingAnyIsResetNotTheOneHoldingTheMost() {
+        RawPeer p = peerWithReadersThatDoNotRead();
+        // Stream 1 holds half a window since the start; streams 3, 5 and 7 a whole window, each a second later.
+        open(p, 1);
+        fill(p, 1, WINDOW / 2);
+        for (int i = 1; i < STREAMS_AT_LIMIT; i++) {
+            p.advance(1000);
+            open(p, 1 + 2 * i);
+            fill(p, 1 + 2 * i, WINDOW);
+        }
+        p.advance(1000);
+        open(p, 9);
+        fill(p, 9, WINDOW);
+
+        assertThat(resetStreams(p)).as("half a window over: stream 1, stalled longest, and only it")
+                .containsExactly(1);
+        assertThat(p.session.inboundHeld()).isEqualTo((long) STREAMS_AT_LIMIT * WINDOW);
+    }
+
+    /**
+     * Stalled streams each hold a window; a stream whose reader keeps up grew its window and, at the moment the
+     * total crosses the limit, holds more than any of them (a burst its reader has not taken yet): a stalled one is
+     * reset, the reading one goes on and its bytes arrive exact.
+     */
+    @Test
+    void aReadingStreamHoldingMoreThanTheStalledOnesIsNotTheOneReset() {
+        RawPeer p = peerWithGrowingWindows();
+        int stalledStreams = STREAMS_AT_LIMIT - 1;
+        for (int i = 0; i < stalledStreams; i++) {
+            open(p, 1 + 2 * i);
+            fill(p, 1 + 2 * i, WINDOW);
+        }
+        p.advance(1000);
+
+        int reading = 1 + 2 * stalledStreams;
+        byte[] pattern = new byte[4 * WINDOW];
+        for (int i = 0; i < pattern.length; i++) {
+            pattern[i] = (byte) (i % 251);
+        }
+        open(p, reading);
+        StreamRecorder reader = recorder(reading);
+        // Half windows read at once: the window doubles twice, to four times 256 KiB.
+        int offset = 0;
+        for (int bytes : new int[] {WINDOW / 2, WINDOW / 2, WINDOW}) {
+            send(p, reading, pattern, offset, bytes);
+            offset += bytes;
+            readAll(p, reader);
+        }
+        assertThat(((YamuxChildChannel) reader.channel).receiveWindow().size()).isEqualTo(4L * WINDOW);
+        assertThat(resetStreams(p)).isEmpty();
+
+        // Two windows at once before the reader gets to them: the limit is crossed with the reading stream
+        // holding 320 KiB, more than any stalled one.
+        send(p, reading, pattern, offset, 2 * WINDOW);
+        offset += 2 * WINDOW;
+        List<Integer> reset = resetStreams(p);
+        assertThat(reset).hasSize(1).doesNotContain(reading);
+        assertThat(recorder(reset.get(0)).channel.isReset()).isTrue();
+
+        readAll(p, reader);
+        assertThat(reader.channel.isOpen()).isTrue();
+        assertThat(reader.channel.isReset()).isFalse();
+        assertThat(reader.bytes()).isEqualTo(Arrays.copyOf(pattern, offset));
+        assertThat(resetStreams(p)).isEmpty();
+        assertThat(p.channel.isOpen()).as("the session goes on").isTrue();
     }
 
     @Test

@@ -45,7 +45,7 @@ public enum Setting {
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection."),
     SESSION_BUFFER_LIMIT("--session-buffer-limit", "BYTES", null,
             "Most bytes the streams of one client connection may hold for visitors that read slower than the client sends;"
-                    + " beyond, the stream holding the most is reset. Default: 256MiB, or a quarter of the heap if less."),
+                    + " beyond, the stream whose visitor has gone longest without reading is reset. Default: 256MiB, or a quarter of the heap if less."),
     TRUSTED_PROXIES("--trusted-proxies", "LIST", null,
             "Comma-separated addresses or CIDRs of front proxies whose X-Forwarded-For names the visitor (for ip_allow, ip_deny, rate_limit)."),
     PROXY_PROTOCOL("--proxy-protocol", "BOOL", "false",

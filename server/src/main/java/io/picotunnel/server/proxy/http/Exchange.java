@@ -659,7 +659,7 @@ final class Exchange {
             case TARGET_TIMEOUT -> notConnected + "the target did not answer within the client's dial timeout";
             case UNKNOWN_HOST -> notConnected + "the target's host name did not resolve";
             case BUFFER_LIMIT -> "reset the stream: its streams held more data their targets had not read than its "
-                    + "--session-buffer-limit, and this one held the most";
+                    + "--session-buffer-limit, and this one's target had gone longest without reading";
             case NONE -> "reset the stream: no reason given";
         };
     }

@@ -118,8 +118,8 @@ class VisitorPagesTest {
 
     /**
      * Two uploads to apps that read nothing, through a client whose streams may hold one 256 KiB window in all:
-     * each stream holds more than half its window once stuck, so the client resets the one holding the most with
-     * reason 5, and its visitor is told why instead of the general page.
+     * each stream holds more than half its window once stuck, so the client resets one of them (the one whose app
+     * has gone longest without reading) with reason 5, and its visitor is told why instead of the general page.
      */
     @Test
     void uploadsTheClientCannotHoldGet502SayingItsOperatorCanRaiseTheBufferLimit() throws Exception {
