@@ -403,8 +403,14 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         session.flushSoon();
     }
 
-    /** Over the session's buffer limit: RST saying so, and the channel closes with what it held. */
+    /**
+     * Over the session's buffer limit: RST saying so, and the channel closes with what it held. A stream already
+     * ended on the wire (FIN both ways) sends nothing, but its reader is told, as with a reset, that data was lost.
+     */
     void resetHoldingTooMuch() {
+        if (removed) {
+            reset = true;
+        }
         sendReset(ResetReason.BUFFER_LIMIT);
         closeChannel();
     }
@@ -849,6 +855,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         session.inboundHeldChanged(-inboundBytes - handlerHeldBytes);
         inboundBytes = 0;
         handlerHeldBytes = 0;
+        session.streamClosed(this);
         if (!reset && !outputShutdown && state.outputOpen()) {
             outputShutdown = true;
             finPending = true;

@@ -25,6 +25,7 @@ import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -73,6 +74,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
             this::onGoAway,      // TYPE_GO_AWAY
     };
     private final IntObjectHashMap<YamuxChildChannel> streams = new IntObjectHashMap<>();
+    /**
+     * Streams ended on the wire (FIN both ways) whose readers have not taken all they hold: gone from
+     * {@link #streams}, still counted in {@link #inboundHeld} and still the buffer limit's to reset.
+     */
+    private final HashSet<YamuxChildChannel> endedHolders = new HashSet<>();
     private final ArrayDeque<YamuxChildChannel> waitingForParent = new ArrayDeque<>();
     /** Streams whose callers were told "not writable" because of the parent; any thread adds, the loop drains. */
     private final Queue<YamuxChildChannel> parentBlocked = new ConcurrentLinkedQueue<>();
@@ -795,18 +801,22 @@ public final class YamuxSession extends ChannelDuplexHandler {
      */
     private void resetStalledHolders() {
         while (inboundHeld > config.sessionBufferLimit()) {
-            YamuxChildChannel stalled = null;
-            for (YamuxChildChannel stream : streams.values()) {
-                if (stream.heldBytes() > 0 && (stalled == null || stream.stalledLongerThan(stalled))) {
-                    stalled = stream;
-                }
-            }
+            YamuxChildChannel stalled = stalledLongest(streams.values(), stalledLongest(endedHolders, null));
             if (stalled == null) {
                 return;
             }
             logBufferLimit(stalled);
             stalled.resetHoldingTooMuch();
         }
+    }
+
+    private static YamuxChildChannel stalledLongest(Iterable<YamuxChildChannel> streams, YamuxChildChannel stalled) {
+        for (YamuxChildChannel stream : streams) {
+            if (stream.heldBytes() > 0 && (stalled == null || stream.stalledLongerThan(stalled))) {
+                stalled = stream;
+            }
+        }
+        return stalled;
     }
 
     private void logBufferLimit(YamuxChildChannel stream) {
@@ -832,6 +842,16 @@ public final class YamuxSession extends ChannelDuplexHandler {
         if (streams.get(child.streamId()) == child) {
             streams.remove(child.streamId());
             activeStreams = streams.size();
+        }
+        if (child.isOpen() && child.heldBytes() > 0) {
+            endedHolders.add(child);
+        }
+    }
+
+    /** The stream's channel closed and gave back all it held. */
+    void streamClosed(YamuxChildChannel child) {
+        if (!endedHolders.isEmpty()) {
+            endedHolders.remove(child);
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_GO_AWAY;
@@ -223,6 +224,41 @@ class SessionBufferLimitTest {
         assertThat(reader.bytes()).isEqualTo(Arrays.copyOf(pattern, offset));
         assertThat(resetStreams(p)).isEmpty();
         assertThat(p.channel.isOpen()).as("the session goes on").isTrue();
+    }
+
+    /**
+     * Our side half-closed two streams and the peer sent a window and FIN on each: they ended on the wire while
+     * their readers have not taken what they hold. They are still the limit's to reset, the one stalled longest
+     * first, not a stream still receiving.
+     */
+    @Test
+    void aStreamEndedOnTheWireWhoseReaderStalledLongestIsResetNotTheOneStillReceiving() {
+        RawPeer p = new RawPeer(YamuxRole.SERVER, YamuxConfig.defaults().withWindowAutoTuning(false)
+                .withMaxStreamWindow(WINDOW).withKeepAliveInterval(Duration.ZERO)
+                .withSessionBufferLimit(2L * WINDOW), StreamRecorder.forEachStream(streams,
+                ch -> ch.config().setAutoRead(false)));
+        peer = p;
+        for (int id : new int[] {1, 3}) {
+            open(p, id);
+            recorder(id).channel.shutdownOutput();
+            fill(p, id, WINDOW - CHUNK);
+            p.send(YamuxFrame.data(FLAG_FIN, id, Unpooled.wrappedBuffer(new byte[CHUNK])));
+            p.advance(1000);
+        }
+        assertThat(p.session.activeStreams()).as("both ended on the wire").isZero();
+        assertThat(p.session.inboundHeld()).isEqualTo(2L * WINDOW);
+        assertThat(resetStreams(p)).isEmpty();
+
+        open(p, 5);
+        fill(p, 5, WINDOW);
+
+        assertThat(recorder(1).channel.isOpen()).isFalse();
+        assertThat(recorder(1).channel.isReset()).as("its reader is told data was lost").isTrue();
+        assertThat(recorder(1).events).doesNotContain("eof").endsWith("inactive");
+        assertThat(recorder(3).channel.isOpen()).isTrue();
+        assertThat(recorder(5).channel.isReset()).isFalse();
+        assertThat(resetStreams(p)).as("no RST for a stream that ended on the wire").isEmpty();
+        assertThat(p.session.inboundHeld()).isEqualTo(2L * WINDOW);
     }
 
     @Test
