@@ -54,6 +54,18 @@ final class ConnectFailures {
                 return "Nothing accepts connections on " + where + " (" + shortMessage(cause)
                         + "): check that the server runs and the port in --server (its --tunnel-addr, 8443 by default).";
             }
+            if (cause instanceof UpgradeRefusedException refused && refused.status() == 429) {
+                return where + " answered HTTP 429 " + refused.reason() + " to the tunnel's WebSocket upgrade: it"
+                        + " takes no more connections from this address for now (too many open, or too many wrong"
+                        + " tokens sent from it).";
+            }
+            if (cause instanceof UpgradeRefusedException refused && refused.status() >= 500) {
+                // PicoTunnel itself answers 503 while it shuts down, is overloaded or cannot read its database; a
+                // proxy in front of it answers 502 to 504 while it is down or restarting.
+                return where + " answered HTTP " + refused.status() + " " + refused.reason() + " to the tunnel's"
+                        + " WebSocket upgrade: the server (or a proxy in front of it) is unavailable for now, shutting"
+                        + " down, restarting or overloaded.";
+            }
             if (cause instanceof UpgradeRefusedException refused) {
                 return where + " answered HTTP " + refused.status() + " " + refused.reason() + " to the tunnel's"
                         + " WebSocket upgrade at " + ServerAddress.TUNNEL_PATH + ": it is not a PicoTunnel tunnel endpoint;"
