@@ -37,6 +37,16 @@ public final class Backup {
             throw new StoreException("Cannot write the backup to " + absoluteTarget + ": the directory " + parent
                     + " does not exist.", null);
         }
+        if (Files.isDirectory(absoluteTarget)) {
+            throw new StoreException("Cannot write the backup to " + absoluteTarget + ": it is a directory; name a file"
+                    + " in it, such as " + absoluteTarget.resolve("picotunnel-backup.db") + ".", null);
+        }
+        if (isTheDatabase(database, absoluteTarget)) {
+            // Moved over the live file, the copy would take its place while the server goes on writing to the old
+            // one (its open descriptor): every write after the backup would be lost at the next start.
+            throw new StoreException("Cannot write the backup to " + absoluteTarget + ": that is the database itself"
+                    + " (or one of its files); write the backup outside " + database.getParent() + ".", null);
+        }
         if (absoluteTarget.toString().indexOf('"') >= 0) {
             throw new StoreException("Cannot write the backup to " + absoluteTarget
                     + ": choose a file name without double quotes.", null);
@@ -69,5 +79,20 @@ public final class Backup {
                 // nothing more to clean up than we tried
             }
         }
+    }
+
+    private static boolean isTheDatabase(Path database, Path target) {
+        for (String suffix : new String[] {"", "-wal", "-shm", "-journal"}) {
+            Path file = database.resolveSibling(database.getFileName() + suffix);
+            try {
+                if (target.normalize().equals(file.normalize())
+                        || (Files.exists(target) && Files.exists(file) && Files.isSameFile(target, file))) {
+                    return true;
+                }
+            } catch (IOException e) {
+                throw new StoreException("Cannot write the backup to " + target + ": " + e.getMessage(), e);
+            }
+        }
+        return false;
     }
 }

@@ -1,0 +1,142 @@
+package io.picotunnel.server.store;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class BackupTest {
+
+    @TempDir
+    Path dataDir;
+    @TempDir
+    Path backups;
+    Store store;
+    ExecutorService threads = Executors.newFixedThreadPool(2);
+
+    @BeforeEach
+    void open() {
+        store = Store.open(dataDir);
+    }
+
+    @AfterEach
+    void close() throws InterruptedException {
+        threads.shutdownNow();
+        assertThat(threads.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+        store.close();
+    }
+
+    private static List<String> query(Path database, String sql) throws Exception {
+        try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + database);
+             Statement statement = connection.createStatement(); ResultSet rows = statement.executeQuery(sql)) {
+            List<String> values = new ArrayList<>();
+            while (rows.next()) {
+                values.add(rows.getString(1));
+            }
+            return values;
+        }
+    }
+
+    @Test
+    void aBackupOfABigDatabaseFinishesWhileTheServerKeepsWriting() throws Exception {
+        store.database().inTransaction(connection -> {
+            try (Statement statement = connection.createStatement()) {
+                statement.execute("CREATE TABLE filler (b BLOB)");
+                statement.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
+                        + " INSERT INTO filler SELECT randomblob(8000) FROM n");
+            }
+            return null;
+        });
+        Tunnel tunnel = store.createTunnel("busy");
+        AtomicBoolean backupDone = new AtomicBoolean();
+        AtomicInteger writes = new AtomicInteger();
+        // A server under load writes all the time (sessions, traffic, checks, events): here every few ms.
+        Future<?> writer = threads.submit(() -> {
+            for (int i = 0; i < 100_000 && !backupDone.get(); i++) {
+                store.renameTunnel(tunnel.id(), "busy-" + i);
+                writes.incrementAndGet();
+                Thread.onSpinWait();
+            }
+        });
+        Path copy = backups.resolve("copy.db");
+
+        Future<?> backup = threads.submit(() -> Backup.run(dataDir, copy));
+        try {
+            backup.get(60, TimeUnit.SECONDS);
+        } finally {
+            backupDone.set(true);
+            backup.cancel(true);
+            writer.get(30, TimeUnit.SECONDS);
+        }
+
+        assertThat(writes.get()).as("the server wrote during the backup").isPositive();
+        assertThat(query(copy, "PRAGMA integrity_check")).containsExactly("ok");
+        assertThat(query(copy, "SELECT count(*) FROM filler")).containsExactly("3000");
+        assertThat(query(copy, "SELECT name FROM tunnels")).singleElement().asString().startsWith("busy");
+    }
+
+    @Test
+    void theCopyIsReadableByItsOwnerOnlyAndReplacesAnOlderOne() throws Exception {
+        store.createTunnel("kept");
+        Path copy = backups.resolve("copy.db");
+        Files.writeString(copy, "an older backup");
+        Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString("rw-r--r--"));
+
+        Backup.run(dataDir, copy);
+
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(copy))).isEqualTo("rw-------");
+        assertThat(query(copy, "SELECT name FROM tunnels")).containsExactly("kept");
+        try (var files = Files.list(backups)) {
+            assertThat(files).containsExactly(copy);
+        }
+    }
+
+    @Test
+    void aBackupOntoTheLiveDatabaseIsRefusedAndTheDatabaseKept() throws Exception {
+        store.createTunnel("kept");
+        Path database = dataDir.resolve(Store.DATABASE_FILE);
+        Object inode = Files.readAttributes(database, "unix:ino").get("ino");
+
+        for (Path target : List.of(database, dataDir.resolve(".").resolve(Store.DATABASE_FILE),
+                dataDir.resolve(Store.DATABASE_FILE + "-wal"))) {
+            assertThatThrownBy(() -> Backup.run(dataDir, target)).isInstanceOf(StoreException.class)
+                    .hasMessageContaining("the database itself");
+        }
+
+        assertThat(Files.readAttributes(database, "unix:ino").get("ino")).isEqualTo(inode);
+        store.createTunnel("after");
+        assertThat(store.tunnels()).extracting(Tunnel::name).containsExactlyInAnyOrder("kept", "after");
+    }
+
+    @Test
+    void aDirectoryAsTargetIsRefusedWithASentenceAndLeftAsItWas() throws Exception {
+        Path empty = Files.createDirectory(backups.resolve("nightly"));
+
+        assertThatThrownBy(() -> Backup.run(dataDir, empty)).isInstanceOf(StoreException.class)
+                .hasMessageContaining("it is a directory; name a file in it");
+
+        assertThat(empty).isEmptyDirectory();
+        try (var files = Files.list(backups)) {
+            assertThat(files).containsExactly(empty);
+        }
+    }
+}
