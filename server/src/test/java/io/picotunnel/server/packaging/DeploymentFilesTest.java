@@ -1,5 +1,7 @@
 package io.picotunnel.server.packaging;
 
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.ServerMain;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -101,7 +103,6 @@ class DeploymentFilesTest {
         assertThat(client).doesNotContainKey("command");
         Map<String, Object> clientEnv = map(client, "environment");
         assertThat(clientEnv.get("PICOTUNNEL_TOKEN")).as("taken from the shell's environment").isEqualTo("${PICOTUNNEL_TOKEN:-}");
-        assertThat(clientEnv.get("PICOTUNNEL_SERVER")).isEqualTo("ws://server:8443");
         assertThat(map(map(client, "depends_on"), "server").get("condition")).isEqualTo("service_healthy");
     }
 
@@ -154,6 +155,64 @@ class DeploymentFilesTest {
         assertThat((String) client.get("image")).endsWith("picotunnel-client");
         assertThat(client).doesNotContainKeys("args", "command");
         assertThat(Files.readString(dir.resolve("README.md"))).contains("Ingress");
+    }
+
+    /**
+     * The server serves wss on its tunnel port once it has (or ACME will get) a certificate for its domain, else
+     * plain ws: a client with the other scheme, or a name the certificate does not hold, never connects.
+     */
+    @Test
+    void clientsInTheExamplesUseTheSchemeTheirServerServesAndTheNameOfItsCertificate() throws IOException {
+        Map<String, Object> services = map(new Yaml().<Map<String, Object>>load(
+                Files.readString(ROOT.resolve("docker-compose.yml"))), "services");
+        Map<String, Object> composeServer = map(services, "server");
+        ServerConfig composeConfig = ServerConfig.load(Map.of(), strings(map(composeServer, "environment")));
+        ServerAddress composeClient = ServerAddress.parse(
+                (String) map(map(services, "client"), "environment").get("PICOTUNNEL_SERVER"));
+        assertMatches("docker-compose.yml", composeConfig, composeClient);
+        List<Object> names = new ArrayList<>(List.of("server"));
+        if (composeServer.containsKey("networks")) {
+            names.addAll(list(map(map(composeServer, "networks"), "default"), "aliases"));
+        }
+        assertThat(names).as("docker-compose.yml: the client's server name resolves to the server")
+                .contains(composeClient.host());
+
+        Path dir = ROOT.resolve("examples/kubernetes");
+        Map<String, Object> statefulSet = new Yaml().load(Files.readString(dir.resolve("statefulset.yaml")));
+        Map<String, Object> server = map(list(map(map(map(statefulSet, "spec"), "template"), "spec"), "containers")
+                .getFirst());
+        Map<String, Object> deployment = new Yaml().load(Files.readString(dir.resolve("client.yaml")));
+        Map<String, Object> client = map(list(map(map(map(deployment, "spec"), "template"), "spec"), "containers")
+                .getFirst());
+        assertMatches("examples/kubernetes", ServerConfig.load(Map.of(), values(list(server, "env"))),
+                ServerAddress.parse(values(list(client, "env")).get("PICOTUNNEL_SERVER")));
+    }
+
+    private static void assertMatches(String where, ServerConfig server, ServerAddress client) {
+        boolean wss = server.domain() != null && (server.acme().enabled() || server.tlsFiles() != null);
+        assertThat(client.tls()).as("%s: the server's tunnel endpoint serves %s, the client dials %s", where,
+                wss ? "wss" : "ws", client).isEqualTo(wss);
+        if (wss) {
+            assertThat(client.host()).as("%s: the name the certificate is for", where).isEqualTo(server.domain());
+        }
+        assertThat(client.port()).as(where).isEqualTo(server.tunnelAddr().port());
+    }
+
+    private static Map<String, String> strings(Map<String, Object> environment) {
+        Map<String, String> env = new java.util.HashMap<>();
+        environment.forEach((name, value) -> env.put(name, String.valueOf(value)));
+        return env;
+    }
+
+    /** The Kubernetes env entries with a literal value. */
+    private static Map<String, String> values(List<Object> entries) {
+        Map<String, String> env = new java.util.HashMap<>();
+        for (Object entry : entries) {
+            if (map(entry).get("value") != null) {
+                env.put((String) map(entry).get("name"), String.valueOf(map(entry).get("value")));
+            }
+        }
+        return env;
     }
 
     @Test
