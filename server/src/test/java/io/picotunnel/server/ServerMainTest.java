@@ -165,6 +165,28 @@ class ServerMainTest {
     }
 
     @Test
+    void anotherProgramsSqliteDatabaseIsExitCode3AndLeftAsItWas() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path database = data.resolve(Store.DATABASE_FILE);
+        // A wrong file restored: without this check the server added its tables to it and started with no tunnels,
+        // and every client, answered 401, stopped for good.
+        try (java.sql.Connection connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + database);
+             java.sql.Statement statement = connection.createStatement()) {
+            statement.executeUpdate("CREATE TABLE dashboards (id INTEGER PRIMARY KEY, title TEXT)");
+            statement.executeUpdate("INSERT INTO dashboards (title) VALUES ('not ours')");
+        }
+        byte[] before = Files.readAllBytes(database);
+
+        Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_DATA_UNUSABLE);
+        assertThat(run.err()).contains(database.toString(), "not a PicoTunnel database");
+        assertOneSentence(run.err());
+        assertThat(Files.readAllBytes(database)).as("left as it was").isEqualTo(before);
+        assertThat(data.resolve(Store.DATABASE_FILE + "-wal")).doesNotExist();
+    }
+
+    @Test
     void aDatabaseFromANewerPicoTunnelIsExitCode3() throws IOException {
         Path data = Files.createDirectories(dir.resolve("data"));
         try (Store store = Store.open(data)) {

@@ -10,7 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -44,6 +46,7 @@ public final class Database implements AutoCloseable {
 
     /** Opens (creating it with mode 0600 if needed) and migrates the database at {@code file}. */
     public static Database open(Path file) {
+        refuseAnotherProgramsDatabase(file);
         createPrivately(file);
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
@@ -71,6 +74,33 @@ public final class Database implements AutoCloseable {
             Connection connection = config.createConnection("jdbc:sqlite:" + file.toAbsolutePath());
             connection.setAutoCommit(false);
             return connection;
+        } catch (SQLException e) {
+            throw new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A file with tables but without our {@code schema_version} is another program's database (a wrong file
+     * restored, say): migrating it would add our tables to it and start with no tunnels, so every client, answered
+     * 401, would stop for good. Looked at before any setting (WAL) is applied, so the file is left as it was.
+     */
+    private static void refuseAnotherProgramsDatabase(Path file) {
+        try {
+            if (!Files.isRegularFile(file) || Files.size(file) == 0) {
+                return;
+            }
+        } catch (IOException e) {
+            throw new StoreException("Cannot read the database file " + file + ": " + e.getMessage(), e);
+        }
+        try (Connection connection = new SQLiteConfig().createConnection("jdbc:sqlite:" + file.toAbsolutePath());
+             Statement statement = connection.createStatement();
+             ResultSet tables = statement.executeQuery("SELECT count(*), count(*) FILTER"
+                     + " (WHERE name = 'schema_version') FROM sqlite_schema WHERE type = 'table'")) {
+            if (tables.getInt(1) > 0 && tables.getInt(2) == 0) {
+                throw new StoreException("The database " + file + " is not a PicoTunnel database (it has tables,"
+                        + " none of them PicoTunnel's): put the right file there (a picotunnel-server backup), or move"
+                        + " it away to start with an empty database.", null, true);
+            }
         } catch (SQLException e) {
             throw new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
         }
