@@ -16,12 +16,12 @@ import java.util.Map;
 
 /**
  * {@code picotunnel-server backup --data DIR FILE}: a consistent copy of the server's database, safe while the
- * server runs (SQLite's online backup). Restoring is copying it back while the server is stopped (README.md).
+ * server runs (SQLite's online backup). {@link RestoreCommand} puts it back while the server is stopped.
  */
 @Command(name = "picotunnel-server backup", mixinStandardHelpOptions = true,
         description = {"Writes a consistent copy of the server's database (tunnels, tokens, services, sessions) to FILE,",
-            "also while the server runs. To restore: stop the server, copy FILE to <data>/picotunnel.db, delete",
-            "<data>/picotunnel.db-wal and -shm if present, start the server."})
+            "also while the server runs. To restore: stop the server, run picotunnel-server restore --data DIR FILE,",
+            "start the server."})
 final class BackupCommand {
 
     static final String NAME = "backup";

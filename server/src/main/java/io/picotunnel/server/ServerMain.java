@@ -43,9 +43,15 @@ public final class ServerMain {
             System.err.println(e.getMessage());
             System.exit(EXIT_USAGE);
         }
-        int code = args.length > 0 && args[0].equals(BackupCommand.NAME)
-                ? BackupCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.getenv(), System.out, System.err)
-                : run(args, System.getenv(), System.out, System.err, ServerMain::runUntilShutdown);
+        String[] rest = args.length > 0 ? java.util.Arrays.copyOfRange(args, 1, args.length) : args;
+        int code;
+        if (args.length > 0 && args[0].equals(BackupCommand.NAME)) {
+            code = BackupCommand.run(rest, System.getenv(), System.out, System.err);
+        } else if (args.length > 0 && args[0].equals(RestoreCommand.NAME)) {
+            code = RestoreCommand.run(rest, System.getenv(), System.out, System.err);
+        } else {
+            code = run(args, System.getenv(), System.out, System.err, ServerMain::runUntilShutdown);
+        }
         if (code != 0) {
             System.exit(code);
         }
@@ -138,7 +144,8 @@ public final class ServerMain {
                 .description("Self-hosted tunnel server: publishes services of tunnel clients on HTTP(S) domains and TCP ports.")
                 .footer("", "Every option can also be set with the environment variable shown; an option on the command line wins.",
                         "Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn...",
-                        "Backup while running: picotunnel-server backup --data DIR FILE (see backup --help).");
+                        "Backup while running: picotunnel-server backup --data DIR FILE (see backup --help);",
+                        "restore while stopped: picotunnel-server restore --data DIR FILE (see restore --help).");
         for (Setting setting : Setting.values()) {
             String[] names = new String[1 + setting.aliases().size()];
             names[0] = setting.flag();

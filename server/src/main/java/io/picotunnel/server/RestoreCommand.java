@@ -1,0 +1,67 @@
+package io.picotunnel.server;
+
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.Restore;
+import io.picotunnel.server.store.StoreException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * {@code picotunnel-server restore --data DIR FILE}: puts a backup in place of the server's database while the
+ * server is stopped, after checking it; the database it replaces is kept beside it ({@link Restore}).
+ */
+@Command(name = "picotunnel-server restore", mixinStandardHelpOptions = true,
+        description = {"Replaces the server's database with FILE, a backup made by picotunnel-server backup. Stop the",
+            "server first. FILE is checked before anything changes (a damaged, truncated or wrong file is refused);",
+            "the database it replaces is kept as <data>/picotunnel.db.before-restore-<time>."})
+final class RestoreCommand {
+
+    static final String NAME = "restore";
+
+    @Option(names = {"--data", "--data-dir"}, paramLabel = "DIR",
+            description = "The server's data directory. Env: PICOTUNNEL_DATA_DIR. Default: ./data.")
+    String data;
+
+    @Parameters(paramLabel = "FILE", description = "The backup to restore.")
+    Path file;
+
+    private RestoreCommand() {
+    }
+
+    /** Runs the command with {@code args} (after "restore"); returns the exit code. */
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        RestoreCommand command = new RestoreCommand();
+        CommandLine commandLine = new CommandLine(command);
+        commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        try {
+            if (CommandLine.printHelpIfRequested(commandLine.parseArgs(args))) {
+                return 0;
+            }
+        } catch (CommandLine.ParameterException e) {
+            err.println(e.getMessage() + " (see picotunnel-server restore --help)");
+            return ServerMain.EXIT_USAGE;
+        }
+        String dir = command.data != null ? command.data
+                : env.getOrDefault(Setting.DATA_DIR.envVar(), Setting.DATA_DIR.defaultValue());
+        Restore.Outcome outcome;
+        try {
+            outcome = Restore.run(Path.of(dir), command.file);
+        } catch (StoreException e) {
+            err.println(e.getMessage());
+            return ServerMain.EXIT_STARTUP_FAILED;
+        }
+        out.println("Restored " + command.file.toAbsolutePath() + " to " + outcome.database()
+                + (outcome.previous() == null ? "" : "; the database it replaced is kept as " + outcome.previous())
+                + ". Start the server.");
+        return 0;
+    }
+}

@@ -1,0 +1,151 @@
+package io.picotunnel.server.store;
+
+import org.sqlite.SQLiteConfig;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+
+/**
+ * Puts a backup in place of the database while the server is stopped. The backup is copied into the data directory
+ * and checked there first (SQLite's integrity check, PicoTunnel's schema, not from a newer version), so a truncated,
+ * corrupt or wrong file changes nothing. The database it replaces, its WAL folded in, is kept next to it as
+ * {@code picotunnel.db.before-restore-<time>}; the -wal and -shm of the old file are not left to be read with the new.
+ */
+public final class Restore {
+
+    /** Where the restored database went and where the one it replaced is kept (null when there was none). */
+    public record Outcome(Path database, Path previous) {
+    }
+
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
+
+    private Restore() {
+    }
+
+    /** Restores {@code backup} into {@code dataDir}; throws {@link StoreException} with a sentence. */
+    public static Outcome run(Path dataDir, Path backup) {
+        Path source = backup.toAbsolutePath();
+        if (!Files.isRegularFile(source) || !Files.isReadable(source)) {
+            throw new StoreException("Cannot restore " + source + ": there is no readable file there.", null);
+        }
+        Path dir = dataDir.toAbsolutePath();
+        Path database = dir.resolve(Store.DATABASE_FILE);
+        Path staging = dir.resolve("." + Store.DATABASE_FILE + ".restoring");
+        try {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            if (Files.exists(database) && Files.isSameFile(source, database)) {
+                throw new StoreException("Cannot restore " + source + ": it is the database itself.", null);
+            }
+            deleteWithCompanions(staging);
+            Files.createFile(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            try (OutputStream out = Files.newOutputStream(staging, StandardOpenOption.TRUNCATE_EXISTING)) {
+                Files.copy(source, out);
+            }
+            check(staging, source);
+            Path previous = Files.exists(database) ? setAside(database) : null;
+            try {
+                Files.move(staging, database, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(staging, database);
+            }
+            try {
+                Files.setOwner(database, Files.getOwner(dir));
+            } catch (IOException | UnsupportedOperationException e) {
+                // Run as another user than the data directory's, without the right to give files away: the file
+                // stays the caller's (a systemd StateDirectory is handed back to the service at its start).
+            }
+            return new Outcome(database, previous);
+        } catch (IOException e) {
+            throw new StoreException("Cannot restore " + source + " into " + dir + ": " + e.getMessage(), e);
+        } finally {
+            try {
+                deleteWithCompanions(staging);
+            } catch (IOException ignored) {
+                // nothing more to clean up than we tried
+            }
+        }
+    }
+
+    /** The copy is a whole PicoTunnel database this version can run on, or a sentence says what it is instead. */
+    private static void check(Path copy, Path source) {
+        SQLiteConfig config = new SQLiteConfig();
+        try (Connection connection = config.createConnection("jdbc:sqlite:" + copy);
+             Statement statement = connection.createStatement()) {
+            try (ResultSet result = statement.executeQuery("PRAGMA integrity_check")) {
+                String verdict = result.next() ? result.getString(1) : "no answer";
+                if (!"ok".equals(verdict)) {
+                    throw notRestorable(source, "it is damaged (" + verdict.lines().findFirst().orElse("") + ")", null);
+                }
+            }
+            try (ResultSet result = statement.executeQuery(
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'")) {
+                if (result.getInt(1) == 0) {
+                    throw notRestorable(source, "it is not a PicoTunnel database", null);
+                }
+            }
+            int newest = Migrations.available().getLast().version();
+            try (ResultSet result = statement.executeQuery("SELECT coalesce(max(version), 0) FROM schema_version")) {
+                int version = result.getInt(1);
+                if (version > newest) {
+                    throw notRestorable(source, "it has schema version " + version + ", newer than this PicoTunnel"
+                            + " knows (" + newest + "); restore it with a newer PicoTunnel", null);
+                }
+            }
+        } catch (SQLException e) {
+            throw notRestorable(source, "it is not a usable SQLite database (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static StoreException notRestorable(Path source, String why, Throwable cause) {
+        return new StoreException("Cannot restore " + source + ": " + why + ". Nothing was changed.", cause, true);
+    }
+
+    /**
+     * Folds the WAL of the current database into it, under an exclusive lock that a running server prevents, and
+     * moves it aside: the file kept is whole, and no -wal of it is left to be replayed onto the restored one.
+     */
+    private static Path setAside(Path database) throws IOException {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setLockingMode(SQLiteConfig.LockingMode.EXCLUSIVE);
+        config.setBusyTimeout(0);
+        try (Connection connection = config.createConnection("jdbc:sqlite:" + database);
+             Statement statement = connection.createStatement()) {
+            statement.execute("BEGIN EXCLUSIVE");
+            statement.execute("COMMIT");
+            statement.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+        } catch (SQLException e) {
+            if (e.getMessage() != null && (e.getMessage().contains("SQLITE_BUSY") || e.getMessage().contains("locked"))) {
+                throw new StoreException("Cannot restore while a server uses " + database + ": stop the server first."
+                        + " Nothing was changed.", e);
+            }
+            throw new StoreException("Cannot restore over " + database + ": it cannot be opened (" + e.getMessage()
+                    + "); move it away yourself first. Nothing was changed.", e);
+        }
+        Path previous = database.resolveSibling(database.getFileName() + ".before-restore-"
+                + LocalDateTime.now().format(STAMP));
+        Files.move(database, previous);
+        for (String suffix : List.of("-wal", "-shm", "-journal")) {
+            Files.deleteIfExists(database.resolveSibling(database.getFileName() + suffix));
+        }
+        return previous;
+    }
+
+    private static void deleteWithCompanions(Path file) throws IOException {
+        for (String suffix : List.of("", "-wal", "-shm", "-journal")) {
+            Files.deleteIfExists(file.resolveSibling(file.getFileName() + suffix));
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package io.picotunnel.server.store;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class RestoreTest {
+
+    @TempDir
+    Path dataDir;
+    @TempDir
+    Path backups;
+
+    private Path backupWith(String tunnel) {
+        Path copy = backups.resolve(tunnel + ".db");
+        try (Store store = Store.open(dataDir)) {
+            store.createTunnel(tunnel);
+            Backup.run(dataDir, copy);
+        }
+        return copy;
+    }
+
+    private List<String> tunnels() {
+        try (Store store = Store.open(dataDir)) {
+            return store.tunnels().stream().map(Tunnel::name).toList();
+        }
+    }
+
+    private List<Path> dataFiles() throws Exception {
+        try (Stream<Path> files = Files.list(dataDir)) {
+            return files.sorted().toList();
+        }
+    }
+
+    @Test
+    void aBackupReplacesTheDatabaseWhichIsKeptBesideIt() throws Exception {
+        Path backup = backupWith("kept");
+        try (Store store = Store.open(dataDir)) {
+            store.createTunnel("after-the-backup");
+        }
+
+        Restore.Outcome outcome = Restore.run(dataDir, backup);
+
+        assertThat(outcome.database()).isEqualTo(dataDir.resolve(Store.DATABASE_FILE));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(outcome.database()))).isEqualTo("rw-------");
+        assertThat(outcome.previous().getFileName().toString()).startsWith("picotunnel.db.before-restore-");
+        assertThat(dataFiles()).containsExactlyInAnyOrder(outcome.database(), outcome.previous());
+        assertThat(tunnels()).containsExactly("kept");
+        try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + outcome.previous());
+             Statement statement = connection.createStatement();
+             var rows = statement.executeQuery("SELECT count(*) FROM tunnels")) {
+            assertThat(rows.getInt(1)).as("the replaced database is whole").isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aBackupRestoresIntoAnEmptyDataDirectory() throws Exception {
+        Path backup = backupWith("moved");
+        Path fresh = dataDir.resolve("elsewhere/data");
+
+        Restore.Outcome outcome = Restore.run(fresh, backup);
+
+        assertThat(outcome.previous()).isNull();
+        try (Store store = Store.open(fresh)) {
+            assertThat(store.tunnels()).extracting(Tunnel::name).containsExactly("moved");
+        }
+    }
+
+    @Test
+    void aTruncatedBackupIsRefusedAndTheDatabaseLeftAsItWas() throws Exception {
+        Path backup = backupWith("live");
+        byte[] whole = Files.readAllBytes(backup);
+        Files.write(backup, Arrays.copyOf(whole, whole.length / 2));
+        List<Path> before = dataFiles();
+        byte[] database = Files.readAllBytes(dataDir.resolve(Store.DATABASE_FILE));
+
+        assertThatThrownBy(() -> Restore.run(dataDir, backup)).isInstanceOf(StoreException.class)
+                .hasMessageContaining("Cannot restore " + backup).hasMessageContaining("Nothing was changed");
+
+        assertThat(dataFiles()).isEqualTo(before);
+        assertThat(Files.readAllBytes(dataDir.resolve(Store.DATABASE_FILE))).isEqualTo(database);
+        assertThat(tunnels()).containsExactly("live");
+    }
+
+    @Test
+    void garbageAnotherProgramsDatabaseAndOneFromANewerVersionAreRefused() throws Exception {
+        backupWith("live");
+        Path garbage = Files.writeString(backups.resolve("garbage.db"), "not a database".repeat(500));
+        Path foreign = backups.resolve("foreign.db");
+        try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + foreign);
+             Statement statement = connection.createStatement()) {
+            statement.executeUpdate("CREATE TABLE dashboards (id INTEGER PRIMARY KEY)");
+        }
+        Path newer = backups.resolve("newer.db");
+        Files.copy(backups.resolve("live.db"), newer);
+        try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + newer);
+             Statement statement = connection.createStatement()) {
+            statement.executeUpdate("INSERT INTO schema_version VALUES (9999, 'future', '2099-01-01T00:00:00.000Z')");
+        }
+
+        assertThatThrownBy(() -> Restore.run(dataDir, garbage)).hasMessageContaining("not a usable SQLite database");
+        assertThatThrownBy(() -> Restore.run(dataDir, foreign)).hasMessageContaining("not a PicoTunnel database");
+        assertThatThrownBy(() -> Restore.run(dataDir, newer)).hasMessageContaining("schema version 9999");
+        assertThatThrownBy(() -> Restore.run(dataDir, backups.resolve("missing.db")))
+                .hasMessageContaining("no readable file");
+
+        assertThat(dataFiles()).containsExactly(dataDir.resolve(Store.DATABASE_FILE));
+        assertThat(tunnels()).containsExactly("live");
+    }
+
+    @Test
+    void aRestoreWhileTheServerUsesTheDatabaseIsRefused() throws Exception {
+        Path backup = backupWith("old");
+        try (Store running = Store.open(dataDir)) {
+            running.createTunnel("new");
+
+            assertThatThrownBy(() -> Restore.run(dataDir, backup)).isInstanceOf(StoreException.class)
+                    .hasMessageContaining("stop the server first");
+
+            assertThat(running.tunnels()).extracting(Tunnel::name).containsExactlyInAnyOrder("old", "new");
+            running.createTunnel("still-writable");
+        }
+        assertThat(tunnels()).containsExactlyInAnyOrder("old", "new", "still-writable");
+        try (Stream<Path> files = Files.list(dataDir)) {
+            assertThat(files).noneMatch(f -> f.getFileName().toString().contains("restor"));
+        }
+    }
+}
