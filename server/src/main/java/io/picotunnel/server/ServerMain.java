@@ -10,8 +10,10 @@ import picocli.CommandLine.ParseResult;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 
@@ -43,18 +45,25 @@ public final class ServerMain {
             System.err.println(e.getMessage());
             System.exit(EXIT_USAGE);
         }
-        String[] rest = args.length > 0 ? java.util.Arrays.copyOfRange(args, 1, args.length) : args;
-        int code;
-        if (args.length > 0 && args[0].equals(BackupCommand.NAME)) {
-            code = BackupCommand.run(rest, System.getenv(), System.out, System.err);
-        } else if (args.length > 0 && args[0].equals(RestoreCommand.NAME)) {
-            code = RestoreCommand.run(rest, System.getenv(), System.out, System.err);
-        } else {
-            code = run(args, System.getenv(), System.out, System.err, ServerMain::runUntilShutdown);
-        }
+        int code = subcommand(args, System.getenv(), System.out, System.err)
+                .orElseGet(() -> run(args, System.getenv(), System.out, System.err, ServerMain::runUntilShutdown));
         if (code != 0) {
             System.exit(code);
         }
+    }
+
+    /** Runs {@code backup} or {@code restore} when {@code args} start with one; empty for the server itself. */
+    static Optional<Integer> subcommand(String[] args, Map<String, String> env, PrintStream out,
+                                                  PrintStream err) {
+        if (args.length == 0) {
+            return Optional.empty();
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        return switch (args[0]) {
+            case BackupCommand.NAME -> Optional.of(BackupCommand.run(rest, env, out, err));
+            case RestoreCommand.NAME -> Optional.of(RestoreCommand.run(rest, env, out, err));
+            default -> Optional.empty();
+        };
     }
 
     /**

@@ -25,14 +25,20 @@ class BackupRestoreCommandTest {
     private static Run restore(Map<String, String> env, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = RestoreCommand.run(args, env, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+        String[] command = new String[args.length + 1];
+        command[0] = "restore";
+        System.arraycopy(args, 0, command, 1, args.length);
+        int code = ServerMain.subcommand(command, env, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).orElseThrow();
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
     private static int backup(String... args) {
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-        return BackupCommand.run(args, Map.of(), quiet, quiet);
+        String[] command = new String[args.length + 1];
+        command[0] = "backup";
+        System.arraycopy(args, 0, command, 1, args.length);
+        return ServerMain.subcommand(command, Map.of(), quiet, quiet).orElseThrow();
     }
 
     @Test

@@ -218,9 +218,12 @@ class ReleaseArchiveIT {
             assertThat(rows.getString(1)).isEqualTo("kept-by-backup");
         }
 
-        // README: restore = copy the file to <data>/picotunnel.db of a stopped server
-        Path restored = Files.createDirectories(work.resolve("restored"));
-        Files.copy(copy, restored.resolve("picotunnel.db"));
+        // README: picotunnel-server restore, here into a new data directory
+        Path restored = work.resolve("restored");
+        Result restore = run(List.of(links.resolve("picotunnel-server").toString(), "restore", "--data",
+                restored.toString(), copy.toString()), Map.of(), work);
+        assertThat(restore.exitCode()).as(restore.output()).isZero();
+        assertThat(restore.output()).contains("Restored " + copy);
         Path restoredLog = work.resolve("restored.log");
         startServer(restored, Map.of(), restoredLog);
         try (ApiClient api = new ApiClient(apiPort(restoredLog), ADMIN_TOKEN)) {
