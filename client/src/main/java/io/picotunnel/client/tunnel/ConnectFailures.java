@@ -59,6 +59,13 @@ final class ConnectFailures {
                         + " takes no more connections from this address for now (too many open, or too many wrong"
                         + " tokens sent from it).";
             }
+            if (cause instanceof UpgradeRefusedException refused
+                    && (refused.status() < 100 || refused.status() > 599)) {
+                // Netty's decoder reports an answer that is not HTTP at all (an SSH banner, say) as status 999.
+                return where + " did not answer the tunnel's WebSocket upgrade with HTTP: it is not a PicoTunnel"
+                        + " tunnel endpoint; check the address and the port in --server (the server's --tunnel-addr,"
+                        + " 8443 by default).";
+            }
             if (cause instanceof UpgradeRefusedException refused && refused.status() >= 500) {
                 // PicoTunnel itself answers 503 while it shuts down, is overloaded or cannot read its database; a
                 // proxy in front of it answers 502 to 504 while it is down or restarting.

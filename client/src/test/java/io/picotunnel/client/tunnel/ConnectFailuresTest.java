@@ -1,7 +1,18 @@
 package io.picotunnel.client.tunnel;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.netty.util.concurrent.Future;
+import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.protocol.yamux.YamuxConfig;
 import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,6 +42,31 @@ class ConnectFailuresTest {
                 new ConnectFailures.UpgradeRefusedException(429, "Too Many Requests"));
 
         assertThat(why).contains("HTTP 429", "this address").doesNotContain("not a PicoTunnel tunnel endpoint");
+    }
+
+    @Test
+    void answersThatAreNotHttpAtAllAreNotCalledAnUnavailableServer() throws Exception {
+        for (String answer : List.of("SSH-2.0-OpenSSH_9.6\r\n", "hello\r\n\r\n", "HTTP/1.1 abc\r\n\r\n",
+                "HTTP/1.1 999 Whatever\r\nContent-Length: 0\r\n\r\n")) {
+            try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> {
+                ScriptedTunnelServer.write(socket, answer.getBytes(StandardCharsets.US_ASCII));
+                socket.close();
+            })) {
+                ServerAddress address = ServerAddress.parse("ws://" + server.address());
+                EventLoopGroup group = Transport.newEventLoopGroup(1, "failures-test");
+                try {
+                    TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), null,
+                            YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
+                    Future<Channel> attempt = connector.connect(group.next()).await();
+                    assertThat(attempt.isSuccess()).as(answer).isFalse();
+
+                    assertThat(ConnectFailures.explain(address, attempt.cause())).as(answer)
+                            .contains("not a PicoTunnel tunnel endpoint").doesNotContain("unavailable for now");
+                } finally {
+                    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+                }
+            }
+        }
     }
 
     @Test
