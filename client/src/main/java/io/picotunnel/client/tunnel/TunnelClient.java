@@ -246,7 +246,7 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         setState(State.CONNECTING);
-        pendingConnect = connector.connect(loop);
+        pendingConnect = connector.connect(loop, resolver);
         // Listeners of the connect future and of the channel run on this same loop.
         Future<Channel> attempt = pendingConnect;
         attempt.addListener(f -> onConnectResult(attempt));

@@ -42,8 +42,13 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Opens one tunnel connection: TCP (TLS with SNI for wss), the WebSocket upgrade to {@code GET /tunnel} with
@@ -75,8 +80,40 @@ final class TunnelConnector {
         this.hostname = ClientIdentity.clean(hostname);
     }
 
-    Future<Channel> connect(EventLoop loop) {
+    /**
+     * Looks the server's name up on {@code resolver} (a lookup blocks, for as long as the system's DNS timeouts when
+     * a DNS server does not answer, and {@code loop} also carries the streams of other connections and the
+     * targets' sockets), then connects on {@code loop}.
+     */
+    Future<Channel> connect(EventLoop loop, Executor resolver) {
         Promise<Channel> ready = loop.newPromise();
+        String host = config.server().host();
+        try {
+            resolver.execute(() -> {
+                InetSocketAddress address;
+                try {
+                    address = new InetSocketAddress(InetAddress.getByName(host), config.server().port());
+                } catch (UnknownHostException | SecurityException e) {
+                    ready.tryFailure(e);
+                    return;
+                }
+                try {
+                    loop.execute(() -> {
+                        if (!ready.isDone()) {
+                            connect(loop, address, ready);
+                        }
+                    });
+                } catch (RejectedExecutionException stopped) {
+                    ready.tryFailure(stopped);
+                }
+            });
+        } catch (RejectedExecutionException stopped) {
+            ready.tryFailure(stopped);
+        }
+        return ready;
+    }
+
+    private void connect(EventLoop loop, InetSocketAddress address, Promise<Channel> ready) {
         HttpHeaders headers = new DefaultHttpHeaders();
         headers.set(HttpHeaderNames.AUTHORIZATION, "Bearer " + config.token());
         if (version != null) {
@@ -123,7 +160,7 @@ final class TunnelConnector {
                                 new UpgradeOutcome(ready, decoderConfig));
                     }
                 })
-                .connect(config.server().host(), config.server().port());
+                .connect(address);
         connect.addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
                 ready.tryFailure(f.cause());
@@ -134,7 +171,6 @@ final class TunnelConnector {
                 connect.channel().close();
             }
         });
-        return ready;
     }
 
     private SslHandler tlsHandler(Channel ch) {

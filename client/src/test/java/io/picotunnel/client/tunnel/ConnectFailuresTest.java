@@ -57,7 +57,7 @@ class ConnectFailuresTest {
                 try {
                     TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), null,
                             YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
-                    Future<Channel> attempt = connector.connect(group.next()).await();
+                    Future<Channel> attempt = connector.connect(group.next(), Runnable::run).await();
                     assertThat(attempt.isSuccess()).as(answer).isFalse();
 
                     assertThat(ConnectFailures.explain(address, attempt.cause())).as(answer)
@@ -66,6 +66,22 @@ class ConnectFailuresTest {
                     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
                 }
             }
+        }
+    }
+
+    @Test
+    void aServerNameThatDoesNotResolveIsSaidSo() throws Exception {
+        ServerAddress address = ServerAddress.parse("ws://tunnel.nxdomain.test:8443");
+        EventLoopGroup group = Transport.newEventLoopGroup(1, "failures-test");
+        try {
+            TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), null,
+                    YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
+            Future<Channel> attempt = connector.connect(group.next(), Runnable::run).await();
+
+            assertThat(ConnectFailures.explain(address, attempt.cause()))
+                    .isEqualTo("The server name tunnel.nxdomain.test does not resolve (DNS): check the name in --server.");
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
         }
     }
 

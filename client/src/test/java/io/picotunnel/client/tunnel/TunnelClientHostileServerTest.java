@@ -92,6 +92,27 @@ class TunnelClientHostileServerTest {
     }
 
     @Test
+    void aSlowLookupOfTheServersNameDoesNotHoldTheClientsThread() {
+        server = new ScriptedTunnelServer(TunnelClientHostileServerTest::goAwayAtOnce);
+        int port = Integer.parseInt(server.address().substring(server.address().lastIndexOf(':') + 1));
+        int lookups = SlowDnsResolverProvider.SLOW_LOOKUPS.get();
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://tunnel.slow.test:" + port), TOKEN)
+                .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), new Backoff());
+        client.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> SlowDnsResolverProvider.SLOW_LOOKUPS.get() > lookups);
+
+        // The client's one thread also carries the streams of connections still open and the targets' sockets:
+        // while the name is looked up it must go on answering (here: a stop, at once).
+        long start = System.nanoTime();
+        client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
+        long tookMillis = (System.nanoTime() - start) / 1_000_000;
+        client = null;
+
+        assertThat(tookMillis).as("stop during a lookup of %d ms", SlowDnsResolverProvider.DELAY.toMillis())
+                .isLessThan(2_000);
+    }
+
+    @Test
     void aServerThatSaysGoAwayAsSoonAsConnectedIsRedialledWithGrowingDelays() {
         start(TunnelClientHostileServerTest::goAwayAtOnce);
         await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 4);
