@@ -46,6 +46,11 @@ final class ConnectFailures {
             if (cause instanceof UnknownHostException) {
                 return "The server name " + server.host() + " does not resolve (DNS): check the name in --server.";
             }
+            if (cause instanceof UpgradeTimeoutException) {
+                return where + " took the connection but did not answer the tunnel's WebSocket upgrade within "
+                        + TunnelConnector.HANDSHAKE_TIMEOUT.toSeconds() + " s: check that --server names the server's"
+                        + " tunnel port (its --tunnel-addr, 8443 by default) and that the server is not overloaded.";
+            }
             if (cause instanceof ConnectTimeoutException) {
                 return "No answer from " + where + " within " + TunnelConnector.CONNECT_TIMEOUT.toSeconds()
                         + " s: check the address in --server and that a firewall lets the port through.";
@@ -154,6 +159,15 @@ final class ConnectFailures {
 
         String reason() {
             return reason;
+        }
+    }
+
+    /** The server took the connection and sent no answer to the WebSocket upgrade in time. */
+    static final class UpgradeTimeoutException extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+
+        UpgradeTimeoutException(java.time.Duration timeout) {
+            super("no answer to the WebSocket upgrade within " + timeout.toSeconds() + " s");
         }
     }
 

@@ -41,7 +41,6 @@ import io.picotunnel.protocol.yamux.YamuxSession;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -235,8 +234,7 @@ final class TunnelConnector {
                     ctx.close();
                 }
             } else if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
-                fail(ctx, new IOException("no answer to the WebSocket upgrade within "
-                        + HANDSHAKE_TIMEOUT.toSeconds() + " s"));
+                fail(ctx, new ConnectFailures.UpgradeTimeoutException(HANDSHAKE_TIMEOUT));
             } else {
                 ctx.fireUserEventTriggered(evt);
             }

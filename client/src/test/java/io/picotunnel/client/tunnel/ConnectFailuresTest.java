@@ -86,6 +86,29 @@ class ConnectFailuresTest {
     }
 
     @Test
+    void aServerThatTakesTheConnectionAndNeverAnswersIsGivenUpOnAfterTheHandshakeTimeout() throws Exception {
+        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> ScriptedTunnelServer.drainUntilEof(socket))) {
+            ServerAddress address = ServerAddress.parse("ws://" + server.address());
+            EventLoopGroup group = Transport.newEventLoopGroup(1, "failures-test");
+            try {
+                TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), null,
+                        YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
+                long start = System.nanoTime();
+                Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
+
+                assertThat(attempt.await(TunnelConnector.HANDSHAKE_TIMEOUT.toMillis() + 5_000)).isTrue();
+                assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(TunnelConnector.HANDSHAKE_TIMEOUT.toNanos() - 1_000_000_000L);
+                assertThat(ConnectFailures.explain(address, attempt.cause()))
+                        .isEqualTo(server.address() + " took the connection but did not answer the tunnel's WebSocket"
+                                + " upgrade within 10 s: check that --server names the server's tunnel port (its"
+                                + " --tunnel-addr, 8443 by default) and that the server is not overloaded.");
+            } finally {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
     void aNotFoundStillPointsAtTheTunnelPort() {
         String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(404, "Not Found"));
 
