@@ -12,8 +12,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
 /**
- * The data directory: created if missing, made readable by its owner only (0700) where the server may, and checked
- * to be writable.
+ * The data directory: created if missing, checked to be writable, and made readable by its owner only (0700) when
+ * the server owns it.
  */
 final class DataDirectory {
 
@@ -37,10 +37,13 @@ final class DataDirectory {
         } catch (IOException e) {
             throw new StartupException("Cannot create the data directory " + absolute + " (" + describe(e) + ")" + HOW, e);
         }
-        restrictToOwner(absolute);
         try {
             Path probe = Files.createTempFile(absolute, ".write-check", ".tmp");
-            Files.delete(probe);
+            try {
+                restrictToOwner(absolute, probe);
+            } finally {
+                Files.delete(probe);
+            }
         } catch (IOException e) {
             throw new StartupException("The data directory " + absolute + " is not writable (" + describe(e) + ")" + HOW, e);
         }
@@ -48,16 +51,22 @@ final class DataDirectory {
     }
 
     /**
-     * A directory the server does not own (a Kubernetes volume with {@code fsGroup}, a bind mount made by root) may
-     * not be chmod-ed by it; that is no reason to refuse to start when it can write there, as every file it keeps
-     * secrets in is created readable by its owner only.
+     * Only its owner may change a directory's mode: a Kubernetes volume with {@code fsGroup} (root's, writable through
+     * the server's group) or a bind mount made by root is used as it is, as every file the server keeps secrets in
+     * is created readable by its owner only. A mode change that fails all the same is no reason not to start.
      */
-    private static void restrictToOwner(Path dir) {
+    private static void restrictToOwner(Path dir, Path ownFile) {
         try {
-            if (Files.getFileStore(dir).supportsFileAttributeView("posix")
-                    && !Files.getPosixFilePermissions(dir).equals(OWNER_ONLY)) {
-                Files.setPosixFilePermissions(dir, OWNER_ONLY);
+            if (!Files.getFileStore(dir).supportsFileAttributeView("posix")
+                    || Files.getPosixFilePermissions(dir).equals(OWNER_ONLY)) {
+                return;
             }
+            if (!Files.getOwner(dir).equals(Files.getOwner(ownFile))) {
+                log.info("The data directory {} belongs to {}, not to this process: its mode is left as it is.", dir,
+                        Files.getOwner(dir).getName());
+                return;
+            }
+            Files.setPosixFilePermissions(dir, OWNER_ONLY);
         } catch (IOException e) {
             log.warn("Could not make the data directory {} readable by its owner only ({}); going on, as the files the "
                     + "server keeps in it are", dir, describe(e));
