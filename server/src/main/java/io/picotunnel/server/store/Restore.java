@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -23,6 +24,7 @@ import java.util.List;
  * and checked there first (SQLite's integrity check, PicoTunnel's schema, not from a newer version), so a truncated,
  * corrupt or wrong file changes nothing. The database it replaces, its WAL folded in, is kept next to it as
  * {@code picotunnel.db.before-restore-<time>}; the -wal and -shm of the old file are not left to be read with the new.
+ * The restored file belongs to the owner of the one it replaces (or of the directory), when the caller may give it.
  */
 public final class Restore {
 
@@ -55,6 +57,9 @@ public final class Restore {
                 Files.copy(source, out);
             }
             check(staging, source);
+            // The server's user: the owner of the database replaced, else of the directory (root's on a Kubernetes
+            // volume, where the database is the server's).
+            UserPrincipal owner = Files.getOwner(Files.exists(database) ? database : dir);
             Path previous = Files.exists(database) ? setAside(database) : null;
             try {
                 Files.move(staging, database, StandardCopyOption.ATOMIC_MOVE);
@@ -62,7 +67,7 @@ public final class Restore {
                 Files.move(staging, database);
             }
             try {
-                Files.setOwner(database, Files.getOwner(dir));
+                Files.setOwner(database, owner);
             } catch (IOException | UnsupportedOperationException e) {
                 // Run as another user than the data directory's, without the right to give files away: the file
                 // stays the caller's (a systemd StateDirectory is handed back to the service at its start).

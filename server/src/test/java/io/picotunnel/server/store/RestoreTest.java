@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
@@ -15,6 +16,7 @@ import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class RestoreTest {
 
@@ -118,6 +120,19 @@ class RestoreTest {
 
         assertThat(dataFiles()).containsExactly(dataDir.resolve(Store.DATABASE_FILE));
         assertThat(tunnels()).containsExactly("live");
+    }
+
+    @Test
+    void runAsRootTheRestoredFileBelongsToTheServersUserAsTheOneItReplaces() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to give files away");
+        Path backup = backupWith("kept");
+        UserPrincipal server = dataDir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("10001");
+        Files.setOwner(dataDir.resolve(Store.DATABASE_FILE), server);
+
+        Restore.Outcome outcome = Restore.run(dataDir, backup);
+
+        assertThat(Files.getOwner(outcome.database())).isEqualTo(server);
+        assertThat(Files.getOwner(dataDir)).isNotEqualTo(server);
     }
 
     @Test
