@@ -376,6 +376,10 @@ public record ServerConfig(
                 throw invalid(Setting.ADMIN_TOKEN, "the token must be at least " + MIN_ADMIN_TOKEN_LENGTH
                         + " printable ASCII characters without spaces (or leave it unset to have one generated)");
             }
+            if (token.toLowerCase(Locale.ROOT).startsWith("change-me")) {
+                throw invalid(Setting.ADMIN_TOKEN, "it is the placeholder of an example (examples/kubernetes/secret.yaml),"
+                        + " known to everyone: set a random one, e.g. openssl rand -hex 32");
+            }
             return token;
         }
 

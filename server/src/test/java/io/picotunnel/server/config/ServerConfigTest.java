@@ -197,6 +197,22 @@ class ServerConfigTest {
     }
 
     @Test
+    void theAdminTokenPlaceholderOfTheKubernetesExampleIsRefused() throws IOException {
+        // kubectl apply -k examples/kubernetes without editing secret.yaml (or after creating the Secret with the
+        // README's command, which apply -k then overwrites) gave the API an admin token printed in the repository.
+        String secret = Files.readString(Path.of("").toAbsolutePath().getParent()
+                .resolve("examples/kubernetes/secret.yaml"));
+        String placeholder = secret.substring(secret.indexOf("admin-token:") + "admin-token:".length()).strip();
+        assertThat(placeholder).startsWith("change-me");
+
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", placeholder)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("placeholder").hasMessageContaining("openssl rand -hex 32");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "CHANGE-ME-please-0123456789")))
+                .hasMessageContaining("placeholder");
+    }
+
+    @Test
     void authNoneMustBeSpelledOut() {
         assertThat(load(Map.of(), Map.of("PICOTUNNEL_AUTH", "none")).authDisabled()).isTrue();
         assertThat(load(Map.of(Setting.AUTH, "NONE"), Map.of()).authMode()).isEqualTo(AuthMode.NONE);
