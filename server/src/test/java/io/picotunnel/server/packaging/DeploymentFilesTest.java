@@ -104,6 +104,11 @@ class DeploymentFilesTest {
         Map<String, Object> clientEnv = map(client, "environment");
         assertThat(clientEnv.get("PICOTUNNEL_TOKEN")).as("taken from the shell's environment").isEqualTo("${PICOTUNNEL_TOKEN:-}");
         assertThat(map(map(client, "depends_on"), "server").get("condition")).isEqualTo("service_healthy");
+        // Docker's default of 10 s would kill the client just as its own grace for open streams ends.
+        assertThat(seconds((String) client.get("stop_grace_period")))
+                .isGreaterThan(io.picotunnel.client.config.ClientConfig.DEFAULT_SHUTDOWN_GRACE.toSeconds());
+        assertThat(seconds((String) server.get("stop_grace_period")))
+                .isGreaterThan(ServerConfig.load(Map.of(), Map.of()).shutdownGrace().toSeconds());
     }
 
     @Test
@@ -196,6 +201,11 @@ class DeploymentFilesTest {
             assertThat(client.host()).as("%s: the name the certificate is for", where).isEqualTo(server.domain());
         }
         assertThat(client.port()).as(where).isEqualTo(server.tunnelAddr().port());
+    }
+
+    private static long seconds(String composeDuration) {
+        assertThat(composeDuration).as("a stop_grace_period in seconds").matches("\\d+s");
+        return Long.parseLong(composeDuration.substring(0, composeDuration.length() - 1));
     }
 
     private static Map<String, String> strings(Map<String, Object> environment) {
