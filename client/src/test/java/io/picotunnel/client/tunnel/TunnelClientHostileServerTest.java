@@ -91,6 +91,61 @@ class TunnelClientHostileServerTest {
         drainUntilEof(socket);
     }
 
+    /** The server killed mid-transfer, its connection ended by a FIN (process killed) or a RST (host lost). */
+    @Test
+    void aTargetMidTransferIsResetNotEndedCleanlyWhenTheServersConnectionEndsAbruptly() throws Exception {
+        for (boolean rst : List.of(false, true)) {
+            try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+                String targetAddress = "127.0.0.1:" + target.getLocalPort();
+                start((socket, key) -> {
+                    answer101(socket, key);
+                    if (server.connections() > 1) {
+                        drainUntilEof(socket);
+                        return;
+                    }
+                    write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, 2, 0, null)));
+                    ByteBuf header = new StreamHeader(StreamType.TCP, targetAddress).encode(UnpooledByteBufAllocator.DEFAULT);
+                    byte[] headerBytes = ByteBufUtil.getBytes(header);
+                    header.release();
+                    write(socket, wsFrame(0x2, true, false,
+                            ScriptedTunnelServer.yamux(0, 0, 2, headerBytes.length, headerBytes)));
+                    write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1000, new byte[1000])));
+                    // Half an upload, then the server is gone.
+                    await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("target read 1000"));
+                    if (rst) {
+                        socket.setSoLinger(true, 0);
+                    }
+                    socket.close();
+                });
+                try (Socket accepted = target.accept()) {
+                    accepted.setSoTimeout(20_000);
+                    InputStream in = accepted.getInputStream();
+                    byte[] buffer = new byte[4096];
+                    int total = 0;
+                    for (int i = 0; i < 100 && total < 1000; i++) {
+                        int n = in.read(buffer);
+                        assertThat(n).as("bytes before the cut").isPositive();
+                        total += n;
+                    }
+                    server.events.add("target read " + total);
+                    String end;
+                    try {
+                        end = in.read(buffer) < 0 ? "clean EOF" : "more data";
+                    } catch (IOException e) {
+                        end = "reset: " + e.getMessage();
+                    }
+                    assertThat(end).as(rst ? "RST from the server" : "FIN from the server")
+                            .isEqualTo("reset: Connection reset");
+                }
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() >= 2);
+            } finally {
+                tearDown();
+                client = null;
+                server = null;
+            }
+        }
+    }
+
     @Test
     void aSlowLookupOfTheServersNameDoesNotHoldTheClientsThread() {
         server = new ScriptedTunnelServer(TunnelClientHostileServerTest::goAwayAtOnce);
