@@ -193,6 +193,45 @@ class DeploymentFilesTest {
                 ServerAddress.parse(values(list(client, "env")).get("PICOTUNNEL_SERVER")));
     }
 
+    /** A misspelt variable in a deployment file or a doc is silently ignored by the programs: none may be unknown. */
+    @Test
+    void everyPicotunnelVariableTheDeploymentFilesAndDocsNameIsOneTheProgramsRead() throws Exception {
+        Set<String> known = new java.util.HashSet<>();
+        for (io.picotunnel.server.config.Setting setting : io.picotunnel.server.config.Setting.values()) {
+            known.add(setting.envVar());
+        }
+        for (java.lang.reflect.Field field : io.picotunnel.client.config.ClientConfig.class.getFields()) {
+            if (field.getName().startsWith("ENV_")) {
+                known.add((String) field.get(null));
+            }
+        }
+        // Read by the server's LogSettings and by the launcher.
+        known.addAll(List.of("PICOTUNNEL_LOG_FORMAT", "PICOTUNNEL_LOG_LEVEL", "PICOTUNNEL_HOME"));
+        assertThat(Files.readString(ROOT.resolve("scripts/launcher.sh"))).contains("${PICOTUNNEL_HOME:-}");
+
+        java.util.regex.Pattern variable = java.util.regex.Pattern.compile("PICOTUNNEL_[A-Z0-9_]+");
+        List<Path> files = new ArrayList<>(List.of(ROOT.resolve("README.md"), ROOT.resolve("docker-compose.yml")));
+        for (String dir : List.of("docker", "examples", "packaging", "docs")) {
+            try (Stream<Path> tree = Files.walk(ROOT.resolve(dir))) {
+                tree.filter(Files::isRegularFile).forEach(files::add);
+            }
+        }
+        List<String> unknown = new ArrayList<>();
+        for (Path file : files) {
+            java.util.regex.Matcher matcher = variable.matcher(Files.readString(file));
+            while (matcher.find()) {
+                String name = matcher.group();
+                // "PICOTUNNEL_OIDC_*" in prose names a family.
+                boolean family = name.endsWith("_") && known.stream().anyMatch(k -> k.startsWith(name));
+                if (!known.contains(name) && !family) {
+                    unknown.add(ROOT.relativize(file) + ": " + name);
+                }
+            }
+        }
+        assertThat(unknown).isEmpty();
+        assertThat(files).hasSizeGreaterThan(10);
+    }
+
     private static void assertMatches(String where, ServerConfig server, ServerAddress client) {
         boolean wss = server.domain() != null && (server.acme().enabled() || server.tlsFiles() != null);
         assertThat(client.tls()).as("%s: the server's tunnel endpoint serves %s, the client dials %s", where,
