@@ -33,7 +33,8 @@ import java.util.concurrent.TimeUnit;
         footer = {
             "  PICOTUNNEL_SERVER, PICOTUNNEL_TOKEN, PICOTUNNEL_INSECURE, PICOTUNNEL_ALLOW,",
             "  PICOTUNNEL_SHUTDOWN_GRACE, PICOTUNNEL_MAX_STREAM_WINDOW, PICOTUNNEL_SESSION_WINDOW_BUDGET,",
-            "  PICOTUNNEL_MAX_STREAMS, PICOTUNNEL_TARGET_THREADS stand in for the flags of the same name; a flag wins."
+            "  PICOTUNNEL_MAX_STREAMS, PICOTUNNEL_SESSION_BUFFER_LIMIT, PICOTUNNEL_TARGET_THREADS stand in for the",
+            "  flags of the same name; a flag wins."
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {

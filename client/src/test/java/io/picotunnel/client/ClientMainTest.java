@@ -1,6 +1,7 @@
 package io.picotunnel.client;
 
 import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.client.config.ClientConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -35,7 +36,7 @@ class ClientMainTest {
     }
 
     @Test
-    void helpListsFlagsEnvironmentAndExitCodes() {
+    void helpListsFlagsEnvironmentAndExitCodes() throws IllegalAccessException {
         Run run = run(Map.of(), "--help");
 
         assertThat(run.code()).isZero();
@@ -44,6 +45,11 @@ class ClientMainTest {
                 "the server rejected the token (HTTP 401)");
         assertThat(run.out()).containsPattern("\\n\\s+3\\s+the server rejected the token")
                 .containsPattern("\\n\\s+143\\s+stopped by SIGTERM");
+        for (java.lang.reflect.Field field : ClientConfig.class.getFields()) {
+            if (field.getName().startsWith("ENV_")) {
+                assertThat(run.out()).as("every variable the client reads").contains(field.get(null).toString());
+            }
+        }
     }
 
     @Test
