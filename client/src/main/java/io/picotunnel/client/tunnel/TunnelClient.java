@@ -411,12 +411,13 @@ public final class TunnelClient implements AutoCloseable {
 
     private void shutDown(Throwable cause) {
         resolver.shutdownNow();
+        // A group shutting down closes its channels, in no set order, before it runs the tasks queued on it: targets
+        // still relayed (on a connection kept after GoAway when the token is then rejected, say) would read a clean
+        // EOF, an upload cut short taken for a whole one. So they are reset first, then the groups shut down.
+        for (Channel target : connectedTargets) {
+            Relay.abortChannel(target);
+        }
         if (targets != group) {
-            // A group shutting down closes its channels before it runs the tasks queued on it, the relays' resets
-            // of these targets included: they would read a clean EOF. So they are reset first, then it shuts down.
-            for (Channel target : connectedTargets) {
-                Relay.abortChannel(target);
-            }
             connectedTargets.newCloseFuture().addListener(f -> targets.shutdownGracefully(0, 2, TimeUnit.SECONDS));
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).addListener(f -> {

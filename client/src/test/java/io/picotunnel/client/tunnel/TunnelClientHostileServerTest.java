@@ -146,6 +146,58 @@ class TunnelClientHostileServerTest {
         }
     }
 
+    /**
+     * The server says GoAway with a stream open (a restart), and the server that answers the reconnect rejects
+     * the token (a database restored from before the token): the client ends, and the target of the stream it
+     * still carried must see a reset, not a clean end of an upload cut short.
+     */
+    @Test
+    void aTokenRejectedWhileAnOldConnectionStillCarriesAStreamResetsItsTarget() throws Exception {
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            String targetAddress = "127.0.0.1:" + target.getLocalPort();
+            start((socket, key) -> {
+                if (server.connections() > 1) {
+                    write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    drainUntilEof(socket);
+                    return;
+                }
+                answer101(socket, key);
+                write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, 2, 0, null)));
+                ByteBuf header = new StreamHeader(StreamType.TCP, targetAddress).encode(UnpooledByteBufAllocator.DEFAULT);
+                byte[] headerBytes = ByteBufUtil.getBytes(header);
+                header.release();
+                write(socket, wsFrame(0x2, true, false,
+                        ScriptedTunnelServer.yamux(0, 0, 2, headerBytes.length, headerBytes)));
+                write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1000, new byte[1000])));
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("target read 1000"));
+                write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(3, 0, 0, 0, null)));
+                drainUntilEof(socket);
+            });
+            try (Socket accepted = target.accept()) {
+                accepted.setSoTimeout(30_000);
+                InputStream in = accepted.getInputStream();
+                byte[] buffer = new byte[4096];
+                int total = 0;
+                for (int i = 0; i < 100 && total < 1000; i++) {
+                    int n = in.read(buffer);
+                    assertThat(n).as("bytes before the GoAway").isPositive();
+                    total += n;
+                }
+                server.events.add("target read " + total);
+                String end;
+                try {
+                    end = in.read(buffer) < 0 ? "clean EOF" : "more data";
+                } catch (IOException e) {
+                    end = "reset: " + e.getMessage();
+                }
+                assertThat(end).isEqualTo("reset: Connection reset");
+                await().atMost(Duration.ofSeconds(10)).until(() -> client.terminated().isDone());
+                assertThat(client.terminated()).as("ended on the rejected token").isCompletedExceptionally();
+            }
+        }
+    }
+
     @Test
     void aSlowLookupOfTheServersNameDoesNotHoldTheClientsThread() {
         server = new ScriptedTunnelServer(TunnelClientHostileServerTest::goAwayAtOnce);
