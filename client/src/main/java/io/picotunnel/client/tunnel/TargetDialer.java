@@ -38,7 +38,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Handles one stream the server opened: takes the {@link StreamHeader} (decoded in front of it), checks the
  * target against {@code --allow}, dials it (on the targets' event loops) and hands both channels to the
- * {@link Relay}. A refused or unreachable target resets only this stream, with one log line naming it, and
+ * {@link Relay}. A refused or unreachable target resets only this stream, with a log line naming it (one a minute
+ * per target, {@link TargetFailureLog}), and
  * the RST says why ({@link ResetReason}).
  *
  * <p>The stream's auto-read is off, so while the target is being dialled the only bytes held here are those
@@ -55,6 +56,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     private final Executor resolver;
     private final EventLoopGroup targets;
     private final ChannelGroup connectedTargets;
+    private final TargetFailureLog failures;
     /** After the header: keeps the bytes (and EOF) that come before the target is connected, for the relay. */
     private Hold early;
     private ChannelFuture dial;
@@ -63,12 +65,13 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
 
     /** @param connected where connected targets' sockets are kept while open (the client resets them at its stop) */
     TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets,
-            ChannelGroup connected) {
+            ChannelGroup connected, TargetFailureLog failures) {
         this.allow = allow;
         this.dialTimeout = dialTimeout;
         this.resolver = resolver;
         this.targets = targets;
         this.connectedTargets = connected;
+        this.failures = failures;
     }
 
     @Override
@@ -129,7 +132,11 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!allow.permits(target)) {
-            LOG.warn("stream {}: refused target {}: not in the --allow list", id(ctx), target);
+            long leftOut = failures.admit(target.toString());
+            if (leftOut >= 0) {
+                LOG.warn("stream {}: refused target {}: not in the --allow list{}", id(ctx), target,
+                        TargetFailureLog.leftOut(leftOut));
+            }
             reset(ctx, ResetReason.NOT_ALLOWED);
             return;
         }
@@ -138,8 +145,12 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         Channel stream = ctx.channel();
         deadline = ctx.executor().schedule(() -> {
             if (stream.isActive() && (dial == null || !dial.isDone())) {
-                LOG.warn("stream {}: target {} unreachable: {} (name lookup and connect) within {} ms", id(ctx),
-                        target, dial == null ? "its name did not resolve" : "no connection", dialTimeout.toMillis());
+                long leftOut = failures.admit(target.toString());
+                if (leftOut >= 0) {
+                    LOG.warn("stream {}: target {} unreachable: {} (name lookup and connect) within {} ms{}", id(ctx),
+                            target, dial == null ? "its name did not resolve" : "no connection", dialTimeout.toMillis(),
+                            TargetFailureLog.leftOut(leftOut));
+                }
                 reset(ctx, ResetReason.TARGET_TIMEOUT);
             }
         }, dialTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -151,7 +162,11 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             } catch (UnknownHostException e) {
                 stream.eventLoop().execute(() -> {
                     if (stream.isActive()) {
-                        LOG.warn("stream {}: target {} unreachable: unknown host", id(ctx), target);
+                        long leftOut = failures.admit(target.toString());
+                        if (leftOut >= 0) {
+                            LOG.warn("stream {}: target {} unreachable: unknown host{}", id(ctx), target,
+                                    TargetFailureLog.leftOut(leftOut));
+                        }
                         reset(ctx, ResetReason.UNKNOWN_HOST);
                     }
                 });
@@ -196,7 +211,11 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         deadline.cancel(false);
         if (!connected.isSuccess()) {
             if (stream.isActive()) {
-                LOG.warn("stream {}: target {} unreachable: {}", id(ctx), target, describe(connected.cause()));
+                long leftOut = failures.admit(target.toString());
+                if (leftOut >= 0) {
+                    LOG.warn("stream {}: target {} unreachable: {}{}", id(ctx), target, describe(connected.cause()),
+                            TargetFailureLog.leftOut(leftOut));
+                }
                 reset(ctx, reasonOf(connected.cause()));
             }
             return;

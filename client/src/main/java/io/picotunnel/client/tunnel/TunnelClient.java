@@ -74,6 +74,7 @@ public final class TunnelClient implements AutoCloseable {
     private final EventLoopGroup targets;
     /** Targets' sockets connected and still open. */
     private final ChannelGroup connectedTargets = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final TargetFailureLog targetFailures = new TargetFailureLog();
     private final EventLoop loop;
     private final ExecutorService resolver;
     private final TunnelConnector connector;
@@ -113,7 +114,8 @@ public final class TunnelClient implements AutoCloseable {
             protected void initChannel(Channel stream) {
                 stream.config().setAutoRead(false);
                 stream.pipeline().addLast(new StreamHeaderDecoder(),
-                        new TargetDialer(config.allow(), config.dialTimeout(), resolver, targets, connectedTargets));
+                        new TargetDialer(config.allow(), config.dialTimeout(), resolver, targets, connectedTargets,
+                                targetFailures));
             }
         };
     }

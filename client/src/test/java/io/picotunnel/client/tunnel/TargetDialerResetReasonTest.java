@@ -173,7 +173,8 @@ class TargetDialerResetReasonTest {
                                         stream.config().setAutoRead(false);
                                         stream.pipeline().addLast(new StreamHeaderDecoder(),
                                                 new TargetDialer(allow, dialTimeout, resolver, targets,
-                                                        new DefaultChannelGroup(GlobalEventExecutor.INSTANCE)));
+                                                        new DefaultChannelGroup(GlobalEventExecutor.INSTANCE),
+                                                        new TargetFailureLog()));
                                     }
                                 }));
                     }

@@ -199,6 +199,47 @@ class TunnelClientHostileServerTest {
     }
 
     @Test
+    void aTargetThatRefusesEveryConnectionIsLoggedOnceAMinuteNotOncePerStream() throws Exception {
+        ch.qos.logback.classic.Logger dialerLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(TargetDialer.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines = new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        dialerLog.addAppender(lines);
+        int streams = 40;
+        AtomicLong resets = new AtomicLong();
+        String refusing;
+        try (ServerSocket closed = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            refusing = "127.0.0.1:" + closed.getLocalPort();
+        }
+        try {
+            start((socket, key) -> {
+                answer101(socket, key);
+                for (int id = 2; id < 2 + 2 * streams; id += 2) {
+                    write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, id, 0, null)));
+                    ByteBuf header = new StreamHeader(StreamType.TCP, refusing).encode(UnpooledByteBufAllocator.DEFAULT);
+                    byte[] headerBytes = ByteBufUtil.getBytes(header);
+                    header.release();
+                    write(socket, wsFrame(0x2, true, false,
+                            ScriptedTunnelServer.yamux(0, 0, id, headerBytes.length, headerBytes)));
+                }
+                ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
+                for (int i = 0; i < 10_000 && resets.get() < streams; i++) {
+                    long[] f = frames.next();
+                    if (f[0] == 1 && (f[1] & 8) != 0) {
+                        resets.incrementAndGet();
+                    }
+                }
+                drainUntilEof(socket);
+            });
+            await().atMost(Duration.ofSeconds(20)).until(() -> resets.get() >= streams);
+
+            assertThat(lines.list.stream().filter(e -> e.getFormattedMessage().contains(refusing)))
+                    .as("warnings about %s for %d refused streams", refusing, streams).hasSize(1);
+        } finally {
+            dialerLog.detachAppender(lines);
+        }
+    }
+
+    @Test
     void aSlowLookupOfTheServersNameDoesNotHoldTheClientsThread() {
         server = new ScriptedTunnelServer(TunnelClientHostileServerTest::goAwayAtOnce);
         int port = Integer.parseInt(server.address().substring(server.address().lastIndexOf(':') + 1));
