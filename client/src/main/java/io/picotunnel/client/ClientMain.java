@@ -73,7 +73,7 @@ public final class ClientMain implements Callable<Integer> {
 
     @Option(names = "--max-stream-window", paramLabel = "BYTES",
             description = "Largest receive window per stream; windows start at 256KiB and grow while the link,"
-                    + " not the reader, limits a stream. Default: 16MiB.")
+                    + " not the reader, limits a stream. At most half of --session-buffer-limit. Default: 16MiB.")
     String maxStreamWindow;
 
     @Option(names = "--session-window-budget", paramLabel = "BYTES",

@@ -1,10 +1,14 @@
 package io.picotunnel.client.config;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.Map;
+import org.slf4j.LoggerFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -130,6 +134,27 @@ class ClientConfigTest {
         ClientConfig config = ClientConfig.of(ServerAddress.parse("h:1"), "s3cr3t-token-value");
 
         assertThat(config.toString()).doesNotContain("s3cr3t-token-value").contains("<hidden>");
+    }
+
+    @Test
+    void aSessionBufferLimitBelowTwoStreamWindowsKeepsWindowsToHalfOfItAndSaysSo() {
+        Logger logger = (Logger) LoggerFactory.getLogger(SessionLimits.class);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            ClientConfig config = ClientConfig.resolve(
+                    new ClientConfig.Flags("h:1", "t", null, null, null, "8MiB", null, null, null, null),
+                    Map.of("PICOTUNNEL_SESSION_BUFFER_LIMIT", "1MiB"));
+            assertThat(config.limits().maxStreamWindow()).as("kept to half the limit").isEqualTo(512 << 10);
+            assertThat(config.limits().yamux().maxStreamWindow()).isEqualTo(512 << 10);
+            assertThat(config.limits().sessionBufferLimit()).as("the memory bound asked for").isEqualTo(1L << 20);
+            assertThat(logged.list).singleElement().satisfies(e -> assertThat(e.getFormattedMessage())
+                    .contains("--session-buffer-limit (1048576 bytes)", "--max-stream-window (8388608 bytes)",
+                            "at most 524288 bytes"));
+        } finally {
+            logger.detachAppender(logged);
+        }
     }
 
     @Test

@@ -1,18 +1,24 @@
 package io.picotunnel.protocol.yamux;
 
 import io.picotunnel.protocol.config.ByteSize;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The yamux limits an operator sets, on the server and on the client alike.
  *
- * @param maxStreamWindow     largest receive window per stream (auto-tuned from 256 KiB up to it)
+ * @param maxStreamWindow     largest receive window per stream (auto-tuned from 256 KiB up to it); {@link #parse}
+ *                            keeps it to half the buffer limit at most ({@link #windowWithin})
  * @param sessionWindowBudget how much all windows of one session may grow in all beyond 256 KiB each
  * @param maxStreams          most open streams per session
  * @param sessionBufferLimit  most bytes all streams of one session may hold for readers that have not taken them
  */
 public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int maxStreams, long sessionBufferLimit) {
 
-    public static final SessionLimits DEFAULTS = new SessionLimits(YamuxConfig.DEFAULT_MAX_STREAM_WINDOW,
+    private static final Logger LOG = LoggerFactory.getLogger(SessionLimits.class);
+
+    public static final SessionLimits DEFAULTS = new SessionLimits(
+            windowWithin(YamuxConfig.DEFAULT_MAX_STREAM_WINDOW, YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT),
             YamuxConfig.DEFAULT_SESSION_WINDOW_BUDGET, YamuxConfig.DEFAULT_MAX_STREAMS,
             YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT);
 
@@ -39,7 +45,7 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
     /** Parses the settings (sizes like {@code 16MiB}); null keeps the default. */
     public static SessionLimits parse(String maxStreamWindow, String sessionWindowBudget, String maxStreams,
                                       String sessionBufferLimit) {
-        long window = maxStreamWindow == null ? DEFAULTS.maxStreamWindow : size(0, maxStreamWindow);
+        long window = maxStreamWindow == null ? YamuxConfig.DEFAULT_MAX_STREAM_WINDOW : size(0, maxStreamWindow);
         if (window < YamuxConfig.INITIAL_STREAM_WINDOW || window > 1L << 30) {
             throw new InvalidLimit(0, "it must be between 256KiB and 1GiB");
         }
@@ -52,7 +58,21 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
         if (buffered < YamuxConfig.INITIAL_STREAM_WINDOW) {
             throw new InvalidLimit(3, "it must be at least 256KiB");
         }
-        return new SessionLimits((int) window, budget, (int) streams, buffered);
+        int granted = windowWithin(window, buffered);
+        if (granted < window) {
+            LOG.info("Stream windows grow to at most {} bytes, half of --session-buffer-limit ({} bytes), not to"
+                    + " --max-stream-window ({} bytes): a stream whose reader keeps up may hold a whole window for a"
+                    + " moment, and alone it must not go over the limit and be reset", granted, buffered, window);
+        }
+        return new SessionLimits(granted, budget, (int) streams, buffered);
+    }
+
+    /**
+     * The largest window a stream may grow to under {@code sessionBufferLimit}: at most half of it (never below
+     * the spec's 256 KiB), so a healthy stream holding a whole window for a moment is not the one over the limit.
+     */
+    public static int windowWithin(long maxStreamWindow, long sessionBufferLimit) {
+        return (int) Math.max(YamuxConfig.INITIAL_STREAM_WINDOW, Math.min(maxStreamWindow, sessionBufferLimit / 2));
     }
 
     private static long size(int which, String text) {

@@ -261,6 +261,44 @@ class SessionBufferLimitTest {
         assertThat(p.session.inboundHeld()).isEqualTo(2L * WINDOW);
     }
 
+    /**
+     * An operator's --session-buffer-limit below --max-stream-window: windows grow to half the limit at most, so a
+     * stream whose reader keeps up, holding a whole window before its reader gets to it, is not reset by the limit
+     * (with a 16 MiB window under a 1 MiB limit, it was, alone, once its window passed 1 MiB).
+     */
+    @Test
+    void aFastStreamAloneIsNotResetWhenTheLimitIsBelowTheLargestWindow() {
+        YamuxConfig config = SessionLimits.parse("16MiB", null, null, "1MiB").yamux()
+                .withKeepAliveInterval(Duration.ZERO);
+        peer = new RawPeer(YamuxRole.SERVER, config, StreamRecorder.forEachStream(streams,
+                ch -> ch.config().setAutoRead(false)));
+        RawPeer p = peer;
+        YamuxFrame probe = p.writtenOne();
+        assertThat(probe.type()).isEqualTo(TYPE_PING);
+        p.advance(10);
+        p.send(YamuxFrame.ping(FLAG_ACK, probe.length()));
+        open(p, 1);
+        StreamRecorder reader = recorder(1);
+        ReceiveWindow window = ((YamuxChildChannel) reader.channel).receiveWindow();
+
+        // Whole windows, each read at once: the window grows as far as it may; then one more whole window.
+        long sent = 0;
+        long before = -1;
+        for (int i = 0; i < 16 && window.size() != before; i++) {
+            before = window.size();
+            int credit = (int) window.window();
+            fill(p, 1, credit);
+            sent += credit;
+            assertThat(resetStreams(p)).as("a whole window of %d bytes held", credit).isEmpty();
+            readAll(p, reader);
+        }
+        assertThat(window.size()).as("the window stops at half the limit").isEqualTo(512 * 1024);
+
+        assertThat(reader.channel.isReset()).isFalse();
+        assertThat(reader.bytesRead.get()).isEqualTo(sent);
+        assertThat(p.session.inboundHeld()).isZero();
+    }
+
     @Test
     void bytesTheReadersTakeNoLongerCount() {
         RawPeer p = peerWithReadersThatDoNotRead();

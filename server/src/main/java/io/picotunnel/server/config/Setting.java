@@ -39,7 +39,8 @@ public enum Setting {
     UPSTREAM_KEEPALIVE("--upstream-keepalive", "N", "128",
             "Most idle connections to one service's target kept open for the next requests, as nginx's keepalive."),
     MAX_STREAM_WINDOW("--max-stream-window", "BYTES", "16MiB",
-            "Largest receive window per tunnel stream; windows start at 256KiB and grow while the link, not the reader, limits a stream."),
+            "Largest receive window per tunnel stream; windows start at 256KiB and grow while the link, not the reader, limits a stream."
+                    + " At most half of --session-buffer-limit."),
     SESSION_WINDOW_BUDGET("--session-window-budget", "BYTES", "64MiB",
             "How much the windows of one client connection may grow in all, which bounds its memory."),
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection."),

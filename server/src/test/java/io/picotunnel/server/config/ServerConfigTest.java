@@ -1,5 +1,8 @@
 package io.picotunnel.server.config;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.net.HostPort;
 import org.junit.jupiter.api.Test;
@@ -13,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.LoggerFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -163,7 +167,10 @@ class ServerConfigTest {
     @Test
     void tunnelLimitsAndShutdownGraceHaveDefaultsAndTakeSizesAndDurations() {
         ServerConfig defaults = load(Map.of(), Map.of());
-        assertThat(defaults.tunnels()).isEqualTo(new SessionLimits(16 << 20, 64L << 20, 65_536));
+        assertThat(defaults.tunnels()).as("16MiB windows, or half the buffer limit on a small heap")
+                .isEqualTo(SessionLimits.DEFAULTS);
+        assertThat(defaults.tunnels().maxStreamWindow()).isEqualTo(SessionLimits.windowWithin(16 << 20,
+                defaults.tunnels().sessionBufferLimit()));
         assertThat(defaults.tunnels().yamux().windowAutoTuning()).isTrue();
         assertThat(defaults.shutdownGrace()).isEqualTo(Duration.ofSeconds(30));
 
@@ -182,6 +189,34 @@ class ServerConfigTest {
                 .hasMessageContaining("--max-streams");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_SESSION_BUFFER_LIMIT", "64KiB")))
                 .hasMessage("Invalid --session-buffer-limit (PICOTUNNEL_SESSION_BUFFER_LIMIT): it must be at least 256KiB.");
+    }
+
+    @Test
+    void aSessionBufferLimitBelowTwoStreamWindowsKeepsWindowsToHalfOfItAndSaysSo() {
+        Logger logger = (Logger) LoggerFactory.getLogger(SessionLimits.class);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            ServerConfig config = load(Map.of(Setting.SESSION_BUFFER_LIMIT, "4MiB"), Map.of());
+            assertThat(config.tunnels().maxStreamWindow()).as("the default 16MiB, kept to half the limit")
+                    .isEqualTo(2 << 20);
+            assertThat(config.tunnels().yamux().maxStreamWindow()).isEqualTo(2 << 20);
+            assertThat(config.tunnels().sessionBufferLimit()).as("the memory bound asked for").isEqualTo(4L << 20);
+            assertThat(logged.list).singleElement().satisfies(e -> assertThat(e.getFormattedMessage())
+                    .contains("--session-buffer-limit (4194304 bytes)", "--max-stream-window (16777216 bytes)",
+                            "at most 2097152 bytes"));
+
+            assertThat(load(Map.of(Setting.MAX_STREAM_WINDOW, "8MiB"),
+                    Map.of("PICOTUNNEL_SESSION_BUFFER_LIMIT", "256KiB")).tunnels().maxStreamWindow())
+                    .as("never below the spec's first window").isEqualTo(256 << 10);
+            logged.list.clear();
+            assertThat(load(Map.of(Setting.MAX_STREAM_WINDOW, "2MiB", Setting.SESSION_BUFFER_LIMIT, "4MiB"), Map.of())
+                    .tunnels().maxStreamWindow()).as("half the limit fits").isEqualTo(2 << 20);
+            assertThat(logged.list).as("nothing to say when the window fits").isEmpty();
+        } finally {
+            logger.detachAppender(logged);
+        }
     }
 
     @Test
