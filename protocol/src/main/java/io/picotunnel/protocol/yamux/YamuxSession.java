@@ -787,8 +787,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
         inboundHeld += delta;
     }
 
-    /** Bytes received on all streams and not yet taken by their readers. On the event loop. */
-    long inboundHeld() {
+    /**
+     * Bytes received on all streams and not yet taken by their readers (handlers' {@code countHeld} included):
+     * what {@link YamuxConfig#sessionBufferLimit()} bounds. On the session's event loop (from elsewhere, ask
+     * through {@code parent().eventLoop()}).
+     */
+    public long inboundHeld() {
         return inboundHeld;
     }
 
