@@ -16,6 +16,7 @@ import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.SilentListener;
 import org.junit.jupiter.api.AfterEach;
@@ -35,6 +36,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
@@ -89,11 +91,36 @@ class TargetDialerHeldBytesTest {
             // The targets that do not answer are still being dialled: what their streams sent is held, and counted.
             await().atMost(Duration.ofSeconds(2)).until(() -> held(client) >= (long) STREAMS_EACH * PAYLOAD);
 
-            awaitResets(new DataInputStream(server.getInputStream()), opened);
+            awaitFrames(new DataInputStream(server.getInputStream()), opened, FLAG_RST);
             await().atMost(Duration.ofSeconds(5)).until(() -> client.activeStreams() == 0);
             // Hold's own release (when its handler leaves the closed stream) runs after the reset: let it.
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
                     assertThat(held(client)).as("bytes the client's session counts as held").isZero());
+        }
+    }
+
+    @Test
+    void bytesHeldWhileDiallingATargetThatAnswersArePassedOnAndNoLongerCounted() throws Exception {
+        try (EchoServer echo = new EchoServer(); Socket server = new Socket()) {
+            int port = client(Duration.ofSeconds(3));
+            server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            server.setSoTimeout(20_000);
+            OutputStream out = server.getOutputStream();
+            Set<Integer> opened = new HashSet<>();
+            for (int i = 0; i < STREAMS_EACH; i++) {
+                int id = 2 + 2 * i;
+                open(out, id, "127.0.0.1:" + echo.port());
+                out.write(frame(TYPE_WINDOW_UPDATE, FLAG_FIN, id, 0));
+                opened.add(id);
+            }
+            out.flush();
+            YamuxSession client = session.get(10, TimeUnit.SECONDS);
+
+            // Echoed whole, then the target's end passed on as FIN: every byte went through the hold to the target.
+            long echoed = awaitFrames(new DataInputStream(server.getInputStream()), opened, FLAG_FIN);
+            assertThat(echoed).isEqualTo((long) STREAMS_EACH * PAYLOAD);
+            await().atMost(Duration.ofSeconds(5)).until(() -> client.activeStreams() == 0);
+            assertThat(held(client)).as("bytes the client's session counts as held").isZero();
         }
     }
 
@@ -144,10 +171,14 @@ class TargetDialerHeldBytesTest {
         return bytes;
     }
 
-    /** Reads frames (skipping pings, ACKs and any payload) until every stream in {@code streams} got its RST. */
-    private static void awaitResets(DataInputStream in, Set<Integer> streams) throws IOException {
+    /**
+     * Reads frames (skipping pings, ACKs and payloads) until every stream in {@code streams} sent a frame with
+     * {@code flag}; answers the bytes of Data frames on them.
+     */
+    private static long awaitFrames(DataInputStream in, Set<Integer> streams, int flag) throws IOException {
         Set<Integer> waiting = new HashSet<>(streams);
-        for (int i = 0; i < 1000 && !waiting.isEmpty(); i++) {
+        long data = 0;
+        for (int i = 0; i < 10_000 && !waiting.isEmpty(); i++) {
             in.readUnsignedByte();
             int type = in.readUnsignedByte();
             int flags = in.readUnsignedShort();
@@ -155,11 +186,16 @@ class TargetDialerHeldBytesTest {
             long length = Integer.toUnsignedLong(in.readInt());
             if (type == TYPE_DATA) {
                 in.skipNBytes(length);
+                if (streams.contains(streamId)) {
+                    data += length;
+                }
             }
-            if ((flags & FLAG_RST) != 0) {
+            assertThat(flag == FLAG_FIN && (flags & FLAG_RST) != 0).as("RST for stream %d", streamId).isFalse();
+            if ((flags & flag) != 0) {
                 waiting.remove(streamId);
             }
         }
-        assertThat(waiting).as("streams without an RST").isEmpty();
+        assertThat(waiting).as("streams without that frame").isEmpty();
+        return data;
     }
 }
