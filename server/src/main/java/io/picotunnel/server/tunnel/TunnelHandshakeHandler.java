@@ -61,6 +61,13 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     static final int MAX_VERSION_LENGTH = 64;
     /** The longest DNS name. */
     static final int MAX_HOSTNAME_LENGTH = 253;
+    /**
+     * {@code Retry-After} of the 503 a connection gets while the endpoint closes (after the drain, its token lookups
+     * stopped): a restarted server is back within seconds.
+     */
+    static final Duration RETRY_WHEN_SHUTTING_DOWN = Duration.ofSeconds(5);
+    /** {@code Retry-After} of the 503 when the token store fails (a locked or broken database): no pile-up on it. */
+    static final Duration RETRY_WHEN_STORE_FAILS = Duration.ofSeconds(10);
     /** Tokens are 64 hex characters; anything much longer is not looked up. */
     private static final int MAX_TOKEN_LENGTH = 256;
 
@@ -152,10 +159,9 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         Duration wait = failures.retryAfter(address(ctx));
         if (!wait.isZero()) {
-            FullHttpResponse response = response(HttpResponseStatus.TOO_MANY_REQUESTS, "too_many_attempts",
-                    "too many wrong tunnel tokens from this address: wait, then connect with the tunnel's current token");
-            response.headers().set(HttpHeaderNames.RETRY_AFTER, Math.max(1, (wait.toMillis() + 999) / 1000));
-            send(ctx, response);
+            send(ctx, retryAfter(response(HttpResponseStatus.TOO_MANY_REQUESTS, "too_many_attempts",
+                    "too many wrong tunnel tokens from this address: wait, then connect with the tunnel's current token"),
+                    wait));
             return;
         }
         // The store may block: look the token up off the event loop, and read nothing meanwhile.
@@ -167,7 +173,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
                             () -> afterLookup(ctx, request, token, tunnel, error)));
         } catch (RejectedExecutionException e) {
             request.release();
-            respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down");
+            send(ctx, retryAfter(response(HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable",
+                    "the server is shutting down"), RETRY_WHEN_SHUTTING_DOWN));
         }
     }
 
@@ -195,7 +202,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         if (error != null) {
             LOG.error("looking up a tunnel token failed", error);
-            respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable", "the server cannot check tokens right now");
+            send(ctx, retryAfter(response(HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable",
+                    "the server cannot check tokens right now"), RETRY_WHEN_STORE_FAILS));
             return;
         }
         if (tunnel.isEmpty()) {
@@ -370,6 +378,12 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
                 .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
                 .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        return response;
+    }
+
+    /** {@code response} with {@code Retry-After} in whole seconds, rounded up and at least 1. */
+    private static FullHttpResponse retryAfter(FullHttpResponse response, Duration wait) {
+        response.headers().set(HttpHeaderNames.RETRY_AFTER, Math.max(1, (wait.toMillis() + 999) / 1000));
         return response;
     }
 

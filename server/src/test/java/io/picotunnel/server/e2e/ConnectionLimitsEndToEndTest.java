@@ -121,14 +121,14 @@ class ConnectionLimitsEndToEndTest {
         try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
             String third = answerToUpgrade(connect("127.0.0.1", testbed.tunnelPort()));
             assertThat(third).as("a third client connection from one address")
-                    .startsWith("HTTP/1.1 429 ").contains("too_many_connections");
+                    .startsWith("HTTP/1.1 429 ").contains("too_many_connections").contains("Retry-After: 10\r\n");
             try (Socket other = connect("127.0.0.2", testbed.tunnelPort())) {
                 assertThat(answerToUpgradeHead(other)).as("another address").startsWith("HTTP/1.1 101 ");
                 await().atMost(Duration.ofSeconds(10))
                         .until(() -> testbed.server().registry().connections(tunnelId).size() == 3);
                 String fourth = answerToUpgrade(connect("127.0.0.3", testbed.tunnelPort()));
                 assertThat(fourth).as("a fourth connection to the endpoint").startsWith("HTTP/1.1 503 ")
-                        .contains("overloaded");
+                        .contains("overloaded").contains("Retry-After: 10\r\n");
             }
             assertThat(log.messages(Level.WARN)).as("one line for both refusals").hasSize(1);
             assertThat(log.messages(Level.WARN).get(0))

@@ -1,7 +1,15 @@
 package io.picotunnel.server.tunnel;
 
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.store.Tunnel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,6 +23,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -26,6 +36,8 @@ import static org.awaitility.Awaitility.await;
 class TunnelEndpointHandshakeTest {
 
     private static final String TOKEN = "a".repeat(64);
+    /** A token whose lookup fails, as with a database that cannot be read. */
+    private static final String BROKEN_STORE_TOKEN = "e".repeat(64);
     private static final Tunnel TUNNEL = new Tunnel("0123456789abcdef", "demo", TOKEN, Instant.EPOCH, Instant.EPOCH);
 
     private final AtomicInteger lookups = new AtomicInteger();
@@ -39,6 +51,9 @@ class TunnelEndpointHandshakeTest {
         group = Transport.newEventLoopGroup(1, "tunnel-test");
         TunnelTokens tokens = token -> {
             lookups.incrementAndGet();
+            if (BROKEN_STORE_TOKEN.equals(token)) {
+                throw new IllegalStateException("database is locked");
+            }
             return TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty();
         };
         endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults().withHandshakeTimeout(Duration.ofMillis(300)),
@@ -177,6 +192,43 @@ class TunnelEndpointHandshakeTest {
         }
         assertThat(head.toString()).startsWith("HTTP/1.1 101");
         return socket;
+    }
+
+    @Test
+    void aTokenStoreThatFailsGets503WithRetryAfter() throws IOException {
+        RawHttp.Answer answer = RawHttp.exchange(port, upgrade("/tunnel?token=" + BROKEN_STORE_TOKEN, ""));
+
+        assertThat(answer.status()).isEqualTo(503);
+        assertThat(answer.body()).contains("\"error\":\"unavailable\"");
+        assertThat(answer.head().lines()).as("the head's lines").anyMatch(line -> line.equalsIgnoreCase(
+                "Retry-After: " + TunnelHandshakeHandler.RETRY_WHEN_STORE_FAILS.toSeconds()));
+    }
+
+    @Test
+    void anUpgradeWhileTheEndpointShutsDownGets503WithRetryAfter() {
+        Executor stopped = task -> {
+            throw new RejectedExecutionException("token lookups have stopped");
+        };
+        EmbeddedChannel channel = new EmbeddedChannel(new TunnelHandshakeHandler(TunnelEndpointConfig.defaults(),
+                token -> Optional.of(TUNNEL), registry, stopped, new FailedLogins("test", FailedLogins.TUNNEL)));
+        try {
+            FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
+                    "/tunnel?token=" + TOKEN);
+            channel.writeInbound(request);
+
+            FullHttpResponse response = channel.readOutbound();
+            try {
+                assertThat(response.status().code()).isEqualTo(503);
+                assertThat(response.content().toString(StandardCharsets.UTF_8)).contains("shutting down");
+                assertThat(response.headers().get(HttpHeaderNames.RETRY_AFTER))
+                        .isEqualTo(String.valueOf(TunnelHandshakeHandler.RETRY_WHEN_SHUTTING_DOWN.toSeconds()));
+            } finally {
+                response.release();
+            }
+            assertThat(request.refCnt()).as("the request is released").isZero();
+        } finally {
+            channel.finishAndReleaseAll();
+        }
     }
 
     @Test
