@@ -75,6 +75,22 @@ public final class Backoff {
     }
 
     /**
+     * The delay before the next attempt after the server asked for {@code serverWait} ({@code Retry-After}; null
+     * when it did not): no less than that wait (at most {@link RetryAfter#MAX}) lengthened by up to {@link #JITTER}
+     * at random, so that clients refused at once do not come back together when it ends. The backoff goes on
+     * growing meanwhile.
+     */
+    public Duration next(Duration serverWait) {
+        Duration delay = next();
+        if (serverWait == null || serverWait.isNegative()) {
+            return delay;
+        }
+        long wait = Math.min(serverWait.toMillis(), RetryAfter.MAX.toMillis());
+        long spread = wait + (long) (wait * JITTER * random.getAsDouble());
+        return spread > delay.toMillis() ? Duration.ofMillis(spread) : delay;
+    }
+
+    /**
      * The delay after the server's GoAway: a moment spread over {@code spread} after a connection that lasted (a
      * server restarting), else the next delay as after any drop, so a server that says GoAway as soon as it is
      * connected is not dialled again in a loop.

@@ -13,6 +13,7 @@ import java.net.UnknownHostException;
 import java.security.cert.CertPathBuilderException;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
+import java.time.Duration;
 import java.util.Locale;
 
 /**
@@ -141,16 +142,30 @@ final class ConnectFailures {
         return message.replaceAll("[0-9a-f]{32,}", "…");
     }
 
-    /** The server answered the WebSocket upgrade with an HTTP status other than 101 and 401. */
+    /**
+     * The server answered the WebSocket upgrade with an HTTP status other than 101 and 401, perhaps with a
+     * {@code Retry-After} ({@code retryAfter}, null without).
+     */
     static final class UpgradeRefusedException extends java.io.IOException {
         private static final long serialVersionUID = 1L;
         private final int status;
         private final String reason;
+        private final transient Duration retryAfter;
 
         UpgradeRefusedException(int status, String reason) {
+            this(status, reason, null);
+        }
+
+        UpgradeRefusedException(int status, String reason, Duration retryAfter) {
             super("the server answered the WebSocket upgrade with HTTP " + status + " " + reason);
             this.status = status;
             this.reason = reason;
+            this.retryAfter = retryAfter;
+        }
+
+        /** How long the server asked the client to wait before it tries again; null when it did not say. */
+        Duration retryAfter() {
+            return retryAfter;
         }
 
         int status() {

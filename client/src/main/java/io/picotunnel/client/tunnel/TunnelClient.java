@@ -284,9 +284,16 @@ public final class TunnelClient implements AutoCloseable {
             shutDown(cause);
             return;
         }
-        Duration delay = backoff.next();
-        LOG.warn("cannot connect to {}: {} Retrying in {} ms.", config.server(), ConnectFailures.explain(config.server(), cause),
-                delay.toMillis());
+        Duration serverWait = cause instanceof ConnectFailures.UpgradeRefusedException refused
+                ? refused.retryAfter() : null;
+        Duration delay = backoff.next(serverWait);
+        if (serverWait == null) {
+            LOG.warn("cannot connect to {}: {} Retrying in {} ms.", config.server(),
+                    ConnectFailures.explain(config.server(), cause), delay.toMillis());
+        } else {
+            LOG.warn("cannot connect to {}: {} It asked to wait {} s (Retry-After): retrying in {} ms.", config.server(),
+                    ConnectFailures.explain(config.server(), cause), serverWait.toSeconds(), delay.toMillis());
+        }
         scheduleReconnect(delay);
     }
 

@@ -45,6 +45,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -247,7 +248,8 @@ final class TunnelConnector {
                 if (status.code() == HttpResponseStatus.UNAUTHORIZED.code()) {
                     fail(ctx, new TokenRejectedException());
                 } else {
-                    fail(ctx, new ConnectFailures.UpgradeRefusedException(status.code(), status.reasonPhrase()));
+                    fail(ctx, new ConnectFailures.UpgradeRefusedException(status.code(), status.reasonPhrase(),
+                            RetryAfter.parse(e.response().headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now())));
                 }
             } else {
                 fail(ctx, cause);

@@ -155,4 +155,21 @@ class BackoffTest {
         }
         assertThat(seconds).containsExactly(1L, 2L, 4L, 8L);
     }
+
+    @Test
+    void theServersWaitIsTheLeastDelayLengthenedByTheJitterAndTheBackoffGoesOnGrowing() {
+        Backoff backoff = new Backoff(() -> 0.5);
+
+        assertThat(backoff.next(Duration.ofSeconds(10))).isEqualTo(Duration.ofSeconds(11));
+        assertThat(backoff.next(Duration.ofMillis(100))).as("a shorter wait leaves the backoff's delay")
+                .isEqualTo(Duration.ofMillis(1800));
+        assertThat(backoff.next(null)).as("no wait asked: the backoff alone").isEqualTo(Duration.ofMillis(3600));
+    }
+
+    @Test
+    void theServersWaitIsCutToTenMinutes() {
+        Backoff backoff = new Backoff(() -> 0.0);
+
+        assertThat(backoff.next(Duration.ofDays(2))).isEqualTo(Duration.ofMinutes(10));
+    }
 }

@@ -1,11 +1,16 @@
 package io.picotunnel.client.tunnel;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.netty.handler.codec.DateFormatter;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -19,6 +24,10 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Date;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.time.Duration;
@@ -268,6 +277,46 @@ class TunnelClientHostileServerTest {
         assertThat(ScriptedTunnelServer.gapsMillis(server.connectionsNanos).subList(0, 3))
                 .satisfies(gaps -> assertThat(gaps.get(1)).isGreaterThanOrEqualTo(1500))
                 .satisfies(gaps -> assertThat(gaps.get(2)).isGreaterThanOrEqualTo(3000));
+    }
+
+    /** Answers the upgrade with 503 and {@code retryAfter}, as a server shutting down or a proxy in front of it. */
+    private static ScriptedTunnelServer.Script unavailable(java.util.function.Supplier<String> retryAfter) {
+        return (socket, key) -> {
+            String body = "{\"error\":\"unavailable\",\"message\":\"the server is shutting down\"}";
+            write(socket, ("HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + retryAfter.get()
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
+                    + "\r\nConnection: close\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+            socket.close();
+        };
+    }
+
+    @Test
+    void aRefusalWithRetryAfterInSecondsIsNotRedialledSoonerAndTheRetryLineSaysSo() {
+        Logger logger = (Logger) LoggerFactory.getLogger(TunnelClient.class);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            // Without the server's wait the backoff (no jitter) would redial after 1 s.
+            start(unavailable(() -> "3"), new Backoff(() -> 0.0));
+            await().atMost(Duration.ofSeconds(20)).until(() -> server.connections() >= 2);
+        } finally {
+            logger.detachAppender(logged);
+        }
+        assertThat(ScriptedTunnelServer.gapsMillis(server.connectionsNanos).getFirst()).isGreaterThanOrEqualTo(3000);
+        assertThat(logged.list).map(ILoggingEvent::getFormattedMessage)
+                .anySatisfy(line -> assertThat(line).contains("HTTP 503 Service Unavailable")
+                        .contains("overloaded, restarting or refusing this address for now")
+                        .contains("asked to wait 3 s (Retry-After): retrying in 3000 ms"));
+    }
+
+    @Test
+    void aRefusalWithRetryAfterAsAnHttpDateIsNotRedialledBeforeThatDate() {
+        // Whole seconds only: at least 4 s after the connection came, so the wait is more than 3 s.
+        start(unavailable(() -> DateFormatter.format(
+                Date.from(Instant.now().truncatedTo(ChronoUnit.SECONDS).plusSeconds(5)))), new Backoff(() -> 0.0));
+        await().atMost(Duration.ofSeconds(20)).until(() -> server.connections() >= 2);
+        assertThat(ScriptedTunnelServer.gapsMillis(server.connectionsNanos).getFirst()).isGreaterThanOrEqualTo(3000);
     }
 
     @Test
