@@ -140,7 +140,8 @@ class TargetDialerHeldBytesTest {
                                         stream.config().setAutoRead(false);
                                         stream.pipeline().addLast(new StreamHeaderDecoder(),
                                                 new TargetDialer(AllowList.ANY, dialTimeout, resolver, targets,
-                                                        new DefaultChannelGroup(GlobalEventExecutor.INSTANCE)));
+                                                        new DefaultChannelGroup(GlobalEventExecutor.INSTANCE),
+                                                        new TargetFailureLog()));
                                     }
                                 });
                         ch.pipeline().addLast(yamux);

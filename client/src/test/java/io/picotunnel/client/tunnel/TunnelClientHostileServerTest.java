@@ -306,7 +306,7 @@ class TunnelClientHostileServerTest {
         assertThat(ScriptedTunnelServer.gapsMillis(server.connectionsNanos).getFirst()).isGreaterThanOrEqualTo(3000);
         assertThat(logged.list).map(ILoggingEvent::getFormattedMessage)
                 .anySatisfy(line -> assertThat(line).contains("HTTP 503 Service Unavailable")
-                        .contains("overloaded, restarting or refusing this address for now")
+                        .contains("unavailable for now, shutting down, restarting or overloaded")
                         .contains("asked to wait 3 s (Retry-After): retrying in 3000 ms"));
     }
 
