@@ -23,7 +23,8 @@ public final class HiddenCharacters {
         return String.format("control or invisible formatting character U+%04X", codePoint);
     }
 
-    private static boolean isHidden(int codePoint) {
+    /** Whether {@code codePoint} is one of these characters. */
+    public static boolean isHidden(int codePoint) {
         return switch (Character.getType(codePoint)) {
             case Character.CONTROL, Character.FORMAT, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR,
                  Character.SURROGATE -> true;

@@ -31,6 +31,7 @@ import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.ws.WebSocketPings;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.server.api.HiddenCharacters;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
@@ -330,8 +331,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * A header's value as shown to people: control characters removed, trimmed, at most {@code maxLength}
-     * characters; null when absent or blank.
+     * A header's value as shown to people: the characters that do not show as themselves ({@link HiddenCharacters}:
+     * controls, invisible formatting such as the soft hyphen U+00AD) removed, trimmed, at most {@code maxLength}
+     * characters; null when absent or blank. Removed rather than refused: the text is only shown, and a client whose
+     * host name has one should still connect.
      */
     static String headerText(FullHttpRequest request, String name, int maxLength) {
         String value = request.headers().get(name);
@@ -339,7 +342,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return null;
         }
         StringBuilder clean = new StringBuilder(Math.min(value.length(), maxLength));
-        value.codePoints().filter(c -> !Character.isISOControl(c)).forEach(clean::appendCodePoint);
+        value.codePoints().filter(c -> !HiddenCharacters.isHidden(c)).forEach(clean::appendCodePoint);
         String text = clean.toString().strip();
         if (text.length() > maxLength) {
             int end = Character.isHighSurrogate(text.charAt(maxLength - 1)) ? maxLength - 1 : maxLength;

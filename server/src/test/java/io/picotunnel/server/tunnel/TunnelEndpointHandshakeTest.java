@@ -164,6 +164,20 @@ class TunnelEndpointHandshakeTest {
     }
 
     @Test
+    void clientVersionAndHostnameAreKeptWithoutInvisibleFormattingCharacters() throws IOException {
+        // Header bytes are read as ISO-8859-1: 0xAD is the soft hyphen U+00AD, a Cf character most fonts do not show.
+        try (Socket upgraded = upgradeRaw(TunnelHandshakeHandler.VERSION_HEADER + ": 1.2\u00ad.3\r\n"
+                + TunnelHandshakeHandler.HOSTNAME_HEADER + ": \u00adbuild\u00ad-1\u00ad\r\n")) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.clients(TUNNEL.id()).size() == 1);
+
+            ConnectedClient client = registry.clients(TUNNEL.id()).getFirst();
+            assertThat(client.version()).isEqualTo("1.2.3");
+            assertThat(client.hostname()).isEqualTo("build-1");
+            assertThat(upgraded.isClosed()).isFalse();
+        }
+    }
+
+    @Test
     void clientThatSendsNoVersionOrHostnameHasNullForThem() throws IOException {
         try (Socket upgraded = upgradeRaw(TunnelHandshakeHandler.VERSION_HEADER + ": \t \r\n")) {
             await().atMost(5, TimeUnit.SECONDS).until(() -> registry.clients(TUNNEL.id()).size() == 1);
