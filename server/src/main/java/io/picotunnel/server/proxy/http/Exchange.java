@@ -130,6 +130,8 @@ final class Exchange {
     private boolean retried;
     /** Anything (even a 1xx) came back on the current stream. */
     private boolean upstreamAnswered;
+    /** The target said 100 Continue: it will read the body before its final answer. */
+    private boolean continued;
     /** The target's final response head, to tell whether its connection may carry another request. */
     private HttpResponse upstreamResponse;
     private ChannelFuture lastUpstreamWrite;
@@ -188,6 +190,7 @@ final class Exchange {
         upstreamHandler = handler;
         upstreamEndedEarly = false;
         upstreamAnswered = false;
+        continued = false;
         Future<UpstreamPool.Lease> opened = retried
                 ? proxy.upstreams().acquireNew(service, handler)
                 : proxy.upstreams().acquire(service, handler);
@@ -519,6 +522,7 @@ final class Exchange {
         }
         if (code < 200) {
             phase = Phase.INFORMATIONAL;
+            continued |= code == HttpResponseStatus.CONTINUE.code();
             if (!request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                 HttpHeaders headers = passedOn(response.headers());
                 HopByHop.strip(headers);
@@ -681,13 +685,20 @@ final class Exchange {
 
     /**
      * Whether the stream may carry another request, once the response came whole: the request went whole, the response came in a
-     * framing of its own (not ended by the connection's close), nothing followed it in the same read, and the
-     * target did not ask to close (HTTP/1.0 without keep-alive included). Bytes past the response that the codec
+     * framing of its own (not ended by the connection's close), nothing followed it in the same read, the
+     * target did not ask to close (HTTP/1.0 without keep-alive included), and it did not answer a body sent with
+     * {@code Expect: 100-continue} without saying 100 first. Bytes past the response that the codec
      * holds are checked when the stream is parked ({@link UpstreamPool}).
      */
     private boolean upstreamReusable() {
         HttpResponse response = upstreamResponse;
         if (!requestDone || response == null || upgradeRequested || upstreamMessagesAfter > 0) {
+            return false;
+        }
+        if (bodySent && !continued && request.headers().contains(HttpHeaderNames.EXPECT)) {
+            // A final answer to Expect: 100-continue without a 100 may come from a target that skips the body
+            // (it may close or read it to its end instead, but not all do): what it did not read would be taken
+            // for the next request on the stream, another visitor's, which would get that request's response.
             return false;
         }
         int code = response.status().code();

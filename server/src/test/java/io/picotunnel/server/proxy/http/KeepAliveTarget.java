@@ -31,6 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code /cut}: 200 announcing 100 bytes, 10 sent, then output shut down (input stays open).</li>
  * <li>{@code /upgrade}: 101 to {@code echo}, then echoes bytes.</li>
  * <li>{@code /early}: 200 at once without reading the request's body, then reads and drops everything.</li>
+ * <li>{@code /refuse-expect}: 417 at once without reading the request's body, keep-alive: the body, unread, is
+ * taken for the start of the next request (the target RFC 9110 10.1.1 asks not to be).</li>
  * <li>{@code /hang}: no answer; reads on.</li>
  * <li>{@code /gate}: as {@code /ok}, once {@link #openGate} was called (requests held open together).</li>
  * <li>{@code /flaky}: as {@code /ok} for the first request on a connection; on a later one the connection is
@@ -164,6 +166,7 @@ final class KeepAliveTarget implements AutoCloseable {
                         drainUntilEof(in);
                         return;
                     }
+                    case "/refuse-expect" -> send(out, "417 Expectation Failed", "Content-Length: 0", "");
                     case "/hang" -> {
                         drainUntilEof(in);
                         return;

@@ -207,6 +207,22 @@ class UpstreamKeepAliveTest {
     }
 
     @Test
+    void bodyOfAnExpectContinueRequestAnsweredWithoutA100IsNotTakenForTheNextVisitorsRequest() throws Exception {
+        start();
+        // The start of a request whose head the next request on the target connection would end.
+        String prefix = "GET /smuggled HTTP/1.1\r\nX-Ignore: ";
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            http.send("POST /refuse-expect HTTP/1.1\r\nHost: " + HOST + "\r\nExpect: 100-continue\r\nContent-Length: "
+                    + prefix.length() + "\r\n\r\n" + prefix);
+            assertThat(http.read().status()).isEqualTo(417);
+        }
+        // Given back to the pool, the stream would carry the next visitor's request after the unread prefix, and
+        // that visitor would get the target's answer to /smuggled (a 404).
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
     void timedOutRequestIsNotReused() throws Exception {
         start(Map.of(Setting.PROXY_TIMEOUT, "1s"));
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
