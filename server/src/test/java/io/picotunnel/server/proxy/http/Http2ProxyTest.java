@@ -49,6 +49,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -376,6 +377,38 @@ class Http2ProxyTest {
         } finally {
             strict.close().syncUninterruptibly();
         }
+    }
+
+    @Test
+    void rapidResetIsCutOffWithGoAwayAfterBoundedWork() throws Exception {
+        AtomicInteger opened = new AtomicInteger();
+        DirectOpener direct = new DirectOpener(group);
+        Channel counted = listen(HttpProxy.builder().routes(routes).opener((service, handler) -> {
+            opened.incrementAndGet();
+            return direct.open(service, handler);
+        }).build());
+        int streams = 5000;
+        try (RawH2 h2 = RawH2.connect(port(counted), certificates.clientContext())) {
+            // CVE-2023-44487: each request cancelled as soon as it is sent, so that none counts as open for long.
+            ByteArrayOutputStream burst = new ByteArrayOutputStream();
+            byte[] cancel = {0, 0, 0, 0x8};
+            for (int i = 0; i < streams; i++) {
+                int stream = 1 + 2 * i;
+                burst.writeBytes(frame(0x1, 0x5, stream, headers(":method", "GET", ":scheme", "https",
+                        ":path", "/rapid-" + i, ":authority", "localhost")));
+                burst.writeBytes(frame(0x3, 0, stream, cancel));
+            }
+            try {
+                h2.write(burst.toByteArray());
+            } catch (IOException e) {
+                // Closed before the whole burst went: as expected.
+            }
+            assertThat(h2.readUntilClosed()).as("connection closed").isTrue();
+            assertThat(h2.frameTypes).as("frames from the server").contains(0x7);
+        } finally {
+            counted.close().syncUninterruptibly();
+        }
+        assertThat(opened.get()).as("upstream streams opened for %d cancelled requests", streams).isLessThanOrEqualTo(250);
     }
 
     private static int port(Channel listener) {
