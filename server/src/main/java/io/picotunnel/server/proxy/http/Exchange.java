@@ -686,8 +686,8 @@ final class Exchange {
     /**
      * Whether the stream may carry another request, once the response came whole: the request went whole, the response came in a
      * framing of its own (not ended by the connection's close), nothing followed it in the same read, the
-     * target did not ask to close (HTTP/1.0 without keep-alive included), and it did not answer a body sent with
-     * {@code Expect: 100-continue} without saying 100 first. Bytes past the response that the codec
+     * target did not ask to close (HTTP/1.0 without keep-alive included), it did not answer a body sent with
+     * {@code Expect: 100-continue} without saying 100 first, and it was not an answer to HEAD announcing a body. Bytes past the response that the codec
      * holds are checked when the stream is parked ({@link UpstreamPool}).
      */
     private boolean upstreamReusable() {
@@ -701,10 +701,28 @@ final class Exchange {
             // for the next request on the stream, another visitor's, which would get that request's response.
             return false;
         }
+        if (!expectsResponseBody && announcesBody(response)) {
+            // The answer to HEAD says what a GET would get. A target that sends that body anyway (a known bug) may
+            // send it later than the head: the next request on the stream, another visitor's, would read it as
+            // its own response. Bytes that come with the head are caught (UpstreamPool.holdsBytes); these are not.
+            return false;
+        }
         int code = response.status().code();
         boolean selfDelimited = !expectsResponseBody || code == 204 || code == 304
                 || HttpUtil.isTransferEncodingChunked(response) || HttpUtil.isContentLengthSet(response);
         return selfDelimited && HttpUtil.isKeepAlive(response);
+    }
+
+    /** A Content-Length above 0, or chunked: a body would follow had the request not been HEAD. */
+    private static boolean announcesBody(HttpResponse response) {
+        if (HttpUtil.isTransferEncodingChunked(response)) {
+            return true;
+        }
+        try {
+            return HttpUtil.getContentLength(response, 0L) > 0;
+        } catch (NumberFormatException e) {
+            return true;
+        }
     }
 
     /** Ends the exchange and resets its stream: the target sees the request end abnormally, never as complete. */

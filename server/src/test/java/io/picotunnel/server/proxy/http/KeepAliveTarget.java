@@ -31,6 +31,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code /cut}: 200 announcing 100 bytes, 10 sent, then output shut down (input stays open).</li>
  * <li>{@code /upgrade}: 101 to {@code echo}, then echoes bytes.</li>
  * <li>{@code /early}: 200 at once without reading the request's body, then reads and drops everything.</li>
+ * <li>{@code /head-late-body}: to HEAD, the head of a 200 announcing a body, keep-alive; the body (which reads as
+ * a whole response) only once the next request on the connection has begun to arrive, then that request's
+ * answer.</li>
  * <li>{@code /refuse-expect}: 417 at once without reading the request's body, keep-alive: the body, unread, is
  * taken for the start of the next request (the target RFC 9110 10.1.1 asks not to be).</li>
  * <li>{@code /hang}: no answer; reads on.</li>
@@ -118,6 +121,22 @@ final class KeepAliveTarget implements AutoCloseable {
                         // A target bug nginx meets too: the body of a GET in answer to HEAD.
                         readBody(in, headers);
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
+                    }
+                    case "/head-late-body" -> {
+                        String stray = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nfor-head";
+                        send(out, "200 OK", "Content-Length: " + stray.length(), "");
+                        if (in.read() < 0) {
+                            return;
+                        }
+                        // The body a GET would have had, late: the first byte of the next request is here.
+                        out.write(stray.getBytes(StandardCharsets.US_ASCII));
+                        String rest = line(in);
+                        Map<String, String> next = headers(in);
+                        readBody(in, next);
+                        send(out, "200 OK", "Content-Length: " + body.length(), body);
+                        if (rest == null) {
+                            return;
+                        }
                     }
                     case "/past-length" -> {
                         readBody(in, headers);
