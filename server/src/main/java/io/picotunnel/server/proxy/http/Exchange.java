@@ -687,7 +687,8 @@ final class Exchange {
      * Whether the stream may carry another request, once the response came whole: the request went whole, the response came in a
      * framing of its own (not ended by the connection's close), nothing followed it in the same read, the
      * target did not ask to close (HTTP/1.0 without keep-alive included), it did not answer a body sent with
-     * {@code Expect: 100-continue} without saying 100 first, and it was not an answer to HEAD announcing a body. Bytes past the response that the codec
+     * {@code Expect: 100-continue} without saying 100 first, and it was not a 204 or an answer to HEAD announcing
+     * a body. Bytes past the response that the codec
      * holds are checked when the stream is parked ({@link UpstreamPool}).
      */
     private boolean upstreamReusable() {
@@ -701,19 +702,20 @@ final class Exchange {
             // for the next request on the stream, another visitor's, which would get that request's response.
             return false;
         }
-        if (!expectsResponseBody && announcesBody(response)) {
-            // The answer to HEAD says what a GET would get. A target that sends that body anyway (a known bug) may
-            // send it later than the head: the next request on the stream, another visitor's, would read it as
-            // its own response. Bytes that come with the head are caught (UpstreamPool.holdsBytes); these are not.
+        int code = response.status().code();
+        if ((!expectsResponseBody || code == 204) && announcesBody(response)) {
+            // The answer to HEAD says what a GET would get; a 204 must announce nothing. A target that sends that
+            // body anyway (a known bug) may send it later than the head: the next request on the stream, another
+            // visitor's, would read it as its own response. Bytes that come with the head are caught
+            // (UpstreamPool.holdsBytes); these are not. A 304's Content-Length is allowed (the 200's), so not 304.
             return false;
         }
-        int code = response.status().code();
         boolean selfDelimited = !expectsResponseBody || code == 204 || code == 304
                 || HttpUtil.isTransferEncodingChunked(response) || HttpUtil.isContentLengthSet(response);
         return selfDelimited && HttpUtil.isKeepAlive(response);
     }
 
-    /** A Content-Length above 0, or chunked: a body would follow had the request not been HEAD. */
+    /** A Content-Length above 0, or chunked: the head says a body follows (or would, but for HEAD). */
     private static boolean announcesBody(HttpResponse response) {
         if (HttpUtil.isTransferEncodingChunked(response)) {
             return true;

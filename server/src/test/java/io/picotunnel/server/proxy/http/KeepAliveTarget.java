@@ -31,9 +31,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code /cut}: 200 announcing 100 bytes, 10 sent, then output shut down (input stays open).</li>
  * <li>{@code /upgrade}: 101 to {@code echo}, then echoes bytes.</li>
  * <li>{@code /early}: 200 at once without reading the request's body, then reads and drops everything.</li>
- * <li>{@code /head-late-body}: to HEAD, the head of a 200 announcing a body, keep-alive; the body (which reads as
+ * <li>{@code /head-late-body}: (to HEAD) the head of a 200 announcing a body, keep-alive; the body (which reads as
  * a whole response) only once the next request on the connection has begun to arrive, then that request's
- * answer.</li>
+ * answer. {@code /no-content-late-body}: the same with a 204 announcing a body.</li>
  * <li>{@code /refuse-expect}: 417 at once without reading the request's body, keep-alive: the body, unread, is
  * taken for the start of the next request (the target RFC 9110 10.1.1 asks not to be).</li>
  * <li>{@code /hang}: no answer; reads on.</li>
@@ -122,21 +122,19 @@ final class KeepAliveTarget implements AutoCloseable {
                         readBody(in, headers);
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
                     }
-                    case "/head-late-body" -> {
-                        String stray = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nfor-head";
-                        send(out, "200 OK", "Content-Length: " + stray.length(), "");
+                    case "/head-late-body", "/no-content-late-body" -> {
+                        readBody(in, headers);
+                        String stray = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray";
+                        send(out, path.equals("/head-late-body") ? "200 OK" : "204 No Content",
+                                "Content-Length: " + stray.length(), "");
                         if (in.read() < 0) {
                             return;
                         }
-                        // The body a GET would have had, late: the first byte of the next request is here.
+                        // The body, late: the first byte of the next request is here.
                         out.write(stray.getBytes(StandardCharsets.US_ASCII));
-                        String rest = line(in);
-                        Map<String, String> next = headers(in);
-                        readBody(in, next);
+                        line(in);
+                        readBody(in, headers(in));
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
-                        if (rest == null) {
-                            return;
-                        }
                     }
                     case "/past-length" -> {
                         readBody(in, headers);

@@ -164,7 +164,17 @@ class UpstreamKeepAliveTest {
             assertThat(http.read(true).status()).isEqualTo(200);
         }
         // Nothing came past the head yet: the stray body comes only once a next request is on its way. Given back
-        // to the pool, the stream would carry this visitor's request, who would get the stray body ("for-head").
+        // to the pool, the stream would carry this visitor's request, who would get the stray body ("stray").
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void noContentAnswerAnnouncingABodyThatComesLateIsNotReadAsTheNextVisitorsResponse() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/no-content-late-body").status()).isEqualTo(204);
+        }
         await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
         assertNextRequestUsesNewConnection();
     }
