@@ -10,10 +10,12 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ExecutorService;
@@ -52,6 +54,7 @@ final class KeepAliveTarget implements AutoCloseable {
     private final Set<Socket> idle = ConcurrentHashMap.newKeySet();
     private final Set<Socket> all = ConcurrentHashMap.newKeySet();
     private final CountDownLatch gate = new CountDownLatch(1);
+    private final List<String> paths = new CopyOnWriteArrayList<>();
 
     KeepAliveTarget() throws IOException {
         server = new ServerSocket();
@@ -66,6 +69,11 @@ final class KeepAliveTarget implements AutoCloseable {
     /** Connections accepted so far. */
     int accepted() {
         return accepted.get();
+    }
+
+    /** The path of every request the target read, in order. */
+    List<String> paths() {
+        return List.copyOf(paths);
     }
 
     /** Connections that ended (EOF or error from the proxy's side, or closed here). */
@@ -110,6 +118,7 @@ final class KeepAliveTarget implements AutoCloseable {
                     return;
                 }
                 String path = line.split(" ")[1];
+                paths.add(path);
                 Map<String, String> headers = headers(in);
                 String body = "conn=" + id;
                 switch (path) {

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -243,6 +244,50 @@ class UpstreamKeepAliveTest {
         // that visitor would get the target's answer to /smuggled (a 404).
         await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
         assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void requestsFramedTwoWaysGet400AndNeitherTheTargetNorTheNextVisitorSeesWhatTheyHid() throws Exception {
+        start();
+        String hidden = "GET /smuggled HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n";
+        String head = "POST /ok HTTP/1.1\r\nHost: " + HOST + "\r\n";
+        Map<String, String> requests = new LinkedHashMap<>();
+        requests.put("Content-Length and chunked", head + "Content-Length: " + (5 + hidden.length())
+                + "\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden);
+        requests.put("HTTP/1.0 with chunked and Content-Length", "POST /ok HTTP/1.0\r\nHost: " + HOST
+                + "\r\nConnection: keep-alive\r\nContent-Length: " + (5 + hidden.length())
+                + "\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden);
+        requests.put("two equal Content-Lengths", head + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello");
+        requests.put("two Content-Lengths", head + "Content-Length: 0\r\nContent-Length: " + hidden.length()
+                + "\r\n\r\n" + hidden);
+        requests.put("chunked, identity", head + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + hidden);
+        requests.put("xchunked", head + "Transfer-Encoding: xchunked\r\nContent-Length: " + hidden.length()
+                + "\r\n\r\n" + hidden);
+        requests.put("two Transfer-Encodings", head + "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"
+                + "0\r\n\r\n" + hidden);
+        requests.put("Transfer-Encoding folded", head + "Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" + hidden);
+        requests.put("space before the colon", head + "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + hidden);
+        requests.put("bare CR in a header", head + "X-A: a\rContent-Length: " + hidden.length() + "\r\n\r\n" + hidden);
+        requests.put("chunk size past 64 bits", head + "Transfer-Encoding: chunked\r\n\r\nffffffffffffffff1\r\n"
+                + hidden + "\r\n0\r\n\r\n");
+        requests.put("negative chunk size", head + "Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n"
+                + hidden);
+        requests.put("chunk without its CRLF", head + "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"
+                + hidden);
+        for (Map.Entry<String, String> request : requests.entrySet()) {
+            try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+                http.send(request.getValue());
+                RawHttp.Response answer = http.read();
+                assertThat(answer.status()).as(request.getKey()).isEqualTo(400);
+                assertThat(http.closedWithin15s()).as(request.getKey() + ": connection closed").isTrue();
+            }
+            try (RawHttp next = new RawHttp(tunnel.httpPort())) {
+                RawHttp.Response answer = get(next, "/ok");
+                assertThat(answer.status()).as(request.getKey() + ": the next visitor's answer").isEqualTo(200);
+                assertThat(answer.text()).as(request.getKey()).startsWith("conn=");
+            }
+        }
+        assertThat(target.paths()).doesNotContain("/smuggled");
     }
 
     @Test
