@@ -133,7 +133,7 @@ public final class CertificateDirectory implements AutoCloseable {
             if (!expiryTold.contains(entry.getKey()) && certificate.isExpiredAt(clock.instant())) {
                 expiryTold.add(entry.getKey());
                 log.warn("certificate for {} from {} expired at {}: replace the file{}", entry.getKey(),
-                        certificate.source(), certificate.notAfter(), consequence(certificate));
+                        certificate.source(), certificate.notAfter(), consequence(entry.getKey(), certificate));
             }
         }
     }
@@ -172,15 +172,15 @@ public final class CertificateDirectory implements AutoCloseable {
                         certificate.notAfter());
             } else {
                 log.warn("certificate for {} {} from {}, but clients will refuse it: {}{}", name, loadedOrReloaded,
-                        certificateFile, String.join("; ", problems), consequence(certificate));
+                        certificateFile, String.join("; ", problems), consequence(name, certificate));
             }
         } catch (IOException | RuntimeException e) {
             log.warn("cannot load certificate for {} from {}: {}", name, certificateFile, e.getMessage());
         }
     }
 
-    private String consequence(ServerCertificate certificate) {
-        return certificate.isValidAt(clock.instant()) ? ""
+    private String consequence(String name, ServerCertificate certificate) {
+        return certificate.isUsableFor(name, clock.instant()) ? ""
                 : " (served only where no other certificate covers the name; ACME, when enabled, obtains one meanwhile)";
     }
 

@@ -1,6 +1,7 @@
 package io.picotunnel.server.tls;
 
 import java.time.Clock;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -10,8 +11,9 @@ import java.util.function.Predicate;
  * The certificates the server can present, by name ({@code example.com} or {@code *.example.com}).
  * Certificates from the operator (files, and the server domain's certificate from the settings) take precedence
  * over ones obtained by ACME, an operator's wildcard included; among the operator's (or ACME's) certificates an
- * exact name beats a wildcard. An operator's certificate outside its validity period (expired, or not valid yet)
- * wins over nothing: ACME obtains one for the names it would cover, and it is served only where there is no other.
+ * exact name beats a wildcard. Certificates are found by the name they are filed under; an operator's certificate that
+ * clients would refuse for that name (expired, not valid yet, or for other names than the file's) wins over nothing:
+ * ACME obtains one for the names it is filed under, and it is served only where there is no other.
  * Lookups are lock-free and always see the latest certificate, so a replaced certificate is used for the next
  * handshake.
  */
@@ -32,10 +34,10 @@ public final class CertificateStore {
     }
 
     /**
-     * The certificate to present for a TLS server name (SNI), if any: an operator's certificate that covers the
-     * name (exact before wildcard) and is valid now, else one ACME obtained for it, else an operator's certificate
-     * whatever its dates. ACME leaves a name covered by an operator's valid wildcard alone, so its certificate for
-     * that name, no longer renewed, must not win over the wildcard.
+     * The certificate to present for a TLS server name (SNI), if any: an operator's certificate filed under the name
+     * (exact before wildcard) that is valid now and holds the name, else one ACME obtained for it, else an operator's
+     * certificate filed under the name whatever its dates and names. ACME leaves a name covered by an operator's
+     * usable wildcard alone, so its certificate for that name, no longer renewed, must not win over the wildcard.
      */
     public Optional<ServerCertificate> select(String serverName) {
         Optional<ServerCertificate> file = selectFromFiles(serverName);
@@ -47,12 +49,13 @@ public final class CertificateStore {
     }
 
     /**
-     * An operator's certificate that covers {@code serverName} and is valid now: a file's for the exact name, else
-     * the configured one ({@code PICOTUNNEL_TLS_CERT}) for that name, else a file's wildcard. ACME leaves the names
-     * these cover alone.
+     * An operator's certificate for {@code serverName} that clients accept now (valid, and holding the name): a
+     * file's for the exact name, else the configured one ({@code PICOTUNNEL_TLS_CERT}) for that name, else a file's
+     * wildcard. ACME leaves the names these cover alone.
      */
     public Optional<ServerCertificate> selectFromFiles(String serverName) {
-        return operators(serverName, certificate -> certificate.isValidAt(clock.instant()));
+        Instant now = clock.instant();
+        return operators(serverName, certificate -> certificate.isUsableFor(serverName, now));
     }
 
     private Optional<ServerCertificate> operators(String serverName, Predicate<ServerCertificate> usable) {

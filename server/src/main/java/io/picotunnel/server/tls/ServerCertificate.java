@@ -85,6 +85,11 @@ public record ServerCertificate(List<X509Certificate> chain, PrivateKey key, Ssl
         return names().stream().anyMatch(n -> n.equals(wanted) || n.equals(wildcard));
     }
 
+    /** Whether clients accept this certificate for {@code name} at {@code now}: within its dates and for that name. */
+    public boolean isUsableFor(String name, Instant now) {
+        return isValidAt(now) && covers(name);
+    }
+
     /**
      * Why this certificate cannot be served for {@code name} at {@code now} without clients refusing it: expired,
      * not valid yet, or for other names; empty when none of these.

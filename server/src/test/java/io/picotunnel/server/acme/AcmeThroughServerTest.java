@@ -198,6 +198,34 @@ class AcmeThroughServerTest {
     }
 
     @Test
+    void certificateFileForOtherNamesDoesNotKeepAcmeFromTheNameItIsFiledUnder() throws Exception {
+        // the operator saved the certificate of other.test as shop.test.crt/.key: visitors of shop.test would refuse it
+        TestCertificates.Issued misfiled = new TestCertificates().issue("other.test");
+        TestCertificates.write(misfiled, data.resolve("server/certs"), "shop.test");
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            startServerWithAcme();
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("certificate for shop.test loaded from ").contains("it is for other.test, not shop.test")
+                    .contains("ACME, when enabled, obtains one");
+        }
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+        api.post(services, "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\","
+                + "\"enabled\":true}");
+
+        await().atMost(Duration.ofSeconds(90)).until(() ->
+                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        BigInteger fromAcme = PemFiles.readChain(data.resolve("server/certs/acme/shop.test.crt")).getFirst()
+                .getSerialNumber();
+        assertThat(servedSerial("shop.test")).isEqualTo(fromAcme).isNotEqualTo(misfiled.serial());
+        http = HttpClient.newBuilder().sslContext(trusting(pebble.rootPem())).build();
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                        URI.create("https://shop.test:" + server.httpsPort() + "/")).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as("ACME's certificate validates for shop.test").isEqualTo(502);
+    }
+
+    @Test
     void failedOrderIsNotRepeatedByARestartBeforeItsRetryDelayButAServiceUpdateOrdersAtOnce() throws Exception {
         // pebble validates on ports nobody answers, so every validation fails, as with a DNS record not yet pointed here
         pebble = new Pebble(data.resolve("pebble"), Ports.freePort(), Ports.freePort());

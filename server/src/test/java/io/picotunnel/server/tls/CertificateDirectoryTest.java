@@ -91,6 +91,28 @@ class CertificateDirectoryTest {
     }
 
     @Test
+    void fileForOtherNamesGivesWayToAcmeForTheNameItIsFiledUnderAndIsNotServedForItsOwnNames() {
+        Path certs = data.resolve("certs");
+        TestCertificates.Issued misfiled = ca.issue("other.test");
+        TestCertificates.write(misfiled, certs, "shop.test");
+        TestCertificates.Issued wildcard = ca.issue("*.wild.test");
+        TestCertificates.write(wildcard, certs, "_.wild.test");
+        directory = new CertificateDirectory(certs, store);
+        directory.scan();
+
+        assertThat(store.selectFromFiles("shop.test")).as("ACME is not kept from the name").isEmpty();
+        assertThat(store.select("shop.test").orElseThrow().leaf().getSerialNumber())
+                .as("with nothing else, the file is still what is served").isEqualTo(misfiled.serial());
+        assertThat(store.select("other.test")).as("files are found by their file name only").isEmpty();
+        assertThat(store.selectFromFiles("a.wild.test")).as("a wildcard file holds the names one label down")
+                .isPresent();
+
+        TestCertificates.Issued fromAcme = ca.issue("shop.test");
+        store.putFromAcme("shop.test", load(fromAcme, "acme-shop.test"));
+        assertThat(store.select("shop.test").orElseThrow().leaf().getSerialNumber()).isEqualTo(fromAcme.serial());
+    }
+
+    @Test
     void fileThatExpiresWhileLoadedIsWarnedOfOnceAndGivesWayToAcme() {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
         Clock clock = new Clock() {
