@@ -289,19 +289,40 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         }
     }
 
-    /** Takes up the retry delay where an earlier run left it. */
+    /**
+     * Takes up the retry delay where an earlier run left it, but never beyond the longest delay from now: a file edited
+     * by hand, or written before the clock was set back, must not hold orders off for longer than the backoff does.
+     */
     private void loadFailure(String domain, DomainState state) {
         try {
             files.loadFailure(domain).ifPresent(failure -> {
+                Instant latest = clock.instant().plus(settings.maxRetry());
+                Instant nextAttempt = failure.nextAttempt().isAfter(latest) ? latest : failure.nextAttempt();
                 state.failures = failure.failures();
-                state.retryAt = failure.nextAttempt();
+                state.retryAt = nextAttempt;
                 state.error = failure.lastError();
                 state.status = CertificateStatus.ERROR;
-                log.info("ACME orders for {} failed {} time(s) before this start; next attempt at {} (update the"
-                        + " service to order at once)", domain, failure.failures(), failure.nextAttempt());
+                log.info("ACME orders for {} failed {} time(s) before this start; next attempt at {}{} (update the"
+                        + " service to order at once)", domain, failure.failures(), nextAttempt,
+                        nextAttempt.equals(failure.nextAttempt()) ? ""
+                                : ", not at " + failure.nextAttempt() + " as " + files.failureFile(domain)
+                                        + " says, which is later than the longest retry delay of " + settings.maxRetry());
+                if (!nextAttempt.equals(failure.nextAttempt())) {
+                    // else every restart would put it off again by the longest delay
+                    storeFailure(domain, new OrderFailure(failure.failures(), nextAttempt, failure.lastError()));
+                }
             });
         } catch (IOException | RuntimeException e) {
             log.warn("cannot read the ACME retry delay of {}, so it is ordered at once: {}", domain, e.getMessage());
+        }
+    }
+
+    private void storeFailure(String domain, OrderFailure failure) {
+        try {
+            files.storeFailure(domain, failure);
+        } catch (IOException e) {
+            log.warn("cannot keep the ACME retry delay of {} on disk, so a restart orders at once: {}", domain,
+                    e.getMessage());
         }
     }
 
@@ -345,12 +366,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             state.error = e.getMessage() == null ? e.toString() : e.getMessage();
             log.warn("ACME {} for {} failed (attempt {}, next try in {}): {}", renewal ? "renewal" : "certificate",
                     domain, state.failures, delay, state.error);
-            try {
-                files.storeFailure(domain, new OrderFailure(state.failures, state.retryAt, state.error));
-            } catch (IOException storeFailure) {
-                log.warn("cannot keep the ACME retry delay of {} on disk, so a restart orders at once: {}", domain,
-                        storeFailure.getMessage());
-            }
+            storeFailure(domain, new OrderFailure(state.failures, state.retryAt, state.error));
             outcomes.failed(domain, renewal, state.error, delay);
             if (e instanceof AcmeException || e instanceof IOException) {
                 login = null;

@@ -245,6 +245,28 @@ class AcmeManagerTest {
     }
 
     @Test
+    void restoredNextAttemptIsNeverLaterThanTheLongestRetryDelayFromNow() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), false);
+        // a file edited by hand, or written before the clock was set back by a month
+        AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), settings.directoryUri().toString());
+        files.storeFailure("app.test", new OrderFailure(3, clock.instant().plus(Duration.ofDays(30)), "earlier error"));
+
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+        assertThat(acme.status("app.test").orElseThrow().error()).isEqualTo("earlier error");
+        assertThat(files.loadFailure("app.test").orElseThrow().nextAttempt())
+                .as("the capped time is kept, so that restarts do not put it off again")
+                .isBefore(clock.instant().plus(Duration.ofHours(12)).plusSeconds(1));
+        long checksBefore = acme.checks();
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 5);
+        assertThat(acme.attempts("app.test")).as("the delay holds up to its cap").isZero();
+
+        clockOffset.set(Duration.ofHours(12).plusMinutes(1));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.attempts("app.test") == 1);
+    }
+
+    @Test
     void serviceUpdateEndsTheRetryDelayAtOnce() throws Exception {
         start(null, List.of(AcmeSettings.HTTP_01), false);
         Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
