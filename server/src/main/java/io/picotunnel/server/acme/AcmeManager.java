@@ -68,6 +68,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         volatile Instant retryAt = Instant.MIN;
         volatile boolean loadedFromDisk;
         volatile int attempts;
+        /** Counts the service updates that ended the retry delay; guarded by the state's lock. */
+        int retryRequests;
     }
 
     private final AcmeSettings settings;
@@ -159,16 +161,24 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
      */
     private void retryNow(String domain) {
         DomainState state = states.get(domain);
-        if (state != null && state.failures > 0) {
-            log.info("ACME: the service of {} was updated, so its certificate is ordered at once instead of at {}",
-                    domain, state.retryAt);
-            state.failures = 0;
-            state.retryAt = Instant.MIN;
-            state.error = null;
-            state.status = store.fromAcme(domain).filter(c -> !c.isExpiredAt(clock.instant())).isPresent()
-                    ? CertificateStatus.VALID : CertificateStatus.PENDING;
+        if (state == null) {
+            deleteFailure(domain);
+            return;
         }
-        deleteFailure(domain);
+        synchronized (state) {
+            // an order on its way now may fail from what the operator has just mended: its failure sets no delay
+            state.retryRequests++;
+            if (state.failures > 0) {
+                log.info("ACME: the service of {} was updated, so its certificate is ordered at once instead of at {}",
+                        domain, state.retryAt);
+                state.failures = 0;
+                state.retryAt = Instant.MIN;
+                state.error = null;
+                state.status = store.fromAcme(domain).filter(c -> !c.isExpiredAt(clock.instant())).isPresent()
+                        ? CertificateStatus.VALID : CertificateStatus.PENDING;
+            }
+            deleteFailure(domain);
+        }
     }
 
     /** How many checks have run (for tests that wait for the periodic check). */
@@ -340,6 +350,10 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             state.status = CertificateStatus.PENDING;
         }
         state.attempts++;
+        int retryRequests;
+        synchronized (state) {
+            retryRequests = state.retryRequests;
+        }
         try {
             ServerCertificate certificate = issuer.issue(login(), domain, challengeType);
             store.putFromAcme(domain, certificate);
@@ -359,14 +373,22 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                 log.info("ACME order for {} stopped by the server's shutdown: {}", domain, e.toString());
                 return;
             }
-            state.failures++;
-            Duration delay = settings.retryDelay(state.failures);
-            state.retryAt = clock.instant().plus(delay);
-            state.status = CertificateStatus.ERROR;
-            state.error = e.getMessage() == null ? e.toString() : e.getMessage();
+            Duration delay;
+            synchronized (state) {
+                state.failures++;
+                state.status = CertificateStatus.ERROR;
+                state.error = e.getMessage() == null ? e.toString() : e.getMessage();
+                if (state.retryRequests == retryRequests) {
+                    delay = settings.retryDelay(state.failures);
+                    state.retryAt = clock.instant().plus(delay);
+                    storeFailure(domain, new OrderFailure(state.failures, state.retryAt, state.error));
+                } else {
+                    delay = Duration.ZERO;
+                    state.retryAt = Instant.MIN;
+                }
+            }
             log.warn("ACME {} for {} failed (attempt {}, next try in {}): {}", renewal ? "renewal" : "certificate",
                     domain, state.failures, delay, state.error);
-            storeFailure(domain, new OrderFailure(state.failures, state.retryAt, state.error));
             outcomes.failed(domain, renewal, state.error, delay);
             if (e instanceof AcmeException || e instanceof IOException) {
                 login = null;

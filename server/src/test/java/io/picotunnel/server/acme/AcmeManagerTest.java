@@ -280,6 +280,40 @@ class AcmeManagerTest {
     }
 
     @Test
+    void orderFailingAfterAServiceUpdateDuringItIsRetriedAtOnceWithNoDelayOnDisk() throws Exception {
+        try (ServerSocket ca = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            AcmeSettings failing = new AcmeSettings(null, "http://127.0.0.1:" + ca.getLocalPort() + "/dir", null,
+                    List.of(AcmeSettings.HTTP_01), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12),
+                    Duration.ofSeconds(60));
+            acme = new AcmeManager(failing, data.resolve("certs"), store, null, clock);
+            cleanup.add(acme);
+            acme.start();
+            Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
+            acme.onServiceChange(null, app);
+            ca.setSoTimeout(20_000);
+            Socket order = ca.accept();
+            assertThat(acme.attempts("app.test")).as("the order waits for the CA").isEqualTo(1);
+
+            // the operator mends DNS and updates the service while the order is on its way; then the order fails
+            acme.onServiceChange(app, app);
+            order.close();
+
+            ca.setSoTimeout(1_000);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (acme.attempts("app.test") < 2 && System.nanoTime() < deadline) {
+                try (Socket next = ca.accept()) {
+                    assertThat(next.isConnected()).isTrue();
+                } catch (java.net.SocketTimeoutException e) {
+                    // none yet
+                }
+            }
+            assertThat(acme.attempts("app.test")).as("ordered again at once").isGreaterThanOrEqualTo(2);
+            assertThat(Files.exists(data.resolve("certs/acme/app.test.failure")))
+                    .as("no delay for a restart to take up").isFalse();
+        }
+    }
+
+    @Test
     void orderCutShortByShutdownLeavesNoRetryDelayForTheNextStart() throws Exception {
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
