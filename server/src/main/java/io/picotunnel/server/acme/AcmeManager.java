@@ -81,6 +81,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     private final CertificateIssuer issuer;
     private final Map<String, String> serviceDomains = new ConcurrentHashMap<>();
     private final Map<String, DomainState> states = new ConcurrentHashMap<>();
+    /** Held while the wanted domains change and while the check drops the states of those no longer wanted. */
+    private final Object wantedLock = new Object();
     private final ScheduledExecutorService executor;
     private volatile long checks;
     private volatile CertificateOutcomes outcomes = CertificateOutcomes.NONE;
@@ -124,17 +126,19 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
 
     @Override
     public void onServiceChange(Service before, Service after) {
-        if (before != null) {
-            serviceDomains.remove(before.id());
-        }
-        if (wantsCertificate(after)) {
-            String domain = DomainNames.normalize(after.domain());
-            if (before != null) {
-                retryNow(domain);
+        synchronized (wantedLock) {
+            if (wantsCertificate(after)) {
+                String domain = DomainNames.normalize(after.domain());
+                if (before != null) {
+                    retryNow(domain);
+                }
+                // replaced, never removed and put back: a check in between would drop the domain's certificate
+                serviceDomains.put(after.id(), domain);
+                // here rather than on the ACME thread, which may be busy with another domain's order for minutes
+                loadStored(domain);
+            } else {
+                serviceDomains.remove(after != null ? after.id() : before.id());
             }
-            serviceDomains.put(after.id(), domain);
-            // here rather than on the ACME thread, which may be busy with another domain's order for minutes
-            loadStored(domain);
         }
         if (!executor.isShutdown()) {
             executor.execute(this::checkSafely);
@@ -226,12 +230,15 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     /** One pass over the wanted domains; runs on the ACME thread only. */
     private void check() {
         checks++;
-        Set<String> wanted = wanted();
-        for (String domain : Set.copyOf(states.keySet())) {
-            if (!wanted.contains(domain)) {
-                states.remove(domain);
-                store.removeFromAcme(domain);
-                deleteFailure(domain);
+        Set<String> wanted;
+        synchronized (wantedLock) {
+            wanted = wanted();
+            for (String domain : Set.copyOf(states.keySet())) {
+                if (!wanted.contains(domain)) {
+                    states.remove(domain);
+                    store.removeFromAcme(domain);
+                    deleteFailure(domain);
+                }
             }
         }
         for (String domain : wanted) {

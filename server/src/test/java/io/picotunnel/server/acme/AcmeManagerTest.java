@@ -3,6 +3,8 @@ package io.picotunnel.server.acme;
 import com.sun.net.httpserver.HttpServer;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import ch.qos.logback.classic.Level;
+import io.picotunnel.server.net.LogCapture;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
@@ -13,6 +15,7 @@ import io.picotunnel.server.tls.HttpsListener;
 import io.picotunnel.server.tls.HttpsRouter;
 import io.picotunnel.server.tls.PassthroughRoutes;
 import io.picotunnel.server.tls.PemFiles;
+import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.server.tls.TestHttpBackend;
 import io.picotunnel.server.tls.TlsAlpnChallenges;
 import io.netty.handler.ssl.SslContext;
@@ -310,6 +313,31 @@ class AcmeManagerTest {
             assertThat(acme.attempts("app.test")).as("ordered again at once").isGreaterThanOrEqualTo(2);
             assertThat(Files.exists(data.resolve("certs/acme/app.test.failure")))
                     .as("no delay for a restart to take up").isFalse();
+        }
+    }
+
+    @Test
+    void serviceUpdatesWhileChecksRunNeverDropTheDomainsCertificate() throws Exception {
+        TestCertificates.write(new TestCertificates().issue("app.test"), data.resolve("certs/acme"), "app.test");
+        // checks as often as they can run; the CA is never asked, the stored certificate being fresh
+        AcmeSettings busy = new AcmeSettings(null, "http://127.0.0.1:9/dir", null, List.of(AcmeSettings.HTTP_01),
+                Duration.ofMillis(1), Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(60));
+        acme = new AcmeManager(busy, data.resolve("certs"), store, null, clock);
+        cleanup.add(acme);
+        acme.start();
+        Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
+        try (LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
+            acme.onServiceChange(null, app);
+
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+            for (int i = 0; i < 20_000 && System.nanoTime() < deadline; i++) {
+                acme.onServiceChange(app, app);
+            }
+            acme.close();
+
+            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("loaded from disk"))
+                    .as("the domain's state and certificate were never dropped, so never loaded again").hasSize(1);
+            assertThat(store.fromAcme("app.test")).isPresent();
         }
     }
 
