@@ -6,6 +6,7 @@ import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
 
 import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -36,10 +37,14 @@ public final class CertificateStatuses {
             }
         }
         return store.select(service.domain())
-                .map(certificate -> certificate.isExpiredAt(clock.instant())
-                        ? new CertificateStatus(CertificateStatus.ERROR, certificate.notAfter(),
-                                "the certificate from " + certificate.source() + " has expired")
-                        : new CertificateStatus(CertificateStatus.VALID, certificate.notAfter(), null))
+                .map(certificate -> {
+                    List<String> problems = certificate.problemsFor(service.domain(), clock.instant());
+                    return problems.isEmpty()
+                            ? new CertificateStatus(CertificateStatus.VALID, certificate.notAfter(), null)
+                            : new CertificateStatus(CertificateStatus.ERROR, certificate.notAfter(),
+                                    "clients refuse the certificate from " + certificate.source() + ": "
+                                            + String.join("; ", problems));
+                })
                 .orElseGet(() -> new CertificateStatus(CertificateStatus.NONE, null, null));
     }
 }

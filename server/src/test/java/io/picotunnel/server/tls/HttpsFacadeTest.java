@@ -19,10 +19,13 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The HTTPS listener as the server facade wires it: certificate files, the HTTP proxy behind TLS, the API fields. */
 class HttpsFacadeTest {
@@ -71,6 +74,31 @@ class HttpsFacadeTest {
         assertThat(created.json().get("cert_status").asText()).isEqualTo("valid");
         assertThat(created.json().get("cert_expires_at").asText()).endsWith("Z");
         assertThat(created.json().get("cert_error").isNull()).isTrue();
+    }
+
+    @Test
+    void certificateFilesClientsRefuseShowAsErrorsSayingWhy() {
+        Instant now = Instant.now();
+        TestCertificates.write(ca.issue("other.test"), data.resolve("certs"), "misfiled.test");
+        TestCertificates.write(ca.issueValid(now.plus(Duration.ofDays(1)), now.plus(Duration.ofDays(90)), "early.test"),
+                data.resolve("certs"), "early.test");
+        TestCertificates.write(ca.issueValid(now.minus(Duration.ofDays(90)), now.minus(Duration.ofDays(1)),
+                "expired.test"), data.resolve("certs"), "expired.test");
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+        for (String domain : List.of("misfiled.test", "early.test", "expired.test")) {
+            api.post(services, "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"target_addr\":\"127.0.0.1:9\","
+                    + "\"enabled\":true}");
+        }
+
+        // the certificate directory is read every 5 seconds
+        await().atMost(Duration.ofSeconds(20)).until(() -> api.get(services).json().findValuesAsText("cert_status")
+                .equals(List.of("error", "error", "error")));
+        List<String> errors = api.get(services).json().findValuesAsText("cert_error");
+        assertThat(errors.get(0)).startsWith("clients refuse the certificate from ")
+                .endsWith("misfiled.test.crt: it is for other.test, not misfiled.test");
+        assertThat(errors.get(1)).contains("early.test.crt: it is not valid before ");
+        assertThat(errors.get(2)).contains("expired.test.crt: it expired at ");
     }
 
     @Test
