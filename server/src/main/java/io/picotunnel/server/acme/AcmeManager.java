@@ -258,6 +258,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         }
         if (store.selectFromFiles(domain).isPresent()) {
             states.remove(domain);
+            // no orders while the operator's file serves: a delay kept would outlive the service if it went first
+            deleteFailure(domain);
             return;
         }
         loadStored(domain, state);

@@ -8,6 +8,7 @@ import io.picotunnel.server.net.LogCapture;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.tls.CertificateLoader;
 import io.picotunnel.server.tls.CertificateStatus;
 import io.picotunnel.server.tls.CertificateStatuses;
 import io.picotunnel.server.tls.CertificateStore;
@@ -339,6 +340,26 @@ class AcmeManagerTest {
                     .as("the domain's state and certificate were never dropped, so never loaded again").hasSize(1);
             assertThat(store.fromAcme("app.test")).isPresent();
         }
+    }
+
+    @Test
+    void retryDelayOnDiskIsDeletedWhileAnOperatorsCertificateFileCoversTheDomain() throws Exception {
+        AcmeSettings unused = new AcmeSettings(null, "http://127.0.0.1:9/dir", null, List.of(AcmeSettings.HTTP_01),
+                Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(60));
+        AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), unused.directoryUri().toString());
+        files.storeFailure("app.test", new OrderFailure(2, clock.instant().plus(Duration.ofHours(1)), "earlier error"));
+        TestCertificates.write(new TestCertificates().issue("app.test"), data.resolve("certs"), "app.test");
+        store.putFromFile("app.test", CertificateLoader.load(data.resolve("certs/app.test.crt"),
+                data.resolve("certs/app.test.key")));
+        acme = new AcmeManager(unused, data.resolve("certs"), store, null, clock);
+        cleanup.add(acme);
+        acme.start();
+
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+        // else deleting the service later, while the file still covers it, would leave the .failure file for good
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(files.failureFile("app.test")));
+        assertThat(acme.attempts("app.test")).isZero();
     }
 
     @Test
