@@ -177,6 +177,7 @@ public final class PicoTunnelServer implements AutoCloseable {
             store.addServiceListener(listener);
             replayStoredServices(listener);
         }
+        tls.servicesLoaded();
         warnOfServicesOpenToEveryProviderUser();
 
         startWebProxies(httpRoutes);

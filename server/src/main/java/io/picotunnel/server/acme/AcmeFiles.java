@@ -26,6 +26,7 @@ import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +41,8 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 
@@ -52,6 +55,7 @@ import java.util.Properties;
 final class AcmeFiles {
 
     private static final String SEC1_TYPE = "EC PRIVATE KEY";
+    private static final int MAX_FAILURE_FILES = 10_000;
     private final Path directory;
     private final String acmeDirectory;
 
@@ -196,6 +200,24 @@ final class AcmeFiles {
 
     void deleteFailure(String domain) throws IOException {
         Files.deleteIfExists(failureFile(domain));
+    }
+
+    /** The domains with a {@code .failure} file, whatever ACME directory it names (at most 10,000). */
+    List<String> failureDomains() throws IOException {
+        List<String> domains = new ArrayList<>();
+        if (!Files.isDirectory(directory)) {
+            return domains;
+        }
+        try (DirectoryStream<Path> failures = Files.newDirectoryStream(directory, "*.failure")) {
+            for (Path file : failures) {
+                String stem = file.getFileName().toString();
+                String domain = DomainNames.fromFileStem(stem.substring(0, stem.length() - ".failure".length()));
+                if (domain != null && domains.size() < MAX_FAILURE_FILES) {
+                    domains.add(domain);
+                }
+            }
+        }
+        return domains;
     }
 
     Path failureFile(String domain) {

@@ -145,6 +145,33 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         }
     }
 
+    /**
+     * Called once every stored service has been told of at start-up: deletes the {@code .failure} files of domains no
+     * longer wanted, whose services were deleted or disabled while the server was down.
+     */
+    public void servicesLoaded() {
+        if (!executor.isShutdown()) {
+            executor.execute(this::deleteFailuresOfUnwantedDomains);
+        }
+    }
+
+    private void deleteFailuresOfUnwantedDomains() {
+        synchronized (wantedLock) {
+            Set<String> wanted = wanted();
+            try {
+                for (String domain : files.failureDomains()) {
+                    if (!wanted.contains(domain)) {
+                        log.info("ACME: deleting the retry delay of {}, which no service needs a certificate for",
+                                domain);
+                        deleteFailure(domain);
+                    }
+                }
+            } catch (IOException e) {
+                log.warn("cannot list {}: {}", files.directory(), e.getMessage());
+            }
+        }
+    }
+
     /** The certificate state of one domain that ACME looks after, or empty when it does not. */
     public Optional<CertificateStatus> status(String domain) {
         String name = DomainNames.normalize(domain);

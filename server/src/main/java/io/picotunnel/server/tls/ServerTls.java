@@ -97,6 +97,13 @@ public final class ServerTls implements AutoCloseable {
         return acme == null ? List.of(passthrough) : List.of(passthrough, acme);
     }
 
+    /** Every stored service has been told to {@link #serviceListeners()}: ACME forgets the domains none wants. */
+    public void servicesLoaded() {
+        if (acme != null) {
+            acme.servicesLoaded();
+        }
+    }
+
     /** ACME HTTP-01 answers by token, for the HTTP proxy. */
     public Function<String, Optional<String>> http01Answers() {
         return acme == null ? token -> Optional.empty() : acme.challenges().http01Function();

@@ -348,6 +348,28 @@ class AcmeThroughServerTest {
         }
     }
 
+    @Test
+    void retryDelayOfADomainNoServiceWantsAnyMoreIsDeletedAtStart() throws Exception {
+        // gone.test's service was deleted while the server was down; tunnel.test is the server's own domain
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            String directory = "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir";
+            AcmeFiles files = new AcmeFiles(data.resolve("server/certs/acme"), directory);
+            Instant later = Instant.now().plus(Duration.ofHours(1));
+            files.storeFailure("gone.test", new OrderFailure(1, later, "validation failed"));
+            files.storeFailure("tunnel.test", new OrderFailure(1, later, "validation failed"));
+            Map<Setting, String> settings = new EnumMap<>(Setting.class);
+            settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
+            settings.put(Setting.DOMAIN, "tunnel.test");
+            settings.put(Setting.ACME_ENABLED, "true");
+            settings.put(Setting.ACME_DIRECTORY, directory);
+            server = PicoTunnelServer.start(ServerConfig.ephemeral(data.resolve("server"), settings),
+                    new PrintStream(OutputStream.nullOutputStream()));
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(files.failureFile("gone.test")));
+            assertThat(files.failureFile("tunnel.test")).as("the server's domain still needs a certificate").exists();
+        }
+    }
+
     /** The serial number of the certificate the HTTPS listener presents for {@code name}, whoever issued it. */
     private BigInteger servedSerial(String name) throws Exception {
         SSLContext context = SSLContext.getInstance("TLS");
