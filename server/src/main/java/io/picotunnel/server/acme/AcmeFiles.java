@@ -56,6 +56,8 @@ final class AcmeFiles {
 
     private static final String SEC1_TYPE = "EC PRIVATE KEY";
     private static final int MAX_FAILURE_FILES = 10_000;
+    /** Far more than orders every 12 hours fail in a lifetime. */
+    private static final int MAX_FAILURES = 1_000_000;
     private final Path directory;
     private final String acmeDirectory;
 
@@ -189,8 +191,9 @@ final class AcmeFiles {
             int failures = Integer.parseInt(properties.getProperty("failures", ""));
             Instant nextAttempt = Instant.parse(properties.getProperty("next_attempt", ""));
             String lastError = properties.getProperty("last_error", "");
-            if (failures < 1) {
-                throw new IOException(file + ": failures must be at least 1");
+            if (failures < 1 || failures > MAX_FAILURES) {
+                // a count near the int limit would overflow as orders go on failing
+                throw new IOException(file + ": failures must be from 1 to " + MAX_FAILURES);
             }
             return Optional.of(new OrderFailure(failures, nextAttempt, lastError.isEmpty() ? null : lastError));
         } catch (NumberFormatException | DateTimeParseException e) {

@@ -381,7 +381,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     }
 
     private void obtain(String domain, DomainState state, boolean renewal) {
-        String challengeType = settings.challengeTypes().get(state.failures % settings.challengeTypes().size());
+        String challengeType = settings.challengeTypes()
+                .get(Math.floorMod(state.failures, settings.challengeTypes().size()));
         if (!renewal) {
             state.status = CertificateStatus.PENDING;
         }

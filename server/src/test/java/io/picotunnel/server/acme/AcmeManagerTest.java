@@ -363,6 +363,30 @@ class AcmeManagerTest {
     }
 
     @Test
+    void failureFileWithACountNearTheIntLimitIsRefusedAndTheDomainOrderedAtOnce() throws Exception {
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
+                    List.of(AcmeSettings.HTTP_01, AcmeSettings.TLS_ALPN_01), Duration.ofMillis(200),
+                    Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(60));
+            // a few more failures would overflow the count, and a negative one picked no challenge type: every check
+            // then threw before reaching the domains after this one
+            new AcmeFiles(data.resolve("certs/acme"), silent.directoryUri().toString()).storeFailure("app.test",
+                    new OrderFailure(Integer.MAX_VALUE, clock.instant().plus(Duration.ofHours(1)), "edited by hand"));
+            acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
+            cleanup.add(acme);
+            acme.start();
+            try (LogCapture log = new LogCapture(AcmeManager.class, Level.WARN)) {
+                acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+                assertThat(log.messages(Level.WARN)).singleElement().asString()
+                        .startsWith("cannot read the ACME retry delay of app.test, so it is ordered at once: ")
+                        .endsWith("failures must be from 1 to 1000000");
+            }
+            assertThat(acme.status("app.test").orElseThrow().error()).isNull();
+        }
+    }
+
+    @Test
     void orderCutShortByShutdownLeavesNoRetryDelayForTheNextStart() throws Exception {
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
