@@ -33,6 +33,9 @@ public final class CertificateDirectory implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(CertificateDirectory.class);
     private static final int MAX_FILES = 10_000;
+    /** What happens to an operator's certificate that clients would refuse for its name, for the log lines. */
+    static final String GIVES_WAY =
+            " (served only where no other certificate covers the name; ACME, when enabled, obtains one meanwhile)";
 
     /** What a pair of files looked like when last read: a change of any of these means reload. */
     private record Signature(Object crtKey, FileTime crtModified, long crtSize, Object keyKey, FileTime keyModified,
@@ -180,8 +183,7 @@ public final class CertificateDirectory implements AutoCloseable {
     }
 
     private String consequence(String name, ServerCertificate certificate) {
-        return certificate.isUsableFor(name, clock.instant()) ? ""
-                : " (served only where no other certificate covers the name; ACME, when enabled, obtains one meanwhile)";
+        return certificate.isUsableFor(name, clock.instant()) ? "" : GIVES_WAY;
     }
 
     private static Signature signature(Path crt, Path key) throws IOException {

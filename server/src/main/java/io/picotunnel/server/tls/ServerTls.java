@@ -72,8 +72,8 @@ public final class ServerTls implements AutoCloseable {
                 log.info("certificate for {} loaded from {} (valid until {})", tls.serverDomain,
                         domainFiles.certificate(), certificate.notAfter());
             } else {
-                log.warn("certificate for {} loaded from {}, but clients will refuse it: {}", tls.serverDomain,
-                        domainFiles.certificate(), String.join("; ", problems));
+                log.warn("certificate for {} loaded from {}, but clients will refuse it: {}{}", tls.serverDomain,
+                        domainFiles.certificate(), String.join("; ", problems), CertificateDirectory.GIVES_WAY);
             }
         }
         tls.directory.startWatching(WATCH_INTERVAL);

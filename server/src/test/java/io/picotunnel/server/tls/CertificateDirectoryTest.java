@@ -113,6 +113,23 @@ class CertificateDirectoryTest {
     }
 
     @Test
+    void configuredCertificateForOtherNamesIsWarnedOfAndGivesWayToAcme() throws Exception {
+        TestCertificates.Issued misnamed = ca.issue("other.test");
+        TestCertificates.write(misnamed, data.resolve("configured"), "server");
+        try (LogCapture log = new LogCapture(ServerTls.class, Level.WARN);
+             ServerTls tls = ServerTls.create(data.resolve("data"), "tunnel.test", new ServerTls.DomainFiles(
+                     data.resolve("configured/server.crt"), data.resolve("configured/server.key")), null,
+                     Clock.systemUTC())) {
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("certificate for tunnel.test loaded from ")
+                    .contains("it is for other.test, not tunnel.test").contains("ACME, when enabled, obtains one");
+            assertThat(tls.store().selectFromFiles("tunnel.test")).as("ACME is not kept from the name").isEmpty();
+            assertThat(tls.store().select("tunnel.test").orElseThrow().leaf().getSerialNumber())
+                    .as("with nothing else, it is still what is served").isEqualTo(misnamed.serial());
+        }
+    }
+
+    @Test
     void fileThatExpiresWhileLoadedIsWarnedOfOnceAndGivesWayToAcme() {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
         Clock clock = new Clock() {
