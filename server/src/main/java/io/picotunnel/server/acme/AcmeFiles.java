@@ -58,6 +58,8 @@ final class AcmeFiles {
     private static final int MAX_FAILURE_FILES = 10_000;
     /** Far more than orders every 12 hours fail in a lifetime. */
     private static final int MAX_FAILURES = 1_000_000;
+    private static final int MAX_FAILURE_FILE_SIZE = 64 * 1024;
+    private static final int MAX_ERROR_LENGTH = 4096;
     private final Path directory;
     private final String acmeDirectory;
 
@@ -165,7 +167,10 @@ final class AcmeFiles {
         properties.setProperty("directory", acmeDirectory);
         properties.setProperty("failures", Integer.toString(failure.failures()));
         properties.setProperty("next_attempt", failure.nextAttempt().toString());
-        properties.setProperty("last_error", failure.lastError() == null ? "" : failure.lastError());
+        String lastError = failure.lastError() == null ? "" : failure.lastError();
+        // so that the file stays far below the size it is read up to, however long the CA's message
+        properties.setProperty("last_error", lastError.length() > MAX_ERROR_LENGTH
+                ? lastError.substring(0, MAX_ERROR_LENGTH) + "..." : lastError);
         // the stream form escapes every character outside ASCII
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         properties.store(out, "ACME orders for " + domain + " failed: none before next_attempt."
@@ -181,6 +186,13 @@ final class AcmeFiles {
         Path file = failureFile(domain);
         if (!Files.exists(file)) {
             return Optional.empty();
+        }
+        // read on an API thread: a FIFO would block it for good, and a huge file fill the heap
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(file + ": not a regular file");
+        }
+        if (Files.size(file) > MAX_FAILURE_FILE_SIZE) {
+            throw new IOException(file + ": larger than " + MAX_FAILURE_FILE_SIZE + " bytes");
         }
         Properties properties = new Properties();
         properties.load(new StringReader(Files.readString(file, StandardCharsets.ISO_8859_1)));

@@ -58,6 +58,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.awaitility.Awaitility.await;
 
 /** ACME against Debian's pebble, started by each test, validating through our real listeners. */
@@ -383,6 +384,37 @@ class AcmeManagerTest {
                         .endsWith("failures must be from 1 to 1000000");
             }
             assertThat(acme.status("app.test").orElseThrow().error()).isNull();
+        }
+    }
+
+    @Test
+    void failureFileThatIsAFifoIsRefusedInsteadOfBlockingTheServiceUpdate() throws Exception {
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
+                    List.of(AcmeSettings.HTTP_01), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12),
+                    Duration.ofSeconds(60));
+            Path fifo = data.resolve("certs/acme/app.test.failure");
+            Files.createDirectories(fifo.getParent());
+            Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+            assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(mkfifo.exitValue()).isZero();
+            // whatever happens, a reader blocked on the FIFO is let go when the test ends
+            cleanup.add(() -> {
+                try (var writer = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
+                    writer.write('\n');
+                }
+            });
+            acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
+            cleanup.add(acme);
+            acme.start();
+
+            try (LogCapture log = new LogCapture(AcmeManager.class, Level.WARN)) {
+                assertTimeoutPreemptively(Duration.ofSeconds(10), () ->
+                        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true)));
+
+                assertThat(log.messages(Level.WARN)).singleElement().asString()
+                        .startsWith("cannot read the ACME retry delay of app.test").endsWith("not a regular file");
+            }
         }
     }
 
