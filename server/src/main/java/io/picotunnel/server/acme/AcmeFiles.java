@@ -92,7 +92,10 @@ final class AcmeFiles {
             return Optional.empty();
         }
         Path issuer = issuerFile(domain);
+        requireRegularFile(crt);
+        requireRegularFile(key);
         if (Files.exists(issuer)) {
+            requireRegularFile(issuer);
             String issuedBy = Files.readString(issuer, StandardCharsets.UTF_8).strip();
             if (!issuedBy.equals(acmeDirectory)) {
                 throw new IOException("it was issued through the ACME directory " + issuedBy + ", not the configured "
@@ -187,10 +190,7 @@ final class AcmeFiles {
         if (!Files.exists(file)) {
             return Optional.empty();
         }
-        // read on an API thread: a FIFO would block it for good, and a huge file fill the heap
-        if (!Files.isRegularFile(file)) {
-            throw new IOException(file + ": not a regular file");
-        }
+        requireRegularFile(file);
         if (Files.size(file) > MAX_FAILURE_FILE_SIZE) {
             throw new IOException(file + ": larger than " + MAX_FAILURE_FILE_SIZE + " bytes");
         }
@@ -215,6 +215,13 @@ final class AcmeFiles {
 
     void deleteFailure(String domain) throws IOException {
         Files.deleteIfExists(failureFile(domain));
+    }
+
+    /** Files here are read on API threads too: a FIFO would block one for good. */
+    private static void requireRegularFile(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(file + ": not a regular file");
+        }
     }
 
     /** The domains with a {@code .failure} file, whatever ACME directory it names (at most 10,000). */

@@ -161,6 +161,10 @@ public final class CertificateDirectory implements AutoCloseable {
         }
         seen.put(name, signature);
         try {
+            // a FIFO would block this thread, and with it every later scan, for good
+            if (!Files.isRegularFile(keyFile)) {
+                throw new IOException(keyFile + ": not a regular file");
+            }
             ServerCertificate certificate = CertificateLoader.load(certificateFile, keyFile);
             store.putFromFile(name, certificate);
             String loadedOrReloaded = loaded.put(name, certificate) == null ? "loaded" : "reloaded";

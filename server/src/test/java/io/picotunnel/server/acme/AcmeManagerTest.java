@@ -419,6 +419,37 @@ class AcmeManagerTest {
     }
 
     @Test
+    void storedCertificateKeyThatIsAFifoIsRefusedInsteadOfBlockingTheServiceUpdate() throws Exception {
+        TestCertificates.write(new TestCertificates().issue("app.test"), data.resolve("certs/acme"), "app.test");
+        Path key = data.resolve("certs/acme/app.test.key");
+        Files.delete(key);
+        Process mkfifo = new ProcessBuilder("mkfifo", key.toString()).start();
+        assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(mkfifo.exitValue()).isZero();
+        cleanup.add(() -> {
+            try (var writer = new java.io.RandomAccessFile(key.toFile(), "rw")) {
+                writer.write('\n');
+            }
+        });
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
+                    List.of(AcmeSettings.HTTP_01), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12),
+                    Duration.ofSeconds(60));
+            acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
+            cleanup.add(acme);
+            acme.start();
+
+            try (LogCapture log = new LogCapture(AcmeManager.class, Level.WARN)) {
+                assertTimeoutPreemptively(Duration.ofSeconds(10), () ->
+                        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true)));
+
+                assertThat(log.messages(Level.WARN)).singleElement().asString()
+                        .startsWith("cannot load the stored ACME certificate for app.test").endsWith("not a regular file");
+            }
+        }
+    }
+
+    @Test
     void orderCutShortByShutdownLeavesNoRetryDelayForTheNextStart() throws Exception {
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,

@@ -6,15 +6,19 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** The operator's certificate files as loaded from {@code <data>/certs/}: what is logged and what wins. */
 class CertificateDirectoryTest {
@@ -126,6 +130,31 @@ class CertificateDirectoryTest {
             assertThat(tls.store().selectFromFiles("tunnel.test")).as("ACME is not kept from the name").isEmpty();
             assertThat(tls.store().select("tunnel.test").orElseThrow().leaf().getSerialNumber())
                     .as("with nothing else, it is still what is served").isEqualTo(misnamed.serial());
+        }
+    }
+
+    @Test
+    void keyFileThatIsAFifoIsRefusedWithoutBlockingTheScan() throws Exception {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("good.test"), certs, "good.test");
+        TestCertificates.write(ca.issue("fifo.test"), certs, "fifo.test");
+        Path key = certs.resolve("fifo.test.key");
+        Files.delete(key);
+        Process mkfifo = new ProcessBuilder("mkfifo", key.toString()).start();
+        assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(mkfifo.exitValue()).isZero();
+        directory = new CertificateDirectory(certs, store);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.WARN)) {
+            assertTimeoutPreemptively(Duration.ofSeconds(10), directory::scan);
+
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("cannot load certificate for fifo.test from ").endsWith("not a regular file");
+            assertThat(store.select("good.test")).isPresent();
+        } finally {
+            // lets go of a reader blocked on the FIFO, if any
+            try (RandomAccessFile writer = new RandomAccessFile(key.toFile(), "rw")) {
+                writer.write('\n');
+            }
         }
     }
 
