@@ -21,7 +21,8 @@ import java.util.Map;
 @Command(name = "picotunnel-server restore", mixinStandardHelpOptions = true,
         description = {"Replaces the server's database with FILE, a backup made by picotunnel-server backup. Stop the",
             "server first. FILE is checked before anything changes (a damaged, truncated or wrong file is refused);",
-            "the database it replaces is kept as <data>/picotunnel.db.before-restore-<time>."})
+            "the database it replaces is kept as <data>/picotunnel.db.before-restore-<time>. The web UI's sign-in",
+            "sessions in FILE are ended: everyone signs in again."})
 final class RestoreCommand {
 
     static final String NAME = "restore";
@@ -61,7 +62,8 @@ final class RestoreCommand {
         }
         out.println("Restored " + command.file.toAbsolutePath() + " to " + outcome.database()
                 + (outcome.previous() == null ? "" : "; the database it replaced is kept as " + outcome.previous())
-                + ". Start the server.");
+                + ". Every sign-in session of the web UI in the backup was ended (" + outcome.endedSessions()
+                + "): everyone signs in again. Start the server.");
         return 0;
     }
 }

@@ -57,7 +57,7 @@ class BackupRestoreCommandTest {
 
         assertThat(run.code()).as(run.err()).isZero();
         assertThat(run.out()).contains("Restored " + copy, data.resolve(Store.DATABASE_FILE).toString(),
-                "picotunnel.db.before-restore-", "Start the server.");
+                "picotunnel.db.before-restore-", "everyone signs in again", "Start the server.");
         try (Store store = Store.open(data)) {
             assertThat(store.tunnels()).extracting(Tunnel::name).containsExactly("from-the-backup");
         }

@@ -25,11 +25,16 @@ import java.util.List;
  * corrupt or wrong file changes nothing. The database it replaces, its WAL folded in, is kept next to it as
  * {@code picotunnel.db.before-restore-<time>}; the -wal and -shm of the old file are not left to be read with the new.
  * The restored file belongs to the owner of the one it replaces (or of the directory), when the caller may give it.
+ * The sign-in sessions of the web UI in the copy are ended: one signed out or revoked after the backup was made
+ * would otherwise be valid again, so everyone signs in again.
  */
 public final class Restore {
 
-    /** Where the restored database went and where the one it replaced is kept (null when there was none). */
-    public record Outcome(Path database, Path previous) {
+    /**
+     * Where the restored database went, where the one it replaced is kept (null when there was none) and how many
+     * sign-in sessions of the backup were ended.
+     */
+    public record Outcome(Path database, Path previous, int endedSessions) {
     }
 
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
@@ -57,6 +62,7 @@ public final class Restore {
                 Files.copy(source, out);
             }
             check(staging, source);
+            int endedSessions = endSessions(staging, source);
             // The server's user: the owner of the database replaced, else of the directory (root's on a Kubernetes
             // volume, where the database is the server's).
             UserPrincipal owner = Files.getOwner(Files.exists(database) ? database : dir);
@@ -72,7 +78,7 @@ public final class Restore {
                 // Run as another user than the data directory's, without the right to give files away: the file
                 // stays the caller's (a systemd StateDirectory is handed back to the service at its start).
             }
-            return new Outcome(database, previous);
+            return new Outcome(database, previous, endedSessions);
         } catch (IOException e) {
             throw new StoreException("Cannot restore " + source + " into " + dir + ": " + e.getMessage(), e);
         } finally {
@@ -111,6 +117,26 @@ public final class Restore {
             }
         } catch (SQLException e) {
             throw notRestorable(source, "it is not a usable SQLite database (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Deletes the web UI's sign-in sessions from the copy: the backup cannot know which were signed out or revoked
+     * since, and a session cookie stolen and revoked must not work again after a restore.
+     */
+    private static int endSessions(Path copy, Path source) {
+        SQLiteConfig config = new SQLiteConfig();
+        try (Connection connection = config.createConnection("jdbc:sqlite:" + copy);
+             Statement statement = connection.createStatement()) {
+            try (ResultSet result = statement.executeQuery(
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sessions'")) {
+                if (result.getInt(1) == 0) {
+                    return 0;
+                }
+            }
+            return statement.executeUpdate("DELETE FROM sessions");
+        } catch (SQLException e) {
+            throw notRestorable(source, "its sign-in sessions could not be ended (" + e.getMessage() + ")", e);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.picotunnel.server.store;
 
+import io.picotunnel.server.auth.SessionStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,6 +66,30 @@ class RestoreTest {
              var rows = statement.executeQuery("SELECT count(*) FROM tunnels")) {
             assertThat(rows.getInt(1)).as("the replaced database is whole").isEqualTo(2);
         }
+    }
+
+    @Test
+    void aRestoreEndsEverySignInSessionOfTheBackupSoThatOneSignedOutSinceIsNotValidAgain() throws Exception {
+        Path backup = backups.resolve("sessions.db");
+        String signedOutSince;
+        String stillSignedIn;
+        try (Store store = Store.open(dataDir)) {
+            SessionStore sessions = new SessionStore(store.database());
+            signedOutSince = sessions.create("admin", "token", null, "credential");
+            stillSignedIn = sessions.create("alice@example.com", "oidc", "id-token", "credential");
+            Backup.run(dataDir, backup);
+            sessions.delete(signedOutSince);
+        }
+
+        Restore.Outcome outcome = Restore.run(dataDir, backup);
+
+        try (Store store = Store.open(dataDir)) {
+            SessionStore sessions = new SessionStore(store.database());
+            assertThat(sessions.find(signedOutSince)).as("revoked after the backup").isEmpty();
+            assertThat(sessions.find(stillSignedIn)).as("everyone signs in again").isEmpty();
+        }
+        assertThat(outcome.endedSessions()).isEqualTo(2);
+        assertThat(dataFiles()).containsExactlyInAnyOrder(outcome.database(), outcome.previous());
     }
 
     @Test
