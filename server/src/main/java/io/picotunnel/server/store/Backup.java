@@ -26,6 +26,16 @@ public final class Backup {
 
     /** Copies {@code <dataDir>/picotunnel.db} to {@code target}; throws {@link StoreException} with a sentence. */
     public static void run(Path dataDir, Path target) {
+        run(dataDir, target, () -> { });
+    }
+
+    /**
+     * As {@link #run(Path, Path)}; {@code whileOpen} runs after the copy while the database is still open, in the
+     * state a backup killed there leaves behind. Run as root on the database of a stopped server, reading it makes
+     * SQLite create its -wal and -shm; SQLite's unix VFS gives them the database file's owner, so a server run as
+     * another user can still open them.
+     */
+    static void run(Path dataDir, Path target, Runnable whileOpen) {
         Path database = dataDir.resolve(Store.DATABASE_FILE).toAbsolutePath();
         if (!Files.isRegularFile(database)) {
             throw new StoreException("There is no database at " + database
@@ -60,6 +70,7 @@ public final class Backup {
             try (Connection connection = config.createConnection("jdbc:sqlite:" + database);
                  Statement statement = connection.createStatement()) {
                 statement.executeUpdate("backup to \"" + partial + "\"");
+                whileOpen.run();
             }
             try {
                 Files.move(partial, absoluteTarget, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -8,21 +8,26 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class BackupTest {
 
@@ -92,6 +97,39 @@ class BackupTest {
         assertThat(query(copy, "PRAGMA integrity_check")).containsExactly("ok");
         assertThat(query(copy, "SELECT count(*) FROM filler")).containsExactly("3000");
         assertThat(query(copy, "SELECT name FROM tunnels")).singleElement().asString().startsWith("busy");
+    }
+
+    private Map<String, UserPrincipal> ownersInDataDir() {
+        Map<String, UserPrincipal> owners = new TreeMap<>();
+        try (Stream<Path> files = Files.list(dataDir)) {
+            for (Path file : files.toList()) {
+                owners.put(file.getFileName().toString(), Files.getOwner(file));
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return owners;
+    }
+
+    @Test
+    void runAsRootOnAStoppedServersDatabaseEveryFileItCreatesBelongsToTheDatabasesOwnerAlsoIfKilledMidway()
+            throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to give files away");
+        store.createTunnel("kept");
+        store.close();
+        UserPrincipal server = dataDir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("10001");
+        Files.setOwner(dataDir.resolve(Store.DATABASE_FILE), server);
+        assertThat(ownersInDataDir()).containsOnlyKeys(Store.DATABASE_FILE);
+        List<Map<String, UserPrincipal>> whileOpen = new ArrayList<>();
+
+        Backup.run(dataDir, backups.resolve("copy.db"), () -> whileOpen.add(ownersInDataDir()));
+
+        assertThat(whileOpen.getFirst()).as("what a backup killed before it ends leaves")
+                .containsKeys(Store.DATABASE_FILE + "-wal", Store.DATABASE_FILE + "-shm")
+                .allSatisfy((file, owner) -> assertThat(owner).as(file).isEqualTo(server));
+        assertThat(ownersInDataDir()).containsOnlyKeys(Store.DATABASE_FILE)
+                .allSatisfy((file, owner) -> assertThat(owner).as(file).isEqualTo(server));
+        assertThat(query(backups.resolve("copy.db"), "SELECT name FROM tunnels")).containsExactly("kept");
     }
 
     @Test
