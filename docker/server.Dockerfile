@@ -16,12 +16,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin picotunnel \
     && mkdir -p /data && chown picotunnel /data && chmod 0700 /data
 COPY --from=build /opt/picotunnel /opt/picotunnel
+COPY docker/server-healthcheck.sh /opt/picotunnel/bin/picotunnel-server-healthcheck
 # Non-root; Docker lets containers bind ports below 1024 without root (net.ipv4.ip_unprivileged_port_start=0).
 USER 10001
 ENV PICOTUNNEL_DATA_DIR=/data
 VOLUME /data
 EXPOSE 8080 8443 80 443
-# /health of the management API, on the port of PICOTUNNEL_LISTEN_ADDR (default :8080).
+# /health of the management API at PICOTUNNEL_LISTEN_ADDR (default :8080; every interface is asked on loopback).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD addr="${PICOTUNNEL_LISTEN_ADDR:-:8080}"; curl -fsS -o /dev/null "http://127.0.0.1:${addr##*:}/health" || exit 1
+    CMD ["/bin/sh", "/opt/picotunnel/bin/picotunnel-server-healthcheck"]
 ENTRYPOINT ["/opt/picotunnel/bin/picotunnel-server"]

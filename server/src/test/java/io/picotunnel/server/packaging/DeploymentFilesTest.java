@@ -1,8 +1,11 @@
 package io.picotunnel.server.packaging;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.ServerMain;
+import io.picotunnel.server.config.Setting;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.Yaml;
@@ -81,9 +84,72 @@ class DeploymentFilesTest {
         }
         Dockerfile server = Dockerfile.parse(ROOT.resolve("docker/server.Dockerfile"));
         assertThat(server.first("VOLUME").arguments()).isEqualTo("/data");
-        assertThat(server.first("HEALTHCHECK").arguments()).contains("/health");
+        // What it runs is run by theServerImagesHealthcheckAsksTheManagementListenerWherePicotunnelListenAddrPutsIt.
+        assertThat(server.first("HEALTHCHECK").arguments()).contains("picotunnel-server-healthcheck");
         assertThat(server.finalStage()).extracting(Dockerfile.Instruction::arguments).contains("PICOTUNNEL_DATA_DIR=/data");
         assertThat(Files.readString(ROOT.resolve(".dockerignore"))).contains("**/node_modules", "**/target");
+    }
+
+    /**
+     * The command of the server image's HEALTHCHECK as it runs here: exec or shell form, with the files the final
+     * stage copies from the build context at their place in the repository.
+     */
+    private static List<String> serverHealthcheckCommand() throws IOException {
+        Dockerfile server = Dockerfile.parse(ROOT.resolve("docker/server.Dockerfile"));
+        String arguments = server.first("HEALTHCHECK").arguments();
+        String command = arguments.substring(arguments.indexOf("CMD ") + 4).strip();
+        for (Dockerfile.Instruction copy : server.finalStage()) {
+            List<String> words = List.of(copy.arguments().split("\\s+"));
+            if (copy.keyword().equals("COPY") && words.stream().noneMatch(w -> w.startsWith("--"))) {
+                command = command.replace(words.getLast(), ROOT.resolve(words.getFirst()).toString());
+            }
+        }
+        return command.startsWith("[")
+                ? List.of(new ObjectMapper().readValue(command, String[].class))
+                : List.of("/bin/sh", "-c", command);
+    }
+
+    private static int runHealthcheck(List<String> command, String listenAddr) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().keySet().removeIf(name -> !name.equals("PATH"));
+        builder.environment().put(Setting.LISTEN_ADDR.envVar(), listenAddr);
+        Process check = builder.start();
+        if (!check.waitFor(30, TimeUnit.SECONDS)) {
+            check.destroyForcibly();
+            throw new AssertionError("the healthcheck did not end within 30 s for " + listenAddr);
+        }
+        return check.exitValue();
+    }
+
+    @Test
+    void theServerImagesHealthcheckAsksTheManagementListenerWherePicotunnelListenAddrPutsIt() throws Exception {
+        List<String> command = serverHealthcheckCommand();
+        boolean ipv6 = java.net.NetworkInterface.networkInterfaces().flatMap(java.net.NetworkInterface::inetAddresses)
+                .anyMatch(a -> a instanceof java.net.Inet6Address && a.isLoopbackAddress());
+        List<PicoTunnelServer> servers = new ArrayList<>();
+        try {
+            for (String host : ipv6 ? List.of("127.0.0.1", "127.0.0.2", "[::1]") : List.of("127.0.0.1", "127.0.0.2")) {
+                servers.add(PicoTunnelServer.start(ServerConfig.ephemeral(tmp.resolve("data-" + servers.size()),
+                        Map.of(Setting.LISTEN_ADDR, host + ":0"))));
+            }
+            int onLoopback = servers.get(0).apiPort();
+            int onSecondLoopback = servers.get(1).apiPort();
+            for (String addr : List.of(":" + onLoopback, "0.0.0.0:" + onLoopback, "127.0.0.1:" + onLoopback,
+                    "127.0.0.2:" + onSecondLoopback, " :" + onLoopback + " ")) {
+                assertThat(runHealthcheck(command, addr)).as("healthy at %s", addr).isZero();
+            }
+            if (ipv6) {
+                int onIpv6Loopback = servers.get(2).apiPort();
+                for (String addr : List.of("[::1]:" + onIpv6Loopback, "[::]:" + onIpv6Loopback)) {
+                    assertThat(runHealthcheck(command, addr)).as("healthy at %s", addr).isZero();
+                }
+            }
+            assertThat(runHealthcheck(command, "127.0.0.2:" + onLoopback)).as("nothing listens there").isNotZero();
+        } finally {
+            servers.forEach(PicoTunnelServer::stop);
+        }
+        assertThat(runHealthcheck(command, "127.0.0.1:" + servers.get(0).apiPort())).as("stopped").isNotZero();
     }
 
     @Test
