@@ -378,12 +378,18 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             // closeChannel gave back all this stream held.
             return;
         }
-        if (delta < 0 || heldBytes() == 0) {
+        boolean heldNothing = heldBytes() == 0;
+        if (delta < 0 || heldNothing) {
             // A handler passed bytes on, or began to hold some while nothing else waits.
             readerProgressNanos = eventLoop().ticker().nanoTime();
         }
         handlerHeldBytes += delta;
         session.inboundHeldChanged(delta);
+        if (removed && heldNothing && delta > 0) {
+            // Ended on the wire while holding nothing: no longer among the session's streams, yet the limit must
+            // see what it holds now.
+            session.endedStreamHolds(this);
+        }
     }
 
     /** Adds {@code handler} and fires channelRegistered / channelActive (which starts reading when autoRead). */

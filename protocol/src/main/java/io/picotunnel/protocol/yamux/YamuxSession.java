@@ -852,6 +852,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
     }
 
+    /** A stream that ended on the wire holding nothing began to hold bytes again (a handler's countHeld). */
+    void endedStreamHolds(YamuxChildChannel child) {
+        endedHolders.add(child);
+    }
+
     /** The stream's channel closed and gave back all it held. */
     void streamClosed(YamuxChildChannel child) {
         if (!endedHolders.isEmpty()) {

@@ -1,6 +1,9 @@
 package io.picotunnel.protocol.yamux;
 
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -259,6 +262,47 @@ class SessionBufferLimitTest {
         assertThat(recorder(5).channel.isReset()).isFalse();
         assertThat(resetStreams(p)).as("no RST for a stream that ended on the wire").isEmpty();
         assertThat(p.session.inboundHeld()).isEqualTo(2L * WINDOW);
+    }
+
+    /**
+     * A stream's handler takes the last bytes of a frame that also carries the peer's FIN, ends its own side at once
+     * and holds the bytes, with more, for later (countHeld, as TargetDialer's hold counts): the stream ended on the
+     * wire holding nothing, then held more than any other, and the limit, crossed by that frame, must see it there.
+     * Time stands still: both readers took data last at the same moment, so the one holding the most goes.
+     */
+    @Test
+    void aStreamThatBeginsToHoldAfterItEndedOnTheWireIsStillTheLimitsToReset() {
+        long handlerHolds = WINDOW + CHUNK;
+        RawPeer p = new RawPeer(YamuxRole.SERVER, YamuxConfig.defaults().withWindowAutoTuning(false)
+                .withMaxStreamWindow(WINDOW).withKeepAliveInterval(Duration.ZERO)
+                .withSessionBufferLimit(2L * WINDOW), StreamRecorder.forEachStream(streams, ch -> {
+                    YamuxStreamChannel stream = (YamuxStreamChannel) ch;
+                    if (stream.streamId() != 1) {
+                        ch.config().setAutoRead(false);
+                        return;
+                    }
+                    ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            ReferenceCountUtil.release(msg);
+                            stream.shutdownOutput();
+                            stream.countHeld(handlerHolds);
+                        }
+                    });
+                }));
+        peer = p;
+        open(p, 3);
+        fill(p, 3, WINDOW);
+        open(p, 1);
+        assertThat(resetStreams(p)).isEmpty();
+
+        p.send(YamuxFrame.data(FLAG_FIN, 1, Unpooled.wrappedBuffer(new byte[CHUNK])));
+
+        assertThat(recorder(1).channel.isReset()).as("the stream holding the most, ended on the wire").isTrue();
+        assertThat(recorder(3).channel.isReset()).isFalse();
+        assertThat(recorder(3).channel.isOpen()).isTrue();
+        assertThat(resetStreams(p)).as("no RST for a stream that ended on the wire").isEmpty();
+        assertThat(p.session.inboundHeld()).isEqualTo(WINDOW);
     }
 
     /**
