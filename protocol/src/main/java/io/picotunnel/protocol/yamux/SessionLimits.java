@@ -8,7 +8,7 @@ import org.slf4j.LoggerFactory;
  * The yamux limits an operator sets, on the server and on the client alike.
  *
  * @param maxStreamWindow     largest receive window per stream (auto-tuned from 256 KiB up to it); {@link #parse}
- *                            keeps it to half the buffer limit at most ({@link #windowWithin})
+ *                            keeps it to half the buffer limit at most ({@link YamuxConfig#windowWithin})
  * @param sessionWindowBudget how much all windows of one session may grow in all beyond 256 KiB each
  * @param maxStreams          most open streams per session
  * @param sessionBufferLimit  most bytes all streams of one session may hold for readers that have not taken them
@@ -18,7 +18,7 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
     private static final Logger LOG = LoggerFactory.getLogger(SessionLimits.class);
 
     public static final SessionLimits DEFAULTS = new SessionLimits(
-            windowWithin(YamuxConfig.DEFAULT_MAX_STREAM_WINDOW, YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT),
+            YamuxConfig.windowWithin(YamuxConfig.DEFAULT_MAX_STREAM_WINDOW, YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT),
             YamuxConfig.DEFAULT_SESSION_WINDOW_BUDGET, YamuxConfig.DEFAULT_MAX_STREAMS,
             YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT);
 
@@ -58,21 +58,13 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
         if (buffered < YamuxConfig.INITIAL_STREAM_WINDOW) {
             throw new InvalidLimit(3, "it must be at least 256KiB");
         }
-        int granted = windowWithin(window, buffered);
+        int granted = YamuxConfig.windowWithin(window, buffered);
         if (granted < window) {
             LOG.info("Stream windows grow to at most {} bytes, half of --session-buffer-limit ({} bytes), not to"
                     + " --max-stream-window ({} bytes): a stream whose reader keeps up may hold a whole window for a"
                     + " moment, and alone it must not go over the limit and be reset", granted, buffered, window);
         }
         return new SessionLimits(granted, budget, (int) streams, buffered);
-    }
-
-    /**
-     * The largest window a stream may grow to under {@code sessionBufferLimit}: at most half of it (never below
-     * the spec's 256 KiB), so a healthy stream holding a whole window for a moment is not the one over the limit.
-     */
-    public static int windowWithin(long maxStreamWindow, long sessionBufferLimit) {
-        return (int) Math.max(YamuxConfig.INITIAL_STREAM_WINDOW, Math.min(maxStreamWindow, sessionBufferLimit / 2));
     }
 
     private static long size(int which, String text) {

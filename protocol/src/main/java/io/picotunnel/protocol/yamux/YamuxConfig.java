@@ -84,10 +84,23 @@ public record YamuxConfig(
                 DEFAULT_SESSION_BUFFER_LIMIT);
     }
 
+    /**
+     * Windows growing to {@link #DEFAULT_MAX_STREAM_WINDOW}, or to half of {@link #DEFAULT_SESSION_BUFFER_LIMIT}
+     * where that is less (a small heap): {@link #windowWithin}.
+     */
     public static YamuxConfig defaults() {
-        return new YamuxConfig(DEFAULT_MAX_STREAM_WINDOW, Duration.ofSeconds(30), DEFAULT_MAX_STREAMS,
+        return new YamuxConfig(windowWithin(DEFAULT_MAX_STREAM_WINDOW, DEFAULT_SESSION_BUFFER_LIMIT),
+                Duration.ofSeconds(30), DEFAULT_MAX_STREAMS,
                 Duration.ofSeconds(30), 64 * 1024, DEFAULT_SESSION_WINDOW_BUDGET, true,
                 DEFAULT_SESSION_BUFFER_LIMIT);
+    }
+
+    /**
+     * The largest window a stream may grow to under {@code sessionBufferLimit}: at most half of it (never below
+     * the spec's 256 KiB), so a healthy stream holding a whole window for a moment is not the one over the limit.
+     */
+    public static int windowWithin(long maxStreamWindow, long sessionBufferLimit) {
+        return (int) Math.max(INITIAL_STREAM_WINDOW, Math.min(maxStreamWindow, sessionBufferLimit / 2));
     }
 
     /** The largest Data frame the peer may send: what the biggest window we may grant allows. */

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.protocol.yamux.YamuxConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -169,7 +170,7 @@ class ServerConfigTest {
         ServerConfig defaults = load(Map.of(), Map.of());
         assertThat(defaults.tunnels()).as("16MiB windows, or half the buffer limit on a small heap")
                 .isEqualTo(SessionLimits.DEFAULTS);
-        assertThat(defaults.tunnels().maxStreamWindow()).isEqualTo(SessionLimits.windowWithin(16 << 20,
+        assertThat(defaults.tunnels().maxStreamWindow()).isEqualTo(YamuxConfig.windowWithin(16 << 20,
                 defaults.tunnels().sessionBufferLimit()));
         assertThat(defaults.tunnels().yamux().windowAutoTuning()).isTrue();
         assertThat(defaults.shutdownGrace()).isEqualTo(Duration.ofSeconds(30));
