@@ -39,7 +39,7 @@ import java.util.concurrent.TimeUnit;
  * Handles one stream the server opened: takes the {@link StreamHeader} (decoded in front of it), checks the
  * target against {@code --allow}, dials it (on the targets' event loops) and hands both channels to the
  * {@link Relay}. A refused or unreachable target resets only this stream, with a log line naming it (one a minute
- * per target, {@link TargetFailureLog}), and
+ * per target and at most 60 a minute in all, {@link TargetFailureLog}), and
  * the RST says why ({@link ResetReason}).
  *
  * <p>The stream's auto-read is off, so while the target is being dialled the only bytes held here are those
@@ -132,10 +132,10 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!allow.permits(target)) {
-            long leftOut = failures.admit(target.toString());
-            if (leftOut >= 0) {
+            String note = failures.admit(target.toString());
+            if (note != null) {
                 LOG.warn("stream {}: refused target {}: not in the --allow list{}", id(ctx), target,
-                        TargetFailureLog.leftOut(leftOut));
+                        note);
             }
             reset(ctx, ResetReason.NOT_ALLOWED);
             return;
@@ -145,11 +145,11 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         Channel stream = ctx.channel();
         deadline = ctx.executor().schedule(() -> {
             if (stream.isActive() && (dial == null || !dial.isDone())) {
-                long leftOut = failures.admit(target.toString());
-                if (leftOut >= 0) {
+                String note = failures.admit(target.toString());
+                if (note != null) {
                     LOG.warn("stream {}: target {} unreachable: {} (name lookup and connect) within {} ms{}", id(ctx),
                             target, dial == null ? "its name did not resolve" : "no connection", dialTimeout.toMillis(),
-                            TargetFailureLog.leftOut(leftOut));
+                            note);
                 }
                 reset(ctx, ResetReason.TARGET_TIMEOUT);
             }
@@ -162,10 +162,10 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             } catch (UnknownHostException e) {
                 stream.eventLoop().execute(() -> {
                     if (stream.isActive()) {
-                        long leftOut = failures.admit(target.toString());
-                        if (leftOut >= 0) {
+                        String note = failures.admit(target.toString());
+                        if (note != null) {
                             LOG.warn("stream {}: target {} unreachable: unknown host{}", id(ctx), target,
-                                    TargetFailureLog.leftOut(leftOut));
+                                    note);
                         }
                         reset(ctx, ResetReason.UNKNOWN_HOST);
                     }
@@ -211,10 +211,10 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         deadline.cancel(false);
         if (!connected.isSuccess()) {
             if (stream.isActive()) {
-                long leftOut = failures.admit(target.toString());
-                if (leftOut >= 0) {
+                String note = failures.admit(target.toString());
+                if (note != null) {
                     LOG.warn("stream {}: target {} unreachable: {}{}", id(ctx), target, describe(connected.cause()),
-                            TargetFailureLog.leftOut(leftOut));
+                            note);
                 }
                 reset(ctx, reasonOf(connected.cause()));
             }
