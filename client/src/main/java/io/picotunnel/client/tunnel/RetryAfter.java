@@ -28,10 +28,12 @@ final class RetryAfter {
             return null;
         }
         if (text.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            if (text.length() > 9) {
+            // Leading zeros say nothing: "0000000005" is 5 s, not a value too long to read.
+            String digits = text.replaceFirst("^0+(?=.)", "");
+            if (digits.length() > 9) {
                 return MAX;
             }
-            return min(Duration.ofSeconds(Long.parseLong(text)));
+            return min(Duration.ofSeconds(Long.parseLong(digits)));
         }
         Date date = DateFormatter.parseHttpDate(text);
         if (date == null) {

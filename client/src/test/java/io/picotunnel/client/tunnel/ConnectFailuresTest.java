@@ -57,7 +57,8 @@ class ConnectFailuresTest {
                 try {
                     TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), null,
                             YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
-                    Future<Channel> attempt = connector.connect(group.next(), Runnable::run).await();
+                    Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
+                    assertThat(attempt.await(20_000)).as("the attempt ends").isTrue();
                     assertThat(attempt.isSuccess()).as(answer).isFalse();
 
                     assertThat(ConnectFailures.explain(address, attempt.cause())).as(answer)
@@ -76,7 +77,8 @@ class ConnectFailuresTest {
         try {
             TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), null,
                     YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
-            Future<Channel> attempt = connector.connect(group.next(), Runnable::run).await();
+            Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
+            assertThat(attempt.await(20_000)).as("the attempt ends").isTrue();
 
             assertThat(ConnectFailures.explain(address, attempt.cause()))
                     .isEqualTo("The server name tunnel.nxdomain.test does not resolve (DNS): check the name in --server.");

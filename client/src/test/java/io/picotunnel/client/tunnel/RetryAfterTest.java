@@ -19,6 +19,13 @@ class RetryAfterTest {
     }
 
     @Test
+    void leadingZerosDoNotMakeAValueTooLongToRead() {
+        assertThat(RetryAfter.parse("0000000005", NOW)).isEqualTo(Duration.ofSeconds(5));
+        assertThat(RetryAfter.parse("000000000000000000000120", NOW)).isEqualTo(Duration.ofSeconds(120));
+        assertThat(RetryAfter.parse("0000000000", NOW)).isEqualTo(Duration.ZERO);
+    }
+
+    @Test
     void anHttpDateIsWaitedForInAnyOfItsThreeForms() {
         assertThat(RetryAfter.parse("Wed, 02 Dec 2026 13:30:07 GMT", NOW)).isEqualTo(Duration.ofSeconds(7));
         assertThat(RetryAfter.parse("Wednesday, 02-Dec-26 13:30:07 GMT", NOW)).isEqualTo(Duration.ofSeconds(7));

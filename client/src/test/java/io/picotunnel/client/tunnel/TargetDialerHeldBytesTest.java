@@ -89,7 +89,7 @@ class TargetDialerHeldBytesTest {
             YamuxSession client = session.get(10, TimeUnit.SECONDS);
 
             // The targets that do not answer are still being dialled: what their streams sent is held, and counted.
-            await().atMost(Duration.ofSeconds(2)).until(() -> held(client) >= (long) STREAMS_EACH * PAYLOAD);
+            await().atMost(Duration.ofSeconds(20)).until(() -> held(client) >= (long) STREAMS_EACH * PAYLOAD);
 
             awaitFrames(new DataInputStream(server.getInputStream()), opened, FLAG_RST);
             await().atMost(Duration.ofSeconds(5)).until(() -> client.activeStreams() == 0);
