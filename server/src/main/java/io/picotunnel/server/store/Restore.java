@@ -101,9 +101,10 @@ public final class Restore {
                     throw notRestorable(source, "it is damaged (" + verdict.lines().findFirst().orElse("") + ")", null);
                 }
             }
-            try (ResultSet result = statement.executeQuery(
-                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'")) {
-                if (result.getInt(1) == 0) {
+            // Flyway's history table of old was called schema_version too: PicoTunnel's tunnels must be there as well.
+            try (ResultSet result = statement.executeQuery("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+                    + " AND name IN ('schema_version', 'tunnels')")) {
+                if (result.getInt(1) < 2) {
                     throw notRestorable(source, "it is not a PicoTunnel database", null);
                 }
             }

@@ -148,6 +148,25 @@ class RestoreTest {
     }
 
     @Test
+    void anOldFlywayDatabaseWhoseHistoryTableIsAlsoCalledSchemaVersionIsRefused() throws Exception {
+        backupWith("live");
+        Path flyway = backups.resolve("flyway.db");
+        try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + flyway);
+             Statement statement = connection.createStatement()) {
+            statement.executeUpdate("CREATE TABLE schema_version (installed_rank INT NOT NULL, version VARCHAR(50),"
+                    + " description VARCHAR(200) NOT NULL, success BOOLEAN NOT NULL)");
+            statement.executeUpdate("INSERT INTO schema_version VALUES (1, '1', 'init', 1)");
+            statement.executeUpdate("CREATE TABLE orders (id INTEGER PRIMARY KEY)");
+        }
+
+        assertThatThrownBy(() -> Restore.run(dataDir, flyway)).isInstanceOf(StoreException.class)
+                .hasMessageContaining("not a PicoTunnel database").hasMessageContaining("Nothing was changed");
+
+        assertThat(dataFiles()).containsExactly(dataDir.resolve(Store.DATABASE_FILE));
+        assertThat(tunnels()).containsExactly("live");
+    }
+
+    @Test
     void runAsRootTheRestoredFileBelongsToTheServersUserAsTheOneItReplaces() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root to give files away");
         Path backup = backupWith("kept");
