@@ -63,7 +63,11 @@ final class RestoreCommand {
         out.println("Restored " + command.file.toAbsolutePath() + " to " + outcome.database()
                 + (outcome.previous() == null ? "" : "; the database it replaced is kept as " + outcome.previous())
                 + ". Every sign-in session of the web UI in the backup was ended (" + outcome.endedSessions()
-                + "): everyone signs in again. Start the server.");
+                + "): everyone signs in again."
+                + (outcome.leftovers().isEmpty() ? "" : " A -wal or -journal left without its database (not to be"
+                        + " replayed onto the restored one) is kept as " + String.join(", ",
+                        outcome.leftovers().stream().map(Path::toString).toList()) + ".")
+                + " Start the server.");
         return 0;
     }
 }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -17,13 +18,15 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Puts a backup in place of the database while the server is stopped. The backup is copied into the data directory
  * and checked there first (SQLite's integrity check, PicoTunnel's schema, not from a newer version), so a truncated,
  * corrupt or wrong file changes nothing. The database it replaces, its WAL folded in, is kept next to it as
- * {@code picotunnel.db.before-restore-<time>}; the -wal and -shm of the old file are not left to be read with the new.
+ * {@code picotunnel.db.before-restore-<time>}; no -wal, -shm or -journal is left to be read with the new one, also
+ * when the database was moved away without them (one with content is kept as {@code picotunnel.db-wal.before-restore-<time>}).
  * The restored file belongs to the owner of the one it replaces (or of the directory), when the caller may give it.
  * The sign-in sessions of the web UI in the copy are ended: one signed out or revoked after the backup was made
  * would otherwise be valid again, so everyone signs in again.
@@ -31,10 +34,11 @@ import java.util.List;
 public final class Restore {
 
     /**
-     * Where the restored database went, where the one it replaced is kept (null when there was none) and how many
-     * sign-in sessions of the backup were ended.
+     * Where the restored database went, where the one it replaced is kept (null when there was none), how many
+     * sign-in sessions of the backup were ended, and where a -wal or -journal left without the database it belonged
+     * to is kept.
      */
-    public record Outcome(Path database, Path previous, int endedSessions) {
+    public record Outcome(Path database, Path previous, int endedSessions, List<Path> leftovers) {
     }
 
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
@@ -66,7 +70,9 @@ public final class Restore {
             // The server's user: the owner of the database replaced, else of the directory (root's on a Kubernetes
             // volume, where the database is the server's).
             UserPrincipal owner = Files.getOwner(Files.exists(database) ? database : dir);
-            Path previous = Files.exists(database) ? setAside(database) : null;
+            String stamp = LocalDateTime.now().format(STAMP);
+            Path previous = Files.exists(database) ? setAside(database, stamp) : null;
+            List<Path> leftovers = setAsideLeftovers(database, stamp);
             try {
                 Files.move(staging, database, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
@@ -78,7 +84,7 @@ public final class Restore {
                 // Run as another user than the data directory's, without the right to give files away: the file
                 // stays the caller's (a systemd StateDirectory is handed back to the service at its start).
             }
-            return new Outcome(database, previous, endedSessions);
+            return new Outcome(database, previous, endedSessions, leftovers);
         } catch (IOException e) {
             throw new StoreException("Cannot restore " + source + " into " + dir + ": " + e.getMessage(), e);
         } finally {
@@ -149,7 +155,7 @@ public final class Restore {
      * Folds the WAL of the current database into it, under an exclusive lock that a running server prevents, and
      * moves it aside: the file kept is whole, and no -wal of it is left to be replayed onto the restored one.
      */
-    private static Path setAside(Path database) throws IOException {
+    private static Path setAside(Path database, String stamp) throws IOException {
         SQLiteConfig config = new SQLiteConfig();
         config.setLockingMode(SQLiteConfig.LockingMode.EXCLUSIVE);
         config.setBusyTimeout(0);
@@ -166,13 +172,30 @@ public final class Restore {
             throw new StoreException("Cannot restore over " + database + ": it cannot be opened (" + e.getMessage()
                     + "); move it away yourself first. Nothing was changed.", e);
         }
-        Path previous = database.resolveSibling(database.getFileName() + ".before-restore-"
-                + LocalDateTime.now().format(STAMP));
+        Path previous = database.resolveSibling(database.getFileName() + ".before-restore-" + stamp);
         Files.move(database, previous);
-        for (String suffix : List.of("-wal", "-shm", "-journal")) {
-            Files.deleteIfExists(database.resolveSibling(database.getFileName() + suffix));
-        }
         return previous;
+    }
+
+    /**
+     * No -wal, -shm or -journal of another file may meet the restored one: SQLite would replay it onto it at the next
+     * open (a database moved away without its -wal leaves one behind). One with content is kept under another name
+     * (it may hold the last writes of the database it came with); the rest is deleted.
+     */
+    private static List<Path> setAsideLeftovers(Path database, String stamp) throws IOException {
+        List<Path> kept = new ArrayList<>();
+        for (String suffix : List.of("-wal", "-journal")) {
+            Path leftover = database.resolveSibling(database.getFileName() + suffix);
+            if (Files.exists(leftover, LinkOption.NOFOLLOW_LINKS) && Files.size(leftover) > 0) {
+                Path keptAs = leftover.resolveSibling(leftover.getFileName() + ".before-restore-" + stamp);
+                Files.move(leftover, keptAs);
+                kept.add(keptAs);
+            } else {
+                Files.deleteIfExists(leftover);
+            }
+        }
+        Files.deleteIfExists(database.resolveSibling(database.getFileName() + "-shm"));
+        return List.copyOf(kept);
     }
 
     private static void deleteWithCompanions(Path file) throws IOException {

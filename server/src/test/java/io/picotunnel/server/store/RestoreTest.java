@@ -148,6 +148,40 @@ class RestoreTest {
     }
 
     @Test
+    void aWalLeftBehindByADatabaseMovedAwayIsNotReplayedOntoTheRestoredOne() throws Exception {
+        Path other = Files.createDirectories(backups.resolve("other"));
+        Path backup = backups.resolve("b.db");
+        try (Store store = Store.open(other)) {
+            store.createTunnel("b");
+            Backup.run(other, backup);
+        }
+        Path database = dataDir.resolve(Store.DATABASE_FILE);
+        Path wal = dataDir.resolve(Store.DATABASE_FILE + "-wal");
+        Path keptWal = backups.resolve("a.db-wal");
+        try (Store store = Store.open(dataDir);
+             Connection connection = DriverManager.getConnection("jdbc:sqlite:" + database);
+             Statement statement = connection.createStatement()) {
+            statement.execute("PRAGMA wal_autocheckpoint=0");
+            for (int i = 0; i < 20; i++) {
+                store.createTunnel("a-" + i);
+            }
+            assertThat(Files.size(wal)).as("un-checkpointed writes of A").isPositive();
+            Files.copy(wal, keptWal);
+        }
+        Files.delete(database);
+        Files.copy(keptWal, wal);
+
+        Restore.Outcome outcome = Restore.run(dataDir, backup);
+
+        assertThat(outcome.previous()).isNull();
+        assertThat(tunnels()).containsExactly("b");
+        assertThat(outcome.leftovers()).singleElement().satisfies(kept -> {
+            assertThat(kept.getFileName().toString()).startsWith("picotunnel.db-wal.before-restore-");
+            assertThat(Files.readAllBytes(kept)).as("kept as it was").isEqualTo(Files.readAllBytes(keptWal));
+        });
+    }
+
+    @Test
     void anOldFlywayDatabaseWhoseHistoryTableIsAlsoCalledSchemaVersionIsRefused() throws Exception {
         backupWith("live");
         Path flyway = backups.resolve("flyway.db");
