@@ -2,15 +2,19 @@ package io.picotunnel.server;
 
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Restore;
+import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -20,7 +24,9 @@ import java.util.Map;
  */
 @Command(name = "picotunnel-server restore", mixinStandardHelpOptions = true,
         description = {"Replaces the server's database with FILE, a backup made by picotunnel-server backup. Stop the",
-            "server first. FILE is checked before anything changes (a damaged, truncated or wrong file is refused);",
+            "server first: the restore holds the data directory's lock, so it is refused while a server runs there,",
+            "and a server started meanwhile is refused. FILE is checked before anything changes (a damaged,",
+            "truncated or wrong file is refused);",
             "the database it replaces is kept as <data>/picotunnel.db.before-restore-<time>. The web UI's sign-in",
             "sessions in FILE are ended: everyone signs in again."})
 final class RestoreCommand {
@@ -39,6 +45,11 @@ final class RestoreCommand {
 
     /** Runs the command with {@code args} (after "restore"); returns the exit code. */
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        return run(args, env, out, err, () -> { });
+    }
+
+    /** As {@link #run(String[], Map, PrintStream, PrintStream)}; {@code afterSetAside} as in {@link Restore.Steps}. */
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err, Runnable afterSetAside) {
         RestoreCommand command = new RestoreCommand();
         CommandLine commandLine = new CommandLine(command);
         commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
@@ -55,8 +66,8 @@ final class RestoreCommand {
                 : env.getOrDefault(Setting.DATA_DIR.envVar(), Setting.DATA_DIR.defaultValue());
         Restore.Outcome outcome;
         try {
-            outcome = Restore.run(Path.of(dir), command.file);
-        } catch (StoreException e) {
+            outcome = Restore.run(Path.of(dir), command.file, new Restore.Steps(RestoreCommand::lock, afterSetAside));
+        } catch (StoreException | StartupException e) {
             err.println(e.getMessage());
             return ServerMain.EXIT_STARTUP_FAILED;
         }
@@ -69,5 +80,25 @@ final class RestoreCommand {
                         outcome.leftovers().stream().map(Path::toString).toList()) + ".")
                 + " Start the server.");
         return 0;
+    }
+
+    /**
+     * The server's own lock on the data directory, held while the restore runs: a server (re)started meanwhile by
+     * systemd or Docker is refused instead of opening the database about to be replaced. A lock file created here
+     * gets the owner of the database (or of the directory), as the restored file does, for the server to open it.
+     */
+    private static Restore.DirectoryLock lock(Path dataDir) {
+        Path file = dataDir.resolve(DataDirectoryLock.FILE_NAME);
+        boolean existed = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
+        DataDirectoryLock lock = DataDirectoryLock.acquire(dataDir);
+        if (!existed) {
+            Path database = dataDir.resolve(Store.DATABASE_FILE);
+            try {
+                Files.setOwner(file, Files.getOwner(Files.exists(database) ? database : dataDir));
+            } catch (IOException | UnsupportedOperationException e) {
+                // without the right to give files away, as for the database (see Restore)
+            }
+        }
+        return lock::close;
     }
 }

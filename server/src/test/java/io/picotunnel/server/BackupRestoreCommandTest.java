@@ -6,13 +6,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipal;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class BackupRestoreCommandTest {
 
@@ -31,6 +37,33 @@ class BackupRestoreCommandTest {
         int code = ServerMain.subcommand(command, env, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8)).orElseThrow();
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static Run restoreWith(Runnable afterSetAside, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = RestoreCommand.run(args, Map.of(), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), afterSetAside);
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private Path backupOf(Path data, String tunnel) {
+        Path copy = dir.resolve(tunnel + ".db");
+        try (Store store = Store.open(data)) {
+            store.createTunnel(tunnel);
+        }
+        assertThat(backup("--data", data.toString(), copy.toString())).isZero();
+        return copy;
+    }
+
+    private static PicoTunnelServer start(Path data) {
+        return PicoTunnelServer.start(ServerConfig.ephemeral(data), new PrintStream(OutputStream.nullOutputStream()));
+    }
+
+    private static List<String> tunnels(Path data) {
+        try (Store store = Store.open(data)) {
+            return store.tunnels().stream().map(Tunnel::name).toList();
+        }
     }
 
     private static int backup(String... args) {
@@ -74,6 +107,67 @@ class BackupRestoreCommandTest {
         assertThat(run.code()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
         assertThat(run.err().strip()).startsWith("Cannot restore " + notABackup).endsWith("Nothing was changed.")
                 .doesNotContain("\n", "Exception");
+    }
+
+    @Test
+    void aServerStartedWhileTheRestoreReplacesTheDatabaseIsRefusedByTheDataDirectoryLock() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "from-the-backup");
+        try (Store store = Store.open(data)) {
+            store.createTunnel("later");
+        }
+        List<String> startedMidway = new ArrayList<>();
+
+        Run run = restoreWith(() -> {
+            try {
+                start(data).stop();
+                startedMidway.add("started");
+            } catch (StartupException e) {
+                startedMidway.add(e.getMessage());
+            }
+        }, "--data", data.toString(), copy.toString());
+
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(startedMidway).hasSize(1);
+        assertThat(startedMidway.getFirst()).startsWith("The data directory " + data + " is in use by another PicoTunnel server (process "
+                        + ProcessHandle.current().pid() + ")");
+        assertThat(tunnels(data)).containsExactly("from-the-backup");
+        start(data).stop();
+    }
+
+    @Test
+    void aRestoreWhileAServerRunsIsRefusedWithTheDataDirectoryLocksSentence() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "from-the-backup");
+        PicoTunnelServer server = start(data);
+        Run run;
+        try {
+            run = restore(Map.of(), "--data", data.toString(), copy.toString());
+        } finally {
+            server.stop();
+        }
+
+        assertThat(run.code()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(run.err().strip()).startsWith("The data directory " + data + " is in use by another PicoTunnel"
+                + " server (process " + ProcessHandle.current().pid() + "): stop it first").doesNotContain("\n");
+        try (Stream<Path> files = Files.list(data)) {
+            assertThat(files).noneMatch(f -> f.getFileName().toString().contains("restor"));
+        }
+    }
+
+    @Test
+    void runAsRootOnAFreshVolumeTheLockFileTheRestoreCreatesBelongsToTheDirectorysOwner() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to give files away");
+        Path copy = backupOf(Files.createDirectories(dir.resolve("elsewhere")), "from-the-backup");
+        Path data = Files.createDirectories(dir.resolve("volume"));
+        UserPrincipal server = data.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("10001");
+        Files.setOwner(data, server);
+
+        Run run = restore(Map.of(), "--data", data.toString(), copy.toString());
+
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(Files.getOwner(data.resolve(DataDirectoryLock.FILE_NAME))).isEqualTo(server);
+        assertThat(Files.getOwner(data.resolve(Store.DATABASE_FILE))).isEqualTo(server);
     }
 
     @Test

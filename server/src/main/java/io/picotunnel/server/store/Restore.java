@@ -20,6 +20,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Puts a backup in place of the database while the server is stopped. The backup is copied into the data directory
@@ -46,17 +47,60 @@ public final class Restore {
     private Restore() {
     }
 
+    /**
+     * What runs around a restore: {@code lock} holds the data directory from the moment it exists to the end (the
+     * server's lock, so that no server starts on it meanwhile and opens a file about to be replaced), and
+     * {@code afterSetAside} runs once the database replaced is kept aside, just before the new one goes in (tests
+     * stand in a server start or a crash there).
+     */
+    public record Steps(Function<Path, DirectoryLock> lock, Runnable afterSetAside) {
+
+        /** No lock (for callers holding one already) and nothing in between. */
+        public static final Steps NONE = new Steps(dir -> () -> { }, () -> { });
+    }
+
+    /** A lock on the data directory, let go of when the restore ends. */
+    public interface DirectoryLock extends AutoCloseable {
+        @Override
+        void close() throws IOException;
+    }
+
     /** Restores {@code backup} into {@code dataDir}; throws {@link StoreException} with a sentence. */
     public static Outcome run(Path dataDir, Path backup) {
+        return run(dataDir, backup, Steps.NONE);
+    }
+
+    /**
+     * As {@link #run(Path, Path)}, holding {@code steps.lock()} on the data directory throughout; whatever the lock
+     * throws when it cannot be had (a server runs) goes to the caller as it is, and nothing is changed.
+     */
+    public static Outcome run(Path dataDir, Path backup, Steps steps) {
         Path source = backup.toAbsolutePath();
         if (!Files.isRegularFile(source) || !Files.isReadable(source)) {
             throw new StoreException("Cannot restore " + source + ": there is no readable file there.", null);
         }
-        Path dir = dataDir.toAbsolutePath();
+        Path dir = dataDir.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new StoreException("Cannot restore " + source + " into " + dir + ": " + e.getMessage(), e);
+        }
+        DirectoryLock lock = steps.lock().apply(dir);
+        try {
+            return replace(dir, source, steps);
+        } finally {
+            try {
+                lock.close();
+            } catch (IOException ignored) {
+                // the operating system lets go of it when the process ends, moments later
+            }
+        }
+    }
+
+    private static Outcome replace(Path dir, Path source, Steps steps) {
         Path database = dir.resolve(Store.DATABASE_FILE);
         Path staging = dir.resolve("." + Store.DATABASE_FILE + ".restoring");
         try {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             if (Files.exists(database) && Files.isSameFile(source, database)) {
                 throw new StoreException("Cannot restore " + source + ": it is the database itself.", null);
             }
@@ -73,6 +117,7 @@ public final class Restore {
             String stamp = LocalDateTime.now().format(STAMP);
             Path previous = Files.exists(database) ? setAside(database, stamp) : null;
             List<Path> leftovers = setAsideLeftovers(database, stamp);
+            steps.afterSetAside().run();
             try {
                 Files.move(staging, database, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
