@@ -4,6 +4,7 @@ import org.sqlite.SQLiteConfig;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -28,6 +29,8 @@ import java.util.function.Function;
  * corrupt or wrong file changes nothing. The database it replaces, its WAL folded in, is kept next to it as
  * {@code picotunnel.db.before-restore-<time>}; no -wal, -shm or -journal is left to be read with the new one, also
  * when the database was moved away without them (one with content is kept as {@code picotunnel.db-wal.before-restore-<time>}).
+ * The checked copy is forced to disk and replaces the database by one atomic rename (the one replaced is kept by a
+ * hard link made before), so that a crash at any moment leaves a picotunnel.db, the old or the new.
  * The restored file belongs to the owner of the one it replaces (or of the directory), when the caller may give it.
  * The sign-in sessions of the web UI in the copy are ended: one signed out or revoked after the backup was made
  * would otherwise be valid again, so everyone signs in again.
@@ -114,21 +117,28 @@ public final class Restore {
             // The server's user: the owner of the database replaced, else of the directory (root's on a Kubernetes
             // volume, where the database is the server's).
             UserPrincipal owner = Files.getOwner(Files.exists(database) ? database : dir);
-            String stamp = LocalDateTime.now().format(STAMP);
-            Path previous = Files.exists(database) ? setAside(database, stamp) : null;
-            List<Path> leftovers = setAsideLeftovers(database, stamp);
-            steps.afterSetAside().run();
             try {
-                Files.move(staging, database, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(staging, database);
-            }
-            try {
-                Files.setOwner(database, owner);
+                Files.setOwner(staging, owner);
             } catch (IOException | UnsupportedOperationException e) {
                 // Run as another user than the data directory's, without the right to give files away: the file
                 // stays the caller's (a systemd StateDirectory is handed back to the service at its start).
             }
+            try (FileChannel channel = FileChannel.open(staging, StandardOpenOption.WRITE)) {
+                channel.force(true);
+            }
+            String stamp = LocalDateTime.now().format(STAMP);
+            Path previous = Files.exists(database) ? keepAside(database, stamp) : null;
+            List<Path> leftovers = setAsideLeftovers(database, stamp);
+            syncDirectory(dir);
+            steps.afterSetAside().run();
+            // One rename replaces the old file with the new: at no moment, crash or not, is there no picotunnel.db
+            // (a server would start on a new empty one, and every client would be refused for good).
+            try {
+                Files.move(staging, database, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(staging, database, StandardCopyOption.REPLACE_EXISTING);
+            }
+            syncDirectory(dir);
             return new Outcome(database, previous, endedSessions, leftovers);
         } catch (IOException e) {
             throw new StoreException("Cannot restore " + source + " into " + dir + ": " + e.getMessage(), e);
@@ -198,9 +208,10 @@ public final class Restore {
 
     /**
      * Folds the WAL of the current database into it, under an exclusive lock that a running server prevents, and
-     * moves it aside: the file kept is whole, and no -wal of it is left to be replayed onto the restored one.
+     * keeps it under another name as well (a hard link, else a copy): the file kept is whole, no -wal of it is left
+     * to be replayed onto the restored one, and picotunnel.db stays in place until the new file replaces it.
      */
-    private static Path setAside(Path database, String stamp) throws IOException {
+    private static Path keepAside(Path database, String stamp) throws IOException {
         SQLiteConfig config = new SQLiteConfig();
         config.setLockingMode(SQLiteConfig.LockingMode.EXCLUSIVE);
         config.setBusyTimeout(0);
@@ -218,7 +229,15 @@ public final class Restore {
                     + "); move it away yourself first. Nothing was changed.", e);
         }
         Path previous = database.resolveSibling(database.getFileName() + ".before-restore-" + stamp);
-        Files.move(database, previous);
+        try {
+            Files.createLink(previous, database);
+        } catch (IOException | UnsupportedOperationException e) {
+            // a file system without hard links
+            Files.copy(database, previous, StandardCopyOption.COPY_ATTRIBUTES);
+            try (FileChannel channel = FileChannel.open(previous, StandardOpenOption.WRITE)) {
+                channel.force(true);
+            }
+        }
         return previous;
     }
 
@@ -241,6 +260,15 @@ public final class Restore {
         }
         Files.deleteIfExists(database.resolveSibling(database.getFileName() + "-shm"));
         return List.copyOf(kept);
+    }
+
+    /** Makes the renames in {@code dir} durable, where the file system can (some cannot open a directory). */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // the renames are as durable as the file system makes them
+        }
     }
 
     private static void deleteWithCompanions(Path file) throws IOException {

@@ -148,6 +148,22 @@ class RestoreTest {
     }
 
     @Test
+    void aCrashAfterTheOldDatabaseIsSetAsideLeavesItInPlaceNeverNoDatabase() throws Exception {
+        Path backup = backupWith("from-the-backup");
+        try (Store store = Store.open(dataDir)) {
+            store.createTunnel("after-the-backup");
+        }
+        RuntimeException crash = new IllegalStateException("simulated crash");
+
+        assertThatThrownBy(() -> Restore.run(dataDir, backup, new Restore.Steps(dir -> () -> { }, () -> {
+            throw crash;
+        }))).isSameAs(crash);
+
+        assertThat(dataDir.resolve(Store.DATABASE_FILE)).as("never missing").isRegularFile();
+        assertThat(tunnels()).containsExactlyInAnyOrder("from-the-backup", "after-the-backup");
+    }
+
+    @Test
     void aWalLeftBehindByADatabaseMovedAwayIsNotReplayedOntoTheRestoredOne() throws Exception {
         Path other = Files.createDirectories(backups.resolve("other"));
         Path backup = backups.resolve("b.db");
