@@ -13,9 +13,14 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalLookupService;
 import java.util.Map;
 
 /**
@@ -26,9 +31,9 @@ import java.util.Map;
         description = {"Replaces the server's database with FILE, a backup made by picotunnel-server backup. Stop the",
             "server first: the restore holds the data directory's lock, so it is refused while a server runs there,",
             "and a server started meanwhile is refused. FILE is checked before anything changes (a damaged,",
-            "truncated or wrong file is refused);",
-            "the database it replaces is kept as <data>/picotunnel.db.before-restore-<time>. The web UI's sign-in",
-            "sessions in FILE are ended: everyone signs in again."})
+            "truncated or wrong file is refused); it replaces the database in one atomic step, and the database it",
+            "replaces is kept as <data>/picotunnel.db.before-restore-<time>. The web UI's sign-in sessions in FILE",
+            "are ended: everyone signs in again."})
 final class RestoreCommand {
 
     static final String NAME = "restore";
@@ -36,6 +41,11 @@ final class RestoreCommand {
     @Option(names = {"--data", "--data-dir"}, paramLabel = "DIR",
             description = "The server's data directory. Env: PICOTUNNEL_DATA_DIR. Default: ./data.")
     String data;
+
+    @Option(names = "--owner", paramLabel = "UID[:GID]",
+            description = {"Who the restored file belongs to (a user and group, by number or name; run as root)."
+                + " Default: the owner of the database it replaces, else of the data directory."})
+    String owner;
 
     @Parameters(paramLabel = "FILE", description = "The backup to restore.")
     Path file;
@@ -64,9 +74,17 @@ final class RestoreCommand {
         }
         String dir = command.data != null ? command.data
                 : env.getOrDefault(Setting.DATA_DIR.envVar(), Setting.DATA_DIR.defaultValue());
+        Restore.Owner owner;
+        try {
+            owner = command.owner == null ? null : owner(command.owner, Path.of(dir).toAbsolutePath().getFileSystem());
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage() + " (see picotunnel-server restore --help)");
+            return ServerMain.EXIT_USAGE;
+        }
         Restore.Outcome outcome;
         try {
-            outcome = Restore.run(Path.of(dir), command.file, new Restore.Steps(RestoreCommand::lock, afterSetAside));
+            outcome = Restore.run(Path.of(dir), command.file, owner,
+                    new Restore.Steps(dataDir -> lock(dataDir, owner), afterSetAside));
         } catch (StoreException | StartupException e) {
             err.println(e.getMessage());
             return ServerMain.EXIT_STARTUP_FAILED;
@@ -78,6 +96,7 @@ final class RestoreCommand {
                 + (outcome.leftovers().isEmpty() ? "" : " A -wal or -journal left without its database (not to be"
                         + " replayed onto the restored one) is kept as " + String.join(", ",
                         outcome.leftovers().stream().map(Path::toString).toList()) + ".")
+                + (outcome.ownerNote() == null ? "" : " " + outcome.ownerNote())
                 + " Start the server.");
         return 0;
     }
@@ -85,20 +104,43 @@ final class RestoreCommand {
     /**
      * The server's own lock on the data directory, held while the restore runs: a server (re)started meanwhile by
      * systemd or Docker is refused instead of opening the database about to be replaced. A lock file created here
-     * gets the owner of the database (or of the directory), as the restored file does, for the server to open it.
+     * gets the owner the restored file gets, for the server to open it.
      */
-    private static Restore.DirectoryLock lock(Path dataDir) {
+    private static Restore.DirectoryLock lock(Path dataDir, Restore.Owner owner) {
         Path file = dataDir.resolve(DataDirectoryLock.FILE_NAME);
         boolean existed = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
         DataDirectoryLock lock = DataDirectoryLock.acquire(dataDir);
         if (!existed) {
             Path database = dataDir.resolve(Store.DATABASE_FILE);
             try {
-                Files.setOwner(file, Files.getOwner(Files.exists(database) ? database : dataDir));
+                Files.setOwner(file, owner != null ? owner.user()
+                        : Files.getOwner(Files.exists(database) ? database : dataDir));
+                PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
+                if (owner != null && owner.group() != null && view != null) {
+                    view.setGroup(owner.group());
+                }
             } catch (IOException | UnsupportedOperationException e) {
                 // without the right to give files away, as for the database (see Restore)
             }
         }
         return lock::close;
+    }
+
+    /** {@code UID[:GID]}, by number or name, as the operating system knows them. */
+    private static Restore.Owner owner(String text, FileSystem fileSystem) {
+        String[] parts = text.split(":", -1);
+        if (parts.length > 2 || parts[0].isBlank() || (parts.length == 2 && parts[1].isBlank())) {
+            throw new IllegalArgumentException("--owner takes UID or UID:GID, such as 10001 or 10001:10001, not '"
+                    + text + "'");
+        }
+        UserPrincipalLookupService lookup = fileSystem.getUserPrincipalLookupService();
+        try {
+            UserPrincipal user = lookup.lookupPrincipalByName(parts[0]);
+            GroupPrincipal group = parts.length == 2 ? lookup.lookupPrincipalByGroupName(parts[1]) : null;
+            return new Restore.Owner(user, group);
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new IllegalArgumentException("--owner " + text + ": there is no such user or group here ("
+                    + e.getMessage() + "); give numbers, such as 10001:10001", e);
+        }
     }
 }

@@ -11,6 +11,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.List;
@@ -168,6 +169,50 @@ class BackupRestoreCommandTest {
         assertThat(run.code()).as(run.err()).isZero();
         assertThat(Files.getOwner(data.resolve(DataDirectoryLock.FILE_NAME))).isEqualTo(server);
         assertThat(Files.getOwner(data.resolve(Store.DATABASE_FILE))).isEqualTo(server);
+    }
+
+    @Test
+    void onAFreshVolumeTheOutputSaysWhomTheRestoredFileBelongsToAndHowToGiveItToTheServer() throws Exception {
+        Path copy = backupOf(Files.createDirectories(dir.resolve("elsewhere")), "from-the-backup");
+        Path data = Files.createDirectories(dir.resolve("volume"));
+
+        Run run = restore(Map.of(), "--data", data.toString(), copy.toString());
+
+        assertThat(run.code()).as(run.err()).isZero();
+        Path database = data.resolve(Store.DATABASE_FILE);
+        assertThat(run.out()).contains("picotunnel.db belongs to " + Files.getOwner(database).getName()
+                + ", the data directory's owner", "chown 10001 " + database, "--owner UID[:GID]");
+    }
+
+    @Test
+    void runAsRootOwnerGivesTheRestoredFileAndTheLockFileToThatUserAndGroup() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to give files away");
+        Path copy = backupOf(Files.createDirectories(dir.resolve("elsewhere")), "from-the-backup");
+        Path data = Files.createDirectories(dir.resolve("volume"));
+
+        Run run = restore(Map.of(), "--data", data.toString(), "--owner", "10001:10002", copy.toString());
+
+        assertThat(run.code()).as(run.err()).isZero();
+        assertThat(run.out()).doesNotContain("chown");
+        for (Path file : List.of(data.resolve(Store.DATABASE_FILE), data.resolve(DataDirectoryLock.FILE_NAME))) {
+            assertThat(Files.getOwner(file).getName()).as("%s", file).isEqualTo("10001");
+            assertThat(Files.readAttributes(file, PosixFileAttributes.class).group().getName()).isEqualTo("10002");
+        }
+        assertThat(tunnels(data)).containsExactly("from-the-backup");
+    }
+
+    @Test
+    void anOwnerThatIsNotUidOrUidColonGidIsTheUsageCode() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "live");
+
+        Run run = restore(Map.of(), "--data", data.toString(), "--owner", "1:2:3", copy.toString());
+
+        assertThat(run.code()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(run.err()).contains("--owner takes UID or UID:GID", "restore --help");
+        try (Stream<Path> files = Files.list(data)) {
+            assertThat(files).noneMatch(f -> f.getFileName().toString().contains("restor"));
+        }
     }
 
     @Test

@@ -11,6 +11,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.sql.Connection;
@@ -40,9 +42,14 @@ public final class Restore {
     /**
      * Where the restored database went, where the one it replaced is kept (null when there was none), how many
      * sign-in sessions of the backup were ended, and where a -wal or -journal left without the database it belonged
-     * to is kept.
+     * to is kept; {@code ownerNote} is a sentence when the restored file may not belong to the server's user (null
+     * otherwise).
      */
-    public record Outcome(Path database, Path previous, int endedSessions, List<Path> leftovers) {
+    public record Outcome(Path database, Path previous, int endedSessions, List<Path> leftovers, String ownerNote) {
+    }
+
+    /** Who the restored file is to belong to, when the caller says so: a user and, if not null, a group. */
+    public record Owner(UserPrincipal user, GroupPrincipal group) {
     }
 
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
@@ -70,14 +77,20 @@ public final class Restore {
 
     /** Restores {@code backup} into {@code dataDir}; throws {@link StoreException} with a sentence. */
     public static Outcome run(Path dataDir, Path backup) {
-        return run(dataDir, backup, Steps.NONE);
+        return run(dataDir, backup, null, Steps.NONE);
+    }
+
+    /** As {@link #run(Path, Path, Owner, Steps)}, the owner taken from the database replaced or the directory. */
+    public static Outcome run(Path dataDir, Path backup, Steps steps) {
+        return run(dataDir, backup, null, steps);
     }
 
     /**
      * As {@link #run(Path, Path)}, holding {@code steps.lock()} on the data directory throughout; whatever the lock
-     * throws when it cannot be had (a server runs) goes to the caller as it is, and nothing is changed.
+     * throws when it cannot be had (a server runs) goes to the caller as it is, and nothing is changed. The restored
+     * file is given to {@code owner}, or when null to the owner of the database replaced (else of the directory).
      */
-    public static Outcome run(Path dataDir, Path backup, Steps steps) {
+    public static Outcome run(Path dataDir, Path backup, Owner owner, Steps steps) {
         Path source = backup.toAbsolutePath();
         if (!Files.isRegularFile(source) || !Files.isReadable(source)) {
             throw new StoreException("Cannot restore " + source + ": there is no readable file there.", null);
@@ -90,7 +103,7 @@ public final class Restore {
         }
         DirectoryLock lock = steps.lock().apply(dir);
         try {
-            return replace(dir, source, steps);
+            return replace(dir, source, owner, steps);
         } finally {
             try {
                 lock.close();
@@ -100,7 +113,7 @@ public final class Restore {
         }
     }
 
-    private static Outcome replace(Path dir, Path source, Steps steps) {
+    private static Outcome replace(Path dir, Path source, Owner wanted, Steps steps) {
         Path database = dir.resolve(Store.DATABASE_FILE);
         Path staging = dir.resolve("." + Store.DATABASE_FILE + ".restoring");
         try {
@@ -114,15 +127,7 @@ public final class Restore {
             }
             check(staging, source);
             int endedSessions = endSessions(staging, source);
-            // The server's user: the owner of the database replaced, else of the directory (root's on a Kubernetes
-            // volume, where the database is the server's).
-            UserPrincipal owner = Files.getOwner(Files.exists(database) ? database : dir);
-            try {
-                Files.setOwner(staging, owner);
-            } catch (IOException | UnsupportedOperationException e) {
-                // Run as another user than the data directory's, without the right to give files away: the file
-                // stays the caller's (a systemd StateDirectory is handed back to the service at its start).
-            }
+            String ownerNote = wanted != null ? giveTo(staging, wanted, source) : giveToServersUser(staging, database, dir);
             try (FileChannel channel = FileChannel.open(staging, StandardOpenOption.WRITE)) {
                 channel.force(true);
             }
@@ -139,7 +144,7 @@ public final class Restore {
                 Files.move(staging, database, StandardCopyOption.REPLACE_EXISTING);
             }
             syncDirectory(dir);
-            return new Outcome(database, previous, endedSessions, leftovers);
+            return new Outcome(database, previous, endedSessions, leftovers, ownerNote);
         } catch (IOException e) {
             throw new StoreException("Cannot restore " + source + " into " + dir + ": " + e.getMessage(), e);
         } finally {
@@ -260,6 +265,57 @@ public final class Restore {
         }
         Files.deleteIfExists(database.resolveSibling(database.getFileName() + "-shm"));
         return List.copyOf(kept);
+    }
+
+    /** Gives the copy to the owner the caller named; nothing is changed when it cannot be. */
+    private static String giveTo(Path copy, Owner owner, Path source) {
+        String whom = owner.user().getName() + (owner.group() == null ? "" : ":" + owner.group().getName());
+        PosixFileAttributeView view = Files.getFileAttributeView(copy, PosixFileAttributeView.class);
+        if (view == null) {
+            throw new StoreException("Cannot restore " + source + " for " + whom + ": the data directory's file system"
+                    + " has no owners; restore without --owner. Nothing was changed.", null);
+        }
+        try {
+            view.setOwner(owner.user());
+            if (owner.group() != null) {
+                view.setGroup(owner.group());
+            }
+            return null;
+        } catch (IOException e) {
+            throw new StoreException("Cannot restore " + source + ": the restored file cannot be given to " + whom
+                    + " (" + e.getMessage() + "); run the restore as root, or as that user without --owner. Nothing"
+                    + " was changed.", e);
+        }
+    }
+
+    /**
+     * Gives the copy to the server's user as far as it can be told: the owner of the database replaced, else of the
+     * directory (root's on a Kubernetes volume, where the server runs as another user). A sentence says whom it
+     * belongs to when that may not be the server's user, and how to change it.
+     */
+    private static String giveToServersUser(Path copy, Path database, Path dir) throws IOException {
+        boolean replacing = Files.exists(database);
+        UserPrincipal owner = Files.getOwner(replacing ? database : dir);
+        try {
+            Files.setOwner(copy, owner);
+        } catch (IOException | UnsupportedOperationException e) {
+            // Run as another user than the data directory's, without the right to give files away: the file stays
+            // the caller's (a systemd StateDirectory is handed back to the service at its start).
+        }
+        UserPrincipal got = Files.getOwner(copy);
+        if (!got.equals(owner)) {
+            return database.getFileName() + " belongs to " + got.getName() + ", not to " + owner.getName() + ", the"
+                    + " owner of " + (replacing ? "the database it replaced" : "the data directory") + " (this user may"
+                    + " not give files away): before starting the server, chown " + owner.getName() + " " + database
+                    + ", or run the restore as root.";
+        }
+        if (!replacing) {
+            return database.getFileName() + " belongs to " + got.getName() + ", the data directory's owner, as there"
+                    + " was no database to take the owner from: if the server runs as another user (uid 10001 in the"
+                    + " Docker image), chown 10001 " + database + " before starting it, or restore with --owner"
+                    + " UID[:GID].";
+        }
+        return null;
     }
 
     /** Makes the renames in {@code dir} durable, where the file system can (some cannot open a directory). */
