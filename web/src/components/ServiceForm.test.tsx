@@ -35,6 +35,15 @@ describe('ServiceForm', () => {
     expect(plainMessage('authority unknown')).toBe('Authority unknown.');
   });
 
+  it('words allowed_emails and allowed_groups, the names the API uses in its sign-in messages', () => {
+    expect(plainMessage('auth: allowed_emails: an entry contains the control or invisible formatting character U+200B'))
+      .toBe('Sign-in allowed emails an entry contains the control or invisible formatting character U+200B.');
+    expect(plainMessage('auth: allowed_groups: an entry contains the control or invisible formatting character U+202E'))
+      .toBe('Sign-in allowed groups an entry contains the control or invisible formatting character U+202E.');
+    expect(plainMessage('auth: allow_all cannot be combined with allowed_emails or allowed_groups'))
+      .toBe('Sign-in allow every user cannot be combined with allowed emails or allowed groups.');
+  });
+
   it('sends only the fields of a TCP service', async () => {
     const user = userEvent.setup();
     const onSubmit = vi.fn<(input: ServiceInput) => Promise<void>>().mockResolvedValue(undefined);

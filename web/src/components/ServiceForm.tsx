@@ -166,7 +166,7 @@ const FIELD_WORDS: Record<string, string> = {
   domain: 'domain ', path_prefix: 'path ', tls_mode: 'TLS mode ', listen_addr: 'listen address ', target_addr: 'target ',
   https_redirect: 'redirect ', type: 'type ', auth: 'sign-in ', ip_allow: 'allowed addresses ',
   ip_deny: 'denied addresses ', rate_limit: 'rate limit ', per_second: 'per second ', health_check: 'health check ',
-  allow_all: 'allow every user ', emails: 'allowed emails ', groups: 'allowed groups ',
+  allow_all: 'allow every user ', allowed_emails: 'allowed emails ', allowed_groups: 'allowed groups ',
 };
 const FIELD_NAMES = new RegExp(`\\b(${Object.keys(FIELD_WORDS).join('|')})\\b:?\\s*`, 'g');
 
