@@ -48,19 +48,56 @@ final class PathReadings {
      */
     static final int MAX_READINGS = 256;
 
+    /**
+     * The most characters read for one path: every step applied to a reading reads its path and prefixes once (and
+     * the set compares them once more). 256 readings of a path of 8 KiB would be some 20 million; an ordinary path,
+     * even one of 8 KiB with a few readings, stays well under this. A path that needs more is not read further, and
+     * counts as ambiguous.
+     */
+    static final long MAX_CHARACTERS = 1 << 20;
+
+    /** The characters read so far for one path, against {@link #MAX_CHARACTERS}. */
+    static final class Work {
+        private long characters;
+
+        long characters() {
+            return characters;
+        }
+
+        /** Whether {@code reading} may be read once more; if so, counts it. */
+        private boolean read(Reading reading) {
+            long cost = reading.path().length();
+            for (String prefix : reading.prefixes()) {
+                cost += prefix.length();
+            }
+            if (characters + cost > MAX_CHARACTERS) {
+                return false;
+            }
+            characters += cost;
+            return true;
+        }
+    }
+
     private PathReadings() {
     }
 
     /**
      * Every distinct reading of {@code path} (in normal form) and {@code prefixes}, the proxy's own among them: one
-     * or two for a plain path; empty when there are more than {@link #MAX_READINGS}, so that no path costs more than
-     * that many readings.
+     * or two for a plain path; empty when there are more than {@link #MAX_READINGS}, or when finding them would read
+     * more than {@link #MAX_CHARACTERS}, so that no path costs more than that.
      */
     static Optional<Set<Reading>> of(String path, List<String> prefixes) {
+        return of(path, prefixes, new Work());
+    }
+
+    static Optional<Set<Reading>> of(String path, List<String> prefixes, Work work) {
         Set<Reading> readings = new LinkedHashSet<>();
         readings.add(new Reading(path, prefixes));
         for (UnaryOperator<String> step : STEPS) {
             for (Reading reading : List.copyOf(readings)) {
+                if (!work.read(reading)) {
+                    return Optional.empty();
+                }
                 readings.add(reading.apply(step));
                 if (readings.size() > MAX_READINGS) {
                     return Optional.empty();

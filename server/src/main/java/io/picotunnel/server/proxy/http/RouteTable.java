@@ -90,7 +90,8 @@ final class RouteTable {
      * Whether some {@linkplain PathReadings reading} of {@code path} routes to another of the host's services than
      * {@code routed}, the one the path itself routes to: to a target that reads paths so, the request would be one
      * for that service, which may have another gate, or none. Readings that route nowhere do not count; a path
-     * with more readings than are tried ({@link PathReadings#MAX_READINGS}) counts as read so.
+     * with more readings than are tried ({@link PathReadings#MAX_READINGS}), or that would take more work to read
+     * ({@link PathReadings#MAX_CHARACTERS}), counts as read so.
      */
     boolean readsAsAnotherService(String host, String path, Service routed) {
         String name = normalizeHost(host);

@@ -167,6 +167,27 @@ class HttpRoutesTest {
     }
 
     @Test
+    void aLongPathWithManyReadingsIsReadWithinTheCharacterBudgetAndCountsAsAmbiguous() {
+        routes.onServiceChange(null, http("open", "x.test", "/"));
+        routes.onServiceChange(null, http("admin", "x.test", "/admin"));
+
+        // The short path above with fewer than MAX_READINGS readings, made as long as a request line may be: each
+        // of its 2,000 or so step runs would read 8 KiB.
+        String crafted = "/X;a/b%2520%3Bc./e//f\\..\\g/" + "p".repeat(8 * 1024 - 40);
+        PathReadings.Work work = new PathReadings.Work();
+        assertThat(PathReadings.of(crafted, List.of("/", "/admin"), work)).isEmpty();
+        assertThat(work.characters()).isPositive().isLessThanOrEqualTo(PathReadings.MAX_CHARACTERS);
+        assertThat(ambiguous("x.test", crafted)).isTrue();
+        // An ordinary path of the same length (case, %20, ;jsessionid) is read every way within the budget.
+        String ordinary = "/Static/" + "a%20b/".repeat(1300) + "x;jsessionid=1";
+        PathReadings.Work ordinaryWork = new PathReadings.Work();
+        assertThat(PathReadings.of(ordinary, List.of("/", "/admin"), ordinaryWork)).isPresent();
+        assertThat(ordinaryWork.characters()).isLessThanOrEqualTo(PathReadings.MAX_CHARACTERS);
+        assertThat(ambiguous("x.test", ordinary)).isFalse();
+        assertThat(ambiguous("x.test", "/admin/" + "a%20b/".repeat(1300) + "X;jsessionid=1")).isFalse();
+    }
+
+    @Test
     void readingsApplyToThePrefixesToo() {
         routes.onServiceChange(null, http("open", "x.test", "/"));
         routes.onServiceChange(null, http("upper", "x.test", "/Admin"));
