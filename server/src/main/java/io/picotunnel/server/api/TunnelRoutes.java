@@ -104,7 +104,7 @@ final class TunnelRoutes {
         if (name.length() > MAX_NAME) {
             throw ApiError.invalidField("name", "is longer than " + MAX_NAME + " characters");
         }
-        HiddenCharacters.first(name).ifPresent(c -> {
+        HiddenCharacters.firstInLabel(name).ifPresent(c -> {
             throw ApiError.invalidField("name", "must not contain the " + HiddenCharacters.describe(c));
         });
         return name;

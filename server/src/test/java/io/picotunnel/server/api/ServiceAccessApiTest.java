@@ -98,6 +98,11 @@ class ServiceAccessApiTest {
                 "auth", "allowed_emails: an entry contains the control or invisible formatting character U+200B");
         assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_groups\":[\"sta\\u2067ff\"]}}"),
                 "auth", "allowed_groups: an entry contains the control or invisible formatting character U+2067");
+        // The joiners a tunnel name may have between letters are refused in identifiers: "ad\u200Cmin" is not "admin".
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ad\\u200Cmin\",\"password\":\"long enough\"}}"),
+                "auth", "username must not contain the control or invisible formatting character U+200C");
+        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_groups\":[\"sta\\u200Dff\"]}}"),
+                "auth", "allowed_groups: an entry contains the control or invisible formatting character U+200D");
         assertThat(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"Zoë\",\"password\":\"long enough\"}}")
                 .status()).isEqualTo(201);
     }

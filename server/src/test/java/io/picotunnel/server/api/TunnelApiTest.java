@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -180,6 +181,36 @@ class TunnelApiTest {
         assertThat(api.get("/api/tunnels").json()).hasSize(1);
         // Letters, marks, symbols and spaces of any script are names.
         assertThat(createTunnel("café – 日本語 🚀").get("name").asText()).isEqualTo("café – 日本語 🚀");
+    }
+
+    @Test
+    void namesMayHaveTheJoinersAndTagsOfOrdinarySpellingButNoneElsewhere() {
+        // Persian plural with a zero-width non-joiner, Sinhala "Sri" with a joiner after the virama, the emoji
+        // "woman technologist" (joiner between emoji), a skin tone and a presentation selector before a joiner, and
+        // Scotland's flag (U+1F3F4, tags "gbsct", cancel tag): as the JSON escapes them and as the API returns them.
+        Map<String, String> names = Map.of(
+                "\\u0633\\u0631\\u0648\\u06CC\\u0633\\u200C\\u0647\\u0627", "سرویس\u200Cها",
+                "\\u0DC1\\u0DCA\\u200D\\u0DBB\\u0DD3", "ශ්\u200Dරී",
+                "\\uD83D\\uDC69\\u200D\\uD83D\\uDCBB", "👩\u200D💻",
+                "ops \\uD83D\\uDC69\\uD83C\\uDFFD\\u200D\\uD83D\\uDCBB \\u2764\\uFE0F\\u200D\\uD83D\\uDD25",
+                "ops 👩🏽\u200D💻 ❤\uFE0F\u200D🔥",
+                "\\uD83C\\uDFF4\\uDB40\\uDC67\\uDB40\\uDC62\\uDB40\\uDC73\\uDB40\\uDC63\\uDB40\\uDC74\\uDB40\\uDC7F",
+                "\uD83C\uDFF4\uDB40\uDC67\uDB40\uDC62\uDB40\uDC73\uDB40\uDC63\uDB40\uDC74\uDB40\uDC7F");
+        names.forEach((json, name) -> assertThat(createTunnel(json).get("name").asText()).isEqualTo(name));
+
+        // A joiner at the start or end, next to a space or a digit, between letter and emoji, twice; a tag without
+        // the flag or without its cancel tag; and the other invisible characters next to letters as before.
+        String id = createTunnel("ok").get("id").asText();
+        for (String name : new String[] {"\\u200Capp", "app\\u200D", "my \\u200Capp", "my\\u200D app", "1\\u200C2",
+                "a\\u200D\\uD83D\\uDCBB", "a\\u200C\\u200Cb", "a\\uDB40\\uDC67\\uDB40\\uDC7F",
+                "\\uD83C\\uDFF4\\uDB40\\uDC67\\uDB40\\uDC62", "\\uD83C\\uDFF4\\uDB40\\uDC7F", "a\\u200Bb",
+                "a\\u2060b", "a\\uFEFFb", "a\\u202Eb", "a\\u00ADb"}) {
+            ServiceRequests.assertInvalid(api.post("/api/tunnels", "{\"name\": \"" + name + "\"}"), "name",
+                    "invisible formatting character U+");
+            ServiceRequests.assertInvalid(api.patch("/api/tunnels/" + id, "{\"name\": \"" + name + "\"}"), "name",
+                    "invisible formatting character U+");
+        }
+        assertThat(api.get("/api/tunnels").json()).hasSize(names.size() + 1);
     }
 
     @Test
