@@ -8,6 +8,7 @@ import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -24,6 +25,7 @@ final class ServiceInput {
     static final Set<String> READ_ONLY = Set.of("id", "tunnel_id", "created_at", "updated_at",
             "cert_status", "cert_expires_at", "cert_error", "active", "error");
     private static final int MAX_PATH_PREFIX = 1024;
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     /** The server's own listeners, which no tcp service may take. */
     private final List<ApiServer.ReservedAddress> reserved;
@@ -158,6 +160,11 @@ final class ServiceInput {
         return domain;
     }
 
+    /**
+     * The prefix as requests spell it: characters outside ASCII percent-encoded as UTF-8 with upper-case hex
+     * ({@code /café} is {@code /caf%C3%A9}), as browsers send them and as the proxy's normal form of a request path
+     * keeps them. Stored as typed, such a prefix would never match a request.
+     */
     private static String pathPrefix(String value) {
         if (!value.startsWith("/")) {
             throw ApiError.invalidField("path_prefix", "must start with \"/\"");
@@ -171,6 +178,28 @@ final class ServiceInput {
         HiddenCharacters.first(value).ifPresent(c -> {
             throw ApiError.invalidField("path_prefix", "must not contain the " + HiddenCharacters.describe(c));
         });
-        return value;
+        String encoded = percentEncodeNonAscii(value);
+        if (encoded.length() > MAX_PATH_PREFIX) {
+            throw ApiError.invalidField("path_prefix", "is longer than " + MAX_PATH_PREFIX
+                    + " characters once its characters outside ASCII are percent-encoded (" + encoded.length() + ")");
+        }
+        return encoded;
+    }
+
+    private static String percentEncodeNonAscii(String value) {
+        if (value.chars().allMatch(c -> c < 0x80)) {
+            return value;
+        }
+        StringBuilder b = new StringBuilder(value.length() * 3);
+        value.codePoints().forEach(c -> {
+            if (c < 0x80) {
+                b.append((char) c);
+            } else {
+                for (byte octet : Character.toString(c).getBytes(StandardCharsets.UTF_8)) {
+                    b.append('%').append(HEX[(octet >> 4) & 0xF]).append(HEX[octet & 0xF]);
+                }
+            }
+        });
+        return b.toString();
     }
 }

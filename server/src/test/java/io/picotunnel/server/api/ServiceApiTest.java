@@ -174,6 +174,28 @@ class ServiceApiTest {
     }
 
     @Test
+    void aPathPrefixOutsideAsciiIsStoredPercentEncodedAsBrowsersSendIt() {
+        // Browsers send /café as /caf%C3%A9, which the proxy routes in that form: stored as typed, the prefix would
+        // never match, and /caf%C3%A9 would be refused as read as another service's path (decoded).
+        JsonNode cafe = created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"path_prefix\": \"/café/ü\","
+                + " \"target_addr\": \"localhost:1\"}");
+        assertThat(cafe.get("path_prefix").asText()).isEqualTo("/caf%C3%A9/%C3%BC");
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json().get(0).get("path_prefix").asText())
+                .isEqualTo("/caf%C3%A9/%C3%BC");
+        // The same prefix typed either way is the same route.
+        ApiClient.Response duplicate = create("{\"type\": \"http\", \"domain\": \"app.example.com\","
+                + " \"path_prefix\": \"/caf%C3%A9/%C3%BC\", \"target_addr\": \"localhost:2\"}");
+        assertThat(duplicate.status()).as(duplicate.toString()).isEqualTo(409);
+        // Four UTF-8 bytes per emoji: PATCH too, and the length counts once encoded.
+        String id = created("{\"type\": \"http\", \"domain\": \"b.example.com\", \"target_addr\": \"localhost:1\"}")
+                .get("id").asText();
+        ApiClient.Response patched = api.patch("/api/services/" + id, "{\"path_prefix\": \"/\\uD83D\\uDE80x\"}");
+        assertThat(patched.json().get("path_prefix").asText()).as(patched.toString()).isEqualTo("/%F0%9F%9A%80x");
+        assertInvalid(api.patch("/api/services/" + id, "{\"path_prefix\": \"/" + "é".repeat(200) + "\"}"),
+                "path_prefix", "once its characters outside ASCII are percent-encoded (1201)");
+    }
+
+    @Test
     void passthroughServiceNeedsItsDomainToItself() {
         created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"path_prefix\": \"/api\", \"target_addr\": \"localhost:1\"}");
 

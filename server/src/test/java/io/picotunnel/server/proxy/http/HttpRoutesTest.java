@@ -188,6 +188,19 @@ class HttpRoutesTest {
     }
 
     @Test
+    void aPercentEncodedPrefixOutsideAsciiRoutesTheBrowsersSpellingInEitherCase() {
+        // The API stores /café as /caf%C3%A9 (ServiceInput): the normal form of the path a browser sends.
+        routes.onServiceChange(null, http("open", "x.test", "/"));
+        routes.onServiceChange(null, http("cafe", "x.test", "/caf%C3%A9"));
+
+        for (String sent : List.of("/caf%C3%A9/x", "/caf%c3%a9/x", "/caf%C3%A9")) {
+            String path = PathNormalizer.normalize(sent);
+            assertThat(route("x.test", path)).as(sent).contains("cafe");
+            assertThat(ambiguous("x.test", path)).as(sent).isFalse();
+        }
+    }
+
+    @Test
     void readingsApplyToThePrefixesToo() {
         routes.onServiceChange(null, http("open", "x.test", "/"));
         routes.onServiceChange(null, http("upper", "x.test", "/Admin"));
