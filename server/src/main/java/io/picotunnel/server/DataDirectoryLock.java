@@ -6,11 +6,17 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * One server per data directory: two would share one SQLite database and its certificates, both run uptime
@@ -23,15 +29,26 @@ final class DataDirectoryLock implements AutoCloseable {
     static final String FILE_NAME = "picotunnel.lock";
     private static final int MAX_PID_LENGTH = 32;
 
-    /** Lock files held by servers in this JVM (tests run several), which the operating system does not tell apart. */
-    private static final Set<Path> HELD_HERE = ConcurrentHashMap.newKeySet();
+    /**
+     * Lock files held by servers in this JVM (tests run several), which the operating system does not tell apart: by
+     * the file's identity (device and inode), so that a symbolic link, bind mount or hard link to a directory in use
+     * is one too.
+     */
+    private static final Set<Object> HELD_HERE = ConcurrentHashMap.newKeySet();
 
-    private final Path file;
+    /**
+     * Channels on a lock file that something else in this JVM locked, kept open for good: closing one, or letting it
+     * be collected (which closes it too), would close a descriptor of the locked file, and with it let go of this
+     * process's lock on it.
+     */
+    private static final List<FileChannel> NEVER_CLOSED = new CopyOnWriteArrayList<>();
+
+    private final Object key;
     private final FileChannel channel;
     private final FileLock lock;
 
-    private DataDirectoryLock(Path file, FileChannel channel, FileLock lock) {
-        this.file = file;
+    private DataDirectoryLock(Object key, FileChannel channel, FileLock lock) {
+        this.key = key;
         this.channel = channel;
         this.lock = lock;
     }
@@ -39,18 +56,34 @@ final class DataDirectoryLock implements AutoCloseable {
     static DataDirectoryLock acquire(Path dataDir) {
         Path file = dataDir.resolve(FILE_NAME);
         // Checked before opening the file: closing any descriptor of a locked file would let go of this process's lock.
-        if (!HELD_HERE.add(file)) {
+        Object key = identity(file);
+        if (!HELD_HERE.add(key)) {
             throw inUse(dataDir, Long.toString(ProcessHandle.current().pid()));
         }
         try {
-            return lock(dataDir, file);
+            return lock(dataDir, file, key);
         } catch (RuntimeException e) {
-            HELD_HERE.remove(file);
+            HELD_HERE.remove(key);
             throw e;
         }
     }
 
-    private static DataDirectoryLock lock(Path dataDir, Path file) {
+    /** The lock file's identity, found without opening it (created first if missing, with nothing open on it). */
+    private static Object identity(Path file) {
+        try {
+            try {
+                Files.createFile(file);
+            } catch (FileAlreadyExistsException exists) {
+                // as it should be after the first start
+            }
+            Object fileKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+            return fileKey != null ? fileKey : file.toRealPath();
+        } catch (IOException e) {
+            throw new StartupException("Cannot open " + file + " to lock the data directory (" + e.getMessage() + ").", e);
+        }
+    }
+
+    private static DataDirectoryLock lock(Path dataDir, Path file, Object key) {
         FileChannel channel;
         try {
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -58,15 +91,23 @@ final class DataDirectoryLock implements AutoCloseable {
             throw new StartupException("Cannot open " + file + " to lock the data directory (" + e.getMessage() + ").", e);
         }
         try {
-            FileLock lock = channel.tryLock();
+            FileLock lock;
+            try {
+                lock = channel.tryLock();
+            } catch (OverlappingFileLockException lockedHere) {
+                NEVER_CLOSED.add(channel);
+                throw inUse(dataDir, Long.toString(ProcessHandle.current().pid()));
+            }
             if (lock == null) {
                 throw inUse(dataDir, holder(channel));
             }
             channel.truncate(0);
             channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
-            return new DataDirectoryLock(file, channel, lock);
+            return new DataDirectoryLock(key, channel, lock);
         } catch (IOException | RuntimeException e) {
-            closeQuietly(channel);
+            if (!NEVER_CLOSED.contains(channel)) {
+                closeQuietly(channel);
+            }
             if (e instanceof StartupException startup) {
                 throw startup;
             }
@@ -101,7 +142,7 @@ final class DataDirectoryLock implements AutoCloseable {
             lock.release();
         } finally {
             channel.close();
-            HELD_HERE.remove(file);
+            HELD_HERE.remove(key);
         }
     }
 }

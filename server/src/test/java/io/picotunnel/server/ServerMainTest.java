@@ -8,16 +8,20 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -162,6 +166,72 @@ class ServerMainTest {
         assertOneSentence(second[0].err());
         Run afterwards = run(Map.of(), server -> { }, loopback("--data", data.toString()).toArray(String[]::new));
         assertThat(afterwards.exitCode()).as("the lock goes with the server that held it: %s", afterwards.err()).isZero();
+    }
+
+    /**
+     * A second server given a symbolic link to the first one's data directory is refused as in use, and the first
+     * keeps its lock: the second used to open the lock file again under the other name and close it on the JVM's
+     * overlapping-lock error, and closing any descriptor of the file let go of this process's lock on it.
+     */
+    @Test
+    void aSecondServerOnALinkToTheDataDirectoryIsRefusedAndTheFirstKeepsItsLock() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path link = Files.createSymbolicLink(dir.resolve("link"), data);
+        Run[] second = new Run[1];
+        String[] anotherProcess = new String[1];
+        long[] descriptors = new long[1];
+
+        Run first = run(Map.of(), server -> {
+            second[0] = run(loopback("--data", link.toString()).toArray(String[]::new));
+            descriptors[0] = openDescriptorsOf(data.resolve(DataDirectoryLock.FILE_NAME));
+            anotherProcess[0] = LockFileProbe.tryInAnotherProcess(data.resolve(DataDirectoryLock.FILE_NAME));
+        }, loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(first.exitCode()).as(first.err()).isZero();
+        assertThat(second[0].exitCode()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(second[0].err()).startsWith("The data directory " + link + " is in use by another PicoTunnel server"
+                + " (process " + ProcessHandle.current().pid() + ")").contains("--data");
+        assertOneSentence(second[0].err());
+        assertThat(anotherProcess[0]).as("another process finds the first server's lock still held").isEqualTo("held");
+        assertThat(descriptors[0]).as("the second did not open the lock file (the first's descriptor only)").isEqualTo(1);
+    }
+
+    /**
+     * Something else in this JVM holding the lock file (not a server) makes the JVM, not the operating system, refuse
+     * the lock: the server is refused as the directory is in use, and the channel it opened is never closed, as that
+     * would let go of the other's lock for the whole process.
+     */
+    @Test
+    void aLockFileLockedElsewhereInThisJvmIsRefusedWithoutLettingGoOfThatLock() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path file = data.resolve(DataDirectoryLock.FILE_NAME);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            channel.lock(); // let go of when the channel closes
+            Run refused = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+            assertThat(refused.exitCode()).as(refused.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+            assertThat(refused.err()).startsWith("The data directory " + data + " is in use by another PicoTunnel"
+                    + " server (process " + ProcessHandle.current().pid() + ")");
+            assertOneSentence(refused.err());
+            assertThat(LockFileProbe.tryInAnotherProcess(file)).as("another process finds the lock still held")
+                    .isEqualTo("held");
+        }
+    }
+
+    /** How many descriptors this process has open on {@code file} (Linux). */
+    private static long openDescriptorsOf(Path file) {
+        try (Stream<Path> descriptors = Files.list(Path.of("/proc/self/fd"))) {
+            Path target = file.toRealPath();
+            return descriptors.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).equals(target);
+                } catch (IOException closedMeanwhile) {
+                    return false;
+                }
+            }).count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Test
