@@ -235,6 +235,24 @@ class ServerMainTest {
     }
 
     @Test
+    void aDataDirectoryLockedByAnotherProcessIsRefusedNamingThatProcess() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Run refused;
+        long holder;
+        try (LockFileProbe.Holder other = LockFileProbe.holdInAnotherProcess(data.resolve(DataDirectoryLock.FILE_NAME))) {
+            holder = other.pid();
+            refused = run(loopback("--data", data.toString()).toArray(String[]::new));
+        }
+
+        assertThat(refused.exitCode()).as(refused.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(refused.err()).startsWith("The data directory " + data + " is in use by another PicoTunnel server"
+                + " (process " + holder + ")").contains("--data");
+        assertOneSentence(refused.err());
+        Run afterwards = run(loopback("--data", data.toString()).toArray(String[]::new));
+        assertThat(afterwards.exitCode()).as("free once the other process ended: %s", afterwards.err()).isZero();
+    }
+
+    @Test
     void anotherProgramsSqliteDatabaseIsExitCode3AndLeftAsItWas() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Path database = data.resolve(Store.DATABASE_FILE);
