@@ -63,13 +63,18 @@ public final class Monitor implements AutoCloseable {
 
     public Monitor(MonitorSettings settings, Store store, TunnelRegistry registry, CheckStore checks, EventLog events,
                    Clock clock) {
+        this(settings, store, registry, checks, events, clock, new Webhooks(settings.webhookUrls()));
+    }
+
+    Monitor(MonitorSettings settings, Store store, TunnelRegistry registry, CheckStore checks, EventLog events,
+            Clock clock, Webhooks webhooks) {
         this.settings = settings;
         this.store = store;
         this.checks = checks;
         this.events = events;
         this.clock = clock;
         this.probes = new Probes(registry, settings.checkTimeout(), clock);
-        this.webhooks = new Webhooks(settings.webhookUrls());
+        this.webhooks = webhooks;
         this.alerts = new Alerts(settings.alertAfter(), this::alert);
     }
 
@@ -278,14 +283,27 @@ public final class Monitor implements AutoCloseable {
         thread.shutdown();
     }
 
+    /**
+     * Stops the checks, then gives alerts on their way the webhooks' grace. Interrupted (a stop that is itself told to
+     * hurry), it still does: the grace is bounded, and the interrupt is set again after it.
+     */
     @Override
     public void close() {
         thread.shutdownNow();
+        boolean interrupted = false;
         try {
             thread.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            interrupted = true;
         }
-        webhooks.close();
+        // Set, the interrupt would end the webhooks' wait at once and drop every alert still on its way.
+        interrupted |= Thread.interrupted();
+        try {
+            webhooks.close();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }
