@@ -1,18 +1,15 @@
 package io.picotunnel.server;
 
-import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Backup;
 import io.picotunnel.server.store.StoreException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /**
  * {@code picotunnel-server backup --data DIR FILE}: a consistent copy of the server's database, safe while the
@@ -39,19 +36,11 @@ final class BackupCommand {
     /** Runs the command with {@code args} (after "backup"); returns the exit code. */
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
         BackupCommand command = new BackupCommand();
-        CommandLine commandLine = new CommandLine(command);
-        commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
-        commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
-        try {
-            if (CommandLine.printHelpIfRequested(commandLine.parseArgs(args))) {
-                return 0;
-            }
-        } catch (CommandLine.ParameterException e) {
-            err.println(e.getMessage() + " (see picotunnel-server backup --help)");
-            return ServerMain.EXIT_USAGE;
+        OptionalInt done = SubcommandArgs.parse(command, "backup", args, out, err);
+        if (done.isPresent()) {
+            return done.getAsInt();
         }
-        String dir = command.data != null ? command.data
-                : env.getOrDefault(Setting.DATA_DIR.envVar(), Setting.DATA_DIR.defaultValue());
+        String dir = SubcommandArgs.dataDir(command.data, env);
         try {
             Backup.run(Path.of(dir), command.file);
         } catch (StoreException e) {

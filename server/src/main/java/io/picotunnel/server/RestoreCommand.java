@@ -1,18 +1,14 @@
 package io.picotunnel.server;
 
-import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Restore;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -22,6 +18,7 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /**
  * {@code picotunnel-server restore --data DIR FILE}: puts a backup in place of the server's database while the
@@ -61,19 +58,11 @@ final class RestoreCommand {
     /** As {@link #run(String[], Map, PrintStream, PrintStream)}; {@code afterSetAside} as in {@link Restore.Steps}. */
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err, Runnable afterSetAside) {
         RestoreCommand command = new RestoreCommand();
-        CommandLine commandLine = new CommandLine(command);
-        commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
-        commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
-        try {
-            if (CommandLine.printHelpIfRequested(commandLine.parseArgs(args))) {
-                return 0;
-            }
-        } catch (CommandLine.ParameterException e) {
-            err.println(e.getMessage() + " (see picotunnel-server restore --help)");
-            return ServerMain.EXIT_USAGE;
+        OptionalInt done = SubcommandArgs.parse(command, "restore", args, out, err);
+        if (done.isPresent()) {
+            return done.getAsInt();
         }
-        String dir = command.data != null ? command.data
-                : env.getOrDefault(Setting.DATA_DIR.envVar(), Setting.DATA_DIR.defaultValue());
+        String dir = SubcommandArgs.dataDir(command.data, env);
         Restore.Owner owner;
         try {
             owner = command.owner == null ? null : owner(command.owner, Path.of(dir).toAbsolutePath().getFileSystem());

@@ -1,0 +1,41 @@
+package io.picotunnel.server;
+
+import io.picotunnel.server.config.Setting;
+import picocli.CommandLine;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.OptionalInt;
+
+/** What the backup and restore commands share: parsing their arguments, and where the data directory is. */
+final class SubcommandArgs {
+
+    private SubcommandArgs() {
+    }
+
+    /**
+     * Parses {@code args} into {@code command}; the exit code when that is all there is to do (help asked for: 0; a
+     * usage error, said on {@code err}: {@link ServerMain#EXIT_USAGE}), else empty.
+     */
+    static OptionalInt parse(Object command, String name, String[] args, PrintStream out, PrintStream err) {
+        CommandLine commandLine = new CommandLine(command);
+        commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        try {
+            if (CommandLine.printHelpIfRequested(commandLine.parseArgs(args))) {
+                return OptionalInt.of(0);
+            }
+        } catch (CommandLine.ParameterException e) {
+            err.println(e.getMessage() + " (see picotunnel-server " + name + " --help)");
+            return OptionalInt.of(ServerMain.EXIT_USAGE);
+        }
+        return OptionalInt.empty();
+    }
+
+    /** The data directory: {@code --data}, else PICOTUNNEL_DATA_DIR, else the default. */
+    static String dataDir(String flag, Map<String, String> env) {
+        return flag != null ? flag : env.getOrDefault(Setting.DATA_DIR.envVar(), Setting.DATA_DIR.defaultValue());
+    }
+}
