@@ -1,11 +1,13 @@
 package io.picotunnel.server.store;
 
 import io.picotunnel.server.net.HostPort;
+import io.picotunnel.server.net.PathNormalizer;
 
 import java.util.List;
 
 /**
- * Services that cannot coexist: two http services with the same domain and path prefix (a passthrough service
+ * Services that cannot coexist: two http services with the same domain and path prefix, compared as routing
+ * compares them ({@link PathNormalizer#normalizePrefix}: {@code /%61pi/} is {@code /api}) (a passthrough service
  * takes its whole domain, since TLS passthrough routes by name only), or two tcp services whose listen addresses
  * overlap. Disabled services count too, so that enabling one never fails on a conflict.
  */
@@ -35,9 +37,12 @@ final class ServiceConflicts {
             throw new ServiceConflictException("domain " + candidate.domain() + " is already used by service " + other.id()
                     + "; a passthrough service needs its domain to itself");
         }
-        if (other.pathPrefix().equals(candidate.pathPrefix())) {
-            throw new ServiceConflictException("domain " + candidate.domain() + " with path_prefix " + candidate.pathPrefix()
-                    + " is already used by service " + other.id());
+        String prefix = candidate.pathPrefix();
+        if (PathNormalizer.normalizePrefix(other.pathPrefix()).equals(PathNormalizer.normalizePrefix(prefix))) {
+            String spelling = other.pathPrefix().equals(prefix) ? ""
+                    : " (its path_prefix " + other.pathPrefix() + " routes the same requests)";
+            throw new ServiceConflictException("domain " + candidate.domain() + " with path_prefix " + prefix
+                    + " is already used by service " + other.id() + spelling);
         }
     }
 

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import static io.picotunnel.server.api.ServiceRequests.assertInvalid;
@@ -193,6 +194,28 @@ class ServiceApiTest {
         assertThat(patched.json().get("path_prefix").asText()).as(patched.toString()).isEqualTo("/%F0%9F%9A%80x");
         assertInvalid(api.patch("/api/services/" + id, "{\"path_prefix\": \"/" + "é".repeat(200) + "\"}"),
                 "path_prefix", "once its characters outside ASCII are percent-encoded (1201)");
+    }
+
+    @Test
+    void prefixesThatRouteTheSameAreADuplicate() {
+        created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"path_prefix\": \"/caf%C3%A9\","
+                + " \"target_addr\": \"localhost:1\"}");
+        created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"path_prefix\": \"/api\","
+                + " \"target_addr\": \"localhost:2\"}");
+        // Routing compares prefixes in normal form (hex case, unreserved characters decoded, dot segments, trailing
+        // slashes): each of these is one of the two above.
+        for (String same : List.of("/caf%c3%a9", "/café/", "/%61pi", "/api/", "/x/../api", "/./api")) {
+            ApiClient.Response duplicate = create("{\"type\": \"http\", \"domain\": \"app.example.com\","
+                    + " \"path_prefix\": \"" + same + "\", \"target_addr\": \"localhost:3\"}");
+            assertThat(duplicate.status()).as(same + ": " + duplicate).isEqualTo(409);
+            assertThat(duplicate.json().get("error").asText()).isEqualTo("conflict");
+            assertThat(duplicate.json().get("message").asText()).as(same).contains("routes the same requests");
+        }
+        // PATCH too; a prefix that routes differently is fine.
+        String id = created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"path_prefix\": \"/apix\","
+                + " \"target_addr\": \"localhost:4\"}").get("id").asText();
+        assertThat(api.patch("/api/services/" + id, "{\"path_prefix\": \"/%61pi\"}").status()).isEqualTo(409);
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).hasSize(3);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.picotunnel.server.proxy.http;
 
+import io.picotunnel.server.net.PathNormalizer;
+
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashSet;

@@ -3,6 +3,7 @@ package io.picotunnel.server.proxy.http;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
+import io.picotunnel.server.net.PathNormalizer;
 
 import java.util.ArrayList;
 import java.util.List;

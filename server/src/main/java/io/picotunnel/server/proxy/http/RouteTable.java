@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 
@@ -36,7 +37,7 @@ final class RouteTable {
     static final RouteTable EMPTY = new RouteTable(Map.of(), Map.of());
 
     private static final Comparator<Service> LONGEST_PREFIX_FIRST =
-            Comparator.comparingInt((Service s) -> normalizePrefix(s.pathPrefix()).length()).reversed();
+            Comparator.comparingInt((Service s) -> PathNormalizer.normalizePrefix(s.pathPrefix()).length()).reversed();
 
     private final Map<String, List<Service>> exact;
     private final Map<String, List<Service>> wildcard;
@@ -103,7 +104,7 @@ final class RouteTable {
         }
         List<Service> candidates = new ArrayList<>(exactServices);
         candidates.addAll(wildcardServices);
-        List<String> prefixes = candidates.stream().map(s -> normalizePrefix(s.pathPrefix())).toList();
+        List<String> prefixes = candidates.stream().map(s -> PathNormalizer.normalizePrefix(s.pathPrefix())).toList();
         Optional<Set<PathReadings.Reading>> readings = PathReadings.of(path, prefixes);
         if (readings.isEmpty()) {
             return true;
@@ -125,7 +126,7 @@ final class RouteTable {
         List<Integer> longest = new ArrayList<>();
         int length = -1;
         for (int i = from; i < to; i++) {
-            String prefix = withoutTrailingSlashes(reading.prefixes().get(i));
+            String prefix = PathNormalizer.withoutTrailingSlashes(reading.prefixes().get(i));
             if (prefix.length() >= length && prefixMatches(prefix, reading.path())) {
                 if (prefix.length() > length) {
                     longest.clear();
@@ -142,7 +143,7 @@ final class RouteTable {
             return Optional.empty();
         }
         for (Service service : candidates) {
-            if (prefixMatches(normalizePrefix(service.pathPrefix()), path)) {
+            if (prefixMatches(PathNormalizer.normalizePrefix(service.pathPrefix()), path)) {
                 return Optional.of(service);
             }
         }
@@ -154,22 +155,6 @@ final class RouteTable {
             return true;
         }
         return path.startsWith(prefix) && (path.length() == prefix.length() || path.charAt(prefix.length()) == '/');
-    }
-
-    static String normalizePrefix(String prefix) {
-        if (prefix == null || prefix.isEmpty()) {
-            return "/";
-        }
-        String normal = prefix.startsWith("/") ? PathNormalizer.normalize(prefix) : null;
-        return withoutTrailingSlashes(normal == null ? prefix : normal);
-    }
-
-    private static String withoutTrailingSlashes(String prefix) {
-        String p = prefix;
-        while (p.length() > 1 && p.endsWith("/")) {
-            p = p.substring(0, p.length() - 1);
-        }
-        return p;
     }
 
     /** Lower case, without port and trailing dot: {@code Example.COM.:8080} becomes {@code example.com}. */

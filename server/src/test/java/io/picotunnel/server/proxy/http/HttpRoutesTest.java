@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;

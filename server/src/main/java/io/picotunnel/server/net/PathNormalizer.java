@@ -1,4 +1,4 @@
-package io.picotunnel.server.proxy.http;
+package io.picotunnel.server.net;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -10,15 +10,36 @@ import java.util.Deque;
  * segments removed ({@code /api/../x} is {@code /x}, never above the root). So a path prefix is a boundary: no
  * spelling of a path reaches another prefix's service.
  */
-final class PathNormalizer {
+public final class PathNormalizer {
 
     private PathNormalizer() {
     }
 
     /** {@code path} (starting with {@code /}, without query) normalised; null when a percent-encoding is invalid. */
-    static String normalize(String path) {
+    public static String normalize(String path) {
         String decoded = decodeUnreserved(path);
         return decoded == null ? null : removeDotSegments(decoded);
+    }
+
+    /**
+     * A service's {@code path_prefix} as routing compares it: in normal form and without trailing slashes
+     * ({@code /%61pi/} is {@code /api}). Two prefixes of one domain with the same such form are the same route.
+     */
+    public static String normalizePrefix(String prefix) {
+        if (prefix == null || prefix.isEmpty()) {
+            return "/";
+        }
+        String normal = prefix.startsWith("/") ? normalize(prefix) : null;
+        return withoutTrailingSlashes(normal == null ? prefix : normal);
+    }
+
+    /** {@code /api//} is {@code /api}; {@code /} stays. */
+    public static String withoutTrailingSlashes(String prefix) {
+        String p = prefix;
+        while (p.length() > 1 && p.endsWith("/")) {
+            p = p.substring(0, p.length() - 1);
+        }
+        return p;
     }
 
     private static String decodeUnreserved(String path) {
@@ -57,7 +78,7 @@ final class PathNormalizer {
     }
 
     /** RFC 3986 5.2.4 for an absolute path: {@code .} and {@code ..} segments go, a trailing one leaves a slash. */
-    static String removeDotSegments(String path) {
+    public static String removeDotSegments(String path) {
         if (path.indexOf('.') < 0) {
             return path;
         }
