@@ -161,9 +161,10 @@ final class ServiceInput {
     }
 
     /**
-     * The prefix as requests spell it: characters outside ASCII percent-encoded as UTF-8 with upper-case hex
-     * ({@code /café} is {@code /caf%C3%A9}), as browsers send them and as the proxy's normal form of a request path
-     * keeps them. Stored as typed, such a prefix would never match a request.
+     * The prefix as requests spell it: the characters browsers percent-encode in a path (the WHATWG path
+     * percent-encode set: outside ASCII, space, {@code " < > ^ ` { }}) percent-encoded as UTF-8 with upper-case hex
+     * ({@code /café} is {@code /caf%C3%A9}, {@code /a b} is {@code /a%20b}), as the proxy's normal form of a request
+     * path keeps them. Stored as typed, such a prefix would never match a browser's request.
      */
     private static String pathPrefix(String value) {
         if (!value.startsWith("/")) {
@@ -172,27 +173,27 @@ final class ServiceInput {
         if (value.length() > MAX_PATH_PREFIX) {
             throw ApiError.invalidField("path_prefix", "is longer than " + MAX_PATH_PREFIX + " characters");
         }
-        if (value.chars().anyMatch(c -> c <= ' ' || c == 0x7f || c == '?' || c == '#')) {
-            throw ApiError.invalidField("path_prefix", "must not contain spaces, control characters, '?' or '#'");
+        if (value.chars().anyMatch(c -> c < ' ' || c == 0x7f || c == '?' || c == '#')) {
+            throw ApiError.invalidField("path_prefix", "must not contain control characters, '?' or '#'");
         }
         HiddenCharacters.first(value).ifPresent(c -> {
             throw ApiError.invalidField("path_prefix", "must not contain the " + HiddenCharacters.describe(c));
         });
-        String encoded = percentEncodeNonAscii(value);
+        String encoded = percentEncodeAsBrowsers(value);
         if (encoded.length() > MAX_PATH_PREFIX) {
             throw ApiError.invalidField("path_prefix", "is longer than " + MAX_PATH_PREFIX
-                    + " characters once its characters outside ASCII are percent-encoded (" + encoded.length() + ")");
+                    + " characters once percent-encoded as browsers send it (" + encoded.length() + ")");
         }
         return encoded;
     }
 
-    private static String percentEncodeNonAscii(String value) {
-        if (value.chars().allMatch(c -> c < 0x80)) {
+    private static String percentEncodeAsBrowsers(String value) {
+        if (value.chars().noneMatch(ServiceInput::browsersEncode)) {
             return value;
         }
         StringBuilder b = new StringBuilder(value.length() * 3);
         value.codePoints().forEach(c -> {
-            if (c < 0x80) {
+            if (!browsersEncode(c)) {
                 b.append((char) c);
             } else {
                 for (byte octet : Character.toString(c).getBytes(StandardCharsets.UTF_8)) {
@@ -201,5 +202,10 @@ final class ServiceInput {
             }
         });
         return b.toString();
+    }
+
+    /** The WHATWG URL path percent-encode set, without the controls, {@code ?} and {@code #} refused before. */
+    private static boolean browsersEncode(int c) {
+        return c > 0x7E || " \"<>^`{}".indexOf(c) >= 0;
     }
 }

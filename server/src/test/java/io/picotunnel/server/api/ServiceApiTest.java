@@ -193,7 +193,33 @@ class ServiceApiTest {
         ApiClient.Response patched = api.patch("/api/services/" + id, "{\"path_prefix\": \"/\\uD83D\\uDE80x\"}");
         assertThat(patched.json().get("path_prefix").asText()).as(patched.toString()).isEqualTo("/%F0%9F%9A%80x");
         assertInvalid(api.patch("/api/services/" + id, "{\"path_prefix\": \"/" + "é".repeat(200) + "\"}"),
-                "path_prefix", "once its characters outside ASCII are percent-encoded (1201)");
+                "path_prefix", "once percent-encoded as browsers send it (1201)");
+    }
+
+    @Test
+    void asciiCharactersBrowsersPercentEncodeAreStoredPercentEncodedToo() {
+        // A browser sends /a b/<x>/"q"/`t`/{id}/^ as below (WHATWG path percent-encode set): stored as typed, the
+        // prefix would never match its requests. Other ASCII characters stay as typed.
+        JsonNode created = created("{\"type\": \"http\", \"domain\": \"app.example.com\","
+                + " \"path_prefix\": \"/a b/<x>/\\\"q\\\"/`t`/{id}/^/é|[]!$&'()*+,;=:@~%2F\", \"target_addr\": \"localhost:1\"}");
+        assertThat(created.get("path_prefix").asText())
+                .isEqualTo("/a%20b/%3Cx%3E/%22q%22/%60t%60/%7Bid%7D/%5E/%C3%A9|[]!$&'()*+,;=:@~%2F");
+        // Typed encoded (in either case) it is the same route.
+        ApiClient.Response duplicate = create("{\"type\": \"http\", \"domain\": \"app.example.com\","
+                + " \"path_prefix\": \"/a%20b/%3cx%3e/%22q%22/%60t%60/%7bid%7d/%5e/%c3%a9|[]!$&'()*+,;=:@~%2f\","
+                + " \"target_addr\": \"localhost:2\"}");
+        assertThat(duplicate.status()).as(duplicate.toString()).isEqualTo(409);
+        // PATCH too, and the length counts once encoded; controls, '?' and '#' are still refused.
+        String id = created("{\"type\": \"http\", \"domain\": \"b.example.com\", \"target_addr\": \"localhost:1\"}")
+                .get("id").asText();
+        ApiClient.Response patched = api.patch("/api/services/" + id, "{\"path_prefix\": \"/{x}\"}");
+        assertThat(patched.json().get("path_prefix").asText()).as(patched.toString()).isEqualTo("/%7Bx%7D");
+        assertInvalid(api.patch("/api/services/" + id, "{\"path_prefix\": \"/" + "<".repeat(400) + "\"}"),
+                "path_prefix", "once percent-encoded as browsers send it (1201)");
+        for (String refused : List.of("/a\\tb", "/a?b", "/a#b", "/a\\u007fb")) {
+            assertInvalid(api.patch("/api/services/" + id, "{\"path_prefix\": \"" + refused + "\"}"),
+                    "path_prefix", "must not contain control characters, '?' or '#'");
+        }
     }
 
     @Test
