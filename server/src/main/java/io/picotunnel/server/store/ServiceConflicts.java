@@ -29,6 +29,13 @@ final class ServiceConflicts {
         }
     }
 
+    /** Whether {@code after} listens or routes otherwise than {@code before}, so that it may conflict anew. */
+    static boolean routesDiffer(Service before, Service after) {
+        return before.type() != after.type() || !java.util.Objects.equals(before.domain(), after.domain())
+                || !java.util.Objects.equals(before.pathPrefix(), after.pathPrefix()) || before.tlsMode() != after.tlsMode()
+                || !java.util.Objects.equals(before.listenAddr(), after.listenAddr());
+    }
+
     private static void checkHttp(Service other, Service candidate) throws ServiceConflictException {
         if (!other.domain().equalsIgnoreCase(candidate.domain())) {
             return;

@@ -219,7 +219,10 @@ public final class Store implements AutoCloseable {
             Service after = new Service(before.id(), before.tunnelId(), changed.type(), changed.domain(), changed.pathPrefix(),
                     changed.tlsMode(), changed.listenAddr(), changed.targetAddr(), changed.enabled(), before.createdAt(),
                     changed.httpsRedirect(), changed.access());
-            ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), after);
+            if (ServiceConflicts.routesDiffer(before, after)) {
+                // Pairs stored before a rule was tightened (prefixes that route the same) stay editable otherwise.
+                ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), after);
+            }
             ServiceRows.update(connection, after);
             tellListeners(List.of(new Change(before, after)));
             return Optional.of(after);

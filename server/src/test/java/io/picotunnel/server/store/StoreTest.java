@@ -191,6 +191,32 @@ class StoreTest {
         assertThat(store.services()).containsExactly(service);
     }
 
+    /** Two prefixes that route the same, stored before such pairs were refused: each stays editable but for its route. */
+    @Test
+    void aPairStoredBeforeTheConflictRuleWasTightenedStaysEditableButNotIntoANewConflict() throws Exception {
+        Tunnel tunnel = store.createTunnel("t");
+        Service api = store.createService(new Service(null, tunnel.id(), ServiceType.HTTP, "app.example.com", "/api",
+                TlsMode.TERMINATE, null, "localhost:3000", true, null)).orElseThrow();
+        Service other = store.createService(new Service(null, tunnel.id(), ServiceType.HTTP, "app.example.com", "/other",
+                TlsMode.TERMINATE, null, "localhost:3001", true, null)).orElseThrow();
+        store.database().inTransaction(connection -> {
+            try (java.sql.PreparedStatement update = connection.prepareStatement(
+                    "UPDATE services SET path_prefix = '/api/' WHERE id = ?")) {
+                update.setString(1, other.id());
+                update.executeUpdate();
+            }
+            return null;
+        });
+
+        Service disabled = store.updateService(other.id(), s -> new Service(s.id(), s.tunnelId(), s.type(), s.domain(),
+                s.pathPrefix(), s.tlsMode(), s.listenAddr(), s.targetAddr(), false, null)).orElseThrow();
+
+        assertThat(disabled.enabled()).isFalse();
+        assertThatThrownBy(() -> store.updateService(api.id(), s -> new Service(s.id(), s.tunnelId(), s.type(), s.domain(),
+                "/%61pi", s.tlsMode(), s.listenAddr(), s.targetAddr(), true, null)))
+                .isInstanceOf(ServiceConflictException.class);
+    }
+
     @Test
     void readsDoNotWaitForAServiceChangeThatIsWaitingForAListener() throws Exception {
         Tunnel tunnel = store.createTunnel("t");
