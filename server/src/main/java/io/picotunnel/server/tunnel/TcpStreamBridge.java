@@ -48,6 +48,9 @@ public final class TcpStreamBridge {
                 // Flushed now: with a protocol where the target speaks first, nothing else would flush it.
                 stream.writeAndFlush(header.encode(stream.alloc()));
                 Relay.start(socket, stream);
+                // Queued before the visitor's held bytes and EOF are released (on completion of relaying): once the
+                // relay shuts the stream's output after a FIN from the client, the stream closes and a hold still in
+                // its pipeline would be torn down with what it kept.
                 stream.eventLoop().execute(hold::release);
                 relaying.trySuccess(null);
             });

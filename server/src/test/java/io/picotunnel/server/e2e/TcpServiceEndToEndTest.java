@@ -219,6 +219,43 @@ class TcpServiceEndToEndTest {
     }
 
     @Test
+    void bothEndsSendingAndEndingAtOnceEachGetTheOthersWholeBytes() throws Exception {
+        // The worst order for the holds: the visitor's bytes and FIN wait in the client's hold while the target is
+        // dialled, and the target's bytes and FIN in the hold on its socket; passing the visitor's FIN on shuts the
+        // target's output while its own bytes and FIN are still held, so that socket has ended both ways on the
+        // wire before they go on. Neither may be dropped.
+        List<String> heardByTarget = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (ExecutorService acceptor = Executors.newSingleThreadExecutor();
+                java.net.ServerSocket target = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            acceptor.submit(() -> {
+                for (int i = 0; i < 20; i++) {
+                    try (Socket accepted = target.accept()) {
+                        accepted.setSoTimeout(10_000);
+                        accepted.getOutputStream().write(("banner " + i).getBytes(StandardCharsets.UTF_8));
+                        accepted.shutdownOutput();
+                        heardByTarget.add(new String(accepted.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+                    }
+                }
+                return null;
+            });
+            int port = Ports.freePort();
+            testbed.createTcpService(tunnelId, port, "127.0.0.1:" + target.getLocalPort());
+            for (int i = 0; i < 20; i++) {
+                try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                    socket.setSoTimeout(10_000);
+                    socket.getOutputStream().write(("one-shot visitor " + i).getBytes(StandardCharsets.UTF_8));
+                    socket.shutdownOutput();
+                    assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                            .as("visitor %d", i).isEqualTo("banner " + i);
+                }
+                int heard = i + 1;
+                await().atMost(10, TimeUnit.SECONDS).until(() -> heardByTarget.size() >= heard);
+                assertThat(heardByTarget.get(i)).as("target %d", i).isEqualTo("one-shot visitor " + i);
+            }
+        }
+    }
+
+    @Test
     void twoHundredConcurrentConnectionsEachGetTheirOwnBytesBack() throws Exception {
         int connections = 200;
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
