@@ -3,12 +3,12 @@ package io.picotunnel.server.api;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.Hostnames;
+import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.net.PortRanges;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -25,7 +25,6 @@ final class ServiceInput {
     static final Set<String> READ_ONLY = Set.of("id", "tunnel_id", "created_at", "updated_at",
             "cert_status", "cert_expires_at", "cert_error", "active", "error");
     private static final int MAX_PATH_PREFIX = 1024;
-    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     /** The server's own listeners, which no tcp service may take. */
     private final List<ApiServer.ReservedAddress> reserved;
@@ -179,33 +178,11 @@ final class ServiceInput {
         HiddenCharacters.first(value).ifPresent(c -> {
             throw ApiError.invalidField("path_prefix", "must not contain the " + HiddenCharacters.describe(c));
         });
-        String encoded = percentEncodeAsBrowsers(value);
+        String encoded = PathNormalizer.percentEncodeAsBrowsers(value);
         if (encoded.length() > MAX_PATH_PREFIX) {
             throw ApiError.invalidField("path_prefix", "is longer than " + MAX_PATH_PREFIX
                     + " characters once percent-encoded as browsers send it (" + encoded.length() + ")");
         }
         return encoded;
-    }
-
-    private static String percentEncodeAsBrowsers(String value) {
-        if (value.chars().noneMatch(ServiceInput::browsersEncode)) {
-            return value;
-        }
-        StringBuilder b = new StringBuilder(value.length() * 3);
-        value.codePoints().forEach(c -> {
-            if (!browsersEncode(c)) {
-                b.append((char) c);
-            } else {
-                for (byte octet : Character.toString(c).getBytes(StandardCharsets.UTF_8)) {
-                    b.append('%').append(HEX[(octet >> 4) & 0xF]).append(HEX[octet & 0xF]);
-                }
-            }
-        });
-        return b.toString();
-    }
-
-    /** The WHATWG URL path percent-encode set, without the controls, {@code ?} and {@code #} refused before. */
-    private static boolean browsersEncode(int c) {
-        return c > 0x7E || " \"<>^`{}".indexOf(c) >= 0;
     }
 }

@@ -1,5 +1,6 @@
 package io.picotunnel.server.net;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
@@ -8,28 +9,76 @@ import java.util.Deque;
  * percent-encoded unreserved characters decoded ({@code /%61pi} is {@code /api}), the hex digits of the other
  * percent-encodings in upper case ({@code %2f} is {@code %2F}, which stays encoded: it is not a separator), and dot
  * segments removed ({@code /api/../x} is {@code /x}, never above the root). So a path prefix is a boundary: no
- * spelling of a path reaches another prefix's service.
+ * spelling of a path reaches another prefix's service. The characters browsers percent-encode in a path
+ * ({@link #percentEncodeAsBrowsers}) are percent-encoded when a client sends them raw ({@code curl -g '/{id}'}), so
+ * that the raw and the browser's spelling are one path.
  */
 public final class PathNormalizer {
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     private PathNormalizer() {
     }
 
-    /** {@code path} (starting with {@code /}, without query) normalised; null when a percent-encoding is invalid. */
+    /**
+     * {@code path} (starting with {@code /}, without query) as it came in a request, normalised; null when a
+     * percent-encoding is invalid. Its characters up to U+00FF are octets as the HTTP codecs read them (raw UTF-8
+     * arrives as one character per byte).
+     */
     public static String normalize(String path) {
-        String decoded = decodeUnreserved(path);
+        String decoded = decodeUnreserved(percentEncode(path, true));
         return decoded == null ? null : removeDotSegments(decoded);
     }
 
     /**
+     * {@code text} with the characters browsers percent-encode in a path (the WHATWG path percent-encode set without
+     * the C0 controls, {@code ?} and {@code #}: space, {@code " < > ^ ` { }}, DEL and everything outside ASCII)
+     * percent-encoded as UTF-8 with upper-case hex: {@code /café} is {@code /caf%C3%A9}, {@code /{id}} is
+     * {@code /%7Bid%7D}. For text typed by an operator (a {@code path_prefix}), not for a request's octets.
+     */
+    public static String percentEncodeAsBrowsers(String text) {
+        return percentEncode(text, false);
+    }
+
+    /** Whether browsers percent-encode {@code c} in a path (see {@link #percentEncodeAsBrowsers}). */
+    private static boolean browsersEncode(int c) {
+        return c > 0x7E || " \"<>^`{}".indexOf(c) >= 0;
+    }
+
+    private static String percentEncode(String text, boolean octets) {
+        if (text.chars().noneMatch(PathNormalizer::browsersEncode)) {
+            return text;
+        }
+        StringBuilder b = new StringBuilder(text.length() * 3);
+        text.codePoints().forEach(c -> {
+            if (!browsersEncode(c)) {
+                b.append((char) c);
+            } else if (octets && c <= 0xFF) {
+                appendEncoded(b, c);
+            } else {
+                for (byte octet : Character.toString(c).getBytes(StandardCharsets.UTF_8)) {
+                    appendEncoded(b, octet & 0xFF);
+                }
+            }
+        });
+        return b.toString();
+    }
+
+    private static void appendEncoded(StringBuilder b, int octet) {
+        b.append('%').append(HEX[octet >> 4]).append(HEX[octet & 0xF]);
+    }
+
+    /**
      * A service's {@code path_prefix} as routing compares it: in normal form and without trailing slashes
-     * ({@code /%61pi/} is {@code /api}). Two prefixes of one domain with the same such form are the same route.
+     * ({@code /%61pi/} is {@code /api}). Two prefixes of one domain with the same such form are the same route. A
+     * prefix stored before the API percent-encoded as browsers do ({@code /café}, {@code /{id}}) is read as its
+     * encoding, so it matches what browsers send.
      */
     public static String normalizePrefix(String prefix) {
         if (prefix == null || prefix.isEmpty()) {
             return "/";
         }
-        String normal = prefix.startsWith("/") ? normalize(prefix) : null;
+        String normal = prefix.startsWith("/") ? normalize(percentEncodeAsBrowsers(prefix)) : null;
         return withoutTrailingSlashes(normal == null ? prefix : normal);
     }
 

@@ -202,6 +202,25 @@ class HttpRoutesTest {
     }
 
     @Test
+    void aPrefixStoredRawBeforeTheApiPercentEncodedItRoutesTheBrowsersSpelling() {
+        // Prefixes stored before the API percent-encoded them as browsers do keep their raw spelling in the store.
+        routes.onServiceChange(null, http("open", "x.test", "/"));
+        routes.onServiceChange(null, http("cafe", "x.test", "/café"));
+        routes.onServiceChange(null, http("id", "x.test", "/{id}"));
+
+        for (String sent : List.of("/caf%C3%A9/x", "/caf%c3%a9", "/caf\u00C3\u00A9/x")) {
+            String path = PathNormalizer.normalize(sent);
+            assertThat(route("x.test", path)).as(sent).contains("cafe");
+            assertThat(ambiguous("x.test", path)).as(sent).isFalse();
+        }
+        for (String sent : List.of("/%7Bid%7D/x", "/{id}/x")) {
+            String path = PathNormalizer.normalize(sent);
+            assertThat(route("x.test", path)).as(sent).contains("id");
+            assertThat(ambiguous("x.test", path)).as(sent).isFalse();
+        }
+    }
+
+    @Test
     void readingsApplyToThePrefixesToo() {
         routes.onServiceChange(null, http("open", "x.test", "/"));
         routes.onServiceChange(null, http("upper", "x.test", "/Admin"));
