@@ -77,6 +77,7 @@ final class AcmeFiles {
     KeyPair accountKey() throws IOException {
         Path file = directory.resolve("account.key");
         if (Files.exists(file)) {
+            requireRegularFile(file);
             return readKeyPair(file);
         }
         KeyPair key = EcKeys.newKeyPair();
@@ -217,7 +218,7 @@ final class AcmeFiles {
         Files.deleteIfExists(failureFile(domain));
     }
 
-    /** Files here are read on API threads too: a FIFO would block one for good. */
+    /** Files here are read on API threads and the ACME thread: a FIFO would block one for good. */
     private static void requireRegularFile(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": not a regular file");

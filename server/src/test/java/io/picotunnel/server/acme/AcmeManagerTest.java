@@ -419,6 +419,34 @@ class AcmeManagerTest {
     }
 
     @Test
+    void accountKeyThatIsAFifoFailsTheOrderInsteadOfBlockingAcmeForGood() throws Exception {
+        Path fifo = data.resolve("certs/acme/account.key");
+        Files.createDirectories(fifo.getParent());
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(mkfifo.exitValue()).isZero();
+        cleanup.add(() -> {
+            try (var writer = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
+                writer.write('\n');
+            }
+        });
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
+                    List.of(AcmeSettings.HTTP_01), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12),
+                    Duration.ofSeconds(60));
+            acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
+            cleanup.add(acme);
+            acme.start();
+            acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+            // The account key is read before the CA is asked anything: a FIFO held the ACME thread for good.
+            await().atMost(Duration.ofSeconds(10)).until(() -> acme.status("app.test").orElseThrow().status()
+                    .equals("error"));
+            assertThat(acme.status("app.test").orElseThrow().error()).contains("account.key", "not a regular file");
+        }
+    }
+
+    @Test
     void storedCertificateKeyThatIsAFifoIsRefusedInsteadOfBlockingTheServiceUpdate() throws Exception {
         TestCertificates.write(new TestCertificates().issue("app.test"), data.resolve("certs/acme"), "app.test");
         Path key = data.resolve("certs/acme/app.test.key");
