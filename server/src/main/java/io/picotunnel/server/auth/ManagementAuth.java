@@ -134,7 +134,8 @@ public final class ManagementAuth {
     private void checkHost(Context ctx) {
         if (!origin.hostAllowed(ctx)) {
             reject(ctx, HttpStatus.MISDIRECTED_REQUEST, "host_not_allowed",
-                    "This server answers only to its configured domain (PICOTUNNEL_DOMAIN) or localhost.");
+                    "With PICOTUNNEL_AUTH=none this server answers only to localhost, an IP address, its"
+                            + " domain (PICOTUNNEL_DOMAIN) or the host of its OIDC redirect URL.");
         }
     }
 

@@ -30,22 +30,24 @@ final class RequestOrigin {
     }
 
     /**
-     * Whether the Host header names this server: with a domain configured, only the domain, the host of the
-     * OIDC redirect URL, or a loopback name are accepted. Without one, any name while authentication is on (a
-     * rebound name gets no session cookie and no admin token); with {@code PICOTUNNEL_AUTH=none}, only loopback
-     * names and IP literals, because a name an attacker controls could be made to resolve to this server (DNS
-     * rebinding) and its pages would then reach the API with nothing to stop them.
+     * Whether the Host header may name this server. While authentication is on, any name: every route that holds
+     * anything needs the session cookie or a token, and a page on a rebound name has neither (the cookie belongs to
+     * the name it was set for), so a name checks nothing there, and refusing names only broke Kubernetes probes
+     * (the pod's IP), curl by IP and a UI behind an Ingress under another name. With {@code PICOTUNNEL_AUTH=none}
+     * nothing else stands between a page and the API, so only loopback names, IP literals (a rebound name is
+     * never one), the domain and the host of the OIDC redirect URL are answered: a name an attacker controls could
+     * be made to resolve to this server (DNS rebinding) and its pages would then reach the API.
      */
     boolean hostAllowed(Context ctx) {
-        String host = ctx.header("Host");
-        if (domain == null) {
-            return !authDisabled || (host != null && !host.isBlank() && loopbackOrIpLiteral(hostName(host)));
+        if (!authDisabled) {
+            return true;
         }
+        String host = ctx.header("Host");
         if (host == null || host.isBlank()) {
             return false;
         }
         String name = hostName(host);
-        return name.equals(domain) || LOOPBACK_NAMES.contains(name)
+        return loopbackOrIpLiteral(name) || name.equals(domain)
                 || (redirectUrl != null && name.equalsIgnoreCase(redirectUrl.getHost()));
     }
 

@@ -57,11 +57,13 @@ class AuthNoneTest {
     }
 
     @Test
-    void withADomainTheDomainIsAnsweredAndOtherNamesAreNot() throws Exception {
+    void withADomainTheDomainAndIpLiteralsAreAnsweredAndOtherNamesAreNot() throws Exception {
         server = TestManagementServer.start(dataDir, Map.of(Setting.AUTH, "none", Setting.DOMAIN, "tunnel.example.com"));
         assertThat(status("tunnel.example.com")).startsWith("HTTP/1.1 200");
         assertThat(status("localhost:" + server.port())).startsWith("HTTP/1.1 200");
+        assertThat(status("10.1.2.3:8080")).as("an IP literal: a Kubernetes probe").startsWith("HTTP/1.1 200");
         assertThat(status("evil.example")).startsWith("HTTP/1.1 421");
+        assertThat(status("admin.example.com")).startsWith("HTTP/1.1 421");
     }
 
     @Test
