@@ -1,20 +1,6 @@
 package io.picotunnel.client.tunnel;
 
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.client.config.AllowList;
-import io.picotunnel.protocol.net.Transport;
-import io.picotunnel.protocol.stream.StreamHeader;
-import io.picotunnel.protocol.stream.StreamHeaderDecoder;
-import io.picotunnel.protocol.stream.StreamType;
-import io.picotunnel.protocol.yamux.YamuxConfig;
-import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
@@ -25,20 +11,16 @@ import org.junit.jupiter.api.Test;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import static io.picotunnel.client.tunnel.TargetDialerBehindYamux.frame;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
-import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_WINDOW_UPDATE;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -55,27 +37,18 @@ class TargetDialerHeldBytesTest {
     private static final int PAYLOAD = 100 * 1024;
     private static final int STREAMS_EACH = 4;
 
-    private final EventLoopGroup group = Transport.newEventLoopGroup(1, "held-test");
-    private final EventLoopGroup targets = Transport.newEventLoopGroup(1, "held-targets");
-    private final ExecutorService resolver = Executors.newVirtualThreadPerTaskExecutor();
-    private final CompletableFuture<YamuxSession> session = new CompletableFuture<>();
-    private Channel listener;
+    private final TargetDialerBehindYamux client = new TargetDialerBehindYamux("held");
 
     @AfterEach
     void tearDown() throws InterruptedException {
-        if (listener != null) {
-            listener.close().await(5, TimeUnit.SECONDS);
-        }
-        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
-        targets.shutdownGracefully(0, 5, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
-        resolver.shutdownNow();
+        client.close();
     }
 
     @Test
     void bytesHeldWhileDiallingTargetsThatRefuseOrDoNotAnswerAreNoLongerCountedOnceTheirStreamsAreReset()
             throws Exception {
         try (SilentListener silent = new SilentListener(); Socket server = new Socket()) {
-            int port = client(Duration.ofSeconds(3));
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(3));
             server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
             server.setSoTimeout(20_000);
             OutputStream out = server.getOutputStream();
@@ -86,23 +59,23 @@ class TargetDialerHeldBytesTest {
                 open(out, id, target);
                 opened.add(id);
             }
-            YamuxSession client = session.get(10, TimeUnit.SECONDS);
+            YamuxSession session = client.session();
 
             // The targets that do not answer are still being dialled: what their streams sent is held, and counted.
-            await().atMost(Duration.ofSeconds(20)).until(() -> held(client) >= (long) STREAMS_EACH * PAYLOAD);
+            await().atMost(Duration.ofSeconds(20)).until(() -> held(session) >= (long) STREAMS_EACH * PAYLOAD);
 
             awaitFrames(new DataInputStream(server.getInputStream()), opened, FLAG_RST);
-            await().atMost(Duration.ofSeconds(5)).until(() -> client.activeStreams() == 0);
+            await().atMost(Duration.ofSeconds(5)).until(() -> session.activeStreams() == 0);
             // Hold's own release (when its handler leaves the closed stream) runs after the reset: let it.
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-                    assertThat(held(client)).as("bytes the client's session counts as held").isZero());
+                    assertThat(held(session)).as("bytes the client's session counts as held").isZero());
         }
     }
 
     @Test
     void bytesHeldWhileDiallingATargetThatAnswersArePassedOnAndNoLongerCounted() throws Exception {
         try (EchoServer echo = new EchoServer(); Socket server = new Socket()) {
-            int port = client(Duration.ofSeconds(3));
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(3));
             server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
             server.setSoTimeout(20_000);
             OutputStream out = server.getOutputStream();
@@ -114,62 +87,23 @@ class TargetDialerHeldBytesTest {
                 opened.add(id);
             }
             out.flush();
-            YamuxSession client = session.get(10, TimeUnit.SECONDS);
+            YamuxSession session = client.session();
 
             // Echoed whole, then the target's end passed on as FIN: every byte went through the hold to the target.
             long echoed = awaitFrames(new DataInputStream(server.getInputStream()), opened, FLAG_FIN);
             assertThat(echoed).isEqualTo((long) STREAMS_EACH * PAYLOAD);
-            await().atMost(Duration.ofSeconds(5)).until(() -> client.activeStreams() == 0);
-            assertThat(held(client)).as("bytes the client's session counts as held").isZero();
+            await().atMost(Duration.ofSeconds(5)).until(() -> session.activeStreams() == 0);
+            assertThat(held(session)).as("bytes the client's session counts as held").isZero();
         }
     }
 
-    private static long held(YamuxSession client) throws Exception {
-        return client.parent().eventLoop().submit(client::inboundHeld).get(5, TimeUnit.SECONDS);
-    }
-
-    private int client(Duration dialTimeout) throws InterruptedException {
-        listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        YamuxSession yamux = new YamuxSession(YamuxRole.CLIENT, YamuxConfig.defaults(),
-                                new ChannelInitializer<>() {
-                                    @Override
-                                    protected void initChannel(Channel stream) {
-                                        stream.config().setAutoRead(false);
-                                        stream.pipeline().addLast(new StreamHeaderDecoder(),
-                                                new TargetDialer(AllowList.ANY, dialTimeout, resolver, targets,
-                                                        new DefaultChannelGroup(GlobalEventExecutor.INSTANCE),
-                                                        new TargetFailureLog()));
-                                    }
-                                });
-                        ch.pipeline().addLast(yamux);
-                        session.complete(yamux);
-                    }
-                })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-        return ((InetSocketAddress) listener.localAddress()).getPort();
+    private static long held(YamuxSession session) throws Exception {
+        return session.parent().eventLoop().submit(session::inboundHeld).get(5, TimeUnit.SECONDS);
     }
 
     /** As the server does, the first bytes for the target in the same Data frame as the stream header. */
     private static void open(OutputStream out, int id, String target) throws IOException {
-        ByteBuf header = new StreamHeader(StreamType.TCP, target).encode(Unpooled.buffer().alloc());
-        byte[] payload = new byte[header.readableBytes() + PAYLOAD];
-        header.readBytes(payload, 0, header.readableBytes());
-        header.release();
-        out.write(frame(TYPE_WINDOW_UPDATE, FLAG_SYN, id, 0));
-        out.write(frame(TYPE_DATA, 0, id, payload.length));
-        out.write(payload);
-        out.flush();
-    }
-
-    private static byte[] frame(int type, int flags, int streamId, long length) {
-        ByteBuf b = Unpooled.buffer(12).writeByte(0).writeByte(type).writeShort(flags).writeInt(streamId)
-                .writeInt((int) length);
-        byte[] bytes = new byte[12];
-        b.readBytes(bytes);
-        return bytes;
+        TargetDialerBehindYamux.open(out, id, target, PAYLOAD);
     }
 
     /**

@@ -1,22 +1,7 @@
 package io.picotunnel.client.tunnel;
 
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.client.config.AllowList;
-import io.picotunnel.protocol.net.Transport;
-import io.picotunnel.protocol.stream.StreamHeader;
-import io.picotunnel.protocol.stream.StreamHeaderDecoder;
-import io.picotunnel.protocol.stream.StreamType;
-import io.picotunnel.protocol.yamux.YamuxConfig;
-import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.ResetReason;
-import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.SilentListener;
 import org.junit.jupiter.api.AfterEach;
@@ -31,11 +16,8 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
+import static io.picotunnel.client.tunnel.TargetDialerBehindYamux.frame;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
@@ -51,32 +33,24 @@ class TargetDialerResetReasonTest {
 
     private static final int STREAM = 2;
 
-    private final EventLoopGroup group = Transport.newEventLoopGroup(1, "reason-test");
-    private final EventLoopGroup targets = Transport.newEventLoopGroup(1, "reason-targets");
-    private final ExecutorService resolver = Executors.newVirtualThreadPerTaskExecutor();
-    private Channel listener;
+    private final TargetDialerBehindYamux client = new TargetDialerBehindYamux("reason");
 
     @AfterEach
     void tearDown() throws InterruptedException {
-        if (listener != null) {
-            listener.close().await(5, TimeUnit.SECONDS);
-        }
-        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
-        targets.shutdownGracefully(0, 5, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
-        resolver.shutdownNow();
+        client.close();
     }
 
     @Test
     void targetOutsideTheAllowListIsResetWithReasonOne() throws Exception {
         String target = "127.0.0.1:" + Ports.freePort();
-        int port = client(AllowList.parse("127.0.0.1:" + Ports.freePort()), Duration.ofSeconds(10));
+        int port = client.listen(AllowList.parse("127.0.0.1:" + Ports.freePort()), Duration.ofSeconds(10));
 
         assertThat(resetLengthFor(port, target)).isEqualTo(1);
     }
 
     @Test
     void targetRefusingTheConnectionIsResetWithReasonTwo() throws Exception {
-        int port = client(AllowList.ANY, Duration.ofSeconds(10));
+        int port = client.listen(AllowList.ANY, Duration.ofSeconds(10));
 
         assertThat(resetLengthFor(port, "127.0.0.1:" + Ports.freePort())).isEqualTo(2);
     }
@@ -84,7 +58,7 @@ class TargetDialerResetReasonTest {
     @Test
     void targetNotAnsweringWithinTheDialTimeoutIsResetWithReasonThree() throws Exception {
         try (SilentListener silent = new SilentListener()) {
-            int port = client(AllowList.ANY, Duration.ofMillis(500));
+            int port = client.listen(AllowList.ANY, Duration.ofMillis(500));
 
             assertThat(resetLengthFor(port, silent.address())).isEqualTo(3);
         }
@@ -93,7 +67,7 @@ class TargetDialerResetReasonTest {
     @Test
     void streamEndedForOtherCausesIsResetWithoutReason() throws Exception {
         try (ServerSocket resetting = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            int port = client(AllowList.ANY, Duration.ofSeconds(10));
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(10));
             try (Socket server = new Socket()) {
                 server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
                 server.setSoTimeout(20_000);
@@ -108,7 +82,7 @@ class TargetDialerResetReasonTest {
 
     @Test
     void aHeaderThatNeverCompletesIsResetAfterTheDialTimeout() throws Exception {
-        int port = client(AllowList.ANY, Duration.ofMillis(500));
+        int port = client.listen(AllowList.ANY, Duration.ofMillis(500));
         try (Socket server = new Socket()) {
             server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
             server.setSoTimeout(20_000);
@@ -124,7 +98,7 @@ class TargetDialerResetReasonTest {
     @Test
     void aNameLookupThatNeverAnswersIsResetWithReasonThreeAfterTheDialTimeout() throws Exception {
         // A resolver stuck as getaddrinfo is behind an unreachable DNS server: the lookup never returns.
-        int port = client(AllowList.ANY, Duration.ofMillis(500), lookup -> { });
+        int port = client.listen(AllowList.ANY, Duration.ofMillis(500), lookup -> { });
 
         assertThat(resetLengthFor(port, "target.example:80")).isEqualTo(3);
     }
@@ -134,7 +108,7 @@ class TargetDialerResetReasonTest {
         try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             target.setSoTimeout(20_000);
             String allowed = "127.0.0.1:" + target.getLocalPort();
-            int port = client(AllowList.parse(allowed), Duration.ofSeconds(10));
+            int port = client.listen(AllowList.parse(allowed), Duration.ofSeconds(10));
             try (Socket server = new Socket()) {
                 server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
                 // Checked as 127.0.0.1 (the parse strips the tab), it was resolved as "\t127.0.0.1": unknown host.
@@ -156,33 +130,6 @@ class TargetDialerResetReasonTest {
         assertThat(TargetDialer.reasonOf(new ConnectException("Connection refused"))).isEqualTo(ResetReason.TARGET_REFUSED);
     }
 
-    /** Our client's side: a yamux session in the client role whose streams get the client's real handlers. */
-    private int client(AllowList allow, Duration dialTimeout) throws InterruptedException {
-        return client(allow, dialTimeout, resolver);
-    }
-
-    private int client(AllowList allow, Duration dialTimeout, Executor resolver) throws InterruptedException {
-        listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new YamuxSession(YamuxRole.CLIENT, YamuxConfig.defaults(),
-                                new ChannelInitializer<>() {
-                                    @Override
-                                    protected void initChannel(Channel stream) {
-                                        stream.config().setAutoRead(false);
-                                        stream.pipeline().addLast(new StreamHeaderDecoder(),
-                                                new TargetDialer(allow, dialTimeout, resolver, targets,
-                                                        new DefaultChannelGroup(GlobalEventExecutor.INSTANCE),
-                                                        new TargetFailureLog()));
-                                    }
-                                }));
-                    }
-                })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-        return ((InetSocketAddress) listener.localAddress()).getPort();
-    }
-
     private static long resetLengthFor(int port, String target) throws IOException {
         try (Socket server = new Socket()) {
             server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
@@ -194,22 +141,7 @@ class TargetDialerResetReasonTest {
 
     /** As the server does: WindowUpdate|SYN for stream 2, then a Data frame with the stream header. */
     private static void open(OutputStream out, String target) throws IOException {
-        ByteBuf header = new StreamHeader(StreamType.TCP, target).encode(Unpooled.buffer().alloc());
-        byte[] payload = new byte[header.readableBytes()];
-        header.readBytes(payload);
-        header.release();
-        out.write(frame(TYPE_WINDOW_UPDATE, FLAG_SYN, STREAM, 0));
-        out.write(frame(TYPE_DATA, 0, STREAM, payload.length));
-        out.write(payload);
-        out.flush();
-    }
-
-    private static byte[] frame(int type, int flags, int streamId, long length) {
-        ByteBuf b = Unpooled.buffer(12).writeByte(0).writeByte(type).writeShort(flags).writeInt(streamId)
-                .writeInt((int) length);
-        byte[] bytes = new byte[12];
-        b.readBytes(bytes);
-        return bytes;
+        TargetDialerBehindYamux.open(out, STREAM, target, 0);
     }
 
     /** Reads frames (skipping pings, the ACK and any payload) up to the RST for our stream; answers its length. */
