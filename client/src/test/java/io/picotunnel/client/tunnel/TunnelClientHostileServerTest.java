@@ -252,11 +252,11 @@ class TunnelClientHostileServerTest {
     void aSlowLookupOfTheServersNameDoesNotHoldTheClientsThread() {
         server = new ScriptedTunnelServer(TunnelClientHostileServerTest::goAwayAtOnce);
         int port = Integer.parseInt(server.address().substring(server.address().lastIndexOf(':') + 1));
-        int lookups = SlowDnsResolverProvider.SLOW_LOOKUPS.get();
+        int lookups = SlowDnsResolverProvider.SLOW_NAMES.lookupsBegun();
         client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://tunnel.slow.test:" + port), TOKEN)
                 .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), new Backoff());
         client.start();
-        await().atMost(Duration.ofSeconds(5)).until(() -> SlowDnsResolverProvider.SLOW_LOOKUPS.get() > lookups);
+        await().atMost(Duration.ofSeconds(5)).until(() -> SlowDnsResolverProvider.SLOW_NAMES.lookupsBegun() > lookups);
 
         // The client's one thread also carries the streams of connections still open and the targets' sockets:
         // while the name is looked up it must go on answering (here: a stop, at once).
