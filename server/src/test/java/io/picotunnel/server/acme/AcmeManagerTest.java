@@ -26,11 +26,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -44,7 +42,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -154,13 +151,13 @@ class AcmeManagerTest {
         await().atMost(ISSUANCE).until(() -> statusOf(statuses, "s1", "app.test").status().equals("valid")
                 && acme.status("tunnel.test").map(CertificateStatus::status).orElse("").equals("valid"));
 
-        HttpClient client = HttpClient.newBuilder().sslContext(trusting(pebble.rootPem())).build();
+        HttpClient client = HttpClient.newBuilder().sslContext(pebble.trustingRoot()).build();
         cleanup.add(client);
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(
                 URI.create("https://app.test:" + https.port() + "/")).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(servedCertificate("tunnel.test", pebble.rootPem()).getSubjectX500Principal().getName())
+        assertThat(servedCertificate("tunnel.test").getSubjectX500Principal().getName())
                 .isNotEmpty();
         CertificateStatus appStatus = statusOf(statuses, "s1", "app.test");
         assertThat(appStatus.expiresAt()).isAfter(Instant.now());
@@ -182,7 +179,7 @@ class AcmeManagerTest {
         await().atMost(ISSUANCE).until(() ->
                 acme.status("tunnel.test").map(CertificateStatus::status).orElse("").equals("valid"));
 
-        assertThatThrownBy(() -> servedCertificate("stranger.test", pebble.rootPem()))
+        assertThatThrownBy(() -> servedCertificate("stranger.test"))
                 .isInstanceOf(SSLHandshakeException.class).hasMessageContaining("unrecognized_name");
         long checksBefore = acme.checks();
         await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 3);
@@ -196,13 +193,13 @@ class AcmeManagerTest {
         start(null, List.of(AcmeSettings.TLS_ALPN_01), false);
         acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
         await().atMost(ISSUANCE).until(() -> store.fromAcme("app.test").isPresent());
-        X509Certificate first = servedCertificate("app.test", pebble.rootPem());
+        X509Certificate first = servedCertificate("app.test");
         Instant renewalDue = store.fromAcme("app.test").orElseThrow().renewalDue();
 
         clockOffset.set(Duration.between(Instant.now(), renewalDue).plusMinutes(1));
 
         await().atMost(ISSUANCE).ignoreExceptions().until(() ->
-                !servedCertificate("app.test", pebble.rootPem()).getSerialNumber().equals(first.getSerialNumber()));
+                !servedCertificate("app.test").getSerialNumber().equals(first.getSerialNumber()));
         clockOffset.set(Duration.ZERO);
         BigInteger renewedOnDisk = PemFiles.readChain(data.resolve("certs/acme/app.test.crt")).getFirst()
                 .getSerialNumber();
@@ -287,12 +284,8 @@ class AcmeManagerTest {
     @Test
     void orderFailingAfterAServiceUpdateDuringItIsRetriedAtOnceWithNoDelayOnDisk() throws Exception {
         try (ServerSocket ca = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            AcmeSettings failing = new AcmeSettings(null, "http://127.0.0.1:" + ca.getLocalPort() + "/dir", null,
-                    List.of(AcmeSettings.HTTP_01), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12),
-                    Duration.ofSeconds(60));
-            acme = new AcmeManager(failing, data.resolve("certs"), store, null, clock);
-            cleanup.add(acme);
-            acme.start();
+            AcmeSettings failing = settingsFor(directoryOf(ca), Duration.ofMillis(200), AcmeSettings.HTTP_01);
+            startManagerWithoutServerDomain(failing);
             Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
             acme.onServiceChange(null, app);
             ca.setSoTimeout(20_000);
@@ -322,11 +315,8 @@ class AcmeManagerTest {
     void serviceUpdatesWhileChecksRunNeverDropTheDomainsCertificate() throws Exception {
         TestCertificates.write(new TestCertificates().issue("app.test"), data.resolve("certs/acme"), "app.test");
         // checks as often as they can run; the CA is never asked, the stored certificate being fresh
-        AcmeSettings busy = new AcmeSettings(null, "http://127.0.0.1:9/dir", null, List.of(AcmeSettings.HTTP_01),
-                Duration.ofMillis(1), Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(60));
-        acme = new AcmeManager(busy, data.resolve("certs"), store, null, clock);
-        cleanup.add(acme);
-        acme.start();
+        AcmeSettings busy = settingsFor("http://127.0.0.1:9/dir", Duration.ofMillis(1), AcmeSettings.HTTP_01);
+        startManagerWithoutServerDomain(busy);
         Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
         try (LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
             acme.onServiceChange(null, app);
@@ -345,16 +335,13 @@ class AcmeManagerTest {
 
     @Test
     void retryDelayOnDiskIsDeletedWhileAnOperatorsCertificateFileCoversTheDomain() throws Exception {
-        AcmeSettings unused = new AcmeSettings(null, "http://127.0.0.1:9/dir", null, List.of(AcmeSettings.HTTP_01),
-                Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(60));
+        AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofMillis(200), AcmeSettings.HTTP_01);
         AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), unused.directoryUri().toString());
         files.storeFailure("app.test", new OrderFailure(2, clock.instant().plus(Duration.ofHours(1)), "earlier error"));
         TestCertificates.write(new TestCertificates().issue("app.test"), data.resolve("certs"), "app.test");
         store.putFromFile("app.test", CertificateLoader.load(data.resolve("certs/app.test.crt"),
                 data.resolve("certs/app.test.key")));
-        acme = new AcmeManager(unused, data.resolve("certs"), store, null, clock);
-        cleanup.add(acme);
-        acme.start();
+        startManagerWithoutServerDomain(unused);
 
         acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
 
@@ -366,16 +353,13 @@ class AcmeManagerTest {
     @Test
     void failureFileWithACountNearTheIntLimitIsRefusedAndTheDomainOrderedAtOnce() throws Exception {
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
-                    List.of(AcmeSettings.HTTP_01, AcmeSettings.TLS_ALPN_01), Duration.ofMillis(200),
-                    Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(60));
+            AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01,
+                    AcmeSettings.TLS_ALPN_01);
             // a few more failures would overflow the count, and a negative one picked no challenge type: every check
             // then threw before reaching the domains after this one
             new AcmeFiles(data.resolve("certs/acme"), silent.directoryUri().toString()).storeFailure("app.test",
                     new OrderFailure(Integer.MAX_VALUE, clock.instant().plus(Duration.ofHours(1)), "edited by hand"));
-            acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
-            cleanup.add(acme);
-            acme.start();
+            startManagerWithoutServerDomain(silent);
             try (LogCapture log = new LogCapture(AcmeManager.class, Level.WARN)) {
                 acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
 
@@ -390,23 +374,11 @@ class AcmeManagerTest {
     @Test
     void failureFileThatIsAFifoIsRefusedInsteadOfBlockingTheServiceUpdate() throws Exception {
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
-                    List.of(AcmeSettings.HTTP_01), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12),
-                    Duration.ofSeconds(60));
+            AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
             Path fifo = data.resolve("certs/acme/app.test.failure");
             Files.createDirectories(fifo.getParent());
-            Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
-            assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(mkfifo.exitValue()).isZero();
-            // whatever happens, a reader blocked on the FIFO is let go when the test ends
-            cleanup.add(() -> {
-                try (var writer = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
-                    writer.write('\n');
-                }
-            });
-            acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
-            cleanup.add(acme);
-            acme.start();
+            makeFifo(fifo);
+            startManagerWithoutServerDomain(silent);
 
             try (LogCapture log = new LogCapture(AcmeManager.class, Level.WARN)) {
                 assertTimeoutPreemptively(Duration.ofSeconds(10), () ->
@@ -451,21 +423,10 @@ class AcmeManagerTest {
         TestCertificates.write(new TestCertificates().issue("app.test"), data.resolve("certs/acme"), "app.test");
         Path key = data.resolve("certs/acme/app.test.key");
         Files.delete(key);
-        Process mkfifo = new ProcessBuilder("mkfifo", key.toString()).start();
-        assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(mkfifo.exitValue()).isZero();
-        cleanup.add(() -> {
-            try (var writer = new java.io.RandomAccessFile(key.toFile(), "rw")) {
-                writer.write('\n');
-            }
-        });
+        makeFifo(key);
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
-                    List.of(AcmeSettings.HTTP_01), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12),
-                    Duration.ofSeconds(60));
-            acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
-            cleanup.add(acme);
-            acme.start();
+            AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
+            startManagerWithoutServerDomain(silent);
 
             try (LogCapture log = new LogCapture(AcmeManager.class, Level.WARN)) {
                 assertTimeoutPreemptively(Duration.ofSeconds(10), () ->
@@ -480,12 +441,8 @@ class AcmeManagerTest {
     @Test
     void orderCutShortByShutdownLeavesNoRetryDelayForTheNextStart() throws Exception {
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
-                    List.of(AcmeSettings.HTTP_01), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12),
-                    Duration.ofSeconds(60));
-            acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
-            cleanup.add(acme);
-            acme.start();
+            AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
+            startManagerWithoutServerDomain(silent);
             acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
             silentCa.setSoTimeout(20_000);
             Socket order = silentCa.accept();
@@ -498,6 +455,35 @@ class AcmeManagerTest {
         }
     }
 
+    /** ACME settings for a CA at {@code directory} with no account e-mail nor trust file, checking as often as said. */
+    private static AcmeSettings settingsFor(String directory, Duration checkInterval, String... challengeTypes) {
+        return new AcmeSettings(null, directory, null, List.of(challengeTypes), checkInterval, Duration.ofHours(1),
+                Duration.ofHours(12), Duration.ofSeconds(60));
+    }
+
+    private static String directoryOf(ServerSocket ca) {
+        return "http://127.0.0.1:" + ca.getLocalPort() + "/dir";
+    }
+
+    /** A manager on its own (no server domain, no listeners), closed when the test ends. */
+    private void startManagerWithoutServerDomain(AcmeSettings settings) {
+        acme = new AcmeManager(settings, data.resolve("certs"), store, null, clock);
+        cleanup.add(acme);
+        acme.start();
+    }
+
+    /** A FIFO at {@code path}; whatever happens, a reader blocked on it is let go when the test ends. */
+    private void makeFifo(Path path) throws Exception {
+        Process mkfifo = new ProcessBuilder("mkfifo", path.toString()).start();
+        assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(mkfifo.exitValue()).isZero();
+        cleanup.add(() -> {
+            try (var writer = new java.io.RandomAccessFile(path.toFile(), "rw")) {
+                writer.write('\n');
+            }
+        });
+    }
+
     private static CertificateStatus statusOf(CertificateStatuses statuses, String id, String domain) {
         return statuses.of(service(id, domain, TlsMode.TERMINATE, true));
     }
@@ -507,9 +493,9 @@ class AcmeManagerTest {
                 Instant.now());
     }
 
-    /** Handshakes with SNI {@code name}, verifying the chain against {@code rootPem} and the host name. */
-    private X509Certificate servedCertificate(String name, String rootPem) throws Exception {
-        try (SSLSocket socket = (SSLSocket) trusting(rootPem).getSocketFactory()
+    /** Handshakes with SNI {@code name}, verifying the chain against pebble's root and the host name. */
+    private X509Certificate servedCertificate(String name) throws Exception {
+        try (SSLSocket socket = (SSLSocket) pebble.trustingRoot().getSocketFactory()
                 .createSocket(InetAddress.getLoopbackAddress(), https.port())) {
             socket.setSoTimeout(10_000);
             SSLParameters parameters = socket.getSSLParameters();
@@ -519,19 +505,6 @@ class AcmeManagerTest {
             socket.startHandshake();
             return (X509Certificate) socket.getSession().getPeerCertificates()[0];
         }
-    }
-
-    private SSLContext trusting(String rootPem) throws Exception {
-        Path file = Files.createTempFile(data, "root", ".pem");
-        Files.writeString(file, rootPem);
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", PemFiles.readChain(file).getFirst());
-        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        factory.init(trust);
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, factory.getTrustManagers(), null);
-        return context;
     }
 
     /** The HTTPS listener is built before the manager; this forwards TLS-ALPN-01 lookups to it once it exists. */

@@ -1,5 +1,6 @@
 package io.picotunnel.server.acme;
 
+import io.picotunnel.server.tls.PemFiles;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.Ports;
 
@@ -10,8 +11,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 import static org.awaitility.Awaitility.await;
 
@@ -25,6 +30,7 @@ final class Pebble implements AutoCloseable {
     private static final Path BINARY = Path.of("/usr/bin/pebble");
 
     private final TestCertificates listenerCa = new TestCertificates();
+    private final Path workDirectory;
     private final LoopbackDnsServer dns;
     private final Process process;
     private final int port;
@@ -38,6 +44,7 @@ final class Pebble implements AutoCloseable {
             throw new IllegalStateException("pebble is not installed at " + BINARY
                     + ": run scripts/install-deps.sh (Debian package 'pebble')");
         }
+        this.workDirectory = workDirectory;
         Files.createDirectories(workDirectory);
         TestCertificates.write(listenerCa.issue("localhost"), workDirectory, "pebble-listener");
         trustFile = workDirectory.resolve("pebble-listener-ca.pem");
@@ -102,6 +109,20 @@ final class Pebble implements AutoCloseable {
             throw new IOException("pebble's management API answered " + response.statusCode());
         }
         return response.body();
+    }
+
+    /** A TLS context that trusts {@link #rootPem()} only: for clients of listeners that serve what pebble issued. */
+    SSLContext trustingRoot() throws IOException, InterruptedException, GeneralSecurityException {
+        Path file = Files.createTempFile(workDirectory, "root", ".pem");
+        Files.writeString(file, rootPem());
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("root", PemFiles.readChain(file).getFirst());
+        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        factory.init(trust);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, factory.getTrustManagers(), null);
+        return context;
     }
 
     private HttpResponse<String> get(String url) throws IOException, InterruptedException {
