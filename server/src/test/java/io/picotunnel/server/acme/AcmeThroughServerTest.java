@@ -21,7 +21,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -35,7 +34,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -92,13 +90,18 @@ class AcmeThroughServerTest {
     /** Starts the server on {@code <data>/server} with ACME against the running pebble. */
     private void startServer(int httpPort, int httpsPort) throws Exception {
         Map<Setting, String> settings = new EnumMap<>(Setting.class);
-        settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
         settings.put(Setting.HTTP_ADDR, "127.0.0.1:" + httpPort);
         settings.put(Setting.HTTPS_ADDR, "127.0.0.1:" + httpsPort);
         settings.put(Setting.ACME_ENABLED, "true");
         settings.put(Setting.ACME_EMAIL, "admin@example.test");
         settings.put(Setting.ACME_DIRECTORY, pebble.directory());
         settings.put(Setting.ACME_CA_FILE, pebble.listenerTrust().toString());
+        startServer(settings);
+    }
+
+    /** Starts the server on {@code <data>/server} with these settings and the test's admin token. */
+    private void startServer(Map<Setting, String> settings) throws Exception {
+        settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
         server = PicoTunnelServer.start(ServerConfig.ephemeral(data.resolve("server"), settings),
                 new PrintStream(OutputStream.nullOutputStream()));
         api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
@@ -114,17 +117,12 @@ class AcmeThroughServerTest {
                 "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\",\"enabled\":true}").json();
         assertThat(created.get("cert_status").asText()).isIn("pending", "valid");
 
-        await().atMost(Duration.ofSeconds(90)).until(() ->
-                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        awaitCertStatus(services, "valid");
         JsonNode service = api.get(services).json().get(0);
         assertThat(service.get("cert_expires_at").isNull()).isFalse();
         assertThat(service.get("cert_error").isNull()).isTrue();
-        http = HttpClient.newBuilder().sslContext(trusting(pebble.rootPem())).build();
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                        URI.create("https://shop.test:" + server.httpsPort() + "/")).timeout(Duration.ofSeconds(20)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(response.statusCode()).as("the tunnel is offline: the proxy answers behind a valid certificate")
-                .isEqualTo(502);
+        assertThat(statusTrustingPebbleRoot("shop.test"))
+                .as("the tunnel is offline: the proxy answers behind a valid certificate").isEqualTo(502);
         assertThat(Files.exists(data.resolve("server/certs/acme/shop.test.crt"))).isTrue();
         server.events().flush();
         JsonNode event = api.get("/api/tunnels/" + tunnel.get("id").asText() + "/events").json().get(0);
@@ -136,12 +134,8 @@ class AcmeThroughServerTest {
     @Test
     void wildcardCertificateFileAddedWhileRunningIsServedInsteadOfTheAcmeCertificateItCovers() throws Exception {
         startServerWithAcme();
-        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
-        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
-        api.post(services, "{\"type\":\"http\",\"domain\":\"app.shop.test\",\"target_addr\":\"127.0.0.1:9\","
-                + "\"enabled\":true}");
-        await().atMost(Duration.ofSeconds(90)).until(() ->
-                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        String services = tunnelWithHttpService("app.shop.test");
+        awaitCertStatus(services, "valid");
         BigInteger fromAcme = servedSerial("app.shop.test");
         assertThat(fromAcme).isEqualTo(PemFiles.readChain(data.resolve("server/certs/acme/app.shop.test.crt"))
                 .getFirst().getSerialNumber());
@@ -171,21 +165,13 @@ class AcmeThroughServerTest {
             assertThat(log.messages(Level.WARN)).singleElement().asString()
                     .startsWith("certificate for shop.test loaded from ").contains("it expired at ");
         }
-        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
-        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
-        api.post(services, "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\","
-                + "\"enabled\":true}");
+        String services = tunnelWithHttpService("shop.test");
 
-        await().atMost(Duration.ofSeconds(90)).until(() ->
-                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        awaitCertStatus(services, "valid");
         BigInteger fromAcme = PemFiles.readChain(data.resolve("server/certs/acme/shop.test.crt")).getFirst()
                 .getSerialNumber();
         assertThat(servedSerial("shop.test")).isEqualTo(fromAcme);
-        http = HttpClient.newBuilder().sslContext(trusting(pebble.rootPem())).build();
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                        URI.create("https://shop.test:" + server.httpsPort() + "/")).timeout(Duration.ofSeconds(20)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(response.statusCode()).as("ACME's certificate validates").isEqualTo(502);
+        assertThat(statusTrustingPebbleRoot("shop.test")).as("ACME's certificate validates").isEqualTo(502);
 
         TestCertificates.Issued replaced = operatorCa.issue("shop.test");
         TestCertificates.write(replaced, data.resolve("server/certs"), "shop.test");
@@ -208,21 +194,14 @@ class AcmeThroughServerTest {
                     .startsWith("certificate for shop.test loaded from ").contains("it is for other.test, not shop.test")
                     .contains("ACME, when enabled, obtains one");
         }
-        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
-        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
-        api.post(services, "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\","
-                + "\"enabled\":true}");
+        String services = tunnelWithHttpService("shop.test");
 
-        await().atMost(Duration.ofSeconds(90)).until(() ->
-                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        awaitCertStatus(services, "valid");
         BigInteger fromAcme = PemFiles.readChain(data.resolve("server/certs/acme/shop.test.crt")).getFirst()
                 .getSerialNumber();
         assertThat(servedSerial("shop.test")).isEqualTo(fromAcme).isNotEqualTo(misfiled.serial());
-        http = HttpClient.newBuilder().sslContext(trusting(pebble.rootPem())).build();
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                        URI.create("https://shop.test:" + server.httpsPort() + "/")).timeout(Duration.ofSeconds(20)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(response.statusCode()).as("ACME's certificate validates for shop.test").isEqualTo(502);
+        assertThat(statusTrustingPebbleRoot("shop.test")).as("ACME's certificate validates for shop.test")
+                .isEqualTo(502);
     }
 
     @Test
@@ -232,12 +211,9 @@ class AcmeThroughServerTest {
         int httpPort = Ports.freePort();
         int httpsPort = Ports.freePort();
         startServer(httpPort, httpsPort);
-        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
-        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
-        String id = api.post(services, "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\","
-                + "\"enabled\":true}").json().get("id").asText();
-        await().atMost(Duration.ofSeconds(90)).until(() ->
-                api.get(services).json().get(0).get("cert_status").asText().equals("error"));
+        String services = tunnelWithHttpService("shop.test");
+        String id = api.get(services).json().get(0).get("id").asText();
+        awaitCertStatus(services, "error");
         assertThat(pebble.ordersCreated()).isEqualTo(1);
         assertThat(Files.readString(data.resolve("server/certs/acme/shop.test.failure")))
                 .contains("failures=1").contains("next_attempt=").contains("http-01 validation of shop.test failed");
@@ -264,12 +240,8 @@ class AcmeThroughServerTest {
         int httpPort = Ports.freePort();
         int httpsPort = Ports.freePort();
         startServerWithAcme(httpPort, httpsPort, "pebble-staging");
-        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
-        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
-        api.post(services, "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\","
-                + "\"enabled\":true}");
-        await().atMost(Duration.ofSeconds(90)).until(() ->
-                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        String services = tunnelWithHttpService("shop.test");
+        awaitCertStatus(services, "valid");
         BigInteger fromStaging = servedSerial("shop.test");
         api.close();
         server.stop();
@@ -279,11 +251,8 @@ class AcmeThroughServerTest {
 
         await().atMost(Duration.ofSeconds(90)).ignoreExceptions()
                 .until(() -> !servedSerial("shop.test").equals(fromStaging));
-        http = HttpClient.newBuilder().sslContext(trusting(pebble.rootPem())).build();
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                        URI.create("https://shop.test:" + server.httpsPort() + "/")).timeout(Duration.ofSeconds(20)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(response.statusCode()).as("the new directory's certificate validates").isEqualTo(502);
+        assertThat(statusTrustingPebbleRoot("shop.test")).as("the new directory's certificate validates")
+                .isEqualTo(502);
         assertThat(api.get(services).json().get(0).get("cert_status").asText()).isEqualTo("valid");
     }
 
@@ -298,12 +267,8 @@ class AcmeThroughServerTest {
         int httpPort = Ports.freePort();
         int httpsPort = Ports.freePort();
         startServerWithAcme(httpPort, httpsPort, "pebble");
-        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
-        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
-        api.post(services, "{\"type\":\"http\",\"domain\":\"shop.test\",\"target_addr\":\"127.0.0.1:9\","
-                + "\"enabled\":true}");
-        await().atMost(Duration.ofSeconds(90)).until(() ->
-                api.get(services).json().get(0).get("cert_status").asText().equals("valid"));
+        String services = tunnelWithHttpService("shop.test");
+        awaitCertStatus(services, "valid");
         BigInteger issued = servedSerial("shop.test");
         Path domainKey = data.resolve("server/certs/acme/shop.test.key");
         assertThat(PemFiles.keyMatches(PemFiles.readPrivateKey(domainKey),
@@ -326,12 +291,9 @@ class AcmeThroughServerTest {
         TestCertificates.write(stored, data.resolve("server/certs/acme"), "b.test");
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             Map<Setting, String> settings = new EnumMap<>(Setting.class);
-            settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
             settings.put(Setting.ACME_ENABLED, "true");
             settings.put(Setting.ACME_DIRECTORY, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir");
-            server = PicoTunnelServer.start(ServerConfig.ephemeral(data.resolve("server"), settings),
-                    new PrintStream(OutputStream.nullOutputStream()));
-            api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
+            startServer(settings);
             JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
             String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
             // a.test needs an order, which waits on the silent CA for its network timeout (30 s)
@@ -358,16 +320,38 @@ class AcmeThroughServerTest {
             files.storeFailure("gone.test", new OrderFailure(1, later, "validation failed"));
             files.storeFailure("tunnel.test", new OrderFailure(1, later, "validation failed"));
             Map<Setting, String> settings = new EnumMap<>(Setting.class);
-            settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
             settings.put(Setting.DOMAIN, "tunnel.test");
             settings.put(Setting.ACME_ENABLED, "true");
             settings.put(Setting.ACME_DIRECTORY, directory);
-            server = PicoTunnelServer.start(ServerConfig.ephemeral(data.resolve("server"), settings),
-                    new PrintStream(OutputStream.nullOutputStream()));
+            startServer(settings);
 
             await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(files.failureFile("gone.test")));
             assertThat(files.failureFile("tunnel.test")).as("the server's domain still needs a certificate").exists();
         }
+    }
+
+    /** Creates a tunnel with an enabled http service for {@code domain}; answers the path of the tunnel's services. */
+    private String tunnelWithHttpService(String domain) throws Exception {
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+        api.post(services, "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"target_addr\":\"127.0.0.1:9\","
+                + "\"enabled\":true}");
+        return services;
+    }
+
+    /** Waits (up to an ACME order's time) until the first service of {@code services} has that cert_status. */
+    private void awaitCertStatus(String services, String status) {
+        await().atMost(Duration.ofSeconds(90)).until(() ->
+                api.get(services).json().get(0).get("cert_status").asText().equals(status));
+    }
+
+    /** The status of GET https://{@code domain}/ on the HTTPS listener, its certificate checked by pebble's root. */
+    private int statusTrustingPebbleRoot(String domain) throws Exception {
+        http = HttpClient.newBuilder().sslContext(pebble.trustingRoot()).build();
+        URI uri = URI.create("https://" + domain + ":" + server.httpsPort() + "/");
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return response.statusCode();
     }
 
     /** The serial number of the certificate the HTTPS listener presents for {@code name}, whoever issued it. */
@@ -401,18 +385,5 @@ class AcmeThroughServerTest {
         public X509Certificate[] getAcceptedIssuers() {
             return new X509Certificate[0];
         }
-    }
-
-    private SSLContext trusting(String rootPem) throws Exception {
-        Path file = Files.createTempFile(data, "root", ".pem");
-        Files.writeString(file, rootPem);
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", PemFiles.readChain(file).getFirst());
-        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        factory.init(trust);
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, factory.getTrustManagers(), null);
-        return context;
     }
 }
