@@ -170,38 +170,13 @@ class HashicorpYamuxInteropTest {
     void hashicorpFillingStreamsPastOurBufferLimitHasTwoResetWithTheReasonAndTheSessionLives(YamuxRole role)
             throws Exception {
         int window = YamuxConfig.INITIAL_STREAM_WINDOW;
-        AtomicBoolean stalling = new AtomicBoolean(true);
-        List<YamuxStreamChannel> stalled = new CopyOnWriteArrayList<>();
-        EchoStreamHandler echo = new EchoStreamHandler();
-        ChannelInitializer<Channel> streams = new ChannelInitializer<>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                if (stalling.get()) {
-                    ch.config().setAutoRead(false);
-                    stalled.add((YamuxStreamChannel) ch);
-                } else {
-                    ch.pipeline().addLast(echo);
-                }
-            }
-        };
-        connection = GoPeerConnection.open(role, "interop", YamuxConfig.defaults().withSessionBufferLimit(5L * window / 2),
-                streams, "-report-resets");
-        channel = connection.channel();
-        peer = connection.peer();
-        YamuxSession session = connection.session();
-
-        for (int i = 1; i <= 4; i++) {
-            peer.send("OPEN full" + i + " " + window + " - send");
-        }
-        for (int i = 1; i <= 4; i++) {
-            // hashicorp wrote its window and sent FIN (eof), or got our RST first (reset).
-            assertThat(peer.awaitResult("full" + i).end()).matches("eof|reset");
-        }
+        StallThenEcho streams = new StallThenEcho();
+        List<YamuxStreamChannel> stalled = streams.stalled;
+        YamuxSession session = connectReportingResets(role, 5L * window / 2, streams);
 
         // Four windows, room for two and a half: every stream not reset holds its whole window, so exactly two
         // were reset (and no more: each reset brings the total under the limit).
-        await().atMost(WAIT).until(() -> onLoop(() -> stalled.size() == 4
-                && stalled.stream().filter(YamuxStreamChannel::isReset).count() == 2));
+        fillFourWindowsUntilTwoAreReset(window, stalled);
         List<Long> resetIds = onLoop(() -> stalled.stream().filter(YamuxStreamChannel::isReset)
                 .map(s -> Integer.toUnsignedLong(s.streamId())).sorted().toList());
         List<Long> reportedIds = new ArrayList<>();
@@ -213,7 +188,7 @@ class HashicorpYamuxInteropTest {
         }
         assertThat(reportedIds).containsExactlyInAnyOrderElementsOf(resetIds);
 
-        stalling.set(false);
+        streams.stalling.set(false);
         // Less than the half window left: whatever our echo holds at a time, the limit is not reached again.
         peer.send("OPEN after " + (64 * 1024) + " - echo");
         GoPeer.StreamResult after = peer.awaitResult("after");
@@ -237,38 +212,13 @@ class HashicorpYamuxInteropTest {
     @EnumSource(YamuxRole.class)
     void aStreamThatIsReadGoesOnAtTheLimitWhileTheStalledOnesAreReset(YamuxRole role) throws Exception {
         int window = YamuxConfig.INITIAL_STREAM_WINDOW;
-        AtomicBoolean stalling = new AtomicBoolean(true);
-        List<YamuxStreamChannel> stalled = new CopyOnWriteArrayList<>();
-        List<YamuxStreamChannel> echoed = new CopyOnWriteArrayList<>();
-        EchoStreamHandler echo = new EchoStreamHandler();
-        ChannelInitializer<Channel> streams = new ChannelInitializer<>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                if (stalling.get()) {
-                    ch.config().setAutoRead(false);
-                    stalled.add((YamuxStreamChannel) ch);
-                } else {
-                    echoed.add((YamuxStreamChannel) ch);
-                    ch.pipeline().addLast(echo);
-                }
-            }
-        };
-        connection = GoPeerConnection.open(role, "interop", YamuxConfig.defaults().withSessionBufferLimit(2L * window),
-                streams, "-report-resets");
-        channel = connection.channel();
-        peer = connection.peer();
-        YamuxSession session = connection.session();
+        StallThenEcho streams = new StallThenEcho();
+        List<YamuxStreamChannel> stalled = streams.stalled;
+        List<YamuxStreamChannel> echoed = streams.echoed;
+        YamuxSession session = connectReportingResets(role, 2L * window, streams);
+        fillFourWindowsUntilTwoAreReset(window, stalled);
 
-        for (int i = 1; i <= 4; i++) {
-            peer.send("OPEN full" + i + " " + window + " - send");
-        }
-        for (int i = 1; i <= 4; i++) {
-            assertThat(peer.awaitResult("full" + i).end()).matches("eof|reset");
-        }
-        await().atMost(WAIT).until(() -> onLoop(() -> stalled.size() == 4
-                && stalled.stream().filter(YamuxStreamChannel::isReset).count() == 2));
-
-        stalling.set(false);
+        streams.stalling.set(false);
         peer.send("OPEN after " + (1024 * 1024) + " - echo");
         GoPeer.StreamResult after = peer.awaitResult("after");
         assertThat(after.echoedExactly()).as(after.toString()).isTrue();
@@ -302,5 +252,49 @@ class HashicorpYamuxInteropTest {
         channel = connection.channel();
         peer = connection.peer();
         return connection.session();
+    }
+
+    /** As {@link #connect}, our session with that buffer limit and those streams, the peer reporting RSTs it gets. */
+    private YamuxSession connectReportingResets(YamuxRole role, long sessionBufferLimit, StallThenEcho streams) {
+        connection = GoPeerConnection.open(role, "interop",
+                YamuxConfig.defaults().withSessionBufferLimit(sessionBufferLimit), streams, "-report-resets");
+        channel = connection.channel();
+        peer = connection.peer();
+        return connection.session();
+    }
+
+    /**
+     * hashicorp opens four streams and sends a whole window on each toward our stalled readers; waits until all four
+     * are open on our side and two of them reset.
+     */
+    private void fillFourWindowsUntilTwoAreReset(int window, List<YamuxStreamChannel> stalled) throws Exception {
+        for (int i = 1; i <= 4; i++) {
+            peer.send("OPEN full" + i + " " + window + " - send");
+        }
+        for (int i = 1; i <= 4; i++) {
+            // hashicorp wrote its window and sent FIN (eof), or got our RST first (reset).
+            assertThat(peer.awaitResult("full" + i).end()).matches("eof|reset");
+        }
+        await().atMost(WAIT).until(() -> onLoop(() -> stalled.size() == 4
+                && stalled.stream().filter(YamuxStreamChannel::isReset).count() == 2));
+    }
+
+    /** Streams opened while {@link #stalling} are never read; those opened after are echoed. */
+    private static final class StallThenEcho extends ChannelInitializer<Channel> {
+        final AtomicBoolean stalling = new AtomicBoolean(true);
+        final List<YamuxStreamChannel> stalled = new CopyOnWriteArrayList<>();
+        final List<YamuxStreamChannel> echoed = new CopyOnWriteArrayList<>();
+        private final EchoStreamHandler echo = new EchoStreamHandler();
+
+        @Override
+        protected void initChannel(Channel ch) {
+            if (stalling.get()) {
+                ch.config().setAutoRead(false);
+                stalled.add((YamuxStreamChannel) ch);
+            } else {
+                echoed.add((YamuxStreamChannel) ch);
+                ch.pipeline().addLast(echo);
+            }
+        }
     }
 }
