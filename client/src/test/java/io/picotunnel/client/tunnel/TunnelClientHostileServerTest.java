@@ -93,6 +93,37 @@ class TunnelClientHostileServerTest {
         throw new IllegalStateException("the accept queue never filled");
     }
 
+    /** As the server does: opens stream {@code id} toward {@code target}; answers the stream header's length. */
+    private static int openTcpStream(Socket socket, int id, String target) throws IOException {
+        write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, id, 0, null)));
+        ByteBuf header = new StreamHeader(StreamType.TCP, target).encode(UnpooledByteBufAllocator.DEFAULT);
+        byte[] headerBytes = ByteBufUtil.getBytes(header);
+        header.release();
+        write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, id, headerBytes.length, headerBytes)));
+        return headerBytes.length;
+    }
+
+    /**
+     * The target's side of a 1000-byte upload: reads it (telling the server's script "target read N"), then answers
+     * how the stream ended: "clean EOF", "more data" or "reset: " and the error.
+     */
+    private String readUploadThenEnd(Socket accepted, String bytesBefore) throws IOException {
+        InputStream in = accepted.getInputStream();
+        byte[] buffer = new byte[4096];
+        int total = 0;
+        for (int i = 0; i < 100 && total < 1000; i++) {
+            int n = in.read(buffer);
+            assertThat(n).as(bytesBefore).isPositive();
+            total += n;
+        }
+        server.events.add("target read " + total);
+        try {
+            return in.read(buffer) < 0 ? "clean EOF" : "more data";
+        } catch (IOException e) {
+            return "reset: " + e.getMessage();
+        }
+    }
+
     /** Accepts the upgrade and says GoAway(normal) at once; keeps the connection until the client closes it. */
     private static void goAwayAtOnce(java.net.Socket socket, String key) throws Exception {
         answer101(socket, key);
@@ -112,12 +143,7 @@ class TunnelClientHostileServerTest {
                         drainUntilEof(socket);
                         return;
                     }
-                    write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, 2, 0, null)));
-                    ByteBuf header = new StreamHeader(StreamType.TCP, targetAddress).encode(UnpooledByteBufAllocator.DEFAULT);
-                    byte[] headerBytes = ByteBufUtil.getBytes(header);
-                    header.release();
-                    write(socket, wsFrame(0x2, true, false,
-                            ScriptedTunnelServer.yamux(0, 0, 2, headerBytes.length, headerBytes)));
+                    openTcpStream(socket, 2, targetAddress);
                     write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1000, new byte[1000])));
                     // Half an upload, then the server is gone.
                     await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("target read 1000"));
@@ -128,21 +154,7 @@ class TunnelClientHostileServerTest {
                 });
                 try (Socket accepted = target.accept()) {
                     accepted.setSoTimeout(20_000);
-                    InputStream in = accepted.getInputStream();
-                    byte[] buffer = new byte[4096];
-                    int total = 0;
-                    for (int i = 0; i < 100 && total < 1000; i++) {
-                        int n = in.read(buffer);
-                        assertThat(n).as("bytes before the cut").isPositive();
-                        total += n;
-                    }
-                    server.events.add("target read " + total);
-                    String end;
-                    try {
-                        end = in.read(buffer) < 0 ? "clean EOF" : "more data";
-                    } catch (IOException e) {
-                        end = "reset: " + e.getMessage();
-                    }
+                    String end = readUploadThenEnd(accepted, "bytes before the cut");
                     assertThat(end).as(rst ? "RST from the server" : "FIN from the server")
                             .isEqualTo("reset: Connection reset");
                 }
@@ -172,12 +184,7 @@ class TunnelClientHostileServerTest {
                     return;
                 }
                 answer101(socket, key);
-                write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, 2, 0, null)));
-                ByteBuf header = new StreamHeader(StreamType.TCP, targetAddress).encode(UnpooledByteBufAllocator.DEFAULT);
-                byte[] headerBytes = ByteBufUtil.getBytes(header);
-                header.release();
-                write(socket, wsFrame(0x2, true, false,
-                        ScriptedTunnelServer.yamux(0, 0, 2, headerBytes.length, headerBytes)));
+                openTcpStream(socket, 2, targetAddress);
                 write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1000, new byte[1000])));
                 await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("target read 1000"));
                 write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(3, 0, 0, 0, null)));
@@ -185,21 +192,7 @@ class TunnelClientHostileServerTest {
             });
             try (Socket accepted = target.accept()) {
                 accepted.setSoTimeout(30_000);
-                InputStream in = accepted.getInputStream();
-                byte[] buffer = new byte[4096];
-                int total = 0;
-                for (int i = 0; i < 100 && total < 1000; i++) {
-                    int n = in.read(buffer);
-                    assertThat(n).as("bytes before the GoAway").isPositive();
-                    total += n;
-                }
-                server.events.add("target read " + total);
-                String end;
-                try {
-                    end = in.read(buffer) < 0 ? "clean EOF" : "more data";
-                } catch (IOException e) {
-                    end = "reset: " + e.getMessage();
-                }
+                String end = readUploadThenEnd(accepted, "bytes before the GoAway");
                 assertThat(end).isEqualTo("reset: Connection reset");
                 await().atMost(Duration.ofSeconds(10)).until(() -> client.terminated().isDone());
                 assertThat(client.terminated()).as("ended on the rejected token").isCompletedExceptionally();
@@ -223,12 +216,7 @@ class TunnelClientHostileServerTest {
             start((socket, key) -> {
                 answer101(socket, key);
                 for (int id = 2; id < 2 + 2 * streams; id += 2) {
-                    write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, id, 0, null)));
-                    ByteBuf header = new StreamHeader(StreamType.TCP, refusing).encode(UnpooledByteBufAllocator.DEFAULT);
-                    byte[] headerBytes = ByteBufUtil.getBytes(header);
-                    header.release();
-                    write(socket, wsFrame(0x2, true, false,
-                            ScriptedTunnelServer.yamux(0, 0, id, headerBytes.length, headerBytes)));
+                    openTcpStream(socket, id, refusing);
                 }
                 ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
                 for (int i = 0; i < 10_000 && resets.get() < streams; i++) {
@@ -396,14 +384,9 @@ class TunnelClientHostileServerTest {
                     return;
                 }
                 for (int id = 2; id < 2 + 2 * streams; id += 2) {
-                    write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, id, 0, null)));
-                    ByteBuf header = new StreamHeader(StreamType.TCP, targetAddress).encode(UnpooledByteBufAllocator.DEFAULT);
-                    byte[] headerBytes = ByteBufUtil.getBytes(header);
-                    header.release();
-                    write(socket, wsFrame(0x2, true, false,
-                            ScriptedTunnelServer.yamux(0, 0, id, headerBytes.length, headerBytes)));
+                    int headerLength = openTcpStream(socket, id, targetAddress);
                     // The rest of the stream's first window, the spec's 256 KiB, toward a target not connected yet.
-                    int left = YamuxConfig.INITIAL_STREAM_WINDOW - headerBytes.length;
+                    int left = YamuxConfig.INITIAL_STREAM_WINDOW - headerLength;
                     for (; left > 0; left -= chunk) {
                         int n = Math.min(chunk, left);
                         write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, id, n, new byte[n])));
