@@ -29,6 +29,12 @@ class StreamHeaderTest {
         return b;
     }
 
+    /** The header {@code json} on the wire is refused with a StreamHeaderException that says {@code message}. */
+    private void assertRefused(String json, String message) {
+        assertThatThrownBy(() -> channel.writeInbound(wire(json)))
+                .isInstanceOf(StreamHeaderException.class).hasMessageContaining(message);
+    }
+
     @Test
     void encodingIsLengthJsonNewline() {
         ByteBuf b = new StreamHeader(StreamType.TCP, "127.0.0.1:22").encode(ByteBufAllocator.DEFAULT);
@@ -80,38 +86,32 @@ class StreamHeaderTest {
 
     @Test
     void malformedJsonIsAClearError() {
-        assertThatThrownBy(() -> channel.writeInbound(wire("{\"type\":\"tcp\",")))
-                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("not valid JSON");
+        assertRefused("{\"type\":\"tcp\",", "not valid JSON");
     }
 
     @Test
     void missingTargetIsAClearError() {
-        assertThatThrownBy(() -> channel.writeInbound(wire("{\"type\":\"tcp\"}")))
-                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("no \"target\" field");
+        assertRefused("{\"type\":\"tcp\"}", "no \"target\" field");
     }
 
     @Test
     void missingTypeIsAClearError() {
-        assertThatThrownBy(() -> channel.writeInbound(wire("{\"target\":\"a:1\"}")))
-                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("no \"type\" field");
+        assertRefused("{\"target\":\"a:1\"}", "no \"type\" field");
     }
 
     @Test
     void unknownTypeIsAClearError() {
-        assertThatThrownBy(() -> channel.writeInbound(wire("{\"type\":\"udp\",\"target\":\"a:1\"}")))
-                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("unknown type \"udp\"");
+        assertRefused("{\"type\":\"udp\",\"target\":\"a:1\"}", "unknown type \"udp\"");
     }
 
     @Test
     void targetWithoutPortIsAClearError() {
-        assertThatThrownBy(() -> channel.writeInbound(wire("{\"type\":\"tcp\",\"target\":\"example.com\"}")))
-                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("host:port");
+        assertRefused("{\"type\":\"tcp\",\"target\":\"example.com\"}", "host:port");
     }
 
     @Test
     void portOutOfRangeIsAClearError() {
-        assertThatThrownBy(() -> channel.writeInbound(wire("{\"type\":\"tcp\",\"target\":\"a:70000\"}")))
-                .isInstanceOf(StreamHeaderException.class).hasMessageContaining("1-65535");
+        assertRefused("{\"type\":\"tcp\",\"target\":\"a:70000\"}", "1-65535");
     }
 
     @Test
