@@ -2,6 +2,7 @@ package io.picotunnel.server.tls;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -12,10 +13,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -160,23 +158,7 @@ class CertificateDirectoryTest {
 
     @Test
     void fileThatExpiresWhileLoadedIsWarnedOfOnceAndGivesWayToAcme() {
-        AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
-        Clock clock = new Clock() {
-            @Override
-            public ZoneId getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return now.get();
-            }
-        };
+        ManualClock clock = new ManualClock(Instant.now());
         CertificateStore timedStore = new CertificateStore(clock);
         Path certs = data.resolve("certs");
         TestCertificates.Issued issued = ca.issue("shop.test");
@@ -187,7 +169,8 @@ class CertificateDirectoryTest {
             assertThat(log.messages(Level.WARN)).isEmpty();
             assertThat(timedStore.selectFromFiles("shop.test")).isPresent();
 
-            now.set(issued.chain().getFirst().getNotAfter().toInstant().plusSeconds(1));
+            Instant expired = issued.chain().getFirst().getNotAfter().toInstant().plusSeconds(1);
+            clock.advance(Duration.between(clock.instant(), expired));
             directory.scan();
             directory.scan();
 
