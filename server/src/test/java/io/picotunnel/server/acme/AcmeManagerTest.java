@@ -16,6 +16,7 @@ import io.picotunnel.server.tls.HttpsListener;
 import io.picotunnel.server.tls.HttpsRouter;
 import io.picotunnel.server.tls.PassthroughRoutes;
 import io.picotunnel.server.tls.PemFiles;
+import io.picotunnel.server.tls.SniSockets;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.server.tls.TestHttpBackend;
 import io.picotunnel.server.tls.TlsAlpnChallenges;
@@ -25,10 +26,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -495,16 +493,7 @@ class AcmeManagerTest {
 
     /** Handshakes with SNI {@code name}, verifying the chain against pebble's root and the host name. */
     private X509Certificate servedCertificate(String name) throws Exception {
-        try (SSLSocket socket = (SSLSocket) pebble.trustingRoot().getSocketFactory()
-                .createSocket(InetAddress.getLoopbackAddress(), https.port())) {
-            socket.setSoTimeout(10_000);
-            SSLParameters parameters = socket.getSSLParameters();
-            parameters.setServerNames(List.of(new SNIHostName(name)));
-            parameters.setEndpointIdentificationAlgorithm("HTTPS");
-            socket.setSSLParameters(parameters);
-            socket.startHandshake();
-            return (X509Certificate) socket.getSession().getPeerCertificates()[0];
-        }
+        return SniSockets.servedLeaf(pebble.trustingRoot(), https.port(), name);
     }
 
     /** The HTTPS listener is built before the manager; this forwards TLS-ALPN-01 lookups to it once it exists. */

@@ -186,18 +186,8 @@ class HttpsEndToEndTest {
 
     @Test
     void tunnelEndpointServesWssWithTheDomainCertificate() throws Exception {
-        try (SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
-                .createSocket(InetAddress.getLoopbackAddress(), server.tunnelPort())) {
-            socket.setSoTimeout(10_000);
-            SSLParameters parameters = socket.getSSLParameters();
-            parameters.setServerNames(List.of(new SNIHostName("tunnel.test")));
-            parameters.setEndpointIdentificationAlgorithm("HTTPS");
-            socket.setSSLParameters(parameters);
-            socket.startHandshake();
-
-            assertThat(((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber())
-                    .isEqualTo(tunnelCertificate.serial());
-        }
+        assertThat(SniSockets.servedLeaf(ca.clientContext(), server.tunnelPort(), "tunnel.test").getSerialNumber())
+                .isEqualTo(tunnelCertificate.serial());
     }
 
     @Test
@@ -218,16 +208,7 @@ class HttpsEndToEndTest {
 
     /** A handshake with SNI {@code name} on {@code port}, verified against the test CA; the served leaf's serial. */
     private BigInteger servedSerial(int port, String name) throws IOException {
-        try (SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
-                .createSocket(InetAddress.getLoopbackAddress(), port)) {
-            socket.setSoTimeout(10_000);
-            SSLParameters parameters = socket.getSSLParameters();
-            parameters.setServerNames(List.of(new SNIHostName(name)));
-            parameters.setEndpointIdentificationAlgorithm("HTTPS");
-            socket.setSSLParameters(parameters);
-            socket.startHandshake();
-            return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
-        }
+        return SniSockets.servedLeaf(ca.clientContext(), port, name).getSerialNumber();
     }
 
     @Test
@@ -247,13 +228,7 @@ class HttpsEndToEndTest {
             assertThat(created.status()).as("%s", created).isEqualTo(201);
             assertThat(created.json().get("cert_status").isNull()).isTrue();
 
-            try (SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
-                    .createSocket(InetAddress.getLoopbackAddress(), server.httpsPort())) {
-                socket.setSoTimeout(10_000);
-                SSLParameters parameters = socket.getSSLParameters();
-                parameters.setServerNames(List.of(new SNIHostName("secure.test")));
-                parameters.setEndpointIdentificationAlgorithm("HTTPS");
-                socket.setSSLParameters(parameters);
+            try (SSLSocket socket = SniSockets.connect(ca.clientContext(), server.httpsPort(), "secure.test")) {
                 socket.startHandshake();
                 PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
                 BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));

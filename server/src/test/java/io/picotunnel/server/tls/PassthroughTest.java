@@ -11,8 +11,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -24,7 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -100,14 +97,7 @@ class PassthroughTest {
     }
 
     private SSLSocket connect(String serverName) throws IOException {
-        SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
-                .createSocket(InetAddress.getLoopbackAddress(), listener.port());
-        socket.setSoTimeout(10_000);
-        SSLParameters parameters = socket.getSSLParameters();
-        parameters.setServerNames(List.of(new SNIHostName(serverName)));
-        parameters.setEndpointIdentificationAlgorithm("HTTPS");
-        socket.setSSLParameters(parameters);
-        return socket;
+        return SniSockets.connect(ca.clientContext(), listener.port(), serverName);
     }
 
     private static Service passthroughService(String domain, String targetAddr) {
