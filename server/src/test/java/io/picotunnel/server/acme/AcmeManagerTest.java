@@ -392,18 +392,9 @@ class AcmeManagerTest {
     void accountKeyThatIsAFifoFailsTheOrderInsteadOfBlockingAcmeForGood() throws Exception {
         Path fifo = data.resolve("certs/acme/account.key");
         Files.createDirectories(fifo.getParent());
-        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
-        assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(mkfifo.exitValue()).isZero();
-        cleanup.add(() -> {
-            try (var writer = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
-                writer.write('\n');
-            }
-        });
+        makeFifo(fifo);
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            AcmeSettings silent = new AcmeSettings(null, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir", null,
-                    List.of(AcmeSettings.HTTP_01), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12),
-                    Duration.ofSeconds(60));
+            AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
             acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
             cleanup.add(acme);
             acme.start();
