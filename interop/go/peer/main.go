@@ -3,12 +3,14 @@
 //
 // Modes:
 //
-//	peer yamux -role server|client -addr host:port [-write-chunk n] [-report-resets]
+//	peer yamux -role server|client -addr host:port [-write-chunk n] [-report-resets] [-linger0]
 //	    yamux directly over one TCP connection. The server role listens (port 0 allowed) and prints
 //	    "LISTENING host:port", then takes one connection. Streams the other side opens are served by
 //	    their first byte: 'e' echoes until EOF then closes; 'd' reads to EOF then answers
-//	    "<count> <sha256>\n" and closes. With -report-resets it prints "RESET <stream id> <length>" for
-//	    every frame it receives with the RST flag (the length carries PicoTunnel's reset reason).
+//	    "<count> <sha256>\n" and closes; 'h' reads nothing and holds the stream until the session ends (the
+//	    other side's writes stop once the window is full). With -report-resets it prints "RESET <stream id> <length>" for
+//	    every frame it receives with the RST flag (the length carries PicoTunnel's reset reason). With -linger0
+//	    the connection has SO_LINGER 0: killed, the process leaves a TCP RST instead of a FIN.
 //	peer tunnel-server -listen host:port -token T [-tls] [-write-chunk n]
 //	    Acts like the PicoTunnel server: GET /tunnel WebSocket (subprotocol "tunnel", 401 for a wrong
 //	    token), yamux server role. Prints "CONNECTED" per client connection, "DISCONNECTED" at its end.

@@ -19,6 +19,8 @@ func runYamux(args []string) {
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on (server) or dial (client)")
 	reportResets := fs.Bool("report-resets", false,
 		"print \"RESET <stream id> <length>\" for every frame received with the RST flag")
+	linger0 := fs.Bool("linger0", false,
+		"set SO_LINGER 0 on the connection, so that it ends with a TCP RST, not FIN, when the process is killed")
 	addWriteChunkFlag(fs)
 	fs.Parse(args)
 
@@ -39,6 +41,12 @@ func runYamux(args []string) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *linger0 {
+		if err := conn.(*net.TCPConn).SetLinger(0); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	if *reportResets {
 		conn = &resetReporter{Conn: conn}
@@ -62,14 +70,14 @@ func runYamux(args []string) {
 				emit("SESSION_CLOSED")
 				return
 			}
-			go serve(stream)
+			go serve(session, stream)
 		}
 	}()
 	readCommands(func() *yamux.Session { return session }, func() { session.Close() })
 }
 
 // serve runs the service named by the stream's first byte.
-func serve(stream *yamux.Stream) {
+func serve(session *yamux.Session, stream *yamux.Stream) {
 	defer stream.Close()
 	var service [1]byte
 	if _, err := io.ReadFull(stream, service[:]); err != nil {
@@ -89,6 +97,9 @@ func serve(stream *yamux.Stream) {
 			return
 		}
 		fmt.Fprintf(streamWriter(stream), "%d %s\n", n, hex.EncodeToString(h.Sum(nil)))
+	case 'h':
+		// Holds the stream without reading: the other side's writes stop once they have filled the window.
+		<-session.CloseChan()
 	default:
 		logf("stream %d: unknown service %q", stream.StreamID(), service[0])
 	}

@@ -2,9 +2,11 @@ package io.picotunnel.protocol.interop;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.YamuxConfig;
@@ -45,9 +47,15 @@ final class GoPeerConnection implements AutoCloseable {
     /** As above, our session with {@code config}. */
     static GoPeerConnection open(YamuxRole ours, String threadName, YamuxConfig config, ChannelHandler inboundStreams,
                                  String... peerArgs) {
+        return open(ours, threadName, config, ByteBufAllocator.DEFAULT, inboundStreams, peerArgs);
+    }
+
+    /** As above, our end of the connection allocating its buffers from {@code allocator}. */
+    static GoPeerConnection open(YamuxRole ours, String threadName, YamuxConfig config, ByteBufAllocator allocator,
+                                 ChannelHandler inboundStreams, String... peerArgs) {
         GoPeerConnection connection = new GoPeerConnection(threadName);
         try {
-            connection.connect(ours, config, inboundStreams, List.of(peerArgs));
+            connection.connect(ours, config, allocator, inboundStreams, List.of(peerArgs));
             return connection;
         } catch (RuntimeException | Error e) {
             connection.close();
@@ -55,17 +63,20 @@ final class GoPeerConnection implements AutoCloseable {
         }
     }
 
-    private void connect(YamuxRole ours, YamuxConfig config, ChannelHandler inboundStreams, List<String> peerArgs) {
+    private void connect(YamuxRole ours, YamuxConfig config, ByteBufAllocator allocator, ChannelHandler inboundStreams,
+                         List<String> peerArgs) {
         try {
             if (ours == YamuxRole.CLIENT) {
                 peer = startPeer("server", "127.0.0.1:0", peerArgs);
                 String[] address = peer.awaitListening().split(":");
                 channel = new Bootstrap().group(group).channel(Transport.socketChannel())
+                        .option(ChannelOption.ALLOCATOR, allocator)
                         .handler(session(ours, config, inboundStreams))
                         .connect(address[0], Integer.parseInt(address[1])).sync().channel();
             } else {
                 CompletableFuture<Channel> accepted = new CompletableFuture<>();
                 server = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                        .childOption(ChannelOption.ALLOCATOR, allocator)
                         .childHandler(new ChannelInitializer<>() {
                             @Override
                             protected void initChannel(Channel ch) {
