@@ -501,8 +501,11 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         pipeline.remove(HttpServerCodec.class);
         pipeline.remove(feed); // after the codec: what it holds came after what the codec had
         Relay.start(ctx.channel(), upstream);
-        publicHeld.release();
+        // Queued before the visitor's held bytes are passed on, as in TcpStreamBridge: an EOF relayed from the visitor
+        // shuts the stream's output, and a stream whose input had ended closes then; its hold, released after that,
+        // would be torn down with the target's bytes sent after the 101.
         upstream.eventLoop().execute(upstreamHeld::release);
+        publicHeld.release();
     }
 
     /**
