@@ -59,6 +59,8 @@ class HashicorpPeerKilledInteropTest {
     private final List<Watched> watched = new CopyOnWriteArrayList<>();
     /** The exceptions our end of the connection saw. */
     private final List<String> connectionErrors = new CopyOnWriteArrayList<>();
+    /** Set once our end of the connection is closed and the session has ended (its channelInactive). */
+    private volatile boolean sessionEnded;
     /** Whether the streams the peer opens are read (else auto-read is off and nothing is ever read). */
     private volatile boolean reading;
     private GoPeerConnection connection;
@@ -128,7 +130,7 @@ class HashicorpPeerKilledInteropTest {
 
         peer.kill();
 
-        assertThat(channel.closeFuture().await(WAIT.toMillis())).as("the session's connection closed").isTrue();
+        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
         if (death == Death.KILLED_WITH_RST) {
             assertThat(connectionErrors).as("what the connection saw").anyMatch(e -> e.contains("reset"));
         } else {
@@ -170,7 +172,7 @@ class HashicorpPeerKilledInteropTest {
 
         peer.kill();
 
-        assertThat(channel.closeFuture().await(WAIT.toMillis())).as("the session's connection closed").isTrue();
+        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
         for (Watched w : watched) {
             await().atMost(WAIT).until(() -> w.inactive);
             assertThat(w.eof).as("%s saw EOF", w.stream).isFalse();
@@ -199,7 +201,7 @@ class HashicorpPeerKilledInteropTest {
 
         peer.kill();
 
-        assertThat(channel.closeFuture().await(WAIT.toMillis())).as("the session's connection closed").isTrue();
+        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
         Watched reader = watched.get(0);
         await().atMost(WAIT).until(() -> reader.inactive);
         assertThat(reader.eof).as("the reader saw EOF after %s bytes", reader.bytesRead).isFalse();
@@ -208,6 +210,35 @@ class HashicorpPeerKilledInteropTest {
         StreamExchange.Received back = echoed.received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(back.reset()).as("our echo stream ended reset after %s bytes", back.bytes()).isTrue();
         assertThat(echoed.sent()).as("our writer sent everything").isNotDone();
+        assertHeldAndAllocatedComeBackToZero(session);
+    }
+
+    /**
+     * A stream that ended both ways on the wire (hashicorp's data and FIN, our FIN) before the peer was killed lost
+     * nothing: its reader, which had read none of it, still gets every byte and then EOF, and only then are the
+     * counts back to 0.
+     */
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void aStreamEndedBothWaysBeforeThePeerIsKilledKeepsItsWholeDataForItsReader(YamuxRole ours) throws Exception {
+        int size = 100_000;
+        connect(ours, YamuxConfig.defaults());
+        YamuxSession session = connection.session();
+        peer.send("OPEN whole " + size + " - send");
+        assertThat(peer.awaitResult("whole").end()).isEqualTo("eof");
+        await().atMost(WAIT).until(() -> watched.size() == 1 && onLoop(session::inboundHeld) == size);
+        Watched reader = watched.get(0);
+        reader.stream.shutdownOutput().sync();
+        await().atMost(WAIT).until(() -> onLoop(session::activeStreams) == 0);
+
+        peer.kill();
+
+        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
+        assertThat(onLoop(session::inboundHeld)).isEqualTo(size);
+        onLoop(() -> reader.stream.config().setAutoRead(true));
+        await().atMost(WAIT).until(() -> reader.eof);
+        assertThat(reader.bytesRead).isEqualTo(size);
+        assertThat(reader.stream.isReset()).isFalse();
         assertHeldAndAllocatedComeBackToZero(session);
     }
 
@@ -238,6 +269,14 @@ class HashicorpPeerKilledInteropTest {
             public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
                 connectionErrors.add(cause.toString());
                 ctx.fireExceptionCaught(cause);
+            }
+        });
+        // After the session: it has heard of the close once this has.
+        channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) {
+                sessionEnded = true;
+                ctx.fireChannelInactive();
             }
         });
         peer = connection.peer();
