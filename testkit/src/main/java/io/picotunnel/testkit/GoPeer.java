@@ -143,6 +143,15 @@ public final class GoPeer implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGSTOP, as a hung process: the peer reads and writes nothing more, its socket stays open. */
+    public void pause() throws IOException, InterruptedException {
+        Process stop = new ProcessBuilder("kill", "-STOP", Long.toString(process.pid())).redirectErrorStream(true).start();
+        if (!stop.waitFor(30, TimeUnit.SECONDS) || stop.exitValue() != 0) {
+            stop.destroyForcibly();
+            throw new AssertionError("cannot stop the Go peer with kill -STOP");
+        }
+    }
+
     /** SIGKILL, as a crash or the OOM killer would: the peer closes nothing itself; waits until it is gone. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();

@@ -214,6 +214,54 @@ class HashicorpPeerKilledInteropTest {
     }
 
     /**
+     * The peer hangs (SIGSTOP) and is then killed: our streams write into it until the connection's buffers are full
+     * and the streams wait for the connection to turn writable, not for window. Killed with unread bytes in its
+     * socket, the peer leaves an RST. Every write not sent fails, every stream ends reset, the counts come back to 0.
+     */
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void peerHungThenKilledWhileOurWritesWaitForTheConnection(YamuxRole ours) throws Exception {
+        connect(ours, YamuxConfig.defaults());
+        YamuxSession session = connection.session();
+        peer.pause();
+
+        List<Watched> writers = new ArrayList<>();
+        List<ChannelFuture> writes = new ArrayList<>();
+        // Each stream may send one window before the peer's credit; far more than loopback's socket buffers in all.
+        for (int i = 0; i < 64 && onLoop(channel::isWritable); i++) {
+            Watched writer = new Watched();
+            YamuxStreamChannel stream = session.openStream(writer).get(10, TimeUnit.SECONDS);
+            writers.add(writer);
+            writes.addAll(onLoop(() -> {
+                List<ChannelFuture> all = new ArrayList<>();
+                all.add(stream.write(allocator.buffer(1).writeByte('d')));
+                for (int c = 0; c < WINDOW / CHUNK; c++) {
+                    all.add(stream.write(allocator.buffer(CHUNK).writeZero(CHUNK)));
+                }
+                stream.flush();
+                return all;
+            }));
+        }
+        assertThat(onLoop(channel::isWritable)).as("our end of the connection turned unwritable").isFalse();
+        List<ChannelFuture> waiting = writes.stream().filter(w -> !w.isDone()).toList();
+        assertThat(waiting).isNotEmpty();
+
+        peer.kill();
+
+        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
+        for (Watched w : writers) {
+            await().atMost(WAIT).until(() -> w.inactive);
+            assertThat(w.eof).as("%s saw EOF", w.stream).isFalse();
+            assertThat(w.resetWhenInactive).as("%s reset", w.stream).isTrue();
+        }
+        for (ChannelFuture write : waiting) {
+            assertThat(write.await(WAIT.toMillis())).as("a waiting write ended").isTrue();
+            assertThat(write.isSuccess()).as("a waiting write succeeded").isFalse();
+        }
+        assertHeldAndAllocatedComeBackToZero(session);
+    }
+
+    /**
      * A stream that ended both ways on the wire (hashicorp's data and FIN, our FIN) before the peer was killed lost
      * nothing: its reader, which had read none of it, still gets every byte and then EOF, and only then are the
      * counts back to 0.
