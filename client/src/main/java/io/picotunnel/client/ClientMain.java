@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
@@ -38,8 +39,8 @@ import java.util.concurrent.TimeUnit;
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
-            "143:stopped by SIGTERM (130: Ctrl-C), after open streams finished or the grace period ended",
-            "1:unexpected error",
+            "0:stopped by SIGTERM or Ctrl-C, after open streams finished or the grace period ended",
+            "1:unexpected error, or the stop did not finish",
             "2:invalid flags or settings",
             "3:the server rejected the token (HTTP 401); reconnecting would not help"
         })
@@ -149,15 +150,44 @@ public final class ClientMain implements Callable<Integer> {
         log.info("picotunnel-client {} connecting to {} (targets allowed: {})", Version.get(), config.server(),
                 config.allow());
         TunnelClient client = new TunnelClient(config);
-        Thread hook = new Thread(() -> {
-            log.info("shutdown requested");
-            client.stop().orTimeout(config.shutdownGrace().toMillis() + 5_000, TimeUnit.MILLISECONDS)
-                    .exceptionally(e -> null).join();
-        }, "picotunnel-client-shutdown");
+        Thread hook = new Thread(() -> stopOnSignal(client, config, log), "picotunnel-client-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         client.start();
         try {
-            client.terminated().join();
+            return exitCode(client.terminated(), log);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // The JVM is exiting through the hook already.
+            }
+        }
+    }
+
+    /**
+     * SIGTERM or SIGINT: stops the client (open streams finish for the grace period), then ends the process with
+     * the code of a normal end (0), as a service manager expects of a stop it asked for, not with the signal's
+     * 143 or 130. The JVM would otherwise exit with the signal's code once the hooks are done, so this one halts.
+     */
+    private static void stopOnSignal(TunnelClient client, ClientConfig config, Logger log) {
+        log.info("shutdown requested");
+        int code = EXIT_ERROR;
+        try {
+            client.stop().orTimeout(config.shutdownGrace().toMillis() + 5_000, TimeUnit.MILLISECONDS).join();
+            code = exitCode(client.terminated(), log);
+        } catch (CompletionException e) {
+            log.error("the client did not stop within the grace period and 5 s more");
+        } finally {
+            System.out.flush();
+            System.err.flush();
+            Runtime.getRuntime().halt(code);
+        }
+    }
+
+    /** The exit code for how the client ended; a token rejected before the signal still ends with 3. */
+    private static int exitCode(CompletableFuture<Void> terminated, Logger log) {
+        try {
+            terminated.join();
             return EXIT_OK;
         } catch (CompletionException e) {
             if (e.getCause() instanceof TokenRejectedException) {
@@ -165,12 +195,6 @@ public final class ClientMain implements Callable<Integer> {
             }
             log.error("client failed", e.getCause());
             return EXIT_ERROR;
-        } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // The JVM is exiting through the hook already.
-            }
         }
     }
 

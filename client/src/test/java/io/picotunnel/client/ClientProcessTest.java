@@ -66,8 +66,30 @@ class ClientProcessTest {
         assertThat(open.end()).isEqualTo("eof");
         assertThat(open.received()).isEqualTo(2000);
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(process.exitValue()).isEqualTo(143);
+        assertThat(process.exitValue()).as("a stop asked for is a clean end").isZero();
         assertThat(Files.readString(output)).contains("stopped").doesNotContain(TOKEN);
+    }
+
+    @Test
+    void ctrlCIsACleanStopToo() throws Exception {
+        server = GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN);
+        String address = server.awaitListening();
+        output = Files.createTempFile("client-process", ".log");
+        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
+                ClientMain.class.getName(), "--server", "ws://" + address)
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile());
+        builder.environment().put("PICOTUNNEL_TOKEN", TOKEN);
+        process = builder.start();
+        server.awaitLine("CONNECTED");
+
+        Process kill = new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start();
+        assertThat(kill.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(kill.exitValue()).isZero();
+
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as(Files.readString(output)).isZero();
+        assertThat(Files.readString(output)).contains("shutdown requested", "stopped");
     }
 
     private static String javaCommand() {
