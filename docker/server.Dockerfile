@@ -22,7 +22,8 @@ USER 10001
 ENV PICOTUNNEL_DATA_DIR=/data
 VOLUME /data
 EXPOSE 8080 8443 80 443
-# /health of the management API at PICOTUNNEL_LISTEN_ADDR (default :8080; every interface is asked on loopback).
+# /health of the management API at the container's --listen-addr, else PICOTUNNEL_LISTEN_ADDR (default :8080;
+# every interface is asked on loopback).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/bin/sh", "/opt/picotunnel/bin/picotunnel-server-healthcheck"]
 ENTRYPOINT ["/opt/picotunnel/bin/picotunnel-server"]

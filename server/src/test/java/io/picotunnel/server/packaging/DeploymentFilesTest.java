@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The deployment files as a new operator meets them: the Dockerfiles (parsed: no Docker engine runs here), the
@@ -110,6 +111,28 @@ class DeploymentFilesTest {
     }
 
     private static int runHealthcheck(List<String> command, String listenAddr) throws Exception {
+        return runHealthcheck(command, listenAddr, List.of());
+    }
+
+    /**
+     * Runs the healthcheck as in a container whose PID 1 was started with {@code serverArgs}: in a new PID namespace
+     * (unshare, as an unprivileged user mapped to root) whose PID 1 is a shell holding those arguments on its
+     * command line and running the check as its child.
+     */
+    private static int runHealthcheck(List<String> command, String listenAddr, List<String> serverArgs)
+            throws Exception {
+        if (!serverArgs.isEmpty()) {
+            StringBuilder script = new StringBuilder();
+            for (String word : command) {
+                script.append('\'').append(word.replace("'", "'\\''")).append("' ");
+            }
+            // Not the check's own exit as the last command: a shell may exec that in place of itself (PID 1).
+            script.append("; code=$?; exit $code");
+            List<String> wrapped = new ArrayList<>(List.of("unshare", "--user", "--map-root-user", "--pid",
+                    "--fork", "--mount-proc", "/bin/sh", "-c", script.toString(), "/opt/picotunnel/bin/picotunnel-server"));
+            wrapped.addAll(serverArgs);
+            command = wrapped;
+        }
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         builder.environment().keySet().removeIf(name -> !name.equals("PATH"));
@@ -150,6 +173,34 @@ class DeploymentFilesTest {
             servers.forEach(PicoTunnelServer::stop);
         }
         assertThat(runHealthcheck(command, "127.0.0.1:" + servers.get(0).apiPort())).as("stopped").isNotZero();
+    }
+
+    @Test
+    void theServerImagesHealthcheckTakesTheListenAddrFlagOfTheContainersCommandOverTheVariable() throws Exception {
+        Process probe = new ProcessBuilder("unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
+                "true").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assumeTrue(probe.waitFor(30, TimeUnit.SECONDS) && probe.exitValue() == 0,
+                "unshare cannot make a PID namespace here (user namespaces disabled?)");
+        List<String> command = serverHealthcheckCommand();
+        PicoTunnelServer server = PicoTunnelServer.start(ServerConfig.ephemeral(tmp.resolve("data"),
+                Map.of(Setting.LISTEN_ADDR, "127.0.0.2:0")));
+        try {
+            String listening = "127.0.0.2:" + server.apiPort();
+            String nothing = "127.0.0.3:" + server.apiPort();
+            assertThat(runHealthcheck(command, nothing, List.of("--listen-addr", listening)))
+                    .as("the flag wins over the variable").isZero();
+            assertThat(runHealthcheck(command, nothing, List.of("--listen-addr=" + listening))).as("--listen-addr=")
+                    .isZero();
+            assertThat(runHealthcheck(command, nothing, List.of("--", "/opt/picotunnel/bin/picotunnel-server",
+                    "--domain", "tunnel.example.com", "--listen-addr", nothing, "--listen-addr", listening)))
+                    .as("docker run --init: docker-init's arguments, the last flag wins").isZero();
+            assertThat(runHealthcheck(command, listening, List.of("--domain", "tunnel.example.com")))
+                    .as("no flag: the variable").isZero();
+            assertThat(runHealthcheck(command, listening, List.of("--listen-addr", nothing)))
+                    .as("the flag names where nothing listens").isNotZero();
+        } finally {
+            server.stop();
+        }
     }
 
     @Test
