@@ -4,6 +4,7 @@ import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.config.AuthMode;
 import io.picotunnel.server.config.ConfigException;
+import io.picotunnel.server.config.ExampleEmail;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.monitor.MonitorSettings;
@@ -492,6 +493,12 @@ public record ServerConfig(
                 case "staging" -> URI.create(LETS_ENCRYPT_STAGING);
                 default -> httpUrl(Setting.ACME_DIRECTORY);
             };
+            String placeholder = email == null ? null : ExampleEmail.placeholderDomain(email);
+            if (enabled && placeholder != null && directoryUri.getHost().toLowerCase(Locale.ROOT).endsWith(".letsencrypt.org")) {
+                throw invalid(Setting.ACME_EMAIL, "'" + email + "' is an example address and Let's Encrypt refuses"
+                        + " accounts with a contact at " + placeholder + ", so no certificate would be issued; set your"
+                        + " own e-mail address, or leave it unset for an account without a contact");
+            }
             return new Acme(enabled, email, directoryUri, existingFile(Setting.ACME_CA_FILE));
         }
 

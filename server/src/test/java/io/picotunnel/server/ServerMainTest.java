@@ -128,6 +128,18 @@ class ServerMainTest {
     }
 
     @Test
+    void anExampleAcmeEmailIsOneClearSentenceAndExitCode2() {
+        Run run = run(Map.of("PICOTUNNEL_ACME_ENABLED", "true", "PICOTUNNEL_ACME_EMAIL", "admin@example.com"),
+                server -> { }, loopback().toArray(String[]::new));
+
+        assertThat(run.exitCode()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(run.err()).startsWith("Invalid --acme-email (PICOTUNNEL_ACME_EMAIL): 'admin@example.com' is an"
+                + " example address and Let's Encrypt refuses accounts with a contact at example.com, so no certificate"
+                + " would be issued; set your own e-mail address, or leave it unset for an account without a contact.");
+        assertOneSentence(run.err());
+    }
+
+    @Test
     void badVariableIsReportedLikeABadFlag() {
         Run run = run(Map.of("PICOTUNNEL_HTTPS_ADDR", ":99999"), server -> { }, "--data", dir.toString());
 

@@ -58,7 +58,7 @@ class ServerConfigTest {
                 "PICOTUNNEL_TUNNEL_ADDR", "[::1]:0",
                 "PICOTUNNEL_DOMAIN", "Tunnel.Example.com",
                 "PICOTUNNEL_ACME_ENABLED", "true",
-                "PICOTUNNEL_ACME_EMAIL", "admin@example.com",
+                "PICOTUNNEL_ACME_EMAIL", "ops@picotunnel.dev",
                 "PICOTUNNEL_ACME_DIRECTORY", "staging",
                 "PICOTUNNEL_PROXY_TIMEOUT", "2m"));
 
@@ -67,9 +67,42 @@ class ServerConfigTest {
         assertThat(config.tunnelAddr()).isEqualTo(new HostPort("::1", 0));
         assertThat(config.domain()).isEqualTo("tunnel.example.com");
         assertThat(config.acme().enabled()).isTrue();
-        assertThat(config.acme().email()).isEqualTo("admin@example.com");
+        assertThat(config.acme().email()).isEqualTo("ops@picotunnel.dev");
         assertThat(config.acme().directory()).isEqualTo(URI.create(ServerConfig.LETS_ENCRYPT_STAGING));
         assertThat(config.proxyTimeout()).isEqualTo(Duration.ofMinutes(2));
+    }
+
+    @Test
+    void anExampleAcmeEmailIsRefusedForLetsEncryptSayingWhatToDo() {
+        for (String directory : List.of("production", "staging", "https://acme-v02.api.LetsEncrypt.org/directory")) {
+            for (String email : List.of("admin@example.com", "me@mail.Example.ORG", "me@example.net.", "me@host.test",
+                    "me@tunnel.example", "me@x.invalid", "me@localhost", "me@intranet")) {
+                assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "true",
+                        "PICOTUNNEL_ACME_EMAIL", email, "PICOTUNNEL_ACME_DIRECTORY", directory)))
+                        .as("%s with %s", email, directory)
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessageStartingWith("Invalid --acme-email (PICOTUNNEL_ACME_EMAIL): '" + email
+                                + "' is an example address and Let's Encrypt refuses accounts with a contact at ")
+                        .hasMessageContaining("set your own e-mail address, or leave it unset");
+            }
+        }
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "true",
+                "PICOTUNNEL_ACME_EMAIL", "admin@example.com")))
+                .hasMessageContaining("a contact at example.com, so no certificate would be issued;");
+    }
+
+    @Test
+    void anExampleAcmeEmailIsKeptWhereItDoesNoHarm() {
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ACME_EMAIL", "admin@example.com")).acme().email())
+                .as("ACME off").isEqualTo("admin@example.com");
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "true", "PICOTUNNEL_ACME_EMAIL", "admin@example.test",
+                "PICOTUNNEL_ACME_DIRECTORY", "https://127.0.0.1:14000/dir")).acme().email())
+                .as("a private ACME CA such as pebble").isEqualTo("admin@example.test");
+        for (String email : List.of("ops@example.co.uk", "ops@myexample.com", "ops@example.com.au", "ops@picotunnel.dev")) {
+            assertThat(load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "true", "PICOTUNNEL_ACME_EMAIL", email))
+                    .acme().email()).isEqualTo(email);
+        }
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "true")).acme().email()).isNull();
     }
 
     @Test
