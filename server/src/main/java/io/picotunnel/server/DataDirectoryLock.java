@@ -10,6 +10,7 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -68,15 +69,31 @@ final class DataDirectoryLock implements AutoCloseable {
         }
     }
 
-    /** The lock file's identity, found without opening it (created first if missing, with nothing open on it). */
+    /**
+     * The lock file's identity, found without opening it (created first if missing, with nothing open on it). A
+     * symbolic link there is refused, not followed: locking truncates the file and writes the PID into it, so a link
+     * would have that done to whatever it names, or the file created wherever it points.
+     */
     private static Object identity(Path file) {
         try {
             try {
-                Files.createFile(file);
+                Files.createFile(file); // O_EXCL: never through a link
             } catch (FileAlreadyExistsException exists) {
                 // as it should be after the first start
             }
-            Object fileKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+            BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            if (attributes.isSymbolicLink()) {
+                throw new StartupException("The lock file " + file + " is a symbolic link (to "
+                        + Files.readSymbolicLink(file) + "), which PicoTunnel does not follow: it locks the data"
+                        + " directory with a regular file of its own there, so remove the link and try again.");
+            }
+            if (!attributes.isRegularFile()) {
+                throw new StartupException("The lock file " + file + " is " + (attributes.isDirectory()
+                        ? "a directory" : "not a regular file") + ": PicoTunnel locks the data directory with a"
+                        + " regular file of its own there, so move it away and try again.");
+            }
+            Object fileKey = attributes.fileKey();
             return fileKey != null ? fileKey : file.toRealPath();
         } catch (IOException e) {
             throw new StartupException("Cannot open " + file + " to lock the data directory (" + e.getMessage() + ").", e);
@@ -86,7 +103,8 @@ final class DataDirectoryLock implements AutoCloseable {
     private static DataDirectoryLock lock(Path dataDir, Path file, Object key) {
         FileChannel channel;
         try {
-            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
             throw new StartupException("Cannot open " + file + " to lock the data directory (" + e.getMessage() + ").", e);
         }

@@ -230,6 +230,59 @@ class ServerMainTest {
         }
     }
 
+    /**
+     * A symbolic link as the lock file is refused naming it, not followed: the server would create the file where a
+     * dangling link points, or truncate whatever file it names to write its PID there.
+     */
+    @Test
+    void aLockFileThatIsADanglingLinkIsRefusedNamingItAndNothingIsCreatedWhereItPoints() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path target = Files.createDirectories(dir.resolve("elsewhere")).resolve("created-through-the-link");
+        Path link = Files.createSymbolicLink(data.resolve(DataDirectoryLock.FILE_NAME), target);
+
+        Run refused = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(refused.exitCode()).as(refused.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(refused.err()).startsWith("The lock file " + link + " is a symbolic link (to " + target
+                + "), which PicoTunnel does not follow: it locks the data directory with a regular file of its own"
+                + " there, so remove the link and try again.");
+        assertOneSentence(refused.err());
+        assertThat(target).doesNotExist();
+        assertThat(link).isSymbolicLink();
+
+        Files.delete(link);
+        Run afterwards = run(loopback("--data", data.toString()).toArray(String[]::new));
+        assertThat(afterwards.exitCode()).as(afterwards.err()).isZero();
+        assertThat(data.resolve(DataDirectoryLock.FILE_NAME)).isRegularFile();
+    }
+
+    @Test
+    void aLockFileThatIsALinkToAFileIsRefusedAndThatFileIsLeftAsItWas() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path precious = Files.writeString(dir.resolve("precious.txt"), "not to be truncated");
+        Path link = Files.createSymbolicLink(data.resolve(DataDirectoryLock.FILE_NAME), precious);
+
+        Run refused = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(refused.exitCode()).as(refused.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(refused.err()).startsWith("The lock file " + link + " is a symbolic link (to " + precious + ")");
+        assertOneSentence(refused.err());
+        assertThat(precious).hasContent("not to be truncated");
+    }
+
+    @Test
+    void aLockFileThatIsADirectoryIsRefusedNamingIt() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path lock = Files.createDirectories(data.resolve(DataDirectoryLock.FILE_NAME));
+
+        Run refused = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(refused.exitCode()).as(refused.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(refused.err()).startsWith("The lock file " + lock + " is a directory: PicoTunnel locks the data"
+                + " directory with a regular file of its own there, so move it away and try again.");
+        assertOneSentence(refused.err());
+    }
+
     /** How many descriptors this process has open on {@code file} (Linux). */
     private static long openDescriptorsOf(Path file) {
         try (Stream<Path> descriptors = Files.list(Path.of("/proc/self/fd"))) {
