@@ -98,7 +98,7 @@ final class RestoreCommand {
     private static Restore.DirectoryLock lock(Path dataDir, Restore.Owner owner) {
         Path file = dataDir.resolve(DataDirectoryLock.FILE_NAME);
         boolean existed = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
-        DataDirectoryLock lock = DataDirectoryLock.acquire(dataDir);
+        DataDirectoryLock lock = DataDirectoryLock.acquire(dataDir, DataDirectoryLock.Role.RESTORE);
         if (!existed) {
             Path database = dataDir.resolve(Store.DATABASE_FILE);
             try {

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class BackupRestoreCommandTest {
@@ -118,26 +120,29 @@ class BackupRestoreCommandTest {
             store.createTunnel("later");
         }
         List<String> startedMidway = new ArrayList<>();
+        String[] lockFile = new String[1];
 
         Run run = restoreWith(() -> {
             try {
+                lockFile[0] = Files.readString(data.resolve(DataDirectoryLock.FILE_NAME));
                 start(data).stop();
                 startedMidway.add("started");
-            } catch (StartupException e) {
+            } catch (StartupException | IOException e) {
                 startedMidway.add(e.getMessage());
             }
         }, "--data", data.toString(), copy.toString());
 
         assertThat(run.code()).as(run.err()).isZero();
         assertThat(startedMidway).hasSize(1);
-        assertThat(startedMidway.getFirst()).startsWith("The data directory " + data + " is in use by another PicoTunnel server (process "
-                        + ProcessHandle.current().pid() + ")");
+        assertThat(startedMidway.getFirst()).isEqualTo("The data directory " + data + " is being restored (process "
+                + ProcessHandle.current().pid() + "): start the server once the restore has finished.");
+        assertThat(lockFile[0]).as("what another process is told").isEqualTo(ProcessHandle.current().pid() + " restore\n");
         assertThat(tunnels(data)).containsExactly("from-the-backup");
         start(data).stop();
     }
 
     @Test
-    void aRestoreWhileAServerRunsIsRefusedWithTheDataDirectoryLocksSentence() throws Exception {
+    void aRestoreWhileAServerRunsIsRefusedAskingToStopTheServerFirst() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Path copy = backupOf(data, "from-the-backup");
         PicoTunnelServer server = start(data);
@@ -149,10 +154,49 @@ class BackupRestoreCommandTest {
         }
 
         assertThat(run.code()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
-        assertThat(run.err().strip()).startsWith("The data directory " + data + " is in use by another PicoTunnel"
-                + " server (process " + ProcessHandle.current().pid() + "): stop it first").doesNotContain("\n");
+        assertThat(run.err().strip()).isEqualTo("The data directory " + data + " is in use by a PicoTunnel server"
+                + " (process " + ProcessHandle.current().pid() + "): a restore replaces the database of a stopped server"
+                + " only, so stop the server, then run the restore again.");
         try (Stream<Path> files = Files.list(data)) {
             assertThat(files).noneMatch(f -> f.getFileName().toString().contains("restor"));
+        }
+    }
+
+    @Test
+    void aSecondRestoreWhileOneRunsIsRefusedInARestoresWords() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "from-the-backup");
+        Run[] second = new Run[1];
+
+        Run first = restoreWith(() -> second[0] = restore(Map.of(), "--data", data.toString(), copy.toString()),
+                "--data", data.toString(), copy.toString());
+
+        assertThat(first.code()).as(first.err()).isZero();
+        assertThat(second[0].code()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(second[0].err().strip()).isEqualTo("The data directory " + data + " is being restored by another"
+                + " restore (process " + ProcessHandle.current().pid() + "): let it finish first, then restore again if"
+                + " you still need to.");
+    }
+
+    @Test
+    void aRestoreOrAServerInAnotherProcessIsNamedForWhatItIs() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "from-the-backup");
+        Path lock = data.resolve(DataDirectoryLock.FILE_NAME);
+
+        try (LockFileProbe.Holder server = LockFileProbe.holdInAnotherProcess(lock)) {
+            Run run = restore(Map.of(), "--data", data.toString(), copy.toString());
+            assertThat(run.code()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+            assertThat(run.err().strip()).startsWith("The data directory " + data + " is in use by a PicoTunnel server"
+                    + " (process " + server.pid() + "): a restore replaces the database of a stopped server only");
+        }
+        try (LockFileProbe.Holder restore = LockFileProbe.holdAsARestoreInAnotherProcess(lock)) {
+            assertThatThrownBy(() -> start(data)).isInstanceOf(StartupException.class).hasMessage("The data directory "
+                    + data + " is being restored (process " + restore.pid() + "): start the server once the restore"
+                    + " has finished.");
+            Run run = restore(Map.of(), "--data", data.toString(), copy.toString());
+            assertThat(run.err().strip()).startsWith("The data directory " + data + " is being restored by another"
+                    + " restore (process " + restore.pid() + ")");
         }
     }
 

@@ -19,14 +19,14 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Another process on a data directory's lock file, as another server would be: a child JVM that tries the lock and
- * says whether it was {@code held} or {@code free}, or takes it (writing its pid, as a server does) and holds it
- * until its standard input is closed.
+ * says whether it was {@code held} or {@code free}, or takes it (writing its pid, as a server does, or its pid and
+ * "restore", as a restore does) and holds it until its standard input is closed.
  */
 public final class LockFileProbe {
 
     private static final long TIMEOUT_SECONDS = 30;
 
-    /** Run in the child JVM: {@code try <file>} or {@code hold <file>}. */
+    /** Run in the child JVM: {@code try <file>}, {@code hold <file>} or {@code hold-restore <file>}. */
     public static void main(String[] args) throws IOException {
         Path file = Path.of(args[1]);
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
@@ -38,7 +38,8 @@ public final class LockFileProbe {
             }
             long pid = ProcessHandle.current().pid();
             channel.truncate(0);
-            channel.write(ByteBuffer.wrap((pid + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+            String holder = pid + (args[0].equals("hold-restore") ? " restore" : "") + "\n";
+            channel.write(ByteBuffer.wrap(holder.getBytes(StandardCharsets.US_ASCII)), 0);
             System.out.println("locked " + pid);
             System.out.flush();
             while (System.in.read() != -1) {
@@ -64,9 +65,18 @@ public final class LockFileProbe {
         }
     }
 
-    /** Another process holding the lock on {@code file} until closed. */
+    /** Another process holding the lock on {@code file} until closed, as a server does. */
     static Holder holdInAnotherProcess(Path file) {
-        Process process = start("hold", file);
+        return hold("hold", file);
+    }
+
+    /** Another process holding the lock on {@code file} until closed, as a restore does. */
+    static Holder holdAsARestoreInAnotherProcess(Path file) {
+        return hold("hold-restore", file);
+    }
+
+    private static Holder hold(String mode, Path file) {
+        Process process = start(mode, file);
         String answer = firstLine(process);
         if (!("locked " + process.pid()).equals(answer)) {
             process.destroyForcibly();
