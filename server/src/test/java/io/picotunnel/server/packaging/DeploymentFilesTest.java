@@ -218,6 +218,8 @@ class DeploymentFilesTest {
         Map<String, Object> client = map(services, "client");
         assertThat(client.get("image")).isEqualTo("${PICOTUNNEL_IMAGE_PREFIX:-}picotunnel-client");
         assertThat(client).doesNotContainKey("command");
+        // on-failure[:N] would leave the client down after a reboot: Docker stops it there, and a stop exits with 0.
+        assertThat(client.get("restart")).isEqualTo("unless-stopped");
         Map<String, Object> clientEnv = map(client, "environment");
         assertThat(clientEnv.get("PICOTUNNEL_TOKEN")).as("taken from the shell's environment").isEqualTo("${PICOTUNNEL_TOKEN:-}");
         assertThat(map(map(client, "depends_on"), "server").get("condition")).isEqualTo("service_healthy");
