@@ -354,8 +354,10 @@ class ReleaseArchiveIT {
         processes.add(client);
         await("the client explains " + server).atMost(Duration.ofSeconds(60))
                 .until(() -> Files.readString(log).contains(sentence));
-        client.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        client.destroy(); // SIGTERM, as systemctl stop or docker stop, while it retries
+        assertThat(client.waitFor(60, TimeUnit.SECONDS)).as("stopped by SIGTERM").isTrue();
         String output = Files.readString(log);
+        assertThat(client.exitValue()).as("a clean stop; output:%n%s", output).isZero();
         assertThat(output).as("no stack trace or hex dump").doesNotContain("\tat ", "Exception", "485454502f");
     }
 
