@@ -94,7 +94,8 @@ public final class PicoTunnelServer implements AutoCloseable {
     private EventLoopGroup eventLoops;
     private TcpServices tcpServices;
     private TunnelEndpoint tunnelEndpoint;
-    private volatile boolean tunnelEndpointServesTls;
+    /** The tunnel endpoint's TLS; null while it speaks plain ws only. */
+    private volatile TunnelEndpointTls tunnelEndpointTls;
     private String adminToken;
     private AdminToken.Resolved resolvedToken;
     private ApiServer api;
@@ -286,7 +287,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private TunnelEndpoint startTunnelEndpoint() {
         Optional<TunnelEndpointTls> wss = tls.tunnelEndpointTls();
         TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.of(config.tunnels().yamux()), store::findTunnelByToken, registry,
-                eventLoops, eventLoops, wss.<Supplier<ChannelHandler>>map(t -> t::newHandler).orElse(null),
+                eventLoops, eventLoops, wss.<Supplier<ChannelHandler>>map(t -> t::newConnectionHandler).orElse(null),
                 connectionLimits("tunnel endpoint"));
         try {
             endpoint.start(config.tunnelAddr().toBindAddress());
@@ -295,13 +296,18 @@ public final class PicoTunnelServer implements AutoCloseable {
             throw StartupException.cannotBind(Setting.TUNNEL_ADDR, config.tunnelAddr(), e);
         }
         String where = displayHostPort(config.tunnelAddr().host(), endpoint.port());
-        tunnelEndpointServesTls = wss.isPresent();
-        if (wss.isPresent()) {
-            log.info("Tunnel endpoint on wss://{}/tunnel (certificate of {})", where, wss.get().serverDomain());
-        } else {
+        tunnelEndpointTls = wss.orElse(null);
+        if (wss.isEmpty()) {
             log.warn("Tunnel endpoint on ws://{}/tunnel WITHOUT TLS: tunnel tokens cross the network in the clear. Set {}"
                     + " with {}/{} or {}=true to serve wss.", where, Setting.DOMAIN.envVar(), Setting.TLS_CERT.envVar(),
                     Setting.TLS_KEY.envVar(), Setting.ACME_ENABLED.envVar());
+        } else if (wss.get().plainAllowed()) {
+            log.warn("Tunnel endpoint on ws://{}/tunnel WITHOUT TLS for now: {} has no certificate yet. Put one in {}"
+                    + " (served as wss at once, ws still served until the next restart), set {}/{} or {}=true.", where,
+                    wss.get().serverDomain(), config.dataDir().resolve("certs"), Setting.TLS_CERT.envVar(),
+                    Setting.TLS_KEY.envVar(), Setting.ACME_ENABLED.envVar());
+        } else {
+            log.info("Tunnel endpoint on wss://{}/tunnel (certificate of {})", where, wss.get().serverDomain());
         }
         return endpoint;
     }
@@ -457,7 +463,8 @@ public final class PicoTunnelServer implements AutoCloseable {
             host = "[" + host + "]";
         }
         int port = tunnelEndpoint != null ? tunnelEndpoint.port() : config.tunnelAddr().port();
-        return (tunnelEndpointServesTls ? "" : "ws://") + host + ":" + port;
+        TunnelEndpointTls endpointTls = tunnelEndpointTls;
+        return (endpointTls != null && endpointTls.servesTls() ? "" : "ws://") + host + ":" + port;
     }
 
     /** Whether a service serves right now: a tcp service waiting for its port does not. */

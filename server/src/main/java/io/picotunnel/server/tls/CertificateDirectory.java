@@ -50,6 +50,7 @@ public final class CertificateDirectory implements AutoCloseable {
     /** Names whose loaded certificate was logged as expired, so that it is said once. */
     private final Set<String> expiryTold = new HashSet<>();
     private ScheduledExecutorService watcher;
+    private Runnable afterScan = () -> { };
 
     public CertificateDirectory(Path directory, CertificateStore store) {
         this(directory, store, Clock.systemUTC());
@@ -64,6 +65,11 @@ public final class CertificateDirectory implements AutoCloseable {
 
     public Path directory() {
         return directory;
+    }
+
+    /** Runs {@code action} after every scan, on the scanning thread. */
+    public synchronized void afterScan(Runnable action) {
+        afterScan = action;
     }
 
     /** Scans now, then every {@code interval} on a daemon thread until {@link #close()}. */
@@ -127,6 +133,7 @@ public final class CertificateDirectory implements AutoCloseable {
             }
         }
         warnOfExpiries();
+        afterScan.run();
     }
 
     /** A certificate that was fine when loaded and has expired since. */

@@ -44,6 +44,7 @@ public final class ServerTls implements AutoCloseable {
     private final CertificateStatuses statuses;
     private final List<AutoCloseable> running = new ArrayList<>();
     private HttpsListener https;
+    private volatile TunnelEndpointTls tunnelEndpointTls;
 
     private ServerTls(Path dataDir, String serverDomain, AcmeSettings acmeSettings, Clock clock) {
         this.serverDomain = DomainNames.normalize(serverDomain);
@@ -76,6 +77,7 @@ public final class ServerTls implements AutoCloseable {
                         domainFiles.certificate(), String.join("; ", problems), CertificateDirectory.GIVES_WAY);
             }
         }
+        tls.directory.afterScan(tls::certificatesChanged);
         tls.directory.startWatching(WATCH_INTERVAL);
         tls.running.add(tls.directory);
         if (tls.acme != null) {
@@ -147,17 +149,25 @@ public final class ServerTls implements AutoCloseable {
     }
 
     /**
-     * TLS for the tunnel endpoint when a certificate for the server's domain is or will be available (an operator
-     * file, or ACME for the domain); empty means plain ws.
+     * TLS for the tunnel endpoint when the server has a domain; empty means plain ws only. With no certificate for the
+     * domain yet and no ACME to obtain one, plain ws is allowed too until the next restart: a certificate file dropped
+     * into {@code <data>/certs/} later serves wss at once.
      */
     public Optional<TunnelEndpointTls> tunnelEndpointTls() {
         if (serverDomain == null) {
             return Optional.empty();
         }
-        if (store.select(serverDomain).isEmpty() && acme == null) {
-            return Optional.empty();
+        boolean plainAllowed = store.select(serverDomain).isEmpty() && acme == null;
+        TunnelEndpointTls endpointTls = new TunnelEndpointTls(store, serverDomain, plainAllowed);
+        tunnelEndpointTls = endpointTls;
+        return Optional.of(endpointTls);
+    }
+
+    private void certificatesChanged() {
+        TunnelEndpointTls endpointTls = tunnelEndpointTls;
+        if (endpointTls != null) {
+            endpointTls.certificatesChanged();
         }
-        return Optional.of(new TunnelEndpointTls(store, serverDomain));
     }
 
     /** The certificate fields of a service for the API. */

@@ -6,35 +6,72 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.util.AsyncMapping;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
 
 /**
  * TLS for the tunnel endpoint (wss): whatever name the client sends (or none, when it dials an IP address),
  * the server presents the current certificate of its own domain, so a renewed or replaced certificate is
- * used for the next connection. Put {@link #newHandler()} first in the endpoint's pipeline.
+ * used for the next connection. Put {@link #newConnectionHandler()} first in the endpoint's pipeline.
+ *
+ * <p>An endpoint that started before its domain had a certificate (no file, no ACME) {@linkplain #plainAllowed()
+ * allows plain ws}: each connection that opens with a TLS record gets TLS (once a certificate file for the domain is
+ * there), any other plain WebSocket, so clients already set up with ws:// keep working until the next restart, which
+ * serves wss only.
  */
 public final class TunnelEndpointTls {
 
+    private static final Logger log = LoggerFactory.getLogger(TunnelEndpointTls.class);
+
     private final CertificateStore store;
     private final String serverDomain;
+    private final boolean plainAllowed;
+    /** Whether the log said that wss is served now (only said when plain ws is allowed). */
+    private volatile boolean certificateTold;
     /** The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served. */
     private volatile Cached cached;
 
     private record Cached(ServerCertificate certificate, SslContext context) {
     }
 
-    TunnelEndpointTls(CertificateStore store, String serverDomain) {
+    TunnelEndpointTls(CertificateStore store, String serverDomain, boolean plainAllowed) {
         this.store = store;
         this.serverDomain = serverDomain;
+        this.plainAllowed = plainAllowed;
     }
 
     public String serverDomain() {
         return serverDomain;
     }
 
+    /** Whether plain ws is served too: the domain had no certificate when the endpoint started. */
+    public boolean plainAllowed() {
+        return plainAllowed;
+    }
+
+    /** Whether a client gets TLS when it asks for it: always without plain ws, else once the domain has a certificate. */
+    public boolean servesTls() {
+        return !plainAllowed || store.select(serverDomain).isPresent();
+    }
+
+    /** The handler to put first in a connection's pipeline: TLS, or TLS or plain by the connection's first bytes. */
+    public ChannelHandler newConnectionHandler() {
+        return plainAllowed ? new TlsOrPlain(this) : newHandler();
+    }
+
+    /** After the certificate directory was read: says once that wss is served now, where plain ws is allowed. */
+    void certificatesChanged() {
+        if (plainAllowed && !certificateTold && store.select(serverDomain).isPresent()) {
+            certificateTold = true;
+            log.info("Tunnel endpoint now serves wss with the certificate of {}; plain ws is still served to clients"
+                    + " set up with ws:// until the next restart, after which only wss is", serverDomain);
+        }
+    }
+
     /** A handler that reads the ClientHello and continues with TLS on the domain's current certificate. */
-    public ChannelHandler newHandler() {
+    ChannelHandler newHandler() {
         return new SniHandler(new AsyncMapping<String, SslContext>() {
             @Override
             public Future<SslContext> map(String input, Promise<SslContext> promise) {

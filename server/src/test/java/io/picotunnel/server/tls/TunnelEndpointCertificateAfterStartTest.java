@@ -1,0 +1,112 @@
+package io.picotunnel.server.tls;
+
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A server with a domain but no certificate for it at start (no file, no ACME): plain ws at first, and a certificate
+ * file for the domain dropped into {@code <data>/certs/} later serves wss without a restart while ws keeps working.
+ */
+class TunnelEndpointCertificateAfterStartTest {
+
+    private static final String ADMIN_TOKEN = "tls-later-admin-token-0123456789";
+
+    @TempDir
+    Path data;
+
+    private final TestCertificates ca = new TestCertificates();
+    private final List<TunnelClient> clients = new ArrayList<>();
+    private PicoTunnelServer server;
+    private ApiClient api;
+
+    @BeforeEach
+    void start() {
+        Map<Setting, String> settings = new EnumMap<>(Setting.class);
+        settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
+        settings.put(Setting.DOMAIN, "tunnel.test");
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(data.resolve("server"), settings),
+                new PrintStream(OutputStream.nullOutputStream()));
+        api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
+    }
+
+    @AfterEach
+    void stop() {
+        clients.forEach(TunnelClient::close);
+        api.close();
+        server.stop();
+    }
+
+    @Test
+    void aCertificateFileForTheDomainServesWssWithoutARestartAndWsKeepsWorking() throws Exception {
+        String token = api.post("/api/tunnels", "{\"name\":\"later\"}").json().get("token").asText();
+        TunnelClient plainBefore = connect("ws://127.0.0.1:" + server.tunnelPort(), token);
+        assertThat(plainBefore.awaitConnected(Duration.ofSeconds(20))).as("ws before the certificate").isTrue();
+        assertThat(api.get("/api/server").json().get("tunnel_server").asText())
+                .isEqualTo("ws://tunnel.test:" + server.tunnelPort());
+
+        TestCertificates.Issued certificate = ca.issue("tunnel.test");
+        TestCertificates.write(certificate, data.resolve("server/certs"), "tunnel.test");
+
+        // verified against the test CA for the domain's name: the dropped certificate is what the endpoint serves
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() ->
+                certificate.serial().equals(servedSerial(server.tunnelPort(), "tunnel.test")));
+        TunnelClient secure = connect("wss://127.0.0.1:" + server.tunnelPort(), token);
+        assertThat(secure.awaitConnected(Duration.ofSeconds(20))).as("wss after the certificate").isTrue();
+        assertThat(api.get("/api/server").json().get("tunnel_server").asText())
+                .as("ready-made commands use wss (a bare host:port)").isEqualTo("tunnel.test:" + server.tunnelPort());
+
+        secure.close();
+        TunnelClient plainAfter = connect("ws://127.0.0.1:" + server.tunnelPort(), token);
+        assertThat(plainAfter.awaitConnected(Duration.ofSeconds(20))).as("ws until the next restart").isTrue();
+    }
+
+    private TunnelClient connect(String address, String token) {
+        TunnelClient client = new TunnelClient(ClientConfig.of(ServerAddress.parse(address), token)
+                .withInsecure(true).withShutdownGrace(Duration.ZERO));
+        clients.add(client);
+        client.start();
+        return client;
+    }
+
+    /** A handshake with SNI {@code name} on {@code port}, verified against the test CA; the served leaf's serial. */
+    private BigInteger servedSerial(int port, String name) throws IOException {
+        try (SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
+                .createSocket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10_000);
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName(name)));
+            parameters.setEndpointIdentificationAlgorithm("HTTPS");
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+            return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
+        }
+    }
+}
