@@ -36,6 +36,11 @@ final class LogSettings {
         System.setProperty(LEVEL_PROPERTY, level.toUpperCase(Locale.ROOT));
     }
 
+    /** Whether the log is JSON lines, as {@link #apply} set it (text when it did not run). */
+    static boolean json() {
+        return "json".equals(System.getProperty(FORMAT_PROPERTY));
+    }
+
     private static String value(Map<String, String> env, String variable, String fallback) {
         String value = env.get(variable);
         return value == null || value.isBlank() ? fallback : value.trim().toLowerCase(Locale.ROOT);

@@ -1,5 +1,7 @@
 package io.picotunnel.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.store.Store;
 import org.junit.jupiter.api.Test;
@@ -397,5 +399,32 @@ class ServerMainTest {
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertThat(ports).hasSize(1);
         assertThat(run.out()).contains("Generated an admin token");
+    }
+
+    @Test
+    void withJsonLogsTheGeneratedTokenBannerIsOneJsonObjectOnOneLine() throws IOException {
+        String before = System.getProperty(LogSettings.FORMAT_PROPERTY);
+        System.setProperty(LogSettings.FORMAT_PROPERTY, "json");
+        List<String> tokens = new ArrayList<>();
+        Run run;
+        try {
+            run = run(Map.of(), server -> tokens.add(server.adminToken()), loopback().toArray(String[]::new));
+        } finally {
+            if (before == null) {
+                System.clearProperty(LogSettings.FORMAT_PROPERTY);
+            } else {
+                System.setProperty(LogSettings.FORMAT_PROPERTY, before);
+            }
+        }
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        List<String> lines = run.out().lines().toList();
+        assertThat(lines).as(run.out()).hasSize(1);
+        JsonNode banner = new ObjectMapper().readTree(lines.get(0));
+        assertThat(banner.path("level").asText()).isEqualTo("INFO");
+        assertThat(banner.path("loggerName").asText()).isEqualTo(PicoTunnelServer.class.getName());
+        assertThat(banner.path("timestamp").isIntegralNumber()).isTrue();
+        assertThat(banner.path("formattedMessage").asText()).startsWith("Generated an admin token (stored in "
+                + dir.resolve("data/admin-token")).contains(tokens.get(0));
     }
 }
