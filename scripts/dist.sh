@@ -3,7 +3,7 @@
 #   bin/picotunnel-server, bin/picotunnel-client   launchers (scripts/launcher.sh; they resolve symlinks)
 #   lib/picotunnel-server.jar, lib/picotunnel-client.jar
 #   runtime/                                       a Java runtime made by jlink: no Java needs to be installed
-#   systemd/*.service, README.md
+#   systemd/*.service, README.md, docs/*.md                 (README links to docs/)
 # Usage:
 #   scripts/dist.sh [OUT_DIR]                      the release archive OUT_DIR/picotunnel-<version>-linux-x64.tar.gz
 #                                                  (default OUT_DIR: ./dist), one directory picotunnel-<version>/
@@ -14,7 +14,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 version="$(sed -n 's:^  <version>\(.*\)</version>.*:\1:p' "$root/pom.xml" | head -1)"
 java_home="${JAVA_HOME:-$(bash "$root/scripts/find-jdk.sh")}"
 
-# stage DIR NAME...: bin/, lib/, runtime/, systemd/ and README.md for the executables named
+# stage DIR NAME...: bin/, lib/, runtime/, systemd/, README.md and docs/ for the executables named
 stage() {
   local home="$1"
   shift
@@ -27,6 +27,8 @@ stage() {
     install -m 0644 "$root/packaging/systemd/$exe.service" "$home/systemd/"
   done
   install -m 0644 "$root/README.md" "$home/README.md"
+  install -d "$home/docs"
+  install -m 0644 "$root"/docs/*.md "$home/docs/"
   bash "$root/scripts/jlink-runtime.sh" "$java_home" "$home/runtime"
 }
 

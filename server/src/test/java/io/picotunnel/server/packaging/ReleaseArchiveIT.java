@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -94,6 +95,24 @@ class ReleaseArchiveIT {
         }
         assertThat(home.resolve("runtime/bin/java")).isExecutable();
         assertThat(home.resolve("README.md")).hasSameTextualContentAs(ROOT.resolve("README.md"));
+    }
+
+    @Test
+    void theDocsTheReadmeLinksToAreInTheArchive() throws IOException {
+        Matcher links = Pattern.compile("\\]\\((docs/[^)#]+)").matcher(Files.readString(home.resolve("README.md")));
+        List<String> linked = new ArrayList<>();
+        while (links.find()) {
+            linked.add(links.group(1));
+        }
+        assertThat(linked).isNotEmpty();
+        for (String link : linked) {
+            assertThat(home.resolve(link)).as(link).hasSameTextualContentAs(ROOT.resolve(link));
+        }
+        try (Stream<Path> docs = Files.list(ROOT.resolve("docs"))) {
+            for (Path doc : docs.toList()) {
+                assertThat(home.resolve("docs").resolve(doc.getFileName().toString())).hasSameTextualContentAs(doc);
+            }
+        }
     }
 
     @Test
