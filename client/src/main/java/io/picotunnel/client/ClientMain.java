@@ -5,6 +5,7 @@ import io.picotunnel.client.config.ConfigException;
 import io.picotunnel.client.tunnel.ClientIdentity;
 import io.picotunnel.client.tunnel.TokenRejectedException;
 import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.protocol.config.LogSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -35,7 +36,8 @@ import java.util.concurrent.TimeUnit;
             "  PICOTUNNEL_SERVER, PICOTUNNEL_TOKEN, PICOTUNNEL_INSECURE, PICOTUNNEL_ALLOW,",
             "  PICOTUNNEL_SHUTDOWN_GRACE, PICOTUNNEL_MAX_STREAM_WINDOW, PICOTUNNEL_SESSION_WINDOW_BUDGET,",
             "  PICOTUNNEL_MAX_STREAMS, PICOTUNNEL_SESSION_BUFFER_LIMIT, PICOTUNNEL_TARGET_THREADS stand in for the",
-            "  flags of the same name; a flag wins."
+            "  flags of the same name; a flag wins.",
+            "  Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn..."
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
@@ -107,6 +109,12 @@ public final class ClientMain implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        try {
+            LogSettings.apply(System.getenv());
+        } catch (IllegalArgumentException e) {
+            System.err.println("picotunnel-client: " + e.getMessage());
+            System.exit(EXIT_USAGE);
+        }
         if (System.getProperty("logback.configurationFile") == null) {
             System.setProperty("logback.configurationFile", LOGBACK_CONFIG);
         }

@@ -1,5 +1,7 @@
 package io.picotunnel.client;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.testkit.GoPeer;
 import io.picotunnel.testkit.TcpTarget;
 import org.junit.jupiter.api.AfterEach;
@@ -8,6 +10,9 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -44,43 +49,7 @@ class ClientProcessTest {
         held = TcpTarget.heldUntilReleased(2000);
         echo = TcpTarget.echo();
         server = GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN);
-        String address = server.awaitListening();
-        output = Files.createTempFile("client-process", ".log");
-        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
-                ClientMain.class.getName(), "--server", "ws://" + address, "--shutdown-grace", "60s")
-                .redirectErrorStream(true)
-                .redirectOutput(output.toFile());
-        builder.environment().put("PICOTUNNEL_TOKEN", TOKEN);
-        process = builder.start();
-        server.awaitLine("CONNECTED");
-        server.send("OPEN open 3000 " + held.address() + " recvfirst");
-        await().atMost(Duration.ofSeconds(30)).until(() -> held.accepted() == 1);
-
-        process.destroy(); // SIGTERM
-        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(output).contains("stopping: no new streams"));
-        GoPeer.StreamResult late = server.open("late", 100, echo.address(), "echo");
-        held.release();
-
-        assertThat(late.end()).matches("reset|error:.*");
-        GoPeer.StreamResult open = server.awaitResult("open");
-        assertThat(open.end()).isEqualTo("eof");
-        assertThat(open.received()).isEqualTo(2000);
-        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(process.exitValue()).as("a stop asked for is a clean end").isZero();
-        assertThat(Files.readString(output)).contains("stopped").doesNotContain(TOKEN);
-    }
-
-    @Test
-    void ctrlCIsACleanStopToo() throws Exception {
-        server = GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN);
-        String address = server.awaitListening();
-        output = Files.createTempFile("client-process", ".log");
-        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
-                ClientMain.class.getName(), "--server", "ws://" + address)
-                .redirectErrorStream(true)
-                .redirectOutput(output.toFile());
-        builder.environment().put("PICOTUNNEL_TOKEN", TOKEN);
-        process = builder.start();
+        process = startClient(server.awaitListening(), Map.of());
         server.awaitLine("CONNECTED");
 
         Process kill = new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start();
@@ -90,6 +59,64 @@ class ClientProcessTest {
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(process.exitValue()).as(Files.readString(output)).isZero();
         assertThat(Files.readString(output)).contains("shutdown requested", "stopped");
+    }
+
+    @Test
+    void jsonLogFormatWritesOneJsonObjectPerLine() throws Exception {
+        server = GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN);
+        process = startClient(server.awaitListening(), Map.of("PICOTUNNEL_LOG_FORMAT", "json"));
+        server.awaitLine("CONNECTED");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(output).contains("connecting to"));
+
+        process.destroy(); // SIGTERM
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        List<String> lines = Files.readAllLines(output).stream().filter(line -> !line.isBlank()).toList();
+        List<JsonNode> entries = new ArrayList<>();
+        for (String line : lines) {
+            entries.add(new ObjectMapper().readTree(line));
+        }
+        assertThat(entries).anySatisfy(entry -> {
+            assertThat(entry.path("level").asText()).isEqualTo("INFO");
+            assertThat(entry.path("loggerName").asText()).isEqualTo(ClientMain.class.getName());
+            assertThat(entry.path("formattedMessage").asText()).contains("connecting to ws://");
+        });
+        assertThat(String.join("\n", lines)).doesNotContain(TOKEN);
+    }
+
+    @Test
+    void logLevelWarnLeavesOutTheInfoLinesAndAWrongFormatIsRefused() throws Exception {
+        server = GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN);
+        String address = server.awaitListening();
+        process = startClient(address, Map.of("PICOTUNNEL_LOG_LEVEL", "warn"));
+        server.awaitLine("CONNECTED");
+        process.destroy(); // SIGTERM
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(output)).doesNotContain(" INFO ");
+
+        Process wrong = startClient(address, Map.of("PICOTUNNEL_LOG_FORMAT", "xml"));
+        process = wrong;
+        assertThat(wrong.waitFor(30, TimeUnit.SECONDS)).as("exits").isTrue();
+        assertThat(wrong.exitValue()).isEqualTo(2);
+        assertThat(Files.readString(output).strip())
+                .isEqualTo("picotunnel-client: PICOTUNNEL_LOG_FORMAT must be 'text' or 'json', not 'xml'.");
+    }
+
+    /** The client as a process with {@code env} on top of the token, its output (both streams) in {@link #output}. */
+    private Process startClient(String address, Map<String, String> env) throws Exception {
+        if (output == null) {
+            output = Files.createTempFile("client-process", ".log");
+        }
+        // the launcher's flags, without which the JVM writes its own WARNING lines to the same output
+        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "--enable-native-access=ALL-UNNAMED",
+                "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
+                ClientMain.class.getName(), "--server", "ws://" + address, "--shutdown-grace", "0s")
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile());
+        builder.environment().remove("PICOTUNNEL_LOG_FORMAT");
+        builder.environment().remove("PICOTUNNEL_LOG_LEVEL");
+        builder.environment().put("PICOTUNNEL_TOKEN", TOKEN);
+        builder.environment().putAll(env);
+        return builder.start();
     }
 
     private static String javaCommand() {

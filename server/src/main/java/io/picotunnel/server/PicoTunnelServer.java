@@ -3,6 +3,7 @@ package io.picotunnel.server;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.ServiceAuth;

@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.server.config.ConfigException;
 import io.picotunnel.server.config.Setting;
 import picocli.CommandLine;

@@ -2,6 +2,7 @@ package io.picotunnel.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.store.Store;
 import org.junit.jupiter.api.Test;

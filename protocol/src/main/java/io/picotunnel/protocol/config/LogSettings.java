@@ -1,20 +1,21 @@
-package io.picotunnel.server;
+package io.picotunnel.protocol.config;
 
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * How the server logs, from the environment, read before the first log line: {@code PICOTUNNEL_LOG_FORMAT}
- * ({@code text}, the default, or {@code json}: one JSON object per line, logback's JsonEncoder) and
- * {@code PICOTUNNEL_LOG_LEVEL} ({@code info} by default). They become the system properties logback.xml reads.
+ * How the server and the client log, from the environment, read before the first log line:
+ * {@code PICOTUNNEL_LOG_FORMAT} ({@code text}, the default, or {@code json}: one JSON object per line, logback's
+ * JsonEncoder) and {@code PICOTUNNEL_LOG_LEVEL} ({@code info} by default). They become the system properties that
+ * the logback configurations of both read.
  */
-final class LogSettings {
+public final class LogSettings {
 
-    static final String FORMAT_VARIABLE = "PICOTUNNEL_LOG_FORMAT";
-    static final String LEVEL_VARIABLE = "PICOTUNNEL_LOG_LEVEL";
-    static final String FORMAT_PROPERTY = "picotunnel.log.format";
-    static final String LEVEL_PROPERTY = "picotunnel.log.level";
+    public static final String FORMAT_VARIABLE = "PICOTUNNEL_LOG_FORMAT";
+    public static final String LEVEL_VARIABLE = "PICOTUNNEL_LOG_LEVEL";
+    public static final String FORMAT_PROPERTY = "picotunnel.log.format";
+    public static final String LEVEL_PROPERTY = "picotunnel.log.level";
     private static final Set<String> FORMATS = Set.of("text", "json");
     private static final Set<String> LEVELS = Set.of("trace", "debug", "info", "warn", "error", "off");
 
@@ -22,7 +23,7 @@ final class LogSettings {
     }
 
     /** Sets the logging properties from {@code env}; throws {@link IllegalArgumentException} with a sentence on a wrong value. */
-    static void apply(Map<String, String> env) {
+    public static void apply(Map<String, String> env) {
         String format = value(env, FORMAT_VARIABLE, "text");
         if (!FORMATS.contains(format)) {
             throw new IllegalArgumentException(FORMAT_VARIABLE + " must be 'text' or 'json', not '" + env.get(FORMAT_VARIABLE) + "'.");
@@ -37,7 +38,7 @@ final class LogSettings {
     }
 
     /** Whether the log is JSON lines, as {@link #apply} set it (text when it did not run). */
-    static boolean json() {
+    public static boolean json() {
         return "json".equals(System.getProperty(FORMAT_PROPERTY));
     }
 
