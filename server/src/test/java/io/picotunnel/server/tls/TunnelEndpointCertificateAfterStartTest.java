@@ -1,5 +1,9 @@
 package io.picotunnel.server.tls;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.client.tunnel.TunnelClient;
@@ -11,6 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
@@ -44,11 +49,15 @@ class TunnelEndpointCertificateAfterStartTest {
 
     private final TestCertificates ca = new TestCertificates();
     private final List<TunnelClient> clients = new ArrayList<>();
+    private final Logger endpointLog = (Logger) LoggerFactory.getLogger(TunnelEndpointTls.class);
+    private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
     private PicoTunnelServer server;
     private ApiClient api;
 
     @BeforeEach
     void start() {
+        logged.start();
+        endpointLog.addAppender(logged);
         Map<Setting, String> settings = new EnumMap<>(Setting.class);
         settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
         settings.put(Setting.DOMAIN, "tunnel.test");
@@ -59,6 +68,7 @@ class TunnelEndpointCertificateAfterStartTest {
 
     @AfterEach
     void stop() {
+        endpointLog.detachAppender(logged);
         clients.forEach(TunnelClient::close);
         api.close();
         server.stop();
@@ -82,6 +92,11 @@ class TunnelEndpointCertificateAfterStartTest {
         assertThat(secure.awaitConnected(Duration.ofSeconds(20))).as("wss after the certificate").isTrue();
         assertThat(api.get("/api/server").json().get("tunnel_server").asText())
                 .as("ready-made commands use wss (a bare host:port)").isEqualTo("tunnel.test:" + server.tunnelPort());
+        await().atMost(Duration.ofSeconds(30)).until(() -> !logged.list.isEmpty());
+        assertThat(logged.list).singleElement().satisfies(event -> {
+            assertThat(event.getLevel()).isEqualTo(Level.INFO);
+            assertThat(event.getFormattedMessage()).contains("now serves wss", "tunnel.test", "until the next restart");
+        });
 
         secure.close();
         TunnelClient plainAfter = connect("ws://127.0.0.1:" + server.tunnelPort(), token);
