@@ -49,7 +49,43 @@ class ClientProcessTest {
         held = TcpTarget.heldUntilReleased(2000);
         echo = TcpTarget.echo();
         server = GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN);
-        process = startClient(server.awaitListening(), Map.of());
+        String address = server.awaitListening();
+        output = Files.createTempFile("client-process", ".log");
+        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
+                ClientMain.class.getName(), "--server", "ws://" + address, "--shutdown-grace", "60s")
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile());
+        builder.environment().put("PICOTUNNEL_TOKEN", TOKEN);
+        process = builder.start();
+        server.awaitLine("CONNECTED");
+        server.send("OPEN open 3000 " + held.address() + " recvfirst");
+        await().atMost(Duration.ofSeconds(30)).until(() -> held.accepted() == 1);
+
+        process.destroy(); // SIGTERM
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(output).contains("stopping: no new streams"));
+        GoPeer.StreamResult late = server.open("late", 100, echo.address(), "echo");
+        held.release();
+
+        assertThat(late.end()).matches("reset|error:.*");
+        GoPeer.StreamResult open = server.awaitResult("open");
+        assertThat(open.end()).isEqualTo("eof");
+        assertThat(open.received()).isEqualTo(2000);
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as("a stop asked for is a clean end").isZero();
+        assertThat(Files.readString(output)).contains("stopped").doesNotContain(TOKEN);
+    }
+
+    @Test
+    void ctrlCIsACleanStopToo() throws Exception {
+        server = GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN);
+        String address = server.awaitListening();
+        output = Files.createTempFile("client-process", ".log");
+        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
+                ClientMain.class.getName(), "--server", "ws://" + address)
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile());
+        builder.environment().put("PICOTUNNEL_TOKEN", TOKEN);
+        process = builder.start();
         server.awaitLine("CONNECTED");
 
         Process kill = new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start();
