@@ -1,6 +1,9 @@
 package io.picotunnel.server.auth;
 
 import io.picotunnel.server.store.Database;
+import io.picotunnel.server.store.StoreException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -23,6 +26,8 @@ import java.util.regex.Pattern;
  * ends when unused for the idle timeout or at its absolute expiry, whichever comes first.
  */
 public final class SessionStore {
+
+    private static final Logger log = LoggerFactory.getLogger(SessionStore.class);
 
     /**
      * A live session. {@code idToken} is kept for the provider's logout ({@code id_token_hint}); {@code credential}
@@ -84,43 +89,68 @@ public final class SessionStore {
         return id;
     }
 
-    /** The live session with this id; an expired one is deleted and not found. */
+    /**
+     * The live session with this id; an expired one is deleted and not found. Looked up on the read connection: most
+     * lookups (every request of the UI) write nothing, and a write transaction would wait for the write lock, which
+     * another program (a {@code sqlite3} shell) may hold. Deleting an expired session and the last-seen time are
+     * written after, and a failure to write them (the database locked) does not fail the request.
+     */
     public Optional<Session> find(String id) {
         if (id == null || !SESSION_ID.matcher(id).matches()) {
             return Optional.empty();
         }
         String idHash = hash(id);
         long now = clock.millis();
-        return db.inTransaction(c -> {
-            Session session;
-            long lastSeen;
-            try (PreparedStatement select = c.prepareStatement(
-                    "SELECT subject, method, id_token, credential, created_at, last_seen_at, expires_at FROM sessions"
-                            + " WHERE id_hash = ?")) {
-                select.setString(1, idHash);
-                try (ResultSet row = select.executeQuery()) {
-                    if (!row.next()) {
-                        return Optional.<Session>empty();
-                    }
-                    lastSeen = row.getLong("last_seen_at");
-                    session = new Session(row.getString("subject"), row.getString("method"), row.getString("id_token"),
-                            row.getString("credential"), Instant.ofEpochMilli(row.getLong("created_at")),
-                            Instant.ofEpochMilli(row.getLong("expires_at")));
-                }
-            }
-            if (now >= session.expiresAt().toEpochMilli() || now >= lastSeen + idleTimeout.toMillis()) {
-                deleteByHash(c, idHash);
-                return Optional.<Session>empty();
-            }
-            if (now - lastSeen >= TOUCH_INTERVAL.toMillis()) {
-                try (PreparedStatement touch = c.prepareStatement("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?")) {
+        Optional<Stored> found = db.read(c -> select(c, idHash));
+        if (found.isEmpty()) {
+            return Optional.empty();
+        }
+        Stored stored = found.get();
+        if (now >= stored.session().expiresAt().toEpochMilli() || now >= stored.lastSeen() + idleTimeout.toMillis()) {
+            writeQuietly("delete an expired session", () -> db.inTransaction(c -> deleteByHash(c, idHash)));
+            return Optional.empty();
+        }
+        if (now - stored.lastSeen() >= TOUCH_INTERVAL.toMillis()) {
+            writeQuietly("record a session's last use", () -> db.inTransaction(c -> {
+                try (PreparedStatement touch = c.prepareStatement(
+                        "UPDATE sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?")) {
                     touch.setLong(1, now);
                     touch.setString(2, idHash);
-                    touch.executeUpdate();
+                    touch.setLong(3, now);
+                    return touch.executeUpdate();
                 }
+            }));
+        }
+        return Optional.of(stored.session());
+    }
+
+    private record Stored(Session session, long lastSeen) {
+    }
+
+    private static Optional<Stored> select(Connection c, String idHash) throws SQLException {
+        try (PreparedStatement select = c.prepareStatement(
+                "SELECT subject, method, id_token, credential, created_at, last_seen_at, expires_at FROM sessions"
+                        + " WHERE id_hash = ?")) {
+            select.setString(1, idHash);
+            try (ResultSet row = select.executeQuery()) {
+                if (!row.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new Stored(new Session(row.getString("subject"), row.getString("method"),
+                        row.getString("id_token"), row.getString("credential"),
+                        Instant.ofEpochMilli(row.getLong("created_at")), Instant.ofEpochMilli(row.getLong("expires_at"))),
+                        row.getLong("last_seen_at")));
             }
-            return Optional.of(session);
-        });
+        }
+    }
+
+    /** Runs a write whose failure only delays it to a later request (or to {@link #deleteExpired}). */
+    private static void writeQuietly(String what, Runnable write) {
+        try {
+            write.run();
+        } catch (StoreException e) {
+            log.warn("Could not {}: {}", what, e.getMessage());
+        }
     }
 
     public void delete(String id) {

@@ -137,6 +137,7 @@ public final class Database implements AutoCloseable {
             }
             boolean committed = false;
             try {
+                beginImmediate();
                 T result = work.run(connection);
                 connection.commit();
                 committed = true;
@@ -150,6 +151,27 @@ public final class Database implements AutoCloseable {
             throw new StoreException("Database error: " + e.getMessage(), e);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Turns the deferred transaction the driver has begun (it begins one at once after each commit or rollback, and
+     * takes no lock until the first statement) into an IMMEDIATE one, which takes the write lock now, waiting up to the
+     * busy timeout while another connection (a {@code sqlite3} shell) writes. Left deferred, a transaction that reads
+     * first (a service's conflicts) asks for the write lock while holding a read snapshot, and SQLite answers
+     * SQLITE_BUSY at once instead of waiting. Not the driver's IMMEDIATE mode: that would take the write lock again
+     * right after every commit and keep it while the server is idle.
+     */
+    private void beginImmediate() throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("COMMIT");
+            try {
+                statement.execute("BEGIN IMMEDIATE");
+            } catch (SQLException e) {
+                // Back in a transaction, as the driver expects the connection to be (the rollback ends it).
+                statement.execute("BEGIN");
+                throw e;
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package io.picotunnel.server.auth;
 
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.Store;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -10,6 +11,9 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -85,6 +89,22 @@ class TokenSignInTest {
         assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
         assertThat(browser.get(server.url("/auth/session")).body())
                 .contains("\"signed_in\":true").contains("\"method\":\"token\"").contains("\"tunnel_server\":\"ws://tunnel.example.com:");
+    }
+
+    /**
+     * A signed-in browser's reads do not wait for the write lock: another program (a sqlite3 shell) holding a write
+     * transaction on the database does not stop the UI from showing the tunnels.
+     */
+    @Test
+    void aSignedInBrowserReadsWhileAnotherProgramHoldsTheDatabasesWriteLock() throws Exception {
+        signIn();
+        try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
+             Statement statement = other.createStatement()) {
+            statement.execute("BEGIN IMMEDIATE");
+            HttpResponse<String> response = browser.get(server.url("/api/tunnels"));
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            statement.execute("ROLLBACK");
+        }
     }
 
     @Test

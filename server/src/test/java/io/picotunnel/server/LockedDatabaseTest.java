@@ -1,0 +1,83 @@
+package io.picotunnel.server;
+
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.store.Store;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The database file written by another connection (an operator's {@code sqlite3} shell, say) while the server runs:
+ * a real server on loopback, the other connection a plain JDBC one on the same file.
+ */
+class LockedDatabaseTest {
+
+    @TempDir
+    Path dataDir;
+
+    private PicoTunnelServer server;
+    private ApiClient api;
+
+    @BeforeEach
+    void start() {
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir), new PrintStream(OutputStream.nullOutputStream()));
+        api = new ApiClient(server.apiPort(), server.adminToken());
+    }
+
+    @AfterEach
+    void stop() {
+        api.close();
+        server.close();
+    }
+
+    private Connection otherWriter() throws SQLException {
+        Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
+        try (Statement statement = other.createStatement()) {
+            statement.execute("BEGIN IMMEDIATE");
+            statement.executeUpdate("UPDATE tunnels SET name = name");
+        }
+        return other;
+    }
+
+    private static void commit(Connection other) throws SQLException {
+        try (Statement statement = other.createStatement()) {
+            statement.execute("COMMIT");
+        }
+    }
+
+    /**
+     * A change that reads before it writes (a service: its tunnel and the conflicts first) waits for another
+     * writer's transaction as a plain insert does, up to the busy timeout. Begun deferred, the transaction holds a
+     * read snapshot when it asks for the write lock, and SQLite then answers SQLITE_BUSY at once, without waiting.
+     */
+    @Test
+    void aChangeThatReadsFirstWaitsForAnotherWritersShortTransaction() throws Exception {
+        String tunnel = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
+        try (Connection other = otherWriter()) {
+            CompletableFuture<ApiClient.Response> created = CompletableFuture.supplyAsync(() ->
+                    api.post("/api/tunnels/" + tunnel + "/services",
+                            "{\"type\": \"http\", \"domain\": \"app.example.com\", \"target_addr\": \"localhost:3000\"}"));
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).untilAsserted(() ->
+                    assertThat(created.getNow(null)).as("answered while the other writer held the lock").isNull());
+            commit(other);
+            ApiClient.Response response = created.get(15, TimeUnit.SECONDS);
+            assertThat(response.status()).as("%s", response).isEqualTo(201);
+        }
+        assertThat(api.get("/api/tunnels/" + tunnel + "/services").json()).hasSize(1);
+    }
+}
