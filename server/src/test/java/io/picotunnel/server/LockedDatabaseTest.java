@@ -80,4 +80,22 @@ class LockedDatabaseTest {
         }
         assertThat(api.get("/api/tunnels/" + tunnel + "/services").json()).hasSize(1);
     }
+
+    /**
+     * Locked for longer than the busy timeout, a change is refused with a 503 that says why and when to try again
+     * (not a 500 "see the log"); nothing is stored, and once the other writer lets go the same change works.
+     */
+    @Test
+    void aChangeWhileAnotherWriterHoldsTheLockPastTheBusyTimeoutIsA503ThenWorksOnceItLetsGo() throws Exception {
+        try (Connection other = otherWriter()) {
+            ApiClient.Response refused = api.post("/api/tunnels", "{\"name\": \"t\"}");
+            assertThat(refused.status()).as("%s", refused).isEqualTo(503);
+            assertThat(refused.header("Retry-After")).isEqualTo("5");
+            assertThat(refused.json().get("error").asText()).isEqualTo("database_busy");
+            assertThat(refused.json().get("message").asText()).contains("locked by another program");
+            commit(other);
+        }
+        assertThat(api.get("/api/tunnels").json()).isEmpty();
+        assertThat(api.post("/api/tunnels", "{\"name\": \"t\"}").status()).isEqualTo(201);
+    }
 }

@@ -15,12 +15,14 @@ import io.picotunnel.server.store.Rfc3339;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.StoreException;
 import io.picotunnel.server.tls.CertificateStatus;
 import io.picotunnel.server.tunnel.TunnelPresence;
 import io.picotunnel.server.ui.UiAssets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,6 +36,8 @@ import java.util.function.Function;
 public final class ApiServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+    /** {@code Retry-After} of the 503 when another program holds the database locked past the busy timeout. */
+    static final Duration DATABASE_BUSY_RETRY = Duration.ofSeconds(5);
 
     private final Javalin app;
 
@@ -179,10 +183,22 @@ public final class ApiServer implements AutoCloseable {
             }
             writeError(ctx, new ApiError(e.getStatus(), code(e.getStatus()), e.getMessage(), null));
         });
-        config.routes.exception(Exception.class, (e, ctx) -> {
-            log.error("{} {} failed", ctx.method(), ctx.path(), e);
-            writeError(ctx, new ApiError(500, "internal_error", "the server failed to handle this request; see its log", null));
+        config.routes.exception(StoreException.class, (e, ctx) -> {
+            if (!e.busy()) {
+                internalError(e, ctx);
+                return;
+            }
+            log.warn("{} {}: the database is locked by another program: {}", ctx.method(), ctx.path(), e.getMessage());
+            ctx.header("Retry-After", Long.toString(DATABASE_BUSY_RETRY.toSeconds()));
+            writeError(ctx, new ApiError(503, "database_busy", "the database is locked by another program (a sqlite3"
+                    + " shell in a transaction?); nothing was changed; try again once it lets go", null));
         });
+        config.routes.exception(Exception.class, ApiServer::internalError);
+    }
+
+    private static void internalError(Exception e, Context ctx) {
+        log.error("{} {} failed", ctx.method(), ctx.path(), e);
+        writeError(ctx, new ApiError(500, "internal_error", "the server failed to handle this request; see its log", null));
     }
 
     /**

@@ -24,6 +24,21 @@ public final class StoreException extends RuntimeException {
         return unusable;
     }
 
+    /**
+     * Another connection held the database locked for longer than the busy timeout (a {@code sqlite3} shell in a
+     * transaction): the change was rolled back, and trying again once it lets go works.
+     */
+    public boolean busy() {
+        for (Throwable t = getCause(); t != null; t = t.getCause()) {
+            // the primary code (low byte) covers the extended ones (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE)
+            if (t instanceof SQLiteException e && ((e.getResultCode().code & 0xFF) == SQLiteErrorCode.SQLITE_BUSY.code
+                    || (e.getResultCode().code & 0xFF) == SQLiteErrorCode.SQLITE_LOCKED.code)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean corruptOrNotADatabase(Throwable cause) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof SQLiteException e && (e.getResultCode() == SQLiteErrorCode.SQLITE_CORRUPT
