@@ -166,6 +166,64 @@ class ServerMainTest {
         assertThat(Files.readAllBytes(database)).as("left as it was").isEqualTo(garbage);
     }
 
+    /** A database with a tunnel and pages of events after it, closed (its WAL folded in). */
+    private Path databaseWithManyEvents(Path data) {
+        try (Store store = Store.open(data)) {
+            store.createTunnel("survivor");
+            store.database().inTransaction(connection -> {
+                try (java.sql.PreparedStatement insert = connection.prepareStatement("INSERT INTO events"
+                        + " (type, message, created_at) VALUES ('note', ?, ?)")) {
+                    for (int i = 0; i < 2_000; i++) {
+                        insert.setString(1, "event " + i + " " + "x".repeat(400));
+                        insert.setLong(2, i);
+                        insert.executeUpdate();
+                    }
+                }
+                return null;
+            });
+        }
+        return data.resolve(Store.DATABASE_FILE);
+    }
+
+    private void assertRefusedAsDamaged(Path data, Path database) throws IOException {
+        byte[] damaged = Files.readAllBytes(database);
+
+        Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_DATA_UNUSABLE);
+        assertThat(run.err()).contains(database.toString()).contains("is damaged").contains("restore a backup");
+        assertOneSentence(run.err());
+        assertThat(Files.readAllBytes(database)).as("left as it was").isEqualTo(damaged);
+    }
+
+    /**
+     * A page in the middle overwritten (a bad disk, a torn write) where the start does not read (the events): refused
+     * at start, not run until a read of that page fails, maybe days later, while writes go on into a damaged file.
+     */
+    @Test
+    void aDatabaseWithADamagedPageIsExitCode3AtStartAndTheFileIsKept() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path database = databaseWithManyEvents(data);
+        try (FileChannel file = FileChannel.open(database, StandardOpenOption.WRITE)) {
+            long page = file.size() / 4096 / 2;
+            byte[] garbage = new byte[4096];
+            java.util.Arrays.fill(garbage, (byte) 0xA5);
+            file.write(java.nio.ByteBuffer.wrap(garbage), page * 4096);
+        }
+        assertRefusedAsDamaged(data, database);
+    }
+
+    /** Cut short (the disk filled up, a copy stopped half-way): refused with the same advice. */
+    @Test
+    void aTruncatedDatabaseIsExitCode3WithAdviceAndTheFileIsKept() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path database = databaseWithManyEvents(data);
+        try (FileChannel file = FileChannel.open(database, StandardOpenOption.WRITE)) {
+            file.truncate(file.size() / 2);
+        }
+        assertRefusedAsDamaged(data, database);
+    }
+
     @Test
     void aSecondServerOnTheSameDataDirectoryIsRefusedUntilTheFirstStops() {
         Path data = dir.resolve("data");

@@ -101,9 +101,32 @@ public final class Database implements AutoCloseable {
                         + " none of them PicoTunnel's): put the right file there (a picotunnel-server backup), or move"
                         + " it away to start with an empty database.", null, true);
             }
+            refuseADamagedDatabase(file, statement);
         } catch (SQLException e) {
-            throw new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
+            StoreException failure = new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
+            throw failure.unusable() ? damaged(file, e.getMessage()) : failure;
         }
+    }
+
+    /**
+     * A damaged file (cut short when the disk filled up or a copy stopped, pages overwritten) is refused at start:
+     * left to run, it fails only when a damaged page is read (the events, the checks), maybe long after, and writing
+     * to it can spread the damage. SQLite's quick check reads every page once, without comparing indexes to tables.
+     */
+    private static void refuseADamagedDatabase(Path file, Statement statement) throws SQLException {
+        try (ResultSet check = statement.executeQuery("PRAGMA quick_check(1)")) {
+            String verdict = check.next() ? check.getString(1) : "no answer";
+            if (!"ok".equals(verdict)) {
+                throw damaged(file, verdict);
+            }
+        }
+    }
+
+    /** A file SQLite finds corrupt (or not a database): {@code why} is its first word on it. */
+    private static StoreException damaged(Path file, String why) {
+        return new StoreException("The database " + file + " is damaged (" + why.lines().findFirst().orElse("").strip()
+                + "): restore a backup (picotunnel-server restore --data DIR FILE), or move it away to start with"
+                + " an empty database.", null, true);
     }
 
     /** SQLite creates its -wal and -shm files with the mode of the database file, so this covers them too. */
