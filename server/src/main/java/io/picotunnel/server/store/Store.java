@@ -20,8 +20,8 @@ import static io.picotunnel.server.store.ServiceRows.SELECT_SERVICE;
 
 /**
  * Tunnels and services in SQLite ({@code <data>/picotunnel.db}). Every service change is told to the
- * {@link ServiceListener}s inside the transaction that makes it: if one of them refuses, the ones already told are
- * told the reverse change and the transaction is rolled back, so nothing is half-created.
+ * {@link ServiceListener}s inside the transaction that makes it: if one of them refuses, or the commit fails, the
+ * ones already told are told the reverse change and the transaction is rolled back, so nothing is half-created.
  */
 public final class Store implements AutoCloseable {
 
@@ -134,7 +134,7 @@ public final class Store implements AutoCloseable {
 
     /** Deletes the tunnel and its services (each told to the listeners as deleted). False if there is no such tunnel. */
     public boolean deleteTunnel(String id) throws ServiceConflictException {
-        return database.inTransaction(connection -> {
+        return changingServices((connection, told) -> {
             if (findTunnel(connection, id).isEmpty()) {
                 return false;
             }
@@ -146,7 +146,7 @@ public final class Store implements AutoCloseable {
                 delete.setString(1, id);
                 delete.executeUpdate();
             }
-            tellListeners(changes);
+            tellListeners(changes, told);
             return true;
         });
     }
@@ -190,7 +190,7 @@ public final class Store implements AutoCloseable {
      * draft's tunnel does not exist.
      */
     public Optional<Service> createService(Service draft) throws ServiceConflictException {
-        return database.inTransaction(connection -> {
+        return changingServices((connection, told) -> {
             if (findTunnel(connection, draft.tunnelId()).isEmpty()) {
                 return Optional.empty();
             }
@@ -199,7 +199,7 @@ public final class Store implements AutoCloseable {
                     draft.httpsRedirect(), draft.access());
             ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), service);
             ServiceRows.insert(connection, service);
-            tellListeners(List.of(new Change(null, service)));
+            tellListeners(List.of(new Change(null, service)), told);
             return Optional.of(service);
         });
     }
@@ -209,7 +209,7 @@ public final class Store implements AutoCloseable {
      * Empty when there is no such service. Exceptions thrown by {@code change} roll back and propagate.
      */
     public Optional<Service> updateService(String id, UnaryOperator<Service> change) throws ServiceConflictException {
-        return database.inTransaction(connection -> {
+        return changingServices((connection, told) -> {
             Optional<Service> stored = findService(connection, id);
             if (stored.isEmpty()) {
                 return Optional.empty();
@@ -224,14 +224,14 @@ public final class Store implements AutoCloseable {
                 ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), after);
             }
             ServiceRows.update(connection, after);
-            tellListeners(List.of(new Change(before, after)));
+            tellListeners(List.of(new Change(before, after)), told);
             return Optional.of(after);
         });
     }
 
     /** False when there is no such service. */
     public boolean deleteService(String id) throws ServiceConflictException {
-        return database.inTransaction(connection -> {
+        return changingServices((connection, told) -> {
             Optional<Service> stored = findService(connection, id);
             if (stored.isEmpty()) {
                 return false;
@@ -240,7 +240,7 @@ public final class Store implements AutoCloseable {
                 delete.setString(1, id);
                 delete.executeUpdate();
             }
-            tellListeners(List.of(new Change(stored.get(), null)));
+            tellListeners(List.of(new Change(stored.get(), null)), told);
             return true;
         });
     }
@@ -260,9 +260,32 @@ public final class Store implements AutoCloseable {
     private record Told(ServiceListener listener, Change change) {
     }
 
-    /** Tells every listener of every change; on the first refusal, undoes what was told, newest first, and rethrows. */
-    private void tellListeners(List<Change> changes) throws ServiceConflictException {
+    /** A service change in a transaction; it adds each listener it has told of a change to {@code told}. */
+    @FunctionalInterface
+    private interface ServiceWork<T> {
+        T run(Connection connection, List<Told> told) throws SQLException, ServiceConflictException;
+    }
+
+    /**
+     * Runs {@code work} in a transaction. The listeners are told inside it, so that one refusing rolls it back; when
+     * the commit then fails (the disk full, say), they are told the reverse too: otherwise a service that is not
+     * stored would stay live (its port bound, its route answering) and a deleted one gone, until the next start.
+     */
+    private <T> T changingServices(ServiceWork<T> work) throws ServiceConflictException {
         List<Told> told = new ArrayList<>();
+        try {
+            return database.inTransaction(connection -> work.run(connection, told));
+        } catch (RuntimeException e) {
+            undo(told);
+            throw e;
+        }
+    }
+
+    /**
+     * Tells every listener of every change, adding each to {@code told}; on the first refusal, undoes what was told,
+     * newest first, and rethrows.
+     */
+    private void tellListeners(List<Change> changes, List<Told> told) throws ServiceConflictException {
         try {
             for (Change change : changes) {
                 for (ServiceListener listener : listeners) {
@@ -271,17 +294,22 @@ public final class Store implements AutoCloseable {
                 }
             }
         } catch (ServiceConflictException | RuntimeException e) {
-            for (Told done : told.reversed()) {
-                Change undo = done.change().reverse();
-                try {
-                    done.listener().onServiceChange(undo.before(), undo.after());
-                } catch (ServiceConflictException | RuntimeException undoFailure) {
-                    log.warn("A service listener could not undo a change after another refused it: {}",
-                            undoFailure.getMessage());
-                }
-            }
+            undo(told);
             throw e;
         }
+    }
+
+    /** Tells the listeners in {@code told} the reverse of their change, newest first, and empties it. */
+    private static void undo(List<Told> told) {
+        for (Told done : told.reversed()) {
+            Change undo = done.change().reverse();
+            try {
+                done.listener().onServiceChange(undo.before(), undo.after());
+            } catch (ServiceConflictException | RuntimeException undoFailure) {
+                log.warn("A service listener could not undo a change that was not stored: {}", undoFailure.getMessage());
+            }
+        }
+        told.clear();
     }
 
     @Override
