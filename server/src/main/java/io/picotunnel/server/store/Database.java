@@ -3,6 +3,7 @@ package io.picotunnel.server.store;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteConnection;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -13,6 +14,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -153,14 +155,15 @@ public final class Database implements AutoCloseable {
      * within another transaction on the same thread joins it. Database errors become {@link StoreException}.
      */
     public <T, E extends Exception> T inTransaction(Work<T, E> work) throws E {
-        lock.lock();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(BUSY_TIMEOUT_MILLIS);
+        lockBefore(deadline);
         try {
             if (lock.getHoldCount() > 1) {
                 return work.run(connection);
             }
             boolean committed = false;
             try {
-                beginImmediate();
+                beginImmediate(deadline);
                 T result = work.run(connection);
                 connection.commit();
                 committed = true;
@@ -178,6 +181,27 @@ public final class Database implements AutoCloseable {
     }
 
     /**
+     * Takes the write connection by {@code deadline}: the busy timeout bounds the whole wait of a change, in this
+     * process and in SQLite. Waiting in turn for the lock without a bound, changes that came while another program held
+     * the database would each wait the whole busy timeout after the one before (the tenth, most of a minute).
+     */
+    private void lockBefore(long deadline) {
+        try {
+            if (!lock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                throw StoreException.busy("Database busy: other changes have held it for " + BUSY_TIMEOUT_MILLIS + " ms");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException("Interrupted while waiting for the database", e);
+        }
+    }
+
+    /** What is left until {@code deadline}, at least 1 ms (0 would turn SQLite's waiting off, not make it short). */
+    private static int remainingMillis(long deadline) {
+        return (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+    }
+
+    /**
      * Turns the deferred transaction the driver has begun (it begins one at once after each commit or rollback, and
      * takes no lock until the first statement) into an IMMEDIATE one, which takes the write lock now, waiting up to the
      * busy timeout while another connection (a {@code sqlite3} shell) writes. Left deferred, a transaction that reads
@@ -185,7 +209,8 @@ public final class Database implements AutoCloseable {
      * SQLITE_BUSY at once instead of waiting. Not the driver's IMMEDIATE mode: that would take the write lock again
      * right after every commit and keep it while the server is idle.
      */
-    private void beginImmediate() throws SQLException {
+    private void beginImmediate(long deadline) throws SQLException {
+        connection.unwrap(SQLiteConnection.class).setBusyTimeout(remainingMillis(deadline));
         try (Statement statement = connection.createStatement()) {
             statement.execute("COMMIT");
             try {

@@ -7,6 +7,7 @@ import org.sqlite.SQLiteException;
 public final class StoreException extends RuntimeException {
 
     private final boolean unusable;
+    private final boolean busy;
 
     /** Unusable when SQLite says the file is corrupt or not a database. */
     public StoreException(String message, Throwable cause) {
@@ -15,8 +16,18 @@ public final class StoreException extends RuntimeException {
 
     /** @param unusable trying again cannot help: the file is corrupt, another program's, or from a newer version */
     public StoreException(String message, Throwable cause, boolean unusable) {
+        this(message, cause, unusable, false);
+    }
+
+    private StoreException(String message, Throwable cause, boolean unusable, boolean busy) {
         super(message, cause);
         this.unusable = unusable;
+        this.busy = busy;
+    }
+
+    /** The wait for the database ran out before SQLite was asked (the changes before this one held it). */
+    static StoreException busy(String message) {
+        return new StoreException(message, null, false, true);
     }
 
     /** Trying again cannot help until someone replaces the file (or runs a newer PicoTunnel). */
@@ -29,6 +40,9 @@ public final class StoreException extends RuntimeException {
      * transaction): the change was rolled back, and trying again once it lets go works.
      */
     public boolean busy() {
+        if (busy) {
+            return true;
+        }
         for (Throwable t = getCause(); t != null; t = t.getCause()) {
             // the primary code (low byte) covers the extended ones (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE)
             if (t instanceof SQLiteException e && ((e.getResultCode().code & 0xFF) == SQLiteErrorCode.SQLITE_BUSY.code
