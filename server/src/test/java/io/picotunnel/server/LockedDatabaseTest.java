@@ -126,4 +126,29 @@ class LockedDatabaseTest {
         assertThat(api.get("/api/tunnels").json()).extracting(tunnel -> tunnel.get("name").asText())
                 .containsExactly("t0", "t1", "t2", "t3");
     }
+
+    /**
+     * Creations that come together while the database is locked are each answered within the busy timeout too: they
+     * no longer wait in turn on the routes' own lock (which kept the count of tunnels and the insert together).
+     */
+    @Test
+    void creationsThatComeTogetherWhileTheDatabaseIsLockedAreEachAnsweredWithinTheBusyTimeout() throws Exception {
+        String tunnel = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
+        try (Connection other = otherWriter()) {
+            List<CompletableFuture<ApiClient.Response>> answers = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                String name = "new" + i;
+                answers.add(CompletableFuture.supplyAsync(() -> api.post("/api/tunnels", "{\"name\": \"" + name + "\"}")));
+                answers.add(CompletableFuture.supplyAsync(() -> api.post("/api/tunnels/" + tunnel + "/services",
+                        "{\"type\": \"http\", \"domain\": \"" + name + ".example.com\", \"target_addr\": \"localhost:3000\"}")));
+            }
+            for (CompletableFuture<ApiClient.Response> answer : answers) {
+                ApiClient.Response response = answer.get(30, TimeUnit.SECONDS);
+                assertThat(response.status()).as("%s", response).isEqualTo(503);
+            }
+            commit(other);
+        }
+        assertThat(api.get("/api/tunnels").json()).hasSize(1);
+        assertThat(api.get("/api/tunnels/" + tunnel + "/services").json()).isEmpty();
+    }
 }

@@ -1,6 +1,7 @@
 package io.picotunnel.server.api;
 
 import io.javalin.http.Context;
+import io.picotunnel.server.store.LimitReachedException;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceType;
@@ -51,16 +52,13 @@ final class ServiceRoutes {
         Service draft = input.create(tunnelId, body);
         hooks.checkService(draft, body.object());
         Service created;
-        synchronized (this) {
-            if (store.services().size() >= maxServices) {
-                throw ApiError.limitReached("This server holds " + maxServices + " services, its most"
-                        + " (PICOTUNNEL_MAX_SERVICES). Delete a service you no longer need, or have the operator raise the limit.");
-            }
-            try {
-                created = store.createService(draft).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
-            } catch (ServiceConflictException e) {
-                throw conflict(draft, e);
-            }
+        try {
+            created = store.createService(draft, maxServices).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
+        } catch (LimitReachedException e) {
+            throw ApiError.limitReached("This server holds " + maxServices + " services, its most"
+                    + " (PICOTUNNEL_MAX_SERVICES). Delete a service you no longer need, or have the operator raise the limit.");
+        } catch (ServiceConflictException e) {
+            throw conflict(draft, e);
         }
         hooks.serviceSaved(created, body.object());
         Responses.json(ctx, 201, json.service(created));

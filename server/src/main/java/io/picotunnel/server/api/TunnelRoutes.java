@@ -1,6 +1,7 @@
 package io.picotunnel.server.api;
 
 import io.javalin.http.Context;
+import io.picotunnel.server.store.LimitReachedException;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.Tunnel;
@@ -47,12 +48,11 @@ final class TunnelRoutes {
         String name = name(body.string("name"));
         hooks.checkTunnel(body.object());
         Tunnel tunnel;
-        synchronized (this) {
-            if (store.tunnels().size() >= maxTunnels) {
-                throw ApiError.limitReached("This server holds " + maxTunnels + " tunnels, its most"
-                        + " (PICOTUNNEL_MAX_TUNNELS). Delete a tunnel you no longer need, or have the operator raise the limit.");
-            }
-            tunnel = store.createTunnel(name);
+        try {
+            tunnel = store.createTunnel(name, maxTunnels);
+        } catch (LimitReachedException e) {
+            throw ApiError.limitReached("This server holds " + maxTunnels + " tunnels, its most"
+                    + " (PICOTUNNEL_MAX_TUNNELS). Delete a tunnel you no longer need, or have the operator raise the limit.");
         }
         hooks.tunnelSaved(tunnel, body.object());
         Responses.json(ctx, 201, json.tunnel(tunnel));

@@ -85,9 +85,19 @@ public final class Store implements AutoCloseable {
 
     /** A new tunnel with a new token; the returned tunnel is the only one that carries the token in plain. */
     public Tunnel createTunnel(String name) {
+        return createTunnel(name, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #createTunnel(String)}, unless there are {@code most} tunnels already ({@link LimitReachedException}):
+     * counted in the transaction that inserts, so creations at once cannot pass the limit and wait for nothing but
+     * the database.
+     */
+    public Tunnel createTunnel(String name, int most) {
         Instant now = Rfc3339.now();
         Tunnel tunnel = new Tunnel(Secrets.newId(), name, Secrets.newToken(), now, now);
         return database.inTransaction(connection -> {
+            refuseAtLimit(connection, "tunnels", most);
             try (PreparedStatement insert = connection.prepareStatement(
                     "INSERT INTO tunnels (id, name, token_sha256, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")) {
                 insert.setString(1, tunnel.id());
@@ -151,6 +161,15 @@ public final class Store implements AutoCloseable {
         });
     }
 
+    private static void refuseAtLimit(Connection connection, String table, int most) throws SQLException {
+        try (PreparedStatement count = connection.prepareStatement("SELECT count(*) FROM " + table);
+             ResultSet rows = count.executeQuery()) {
+            if (rows.getInt(1) >= most) {
+                throw new LimitReachedException("there are " + most + " " + table + " already");
+            }
+        }
+    }
+
     private static Optional<Tunnel> findTunnel(Connection connection, String id) throws SQLException {
         try (PreparedStatement select = connection.prepareStatement(SELECT_TUNNEL + " WHERE id = ?")) {
             select.setString(1, id);
@@ -190,7 +209,13 @@ public final class Store implements AutoCloseable {
      * draft's tunnel does not exist.
      */
     public Optional<Service> createService(Service draft) throws ServiceConflictException {
+        return createService(draft, Integer.MAX_VALUE);
+    }
+
+    /** As {@link #createService(Service)}, unless there are {@code most} services already (as for tunnels). */
+    public Optional<Service> createService(Service draft, int most) throws ServiceConflictException {
         return changingServices((connection, told) -> {
+            refuseAtLimit(connection, "services", most);
             if (findTunnel(connection, draft.tunnelId()).isEmpty()) {
                 return Optional.empty();
             }
