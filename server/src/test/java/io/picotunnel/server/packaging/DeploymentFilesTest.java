@@ -312,6 +312,47 @@ class DeploymentFilesTest {
                 ServerAddress.parse(values(list(client, "env")).get("PICOTUNNEL_SERVER")));
     }
 
+    /**
+     * The server names the ports it listens on in the UI's links and in https_redirect's Location: in the
+     * Kubernetes example they must be the ones the LoadBalancer publishes, and a non-root pod may bind them below
+     * 1024 only with the unprivileged-port sysctl.
+     */
+    @Test
+    void kubernetesServerListensOnThePortsItsLoadBalancerPublishes() throws IOException {
+        Path dir = ROOT.resolve("examples/kubernetes");
+        Map<String, Object> pod = map(map(map(new Yaml().<Map<String, Object>>load(
+                Files.readString(dir.resolve("statefulset.yaml"))), "spec"), "template"), "spec");
+        Map<String, Object> server = map(list(pod, "containers").getFirst());
+        ServerConfig config = ServerConfig.load(Map.of(), values(list(server, "env")));
+        Map<String, Integer> containerPorts = new java.util.HashMap<>();
+        for (Object port : list(server, "ports")) {
+            containerPorts.put((String) map(port).get("name"), (Integer) map(port).get("containerPort"));
+        }
+        assertThat(containerPorts).containsEntry("http", config.httpAddr().port())
+                .containsEntry("https", config.httpsAddr().port());
+
+        List<Map<String, Object>> services = new ArrayList<>();
+        for (Object document : new Yaml().loadAll(Files.readString(dir.resolve("service.yaml")))) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> service = (Map<String, Object>) document;
+            services.add(service);
+        }
+        Map<String, Object> publicService = services.stream()
+                .filter(service -> "LoadBalancer".equals(map(service, "spec").get("type"))).findFirst().orElseThrow();
+        for (Object port : list(map(publicService, "spec"), "ports")) {
+            Object target = map(port).get("targetPort");
+            Integer listening = containerPorts.get(target);
+            if ("http".equals(target) || "https".equals(target)) {
+                assertThat(map(port).get("port")).as("published port of " + target).isEqualTo(listening);
+            }
+        }
+        if (config.httpAddr().port() < 1024 || config.httpsAddr().port() < 1024) {
+            assertThat(list(map(pod, "securityContext"), "sysctls")).extracting(entry -> map(entry).get("name"),
+                    entry -> map(entry).get("value"))
+                    .contains(org.assertj.core.groups.Tuple.tuple("net.ipv4.ip_unprivileged_port_start", "0"));
+        }
+    }
+
     /** A misspelt variable in a deployment file or a doc is silently ignored by the programs: none may be unknown. */
     @Test
     void everyPicotunnelVariableTheDeploymentFilesAndDocsNameIsOneTheProgramsRead() throws Exception {
