@@ -48,6 +48,8 @@ final class TcpListener {
     /** Read by the event loops at each accept: the tunnel and target of new connections. */
     private volatile Service service;
     private Channel serverChannel;
+    /** Set by {@link #close} before it cuts the connections: one set up after that is cut by itself. */
+    private volatile boolean closed;
 
     TcpListener(Service service, TunnelRegistry registry, AccessControl access, ConnectionLimits limits,
             EventLoopGroup acceptors, EventLoopGroup workers, TrafficCounters counters) {
@@ -168,7 +170,13 @@ final class TcpListener {
                         Transport.keepAlive(channel);
                         connections.add(channel);
                         traffic.opened();
-                        channel.closeFuture().addListener(closed -> traffic.closed());
+                        channel.closeFuture().addListener(ended -> traffic.closed());
+                        // Accepted before the listener closed but set up on its loop only after close() cut the
+                        // connections: it would be relayed to the target of a service that is gone.
+                        if (closed) {
+                            Relay.abortChannel(channel);
+                            return;
+                        }
                         channel.pipeline().addLast("tcp-traffic", new TrafficCounter(traffic));
                         channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry, access));
                         access.readProxyProtocol(channel.pipeline(), true);
@@ -220,6 +228,7 @@ final class TcpListener {
      * is reset as well: neither visitor nor target may mistake it for a clean end (a FIN on the stream was one).
      */
     void close() {
+        closed = true;
         closeListening();
         for (Channel connection : connections) {
             Relay.cut(connection);

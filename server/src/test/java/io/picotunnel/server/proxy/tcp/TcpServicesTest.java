@@ -1,12 +1,15 @@
 package io.picotunnel.server.proxy.tcp;
 
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.testbed.LoopbackTunnel;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -17,7 +20,10 @@ import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -139,6 +145,61 @@ class TcpServicesTest {
             assertThat(socket.getInputStream().read()).isEqualTo(-1);
         }
         await().atMost(5, TimeUnit.SECONDS).until(() -> services.openConnections("s1") == 0);
+    }
+
+    @Test
+    void aConnectionAcceptedJustBeforeItsServiceIsDeletedIsCutNotRelayedToTheTarget() throws Exception {
+        LoopbackTunnel tunnel = new LoopbackTunnel(registry, "tunnel1");
+        try (tunnel; EchoServer echo = new EchoServer()) {
+            int port = Ports.freePort();
+            Service service = new Service("s1", "tunnel1", ServiceType.TCP, null, null, null, "127.0.0.1:" + port,
+                    echo.address(), true, Instant.EPOCH);
+            services.onServiceChange(null, service);
+            // An accepted connection is set up on its session's loop, after the accept: held here, that moment is
+            // stretched to span the whole delete, as a busy loop can.
+            EventLoop sessionLoop = registry.loopOfNextStream("tunnel1");
+            CountDownLatch release = new CountDownLatch(1);
+            sessionLoop.execute(() -> {
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                visitor.setSoTimeout(10_000);
+                await().atMost(10, TimeUnit.SECONDS).until(() -> acceptQueue(port) == 0);
+
+                services.onServiceChange(service, null);
+                release.countDown();
+
+                // Before: the connection joined the deleted listener's connections after they were cut, opened its
+                // stream and was relayed to the target of a service that no longer exists, for as long as it lasted.
+                assertThat(sendAndRead(visitor)).isIn("eof", "reset");
+            }
+        }
+    }
+
+    /** Connections waiting in the accept queue of the listening socket on {@code port}, as {@code ss} shows it. */
+    private static int acceptQueue(int port) throws IOException {
+        Process ss = new ProcessBuilder("ss", "-ltnH", "sport", "=", ":" + port).redirectErrorStream(true).start();
+        String out = new String(ss.getInputStream().readNBytes(64 * 1024), StandardCharsets.UTF_8).trim();
+        String[] columns = out.split("\\s+");
+        if (columns.length < 2) {
+            throw new AssertionError("no listening socket on port " + port + ": " + out);
+        }
+        return Integer.parseInt(columns[1]);
+    }
+
+    /** Writes a byte to {@code socket}, then reads: {@code "eof"}, {@code "reset"}, or the first byte read. */
+    private static String sendAndRead(Socket socket) throws IOException {
+        try {
+            socket.getOutputStream().write('x');
+            int b = socket.getInputStream().read();
+            return b < 0 ? "eof" : "read '" + (char) b + "'";
+        } catch (SocketException e) {
+            return "reset";
+        }
     }
 
     @Test

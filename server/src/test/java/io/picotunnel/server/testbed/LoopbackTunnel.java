@@ -1,4 +1,4 @@
-package io.picotunnel.server.tls;
+package io.picotunnel.server.testbed;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -26,15 +26,15 @@ import java.util.Queue;
 /**
  * A yamux session over loopback TCP registered in a {@link TunnelRegistry} as tunnel {@code tunnelId}, whose
  * client side dials each stream's header target and relays it: the client's stream forwarding without the
- * WebSocket, for testing the HTTPS listener's passthrough in isolation.
+ * WebSocket, for testing the HTTPS listener's passthrough and the tcp services in isolation.
  */
-final class LoopbackTunnel implements AutoCloseable {
+public final class LoopbackTunnel implements AutoCloseable {
 
     private final EventLoopGroup group = Transport.newEventLoopGroup(1, "loopback-tunnel");
     private final Channel server;
     private final Channel client;
 
-    LoopbackTunnel(TunnelRegistry registry, String tunnelId) throws InterruptedException {
+    public LoopbackTunnel(TunnelRegistry registry, String tunnelId) throws InterruptedException {
         server = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<>() {
                     @Override
