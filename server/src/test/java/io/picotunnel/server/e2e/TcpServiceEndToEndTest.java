@@ -2,6 +2,7 @@ package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.proxy.tcp.TcpTraffic;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -161,6 +163,32 @@ class TcpServiceEndToEndTest {
                 await().atMost(30, TimeUnit.SECONDS)
                         .until(() -> testbed.server().tcpServices().openConnections(serviceId) == 0);
             }
+        }
+    }
+
+    @Test
+    void aServiceChangedWhileTheServerDrainsForItsShutdownTakesNoNewVisitors() throws Exception {
+        int port = Ports.freePort();
+        String serviceId = testbed.createTcpService(tunnelId, port, echo.address()).get("id").asText();
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            visitor.setSoTimeout(10_000);
+            visitor.getOutputStream().write('x');
+            assertThat(visitor.getInputStream().read()).isEqualTo('x');
+            // The open connection holds the drain open while the API still takes changes.
+            Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().tcpServices().problem(serviceId).isPresent());
+
+            ApiClient.Response changed = testbed.api().patch("/api/services/" + serviceId,
+                    "{\"target_addr\":\"127.0.0.1:" + Ports.freePort() + "\"}");
+            assertThat(changed.status()).as(changed.toString()).isEqualTo(200);
+
+            // Before: the change bound the port again, and visitors were taken in (and reset) during the shutdown.
+            assertThatThrownBy(() -> new Socket(InetAddress.getLoopbackAddress(), port).close())
+                    .isInstanceOf(ConnectException.class);
+            visitor.shutdownOutput();
+            assertThat(visitor.getInputStream().read()).isEqualTo(-1);
+            stopping.join(Duration.ofSeconds(30));
+            assertThat(stopping.isAlive()).isFalse();
         }
     }
 

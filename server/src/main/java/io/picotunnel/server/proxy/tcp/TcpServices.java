@@ -52,6 +52,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private final Map<String, Waiting> waiting = new HashMap<>();
     private final ScheduledExecutorService retries;
     private final Function<Service, TrafficCounters> counters;
+    /** False once {@link #stopAccepting} ran: the server is shutting down, no port is bound any more. */
+    private boolean accepting = true;
 
     /** How often a service waiting for its port tries to bind it again. */
     public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofSeconds(5);
@@ -174,6 +176,14 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             }
             return;
         }
+        if (!accepting) {
+            // Draining for a shutdown (the API still takes changes): the change is stored and served from the next
+            // start; binding now would take visitors in only to reset them.
+            if (current != null) {
+                current.update(after);
+            }
+            return;
+        }
         InetSocketAddress address;
         try {
             address = HostPort.parse(after.listenAddr(), HostPort.Rules.SERVICE_LISTEN).toBindAddress();
@@ -221,6 +231,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     /** Stops accepting visitors on every tcp service; their open connections go on (a draining shutdown). */
     public synchronized void stopAccepting() {
+        accepting = false;
         retries.shutdownNow();
         for (TcpListener listener : listeners.values()) {
             listener.closeListening();
