@@ -715,10 +715,14 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
                     }
                     long now = session.nanoTime();
                     readerProgressNanos = now;
-                    long credit = receiveWindow.onConsumed(data.readableBytes(), now, session.rttNanos());
-                    if (credit > 0 && state.inputOpen()) {
-                        session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags(), streamId, credit));
-                        session.flushSoon();
+                    // Once the peer's FIN is in, credit is of no use, and growth would take budget that a stream
+                    // already ended (its growth given back) never returns.
+                    if (state.inputOpen()) {
+                        long credit = receiveWindow.onConsumed(data.readableBytes(), now, session.rttNanos());
+                        if (credit > 0) {
+                            session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags(), streamId, credit));
+                            session.flushSoon();
+                        }
                     }
                     readCompletePending = true;
                     pipeline.fireChannelRead(data);
