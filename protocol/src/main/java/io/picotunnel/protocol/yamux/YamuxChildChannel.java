@@ -529,6 +529,40 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         closeChannel();
     }
 
+    /**
+     * The session ended while this stream, ended on the wire, is open for its reader: what it holds is complete and
+     * stays the reader's while the reader takes it. A reader that takes none of it for the stream open timeout loses
+     * it (reset, the bytes released): no session limit bounds the stream any more, and each lost session could leave
+     * up to its whole buffer limit held for good by readers that never read (a target or visitor that stalled).
+     */
+    void watchReaderAfterSessionEnd() {
+        if (open && timer == null) {
+            scheduleReaderCheck(session.config().streamOpenTimeout().toNanos());
+        }
+    }
+
+    private void scheduleReaderCheck(long delayNanos) {
+        timer = eventLoop().schedule(this::checkReaderAfterSessionEnd, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void checkReaderAfterSessionEnd() {
+        timer = null;
+        if (!open) {
+            return;
+        }
+        long period = session.config().streamOpenTimeout().toNanos();
+        long stalled = nanosWithoutReaderProgress();
+        if (heldBytes() == 0) {
+            // Nothing to take now; a handler may still hold bytes later (countHeld).
+            scheduleReaderCheck(period);
+        } else if (stalled < period) {
+            scheduleReaderCheck(period - stalled);
+        } else {
+            session.logReaderStalledAfterSessionEnd(this);
+            resetHoldingTooMuch();
+        }
+    }
+
     /** Called by the session when the parent becomes writable again, or its writability changed. */
     void onParentWritabilityChanged() {
         waitingForParent = false;
@@ -872,8 +906,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             outbound.markFlushed();
             writePending();
         }
+        cancelTimer();
         if (!removed) {
-            cancelTimer();
             noteProgress();
             scheduleLinger();
         }

@@ -15,8 +15,9 @@ import java.time.Duration;
  *                           {@link Duration#ZERO} disables keepalive
  * @param maxStreams         most concurrently open streams; an inbound SYN beyond it is answered with RST
  * @param streamOpenTimeout  how long an opened stream waits for the peer's ACK before it is reset; also how long
- *                           a closed stream may make no progress before it is reset, and how long
- *                           {@link YamuxSession#ping()} waits for the answer
+ *                           a closed stream may make no progress before it is reset, how long a stream that
+ *                           ended on the wire and outlived its session may hold bytes its reader takes none of
+ *                           before it is reset, and how long {@link YamuxSession#ping()} waits for the answer
  * @param writeBufferHighWaterMark bytes queued on a stream (not yet sent because of the send window or
  *                           the parent's writability) above which the stream channel is not writable
  * @param sessionWindowBudget bytes all streams of the session together may grow their windows by beyond 256 KiB

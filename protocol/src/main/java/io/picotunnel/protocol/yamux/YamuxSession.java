@@ -103,6 +103,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private volatile boolean remoteGoAway;
     private long nextStreamId;
     private boolean closing;
+    /** The connection is gone: streams that ended on the wire and still hold bytes are bounded only in time. */
+    private boolean ended;
     private boolean inReadLoop;
     private boolean readBatchFallbackScheduled;
     private final Runnable readBatchFallback = () -> {
@@ -662,6 +664,10 @@ public final class YamuxSession extends ChannelDuplexHandler {
         for (YamuxChildChannel child : children) {
             child.onSessionClosed();
         }
+        ended = true;
+        for (YamuxChildChannel child : new ArrayList<>(endedHolders)) {
+            child.watchReaderAfterSessionEnd();
+        }
     }
 
     // ---- for the stream channels ----
@@ -855,6 +861,9 @@ public final class YamuxSession extends ChannelDuplexHandler {
     /** A stream that ended on the wire holding nothing began to hold bytes again (a handler's countHeld). */
     void endedStreamHolds(YamuxChildChannel child) {
         endedHolders.add(child);
+        if (ended) {
+            child.watchReaderAfterSessionEnd();
+        }
     }
 
     /** The stream's channel closed and gave back all it held. */
@@ -867,6 +876,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
     void logStreamOpenTimeout(YamuxChildChannel child) {
         log.warn("{}: no ACK for stream {} within {}, resetting it", ctx.channel(),
                 Integer.toUnsignedLong(child.streamId()), config.streamOpenTimeout());
+    }
+
+    void logReaderStalledAfterSessionEnd(YamuxChildChannel child) {
+        log.debug("{}: the reader of stream {}, which outlived its session, took none of the {} bytes it holds within"
+                        + " {}, resetting it", ctx.channel(), Integer.toUnsignedLong(child.streamId()),
+                child.heldBytes(), config.streamOpenTimeout());
     }
 
     void logLingerExpired(YamuxChildChannel child) {
