@@ -3,6 +3,7 @@ package io.picotunnel.server.net;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.function.IntPredicate;
 
 /**
  * The path of a request target in normal form (RFC 3986 6.2.2), as routing compares it and the target receives it:
@@ -26,7 +27,7 @@ public final class PathNormalizer {
      * arrives as one character per byte).
      */
     public static String normalize(String path) {
-        String decoded = decodeUnreserved(percentEncode(path, true));
+        String decoded = decodeUnreserved(percentEncode(path, true, PathNormalizer::browsersEncode));
         return decoded == null ? null : removeDotSegments(decoded);
     }
 
@@ -37,7 +38,16 @@ public final class PathNormalizer {
      * {@code /%7Bid%7D}. For text typed by an operator (a {@code path_prefix}), not for a request's octets.
      */
     public static String percentEncodeAsBrowsers(String text) {
-        return percentEncode(text, false);
+        return percentEncode(text, false, PathNormalizer::browsersEncode);
+    }
+
+    /**
+     * A request's query (its octets as the HTTP codecs read them, one character per byte) with the octets outside
+     * ASCII percent-encoded: passed on raw they would be written to the target as UTF-8 of each byte
+     * ({@code ?q=café} would reach it as {@code ?q=cafÃ©}). What ASCII holds stays as the client sent it.
+     */
+    public static String encodeQueryOctets(String query) {
+        return percentEncode(query, true, c -> c > 0x7E);
     }
 
     /** Whether browsers percent-encode {@code c} in a path (see {@link #percentEncodeAsBrowsers}). */
@@ -45,13 +55,17 @@ public final class PathNormalizer {
         return c > 0x7E || " \"<>^`{}".indexOf(c) >= 0;
     }
 
-    private static String percentEncode(String text, boolean octets) {
-        if (text.chars().noneMatch(PathNormalizer::browsersEncode)) {
+    private static String percentEncode(String text, boolean octets, IntPredicate encoded) {
+        int first = 0;
+        while (first < text.length() && !encoded.test(text.charAt(first))) {
+            first++;
+        }
+        if (first == text.length()) {
             return text;
         }
-        StringBuilder b = new StringBuilder(text.length() * 3);
-        text.codePoints().forEach(c -> {
-            if (!browsersEncode(c)) {
+        StringBuilder b = new StringBuilder(text.length() * 3).append(text, 0, first);
+        text.substring(first).codePoints().forEach(c -> {
+            if (!encoded.test(c)) {
                 b.append((char) c);
             } else if (octets && c <= 0xFF) {
                 appendEncoded(b, c);

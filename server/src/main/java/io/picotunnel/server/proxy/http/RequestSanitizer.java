@@ -72,7 +72,7 @@ final class RequestSanitizer {
         if (path == null) {
             return "The request path has an invalid percent-encoding.";
         }
-        String rest = uri.substring(end, fragment >= 0 ? fragment : uri.length());
+        String rest = PathNormalizer.encodeQueryOctets(uri.substring(end, fragment >= 0 ? fragment : uri.length()));
         request.setUri(path + rest);
         return null;
     }

@@ -74,6 +74,13 @@ class RawPathCharactersTest {
     }
 
     @Test
+    void rawUtf8InTheQueryReachesTheTargetPercentEncodedNotGarbled() throws IOException {
+        // Each octet read as one character was written to the target as UTF-8 of it: ?q=café became ?q=cafÃ©.
+        assertThat(get("/café/menu?q=café&x={a}")).isEqualTo(404);
+        assertThat(cafe.paths()).containsExactly("/caf%C3%A9/menu?q=caf%C3%A9&x={a}");
+    }
+
+    @Test
     void otherRawCharactersBrowsersEncodeAreReadAsTheirEncodingToo() throws IOException {
         assertThat(get("/a\"b<c>d^e`f|g")).isEqualTo(404);
         assertThat(root.paths()).containsExactly("/a%22b%3Cc%3Ed%5Ee%60f|g");
