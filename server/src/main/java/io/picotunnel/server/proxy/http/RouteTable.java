@@ -36,36 +36,41 @@ final class RouteTable {
 
     static final RouteTable EMPTY = new RouteTable(Map.of(), Map.of());
 
-    private static final Comparator<Service> LONGEST_PREFIX_FIRST =
-            Comparator.comparingInt((Service s) -> PathNormalizer.normalizePrefix(s.pathPrefix()).length()).reversed();
+    /** A service with its prefix in the normal form routing compares (worked out once, not per request). */
+    private record Route(Service service, String prefix) {
+    }
 
-    private final Map<String, List<Service>> exact;
-    private final Map<String, List<Service>> wildcard;
+    private static final Comparator<Route> LONGEST_PREFIX_FIRST =
+            Comparator.comparingInt((Route r) -> r.prefix().length()).reversed();
 
-    private RouteTable(Map<String, List<Service>> exact, Map<String, List<Service>> wildcard) {
+    private final Map<String, List<Route>> exact;
+    private final Map<String, List<Route>> wildcard;
+
+    private RouteTable(Map<String, List<Route>> exact, Map<String, List<Route>> wildcard) {
         this.exact = exact;
         this.wildcard = wildcard;
     }
 
     static RouteTable of(Collection<Service> services) {
-        Map<String, List<Service>> exact = new HashMap<>();
-        Map<String, List<Service>> wildcard = new HashMap<>();
+        Map<String, List<Route>> exact = new HashMap<>();
+        Map<String, List<Route>> wildcard = new HashMap<>();
         for (Service service : services) {
             if (service.type() != ServiceType.HTTP || !service.enabled() || service.domain() == null) {
                 continue;
             }
             String domain = normalizeHost(service.domain());
+            Route route = new Route(service, PathNormalizer.normalizePrefix(service.pathPrefix()));
             if (domain.startsWith("*.")) {
-                wildcard.computeIfAbsent(domain.substring(2), d -> new ArrayList<>()).add(service);
+                wildcard.computeIfAbsent(domain.substring(2), d -> new ArrayList<>()).add(route);
             } else {
-                exact.computeIfAbsent(domain, d -> new ArrayList<>()).add(service);
+                exact.computeIfAbsent(domain, d -> new ArrayList<>()).add(route);
             }
         }
         return new RouteTable(sorted(exact), sorted(wildcard));
     }
 
-    private static Map<String, List<Service>> sorted(Map<String, List<Service>> byDomain) {
-        Map<String, List<Service>> result = new HashMap<>();
+    private static Map<String, List<Route>> sorted(Map<String, List<Route>> byDomain) {
+        Map<String, List<Route>> result = new HashMap<>();
         byDomain.forEach((domain, list) -> result.put(domain, list.stream().sorted(LONGEST_PREFIX_FIRST).toList()));
         return Map.copyOf(result);
     }
@@ -96,15 +101,15 @@ final class RouteTable {
      */
     boolean readsAsAnotherService(String host, String path, Service routed) {
         String name = normalizeHost(host);
-        List<Service> exactServices = exact.getOrDefault(name, List.of());
+        List<Route> exactServices = exact.getOrDefault(name, List.of());
         int dot = name.indexOf('.');
-        List<Service> wildcardServices = dot <= 0 ? List.of() : wildcard.getOrDefault(name.substring(dot + 1), List.of());
+        List<Route> wildcardServices = dot <= 0 ? List.of() : wildcard.getOrDefault(name.substring(dot + 1), List.of());
         if (exactServices.size() + wildcardServices.size() < 2) {
             return false;
         }
-        List<Service> candidates = new ArrayList<>(exactServices);
+        List<Route> candidates = new ArrayList<>(exactServices);
         candidates.addAll(wildcardServices);
-        List<String> prefixes = candidates.stream().map(s -> PathNormalizer.normalizePrefix(s.pathPrefix())).toList();
+        List<String> prefixes = candidates.stream().map(Route::prefix).toList();
         Optional<Set<PathReadings.Reading>> readings = PathReadings.of(path, prefixes);
         if (readings.isEmpty()) {
             return true;
@@ -114,7 +119,7 @@ final class RouteTable {
             if (chosen.isEmpty()) {
                 chosen = longestMatches(reading, exactServices.size(), candidates.size());
             }
-            if (!chosen.isEmpty() && chosen.stream().noneMatch(i -> candidates.get(i).id().equals(routed.id()))) {
+            if (!chosen.isEmpty() && chosen.stream().noneMatch(i -> candidates.get(i).service().id().equals(routed.id()))) {
                 return true;
             }
         }
@@ -138,13 +143,13 @@ final class RouteTable {
         return longest;
     }
 
-    private static Optional<Service> longestPrefix(List<Service> candidates, String path) {
+    private static Optional<Service> longestPrefix(List<Route> candidates, String path) {
         if (candidates == null) {
             return Optional.empty();
         }
-        for (Service service : candidates) {
-            if (prefixMatches(PathNormalizer.normalizePrefix(service.pathPrefix()), path)) {
-                return Optional.of(service);
+        for (Route route : candidates) {
+            if (prefixMatches(route.prefix(), path)) {
+                return Optional.of(route.service());
             }
         }
         return Optional.empty();
