@@ -285,7 +285,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         Optional<TunnelEndpointTls> wss = tls.tunnelEndpointTls();
         TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.of(config.tunnels().yamux()), store::findTunnelByToken, registry,
                 eventLoops, eventLoops, wss.<Supplier<ChannelHandler>>map(t -> t::newConnectionHandler).orElse(null),
-                connectionLimits("tunnel endpoint"));
+                wss.map(TunnelEndpointTls::plainAllowed).orElse(false), connectionLimits("tunnel endpoint"));
         try {
             endpoint.start(config.tunnelAddr().toBindAddress());
         } catch (IOException e) {

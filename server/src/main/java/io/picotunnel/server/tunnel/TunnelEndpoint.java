@@ -57,6 +57,8 @@ public final class TunnelEndpoint implements AutoCloseable {
     /** Wrong tokens per client address: logged, and throttled after a few (429). */
     private final FailedLogins failures = new FailedLogins("tunnel endpoint", FailedLogins.TUNNEL);
     private Channel serverChannel;
+    /** Whether refusals are answered in plain HTTP: no TLS, or TLS and plain ws by the first bytes. */
+    private final boolean plainAnswers;
     private static final long DRAIN_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     public TunnelEndpoint(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry,
@@ -80,6 +82,18 @@ public final class TunnelEndpoint implements AutoCloseable {
     public TunnelEndpoint(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry,
                           EventLoopGroup acceptors, EventLoopGroup workers, Supplier<ChannelHandler> tls,
                           ConnectionLimits limits) {
+        this(config, tokens, registry, acceptors, workers, tls, false, limits);
+    }
+
+    /**
+     * As above; {@code plainToo}: the {@code tls} handler lets plain WebSocket through as well (it picks TLS or
+     * plain by the first bytes), so a refused connection gets the plain HTTP answer, which a plain client reads
+     * and a TLS client takes for a failed handshake, as it would a close.
+     */
+    public TunnelEndpoint(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry,
+                          EventLoopGroup acceptors, EventLoopGroup workers, Supplier<ChannelHandler> tls,
+                          boolean plainToo, ConnectionLimits limits) {
+        this.plainAnswers = tls == null || plainToo;
         this.limits = limits;
         this.config = config;
         this.tokens = tokens;
@@ -104,7 +118,7 @@ public final class TunnelEndpoint implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel channel) {
-                        if (limits != null && !limits.admit(channel, tls == null)) {
+                        if (limits != null && !limits.admit(channel, plainAnswers)) {
                             return;
                         }
                         connections.add(channel);

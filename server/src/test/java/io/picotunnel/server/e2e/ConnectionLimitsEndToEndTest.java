@@ -138,6 +138,17 @@ class ConnectionLimitsEndToEndTest {
     }
 
     @Test
+    void tunnelEndpointServingWsAndWssByTheFirstBytesStillAnswersPlainClientsOverTheLimitWith429() throws Exception {
+        // A domain without a certificate yet: the endpoint takes TLS or plain ws by each connection's first bytes.
+        start(Map.of(Setting.DOMAIN, "tunnel.test"));
+        testbed.startClient(token);
+        await().atMost(Duration.ofSeconds(20)).until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
+        String third = answerToUpgrade(connect("127.0.0.1", testbed.tunnelPort()));
+        assertThat(third).as("a third client connection from one address")
+                .startsWith("HTTP/1.1 429 ").contains("too_many_connections").contains("Retry-After: 10\r\n");
+    }
+
+    @Test
     void behindProxyProtocolTcpConnectionsCountForTheVisitorTheHeaderNamesAndAreReleasedOnce() throws Exception {
         startBehindProxyProtocol();
         int port = Ports.freePort();
