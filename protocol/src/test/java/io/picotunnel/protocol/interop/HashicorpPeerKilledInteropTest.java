@@ -133,9 +133,9 @@ class HashicorpPeerKilledInteropTest {
         await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
         if (death == Death.KILLED_WITH_RST) {
             assertThat(connectionErrors).as("what the connection saw").anyMatch(e -> e.contains("reset"));
-        } else {
-            assertThat(connectionErrors).as("what the connection saw").isEmpty();
         }
+        // A plain kill usually ends with FIN, but with our last bytes still unread in the peer's socket the kernel
+        // sends RST: either is a connection lost, which is what the checks below are about.
         for (Watched w : concat(stalled, writers)) {
             await().atMost(WAIT).until(() -> w.inactive);
             assertThat(w.eof).as("%s saw EOF", w.stream).isFalse();
@@ -276,7 +276,9 @@ class HashicorpPeerKilledInteropTest {
         assertThat(peer.awaitResult("whole").end()).isEqualTo("eof");
         await().atMost(WAIT).until(() -> watched.size() == 1 && onLoop(session::inboundHeld) == size);
         Watched reader = watched.get(0);
-        reader.stream.shutdownOutput().sync();
+        ChannelFuture ended = reader.stream.shutdownOutput();
+        assertThat(ended.await(WAIT.toMillis())).as("our FIN written").isTrue();
+        assertThat(ended.isSuccess()).isTrue();
         await().atMost(WAIT).until(() -> onLoop(session::activeStreams) == 0);
 
         peer.kill();

@@ -92,8 +92,10 @@ class TunnelEndpointCertificateAfterStartTest {
         assertThat(secure.awaitConnected(Duration.ofSeconds(20))).as("wss after the certificate").isTrue();
         assertThat(api.get("/api/server").json().get("tunnel_server").asText())
                 .as("ready-made commands use wss (a bare host:port)").isEqualTo("tunnel.test:" + server.tunnelPort());
-        await().atMost(Duration.ofSeconds(30)).until(() -> !logged.list.isEmpty());
-        assertThat(logged.list).singleElement().satisfies(event -> {
+        await().atMost(Duration.ofSeconds(30)).until(() -> loggedCount(logged) > 0);
+        // the certificate directory is read again every 5 s: the line must not come back with the next reads
+        await().during(Duration.ofSeconds(12)).atMost(Duration.ofSeconds(20)).until(() -> loggedCount(logged) == 1);
+        assertThat(List.copyOf(logged.list)).singleElement().satisfies(event -> {
             assertThat(event.getLevel()).isEqualTo(Level.INFO);
             assertThat(event.getFormattedMessage()).contains("now serves wss", "tunnel.test", "until the next restart");
         });
@@ -122,6 +124,12 @@ class TunnelEndpointCertificateAfterStartTest {
             socket.setSSLParameters(parameters);
             socket.startHandshake();
             return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
+        }
+    }
+
+    private static int loggedCount(ListAppender<ILoggingEvent> logged) {
+        synchronized (logged) {
+            return logged.list.size();
         }
     }
 }
