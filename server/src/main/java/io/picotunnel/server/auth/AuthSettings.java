@@ -5,7 +5,8 @@ import java.util.Optional;
 /**
  * How the management port authenticates. {@code adminToken} is the Bearer token of the API (and of the
  * sign-in form when there is no OIDC provider); {@code disabled} is the explicit {@code PICOTUNNEL_AUTH=none}
- * opt-out; {@code domain} ({@code PICOTUNNEL_DOMAIN}) limits the Host headers the port answers.
+ * opt-out; {@code domain} ({@code PICOTUNNEL_DOMAIN}) is one of the Host headers the port answers with
+ * authentication off.
  */
 public record AuthSettings(String adminToken, OidcSettings oidc, boolean disabled, String domain) {
 

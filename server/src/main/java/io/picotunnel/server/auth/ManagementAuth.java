@@ -29,7 +29,8 @@ import java.util.function.UnaryOperator;
  *       {@link #allowAnonymous} (the public status, {@code GET /api/status}) are open to anyone.</li>
  *   <li>{@code /auth/*}: the session state for the UI, the admin-token sign-in form, the OIDC code flow,
  *       and logout.</li>
- *   <li>With {@code PICOTUNNEL_DOMAIN} set, every request must be addressed to that domain or localhost.</li>
+ *   <li>With {@code PICOTUNNEL_AUTH=none}, every request must be addressed to localhost, an IP address, the
+ *       domain or the OIDC redirect URL's host (DNS rebinding); with sign-in on, any Host is answered.</li>
  * </ul>
  */
 public final class ManagementAuth {
