@@ -212,7 +212,14 @@ public final class Database implements AutoCloseable {
     private void beginImmediate(long deadline) throws SQLException {
         connection.unwrap(SQLiteConnection.class).setBusyTimeout(remainingMillis(deadline));
         try (Statement statement = connection.createStatement()) {
-            statement.execute("COMMIT");
+            try {
+                statement.execute("COMMIT");
+            } catch (SQLException e) {
+                // Outside any transaction: SQLite ended the last one itself (see rollbackQuietly), nothing to commit.
+                if (!noTransactionIsActive(e)) {
+                    throw e;
+                }
+            }
             try {
                 statement.execute("BEGIN IMMEDIATE");
             } catch (SQLException e) {
@@ -249,13 +256,30 @@ public final class Database implements AutoCloseable {
         rollbackQuietly(connection);
     }
 
-    /** Ends the transaction of {@code target} without changes (for the read connection: releases its snapshot). */
+    /**
+     * Ends the transaction of {@code target} without changes (for the read connection: releases its snapshot). After
+     * SQLITE_FULL or SQLITE_IOERR SQLite may have rolled the transaction back itself: the driver's rollback then fails
+     * before it begins the next transaction, as it does after each rollback, so that BEGIN is sent here; left outside
+     * a transaction, the connection would fail every later commit ("no transaction is active") until a restart.
+     */
     private static void rollbackQuietly(Connection target) {
         try {
             target.rollback();
         } catch (SQLException e) {
-            log.warn("Rollback failed: {}", e.getMessage());
+            if (!noTransactionIsActive(e)) {
+                log.warn("Rollback failed: {}", e.getMessage());
+            }
+            try (Statement statement = target.createStatement()) {
+                statement.execute("BEGIN");
+            } catch (SQLException beginFailure) {
+                log.warn("Could not begin a transaction after a failed rollback: {}", beginFailure.getMessage());
+            }
         }
+    }
+
+    /** SQLite's answer to a COMMIT or ROLLBACK outside any transaction. */
+    private static boolean noTransactionIsActive(SQLException e) {
+        return e.getMessage() != null && e.getMessage().contains("no transaction is active");
     }
 
     @Override
