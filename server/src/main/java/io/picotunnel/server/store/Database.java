@@ -155,28 +155,47 @@ public final class Database implements AutoCloseable {
      * within another transaction on the same thread joins it. Database errors become {@link StoreException}.
      */
     public <T, E extends Exception> T inTransaction(Work<T, E> work) throws E {
+        return inTransaction(work, () -> { });
+    }
+
+    /**
+     * Like {@link #inTransaction(Work)}, and runs {@code onFailure} when the work or its commit fails, while the write
+     * connection is still held: what it undoes outside the database (listeners told of a change) is undone before
+     * another change can come in and be undone by it.
+     */
+    public <T, E extends Exception> T inTransaction(Work<T, E> work, Runnable onFailure) throws E {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(BUSY_TIMEOUT_MILLIS);
         lockBefore(deadline);
+        boolean succeeded = false;
         try {
+            T result;
             if (lock.getHoldCount() > 1) {
-                return work.run(connection);
-            }
-            boolean committed = false;
-            try {
-                beginImmediate(deadline);
-                T result = work.run(connection);
-                connection.commit();
-                committed = true;
-                return result;
-            } finally {
-                if (!committed) {
-                    rollbackQuietly();
+                result = work.run(connection);
+            } else {
+                boolean committed = false;
+                try {
+                    beginImmediate(deadline);
+                    result = work.run(connection);
+                    connection.commit();
+                    committed = true;
+                } finally {
+                    if (!committed) {
+                        rollbackQuietly();
+                    }
                 }
             }
+            succeeded = true;
+            return result;
         } catch (SQLException e) {
             throw new StoreException("Database error: " + e.getMessage(), e);
         } finally {
-            lock.unlock();
+            try {
+                if (!succeeded) {
+                    onFailure.run();
+                }
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

@@ -294,16 +294,12 @@ public final class Store implements AutoCloseable {
     /**
      * Runs {@code work} in a transaction. The listeners are told inside it, so that one refusing rolls it back; when
      * the commit then fails (the disk full, say), they are told the reverse too: otherwise a service that is not
-     * stored would stay live (its port bound, its route answering) and a deleted one gone, until the next start.
+     * stored would stay live (its port bound, its route answering) and a deleted one gone, until the next start. The
+     * reverse is told before the write connection is released, so it cannot undo a change that came in after.
      */
     private <T> T changingServices(ServiceWork<T> work) throws ServiceConflictException {
         List<Told> told = new ArrayList<>();
-        try {
-            return database.inTransaction(connection -> work.run(connection, told));
-        } catch (RuntimeException e) {
-            undo(told);
-            throw e;
-        }
+        return database.inTransaction(connection -> work.run(connection, told), () -> undo(told));
     }
 
     /**
