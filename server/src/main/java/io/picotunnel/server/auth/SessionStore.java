@@ -42,6 +42,12 @@ public final class SessionStore {
 
     /** The last-seen time is written at most this often, not on every request. */
     private static final Duration TOUCH_INTERVAL = Duration.ofMinutes(1);
+    /**
+     * How long a request waits to write its session's last use or deletion: another program holding the database
+     * (a {@code sqlite3} shell) must not make every signed-in request wait the busy timeout; the write is made by a
+     * later request.
+     */
+    private static final Duration QUIET_WRITE_WAIT = Duration.ofMillis(100);
     private static final Pattern SESSION_ID = Pattern.compile("[A-Za-z0-9_-]{43}");
 
     private final Database db;
@@ -107,11 +113,12 @@ public final class SessionStore {
         }
         Stored stored = found.get();
         if (now >= stored.session().expiresAt().toEpochMilli() || now >= stored.lastSeen() + idleTimeout.toMillis()) {
-            writeQuietly("delete an expired session", () -> db.inTransaction(c -> deleteByHash(c, idHash)));
+            writeQuietly("delete an expired session",
+                    () -> db.inTransactionWaitingAtMost(QUIET_WRITE_WAIT, c -> deleteByHash(c, idHash)));
             return Optional.empty();
         }
         if (now - stored.lastSeen() >= TOUCH_INTERVAL.toMillis()) {
-            writeQuietly("record a session's last use", () -> db.inTransaction(c -> {
+            writeQuietly("record a session's last use", () -> db.inTransactionWaitingAtMost(QUIET_WRITE_WAIT, c -> {
                 try (PreparedStatement touch = c.prepareStatement(
                         "UPDATE sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?")) {
                     touch.setLong(1, now);

@@ -14,6 +14,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -164,8 +165,21 @@ public final class Database implements AutoCloseable {
      * another change can come in and be undone by it.
      */
     public <T, E extends Exception> T inTransaction(Work<T, E> work, Runnable onFailure) throws E {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(BUSY_TIMEOUT_MILLIS);
-        lockBefore(deadline);
+        return inTransaction(work, onFailure, Duration.ofMillis(BUSY_TIMEOUT_MILLIS));
+    }
+
+    /**
+     * Like {@link #inTransaction(Work)}, waiting for the database (other changes, another program) at most
+     * {@code wait}, not the whole busy timeout: for a write that can wait for a later occasion, made on the way of a
+     * request that should not wait for it (a session's last use).
+     */
+    public <T, E extends Exception> T inTransactionWaitingAtMost(Duration wait, Work<T, E> work) throws E {
+        return inTransaction(work, () -> { }, wait);
+    }
+
+    private <T, E extends Exception> T inTransaction(Work<T, E> work, Runnable onFailure, Duration wait) throws E {
+        long deadline = System.nanoTime() + wait.toNanos();
+        lockBefore(deadline, wait);
         boolean succeeded = false;
         try {
             T result;
@@ -204,10 +218,10 @@ public final class Database implements AutoCloseable {
      * process and in SQLite. Waiting in turn for the lock without a bound, changes that came while another program held
      * the database would each wait the whole busy timeout after the one before (the tenth, most of a minute).
      */
-    private void lockBefore(long deadline) {
+    private void lockBefore(long deadline, Duration wait) {
         try {
             if (!lock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                throw StoreException.busy("Database busy: other changes have held it for " + BUSY_TIMEOUT_MILLIS + " ms");
+                throw StoreException.busy("Database busy: other changes have held it for " + wait.toMillis() + " ms");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

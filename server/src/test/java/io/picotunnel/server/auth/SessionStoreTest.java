@@ -8,14 +8,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 class SessionStoreTest {
 
@@ -122,5 +129,28 @@ class SessionStoreTest {
         String fresh = store.create("new", "token", null, "fingerprint");
         assertThat(store.deleteExpired()).isEqualTo(1);
         assertThat(store.find(fresh)).isPresent();
+    }
+
+    /**
+     * The last use of a session is written at most once a minute; when it is due while another program (a sqlite3
+     * shell) holds the database, the request must not wait SQLite's busy timeout (5 s) for it.
+     */
+    @Test
+    void aSessionIsFoundWithoutWaitingWhileAnotherProgramHoldsTheDatabase() throws Exception {
+        SessionStore store = store();
+        String id = store.create("admin", "token", null, "fingerprint");
+        clock.advance(Duration.ofMinutes(2));
+        ExecutorService executor = Executors.newSingleThreadExecutor();
+        try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + db.file())) {
+            try (Statement statement = other.createStatement()) {
+                statement.execute("BEGIN IMMEDIATE");
+                statement.executeUpdate("UPDATE sessions SET subject = subject");
+            }
+            Future<Optional<SessionStore.Session>> found = executor.submit(() -> store.find(id));
+            await().atMost(Duration.ofSeconds(2)).until(found::isDone);
+            assertThat(found.get()).isPresent();
+        } finally {
+            executor.shutdownNow();
+        }
     }
 }
