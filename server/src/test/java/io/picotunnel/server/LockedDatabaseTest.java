@@ -18,6 +18,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -99,6 +103,32 @@ class LockedDatabaseTest {
         }
         assertThat(api.get("/api/tunnels").json()).isEmpty();
         assertThat(api.post("/api/tunnels", "{\"name\": \"t\"}").status()).isEqualTo(201);
+    }
+
+    /**
+     * A long transaction of the server itself (pruning old checks) also makes a change wait past the busy timeout:
+     * the 503 says that it may be this server, not only another program.
+     */
+    @Test
+    void aChangeWhileALongTaskOfThisServerHoldsTheDatabaseIsA503ThatSaysSo() throws Exception {
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ExecutorService task = Executors.newSingleThreadExecutor();
+        try {
+            Future<?> longTask = task.submit(() -> server.store().database().inTransaction(connection -> {
+                holding.countDown();
+                return release.await(30, TimeUnit.SECONDS);
+            }));
+            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+            ApiClient.Response refused = api.post("/api/tunnels", "{\"name\": \"t\"}");
+            assertThat(refused.status()).as("%s", refused).isEqualTo(503);
+            assertThat(refused.json().get("message").asText()).contains("a long task of this server");
+            release.countDown();
+            longTask.get(10, TimeUnit.SECONDS);
+        } finally {
+            release.countDown();
+            task.shutdownNow();
+        }
     }
 
     /**

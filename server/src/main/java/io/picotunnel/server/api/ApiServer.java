@@ -188,10 +188,14 @@ public final class ApiServer implements AutoCloseable {
                 internalError(e, ctx);
                 return;
             }
-            log.warn("{} {}: the database is locked by another program: {}", ctx.method(), ctx.path(), e.getMessage());
+            // The write lock may be held in this process too (a long task such as pruning old checks), not only by
+            // another program: the message names both.
+            log.warn("{} {}: the database is busy (another program, or a long task of this server): {}", ctx.method(),
+                    ctx.path(), e.getMessage());
             ctx.header("Retry-After", Long.toString(DATABASE_BUSY_RETRY.toSeconds()));
-            writeError(ctx, new ApiError(503, "database_busy", "the database is locked by another program (a sqlite3"
-                    + " shell in a transaction?); nothing was changed; try again once it lets go", null));
+            writeError(ctx, new ApiError(503, "database_busy", "the database is busy (locked by another program such"
+                    + " as a sqlite3 shell in a transaction, or by a long task of this server such as pruning old"
+                    + " checks); nothing was changed; try again once it lets go", null));
         });
         config.routes.exception(Exception.class, ApiServer::internalError);
     }
