@@ -88,12 +88,14 @@ public final class Database implements AutoCloseable {
      * 401, would stop for good. Looked at before any setting (WAL) is applied, so the file is left as it was.
      */
     private static void refuseAnotherProgramsDatabase(Path file) {
+        long size;
         try {
-            if (!Files.isRegularFile(file) || Files.size(file) == 0) {
-                return;
-            }
+            size = Files.isRegularFile(file) ? Files.size(file) : 0;
         } catch (IOException e) {
             throw new StoreException("Cannot read the database file " + file + ": " + e.getMessage(), e);
+        }
+        if (size == 0) {
+            return;
         }
         try (Connection connection = new SQLiteConfig().createConnection("jdbc:sqlite:" + file.toAbsolutePath());
              Statement statement = connection.createStatement();
@@ -104,6 +106,8 @@ public final class Database implements AutoCloseable {
                         + " none of them PicoTunnel's): put the right file there (a picotunnel-server backup), or move"
                         + " it away to start with an empty database.", null, true);
             }
+            // The check reads the whole file: said first, so that a slow start on a large file is explained.
+            log.info("Checking the database {} ({} MiB)…", file, size / (1024 * 1024));
             refuseADamagedDatabase(file, statement);
         } catch (SQLException e) {
             StoreException failure = new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
