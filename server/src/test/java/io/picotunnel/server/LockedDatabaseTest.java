@@ -19,10 +19,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -58,6 +60,31 @@ class LockedDatabaseTest {
             statement.executeUpdate("UPDATE tunnels SET name = name");
         }
         return other;
+    }
+
+    /**
+     * Sends the requests at once, each on a thread of its own that waits for the others at a barrier (the common
+     * pool may have fewer threads than requests and would send them in turn), and returns their answers in order.
+     */
+    private static List<ApiClient.Response> together(List<Supplier<ApiClient.Response>> requests) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(requests.size());
+        try {
+            CyclicBarrier start = new CyclicBarrier(requests.size());
+            List<Future<ApiClient.Response>> answers = new ArrayList<>();
+            for (Supplier<ApiClient.Response> request : requests) {
+                answers.add(pool.submit(() -> {
+                    start.await(10, TimeUnit.SECONDS);
+                    return request.get();
+                }));
+            }
+            List<ApiClient.Response> responses = new ArrayList<>();
+            for (Future<ApiClient.Response> answer : answers) {
+                responses.add(answer.get(30, TimeUnit.SECONDS));
+            }
+            return responses;
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     private static void commit(Connection other) throws SQLException {
@@ -142,13 +169,11 @@ class LockedDatabaseTest {
             tunnels.add(api.post("/api/tunnels", "{\"name\": \"t" + i + "\"}").json().get("id").asText());
         }
         try (Connection other = otherWriter()) {
-            List<CompletableFuture<ApiClient.Response>> answers = new ArrayList<>();
+            List<Supplier<ApiClient.Response>> requests = new ArrayList<>();
             for (String tunnel : tunnels) {
-                answers.add(CompletableFuture.supplyAsync(() ->
-                        api.patch("/api/tunnels/" + tunnel, "{\"name\": \"renamed\"}")));
+                requests.add(() -> api.patch("/api/tunnels/" + tunnel, "{\"name\": \"renamed\"}"));
             }
-            for (CompletableFuture<ApiClient.Response> answer : answers) {
-                ApiClient.Response response = answer.get(30, TimeUnit.SECONDS);
+            for (ApiClient.Response response : together(requests)) {
                 assertThat(response.status()).as("%s", response).isEqualTo(503);
             }
             commit(other);
@@ -165,15 +190,14 @@ class LockedDatabaseTest {
     void creationsThatComeTogetherWhileTheDatabaseIsLockedAreEachAnsweredWithinTheBusyTimeout() throws Exception {
         String tunnel = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
         try (Connection other = otherWriter()) {
-            List<CompletableFuture<ApiClient.Response>> answers = new ArrayList<>();
+            List<Supplier<ApiClient.Response>> requests = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
                 String name = "new" + i;
-                answers.add(CompletableFuture.supplyAsync(() -> api.post("/api/tunnels", "{\"name\": \"" + name + "\"}")));
-                answers.add(CompletableFuture.supplyAsync(() -> api.post("/api/tunnels/" + tunnel + "/services",
-                        "{\"type\": \"http\", \"domain\": \"" + name + ".example.com\", \"target_addr\": \"localhost:3000\"}")));
+                requests.add(() -> api.post("/api/tunnels", "{\"name\": \"" + name + "\"}"));
+                requests.add(() -> api.post("/api/tunnels/" + tunnel + "/services",
+                        "{\"type\": \"http\", \"domain\": \"" + name + ".example.com\", \"target_addr\": \"localhost:3000\"}"));
             }
-            for (CompletableFuture<ApiClient.Response> answer : answers) {
-                ApiClient.Response response = answer.get(30, TimeUnit.SECONDS);
+            for (ApiClient.Response response : together(requests)) {
                 assertThat(response.status()).as("%s", response).isEqualTo(503);
             }
             commit(other);
