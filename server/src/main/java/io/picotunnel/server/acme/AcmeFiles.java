@@ -55,7 +55,7 @@ import java.util.Properties;
 final class AcmeFiles {
 
     private static final String SEC1_TYPE = "EC PRIVATE KEY";
-    private static final int MAX_FAILURE_FILES = 10_000;
+    private static final int MAX_FILES_LISTED = 10_000;
     /** Far more than orders every 12 hours fail in a lifetime. */
     private static final int MAX_FAILURES = 1_000_000;
     private static final int MAX_FAILURE_FILE_SIZE = 64 * 1024;
@@ -227,20 +227,43 @@ final class AcmeFiles {
 
     /** The domains with a {@code .failure} file, whatever ACME directory it names (at most 10,000). */
     List<String> failureDomains() throws IOException {
+        return domainsWith(".failure");
+    }
+
+    /** The domains with a {@code .crt} file, whatever ACME directory it came from (at most 10,000). */
+    List<String> certificateDomains() throws IOException {
+        return domainsWith(".crt");
+    }
+
+    private List<String> domainsWith(String suffix) throws IOException {
         List<String> domains = new ArrayList<>();
         if (!Files.isDirectory(directory)) {
             return domains;
         }
-        try (DirectoryStream<Path> failures = Files.newDirectoryStream(directory, "*.failure")) {
-            for (Path file : failures) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*" + suffix)) {
+            for (Path file : files) {
                 String stem = file.getFileName().toString();
-                String domain = DomainNames.fromFileStem(stem.substring(0, stem.length() - ".failure".length()));
-                if (domain != null && domains.size() < MAX_FAILURE_FILES) {
+                String domain = DomainNames.fromFileStem(stem.substring(0, stem.length() - suffix.length()));
+                if (domain != null && domains.size() < MAX_FILES_LISTED) {
                     domains.add(domain);
                 }
             }
         }
         return domains;
+    }
+
+    /** When the certificate stored for {@code domain} expires (its first certificate's, the leaf's). */
+    Instant certificateNotAfter(String domain) throws IOException {
+        Path crt = certificateFile(domain);
+        requireRegularFile(crt);
+        return PemFiles.readChain(crt).getFirst().getNotAfter().toInstant();
+    }
+
+    /** Deletes the certificate stored for {@code domain}: its chain, its key and the note of its ACME directory. */
+    void deleteCertificate(String domain) throws IOException {
+        Files.deleteIfExists(certificateFile(domain));
+        Files.deleteIfExists(keyFile(domain));
+        Files.deleteIfExists(issuerFile(domain));
     }
 
     Path failureFile(String domain) {

@@ -146,16 +146,17 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     }
 
     /**
-     * Called once every stored service has been told of at start-up: deletes the {@code .failure} files of domains no
-     * longer wanted, whose services were deleted or disabled while the server was down.
+     * Called once every stored service has been told of at start-up: deletes what ACME keeps of domains no longer
+     * wanted, whose services were deleted or disabled (maybe while the server was down): their {@code .failure} files,
+     * and their certificates once expired (a valid one stays, so that a service that comes back needs no new order).
      */
     public void servicesLoaded() {
         if (!executor.isShutdown()) {
-            executor.execute(this::deleteFailuresOfUnwantedDomains);
+            executor.execute(this::deleteLeftoversOfUnwantedDomains);
         }
     }
 
-    private void deleteFailuresOfUnwantedDomains() {
+    private void deleteLeftoversOfUnwantedDomains() {
         synchronized (wantedLock) {
             Set<String> wanted = wanted();
             try {
@@ -166,9 +167,28 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                         deleteFailure(domain);
                     }
                 }
+                for (String domain : files.certificateDomains()) {
+                    if (!wanted.contains(domain)) {
+                        deleteIfExpired(domain);
+                    }
+                }
             } catch (IOException e) {
                 log.warn("cannot list {}: {}", files.directory(), e.getMessage());
             }
+        }
+    }
+
+    private void deleteIfExpired(String domain) {
+        try {
+            Instant notAfter = files.certificateNotAfter(domain);
+            if (notAfter.isBefore(clock.instant())) {
+                log.info("ACME: deleting the certificate of {}, which expired at {} and no service needs", domain,
+                        notAfter);
+                files.deleteCertificate(domain);
+            }
+        } catch (IOException e) {
+            // not ours to judge: an operator's copy, say; it stays, as it would while the domain is wanted
+            log.warn("ACME: cannot read the certificate of {}, which no service needs: {}", domain, e.getMessage());
         }
     }
 

@@ -370,6 +370,43 @@ class AcmeManagerTest {
     }
 
     @Test
+    void expiredCertificatesOfDomainsNoLongerWantedAreDeletedAtStartAndValidOnesKept() throws Exception {
+        AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofHours(1), AcmeSettings.HTTP_01);
+        Path acmeFiles = data.resolve("certs/acme");
+        TestCertificates ca = new TestCertificates();
+        Instant now = clock.instant();
+        writeAcmeCertificate(ca.issueValid(now.minus(Duration.ofDays(90)), now.minus(Duration.ofDays(1)), "gone.test"),
+                "gone.test");
+        writeAcmeCertificate(ca.issueValid(now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(60)), "back.test"),
+                "back.test");
+        writeAcmeCertificate(ca.issueValid(now.minus(Duration.ofDays(90)), now.minus(Duration.ofDays(1)), "app.test"),
+                "app.test");
+        startManagerWithoutServerDomain(unused);
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+        try (LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
+            acme.servicesLoaded();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(acmeFiles.resolve("gone.test.crt")));
+            assertThat(acmeFiles.resolve("gone.test.key")).doesNotExist();
+            assertThat(acmeFiles.resolve("gone.test.directory")).doesNotExist();
+            assertThat(log.messages(Level.INFO)).anySatisfy(message -> assertThat(message)
+                    .startsWith("ACME: deleting the certificate of gone.test, which expired at"));
+        }
+        assertThat(acmeFiles.resolve("back.test.crt")).as("valid: a service that comes back reuses it").exists();
+        assertThat(acmeFiles.resolve("back.test.key")).exists();
+        assertThat(acmeFiles.resolve("app.test.crt")).as("wanted: renewed, never deleted").exists();
+        assertThat(acmeFiles.resolve("app.test.key")).exists();
+    }
+
+    /** Writes {@code issued} where ACME keeps the certificates it obtained, as obtained through {@code unused}. */
+    private void writeAcmeCertificate(TestCertificates.Issued issued, String domain) throws Exception {
+        Path acmeFiles = data.resolve("certs/acme");
+        TestCertificates.write(issued, acmeFiles, domain);
+        Files.writeString(acmeFiles.resolve(domain + ".directory"), "http://127.0.0.1:9/dir\n");
+    }
+
+    @Test
     void failureFileThatIsAFifoIsRefusedInsteadOfBlockingTheServiceUpdate() throws Exception {
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
