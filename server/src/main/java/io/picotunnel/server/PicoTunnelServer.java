@@ -336,7 +336,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .upstreamIdleTimeout(config.upstreamKeepalive().idleTimeout())
                 .maxIdleUpstreams(config.upstreamKeepalive().maxIdle())
                 .acmeChallenges(tls.http01Answers())
-                .httpsPort(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port())
+                .httpsPort(config.publicPorts().httpsOr(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port()))
                 .access(access)
                 .traffic(traffic::service)
                 .build();
@@ -459,7 +459,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         if (host.contains(":")) {
             host = "[" + host + "]";
         }
-        int port = tunnelEndpoint != null ? tunnelEndpoint.port() : config.tunnelAddr().port();
+        int port = config.publicPorts().tunnelOr(tunnelEndpoint != null ? tunnelEndpoint.port()
+                : config.tunnelAddr().port());
         TunnelEndpointTls endpointTls = tunnelEndpointTls;
         return (endpointTls != null && endpointTls.servesTls() ? "" : "ws://") + host + ":" + port;
     }
@@ -482,8 +483,9 @@ public final class PicoTunnelServer implements AutoCloseable {
         info.put("tunnel_server", tunnelServerAddress(requestHost));
         info.put("domain", config.domain());
         info.put("public_host", config.domain() != null ? config.domain() : requestHost);
-        info.put("http_port", httpListener != null ? httpListener.port() : config.httpAddr().port());
-        info.put("https_port", tls != null ? tls.httpsPort() : config.httpsAddr().port());
+        info.put("http_port", config.publicPorts().httpOr(httpListener != null ? httpListener.port()
+                : config.httpAddr().port()));
+        info.put("https_port", config.publicPorts().httpsOr(tls != null ? tls.httpsPort() : config.httpsAddr().port()));
         info.put("image_prefix", config.imagePrefix());
         info.put("version", Version.get());
         return info;

@@ -6,6 +6,7 @@ import io.picotunnel.server.config.AuthMode;
 import io.picotunnel.server.config.ConfigException;
 import io.picotunnel.server.config.ExampleEmail;
 import io.picotunnel.server.config.Limits;
+import io.picotunnel.server.config.PublicPorts;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.monitor.MonitorSettings;
 import io.picotunnel.server.net.HostPort;
@@ -53,7 +54,8 @@ public record ServerConfig(
         List<Cidr> trustedProxies,
         boolean proxyProtocol,
         String imagePrefix,
-        MonitorSettings monitoring) {
+        MonitorSettings monitoring,
+        PublicPorts publicPorts) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -119,6 +121,7 @@ public record ServerConfig(
         Objects.requireNonNull(limits, "limits");
         trustedProxies = List.copyOf(trustedProxies);
         Objects.requireNonNull(monitoring, "monitoring");
+        Objects.requireNonNull(publicPorts, "publicPorts");
     }
 
     /** Reads every setting from {@code flags} (given on the command line), then {@code env}, then the default. */
@@ -177,7 +180,8 @@ public record ServerConfig(
                 + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol
                 + ", imagePrefix=" + imagePrefix
                 + ", checkInterval=" + monitoring.checkInterval() + ", checkRetention=" + monitoring.checkRetention()
-                + ", webhooks=" + monitoring.webhookUrls().size() + ", alertAfter=" + monitoring.alertAfter() + "]";
+                + ", webhooks=" + monitoring.webhookUrls().size() + ", alertAfter=" + monitoring.alertAfter()
+                + ", publicPorts=" + publicPorts + "]";
     }
 
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
@@ -212,7 +216,26 @@ public record ServerConfig(
                     trustedProxies(),
                     proxyProtocol(),
                     imagePrefix(),
-                    monitoring());
+                    monitoring(),
+                    new PublicPorts(port(Setting.PUBLIC_HTTP_PORT), port(Setting.PUBLIC_HTTPS_PORT),
+                            port(Setting.PUBLIC_TUNNEL_PORT)));
+        }
+
+        /** A port from 1 to 65535, or 0 when unset. */
+        private int port(Setting setting) {
+            String value = raw(setting);
+            if (value == null) {
+                return 0;
+            }
+            try {
+                int port = Integer.parseInt(value);
+                if (port >= 1 && port <= 65535) {
+                    return port;
+                }
+            } catch (NumberFormatException e) {
+                // said below
+            }
+            throw invalid(setting, "'" + value + "' is not a port from 1 to 65535");
         }
 
         private Limits limits() {

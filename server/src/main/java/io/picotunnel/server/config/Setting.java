@@ -12,6 +12,13 @@ public enum Setting {
     TUNNEL_ADDR("--tunnel-addr", "ADDR", ":8443", "Tunnel client connections (WebSocket)."),
     HTTP_ADDR("--http-addr", "ADDR", ":80", "HTTP proxy address."),
     HTTPS_ADDR("--https-addr", "ADDR", ":443", "HTTPS proxy address."),
+    PUBLIC_HTTP_PORT("--public-http-port", "PORT", null,
+            "The port visitors reach the HTTP proxy on, when a port mapping or load balancer in front makes it differ"
+                    + " from --http-addr's (for the UI's links). Default: the listening port."),
+    PUBLIC_HTTPS_PORT("--public-https-port", "PORT", null,
+            "The same for the HTTPS proxy (https_redirect, the UI's links). Default: the listening port."),
+    PUBLIC_TUNNEL_PORT("--public-tunnel-port", "PORT", null,
+            "The same for the tunnel endpoint (the client commands the UI shows). Default: the listening port."),
     DOMAIN("--domain", "NAME", null, "The server's own domain name, e.g. tunnel.example.com."),
     ADMIN_TOKEN("--admin-token", "TOKEN", null,
             "Admin token for the API (prefer the environment variable); generated into <data>/admin-token when unset."),
