@@ -553,9 +553,13 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         long period = session.config().streamOpenTimeout().toNanos();
         long stalled = nanosWithoutReaderProgress();
         if (heldBytes() == 0) {
-            // Nothing to take now; a handler may still hold bytes later (countHeld).
-            scheduleReaderCheck(period);
-        } else if (stalled < period) {
+            // Nothing to lose, so no timer: frames no longer come, and a handler that holds bytes again goes through
+            // countHeld, which has the session watch this stream again. (Open and ended both ways, a stream still
+            // has bytes queued, or it would have closed at its EOF; 0 here means a handler gave back more than it
+            // counted.)
+            return;
+        }
+        if (stalled < period) {
             scheduleReaderCheck(period - stalled);
         } else {
             session.logReaderStalledAfterSessionEnd(this);
