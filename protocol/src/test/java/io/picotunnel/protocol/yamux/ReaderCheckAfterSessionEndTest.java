@@ -1,6 +1,8 @@
 package io.picotunnel.protocol.yamux;
 
+import ch.qos.logback.classic.Level;
 import io.netty.buffer.Unpooled;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -15,8 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The timer that bounds a stream left open by its ended session (the reader's bytes are reset after the stream open
  * timeout without progress) runs only while the stream holds something: a leftover stream that holds nothing leaves
- * nothing scheduled, however long it stays open, and is watched again once a handler holds bytes (countHeld).
- * Simulated time ({@link RawPeer}).
+ * nothing scheduled, however long it stays open, and is watched again once a handler holds bytes (countHeld). A
+ * reset that drops a reader's bytes this way is logged at WARN. Simulated time ({@link RawPeer}).
  */
 class ReaderCheckAfterSessionEndTest {
 
@@ -33,17 +35,23 @@ class ReaderCheckAfterSessionEndTest {
     }
 
     @Test
+    void aLeftoverStreamResetWithItsReadersBytesIsLoggedOnceAtWarn() {
+        YamuxStreamChannel stream = leftoverStreamHolding(5);
+        try (LogCapture log = new LogCapture(YamuxSession.class, Level.INFO)) {
+            peer.channel.pipeline().fireChannelInactive();
+            peer.channel.runPendingTasks();
+            peer.advance(TIMEOUT_MILLIS);
+            assertThat(stream.isReset()).isTrue();
+            peer.advance(10 * TIMEOUT_MILLIS);
+
+            assertThat(log.messages(Level.WARN)).filteredOn(m -> m.contains("stream 1,")).singleElement()
+                    .asString().contains("took none of the 5 bytes", "dropped");
+        }
+    }
+
+    @Test
     void aLeftoverStreamHoldingNothingLeavesNoTimerAndIsWatchedAgainWhenAHandlerHoldsBytes() {
-        peer = new RawPeer(YamuxRole.SERVER, YamuxConfig.defaults().withKeepAliveInterval(Duration.ZERO),
-                StreamRecorder.forEachStream(streams, ch -> ch.config().setAutoRead(false)));
-        // The peer's data and FIN, our FIN: ended both ways on the wire, holding the 5 bytes for a reader that
-        // reads nothing.
-        peer.send(YamuxFrame.data(FLAG_SYN, 1, Unpooled.wrappedBuffer(new byte[5])));
-        peer.send(YamuxFrame.data(FLAG_FIN, 1, Unpooled.EMPTY_BUFFER));
-        YamuxStreamChannel stream = streams.get(0).channel;
-        stream.shutdownOutput();
-        peer.written().forEach(YamuxFrame::release);
-        assertThat(peer.session.activeStreams()).isZero();
+        YamuxStreamChannel stream = leftoverStreamHolding(5);
         // A handler gives back more than it counted: the stream holds nothing by the count, still open. (The only
         // way to 0 while open: a stream ended both ways closes once its reader has taken its queue.)
         stream.countHeld(-5);
@@ -68,5 +76,22 @@ class ReaderCheckAfterSessionEndTest {
         assertThat(stream.isOpen()).as("reset once the reader took none of it for the timeout").isFalse();
         assertThat(stream.isReset()).isTrue();
         assertThat(peer.session.inboundHeld()).isZero();
+    }
+
+    /**
+     * The peer's data and FIN, our FIN: stream 1 has ended both ways on the wire, holding {@code bytes} for a reader
+     * that reads nothing.
+     */
+    private YamuxStreamChannel leftoverStreamHolding(int bytes) {
+        peer = new RawPeer(YamuxRole.SERVER, YamuxConfig.defaults().withKeepAliveInterval(Duration.ZERO),
+                StreamRecorder.forEachStream(streams, ch -> ch.config().setAutoRead(false)));
+        peer.send(YamuxFrame.data(FLAG_SYN, 1, Unpooled.wrappedBuffer(new byte[bytes])));
+        peer.send(YamuxFrame.data(FLAG_FIN, 1, Unpooled.EMPTY_BUFFER));
+        YamuxStreamChannel stream = streams.get(0).channel;
+        stream.shutdownOutput();
+        peer.written().forEach(YamuxFrame::release);
+        assertThat(peer.session.activeStreams()).isZero();
+        assertThat(peer.session.inboundHeld()).isEqualTo(bytes);
+        return stream;
     }
 }

@@ -1,6 +1,7 @@
 package io.picotunnel.server.net;
 
 import ch.qos.logback.classic.Level;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 

@@ -1,7 +1,7 @@
 package io.picotunnel.server.store;
 
 import ch.qos.logback.classic.Level;
-import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

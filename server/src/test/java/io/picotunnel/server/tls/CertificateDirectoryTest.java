@@ -1,7 +1,7 @@
 package io.picotunnel.server.tls;
 
 import ch.qos.logback.classic.Level;
-import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -5,7 +5,7 @@ import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
-import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

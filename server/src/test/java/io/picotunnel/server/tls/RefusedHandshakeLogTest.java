@@ -3,7 +3,7 @@ package io.picotunnel.server.tls;
 import ch.qos.logback.classic.Level;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
-import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

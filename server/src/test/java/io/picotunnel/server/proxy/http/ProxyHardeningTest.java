@@ -3,7 +3,7 @@ package io.picotunnel.server.proxy.http;
 import ch.qos.logback.classic.Level;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
-import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,4 +1,4 @@
-package io.picotunnel.server.net;
+package io.picotunnel.testkit;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
