@@ -20,6 +20,8 @@ final class ReceiveWindow {
     private long window = YamuxSpec.INITIAL_STREAM_WINDOW;
     /** Bytes consumed by the application and not yet credited back. */
     private long consumed;
+    /** Growth taken from the session's budget (a fixed window larger than the spec's takes none). */
+    private long borrowed;
     private long lastCreditNanos = Long.MIN_VALUE;
 
     ReceiveWindow(int cap, boolean autoTuning, WindowBudget budget) {
@@ -65,6 +67,7 @@ final class ReceiveWindow {
                 && nowNanos - lastCreditNanos < 2 * rttNanos) {
             growth = budget.take(Math.min(size, cap - size));
             size += growth;
+            borrowed += growth;
         }
         lastCreditNanos = nowNanos;
         long delta = consumed + growth;
@@ -75,8 +78,9 @@ final class ReceiveWindow {
 
     /** The stream ended: its growth goes back to the session's budget. */
     void release() {
-        budget.give(size - YamuxSpec.INITIAL_STREAM_WINDOW);
-        size = YamuxSpec.INITIAL_STREAM_WINDOW;
+        budget.give(borrowed);
+        size -= borrowed;
+        borrowed = 0;
     }
 
     long window() {
