@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
@@ -223,12 +224,16 @@ class HashicorpPeerKilledInteropTest {
     void peerHungThenKilledWhileOurWritesWaitForTheConnection(YamuxRole ours) throws Exception {
         connect(ours, YamuxConfig.defaults());
         YamuxSession session = connection.session();
+        // A fixed send buffer: the kernel's autotuned one grows up to tcp_wmem's maximum (4 MiB here, 16 MiB or more
+        // on hosts tuned for fast links), which the 64 streams below would not fill everywhere.
+        assertThat(onLoop(() -> channel.config().setOption(ChannelOption.SO_SNDBUF, 64 * 1024))).isTrue();
         peer.pause();
 
         List<Watched> writers = new ArrayList<>();
         List<ChannelFuture> writes = new ArrayList<>();
-        // Each stream may send one window before the peer's credit; far more than loopback's socket buffers in all.
-        for (int i = 0; i < 64 && onLoop(channel::isWritable); i++) {
+        // Each stream may send one window before the peer's credit: four of them are already far more than the
+        // socket buffers take, so several streams wait for the connection.
+        for (int i = 0; i < 64 && (i < 4 || onLoop(channel::isWritable)); i++) {
             Watched writer = new Watched();
             YamuxStreamChannel stream = session.openStream(writer).get(10, TimeUnit.SECONDS);
             writers.add(writer);
