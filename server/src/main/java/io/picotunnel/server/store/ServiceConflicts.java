@@ -4,6 +4,7 @@ import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.PathNormalizer;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Services that cannot coexist: two http services with the same domain and path prefix, compared as routing
@@ -29,11 +30,24 @@ final class ServiceConflicts {
         }
     }
 
-    /** Whether {@code after} listens or routes otherwise than {@code before}, so that it may conflict anew. */
+    /**
+     * Whether {@code after} listens or routes otherwise than {@code before}, so that it may conflict anew. What the
+     * API does to every value it stores does not count: a domain in lower case, and a prefix stored as typed before
+     * the API percent-encoded prefixes as browsers send them ({@code /{id}}, which any change through the API now
+     * stores as {@code /%7Bid%7D}), so that a pair stored before such pairs were refused stays editable.
+     */
     static boolean routesDiffer(Service before, Service after) {
-        return before.type() != after.type() || !java.util.Objects.equals(before.domain(), after.domain())
-                || !java.util.Objects.equals(before.pathPrefix(), after.pathPrefix()) || before.tlsMode() != after.tlsMode()
-                || !java.util.Objects.equals(before.listenAddr(), after.listenAddr());
+        return before.type() != after.type() || !sameDomain(before.domain(), after.domain())
+                || !Objects.equals(encoded(before.pathPrefix()), encoded(after.pathPrefix()))
+                || before.tlsMode() != after.tlsMode() || !Objects.equals(before.listenAddr(), after.listenAddr());
+    }
+
+    private static String encoded(String prefix) {
+        return prefix == null ? null : PathNormalizer.percentEncodeAsBrowsers(prefix);
+    }
+
+    private static boolean sameDomain(String a, String b) {
+        return a == null ? b == null : a.equalsIgnoreCase(b);
     }
 
     private static void checkHttp(Service other, Service candidate) throws ServiceConflictException {

@@ -2,10 +2,14 @@ package io.picotunnel.server.proxy.http;
 
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The routes of the HTTP proxy, following the store: every service change rebuilds an immutable
@@ -14,7 +18,15 @@ import java.util.Optional;
  */
 public final class HttpRoutes implements ServiceListener {
 
+    private static final Logger LOG = LoggerFactory.getLogger(HttpRoutes.class);
+
+    /** Two services whose prefixes are one route, as warned of: by ids and route, whatever else changes. */
+    private record Pair(String domain, String route, String winner, String loser) {
+    }
+
     private final Map<String, Service> services = new HashMap<>();
+    /** The pairs of the current table, each warned of once when it appeared. */
+    private Set<Pair> coinciding = Set.of();
     private volatile RouteTable table = RouteTable.EMPTY;
     /** The disabled http services, as if enabled: visitors of one are told it is turned off, not that it is unknown. */
     private volatile RouteTable disabled = RouteTable.EMPTY;
@@ -31,6 +43,29 @@ public final class HttpRoutes implements ServiceListener {
         disabled = RouteTable.of(services.values().stream().filter(s -> !s.enabled()).map(s -> new Service(s.id(),
                 s.tunnelId(), s.type(), s.domain(), s.pathPrefix(), s.tlsMode(), s.listenAddr(), s.targetAddr(), true,
                 s.createdAt(), s.httpsRedirect())).toList());
+        warnOfNewCoincidingPrefixes();
+    }
+
+    /**
+     * Prefixes stored raw before the API percent-encoded them ({@code /{id}}) are read as their encoding
+     * ({@code /%7Bid%7D}), so a service created since with the encoded spelling for the same domain is the same
+     * route: one of them gets no request. Said once per pair, at start (the stored services are replayed) and when a
+     * change makes one.
+     */
+    private void warnOfNewCoincidingPrefixes() {
+        Set<Pair> now = new HashSet<>();
+        for (RouteTable.Coinciding c : table.coinciding()) {
+            Pair pair = new Pair(c.domain(), c.prefix(), c.winner().id(), c.loser().id());
+            now.add(pair);
+            if (!coinciding.contains(pair)) {
+                LOG.warn("Services {} (path_prefix {}) and {} (path_prefix {}) of domain {} are one route, {}, as this"
+                        + " server compares paths (a path_prefix stored as typed before the API percent-encoded it reads as"
+                        + " its encoding): service {}, the older, gets all its requests and service {} none. Delete one of"
+                        + " them or change its path_prefix", pair.winner(), c.winner().pathPrefix(), pair.loser(),
+                        c.loser().pathPrefix(), c.domain(), c.prefix(), pair.winner(), pair.loser());
+            }
+        }
+        coinciding = Set.copyOf(now);
     }
 
     /** Whether a disabled service would serve this Host header value and path if it were enabled. */

@@ -27,7 +27,7 @@ import java.util.Set;
  *       path segments: {@code /api} matches {@code /api}, {@code /api/} and {@code /api/v1}, never
  *       {@code /apix}; a trailing slash on the prefix makes no difference. Paths and prefixes are compared in
  *       normal form ({@link PathNormalizer}: unreserved characters decoded, dot segments removed), without
- *       the query.</li>
+ *       the query. Of two services whose prefixes are one route, the older is served ({@link #coinciding}).</li>
  *   <li>A path that a target could read as a path of another service of the host than the one it routes to
  *       ({@link PathReadings}) is ambiguous: {@link #readsAsAnotherService}.</li>
  * </ul>
@@ -40,8 +40,22 @@ final class RouteTable {
     private record Route(Service service, String prefix) {
     }
 
+    /**
+     * Services of one domain whose prefixes are one route ({@code /{id}}, stored raw before the API percent-encoded
+     * prefixes, and {@code /%7Bid%7D}): {@code winner} gets the requests of both, {@code loser} none.
+     */
+    record Coinciding(String domain, String prefix, Service winner, Service loser) {
+    }
+
+    /**
+     * Longest prefix first (two prefixes of one length never match one path); of prefixes that are one route, next to
+     * each other, the oldest service first, so that it is the one served whatever the order the services came in.
+     */
     private static final Comparator<Route> LONGEST_PREFIX_FIRST =
-            Comparator.comparingInt((Route r) -> r.prefix().length()).reversed();
+            Comparator.comparingInt((Route r) -> r.prefix().length()).reversed()
+                    .thenComparing(Route::prefix)
+                    .thenComparing(r -> r.service().createdAt(), Comparator.nullsLast(Comparator.naturalOrder()))
+                    .thenComparing(r -> r.service().id());
 
     private final Map<String, List<Route>> exact;
     private final Map<String, List<Route>> wildcard;
@@ -73,6 +87,25 @@ final class RouteTable {
         Map<String, List<Route>> result = new HashMap<>();
         byDomain.forEach((domain, list) -> result.put(domain, list.stream().sorted(LONGEST_PREFIX_FIRST).toList()));
         return Map.copyOf(result);
+    }
+
+    /** Every service that another of its domain hides: a prefix that is the same route as an older service's. */
+    List<Coinciding> coinciding() {
+        List<Coinciding> found = new ArrayList<>();
+        exact.forEach((domain, routes) -> addCoinciding(domain, routes, found));
+        wildcard.forEach((domain, routes) -> addCoinciding("*." + domain, routes, found));
+        return found;
+    }
+
+    private static void addCoinciding(String domain, List<Route> routes, List<Coinciding> found) {
+        Route winner = null;
+        for (Route route : routes) {
+            if (winner != null && winner.prefix().equals(route.prefix())) {
+                found.add(new Coinciding(domain, route.prefix(), winner.service(), route.service()));
+            } else {
+                winner = route;
+            }
+        }
     }
 
     /** The service for a request with this Host header value and request-target path. */

@@ -221,6 +221,21 @@ class HttpRoutesTest {
     }
 
     @Test
+    void ofTwoPrefixesThatAreOneRouteTheOlderServiceIsServedWhicheverCameFirst() {
+        Service older = new Service("older", "t1", ServiceType.HTTP, "x.test", "/{id}", TlsMode.TERMINATE, null,
+                "localhost:80", true, Instant.parse("2025-06-01T00:00:00Z"));
+        Service newer = new Service("newer", "t1", ServiceType.HTTP, "x.test", "/%7Bid%7D", TlsMode.TERMINATE, null,
+                "localhost:80", true, Instant.parse("2026-06-01T00:00:00Z"));
+        for (List<Service> order : List.of(List.of(older, newer), List.of(newer, older))) {
+            HttpRoutes routes = new HttpRoutes();
+            order.forEach(s -> routes.onServiceChange(null, s));
+
+            assertThat(routes.route("x.test", "/%7Bid%7D/x").map(Service::id)).as(order.getFirst().id() + " first")
+                    .contains("older");
+        }
+    }
+
+    @Test
     void readingsApplyToThePrefixesToo() {
         routes.onServiceChange(null, http("open", "x.test", "/"));
         routes.onServiceChange(null, http("upper", "x.test", "/Admin"));
