@@ -11,6 +11,11 @@ import java.util.function.LongSupplier;
  * Token buckets per service and visitor address ({@link ClientBlock}: IPv6 by its /64). Memory is bounded: at most
  * {@link #maxBuckets} buckets, least recently used first out; a bucket idle long enough to be full again is the
  * same as no bucket and is dropped as the limiter is used.
+ *
+ * <p>Buckets are never dropped for a service's sake. A deleted service's are never used again (a service made
+ * later has a new random id), so they go as above. A changed limit applies to the buckets as they are: refilled at the
+ * new rate, never above the new burst; a fresh full bucket would hand every visitor, the one the limit was lowered
+ * for too, a whole new burst.
  */
 public final class RateLimiter {
 
@@ -109,13 +114,6 @@ public final class RateLimiter {
     public int size() {
         synchronized (buckets) {
             return buckets.size();
-        }
-    }
-
-    /** Forgets the buckets of a service (deleted or changed). */
-    public void forget(String serviceId) {
-        synchronized (buckets) {
-            buckets.keySet().removeIf(key -> key.serviceId().equals(serviceId));
         }
     }
 

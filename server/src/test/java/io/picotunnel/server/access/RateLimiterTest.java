@@ -36,6 +36,30 @@ class RateLimiterTest {
     }
 
     @Test
+    void aLoweredLimitKeepsAVisitorWhoUsedItsBurstWaitingAndARaisedOneRefillsAtItsRate() throws Exception {
+        RateLimiter limiter = new RateLimiter(100, now::get);
+        InetAddress visitor = address("192.0.2.1");
+        for (int i = 0; i < 100; i++) {
+            assertThat(limiter.acquire("s", visitor, new RateLimit(100, 100)).allowed()).isTrue();
+        }
+
+        RateLimit lowered = new RateLimit(0.1, 5);
+        RateLimiter.Verdict refused = limiter.acquire("s", visitor, lowered);
+        assertThat(refused.allowed()).isFalse();
+        assertThat(refused.retryAfterSeconds()).isEqualTo(10);
+
+        now.addAndGet(10 * SECOND);
+        assertThat(limiter.acquire("s", visitor, lowered).allowed()).isTrue();
+        assertThat(limiter.acquire("s", visitor, lowered).allowed()).isFalse();
+
+        RateLimit raised = new RateLimit(1, 50);
+        assertThat(limiter.acquire("s", visitor, raised).retryAfterNanos()).isEqualTo(SECOND);
+        now.addAndGet(SECOND);
+        assertThat(limiter.acquire("s", visitor, raised).allowed()).isTrue();
+        assertThat(limiter.acquire("s", visitor, raised).allowed()).isFalse();
+    }
+
+    @Test
     void visitorsAndServicesHaveBucketsOfTheirOwn() throws Exception {
         RateLimiter limiter = new RateLimiter(100, now::get);
         RateLimit limit = new RateLimit(1, 1);
