@@ -48,6 +48,12 @@ final class TcpListener {
     /** Read by the event loops at each accept: the tunnel and target of new connections. */
     private volatile Service service;
     private Channel serverChannel;
+    /**
+     * For a test: runs in {@link #relisten} once the old address is released and before the new one is bound again,
+     * the moment another process can take the old one.
+     */
+    volatile Runnable oldAddressReleased = () -> {
+    };
     /** Set by {@link #close} before it cuts the connections: one set up after that is cut by itself. */
     private volatile boolean closed;
 
@@ -97,8 +103,35 @@ final class TcpListener {
     }
 
     /**
+     * {@link #relisten} could bind neither the new address nor, again, the old one (another process took it in the
+     * moment between): the listener listens nowhere. {@code address} is the old one, {@code reason} why it failed.
+     */
+    static final class ListenerLost extends IOException {
+
+        private final InetSocketAddress address;
+        private final String reason;
+
+        ListenerLost(IOException moving, InetSocketAddress address, IOException again) {
+            super(moving.getMessage(), moving);
+            this.address = address;
+            this.reason = again.getMessage();
+            addSuppressed(again);
+        }
+
+        InetSocketAddress address() {
+            return address;
+        }
+
+        String reason() {
+            return reason;
+        }
+    }
+
+    /**
      * Moves to a new address, binding it before letting the old one go. An address that overlaps the old one
-     * (same port) can only be bound once the old one is released; if it still fails the old one is bound again.
+     * (same port) can only be bound once the old one is released; if it still fails the old one is bound again,
+     * for a moment at most ({@link #RELEASE_WAIT}), and if another process took it meanwhile this listener listens
+     * nowhere ({@link ListenerLost}), its connections going on.
      */
     void relisten(InetSocketAddress address, Service next) throws IOException {
         Channel old = serverChannel;
@@ -110,15 +143,15 @@ final class TcpListener {
                 throw first;
             }
             closeAndRelease(old);
+            serverChannel = null;
+            oldAddressReleased.run();
             try {
                 serverChannel = bind(address, true);
             } catch (IOException second) {
                 try {
                     serverChannel = bind(oldAddress, true);
                 } catch (IOException third) {
-                    serverChannel = null;
-                    LOG.error("tcp service {} lost its listener on {}: {}", service.id(),
-                            TcpServices.describe(oldAddress), third.getMessage());
+                    throw new ListenerLost(second, oldAddress, third);
                 }
                 throw second;
             }

@@ -34,7 +34,10 @@ import java.util.function.Function;
  *
  * <p>A stored service whose port cannot be bound when the server starts (another process holds it) is not
  * dropped: it waits, inactive with the reason ({@link #problem}), and binding is tried again every
- * {@link #DEFAULT_RETRY_INTERVAL} until it succeeds, so the service becomes active once the port is free.
+ * {@link #DEFAULT_RETRY_INTERVAL} until it succeeds, so the service becomes active once the port is free. So does
+ * a service that lost its port while it moved to another address on the same port (the new one could not be bound,
+ * and another process took the old one in the moment it was free): it keeps its connections, and its old address is
+ * tried again.
  */
 public final class TcpServices implements ServiceListener, AutoCloseable {
 
@@ -48,17 +51,26 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private final int maxConnectionsPerAddress;
     /** By service id; changed only under this object's lock (API and start-up threads, never the data plane). */
     private final Map<String, TcpListener> listeners = new HashMap<>();
-    /** Enabled services waiting for their port, by id, with why the last bind failed. */
+    /** Enabled services waiting for their port, by id, with why the last bind failed (none in {@link #listeners}). */
     private final Map<String, Waiting> waiting = new HashMap<>();
     private final ScheduledExecutorService retries;
     private final Function<Service, TrafficCounters> counters;
+    private final Duration retryInterval;
     /** False once {@link #stopAccepting} ran: the server is shutting down, no port is bound any more. */
     private boolean accepting = true;
 
     /** How often a service waiting for its port tries to bind it again. */
     public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofSeconds(5);
 
-    private record Waiting(Service service, InetSocketAddress address, String error) {
+    /** {@code kept}: the listener that lost its port, whose connections go on, bound again once it can be; or null. */
+    private record Waiting(Service service, InetSocketAddress address, String error, TcpListener kept) {
+
+        Waiting with(Service next, String nextError) {
+            if (kept != null) {
+                kept.update(next);
+            }
+            return new Waiting(next, address, nextError, kept);
+        }
     }
 
     public TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers) {
@@ -80,6 +92,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         this.acceptors = acceptors;
         this.workers = workers;
         this.counters = counters;
+        this.retryInterval = retryInterval;
         this.maxConnections = maxConnections;
         this.maxConnectionsPerAddress = maxConnectionsPerAddress;
         this.retries = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
@@ -100,9 +113,9 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
                 throw e;
             }
             InetSocketAddress address = HostPort.parse(service.listenAddr(), HostPort.Rules.SERVICE_LISTEN).toBindAddress();
-            waiting.put(service.id(), new Waiting(service, address, e.getMessage()));
+            waiting.put(service.id(), new Waiting(service, address, e.getMessage(), null));
             LOG.warn("tcp service {} is not active: {}; trying again every {} s", service.id(), e.getMessage(),
-                    DEFAULT_RETRY_INTERVAL.toSeconds());
+                    retryInterval.toSeconds());
         }
     }
 
@@ -132,13 +145,13 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private synchronized void retryWaiting() {
         for (Iterator<Waiting> it = waiting.values().iterator(); it.hasNext(); ) {
             Waiting w = it.next();
-            TcpListener listener = newListener(w.service());
+            TcpListener listener = w.kept() != null ? w.kept() : newListener(w.service());
             try {
                 listener.listenOnce(w.address());
             } catch (IOException e) {
                 String error = "cannot listen on " + describe(w.address()) + ": " + e.getMessage();
                 if (!error.equals(w.error())) {
-                    waiting.put(w.service().id(), new Waiting(w.service(), w.address(), error));
+                    waiting.put(w.service().id(), w.with(w.service(), error));
                 }
                 continue;
             } catch (RuntimeException e) {
@@ -160,13 +173,17 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         if (wait != null) {
             if (!shouldListen(after)) {
                 waiting.remove(id);
+                if (wait.kept() != null) {
+                    wait.kept().close();
+                }
                 LOG.info("tcp service {} no longer waits for its port", id);
                 return;
             }
             if (after.listenAddr().equals(wait.service().listenAddr())) {
-                waiting.put(id, new Waiting(after, wait.address(), wait.error()));
+                waiting.put(id, wait.with(after, wait.error()));
                 return;
             }
+            current = wait.kept();
         }
         if (!shouldListen(after)) {
             if (current != null) {
@@ -195,13 +212,25 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
                 TcpListener listener = newListener(after);
                 listener.listen(address);
                 listeners.put(id, listener);
-                waiting.remove(id);
             } else if (current.service().listenAddr().equals(after.listenAddr()) && current.isListening()) {
                 current.update(after);
                 return;
             } else {
                 current.relisten(address, after);
+                listeners.put(id, current);
             }
+            waiting.remove(id);
+        } catch (TcpListener.ListenerLost e) {
+            listeners.remove(id);
+            String error = "cannot listen on " + describe(e.address()) + ": " + e.reason();
+            waiting.put(id, new Waiting(current.service(), e.address(), error, current));
+            LOG.error("tcp service {} is not listening: moving it to {} failed ({}), and meanwhile another process took"
+                    + " its port {} ({}); its connections go on, and binding {} is tried again every {} s", id,
+                    describe(address), e.getMessage(), describe(e.address()), e.reason(), describe(e.address()),
+                    retryInterval.toSeconds());
+            throw new ServiceConflictException("cannot listen on " + describe(address) + ": " + e.getMessage()
+                    + "; meanwhile another process took the old address " + describe(e.address()) + ", so the service"
+                    + " is not listening until that is free again (tried every " + retryInterval.toSeconds() + " s)", e);
         } catch (IOException e) {
             throw new ServiceConflictException("cannot listen on " + describe(address) + ": " + e.getMessage(), e);
         }
@@ -220,13 +249,20 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     /** Connections of the service open right now. */
     public synchronized int openConnections(String serviceId) {
-        TcpListener listener = listeners.get(serviceId);
+        TcpListener listener = listenerOf(serviceId);
         return listener == null ? 0 : listener.openConnections();
     }
 
-    /** Byte counts of the service since it started listening, if it is. */
+    /** Byte counts of the service since it started listening, if it is (or lost its port, its connections going on). */
     public synchronized Optional<TcpTraffic> traffic(String serviceId) {
-        return Optional.ofNullable(listeners.get(serviceId)).map(TcpListener::traffic);
+        return Optional.ofNullable(listenerOf(serviceId)).map(TcpListener::traffic);
+    }
+
+    /** The service's listener, listening or kept while it waits for its port; null when it has none. */
+    synchronized TcpListener listenerOf(String serviceId) {
+        TcpListener listener = listeners.get(serviceId);
+        Waiting w = waiting.get(serviceId);
+        return listener != null ? listener : w == null ? null : w.kept();
     }
 
     /** Stops accepting visitors on every tcp service; their open connections go on (a draining shutdown). */
@@ -241,6 +277,11 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     @Override
     public synchronized void close() {
         retries.shutdownNow();
+        for (Waiting w : waiting.values()) {
+            if (w.kept() != null) {
+                w.kept().close();
+            }
+        }
         waiting.clear();
         for (TcpListener listener : listeners.values()) {
             listener.close();

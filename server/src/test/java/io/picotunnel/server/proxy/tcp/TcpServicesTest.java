@@ -1,8 +1,13 @@
 package io.picotunnel.server.proxy.tcp;
 
+import ch.qos.logback.classic.Level;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.config.Limits;
+import io.picotunnel.server.monitor.TrafficCounters;
+import io.picotunnel.server.net.LogCapture;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceType;
@@ -16,12 +21,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -122,6 +130,54 @@ class TcpServicesTest {
         }
         assertThat(accepts(oldPort)).isTrue();
         assertThat(services.boundAddress("s1")).hasValueSatisfying(a -> assertThat(a.getPort()).isEqualTo(oldPort));
+    }
+
+    /**
+     * Moving to another address on the same port (127.0.0.1:P to 127.0.0.2:P) lets the old one go before the new one
+     * is bound; when the new one cannot be bound and another process took the old one in that moment, the service is
+     * reported as not listening, and its old address is bound again once free.
+     */
+    @Test
+    void aServiceWhoseOldPortIsTakenWhileItMovesSaysItIsNotListeningAndBindsItAgainOnceFree() throws Exception {
+        services.close();
+        services = new TcpServices(registry, AccessControl.open(), group, group, s -> TrafficCounters.NONE,
+                Duration.ofMillis(100), Limits.DEFAULTS.maxConnections(), Limits.DEFAULTS.maxConnectionsPerAddress());
+        int port = Ports.freePort();
+        InetSocketAddress oldAddress = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port);
+        Service before = tcp("s1", "127.0.0.1:" + port, true);
+        Service after = tcp("s1", "127.0.0.2:" + port, true);
+        services.onServiceChange(null, before);
+        ServerSocket otherProcess = new ServerSocket();
+        services.listenerOf("s1").oldAddressReleased = () -> {
+            try {
+                otherProcess.bind(oldAddress);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        };
+
+        try (LogCapture log = new LogCapture(TcpServices.class, null);
+             ServerSocket newTaken = new ServerSocket()) {
+            newTaken.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), port));
+
+            assertThatThrownBy(() -> services.onServiceChange(before, after))
+                    .isInstanceOf(ServiceConflictException.class)
+                    .hasMessageContaining("cannot listen on 127.0.0.2:" + port)
+                    .hasMessageContaining("another process took the old address 127.0.0.1:" + port);
+            assertThat(log.messages(Level.ERROR)).singleElement().satisfies(m -> assertThat(m)
+                    .startsWith("tcp service s1 is not listening").contains("127.0.0.1:" + port));
+            // Until its port is bound again, the service says why it is not listening.
+            assertThat(services.boundAddress("s1")).isEmpty();
+            assertThat(services.problem("s1")).hasValueSatisfying(problem -> assertThat(problem)
+                    .startsWith("cannot listen on 127.0.0.1:" + port).contains("in use"));
+        } finally {
+            otherProcess.close();
+        }
+
+        await().atMost(10, TimeUnit.SECONDS).until(() -> services.boundAddress("s1").isPresent());
+        assertThat(services.boundAddress("s1")).contains(oldAddress);
+        assertThat(services.problem("s1")).isEmpty();
+        assertThat(accepts(port)).isTrue();
     }
 
     @Test
