@@ -1,6 +1,5 @@
 package io.picotunnel.server.net;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -220,16 +219,14 @@ public final class ConnectionLimits {
 
     /**
      * Answers (or not) and closes a refused connection. After an answer it reads and drops what the client still
-     * sends (its request, at most {@link #LINGER_BYTES}) until it closes or {@link #LINGER} passes
-     * ({@link LingeringClose}).
+     * sends (its request) within {@link #LINGER} ({@link LingeringClose}).
      */
     private static final class Refuse extends ChannelInboundHandlerAdapter {
-        private static final Duration LINGER = Duration.ofSeconds(1);
-        private static final int LINGER_BYTES = 64 * 1024;
+        private static final LingeringClose.Bounds LINGER =
+                new LingeringClose.Bounds(Duration.ofSeconds(1), Duration.ofSeconds(1), 64 * 1024);
 
         private final byte[] answer;
         private boolean done;
-        private long dropped;
 
         Refuse(byte[] answer) {
             this.answer = answer;
@@ -261,13 +258,8 @@ public final class ConnectionLimits {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof ByteBuf buf) {
-                dropped += buf.readableBytes();
-            }
+            // Only what came before the lingering close's own handler took over.
             ReferenceCountUtil.release(msg);
-            if (dropped > LINGER_BYTES) {
-                ctx.close();
-            }
         }
 
         @Override

@@ -1,37 +1,154 @@
 package io.picotunnel.server.net;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Ends a connection after a last answer the way nginx's lingering close does: once the answer is written the output
- * is shut, and what the peer still sends is read (and dropped by the pipeline) until the peer closes or the linger
- * time passes. Closing at once with unread input would send a reset, and a reset that arrives before the peer has
- * read the answer discards it.
+ * Ends a connection after a last answer the way nginx's lingering close does (RFC 9112 9.6): once the answer is
+ * written the output is shut (after a TLS close_notify, when there is TLS), and what the peer still sends is read
+ * and dropped, before any decoder, until the peer closes or one of the {@link Bounds} is reached. Closing at once
+ * with unread input would send a reset, and a reset that arrives before the peer has read the answer discards it.
  */
 public final class LingeringClose {
+
+    /** The name of the handler that drops what the peer sends meanwhile: first in the pipeline. */
+    static final String HANDLER_NAME = "lingering-close";
+
+    /**
+     * How long and how much a lingering close reads before it closes anyway.
+     *
+     * @param idle  at most this long without a byte from the peer (nginx's {@code lingering_timeout})
+     * @param total at most this long in all from the answer (nginx's {@code lingering_time})
+     * @param bytes at most this many bytes read and dropped
+     */
+    public record Bounds(Duration idle, Duration total, long bytes) {
+
+        /** 2 s without data, 5 s in all, 1 MiB: enough for a request body in flight, not for a hostile upload. */
+        public static final Bounds DEFAULT = new Bounds(Duration.ofSeconds(2), Duration.ofSeconds(5), 1024 * 1024);
+
+        public Bounds {
+            if (!idle.isPositive() || !total.isPositive() || bytes < 0) {
+                throw new IllegalArgumentException("lingering close bounds must be positive");
+            }
+        }
+    }
 
     private LingeringClose() {
     }
 
     /** After {@code answered} completes on {@code channel}; on the channel's event loop. */
-    public static void after(ChannelFuture answered, Duration linger) {
+    public static void after(ChannelFuture answered, Bounds bounds) {
         Channel channel = answered.channel();
+        if (!channel.isActive()) {
+            channel.close();
+            return;
+        }
+        ChannelPipeline pipeline = channel.pipeline();
+        if (pipeline.get(HANDLER_NAME) == null) {
+            pipeline.addFirst(HANDLER_NAME, new Drain(bounds));
+        }
         channel.config().setAutoRead(true);
-        ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> channel.close(), linger.toMillis(),
-                TimeUnit.MILLISECONDS);
-        channel.closeFuture().addListener(f -> deadline.cancel(false));
         answered.addListener(written -> {
-            if (written.isSuccess() && channel instanceof DuplexChannel duplex) {
+            if (!written.isSuccess() || !(channel instanceof DuplexChannel duplex)) {
+                channel.close();
+                return;
+            }
+            SslHandler tls = pipeline.get(SslHandler.class);
+            if (tls == null) {
                 duplex.shutdownOutput();
             } else {
-                channel.close();
+                tls.closeOutbound().addListener(notified -> duplex.shutdownOutput());
             }
         });
+    }
+
+    /** Drops what the peer sends and closes at the first bound reached, or when the peer closes. */
+    private static final class Drain extends ChannelInboundHandlerAdapter {
+        private final Bounds bounds;
+        private long dropped;
+        private long lastRead;
+        private ScheduledFuture<?> deadline;
+        private ScheduledFuture<?> idle;
+
+        Drain(Bounds bounds) {
+            this.bounds = bounds;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            lastRead = System.nanoTime();
+            deadline = ctx.executor().schedule(() -> ctx.channel().close(), bounds.total().toNanos(),
+                    TimeUnit.NANOSECONDS);
+            scheduleIdle(ctx, bounds.idle().toNanos());
+        }
+
+        private void scheduleIdle(ChannelHandlerContext ctx, long delayNanos) {
+            idle = ctx.executor().schedule(() -> {
+                long left = bounds.idle().toNanos() - (System.nanoTime() - lastRead);
+                if (left <= 0) {
+                    ctx.channel().close();
+                } else {
+                    scheduleIdle(ctx, left);
+                }
+            }, delayNanos, TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof ByteBuf buf) {
+                dropped += buf.readableBytes();
+            }
+            ReferenceCountUtil.release(msg);
+            lastRead = System.nanoTime();
+            if (dropped > bounds.bytes()) {
+                ctx.channel().close();
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                // The peer's end of input (with half-closure allowed): nothing more to wait for.
+                ctx.channel().close();
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            cancelTimers();
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            cancelTimers();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.channel().close();
+        }
+
+        private void cancelTimers() {
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+            if (idle != null) {
+                idle.cancel(false);
+            }
+        }
     }
 }

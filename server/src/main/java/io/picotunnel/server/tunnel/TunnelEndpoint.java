@@ -1,23 +1,33 @@
 package io.picotunnel.server.tunnel;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.TooLongHttpContentException;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.LingeringClose;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +70,8 @@ public final class TunnelEndpoint implements AutoCloseable {
     /** Whether refusals are answered in plain HTTP: no TLS, or TLS and plain ws by the first bytes. */
     private final boolean plainAnswers;
     private static final long DRAIN_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** How long and how much a refused connection is read before it closes; other bounds in tests. */
+    private volatile LingeringClose.Bounds linger = LingeringClose.Bounds.DEFAULT;
 
     public TunnelEndpoint(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry,
                           EventLoopGroup acceptors, EventLoopGroup workers) {
@@ -129,10 +141,9 @@ public final class TunnelEndpoint implements AutoCloseable {
                                 new HttpServerCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(MAX_INITIAL_LINE)
                                         .setMaxHeaderSize(MAX_HEADER_SIZE)));
-                        // An upgrade request has no body.
-                        channel.pipeline().addLast("http-aggregator", new HttpObjectAggregator(0));
+                        channel.pipeline().addLast("http-aggregator", new NoBodyAggregator());
                         channel.pipeline().addLast("handshake",
-                                new TunnelHandshakeHandler(config, tokens, registry, lookups, failures));
+                                new TunnelHandshakeHandler(config, tokens, registry, lookups, failures, linger));
                     }
                 });
         ChannelFuture bind = bootstrap.bind(address).awaitUninterruptibly();
@@ -145,6 +156,16 @@ public final class TunnelEndpoint implements AutoCloseable {
         InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
         LOG.info("tunnel endpoint listening on {}", describe(bound));
         return bound;
+    }
+
+    /** For tests: the bounds of the lingering close after a refusal, for connections accepted from now on. */
+    void linger(LingeringClose.Bounds bounds) {
+        this.linger = bounds;
+    }
+
+    /** For tests: connections open now that got past the connection limits (upgraded, in the handshake, lingering). */
+    int openConnections() {
+        return connections.size();
     }
 
     /** The bound address, or null before {@link #start}. */
@@ -218,6 +239,31 @@ public final class TunnelEndpoint implements AutoCloseable {
         }
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         lookups.shutdownNow();
+    }
+
+    /**
+     * An upgrade request has no body. One with a body is handed on as a request that failed to decode with
+     * {@link TooLongHttpContentException}, which the handshake refuses as it does other bad requests (413 and a
+     * lingering close), instead of the aggregator's own 413: that one closed at once with the body unread, or for a
+     * request with a Content-Length kept the connection open until the handshake timeout.
+     */
+    private static final class NoBodyAggregator extends HttpObjectAggregator {
+        NoBodyAggregator() {
+            super(0);
+        }
+
+        @Override
+        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+            if (!(oversized instanceof HttpRequest request)) {
+                ctx.close();
+                return;
+            }
+            FullHttpRequest refused = new DefaultFullHttpRequest(request.protocolVersion(), request.method(),
+                    request.uri(), Unpooled.EMPTY_BUFFER, request.headers().copy(), EmptyHttpHeaders.INSTANCE);
+            refused.setDecoderResult(
+                    DecoderResult.failure(new TooLongHttpContentException("a body in an upgrade request")));
+            ctx.fireChannelRead(refused);
+        }
     }
 
     private static String describe(InetSocketAddress address) {

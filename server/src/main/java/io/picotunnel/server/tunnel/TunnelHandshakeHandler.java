@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
@@ -17,6 +16,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpContentException;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
@@ -24,6 +24,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketHandshakeException;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.handler.codec.http.websocketx.WebSocketVersion;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
@@ -33,6 +34,7 @@ import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.api.HiddenCharacters;
 import io.picotunnel.server.auth.FailedLogins;
+import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,11 +81,19 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private final TunnelRegistry registry;
     private final Executor lookups;
     private final FailedLogins failures;
+    private final LingeringClose.Bounds linger;
     private ScheduledFuture<?> handshakeTimeout;
     private boolean requestSeen;
 
     TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups,
                            FailedLogins failures) {
+        this(config, tokens, registry, lookups, failures, LingeringClose.Bounds.DEFAULT);
+    }
+
+    /** As above; {@code linger} bounds the reads after a refusal ({@link LingeringClose}). */
+    TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups,
+                           FailedLogins failures, LingeringClose.Bounds linger) {
+        this.linger = linger;
         this.config = config;
         this.tokens = tokens;
         this.registry = registry;
@@ -131,7 +141,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
         if (request.decoderResult().isFailure()) {
             Throwable cause = request.decoderResult().cause();
-            if (cause instanceof TooLongHttpLineException) {
+            if (cause instanceof TooLongHttpContentException) {
+                respond(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body_not_allowed",
+                        "a tunnel upgrade request has no body");
+            } else if (cause instanceof TooLongHttpLineException) {
                 respond(ctx, HttpResponseStatus.REQUEST_URI_TOO_LONG, "uri_too_long", "the request line is too long");
             } else if (cause instanceof TooLongHttpHeaderException) {
                 respond(ctx, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
@@ -228,8 +241,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         WebSocketServerHandshaker handshaker =
                 new WebSocketServerHandshakerFactory(location, SUBPROTOCOL, decoderConfig).newHandshaker(request);
         if (handshaker == null) {
-            WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel())
-                    .addListener(ChannelFutureListener.CLOSE);
+            FullHttpResponse response = response(HttpResponseStatus.UPGRADE_REQUIRED, "unsupported_websocket_version",
+                    "the tunnel endpoint speaks WebSocket version 13");
+            response.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, WebSocketVersion.V13.toHttpHeaderValue());
+            send(ctx, response);
             return;
         }
         Channel channel = ctx.channel();
@@ -362,14 +377,14 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
                 && request.headers().contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
     }
 
-    private static void unauthorized(ChannelHandlerContext ctx) {
+    private void unauthorized(ChannelHandlerContext ctx) {
         FullHttpResponse response = response(HttpResponseStatus.UNAUTHORIZED, "unauthorized",
                 "missing or invalid tunnel token: pass the tunnel's token as ?token= or Authorization: Bearer");
         response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"picotunnel\"");
         send(ctx, response);
     }
 
-    private static void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String error, String message) {
+    private void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String error, String message) {
         send(ctx, response(status, error, message));
     }
 
@@ -390,7 +405,13 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         return response;
     }
 
-    private static void send(ChannelHandlerContext ctx, FullHttpResponse response) {
-        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    /**
+     * Sends a refusal ({@code Connection: close}) and ends the connection with a lingering close: the client may
+     * still be sending (a body, or bytes after its request), and closing with them unread would reset the connection
+     * and could discard the answer. The handshake timeout no longer applies; the lingering close's bounds do.
+     */
+    private void send(ChannelHandlerContext ctx, FullHttpResponse response) {
+        cancelTimeout();
+        LingeringClose.after(ctx.writeAndFlush(response), linger);
     }
 }

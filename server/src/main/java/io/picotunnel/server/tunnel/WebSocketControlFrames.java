@@ -23,7 +23,9 @@ import java.time.Duration;
 final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketControlFrames.class);
-    private static final Duration LINGER = Duration.ofSeconds(5);
+    /** 5 s in all, however much: the rest of a frame too large for us is drained, for the close frame to arrive. */
+    private static final LingeringClose.Bounds LINGER =
+            new LingeringClose.Bounds(Duration.ofSeconds(5), Duration.ofSeconds(5), Long.MAX_VALUE);
 
     private boolean closing;
 
@@ -63,8 +65,8 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
         closing = true;
         WebSocketCloseStatus status =
                 corrupt.closeStatus() != null ? corrupt.closeStatus() : WebSocketCloseStatus.PROTOCOL_ERROR;
-        // The status's own short reason: a control frame holds at most 125 bytes. The decoder discards what
-        // follows a violation, so the lingering reads drain it.
+        // The status's own short reason: a control frame holds at most 125 bytes. What follows the violation is
+        // dropped by the lingering close before it reaches the decoder.
         LingeringClose.after(ctx.writeAndFlush(new CloseWebSocketFrame(status)), LINGER);
     }
 }

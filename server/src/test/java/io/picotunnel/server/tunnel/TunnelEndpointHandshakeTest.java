@@ -10,12 +10,15 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.auth.FailedLogins;
+import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.store.Tunnel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -24,7 +27,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -39,6 +45,9 @@ class TunnelEndpointHandshakeTest {
     /** A token whose lookup fails, as with a database that cannot be read. */
     private static final String BROKEN_STORE_TOKEN = "e".repeat(64);
     private static final Tunnel TUNNEL = new Tunnel("0123456789abcdef", "demo", TOKEN, Instant.EPOCH, Instant.EPOCH);
+
+    /** More than the socket buffers on loopback hold, and more than a lingering close reads by default. */
+    private static final int LARGE_BODY = 4 * 1024 * 1024;
 
     private final AtomicInteger lookups = new AtomicInteger();
     private final TunnelRegistry registry = new TunnelRegistry();
@@ -125,6 +134,144 @@ class TunnelEndpointHandshakeTest {
 
         assertThat(answer.status()).isEqualTo(413);
         assertThat(lookups).hasValue(0);
+    }
+
+    @Test
+    void aRequestWithALargeBodyGetsTheWhole413AndAnOrderlyClose() throws Exception {
+        // 4 MiB in one chunk, sent while the answer comes: more than the socket buffers hold, and more than the
+        // lingering close reads (1 MiB), so it also closes with some of it unread, after its FIN.
+        String answer = refusedWhileSending("POST /tunnel HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + Integer.toHexString(LARGE_BODY) + "\r\n");
+
+        assertWholeAnswer(answer, 413, "body_not_allowed");
+        assertThat(lookups).hasValue(0);
+    }
+
+    @Test
+    void aRefusedClientThatKeepsSendingAfterItsRequestGetsTheWhole401AndAnOrderlyClose() throws Exception {
+        String answer = refusedWhileSending(upgrade("/tunnel", ""));
+
+        assertWholeAnswer(answer, 401, "unauthorized");
+    }
+
+    @Test
+    void aRefusedClientThatKeepsSendingSlowlyIsCutAtTheLingerTime() throws Exception {
+        endpoint.linger(new LingeringClose.Bounds(Duration.ofMillis(800), Duration.ofMillis(1500), 1024 * 1024));
+        ScheduledExecutorService drip = Executors.newSingleThreadScheduledExecutor();
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(upgrade("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
+            String answer = RawHttp.readToEnd(socket.getInputStream());
+            long answered = System.nanoTime();
+            assertWholeAnswer(answer, 401, "unauthorized");
+            assertThat(endpoint.openConnections()).as("connections lingering after the answer").isEqualTo(1);
+
+            // A byte every 100 ms: never 800 ms without data, so only the 1.5 s in all ends it.
+            drip.scheduleAtFixedRate(() -> {
+                try {
+                    out.write('x');
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e); // cut: no more drips
+                }
+            }, 0, 100, TimeUnit.MILLISECONDS);
+            await().atMost(4, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20))
+                    .until(() -> endpoint.openConnections() == 0);
+            assertThat(Duration.ofNanos(System.nanoTime() - answered))
+                    .as("how long the dripping client was read").isGreaterThan(Duration.ofMillis(1000));
+        } finally {
+            drip.shutdownNow();
+        }
+    }
+
+    @Test
+    void aRefusedClientThatSendsNothingMoreAndStaysIsCutAfterTheLingerIdleTime() throws Exception {
+        endpoint.linger(new LingeringClose.Bounds(Duration.ofMillis(300), Duration.ofSeconds(30), 1024 * 1024));
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(upgrade("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
+
+            assertWholeAnswer(RawHttp.readToEnd(socket.getInputStream()), 401, "unauthorized");
+            await().atMost(3, TimeUnit.SECONDS).until(() -> endpoint.openConnections() == 0);
+        }
+    }
+
+    @Test
+    void aRefusedClientThatKeepsSendingFastIsCutAfterTheLingerBytes() throws Exception {
+        endpoint.linger(new LingeringClose.Bounds(Duration.ofSeconds(30), Duration.ofSeconds(30), 64 * 1024));
+        ExecutorService sender = Executors.newSingleThreadExecutor();
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(upgrade("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
+            assertWholeAnswer(RawHttp.readToEnd(socket.getInputStream()), 401, "unauthorized");
+
+            sender.submit(() -> {
+                byte[] chunk = new byte[16 * 1024];
+                for (int i = 0; i < 4096; i++) { // 64 MiB at most
+                    out.write(chunk);
+                }
+                return null;
+            });
+            await().atMost(3, TimeUnit.SECONDS).until(() -> endpoint.openConnections() == 0);
+        } finally {
+            sender.shutdownNow();
+        }
+    }
+
+    /**
+     * Sends {@code head}, then {@link #LARGE_BODY} bytes from another thread without waiting for the answer, and
+     * reads the answer up to the server's close: a reset (the server closed with the client's bytes unread) is a
+     * {@code SocketException: Connection reset} here.
+     */
+    private String refusedWhileSending(String head) throws Exception {
+        ExecutorService sender = Executors.newSingleThreadExecutor();
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            sender.submit(() -> {
+                out.write(head.getBytes(StandardCharsets.ISO_8859_1));
+                byte[] chunk = new byte[64 * 1024];
+                for (int sent = 0; sent < LARGE_BODY; sent += chunk.length) {
+                    out.write(chunk);
+                }
+                return null; // or an IOException once the server closed: either way
+            });
+            return RawHttp.readToEnd(socket.getInputStream());
+        } finally {
+            sender.shutdownNow();
+        }
+    }
+
+    /** The status line, {@code Connection: close}, and the JSON body whole, as its Content-Length says. */
+    private static void assertWholeAnswer(String answer, int status, String error) {
+        int split = answer.indexOf("\r\n\r\n");
+        assertThat(split).as("end of the head in: %s", answer).isPositive();
+        String head = answer.substring(0, split);
+        String body = answer.substring(split + 4);
+        assertThat(head).startsWith("HTTP/1.1 " + status + " ");
+        assertThat(head.lines()).as("the head's lines").anyMatch(line -> line.equalsIgnoreCase("connection: close"))
+                .anyMatch(line -> line.equalsIgnoreCase("content-length: " + body.length()));
+        assertThat(body).startsWith("{\"error\":\"" + error + "\"").endsWith("}");
+    }
+
+    @Test
+    void anUnsupportedWebSocketVersionGets426NamingVersion13AndAClose() throws IOException {
+        // The default handshake timeout: run first in a cold JVM, the token lookup and the handshaker can take longer
+        // than the fixture's 300 ms, and the connection was closed without an answer.
+        endpoint.close();
+        endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
+                token -> TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty(), registry, group, group);
+        port = endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
+
+        RawHttp.Answer answer = RawHttp.exchange(port, upgrade("/tunnel?token=" + TOKEN, "")
+                .replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 99"));
+
+        assertThat(answer.status()).isEqualTo(426);
+        assertThat(answer.head().lines()).as("the head's lines")
+                .anyMatch(line -> line.equalsIgnoreCase("sec-websocket-version: 13"))
+                .anyMatch(line -> line.equalsIgnoreCase("connection: close"));
+        assertThat(answer.body()).contains("\"error\":\"unsupported_websocket_version\"");
     }
 
     @Test
