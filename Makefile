@@ -25,7 +25,7 @@ build-client:
 	$(MAKE) --no-print-directory dist-client
 
 # The release archive dist/picotunnel-<version>-linux-x64.tar.gz: launchers, jars, a jlink runtime (no Java needed),
-# the systemd units and the README (scripts/dist.sh).
+# the systemd units, the README and the files it links to (scripts/dist.sh).
 dist: build
 	bash scripts/dist.sh dist
 

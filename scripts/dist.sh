@@ -3,7 +3,8 @@
 #   bin/picotunnel-server, bin/picotunnel-client   launchers (scripts/launcher.sh; they resolve symlinks)
 #   lib/picotunnel-server.jar, lib/picotunnel-client.jar
 #   runtime/                                       a Java runtime made by jlink: no Java needs to be installed
-#   systemd/*.service, README.md, docs/*.md                 (README links to docs/)
+#   systemd/*.service
+#   README.md and what it links to: SECURITY.md, docker-compose.yml, docs/*.md, bench/README.md, examples/
 # Usage:
 #   scripts/dist.sh [OUT_DIR]                      the release archive OUT_DIR/picotunnel-<version>-linux-x64.tar.gz
 #                                                  (default OUT_DIR: ./dist), one directory picotunnel-<version>/
@@ -14,7 +15,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 version="$(sed -n 's:^  <version>\(.*\)</version>.*:\1:p' "$root/pom.xml" | head -1)"
 java_home="${JAVA_HOME:-$(bash "$root/scripts/find-jdk.sh")}"
 
-# stage DIR NAME...: bin/, lib/, runtime/, systemd/, README.md and docs/ for the executables named
+# stage DIR NAME...: bin/, lib/, runtime/, systemd/ for the executables named, README.md and the documents it links to
 stage() {
   local home="$1"
   shift
@@ -26,9 +27,15 @@ stage() {
     install -m 0644 "$jar" "$home/lib/$exe.jar"
     install -m 0644 "$root/packaging/systemd/$exe.service" "$home/systemd/"
   done
-  install -m 0644 "$root/README.md" "$home/README.md"
-  install -d "$home/docs"
+  # ReleaseArchiveIT checks that every relative link of a Markdown file here leads to a file here.
+  install -m 0644 "$root/README.md" "$root/SECURITY.md" "$root/docker-compose.yml" "$home/"
+  install -d "$home/docs" "$home/bench"
   install -m 0644 "$root"/docs/*.md "$home/docs/"
+  install -m 0644 "$root/bench/README.md" "$home/bench/"
+  local file
+  while IFS= read -r file; do
+    install -D -m 0644 "$root/$file" "$home/$file"
+  done < <(cd "$root" && find examples -type f | sort)
   bash "$root/scripts/jlink-runtime.sh" "$java_home" "$home/runtime"
 }
 

@@ -113,6 +113,38 @@ class ReleaseArchiveIT {
                 assertThat(home.resolve("docs").resolve(doc.getFileName().toString())).hasSameTextualContentAs(doc);
             }
         }
+        try (Stream<Path> examples = Files.walk(ROOT.resolve("examples"))) {
+            for (Path example : examples.filter(Files::isRegularFile).toList()) {
+                assertThat(home.resolve(ROOT.relativize(example).toString())).hasSameTextualContentAs(example);
+            }
+        }
+    }
+
+    @Test
+    void everyRelativeLinkInAShippedMarkdownFileLeadsToAFileInTheArchive() throws IOException {
+        Pattern link = Pattern.compile("\\]\\(([^)\\s]+)\\)");
+        List<String> broken = new ArrayList<>();
+        int checked = 0;
+        try (Stream<Path> files = Files.walk(home)) {
+            for (Path markdown : files.filter(file -> file.toString().endsWith(".md")).sorted().toList()) {
+                Matcher matcher = link.matcher(Files.readString(markdown));
+                while (matcher.find()) {
+                    String target = matcher.group(1).replaceFirst("#.*", "");
+                    if (target.isEmpty() || target.matches("[a-zA-Z][a-zA-Z0-9+.-]*:.*")) {
+                        continue; // an anchor in the same file, or https:, mailto:
+                    }
+                    checked++;
+                    Path resolved = markdown.getParent().resolve(target).normalize();
+                    if (!resolved.startsWith(home) || !Files.exists(resolved)) {
+                        broken.add(home.relativize(markdown) + " -> " + matcher.group(1));
+                    } else if (Files.isRegularFile(resolved)) {
+                        assertThat(resolved).hasSameTextualContentAs(ROOT.resolve(home.relativize(resolved).toString()));
+                    }
+                }
+            }
+        }
+        assertThat(checked).as("relative links found").isGreaterThan(10);
+        assertThat(broken).as("links to nothing in the archive").isEmpty();
     }
 
     @Test
