@@ -109,12 +109,6 @@ public final class ClientMain implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        try {
-            LogSettings.apply(System.getenv());
-        } catch (IllegalArgumentException e) {
-            System.err.println("picotunnel-client: " + e.getMessage());
-            System.exit(EXIT_USAGE);
-        }
         if (System.getProperty("logback.configurationFile") == null) {
             System.setProperty("logback.configurationFile", LOGBACK_CONFIG);
         }
@@ -134,6 +128,15 @@ public final class ClientMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        // Here, not in main: picocli has answered --help and --version already, whatever the variables say.
+        try {
+            LogSettings.apply(env);
+        } catch (IllegalArgumentException e) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("picotunnel-client: " + e.getMessage());
+            err.flush();
+            return EXIT_USAGE;
+        }
         Logger log = LoggerFactory.getLogger(ClientMain.class);
         ClientConfig config;
         try {

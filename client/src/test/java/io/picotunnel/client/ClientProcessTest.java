@@ -137,15 +137,42 @@ class ClientProcessTest {
                 .isEqualTo("picotunnel-client: PICOTUNNEL_LOG_FORMAT must be 'text' or 'json', not 'xml'.");
     }
 
+    @Test
+    void helpAndVersionPrintWhateverTheLoggingVariablesSay() throws Exception {
+        Map<String, String> wrong = Map.of("PICOTUNNEL_LOG_FORMAT", "xml", "PICOTUNNEL_LOG_LEVEL", "loud");
+        Process help = startClient(wrong, "--help");
+        assertThat(help.waitFor(30, TimeUnit.SECONDS)).as("exits").isTrue();
+        assertThat(help.exitValue()).as(Files.readString(output)).isZero();
+        assertThat(Files.readString(output)).contains("Usage: picotunnel-client", "PICOTUNNEL_LOG_FORMAT");
+
+        Process version = startClient(wrong, "--version");
+        assertThat(version.waitFor(30, TimeUnit.SECONDS)).as("exits").isTrue();
+        assertThat(version.exitValue()).as(Files.readString(output)).isZero();
+        assertThat(Files.readString(output)).startsWith("picotunnel-client ");
+
+        Process run = startClient(Map.of("PICOTUNNEL_LOG_LEVEL", "loud"), "--server", "ws://127.0.0.1:9");
+        assertThat(run.waitFor(30, TimeUnit.SECONDS)).as("exits").isTrue();
+        assertThat(run.exitValue()).isEqualTo(2);
+        assertThat(Files.readString(output).strip()).isEqualTo("picotunnel-client: PICOTUNNEL_LOG_LEVEL must be one"
+                + " of trace, debug, info, warn, error or off, not 'loud'.");
+    }
+
     /** The client as a process with {@code env} on top of the token, its output (both streams) in {@link #output}. */
     private Process startClient(String address, Map<String, String> env) throws Exception {
+        return startClient(env, "--server", "ws://" + address, "--shutdown-grace", "0s");
+    }
+
+    /** As {@link #startClient(String, Map)}, with {@code args} as its command line. */
+    private Process startClient(Map<String, String> env, String... args) throws Exception {
         if (output == null) {
             output = Files.createTempFile("client-process", ".log");
         }
         // the launcher's flags, without which the JVM writes its own WARNING lines to the same output
-        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "--enable-native-access=ALL-UNNAMED",
+        List<String> command = new ArrayList<>(List.of(javaCommand(), "--enable-native-access=ALL-UNNAMED",
                 "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
-                ClientMain.class.getName(), "--server", "ws://" + address, "--shutdown-grace", "0s")
+                ClientMain.class.getName()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(output.toFile());
         builder.environment().remove("PICOTUNNEL_LOG_FORMAT");

@@ -36,7 +36,7 @@ final class BackupCommand {
     /** Runs the command with {@code args} (after "backup"); returns the exit code. */
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
         BackupCommand command = new BackupCommand();
-        OptionalInt done = SubcommandArgs.parse(command, "backup", args, out, err);
+        OptionalInt done = SubcommandArgs.parse(command, "backup", args, env, out, err);
         if (done.isPresent()) {
             return done.getAsInt();
         }

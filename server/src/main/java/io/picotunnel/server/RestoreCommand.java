@@ -58,7 +58,7 @@ final class RestoreCommand {
     /** As {@link #run(String[], Map, PrintStream, PrintStream)}; {@code afterSetAside} as in {@link Restore.Steps}. */
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err, Runnable afterSetAside) {
         RestoreCommand command = new RestoreCommand();
-        OptionalInt done = SubcommandArgs.parse(command, "restore", args, out, err);
+        OptionalInt done = SubcommandArgs.parse(command, "restore", args, env, out, err);
         if (done.isPresent()) {
             return done.getAsInt();
         }

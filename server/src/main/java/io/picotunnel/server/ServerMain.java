@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 
@@ -40,12 +41,6 @@ public final class ServerMain {
     }
 
     public static void main(String[] args) {
-        try {
-            LogSettings.apply(System.getenv());
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.exit(EXIT_USAGE);
-        }
         int code = subcommand(args, System.getenv(), System.out, System.err)
                 .orElseGet(() -> run(args, System.getenv(), System.out, System.err, ServerMain::runUntilShutdown));
         if (code != 0) {
@@ -82,6 +77,10 @@ public final class ServerMain {
             if (CommandLine.printHelpIfRequested(parsed)) {
                 return 0;
             }
+            OptionalInt wrongLogSettings = applyLogSettings(env, err);
+            if (wrongLogSettings.isPresent()) {
+                return wrongLogSettings.getAsInt();
+            }
             config = ServerConfig.load(flags(parsed), env);
         } catch (CommandLine.ParameterException e) {
             err.println(e.getMessage() + " (see --help)");
@@ -103,6 +102,21 @@ public final class ServerMain {
             server.stop();
         }
         return 0;
+    }
+
+    /**
+     * Sets how the process logs from PICOTUNNEL_LOG_FORMAT and PICOTUNNEL_LOG_LEVEL in {@code env} ({@link LogSettings}):
+     * after the command line is parsed, so that {@code --help} and {@code --version} print whatever they say, and
+     * before the first log line. A wrong value is said on {@code err}: {@link #EXIT_USAGE}; else empty.
+     */
+    static OptionalInt applyLogSettings(Map<String, String> env, PrintStream err) {
+        try {
+            LogSettings.apply(env);
+            return OptionalInt.empty();
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage());
+            return OptionalInt.of(EXIT_USAGE);
+        }
     }
 
     /**

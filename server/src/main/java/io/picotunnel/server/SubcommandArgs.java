@@ -16,10 +16,12 @@ final class SubcommandArgs {
     }
 
     /**
-     * Parses {@code args} into {@code command}; the exit code when that is all there is to do (help asked for: 0; a
-     * usage error, said on {@code err}: {@link ServerMain#EXIT_USAGE}), else empty.
+     * Parses {@code args} into {@code command}, then sets how the process logs from {@code env}
+     * ({@link ServerMain#applyLogSettings}); the exit code when that is all there is to do (help asked for: 0; a
+     * usage error or a wrong logging variable, said on {@code err}: {@link ServerMain#EXIT_USAGE}), else empty.
      */
-    static OptionalInt parse(Object command, String name, String[] args, PrintStream out, PrintStream err) {
+    static OptionalInt parse(Object command, String name, String[] args, Map<String, String> env, PrintStream out,
+                             PrintStream err) {
         CommandLine commandLine = new CommandLine(command);
         commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
@@ -31,7 +33,7 @@ final class SubcommandArgs {
             err.println(e.getMessage() + " (see picotunnel-server " + name + " --help)");
             return OptionalInt.of(ServerMain.EXIT_USAGE);
         }
-        return OptionalInt.empty();
+        return ServerMain.applyLogSettings(env, err);
     }
 
     /** The data directory: {@code --data}, else PICOTUNNEL_DATA_DIR, else the default. */

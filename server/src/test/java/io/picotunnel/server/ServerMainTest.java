@@ -88,6 +88,49 @@ class ServerMainTest {
     }
 
     @Test
+    void helpAndVersionPrintWhateverTheLoggingVariablesSayAndARunRefusesAWrongOne() throws Exception {
+        Map<String, String> wrong = Map.of(LogSettings.FORMAT_VARIABLE, "xml", LogSettings.LEVEL_VARIABLE, "loud");
+        Run help = process(wrong, "--help");
+        assertThat(help.exitCode()).as(help.out()).isZero();
+        assertThat(help.out()).contains("Usage: picotunnel-server", "PICOTUNNEL_DATA_DIR");
+        Run version = process(wrong, "--version");
+        assertThat(version.exitCode()).as(version.out()).isZero();
+        assertThat(version.out().strip()).isEqualTo("picotunnel-server " + Version.get());
+        for (String subcommand : List.of(BackupCommand.NAME, RestoreCommand.NAME)) {
+            Run subcommandHelp = process(wrong, subcommand, "--help");
+            assertThat(subcommandHelp.exitCode()).as(subcommandHelp.out()).isZero();
+            assertThat(subcommandHelp.out()).contains("Usage: picotunnel-server " + subcommand);
+        }
+
+        Run server = process(Map.of(LogSettings.FORMAT_VARIABLE, "xml"), "--data", dir.resolve("data").toString());
+        assertThat(server.exitCode()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(server.out().strip()).isEqualTo("PICOTUNNEL_LOG_FORMAT must be 'text' or 'json', not 'xml'.");
+        Run restore = process(Map.of(LogSettings.LEVEL_VARIABLE, "loud"), RestoreCommand.NAME, "--data",
+                dir.resolve("data").toString(), dir.resolve("backup.db").toString());
+        assertThat(restore.exitCode()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(restore.out().strip()).isEqualTo("PICOTUNNEL_LOG_LEVEL must be one of trace, debug, info, warn,"
+                + " error or off, not 'loud'.");
+        assertThat(dir.resolve("data")).as("nothing started").doesNotExist();
+    }
+
+    /** ServerMain as a process, as the launcher runs it, with {@code env} on top; its output is both streams. */
+    private static Run process(Map<String, String> env, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
+                        .toString()),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-cp", System.getProperty("java.class.path"), ServerMain.class.getName()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().keySet().removeIf(key -> key.startsWith("PICOTUNNEL_"));
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("%s finished", command).isTrue();
+        return new Run(process.exitValue(), output, output);
+    }
+
+    @Test
     void portInUseIsOneClearSentenceAndExitCode1() throws IOException {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             List<String> args = loopback("--listen-addr", "127.0.0.1:" + taken.getLocalPort());
@@ -463,11 +506,11 @@ class ServerMainTest {
     @Test
     void withJsonLogsTheGeneratedTokenBannerIsOneJsonObjectOnOneLine() throws IOException {
         String before = System.getProperty(LogSettings.FORMAT_PROPERTY);
-        System.setProperty(LogSettings.FORMAT_PROPERTY, "json");
         List<String> tokens = new ArrayList<>();
         Run run;
         try {
-            run = run(Map.of(), server -> tokens.add(server.adminToken()), loopback().toArray(String[]::new));
+            run = run(Map.of(LogSettings.FORMAT_VARIABLE, "json"), server -> tokens.add(server.adminToken()),
+                    loopback().toArray(String[]::new));
         } finally {
             if (before == null) {
                 System.clearProperty(LogSettings.FORMAT_PROPERTY);

@@ -5,7 +5,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * How the server and the client log, from the environment, read before the first log line:
+ * How the server and the client log, from the environment, read once the command line is parsed (so that
+ * {@code --help} and {@code --version} print whatever it says) and before the first log line:
  * {@code PICOTUNNEL_LOG_FORMAT} ({@code text}, the default, or {@code json}: one JSON object per line, logback's
  * JsonEncoder) and {@code PICOTUNNEL_LOG_LEVEL} ({@code info} by default). They become the system properties that
  * the logback configurations of both read.
