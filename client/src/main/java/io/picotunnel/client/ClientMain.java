@@ -158,6 +158,7 @@ public final class ClientMain implements Callable<Integer> {
         if (config.insecure() && !config.server().tls()) {
             log.warn("--insecure has no effect on a ws:// (plain) server address");
         }
+        config.limits().windowKept().ifPresent(log::info);
         log.info("picotunnel-client {} connecting to {} (targets allowed: {})", Version.get(), config.server(),
                 config.allow());
         TunnelClient client = new TunnelClient(config);

@@ -138,6 +138,31 @@ class ClientProcessTest {
     }
 
     @Test
+    void aStreamWindowKeptToHalfTheSessionBufferLimitIsReportedOnceAtStart() throws Exception {
+        server = GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN);
+        process = startClient(server.awaitListening(), Map.of("PICOTUNNEL_LOG_FORMAT", "json",
+                "PICOTUNNEL_MAX_STREAM_WINDOW", "8MiB", "PICOTUNNEL_SESSION_BUFFER_LIMIT", "1MiB"));
+        server.awaitLine("CONNECTED");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(output).contains("connecting to"));
+        process.destroy(); // SIGTERM
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+        List<JsonNode> reported = new ArrayList<>();
+        for (String line : Files.readAllLines(output)) {
+            JsonNode entry = new ObjectMapper().readTree(line);
+            if (entry.path("formattedMessage").asText().startsWith("Stream windows grow")) {
+                reported.add(entry);
+            }
+        }
+        assertThat(reported).singleElement().satisfies(entry -> {
+            assertThat(entry.path("level").asText()).isEqualTo("INFO");
+            assertThat(entry.path("loggerName").asText()).isEqualTo(ClientMain.class.getName());
+            assertThat(entry.path("formattedMessage").asText()).contains("at most 524288 bytes",
+                    "--session-buffer-limit (1048576 bytes)", "--max-stream-window (8388608 bytes)");
+        });
+    }
+
+    @Test
     void helpAndVersionPrintWhateverTheLoggingVariablesSay() throws Exception {
         Map<String, String> wrong = Map.of("PICOTUNNEL_LOG_FORMAT", "xml", "PICOTUNNEL_LOG_LEVEL", "loud");
         Process help = startClient(wrong, "--help");

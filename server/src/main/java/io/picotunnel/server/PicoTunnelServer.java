@@ -306,6 +306,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         } else {
             log.info("Tunnel endpoint on wss://{}/tunnel (certificate of {})", where, wss.get().serverDomain());
         }
+        config.tunnels().windowKept().ifPresent(log::info);
         return endpoint;
     }
 

@@ -333,7 +333,7 @@ public record ServerConfig(
                     alertAfter, bool(Setting.METRICS_PUBLIC));
         }
 
-        /** Parsed once: parsing may log (a window kept to half the buffer limit). */
+        /** Parsed once, for the config and for {@link #limits()}. */
         private SessionLimits tunnels;
 
         private SessionLimits tunnels() {

@@ -1,9 +1,11 @@
 package io.picotunnel.server;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.net.LogCapture;
 import io.picotunnel.server.store.Store;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -128,6 +130,22 @@ class ServerMainTest {
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("%s finished", command).isTrue();
         return new Run(process.exitValue(), output, output);
+    }
+
+    @Test
+    void aStreamWindowKeptToHalfTheSessionBufferLimitIsReportedOnceAtStart() {
+        try (LogCapture logged = new LogCapture("io.picotunnel", null)) {
+            Run run = run(Map.of("PICOTUNNEL_SESSION_BUFFER_LIMIT", "4MiB"), server -> { },
+                    loopback().toArray(String[]::new));
+            assertThat(run.exitCode()).as(run.err()).isZero();
+            assertThat(logged.events()).filteredOn(e -> e.getFormattedMessage().startsWith("Stream windows grow"))
+                    .singleElement().satisfies(e -> {
+                        assertThat(e.getLevel()).isEqualTo(Level.INFO);
+                        assertThat(e.getLoggerName()).isEqualTo(PicoTunnelServer.class.getName());
+                        assertThat(e.getFormattedMessage()).contains("at most 2097152 bytes",
+                                "--session-buffer-limit (4194304 bytes)", "--max-stream-window (16777216 bytes)");
+                    });
+        }
     }
 
     @Test

@@ -1,8 +1,8 @@
 package io.picotunnel.protocol.yamux;
 
 import io.picotunnel.protocol.config.ByteSize;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+
+import java.util.Optional;
 
 /**
  * The yamux limits an operator sets, on the server and on the client alike.
@@ -12,15 +12,21 @@ import org.slf4j.LoggerFactory;
  * @param sessionWindowBudget how much all windows of one session may grow in all beyond 256 KiB each
  * @param maxStreams          most open streams per session
  * @param sessionBufferLimit  most bytes all streams of one session may hold for readers that have not taken them
+ * @param askedStreamWindow   the window asked for (--max-stream-window or its default), which
+ *                            {@code maxStreamWindow} may be below: {@link #windowKept}
  */
-public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int maxStreams, long sessionBufferLimit) {
-
-    private static final Logger LOG = LoggerFactory.getLogger(SessionLimits.class);
+public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int maxStreams, long sessionBufferLimit,
+                            int askedStreamWindow) {
 
     public static final SessionLimits DEFAULTS = new SessionLimits(
             YamuxConfig.windowWithin(YamuxConfig.DEFAULT_MAX_STREAM_WINDOW, YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT),
             YamuxConfig.DEFAULT_SESSION_WINDOW_BUDGET, YamuxConfig.DEFAULT_MAX_STREAMS,
-            YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT);
+            YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT, YamuxConfig.DEFAULT_MAX_STREAM_WINDOW);
+
+    /** The limits as given, the window being the one asked for. */
+    public SessionLimits(int maxStreamWindow, long sessionWindowBudget, int maxStreams, long sessionBufferLimit) {
+        this(maxStreamWindow, sessionWindowBudget, maxStreams, sessionBufferLimit, maxStreamWindow);
+    }
 
     /** The first three settings, the buffer limit at its default. */
     public SessionLimits(int maxStreamWindow, long sessionWindowBudget, int maxStreams) {
@@ -42,7 +48,10 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
         }
     }
 
-    /** Parses the settings (sizes like {@code 16MiB}); null keeps the default. */
+    /**
+     * Parses the settings (sizes like {@code 16MiB}); null keeps the default. Says nothing: the process reports
+     * {@link #windowKept} once when it starts.
+     */
     public static SessionLimits parse(String maxStreamWindow, String sessionWindowBudget, String maxStreams,
                                       String sessionBufferLimit) {
         long window = maxStreamWindow == null ? YamuxConfig.DEFAULT_MAX_STREAM_WINDOW : size(0, maxStreamWindow);
@@ -58,13 +67,22 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
         if (buffered < YamuxConfig.INITIAL_STREAM_WINDOW) {
             throw new InvalidLimit(3, "it must be at least 256KiB");
         }
-        int granted = YamuxConfig.windowWithin(window, buffered);
-        if (granted < window) {
-            LOG.info("Stream windows grow to at most {} bytes, half of --session-buffer-limit ({} bytes), not to"
-                    + " --max-stream-window ({} bytes): a stream whose reader keeps up may hold a whole window for a"
-                    + " moment, and alone it must not go over the limit and be reset", granted, buffered, window);
+        return new SessionLimits(YamuxConfig.windowWithin(window, buffered), budget, (int) streams, buffered,
+                (int) window);
+    }
+
+    /**
+     * When the buffer limit keeps stream windows below the one asked for, the sentence that says so, for the server
+     * or the client to log once at start; else empty.
+     */
+    public Optional<String> windowKept() {
+        if (maxStreamWindow >= askedStreamWindow) {
+            return Optional.empty();
         }
-        return new SessionLimits(granted, budget, (int) streams, buffered);
+        return Optional.of("Stream windows grow to at most " + maxStreamWindow + " bytes, half of"
+                + " --session-buffer-limit (" + sessionBufferLimit + " bytes), not to --max-stream-window ("
+                + askedStreamWindow + " bytes): a stream whose reader keeps up may hold a whole window for a moment,"
+                + " and alone it must not go over the limit and be reset");
     }
 
     private static long size(int which, String text) {
