@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -19,7 +20,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.LocalDateTime;
+import java.time.Clock;
+import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +31,8 @@ import java.util.function.Function;
  * Puts a backup in place of the database while the server is stopped. The backup is copied into the data directory
  * and checked there first (SQLite's integrity check, PicoTunnel's schema, not from a newer version), so a truncated,
  * corrupt or wrong file changes nothing. The database it replaces, its WAL folded in, is kept next to it as
- * {@code picotunnel.db.before-restore-<time>}; no -wal, -shm or -journal is left to be read with the new one, also
+ * {@code picotunnel.db.before-restore-<time>} (UTC to the millisecond, {@code 20260131-142503.207Z}, with -2, -3...
+ * after it when a copy of that name is there already: no restore overwrites an earlier one's); no -wal, -shm or -journal is left to be read with the new one, also
  * when the database was moved away without them (one with content is kept as {@code picotunnel.db-wal.before-restore-<time>}).
  * The checked copy is forced to disk and replaces the database by one atomic rename (the one replaced is kept by a
  * hard link made before), so that a crash at any moment leaves a picotunnel.db, the old or the new.
@@ -52,7 +55,10 @@ public final class Restore {
     public record Owner(UserPrincipal user, GroupPrincipal group) {
     }
 
-    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
+    private static final DateTimeFormatter STAMP =
+            DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
+    /** Most copies with the same time, numbered, before a restore gives up (bounds the search for a free name). */
+    private static final int MAX_SAME_STAMP = 1000;
 
     private Restore() {
     }
@@ -91,6 +97,11 @@ public final class Restore {
      * file is given to {@code owner}, or when null to the owner of the database replaced (else of the directory).
      */
     public static Outcome run(Path dataDir, Path backup, Owner owner, Steps steps) {
+        return run(dataDir, backup, owner, steps, Clock.systemUTC());
+    }
+
+    /** As {@link #run(Path, Path, Owner, Steps)}, the names of the copies kept from {@code clock}. */
+    static Outcome run(Path dataDir, Path backup, Owner owner, Steps steps, Clock clock) {
         Path source = backup.toAbsolutePath();
         if (!Files.isRegularFile(source) || !Files.isReadable(source)) {
             throw new StoreException("Cannot restore " + source + ": there is no readable file there.", null);
@@ -103,7 +114,7 @@ public final class Restore {
         }
         DirectoryLock lock = steps.lock().apply(dir);
         try {
-            return replace(dir, source, owner, steps);
+            return replace(dir, source, owner, steps, clock);
         } finally {
             try {
                 lock.close();
@@ -113,7 +124,7 @@ public final class Restore {
         }
     }
 
-    private static Outcome replace(Path dir, Path source, Owner wanted, Steps steps) {
+    private static Outcome replace(Path dir, Path source, Owner wanted, Steps steps, Clock clock) {
         Path database = dir.resolve(Store.DATABASE_FILE);
         Path staging = dir.resolve("." + Store.DATABASE_FILE + ".restoring");
         try {
@@ -131,7 +142,7 @@ public final class Restore {
             try (FileChannel channel = FileChannel.open(staging, StandardOpenOption.WRITE)) {
                 channel.force(true);
             }
-            String stamp = LocalDateTime.now().format(STAMP);
+            String stamp = unusedStamp(database, clock, source);
             Path previous = Files.exists(database) ? keepAside(database, stamp) : null;
             List<Path> leftovers = setAsideLeftovers(database, stamp);
             syncDirectory(dir);
@@ -212,6 +223,27 @@ public final class Restore {
     }
 
     /**
+     * The {@code <time>} of the names the files set aside get: now in UTC to the millisecond, numbered (-2, -3...)
+     * when a file set aside by an earlier restore has that name, so that two restores in one moment keep both.
+     */
+    private static String unusedStamp(Path database, Clock clock, Path source) {
+        String time = STAMP.format(clock.instant());
+        for (int n = 1; n <= MAX_SAME_STAMP; n++) {
+            String stamp = n == 1 ? time : time + "-" + n;
+            boolean taken = false;
+            for (String suffix : List.of("", "-wal", "-journal")) {
+                taken |= Files.exists(database.resolveSibling(database.getFileName() + suffix + ".before-restore-"
+                        + stamp), LinkOption.NOFOLLOW_LINKS);
+            }
+            if (!taken) {
+                return stamp;
+            }
+        }
+        throw notRestorable(source, MAX_SAME_STAMP + " files named " + database.getFileName() + ".before-restore-"
+                + time + "-N are in the way of the copy of the database it replaces; move them away", null);
+    }
+
+    /**
      * Folds the WAL of the current database into it, under an exclusive lock that a running server prevents, and
      * keeps it under another name as well (a hard link, else a copy): the file kept is whole, no -wal of it is left
      * to be replayed onto the restored one, and picotunnel.db stays in place until the new file replaces it.
@@ -236,6 +268,8 @@ public final class Restore {
         Path previous = database.resolveSibling(database.getFileName() + ".before-restore-" + stamp);
         try {
             Files.createLink(previous, database);
+        } catch (FileAlreadyExistsException e) {
+            throw e; // not a file system without hard links: never overwrite a copy kept before
         } catch (IOException | UnsupportedOperationException e) {
             // a file system without hard links
             Files.copy(database, previous, StandardCopyOption.COPY_ATTRIBUTES);

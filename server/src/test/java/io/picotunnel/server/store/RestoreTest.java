@@ -11,6 +11,10 @@ import java.nio.file.attribute.UserPrincipal;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
@@ -66,6 +70,57 @@ class RestoreTest {
              var rows = statement.executeQuery("SELECT count(*) FROM tunnels")) {
             assertThat(rows.getInt(1)).as("the replaced database is whole").isEqualTo(2);
         }
+    }
+
+    /** The tunnels of a database file, by name. */
+    private static List<String> tunnelsIn(Path database) throws Exception {
+        try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + database);
+             Statement statement = connection.createStatement();
+             var rows = statement.executeQuery("SELECT name FROM tunnels ORDER BY name")) {
+            List<String> names = new ArrayList<>();
+            while (rows.next()) {
+                names.add(rows.getString(1));
+            }
+            return names;
+        }
+    }
+
+    @Test
+    void restoresBackToBackKeepEveryDatabaseTheyReplaced() throws Exception {
+        Path backup = backupWith("in-the-backup");
+        List<Path> kept = new ArrayList<>();
+        // Three within a second or so: with names to the second, two of them at least fell in the same one.
+        for (int i = 0; i < 3; i++) {
+            try (Store store = Store.open(dataDir)) {
+                store.createTunnel("added-" + i);
+            }
+            kept.add(Restore.run(dataDir, backup).previous());
+        }
+
+        assertThat(kept).doesNotHaveDuplicates().allSatisfy(previous -> assertThat(previous.getFileName().toString())
+                .matches("picotunnel\\.db\\.before-restore-\\d{8}-\\d{6}\\.\\d{3}Z(-\\d+)?"));
+        for (int i = 0; i < 3; i++) {
+            assertThat(tunnelsIn(kept.get(i))).as("the database the restore %d replaced", i)
+                    .containsExactly("added-" + i, "in-the-backup");
+        }
+        assertThat(tunnels()).containsExactly("in-the-backup");
+    }
+
+    @Test
+    void restoresInTheSameMillisecondNumberTheCopiesTheyKeep() throws Exception {
+        Path backup = backupWith("in-the-backup");
+        Clock frozen = Clock.fixed(Instant.parse("2026-01-31T14:25:03.207Z"), ZoneOffset.UTC);
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            try (Store store = Store.open(dataDir)) {
+                store.createTunnel("added-" + i);
+            }
+            names.add(Restore.run(dataDir, backup, null, Restore.Steps.NONE, frozen).previous().getFileName().toString());
+        }
+
+        assertThat(names).containsExactly("picotunnel.db.before-restore-20260131-142503.207Z",
+                "picotunnel.db.before-restore-20260131-142503.207Z-2", "picotunnel.db.before-restore-20260131-142503.207Z-3");
+        assertThat(tunnelsIn(dataDir.resolve(names.get(2)))).containsExactly("added-2", "in-the-backup");
     }
 
     @Test
