@@ -439,7 +439,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         return store.service(serviceId)
                 .filter(service -> service.enabled() && service.access().auth() instanceof ServiceAuth.Oidc)
                 .map(service -> new ServiceSignIn.Target(service.id(), service.domain(), service.httpsRedirect(),
-                        (ServiceAuth.Oidc) service.access().auth()));
+                        (ServiceAuth.Oidc) service.access().auth(), httpListener.port(), tls.httpsPort()));
     }
 
     private AuthSettings authSettings() {

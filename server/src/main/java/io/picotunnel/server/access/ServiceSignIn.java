@@ -68,9 +68,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     /**
      * What the sign-in needs to know of a service. {@code httpsOnly}: its visitors on plain HTTP are only redirected
-     * to HTTPS ({@code https_redirect}), so its sign-ins start on HTTPS and go back there alone.
+     * to HTTPS ({@code https_redirect}), so its sign-ins start on HTTPS and go back there alone. {@code httpPort},
+     * {@code httpsPort}: where the proxy answers, the only ports (with 80 and 443) a sign-in may go back to.
      */
-    public record Target(String serviceId, String domain, boolean httpsOnly, ServiceAuth.Oidc auth) {
+    public record Target(String serviceId, String domain, boolean httpsOnly, ServiceAuth.Oidc auth, int httpPort,
+            int httpsPort) {
     }
 
     /** Where a sign-in on its way through the provider leads. */
@@ -386,7 +388,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
     /**
      * {@code text} as an http(s) URL on the target's domain (or a name under a wildcard domain), else null. Never
      * {@code http} for a service on HTTPS only: the one-time code would travel in clear (and its cookie be set
-     * without {@code Secure}), where anyone on the way could trade it for the visitor's session.
+     * without {@code Secure}), where anyone on the way could trade it for the visitor's session. Never another port
+     * than the proxy's own (or the scheme's default): the domain's other ports may be a tcp service's, whose
+     * target would be sent the one-time code and could trade it for the visitor's session.
      */
     static URI returnUrl(String text, Target target) {
         String domain = target.domain();
@@ -399,6 +403,13 @@ public final class ServiceSignIn implements OidcCallbackHook {
             String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
             boolean schemeAllowed = scheme.equals("https") || scheme.equals("http") && !target.httpsOnly();
             if (!schemeAllowed || uri.getRawUserInfo() != null) {
+                return null;
+            }
+            int port = uri.getPort();
+            boolean portAllowed = port == -1 || (scheme.equals("https")
+                    ? port == 443 || port == target.httpsPort()
+                    : port == 80 || port == target.httpPort());
+            if (!portAllowed) {
                 return null;
             }
             boolean matches = domain.startsWith("*.")

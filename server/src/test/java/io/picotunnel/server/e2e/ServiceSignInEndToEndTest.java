@@ -287,6 +287,24 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void aSignInReturnsOnlyToThePortsOfTheProxyNotToAnotherPortOfTheServicesDomain() throws Exception {
+        start();
+        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        int elsewhere = Ports.freePort(); // say a tcp service's port on the same server, or any other program's
+
+        // Before: the sign-in started, and once through the provider the browser was sent to
+        // http://app.test:<elsewhere>/.picotunnel/auth/callback?code=..., whoever listens there got the one-time code
+        // and could trade it on the proxy's port for the visitor's session.
+        HttpResponse<String> refused = get(loginUrl(id, "http://" + HOST + ":" + elsewhere + "/page"));
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+        assertThat(refused.headers().firstValue("Location")).isEmpty();
+
+        // The proxy's own port, and the scheme's default one (a proxy on port 80 behind a port mapping), still do.
+        assertThat(get(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page")).statusCode()).isEqualTo(302);
+        assertThat(get(loginUrl(id, "http://" + HOST + "/page")).statusCode()).isEqualTo(302);
+    }
+
+    @Test
     void aSignInOnAnHttpsOnlyServiceReturnsOverHttpsAndNeverOverPlainHttp() throws Exception {
         TestCertificates ca = new TestCertificates();
         TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
