@@ -18,8 +18,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.CookieManager;
 import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -33,7 +37,9 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -359,6 +365,80 @@ class ServiceSignInEndToEndTest {
         // CGI, WSGI, Rack and PHP targets read these as X-PicoTunnel-User and so on.
         assertThat(open.lastHeaders().toString().toLowerCase(Locale.ROOT))
                 .doesNotContain("picotunnel_user", "picotunnel_email", "x_forwarded_for", "admin@example.com", "127.9.8.7");
+    }
+
+    @Test
+    void identityHeadersSentAsTrailersOfAChunkedBodyDoNotReachTheTarget() throws Exception {
+        start();
+        try (RawTarget raw = new RawTarget()) {
+            ApiClient.Response created = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                    "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\"" + raw.address() + "\"}");
+            assertThat(created.status()).as(created.toString()).isEqualTo(201);
+            try (Socket socket = visitor.connect(httpPort())) {
+                socket.getOutputStream().write(("POST /form HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n"
+                        + "Transfer-Encoding: chunked\r\nTrailer: X-PicoTunnel-User, X_PicoTunnel_Email\r\n\r\n"
+                        + "2\r\nhi\r\n0\r\nX-PicoTunnel-User: admin\r\nx-picotunnel-USER: root\r\n"
+                        + "X_PicoTunnel_Email: admin@example.com\r\nX-Forwarded-For: 6.6.6.6\r\nX-Other: kept\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+                assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1))
+                        .startsWith("HTTP/1.1 200");
+            }
+            // Before: the trailers went on as sent, and a target that merges trailers into the headers (Apache httpd
+            // before 2.4.11, or with MergeTrailers on) took the visitor's word for who signed in.
+            String received = raw.request().get(10, TimeUnit.SECONDS);
+            assertThat(received).contains("X-Other: kept");
+            assertThat(received.toLowerCase(Locale.ROOT)).as(received).doesNotContain("picotunnel", "admin", "root", "6.6.6.6");
+        }
+    }
+
+    /** A target that keeps the bytes of the one request it is sent (headers, chunks and trailers) and answers 200. */
+    private static final class RawTarget implements AutoCloseable {
+        private final ServerSocket server;
+        private final CompletableFuture<String> request = new CompletableFuture<>();
+
+        RawTarget() throws IOException {
+            server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            Thread.ofVirtual().start(() -> {
+                try (Socket socket = server.accept()) {
+                    socket.setSoTimeout(10_000);
+                    ByteArrayOutputStream in = new ByteArrayOutputStream();
+                    byte[] buffer = new byte[4096];
+                    while (in.size() < 65_536 && !complete(in.toString(StandardCharsets.ISO_8859_1))) {
+                        int n = socket.getInputStream().read(buffer);
+                        if (n < 0) {
+                            break;
+                        }
+                        in.write(buffer, 0, n);
+                    }
+                    request.complete(in.toString(StandardCharsets.ISO_8859_1));
+                    socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                            .getBytes(StandardCharsets.US_ASCII));
+                } catch (IOException e) {
+                    request.completeExceptionally(e);
+                }
+            });
+        }
+
+        /** A chunked request read to the end of its trailers. */
+        private static boolean complete(String text) {
+            int head = text.indexOf("\r\n\r\n");
+            int last = head < 0 ? -1 : text.indexOf("\r\n0\r\n", head);
+            return last >= 0 && text.length() > last + 5 && text.endsWith("\r\n") && (text.length() == last + 7
+                    || text.endsWith("\r\n\r\n"));
+        }
+
+        String address() {
+            return "127.0.0.1:" + server.getLocalPort();
+        }
+
+        CompletableFuture<String> request() {
+            return request;
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
     }
 
     @Test

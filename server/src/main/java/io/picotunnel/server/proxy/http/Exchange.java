@@ -301,6 +301,9 @@ final class Exchange {
             return;
         }
         boolean last = content instanceof LastHttpContent;
+        if (last) {
+            stripTrailers(((LastHttpContent) content).trailingHeaders());
+        }
         bodySent |= content.content().isReadable();
         traffic.received(content.content().readableBytes());
         writeUpstream(content);
@@ -312,6 +315,19 @@ final class Exchange {
             }
         } else {
             bodyProgressAt = System.nanoTime();
+        }
+    }
+
+    /**
+     * Trailers of a chunked (or HTTP/2) request body may not carry what the proxy tells the target in the head: some
+     * targets merge trailers into the headers (Apache httpd before 2.4.11, or with MergeTrailers on), and would take
+     * the visitor's X-PicoTunnel-User, X-Forwarded-For or Host for the proxy's.
+     */
+    private static void stripTrailers(HttpHeaders trailers) {
+        if (!trailers.isEmpty()) {
+            AccessHook.stripIdentity(trailers);
+            RequestSanitizer.stripForwarding(trailers);
+            trailers.remove(HttpHeaderNames.HOST);
         }
     }
 
