@@ -453,6 +453,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         return q < 0 ? uri : uri.substring(0, q);
     }
 
+    /** The first value of {@code name} in the query, decoded; null when absent or not valid percent-encoding. */
     static String queryParam(String uri, String name) {
         int q = uri.indexOf('?');
         if (q < 0) {
@@ -460,7 +461,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         for (String pair : uri.substring(q + 1).split("&")) {
             if (pair.startsWith(name + "=")) {
-                return java.net.URLDecoder.decode(pair.substring(name.length() + 1), StandardCharsets.UTF_8);
+                try {
+                    return java.net.URLDecoder.decode(pair.substring(name.length() + 1), StandardCharsets.UTF_8);
+                } catch (IllegalArgumentException e) {
+                    return null; // "%zz", or a "%" at the end: no code of ours
+                }
             }
         }
         return null;

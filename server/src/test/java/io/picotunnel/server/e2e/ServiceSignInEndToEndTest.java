@@ -442,6 +442,19 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void aSignInLinkWithABrokenPercentEncodingGetsAnAnswerNotAClosedConnection() throws Exception {
+        start();
+        service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+
+        // Before: URLDecoder threw on the event loop, and the proxy closed the connection without a word.
+        for (String code : List.of("%zz", "abc%", "%e2%82")) {
+            Visitor.Response r = visitor.get(httpPort(), HOST, "/.picotunnel/auth/callback?code=" + code);
+            assertThat(r.status()).as(code).isEqualTo(400);
+            assertThat(r.body()).contains("not valid any more");
+        }
+    }
+
+    @Test
     void aSignInFinishesOnlyInTheBrowserThatStartedIt() throws Exception {
         start();
         RecordingTarget secret = target("secret");
