@@ -455,6 +455,35 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void neitherTheCallbackNorTheCodeWorksTwiceAndANarrowedListTakesEffectForSignedInVisitors() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/page");
+        nextUser("alice", "alice@example.com", "alice");
+        String callback = throughProvider(first.header("Location"));
+        String handoff = handoff(callback);
+        String cookie = cookiePair(visitor.get(httpPort(), HOST, handoff));
+
+        // The provider's callback again: the sign-in it finished is gone (the UI's own sign-in then says so).
+        HttpResponse<String> again = get(callback);
+        assertThat(again.statusCode()).isEqualTo(303);
+        assertThat(location(again)).isEqualTo("/");
+        // The one-time code again: no second session.
+        Visitor.Response twice = visitor.get(httpPort(), HOST, handoff);
+        assertThat(twice.status()).isEqualTo(400);
+        assertThat(twice.header("Set-Cookie")).isNull();
+
+        assertThat(visitor.get(httpPort(), HOST, "/page", "Cookie: " + cookie).status()).isEqualTo(200);
+        assertThat(testbed.api().patch("/api/services/" + id,
+                "{\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"bob@example.com\"]}}").status()).isEqualTo(200);
+        Visitor.Response narrowed = visitor.get(httpPort(), HOST, "/page", "Cookie: " + cookie);
+        assertThat(narrowed.status()).isEqualTo(302);
+        assertThat(narrowed.header("Location")).contains("/auth/service/login?service=" + id);
+        assertThat(secret.requestCount()).isEqualTo(1);
+    }
+
+    @Test
     void aSignInFinishesOnlyInTheBrowserThatStartedIt() throws Exception {
         start();
         RecordingTarget secret = target("secret");
