@@ -439,7 +439,13 @@ public final class PicoTunnelServer implements AutoCloseable {
         return store.service(serviceId)
                 .filter(service -> service.enabled() && service.access().auth() instanceof ServiceAuth.Oidc)
                 .map(service -> new ServiceSignIn.Target(service.id(), service.domain(), service.httpsRedirect(),
-                        (ServiceAuth.Oidc) service.access().auth(), httpListener.port(), tls.httpsPort()));
+                        (ServiceAuth.Oidc) service.access().auth(),
+                        listeningAndPublic(httpListener.port(), config.publicPorts().httpOr(httpListener.port())),
+                        listeningAndPublic(tls.httpsPort(), config.publicPorts().httpsOr(tls.httpsPort()))));
+    }
+
+    private static Set<Integer> listeningAndPublic(int listening, int published) {
+        return listening == published ? Set.of(listening) : Set.of(listening, published);
     }
 
     private AuthSettings authSettings() {

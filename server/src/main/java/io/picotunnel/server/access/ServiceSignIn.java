@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 
@@ -68,11 +69,17 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     /**
      * What the sign-in needs to know of a service. {@code httpsOnly}: its visitors on plain HTTP are only redirected
-     * to HTTPS ({@code https_redirect}), so its sign-ins start on HTTPS and go back there alone. {@code httpPort},
-     * {@code httpsPort}: where the proxy answers, the only ports (with 80 and 443) a sign-in may go back to.
+     * to HTTPS ({@code https_redirect}), so its sign-ins start on HTTPS and go back there alone. {@code httpPorts},
+     * {@code httpsPorts}: where the proxy answers (its listening ports, and the public ones of a port mapping in
+     * front), the only ports (with 80 and 443) a sign-in may go back to.
      */
-    public record Target(String serviceId, String domain, boolean httpsOnly, ServiceAuth.Oidc auth, int httpPort,
-            int httpsPort) {
+    public record Target(String serviceId, String domain, boolean httpsOnly, ServiceAuth.Oidc auth,
+            Set<Integer> httpPorts, Set<Integer> httpsPorts) {
+
+        public Target {
+            httpPorts = Set.copyOf(httpPorts);
+            httpsPorts = Set.copyOf(httpsPorts);
+        }
     }
 
     /** Where a sign-in on its way through the provider leads. */
@@ -382,7 +389,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     private static void invalidReturn(Context ctx, Target target) {
         page(ctx, HttpStatus.BAD_REQUEST, "Invalid sign-in link", "The page to return to is not on "
-                + (target.httpsOnly() ? "https://" : "") + target.domain() + ". Open the service's page again.");
+                + (target.httpsOnly() ? "https://" : "") + target.domain() + " at a port of this proxy."
+                + " Open the service's page again.");
     }
 
     /**
@@ -407,8 +415,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
             }
             int port = uri.getPort();
             boolean portAllowed = port == -1 || (scheme.equals("https")
-                    ? port == 443 || port == target.httpsPort()
-                    : port == 80 || port == target.httpPort());
+                    ? port == 443 || target.httpsPorts().contains(port)
+                    : port == 80 || target.httpPorts().contains(port));
             if (!portAllowed) {
                 return null;
             }

@@ -3,7 +3,7 @@ package io.picotunnel.server.e2e;
 import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
-import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.server.proxy.http.HttpRoutes;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.testbed.Testbed;

@@ -80,7 +80,11 @@ class ServiceSignInEndToEndTest {
     }
 
     private void start() throws Exception {
-        startServer();
+        start(Map.of());
+    }
+
+    private void start(Map<Setting, String> extraSettings) throws Exception {
+        startServer(extraSettings);
         JsonNode tunnel = testbed.createTunnel("sso");
         tunnelId = tunnel.get("id").asText();
         testbed.connect(tunnelId, tunnel.get("token").asText());
@@ -88,6 +92,10 @@ class ServiceSignInEndToEndTest {
 
     /** The provider and the server, on whatever database {@link #dataDir} holds; no tunnel connected. */
     private void startServer() {
+        startServer(Map.of());
+    }
+
+    private void startServer(Map<Setting, String> extraSettings) {
         provider = new MockOAuth2Server();
         provider.start();
         mgmtPort = Ports.freePort();
@@ -98,6 +106,7 @@ class ServiceSignInEndToEndTest {
         settings.put(Setting.OIDC_CLIENT_SECRET, "client-secret-that-is-long-enough-for-hmac-256");
         settings.put(Setting.OIDC_REDIRECT_URL, "http://localhost:" + mgmtPort + "/auth/callback");
         settings.put(Setting.OIDC_ALLOWED_EMAILS, "admin@example.com");
+        settings.putAll(extraSettings);
         testbed = new Testbed(dataDir, settings);
     }
 
@@ -308,6 +317,29 @@ class ServiceSignInEndToEndTest {
         // The proxy's own port, and the scheme's default one (a proxy on port 80 behind a port mapping), still do.
         assertThat(get(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page")).statusCode()).isEqualTo(302);
         assertThat(get(loginUrl(id, "http://" + HOST + "/page")).statusCode()).isEqualTo(302);
+    }
+
+    @Test
+    void behindAPortMappingASignInReturnsToThePublicPortAndTheListeningOne() throws Exception {
+        int published = Ports.freePort(); // what a port mapping in front publishes; nothing of ours listens there
+        start(Map.of(Setting.PUBLIC_HTTP_PORT, Integer.toString(published)));
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+
+        // A visitor through the mapping asks for app.test:<published>; the sign-in goes back there, and the mapping
+        // brings the callback to the listening port with that Host.
+        nextUser("alice", "alice@example.com", "alice");
+        String handoff = handoff(throughProvider(loginUrl(id, "http://" + HOST + ":" + published + "/page")));
+        Visitor.Response done = visitor.get(httpPort(), HOST + ":" + published, handoff);
+        assertThat(done.status()).isEqualTo(303);
+        assertThat(done.header("Location")).isEqualTo("/page");
+        assertThat(visitor.get(httpPort(), HOST + ":" + published, "/page", "Cookie: " + cookiePair(done)).body())
+                .isEqualTo("target=secret");
+
+        // A visitor who reaches the listening port directly (inside the network) still can; any other port cannot.
+        assertThat(get(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page")).statusCode()).isEqualTo(302);
+        int elsewhere = published == 65535 ? published - 1 : published + 1;
+        assertThat(get(loginUrl(id, "http://" + HOST + ":" + elsewhere + "/page")).statusCode()).isEqualTo(400);
     }
 
     @Test

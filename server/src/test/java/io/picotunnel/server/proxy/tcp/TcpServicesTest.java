@@ -7,7 +7,7 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.monitor.TrafficCounters;
-import io.picotunnel.server.net.LogCapture;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceType;
