@@ -206,10 +206,26 @@ note() { echo "# note: $*" >>"$notes"; log "note: $*"; }
 
 # --- ports, executables, limits ---------------------------------------------------------------------------
 
+# Ports below the kernel's ephemeral range: one from that range (bind to port 0) can be taken, minutes later when
+# its listener starts (the delay relay's), by the local end of one of the bench's own outgoing connections.
 read -r -a port <<<"$(python3 -c '
-import socket
+import random, socket
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except OSError:
+    low = 32768
+candidates = list(range(10000, low))
+random.shuffle(candidates)
 socks = []
-for _ in range(35):
+for p in candidates:
+    if len(socks) == 35:
+        break
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); socks.append(s)
+    except OSError:
+        s.close()
+while len(socks) < 35:
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))')"
 api_a=${port[0]} tunnel_a=${port[1]} http_a=${port[2]} https_a=${port[3]}
