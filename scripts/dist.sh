@@ -32,10 +32,12 @@ stage() {
   install -d "$home/docs" "$home/bench"
   install -m 0644 "$root"/docs/*.md "$home/docs/"
   install -m 0644 "$root/bench/README.md" "$home/bench/"
+  # examples/: in a checkout its tracked files only (an untracked one, a local manifest with secrets say, stays out);
+  # outside one (a Docker build context without .git) every file.
   local file
   while IFS= read -r file; do
     install -D -m 0644 "$root/$file" "$home/$file"
-  done < <(cd "$root" && find examples -type f | sort)
+  done < <(cd "$root" && { git ls-files examples 2>/dev/null || find examples -type f; } | sort)
   bash "$root/scripts/jlink-runtime.sh" "$java_home" "$home/runtime"
 }
 

@@ -333,17 +333,7 @@ public record ServerConfig(
                     alertAfter, bool(Setting.METRICS_PUBLIC));
         }
 
-        /** Parsed once, for the config and for {@link #limits()}. */
-        private SessionLimits tunnels;
-
         private SessionLimits tunnels() {
-            if (tunnels == null) {
-                tunnels = parseTunnels();
-            }
-            return tunnels;
-        }
-
-        private SessionLimits parseTunnels() {
             Setting[] settings = {Setting.MAX_STREAM_WINDOW, Setting.SESSION_WINDOW_BUDGET, Setting.MAX_STREAMS,
                 Setting.SESSION_BUFFER_LIMIT};
             try {

@@ -880,12 +880,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     /**
      * Bytes whose sender saw its writes and its FIN go out complete are dropped: at WARN, once for the stream (it is
-     * reset once); a lost connection leaves no more such streams than it had holding data.
+     * reset once); an ended session leaves no more such streams than it had holding data.
      */
     void logReaderStalledAfterSessionEnd(YamuxChildChannel child) {
-        log.warn("{}: resetting stream {}, which outlived its lost connection: its reader (a target or visitor that"
-                        + " stopped reading) took none of the {} bytes the stream still held within {}, so they are"
-                        + " dropped and the reader sees a reset instead of the end of the data",
+        log.warn("{}: resetting stream {}, which outlived its session (its connection lost or ended): its reader (a"
+                        + " target or visitor that stopped reading) took none of the {} bytes the stream still held"
+                        + " within {}, so they are dropped and the reader sees a reset instead of the end of the data",
                 ctx.channel(), Integer.toUnsignedLong(child.streamId()), child.heldBytes(), config.streamOpenTimeout());
     }
 

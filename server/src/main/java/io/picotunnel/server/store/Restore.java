@@ -31,9 +31,9 @@ import java.util.function.Function;
  * Puts a backup in place of the database while the server is stopped. The backup is copied into the data directory
  * and checked there first (SQLite's integrity check, PicoTunnel's schema, not from a newer version), so a truncated,
  * corrupt or wrong file changes nothing. The database it replaces, its WAL folded in, is kept next to it as
- * {@code picotunnel.db.before-restore-<time>} (UTC to the millisecond, {@code 20260131-142503.207Z}, with -2, -3...
- * after it when a copy of that name is there already: no restore overwrites an earlier one's); no -wal, -shm or -journal is left to be read with the new one, also
- * when the database was moved away without them (one with content is kept as {@code picotunnel.db-wal.before-restore-<time>}).
+ * {@code picotunnel.db.before-restore-<time>} (UTC to the millisecond, {@code 20260131-142503.207Z}, with -2,
+ * -3... after it when a copy of that name is there already: no restore overwrites an earlier one's); no -wal, -shm
+ * or -journal is left to be read with the new one, also when the database was moved away without them (one with content is kept as {@code picotunnel.db-wal.before-restore-<time>}).
  * The checked copy is forced to disk and replaces the database by one atomic rename (the one replaced is kept by a
  * hard link made before), so that a crash at any moment leaves a picotunnel.db, the old or the new.
  * The restored file belongs to the owner of the one it replaces (or of the directory), when the caller may give it.

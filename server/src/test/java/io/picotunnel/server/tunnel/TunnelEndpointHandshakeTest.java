@@ -186,12 +186,15 @@ class TunnelEndpointHandshakeTest {
 
     @Test
     void aRefusedClientThatSendsNothingMoreAndStaysIsCutAfterTheLingerIdleTime() throws Exception {
-        endpoint.linger(new LingeringClose.Bounds(Duration.ofMillis(300), Duration.ofSeconds(30), 1024 * 1024));
+        endpoint.linger(new LingeringClose.Bounds(Duration.ofSeconds(1), Duration.ofSeconds(30), 1024 * 1024));
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(upgrade("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
 
             assertWholeAnswer(RawHttp.readToEnd(socket.getInputStream()), 401, "unauthorized");
+            // Still read after the answer (an immediate close would be gone at once), then cut at the idle time.
+            await().during(300, TimeUnit.MILLISECONDS).atMost(2, TimeUnit.SECONDS)
+                    .until(() -> endpoint.openConnections() == 1);
             await().atMost(3, TimeUnit.SECONDS).until(() -> endpoint.openConnections() == 0);
         }
     }
@@ -205,6 +208,9 @@ class TunnelEndpointHandshakeTest {
             OutputStream out = socket.getOutputStream();
             out.write(upgrade("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
             assertWholeAnswer(RawHttp.readToEnd(socket.getInputStream()), 401, "unauthorized");
+            // Read after the answer for as long as the client sends nothing (an immediate close would be gone).
+            await().during(500, TimeUnit.MILLISECONDS).atMost(2, TimeUnit.SECONDS)
+                    .until(() -> endpoint.openConnections() == 1);
 
             sender.submit(() -> {
                 byte[] chunk = new byte[16 * 1024];
