@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -120,6 +121,8 @@ final class Exchange {
     private final boolean expectsResponseBody;
     /** GET, HEAD or OPTIONS without a body: may be sent again when a reused stream fails before answering. */
     private final boolean retryable;
+    /** The request has a body (Content-Length above 0, or chunked, even if empty): the target may leave it unread. */
+    private final boolean hasBody;
     private Channel upstream;
     /** The handler on the current stream: events from an earlier (failed, retried) stream are ignored. */
     private Upstream upstreamHandler;
@@ -180,9 +183,9 @@ final class Exchange {
         this.upgradeRequested = upgradeProtocols != null;
         this.expectsResponseBody = !request.method().equals(HttpMethod.HEAD);
         HttpMethod method = request.method();
+        this.hasBody = ProxyHandler.mayHaveBody(request);
         this.retryable = (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)
-                || method.equals(HttpMethod.OPTIONS))
-                && !HttpUtil.isTransferEncodingChunked(request) && HttpUtil.getContentLength(request, 0L) == 0;
+                || method.equals(HttpMethod.OPTIONS)) && !hasBody;
     }
 
     void open() {
@@ -703,8 +706,9 @@ final class Exchange {
      * Whether the stream may carry another request, once the response came whole: the request went whole, the response came in a
      * framing of its own (not ended by the connection's close), nothing followed it in the same read, the
      * target did not ask to close (HTTP/1.0 without keep-alive included), it did not answer a body sent with
-     * {@code Expect: 100-continue} without saying 100 first, and it was not a 204 or an answer to HEAD announcing
-     * a body. Bytes past the response that the codec
+     * {@code Expect: 100-continue} without saying 100 first, a request body was one it surely read
+     * ({@link #bodyReadForSure}), and it was not a 204 or an answer to HEAD announcing a body. Bytes past
+     * the response that the codec
      * holds are checked when the stream is parked ({@link UpstreamPool}).
      */
     private boolean upstreamReusable() {
@@ -718,6 +722,9 @@ final class Exchange {
             // for the next request on the stream, another visitor's, which would get that request's response.
             return false;
         }
+        if (hasBody && !bodyReadForSure(response)) {
+            return false;
+        }
         int code = response.status().code();
         if ((!expectsResponseBody || code == 204) && announcesBody(response)) {
             // The answer to HEAD says what a GET would get; a 204 must announce nothing. A target that sends that
@@ -729,6 +736,23 @@ final class Exchange {
         boolean selfDelimited = !expectsResponseBody || code == 204 || code == 304
                 || HttpUtil.isTransferEncodingChunked(response) || HttpUtil.isContentLengthSet(response);
         return selfDelimited && HttpUtil.isKeepAlive(response);
+    }
+
+    /**
+     * Whether the target, answering {@code response} to a request with a body, can be taken to have read that body:
+     * only a 2xx to POST, PUT or PATCH. The proxy cannot see what the target read, and a target that answers without
+     * reading the body (many static servers for a GET, server-level redirects, errors such as 404 or 405 sent before
+     * the body is looked at) leaves it in its socket, where it would be read as the start of the next request on the
+     * stream: with a body that is itself a request's start ({@code GET /admin ...} with an open header), the next
+     * visitor, anyone, gets the answer to the request the first one hid (CL.0 smuggling). RFC 9110 gives a body of
+     * GET, HEAD, DELETE (and TRACE) no meaning and warns that servers may not read it; any method other than
+     * POST, PUT and PATCH counts the same here, and so does an answer other than 2xx to those three.
+     */
+    private boolean bodyReadForSure(HttpResponse response) {
+        HttpMethod method = request.method();
+        boolean bodyMethod = method.equals(HttpMethod.POST) || method.equals(HttpMethod.PUT)
+                || method.equals(HttpMethod.PATCH);
+        return bodyMethod && response.status().codeClass() == HttpStatusClass.SUCCESS;
     }
 
     /** A Content-Length above 0, or chunked: the head says a body follows (or would, but for HEAD). */

@@ -533,7 +533,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     }
 
     /** Whether a body may follow the head; an unreadable Content-Length (the decoder refused it) counts as one. */
-    private static boolean mayHaveBody(HttpRequest request) {
+    static boolean mayHaveBody(HttpRequest request) {
         if (HttpUtil.isTransferEncodingChunked(request)) {
             return true;
         }

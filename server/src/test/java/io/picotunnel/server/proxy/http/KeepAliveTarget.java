@@ -38,6 +38,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * answer. {@code /no-content-late-body}: the same with a 204 announcing a body.</li>
  * <li>{@code /refuse-expect}: 417 at once without reading the request's body, keep-alive: the body, unread, is
  * taken for the start of the next request (the target RFC 9110 10.1.1 asks not to be).</li>
+ * <li>{@code /static}: 200 to GET, 405 to any other method, at once and keep-alive, without reading the request's
+ * body (as many static file servers do): the body, unread, is taken for the start of the next request.</li>
  * <li>{@code /hang}: no answer; reads on.</li>
  * <li>{@code /gate}: as {@code /ok}, once {@link #openGate} was called (requests held open together).</li>
  * <li>{@code /flaky}: as {@code /ok} for the first request on a connection; on a later one the connection is
@@ -117,7 +119,12 @@ final class KeepAliveTarget implements AutoCloseable {
                 if (line == null) {
                     return;
                 }
-                String path = line.split(" ")[1];
+                String[] parts = line.split(" ");
+                if (parts.length != 3) {
+                    send(out, "400 Bad Request", "Content-Length: 0\r\nConnection: close", "");
+                    return;
+                }
+                String path = parts[1];
                 paths.add(path);
                 Map<String, String> headers = headers(in);
                 String body = "conn=" + id;
@@ -193,6 +200,13 @@ final class KeepAliveTarget implements AutoCloseable {
                         return;
                     }
                     case "/refuse-expect" -> send(out, "417 Expectation Failed", "Content-Length: 0", "");
+                    case "/static" -> {
+                        if (line.startsWith("GET ")) {
+                            send(out, "200 OK", "Content-Length: " + body.length(), body);
+                        } else {
+                            send(out, "405 Method Not Allowed", "Content-Length: 0", "");
+                        }
+                    }
                     case "/hang" -> {
                         drainUntilEof(in);
                         return;

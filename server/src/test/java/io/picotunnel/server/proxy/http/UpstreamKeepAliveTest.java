@@ -247,6 +247,52 @@ class UpstreamKeepAliveTest {
     }
 
     @Test
+    void bodyOfAGetThatTheTargetDoesNotReadIsNotTakenForTheNextVisitorsRequest() throws Exception {
+        start();
+        // CL.0: the body is the start of a request whose head the next request on the target connection would end.
+        String prefix = "GET /smuggled HTTP/1.1\r\nX-Ignore: ";
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            http.send("GET /static HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: " + prefix.length() + "\r\n\r\n"
+                    + prefix);
+            RawHttp.Response response = http.read();
+            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.text()).isEqualTo("conn=1");
+        }
+        // Given back to the pool, the stream would carry the next visitor's request after the unread prefix, and
+        // that visitor would get the target's answer to /smuggled (a 404) instead of its own.
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void bodyOfAPostAnsweredWithAnErrorIsNotTakenForTheNextVisitorsRequest() throws Exception {
+        start();
+        String prefix = "GET /smuggled HTTP/1.1\r\nX-Ignore: ";
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            // The target refuses the method before looking at the body (405), and keeps the connection.
+            http.send("POST /static HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: " + prefix.length() + "\r\n\r\n"
+                    + prefix);
+            assertThat(http.read().status()).isEqualTo(405);
+        }
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void postAndPutWithABodyAnsweredWith2xxKeepTheirStream() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            http.send("POST /ok HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 5\r\n\r\nhello");
+            assertThat(http.read().text()).isEqualTo("conn=1");
+            http.send("PUT /chunked HTTP/1.1\r\nHost: " + HOST + "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+            assertThat(http.read().text()).isEqualTo("conn=1");
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+        }
+        assertThat(target.accepted()).isEqualTo(1);
+        assertThat(tunnel.upstreams().streamsReused()).isEqualTo(2);
+    }
+
+    @Test
     void requestsFramedTwoWaysGet400AndNeitherTheTargetNorTheNextVisitorSeesWhatTheyHid() throws Exception {
         start();
         String hidden = "GET /smuggled HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n";
