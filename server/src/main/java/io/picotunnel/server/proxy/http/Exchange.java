@@ -707,7 +707,7 @@ final class Exchange {
      * framing of its own (not ended by the connection's close), nothing followed it in the same read, the
      * target did not ask to close (HTTP/1.0 without keep-alive included), it did not answer a body sent with
      * {@code Expect: 100-continue} without saying 100 first, a request body was one it surely read
-     * ({@link #bodyReadForSure}), and it was not a 204 or an answer to HEAD announcing a body. Bytes past
+     * ({@link #bodyReadForSure}), and it was not a 204, a 304 or an answer to HEAD announcing a body. Bytes past
      * the response that the codec
      * holds are checked when the stream is parked ({@link UpstreamPool}).
      */
@@ -726,11 +726,12 @@ final class Exchange {
             return false;
         }
         int code = response.status().code();
-        if ((!expectsResponseBody || code == 204) && announcesBody(response)) {
-            // The answer to HEAD says what a GET would get; a 204 must announce nothing. A target that sends that
-            // body anyway (a known bug) may send it later than the head: the next request on the stream, another
-            // visitor's, would read it as its own response. Bytes that come with the head are caught
-            // (UpstreamPool.holdsBytes); these are not. A 304's Content-Length is allowed (the 200's), so not 304.
+        if ((!expectsResponseBody || code == 204 || code == 304) && announcesBody(response)) {
+            // The answer to HEAD says what a GET would get; a 204 must announce nothing; a 304 may say the 200's
+            // length, but most servers (nginx, Go's net/http, Express) send none. A target that sends
+            // that body anyway (a known bug) may send it later than the head. Bytes that come with the head are
+            // caught (UpstreamPool.holdsBytes), and so are bytes that come while the stream is idle (UpstreamCodec);
+            // bytes that come once the next request, another visitor's, went up would be read as its response.
             return false;
         }
         boolean selfDelimited = !expectsResponseBody || code == 204 || code == 304

@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -10,6 +11,9 @@ import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.LastHttpContent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.List;
@@ -22,10 +26,21 @@ import java.util.Queue;
  * announced (a body after the answer to HEAD, bytes past Content-Length) must not have its stream reused, or
  * those bytes would be read as the start of the next request's response. CONNECT never goes upstream (the proxy
  * refuses it), so there is no tunnel mode.
+ *
+ * <p>Bytes that arrive while no request awaits its response (a stream idle in the pool, or taken and its request
+ * not written yet) are a target's mistake (a late body after a 304, a 204 or an answer to HEAD), or an unasked
+ * answer (a 408 before an idle close): they are dropped and the stream is closed, as Go's {@code http.Transport}
+ * does ("Unsolicited response received on idle HTTP channel"). Kept, they would be read as the start of the next
+ * visitor's response; and bytes without a line break would wait in the decoder, where no handler sees them.
  */
 final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.ResponseDecoder, UpstreamCodec.RequestEncoder> {
 
+    private static final Logger LOG = LoggerFactory.getLogger(UpstreamCodec.class);
     private final Queue<HttpMethod> methods = new ArrayDeque<>(2);
+    /** Requests written whose final response has not ended yet. */
+    private int awaiting;
+    /** A final (not 1xx) response head was decoded and its end not yet. */
+    private boolean inFinalResponse;
 
     UpstreamCodec(HttpDecoderConfig config) {
         init(new ResponseDecoder(config), new RequestEncoder());
@@ -47,6 +62,35 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Res
         }
 
         @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            if (awaiting == 0 && msg instanceof ByteBuf bytes && bytes.isReadable()) {
+                LOG.debug("upstream {} sent {} bytes while no request awaited a response: closing it", ctx.channel(),
+                        bytes.readableBytes());
+                bytes.release();
+                ctx.close();
+                return;
+            }
+            super.channelRead(ctx, msg);
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+            int before = out.size();
+            super.decode(ctx, buffer, out);
+            for (int i = before; i < out.size(); i++) {
+                Object msg = out.get(i);
+                if (msg instanceof HttpResponse response
+                        && response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
+                    inFinalResponse = true;
+                }
+                if (msg instanceof LastHttpContent && inFinalResponse) {
+                    inFinalResponse = false;
+                    awaiting = Math.max(0, awaiting - 1);
+                }
+            }
+        }
+
+        @Override
         protected boolean isContentAlwaysEmpty(HttpMessage msg) {
             if (msg instanceof HttpResponse response && response.status().codeClass() != HttpStatusClass.INFORMATIONAL
                     && HttpMethod.HEAD.equals(methods.poll())) {
@@ -62,6 +106,7 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Res
         protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) throws Exception {
             if (msg instanceof HttpRequest request) {
                 methods.offer(request.method());
+                awaiting++;
             }
             super.encode(ctx, msg, out);
         }

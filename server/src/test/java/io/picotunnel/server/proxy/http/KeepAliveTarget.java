@@ -35,7 +35,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code /early}: 200 at once without reading the request's body, then reads and drops everything.</li>
  * <li>{@code /head-late-body}: (to HEAD) the head of a 200 announcing a body, keep-alive; the body (which reads as
  * a whole response) only once the next request on the connection has begun to arrive, then that request's
- * answer. {@code /no-content-late-body}: the same with a 204 announcing a body.</li>
+ * answer. {@code /no-content-late-body}: the same with a 204 announcing a body, {@code /not-modified-late-body}
+ * with a 304.</li>
+ * <li>{@code /not-modified-then-bytes}: a 304 without Content-Length, keep-alive; then, once {@link #sendLateBytes}
+ * was called, a body without a line break (JSON as a file server sends it), and reads on.</li>
  * <li>{@code /refuse-expect}: 417 at once without reading the request's body, keep-alive: the body, unread, is
  * taken for the start of the next request (the target RFC 9110 10.1.1 asks not to be).</li>
  * <li>{@code /static}: 200 to GET, 405 to any other method, at once and keep-alive, without reading the request's
@@ -56,6 +59,8 @@ final class KeepAliveTarget implements AutoCloseable {
     private final Set<Socket> idle = ConcurrentHashMap.newKeySet();
     private final Set<Socket> all = ConcurrentHashMap.newKeySet();
     private final CountDownLatch gate = new CountDownLatch(1);
+    private final CountDownLatch lateBytes = new CountDownLatch(1);
+    private final AtomicInteger lateBytesSent = new AtomicInteger();
     private final List<String> paths = new CopyOnWriteArrayList<>();
 
     KeepAliveTarget() throws IOException {
@@ -88,6 +93,16 @@ final class KeepAliveTarget implements AutoCloseable {
         for (Socket socket : idle) {
             socket.close();
         }
+    }
+
+    /** Lets every {@code /not-modified-then-bytes} connection, waiting or still to come, send its late bytes. */
+    void sendLateBytes() {
+        lateBytes.countDown();
+    }
+
+    /** Connections that sent the late bytes of {@code /not-modified-then-bytes}. */
+    int lateBytesSent() {
+        return lateBytesSent.get();
     }
 
     /** Lets every {@code /gate} request, waiting or still to come, have its answer. */
@@ -138,11 +153,15 @@ final class KeepAliveTarget implements AutoCloseable {
                         readBody(in, headers);
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
                     }
-                    case "/head-late-body", "/no-content-late-body" -> {
+                    case "/head-late-body", "/no-content-late-body", "/not-modified-late-body" -> {
                         readBody(in, headers);
                         String stray = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray";
-                        send(out, path.equals("/head-late-body") ? "200 OK" : "204 No Content",
-                                "Content-Length: " + stray.length(), "");
+                        String status = switch (path) {
+                            case "/head-late-body" -> "200 OK";
+                            case "/no-content-late-body" -> "204 No Content";
+                            default -> "304 Not Modified";
+                        };
+                        send(out, status, "Content-Length: " + stray.length(), "");
                         if (in.read() < 0) {
                             return;
                         }
@@ -151,6 +170,16 @@ final class KeepAliveTarget implements AutoCloseable {
                         line(in);
                         readBody(in, headers(in));
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
+                    }
+                    case "/not-modified-then-bytes" -> {
+                        readBody(in, headers);
+                        send(out, "304 Not Modified", "ETag: \"1\"", "");
+                        if (!lateBytes.await(30, TimeUnit.SECONDS)) {
+                            return;
+                        }
+                        out.write("{\"user\":\"alice\",\"balance\":100}".getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                        lateBytesSent.incrementAndGet();
                     }
                     case "/past-length" -> {
                         readBody(in, headers);

@@ -181,6 +181,37 @@ class UpstreamKeepAliveTest {
     }
 
     @Test
+    void notModifiedAnnouncingABodyThatComesLateIsNotReadAsTheNextVisitorsResponse() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            http.send("GET /not-modified-late-body HTTP/1.1\r\nHost: " + HOST + "\r\nIf-None-Match: \"1\"\r\n\r\n");
+            assertThat(http.read(true).status()).isEqualTo(304);
+        }
+        // The body comes only once the next request on the target connection has begun to arrive: no idle watch can
+        // see it. Given back to the pool, the stream would carry this visitor's request, who would get "stray".
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
+    void bytesAnIdleStreamGetsWithoutALineBreakCloseItAndDoNotReachTheNextVisitor() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/not-modified-then-bytes").status()).isEqualTo(304);
+        }
+        awaitIdle(1);
+        // A body after the 304, late: without a line break the response decoder only holds it, no message comes.
+        target.sendLateBytes();
+        await().atMost(WAIT).until(() -> target.lateBytesSent() == 1);
+        // Handed out, the stream would put them before the next response, whose status line would read
+        // '{"user":"alice","balance":100}HTTP/1.1 200 OK' (a 502), or the next visitor would get the bytes
+        // themselves had they read as the start of a response.
+        await("the stream that got bytes while idle was closed").atMost(WAIT).until(() -> target.ended() == 1);
+        assertThat(tunnel.upstreams().idleCount()).isZero();
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
     void bytesPastContentLengthAreNotReadAsTheNextResponse() throws Exception {
         start();
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {

@@ -5,7 +5,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.server.store.Service;
@@ -66,11 +69,18 @@ class UpstreamPoolTest {
         stream.writeInbound(Unpooled.copiedBuffer(RESPONSE, StandardCharsets.US_ASCII));
     }
 
+    /** A request goes up the stream and its response comes back (the codec drops bytes nobody asked for). */
+    private static void exchange(EmbeddedChannel stream) {
+        stream.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/"));
+        stream.releaseOutbound();
+        answer(stream);
+    }
+
     @Test
     void aStreamTakenOnItsLoopBeforeItsParkRanGoesToTheNewExchangeAndParkLeavesItAlone() {
         Recorder first = new Recorder();
         EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, first), false);
-        answer(stream);
+        exchange(stream);
         assertThat(first.read).containsExactly(200, "DefaultLastHttpContent");
 
         pool.release(SERVICE, stream); // park is queued on the stream's loop, not run
@@ -78,7 +88,7 @@ class UpstreamPoolTest {
         assertThat(leased(pool.acquire(SERVICE, second), true)).isSameAs(stream);
         stream.runPendingTasks(); // park runs now, after the take
 
-        answer(stream);
+        exchange(stream);
         assertThat(second.read).containsExactly(200, "DefaultLastHttpContent");
         assertThat(first.read).hasSize(2);
         assertThat(first.removed).isEqualTo(1);
@@ -99,7 +109,7 @@ class UpstreamPoolTest {
 
         Recorder second = new Recorder();
         assertThat(leased(pool.acquire(SERVICE, second), true)).isSameAs(stream);
-        answer(stream);
+        exchange(stream);
         assertThat(second.read).containsExactly(200, "DefaultLastHttpContent");
         assertThat(first.read).isEmpty();
         assertThat(pool.idleCount()).isZero();
@@ -121,6 +131,33 @@ class UpstreamPoolTest {
         Channel next = leased(pool.acquire(SERVICE, second), false);
         assertThat(next).isNotSameAs(stream);
         assertThat(pool.streamsOpened()).isEqualTo(2);
+    }
+
+    @Test
+    void bytesWithoutALineBreakThatAnIdleStreamGetsCloseIt() {
+        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, new Recorder()), false);
+        exchange(stream);
+        pool.release(SERVICE, stream);
+        stream.runPendingTasks();
+
+        // A late body: no line break, so the decoder alone would hold it and decode nothing.
+        stream.writeInbound(Unpooled.copiedBuffer("{\"user\":\"alice\"}", StandardCharsets.US_ASCII));
+        assertThat(stream.isOpen()).isFalse();
+        assertThat(pool.idleCount()).isZero();
+    }
+
+    @Test
+    void bytesThatATakenStreamGetsBeforeItsRequestWentUpCloseIt() {
+        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, new Recorder()), false);
+        exchange(stream);
+        pool.release(SERVICE, stream);
+        stream.runPendingTasks();
+        Recorder second = new Recorder();
+        assertThat(leased(pool.acquire(SERVICE, second), true)).isSameAs(stream);
+
+        answer(stream); // before the second request was written: not its answer
+        assertThat(stream.isOpen()).isFalse();
+        assertThat(second.read).isEmpty();
     }
 
     @Test
