@@ -26,6 +26,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.server.access.HttpVerdict;
+import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.store.Service;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,6 +78,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
      * most the codec's chunk size each.
      */
     private static final int PENDING_LIMIT = 8;
+    /** How long and how much the rest of what a visitor sends is read after the last answer before the close. */
+    private static final LingeringClose.Bounds LINGER = LingeringClose.Bounds.DEFAULT;
 
     private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
     /** What hands the HTTP/1.1 decoder its bytes; null on HTTP/2, whose codec is not in this pipeline. */
@@ -475,8 +478,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             awaitRequest();
             drain();
         } else {
-            state = State.CLOSED;
-            lastWrite.addListener(ChannelFutureListener.CLOSE);
+            closeAfter(lastWrite);
         }
     }
 
@@ -527,8 +529,23 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                 state = State.DISCARD_BODY;
             }
         } else {
-            state = State.CLOSED;
-            written.addListener(ChannelFutureListener.CLOSE);
+            closeAfter(written);
+        }
+    }
+
+    /**
+     * The last answer of the connection is {@code lastWrite}. HTTP/1.1 ends with a lingering close: the output is shut
+     * after it and what the visitor still sends (the rest of an upload, pipelined requests) is read and dropped for a
+     * while, since a close with unread input sends a reset, which can make the visitor lose the answer. An HTTP/2
+     * stream is closed; its connection goes on.
+     */
+    private void closeAfter(ChannelFuture lastWrite) {
+        state = State.CLOSED;
+        cancelTimers();
+        if (http2) {
+            lastWrite.addListener(ChannelFutureListener.CLOSE);
+        } else {
+            LingeringClose.after(lastWrite, LINGER);
         }
     }
 

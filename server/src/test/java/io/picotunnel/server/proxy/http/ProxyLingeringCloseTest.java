@@ -1,0 +1,244 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.tls.TestCertificates;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import javax.net.ssl.SSLSocket;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The proxy's last answer on an HTTP/1.1 connection (plain or TLS) ends with a lingering close: the visitor that is
+ * still sending (an upload the proxy refused, a head too large, a body the target did not wait for) reads the whole
+ * answer and then the end of the connection, not a reset. A close with the visitor's bytes unread, or arriving after
+ * it, makes the kernel reset the connection, and the visitor's read fails with 'Connection reset'.
+ */
+class ProxyLingeringCloseTest {
+
+    /** The body the requests announce: more than a lingering close reads (1 MiB). */
+    private static final int LARGE_BODY = 4 * 1024 * 1024;
+    /** What of it is sent with the head: less than a lingering close reads. */
+    private static final int SENT_BODY = 256 * 1024;
+
+    private final TestCertificates certificates = new TestCertificates();
+    private EventLoopGroup group;
+    private ServerSocket earlyTarget;
+    private Channel plain;
+    private Channel tls;
+    /** The proxy's side of the last visitor connection accepted. */
+    private final AtomicReference<Channel> visitor = new AtomicReference<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        group = Transport.newEventLoopGroup(2, "linger-test");
+        earlyTarget = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().name("early-target").start(this::answerBeforeTheBody);
+        HttpRoutes routes = new HttpRoutes();
+        routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "down.test", "/", TlsMode.TERMINATE,
+                null, "127.0.0.1:" + Ports.freePort(), true, Instant.now()));
+        routes.onServiceChange(null, new Service("s2", "t1", ServiceType.HTTP, "early.test", "/", TlsMode.TERMINATE,
+                null, "127.0.0.1:" + earlyTarget.getLocalPort(), true, Instant.now()));
+        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).build();
+        plain = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        visitor.set(ch);
+                        proxy.initHttp1(ch.pipeline(), false);
+                    }
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        TestCertificates.Issued issued = certificates.issue("localhost");
+        SslContext ssl = SslContextBuilder.forServer(issued.keyPair().getPrivate(), issued.chain()).build();
+        tls = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        visitor.set(ch);
+                        ch.pipeline().addLast(ssl.newHandler(ch.alloc()));
+                        proxy.initHttp1(ch.pipeline(), true);
+                    }
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        earlyTarget.close();
+        plain.close().syncUninterruptibly();
+        tls.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** Answers each request at once with 413 and Connection: close, then reads and drops the body, as servers do. */
+    private void answerBeforeTheBody() {
+        while (!earlyTarget.isClosed()) {
+            try (Socket socket = earlyTarget.accept()) {
+                socket.setSoTimeout(10_000);
+                InputStream in = socket.getInputStream();
+                skipHead(in);
+                OutputStream out = socket.getOutputStream();
+                out.write(("HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\n"
+                        + "too much").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                socket.shutdownOutput();
+                in.skip(Long.MAX_VALUE);
+            } catch (IOException e) {
+                // the proxy closed the stream, or the test ended: the next connection, or none
+            }
+        }
+    }
+
+    private static void skipHead(InputStream in) throws IOException {
+        int matched = 0;
+        for (int read = 0; matched < 4 && read < 65536; read++) {
+            int b = in.read();
+            if (b < 0) {
+                return;
+            }
+            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
+        }
+    }
+
+    @Test
+    void anUploadToAnUnknownHostGetsTheWhole404AndAnOrderlyClose() throws Exception {
+        String answer = sendingWhileRefused(plainSocket(),
+                "POST /upload HTTP/1.1\r\nHost: nowhere.test\r\nContent-Length: " + LARGE_BODY + "\r\n\r\n");
+
+        assertWholeAnswer(answer, 404);
+    }
+
+    @Test
+    void aHeadTooLargeThatGoesOnGetsTheWhole431AndAnOrderlyClose() throws Exception {
+        // The header line never ends: the bytes that follow are all part of it.
+        String answer = sendingWhileRefused(plainSocket(), "GET / HTTP/1.1\r\nHost: nowhere.test\r\nX-Big: ");
+
+        assertWholeAnswer(answer, 431);
+    }
+
+    @Test
+    void anUploadToAServiceWhoseTargetIsDownGetsTheWhole502AndAnOrderlyClose() throws Exception {
+        String answer = sendingWhileRefused(plainSocket(),
+                "POST /upload HTTP/1.1\r\nHost: down.test\r\nContent-Length: " + LARGE_BODY + "\r\n\r\n");
+
+        assertWholeAnswer(answer, 502);
+    }
+
+    @Test
+    void aTargetThatAnswersBeforeTheWholeUploadHasItsAnswerReadWholeAndAnOrderlyClose() throws Exception {
+        String answer = sendingWhileRefused(plainSocket(),
+                "POST /upload HTTP/1.1\r\nHost: early.test\r\nContent-Length: " + LARGE_BODY + "\r\n\r\n");
+
+        assertThat(answer).startsWith("HTTP/1.1 413 ").endsWith("\r\n\r\ntoo much");
+        assertThat(answer.lines()).anyMatch(line -> line.equalsIgnoreCase("connection: close"));
+    }
+
+    @Test
+    void overTlsAnUploadToAnUnknownHostGetsTheWhole404AndAnOrderlyClose() throws Exception {
+        SSLSocket socket = (SSLSocket) certificates.clientContext().getSocketFactory()
+                .createSocket(InetAddress.getLoopbackAddress(), port(tls));
+        socket.setSoTimeout(10_000);
+        socket.startHandshake();
+
+        // The answer, then TLS close_notify: the end of the stream (TLS 1.3 leaves the visitor's side open).
+        String answer = sendingWhileRefused(socket,
+                "POST /upload HTTP/1.1\r\nHost: nowhere.test\r\nContent-Length: " + LARGE_BODY + "\r\n\r\n");
+
+        assertWholeAnswer(answer, 404);
+    }
+
+    @Test
+    void aRefusedVisitorThatSendsNothingMoreIsReadUntilTheLingerIdleTimeThenClosed() throws Exception {
+        try (Socket socket = plainSocket()) {
+            socket.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+
+            assertWholeAnswer(new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1), 400);
+            Channel proxySide = visitor.get();
+            long answered = System.nanoTime();
+            assertThat(proxySide.isOpen()).as("the proxy's side right after the answer's end").isTrue();
+            await().atMost(Duration.ofSeconds(6)).pollInterval(Duration.ofMillis(20)).until(() -> !proxySide.isOpen());
+            assertThat(Duration.ofNanos(System.nanoTime() - answered)).as("how long the idle visitor was read")
+                    .isGreaterThan(Duration.ofMillis(1500));
+        }
+    }
+
+    private Socket plainSocket() throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port(plain));
+        socket.setSoTimeout(10_000);
+        return socket;
+    }
+
+    private static int port(Channel listener) {
+        return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    /**
+     * Sends {@code head} and {@link #SENT_BODY} bytes more in one write, without reading anything, then reads
+     * everything up to the end of the connection and answers it; then sends more for a while. A close with the
+     * visitor's bytes unread sends a reset instead of the end of the stream: the read gets the answer and then
+     * {@code SocketException: Connection reset}. When the proxy happened to have read all there was when it closed,
+     * the end comes, but what is sent after it is answered with a reset, and a write after that fails.
+     */
+    private static String sendingWhileRefused(Socket socket, String head) throws IOException {
+        try (socket) {
+            OutputStream out = socket.getOutputStream();
+            byte[] request = Arrays.copyOf(head.getBytes(StandardCharsets.ISO_8859_1), head.length() + SENT_BODY);
+            Arrays.fill(request, head.length(), request.length, (byte) 'a');
+            try {
+                out.write(request);
+                out.flush();
+            } catch (IOException e) {
+                // the proxy closed meanwhile: the answer tells how
+            }
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            byte[] more = new byte[1024];
+            Arrays.fill(more, (byte) 'a');
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(25))
+                    .until(() -> {
+                        out.write(more);
+                        out.flush();
+                        return true;
+                    });
+            return answer;
+        }
+    }
+
+    /** The status line, {@code Connection: close}, and the body whole, as its Content-Length says. */
+    private static void assertWholeAnswer(String answer, int status) {
+        int split = answer.indexOf("\r\n\r\n");
+        assertThat(split).as("end of the head in: %s", answer).isPositive();
+        String head = answer.substring(0, split);
+        String body = answer.substring(split + 4);
+        assertThat(head).startsWith("HTTP/1.1 " + status + " ");
+        assertThat(head.lines()).as("the head's lines").anyMatch(line -> line.equalsIgnoreCase("connection: close"))
+                .anyMatch(line -> line.equalsIgnoreCase("content-length: " + body.length()));
+        assertThat(body).isNotEmpty();
+    }
+}
