@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -20,6 +21,7 @@ import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.TooLongHttpContentException;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
@@ -250,6 +252,23 @@ public final class TunnelEndpoint implements AutoCloseable {
     private static final class NoBodyAggregator extends HttpObjectAggregator {
         NoBodyAggregator() {
             super(0);
+        }
+
+        /**
+         * No interim or expectation answer of Netty's: it answered {@code Expect: 100-continue} with a bare 413 (no
+         * JSON, no {@code Connection: close}, the connection left open until the handshake timeout) when a
+         * Content-Length was announced, and with {@code 100 Continue} when the body was chunked.
+         */
+        @Override
+        protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+            return null;
+        }
+
+        /** A chunked body expected after {@code 100 Continue} is refused at once too, not after the client's wait. */
+        @Override
+        protected boolean isContentLengthInvalid(HttpMessage start, int maxContentLength) {
+            return super.isContentLengthInvalid(start, maxContentLength)
+                    || (HttpUtil.is100ContinueExpected(start) && HttpUtil.isTransferEncodingChunked(start));
         }
 
         @Override
