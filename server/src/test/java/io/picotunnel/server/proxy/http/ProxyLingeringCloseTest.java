@@ -136,6 +136,20 @@ class ProxyLingeringCloseTest {
     }
 
     @Test
+    void anUploadExpecting100ContinueToAnUnknownHostGetsOur404PageAndTheCloseWithoutA100() throws Exception {
+        // The proxy has no aggregator: nothing of Netty's answers the expectation; the body is never invited.
+        try (Socket socket = plainSocket()) {
+            socket.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: nowhere.test\r\nContent-Length: "
+                    + LARGE_BODY + "\r\nExpect: 100-continue\r\nAccept: application/json\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertWholeAnswer(answer, 404);
+            assertThat(answer).doesNotContain("100 Continue").contains("\"error\":\"unknown_host\"");
+        }
+    }
+
+    @Test
     void aHeadTooLargeThatGoesOnGetsTheWhole431AndAnOrderlyClose() throws Exception {
         // The header line never ends: the bytes that follow are all part of it.
         String answer = sendingWhileRefused(plainSocket(), "GET / HTTP/1.1\r\nHost: nowhere.test\r\nX-Big: ");
