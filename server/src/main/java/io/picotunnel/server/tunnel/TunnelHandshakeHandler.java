@@ -155,6 +155,15 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+        try {
+            // Decoded once here (the decoder keeps them): a broken escape throws, which would close without an answer.
+            uri.path();
+            uri.parameters();
+        } catch (IllegalArgumentException e) {
+            respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request",
+                    "the request's URL has a '%' not followed by two hex digits");
+            return;
+        }
         if (!PATH.equals(uri.path())) {
             respond(ctx, HttpResponseStatus.NOT_FOUND, "not_found", "tunnel clients connect to GET " + PATH);
             return;

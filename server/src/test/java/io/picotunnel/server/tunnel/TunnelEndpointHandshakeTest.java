@@ -164,6 +164,21 @@ class TunnelEndpointHandshakeTest {
     }
 
     @Test
+    void aBrokenPercentEncodingInTheUrlGets400NotAClosedConnection() throws IOException {
+        for (String target : new String[] {"/tunnel?token=%zz", "/tunnel?token=abc%", "/tunnel%zz"}) {
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                socket.setSoTimeout(10_000);
+                socket.getOutputStream().write(upgrade(target, "").getBytes(StandardCharsets.ISO_8859_1));
+
+                String answer = RawHttp.readToEnd(socket.getInputStream());
+                assertThat(answer).as(target).isNotEmpty();
+                assertWholeAnswer(answer, 400, "bad_request");
+            }
+        }
+        assertThat(lookups).hasValue(0);
+    }
+
+    @Test
     void aRefusedClientThatKeepsSendingAfterItsRequestGetsTheWhole401AndAnOrderlyClose() throws Exception {
         String answer = refusedWhileSending(upgrade("/tunnel", ""));
 
