@@ -41,6 +41,8 @@ public final class PemFiles {
             }
         } catch (CertificateException e) {
             throw new IOException(file + ": bad certificate: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw notPem(file, e);
         }
         if (chain.isEmpty()) {
             throw new IOException(file + ": no PEM certificate found");
@@ -63,6 +65,15 @@ public final class PemFiles {
             }
         }
         throw new IOException(file + ": no unencrypted PEM private key found");
+    }
+
+    /**
+     * BouncyCastle's PEM reader throws unchecked exceptions for some damage (DecoderException for text between the
+     * markers that is not base64): as an IOException, which every reader of a chain handles, so that one damaged
+     * file is said and skipped, not thrown through (ACME's clean-up at start stopped silently on one).
+     */
+    private static IOException notPem(Path file, RuntimeException e) {
+        return new IOException(file + ": not a readable PEM file: " + e.getMessage(), e);
     }
 
     /** Checks that {@code key} belongs to {@code certificate} by signing and verifying a test message. */

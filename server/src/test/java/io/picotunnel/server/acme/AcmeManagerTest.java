@@ -399,6 +399,27 @@ class AcmeManagerTest {
         assertThat(acmeFiles.resolve("app.test.key")).exists();
     }
 
+    @Test
+    void aCertificateOfADomainNoLongerWantedThatIsNotPemStaysWithAWarnAndTheCleaningGoesOn() throws Exception {
+        AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofHours(1), AcmeSettings.HTTP_01);
+        Path acmeFiles = data.resolve("certs/acme");
+        Files.createDirectories(acmeFiles);
+        // Not base64 between the markers: BouncyCastle's PEM reader throws an unchecked DecoderException for it.
+        Files.writeString(acmeFiles.resolve("broken.test.crt"),
+                "-----BEGIN CERTIFICATE-----\n!!!! not base64 !!!!\n-----END CERTIFICATE-----\n");
+        Files.writeString(acmeFiles.resolve("broken.test.key"), "kept\n");
+        startManagerWithoutServerDomain(unused);
+
+        try (LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
+            acme.servicesLoaded();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> log.messages(Level.WARN).stream()
+                    .anyMatch(message -> message.startsWith("ACME: cannot read the certificate of broken.test")));
+        }
+        assertThat(acmeFiles.resolve("broken.test.crt")).as("not ours to judge: it stays").exists();
+        assertThat(acmeFiles.resolve("broken.test.key")).exists();
+    }
+
     /** Writes {@code issued} where ACME keeps the certificates it obtained, as obtained through {@code unused}. */
     private void writeAcmeCertificate(TestCertificates.Issued issued, String domain) throws Exception {
         Path acmeFiles = data.resolve("certs/acme");
