@@ -15,7 +15,10 @@ import java.net.InetAddress;
  * @param method        GET, POST, ...
  * @param authorization the Authorization header, or null
  * @param cookie        the Cookie header(s) joined with "; ", or null
+ * @param origin        the Origin header, or null
+ * @param fetchSite     the Sec-Fetch-Site header, or null
  */
 public record HttpAccessRequest(String serviceId, AccessPolicy policy, InetAddress visitor, boolean https,
-        String host, String authority, String uri, String method, String authorization, String cookie) {
+        String host, String authority, String uri, String method, String authorization, String cookie,
+        String origin, String fetchSite) {
 }

@@ -28,6 +28,14 @@ public sealed interface HttpVerdict {
         }
     }
 
+    /**
+     * Answer here with a page that asks first: {@code message} and a button that POSTs to {@code action} on the
+     * same origin. A link, an image or a redirect from anywhere can show the page; only the visitor's click on the
+     * button does what it says.
+     */
+    record Confirm(String error, String message, String action, String button) implements HttpVerdict {
+    }
+
     /** Send the browser to {@code location} (302 or 303), setting {@code cookies}. */
     record Redirect(int status, String location, List<String> cookies) implements HttpVerdict {
         public Redirect {

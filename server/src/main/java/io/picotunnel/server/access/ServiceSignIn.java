@@ -41,7 +41,8 @@ import java.util.function.LongSupplier;
  *   <li>An allowed visitor goes to {@code /.picotunnel/auth/callback?code=...} on the service's own domain with a
  *       one-time code (valid {@link #HANDOFF_TTL_NANOS}); the proxy trades it for a session and sets a host-only
  *       cookie named after the service, then sends the visitor on to the page first asked for.</li>
- *   <li>{@code /.picotunnel/auth/logout} on the service's domain ends the session.</li>
+ *   <li>{@code /.picotunnel/auth/logout} on the service's domain asks, and its button (a same-origin POST) ends
+ *       the session.</li>
  * </ol>
  *
  * Sessions and codes are kept in memory, bounded, each tied to one service: a cookie of one service opens no
@@ -188,8 +189,25 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 List.of(cookie(handoff.serviceId(), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L)));
     }
 
-    /** Ends the sessions of every service of the host whose cookie came with the request. */
+    /**
+     * {@code GET} (a link, or any page's image or redirect) only asks; the page's button POSTs, and a POST ends the
+     * sessions of every service of the host whose cookie came with it, when it comes from a page of this origin.
+     */
     private HttpVerdict signOut(HttpAccessRequest request) {
+        if (request.method().equals("GET") || request.method().equals("HEAD")) {
+            return new HttpVerdict.Confirm("confirm_sign_out", "Sign out of " + request.host() + "?", LOGOUT,
+                    "Sign out");
+        }
+        if (!request.method().equals("POST")) {
+            return new HttpVerdict.Answer(405, "method_not_allowed", "Open " + LOGOUT + " in a browser to sign out.",
+                    Map.of("Allow", "GET, HEAD, POST"), List.of());
+        }
+        if (!fromThisOrigin(request)) {
+            LOG.debug("sign-out of {} refused: it came from the page of another origin ({})", request.host(),
+                    request.origin() == null ? "Sec-Fetch-Site " + request.fetchSite() : "Origin " + request.origin());
+            return HttpVerdict.Answer.of(403, "sign_out_refused", "This sign-out came from another site's page, so"
+                    + " it was refused. To sign out, open " + LOGOUT + " on " + request.host() + " and press the button.");
+        }
         List<String> expired = new ArrayList<>();
         if (request.cookie() != null) {
             for (String part : request.cookie().split(";")) {
@@ -206,6 +224,36 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         return new HttpVerdict.Answer(200, "signed_out", "You are signed out of " + request.host() + ".",
                 Map.of(), expired);
+    }
+
+    /**
+     * Whether a POST was sent by a page of the origin it goes to. Browsers send {@code Origin} with every POST (and
+     * {@code Sec-Fetch-Site}): any other origin is refused, a sibling domain's too, whose requests carry the
+     * {@code SameSite=Lax} cookie (it is the same site). A request with neither comes from a program, not from a
+     * page. The scheme must match on HTTPS; on plain HTTP the visitor's page may be HTTPS at a front proxy.
+     */
+    static boolean fromThisOrigin(HttpAccessRequest request) {
+        String site = request.fetchSite();
+        if (site != null && !site.equals("same-origin") && !site.equals("none")) {
+            return false;
+        }
+        if (request.origin() == null) {
+            return true;
+        }
+        try {
+            URI origin = new URI(request.origin().strip());
+            String scheme = origin.getScheme() == null ? "" : origin.getScheme().toLowerCase(Locale.ROOT);
+            if (!(scheme.equals("https") || scheme.equals("http") && !request.https()) || origin.getHost() == null) {
+                return false;
+            }
+            int defaultPort = scheme.equals("https") ? 443 : 80;
+            URI here = new URI(scheme + "://" + request.authority());
+            return origin.getHost().equalsIgnoreCase(here.getHost())
+                    && (origin.getPort() == -1 ? defaultPort : origin.getPort())
+                    == (here.getPort() == -1 ? defaultPort : here.getPort());
+        } catch (URISyntaxException e) {
+            return false; // "null" (a sandboxed frame, a redirect from elsewhere) and anything not a URL
+        }
     }
 
     private Session session(HttpAccessRequest request) {

@@ -33,6 +33,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -40,6 +41,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -583,10 +585,52 @@ class ServiceSignInEndToEndTest {
         String cookie = cookiePair(done);
         assertThat(visitor.get(httpPort(), HOST, "/admin/page", "Cookie: " + cookie).body()).isEqualTo("target=admin");
 
-        Visitor.Response out = visitor.get(httpPort(), HOST, "/.picotunnel/auth/logout", "Cookie: " + cookie);
+        Visitor.Response out = visitor.post(httpPort(), HOST, "/.picotunnel/auth/logout", "Cookie: " + cookie);
         assertThat(out.status()).isEqualTo(200);
         assertThat(out.header("Set-Cookie")).startsWith(cookie.substring(0, cookie.indexOf('=') + 1) + ";");
         assertThat(visitor.get(httpPort(), HOST, "/admin/page", "Cookie: " + cookie).status()).isEqualTo(302);
         assertThat(open.uris()).noneMatch(uri -> uri.contains("/.picotunnel/"));
+    }
+
+    @Test
+    void signingOutTakesTheButtonOfTheServicesOwnPageNotALinkOrAnotherSitesForm() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String cookie = cookiePair(signIn("/", "alice@example.com", "alice"));
+        String authority = HOST + ":" + httpPort();
+
+        // Before: this GET signed the visitor out, so any page could, with <img src=".../.picotunnel/auth/logout">
+        // or a redirect. Now it only asks, on a page no other site may frame.
+        Visitor.Response asked = visitor.get(httpPort(), authority, "/.picotunnel/auth/logout", "Cookie: " + cookie);
+        assertThat(asked.status()).isEqualTo(200);
+        assertThat(asked.header("Set-Cookie")).isNull();
+        assertThat(asked.body()).contains("Sign out of " + HOST + "?")
+                .contains("<form method=\"post\" action=\"/.picotunnel/auth/logout\"><button type=\"submit\">Sign out</button>");
+        assertThat(asked.header("X-Frame-Options")).isEqualTo("DENY");
+        assertThat(visitor.get(httpPort(), authority, "/", "Cookie: " + cookie).body()).isEqualTo("target=secret");
+
+        // Another site's form, or a sibling domain's (same site, so the SameSite=Lax cookie comes along): refused.
+        for (String[] from : List.of(new String[] {"Origin: http://evil.example", "Sec-Fetch-Site: cross-site"},
+                new String[] {"Origin: http://evil." + authority, "Sec-Fetch-Site: same-site"},
+                new String[] {"Origin: http://" + HOST + ":" + (httpPort() + 1)}, new String[] {"Origin: null"},
+                new String[] {"Sec-Fetch-Site: same-site"})) {
+            String[] headers = Stream.concat(Stream.of("Cookie: " + cookie), Arrays.stream(from)).toArray(String[]::new);
+            Visitor.Response refused = visitor.post(httpPort(), authority, "/.picotunnel/auth/logout", headers);
+            assertThat(refused.status()).as(String.join(", ", from)).isEqualTo(403);
+            assertThat(refused.header("Set-Cookie")).isNull();
+        }
+        assertThat(visitor.get(httpPort(), authority, "/", "Cookie: " + cookie).body()).isEqualTo("target=secret");
+        assertThat(visitor.request(httpPort(), "DELETE", authority, "/.picotunnel/auth/logout", "Cookie: " + cookie)
+                .status()).isEqualTo(405);
+
+        // The button on the page: a POST from the service's own origin.
+        Visitor.Response out = visitor.post(httpPort(), authority, "/.picotunnel/auth/logout", "Cookie: " + cookie,
+                "Origin: http://" + authority, "Sec-Fetch-Site: same-origin");
+        assertThat(out.status()).isEqualTo(200);
+        assertThat(out.body()).contains("You are signed out of " + HOST);
+        assertThat(out.header("Set-Cookie")).startsWith(cookie.substring(0, cookie.indexOf('=') + 1) + ";").contains("Max-Age=0");
+        assertThat(visitor.get(httpPort(), authority, "/", "Cookie: " + cookie).status()).isEqualTo(302);
+        assertThat(secret.uris()).noneMatch(uri -> uri.contains("/.picotunnel/"));
     }
 }

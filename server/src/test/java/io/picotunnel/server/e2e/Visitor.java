@@ -53,6 +53,18 @@ final class Visitor {
         }
     }
 
+    /** {@code POST path} to {@code host} with an empty body and {@code extraHeaders} (a form's button, say). */
+    Response post(int port, String host, String path, String... extraHeaders) throws IOException {
+        return request(port, "POST", host, path, extraHeaders);
+    }
+
+    /** {@code method path} to {@code host}, with an empty body unless GET or HEAD. */
+    Response request(int port, String method, String host, String path, String... extraHeaders) throws IOException {
+        try (Socket socket = connect(port)) {
+            return send(socket, method, host, path, extraHeaders);
+        }
+    }
+
     /** As {@link #get(int, String, String, String...)}, over TLS with the Host's name as SNI. */
     Response getOverTls(SSLContext tls, int port, String host, String path, String... extraHeaders) throws IOException {
         String name = host.contains(":") ? host.substring(0, host.indexOf(':')) : host;
@@ -64,7 +76,13 @@ final class Visitor {
     }
 
     private static Response get(Socket socket, String host, String path, String... extraHeaders) throws IOException {
-        StringBuilder request = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n");
+        return send(socket, "GET", host, path, extraHeaders);
+    }
+
+    private static Response send(Socket socket, String method, String host, String path, String... extraHeaders)
+            throws IOException {
+        StringBuilder request = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host
+                + "\r\nConnection: close\r\n" + (method.equals("GET") || method.equals("HEAD") ? "" : "Content-Length: 0\r\n"));
         for (String header : extraHeaders) {
             request.append(header).append("\r\n");
         }

@@ -179,8 +179,12 @@ class ServiceSignInBrowserTest {
         page.waitForURL(app1 + "/");
         String cookie = page.context().cookies(app1).getFirst().value;
 
+        // a link to the sign-out asks first; the page's button signs out
         page.navigate(app1 + "/.picotunnel/auth/logout");
-        assertThat(page.locator("p").first().textContent()).contains("signed out of app1.test");
+        assertThat(page.locator("p").first().textContent()).contains("Sign out of app1.test?");
+        assertThat(page.context().cookies(app1)).hasSize(1);
+        page.locator("button[type=submit]").click();
+        page.waitForSelector("p:has-text('signed out of app1.test')");
         assertThat(page.context().cookies(app1)).isEmpty();
 
         page.navigate(app1 + "/");

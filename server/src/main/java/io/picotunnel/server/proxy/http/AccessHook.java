@@ -54,7 +54,8 @@ final class AccessHook {
                 : String.join("; ", request.headers().getAll(HttpHeaderNames.COOKIE));
         return new HttpAccessRequest(service.id(), service.access(), visitor, https, host,
                 authority == null ? "" : authority, RequestTarget.originForm(request.uri()), request.method().name(),
-                request.headers().get(HttpHeaderNames.AUTHORIZATION), cookie);
+                request.headers().get(HttpHeaderNames.AUTHORIZATION), cookie, request.headers().get(HttpHeaderNames.ORIGIN),
+                request.headers().get("sec-fetch-site"));
     }
 
     /** Visitors may not tell the target who they are: the identity headers are only ever the proxy's. */
@@ -106,6 +107,14 @@ final class AccessHook {
                 new ErrorPage(HttpResponseStatus.valueOf(answer.status()), answer.error(), answer.message()), alloc);
         answer.headers().forEach((name, value) -> response.headers().set(name, value));
         answer.cookies().forEach(cookie -> response.headers().add(HttpHeaderNames.SET_COOKIE, cookie));
+        return response;
+    }
+
+    /** The page with its button; never in a frame, where another site could lay its own page over the button. */
+    static FullHttpResponse confirm(HttpRequest request, HttpVerdict.Confirm confirm, ByteBufAllocator alloc) {
+        FullHttpResponse response = LocalAnswers.page(request, new ErrorPage(HttpResponseStatus.OK, confirm.error(),
+                confirm.message(), new ErrorPage.Button(confirm.action(), confirm.button())), alloc);
+        response.headers().set("x-frame-options", "DENY").set("content-security-policy", "frame-ancestors 'none'");
         return response;
     }
 

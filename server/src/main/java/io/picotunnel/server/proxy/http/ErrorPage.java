@@ -17,7 +17,15 @@ import java.util.Locale;
  * The small pages the proxy answers itself: HTML for browsers, or JSON
  * ({@code {"error": "...", "message": "..."}}) when the request's {@code Accept} asks for JSON and not HTML.
  */
-record ErrorPage(HttpResponseStatus status, String error, String message) {
+record ErrorPage(HttpResponseStatus status, String error, String message, Button button) {
+
+    /** A form under the message whose one button POSTs to {@code action} (a path of the same origin). */
+    record Button(String action, String label) {
+    }
+
+    ErrorPage(HttpResponseStatus status, String error, String message) {
+        this(status, error, message, null);
+    }
 
     static ErrorPage unknownHost(String host) {
         return new ErrorPage(HttpResponseStatus.NOT_FOUND, "unknown_host",
@@ -130,7 +138,10 @@ record ErrorPage(HttpResponseStatus status, String error, String message) {
         String title = status.code() + " " + status.reasonPhrase();
         return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + htmlEscape(title) + "</title></head>\n"
                 + "<body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\">\n<h1>" + htmlEscape(title)
-                + "</h1>\n<p>" + htmlEscape(message) + "</p>\n<hr><small>PicoTunnel</small>\n</body></html>\n";
+                + "</h1>\n<p>" + htmlEscape(message) + "</p>\n"
+                + (button == null ? "" : "<form method=\"post\" action=\"" + htmlEscape(button.action())
+                        + "\"><button type=\"submit\">" + htmlEscape(button.label()) + "</button></form>\n")
+                + "<hr><small>PicoTunnel</small>\n</body></html>\n";
     }
 
     private static String htmlEscape(String s) {

@@ -412,6 +412,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             }
             case HttpVerdict.Answer answer ->
                     respondLocally(request, AccessHook.answer(request, answer, ctx.alloc()), false, false);
+            case HttpVerdict.Confirm confirm ->
+                    respondLocally(request, AccessHook.confirm(request, confirm, ctx.alloc()), false, false);
             case HttpVerdict.Redirect redirect ->
                     respondLocally(request, AccessHook.redirect(request, redirect, ctx.alloc()), false, false);
             case HttpVerdict.Pending later -> {
