@@ -4,6 +4,7 @@ import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.auth.OidcCallbackHook;
 import io.picotunnel.server.auth.OidcProvider;
 import io.picotunnel.server.auth.PendingLogins;
@@ -55,6 +56,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
     public static final String LOGOUT = PREFIX + "logout";
     public static final String LOGIN_ROUTE = "/auth/service/login";
     public static final String COOKIE_PREFIX = "picotunnel_access_";
+    /** Before the session cookie's name over HTTPS: only this very host can set such a cookie ({@link ManagementAuth#HOST_ONLY}). */
+    public static final String HOST_ONLY = ManagementAuth.HOST_ONLY;
 
     static final long HANDOFF_TTL_NANOS = 120_000_000_000L;
     static final long SESSION_TTL_NANOS = 12 * 3600 * 1_000_000_000L;
@@ -185,8 +188,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
             }
         }
         LOG.info("{} signed in to service {}", handoff.email(), handoff.serviceId());
-        return new HttpVerdict.Redirect(303, handoff.returnPath(),
-                List.of(cookie(handoff.serviceId(), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L)));
+        return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of(cookie(
+                cookieName(handoff.serviceId(), request.https()), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L)));
     }
 
     /**
@@ -213,13 +216,13 @@ public final class ServiceSignIn implements OidcCallbackHook {
             for (String part : request.cookie().split(";")) {
                 String pair = part.strip();
                 int equals = pair.indexOf('=');
-                if (!pair.startsWith(COOKIE_PREFIX) || equals < 0) {
+                if (equals < 0 || !isSessionCookie(pair.substring(0, equals))) {
                     continue;
                 }
                 synchronized (sessions) {
                     sessions.remove(Secrets.sha256Hex(pair.substring(equals + 1)));
                 }
-                expired.add(cookie(pair.substring(COOKIE_PREFIX.length(), equals), request.https(), "", 0));
+                expired.add(cookie(pair.substring(0, equals), request.https(), "", 0));
             }
         }
         return new HttpVerdict.Answer(200, "signed_out", "You are signed out of " + request.host() + ".",
@@ -257,7 +260,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
     }
 
     private Session session(HttpAccessRequest request) {
-        String id = cookieValue(request.cookie(), COOKIE_PREFIX + request.serviceId());
+        String id = cookieValue(request.cookie(), cookieName(request.serviceId(), request.https()));
         if (id == null) {
             return null;
         }
@@ -274,9 +277,32 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
     }
 
-    private static String cookie(String serviceId, boolean https, String value, long maxAgeSeconds) {
-        return COOKIE_PREFIX + serviceId + "=" + value + "; Path=/; Max-Age=" + maxAgeSeconds
-                + "; HttpOnly; SameSite=Lax" + (https ? "; Secure" : "");
+    /**
+     * The session cookie of a service: {@code __Host-picotunnel_access_<id>} over HTTPS, which no other host can
+     * set, and {@code picotunnel_access_<id>} over plain HTTP. Over HTTPS only the first is read: one without the
+     * prefix (set over plain HTTP, or by a sibling domain) opens nothing there.
+     */
+    static String cookieName(String serviceId, boolean https) {
+        return (https ? HOST_ONLY : "") + COOKIE_PREFIX + serviceId;
+    }
+
+    /** Whether a cookie of this name is a service's session cookie (with the prefix or without), never a target's. */
+    public static boolean isSessionCookie(String name) {
+        return name.startsWith(COOKIE_PREFIX) || name.startsWith(HOST_ONLY + COOKIE_PREFIX);
+    }
+
+    private static String cookie(String name, boolean https, String value, long maxAgeSeconds) {
+        return name + "=" + value + "; Path=/; Max-Age=" + maxAgeSeconds + "; HttpOnly; SameSite=Lax"
+                + (https || name.startsWith(HOST_ONLY) ? "; Secure" : "");
+    }
+
+    /** The name of {@link #BROWSER_COOKIE} on the management origin: {@code __Host-} on HTTPS (see {@link #HOST_ONLY}). */
+    private String browserCookie() {
+        return (managementHttps() ? HOST_ONLY : "") + BROWSER_COOKIE;
+    }
+
+    private boolean managementHttps() {
+        return "https".equalsIgnoreCase(managementBase.getScheme());
     }
 
     /** The value of cookie {@code name} in a Cookie header, or null. */
@@ -325,7 +351,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             invalidReturn(ctx, target.get());
             return;
         }
-        String browserKey = PendingLogins.browserKey(ctx.cookie(BROWSER_COOKIE));
+        String browserKey = PendingLogins.browserKey(ctx.cookie(browserCookie()));
         try {
             OidcProvider.AuthorizationStart start = provider.start();
             if (!pending.put(start, new Destination(target.get().serviceId(), returnTo), ctx.ip(), browserKey)) {
@@ -334,9 +360,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
                         "Too many sign-ins are in progress right now. Please try again in a few minutes.");
                 return;
             }
-            ctx.header("Set-Cookie", BROWSER_COOKIE + "=" + browserKey + "; Path=/auth; Max-Age="
-                    + PendingLogins.TTL.toSeconds() + "; HttpOnly; SameSite=Lax"
-                    + ("https".equalsIgnoreCase(managementBase.getScheme()) ? "; Secure" : ""));
+            // Path=/ as a __Host- cookie must have (the browser sends it with the UI's requests too; nothing reads it there)
+            ctx.header("Set-Cookie", browserCookie() + "=" + browserKey + "; Path=/; Max-Age="
+                    + PendingLogins.TTL.toSeconds() + "; HttpOnly; SameSite=Lax" + (managementHttps() ? "; Secure" : ""));
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
             LOG.warn("single sign-on for service {} could not start: {}", serviceId, e.getMessage());
@@ -346,7 +372,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     @Override
     public boolean handle(Context ctx) {
-        PendingLogins.Result<Destination> taken = pending.take(ctx.queryParam("state"), ctx.cookie(BROWSER_COOKIE));
+        PendingLogins.Result<Destination> taken = pending.take(ctx.queryParam("state"), ctx.cookie(browserCookie()));
         if (taken.refusal() == PendingLogins.Refusal.UNKNOWN) {
             return false;
         }

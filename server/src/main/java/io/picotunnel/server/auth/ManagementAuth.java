@@ -37,6 +37,13 @@ public final class ManagementAuth {
 
     public static final String COOKIE = "picotunnel_session";
     /**
+     * Before the name of every cookie set over https (this server's, and a published app's sign-in cookie): a browser
+     * takes a {@code __Host-} cookie only from this very host, with {@code Secure}, {@code Path=/} and no
+     * {@code Domain}, so a sibling domain under the same parent (another tunnel's app at evil.example.com) can set
+     * none of ours (cookie tossing). Plain http has no such cookie; there the names go without it.
+     */
+    public static final String HOST_ONLY = "__Host-";
+    /**
      * A random value the browser gets when it starts an OIDC sign-in; the callback finishes only a sign-in started
      * by the browser that shows it again (login CSRF: an attacker cannot make your browser finish their sign-in).
      */
@@ -44,7 +51,8 @@ public final class ManagementAuth {
     /**
      * Why the last sign-in failed, for the sign-in page ({@code signin_error} of {@code GET /auth/session}, once). A
      * cookie rather than the URL: a link carrying its own message would show an attacker's words on this server's
-     * sign-in page, and no other site can set a cookie of this one.
+     * sign-in page, and no other site can set a cookie of this one (over
+     * https: with the {@link #HOST_ONLY} prefix, not even a sibling domain).
      */
     public static final String SIGN_IN_ERROR_COOKIE = "picotunnel_signin_error";
     /** Longest sign-in error kept (the sentences are short; the cookie must stay small). */
@@ -249,7 +257,7 @@ public final class ManagementAuth {
         String returnTo = safeReturnPath(ctx.queryParam("return_to"));
         try {
             OidcProvider.AuthorizationStart start = oidc.start();
-            String browserKey = PendingLogins.browserKey(ctx.cookie(SIGN_IN_COOKIE));
+            String browserKey = PendingLogins.browserKey(ctx.cookie(named(ctx, SIGN_IN_COOKIE)));
             if (!pending.put(start, returnTo, ctx.ip(), browserKey)) {
                 log.debug("OIDC sign-in from {} refused: too many sign-ins are waiting", ctx.ip());
                 failSignIn(ctx, "Too many sign-ins are in progress on this server right now. Please try again in a few minutes.");
@@ -270,7 +278,7 @@ public final class ManagementAuth {
                 return;
             }
         }
-        PendingLogins.Result<String> taken = pending.take(ctx.queryParam("state"), ctx.cookie(SIGN_IN_COOKIE));
+        PendingLogins.Result<String> taken = pending.take(ctx.queryParam("state"), ctx.cookie(named(ctx, SIGN_IN_COOKIE)));
         Optional<PendingLogins.Pending<String>> started = taken.pending();
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
             log.warn("OIDC sign-in refused: the callback from {} carries a sign-in started by another browser", ctx.ip());
@@ -309,7 +317,7 @@ public final class ManagementAuth {
             reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected", "This sign-out was not sent by the PicoTunnel UI of this server.");
             return;
         }
-        String id = ctx.cookie(COOKIE);
+        String id = ctx.cookie(named(ctx, COOKIE));
         Optional<SessionStore.Session> session = sessions.find(id);
         sessions.delete(id);
         ctx.header("Set-Cookie", cookie(ctx, COOKIE, "", 0));
@@ -329,7 +337,7 @@ public final class ManagementAuth {
      * admin token, or changing the OIDC issuer or allow lists, ends the sessions signed in before.
      */
     private Optional<SessionStore.Session> currentSession(Context ctx) {
-        String id = ctx.cookie(COOKIE);
+        String id = ctx.cookie(named(ctx, COOKIE));
         Optional<SessionStore.Session> session = id == null ? Optional.empty() : sessions.find(id);
         if (session.isPresent() && !Secrets.matches(session.get().credential(), credential(session.get().method()))) {
             log.info("ending a {} session signed in with a credential the configuration no longer accepts",
@@ -367,12 +375,23 @@ public final class ManagementAuth {
     }
 
     private String cookie(Context ctx, String name, String value, long maxAgeSeconds) {
-        StringBuilder c = new StringBuilder(name).append('=').append(value)
+        StringBuilder c = new StringBuilder(named(ctx, name)).append('=').append(value)
                 .append("; Path=/; Max-Age=").append(maxAgeSeconds).append("; HttpOnly; SameSite=Lax");
         if (secure(ctx)) {
             c.append("; Secure");
         }
         return c.toString();
+    }
+
+    /**
+     * The name a cookie of ours has on this request: {@code __Host-} first over https, where the browser then takes
+     * it only from this very host ({@code Secure}, {@code Path=/}, no {@code Domain}): a sibling domain under the
+     * same parent (a published app at evil.example.com next to the UI at tunnel.example.com) can set none of them,
+     * so it can neither plant a session of its own nor a sign-in's browser key or error message (cookie tossing).
+     * Only that name is read over https; plain http has no such cookie.
+     */
+    private String named(Context ctx, String name) {
+        return secure(ctx) ? HOST_ONLY + name : name;
     }
 
     /** Secure when the browser talks https to us, directly or through a TLS-terminating proxy. */
@@ -398,7 +417,7 @@ public final class ManagementAuth {
 
     /** The message {@link #failSignIn} left for this browser, or null; taken once (the cookie is cleared). */
     private String signInError(Context ctx) {
-        String value = ctx.cookie(SIGN_IN_ERROR_COOKIE);
+        String value = ctx.cookie(named(ctx, SIGN_IN_ERROR_COOKIE));
         if (value == null) {
             return null;
         }

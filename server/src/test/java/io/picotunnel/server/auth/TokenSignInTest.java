@@ -91,6 +91,34 @@ class TokenSignInTest {
                 .contains("\"signed_in\":true").contains("\"method\":\"token\"").contains("\"tunnel_server\":\"ws://tunnel.example.com:");
     }
 
+    @Test
+    void overHttpsTheSessionCookieIsAHostOnlyOneAndTheNameWithoutThePrefixOpensNothing() throws Exception {
+        // A TLS-terminating proxy in front says https; the cookie then gets the __Host- prefix, which only this
+        // very host can set: before, a sibling domain (an app at evil.example.com next to the UI at
+        // tunnel.example.com) could plant picotunnel_session with Domain=example.com, and it was read.
+        HttpResponse<String> signedIn = browser.send(HttpRequest.newBuilder(URI.create(server.url("/auth/token")))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"" + ADMIN_TOKEN + "\"}")),
+                Map.of("X-Forwarded-Proto", "https", "Content-Type", "application/json", ManagementAuth.CSRF_HEADER, "1",
+                        "Origin", "http://localhost:" + server.port()));
+        assertThat(signedIn.statusCode()).as(signedIn.body()).isEqualTo(200);
+        String cookie = signedIn.headers().allValues("Set-Cookie").getFirst();
+        assertThat(cookie).startsWith("__Host-picotunnel_session=").contains("; Path=/;").contains("; Secure")
+                .doesNotContainIgnoringCase("domain");
+        String value = Browserless.cookie(signedIn, "__Host-picotunnel_session").orElseThrow();
+
+        assertThat(apiStatus(Map.of("X-Forwarded-Proto", "https", "Cookie", "__Host-picotunnel_session=" + value)))
+                .isEqualTo(200);
+        assertThat(apiStatus(Map.of("X-Forwarded-Proto", "https", "Cookie", "picotunnel_session=" + value)))
+                .as("the name a sibling domain can set").isEqualTo(401);
+        // Plain http has no __Host- cookies: the name without the prefix, as before.
+        assertThat(apiStatus(Map.of("Cookie", "picotunnel_session=" + value))).isEqualTo(200);
+    }
+
+    private int apiStatus(Map<String, String> headers) throws Exception {
+        return new Browserless().send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels"))).GET(), headers)
+                .statusCode();
+    }
+
     /**
      * A signed-in browser's reads do not wait for the write lock: another program (a sqlite3 shell) holding a write
      * transaction on the database does not stop the UI from showing the tunnels.

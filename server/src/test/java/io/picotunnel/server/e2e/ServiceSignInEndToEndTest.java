@@ -633,4 +633,45 @@ class ServiceSignInEndToEndTest {
         assertThat(visitor.get(httpPort(), authority, "/", "Cookie: " + cookie).status()).isEqualTo(302);
         assertThat(secret.uris()).noneMatch(uri -> uri.contains("/.picotunnel/"));
     }
+
+    @Test
+    void overHttpsTheSessionCookieIsAHostOnlyOneThatASiblingDomainCannotSetAndNoTargetSees() throws Exception {
+        TestCertificates ca = new TestCertificates();
+        TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
+        start();
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        int httpsPort = testbed.server().httpsPort();
+        String authority = HOST + ":" + httpsPort;
+
+        Visitor.Response first = visitor.getOverTls(ca.clientContext(), httpsPort, authority, "/page");
+        nextUser("alice", "alice@example.com", "alice");
+        String handoff = handoff(throughProvider(first.header("Location")));
+        Visitor.Response done = visitor.getOverTls(ca.clientContext(), httpsPort, authority, handoff);
+
+        // Before: picotunnel_access_<id>, which a sibling domain (another tunnel's app at evil.app.test, or any
+        // name under the same parent) may set for this host with Domain=, to plant a session of its choosing.
+        assertThat(done.header("Set-Cookie")).startsWith("__Host-picotunnel_access_" + id + "=")
+                .contains("; Path=/;").contains("; Secure").doesNotContainIgnoringCase("domain");
+        String cookie = cookiePair(done);
+        String value = cookie.substring(cookie.indexOf('=') + 1);
+        Visitor.Response page = visitor.getOverTls(ca.clientContext(), httpsPort, authority, "/page",
+                "Cookie: theme=dark; " + cookie);
+        assertThat(page.body()).isEqualTo("target=secret");
+        assertThat(secret.lastHeader("Cookie")).containsExactly("theme=dark");
+
+        // The name without the prefix opens nothing over HTTPS, whoever set it.
+        Visitor.Response planted = visitor.getOverTls(ca.clientContext(), httpsPort, authority, "/page",
+                "Cookie: picotunnel_access_" + id + "=" + value);
+        assertThat(planted.status()).isEqualTo(302);
+
+        Visitor.Response out = visitor.postOverTls(ca.clientContext(), httpsPort, authority, "/.picotunnel/auth/logout",
+                "Cookie: " + cookie, "Origin: https://" + authority);
+        assertThat(out.header("Set-Cookie")).startsWith("__Host-picotunnel_access_" + id + "=;").contains("; Secure");
+        assertThat(visitor.getOverTls(ca.clientContext(), httpsPort, authority, "/page", "Cookie: " + cookie).status())
+                .isEqualTo(302);
+
+        // Plain HTTP has no __Host- cookies: the name goes without the prefix there, as before.
+        assertThat(cookiePair(signIn("/", "alice@example.com", "alice"))).startsWith("picotunnel_access_" + id + "=");
+    }
 }

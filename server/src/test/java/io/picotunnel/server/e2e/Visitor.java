@@ -65,6 +65,16 @@ final class Visitor {
         }
     }
 
+    /** As {@link #post(int, String, String, String...)}, over TLS with the Host's name as SNI. */
+    Response postOverTls(SSLContext tls, int port, String host, String path, String... extraHeaders) throws IOException {
+        String name = host.contains(":") ? host.substring(0, host.indexOf(':')) : host;
+        try (Socket plain = connect(port);
+             SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket(plain, name, port, true)) {
+            socket.startHandshake();
+            return send(socket, "POST", host, path, extraHeaders);
+        }
+    }
+
     /** As {@link #get(int, String, String, String...)}, over TLS with the Host's name as SNI. */
     Response getOverTls(SSLContext tls, int port, String host, String path, String... extraHeaders) throws IOException {
         String name = host.contains(":") ? host.substring(0, host.indexOf(':')) : host;

@@ -75,7 +75,8 @@ final class AccessHook {
             List<String> kept = new ArrayList<>();
             for (String header : headers.getAll(HttpHeaderNames.COOKIE)) {
                 for (String pair : header.split(";")) {
-                    if (!pair.strip().startsWith(ServiceSignIn.COOKIE_PREFIX) && !pair.isBlank()) {
+                    String name = pair.strip().split("=", 2)[0];
+                    if (!ServiceSignIn.isSessionCookie(name) && !pair.isBlank()) {
                         kept.add(pair.strip());
                     }
                 }
