@@ -674,4 +674,21 @@ class ServiceSignInEndToEndTest {
         // Plain HTTP has no __Host- cookies: the name goes without the prefix there, as before.
         assertThat(cookiePair(signIn("/", "alice@example.com", "alice"))).startsWith("picotunnel_access_" + id + "=");
     }
+
+    @Test
+    void theManagementServersCookiesReachNoTargetThoughAServiceHasTheUisHostName() throws Exception {
+        start();
+        RecordingTarget open = target("open");
+        service("/", open, "");
+
+        // A browser sends the UI's cookies to every port of the UI's host name: before, a service published on that
+        // name (here the UI's and the app's host are both app.test) got the admin's session, and its target could
+        // manage the server with it.
+        Visitor.Response page = visitor.get(httpPort(), HOST, "/", "Cookie: picotunnel_session=admins-session; theme=dark; "
+                + "__Host-picotunnel_session=admins-other-session; picotunnel_signin=key; "
+                + "__Host-picotunnel_signin_error=words; picotunnel_service_signin=key2");
+
+        assertThat(page.body()).isEqualTo("target=open");
+        assertThat(open.lastHeader("Cookie")).containsExactly("theme=dark");
+    }
 }

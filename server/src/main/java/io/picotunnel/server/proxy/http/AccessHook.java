@@ -14,11 +14,15 @@ import io.picotunnel.server.access.HttpVerdict;
 import io.picotunnel.server.access.ServiceAuth;
 import io.picotunnel.server.access.ServiceSignIn;
 import io.picotunnel.server.access.VisitorAddress;
+import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.store.Service;
 
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Where the proxy meets {@link AccessControl}: who the visitor is, the request as the checks see it, and the
@@ -28,6 +32,10 @@ import java.util.List;
 final class AccessHook {
 
     private static final HeaderNameSet IDENTITY = HeaderNameSet.of(AccessControl.IDENTITY_HEADERS);
+    /** The management server's cookies, as named over http and over https. */
+    private static final Set<String> MANAGEMENT_COOKIES = Stream.of(ManagementAuth.COOKIE, ManagementAuth.SIGN_IN_COOKIE,
+                    ManagementAuth.SIGN_IN_ERROR_COOKIE, ServiceSignIn.BROWSER_COOKIE)
+            .flatMap(name -> Stream.of(name, ManagementAuth.HOST_ONLY + name)).collect(Collectors.toUnmodifiableSet());
 
     private AccessHook() {
     }
@@ -69,14 +77,16 @@ final class AccessHook {
         if (service.access().auth() instanceof ServiceAuth.Basic) {
             headers.remove(HttpHeaderNames.AUTHORIZATION);
         }
-        if (headers.contains(HttpHeaderNames.COOKIE) && carriesSignInCookie(headers)) {
+        if (headers.contains(HttpHeaderNames.COOKIE) && carriesOurCookie(headers)) {
             // Sign-in cookies are the proxy's: no target sees one, not even an open service's on the same host
-            // (the cookie's path is /), which could otherwise replay it.
+            // (the cookie's path is /), which could otherwise replay it. Nor the management server's: a browser
+            // sends the UI's cookies to every port of the UI's host name, so a service on that name would get the
+            // admin's session.
             List<String> kept = new ArrayList<>();
             for (String header : headers.getAll(HttpHeaderNames.COOKIE)) {
                 for (String pair : header.split(";")) {
                     String name = pair.strip().split("=", 2)[0];
-                    if (!ServiceSignIn.isSessionCookie(name) && !pair.isBlank()) {
+                    if (!ServiceSignIn.isSessionCookie(name) && !MANAGEMENT_COOKIES.contains(name) && !pair.isBlank()) {
                         kept.add(pair.strip());
                     }
                 }
@@ -94,9 +104,10 @@ final class AccessHook {
         }
     }
 
-    private static boolean carriesSignInCookie(HttpHeaders headers) {
+    /** Every one of ours is named picotunnel_...: a request without that text keeps its Cookie header untouched. */
+    private static boolean carriesOurCookie(HttpHeaders headers) {
         for (String header : headers.getAll(HttpHeaderNames.COOKIE)) {
-            if (header.contains(ServiceSignIn.COOKIE_PREFIX)) {
+            if (header.contains("picotunnel_")) {
                 return true;
             }
         }
