@@ -441,7 +441,8 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .map(service -> new ServiceSignIn.Target(service.id(), service.domain(), service.httpsRedirect(),
                         (ServiceAuth.Oidc) service.access().auth(),
                         listeningAndPublic(httpListener.port(), config.publicPorts().httpOr(httpListener.port())),
-                        listeningAndPublic(tls.httpsPort(), config.publicPorts().httpsOr(tls.httpsPort()))));
+                        listeningAndPublic(tls.httpsPort(), config.publicPorts().httpsOr(tls.httpsPort())),
+                        tls::passedThrough));
     }
 
     private static Set<Integer> listeningAndPublic(int listening, int published) {

@@ -28,6 +28,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 
 /**
  * Single sign-on in front of {@code auth: oidc} services, through the server's own OIDC provider and callback,
@@ -75,10 +76,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * What the sign-in needs to know of a service. {@code httpsOnly}: its visitors on plain HTTP are only redirected
      * to HTTPS ({@code https_redirect}), so its sign-ins start on HTTPS and go back there alone. {@code httpPorts},
      * {@code httpsPorts}: where the proxy answers (its listening ports, and the public ones of a port mapping in
-     * front), the only ports (with 80 and 443) a sign-in may go back to.
+     * front), the only ports (with 80 and 443) a sign-in may go back to. {@code passedThrough}: whether the proxy
+     * hands a host name's TLS untouched to a passthrough service (another service's target), never a place to go back to.
      */
     public record Target(String serviceId, String domain, boolean httpsOnly, ServiceAuth.Oidc auth,
-            Set<Integer> httpPorts, Set<Integer> httpsPorts) {
+            Set<Integer> httpPorts, Set<Integer> httpsPorts, Predicate<String> passedThrough) {
 
         public Target {
             httpPorts = Set.copyOf(httpPorts);
@@ -472,7 +474,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * {@code http} for a service on HTTPS only: the one-time code would travel in clear (and its cookie be set
      * without {@code Secure}), where anyone on the way could trade it for the visitor's session. Never another port
      * than the proxy's own (or the scheme's default): the domain's other ports may be a tcp service's, whose
-     * target would be sent the one-time code and could trade it for the visitor's session.
+     * target would be sent the one-time code and could trade it for the visitor's session. Never a name whose TLS
+     * the proxy passes through to another service (a passthrough service at {@code db.example.com} under the
+     * wildcard {@code *.example.com}): its target would get the code just as well.
      */
     static URI returnUrl(String text, Target target) {
         String domain = target.domain();
@@ -497,7 +501,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             boolean matches = domain.startsWith("*.")
                     ? host.endsWith(domain.substring(1)) && host.indexOf('.') == host.length() - domain.length() + 1
                     : host.equals(domain);
-            return matches ? uri : null;
+            return matches && !target.passedThrough().test(host) ? uri : null;
         } catch (URISyntaxException e) {
             return null;
         }

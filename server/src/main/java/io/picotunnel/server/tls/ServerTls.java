@@ -143,6 +143,11 @@ public final class ServerTls implements AutoCloseable {
         return https;
     }
 
+    /** Whether TLS for {@code name} goes untouched to a passthrough service (its domain, or a wildcard over it). */
+    public boolean passedThrough(String name) {
+        return passthrough.lookup(name).isPresent();
+    }
+
     /** The HTTPS listener's port as bound. */
     public int httpsPort() {
         return https.port();

@@ -691,4 +691,31 @@ class ServiceSignInEndToEndTest {
         assertThat(page.body()).isEqualTo("target=open");
         assertThat(open.lastHeader("Cookie")).containsExactly("theme=dark");
     }
+
+    @Test
+    void aWildcardServicesSignInDoesNotReturnToANameWhoseTlsGoesToAPassthroughService() throws Exception {
+        start();
+        ApiClient.Response wildcard = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"*.apps.test\",\"target_addr\":\"" + target("apps").address()
+                        + "\",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}}");
+        assertThat(wildcard.status()).as(wildcard.toString()).isEqualTo(201);
+        String id = wildcard.json().get("id").asText();
+        // another tunnel's, say: the proxy hands db.apps.test's TLS to its target untouched
+        ApiClient.Response passthrough = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"db.apps.test\",\"tls_mode\":\"passthrough\",\"target_addr\":\""
+                        + target("db").address() + "\"}");
+        assertThat(passthrough.status()).as(passthrough.toString()).isEqualTo(201);
+        int httpsPort = testbed.server().httpsPort();
+
+        // Before: db.apps.test is a name of *.apps.test, so the sign-in started and, once through the provider, sent
+        // the browser with the one-time code to https://db.apps.test/.picotunnel/auth/callback: to the passthrough
+        // service's target, which could trade the code for the visitor's session of *.apps.test.
+        for (String returnTo : List.of("https://db.apps.test:" + httpsPort + "/", "https://DB.apps.test/x",
+                "http://db.apps.test:" + httpPort() + "/")) {
+            HttpResponse<String> refused = get(loginUrl(id, returnTo));
+            assertThat(refused.statusCode()).as(returnTo).isEqualTo(400);
+            assertThat(refused.headers().firstValue("Location")).isEmpty();
+        }
+        assertThat(get(loginUrl(id, "https://web.apps.test:" + httpsPort + "/")).statusCode()).isEqualTo(302);
+    }
 }
