@@ -285,6 +285,64 @@ class ServerMainTest {
         assertRefusedAsDamaged(data, database);
     }
 
+    /**
+     * Rows changed by hand with sqlite3 against their table's rules (a CHECK ignored, a NOT NULL column emptied through
+     * the schema) are what SQLite's quick check reports besides damage: the start is refused (such a service would end
+     * the start's replay with an exception) but not as a damaged file, and the sentence names each row to fix.
+     */
+    @Test
+    void rowsEditedByHandAgainstTheirRulesAreNamedAtStartNotCalledDamage() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path database = data.resolve(Store.DATABASE_FILE);
+        try (Store store = Store.open(data)) {
+            String tunnel = store.createTunnel("edited").id();
+            for (String port : List.of(":4001", ":4002")) {
+                store.createService(new io.picotunnel.server.store.Service(null, tunnel,
+                        io.picotunnel.server.store.ServiceType.TCP, null, "/", io.picotunnel.server.store.TlsMode.TERMINATE,
+                        port, "localhost:22", true, null));
+            }
+        }
+        sqlite(database, "PRAGMA ignore_check_constraints = 1",
+                "UPDATE services SET type = 'udp' WHERE listen_addr = ':4002'");
+        String tunnels = sqliteQuery(database, "SELECT sql FROM sqlite_schema WHERE name = 'tunnels'");
+        String nameNullable = tunnels.replace("name         TEXT NOT NULL", "name         TEXT");
+        assertThat(nameNullable).as("the schema the test edits").isNotEqualTo(tunnels);
+        sqlite(database, "PRAGMA writable_schema = 1",
+                "UPDATE sqlite_schema SET sql = '" + nameNullable + "' WHERE name = 'tunnels'");
+        sqlite(database, "UPDATE tunnels SET name = NULL");
+        sqlite(database, "PRAGMA writable_schema = 1", "UPDATE sqlite_schema SET sql = '" + tunnels + "' WHERE name = 'tunnels'");
+        byte[] edited = Files.readAllBytes(database);
+
+        Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_DATA_UNUSABLE);
+        assertThat(run.err()).startsWith("The database " + database + " is not damaged but has rows that break the"
+                + " rules of their table").doesNotContain("is damaged")
+                .contains("services rowid 2 failing CHECK (type IN ('http', 'tcp'))")
+                .contains("tunnels rowid 1 without a name (NULL in a NOT NULL column)")
+                .contains("correct or delete those rows with sqlite3");
+        assertOneSentence(run.err());
+        assertThat(Files.readAllBytes(database)).as("left as it was").isEqualTo(edited);
+    }
+
+    /** Runs {@code statements} on one connection to {@code database}, as an operator with sqlite3 would. */
+    private static void sqlite(Path database, String... statements) throws java.sql.SQLException {
+        try (java.sql.Connection connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + database);
+             java.sql.Statement statement = connection.createStatement()) {
+            for (String sql : statements) {
+                statement.execute(sql);
+            }
+        }
+    }
+
+    private static String sqliteQuery(Path database, String sql) throws java.sql.SQLException {
+        try (java.sql.Connection connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + database);
+             java.sql.Statement statement = connection.createStatement();
+             java.sql.ResultSet row = statement.executeQuery(sql)) {
+            return row.getString(1);
+        }
+    }
+
     @Test
     void aSecondServerOnTheSameDataDirectoryIsRefusedUntilTheFirstStops() {
         Path data = dir.resolve("data");

@@ -108,7 +108,7 @@ public final class Database implements AutoCloseable {
             }
             // The check reads the whole file: said first, so that a slow start on a large file is explained.
             log.info("Checking the database {} ({} MiB)…", file, size / (1024 * 1024));
-            refuseADamagedDatabase(file, statement);
+            refuseADamagedDatabase(file, connection);
         } catch (SQLException e) {
             StoreException failure = new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
             throw failure.unusable() ? damaged(file, e.getMessage()) : failure;
@@ -119,13 +119,20 @@ public final class Database implements AutoCloseable {
      * A damaged file (cut short when the disk filled up or a copy stopped, pages overwritten) is refused at start:
      * left to run, it fails only when a damaged page is read (the events, the checks), maybe long after, and writing
      * to it can spread the damage. SQLite's quick check reads every page once, without comparing indexes to tables.
+     * It also reports rows that break a rule of their table (a NULL in a NOT NULL column, a failed CHECK: a change
+     * made by hand with {@code sqlite3}); the file is sound then, and the start is refused with another sentence that
+     * names those rows. Not started with a warning: such a row fails when it is read (a service of an unknown type
+     * ends the start with an exception at its replay), so the fix is the operator's.
      */
-    private static void refuseADamagedDatabase(Path file, Statement statement) throws SQLException {
-        try (ResultSet check = statement.executeQuery("PRAGMA quick_check(1)")) {
-            String verdict = check.next() ? check.getString(1) : "no answer";
-            if (!"ok".equals(verdict)) {
-                throw damaged(file, verdict);
-            }
+    private static void refuseADamagedDatabase(Path file, Connection connection) throws SQLException {
+        switch (FileCheck.run(connection, "quick_check")) {
+            case FileCheck.Sound sound -> { }
+            case FileCheck.Damaged damaged -> throw damaged(file, damaged.finding());
+            case FileCheck.BrokenRules broken -> throw new StoreException("The database " + file + " is not damaged"
+                    + " but has rows that break the rules of their table, as a change made by hand with sqlite3 can: "
+                    + String.join("; ", broken.rules()) + "; stop the server and correct or delete those rows with"
+                    + " sqlite3 (UPDATE or DELETE ... WHERE rowid = N), or restore a backup (picotunnel-server restore"
+                    + " --data DIR FILE).", null, true);
         }
     }
 
