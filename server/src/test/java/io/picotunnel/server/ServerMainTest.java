@@ -325,6 +325,68 @@ class ServerMainTest {
         assertThat(Files.readAllBytes(database)).as("left as it was").isEqualTo(edited);
     }
 
+    /**
+     * A directory where the database, or a file SQLite keeps beside it, goes: one sentence naming it, not SQLite's
+     * "unable to open database file", and the directory is left as it was (its mode was set to 0600 before).
+     */
+    @Test
+    void aDirectoryWhereTheDatabaseOrItsWalGoesIsOneSentenceAndLeftAsItWas() throws Exception {
+        Path fresh = Files.createDirectories(dir.resolve("fresh"));
+        Path database = Files.createDirectories(fresh.resolve(Store.DATABASE_FILE));
+        Path existing = Files.createDirectories(dir.resolve("existing"));
+        Store.open(existing).close();
+        Path wal = Files.createDirectories(existing.resolve(Store.DATABASE_FILE + "-wal"));
+
+        for (Path directory : List.of(database, wal)) {
+            Path data = directory.getParent();
+            var mode = Files.getPosixFilePermissions(directory);
+
+            Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+            assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+            assertThat(run.err().strip()).isEqualTo("The database " + data.resolve(Store.DATABASE_FILE) + " cannot be"
+                    + " used: " + directory + " is a directory, not a file SQLite can write; move it away (the server"
+                    + " creates " + (directory.equals(database) ? "a new database" : "the file") + " there), or choose"
+                    + " another data directory.");
+            assertOneSentence(run.err());
+            assertThat(Files.getPosixFilePermissions(directory)).as("mode left as it was").isEqualTo(mode);
+        }
+    }
+
+    /**
+     * A database file the server cannot write (here made immutable, as root ignores file modes; a read-only mount or
+     * another user's file answers the same): one sentence naming the file and what must be writable, exit code 1 as
+     * for a data directory that is not writable, instead of "Database error: [SQLITE_READONLY] ...".
+     */
+    @Test
+    void aDatabaseFileThatCannotBeWrittenIsOneSentenceNamingIt() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Store.open(data).close();
+        Path database = data.resolve(Store.DATABASE_FILE);
+        org.junit.jupiter.api.Assumptions.assumeTrue(chattr("+i", database), "chattr +i works here");
+        try {
+            Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+            assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+            assertThat(run.err()).startsWith("The database " + database + " cannot be opened for writing (Attempt to"
+                    + " write a readonly database): the server's user must be able to write it, the files beside it"
+                    + " (picotunnel.db-wal and -shm, which SQLite creates) and the data directory");
+            assertOneSentence(run.err());
+        } finally {
+            assertThat(chattr("-i", database)).as("the file made changeable again").isTrue();
+        }
+    }
+
+    private static boolean chattr(String change, Path file) throws Exception {
+        try {
+            Process chattr = new ProcessBuilder("chattr", change, file.toString()).redirectErrorStream(true).start();
+            chattr.getInputStream().readAllBytes();
+            return chattr.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && chattr.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Runs {@code statements} on one connection to {@code database}, as an operator with sqlite3 would. */
     private static void sqlite(Path database, String... statements) throws java.sql.SQLException {
         try (java.sql.Connection connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + database);

@@ -4,17 +4,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteConnection;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -47,8 +54,65 @@ public final class Database implements AutoCloseable {
         this.connection = connection;
     }
 
-    /** Opens (creating it with mode 0600 if needed) and migrates the database at {@code file}. */
+    /** The database's name, then SQLite's files beside it, which it must be able to create and write too. */
+    private static final List<String> SUFFIXES = List.of("", "-wal", "-shm", "-journal");
+
+    /**
+     * Opens (creating it with mode 0600 if needed) and migrates the database at {@code file}. A database (or a file
+     * of SQLite's beside it) that cannot be written, or a directory in its place, is one sentence that names it.
+     */
     public static Database open(Path file) {
+        refuseWhatIsNotAFile(file);
+        try {
+            return openAndMigrate(file);
+        } catch (StoreException e) {
+            Optional<SQLiteErrorCode> cannotWrite = cannotWrite(e);
+            if (cannotWrite.isPresent()) {
+                throw cannotWrite(file, cannotWrite.get().message, e);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A directory (or anything but a file) where the database or one of SQLite's files beside it goes: SQLite would
+     * say only that it cannot open the database, or that it is read-only.
+     */
+    private static void refuseWhatIsNotAFile(Path file) {
+        for (String suffix : SUFFIXES) {
+            Path path = file.resolveSibling(file.getFileName() + suffix);
+            if (Files.exists(path) && !Files.isRegularFile(path)) {
+                throw new StoreException("The database " + file + " cannot be used: " + path + " is "
+                        + (Files.isDirectory(path) ? "a directory" : "not a regular file") + ", not a file SQLite can"
+                        + " write; move it away (the server creates " + (suffix.isEmpty() ? "a new database" : "the file")
+                        + " there), or choose another data directory.", null, false);
+            }
+        }
+    }
+
+    private static StoreException cannotWrite(Path file, String why, Exception cause) {
+        return new StoreException("The database " + file + " cannot be opened for writing (" + why + "): the server's"
+                + " user must be able to write it, the files beside it (" + file.getFileName() + "-wal and -shm, which"
+                + " SQLite creates) and the data directory, on a file system mounted read-write.", cause, false);
+    }
+
+    /** SQLite could not open or write the file (permissions, a read-only file system, an I/O error). */
+    private static Optional<SQLiteErrorCode> cannotWrite(StoreException e) {
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof SQLiteException sqlite) {
+                int primary = sqlite.getResultCode().code & 0xFF;
+                for (SQLiteErrorCode code : List.of(SQLiteErrorCode.SQLITE_READONLY, SQLiteErrorCode.SQLITE_CANTOPEN,
+                        SQLiteErrorCode.SQLITE_PERM, SQLiteErrorCode.SQLITE_IOERR)) {
+                    if (primary == code.code) {
+                        return Optional.of(sqlite.getResultCode());
+                    }
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Database openAndMigrate(Path file) {
         refuseAnotherProgramsDatabase(file);
         createPrivately(file);
         SQLiteConfig config = new SQLiteConfig();
@@ -64,12 +128,26 @@ public final class Database implements AutoCloseable {
         Database database = new Database(file, connect(config, file));
         try {
             new Migrations(database).apply();
+            database.tryAWrite();
             database.readConnection = connect(config, file);
         } catch (RuntimeException e) {
             database.close();
             throw e;
         }
         return database;
+    }
+
+    /**
+     * A file SQLite could open only for reading (another user's, read-only, on a read-only mount) is opened all the
+     * same, and once migrated nothing at start writes: the server would run until the first change, and fail each one.
+     * An update that matches no row changes nothing but needs the file writable.
+     */
+    private void tryAWrite() {
+        inTransaction(connection -> {
+            try (Statement statement = connection.createStatement()) {
+                return statement.executeUpdate("UPDATE schema_version SET version = version WHERE 0");
+            }
+        });
     }
 
     private static Connection connect(SQLiteConfig config, Path file) {
@@ -143,18 +221,25 @@ public final class Database implements AutoCloseable {
                 + " an empty database.", null, true);
     }
 
-    /** SQLite creates its -wal and -shm files with the mode of the database file, so this covers them too. */
+    /**
+     * SQLite creates its -wal and -shm files with the mode of the database file, so this covers them too. The mode of
+     * a file that has it already is not set again: that would fail on a file the server can write but not chmod.
+     */
     private static void createPrivately(Path file) {
+        Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
         try {
             if (Files.getFileStore(file.getParent()).supportsFileAttributeView("posix")) {
                 try {
-                    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                    Files.createFile(file, PosixFilePermissions.asFileAttribute(ownerOnly));
                 } catch (FileAlreadyExistsException e) {
-                    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+                    if (!Files.getPosixFilePermissions(file).equals(ownerOnly)) {
+                        Files.setPosixFilePermissions(file, ownerOnly);
+                    }
                 }
             }
         } catch (IOException e) {
-            throw new StoreException("Cannot create the database file " + file + ": " + e.getMessage(), e);
+            String why = e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.toString();
+            throw cannotWrite(file, why, e);
         }
     }
 
