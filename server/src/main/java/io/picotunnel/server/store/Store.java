@@ -9,7 +9,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -30,16 +32,35 @@ public final class Store implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Store.class);
     private static final String SELECT_TUNNEL = "SELECT id, name, created_at, updated_at FROM tunnels";
 
+    /**
+     * Lists are in the order their items were stored (rowid: SQLite gives each new row one above the largest there
+     * is), not by created_at: that is the wall clock's, and a clock stepped back (NTP, a VM resumed) would put a newer
+     * item before an older one.
+     */
+    private static final String IN_ORDER_STORED = " ORDER BY rowid";
+
     private final Database database;
+    private final Clock clock;
     private final List<ServiceListener> listeners = new CopyOnWriteArrayList<>();
 
-    private Store(Database database) {
+    private Store(Database database, Clock clock) {
         this.database = database;
+        this.clock = clock;
     }
 
     /** Opens and migrates {@code <dataDir>/picotunnel.db}. */
     public static Store open(Path dataDir) {
-        return new Store(Database.open(dataDir.resolve(DATABASE_FILE)));
+        return open(dataDir, Clock.systemUTC());
+    }
+
+    /** As {@link #open(Path)}, with {@code clock} for created_at and updated_at. */
+    public static Store open(Path dataDir, Clock clock) {
+        return new Store(Database.open(dataDir.resolve(DATABASE_FILE)), clock);
+    }
+
+    /** Now, at the precision that is stored. */
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MILLIS);
     }
 
     /** For tables of other components (sessions, certificates). */
@@ -56,7 +77,7 @@ public final class Store implements AutoCloseable {
 
     public List<Tunnel> tunnels() {
         return database.read(connection -> {
-            try (PreparedStatement select = connection.prepareStatement(SELECT_TUNNEL + " ORDER BY created_at, rowid")) {
+            try (PreparedStatement select = connection.prepareStatement(SELECT_TUNNEL + IN_ORDER_STORED)) {
                 return tunnelRows(select);
             }
         });
@@ -94,7 +115,7 @@ public final class Store implements AutoCloseable {
      * the database.
      */
     public Tunnel createTunnel(String name, int most) {
-        Instant now = Rfc3339.now();
+        Instant now = now();
         Tunnel tunnel = new Tunnel(Secrets.newId(), name, Secrets.newToken(), now, now);
         return database.inTransaction(connection -> {
             refuseAtLimit(connection, "tunnels", most);
@@ -116,7 +137,7 @@ public final class Store implements AutoCloseable {
             try (PreparedStatement update = connection.prepareStatement(
                     "UPDATE tunnels SET name = ?, updated_at = ? WHERE id = ?")) {
                 update.setString(1, name);
-                update.setString(2, Rfc3339.format(Rfc3339.now()));
+                update.setString(2, Rfc3339.format(now()));
                 update.setString(3, id);
                 update.executeUpdate();
             }
@@ -134,7 +155,7 @@ public final class Store implements AutoCloseable {
             try (PreparedStatement update = connection.prepareStatement(
                     "UPDATE tunnels SET token_sha256 = ?, updated_at = ? WHERE id = ?")) {
                 update.setString(1, Secrets.sha256Hex(token));
-                update.setString(2, Rfc3339.format(Rfc3339.now()));
+                update.setString(2, Rfc3339.format(now()));
                 update.setString(3, id);
                 update.executeUpdate();
             }
@@ -192,12 +213,12 @@ public final class Store implements AutoCloseable {
 
     /** Every service of every tunnel. */
     public List<Service> services() {
-        return database.read(connection -> ServiceRows.select(connection, SELECT_SERVICE + " ORDER BY created_at, rowid"));
+        return database.read(connection -> ServiceRows.select(connection, SELECT_SERVICE + IN_ORDER_STORED));
     }
 
     public List<Service> services(String tunnelId) {
         return database.read(connection ->
-                ServiceRows.select(connection, SELECT_SERVICE + " WHERE tunnel_id = ? ORDER BY created_at, rowid", tunnelId));
+                ServiceRows.select(connection, SELECT_SERVICE + " WHERE tunnel_id = ?" + IN_ORDER_STORED, tunnelId));
     }
 
     public Optional<Service> service(String id) {
@@ -220,7 +241,7 @@ public final class Store implements AutoCloseable {
                 return Optional.empty();
             }
             Service service = new Service(Secrets.newId(), draft.tunnelId(), draft.type(), draft.domain(), draft.pathPrefix(),
-                    draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), Rfc3339.now(),
+                    draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), now(),
                     draft.httpsRedirect(), draft.access());
             ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), service);
             ServiceRows.insert(connection, service);

@@ -1,6 +1,7 @@
 package io.picotunnel.server.store;
 
 import io.picotunnel.server.RecordingListener;
+import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -11,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -54,6 +57,39 @@ class StoreTest {
             }
             return rows;
         });
+    }
+
+    /**
+     * created_at is the wall clock's: stepped back an hour (NTP, a VM resumed) between two creations, it makes the newer
+     * item the older by its time. Lists keep the order the items were created in all the same.
+     */
+    @Test
+    void listsKeepTheOrderOfCreationWhenTheClockStepsBack() throws Exception {
+        ManualClock clock = new ManualClock(Instant.parse("2026-06-01T12:00:00Z"));
+        Path other = Files.createDirectories(dataDir.resolve("stepped"));
+        try (Store stepped = Store.open(other, clock)) {
+            Tunnel first = stepped.createTunnel("first");
+            Service firstService = stepped.createService(new Service(null, first.id(), ServiceType.TCP, null, "/",
+                    TlsMode.TERMINATE, ":4001", "localhost:22", true, null)).orElseThrow();
+            clock.advance(Duration.ofHours(-1));
+            Tunnel second = stepped.createTunnel("second");
+            Service secondService = stepped.createService(new Service(null, first.id(), ServiceType.TCP, null, "/",
+                    TlsMode.TERMINATE, ":4002", "localhost:22", true, null)).orElseThrow();
+            assertThat(second.createdAt()).as("the clock's word").isEqualTo(Instant.parse("2026-06-01T11:00:00Z"))
+                    .isBefore(first.createdAt());
+            assertThat(secondService.createdAt()).isBefore(firstService.createdAt());
+
+            assertThat(stepped.tunnels()).extracting(Tunnel::name).containsExactly("first", "second");
+            assertThat(stepped.services(first.id())).extracting(Service::id)
+                    .containsExactly(firstService.id(), secondService.id());
+            assertThat(stepped.services()).extracting(Service::id).containsExactly(firstService.id(), secondService.id());
+
+            stepped.deleteTunnel(second.id());
+            Tunnel third = stepped.createTunnel("third");
+            assertThat(stepped.tunnels()).as("a rowid given again after a delete still comes last")
+                    .extracting(Tunnel::name).containsExactly("first", "third");
+            assertThat(third.createdAt()).isBefore(first.createdAt());
+        }
     }
 
     @Test
