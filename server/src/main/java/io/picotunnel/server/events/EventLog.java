@@ -79,11 +79,15 @@ public final class EventLog implements ClientListener, AutoCloseable {
         }
     }
 
-    /** The newest {@code limit} events, of one tunnel when {@code tunnelId} is not null. */
+    /**
+     * The newest {@code limit} events, of one tunnel when {@code tunnelId} is not null: the last recorded first, by id
+     * (written in the order they were recorded), not by created_at, the clock's time: a clock set back (NTP, a VM
+     * resumed) would list a new event after older ones, or leave it out of the {@code limit} newest altogether.
+     */
     public List<Event> recent(String tunnelId, int limit) {
         return database.read(connection -> {
             String sql = "SELECT id, tunnel_id, service_id, type, message, created_at FROM events"
-                    + (tunnelId == null ? "" : " WHERE tunnel_id = ?") + " ORDER BY created_at DESC, id DESC LIMIT ?";
+                    + (tunnelId == null ? "" : " WHERE tunnel_id = ?") + " ORDER BY id DESC LIMIT ?";
             try (PreparedStatement select = connection.prepareStatement(sql)) {
                 int index = 1;
                 if (tunnelId != null) {

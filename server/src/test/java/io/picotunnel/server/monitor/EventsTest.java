@@ -3,7 +3,11 @@ package io.picotunnel.server.monitor;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.events.Event;
+import io.picotunnel.server.events.EventLog;
+import io.picotunnel.server.store.Store;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -12,6 +16,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -23,6 +29,27 @@ class EventsTest {
 
     @TempDir
     Path dataDir;
+
+    /**
+     * An event's created_at is the clock's: set back an hour after two events, it gives the third an earlier time than
+     * theirs. The list still has the last recorded first, and the newest two are the last two recorded.
+     */
+    @Test
+    void theLastRecordedEventsComeFirstWhenTheClockStepsBack() {
+        ManualClock clock = new ManualClock(Instant.parse("2026-06-01T12:00:00Z"));
+        try (Store store = Store.open(dataDir); EventLog events = new EventLog(store.database(), clock)) {
+            events.record(EventLog.TOKEN_REGENERATED, null, null, "first");
+            clock.advance(Duration.ofSeconds(1));
+            events.record(EventLog.TOKEN_REGENERATED, null, null, "second");
+            clock.advance(Duration.ofHours(-1));
+            events.record(EventLog.TOKEN_REGENERATED, null, null, "third");
+            events.flush();
+
+            assertThat(events.recent(null, 10)).extracting(Event::message).containsExactly("third", "second", "first");
+            assertThat(events.recent(null, 2)).extracting(Event::message).containsExactly("third", "second");
+            assertThat(events.recent(null, 1).getFirst().createdAt()).isEqualTo(Instant.parse("2026-06-01T11:00:01Z"));
+        }
+    }
 
     @Test
     void regeneratingATokenIsAnEventOfItsTunnelAndDropsTheClient() {
