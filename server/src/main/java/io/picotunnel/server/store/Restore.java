@@ -172,11 +172,15 @@ public final class Restore {
         SQLiteConfig config = new SQLiteConfig();
         try (Connection connection = config.createConnection("jdbc:sqlite:" + copy);
              Statement statement = connection.createStatement()) {
-            try (ResultSet result = statement.executeQuery("PRAGMA integrity_check")) {
-                String verdict = result.next() ? result.getString(1) : "no answer";
-                if (!"ok".equals(verdict)) {
-                    throw notRestorable(source, "it is damaged (" + verdict.lines().findFirst().orElse("") + ")", null);
-                }
+            switch (FileCheck.run(connection, "integrity_check")) {
+                case FileCheck.Sound sound -> { }
+                case FileCheck.Damaged damaged -> throw notRestorable(source, "it is damaged (" + damaged.finding()
+                        + ")", null);
+                // The start would refuse it (Database): said now, while the database in place still runs.
+                case FileCheck.BrokenRules broken -> throw notRestorable(source, "it is not damaged but has rows that"
+                        + " break the rules of their table, as a change made by hand with sqlite3 can: "
+                        + String.join("; ", broken.rules()) + "; correct or delete those rows in a copy of it with"
+                        + " sqlite3 (UPDATE or DELETE ... WHERE rowid = N) and restore that", null);
             }
             // Flyway's history table of old was called schema_version too: PicoTunnel's tunnels must be there as well.
             try (ResultSet result = statement.executeQuery("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"

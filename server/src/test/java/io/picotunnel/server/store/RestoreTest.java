@@ -176,6 +176,28 @@ class RestoreTest {
         assertThat(tunnels()).containsExactly("live");
     }
 
+    /** A backup whose rows were changed by hand against their rules is refused, naming them, not called damaged. */
+    @Test
+    void aBackupWithRowsEditedAgainstTheirRulesIsRefusedNamingThemNotCalledDamaged() throws Exception {
+        Path backup = backupWith("live");
+        try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + backup);
+             Statement statement = connection.createStatement()) {
+            statement.execute("PRAGMA ignore_check_constraints = 1");
+            statement.executeUpdate("INSERT INTO checks (tunnel_id, status, created_at)"
+                    + " SELECT id, 'sideways', 0 FROM tunnels");
+        }
+        byte[] database = Files.readAllBytes(dataDir.resolve(Store.DATABASE_FILE));
+
+        assertThatThrownBy(() -> Restore.run(dataDir, backup)).isInstanceOf(StoreException.class)
+                .hasMessageStartingWith("Cannot restore " + backup + ": it is not damaged but has rows that break the"
+                        + " rules of their table")
+                .hasMessageContaining("checks rowid 1 failing CHECK (status IN ('up', 'down'))")
+                .hasMessageNotContaining("is damaged").hasMessageEndingWith("Nothing was changed.");
+
+        assertThat(Files.readAllBytes(dataDir.resolve(Store.DATABASE_FILE))).isEqualTo(database);
+        assertThat(tunnels()).containsExactly("live");
+    }
+
     @Test
     void garbageAnotherProgramsDatabaseAndOneFromANewerVersionAreRefused() throws Exception {
         backupWith("live");
