@@ -17,7 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The enabled {@code http} services with {@code tls_mode: passthrough}, by domain. A passthrough service
  * owns its whole domain (the server never sees the path), so it cannot share the domain with another
- * enabled http service.
+ * enabled http service. As in HTTP routing, an exact domain wins over a wildcard: the name of an enabled
+ * http service that terminates TLS is never passed through to a wildcard passthrough service over it.
  */
 public final class PassthroughRoutes implements ServiceListener {
 
@@ -28,8 +29,13 @@ public final class PassthroughRoutes implements ServiceListener {
     private final Map<String, Target> byDomain = new ConcurrentHashMap<>();
     /** Every enabled http service by domain, to refuse a passthrough domain shared with another service. */
     private final Map<String, Set<String>> httpServicesByDomain = new HashMap<>();
+    /** The domains of enabled http services that terminate TLS: a wildcard passthrough service does not take them. */
+    private final Set<String> terminated = ConcurrentHashMap.newKeySet();
 
-    /** The passthrough target for a TLS server name: exact domain first, then a one-label wildcard. */
+    /**
+     * The passthrough target for a TLS server name: exact domain first; none when an http service that terminates
+     * TLS has the exact domain; else a one-label wildcard.
+     */
     public Optional<Target> lookup(String serverName) {
         String name = DomainNames.normalize(serverName);
         if (name == null) {
@@ -38,6 +44,9 @@ public final class PassthroughRoutes implements ServiceListener {
         Target exact = byDomain.get(name);
         if (exact != null) {
             return Optional.of(exact);
+        }
+        if (terminated.contains(name)) {
+            return Optional.empty();
         }
         String wildcard = DomainNames.wildcardOf(name);
         return wildcard == null ? Optional.empty() : Optional.ofNullable(byDomain.get(wildcard));
@@ -80,6 +89,19 @@ public final class PassthroughRoutes implements ServiceListener {
             if (after.tlsMode() == TlsMode.PASSTHROUGH) {
                 byDomain.put(domain, new Target(after.id(), after.tunnelId(), after.targetAddr(), after.access()));
             }
+            updateTerminated(domain);
+        }
+        if (routed(before)) {
+            updateTerminated(DomainNames.normalize(before.domain()));
+        }
+    }
+
+    /** Set last, after both the removal and the addition, so that a service changed in place never leaves a gap. */
+    private void updateTerminated(String domain) {
+        if (httpServicesByDomain.containsKey(domain) && !byDomain.containsKey(domain)) {
+            terminated.add(domain);
+        } else {
+            terminated.remove(domain);
         }
     }
 

@@ -143,7 +143,10 @@ public final class ServerTls implements AutoCloseable {
         return https;
     }
 
-    /** Whether TLS for {@code name} goes untouched to a passthrough service (its domain, or a wildcard over it). */
+    /**
+     * Whether TLS for {@code name} goes untouched to a passthrough service: its domain, or a wildcard over it when no
+     * http service that terminates TLS has the name itself.
+     */
     public boolean passedThrough(String name) {
         return passthrough.lookup(name).isPresent();
     }

@@ -56,6 +56,8 @@ class HttpsEndToEndTest {
 
     private final TestCertificates ca = new TestCertificates();
     private final TestCertificates.Issued tunnelCertificate = ca.issue("tunnel.test");
+    private final TestCertificates.Issued exactAppsCertificate = ca.issue("app.apps.test");
+    private final TestCertificates.Issued wildcardAppsCertificate = ca.issue("*.apps.test");
     private PicoTunnelServer server;
     private ApiClient api;
     private TunnelClient client;
@@ -65,6 +67,8 @@ class HttpsEndToEndTest {
     @BeforeEach
     void start() throws Exception {
         TestCertificates.write(ca.issue("app.test"), data.resolve("server/certs"), "app.test");
+        TestCertificates.write(exactAppsCertificate, data.resolve("server/certs"), "app.apps.test");
+        TestCertificates.write(wildcardAppsCertificate, data.resolve("server/certs"), "_.apps.test");
         TestCertificates.write(tunnelCertificate, data.resolve("operator"), "tunnel");
         Map<Setting, String> settings = new EnumMap<>(Setting.class);
         settings.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
@@ -258,6 +262,69 @@ class HttpsEndToEndTest {
             assertThat(passthroughEcho("127.0.0.1")).isEqualTo("target heard: allowed");
             assertThat(passthroughEcho("127.0.0.1")).as("over the rate limit").isNull();
             assertThat(secure.acceptedConnections()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void anExactHttpServiceTerminatesTlsForItsNameUnderAWildcardPassthroughService() throws Exception {
+        try (TlsEchoTarget passthroughTarget = new TlsEchoTarget(ca.issue("*.apps.test"))) {
+            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"apps\"}").json();
+            connectClient(tunnel.get("token").asText());
+            String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+            assertThat(api.post(services, "{\"type\":\"http\",\"domain\":\"*.apps.test\",\"tls_mode\":\"passthrough\","
+                    + "\"target_addr\":\"127.0.0.1:" + passthroughTarget.port() + "\"}").status()).isEqualTo(201);
+            assertThat(api.post(services, "{\"type\":\"http\",\"domain\":\"app.apps.test\",\"path_prefix\":\"/api\","
+                    + "\"target_addr\":\"127.0.0.1:" + target.getAddress().getPort() + "\"}").status()).isEqualTo(201);
+
+            assertThat(servedSerial(server.httpsPort(), "app.apps.test")).as("the proxy's certificate for app.apps.test")
+                    .isEqualTo(exactAppsCertificate.serial());
+            assertThat(servedSerial(server.httpsPort(), "APP.apps.test")).isEqualTo(exactAppsCertificate.serial());
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                            URI.create("https://app.apps.test:" + server.httpsPort() + "/api/x"))
+                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.body()).isEqualTo("hello from behind the tunnel, proto=https");
+            HttpResponse<String> outside = http.send(HttpRequest.newBuilder(
+                            URI.create("https://app.apps.test:" + server.httpsPort() + "/other"))
+                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(outside.statusCode()).as("a path of the wildcard passthrough service, over terminated TLS")
+                    .isEqualTo(404);
+            assertThat(passthroughTarget.acceptedConnections()).isZero();
+
+            assertThat(passthroughLine("other.apps.test", "still passed through"))
+                    .isEqualTo("target heard: still passed through");
+        }
+    }
+
+    @Test
+    void anExactPassthroughServiceKeepsItsNameUnderAWildcardHttpService() throws Exception {
+        try (TlsEchoTarget passthroughTarget = new TlsEchoTarget(ca.issue("db.apps.test"))) {
+            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"apps\"}").json();
+            connectClient(tunnel.get("token").asText());
+            String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+            assertThat(api.post(services, "{\"type\":\"http\",\"domain\":\"*.apps.test\",\"target_addr\":\"127.0.0.1:"
+                    + target.getAddress().getPort() + "\"}").status()).isEqualTo(201);
+            assertThat(api.post(services, "{\"type\":\"http\",\"domain\":\"db.apps.test\",\"tls_mode\":\"passthrough\","
+                    + "\"target_addr\":\"127.0.0.1:" + passthroughTarget.port() + "\"}").status()).isEqualTo(201);
+
+            assertThat(passthroughLine("db.apps.test", "passed through")).isEqualTo("target heard: passed through");
+            assertThat(servedSerial(server.httpsPort(), "web.apps.test")).isEqualTo(wildcardAppsCertificate.serial());
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                            URI.create("https://web.apps.test:" + server.httpsPort() + "/"))
+                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.body()).isEqualTo("hello from behind the tunnel, proto=https");
+        }
+    }
+
+    /** One line through the HTTPS listener to a passthrough target, asked for as {@code serverName}: its answer. */
+    private String passthroughLine(String serverName, String line) throws IOException {
+        try (SSLSocket socket = SniSockets.connect(ca.clientContext(), server.httpsPort(), serverName)) {
+            socket.startHandshake();
+            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            out.println(line);
+            return in.readLine();
         }
     }
 

@@ -97,6 +97,34 @@ class PassthroughTest {
         assertThat(routes.lookup("secure.test")).isPresent();
     }
 
+    @Test
+    void aWildcardPassthroughServiceLeavesTheNameOfAnExactHttpServiceToTlsTerminationWhileItIsEnabled()
+            throws Exception {
+        routes.onServiceChange(null, passthroughService("*.apps.test", "127.0.0.1:1"));
+        Service exact = new Service("s2", "tun1", ServiceType.HTTP, "app.apps.test", "/api", TlsMode.TERMINATE,
+                null, "127.0.0.1:2", true, Instant.now());
+        routes.onServiceChange(null, exact);
+
+        assertThat(routes.lookup("app.apps.test")).isEmpty();
+        assertThat(routes.lookup("APP.apps.test.")).isEmpty();
+        assertThat(routes.lookup("other.apps.test")).map(PassthroughRoutes.Target::serviceId).contains("s1");
+
+        Service moved = new Service("s2", "tun1", ServiceType.HTTP, "app.apps.test", "/", TlsMode.TERMINATE,
+                null, "127.0.0.1:3", true, Instant.now());
+        routes.onServiceChange(exact, moved);
+        assertThat(routes.lookup("app.apps.test")).as("changed in place").isEmpty();
+
+        Service disabled = new Service("s2", "tun1", ServiceType.HTTP, "app.apps.test", "/", TlsMode.TERMINATE,
+                null, "127.0.0.1:3", false, Instant.now());
+        routes.onServiceChange(moved, disabled);
+        assertThat(routes.lookup("app.apps.test")).map(PassthroughRoutes.Target::serviceId).contains("s1");
+
+        routes.onServiceChange(disabled, moved);
+        routes.onServiceChange(moved, null);
+        assertThat(routes.lookup("app.apps.test")).as("deleted").map(PassthroughRoutes.Target::serviceId)
+                .contains("s1");
+    }
+
     private SSLSocket connect(String serverName) throws IOException {
         return SniSockets.connect(ca.clientContext(), listener.port(), serverName);
     }
