@@ -442,7 +442,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                         (ServiceAuth.Oidc) service.access().auth(),
                         listeningAndPublic(httpListener.port(), config.publicPorts().httpOr(httpListener.port())),
                         listeningAndPublic(tls.httpsPort(), config.publicPorts().httpsOr(tls.httpsPort())),
-                        tls::passedThrough));
+                        tls::passedThrough, tcpServices::listensOn));
     }
 
     private static Set<Integer> listeningAndPublic(int listening, int published) {

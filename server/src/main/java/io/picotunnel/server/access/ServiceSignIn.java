@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.IntPredicate;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 
@@ -78,9 +79,12 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * {@code httpsPorts}: where the proxy answers (its listening ports, and the public ones of a port mapping in
      * front), the only ports (with 80 and 443) a sign-in may go back to. {@code passedThrough}: whether the proxy
      * hands a host name's TLS untouched to a passthrough service (another service's target), never a place to go back to.
+     * {@code tcpServicePort}: whether a tcp service of this server listens on a port (its target would get what comes
+     * there), never a port to go back to, not even 80, 443 or a public one.
      */
     public record Target(String serviceId, String domain, boolean httpsOnly, ServiceAuth.Oidc auth,
-            Set<Integer> httpPorts, Set<Integer> httpsPorts, Predicate<String> passedThrough) {
+            Set<Integer> httpPorts, Set<Integer> httpsPorts, Predicate<String> passedThrough,
+            IntPredicate tcpServicePort) {
 
         public Target {
             httpPorts = Set.copyOf(httpPorts);
@@ -474,7 +478,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * {@code http} for a service on HTTPS only: the one-time code would travel in clear (and its cookie be set
      * without {@code Secure}), where anyone on the way could trade it for the visitor's session. Never another port
      * than the proxy's own (or the scheme's default): the domain's other ports may be a tcp service's, whose
-     * target would be sent the one-time code and could trade it for the visitor's session. Never a name whose TLS
+     * target would be sent the one-time code and could trade it for the visitor's session; nor a port, default or
+     * public, on which a tcp service of this server listens (bound on 80 while the proxy listens elsewhere, say),
+     * checked on the port the browser will use. Never a name whose TLS
      * the proxy passes through to another service (a passthrough service at {@code db.example.com} under the
      * wildcard {@code *.example.com}): its target would get the code just as well.
      */
@@ -491,11 +497,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
             if (!schemeAllowed || uri.getRawUserInfo() != null) {
                 return null;
             }
-            int port = uri.getPort();
-            boolean portAllowed = port == -1 || (scheme.equals("https")
+            int port = uri.getPort() != -1 ? uri.getPort() : scheme.equals("https") ? 443 : 80;
+            boolean portAllowed = scheme.equals("https")
                     ? port == 443 || target.httpsPorts().contains(port)
-                    : port == 80 || target.httpPorts().contains(port));
-            if (!portAllowed) {
+                    : port == 80 || target.httpPorts().contains(port);
+            if (!portAllowed || target.tcpServicePort().test(port)) {
                 return null;
             }
             boolean matches = domain.startsWith("*.")

@@ -345,6 +345,39 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void aSignInNeverReturnsToAPortOnWhichATcpServiceOfTheServerListensThoughItIsThePublicPort() throws Exception {
+        // The public port stands for 80 (or 443), which return_to takes without a mapping: a tcp service bound on 80
+        // while the proxy listens elsewhere is this very case.
+        int tcpPort = Ports.freePort();
+        start(Map.of(Setting.PUBLIC_HTTP_PORT, Integer.toString(tcpPort)));
+        RecordingTarget tcpTarget = target("tcp");
+        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String returnTo = "http://" + HOST + ":" + tcpPort + "/page";
+        nextUser("alice", "alice@example.com", "alice");
+        String callback = throughProvider(loginUrl(id, returnTo)); // started before the tcp service came
+
+        String tcpService = testbed.createTcpService(tunnelId, tcpPort, tcpTarget.address()).get("id").asText();
+
+        // Before: the callback sent the browser with the one-time code to http://app.test:<tcpPort>/.picotunnel/auth/
+        // callback, that is through the tcp service to its target, which could trade the code on the proxy's port
+        // for alice's session.
+        HttpResponse<String> back = get(callback);
+        assertThat(back.statusCode()).as("the callback, once a tcp service listens on the port").isEqualTo(400);
+        assertThat(back.headers().firstValue("Location")).isEmpty();
+        HttpResponse<String> refused = get(loginUrl(id, returnTo));
+        assertThat(refused.statusCode()).as("a sign-in that starts while it does").isEqualTo(400);
+        assertThat(refused.headers().firstValue("Location")).isEmpty();
+        assertThat(get(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page")).statusCode()).isEqualTo(302);
+        assertThat(get(loginUrl(id, "http://" + HOST + "/page")).statusCode()).as("port 80, no tcp service there")
+                .isEqualTo(302);
+        assertThat(tcpTarget.uris()).isEmpty();
+
+        // Once the tcp service no longer listens there, the public port is a place to go back to again.
+        assertThat(testbed.api().patch("/api/services/" + tcpService, "{\"enabled\":false}").status()).isEqualTo(200);
+        assertThat(get(loginUrl(id, returnTo)).statusCode()).isEqualTo(302);
+    }
+
+    @Test
     void aSignInOnAnHttpsOnlyServiceReturnsOverHttpsAndNeverOverPlainHttp() throws Exception {
         TestCertificates ca = new TestCertificates();
         TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);

@@ -242,6 +242,25 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         return service != null && service.type() == ServiceType.TCP && service.enabled();
     }
 
+    /**
+     * Whether a tcp service listens on {@code port} (on any of its addresses), or waits to listen there while another
+     * process holds it.
+     */
+    public synchronized boolean listensOn(int port) {
+        for (TcpListener listener : listeners.values()) {
+            InetSocketAddress address = listener.address();
+            if (address != null && address.getPort() == port) {
+                return true;
+            }
+        }
+        for (Waiting w : waiting.values()) {
+            if (w.address().getPort() == port) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Where the service is listening, if it is. */
     public synchronized Optional<InetSocketAddress> boundAddress(String serviceId) {
         return Optional.ofNullable(listeners.get(serviceId)).map(TcpListener::address);

@@ -259,6 +259,24 @@ class TcpServicesTest {
     }
 
     @Test
+    void listensOnTellsThePortsOfServicesListeningOrWaitingForTheirPort() throws Exception {
+        int port = Ports.freePort();
+        Service listening = tcp("s1", "127.0.0.1:" + port, true);
+        services.onServiceChange(null, listening);
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            services.publishStored(tcp("s2", "127.0.0.1:" + taken.getLocalPort(), true));
+            assertThat(services.problem("s2")).isPresent();
+
+            assertThat(services.listensOn(port)).isTrue();
+            assertThat(services.listensOn(taken.getLocalPort())).as("waiting for its port").isTrue();
+            assertThat(services.listensOn(port == 65535 ? port - 1 : port + 1)).isFalse();
+
+            services.onServiceChange(listening, tcp("s1", "127.0.0.1:" + port, false));
+            assertThat(services.listensOn(port)).as("disabled").isFalse();
+        }
+    }
+
+    @Test
     void httpServicesAreIgnored() throws Exception {
         Service http = new Service("h1", "t1", ServiceType.HTTP, "app.example.com", "/", TlsMode.TERMINATE, null,
                 "localhost:3000", true, Instant.EPOCH);
