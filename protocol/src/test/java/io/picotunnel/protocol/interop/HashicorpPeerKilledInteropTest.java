@@ -1,15 +1,12 @@
 package io.picotunnel.protocol.interop;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.PoolArenaMetric;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -57,7 +54,7 @@ class HashicorpPeerKilledInteropTest {
 
     /** A pooled allocator without thread caches, so that its count of active allocations is exact. */
     private final PooledByteBufAllocator allocator = new PooledByteBufAllocator(true, 1, 1, 8192, 9, 0, 0, false);
-    private final List<Watched> watched = new CopyOnWriteArrayList<>();
+    private final List<RecordingStream> watched = new CopyOnWriteArrayList<>();
     /** The exceptions our end of the connection saw. */
     private final List<String> connectionErrors = new CopyOnWriteArrayList<>();
     /** Set once our end of the connection is closed and the session has ended (its channelInactive). */
@@ -102,13 +99,13 @@ class HashicorpPeerKilledInteropTest {
             // Only the reset streams' writers end; the others wait for window.
             assertThat(peer.awaitLine("RESULT full")).endsWith(" end=reset");
         }
-        List<Watched> stalled = List.copyOf(watched);
+        List<RecordingStream> stalled = List.copyOf(watched);
 
         // Two streams to the peer's 'h' service, which never reads: one window goes out, the rest waits.
-        List<Watched> writers = new ArrayList<>();
+        List<RecordingStream> writers = new ArrayList<>();
         List<ChannelFuture> queued = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            Watched writer = new Watched();
+            RecordingStream writer = new RecordingStream(reading, allocator);
             YamuxStreamChannel stream = session.openStream(writer).get(10, TimeUnit.SECONDS);
             writers.add(writer);
             List<ChannelFuture> writes = onLoop(() -> {
@@ -137,7 +134,7 @@ class HashicorpPeerKilledInteropTest {
         }
         // A plain kill usually ends with FIN, but with our last bytes still unread in the peer's socket the kernel
         // sends RST: either is a connection lost, which is what the checks below are about.
-        for (Watched w : concat(stalled, writers)) {
+        for (RecordingStream w : concat(stalled, writers)) {
             await().atMost(WAIT).until(() -> w.inactive);
             assertThat(w.eof).as("%s saw EOF", w.stream).isFalse();
             assertThat(w.resetWhenInactive).as("%s reset", w.stream).isTrue();
@@ -174,7 +171,7 @@ class HashicorpPeerKilledInteropTest {
         peer.kill();
 
         await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
-        for (Watched w : watched) {
+        for (RecordingStream w : watched) {
             await().atMost(WAIT).until(() -> w.inactive);
             assertThat(w.eof).as("%s saw EOF", w.stream).isFalse();
             assertThat(w.resetWhenInactive).as("%s reset", w.stream).isTrue();
@@ -203,7 +200,7 @@ class HashicorpPeerKilledInteropTest {
         peer.kill();
 
         await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
-        Watched reader = watched.get(0);
+        RecordingStream reader = watched.get(0);
         await().atMost(WAIT).until(() -> reader.inactive);
         assertThat(reader.eof).as("the reader saw EOF after %s bytes", reader.bytesRead).isFalse();
         assertThat(reader.resetWhenInactive).isTrue();
@@ -229,12 +226,12 @@ class HashicorpPeerKilledInteropTest {
         assertThat(onLoop(() -> channel.config().setOption(ChannelOption.SO_SNDBUF, 64 * 1024))).isTrue();
         peer.pause();
 
-        List<Watched> writers = new ArrayList<>();
+        List<RecordingStream> writers = new ArrayList<>();
         List<ChannelFuture> writes = new ArrayList<>();
         // Each stream may send one window before the peer's credit: four of them are already far more than the
         // socket buffers take, so several streams wait for the connection.
         for (int i = 0; i < 64 && (i < 4 || onLoop(channel::isWritable)); i++) {
-            Watched writer = new Watched();
+            RecordingStream writer = new RecordingStream(reading, allocator);
             YamuxStreamChannel stream = session.openStream(writer).get(10, TimeUnit.SECONDS);
             writers.add(writer);
             writes.addAll(onLoop(() -> {
@@ -254,7 +251,7 @@ class HashicorpPeerKilledInteropTest {
         peer.kill();
 
         await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
-        for (Watched w : writers) {
+        for (RecordingStream w : writers) {
             await().atMost(WAIT).until(() -> w.inactive);
             assertThat(w.eof).as("%s saw EOF", w.stream).isFalse();
             assertThat(w.resetWhenInactive).as("%s reset", w.stream).isTrue();
@@ -280,7 +277,7 @@ class HashicorpPeerKilledInteropTest {
         peer.send("OPEN whole " + size + " - send");
         assertThat(peer.awaitResult("whole").end()).isEqualTo("eof");
         await().atMost(WAIT).until(() -> watched.size() == 1 && onLoop(session::inboundHeld) == size);
-        Watched reader = watched.get(0);
+        RecordingStream reader = watched.get(0);
         ChannelFuture ended = reader.stream.shutdownOutput();
         assertThat(ended.await(WAIT.toMillis())).as("our FIN written").isTrue();
         assertThat(ended.isSuccess()).isTrue();
@@ -309,15 +306,8 @@ class HashicorpPeerKilledInteropTest {
     }
 
     private void connect(YamuxRole ours, YamuxConfig config, String... peerArgs) {
-        ChannelInitializer<Channel> streams = new ChannelInitializer<>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                Watched w = new Watched();
-                ch.pipeline().addLast(w);
-                watched.add(w);
-            }
-        };
-        connection = GoPeerConnection.open(ours, "killed-peer", config, allocator, streams, peerArgs);
+        connection = GoPeerConnection.open(ours, "killed-peer", config, allocator,
+                RecordingStream.eachInto(watched, () -> new RecordingStream(reading, allocator)), peerArgs);
         channel = connection.channel();
         channel.pipeline().addFirst(new ChannelInboundHandlerAdapter() {
             @Override
@@ -341,53 +331,7 @@ class HashicorpPeerKilledInteropTest {
         return channel.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
     }
 
-    private static List<Watched> concat(List<Watched> a, List<Watched> b) {
+    private static List<RecordingStream> concat(List<RecordingStream> a, List<RecordingStream> b) {
         return Stream.concat(a.stream(), b.stream()).toList();
-    }
-
-    /**
-     * A stream that reads everything, or nothing (auto-read off) unless {@link #reading}, allocating from the test's
-     * allocator; records how it ended.
-     */
-    private final class Watched extends ChannelInboundHandlerAdapter {
-        volatile YamuxStreamChannel stream;
-        volatile long bytesRead;
-        volatile boolean eof;
-        volatile boolean inactive;
-        volatile boolean resetWhenInactive;
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            stream = (YamuxStreamChannel) ctx.channel();
-            ctx.channel().config().setAutoRead(reading);
-            ctx.channel().config().setAllocator(allocator);
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf data = (ByteBuf) msg;
-            bytesRead += data.readableBytes();
-            data.release();
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt == ChannelInputShutdownEvent.INSTANCE) {
-                eof = true;
-            }
-            ctx.fireUserEventTriggered(evt);
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            resetWhenInactive = stream.isReset();
-            inactive = true;
-            ctx.fireChannelInactive();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();
-        }
     }
 }

@@ -1,17 +1,13 @@
 package io.picotunnel.protocol.interop;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
-import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.testkit.GoPeer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,10 +15,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -54,7 +47,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
         KILLED_WITH_RST
     }
 
-    private final List<Reader> readers = new CopyOnWriteArrayList<>();
+    private final List<RecordingStream> readers = new CopyOnWriteArrayList<>();
     private volatile long sessionEndedNanos;
     private GoPeerConnection connection;
     private Channel channel;
@@ -77,7 +70,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
     void aStreamLeftByTheKilledPeerWhoseReaderTakesNoneOfItsBytesIsResetAfterTheStreamOpenTimeout(
             YamuxRole ours, Death death) throws Exception {
         int size = 100_000;
-        Reader reader = streamEndedBothWaysHoldingAll(ours, death, size);
+        RecordingStream reader = streamEndedBothWaysHoldingAll(ours, death, size);
 
         killPeer();
 
@@ -97,7 +90,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
     @EnumSource(YamuxRole.class)
     void aStreamLeftByTheKilledPeerWhoseReaderKeepsTakingItsBytesGetsThemAllAndEof(YamuxRole ours) throws Exception {
         int size = 4 * 32 * 1024;
-        Reader reader = streamEndedBothWaysHoldingAll(ours, Death.KILLED_WITH_RST, size);
+        RecordingStream reader = streamEndedBothWaysHoldingAll(ours, Death.KILLED_WITH_RST, size);
         String sent = peer.awaitResult("whole").shaSent();
 
         killPeer();
@@ -123,11 +116,11 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
      * hashicorp opens a stream and sends {@code size} bytes (at most a window) and its FIN into our reader, which
      * reads none of them; we send our FIN: the stream has ended both ways on the wire, holding everything.
      */
-    private Reader streamEndedBothWaysHoldingAll(YamuxRole ours, Death death, int size) throws Exception {
+    private RecordingStream streamEndedBothWaysHoldingAll(YamuxRole ours, Death death, int size) throws Exception {
         connect(ours, death);
         peer.send("OPEN whole " + size + " - send");
         await().atMost(WAIT).until(() -> readers.size() == 1 && onLoop(session::inboundHeld) == size);
-        Reader reader = readers.get(0);
+        RecordingStream reader = readers.get(0);
         ChannelFuture ended = reader.stream.shutdownOutput();
         assertThat(ended.await(WAIT.toMillis())).as("our FIN written").isTrue();
         assertThat(ended.isSuccess()).isTrue();
@@ -146,15 +139,8 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
         YamuxConfig config = new YamuxConfig(d.maxStreamWindow(), d.keepAliveInterval(), d.maxStreams(),
                 STREAM_OPEN_TIMEOUT, d.writeBufferHighWaterMark(), d.sessionWindowBudget(), d.windowAutoTuning(),
                 d.sessionBufferLimit());
-        ChannelInitializer<Channel> streams = new ChannelInitializer<>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                Reader r = new Reader();
-                ch.pipeline().addLast(r);
-                readers.add(r);
-            }
-        };
-        connection = GoPeerConnection.open(ours, "stalled-after-end", config, streams,
+        connection = GoPeerConnection.open(ours, "stalled-after-end", config,
+                RecordingStream.eachInto(readers, () -> new RecordingStream(false)),
                 death == Death.KILLED_WITH_RST ? new String[] {"-linger0"} : new String[0]);
         channel = connection.channel();
         session = connection.session();
@@ -171,64 +157,5 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
 
     private <T> T onLoop(Callable<T> task) throws Exception {
         return channel.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
-    }
-
-    /** A reader with auto-read off: it takes bytes only when the test calls read(); records what and how it ended. */
-    private static final class Reader extends ChannelInboundHandlerAdapter {
-        private final MessageDigest digest;
-        volatile YamuxStreamChannel stream;
-        volatile long bytesRead;
-        volatile boolean eof;
-        volatile boolean inactive;
-        volatile long inactiveNanos;
-        volatile boolean resetWhenInactive;
-
-        Reader() {
-            try {
-                digest = MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-                throw new AssertionError(e);
-            }
-        }
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            stream = (YamuxStreamChannel) ctx.channel();
-            ctx.channel().config().setAutoRead(false);
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf data = (ByteBuf) msg;
-            bytesRead += data.readableBytes();
-            digest.update(data.nioBuffer());
-            data.release();
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt == ChannelInputShutdownEvent.INSTANCE) {
-                eof = true;
-            }
-            ctx.fireUserEventTriggered(evt);
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            resetWhenInactive = stream.isReset();
-            inactiveNanos = System.nanoTime();
-            inactive = true;
-            ctx.fireChannelInactive();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();
-        }
-
-        /** Of every byte read, once the reader is done (read on the event loop, which wrote it). */
-        String sha256() {
-            return HexFormat.of().formatHex(digest.digest());
-        }
     }
 }
