@@ -40,6 +40,7 @@ func openAndExchange(session *yamux.Session, id string, n int64, target, mode st
 		return
 	}
 	defer stream.Close()
+	exchanges.Store(id, stream)
 	if target != "" {
 		if _, err := stream.Write(encodeHeader("tcp", target)); err != nil {
 			fail(err)

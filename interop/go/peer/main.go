@@ -29,6 +29,9 @@
 //	                             open a stream (with a stream header when a target is given) and exchange
 //	                             nbytes random bytes (see openAndExchange); then print
 //	                             "RESULT <id> sent=<n> sha_sent=<hex> recv=<n> sha_recv=<hex> end=<eof|short|reset|error:...>"
+//	RESET <id>                   (yamux mode) send WindowUpdate|RST for the stream of OPEN <id>, which
+//	                             hashicorp/yamux cannot: the frame goes between two of its frames; the
+//	                             stream's writer stops at its next wait for window; print "RESET_SENT <id>"
 //	PING                         "PONG <ms>" or "PING_FAILED <error>"
 //	GOAWAY                       send GoAway, print "GOAWAY_SENT"
 //	STREAMS                      "STREAMS <n>"
@@ -157,6 +160,12 @@ func readCommands(current sessionSource, disconnect func()) {
 				mode = fields[4]
 			}
 			go openAndExchange(current(), fields[1], n, target, mode)
+		case "RESET":
+			if len(fields) < 2 {
+				emit("ERROR RESET needs <id>")
+				continue
+			}
+			resetExchange(fields[1])
 		case "PING":
 			go func() {
 				s := current()

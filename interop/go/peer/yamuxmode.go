@@ -51,6 +51,8 @@ func runYamux(args []string) {
 	if *reportResets {
 		conn = &resetReporter{Conn: conn}
 	}
+	injector = &resetInjector{Conn: conn}
+	conn = injector
 	var session *yamux.Session
 	if *role == "server" {
 		session, err = yamux.Server(conn, yamuxConfig())

@@ -5,14 +5,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * How much all streams of one session may grow their receive windows beyond the initial 256 KiB each, so that
- * auto-tuned windows keep the session's memory bounded however many streams it carries. Event loop only.
+ * auto-tuned windows keep the session's memory bounded however many streams it carries. Taken and given on the
+ * event loop; {@link #granted} may be read from any thread.
  */
 final class WindowBudget {
 
     private static final Logger log = LoggerFactory.getLogger(WindowBudget.class);
 
     private final long total;
-    private long granted;
+    /** Written on the event loop only (taken and given back rarely: at a window's growth and its stream's end). */
+    private volatile long granted;
     private boolean overReturnLogged;
 
     WindowBudget(long total) {

@@ -219,6 +219,14 @@ public final class YamuxSession extends ChannelDuplexHandler {
         return peakStreamBuffered;
     }
 
+    /**
+     * Bytes of {@link YamuxConfig#sessionWindowBudget()} taken now by the growth of its streams' receive windows
+     * (auto-tuning), each stream's given back when it ends: 0 once no grown stream is left. From any thread.
+     */
+    public long windowBudgetInUse() {
+        return windowBudget.granted();
+    }
+
     public Channel parent() {
         ChannelHandlerContext c = ctx;
         return c == null ? null : c.channel();
