@@ -10,7 +10,15 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.tls.CertificateLoader;
+import io.picotunnel.server.tls.CertificateStore;
+import io.picotunnel.server.tls.HttpsListener;
+import io.picotunnel.server.tls.HttpsRouter;
+import io.picotunnel.server.tls.PassthroughRoutes;
+import io.picotunnel.server.tls.ServerCertificate;
+import io.picotunnel.server.tls.SniSockets;
 import io.picotunnel.server.tls.TestCertificates;
+import io.picotunnel.server.tls.TlsAlpnChallenges;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -52,6 +60,8 @@ class ProxyLingeringCloseTest {
     private ServerSocket earlyTarget;
     private Channel plain;
     private Channel tls;
+    /** The server's own HTTPS listener (SNI routing, the certificate store's contexts, ALPN) in front of the proxy. */
+    private HttpsListener https;
     /** The proxy's side of the last visitor connection accepted. */
     private final AtomicReference<Channel> visitor = new AtomicReference<>();
 
@@ -87,10 +97,20 @@ class ProxyLingeringCloseTest {
                     }
                 })
                 .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        CertificateStore store = new CertificateStore();
+        TestCertificates.Issued wildcard = certificates.issue("*.apps.test", "down.test", "early.test");
+        ServerCertificate served = CertificateLoader.of(wildcard.chain(), wildcard.keyPair().getPrivate(), "test");
+        store.putFromFile("*.apps.test", served);
+        store.putFromFile("early.test", served);
+        https = new HttpsListener(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), group,
+                new HttpsRouter(store, new PassthroughRoutes(), TlsAlpnChallenges.NONE, null), proxy,
+                (ctx, route) -> ctx.close());
+        https.start();
     }
 
     @AfterEach
     void stop() throws IOException {
+        https.close();
         earlyTarget.close();
         plain.close().syncUninterruptibly();
         tls.close().syncUninterruptibly();
@@ -189,6 +209,39 @@ class ProxyLingeringCloseTest {
     }
 
     @Test
+    void onTheHttpsListenerAnUploadToAnUnknownHostGetsTheWhole404AndAnOrderlyClose() throws Exception {
+        String answer = sendingWhileRefused(httpsSocket("nowhere.apps.test"),
+                "POST /upload HTTP/1.1\r\nHost: nowhere.apps.test\r\nContent-Length: " + LARGE_BODY + "\r\n\r\n");
+
+        assertWholeAnswer(answer, 404);
+    }
+
+    @Test
+    void onTheHttpsListenerAHeadTooLargeThatGoesOnGetsTheWhole431AndAnOrderlyClose() throws Exception {
+        String answer = sendingWhileRefused(httpsSocket("nowhere.apps.test"),
+                "GET / HTTP/1.1\r\nHost: nowhere.apps.test\r\nX-Big: ");
+
+        assertWholeAnswer(answer, 431);
+    }
+
+    @Test
+    void onTheHttpsListenerARequestWithoutHostThatGoesOnGetsTheWhole400AndAnOrderlyClose() throws Exception {
+        String answer = sendingWhileRefused(httpsSocket("nowhere.apps.test"),
+                "POST /upload HTTP/1.1\r\nContent-Length: " + LARGE_BODY + "\r\n\r\n");
+
+        assertWholeAnswer(answer, 400);
+    }
+
+    @Test
+    void onTheHttpsListenerATargetThatAnswersBeforeTheWholeUploadHasItsAnswerReadWholeAndAnOrderlyClose()
+            throws Exception {
+        String answer = sendingWhileRefused(httpsSocket("early.test"),
+                "POST /upload HTTP/1.1\r\nHost: early.test\r\nContent-Length: " + LARGE_BODY + "\r\n\r\n");
+
+        assertThat(answer).startsWith("HTTP/1.1 413 ").endsWith("\r\n\r\ntoo much");
+    }
+
+    @Test
     void aRefusedVisitorThatSendsNothingMoreIsReadUntilTheLingerIdleTimeThenClosed() throws Exception {
         try (Socket socket = plainSocket()) {
             socket.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -206,6 +259,13 @@ class ProxyLingeringCloseTest {
     private Socket plainSocket() throws IOException {
         Socket socket = new Socket(InetAddress.getLoopbackAddress(), port(plain));
         socket.setSoTimeout(10_000);
+        return socket;
+    }
+
+    /** A TLS connection to the HTTPS listener that asks for {@code serverName} by SNI, handshaken (http/1.1). */
+    private SSLSocket httpsSocket(String serverName) throws IOException {
+        SSLSocket socket = SniSockets.connect(certificates.clientContext(), https.port(), serverName);
+        socket.startHandshake();
         return socket;
     }
 
