@@ -63,14 +63,17 @@ public final class PemFiles {
                             : converter.getPrivateKey(pair.getPrivateKeyInfo());
                 }
             }
+        } catch (RuntimeException e) {
+            throw notPem(file, e);
         }
         throw new IOException(file + ": no unencrypted PEM private key found");
     }
 
     /**
      * BouncyCastle's PEM reader throws unchecked exceptions for some damage (DecoderException for text between the
-     * markers that is not base64): as an IOException, which every reader of a chain handles, so that one damaged
-     * file is said and skipped, not thrown through (ACME's clean-up at start stopped silently on one).
+     * markers that is not base64): as an IOException, which every reader of a chain or a key handles, so that one
+     * damaged file is said and skipped, not thrown through (ACME's clean-up at start stopped silently on a
+     * certificate, the start threw a configured key's out with a stack trace).
      */
     private static IOException notPem(Path file, RuntimeException e) {
         return new IOException(file + ": not a readable PEM file: " + e.getMessage(), e);
