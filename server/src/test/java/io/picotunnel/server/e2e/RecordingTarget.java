@@ -21,6 +21,8 @@ final class RecordingTarget implements AutoCloseable {
     private final HttpServer server;
     private final List<Map<String, List<String>>> requests = new CopyOnWriteArrayList<>();
     private final List<String> uris = new CopyOnWriteArrayList<>();
+    /** Headers every answer carries, as name and value. */
+    private final List<String[]> answerHeaders = new CopyOnWriteArrayList<>();
 
     RecordingTarget() {
         this("hello");
@@ -37,11 +39,17 @@ final class RecordingTarget implements AutoCloseable {
             uris.add(exchange.getRequestURI().toString());
             requests.add(Map.copyOf(exchange.getRequestHeaders()));
             byte[] body = answer.getBytes(StandardCharsets.UTF_8);
+            answerHeaders.forEach(header -> exchange.getResponseHeaders().add(header[0], header[1]));
             exchange.sendResponseHeaders(200, body.length);
             exchange.getResponseBody().write(body);
             exchange.close();
         });
         server.start();
+    }
+
+    /** Every later answer carries the header {@code name: value} too (added to those given before). */
+    void answerWithHeader(String name, String value) {
+        answerHeaders.add(new String[] {name, value});
     }
 
     String address() {

@@ -726,6 +726,28 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void noTargetCanSetTheSessionCookiesOfAServiceOrOfTheManagementServer() throws Exception {
+        start();
+        RecordingTarget open = target("open");
+        // The target of an open /public next to a signed-in / on the same host, or of a service on the UI's host
+        // name: the proxy keeps these cookies from every target, and no target may set them either, or it could plant
+        // a session of its own choosing (its owner's, signed in) or an error message on the UI's sign-in page.
+        for (String cookie : List.of("__Host-picotunnel_access_0123abcd=planted; Path=/; Secure; HttpOnly",
+                "picotunnel_access_0123abcd=planted; Path=/", "picotunnel_session=planted; Path=/",
+                "__Host-picotunnel_session=planted; Path=/; Secure", "picotunnel_signin=key; Path=/",
+                "__Host-picotunnel_signin_error=words; Path=/; Secure", "picotunnel_service_signin=key; Path=/",
+                "theme=dark; Path=/", " __Host-picotunnel_signin = key; Path=/; Secure")) {
+            open.answerWithHeader("Set-Cookie", cookie);
+        }
+        service("/public", open, "");
+
+        Visitor.Response page = visitor.get(httpPort(), HOST, "/public/");
+
+        assertThat(page.body()).isEqualTo("target=open");
+        assertThat(page.header("Set-Cookie")).isEqualTo("theme=dark; Path=/");
+    }
+
+    @Test
     void aWildcardServicesSignInDoesNotReturnToANameWhoseTlsGoesToAPassthroughService() throws Exception {
         start();
         ApiClient.Response wildcard = testbed.api().post("/api/tunnels/" + tunnelId + "/services",

@@ -85,8 +85,7 @@ final class AccessHook {
             List<String> kept = new ArrayList<>();
             for (String header : headers.getAll(HttpHeaderNames.COOKIE)) {
                 for (String pair : header.split(";")) {
-                    String name = pair.strip().split("=", 2)[0];
-                    if (!ServiceSignIn.isSessionCookie(name) && !MANAGEMENT_COOKIES.contains(name) && !pair.isBlank()) {
+                    if (!isOurs(pair) && !pair.isBlank()) {
                         kept.add(pair.strip());
                     }
                 }
@@ -102,6 +101,35 @@ final class AccessHook {
         if (pass.email() != null) {
             headers.set("x-picotunnel-email", pass.email());
         }
+    }
+
+    /**
+     * Nor may a target set one of these cookies ({@code Set-Cookie} in its response, the 101 of an upgrade included):
+     * cookies are not kept apart by port or path, so a target of an open {@code /public} next to a signed-in
+     * {@code /}, or of a service on the UI's host name, could otherwise put a session of its choosing (its owner's,
+     * signed in) in the visitor's browser, or a sign-in's browser key or error message on the UI's origin; over https
+     * the {@code __Host-} prefix does not keep out the same host. Such headers are dropped; the others pass.
+     */
+    static void stripOurSetCookies(HttpHeaders headers) {
+        if (!headers.contains(HttpHeaderNames.SET_COOKIE)) {
+            return;
+        }
+        List<String> all = headers.getAll(HttpHeaderNames.SET_COOKIE);
+        List<String> kept = all.stream().filter(cookie -> !isOurs(cookie)).toList();
+        if (kept.size() != all.size()) {
+            headers.remove(HttpHeaderNames.SET_COOKIE);
+            kept.forEach(cookie -> headers.add(HttpHeaderNames.SET_COOKIE, cookie));
+        }
+    }
+
+    /**
+     * Whether {@code pair} (a {@code name=value} of a Cookie header, or a Set-Cookie's start) names one of our
+     * cookies: a service's session, or the management server's, with or without {@code __Host-}.
+     */
+    private static boolean isOurs(String pair) {
+        int equals = pair.indexOf('=');
+        String name = (equals < 0 ? pair : pair.substring(0, equals)).strip();
+        return ServiceSignIn.isSessionCookie(name) || MANAGEMENT_COOKIES.contains(name);
     }
 
     /** Every one of ours is named picotunnel_...: a request without that text keeps its Cookie header untouched. */

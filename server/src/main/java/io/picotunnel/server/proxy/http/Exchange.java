@@ -519,6 +519,7 @@ final class Exchange {
         HttpHeaders headers = passedOn(response.headers());
         String protocol = headers.get(HttpHeaderNames.UPGRADE);
         HopByHop.strip(headers);
+        AccessHook.stripOurSetCookies(headers);
         headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         if (protocol != null) {
             headers.set(HttpHeaderNames.UPGRADE, protocol);
@@ -564,6 +565,7 @@ final class Exchange {
     private HttpResponse publicResponse(HttpResponse response) {
         HttpHeaders headers = passedOn(response.headers());
         HopByHop.strip(headers);
+        AccessHook.stripOurSetCookies(headers);
         int code = response.status().code();
         boolean bodyless = !expectsResponseBody || code == 204 || code == 304;
         keepAlive = keepAliveRequested && requestDone;
