@@ -24,6 +24,15 @@ import java.util.Optional;
 public final class CheckStore {
 
     private static final String SELECT_CHECK = "SELECT id, tunnel_id, service_id, status, latency_ms, error, created_at FROM checks";
+    /** A subject's newest checks (tunnel, service or null, limit), read in id order through checks_subject. */
+    static final String RECENT = SELECT_CHECK + " WHERE tunnel_id = ? AND service_id IS ? ORDER BY id DESC LIMIT ?";
+    /**
+     * A subject's newest state change (tunnel, service or null), through state_changes_subject. The table's id, named
+     * with the table: a bare {@code id} would be the result's {@code 0 AS id}, the same for every row.
+     */
+    static final String LAST_CHANGE = "SELECT 0 AS id, tunnel_id, service_id, status, NULL AS latency_ms, error,"
+            + " created_at FROM state_changes WHERE tunnel_id = ? AND service_id IS ? ORDER BY state_changes.id DESC"
+            + " LIMIT 1";
     static final long HOUR_MILLIS = 3_600_000;
     /** Of some checks: how many, how many up, and the sum and count of the latencies of the up ones. */
     private static final String TALLY_COLUMNS = "COUNT(*) AS total, COALESCE(SUM(status = 'up'), 0) AS up,"
@@ -139,11 +148,14 @@ public final class CheckStore {
         }
     }
 
-    /** The newest {@code limit} checks of the subject, newest first. */
+    /**
+     * The newest {@code limit} checks of the subject, newest first: the last recorded, by id (AUTOINCREMENT, written in
+     * the order they were made), not by created_at, the clock's time: a clock set back (NTP, a VM resumed) kept the
+     * checks from before it as the newest, and with them the subject's state, until the clock caught up.
+     */
     public List<Check> recent(Subject subject, int limit) {
         return database.read(connection -> {
-            try (PreparedStatement select = connection.prepareStatement(SELECT_CHECK
-                    + " WHERE tunnel_id = ? AND service_id IS ? ORDER BY created_at DESC, id DESC LIMIT ?")) {
+            try (PreparedStatement select = connection.prepareStatement(RECENT)) {
                 select.setString(1, subject.tunnelId());
                 select.setString(2, subject.serviceId());
                 select.setInt(3, limit);
@@ -152,12 +164,10 @@ public final class CheckStore {
         });
     }
 
-    /** The subject's newest state change: its current state and since when. */
+    /** The subject's newest state change, the last recorded (as {@link #recent}): its current state and since when. */
     public Optional<Check> lastChange(Subject subject) {
         return database.read(connection -> {
-            try (PreparedStatement select = connection.prepareStatement("SELECT 0 AS id, tunnel_id, service_id, status,"
-                    + " NULL AS latency_ms, error, created_at FROM state_changes WHERE tunnel_id = ? AND service_id IS ?"
-                    + " ORDER BY created_at DESC, id DESC LIMIT 1")) {
+            try (PreparedStatement select = connection.prepareStatement(LAST_CHANGE)) {
                 select.setString(1, subject.tunnelId());
                 select.setString(2, subject.serviceId());
                 return checks(select).stream().findFirst();
