@@ -773,4 +773,27 @@ class ServiceSignInEndToEndTest {
         }
         assertThat(get(loginUrl(id, "https://web.apps.test:" + httpsPort + "/")).statusCode()).isEqualTo(302);
     }
+
+    @Test
+    void aSignInWhoseNameBecameAPassthroughServicesMeanwhileSendsNoCodeThere() throws Exception {
+        start();
+        ApiClient.Response wildcard = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"*.apps.test\",\"target_addr\":\"" + target("apps").address()
+                        + "\",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}}");
+        assertThat(wildcard.status()).as(wildcard.toString()).isEqualTo(201);
+        nextUser("alice", "alice@example.com", "alice");
+        String callback = throughProvider(loginUrl(wildcard.json().get("id").asText(),
+                "https://db.apps.test:" + testbed.server().httpsPort() + "/"));
+
+        // While the visitor is at the provider, db.apps.test becomes a passthrough service's (another tunnel's, say):
+        // its TLS now goes to that target untouched, which must not get the one-time code.
+        ApiClient.Response passthrough = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"db.apps.test\",\"tls_mode\":\"passthrough\",\"target_addr\":\""
+                        + target("db").address() + "\"}");
+        assertThat(passthrough.status()).as(passthrough.toString()).isEqualTo(201);
+        HttpResponse<String> back = get(callback);
+
+        assertThat(back.statusCode()).as(back.body()).isEqualTo(400);
+        assertThat(back.headers().firstValue("Location")).isEmpty();
+    }
 }
