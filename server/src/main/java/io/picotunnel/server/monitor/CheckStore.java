@@ -16,10 +16,16 @@ import java.util.Optional;
 
 /**
  * Checks, state changes and per-service probe settings in SQLite (tables {@code checks}, {@code state_changes},
- * {@code service_checks}). Times are stored as epoch milliseconds; the index on (tunnel, service, time) serves
- * the newest checks of a subject. The uptime windows are summed from {@code check_hours}, one row per subject and
- * hour holding that hour's totals, which {@link #record} and {@link #prune} keep equal to the checks of the hour;
- * only the partial hour at a window's start is counted from the checks themselves.
+ * {@code service_checks}). Times are stored as epoch milliseconds; the index on (tunnel, service, id) serves
+ * the newest checks of a subject, that on (tunnel, service, time) its checks of a time window. The uptime windows
+ * are summed from {@code check_hours}, one row per subject and hour holding that hour's totals, which
+ * {@link #record} and {@link #prune} keep equal to the checks of the hour; only the partial hour at a window's start
+ * is counted from the checks themselves.
+ *
+ * <p>The newest check or state change is the last recorded (the highest id: AUTOINCREMENT, written in the order the
+ * checks were made), not the latest created_at: that is the clock's time, and a clock set back (NTP, a VM resumed)
+ * would make the state of an hour ago the current one. Windows of time (uptime, the changes since a time, pruning by
+ * age) are by created_at: they are about time.
  */
 public final class CheckStore {
 
@@ -27,10 +33,10 @@ public final class CheckStore {
     /** A subject's newest checks (tunnel, service or null, limit), read in id order through checks_subject. */
     static final String RECENT = SELECT_CHECK + " WHERE tunnel_id = ? AND service_id IS ? ORDER BY id DESC LIMIT ?";
     /**
-     * A subject's newest state change (tunnel, service or null), through state_changes_subject. The table's id, named
-     * with the table: a bare {@code id} would be the result's {@code 0 AS id}, the same for every row.
+     * A subject's newest state change (tunnel, service or null), the last recorded, read through
+     * state_changes_subject.
      */
-    static final String LAST_CHANGE = "SELECT 0 AS id, tunnel_id, service_id, status, NULL AS latency_ms, error,"
+    static final String LAST_CHANGE = "SELECT id, tunnel_id, service_id, status, NULL AS latency_ms, error,"
             + " created_at FROM state_changes WHERE tunnel_id = ? AND service_id IS ? ORDER BY state_changes.id DESC"
             + " LIMIT 1";
     static final long HOUR_MILLIS = 3_600_000;
@@ -180,7 +186,7 @@ public final class CheckStore {
     }
 
     /**
-     * The subject's newest state changes, newest first, with the number of checks of each: at most {@code limit},
+     * The subject's last recorded state changes, the last first, with the number of checks of each: at most {@code limit},
      * and none older than the newest that held for {@code confirmedAfter} checks (the one a restart looks for).
      */
     public List<Run> runs(Subject subject, int confirmedAfter, int limit) {
@@ -188,7 +194,7 @@ public final class CheckStore {
             List<Check> changes;
             try (PreparedStatement select = connection.prepareStatement("SELECT id, tunnel_id, service_id, status,"
                     + " NULL AS latency_ms, error, created_at FROM state_changes WHERE tunnel_id = ? AND service_id IS ?"
-                    + " ORDER BY created_at DESC, id DESC LIMIT ?")) {
+                    + " ORDER BY id DESC LIMIT ?")) {
                 select.setString(1, subject.tunnelId());
                 select.setString(2, subject.serviceId());
                 select.setInt(3, limit);
@@ -272,8 +278,8 @@ public final class CheckStore {
     /**
      * Deletes the checks older than {@code before}; returns how many. The roll-ups of the hours wholly before
      * {@code before} go too, and that of the hour holding it is counted again from the checks left, so no window
-     * counts a pruned check. State changes older than {@code before} go too, but for each subject's newest of them,
-     * which says what state it was in at the cut and since when (a tunnel up for a year is "up since" a year ago).
+     * counts a pruned check. State changes older than {@code before} go too, but for each subject's last recorded of
+     * them, which says what state it was in at the cut and since when (a tunnel up for a year is "up since" a year ago).
      */
     public int prune(Instant before) {
         long cut = before.toEpochMilli();
@@ -299,8 +305,7 @@ public final class CheckStore {
             try (PreparedStatement delete = connection.prepareStatement("DELETE FROM state_changes WHERE created_at < ?"
                     + " AND EXISTS (SELECT 1 FROM state_changes newer WHERE newer.tunnel_id = state_changes.tunnel_id"
                     + " AND newer.service_id IS state_changes.service_id AND newer.created_at < ?"
-                    + " AND (newer.created_at > state_changes.created_at"
-                    + " OR (newer.created_at = state_changes.created_at AND newer.id > state_changes.id)))")) {
+                    + " AND newer.id > state_changes.id)")) {
                 delete.setLong(1, cut);
                 delete.setLong(2, cut);
                 delete.executeUpdate();

@@ -1,0 +1,68 @@
+package io.picotunnel.server.monitor;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.testkit.ManualClock;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+
+/**
+ * The newest check and change of state of a tunnel are the last recorded, not those of the latest time: the time is
+ * the server's clock, which NTP can set back.
+ */
+class NewestChecksTest {
+
+    private static final Instant START = Instant.parse("2026-06-01T12:00:00Z");
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void theLastRecordedCheckAndChangeOfStateAreTheNewestWhenTheClockStepsBack() {
+        ManualClock clock = new ManualClock(START);
+        try (Store store = Store.open(dataDir, clock)) {
+            CheckStore checks = new CheckStore(store.database());
+            Subject tunnel = Subject.tunnel(store.createTunnel("stepped").id());
+            Check firstUp = Check.up(tunnel, 1, clock.instant());
+            checks.record(List.of(firstUp), List.of(firstUp));
+            clock.advance(Duration.ofMinutes(1));
+            checks.record(List.of(Check.up(tunnel, 2, clock.instant())), List.of());
+            clock.advance(Duration.ofMinutes(1));
+            Check down = Check.down(tunnel, "no client connected", clock.instant());
+            checks.record(List.of(down), List.of(down));
+            clock.advance(Duration.ofHours(-1));
+            checks.record(List.of(Check.down(tunnel, "no client connected", clock.instant())), List.of());
+            clock.advance(Duration.ofMinutes(1));
+            Check upAgain = Check.up(tunnel, 3, clock.instant());
+            checks.record(List.of(upAgain), List.of(upAgain));
+
+            assertThat(checks.recent(tunnel, 10)).extracting(Check::status, Check::createdAt).containsExactly(
+                    tuple(CheckStatus.UP, START.plus(Duration.ofMinutes(3)).minus(Duration.ofHours(1))),
+                    tuple(CheckStatus.DOWN, START.plus(Duration.ofMinutes(2)).minus(Duration.ofHours(1))),
+                    tuple(CheckStatus.DOWN, START.plus(Duration.ofMinutes(2))),
+                    tuple(CheckStatus.UP, START.plus(Duration.ofMinutes(1))),
+                    tuple(CheckStatus.UP, START));
+            assertThat(checks.lastChange(tunnel)).map(Check::createdAt).contains(upAgain.createdAt());
+            assertThat(checks.runs(tunnel, Integer.MAX_VALUE, 10)).extracting(run -> run.change().status())
+                    .containsExactly(CheckStatus.UP, CheckStatus.DOWN, CheckStatus.UP);
+            ObjectNode stats = new Stats(checks, clock).of(tunnel);
+            assertThat(stats.get("status").asText()).isEqualTo("up");
+            assertThat(stats.get("since").asText()).isEqualTo("2026-06-01T11:03:00.000Z");
+            assertThat(stats.get("last_checked_at").asText()).isEqualTo("2026-06-01T11:03:00.000Z");
+
+            // All three changes are before the cut: the one kept, which says the state, is the last recorded.
+            checks.prune(START.plus(Duration.ofMinutes(5)));
+            assertThat(checks.changes(tunnel, Instant.EPOCH)).extracting(Check::createdAt)
+                    .containsExactly(upAgain.createdAt());
+            assertThat(checks.lastChange(tunnel)).map(Check::status).contains(CheckStatus.UP);
+        }
+    }
+}
