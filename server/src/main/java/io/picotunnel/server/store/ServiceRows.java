@@ -10,7 +10,7 @@ import java.util.List;
 /** Maps {@link Service} to and from rows of the {@code services} table. */
 final class ServiceRows {
 
-    static final String SELECT_SERVICE = "SELECT id, tunnel_id, type, domain, path_prefix, tls_mode, listen_addr,"
+    static final String SELECT_SERVICE = "SELECT rowid, id, tunnel_id, type, domain, path_prefix, tls_mode, listen_addr,"
             + " target_addr, enabled, created_at, https_redirect, " + AccessRows.COLUMNS + " FROM services";
 
     private ServiceRows() {
@@ -36,14 +36,16 @@ final class ServiceRows {
                             rows.getInt("enabled") != 0,
                             Rfc3339.parse(rows.getString("created_at")),
                             rows.getInt("https_redirect") != 0,
-                            AccessRows.read(rows)));
+                            AccessRows.read(rows),
+                            rows.getLong("rowid")));
                 }
             }
         }
         return services;
     }
 
-    static void insert(Connection connection, Service service) throws SQLException {
+    /** Stores {@code service}; returns it with the creation order its row was given. */
+    static Service insert(Connection connection, Service service) throws SQLException {
         try (PreparedStatement insert = connection.prepareStatement("INSERT INTO services (type, domain, path_prefix, tls_mode,"
                 + " listen_addr, target_addr, enabled, https_redirect, id, tunnel_id, created_at)"
                 + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
@@ -53,7 +55,13 @@ final class ServiceRows {
             insert.setString(11, Rfc3339.format(service.createdAt()));
             insert.executeUpdate();
         }
+        long rowid;
+        try (PreparedStatement select = connection.prepareStatement("SELECT last_insert_rowid()");
+             ResultSet row = select.executeQuery()) {
+            rowid = row.getLong(1);
+        }
         AccessRows.write(connection, service.id(), service.access());
+        return service.withCreationOrder(rowid);
     }
 
     static void update(Connection connection, Service service) throws SQLException {

@@ -240,18 +240,19 @@ public final class Store implements AutoCloseable {
             if (findTunnel(connection, draft.tunnelId()).isEmpty()) {
                 return Optional.empty();
             }
-            Service service = new Service(Secrets.newId(), draft.tunnelId(), draft.type(), draft.domain(), draft.pathPrefix(),
-                    draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), now(),
+            Service draftWithId = new Service(Secrets.newId(), draft.tunnelId(), draft.type(), draft.domain(),
+                    draft.pathPrefix(), draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), now(),
                     draft.httpsRedirect(), draft.access());
-            ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), service);
-            ServiceRows.insert(connection, service);
+            ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), draftWithId);
+            Service service = ServiceRows.insert(connection, draftWithId);
             tellListeners(List.of(new Change(null, service)), told);
             return Optional.of(service);
         });
     }
 
     /**
-     * Replaces the service with {@code change} applied to the stored one (id, tunnel and created_at are kept).
+     * Replaces the service with {@code change} applied to the stored one (id, tunnel, created_at and creation order
+     * are kept).
      * Empty when there is no such service. Exceptions thrown by {@code change} roll back and propagate.
      */
     public Optional<Service> updateService(String id, UnaryOperator<Service> change) throws ServiceConflictException {
@@ -264,7 +265,7 @@ public final class Store implements AutoCloseable {
             Service changed = change.apply(before);
             Service after = new Service(before.id(), before.tunnelId(), changed.type(), changed.domain(), changed.pathPrefix(),
                     changed.tlsMode(), changed.listenAddr(), changed.targetAddr(), changed.enabled(), before.createdAt(),
-                    changed.httpsRedirect(), changed.access());
+                    changed.httpsRedirect(), changed.access(), before.creationOrder());
             if (ServiceConflicts.routesDiffer(before, after)) {
                 // Pairs stored before a rule was tightened (prefixes that route the same) stay editable otherwise.
                 ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), after);

@@ -60,13 +60,17 @@ class CoincidingPrefixesTest {
                 + "\",\"target_addr\":\"" + target.address() + "\"}").get("id").asText();
     }
 
-    /** The row a server before the API percent-encoded prefixes wrote for {@code /{id}}: raw, and older. */
+    /**
+     * The row a server before the API percent-encoded prefixes wrote for {@code /{id}}: raw, and older (stored before
+     * the other services: a rowid below theirs).
+     */
     private void insertOldRawService(String prefix) throws Exception {
         testbed.close();
         testbed = null;
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
-             PreparedStatement insert = c.prepareStatement("INSERT INTO services (id, tunnel_id, type, domain, path_prefix,"
-                     + " target_addr, created_at) VALUES (?, ?, 'http', ?, ?, ?, '2025-06-01T00:00:00.000Z')")) {
+             PreparedStatement insert = c.prepareStatement("INSERT INTO services (rowid, id, tunnel_id, type, domain,"
+                     + " path_prefix, target_addr, created_at) VALUES ((SELECT min(rowid) - 1 FROM services), ?, ?, 'http',"
+                     + " ?, ?, ?, '2025-06-01T00:00:00.000Z')")) {
             insert.setString(1, OLD_ID);
             insert.setString(2, tunnelId);
             insert.setString(3, HOST);

@@ -42,7 +42,7 @@ public final class HttpRoutes implements ServiceListener {
         table = RouteTable.of(services.values());
         disabled = RouteTable.of(services.values().stream().filter(s -> !s.enabled()).map(s -> new Service(s.id(),
                 s.tunnelId(), s.type(), s.domain(), s.pathPrefix(), s.tlsMode(), s.listenAddr(), s.targetAddr(), true,
-                s.createdAt(), s.httpsRedirect())).toList());
+                s.createdAt(), s.httpsRedirect(), s.access(), s.creationOrder())).toList());
         warnOfNewCoincidingPrefixes();
     }
 

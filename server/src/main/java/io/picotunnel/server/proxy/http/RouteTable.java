@@ -27,7 +27,8 @@ import java.util.Set;
  *       path segments: {@code /api} matches {@code /api}, {@code /api/} and {@code /api/v1}, never
  *       {@code /apix}; a trailing slash on the prefix makes no difference. Paths and prefixes are compared in
  *       normal form ({@link PathNormalizer}: unreserved characters decoded, dot segments removed), without
- *       the query. Of two services whose prefixes are one route, the older is served ({@link #coinciding}).</li>
+ *       the query. Of two services whose prefixes are one route, the older (created first) is served
+ *       ({@link #coinciding}).</li>
  *   <li>A path that a target could read as a path of another service of the host than the one it routes to
  *       ({@link PathReadings}) is ambiguous: {@link #readsAsAnotherService}.</li>
  * </ul>
@@ -50,11 +51,12 @@ final class RouteTable {
     /**
      * Longest prefix first (two prefixes of one length never match one path); of prefixes that are one route, next to
      * each other, the oldest service first, so that it is the one served whatever the order the services came in.
+     * Oldest by {@link Service#creationOrder}, not by created_at: a clock set back makes that earlier for the newer.
      */
     private static final Comparator<Route> LONGEST_PREFIX_FIRST =
             Comparator.comparingInt((Route r) -> r.prefix().length()).reversed()
                     .thenComparing(Route::prefix)
-                    .thenComparing(r -> r.service().createdAt(), Comparator.nullsLast(Comparator.naturalOrder()))
+                    .thenComparingLong(r -> r.service().creationOrder())
                     .thenComparing(r -> r.service().id());
 
     private final Map<String, List<Route>> exact;

@@ -1,11 +1,20 @@
 package io.picotunnel.server.proxy.http;
 
+import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -15,6 +24,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 class HttpRoutesTest {
 
     private final HttpRoutes routes = new HttpRoutes();
+
+    @TempDir
+    Path dataDir;
 
     private static Service http(String id, String domain, String prefix) {
         return new Service(id, "t1", ServiceType.HTTP, domain, prefix, TlsMode.TERMINATE, null, "localhost:80",
@@ -222,16 +234,50 @@ class HttpRoutesTest {
 
     @Test
     void ofTwoPrefixesThatAreOneRouteTheOlderServiceIsServedWhicheverCameFirst() {
+        // created first, the clock then set back an hour
         Service older = new Service("older", "t1", ServiceType.HTTP, "x.test", "/{id}", TlsMode.TERMINATE, null,
-                "localhost:80", true, Instant.parse("2025-06-01T00:00:00Z"));
+                "localhost:80", true, Instant.parse("2026-06-01T12:00:00Z"), false, AccessPolicy.OPEN, 1);
         Service newer = new Service("newer", "t1", ServiceType.HTTP, "x.test", "/%7Bid%7D", TlsMode.TERMINATE, null,
-                "localhost:80", true, Instant.parse("2026-06-01T00:00:00Z"));
+                "localhost:80", true, Instant.parse("2026-06-01T11:00:30Z"), false, AccessPolicy.OPEN, 2);
         for (List<Service> order : List.of(List.of(older, newer), List.of(newer, older))) {
             HttpRoutes routes = new HttpRoutes();
             order.forEach(s -> routes.onServiceChange(null, s));
 
             assertThat(routes.route("x.test", "/%7Bid%7D/x").map(Service::id)).as(order.getFirst().id() + " first")
                     .contains("older");
+        }
+    }
+
+    @Test
+    void ofTwoPrefixesThatAreOneRouteTheOneCreatedFirstIsServedThoughTheClockWasSetBackBeforeTheOther() throws Exception {
+        ManualClock clock = new ManualClock(Instant.parse("2026-06-01T12:00:00Z"));
+        String older;
+        String newer;
+        try (Store store = Store.open(dataDir, clock)) {
+            String tunnel = store.createTunnel("t").id();
+            older = store.createService(new Service(null, tunnel, ServiceType.HTTP, "x.test", "/{id}", TlsMode.TERMINATE,
+                    null, "localhost:80", true, null)).orElseThrow().id();
+            clock.advance(Duration.ofHours(-1));
+            newer = store.createService(new Service(null, tunnel, ServiceType.HTTP, "x.test", "/b", TlsMode.TERMINATE,
+                    null, "localhost:80", true, null)).orElseThrow().id();
+        }
+        // As a version that compared prefixes as typed let them be stored: the same route spelled another way.
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
+             PreparedStatement update = c.prepareStatement("UPDATE services SET path_prefix = '/%7Bid%7D' WHERE id = ?")) {
+            update.setString(1, newer);
+            update.executeUpdate();
+        }
+
+        try (Store store = Store.open(dataDir, clock)) {
+            HttpRoutes replayed = new HttpRoutes();
+            store.services().forEach(s -> replayed.onServiceChange(null, s));
+            assertThat(replayed.route("x.test", "/%7Bid%7D/x").map(Service::id)).contains(older);
+
+            // A change of the older does not make it the newer.
+            store.addServiceListener(replayed);
+            store.updateService(older, s -> new Service(s.id(), s.tunnelId(), s.type(), s.domain(), s.pathPrefix(),
+                    s.tlsMode(), null, "localhost:81", true, null));
+            assertThat(replayed.route("x.test", "/%7Bid%7D/x").map(Service::id)).contains(older);
         }
     }
 
