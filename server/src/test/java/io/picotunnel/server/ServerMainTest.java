@@ -7,6 +7,7 @@ import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.server.store.Store;
+import io.picotunnel.server.tls.BrokenKeys;
 import io.picotunnel.server.tls.TestCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -162,6 +163,31 @@ class ServerMainTest {
             assertOneSentence(run.err());
             assertThat(run.out()).doesNotContain("admin token");
             assertThat(dir.resolve("data").resolve("admin-token")).doesNotExist();
+        }
+    }
+
+    /**
+     * A TLS key (PICOTUNNEL_TLS_KEY) that is damaged, encrypted or a certificate is one sentence naming it, not
+     * BouncyCastle's unchecked exceptions with a stack trace.
+     */
+    @Test
+    void aTlsKeyFileThatHoldsNoUsableKeyIsOneSentenceNamingIt() throws IOException {
+        TestCertificates.Issued issued = new TestCertificates().issue("tunnel.test");
+        TestCertificates.write(issued, dir.resolve("operator"), "tunnel");
+        Path certificate = dir.resolve("operator/tunnel.crt");
+        int i = 0;
+        for (Map.Entry<String, String> broken : BrokenKeys.of(issued).entrySet()) {
+            Path key = dir.resolve("operator/broken" + i++ + ".key");
+            Files.writeString(key, broken.getValue());
+            List<String> args = loopback("--domain", "tunnel.test", "--tls-cert", certificate.toString(),
+                    "--tls-key", key.toString());
+
+            Run run = run(args.toArray(String[]::new));
+
+            assertThat(run.exitCode()).as(broken.getKey() + ": " + run.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+            assertThat(run.err()).as(broken.getKey()).startsWith("Cannot use the TLS certificate for tunnel.test: " + key)
+                    .contains("PICOTUNNEL_TLS_KEY");
+            assertOneSentence(run.err());
         }
     }
 
@@ -352,28 +378,6 @@ class ServerMainTest {
             assertOneSentence(run.err());
             assertThat(Files.getPosixFilePermissions(directory)).as("mode left as it was").isEqualTo(mode);
         }
-    }
-
-    /**
-     * A configured key file (PICOTUNNEL_TLS_KEY) whose text between the PEM markers is not base64 (cut short, edited by
-     * hand): one sentence naming it and the settings to fix, as for such a certificate file, not BouncyCastle's
-     * unchecked DecoderException thrown out of the start with its stack trace.
-     */
-    @Test
-    void aTlsKeyFileThatIsNotBase64IsOneSentenceNamingIt() throws Exception {
-        Path operator = Files.createDirectories(dir.resolve("operator"));
-        TestCertificates.Issued issued = new TestCertificates().issue("tunnel.test");
-        Path certificate = Files.writeString(operator.resolve("tunnel.crt"), TestCertificates.pem(issued.chain().getFirst()));
-        Path key = Files.writeString(operator.resolve("tunnel.key"),
-                "-----BEGIN PRIVATE KEY-----\n!!!! not base64 !!!!\n-----END PRIVATE KEY-----\n");
-
-        Run run = run(loopback("--domain", "tunnel.test", "--tls-cert", certificate.toString(),
-                "--tls-key", key.toString()).toArray(String[]::new));
-
-        assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
-        assertThat(run.err().strip()).startsWith("Cannot use the TLS certificate for tunnel.test: " + key
-                + ": not a readable PEM file: ").endsWith("; fix PICOTUNNEL_TLS_CERT/PICOTUNNEL_TLS_KEY.");
-        assertOneSentence(run.err());
     }
 
     /**

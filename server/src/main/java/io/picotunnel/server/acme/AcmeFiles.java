@@ -78,7 +78,12 @@ final class AcmeFiles {
         Path file = directory.resolve("account.key");
         if (Files.exists(file)) {
             requireRegularFile(file);
-            return readKeyPair(file);
+            try {
+                return readKeyPair(file);
+            } catch (IOException e) {
+                throw new IOException("the ACME account key " + e.getMessage() + "; restore it from a backup, or move it"
+                        + " away and a new account is made at the next order", e);
+            }
         }
         KeyPair key = EcKeys.newKeyPair();
         writePrivate(file, pem(key));
@@ -125,12 +130,15 @@ final class AcmeFiles {
         PemObject pem;
         try (PemReader reader = new PemReader(Files.newBufferedReader(file, StandardCharsets.US_ASCII))) {
             pem = reader.readPemObject();
+        } catch (IOException | RuntimeException e) {
+            // BouncyCastle's DecoderException for text between the markers that is not base64, say
+            throw new IOException(file + ": not a readable PEM key, damaged or cut short (" + PemFiles.reason(e) + ")", e);
         }
         if (pem == null || !pem.getType().equals(SEC1_TYPE)) {
             try (var reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII)) {
                 return KeyPairUtils.readKeyPair(reader);
-            } catch (RuntimeException e) {
-                throw new IOException(file + ": no PEM key pair: " + e.getMessage(), e);
+            } catch (IOException | RuntimeException e) {
+                throw new IOException(file + ": no PEM key pair (" + PemFiles.reason(e) + ")", e);
             }
         }
         try {
@@ -154,7 +162,7 @@ final class AcmeFiles {
                     new SubjectPublicKeyInfo(algorithm, publicPoint).getEncoded()));
             return new KeyPair(publicKey, privateKey);
         } catch (GeneralSecurityException | RuntimeException e) {
-            throw new IOException(file + ": unreadable EC private key: " + e.getMessage(), e);
+            throw new IOException(file + ": unreadable EC private key (" + PemFiles.reason(e) + ")", e);
         }
     }
 

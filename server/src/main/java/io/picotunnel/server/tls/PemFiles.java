@@ -1,14 +1,19 @@
 package io.picotunnel.server.tls;
 
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.openssl.PEMEncryptedKeyPair;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +24,12 @@ import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /** Reads PEM certificate chains and private keys (PKCS#8, PKCS#1 RSA and SEC1 EC keys). */
 public final class PemFiles {
+
+    private static final Pattern EXCEPTION_NAME = Pattern.compile("\\b(?:[a-z_]\\w*\\.)+\\w*(?:Exception|Error): ");
 
     /** Certificate and key files larger than this are refused: a chain is a few KiB. */
     static final long MAX_FILE_SIZE = 1024 * 1024;
@@ -50,11 +58,20 @@ public final class PemFiles {
         return List.copyOf(chain);
     }
 
+    /**
+     * The first private key of {@code file}. Every failure is an IOException whose message starts with the file and
+     * says what is wrong in words: damage (text between the markers that is not base64, or base64 that holds no key,
+     * which BouncyCastle reports with unchecked exceptions or exception names in its messages), a key encrypted with a
+     * passphrase, or a file that holds something else (a certificate given as the key).
+     */
     public static PrivateKey readPrivateKey(Path file) throws IOException {
         JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
-        try (PEMParser parser = new PEMParser(open(file))) {
+        List<String> others = new ArrayList<>();
+        boolean encrypted = false;
+        Reader reader = open(file);
+        try (PEMParser parser = new PEMParser(reader)) {
             Object o;
-            while ((o = parser.readObject()) != null) {
+            while (!encrypted && (o = parser.readObject()) != null) {
                 if (o instanceof PrivateKeyInfo info) {
                     return converter.getPrivateKey(info);
                 }
@@ -62,21 +79,64 @@ public final class PemFiles {
                     return pair.getPublicKeyInfo() != null ? converter.getKeyPair(pair).getPrivate()
                             : converter.getPrivateKey(pair.getPrivateKeyInfo());
                 }
+                encrypted = o instanceof PKCS8EncryptedPrivateKeyInfo || o instanceof PEMEncryptedKeyPair;
+                String other = whatElse(o);
+                if (other != null && !others.contains(other)) {
+                    others.add(other);
+                }
             }
-        } catch (RuntimeException e) {
-            throw notPem(file, e);
+        } catch (IOException | RuntimeException e) {
+            // the file opened: what fails now is its content
+            throw unreadable(file, e);
         }
-        throw new IOException(file + ": no unencrypted PEM private key found");
+        if (encrypted) {
+            throw new IOException(file + ": the private key is encrypted with a passphrase, which PicoTunnel cannot type"
+                    + " in; give it the key decrypted (openssl pkey -in " + file + " -out NEW.key asks for the passphrase"
+                    + " and writes it so), readable by the server's user only");
+        }
+        throw new IOException(file + (others.isEmpty() ? ": no PEM private key found"
+                : " holds " + String.join(" and ", others) + ", not a private key"));
+    }
+
+    /** What a PEM object that is not a private key is, for the message; null for one that goes with keys. */
+    private static String whatElse(Object o) {
+        if (o instanceof X509CertificateHolder) {
+            return "a certificate";
+        }
+        if (o instanceof SubjectPublicKeyInfo) {
+            return "a public key";
+        }
+        if (o instanceof PKCS10CertificationRequest) {
+            return "a certificate signing request";
+        }
+        return null;
+    }
+
+    /** A key file that cannot be read, said with the reason BouncyCastle found, without exception names. */
+    private static IOException unreadable(Path file, Exception e) {
+        if (e instanceof CharacterCodingException) {
+            return new IOException(file + ": not a PEM file (not text: a DER key is converted with openssl pkey -inform"
+                    + " DER -in " + file + " -out NEW.key)", e);
+        }
+        return new IOException(file + ": not a readable PEM private key, damaged or cut short (" + reason(e) + ")", e);
+    }
+
+    /**
+     * What BouncyCastle says went wrong, without the names of exceptions it puts in its messages ("problem parsing
+     * PRIVATE KEY: java.lang.IllegalArgumentException: failed to construct sequence ...").
+     */
+    public static String reason(Throwable e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return EXCEPTION_NAME.matcher(message).replaceAll("");
     }
 
     /**
      * BouncyCastle's PEM reader throws unchecked exceptions for some damage (DecoderException for text between the
-     * markers that is not base64): as an IOException, which every reader of a chain or a key handles, so that one
-     * damaged file is said and skipped, not thrown through (ACME's clean-up at start stopped silently on a
-     * certificate, the start threw a configured key's out with a stack trace).
+     * markers that is not base64): as an IOException, which every reader of a chain handles, so that one damaged file
+     * is said and skipped, not thrown through (ACME's clean-up at start stopped silently on such a certificate).
      */
     private static IOException notPem(Path file, RuntimeException e) {
-        return new IOException(file + ": not a readable PEM file: " + e.getMessage(), e);
+        return new IOException(file + ": not a readable PEM file: " + reason(e), e);
     }
 
     /** Checks that {@code key} belongs to {@code certificate} by signing and verifying a test message. */

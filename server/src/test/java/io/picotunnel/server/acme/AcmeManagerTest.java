@@ -490,6 +490,36 @@ class AcmeManagerTest {
     }
 
     @Test
+    void damagedKeysAreAWarnAndAnOrderFailingWithAnErrorNamingTheFileNeverAnExceptionThrownThrough() throws Exception {
+        TestCertificates.write(new TestCertificates().issue("app.test"), data.resolve("certs/acme"), "app.test");
+        String notBase64 = "-----BEGIN PRIVATE KEY-----\nthis is not base64!\n-----END PRIVATE KEY-----\n";
+        Path key = data.resolve("certs/acme/app.test.key");
+        Path accountKey = data.resolve("certs/acme/account.key");
+        Files.writeString(key, notBase64);
+        Files.writeString(accountKey, notBase64);
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
+            startManagerWithoutServerDomain(silent);
+
+            try (LogCapture log = new LogCapture(AcmeManager.class, Level.WARN)) {
+                acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+                // A new order is made at once, and fails at the account key before the CA is asked anything.
+                await().atMost(Duration.ofSeconds(10)).until(() -> acme.status("app.test").orElseThrow().status()
+                        .equals("error"));
+                assertThat(log.messages(Level.WARN).getFirst()).startsWith("cannot load the stored ACME certificate for"
+                        + " app.test: " + key + ": not a readable PEM private key, damaged or cut short (unable to decode"
+                        + " base64 string: invalid characters encountered");
+                assertThat(acme.status("app.test").orElseThrow().error()).startsWith("the ACME account key " + accountKey
+                        + ": not a readable PEM key, damaged or cut short (unable to decode base64 string: invalid"
+                        + " characters encountered").endsWith("); restore it from a backup, or move it away and a new"
+                        + " account is made at the next order");
+                assertThat(store.select("app.test")).isEmpty();
+            }
+        }
+    }
+
+    @Test
     void orderCutShortByShutdownLeavesNoRetryDelayForTheNextStart() throws Exception {
         try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
