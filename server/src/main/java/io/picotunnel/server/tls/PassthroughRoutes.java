@@ -12,7 +12,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The enabled {@code http} services with {@code tls_mode: passthrough}, by domain. A passthrough service
@@ -26,11 +25,22 @@ public final class PassthroughRoutes implements ServiceListener {
     public record Target(String serviceId, String tunnelId, String targetAddr, AccessPolicy access) {
     }
 
-    private final Map<String, Target> byDomain = new ConcurrentHashMap<>();
+    /**
+     * What {@link #lookup} reads on the event loops: replaced whole at the end of a change, never changed in place,
+     * so that a lookup sees a service as it was before the change or after it, never half-changed (an exact passthrough
+     * service removed and not yet put back, an http service's name not yet kept from the wildcard over it), when the
+     * name would go to the wildcard's target, another service's.
+     */
+    private record Routes(Map<String, Target> byDomain, Set<String> terminated) {
+    }
+
+    private volatile Routes routes = new Routes(Map.of(), Set.of());
+    /** The routes being changed, under this object's lock (API and start-up threads). */
+    private final Map<String, Target> byDomain = new HashMap<>();
     /** Every enabled http service by domain, to refuse a passthrough domain shared with another service. */
     private final Map<String, Set<String>> httpServicesByDomain = new HashMap<>();
     /** The domains of enabled http services that terminate TLS: a wildcard passthrough service does not take them. */
-    private final Set<String> terminated = ConcurrentHashMap.newKeySet();
+    private final Set<String> terminated = new HashSet<>();
 
     /**
      * The passthrough target for a TLS server name: exact domain first; none when an http service that terminates
@@ -41,15 +51,16 @@ public final class PassthroughRoutes implements ServiceListener {
         if (name == null) {
             return Optional.empty();
         }
-        Target exact = byDomain.get(name);
+        Routes now = routes;
+        Target exact = now.byDomain().get(name);
         if (exact != null) {
             return Optional.of(exact);
         }
-        if (terminated.contains(name)) {
+        if (now.terminated().contains(name)) {
             return Optional.empty();
         }
         String wildcard = DomainNames.wildcardOf(name);
-        return wildcard == null ? Optional.empty() : Optional.ofNullable(byDomain.get(wildcard));
+        return wildcard == null ? Optional.empty() : Optional.ofNullable(now.byDomain().get(wildcard));
     }
 
     @Override
@@ -94,9 +105,10 @@ public final class PassthroughRoutes implements ServiceListener {
         if (routed(before)) {
             updateTerminated(DomainNames.normalize(before.domain()));
         }
+        routes = new Routes(Map.copyOf(byDomain), Set.copyOf(terminated));
     }
 
-    /** Set last, after both the removal and the addition, so that a service changed in place never leaves a gap. */
+    /** Set after both the removal and the addition, so that a service changed in place stays in the set. */
     private void updateTerminated(String domain) {
         if (httpServicesByDomain.containsKey(domain) && !byDomain.containsKey(domain)) {
             terminated.add(domain);

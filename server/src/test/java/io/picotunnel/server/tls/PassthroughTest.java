@@ -23,7 +23,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -123,6 +128,54 @@ class PassthroughTest {
         routes.onServiceChange(moved, null);
         assertThat(routes.lookup("app.apps.test")).as("deleted").map(PassthroughRoutes.Target::serviceId)
                 .contains("s1");
+    }
+
+    @Test
+    void aLookupWhileAServiceChangesInPlaceSeesItBeforeOrAfterNeverTheWildcardOverIt() throws Exception {
+        routes.onServiceChange(null, passthroughService("*.apps.test", "127.0.0.1:1"));
+        Service db = new Service("db", "tun1", ServiceType.HTTP, "db.apps.test", "/", TlsMode.PASSTHROUGH, null,
+                "127.0.0.1:2", true, Instant.now());
+        Service dbMoved = new Service("db", "tun1", ServiceType.HTTP, "db.apps.test", "/", TlsMode.PASSTHROUGH, null,
+                "127.0.0.1:3", true, Instant.now());
+        Service app = new Service("app", "tun1", ServiceType.HTTP, "app.apps.test", "/", TlsMode.TERMINATE, null,
+                "127.0.0.1:4", true, Instant.now());
+        Service appPassedThrough = new Service("app", "tun1", ServiceType.HTTP, "app.apps.test", "/",
+                TlsMode.PASSTHROUGH, null, "127.0.0.1:4", true, Instant.now());
+        routes.onServiceChange(null, db);
+        routes.onServiceChange(null, app);
+
+        // An event loop's lookups while the API edits db's target and switches app's tls_mode back and forth: each
+        // name is always its own service's (app's: passed through or terminated), never the wildcard's target.
+        List<String> wrong = new CopyOnWriteArrayList<>();
+        AtomicBoolean changing = new AtomicBoolean(true);
+        CountDownLatch looking = new CountDownLatch(1);
+        Thread reader = Thread.ofPlatform().name("lookups").start(() -> {
+            looking.countDown();
+            for (long i = 0; i < 2_000_000_000L && changing.get() && wrong.isEmpty(); i++) {
+                Optional<PassthroughRoutes.Target> dbTarget = routes.lookup("db.apps.test");
+                if (dbTarget.isEmpty() || !dbTarget.get().serviceId().equals("db")) {
+                    wrong.add("db.apps.test: " + dbTarget);
+                }
+                Optional<PassthroughRoutes.Target> appTarget = routes.lookup("app.apps.test");
+                if (appTarget.isPresent() && !appTarget.get().serviceId().equals("app")) {
+                    wrong.add("app.apps.test: " + appTarget);
+                }
+            }
+        });
+        assertThat(looking.await(10, TimeUnit.SECONDS)).isTrue();
+        try {
+            for (int i = 0; i < 100_000 && wrong.isEmpty(); i++) {
+                routes.onServiceChange(db, dbMoved);
+                routes.onServiceChange(dbMoved, db);
+                routes.onServiceChange(app, appPassedThrough);
+                routes.onServiceChange(appPassedThrough, app);
+            }
+        } finally {
+            changing.set(false);
+            reader.join(Duration.ofSeconds(10));
+        }
+        assertThat(reader.isAlive()).isFalse();
+        assertThat(wrong).isEmpty();
     }
 
     private SSLSocket connect(String serverName) throws IOException {
