@@ -398,13 +398,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", "The identity provider did not sign you in. Open the page again to retry.");
             return true;
         }
-        Optional<Target> target = services.apply(serviceId);
-        if (target.isEmpty()) {
-            page(ctx, HttpStatus.NOT_FOUND, "No such service", "The service no longer signs in with single sign-on.");
-            return true;
-        }
-        if (returnUrl(returnTo.toString(), target.get()) == null) {
-            invalidReturn(ctx, target.get()); // the service changed since the start: its domain, or to HTTPS only
+        if (stillReturnable(ctx, serviceId, returnTo).isEmpty()) {
             return true;
         }
         IDTokenClaimsSet claims;
@@ -413,6 +407,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
         } catch (SignInRejectedException e) {
             LOG.warn("single sign-on for service {} rejected: {}", serviceId, e.getMessage());
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", e.getMessage());
+            return true;
+        }
+        // Again once the provider answered, which may take seconds: a tcp service may have come on the port meanwhile
+        Optional<Target> target = stillReturnable(ctx, serviceId, returnTo);
+        if (target.isEmpty()) {
             return true;
         }
         String email = claims.getStringClaim("email");
@@ -450,6 +449,24 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         ctx.redirect(returnTo.getScheme() + "://" + returnTo.getRawAuthority() + CALLBACK + "?code=" + handoff, HttpStatus.SEE_OTHER);
         return true;
+    }
+
+    /**
+     * The service of a sign-in at its callback, while {@code returnTo} is still a page its sign-in may go back to;
+     * else empty, the answer given.
+     */
+    private Optional<Target> stillReturnable(Context ctx, String serviceId, URI returnTo) {
+        Optional<Target> target = services.apply(serviceId);
+        if (target.isEmpty()) {
+            page(ctx, HttpStatus.NOT_FOUND, "No such service", "The service no longer signs in with single sign-on.");
+            return Optional.empty();
+        }
+        if (returnUrl(returnTo.toString(), target.get()) == null) {
+            // the service changed since the start (its domain, to HTTPS only), or a tcp service came on the port
+            invalidReturn(ctx, target.get());
+            return Optional.empty();
+        }
+        return target;
     }
 
     /**

@@ -2,6 +2,7 @@ package io.picotunnel.server.e2e;
 
 import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.oauth2.sdk.TokenRequest;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.auth.ManagementAuth;
@@ -375,6 +376,38 @@ class ServiceSignInEndToEndTest {
         // Once the tcp service no longer listens there, the public port is a place to go back to again.
         assertThat(testbed.api().patch("/api/services/" + tcpService, "{\"enabled\":false}").status()).isEqualTo(200);
         assertThat(get(loginUrl(id, returnTo)).statusCode()).isEqualTo(302);
+    }
+
+    @Test
+    void aTcpServiceThatComesWhileTheProviderIsAskedForTheTokensStopsTheCodeFromGoingToItsPort() throws Exception {
+        int tcpPort = Ports.freePort();
+        start(Map.of(Setting.PUBLIC_HTTP_PORT, Integer.toString(tcpPort)));
+        RecordingTarget tcpTarget = target("tcp");
+        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String returnTo = "http://" + HOST + ":" + tcpPort + "/page";
+        // The tcp service is created while the server trades the provider's code for alice's tokens, after the
+        // callback's first look at return_to: the provider may take seconds to answer.
+        List<String> createdDuringTheTrade = new CopyOnWriteArrayList<>();
+        provider.enqueueCallback(new DefaultOAuth2TokenCallback("default", "alice", "JWT", List.of(CLIENT_ID),
+                Map.of("email", "alice@example.com", "email_verified", true, "preferred_username", "alice"), 3600) {
+            @Override
+            public Map<String, Object> addClaims(TokenRequest request) {
+                if (createdDuringTheTrade.isEmpty()) {
+                    createdDuringTheTrade.add(
+                            testbed.createTcpService(tunnelId, tcpPort, tcpTarget.address()).get("id").asText());
+                }
+                return super.addClaims(request);
+            }
+        });
+        String callback = throughProvider(loginUrl(id, returnTo));
+        assertThat(createdDuringTheTrade).as("no tcp service before the callback").isEmpty();
+
+        HttpResponse<String> back = get(callback);
+
+        assertThat(createdDuringTheTrade).as("the tcp service, created at the provider's token endpoint").hasSize(1);
+        assertThat(back.statusCode()).as("the callback, once a tcp service listens on the port").isEqualTo(400);
+        assertThat(back.headers().firstValue("Location")).isEmpty();
+        assertThat(tcpTarget.uris()).isEmpty();
     }
 
     @Test
