@@ -37,6 +37,7 @@ class HashicorpWindowBudgetInteropTest {
     private static final long SIZE = 64L * 1024 * 1024;
     /** Per stream reset or cut off by the kill: more than the test lets it send. */
     private static final long ENDLESS = 1024L * 1024 * 1024;
+    private static final long SIZE_AFTER_RESET = 4L * 1024 * 1024;
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     private final List<RecordingStream> readers = new CopyOnWriteArrayList<>();
@@ -100,9 +101,20 @@ class HashicorpWindowBudgetInteropTest {
 
         await("every stream reset").atMost(WAIT).until(() -> readers.stream().allMatch(r -> r.inactive));
         assertThat(readers).allMatch(r -> r.resetWhenInactive && !r.eof);
-        assertThat(channel.isActive()).as("the session goes on").isTrue();
         assertThat(onLoop(session::activeStreams)).isZero();
         assertThat(session.windowBudgetInUse()).as("window budget in use").isZero();
+
+        // hashicorp's writers of the reset streams go on until their windows run out; that late Data is dropped,
+        // and the session still carries a new stream whole after it.
+        peer.send("OPEN after " + SIZE_AFTER_RESET + " - send");
+        GoPeer.StreamResult after = peer.awaitResult("after");
+        assertThat(after.end()).as("hashicorp's writer of the stream after the resets").isEqualTo("eof");
+        await("the stream after the resets, whole").atMost(WAIT).until(() -> readers.size() == STREAMS + 1
+                && readers.getLast().eof);
+        RecordingStream afterReader = readers.getLast();
+        assertThat(afterReader.bytesRead).isEqualTo(SIZE_AFTER_RESET);
+        assertThat(onLoop(afterReader::sha256)).isEqualTo(after.shaSent());
+        assertThat(channel.isActive()).as("the session goes on").isTrue();
     }
 
     @ParameterizedTest
