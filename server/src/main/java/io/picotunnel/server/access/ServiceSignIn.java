@@ -238,8 +238,10 @@ public final class ServiceSignIn implements OidcCallbackHook {
     /**
      * Whether a POST was sent by a page of the origin it goes to. Browsers send {@code Origin} with every POST (and
      * {@code Sec-Fetch-Site}): any other origin is refused, a sibling domain's too, whose requests carry the
-     * {@code SameSite=Lax} cookie (it is the same site). A request with neither comes from a program, not from a
-     * page. The scheme must match on HTTPS; on plain HTTP the visitor's page may be HTTPS at a front proxy.
+     * {@code SameSite=Lax} cookie (it is the same site), and the same host's on the other scheme. A request with
+     * neither comes from a program, not from a page. The Origin is read as the browser writes it,
+     * {@code scheme://host[:port]}, not with {@link URI}, which gives no host for a name with {@code _} (DNS allows
+     * it, and a wildcard service answers such a name).
      */
     static boolean fromThisOrigin(HttpAccessRequest request) {
         String site = request.fetchSite();
@@ -249,19 +251,36 @@ public final class ServiceSignIn implements OidcCallbackHook {
         if (request.origin() == null) {
             return true;
         }
-        try {
-            URI origin = new URI(request.origin().strip());
-            String scheme = origin.getScheme() == null ? "" : origin.getScheme().toLowerCase(Locale.ROOT);
-            if (!(scheme.equals("https") || scheme.equals("http") && !request.https()) || origin.getHost() == null) {
-                return false;
+        String origin = request.origin().strip();
+        String scheme = request.https() ? "https://" : "http://";
+        if (!origin.regionMatches(true, 0, scheme, 0, scheme.length())) {
+            return false; // "null" (a sandboxed frame, a redirect from elsewhere), the other scheme, not a URL
+        }
+        int defaultPort = request.https() ? 443 : 80;
+        Authority theirs = Authority.parse(origin.substring(scheme.length()), defaultPort);
+        Authority ours = Authority.parse(request.authority(), defaultPort);
+        return theirs != null && ours != null && theirs.host().equalsIgnoreCase(ours.host())
+                && theirs.port() == ours.port();
+    }
+
+    /** A Host header's or an Origin's {@code host}, {@code host:port} or {@code [v6]:port}. */
+    private record Authority(String host, int port) {
+
+        /** {@code text} with {@code defaultPort} when it names none; null when it is not an authority. */
+        static Authority parse(String text, int defaultPort) {
+            int bracket = text.startsWith("[") ? text.indexOf(']') : -1;
+            if (text.startsWith("[") && bracket < 0) {
+                return null;
             }
-            int defaultPort = scheme.equals("https") ? 443 : 80;
-            URI here = new URI(scheme + "://" + request.authority());
-            return origin.getHost().equalsIgnoreCase(here.getHost())
-                    && (origin.getPort() == -1 ? defaultPort : origin.getPort())
-                    == (here.getPort() == -1 ? defaultPort : here.getPort());
-        } catch (URISyntaxException e) {
-            return false; // "null" (a sandboxed frame, a redirect from elsewhere) and anything not a URL
+            int colon = text.indexOf(':', bracket + 1);
+            String host = colon < 0 ? text : text.substring(0, colon);
+            String port = colon < 0 ? "" : text.substring(colon + 1);
+            if (host.isEmpty() || bracket >= 0 && host.length() != bracket + 1
+                    || host.chars().anyMatch(c -> c <= ' ' || "/?#@\\".indexOf(c) >= 0)
+                    || port.length() > 5 || !port.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                return null;
+            }
+            return new Authority(host, port.isEmpty() ? defaultPort : Integer.parseInt(port));
         }
     }
 

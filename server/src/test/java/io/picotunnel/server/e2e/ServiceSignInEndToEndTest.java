@@ -701,6 +701,63 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void aNameWithAnUnderscoreSignsOutWithTheButtonOfItsOwnPage() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        ApiClient.Response created = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"*." + HOST + "\",\"target_addr\":\"" + secret.address()
+                        + "\",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}}");
+        assertThat(created.status()).as(created.toString()).isEqualTo(201);
+        String signedIn = "a." + HOST + ":" + httpPort();
+        Visitor.Response first = visitor.get(httpPort(), signedIn, "/");
+        assertThat(first.status()).as(first.toString()).isEqualTo(302);
+        nextUser("alice", "alice@example.com", "alice");
+        String handoff = handoff(throughProvider(first.header("Location")));
+        String cookie = cookiePair(visitor.get(httpPort(), signedIn, handoff));
+
+        // DNS allows "_" in a name, and the wildcard service answers my_app.app.test. Before: java.net.URI gave no
+        // host for such an Origin (nor for the Host), so the sign-out of the page's own button was refused with 403.
+        String authority = "my_app." + HOST + ":" + httpPort();
+        Visitor.Response out = visitor.post(httpPort(), authority, "/.picotunnel/auth/logout", "Cookie: " + cookie,
+                "Origin: http://My_App." + HOST.toUpperCase(Locale.ROOT) + ":" + httpPort(), "Sec-Fetch-Site: same-origin");
+        assertThat(out.status()).as(out.toString()).isEqualTo(200);
+        assertThat(out.header("Set-Cookie")).startsWith(cookie.substring(0, cookie.indexOf('=') + 1) + ";").contains("Max-Age=0");
+        assertThat(visitor.get(httpPort(), signedIn, "/", "Cookie: " + cookie).status()).isEqualTo(302);
+
+        // Still its own origin only: another name, another port, a user part.
+        for (String origin : List.of("http://my-app." + HOST + ":" + httpPort(), "http://my_app." + HOST,
+                "http://x@" + authority, "http://" + authority + "/")) {
+            assertThat(visitor.post(httpPort(), authority, "/.picotunnel/auth/logout", "Origin: " + origin).status())
+                    .as(origin).isEqualTo(403);
+        }
+    }
+
+    @Test
+    void onPlainHttpASignOutFromTheSameHostsHttpsPageIsAnotherOriginsAndRefused() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String cookie = cookiePair(signIn("/", "alice@example.com", "alice"));
+        String authority = HOST + ":" + httpPort();
+
+        // Before: the plain HTTP listener took an https Origin of the same host (on the same port, or both on their
+        // scheme's default) for its own, though the origin is the service's own scheme, host and port.
+        for (String[] to : List.of(new String[] {authority, "https://" + authority},
+                new String[] {HOST, "https://" + HOST})) {
+            Visitor.Response refused = visitor.post(httpPort(), to[0], "/.picotunnel/auth/logout", "Cookie: " + cookie,
+                    "Origin: " + to[1]);
+            assertThat(refused.status()).as("Host %s, Origin %s", to[0], to[1]).isEqualTo(403);
+            assertThat(refused.header("Set-Cookie")).isNull();
+        }
+        assertThat(visitor.get(httpPort(), authority, "/", "Cookie: " + cookie).body()).isEqualTo("target=secret");
+
+        Visitor.Response out = visitor.post(httpPort(), authority, "/.picotunnel/auth/logout", "Cookie: " + cookie,
+                "Origin: http://" + authority);
+        assertThat(out.status()).isEqualTo(200);
+        assertThat(visitor.get(httpPort(), authority, "/", "Cookie: " + cookie).status()).isEqualTo(302);
+    }
+
+    @Test
     void overHttpsTheSessionCookieIsAHostOnlyOneThatASiblingDomainCannotSetAndNoTargetSees() throws Exception {
         TestCertificates ca = new TestCertificates();
         TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
