@@ -4,7 +4,7 @@ import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
-import io.picotunnel.server.auth.ManagementAuth;
+import io.picotunnel.server.auth.Cookies;
 import io.picotunnel.server.auth.OidcCallbackHook;
 import io.picotunnel.server.auth.OidcProvider;
 import io.picotunnel.server.auth.PendingLogins;
@@ -58,8 +58,6 @@ public final class ServiceSignIn implements OidcCallbackHook {
     public static final String LOGOUT = PREFIX + "logout";
     public static final String LOGIN_ROUTE = "/auth/service/login";
     public static final String COOKIE_PREFIX = "picotunnel_access_";
-    /** Before the session cookie's name over HTTPS: only this very host can set such a cookie ({@link ManagementAuth#HOST_ONLY}). */
-    public static final String HOST_ONLY = ManagementAuth.HOST_ONLY;
 
     static final long HANDOFF_TTL_NANOS = 120_000_000_000L;
     static final long SESSION_TTL_NANOS = 12 * 3600 * 1_000_000_000L;
@@ -218,18 +216,15 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     + " it was refused. To sign out, open " + LOGOUT + " on " + request.host() + " and press the button.");
         }
         List<String> expired = new ArrayList<>();
-        if (request.cookie() != null) {
-            for (String part : request.cookie().split(";")) {
-                String pair = part.strip();
-                int equals = pair.indexOf('=');
-                if (equals < 0 || !isSessionCookie(pair.substring(0, equals))) {
-                    continue;
-                }
-                synchronized (sessions) {
-                    sessions.remove(Secrets.sha256Hex(pair.substring(equals + 1)));
-                }
-                expired.add(cookie(pair.substring(0, equals), request.https(), "", 0));
+        for (String part : Cookies.parts(request.cookie())) {
+            String value = Cookies.valueOf(part);
+            if (value == null || !isSessionCookie(Cookies.name(part))) {
+                continue;
             }
+            synchronized (sessions) {
+                sessions.remove(Secrets.sha256Hex(value));
+            }
+            expired.add(cookie(Cookies.name(part), request.https(), "", 0));
         }
         return new HttpVerdict.Answer(200, "signed_out", "You are signed out of " + request.host() + ".",
                 Map.of(), expired);
@@ -285,7 +280,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
     }
 
     private Session session(HttpAccessRequest request) {
-        String id = cookieValue(request.cookie(), cookieName(request.serviceId(), request.https()));
+        String id = Cookies.value(request.cookie(), cookieName(request.serviceId(), request.https()));
         if (id == null) {
             return null;
         }
@@ -308,40 +303,26 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * prefix (set over plain HTTP, or by a sibling domain) opens nothing there.
      */
     static String cookieName(String serviceId, boolean https) {
-        return (https ? HOST_ONLY : "") + COOKIE_PREFIX + serviceId;
+        return Cookies.named(COOKIE_PREFIX + serviceId, https);
     }
 
     /** Whether a cookie of this name is a service's session cookie (with the prefix or without), never a target's. */
     public static boolean isSessionCookie(String name) {
-        return name.startsWith(COOKIE_PREFIX) || name.startsWith(HOST_ONLY + COOKIE_PREFIX);
+        return name.startsWith(COOKIE_PREFIX) || name.startsWith(Cookies.HOST_ONLY + COOKIE_PREFIX);
     }
 
     private static String cookie(String name, boolean https, String value, long maxAgeSeconds) {
         return name + "=" + value + "; Path=/; Max-Age=" + maxAgeSeconds + "; HttpOnly; SameSite=Lax"
-                + (https || name.startsWith(HOST_ONLY) ? "; Secure" : "");
+                + (https || name.startsWith(Cookies.HOST_ONLY) ? "; Secure" : "");
     }
 
-    /** The name of {@link #BROWSER_COOKIE} on the management origin: {@code __Host-} on HTTPS (see {@link #HOST_ONLY}). */
+    /** The name of {@link #BROWSER_COOKIE} on the management origin: {@code __Host-} on HTTPS (see {@link Cookies#HOST_ONLY}). */
     private String browserCookie() {
-        return (managementHttps() ? HOST_ONLY : "") + BROWSER_COOKIE;
+        return Cookies.named(BROWSER_COOKIE, managementHttps());
     }
 
     private boolean managementHttps() {
         return "https".equalsIgnoreCase(managementBase.getScheme());
-    }
-
-    /** The value of cookie {@code name} in a Cookie header, or null. */
-    static String cookieValue(String header, String name) {
-        if (header == null) {
-            return null;
-        }
-        for (String part : header.split(";")) {
-            String pair = part.strip();
-            if (pair.startsWith(name + "=")) {
-                return pair.substring(name.length() + 1);
-            }
-        }
-        return null;
     }
 
     /** A verified email on the list, a group on the list, or anyone with {@code allowAll}; empty lists alone, nobody. */

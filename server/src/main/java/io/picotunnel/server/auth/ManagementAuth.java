@@ -37,13 +37,6 @@ public final class ManagementAuth {
 
     public static final String COOKIE = "picotunnel_session";
     /**
-     * Before the name of every cookie set over https (this server's, and a published app's sign-in cookie): a browser
-     * takes a {@code __Host-} cookie only from this very host, with {@code Secure}, {@code Path=/} and no
-     * {@code Domain}, so a sibling domain under the same parent (another tunnel's app at evil.example.com) can set
-     * none of ours (cookie tossing). Plain http has no such cookie; there the names go without it.
-     */
-    public static final String HOST_ONLY = "__Host-";
-    /**
      * A random value the browser gets when it starts an OIDC sign-in; the callback finishes only a sign-in started
      * by the browser that shows it again (login CSRF: an attacker cannot make your browser finish their sign-in).
      */
@@ -52,7 +45,7 @@ public final class ManagementAuth {
      * Why the last sign-in failed, for the sign-in page ({@code signin_error} of {@code GET /auth/session}, once). A
      * cookie rather than the URL: a link carrying its own message would show an attacker's words on this server's
      * sign-in page, and no other site can set a cookie of this one (over
-     * https: with the {@link #HOST_ONLY} prefix, not even a sibling domain).
+     * https: with the {@link Cookies#HOST_ONLY} prefix, not even a sibling domain).
      */
     public static final String SIGN_IN_ERROR_COOKIE = "picotunnel_signin_error";
     /** Longest sign-in error kept (the sentences are short; the cookie must stay small). */
@@ -391,7 +384,7 @@ public final class ManagementAuth {
      * Only that name is read over https; plain http has no such cookie.
      */
     private String named(Context ctx, String name) {
-        return secure(ctx) ? HOST_ONLY + name : name;
+        return Cookies.named(name, secure(ctx));
     }
 
     /** Secure when the browser talks https to us, directly or through a TLS-terminating proxy. */

@@ -14,6 +14,7 @@ import io.picotunnel.server.access.HttpVerdict;
 import io.picotunnel.server.access.ServiceAuth;
 import io.picotunnel.server.access.ServiceSignIn;
 import io.picotunnel.server.access.VisitorAddress;
+import io.picotunnel.server.auth.Cookies;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.store.Service;
 
@@ -35,7 +36,8 @@ final class AccessHook {
     /** The management server's cookies, as named over http and over https. */
     private static final Set<String> MANAGEMENT_COOKIES = Stream.of(ManagementAuth.COOKIE, ManagementAuth.SIGN_IN_COOKIE,
                     ManagementAuth.SIGN_IN_ERROR_COOKIE, ServiceSignIn.BROWSER_COOKIE)
-            .flatMap(name -> Stream.of(name, ManagementAuth.HOST_ONLY + name)).collect(Collectors.toUnmodifiableSet());
+            .flatMap(name -> Stream.of(Cookies.named(name, false), Cookies.named(name, true)))
+            .collect(Collectors.toUnmodifiableSet());
 
     private AccessHook() {
     }
@@ -84,9 +86,9 @@ final class AccessHook {
             // admin's session.
             List<String> kept = new ArrayList<>();
             for (String header : headers.getAll(HttpHeaderNames.COOKIE)) {
-                for (String pair : header.split(";")) {
-                    if (!isOurs(pair) && !pair.isBlank()) {
-                        kept.add(pair.strip());
+                for (String part : Cookies.parts(header)) {
+                    if (!isOurs(part)) {
+                        kept.add(part);
                     }
                 }
             }
@@ -127,8 +129,7 @@ final class AccessHook {
      * cookies: a service's session, or the management server's, with or without {@code __Host-}.
      */
     private static boolean isOurs(String pair) {
-        int equals = pair.indexOf('=');
-        String name = (equals < 0 ? pair : pair.substring(0, equals)).strip();
+        String name = Cookies.name(pair).strip();
         return ServiceSignIn.isSessionCookie(name) || MANAGEMENT_COOKIES.contains(name);
     }
 
