@@ -66,12 +66,26 @@ public final class Database implements AutoCloseable {
         try {
             return openAndMigrate(file);
         } catch (StoreException e) {
-            Optional<SQLiteErrorCode> cannotWrite = cannotWrite(e);
-            if (cannotWrite.isPresent()) {
-                throw cannotWrite(file, cannotWrite.get().message, e);
-            }
-            throw e;
+            throw openFailure(file, e);
         }
+    }
+
+    /**
+     * What {@link #open} says when opening {@code file} failed with {@code e}: a sentence for what SQLite could not
+     * write, a disk I/O error apart (the disk or the file system failed; the permissions are no help).
+     */
+    static StoreException openFailure(Path file, StoreException e) {
+        Optional<SQLiteErrorCode> cannotWrite = cannotWrite(e);
+        if (cannotWrite.isEmpty()) {
+            return e;
+        }
+        if ((cannotWrite.get().code & 0xFF) == SQLiteErrorCode.SQLITE_IOERR.code) {
+            return new StoreException("The database " + file + " cannot be used: SQLite had a disk I/O error ("
+                    + cannotWrite.get().message + "): check the disk and the file system it is on (dmesg shows the"
+                    + " kernel's errors, such as a failing disk or a file system remounted read-only), then start the"
+                    + " server again.", e, false);
+        }
+        return cannotWrite(file, cannotWrite.get().message, e);
     }
 
     /**
