@@ -233,7 +233,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
     /**
      * Whether a POST was sent by a page of the origin it goes to. Browsers send {@code Origin} with every POST (and
      * {@code Sec-Fetch-Site}): any other origin is refused, a sibling domain's too, whose requests carry the
-     * {@code SameSite=Lax} cookie (it is the same site), and the same host's on the other scheme. A request with
+     * {@code SameSite=Lax} cookie (it is the same site). The scheme must match on HTTPS; on plain HTTP the visitor's
+     * page may be HTTPS at a front proxy that ends TLS (its ports then compare by the Origin's scheme). A request with
      * neither comes from a program, not from a page. The Origin is read as the browser writes it,
      * {@code scheme://host[:port]}, not with {@link URI}, which gives no host for a name with {@code _} (DNS allows
      * it, and a wildcard service answers such a name).
@@ -247,11 +248,12 @@ public final class ServiceSignIn implements OidcCallbackHook {
             return true;
         }
         String origin = request.origin().strip();
-        String scheme = request.https() ? "https://" : "http://";
-        if (!origin.regionMatches(true, 0, scheme, 0, scheme.length())) {
-            return false; // "null" (a sandboxed frame, a redirect from elsewhere), the other scheme, not a URL
+        String scheme = origin.regionMatches(true, 0, "https://", 0, 8) ? "https://"
+                : origin.regionMatches(true, 0, "http://", 0, 7) && !request.https() ? "http://" : null;
+        if (scheme == null) {
+            return false; // "null" (a sandboxed frame, a redirect from elsewhere), http on HTTPS, not a URL
         }
-        int defaultPort = request.https() ? 443 : 80;
+        int defaultPort = scheme.equals("https://") ? 443 : 80;
         Authority theirs = Authority.parse(origin.substring(scheme.length()), defaultPort);
         Authority ours = Authority.parse(request.authority(), defaultPort);
         return theirs != null && ours != null && theirs.host().equalsIgnoreCase(ours.host())

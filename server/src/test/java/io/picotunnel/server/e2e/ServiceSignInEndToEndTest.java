@@ -732,29 +732,31 @@ class ServiceSignInEndToEndTest {
         }
     }
 
+    /**
+     * Behind a front proxy that ends TLS and forwards to the plain HTTP listener, the visitor's page is https: its
+     * sign-out button's Origin is https on the same host (ports compared by the Origin's scheme), and is taken; an
+     * https Origin on another port or host is not.
+     */
     @Test
-    void onPlainHttpASignOutFromTheSameHostsHttpsPageIsAnotherOriginsAndRefused() throws Exception {
+    void onPlainHttpASignOutFromTheSameHostsHttpsPageIsTakenAsAFrontProxysPage() throws Exception {
         start();
         RecordingTarget secret = target("secret");
         service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
         String cookie = cookiePair(signIn("/", "alice@example.com", "alice"));
-        String authority = HOST + ":" + httpPort();
 
-        // Before: the plain HTTP listener took an https Origin of the same host (on the same port, or both on their
-        // scheme's default) for its own, though the origin is the service's own scheme, host and port.
-        for (String[] to : List.of(new String[] {authority, "https://" + authority},
-                new String[] {HOST, "https://" + HOST})) {
-            Visitor.Response refused = visitor.post(httpPort(), to[0], "/.picotunnel/auth/logout", "Cookie: " + cookie,
-                    "Origin: " + to[1]);
-            assertThat(refused.status()).as("Host %s, Origin %s", to[0], to[1]).isEqualTo(403);
+        for (String origin : List.of("https://" + HOST + ":" + httpPort(), "https://evil." + HOST, "https://"
+                + HOST + ":8443")) {
+            Visitor.Response refused = visitor.post(httpPort(), HOST, "/.picotunnel/auth/logout", "Cookie: " + cookie,
+                    "Origin: " + origin);
+            assertThat(refused.status()).as("Host %s, Origin %s", HOST, origin).isEqualTo(403);
             assertThat(refused.header("Set-Cookie")).isNull();
         }
-        assertThat(visitor.get(httpPort(), authority, "/", "Cookie: " + cookie).body()).isEqualTo("target=secret");
+        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookie).body()).isEqualTo("target=secret");
 
-        Visitor.Response out = visitor.post(httpPort(), authority, "/.picotunnel/auth/logout", "Cookie: " + cookie,
-                "Origin: http://" + authority);
+        Visitor.Response out = visitor.post(httpPort(), HOST, "/.picotunnel/auth/logout", "Cookie: " + cookie,
+                "Origin: https://" + HOST);
         assertThat(out.status()).isEqualTo(200);
-        assertThat(visitor.get(httpPort(), authority, "/", "Cookie: " + cookie).status()).isEqualTo(302);
+        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookie).status()).isEqualTo(302);
     }
 
     @Test
@@ -788,6 +790,9 @@ class ServiceSignInEndToEndTest {
                 "Cookie: picotunnel_access_" + id + "=" + value);
         assertThat(planted.status()).isEqualTo(302);
 
+        // On HTTPS a page of the same host over plain http is another origin.
+        assertThat(visitor.postOverTls(ca.clientContext(), httpsPort, authority, "/.picotunnel/auth/logout",
+                "Cookie: " + cookie, "Origin: http://" + authority).status()).isEqualTo(403);
         Visitor.Response out = visitor.postOverTls(ca.clientContext(), httpsPort, authority, "/.picotunnel/auth/logout",
                 "Cookie: " + cookie, "Origin: https://" + authority);
         assertThat(out.header("Set-Cookie")).startsWith("__Host-picotunnel_access_" + id + "=;").contains("; Secure");
