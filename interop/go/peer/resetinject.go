@@ -9,8 +9,6 @@ import (
 	"github.com/hashicorp/yamux"
 )
 
-const typeWindowUpdate = 1
-
 // resetInjector is the connection as hashicorp/yamux writes to it in yamux mode, able to slip a WindowUpdate|RST
 // frame of ours in between two of its frames: hashicorp/yamux of Debian's snapshot (2019) has no stream reset in
 // its API, and it writes a frame's header and payload in separate Writes, so the injector follows the frames it
@@ -18,10 +16,8 @@ const typeWindowUpdate = 1
 type resetInjector struct {
 	net.Conn
 	mu      sync.Mutex
-	header  [headerSize]byte
-	have    int    // bytes of the current header written so far
-	skip    uint32 // payload bytes of the current Data frame still to come
-	pending []byte // RST frames waiting for the end of the current frame
+	frames  frameFollower // of the bytes written so far
+	pending []byte        // RST frames waiting for the end of the current frame
 }
 
 // injector is the yamux mode's connection (nil in the other modes).
@@ -43,10 +39,10 @@ func (w *resetInjector) Write(p []byte) (int, error) {
 		}
 		n := len(p) - written
 		if len(w.pending) > 0 {
-			n = w.toFrameEnd(n)
+			n = w.frames.toFrameEnd(n)
 		}
 		k, err := w.Conn.Write(p[written : written+n])
-		w.follow(p[written : written+k])
+		w.frames.follow(p[written:written+k], nil)
 		written += k
 		if err != nil {
 			return written, err
@@ -56,49 +52,12 @@ func (w *resetInjector) Write(p []byte) (int, error) {
 
 // flushPending writes the waiting RST frames if the last frame passed on is complete.
 func (w *resetInjector) flushPending() error {
-	if len(w.pending) == 0 || w.have != 0 || w.skip != 0 {
+	if len(w.pending) == 0 || !w.frames.betweenFrames() {
 		return nil
 	}
 	_, err := w.Conn.Write(w.pending)
 	w.pending = nil
 	return err
-}
-
-// toFrameEnd is how many of the next n bytes belong to the current frame (its header, or its payload).
-func (w *resetInjector) toFrameEnd(n int) int {
-	left := int(w.skip)
-	if w.skip == 0 {
-		left = headerSize - w.have
-	}
-	if n < left {
-		return n
-	}
-	return left
-}
-
-// follow notes the frame boundaries in b, bytes just passed on.
-func (w *resetInjector) follow(b []byte) {
-	for len(b) > 0 {
-		if w.skip > 0 {
-			k := w.skip
-			if uint32(len(b)) < k {
-				k = uint32(len(b))
-			}
-			b = b[k:]
-			w.skip -= k
-			continue
-		}
-		k := copy(w.header[w.have:], b)
-		w.have += k
-		b = b[k:]
-		if w.have < headerSize {
-			return
-		}
-		w.have = 0
-		if w.header[1] == typeData {
-			w.skip = binary.BigEndian.Uint32(w.header[8:12])
-		}
-	}
 }
 
 // reset writes a WindowUpdate|RST for stream id at the end of the frame being written, or now between frames.
