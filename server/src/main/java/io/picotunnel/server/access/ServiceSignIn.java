@@ -260,6 +260,12 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 && theirs.port() == ours.port();
     }
 
+    /** The lower-case host of a URL {@link #returnUrl} took (its authority parsed as there). */
+    private static String hostOf(URI returnTo) {
+        Authority authority = Authority.parse(returnTo.getRawAuthority(), 0);
+        return authority == null ? "" : authority.host().toLowerCase(Locale.ROOT);
+    }
+
     /** A Host header's or an Origin's {@code host}, {@code host:port} or {@code [v6]:port}. */
     private record Authority(String host, int port) {
 
@@ -441,7 +447,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         synchronized (handoffs) {
             dropExpired(handoffs.values().iterator(), Handoff::expiresAt);
             handoffs.put(Secrets.sha256Hex(handoff), new Handoff(serviceId,
-                    returnTo.getHost().toLowerCase(Locale.ROOT), email, groups, returnPath,
+                    hostOf(returnTo), email, groups, returnPath,
                     nanoClock.getAsLong() + HANDOFF_TTL_NANOS));
             Iterator<Handoff> eldest = handoffs.values().iterator();
             while (handoffs.size() > MAX_HANDOFFS && eldest.hasNext()) {
@@ -511,12 +517,15 @@ public final class ServiceSignIn implements OidcCallbackHook {
         try {
             URI uri = new URI(text);
             String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-            String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
             boolean schemeAllowed = scheme.equals("https") || scheme.equals("http") && !target.httpsOnly();
-            if (!schemeAllowed || uri.getRawUserInfo() != null) {
-                return null;
+            // Read as the Origin is: URI gives no host (nor port) for a name with "_", which a wildcard answers.
+            Authority authority = uri.getRawAuthority() == null ? null
+                    : Authority.parse(uri.getRawAuthority(), scheme.equals("https") ? 443 : 80);
+            if (!schemeAllowed || authority == null) {
+                return null; // a user part ("user@host") is no authority for Authority.parse either
             }
-            int port = uri.getPort() != -1 ? uri.getPort() : scheme.equals("https") ? 443 : 80;
+            String host = authority.host().toLowerCase(Locale.ROOT);
+            int port = authority.port();
             boolean portAllowed = scheme.equals("https")
                     ? port == 443 || target.httpsPorts().contains(port)
                     : port == 80 || target.httpPorts().contains(port);

@@ -36,6 +36,24 @@ class ServiceSignInReturnTest {
         assertThat(ServiceSignIn.returnUrl("http://app.test:9999/page", none)).as("not a port of the proxy").isNull();
     }
 
+    @Test
+    void aNameWithAnUnderscoreUnderAWildcardIsTakenAndAUserPartOrAnOddAuthorityIsNot() {
+        ServiceSignIn.Target wildcard = new ServiceSignIn.Target("s1", "*.app.test", false, ALICE, Set.of(8080),
+                Set.of(8443), name -> false, port -> false);
+        // java.net.URI gives such a name no host and no port: it was refused.
+        assertThat(ServiceSignIn.returnUrl("http://my_app.app.test:8080/page", wildcard)).isNotNull();
+        assertThat(ServiceSignIn.returnUrl("https://My_App.app.test/page", wildcard)).isNotNull();
+        assertThat(ServiceSignIn.returnUrl("http://my_app.app.test:9999/page", wildcard)).as("another port").isNull();
+        assertThat(ServiceSignIn.returnUrl("http://my_app.other.test:8080/", wildcard)).as("another domain").isNull();
+        assertThat(ServiceSignIn.returnUrl("http://a.b_c.app.test:8080/", wildcard)).as("two labels down").isNull();
+        for (String odd : new String[] {"http://x@my_app.app.test:8080/", "http://x@app.test:8080/",
+                "http://app.test:8080@evil.test/", "http://app.test:80x/", "http://[::1]:8080/", "http:///page",
+                "http:page"}) {
+            assertThat(ServiceSignIn.returnUrl(odd, wildcard)).as(odd).isNull();
+            assertThat(ServiceSignIn.returnUrl(odd, target(port -> false))).as(odd).isNull();
+        }
+    }
+
     /** app.test behind a proxy listening on 8080 and 8443, no port mapping. */
     private static ServiceSignIn.Target target(IntPredicate tcpServicePort) {
         return new ServiceSignIn.Target("s1", "app.test", false, ALICE, Set.of(8080), Set.of(8443), name -> false,

@@ -701,23 +701,27 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
-    void aNameWithAnUnderscoreSignsOutWithTheButtonOfItsOwnPage() throws Exception {
+    void aNameWithAnUnderscoreSignsInAndOutWithTheButtonOfItsOwnPage() throws Exception {
         start();
         RecordingTarget secret = target("secret");
         ApiClient.Response created = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
                 "{\"type\":\"http\",\"domain\":\"*." + HOST + "\",\"target_addr\":\"" + secret.address()
                         + "\",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}}");
         assertThat(created.status()).as(created.toString()).isEqualTo(201);
-        String signedIn = "a." + HOST + ":" + httpPort();
+        // DNS allows "_" in a name, and the wildcard service answers my_app.app.test. Before: java.net.URI gave no
+        // host for such a return_to, so the sign-in was refused with 400 'Invalid sign-in link'.
+        String signedIn = "my_app." + HOST + ":" + httpPort();
         Visitor.Response first = visitor.get(httpPort(), signedIn, "/");
         assertThat(first.status()).as(first.toString()).isEqualTo(302);
         nextUser("alice", "alice@example.com", "alice");
         String handoff = handoff(throughProvider(first.header("Location")));
         String cookie = cookiePair(visitor.get(httpPort(), signedIn, handoff));
 
-        // DNS allows "_" in a name, and the wildcard service answers my_app.app.test. Before: java.net.URI gave no
-        // host for such an Origin (nor for the Host), so the sign-out of the page's own button was refused with 403.
-        String authority = "my_app." + HOST + ":" + httpPort();
+        assertThat(visitor.get(httpPort(), signedIn, "/", "Cookie: " + cookie).body()).isEqualTo("target=secret");
+
+        // Before: java.net.URI gave no host for such an Origin (nor for the Host), so the sign-out of the page's own
+        // button was refused with 403.
+        String authority = signedIn;
         Visitor.Response out = visitor.post(httpPort(), authority, "/.picotunnel/auth/logout", "Cookie: " + cookie,
                 "Origin: http://My_App." + HOST.toUpperCase(Locale.ROOT) + ":" + httpPort(), "Sec-Fetch-Site: same-origin");
         assertThat(out.status()).as(out.toString()).isEqualTo(200);
