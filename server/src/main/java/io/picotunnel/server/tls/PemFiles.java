@@ -37,10 +37,15 @@ public final class PemFiles {
     private PemFiles() {
     }
 
+    /**
+     * The certificates of {@code file}, in order. Every failure of its content is an IOException whose message starts
+     * with the file, without the exception names BouncyCastle puts in its messages.
+     */
     public static List<X509Certificate> readChain(Path file) throws IOException {
         List<X509Certificate> chain = new ArrayList<>();
         JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
-        try (PEMParser parser = new PEMParser(open(file))) {
+        Reader reader = open(file);
+        try (PEMParser parser = new PEMParser(reader)) {
             Object o;
             while ((o = parser.readObject()) != null) {
                 if (o instanceof X509CertificateHolder holder) {
@@ -48,8 +53,9 @@ public final class PemFiles {
                 }
             }
         } catch (CertificateException e) {
-            throw new IOException(file + ": bad certificate: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
+            throw new IOException(file + ": bad certificate: " + reason(e), e);
+        } catch (IOException | RuntimeException e) {
+            // the file opened: what fails now is its content
             throw notPem(file, e);
         }
         if (chain.isEmpty()) {
@@ -132,10 +138,11 @@ public final class PemFiles {
 
     /**
      * BouncyCastle's PEM reader throws unchecked exceptions for some damage (DecoderException for text between the
-     * markers that is not base64): as an IOException, which every reader of a chain handles, so that one damaged file
-     * is said and skipped, not thrown through (ACME's clean-up at start stopped silently on such a certificate).
+     * markers that is not base64), and PEMExceptions that name neither the file nor the damage in words: as an
+     * IOException naming the file, which every reader of a chain handles, so that one damaged file is said and
+     * skipped, not thrown through (ACME's clean-up at start stopped silently on such a certificate).
      */
-    private static IOException notPem(Path file, RuntimeException e) {
+    private static IOException notPem(Path file, Exception e) {
         return new IOException(file + ": not a readable PEM file: " + reason(e), e);
     }
 

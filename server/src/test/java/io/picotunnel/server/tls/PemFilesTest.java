@@ -33,4 +33,27 @@ class PemFilesTest {
                             : "not a readable PEM private key, damaged or cut short");
         }
     }
+
+    @Test
+    void aCertificateFileThatHoldsNoUsableCertificateIsAnIOExceptionNamingIt() throws IOException {
+        TestCertificates.Issued issued = new TestCertificates().issue("tunnel.test");
+        String pem = TestCertificates.pem(issued.chain().getFirst());
+        String body = pem.substring(pem.indexOf('\n') + 1, pem.indexOf("-----END"));
+        Map<String, String> broken = Map.of(
+                "cut short", "-----BEGIN CERTIFICATE-----\n" + body.substring(0, body.length() / 2).strip()
+                        + "\n-----END CERTIFICATE-----\n",
+                "not base64", "-----BEGIN CERTIFICATE-----\n!!!! not base64 !!!!\n-----END CERTIFICATE-----\n",
+                "base64 of no certificate", "-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n",
+                "no end marker", "-----BEGIN CERTIFICATE-----\n" + body);
+        int i = 0;
+        for (Map.Entry<String, String> each : broken.entrySet()) {
+            Path file = dir.resolve("chain" + i++ + ".crt");
+            Files.writeString(file, each.getValue());
+
+            assertThatThrownBy(() -> PemFiles.readChain(file)).as(each.getKey())
+                    .isExactlyInstanceOf(IOException.class)
+                    .hasMessageStartingWith(file.toString())
+                    .hasMessageNotContaining("Exception");
+        }
+    }
 }
