@@ -5,6 +5,8 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -17,6 +19,7 @@ import io.picotunnel.testkit.GoPeer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -31,6 +34,7 @@ final class GoPeerConnection implements AutoCloseable {
     private Channel server;
     private Channel channel;
     private GoPeer peer;
+    private volatile long sessionEndedNanos;
 
     private GoPeerConnection(String threadName) {
         group = Transport.newEventLoopGroup(1, threadName);
@@ -92,6 +96,14 @@ final class GoPeerConnection implements AutoCloseable {
         } catch (Exception e) {
             throw new AssertionError("cannot connect to the Go peer: " + e + (peer == null ? "" : "\n" + peer.stderr()), e);
         }
+        // After the session: it has ended once this hears of the close.
+        channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) {
+                sessionEndedNanos = System.nanoTime();
+                ctx.fireChannelInactive();
+            }
+        });
         peer.awaitLine("READY");
     }
 
@@ -120,6 +132,20 @@ final class GoPeerConnection implements AutoCloseable {
 
     YamuxSession session() {
         return YamuxSession.of(channel);
+    }
+
+    /** System.nanoTime() when our session had heard of the connection's close; 0 while it is open. */
+    long sessionEndedNanos() {
+        return sessionEndedNanos;
+    }
+
+    boolean sessionEnded() {
+        return sessionEndedNanos != 0;
+    }
+
+    /** {@code task} run on our end's event loop, within 10 s. */
+    <T> T onLoop(Callable<T> task) throws Exception {
+        return channel.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
     }
 
     @Override

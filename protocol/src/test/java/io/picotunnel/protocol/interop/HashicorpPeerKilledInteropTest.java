@@ -57,8 +57,6 @@ class HashicorpPeerKilledInteropTest {
     private final List<RecordingStream> watched = new CopyOnWriteArrayList<>();
     /** The exceptions our end of the connection saw. */
     private final List<String> connectionErrors = new CopyOnWriteArrayList<>();
-    /** Set once our end of the connection is closed and the session has ended (its channelInactive). */
-    private volatile boolean sessionEnded;
     /** Whether the streams the peer opens are read (else auto-read is off and nothing is ever read). */
     private volatile boolean reading;
     private GoPeerConnection connection;
@@ -128,7 +126,7 @@ class HashicorpPeerKilledInteropTest {
 
         peer.kill();
 
-        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
+        await("the session's connection closed").atMost(WAIT).until(connection::sessionEnded);
         if (death == Death.KILLED_WITH_RST) {
             assertThat(connectionErrors).as("what the connection saw").anyMatch(e -> e.contains("reset"));
         }
@@ -170,7 +168,7 @@ class HashicorpPeerKilledInteropTest {
 
         peer.kill();
 
-        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
+        await("the session's connection closed").atMost(WAIT).until(connection::sessionEnded);
         for (RecordingStream w : watched) {
             await().atMost(WAIT).until(() -> w.inactive);
             assertThat(w.eof).as("%s saw EOF", w.stream).isFalse();
@@ -199,7 +197,7 @@ class HashicorpPeerKilledInteropTest {
 
         peer.kill();
 
-        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
+        await("the session's connection closed").atMost(WAIT).until(connection::sessionEnded);
         RecordingStream reader = watched.get(0);
         await().atMost(WAIT).until(() -> reader.inactive);
         assertThat(reader.eof).as("the reader saw EOF after %s bytes", reader.bytesRead).isFalse();
@@ -250,7 +248,7 @@ class HashicorpPeerKilledInteropTest {
 
         peer.kill();
 
-        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
+        await("the session's connection closed").atMost(WAIT).until(connection::sessionEnded);
         for (RecordingStream w : writers) {
             await().atMost(WAIT).until(() -> w.inactive);
             assertThat(w.eof).as("%s saw EOF", w.stream).isFalse();
@@ -285,7 +283,7 @@ class HashicorpPeerKilledInteropTest {
 
         peer.kill();
 
-        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
+        await("the session's connection closed").atMost(WAIT).until(connection::sessionEnded);
         assertThat(onLoop(session::inboundHeld)).isEqualTo(size);
         onLoop(() -> reader.stream.config().setAutoRead(true));
         await().atMost(WAIT).until(() -> reader.eof);
@@ -316,19 +314,11 @@ class HashicorpPeerKilledInteropTest {
                 ctx.fireExceptionCaught(cause);
             }
         });
-        // After the session: it has heard of the close once this has.
-        channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelInactive(ChannelHandlerContext ctx) {
-                sessionEnded = true;
-                ctx.fireChannelInactive();
-            }
-        });
         peer = connection.peer();
     }
 
     private <T> T onLoop(Callable<T> task) throws Exception {
-        return channel.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
+        return connection.onLoop(task);
     }
 
     private static List<RecordingStream> concat(List<RecordingStream> a, List<RecordingStream> b) {

@@ -2,8 +2,6 @@ package io.picotunnel.protocol.interop;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
@@ -48,7 +46,6 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
     }
 
     private final List<RecordingStream> readers = new CopyOnWriteArrayList<>();
-    private volatile long sessionEndedNanos;
     private GoPeerConnection connection;
     private Channel channel;
     private GoPeer peer;
@@ -80,7 +77,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
         assertThat(reader.resetWhenInactive).as("reset").isTrue();
         assertThat(reader.eof).as("saw EOF").isFalse();
         assertThat(reader.bytesRead).isZero();
-        assertThat(Duration.ofNanos(reader.inactiveNanos - sessionEndedNanos))
+        assertThat(Duration.ofNanos(reader.inactiveNanos - connection.sessionEndedNanos()))
                 .as("kept from the session's end until the reset")
                 .isGreaterThanOrEqualTo(STREAM_OPEN_TIMEOUT.minusMillis(100));
         assertThat(onLoop(session::inboundHeld)).as("bytes held for readers").isZero();
@@ -103,7 +100,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
         } finally {
             reads.cancel(false);
         }
-        assertThat(Duration.ofNanos(reader.inactiveNanos - sessionEndedNanos)).as("the reader took its time")
+        assertThat(Duration.ofNanos(reader.inactiveNanos - connection.sessionEndedNanos())).as("the reader took its time")
                 .isGreaterThan(STREAM_OPEN_TIMEOUT);
         assertThat(reader.resetWhenInactive).as("reset after %s bytes", reader.bytesRead).isFalse();
         assertThat(reader.eof).isTrue();
@@ -131,7 +128,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
 
     private void killPeer() throws Exception {
         peer.kill();
-        await("the session's connection closed").atMost(WAIT).until(() -> sessionEndedNanos != 0);
+        await("the session's connection closed").atMost(WAIT).until(connection::sessionEnded);
     }
 
     private void connect(YamuxRole ours, Death death) {
@@ -144,18 +141,10 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
                 death == Death.KILLED_WITH_RST ? new String[] {"-linger0"} : new String[0]);
         channel = connection.channel();
         session = connection.session();
-        // After the session: it has ended once this hears of the close.
-        channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelInactive(ChannelHandlerContext ctx) {
-                sessionEndedNanos = System.nanoTime();
-                ctx.fireChannelInactive();
-            }
-        });
         peer = connection.peer();
     }
 
     private <T> T onLoop(Callable<T> task) throws Exception {
-        return channel.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
+        return connection.onLoop(task);
     }
 }

@@ -2,8 +2,6 @@ package io.picotunnel.protocol.interop;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -17,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -41,8 +38,6 @@ class HashicorpWindowBudgetInteropTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     private final List<RecordingStream> readers = new CopyOnWriteArrayList<>();
-    /** Set once our end of the connection is closed and the session has ended (its channelInactive). */
-    private volatile boolean sessionEnded;
     private GoPeerConnection connection;
     private Channel channel;
     private GoPeer peer;
@@ -125,7 +120,7 @@ class HashicorpWindowBudgetInteropTest {
 
         peer.kill();
 
-        await("the session's connection closed").atMost(WAIT).until(() -> sessionEnded);
+        await("the session's connection closed").atMost(WAIT).until(connection::sessionEnded);
         await("every stream reset").atMost(WAIT).until(() -> readers.stream().allMatch(r -> r.inactive));
         assertThat(readers).allMatch(r -> r.resetWhenInactive && !r.eof && r.bytesRead < ENDLESS);
         assertThat(session.windowBudgetInUse()).as("window budget in use").isZero();
@@ -146,18 +141,10 @@ class HashicorpWindowBudgetInteropTest {
                 RecordingStream.eachInto(readers, () -> new RecordingStream(true)));
         channel = connection.channel();
         session = connection.session();
-        // After the session: it has ended once this hears of the close.
-        channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelInactive(ChannelHandlerContext ctx) {
-                sessionEnded = true;
-                ctx.fireChannelInactive();
-            }
-        });
         peer = connection.peer();
     }
 
     private <T> T onLoop(Callable<T> task) throws Exception {
-        return channel.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
+        return connection.onLoop(task);
     }
 }
