@@ -12,14 +12,19 @@ cd "$root"
 
 usage() {
   cat <<'EOF'
-usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--iperf-seconds S] [--iperf-rounds N] [--wrk-seconds S]
-                    [--wrk-warmup-seconds S] [--wrk-rounds N] [--delay-seconds S] [--rtt-samples N]
+usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--warmup-max-seconds S] [--iperf-seconds S]
+                    [--iperf-rounds N] [--wrk-seconds S] [--wrk-warmup-seconds S] [--wrk-rounds N] [--delay-seconds S] [--rtt-samples N]
                     [--rtt-rounds N] [--checks-calls N] [--dist DIR | --from-target] [--keep-work]
   --quick            every row, briefly (small sizes, 1 s runs, a few hundred idle connections): checks that
                      the bench works, its numbers are rough
   --idle N           idle connections opened through a tcp service (default 10000, quick 300)
   --warmup-seconds S iperf3 through each tunnel before its first measured run, for the JVMs' compilers, in six
                      runs with 1 and 8 streams in turn (default 15, quick 0)
+  --warmup-max-seconds S
+                     then two more runs through each tunnel (1 and 8 streams) at a time while the JVMs' compiler
+                     threads used more than 3% of the last runs' time, up to S s through each tunnel in all (default
+                     twice --warmup-seconds): measured on 2 cores, they used a quarter of a CPU in each JVM for the
+                     first 25 s of 8 streams, while the throughput rose from a third of its steady value
   --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
   --iperf-rounds N   measured iperf3 runs per path and stream count, the paths taking turns (direct, ssh -R, ws,
                      wss, then again); each row gives the median of its path's runs (default 3, quick 1)
@@ -48,12 +53,13 @@ them.
 EOF
 }
 
-quick=0 idle_count="" warm_s="" iperf_s="" iperf_rounds="" wrk_s="" wrk_warm="" wrk_rounds="" delay_s="" rtt_samples="" rtt_rounds="" checks_calls="" dist="dist" from_target=0 keep=0
+quick=0 idle_count="" warm_s="" warm_max="" iperf_s="" iperf_rounds="" wrk_s="" wrk_warm="" wrk_rounds="" delay_s="" rtt_samples="" rtt_rounds="" checks_calls="" dist="dist" from_target=0 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --idle) idle_count="$2"; shift ;;
     --warmup-seconds) warm_s="$2"; shift ;;
+    --warmup-max-seconds) warm_max="$2"; shift ;;
     --iperf-seconds) iperf_s="$2"; shift ;;
     --iperf-rounds) iperf_rounds="$2"; shift ;;
     --wrk-seconds) wrk_s="$2"; shift ;;
@@ -82,7 +88,8 @@ else
   : "${wrk_warm:=30}" "${wrk_rounds:=3}" "${iperf_rounds:=3}" "${rtt_rounds:=3}"
   iperf_omit=2 delay_omit=2 rtt_warmup=2000
 fi
-for n in "$warm_s" "$wrk_warm"; do
+: "${warm_max:=$((warm_s * 2))}"
+for n in "$warm_s" "$warm_max" "$wrk_warm"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench: '$n' is not a whole number" >&2; exit 2; }
 done
 for n in "$idle_count" "$iperf_s" "$iperf_rounds" "$wrk_s" "$wrk_rounds" "$delay_s" "$rtt_samples" "$rtt_rounds" "$checks_calls"; do
@@ -592,14 +599,49 @@ fi
 # per tunnel, each with new connections. After one long run of 4 streams, the first measured runs' new connections
 # and stream counts sent the JVMs back into their compilers (uncommon traps in the epoll loop, the decoders and the
 # relay; the client's C2 thread took 2 s of CPU in a 6 s run), and the first round read up to a fifth lower.
+# compiler_ticks PID...: the CPU time, in clock ticks, that the JIT compiler threads of these JVMs have used so far
+compiler_ticks() {
+  local pid task total=0 times
+  for pid in "$@"; do
+    for task in /proc/"$pid"/task/*; do
+      case "$(cat "$task/comm" 2>/dev/null)" in
+        "C1 CompilerThre"* | "C2 CompilerThre"*)
+          times=$(sed 's/^.*) //' "$task/stat" 2>/dev/null | cut -d' ' -f12-13) || continue
+          [ -n "$times" ] && total=$((total + ${times% *} + ${times#* }))
+          ;;
+      esac
+    done
+  done
+  echo "$total"
+}
+ms_as_s() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
+tunnel_jvms=("$server_ws" "$client_ws" "$server_wss" "$client_wss")
+clock_ticks=$(getconf CLK_TCK)
+
+warm_runs=0 warm_note="no warm-up"
 if [ "$warm_s" -gt 0 ]; then
   warm_part=$(((warm_s + 5) / 6))
-  log "warming up: iperf3 with 1 and 8 streams in turn, six runs of $warm_part s through each tunnel (not measured)"
-  for warm_streams in 1 8 1 8 1 8; do
-    iperf_run warmup_ws "$svc_iperf_ws" "$warm_streams" "$warm_part" 0 warm-up
-    iperf_run warmup_wss "$svc_iperf_wss" "$warm_streams" "$warm_part" 0 warm-up
+  log "warming up: iperf3 with 1 and 8 streams in turn, six runs of $warm_part s through each tunnel (not measured), \
+then two more at a time while the JVMs' compilers are busy, up to $warm_max s"
+  warm_streams_list=(1 8 1 8 1 8)
+  warm_load=0
+  while :; do
+    ticks_before=$(compiler_ticks "${tunnel_jvms[@]}") pass_start=$(date +%s%N)
+    for warm_streams in "${warm_streams_list[@]}"; do
+      iperf_run warmup_ws "$svc_iperf_ws" "$warm_streams" "$warm_part" 0 warm-up
+      iperf_run warmup_wss "$svc_iperf_wss" "$warm_streams" "$warm_part" 0 warm-up
+    done
+    warm_runs=$((warm_runs + ${#warm_streams_list[@]})) warm_load=$((warm_load + ${#warm_streams_list[@]} * warm_part))
+    pass_ms=$((($(date +%s%N) - pass_start) / 1000000))
+    busy_ms=$((($(compiler_ticks "${tunnel_jvms[@]}") - ticks_before) * 1000 / clock_ticks))
+    warm_note="$warm_runs runs of $warm_part s through each tunnel first, 1 and 8 streams in turn (the JVMs' compilers \
+used $(ms_as_s "$busy_ms") s of CPU in the last $(ms_as_s "$pass_ms") s of them)"
+    [ $((busy_ms * 100)) -gt $((pass_ms * 3)) ] && [ $((warm_load + 2 * warm_part)) -le "$warm_max" ] || break
+    log "the JVMs' compilers used $(ms_as_s "$busy_ms") s of CPU in the last $(ms_as_s "$pass_ms") s: two more runs"
+    warm_streams_list=(1 8)
   done
 fi
+measured_ticks=$(compiler_ticks "${tunnel_jvms[@]}")
 
 log "iperf3: direct, ssh -R, tcp service over ws and over wss, two chained nginx; 1 and 8 streams; $iperf_rounds runs each, in turn"
 for streams in 1 8; do
@@ -614,6 +656,7 @@ for streams in 1 8; do
     record_median "iperf_${path}_$streams" "$work/iperf_${path}_$streams.runs" "$iperf_rounds"
   done
 done
+measured_compilers_ms=$((($(compiler_ticks "${tunnel_jvms[@]}") - measured_ticks) * 1000 / clock_ticks))
 stop "$client_wss"
 stop "$server_wss"
 
@@ -704,7 +747,7 @@ $("$java" -version 2>&1 | head -n 1)
 wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d',' -f1) (cipher $ssh_cipher)
 # nginx chain: two nginx chained as the tunnel's server and client are, relaying without tunnel work (HTTP as reverse
 # proxies with keep-alive, iperf3 and round trips as stream proxies with 64 KiB buffers): what two processes reach here
-# iperf3: $([ "$warm_s" -gt 0 ] && echo "six runs of $(((warm_s + 5) / 6)) s through each tunnel first, 1 and 8 streams in turn" || echo "no warm-up"), then the median of $iperf_rounds runs per path taken in turn, each $iperf_s s after $iperf_omit s omitted, the client sending
+# iperf3: $warm_note, then the median of $iperf_rounds runs per path taken in turn, each $iperf_s s after $iperf_omit s omitted, the client sending; the tunnels' JVMs' compilers used $(ms_as_s "$measured_compilers_ms") s of CPU during these runs
 # wrk: 2 threads, 64 connections, the median of $wrk_rounds runs of $wrk_s s per path taken in turn, after a $wrk_warm s warm-up in three runs; idle: \
 $(grep -m1 '^idle_connections=' "$results" | cut -d= -f2) connections; round trip: the median of $rtt_rounds runs per path taken in turn, each $rtt_samples samples \
 after $rtt_warmup on a new connection, the tunnel's path after three untimed runs of $((rtt_warmup * 5)) first
