@@ -24,8 +24,10 @@ import java.util.Optional;
  *
  * <p>The newest check or state change is the last recorded (the highest id: AUTOINCREMENT, written in the order the
  * checks were made), not the latest created_at: that is the clock's time, and a clock set back (NTP, a VM resumed)
- * would make the state of an hour ago the current one. Windows of time (uptime, the changes since a time, pruning by
- * age) are by created_at: they are about time.
+ * would make the state of an hour ago the current one. For the same reason each state change keeps the id of the
+ * check that made it ({@code check_id}), and the checks of a run of one state (what a restart restores the alerts
+ * from) are those between the ids of its change's check and the next change's. Windows of time (uptime, the changes
+ * since a time, pruning by age) are by created_at: they are about time.
  */
 public final class CheckStore {
 
@@ -82,11 +84,15 @@ public final class CheckStore {
         this.database = database;
     }
 
-    /** Stores {@code checks} and {@code changes} (state changes, as the checks that made them) in one transaction. */
+    /**
+     * Stores {@code checks} and {@code changes} (state changes, as the checks that made them) in one transaction. A
+     * change that is one of {@code checks} is stored with that check's id, which starts its run (see {@link #runs});
+     * one that is not is stored without, and its run is counted by time.
+     */
     public void record(List<Check> checks, List<Check> changes) {
         database.inTransaction(connection -> {
-            insert(connection, "checks", checks);
-            insert(connection, "state_changes", changes);
+            List<Long> ids = insertChecks(connection, checks);
+            insertChanges(connection, changes, checks, ids);
             addToHours(connection, checks);
             return null;
         });
@@ -126,28 +132,54 @@ public final class CheckStore {
         return epochMillis - Math.floorMod(epochMillis, HOUR_MILLIS);
     }
 
-    private static void insert(Connection connection, String table, List<Check> checks) throws SQLException {
+    /** Inserts {@code checks} in their order; returns their ids, in the same order. */
+    private static List<Long> insertChecks(Connection connection, List<Check> checks) throws SQLException {
+        List<Long> ids = new ArrayList<>();
         if (checks.isEmpty()) {
+            return ids;
+        }
+        try (PreparedStatement insert = connection.prepareStatement("INSERT INTO checks (tunnel_id, service_id, status,"
+                + " latency_ms, error, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id")) {
+            for (Check check : checks) {
+                insert.setString(1, check.subject().tunnelId());
+                insert.setString(2, check.subject().serviceId());
+                insert.setString(3, check.status().json());
+                if (check.latencyMs() == null) {
+                    insert.setNull(4, Types.INTEGER);
+                } else {
+                    insert.setLong(4, check.latencyMs());
+                }
+                insert.setString(5, check.error());
+                insert.setLong(6, check.createdAt().toEpochMilli());
+                try (ResultSet row = insert.executeQuery()) {
+                    row.next();
+                    ids.add(row.getLong(1));
+                }
+            }
+        }
+        return ids;
+    }
+
+    /** Inserts {@code changes}, each with the id of the same check among {@code checks} (null if not among them). */
+    private static void insertChanges(Connection connection, List<Check> changes, List<Check> checks, List<Long> ids)
+            throws SQLException {
+        if (changes.isEmpty()) {
             return;
         }
-        String sql = table.equals("checks")
-                ? "INSERT INTO checks (tunnel_id, service_id, status, latency_ms, error, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-                : "INSERT INTO state_changes (tunnel_id, service_id, status, error, created_at) VALUES (?, ?, ?, ?, ?)";
-        try (PreparedStatement insert = connection.prepareStatement(sql)) {
-            for (Check check : checks) {
-                int i = 1;
-                insert.setString(i++, check.subject().tunnelId());
-                insert.setString(i++, check.subject().serviceId());
-                insert.setString(i++, check.status().json());
-                if (table.equals("checks")) {
-                    if (check.latencyMs() == null) {
-                        insert.setNull(i++, Types.INTEGER);
-                    } else {
-                        insert.setLong(i++, check.latencyMs());
-                    }
+        try (PreparedStatement insert = connection.prepareStatement("INSERT INTO state_changes (tunnel_id, service_id,"
+                + " status, error, created_at, check_id) VALUES (?, ?, ?, ?, ?, ?)")) {
+            for (Check change : changes) {
+                insert.setString(1, change.subject().tunnelId());
+                insert.setString(2, change.subject().serviceId());
+                insert.setString(3, change.status().json());
+                insert.setString(4, change.error());
+                insert.setLong(5, change.createdAt().toEpochMilli());
+                int check = checks.indexOf(change);
+                if (check < 0) {
+                    insert.setNull(6, Types.INTEGER);
+                } else {
+                    insert.setLong(6, ids.get(check));
                 }
-                insert.setString(i++, check.error());
-                insert.setLong(i, check.createdAt().toEpochMilli());
                 insert.addBatch();
             }
             insert.executeBatch();
@@ -188,39 +220,69 @@ public final class CheckStore {
     /**
      * The subject's last recorded state changes, the last first, with the number of checks of each: at most {@code limit},
      * and none older than the newest that held for {@code confirmedAfter} checks (the one a restart looks for).
+     *
+     * <p>A run's checks are those from its change's check to the next change's, by id. By created_at, a run recorded
+     * after the clock was set back took in the checks of the runs before it, whose times are later (a down not yet
+     * alerted counted the up checks before it and was taken as confirmed, so never alerted), and a run the clock was
+     * set back during lost its later checks (a down already alerted was alerted again). A bound whose check id is not
+     * stored (a change from before migration V45 whose check was pruned, or could not be told from another) is its
+     * created_at, as before.
      */
     public List<Run> runs(Subject subject, int confirmedAfter, int limit) {
         return database.read(connection -> {
-            List<Check> changes;
+            List<Check> changes = new ArrayList<>();
+            List<Long> checkIds = new ArrayList<>();
             try (PreparedStatement select = connection.prepareStatement("SELECT id, tunnel_id, service_id, status,"
-                    + " NULL AS latency_ms, error, created_at FROM state_changes WHERE tunnel_id = ? AND service_id IS ?"
-                    + " ORDER BY id DESC LIMIT ?")) {
+                    + " NULL AS latency_ms, error, created_at, check_id FROM state_changes WHERE tunnel_id = ?"
+                    + " AND service_id IS ? ORDER BY id DESC LIMIT ?")) {
                 select.setString(1, subject.tunnelId());
                 select.setString(2, subject.serviceId());
                 select.setInt(3, limit);
-                changes = checks(select);
+                try (ResultSet rows = select.executeQuery()) {
+                    while (rows.next()) {
+                        changes.add(check(rows));
+                        long checkId = rows.getLong("check_id");
+                        checkIds.add(rows.wasNull() ? null : checkId);
+                    }
+                }
             }
             List<Run> runs = new ArrayList<>();
-            long until = Long.MAX_VALUE;
-            try (PreparedStatement count = connection.prepareStatement("SELECT COUNT(*) FROM checks"
-                    + " WHERE tunnel_id = ? AND service_id IS ? AND created_at >= ? AND created_at < ?")) {
-                for (Check change : changes) {
+            String untilColumn = null;
+            long until = 0;
+            for (int i = 0; i < changes.size(); i++) {
+                Check change = changes.get(i);
+                Long checkId = checkIds.get(i);
+                String fromColumn = checkId != null ? "id" : "created_at";
+                long from = checkId != null ? checkId : change.createdAt().toEpochMilli();
+                try (PreparedStatement count = connection.prepareStatement(countRun(fromColumn, untilColumn))) {
                     count.setString(1, subject.tunnelId());
                     count.setString(2, subject.serviceId());
-                    count.setLong(3, change.createdAt().toEpochMilli());
-                    count.setLong(4, until);
+                    count.setLong(3, from);
+                    if (untilColumn != null) {
+                        count.setLong(4, until);
+                    }
                     try (ResultSet row = count.executeQuery()) {
                         row.next();
                         runs.add(new Run(change, row.getLong(1)));
                     }
-                    if (runs.getLast().checks() >= confirmedAfter) {
-                        break;
-                    }
-                    until = change.createdAt().toEpochMilli();
                 }
+                if (runs.getLast().checks() >= confirmedAfter) {
+                    break;
+                }
+                untilColumn = fromColumn;
+                until = from;
             }
             return runs;
         });
+    }
+
+    /**
+     * Counts a subject's checks (tunnel, service or null, then the bounds) from {@code fromColumn} >= ? and, unless
+     * {@code untilColumn} is null, {@code untilColumn} < ?: each "id" (read through checks_subject) or "created_at".
+     */
+    static String countRun(String fromColumn, String untilColumn) {
+        return "SELECT COUNT(*) FROM checks WHERE tunnel_id = ? AND service_id IS ? AND " + fromColumn + " >= ?"
+                + (untilColumn == null ? "" : " AND " + untilColumn + " < ?");
     }
 
     /** Every state change of the subject since {@code from}, oldest first. */
@@ -345,13 +407,17 @@ public final class CheckStore {
         List<Check> checks = new ArrayList<>();
         try (ResultSet rows = select.executeQuery()) {
             while (rows.next()) {
-                long latency = rows.getLong("latency_ms");
-                Long latencyMs = rows.wasNull() ? null : latency;
-                checks.add(new Check(rows.getLong("id"), new Subject(rows.getString("tunnel_id"), rows.getString("service_id")),
-                        CheckStatus.parse(rows.getString("status")), latencyMs, rows.getString("error"),
-                        Instant.ofEpochMilli(rows.getLong("created_at"))));
+                checks.add(check(rows));
             }
         }
         return checks;
+    }
+
+    private static Check check(ResultSet row) throws SQLException {
+        long latency = row.getLong("latency_ms");
+        Long latencyMs = row.wasNull() ? null : latency;
+        return new Check(row.getLong("id"), new Subject(row.getString("tunnel_id"), row.getString("service_id")),
+                CheckStatus.parse(row.getString("status")), latencyMs, row.getString("error"),
+                Instant.ofEpochMilli(row.getLong("created_at")));
     }
 }

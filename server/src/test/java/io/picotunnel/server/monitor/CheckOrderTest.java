@@ -66,4 +66,31 @@ class CheckOrderTest {
             }
         }
     }
+
+    /**
+     * A restart counts the checks of each run of a state between two check ids: through the index of the subject's
+     * checks, which ends with the id, not every check of the subject (129 600 in 90 days at one a minute).
+     */
+    @Test
+    void theChecksOfARunAreCountedThroughTheSubjectsIndexBetweenTwoIds() {
+        try (Store store = Store.open(dataDir)) {
+            for (String query : List.of(CheckStore.countRun("id", "id"), CheckStore.countRun("id", null))) {
+                assertThat(plan(store, query)).as(query).singleElement().asString()
+                        .startsWith("SEARCH checks USING COVERING INDEX checks_subject (").contains("rowid>?");
+            }
+        }
+    }
+
+    private static List<String> plan(Store store, String query) {
+        return store.database().read(connection -> {
+            List<String> steps = new ArrayList<>();
+            try (PreparedStatement explain = connection.prepareStatement("EXPLAIN QUERY PLAN " + query);
+                 ResultSet rows = explain.executeQuery()) {
+                while (rows.next()) {
+                    steps.add(rows.getString("detail"));
+                }
+            }
+            return steps;
+        });
+    }
 }

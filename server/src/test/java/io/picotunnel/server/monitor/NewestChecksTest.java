@@ -65,4 +65,39 @@ class NewestChecksTest {
             assertThat(checks.lastChange(tunnel)).map(Check::status).contains(CheckStatus.UP);
         }
     }
+
+    /**
+     * The checks of a run of one state (what a restart restores the alerts from: how many in a row) are those recorded
+     * from its change on, until the next change: by time, a run after the clock was set back took in the later times
+     * of the runs before it, and those lost their checks to it.
+     */
+    @Test
+    void eachRunCountsTheChecksRecordedInItWhenTheClockStepsBack() {
+        ManualClock clock = new ManualClock(START);
+        try (Store store = Store.open(dataDir, clock)) {
+            CheckStore checks = new CheckStore(store.database());
+            Subject tunnel = Subject.tunnel(store.createTunnel("stepped").id());
+            Check firstUp = Check.up(tunnel, 1, clock.instant());
+            checks.record(List.of(firstUp), List.of(firstUp));
+            clock.advance(Duration.ofMinutes(1));
+            checks.record(List.of(Check.up(tunnel, 2, clock.instant())), List.of());
+            clock.advance(Duration.ofMinutes(1));
+            Check down = Check.down(tunnel, "no client connected", clock.instant());
+            checks.record(List.of(down), List.of(down));
+            clock.advance(Duration.ofHours(-1));
+            for (int i = 0; i < 2; i++) {
+                clock.advance(Duration.ofMinutes(1));
+                checks.record(List.of(Check.down(tunnel, "no client connected", clock.instant())), List.of());
+            }
+            clock.advance(Duration.ofMinutes(1));
+            Check upAgain = Check.up(tunnel, 3, clock.instant());
+            checks.record(List.of(upAgain), List.of(upAgain));
+
+            assertThat(checks.runs(tunnel, Integer.MAX_VALUE, 10))
+                    .extracting(run -> run.change().status(), CheckStore.Run::checks)
+                    .containsExactly(tuple(CheckStatus.UP, 1L), tuple(CheckStatus.DOWN, 3L), tuple(CheckStatus.UP, 2L));
+            // The down run held for three checks: with a threshold of three the restart looks no further back.
+            assertThat(checks.runs(tunnel, 3, 10)).extracting(CheckStore.Run::checks).containsExactly(1L, 3L);
+        }
+    }
 }
