@@ -8,7 +8,8 @@ import java.net.InetAddress;
  * @param serviceId     the service it was routed to
  * @param policy        that service's access policy
  * @param visitor       the visitor's address (the peer, or what a trusted proxy said)
- * @param https         whether it came over HTTPS
+ * @param https         whether the visitor used HTTPS: over TLS here, or at a trusted proxy in front that says so
+ *                      in {@code X-Forwarded-Proto} ({@link TrustedProxies#https})
  * @param host          the Host it was sent to (without port) and {@code authority} with the port, as sent
  * @param authority     the Host header as sent
  * @param uri           the request target in origin form

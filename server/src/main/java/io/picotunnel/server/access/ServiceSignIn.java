@@ -233,8 +233,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
     /**
      * Whether a POST was sent by a page of the origin it goes to. Browsers send {@code Origin} with every POST (and
      * {@code Sec-Fetch-Site}): any other origin is refused, a sibling domain's too, whose requests carry the
-     * {@code SameSite=Lax} cookie (it is the same site). The scheme must match on HTTPS; on plain HTTP the visitor's
-     * page may be HTTPS at a front proxy that ends TLS (its ports then compare by the Origin's scheme). A request with
+     * {@code SameSite=Lax} cookie (it is the same site). The scheme must match on HTTPS (over TLS, or as a trusted
+     * proxy's {@code X-Forwarded-Proto} says); on plain HTTP the visitor's page may be HTTPS at a front proxy that ends
+     * TLS and is not a trusted one (its ports then compare by the Origin's scheme). A request with
      * neither comes from a program, not from a page. The Origin is read as the browser writes it,
      * {@code scheme://host[:port]}, not with {@link URI}, which gives no host for a name with {@code _} (DNS allows
      * it, and a wildcard service answers such a name).

@@ -2,13 +2,15 @@ package io.picotunnel.server.access;
 
 import java.net.InetAddress;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The front proxies the operator trusts to say who the visitor is ({@code PICOTUNNEL_TRUSTED_PROXIES}). Only a
  * connection from one of them may name the visitor: in {@code X-Forwarded-For} (HTTP), or with
  * {@code proxyProtocol} ({@code PICOTUNNEL_PROXY_PROTOCOL}) in a PROXY protocol header, which every connection from
- * them to a public listener (HTTP, HTTPS, tcp services) must then start with. From anyone else both are ignored
- * for access checks (and X-Forwarded-For is replaced before the request goes on).
+ * them to a public listener (HTTP, HTTPS, tcp services) must then start with; and the scheme the visitor used, in
+ * {@code X-Forwarded-Proto} (a proxy that ends TLS in front of the plain HTTP listener). From anyone else these
+ * are ignored for access checks and sign-ins (and X-Forwarded-For is replaced before the request goes on).
  */
 public record TrustedProxies(List<Cidr> proxies, boolean proxyProtocol) {
 
@@ -58,6 +60,27 @@ public record TrustedProxies(List<Cidr> proxies, boolean proxyProtocol) {
             }
         }
         return visitor;
+    }
+
+    /**
+     * Whether the visitor of an HTTP request that came from {@code peer} (the same peer as for {@link #visitor}) used
+     * https: from a trusted proxy, the first value of {@code X-Forwarded-Proto} ({@code forwardedProto}, null or
+     * empty when none) when it is {@code http} or {@code https}; otherwise, and when a trusted proxy sent none or
+     * anything else, {@code overTls}, the connection's own. A visitor who is not a trusted proxy cannot claim https
+     * on a plain connection (to change the names of its cookies, or where a sign-in returns).
+     */
+    public boolean https(InetAddress peer, List<String> forwardedProto, boolean overTls) {
+        if (peer == null || !trusts(peer) || forwardedProto == null || forwardedProto.isEmpty()) {
+            return overTls;
+        }
+        String first = forwardedProto.getFirst();
+        int comma = first.indexOf(',');
+        String scheme = (comma < 0 ? first : first.substring(0, comma)).strip().toLowerCase(Locale.ROOT);
+        return switch (scheme) {
+            case "https" -> true;
+            case "http" -> false;
+            default -> overTls;
+        };
     }
 
     /** An IP literal (never a DNS lookup), or null when it is not one. */

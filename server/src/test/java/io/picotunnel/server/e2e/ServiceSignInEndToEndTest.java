@@ -763,6 +763,109 @@ class ServiceSignInEndToEndTest {
         assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookie).status()).isEqualTo(302);
     }
 
+    /** The page a sign-in will return to: the return_to of the proxy's redirect to the management server. */
+    private static String returnTo(Visitor.Response redirect) {
+        assertThat(redirect.status()).as(redirect.toString()).isEqualTo(302);
+        String location = redirect.header("Location");
+        return java.net.URLDecoder.decode(location.substring(location.indexOf("&return_to=") + 11), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A front proxy that ends TLS (nginx, Caddy, a load balancer) forwards the visitor's https requests to the plain
+     * HTTP listener with the public Host and X-Forwarded-Proto: https. Named in --trusted-proxies, it is believed:
+     * the sign-in returns to https, and the session cookie is the host-only, Secure one of https.
+     */
+    @Test
+    void behindATrustedProxyThatEndsTlsASignInReturnsToHttpsAndItsCookieIsAHostOnlySecureOne() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String https = "X-Forwarded-Proto: https";
+        String forwardedFor = "X-Forwarded-For: 203.0.113.7";
+
+        // Before: return_to=http://app.test/page, and the browser came back over plain http from the provider.
+        Visitor.Response first = visitor.get(httpPort(), HOST, "/page", https, forwardedFor);
+        assertThat(returnTo(first)).isEqualTo("https://" + HOST + "/page");
+        nextUser("alice", "alice@example.com", "alice");
+        HttpResponse<String> back = get(throughProvider(first.header("Location")));
+        assertThat(back.statusCode()).as(back.body()).isEqualTo(303);
+        assertThat(location(back)).startsWith("https://" + HOST + "/.picotunnel/auth/callback?code=");
+        URI handoff = URI.create(location(back));
+
+        // Before: picotunnel_access_<id> without Secure, a name a sibling domain may set.
+        Visitor.Response done = visitor.get(httpPort(), HOST, handoff.getRawPath() + "?" + handoff.getRawQuery(), https,
+                forwardedFor);
+        assertThat(done.status()).as(done.toString()).isEqualTo(303);
+        assertThat(done.header("Location")).isEqualTo("/page");
+        assertThat(done.header("Set-Cookie")).startsWith("__Host-picotunnel_access_" + id + "=")
+                .contains("; Path=/;").contains("; Secure").doesNotContainIgnoringCase("domain");
+        String cookie = cookiePair(done);
+        String value = cookie.substring(cookie.indexOf('=') + 1);
+        assertThat(visitor.get(httpPort(), HOST, "/page", https, "Cookie: theme=dark; " + cookie).body())
+                .isEqualTo("target=secret");
+        assertThat(secret.lastHeader("Cookie")).containsExactly("theme=dark");
+        // As over TLS, the name without the prefix opens nothing on https.
+        assertThat(visitor.get(httpPort(), HOST, "/page", https, "Cookie: picotunnel_access_" + id + "=" + value)
+                .status()).isEqualTo(302);
+
+        // Only the first value counts, and only http or https: anything else leaves the connection's scheme.
+        assertThat(returnTo(visitor.get(httpPort(), HOST, "/a", "X-Forwarded-Proto: HTTPS, http")))
+                .isEqualTo("https://" + HOST + "/a");
+        assertThat(returnTo(visitor.get(httpPort(), HOST, "/a", "X-Forwarded-Proto: http", https)))
+                .isEqualTo("http://" + HOST + "/a");
+        assertThat(returnTo(visitor.get(httpPort(), HOST, "/a", "X-Forwarded-Proto: wss")))
+                .isEqualTo("http://" + HOST + "/a");
+
+        // The sign-out of the https page: its Origin is https; a plain http page of the host is another origin there.
+        assertThat(visitor.post(httpPort(), HOST, "/.picotunnel/auth/logout", https, "Cookie: " + cookie,
+                "Origin: http://" + HOST).status()).isEqualTo(403);
+        Visitor.Response out = visitor.post(httpPort(), HOST, "/.picotunnel/auth/logout", https, "Cookie: " + cookie,
+                "Origin: https://" + HOST, "Sec-Fetch-Site: same-origin");
+        assertThat(out.status()).as(out.toString()).isEqualTo(200);
+        assertThat(out.header("Set-Cookie")).startsWith("__Host-picotunnel_access_" + id + "=;").contains("; Secure");
+        assertThat(visitor.get(httpPort(), HOST, "/page", https, "Cookie: " + cookie).status()).isEqualTo(302);
+    }
+
+    /**
+     * A visitor who is not a trusted proxy cannot claim https on a plain connection: X-Forwarded-Proto from it
+     * changes neither where the sign-in returns nor the cookie's name, while the same header from the trusted proxy
+     * does.
+     */
+    @Test
+    void xForwardedProtoFromAPeerThatIsNotATrustedProxyChangesNothing() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        Visitor untrusted = new Visitor("127.0.0.2");
+        String https = "X-Forwarded-Proto: https";
+
+        // The trusted proxy's header is taken (before the fix it was not: http)...
+        assertThat(returnTo(visitor.get(httpPort(), HOST, "/page", https))).isEqualTo("https://" + HOST + "/page");
+        // ...anyone else's is not.
+        Visitor.Response first = untrusted.get(httpPort(), HOST, "/page", https);
+        assertThat(returnTo(first)).isEqualTo("http://" + HOST + "/page");
+        nextUser("alice", "alice@example.com", "alice");
+        HttpResponse<String> back = get(throughProvider(first.header("Location")));
+        assertThat(back.statusCode()).as(back.body()).isEqualTo(303);
+        assertThat(location(back)).startsWith("http://" + HOST + "/.picotunnel/auth/callback?code=");
+        URI handoff = URI.create(location(back));
+
+        Visitor.Response done = untrusted.get(httpPort(), HOST, handoff.getRawPath() + "?" + handoff.getRawQuery(), https);
+        assertThat(done.status()).as(done.toString()).isEqualTo(303);
+        assertThat(done.header("Set-Cookie")).startsWith("picotunnel_access_" + id + "=").doesNotContain("Secure");
+        String cookie = cookiePair(done);
+        String value = cookie.substring(cookie.indexOf('=') + 1);
+        assertThat(untrusted.get(httpPort(), HOST, "/page", https, "Cookie: " + cookie).body()).isEqualTo("target=secret");
+        assertThat(untrusted.get(httpPort(), HOST, "/page", https, "Cookie: __Host-picotunnel_access_" + id + "=" + value)
+                .status()).isEqualTo(302);
+
+        // Its sign-out is a plain HTTP one: its own http page's button is taken, and the plain name expired.
+        Visitor.Response out = untrusted.post(httpPort(), HOST, "/.picotunnel/auth/logout", https, "Cookie: " + cookie,
+                "Origin: http://" + HOST);
+        assertThat(out.status()).as(out.toString()).isEqualTo(200);
+        assertThat(out.header("Set-Cookie")).startsWith("picotunnel_access_" + id + "=;").doesNotContain("Secure");
+    }
+
     @Test
     void overHttpsTheSessionCookieIsAHostOnlyOneThatASiblingDomainCannotSetAndNoTargetSees() throws Exception {
         TestCertificates ca = new TestCertificates();

@@ -51,6 +51,15 @@ final class AccessHook {
         return access.trustedProxies().visitor(peer, request.headers().getAll("x-forwarded-for"));
     }
 
+    /**
+     * Whether the visitor used https: the connection's TLS ({@code overTls}), or what a trusted proxy that ends TLS in
+     * front says in {@code X-Forwarded-Proto}, read from the same peer as {@link #visitor}.
+     */
+    static boolean https(AccessControl access, Channel channel, HttpRequest request, boolean overTls) {
+        return access.trustedProxies().https(VisitorAddress.of(channel), request.headers().getAll("x-forwarded-proto"),
+                overTls);
+    }
+
     /** A connection without an IP peer (never on the public listeners) passes only services without a gate. */
     static HttpVerdict withoutAddress(Service service) {
         return service.access().equals(AccessPolicy.OPEN) ? HttpVerdict.Pass.ANONYMOUS

@@ -393,8 +393,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private void admit(HttpRequest request, Service service) {
         AccessHook.stripIdentity(request.headers());
         InetAddress visitor = AccessHook.visitor(proxy.access(), ctx.channel(), request);
+        // The sign-in's return address and cookie names: what the visitor used, behind a trusted proxy that ends TLS too
+        boolean visitorHttps = AccessHook.https(proxy.access(), ctx.channel(), request, https);
         HttpVerdict verdict = visitor == null ? AccessHook.withoutAddress(service)
-                : proxy.access().check(AccessHook.describe(service, visitor, https, request));
+                : proxy.access().check(AccessHook.describe(service, visitor, visitorHttps, request));
         onVerdict(request, service, visitor, verdict);
     }
 
