@@ -183,6 +183,35 @@ class AccessControlEndToEndTest {
         assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("127.0.0.2");
     }
 
+    /**
+     * A trusted proxy that ends TLS in front of the plain HTTP listener says the visitor used https: the target hears
+     * so, and https_redirect does not send that visitor to https again (through the same proxy: a loop). Anyone
+     * else's X-Forwarded-Proto is replaced.
+     */
+    @Test
+    void xForwardedProtoOfATrustedProxyReachesTheTargetAndEndsTheRedirectToHttpsAnyoneElsesDoesNot() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
+        String id = createHttpService(",\"https_redirect\":true").get("id").asText();
+
+        // Before: 308 to https://app.test:<https port>/x, which the front proxy sends back here as the same request.
+        Visitor.Response viaProxy = first.get(httpPort(), HOST, "/x", "X-Forwarded-Proto: https");
+        assertThat(viaProxy.status()).as(viaProxy.toString()).isEqualTo(200);
+        assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("https");
+        // The proxy's visitor on plain http, and anyone who is not a trusted proxy, still go to https.
+        assertThat(first.get(httpPort(), HOST, "/x", "X-Forwarded-Proto: http").status()).isEqualTo(308);
+        Visitor.Response claimed = second.get(httpPort(), HOST, "/x", "X-Forwarded-Proto: https");
+        assertThat(claimed.status()).isEqualTo(308);
+        assertThat(claimed.header("Location")).startsWith("https://" + HOST);
+        assertThat(web.requestCount()).isEqualTo(1);
+
+        ApiClient.Response plain = testbed.api().patch("/api/services/" + id, "{\"https_redirect\": false}");
+        assertThat(plain.status()).as(plain.toString()).isEqualTo(200);
+        assertThat(second.get(httpPort(), HOST, "/x", "X-Forwarded-Proto: https").status()).isEqualTo(200);
+        assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("http");
+        assertThat(first.get(httpPort(), HOST, "/x", "X-Forwarded-Proto: https").status()).isEqualTo(200);
+        assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("https");
+    }
+
     @Test
     void basicAuthRefusesMissingAndWrongCredentialsAndLetsTheRightOnesIn() throws Exception {
         start();

@@ -441,6 +441,31 @@ class ServiceSignInEndToEndTest {
         assertThat(downgraded.body()).contains("not on https://" + HOST);
     }
 
+    /**
+     * An https-only service behind a trusted proxy that ends TLS: the proxy's https visitors sign in (before, they got
+     * the 308 to https again, through the same proxy, and never reached the sign-in); its http ones get the 308.
+     */
+    @Test
+    void anHttpsOnlyServiceSignsInTheHttpsVisitorsOfATrustedProxyThatEndsTls() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
+        String id = service("/", target("secret"), ",\"https_redirect\":true,"
+                + "\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String https = "X-Forwarded-Proto: https";
+
+        assertThat(visitor.get(httpPort(), HOST, "/page", "X-Forwarded-Proto: http").status()).isEqualTo(308);
+        assertThat(new Visitor("127.0.0.2").get(httpPort(), HOST, "/page", https).status()).isEqualTo(308);
+        Visitor.Response first = visitor.get(httpPort(), HOST, "/page", https);
+        assertThat(returnTo(first)).isEqualTo("https://" + HOST + "/page");
+        nextUser("alice", "alice@example.com", "alice");
+        HttpResponse<String> back = get(throughProvider(first.header("Location")));
+        assertThat(location(back)).startsWith("https://" + HOST + "/.picotunnel/auth/callback?code=");
+        URI handoff = URI.create(location(back));
+        Visitor.Response done = visitor.get(httpPort(), HOST, handoff.getRawPath() + "?" + handoff.getRawQuery(), https);
+        assertThat(done.header("Set-Cookie")).startsWith("__Host-picotunnel_access_" + id + "=").contains("; Secure");
+        assertThat(visitor.get(httpPort(), HOST, "/page", https, "Cookie: " + cookiePair(done)).body())
+                .isEqualTo("target=secret");
+    }
+
     @Test
     void aSignInStartedOverPlainHttpDoesNotReturnThereOnceItsServiceIsOnHttpsOnly() throws Exception {
         start();

@@ -109,6 +109,7 @@ final class Exchange {
     private final PublicSide owner;
     private final ChannelHandlerContext ctx;
     private final HttpProxy proxy;
+    /** Whether the visitor used https (this connection's TLS, or a trusted proxy's): the target's X-Forwarded-Proto. */
     private final boolean https;
     private final boolean http2;
     private final String clientIp;

@@ -77,8 +77,9 @@ public final class HttpProxy implements HttpPipelines {
 
     /**
      * Installs the HTTP/1.1 server codec and the proxy on an accepted connection. {@code https} says whether
-     * TLS was terminated in front: it sets {@code X-Forwarded-Proto}, and only plain HTTP answers ACME
-     * HTTP-01 challenges and redirects to HTTPS.
+     * TLS was terminated in front: it sets {@code X-Forwarded-Proto} (unless a trusted proxy's says otherwise), and
+     * only plain HTTP answers ACME HTTP-01 challenges and redirects to HTTPS (not a visitor a trusted proxy says
+     * came over https).
      */
     @Override
     public void initHttp1(ChannelPipeline pipeline, boolean https) {

@@ -54,7 +54,12 @@ final class LocalAnswers {
         this.http2 = http2;
     }
 
-    Decision decide(HttpRequest request, ByteBufAllocator alloc) {
+    /**
+     * {@code visitorHttps}: whether the visitor used https, over this connection's TLS or at a trusted proxy that
+     * ends TLS in front ({@link AccessHook#https}): such a visitor is not sent to https again by {@code https_redirect}.
+     * ACME challenges and passthrough services go by the connection's own scheme.
+     */
+    Decision decide(HttpRequest request, boolean visitorHttps, ByteBufAllocator alloc) {
         DecoderResult result = request.decoderResult();
         if (result.isFailure()) {
             return new Answer(page(request, decodeFailurePage(result.cause()), alloc), true);
@@ -92,7 +97,7 @@ final class LocalAnswers {
         if (proxy.routes().readsAsAnotherService(host, path, service)) {
             return new Answer(page(request, ErrorPage.badRequest(AMBIGUOUS_PATH), alloc), false);
         }
-        if (!https && (service.httpsRedirect() || service.tlsMode() == TlsMode.PASSTHROUGH)) {
+        if ((!https && service.tlsMode() == TlsMode.PASSTHROUGH) || (!visitorHttps && service.httpsRedirect())) {
             return new Answer(redirectToHttps(host, request.uri(), alloc), false);
         }
         if (https && service.tlsMode() == TlsMode.PASSTHROUGH) {

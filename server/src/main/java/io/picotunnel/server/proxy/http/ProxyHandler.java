@@ -383,28 +383,30 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     }
 
     private void startRequest(HttpRequest request) {
-        switch (answers.decide(request, ctx.alloc())) {
+        // What the visitor used, behind a trusted proxy that ends TLS too: for https_redirect, the sign-in's return
+        // address and cookie names, and the target's X-Forwarded-Proto
+        boolean visitorHttps = AccessHook.https(proxy.access(), ctx.channel(), request, https);
+        switch (answers.decide(request, visitorHttps, ctx.alloc())) {
             case LocalAnswers.Answer answer -> respondLocally(request, answer.response(), answer.close(), false);
-            case LocalAnswers.Forward forward -> admit(request, forward.service());
+            case LocalAnswers.Forward forward -> admit(request, forward.service(), visitorHttps);
         }
     }
 
     /** The access checks of the service (addresses, rate limit, sign-in), then the exchange if they pass. */
-    private void admit(HttpRequest request, Service service) {
+    private void admit(HttpRequest request, Service service, boolean visitorHttps) {
         AccessHook.stripIdentity(request.headers());
         InetAddress visitor = AccessHook.visitor(proxy.access(), ctx.channel(), request);
-        // The sign-in's return address and cookie names: what the visitor used, behind a trusted proxy that ends TLS too
-        boolean visitorHttps = AccessHook.https(proxy.access(), ctx.channel(), request, https);
         HttpVerdict verdict = visitor == null ? AccessHook.withoutAddress(service)
                 : proxy.access().check(AccessHook.describe(service, visitor, visitorHttps, request));
-        onVerdict(request, service, visitor, verdict);
+        onVerdict(request, service, visitor, visitorHttps, verdict);
     }
 
-    private void onVerdict(HttpRequest request, Service service, InetAddress visitor, HttpVerdict verdict) {
+    private void onVerdict(HttpRequest request, Service service, InetAddress visitor, boolean visitorHttps,
+            HttpVerdict verdict) {
         switch (verdict) {
             case HttpVerdict.Pass pass -> {
                 AccessHook.pass(request, service, pass);
-                exchange = new Exchange(this, proxy, https, http2,
+                exchange = new Exchange(this, proxy, visitorHttps, http2,
                         visitor == null ? clientIp() : visitor.getHostAddress(), request, service);
                 if (exchange.upgradeRequested()) {
                     ctx.channel().config().setAutoRead(false);
@@ -424,7 +426,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                     if (state != State.CHECKING) {
                         return;
                     }
-                    onVerdict(request, service, visitor, failure == null ? result
+                    onVerdict(request, service, visitor, visitorHttps, failure == null ? result
                             : HttpVerdict.Answer.of(500, "internal_error", "The access check failed; try again."));
                     drain();
                 }));
