@@ -106,6 +106,8 @@ public final class PicoTunnelServer implements AutoCloseable {
     private TunnelUpstream tunnelUpstream;
     private HttpsListener httpsListener;
     private AccessControl access;
+    /** The services' single sign-on; null without an OIDC provider. */
+    private ServiceSignIn serviceSignIn;
     private EventLog events;
     private CheckStore checks;
     private Monitor monitor;
@@ -418,6 +420,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                     this::signInTarget, System::nanoTime);
             auth.addCallbackHook(signIn);
             access.signIn(signIn);
+            serviceSignIn = signIn;
         });
         List<ApiServer.ReservedAddress> reserved = List.of(
                 new ApiServer.ReservedAddress(config.listenAddr(), Setting.LISTEN_ADDR.flag()),
@@ -525,6 +528,10 @@ public final class PicoTunnelServer implements AutoCloseable {
             if (monitor != null) {
                 // Clients leave while the server drains: checks now would record every tunnel as down.
                 monitor.stopChecking();
+            }
+            if (serviceSignIn != null) {
+                // The proxy's listeners close now: a sign-in's return could reach only what still holds their ports.
+                serviceSignIn.stopSigningIn();
             }
             if (httpListener != null) {
                 httpListener.close();

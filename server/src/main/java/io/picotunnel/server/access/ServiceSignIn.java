@@ -110,6 +110,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
     private final Map<String, Handoff> handoffs = new LinkedHashMap<>();
     /** By SHA-256 of the cookie value. */
     private final Map<String, Session> sessions = new LinkedHashMap<>();
+    /**
+     * Set when the server drains for its shutdown ({@link #stopSigningIn}): its proxy takes no new connections, so a
+     * sign-in's return could only reach what still holds the port, a tcp service's open connections say.
+     */
+    private volatile boolean stopping;
 
     /**
      * @param managementBase where browsers reach the management server (the OIDC redirect URL's origin)
@@ -348,6 +353,14 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     // ---- the management server's side: Javalin threads (blocking calls to the provider are fine here)
 
+    /**
+     * From now on no sign-in starts, and none sends its code back: the server drains for its shutdown. Each gets 503
+     * with a page that says to open the service's page again in a moment (sessions and codes end with the server).
+     */
+    public void stopSigningIn() {
+        stopping = true;
+    }
+
     /** Adds {@code GET /auth/service/login} to the management server. */
     public void install(JavalinConfig config) {
         config.routes.get(LOGIN_ROUTE, this::startSignIn);
@@ -355,6 +368,10 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     private void startSignIn(Context ctx) {
         ctx.header("Cache-Control", "no-store");
+        if (stopping) {
+            stoppingPage(ctx);
+            return;
+        }
         String serviceId = ctx.queryParam("service");
         Optional<Target> target = serviceId == null ? Optional.empty() : services.apply(serviceId);
         if (target.isEmpty()) {
@@ -465,6 +482,10 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * else empty, the answer given.
      */
     private Optional<Target> stillReturnable(Context ctx, String serviceId, URI returnTo) {
+        if (stopping) {
+            stoppingPage(ctx);
+            return Optional.empty();
+        }
         Optional<Target> target = services.apply(serviceId);
         if (target.isEmpty()) {
             page(ctx, HttpStatus.NOT_FOUND, "No such service", "The service no longer signs in with single sign-on.");
@@ -491,6 +512,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
             start++;
         }
         return "/" + rawPath.substring(start);
+    }
+
+    private static void stoppingPage(Context ctx) {
+        page(ctx, HttpStatus.SERVICE_UNAVAILABLE, "Server restarting", "This server is stopping or restarting and"
+                + " signs nobody in meanwhile. Open the service's page again in a minute.");
     }
 
     private static void invalidReturn(Context ctx, Target target) {

@@ -34,6 +34,8 @@ public final class HttpsListener implements AutoCloseable {
     private final RefusalLog refusals = new RefusalLog(HttpsFrontDoor.log);
     private final AccessControl access;
     private Channel serverChannel;
+    /** Where {@link #start} bound it, kept once it is closed (a draining shutdown still tells its port). */
+    private volatile InetSocketAddress boundAddress;
 
     public HttpsListener(InetSocketAddress address, EventLoopGroup group, HttpsRouter router, HttpPipelines http,
                          PassthroughForwarder passthrough) {
@@ -89,11 +91,17 @@ public final class HttpsListener implements AutoCloseable {
             throw new IOException("cannot listen for HTTPS on " + address + ": " + cause.getMessage(), cause);
         }
         serverChannel = bound.channel();
+        boundAddress = (InetSocketAddress) serverChannel.localAddress();
     }
 
     /** The bound port (useful when started on port 0). */
     public int port() {
-        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+        return boundAddress.getPort();
+    }
+
+    /** The address it was bound to. */
+    public InetSocketAddress address() {
+        return boundAddress;
     }
 
     @Override

@@ -45,6 +45,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Single sign-on in front of services (auth: oidc) end to end, with the real server, client and a mock OIDC
@@ -408,6 +409,57 @@ class ServiceSignInEndToEndTest {
         assertThat(back.statusCode()).as("the callback, once a tcp service listens on the port").isEqualTo(400);
         assertThat(back.headers().firstValue("Location")).isEmpty();
         assertThat(tcpTarget.uris()).isEmpty();
+    }
+
+    @Test
+    void whileTheServerDrainsForItsShutdownNoSignInStartsNorSendsItsCodeBack() throws Exception {
+        // The public port stands for 80 again: a tcp service listens there, and a browser's keep-alive connection to
+        // app.test:<tcpPort> through it, open when the drain starts, holds the drain open.
+        int tcpPort = Ports.freePort();
+        start(Map.of(Setting.PUBLIC_HTTP_PORT, Integer.toString(tcpPort)));
+        RecordingTarget tcpTarget = target("tcp");
+        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        nextUser("alice", "alice@example.com", "alice");
+        String startedBefore = throughProvider(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page"));
+        String tcpService = testbed.createTcpService(tunnelId, tcpPort, tcpTarget.address()).get("id").asText();
+        PicoTunnelServer server = testbed.server();
+        try (Socket keptAlive = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+            keptAlive.setSoTimeout(10_000);
+            keptAlive.getOutputStream().write(("GET /before HTTP/1.1\r\nHost: " + HOST + ":" + tcpPort + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            assertThat(readUntil(keptAlive, "target=tcp")).startsWith("HTTP/1.1 200").endsWith("target=tcp");
+            Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> server.stop(Duration.ofSeconds(60)));
+            await().atMost(10, TimeUnit.SECONDS).until(() -> server.tcpServices().problem(tcpService).isPresent());
+
+            // Before: the tcp service's listener closed, its port counted as free, so this sign-in started (302),
+            // and its callback sent the browser with the one-time code to app.test:<tcpPort>, where the browser's
+            // open connection took it to the tcp service's target.
+            HttpResponse<String> starting = get(loginUrl(id, "http://" + HOST + ":" + tcpPort + "/page"));
+            assertThat(starting.statusCode()).as(starting.body()).isEqualTo(503);
+            assertThat(starting.headers().firstValue("Location")).isEmpty();
+            HttpResponse<String> back = get(startedBefore);
+            assertThat(back.statusCode()).as("the callback of a sign-in started before the drain").isEqualTo(503);
+            assertThat(back.headers().firstValue("Location")).isEmpty();
+            assertThat(back.body()).contains("Server restarting");
+
+            keptAlive.shutdownOutput();
+            stopping.join(Duration.ofSeconds(30));
+            assertThat(stopping.isAlive()).isFalse();
+        }
+        assertThat(tcpTarget.uris()).containsExactly("/before");
+    }
+
+    /** What {@code socket} gives until it has given {@code end} (or ends, or 64 KiB); the socket stays open. */
+    private static String readUntil(Socket socket, String end) throws IOException {
+        ByteArrayOutputStream read = new ByteArrayOutputStream();
+        while (read.size() < 64 * 1024 && !read.toString(StandardCharsets.UTF_8).endsWith(end)) {
+            int b = socket.getInputStream().read();
+            if (b < 0) {
+                break;
+            }
+            read.write(b);
+        }
+        return read.toString(StandardCharsets.UTF_8);
     }
 
     @Test
