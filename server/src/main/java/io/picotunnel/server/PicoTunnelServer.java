@@ -52,12 +52,15 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -445,7 +448,33 @@ public final class PicoTunnelServer implements AutoCloseable {
                         (ServiceAuth.Oidc) service.access().auth(),
                         listeningAndPublic(httpListener.port(), config.publicPorts().httpOr(httpListener.port())),
                         listeningAndPublic(tls.httpsPort(), config.publicPorts().httpsOr(tls.httpsPort())),
-                        tls::passedThrough, tcpServices::listensOn));
+                        tls::passedThrough, port -> tcpServices.listensOn(port, proxyAddressesOn(port))));
+    }
+
+    /**
+     * The local addresses at which a browser sent to {@code port} of a service's name arrives, as far as the server
+     * can tell: the addresses of the proxy's listeners on that port, since the service's names resolve to the proxy
+     * (its visitors reach it by them). Empty, not known, when a listener there listens on every address (the
+     * wildcard), when a port mapping is declared for it ({@code PICOTUNNEL_PUBLIC_*_PORT}: the names then resolve
+     * to the mapping, which the server cannot see into), or when none listens on the port (80 or 443, or a public
+     * port, with the proxy elsewhere).
+     */
+    private Set<InetAddress> proxyAddressesOn(int port) {
+        Set<InetAddress> reached = new HashSet<>();
+        InetSocketAddress http = httpListener.address();
+        InetSocketAddress https = httpsListener.address();
+        for (Map.Entry<InetSocketAddress, Integer> listener : Map.of(http, config.publicPorts().httpOr(http.getPort()),
+                https, config.publicPorts().httpsOr(https.getPort())).entrySet()) {
+            InetSocketAddress bound = listener.getKey();
+            if (bound.getPort() != port && listener.getValue() != port) {
+                continue;
+            }
+            if (listener.getValue() != bound.getPort() || bound.getAddress().isAnyLocalAddress()) {
+                return Set.of();
+            }
+            reached.add(bound.getAddress());
+        }
+        return reached;
     }
 
     private static Set<Integer> listeningAndPublic(int listening, int published) {

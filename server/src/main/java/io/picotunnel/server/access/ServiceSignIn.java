@@ -77,8 +77,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * {@code httpsPorts}: where the proxy answers (its listening ports, and the public ones of a port mapping in
      * front), the only ports (with 80 and 443) a sign-in may go back to. {@code passedThrough}: whether the proxy
      * hands a host name's TLS untouched to a passthrough service (another service's target), never a place to go back to.
-     * {@code tcpServicePort}: whether a tcp service of this server listens on a port (its target would get what comes
-     * there), never a port to go back to, not even 80, 443 or a public one.
+     * {@code tcpServicePort}: whether a browser sent to a port of the service's name may reach a tcp service of this
+     * server (its target would get what comes there): one listening on the port where such a browser arrives, or
+     * anywhere on it when that is not known; never a port to go back to, not even 80, 443 or a public one.
      */
     public record Target(String serviceId, String domain, boolean httpsOnly, ServiceAuth.Oidc auth,
             Set<Integer> httpPorts, Set<Integer> httpsPorts, Predicate<String> passedThrough,

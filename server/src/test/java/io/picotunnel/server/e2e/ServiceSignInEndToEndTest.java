@@ -412,6 +412,45 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void aTcpServiceOnAnotherAddressOfTheProxysPortLeavesItsSignInsAloneWhereTheirArrivalIsKnown() throws Exception {
+        // The proxy listens on 127.0.0.1 (HTTP on P, HTTPS on S), with a port mapping declared for HTTPS only.
+        int publicHttps = Ports.freePort();
+        start(Map.of(Setting.PUBLIC_HTTPS_PORT, Integer.toString(publicHttps)));
+        RecordingTarget secret = target("secret");
+        RecordingTarget tcpTarget = target("tcp");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        tcpService("127.0.0.2:" + httpPort(), tcpTarget);
+
+        // Before: refused (400), as any tcp service on port P refused every return there, though a browser sent to
+        // app.test:P arrives at the proxy's 127.0.0.1, where its visitors reach it, not at 127.0.0.2.
+        nextUser("alice", "alice@example.com", "alice");
+        String handoff = handoff(throughProvider(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page")));
+        Visitor.Response done = visitor.get(httpPort(), HOST + ":" + httpPort(), handoff);
+        assertThat(done.status()).isEqualTo(303);
+        assertThat(visitor.get(httpPort(), HOST + ":" + httpPort(), "/page", "Cookie: " + cookiePair(done)).body())
+                .isEqualTo("target=secret");
+
+        // Where the return arrives is not known behind a declared port mapping (the names resolve to the mapping),
+        // on the public port nor on the listening one: a tcp service on either, on any address, still refuses it.
+        tcpService("127.0.0.2:" + testbed.server().httpsPort(), tcpTarget);
+        tcpService("127.0.0.2:" + publicHttps, tcpTarget);
+        for (int port : new int[] {testbed.server().httpsPort(), publicHttps}) {
+            HttpResponse<String> refused = get(loginUrl(id, "https://" + HOST + ":" + port + "/page"));
+            assertThat(refused.statusCode()).as("https to %d", port).isEqualTo(400);
+        }
+        // Nor is it for the other family: app.test may have an AAAA record too, to an address the server cannot see.
+        tcpService("[::1]:" + httpPort(), tcpTarget);
+        HttpResponse<String> otherFamily = get(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page"));
+        assertThat(otherFamily.statusCode()).as("a tcp service on [::1]:P").isEqualTo(400);
+        assertThat(tcpTarget.uris()).isEmpty();
+    }
+
+    private void tcpService(String listenAddr, RecordingTarget target) {
+        testbed.createService(tunnelId, "{\"type\":\"tcp\",\"listen_addr\":\"" + listenAddr + "\",\"target_addr\":\""
+                + target.address() + "\",\"enabled\":true}");
+    }
+
+    @Test
     void whileTheServerDrainsForItsShutdownNoSignInStartsNorSendsItsCodeBack() throws Exception {
         // The public port stands for 80 again: a tcp service listens there, and a browser's keep-alive connection to
         // app.test:<tcpPort> through it, open when the drain starts, holds the drain open.

@@ -50,7 +50,12 @@ public final class HttpListener implements AutoCloseable {
 
     /** The port actually bound (useful when binding port 0). */
     public int port() {
-        return ((InetSocketAddress) server.localAddress()).getPort();
+        return address().getPort();
+    }
+
+    /** The address actually bound. */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.localAddress();
     }
 
     @Override

@@ -15,12 +15,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -246,19 +248,42 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
      * Whether a tcp service listens on {@code port} (on any of its addresses), or waits to listen there while another
      * process holds it.
      */
-    public synchronized boolean listensOn(int port) {
+    public boolean listensOn(int port) {
+        return listensOn(port, Set.of());
+    }
+
+    /**
+     * Whether a connection to {@code port} that arrives at one of the local addresses {@code reached} may be a tcp
+     * service's: one listens (or waits to listen) on the port at the wildcard address, at one of {@code reached}, or at
+     * an address of a family (IPv4, IPv6) that none of {@code reached} is of, since a host name that resolves to an
+     * address of one family may also have a record of the other, which the server cannot see. {@code reached} empty:
+     * where such a connection arrives is not known, and a tcp service on the port at any address counts.
+     */
+    public synchronized boolean listensOn(int port, Set<InetAddress> reached) {
         for (TcpListener listener : listeners.values()) {
             InetSocketAddress address = listener.address();
-            if (address != null && address.getPort() == port) {
+            if (address != null && mayReach(address, port, reached)) {
                 return true;
             }
         }
         for (Waiting w : waiting.values()) {
-            if (w.address().getPort() == port) {
+            if (mayReach(w.address(), port, reached)) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** Whether a connection to {@code port} that arrives at one of {@code reached} (empty: anywhere) may reach {@code bound}. */
+    private static boolean mayReach(InetSocketAddress bound, int port, Set<InetAddress> reached) {
+        if (bound.getPort() != port) {
+            return false;
+        }
+        InetAddress address = bound.getAddress();
+        if (reached.isEmpty() || address == null || address.isAnyLocalAddress() || reached.contains(address)) {
+            return true;
+        }
+        return reached.stream().noneMatch(r -> r.getClass() == address.getClass());
     }
 
     /** Where the service is listening, if it is. */

@@ -31,6 +31,7 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -273,6 +274,32 @@ class TcpServicesTest {
 
             services.onServiceChange(listening, tcp("s1", "127.0.0.1:" + port, false));
             assertThat(services.listensOn(port)).as("disabled").isFalse();
+        }
+    }
+
+    @Test
+    void listensOnForTheAddressesAConnectionArrivesAtCountsTheWildcardThoseAddressesAndAnotherFamily() throws Exception {
+        InetAddress proxy = InetAddress.getByName("127.0.0.1");
+        InetAddress other = InetAddress.getByName("127.0.0.2");
+        int port = Ports.freePort();
+        services.onServiceChange(null, tcp("s1", "127.0.0.2:" + port, true));
+
+        assertThat(services.listensOn(port, Set.of(proxy))).as("another address of the same family").isFalse();
+        assertThat(services.listensOn(port, Set.of(other))).as("its own address").isTrue();
+        assertThat(services.listensOn(port, Set.of(proxy, other))).isTrue();
+        assertThat(services.listensOn(port, Set.of(InetAddress.getByName("::1")))).as("another family").isTrue();
+        assertThat(services.listensOn(port, Set.of())).as("where it arrives not known").isTrue();
+        assertThat(services.listensOn(port)).isTrue();
+
+        int wildcardPort = Ports.freePort();
+        services.onServiceChange(null, tcp("s2", "0.0.0.0:" + wildcardPort, true));
+        assertThat(services.listensOn(wildcardPort, Set.of(proxy))).as("the wildcard address").isTrue();
+
+        try (ServerSocket taken = new ServerSocket(0, 1, other)) {
+            services.publishStored(tcp("s3", "127.0.0.2:" + taken.getLocalPort(), true));
+            assertThat(services.problem("s3")).isPresent();
+            assertThat(services.listensOn(taken.getLocalPort(), Set.of(proxy))).as("waiting on another address").isFalse();
+            assertThat(services.listensOn(taken.getLocalPort(), Set.of(other))).as("waiting on that address").isTrue();
         }
     }
 
