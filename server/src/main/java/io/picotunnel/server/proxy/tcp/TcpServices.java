@@ -18,8 +18,10 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -58,6 +60,13 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private final ScheduledExecutorService retries;
     private final Function<Service, TrafficCounters> counters;
     private final Duration retryInterval;
+    /**
+     * What {@link #listensOn} reads without this object's lock, which a bind holds for up to seconds (a sign-in's
+     * check must not wait for it): the addresses the services listen on, wait for, or are being bound to. Replaced
+     * whole under the lock before every bind and after every change, so an address counts from the moment its bind
+     * starts until its listener is gone.
+     */
+    private volatile List<InetSocketAddress> claimed = List.of();
     /** False once {@link #stopAccepting} ran: the server is shutting down, no port is bound any more. */
     private boolean accepting = true;
 
@@ -116,6 +125,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             }
             InetSocketAddress address = HostPort.parse(service.listenAddr(), HostPort.Rules.SERVICE_LISTEN).toBindAddress();
             waiting.put(service.id(), new Waiting(service, address, e.getMessage(), null));
+            claim(null);
             LOG.warn("tcp service {} is not active: {}; trying again every {} s", service.id(), e.getMessage(),
                     retryInterval.toSeconds());
         }
@@ -145,6 +155,14 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     }
 
     private synchronized void retryWaiting() {
+        try {
+            retryEachWaiting();
+        } finally {
+            claim(null);
+        }
+    }
+
+    private void retryEachWaiting() {
         for (Iterator<Waiting> it = waiting.values().iterator(); it.hasNext(); ) {
             Waiting w = it.next();
             TcpListener listener = w.kept() != null ? w.kept() : newListener(w.service());
@@ -169,6 +187,14 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     @Override
     public synchronized void onServiceChange(Service before, Service after) throws ServiceConflictException {
+        try {
+            change(before, after);
+        } finally {
+            claim(null);
+        }
+    }
+
+    private void change(Service before, Service after) throws ServiceConflictException {
         String id = after != null ? after.id() : before.id();
         TcpListener current = listeners.get(id);
         Waiting wait = waiting.get(id);
@@ -209,6 +235,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new ServiceConflictException("listen_addr " + e.getMessage(), e);
         }
+        claim(address);
         try {
             if (current == null) {
                 TcpListener listener = newListener(after);
@@ -259,19 +286,30 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
      * address of one family may also have a record of the other, which the server cannot see. {@code reached} empty:
      * where such a connection arrives is not known, and a tcp service on the port at any address counts.
      */
-    public synchronized boolean listensOn(int port, Set<InetAddress> reached) {
-        for (TcpListener listener : listeners.values()) {
-            InetSocketAddress address = listener.address();
-            if (address != null && mayReach(address, port, reached)) {
-                return true;
-            }
-        }
-        for (Waiting w : waiting.values()) {
-            if (mayReach(w.address(), port, reached)) {
+    public boolean listensOn(int port, Set<InetAddress> reached) {
+        for (InetSocketAddress address : claimed) {
+            if (mayReach(address, port, reached)) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** Replaces {@link #claimed}: the addresses listened on and waited for, and {@code binding} when not null. */
+    private void claim(InetSocketAddress binding) {
+        List<InetSocketAddress> addresses = new ArrayList<>();
+        for (TcpListener listener : listeners.values()) {
+            if (listener.address() != null) {
+                addresses.add(listener.address());
+            }
+        }
+        for (Waiting w : waiting.values()) {
+            addresses.add(w.address());
+        }
+        if (binding != null) {
+            addresses.add(binding);
+        }
+        claimed = List.copyOf(addresses);
     }
 
     /** Whether a connection to {@code port} that arrives at one of {@code reached} (empty: anywhere) may reach {@code bound}. */
@@ -316,6 +354,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         for (TcpListener listener : listeners.values()) {
             listener.closeListening();
         }
+        claim(null);
     }
 
     @Override
@@ -331,6 +370,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             listener.close();
         }
         listeners.clear();
+        claim(null);
     }
 
     static String describe(InetSocketAddress address) {

@@ -31,7 +31,10 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -303,6 +306,57 @@ class TcpServicesTest {
         }
     }
 
+    /**
+     * A sign-in's check asks listensOn while a service moves from 127.0.0.1:P to 127.0.0.2:P, held at the moment the
+     * old address is let go and the new one not yet bound (a bind may take seconds): it answers at once, counting both.
+     */
+    @Test
+    void listensOnAnswersAtOnceWhileAServiceBindsCountingTheAddressItBindsAndTheOneItLeaves() throws Exception {
+        InetAddress oldAddress = InetAddress.getByName("127.0.0.1");
+        InetAddress newAddress = InetAddress.getByName("127.0.0.2");
+        int port = Ports.freePort();
+        Service before = tcp("s1", "127.0.0.1:" + port, true);
+        Service after = tcp("s1", "127.0.0.2:" + port, true);
+        services.onServiceChange(null, before);
+        CountDownLatch inTheMove = new CountDownLatch(1);
+        CountDownLatch goOn = new CountDownLatch(1);
+        services.listenerOf("s1").oldAddressReleased = () -> {
+            inTheMove.countDown();
+            try {
+                goOn.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        CompletableFuture<Void> moving;
+        try (ServerSocket newTaken = new ServerSocket()) {
+            // Taken for the first try: the move then lets the old address go before binding the new one again.
+            newTaken.bind(new InetSocketAddress(newAddress, port));
+            moving = CompletableFuture.runAsync(() -> {
+                try {
+                    services.onServiceChange(before, after);
+                } catch (ServiceConflictException e) {
+                    throw new CompletionException(e);
+                }
+            }, TcpServicesTest::ownThread);
+            assertThat(inTheMove.await(10, TimeUnit.SECONDS)).isTrue();
+        }
+        try {
+            // Before: listensOn waited for the move's lock, here until goOn (for a slow bind, up to seconds).
+            CompletableFuture<List<Boolean>> asked = CompletableFuture.supplyAsync(() -> List.of(
+                    services.listensOn(port, Set.of(oldAddress)), services.listensOn(port, Set.of(newAddress)),
+                    services.listensOn(port, Set.of(InetAddress.getLoopbackAddress()))), TcpServicesTest::ownThread);
+            assertThat(asked.get(5, TimeUnit.SECONDS)).as("the address it leaves, the one it binds, 127.0.0.1 again")
+                    .containsExactly(true, true, true);
+        } finally {
+            goOn.countDown();
+        }
+        moving.get(30, TimeUnit.SECONDS);
+        assertThat(services.boundAddress("s1")).contains(new InetSocketAddress(newAddress, port));
+        assertThat(services.listensOn(port, Set.of(oldAddress))).as("once it left").isFalse();
+        assertThat(services.listensOn(port, Set.of(newAddress))).isTrue();
+    }
+
     @Test
     void httpServicesAreIgnored() throws Exception {
         Service http = new Service("h1", "t1", ServiceType.HTTP, "app.example.com", "/", TlsMode.TERMINATE, null,
@@ -311,6 +365,11 @@ class TcpServicesTest {
         services.onServiceChange(null, http);
 
         assertThat(services.boundAddress("h1")).isEmpty();
+    }
+
+    /** Runs {@code task} on a thread of its own (the common pool may have one thread, busy with another). */
+    private static void ownThread(Runnable task) {
+        Thread.ofPlatform().daemon().start(task);
     }
 
     private static boolean accepts(int port) throws IOException {
