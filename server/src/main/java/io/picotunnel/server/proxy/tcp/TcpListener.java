@@ -9,6 +9,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Relay;
@@ -26,6 +27,8 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -36,6 +39,8 @@ final class TcpListener {
     private static final long BIND_TIMEOUT_SECONDS = 10;
     private static final Duration RELEASE_WAIT = Duration.ofSeconds(1);
     private static final Duration RELEASE_POLL = Duration.ofMillis(20);
+    /** On each connection: the address its listener was bound to when it accepted it. */
+    private static final AttributeKey<InetSocketAddress> ACCEPTED_AT = AttributeKey.valueOf("picotunnel.tcp.acceptedAt");
 
     private final TunnelRegistry registry;
     private final AccessControl access;
@@ -91,6 +96,21 @@ final class TcpListener {
 
     int openConnections() {
         return connections.size();
+    }
+
+    /**
+     * The addresses the open connections were accepted at (this listener's address then), which they hold while they
+     * last: a move to another address or a draining shutdown leaves them open. Safe on any thread.
+     */
+    List<InetSocketAddress> connectionAddresses() {
+        List<InetSocketAddress> addresses = new ArrayList<>();
+        for (Channel connection : connections) {
+            InetSocketAddress at = connection.attr(ACCEPTED_AT).get();
+            if (at != null && !addresses.contains(at)) {
+                addresses.add(at);
+            }
+        }
+        return addresses;
     }
 
     void listen(InetSocketAddress address) throws IOException {
@@ -201,6 +221,7 @@ final class TcpListener {
                         }
                         HalfClosedEpollChannels.keepRegistered(channel);
                         Transport.keepAlive(channel);
+                        channel.attr(ACCEPTED_AT).set((InetSocketAddress) channel.parent().localAddress());
                         connections.add(channel);
                         traffic.opened();
                         channel.closeFuture().addListener(ended -> traffic.closed());

@@ -67,6 +67,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
      * starts until its listener is gone.
      */
     private volatile List<InetSocketAddress> claimed = List.of();
+    /** The listeners whose open connections {@link #listensOn} counts too (replaced with {@link #claimed}). */
+    private volatile List<TcpListener> holding = List.of();
     /** False once {@link #stopAccepting} ran: the server is shutting down, no port is bound any more. */
     private boolean accepting = true;
 
@@ -272,8 +274,9 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     }
 
     /**
-     * Whether a tcp service listens on {@code port} (on any of its addresses), or waits to listen there while another
-     * process holds it.
+     * Whether a tcp service listens on {@code port} (on any of its addresses), waits to listen there while another
+     * process holds it, or still has connections open that it accepted there (before it moved, or stopped listening
+     * for a draining shutdown).
      */
     public boolean listensOn(int port) {
         return listensOn(port, Set.of());
@@ -281,7 +284,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     /**
      * Whether a connection to {@code port} that arrives at one of the local addresses {@code reached} may be a tcp
-     * service's: one listens (or waits to listen) on the port at the wildcard address, at one of {@code reached}, or at
+     * service's: one listens (or waits to listen, or holds connections it accepted) on the port at the wildcard address, at one of {@code reached}, or at
      * an address of a family (IPv4, IPv6) that none of {@code reached} is of, since a host name that resolves to an
      * address of one family may also have a record of the other, which the server cannot see. {@code reached} empty:
      * where such a connection arrives is not known, and a tcp service on the port at any address counts.
@@ -292,12 +295,20 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
                 return true;
             }
         }
+        for (TcpListener listener : holding) {
+            for (InetSocketAddress address : listener.connectionAddresses()) {
+                if (mayReach(address, port, reached)) {
+                    return true;
+                }
+            }
+        }
         return false;
     }
 
     /** Replaces {@link #claimed}: the addresses listened on and waited for, and {@code binding} when not null. */
     private void claim(InetSocketAddress binding) {
         List<InetSocketAddress> addresses = new ArrayList<>();
+        List<TcpListener> withConnections = new ArrayList<>(listeners.values());
         for (TcpListener listener : listeners.values()) {
             if (listener.address() != null) {
                 addresses.add(listener.address());
@@ -305,11 +316,15 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         }
         for (Waiting w : waiting.values()) {
             addresses.add(w.address());
+            if (w.kept() != null) {
+                withConnections.add(w.kept());
+            }
         }
         if (binding != null) {
             addresses.add(binding);
         }
         claimed = List.copyOf(addresses);
+        holding = List.copyOf(withConnections);
     }
 
     /** Whether a connection to {@code port} that arrives at one of {@code reached} (empty: anywhere) may reach {@code bound}. */

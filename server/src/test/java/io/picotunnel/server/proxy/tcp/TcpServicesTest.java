@@ -358,6 +358,38 @@ class TcpServicesTest {
     }
 
     @Test
+    void listensOnCountsTheOldPortOfAMovedServiceWhileAConnectionItAcceptedThereIsOpen() throws Exception {
+        LoopbackTunnel tunnel = new LoopbackTunnel(registry, "tunnel1");
+        try (tunnel; EchoServer echo = new EchoServer()) {
+            int oldPort = Ports.freePort();
+            int newPort = Ports.freePort();
+            Service before = new Service("s1", "tunnel1", ServiceType.TCP, null, null, null, "127.0.0.1:" + oldPort,
+                    echo.address(), true, Instant.EPOCH);
+            Service after = new Service("s1", "tunnel1", ServiceType.TCP, null, null, null, "127.0.0.1:" + newPort,
+                    echo.address(), true, Instant.EPOCH);
+            services.onServiceChange(null, before);
+            Set<InetAddress> proxy = Set.of(InetAddress.getByName("127.0.0.1"));
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), oldPort)) {
+                visitor.setSoTimeout(10_000);
+                visitor.getOutputStream().write('x');
+                assertThat(visitor.getInputStream().read()).isEqualTo('x');
+
+                services.onServiceChange(before, after);
+
+                assertThat(accepts(oldPort)).isFalse();
+                // Before: false, though a browser's keep-alive connection to the old port still reaches the target.
+                assertThat(services.listensOn(oldPort, proxy)).as("its connection there is open").isTrue();
+                assertThat(services.listensOn(oldPort)).isTrue();
+                assertThat(services.listensOn(newPort, proxy)).isTrue();
+                visitor.getOutputStream().write('y');
+                assertThat(visitor.getInputStream().read()).isEqualTo('y');
+            }
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !services.listensOn(oldPort));
+            assertThat(services.listensOn(newPort)).isTrue();
+        }
+    }
+
+    @Test
     void httpServicesAreIgnored() throws Exception {
         Service http = new Service("h1", "t1", ServiceType.HTTP, "app.example.com", "/", TlsMode.TERMINATE, null,
                 "localhost:3000", true, Instant.EPOCH);
