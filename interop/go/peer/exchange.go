@@ -26,8 +26,9 @@ const sendWriteTimeout = 60 * time.Second
 //
 // Debian's hashicorp/yamux (2019) returns EOF from Read once its own side is closed and its buffer is
 // momentarily empty, so this peer never reads data it still needs after sending its own FIN.
-func openAndExchange(session *yamux.Session, id string, n int64, target, mode string) {
+func openAndExchange(session *yamux.Session, exchange *openingExchange, id string, n int64, target, mode string) {
 	fail := func(err error) {
+		exchange.opened(nil)
 		emit("RESULT %s sent=0 sha_sent=- recv=0 sha_recv=- end=error:%s", id, oneWord(err))
 	}
 	if session == nil {
@@ -40,10 +41,11 @@ func openAndExchange(session *yamux.Session, id string, n int64, target, mode st
 		return
 	}
 	defer stream.Close()
-	exchanges.Store(id, stream)
+	// OpenStream returns once hashicorp wrote the SYN: an RST from now on follows it on the wire.
+	exchange.opened(stream)
 	if target != "" {
 		if _, err := stream.Write(encodeHeader("tcp", target)); err != nil {
-			fail(err)
+			emit("RESULT %s sent=0 sha_sent=- recv=0 sha_recv=- end=error:%s", id, oneWord(err))
 			return
 		}
 	}

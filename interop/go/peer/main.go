@@ -32,6 +32,8 @@
 //	RESET <id>                   (yamux mode) send WindowUpdate|RST for the stream of OPEN <id>, which
 //	                             hashicorp/yamux cannot: the frame goes between two of its frames; the
 //	                             stream's writer stops at its next wait for window; print "RESET_SENT <id>"
+//	                             (or "ERROR RESET ..." when the stream was not open, or the RST not written,
+//	                             within 10 s each; the other commands go on meanwhile)
 //	PING                         "PONG <ms>" or "PING_FAILED <error>"
 //	GOAWAY                       send GoAway, print "GOAWAY_SENT"
 //	STREAMS                      "STREAMS <n>"
@@ -159,13 +161,14 @@ func readCommands(current sessionSource, disconnect func()) {
 			if len(fields) > 4 {
 				mode = fields[4]
 			}
-			go openAndExchange(current(), fields[1], n, target, mode)
+			go openAndExchange(current(), registerExchange(fields[1]), fields[1], n, target, mode)
 		case "RESET":
 			if len(fields) < 2 {
 				emit("ERROR RESET needs <id>")
 				continue
 			}
-			resetExchange(fields[1])
+			// Off the command loop: the RST may wait for the frame hashicorp is writing to a full socket.
+			go resetExchange(fields[1])
 		case "PING":
 			go func() {
 				s := current()

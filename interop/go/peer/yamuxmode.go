@@ -51,7 +51,7 @@ func runYamux(args []string) {
 	if *reportResets {
 		conn = &resetReporter{Conn: conn}
 	}
-	injector = &resetInjector{Conn: conn}
+	injector = newResetInjector(conn)
 	conn = injector
 	var session *yamux.Session
 	if *role == "server" {
