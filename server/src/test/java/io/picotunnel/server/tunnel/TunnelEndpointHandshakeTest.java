@@ -12,6 +12,7 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.RefusedSender;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -257,26 +258,14 @@ class TunnelEndpointHandshakeTest {
     }
 
     /**
-     * Sends {@code head}, then {@link #LARGE_BODY} bytes from another thread without waiting for the answer, and
-     * reads the answer up to the server's close: a reset (the server closed with the client's bytes unread) is a
+     * Sends {@code head}, then {@link #LARGE_BODY} bytes without waiting for the answer, and reads the answer up to
+     * the server's close ({@link RefusedSender}): a reset (the server closed with the client's bytes unread) is a
      * {@code SocketException: Connection reset} here.
      */
     private String refusedWhileSending(String head) throws Exception {
-        ExecutorService sender = Executors.newSingleThreadExecutor();
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
             socket.setSoTimeout(10_000);
-            OutputStream out = socket.getOutputStream();
-            sender.submit(() -> {
-                out.write(head.getBytes(StandardCharsets.ISO_8859_1));
-                byte[] chunk = new byte[64 * 1024];
-                for (int sent = 0; sent < LARGE_BODY; sent += chunk.length) {
-                    out.write(chunk);
-                }
-                return null; // or an IOException once the server closed: either way
-            });
-            return RawHttp.readToEnd(socket.getInputStream());
-        } finally {
-            sender.shutdownNow();
+            return RefusedSender.send(socket, head, LARGE_BODY);
         }
     }
 

@@ -20,6 +20,7 @@ import io.picotunnel.server.tls.SniSockets;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.server.tls.TlsAlpnChallenges;
 import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.RefusedSender;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -274,24 +275,15 @@ class ProxyLingeringCloseTest {
     }
 
     /**
-     * Sends {@code head} and {@link #SENT_BODY} bytes more in one write, without reading anything, then reads
-     * everything up to the end of the connection and answers it; then sends more for a while. A close with the
-     * visitor's bytes unread sends a reset instead of the end of the stream: the read gets the answer and then
-     * {@code SocketException: Connection reset}. When the proxy happened to have read all there was when it closed,
-     * the end comes, but what is sent after it is answered with a reset, and a write after that fails.
+     * Sends {@code head} and {@link #SENT_BODY} bytes more without reading anything, then reads everything up to the
+     * end of the connection ({@link RefusedSender}); then sends more for a while. When the proxy happened to have
+     * read all there was when it closed, the end comes, but what is sent after it is answered with a reset, and a
+     * write after that fails.
      */
     private static String sendingWhileRefused(Socket socket, String head) throws IOException {
         try (socket) {
+            String answer = RefusedSender.send(socket, head, SENT_BODY);
             OutputStream out = socket.getOutputStream();
-            byte[] request = Arrays.copyOf(head.getBytes(StandardCharsets.ISO_8859_1), head.length() + SENT_BODY);
-            Arrays.fill(request, head.length(), request.length, (byte) 'a');
-            try {
-                out.write(request);
-                out.flush();
-            } catch (IOException e) {
-                // the proxy closed meanwhile: the answer tells how
-            }
-            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
             byte[] more = new byte[1024];
             Arrays.fill(more, (byte) 'a');
             await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(25))
