@@ -224,21 +224,15 @@ class HttpsEndToEndTest {
     @Test
     void passthroughReachesATlsServerBehindTheClientThatTheBrowserVerifies() throws Exception {
         try (TlsEchoTarget secure = new TlsEchoTarget(ca.issue("secure.test"))) {
-            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"secure\"}").json();
-            connectClient(tunnel.get("token").asText());
-            ApiClient.Response created = api.post("/api/tunnels/" + tunnel.get("id").asText() + "/services",
-                    "{\"type\":\"http\",\"domain\":\"secure.test\",\"tls_mode\":\"passthrough\",\"target_addr\":"
-                            + "\"127.0.0.1:" + secure.port() + "\",\"enabled\":true}");
+            ApiClient.Response created = api.post(servicesOfAConnectedTunnel("secure"),
+                    passthroughService("secure.test", secure, ",\"enabled\":true"));
             assertThat(created.status()).as("%s", created).isEqualTo(201);
             assertThat(created.json().get("cert_status").isNull()).isTrue();
 
             try (SSLSocket socket = SniSockets.connect(ca.clientContext(), server.httpsPort(), "secure.test")) {
                 socket.startHandshake();
-                PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
-                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-                out.println("end to end");
 
-                assertThat(in.readLine()).isEqualTo("target heard: end to end");
+                assertThat(exchangeLine(socket, "end to end")).isEqualTo("target heard: end to end");
                 assertThat(((X509Certificate) socket.getSession().getPeerCertificates()[0])
                         .getSubjectX500Principal().getName()).isEqualTo("CN=secure.test");
             }
@@ -248,12 +242,9 @@ class HttpsEndToEndTest {
     @Test
     void passthroughEnforcesIpAllowAndRateLimitBeforeAnyStreamOpens() throws Exception {
         try (TlsEchoTarget secure = new TlsEchoTarget(ca.issue("secure.test"))) {
-            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"secure\"}").json();
-            connectClient(tunnel.get("token").asText());
-            ApiClient.Response created = api.post("/api/tunnels/" + tunnel.get("id").asText() + "/services",
-                    "{\"type\":\"http\",\"domain\":\"secure.test\",\"tls_mode\":\"passthrough\",\"target_addr\":"
-                            + "\"127.0.0.1:" + secure.port() + "\",\"ip_allow\":[\"127.0.0.1/32\"],"
-                            + "\"rate_limit\":{\"per_second\":0.01,\"burst\":2}}");
+            ApiClient.Response created = api.post(servicesOfAConnectedTunnel("secure"),
+                    passthroughService("secure.test", secure,
+                            ",\"ip_allow\":[\"127.0.0.1/32\"],\"rate_limit\":{\"per_second\":0.01,\"burst\":2}"));
             assertThat(created.status()).as("%s", created).isEqualTo(201);
 
             assertThat(passthroughEcho("127.0.0.2")).isNull();
@@ -268,11 +259,9 @@ class HttpsEndToEndTest {
     @Test
     void anExactHttpServiceTerminatesTlsForItsNameUnderAWildcardPassthroughService() throws Exception {
         try (TlsEchoTarget passthroughTarget = new TlsEchoTarget(ca.issue("*.apps.test"))) {
-            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"apps\"}").json();
-            connectClient(tunnel.get("token").asText());
-            String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
-            assertThat(api.post(services, "{\"type\":\"http\",\"domain\":\"*.apps.test\",\"tls_mode\":\"passthrough\","
-                    + "\"target_addr\":\"127.0.0.1:" + passthroughTarget.port() + "\"}").status()).isEqualTo(201);
+            String services = servicesOfAConnectedTunnel("apps");
+            assertThat(api.post(services, passthroughService("*.apps.test", passthroughTarget, "")).status())
+                    .isEqualTo(201);
             assertThat(api.post(services, "{\"type\":\"http\",\"domain\":\"app.apps.test\",\"path_prefix\":\"/api\","
                     + "\"target_addr\":\"127.0.0.1:" + target.getAddress().getPort() + "\"}").status()).isEqualTo(201);
 
@@ -299,13 +288,11 @@ class HttpsEndToEndTest {
     @Test
     void anExactPassthroughServiceKeepsItsNameUnderAWildcardHttpService() throws Exception {
         try (TlsEchoTarget passthroughTarget = new TlsEchoTarget(ca.issue("db.apps.test"))) {
-            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"apps\"}").json();
-            connectClient(tunnel.get("token").asText());
-            String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+            String services = servicesOfAConnectedTunnel("apps");
             assertThat(api.post(services, "{\"type\":\"http\",\"domain\":\"*.apps.test\",\"target_addr\":\"127.0.0.1:"
                     + target.getAddress().getPort() + "\"}").status()).isEqualTo(201);
-            assertThat(api.post(services, "{\"type\":\"http\",\"domain\":\"db.apps.test\",\"tls_mode\":\"passthrough\","
-                    + "\"target_addr\":\"127.0.0.1:" + passthroughTarget.port() + "\"}").status()).isEqualTo(201);
+            assertThat(api.post(services, passthroughService("db.apps.test", passthroughTarget, "")).status())
+                    .isEqualTo(201);
 
             assertThat(passthroughLine("db.apps.test", "passed through")).isEqualTo("target heard: passed through");
             assertThat(servedSerial(server.httpsPort(), "web.apps.test")).isEqualTo(wildcardAppsCertificate.serial());
@@ -321,10 +308,7 @@ class HttpsEndToEndTest {
     private String passthroughLine(String serverName, String line) throws IOException {
         try (SSLSocket socket = SniSockets.connect(ca.clientContext(), server.httpsPort(), serverName)) {
             socket.startHandshake();
-            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            out.println(line);
-            return in.readLine();
+            return exchangeLine(socket, line);
         }
     }
 
@@ -342,11 +326,29 @@ class HttpsEndToEndTest {
             } catch (IOException closed) {
                 return null;
             }
-            PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            out.println("allowed");
-            return in.readLine();
+            return exchangeLine(socket, "allowed");
         }
+    }
+
+    /** Sends {@code line} and returns the line that comes back (null at the end of the stream). */
+    private static String exchangeLine(SSLSocket socket, String line) throws IOException {
+        PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
+        BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+        out.println(line);
+        return in.readLine();
+    }
+
+    /** A new tunnel named {@code name} with our client connected to it: the API path of its services. */
+    private String servicesOfAConnectedTunnel(String name) throws Exception {
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"" + name + "\"}").json();
+        connectClient(tunnel.get("token").asText());
+        return "/api/tunnels/" + tunnel.get("id").asText() + "/services";
+    }
+
+    /** The JSON of an http service for {@code domain} passing TLS through to {@code target}, and {@code more}. */
+    private static String passthroughService(String domain, TlsEchoTarget target, String more) {
+        return "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"tls_mode\":\"passthrough\",\"target_addr\":"
+                + "\"127.0.0.1:" + target.port() + "\"" + more + "}";
     }
 
     private void connectClient(String token) throws InterruptedException {
