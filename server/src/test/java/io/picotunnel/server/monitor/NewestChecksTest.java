@@ -31,14 +31,7 @@ class NewestChecksTest {
         try (Store store = Store.open(dataDir, clock)) {
             CheckStore checks = new CheckStore(store.database());
             Subject tunnel = Subject.tunnel(store.createTunnel("stepped").id());
-            Check firstUp = Check.up(tunnel, 1, clock.instant());
-            checks.record(List.of(firstUp), List.of(firstUp));
-            clock.advance(Duration.ofMinutes(1));
-            checks.record(List.of(Check.up(tunnel, 2, clock.instant())), List.of());
-            clock.advance(Duration.ofMinutes(1));
-            Check down = Check.down(tunnel, "no client connected", clock.instant());
-            checks.record(List.of(down), List.of(down));
-            clock.advance(Duration.ofHours(-1));
+            upTwiceThenDownThenTheClockSetBack(checks, tunnel, clock);
             checks.record(List.of(Check.down(tunnel, "no client connected", clock.instant())), List.of());
             clock.advance(Duration.ofMinutes(1));
             Check upAgain = Check.up(tunnel, 3, clock.instant());
@@ -77,14 +70,7 @@ class NewestChecksTest {
         try (Store store = Store.open(dataDir, clock)) {
             CheckStore checks = new CheckStore(store.database());
             Subject tunnel = Subject.tunnel(store.createTunnel("stepped").id());
-            Check firstUp = Check.up(tunnel, 1, clock.instant());
-            checks.record(List.of(firstUp), List.of(firstUp));
-            clock.advance(Duration.ofMinutes(1));
-            checks.record(List.of(Check.up(tunnel, 2, clock.instant())), List.of());
-            clock.advance(Duration.ofMinutes(1));
-            Check down = Check.down(tunnel, "no client connected", clock.instant());
-            checks.record(List.of(down), List.of(down));
-            clock.advance(Duration.ofHours(-1));
+            upTwiceThenDownThenTheClockSetBack(checks, tunnel, clock);
             for (int i = 0; i < 2; i++) {
                 clock.advance(Duration.ofMinutes(1));
                 checks.record(List.of(Check.down(tunnel, "no client connected", clock.instant())), List.of());
@@ -99,5 +85,20 @@ class NewestChecksTest {
             // The down run held for three checks: with a threshold of three the restart looks no further back.
             assertThat(checks.runs(tunnel, 3, 10)).extracting(CheckStore.Run::checks).containsExactly(1L, 3L);
         }
+    }
+
+    /**
+     * Up at {@link #START} (a change of state) and a minute later, down a minute after that (a change), then the clock
+     * set back an hour.
+     */
+    private static void upTwiceThenDownThenTheClockSetBack(CheckStore checks, Subject tunnel, ManualClock clock) {
+        Check firstUp = Check.up(tunnel, 1, clock.instant());
+        checks.record(List.of(firstUp), List.of(firstUp));
+        clock.advance(Duration.ofMinutes(1));
+        checks.record(List.of(Check.up(tunnel, 2, clock.instant())), List.of());
+        clock.advance(Duration.ofMinutes(1));
+        Check down = Check.down(tunnel, "no client connected", clock.instant());
+        checks.record(List.of(down), List.of(down));
+        clock.advance(Duration.ofHours(-1));
     }
 }
