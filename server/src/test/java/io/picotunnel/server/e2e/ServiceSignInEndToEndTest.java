@@ -267,9 +267,8 @@ class ServiceSignInEndToEndTest {
         String serviceId = "00000000000000bb";
         // the last schema before V43, when empty lists meant every verified email of the provider
         OldSchema.write(dataDir, 43, c -> {
+            OldSchema.tunnel(c, tunnelId, "sso", Secrets.sha256Hex(token));
             try (Statement s = c.createStatement()) {
-                s.executeUpdate("INSERT INTO tunnels (id, name, token_sha256, created_at, updated_at) VALUES ('" + tunnelId
-                        + "', 'sso', '" + Secrets.sha256Hex(token) + "', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')");
                 s.executeUpdate("INSERT INTO services (id, tunnel_id, type, domain, target_addr, created_at, auth_type,"
                         + " auth_allowed_emails, auth_allowed_groups) VALUES ('" + serviceId + "', '" + tunnelId + "', 'http', '"
                         + HOST + "', '" + old.address() + "', '2026-01-01T00:00:00.000Z', 'oidc', '', '')");

@@ -42,11 +42,7 @@ class StateChangeCheckMigrationTest {
     void changesFromBeforeGetTheirChecksIdWhereOneMatchesAndTheRunsAreCountedByIt() throws Exception {
         OldSchema.write(dataDir, CHECK_ID_VERSION, c -> {
             for (String tunnel : List.of(STEPPED, TWICE, PRUNED)) {
-                try (Statement s = c.createStatement()) {
-                    s.executeUpdate("INSERT INTO tunnels (id, name, token_sha256, created_at, updated_at) VALUES ('"
-                            + tunnel + "', 't" + tunnel + "', '" + tunnel.repeat(4) + "', '2026-01-01T00:00:00.000Z',"
-                            + " '2026-01-01T00:00:00.000Z')");
-                }
+                OldSchema.tunnel(c, tunnel, "t" + tunnel, tunnel.repeat(4));
             }
             check(c, 1, STEPPED, null, "12:00");
             check(c, 2, STEPPED, null, "12:01");

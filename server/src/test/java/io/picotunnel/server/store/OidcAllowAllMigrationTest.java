@@ -28,7 +28,7 @@ class OidcAllowAllMigrationTest {
     @Test
     void oidcServicesWithEmptyListsFromBeforeKeepLettingEveryoneInAndOthersDoNot() throws Exception {
         OldSchema.write(dataDir, ALLOW_ALL_VERSION, c -> {
-            tunnel(c, TUNNEL_ID, "f".repeat(64));
+            OldSchema.tunnel(c, TUNNEL_ID, "old", "f".repeat(64));
             oidcService(c, "0000000000000001", "open.example.com", "", "");
             oidcService(c, "0000000000000002", "listed.example.com", "alice@example.com\nbob@example.com", "");
             oidcService(c, "0000000000000003", "grouped.example.com", "", "staff");
@@ -50,13 +50,6 @@ class OidcAllowAllMigrationTest {
 
     private static ServiceAuth auth(Store store, String serviceId) {
         return store.service(serviceId).orElseThrow().access().auth();
-    }
-
-    private static void tunnel(Connection c, String id, String tokenSha256) throws SQLException {
-        try (Statement s = c.createStatement()) {
-            s.executeUpdate("INSERT INTO tunnels (id, name, token_sha256, created_at, updated_at) VALUES ('" + id
-                    + "', 'old', '" + tokenSha256 + "', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')");
-        }
     }
 
     /** An http service signing in through OIDC as the schema before V43 stored it: lists one entry per line. */

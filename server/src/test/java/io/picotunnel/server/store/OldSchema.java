@@ -44,6 +44,15 @@ public final class OldSchema {
         return file;
     }
 
+    /** A tunnel row as the schemas since V25 store it (the token's SHA-256 only), created and updated 2026-01-01. */
+    public static void tunnel(Connection c, String id, String name, String tokenSha256) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.executeUpdate("INSERT INTO tunnels (id, name, token_sha256, created_at, updated_at) VALUES ('" + id
+                    + "', '" + name + "', '" + tokenSha256 + "', '2026-01-01T00:00:00.000Z', "
+                    + "'2026-01-01T00:00:00.000Z')");
+        }
+    }
+
     private static String read(String resource) {
         try (InputStream in = OldSchema.class.getClassLoader().getResourceAsStream(resource)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
