@@ -19,7 +19,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Reads the PROXY protocol header (version 1, text, or version 2, binary) a trusted front proxy sends first on a
- * connection, and records the visitor it names as {@link VisitorAddress#PROXIED}. The handlers after it hear of
+ * connection, and records the visitor it names as {@link VisitorAddress#PROXIED}, and, when a version 2 header says
+ * so in its SSL TLV ({@code PP2_TYPE_SSL} with {@code PP2_CLIENT_SSL}: HAProxy's {@code send-proxy-v2-ssl}), that the
+ * visitor used TLS to reach the proxy as {@link VisitorAddress#PROXIED_TLS}. The handlers after it hear of
  * the connection ({@code channelActive}) only once the header is read; what followed the header goes on to them
  * (for a tcp service into a {@link Hold} named {@link #HOLD_NAME}, released once the relay runs). A connection
  * from an untrusted peer passes untouched; a trusted one without a valid header within {@link #TIMEOUT_SECONDS}
@@ -33,6 +35,13 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
     private static final int V1_MAX = 107;
     private static final int V2_MAX_BODY = 4096;
     private static final byte[] V2_SIGNATURE = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+    /** A version 2 TLV: its type, then its value's length in two bytes (haproxy's doc/proxy-protocol.txt, 2.2). */
+    private static final int TLV_HEADER = 3;
+    /** The TLV saying whether the visitor used SSL/TLS: a byte {@code client}, a four-byte {@code verify}, sub-TLVs. */
+    private static final int PP2_TYPE_SSL = 0x20;
+    private static final int PP2_SSL_MIN = 5;
+    /** The bit of {@code client} set when the visitor connected to the proxy over SSL/TLS. */
+    private static final int PP2_CLIENT_SSL = 0x01;
     private static final Logger LOG = LoggerFactory.getLogger(ProxyProtocolHandler.class);
 
     private final TrustedProxies trusted;
@@ -67,9 +76,9 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
         if (!reading) {
             return;
         }
-        InetSocketAddress source;
+        Header header;
         try {
-            source = parse(in);
+            header = parse(in);
         } catch (IllegalArgumentException e) {
             LOG.info("invalid PROXY protocol header from trusted proxy {}: {}", ctx.channel().remoteAddress(), e.getMessage());
             in.skipBytes(in.readableBytes());
@@ -77,13 +86,16 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
             ctx.close();
             return;
         }
-        if (source == null) {
+        if (header == null) {
             return;
         }
         reading = false;
         timeout.cancel(false);
-        if (source.getPort() >= 0 && source.getAddress() != null) {
-            ctx.channel().attr(VisitorAddress.PROXIED).set(source);
+        if (header.visitor() != null) {
+            ctx.channel().attr(VisitorAddress.PROXIED).set(header.visitor());
+        }
+        if (header.visitorTls()) {
+            ctx.channel().attr(VisitorAddress.PROXIED_TLS).set(true);
         }
         if (holdRest) {
             ctx.pipeline().addAfter(ctx.name(), HOLD_NAME, new Hold());
@@ -119,10 +131,22 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
     }
 
     /**
-     * The source address of a complete header at the start of {@code in} (consumed), an unresolved address with port
-     * -1 for one that names no visitor (LOCAL, UNKNOWN), or null while it is not complete.
+     * What a complete header says.
+     *
+     * @param visitor    the source address, null when the header names no visitor (LOCAL, UNKNOWN, UNSPEC, UNIX)
+     * @param visitorTls whether a version 2 header of the PROXY command says the visitor connected to the proxy over
+     *                   SSL/TLS (its {@code PP2_TYPE_SSL} TLV with {@code PP2_CLIENT_SSL}); never for version 1
      */
-    static InetSocketAddress parse(ByteBuf in) {
+    record Header(InetSocketAddress visitor, boolean visitorTls) {
+        static final Header NO_VISITOR = new Header(null, false);
+    }
+
+    /**
+     * The complete header at the start of {@code in} (consumed), or null while it is not complete. A header that is
+     * not one, or breaks its own rules (a version 2 TLV that runs past the header's end, say), throws
+     * {@link IllegalArgumentException}.
+     */
+    static Header parse(ByteBuf in) {
         int start = in.readerIndex();
         if (in.readableBytes() >= 1 && in.getByte(start) == 'P') {
             return parseV1(in);
@@ -133,7 +157,7 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
         throw new IllegalArgumentException("the connection does not start with a PROXY protocol header");
     }
 
-    private static InetSocketAddress parseV1(ByteBuf in) {
+    private static Header parseV1(ByteBuf in) {
         int start = in.readerIndex();
         int limit = Math.min(in.readableBytes(), V1_MAX);
         int end = -1;
@@ -156,7 +180,7 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
             throw new IllegalArgumentException("not a PROXY line");
         }
         if (parts[1].equals("UNKNOWN")) {
-            return InetSocketAddress.createUnresolved("unknown", 0);
+            return Header.NO_VISITOR;
         }
         if (parts.length != 6 || !(parts[1].equals("TCP4") || parts[1].equals("TCP6"))) {
             throw new IllegalArgumentException("a version 1 line must be 'PROXY TCP4|TCP6 src dst sport dport'");
@@ -165,7 +189,7 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
         if (source == null || (parts[1].equals("TCP4") != (source.getAddress().length == 4))) {
             throw new IllegalArgumentException("'" + parts[2] + "' is not an address of " + parts[1]);
         }
-        return new InetSocketAddress(source, port(parts[4]));
+        return new Header(new InetSocketAddress(source, port(parts[4])), false);
     }
 
     private static int port(String text) {
@@ -175,7 +199,7 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
         return Integer.parseInt(text);
     }
 
-    private static InetSocketAddress parseV2(ByteBuf in) {
+    private static Header parseV2(ByteBuf in) {
         int start = in.readerIndex();
         int known = Math.min(in.readableBytes(), V2_SIGNATURE.length);
         for (int i = 0; i < known; i++) {
@@ -198,16 +222,18 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
         if (in.readableBytes() < 16 + length) {
             return null;
         }
-        boolean local = (versionCommand & 0x0F) == 0;
+        if ((versionCommand & 0x0F) == 0) {
+            // LOCAL: the proxy's own connection (a health check); its address block and TLVs are to be discarded
+            in.skipBytes(16 + length);
+            return Header.NO_VISITOR;
+        }
         int addressBytes = switch (family >> 4) {
             case 1 -> 4;
             case 2 -> 16;
             default -> 0;
         };
-        InetSocketAddress result;
-        if (local || addressBytes == 0) {
-            result = InetSocketAddress.createUnresolved("unknown", 0);
-        } else {
+        InetSocketAddress visitor = null;
+        if (addressBytes > 0) {
             if (length < 2 * addressBytes + 4) {
                 throw new IllegalArgumentException("a version 2 address block too short for its family");
             }
@@ -215,12 +241,51 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
             in.getBytes(start + 16, source);
             int sourcePort = in.getUnsignedShort(start + 16 + 2 * addressBytes);
             try {
-                result = new InetSocketAddress(InetAddress.getByAddress(source), sourcePort);
+                visitor = new InetSocketAddress(InetAddress.getByAddress(source), sourcePort);
             } catch (UnknownHostException e) {
                 throw new IllegalArgumentException(e.getMessage());
             }
         }
+        int addressBlock = switch (family >> 4) {
+            case 0 -> 0;
+            case 1, 2 -> 2 * addressBytes + 4;
+            case 3 -> 216;
+            default -> -1;
+        };
+        // TLVs follow the address block; behind an unknown family, or a UNIX block cut short, none can be found
+        boolean visitorTls = addressBlock >= 0 && addressBlock <= length
+                && visitorTls(in, start + 16 + addressBlock, start + 16 + length);
         in.skipBytes(16 + length);
-        return result;
+        return new Header(visitor, visitorTls);
+    }
+
+    /**
+     * Whether the TLVs in {@code [from, end)} of {@code in} hold an SSL TLV with {@code PP2_CLIENT_SSL}; every TLV
+     * must end within them. Bounded by the header's length ({@link #V2_MAX_BODY}): each TLV moves on 3 bytes or more.
+     */
+    private static boolean visitorTls(ByteBuf in, int from, int end) {
+        boolean tls = false;
+        int at = from;
+        while (at < end) {
+            if (end - at < TLV_HEADER) {
+                throw new IllegalArgumentException("a version 2 TLV cut short by the header's end");
+            }
+            int type = in.getUnsignedByte(at);
+            int valueLength = in.getUnsignedShort(at + 1);
+            int value = at + TLV_HEADER;
+            if (valueLength > end - value) {
+                throw new IllegalArgumentException("a version 2 TLV of type 0x" + Integer.toHexString(type) + " and "
+                        + valueLength + " bytes runs past the header's end");
+            }
+            if (type == PP2_TYPE_SSL) {
+                if (valueLength < PP2_SSL_MIN) {
+                    throw new IllegalArgumentException("an SSL TLV of " + valueLength + " bytes, shorter than its "
+                            + "client and verify fields");
+                }
+                tls |= (in.getUnsignedByte(value) & PP2_CLIENT_SSL) != 0;
+            }
+            at = value + valueLength;
+        }
+        return tls;
     }
 }

@@ -9,8 +9,9 @@ import java.util.Locale;
  * connection from one of them may name the visitor: in {@code X-Forwarded-For} (HTTP), or with
  * {@code proxyProtocol} ({@code PICOTUNNEL_PROXY_PROTOCOL}) in a PROXY protocol header, which every connection from
  * them to a public listener (HTTP, HTTPS, tcp services) must then start with; and the scheme the visitor used, in
- * {@code X-Forwarded-Proto} (a proxy that ends TLS in front of the plain HTTP listener). From anyone else these
- * are ignored for access checks and sign-ins (and X-Forwarded-For is replaced before the request goes on).
+ * {@code X-Forwarded-Proto} or in the SSL TLV of a version 2 PROXY protocol header (a proxy that ends TLS in front
+ * of the plain HTTP listener). From anyone else these are ignored for access checks and sign-ins (and
+ * X-Forwarded-For is replaced before the request goes on).
  */
 public record TrustedProxies(List<Cidr> proxies, boolean proxyProtocol) {
 
@@ -66,8 +67,9 @@ public record TrustedProxies(List<Cidr> proxies, boolean proxyProtocol) {
      * Whether the visitor of an HTTP request that came from {@code peer} (the same peer as for {@link #visitor}) used
      * https: from a trusted proxy, the first value of {@code X-Forwarded-Proto} ({@code forwardedProto}, null or
      * empty when none) when it is {@code http} or {@code https}; otherwise, and when a trusted proxy sent none or
-     * anything else, {@code overTls}, the connection's own. A visitor who is not a trusted proxy cannot claim https
-     * on a plain connection (to change the names of its cookies, or where a sign-in returns).
+     * anything else, {@code overTls}, the connection's own (over TLS, or, with the PROXY protocol, what the trusted
+     * proxy's header says the visitor used: {@link VisitorAddress#tlsAtProxy}). A visitor who is not a trusted proxy
+     * cannot claim https on a plain connection (to change the names of its cookies, or where a sign-in returns).
      */
     public boolean https(InetAddress peer, List<String> forwardedProto, boolean overTls) {
         if (peer == null || !trusts(peer) || forwardedProto == null || forwardedProto.isEmpty()) {

@@ -15,6 +15,11 @@ public final class VisitorAddress {
 
     /** Set on a connection when a trusted front proxy named its visitor at the connection level. */
     public static final AttributeKey<InetSocketAddress> PROXIED = AttributeKey.valueOf("picotunnel.proxied-source");
+    /**
+     * Set on a connection when a trusted front proxy said in its PROXY protocol header that the visitor reached it
+     * over TLS (version 2's SSL TLV).
+     */
+    public static final AttributeKey<Boolean> PROXIED_TLS = AttributeKey.valueOf("picotunnel.proxied-tls");
 
     private VisitorAddress() {
     }
@@ -32,5 +37,18 @@ public final class VisitorAddress {
             }
         }
         return null;
+    }
+
+    /**
+     * Whether a trusted front proxy said in the PROXY protocol header of this connection (for an HTTP/2 stream, of
+     * its connection) that the visitor reached it over TLS ({@link #PROXIED_TLS}).
+     */
+    public static boolean tlsAtProxy(Channel channel) {
+        for (Channel c = channel; c != null; c = c.parent()) {
+            if (Boolean.TRUE.equals(c.attr(PROXIED_TLS).get())) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -27,7 +28,7 @@ class ProxyProtocolHandlerTest {
     @Test
     void versionOneNamesTheSourceAndLeavesWhatFollows() throws Exception {
         ByteBuf in = text("PROXY TCP6 2001:db8::7 2001:db8::1 40000 443\r\nGET /");
-        InetSocketAddress source = ProxyProtocolHandler.parse(in);
+        InetSocketAddress source = ProxyProtocolHandler.parse(in).visitor();
 
         assertThat(source.getAddress()).isEqualTo(InetAddress.getByName("2001:db8::7"));
         assertThat(source.getPort()).isEqualTo(40000);
@@ -47,12 +48,75 @@ class ProxyProtocolHandlerTest {
         System.arraycopy(source, 0, body, 0, 16);
         body[32] = (byte) 0x9c;
         body[33] = 0x40;
-        InetSocketAddress proxied = ProxyProtocolHandler.parse(v2(0x21, 0x21, body));
+        InetSocketAddress proxied = ProxyProtocolHandler.parse(v2(0x21, 0x21, body)).visitor();
         assertThat(proxied.getAddress()).isEqualTo(InetAddress.getByName("2001:db8::9"));
         assertThat(proxied.getPort()).isEqualTo(40000);
 
-        assertThat(ProxyProtocolHandler.parse(v2(0x20, 0x00, new byte[0])).getAddress()).isNull();
-        assertThat(ProxyProtocolHandler.parse(text("PROXY UNKNOWN\r\n")).getAddress()).isNull();
+        assertThat(ProxyProtocolHandler.parse(v2(0x20, 0x00, new byte[0])).visitor()).isNull();
+        assertThat(ProxyProtocolHandler.parse(text("PROXY UNKNOWN\r\n")).visitor()).isNull();
+    }
+
+    /** An IPv4 address block from 192.0.2.9:40000, then {@code tlvs}. */
+    private static byte[] ipv4With(byte[]... tlvs) {
+        ByteBuf body = Unpooled.buffer();
+        body.writeBytes(new byte[] {(byte) 192, 0, 2, 9, 127, 0, 0, 1}).writeShort(40000).writeShort(80);
+        for (byte[] tlv : tlvs) {
+            body.writeBytes(tlv);
+        }
+        return Arrays.copyOf(body.array(), body.writerIndex());
+    }
+
+    private static byte[] tlv(int type, byte... value) {
+        byte[] tlv = new byte[3 + value.length];
+        tlv[0] = (byte) type;
+        tlv[1] = (byte) (value.length >> 8);
+        tlv[2] = (byte) value.length;
+        System.arraycopy(value, 0, tlv, 3, value.length);
+        return tlv;
+    }
+
+    /** HAProxy's send-proxy-v2-ssl: client (PP2_CLIENT_SSL and more), verify 0, and the TLS version as a sub-TLV. */
+    private static byte[] ssl(int client) {
+        byte[] value = {(byte) client, 0, 0, 0, 0, 0x21, 0, 7, 'T', 'L', 'S', 'v', '1', '.', '3'};
+        return tlv(0x20, value);
+    }
+
+    @Test
+    void anSslTlvWithPp2ClientSslSaysTheVisitorUsedTls() throws Exception {
+        ProxyProtocolHandler.Header tls = ProxyProtocolHandler.parse(v2(0x21, 0x11,
+                ipv4With(tlv(0x04), ssl(0x01 | 0x02 | 0x04), tlv(0x03, (byte) 1, (byte) 2, (byte) 3, (byte) 4))));
+        assertThat(tls.visitorTls()).isTrue();
+        assertThat(tls.visitor().getAddress()).isEqualTo(InetAddress.getByName("192.0.2.9"));
+
+        assertThat(ProxyProtocolHandler.parse(v2(0x21, 0x11, ipv4With())).visitorTls()).isFalse();
+        assertThat(ProxyProtocolHandler.parse(v2(0x21, 0x11, ipv4With(ssl(0x02 | 0x04)))).visitorTls()).isFalse();
+        assertThat(ProxyProtocolHandler.parse(v2(0x21, 0x11, ipv4With(tlv(0x04), tlv(0x01, (byte) 'h', (byte) '2'))))
+                .visitorTls()).isFalse();
+        // UNSPEC: no address block, the TLVs come first; LOCAL: the proxy's own connection, whose TLVs are discarded
+        ProxyProtocolHandler.Header unspec = ProxyProtocolHandler.parse(v2(0x21, 0x00, ssl(0x01)));
+        assertThat(unspec.visitor()).isNull();
+        assertThat(unspec.visitorTls()).isTrue();
+        assertThat(ProxyProtocolHandler.parse(v2(0x20, 0x11, ipv4With(ssl(0x01)))).visitorTls()).isFalse();
+        // version 1 has no TLVs
+        assertThat(ProxyProtocolHandler.parse(text("PROXY TCP4 192.0.2.9 127.0.0.1 40000 80\r\n")).visitorTls()).isFalse();
+    }
+
+    @Test
+    void aTlvThatRunsPastTheHeaderIsRefusedAndWhatFollowsIsNotReadAsOne() {
+        byte[] cut = ipv4With(ssl(0x01));
+        assertThatThrownBy(() -> ProxyProtocolHandler.parse(v2(0x21, 0x11, Arrays.copyOf(cut, cut.length - 1))))
+                .hasMessageContaining("runs past the header's end");
+        assertThatThrownBy(() -> ProxyProtocolHandler.parse(v2(0x21, 0x11, ipv4With(new byte[] {0x20, 0}))))
+                .hasMessageContaining("cut short");
+        assertThatThrownBy(() -> ProxyProtocolHandler.parse(v2(0x21, 0x11, ipv4With(tlv(0x20, (byte) 1, (byte) 0)))))
+                .hasMessageContaining("shorter than its client and verify fields");
+        assertThatThrownBy(() -> ProxyProtocolHandler.parse(v2(0x21, 0x11, ipv4With(tlv(0x20)))))
+                .hasMessageContaining("shorter than");
+
+        // The header's length ends the TLVs: an SSL TLV in the bytes after it is the request's, not the header's.
+        ByteBuf in = v2(0x21, 0x11, ipv4With()).writeBytes(ssl(0x01));
+        assertThat(ProxyProtocolHandler.parse(in).visitorTls()).isFalse();
+        assertThat(in.readableBytes()).isEqualTo(ssl(0x01).length);
     }
 
     @Test

@@ -350,13 +350,13 @@ class AccessControlEndToEndTest {
 
         // version 2 in front of an HTTP request
         try (java.net.Socket socket = first.connect(httpPort())) {
-            socket.getOutputStream().write(proxyV2(new byte[] {(byte) 192, 0, 2, 9}));
+            socket.getOutputStream().write(ProxyV2.tcp4(new byte[] {(byte) 192, 0, 2, 9}));
             socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 403");
         }
         try (java.net.Socket socket = first.connect(httpPort())) {
-            socket.getOutputStream().write(proxyV2(new byte[] {(byte) 198, 51, 100, 4}));
+            socket.getOutputStream().write(ProxyV2.tcp4(new byte[] {(byte) 198, 51, 100, 4}));
             socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200");
@@ -364,6 +364,63 @@ class AccessControlEndToEndTest {
         assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");
         // a trusted proxy that sends no header is refused
         assertThat(first.echo(port, "no header")).isNull();
+    }
+
+    /**
+     * A trusted proxy that ends TLS and sends the PROXY protocol (HAProxy's send-proxy-v2-ssl) says in its header's
+     * SSL TLV that the visitor used https: https_redirect forwards that visitor, and the target hears https. The
+     * visitor's own X-Forwarded-Proto, on a connection its header names, changes nothing either way.
+     */
+    @Test
+    void theSslTlvOfATrustedProxysVersionTwoHeaderSaysTheVisitorUsedHttps() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true"));
+        String id = createHttpService(",\"https_redirect\":true").get("id").asText();
+        byte[] visitor = {(byte) 198, 51, 100, 4};
+        byte[] overTls = ProxyV2.tcp4(visitor, ProxyV2.alpn("http/1.1"), ProxyV2.ssl(true));
+
+        // Before: 308 to https://app.test:<https port>/x, which HAProxy sends back here as the same request.
+        Visitor.Response tls = first.getBehind(overTls, httpPort(), HOST, "/x");
+        assertThat(tls.status()).as(tls.toString()).isEqualTo(200);
+        assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("https");
+        assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");
+        assertThat(first.getBehind(overTls, httpPort(), HOST, "/x", "X-Forwarded-Proto: http").status()).isEqualTo(200);
+        assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("https");
+        // Without the TLV, or with PP2_CLIENT_SSL clear, the visitor used plain http: the 308, whatever it claims.
+        Visitor.Response plain = first.getBehind(ProxyV2.tcp4(visitor), httpPort(), HOST, "/x", "X-Forwarded-Proto: https");
+        assertThat(plain.status()).isEqualTo(308);
+        assertThat(plain.header("Location")).startsWith("https://" + HOST);
+        assertThat(first.getBehind(ProxyV2.tcp4(visitor, ProxyV2.ssl(false)), httpPort(), HOST, "/x").status())
+                .isEqualTo(308);
+        assertThat(web.requestCount()).isEqualTo(2);
+
+        ApiClient.Response off = testbed.api().patch("/api/services/" + id, "{\"https_redirect\": false}");
+        assertThat(off.status()).as(off.toString()).isEqualTo(200);
+        assertThat(first.getBehind(ProxyV2.tcp4(visitor, ProxyV2.ssl(false)), httpPort(), HOST, "/x").status())
+                .isEqualTo(200);
+        assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("http");
+        assertThat(first.getBehind(overTls, httpPort(), HOST, "/x").status()).isEqualTo(200);
+        assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("https");
+    }
+
+    /** A version 2 header whose TLV runs past its end is a broken header: the connection is closed, unanswered. */
+    @Test
+    void aVersionTwoHeaderWithABrokenTlvClosesTheConnection() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true"));
+        createHttpService("");
+        byte[] broken = ProxyV2.tcp4(new byte[] {(byte) 198, 51, 100, 4}, ProxyV2.ssl(true));
+        broken[15] -= 2;
+
+        try (java.net.Socket socket = first.connect(httpPort())) {
+            socket.getOutputStream().write(broken);
+            socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            assertThat(socket.getInputStream().readAllBytes()).isEmpty();
+        } catch (java.net.SocketException reset) {
+            // closed with the request unread: a reset
+        }
+        assertThat(web.requestCount()).isZero();
+        assertThat(first.getBehind(ProxyV2.tcp4(new byte[] {(byte) 198, 51, 100, 4}, ProxyV2.ssl(true)), httpPort(),
+                HOST, "/").status()).isEqualTo(200);
     }
 
     @Test
@@ -388,15 +445,6 @@ class AccessControlEndToEndTest {
         } catch (java.net.SocketException reset) {
             return null;
         }
-    }
-
-    /** A PROXY protocol version 2 header for TCP over IPv4 from {@code source}:40000 to 127.0.0.1:80. */
-    private static byte[] proxyV2(byte[] source) {
-        java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(28);
-        header.put(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
-        header.put((byte) 0x21).put((byte) 0x11).putShort((short) 12);
-        header.put(source).put(new byte[] {127, 0, 0, 1}).putShort((short) 40000).putShort((short) 80);
-        return header.array();
     }
 
     private static String basic(String user, String password) {

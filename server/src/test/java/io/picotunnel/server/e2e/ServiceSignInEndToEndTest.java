@@ -942,6 +942,43 @@ class ServiceSignInEndToEndTest {
     }
 
     /**
+     * HAProxy ending TLS in front of the plain HTTP listener with send-proxy-v2-ssl: its PROXY header names the
+     * visitor, whose X-Forwarded-Proto is not read, and says in the SSL TLV that the visitor used TLS. The sign-in
+     * returns to https and its cookie is the host-only, Secure one; without the TLV both are plain http's.
+     */
+    @Test
+    void behindAProxySendingTheSslTlvOfTheProxyProtocolASignInReturnsToHttpsWithAHostOnlySecureCookie() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true"));
+        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        byte[] source = {(byte) 203, 0, 113, 7};
+        byte[] overTls = ProxyV2.tcp4(source, ProxyV2.ssl(true));
+
+        // Before: return_to=http://app.test/page, the code sent back over plain http, and a cookie without Secure.
+        Visitor.Response first = visitor.getBehind(overTls, httpPort(), HOST, "/page");
+        assertThat(returnTo(first)).isEqualTo("https://" + HOST + "/page");
+        nextUser("alice", "alice@example.com", "alice");
+        HttpResponse<String> back = get(throughProvider(first.header("Location")));
+        assertThat(back.statusCode()).as(back.body()).isEqualTo(303);
+        assertThat(location(back)).startsWith("https://" + HOST + "/.picotunnel/auth/callback?code=");
+        URI handoff = URI.create(location(back));
+        Visitor.Response done = visitor.getBehind(overTls, httpPort(), HOST, handoff.getRawPath() + "?" + handoff.getRawQuery());
+        assertThat(done.status()).as(done.toString()).isEqualTo(303);
+        assertThat(done.header("Set-Cookie")).startsWith("__Host-picotunnel_access_" + id + "=")
+                .contains("; Secure").doesNotContainIgnoringCase("domain");
+        String cookie = cookiePair(done);
+        assertThat(visitor.getBehind(overTls, httpPort(), HOST, "/page", "Cookie: " + cookie).body())
+                .isEqualTo("target=secret");
+
+        // Without the TLV, or with PP2_CLIENT_SSL clear, plain http: the visitor's own X-Forwarded-Proto is not read.
+        assertThat(returnTo(visitor.getBehind(ProxyV2.tcp4(source), httpPort(), HOST, "/a", "X-Forwarded-Proto: https")))
+                .isEqualTo("http://" + HOST + "/a");
+        assertThat(returnTo(visitor.getBehind(ProxyV2.tcp4(source, ProxyV2.ssl(false)), httpPort(), HOST, "/a")))
+                .isEqualTo("http://" + HOST + "/a");
+        assertThat(visitor.getBehind(ProxyV2.tcp4(source), httpPort(), HOST, "/page", "Cookie: " + cookie).status())
+                .isEqualTo(302);
+    }
+
+    /**
      * A visitor who is not a trusted proxy cannot claim https on a plain connection: X-Forwarded-Proto from it
      * changes neither where the sign-in returns nor the cookie's name, while the same header from the trusted proxy
      * does.

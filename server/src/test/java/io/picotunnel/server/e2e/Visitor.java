@@ -53,6 +53,17 @@ final class Visitor {
         }
     }
 
+    /**
+     * As {@link #get(int, String, String, String...)}, from a front proxy: {@code proxyHeader} (a PROXY protocol
+     * header, {@link ProxyV2}) first on the connection, then the request.
+     */
+    Response getBehind(byte[] proxyHeader, int port, String host, String path, String... extraHeaders) throws IOException {
+        try (Socket socket = connect(port)) {
+            socket.getOutputStream().write(proxyHeader);
+            return get(socket, host, path, extraHeaders);
+        }
+    }
+
     /** {@code POST path} to {@code host} with an empty body and {@code extraHeaders} (a form's button, say). */
     Response post(int port, String host, String path, String... extraHeaders) throws IOException {
         return request(port, "POST", host, path, extraHeaders);

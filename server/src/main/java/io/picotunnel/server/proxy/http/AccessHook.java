@@ -52,12 +52,14 @@ final class AccessHook {
     }
 
     /**
-     * Whether the visitor used https: the connection's TLS ({@code overTls}), or what a trusted proxy that ends TLS in
-     * front says in {@code X-Forwarded-Proto}, read from the same peer as {@link #visitor}.
+     * Whether the visitor used https: the connection's TLS ({@code overTls}), or the TLS a trusted proxy that ends it
+     * in front says the visitor used, in the SSL TLV of its PROXY protocol header ({@link VisitorAddress#tlsAtProxy})
+     * or in {@code X-Forwarded-Proto}, read from the same peer as {@link #visitor} (with the PROXY protocol, not from
+     * a visitor its header names).
      */
     static boolean https(AccessControl access, Channel channel, HttpRequest request, boolean overTls) {
         return access.trustedProxies().https(VisitorAddress.of(channel), request.headers().getAll("x-forwarded-proto"),
-                overTls);
+                overTls || VisitorAddress.tlsAtProxy(channel));
     }
 
     /** A connection without an IP peer (never on the public listeners) passes only services without a gate. */
