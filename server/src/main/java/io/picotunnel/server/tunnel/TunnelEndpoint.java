@@ -69,6 +69,8 @@ public final class TunnelEndpoint implements AutoCloseable {
     /** Wrong tokens per client address: logged, and throttled after a few (429). */
     private final FailedLogins failures = new FailedLogins("tunnel endpoint", FailedLogins.TUNNEL);
     private Channel serverChannel;
+    /** Where {@link #start} bound it, kept once it stops listening: a draining shutdown still tells its port. */
+    private volatile InetSocketAddress boundAddress;
     /** Whether refusals are answered in plain HTTP: no TLS, or TLS and plain ws by the first bytes. */
     private final boolean plainAnswers;
     private static final long DRAIN_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
@@ -156,6 +158,7 @@ public final class TunnelEndpoint implements AutoCloseable {
         }
         serverChannel = bind.channel();
         InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
+        boundAddress = bound;
         LOG.info("tunnel endpoint listening on {}", describe(bound));
         return bound;
     }
@@ -170,9 +173,9 @@ public final class TunnelEndpoint implements AutoCloseable {
         return connections.size();
     }
 
-    /** The bound address, or null before {@link #start}. */
-    public synchronized InetSocketAddress localAddress() {
-        return serverChannel == null ? null : (InetSocketAddress) serverChannel.localAddress();
+    /** The bound address, or null before {@link #start}; still the same while it drains and after it stopped. */
+    public InetSocketAddress localAddress() {
+        return boundAddress;
     }
 
     public int port() {

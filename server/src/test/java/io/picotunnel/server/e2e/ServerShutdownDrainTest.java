@@ -55,6 +55,7 @@ class ServerShutdownDrainTest {
     private Thread outputReader;
     private TunnelClient client;
     private PacedTarget target;
+    private int apiPort;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -86,6 +87,12 @@ class ServerShutdownDrainTest {
             server.toHandle().destroy(); // SIGTERM (Process.destroy() would also close its output pipe)
             await("the tcp service takes no new visitors").atMost(Duration.ofSeconds(10))
                     .until(() -> refuses(visitorPort));
+            try (ApiClient api = new ApiClient(apiPort, ADMIN_TOKEN)) {
+                ApiClient.Response info = api.get("/api/server");
+                assertThat(info.status()).as("GET /api/server while the server drains: %s; server output:\n%s", info,
+                        String.join("\n", serverOutput)).isEqualTo(200);
+                assertThat(info.json().get("https_port").asInt()).isPositive();
+            }
 
             int n;
             while ((n = in.read(buffer)) >= 0) {
@@ -156,7 +163,8 @@ class ServerShutdownDrainTest {
         });
 
         int visitorPort = Ports.freePort();
-        try (ApiClient api = new ApiClient(apiPort.get(60, TimeUnit.SECONDS), ADMIN_TOKEN)) {
+        this.apiPort = apiPort.get(60, TimeUnit.SECONDS);
+        try (ApiClient api = new ApiClient(this.apiPort, ADMIN_TOKEN)) {
             ApiClient.Response tunnel = api.post("/api/tunnels", "{\"name\":\"drain\"}");
             assertThat(tunnel.status()).as("create tunnel: %s", tunnel).isEqualTo(201);
             JsonNode json = tunnel.json();
