@@ -115,7 +115,7 @@ class AcmeManagerTest {
         https.start();
         cleanup.add(https);
         int httpPort = answerHttp01 ? http.getAddress().getPort() : Ports.freePort();
-        pebble = new Pebble(data.resolve("pebble"), httpPort, https.port());
+        pebble = Pebble.started(data.resolve("pebble"), httpPort, https.port());
         cleanup.add(pebble);
         settings = new AcmeSettings("admin@example.test", pebble.directory(), pebble.listenerTrust(),
                 challengeTypes, Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(60));

@@ -76,18 +76,31 @@ class AcmeThroughServerTest {
         }
     }
 
-    /** Starts pebble and the server with ACME against it, HTTP-01 and TLS-ALPN-01 on the server's listeners. */
-    private void startServerWithAcme() throws Exception {
-        startServerWithAcme(Ports.freePort(), Ports.freePort(), "pebble");
+    /**
+     * Starts the server on ports it binds itself (0) with ACME against a new pebble working in
+     * {@code <data>/<pebbleDirectory>}, which validates HTTP-01 and TLS-ALPN-01 on the server's listeners. The server
+     * needs pebble's URL and pebble the server's ports, so pebble's ports are picked first: when another process
+     * takes one before pebble binds it, both start again.
+     */
+    private void startServerWithAcme(String pebbleDirectory) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            pebble = new Pebble(data.resolve(pebbleDirectory));
+            startServer(0, 0);
+            try {
+                pebble.start(server.httpPort(), server.httpsPort());
+                return;
+            } catch (Pebble.PortTaken e) {
+                api.close();
+                server.stop();
+                pebble.close();
+                if (attempt == 3) {
+                    throw e;
+                }
+            }
+        }
     }
 
-    /** As above, on the given ports, with pebble working in {@code <data>/<pebbleDirectory>}. */
-    private void startServerWithAcme(int httpPort, int httpsPort, String pebbleDirectory) throws Exception {
-        pebble = new Pebble(data.resolve(pebbleDirectory), httpPort, httpsPort);
-        startServer(httpPort, httpsPort);
-    }
-
-    /** Starts the server on {@code <data>/server} with ACME against the running pebble. */
+    /** Starts the server on {@code <data>/server} with ACME against pebble, its listeners on these ports (0: any). */
     private void startServer(int httpPort, int httpsPort) throws Exception {
         Map<Setting, String> settings = new EnumMap<>(Setting.class);
         settings.put(Setting.HTTP_ADDR, "127.0.0.1:" + httpPort);
@@ -109,7 +122,7 @@ class AcmeThroughServerTest {
 
     @Test
     void serviceCreatedThroughTheApiGetsACertificateByHttp01ThatValidatesAgainstPebbleRoot() throws Exception {
-        startServerWithAcme();
+        startServerWithAcme("pebble");
         JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
         String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
 
@@ -133,7 +146,7 @@ class AcmeThroughServerTest {
 
     @Test
     void wildcardCertificateFileAddedWhileRunningIsServedInsteadOfTheAcmeCertificateItCovers() throws Exception {
-        startServerWithAcme();
+        startServerWithAcme("pebble");
         String services = tunnelWithHttpService("app.shop.test");
         awaitCertStatus(services, "valid");
         BigInteger fromAcme = servedSerial("app.shop.test");
@@ -161,9 +174,10 @@ class AcmeThroughServerTest {
                 now.minus(Duration.ofDays(1)), "shop.test");
         TestCertificates.write(expired, data.resolve("server/certs"), "shop.test");
         try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
-            startServerWithAcme();
-            assertThat(log.messages(Level.WARN)).singleElement().asString()
-                    .startsWith("certificate for shop.test loaded from ").contains("it expired at ");
+            startServerWithAcme("pebble");
+            // one at each start of the server: startServerWithAcme starts it again when pebble's port was taken
+            assertThat(log.messages(Level.WARN)).isNotEmpty().allSatisfy(warning -> assertThat(warning)
+                    .startsWith("certificate for shop.test loaded from ").contains("it expired at "));
         }
         String services = tunnelWithHttpService("shop.test");
 
@@ -189,10 +203,11 @@ class AcmeThroughServerTest {
         TestCertificates.Issued misfiled = new TestCertificates().issue("other.test");
         TestCertificates.write(misfiled, data.resolve("server/certs"), "shop.test");
         try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
-            startServerWithAcme();
-            assertThat(log.messages(Level.WARN)).singleElement().asString()
+            startServerWithAcme("pebble");
+            // one at each start of the server: startServerWithAcme starts it again when pebble's port was taken
+            assertThat(log.messages(Level.WARN)).isNotEmpty().allSatisfy(warning -> assertThat(warning)
                     .startsWith("certificate for shop.test loaded from ").contains("it is for other.test, not shop.test")
-                    .contains("ACME, when enabled, obtains one");
+                    .contains("ACME, when enabled, obtains one"));
         }
         String services = tunnelWithHttpService("shop.test");
 
@@ -207,10 +222,8 @@ class AcmeThroughServerTest {
     @Test
     void failedOrderIsNotRepeatedByARestartBeforeItsRetryDelayButAServiceUpdateOrdersAtOnce() throws Exception {
         // pebble validates on ports nobody answers, so every validation fails, as with a DNS record not yet pointed here
-        pebble = new Pebble(data.resolve("pebble"), Ports.freePort(), Ports.freePort());
-        int httpPort = Ports.freePort();
-        int httpsPort = Ports.freePort();
-        startServer(httpPort, httpsPort);
+        pebble = Pebble.started(data.resolve("pebble"), Ports.freePort(), Ports.freePort());
+        startServer(0, 0);
         String services = tunnelWithHttpService("shop.test");
         String id = api.get(services).json().get(0).get("id").asText();
         awaitCertStatus(services, "error");
@@ -220,7 +233,7 @@ class AcmeThroughServerTest {
         api.close();
         server.stop();
 
-        startServer(httpPort, httpsPort);
+        startServer(0, 0);
 
         JsonNode afterRestart = api.get(services).json().get(0);
         assertThat(afterRestart.get("cert_status").asText()).isEqualTo("error");
@@ -237,9 +250,9 @@ class AcmeThroughServerTest {
     @Test
     void certificateFromAnotherAcmeDirectoryIsReplacedWhenTheServerStartsWithANewDirectory() throws Exception {
         // As an operator who tried Let's Encrypt staging first, then switched PICOTUNNEL_ACME_DIRECTORY to production
-        int httpPort = Ports.freePort();
-        int httpsPort = Ports.freePort();
-        startServerWithAcme(httpPort, httpsPort, "pebble-staging");
+        startServerWithAcme("pebble-staging");
+        int httpPort = server.httpPort();
+        int httpsPort = server.httpsPort();
         String services = tunnelWithHttpService("shop.test");
         awaitCertStatus(services, "valid");
         BigInteger fromStaging = servedSerial("shop.test");
@@ -247,7 +260,9 @@ class AcmeThroughServerTest {
         server.stop();
         pebble.close();
 
-        startServerWithAcme(httpPort, httpsPort, "pebble-production");
+        // The server orders at once on its start, so the new pebble must be up by then, validating on its ports.
+        pebble = Pebble.started(data.resolve("pebble-production"), httpPort, httpsPort);
+        startServer(httpPort, httpsPort);
 
         await().atMost(Duration.ofSeconds(90)).ignoreExceptions()
                 .until(() -> !servedSerial("shop.test").equals(fromStaging));
@@ -264,9 +279,9 @@ class AcmeThroughServerTest {
         Path accountKey = data.resolve("server/certs/acme/account.key");
         Files.createDirectories(accountKey.getParent());
         Files.writeString(accountKey, legacy.toString());
-        int httpPort = Ports.freePort();
-        int httpsPort = Ports.freePort();
-        startServerWithAcme(httpPort, httpsPort, "pebble");
+        startServerWithAcme("pebble");
+        int httpPort = server.httpPort();
+        int httpsPort = server.httpsPort();
         String services = tunnelWithHttpService("shop.test");
         awaitCertStatus(services, "valid");
         BigInteger issued = servedSerial("shop.test");

@@ -24,22 +24,33 @@ import static org.awaitility.Awaitility.await;
  * Debian's pebble ACME test CA, started as a process for a test: its HTTPS listener uses a certificate of a
  * throw-away test CA, it resolves every name to 127.0.0.1 through {@link LoopbackDnsServer}, and it
  * validates HTTP-01 and TLS-ALPN-01 on the given ports.
+ *
+ * <p>Pebble takes its own two ports (ACME API, management API) from its configuration and cannot tell which it bound
+ * to port 0, so they are picked free and another process may take one before pebble binds it: {@link #start} then
+ * throws {@link PortTaken}, and {@link #started} starts it again on other ports.
  */
 final class Pebble implements AutoCloseable {
 
     private static final Path BINARY = Path.of("/usr/bin/pebble");
+    /** Starts of {@link #started}: each on new ports, so a second fails only if two ports are taken in a row. */
+    private static final int STARTS = 3;
 
     private final TestCertificates listenerCa = new TestCertificates();
     private final Path workDirectory;
-    private final LoopbackDnsServer dns;
-    private final Process process;
     private final int port;
     private final int managementPort;
     private final Path trustFile;
     private final Path logFile;
     private final HttpClient client;
+    private LoopbackDnsServer dns;
+    private Process process;
 
-    Pebble(Path workDirectory, int httpPort, int tlsPort) throws IOException, InterruptedException {
+    /**
+     * Prepares pebble in {@code workDirectory} on ports picked free, without starting it: {@link #directory()} and
+     * {@link #listenerTrust()} are known from here on, for a server that must have them before pebble can be told
+     * its ports; {@link #start} starts it.
+     */
+    Pebble(Path workDirectory) throws IOException {
         if (!Files.isExecutable(BINARY)) {
             throw new IllegalStateException("pebble is not installed at " + BINARY
                     + ": run scripts/install-deps.sh (Debian package 'pebble')");
@@ -51,6 +62,39 @@ final class Pebble implements AutoCloseable {
         Files.writeString(trustFile, TestCertificates.pem(listenerCa.caCertificate()));
         port = Ports.freePort();
         managementPort = Ports.freePort();
+        logFile = workDirectory.resolve("pebble.log");
+        client = HttpClient.newBuilder().sslContext(listenerCa.clientContext()).connectTimeout(Duration.ofSeconds(5))
+                .build();
+    }
+
+    /**
+     * Pebble in {@code workDirectory}, started, validating HTTP-01 on {@code httpPort} and TLS-ALPN-01 on
+     * {@code tlsPort}; started again on other ports of its own when another process took one of them first.
+     */
+    static Pebble started(Path workDirectory, int httpPort, int tlsPort) throws IOException, InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            Pebble pebble = new Pebble(workDirectory);
+            try {
+                pebble.start(httpPort, tlsPort);
+                return pebble;
+            } catch (PortTaken e) {
+                pebble.close();
+                if (attempt == STARTS) {
+                    throw e;
+                }
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                pebble.close();
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Starts pebble, validating HTTP-01 on {@code httpPort} and TLS-ALPN-01 on {@code tlsPort}, and waits until
+     * both its APIs answer. Throws {@link PortTaken} when another process took one of its ports since they were
+     * picked.
+     */
+    void start(int httpPort, int tlsPort) throws IOException, InterruptedException {
         Path config = workDirectory.resolve("pebble-config.json");
         Files.writeString(config, """
                 {"pebble": {
@@ -65,24 +109,33 @@ final class Pebble implements AutoCloseable {
                 }}
                 """.formatted(port, managementPort, workDirectory.resolve("pebble-listener.crt"),
                 workDirectory.resolve("pebble-listener.key"), httpPort, tlsPort));
-        logFile = workDirectory.resolve("pebble.log");
         dns = new LoopbackDnsServer();
         ProcessBuilder builder = new ProcessBuilder(BINARY.toString(), "-config", config.toString(),
                 "-dnsserver", dns.address())
                 .redirectErrorStream(true)
-                .redirectOutput(workDirectory.resolve("pebble.log").toFile());
+                .redirectOutput(logFile.toFile());
         builder.environment().put("PEBBLE_VA_NOSLEEP", "1");
         builder.environment().put("PEBBLE_WFE_NONCEREJECT", "0");
         builder.environment().put("PEBBLE_AUTHZREUSE", "0");
         process = builder.start();
-        client = HttpClient.newBuilder().sslContext(listenerCa.clientContext()).connectTimeout(Duration.ofSeconds(5))
-                .build();
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("pebble exited: " + Files.readString(workDirectory.resolve("pebble.log")));
+        // Both APIs: pebble binds the management port on a goroutine of its own and exits when that fails.
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> !process.isAlive()
+                || get(directory()).statusCode() == 200 && get(rootUrl()).statusCode() == 200);
+        if (!process.isAlive()) {
+            String log = Files.readString(logFile);
+            if (log.contains("address already in use")) {
+                throw new PortTaken("pebble could not listen on 127.0.0.1:" + port + " and 127.0.0.1:"
+                        + managementPort + ": " + log.strip().lines().reduce((first, last) -> last).orElse(""));
             }
-            return get("https://localhost:" + port + "/dir").statusCode() == 200;
-        });
+            throw new IllegalStateException("pebble exited: " + log);
+        }
+    }
+
+    /** Another process took one of pebble's ports between their pick and pebble's start. */
+    static final class PortTaken extends IOException {
+        PortTaken(String message) {
+            super(message);
+        }
     }
 
     /** The ACME directory URL. */
@@ -104,7 +157,7 @@ final class Pebble implements AutoCloseable {
 
     /** The PEM root certificate that pebble's issued chains lead to (new on every pebble start). */
     String rootPem() throws IOException, InterruptedException {
-        HttpResponse<String> response = get("https://localhost:" + managementPort + "/roots/0");
+        HttpResponse<String> response = get(rootUrl());
         if (response.statusCode() != 200) {
             throw new IOException("pebble's management API answered " + response.statusCode());
         }
@@ -125,6 +178,10 @@ final class Pebble implements AutoCloseable {
         return context;
     }
 
+    private String rootUrl() {
+        return "https://localhost:" + managementPort + "/roots/0";
+    }
+
     private HttpResponse<String> get(String url) throws IOException, InterruptedException {
         return client.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -132,16 +189,20 @@ final class Pebble implements AutoCloseable {
 
     @Override
     public void close() {
-        process.destroy();
-        try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        if (process != null) {
+            process.destroy();
+            try {
+                if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
             }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
         }
         client.close();
-        dns.close();
+        if (dns != null) {
+            dns.close();
+        }
     }
 }
