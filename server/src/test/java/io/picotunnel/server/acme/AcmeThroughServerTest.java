@@ -228,7 +228,10 @@ class AcmeThroughServerTest {
         String id = api.get(services).json().get(0).get("id").asText();
         awaitCertStatus(services, "error");
         assertThat(pebble.ordersCreated()).isEqualTo(1);
-        assertThat(Files.readString(data.resolve("server/certs/acme/shop.test.failure")))
+        // the status shows the error a moment before the retry delay is on disk
+        Path failure = data.resolve("server/certs/acme/shop.test.failure");
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(failure));
+        assertThat(Files.readString(failure))
                 .contains("failures=1").contains("next_attempt=").contains("http-01 validation of shop.test failed");
         api.close();
         server.stop();
