@@ -348,6 +348,12 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             ctx.read();
         } else if (!config.isAutoRead()) {
             config.setAutoRead(true);
+            if (http2) {
+                // Reading on gives the stream's credit back: Netty writes that WINDOW_UPDATE, but while the stream
+                // channel has a read pending it leaves the flush to the connection's next read, and here (a task: a
+                // write to the target done) none may come: a visitor that used up its window waits for ever.
+                ctx.flush();
+            }
         }
     }
 

@@ -2,15 +2,21 @@ package io.picotunnel.server.proxy.http;
 
 import ch.qos.logback.classic.Level;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.netty.util.concurrent.Promise;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
@@ -99,7 +105,12 @@ class Http2ProxyTest {
 
     /** A TLS listener on 127.0.0.1 that hands {@code proxy} HTTP/2 or HTTP/1.1 as ALPN chose. */
     private Channel listen(HttpProxy proxy) throws InterruptedException {
-        return new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+        return listen(group, proxy);
+    }
+
+    /** As above, its connections on {@code loops}. */
+    private Channel listen(EventLoopGroup loops, HttpProxy proxy) throws InterruptedException {
+        return new ServerBootstrap().group(loops).channel(Transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -411,6 +422,111 @@ class Http2ProxyTest {
         assertThat(opened.get()).as("upstream streams opened for %d cancelled requests", streams).isLessThanOrEqualTo(250);
     }
 
+    /**
+     * The credit of an HTTP/2 upload comes back to the visitor when the proxy reads on after a write to the target
+     * completes: Netty's stream channel writes that WINDOW_UPDATE, but while it has a read pending it leaves the flush
+     * to the connection's next read, so a read on from a task (the write's listener) left it unflushed, and a visitor
+     * that had used up its window waited for ever (seen as a 20 s timeout of a 100 kB POST under load).
+     * One event loop for both sides, as with a tunnel's stream, so that the stream's writes complete as they are
+     * flushed; the target's stream holds the second piece of the body until the test lets it go.
+     */
+    @Test
+    void creditOfAnUploadComesBackWhenTheTargetsStreamTakesAPieceItHeld() throws Exception {
+        EventLoopGroup one = Transport.newEventLoopGroup(1, "h2-one-loop");
+        HeldWrites held = new HeldWrites();
+        DirectOpener direct = new DirectOpener(one);
+        Channel listener = listen(one, HttpProxy.builder().routes(routes).opener((service, handler) -> {
+            Promise<Channel> opened = ImmediateEventExecutor.INSTANCE.newPromise();
+            direct.open(service, handler).addListener(f -> {
+                if (f.isSuccess()) {
+                    Channel upstream = (Channel) f.getNow();
+                    upstream.pipeline().addFirst(held);
+                    opened.setSuccess(upstream);
+                } else {
+                    opened.setFailure(f.cause());
+                }
+            });
+            return opened;
+        }).build());
+        try (RawH2 h2 = RawH2.connect(port(listener), certificates.clientContext())) {
+            // the SETTINGS exchange over first: reading an acknowledgement later would flush the connection
+            h2.readSettingsAndAck();
+            h2.write(frame(0x1, 0x4, 1, headers(":method", "POST", ":scheme", "https", ":path", "/upload",
+                    ":authority", "localhost", "content-length", "100000")));
+            await().atMost(Duration.ofSeconds(10)).until(() -> held.held() == 1);
+            held.releaseAndHoldTheSecondNext();
+            await().atMost(Duration.ofSeconds(10)).until(() -> held.releases() == 1);
+            // two pieces in one go: the first goes through as it is flushed, the second is held
+            h2.write(window(1, 32_768, false));
+            await().atMost(Duration.ofSeconds(10)).until(() -> held.held() == 2);
+            held.releaseAndHoldTheSecondNext();
+
+            assertThat(h2.readWindowUpdates(1, 32_768)).as("credit given back to stream 1").isEqualTo(32_768);
+        } finally {
+            listener.close().syncUninterruptibly();
+            one.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /** {@code length} body bytes on {@code stream} in DATA frames of at most 16384 bytes, the last one ending it. */
+    private static byte[] window(int stream, int length, boolean end) {
+        ByteArrayOutputStream frames = new ByteArrayOutputStream();
+        for (int sent = 0; sent < length; sent += 16_384) {
+            int size = Math.min(16_384, length - sent);
+            frames.writeBytes(frame(0x0, end && sent + size == length ? 0x1 : 0, stream, new byte[size]));
+        }
+        return frames.toByteArray();
+    }
+
+    /**
+     * First in a target's stream: holds the stream's writes of bytes (an empty one passes) while holding; on release
+     * writes them on, lets the next one through and holds again from the one after it.
+     */
+    @ChannelHandler.Sharable
+    private static final class HeldWrites extends ChannelOutboundHandlerAdapter {
+        private final List<Object[]> writes = new ArrayList<>();
+        private volatile int held;
+        private volatile int releases;
+        private int passes;
+        private ChannelHandlerContext context;
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            context = ctx;
+            if (!(msg instanceof ByteBuf buf) || !buf.isReadable()) {
+                ctx.write(msg, promise);
+            } else if (passes > 0) {
+                passes--;
+                ctx.write(msg, promise);
+            } else {
+                writes.add(new Object[] {msg, promise});
+                held++;
+            }
+        }
+
+        /** How many writes were held so far. */
+        int held() {
+            return held;
+        }
+
+        /** How many releases were done, their writes flushed. */
+        int releases() {
+            return releases;
+        }
+
+        void releaseAndHoldTheSecondNext() {
+            context.executor().execute(() -> {
+                passes = 1;
+                for (Object[] write : writes) {
+                    context.write(write[0], (ChannelPromise) write[1]);
+                }
+                writes.clear();
+                context.flush();
+                releases++;
+            });
+        }
+    }
+
     private static int port(Channel listener) {
         return ((InetSocketAddress) listener.localAddress()).getPort();
     }
@@ -480,6 +596,38 @@ class Http2ProxyTest {
                 }
             }
             throw new IOException("no DATA on stream " + stream + " in 1000 frames");
+        }
+
+        /** Reads until the server's SETTINGS (acknowledged as they come) and its acknowledgement of ours came. */
+        void readSettingsAndAck() throws IOException {
+            boolean theirs = false;
+            boolean ack = false;
+            for (int i = 0; i < 100 && !(theirs && ack); i++) {
+                Frame frame = next();
+                if (frame.type == 0x4) {
+                    ack |= (frame.flags & 0x1) != 0;
+                    theirs |= (frame.flags & 0x1) == 0;
+                }
+            }
+        }
+
+        /**
+         * The credit that WINDOW_UPDATEs give {@code stream}, read until it reaches {@code wanted} or nothing comes for
+         * the read timeout.
+         */
+        long readWindowUpdates(int stream, long wanted) throws IOException {
+            long credit = 0;
+            try {
+                for (int i = 0; i < 1000 && credit < wanted; i++) {
+                    Frame frame = next();
+                    if (frame.type == 0x8 && frame.stream == stream) {
+                        credit += ByteBuffer.wrap(frame.payload).getInt() & 0x7fffffff;
+                    }
+                }
+            } catch (SocketTimeoutException e) {
+                // what came so far
+            }
+            return credit;
         }
 
         /** The DATA of {@code stream} until its END_STREAM flag, as text. */
