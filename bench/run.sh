@@ -23,7 +23,7 @@ usage: bench/run.sh [--quick] [--idle N] [--warmup-seconds S] [--warmup-max-seco
   --warmup-max-seconds S
                      then two more runs through each tunnel (1 and 8 streams) at a time while the JVMs' compiler
                      threads used more than 3% of the last runs' time, up to S s through each tunnel in all (default
-                     --warmup-seconds and one such pair, 21 s: the bench stays under 10 minutes): measured on 2 cores,
+                     the six runs and one such pair, 24 s: the bench stays near 10 minutes): measured on 2 cores,
                      they used a quarter of a CPU in each JVM for the first 25 s of 8 streams, while the throughput
                      rose from a third of its steady value
   --iperf-seconds S  length of each iperf3 run, after 2 s omitted (default 5, quick 1 without omitting)
@@ -89,7 +89,7 @@ else
   : "${wrk_warm:=30}" "${wrk_rounds:=3}" "${iperf_rounds:=3}" "${rtt_rounds:=3}"
   iperf_omit=2 delay_omit=2 rtt_warmup=2000
 fi
-: "${warm_max:=$((warm_s + 2 * ((warm_s + 5) / 6)))}"
+: "${warm_max:=$((8 * ((warm_s + 5) / 6)))}"
 for n in "$warm_s" "$warm_max" "$wrk_warm"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench: '$n' is not a whole number" >&2; exit 2; }
 done
