@@ -247,13 +247,28 @@ public final class GoalTable {
             Baseline named = row.baselines().stream().filter(b -> b.label().equals(goal.baseline())).findFirst()
                     .orElseThrow(() -> new IllegalStateException(row.metric() + " has no baseline " + goal.baseline()));
             ratio = ratio(row.key(), named.key());
-            ratioText = ratio == null ? "n/a" : String.format(Locale.ROOT, "%.2f", ratio);
+            ratioText = ratio == null ? "n/a" : ratioText(goal, value, ratio);
         }
         if (value != null && !(goal instanceof Information) && (goal.baseline() == null || ratio != null)) {
             met = goal.met(value, ratio == null ? Double.NaN : ratio) ? "yes" : "no";
         }
         return List.of(row.metric(), baselines.isEmpty() ? "-" : String.join("; ", baselines), format(value),
                 ratioText, goal.text(), met);
+    }
+
+    /**
+     * Two decimals, or as many more (up to five) as it takes for the number shown to read as the verdict does: 0.8951
+     * against ">= 0.9" shows as 0.895, not rounded up to 0.90 next to "no".
+     */
+    static String ratioText(Goal goal, Double value, double ratio) {
+        double v = value == null ? Double.NaN : value;
+        boolean met = goal.met(v, ratio);
+        for (int decimals = 2; ; decimals++) {
+            String text = String.format(Locale.ROOT, "%." + decimals + "f", ratio);
+            if (decimals == 5 || goal.met(v, Double.parseDouble(text)) == met) {
+                return text;
+            }
+        }
     }
 
     /**

@@ -32,7 +32,7 @@ class GoalTableTest {
         assertThat(cells(THROUGHPUT, Map.of("direct", 1000.0, "ssh", 700.0, "tunnel", 500.0)))
                 .containsExactly("1 stream (MiB/s)", "direct 1000; ssh -R 700", "500", "0.50", ">= 0.5 x direct", "yes");
         assertThat(cells(THROUGHPUT, Map.of("direct", 1000.0, "ssh", 700.0, "tunnel", 499.0)))
-                .endsWith("0.50", ">= 0.5 x direct", "no");
+                .endsWith("0.499", ">= 0.5 x direct", "no");
     }
 
     @Test
@@ -75,6 +75,24 @@ class GoalTableTest {
                 .endsWith("0.90", ">= 0.5 x direct", "yes");
         assertThat(cells(THROUGHPUT, Map.of("tunnel", 900.0, "direct@1", 1000.0, "tunnel@1", 100.0)))
                 .endsWith("n/a", ">= 0.5 x direct", "n/a");
+    }
+
+    @Test
+    void aRatioJustShortOfItsGoalShowsTheDigitsThatSayItDoesNotMeetIt() {
+        // 14342 / 16073 = 0.8923: two decimals would print 0.89, and 0.8951 would print 0.90 next to "no".
+        Row http = new Row("HTTP (req/s)", List.of(new Baseline("nginx chain", "chain")), "service",
+                new AtLeast(0.9, "nginx chain"));
+        assertThat(cells(http, Map.of("chain", 16073.0, "service", 14342.0)))
+                .endsWith("0.89", ">= 0.9 x nginx chain", "no");
+        assertThat(cells(http, Map.of("chain", 10000.0, "service", 8951.0)))
+                .endsWith("0.895", ">= 0.9 x nginx chain", "no");
+        assertThat(cells(http, Map.of("chain", 100000.0, "service", 89999.0)))
+                .endsWith("0.89999", ">= 0.9 x nginx chain", "no");
+        assertThat(cells(http, Map.of("chain", 10000.0, "service", 9000.0)))
+                .endsWith("0.90", ">= 0.9 x nginx chain", "yes");
+        // Lower is better: 2.004 would print 2.00 next to "no".
+        assertThat(cells(LATENCY, Map.of("nginx", 1.0, "proxy", 2.004))).endsWith("2.004", "<= 2 x nginx", "no");
+        assertThat(cells(LATENCY, Map.of("nginx", 1.0, "proxy", 1.996))).endsWith("2.00", "<= 2 x nginx", "yes");
     }
 
     @Test
