@@ -516,6 +516,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
     }
 
     private static void stoppingPage(Context ctx) {
+        ctx.header("Retry-After", "60");
         page(ctx, HttpStatus.SERVICE_UNAVAILABLE, "Server restarting", "This server is stopping or restarting and"
                 + " signs nobody in meanwhile. Open the service's page again in a minute.");
     }

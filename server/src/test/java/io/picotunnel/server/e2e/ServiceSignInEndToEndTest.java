@@ -418,7 +418,7 @@ class ServiceSignInEndToEndTest {
         RecordingTarget secret = target("secret");
         RecordingTarget tcpTarget = target("tcp");
         String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
-        tcpService("127.0.0.2:" + httpPort(), tcpTarget);
+        testbed.createTcpService(tunnelId, "127.0.0.2:" + httpPort(), tcpTarget.address());
 
         // Before: refused (400), as any tcp service on port P refused every return there, though a browser sent to
         // app.test:P arrives at the proxy's 127.0.0.1, where its visitors reach it, not at 127.0.0.2.
@@ -431,22 +431,17 @@ class ServiceSignInEndToEndTest {
 
         // Where the return arrives is not known behind a declared port mapping (the names resolve to the mapping),
         // on the public port nor on the listening one: a tcp service on either, on any address, still refuses it.
-        tcpService("127.0.0.2:" + testbed.server().httpsPort(), tcpTarget);
-        tcpService("127.0.0.2:" + publicHttps, tcpTarget);
+        testbed.createTcpService(tunnelId, "127.0.0.2:" + testbed.server().httpsPort(), tcpTarget.address());
+        testbed.createTcpService(tunnelId, "127.0.0.2:" + publicHttps, tcpTarget.address());
         for (int port : new int[] {testbed.server().httpsPort(), publicHttps}) {
             HttpResponse<String> refused = get(loginUrl(id, "https://" + HOST + ":" + port + "/page"));
             assertThat(refused.statusCode()).as("https to %d", port).isEqualTo(400);
         }
         // Nor is it for the other family: app.test may have an AAAA record too, to an address the server cannot see.
-        tcpService("[::1]:" + httpPort(), tcpTarget);
+        testbed.createTcpService(tunnelId, "[::1]:" + httpPort(), tcpTarget.address());
         HttpResponse<String> otherFamily = get(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page"));
         assertThat(otherFamily.statusCode()).as("a tcp service on [::1]:P").isEqualTo(400);
         assertThat(tcpTarget.uris()).isEmpty();
-    }
-
-    private void tcpService(String listenAddr, RecordingTarget target) {
-        testbed.createService(tunnelId, "{\"type\":\"tcp\",\"listen_addr\":\"" + listenAddr + "\",\"target_addr\":\""
-                + target.address() + "\",\"enabled\":true}");
     }
 
     @Test
@@ -475,9 +470,11 @@ class ServiceSignInEndToEndTest {
             HttpResponse<String> starting = get(loginUrl(id, "http://" + HOST + ":" + tcpPort + "/page"));
             assertThat(starting.statusCode()).as(starting.body()).isEqualTo(503);
             assertThat(starting.headers().firstValue("Location")).isEmpty();
+            assertThat(starting.headers().firstValue("Retry-After")).as("when to try again").hasValue("60");
             HttpResponse<String> back = get(startedBefore);
             assertThat(back.statusCode()).as("the callback of a sign-in started before the drain").isEqualTo(503);
             assertThat(back.headers().firstValue("Location")).isEmpty();
+            assertThat(back.headers().firstValue("Retry-After")).hasValue("60");
             assertThat(back.body()).contains("Server restarting");
 
             keptAlive.shutdownOutput();

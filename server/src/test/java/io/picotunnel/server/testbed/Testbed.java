@@ -104,9 +104,14 @@ public final class Testbed implements AutoCloseable {
         return response.json();
     }
 
-    /** Creates an enabled tcp service through the API. */
+    /** Creates an enabled tcp service on 127.0.0.1 through the API. */
     public JsonNode createTcpService(String tunnelId, int listenPort, String targetAddr) {
-        return createService(tunnelId, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + listenPort
+        return createTcpService(tunnelId, "127.0.0.1:" + listenPort, targetAddr);
+    }
+
+    /** Creates an enabled tcp service on {@code listenAddr} (host:port) through the API. */
+    public JsonNode createTcpService(String tunnelId, String listenAddr, String targetAddr) {
+        return createService(tunnelId, "{\"type\":\"tcp\",\"listen_addr\":\"" + listenAddr
                 + "\",\"target_addr\":\"" + targetAddr + "\",\"enabled\":true}");
     }
 
