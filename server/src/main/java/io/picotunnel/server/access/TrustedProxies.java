@@ -1,8 +1,9 @@
 package io.picotunnel.server.access;
 
+import io.picotunnel.server.net.ForwardedProto;
+
 import java.net.InetAddress;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The front proxies the operator trusts to say who the visitor is ({@code PICOTUNNEL_TRUSTED_PROXIES}). Only a
@@ -75,15 +76,10 @@ public record TrustedProxies(List<Cidr> proxies, boolean proxyProtocol) {
         if (peer == null || !trusts(peer) || forwardedProto == null || forwardedProto.isEmpty()) {
             return overTls;
         }
-        String first = forwardedProto.getFirst();
-        int comma = first.indexOf(',');
-        String scheme = (comma < 0 ? first : first.substring(0, comma)).strip().toLowerCase(Locale.ROOT);
-        return switch (scheme) {
-            case "https" -> true;
-            case "http" -> false;
-            default -> overTls;
-        };
+        String scheme = ForwardedProto.scheme(forwardedProto.getFirst());
+        return scheme == null ? overTls : scheme.equals("https");
     }
+
 
     /** An IP literal (never a DNS lookup), or null when it is not one. */
     static InetAddress literal(String text) {

@@ -4,6 +4,7 @@ import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpStatus;
+import io.picotunnel.server.net.ForwardedProto;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -390,7 +391,7 @@ public final class ManagementAuth {
     /** Secure when the browser talks https to us, directly or through a TLS-terminating proxy. */
     private boolean secure(Context ctx) {
         return "https".equalsIgnoreCase(ctx.scheme())
-                || "https".equalsIgnoreCase(ctx.header("X-Forwarded-Proto"))
+                || "https".equals(ForwardedProto.scheme(ctx.header("X-Forwarded-Proto")))
                 || (oidc != null && "https".equalsIgnoreCase(oidc.settings().redirectUrl().getScheme()));
     }
 

@@ -110,6 +110,11 @@ class TokenSignInTest {
                 .isEqualTo(200);
         assertThat(apiStatus(Map.of("X-Forwarded-Proto", "https", "Cookie", "picotunnel_session=" + value)))
                 .as("the name a sibling domain can set").isEqualTo(401);
+        // Proxies in a chain append their own: the first value is the browser's, as for the proxy's services.
+        assertThat(apiStatus(Map.of("X-Forwarded-Proto", "https, http", "Cookie", "__Host-picotunnel_session=" + value)))
+                .as("https, then a plain hop").isEqualTo(200);
+        assertThat(apiStatus(Map.of("X-Forwarded-Proto", "http, https", "Cookie", "__Host-picotunnel_session=" + value)))
+                .as("http, then a TLS hop: plain names only").isEqualTo(401);
         // Plain http has no __Host- cookies: the name without the prefix, as before.
         assertThat(apiStatus(Map.of("Cookie", "picotunnel_session=" + value))).isEqualTo(200);
     }
