@@ -212,9 +212,10 @@ final class Exchange {
             Throwable cause = opened.cause();
             LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
             end();
+            // A retry's request went whole to the stream that failed: the connection's next message is the next request.
             answerLocally(cause instanceof TunnelOfflineException ? ErrorPage.tunnelOffline()
                     : cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable(),
-                    false, false);
+                    false, requestDone);
             return;
         }
         upstream = opened.getNow().channel();

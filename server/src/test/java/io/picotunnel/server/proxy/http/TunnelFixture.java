@@ -75,6 +75,11 @@ final class TunnelFixture implements AutoCloseable {
         return server.httpUpstreams();
     }
 
+    /** Stops the tunnel's client (GoAway, then its connection closed): the tunnel goes offline. */
+    void stopClient() {
+        client.close();
+    }
+
     /** Stops the server as SIGTERM does: drains for up to {@code grace}, then resets what is left. */
     void stopServer(Duration grace) {
         server.stop(grace);
