@@ -376,7 +376,8 @@ final class Exchange {
 
     /**
      * No piece of the body for the proxy timeout. Only the client's silence counts: while the stream holds the
-     * body back (the target reads slowly) or a 100-continue awaits the target's word, the wait starts again.
+     * body back (the target reads slowly), the wait starts again. A client that sent none of the body while it awaits
+     * the target's word on a 100-continue is silent for want of that word: the target did not answer in time (504).
      */
     private void onBodyTimeout() {
         bodyTimer = null;
@@ -390,10 +391,16 @@ final class Exchange {
             startBodyTimer(left);
             return;
         }
-        boolean awaitingContinue = HttpUtil.is100ContinueExpected(request) && !upstreamAnswered;
-        if (!upstreamReady() || awaitingContinue) {
+        if (!upstreamReady()) {
             bodyProgressAt = now;
             startBodyTimer(timeout);
+            return;
+        }
+        if (HttpUtil.is100ContinueExpected(request) && !upstreamAnswered && !bodySent) {
+            LOG.info("{} did not answer {} {} (Expect: 100-continue) within {}", service.targetAddr(), request.method(),
+                    LogValues.escape(service.domain()), proxy.responseTimeout());
+            endWithReset();
+            answerLocally(ErrorPage.timeout(proxy.responseTimeout().toSeconds()), true, false);
             return;
         }
         LOG.info("request body from {} for {} {} stalled for {}: ending the exchange", clientIp, request.method(),

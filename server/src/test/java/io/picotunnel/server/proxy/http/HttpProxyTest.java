@@ -13,6 +13,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionStage;
@@ -20,6 +21,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** Requests through the whole path: HTTP listener, tunnel stream, our tunnel client, a local target. */
 class HttpProxyTest {
@@ -131,6 +133,21 @@ class HttpProxyTest {
             RawHttp.Response response = http.get("slow.test", "/hang");
             assertThat(response.status()).isEqualTo(504);
             assertThat(http.get("slow.test", "/after").text()).contains("service=alpha");
+        }
+    }
+
+    @Test
+    void targetThatSaysNothingToAnUploadAwaiting100ContinueGets504AndTheStreamEnds() throws Exception {
+        try (KeepAliveTarget silent = new KeepAliveTarget()) {
+            addService("slow.test", "/", silent.address());
+            try (RawHttp http = connect()) {
+                // The client waits for the target's word before it sends its body, as RFC 9110 lets it.
+                http.send("POST /hang HTTP/1.1\r\nHost: slow.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+                RawHttp.Response response = http.read();
+                assertThat(response.status()).isEqualTo(504);
+                assertThat(http.closedByServer()).isTrue();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> silent.ended() == 1);
         }
     }
 
