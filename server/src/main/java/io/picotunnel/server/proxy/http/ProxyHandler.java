@@ -475,12 +475,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     public void responded(boolean keepAlive, boolean requestFinished, ChannelFuture lastWrite) {
         if (http2) {
             if (!requestFinished) {
-                // A whole response before the request's end (RFC 9113 8.1): once it is out, RST_STREAM(NO_ERROR)
-                // stops the upload and tells the client to keep the response, where closing (CANCEL) at once made
-                // clients discard it.
-                ChannelFuture sent = lastWrite != null ? lastWrite : ctx.newSucceededFuture();
-                sent.addListener(f -> ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR))
-                        .addListener(ChannelFutureListener.CLOSE));
+                stopUploadAfter(lastWrite != null ? lastWrite : ctx.newSucceededFuture());
             } else {
                 awaitRequest();
             }
@@ -534,6 +529,14 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             HttpUtil.setKeepAlive(response, keepAlive);
         }
         ChannelFuture written = ctx.writeAndFlush(response);
+        if (http2 && !close && !requestFinished && !(pending.peek() instanceof LastHttpContent)) {
+            // Discarding the rest of the upload would keep the stream open for as long as the visitor sends it, or
+            // for ever if it stops: no timer watches a locally answered request.
+            state = State.CLOSED;
+            cancelTimers();
+            stopUploadAfter(written);
+            return;
+        }
         if (keepAlive || (http2 && !close)) {
             if (requestFinished) {
                 awaitRequest();
@@ -559,6 +562,15 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         } else {
             LingeringClose.after(lastWrite, LINGER);
         }
+    }
+
+    /**
+     * HTTP/2, a whole response before the request's end (RFC 9113 8.1): once it is out, RST_STREAM(NO_ERROR) stops
+     * the upload and tells the client to keep the response, where closing (CANCEL) at once made clients discard it.
+     */
+    private void stopUploadAfter(ChannelFuture lastWrite) {
+        lastWrite.addListener(f -> ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR))
+                .addListener(ChannelFutureListener.CLOSE));
     }
 
     /** Whether a body may follow the head; an unreadable Content-Length (the decoder refused it) counts as one. */

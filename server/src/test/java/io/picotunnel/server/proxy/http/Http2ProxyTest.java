@@ -273,6 +273,19 @@ class Http2ProxyTest {
         }
     }
 
+    /** No timer watches a locally answered request: waiting for the rest of its upload could hold the stream for ever. */
+    @Test
+    void aLocalAnswerBeforeTheUploadEndsStopsTheUploadWithRstStreamNoError() throws Exception {
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        try (RawH2 h2 = RawH2.connect(port, certificates.clientContext())) {
+            h2.write(frame(0x1, 0x4, 1, headers(":method", "POST", ":scheme", "https", ":path", "/upload",
+                    ":authority", "nowhere.test")));
+            h2.write(frame(0x0, 0, 1, "part of the upload".getBytes(StandardCharsets.US_ASCII)));
+            assertThat(h2.readUntilEndOfStream(1)).contains("nowhere.test");
+            assertThat(h2.readResetCode(1)).as("RST_STREAM error code of stream 1").isEqualTo(0);
+        }
+    }
+
     @Test
     void badStreamIsResetHostFieldsAreCheckedAndAConnectionFailingBelowHttp2LogsNoStackTrace() throws Exception {
         int port = ((InetSocketAddress) server.localAddress()).getPort();
@@ -649,6 +662,21 @@ class Http2ProxyTest {
                 }
             }
             throw new IOException("no end of stream " + stream + " in 1000 frames");
+        }
+
+        /** The error code of the next RST_STREAM of {@code stream}; -1 when none comes within the read timeout. */
+        int readResetCode(int stream) throws IOException {
+            try {
+                for (int i = 0; i < 1000; i++) {
+                    Frame frame = next();
+                    if (frame.type == 0x3 && frame.stream == stream) {
+                        return ByteBuffer.wrap(frame.payload).getInt();
+                    }
+                }
+            } catch (SocketTimeoutException e) {
+                // none came
+            }
+            return -1;
         }
 
         /** Reads frames until the server closes (true), or until nothing comes for the read timeout (false). */
