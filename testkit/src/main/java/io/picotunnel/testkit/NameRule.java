@@ -3,6 +3,8 @@ package io.picotunnel.testkit;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -15,19 +17,26 @@ import java.util.stream.Stream;
 public final class NameRule {
 
     private final String suffix;
-    private final byte[] address;
+    /** The addresses a name resolves to, in order; null for names that do not resolve. */
+    private final List<byte[]> addresses;
     private final Duration delay;
     private final AtomicInteger lookups = new AtomicInteger();
 
-    private NameRule(String suffix, byte[] address, Duration delay) {
+    private NameRule(String suffix, List<byte[]> addresses, Duration delay) {
         this.suffix = suffix.toLowerCase(Locale.ROOT);
-        this.address = address;
+        this.addresses = addresses;
         this.delay = delay;
     }
 
-    /** Names ending with {@code suffix} resolve to {@code loopback}, a literal loopback address (127.0.0.1, ::1). */
-    public static NameRule resolveTo(String suffix, String loopback) {
-        return new NameRule(suffix, loopbackBytes(loopback), Duration.ZERO);
+    /**
+     * Names ending with {@code suffix} resolve to {@code loopbacks}, literal loopback addresses (127.0.0.1, ::1), in
+     * this order, as a system resolver answers a name with an A and an AAAA record.
+     */
+    public static NameRule resolveTo(String suffix, String... loopbacks) {
+        if (loopbacks.length == 0) {
+            throw new IllegalArgumentException("no address for " + suffix);
+        }
+        return new NameRule(suffix, Stream.of(loopbacks).map(NameRule::loopbackBytes).toList(), Duration.ZERO);
     }
 
     /** Names ending with {@code suffix} do not resolve. */
@@ -37,10 +46,10 @@ public final class NameRule {
 
     /** This rule, with each lookup blocking its caller for {@code delay} first, as a DNS server that is slow. */
     public NameRule after(Duration delay) {
-        if (address == null) {
+        if (addresses == null) {
             throw new IllegalStateException("a delay is for names that resolve");
         }
-        return new NameRule(suffix, address, delay);
+        return new NameRule(suffix, addresses, delay);
     }
 
     /** Lookups this rule has begun so far. */
@@ -53,7 +62,7 @@ public final class NameRule {
     }
 
     Stream<InetAddress> lookup(String host) throws UnknownHostException {
-        if (address == null) {
+        if (addresses == null) {
             throw new UnknownHostException(host);
         }
         lookups.incrementAndGet();
@@ -65,7 +74,11 @@ public final class NameRule {
                 Thread.currentThread().interrupt();
             }
         }
-        return Stream.of(InetAddress.getByAddress(host, address.clone()));
+        List<InetAddress> answer = new ArrayList<>();
+        for (byte[] address : addresses) {
+            answer.add(InetAddress.getByAddress(host, address.clone()));
+        }
+        return answer.stream();
     }
 
     private static byte[] loopbackBytes(String loopback) {

@@ -155,10 +155,10 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             }
         }, dialTimeout.toMillis(), TimeUnit.MILLISECONDS);
         resolver.execute(() -> {
-            InetSocketAddress address;
+            InetAddress[] addresses;
             try {
                 // The name checked against --allow is the one resolved and dialled.
-                address = new InetSocketAddress(InetAddress.getByName(target.host()), target.port());
+                addresses = InetAddress.getAllByName(target.host());
             } catch (UnknownHostException e) {
                 stream.eventLoop().execute(() -> {
                     if (stream.isActive()) {
@@ -172,11 +172,15 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 });
                 return;
             }
-            stream.eventLoop().execute(() -> dial(ctx, target, address));
+            stream.eventLoop().execute(() -> dial(ctx, target, addresses, 0));
         });
     }
 
-    private void dial(ChannelHandlerContext ctx, HostPort target, InetSocketAddress address) {
+    /**
+     * Dials {@code addresses[index]}; when it fails, the next of the name's addresses, in the resolver's order: a
+     * name with an A and an AAAA record (localhost, for one) reaches a target that listens on only one of them.
+     */
+    private void dial(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses, int index) {
         Channel stream = ctx.channel();
         if (!stream.isActive()) {
             return;
@@ -200,14 +204,19 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                         socket.pipeline().addLast(targetHold);
                     }
                 })
-                .connect(address);
+                .connect(new InetSocketAddress(addresses[index], target.port()));
         // The target's socket lives on a loop of its own; the stream's state is touched on the stream's loop.
         dial.addListener((ChannelFuture connected) ->
-                stream.eventLoop().execute(() -> onDialed(ctx, target, connected, targetHold)));
+                stream.eventLoop().execute(() -> onDialed(ctx, target, connected, targetHold, addresses, index)));
     }
 
-    private void onDialed(ChannelHandlerContext ctx, HostPort target, ChannelFuture connected, Hold targetHold) {
+    private void onDialed(ChannelHandlerContext ctx, HostPort target, ChannelFuture connected, Hold targetHold,
+            InetAddress[] addresses, int index) {
         Channel stream = ctx.channel();
+        if (!connected.isSuccess() && !connected.isCancelled() && index + 1 < addresses.length && stream.isActive()) {
+            dial(ctx, target, addresses, index + 1);
+            return;
+        }
         deadline.cancel(false);
         if (!connected.isSuccess()) {
             if (stream.isActive()) {

@@ -6,8 +6,9 @@ import java.time.Duration;
 
 /**
  * In the client's test JVM, names under {@code .slow.test} resolve to 127.0.0.1 after {@link #DELAY}, as a
- * system resolver does whose first DNS server does not answer, and names under {@code .nxdomain.test} do not
- * resolve; every other name goes to the JDK's resolver.
+ * system resolver does whose first DNS server does not answer, names under {@code .nxdomain.test} do not
+ * resolve, and names under {@code .dual.test} resolve to 127.0.0.1 then ::1, as {@code localhost} does on most
+ * systems; every other name goes to the JDK's resolver.
  */
 public final class SlowDnsResolverProvider extends TestNamesResolverProvider {
 
@@ -16,6 +17,7 @@ public final class SlowDnsResolverProvider extends TestNamesResolverProvider {
     static final NameRule SLOW_NAMES = NameRule.resolveTo(".slow.test", "127.0.0.1").after(DELAY);
 
     public SlowDnsResolverProvider() {
-        super("picotunnel-client-slow-dns", NameRule.unknown(".nxdomain.test"), SLOW_NAMES);
+        super("picotunnel-client-slow-dns", NameRule.unknown(".nxdomain.test"), SLOW_NAMES,
+                NameRule.resolveTo(".dual.test", "127.0.0.1", "::1"));
     }
 }
