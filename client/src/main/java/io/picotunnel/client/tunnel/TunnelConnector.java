@@ -90,9 +90,9 @@ final class TunnelConnector {
         String host = config.server().host();
         try {
             resolver.execute(() -> {
-                InetSocketAddress address;
+                InetAddress[] addresses;
                 try {
-                    address = new InetSocketAddress(InetAddress.getByName(host), config.server().port());
+                    addresses = InetAddress.getAllByName(host);
                 } catch (UnknownHostException | SecurityException e) {
                     ready.tryFailure(e);
                     return;
@@ -100,7 +100,7 @@ final class TunnelConnector {
                 try {
                     loop.execute(() -> {
                         if (!ready.isDone()) {
-                            connect(loop, address, ready);
+                            connect(loop, addresses, 0, ready);
                         }
                     });
                 } catch (RejectedExecutionException stopped) {
@@ -113,7 +113,11 @@ final class TunnelConnector {
         return ready;
     }
 
-    private void connect(EventLoop loop, InetSocketAddress address, Promise<Channel> ready) {
+    /**
+     * Connects to {@code addresses[index]}; when that fails, to the next of the name's addresses, in the resolver's
+     * order: a server name with an A and an AAAA record is reached on a network where only one of them is.
+     */
+    private void connect(EventLoop loop, InetAddress[] addresses, int index, Promise<Channel> ready) {
         HttpHeaders headers = new DefaultHttpHeaders();
         headers.set(HttpHeaderNames.AUTHORIZATION, "Bearer " + config.token());
         if (version != null) {
@@ -160,9 +164,14 @@ final class TunnelConnector {
                                 new UpgradeOutcome(ready, decoderConfig));
                     }
                 })
-                .connect(address);
+                .connect(new InetSocketAddress(addresses[index], config.server().port()));
         connect.addListener((ChannelFuture f) -> {
-            if (!f.isSuccess()) {
+            if (f.isSuccess() || ready.isDone()) {
+                return;
+            }
+            if (index + 1 < addresses.length && !f.isCancelled()) {
+                connect(loop, addresses, index + 1, ready);
+            } else {
                 ready.tryFailure(f.cause());
             }
         });
