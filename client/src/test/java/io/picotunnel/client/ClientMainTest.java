@@ -77,6 +77,15 @@ class ClientMainTest {
     }
 
     @Test
+    void aGraceTooLongToCountExitsWithUsageCodeNotAStackTrace() {
+        Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "example.com:8443",
+                "--shutdown-grace", "9223372036854775807m");
+
+        assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(run.err()).contains("--shutdown-grace").doesNotContain("Exception");
+    }
+
+    @Test
     void unknownFlagExitsWithUsageCode() {
         Run run = run(Map.of(), "--no-such-flag");
 

@@ -37,6 +37,8 @@ public record ClientConfig(
     public static final int MAX_TARGET_THREADS = 256;
 
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+    /** The longest grace period: far beyond any use, and short enough that deadlines in nanoseconds cannot overflow. */
+    public static final Duration MAX_SHUTDOWN_GRACE = Duration.ofDays(365);
     public static final Duration DEFAULT_DIAL_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_TOKEN_LENGTH = 1024;
 
@@ -55,6 +57,9 @@ public record ClientConfig(
         }
         if (shutdownGrace.isNegative()) {
             throw new ConfigException("--shutdown-grace must not be negative");
+        }
+        if (shutdownGrace.compareTo(MAX_SHUTDOWN_GRACE) > 0) {
+            throw new ConfigException("--shutdown-grace must be at most a year (" + MAX_SHUTDOWN_GRACE.toSeconds() + "s)");
         }
         if (dialTimeout.isNegative() || dialTimeout.isZero()) {
             throw new ConfigException("the dial timeout must be positive");
@@ -184,6 +189,8 @@ public record ClientConfig(
             return Duration.ofSeconds(Long.parseLong(s));
         } catch (NumberFormatException e) {
             throw new ConfigException(name + "='" + text + "' is not a duration: use e.g. 10s, 500ms or 2m");
+        } catch (ArithmeticException e) {
+            throw new ConfigException(name + "='" + text + "' is too long to count");
         }
     }
 

@@ -115,6 +115,17 @@ class ClientConfigTest {
     }
 
     @Test
+    void aGraceTooLongToCountIsAnErrorNamingTheFlag() {
+        // Before, these started the client: at SIGTERM the deadline overflowed and it ended with code 1, not 0.
+        for (String grace : new String[] {"99999999999999999m", "9223372036854775807s", "9223372036854775807m"}) {
+            assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, grace), Map.of()))
+                    .as(grace).isInstanceOf(ConfigException.class).hasMessageContaining("--shutdown-grace");
+        }
+        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, "525600m"), Map.of())
+                .shutdownGrace()).isEqualTo(Duration.ofDays(365));
+    }
+
+    @Test
     void targetThreadsDefaultToTheTunnelsOwnAndComeFromFlagOrEnvironment() {
         assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null), Map.of()).targetThreads())
                 .isZero();
