@@ -86,6 +86,15 @@ class ClientMainTest {
     }
 
     @Test
+    void aSizeTooLargeForALongExitsWithUsageCodeNotAStackTrace() {
+        Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "example.com:8443",
+                "--session-window-budget", "9999999999GiB");
+
+        assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(run.err()).contains("--session-window-budget").doesNotContain("Exception");
+    }
+
+    @Test
     void unknownFlagExitsWithUsageCode() {
         Run run = run(Map.of(), "--no-such-flag");
 

@@ -20,11 +20,16 @@ public final class ByteSize {
         }
         long amount = Long.parseLong(matcher.group(1));
         String unit = matcher.group(2) == null ? "" : matcher.group(2).substring(0, 1);
-        return switch (unit) {
-            case "k" -> amount << 10;
-            case "m" -> amount << 20;
-            case "g" -> amount << 30;
-            default -> amount;
+        int shift = switch (unit) {
+            case "k" -> 10;
+            case "m" -> 20;
+            case "g" -> 30;
+            default -> 0;
         };
+        if (amount > Long.MAX_VALUE >> shift) {
+            // Shifted, it would wrap around to a negative number of bytes.
+            throw new IllegalArgumentException("'" + text + "' is too large a size");
+        }
+        return amount << shift;
     }
 }
