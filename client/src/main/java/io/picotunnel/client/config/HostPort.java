@@ -1,10 +1,13 @@
 package io.picotunnel.client.config;
 
+import io.netty.util.NetUtil;
+
 import java.util.Locale;
 
 /**
  * A {@code host:port} address as the stream header and {@code --allow} name it. IPv6 literals are written in
- * brackets ({@code [::1]:22}); the host is kept lower-case so addresses compare as DNS does.
+ * brackets ({@code [::1]:22}), and brackets hold nothing else; the host is kept lower-case so addresses compare
+ * as DNS does.
  */
 public record HostPort(String host, int port) {
 
@@ -29,7 +32,8 @@ public record HostPort(String host, int port) {
             }
             host = s.substring(1, close);
             portText = s.substring(close + 2);
-            if (host.isEmpty() || !host.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.')) {
+            if (host.isEmpty() || !host.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.')
+                    || !NetUtil.isValidIpV6Address(host)) {
                 throw new IllegalArgumentException("'" + text + "' has an invalid IPv6 address");
             }
         } else {

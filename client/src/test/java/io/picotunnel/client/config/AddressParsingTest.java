@@ -41,6 +41,19 @@ class AddressParsingTest {
                 .hasMessageNotContaining("null");
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"[::1:2:3:4:5:6:7:8:9]:8443", "[1.2.3.4.5]:8443", "[127.0.0.1]:8443", "[:]:8443",
+        "[12345::1]:8443"})
+    void bracketsHoldOnlyAnIpv6Address(String text) {
+        // Before, these passed, and the client retried for ever a server name that 'does not resolve (DNS)'.
+        assertThatThrownBy(() -> ServerAddress.parse("ws://" + text))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("IPv6");
+        assertThatThrownBy(() -> AllowList.parse(text))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("IPv6");
+        assertThat(HostPort.parse("[::FFFF:127.0.0.1]:22").host()).isEqualTo("::ffff:127.0.0.1");
+        assertThat(HostPort.parse("[fe80::1:2]:22").port()).isEqualTo(22);
+    }
+
     @Test
     void hostPortComparesHostsCaseInsensitively() {
         assertThat(HostPort.parse("LocalHost:22")).isEqualTo(HostPort.parse("localhost:22"));
