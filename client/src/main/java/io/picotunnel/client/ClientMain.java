@@ -18,6 +18,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /** {@code picotunnel-client}: connects to a PicoTunnel server and serves the streams it opens. */
 @Command(
@@ -119,11 +120,29 @@ public final class ClientMain implements Callable<Integer> {
     static CommandLine commandLine(Map<String, String> env) {
         CommandLine cmd = new CommandLine(new ClientMain(env));
         cmd.setParameterExceptionHandler((e, args) -> {
-            e.getCommandLine().getErr().println("picotunnel-client: " + e.getMessage());
+            e.getCommandLine().getErr().println("picotunnel-client: " + usageError(e));
             e.getCommandLine().getErr().println("Run picotunnel-client --help for the flags.");
             return EXIT_USAGE;
         });
         return cmd;
+    }
+
+    /**
+     * What is wrong with the command line, without the arguments that match no flag: picocli prints them whole, and
+     * such an argument is often the token (given without --token, after --insecure, or after a misspelt --token=),
+     * which would end up in the journal or the container's log. A flag is named up to its '='.
+     */
+    static String usageError(CommandLine.ParameterException e) {
+        if (!(e instanceof CommandLine.UnmatchedArgumentException unmatched) || unmatched.getUnmatched().isEmpty()) {
+            return e.getMessage();
+        }
+        return unmatched.getUnmatched().stream()
+                .map(arg -> arg.startsWith("-")
+                        ? "unknown flag " + (arg.indexOf('=') < 0 ? arg : arg.substring(0, arg.indexOf('=')))
+                        : "an argument that belongs to no flag (not shown: it may be a secret; a value goes right after"
+                        + " its flag, as in --token TOKEN)")
+                .distinct()
+                .collect(Collectors.joining("; "));
     }
 
     @Override

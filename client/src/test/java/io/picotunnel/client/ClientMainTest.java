@@ -95,6 +95,21 @@ class ClientMainTest {
     }
 
     @Test
+    void argumentsThatMatchNoFlagAreNotEchoedSoATokenStaysOutOfTheLog() {
+        String token = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+        // The token without --token, after a flag that takes no value, and after a misspelt --token=.
+        for (String[] args : new String[][] {{"--server", "h:8443", token}, {"--server", "h:8443", "--insecure", token},
+            {"--server=h:8443", "--tokn=" + token}, {"--server", "h:8443", "--tokn", token}}) {
+            Run run = run(Map.of(), args);
+
+            assertThat(run.code()).as(String.join(" ", args)).isEqualTo(ClientMain.EXIT_USAGE);
+            assertThat(run.err()).as(String.join(" ", args)).doesNotContain(token).doesNotContain("a1b2c3")
+                    .contains("--help");
+        }
+        assertThat(run(Map.of(), "--server=h:8443", "--tokn=" + token).err()).contains("--tokn");
+    }
+
+    @Test
     void unknownFlagExitsWithUsageCode() {
         Run run = run(Map.of(), "--no-such-flag");
 
