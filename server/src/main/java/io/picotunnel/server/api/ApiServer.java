@@ -22,6 +22,8 @@ import io.picotunnel.server.ui.UiAssets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -101,6 +103,7 @@ public final class ApiServer implements AutoCloseable {
             configureServer(config, address);
             // First: the answers the guard refuses (401, 403, 421, 429) carry them too.
             config.routes.before(ApiServer::commonHeaders);
+            config.routes.before(ApiServer::refuseUndecodablePath);
             auth.install(config);
             hooks.guardedPaths().forEach(path -> auth.guard(config, path));
             hooks.publicPaths().forEach(auth::allowAnonymous);
@@ -215,6 +218,19 @@ public final class ApiServer implements AutoCloseable {
         String path = ctx.path();
         if (path.startsWith("/api/") || path.equals("/api") || path.startsWith("/auth/")) {
             ctx.header("Cache-Control", "no-store");
+        }
+    }
+
+    /**
+     * A 400 for a path Javalin cannot decode: Jetty lets UTF-16 escapes such as {@code %u0041} through (Javalin asks
+     * for its LEGACY URI compliance), and Javalin's decoding of a path parameter ({@code /api/tunnels/%u0041}) then
+     * threw in the route, a 500.
+     */
+    private static void refuseUndecodablePath(Context ctx) {
+        try {
+            URLDecoder.decode(ctx.path(), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest("bad_request", "the path has a '%' that is not followed by two hex digits");
         }
     }
 

@@ -75,6 +75,23 @@ class ApiErrorsTest {
         }
     }
 
+    @Test
+    void anIdWithAUtf16PercentEscapeIs400NotA500() throws Exception {
+        // Jetty let '%u0041' through; Javalin's decoding of the id then threw, which answered 500 internal_error.
+        String auth = "Authorization: Bearer " + server.adminToken() + "\r\n";
+        for (String request : new String[] {
+            "GET /api/tunnels/%u0041 HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n",
+            "GET /api/tunnels/%u0041/services HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n",
+            "DELETE /api/services/%u0041 HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n"}) {
+            String answer = raw(request);
+            assertThat(answer).as(request).startsWith("HTTP/1.1 400");
+            assertThat(answer.toLowerCase(Locale.ROOT)).as(answer).contains("content-type: application/json");
+            JsonNode json = new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+            assertThat(json.get("error").asText()).isEqualTo("bad_request");
+            assertThat(json.get("message").asText()).isNotBlank();
+        }
+    }
+
     /** A request as raw bytes on its own connection, and everything the server answers until it closes. */
     private String raw(String request) throws IOException {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.apiPort())) {
