@@ -103,7 +103,7 @@ public final class ApiServer implements AutoCloseable {
             configureServer(config, address);
             // First: the answers the guard refuses (401, 403, 421, 429) carry them too.
             config.routes.before(ApiServer::commonHeaders);
-            config.routes.before(ApiServer::refuseUndecodablePath);
+            config.routes.before(ApiServer::refuseUndecodable);
             auth.install(config);
             hooks.guardedPaths().forEach(path -> auth.guard(config, path));
             hooks.publicPaths().forEach(auth::allowAnonymous);
@@ -224,13 +224,27 @@ public final class ApiServer implements AutoCloseable {
     /**
      * A 400 for a path Javalin cannot decode: Jetty lets UTF-16 escapes such as {@code %u0041} through (Javalin asks
      * for its LEGACY URI compliance), and Javalin's decoding of a path parameter ({@code /api/tunnels/%u0041}) then
-     * threw in the route, a 500.
+     * threw in the route, a 500. Likewise for the API's query parameters, whose undecodable values Javalin drops
+     * without a word: {@code ?service_id=%ZZ} answered the whole tunnel's checks.
      */
-    private static void refuseUndecodablePath(Context ctx) {
+    private static void refuseUndecodable(Context ctx) {
         try {
             URLDecoder.decode(ctx.path(), StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
             throw ApiError.badRequest("bad_request", "the path has a '%' that is not followed by two hex digits");
+        }
+        String query = ctx.queryString();
+        if (query == null || !ctx.path().startsWith("/api/")) {
+            return;
+        }
+        for (String parameter : query.split("&")) {
+            try {
+                URLDecoder.decode(parameter, StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                String name = parameter.split("=", 2)[0];
+                throw new ApiError(400, "invalid_parameter", "the query parameter '" + name
+                        + "' has a '%' that is not followed by two hex digits", name);
+            }
         }
     }
 

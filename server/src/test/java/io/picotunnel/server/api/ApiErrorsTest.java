@@ -92,6 +92,23 @@ class ApiErrorsTest {
         }
     }
 
+    @Test
+    void aQueryParameterThatDoesNotDecodeIs400NotIgnored() throws Exception {
+        // Javalin drops a value it cannot decode: ?service_id=%ZZ answered the whole tunnel's checks, ?limit=%ZZ 100.
+        String id = api.post("/api/tunnels", "{\"name\": \"query\"}").json().get("id").asText();
+        String auth = "Authorization: Bearer " + server.adminToken() + "\r\n";
+        for (String target : new String[] {
+            "/api/tunnels/" + id + "/checks?service_id=%ZZ", "/api/tunnels/" + id + "/checks?limit=%u0035",
+            "/api/events?limit=5%", "/api/tunnels/" + id + "/events?limit=%ZZ"}) {
+            String answer = raw("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n");
+            assertThat(answer).as(target).startsWith("HTTP/1.1 400");
+            assertThat(answer.toLowerCase(Locale.ROOT)).as(answer).contains("content-type: application/json");
+            JsonNode json = new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+            assertThat(json.get("error").asText()).as(answer).isEqualTo("invalid_parameter");
+            assertThat(json.get("message").asText()).isNotBlank();
+        }
+    }
+
     /** A request as raw bytes on its own connection, and everything the server answers until it closes. */
     private String raw(String request) throws IOException {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.apiPort())) {
