@@ -113,7 +113,8 @@ final class AccessInput {
         int burstValue;
         if (burst == null || burst.isNull()) {
             burstValue = (int) Math.max(1, Math.ceil(perSecond.asDouble()));
-        } else if (!burst.isIntegralNumber() || burst.asLong() < 1 || burst.asLong() > RateLimit.MAX_BURST) {
+        } else if (!burst.isIntegralNumber() || !burst.canConvertToInt() || burst.asInt() < 1
+                || burst.asInt() > RateLimit.MAX_BURST) {
             throw ApiError.invalidField("rate_limit", "burst must be a whole number from 1 to " + RateLimit.MAX_BURST);
         } else {
             burstValue = burst.asInt();

@@ -89,6 +89,14 @@ class ServiceAccessApiTest {
     }
 
     @Test
+    void aBurstBeyondTheRangeOfALongIsRefusedNotWrappedAround() {
+        // 2^64 + 1 was read as a long, 1, and stored as burst 1 with a 201.
+        ApiClient.Response created = create(HTTP + ",\"rate_limit\":{\"per_second\":1,\"burst\":18446744073709551617}}");
+        assertInvalid(created, "rate_limit", "burst");
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
+    }
+
+    @Test
     void userNamesEmailsAndGroupsWithInvisibleFormattingCharactersAreRefused() {
         assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"op\\u202Es\",\"password\":\"long enough\"}}"),
                 "auth", "username must not contain the control or invisible formatting character U+202E");
