@@ -159,7 +159,8 @@ public final class MonitorApi implements ApiHooks {
         }
         int limit;
         try {
-            limit = Integer.parseInt(text.strip());
+            // ASCII digits only: Integer.parseInt also reads other scripts' digits (U+FF15 FULLWIDTH DIGIT FIVE as 5).
+            limit = text.strip().matches("[0-9]+") ? Integer.parseInt(text.strip()) : 0;
         } catch (NumberFormatException e) {
             limit = 0;
         }

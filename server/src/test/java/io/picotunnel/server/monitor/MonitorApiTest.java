@@ -134,7 +134,8 @@ class MonitorApiTest {
             assertThat(api.get("/api/tunnels/" + id + "/checks?limit=1000").json()).hasSize(150);
             assertThat(api.get("/api/tunnels/" + id + "/checks?limit=1").json()).hasSize(1);
 
-            for (String bad : List.of("0", "1001", "-3", "ten", "")) {
+            // Fullwidth and Arabic-Indic digits: Integer.parseInt read them as 5.
+            for (String bad : List.of("0", "1001", "-3", "ten", "", "%EF%BC%95", "%D9%A5")) {
                 for (String path : List.of("/api/tunnels/" + id + "/checks", "/api/events", "/api/tunnels/" + id + "/events")) {
                     ApiClient.Response response = api.get(path + "?limit=" + bad);
                     assertThat(response.status()).as("%s?limit=%s", path, bad).isEqualTo(400);
