@@ -269,6 +269,19 @@ class ServiceApiTest {
     }
 
     @Test
+    void aListenAddressWhoseNameDoesNotResolveIs409SayingSo() {
+        // Netty's UnresolvedAddressException has no message: the answer read "cannot listen on ...: null".
+        ApiClient.Response refused = create("{\"type\": \"tcp\", \"listen_addr\": \"nowhere.invalid:"
+                + Ports.freePort() + "\", \"target_addr\": \"localhost:22\"}");
+
+        assertThat(refused.status()).as(refused.toString()).isEqualTo(409);
+        assertThat(refused.json().get("field").asText()).isEqualTo("listen_addr");
+        assertThat(refused.json().get("message").asText()).contains("nowhere.invalid").contains("does not resolve")
+                .doesNotContain("null");
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
+    }
+
+    @Test
     void aTcpServiceCannotTakeOneOfTheServersOwnPorts() {
         stop();
         int httpPort = Ports.freePort();

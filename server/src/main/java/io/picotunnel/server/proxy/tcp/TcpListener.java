@@ -26,6 +26,7 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -243,6 +244,10 @@ final class TcpListener {
         }
         if (!bind.isSuccess()) {
             Throwable cause = bind.cause();
+            if (cause instanceof UnresolvedAddressException) {
+                // It has no message of its own: the API's 409 would say "cannot listen on nowhere.invalid:2222: null".
+                throw new IOException("the host name does not resolve to an address", cause);
+            }
             throw cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
         }
         return bind.channel();
