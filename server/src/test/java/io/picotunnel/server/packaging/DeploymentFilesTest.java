@@ -1,6 +1,7 @@
 package io.picotunnel.server.packaging;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.picotunnel.client.ClientMain;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
@@ -452,7 +453,8 @@ class DeploymentFilesTest {
                 "RestartPreventExitStatus=" + ServerMain.EXIT_USAGE + " " + ServerMain.EXIT_DATA_UNUSABLE + "\n");
         String client = Files.readString(ROOT.resolve("packaging/systemd/picotunnel-client.service"));
         assertThat(client).contains("DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes",
-                "EnvironmentFile=/etc/picotunnel/client.env", "RestartPreventExitStatus=3",
+                "EnvironmentFile=/etc/picotunnel/client.env",
+                "RestartPreventExitStatus=" + ClientMain.EXIT_USAGE + " " + ClientMain.EXIT_TOKEN_REJECTED + "\n",
                 "ExecStart=/opt/picotunnel/bin/picotunnel-client\n");
         assertThat(client).as("the token is not on the command line").doesNotContain("--token");
     }
