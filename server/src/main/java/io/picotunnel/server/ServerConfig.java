@@ -188,6 +188,11 @@ public record ServerConfig(
     private static final class Parser {
 
         private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)?");
+        /**
+         * The longest duration a setting takes: ten years, far beyond any use and far from where deadlines counted in
+         * nanoseconds overflow (292 years), which failed every proxied connection at its first timer.
+         */
+        private static final Duration MAX_DURATION = Duration.ofDays(3650);
         private final Map<Setting, String> values;
 
         Parser(Map<Setting, String> values) {
@@ -550,6 +555,9 @@ public record ServerConfig(
             };
             if (duration.isZero() && !zeroAllowed) {
                 throw invalid(setting, "it must be greater than zero");
+            }
+            if (duration.compareTo(MAX_DURATION) > 0) {
+                throw invalid(setting, "it must be at most " + MAX_DURATION.toDays() + "d");
             }
             return duration;
         }
