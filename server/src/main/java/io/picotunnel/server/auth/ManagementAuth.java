@@ -3,6 +3,7 @@ package io.picotunnel.server.auth;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
+import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.picotunnel.server.net.ForwardedProto;
 import org.slf4j.Logger;
@@ -223,6 +224,11 @@ public final class ManagementAuth {
             Object value = ctx.bodyAsClass(Map.class).get("token");
             token = value instanceof String s ? s.trim() : null;
         } catch (Exception e) { // malformed JSON: Javalin's mapper may throw Jackson's checked exceptions
+            if (e instanceof HttpResponseException refused
+                    && refused.getStatus() == HttpStatus.CONTENT_TOO_LARGE.getCode()) { // over the port's 64 KiB
+                reject(ctx, HttpStatus.CONTENT_TOO_LARGE, "body_too_large", "The sign-in is larger than this server accepts.");
+                return;
+            }
             token = null;
         }
         if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {

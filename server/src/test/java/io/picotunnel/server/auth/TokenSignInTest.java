@@ -201,6 +201,18 @@ class TokenSignInTest {
     }
 
     @Test
+    void aSignInBodyOverTheSizeLimitIs413() throws Exception {
+        // Javalin's refusal of the body was caught with malformed JSON: 400 'Enter the admin token.'.
+        String json = "{\"token\":\"" + ADMIN_TOKEN + "\",\"padding\":\"" + "x".repeat(70_000) + "\"}";
+        HttpResponse<String> response = browser.uiWrite("POST", server.url("/auth/token"), json);
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(413);
+        assertThat(response.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/json");
+        assertThat(response.body()).contains("\"error\":\"body_too_large\"").contains("\"message\"");
+        assertThat(Browserless.setCookie(response)).isEmpty();
+    }
+
+    @Test
     void signInFromAnotherSiteIsRejected() throws Exception {
         HttpResponse<String> response = browser.send(HttpRequest.newBuilder(URI.create(server.url("/auth/token")))
                         .POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"" + ADMIN_TOKEN + "\"}")),
