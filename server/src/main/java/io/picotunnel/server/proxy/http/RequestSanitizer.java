@@ -58,6 +58,10 @@ final class RequestSanitizer {
             headers.set(HttpHeaderNames.HOST, authority);
             uri = RequestTarget.originForm(uri);
         }
+        String host = headers.get(HttpHeaderNames.HOST);
+        if (host != null && !isAuthority(host.trim())) {
+            return "The Host header is not a host name or address with an optional port.";
+        }
         int end = uri.length();
         int query = uri.indexOf('?');
         int fragment = uri.indexOf('#');
@@ -75,6 +79,23 @@ final class RequestSanitizer {
         String rest = PathNormalizer.encodeQueryOctets(uri.substring(end, fragment >= 0 ? fragment : uri.length()));
         request.setUri(path + rest);
         return null;
+    }
+
+    /**
+     * Whether {@code host} has only the characters of an authority without user info (RFC 3986: a reg-name, an IP
+     * literal in brackets, a port): no '/', '?', '#', '@', '\\', space or control character, which would make the
+     * route, the redirect's Location or the target's Host read another host than the one matched.
+     */
+    static boolean isAuthority(String host) {
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                    || "-._~!$&'()*+,;=%:[]".indexOf(c) >= 0;
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Authority of an absolute-form target, without user info; null when there is no {@code ://}. */

@@ -109,10 +109,15 @@ class HttpProxyTest {
             assertThat(html.header("Content-Type")).startsWith("text/html");
             assertThat(html.text()).contains("nowhere.test");
 
-            RawHttp.Response json = http.send("GET / HTTP/1.1\r\nHost: <b>x</b>\r\nAccept: application/json\r\n\r\n").read();
+            RawHttp.Response json = http.send("GET / HTTP/1.1\r\nHost: x&y'.test\r\nAccept: application/json\r\n\r\n").read();
             assertThat(json.status()).isEqualTo(404);
             assertThat(json.header("Content-Type")).isEqualTo("application/json");
             assertThat(json.text()).contains("\"error\":\"unknown_host\"");
+        }
+        try (RawHttp http = connect()) {
+            RawHttp.Response markup = http.send("GET / HTTP/1.1\r\nHost: <b>x</b>\r\nAccept: text/html\r\n\r\n").read();
+            assertThat(markup.status()).as("no host name").isEqualTo(400);
+            assertThat(markup.text()).doesNotContain("<b>");
         }
     }
 

@@ -327,6 +327,33 @@ class ProxyHardeningTest {
     }
 
     @Test
+    void aHostHeaderThatIsNoHostNameGets400AndIsNeitherRoutedNorRedirected() throws Exception {
+        start(Map.of());
+        tunnel.addService("*.wild.test", "/", alpha.address(), true);
+        // Matched as one label of the wildcard, "x/" made the redirect's Location https://x/.wild.test/ (another host).
+        for (String host : List.of("x/.wild.test", "x?.wild.test", "x#.wild.test", "u@x.wild.test", "x\\.wild.test",
+                "x\u00e9.wild.test")) {
+            try (RawHttp http = connect()) {
+                RawHttp.Response response = http.send("GET /p HTTP/1.1\r\nHost: " + host + "\r\n\r\n").read();
+                assertThat(response.status()).as(host).isEqualTo(400);
+                assertThat(response.text()).as(host).contains("not a host name");
+                assertThat(response.header("location")).as(host).isNull();
+            }
+        }
+        for (String host : List.of("x.wild.test", "x.wild.test:80", "X-1_a.Wild.test.")) {
+            try (RawHttp http = connect()) {
+                RawHttp.Response response = http.send("GET /p HTTP/1.1\r\nHost: " + host + "\r\n\r\n").read();
+                assertThat(response.status()).as(host).isEqualTo(308);
+                assertThat(response.header("location")).as(host).startsWith("https://").endsWith("/p");
+            }
+        }
+        try (RawHttp http = connect()) {
+            assertThat(http.send("GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n").read().status()).as("an IP literal")
+                    .isEqualTo(404);
+        }
+    }
+
+    @Test
     void h2cUpgradeAndClientForwardingHeadersAreNotPassedOn() throws Exception {
         start(Map.of());
         try (RawHttp http = connect()) {
