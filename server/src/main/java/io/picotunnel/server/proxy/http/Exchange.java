@@ -552,6 +552,9 @@ final class Exchange {
         if (code < 200) {
             phase = Phase.INFORMATIONAL;
             continued |= code == HttpResponseStatus.CONTINUE.code();
+            if (requestDone && owner.responseTimer().isArmed()) {
+                startResponseTimer(); // the target is at work (102 Processing, 103 Early Hints): the wait starts over
+            }
             if (!request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                 HttpHeaders headers = passedOn(response.headers());
                 HopByHop.strip(headers);

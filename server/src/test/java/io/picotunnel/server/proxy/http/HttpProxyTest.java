@@ -157,6 +157,25 @@ class HttpProxyTest {
     }
 
     @Test
+    void aTargetThatKeepsSayingItIsProcessingIsNotCutOffByTheResponseTimeout() throws Exception {
+        try (KeepAliveTarget working = new KeepAliveTarget()) {
+            addService("slow.test", "/", working.address());
+            try (RawHttp http = connect()) {
+                // --proxy-timeout is 1 s here; the target sends 102 every 0.6 s and its answer after 3.6 s.
+                RawHttp.Response response = http.send("GET /processing HTTP/1.1\r\nHost: slow.test\r\n\r\n").read();
+                int processing = 0;
+                while (response.status() == 102 && processing < 10) {
+                    processing++;
+                    response = http.read();
+                }
+                assertThat(response.status()).as("after %d times 102", processing).isEqualTo(200);
+                assertThat(processing).as("each 102 passed on").isEqualTo(5);
+                assertThat(response.text()).startsWith("conn=");
+            }
+        }
+    }
+
+    @Test
     void malformedRequestGets400() throws Exception {
         try (RawHttp http = connect()) {
             RawHttp.Response response = http.send("THIS IS NOT HTTP\r\n\r\n").read();

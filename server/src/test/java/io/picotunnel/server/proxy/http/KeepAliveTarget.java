@@ -247,6 +247,18 @@ final class KeepAliveTarget implements AutoCloseable {
                         }
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
                     }
+                    case "/processing" -> {
+                        // A target at work on a long request that says so (102 Processing) more often than the
+                        // proxy's timeout of 1 s, for 3 s in all: its pace is the scenario, not a wait.
+                        readBody(in, headers);
+                        for (int i = 0; i < 5; i++) {
+                            Thread.sleep(600);
+                            out.write("HTTP/1.1 102 Processing\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                            out.flush();
+                        }
+                        Thread.sleep(600);
+                        send(out, "200 OK", "Content-Length: " + body.length(), body);
+                    }
                     case "/flaky" -> {
                         if (request > 1) {
                             return;
