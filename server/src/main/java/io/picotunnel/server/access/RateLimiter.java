@@ -21,6 +21,8 @@ public final class RateLimiter {
 
     /** Default bound on the buckets kept, for all services together. */
     public static final int DEFAULT_MAX_BUCKETS = 100_000;
+    /** The longest wait a verdict names, and the longest a bucket is kept to fill up: a year. */
+    static final long MAX_WAIT_NANOS = 365L * 24 * 3600 * 1_000_000_000L;
     /** Buckets looked at for expiry on each use (the least recently used ones). */
     private static final int SWEEP = 4;
 
@@ -91,11 +93,19 @@ public final class RateLimiter {
                 bucket.tokens -= 1;
                 verdict = Verdict.ALLOWED;
             } else {
-                verdict = new Verdict(false, (long) Math.ceil((1 - bucket.tokens) / limit.perSecond() * 1e9));
+                verdict = new Verdict(false, nanosUntil(1 - bucket.tokens, limit));
             }
-            bucket.fullAtNanos = now + (long) Math.ceil((limit.burst() - bucket.tokens) / limit.perSecond() * 1e9);
+            bucket.fullAtNanos = now + nanosUntil(limit.burst() - bucket.tokens, limit);
             return verdict;
         }
+    }
+
+    /**
+     * Nanoseconds until {@code tokens} more have come at the limit's rate, at most {@link #MAX_WAIT_NANOS}: at a rate
+     * far below one a year (the API takes any rate above 0) the product overflowed a long, and Retry-After said 1 s.
+     */
+    private static long nanosUntil(double tokens, RateLimit limit) {
+        return (long) Math.min(Math.ceil(tokens / limit.perSecond() * 1e9), MAX_WAIT_NANOS);
     }
 
     /** Drops the least recently used buckets that are full again by now. */

@@ -36,6 +36,20 @@ class RateLimiterTest {
     }
 
     @Test
+    void aRateFarBelowOneAYearSaysAWaitOfAYearNotOneSecond() throws Exception {
+        RateLimiter limiter = new RateLimiter(100, now::get);
+        RateLimit limit = new RateLimit(1e-12, 1);
+        InetAddress visitor = address("192.0.2.9");
+        assertThat(limiter.acquire("s", visitor, limit).allowed()).isTrue();
+        RateLimiter.Verdict refused = limiter.acquire("s", visitor, limit);
+        assertThat(refused.allowed()).isFalse();
+        assertThat(refused.retryAfterSeconds()).as("Retry-After").isEqualTo(365L * 24 * 3600);
+        now.addAndGet(30 * 24 * 3600 * SECOND);
+        assertThat(limiter.acquire("s", visitor, limit).allowed()).as("a month later").isFalse();
+        assertThat(limiter.size()).isEqualTo(1);
+    }
+
+    @Test
     void aLoweredLimitKeepsAVisitorWhoUsedItsBurstWaitingAndARaisedOneRefillsAtItsRate() throws Exception {
         RateLimiter limiter = new RateLimiter(100, now::get);
         InetAddress visitor = address("192.0.2.1");
