@@ -66,12 +66,7 @@ class ApiErrorsTest {
             "GET /api/tunnels/a%00b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
             "POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                     + "Content-Length: abc\r\nConnection: close\r\n\r\n{}"}) {
-            String answer = raw(request);
-            assertThat(answer).as(request).startsWith("HTTP/1.1 400");
-            assertThat(answer.toLowerCase(Locale.ROOT)).as(answer).contains("content-type: application/json");
-            JsonNode json = new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
-            assertThat(json.get("error").asText()).isEqualTo("bad_request");
-            assertThat(json.get("message").asText()).isNotBlank();
+            assertRawError(request, raw(request), "bad_request");
         }
     }
 
@@ -83,12 +78,7 @@ class ApiErrorsTest {
             "GET /api/tunnels/%u0041 HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n",
             "GET /api/tunnels/%u0041/services HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n",
             "DELETE /api/services/%u0041 HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n"}) {
-            String answer = raw(request);
-            assertThat(answer).as(request).startsWith("HTTP/1.1 400");
-            assertThat(answer.toLowerCase(Locale.ROOT)).as(answer).contains("content-type: application/json");
-            JsonNode json = new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
-            assertThat(json.get("error").asText()).isEqualTo("bad_request");
-            assertThat(json.get("message").asText()).isNotBlank();
+            assertRawError(request, raw(request), "bad_request");
         }
     }
 
@@ -100,13 +90,19 @@ class ApiErrorsTest {
         for (String target : new String[] {
             "/api/tunnels/" + id + "/checks?service_id=%ZZ", "/api/tunnels/" + id + "/checks?limit=%u0035",
             "/api/events?limit=5%", "/api/tunnels/" + id + "/events?limit=%ZZ"}) {
-            String answer = raw("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n");
-            assertThat(answer).as(target).startsWith("HTTP/1.1 400");
-            assertThat(answer.toLowerCase(Locale.ROOT)).as(answer).contains("content-type: application/json");
-            JsonNode json = new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
-            assertThat(json.get("error").asText()).as(answer).isEqualTo("invalid_parameter");
-            assertThat(json.get("message").asText()).isNotBlank();
+            assertRawError(target,
+                    raw("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n"),
+                    "invalid_parameter");
         }
+    }
+
+    /** {@code answer} (to {@code request}) is a 400 with a JSON body naming {@code error} and a message. */
+    private static void assertRawError(String request, String answer, String error) throws IOException {
+        assertThat(answer).as(request).startsWith("HTTP/1.1 400");
+        assertThat(answer.toLowerCase(Locale.ROOT)).as(answer).contains("content-type: application/json");
+        JsonNode json = new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+        assertThat(json.get("error").asText()).as(answer).isEqualTo(error);
+        assertThat(json.get("message").asText()).isNotBlank();
     }
 
     /** A request as raw bytes on its own connection, and everything the server answers until it closes. */
