@@ -72,7 +72,7 @@ public final class ClientMain implements Callable<Integer> {
     String allow;
 
     @Option(names = "--shutdown-grace", paramLabel = "DURATION",
-            description = "On SIGTERM, how long open streams may go on (e.g. 10s, 500ms). Default: 10s.")
+            description = "On SIGTERM, how long open streams may go on (e.g. 10s, 500ms, 2m, 1h). Default: 10s.")
     String shutdownGrace;
 
     @Option(names = "--max-stream-window", paramLabel = "BYTES",

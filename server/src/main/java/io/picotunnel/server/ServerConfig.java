@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.config.AuthMode;
@@ -26,8 +27,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The server's settings, immutable and validated. Built by {@link #load} from flags and {@code PICOTUNNEL_*}
@@ -187,12 +186,6 @@ public record ServerConfig(
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
     private static final class Parser {
 
-        private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)?");
-        /**
-         * The longest duration a setting takes: ten years, far beyond any use and far from where deadlines counted in
-         * nanoseconds overflow (292 years), which failed every proxied connection at its first timer.
-         */
-        private static final Duration MAX_DURATION = Duration.ofDays(3650);
         private final Map<Setting, String> values;
 
         Parser(Map<Setting, String> values) {
@@ -540,24 +533,14 @@ public record ServerConfig(
         }
 
         private Duration duration(Setting setting, boolean zeroAllowed) {
-            Matcher matcher = DURATION.matcher(raw(setting).toLowerCase(Locale.ROOT));
-            if (!matcher.matches()) {
-                throw invalid(setting, "'" + raw(setting) + "' is not a duration such as 30s, 500ms, 2m, 1h or 7d");
+            Duration duration;
+            try {
+                duration = Durations.parse(raw(setting));
+            } catch (IllegalArgumentException e) {
+                throw invalid(setting, e.getMessage());
             }
-            long amount = Long.parseLong(matcher.group(1));
-            String unit = matcher.group(2) == null ? "s" : matcher.group(2);
-            Duration duration = switch (unit) {
-                case "ms" -> Duration.ofMillis(amount);
-                case "m" -> Duration.ofMinutes(amount);
-                case "h" -> Duration.ofHours(amount);
-                case "d" -> Duration.ofDays(amount);
-                default -> Duration.ofSeconds(amount);
-            };
             if (duration.isZero() && !zeroAllowed) {
                 throw invalid(setting, "it must be greater than zero");
-            }
-            if (duration.compareTo(MAX_DURATION) > 0) {
-                throw invalid(setting, "it must be at most " + MAX_DURATION.toDays() + "d");
             }
             return duration;
         }

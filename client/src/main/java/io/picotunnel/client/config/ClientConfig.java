@@ -1,5 +1,6 @@
 package io.picotunnel.client.config;
 
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.yamux.SessionLimits;
 
 import java.time.Duration;
@@ -173,24 +174,11 @@ public record ClientConfig(
         };
     }
 
-    /** Accepts {@code 10s}, {@code 500ms}, {@code 2m} or a plain number of seconds. */
     static Duration parseDuration(String text, String name) {
-        String s = text.strip().toLowerCase(Locale.ROOT);
         try {
-            if (s.endsWith("ms")) {
-                return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
-            }
-            if (s.endsWith("s")) {
-                return Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1)));
-            }
-            if (s.endsWith("m")) {
-                return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
-            }
-            return Duration.ofSeconds(Long.parseLong(s));
-        } catch (NumberFormatException e) {
-            throw new ConfigException(name + "='" + text + "' is not a duration: use e.g. 10s, 500ms or 2m");
-        } catch (ArithmeticException e) {
-            throw new ConfigException(name + "='" + text + "' is too long to count");
+            return Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(name + ": " + e.getMessage());
         }
     }
 

@@ -126,6 +126,17 @@ class ClientConfigTest {
     }
 
     @Test
+    void aGraceTakesHoursAndDaysAsTheServersDurationsDo() {
+        // The server's PICOTUNNEL_SHUTDOWN_GRACE took 1h; the client's, the same variable, refused it.
+        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, "1h"), Map.of())
+                .shutdownGrace()).isEqualTo(Duration.ofHours(1));
+        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
+                Map.of("PICOTUNNEL_SHUTDOWN_GRACE", "2d")).shutdownGrace()).isEqualTo(Duration.ofDays(2));
+        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, "366d"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--shutdown-grace must be at most a year");
+    }
+
+    @Test
     void targetThreadsDefaultToTheTunnelsOwnAndComeFromFlagOrEnvironment() {
         assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null), Map.of()).targetThreads())
                 .isZero();

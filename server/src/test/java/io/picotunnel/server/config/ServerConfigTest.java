@@ -157,7 +157,7 @@ class ServerConfigTest {
                 .hasMessageContaining("greater than zero");
         // 999999999d parsed, and every proxied connection then failed at its first timer (long overflow in nanoseconds).
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_PROXY_TIMEOUT", "999999999d")))
-                .hasMessage("Invalid --proxy-timeout (PICOTUNNEL_PROXY_TIMEOUT): it must be at most 3650d.");
+                .hasMessage("Invalid --proxy-timeout (PICOTUNNEL_PROXY_TIMEOUT): '999999999d' is too long: at most 3650d.");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_SHUTDOWN_GRACE", "87601h")))
                 .hasMessageContaining("--shutdown-grace").hasMessageContaining("at most 3650d");
         assertThat(load(Map.of(), Map.of("PICOTUNNEL_CHECK_RETENTION", "3650d")).monitoring().checkRetention())
