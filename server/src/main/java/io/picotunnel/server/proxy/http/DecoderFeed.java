@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.util.ByteProcessor;
 
 import java.util.function.BooleanSupplier;
 
@@ -12,6 +13,10 @@ import java.util.function.BooleanSupplier;
  * only while the proxy wants more messages. The decoder turns whatever it is given into messages at once, so one
  * socket read of small pipelined requests (64 KiB: over a thousand) would otherwise be decoded whole: past the
  * codec's pipeline depth, which fails the connection, and at many times the read's size in memory.
+ *
+ * <p>Outside a request body a slice also ends where a request head ends (an empty line), so the proxy, asked
+ * before each slice, can stop the decoder right behind a head: the bytes after an upgrade request are not HTTP
+ * once the target switches, and were taken for the next request before.
  *
  * <p>Bytes held here stop the socket's reading, so a paused connection keeps at most what its last reads
  * brought, raw. The proxy calls {@link #resume} once it wants messages again. Removed from the pipeline (a
@@ -25,14 +30,21 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
     static final int PIPELINE_DEPTH = 1024;
 
     private final BooleanSupplier wantsMore;
+    private final BooleanSupplier inBody;
+    private final HeadEnd headEnd = new HeadEnd();
     private ChannelHandlerContext ctx;
     private ByteBuf held;
     private boolean feeding;
     /** Something went to the decoder since the last read-complete passed on. */
     private boolean fedSinceReadComplete;
 
-    DecoderFeed(BooleanSupplier wantsMore) {
+    /**
+     * {@code wantsMore}: whether the decoder may be given more bytes; {@code inBody}: whether the decoder is within a
+     * request's body, where an empty line ends nothing.
+     */
+    DecoderFeed(BooleanSupplier wantsMore, BooleanSupplier inBody) {
         this.wantsMore = wantsMore;
+        this.inBody = inBody;
     }
 
     boolean holdsBytes() {
@@ -85,12 +97,22 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
         feeding = true;
         try {
             while (held != null && !ctx.isRemoved() && wantsMore.getAsBoolean()) {
+                int length = Math.min(held.readableBytes(), SLICE);
+                if (inBody.getAsBoolean()) {
+                    headEnd.reset();
+                } else {
+                    int end = held.forEachByte(held.readerIndex(), length, headEnd);
+                    if (end >= 0) {
+                        headEnd.reset();
+                        length = end + 1 - held.readerIndex();
+                    }
+                }
                 ByteBuf next;
-                if (held.readableBytes() <= SLICE) {
+                if (held.readableBytes() <= length) {
                     next = held;
                     held = null;
                 } else {
-                    next = held.readRetainedSlice(SLICE);
+                    next = held.readRetainedSlice(length);
                 }
                 fedSinceReadComplete = true;
                 ctx.fireChannelRead(next);
@@ -124,5 +146,29 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
             held = null;
         }
         ctx.fireChannelInactive();
+    }
+
+    /** Finds the empty line that ends a head, {@code CRLF CRLF}; a bare {@code LF LF} ends a slice too, harmlessly. */
+    private static final class HeadEnd implements ByteProcessor {
+
+        /** 0: within a line; 1: right after a line feed; 2: after a line feed and a carriage return. */
+        private int state;
+
+        @Override
+        public boolean process(byte value) {
+            if (value == '\n') {
+                if (state != 0) {
+                    return false;
+                }
+                state = 1;
+            } else {
+                state = value == '\r' && state != 0 ? 2 : 0;
+            }
+            return true;
+        }
+
+        void reset() {
+            state = 0;
+        }
     }
 }

@@ -48,8 +48,8 @@ import java.util.concurrent.TimeUnit;
  * messages waiting (a body chunk the stream cannot take yet, requests pipelined behind the current one) or
  * {@value #PENDING_LIMIT} wait, and starts again when they have gone. Stopping only then, not after every
  * request, spares two changes of the socket's epoll interest per request; a slow side still slows the other
- * instead of filling memory. An upgrade request is read one socket read at a time: the bytes after the switch
- * are not HTTP.
+ * instead of filling memory. The decoder stops right behind an upgrade request until it has been answered
+ * ({@link DecoderFeed}): the bytes after a switch are not HTTP.
  */
 final class ProxyHandler extends ChannelDuplexHandler implements Exchange.PublicSide {
 
@@ -101,6 +101,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private boolean upgradeInDecode;
     /** An upgrade request was decoded whole: the decoder gets no more bytes until it has been answered. */
     private boolean decodedUpgradeRequest;
+    /** The decoder is within a request's body: its bytes are handed on without looking for the end of a head. */
+    private boolean bodyInDecode;
     /** Reads in a row that ended with messages waiting in {@link #pending}. */
     private int readsLeavingBacklog;
 
@@ -109,7 +111,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         this.https = https;
         this.http2 = http2;
         this.answers = new LocalAnswers(proxy, https, http2);
-        this.feed = http2 ? null : new DecoderFeed(this::wantsMessages);
+        this.feed = http2 ? null : new DecoderFeed(this::wantsMessages, () -> bodyInDecode);
     }
 
     /** The handler to put in front of the HTTP/1.1 codec, which this handler follows. */
@@ -170,6 +172,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         if (!http2) {
             if (msg instanceof HttpRequest request) {
                 upgradeInDecode = RequestSanitizer.upgradeToForward(request.headers()) != null;
+                bodyInDecode = true;
+            }
+            if (msg instanceof LastHttpContent) {
+                bodyInDecode = false;
             }
             if (msg instanceof LastHttpContent && upgradeInDecode) {
                 upgradeInDecode = false;

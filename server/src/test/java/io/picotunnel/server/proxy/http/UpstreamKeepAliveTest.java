@@ -248,6 +248,42 @@ class UpstreamKeepAliveTest {
     }
 
     @Test
+    void bytesSentRightBehindAnUpgradeRequestReachTheTargetAfterTheSwitch() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            // One write: a client that speaks first after its upgrade request (the decoder took these as HTTP).
+            http.send("GET /upgrade HTTP/1.1\r\nHost: " + HOST + "\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+                    + "early\r\n\r\nbytes");
+            assertThat(http.read(true).status()).isEqualTo(101);
+            http.send("|late");
+            String expected = "early\r\n\r\nbytes|late";
+            assertThat(new String(http.in().readNBytes(expected.length()), StandardCharsets.US_ASCII)).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void bytesBehindAnUpgradeRequestWhoseEmptyLineComesInTwoWritesReachTheTarget() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            http.send("GET /upgrade HTTP/1.1\r\nHost: " + HOST + "\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r");
+            http.send("\nearly");
+            assertThat(http.read(true).status()).isEqualTo(101);
+            assertThat(new String(http.in().readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("early");
+        }
+    }
+
+    @Test
+    void aRequestPipelinedBehindAnUpgradeTheTargetDeclinesIsAnswered() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            http.send("GET /ok HTTP/1.1\r\nHost: " + HOST + "\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+                    + "GET /ok HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n");
+            assertThat(http.read().status()).isEqualTo(200);
+            assertThat(http.read().status()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void requestWhoseBodyWasNotSentCompletelyIsNotReused() throws Exception {
         start();
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
