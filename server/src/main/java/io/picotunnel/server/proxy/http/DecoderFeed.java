@@ -32,6 +32,8 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
     private final BooleanSupplier wantsMore;
     private final BooleanSupplier inBody;
     private final HeadEnd headEnd = new HeadEnd();
+    /** The decoder was last given part of a request head, without the empty line that ends it. */
+    private boolean partialHead;
     private ChannelHandlerContext ctx;
     private ByteBuf held;
     private boolean feeding;
@@ -49,6 +51,11 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
 
     boolean holdsBytes() {
         return held != null;
+    }
+
+    /** Whether the decoder holds the beginning of a request head whose end has not come yet. */
+    boolean decoderHasPartialHead() {
+        return partialHead;
     }
 
     @Override
@@ -100,8 +107,10 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
                 int length = Math.min(held.readableBytes(), SLICE);
                 if (inBody.getAsBoolean()) {
                     headEnd.reset();
+                    partialHead = false;
                 } else {
                     int end = held.forEachByte(held.readerIndex(), length, headEnd);
+                    partialHead = end < 0;
                     if (end >= 0) {
                         headEnd.reset();
                         length = end + 1 - held.readerIndex();

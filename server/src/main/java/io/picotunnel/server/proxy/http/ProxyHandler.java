@@ -207,12 +207,17 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         } else if (++readsLeavingBacklog >= 2) {
             ctx.channel().config().setAutoRead(false);
         }
-        if (!http2 && !firstRequest && partialHead && state == State.AWAIT_REQUEST && pending.isEmpty()
-                && headerTimer == null) {
+        if (!http2 && !firstRequest && partialHead && state == State.AWAIT_REQUEST && pending.isEmpty()) {
+            startHeaderTimer();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void startHeaderTimer() {
+        if (headerTimer == null) {
             headerTimer = ctx.executor().schedule(this::closeIfStillAwaiting, proxy.headerTimeout().toMillis(),
                     TimeUnit.MILLISECONDS);
         }
-        ctx.fireChannelReadComplete();
     }
 
     private void closeIfStillAwaiting() {
@@ -314,6 +319,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         if (!http2) {
             idleTimer.arm((firstRequest ? proxy.headerTimeout() : proxy.idleTimeout()).toNanos(),
                     TimeUnit.NANOSECONDS, this::closeIfStillAwaiting);
+            if (!firstRequest && feed.decoderHasPartialHead()) {
+                // Begun during the exchange (pipelined): the head is bounded from now as one begun now would be.
+                startHeaderTimer();
+            }
         }
         readPublicIfReady();
     }

@@ -241,6 +241,25 @@ class ProxyHardeningTest {
     }
 
     @Test
+    void aHeadBegunDuringAnExchangeMustBeWholeWithinTheHeaderTimeoutOnceTheExchangeEnds() throws Exception {
+        start(Map.of(Setting.HEADER_TIMEOUT, "1s"));
+        try (RawHttp http = connect()) {
+            http.send("GET /sse HTTP/1.1\r\nHost: alpha.test\r\n\r\n");
+            alpha.sseEvents.add("tick"); // the target's head goes with its first event
+            assertThat(http.read(true).status()).isEqualTo(200);
+            assertThat(List.of(http.line(), http.line(), http.line(), http.line())).containsExactly("c", "data: tick", "", "");
+            http.send("GET /two HTTP/1.1\r\nHost: alpha.test\r\nX-Slow: ");
+            alpha.sseEvents.add("tock"); // a round trip while the exchange goes on: the proxy has read the part
+            assertThat(List.of(http.line(), http.line(), http.line(), http.line())).containsExactly("c", "data: tock", "", "");
+            alpha.sseEvents.add("END");
+            assertThat(http.line()).isEqualTo("0");
+            assertThat(http.line()).isEmpty();
+            // It was left to the idle timeout (75 s) instead: a slow-loris could hold each connection that long.
+            assertThat(http.closedWithin15s()).as("the head begun during the exchange, cut short").isTrue();
+        }
+    }
+
+    @Test
     void tunnelRequestLimitAnswers503AndWarnsOnce() throws Exception {
         start(Map.of(Setting.MAX_TUNNEL_REQUESTS, "2", Setting.UPSTREAM_KEEPALIVE_TIMEOUT, "0", Setting.PROXY_TIMEOUT, "5s"));
         try (LogCapture log = new LogCapture(TunnelUpstream.class, Level.INFO);
