@@ -183,6 +183,11 @@ final class ServiceInput {
             throw ApiError.invalidField("path_prefix", "is longer than " + MAX_PATH_PREFIX
                     + " characters once percent-encoded as browsers send it (" + encoded.length() + ")");
         }
+        if (PathNormalizer.normalize(encoded) == null) {
+            // The proxy answers such a request path 400: the service would never get a request.
+            throw ApiError.invalidField("path_prefix", "has a '%' that is not followed by two hex digits"
+                    + " (write '%25' for a percent sign)");
+        }
         return encoded;
     }
 }

@@ -133,6 +133,11 @@ class ServiceApiTest {
                 "domain", "not a valid host name");
         assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"path_prefix\": \"api\","
                 + " \"target_addr\": \"localhost:1\"}"), "path_prefix", "must start with \"/\"");
+        // The proxy answers a request path with such an escape 400: the service could never be reached.
+        for (String prefix : new String[] {"/%zz", "/api/%", "/%4", "/a%2g"}) {
+            assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"path_prefix\": \"" + prefix + "\","
+                    + " \"target_addr\": \"localhost:1\"}"), "path_prefix", "not followed by two hex digits");
+        }
         assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"path_prefix\": \"/adm\\u200Bin\","
                 + " \"target_addr\": \"localhost:1\"}"), "path_prefix", "invisible formatting character U+200B");
         assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com\", \"path_prefix\": \"/\\u202Enimda\","
