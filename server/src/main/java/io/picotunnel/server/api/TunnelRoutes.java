@@ -7,6 +7,7 @@ import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.Tunnel;
 import io.picotunnel.server.tunnel.TunnelPresence;
 
+import java.util.Optional;
 import java.util.Set;
 
 /** {@code /api/tunnels}: list, create, get, rename, delete, regenerate the token. */
@@ -67,9 +68,15 @@ final class TunnelRoutes {
         JsonBody body = JsonBody.read(ctx, writable, readOnly);
         String name = body.has("name") ? name(body.string("name")) : null;
         hooks.checkTunnel(body.object());
-        Tunnel tunnel = name != null
-                ? store.renameTunnel(id, name).orElseThrow(() -> ApiError.notFound("tunnel", id))
-                : existing(id);
+        Optional<Tunnel> saved;
+        if (name != null) {
+            saved = store.renameTunnel(id, name);
+        } else if (hooks.tunnelFields().stream().anyMatch(body::has)) {
+            saved = store.touchTunnel(id);
+        } else {
+            saved = store.tunnel(id);
+        }
+        Tunnel tunnel = saved.orElseThrow(() -> ApiError.notFound("tunnel", id));
         hooks.tunnelSaved(tunnel, body.object());
         Responses.json(ctx, 200, json.tunnel(tunnel));
     }

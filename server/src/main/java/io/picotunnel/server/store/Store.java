@@ -145,6 +145,18 @@ public final class Store implements AutoCloseable {
         });
     }
 
+    /** Marks the tunnel changed now (a setting stored beside it, such as its public status, changed). */
+    public Optional<Tunnel> touchTunnel(String id) {
+        return database.inTransaction(connection -> {
+            try (PreparedStatement update = connection.prepareStatement("UPDATE tunnels SET updated_at = ? WHERE id = ?")) {
+                update.setString(1, Rfc3339.format(now()));
+                update.setString(2, id);
+                update.executeUpdate();
+            }
+            return findTunnel(connection, id);
+        });
+    }
+
     /**
      * Gives the tunnel a new token; the old one stops working at once. The returned tunnel carries the new token,
      * the only time it is available.

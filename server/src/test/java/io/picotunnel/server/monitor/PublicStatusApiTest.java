@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** {@code public_status} on tunnels and the unauthenticated {@code GET /api/status}. */
 class PublicStatusApiTest {
@@ -49,6 +50,21 @@ class PublicStatusApiTest {
             ApiClient.Response off = testbed.api().patch("/api/tunnels/" + id, "{\"public_status\":false}");
             assertThat(off.json().get("public_status").asBoolean()).isFalse();
             assertThat(testbed.api().patch("/api/tunnels/nope", "{\"public_status\":true}").status()).isEqualTo(404);
+        }
+    }
+
+    @Test
+    void changingOnlyThePublicStatusMarksTheTunnelUpdated() {
+        try (Testbed testbed = quietServer()) {
+            JsonNode created = testbed.createTunnel("box");
+            String id = created.get("id").asText();
+            Instant createdAt = Instant.parse(created.get("updated_at").asText());
+            await().atMost(Duration.ofSeconds(5)).until(() -> Instant.now().isAfter(createdAt.plusMillis(5)));
+
+            ApiClient.Response on = testbed.api().patch("/api/tunnels/" + id, "{\"public_status\":true}");
+            assertThat(Instant.parse(on.json().get("updated_at").asText())).as("%s", on).isAfter(createdAt);
+            assertThat(testbed.api().get("/api/tunnels/" + id).json().get("updated_at")).isEqualTo(on.json().get("updated_at"));
+            assertThat(on.json().get("created_at")).isEqualTo(created.get("created_at"));
         }
     }
 
