@@ -42,6 +42,12 @@ final class JsonBody {
      * takes, {@code readOnly} those it ignores; any other field is an error.
      */
     static JsonBody read(Context ctx, Set<String> writable, Set<String> readOnly) {
+        String encoding = ctx.header("Content-Encoding");
+        if (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity")) {
+            // Not inflated here: read as JSON, a gzip body was "not valid JSON", which sent the sender looking there.
+            throw new ApiError(415, "unsupported_media_type", "the request body must not be compressed"
+                    + " (Content-Encoding): send it as plain JSON", null);
+        }
         return parse(readLimited(ctx), ctx.contentType(), writable, readOnly);
     }
 

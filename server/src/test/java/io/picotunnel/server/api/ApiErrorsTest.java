@@ -9,6 +9,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.Locale;
+import java.util.zip.GZIPOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -185,6 +187,25 @@ class ApiErrorsTest {
         assertError(api.send("POST", "/api/tunnels", null, "{\"name\": \"x\"}"), 415, "unsupported_media_type");
         assertThat(api.send("POST", "/api/tunnels", "application/json; charset=utf-8", "{\"name\": \"x\"}").status())
                 .isEqualTo(201);
+    }
+
+    @Test
+    void aCompressedBodyIs415SayingSoNotMalformedJson() throws Exception {
+        ByteArrayOutputStream gzipped = new ByteArrayOutputStream();
+        try (GZIPOutputStream gzip = new GZIPOutputStream(gzipped)) {
+            gzip.write("{\"name\": \"x\"}".getBytes(StandardCharsets.UTF_8));
+        }
+        String body = gzipped.toString(StandardCharsets.ISO_8859_1);
+        String answer = raw("POST /api/tunnels HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + server.adminToken()
+                + "\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: " + body.length()
+                + "\r\nConnection: close\r\n\r\n" + body);
+        assertThat(answer).startsWith("HTTP/1.1 415");
+        JsonNode json = new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+        assertThat(json.get("error").asText()).isEqualTo("unsupported_media_type");
+        assertThat(json.get("message").asText()).contains("Content-Encoding");
+        assertThat(api.get("/api/tunnels").json()).isEmpty();
+        // identity is no compression
+        assertThat(api.send("POST", "/api/tunnels", "application/json", "{\"name\": \"x\"}").status()).isEqualTo(201);
     }
 
     @Test
