@@ -6,8 +6,8 @@ import java.util.Locale;
 
 /**
  * A {@code host:port} address as the stream header and {@code --allow} name it. IPv6 literals are written in
- * brackets ({@code [::1]:22}), and brackets hold nothing else; the host is kept lower-case so addresses compare
- * as DNS does.
+ * brackets ({@code [::1]:22}), and brackets hold nothing else; they are kept in their shortest form and host names
+ * lower-case, so that addresses compare as they dial.
  */
 public record HostPort(String host, int port) {
 
@@ -36,6 +36,8 @@ public record HostPort(String host, int port) {
                     || !NetUtil.isValidIpV6Address(host)) {
                 throw new IllegalArgumentException("'" + text + "' has an invalid IPv6 address");
             }
+            // One spelling per address (RFC 5952), so that --allow [::1]:22 permits a target written [0:0:0:0:0:0:0:1]:22.
+            host = NetUtil.bytesToIpAddress(NetUtil.createByteArrayFromIpAddressString(host));
         } else {
             int colon = s.lastIndexOf(':');
             if (colon <= 0 || s.indexOf(':') != colon) {

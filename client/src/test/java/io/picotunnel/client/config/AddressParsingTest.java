@@ -50,7 +50,7 @@ class AddressParsingTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("IPv6");
         assertThatThrownBy(() -> AllowList.parse(text))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("IPv6");
-        assertThat(HostPort.parse("[::FFFF:127.0.0.1]:22").host()).isEqualTo("::ffff:127.0.0.1");
+        assertThat(HostPort.parse("[::FFFF:127.0.0.1]:22").host()).isEqualTo("::ffff:7f00:1");
         assertThat(HostPort.parse("[fe80::1:2]:22").port()).isEqualTo(22);
     }
 
@@ -67,6 +67,18 @@ class AddressParsingTest {
         assertThat(allow.permits(HostPort.parse("127.0.0.1:8080"))).isTrue();
         assertThat(allow.permits(HostPort.parse("localhost:23"))).isFalse();
         assertThat(allow.permits(HostPort.parse("10.0.0.1:22"))).isFalse();
+    }
+
+    @Test
+    void anIpv6TargetIsPermittedHoweverItsAddressIsSpelled() {
+        // The allow list and the service's target_addr are written by different people; both dial the same socket.
+        AllowList allow = AllowList.parse("[::1]:22,[2001:DB8:0:0:0:0:0:1]:443");
+        assertThat(allow.permits(HostPort.parse("[0:0:0:0:0:0:0:1]:22"))).isTrue();
+        assertThat(allow.permits(HostPort.parse("[0000::0001]:22"))).isTrue();
+        assertThat(allow.permits(HostPort.parse("[2001:db8::1]:443"))).isTrue();
+        assertThat(allow.permits(HostPort.parse("[::2]:22"))).isFalse();
+        assertThat(allow.permits(HostPort.parse("[::1]:23"))).isFalse();
+        assertThat(HostPort.parse("[0:0:0:0:0:0:0:1]:22")).hasToString("[::1]:22");
     }
 
     @Test
