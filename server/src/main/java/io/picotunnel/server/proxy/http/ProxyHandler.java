@@ -544,9 +544,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             HttpUtil.setKeepAlive(response, keepAlive);
         }
         ChannelFuture written = ctx.writeAndFlush(response);
-        if (http2 && !close && !requestFinished && !(pending.peek() instanceof LastHttpContent)) {
+        if (http2 && !requestFinished && !(pending.peek() instanceof LastHttpContent)) {
             // Discarding the rest of the upload would keep the stream open for as long as the visitor sends it, or
-            // for ever if it stops: no timer watches a locally answered request.
+            // for ever if it stops: no timer watches a locally answered request. A plain close would reset the
+            // stream with CANCEL, and clients drop the answer of a cancelled stream.
             state = State.CLOSED;
             cancelTimers();
             stopUploadAfter(written);

@@ -93,6 +93,8 @@ class Http2ProxyTest {
                 TlsMode.TERMINATE, null, "127.0.0.1:" + rawTarget.getLocalPort(), true, Instant.now()));
         routes.onServiceChange(null, new Service("s4", "t1", ServiceType.HTTP, "localhost", "/refuse",
                 TlsMode.TERMINATE, null, "127.0.0.1:" + rawTarget.getLocalPort(), true, Instant.now()));
+        routes.onServiceChange(null, new Service("s5", "t1", ServiceType.HTTP, "localhost", "/vanish",
+                TlsMode.TERMINATE, null, "127.0.0.1:" + rawTarget.getLocalPort(), true, Instant.now()));
         TestCertificates.Issued issued = certificates.issue("localhost");
         ssl = SslContextBuilder.forServer(issued.keyPair().getPrivate(), issued.chain())
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
@@ -132,12 +134,15 @@ class Http2ProxyTest {
 
     /**
      * Answers /hints with 103 Early Hints, then 200 with a body of 5 bytes; /refuse at once with 417, its body
-     * unread; then closes.
+     * unread; then closes. A POST to /vanish it closes unanswered.
      */
     private void answerByPath() {
         while (!rawTarget.isClosed()) {
             try (Socket socket = rawTarget.accept()) {
                 String head = skipHead(socket.getInputStream());
+                if (head.startsWith("POST /vanish")) {
+                    continue; // closed unanswered, the upload unread
+                }
                 String answer = head.startsWith("GET /hints")
                         ? "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
                                 + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhints"
@@ -282,6 +287,20 @@ class Http2ProxyTest {
                     ":authority", "nowhere.test")));
             h2.write(frame(0x0, 0, 1, "part of the upload".getBytes(StandardCharsets.US_ASCII)));
             assertThat(h2.readUntilEndOfStream(1)).contains("nowhere.test");
+            assertThat(h2.readResetCode(1)).as("RST_STREAM error code of stream 1").isEqualTo(0);
+        }
+    }
+
+    @Test
+    void anErrorPageThatEndsTheUploadStopsItWithRstStreamNoErrorSoTheClientKeepsThePage() throws Exception {
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        try (RawH2 h2 = RawH2.connect(port, certificates.clientContext())) {
+            // The target closes without an answer while the upload goes on: a 502 that must end the upload. Ended
+            // with CANCEL, clients (curl, browsers) dropped the page for a failed request.
+            h2.write(frame(0x1, 0x4, 1, headers(":method", "POST", ":scheme", "https", ":path", "/vanish",
+                    ":authority", "localhost")));
+            h2.write(frame(0x0, 0, 1, "part of the upload".getBytes(StandardCharsets.US_ASCII)));
+            assertThat(h2.readUntilEndOfStream(1)).contains("could not get a response from the service");
             assertThat(h2.readResetCode(1)).as("RST_STREAM error code of stream 1").isEqualTo(0);
         }
     }
