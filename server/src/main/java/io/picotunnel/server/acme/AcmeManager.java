@@ -35,14 +35,18 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Obtains and renews certificates by ACME for the server's domain and for every enabled {@code http}
  * service with {@code tls_mode: terminate}, and for nothing else (never for a name a stranger sends).
- * All ACME work runs on one thread of its own, never on an event loop: a check runs when a service changes
+ * All ACME work runs on one thread of its own, never on an event loop (each order on a thread of its own under a
+ * deadline, so that a stalled CA cannot hold the others up): a check runs when a service changes
  * and every {@code checkInterval}, issues what is missing, renews what has passed two thirds of its
  * lifetime, and retries failures after a doubling delay. The delay is kept on disk, so restarting the server does
  * not order again before it is over (a crash loop would use up the CA's limit of failed validations); changing
@@ -86,7 +90,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     private final ScheduledExecutorService executor;
     private volatile long checks;
     private volatile CertificateOutcomes outcomes = CertificateOutcomes.NONE;
-    private Login login;
+    /** Made on an order's thread, dropped on the ACME thread after a failure. */
+    private volatile Login login;
 
     /**
      * @param certsDirectory {@code <data>/certs}; ACME keeps its files in its {@code acme} subdirectory
@@ -412,7 +417,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             retryRequests = state.retryRequests;
         }
         try {
-            ServerCertificate certificate = issuer.issue(login(), domain, challengeType);
+            ServerCertificate certificate = issueWithinDeadline(domain, challengeType);
             store.putFromAcme(domain, certificate);
             state.failures = 0;
             state.error = null;
@@ -453,13 +458,44 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         }
     }
 
+    /**
+     * Runs the order on a thread of its own and gives up on it, interrupting it, once {@link AcmeSettings#orderDeadline}
+     * has passed: a CA that sent an answer's headers and then stalls its body held the ACME thread for good, and with
+     * it every later order and renewal of every domain, until a restart.
+     */
+    private ServerCertificate issueWithinDeadline(String domain, String challengeType)
+            throws AcmeException, IOException, InterruptedException {
+        FutureTask<ServerCertificate> order = new FutureTask<>(() -> issuer.issue(login(), domain, challengeType));
+        Thread.ofPlatform().daemon().name("picotunnel-acme-order").start(order);
+        Duration deadline = settings.orderDeadline();
+        try {
+            return order.get(deadline.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            order.cancel(true);
+            login = null;
+            throw new AcmeException("the ACME CA at " + settings.directoryUri() + " did not complete the order within "
+                    + deadline + " (an answer stalled); it was given up");
+        } catch (InterruptedException e) {
+            order.cancel(true);
+            throw e;
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case AcmeException acme -> throw acme;
+                case IOException io -> throw io;
+                case RuntimeException runtime -> throw runtime;
+                case Error error -> throw error;
+                default -> throw new AcmeException("the order for " + domain + " was stopped: " + e.getCause());
+            }
+        }
+    }
+
     private Login login() throws AcmeException, IOException {
         if (login == null) {
             URI directory = settings.directoryUri();
             Session session = settings.trustedCa() == null
                     ? new Session(directory)
                     : new Session(directory, new TrustingAcmeProvider(trustingContext(settings.trustedCa())));
-            session.networkSettings().setTimeout(Duration.ofSeconds(30));
+            session.networkSettings().setTimeout(settings.requestTimeout());
             AccountBuilder account = new AccountBuilder().agreeToTermsOfService().useKeyPair(files.accountKey());
             if (settings.email() != null && !settings.email().isBlank()) {
                 account.addEmail(settings.email());

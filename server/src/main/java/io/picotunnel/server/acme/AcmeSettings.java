@@ -54,6 +54,24 @@ public record AcmeSettings(
         };
     }
 
+    /**
+     * The longest wait for the CA's answer to one request, up to its headers: 30 seconds, or {@code timeout} when that
+     * is shorter.
+     */
+    public Duration requestTimeout() {
+        Duration longest = Duration.ofSeconds(30);
+        return timeout.compareTo(longest) < 0 ? timeout : longest;
+    }
+
+    /**
+     * The longest one order may take as a whole: its three waits (validation, ready, issued) of {@code timeout} each and
+     * the requests around them. The HTTP client bounds a request's wait for the answer's headers only, so a CA (or a
+     * connection dropped on the way) that stalls in the middle of an answer's body is stopped by this deadline alone.
+     */
+    public Duration orderDeadline() {
+        return timeout.multipliedBy(3).plus(requestTimeout().multipliedBy(15));
+    }
+
     /** The wait before retry number {@code failures} (1 = after the first failure): doubling, capped. */
     public Duration retryDelay(int failures) {
         Duration delay = firstRetry;

@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SSLHandshakeException;
 import java.math.BigInteger;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -533,6 +534,57 @@ class AcmeManagerTest {
             acme.close();
 
             assertThat(Files.exists(data.resolve("certs/acme/app.test.failure"))).isFalse();
+        }
+    }
+
+    @Test
+    void aCaThatStallsInTheMiddleOfAnAnswerFailsTheOrderAtItsDeadlineInsteadOfHoldingAcmeForGood() throws Exception {
+        List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (ServerSocket ca = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread.ofPlatform().daemon().start(() -> answerHeadersThenStall(ca, held));
+            // waits of 0.5 s: the order's deadline is 1.5 s plus 15 requests of 0.5 s
+            AcmeSettings stalling = new AcmeSettings(null, directoryOf(ca), null, List.of(AcmeSettings.HTTP_01),
+                    Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12), Duration.ofMillis(500));
+            assertThat(stalling.orderDeadline()).isEqualTo(Duration.ofSeconds(9));
+            startManagerWithoutServerDomain(stalling);
+
+            acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+            // the HTTP client bounds the wait for an answer's headers only: the order waited for the body for good
+            await().atMost(Duration.ofSeconds(30)).until(() ->
+                    acme.status("app.test").orElseThrow().status().equals("error"));
+            assertThat(acme.status("app.test").orElseThrow().error())
+                    .contains("did not complete the order within PT9S");
+            long checksAfter = acme.checks();
+            await().atMost(Duration.ofSeconds(10)).until(() -> acme.checks() > checksAfter);
+        } finally {
+            for (Socket connection : held) {
+                connection.close();
+            }
+        }
+    }
+
+    /** A CA that answers each request with its status line, headers and the start of a body, then nothing more. */
+    private static void answerHeadersThenStall(ServerSocket ca, List<Socket> held) {
+        for (int i = 0; i < 100; i++) {
+            try {
+                Socket connection = ca.accept();
+                held.add(connection);
+                var in = connection.getInputStream();
+                int matched = 0;
+                for (int read = 0; read < 65_536 && matched < 4; read++) {
+                    int b = in.read();
+                    if (b < 0) {
+                        break;
+                    }
+                    matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
+                }
+                connection.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: 1000\r\n\r\n{\"newNonce\": ").getBytes(StandardCharsets.US_ASCII));
+                connection.getOutputStream().flush();
+            } catch (IOException e) {
+                return;
+            }
         }
     }
 
