@@ -74,6 +74,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         volatile int attempts;
         /** Counts the service updates that ended the retry delay; guarded by the state's lock. */
         int retryRequests;
+        /** A certificate issued and served whose files could not be written yet; ACME thread only. */
+        CertificateIssuer.Issued unsaved;
     }
 
     private final AcmeSettings settings;
@@ -104,7 +106,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         this.serverDomain = DomainNames.normalize(serverDomain);
         this.clock = clock;
         this.files = new AcmeFiles(certsDirectory.resolve("acme"), settings.directoryUri().toString());
-        this.issuer = new CertificateIssuer(responses, files, settings.timeout());
+        this.issuer = new CertificateIssuer(responses, settings.timeout());
         this.executor = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("picotunnel-acme").factory());
     }
@@ -315,6 +317,9 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             return;
         }
         loadStored(domain, state);
+        if (state.unsaved != null) {
+            save(domain, state);
+        }
         Instant now = clock.instant();
         Optional<ServerCertificate> current = store.fromAcme(domain);
         if (current.isPresent() && now.isBefore(current.get().renewalDue())) {
@@ -405,6 +410,29 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         }
     }
 
+    /**
+     * Writes the certificate issued for {@code domain} that is not on disk yet. When it cannot be (a full disk, say), it
+     * stays served, is written at a later check, and {@code cert_error} says that a restart before then orders again.
+     */
+    private void save(String domain, DomainState state) {
+        CertificateIssuer.Issued issued = state.unsaved;
+        try {
+            files.store(domain, issued.key(), issued.chainPem());
+            state.unsaved = null;
+            if (state.error != null) {
+                log.info("ACME certificate for {} saved in {}", domain, files.directory());
+            }
+            state.error = null;
+        } catch (IOException e) {
+            String error = "the certificate is served but could not be saved in " + files.directory() + " ("
+                    + e.getMessage() + "); it is saved once it can be, and a restart before then orders a new one";
+            if (!error.equals(state.error)) {
+                log.warn("ACME certificate for {}: {}", domain, error);
+            }
+            state.error = error;
+        }
+    }
+
     private void obtain(String domain, DomainState state, boolean renewal) {
         String challengeType = settings.challengeTypes()
                 .get(Math.floorMod(state.failures, settings.challengeTypes().size()));
@@ -417,11 +445,15 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             retryRequests = state.retryRequests;
         }
         try {
-            ServerCertificate certificate = issueWithinDeadline(domain, challengeType);
+            CertificateIssuer.Issued issued = issueWithinDeadline(domain, challengeType);
+            ServerCertificate certificate = issued.certificate();
+            // served even when its files cannot be written: ordering it again would only use up the CA's limits
             store.putFromAcme(domain, certificate);
             state.failures = 0;
             state.error = null;
             state.retryAt = Instant.MIN;
+            state.unsaved = issued;
+            save(domain, state);
             state.status = CertificateStatus.VALID;
             deleteFailure(domain);
             log.info("ACME certificate for {} {} (valid until {}, renewal from {})", domain,
@@ -463,9 +495,10 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
      * has passed: a CA that sent an answer's headers and then stalls its body held the ACME thread for good, and with
      * it every later order and renewal of every domain, until a restart.
      */
-    private ServerCertificate issueWithinDeadline(String domain, String challengeType)
+    private CertificateIssuer.Issued issueWithinDeadline(String domain, String challengeType)
             throws AcmeException, IOException, InterruptedException {
-        FutureTask<ServerCertificate> order = new FutureTask<>(() -> issuer.issue(login(), domain, challengeType));
+        FutureTask<CertificateIssuer.Issued> order =
+                new FutureTask<>(() -> issuer.issue(login(), domain, challengeType));
         Thread.ofPlatform().daemon().name("picotunnel-acme-order").start(order);
         Duration deadline = settings.orderDeadline();
         try {

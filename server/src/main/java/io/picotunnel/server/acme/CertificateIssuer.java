@@ -24,22 +24,24 @@ import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 
-/** Runs one ACME order for one domain: authorize with the chosen challenge, finalize, download, persist. */
+/** Runs one ACME order for one domain: authorize with the chosen challenge, finalize, download. */
 final class CertificateIssuer {
+
+    /** A certificate just issued: what is served, and the key and PEM chain to save. */
+    record Issued(ServerCertificate certificate, KeyPair key, String chainPem) {
+    }
 
     private static final Logger log = LoggerFactory.getLogger(CertificateIssuer.class);
 
     private final ChallengeResponses responses;
-    private final AcmeFiles files;
     private final Duration timeout;
 
-    CertificateIssuer(ChallengeResponses responses, AcmeFiles files, Duration timeout) {
+    CertificateIssuer(ChallengeResponses responses, Duration timeout) {
         this.responses = responses;
-        this.files = files;
         this.timeout = timeout;
     }
 
-    ServerCertificate issue(Login login, String domain, String challengeType)
+    Issued issue(Login login, String domain, String challengeType)
             throws AcmeException, IOException, InterruptedException {
         Order order = login.newOrder().domain(domain).create();
         for (Authorization authorization : order.getAuthorizations()) {
@@ -62,8 +64,8 @@ final class CertificateIssuer {
         Certificate certificate = order.getCertificate();
         StringWriter chainPem = new StringWriter();
         certificate.writeCertificate(chainPem);
-        files.store(domain, domainKey, chainPem.toString());
-        return CertificateLoader.of(certificate.getCertificateChain(), domainKey.getPrivate(), "acme");
+        return new Issued(CertificateLoader.of(certificate.getCertificateChain(), domainKey.getPrivate(), "acme"),
+                domainKey, chainPem.toString());
     }
 
     private void authorize(Authorization authorization, String domain, String challengeType)

@@ -173,6 +173,40 @@ class AcmeManagerTest {
     }
 
     @Test
+    void aCertificateThatCannotBeSavedIsServedNotOrderedAgainAndSavedOnceItCan() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        // stands in for a full disk: the certificate's file cannot be written where a directory is
+        Path inTheWay = data.resolve("certs/acme/app.test.crt");
+        Files.createDirectories(inTheWay.resolve("not-empty"));
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+        await().atMost(ISSUANCE).until(() -> !acme.status("app.test").orElseThrow().status().equals("pending"));
+        CertificateStatus unsaved = acme.status("app.test").orElseThrow();
+        // it was thrown away as a failed order, and ordered again after each retry delay: a new certificate every time,
+        // up to the CA's limit of duplicate certificates (Let's Encrypt: 5 a week), while none was served
+        assertThat(unsaved.status()).isEqualTo("valid");
+        assertThat(unsaved.error()).contains("could not be saved", "a restart before then orders a new one");
+        BigInteger served = servedCertificate("app.test").getSerialNumber();
+        long checksBefore = acme.checks();
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 5);
+        assertThat(acme.attempts("app.test")).isEqualTo(1);
+
+        Files.delete(inTheWay.resolve("not-empty"));
+        Files.delete(inTheWay);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> Files.isRegularFile(inTheWay));
+        assertThat(acme.status("app.test").orElseThrow().error()).isNull();
+        assertThat(PemFiles.readChain(inTheWay).getFirst().getSerialNumber()).isEqualTo(served);
+        acme.close();
+        store.removeFromAcme("app.test");
+        startManager();
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+        assertThat(servedCertificate("app.test").getSerialNumber()).as("served from disk after a restart")
+                .isEqualTo(served);
+        assertThat(acme.attempts("app.test")).isZero();
+    }
+
+    @Test
     void strangerServerNamesNeverTriggerIssuance() throws Exception {
         start("tunnel.test", List.of(AcmeSettings.HTTP_01), true);
         await().atMost(ISSUANCE).until(() ->
