@@ -342,6 +342,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .upstreamIdleTimeout(config.upstreamKeepalive().idleTimeout())
                 .maxIdleUpstreams(config.upstreamKeepalive().maxIdle())
                 .acmeChallenges(tls.http01Answers())
+                .passedThrough(tls::passedThrough)
                 .httpsPort(config.publicPorts().httpsOr(config.httpsAddr().port() == 0 ? 443 : config.httpsAddr().port()))
                 .access(access)
                 .traffic(traffic::service)

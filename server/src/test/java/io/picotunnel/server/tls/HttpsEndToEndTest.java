@@ -304,6 +304,32 @@ class HttpsEndToEndTest {
         }
     }
 
+    @Test
+    void aRequestForAPassthroughNameOverAConnectionMadeForAnotherNameGets421NotTheUnknownHostPage() throws Exception {
+        try (TlsEchoTarget passthroughTarget = new TlsEchoTarget(ca.issue("db.apps.test"))) {
+            String services = servicesOfAConnectedTunnel("apps");
+            assertThat(api.post(services, "{\"type\":\"http\",\"domain\":\"*.apps.test\",\"target_addr\":\"127.0.0.1:"
+                    + target.getAddress().getPort() + "\"}").status()).isEqualTo(201);
+            assertThat(api.post(services, passthroughService("db.apps.test", passthroughTarget, "")).status())
+                    .isEqualTo(201);
+
+            // A browser holding an HTTP/2 connection to web.apps.test, whose certificate (*.apps.test) covers
+            // db.apps.test too, sends db.apps.test's requests over it (connection reuse, as Firefox and Chrome do);
+            // on 421 it opens a connection of its own, whose TLS goes to the passthrough target.
+            try (SSLSocket socket = SniSockets.connect(ca.clientContext(), server.httpsPort(), "web.apps.test")) {
+                socket.startHandshake();
+                socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: db.apps.test\r\nConnection: close\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(),
+                        StandardCharsets.UTF_8));
+                assertThat(in.readLine()).as("was 404, the unknown host page for a site that exists")
+                        .isEqualTo("HTTP/1.1 421 Misdirected Request");
+            }
+            assertThat(passthroughTarget.acceptedConnections()).isZero();
+            assertThat(passthroughLine("db.apps.test", "own connection")).isEqualTo("target heard: own connection");
+        }
+    }
+
     /** One line through the HTTPS listener to a passthrough target, asked for as {@code serverName}: its answer. */
     private String passthroughLine(String serverName, String line) throws IOException {
         try (SSLSocket socket = SniSockets.connect(ca.clientContext(), server.httpsPort(), serverName)) {

@@ -33,6 +33,16 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
                         + "(and a path prefix matching this path) to a tunnel.");
     }
 
+    /**
+     * A request over TLS this proxy terminated for a host whose TLS goes to a passthrough service: the client reused a
+     * connection made for another name its certificate also covers (HTTP/2 connection reuse). 421 tells it to ask again
+     * on a connection of its own for that host (RFC 9110, section 15.5.20), which browsers do by themselves.
+     */
+    static ErrorPage misdirected(String host) {
+        return new ErrorPage(HttpResponseStatus.MISDIRECTED_REQUEST, "misdirected_request",
+                "This connection cannot serve " + describeHost(host) + ": open a new connection to it.");
+    }
+
     static ErrorPage tunnelOffline() {
         return new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "tunnel_offline",
                 "The tunnel is offline: its client is not connected at the moment. Please try again later.");

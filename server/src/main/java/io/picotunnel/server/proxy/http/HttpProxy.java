@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The HTTP reverse proxy: routes each request by Host and path to an {@code http} service and forwards it
@@ -50,6 +51,7 @@ public final class HttpProxy implements HttpPipelines {
     private final Duration headerTimeout;
     private final Function<String, Optional<String>> acmeChallenges;
     private final int httpsPort;
+    private final Predicate<String> passedThrough;
     private final AccessControl access;
     private final Function<Service, TrafficCounters> traffic;
 
@@ -62,6 +64,7 @@ public final class HttpProxy implements HttpPipelines {
         this.headerTimeout = builder.headerTimeout;
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
+        this.passedThrough = builder.passedThrough;
         this.access = builder.access;
         this.traffic = builder.traffic;
     }
@@ -160,6 +163,11 @@ public final class HttpProxy implements HttpPipelines {
         return httpsPort;
     }
 
+    /** Whether the HTTPS listener passes TLS for {@code host} to a passthrough service instead of terminating it. */
+    boolean passedThrough(String host) {
+        return passedThrough.test(host);
+    }
+
     /** The gate in front of the services: address lists, rate limits, sign-in. */
     AccessControl access() {
         return access;
@@ -175,6 +183,7 @@ public final class HttpProxy implements HttpPipelines {
         private int maxIdleUpstreams = 128;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
         private int httpsPort = 443;
+        private Predicate<String> passedThrough = host -> false;
         private AccessControl access = AccessControl.open();
         private Function<Service, TrafficCounters> traffic = service -> TrafficCounters.NONE;
 
@@ -251,6 +260,15 @@ public final class HttpProxy implements HttpPipelines {
          */
         public Builder acmeChallenges(Function<String, Optional<String>> keyAuthorizations) {
             this.acmeChallenges = Objects.requireNonNull(keyAuthorizations, "acmeChallenges");
+            return this;
+        }
+
+        /**
+         * Whether the HTTPS listener passes TLS for a host name to a passthrough service (none by default): a request for
+         * such a name over TLS this proxy terminated came over a connection made for another name, and gets 421.
+         */
+        public Builder passedThrough(Predicate<String> passedThroughHosts) {
+            this.passedThrough = Objects.requireNonNull(passedThroughHosts, "passedThrough");
             return this;
         }
 

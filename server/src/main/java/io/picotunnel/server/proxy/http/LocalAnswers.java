@@ -101,7 +101,9 @@ final class LocalAnswers {
             return new Answer(redirectToHttps(host, request.uri(), alloc), false);
         }
         if (https && service.tlsMode() == TlsMode.PASSTHROUGH) {
-            return new Answer(page(request, ErrorPage.unknownHost(host), alloc), false);
+            // TLS for the host itself would have gone to the service's target: this connection was made for another name
+            return new Answer(page(request, host != null && proxy.passedThrough(RouteTable.normalizeHost(host))
+                    ? ErrorPage.misdirected(host) : ErrorPage.unknownHost(host), alloc), false);
         }
         return new Forward(service);
     }
