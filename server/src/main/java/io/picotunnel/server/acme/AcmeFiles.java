@@ -179,6 +179,9 @@ final class AcmeFiles {
         properties.setProperty("directory", acmeDirectory);
         properties.setProperty("failures", Integer.toString(failure.failures()));
         properties.setProperty("next_attempt", failure.nextAttempt().toString());
+        if (failure.caRetryAfter() != null) {
+            properties.setProperty("ca_retry_after", failure.caRetryAfter().toString());
+        }
         String lastError = failure.lastError() == null ? "" : failure.lastError();
         // so that the file stays far below the size it is read up to, however long the CA's message
         properties.setProperty("last_error", lastError.length() > MAX_ERROR_LENGTH
@@ -212,11 +215,13 @@ final class AcmeFiles {
             int failures = Integer.parseInt(properties.getProperty("failures", ""));
             Instant nextAttempt = Instant.parse(properties.getProperty("next_attempt", ""));
             String lastError = properties.getProperty("last_error", "");
+            String caRetryAfter = properties.getProperty("ca_retry_after");
             if (failures < 1 || failures > MAX_FAILURES) {
                 // a count near the int limit would overflow as orders go on failing
                 throw new IOException(file + ": failures must be from 1 to " + MAX_FAILURES);
             }
-            return Optional.of(new OrderFailure(failures, nextAttempt, lastError.isEmpty() ? null : lastError));
+            return Optional.of(new OrderFailure(failures, nextAttempt, lastError.isEmpty() ? null : lastError,
+                    caRetryAfter == null ? null : Instant.parse(caRetryAfter)));
         } catch (NumberFormatException | DateTimeParseException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }

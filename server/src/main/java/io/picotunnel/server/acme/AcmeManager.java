@@ -14,6 +14,7 @@ import org.shredzone.acme4j.AccountBuilder;
 import org.shredzone.acme4j.Login;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.exception.AcmeException;
+import org.shredzone.acme4j.exception.AcmeRateLimitedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +57,8 @@ import java.util.concurrent.TimeoutException;
 public final class AcmeManager implements ServiceListener, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AcmeManager.class);
+    /** The longest a CA's Retry-After is waited for: Let's Encrypt's longest rate limit window is a week. */
+    static final Duration MAX_CA_RETRY_AFTER = Duration.ofDays(7);
 
     static {
         // acme4j builds CSRs and challenge certificates with BouncyCastle and asks for its provider by name
@@ -372,7 +375,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     private void loadFailure(String domain, DomainState state) {
         try {
             files.loadFailure(domain).ifPresent(failure -> {
-                Instant latest = clock.instant().plus(settings.maxRetry());
+                Instant latest = latestAttempt(clock.instant(), failure.caRetryAfter());
                 Instant nextAttempt = failure.nextAttempt().isAfter(latest) ? latest : failure.nextAttempt();
                 state.failures = failure.failures();
                 state.retryAt = nextAttempt;
@@ -382,15 +385,30 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                         + " service to order at once)", domain, failure.failures(), nextAttempt,
                         nextAttempt.equals(failure.nextAttempt()) ? ""
                                 : ", not at " + failure.nextAttempt() + " as " + files.failureFile(domain)
-                                        + " says, which is later than the longest retry delay of " + settings.maxRetry());
+                                        + " says, which is later than the longest retry delay of " + settings.maxRetry()
+                                        + " and than the CA asked to wait");
                 if (!nextAttempt.equals(failure.nextAttempt())) {
                     // else every restart would put it off again by the longest delay
-                    storeFailure(domain, new OrderFailure(failure.failures(), nextAttempt, failure.lastError()));
+                    storeFailure(domain, new OrderFailure(failure.failures(), nextAttempt, failure.lastError(),
+                            failure.caRetryAfter()));
                 }
             });
         } catch (IOException | RuntimeException e) {
             log.warn("cannot read the ACME retry delay of {}, so it is ordered at once: {}", domain, e.getMessage());
         }
+    }
+
+    /**
+     * The latest next attempt that a failure kept on disk may name, seen at {@code now}: the longest retry delay from now,
+     * or later up to when the CA said to come back ({@code caRetryAfter}, at most {@link #MAX_CA_RETRY_AFTER} from now).
+     */
+    private Instant latestAttempt(Instant now, Instant caRetryAfter) {
+        Instant latest = now.plus(settings.maxRetry());
+        if (caRetryAfter != null && caRetryAfter.isAfter(latest)) {
+            Instant longest = now.plus(MAX_CA_RETRY_AFTER);
+            latest = caRetryAfter.isAfter(longest) ? longest : caRetryAfter;
+        }
+        return latest;
     }
 
     private void storeFailure(String domain, OrderFailure failure) {
@@ -473,9 +491,17 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                 state.status = CertificateStatus.ERROR;
                 state.error = e.getMessage() == null ? e.toString() : e.getMessage();
                 if (state.retryRequests == retryRequests) {
+                    Instant now = clock.instant();
                     delay = settings.retryDelay(state.failures);
-                    state.retryAt = clock.instant().plus(delay);
-                    storeFailure(domain, new OrderFailure(state.failures, state.retryAt, state.error));
+                    // a CA refusing for a rate limit says when to come back: coming back sooner only meets the refusal
+                    Instant caRetryAfter = e instanceof AcmeRateLimitedException limited
+                            ? limited.getRetryAfter().orElse(null) : null;
+                    Instant latest = latestAttempt(now, caRetryAfter);
+                    if (caRetryAfter != null && caRetryAfter.isAfter(now.plus(delay))) {
+                        delay = Duration.between(now, caRetryAfter.isAfter(latest) ? latest : caRetryAfter);
+                    }
+                    state.retryAt = now.plus(delay);
+                    storeFailure(domain, new OrderFailure(state.failures, state.retryAt, state.error, caRetryAfter));
                 } else {
                     delay = Duration.ZERO;
                     state.retryAt = Instant.MIN;

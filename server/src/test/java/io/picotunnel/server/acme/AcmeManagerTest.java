@@ -622,6 +622,99 @@ class AcmeManagerTest {
         }
     }
 
+    @Test
+    void aCaRefusingAnOrderForARateLimitIsNotAskedAgainBeforeItsRetryAfterEvenAcrossARestart() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger orders = new java.util.concurrent.atomic.AtomicInteger();
+        String directory = rateLimitingCa(Duration.ofDays(1), orders);
+        // retries from 1 hour, doubling up to 12 hours
+        AcmeSettings limited = settingsFor(directory, Duration.ofMillis(200), AcmeSettings.HTTP_01);
+        startManagerWithoutServerDomain(limited);
+        Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
+        acme.onServiceChange(null, app);
+
+        AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), limited.directoryUri().toString());
+        await().atMost(Duration.ofSeconds(20)).until(() -> files.loadFailure("app.test").isPresent());
+        assertThat(acme.status("app.test").orElseThrow().error()).contains("too many certificates already issued");
+        assertThat(files.loadFailure("app.test").orElseThrow().nextAttempt())
+                .as("the CA's Retry-After of a day, not the first retry delay of an hour")
+                .isAfter(clock.instant().plus(Duration.ofHours(23)));
+        acme.close();
+
+        startManagerWithoutServerDomain(limited);
+        acme.onServiceChange(null, app);
+        // past the longest retry delay, which a restart took as the latest next attempt
+        clockOffset.set(Duration.ofHours(13));
+        long checksBefore = acme.checks();
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 5);
+        assertThat(acme.attempts("app.test")).isZero();
+        assertThat(orders.get()).isEqualTo(1);
+
+        clockOffset.set(Duration.ofDays(1).plusMinutes(1));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> orders.get() == 2);
+    }
+
+    /**
+     * A CA on loopback that makes accounts and refuses every new order for a rate limit, saying to come back after
+     * {@code retryAfter} (as Let's Encrypt does when a domain has had too many certificates); counts the orders refused.
+     * Its directory URL.
+     */
+    private String rateLimitingCa(Duration retryAfter, java.util.concurrent.atomic.AtomicInteger orders)
+            throws IOException {
+        HttpServer ca = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+        String base = "http://127.0.0.1:" + ca.getAddress().getPort();
+        java.util.concurrent.atomic.AtomicInteger nonces = new java.util.concurrent.atomic.AtomicInteger();
+        ca.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            exchange.getResponseHeaders().set("Replay-Nonce", "nonce" + nonces.incrementAndGet());
+            exchange.getResponseHeaders().set("Cache-Control", "no-store");
+            String path = exchange.getRequestURI().getPath();
+            int status;
+            String type = "application/json";
+            String body;
+            switch (path) {
+                case "/dir" -> {
+                    status = 200;
+                    body = "{\"newNonce\":\"" + base + "/nonce\",\"newAccount\":\"" + base + "/account\","
+                            + "\"newOrder\":\"" + base + "/order\"}";
+                }
+                case "/nonce" -> {
+                    status = 200;
+                    body = null;
+                }
+                case "/account" -> {
+                    status = 201;
+                    exchange.getResponseHeaders().set("Location", base + "/account/1");
+                    body = "{\"status\":\"valid\"}";
+                }
+                case "/order" -> {
+                    orders.incrementAndGet();
+                    status = 429;
+                    type = "application/problem+json";
+                    exchange.getResponseHeaders().set("Retry-After", Long.toString(retryAfter.toSeconds()));
+                    body = "{\"type\":\"urn:ietf:params:acme:error:rateLimited\","
+                            + "\"detail\":\"too many certificates already issued for app.test\",\"status\":429}";
+                }
+                default -> {
+                    status = 404;
+                    body = null;
+                }
+            }
+            if (body == null) {
+                exchange.sendResponseHeaders(status, -1);
+            } else {
+                byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+                exchange.getResponseHeaders().set("Content-Type", type);
+                exchange.sendResponseHeaders(status, bytes.length);
+                exchange.getResponseBody().write(bytes);
+            }
+            exchange.close();
+        });
+        ca.start();
+        cleanup.add(() -> ca.stop(0));
+        return base + "/dir";
+    }
+
     /** ACME settings for a CA at {@code directory} with no account e-mail nor trust file, checking as often as said. */
     private static AcmeSettings settingsFor(String directory, Duration checkInterval, String... challengeTypes) {
         return new AcmeSettings(null, directory, null, List.of(challengeTypes), checkInterval, Duration.ofHours(1),
