@@ -11,6 +11,7 @@ import io.picotunnel.server.Version;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.net.HostPort;
+import io.picotunnel.server.proxy.tcp.FreePorts;
 import io.picotunnel.server.store.Rfc3339;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -97,8 +98,9 @@ public final class ApiServer implements AutoCloseable {
         ApiJson json = new ApiJson(presence, certificates, activity, hooks);
         TunnelRoutes tunnels = new TunnelRoutes(store, presence, json, limits.maxTunnels(), hooks);
         ServiceRoutes services = new ServiceRoutes(store,
-                new ServiceInput(reserved, limits.tcpPorts(), auth.oidcProvider().isPresent()), json, limits.maxServices(),
-                hooks);
+                new ServiceInput(reserved, limits.tcpPorts(), auth.oidcProvider().isPresent()),
+                new FreePorts(limits.tcpPorts(), reserved.stream().map(ReservedAddress::address).toList()), json,
+                limits.maxServices(), hooks);
         Javalin app = Javalin.create(config -> {
             configureServer(config, address);
             // First: the answers the guard refuses (401, 403, 421, 429) carry them too.

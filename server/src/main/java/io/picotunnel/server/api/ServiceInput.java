@@ -120,8 +120,9 @@ final class ServiceInput {
             return new Service(service.id(), service.tunnelId(), service.type(), domain, pathPrefix, service.tlsMode(),
                     null, target, service.enabled(), service.createdAt(), service.httpsRedirect());
         }
-        HostPort listen = address("listen_addr", service.listenAddr(), HostPort.Rules.SERVICE_LISTEN, "0.0.0.0:2222");
-        if (!tcpPorts.contains(listen.port())) {
+        // Port 0: any free port, which the store has chosen (PortPicker) by the time it stores the service.
+        HostPort listen = address("listen_addr", service.listenAddr(), HostPort.Rules.SERVICE_REQUEST, "0.0.0.0:2222");
+        if (listen.port() != 0 && !tcpPorts.contains(listen.port())) {
             throw ApiError.invalidField("listen_addr", "port " + listen.port() + " is not one tcp services may use on"
                     + " this server (" + tcpPorts + "); pick a port in it, or have the operator change "
                     + Setting.TCP_PORTS.envVar());

@@ -2,6 +2,7 @@ package io.picotunnel.server.api;
 
 import io.javalin.http.Context;
 import io.picotunnel.server.store.LimitReachedException;
+import io.picotunnel.server.store.PortPicker;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceType;
@@ -15,15 +16,17 @@ final class ServiceRoutes {
 
     private final Store store;
     private final ServiceInput input;
+    private final PortPicker ports;
     private final ApiJson json;
     private final int maxServices;
     private final ApiHooks hooks;
     private final Set<String> writable;
     private final Set<String> readOnly;
 
-    ServiceRoutes(Store store, ServiceInput input, ApiJson json, int maxServices, ApiHooks hooks) {
+    ServiceRoutes(Store store, ServiceInput input, PortPicker ports, ApiJson json, int maxServices, ApiHooks hooks) {
         this.store = store;
         this.input = input;
+        this.ports = ports;
         this.json = json;
         this.maxServices = maxServices;
         this.hooks = hooks;
@@ -53,7 +56,7 @@ final class ServiceRoutes {
         hooks.checkService(draft, body.object());
         Service created;
         try {
-            created = store.createService(draft, maxServices).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
+            created = store.createService(draft, maxServices, ports).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
         } catch (LimitReachedException e) {
             throw ApiError.limitReached("This server holds " + maxServices + " services, its most"
                     + " (PICOTUNNEL_MAX_SERVICES). Delete a service you no longer need, or have the operator raise the limit.");
@@ -73,7 +76,7 @@ final class ServiceRoutes {
                 Service patched = input.patch(stored, body);
                 hooks.checkService(patched, body.object());
                 return patched;
-            })
+            }, ports)
                     .orElseThrow(() -> ApiError.notFound("service", id));
         } catch (ServiceConflictException e) {
             throw conflict(store.service(id).orElse(null), e);

@@ -76,7 +76,8 @@ public enum Setting {
     MAX_TUNNELS("--max-tunnels", "N", "1000", "Most tunnels the API creates."),
     MAX_SERVICES("--max-services", "N", "10000", "Most services the API creates, over all tunnels."),
     TCP_PORTS("--tcp-ports", "PORTS", "1024-65535",
-            "Ports tcp services may listen on: ranges and single ports, e.g. 2000-3000,3306."),
+            "Ports tcp services may listen on: ranges and single ports, e.g. 2000-3000,3306; a listen_addr with"
+                    + " port 0 gets a free one of them."),
     IMAGE_PREFIX("--image-prefix", "PREFIX", null,
             "Registry path put before the image names picotunnel-client and picotunnel-server in the UI's commands, e.g. registry.example.com/team/."),
     CHECK_INTERVAL("--check-interval", "DURATION", "60s", "How often every tunnel and service is checked, e.g. 30s, 5m."),

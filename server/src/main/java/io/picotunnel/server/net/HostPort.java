@@ -24,6 +24,8 @@ public record HostPort(String host, int port) {
         SERVER_LISTEN(true, true),
         /** A TCP service's public address: host optional, port 1-65535. */
         SERVICE_LISTEN(true, false),
+        /** A tcp service's listen address as the API takes it: as {@link #SERVICE_LISTEN}, port 0 to have one chosen. */
+        SERVICE_REQUEST(true, true),
         /** An address to connect to: host required, port 1-65535. */
         CONNECT(false, false);
 

@@ -65,6 +65,28 @@ public final class PortRanges {
         return false;
     }
 
+    /** How many ports the set holds (a port written twice counts twice), at most {@link Integer#MAX_VALUE}. */
+    public int size() {
+        long size = 0;
+        for (Range range : ranges) {
+            size += range.to - range.from + 1;
+        }
+        return (int) Math.min(size, Integer.MAX_VALUE);
+    }
+
+    /** The port at {@code index} (0 to {@link #size()} - 1), counting through the ranges in the order written. */
+    public int portAt(int index) {
+        int rest = index;
+        for (Range range : ranges) {
+            int length = range.to - range.from + 1;
+            if (rest < length) {
+                return range.from + rest;
+            }
+            rest -= length;
+        }
+        throw new IndexOutOfBoundsException("port " + index + " of " + size());
+    }
+
     /** As written to be parsed again: {@code 1024-65535} or {@code 2000-3000,3306}. */
     @Override
     public String toString() {

@@ -59,6 +59,12 @@ public record Service(
                 httpsRedirect, next, creationOrder);
     }
 
+    /** This service listening on {@code address} (a tcp service). */
+    public Service withListenAddr(String address) {
+        return new Service(id, tunnelId, type, domain, pathPrefix, tlsMode, address, targetAddr, enabled, createdAt,
+                httpsRedirect, access, creationOrder);
+    }
+
     /** This service as stored in row {@code rowid}. */
     Service withCreationOrder(long rowid) {
         return new Service(id, tunnelId, type, domain, pathPrefix, tlsMode, listenAddr, targetAddr, enabled, createdAt,

@@ -247,6 +247,14 @@ public final class Store implements AutoCloseable {
 
     /** As {@link #createService(Service)}, unless there are {@code most} services already (as for tunnels). */
     public Optional<Service> createService(Service draft, int most) throws ServiceConflictException {
+        return createService(draft, most, PortPicker.NONE);
+    }
+
+    /**
+     * As {@link #createService(Service, int)}; a tcp service asking for any port ({@code 0.0.0.0:0}) is stored with
+     * the one {@code ports} chooses.
+     */
+    public Optional<Service> createService(Service draft, int most, PortPicker ports) throws ServiceConflictException {
         return changingServices((connection, told) -> {
             refuseAtLimit(connection, "services", most);
             if (findTunnel(connection, draft.tunnelId()).isEmpty()) {
@@ -255,7 +263,11 @@ public final class Store implements AutoCloseable {
             Service draftWithId = new Service(Secrets.newId(), draft.tunnelId(), draft.type(), draft.domain(),
                     draft.pathPrefix(), draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), now(),
                     draft.httpsRedirect(), draft.access());
-            ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), draftWithId);
+            List<Service> stored = ServiceRows.select(connection, SELECT_SERVICE);
+            if (PortPicker.asksForAnyPort(draftWithId)) {
+                draftWithId = draftWithId.withListenAddr(ports.pick(draftWithId, stored));
+            }
+            ServiceConflicts.check(stored, draftWithId);
             Service service = ServiceRows.insert(connection, draftWithId);
             tellListeners(List.of(new Change(null, service)), told);
             return Optional.of(service);
@@ -268,6 +280,12 @@ public final class Store implements AutoCloseable {
      * Empty when there is no such service. Exceptions thrown by {@code change} roll back and propagate.
      */
     public Optional<Service> updateService(String id, UnaryOperator<Service> change) throws ServiceConflictException {
+        return updateService(id, change, PortPicker.NONE);
+    }
+
+    /** As {@link #updateService(String, UnaryOperator)}; a change to any port gets the one {@code ports} chooses. */
+    public Optional<Service> updateService(String id, UnaryOperator<Service> change, PortPicker ports)
+            throws ServiceConflictException {
         return changingServices((connection, told) -> {
             Optional<Service> stored = findService(connection, id);
             if (stored.isEmpty()) {
@@ -278,6 +296,9 @@ public final class Store implements AutoCloseable {
             Service after = new Service(before.id(), before.tunnelId(), changed.type(), changed.domain(), changed.pathPrefix(),
                     changed.tlsMode(), changed.listenAddr(), changed.targetAddr(), changed.enabled(), before.createdAt(),
                     changed.httpsRedirect(), changed.access(), before.creationOrder());
+            if (PortPicker.asksForAnyPort(after)) {
+                after = after.withListenAddr(ports.pick(after, ServiceRows.select(connection, SELECT_SERVICE)));
+            }
             if (ServiceConflicts.routesDiffer(before, after)) {
                 // Pairs stored before a rule was tightened (prefixes that route the same) stay editable otherwise.
                 ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), after);
