@@ -61,6 +61,19 @@ describe('ServiceForm', () => {
     });
   });
 
+  it('takes port 0 in a TCP listen address, for the server to choose a free port', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn<(input: ServiceInput) => Promise<void>>().mockResolvedValue(undefined);
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
+
+    await user.click(screen.getByLabelText(/TCP/));
+    await user.type(screen.getByLabelText('Listen address'), '0.0.0.0:0');
+    await user.type(screen.getByLabelText('Target'), 'localhost:22');
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+
+    expect(onSubmit).toHaveBeenCalledWith(expect.objectContaining({ type: 'tcp', listen_addr: '0.0.0.0:0' }));
+  });
+
   it('warns next to the health check of a TCP service that the probe connects to the target, and not for HTTP', async () => {
     const user = userEvent.setup();
     render(<ServiceForm onSubmit={vi.fn()} onCancel={() => undefined} />);

@@ -117,11 +117,11 @@ type Problems = Partial<Record<Field, string>>;
 const DOMAIN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)?:(\d{1,5})$/i;
 
-function portIn(text: string): number | null {
+function portIn(text: string, lowest = 1): number | null {
   const match = HOST_PORT.exec(text.trim());
   if (!match) return null;
   const port = Number(match[3]);
-  return port >= 1 && port <= 65535 ? port : null;
+  return port >= lowest && port <= 65535 ? port : null;
 }
 
 /** Every mistake in the form at once, in words, by field; empty when the server may be asked. */
@@ -148,8 +148,8 @@ export function problemsOf(values: Values): Problems {
     const listen = values.listen_addr.trim();
     if (!listen) {
       problems.listen_addr = 'Enter the port the server should listen on, such as 0.0.0.0:2222 or :2222.';
-    } else if (portIn(listen) === null) {
-      problems.listen_addr = 'Write the listen address as address:port or :port, with a port from 1 to 65535, such as 0.0.0.0:2222.';
+    } else if (portIn(listen, 0) === null) {
+      problems.listen_addr = 'Write the listen address as address:port or :port, with a port from 1 to 65535 (0: any free port), such as 0.0.0.0:2222.';
     }
   }
   const target = values.target_addr.trim();
@@ -362,7 +362,7 @@ export function ServiceForm({
           </div>
         </>
       ) : (
-        text('listen_addr', 'Listen address', 'The address and port the server listens on, e.g. 0.0.0.0:2222.', '0.0.0.0:2222')
+        text('listen_addr', 'Listen address', 'The address and port the server listens on, e.g. 0.0.0.0:2222; port 0 (0.0.0.0:0) lets the server choose a free one.', '0.0.0.0:2222')
       )}
       {text('target_addr', 'Target', 'Where the client forwards to, seen from the client’s machine.', 'localhost:8080')}
 
