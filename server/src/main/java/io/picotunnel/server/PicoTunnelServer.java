@@ -511,6 +511,13 @@ public final class PicoTunnelServer implements AutoCloseable {
         if (!service.enabled()) {
             return ServiceActivity.DISABLED;
         }
+        if (service.type() == ServiceType.TCP && !tcpPortAllowed(service)) {
+            // Not published (allowedTcpPortsOnly): nothing listens, whatever TcpServices, never told of it, would say.
+            return new ServiceActivity(false, "not listening: port " + HostPort.parse(service.listenAddr(),
+                    HostPort.Rules.SERVICE_LISTEN).port() + " is outside " + Setting.TCP_PORTS.envVar() + " ("
+                    + config.limits().tcpPorts() + "); change listen_addr to a port in it, or have the operator"
+                    + " change the setting");
+        }
         if (service.type() == ServiceType.TCP && tcpServices != null) {
             return tcpServices.problem(service.id()).map(error -> new ServiceActivity(false, error))
                     .orElse(ServiceActivity.ACTIVE);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,6 +17,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -101,6 +103,30 @@ class TakenPortTest {
             }
         } finally {
             squatter.close();
+        }
+    }
+
+    @Test
+    void aStoredServiceOnAPortTheRangeNoLongerHoldsIsInactiveSayingWhy() throws Exception {
+        int port = Ports.freePort();
+        int other = port == 65535 ? port - 1 : port + 1;
+        String tunnelId;
+        String serviceId;
+        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
+            serviceId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
+                    + " \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
+        }
+        ServerConfig narrowed = ServerConfig.ephemeral(dataDir, Map.of(Setting.TCP_PORTS, Integer.toString(other)));
+        try (PicoTunnelServer server = PicoTunnelServer.start(narrowed, new PrintStream(OutputStream.nullOutputStream()));
+             ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            assertThat(server.tcpServices().boundAddress(serviceId)).isEmpty();
+            JsonNode service = service(api, tunnelId, serviceId);
+            assertThat(service.get("enabled").asBoolean()).isTrue();
+            assertThat(service.get("active").asBoolean()).as("%s", service).isFalse();
+            assertThat(service.get("error").asText()).isEqualTo("not listening: port " + port
+                    + " is outside PICOTUNNEL_TCP_PORTS (" + other + "); change listen_addr to a port in it, or have"
+                    + " the operator change the setting");
         }
     }
 
