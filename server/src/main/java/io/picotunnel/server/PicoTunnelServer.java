@@ -379,8 +379,9 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     /**
-     * The API takes tcp services only on ports in {@code PICOTUNNEL_TCP_PORTS}; one stored before the setting changed
-     * stays stored but is not published (a WARN says so), as if disabled.
+     * The API takes tcp services only on ports in {@code PICOTUNNEL_TCP_PORTS} and off the server's own listen
+     * addresses; one stored before the settings changed stays stored but is not published (a WARN says why), as if
+     * disabled. Bound, it would keep the server's own listener, which binds later, from starting.
      */
     private ServiceListener allowedTcpPortsOnly(ServiceListener tcp) {
         return (before, after) -> {
@@ -396,20 +397,45 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     private void warnPortNotAllowed(Service service) {
-        log.warn("tcp service {} listens on {}, a port outside {}={}: not published. Change its listen_addr"
-                + " or the setting.", service.id(), service.listenAddr(), Setting.TCP_PORTS.envVar(),
-                config.limits().tcpPorts());
+        notPublished(service).ifPresent(why -> log.warn("tcp service {} is not published: {}", service.id(), why));
     }
 
     private boolean tcpPortAllowed(Service service) {
-        if (service == null || service.type() != ServiceType.TCP) {
-            return service != null;
+        return service != null && notPublished(service).isEmpty();
+    }
+
+    /** Why a stored tcp service is not published (its address is one the settings no longer let it have), if so. */
+    private Optional<String> notPublished(Service service) {
+        if (service.type() != ServiceType.TCP) {
+            return Optional.empty();
         }
+        HostPort listen;
         try {
-            return config.limits().tcpPorts().contains(HostPort.parse(service.listenAddr(), HostPort.Rules.SERVICE_LISTEN).port());
+            listen = HostPort.parse(service.listenAddr(), HostPort.Rules.SERVICE_LISTEN);
         } catch (IllegalArgumentException e) {
-            return true; // the tcp listener reports an address it cannot use
+            return Optional.empty(); // the tcp listener reports an address it cannot use
         }
+        if (!config.limits().tcpPorts().contains(listen.port())) {
+            return Optional.of("port " + listen.port() + " is outside " + Setting.TCP_PORTS.envVar() + " ("
+                    + config.limits().tcpPorts() + "); change listen_addr to a port in it, or have the operator"
+                    + " change the setting");
+        }
+        for (ApiServer.ReservedAddress own : reservedAddresses()) {
+            if (own.address().port() != 0 && own.address().overlaps(listen)) {
+                return Optional.of(listen + " is taken by the server itself (" + own.setting() + " "
+                        + own.address() + "); change listen_addr to another port");
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The server's own listen addresses, which no tcp service may take. */
+    private List<ApiServer.ReservedAddress> reservedAddresses() {
+        return List.of(
+                new ApiServer.ReservedAddress(config.listenAddr(), Setting.LISTEN_ADDR.flag()),
+                new ApiServer.ReservedAddress(config.tunnelAddr(), Setting.TUNNEL_ADDR.flag()),
+                new ApiServer.ReservedAddress(config.httpAddr(), Setting.HTTP_ADDR.flag()),
+                new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
     }
 
     private ConnectionLimits connectionLimits(String listener) {
@@ -426,11 +452,7 @@ public final class PicoTunnelServer implements AutoCloseable {
             access.signIn(signIn);
             serviceSignIn = signIn;
         });
-        List<ApiServer.ReservedAddress> reserved = List.of(
-                new ApiServer.ReservedAddress(config.listenAddr(), Setting.LISTEN_ADDR.flag()),
-                new ApiServer.ReservedAddress(config.tunnelAddr(), Setting.TUNNEL_ADDR.flag()),
-                new ApiServer.ReservedAddress(config.httpAddr(), Setting.HTTP_ADDR.flag()),
-                new ApiServer.ReservedAddress(config.httpsAddr(), Setting.HTTPS_ADDR.flag()));
+        List<ApiServer.ReservedAddress> reserved = reservedAddresses();
         try {
             return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
                     tls::certificateStatus, config.limits(), this::serverInfo, this::activity,
@@ -511,12 +533,10 @@ public final class PicoTunnelServer implements AutoCloseable {
         if (!service.enabled()) {
             return ServiceActivity.DISABLED;
         }
-        if (service.type() == ServiceType.TCP && !tcpPortAllowed(service)) {
+        Optional<String> notPublished = notPublished(service);
+        if (notPublished.isPresent()) {
             // Not published (allowedTcpPortsOnly): nothing listens, whatever TcpServices, never told of it, would say.
-            return new ServiceActivity(false, "not listening: port " + HostPort.parse(service.listenAddr(),
-                    HostPort.Rules.SERVICE_LISTEN).port() + " is outside " + Setting.TCP_PORTS.envVar() + " ("
-                    + config.limits().tcpPorts() + "); change listen_addr to a port in it, or have the operator"
-                    + " change the setting");
+            return new ServiceActivity(false, "not listening: " + notPublished.get());
         }
         if (service.type() == ServiceType.TCP && tcpServices != null) {
             return tcpServices.problem(service.id()).map(error -> new ServiceActivity(false, error))

@@ -130,6 +130,37 @@ class TakenPortTest {
         }
     }
 
+    @Test
+    void aStoredServiceOnTheAddressOfTheServersOwnListenerDoesNotKeepTheServerFromStarting() throws Exception {
+        int port = Ports.freePort();
+        String tunnelId;
+        String serviceId;
+        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
+            serviceId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
+                    + " \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
+        }
+        // The operator moves the HTTP proxy to that port: the proxy gets it, the service waits for a new address.
+        ServerConfig moved = ServerConfig.ephemeral(dataDir, Map.of(Setting.HTTP_ADDR, "127.0.0.1:" + port));
+        try (PicoTunnelServer server = PicoTunnelServer.start(moved, new PrintStream(OutputStream.nullOutputStream()));
+             ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            assertThat(server.httpPort()).isEqualTo(port);
+            assertThat(server.tcpServices().boundAddress(serviceId)).isEmpty();
+            JsonNode service = service(api, tunnelId, serviceId);
+            assertThat(service.get("active").asBoolean()).as("%s", service).isFalse();
+            assertThat(service.get("error").asText()).isEqualTo("not listening: 127.0.0.1:" + port
+                    + " is taken by the server itself (--http-addr 127.0.0.1:" + port + "); change listen_addr to"
+                    + " another port");
+
+            int other = Ports.freePort();
+            JsonNode changed = api.patch("/api/services/" + serviceId, "{\"listen_addr\": \"127.0.0.1:" + other
+                    + "\"}").json();
+            assertThat(changed.get("active").asBoolean()).as("%s", changed).isTrue();
+            assertThat(server.tcpServices().boundAddress(serviceId)).hasValueSatisfying(
+                    address -> assertThat(address.getPort()).isEqualTo(other));
+        }
+    }
+
     private static JsonNode service(ApiClient api, String tunnelId, String serviceId) {
         for (JsonNode service : api.get("/api/tunnels/" + tunnelId + "/services").json()) {
             if (service.get("id").asText().equals(serviceId)) {
