@@ -47,7 +47,7 @@ final class ServiceInput {
         }
         ServiceType type = type(typeText);
         Service draft = new Service(null, tunnelId, type, null, "/", TlsMode.TERMINATE, null, null, true, null);
-        return validateWithAccess(apply(draft, body));
+        return validateWithAccess(apply(draft, body), null);
     }
 
     /** {@code stored} with the fields present in {@code body} changed; a field given as null goes back to its default. */
@@ -55,11 +55,12 @@ final class ServiceInput {
         if (body.has("type") && type(body.string("type")) != stored.type()) {
             throw ApiError.invalidField("type", "cannot be changed; delete the service and create a new one");
         }
-        return validateWithAccess(apply(stored, body));
+        return validateWithAccess(apply(stored, body), stored.listenAddr());
     }
 
-    private Service validateWithAccess(Service applied) {
-        Service valid = validate(applied);
+    /** {@code storedListen}: the listen address the service has now (null for a new one). */
+    private Service validateWithAccess(Service applied, String storedListen) {
+        Service valid = validate(applied, storedListen);
         return valid.withAccess(AccessInput.check(valid, applied.access(), oidcAvailable));
     }
 
@@ -109,7 +110,7 @@ final class ServiceInput {
         throw ApiError.invalidField("tls_mode", "unknown mode '" + text + "'; expected \"terminate\" or \"passthrough\"");
     }
 
-    private Service validate(Service service) {
+    private Service validate(Service service, String storedListen) {
         String target = address("target_addr", service.targetAddr(), HostPort.Rules.CONNECT, "localhost:8080").toString();
         if (service.type() == ServiceType.HTTP) {
             String domain = domain(service.domain());
@@ -122,6 +123,17 @@ final class ServiceInput {
         }
         // Port 0: any free port, which the store has chosen (PortPicker) by the time it stores the service.
         HostPort listen = address("listen_addr", service.listenAddr(), HostPort.Rules.SERVICE_REQUEST, "0.0.0.0:2222");
+        // Kept as stored, though the settings may no longer allow it (a narrowed range, a server listener moved onto
+        // it), the service stays editable (disabled, retargeted); the server does not publish it meanwhile.
+        if (!listen.toString().equals(storedListen)) {
+            allowed(listen);
+        }
+        return new Service(service.id(), service.tunnelId(), service.type(), null, "/", TlsMode.TERMINATE,
+                listen.toString(), target, service.enabled(), service.createdAt(), false);
+    }
+
+    /** Refuses a new listen address the settings do not allow: outside the range, or the server's own. */
+    private void allowed(HostPort listen) {
         if (listen.port() != 0 && !tcpPorts.contains(listen.port())) {
             throw ApiError.invalidField("listen_addr", "port " + listen.port() + " is not one tcp services may use on"
                     + " this server (" + tcpPorts + "); pick a port in it, or have the operator change "
@@ -133,8 +145,6 @@ final class ServiceInput {
                         "listen_addr");
             }
         }
-        return new Service(service.id(), service.tunnelId(), service.type(), null, "/", TlsMode.TERMINATE,
-                listen.toString(), target, service.enabled(), service.createdAt(), false);
     }
 
     private static HostPort address(String field, String value, HostPort.Rules rules, String example) {

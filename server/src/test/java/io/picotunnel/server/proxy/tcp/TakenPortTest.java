@@ -161,6 +161,44 @@ class TakenPortTest {
         }
     }
 
+    @Test
+    void aStoredServiceWhoseAddressTheSettingsNoLongerAllowCanStillBeEditedKeepingIt() throws Exception {
+        int outside = Ports.freePort();
+        int proxyPort = Ports.freePort();
+        String tunnelId;
+        String outsideId;
+        String overlappingId;
+        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
+            outsideId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
+                    + " \"127.0.0.1:" + outside + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
+            overlappingId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
+                    + " \"127.0.0.1:" + proxyPort + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
+        }
+        ServerConfig changed = ServerConfig.ephemeral(dataDir, Map.of(Setting.TCP_PORTS, Integer.toString(proxyPort),
+                Setting.HTTP_ADDR, "127.0.0.1:" + proxyPort));
+        try (PicoTunnelServer server = PicoTunnelServer.start(changed, new PrintStream(OutputStream.nullOutputStream()));
+             ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            ApiClient.Response disabled = api.patch("/api/services/" + outsideId, "{\"enabled\": false}");
+            assertThat(disabled.status()).as("%s", disabled).isEqualTo(200);
+            assertThat(disabled.json().get("enabled").asBoolean()).isFalse();
+            ApiClient.Response resent = api.patch("/api/services/" + outsideId, "{\"listen_addr\": \"127.0.0.1:" + outside
+                    + "\", \"target_addr\": \"localhost:23\"}");
+            assertThat(resent.status()).as("the UI sends the address back with every change: %s", resent).isEqualTo(200);
+
+            ApiClient.Response retargeted = api.patch("/api/services/" + overlappingId, "{\"target_addr\": \"localhost:23\"}");
+            assertThat(retargeted.status()).as("%s", retargeted).isEqualTo(200);
+            assertThat(retargeted.json().get("active").asBoolean()).isFalse();
+            assertThat(server.tcpServices().boundAddress(overlappingId)).isEmpty();
+
+            // A new address must still be one the settings allow.
+            assertThat(api.patch("/api/services/" + outsideId, "{\"listen_addr\": \"127.0.0.2:" + outside + "\"}")
+                    .status()).isEqualTo(400);
+            assertThat(api.patch("/api/services/" + overlappingId, "{\"listen_addr\": \":" + proxyPort + "\"}")
+                    .status()).isEqualTo(409);
+        }
+    }
+
     private static JsonNode service(ApiClient api, String tunnelId, String serviceId) {
         for (JsonNode service : api.get("/api/tunnels/" + tunnelId + "/services").json()) {
             if (service.get("id").asText().equals(serviceId)) {
