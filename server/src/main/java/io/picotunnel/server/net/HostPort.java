@@ -1,6 +1,10 @@
 package io.picotunnel.server.net;
 
+import io.netty.util.NetUtil;
+
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 
 /**
  * An address to listen on or connect to: {@code :8080} (every interface), {@code host:port},
@@ -60,6 +64,10 @@ public record HostPort(String host, int port) {
             if (!Hostnames.isIpv6Literal(host)) {
                 throw new IllegalArgumentException("'" + value + "' has an invalid IPv6 address in brackets");
             }
+            if (rules != Rules.CONNECT) {
+                // A target goes to the client as written, where --allow compares it by its text.
+                host = canonicalIpv6(host);
+            }
         } else {
             int colon = value.lastIndexOf(':');
             if (colon < 0 || value.indexOf(':') != colon) {
@@ -83,6 +91,18 @@ public record HostPort(String host, int port) {
             throw new IllegalArgumentException("port " + port + " is out of range (" + min + "-65535)");
         }
         return new HostPort(host.toLowerCase(java.util.Locale.ROOT), port);
+    }
+
+    /**
+     * An IPv6 literal as RFC 5952 writes it ({@code 0:0:0:0:0:0:0:1} and {@code 0::1} are {@code ::1}, {@code ::0} is
+     * {@code ::}), so that one address has one spelling: overlaps and the wildcard are told by comparing text.
+     */
+    private static String canonicalIpv6(String literal) {
+        try {
+            return NetUtil.toAddressString(InetAddress.getByName(literal));
+        } catch (UnknownHostException e) {
+            return literal; // not reached: checked as a literal, no name is looked up
+        }
     }
 
     private static IllegalArgumentException notHostPort(String value, Rules rules) {

@@ -35,6 +35,19 @@ class HostPortTest {
     }
 
     @Test
+    void anIpv6AddressHasOneSpellingSoThatOverlapsAndTheWildcardAreSeen() {
+        assertThat(HostPort.parse("[0:0:0:0:0:0:0:1]:2222", SERVICE_LISTEN)).isEqualTo(new HostPort("::1", 2222));
+        assertThat(HostPort.parse("[0::1]:2222", SERVICE_LISTEN).overlaps(HostPort.parse("[::1]:2222", SERVICE_LISTEN)))
+                .isTrue();
+        assertThat(HostPort.parse("[::0]:2222", SERVICE_LISTEN).isWildcard()).isTrue();
+        assertThat(HostPort.parse("[::0]:2222", SERVICE_LISTEN).overlaps(HostPort.parse("127.0.0.1:2222", SERVICE_LISTEN)))
+                .isTrue();
+        assertThat(HostPort.parse("[2001:DB8:0:0::1]:8080", SERVER_LISTEN)).hasToString("[2001:db8::1]:8080");
+        // A target is sent to the client as written (lower case), where --allow compares its text.
+        assertThat(HostPort.parse("[2001:DB8:0:0::1]:22", CONNECT)).hasToString("[2001:db8:0:0::1]:22");
+    }
+
+    @Test
     void portRangeDependsOnTheUse() {
         assertThatThrownBy(() -> HostPort.parse(":65536", SERVER_LISTEN)).hasMessage("port 65536 is out of range (0-65535)");
         assertThatThrownBy(() -> HostPort.parse(":0", SERVICE_LISTEN)).hasMessage("port 0 is out of range (1-65535)");

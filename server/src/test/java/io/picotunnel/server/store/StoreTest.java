@@ -47,6 +47,18 @@ class StoreTest {
                 "localhost:22", true, null)).orElseThrow();
     }
 
+    @Test
+    void tcpServicesOnOneIpv6AddressSpelledTwoWaysConflictEvenWhenDisabled() throws ServiceConflictException {
+        Tunnel tunnel = store.createTunnel("v6");
+        Service disabled = store.createService(new Service(null, tunnel.id(), ServiceType.TCP, null, "/", TlsMode.TERMINATE,
+                "[::1]:2222", "localhost:22", false, null)).orElseThrow();
+
+        assertThatThrownBy(() -> tcp(tunnel.id(), "[0:0:0:0:0:0:0:1]:2222")).isInstanceOf(ServiceConflictException.class)
+                .hasMessageContaining("of service " + disabled.id());
+        assertThatThrownBy(() -> tcp(tunnel.id(), "[::0]:2222")).isInstanceOf(ServiceConflictException.class)
+                .hasMessageContaining("of service " + disabled.id());
+    }
+
     private List<String> query(String sql) {
         return store.database().inTransaction(connection -> {
             List<String> rows = new ArrayList<>();
