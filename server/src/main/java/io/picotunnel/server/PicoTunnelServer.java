@@ -421,7 +421,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                     + " change the setting");
         }
         for (ApiServer.ReservedAddress own : reservedAddresses()) {
-            if (own.address().port() != 0 && own.address().overlaps(listen)) {
+            if (own.address().port() != 0 && own.address().overlapsAsResolved(listen)) {
                 return Optional.of(listen + " is taken by the server itself (" + own.setting() + " "
                         + own.address() + "); change listen_addr to another port");
             }

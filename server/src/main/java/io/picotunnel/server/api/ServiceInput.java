@@ -140,7 +140,7 @@ final class ServiceInput {
                     + Setting.TCP_PORTS.envVar());
         }
         for (ApiServer.ReservedAddress own : reserved) {
-            if (own.address().port() != 0 && own.address().overlaps(listen)) {
+            if (own.address().port() != 0 && own.address().overlapsAsResolved(listen)) {
                 throw ApiError.conflict("listen_addr: " + listen + " is taken by the server itself (" + own.setting() + ")",
                         "listen_addr");
             }

@@ -5,6 +5,8 @@ import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * An address to listen on or connect to: {@code :8080} (every interface), {@code host:port},
@@ -118,6 +120,30 @@ public record HostPort(String host, int port) {
     /** True when two listen addresses cannot both be bound: same port and the same or a wildcard host. */
     public boolean overlaps(HostPort other) {
         return port == other.port && (isWildcard() || other.isWildcard() || host.equals(other.host));
+    }
+
+    /**
+     * As {@link #overlaps}, and also when the two hosts name one same address in different ways ({@code localhost} and
+     * {@code 127.0.0.1}), as the resolver answers now.
+     */
+    public boolean overlapsAsResolved(HostPort other) {
+        if (overlaps(other)) {
+            return true;
+        }
+        if (port != other.port) {
+            return false;
+        }
+        try {
+            List<InetAddress> mine = Arrays.asList(InetAddress.getAllByName(host));
+            for (InetAddress address : InetAddress.getAllByName(other.host)) {
+                if (mine.contains(address)) {
+                    return true;
+                }
+            }
+        } catch (UnknownHostException e) {
+            // A name that does not resolve is bound nowhere.
+        }
+        return false;
     }
 
     /** The socket address to bind to (the wildcard address when the host is empty). */

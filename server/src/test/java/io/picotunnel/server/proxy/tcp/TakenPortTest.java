@@ -162,6 +162,33 @@ class TakenPortTest {
     }
 
     @Test
+    void aStoredServiceOnTheAddressTheServersOwnListenerNamesByAHostNameDoesNotKeepTheServerFromStarting() throws Exception {
+        int port = Ports.freePort();
+        String tunnelId;
+        String serviceId;
+        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
+            serviceId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
+                    + " \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
+        }
+        ServerConfig moved = ServerConfig.ephemeral(dataDir, Map.of(Setting.HTTP_ADDR, "localhost:" + port));
+        try (PicoTunnelServer server = PicoTunnelServer.start(moved, new PrintStream(OutputStream.nullOutputStream()));
+             ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            assertThat(server.httpPort()).isEqualTo(port);
+            assertThat(server.tcpServices().boundAddress(serviceId)).isEmpty();
+            assertThat(service(api, tunnelId, serviceId).get("error").asText()).isEqualTo("not listening: 127.0.0.1:"
+                    + port + " is taken by the server itself (--http-addr localhost:" + port + "); change listen_addr to"
+                    + " another port");
+            // Nor does the API take that address for a new service, enabled or not.
+            assertThat(api.delete("/api/services/" + serviceId).status()).isEqualTo(204);
+            ApiClient.Response refused = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\","
+                    + " \"listen_addr\": \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\", \"enabled\": false}");
+            assertThat(refused.status()).as("%s", refused).isEqualTo(409);
+            assertThat(refused.json().get("message").asText()).contains("taken by the server itself (--http-addr)");
+        }
+    }
+
+    @Test
     void aStoredServiceWhoseAddressTheSettingsNoLongerAllowCanStillBeEditedKeepingIt() throws Exception {
         int outside = Ports.freePort();
         int proxyPort = Ports.freePort();
