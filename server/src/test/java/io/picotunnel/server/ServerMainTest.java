@@ -608,6 +608,54 @@ class ServerMainTest {
         assertThat(data.resolve(Store.DATABASE_FILE + "-wal")).doesNotExist();
     }
 
+    /**
+     * Another program's database whose own table is called schema_version (Flyway's history table of old): the name
+     * alone is no sign of PicoTunnel's, which has the columns version, name and applied_at.
+     */
+    @Test
+    void anotherProgramsDatabaseWithATableCalledSchemaVersionIsExitCode3AndLeftAsItWas() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path database = data.resolve(Store.DATABASE_FILE);
+        try (java.sql.Connection connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + database);
+             java.sql.Statement statement = connection.createStatement()) {
+            statement.executeUpdate("CREATE TABLE schema_version (installed_rank INT NOT NULL, version VARCHAR(50),"
+                    + " description VARCHAR(200) NOT NULL, success BOOLEAN NOT NULL)");
+            statement.executeUpdate("INSERT INTO schema_version VALUES (1, '1', 'init', 1)");
+            statement.executeUpdate("CREATE TABLE orders (id INTEGER PRIMARY KEY)");
+        }
+        byte[] before = Files.readAllBytes(database);
+
+        Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_DATA_UNUSABLE);
+        assertThat(run.err()).contains(database.toString(), "not a PicoTunnel database");
+        assertOneSentence(run.err());
+        assertThat(Files.readAllBytes(database)).as("left as it was").isEqualTo(before);
+        assertThat(data.resolve(Store.DATABASE_FILE + "-wal")).doesNotExist();
+    }
+
+    /**
+     * A first start stopped (killed, the power cut) after the table of schema versions was made and before the first
+     * migration was committed leaves that table alone, empty: the next start goes on from there.
+     */
+    @Test
+    void aFirstStartInterruptedBeforeTheFirstMigrationStartsTheNextTime() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path database = data.resolve(Store.DATABASE_FILE);
+        try (java.sql.Connection connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + database);
+             java.sql.Statement statement = connection.createStatement()) {
+            statement.executeUpdate("CREATE TABLE schema_version ("
+                    + "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+        }
+
+        Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        try (Store store = Store.open(data)) {
+            assertThat(store.tunnels()).isEmpty();
+        }
+    }
+
     @Test
     void aDatabaseFromANewerPicoTunnelIsExitCode3() throws IOException {
         Path data = Files.createDirectories(dir.resolve("data"));

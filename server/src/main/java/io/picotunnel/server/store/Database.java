@@ -177,7 +177,9 @@ public final class Database implements AutoCloseable {
     /**
      * A file with tables but without our {@code schema_version} is another program's database (a wrong file
      * restored, say): migrating it would add our tables to it and start with no tunnels, so every client, answered
-     * 401, would stop for good. Looked at before any setting (WAL) is applied, so the file is left as it was.
+     * 401, would stop for good. Ours by its columns, not by its name alone: Flyway's history table of old is called
+     * schema_version too, and taking it for ours ran our migrations on that file until one failed. Looked at before
+     * any setting (WAL) is applied, so the file is left as it was.
      */
     private static void refuseAnotherProgramsDatabase(Path file) {
         long size;
@@ -191,8 +193,9 @@ public final class Database implements AutoCloseable {
         }
         try (Connection connection = new SQLiteConfig().createConnection("jdbc:sqlite:" + file.toAbsolutePath());
              Statement statement = connection.createStatement();
-             ResultSet tables = statement.executeQuery("SELECT count(*), count(*) FILTER"
-                     + " (WHERE name = 'schema_version') FROM sqlite_schema WHERE type = 'table'")) {
+             ResultSet tables = statement.executeQuery("SELECT count(*), count(*) FILTER (WHERE name ="
+                     + " 'schema_version' AND (SELECT count(*) FROM pragma_table_info('schema_version') WHERE name IN"
+                     + " ('version', 'name', 'applied_at')) = 3) FROM sqlite_schema WHERE type = 'table'")) {
             if (tables.getInt(1) > 0 && tables.getInt(2) == 0) {
                 throw new StoreException("The database " + file + " is not a PicoTunnel database (it has tables,"
                         + " none of them PicoTunnel's): put the right file there (a picotunnel-server backup), or move"
