@@ -1,9 +1,12 @@
 package io.picotunnel.server.auth;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -43,13 +46,32 @@ public final class AdminToken {
             return new Resolved(stored, false, file);
         }
         String token = Secrets.newToken();
-        if (posix(dataDir)) {
-            Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-        } else {
-            Files.createFile(file);
-        }
-        Files.writeString(file, token + "\n", StandardCharsets.UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
+        write(file, token + "\n");
         return new Resolved(token, true, file);
+    }
+
+    /**
+     * Writes the file whole or not at all: into a file of its own first, on the disk before it takes the name. Created
+     * and then written in place, a write that failed (a full disk) or a crash left an empty file, and every later start
+     * failed on it until the operator deleted it.
+     */
+    private static void write(Path file, String content) throws IOException {
+        Path dir = file.getParent();
+        Path temporary = posix(dir)
+                ? Files.createTempFile(dir, "." + FILE_NAME, ".tmp", PosixFilePermissions.asFileAttribute(OWNER_ONLY))
+                : Files.createTempFile(dir, "." + FILE_NAME, ".tmp");
+        try {
+            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
+                ByteBuffer bytes = ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
+                while (bytes.hasRemaining()) {
+                    channel.write(bytes);
+                }
+                channel.force(true);
+            }
+            Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
     }
 
     private static void restrict(Path file) throws IOException {

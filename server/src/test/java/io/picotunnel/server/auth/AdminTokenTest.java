@@ -1,0 +1,91 @@
+package io.picotunnel.server.auth;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The admin token file in the data directory, on a real file system. */
+class AdminTokenTest {
+
+    @TempDir
+    Path dir;
+    private Path mounted;
+
+    @AfterEach
+    void unmount() throws Exception {
+        if (mounted != null) {
+            run("umount", mounted.toString());
+        }
+    }
+
+    private static boolean run(String... command) throws Exception {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        process.getInputStream().transferTo(OutputStream.nullOutputStream());
+        return process.waitFor(30, TimeUnit.SECONDS) && process.exitValue() == 0;
+    }
+
+    /** A file system of 64 KiB of its own (tmpfs), so that it can be filled up without filling the machine's. */
+    private Path smallDisk() throws Exception {
+        Path disk = Files.createDirectories(dir.resolve("disk"));
+        assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", disk.toString()),
+                "a tmpfs can be mounted here (root with CAP_SYS_ADMIN)");
+        mounted = disk;
+        return disk;
+    }
+
+    /** Writes into {@code file} until the file system says it is full. */
+    private static void fill(Path file) {
+        assertThatThrownBy(() -> {
+            try (OutputStream out = Files.newOutputStream(file)) {
+                byte[] block = new byte[4096];
+                for (int i = 0; i < 1024; i++) {
+                    out.write(block);
+                    out.flush();
+                }
+            }
+        }).as("the disk fills up").isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void aTokenNotWrittenForAFullDiskLeavesNoEmptyFileSoTheNextStartGeneratesOne() throws Exception {
+        Path data = smallDisk();
+        Path filler = data.resolve("filler");
+        fill(filler);
+
+        assertThatThrownBy(() -> AdminToken.resolve(null, data)).isInstanceOf(IOException.class);
+        // An empty file left there refused every later start ("the admin token file is empty") until it was deleted.
+        assertThat(data.resolve(AdminToken.FILE_NAME)).doesNotExist();
+
+        Files.delete(filler);
+        AdminToken.Resolved resolved = AdminToken.resolve(null, data);
+        assertThat(resolved.generated()).isTrue();
+        assertThat(resolved.token()).matches("[0-9a-f]{64}");
+        assertThat(Files.readString(data.resolve(AdminToken.FILE_NAME), StandardCharsets.UTF_8))
+                .isEqualTo(resolved.token() + "\n");
+        assertThat(Files.getPosixFilePermissions(data.resolve(AdminToken.FILE_NAME)))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        try (var files = Files.list(data)) {
+            assertThat(files).as("no temporary file left").containsExactly(data.resolve(AdminToken.FILE_NAME));
+        }
+    }
+
+    @Test
+    void aStoredTokenIsReadAsItIsAndNotGeneratedAgain() throws Exception {
+        AdminToken.Resolved first = AdminToken.resolve(null, dir);
+        AdminToken.Resolved second = AdminToken.resolve(null, dir);
+
+        assertThat(second.generated()).isFalse();
+        assertThat(second.token()).isEqualTo(first.token());
+    }
+}
