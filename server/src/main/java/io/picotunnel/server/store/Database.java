@@ -21,6 +21,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -36,6 +37,8 @@ public final class Database implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Database.class);
     private static final int BUSY_TIMEOUT_MILLIS = 5_000;
+    /** Free space below which an I/O error of SQLite at start is taken for a full disk: the -shm alone takes 32 KiB. */
+    private static final long NEARLY_FULL_BYTES = 1024 * 1024;
 
     /** Work on the connection; may throw a checked exception of its own, which rolls the transaction back. */
     @FunctionalInterface
@@ -75,6 +78,12 @@ public final class Database implements AutoCloseable {
      * write, a disk I/O error apart (the disk or the file system failed; the permissions are no help).
      */
     static StoreException openFailure(Path file, StoreException e) {
+        OptionalLong free = fullDisk(file, e);
+        if (free.isPresent()) {
+            return new StoreException("The database " + file + " cannot be written: the file system it is on is full ("
+                    + free.getAsLong() / 1024 + " KiB free); free some space there, or move the data directory to a"
+                    + " larger disk, then start the server again.", e, false);
+        }
         Optional<SQLiteErrorCode> cannotWrite = cannotWrite(e);
         if (cannotWrite.isEmpty()) {
             return e;
@@ -86,6 +95,32 @@ public final class Database implements AutoCloseable {
                     + " server again.", e, false);
         }
         return cannotWrite(file, cannotWrite.get().message, e);
+    }
+
+    /**
+     * The bytes free for the server where {@code file} is, when {@code e} is what a full disk makes SQLite say: that the
+     * database or disk is full (a new database, its tables not all written), or an I/O error while less than
+     * {@link #NEARLY_FULL_BYTES} are free (an existing one: growing its shared-memory file, -shm, fails first). Said as
+     * an I/O error, the operator was sent to look for a failing disk.
+     */
+    private static OptionalLong fullDisk(Path file, StoreException e) {
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof SQLiteException sqlite) {
+                int primary = sqlite.getResultCode().code & 0xFF;
+                if (primary != SQLiteErrorCode.SQLITE_FULL.code && primary != SQLiteErrorCode.SQLITE_IOERR.code) {
+                    return OptionalLong.empty();
+                }
+                long free;
+                try {
+                    free = Files.getFileStore(file.toAbsolutePath().getParent()).getUsableSpace();
+                } catch (IOException unknown) {
+                    return OptionalLong.empty();
+                }
+                return primary == SQLiteErrorCode.SQLITE_FULL.code || free < NEARLY_FULL_BYTES
+                        ? OptionalLong.of(free) : OptionalLong.empty();
+            }
+        }
+        return OptionalLong.empty();
     }
 
     /**
