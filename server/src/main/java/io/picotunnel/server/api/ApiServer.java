@@ -189,6 +189,12 @@ public final class ApiServer implements AutoCloseable {
             writeError(ctx, new ApiError(e.getStatus(), code(e.getStatus()), e.getMessage(), null));
         });
         config.routes.exception(StoreException.class, (e, ctx) -> {
+            if (e.diskFull()) {
+                log.warn("{} {}: the disk of the database is full: {}", ctx.method(), ctx.path(), e.getMessage());
+                writeError(ctx, new ApiError(507, "disk_full", "the server's disk (where its database is) is full;"
+                        + " nothing was changed; free some space there and try again", null));
+                return;
+            }
             if (!e.busy()) {
                 internalError(e, ctx);
                 return;

@@ -53,6 +53,19 @@ public final class StoreException extends RuntimeException {
         return false;
     }
 
+    /**
+     * SQLite could not write for want of space (SQLITE_FULL: the disk of the database is full): the change was rolled
+     * back, and it works again once there is room.
+     */
+    public boolean diskFull() {
+        for (Throwable t = getCause(); t != null; t = t.getCause()) {
+            if (t instanceof SQLiteException e && (e.getResultCode().code & 0xFF) == SQLiteErrorCode.SQLITE_FULL.code) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean corruptOrNotADatabase(Throwable cause) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof SQLiteException e && (e.getResultCode() == SQLiteErrorCode.SQLITE_CORRUPT

@@ -1,5 +1,7 @@
 package io.picotunnel.server;
 
+import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Store;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,10 +23,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Starts on a data directory whose file system is full: a file system of 4 MiB of its own (tmpfs), filled up, so that
- * the machine's is not. Skipped where no tmpfs can be mounted (root with CAP_SYS_ADMIN is needed).
+ * The server on a data directory whose file system is full: a file system of 4 MiB of its own (tmpfs), filled up, so
+ * that the machine's is not. Skipped where no tmpfs can be mounted (root with CAP_SYS_ADMIN is needed).
  */
-class FullDiskStartTest {
+class FullDiskTest {
 
     private static final String TOKEN = "0123456789abcdef0123";
 
@@ -119,6 +121,28 @@ class FullDiskStartTest {
         assertThat(start(data).exitCode()).isZero();
         try (Store store = Store.open(data)) {
             assertThat(store.tunnels()).isEmpty();
+        }
+    }
+
+    @Test
+    void aChangeWhileTheDiskIsFullIs507DiskFullAndWorksOnceThereIsRoom() throws Exception {
+        Path data = disk.resolve("data");
+        try (PicoTunnelServer server = PicoTunnelServer.start(ServerConfig.ephemeral(data,
+                Map.of(Setting.ADMIN_TOKEN, TOKEN)))) {
+            ApiClient api = new ApiClient(server.apiPort(), TOKEN);
+            assertThat(api.post("/api/tunnels", "{\"name\": \"before\"}").status()).isEqualTo(201);
+            Path filler = fillLeaving(0);
+
+            ApiClient.Response refused = api.post("/api/tunnels", "{\"name\": \"full\"}");
+
+            // Was 500 internal_error, "the server failed to handle this request; see its log".
+            assertThat(refused.status()).as("%s", refused).isEqualTo(507);
+            assertThat(refused.json().get("error").asText()).isEqualTo("disk_full");
+            assertThat(refused.json().get("message").asText()).contains("disk", "full", "nothing was changed");
+            Files.delete(filler);
+            assertThat(api.post("/api/tunnels", "{\"name\": \"after\"}").status()).isEqualTo(201);
+            assertThat(api.get("/api/tunnels").json()).extracting(tunnel -> tunnel.get("name").asText())
+                    .containsExactly("before", "after");
         }
     }
 
