@@ -13,9 +13,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What happened, newest first, in the {@code events} table: clients connecting and leaving, services that could
@@ -37,13 +39,24 @@ public final class EventLog implements ClientListener, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EventLog.class);
 
+    /**
+     * Most events waiting to be written. Each is written in a transaction of its own, synced to the disk, and waits up
+     * to the busy timeout while another program holds the database: a client that reconnects in a loop (two events a
+     * time) could record faster than that, and without a bound the waiting events grew until the heap was full.
+     * Beyond it new events are dropped, and the log says how many.
+     */
+    static final int MAX_WAITING = 10_000;
+
     private final Database database;
     private final Clock clock;
-    private final ExecutorService writer = Executors.newSingleThreadExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "picotunnel-events");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+            new LinkedBlockingQueue<>(MAX_WAITING), runnable -> {
+                Thread thread = new Thread(runnable, "picotunnel-events");
+                thread.setDaemon(true);
+                return thread;
+            });
+    /** Events dropped since the last one written. */
+    private final AtomicLong dropped = new AtomicLong();
 
     public EventLog(Database database, Clock clock) {
         this.database = database;
@@ -55,8 +68,13 @@ public final class EventLog implements ClientListener, AutoCloseable {
         Instant at = clock.instant();
         try {
             writer.execute(() -> write(type, tunnelId, serviceId, message, at));
-        } catch (RejectedExecutionException closed) {
-            log.debug("event {} after the log was closed: {}", type, message);
+        } catch (RejectedExecutionException refused) {
+            if (writer.isShutdown()) {
+                log.debug("event {} after the log was closed: {}", type, message);
+            } else if (dropped.getAndIncrement() == 0) {
+                log.warn("{} events are waiting to be written (the database is slow or locked): new events are dropped"
+                        + " until it catches up", MAX_WAITING);
+            }
         }
     }
 
@@ -76,6 +94,11 @@ public final class EventLog implements ClientListener, AutoCloseable {
             });
         } catch (RuntimeException e) {
             log.warn("Could not record the event '{}': {}", message, e.getMessage());
+            return;
+        }
+        long lost = dropped.getAndSet(0);
+        if (lost > 0) {
+            log.warn("{} event(s) were dropped while the database was behind", lost);
         }
     }
 
