@@ -60,4 +60,22 @@ describe('Dashboard', () => {
     expect(await screen.findByText('Connected', { selector: '.badge' })).toBeTruthy();
     expect(POLL_INTERVAL_MS).toBeLessThanOrEqual(5000);
   });
+
+  it('says when a refresh fails after the list was shown', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    let failing = false;
+    mockFetch({
+      'GET /api/tunnels': () => (failing
+        ? { status: 500, body: { error: 'internal', message: 'The database is locked.' } }
+        : { status: 200, body: [tunnel()] }),
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+    });
+    renderDashboard();
+    expect(await screen.findByRole('link', { name: 'home-server' })).toBeTruthy();
+    failing = true;
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(POLL_INTERVAL_MS);
+    });
+    expect((await screen.findByText(/Could not refresh the tunnels/)).textContent).toContain('The database is locked.');
+  });
 });

@@ -66,6 +66,12 @@ export function Dashboard() {
       </div>
 
       {error && !rows && <p className="form-error" role="alert">Could not load the tunnels: {error.message}</p>}
+      {error && rows && error.status !== 0 && ![502, 503, 504].includes(error.status) && (
+        // A refresh the server refused (a network failure has the banner instead): the list is the last one loaded.
+        <p className="form-error" role="alert">
+          Could not refresh the tunnels, so what is shown may be out of date: {error.message}
+        </p>
+      )}
       {loading && !rows && !error && <p className="muted" role="status">Loading tunnels…</p>}
 
       {rows && rows.length === 0 && (

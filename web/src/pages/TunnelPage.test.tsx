@@ -1,13 +1,42 @@
-import { render, screen, within } from '@testing-library/react';
+import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Router } from '../router';
 import { mockFetch, tunnel, tunnelClient } from '../test/fetchMock';
+import { POLL_INTERVAL_MS } from '../usePolling';
 import { TunnelPage } from './TunnelPage';
 
 const renderPage = () => render(<Router><TunnelPage id="a1b2c3d4e5f60718" tunnelServer="ws://h:8443" /></Router>);
 
 describe('TunnelPage', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('says when a refresh fails after the tunnel was shown, and stops saying so once one succeeds', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    let failing = false;
+    mockFetch({
+      'GET /api/tunnels/a1b2c3d4e5f60718': () => (failing
+        ? { status: 500, body: { error: 'internal', message: 'The database is locked.' } }
+        : { status: 200, body: tunnel() }),
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+    });
+    renderPage();
+    expect(await screen.findByRole('heading', { name: /home-server/ })).toBeTruthy();
+
+    failing = true;
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(POLL_INTERVAL_MS);
+    });
+    expect((await screen.findByText(/Could not refresh the tunnel/)).textContent).toContain('The database is locked.');
+    expect(screen.getByRole('heading', { name: /home-server/ })).toBeTruthy();
+
+    failing = false;
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(POLL_INTERVAL_MS);
+    });
+    expect(screen.queryByText(/Could not refresh the tunnel/)).toBeNull();
+  });
+
   it('lists every connected client of the tunnel', async () => {
     mockFetch({
       'GET /api/tunnels/a1b2c3d4e5f60718': {

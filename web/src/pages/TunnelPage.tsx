@@ -54,7 +54,9 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     };
   }, []);
 
-  if (error && !data) {
+  // A 404 ends the page even after it has shown the tunnel: deleted elsewhere (another tab, another admin, a script),
+  // it is gone, and what the page last loaded must not stay on screen as if current.
+  if (error && (!data || error.status === 404)) {
     return (
       <main id="main" className="page" tabIndex={-1}>
         <BackLink />
@@ -81,6 +83,8 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
   const tunnel = data.tunnel;
   const services = data.services;
   const clients = tunnel.clients ?? [];
+  // A refresh the server refused (a network failure has the banner instead): what is shown is what was loaded last.
+  const refreshError = error && error.status !== 0 && ![502, 503, 504].includes(error.status) ? error : null;
 
   const saveService = async (input: ServiceInput) => {
     if (editing?.mode === 'edit') {
@@ -239,6 +243,11 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
       </div>
 
       <div className="visually-hidden" role="status" aria-live="polite">{notice}</div>
+      {refreshError && (
+        <p className="form-error" role="alert">
+          Could not refresh the tunnel, so what is shown may be out of date: {refreshError.message}
+        </p>
+      )}
 
       <section className="card" aria-labelledby="services-title">
         <div className="card-header">
