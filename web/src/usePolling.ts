@@ -11,7 +11,11 @@ export interface Polled<T> {
   reload: () => Promise<void>;
 }
 
-/** Loads data at once, then again every interval while the page is visible; `reload` fetches at once. */
+/**
+ * Loads data at once, then again every interval while the page is visible; `reload` fetches at once. Answers can
+ * arrive out of order (a poll that left before a write may come back after the reload that follows the write): the
+ * page keeps the answer of the newest load, and drops an older one that arrives after it.
+ */
 export function usePolling<T>(load: () => Promise<T>, intervalMs: number = POLL_INTERVAL_MS): Polled<T> {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<ApiError | null>(null);
@@ -19,15 +23,24 @@ export function usePolling<T>(load: () => Promise<T>, intervalMs: number = POLL_
   const loadRef = useRef(load);
   loadRef.current = load;
   const mounted = useRef(true);
+  /** Loads numbered as they start; the number of the one whose answer (data or error) is shown. */
+  const started = useRef(0);
+  const shown = useRef(0);
 
   const reload = useCallback(async () => {
+    const number = ++started.current;
+    const current = () => {
+      if (!mounted.current || number < shown.current) return false;
+      shown.current = number;
+      return true;
+    };
     try {
       const value = await loadRef.current();
-      if (!mounted.current) return;
+      if (!current()) return;
       setData(value);
       setError(null);
     } catch (e) {
-      if (!mounted.current) return;
+      if (!current()) return;
       setError(e instanceof ApiError ? e : new ApiError(0, 'unexpected', String(e), null));
     } finally {
       if (mounted.current) setLoading(false);

@@ -1,6 +1,9 @@
 package io.picotunnel.server.ui;
 
+import com.microsoft.playwright.APIResponse;
+import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
+import com.microsoft.playwright.Route;
 import com.microsoft.playwright.options.AriaRole;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
@@ -14,6 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
@@ -70,5 +75,47 @@ class TunnelPageRefreshBrowserTest {
         assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("Tunnel not found"))).isVisible();
         assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("short-lived"))).hasCount(0);
         assertThat(page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Add service"))).hasCount(0);
+    }
+
+    /**
+     * A poll that left before a delete and is answered after the page reloaded the list (a slow network, a busy
+     * server) must not put the deleted service back: the page shows the newest answer it has, not the last to arrive.
+     */
+    @Test
+    void aPollAnsweredAfterADeleteDoesNotBringTheDeletedServiceBack() {
+        String tunnel = api.post("/api/tunnels", "{\"name\": \"slow-link\"}").json().get("id").asText();
+        api.post("/api/tunnels/" + tunnel + "/services",
+                "{\"type\": \"http\", \"domain\": \"old.example.com\", \"target_addr\": \"localhost:3000\"}");
+        Page page = AdminSignIn.open(chromium.browser(), baseUrl() + "/tunnels/" + tunnel, ADMIN_TOKEN);
+        Locator table = page.getByRole(AriaRole.TABLE, new Page.GetByRoleOptions().setName("Services of this tunnel"));
+        assertThat(table).containsText("old.example.com");
+
+        // The next poll of the services is answered by the server at once but reaches the page only when released.
+        boolean[] hold = {true};
+        List<Runnable> held = new ArrayList<>();
+        page.route("**/api/tunnels/" + tunnel + "/services", route -> {
+            if (hold[0] && route.request().method().equals("GET")) {
+                APIResponse answer = route.fetch();
+                held.add(() -> route.fulfill(new Route.FulfillOptions().setResponse(answer)));
+            } else {
+                route.resume();
+            }
+        });
+        page.waitForCondition(() -> !held.isEmpty(), new Page.WaitForConditionOptions().setTimeout(20_000));
+        hold[0] = false;
+
+        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Delete old.example.com")).click();
+        page.getByRole(AriaRole.DIALOG).getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Delete service"))
+                .click();
+        assertThat(page.getByText("No services yet.")).isVisible();
+
+        // Every later poll is held from now on, so the page shows what it made of the stale answer, released now.
+        hold[0] = true;
+        held.removeFirst().run();
+        page.waitForCondition(() -> !held.isEmpty(), new Page.WaitForConditionOptions().setTimeout(20_000));
+        assertThat(table).hasCount(0);
+        assertThat(page.getByText("No services yet.")).isVisible();
+        hold[0] = false;
+        held.forEach(Runnable::run);
     }
 }
