@@ -4,6 +4,9 @@ import { ApiError } from './api';
 /** How often live data (connection status) is fetched again: the issue allows at most 5 s. */
 export const POLL_INTERVAL_MS = 3000;
 
+/** A load unanswered for this long no longer holds back the next poll (a connection may hang without an error). */
+export const STUCK_LOAD_MS = 30_000;
+
 export interface Polled<T> {
   data: T | undefined;
   error: ApiError | null;
@@ -26,9 +29,12 @@ export function usePolling<T>(load: () => Promise<T>, intervalMs: number = POLL_
   /** Loads numbered as they start; the number of the one whose answer (data or error) is shown. */
   const started = useRef(0);
   const shown = useRef(0);
+  /** The loads not answered yet, by number, with when each started. */
+  const pending = useRef(new Map<number, number>());
 
   const reload = useCallback(async () => {
     const number = ++started.current;
+    pending.current.set(number, Date.now());
     const current = () => {
       if (!mounted.current || number < shown.current) return false;
       shown.current = number;
@@ -43,6 +49,7 @@ export function usePolling<T>(load: () => Promise<T>, intervalMs: number = POLL_
       if (!current()) return;
       setError(e instanceof ApiError ? e : new ApiError(0, 'unexpected', String(e), null));
     } finally {
+      pending.current.delete(number);
       if (mounted.current) setLoading(false);
     }
   }, []);
@@ -50,8 +57,12 @@ export function usePolling<T>(load: () => Promise<T>, intervalMs: number = POLL_
   useEffect(() => {
     mounted.current = true;
     void reload();
+    // A tick while a load is still out waits for the next one: when the server answers slower than the interval
+    // (busy, or a dashboard of many tunnels), loads would otherwise pile up without bound, each slower than the last.
     const timer = window.setInterval(() => {
-      if (document.visibilityState !== 'hidden') void reload();
+      const now = Date.now();
+      const waiting = [...pending.current.values()].some((since) => now - since < STUCK_LOAD_MS);
+      if (document.visibilityState !== 'hidden' && !waiting) void reload();
     }, intervalMs);
     return () => {
       mounted.current = false;

@@ -118,4 +118,32 @@ class TunnelPageRefreshBrowserTest {
         hold[0] = false;
         held.forEach(Runnable::run);
     }
+
+    /**
+     * A server slower than the 3 s poll (busy, or a dashboard of many tunnels) must not get a new load every 3 s
+     * on top of those still unanswered: they would pile up without bound.
+     */
+    @Test
+    void aPollStillUnansweredHoldsBackTheNextInsteadOfPilingUp() {
+        String tunnel = api.post("/api/tunnels", "{\"name\": \"busy-server\"}").json().get("id").asText();
+        Page page = AdminSignIn.open(chromium.browser(), baseUrl() + "/tunnels/" + tunnel, ADMIN_TOKEN);
+        assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("busy-server"))).isVisible();
+
+        // From now on the server's answers to the tunnel's polls never reach the page (held until the end).
+        List<Route> held = new ArrayList<>();
+        page.route("**/api/tunnels/" + tunnel + "/services", held::add);
+        int[] statsPolls = {0};
+        page.onRequest(request -> {
+            if (request.url().endsWith("/api/tunnels/" + tunnel + "/stats")) {
+                statsPolls[0]++;
+            }
+        });
+        page.waitForCondition(() -> !held.isEmpty(), new Page.WaitForConditionOptions().setTimeout(20_000));
+        int statsBefore = statsPolls[0];
+        // The monitoring panel, answered, polls on: three of its polls are at least two intervals of 3 s.
+        page.waitForCondition(() -> statsPolls[0] >= statsBefore + 3, new Page.WaitForConditionOptions().setTimeout(30_000));
+
+        assertThat(held).as("polls of the services sent while the first was unanswered").hasSize(1);
+        held.forEach(Route::resume);
+    }
 }
