@@ -84,4 +84,20 @@ class LongNamesBrowserTest {
         Object spill = dialog.evaluate("dialog => dialog.scrollWidth - dialog.clientWidth");
         assertThat(((Number) spill).intValue()).as("the dialog's content wider than the dialog").isLessThanOrEqualTo(0);
     }
+
+    @Test
+    void aLongDomainInTheServicesListOnAPhoneWrapsAcrossTheCardNotDownALetterWideColumn() {
+        Page page = phone();
+        Locator cell = page.locator(".services-table td[data-label='Public address']");
+        Locator domain = cell.locator(".mono").first();
+        assertThat(domain).hasText(DOMAIN);
+
+        double cardWidth = page.locator(".services-table tr").first().boundingBox().width;
+        assertThat(domain.boundingBox().width).as("the domain's width in a card %s px wide", cardWidth)
+                .isGreaterThan(cardWidth / 2);
+        Object labelHeight = cell.evaluate("td => parseFloat(getComputedStyle(td, '::before').height)");
+        Object lineHeight = cell.evaluate("td => parseFloat(getComputedStyle(td, '::before').lineHeight)");
+        assertThat(((Number) labelHeight).doubleValue()).as("the label 'Public address' on one line")
+                .isLessThanOrEqualTo(((Number) lineHeight).doubleValue() * 1.5);
+    }
 }
