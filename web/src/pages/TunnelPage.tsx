@@ -11,7 +11,7 @@ import { PresenceText, StatusBadge } from '../components/StatusBadge';
 import { TokenPanel } from '../components/TokenPanel';
 import { forgetFreshToken, peekFreshToken } from '../freshTokens';
 import { Link, useRouter } from '../router';
-import { usePolling } from '../usePolling';
+import { POLL_INTERVAL_MS, usePolling } from '../usePolling';
 import { useServerReachable } from '../useServerReachable';
 
 interface Loaded {
@@ -45,12 +45,19 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
   const [renameError, setRenameError] = useState<string | null>(null);
   useEffect(() => {
     let current = true;
-    api.server().then(
+    let retry: number | undefined;
+    const load = () => api.server().then(
       (info) => current && setServerInfo(info),
-      () => undefined, // the page works without it: commands without a registry prefix, addresses without ports
+      // Meanwhile the page works without it (commands without a registry prefix, no public addresses); asked again,
+      // so that one failure as the page opened (a proxy's 502 during a restart) does not hide them until a reload.
+      () => {
+        if (current) retry = window.setTimeout(load, POLL_INTERVAL_MS);
+      },
     );
+    void load();
     return () => {
       current = false;
+      window.clearTimeout(retry);
     };
   }, []);
 

@@ -146,4 +146,33 @@ class TunnelPageRefreshBrowserTest {
         assertThat(held).as("polls of the services sent while the first was unanswered").hasSize(1);
         held.forEach(Route::resume);
     }
+
+    /**
+     * The public addresses need the server's details (GET /api/server), asked once as the page opens: a failure
+     * then (a proxy's 502 while the server restarts, a dropped connection) must not leave them off until a reload.
+     */
+    @Test
+    void publicAddressesAppearWhenTheServersDetailsFailedOnceAsThePageOpened() {
+        String tunnel = api.post("/api/tunnels", "{\"name\": \"blip\"}").json().get("id").asText();
+        api.post("/api/tunnels/" + tunnel + "/services",
+                "{\"type\": \"http\", \"domain\": \"app.example.com\", \"target_addr\": \"localhost:3000\"}");
+        com.microsoft.playwright.BrowserContext context = chromium.browser().newContext();
+        int[] asked = {0};
+        context.route("**/api/server", route -> {
+            if (asked[0]++ == 0) {
+                route.abort("connectionreset");
+            } else {
+                route.resume();
+            }
+        });
+        Page page = context.newPage();
+        page.navigate(baseUrl() + "/tunnels/" + tunnel);
+        page.getByLabel("Admin token").fill(ADMIN_TOKEN);
+        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Sign in").setExact(true)).click();
+        assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("blip"))).isVisible();
+
+        assertThat(page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions()
+                .setName("Copy address http://app.example.com:" + server.httpPort() + "/"))).isVisible();
+        assertThat(asked[0]).isGreaterThanOrEqualTo(2);
+    }
 }
