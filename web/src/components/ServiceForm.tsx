@@ -114,7 +114,8 @@ type Field = 'type' | 'domain' | 'path_prefix' | 'tls_mode' | 'listen_addr' | 't
   | 'auth' | 'ip_allow' | 'ip_deny' | 'rate_limit' | 'health_check';
 type Problems = Partial<Record<Field, string>>;
 
-const DOMAIN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+/** A host name as the API takes it (Hostnames.isHostnameOrWildcard): labels of letters, digits and dashes, one or more. */
+const DOMAIN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)?:(\d{1,5})$/i;
 
 function portIn(text: string, lowest = 1): number | null {
