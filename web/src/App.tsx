@@ -7,6 +7,7 @@ import { SignIn } from './pages/SignIn';
 import { StatusPage } from './pages/StatusPage';
 import { TunnelPage } from './pages/TunnelPage';
 import { Link, matchRoute, Router, useRouter } from './router';
+import { POLL_INTERVAL_MS } from './usePolling';
 
 export function App() {
   return (
@@ -27,14 +28,35 @@ function Shell() {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    api.session().then(setSession, (e) => setError(e instanceof ApiError ? e.message : String(e)));
-    return onUnauthorized(() => setSession((s) => (s ? { ...s, signed_in: false } : s)));
+    let current = true;
+    let retry: number | undefined;
+    // Asked again until answered: one failure (a dropped connection, a proxy's 502 during a restart) must not leave
+    // the page on an error until the user thinks of reloading it.
+    const load = () => api.session().then(
+      (answer) => {
+        if (!current) return;
+        setSession(answer);
+        setError(null);
+      },
+      (e) => {
+        if (!current) return;
+        setError(e instanceof ApiError ? e.message : String(e));
+        retry = window.setTimeout(load, POLL_INTERVAL_MS);
+      },
+    );
+    void load();
+    const stop = onUnauthorized(() => setSession((s) => (s ? { ...s, signed_in: false } : s)));
+    return () => {
+      current = false;
+      window.clearTimeout(retry);
+      stop();
+    };
   }, []);
 
-  if (error) {
+  if (error && !session) {
     return (
       <main id="main" className="signin">
-        <p className="form-error" role="alert">Could not reach the server: {error}</p>
+        <p className="form-error" role="alert">Could not reach the server: {error} This page keeps trying.</p>
       </main>
     );
   }

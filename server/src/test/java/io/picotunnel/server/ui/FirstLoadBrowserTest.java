@@ -1,0 +1,61 @@
+package io.picotunnel.server.ui;
+
+import com.microsoft.playwright.BrowserContext;
+import com.microsoft.playwright.Page;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.config.Setting;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
+
+/** In Chromium: the UI's first request, the session check, when it fails. */
+class FirstLoadBrowserTest {
+
+    @TempDir
+    Path dataDir;
+    private PicoTunnelServer server;
+    private HeadlessChromium chromium;
+
+    @AfterEach
+    void stop() {
+        if (chromium != null) {
+            chromium.close();
+        }
+        if (server != null) {
+            server.stop();
+        }
+    }
+
+    /**
+     * The page loaded, then its session check failed (a dropped connection, a proxy's 502 while the server restarts):
+     * the page says so and asks again, and shows the sign-in form once the server answers, without a reload.
+     */
+    @Test
+    void aSessionCheckThatFailsAsThePageOpensIsAskedAgain() {
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, Map.of(Setting.ADMIN_TOKEN,
+                "first-load-browser-admin-token")), new PrintStream(OutputStream.nullOutputStream()));
+        chromium = HeadlessChromium.launch();
+        BrowserContext context = chromium.browser().newContext();
+        int[] asked = {0};
+        context.route("**/auth/session", route -> {
+            if (asked[0]++ == 0) {
+                route.abort("connectionreset");
+            } else {
+                route.resume();
+            }
+        });
+        Page page = context.newPage();
+        page.navigate("http://127.0.0.1:" + server.apiPort() + "/");
+        assertThat(page.getByRole(com.microsoft.playwright.options.AriaRole.ALERT)).containsText("Could not reach the server");
+
+        assertThat(page.getByLabel("Admin token")).isVisible();
+    }
+}
