@@ -327,7 +327,13 @@ public record ServerConfig(
             if (alertAfter < 1 || alertAfter > 1000) {
                 throw invalid(Setting.ALERT_AFTER, "'" + raw(Setting.ALERT_AFTER) + "' is not a whole number from 1 to 1000");
             }
-            return new MonitorSettings(duration(Setting.CHECK_INTERVAL), duration(Setting.CHECK_RETENTION), webhooks,
+            Duration interval = duration(Setting.CHECK_INTERVAL);
+            if (interval.compareTo(MonitorSettings.MIN_CHECK_INTERVAL) < 0) {
+                // Each probe may take at most the interval: below a second checks time out and the table fills fast.
+                throw invalid(Setting.CHECK_INTERVAL, "it must be at least " + MonitorSettings.MIN_CHECK_INTERVAL.toSeconds()
+                        + "s: checks more often would time out and fill the database");
+            }
+            return new MonitorSettings(interval, duration(Setting.CHECK_RETENTION), webhooks,
                     alertAfter, bool(Setting.METRICS_PUBLIC));
         }
 

@@ -12,6 +12,9 @@ import java.util.Objects;
 public record MonitorSettings(Duration checkInterval, Duration checkRetention, List<URI> webhookUrls, int alertAfter,
                               boolean metricsPublic) {
 
+    /** The shortest interval between checks the settings take. */
+    public static final Duration MIN_CHECK_INTERVAL = Duration.ofSeconds(1);
+
     /** The longest a ping or probe may take; shorter with a short interval, so that checks never overlap. */
     public static final Duration MAX_CHECK_TIMEOUT = Duration.ofSeconds(5);
 

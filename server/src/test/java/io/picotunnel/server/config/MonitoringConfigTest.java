@@ -49,6 +49,11 @@ class MonitoringConfigTest {
     void badValuesAreRefusedWithTheSettingNamedAndNoWebhookSecretRepeated() {
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_CHECK_INTERVAL", "0s")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_CHECK_INTERVAL");
+        // 1ms was taken: every probe timed out (its timeout is the interval), all showed down, the checks table grew.
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_CHECK_INTERVAL", "999ms")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_CHECK_INTERVAL")
+                .hasMessageContaining("at least 1s");
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_CHECK_INTERVAL", "1000ms")).checkInterval()).isEqualTo(Duration.ofSeconds(1));
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_CHECK_RETENTION", "a year")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_CHECK_RETENTION")
                 .hasMessageContaining("7d");
