@@ -68,8 +68,9 @@ public final class StoreException extends RuntimeException {
 
     private static boolean corruptOrNotADatabase(Throwable cause) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
-            if (t instanceof SQLiteException e && (e.getResultCode() == SQLiteErrorCode.SQLITE_CORRUPT
-                    || e.getResultCode() == SQLiteErrorCode.SQLITE_NOTADB)) {
+            // the primary code (low byte) covers the extended ones (SQLITE_CORRUPT_INDEX, _SEQUENCE, _VTAB)
+            if (t instanceof SQLiteException e && ((e.getResultCode().code & 0xFF) == SQLiteErrorCode.SQLITE_CORRUPT.code
+                    || (e.getResultCode().code & 0xFF) == SQLiteErrorCode.SQLITE_NOTADB.code)) {
                 return true;
             }
         }
