@@ -25,12 +25,15 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.Writer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -50,7 +53,8 @@ import java.util.Properties;
  * What ACME keeps in {@code <data>/certs/acme/}: {@code account.key} and, per domain, {@code <domain>.crt}
  * (chain) with {@code <domain>.key} and {@code <domain>.directory} (the ACME directory it came from: a certificate
  * from another directory is not used), and {@code <domain>.failure} while orders for it fail (the retry delay,
- * likewise only for the directory it names). Keys are written with mode 0600; every file is replaced atomically.
+ * likewise only for the directory it names). Keys are written with mode 0600; every file is replaced atomically, and a
+ * certificate's files together (see {@link #store}).
  */
 final class AcmeFiles {
 
@@ -90,8 +94,9 @@ final class AcmeFiles {
         return key;
     }
 
-    /** The certificate stored for {@code domain}, if both files are there and load. */
-    Optional<ServerCertificate> load(String domain) throws IOException {
+    /** The certificate stored for {@code domain}, if both files are there and load (a save cut short completed). */
+    synchronized Optional<ServerCertificate> load(String domain) throws IOException {
+        finishCutShortSave(domain);
         Path crt = certificateFile(domain);
         Path key = keyFile(domain);
         if (!Files.exists(crt) || !Files.exists(key)) {
@@ -166,11 +171,56 @@ final class AcmeFiles {
         }
     }
 
-    /** Stores a certificate obtained through the configured ACME directory, which is noted next to it. */
-    void store(String domain, KeyPair key, String chainPem) throws IOException {
-        writePrivate(keyFile(domain), pem(key));
-        write(certificateFile(domain), chainPem, false);
-        write(issuerFile(domain), acmeDirectory + "\n", false);
+    /**
+     * Stores a certificate obtained through the configured ACME directory, which is noted next to it. The key, the note
+     * and the chain are first written whole beside the files they replace ({@code <domain>.key.next}, ...), the chain
+     * last, then moved into place, the chain last: a save cut short (a crash, a full disk) leaves the stored
+     * certificate as it was, or the new one ready to be moved into place, which {@link #load} does. Never a new key
+     * beside the old certificate, which was refused as not belonging to it, and a new certificate ordered.
+     */
+    synchronized void store(String domain, KeyPair key, String chainPem) throws IOException {
+        writePrivate(next(keyFile(domain)), pem(key));
+        write(next(issuerFile(domain)), acmeDirectory + "\n", false);
+        write(next(certificateFile(domain)), chainPem, false);
+        moveNextIntoPlace(domain);
+    }
+
+    /** The files of a new certificate, written whole, that are not in place yet: the key, the note, then the chain. */
+    private void moveNextIntoPlace(String domain) throws IOException {
+        for (Path file : List.of(keyFile(domain), issuerFile(domain), certificateFile(domain))) {
+            Path next = next(file);
+            // gone when a move cut short earlier had moved it already
+            if (Files.exists(next, LinkOption.NOFOLLOW_LINKS)) {
+                Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+        syncDirectory();
+    }
+
+    /**
+     * Completes or undoes a save cut short: with the new chain written, its files are moved into place (some may be
+     * already, the key first); without it the new key and note were not all written, and the stored ones stay.
+     */
+    private void finishCutShortSave(String domain) throws IOException {
+        if (Files.exists(next(certificateFile(domain)), LinkOption.NOFOLLOW_LINKS)) {
+            moveNextIntoPlace(domain);
+        } else {
+            Files.deleteIfExists(next(keyFile(domain)));
+            Files.deleteIfExists(next(issuerFile(domain)));
+        }
+    }
+
+    private static Path next(Path file) {
+        return file.resolveSibling(file.getFileName() + ".next");
+    }
+
+    /** So that the moves outlast a power cut; not every system can (Windows cannot open a directory). */
+    private void syncDirectory() {
+        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException e) {
+            // the moves are done; only their durability before the next sync of the file system is not ensured
+        }
     }
 
     /** Notes that orders for {@code domain} failed, through the configured ACME directory. */
@@ -273,10 +323,13 @@ final class AcmeFiles {
     }
 
     /** Deletes the certificate stored for {@code domain}: its chain, its key and the note of its ACME directory. */
-    void deleteCertificate(String domain) throws IOException {
+    synchronized void deleteCertificate(String domain) throws IOException {
         Files.deleteIfExists(certificateFile(domain));
         Files.deleteIfExists(keyFile(domain));
         Files.deleteIfExists(issuerFile(domain));
+        for (Path file : List.of(certificateFile(domain), keyFile(domain), issuerFile(domain))) {
+            Files.deleteIfExists(next(file));
+        }
     }
 
     Path failureFile(String domain) {
@@ -328,6 +381,10 @@ final class AcmeFiles {
                 : Files.createTempFile(directory, ".tmp", ".pem");
         try {
             Files.writeString(temporary, content, StandardCharsets.US_ASCII);
+            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
+                // on disk before the move: else a power cut can leave the new name with no content
+                channel.force(true);
+            }
             Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(temporary);

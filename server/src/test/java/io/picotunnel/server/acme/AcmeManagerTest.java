@@ -207,6 +207,61 @@ class AcmeManagerTest {
     }
 
     @Test
+    void aRenewalWhoseSaveIsCutShortLosesNoCertificateAfterARestart() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
+        acme.onServiceChange(null, app);
+        Path crt = data.resolve("certs/acme/app.test.crt");
+        Path key = data.resolve("certs/acme/app.test.key");
+        // served first, then saved
+        await().atMost(ISSUANCE).until(() -> store.fromAcme("app.test").isPresent() && Files.exists(crt));
+        String firstChain = Files.readString(crt);
+        String firstKey = Files.readString(key);
+        BigInteger first = servedCertificate("app.test").getSerialNumber();
+        clockOffset.set(Duration.between(Instant.now(), store.fromAcme("app.test").orElseThrow().renewalDue())
+                .plusMinutes(1));
+        await().atMost(ISSUANCE).ignoreExceptions().until(() ->
+                !servedCertificate("app.test").getSerialNumber().equals(first));
+        BigInteger renewed = servedCertificate("app.test").getSerialNumber();
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() ->
+                PemFiles.readChain(crt).getFirst().getSerialNumber().equals(renewed));
+        String renewedChain = Files.readString(crt);
+        String renewedKey = Files.readString(key);
+        clockOffset.set(Duration.ZERO);
+
+        // cut short after the new key was moved into place, before the new chain: the key did not belong to the
+        // stored chain, which was refused, and a new certificate ordered
+        acme.close();
+        Files.writeString(key, renewedKey);
+        Files.writeString(data.resolve("certs/acme/app.test.crt.next"), renewedChain);
+        Files.writeString(crt, firstChain);
+        assertThat(servedAfterARestart(app)).as("the renewed certificate, moved into place").isEqualTo(renewed);
+        assertThat(Files.readString(crt)).isEqualTo(renewedChain);
+        assertThat(data.resolve("certs/acme/app.test.crt.next")).doesNotExist();
+
+        // cut short after the new key was written beside the stored files, before the new chain
+        acme.close();
+        Files.writeString(crt, firstChain);
+        Files.writeString(key, firstKey);
+        Files.writeString(data.resolve("certs/acme/app.test.key.next"), renewedKey);
+        assertThat(servedAfterARestart(app)).as("the stored certificate, as it was").isEqualTo(first);
+        assertThat(data.resolve("certs/acme/app.test.key.next")).doesNotExist();
+        long checksBefore = acme.checks();
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 3);
+        assertThat(acme.attempts("app.test")).isZero();
+        assertThat(acme.status("app.test").orElseThrow().status()).isEqualTo("valid");
+    }
+
+    /** The serial number served for {@code service}'s domain by a new manager on the same files, before any order. */
+    private BigInteger servedAfterARestart(Service service) throws Exception {
+        store.removeFromAcme(service.domain());
+        startManager();
+        acme.onServiceChange(null, service);
+        assertThat(store.fromAcme(service.domain())).as("loaded from disk").isPresent();
+        return servedCertificate(service.domain()).getSerialNumber();
+    }
+
+    @Test
     void strangerServerNamesNeverTriggerIssuance() throws Exception {
         start("tunnel.test", List.of(AcmeSettings.HTTP_01), true);
         await().atMost(ISSUANCE).until(() ->
