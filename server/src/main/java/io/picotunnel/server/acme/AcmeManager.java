@@ -52,7 +52,7 @@ import java.util.concurrent.TimeoutException;
  * lifetime, and retries failures after a doubling delay. The delay is kept on disk, so restarting the server does
  * not order again before it is over (a crash loop would use up the CA's limit of failed validations); changing
  * the service through the API ends it at once, as the operator does after mending DNS. A domain covered by an
- * operator's valid certificate file is left alone.
+ * operator's valid certificate file is left alone until two thirds of the file's lifetime have passed.
  */
 public final class AcmeManager implements ServiceListener, AutoCloseable {
 
@@ -205,7 +205,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     /** The certificate state of one domain that ACME looks after, or empty when it does not. */
     public Optional<CertificateStatus> status(String domain) {
         String name = DomainNames.normalize(domain);
-        if (name == null || !wanted().contains(name) || store.selectFromFiles(name).isPresent()) {
+        if (name == null || !wanted().contains(name) || store.selectFromFilesBeforeRenewal(name).isPresent()) {
             return Optional.empty();
         }
         DomainState state = states.get(name);
@@ -313,7 +313,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                     + " file _" + domain.substring(1) + ".crt/.key in the certs directory";
             return;
         }
-        if (store.selectFromFiles(domain).isPresent()) {
+        if (store.selectFromFilesBeforeRenewal(domain).isPresent()) {
             states.remove(domain);
             // no orders while the operator's file serves: a delay kept would outlive the service if it went first
             deleteFailure(domain);
@@ -342,7 +342,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
      * soon as it is: a restart during a CA outage must not leave names unserved behind other domains' orders.
      */
     private void loadStored(String domain) {
-        if (!DomainNames.isWildcard(domain) && store.selectFromFiles(domain).isEmpty()) {
+        if (!DomainNames.isWildcard(domain) && store.selectFromFilesBeforeRenewal(domain).isEmpty()) {
             loadStored(domain, states.computeIfAbsent(domain, d -> new DomainState()));
         }
     }

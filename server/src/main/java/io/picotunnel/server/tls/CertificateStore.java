@@ -13,7 +13,8 @@ import java.util.function.Predicate;
  * over ones obtained by ACME, an operator's wildcard included; among the operator's (or ACME's) certificates an
  * exact name beats a wildcard. Certificates are found by the name they are filed under; an operator's certificate that
  * clients would refuse for that name (expired, not valid yet, or for other names than the file's) wins over nothing:
- * ACME obtains one for the names it is filed under, and it is served only where there is no other.
+ * ACME obtains one for the names it is filed under, and it is served only where there is no other. So it does for an
+ * operator's certificate past two thirds of its lifetime, as for its own, and serves its own once it has it.
  * Lookups are lock-free and always see the latest certificate, so a replaced certificate is used for the next
  * handshake.
  */
@@ -37,15 +38,34 @@ public final class CertificateStore {
      * The certificate to present for a TLS server name (SNI), if any: an operator's certificate filed under the name
      * (exact before wildcard) that is valid now and holds the name, else one ACME obtained for it, else an operator's
      * certificate filed under the name whatever its dates and names. ACME leaves a name covered by an operator's
-     * usable wildcard alone, so its certificate for that name, no longer renewed, must not win over the wildcard.
+     * usable wildcard alone, so its certificate for that name, no longer renewed, must not win over the wildcard; but
+     * once two thirds of the operator's certificate's lifetime have passed, ACME's wins when it is valid and outlasts it.
      */
     public Optional<ServerCertificate> select(String serverName) {
-        Optional<ServerCertificate> file = selectFromFiles(serverName);
+        Optional<ServerCertificate> file = selectFromFilesBeforeRenewal(serverName);
         if (file.isPresent()) {
             return file;
         }
+        Instant now = clock.instant();
         Optional<ServerCertificate> acme = covering(fromAcme, DomainNames.normalize(serverName), any -> true);
+        Optional<ServerCertificate> dueFile = selectFromFiles(serverName);
+        if (dueFile.isPresent()) {
+            // ACME's, obtained as the file's end draws near, once it is there; not one it left when the file came
+            return acme.filter(certificate -> certificate.isValidAt(now)
+                    && certificate.notAfter().isAfter(dueFile.get().notAfter())).or(() -> dueFile);
+        }
         return acme.isPresent() ? acme : operators(serverName, any -> true);
+    }
+
+    /**
+     * The operator's certificate for {@code serverName} that keeps ACME from the name: one {@link #selectFromFiles}
+     * finds, before two thirds of its lifetime have passed (when ACME renews its own). From then on ACME obtains one,
+     * served instead once it is there, so that clients do not get the operator's once it has expired.
+     */
+    public Optional<ServerCertificate> selectFromFilesBeforeRenewal(String serverName) {
+        Instant now = clock.instant();
+        return operators(serverName, certificate -> certificate.isUsableFor(serverName, now)
+                && now.isBefore(certificate.renewalDue()));
     }
 
     /**

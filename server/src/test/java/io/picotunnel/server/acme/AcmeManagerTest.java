@@ -262,6 +262,26 @@ class AcmeManagerTest {
     }
 
     @Test
+    void anOperatorsCertificateFileNearItsEndIsTakenOverByAcmeBeforeItExpires() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        Instant now = Instant.now();
+        // 70 of its 90 days gone: past two thirds of its lifetime, when ACME renews its own, but valid for 20 days more
+        TestCertificates.Issued expiring = new TestCertificates().issueValid(now.minus(Duration.ofDays(70)),
+                now.plus(Duration.ofDays(20)), "app.test");
+        TestCertificates.write(expiring, data.resolve("certs"), "app.test");
+        store.putFromFile("app.test", CertificateLoader.load(data.resolve("certs/app.test.crt"),
+                data.resolve("certs/app.test.key")));
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+        await().atMost(ISSUANCE).until(() ->
+                acme.status("app.test").map(CertificateStatus::status).orElse("").equals("valid"));
+        // verified against pebble's root: ACME's, not the file's
+        X509Certificate served = servedCertificate("app.test");
+        assertThat(served.getNotAfter()).isAfter(expiring.chain().getFirst().getNotAfter());
+        assertThat(acme.attempts("app.test")).isEqualTo(1);
+    }
+
+    @Test
     void strangerServerNamesNeverTriggerIssuance() throws Exception {
         start("tunnel.test", List.of(AcmeSettings.HTTP_01), true);
         await().atMost(ISSUANCE).until(() ->
