@@ -442,7 +442,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             return true;
         }
         String email = claims.getStringClaim("email");
-        boolean verified = Boolean.TRUE.equals(claims.getBooleanClaim("email_verified"));
+        boolean verified = OidcProvider.emailVerified(claims);
         List<String> groups = groupsOf(claims);
         String domain = target.get().domain();
         if (email == null || !verified) {

@@ -29,7 +29,7 @@ final class AllowList {
     /** The name the session shows (email, else preferred_username, else the subject) if the user may enter. */
     Optional<String> admit(IDTokenClaimsSet claims) {
         String email = claims.getStringClaim("email");
-        boolean emailUsable = email != null && verified(claims.getClaim("email_verified"));
+        boolean emailUsable = email != null && OidcProvider.emailVerified(claims);
         boolean open = allowAll;
         boolean emailAllowed = emailUsable && emails.contains(email.toLowerCase(Locale.ROOT));
         boolean groupAllowed = groupsOf(claims).stream().anyMatch(groups::contains);
@@ -41,11 +41,6 @@ final class AllowList {
         }
         String username = claims.getStringClaim("preferred_username");
         return Optional.of(username != null ? username : claims.getSubject().getValue());
-    }
-
-    /** {@code true}, or the string "true" that some providers send; anything else, missing included, is not. */
-    private static boolean verified(Object claim) {
-        return Boolean.TRUE.equals(claim) || "true".equals(claim);
     }
 
     private static List<String> groupsOf(IDTokenClaimsSet claims) {

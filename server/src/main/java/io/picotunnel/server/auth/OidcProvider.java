@@ -140,6 +140,15 @@ public final class OidcProvider {
     public record SignedIn(IDTokenClaimsSet claims, String rawIdToken) {
     }
 
+    /**
+     * Whether the ID token says its email is verified: {@code email_verified} is {@code true}, or the string
+     * {@code "true"} that some providers (Amazon Cognito) send; anything else, missing included, is not.
+     */
+    public static boolean emailVerified(IDTokenClaimsSet claims) {
+        Object claim = claims.getClaim("email_verified");
+        return Boolean.TRUE.equals(claim) || "true".equals(claim);
+    }
+
     IDTokenClaimsSet validate(JWT idToken, String nonce) throws SignInRejectedException {
         try {
             return discover().validator().validate(idToken, new Nonce(nonce));

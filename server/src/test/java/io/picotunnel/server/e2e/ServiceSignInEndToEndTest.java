@@ -247,6 +247,23 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void anEmailVerifiedSentAsTheStringTrueSignsInAsTheUisSignInTakesIt() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
+        // Amazon Cognito (and others) send the claim as a string
+        provider.enqueueCallback(new DefaultOAuth2TokenCallback("default", "alice", "JWT", List.of(CLIENT_ID),
+                Map.of("email", "alice@example.com", "email_verified", "true"), 3600));
+
+        Visitor.Response done = visitor.get(httpPort(), HOST + ":" + httpPort(),
+                handoff(throughProvider(first.header("Location"))));
+
+        assertThat(done.status()).as(done.toString()).isEqualTo(303);
+        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=secret");
+    }
+
+    @Test
     void aServiceWithAllowAllLetsInAUserOnNoList() throws Exception {
         start();
         RecordingTarget open = target("everyone");
