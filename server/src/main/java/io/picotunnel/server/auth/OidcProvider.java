@@ -157,10 +157,19 @@ public final class OidcProvider {
         }
     }
 
-    /** Where to send the browser to end the provider's session too, if the provider offers RP-initiated logout. */
+    /**
+     * Where to send the browser to end the provider's session too, if the provider offers RP-initiated logout.
+     * Discovers the provider first when no sign-in has since the start (a session kept in the database across a
+     * restart); when it cannot be reached, only our session ends.
+     */
     Optional<URI> logoutRedirect(String rawIdToken, URI postLogoutRedirect) {
-        Discovered d = discovered;
-        if (d == null || d.metadata().getEndSessionEndpointURI() == null) {
+        Discovered d;
+        try {
+            d = discover();
+        } catch (SignInRejectedException e) {
+            return Optional.empty();
+        }
+        if (d.metadata().getEndSessionEndpointURI() == null) {
             return Optional.empty();
         }
         JWT hint = null;

@@ -367,6 +367,20 @@ class OidcSignInTest {
     }
 
     @Test
+    void signingOutAfterARestartEndsTheProvidersSessionToo() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        browser.get(throughProvider());
+        // The session is kept in the database; the restarted server has not needed the provider yet.
+        startServer(Set.of("alice@example.com"), Set.of("tunnel-admins"));
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
+
+        HttpResponse<String> logout = browser.uiWrite("POST", server.url("/auth/logout"), "");
+
+        assertThat(logout.statusCode()).isEqualTo(200);
+        assertThat(logout.body()).contains(provider.endSessionEndpointUrl("default").toString()).contains("id_token_hint=");
+    }
+
+    @Test
     void tokenFormIsRefusedWhenSigningInThroughTheProvider() throws Exception {
         HttpResponse<String> response = browser.uiWrite("POST", server.url("/auth/token"), "{\"token\":\"anything\"}");
         assertThat(response.statusCode()).isEqualTo(400);
