@@ -44,6 +44,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * One OpenID Connect provider: discovery from the issuer, the authorization request (code flow with PKCE,
@@ -74,6 +76,8 @@ public final class OidcProvider {
     private final OidcSettings settings;
     private final ClientID clientId;
     private volatile Discovered discovered;
+    /** The discovery attempt under way, if any; guarded by {@code this}. */
+    private CompletableFuture<Discovered> discovering;
 
     public OidcProvider(OidcSettings settings) {
         this.settings = settings;
@@ -195,16 +199,47 @@ public final class OidcProvider {
         return new ClientSecretBasic(clientId, secret);
     }
 
+    /**
+     * The provider's discovery, fetched once it succeeds. While the provider is down or slow, sign-ins that arrive
+     * during an attempt wait for that attempt and share its outcome rather than queue for one attempt each (up to
+     * {@link #READ_TIMEOUT_MS} apiece: the tenth visitor of an unanswering provider waited well over a minute).
+     */
     private Discovered discover() throws SignInRejectedException {
         Discovered d = discovered;
         if (d != null) {
             return d;
         }
+        CompletableFuture<Discovered> attempt;
+        boolean mine = false;
         synchronized (this) {
-            if (discovered == null) {
-                discovered = fetchDiscovery();
+            if (discovered != null) {
+                return discovered;
             }
-            return discovered;
+            if (discovering == null) {
+                discovering = new CompletableFuture<>();
+                mine = true;
+            }
+            attempt = discovering;
+        }
+        if (mine) {
+            try {
+                discovered = fetchDiscovery();
+                attempt.complete(discovered);
+            } catch (SignInRejectedException | RuntimeException e) {
+                attempt.completeExceptionally(e);
+            } finally {
+                synchronized (this) {
+                    discovering = null;
+                }
+            }
+        }
+        try {
+            return attempt.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof SignInRejectedException rejected) {
+                throw new SignInRejectedException(rejected.getMessage(), rejected.getCause());
+            }
+            throw e;
         }
     }
 

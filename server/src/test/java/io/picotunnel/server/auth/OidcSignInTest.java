@@ -381,6 +381,42 @@ class OidcSignInTest {
     }
 
     @Test
+    void signInsWhileTheProviderDoesNotAnswerEachWaitOneTimeoutNotOneApiece() throws Exception {
+        // A provider that takes connections and never answers: each discovery attempt ends at the read timeout.
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            OidcProvider unanswering = new OidcProvider(new OidcSettings(
+                    URI.create("http://127.0.0.1:" + silent.getLocalPort() + "/default"), CLIENT_ID, CLIENT_SECRET,
+                    oidc.redirectUrl(), Set.of("alice@example.com"), Set.of()));
+            java.util.concurrent.ExecutorService visitors = java.util.concurrent.Executors.newFixedThreadPool(4, task -> {
+                Thread t = new Thread(task, "visitor");
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                long deadline = System.nanoTime() + 2_000_000L * OidcProvider.READ_TIMEOUT_MS;
+                List<java.util.concurrent.Future<Exception>> signIns = new java.util.ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    signIns.add(visitors.submit(() -> {
+                        try {
+                            unanswering.start();
+                            return null;
+                        } catch (SignInRejectedException e) {
+                            return e;
+                        }
+                    }));
+                }
+                for (java.util.concurrent.Future<Exception> signIn : signIns) {
+                    // before, each waited for the attempts of those before it: the fourth some 40 s
+                    assertThat(signIn.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS))
+                            .isInstanceOf(SignInRejectedException.class).hasMessageContaining("could not be reached");
+                }
+            } finally {
+                visitors.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void tokenFormIsRefusedWhenSigningInThroughTheProvider() throws Exception {
         HttpResponse<String> response = browser.uiWrite("POST", server.url("/auth/token"), "{\"token\":\"anything\"}");
         assertThat(response.statusCode()).isEqualTo(400);
