@@ -398,7 +398,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     + PendingLogins.TTL.toSeconds() + "; HttpOnly; SameSite=Lax" + (managementHttps() ? "; Secure" : ""));
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
-            LOG.warn("single sign-on for service {} could not start: {}", serviceId, e.getMessage());
+            LOG.warn("single sign-on for service {} could not start: {}", serviceId, e.withCause());
             page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.getMessage());
         }
     }
@@ -432,7 +432,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         try {
             claims = provider.finish(code, started.nonce(), started.codeVerifier()).claims();
         } catch (SignInRejectedException e) {
-            LOG.warn("single sign-on for service {} rejected: {}", serviceId, e.getMessage());
+            LOG.warn("single sign-on for service {} rejected: {}", serviceId, e.withCause());
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", e.getMessage());
             return true;
         }

@@ -267,7 +267,7 @@ public final class ManagementAuth {
             ctx.header("Cache-Control", "no-store");
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
-            log.warn("OIDC sign-in could not start: {}", e.getMessage());
+            log.warn("OIDC sign-in could not start: {}", e.withCause());
             failSignIn(ctx, e.getMessage());
         }
     }

@@ -57,12 +57,16 @@ class OidcSignInTest {
     }
 
     private void startServer(Set<String> emails, Set<String> groups, boolean allowAll) throws Exception {
+        startServer(provider.issuerUrl("default").toString(), emails, groups, allowAll);
+    }
+
+    private void startServer(String issuer, Set<String> emails, Set<String> groups, boolean allowAll) throws Exception {
         if (server != null) {
             server.close();
         }
         // the redirect URL must name the server's port, known only once it listens: bind once to learn it
         int port = io.picotunnel.testkit.Ports.freePort();
-        oidc = new OidcSettings(URI.create(provider.issuerUrl("default").toString()), CLIENT_ID, CLIENT_SECRET,
+        oidc = new OidcSettings(URI.create(issuer), CLIENT_ID, CLIENT_SECRET,
                 URI.create("http://localhost:" + port + "/auth/callback"), emails, groups);
         Map<Setting, String> settings = new java.util.EnumMap<>(Setting.class);
         settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
@@ -413,6 +417,21 @@ class OidcSignInTest {
             } finally {
                 visitors.shutdownNow();
             }
+        }
+    }
+
+    @Test
+    void aDiscoveryDocumentThatCannotBeUsedIsLoggedWithWhatIsWrongWithIt() throws Exception {
+        // A trailing slash the provider's own issuer lacks (or the reverse): a frequent slip, which only the
+        // provider's answer tells apart from a provider that is down.
+        startServer(provider.issuerUrl("default") + "/", Set.of("alice@example.com"), Set.of(), false);
+        try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
+                ch.qos.logback.classic.Level.WARN)) {
+            HttpResponse<String> login = browser.get(server.url("/auth/login"));
+
+            assertThat(signInError(login)).contains("could not be reached or its discovery document is invalid");
+            assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString()
+                    .contains("issuer doesn't match").contains(provider.issuerUrl("default") + ")");
         }
     }
 
