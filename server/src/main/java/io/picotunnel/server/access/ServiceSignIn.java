@@ -17,8 +17,10 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,6 +32,7 @@ import java.util.function.Function;
 import java.util.function.IntPredicate;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
  * Single sign-on in front of {@code auth: oidc} services, through the server's own OIDC provider and callback,
@@ -37,12 +40,14 @@ import java.util.function.Predicate;
  *
  * <ol>
  *   <li>A visitor without a session for the service is sent to the management server's
- *       {@code /auth/service/login?service=ID&return_to=URL}, which starts the code flow.</li>
+ *       {@code /auth/service/login?service=ID&return_to=URL&browser=HASH}, which starts the code flow; the redirect
+ *       sets {@link #DOMAIN_BROWSER_COOKIE} on the service's domain, whose SHA-256 is {@code HASH}.</li>
  *   <li>The provider sends the browser back to the server's callback; this hook claims the sign-ins it started,
  *       checks the ID token and the service's allow lists (verified emails only) and answers a visitor who is not
  *       allowed with a page that says so.</li>
  *   <li>An allowed visitor goes to {@code /.picotunnel/auth/callback?code=...} on the service's own domain with a
- *       one-time code (valid {@link #HANDOFF_TTL_NANOS}); the proxy trades it for a session and sets a host-only
+ *       one-time code (valid {@link #HANDOFF_TTL_NANOS}); in the browser that holds the cookie of that hash (and no
+ *       other), the proxy trades it for a session and sets a host-only
  *       cookie named after the service, then sends the visitor on to the page first asked for.</li>
  *   <li>{@code /.picotunnel/auth/logout} on the service's domain asks, and its button (a same-origin POST) ends
  *       the session.</li>
@@ -68,6 +73,15 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * in the browser that started it (no login CSRF, where a victim's browser finishes the attacker's).
      */
     public static final String BROWSER_COOKIE = "picotunnel_service_signin";
+    /**
+     * On the service's domain, set (or kept, for a second tab) when the proxy sends a visitor to sign in, its hash
+     * carried through the sign-in (the login URL's {@code browser}) into the one-time code: the code opens a session
+     * only in the browser that holds it (no login CSRF, where a victim opens the link of the attacker's sign-in).
+     */
+    public static final String DOMAIN_BROWSER_COOKIE = "picotunnel_signin_browser";
+    /** Long enough for the provider's part (at most {@link PendingLogins#TTL}) and the code's. */
+    static final long DOMAIN_BROWSER_COOKIE_SECONDS = PendingLogins.TTL.toSeconds() + HANDOFF_TTL_NANOS / 1_000_000_000L;
+    private static final Pattern HASH = Pattern.compile("[0-9a-f]{64}");
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceSignIn.class);
 
@@ -91,13 +105,16 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
     }
 
-    /** Where a sign-in on its way through the provider leads. */
-    private record Destination(String serviceId, URI returnTo) {
+    /**
+     * Where a sign-in on its way through the provider leads; {@code browserHash}: SHA-256 (hex) of the
+     * {@link #DOMAIN_BROWSER_COOKIE} of the browser that started it.
+     */
+    private record Destination(String serviceId, URI returnTo, String browserHash) {
     }
 
     /** {@code email}: verified, and the user's name for the target (users may edit preferred_username). */
     private record Handoff(String serviceId, String host, String email, List<String> groups, String returnPath,
-            long expiresAt) {
+            String browserHash, long expiresAt) {
     }
 
     private record Session(String serviceId, String email, List<String> groups, long expiresAt) {
@@ -169,9 +186,13 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     "Sign in first: open " + request.host() + " in a browser, which takes you to the sign-in.");
         }
         String here = (request.https() ? "https://" : "http://") + request.authority() + request.uri();
+        // Kept when there: a second tab's sign-in must not undo the first's
+        String browserName = Cookies.named(DOMAIN_BROWSER_COOKIE, request.https());
+        String browser = PendingLogins.browserKey(Cookies.value(request.cookie(), browserName));
         String login = managementBase + LOGIN_ROUTE + "?service=" + request.serviceId() + "&return_to="
-                + URLEncoder.encode(here, StandardCharsets.UTF_8);
-        return new HttpVerdict.Redirect(302, login, List.of());
+                + URLEncoder.encode(here, StandardCharsets.UTF_8) + "&browser=" + Secrets.sha256Hex(browser);
+        return new HttpVerdict.Redirect(302, login, List.of(cookie(browserName, request.https(), browser,
+                DOMAIN_BROWSER_COOKIE_SECONDS)));
     }
 
     private HttpVerdict finishOnServiceDomain(HttpAccessRequest request) {
@@ -186,6 +207,21 @@ public final class ServiceSignIn implements OidcCallbackHook {
             return HttpVerdict.Answer.of(400, "sign_in_expired",
                     "This sign-in link is not valid any more (expired or used already). Open the page again to sign in.");
         }
+        String browserName = Cookies.named(DOMAIN_BROWSER_COOKIE, request.https());
+        String browser = Cookies.value(request.cookie(), browserName);
+        boolean sameBrowser = browser != null && MessageDigest.isEqual(Secrets.sha256(browser),
+                HexFormat.of().parseHex(handoff.browserHash()));
+        if (!sameBrowser) {
+            Session already = session(request, handoff.serviceId());
+            if (already != null && already.email().equals(handoff.email())) {
+                // A second tab of the same browser, whose first tab finished (and cleared the cookie): the same user
+                return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of());
+            }
+            LOG.info("sign-in of {} to service {} refused at {}: its link was opened in a browser that did not start it",
+                    handoff.email(), handoff.serviceId(), request.visitor().getHostAddress());
+            return HttpVerdict.Answer.of(403, "sign_in_other_browser", "This sign-in was started in another browser."
+                    + " Open the page again in this one to sign in.");
+        }
         String id = Secrets.newToken();
         synchronized (sessions) {
             dropExpired(sessions.values().iterator(), Session::expiresAt);
@@ -199,7 +235,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         LOG.info("{} signed in to service {}", handoff.email(), handoff.serviceId());
         return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of(cookie(
-                cookieName(handoff.serviceId(), request.https()), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L)));
+                cookieName(handoff.serviceId(), request.https()), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L),
+                cookie(browserName, request.https(), "", 0)));
     }
 
     /**
@@ -295,13 +332,17 @@ public final class ServiceSignIn implements OidcCallbackHook {
     }
 
     private Session session(HttpAccessRequest request) {
-        String id = Cookies.value(request.cookie(), cookieName(request.serviceId(), request.https()));
+        return session(request, request.serviceId());
+    }
+
+    private Session session(HttpAccessRequest request, String serviceId) {
+        String id = Cookies.value(request.cookie(), cookieName(serviceId, request.https()));
         if (id == null) {
             return null;
         }
         synchronized (sessions) {
             Session session = sessions.get(Secrets.sha256Hex(id));
-            if (session == null || !session.serviceId().equals(request.serviceId())) {
+            if (session == null || !session.serviceId().equals(serviceId)) {
                 return null;
             }
             if (nanoClock.getAsLong() - session.expiresAt() >= 0) {
@@ -324,6 +365,15 @@ public final class ServiceSignIn implements OidcCallbackHook {
     /** Whether a cookie of this name is a service's session cookie (with the prefix or without), never a target's. */
     public static boolean isSessionCookie(String name) {
         return name.startsWith(COOKIE_PREFIX) || name.startsWith(Cookies.HOST_ONLY + COOKIE_PREFIX);
+    }
+
+    /**
+     * Whether a cookie of this name is one the proxy sets on a service's domain, a session cookie or the sign-in's
+     * {@link #DOMAIN_BROWSER_COOKIE} (with the prefix or without), never a target's.
+     */
+    public static boolean isProxysCookie(String name) {
+        return isSessionCookie(name) || name.equals(DOMAIN_BROWSER_COOKIE)
+                || name.equals(Cookies.HOST_ONLY + DOMAIN_BROWSER_COOKIE);
     }
 
     private static String cookie(String name, boolean https, String value, long maxAgeSeconds) {
@@ -384,10 +434,16 @@ public final class ServiceSignIn implements OidcCallbackHook {
             invalidReturn(ctx, target.get());
             return;
         }
+        String browserHash = ctx.queryParam("browser");
+        if (browserHash == null || !HASH.matcher(browserHash).matches()) {
+            page(ctx, HttpStatus.BAD_REQUEST, "Invalid sign-in link", "This sign-in link did not come from "
+                    + target.get().domain() + ". Open the service's page again.");
+            return;
+        }
         String browserKey = PendingLogins.browserKey(ctx.cookie(browserCookie()));
         try {
             OidcProvider.AuthorizationStart start = provider.start();
-            if (!pending.put(start, new Destination(target.get().serviceId(), returnTo), ctx.ip(), browserKey)) {
+            if (!pending.put(start, new Destination(target.get().serviceId(), returnTo, browserHash), ctx.ip(), browserKey)) {
                 LOG.debug("single sign-on from {} refused: too many sign-ins are waiting", ctx.ip());
                 page(ctx, HttpStatus.TOO_MANY_REQUESTS, "Too many sign-ins",
                         "Too many sign-ins are in progress right now. Please try again in a few minutes.");
@@ -466,7 +522,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         synchronized (handoffs) {
             dropExpired(handoffs.values().iterator(), Handoff::expiresAt);
             handoffs.put(Secrets.sha256Hex(handoff), new Handoff(serviceId,
-                    hostOf(returnTo), email, groups, returnPath,
+                    hostOf(returnTo), email, groups, returnPath, started.destination().browserHash(),
                     nanoClock.getAsLong() + HANDOFF_TTL_NANOS));
             Iterator<Handoff> eldest = handoffs.values().iterator();
             while (handoffs.size() > MAX_HANDOFFS && eldest.hasNext()) {

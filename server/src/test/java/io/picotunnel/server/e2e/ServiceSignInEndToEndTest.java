@@ -65,7 +65,12 @@ class ServiceSignInEndToEndTest {
     private String tunnelId;
     private int mgmtPort;
     private final List<RecordingTarget> targets = new CopyOnWriteArrayList<>();
-    private final Visitor visitor = new Visitor("127.0.0.1");
+    /** The value of the visitor's sign-in cookie on the services' domains (ServiceSignIn.DOMAIN_BROWSER_COOKIE). */
+    private static final String BROWSER = Secrets.newToken();
+    /** The cookie as a browser holds it, set over plain HTTP or over HTTPS. */
+    private static final String BROWSER_COOKIE = "picotunnel_signin_browser=" + BROWSER
+            + "; __Host-picotunnel_signin_browser=" + BROWSER;
+    private final Visitor visitor = new Visitor("127.0.0.1", BROWSER_COOKIE);
     /** A browser on the management origin and the provider (the proxy's side is {@link #visitor}), redirects not followed. */
     private final HttpClient http = browser();
 
@@ -186,7 +191,7 @@ class ServiceSignInEndToEndTest {
 
     private String loginUrl(String serviceId, String returnTo) {
         return "http://localhost:" + mgmtPort + "/auth/service/login?service=" + serviceId + "&return_to="
-                + URLEncoder.encode(returnTo, StandardCharsets.UTF_8);
+                + URLEncoder.encode(returnTo, StandardCharsets.UTF_8) + "&browser=" + Secrets.sha256Hex(BROWSER);
     }
 
     private int httpPort() {
@@ -236,7 +241,8 @@ class ServiceSignInEndToEndTest {
         String cookie = cookiePair(done);
 
         // The browser sends its Path=/ cookie with every request to the host, /public included; the open target
-        // could replay it to open the gated service as alice. Other cookies pass.
+        // could replay it to open the gated service as alice. Nor does the sign-in's browser cookie (the visitor
+        // sends it with each request) reach a target. Other cookies pass.
         Visitor.Response publicPage = visitor.get(httpPort(), HOST, "/public/x", "Cookie: theme=dark; " + cookie);
         assertThat(publicPage.body()).isEqualTo("target=open");
         assertThat(open.lastHeader("Cookie")).containsExactly("theme=dark");
@@ -729,6 +735,65 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void theLinkOnTheServicesDomainOpensNoSessionInABrowserThatDidNotStartTheSignIn() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"mallory@example.com\"]}");
+        // The attacker goes as far as the link with the one-time code, and has victims open it: before, each
+        // victim's browser got a session as the attacker and browsed the service as them.
+        Visitor withoutCookie = new Visitor("127.0.0.2");
+        Visitor withAnotherCookie = new Visitor("127.0.0.3", "picotunnel_signin_browser=" + Secrets.newToken());
+        for (Visitor victim : List.of(withoutCookie, withAnotherCookie)) {
+            nextUser("mallory", "mallory@example.com", "mallory");
+            String attackersLink = handoff(throughProvider(visitor.get(httpPort(), HOST, "/page").header("Location")));
+
+            Visitor.Response refused = victim.get(httpPort(), HOST, attackersLink);
+
+            assertThat(refused.status()).as(refused.toString()).isEqualTo(403);
+            assertThat(refused.body()).contains("started in another browser");
+            assertThat(refused.header("Set-Cookie")).isNull();
+            // nor does the link work afterwards, in any browser
+            assertThat(visitor.get(httpPort(), HOST, attackersLink).status()).isEqualTo(400);
+        }
+        assertThat(secret.requestCount()).isZero();
+
+        // The browser that started it signs in (its cookie, kept, and its hash in the login link), and its sign-in
+        // cookie is cleared.
+        Visitor.Response started = visitor.get(httpPort(), HOST, "/page");
+        assertThat(started.status()).isEqualTo(302);
+        assertThat(started.header("Set-Cookie")).isEqualTo("picotunnel_signin_browser=" + BROWSER
+                + "; Path=/; Max-Age=720; HttpOnly; SameSite=Lax");
+        assertThat(started.header("Location")).endsWith("&browser=" + Secrets.sha256Hex(BROWSER));
+        Visitor.Response done = signIn("/page", "mallory@example.com", "mallory");
+        assertThat(done.status()).isEqualTo(303);
+        assertThat(done.header("Set-Cookie")).contains("\npicotunnel_signin_browser=; Path=/; Max-Age=0;");
+        assertThat(visitor.get(httpPort(), HOST, "/page", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=secret");
+    }
+
+    @Test
+    void twoTabsOfOneBrowserBothFinishTheirSignInsThoughTheFirstClearedTheSignInCookie() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String firstTab = visitor.get(httpPort(), HOST, "/one").header("Location");
+        String secondTab = visitor.get(httpPort(), HOST, "/two").header("Location");
+        nextUser("alice", "alice@example.com", "alice");
+        String firstLink = handoff(throughProvider(firstTab));
+        nextUser("alice", "alice@example.com", "alice");
+        String secondLink = handoff(throughProvider(secondTab));
+
+        Visitor.Response first = visitor.get(httpPort(), HOST, firstLink);
+        assertThat(first.status()).as(first.toString()).isEqualTo(303);
+        assertThat(first.header("Location")).isEqualTo("/one");
+        // The browser now holds the session and no sign-in cookie any more.
+        Visitor.Response second = new Visitor("127.0.0.1").get(httpPort(), HOST, secondLink,
+                "Cookie: " + cookiePair(first));
+        assertThat(second.status()).as(second.toString()).isEqualTo(303);
+        assertThat(second.header("Location")).isEqualTo("/two");
+        assertThat(visitor.get(httpPort(), HOST, "/two", "Cookie: " + cookiePair(first)).body()).isEqualTo("target=secret");
+    }
+
+    @Test
     void anAddressAtItsCapOfWaitingSignInsPushesOutItsOwnOldestAndNobodyElses() throws Exception {
         start();
         RecordingTarget secret = target("secret");
@@ -896,7 +961,8 @@ class ServiceSignInEndToEndTest {
     private static String returnTo(Visitor.Response redirect) {
         assertThat(redirect.status()).as(redirect.toString()).isEqualTo(302);
         String location = redirect.header("Location");
-        return java.net.URLDecoder.decode(location.substring(location.indexOf("&return_to=") + 11), StandardCharsets.UTF_8);
+        String rest = location.substring(location.indexOf("&return_to=") + 11);
+        return java.net.URLDecoder.decode(rest.substring(0, rest.indexOf("&browser=")), StandardCharsets.UTF_8);
     }
 
     /**
@@ -1002,7 +1068,7 @@ class ServiceSignInEndToEndTest {
         start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
         RecordingTarget secret = target("secret");
         String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
-        Visitor untrusted = new Visitor("127.0.0.2");
+        Visitor untrusted = new Visitor("127.0.0.2", BROWSER_COOKIE);
         String https = "X-Forwarded-Proto: https";
 
         // The trusted proxy's header is taken (before the fix it was not: http)...
@@ -1104,7 +1170,8 @@ class ServiceSignInEndToEndTest {
                 "picotunnel_access_0123abcd=planted; Path=/", "picotunnel_session=planted; Path=/",
                 "__Host-picotunnel_session=planted; Path=/; Secure", "picotunnel_signin=key; Path=/",
                 "__Host-picotunnel_signin_error=words; Path=/; Secure", "picotunnel_service_signin=key; Path=/",
-                "theme=dark; Path=/", " __Host-picotunnel_signin = key; Path=/; Secure")) {
+                "theme=dark; Path=/", " __Host-picotunnel_signin = key; Path=/; Secure",
+                "picotunnel_signin_browser=" + BROWSER + "; Path=/", "__Host-picotunnel_signin_browser=v; Path=/; Secure")) {
             open.answerWithHeader("Set-Cookie", cookie);
         }
         service("/public", open, "");

@@ -22,13 +22,21 @@ import java.util.Map;
 final class Visitor {
 
     private final InetAddress source;
+    /** Sent with every request (joined to a Cookie header of the request's own), as a browser's cookie; or null. */
+    private final String cookie;
 
     Visitor(String sourceAddress) {
+        this(sourceAddress, null);
+    }
+
+    /** A visitor whose browser holds {@code cookie} ("name=value; name2=value2") for every host. */
+    Visitor(String sourceAddress, String cookie) {
         try {
             this.source = InetAddress.getByName(sourceAddress);
         } catch (IOException e) {
             throw new IllegalArgumentException(e);
         }
+        this.cookie = cookie;
     }
 
     /** An HTTP/1.1 answer, read whole (the request asked the server to close). */
@@ -96,16 +104,24 @@ final class Visitor {
         }
     }
 
-    private static Response get(Socket socket, String host, String path, String... extraHeaders) throws IOException {
+    private Response get(Socket socket, String host, String path, String... extraHeaders) throws IOException {
         return send(socket, "GET", host, path, extraHeaders);
     }
 
-    private static Response send(Socket socket, String method, String host, String path, String... extraHeaders)
+    private Response send(Socket socket, String method, String host, String path, String... extraHeaders)
             throws IOException {
         StringBuilder request = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host
                 + "\r\nConnection: close\r\n" + (method.equals("GET") || method.equals("HEAD") ? "" : "Content-Length: 0\r\n"));
+        boolean cookieSent = cookie == null;
         for (String header : extraHeaders) {
+            if (!cookieSent && header.regionMatches(true, 0, "Cookie:", 0, 7)) {
+                header = header + "; " + cookie;
+                cookieSent = true;
+            }
             request.append(header).append("\r\n");
+        }
+        if (!cookieSent) {
+            request.append("Cookie: ").append(cookie).append("\r\n");
         }
         request.append("\r\n");
         socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));

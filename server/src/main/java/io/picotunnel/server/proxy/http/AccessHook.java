@@ -141,11 +141,11 @@ final class AccessHook {
 
     /**
      * Whether {@code pair} (a {@code name=value} of a Cookie header, or a Set-Cookie's start) names one of our
-     * cookies: a service's session, or the management server's, with or without {@code __Host-}.
+     * cookies: a service's session or sign-in browser cookie, or the management server's, with or without {@code __Host-}.
      */
     private static boolean isOurs(String pair) {
         String name = Cookies.name(pair).strip();
-        return ServiceSignIn.isSessionCookie(name) || MANAGEMENT_COOKIES.contains(name);
+        return ServiceSignIn.isProxysCookie(name) || MANAGEMENT_COOKIES.contains(name);
     }
 
     /** Every one of ours is named picotunnel_...: a request without that text keeps its Cookie header untouched. */
