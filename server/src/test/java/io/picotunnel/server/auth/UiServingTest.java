@@ -90,6 +90,51 @@ class UiServingTest {
         assertThat(missing.body()).contains("\"error\":\"not_found\"");
     }
 
+    /**
+     * The script (some 280 KB) and the styles go gzipped to a browser that takes gzip, plain to a client that does not
+     * (no Accept-Encoding, or gzip refused by q=0), with Vary: Accept-Encoding on both and the cache lifetime as before.
+     */
+    @Test
+    void scriptsAndStylesAreSentGzippedOnlyToClientsThatAcceptIt() throws Exception {
+        String index = browser.get(server.url("/")).body();
+        for (String pattern : new String[] {"src=\"(/assets/[^\"]+\\.js)\"", "href=\"(/assets/[^\"]+\\.css)\""}) {
+            Matcher file = Pattern.compile(pattern).matcher(index);
+            assertThat(file.find()).as(index).isTrue();
+            String path = file.group(1);
+
+            HttpResponse<byte[]> plain = rawGet(path, null);
+            assertThat(plain.statusCode()).isEqualTo(200);
+            assertThat(plain.headers().firstValue("Content-Encoding")).as(path).isEmpty();
+            assertThat(plain.headers().firstValue("Vary")).as(path).hasValue("Accept-Encoding");
+            assertThat(plain.headers().firstValue("Cache-Control")).hasValue("public, max-age=31536000, immutable");
+
+            HttpResponse<byte[]> gzipped = rawGet(path, "gzip, deflate, br, zstd");
+            assertThat(gzipped.statusCode()).isEqualTo(200);
+            assertThat(gzipped.headers().firstValue("Content-Encoding")).as(path).hasValue("gzip");
+            assertThat(gzipped.headers().firstValue("Vary")).hasValue("Accept-Encoding");
+            assertThat(gzipped.headers().firstValue("Cache-Control")).hasValue("public, max-age=31536000, immutable");
+            assertThat(gzipped.headers().firstValue("Content-Type")).isEqualTo(plain.headers().firstValue("Content-Type"));
+            assertThat(gzipped.body().length).as(path).isLessThan(plain.body().length / 2);
+            try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gzipped.body()))) {
+                assertThat(in.readAllBytes()).isEqualTo(plain.body());
+            }
+
+            assertThat(rawGet(path, "gzip;q=0, identity").headers().firstValue("Content-Encoding")).isEmpty();
+            assertThat(rawGet(path, "*").headers().firstValue("Content-Encoding")).hasValue("gzip");
+            assertThat(rawGet(path, "br").headers().firstValue("Content-Encoding")).isEmpty();
+        }
+    }
+
+    private HttpResponse<byte[]> rawGet(String path, String acceptEncoding) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(server.url(path))).GET();
+        if (acceptEncoding != null) {
+            request.header("Accept-Encoding", acceptEncoding);
+        }
+        try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
+            return client.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        }
+    }
+
     @Test
     void unknownApiPathGetsJson404NotTheUi() throws Exception {
         HttpResponse<String> response = browser.send(

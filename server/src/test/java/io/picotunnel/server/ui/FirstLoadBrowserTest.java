@@ -58,4 +58,26 @@ class FirstLoadBrowserTest {
 
         assertThat(page.getByLabel("Admin token")).isVisible();
     }
+
+    /** Chromium takes the script and the styles gzipped (compressed once, at start), and the page works with them. */
+    @Test
+    void theUiLoadsWithItsScriptAndStylesGzipped() {
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, Map.of(Setting.ADMIN_TOKEN,
+                "first-load-browser-admin-token")), new PrintStream(OutputStream.nullOutputStream()));
+        chromium = HeadlessChromium.launch();
+        Page page = chromium.browser().newContext().newPage();
+        java.util.List<String> encodings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        page.onResponse(response -> {
+            if (response.url().contains("/assets/")) {
+                encodings.add(response.url().replaceAll(".*/assets/[^.]+", "") + " "
+                        + response.headers().getOrDefault("content-encoding", "none") + " vary "
+                        + response.headers().getOrDefault("vary", "none"));
+            }
+        });
+        page.navigate("http://127.0.0.1:" + server.apiPort() + "/");
+
+        assertThat(page.getByLabel("Admin token")).isVisible();
+        org.assertj.core.api.Assertions.assertThat(encodings).containsExactlyInAnyOrder(
+                ".js gzip vary Accept-Encoding", ".css gzip vary Accept-Encoding");
+    }
 }
