@@ -1,10 +1,28 @@
-import { render, screen, within } from '@testing-library/react';
+import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { App } from './App';
 import { mockFetch } from './test/fetchMock';
+import { REQUEST_TIMEOUT_MS } from './api';
 
 describe('App', () => {
+  it('says so when the server takes the session check and never answers, instead of "Loading…" for good', async () => {
+    window.history.replaceState(null, '', '/');
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      vi.stubGlobal('fetch', vi.fn((_input: RequestInfo | URL, init?: RequestInit) => new Promise<Response>((_, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+      })));
+      render(<App />);
+      expect(screen.getByRole('status').textContent).toBe('Loading…');
+      await act(() => vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT_MS));
+      expect((await screen.findByRole('alert')).textContent).toBe('Could not reach the server: The server did not answer'
+        + ' within 15 seconds. Check your connection and the server, then try again. This page keeps trying.');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('shows the sign-in page when the session has ended', async () => {
     window.history.replaceState(null, '', '/');
     mockFetch({

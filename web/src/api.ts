@@ -255,7 +255,36 @@ export function onUnauthorized(listener: Listener): () => void {
   return () => unauthorizedListeners.delete(listener);
 }
 
+/**
+ * How long a request may wait for the whole answer. A server (or a proxy in front) that takes the connection and
+ * never answers would otherwise leave the page on "Loading…", or a button on "Saving…", for good. Below the polls'
+ * STUCK_LOAD_MS, so a poll always ends before the next one is let through.
+ */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+function timedOut(method: string): ApiError {
+  const seconds = REQUEST_TIMEOUT_MS / 1000;
+  return new ApiError(0, 'timeout', method === 'GET'
+    ? `The server did not answer within ${seconds} seconds. Check your connection and the server, then try again.`
+    : `The server did not answer within ${seconds} seconds, so the change may or may not have been made. `
+      + 'Reload the page to see, then try again if needed.', null);
+}
+
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
+  try {
+    return await send<T>(method, path, body, abort.signal);
+  } catch (e) {
+    if (!abort.signal.aborted) throw e;
+    reportReachable(false);
+    throw timedOut(method);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function send<T>(method: string, path: string, body: unknown, signal: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (method !== 'GET') headers[CSRF_HEADER] = '1';
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -266,8 +295,10 @@ export async function request<T>(method: string, path: string, body?: unknown): 
       headers,
       credentials: 'same-origin',
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
-  } catch {
+  } catch (e) {
+    if (signal.aborted) throw e;
     reportReachable(false);
     throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.', null);
   }

@@ -59,6 +59,33 @@ class FirstLoadBrowserTest {
         assertThat(page.getByLabel("Admin token")).isVisible();
     }
 
+    /**
+     * A server (or a proxy in front) that takes the session check and never answers: the page says so after the
+     * request's time limit (15 s) instead of "Loading…" for good, and shows the sign-in form once the server answers.
+     */
+    @Test
+    void aSessionCheckNeverAnsweredEndsInAMessageInsteadOfLoadingForGood() {
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, Map.of(Setting.ADMIN_TOKEN,
+                "first-load-browser-admin-token")), new PrintStream(OutputStream.nullOutputStream()));
+        chromium = HeadlessChromium.launch();
+        BrowserContext context = chromium.browser().newContext();
+        int[] asked = {0};
+        context.route("**/auth/session", route -> {
+            if (asked[0]++ > 0) {
+                route.resume();
+            }
+            // the first is held: neither answered nor failed
+        });
+        Page page = context.newPage();
+        page.navigate("http://127.0.0.1:" + server.apiPort() + "/");
+        assertThat(page.getByRole(com.microsoft.playwright.options.AriaRole.STATUS)).hasText("Loading…");
+
+        assertThat(page.getByRole(com.microsoft.playwright.options.AriaRole.ALERT)).containsText(
+                "The server did not answer within 15 seconds",
+                new com.microsoft.playwright.assertions.LocatorAssertions.ContainsTextOptions().setTimeout(30_000));
+        assertThat(page.getByLabel("Admin token")).isVisible();
+    }
+
     /** Chromium takes the script and the styles gzipped (compressed once, at start), and the page works with them. */
     @Test
     void theUiLoadsWithItsScriptAndStylesGzipped() {
