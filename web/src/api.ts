@@ -225,6 +225,19 @@ export function fieldOf(body: { field?: unknown; message?: unknown; error?: unkn
   return null;
 }
 
+/**
+ * The server's refusal of a tunnel name in the UI's words: the API says 'name: is longer than 100 characters' (its
+ * field, then the problem), which the UI shows under the field called "Name" as 'The name is longer than 100
+ * characters.'. Other errors are as the server says them.
+ */
+export function tunnelNameMessage(error: unknown): string {
+  if (!(error instanceof ApiError)) return String(error);
+  const problem = /^name:\s*(.+)$/s.exec(error.message);
+  if (error.field !== 'name' || !problem) return error.message;
+  const text = `The name ${problem[1].trim()}`;
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
 type Listener = () => void;
 
 type ReachabilityListener = (reachable: boolean, since: Date | null) => void;

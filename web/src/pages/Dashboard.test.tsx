@@ -1,4 +1,5 @@
 import { act, render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Router } from '../router';
 import { httpService, mockFetch, tunnel } from '../test/fetchMock';
@@ -15,6 +16,21 @@ describe('Dashboard', () => {
     renderDashboard();
     expect(await screen.findByRole('heading', { name: 'Create your first tunnel' })).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Create tunnel' })).toBeTruthy();
+  });
+
+  it("says the server's refusal of a name in the dialog's words, without the API's field name", async () => {
+    mockFetch({
+      'GET /api/tunnels': { status: 200, body: [] },
+      'POST /api/tunnels': {
+        status: 400,
+        body: { error: 'invalid_field', field: 'name', message: 'name: is required, for example "my-app"' },
+      },
+    });
+    renderDashboard();
+    await userEvent.click(await screen.findByRole('button', { name: 'Create tunnel' }));
+    const dialog = await screen.findByRole('dialog');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Create tunnel' }));
+    expect((await within(dialog).findByRole('alert')).textContent).toBe('The name is required, for example "my-app".');
   });
 
   it('lists tunnels with status, service count and presence', async () => {

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type Check, type Service, type Tunnel } from '../api';
+import { api, ApiError, tunnelNameMessage, type Check, type Service, type Tunnel } from '../api';
 import { HeartbeatBar } from '../components/HeartbeatBar';
 import { GlobeIcon, PlugIcon, PlusIcon } from '../components/Icons';
 import { Modal } from '../components/Modal';
@@ -134,7 +134,7 @@ function CreateTunnelDialog({ onClose, onCreated }: { onClose: () => void; onCre
       await onCreated();
       navigate(`/tunnels/${tunnel.id}`);
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(tunnelNameMessage(e));
       setBusy(false);
     }
   };

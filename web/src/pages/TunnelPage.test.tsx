@@ -95,6 +95,22 @@ describe('TunnelPage', () => {
     expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({ name: 'office' });
   });
 
+  it("says the server's refusal of a new name without the API's field name", async () => {
+    const user = userEvent.setup();
+    mockFetch({
+      'GET /api/tunnels/a1b2c3d4e5f60718': { status: 200, body: tunnel() },
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+      'PATCH /api/tunnels/a1b2c3d4e5f60718': {
+        status: 400,
+        body: { error: 'invalid_field', field: 'name', message: 'name: is longer than 100 characters' },
+      },
+    });
+    renderPage();
+    await user.click(await screen.findByRole('button', { name: 'Rename' }));
+    await user.type(screen.getByLabelText('Tunnel name'), 'x{Enter}');
+    expect(await screen.findByText('The name is longer than 100 characters.')).toBeTruthy();
+  });
+
   it('puts the tunnel on the public status page and takes it off again', async () => {
     const user = userEvent.setup();
     let shown = false;

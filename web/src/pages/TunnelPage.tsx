@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, type ServerInfo, type Service, type ServiceInput, type Tunnel } from '../api';
+import { api, ApiError, tunnelNameMessage, type ServerInfo, type Service, type ServiceInput, type Tunnel } from '../api';
 import { ClientCommands } from '../components/ClientCommands';
 import { ClientsTable } from '../components/ClientsTable';
 import { ArrowLeftIcon, EditIcon, PlusIcon, TrashIcon } from '../components/Icons';
@@ -120,7 +120,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
       setNotice(`Tunnel renamed to ${name}.`);
       await reload();
     } catch (e) {
-      setRenameError(e instanceof ApiError ? e.message : String(e));
+      setRenameError(tunnelNameMessage(e));
     } finally {
       setBusy(false);
     }
