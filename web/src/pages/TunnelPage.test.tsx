@@ -2,7 +2,7 @@ import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Router } from '../router';
-import { mockFetch, tunnel, tunnelClient } from '../test/fetchMock';
+import { httpService, mockFetch, tunnel, tunnelClient } from '../test/fetchMock';
 import { POLL_INTERVAL_MS } from '../usePolling';
 import { TunnelPage } from './TunnelPage';
 
@@ -109,6 +109,29 @@ describe('TunnelPage', () => {
     await user.click(await screen.findByRole('button', { name: 'Rename' }));
     await user.type(screen.getByLabelText('Tunnel name'), 'x{Enter}');
     expect(await screen.findByText('The name is longer than 100 characters.')).toBeTruthy();
+  });
+
+  it('says how many services go with a deleted tunnel in words that fit the number', async () => {
+    const user = userEvent.setup();
+    const expected: Record<number, string> = {
+      0: 'Its clients are disconnected.',
+      1: 'Its service is deleted too, and its clients are disconnected.',
+      2: 'Its 2 services are deleted too, and its clients are disconnected.',
+    };
+    for (const count of [0, 1, 2]) {
+      mockFetch({
+        'GET /api/tunnels/a1b2c3d4e5f60718': { status: 200, body: tunnel() },
+        'GET /api/tunnels/a1b2c3d4e5f60718/services': {
+          status: 200,
+          body: Array.from({ length: count }, (_, i) => httpService({ id: `${i}`.repeat(16), domain: `app${i}.example.com` })),
+        },
+      });
+      const { unmount } = renderPage();
+      if (count > 0) expect((await screen.findAllByText('app0.example.com', { exact: false })).length).toBeGreaterThan(0);
+      await user.click(await screen.findByRole('button', { name: 'Delete tunnel' }));
+      expect(within(await screen.findByRole('dialog')).getByText(expected[count])).toBeTruthy();
+      unmount();
+    }
   });
 
   it('puts the tunnel on the public status page and takes it off again', async () => {

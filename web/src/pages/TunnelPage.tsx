@@ -350,7 +350,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
       {deletingTunnel && (
         <ConfirmDialog
           title={`Delete tunnel ${tunnel.name}?`}
-          message={<p>Its {services.length} services are deleted too, and its clients are disconnected.</p>}
+          message={<p>{deleteTunnelMessage(services.length)}</p>}
           confirmLabel="Delete tunnel"
           danger
           busy={busy}
@@ -372,4 +372,11 @@ function BackLink() {
       <ArrowLeftIcon /> All tunnels
     </Link>
   );
+}
+
+/** What deleting a tunnel takes with it, in words that fit its number of services. */
+function deleteTunnelMessage(serviceCount: number): string {
+  if (serviceCount === 0) return 'Its clients are disconnected.';
+  if (serviceCount === 1) return 'Its service is deleted too, and its clients are disconnected.';
+  return `Its ${serviceCount} services are deleted too, and its clients are disconnected.`;
 }
