@@ -111,6 +111,19 @@ describe('TunnelPage', () => {
     expect(await screen.findByText('The name is longer than 100 characters.')).toBeTruthy();
   });
 
+  it('announces a refused rename to screen readers, as an alert', async () => {
+    const user = userEvent.setup();
+    mockFetch({
+      'GET /api/tunnels/a1b2c3d4e5f60718': { status: 200, body: tunnel() },
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+    });
+    renderPage();
+    await user.click(await screen.findByRole('button', { name: 'Rename' }));
+    await user.clear(screen.getByLabelText('Tunnel name'));
+    await user.keyboard('{Enter}');
+    expect((await screen.findByRole('alert')).textContent).toBe('Enter a name for the tunnel.');
+  });
+
   it('says how many services go with a deleted tunnel in words that fit the number', async () => {
     const user = userEvent.setup();
     const expected: Record<number, string> = {

@@ -223,7 +223,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
               <button type="button" className="btn btn-sm" onClick={() => { setRenaming(null); setRenameError(null); }}>
                 Cancel
               </button>
-              {renameError && <p className="field-error" id="tunnel-name-error">{renameError}</p>}
+              {renameError && <p className="field-error" id="tunnel-name-error" role="alert">{renameError}</p>}
             </form>
           )}
           <p className="subtitle" aria-live="polite">
