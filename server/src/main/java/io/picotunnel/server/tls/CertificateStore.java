@@ -59,13 +59,14 @@ public final class CertificateStore {
 
     /**
      * The operator's certificate for {@code serverName} that keeps ACME from the name: one {@link #selectFromFiles}
-     * finds, before two thirds of its lifetime have passed (when ACME renews its own). From then on ACME obtains one,
-     * served instead once it is there, so that clients do not get the operator's once it has expired.
+     * finds, before {@link ServerCertificate#operatorHandoverDue} (two thirds of its lifetime, as ACME renews its own,
+     * and its last 30 days at the earliest). From then on ACME obtains one, served instead once it is there, so that
+     * clients do not get the operator's once it has expired.
      */
     public Optional<ServerCertificate> selectFromFilesBeforeRenewal(String serverName) {
         Instant now = clock.instant();
         return operators(serverName, certificate -> certificate.isUsableFor(serverName, now)
-                && now.isBefore(certificate.renewalDue()));
+                && now.isBefore(certificate.operatorHandoverDue()));
     }
 
     /**

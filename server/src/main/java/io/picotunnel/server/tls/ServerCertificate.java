@@ -35,10 +35,23 @@ public record ServerCertificate(List<X509Certificate> chain, PrivateKey key, Ssl
         return leaf().getNotAfter().toInstant();
     }
 
+    /** How long before its end an operator's certificate is left to ACME at the latest. */
+    public static final Duration OPERATOR_HANDOVER = Duration.ofDays(30);
+
     /** When two thirds of the lifetime have passed: the moment to renew. */
     public Instant renewalDue() {
         Duration lifetime = Duration.between(notBefore(), notAfter());
         return notBefore().plus(lifetime.multipliedBy(2).dividedBy(3));
+    }
+
+    /**
+     * When ACME takes a name over from an operator's certificate file: as it renews its own (two thirds of the
+     * lifetime), but never earlier than {@link #OPERATOR_HANDOVER} before the end, so that a one-year certificate an
+     * operator renews a few weeks ahead is not replaced months before they meant to.
+     */
+    public Instant operatorHandoverDue() {
+        Instant lastDays = notAfter().minus(OPERATOR_HANDOVER);
+        return lastDays.isAfter(renewalDue()) ? lastDays : renewalDue();
     }
 
     public boolean isExpiredAt(Instant now) {
