@@ -26,6 +26,11 @@ describe('ClientCommands', () => {
     }
   });
 
+  it('writes a percent sign in the tunnel name as systemd reads it', () => {
+    // systemd expands %n (the unit's name) and refuses an unknown %Z in a Description.
+    expect(clientCommand('systemd', 's:1', TOKEN, '100% %n')).toContain('Description=PicoTunnel client (100%% %%n)');
+  });
+
   it('names the picotunnel-client image, after the registry prefix when the server sets one', () => {
     expect(clientCommand('docker', 's:1', TOKEN, 'h')).toMatch(/\n {2}picotunnel-client$/);
     expect(clientCommand('compose', 's:1', TOKEN, 'h', 'registry.example.com/team/')).toContain(

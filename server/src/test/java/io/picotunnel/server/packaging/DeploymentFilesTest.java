@@ -460,6 +460,21 @@ class DeploymentFilesTest {
     }
 
     @Test
+    void theUnitTheUiWritesForAClientRunsItAsThePackagedUnitDoes() throws IOException {
+        // The UI's systemd snippet restarted a client whose settings were wrong (exit 2) every 5 s and lacked the
+        // unit's sandboxing, long after the packaged unit had both. Each [Service] line of the packaged unit must be
+        // one of the snippet's lines (its EnvironmentFile names the tunnel's own file).
+        String packaged = Files.readString(ROOT.resolve("packaging/systemd/picotunnel-client.service"));
+        String snippet = Files.readString(ROOT.resolve("web/src/components/ClientCommands.tsx"));
+        List<String> directives = packaged.substring(packaged.indexOf("[Service]"), packaged.indexOf("[Install]"))
+                .lines().filter(line -> line.matches("[A-Za-z]+=.*") && !line.startsWith("EnvironmentFile=")).toList();
+        assertThat(directives).contains("RestartPreventExitStatus=2 3", "ProtectSystem=strict");
+        for (String directive : directives) {
+            assertThat(snippet).as("the UI's unit has " + directive).contains("'" + directive + "',");
+        }
+    }
+
+    @Test
     void systemdAnalyzeVerifyReportsAMistakeInAUnit() throws Exception {
         Path root = tmp.resolve("root");
         Path units = Files.createDirectories(root.resolve("etc/systemd/system"));
