@@ -10,6 +10,7 @@ import io.picotunnel.server.tls.DomainNames;
 import io.picotunnel.server.tls.PemFiles;
 import io.picotunnel.server.tls.ServerCertificate;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.shredzone.acme4j.Account;
 import org.shredzone.acme4j.AccountBuilder;
 import org.shredzone.acme4j.Login;
 import org.shredzone.acme4j.Session;
@@ -559,9 +560,38 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             if (settings.email() != null && !settings.email().isBlank()) {
                 account.addEmail(settings.email());
             }
-            login = account.createLogin(session);
+            Login created = account.createLogin(session);
+            updateContact(created.getAccount());
+            login = created;
         }
         return login;
+    }
+
+    /**
+     * A CA answers a new-account request for a known key with the account as it is, its contact unchanged: an email
+     * changed in the settings since the account was made is sent to the CA here. (An email removed from the settings
+     * stays on the account: acme4j sends no empty contact list.) A CA that refuses the change does not stop the
+     * order: the certificate matters more than where the CA writes.
+     */
+    private void updateContact(Account account) {
+        String email = settings.email() == null ? "" : settings.email().strip();
+        if (email.isEmpty()) {
+            return;
+        }
+        try {
+            URI wanted = URI.create("mailto:" + email);
+            if (account.getContacts().equals(List.of(wanted))) {
+                return;
+            }
+            Account.EditableAccount edit = account.modify();
+            edit.getContacts().clear();
+            edit.getContacts().add(wanted);
+            edit.commit();
+            log.info("ACME account {}: contact set to {}", account.getLocation(), email);
+        } catch (AcmeException | RuntimeException e) {
+            log.warn("ACME account {}: could not set its contact to {}: {}", account.getLocation(), email,
+                    e.getMessage());
+        }
     }
 
     private static SSLContext trustingContext(Path caFile) throws IOException {

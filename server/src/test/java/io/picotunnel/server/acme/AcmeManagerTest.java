@@ -22,11 +22,16 @@ import io.picotunnel.server.tls.TlsAlpnChallenges;
 import io.netty.handler.ssl.SslContext;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
+import org.shredzone.acme4j.Account;
+import org.shredzone.acme4j.AccountBuilder;
+import org.shredzone.acme4j.Session;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.TrustManagerFactory;
 import java.math.BigInteger;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -41,6 +46,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -204,6 +210,48 @@ class AcmeManagerTest {
         assertThat(servedCertificate("app.test").getSerialNumber()).as("served from disk after a restart")
                 .isEqualTo(served);
         assertThat(acme.attempts("app.test")).isZero();
+    }
+
+    @Test
+    void aChangedEmailIsSentToTheCaForTheExistingAccount() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        acme.onServiceChange(null, service("s1", "one.test", TlsMode.TERMINATE, true));
+        await().atMost(ISSUANCE).until(() -> acme.status("one.test").orElseThrow().status().equals("valid"));
+        assertThat(accountContacts()).containsExactly(URI.create("mailto:admin@example.test"));
+
+        // a restart with another address: the CA answers the new-account request with the account as it was
+        acme.close();
+        settings = new AcmeSettings("ops@example.test", settings.directory(), settings.trustedCa(),
+                settings.challengeTypes(), settings.checkInterval(), settings.firstRetry(), settings.maxRetry(),
+                settings.timeout());
+        startManager();
+        acme.onServiceChange(null, service("s2", "two.test", TlsMode.TERMINATE, true));
+        await().atMost(ISSUANCE).until(() -> acme.status("two.test").orElseThrow().status().equals("valid"));
+        assertThat(accountContacts()).containsExactly(URI.create("mailto:ops@example.test"));
+
+        // the same address again: nothing to change, and the orders go on
+        acme.close();
+        startManager();
+        acme.onServiceChange(null, service("s3", "three.test", TlsMode.TERMINATE, true));
+        await().atMost(ISSUANCE).until(() -> acme.status("three.test").orElseThrow().status().equals("valid"));
+        assertThat(accountContacts()).containsExactly(URI.create("mailto:ops@example.test"));
+    }
+
+    /** The contacts pebble holds for the account of {@code certs/acme/account.key}, as the CA answers for it. */
+    private List<URI> accountContacts() throws Exception {
+        KeyStore pebbleCa = KeyStore.getInstance("PKCS12");
+        pebbleCa.load(null, null);
+        pebbleCa.setCertificateEntry("pebble", PemFiles.readChain(pebble.listenerTrust()).getFirst());
+        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        factory.init(pebbleCa);
+        SSLContext trust = SSLContext.getInstance("TLS");
+        trust.init(null, factory.getTrustManagers(), null);
+        Session session = new Session(URI.create(pebble.directory()), new TrustingAcmeProvider(trust));
+        Account account = new AccountBuilder().onlyExisting()
+                .useKeyPair(AcmeFiles.readKeyPair(data.resolve("certs/acme/account.key"))).createLogin(session)
+                .getAccount();
+        account.fetch();
+        return account.getContacts();
     }
 
     @Test
