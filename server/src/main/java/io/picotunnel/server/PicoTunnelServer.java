@@ -447,7 +447,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 this::tunnelServerAddress, Clock.systemUTC());
         auth.oidcProvider().ifPresent(provider -> {
             ServiceSignIn signIn = new ServiceSignIn(provider, ServiceSignIn.managementBase(provider),
-                    this::signInTarget, System::nanoTime);
+                    this::signInTarget, auth::clientAddress, System::nanoTime);
             auth.addCallbackHook(signIn);
             access.signIn(signIn);
             serviceSignIn = signIn;
@@ -508,7 +508,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         OidcSettings oidc = config.oidc() == null ? null : new OidcSettings(config.oidc().issuer(), config.oidc().clientId(),
                 config.oidc().clientSecret(), config.oidc().redirectUrl(),
                 Set.copyOf(config.oidc().allowedEmails()), Set.copyOf(config.oidc().allowedGroups()), config.oidc().allowAll());
-        return new AuthSettings(adminToken, oidc, config.authDisabled(), config.domain());
+        return new AuthSettings(adminToken, oidc, config.authDisabled(), config.domain(), access.trustedProxies());
     }
 
     /**

@@ -123,6 +123,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
     private final OidcProvider provider;
     private final URI managementBase;
     private final Function<String, Optional<Target>> services;
+    private final Function<Context, String> clientAddress;
     private final LongSupplier nanoClock;
     private final PendingLogins<Destination> pending;
     private final Map<String, Handoff> handoffs = new LinkedHashMap<>();
@@ -137,10 +138,14 @@ public final class ServiceSignIn implements OidcCallbackHook {
     /**
      * @param managementBase where browsers reach the management server (the OIDC redirect URL's origin)
      * @param services       the current sign-in settings of a service by id, empty when it has none
+     * @param clientAddress  who a request on the management port comes from
+     *                       ({@link io.picotunnel.server.auth.ManagementAuth#clientAddress}), for the limit on
+     *                       pending sign-ins and the log
      */
     public ServiceSignIn(OidcProvider provider, URI managementBase, Function<String, Optional<Target>> services,
-            LongSupplier nanoClock) {
+            Function<Context, String> clientAddress, LongSupplier nanoClock) {
         this.provider = provider;
+        this.clientAddress = clientAddress;
         this.managementBase = managementBase;
         this.services = services;
         this.nanoClock = nanoClock;
@@ -443,8 +448,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
         String browserKey = PendingLogins.browserKey(ctx.cookie(browserCookie()));
         try {
             OidcProvider.AuthorizationStart start = provider.start();
-            if (!pending.put(start, new Destination(target.get().serviceId(), returnTo, browserHash), ctx.ip(), browserKey)) {
-                LOG.debug("single sign-on from {} refused: too many sign-ins are waiting", ctx.ip());
+            if (!pending.put(start, new Destination(target.get().serviceId(), returnTo, browserHash), clientAddress.apply(ctx), browserKey)) {
+                LOG.debug("single sign-on from {} refused: too many sign-ins are waiting", clientAddress.apply(ctx));
                 page(ctx, HttpStatus.TOO_MANY_REQUESTS, "Too many sign-ins",
                         "Too many sign-ins are in progress right now. Please try again in a few minutes.");
                 return;
@@ -468,7 +473,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         ctx.header("Cache-Control", "no-store");
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
             LOG.info("single sign-on to a service refused: the callback from {} carries a sign-in started by another "
-                    + "browser", ctx.ip());
+                    + "browser", clientAddress.apply(ctx));
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", "This sign-in was started in another browser. Open the "
                     + "service's page again in this one to sign in.");
             return true;

@@ -5,14 +5,18 @@ import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
+import io.netty.util.NetUtil;
 import io.picotunnel.server.net.ForwardedProto;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Base64;
+import java.util.Collections;
+import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -101,6 +105,24 @@ public final class ManagementAuth {
         }
     }
 
+    /**
+     * Who a request comes from, for the limits on failed sign-ins and pending sign-ins and for the log: the peer,
+     * or, when the peer is a front proxy in {@code --trusted-proxies}, the visitor its {@code X-Forwarded-For}
+     * names (as on the public listeners). Behind a reverse proxy every request comes from the proxy: five wrong
+     * tokens from anyone would otherwise make the admin wait too.
+     */
+    public String clientAddress(Context ctx) {
+        String ip = ctx.ip();
+        InetAddress peer = NetUtil.createInetAddressFromIpAddressString(ip);
+        if (peer == null || !settings.trustedProxies().trusts(peer)) {
+            return ip;
+        }
+        Enumeration<String> forwardedFor = ctx.req().getHeaders("X-Forwarded-For");
+        return settings.trustedProxies()
+                .visitor(peer, forwardedFor == null ? List.of() : Collections.list(forwardedFor))
+                .getHostAddress();
+    }
+
     /** The provider the UI signs in with, if any (services' single sign-on uses it too). */
     public Optional<OidcProvider> oidcProvider() {
         return Optional.ofNullable(oidc);
@@ -165,11 +187,11 @@ public final class ManagementAuth {
                 return;
             }
             if (bearerMatches(authorization)) {
-                failures.succeeded(ctx.ip());
+                failures.succeeded(clientAddress(ctx));
                 ctx.attribute(USER_ATTRIBUTE, "admin-token");
                 return;
             }
-            failures.failed(ctx.ip(), "a wrong admin token (Authorization header, " + authorization.length()
+            failures.failed(clientAddress(ctx), "a wrong admin token (Authorization header, " + authorization.length()
                     + " characters) on " + ctx.method() + " " + forLog(ctx.path()));
             ctx.header("WWW-Authenticate", "Bearer realm=\"picotunnel\"");
             reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized",
@@ -239,11 +261,11 @@ public final class ManagementAuth {
             return;
         }
         if (!Secrets.matches(token, settings.adminTokenValue().get())) {
-            failures.failed(ctx.ip(), "a wrong admin token on the sign-in form (" + token.length() + " characters)");
+            failures.failed(clientAddress(ctx), "a wrong admin token on the sign-in form (" + token.length() + " characters)");
             reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized", "That is not the admin token of this server.");
             return;
         }
-        failures.succeeded(ctx.ip());
+        failures.succeeded(clientAddress(ctx));
         startSession(ctx, "admin", "token", null);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("signed_in", true);
@@ -258,8 +280,8 @@ public final class ManagementAuth {
         try {
             OidcProvider.AuthorizationStart start = oidc.start();
             String browserKey = PendingLogins.browserKey(ctx.cookie(named(ctx, SIGN_IN_COOKIE)));
-            if (!pending.put(start, returnTo, ctx.ip(), browserKey)) {
-                log.debug("OIDC sign-in from {} refused: too many sign-ins are waiting", ctx.ip());
+            if (!pending.put(start, returnTo, clientAddress(ctx), browserKey)) {
+                log.debug("OIDC sign-in from {} refused: too many sign-ins are waiting", clientAddress(ctx));
                 failSignIn(ctx, "Too many sign-ins are in progress on this server right now. Please try again in a few minutes.");
                 return;
             }
@@ -281,7 +303,7 @@ public final class ManagementAuth {
         PendingLogins.Result<String> taken = pending.take(ctx.queryParam("state"), ctx.cookie(named(ctx, SIGN_IN_COOKIE)));
         Optional<PendingLogins.Pending<String>> started = taken.pending();
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
-            log.warn("OIDC sign-in refused: the callback from {} carries a sign-in started by another browser", ctx.ip());
+            log.warn("OIDC sign-in refused: the callback from {} carries a sign-in started by another browser", clientAddress(ctx));
             failSignIn(ctx, "This sign-in was not started in this browser (or the browser blocked its cookie). Please sign in again here.");
             return;
         }
@@ -432,7 +454,7 @@ public final class ManagementAuth {
 
     /** Answers 429 when this address failed too often and must still wait; the credential is not checked then. */
     private boolean throttled(Context ctx) {
-        java.time.Duration wait = failures.retryAfter(ctx.ip());
+        java.time.Duration wait = failures.retryAfter(clientAddress(ctx));
         if (wait.isZero()) {
             return false;
         }

@@ -189,4 +189,34 @@ class FailedLoginThrottleTest {
         assertThat(logged()).contains("tunnel endpoint: authentication failed from 127.0.0.2: a tunnel token that belongs to no tunnel")
                 .doesNotContain(WRONG).doesNotContain(tunnel.token());
     }
+
+    /**
+     * Behind a reverse proxy (127.0.0.3, trusted) every request comes from the proxy: the failures count the visitor
+     * its X-Forwarded-For names, so an attacker's wrong tokens do not make the operator behind the same proxy wait.
+     * A peer that is not a trusted proxy cannot dodge the limit by writing the header itself.
+     */
+    @Test
+    void behindATrustedReverseProxyFailuresCountTheForwardedVisitorNotTheProxy() throws IOException {
+        server.close();
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN,
+                Setting.TRUSTED_PROXIES, "127.0.0.3")), new PrintStream(new ByteArrayOutputStream()));
+        for (int i = 1; i <= FREE; i++) {
+            assertThat(apiThrough("127.0.0.3", "203.0.113.7", WRONG).status()).as("failure %d", i).isEqualTo(401);
+        }
+        assertThat(apiThrough("127.0.0.3", "203.0.113.7", WRONG).status()).isEqualTo(429);
+        assertThat(apiThrough("127.0.0.3", "198.51.100.2", ADMIN_TOKEN).status())
+                .as("the operator behind the same proxy").isEqualTo(200);
+        assertThat(logged()).contains("authentication failed from 203.0.113.7");
+
+        for (int i = 1; i <= FREE; i++) {
+            assertThat(apiThrough("127.0.0.2", "192.0.2." + i, WRONG).status()).as("failure %d", i).isEqualTo(401);
+        }
+        assertThat(apiThrough("127.0.0.2", "192.0.2.99", WRONG).status()).as("untrusted peer, forged header")
+                .isEqualTo(429);
+    }
+
+    private Answer apiThrough(String proxy, String visitor, String token) throws IOException {
+        return request(proxy, server.apiPort(), "GET", "/api/tunnels", Map.of("Authorization", "Bearer " + token,
+                "X-Forwarded-For", visitor), null);
+    }
 }
