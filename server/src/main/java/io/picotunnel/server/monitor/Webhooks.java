@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,7 +25,8 @@ import java.util.concurrent.TimeUnit;
  * asks) and Discord ({@code content}, with mentions turned off) incoming webhooks and carries the details as fields of their own. A failed delivery (no
  * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s; a 4xx other than 429 is not. Each URL gets
  * its messages one at a time, in the order they were sent; at most {@link #MAX_WAITING} wait behind the one being
- * delivered (the oldest waiting is dropped for a new one), so a URL that is down holds no endless backlog. At stop,
+ * delivered (the oldest waiting is dropped for a new one), so a URL that is down holds no endless backlog. Only the
+ * status of an answer is read (its head, within 10 s); its body is not. At stop,
  * messages still on their way get {@link #CLOSE_GRACE} to arrive (an alert confirmed just before a restart is not
  * lost); what is left after it is dropped with a WARN.
  */
@@ -147,7 +149,12 @@ final class Webhooks implements AutoCloseable {
         HttpRequest request = HttpRequest.newBuilder(url).timeout(REQUEST_TIMEOUT)
                 .header("Content-Type", "application/json").header("User-Agent", "PicoTunnel")
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build();
-        client.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, error) -> {
+        // The request's timeout ends at the answer's head, not its body: a receiver that never ended its body held
+        // the URL's messages for ever. The status is all a delivery needs, so the body is never read.
+        client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream()).whenComplete((response, error) -> {
+            if (response != null) {
+                closeQuietly(response.body());
+            }
             String problem;
             if (error != null) {
                 problem = error.getCause() instanceof IOException io ? String.valueOf(io.getMessage()) : String.valueOf(error.getMessage());
@@ -175,6 +182,14 @@ final class Webhooks implements AutoCloseable {
                 log.debug("webhooks closed; message to {} dropped", redacted(url));
             }
         });
+    }
+
+    private static void closeQuietly(InputStream body) {
+        try {
+            body.close();
+        } catch (IOException ignored) {
+            // closing the answer's body only stops reading it
+        }
     }
 
     /** Webhook URLs carry their secret in the path: only the scheme and host are ever logged. */

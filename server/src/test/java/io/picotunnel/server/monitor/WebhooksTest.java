@@ -112,4 +112,69 @@ class WebhooksTest {
             assertThat(message.get("tunnel_name").asText()).as("the details as they are").isEqualTo("<!channel> & @everyone");
         }
     }
+
+    /**
+     * A receiver that answers 200 but never ends its body (a proxy holding the connection, a chunked answer that
+     * stalls) does not hold the URL's messages for ever: the status is all a delivery needs.
+     */
+    @Test
+    void aReceiverThatNeverEndsItsAnswerDoesNotHoldTheMessagesBehind() throws Exception {
+        List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        {
+            Thread acceptor = Thread.ofVirtual().start(() -> {
+                while (!server.isClosed()) {
+                    try {
+                        java.net.Socket socket = server.accept();
+                        held.add(socket);
+                        socket.setSoTimeout(10_000);
+                        var in = new java.io.DataInputStream(socket.getInputStream());
+                        int length = 0;
+                        for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
+                            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                                length = Integer.parseInt(line.substring(15).strip());
+                            }
+                        }
+                        byte[] body = new byte[length];
+                        in.readFully(body);
+                        received.add(new String(body, java.nio.charset.StandardCharsets.UTF_8));
+                        // The head and a first chunk, then nothing: the answer never ends.
+                        socket.getOutputStream().write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                + "2\r\nok\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                        socket.getOutputStream().flush();
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+            try (Webhooks webhooks = new Webhooks(List.of(URI.create("http://127.0.0.1:" + server.getLocalPort()
+                    + "/hooks/secret")), Duration.ofMillis(500))) {
+                webhooks.send("first", JsonNodeFactory.instance.objectNode());
+                webhooks.send("second", JsonNodeFactory.instance.objectNode());
+
+                await().atMost(30, TimeUnit.SECONDS).until(() -> received.size() >= 2);
+                assertThat(received.get(1)).contains("\"second\"");
+            } finally {
+                server.close();
+                for (java.net.Socket socket : held) {
+                    socket.close();
+                }
+                acceptor.join(10_000);
+            }
+        }
+    }
+
+    private static String readLine(java.io.DataInputStream in) throws java.io.IOException {
+        StringBuilder line = new StringBuilder();
+        for (int c = in.read(); c != '\n'; c = in.read()) {
+            if (c < 0) {
+                throw new java.io.EOFException();
+            }
+            if (c != '\r' && line.length() < 8192) {
+                line.append((char) c);
+            }
+        }
+        return line.toString();
+    }
 }
