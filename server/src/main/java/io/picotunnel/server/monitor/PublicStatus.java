@@ -33,7 +33,7 @@ final class PublicStatus {
     static final int HEARTBEATS = 50;
     static final Duration CACHED_FOR = Duration.ofSeconds(5);
 
-    private record Cached(String body, Instant until) {
+    private record Cached(String body, Instant at) {
     }
 
     private record Named(String id, String name) {
@@ -81,11 +81,14 @@ final class PublicStatus {
         cached = null;
     }
 
-    /** The body of {@code GET /api/status}, computed anew when the last one is {@link #CACHED_FOR} old. */
+    /**
+     * The body of {@code GET /api/status}, computed anew when the last one is {@link #CACHED_FOR} old, or when the
+     * clock was set back past the time it was computed (else it would be kept until the clock caught up again).
+     */
     synchronized String body() {
         Instant now = clock.instant();
-        if (cached == null || !now.isBefore(cached.until())) {
-            cached = new Cached(json().toString(), now.plus(CACHED_FOR));
+        if (cached == null || now.isBefore(cached.at()) || !now.isBefore(cached.at().plus(CACHED_FOR))) {
+            cached = new Cached(json().toString(), now);
         }
         return cached.body();
     }

@@ -76,4 +76,23 @@ class PublicStatusCacheTest {
         status.setPublic(tunnel.tunnelId(), true);
         assertThat(JSON.readTree(status.body())).hasSize(1);
     }
+
+    /**
+     * The server's clock set back (NTP, a VM resumed) does not keep the page on the body computed before: it was
+     * cached until five seconds after that, which the clock took an hour to reach again.
+     */
+    @Test
+    void aClockSetBackDoesNotKeepTheCachedBodyForAsLongAsItWentBack() throws Exception {
+        checks.record(List.of(Check.up(tunnel, 5, clock.instant())), List.of());
+        assertThat(JSON.readTree(status.body()).get(0).get("status").asText()).isEqualTo("up");
+
+        clock.advance(Duration.ofHours(-1));
+        Check down = Check.down(tunnel, "no client connected", clock.instant());
+        checks.record(List.of(down), List.of(down));
+        clock.advance(PublicStatus.CACHED_FOR);
+
+        JsonNode fresh = JSON.readTree(status.body()).get(0);
+        assertThat(fresh.get("status").asText()).isEqualTo("down");
+        assertThat(fresh.get("heartbeats")).hasSize(2);
+    }
 }
