@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Posts a JSON message to every configured webhook URL. The body works for Slack ({@code text}, escaped as Slack
  * asks) and Discord ({@code content}, with mentions turned off) incoming webhooks and carries the details as fields of their own. A failed delivery (no
- * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s; a 4xx other than 429 is not. Each URL gets
+ * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s; a 4xx other than 429 is not, nor a redirect (3xx,
+ * not followed). Each URL gets
  * its messages one at a time, in the order they were sent; at most {@link #MAX_WAITING} wait behind the one being
  * delivered (the oldest waiting is dropped for a new one), so a URL that is down holds no endless backlog. Only the
  * status of an answer is read (its head, within 10 s); its body is not. At stop,
@@ -161,6 +162,12 @@ final class Webhooks implements AutoCloseable {
             } else if (response.statusCode() / 100 == 2) {
                 next(queue);
                 return;
+            } else if (response.statusCode() / 100 == 3) {
+                // Not followed (a POST to wherever a receiver points is not ours to send), and the same every time.
+                log.warn("Webhook {} answered with a redirect (status {}){}; webhooks do not follow redirects: set the"
+                        + " URL it points to.", redacted(url), response.statusCode(), location(url, response));
+                next(queue);
+                return;
             } else if (response.statusCode() / 100 == 4 && response.statusCode() != 429) {
                 log.warn("Webhook {} refused the message with status {}; not trying again. Check the URL.",
                         redacted(url), response.statusCode());
@@ -189,6 +196,20 @@ final class Webhooks implements AutoCloseable {
             body.close();
         } catch (IOException ignored) {
             // closing the answer's body only stops reading it
+        }
+    }
+
+    /** " to scheme://host/..." of a redirect's target, or nothing when it has none that makes sense. */
+    private static String location(URI url, HttpResponse<?> response) {
+        String location = response.headers().firstValue("Location").orElse(null);
+        if (location == null) {
+            return "";
+        }
+        try {
+            URI target = url.resolve(location.strip());
+            return target.getScheme() == null || target.getHost() == null ? "" : " to " + redacted(target);
+        } catch (IllegalArgumentException notAUri) {
+            return "";
         }
     }
 

@@ -165,6 +165,46 @@ class WebhooksTest {
         }
     }
 
+    /**
+     * A redirect (an http:// URL answered with 301 to https://, a moved receiver) is not followed and is the same
+     * on every attempt: it is not tried again, and the log says where the URL points, without its secret path.
+     */
+    @Test
+    void aRedirectIsNotTriedAgainAndTheLogSaysWhereItPointsWithoutItsPath() throws Exception {
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        Logger logger = (Logger) LoggerFactory.getLogger(Webhooks.class);
+        log.start();
+        logger.addAppender(log);
+        List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            bodies.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            exchange.getResponseHeaders().add("Location", "https://hooks.moved.example/services/secret-xyz");
+            exchange.sendResponseHeaders(301, -1);
+            exchange.close();
+        });
+        server.start();
+        try (Webhooks webhooks = new Webhooks(List.of(URI.create("http://127.0.0.1:" + server.getAddress().getPort()
+                + "/services/secret-xyz")))) {
+            webhooks.send("first", JsonNodeFactory.instance.objectNode());
+            webhooks.send("second", JsonNodeFactory.instance.objectNode());
+
+            await().atMost(20, TimeUnit.SECONDS).until(() -> bodies.size() >= 2);
+            assertThat(bodies.get(1)).as("the next message, not the first again").contains("\"second\"");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> log.list.stream()
+                    .filter(event -> event.getFormattedMessage().contains("redirect")).count() == 2);
+            assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage)
+                    .contains("Webhook http://127.0.0.1:" + server.getAddress().getPort() + "/... answered with a"
+                            + " redirect (status 301) to https://hooks.moved.example/...; webhooks do not follow"
+                            + " redirects: set the URL it points to.")
+                    .noneMatch(message -> message.contains("secret-xyz"));
+        } finally {
+            server.stop(0);
+            logger.detachAppender(log);
+        }
+    }
+
     private static String readLine(java.io.DataInputStream in) throws java.io.IOException {
         StringBuilder line = new StringBuilder();
         for (int c = in.read(); c != '\n'; c = in.read()) {
