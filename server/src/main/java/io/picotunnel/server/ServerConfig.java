@@ -308,7 +308,8 @@ public record ServerConfig(
                 try {
                     URI uri = new URI(url);
                     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-                    if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null) {
+                    boolean port = uri.getPort() == -1 || uri.getPort() >= 1 && uri.getPort() <= 65535;
+                    if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null && port) {
                         webhooks.add(uri);
                         continue;
                     }
@@ -316,7 +317,8 @@ public record ServerConfig(
                     // reported below
                 }
                 // The URL may hold a secret (Slack and Discord put one in the path): name only its position.
-                throw invalid(Setting.WEBHOOK_URL, "entry " + (webhooks.size() + 1) + " is not an http(s) URL");
+                throw invalid(Setting.WEBHOOK_URL, "entry " + (webhooks.size() + 1)
+                        + " is not an http(s) URL (with a port from 1 to 65535, if any)");
             }
             int alertAfter;
             try {

@@ -65,4 +65,20 @@ class MonitoringConfigTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_WEBHOOK_URL")
                 .hasMessageContaining("entry 2").hasMessageNotContaining("secret-path-xyz");
     }
+
+    /**
+     * A port out of range was taken at start-up; the first alert then failed five times over 15 s with "port out of
+     * range" in a WARN, and every later one likewise.
+     */
+    @Test
+    void aWebhookUrlWithAPortOutOfRangeIsRefusedAtStartUp() {
+        for (String port : List.of("0", "65536", "99999")) {
+            assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_WEBHOOK_URL",
+                    "http://ok.example/a, http://127.0.0.1:" + port + "/secret-path-xyz")))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_WEBHOOK_URL")
+                    .hasMessageContaining("entry 2").hasMessageNotContaining("secret-path-xyz");
+        }
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_WEBHOOK_URL", "http://127.0.0.1:65535/a")).webhookUrls())
+                .containsExactly(URI.create("http://127.0.0.1:65535/a"));
+    }
 }
