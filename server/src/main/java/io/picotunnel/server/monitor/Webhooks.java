@@ -11,8 +11,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Base64;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
@@ -21,7 +23,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Posts a JSON message to every configured webhook URL. The body works for Slack ({@code text}, escaped as Slack
+ * Posts a JSON message to every configured webhook URL (with basic auth when the URL has {@code user:password@}). The body works for Slack ({@code text}, escaped as Slack
  * asks) and Discord ({@code content}, with mentions turned off) incoming webhooks and carries the details as fields of their own. A failed delivery (no
  * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s; a 4xx other than 429 is not, nor a redirect (3xx,
  * not followed). Each URL gets
@@ -147,12 +149,17 @@ final class Webhooks implements AutoCloseable {
 
     private void attempt(Queue queue, String json, int attempt) {
         URI url = queue.url;
-        HttpRequest request = HttpRequest.newBuilder(url).timeout(REQUEST_TIMEOUT)
+        HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(REQUEST_TIMEOUT)
                 .header("Content-Type", "application/json").header("User-Agent", "PicoTunnel")
-                .POST(HttpRequest.BodyPublishers.ofString(json)).build();
+                .POST(HttpRequest.BodyPublishers.ofString(json));
+        if (url.getUserInfo() != null) {
+            // Java's client drops the URL's user and password; curl, Go and Python send them, as receivers expect.
+            request.header("Authorization", "Basic " + Base64.getEncoder()
+                    .encodeToString(url.getUserInfo().getBytes(StandardCharsets.UTF_8)));
+        }
         // The request's timeout ends at the answer's head, not its body: a receiver that never ended its body held
         // the URL's messages for ever. The status is all a delivery needs, so the body is never read.
-        client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream()).whenComplete((response, error) -> {
+        client.sendAsync(request.build(), HttpResponse.BodyHandlers.ofInputStream()).whenComplete((response, error) -> {
             if (response != null) {
                 closeQuietly(response.body());
             }

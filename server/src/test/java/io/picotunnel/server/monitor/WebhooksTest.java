@@ -205,6 +205,34 @@ class WebhooksTest {
         }
     }
 
+    /**
+     * A receiver behind basic auth (n8n, Node-RED, a reverse proxy) is set as {@code https://user:password@host/...},
+     * as curl, Go and Python clients read it: the user and password are sent, not dropped for a 401.
+     */
+    @Test
+    void theUserAndPasswordOfTheUrlAreSentAsBasicAuth() throws Exception {
+        List<String> authorizations = new java.util.concurrent.CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            authorizations.add(String.valueOf(exchange.getRequestHeaders().getFirst("Authorization")));
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        server.start();
+        try (Webhooks webhooks = new Webhooks(List.of(URI.create("http://hook-user:p%40ss:w%C3%B6rd@127.0.0.1:"
+                + server.getAddress().getPort() + "/hooks/x")))) {
+            webhooks.send("first", JsonNodeFactory.instance.objectNode());
+
+            await().atMost(20, TimeUnit.SECONDS).until(() -> !authorizations.isEmpty());
+            assertThat(authorizations.getFirst()).isEqualTo("Basic " + java.util.Base64.getEncoder().encodeToString(
+                    "hook-user:p@ss:w\u00f6rd".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } finally {
+            server.stop(0);
+        }
+    }
+
     private static String readLine(java.io.DataInputStream in) throws java.io.IOException {
         StringBuilder line = new StringBuilder();
         for (int c = in.read(); c != '\n'; c = in.read()) {
