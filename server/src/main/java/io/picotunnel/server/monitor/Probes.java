@@ -9,6 +9,7 @@ import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.tunnel.TunnelRegistry;
@@ -111,7 +112,9 @@ final class Probes {
             stream.pipeline().firstContext().write(new StreamHeader(http ? StreamType.HTTP : StreamType.TCP,
                     service.targetAddr()).encode(stream.alloc()));
             if (http) {
-                String request = "GET " + settings.healthPath() + " HTTP/1.1\r\nHost: " + host(service.domain())
+                // As browsers and the proxy spell a path: letters outside ASCII percent-encoded as UTF-8.
+                String request = "GET " + PathNormalizer.percentEncodeAsBrowsers(settings.healthPath())
+                        + " HTTP/1.1\r\nHost: " + host(service.domain())
                         + "\r\nUser-Agent: PicoTunnel-Check\r\nAccept: */*\r\nConnection: close\r\n\r\n";
                 stream.writeAndFlush(Unpooled.copiedBuffer(request, StandardCharsets.US_ASCII));
             } else {

@@ -305,6 +305,33 @@ class UptimeChecksTest {
     }
 
     /**
+     * A health path with letters outside ASCII is asked for as browsers and the proxy spell it, percent-encoded as
+     * UTF-8: written as ASCII each became '?', so "/état" was probed as "/" with the query "tat", and a 404 there
+     * still counted as up.
+     */
+    @Test
+    void aHealthPathOutsideAsciiIsProbedPercentEncoded() throws IOException {
+        Testbed testbed = closing(new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s")));
+        HttpServer web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        List<String> paths = new java.util.concurrent.CopyOnWriteArrayList<>();
+        web.createContext("/", exchange -> {
+            paths.add(exchange.getRequestURI().getRawPath() + (exchange.getRequestURI().getRawQuery() == null ? ""
+                    : "?" + exchange.getRequestURI().getRawQuery()));
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        web.start();
+        closing(() -> web.stop(0));
+        String id = testbed.createConnectedTunnel("accents");
+        JsonNode service = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"app.example.test\",\"target_addr\":\"127.0.0.1:"
+                + web.getAddress().getPort() + "\",\"health_path\":\"/\u00e9tat?q=\u00fc\"}");
+        assertThat(service.get("health_path").asText()).as("shown as typed").isEqualTo("/\u00e9tat?q=\u00fc");
+
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, service.get("id").asText(), 1).size() == 1);
+        assertThat(paths).first().isEqualTo("/%C3%A9tat?q=%C3%BC");
+    }
+
+    /**
      * A round held up (here by another process holding SQLite's write lock for longer than the busy timeout) is not
      * followed by a burst of the rounds it missed, run back to back: they would take checks milliseconds apart and
      * confirm a change of state ({@code PICOTUNNEL_ALERT_AFTER} checks in a row) at once, and weigh the uptime.
