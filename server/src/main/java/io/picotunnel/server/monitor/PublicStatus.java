@@ -32,6 +32,7 @@ final class PublicStatus {
     /** How many checks of a tunnel the page gets for its heartbeat bars. */
     static final int HEARTBEATS = 50;
     static final Duration CACHED_FOR = Duration.ofSeconds(5);
+    private static final List<String> FIGURES = List.of("status", "since", "uptime_24h", "uptime_7d", "uptime_30d");
 
     private record Cached(String body, Instant at) {
     }
@@ -130,7 +131,12 @@ final class PublicStatus {
                 ObjectNode entry = services.addObject();
                 entry.put("name", publicName(service));
                 entry.put("type", service.type().json());
-                figures(new Subject(tunnel.id(), service.id()), entry);
+                if (checks.settings(service.id()).enabled()) {
+                    figures(new Subject(tunnel.id(), service.id()), entry);
+                } else {
+                    // Its probe is off: the last check before, kept for 90 days, is no state of it now.
+                    FIGURES.forEach(entry::putNull);
+                }
             }
         }
         return array;
@@ -139,7 +145,7 @@ final class PublicStatus {
     /** {@code status}, {@code since} and the three uptimes, copied from the full statistics. */
     private void figures(Subject subject, ObjectNode into) {
         ObjectNode all = stats.of(subject);
-        for (String field : List.of("status", "since", "uptime_24h", "uptime_7d", "uptime_30d")) {
+        for (String field : FIGURES) {
             JsonNode value = all.get(field);
             into.set(field, value == null ? JsonNodeFactory.instance.nullNode() : value);
         }
