@@ -13,6 +13,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayDeque;
 import java.util.Base64;
 import java.util.Deque;
@@ -25,8 +29,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Posts a JSON message to every configured webhook URL (with basic auth when the URL has {@code user:password@}). The body works for Slack ({@code text}, escaped as Slack
  * asks) and Discord ({@code content}, with mentions turned off) incoming webhooks and carries the details as fields of their own. A failed delivery (no
- * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s; a 4xx other than 429 is not, nor a redirect (3xx,
- * not followed). Each URL gets
+ * answer, 429 or a 5xx status) is tried again after 1, 2, 4 and 8 s, or later when the answer's {@code Retry-After}
+ * asks (up to {@link #MAX_RETRY_AFTER}); a 4xx other than 429 is not, nor a redirect (3xx, not followed). Each URL gets
  * its messages one at a time, in the order they were sent; at most {@link #MAX_WAITING} wait behind the one being
  * delivered (the oldest waiting is dropped for a new one), so a URL that is down holds no endless backlog. Only the
  * status of an answer is read (its head, within 10 s); its body is not. At stop,
@@ -41,6 +45,9 @@ final class Webhooks implements AutoCloseable {
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
     static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
+
+    /** The longest a receiver's {@code Retry-After} is waited for before the next attempt. */
+    static final Duration MAX_RETRY_AFTER = Duration.ofSeconds(60);
 
     /** Most messages a URL holds behind the one being delivered; beyond, the oldest waiting is dropped. */
     static final int MAX_WAITING = 100;
@@ -164,6 +171,7 @@ final class Webhooks implements AutoCloseable {
                 closeQuietly(response.body());
             }
             String problem;
+            long asked = 0;
             if (error != null) {
                 problem = error.getCause() instanceof IOException io ? String.valueOf(io.getMessage()) : String.valueOf(error.getMessage());
             } else if (response.statusCode() / 100 == 2) {
@@ -182,13 +190,14 @@ final class Webhooks implements AutoCloseable {
                 return;
             } else {
                 problem = "status " + response.statusCode();
+                asked = retryAfterMillis(response);
             }
             if (attempt >= ATTEMPTS) {
                 log.warn("Webhook {} failed {} times ({}); the message is dropped.", redacted(url), attempt, problem);
                 next(queue);
                 return;
             }
-            long delay = FIRST_DELAY.toMillis() << (attempt - 1);
+            long delay = Math.max(FIRST_DELAY.toMillis() << (attempt - 1), asked);
             log.info("Webhook {} failed ({}); trying again in {} ms.", redacted(url), problem, delay);
             try {
                 retries.schedule(() -> attempt(queue, json, attempt + 1), delay, TimeUnit.MILLISECONDS);
@@ -204,6 +213,26 @@ final class Webhooks implements AutoCloseable {
         } catch (IOException ignored) {
             // closing the answer's body only stops reading it
         }
+    }
+
+    /**
+     * How long a 429 or 503 asks to wait ({@code Retry-After} in seconds, or an HTTP date), at most
+     * {@link #MAX_RETRY_AFTER}; 0 when it does not say.
+     */
+    static long retryAfterMillis(HttpResponse<?> response) {
+        String value = response.headers().firstValue("Retry-After").map(String::strip).orElse("");
+        long millis;
+        if (value.matches("[0-9]{1,9}")) {
+            millis = Long.parseLong(value) * 1000;
+        } else {
+            try {
+                millis = Duration.between(Instant.now(), ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME))
+                        .toMillis();
+            } catch (DateTimeParseException notADate) {
+                millis = 0;
+            }
+        }
+        return Math.clamp(millis, 0, MAX_RETRY_AFTER.toMillis());
     }
 
     /** " to scheme://host/..." of a redirect's target, or nothing when it has none that makes sense. */

@@ -233,6 +233,39 @@ class WebhooksTest {
         }
     }
 
+    /**
+     * A receiver's rate limit (Slack and Discord answer 429 with Retry-After when a tunnel and its services go down at
+     * once) is waited for: tried again after 1, 2, 4 and 8 s regardless, a message was dropped when it asked for
+     * longer, and each early attempt counted against the limit again.
+     */
+    @Test
+    void aRateLimitedMessageIsTriedAgainNoSoonerThanRetryAfterSays() throws Exception {
+        List<Long> arrivals = new java.util.concurrent.CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            arrivals.add(System.nanoTime());
+            if (arrivals.size() == 1) {
+                exchange.getResponseHeaders().add("Retry-After", "3");
+                exchange.sendResponseHeaders(429, -1);
+            } else {
+                exchange.sendResponseHeaders(204, -1);
+            }
+            exchange.close();
+        });
+        server.start();
+        try (Webhooks webhooks = new Webhooks(List.of(URI.create("http://127.0.0.1:" + server.getAddress().getPort()
+                + "/hooks/x")))) {
+            webhooks.send("first", JsonNodeFactory.instance.objectNode());
+
+            await().atMost(20, TimeUnit.SECONDS).until(() -> arrivals.size() >= 2);
+            assertThat(Duration.ofNanos(arrivals.get(1) - arrivals.get(0))).isGreaterThanOrEqualTo(Duration.ofSeconds(3));
+        } finally {
+            server.stop(0);
+        }
+    }
+
     private static String readLine(java.io.DataInputStream in) throws java.io.IOException {
         StringBuilder line = new StringBuilder();
         for (int c = in.read(); c != '\n'; c = in.read()) {
