@@ -12,6 +12,7 @@ import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 
 import java.nio.charset.StandardCharsets;
@@ -30,6 +31,7 @@ import java.util.regex.Pattern;
  * <ul>
  * <li>a tunnel is up when one of its clients answers a yamux ping; the latency is the fastest round trip;</li>
  * <li>an http service is up when a {@code GET health_path} through the tunnel gets a status below 500;</li>
+ * <li>an http service with {@code tls_mode: passthrough} (its target speaks TLS) is probed as a tcp service;</li>
  * <li>a tcp service is up when the client reaches the target: a stream is opened to it and half-closed at once,
  *     and the target answers with data or by closing its side; a reset (the client could not connect) is down.</li>
  * </ul>
@@ -96,7 +98,8 @@ final class Probes {
         if (!registry.isConnected(service.tunnelId())) {
             return CompletableFuture.completedFuture(Check.down(subject, "no client connected", at));
         }
-        boolean http = service.type() == ServiceType.HTTP;
+        // A passthrough service's target speaks TLS, and gets visitors' bytes as a tcp stream: so does the probe.
+        boolean http = service.type() == ServiceType.HTTP && service.tlsMode() != TlsMode.PASSTHROUGH;
         ProbeHandler handler = new ProbeHandler(subject, service.targetAddr(), http, at, System.nanoTime());
         registry.openStream(service.tunnelId(), handler).addListener((Future<YamuxStreamChannel> opened) -> {
             if (!opened.isSuccess()) {

@@ -332,6 +332,55 @@ class UptimeChecksTest {
     }
 
     /**
+     * An http service with {@code tls_mode: passthrough} has a target that speaks TLS (its own certificate): the
+     * proxy passes visitors' bytes to it as a tcp stream, and so does the probe, which only checks that the client
+     * reaches it. A plain-text GET was sent to it: a TLS server takes that for a broken handshake and closes, so the
+     * service was down at every check.
+     */
+    @Test
+    void aPassthroughServiceIsUpWhenItsTlsTargetIsReachable() throws Exception {
+        Testbed testbed = closing(new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s")));
+        io.picotunnel.server.tls.TestCertificates.Issued issued = new io.picotunnel.server.tls.TestCertificates()
+                .issue("tls.example.test");
+        java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        keys.setKeyEntry("target", issued.keyPair().getPrivate(), new char[0],
+                issued.chain().toArray(java.security.cert.X509Certificate[]::new));
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, new char[0]);
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+        context.init(kmf.getKeyManagers(), null, null);
+        javax.net.ssl.SSLServerSocket target = (javax.net.ssl.SSLServerSocket) context.getServerSocketFactory()
+                .createServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        closing(target);
+        Thread.ofVirtual().start(() -> {
+            while (!target.isClosed()) {
+                try {
+                    java.net.Socket socket = target.accept();
+                    Thread.ofVirtual().start(() -> {
+                        try (socket) {
+                            socket.setSoTimeout(10_000);
+                            ((javax.net.ssl.SSLSocket) socket).startHandshake();
+                        } catch (IOException e) {
+                            // not TLS, or the probe's end of stream: closed, as TLS servers do
+                        }
+                    });
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        String id = testbed.createConnectedTunnel("passthrough");
+        JsonNode service = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"tls.example.test\","
+                + "\"tls_mode\":\"passthrough\",\"target_addr\":\"127.0.0.1:" + target.getLocalPort() + "\"}");
+
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, service.get("id").asText(), 1).size() == 1);
+        JsonNode check = testbed.checks(id, service.get("id").asText(), 1).get(0);
+        assertThat(check.get("status").asText()).as("%s", check).isEqualTo("up");
+    }
+
+    /**
      * A round held up (here by another process holding SQLite's write lock for longer than the busy timeout) is not
      * followed by a burst of the rounds it missed, run back to back: they would take checks milliseconds apart and
      * confirm a change of state ({@code PICOTUNNEL_ALERT_AFTER} checks in a row) at once, and weigh the uptime.
