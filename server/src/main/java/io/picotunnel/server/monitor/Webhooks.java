@@ -7,10 +7,13 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +24,7 @@ import java.util.ArrayDeque;
 import java.util.Base64;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -173,7 +177,7 @@ final class Webhooks implements AutoCloseable {
             String problem;
             long asked = 0;
             if (error != null) {
-                problem = error.getCause() instanceof IOException io ? String.valueOf(io.getMessage()) : String.valueOf(error.getMessage());
+                problem = problem(error);
             } else if (response.statusCode() / 100 == 2) {
                 next(queue);
                 return;
@@ -213,6 +217,22 @@ final class Webhooks implements AutoCloseable {
         } catch (IOException ignored) {
             // closing the answer's body only stops reading it
         }
+    }
+
+    /** Why a delivery got no answer, in words: Java's client gives a refused connection no message ("null"). */
+    static String problem(Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (cause instanceof HttpConnectTimeoutException) {
+            return "no connection within " + REQUEST_TIMEOUT.toSeconds() + " s";
+        }
+        if (cause instanceof HttpTimeoutException) {
+            return "no answer within " + REQUEST_TIMEOUT.toSeconds() + " s";
+        }
+        String message = cause.getMessage();
+        if (message == null || message.isBlank()) {
+            return cause instanceof ConnectException ? "could not connect" : cause.getClass().getSimpleName();
+        }
+        return message;
     }
 
     /**

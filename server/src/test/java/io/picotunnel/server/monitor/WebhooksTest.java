@@ -266,6 +266,29 @@ class WebhooksTest {
         }
     }
 
+    /** A receiver that is not listening is said so in the log, not "failed (null)". */
+    @Test
+    void aRefusedConnectionIsLoggedInWords() {
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        Logger logger = (Logger) LoggerFactory.getLogger(Webhooks.class);
+        log.start();
+        logger.addAppender(log);
+        try {
+            Webhooks webhooks = new Webhooks(List.of(URI.create("http://127.0.0.1:" + io.picotunnel.testkit.Ports.freePort()
+                    + "/hooks/x")), Duration.ofMillis(100));
+            webhooks.send("first", JsonNodeFactory.instance.objectNode());
+
+            await().atMost(20, TimeUnit.SECONDS).until(() -> log.list.stream()
+                    .anyMatch(event -> event.getFormattedMessage().contains("trying again")));
+            webhooks.close();
+            assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage)
+                    .filteredOn(message -> message.contains("trying again"))
+                    .allMatch(message -> message.contains("failed (could not connect); trying again"), "in words");
+        } finally {
+            logger.detachAppender(log);
+        }
+    }
+
     private static String readLine(java.io.DataInputStream in) throws java.io.IOException {
         StringBuilder line = new StringBuilder();
         for (int c = in.read(); c != '\n'; c = in.read()) {
