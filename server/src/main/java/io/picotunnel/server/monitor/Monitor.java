@@ -245,8 +245,9 @@ public final class Monitor implements AutoCloseable {
         }
         Service service = servicesById.get(subject.serviceId());
         String what = service == null ? "service " + subject.serviceId()
-                : service.type() == ServiceType.HTTP ? "http service " + service.domain() + service.pathPrefix()
-                : "tcp service " + service.listenAddr();
+                : service.type() == ServiceType.HTTP ? "HTTP service " + service.domain()
+                        + (service.pathPrefix() == null || service.pathPrefix().equals("/") ? "" : service.pathPrefix())
+                : "TCP service " + service.listenAddr();
         return what + " of " + tunnel;
     }
 

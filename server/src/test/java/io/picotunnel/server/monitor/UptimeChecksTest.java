@@ -381,6 +381,33 @@ class UptimeChecksTest {
     }
 
     /**
+     * Events and alerts name an http service as visitors know it: "HTTP service app.example.test" (its path prefix
+     * only when it has one), not "Http service app.example.test/".
+     */
+    @Test
+    void anHttpServiceIsNamedInEventsAsVisitorsKnowIt() throws IOException {
+        Testbed testbed = closing(new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s")));
+        HttpServer web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        web.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(503, -1);
+            exchange.close();
+        });
+        web.start();
+        closing(() -> web.stop(0));
+        String id = testbed.createConnectedTunnel("named");
+        String target = "127.0.0.1:" + web.getAddress().getPort();
+        testbed.createService(id, "{\"type\":\"http\",\"domain\":\"app.example.test\",\"target_addr\":\"" + target + "\"}");
+        testbed.createService(id, "{\"type\":\"http\",\"domain\":\"api.example.test\",\"path_prefix\":\"/v1\","
+                + "\"target_addr\":\"" + target + "\"}");
+
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.api().get("/api/tunnels/" + id + "/events").json()
+                .findValuesAsText("type").stream().filter("service_down"::equals).count() == 2);
+        assertThat(testbed.api().get("/api/tunnels/" + id + "/events").json().findValuesAsText("message"))
+                .contains("HTTP service app.example.test of tunnel named is down: HTTP status 503",
+                        "HTTP service api.example.test/v1 of tunnel named is down: HTTP status 503");
+    }
+
+    /**
      * A round held up (here by another process holding SQLite's write lock for longer than the busy timeout) is not
      * followed by a burst of the rounds it missed, run back to back: they would take checks milliseconds apart and
      * confirm a change of state ({@code PICOTUNNEL_ALERT_AFTER} checks in a row) at once, and weigh the uptime.
