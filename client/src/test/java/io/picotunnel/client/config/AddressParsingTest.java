@@ -42,6 +42,22 @@ class AddressParsingTest {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"wss://tunnel.example.com:8443/tunnel?token=%s", "ws://127.0.0.1:8443/?token=%s",
+        "https://tunnel.example.com:8443/tunnel?token=%s", "wss://tunnel.example.com:8443/tunnel#%s",
+        "ws://user:%s@127.0.0.1:8443", "wss://%s@tunnel.example.com:8443/tunnel", "ws://127.0.0.1:8443#%s",
+        "tunnel.example.com:8443?token=%s"})
+    void aSecretInARefusedServerUrlIsNotRepeatedInTheMessage(String form) {
+        // The protocol's URL, as a user coming from another tunnel copies it into --server or PICOTUNNEL_SERVER: the
+        // message goes to standard error, the journal or the container's log.
+        String token = "8f39ba2bf406ca4fb7327224479ca92dc9983744b77dd9fdaf7c1221f2c1dc1b";
+
+        assertThatThrownBy(() -> ServerAddress.parse(form.formatted(token)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageNotContaining(token).hasMessageNotContaining("8f39ba")
+                .hasMessageContaining(":8443");
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"[::1:2:3:4:5:6:7:8:9]:8443", "[1.2.3.4.5]:8443", "[127.0.0.1]:8443", "[:]:8443",
         "[12345::1]:8443"})
     void bracketsHoldOnlyAnIpv6Address(String text) {
