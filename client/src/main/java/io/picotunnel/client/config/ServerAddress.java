@@ -35,11 +35,26 @@ public record ServerAddress(boolean tls, HostPort hostPort) {
                     + "' must be host:port without a path; the client always connects to " + TUNNEL_PATH
                     + " and sends the token from --token");
         }
+        HostPort hostPort;
         try {
-            return new ServerAddress(tls, HostPort.parse(s));
+            hostPort = HostPort.parse(s);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("server address " + e.getMessage(), e);
         }
+        return new ServerAddress(tls, withoutTrailingDot(hostPort));
+    }
+
+    /**
+     * {@code tunnel.example.com.:8443} as {@code tunnel.example.com:8443}: the same name to DNS, but TLS names a server
+     * without the dot (SNI forbids it, certificates never carry it), and the JDK refused it as SNI, so every
+     * attempt failed before it left the client.
+     */
+    private static HostPort withoutTrailingDot(HostPort hostPort) {
+        String host = hostPort.host();
+        if (host.length() > 1 && host.endsWith(".") && !host.endsWith("..") && host.indexOf(':') < 0) {
+            return new HostPort(host.substring(0, host.length() - 1), hostPort.port());
+        }
+        return hostPort;
     }
 
     /**

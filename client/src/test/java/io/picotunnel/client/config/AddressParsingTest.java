@@ -32,6 +32,14 @@ class AddressParsingTest {
         assertThat(address.tunnelUri().toString()).isEqualTo("ws://[::1]:8443/tunnel");
     }
 
+    @Test
+    void aServerNameWrittenAbsoluteWithItsTrailingDotIsTheNameWithoutIt() {
+        ServerAddress address = ServerAddress.parse("wss://Tunnel.Example.com.:8443");
+
+        assertThat(address.host()).isEqualTo("tunnel.example.com");
+        assertThat(address.tunnelUri().toString()).isEqualTo("wss://tunnel.example.com:8443/tunnel");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"", "example.com", "http://example.com:80", "ws://example.com:80/other",
         "example.com:0", "example.com:65536", "example.com:http", "user@example.com:1", "exa mple.com:1"})

@@ -3,15 +3,21 @@ package io.picotunnel.client.tunnel;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslContext;
+import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.yamux.YamuxConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,10 +43,12 @@ import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Date;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The client's TLS for wss://: BoringSSL (where it loads: the jar brings it for Linux x86-64), and with it the same
@@ -97,6 +105,48 @@ class ClientTlsTest {
         Future<Channel> insecure = handshake(certificate, TunnelClient.sslContext(true, null), "localhost");
         assertThat(insecure.await(20, TimeUnit.SECONDS)).isTrue();
         assertThat(insecure.cause()).isNull();
+    }
+
+    @Test
+    void aServerNameWrittenWithItsTrailingDotGetsTlsForTheName() throws Exception {
+        // "tunnel.dual.test." is the absolute form of the name, as DNS zone files and some users write it. It made
+        // the JDK refuse the SNI (a name with a trailing dot), so every attempt failed before it left the client.
+        Certificate certificate = Certificate.selfSigned("tunnel.dual.test");
+        SslContext serverContext = SslContextBuilder.forServer(certificate.key(), certificate.cert()).build();
+        CompletableFuture<String> sni = new CompletableFuture<>();
+        server = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new SniHandler(name -> serverContext) {
+                            @Override
+                            protected void replaceHandler(ChannelHandlerContext ctx, String hostname,
+                                                          SslContext context) throws Exception {
+                                super.replaceHandler(ctx, hostname, context);
+                                ctx.pipeline().get(SslHandler.class).handshakeFuture().addListener(f -> {
+                                    if (f.isSuccess()) {
+                                        sni.complete(hostname);
+                                    } else {
+                                        sni.completeExceptionally(f.cause());
+                                    }
+                                });
+                            }
+                        });
+                    }
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        ServerAddress address = ServerAddress.parse("tunnel.dual.test.:" + port);
+        TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), trusting(certificate),
+                YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
+
+        Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
+        try {
+            await().atMost(20, TimeUnit.SECONDS).until(() -> sni.isDone() || attempt.isDone());
+            assertThat(sni).as("the attempt failed with %s", attempt.cause()).isCompletedWithValue("tunnel.dual.test");
+        } finally {
+            attempt.cancel(false);
+        }
     }
 
     /** A key and a self-signed certificate naming {@code name} (its subject and its one DNS name). */
