@@ -28,6 +28,7 @@ import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.MaskingWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
@@ -119,6 +120,9 @@ final class TunnelConnector {
      */
     private void connect(EventLoop loop, InetAddress[] addresses, int index, Promise<Channel> ready) {
         HttpHeaders headers = new DefaultHttpHeaders();
+        // Given, not left to the handshaker: it takes the host from the URI, and java.net.URI has none for a name with
+        // an underscore (a Docker Compose service such as tunnel_server), which made every attempt fail.
+        headers.set(HttpHeaderNames.HOST, hostHeader(config.server()));
         headers.set(HttpHeaderNames.AUTHORIZATION, "Bearer " + config.token());
         if (version != null) {
             headers.set(ClientIdentity.VERSION_HEADER, version);
@@ -182,17 +186,38 @@ final class TunnelConnector {
         });
     }
 
+    /** {@code host:port}, or the host alone on the scheme's default port (as the handshaker wrote it). */
+    static String hostHeader(ServerAddress server) {
+        boolean defaultPort = server.port() == (server.tls() ? 443 : 80);
+        String hostPort = server.hostPort().toString();
+        return defaultPort ? hostPort.substring(0, hostPort.lastIndexOf(':')) : hostPort;
+    }
+
     private SslHandler tlsHandler(Channel ch) {
         String host = config.server().host();
         SslHandler handler = sslContext.newHandler(ch.alloc(), host, config.server().port());
-        if (!NetUtil.isValidIpV4Address(host) && !NetUtil.isValidIpV6Address(host)) {
+        SNIHostName name = NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host) ? null : sniName(host);
+        if (name != null) {
             // The JDK leaves SNI out for names without a dot (such as localhost); name the server always.
             SSLEngine engine = handler.engine();
             SSLParameters parameters = engine.getSSLParameters();
-            parameters.setServerNames(List.of(new SNIHostName(host)));
+            parameters.setServerNames(List.of(name));
             engine.setSSLParameters(parameters);
         }
         return handler;
+    }
+
+    /**
+     * {@code host} as SNI, or null for a name SNI cannot carry (letters, digits and hyphens only: a Docker Compose
+     * service name such as {@code tunnel_server} has an underscore), which then goes without SNI, as an IP address
+     * does. The JDK's refusal of such a name made every attempt fail before it left the client.
+     */
+    private static SNIHostName sniName(String host) {
+        try {
+            return new SNIHostName(host);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /**

@@ -50,4 +50,33 @@ class TunnelConnectorAddressesTest {
             }
         }
     }
+
+    @Test
+    void aServerNameWithAnUnderscoreGetsTheUpgradeWithItsHost() throws Exception {
+        // A Docker Compose service name such as tunnel_server: java.net.URI finds no host in ws://tunnel_server:8443,
+        // and the WebSocket handshaker, which took the Host header from it, failed every attempt.
+        try (ServerSocket server = new ServerSocket()) {
+            server.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
+            server.setSoTimeout(8_000);
+            String host = "tunnel_server.dual.test:" + server.getLocalPort();
+            client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://" + host), TOKEN)
+                    .withShutdownGrace(Duration.ZERO));
+            client.start();
+            try (Socket accepted = server.accept()) {
+                accepted.setSoTimeout(10_000);
+                String head = ScriptedTunnelServer.readHead(accepted.getInputStream());
+                assertThat(head).startsWith("GET /tunnel HTTP/1.1\r\n").containsIgnoringCase("\r\nhost: " + host + "\r\n");
+            }
+        }
+    }
+
+    @Test
+    void theHostHeaderLeavesOutTheSchemesDefaultPortAsTheHandshakerDid() {
+        assertThat(TunnelConnector.hostHeader(ServerAddress.parse("wss://tunnel.example.com:443")))
+                .isEqualTo("tunnel.example.com");
+        assertThat(TunnelConnector.hostHeader(ServerAddress.parse("ws://[::1]:80"))).isEqualTo("[::1]");
+        assertThat(TunnelConnector.hostHeader(ServerAddress.parse("wss://[::1]:8443"))).isEqualTo("[::1]:8443");
+        assertThat(TunnelConnector.hostHeader(ServerAddress.parse("ws://tunnel.example.com:443")))
+                .isEqualTo("tunnel.example.com:443");
+    }
 }
