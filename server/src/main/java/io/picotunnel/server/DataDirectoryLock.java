@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.FileErrors;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -112,7 +113,7 @@ final class DataDirectoryLock implements AutoCloseable {
             Object fileKey = attributes.fileKey();
             return fileKey != null ? fileKey : file.toRealPath();
         } catch (IOException e) {
-            throw new StartupException("Cannot open " + file + " to lock the data directory (" + e.getMessage() + ").", e);
+            throw new StartupException("Cannot open " + file + " to lock the data directory (" + FileErrors.describe(e) + ").", e);
         }
     }
 
@@ -122,7 +123,7 @@ final class DataDirectoryLock implements AutoCloseable {
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
                     LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
-            throw new StartupException("Cannot open " + file + " to lock the data directory (" + e.getMessage() + ").", e);
+            throw new StartupException("Cannot open " + file + " to lock the data directory (" + FileErrors.describe(e) + ").", e);
         }
         try {
             FileLock lock;
@@ -146,7 +147,8 @@ final class DataDirectoryLock implements AutoCloseable {
             if (e instanceof StartupException startup) {
                 throw startup;
             }
-            throw new StartupException("Cannot lock the data directory " + dataDir + " (" + e.getMessage() + ").", e);
+            throw new StartupException("Cannot lock the data directory " + dataDir + " (" + (e instanceof IOException io
+                    ? FileErrors.describe(io) : e.getMessage()) + ").", e);
         }
     }
 

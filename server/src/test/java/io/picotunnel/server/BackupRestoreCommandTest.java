@@ -259,6 +259,59 @@ class BackupRestoreCommandTest {
         }
     }
 
+    /**
+     * Run where it may not write, the backup and the restore say so: the JDK's AccessDeniedException carries only the
+     * path, and the sentences ended with it ("Cannot write the backup to B: DIR/.b.db.partial"). Root without
+     * CAP_DAC_OVERRIDE (setpriv) is refused as any other user.
+     */
+    @Test
+    void withoutThePermissionToWriteThereBackupAndRestoreSayPermissionDeniedAndOnWhat() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to drop its capabilities");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv");
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "live");
+        Path readOnly = Files.createDirectories(dir.resolve("read-only"));
+        Path lockedData = Files.createDirectories(dir.resolve("read-only-data"));
+        Path lockedDataWithLock = Files.createDirectories(dir.resolve("read-only-data-with-lock"));
+        Files.createFile(lockedDataWithLock.resolve(DataDirectoryLock.FILE_NAME));
+        for (Path directory : List.of(readOnly, lockedData, lockedDataWithLock)) {
+            Files.setPosixFilePermissions(directory, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+        }
+
+        Run backup = withoutDacOverride("backup", "--data", data.toString(), readOnly.resolve("b.db").toString());
+        Run restore = withoutDacOverride("restore", "--data", lockedData.toString(), copy.toString());
+        Run restoreWithLock = withoutDacOverride("restore", "--data", lockedDataWithLock.toString(), copy.toString());
+
+        assertThat(backup.code()).as(backup.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(backup.err()).contains("Cannot write the backup to " + readOnly.resolve("b.db")
+                + ": permission denied on " + readOnly.resolve(".b.db.partial") + ".");
+        assertThat(restore.code()).as(restore.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(restore.err()).contains("to lock the data directory (permission denied on "
+                + lockedData.resolve(DataDirectoryLock.FILE_NAME) + ").");
+        assertThat(restoreWithLock.code()).as(restoreWithLock.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(restoreWithLock.err()).contains("Cannot restore " + copy + " into " + lockedDataWithLock
+                + ": permission denied on " + lockedDataWithLock.resolve(".picotunnel.db.restoring") + ".");
+        try (Stream<Path> files = Files.list(readOnly)) {
+            assertThat(files).isEmpty();
+        }
+    }
+
+    /** ServerMain as a process run by root without the capability to write where file modes do not let it. */
+    private static Run withoutDacOverride(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("/usr/bin/setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
+                        .toString()),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                ServerMain.class.getName()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().keySet().removeIf(key -> key.startsWith("PICOTUNNEL_"));
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("%s finished", command).isTrue();
+        return new Run(process.exitValue(), output, output);
+    }
+
     @Test
     void withoutAFileTheUsageCodeAndAPointerToHelp() {
         Run run = restore(Map.of(), "--data", dir.toString());

@@ -80,7 +80,7 @@ public final class Backup {
         } catch (NoSuchFileException e) {
             throw new StoreException("Cannot write the backup to " + absoluteTarget + ": " + e.getFile() + " is missing.", e);
         } catch (IOException e) {
-            throw new StoreException("Cannot write the backup to " + absoluteTarget + ": " + e.getMessage(), e);
+            throw new StoreException("Cannot write the backup to " + absoluteTarget + ": " + FileErrors.describe(e) + ".", e);
         } catch (SQLException e) {
             throw new StoreException("The backup of " + database + " failed: " + e.getMessage(), e);
         } finally {
@@ -101,7 +101,7 @@ public final class Backup {
                     return true;
                 }
             } catch (IOException e) {
-                throw new StoreException("Cannot write the backup to " + target + ": " + e.getMessage(), e);
+                throw new StoreException("Cannot write the backup to " + target + ": " + FileErrors.describe(e) + ".", e);
             }
         }
         return false;

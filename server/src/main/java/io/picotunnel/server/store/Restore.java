@@ -110,7 +110,7 @@ public final class Restore {
         try {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (IOException e) {
-            throw new StoreException("Cannot restore " + source + " into " + dir + ": " + e.getMessage(), e);
+            throw new StoreException("Cannot restore " + source + " into " + dir + ": " + FileErrors.describe(e) + ".", e);
         }
         DirectoryLock lock = steps.lock().apply(dir);
         try {
@@ -157,7 +157,7 @@ public final class Restore {
             syncDirectory(dir);
             return new Outcome(database, previous, endedSessions, leftovers, ownerNote);
         } catch (IOException e) {
-            throw new StoreException("Cannot restore " + source + " into " + dir + ": " + e.getMessage(), e);
+            throw new StoreException("Cannot restore " + source + " into " + dir + ": " + FileErrors.describe(e) + ".", e);
         } finally {
             try {
                 deleteWithCompanions(staging);
@@ -321,7 +321,7 @@ public final class Restore {
             return null;
         } catch (IOException e) {
             throw new StoreException("Cannot restore " + source + ": the restored file cannot be given to " + whom
-                    + " (" + e.getMessage() + "); run the restore as root, or as that user without --owner. Nothing"
+                    + " (" + FileErrors.describe(e) + "); run the restore as root, or as that user without --owner. Nothing"
                     + " was changed.", e);
         }
     }

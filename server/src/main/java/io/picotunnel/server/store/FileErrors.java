@@ -1,0 +1,39 @@
+package io.picotunnel.server.store;
+
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+
+/**
+ * What went wrong with a file, in words: the JDK's {@link AccessDeniedException} and its kin carry only the path as
+ * their message, so "Cannot write X: /dir/.x.partial" said nothing of why.
+ */
+public final class FileErrors {
+
+    private FileErrors() {
+    }
+
+    /** "permission denied on /dir/file", "/dir/file does not exist", "/dir/file: No space left on device"... */
+    public static String describe(IOException e) {
+        if (e instanceof FileSystemException f) {
+            String file = f.getFile() == null ? "a file" : f.getFile();
+            String known = switch (f) {
+                case AccessDeniedException a -> "permission denied on " + file;
+                case NoSuchFileException a -> file + " does not exist";
+                case FileAlreadyExistsException a -> file + " exists already";
+                case NotDirectoryException a -> file + " is not a directory";
+                default -> null;
+            };
+            if (known != null) {
+                return f.getReason() == null ? known : known + " (" + f.getReason() + ")";
+            }
+            if (f.getReason() != null) {
+                return f.getMessage();
+            }
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+}
