@@ -16,13 +16,15 @@ final class SubcommandArgs {
     }
 
     /**
-     * Parses {@code args} into {@code command}, then sets how the process logs from {@code env}
+     * Parses {@code args} into {@code command} (help and version as the server's), then sets how the process logs from {@code env}
      * ({@link ServerMain#applyLogSettings}); the exit code when that is all there is to do (help asked for: 0; a
      * usage error or a wrong logging variable, said on {@code err}: {@link ServerMain#EXIT_USAGE}), else empty.
      */
     static OptionalInt parse(Object command, String name, String[] args, Map<String, String> env, PrintStream out,
                              PrintStream err) {
         CommandLine commandLine = new CommandLine(command);
+        // --version, which the standard help options offer, prints the server's version as picotunnel-server --version
+        commandLine.getCommandSpec().version("picotunnel-server " + Version.get());
         commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
         try {

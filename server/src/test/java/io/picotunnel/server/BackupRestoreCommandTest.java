@@ -313,6 +313,21 @@ class BackupRestoreCommandTest {
     }
 
     @Test
+    void backupAndRestoreVersionPrintTheServersVersion() {
+        for (String subcommand : List.of(BackupCommand.NAME, RestoreCommand.NAME)) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+
+            int code = ServerMain.subcommand(new String[] {subcommand, "--version"}, Map.of(), print, print)
+                    .orElseThrow();
+
+            assertThat(code).isZero();
+            assertThat(out.toString(StandardCharsets.UTF_8).strip()).as(subcommand)
+                    .isEqualTo("picotunnel-server " + Version.get());
+        }
+    }
+
+    @Test
     void withoutAFileTheUsageCodeAndAPointerToHelp() {
         Run run = restore(Map.of(), "--data", dir.toString());
 
