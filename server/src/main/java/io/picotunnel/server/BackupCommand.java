@@ -16,9 +16,9 @@ import java.util.OptionalInt;
  * server runs (SQLite's online backup). {@link RestoreCommand} puts it back while the server is stopped.
  */
 @Command(name = "picotunnel-server backup", mixinStandardHelpOptions = true,
-        description = {"Writes a consistent copy of the server's database (tunnels, tokens, services, sessions) to FILE,",
-            "also while the server runs. To restore: stop the server, run picotunnel-server restore --data DIR FILE,",
-            "start the server."})
+        description = "Writes a consistent copy of the server's database (tunnels, tokens, services, sessions) to"
+            + " FILE, also while the server runs. To restore: stop the server, run picotunnel-server restore --data"
+            + " DIR FILE, start the server.")
 final class BackupCommand {
 
     static final String NAME = "backup";

@@ -25,12 +25,12 @@ import java.util.OptionalInt;
  * server is stopped, after checking it; the database it replaces is kept beside it ({@link Restore}).
  */
 @Command(name = "picotunnel-server restore", mixinStandardHelpOptions = true,
-        description = {"Replaces the server's database with FILE, a backup made by picotunnel-server backup. Stop the",
-            "server first: the restore holds the data directory's lock, so it is refused while a server runs there,",
-            "and a server started meanwhile is refused. FILE is checked before anything changes (a damaged,",
-            "truncated or wrong file is refused); it replaces the database in one atomic step, and the database it",
-            "replaces is kept as <data>/picotunnel.db.before-restore-<time> (UTC, e.g. 20260131-142503.207Z). The web",
-            "UI's sign-in sessions in FILE are ended: everyone signs in again."})
+        description = "Replaces the server's database with FILE, a backup made by picotunnel-server backup. Stop the"
+            + " server first: the restore holds the data directory's lock, so it is refused while a server runs there,"
+            + " and a server started meanwhile is refused. FILE is checked before anything changes (a damaged,"
+            + " truncated or wrong file is refused); it replaces the database in one atomic step, and the database it"
+            + " replaces is kept as <data>/picotunnel.db.before-restore-<time> (UTC, e.g. 20260131-142503.207Z). The"
+            + " web UI's sign-in sessions in FILE are ended: everyone signs in again.")
 final class RestoreCommand {
 
     static final String NAME = "restore";

@@ -327,6 +327,28 @@ class BackupRestoreCommandTest {
         }
     }
 
+    /**
+     * The description is one paragraph, filled to the width: written as several strings, picocli began a line at
+     * each, so that "Stop the" ended a line of its own in restore --help.
+     */
+    @Test
+    void theHelpOfBackupAndRestoreDescribesThemInOneFilledParagraph() {
+        for (String subcommand : List.of(BackupCommand.NAME, RestoreCommand.NAME)) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+
+            int code = ServerMain.subcommand(new String[] {subcommand, "--help"}, Map.of(), print, print).orElseThrow();
+
+            assertThat(code).isZero();
+            List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+            List<String> description = lines.subList(1, lines.indexOf(lines.stream()
+                    .filter(line -> line.startsWith(" ")).findFirst().orElseThrow()));
+            assertThat(description).as(subcommand).hasSizeGreaterThan(1);
+            assertThat(description.subList(0, description.size() - 1)).as(subcommand)
+                    .allSatisfy(line -> assertThat(line.length()).as(line).isGreaterThan(60));
+        }
+    }
+
     @Test
     void withoutAFileTheUsageCodeAndAPointerToHelp() {
         Run run = restore(Map.of(), "--data", dir.toString());
