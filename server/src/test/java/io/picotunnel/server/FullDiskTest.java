@@ -92,6 +92,34 @@ class FullDiskTest {
         assertThat(run.err().strip()).doesNotContain("\n").endsWith(".");
     }
 
+    /**
+     * SQLite says "database is full" of the copy it cannot write: the backup said "The backup of DATA/picotunnel.db
+     * failed: [SQLITE_FULL] Insertion failed because database is full", as if the server's database were.
+     */
+    @Test
+    void aBackupOntoAFullDiskSaysThatDiskIsFullNotTheDatabaseAndLeavesNoPartialCopy() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        try (io.picotunnel.server.store.Store store = io.picotunnel.server.store.Store.open(data)) {
+            store.createTunnel("kept");
+        }
+        fillLeaving(8);
+        Path target = disk.resolve("backup.db");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+        int code = ServerMain.subcommand(new String[] {"backup", "--data", data.toString(), target.toString()}, Map.of(),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8))
+                .orElseThrow();
+
+        String said = err.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(said).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(said.strip()).isEqualTo("Cannot write the backup to " + target + ": the file system it is on is"
+                + " full; free some space there or write the backup elsewhere.");
+        try (java.util.stream.Stream<Path> files = Files.list(disk)) {
+            assertThat(files).extracting(f -> f.getFileName().toString()).containsExactly("filler");
+        }
+    }
+
     @Test
     void aRestartOnAFullDiskSaysTheDiskIsFullNotThatItFailsThenStartsOnceThereIsRoom() throws Exception {
         Path data = disk.resolve("data");

@@ -1,6 +1,8 @@
 package io.picotunnel.server.store;
 
 import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
 
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -82,6 +84,12 @@ public final class Backup {
         } catch (IOException e) {
             throw new StoreException("Cannot write the backup to " + absoluteTarget + ": " + FileErrors.describe(e) + ".", e);
         } catch (SQLException e) {
+            if (e instanceof SQLiteException sqlite
+                    && (sqlite.getResultCode().code & 0xFF) == SQLiteErrorCode.SQLITE_FULL.code) {
+                // SQLite says "database is full": of the copy it was writing, not of the server's database.
+                throw new StoreException("Cannot write the backup to " + absoluteTarget + ": the file system it is on"
+                        + " is full; free some space there or write the backup elsewhere.", e);
+            }
             throw new StoreException("The backup of " + database + " failed: " + e.getMessage(), e);
         } finally {
             try {
