@@ -296,6 +296,45 @@ class BackupRestoreCommandTest {
         }
     }
 
+    /**
+     * The server's data directory is 0700 and its database 0600: run as a user who may not read them, the backup said
+     * "There is no database at DATA/picotunnel.db; pass the server's data directory with --data", of the right
+     * directory, or SQLite's "Unable to open the database file"; a directory for the copy in one that this user may not
+     * look into "does not exist".
+     */
+    @Test
+    void aBackupByAUserWhoMayNotReadTheDatabaseSaysSoNotThatThereIsNone() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to drop its capabilities");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv");
+        Path data = Files.createDirectories(dir.resolve("data"));
+        backupOf(data, "live");
+        Path database = data.resolve(Store.DATABASE_FILE);
+        UserPrincipal server = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("10001");
+        Path closed = Files.createDirectories(dir.resolve("closed"));
+        Path inClosed = Files.createDirectories(closed.resolve("backups"));
+        Files.setOwner(closed, server);
+        Files.setPosixFilePermissions(closed, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+
+        Run intoClosed = withoutDacOverride("backup", "--data", data.toString(), inClosed.resolve("b.db").toString());
+        Files.setOwner(database, server);
+        Files.setPosixFilePermissions(database, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(data, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Run fileUnreadable = withoutDacOverride("backup", "--data", data.toString(), dir.resolve("a.db").toString());
+        Files.setOwner(data, server);
+        Files.setPosixFilePermissions(data, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Run directoryClosed = withoutDacOverride("backup", "--data", data.toString(), dir.resolve("c.db").toString());
+
+        assertThat(fileUnreadable.code()).as(fileUnreadable.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(fileUnreadable.err()).contains("Cannot read the database " + database + ": permission denied on "
+                + database + "; run the backup as the server's user or as root.");
+        assertThat(directoryClosed.code()).as(directoryClosed.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(directoryClosed.err()).contains("Cannot read the database " + database + ": permission denied on "
+                + database + "; run the backup as the server's user or as root.").doesNotContain("no database");
+        assertThat(intoClosed.code()).as(intoClosed.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(intoClosed.err()).contains("Cannot write the backup to " + inClosed.resolve("b.db")
+                + ": permission denied on " + inClosed + ".").doesNotContain("does not exist");
+    }
+
     /** ServerMain as a process run by root without the capability to write where file modes do not let it. */
     private static Run withoutDacOverride(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of("/usr/bin/setpriv", "--bounding-set=-dac_override,-dac_read_search",

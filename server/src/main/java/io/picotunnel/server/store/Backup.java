@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -39,6 +40,12 @@ public final class Backup {
      */
     static void run(Path dataDir, Path target, Runnable whileOpen) {
         Path database = dataDir.resolve(Store.DATABASE_FILE).toAbsolutePath();
+        // A data directory this user may not look into (the server's, 0700) is not one without a database.
+        String unreadable = unreadable(database);
+        if (unreadable != null) {
+            throw new StoreException("Cannot read the database " + database + ": " + unreadable + "; run the backup"
+                    + " as the server's user or as root.", null);
+        }
         if (!Files.isRegularFile(database)) {
             throw new StoreException("There is no database at " + database
                     + "; pass the server's data directory with --data (or PICOTUNNEL_DATA_DIR).", null);
@@ -46,8 +53,9 @@ public final class Backup {
         Path absoluteTarget = target.toAbsolutePath();
         Path parent = absoluteTarget.getParent();
         if (parent == null || !Files.isDirectory(parent)) {
-            throw new StoreException("Cannot write the backup to " + absoluteTarget + ": the directory " + parent
-                    + " does not exist.", null);
+            String why = parent == null ? null : unreadable(parent);
+            throw new StoreException("Cannot write the backup to " + absoluteTarget + ": " + (why != null ? why
+                    : "the directory " + parent + " does not exist") + ".", null);
         }
         if (Files.isDirectory(absoluteTarget)) {
             throw new StoreException("Cannot write the backup to " + absoluteTarget + ": it is a directory; name a file"
@@ -98,6 +106,18 @@ public final class Backup {
                 // nothing more to clean up than we tried
             }
         }
+    }
+
+    /** Why {@code file} cannot be read when it is there ("permission denied on F"); null when it can, or is not there. */
+    private static String unreadable(Path file) {
+        try {
+            Files.readAttributes(file, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            return FileErrors.describe(e);
+        }
+        return Files.isRegularFile(file) && !Files.isReadable(file) ? "permission denied on " + file : null;
     }
 
     private static boolean isTheDatabase(Path database, Path target) {
