@@ -79,6 +79,7 @@ public final class Backup {
             config.setBusyTimeout(10_000);
             try (Connection connection = config.createConnection("jdbc:sqlite:" + database);
                  Statement statement = connection.createStatement()) {
+                refuseDamaged(connection, database, absoluteTarget);
                 statement.executeUpdate("backup to \"" + partial + "\"");
                 whileOpen.run();
             }
@@ -101,11 +102,39 @@ public final class Backup {
             throw new StoreException("The backup of " + database + " failed: " + e.getMessage(), e);
         } finally {
             try {
-                Files.deleteIfExists(partial);
+                for (String suffix : new String[] {"", "-wal", "-shm", "-journal"}) {
+                    Files.deleteIfExists(partial.resolveSibling(partial.getFileName() + suffix));
+                }
             } catch (IOException ignored) {
                 // nothing more to clean up than we tried
             }
         }
+    }
+
+    /**
+     * The online backup copies pages as they are: a damaged database gives a damaged copy, which restore would refuse
+     * when it is needed, and which would have replaced a sound backup of the same name. The database is checked first,
+     * as the server's start checks it (quick_check, a read that a running server's writes go on beside); rows that only
+     * break their table's rules are copied as they are (restore names them).
+     */
+    private static void refuseDamaged(Connection connection, Path database, Path target) throws SQLException {
+        String finding;
+        try {
+            if (!(FileCheck.run(connection, "quick_check") instanceof FileCheck.Damaged damaged)) {
+                return;
+            }
+            finding = damaged.finding();
+        } catch (SQLException e) {
+            if (!(e instanceof SQLiteException sqlite
+                    && (sqlite.getResultCode().code & 0xFF) == SQLiteErrorCode.SQLITE_CORRUPT.code)) {
+                throw e;
+            }
+            finding = sqlite.getMessage();
+        }
+        throw new StoreException("The database " + database + " is damaged (" + finding + "), and a copy of it would"
+                + " be too: no backup was written" + (Files.exists(target) ? " (" + target + " is left as it was)"
+                : "") + ". Keep your earlier backups; restore one while the server is stopped (picotunnel-server"
+                + " restore --data DIR FILE).", null, true);
     }
 
     /** Why {@code file} cannot be read when it is there ("permission denied on F"); null when it can, or is not there. */

@@ -148,6 +148,46 @@ class BackupTest {
         }
     }
 
+    /**
+     * The online backup copies damaged pages as they are: a damaged database was written as a damaged backup with
+     * "Backup written", replacing a sound one of the same name (a nightly job's), and restore refused it when needed.
+     */
+    @Test
+    void aDamagedDatabaseIsNotWrittenAsABackupAndAnEarlierBackupOfThatNameIsKept() throws Exception {
+        store.createTunnel("kept");
+        Path copy = backups.resolve("nightly.db");
+        Backup.run(dataDir, copy);
+        byte[] sound = Files.readAllBytes(copy);
+        store.database().inTransaction(connection -> {
+            try (java.sql.PreparedStatement insert = connection.prepareStatement("INSERT INTO events"
+                    + " (type, message, created_at) VALUES ('note', ?, ?)")) {
+                for (int i = 0; i < 2_000; i++) {
+                    insert.setString(1, "event " + i + " " + "x".repeat(400));
+                    insert.setLong(2, i);
+                    insert.executeUpdate();
+                }
+            }
+            return null;
+        });
+        store.close();
+        Path database = dataDir.resolve(Store.DATABASE_FILE);
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(database,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            byte[] garbage = new byte[4096];
+            java.util.Arrays.fill(garbage, (byte) 0xA5);
+            file.write(java.nio.ByteBuffer.wrap(garbage), file.size() / 4096 / 2 * 4096);
+        }
+
+        assertThatThrownBy(() -> Backup.run(dataDir, copy)).isInstanceOf(StoreException.class)
+                .hasMessageStartingWith("The database " + database.toAbsolutePath() + " is damaged (")
+                .hasMessageContaining("no backup was written (" + copy + " is left as it was)");
+
+        assertThat(Files.readAllBytes(copy)).isEqualTo(sound);
+        try (var files = Files.list(backups)) {
+            assertThat(files).containsExactly(copy);
+        }
+    }
+
     @Test
     void aBackupOntoTheLiveDatabaseIsRefusedAndTheDatabaseKept() throws Exception {
         store.createTunnel("kept");
