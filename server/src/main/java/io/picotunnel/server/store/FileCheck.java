@@ -28,6 +28,7 @@ final class FileCheck {
     private static final int MOST_ROWS = 5;
     private static final Pattern NULL_VALUE = Pattern.compile("NULL value in ([^.\\s]+)\\.(\\S+)");
     private static final Pattern CHECK_FAILED = Pattern.compile("CHECK constraint failed in (\\S+)");
+    private static final Pattern DATABASE_HEADER = Pattern.compile("\\*\\*\\* in database \\S+ \\*\\*\\*");
 
     /**
      * The check's verdict: empty when the file is sound and every row keeps its table's rules; a {@link Damage} when
@@ -68,7 +69,10 @@ final class FileCheck {
         Optional<String> damage = findings.stream()
                 .filter(f -> !NULL_VALUE.matcher(f).matches() && !CHECK_FAILED.matcher(f).matches()).findFirst();
         if (damage.isPresent()) {
-            return new Damaged(damage.get().lines().findFirst().orElse("").strip());
+            // SQLite puts "*** in database main ***" on a line of its own before the first damage it found
+            return new Damaged(damage.get().lines().map(String::strip)
+                    .filter(line -> !line.isEmpty() && !DATABASE_HEADER.matcher(line).matches()).findFirst()
+                    .orElse(damage.get().strip()));
         }
         List<String> rules = new ArrayList<>();
         for (String finding : new LinkedHashSet<>(findings)) {

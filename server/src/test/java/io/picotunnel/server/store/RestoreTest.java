@@ -176,6 +176,40 @@ class RestoreTest {
         assertThat(tunnels()).containsExactly("live");
     }
 
+    /**
+     * SQLite's check puts "*** in database main ***" on a line of its own before the first damage it finds, and the
+     * refusal (as the start's) showed that line alone: "it is damaged (*** in database main ***)".
+     */
+    @Test
+    void aDamagedBackupIsRefusedNamingWhatSqliteFoundNotItsHeader() throws Exception {
+        Path backup = backupWith("live");
+        long root;
+        try (java.sql.Connection connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + backup);
+             java.sql.Statement statement = connection.createStatement()) {
+            statement.execute("CREATE TABLE filler (data BLOB NOT NULL)");
+            for (int i = 0; i < 200; i++) {
+                statement.execute("INSERT INTO filler (data) VALUES (randomblob(100))");
+            }
+            try (java.sql.ResultSet rows = statement.executeQuery(
+                    "SELECT rootpage FROM sqlite_schema WHERE name = 'filler'")) {
+                root = rows.getLong(1);
+            }
+        }
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(backup,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(1);
+            file.read(header, (root - 1) * 4096);
+            assertThat(header.get(0)).as("the table's root is an interior page").isEqualTo((byte) 0x05);
+            // its right-most child pointer made to name a page it has as another child already
+            file.write(java.nio.ByteBuffer.allocate(4).putInt(0, (int) root + 1), (root - 1) * 4096 + 8);
+        }
+
+        assertThatThrownBy(() -> Restore.run(dataDir, backup)).isInstanceOf(StoreException.class)
+                .hasMessageStartingWith("Cannot restore " + backup + ": it is damaged (")
+                .hasMessageNotContaining("***").hasMessageContaining("page " + root + " cell");
+        assertThat(tunnels()).containsExactly("live");
+    }
+
     /** A backup whose rows were changed by hand against their rules is refused, naming them, not called damaged. */
     @Test
     void aBackupWithRowsEditedAgainstTheirRulesIsRefusedNamingThemNotCalledDamaged() throws Exception {
