@@ -1,6 +1,8 @@
 package io.picotunnel.server.store;
 
 import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -198,6 +200,11 @@ public final class Restore {
                 }
             }
         } catch (SQLException e) {
+            // SQLite stops reading a damaged file (a page cut off, a pointer out of it) with SQLITE_CORRUPT
+            if (e instanceof SQLiteException sqlite
+                    && (sqlite.getResultCode().code & 0xFF) == SQLiteErrorCode.SQLITE_CORRUPT.code) {
+                throw notRestorable(source, "it is damaged or cut short (" + e.getMessage() + ")", e);
+            }
             throw notRestorable(source, "it is not a usable SQLite database (" + e.getMessage() + ")", e);
         }
     }

@@ -169,7 +169,8 @@ class RestoreTest {
         byte[] database = Files.readAllBytes(dataDir.resolve(Store.DATABASE_FILE));
 
         assertThatThrownBy(() -> Restore.run(dataDir, backup)).isInstanceOf(StoreException.class)
-                .hasMessageContaining("Cannot restore " + backup).hasMessageContaining("Nothing was changed");
+                .hasMessageStartingWith("Cannot restore " + backup + ": it is damaged or cut short (")
+                .hasMessageNotContaining("not a usable SQLite database").hasMessageContaining("Nothing was changed");
 
         assertThat(dataFiles()).isEqualTo(before);
         assertThat(Files.readAllBytes(dataDir.resolve(Store.DATABASE_FILE))).isEqualTo(database);
