@@ -20,6 +20,8 @@ COPY docker/server-healthcheck.sh /opt/picotunnel/bin/picotunnel-server-healthch
 # Non-root; Docker lets containers bind ports below 1024 without root (net.ipv4.ip_unprivileged_port_start=0).
 USER 10001
 ENV PICOTUNNEL_DATA_DIR=/data
+# picotunnel-server by name, for the backup the README shows: docker compose exec server picotunnel-server backup ...
+ENV PATH=/opt/picotunnel/bin:$PATH
 VOLUME /data
 EXPOSE 8080 8443 80 443
 # /health of the management API at the container's --listen-addr, else PICOTUNNEL_LISTEN_ADDR (default :8080;

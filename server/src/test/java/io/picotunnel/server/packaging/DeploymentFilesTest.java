@@ -93,6 +93,22 @@ class DeploymentFilesTest {
     }
 
     /**
+     * The README backs up a server in Docker with "docker compose exec server picotunnel-server backup ...": the image
+     * had /opt/picotunnel/bin only in its ENTRYPOINT, not on PATH, so that was "executable file not found in $PATH".
+     */
+    @Test
+    void theServerImageRunsPicotunnelServerByNameForTheBackupTheReadmeShows() throws IOException {
+        Dockerfile server = Dockerfile.parse(ROOT.resolve("docker/server.Dockerfile"));
+        assertThat(Files.readString(ROOT.resolve("README.md")).replaceAll("\\s+", " "))
+                .contains("docker compose exec server picotunnel-server backup /data/backup.db");
+        assertThat(server.all("RUN")).extracting(Dockerfile.Instruction::arguments)
+                .anySatisfy(run -> assertThat(run).contains("scripts/dist.sh --stage /opt/picotunnel server"));
+        assertThat(server.finalStage()).filteredOn(i -> i.keyword().equals("ENV"))
+                .extracting(Dockerfile.Instruction::arguments)
+                .anySatisfy(env -> assertThat(env).startsWith("PATH=/opt/picotunnel/bin:"));
+    }
+
+    /**
      * The command of the server image's HEALTHCHECK as it runs here: exec or shell form, with the files the final
      * stage copies from the build context at their place in the repository.
      */
