@@ -72,6 +72,10 @@ public final class Backup {
                     + ": choose a file name without double quotes.", null);
         }
         Path partial = parent.resolve("." + absoluteTarget.getFileName() + ".partial");
+        // Ctrl-C or SIGTERM (a job's timeout) ends the JVM without running the finally below: the hook deletes the
+        // partial copy then, which holds the tunnels' tokens.
+        Thread cleanUp = new Thread(() -> deletePartial(partial), "backup-clean-up");
+        Runtime.getRuntime().addShutdownHook(cleanUp);
         try {
             Files.deleteIfExists(partial);
             Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
@@ -101,13 +105,22 @@ public final class Backup {
             }
             throw new StoreException("The backup of " + database + " failed: " + e.getMessage(), e);
         } finally {
+            deletePartial(partial);
             try {
-                for (String suffix : new String[] {"", "-wal", "-shm", "-journal"}) {
-                    Files.deleteIfExists(partial.resolveSibling(partial.getFileName() + suffix));
-                }
-            } catch (IOException ignored) {
-                // nothing more to clean up than we tried
+                Runtime.getRuntime().removeShutdownHook(cleanUp);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs, or has run, and finds nothing left to delete
             }
+        }
+    }
+
+    private static void deletePartial(Path partial) {
+        try {
+            for (String suffix : new String[] {"", "-wal", "-shm", "-journal"}) {
+                Files.deleteIfExists(partial.resolveSibling(partial.getFileName() + suffix));
+            }
+        } catch (IOException ignored) {
+            // nothing more to clean up than we tried
         }
     }
 

@@ -188,6 +188,44 @@ class BackupTest {
         }
     }
 
+    /**
+     * Ctrl-C or SIGTERM during a backup ends the JVM without running its finally: the partial copy (the tunnels'
+     * tokens, beside the target) was left behind.
+     */
+    @Test
+    void aBackupEndedBySigtermLeavesNoPartialCopy() throws Exception {
+        store.createTunnel("kept");
+        Path copy = backups.resolve("nightly.db");
+        Process process = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                BackupProbe.class.getName(), dataDir.toString(), copy.toString())).redirectErrorStream(true).start();
+        try {
+            java.io.BufferedReader output = new java.io.BufferedReader(new java.io.InputStreamReader(
+                    process.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+            java.util.concurrent.Future<Boolean> open = threads.submit(() -> {
+                for (String line = output.readLine(); line != null; line = output.readLine()) {
+                    if (line.equals("open")) {
+                        return true;
+                    }
+                }
+                return false;
+            });
+            assertThat(open.get(60, TimeUnit.SECONDS)).as("the backup reached the point where it waits").isTrue();
+            try (var files = Files.list(backups)) {
+                assertThat(files).extracting(f -> f.getFileName().toString()).contains(".nightly.db.partial");
+            }
+
+            process.destroy();
+
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("ended by SIGTERM").isTrue();
+        } finally {
+            process.destroyForcibly();
+        }
+        try (var files = Files.list(backups)) {
+            assertThat(files).isEmpty();
+        }
+    }
+
     @Test
     void aBackupOntoTheLiveDatabaseIsRefusedAndTheDatabaseKept() throws Exception {
         store.createTunnel("kept");
