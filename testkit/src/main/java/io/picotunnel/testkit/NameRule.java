@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -16,16 +17,22 @@ import java.util.stream.Stream;
  */
 public final class NameRule {
 
+    /** Longest a lookup of a {@link #heldWhenAsked()} rule waits for {@link #release()}. */
+    public static final Duration MAX_HOLD = Duration.ofSeconds(60);
+
     private final String suffix;
     /** The addresses a name resolves to, in order; null for names that do not resolve. */
     private final List<byte[]> addresses;
     private final Duration delay;
+    /** Null, or the gate lookups wait at while it is closed, as a DNS server that does not answer yet. */
+    private final Gate gate;
     private final AtomicInteger lookups = new AtomicInteger();
 
-    private NameRule(String suffix, List<byte[]> addresses, Duration delay) {
+    private NameRule(String suffix, List<byte[]> addresses, Duration delay, Gate gate) {
         this.suffix = suffix.toLowerCase(Locale.ROOT);
         this.addresses = addresses;
         this.delay = delay;
+        this.gate = gate;
     }
 
     /**
@@ -36,12 +43,12 @@ public final class NameRule {
         if (loopbacks.length == 0) {
             throw new IllegalArgumentException("no address for " + suffix);
         }
-        return new NameRule(suffix, Stream.of(loopbacks).map(NameRule::loopbackBytes).toList(), Duration.ZERO);
+        return new NameRule(suffix, Stream.of(loopbacks).map(NameRule::loopbackBytes).toList(), Duration.ZERO, null);
     }
 
     /** Names ending with {@code suffix} do not resolve. */
     public static NameRule unknown(String suffix) {
-        return new NameRule(suffix, null, Duration.ZERO);
+        return new NameRule(suffix, null, Duration.ZERO, null);
     }
 
     /** This rule, with each lookup blocking its caller for {@code delay} first, as a DNS server that is slow. */
@@ -49,7 +56,58 @@ public final class NameRule {
         if (addresses == null) {
             throw new IllegalStateException("a delay is for names that resolve");
         }
-        return new NameRule(suffix, addresses, delay);
+        return new NameRule(suffix, addresses, delay, gate);
+    }
+
+    /**
+     * This rule, with each lookup waiting while {@link #hold()} is in force, until {@link #release()} (or at most
+     * {@link #MAX_HOLD}): a DNS server whose answer a test lets through when it wants.
+     */
+    public NameRule heldWhenAsked() {
+        if (addresses == null) {
+            throw new IllegalStateException("a hold is for names that resolve");
+        }
+        return new NameRule(suffix, addresses, delay, new Gate());
+    }
+
+    /** From now on, lookups of this rule wait until {@link #release()}. */
+    public void hold() {
+        gateOrFail().close();
+    }
+
+    /** Lets every waiting and later lookup of this rule through. */
+    public void release() {
+        gateOrFail().open();
+    }
+
+    private Gate gateOrFail() {
+        if (gate == null) {
+            throw new IllegalStateException("not a rule made with heldWhenAsked()");
+        }
+        return gate;
+    }
+
+    /** Open or closed; lookups pass an open gate and wait at a closed one. */
+    private static final class Gate {
+        private CountDownLatch closed = new CountDownLatch(0);
+
+        synchronized void close() {
+            if (closed.getCount() == 0) {
+                closed = new CountDownLatch(1);
+            }
+        }
+
+        synchronized void open() {
+            closed.countDown();
+        }
+
+        void pass() throws InterruptedException {
+            CountDownLatch now;
+            synchronized (this) {
+                now = closed;
+            }
+            now.await(MAX_HOLD.toMillis(), TimeUnit.MILLISECONDS);
+        }
     }
 
     /** Lookups this rule has begun so far. */
@@ -66,6 +124,13 @@ public final class NameRule {
             throw new UnknownHostException(host);
         }
         lookups.incrementAndGet();
+        if (gate != null) {
+            try {
+                gate.pass();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (delay.isPositive()) {
             try {
                 // The delay simulated is the point: the resolver blocks its caller this long.

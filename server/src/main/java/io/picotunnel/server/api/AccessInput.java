@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.access.IpRules;
-import io.picotunnel.server.access.PasswordHash;
 import io.picotunnel.server.access.RateLimit;
 import io.picotunnel.server.access.ServiceAuth;
 import io.picotunnel.server.store.Service;
@@ -32,8 +31,11 @@ final class AccessInput {
     private AccessInput() {
     }
 
-    /** {@code base} with the access fields present in {@code body} changed; null goes back to the default. */
-    static AccessPolicy apply(AccessPolicy base, JsonBody body) {
+    /**
+     * {@code base} with the access fields present in {@code body} changed; null goes back to the default. A password
+     * is hashed through {@code hashes}.
+     */
+    static AccessPolicy apply(AccessPolicy base, JsonBody body, PasswordHashes hashes) {
         AccessPolicy policy = base;
         if (body.has("ip_allow") || body.has("ip_deny")) {
             List<Cidr> allow = body.has("ip_allow") ? cidrs("ip_allow", body.node("ip_allow")) : base.ipRules().allow();
@@ -44,7 +46,7 @@ final class AccessInput {
             policy = policy.withRateLimit(rateLimit(body.node("rate_limit")));
         }
         if (body.has("auth")) {
-            policy = policy.withAuth(auth(body.node("auth"), base.auth()));
+            policy = policy.withAuth(auth(body.node("auth"), base.auth(), hashes));
         }
         return policy;
     }
@@ -122,7 +124,7 @@ final class AccessInput {
         return new RateLimit(perSecond.asDouble(), burstValue);
     }
 
-    private static ServiceAuth auth(JsonNode node, ServiceAuth stored) {
+    private static ServiceAuth auth(JsonNode node, ServiceAuth stored, PasswordHashes hashes) {
         if (node == null || node.isNull()) {
             return ServiceAuth.NONE;
         }
@@ -140,7 +142,7 @@ final class AccessInput {
                 onlyFields("auth", node, Set.of("type"));
                 yield ServiceAuth.NONE;
             }
-            case "basic" -> basic(node, stored);
+            case "basic" -> basic(node, stored, hashes);
             case "oidc" -> oidc(node);
             default -> throw ApiError.invalidField("auth", "unknown type '" + typeText
                     + "'; expected \"none\", \"basic\" or \"oidc\"");
@@ -173,7 +175,7 @@ final class AccessInput {
         return new ServiceAuth.Oidc(emails, groups, all);
     }
 
-    private static ServiceAuth basic(JsonNode node, ServiceAuth stored) {
+    private static ServiceAuth basic(JsonNode node, ServiceAuth stored, PasswordHashes hashes) {
         onlyFields("auth", node, Set.of("type", "username", "password"));
         JsonNode username = node.get("username");
         if (username == null || !username.isTextual() || username.asText().isEmpty()) {
@@ -202,7 +204,7 @@ final class AccessInput {
             throw ApiError.invalidField("auth", "password must not contain control characters");
         }
         try {
-            return new ServiceAuth.Basic(name, PasswordHash.hash(password.asText()));
+            return new ServiceAuth.Basic(name, hashes.hash(password.asText()));
         } catch (IllegalArgumentException e) {
             throw ApiError.invalidField("auth", "password " + e.getMessage());
         }

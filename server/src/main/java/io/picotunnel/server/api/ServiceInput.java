@@ -47,15 +47,20 @@ final class ServiceInput {
         }
         ServiceType type = type(typeText);
         Service draft = new Service(null, tunnelId, type, null, "/", TlsMode.TERMINATE, null, null, true, null);
-        return validateWithAccess(apply(draft, body), null);
+        return validateWithAccess(apply(draft, body, new PasswordHashes()), null);
     }
 
     /** {@code stored} with the fields present in {@code body} changed; a field given as null goes back to its default. */
     Service patch(Service stored, JsonBody body) {
+        return patch(stored, body, new PasswordHashes());
+    }
+
+    /** As {@link #patch(Service, JsonBody)}, a password hashed through {@code hashes}. */
+    Service patch(Service stored, JsonBody body, PasswordHashes hashes) {
         if (body.has("type") && type(body.string("type")) != stored.type()) {
             throw ApiError.invalidField("type", "cannot be changed; delete the service and create a new one");
         }
-        return validateWithAccess(apply(stored, body), stored.listenAddr());
+        return validateWithAccess(apply(stored, body, hashes), stored.listenAddr());
     }
 
     /** {@code storedListen}: the listen address the service has now (null for a new one). */
@@ -75,7 +80,7 @@ final class ServiceInput {
         throw ApiError.invalidField("type", "unknown type '" + text + "'; expected \"http\" or \"tcp\"");
     }
 
-    private static Service apply(Service base, JsonBody body) {
+    private static Service apply(Service base, JsonBody body, PasswordHashes hashes) {
         boolean http = base.type() == ServiceType.HTTP;
         for (String field : http ? List.of("listen_addr") : List.of("domain", "path_prefix", "tls_mode", "https_redirect")) {
             if (body.has(field) && !body.isNull(field)) {
@@ -91,7 +96,7 @@ final class ServiceInput {
         boolean httpsRedirect = body.has("https_redirect") ? orDefault(body.bool("https_redirect"), false)
                 : base.httpsRedirect();
         return new Service(base.id(), base.tunnelId(), base.type(), domain, pathPrefix, tlsMode, listenAddr, targetAddr,
-                enabled, base.createdAt(), httpsRedirect, AccessInput.apply(base.access(), body));
+                enabled, base.createdAt(), httpsRedirect, AccessInput.apply(base.access(), body, hashes));
     }
 
     private static <T> T orDefault(T value, T fallback) {

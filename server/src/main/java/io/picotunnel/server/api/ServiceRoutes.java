@@ -1,6 +1,7 @@
 package io.picotunnel.server.api;
 
 import io.javalin.http.Context;
+import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.store.LimitReachedException;
 import io.picotunnel.server.store.PortPicker;
 import io.picotunnel.server.store.Service;
@@ -8,6 +9,8 @@ import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -54,6 +57,7 @@ final class ServiceRoutes {
         JsonBody body = JsonBody.read(ctx, writable, readOnly);
         Service draft = input.create(tunnelId, body);
         hooks.checkService(draft, body.object());
+        lookUpListenHost(draft);
         Service created;
         try {
             created = store.createService(draft, maxServices, ports).orElseThrow(() -> ApiError.notFound("tunnel", tunnelId));
@@ -70,10 +74,15 @@ final class ServiceRoutes {
     void update(Context ctx) {
         String id = ctx.pathParam("id");
         JsonBody body = JsonBody.read(ctx, writable, readOnly);
+        // Read first against the service as it is now, outside the store's write lock: that reading hashes a password
+        // and looks up a host name, which the one in the transaction then finds done. Its refusals are the same.
+        PasswordHashes hashes = new PasswordHashes();
+        Service now = store.service(id).orElseThrow(() -> ApiError.notFound("service", id));
+        lookUpListenHost(input.patch(now, body, hashes));
         Service updated;
         try {
             updated = store.updateService(id, stored -> {
-                Service patched = input.patch(stored, body);
+                Service patched = input.patch(stored, body, hashes);
                 hooks.checkService(patched, body.object());
                 return patched;
             }, ports)
@@ -83,6 +92,27 @@ final class ServiceRoutes {
         }
         hooks.serviceSaved(updated, body.object());
         Responses.json(ctx, 200, json.service(updated));
+    }
+
+    /**
+     * Looks up the host name of a tcp service's listen address before the store's write lock is taken. Binding the
+     * address, in the transaction that stores the service, resolves the name again and finds the answer in the JDK's
+     * cache (kept 30 s, a failure 10 s): a slow DNS server then holds up this request only, not every other change
+     * waiting for the lock. A name that does not resolve is refused by the binding, as before.
+     */
+    private static void lookUpListenHost(Service service) {
+        if (service.type() != ServiceType.TCP) {
+            return;
+        }
+        String host = HostPort.parse(service.listenAddr(), HostPort.Rules.SERVICE_REQUEST).host();
+        if (host.isEmpty()) {
+            return;
+        }
+        try {
+            InetAddress.getAllByName(host);
+        } catch (UnknownHostException e) {
+            // Refused where it is bound, with the words of every such refusal.
+        }
     }
 
     /** A conflict names the field a form would show it next to: the listen address or the domain. */

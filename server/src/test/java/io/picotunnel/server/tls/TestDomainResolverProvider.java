@@ -6,11 +6,15 @@ import io.picotunnel.testkit.TestNamesResolverProvider;
 /**
  * Resolves every name under the reserved {@code .test} TLD to 127.0.0.1 in the test JVM, so that real
  * clients (java.net.http with SNI and hostname verification) can reach loopback servers by domain name.
- * Every other name goes to the JDK's resolver.
+ * Names under {@code .held.test} resolve so too, but wait while a test holds {@link #HELD_NAMES}: a DNS server
+ * that is slow to answer. Every other name goes to the JDK's resolver.
  */
 public final class TestDomainResolverProvider extends TestNamesResolverProvider {
 
+    /** Names under {@code .held.test}: each test takes a name of its own, since the JDK caches an answer for 30 s. */
+    public static final NameRule HELD_NAMES = NameRule.resolveTo(".held.test", "127.0.0.1").heldWhenAsked();
+
     public TestDomainResolverProvider() {
-        super("picotunnel-test-domains", NameRule.resolveTo(".test", "127.0.0.1"));
+        super("picotunnel-test-domains", HELD_NAMES, NameRule.resolveTo(".test", "127.0.0.1"));
     }
 }
