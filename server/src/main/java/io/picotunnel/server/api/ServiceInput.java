@@ -47,7 +47,7 @@ final class ServiceInput {
         }
         ServiceType type = type(typeText);
         Service draft = new Service(null, tunnelId, type, null, "/", TlsMode.TERMINATE, null, null, true, null);
-        return validateWithAccess(apply(draft, body, new PasswordHashes()), null);
+        return validateWithAccess(apply(draft, body, new PasswordHashes()), null, null);
     }
 
     /** {@code stored} with the fields present in {@code body} changed; a field given as null goes back to its default. */
@@ -60,12 +60,12 @@ final class ServiceInput {
         if (body.has("type") && type(body.string("type")) != stored.type()) {
             throw ApiError.invalidField("type", "cannot be changed; delete the service and create a new one");
         }
-        return validateWithAccess(apply(stored, body, hashes), stored.listenAddr());
+        return validateWithAccess(apply(stored, body, hashes), stored.domain(), stored.listenAddr());
     }
 
-    /** {@code storedListen}: the listen address the service has now (null for a new one). */
-    private Service validateWithAccess(Service applied, String storedListen) {
-        Service valid = validate(applied, storedListen);
+    /** {@code storedDomain}, {@code storedListen}: the domain and listen address the service has now (null for a new one). */
+    private Service validateWithAccess(Service applied, String storedDomain, String storedListen) {
+        Service valid = validate(applied, storedDomain, storedListen);
         return valid.withAccess(AccessInput.check(valid, applied.access(), oidcAvailable));
     }
 
@@ -115,10 +115,14 @@ final class ServiceInput {
         throw ApiError.invalidField("tls_mode", "unknown mode '" + text + "'; expected \"terminate\" or \"passthrough\"");
     }
 
-    private Service validate(Service service, String storedListen) {
+    private Service validate(Service service, String storedDomain, String storedListen) {
         String target = address("target_addr", service.targetAddr(), HostPort.Rules.CONNECT, "localhost:8080").toString();
         if (service.type() == ServiceType.HTTP) {
             String domain = domain(service.domain());
+            if (!domain.equals(storedDomain)) {
+                // As for a listen address: a domain stored before these were refused keeps the service editable.
+                routable(domain);
+            }
             String pathPrefix = pathPrefix(service.pathPrefix());
             if (service.tlsMode() == TlsMode.PASSTHROUGH && !pathPrefix.equals("/")) {
                 throw ApiError.invalidField("path_prefix", "must be \"/\" for a passthrough service, which is routed by name only");
@@ -173,6 +177,26 @@ final class ServiceInput {
                     + " or *.example.com");
         }
         return domain;
+    }
+
+    /**
+     * Refuses a host name no request for a domain can carry: an IP address ({@code 1.2.3.4}, and any name whose last
+     * label is a number, which browsers read as an IPv4 address), and a wildcard over a whole top-level domain
+     * ({@code *.com}: every name under it). A domain of one label ({@code intranet}, {@code localhost}) is taken.
+     */
+    private static void routable(String domain) {
+        boolean wildcard = domain.startsWith("*.");
+        String name = wildcard ? domain.substring(2) : domain;
+        String lastLabel = name.substring(name.lastIndexOf('.') + 1);
+        if (lastLabel.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw ApiError.invalidField("domain", "'" + domain + "' is " + (Hostnames.isIpv4Literal(name) && !wildcard
+                    ? "an IP address" : "read as an IP address by browsers, since its last label is a number")
+                    + ", not a domain name; use a name such as app.example.com");
+        }
+        if (wildcard && !name.contains(".")) {
+            throw ApiError.invalidField("domain", "'" + domain + "' would take every name under ." + name
+                    + "; a wildcard needs a name of two labels or more after \"*.\", such as *.example.com");
+        }
     }
 
     /**

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.RecordingListener;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -162,6 +165,36 @@ class ServiceApiTest {
 
         assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
         assertThat(listener.changes).isEmpty();
+    }
+
+    @Test
+    void anIpAddressOrAWildcardOverATopLevelDomainIsNoDomain() {
+        for (String notADomain : new String[] {"1.2.3.4", "app.123", "7", "*.1.2.3.4"}) {
+            assertInvalid(create("{\"type\": \"http\", \"domain\": \"" + notADomain + "\", \"target_addr\": \"localhost:1\"}"),
+                    "domain", "IP address");
+        }
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"*.com\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "a wildcard needs a name of two labels or more");
+        String id = created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"target_addr\": \"localhost:1\"}")
+                .get("id").asText();
+        assertInvalid(api.patch("/api/services/" + id, "{\"domain\": \"*.com\"}"), "domain", "every name under .com");
+        assertInvalid(api.patch("/api/services/" + id, "{\"domain\": \"10.0.0.1\"}"), "domain", "IP address");
+
+        for (String domain : new String[] {"intranet", "localhost", "*.example.com", "*.intranet.lan", "123.example.com",
+                "1-2-3-4.example.com", "app.example.x1"}) {
+            created("{\"type\": \"http\", \"domain\": \"" + domain + "\", \"target_addr\": \"localhost:1\"}");
+        }
+    }
+
+    @Test
+    void aServiceStoredWithAWildcardOverATopLevelDomainStaysEditable() throws Exception {
+        Service stored = server.store().createService(new Service(null, tunnelId, ServiceType.HTTP, "*.com", "/",
+                TlsMode.TERMINATE, null, "localhost:1", true, null)).orElseThrow();
+
+        ApiClient.Response disabled = api.patch("/api/services/" + stored.id(), "{\"enabled\": false}");
+
+        assertThat(disabled.status()).as(disabled.toString()).isEqualTo(200);
+        assertThat(disabled.json().get("domain").asText()).isEqualTo("*.com");
     }
 
     @Test
