@@ -20,12 +20,15 @@ import io.picotunnel.server.store.StoreException;
 import io.picotunnel.server.tls.CertificateStatus;
 import io.picotunnel.server.tunnel.TunnelPresence;
 import io.picotunnel.server.ui.UiAssets;
+import jakarta.servlet.DispatcherType;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -167,6 +170,8 @@ public final class ApiServer implements AutoCloseable {
         config.http.maxRequestSize = JsonBody.MAX_BYTES;
         config.jetty.host = address.host().isEmpty() ? null : address.host();
         config.jetty.port = address.port();
+        config.jetty.modifyServletContextHandler(handler -> handler.addFilter(new FilterHolder(new NoWebSocketUpgrades()),
+                "/*", EnumSet.of(DispatcherType.REQUEST)));
         config.requestLogger.http((ctx, millis) ->
                 log.debug("{} {} {} {}ms", ctx.method(), ctx.path(), ctx.status().getCode(), Math.round(millis)));
     }

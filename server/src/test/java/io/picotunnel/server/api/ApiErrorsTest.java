@@ -98,6 +98,36 @@ class ApiErrorsTest {
         }
     }
 
+    @Test
+    void aWebSocketUpgradeIsAnsweredAsThePlainRequestWithoutASessionCookie() throws Exception {
+        // Javalin took it to its WebSocket router: 404 "WebSocket handler not found" with Set-Cookie: JSESSIONID.
+        String upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nConnection: close\r\n\r\n";
+        String signedIn = raw("GET /api/tunnels HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+                + server.adminToken() + "\r\n" + upgrade);
+        String anonymous = raw("GET /api/tunnels HTTP/1.1\r\nHost: localhost\r\n" + upgrade);
+        String session = raw("GET /auth/session HTTP/1.1\r\nHost: localhost\r\n" + upgrade);
+        String page = raw("GET / HTTP/1.1\r\nHost: localhost\r\n" + upgrade);
+
+        assertThat(signedIn).startsWith("HTTP/1.1 200");
+        assertThat(body(signedIn).isArray()).as(signedIn).isTrue();
+        assertThat(anonymous).startsWith("HTTP/1.1 401");
+        assertThat(body(anonymous).get("error").asText()).as(anonymous).isEqualTo("unauthorized");
+        assertThat(session).startsWith("HTTP/1.1 200");
+        assertThat(page).startsWith("HTTP/1.1 200");
+        for (String answer : new String[] {signedIn, anonymous, session, page}) {
+            String head = answer.substring(0, answer.indexOf("\r\n\r\n")).toLowerCase(Locale.ROOT);
+            assertThat(head).as(answer).doesNotContain("jsessionid").contains("x-content-type-options: nosniff");
+        }
+        for (String answer : new String[] {signedIn, anonymous, session}) {
+            assertThat(answer.toLowerCase(Locale.ROOT)).as(answer).contains("cache-control: no-store");
+        }
+    }
+
+    private static JsonNode body(String answer) throws IOException {
+        return new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+    }
+
     /** {@code answer} (to {@code request}) is a 400 with a JSON body naming {@code error} and a message. */
     private static void assertRawError(String request, String answer, String error) throws IOException {
         assertThat(answer).as(request).startsWith("HTTP/1.1 400");
