@@ -107,10 +107,11 @@ public final class ApiServer implements AutoCloseable {
         Javalin app = Javalin.create(config -> {
             configureServer(config, address);
             // First: the answers the guard refuses (401, 403, 421, 429) carry them too.
-            config.routes.before(ApiServer::commonHeaders);
+            List<String> guarded = hooks.guardedPaths();
+            config.routes.before(ctx -> commonHeaders(ctx, guarded));
             config.routes.before(ApiServer::refuseUndecodable);
             auth.install(config);
-            hooks.guardedPaths().forEach(path -> auth.guard(config, path));
+            guarded.forEach(path -> auth.guard(config, path));
             hooks.publicPaths().forEach(auth::allowAnonymous);
             ui.install(config);
             getAndHead(config, "/health", ctx -> health(ctx, presence));
@@ -222,14 +223,18 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /**
-     * Headers of every answer of the management port: the UI's security headers ({@link UiAssets#SECURITY_HEADERS})
-     * and, for the API and the sign-in routes, {@code Cache-Control: no-store}: their answers hold tunnel tokens
-     * (create, regenerate) and the configuration, which no browser or proxy cache should keep.
+     * Headers of every answer of the management port: the UI's security headers ({@link UiAssets#SECURITY_HEADERS});
+     * {@code Vary: Accept-Encoding}, since Javalin gzips any answer over 1,500 bytes to a client that takes gzip (the
+     * API's lists, the metrics), so that a cache in between never hands a gzipped answer to a client that did not ask
+     * for it; and, for the API, the sign-in routes and the {@code guarded} paths (the metrics behind the admin token),
+     * {@code Cache-Control: no-store}: their answers hold tunnel tokens (create, regenerate), the configuration and
+     * what the server carries, which no browser or proxy cache should keep.
      */
-    private static void commonHeaders(Context ctx) {
+    private static void commonHeaders(Context ctx, List<String> guarded) {
         UiAssets.SECURITY_HEADERS.forEach(ctx::header);
+        ctx.header("Vary", "Accept-Encoding");
         String path = ctx.path();
-        if (path.startsWith("/api/") || path.equals("/api") || path.startsWith("/auth/")) {
+        if (path.startsWith("/api/") || path.equals("/api") || path.startsWith("/auth/") || guarded.contains(path)) {
             ctx.header("Cache-Control", "no-store");
         }
     }

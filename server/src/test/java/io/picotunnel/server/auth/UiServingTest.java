@@ -125,8 +125,38 @@ class UiServingTest {
         }
     }
 
+    /**
+     * Javalin gzips an answer of over 1,500 bytes to a client that takes gzip, per request: the API's lists, the
+     * metrics. Without Vary: Accept-Encoding a cache in between could hand the gzipped answer to a client that cannot
+     * read it; and the metrics, behind the admin token, were not marked no-store as the API's answers are.
+     */
+    @Test
+    void privateAnswersJavalinCompressesVaryByAcceptEncodingAndAreNotStored() throws Exception {
+        for (int i = 0; i < 30; i++) {
+            server.server().store().createTunnel("a tunnel with a name long enough to make a list worth compressing " + i);
+        }
+        Map<String, String> token = Map.of("Authorization", "Bearer " + "t".repeat(64));
+        for (String path : new String[] {"/api/tunnels", "/metrics"}) {
+            HttpResponse<byte[]> gzipped = rawGet(path, "gzip", token);
+            assertThat(gzipped.statusCode()).as(path).isEqualTo(200);
+            assertThat(gzipped.headers().firstValue("Content-Encoding")).as(path).hasValue("gzip");
+            assertThat(gzipped.headers().allValues("Vary")).as(path).contains("Accept-Encoding");
+            assertThat(gzipped.headers().firstValue("Cache-Control")).as(path).hasValue("no-store");
+
+            HttpResponse<byte[]> plain = rawGet(path, null, token);
+            assertThat(plain.headers().firstValue("Content-Encoding")).as(path).isEmpty();
+            assertThat(plain.headers().allValues("Vary")).as(path).contains("Accept-Encoding");
+            assertThat(plain.headers().firstValue("Cache-Control")).as(path).hasValue("no-store");
+        }
+    }
+
     private HttpResponse<byte[]> rawGet(String path, String acceptEncoding) throws Exception {
+        return rawGet(path, acceptEncoding, Map.of());
+    }
+
+    private HttpResponse<byte[]> rawGet(String path, String acceptEncoding, Map<String, String> headers) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(server.url(path))).GET();
+        headers.forEach(request::header);
         if (acceptEncoding != null) {
             request.header("Accept-Encoding", acceptEncoding);
         }
