@@ -9,6 +9,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -27,6 +30,9 @@ import java.util.zip.GZIPOutputStream;
  * <p>Text files (scripts, styles, the index page, SVG) are also gzipped once, at start, and sent so to a browser
  * whose {@code Accept-Encoding} takes gzip (the script of some 280 KB goes as some 87 KB); others get the plain
  * bytes. Both answers carry {@code Vary: Accept-Encoding}, so a cache in between keeps them apart.
+ *
+ * <p>Every file has an ETag, so that the index page ({@code Cache-Control: no-cache}: it names the hashed assets of
+ * the release, so a browser must ask again each time) costs a 304 without a body while it is unchanged.
  */
 public final class UiAssets {
 
@@ -54,11 +60,18 @@ public final class UiAssets {
      */
     static final java.util.regex.Pattern UI_ROUTE = java.util.regex.Pattern.compile("/|/tunnels/[^/]+/?|/status/?");
 
-    /** A file of the UI, as served: {@code gzipped} is null where gzip is not worth it (images, tiny files). */
-    private record Asset(byte[] body, byte[] gzipped, String contentType, String cacheControl) {
+    /**
+     * A file of the UI, as served: {@code gzipped} is null where gzip is not worth it (images, tiny files). Each form
+     * has its strong ETag (a hash of its bytes), so that a browser revalidating the index page (no-cache) gets a 304.
+     */
+    private record Asset(byte[] body, byte[] gzipped, String contentType, String cacheControl, String etag,
+                         String gzippedEtag) {
 
         static Asset of(byte[] body, String contentType, String cacheControl) {
-            return new Asset(body, gzipWhereSmaller(body, contentType), contentType, cacheControl);
+            byte[] gzipped = gzipWhereSmaller(body, contentType);
+            String hash = hash(body);
+            return new Asset(body, gzipped, contentType, cacheControl, "\"" + hash + "\"",
+                    gzipped == null ? null : "\"" + hash + "-gzip\"");
         }
     }
 
@@ -80,19 +93,55 @@ public final class UiAssets {
     }
 
     private static void serve(Context ctx, Asset asset) {
-        ctx.status(HttpStatus.OK)
-                .header("Cache-Control", asset.cacheControl())
-                .contentType(asset.contentType());
-        if (asset.gzipped() == null) {
-            ctx.result(asset.body());
+        ctx.header("Cache-Control", asset.cacheControl());
+        boolean gzip = asset.gzipped() != null && acceptsGzip(ctx.header("Accept-Encoding"));
+        if (asset.gzipped() != null) {
+            ctx.header("Vary", "Accept-Encoding");
+        }
+        String etag = gzip ? asset.gzippedEtag() : asset.etag();
+        ctx.header("ETag", etag);
+        if (matches(ctx.header("If-None-Match"), etag)) {
+            ctx.status(HttpStatus.NOT_MODIFIED);
             return;
         }
-        ctx.header("Vary", "Accept-Encoding");
-        if (acceptsGzip(ctx.header("Accept-Encoding"))) {
+        ctx.status(HttpStatus.OK).contentType(asset.contentType());
+        if (gzip) {
             // Javalin leaves an answer that already has a Content-Encoding as it is.
             ctx.header("Content-Encoding", "gzip").result(asset.gzipped());
         } else {
             ctx.result(asset.body());
+        }
+    }
+
+    /**
+     * Whether an {@code If-None-Match} header (RFC 9110 section 13.1.2) names {@code etag}, compared weakly (a
+     * {@code W/} prefix ignored), or is {@code *}.
+     */
+    static boolean matches(String ifNoneMatch, String etag) {
+        if (ifNoneMatch == null) {
+            return false;
+        }
+        for (String element : ifNoneMatch.split(",")) {
+            String tag = element.strip();
+            if (tag.equals("*")) {
+                return true;
+            }
+            if (tag.startsWith("W/")) {
+                tag = tag.substring(2);
+            }
+            if (tag.equals(etag)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The first 128 bits of the SHA-256 of {@code body}, in hex: an ETag's opaque part. */
+    private static String hash(byte[] body) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body), 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this Java runtime", e);
         }
     }
 

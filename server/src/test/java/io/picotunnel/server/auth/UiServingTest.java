@@ -125,6 +125,36 @@ class UiServingTest {
         }
     }
 
+    @Test
+    void theIndexPageIsRevalidatedWithItsETagAndUnchangedGetsA304WithoutABody() throws Exception {
+        HttpResponse<byte[]> first = rawGet("/", null);
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(first.headers().firstValue("Cache-Control")).hasValue("no-cache");
+        String etag = first.headers().firstValue("ETag").orElseThrow();
+        assertThat(etag).matches("\"[^\"]+\"");
+        assertThat(rawGet("/tunnels/0123456789abcdef", null).headers().firstValue("ETag")).as("a deep link").hasValue(etag);
+
+        for (String ifNoneMatch : new String[] {etag, "W/" + etag, "\"other\", " + etag, "*"}) {
+            HttpResponse<byte[]> again = rawGet("/", null, Map.of("If-None-Match", ifNoneMatch));
+            assertThat(again.statusCode()).as(ifNoneMatch).isEqualTo(304);
+            assertThat(again.body()).isEmpty();
+            assertThat(again.headers().firstValue("ETag")).hasValue(etag);
+            assertThat(again.headers().firstValue("Cache-Control")).hasValue("no-cache");
+        }
+        HttpResponse<byte[]> changed = rawGet("/", null, Map.of("If-None-Match", "\"an-older-release\""));
+        assertThat(changed.statusCode()).isEqualTo(200);
+        assertThat(changed.body()).isEqualTo(first.body());
+
+        String index = new String(first.body(), java.nio.charset.StandardCharsets.UTF_8);
+        Matcher script = Pattern.compile("src=\"(/assets/[^\"]+\\.js)\"").matcher(index);
+        assertThat(script.find()).as(index).isTrue();
+        String plainTag = rawGet(script.group(1), null).headers().firstValue("ETag").orElseThrow();
+        String gzipTag = rawGet(script.group(1), "gzip").headers().firstValue("ETag").orElseThrow();
+        assertThat(gzipTag).as("the gzipped form is another representation").isNotEqualTo(plainTag);
+        assertThat(rawGet(script.group(1), "gzip", Map.of("If-None-Match", gzipTag)).statusCode()).isEqualTo(304);
+        assertThat(rawGet(script.group(1), null, Map.of("If-None-Match", gzipTag)).statusCode()).isEqualTo(200);
+    }
+
     /**
      * Javalin gzips an answer of over 1,500 bytes to a client that takes gzip, per request: the API's lists, the
      * metrics. Without Vary: Accept-Encoding a cache in between could hand the gzipped answer to a client that cannot
