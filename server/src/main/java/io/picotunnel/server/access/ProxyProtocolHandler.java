@@ -186,7 +186,13 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
             throw new IllegalArgumentException("a version 1 line must be 'PROXY TCP4|TCP6 src dst sport dport'");
         }
         InetAddress source = TrustedProxies.literal(parts[2]);
-        if (source == null || (parts[1].equals("TCP4") != (source.getAddress().length == 4))) {
+        // TCP6 is written in IPv6 notation; a proxy listening on both families (HAProxy "bind :::80 v4v6", nginx
+        // "listen [::]:80") names its IPv4 visitors as IPv4-mapped addresses (::ffff:192.0.2.1), which Java reads
+        // as the IPv4 address: the notation says the family, not the address's length.
+        boolean family = parts[1].equals("TCP4")
+                ? parts[2].indexOf(':') < 0 && source != null && source.getAddress().length == 4
+                : parts[2].indexOf(':') != parts[2].lastIndexOf(':');
+        if (source == null || !family) {
             throw new IllegalArgumentException("'" + parts[2] + "' is not an address of " + parts[1]);
         }
         return new Header(new InetSocketAddress(source, port(parts[4])), false);

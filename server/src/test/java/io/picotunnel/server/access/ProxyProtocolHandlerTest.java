@@ -35,6 +35,20 @@ class ProxyProtocolHandlerTest {
         assertThat(in.toString(StandardCharsets.US_ASCII)).isEqualTo("GET /");
     }
 
+    /** HAProxy on "bind :::80 v4v6" (and nginx on "listen [::]:80") names an IPv4 visitor in IPv6 notation. */
+    @Test
+    void versionOneTcp6NamesAnIpv4VisitorAsAnIpv4MappedAddress() throws Exception {
+        InetSocketAddress source = ProxyProtocolHandler.parse(
+                text("PROXY TCP6 ::ffff:192.0.2.7 ::ffff:10.0.0.1 40000 443\r\n")).visitor();
+
+        assertThat(source.getAddress()).isEqualTo(InetAddress.getByName("192.0.2.7"));
+        assertThat(source.getPort()).isEqualTo(40000);
+        assertThatThrownBy(() -> ProxyProtocolHandler.parse(text("PROXY TCP6 192.0.2.7 10.0.0.1 1 2\r\n")))
+                .hasMessageContaining("not an address of TCP6");
+        assertThatThrownBy(() -> ProxyProtocolHandler.parse(text("PROXY TCP4 ::ffff:192.0.2.7 10.0.0.1 1 2\r\n")))
+                .hasMessageContaining("not an address of TCP4");
+    }
+
     @Test
     void anIncompleteHeaderWaitsForMoreBytes() {
         assertThat(ProxyProtocolHandler.parse(text("PROXY TCP4 192.0.2.1 1"))).isNull();

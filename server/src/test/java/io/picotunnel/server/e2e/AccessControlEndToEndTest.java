@@ -367,6 +367,27 @@ class AccessControlEndToEndTest {
     }
 
     /**
+     * A front proxy listening on both families (HAProxy "bind :::80 v4v6", nginx "listen [::]:80") names its IPv4
+     * visitors in a TCP6 line as IPv4-mapped addresses: they get in, and the IPv4 rules apply to them.
+     */
+    @Test
+    void proxyProtocolTcp6WithAnIpv4MappedVisitorIsThatIpv4Visitor() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true"));
+        int port = createTcpService(",\"ip_deny\":[\"192.0.2.0/24\"]");
+        createHttpService(",\"ip_deny\":[\"192.0.2.0/24\"]");
+
+        assertThat(proxiedEcho(port, "PROXY TCP6 ::ffff:198.51.100.4 ::ffff:127.0.0.1 40000 2222\r\n", "mapped"))
+                .isEqualTo("mapped");
+        assertThat(proxiedEcho(port, "PROXY TCP6 ::ffff:192.0.2.9 ::ffff:127.0.0.1 40000 2222\r\n", "denied")).isNull();
+        assertThat(echo.acceptedConnections()).isEqualTo(1);
+
+        byte[] header = "PROXY TCP6 ::ffff:198.51.100.4 ::ffff:127.0.0.1 40000 80\r\n".getBytes(StandardCharsets.US_ASCII);
+        Visitor.Response served = first.getBehind(header, httpPort(), HOST, "/");
+        assertThat(served.status()).as(served.toString()).isEqualTo(200);
+        assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");
+    }
+
+    /**
      * A trusted proxy that ends TLS and sends the PROXY protocol (HAProxy's send-proxy-v2-ssl) says in its header's
      * SSL TLV that the visitor used https: https_redirect forwards that visitor, and the target hears https. The
      * visitor's own X-Forwarded-Proto, on a connection its header names, changes nothing either way.
