@@ -23,9 +23,17 @@ public record Cidr(byte[] network, int prefix) {
             throw new IllegalArgumentException("'" + value + "' is not an IPv4 or IPv6 address block such as 10.0.0.0/8"
                     + " or 2001:db8::/32 (host names are not allowed)");
         }
+        // IPv4 as four decimal numbers only: Java, like inet_aton, would read "192.168.1" as 192.168.0.1 and
+        // "010.0.0.1" as 10.0.0.1 (inet_aton: 8.0.0.1), and text with a dot that is no literal ("cafe.de") as a
+        // host name to look up. IPv6 in brackets, which Java takes as a literal or nothing, never a name.
+        if (!addressText.contains(":") && !addressText.matches("(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}"
+                + "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)")) {
+            throw new IllegalArgumentException("'" + value + "' is not a valid IPv4 address: write four numbers from 0"
+                    + " to 255 without leading zeros, such as 192.168.1.0/24");
+        }
         byte[] address;
         try {
-            address = InetAddress.getByName(addressText).getAddress();
+            address = InetAddress.getByName(addressText.contains(":") ? "[" + addressText + "]" : addressText).getAddress();
         } catch (UnknownHostException e) {
             throw new IllegalArgumentException("'" + value + "' is not a valid IP address");
         }

@@ -36,6 +36,16 @@ class CidrTest {
         assertThatThrownBy(() -> Cidr.parse("localhost")).hasMessageContaining("host names are not allowed");
         assertThatThrownBy(() -> Cidr.parse("10.0.0.1/8")).hasMessageContaining("did you mean 10.0.0.0/8");
         assertThatThrownBy(() -> Cidr.parse("::/129")).hasMessageContaining("0 to 128");
+        assertThatThrownBy(() -> Cidr.parse("192.168.1")).hasMessageContaining("four numbers");
+        assertThatThrownBy(() -> Cidr.parse("127.1")).hasMessageContaining("four numbers");
+        assertThatThrownBy(() -> Cidr.parse("192.168.001.0/24")).hasMessageContaining("leading zeros");
+        assertThatThrownBy(() -> Cidr.parse("1.2.3.256")).hasMessageContaining("four numbers");
+        assertThatThrownBy(() -> Cidr.parse("bad.cafe")).hasMessageContaining("bad.cafe");
+        assertThat(Cidr.parse("0.0.0.0/0")).hasToString("0.0.0.0/0");
+        assertThat(Cidr.parse("::/0")).hasToString("::/0");
+        assertThat(Cidr.parse("255.255.255.255/32")).hasToString("255.255.255.255/32");
+        assertThat(Cidr.parse("2001:db8::1/128")).hasToString("2001:db8::1/128");
+        assertThatThrownBy(() -> Cidr.parse("::ffff:192.0.2.0/120")).hasMessageContaining("write it as IPv4");
     }
 
     @Test

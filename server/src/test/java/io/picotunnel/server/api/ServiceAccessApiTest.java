@@ -80,6 +80,20 @@ class ServiceAccessApiTest {
         assertInvalid(create(HTTP + ",\"ip_allow\":\"10.0.0.0/8\"}"), "ip_allow", "must be a list");
     }
 
+    /**
+     * "192.168.1" meant the block 192.168.1.0/24 to its writer; Java, like inet_aton, reads it as the address
+     * 192.168.0.1, which was stored and shown as "192.168.0.1/32". Leading zeros are read as decimal here and as
+     * octal by inet_aton. Both are refused, as is a name made of hex digits and dots, which was looked up in DNS.
+     */
+    @Test
+    void shortenedOrZeroPaddedIpv4AndHexLookingNamesAreRefusedNotReadAsOtherAddresses() {
+        assertInvalid(create(HTTP + ",\"ip_deny\":[\"192.168.1\"]}"), "ip_deny", "192.168.1");
+        assertInvalid(create(HTTP + ",\"ip_allow\":[\"10.1/16\"]}"), "ip_allow", "four numbers");
+        assertInvalid(create(HTTP + ",\"ip_allow\":[\"010.0.0.1\"]}"), "ip_allow", "leading zeros");
+        assertInvalid(create(HTTP + ",\"ip_deny\":[\"cafe.de\"]}"), "ip_deny", "cafe.de");
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
+    }
+
     @Test
     void invalidRateLimitsAreRefused() {
         assertInvalid(create(HTTP + ",\"rate_limit\":{\"per_second\":0}}"), "rate_limit", "per_second");
