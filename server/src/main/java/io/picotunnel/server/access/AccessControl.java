@@ -114,7 +114,7 @@ public final class AccessControl implements AutoCloseable {
         }
         return switch (policy.auth()) {
             case ServiceAuth.None none -> HttpVerdict.Pass.ANONYMOUS;
-            case ServiceAuth.Basic b -> basic.check(b, request.host(), request.authorization());
+            case ServiceAuth.Basic b -> basic.check(b, request.host(), request.visitor(), request.authorization());
             case ServiceAuth.Oidc o -> {
                 yield sso == null
                         ? HttpVerdict.Answer.of(503, "sign_in_unavailable", request.host() + " signs in through the"

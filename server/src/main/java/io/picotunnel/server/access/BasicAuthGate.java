@@ -1,10 +1,14 @@
 package io.picotunnel.server.access;
 
+import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
+import io.picotunnel.server.net.LogValues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -21,7 +25,9 @@ import java.util.function.LongSupplier;
  * HTTP Basic authentication of {@code auth: basic} services. A bcrypt check takes tens of milliseconds, so it
  * runs on a small pool of its own, never on an event loop; credentials that passed are remembered for a while
  * (by a hash of the stored hash and the header, so a new password forgets them). Nothing here is logged with
- * the password.
+ * the password. Wrong credentials count against the visitor's address ({@link FailedLogins}): after
+ * {@link #FAILURES} of them it must wait, and its attempts are answered 429 without a check, except for
+ * credentials that passed before (remembered), which cannot be a guess.
  */
 final class BasicAuthGate implements AutoCloseable {
 
@@ -29,14 +35,19 @@ final class BasicAuthGate implements AutoCloseable {
     static final long REMEMBER_NANOS = TimeUnit.MINUTES.toNanos(10);
     static final int MAX_REMEMBERED = 10_000;
     private static final int MAX_HEADER = 1024;
+    /** Wrong passwords from one address: 5 free, then a wait from 1 s doubling to 5 min, forgotten after 15 min. */
+    static final FailedLogins.Policy FAILURES = new FailedLogins.Policy(5, Duration.ofSeconds(1), Duration.ofMinutes(5),
+            Duration.ofMinutes(15));
 
     private final ThreadPoolExecutor checks;
     private final LongSupplier nanoClock;
+    private final FailedLogins failures;
     /** Passed credentials: digest of (hash, header) to when it stops counting. */
     private final LinkedHashMap<String, Long> passed = new LinkedHashMap<>(64, 0.75f, true);
 
     BasicAuthGate(LongSupplier nanoClock) {
         this.nanoClock = nanoClock;
+        this.failures = new FailedLogins("password of an http service", FAILURES);
         this.checks = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(512), runnable -> {
             Thread thread = new Thread(runnable, "picotunnel-password-check");
             thread.setDaemon(true);
@@ -45,7 +56,7 @@ final class BasicAuthGate implements AutoCloseable {
         this.checks.allowCoreThreadTimeOut(true);
     }
 
-    HttpVerdict check(ServiceAuth.Basic auth, String host, String authorization) {
+    HttpVerdict check(ServiceAuth.Basic auth, String host, InetAddress visitor, String authorization) {
         String[] credentials = credentials(authorization);
         if (credentials == null) {
             return challenge(host, authorization == null
@@ -56,6 +67,14 @@ final class BasicAuthGate implements AutoCloseable {
         if (remembered(key)) {
             return new HttpVerdict.Pass(credentials[0], null);
         }
+        String address = visitor.getHostAddress();
+        Duration wait = failures.retryAfter(address);
+        if (!wait.isZero()) {
+            long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+            return new HttpVerdict.Answer(429, "too_many_attempts", "Too many wrong passwords from your address: wait "
+                    + seconds + (seconds == 1 ? " second" : " seconds") + ", then try again.",
+                    Map.of("Retry-After", Long.toString(seconds)), List.of());
+        }
         CompletableFuture<HttpVerdict> result = new CompletableFuture<>();
         try {
             checks.execute(() -> {
@@ -64,8 +83,10 @@ final class BasicAuthGate implements AutoCloseable {
                 boolean passwordMatches = PasswordHash.matches(credentials[1], auth.passwordHash());
                 if (userMatches && passwordMatches) {
                     remember(key);
+                    failures.succeeded(address);
                     result.complete(new HttpVerdict.Pass(credentials[0], null));
                 } else {
+                    failures.failed(address, "a wrong user name or password for " + LogValues.escape(host));
                     result.complete(challenge(host, "The user name or password is wrong."));
                 }
             });

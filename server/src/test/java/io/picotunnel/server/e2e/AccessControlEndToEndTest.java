@@ -241,6 +241,38 @@ class AccessControlEndToEndTest {
         assertThat(first.get(httpPort(), HOST, "/", basic("ops", "correct horse battery")).status()).isEqualTo(200);
     }
 
+    /**
+     * Guessing passwords is throttled per visitor address: after 5 wrong ones the address must wait (429 with
+     * Retry-After, the guess not checked, the right password neither), while another address, and credentials
+     * that passed before, are not held up. Before, every guess was checked, as fast as the pool could.
+     */
+    @Test
+    void wrongPasswordsFromOneAddressAreThrottledWithoutHoldingUpOthers() throws Exception {
+        start();
+        createHttpService(",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"correct horse battery\"}");
+
+        for (int i = 1; i <= 5; i++) {
+            Visitor.Response wrong = second.get(httpPort(), HOST, "/", basic("ops", "guess number " + i));
+            assertThat(wrong.status()).as("guess %d", i).isEqualTo(401);
+            assertThat(wrong.header("WWW-Authenticate")).startsWith("Basic realm=\"" + HOST + "\"");
+        }
+        Visitor.Response throttled = second.get(httpPort(), HOST, "/", basic("ops", "correct horse battery"),
+                "Accept: application/json");
+        assertThat(throttled.status()).as(throttled.toString()).isEqualTo(429);
+        assertThat(throttled.header("Retry-After")).isEqualTo("1");
+        assertThat(throttled.body()).contains("\"error\":\"too_many_attempts\"");
+        assertThat(second.get(httpPort(), HOST, "/", basic("ops", "guess number 6")).status()).isEqualTo(429);
+        // another address is not held up; credentials that passed there are no guess, from any address
+        assertThat(first.get(httpPort(), HOST, "/", basic("ops", "correct horse battery")).status()).isEqualTo(200);
+        assertThat(first.get(httpPort(), HOST, "/", basic("ops", "a guess from the first address")).status())
+                .isEqualTo(401);
+        assertThat(second.get(httpPort(), HOST, "/", basic("ops", "correct horse battery")).status()).isEqualTo(200);
+        // after the wait, guesses are checked again
+        await().atMost(10, TimeUnit.SECONDS).pollInterval(300, TimeUnit.MILLISECONDS).until(() ->
+                second.get(httpPort(), HOST, "/", basic("ops", "guess number 7")).status() == 401);
+        assertThat(web.requestCount()).isEqualTo(2);
+    }
+
     @Test
     void pathsATargetMayReadAsTheGatedServicesAreRefusedNotPassedToTheOpenOne() throws Exception {
         start();
