@@ -2,6 +2,7 @@ package io.picotunnel.server.access;
 
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
+import io.picotunnel.server.net.ClientBlock;
 import io.picotunnel.server.net.LogValues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,6 +11,7 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +29,8 @@ import java.util.function.LongSupplier;
  * (by a hash of the stored hash and the header, so a new password forgets them). Nothing here is logged with
  * the password. Wrong credentials count against the visitor's address ({@link FailedLogins}): after
  * {@link #FAILURES} of them it must wait, and its attempts are answered 429 without a check, except for
- * credentials that passed before (remembered), which cannot be a guess.
+ * credentials that passed before (remembered), which cannot be a guess. At most {@link #MAX_CHECKS_PER_ADDRESS}
+ * different credentials of one address are checked at once; the same credentials sent in parallel share a check.
  */
 final class BasicAuthGate implements AutoCloseable {
 
@@ -38,10 +41,15 @@ final class BasicAuthGate implements AutoCloseable {
     /** Wrong passwords from one address: 5 free, then a wait from 1 s doubling to 5 min, forgotten after 15 min. */
     static final FailedLogins.Policy FAILURES = new FailedLogins.Policy(5, Duration.ofSeconds(1), Duration.ofMinutes(5),
             Duration.ofMinutes(15));
+    /** Different credentials from one address (IPv6: /64) checked at once. */
+    static final int MAX_CHECKS_PER_ADDRESS = 2;
 
     private final ThreadPoolExecutor checks;
     private final LongSupplier nanoClock;
     private final FailedLogins failures;
+    /** Checks running or queued: by credentials (digest as for {@link #passed}), and how many per address block. */
+    private final Map<String, CompletableFuture<Boolean>> checking = new HashMap<>();
+    private final Map<InetAddress, Integer> checksOf = new HashMap<>();
     /** Passed credentials: digest of (hash, header) to when it stops counting. */
     private final LinkedHashMap<String, Long> passed = new LinkedHashMap<>(64, 0.75f, true);
 
@@ -75,27 +83,68 @@ final class BasicAuthGate implements AutoCloseable {
                     + seconds + (seconds == 1 ? " second" : " seconds") + ", then try again.",
                     Map.of("Retry-After", Long.toString(seconds)), List.of());
         }
-        CompletableFuture<HttpVerdict> result = new CompletableFuture<>();
-        try {
-            checks.execute(() -> {
-                // Both checks always run, so the time taken does not tell whether the user name was right.
-                boolean userMatches = Secrets.matches(credentials[0], auth.username());
-                boolean passwordMatches = PasswordHash.matches(credentials[1], auth.passwordHash());
-                if (userMatches && passwordMatches) {
-                    remember(key);
-                    failures.succeeded(address);
-                    result.complete(new HttpVerdict.Pass(credentials[0], null));
-                } else {
-                    failures.failed(address, "a wrong user name or password for " + LogValues.escape(host));
-                    result.complete(challenge(host, "The user name or password is wrong."));
+        // The same credentials already being checked (a client's parallel first requests) wait for that check;
+        // other credentials from this address wait for none, but at most MAX_CHECKS_PER_ADDRESS run at once: guesses
+        // sent all together would otherwise all be checked before the first failure counted.
+        InetAddress block = ClientBlock.of(visitor);
+        CompletableFuture<Boolean> running;
+        boolean start = false;
+        synchronized (checking) {
+            running = checking.get(key);
+            if (running == null) {
+                if (checksOf.getOrDefault(block, 0) >= MAX_CHECKS_PER_ADDRESS) {
+                    return new HttpVerdict.Answer(429, "too_many_attempts", "Your address has passwords being checked"
+                            + " already: wait for their answers, then try again.", Map.of("Retry-After", "1"), List.of());
                 }
-            });
-        } catch (RejectedExecutionException e) {
-            LOG.warn("password checks are backed up; refusing a sign-in to {}", host);
-            return new HttpVerdict.Answer(503, "busy", "Too many sign-in attempts at once; try again in a moment.",
-                    Map.of("Retry-After", "1"), List.of());
+                running = new CompletableFuture<>();
+                checking.put(key, running);
+                checksOf.merge(block, 1, Integer::sum);
+                start = true;
+            }
         }
-        return new HttpVerdict.Pending(result);
+        if (start) {
+            CompletableFuture<Boolean> check = running;
+            try {
+                checks.execute(() -> {
+                    boolean passed = false;
+                    try {
+                        // Both checks always run, so the time taken does not tell whether the user name was right.
+                        boolean userMatches = Secrets.matches(credentials[0], auth.username());
+                        boolean passwordMatches = PasswordHash.matches(credentials[1], auth.passwordHash());
+                        passed = userMatches && passwordMatches;
+                        if (passed) {
+                            remember(key);
+                            failures.succeeded(address);
+                        } else {
+                            failures.failed(address, "a wrong user name or password for " + LogValues.escape(host));
+                        }
+                    } finally {
+                        done(key, block);
+                        check.complete(passed);
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                done(key, block);
+                check.complete(null);
+            }
+        }
+        return new HttpVerdict.Pending(running.thenApply(passed -> {
+            if (passed == null) {
+                LOG.warn("password checks are backed up; refusing a sign-in to {}", host);
+                return new HttpVerdict.Answer(503, "busy", "Too many sign-in attempts at once; try again in a moment.",
+                        Map.of("Retry-After", "1"), List.of());
+            }
+            return passed ? new HttpVerdict.Pass(credentials[0], null)
+                    : challenge(host, "The user name or password is wrong.");
+        }));
+    }
+
+    /** A check of {@code key} from {@code block} has ended (or never started). */
+    private void done(String key, InetAddress block) {
+        synchronized (checking) {
+            checking.remove(key);
+            checksOf.computeIfPresent(block, (b, n) -> n <= 1 ? null : n - 1);
+        }
     }
 
     private static HttpVerdict challenge(String host, String message) {

@@ -273,6 +273,56 @@ class AccessControlEndToEndTest {
         assertThat(web.requestCount()).isEqualTo(2);
     }
 
+    /**
+     * Guesses sent all at once are not all checked before the first failure counts: at most two different
+     * credentials of one address are checked at a time, the others get 429. The same credentials sent in parallel
+     * (a client's first requests) share one check and all pass.
+     */
+    @Test
+    void guessesSentAllAtOnceAreNotAllChecked() throws Exception {
+        start();
+        createHttpService(",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"correct horse battery\"}");
+
+        List<String> guesses = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            guesses.add(basic("ops", "parallel guess " + i));
+        }
+        List<Integer> answers = allAtOnce(second, guesses);
+        assertThat(answers).containsOnly(401, 429);
+        // 5 free failures, and at most one more that was being checked when the fifth counted
+        assertThat(answers.stream().filter(status -> status == 401).count()).as(answers.toString()).isLessThanOrEqualTo(6);
+
+        List<String> right = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            right.add(basic("ops", "correct horse battery"));
+        }
+        assertThat(allAtOnce(first, right)).containsOnly(200).hasSize(8);
+    }
+
+    /** Sends one GET with each of {@code authorizations} on its own connection, all before reading any answer. */
+    private List<Integer> allAtOnce(Visitor visitor, List<String> authorizations) throws Exception {
+        List<java.net.Socket> sockets = new ArrayList<>();
+        try {
+            for (String authorization : authorizations) {
+                java.net.Socket socket = visitor.connect(httpPort());
+                sockets.add(socket);
+                socket.setSoTimeout(20_000);
+                socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\n" + authorization
+                        + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            }
+            List<Integer> statuses = new ArrayList<>();
+            for (java.net.Socket socket : sockets) {
+                String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                statuses.add(Integer.parseInt(answer.substring(9, 12)));
+            }
+            return statuses;
+        } finally {
+            for (java.net.Socket socket : sockets) {
+                socket.close();
+            }
+        }
+    }
+
     @Test
     void pathsATargetMayReadAsTheGatedServicesAreRefusedNotPassedToTheOpenOne() throws Exception {
         start();
