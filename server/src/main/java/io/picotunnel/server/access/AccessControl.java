@@ -93,6 +93,12 @@ public final class AccessControl implements AutoCloseable {
         return true;
     }
 
+    /** The user name of {@code Basic} credentials in an {@code Authorization} header, or null when it holds none. */
+    public static String basicUserName(String authorization) {
+        String[] credentials = BasicAuthGate.credentials(authorization);
+        return credentials == null ? null : credentials[0];
+    }
+
     /** An HTTP request routed to a service. */
     public HttpVerdict check(HttpAccessRequest request) {
         AccessPolicy policy = request.policy();

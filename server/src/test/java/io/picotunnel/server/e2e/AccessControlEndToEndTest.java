@@ -323,6 +323,30 @@ class AccessControlEndToEndTest {
         }
     }
 
+    /**
+     * A browser that signed in to a basic-auth "/" sends the credentials with every request to the host, an open
+     * "/public" next to it too: that service's target does not get them (it got the visitor's password). Its own
+     * Authorization (a bearer token, Basic credentials of another user) still reaches it.
+     */
+    @Test
+    void theCredentialsOfABasicAuthServiceDoNotReachAnotherServiceOfTheHost() throws Exception {
+        start();
+        createHttpService(",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"correct horse battery\"}");
+        ApiClient.Response open = testbed.api().post("/api/tunnels/" + tunnelId + "/services", "{\"type\":\"http\","
+                + "\"domain\":\"" + HOST + "\",\"path_prefix\":\"/public\",\"target_addr\":\"" + web.address() + "\"}");
+        assertThat(open.status()).as(open.toString()).isEqualTo(201);
+
+        assertThat(first.get(httpPort(), HOST, "/", basic("ops", "correct horse battery")).status()).isEqualTo(200);
+        assertThat(first.get(httpPort(), HOST, "/public/x", basic("ops", "correct horse battery")).status()).isEqualTo(200);
+        assertThat(web.lastHeader("Authorization")).isEmpty();
+
+        assertThat(first.get(httpPort(), HOST, "/public/x", "Authorization: Bearer the-public-apps-token").status())
+                .isEqualTo(200);
+        assertThat(web.lastHeader("Authorization")).containsExactly("Bearer the-public-apps-token");
+        assertThat(first.get(httpPort(), HOST, "/public/x", basic("reader", "its own password")).status()).isEqualTo(200);
+        assertThat(web.lastHeader("Authorization")).hasSize(1);
+    }
+
     @Test
     void pathsATargetMayReadAsTheGatedServicesAreRefusedNotPassedToTheOpenOne() throws Exception {
         start();

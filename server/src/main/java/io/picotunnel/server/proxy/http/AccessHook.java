@@ -88,11 +88,21 @@ final class AccessHook {
         IDENTITY.removeFrom(headers);
     }
 
-    /** The target learns who signed in; the gate's own credentials do not travel on. */
-    static void pass(HttpRequest request, Service service, HttpVerdict.Pass pass) {
+    /**
+     * The target learns who signed in; the gate's own credentials do not travel on, nor those of another service of
+     * the host ({@code routes}), which a browser sends to every path of the host once it signed in to one: the target
+     * of an open {@code /public} next to a basic-auth {@code /} would otherwise get the visitor's password.
+     */
+    static void pass(HttpRequest request, Service service, HttpVerdict.Pass pass, HttpRoutes routes) {
         HttpHeaders headers = request.headers();
         if (service.access().auth() instanceof ServiceAuth.Basic) {
             headers.remove(HttpHeaderNames.AUTHORIZATION);
+        } else if (headers.contains(HttpHeaderNames.AUTHORIZATION)) {
+            Set<String> gated = routes.basicUsers(RequestTarget.hostOf(request));
+            if (!gated.isEmpty() && headers.getAll(HttpHeaderNames.AUTHORIZATION).stream()
+                    .map(AccessControl::basicUserName).anyMatch(user -> user != null && gated.contains(user))) {
+                headers.remove(HttpHeaderNames.AUTHORIZATION);
+            }
         }
         if (headers.contains(HttpHeaderNames.COOKIE) && carriesOurCookie(headers)) {
             // Sign-in cookies are the proxy's: no target sees one, not even an open service's on the same host

@@ -79,6 +79,16 @@ public final class HttpRoutes implements ServiceListener {
     }
 
     /**
+     * The user names of the host's {@code auth: basic} services, disabled ones too (a browser keeps sending what it
+     * signed in with): see {@link RouteTable#basicUsers}.
+     */
+    Set<String> basicUsers(String host) {
+        Set<String> users = new HashSet<>(table.basicUsers(host));
+        users.addAll(disabled.basicUsers(host));
+        return users;
+    }
+
+    /**
      * Whether a target could read {@code path} as a path of another service of the host than {@code routed}, the
      * service {@link #route} gave for it (see {@link RouteTable#readsAsAnotherService}).
      */

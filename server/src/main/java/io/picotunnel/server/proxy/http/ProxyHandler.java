@@ -426,7 +426,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             HttpVerdict verdict) {
         switch (verdict) {
             case HttpVerdict.Pass pass -> {
-                AccessHook.pass(request, service, pass);
+                AccessHook.pass(request, service, pass, proxy.routes());
                 exchange = new Exchange(this, proxy, visitorHttps, http2,
                         visitor == null ? clientIp() : visitor.getHostAddress(), request, service);
                 if (exchange.upgradeRequested()) {

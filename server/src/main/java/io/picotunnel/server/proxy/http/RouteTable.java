@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import io.picotunnel.server.access.ServiceAuth;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
@@ -8,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -125,6 +127,33 @@ final class RouteTable {
             return Optional.empty();
         }
         return longestPrefix(wildcard.get(name.substring(dot + 1)), path);
+    }
+
+    /**
+     * The user names of the {@code auth: basic} services a request to {@code host} may be routed to (of its own name
+     * and of a wildcard over it). A browser that signed in to one of them sends the credentials with every request to
+     * the host, whatever the path: those for another service of the host are not its target's to see.
+     */
+    Set<String> basicUsers(String host) {
+        if (host == null || host.isEmpty()) {
+            return Set.of();
+        }
+        String name = normalizeHost(host);
+        Set<String> users = new HashSet<>();
+        List<List<Route>> lists = new ArrayList<>();
+        lists.add(exact.getOrDefault(name, List.of()));
+        int dot = name.indexOf('.');
+        if (dot > 0) {
+            lists.add(wildcard.getOrDefault(name.substring(dot + 1), List.of()));
+        }
+        for (List<Route> routes : lists) {
+            for (Route route : routes) {
+                if (route.service().access().auth() instanceof ServiceAuth.Basic basic) {
+                    users.add(basic.username());
+                }
+            }
+        }
+        return users;
     }
 
     /**
