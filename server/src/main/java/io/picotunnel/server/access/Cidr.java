@@ -11,6 +11,9 @@ import java.util.Locale;
  */
 public record Cidr(byte[] network, int prefix) {
 
+    /** An IPv4 address as four decimal numbers 0-255 without leading zeros: the one IPv4 notation read anywhere. */
+    static final String IPV4 = "(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+
     /** Parses {@code text}; the message of the exception says what is wrong, for an API error or a setting. */
     public static Cidr parse(String text) {
         if (text == null || text.isBlank()) {
@@ -26,8 +29,7 @@ public record Cidr(byte[] network, int prefix) {
         // IPv4 as four decimal numbers only: Java, like inet_aton, would read "192.168.1" as 192.168.0.1 and
         // "010.0.0.1" as 10.0.0.1 (inet_aton: 8.0.0.1), and text with a dot that is no literal ("cafe.de") as a
         // host name to look up. IPv6 in brackets, which Java takes as a literal or nothing, never a name.
-        if (!addressText.contains(":") && !addressText.matches("(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}"
-                + "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)")) {
+        if (!addressText.contains(":") && !addressText.matches(IPV4)) {
             throw new IllegalArgumentException("'" + value + "' is not a valid IPv4 address: write four numbers from 0"
                     + " to 255 without leading zeros, such as 192.168.1.0/24");
         }

@@ -89,11 +89,13 @@ public record TrustedProxies(List<Cidr> proxies, boolean proxyProtocol) {
         } else if (value.chars().filter(c -> c == ':').count() == 1) {
             value = value.substring(0, value.indexOf(':'));
         }
-        if (value.isEmpty() || !value.matches("[0-9a-fA-F:.]+") || (!value.contains(".") && !value.contains(":"))) {
+        // Dotted-quad IPv4 only (no "10.1", no names such as "cafe.de" to look up); IPv6 in brackets, which Java
+        // takes as a literal or nothing, never a name.
+        if (value.isEmpty() || !value.matches("[0-9a-fA-F:.]+") || (!value.contains(":") && !value.matches(Cidr.IPV4))) {
             return null;
         }
         try {
-            return InetAddress.getByName(value);
+            return InetAddress.getByName(value.contains(":") ? "[" + value + "]" : value);
         } catch (java.net.UnknownHostException e) {
             return null;
         }

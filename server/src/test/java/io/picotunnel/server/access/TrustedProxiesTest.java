@@ -30,6 +30,29 @@ class TrustedProxiesTest {
         assertThat(proxies.https(proxy, null, true)).isTrue();
     }
 
+    /**
+     * The visitor is the right-most untrusted address of X-Forwarded-For (over several headers, the last header's
+     * last entry first); an entry that is no IP literal ends the walk. "198.51.100" was read as 198.51.0.100, and
+     * "0127.0.0.1" as 127.0.0.1, and hex digits with a dot ("cafe.de") were looked up in DNS on the event loop.
+     */
+    @Test
+    void theVisitorIsTheRightMostUntrustedLiteralOfXForwardedFor() throws Exception {
+        InetAddress proxy = InetAddress.getByName("10.1.2.3");
+
+        assertThat(proxies.visitor(proxy, List.of("203.0.113.1, 198.51.100.7, 10.0.0.9")))
+                .isEqualTo(InetAddress.getByName("198.51.100.7"));
+        assertThat(proxies.visitor(proxy, List.of("198.51.100.7", "203.0.113.1"))).isEqualTo(InetAddress.getByName("203.0.113.1"));
+        assertThat(proxies.visitor(proxy, List.of("[::ffff:198.51.100.7]:443"))).isEqualTo(InetAddress.getByName("198.51.100.7"));
+        assertThat(proxies.visitor(proxy, List.of("[2001:db8::7]:443"))).isEqualTo(InetAddress.getByName("2001:db8::7"));
+        assertThat(proxies.visitor(InetAddress.getByName("203.0.113.9"), List.of("198.51.100.7")))
+                .isEqualTo(InetAddress.getByName("203.0.113.9"));
+        for (String notALiteral : List.of("198.51.100", "0127.0.0.1", "cafe.de", "unknown", "")) {
+            assertThat(proxies.visitor(proxy, List.of(notALiteral))).as(notALiteral).isEqualTo(proxy);
+            assertThat(proxies.visitor(proxy, List.of(notALiteral + ", 10.0.0.9"))).as(notALiteral)
+                    .isEqualTo(InetAddress.getByName("10.0.0.9"));
+        }
+    }
+
     @Test
     void xForwardedProtoFromAnyoneElseIsIgnored() throws Exception {
         assertThat(proxies.https(InetAddress.getByName("203.0.113.9"), List.of("https"), false)).isFalse();
