@@ -78,7 +78,7 @@ final class BasicAuthGate implements AutoCloseable {
         String address = visitor.getHostAddress();
         Duration wait = failures.retryAfter(address);
         if (!wait.isZero()) {
-            long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+            long seconds = FailedLogins.seconds(wait);
             return new HttpVerdict.Answer(429, "too_many_attempts", "Too many wrong passwords from your address: wait "
                     + seconds + (seconds == 1 ? " second" : " seconds") + ", then try again.",
                     Map.of("Retry-After", Long.toString(seconds)), List.of());

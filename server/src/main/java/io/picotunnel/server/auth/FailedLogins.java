@@ -112,6 +112,11 @@ public final class FailedLogins {
         record.refused = 0;
     }
 
+    /** A wait from {@link #retryAfter} in whole seconds for {@code Retry-After}: rounded up, at least 1. */
+    public static long seconds(Duration wait) {
+        return Math.max(1, (wait.toMillis() + 999) / 1000);
+    }
+
     /** A success clears what {@code address} had failed. */
     public synchronized void succeeded(String address) {
         byAddress.remove(ClientBlock.of(address));

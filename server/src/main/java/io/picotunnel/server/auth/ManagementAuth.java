@@ -458,7 +458,7 @@ public final class ManagementAuth {
         if (wait.isZero()) {
             return false;
         }
-        long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+        long seconds = FailedLogins.seconds(wait);
         ctx.header("Retry-After", Long.toString(seconds));
         reject(ctx, HttpStatus.TOO_MANY_REQUESTS, "too_many_attempts", "Too many failed attempts from your address: wait "
                 + seconds + (seconds == 1 ? " second" : " seconds") + ", then try again with the right admin token.");

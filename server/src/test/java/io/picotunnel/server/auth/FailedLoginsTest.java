@@ -55,4 +55,12 @@ class FailedLoginsTest {
         assertThat(failures.retryAfter("2001:db8:1:2::77")).isPositive();
         assertThat(failures.retryAfter("2001:db8:1:3::1")).isZero();
     }
+
+    @Test
+    void retryAfterSecondsRoundUpSoAClientNeverComesBackTooEarly() {
+        assertThat(FailedLogins.seconds(Duration.ofMillis(1))).isEqualTo(1);
+        assertThat(FailedLogins.seconds(Duration.ofMillis(1000))).isEqualTo(1);
+        assertThat(FailedLogins.seconds(Duration.ofMillis(1001))).isEqualTo(2);
+        assertThat(FailedLogins.seconds(Duration.ofSeconds(60))).isEqualTo(60);
+    }
 }

@@ -21,6 +21,7 @@ import io.picotunnel.server.store.Service;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -98,10 +99,14 @@ final class AccessHook {
         if (service.access().auth() instanceof ServiceAuth.Basic) {
             headers.remove(HttpHeaderNames.AUTHORIZATION);
         } else if (headers.contains(HttpHeaderNames.AUTHORIZATION)) {
-            Set<String> gated = routes.basicUsers(RequestTarget.hostOf(request));
-            if (!gated.isEmpty() && headers.getAll(HttpHeaderNames.AUTHORIZATION).stream()
-                    .map(AccessControl::basicUserName).anyMatch(user -> user != null && gated.contains(user))) {
-                headers.remove(HttpHeaderNames.AUTHORIZATION);
+            // Only Basic credentials can be another service's: a Bearer token (API traffic) costs no route lookup.
+            List<String> users = headers.getAll(HttpHeaderNames.AUTHORIZATION).stream()
+                    .map(AccessControl::basicUserName).filter(Objects::nonNull).toList();
+            if (!users.isEmpty()) {
+                Set<String> gated = routes.basicUsers(RequestTarget.hostOf(request));
+                if (users.stream().anyMatch(gated::contains)) {
+                    headers.remove(HttpHeaderNames.AUTHORIZATION);
+                }
             }
         }
         if (headers.contains(HttpHeaderNames.COOKIE) && carriesOurCookie(headers)) {
