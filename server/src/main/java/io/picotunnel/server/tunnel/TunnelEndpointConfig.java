@@ -3,6 +3,7 @@ package io.picotunnel.server.tunnel;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSpec;
+import io.picotunnel.server.access.TrustedProxies;
 
 import java.time.Duration;
 
@@ -14,8 +15,11 @@ import java.time.Duration;
  * @param maxFramePayload  largest WebSocket frame payload accepted from a client (ours send at most 64 KiB, a
  *                         hashicorp/yamux peer up to the largest window in one message); a bigger frame closes
  *                         the connection with status 1009
+ * @param trustedProxies   front proxies ({@code --trusted-proxies}) whose {@code X-Forwarded-For} names the client
+ *                         for the limit on wrong tunnel tokens and for the log
  */
-public record TunnelEndpointConfig(YamuxConfig yamux, Duration handshakeTimeout, int maxFramePayload) {
+public record TunnelEndpointConfig(YamuxConfig yamux, Duration handshakeTimeout, int maxFramePayload,
+                                   TrustedProxies trustedProxies) {
 
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
     public static final int DEFAULT_MAX_FRAME_PAYLOAD = WebSocketByteStreamCodec.MAX_ACCEPTED_FRAME_PAYLOAD;
@@ -26,6 +30,9 @@ public record TunnelEndpointConfig(YamuxConfig yamux, Duration handshakeTimeout,
         }
         if (maxFramePayload < 64 * 1024) {
             throw new IllegalArgumentException("maxFramePayload must be at least 64 KiB");
+        }
+        if (trustedProxies == null) {
+            throw new IllegalArgumentException("trustedProxies must be given (TrustedProxies.NONE for none)");
         }
     }
 
@@ -40,14 +47,19 @@ public record TunnelEndpointConfig(YamuxConfig yamux, Duration handshakeTimeout,
     public static TunnelEndpointConfig of(YamuxConfig yamux) {
         int largestFrame = yamux.maxDataFrame() + YamuxSpec.HEADER_LENGTH;
         return new TunnelEndpointConfig(yamux, DEFAULT_HANDSHAKE_TIMEOUT,
-                Math.max(DEFAULT_MAX_FRAME_PAYLOAD, largestFrame));
+                Math.max(DEFAULT_MAX_FRAME_PAYLOAD, largestFrame), TrustedProxies.NONE);
     }
 
     public TunnelEndpointConfig withKeepAliveInterval(Duration interval) {
-        return new TunnelEndpointConfig(yamux.withKeepAliveInterval(interval), handshakeTimeout, maxFramePayload);
+        return new TunnelEndpointConfig(yamux.withKeepAliveInterval(interval), handshakeTimeout, maxFramePayload,
+                trustedProxies);
     }
 
     public TunnelEndpointConfig withHandshakeTimeout(Duration timeout) {
-        return new TunnelEndpointConfig(yamux, timeout, maxFramePayload);
+        return new TunnelEndpointConfig(yamux, timeout, maxFramePayload, trustedProxies);
+    }
+
+    public TunnelEndpointConfig withTrustedProxies(TrustedProxies proxies) {
+        return new TunnelEndpointConfig(yamux, handshakeTimeout, maxFramePayload, proxies);
     }
 }

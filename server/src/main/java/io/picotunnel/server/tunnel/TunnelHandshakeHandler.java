@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -39,6 +40,7 @@ import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -180,7 +182,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             unauthorized(ctx);
             return;
         }
-        Duration wait = failures.retryAfter(address(ctx));
+        Duration wait = failures.retryAfter(address(ctx, request));
         if (!wait.isZero()) {
             send(ctx, retryAfter(response(HttpResponseStatus.TOO_MANY_REQUESTS, "too_many_attempts",
                     "too many wrong tunnel tokens from this address: wait, then connect with the tunnel's current token"),
@@ -230,11 +232,11 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (tunnel.isEmpty()) {
-            failures.failed(address(ctx), "a tunnel token that belongs to no tunnel (" + token.length() + " characters)");
+            failures.failed(address(ctx, request), "a tunnel token that belongs to no tunnel (" + token.length() + " characters)");
             unauthorized(ctx);
             return;
         }
-        failures.succeeded(address(ctx));
+        failures.succeeded(address(ctx, request));
         if (!isWebSocketUpgrade(request)) {
             respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request",
                     "expected a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)");
@@ -375,10 +377,20 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         return text.isEmpty() ? null : text;
     }
 
-    /** The client's IP address, for the failure count and the log. */
-    private static String address(ChannelHandlerContext ctx) {
-        return ctx.channel().remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null
-                ? remote.getAddress().getHostAddress() : String.valueOf(ctx.channel().remoteAddress());
+    /**
+     * The client's IP address, for the failure count and the log: the peer's, or, when the peer is a front proxy in
+     * {@code --trusted-proxies}, the client its {@code X-Forwarded-For} names. Behind a reverse proxy every client
+     * comes from the proxy: one client with a revoked token would otherwise make every other client's reconnect wait.
+     */
+    private String address(ChannelHandlerContext ctx, HttpRequest request) {
+        if (!(ctx.channel().remoteAddress() instanceof InetSocketAddress remote) || remote.getAddress() == null) {
+            return String.valueOf(ctx.channel().remoteAddress());
+        }
+        InetAddress peer = remote.getAddress();
+        if (!config.trustedProxies().trusts(peer)) {
+            return peer.getHostAddress();
+        }
+        return config.trustedProxies().visitor(peer, request.headers().getAll("x-forwarded-for")).getHostAddress();
     }
 
     private static boolean isWebSocketUpgrade(FullHttpRequest request) {
@@ -410,7 +422,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     /** {@code response} with {@code Retry-After} in whole seconds, rounded up and at least 1. */
     private static FullHttpResponse retryAfter(FullHttpResponse response, Duration wait) {
-        response.headers().set(HttpHeaderNames.RETRY_AFTER, Math.max(1, (wait.toMillis() + 999) / 1000));
+        response.headers().set(HttpHeaderNames.RETRY_AFTER, FailedLogins.seconds(wait));
         return response;
     }
 

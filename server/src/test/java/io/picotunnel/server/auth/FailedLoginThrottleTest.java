@@ -215,6 +215,39 @@ class FailedLoginThrottleTest {
                 .isEqualTo(429);
     }
 
+    /**
+     * The tunnel endpoint behind a reverse proxy (127.0.0.3, trusted): one client with a revoked token does not make
+     * the other clients behind the same proxy wait to reconnect; an untrusted peer's own header changes nothing.
+     */
+    @Test
+    void behindATrustedReverseProxyWrongTunnelTokensCountTheForwardedClientNotTheProxy() throws IOException {
+        server.close();
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN,
+                Setting.TRUSTED_PROXIES, "127.0.0.3")), new PrintStream(new ByteArrayOutputStream()));
+        Tunnel tunnel = server.store().createTunnel("t");
+        int free = FailedLogins.TUNNEL.freeFailures();
+        for (int i = 1; i <= free; i++) {
+            assertThat(tunnelThrough("127.0.0.3", "203.0.113.7", WRONG).status()).as("failure %d", i).isEqualTo(401);
+        }
+        assertThat(tunnelThrough("127.0.0.3", "203.0.113.7", WRONG).status()).isEqualTo(429);
+        assertThat(tunnelThrough("127.0.0.3", "198.51.100.2", tunnel.token()).status())
+                .as("another client behind the same proxy").isEqualTo(101);
+        assertThat(logged()).contains("tunnel endpoint: authentication failed from 203.0.113.7");
+
+        for (int i = 1; i <= free; i++) {
+            assertThat(tunnelThrough("127.0.0.2", "192.0.2." + i, WRONG).status()).as("failure %d", i).isEqualTo(401);
+        }
+        assertThat(tunnelThrough("127.0.0.2", "192.0.2.99", WRONG).status()).as("untrusted peer, forged header")
+                .isEqualTo(429);
+    }
+
+    private Answer tunnelThrough(String proxy, String client, String token) throws IOException {
+        return request(proxy, server.tunnelPort(), "GET", "/tunnel", Map.of("Authorization", "Bearer " + token,
+                "Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13",
+                "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol", "tunnel",
+                "X-Forwarded-For", client), null);
+    }
+
     private Answer apiThrough(String proxy, String visitor, String token) throws IOException {
         return request(proxy, server.apiPort(), "GET", "/api/tunnels", Map.of("Authorization", "Bearer " + token,
                 "X-Forwarded-For", visitor), null);
