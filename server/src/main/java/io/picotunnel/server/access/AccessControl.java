@@ -2,6 +2,8 @@ package io.picotunnel.server.access;
 
 import io.netty.channel.Channel;
 import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.LogValues;
+import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +20,12 @@ import java.util.function.LongSupplier;
 public final class AccessControl implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(AccessControl.class);
+
+    /**
+     * A refused tcp or passthrough connection gets no page its visitor could report: the log says it, at most once a
+     * minute (a scan would otherwise fill it), with the count of those not logged.
+     */
+    private final RefusalLog connectionRefusals = new RefusalLog(LOG);
 
     /** Headers that tell the target who signed in; whatever a visitor sends under these names is dropped. */
     public static final List<String> IDENTITY_HEADERS = List.of("x-picotunnel-user", "x-picotunnel-email");
@@ -82,12 +90,14 @@ public final class AccessControl implements AutoCloseable {
      */
     public boolean admitsConnection(String serviceId, AccessPolicy policy, InetAddress visitor) {
         if (!policy.ipRules().admits(visitor)) {
-            LOG.debug("service {}: connection from {} refused by its IP rules", serviceId, visitor.getHostAddress());
+            connectionRefusals.refused(false, "service " + LogValues.escape(serviceId) + ": refused a connection from "
+                    + visitor.getHostAddress() + ": its ip_allow / ip_deny rules do not admit that address");
             return false;
         }
         RateLimiter.Verdict rate = rateLimiter.acquire(serviceId, visitor, policy.rateLimit());
         if (!rate.allowed()) {
-            LOG.debug("service {}: connection from {} over its rate limit", serviceId, visitor.getHostAddress());
+            connectionRefusals.refused(false, "service " + LogValues.escape(serviceId) + ": refused a connection from "
+                    + visitor.getHostAddress() + ": over its rate_limit");
             return false;
         }
         return true;

@@ -1,11 +1,15 @@
 package io.picotunnel.server.e2e;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -107,7 +112,12 @@ class AccessControlEndToEndTest {
         int port = createTcpService(",\"ip_deny\":[\"127.0.0.2\"]");
 
         assertThat(first.echo(port, "served")).isEqualTo("served");
-        assertThat(second.echo(port, "refused")).isNull();
+        try (LogCapture log = new LogCapture(AccessControl.class, Level.INFO)) {
+            assertThat(second.echo(port, "refused")).isNull();
+            // The visitor gets no page to report: the operator learns of it from the log.
+            assertThat(log.messages(Level.INFO)).singleElement(as(InstanceOfAssertFactories.STRING))
+                    .contains("refused a connection from 127.0.0.2").contains("ip_allow / ip_deny");
+        }
 
         assertThat(echo.acceptedConnections()).isEqualTo(1);
         assertThat(first.echo(port, "again")).isEqualTo("again");
@@ -163,7 +173,13 @@ class AccessControlEndToEndTest {
 
         assertThat(first.echo(port, "one")).isEqualTo("one");
         assertThat(first.echo(port, "two")).isEqualTo("two");
-        assertThat(first.echo(port, "three")).isNull();
+        try (LogCapture log = new LogCapture(AccessControl.class, Level.INFO)) {
+            assertThat(first.echo(port, "three")).isNull();
+            assertThat(first.echo(port, "four")).isNull();
+            // One line a minute at most: the second refusal is counted for the next line, not logged.
+            assertThat(log.messages(Level.INFO)).singleElement(as(InstanceOfAssertFactories.STRING))
+                    .contains("refused a connection from 127.0.0.1").contains("over its rate_limit");
+        }
         assertThat(echo.acceptedConnections()).isEqualTo(2);
     }
 
