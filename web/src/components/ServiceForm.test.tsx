@@ -147,6 +147,54 @@ describe('ServiceForm', () => {
     expect((await screen.findByRole('alert')).textContent).toBe('3 fields need a fix.');
   });
 
+  it('refuses an IP address or a wildcard over a top-level domain as the server does, without asking it', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn();
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
+    await user.type(screen.getByLabelText('Target'), 'localhost:3000');
+    const domain = screen.getByLabelText('Domain');
+    const errorOfDomain = () => domain.getAttribute('aria-describedby')!.split(' ')
+      .map((id) => document.getElementById(id)?.textContent).join(' ');
+    for (const refused of ['1.2.3.4', 'app.123', '7', '*.1.2.3.4']) {
+      await user.clear(domain);
+      await user.type(domain, refused);
+      await user.click(screen.getByRole('button', { name: 'Add service' }));
+      expect(domain.getAttribute('aria-invalid')).toBe('true');
+      expect(errorOfDomain()).toContain('is read as an IP address');
+    }
+    await user.clear(domain);
+    await user.type(domain, '*.com');
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+    expect(errorOfDomain()).toContain('would take every name under .com');
+    expect(onSubmit).not.toHaveBeenCalled();
+
+    for (const accepted of ['intranet', '123.example.com', '*.example.com', 'app.example.com']) {
+      await user.clear(domain);
+      await user.type(domain, accepted);
+      await user.click(screen.getByRole('button', { name: 'Add service' }));
+    }
+    expect(onSubmit).toHaveBeenCalledTimes(4);
+  });
+
+  it('keeps a domain stored before the server refused IP addresses editable, as the server does', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn().mockResolvedValue(undefined);
+    render(
+      <ServiceForm
+        service={{
+          id: 's', tunnel_id: 't', type: 'http', domain: '10.0.0.1', path_prefix: '/', tls_mode: 'terminate',
+          listen_addr: null, target_addr: 'localhost:1', enabled: true, created_at: '',
+        }}
+        onSubmit={onSubmit}
+        onCancel={() => undefined}
+      />,
+    );
+    await user.clear(screen.getByLabelText('Target'));
+    await user.type(screen.getByLabelText('Target'), 'localhost:2');
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    expect(onSubmit).toHaveBeenCalledTimes(1);
+  });
+
   it('keeps the type of an existing service fixed', () => {
     render(
       <ServiceForm

@@ -125,8 +125,27 @@ function portIn(text: string, lowest = 1): number | null {
   return port >= lowest && port <= 65535 ? port : null;
 }
 
-/** Every mistake in the form at once, in words, by field; empty when the server may be asked. */
-export function problemsOf(values: Values): Problems {
+/**
+ * What the API refuses in a well-formed name (ServiceRoutes): an IP address, or any name whose last label is a
+ * number, which browsers read as one; a wildcard over a single label. Null when the name is fine.
+ */
+function notADomain(domain: string): string | null {
+  const wildcard = domain.startsWith('*.');
+  const name = wildcard ? domain.slice(2) : domain;
+  if (/^\d+$/.test(name.split('.').pop() ?? '')) {
+    return `${domain} is read as an IP address (its last part is a number), not a domain name: use a name such as app.example.com.`;
+  }
+  if (wildcard && !name.includes('.')) {
+    return `${domain} would take every name under .${name}: a wildcard needs two parts or more after *., such as *.example.com.`;
+  }
+  return null;
+}
+
+/**
+ * Every mistake in the form at once, in words, by field; empty when the server may be asked. {@code storedDomain}:
+ * the service's domain when editing, which stays accepted as the API accepts it (stored before a rule was added).
+ */
+export function problemsOf(values: Values, storedDomain?: string): Problems {
   const problems: Problems = {};
   if (values.type === 'http') {
     const domain = values.domain.trim();
@@ -134,6 +153,11 @@ export function problemsOf(values: Values): Problems {
       problems.domain = 'Enter the domain visitors will use, such as app.example.com.';
     } else if (!DOMAIN.test(domain)) {
       problems.domain = 'This is not a domain name: use letters, digits, dots and dashes, such as app.example.com or *.example.com.';
+    } else if (domain.toLowerCase() !== storedDomain?.toLowerCase()) {
+      const refused = notADomain(domain);
+      if (refused) {
+        problems.domain = refused;
+      }
     }
     const path = values.path_prefix.trim() || '/';
     if (!path.startsWith('/')) {
@@ -211,7 +235,7 @@ export function ServiceForm({
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setError(null);
-    const found = problemsOf(values);
+    const found = problemsOf(values, service?.domain ?? undefined);
     setProblems(found);
     const first = (Object.keys(found) as Field[])[0];
     if (first) {
