@@ -109,7 +109,7 @@ final class BasicAuthGate implements AutoCloseable {
                     boolean passed = false;
                     try {
                         // Both checks always run, so the time taken does not tell whether the user name was right.
-                        boolean userMatches = Secrets.matches(credentials[0], auth.username());
+                        boolean userMatches = Secrets.matches(credentials[0], UnicodeNames.composed(auth.username()));
                         boolean passwordMatches = PasswordHash.matches(credentials[1], auth.passwordHash());
                         passed = userMatches && passwordMatches;
                         if (passed) {
@@ -153,7 +153,7 @@ final class BasicAuthGate implements AutoCloseable {
                 Map.of("WWW-Authenticate", "Basic realm=\"" + realm + "\", charset=\"UTF-8\""), List.of());
     }
 
-    /** {user, password} from {@code Basic base64(user:password)}, or null. */
+    /** {user, password} from {@code Basic base64(user:password)}, or null; the user name composed ({@link UnicodeNames}). */
     static String[] credentials(String authorization) {
         if (authorization == null || authorization.length() > MAX_HEADER) {
             return null;
@@ -169,7 +169,7 @@ final class BasicAuthGate implements AutoCloseable {
             return null;
         }
         int colon = decoded.indexOf(':');
-        return colon < 0 ? null : new String[] {decoded.substring(0, colon), decoded.substring(colon + 1)};
+        return colon < 0 ? null : new String[] {UnicodeNames.composed(decoded.substring(0, colon)), decoded.substring(colon + 1)};
     }
 
     private static String rememberKey(ServiceAuth.Basic auth, String authorization) {

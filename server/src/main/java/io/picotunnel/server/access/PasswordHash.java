@@ -1,5 +1,6 @@
 package io.picotunnel.server.access;
 
+import org.bouncycastle.crypto.DataLengthException;
 import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 
 import java.nio.charset.StandardCharsets;
@@ -21,7 +22,9 @@ public final class PasswordHash {
     private PasswordHash() {
     }
 
+    /** The hash of {@code password} in its composed form ({@link UnicodeNames}). */
     public static String hash(String password) {
+        password = UnicodeNames.composed(password);
         if (password.getBytes(StandardCharsets.UTF_8).length > MAX_PASSWORD_BYTES) {
             throw new IllegalArgumentException("is longer than " + MAX_PASSWORD_BYTES + " bytes, the most bcrypt can use");
         }
@@ -30,15 +33,23 @@ public final class PasswordHash {
         return OpenBSDBCrypt.generate("2y", password.toCharArray(), salt, COST);
     }
 
-    /** Whether {@code password} matches {@code hash}; a malformed hash matches nothing. */
+    /**
+     * Whether {@code password} matches {@code hash}, in either Unicode form: composed, as {@link #hash} hashes it, or
+     * as sent, for a password hashed before passwords were composed. A malformed hash matches nothing.
+     */
     public static boolean matches(String password, String hash) {
+        String composed = UnicodeNames.composed(password);
+        return checks(composed, hash) || (composed != null && !composed.equals(password) && checks(password, hash));
+    }
+
+    private static boolean checks(String password, String hash) {
         if (password == null || hash == null || password.getBytes(StandardCharsets.UTF_8).length > MAX_PASSWORD_BYTES) {
             return false;
         }
         try {
             return OpenBSDBCrypt.checkPassword(hash, password.toCharArray());
-        } catch (IllegalArgumentException e) {
-            return false;
+        } catch (IllegalArgumentException | DataLengthException e) {
+            return false; // a hash damaged in the database (edited by hand): Bouncy Castle throws either
         }
     }
 

@@ -6,6 +6,7 @@ import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.access.IpRules;
 import io.picotunnel.server.access.RateLimit;
 import io.picotunnel.server.access.ServiceAuth;
+import io.picotunnel.server.access.UnicodeNames;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
@@ -189,6 +190,7 @@ final class AccessInput {
         HiddenCharacters.first(name).ifPresent(c -> {
             throw ApiError.invalidField("auth", "username must not contain the " + HiddenCharacters.describe(c));
         });
+        name = UnicodeNames.composed(name);
         JsonNode password = node.get("password");
         if (password == null || password.isNull()) {
             if (stored instanceof ServiceAuth.Basic kept) {

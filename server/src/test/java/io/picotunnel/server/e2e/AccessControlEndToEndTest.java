@@ -258,6 +258,31 @@ class AccessControlEndToEndTest {
     }
 
     /**
+     * A user name or password with accents passes whichever Unicode form the visitor's system sends (macOS keyboards
+     * give "e" + combining accent where others give "é"), and the target gets the user name in UTF-8, as Go and
+     * most proxies send it, not with "?" for every character beyond ASCII.
+     */
+    @Test
+    void basicAuthTakesEitherUnicodeFormOfTheNameAndPasswordAndTheTargetGetsTheNameInUtf8() throws Exception {
+        start();
+        String composed = "Jos\u00e9";
+        String decomposed = "Jose\u0301";
+        JsonNode service = createHttpService(",\"auth\":{\"type\":\"basic\",\"username\":\"" + decomposed
+                + "\",\"password\":\"caf\u00e9 cr\u00e8me br\u00fbl\u00e9e\"}");
+        assertThat(service.at("/auth/username").asText()).as("stored composed (NFC)").isEqualTo(composed);
+
+        Visitor.Response right = first.get(httpPort(), HOST, "/", basic(composed, "cafe\u0301 cre\u0300me bru\u0302le\u0301e"));
+        assertThat(right.status()).isEqualTo(200);
+        assertThat(web.lastHeader("X-PicoTunnel-User")).singleElement()
+                .extracting(value -> new String(value.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8))
+                .isEqualTo(composed);
+        assertThat(first.get(httpPort(), HOST, "/", basic(decomposed, "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e")).status())
+                .isEqualTo(200);
+        assertThat(first.get(httpPort(), HOST, "/", basic(composed, "cafe cre\u0300me bru\u0302le\u0301e")).status())
+                .as("a missing accent is a wrong password").isEqualTo(401);
+    }
+
+    /**
      * Guessing passwords is throttled per visitor address: after 5 wrong ones the address must wait (429 with
      * Retry-After, the guess not checked, the right password neither), while another address, and credentials
      * that passed before, are not held up. Before, every guess was checked, as fast as the pool could.

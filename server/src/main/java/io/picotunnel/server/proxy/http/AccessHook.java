@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.AsciiString;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.access.HttpAccessRequest;
@@ -19,6 +20,7 @@ import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.store.Service;
 
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -128,11 +130,24 @@ final class AccessHook {
             }
         }
         if (pass.user() != null) {
-            headers.set("x-picotunnel-user", pass.user());
+            headers.set("x-picotunnel-user", utf8(pass.user()));
         }
         if (pass.email() != null) {
-            headers.set("x-picotunnel-email", pass.email());
+            headers.set("x-picotunnel-email", utf8(pass.email()));
         }
+    }
+
+    /**
+     * A header value in UTF-8, as Go's proxies (oauth2-proxy, Traefik) send it: Netty writes a String's characters
+     * as US-ASCII, a "?" for each beyond, so "José" would reach the target as "Jos?".
+     */
+    private static CharSequence utf8(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            if (value.charAt(i) > 0x7f) {
+                return new AsciiString(value.getBytes(StandardCharsets.UTF_8), false);
+            }
+        }
+        return value;
     }
 
     /**

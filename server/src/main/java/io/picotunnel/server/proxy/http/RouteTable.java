@@ -1,6 +1,7 @@
 package io.picotunnel.server.proxy.http;
 
 import io.picotunnel.server.access.ServiceAuth;
+import io.picotunnel.server.access.UnicodeNames;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
@@ -149,7 +150,7 @@ final class RouteTable {
         for (List<Route> routes : lists) {
             for (Route route : routes) {
                 if (route.service().access().auth() instanceof ServiceAuth.Basic basic) {
-                    users.add(basic.username());
+                    users.add(UnicodeNames.composed(basic.username()));
                 }
             }
         }
