@@ -41,7 +41,7 @@ public enum Setting {
     TLS_CERT("--tls-cert", "FILE", null, "PEM certificate chain for the server's domain (with --tls-key)."),
     TLS_KEY("--tls-key", "FILE", null, "PEM private key for --tls-cert."),
     PROXY_TIMEOUT("--proxy-timeout", "DURATION", "60s",
-            "How long the proxy waits for a response from a service, e.g. 30s, 2m."),
+            "How long the proxy waits for a response from a service, and for a request or response body that stopped moving, e.g. 30s, 2m."),
     UPSTREAM_KEEPALIVE_TIMEOUT("--upstream-keepalive-timeout", "DURATION", "60s",
             "How long a connection to a service's target stays open, idle, for the next request (0: a new one per request)."),
     UPSTREAM_KEEPALIVE("--upstream-keepalive", "N", "128",

@@ -156,6 +156,11 @@ final class Exchange {
     private long bodyProgressAt;
     /** Some of the request body went up the stream. */
     private boolean bodySent;
+    /**
+     * While the response body goes out: when it last moved (a piece from the target, a write to the visitor done, a
+     * piece of the request body sent up), in {@link System#nanoTime} terms. Nothing for the proxy timeout cuts it.
+     */
+    private long responseProgressAt;
     private Phase phase = Phase.OPENING;
     /** The whole request (its last content) has been written to the stream. */
     private boolean requestDone;
@@ -320,6 +325,7 @@ final class Exchange {
             }
         } else {
             bodyProgressAt = System.nanoTime();
+            responseProgressAt = bodyProgressAt;
         }
     }
 
@@ -572,6 +578,42 @@ final class Exchange {
         traffic.responded(code);
         upstreamResponse = response;
         writePublic(publicResponse(response));
+        responseProgressAt = System.nanoTime();
+        armResponseBodyTimer(proxy.responseTimeout().toNanos());
+    }
+
+    /**
+     * A response body that stops moving for the proxy timeout is cut, as nginx's proxy_read_timeout and send_timeout
+     * cut it: a target that sends a head and then nothing (or stops half way) would otherwise hold the visitor's
+     * connection, the stream and the client's connection to the target for as long as the target keeps its socket
+     * open. A piece moving either way only notes the time.
+     */
+    private void armResponseBodyTimer(long nanos) {
+        if (owner.isCurrent(this)) {
+            owner.responseTimer().arm(nanos, TimeUnit.NANOSECONDS, this::onResponseBodyTimeout);
+        }
+    }
+
+    private void onResponseBodyTimeout() {
+        if (phase != Phase.RESPONDING) {
+            return;
+        }
+        long timeout = proxy.responseTimeout().toNanos();
+        long left = responseProgressAt + timeout - System.nanoTime();
+        if (left > 0) {
+            armResponseBodyTimer(left);
+            return;
+        }
+        boolean visitorStalled = !ctx.channel().isWritable() || (lastPublicWrite != null && !lastPublicWrite.isDone());
+        if (visitorStalled) {
+            LOG.info("visitor {} took none of the response to {} {} for {}: closing its connection", clientIp,
+                    request.method(), LogValues.escape(service.domain()), proxy.responseTimeout());
+        } else {
+            LOG.info("{} sent nothing more of its response to {} {} for {}: cutting the response", service.targetAddr(),
+                    request.method(), LogValues.escape(service.domain()), proxy.responseTimeout());
+        }
+        endWithReset();
+        owner.abort();
     }
 
     private HttpResponse publicResponse(HttpResponse response) {
@@ -618,6 +660,7 @@ final class Exchange {
             return;
         }
         traffic.sent(content.content().readableBytes());
+        responseProgressAt = System.nanoTime();
         writePublic(content);
         if (last) {
             if (requestDone) {
@@ -639,6 +682,9 @@ final class Exchange {
         }
         lastPublicWrite.addListener(f -> {
             if (f.isSuccess()) {
+                if (phase == Phase.RESPONDING) {
+                    responseProgressAt = System.nanoTime();
+                }
                 readUpstreamIfReady();
             } else {
                 ctx.close();

@@ -44,6 +44,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code /static}: 200 to GET, 405 to any other method, at once and keep-alive, without reading the request's
  * body (as many static file servers do): the body, unread, is taken for the start of the next request.</li>
  * <li>{@code /hang}: no answer; reads on.</li>
+ * <li>{@code /stall}: 200 announcing 100 bytes, 10 sent, then nothing more, the socket kept open (reads on);
+ * {@code /stall-chunked} the same with one chunk of 10 bytes and no last chunk.</li>
+ * <li>{@code /trickle}: a chunked 200 whose six chunks come 0.4 s apart.</li>
+ * <li>{@code /big}: 200 with a body of 64 MiB, written as fast as it is taken; the connection ends when a write
+ * fails.</li>
  * <li>{@code /gate}: as {@code /ok}, once {@link #openGate} was called (requests held open together).</li>
  * <li>{@code /flaky}: as {@code /ok} for the first request on a connection; on a later one the connection is
  * closed without an answer (an idle connection the target closes just as a request arrives).</li>
@@ -239,6 +244,41 @@ final class KeepAliveTarget implements AutoCloseable {
                     case "/hang" -> {
                         drainUntilEof(in);
                         return;
+                    }
+                    case "/stall" -> {
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: 100", "0123456789");
+                        drainUntilEof(in);
+                        return;
+                    }
+                    case "/stall-chunked" -> {
+                        readBody(in, headers);
+                        send(out, "200 OK", "Transfer-Encoding: chunked", "a\r\n0123456789\r\n");
+                        drainUntilEof(in);
+                        return;
+                    }
+                    case "/trickle" -> {
+                        // A body that keeps moving, each piece sooner than the proxy's timeout of 1 s, for 2.4 s in
+                        // all: its pace is the scenario, not a wait.
+                        readBody(in, headers);
+                        send(out, "200 OK", "Transfer-Encoding: chunked", "");
+                        for (int i = 0; i < 6; i++) {
+                            Thread.sleep(400);
+                            out.write(("1\r\n" + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                            out.flush();
+                        }
+                        out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    }
+                    case "/big" -> {
+                        readBody(in, headers);
+                        int size = 64 * 1024 * 1024;
+                        send(out, "200 OK", "Content-Length: " + size, "");
+                        byte[] piece = new byte[64 * 1024];
+                        for (int sent = 0; sent < size; sent += piece.length) {
+                            out.write(piece);
+                        }
+                        out.flush();
                     }
                     case "/gate" -> {
                         readBody(in, headers);
