@@ -34,6 +34,9 @@
 //	                             stream's writer stops at its next wait for window; print "RESET_SENT <id>"
 //	                             (or "ERROR RESET ..." when the stream was not open, or the RST not written,
 //	                             within 10 s each; the other commands go on meanwhile)
+//	CLOSERACE <n>                open n streams in turn and close each while a goroutine still writes to it,
+//	                             which now and then puts a Data frame after the FIN (see closeRace); print
+//	                             "CLOSERACE_DONE <n>", or "CLOSERACE_FAILED <i> <error>" when a stream could not open
 //	PING                         "PONG <ms>" or "PING_FAILED <error>"
 //	GOAWAY                       send GoAway, print "GOAWAY_SENT"
 //	STREAMS                      "STREAMS <n>"
@@ -169,6 +172,14 @@ func readCommands(current sessionSource, disconnect func()) {
 			}
 			// Off the command loop: the RST may wait for the frame hashicorp is writing to a full socket.
 			go resetExchange(fields[1])
+		case "CLOSERACE":
+			if len(fields) < 2 {
+				emit("ERROR CLOSERACE needs <n>")
+				continue
+			}
+			var n int
+			fmt.Sscan(fields[1], &n)
+			go closeRace(current(), n)
 		case "PING":
 			go func() {
 				s := current()

@@ -9,7 +9,8 @@ import static io.picotunnel.protocol.yamux.YamuxSpec.hasFlag;
 /**
  * The state machine of one stream (spec.md "Message Flow"), like stream.go's {@code processFlags}: the opening
  * handshake (SYN / ACK) and the two half-closes (FIN each way), or RST. Flags are bits and tested as bits, so a
- * frame may carry several (ACK|FIN, SYN|FIN, ...). Transitions the spec does not allow are protocol errors.
+ * frame may carry several (ACK|FIN, SYN|FIN, ...). Transitions the spec does not allow are protocol errors, but for
+ * data after the peer's FIN, which resets the stream alone ({@link Transition#dataAfterFin}).
  */
 final class StreamState {
 
@@ -26,11 +27,18 @@ final class StreamState {
         RESET
     }
 
-    /** What an incoming frame changed. */
-    record Transition(boolean acknowledged, boolean remoteFinished, boolean reset) {
+    /**
+     * What an incoming frame changed.
+     *
+     * @param dataAfterFin the frame carries data although the peer had sent FIN: the stream is to be reset (the data
+     *                     dropped), not the session ended, since hashicorp/yamux can send it (a {@code Write} that
+     *                     passed its state check races a {@code Close}) and accepts it itself
+     */
+    record Transition(boolean acknowledged, boolean remoteFinished, boolean reset, boolean dataAfterFin) {
     }
 
-    private static final Transition NOTHING = new Transition(false, false, false);
+    private static final Transition NOTHING = new Transition(false, false, false, false);
+    private static final Transition DATA_AFTER_FIN = new Transition(false, false, false, true);
 
     private Phase phase = Phase.OPEN;
     /** Our first frame must carry SYN (we open the stream). */
@@ -100,13 +108,14 @@ final class StreamState {
         if (hasFlag(flags, FLAG_RST)) {
             phase = Phase.RESET;
             awaitingAck = false;
-            return new Transition(false, false, true);
+            return new Transition(false, false, true, false);
         }
         if (hasFlag(flags, FLAG_SYN)) {
             throw new YamuxProtocolException("duplicate SYN for open stream " + Integer.toUnsignedLong(streamId));
         }
-        if (carriesData && !inputOpen()) {
-            throw new YamuxProtocolException("data after FIN on stream " + Integer.toUnsignedLong(streamId));
+        if (carriesData && !inputOpen() && !hasFlag(flags, FLAG_FIN)) {
+            // Not a protocol error: stream.go accepts it; the stream alone goes (a second FIN stays an error, below).
+            return DATA_AFTER_FIN;
         }
         boolean acknowledged = false;
         if (hasFlag(flags, FLAG_ACK) && awaitingAck) {
@@ -127,7 +136,7 @@ final class StreamState {
         if (!acknowledged && !finished) {
             return NOTHING;
         }
-        return new Transition(acknowledged, finished, false);
+        return new Transition(acknowledged, finished, false, false);
     }
 
     /** We send FIN. */

@@ -380,6 +380,13 @@ public final class YamuxSession extends ChannelDuplexHandler {
             stream.onRemoteReset(isData ? ResetReason.NONE : ResetReason.of(frame.length()));
             return;
         }
+        if (t.dataAfterFin()) {
+            // Still within the window (beyond it is a protocol error, as in stream.go), then dropped with the stream.
+            stream.receiveWindow().onData(frame.length(), id);
+            log.debug("{}: data after FIN on stream {}, resetting the stream", ctx.channel(), frame.unsignedStreamId());
+            stream.reset();
+            return;
+        }
         if (isData) {
             if (frame.length() > 0) {
                 stream.receiveWindow().onData(frame.length(), id);

@@ -2,8 +2,11 @@ package io.picotunnel.protocol.interop;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.ResetReason;
@@ -244,6 +247,46 @@ class HashicorpYamuxInteropTest {
 
     private <T> T onLoop(Callable<T> task) throws Exception {
         return channel.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
+    }
+
+    /**
+     * hashicorp/yamux now and then sends a Data frame after its FIN when a stream is closed while another goroutine
+     * writes to it (its Write checks the state before queueing the frame). Our streams here keep their output open
+     * a moment after the peer's FIN, as a relay does while its target still answers: the late data must reset that
+     * stream alone, never end the session (and every other stream on it) with a protocol error.
+     */
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void dataHashicorpSendsAfterItsFinResetsOnlyThatStream(YamuxRole role) {
+        connection = GoPeerConnection.open(role, "interop", new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new DropThenCloseLater());
+            }
+        });
+        channel = connection.channel();
+        peer = connection.peer();
+
+        peer.send("CLOSERACE 3000");
+
+        assertThat(peer.awaitLine("CLOSERACE", WAIT)).isEqualTo("CLOSERACE_DONE 3000");
+        assertThat(channel.isActive()).isTrue();
+    }
+
+    /** Drops what it reads; half-closes 20 ms after the peer's FIN. */
+    private static final class DropThenCloseLater extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == ChannelInputShutdownEvent.INSTANCE) {
+                ctx.executor().schedule(() -> ctx.close(), 20, TimeUnit.MILLISECONDS);
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
     }
 
     /** Connects our session in {@code role} to a Go peer in the other role. */

@@ -59,11 +59,21 @@ class StreamStateTest {
     }
 
     @Test
-    void dataAfterFinIsProtocolError() {
+    void dataAfterFinIsToldForAResetOfTheStreamNotAProtocolError() {
         StreamState s = StreamState.inbound();
         s.onFrame(FLAG_FIN, true, 2);
-        assertThatThrownBy(() -> s.onFrame(0, true, 2))
-                .isInstanceOf(YamuxProtocolException.class).hasMessageContaining("data after FIN");
+        StreamState.Transition t = s.onFrame(0, true, 2);
+        assertThat(t.dataAfterFin()).isTrue();
+        assertThat(t.remoteFinished()).isFalse();
+        assertThat(s.phase()).isEqualTo(StreamState.Phase.REMOTE_CLOSE);
+    }
+
+    @Test
+    void dataWithASecondFinIsProtocolError() {
+        StreamState s = StreamState.inbound();
+        s.onFrame(FLAG_FIN, false, 2);
+        assertThatThrownBy(() -> s.onFrame(FLAG_FIN, true, 2))
+                .isInstanceOf(YamuxProtocolException.class).hasMessageContaining("unexpected FIN");
     }
 
     @Test

@@ -662,6 +662,43 @@ class YamuxSessionFramesTest {
         assertThat(p.session.activeStreams()).isZero();
     }
 
+    /**
+     * hashicorp/yamux can put a Data frame on the wire after its FIN (a {@code Write} that passed its state check
+     * just before a {@code Close} on another goroutine) and accepts such data itself: only that stream is reset,
+     * the session and its other streams go on.
+     */
+    @Test
+    void dataAfterThePeersFinResetsThatStreamNotTheSession() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0), YamuxFrame.windowUpdate(FLAG_SYN, 3, 0));
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.data(0, 1, text("all")), YamuxFrame.windowUpdate(FLAG_FIN, 1, 0));
+        assertThat(inbound.get(0).events).contains("eof");
+
+        p.send(YamuxFrame.data(0, 1, text("more")));
+
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0);
+        YamuxStreamChannel first = inbound.get(0).channel;
+        assertThat(first.isReset()).isTrue();
+        assertThat(first.isOpen()).isFalse();
+        assertThat(inbound.get(0).text()).isEqualTo("all");
+        assertThat(p.channel.isOpen()).isTrue();
+        p.send(YamuxFrame.data(0, 3, text("other stream")));
+        assertThat(inbound.get(1).text()).isEqualTo("other stream");
+        assertThat(p.session.activeStreams()).isEqualTo(1);
+    }
+
+    /** A second FIN stays a protocol error, as in hashicorp/yamux ({@code ErrUnexpectedFlag}), with data or not. */
+    @Test
+    void dataWithASecondFinIsAProtocolError() {
+        RawPeer p = server(noKeepAlive());
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0), YamuxFrame.windowUpdate(FLAG_FIN, 1, 0));
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.data(FLAG_FIN, 1, text("more")));
+        assertFrame(p.writtenOne(), TYPE_GO_AWAY, 0, 0, GoAwayCode.PROTOCOL_ERROR.code());
+        assertThat(p.channel.isOpen()).isFalse();
+    }
+
     @Test
     void finalDataWithFinAfterCloseEndsQuietly() {
         RawPeer p = server(noKeepAlive());
