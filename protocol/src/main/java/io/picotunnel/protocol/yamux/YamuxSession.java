@@ -236,6 +236,14 @@ public final class YamuxSession extends ChannelDuplexHandler {
         return role;
     }
 
+    /** For tests: the next stream this side opens gets id {@code next} (of this side's parity). On the event loop. */
+    void useStreamIdsFrom(long next) {
+        if ((next & 1) != (role.firstStreamId() & 1) || next > MAX_LENGTH_FIELD) {
+            throw new IllegalArgumentException("not a stream id of the " + role + " side: " + next);
+        }
+        nextStreamId = next;
+    }
+
     // ---- pipeline events ----
 
     @Override
@@ -515,6 +523,13 @@ public final class YamuxSession extends ChannelDuplexHandler {
             return;
         }
         child.scheduleOpenTimeout(config.streamOpenTimeout().toNanos());
+        if (nextStreamId > MAX_LENGTH_FIELD) {
+            // Ids are never reused: without GoAway the session would look usable and refuse every stream from now on.
+            // GoAway(normal) has the peer (our client) connect anew at once while the open streams finish here.
+            log.info("{}: stream {} took the last stream id of this connection; sending GoAway so that the peer"
+                    + " connects anew", ctx.channel(), Integer.toUnsignedLong(id));
+            sendGoAway(GoAwayCode.NORMAL);
+        }
         promise.setSuccess(child);
     }
 

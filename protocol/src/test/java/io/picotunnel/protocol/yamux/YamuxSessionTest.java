@@ -210,6 +210,38 @@ class YamuxSessionTest {
         assertThat(recorder.text()).isEqualTo("hello client");
     }
 
+    /**
+     * Stream ids are 32 bits and never reused by the opener: a session of a busy tunnel (a stream per visitor
+     * connection) runs out of them after 2^31 streams. The one that takes the last id sends GoAway(normal), so that
+     * the peer (our client) connects anew at once and the server skips this session, instead of keeping a session
+     * that looks healthy and can open no stream ever again.
+     */
+    @Test
+    void theStreamThatTakesTheLastIdSendsGoAwaySoThePeerOpensANewSession() throws Exception {
+        pair = new SessionPair(config(), null, echoStreams());
+        pair.server.parent().eventLoop().submit(() -> pair.server.useStreamIdsFrom(YamuxSpec.MAX_LENGTH_FIELD - 3))
+                .sync();
+        YamuxStreamChannel beforeLast = open(pair.server, new StreamRecorder());
+        assertThat(Integer.toUnsignedLong(beforeLast.streamId())).isEqualTo(YamuxSpec.MAX_LENGTH_FIELD - 3);
+        assertThat(pair.server.isGoingAway()).isFalse();
+
+        StreamRecorder recorder = new StreamRecorder();
+        YamuxStreamChannel last = open(pair.server, recorder);
+
+        assertThat(Integer.toUnsignedLong(last.streamId())).isEqualTo(YamuxSpec.MAX_LENGTH_FIELD - 1);
+        assertThat(pair.server.isGoingAway()).isTrue();
+        assertThat(pair.client.goAwayReceived().await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(pair.client.goAwayReceived().getNow()).isEqualTo(GoAwayCode.NORMAL);
+        // The last stream is served as any other.
+        last.writeAndFlush(Unpooled.copiedBuffer("last one", StandardCharsets.UTF_8));
+        last.shutdownOutput();
+        await().atMost(WAIT).until(() -> recorder.events.contains("eof"));
+        assertThat(recorder.text()).isEqualTo("last one");
+        Future<YamuxStreamChannel> none = pair.server.openStream(new StreamRecorder());
+        assertThat(none.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(none.cause()).isInstanceOf(StreamOpenException.class);
+    }
+
     @Test
     void goAwayRefusesNewStreamsAndOpenOnesGoOn() throws Exception {
         pair = new SessionPair(config(), echoStreams(), null);
