@@ -358,6 +358,8 @@ export const api = {
   regenerateToken: (id: string) => request<Tunnel>('POST', `/api/tunnels/${encodeURIComponent(id)}/regenerate`),
 
   services: (tunnelId: string) => request<Service[]>('GET', `/api/tunnels/${encodeURIComponent(tunnelId)}/services`),
+  /** Every tunnel's services, in one request. */
+  allServices: () => request<Service[]>('GET', '/api/services'),
   createService: (tunnelId: string, input: ServiceInput) =>
     request<Service>('POST', `/api/tunnels/${encodeURIComponent(tunnelId)}/services`, input),
   updateService: (id: string, input: Partial<ServiceInput>) =>
@@ -367,6 +369,8 @@ export const api = {
   checks: (tunnelId: string, limit: number, serviceId?: string) =>
     request<Check[]>('GET', `/api/tunnels/${encodeURIComponent(tunnelId)}/checks?limit=${limit}`
       + (serviceId ? `&service_id=${encodeURIComponent(serviceId)}` : '')),
+  /** The newest `limit` own checks of every tunnel (at most 100 each), in one request. */
+  checksOfEachTunnel: (limit: number) => request<Check[]>('GET', `/api/checks?limit=${limit}`),
   stats: (tunnelId: string) => request<Stats>('GET', `/api/tunnels/${encodeURIComponent(tunnelId)}/stats`),
   tunnelEvents: (tunnelId: string, limit: number) =>
     request<PicoEvent[]>('GET', `/api/tunnels/${encodeURIComponent(tunnelId)}/events?limit=${limit}`),

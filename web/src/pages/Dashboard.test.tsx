@@ -40,11 +40,10 @@ describe('Dashboard', () => {
         status: 200,
         body: [tunnel({ connected: true, connected_since: since }), tunnel({ id: 'b'.repeat(16), name: 'office' })],
       },
-      'GET /api/tunnels/a1b2c3d4e5f60718/services': {
+      'GET /api/services': {
         status: 200,
         body: [httpService(), httpService({ id: '2', type: 'tcp', listen_addr: '0.0.0.0:2222' })],
       },
-      [`GET /api/tunnels/${'b'.repeat(16)}/services`]: { status: 200, body: [] },
     });
     renderDashboard();
     const list = await screen.findByRole('list', { name: 'Tunnels' });
@@ -60,12 +59,33 @@ describe('Dashboard', () => {
     expect(screen.getByRole('link', { name: 'Public status page' }).getAttribute('href')).toBe('/status');
   });
 
+  it("loads every tunnel's services and heartbeats in one request each, however many tunnels there are", async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => i.toString(16).padStart(16, '0'));
+    const calls = mockFetch({
+      'GET /api/tunnels': { status: 200, body: ids.map((id, i) => tunnel({ id, name: `t${i}` })) },
+      'GET /api/services': { status: 200, body: [httpService({ tunnel_id: ids[39] })] },
+      'GET /api/checks?limit=30': {
+        status: 200,
+        body: [{ id: 1, tunnel_id: ids[39], service_id: null, status: 'up', latency_ms: 3, error: null,
+          created_at: new Date().toISOString() }],
+      },
+    });
+    renderDashboard();
+    const list = await screen.findByRole('list', { name: 'Tunnels' });
+    const rows = within(list).getAllByRole('listitem');
+    expect(rows).toHaveLength(40);
+    expect(rows[39].textContent).toContain('1 service (1 HTTP)');
+    expect(rows[0].textContent).toContain('No services');
+    expect(calls.map((c) => `${c.method} ${c.path}`).sort())
+      .toEqual(['GET /api/checks?limit=30', 'GET /api/services', 'GET /api/tunnels']);
+  });
+
   it('shows a status change without reload', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     let connected = false;
     mockFetch({
       'GET /api/tunnels': () => ({ status: 200, body: [tunnel({ connected, connected_since: connected ? new Date().toISOString() : null })] }),
-      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+      'GET /api/services': { status: 200, body: [] },
     });
     renderDashboard();
     expect(await screen.findByText('Offline')).toBeTruthy();
@@ -84,7 +104,7 @@ describe('Dashboard', () => {
       'GET /api/tunnels': () => (failing
         ? { status: 500, body: { error: 'internal', message: 'The database is locked.' } }
         : { status: 200, body: [tunnel()] }),
-      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+      'GET /api/services': { status: 200, body: [] },
     });
     renderDashboard();
     expect(await screen.findByRole('link', { name: 'home-server' })).toBeTruthy();

@@ -14,18 +14,34 @@ interface TunnelRow {
   checks: Check[] | null;
 }
 
+/** Three requests however many tunnels there are: the tunnels, every service, every tunnel's newest checks. */
 async function loadRows(): Promise<TunnelRow[]> {
-  const tunnels = await api.tunnels();
-  return Promise.all(
-    tunnels.map(async (tunnel) => ({
-      tunnel,
-      services: await api.services(tunnel.id).catch(() => null),
-      checks: await api.checks(tunnel.id, 30).catch((e) => {
-        if (e instanceof ApiError && (e.status === 0 || e.status >= 502)) throw e;
-        return null;
-      }),
-    })),
-  );
+  const [tunnels, services, checks] = await Promise.all([
+    api.tunnels(),
+    api.allServices().catch(() => null),
+    api.checksOfEachTunnel(30).catch((e) => {
+      if (e instanceof ApiError && (e.status === 0 || e.status >= 502)) throw e;
+      return null;
+    }),
+  ]);
+  const servicesOf = byTunnel(services);
+  const checksOf = byTunnel(checks);
+  return tunnels.map((tunnel) => ({
+    tunnel,
+    services: servicesOf && (servicesOf.get(tunnel.id) ?? []),
+    checks: checksOf && (checksOf.get(tunnel.id) ?? []),
+  }));
+}
+
+function byTunnel<T extends { tunnel_id: string }>(items: T[] | null): Map<string, T[]> | null {
+  if (items === null) return null;
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(item.tunnel_id);
+    if (group) group.push(item);
+    else groups.set(item.tunnel_id, [item]);
+  }
+  return groups;
 }
 
 function serviceSummary(services: Service[] | null): string {

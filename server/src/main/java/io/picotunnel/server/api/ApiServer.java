@@ -124,6 +124,7 @@ public final class ApiServer implements AutoCloseable {
             config.routes.delete("/api/tunnels/{id}", tunnels::delete);
             config.routes.post("/api/tunnels/{id}/regenerate", tunnels::regenerate);
             getAndHead(config, "/api/tunnels/{id}/services", services::list);
+            getAndHead(config, "/api/services", services::listAll);
             config.routes.post("/api/tunnels/{id}/services", services::create);
             config.routes.patch("/api/services/{id}", services::update);
             config.routes.delete("/api/services/{id}", services::delete);

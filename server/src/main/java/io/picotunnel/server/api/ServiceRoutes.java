@@ -49,6 +49,11 @@ final class ServiceRoutes {
         Responses.json(ctx, 200, json.array(store.services(tunnelId), json::service));
     }
 
+    /** {@code GET /api/services}: every tunnel's, in the order they were created (the dashboard's one request). */
+    void listAll(Context ctx) {
+        Responses.json(ctx, 200, json.array(store.services(), json::service));
+    }
+
     void create(Context ctx) throws ServiceConflictException {
         String tunnelId = ctx.pathParam("id");
         if (store.tunnel(tunnelId).isEmpty()) {

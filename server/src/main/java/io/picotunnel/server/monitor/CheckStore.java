@@ -202,6 +202,22 @@ public final class CheckStore {
         });
     }
 
+    /** The newest {@code limit} own checks of each of {@code tunnelIds} (newest first per tunnel), in one read. */
+    public List<Check> recentOfEachTunnel(List<String> tunnelIds, int limit) {
+        return database.read(connection -> {
+            List<Check> all = new ArrayList<>();
+            try (PreparedStatement select = connection.prepareStatement(RECENT)) {
+                for (String tunnelId : tunnelIds) {
+                    select.setString(1, tunnelId);
+                    select.setString(2, null);
+                    select.setInt(3, limit);
+                    all.addAll(checks(select));
+                }
+            }
+            return all;
+        });
+    }
+
     /** The subject's newest state change, the last recorded (as {@link #recent}): its current state and since when. */
     public Optional<Check> lastChange(Subject subject) {
         return database.read(connection -> {

@@ -31,6 +31,9 @@ public final class MonitorApi implements ApiHooks {
 
     static final int DEFAULT_LIMIT = 100;
     static final int MAX_LIMIT = 1000;
+    /** {@code GET /api/checks} answers for every tunnel at once: fewer per tunnel, so 1,000 tunnels stay one answer. */
+    static final int DEFAULT_LIMIT_EACH = 30;
+    static final int MAX_LIMIT_EACH = 100;
     private static final int MAX_HEALTH_PATH = 1024;
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -58,6 +61,7 @@ public final class MonitorApi implements ApiHooks {
     @Override
     public void routes(JavalinConfig config) {
         ApiServer.getAndHead(config, "/api/tunnels/{id}/checks", this::checks);
+        ApiServer.getAndHead(config, "/api/checks", this::checksOfEachTunnel);
         ApiServer.getAndHead(config, "/api/tunnels/{id}/stats", this::stats);
         ApiServer.getAndHead(config, "/api/tunnels/{id}/events", this::tunnelEvents);
         ApiServer.getAndHead(config, "/api/events", this::events);
@@ -91,6 +95,21 @@ public final class MonitorApi implements ApiHooks {
         }
         ArrayNode array = MAPPER.createArrayNode();
         for (Check check : checks.recent(new Subject(tunnel.id(), serviceId), limit)) {
+            array.add(check(check));
+        }
+        json(ctx, array);
+    }
+
+    /**
+     * {@code GET /api/checks?limit=N}: the newest N own checks of every tunnel (1 to {@link #MAX_LIMIT_EACH}, default
+     * {@link #DEFAULT_LIMIT_EACH}), tunnel by tunnel in the order they were created: a dashboard's heartbeats in one
+     * request instead of one per tunnel.
+     */
+    private void checksOfEachTunnel(Context ctx) {
+        int limit = limit(ctx, DEFAULT_LIMIT_EACH, MAX_LIMIT_EACH);
+        List<String> tunnelIds = store.tunnels().stream().map(Tunnel::id).toList();
+        ArrayNode array = MAPPER.createArrayNode();
+        for (Check check : checks.recentOfEachTunnel(tunnelIds, limit)) {
             array.add(check(check));
         }
         json(ctx, array);
@@ -153,9 +172,13 @@ public final class MonitorApi implements ApiHooks {
 
     /** {@code ?limit=N}: 1 to 1000, 100 when absent. */
     static int limit(Context ctx) {
+        return limit(ctx, DEFAULT_LIMIT, MAX_LIMIT);
+    }
+
+    private static int limit(Context ctx, int defaultLimit, int maxLimit) {
         String text = ctx.queryParam("limit");
         if (text == null) {
-            return DEFAULT_LIMIT;
+            return defaultLimit;
         }
         int limit;
         try {
@@ -164,8 +187,8 @@ public final class MonitorApi implements ApiHooks {
         } catch (NumberFormatException e) {
             limit = 0;
         }
-        if (limit < 1 || limit > MAX_LIMIT) {
-            throw new ApiError(400, "invalid_parameter", "limit: must be a whole number from 1 to " + MAX_LIMIT
+        if (limit < 1 || limit > maxLimit) {
+            throw new ApiError(400, "invalid_parameter", "limit: must be a whole number from 1 to " + maxLimit
                     + " (got '" + text + "')", "limit");
         }
         return limit;

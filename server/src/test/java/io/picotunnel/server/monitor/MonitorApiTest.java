@@ -154,6 +154,64 @@ class MonitorApiTest {
         }
     }
 
+    /**
+     * The dashboard's heartbeats of every tunnel and every service in two requests, not two per tunnel: with a few
+     * hundred tunnels, polling every 3 s made hundreds of requests each time.
+     */
+    @Test
+    void everyTunnelsNewestChecksAndEveryServiceComeInOneRequestEach() {
+        try (Testbed testbed = quietServer()) {
+            ApiClient api = testbed.api();
+            assertThat(api.get("/api/checks").raw().body()).isEqualTo("[]");
+            assertThat(api.get("/api/services").raw().body()).isEqualTo("[]");
+            String first = testbed.createTunnel("first").get("id").asText();
+            String second = testbed.createTunnel("second").get("id").asText();
+            String quiet = testbed.createTunnel("quiet").get("id").asText();
+            String web = testbed.createService(second, "{\"type\":\"http\",\"domain\":\"web.example.test\","
+                    + "\"target_addr\":\"localhost:1\"}").get("id").asText();
+            String ssh = testbed.createService(first, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:0\","
+                    + "\"target_addr\":\"localhost:22\"}").get("id").asText();
+            Instant start = Instant.now().minus(Duration.ofHours(2));
+            List<Check> history = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                history.add(up(Subject.tunnel(first), i, start.plusSeconds(60L * i)));
+                history.add(up(Subject.tunnel(second), 100 + i, start.plusSeconds(60L * i)));
+                history.add(up(new Subject(second, web), 200 + i, start.plusSeconds(60L * i)));
+            }
+            testbed.server().checks().record(history, List.of());
+
+            JsonNode checks = api.get("/api/checks").json();
+            assertThat(checks).as("30 of each tunnel's own checks by default, none of a service's").hasSize(60);
+            assertThat(checks.get(0).get("tunnel_id").asText()).isEqualTo(first);
+            assertThat(checks.get(0).get("latency_ms").asLong()).as("newest first").isEqualTo(39);
+            assertThat(checks.get(29).get("latency_ms").asLong()).isEqualTo(10);
+            assertThat(checks.get(30).get("tunnel_id").asText()).isEqualTo(second);
+            assertThat(checks.get(30).get("latency_ms").asLong()).isEqualTo(139);
+            for (JsonNode check : checks) {
+                assertThat(check.get("service_id").isNull()).isTrue();
+                assertThat(check.get("tunnel_id").asText()).isNotEqualTo(quiet);
+            }
+            assertThat(api.get("/api/checks?limit=100").json()).hasSize(80);
+            assertThat(api.get("/api/checks?limit=1").json()).hasSize(2);
+            for (String bad : List.of("0", "101", "ten", "%EF%BC%95")) {
+                ApiClient.Response response = api.get("/api/checks?limit=" + bad);
+                assertThat(response.status()).as("limit=%s", bad).isEqualTo(400);
+                assertThat(response.json().get("message").asText()).contains("1 to 100");
+            }
+
+            JsonNode services = api.get("/api/services").json();
+            assertThat(services).hasSize(2);
+            assertThat(services.get(0).get("id").asText()).as("in the order created").isEqualTo(web);
+            assertThat(services.get(0).get("tunnel_id").asText()).isEqualTo(second);
+            assertThat(services.get(1).get("id").asText()).isEqualTo(ssh);
+            assertThat(services.get(1).toString()).isEqualTo(api.get("/api/tunnels/" + first + "/services").json().get(0).toString());
+
+            ApiClient anonymous = api.withToken(null);
+            assertThat(anonymous.get("/api/checks").status()).isEqualTo(401);
+            assertThat(anonymous.get("/api/services").status()).isEqualTo(401);
+        }
+    }
+
     @Test
     void checksOlderThanTheRetentionArePruned() {
         Instant now = Instant.now();
