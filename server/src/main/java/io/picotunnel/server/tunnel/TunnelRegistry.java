@@ -336,6 +336,8 @@ public final class TunnelRegistry implements TunnelPresence {
     public void disconnect(String tunnelId) {
         List<Connection> gone = connections.remove(tunnelId);
         if (gone != null) {
+            // Their unregister finds them gone already: the loop the visitors are put on is worked out here.
+            refreshSoleClientLoop();
             lastSeen.put(tunnelId, clock.instant());
             gone.forEach(Connection::close);
             for (Connection connection : gone) {

@@ -69,6 +69,10 @@ class TunnelRegistryTest {
     }
 
     private TunnelRegistry.Connection connectClient(YamuxConfig serverConfig) throws Exception {
+        return connectClient(TUNNEL, serverConfig);
+    }
+
+    private TunnelRegistry.Connection connectClient(String tunnelId, YamuxConfig serverConfig) throws Exception {
         CompletableFuture<YamuxSession> serverSide = new CompletableFuture<>();
         Channel listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<>() {
@@ -86,7 +90,7 @@ class TunnelRegistryTest {
                 .connect(listener.localAddress()).sync().channel();
         channels.add(client);
         YamuxSession session = serverSide.get(10, TimeUnit.SECONDS);
-        TunnelRegistry.Connection connection = registry.register(TUNNEL, session, null, null);
+        TunnelRegistry.Connection connection = registry.register(tunnelId, session, null, null);
         session.parent().closeFuture().addListener(f -> registry.unregister(connection));
         return connection;
     }
@@ -224,5 +228,20 @@ class TunnelRegistryTest {
         second.session().parent().close().sync();
         await().atMost(5, TimeUnit.SECONDS).until(() -> registry.connections(TUNNEL).size() == 1);
         assertThat(registry.soleClientLoop()).isSameAs(first.session().parent().eventLoop());
+    }
+
+    @Test
+    void soleClientLoopIsTheRemainingClientsOnceAnotherTunnelIsDisconnected() throws Exception {
+        TunnelRegistry.Connection kept = connectClient(YamuxConfig.defaults());
+        TunnelRegistry.Connection dropped = connectClient("00000000000000dd", YamuxConfig.defaults());
+        assertThat(dropped.session().parent().eventLoop()).as("precondition: another loop")
+                .isNotSameAs(kept.session().parent().eventLoop());
+        assertThat(registry.soleClientLoop()).as("clients on two loops").isNull();
+
+        registry.disconnect("00000000000000dd");
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !dropped.session().parent().isActive());
+        assertThat(registry.soleClientLoop()).as("visitors go to the loop of the client that is left")
+                .isSameAs(kept.session().parent().eventLoop());
     }
 }
