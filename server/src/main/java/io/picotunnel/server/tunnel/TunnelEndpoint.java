@@ -69,6 +69,8 @@ public final class TunnelEndpoint implements AutoCloseable {
     /** Wrong tokens per client address: logged, and throttled after a few (429). */
     private final FailedLogins failures = new FailedLogins("tunnel endpoint", FailedLogins.TUNNEL);
     private Channel serverChannel;
+    /** Set once {@link #drain} began: handshakes still under way are refused with 503 instead of upgraded. */
+    private volatile boolean draining;
     /** Where {@link #start} bound it, kept once it stops listening: a draining shutdown still tells its port. */
     private volatile InetSocketAddress boundAddress;
     /** Whether refusals are answered in plain HTTP: no TLS, or TLS and plain ws by the first bytes. */
@@ -147,7 +149,8 @@ public final class TunnelEndpoint implements AutoCloseable {
                                         .setMaxHeaderSize(MAX_HEADER_SIZE)));
                         channel.pipeline().addLast("http-aggregator", new NoBodyAggregator());
                         channel.pipeline().addLast("handshake",
-                                new TunnelHandshakeHandler(config, tokens, registry, lookups, failures, linger));
+                                new TunnelHandshakeHandler(config, tokens, registry, lookups, failures, linger,
+                                        () -> draining));
                     }
                 });
         ChannelFuture bind = bootstrap.bind(address).awaitUninterruptibly();
@@ -187,11 +190,13 @@ public final class TunnelEndpoint implements AutoCloseable {
     }
 
     /**
-     * Drains for a shutdown: stops taking client connections, sends GoAway(NORMAL) on every session so that no new
-     * streams open (clients reconnect elsewhere or later), and waits up to {@code grace} for the open streams to
-     * end. Returns how many streams are still open; {@link #close()} then resets them.
+     * Drains for a shutdown: stops taking client connections, refuses the handshakes under way (503 with
+     * Retry-After), sends GoAway(NORMAL) on every session so that no new streams open (clients reconnect elsewhere
+     * or later), and waits up to {@code grace} for the open streams to end. Returns how many streams are still
+     * open; {@link #close()} then resets them.
      */
     public int drain(Duration grace) {
+        draining = true;
         synchronized (this) {
             if (serverChannel != null) {
                 serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);

@@ -31,6 +31,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.ws.WebSocketPings;
+import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.api.HiddenCharacters;
@@ -50,6 +51,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * The HTTP phase of a tunnel connection: {@code GET /tunnel} with the tunnel's token is upgraded to a
@@ -84,18 +86,23 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private final Executor lookups;
     private final FailedLogins failures;
     private final LingeringClose.Bounds linger;
+    private final BooleanSupplier draining;
     private ScheduledFuture<?> handshakeTimeout;
     private boolean requestSeen;
 
     TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups,
                            FailedLogins failures) {
-        this(config, tokens, registry, lookups, failures, LingeringClose.Bounds.DEFAULT);
+        this(config, tokens, registry, lookups, failures, LingeringClose.Bounds.DEFAULT, () -> false);
     }
 
-    /** As above; {@code linger} bounds the reads after a refusal ({@link LingeringClose}). */
+    /**
+     * As above; {@code linger} bounds the reads after a refusal ({@link LingeringClose}); {@code draining} says
+     * whether the server has begun to shut down, when a handshake is refused at once (503 with Retry-After).
+     */
     TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups,
-                           FailedLogins failures, LingeringClose.Bounds linger) {
+                           FailedLogins failures, LingeringClose.Bounds linger, BooleanSupplier draining) {
         this.linger = linger;
+        this.draining = draining;
         this.config = config;
         this.tokens = tokens;
         this.registry = registry;
@@ -177,6 +184,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             send(ctx, response);
             return;
         }
+        if (draining.getAsBoolean()) {
+            shuttingDown(ctx);
+            return;
+        }
         String token = token(request, uri);
         if (token == null) {
             unauthorized(ctx);
@@ -198,9 +209,17 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
                             () -> afterLookup(ctx, request, token, tunnel, error)));
         } catch (RejectedExecutionException e) {
             request.release();
-            send(ctx, retryAfter(response(HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable",
-                    "the server is shutting down"), RETRY_WHEN_SHUTTING_DOWN));
+            shuttingDown(ctx);
         }
+    }
+
+    /**
+     * 503 with Retry-After: the server drains for a shutdown. A client upgraded now would get GoAway at once and
+     * carry nothing; told plainly, it waits and reconnects to the server that comes back (or to another replica).
+     */
+    private void shuttingDown(ChannelHandlerContext ctx) {
+        send(ctx, retryAfter(response(HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable",
+                "the server is shutting down"), RETRY_WHEN_SHUTTING_DOWN));
     }
 
     private static void runOnLoop(ChannelHandlerContext ctx, FullHttpRequest request, Runnable task) {
@@ -237,6 +256,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         failures.succeeded(address(ctx, request));
+        if (draining.getAsBoolean()) {
+            shuttingDown(ctx);
+            return;
+        }
         if (!isWebSocketUpgrade(request)) {
             respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request",
                     "expected a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)");
@@ -293,6 +316,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         pipeline.addLast("ws-bytes", new WebSocketByteStreamCodec());
         YamuxSession session = new YamuxSession(YamuxRole.SERVER, config.yamux(), RefuseInboundStreams.INSTANCE);
         pipeline.addLast("yamux", session);
+        if (draining.getAsBoolean()) {
+            // Upgraded just as the drain began, after it sent GoAway to the sessions it found: no streams on this one.
+            session.goAway(GoAwayCode.NORMAL);
+        }
         TunnelRegistry.Connection connection = registry.register(tunnel.id(), session, version, hostname);
         LOG.info("tunnel {} ({}): client {} connected from {} (version {}, host {}), {} connected", tunnel.id(),
                 tunnel.name(), connection.id(), channel.remoteAddress(), version, hostname,

@@ -13,6 +13,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -23,7 +25,9 @@ import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
@@ -176,6 +180,61 @@ class TunnelLifecycleEndToEndTest {
         assertThat(registry().connections(tunnelId).getFirst()).isNotSameAs(old);
         assertThat(client.state()).isEqualTo(TunnelClient.State.CONNECTED);
         assertThat(client.openConnections()).isEqualTo(1);
+    }
+
+    @Test
+    void handshakeUnderWayWhenTheServerBeginsToDrainIsRefusedAtOnceWith503AndRetryAfter() throws Exception {
+        testbed.connect(tunnelId, token);
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), servicePort);
+             Socket handshake = new Socket(InetAddress.getLoopbackAddress(), testbed.tunnelPort())) {
+            visitor.setSoTimeout(10_000);
+            handshake.setSoTimeout(10_000);
+            assertThat(roundTrip(visitor, "open")).as("a stream that holds the drain open").isEqualTo("open");
+            OutputStream out = handshake.getOutputStream();
+            out.write("GET /tunnel HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+
+            CompletableFuture<Void> stopped = CompletableFuture.runAsync(
+                    () -> testbed.server().stop(Duration.ofSeconds(30)));
+            await("the endpoint takes no new connections").atMost(10, TimeUnit.SECONDS)
+                    .until(() -> refuses(testbed.tunnelPort()));
+            out.write(("Host: 127.0.0.1:" + testbed.tunnelPort() + "\r\nAuthorization: Bearer " + token
+                    + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: tunnel\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String head = readHead(handshake.getInputStream());
+
+            assertThat(head).as("answered while the drain goes on (a stream is open)").startsWith("HTTP/1.1 503 ");
+            assertThat(head.toLowerCase(java.util.Locale.ROOT)).contains("\r\nretry-after: ");
+            assertThat(stopped).as("still draining").isNotDone();
+            visitor.shutdownOutput(); // the echo target ends the stream, and with it the drain
+            stopped.get(20, TimeUnit.SECONDS);
+        }
+    }
+
+    private static boolean refuses(int port) {
+        try {
+            new Socket(InetAddress.getLoopbackAddress(), port).close();
+            return false;
+        } catch (ConnectException e) {
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    /** The status line and headers of an HTTP answer, up to the empty line (at most 8 KiB). */
+    private static String readHead(InputStream in) throws java.io.IOException {
+        StringBuilder head = new StringBuilder();
+        int c;
+        while (head.length() < 8192 && (c = in.read()) >= 0) {
+            head.append((char) c);
+            if (head.toString().endsWith("\r\n\r\n")) {
+                break;
+            }
+        }
+        return head.toString();
     }
 
     private TunnelRegistry registry() {
