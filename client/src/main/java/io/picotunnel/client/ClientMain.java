@@ -168,6 +168,12 @@ public final class ClientMain implements Callable<Integer> {
             err.flush();
             return EXIT_USAGE;
         }
+        String tokenGiven = token != null ? token : env.get(ClientConfig.ENV_TOKEN);
+        if (tokenGiven != null && ClientConfig.isQuoted(tokenGiven.strip())) {
+            log.warn("the token is in quotes ({}), as docker --env-file and Compose env_file keep them from {}=\"...\":"
+                    + " using what is inside; write the line without quotes", token != null ? "--token" : ClientConfig.ENV_TOKEN,
+                    ClientConfig.ENV_TOKEN);
+        }
         if (config.insecure()) {
             log.warn("**********************************************************************");
             log.warn("--insecure: TLS certificates are NOT verified. Anyone on the path can");

@@ -51,7 +51,7 @@ public record ClientConfig(
             throw new ConfigException("no token given: pass --token or set " + ENV_TOKEN
                     + " (the token of the tunnel, from the server's API or UI)");
         }
-        token = token.strip();
+        token = unquoted(token.strip());
         if (token.length() > MAX_TOKEN_LENGTH || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
             throw new ConfigException("the token must be printable ASCII without spaces, at most "
                     + MAX_TOKEN_LENGTH + " characters");
@@ -68,6 +68,29 @@ public record ClientConfig(
         if (targetThreads < 0 || targetThreads > MAX_TARGET_THREADS) {
             throw new ConfigException("--target-threads must be 0 (the tunnel's own thread) to " + MAX_TARGET_THREADS);
         }
+    }
+
+    /**
+     * {@code "TOKEN"} or {@code 'TOKEN'} as {@code TOKEN}: {@code docker run --env-file} and Compose's {@code env_file}
+     * keep the quotes of {@code PICOTUNNEL_TOKEN="..."} (systemd's EnvironmentFile and shells remove them), and the
+     * server, whose tokens are hex, answered 401 with nothing to say why. Only one pair of matching quotes around a
+     * token without quotes or spaces of its own; anything else is left as it is.
+     */
+    public static String unquoted(String token) {
+        return isQuoted(token) ? token.substring(1, token.length() - 1) : token;
+    }
+
+    /** Whether {@link #unquoted} takes quotes off {@code token}. */
+    public static boolean isQuoted(String token) {
+        if (token == null || token.length() < 3) {
+            return false;
+        }
+        char first = token.charAt(0);
+        if ((first != '"' && first != '\'') || token.charAt(token.length() - 1) != first) {
+            return false;
+        }
+        return token.substring(1, token.length() - 1).chars()
+                .allMatch(c -> c > 0x20 && c < 0x7f && c != '"' && c != '\'');
     }
 
     /** A config with the defaults for everything but server and token. */

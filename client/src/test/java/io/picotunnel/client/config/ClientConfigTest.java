@@ -82,6 +82,18 @@ class ClientConfigTest {
     }
 
     @Test
+    void oneMatchingPairOfQuotesAroundTheTokenIsTakenOff() {
+        assertThat(ClientConfig.resolve(NO_FLAGS, Map.of("PICOTUNNEL_SERVER", "h:1", "PICOTUNNEL_TOKEN", "\"abc123\""))
+                .token()).as("docker --env-file keeps them").isEqualTo("abc123");
+        assertThat(ClientConfig.of(ServerAddress.parse("h:1"), "'abc123'").token()).isEqualTo("abc123");
+        assertThat(ClientConfig.of(ServerAddress.parse("h:1"), "\"abc123'").token()).as("not a pair")
+                .isEqualTo("\"abc123'");
+        assertThat(ClientConfig.of(ServerAddress.parse("h:1"), "\"\"abc\"\"").token()).as("one pair only, then quotes")
+                .isEqualTo("\"\"abc\"\"");
+        assertThat(ClientConfig.of(ServerAddress.parse("h:1"), "\"\"").token()).as("nothing inside").isEqualTo("\"\"");
+    }
+
+    @Test
     void invalidInsecureValueIsAnError() {
         assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
                 Map.of("PICOTUNNEL_INSECURE", "maybe")))

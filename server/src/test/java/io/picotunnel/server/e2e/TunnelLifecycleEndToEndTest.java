@@ -1,6 +1,7 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.server.api.ApiClient;
@@ -27,6 +28,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -210,6 +212,23 @@ class TunnelLifecycleEndToEndTest {
             assertThat(stopped).as("still draining").isNotDone();
             visitor.shutdownOutput(); // the echo target ends the stream, and with it the drain
             stopped.get(20, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void tokenInQuotesFromAnEnvFileConnects() throws Exception {
+        // docker run --env-file and Compose env_file keep the quotes of PICOTUNNEL_TOKEN="...".
+        ClientConfig config = ClientConfig.resolve(new ClientConfig.Flags(null, null, null, null, "0s"), Map.of(
+                ClientConfig.ENV_SERVER, "ws://127.0.0.1:" + testbed.tunnelPort(),
+                ClientConfig.ENV_TOKEN, "\"" + token + "\""));
+        try (TunnelClient client = new TunnelClient(config)) {
+            client.start();
+
+            assertThat(client.awaitConnected(Duration.ofSeconds(10))).as("state %s", client.state()).isTrue();
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
+                visitor.setSoTimeout(10_000);
+                assertThat(roundTrip(visitor, "quoted")).isEqualTo("quoted");
+            }
         }
     }
 
