@@ -36,8 +36,9 @@ import java.util.stream.Collectors;
         footer = {
             "  PICOTUNNEL_SERVER, PICOTUNNEL_TOKEN, PICOTUNNEL_INSECURE, PICOTUNNEL_ALLOW,",
             "  PICOTUNNEL_SHUTDOWN_GRACE, PICOTUNNEL_MAX_STREAM_WINDOW, PICOTUNNEL_SESSION_WINDOW_BUDGET,",
-            "  PICOTUNNEL_MAX_STREAMS, PICOTUNNEL_SESSION_BUFFER_LIMIT, PICOTUNNEL_TARGET_THREADS stand in for the",
-            "  flags of the same name; a flag wins.",
+            "  PICOTUNNEL_MAX_STREAMS, PICOTUNNEL_SESSION_BUFFER_LIMIT, PICOTUNNEL_TARGET_THREADS, PICOTUNNEL_PROXY",
+            "  stand in for the flags of the same name; a flag wins.",
+            "  Without --proxy: HTTPS_PROXY (wss) or HTTP_PROXY (ws), and NO_PROXY, as curl reads them.",
             "  Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn..."
         },
         exitCodeListHeading = "%nExit codes:%n",
@@ -100,6 +101,12 @@ public final class ClientMain implements Callable<Integer> {
                     + " many cores.")
     String targetThreads;
 
+    @Option(names = "--proxy", paramLabel = "URL",
+            description = "HTTP proxy to reach the server through (CONNECT): http://[user:password@]host:port, or none"
+                    + " to connect directly. Default: HTTPS_PROXY for wss, HTTP_PROXY for ws, unless NO_PROXY names the"
+                    + " server or it is on this machine.")
+    String proxy;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -161,7 +168,7 @@ public final class ClientMain implements Callable<Integer> {
         try {
             config = ClientConfig.resolve(
                     new ClientConfig.Flags(server, token, insecure, allow, shutdownGrace, maxStreamWindow,
-                            sessionWindowBudget, maxStreams, targetThreads, sessionBufferLimit), env);
+                            sessionWindowBudget, maxStreams, targetThreads, sessionBufferLimit, proxy), env);
         } catch (ConfigException e) {
             PrintWriter err = spec.commandLine().getErr();
             err.println("picotunnel-client: " + e.getMessage());
@@ -184,7 +191,8 @@ public final class ClientMain implements Callable<Integer> {
             log.warn("--insecure has no effect on a ws:// (plain) server address");
         }
         config.limits().windowKept().ifPresent(log::info);
-        log.info("picotunnel-client {} connecting to {} (targets allowed: {})", Version.get(), config.server(),
+        log.info("picotunnel-client {} connecting to {}{} (targets allowed: {})", Version.get(), config.server(),
+                config.proxy() == null ? "" : " through the proxy " + config.proxy() + " (" + config.proxy().source() + ")",
                 config.allow());
         TunnelClient client = new TunnelClient(config);
         Thread hook = new Thread(() -> stopOnSignal(client, config, log), "picotunnel-client-shutdown");

@@ -12,7 +12,9 @@ import java.util.Objects;
  * Everything the client needs to run, validated in one place. Each setting comes from a flag or from the
  * {@code PICOTUNNEL_*} environment variable of the same name; the flag wins.
  *
- * <p>{@link #toString()} leaves the token out, so the config may be logged.
+ * <p>{@code proxy}: the HTTP proxy the server is reached through, null to connect directly.
+ *
+ * <p>{@link #toString()} leaves the token and the proxy's password out, so the config may be logged.
  */
 public record ClientConfig(
         ServerAddress server,
@@ -22,7 +24,8 @@ public record ClientConfig(
         Duration shutdownGrace,
         Duration dialTimeout,
         SessionLimits limits,
-        int targetThreads) {
+        int targetThreads,
+        HttpProxy proxy) {
 
     public static final String ENV_SERVER = "PICOTUNNEL_SERVER";
     public static final String ENV_TOKEN = "PICOTUNNEL_TOKEN";
@@ -34,6 +37,7 @@ public record ClientConfig(
     public static final String ENV_MAX_STREAMS = "PICOTUNNEL_MAX_STREAMS";
     public static final String ENV_SESSION_BUFFER_LIMIT = "PICOTUNNEL_SESSION_BUFFER_LIMIT";
     public static final String ENV_TARGET_THREADS = "PICOTUNNEL_TARGET_THREADS";
+    public static final String ENV_PROXY = HttpProxy.ENV_PROXY;
     /** Most threads for target connections: more than any machine has cores to give them. */
     public static final int MAX_TARGET_THREADS = 256;
 
@@ -96,40 +100,51 @@ public record ClientConfig(
     /** A config with the defaults for everything but server and token. */
     public static ClientConfig of(ServerAddress server, String token) {
         return new ClientConfig(server, token, false, AllowList.ANY, DEFAULT_SHUTDOWN_GRACE, DEFAULT_DIAL_TIMEOUT,
-                SessionLimits.DEFAULTS, 0);
+                SessionLimits.DEFAULTS, 0, null);
     }
 
     public ClientConfig withInsecure(boolean value) {
-        return new ClientConfig(server, token, value, allow, shutdownGrace, dialTimeout, limits, targetThreads);
+        return new ClientConfig(server, token, value, allow, shutdownGrace, dialTimeout, limits, targetThreads, proxy);
     }
 
     public ClientConfig withAllow(AllowList value) {
-        return new ClientConfig(server, token, insecure, value, shutdownGrace, dialTimeout, limits, targetThreads);
+        return new ClientConfig(server, token, insecure, value, shutdownGrace, dialTimeout, limits, targetThreads, proxy);
     }
 
     public ClientConfig withShutdownGrace(Duration value) {
-        return new ClientConfig(server, token, insecure, allow, value, dialTimeout, limits, targetThreads);
+        return new ClientConfig(server, token, insecure, allow, value, dialTimeout, limits, targetThreads, proxy);
     }
 
     public ClientConfig withDialTimeout(Duration value) {
-        return new ClientConfig(server, token, insecure, allow, shutdownGrace, value, limits, targetThreads);
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, value, limits, targetThreads, proxy);
     }
 
     public ClientConfig withTargetThreads(int value) {
-        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, limits, value);
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, limits, value, proxy);
+    }
+
+    public ClientConfig withProxy(HttpProxy value) {
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, limits, targetThreads, value);
     }
 
     public ClientConfig withLimits(SessionLimits value) {
-        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, value, targetThreads);
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, value, targetThreads, proxy);
     }
 
     /** Settings as given on the command line; null where the flag was not given. */
     public record Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace,
                         String maxStreamWindow, String sessionWindowBudget, String maxStreams, String targetThreads,
-                        String sessionBufferLimit) {
+                        String sessionBufferLimit, String proxy) {
 
         public Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace) {
-            this(server, token, insecure, allow, shutdownGrace, null, null, null, null, null);
+            this(server, token, insecure, allow, shutdownGrace, null, null, null, null, null, null);
+        }
+
+        public Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace,
+                     String maxStreamWindow, String sessionWindowBudget, String maxStreams, String targetThreads,
+                     String sessionBufferLimit) {
+            this(server, token, insecure, allow, shutdownGrace, maxStreamWindow, sessionWindowBudget, maxStreams,
+                    targetThreads, sessionBufferLimit, null);
         }
     }
 
@@ -175,8 +190,16 @@ public record ClientConfig(
                 throw new ConfigException("--target-threads='" + threadsText + "' is not a whole number");
             }
         }
+        HttpProxy proxy;
+        try {
+            proxy = flags.proxy() != null
+                    ? HttpProxy.resolve(flags.proxy(), "--proxy", server, env)
+                    : HttpProxy.resolve(pick(null, env.get(ENV_PROXY)), ENV_PROXY, server, env);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
         return new ClientConfig(server, pick(flags.token(), env.get(ENV_TOKEN)), insecure, allow, grace,
-                DEFAULT_DIAL_TIMEOUT, limits, targetThreads);
+                DEFAULT_DIAL_TIMEOUT, limits, targetThreads, proxy);
     }
 
     private static String pick(String flag, String env) {
@@ -209,6 +232,6 @@ public record ClientConfig(
     public String toString() {
         return "ClientConfig[server=" + server + ", token=<hidden>, insecure=" + insecure + ", allow=" + allow
                 + ", shutdownGrace=" + shutdownGrace + ", dialTimeout=" + dialTimeout + ", limits=" + limits
-                + ", targetThreads=" + targetThreads + "]";
+                + ", targetThreads=" + targetThreads + ", proxy=" + (proxy == null ? "none" : proxy) + "]";
     }
 }

@@ -3,6 +3,7 @@ package io.picotunnel.client.tunnel;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.NotSslRecordException;
+import io.picotunnel.client.config.HttpProxy;
 import io.picotunnel.client.config.ServerAddress;
 
 import javax.net.ssl.SSLException;
@@ -31,6 +32,9 @@ final class ConnectFailures {
         String plain = "ws://" + where;
         String tls = "wss://" + where;
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof ProxyFailedException) {
+                return cause.getMessage();
+            }
             if (cause instanceof TlsAnswerToPlainException) {
                 return where + " speaks TLS (wss://), not plain ws://: use --server " + where + " or " + tls + ".";
             }
@@ -174,6 +178,57 @@ final class ConnectFailures {
 
         String reason() {
             return reason;
+        }
+    }
+
+    /**
+     * The proxy the client connects through failed it: its name does not resolve, nothing listens there, or it refused
+     * the {@code CONNECT} (407 wrong or no credentials, 403 a destination its rules forbid, 502 to 504 the server out
+     * of its reach) or did not answer it. The message is the sentence to log.
+     */
+    static final class ProxyFailedException extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+        private static final java.util.regex.Pattern STATUS = java.util.regex.Pattern.compile("status: (\\d{3})\\s*(.*)$");
+
+        private ProxyFailedException(String message, Throwable cause) {
+            super(message, cause);
+        }
+
+        static ProxyFailedException of(HttpProxy proxy, ServerAddress server, Throwable cause) {
+            String at = "the proxy " + proxy.hostPort() + " (" + proxy.source() + ")";
+            String where = server.hostPort().toString();
+            String message;
+            java.util.regex.Matcher status = STATUS.matcher(cause.getMessage() == null ? "" : cause.getMessage());
+            // Netty's ProxyConnectException is a java.net.ConnectException: the proxy's answers come first.
+            if (cause instanceof UnknownHostException) {
+                message = "The name of " + at + " does not resolve (DNS): check the proxy's address.";
+            } else if (status.find()) {
+                int code = Integer.parseInt(status.group(1));
+                String answered = at + " answered HTTP " + code + " " + status.group(2).strip() + " to CONNECT " + where;
+                message = switch (code) {
+                    case 407 -> "Proxy authentication failed: " + answered + ". "
+                            + (proxy.user() == null ? "It wants a user and password: give them in the proxy URL,"
+                            + " http://user:password@host:port." : "Check the user and password in the proxy URL.");
+                    case 403 -> "The proxy refused the connection: " + answered + ". Its rules do not let this"
+                            + " client reach the server's host or port: ask the proxy's administrators to allow "
+                            + where + ".";
+                    case 502, 503, 504 -> "The proxy could not reach the server: " + answered + ". Check the address"
+                            + " in --server; the proxy may be unable to resolve or reach it, or the server is down.";
+                    default -> "The proxy refused the connection: " + answered + ".";
+                };
+            } else if (cause.getMessage() != null && cause.getMessage().endsWith("timeout")) {
+                message = at.substring(0, 1).toUpperCase(Locale.ROOT) + at.substring(1) + " did not answer CONNECT "
+                        + where + " within " + TunnelConnector.CONNECT_TIMEOUT.toSeconds() + " s.";
+            } else if (cause instanceof ConnectTimeoutException) {
+                message = "No answer from " + at + " within " + TunnelConnector.CONNECT_TIMEOUT.toSeconds()
+                        + " s: check the proxy's address, or pass --proxy none if the server can be reached directly.";
+            } else if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
+                message = "Nothing accepts connections on " + at + " (" + shortMessage(cause) + "): check the proxy's"
+                        + " address, or pass --proxy none if the server can be reached directly.";
+            } else {
+                message = "Connecting through " + at + " to " + where + " failed (" + shortMessage(cause) + ").";
+            }
+            return new ProxyFailedException(message, cause);
         }
     }
 

@@ -22,12 +22,16 @@ import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
+import io.netty.handler.proxy.HttpProxyHandler;
+import io.netty.handler.proxy.ProxyConnectException;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.HttpProxy;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.MaskingWebSocketFrameEncoder;
@@ -55,6 +59,8 @@ import java.util.concurrent.RejectedExecutionException;
  * Opens one tunnel connection: TCP (TLS with SNI for wss), the WebSocket upgrade to {@code GET /tunnel} with
  * subprotocol {@code tunnel}, the token as {@code Authorization: Bearer} and the client's version and host name
  * ({@link ClientIdentity}), then a yamux session in the client role on top. The returned future completes with the channel once the session is in place.
+ * With a proxy ({@link ClientConfig#proxy()}), the TCP connection goes to the proxy, which is asked to {@code
+ * CONNECT} to the server by name (it resolves it); TLS and the upgrade then go through the tunnel it opens.
  */
 final class TunnelConnector {
 
@@ -88,14 +94,15 @@ final class TunnelConnector {
      */
     Future<Channel> connect(EventLoop loop, Executor resolver) {
         Promise<Channel> ready = loop.newPromise();
-        String host = config.server().host();
+        HttpProxy proxy = config.proxy();
+        String host = proxy == null ? config.server().host() : proxy.hostPort().host();
         try {
             resolver.execute(() -> {
                 InetAddress[] addresses;
                 try {
                     addresses = InetAddress.getAllByName(host);
                 } catch (UnknownHostException | SecurityException e) {
-                    ready.tryFailure(e);
+                    ready.tryFailure(proxy == null ? e : ConnectFailures.ProxyFailedException.of(proxy, config.server(), e));
                     return;
                 }
                 try {
@@ -146,7 +153,13 @@ final class TunnelConnector {
                 .handshakeTimeoutMillis(HANDSHAKE_TIMEOUT.toMillis())
                 .generateOriginHeader(false)
                 .build();
-        ChannelFuture connect = new Bootstrap()
+        HttpProxy proxy = config.proxy();
+        Bootstrap bootstrap = new Bootstrap();
+        if (proxy != null) {
+            // The proxy resolves the server's name: behind it, this machine's DNS often cannot.
+            bootstrap.resolver(NoopAddressResolverGroup.INSTANCE);
+        }
+        ChannelFuture connect = bootstrap
                 .group(loop)
                 .channel(Transport.socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
@@ -156,6 +169,15 @@ final class TunnelConnector {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (proxy != null) {
+                            // First: it holds back channelActive (TLS, the upgrade) until the proxy has connected.
+                            HttpProxyHandler connectVia = proxy.user() == null
+                                    ? new HttpProxyHandler(new InetSocketAddress(addresses[index], proxy.hostPort().port()))
+                                    : new HttpProxyHandler(new InetSocketAddress(addresses[index], proxy.hostPort().port()),
+                                            proxy.user(), proxy.password());
+                            connectVia.setConnectTimeoutMillis(CONNECT_TIMEOUT.toMillis());
+                            ch.pipeline().addLast("proxy", connectVia);
+                        }
                         if (sslContext != null) {
                             ch.pipeline().addLast(tlsHandler(ch));
                         } else {
@@ -168,7 +190,8 @@ final class TunnelConnector {
                                 new UpgradeOutcome(ready, decoderConfig));
                     }
                 })
-                .connect(new InetSocketAddress(addresses[index], config.server().port()));
+                .connect(proxy == null ? new InetSocketAddress(addresses[index], config.server().port())
+                        : InetSocketAddress.createUnresolved(config.server().host(), config.server().port()));
         connect.addListener((ChannelFuture f) -> {
             if (f.isSuccess() || ready.isDone()) {
                 return;
@@ -176,7 +199,8 @@ final class TunnelConnector {
             if (index + 1 < addresses.length && !f.isCancelled()) {
                 connect(loop, addresses, index + 1, ready);
             } else {
-                ready.tryFailure(f.cause());
+                ready.tryFailure(proxy == null || f.cause() == null ? f.cause()
+                        : ConnectFailures.ProxyFailedException.of(proxy, config.server(), f.cause()));
             }
         });
         ready.addListener(f -> {
@@ -277,7 +301,9 @@ final class TunnelConnector {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (cause instanceof WebSocketClientHandshakeException e && e.response() != null) {
+            if (cause instanceof ProxyConnectException && config.proxy() != null) {
+                fail(ctx, ConnectFailures.ProxyFailedException.of(config.proxy(), config.server(), cause));
+            } else if (cause instanceof WebSocketClientHandshakeException e && e.response() != null) {
                 HttpResponseStatus status = e.response().status();
                 if (status.code() == HttpResponseStatus.UNAUTHORIZED.code()) {
                     fail(ctx, new TokenRejectedException());

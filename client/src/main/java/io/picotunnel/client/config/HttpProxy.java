@@ -1,0 +1,216 @@
+package io.picotunnel.client.config;
+
+import io.netty.util.NetUtil;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * An HTTP proxy the client reaches the server through with {@code CONNECT}, as behind a corporate firewall:
+ * {@code http://[user:password@]host[:port]} (port 80 when left out, as Go's clients read it). The proxy resolves the
+ * server's name; the client resolves only the proxy's. {@code source} names the setting it came from, for messages.
+ *
+ * <p>{@link #toString()} leaves the password out, so the proxy may be logged.
+ */
+public record HttpProxy(HostPort hostPort, String user, String password, String source) {
+
+    public static final String ENV_PROXY = "PICOTUNNEL_PROXY";
+    /** The value of {@code --proxy} / {@code PICOTUNNEL_PROXY} that ignores the standard variables. */
+    public static final String NONE = "none";
+    private static final int DEFAULT_PORT = 80;
+
+    /**
+     * The proxy for {@code server}: {@code setting} ({@code --proxy} or {@code PICOTUNNEL_PROXY}, named by {@code
+     * settingName}) when given, none for {@code none}; else, as curl and Go's clients read them, {@code HTTPS_PROXY}
+     * for a wss server and {@code HTTP_PROXY} for a ws one (upper case first, then lower case), unless {@code
+     * NO_PROXY} names the server or the server is this machine (localhost, a loopback address). Null: connect
+     * directly. Throws {@link IllegalArgumentException} naming the setting that is wrong.
+     */
+    public static HttpProxy resolve(String setting, String settingName, ServerAddress server, Map<String, String> env) {
+        if (setting != null) {
+            if (setting.strip().equalsIgnoreCase(NONE)) {
+                return null;
+            }
+            return parse(setting, settingName);
+        }
+        String[] names = server.tls() ? new String[] {"HTTPS_PROXY", "https_proxy"}
+                : new String[] {"HTTP_PROXY", "http_proxy"};
+        for (String name : names) {
+            String value = env.get(name);
+            if (value != null && !value.isBlank()) {
+                if (isLocal(server.host()) || noProxy(env, server)) {
+                    return null;
+                }
+                return parse(value, name);
+            }
+        }
+        return null;
+    }
+
+    /** Parses {@code http://[user:password@]host[:port]} or {@code host:port}; {@code name} names the setting. */
+    public static HttpProxy parse(String text, String name) {
+        String s = text.strip();
+        int schemeEnd = s.indexOf("://");
+        if (schemeEnd >= 0) {
+            String scheme = s.substring(0, schemeEnd).toLowerCase(Locale.ROOT);
+            if (!scheme.equals("http")) {
+                throw new IllegalArgumentException(name + ": a proxy with scheme '" + scheme + "' is not supported;"
+                        + " give an HTTP proxy as http://[user:password@]host:port");
+            }
+            s = s.substring(schemeEnd + 3);
+        }
+        if (s.endsWith("/")) {
+            s = s.substring(0, s.length() - 1);
+        }
+        String user = null;
+        String password = null;
+        int at = s.lastIndexOf('@');
+        if (at >= 0) {
+            String userInfo = s.substring(0, at);
+            s = s.substring(at + 1);
+            int colon = userInfo.indexOf(':');
+            try {
+                user = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
+                password = colon < 0 ? "" : decode(userInfo.substring(colon + 1));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(name + ": the user or password of the proxy has a '%' not followed"
+                        + " by two hex digits (write a % as %25)");
+            }
+        }
+        if (s.contains("/") || s.contains("?") || s.contains("#")) {
+            throw new IllegalArgumentException(name + ": the proxy '" + shown(s) + "' must be http://host:port without a path");
+        }
+        boolean hasPort = s.startsWith("[") ? s.indexOf("]:") > 0 : s.indexOf(':') >= 0;
+        HostPort hostPort;
+        try {
+            hostPort = HostPort.parse(hasPort ? s : s + ":" + DEFAULT_PORT);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": the proxy address " + e.getMessage());
+        }
+        return new HttpProxy(hostPort, user, password, name);
+    }
+
+    private static String decode(String text) {
+        return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
+    /** Only the host part of an address, without what an error message must not show. */
+    private static String shown(String hostPart) {
+        int cut = hostPart.length();
+        for (char c : new char[] {'/', '?', '#'}) {
+            int i = hostPart.indexOf(c);
+            if (i >= 0 && i < cut) {
+                cut = i;
+            }
+        }
+        return hostPart.substring(0, cut) + (cut < hostPart.length() ? "/…" : "");
+    }
+
+    private static boolean isLocal(String host) {
+        if (host.equals("localhost") || host.endsWith(".localhost")) {
+            return true;
+        }
+        byte[] ip = NetUtil.createByteArrayFromIpAddressString(host);
+        return ip != null && (ip.length == 4 ? (ip[0] == 127) : java.util.Arrays.equals(ip, NetUtil.LOCALHOST6.getAddress()));
+    }
+
+    /**
+     * Whether {@code NO_PROXY} (or {@code no_proxy}) names the server: {@code *}, its name or a domain it is in
+     * ({@code example.com}, {@code .example.com} and {@code *.example.com} all cover {@code tunnel.example.com}), its
+     * IP address or a range in CIDR form ({@code 10.0.0.0/8}), each with an optional {@code :port}.
+     */
+    static boolean noProxy(Map<String, String> env, ServerAddress server) {
+        String list = env.get("NO_PROXY");
+        if (list == null || list.isBlank()) {
+            list = env.get("no_proxy");
+        }
+        if (list == null || list.isBlank()) {
+            return false;
+        }
+        String host = server.host().toLowerCase(Locale.ROOT);
+        byte[] hostIp = NetUtil.createByteArrayFromIpAddressString(host);
+        for (String raw : list.split("[,\\s]+")) {
+            String entry = raw.strip().toLowerCase(Locale.ROOT);
+            if (entry.isEmpty()) {
+                continue;
+            }
+            if (entry.equals("*")) {
+                return true;
+            }
+            int port = -1;
+            if (entry.startsWith("[")) {
+                int close = entry.indexOf(']');
+                if (close < 0) {
+                    continue;
+                }
+                if (entry.startsWith("]:", close)) {
+                    port = portOf(entry.substring(close + 2));
+                }
+                entry = entry.substring(1, close);
+            } else if (entry.indexOf(':') >= 0 && entry.indexOf(':') == entry.lastIndexOf(':')) {
+                port = portOf(entry.substring(entry.indexOf(':') + 1));
+                entry = entry.substring(0, entry.indexOf(':'));
+            }
+            if (port == 0 || (port > 0 && port != server.port())) {
+                continue;
+            }
+            int slash = entry.indexOf('/');
+            if (slash >= 0) {
+                if (hostIp != null && inRange(hostIp, entry.substring(0, slash), entry.substring(slash + 1))) {
+                    return true;
+                }
+                continue;
+            }
+            byte[] entryIp = NetUtil.createByteArrayFromIpAddressString(entry);
+            if (entryIp != null) {
+                if (hostIp != null && java.util.Arrays.equals(entryIp, hostIp)) {
+                    return true;
+                }
+                continue;
+            }
+            String domain = entry.startsWith("*.") ? entry.substring(2) : entry.startsWith(".") ? entry.substring(1) : entry;
+            if (!domain.isEmpty() && (host.equals(domain) || host.endsWith("." + domain))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The port of a NO_PROXY entry; 0 when it is not a port (the entry then matches nothing). */
+    private static int portOf(String text) {
+        try {
+            int port = Integer.parseInt(text);
+            return port >= 1 && port <= 65535 ? port : 0;
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static boolean inRange(byte[] ip, String network, String bitsText) {
+        byte[] net = NetUtil.createByteArrayFromIpAddressString(network);
+        int bits;
+        try {
+            bits = Integer.parseInt(bitsText);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        if (net == null || net.length != ip.length || bits < 0 || bits > ip.length * 8) {
+            return false;
+        }
+        for (int i = 0; i < bits; i++) {
+            int mask = 0x80 >> (i % 8);
+            if ((ip[i / 8] & mask) != (net[i / 8] & mask)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The proxy as {@code http://user:…@host:port}, without the password. */
+    @Override
+    public String toString() {
+        return "http://" + (user == null ? "" : user + ":…@") + hostPort;
+    }
+}

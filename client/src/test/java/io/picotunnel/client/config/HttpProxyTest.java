@@ -1,0 +1,91 @@
+package io.picotunnel.client.config;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class HttpProxyTest {
+
+    private static final ServerAddress WSS = ServerAddress.parse("tunnel.example.com:8443");
+    private static final ServerAddress WS = ServerAddress.parse("ws://tunnel.example.com:8080");
+
+    private static final ClientConfig.Flags NONE = new ClientConfig.Flags(null, null, null, null, null);
+
+    private static HttpProxy resolve(ClientConfig.Flags flags, Map<String, String> env) {
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.putIfAbsent(ClientConfig.ENV_SERVER, "tunnel.example.com:8443");
+        all.put(ClientConfig.ENV_TOKEN, "t");
+        return ClientConfig.resolve(flags, all).proxy();
+    }
+
+    private static ClientConfig.Flags proxyFlag(String value) {
+        return new ClientConfig.Flags(null, null, null, null, null, null, null, null, null, null, value);
+    }
+
+    @Test
+    void proxyUrlGivesHostPortUserAndPasswordAndHidesThePassword() {
+        HttpProxy proxy = HttpProxy.parse("http://bob:s%40cret@proxy.corp:3128/", "--proxy");
+
+        assertThat(proxy.hostPort()).isEqualTo(new HostPort("proxy.corp", 3128));
+        assertThat(proxy.user()).isEqualTo("bob");
+        assertThat(proxy.password()).isEqualTo("s@cret");
+        assertThat(proxy.toString()).isEqualTo("http://bob:…@proxy.corp:3128").doesNotContain("s@cret");
+        assertThat(HttpProxy.parse("proxy.corp", "HTTPS_PROXY").hostPort()).isEqualTo(new HostPort("proxy.corp", 80));
+        assertThat(HttpProxy.parse("[::1]:3128", "x").hostPort()).isEqualTo(new HostPort("::1", 3128));
+    }
+
+    @Test
+    void unsupportedOrMalformedProxiesAreRefusedNamingTheSetting() {
+        assertThatThrownBy(() -> resolve(proxyFlag("socks5://p:1080"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--proxy").hasMessageContaining("socks5");
+        assertThatThrownBy(() -> resolve(NONE, Map.of("HTTPS_PROXY", "http://u:pw@p:x")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("HTTPS_PROXY").hasMessageNotContaining("pw");
+    }
+
+    @Test
+    void settingWinsOverTheStandardVariablesAndNoneIgnoresThem() {
+        Map<String, String> env = Map.of("HTTPS_PROXY", "http://env-proxy:3128", "PICOTUNNEL_PROXY", "http://ours:1");
+
+        assertThat(resolve(NONE, env).hostPort().host()).isEqualTo("ours");
+        assertThat(resolve(proxyFlag("http://flag:2"), env).hostPort().host()).isEqualTo("flag");
+        assertThat(resolve(proxyFlag("none"), env)).isNull();
+        assertThat(resolve(NONE, Map.of("HTTPS_PROXY", "http://env-proxy:3128", "PICOTUNNEL_PROXY",
+                "NONE"))).isNull();
+        assertThat(resolve(NONE, Map.of("HTTPS_PROXY", "http://env-proxy:3128")).source())
+                .isEqualTo("HTTPS_PROXY");
+    }
+
+    @Test
+    void wssUsesHttpsProxyAndWsUsesHttpProxy() {
+        Map<String, String> env = Map.of("HTTPS_PROXY", "http://secure:1", "http_proxy", "http://plain:2");
+
+        assertThat(HttpProxy.resolve(null, "PICOTUNNEL_PROXY", WSS, env).hostPort().host()).isEqualTo("secure");
+        assertThat(HttpProxy.resolve(null, "PICOTUNNEL_PROXY", WS, env).hostPort().host()).isEqualTo("plain");
+        assertThat(HttpProxy.resolve(null, "PICOTUNNEL_PROXY", WS, Map.of("HTTPS_PROXY", "http://secure:1"))).isNull();
+    }
+
+    @Test
+    void noProxyAndLocalServersBypassTheStandardVariablesOnly() {
+        for (String entry : new String[] {"*", "example.com", ".example.com", "*.example.com", "tunnel.example.com:8443",
+                "other.org, tunnel.example.com"}) {
+            assertThat(HttpProxy.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", entry)))
+                    .as("NO_PROXY=%s", entry).isNull();
+        }
+        for (String entry : new String[] {"ample.com", "tunnel.example.com:9999", "10.0.0.0/8"}) {
+            assertThat(HttpProxy.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "no_proxy", entry)))
+                    .as("NO_PROXY=%s", entry).isNotNull();
+        }
+        ServerAddress inRange = ServerAddress.parse("10.1.2.3:8443");
+        assertThat(HttpProxy.resolve(null, "p", inRange, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "10.0.0.0/8")))
+                .isNull();
+        for (String local : new String[] {"localhost:8443", "127.0.0.1:8443", "[::1]:8443"}) {
+            assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse(local), Map.of("HTTPS_PROXY", "http://p:1")))
+                    .as(local).isNull();
+        }
+        assertThat(HttpProxy.resolve("http://p:1", "--proxy", ServerAddress.parse("127.0.0.1:8443"),
+                Map.of("NO_PROXY", "*"))).as("the setting is used as given").isNotNull();
+    }
+}

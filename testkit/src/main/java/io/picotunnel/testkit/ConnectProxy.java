@@ -1,0 +1,196 @@
+package io.picotunnel.testkit;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A small HTTP proxy on 127.0.0.1 that answers {@code CONNECT host:port} as a corporate proxy does, with real
+ * sockets. Whatever host is named, it dials 127.0.0.1 at that port (never anything else), so a test can name the
+ * server {@code tunnel.test} and see that the client left the name to the proxy. It can ask for a user and
+ * password (407 without them) or refuse every request with a status. It records each request's head.
+ */
+public final class ConnectProxy implements AutoCloseable {
+
+    private static final int MAX_HEAD = 16 * 1024;
+
+    private final ServerSocket listener;
+    private final String credentials;
+    private final int refuseWith;
+    private final List<String> requests = new CopyOnWriteArrayList<>();
+    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final Thread acceptor;
+
+    /** A proxy that connects every request; with {@code user} not null, only requests that carry user and password. */
+    public ConnectProxy(String user, String password) {
+        this(user, password, 0);
+    }
+
+    /** A proxy that answers every request with {@code status} (403, 502...) when it is not 0. */
+    public static ConnectProxy refusing(int status) {
+        return new ConnectProxy(null, null, status);
+    }
+
+    private ConnectProxy(String user, String password, int refuseWith) {
+        this.credentials = user == null ? null
+                : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+        this.refuseWith = refuseWith;
+        try {
+            listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        acceptor = Thread.ofVirtual().name("connect-proxy").start(this::accept);
+    }
+
+    public int port() {
+        return listener.getLocalPort();
+    }
+
+    /** {@code http://127.0.0.1:port}. */
+    public String url() {
+        return "http://127.0.0.1:" + port();
+    }
+
+    /** The head of every request so far (request line and headers), in the order they came. */
+    public List<String> requests() {
+        return List.copyOf(requests);
+    }
+
+    private void accept() {
+        while (!listener.isClosed()) {
+            try {
+                Socket client = listener.accept();
+                sockets.add(client);
+                Thread.ofVirtual().name("connect-proxy-client").start(() -> serve(client));
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    private void serve(Socket client) {
+        try {
+            client.setSoTimeout(30_000);
+            InputStream in = client.getInputStream();
+            OutputStream out = client.getOutputStream();
+            String head = readHead(in);
+            if (head == null) {
+                client.close();
+                return;
+            }
+            requests.add(head);
+            String[] requestLine = head.lines().findFirst().orElse("").split(" ");
+            if (refuseWith != 0) {
+                answer(out, refuseWith + " Refused", "");
+                client.close();
+                return;
+            }
+            if (credentials != null && !credentials.equals(header(head, "proxy-authorization"))) {
+                answer(out, "407 Proxy Authentication Required", "Proxy-Authenticate: Basic realm=\"test\"\r\n");
+                client.close();
+                return;
+            }
+            if (requestLine.length != 3 || !requestLine[0].equals("CONNECT") || requestLine[1].lastIndexOf(':') < 0) {
+                answer(out, "405 Method Not Allowed", "");
+                client.close();
+                return;
+            }
+            int port = Integer.parseInt(requestLine[1].substring(requestLine[1].lastIndexOf(':') + 1));
+            Socket upstream;
+            try {
+                upstream = new Socket(InetAddress.getLoopbackAddress(), port);
+            } catch (IOException e) {
+                answer(out, "502 Bad Gateway", "");
+                client.close();
+                return;
+            }
+            sockets.add(upstream);
+            client.setSoTimeout(0);
+            out.write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            Thread.ofVirtual().name("connect-proxy-up").start(() -> pump(in, upstream, client));
+            pump(upstream.getInputStream(), client, upstream);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(client);
+        }
+    }
+
+    private static void answer(OutputStream out, String status, String headers) throws IOException {
+        out.write(("HTTP/1.1 " + status + "\r\n" + headers + "Content-Length: 0\r\nConnection: close\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
+    private static void pump(InputStream from, Socket to, Socket source) {
+        byte[] buffer = new byte[16 * 1024];
+        try {
+            int n;
+            while ((n = from.read(buffer)) >= 0) {
+                to.getOutputStream().write(buffer, 0, n);
+                to.getOutputStream().flush();
+            }
+            to.shutdownOutput();
+        } catch (IOException e) {
+            closeQuietly(to);
+            closeQuietly(source);
+        }
+    }
+
+    private static String readHead(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        int c;
+        while (head.size() < MAX_HEAD && (c = in.read()) >= 0) {
+            head.write(c);
+            if (head.size() >= 4 && head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+                return head.toString(StandardCharsets.ISO_8859_1);
+            }
+        }
+        return null;
+    }
+
+    private static String header(String head, String name) {
+        for (String line : head.lines().skip(1).toList()) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).strip().toLowerCase(Locale.ROOT).equals(name)) {
+                return line.substring(colon + 1).strip();
+            }
+        }
+        return null;
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            listener.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+        for (Socket socket : new ArrayList<>(sockets)) {
+            closeQuietly(socket);
+        }
+        try {
+            acceptor.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
