@@ -61,9 +61,16 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
             }
             s = s.substring(schemeEnd + 3);
         }
-        if (s.endsWith("/")) {
-            s = s.substring(0, s.length() - 1);
+        // The authority ends at the first '/', '?' or '#', as URL parsers read it (a '/' in a password is %2F).
+        int end = s.length();
+        for (char c : new char[] {'/', '?', '#'}) {
+            int i = s.indexOf(c);
+            if (i >= 0 && i < end) {
+                end = i;
+            }
         }
+        boolean hasPath = end < s.length() && !s.substring(end).equals("/");
+        s = s.substring(0, end);
         String user = null;
         String password = null;
         int at = s.lastIndexOf('@');
@@ -79,8 +86,9 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
                         + " by two hex digits (write a % as %25)");
             }
         }
-        if (s.contains("/") || s.contains("?") || s.contains("#")) {
-            throw new IllegalArgumentException(name + ": the proxy '" + shown(s) + "' must be http://host:port without a path");
+        if (hasPath) {
+            throw new IllegalArgumentException(name + ": the proxy " + s + " must be given as http://host:port, without a"
+                    + " path");
         }
         boolean hasPort = s.startsWith("[") ? s.indexOf("]:") > 0 : s.indexOf(':') >= 0;
         HostPort hostPort;
@@ -94,18 +102,6 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
 
     private static String decode(String text) {
         return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
-    }
-
-    /** Only the host part of an address, without what an error message must not show. */
-    private static String shown(String hostPart) {
-        int cut = hostPart.length();
-        for (char c : new char[] {'/', '?', '#'}) {
-            int i = hostPart.indexOf(c);
-            if (i >= 0 && i < cut) {
-                cut = i;
-            }
-        }
-        return hostPart.substring(0, cut) + (cut < hostPart.length() ? "/…" : "");
     }
 
     private static boolean isLocal(String host) {

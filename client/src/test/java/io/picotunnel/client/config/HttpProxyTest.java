@@ -43,6 +43,8 @@ class HttpProxyTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining("--proxy").hasMessageContaining("socks5");
         assertThatThrownBy(() -> resolve(NONE, Map.of("HTTPS_PROXY", "http://u:pw@p:x")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("HTTPS_PROXY").hasMessageNotContaining("pw");
+        assertThatThrownBy(() -> resolve(NONE, Map.of("HTTPS_PROXY", "http://u:pw@p:1/path@x")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("without a path").hasMessageNotContaining("pw");
     }
 
     @Test
