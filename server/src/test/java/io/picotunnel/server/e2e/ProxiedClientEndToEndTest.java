@@ -172,4 +172,20 @@ class ProxiedClientEndToEndTest {
             assertThat(client.state()).isEqualTo(TunnelClient.State.WAITING_TO_RECONNECT);
         }
     }
+
+    @Test
+    void proxyThatIsNotThereIsSaidPlainlyAndRetried() throws Exception {
+        startServer(Map.of());
+        int nothingThere = Ports.freePort();
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient(flags(null), Map.of(ClientConfig.ENV_SERVER, "wss://tunnel.test:" + testbed.tunnelPort(),
+                    "HTTPS_PROXY", "http://u:secret@127.0.0.1:" + nothingThere));
+
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.WARN).isEmpty());
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("Nothing accepts connections on the proxy 127.0.0.1:" + nothingThere + " (HTTPS_PROXY)")
+                    .doesNotContain("secret");
+            assertThat(client.state()).isEqualTo(TunnelClient.State.WAITING_TO_RECONNECT);
+        }
+    }
 }
