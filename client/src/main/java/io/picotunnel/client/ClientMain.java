@@ -38,7 +38,7 @@ import java.util.stream.Collectors;
             "  PICOTUNNEL_SHUTDOWN_GRACE, PICOTUNNEL_MAX_STREAM_WINDOW, PICOTUNNEL_SESSION_WINDOW_BUDGET,",
             "  PICOTUNNEL_MAX_STREAMS, PICOTUNNEL_SESSION_BUFFER_LIMIT, PICOTUNNEL_TARGET_THREADS, PICOTUNNEL_PROXY",
             "  stand in for the flags of the same name; a flag wins.",
-            "  Without --proxy: HTTPS_PROXY (wss) or HTTP_PROXY (ws), and NO_PROXY, as curl reads them.",
+            "  Without --proxy: HTTPS_PROXY (wss) or HTTP_PROXY (ws), and NO_PROXY, as Go programs read them.",
             "  Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn..."
         },
         exitCodeListHeading = "%nExit codes:%n",
