@@ -43,6 +43,7 @@ class ProxiedClientEndToEndTest {
     private ConnectProxy proxy;
     private TunnelClient client;
     private String token;
+    private String tunnelId;
     private int servicePort;
 
     @AfterEach
@@ -62,6 +63,7 @@ class ProxiedClientEndToEndTest {
         echo = new EchoServer();
         JsonNode tunnel = testbed.createTunnel("proxied");
         token = tunnel.get("token").asText();
+        tunnelId = tunnel.get("id").asText();
         servicePort = Ports.freePort();
         testbed.createTcpService(tunnel.get("id").asText(), servicePort, echo.address());
     }
@@ -79,6 +81,9 @@ class ProxiedClientEndToEndTest {
     }
 
     private void assertDataFlows() throws Exception {
+        // The client says connected on the 101; the server registers the session a moment later, and a visitor
+        // before that finds no client.
+        await().atMost(15, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
             visitor.setSoTimeout(10_000);
             visitor.getOutputStream().write("through the proxy".getBytes(StandardCharsets.UTF_8));
