@@ -618,6 +618,10 @@ public final class PicoTunnelServer implements AutoCloseable {
             return;
         }
         stopped = true;
+        if (monitor != null) {
+            // Before anything closes: a round of checks in flight would see its probes fail and record them as down.
+            monitor.stopChecking();
+        }
         while (!running.isEmpty()) {
             AutoCloseable component = running.pop();
             try {

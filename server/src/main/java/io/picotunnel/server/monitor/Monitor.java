@@ -60,6 +60,11 @@ public final class Monitor implements AutoCloseable {
     /** When the newest round started ({@link System#nanoTime()}), null before the first. */
     private Long lastRoundNanos;
     private volatile Metrics metrics;
+    /**
+     * Set when the server begins to stop: a round then in flight sees its probes fail as the listeners and tunnels
+     * close, and records nothing.
+     */
+    private volatile boolean stopping;
 
     public Monitor(MonitorSettings settings, Store store, TunnelRegistry registry, CheckStore checks, EventLog events,
                    Clock clock) {
@@ -151,6 +156,12 @@ public final class Monitor implements AutoCloseable {
             results.add(check.completeOnTimeout(null, probes.timeout().toMillis() + 2_000, TimeUnit.MILLISECONDS).join());
         }
         results.removeIf(java.util.Objects::isNull);
+        if (stopping) {
+            // The server began to stop while the probes ran: a probe that failed because its tunnel or listener was
+            // closing would record a false "down" (and alert it). Nothing of this round is kept.
+            log.debug("Checks of a round that ended after the stop began are not recorded");
+            return;
+        }
         Metrics target = metrics;
         if (target != null) {
             results.forEach(target::check);
@@ -276,11 +287,13 @@ public final class Monitor implements AutoCloseable {
     }
 
     /**
-     * Runs no more rounds (one in progress finishes). For a stop with a grace period: clients leave when told to go
-     * away, and checks then would record every tunnel as down at every restart. Alerts already confirmed are still
-     * delivered until {@link #close}.
+     * Runs no more rounds, and records nothing (no check, event, metric or alert) of a round still in progress: for
+     * a stop, with a grace period or not, clients leave and listeners close, and checks then would record every tunnel
+     * and service as down at every restart. Alerts already confirmed are still delivered until {@link #close}. Called
+     * first when the server stops.
      */
     public void stopChecking() {
+        stopping = true;
         thread.shutdown();
     }
 
@@ -290,6 +303,7 @@ public final class Monitor implements AutoCloseable {
      */
     @Override
     public void close() {
+        stopping = true;
         thread.shutdownNow();
         boolean interrupted = false;
         try {
