@@ -392,6 +392,18 @@ public final class CheckStore {
         });
     }
 
+    /** The latest created_at of the checks stored, if any. */
+    public Optional<Instant> newestTime() {
+        return database.read(connection -> {
+            try (PreparedStatement select = connection.prepareStatement("SELECT MAX(created_at) FROM checks");
+                 ResultSet row = select.executeQuery()) {
+                row.next();
+                long newest = row.getLong(1);
+                return row.wasNull() ? Optional.<Instant>empty() : Optional.of(Instant.ofEpochMilli(newest));
+            }
+        });
+    }
+
     public ServiceCheckSettings settings(String serviceId) {
         return database.read(connection -> {
             try (PreparedStatement select = connection.prepareStatement(

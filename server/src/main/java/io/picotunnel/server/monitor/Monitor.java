@@ -56,7 +56,9 @@ public final class Monitor implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    private Instant lastPrune = Instant.EPOCH;
+    /** When the last prune ran ({@link System#nanoTime()}) and up to what time it pruned; null before the first. */
+    private Long lastPruneNanos;
+    private Instant lastCut;
     /** When the newest round started ({@link System#nanoTime()}), null before the first. */
     private Long lastRoundNanos;
     private volatile Metrics metrics;
@@ -117,17 +119,41 @@ public final class Monitor implements AutoCloseable {
     }
 
     private void pruneNow() {
-        Instant now = clock.instant();
-        if (Duration.between(lastPrune, now).compareTo(PRUNE_EVERY) < 0) {
-            return;
+        prune(clock.instant(), System.nanoTime());
+    }
+
+    /**
+     * Prunes the checks and events older than the retention, once a minute of real time ({@code nanoTime}, not the
+     * wall clock: a clock set back stopped the pruning until it caught up). The cut is {@code now} less the
+     * retention, but never later than the newest check stored less the retention (the first prune after a long stop
+     * keeps the last retention's worth), nor later than the previous cut plus the real time since it: a clock stepped
+     * forward by a year (a VM resumed, a bad NTP answer) deleted every check and event at once. Returns the cut, or
+     * null when it was not time to prune.
+     */
+    Instant prune(Instant now, long nanoTime) {
+        if (lastPruneNanos != null && nanoTime - lastPruneNanos < PRUNE_EVERY.toNanos()) {
+            return null;
         }
-        lastPrune = now;
-        Instant before = now.minus(settings.checkRetention());
-        int pruned = checks.prune(before);
-        events.prune(before);
+        Instant cut = now.minus(settings.checkRetention());
+        if (lastCut == null) {
+            Instant newest = checks.newestTime().orElse(now);
+            if (newest.isBefore(now)) {
+                cut = newest.minus(settings.checkRetention());
+            }
+        } else {
+            Instant moved = lastCut.plusNanos(nanoTime - lastPruneNanos);
+            if (moved.isBefore(cut)) {
+                cut = moved;
+            }
+        }
+        lastPruneNanos = nanoTime;
+        lastCut = cut;
+        int pruned = checks.prune(cut);
+        events.prune(cut);
         if (pruned > 0) {
-            log.debug("Pruned {} checks older than {}", pruned, Rfc3339.format(before));
+            log.debug("Pruned {} checks older than {}", pruned, Rfc3339.format(cut));
         }
+        return cut;
     }
 
     private void runChecks() {
