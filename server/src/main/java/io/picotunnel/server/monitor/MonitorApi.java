@@ -16,6 +16,7 @@ import io.picotunnel.server.store.Rfc3339;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.store.Tunnel;
 
 import java.time.Clock;
@@ -273,6 +274,11 @@ public final class MonitorApi implements ApiHooks {
         }
         if (draft.type() != ServiceType.HTTP) {
             throw ApiError.invalidField("health_path", "applies to http services only");
+        }
+        if (draft.tlsMode() == TlsMode.PASSTHROUGH) {
+            throw ApiError.invalidField("health_path", "is not used by a service with tls_mode passthrough: the server"
+                    + " cannot read its encrypted traffic, so its check only connects to the target, as for tcp; leave"
+                    + " health_path out");
         }
         if (!path.isTextual()) {
             throw ApiError.invalidField("health_path", "must be a string such as \"/health\"");
