@@ -152,7 +152,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         store = running(openStore());
         adminToken = resolveAdminToken();
         registry = new TunnelRegistry();
-        events = running(new EventLog(store.database(), Clock.systemUTC()));
+        events = running(new EventLog(store.database(), Clock.systemUTC(), config.monitoring().maxEvents()));
         registry.addClientListener(events);
         checks = new CheckStore(store.database());
         traffic = running(new Traffic(store.database()));

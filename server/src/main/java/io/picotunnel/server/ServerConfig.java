@@ -336,7 +336,7 @@ public record ServerConfig(
                         + "s: checks more often would time out and fill the database");
             }
             return new MonitorSettings(interval, duration(Setting.CHECK_RETENTION), webhooks,
-                    alertAfter, bool(Setting.METRICS_PUBLIC));
+                    alertAfter, bool(Setting.METRICS_PUBLIC), count(Setting.MAX_EVENTS, MonitorSettings.MIN_MAX_EVENTS));
         }
 
         private SessionLimits tunnels() {

@@ -84,6 +84,8 @@ public enum Setting {
     CHECK_RETENTION("--check-retention", "DURATION", "90d", "How long check results and events are kept, e.g. 30d."),
     WEBHOOK_URL("--webhook-url", "URLS", null,
             "Comma-separated webhook URLs (Slack, Discord or any JSON receiver) told when a tunnel or service goes down or up."),
+    MAX_EVENTS("--max-events", "N", "100000",
+            "Most events kept (at least 100); beyond, the oldest are deleted, so a flapping tunnel cannot fill the disk."),
     ALERT_AFTER("--alert-after", "N", "2", "How many checks in a row a new state must hold before the webhooks are told."),
     METRICS_PUBLIC("--metrics-public", "BOOL", "false",
             "Serve /metrics (Prometheus) without the admin token; only where the management port is private.");

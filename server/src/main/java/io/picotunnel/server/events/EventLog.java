@@ -22,7 +22,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * What happened, newest first, in the {@code events} table: clients connecting and leaving, services that could
  * not listen, certificates issued or failed, checks changing state, tokens regenerated. {@link #record} never blocks
- * its caller (often an event loop): rows are written by a thread of this log, in the order they were recorded.
+ * its caller (often an event loop): rows are written by a thread of this log, in the order they were recorded. Besides
+ * pruning by age ({@link #prune}), the log keeps at most {@code maxEvents} rows ({@code PICOTUNNEL_MAX_EVENTS}): each
+ * write deletes the oldest beyond.
  */
 public final class EventLog implements ClientListener, AutoCloseable {
 
@@ -37,6 +39,9 @@ public final class EventLog implements ClientListener, AutoCloseable {
     public static final String SERVICE_DOWN = "service_down";
     public static final String TOKEN_REGENERATED = "token_regenerated";
 
+    /** The most events kept unless set otherwise ({@code PICOTUNNEL_MAX_EVENTS}). */
+    public static final int DEFAULT_MAX_EVENTS = 100_000;
+
     private static final Logger log = LoggerFactory.getLogger(EventLog.class);
 
     /**
@@ -49,6 +54,8 @@ public final class EventLog implements ClientListener, AutoCloseable {
 
     private final Database database;
     private final Clock clock;
+    /** Most rows kept: each write deletes those more than this many ids behind it (a flapping tunnel grew it for ever). */
+    private final int maxEvents;
     private final ExecutorService writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
             new LinkedBlockingQueue<>(MAX_WAITING), runnable -> {
                 Thread thread = new Thread(runnable, "picotunnel-events");
@@ -59,8 +66,17 @@ public final class EventLog implements ClientListener, AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
 
     public EventLog(Database database, Clock clock) {
+        this(database, clock, DEFAULT_MAX_EVENTS);
+    }
+
+    /** A log that keeps the newest {@code maxEvents} events, deleting the oldest beyond. */
+    public EventLog(Database database, Clock clock, int maxEvents) {
+        if (maxEvents < 1) {
+            throw new IllegalArgumentException("maxEvents must be at least 1");
+        }
         this.database = database;
         this.clock = clock;
+        this.maxEvents = maxEvents;
     }
 
     /** Records an event now; written soon after, on this log's own thread. */
@@ -82,13 +98,23 @@ public final class EventLog implements ClientListener, AutoCloseable {
         try {
             database.inTransaction(connection -> {
                 try (PreparedStatement insert = connection.prepareStatement(
-                        "INSERT INTO events (tunnel_id, service_id, type, message, created_at) VALUES (?, ?, ?, ?, ?)")) {
+                        "INSERT INTO events (tunnel_id, service_id, type, message, created_at) VALUES (?, ?, ?, ?, ?)"
+                                + " RETURNING id")) {
                     insert.setString(1, tunnelId);
                     insert.setString(2, serviceId);
                     insert.setString(3, type);
                     insert.setString(4, message);
                     insert.setLong(5, at.toEpochMilli());
-                    insert.executeUpdate();
+                    long id;
+                    try (ResultSet row = insert.executeQuery()) {
+                        row.next();
+                        id = row.getLong(1);
+                    }
+                    // Ids only grow (AUTOINCREMENT): at most maxEvents rows have an id above this one's less maxEvents.
+                    try (PreparedStatement delete = connection.prepareStatement("DELETE FROM events WHERE id <= ?")) {
+                        delete.setLong(1, id - maxEvents);
+                        delete.executeUpdate();
+                    }
                 }
                 return null;
             });

@@ -1,5 +1,7 @@
 package io.picotunnel.server.monitor;
 
+import io.picotunnel.server.events.EventLog;
+
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -7,10 +9,13 @@ import java.util.Objects;
 
 /**
  * Monitoring settings: how often every tunnel and service is checked, how long checks are kept, where alerts go
- * and after how many checks in a row a new state is alerted.
+ * and after how many checks in a row a new state is alerted, and how many events are kept at most.
  */
 public record MonitorSettings(Duration checkInterval, Duration checkRetention, List<URI> webhookUrls, int alertAfter,
-                              boolean metricsPublic) {
+                              boolean metricsPublic, int maxEvents) {
+
+    /** The fewest events {@code PICOTUNNEL_MAX_EVENTS} may keep. */
+    public static final int MIN_MAX_EVENTS = 100;
 
     /** The shortest interval between checks the settings take. */
     public static final Duration MIN_CHECK_INTERVAL = Duration.ofSeconds(1);
@@ -25,6 +30,15 @@ public record MonitorSettings(Duration checkInterval, Duration checkRetention, L
         if (alertAfter < 1) {
             throw new IllegalArgumentException("alertAfter must be at least 1");
         }
+        if (maxEvents < 1) {
+            throw new IllegalArgumentException("maxEvents must be at least 1");
+        }
+    }
+
+    /** Settings keeping the default number of events. */
+    public MonitorSettings(Duration checkInterval, Duration checkRetention, List<URI> webhookUrls, int alertAfter,
+                           boolean metricsPublic) {
+        this(checkInterval, checkRetention, webhookUrls, alertAfter, metricsPublic, EventLog.DEFAULT_MAX_EVENTS);
     }
 
     public Duration checkTimeout() {

@@ -371,4 +371,14 @@ class ServerConfigTest {
                     || setting == Setting.DATA_DIR);
         }
     }
+
+    @Test
+    void theMostEventsKeptComeFromTheFlagOrTheVariableAndAreAtLeastAHundred() {
+        assertThat(load(Map.of(), Map.of()).monitoring().maxEvents()).isEqualTo(100_000);
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_MAX_EVENTS", "5000")).monitoring().maxEvents()).isEqualTo(5000);
+        assertThat(load(Map.of(Setting.MAX_EVENTS, "300"), Map.of("PICOTUNNEL_MAX_EVENTS", "5000")).monitoring()
+                .maxEvents()).isEqualTo(300);
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_EVENTS", "99")))
+                .hasMessageContaining("PICOTUNNEL_MAX_EVENTS").hasMessageContaining("at least 100");
+    }
 }

@@ -12,6 +12,7 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -64,6 +65,35 @@ class EventLogTest {
             assertThat(log.messages(Level.WARN)).contains(EventLog.MAX_WAITING + " events are waiting to be written (the"
                     + " database is slow or locked): new events are dropped until it catches up",
                     (recorded - EventLog.MAX_WAITING - 1) + " event(s) were dropped while the database was behind");
+        }
+    }
+
+    /**
+     * A flapping tunnel records events without end: beyond {@code PICOTUNNEL_MAX_EVENTS} the oldest are deleted as new
+     * ones are written, where before the table grew without bound (within the retention).
+     */
+    @Test
+    void theOldestEventsBeyondTheCapAreDeletedAsNewOnesAreWritten() {
+        try (Store store = Store.open(dataDir)) {
+            try (EventLog events = new EventLog(store.database(), Clock.systemUTC(), 100)) {
+                for (int i = 0; i < 250; i++) {
+                    events.record(EventLog.TUNNEL_DOWN, "t1", null, "event " + i);
+                }
+                events.flush();
+
+                assertThat(rows(store)).isEqualTo(100);
+                List<Event> kept = events.recent(null, 1000);
+                assertThat(kept.getFirst().message()).isEqualTo("event 249");
+                assertThat(kept.getLast().message()).isEqualTo("event 150");
+            }
+            // A lower cap at the next start: the next event written leaves that many.
+            try (EventLog events = new EventLog(store.database(), Clock.systemUTC(), 10)) {
+                events.record(EventLog.TUNNEL_UP, "t1", null, "event 250");
+                events.flush();
+
+                assertThat(rows(store)).isEqualTo(10);
+                assertThat(events.recent(null, 1000).getLast().message()).isEqualTo("event 241");
+            }
         }
     }
 }
