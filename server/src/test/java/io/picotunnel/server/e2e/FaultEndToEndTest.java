@@ -9,6 +9,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,9 +20,11 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -200,11 +206,151 @@ class FaultEndToEndTest {
         }
     }
 
+    // ---- visitors, when the target ends its connection normally (FIN) before its body's end ----
+
+    @Test
+    void httpDownloadWithContentLengthIsCutByAResetWhenTheTargetClosesBeforeItsEnd() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get(visitor, "/cut-length/65536");
+            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
+            assertThat(in.readNBytes(65536)).hasSize(65536);
+
+            target.resume();
+            Ending end = readToEndOrReset(in);
+
+            assertThat(end.how()).isEqualTo("reset: Connection reset");
+            assertThat(end.bytes()).isZero();
+        }
+    }
+
+    @Test
+    void httpChunkedDownloadGetsNoFinalChunkWhenTheTargetClosesBeforeItsLastChunk() throws Exception {
+        chunkedAnswerIsResetAfterWhatTheTargetSent("/cut-chunked/65536");
+    }
+
+    // ---- HTTP/1.0 visitors: a body delimited by the close is cut by a reset, never by a clean close ----
+
+    @Test
+    void http10DownloadDelimitedByCloseIsResetWhenTheClientProcessIsKilled() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get10(visitor, "/close/" + SIZE);
+            assertThat(readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
+                    "transfer-encoding");
+            downloadIsResetWhenTheClientProcessIsKilled(in);
+        }
+    }
+
+    @Test
+    void http10DownloadDelimitedByCloseIsResetWhenTheServerStops() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get10(visitor, "/close/" + SIZE);
+            assertThat(readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
+                    "transfer-encoding");
+            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
+
+            testbed.server().stop();
+            Ending end = readToEndOrReset(in);
+
+            assertThat(end.how()).isEqualTo("reset: Connection reset");
+            assertThat(MiB + end.bytes()).isLessThan(SIZE);
+        }
+    }
+
+    @Test
+    void httpChunkedDownloadGetsNoFinalChunkWhenTheServerStops() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            ChunkedBody body = chunkedDownload(visitor, "/close/" + SIZE);
+            assertThat(body.readUntil(MiB)).isEqualTo("limit");
+
+            testbed.server().stop();
+
+            assertThat(body.readUntil(Long.MAX_VALUE)).isEqualTo("reset: Connection reset");
+            assertThat(body.bytes()).isLessThan(SIZE);
+        }
+    }
+
+    // ---- a fault between pipelined requests, and after a 100 Continue ----
+
+    @Test
+    void aRequestPipelinedBehindACutResponseGetsNoAnswerOnThatConnection() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            OutputStream out = visitor.getOutputStream();
+            out.write(("GET /reset-length/65536 HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n"
+                    + "GET /length/16 HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = new BufferedInputStream(visitor.getInputStream());
+            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
+            assertThat(in.readNBytes(65536)).hasSize(65536);
+
+            target.resume();
+            Ending end = readToEndOrReset(in);
+
+            assertThat(end.how()).isEqualTo("reset: Connection reset");
+            assertThat(end.bytes()).isZero();
+        }
+    }
+
+    @Test
+    void anUploadWhoseTargetResetsAfterSaying100ContinueGets502() throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            OutputStream out = visitor.getOutputStream();
+            out.write(("POST /continue-reset/65536 HTTP/1.1\r\nHost: " + HOST + "\r\nExpect: 100-continue\r\n"
+                    + "Content-Length: 131072\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = new BufferedInputStream(visitor.getInputStream());
+            assertThat(readHead(in)).containsEntry("status", "100");
+            out.write(new byte[65536]);
+            out.flush();
+            await().atMost(30, TimeUnit.SECONDS).until(() -> target.read() >= 65536);
+
+            target.resume();
+
+            assertThat(readHead(in)).containsEntry("status", "502");
+        }
+    }
+
     @Test
     void tcpDownloadIsResetWhenTheTargetResetsItsConnection() throws Exception {
         target = FaultTarget.resetAfter(MiB);
         int port = tcpService();
         try (Socket visitor = connect(port)) {
+            InputStream in = visitor.getInputStream();
+            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
+
+            target.resume();
+            Ending end = readToEndOrReset(in);
+
+            assertThat(end.how()).isEqualTo("reset: Connection reset");
+            assertThat(end.bytes()).isZero();
+        }
+    }
+
+    // ---- TLS passthrough: the same relay as a tcp service, behind the front door's look at the ClientHello ----
+
+    @Test
+    void passthroughDownloadIsResetWhenTheClientProcessIsKilled() throws Exception {
+        target = FaultTarget.download(SIZE);
+        try (Socket visitor = passthrough()) {
+            downloadIsResetWhenTheClientProcessIsKilled(visitor.getInputStream());
+        }
+    }
+
+    @Test
+    void passthroughDownloadIsResetWhenTheTargetResetsItsConnection() throws Exception {
+        target = FaultTarget.resetAfter(MiB);
+        try (Socket visitor = passthrough()) {
             InputStream in = visitor.getInputStream();
             assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
 
@@ -297,6 +443,31 @@ class FaultEndToEndTest {
         return testbed.server().httpPort();
     }
 
+    /**
+     * A connection to the HTTPS port for a passthrough service to the target, after a real ClientHello naming it; what
+     * comes back is the target's bytes as they are (the target here speaks no TLS: the proxy does not look).
+     */
+    private Socket passthrough() throws Exception {
+        String domain = "pass.test";
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"tls_mode\":\"passthrough\","
+                + "\"target_addr\":\"" + target.address() + "\"}");
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(null, null, null);
+        SSLEngine engine = tls.createSSLEngine(domain, 443);
+        engine.setUseClientMode(true);
+        SSLParameters parameters = engine.getSSLParameters();
+        parameters.setServerNames(List.of(new SNIHostName(domain)));
+        engine.setSSLParameters(parameters);
+        ByteBuffer hello = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+        engine.beginHandshake();
+        engine.wrap(ByteBuffer.allocate(0), hello);
+        hello.flip();
+        Socket visitor = connect(testbed.server().httpsPort());
+        visitor.getOutputStream().write(hello.array(), 0, hello.limit());
+        visitor.getOutputStream().flush();
+        return visitor;
+    }
+
     private static Socket connect(int port) throws IOException {
         Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
         socket.setSoTimeout(60_000);
@@ -306,6 +477,13 @@ class FaultEndToEndTest {
     private static InputStream get(Socket visitor, String path) throws IOException {
         OutputStream out = visitor.getOutputStream();
         out.write(("GET " + path + " HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return new BufferedInputStream(visitor.getInputStream());
+    }
+
+    private static InputStream get10(Socket visitor, String path) throws IOException {
+        OutputStream out = visitor.getOutputStream();
+        out.write(("GET " + path + " HTTP/1.0\r\nHost: " + HOST + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.flush();
         return new BufferedInputStream(visitor.getInputStream());
     }

@@ -34,7 +34,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   {@code /chunked/N}, {@code /close/N} (delimited by the close of the connection) send N bytes;
  *   {@code /hold} never answers; {@code /reset-length/N} and {@code /reset-close/N} send the head and N bytes
  *   of a body ten times longer, {@code /reset-chunked/N} a chunked head and N bytes in chunks, then reset the
- *   connection (SO_LINGER 0) once {@link #resume()} was called.</li>
+ *   connection (SO_LINGER 0) once {@link #resume()} was called; {@code /cut-length/N} and {@code /cut-chunked/N}
+ *   the same but end it normally (FIN) instead; {@code /continue-reset/N} says 100 Continue, reads N bytes of the
+ *   body, then resets the connection once {@link #resume()} was called.</li>
  * </ul>
  */
 final class FaultTarget implements AutoCloseable {
@@ -196,6 +198,37 @@ final class FaultTarget implements AutoCloseable {
                 head(out, kind.equals("reset-length") ? "Content-Length: " + 10 * n : "Connection: close");
                 writePattern(out, n);
                 out.flush();
+                resumed.await(60, TimeUnit.SECONDS);
+                socket.setSoLinger(true, 0);
+            }
+            case "cut-length", "cut-chunked" -> {
+                // Ends the connection normally (FIN) in the middle of a body whose framing says more follows.
+                if (kind.equals("cut-length")) {
+                    head(out, "Content-Length: " + 10 * n);
+                    writePattern(out, n);
+                } else {
+                    head(out, "Transfer-Encoding: chunked");
+                    writeChunked(out, n);
+                }
+                out.flush();
+                resumed.await(60, TimeUnit.SECONDS);
+                socket.shutdownOutput();
+            }
+            case "continue-reset" -> {
+                // Says 100 Continue, reads n bytes of the body, then resets (SO_LINGER 0) once resume() was called.
+                out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                InputStream in = socket.getInputStream();
+                long got = 0;
+                byte[] buffer = new byte[CHUNK];
+                while (got < n) {
+                    int r = in.read(buffer, 0, (int) Math.min(buffer.length, n - got));
+                    if (r < 0) {
+                        break;
+                    }
+                    got += r;
+                    read.addAndGet(r);
+                }
                 resumed.await(60, TimeUnit.SECONDS);
                 socket.setSoLinger(true, 0);
             }
