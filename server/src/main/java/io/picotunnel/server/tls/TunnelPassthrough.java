@@ -2,6 +2,8 @@ package io.picotunnel.server.tls;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
@@ -48,6 +50,11 @@ public final class TunnelPassthrough implements PassthroughForwarder {
             return;
         }
         client.config().setAutoRead(false);
+        // Within the read that brought the ClientHello, before that read can see an EOF right behind it: the EOF is
+        // then held with the hello and passed on (the stream's output shut), and the target's answer still comes
+        // back. Without it Netty closed the connection at the EOF, and the visitor got nothing and a clean close.
+        client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        HalfClosedEpollChannels.keepRegistered(client);
         Hold hold = new Hold();
         // Replacing the front door hands its buffered ClientHello to the hold, which keeps it for the relay.
         frontDoor.pipeline().replace(frontDoor.name(), Hold.HANDLER_NAME, hold);

@@ -362,6 +362,18 @@ class FaultEndToEndTest {
         }
     }
 
+    @Test
+    void passthroughVisitorThatHalfClosesAfterItsClientHelloStillGetsTheWholeAnswerAndAnEof() throws Exception {
+        target = FaultTarget.download(MiB);
+        try (Socket visitor = passthrough()) {
+            visitor.shutdownOutput();
+
+            Ending end = readToEndOrReset(visitor.getInputStream());
+
+            assertThat(end).isEqualTo(new Ending(MiB, "eof"));
+        }
+    }
+
     // ---- targets, when the server goes away ----
 
     @Test
