@@ -280,6 +280,16 @@ final class KeepAliveTarget implements AutoCloseable {
                         }
                         out.flush();
                     }
+                    case "/half-then-gate" -> {
+                        // Half the body, the rest once the gate opens; the connection stays open for the next request.
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: 20", "0123456789");
+                        if (!gate.await(30, TimeUnit.SECONDS)) {
+                            return;
+                        }
+                        out.write("abcdefghij".getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    }
                     case "/gate" -> {
                         readBody(in, headers);
                         if (!gate.await(30, TimeUnit.SECONDS)) {

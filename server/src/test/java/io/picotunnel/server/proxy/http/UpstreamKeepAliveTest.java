@@ -284,6 +284,24 @@ class UpstreamKeepAliveTest {
     }
 
     @Test
+    void aResponseTheVisitorLeftBeforeItsEndIsNotReusedAndItsRestReachesNoOne() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            http.send("GET /half-then-gate HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n");
+            assertThat(http.line()).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(tunnel.openRequests()).isEqualTo(1);
+            // The visitor goes away with the response half read.
+        }
+        // Its stream is closed, not parked in the pool for the rest of a body that would reach the next visitor.
+        await().atMost(WAIT).until(() -> tunnel.openRequests() == 0);
+        assertThat(tunnel.upstreams().idleCount()).isZero();
+        target.openGate();
+        // The rest of the body finds the stream closed: the target's connection ends instead of waiting in the pool.
+        awaitTargetConnectionsEnded(1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
     void requestWhoseBodyWasNotSentCompletelyIsNotReused() throws Exception {
         start();
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
