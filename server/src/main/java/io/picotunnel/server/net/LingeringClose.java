@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -45,10 +46,20 @@ public final class LingeringClose {
         }
     }
 
+    /** While the answer is still being written: how long the visitor may take none of it (nginx's send_timeout). */
+    static final Duration SEND_STALL = Duration.ofSeconds(60);
+    /** How often the writing of the answer is looked at for progress. */
+    private static final Duration SEND_CHECK = Duration.ofSeconds(1);
+
     private LingeringClose() {
     }
 
-    /** After {@code answered} completes on {@code channel}; on the channel's event loop. */
+    /**
+     * After {@code answered} completes on {@code channel}; on the channel's event loop. The {@link Bounds} count from
+     * the moment the answer has been written whole, as nginx's do: a slow visitor still taking in a long answer (the
+     * end of a download, which for an HTTP/1.0 visitor is delimited by the close) gets all of it. Until then only a
+     * visitor that takes none of it for {@link #SEND_STALL} is given up on.
+     */
     public static void after(ChannelFuture answered, Bounds bounds) {
         Channel channel = answered.channel();
         if (!channel.isActive()) {
@@ -56,15 +67,19 @@ public final class LingeringClose {
             return;
         }
         ChannelPipeline pipeline = channel.pipeline();
-        if (pipeline.get(HANDLER_NAME) == null) {
-            pipeline.addFirst(HANDLER_NAME, new Drain(bounds));
+        Drain drain = (Drain) pipeline.get(HANDLER_NAME);
+        if (drain == null) {
+            drain = new Drain(bounds);
+            pipeline.addFirst(HANDLER_NAME, drain);
         }
         channel.config().setAutoRead(true);
+        Drain lingering = drain;
         answered.addListener(written -> {
             if (!written.isSuccess() || !(channel instanceof DuplexChannel duplex)) {
                 channel.close();
                 return;
             }
+            lingering.answerWritten();
             SslHandler tls = pipeline.get(SslHandler.class);
             if (tls == null) {
                 duplex.shutdownOutput();
@@ -77,8 +92,14 @@ public final class LingeringClose {
     /** Drops what the peer sends and closes at the first bound reached, or when the peer closes. */
     private static final class Drain extends ChannelInboundHandlerAdapter {
         private final Bounds bounds;
+        private ChannelHandlerContext ctx;
         private long dropped;
         private long lastRead;
+        private boolean answerWritten;
+        /** While the answer is written: the bytes it had left at the last look, and when that number last fell. */
+        private long pendingSeen = -1;
+        private long sendProgressAt;
+        private ScheduledFuture<?> sendWatch;
         private ScheduledFuture<?> deadline;
         private ScheduledFuture<?> idle;
 
@@ -88,10 +109,45 @@ public final class LingeringClose {
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
+            sendProgressAt = System.nanoTime();
+            scheduleSendWatch();
+        }
+
+        /** The answer went out whole: the bounds of the lingering close start now. */
+        void answerWritten() {
+            if (answerWritten || ctx == null || ctx.isRemoved()) {
+                return;
+            }
+            answerWritten = true;
+            if (sendWatch != null) {
+                sendWatch.cancel(false);
+            }
             lastRead = System.nanoTime();
             deadline = ctx.executor().schedule(() -> ctx.channel().close(), bounds.total().toNanos(),
                     TimeUnit.NANOSECONDS);
             scheduleIdle(ctx, bounds.idle().toNanos());
+        }
+
+        private void scheduleSendWatch() {
+            sendWatch = ctx.executor().schedule(this::checkSend, SEND_CHECK.toNanos(), TimeUnit.NANOSECONDS);
+        }
+
+        private void checkSend() {
+            if (answerWritten || !ctx.channel().isActive()) {
+                return;
+            }
+            ChannelOutboundBuffer outbound = ctx.channel().unsafe().outboundBuffer();
+            long pending = outbound == null ? 0 : outbound.totalPendingWriteBytes();
+            long now = System.nanoTime();
+            if (pending != pendingSeen) {
+                pendingSeen = pending;
+                sendProgressAt = now;
+            } else if (now - sendProgressAt >= SEND_STALL.toNanos()) {
+                ctx.channel().close();
+                return;
+            }
+            scheduleSendWatch();
         }
 
         private void scheduleIdle(ChannelHandlerContext ctx, long delayNanos) {
@@ -143,6 +199,9 @@ public final class LingeringClose {
         }
 
         private void cancelTimers() {
+            if (sendWatch != null) {
+                sendWatch.cancel(false);
+            }
             if (deadline != null) {
                 deadline.cancel(false);
             }
