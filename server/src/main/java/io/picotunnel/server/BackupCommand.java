@@ -40,7 +40,10 @@ final class BackupCommand {
         if (done.isPresent()) {
             return done.getAsInt();
         }
-        String dir = SubcommandArgs.dataDir(command.data, env);
+        String dir = SubcommandArgs.dataDir(command.data, env, "backup", err);
+        if (dir == null) {
+            return ServerMain.EXIT_USAGE;
+        }
         try {
             Backup.run(Path.of(dir), command.file);
         } catch (StoreException e) {

@@ -62,7 +62,10 @@ final class RestoreCommand {
         if (done.isPresent()) {
             return done.getAsInt();
         }
-        String dir = SubcommandArgs.dataDir(command.data, env);
+        String dir = SubcommandArgs.dataDir(command.data, env, "restore", err);
+        if (dir == null) {
+            return ServerMain.EXIT_USAGE;
+        }
         Restore.Owner owner;
         try {
             owner = command.owner == null ? null : owner(command.owner, Path.of(dir).toAbsolutePath().getFileSystem());

@@ -128,6 +128,9 @@ public record ServerConfig(
         Map<Setting, String> values = new EnumMap<>(Setting.class);
         for (Setting setting : Setting.values()) {
             String value = flags.get(setting);
+            if (setting == Setting.DATA_DIR && value != null && value.isBlank()) {
+                throw new ConfigException(emptyDataDirFlag());
+            }
             if (value == null) {
                 value = env.get(setting.envVar());
             }
@@ -139,6 +142,16 @@ public record ServerConfig(
             }
         }
         return new Parser(values).parse();
+    }
+
+    /**
+     * What an empty {@code --data} is told: given on the command line (a variable in a script that was not set), it
+     * must not quietly become the default ./data, nor the current directory (what an empty path is).
+     */
+    static String emptyDataDirFlag() {
+        return "Invalid " + Setting.DATA_DIR.displayName() + ": " + Setting.DATA_DIR.flag() + " is empty; name the"
+                + " data directory, or leave the flag out for " + Setting.DATA_DIR.envVar() + " or the default "
+                + Setting.DATA_DIR.defaultValue() + ".";
     }
 
     /** Settings given as flags only, without looking at any environment. */

@@ -38,8 +38,18 @@ final class SubcommandArgs {
         return ServerMain.applyLogSettings(env, err);
     }
 
-    /** The data directory: {@code --data}, else PICOTUNNEL_DATA_DIR, else the default. */
-    static String dataDir(String flag, Map<String, String> env) {
-        return flag != null ? flag : env.getOrDefault(Setting.DATA_DIR.envVar(), Setting.DATA_DIR.defaultValue());
+    /**
+     * The data directory: {@code --data}, else PICOTUNNEL_DATA_DIR (unless empty), else the default, as the server
+     * takes it; null when {@code --data} is empty, said on {@code err} (an empty path is the current directory, which
+     * a restore would have written its database into).
+     */
+    static String dataDir(String flag, Map<String, String> env, String name, PrintStream err) {
+        if (flag != null && flag.isBlank()) {
+            err.println(ServerConfig.emptyDataDirFlag() + " (see picotunnel-server " + name + " --help)");
+            return null;
+        }
+        String variable = env.get(Setting.DATA_DIR.envVar());
+        return flag != null ? flag
+                : variable != null && !variable.isBlank() ? variable.strip() : Setting.DATA_DIR.defaultValue();
     }
 }

@@ -70,11 +70,39 @@ class BackupRestoreCommandTest {
     }
 
     private static int backup(String... args) {
-        PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        return backupRun(args).code();
+    }
+
+    private static Run backupRun(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
         String[] command = new String[args.length + 1];
         command[0] = "backup";
         System.arraycopy(args, 0, command, 1, args.length);
-        return ServerMain.subcommand(command, Map.of(), quiet, quiet).orElseThrow();
+        int code = ServerMain.subcommand(command, Map.of(), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).orElseThrow();
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@code --data ""} (a variable in a script that was not set) was the current directory: the backup looked for
+     * the database there, and a restore would have put one there.
+     */
+    @Test
+    void anEmptyDataFlagIsAUsageErrorOfBackupAndRestoreNamingTheSetting() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "from-the-backup");
+
+        Run backup = backupRun("--data", "", dir.resolve("b.db").toString());
+        Run restore = restore(Map.of(), "--data", "", dir.resolve("no-such-backup.db").toString());
+
+        for (Run run : List.of(backup, restore)) {
+            assertThat(run.code()).as(run.err()).isEqualTo(ServerMain.EXIT_USAGE);
+            assertThat(run.err()).startsWith("Invalid --data (PICOTUNNEL_DATA_DIR): --data is empty; name the data"
+                    + " directory, or leave the flag out for PICOTUNNEL_DATA_DIR or the default ./data.");
+        }
+        assertThat(dir.resolve("b.db")).doesNotExist();
+        assertThat(copy).exists();
     }
 
     @Test

@@ -75,6 +75,24 @@ class ServerMainTest {
         assertThat(err.strip()).doesNotContain("\n").doesNotContain("Exception").doesNotContain("\tat ").endsWith(".");
     }
 
+    /**
+     * {@code --data ""} (a variable in a script that was not set) quietly became the default ./data, or
+     * PICOTUNNEL_DATA_DIR: a server with no data where its operator put them.
+     */
+    @Test
+    void anEmptyDataFlagIsAStartUpErrorNamingTheSetting() {
+        List<String> started = new ArrayList<>();
+
+        Run run = run(Map.of("PICOTUNNEL_DATA_DIR", dir.resolve("from-the-environment").toString()),
+                server -> started.add("started"), loopback("--data", "").toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(run.err().strip()).isEqualTo("Invalid --data (PICOTUNNEL_DATA_DIR): --data is empty; name the data"
+                + " directory, or leave the flag out for PICOTUNNEL_DATA_DIR or the default ./data.");
+        assertThat(started).isEmpty();
+        assertThat(dir.resolve("from-the-environment")).doesNotExist();
+    }
+
     @Test
     void helpListsEveryFlagWithItsVariable() {
         Run help = run("--help");
