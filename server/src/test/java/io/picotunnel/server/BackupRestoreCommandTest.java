@@ -85,6 +85,46 @@ class BackupRestoreCommandTest {
     }
 
     /**
+     * The path of the data directory went into SQLite's JDBC URL as it is: the driver cut it at a {@code ?} and took
+     * the rest for its settings, so the server could not open its database (or opened another file).
+     */
+    @Test
+    void aDataDirectoryWithQuestionMarkHashAndPercentSignInItsPathWorksForTheServerTheBackupAndTheRestore()
+            throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data?cache=shared&mode=rwc#1%41"));
+        PicoTunnelServer first = start(data);
+        try {
+            first.store().createTunnel("written");
+        } finally {
+            first.stop();
+        }
+        Path copy = data.resolve("backup?of=data#2%41.db");
+        PicoTunnelServer second = start(data);
+        try {
+            assertThat(second.store().tunnels()).extracting(Tunnel::name).containsExactly("written");
+            Run backup = backupRun("--data", data.toString(), copy.toString());
+            assertThat(backup.code()).as(backup.err()).isZero();
+            second.store().createTunnel("after-the-backup");
+        } finally {
+            second.stop();
+        }
+        assertThat(tunnels(data)).containsExactlyInAnyOrder("written", "after-the-backup");
+
+        Run run = restore(Map.of(), "--data", data.toString(), copy.toString());
+
+        assertThat(run.code()).as(run.err()).isZero();
+        PicoTunnelServer third = start(data);
+        try {
+            assertThat(third.store().tunnels()).extracting(Tunnel::name).containsExactly("written");
+        } finally {
+            third.stop();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files).as("nothing written beside the data directory").containsExactly(data);
+        }
+    }
+
+    /**
      * {@code --data ""} (a variable in a script that was not set) was the current directory: the backup looked for
      * the database there, and a restore would have put one there.
      */

@@ -81,7 +81,7 @@ public final class Backup {
             Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             SQLiteConfig config = new SQLiteConfig();
             config.setBusyTimeout(10_000);
-            try (Connection connection = config.createConnection("jdbc:sqlite:" + database);
+            try (Connection connection = config.createConnection(Database.url(database));
                  Statement statement = connection.createStatement()) {
                 refuseDamaged(connection, database, absoluteTarget);
                 statement.executeUpdate("backup to \"" + partial + "\"");

@@ -8,6 +8,7 @@ import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -199,9 +200,30 @@ public final class Database implements AutoCloseable {
         });
     }
 
+    /**
+     * The JDBC URL of the database file {@code file}: a {@code file:} URI, every byte of its absolute path but letters,
+     * digits and {@code / - . _ ~} percent-encoded. Put into the URL as it is, a path with {@code ?} was cut there by
+     * the driver, which took the rest for settings ({@code /srv/a?b&c/picotunnel.db}: "unable to open database file"),
+     * and SQLite reads {@code #} and {@code %} in a URI as a fragment and an escape.
+     */
+    static String url(Path file) {
+        StringBuilder url = new StringBuilder("jdbc:sqlite:file:");
+        for (byte b : file.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xFF;
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "/-._~".indexOf(c) >= 0) {
+                url.append((char) c);
+            } else {
+                url.append('%').append(HEX[c >> 4]).append(HEX[c & 0xF]);
+            }
+        }
+        return url.toString();
+    }
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
     private static Connection connect(SQLiteConfig config, Path file) {
         try {
-            Connection connection = config.createConnection("jdbc:sqlite:" + file.toAbsolutePath());
+            Connection connection = config.createConnection(url(file));
             connection.setAutoCommit(false);
             return connection;
         } catch (SQLException e) {
@@ -226,7 +248,7 @@ public final class Database implements AutoCloseable {
         if (size == 0) {
             return;
         }
-        try (Connection connection = new SQLiteConfig().createConnection("jdbc:sqlite:" + file.toAbsolutePath());
+        try (Connection connection = new SQLiteConfig().createConnection(url(file));
              Statement statement = connection.createStatement();
              ResultSet tables = statement.executeQuery("SELECT count(*), count(*) FILTER (WHERE name ="
                      + " 'schema_version' AND (SELECT count(*) FROM pragma_table_info('schema_version') WHERE name IN"

@@ -172,7 +172,7 @@ public final class Restore {
     /** The copy is a whole PicoTunnel database this version can run on, or a sentence says what it is instead. */
     private static void check(Path copy, Path source) {
         SQLiteConfig config = new SQLiteConfig();
-        try (Connection connection = config.createConnection("jdbc:sqlite:" + copy);
+        try (Connection connection = config.createConnection(Database.url(copy));
              Statement statement = connection.createStatement()) {
             switch (FileCheck.run(connection, "integrity_check")) {
                 case FileCheck.Sound sound -> { }
@@ -215,7 +215,7 @@ public final class Restore {
      */
     private static int endSessions(Path copy, Path source) {
         SQLiteConfig config = new SQLiteConfig();
-        try (Connection connection = config.createConnection("jdbc:sqlite:" + copy);
+        try (Connection connection = config.createConnection(Database.url(copy));
              Statement statement = connection.createStatement()) {
             try (ResultSet result = statement.executeQuery(
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sessions'")) {
@@ -263,7 +263,7 @@ public final class Restore {
         SQLiteConfig config = new SQLiteConfig();
         config.setLockingMode(SQLiteConfig.LockingMode.EXCLUSIVE);
         config.setBusyTimeout(0);
-        try (Connection connection = config.createConnection("jdbc:sqlite:" + database);
+        try (Connection connection = config.createConnection(Database.url(database));
              Statement statement = connection.createStatement()) {
             statement.execute("BEGIN EXCLUSIVE");
             statement.execute("COMMIT");
