@@ -33,6 +33,7 @@ import io.picotunnel.server.proxy.http.HttpRoutes;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
 import io.picotunnel.server.proxy.http.UpstreamPool;
 import io.picotunnel.server.proxy.tcp.TcpServices;
+import io.picotunnel.server.store.Restore;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
@@ -149,6 +150,8 @@ public final class PicoTunnelServer implements AutoCloseable {
 
     private void startComponents(List<ServiceListener> extraListeners) {
         running(DataDirectoryLock.acquire(DataDirectory.prepare(config.dataDir())));
+        // Under the lock: a restore running now would have refused this start, so any copy of one is left over.
+        Restore.removeUnfinished(config.dataDir().toAbsolutePath());
         store = running(openStore());
         adminToken = resolveAdminToken();
         registry = new TunnelRegistry();

@@ -1,22 +1,30 @@
 package io.picotunnel.server;
 
+import ch.qos.logback.classic.Level;
+import io.picotunnel.server.store.Restore;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -82,6 +90,60 @@ class BackupRestoreCommandTest {
         int code = ServerMain.subcommand(command, Map.of(), new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8)).orElseThrow();
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A restore killed midway (SIGKILL: no finally, no shutdown hook) left its checked copy of the backup, the
+     * tunnels' tokens, as {@code <data>/.picotunnel.db.restoring} until the next restore, if any. The next server start
+     * deletes it, and says so; the database is the one from before that restore.
+     */
+    @Test
+    void theCopyLeftByARestoreKilledMidwayIsDeletedByTheNextServerStartWhichSaysSo() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "from-the-backup");
+        try (Store store = Store.open(data)) {
+            store.createTunnel("later");
+        }
+        Path staging = data.resolve(".picotunnel.db.restoring");
+        Process process = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                RestoreProbe.class.getName(), "--data", data.toString(), copy.toString()))
+                .redirectErrorStream(true).start();
+        try {
+            BufferedReader output = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                    StandardCharsets.UTF_8));
+            CompletableFuture<Boolean> setAside = CompletableFuture.supplyAsync(() -> {
+                try {
+                    for (String line = output.readLine(); line != null; line = output.readLine()) {
+                        if (line.equals("set aside")) {
+                            return true;
+                        }
+                    }
+                    return false;
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            assertThat(setAside.get(60, TimeUnit.SECONDS)).as("the restore reached the point where it waits").isTrue();
+
+            process.destroyForcibly();
+
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("killed").isTrue();
+        } finally {
+            process.destroyForcibly();
+        }
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(staging))).isEqualTo("rw-------");
+
+        try (LogCapture log = new LogCapture(Restore.class, Level.INFO)) {
+            start(data).stop();
+
+            assertThat(log.messages(Level.INFO)).containsExactly("Deleted " + staging + ", left by a restore that did"
+                    + " not finish (the database is as it was before that restore).");
+        }
+        try (Stream<Path> files = Files.list(data)) {
+            assertThat(files).noneMatch(f -> f.getFileName().toString().startsWith(".picotunnel.db.restoring"));
+        }
+        assertThat(tunnels(data)).containsExactlyInAnyOrder("from-the-backup", "later");
     }
 
     /**

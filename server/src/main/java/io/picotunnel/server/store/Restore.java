@@ -1,5 +1,7 @@
 package io.picotunnel.server.store;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
@@ -57,6 +59,9 @@ public final class Restore {
     public record Owner(UserPrincipal user, GroupPrincipal group) {
     }
 
+    private static final Logger log = LoggerFactory.getLogger(Restore.class);
+    /** The copy a restore checks before it replaces the database, in the data directory. */
+    static final String STAGING_FILE = "." + Store.DATABASE_FILE + ".restoring";
     private static final DateTimeFormatter STAMP =
             DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
     /** Most copies with the same time, numbered, before a restore gives up (bounds the search for a free name). */
@@ -128,12 +133,12 @@ public final class Restore {
 
     private static Outcome replace(Path dir, Path source, Owner wanted, Steps steps, Clock clock) {
         Path database = dir.resolve(Store.DATABASE_FILE);
-        Path staging = dir.resolve("." + Store.DATABASE_FILE + ".restoring");
+        Path staging = dir.resolve(STAGING_FILE);
         try {
             if (Files.exists(database) && Files.isSameFile(source, database)) {
                 throw new StoreException("Cannot restore " + source + ": it is the database itself.", null);
             }
-            deleteWithCompanions(staging);
+            removeUnfinished(dir);
             Files.createFile(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             try (OutputStream out = Files.newOutputStream(staging, StandardOpenOption.TRUNCATE_EXISTING)) {
                 Files.copy(source, out);
@@ -361,6 +366,29 @@ public final class Restore {
                     + " UID[:GID].";
         }
         return null;
+    }
+
+    /**
+     * Deletes the copy (and SQLite's files beside it) that a restore killed midway (SIGKILL, a crash, the machine
+     * stopping) left in {@code dataDir}: it holds the tunnels' tokens of the backup, and nothing else would ever delete
+     * it. The database is as it was before that restore, which renames the copy into place as its very last step. For
+     * callers holding the data directory's lock only (a server starting, a restore), so never the copy of a restore
+     * that runs. Each file deleted is logged; one that cannot be is logged as a warning and left.
+     */
+    public static void removeUnfinished(Path dataDir) {
+        Path staging = dataDir.resolve(STAGING_FILE);
+        for (String suffix : List.of("", "-wal", "-shm", "-journal")) {
+            Path file = staging.resolveSibling(staging.getFileName() + suffix);
+            try {
+                if (Files.deleteIfExists(file)) {
+                    log.info("Deleted {}, left by a restore that did not finish (the database is as it was before"
+                            + " that restore).", file);
+                }
+            } catch (IOException e) {
+                log.warn("Could not delete {}, left by a restore that did not finish ({}); delete it yourself: it"
+                        + " holds a copy of the tunnels' tokens.", file, FileErrors.describe(e));
+            }
+        }
     }
 
     /** Makes the renames in {@code dir} durable, where the file system can (some cannot open a directory). */
