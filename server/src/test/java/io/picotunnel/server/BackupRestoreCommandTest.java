@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import ch.qos.logback.classic.Level;
+import io.picotunnel.server.auth.AdminToken;
 import io.picotunnel.server.store.Restore;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.Tunnel;
@@ -21,6 +22,7 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -144,6 +146,60 @@ class BackupRestoreCommandTest {
             assertThat(files).noneMatch(f -> f.getFileName().toString().startsWith(".picotunnel.db.restoring"));
         }
         assertThat(tunnels(data)).containsExactlyInAnyOrder("from-the-backup", "later");
+    }
+
+    /**
+     * The copy is moved over the name it is given: over picotunnel.lock it replaced the file the running server held
+     * its lock on, so that a second server could start on the directory; over admin-token, a certificate or a database
+     * a restore kept, it replaced them. Each is refused and left as it was; a backup of a name of its own in the data
+     * directory (as the README shows for Docker) is written.
+     */
+    @Test
+    void aBackupOntoAFileTheServerKeepsInItsDataDirectoryIsRefusedAndNothingIsOverwritten() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path lock = data.resolve(DataDirectoryLock.FILE_NAME);
+        PicoTunnelServer server = start(data);
+        try {
+            Path certificate = Files.writeString(Files.createDirectories(data.resolve("certs"))
+                    .resolve("tunnel.example.com.pem"), "certificate");
+            Path kept = Files.writeString(data.resolve("picotunnel.db.before-restore-20260131-142503.207Z"), "kept");
+            Path throughALink = Files.createSymbolicLink(dir.resolve("link"), data);
+            List<Path> targets = List.of(lock, data.resolve(AdminToken.FILE_NAME), certificate, kept,
+                    data.resolve(".picotunnel.db.restoring"), throughALink.resolve(DataDirectoryLock.FILE_NAME),
+                    throughALink.resolve(Store.DATABASE_FILE));
+            assertThat(lock).exists();
+            assertThat(data.resolve(AdminToken.FILE_NAME)).exists();
+            Map<Path, Object> before = new LinkedHashMap<>();
+            for (Path file : List.of(lock, data.resolve(AdminToken.FILE_NAME), certificate, kept)) {
+                before.put(file, state(file));
+            }
+
+            for (Path target : targets) {
+                Run run = backupRun("--data", data.toString(), target.toString());
+
+                assertThat(run.code()).as("%s: %s", target, run.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+                assertThat(run.err()).as("%s", target).startsWith("Cannot write the backup to " + target + ": that is");
+            }
+
+            for (Map.Entry<Path, Object> file : before.entrySet()) {
+                assertThat(state(file.getKey())).as("%s", file.getKey()).isEqualTo(file.getValue());
+            }
+            assertThat(data.resolve(".picotunnel.db.restoring")).doesNotExist();
+            assertThat(LockFileProbe.tryInAnotherProcess(lock)).as("the server's lock").isEqualTo("held");
+            assertThat(backup("--data", data.toString(), data.resolve("backup.db").toString())).isZero();
+        } finally {
+            server.stop();
+        }
+        assertThat(tunnels(data)).isEmpty();
+    }
+
+    /**
+     * A file's inode, size and time of change, read without opening it: closing a descriptor of the lock file would
+     * let go of the lock this JVM's server holds on it.
+     */
+    private static List<Object> state(Path file) throws IOException {
+        Map<String, Object> attributes = Files.readAttributes(file, "unix:ino,size,ctime");
+        return List.of(attributes.get("ino"), attributes.get("size"), attributes.get("ctime").toString());
     }
 
     /**

@@ -15,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.regex.Pattern;
 
 /**
  * A consistent copy of the database while the server runs, made with SQLite's online backup ({@code backup to}):
@@ -66,6 +67,14 @@ public final class Backup {
             // one (its open descriptor): every write after the backup would be lost at the next start.
             throw new StoreException("Cannot write the backup to " + absoluteTarget + ": that is the database itself"
                     + " (or one of its files); write the backup outside " + database.getParent() + ".", null);
+        }
+        String serverFile = serverFile(dataDir, absoluteTarget);
+        if (serverFile != null) {
+            Path data = database.getParent();
+            throw new StoreException("Cannot write the backup to " + absoluteTarget + ": that is " + serverFile
+                    + ", which the server keeps in its data directory " + data + "; give the backup a name of its own,"
+                    + " such as " + data.resolve("picotunnel-backup.db") + ", or write it outside " + data
+                    + ". Nothing was written.", null);
         }
         if (absoluteTarget.toString().indexOf('"') >= 0) {
             throw new StoreException("Cannot write the backup to " + absoluteTarget
@@ -160,6 +169,48 @@ public final class Backup {
             return FileErrors.describe(e);
         }
         return Files.isRegularFile(file) && !Files.isReadable(file) ? "permission denied on " + file : null;
+    }
+
+    /**
+     * What the server keeps at {@code target} when the backup, moved over that name, would replace a file of the
+     * server's in {@code dataDir} (its directory found through links): the lock file (a running server would go on
+     * holding its lock on the replaced one, and a second server could start), the admin token, a certificate, a copy a
+     * restore kept or is writing, the database and SQLite's files (whatever the path's spelling); else null. Names
+     * as {@code DataDirectoryLock}, {@code AdminToken} and {@code ServerTls} give them.
+     */
+    private static String serverFile(Path dataDir, Path target) {
+        Path parent;
+        Path data;
+        try {
+            parent = target.getParent().toRealPath();
+            data = dataDir.toRealPath();
+        } catch (IOException e) {
+            return null; // checked above: both are there
+        }
+        if (parent.startsWith(data.resolve("certs"))) {
+            return "a file of its certificates";
+        }
+        if (!parent.equals(data)) {
+            return null;
+        }
+        String name = target.getFileName().toString();
+        String database = Store.DATABASE_FILE;
+        if (name.equals("picotunnel.lock")) {
+            return "its lock file";
+        }
+        if (name.equals("admin-token")) {
+            return "its admin token";
+        }
+        if (name.matches(Pattern.quote(database) + "(-wal|-journal)?\\.before-restore-.+")) {
+            return "a database (or its WAL) a restore replaced and kept";
+        }
+        if (name.startsWith("." + database + ".restoring")) {
+            return "the copy a restore checks";
+        }
+        if (name.matches(Pattern.quote(database) + "(-wal|-shm|-journal)?")) {
+            return "its database (or one of SQLite's files beside it)";
+        }
+        return null;
     }
 
     private static boolean isTheDatabase(Path database, Path target) {
