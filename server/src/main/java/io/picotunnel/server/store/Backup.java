@@ -28,9 +28,16 @@ public final class Backup {
     private Backup() {
     }
 
+    /**
+     * The backup written: where, and whether its directory was synced after the rename that put it there (false where
+     * the file system cannot sync a directory).
+     */
+    public record Written(Path file, boolean directorySynced) {
+    }
+
     /** Copies {@code <dataDir>/picotunnel.db} to {@code target}; throws {@link StoreException} with a sentence. */
-    public static void run(Path dataDir, Path target) {
-        run(dataDir, target, () -> { });
+    public static Written run(Path dataDir, Path target) {
+        return run(dataDir, target, () -> { });
     }
 
     /**
@@ -39,7 +46,7 @@ public final class Backup {
      * SQLite create its -wal and -shm; SQLite's unix VFS gives them the database file's owner, so a server run as
      * another user can still open them.
      */
-    static void run(Path dataDir, Path target, Runnable whileOpen) {
+    static Written run(Path dataDir, Path target, Runnable whileOpen) {
         Path database = dataDir.resolve(Store.DATABASE_FILE).toAbsolutePath();
         // A data directory this user may not look into (the server's, 0700) is not one without a database.
         String unreadable = unreadable(database);
@@ -101,6 +108,9 @@ public final class Backup {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(partial, absoluteTarget, StandardCopyOption.REPLACE_EXISTING);
             }
+            // The rename is an entry of the directory: without this, a crash of the machine soon after could leave the
+            // older backup of that name, or none, although the command said the backup was written.
+            return new Written(absoluteTarget, DirectorySync.sync(parent));
         } catch (NoSuchFileException e) {
             throw new StoreException("Cannot write the backup to " + absoluteTarget + ": " + e.getFile() + " is missing.", e);
         } catch (IOException e) {

@@ -152,7 +152,7 @@ public final class Restore {
             String stamp = unusedStamp(database, clock, source);
             Path previous = Files.exists(database) ? keepAside(database, stamp) : null;
             List<Path> leftovers = setAsideLeftovers(database, stamp);
-            syncDirectory(dir);
+            DirectorySync.sync(dir);
             steps.afterSetAside().run();
             // One rename replaces the old file with the new: at no moment, crash or not, is there no picotunnel.db
             // (a server would start on a new empty one, and every client would be refused for good).
@@ -161,7 +161,7 @@ public final class Restore {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(staging, database, StandardCopyOption.REPLACE_EXISTING);
             }
-            syncDirectory(dir);
+            DirectorySync.sync(dir);
             return new Outcome(database, previous, endedSessions, leftovers, ownerNote);
         } catch (IOException e) {
             throw new StoreException("Cannot restore " + source + " into " + dir + ": " + FileErrors.describe(e) + ".", e);
@@ -388,15 +388,6 @@ public final class Restore {
                 log.warn("Could not delete {}, left by a restore that did not finish ({}); delete it yourself: it"
                         + " holds a copy of the tunnels' tokens.", file, FileErrors.describe(e));
             }
-        }
-    }
-
-    /** Makes the renames in {@code dir} durable, where the file system can (some cannot open a directory). */
-    private static void syncDirectory(Path dir) {
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-            channel.force(true);
-        } catch (IOException | UnsupportedOperationException e) {
-            // the renames are as durable as the file system makes them
         }
     }
 

@@ -255,4 +255,20 @@ class BackupTest {
             assertThat(files).containsExactly(empty);
         }
     }
+
+    /**
+     * The rename that puts the copy in place is an entry of its directory, which nothing synced: after a crash of the
+     * machine the directory could still hold the older backup of that name, or none. On Linux the directory is
+     * synced.
+     */
+    @Test
+    void theDirectoryOfTheBackupIsSyncedAfterTheRenameThatPutsTheCopyThere() {
+        store.createTunnel("kept");
+        Path copy = backups.resolve("nightly.db");
+
+        Backup.Written written = Backup.run(dataDir, copy);
+
+        assertThat(written.file()).isEqualTo(copy);
+        assertThat(written.directorySynced()).as("Linux opens and syncs a directory").isTrue();
+    }
 }

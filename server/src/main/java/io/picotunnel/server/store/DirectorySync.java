@@ -1,0 +1,29 @@
+package io.picotunnel.server.store;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Makes the names in a directory durable: a rename (or a new file) is an entry of its directory, which an fsync of the
+ * file itself does not write, so after a crash of the machine the directory could still hold the old entry.
+ */
+final class DirectorySync {
+
+    private DirectorySync() {
+    }
+
+    /**
+     * An fsync of {@code dir}: true once done; false where the file system cannot open or sync a directory (some
+     * cannot, and say so with an IOException), where the entries are then as durable as it makes them.
+     */
+    static boolean sync(Path dir) {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+}
