@@ -299,6 +299,99 @@ class DeploymentFilesTest {
     }
 
     /**
+     * The backup and restore steps of the Kubernetes README, run as written with /data a directory here: the commands
+     * it runs in the StatefulSet's pod with kubectl exec (the backup while a server runs), the file kubectl cp takes
+     * out and puts back, and the restore Job's arguments, on the volume the StatefulSet's claim template made.
+     */
+    @Test
+    void theKubernetesBackupAndRestoreStepsRunAsWrittenOnTheStatefulSetsPodAndVolume() throws Exception {
+        Path dir = ROOT.resolve("examples/kubernetes");
+        String readme = Files.readString(dir.resolve("README.md"));
+        Map<String, Object> statefulSet = map(new Yaml().load(Files.readString(dir.resolve("statefulset.yaml"))));
+        Map<String, Object> job = map(new Yaml().load(Files.readString(dir.resolve("restore-job.yaml"))));
+        String name = (String) map(statefulSet, "metadata").get("name");
+        String pod = name + "-0";
+        Map<String, Object> claimTemplate = map(list(map(statefulSet, "spec"), "volumeClaimTemplates").getFirst());
+        Map<String, Object> serverPod = map(map(map(statefulSet, "spec"), "template"), "spec");
+        Map<String, Object> jobPod = map(map(map(job, "spec"), "template"), "spec");
+        assertThat(job.get("kind")).isEqualTo("Job");
+        assertThat(list(jobPod, "volumes")).extracting(v -> map(v).get("persistentVolumeClaim")).filteredOn(c -> c != null)
+                .extracting(c -> map(c).get("claimName"))
+                .containsExactly(map(claimTemplate, "metadata").get("name") + "-" + pod);
+        assertThat(map(jobPod, "securityContext")).isEqualTo(map(serverPod, "securityContext").entrySet().stream()
+                .filter(e -> !e.getKey().equals("sysctls"))
+                .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)));
+        Map<String, Object> restoreContainer = map(list(jobPod, "containers").getFirst());
+        assertThat((String) restoreContainer.get("image")).endsWith("picotunnel-server");
+        assertThat(list(restoreContainer, "volumeMounts")).extracting(m -> map(m).get("mountPath")).contains("/data");
+        assertThat(readme).contains("kubectl apply -f restore-job.yaml", "job/" + map(job, "metadata").get("name"),
+                "kubectl scale statefulset " + name + " --replicas=0", "kubectl scale statefulset " + name + " --replicas=1");
+
+        List<List<String>> inThePod = readme.lines().map(String::strip)
+                .filter(line -> line.startsWith("kubectl exec " + pod + " -- picotunnel-server "))
+                .map(line -> List.of(line.replaceAll("\\s+#.*", "").substring(("kubectl exec " + pod
+                        + " -- picotunnel-server ").length()).split(" "))).toList();
+        assertThat(inThePod).extracting(List::getFirst).containsExactly("backup");
+        List<String> backup = inThePod.getFirst();
+        assertThat(readme).contains("kubectl cp " + pod + ":" + backup.getLast() + " ");
+        List<String> restore = list(restoreContainer, "args").stream().map(String.class::cast).toList();
+        assertThat(restore.getFirst()).isEqualTo("restore");
+        assertThat(readme).contains(" " + pod + ":" + restore.getLast() + " ");
+
+        Path data = tmp.resolve("data");
+        PicoTunnelServer server = PicoTunnelServer.start(ServerConfig.ephemeral(data),
+                new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        try {
+            server.store().createTunnel("in-the-backup");
+            String backedUp = runServerMain(onData(backup, data));
+            assertThat(backedUp).contains("Backup written to ");
+            server.store().createTunnel("after-the-backup");
+        } finally {
+            server.stop();
+        }
+        Files.copy(Path.of(onData(List.of(backup.getLast()), data).getFirst()),
+                Path.of(onData(List.of(restore.getLast()), data).getFirst()));
+        assertThat(runServerMain(onData(restore, data))).contains("Restored ");
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(data),
+                new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        try {
+            assertThat(server.store().tunnels()).extracting(io.picotunnel.server.store.Tunnel::name)
+                    .containsExactly("in-the-backup");
+        } finally {
+            server.stop();
+        }
+    }
+
+    /** {@code args} with /data, the volume's mount path, as {@code data}. */
+    private static List<String> onData(List<String> args, Path data) {
+        return args.stream().map(arg -> arg.equals("/data") || arg.startsWith("/data/")
+                ? data + arg.substring("/data".length()) : arg).toList();
+    }
+
+    /** picotunnel-server with {@code args} in a JVM of its own, as in the container; its output, when it exits 0. */
+    private static String runServerMain(List<String> args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                ServerMain.class.getName()));
+        command.addAll(args);
+        Path output = Files.createTempFile("picotunnel-server", ".out");
+        try {
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
+            builder.environment().keySet().removeIf(key -> key.startsWith("PICOTUNNEL_"));
+            Process process = builder.start();
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new AssertionError(args + " did not end within 60 s");
+            }
+            String said = Files.readString(output);
+            assertThat(process.exitValue()).as("%s: %s", args, said).isZero();
+            return said.lines().filter(line -> !line.startsWith("WARNING")).collect(java.util.stream.Collectors.joining("\n"));
+        } finally {
+            Files.delete(output);
+        }
+    }
+
+    /**
      * The server serves wss on its tunnel port once it has (or ACME will get) a certificate for its domain, else
      * plain ws: a client with the other scheme, or a name the certificate does not hold, never connects.
      */
