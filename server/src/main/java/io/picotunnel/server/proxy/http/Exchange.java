@@ -573,6 +573,17 @@ final class Exchange {
             }
             return;
         }
+        if (!framedByChunkedAlone(response)) {
+            // As nginx ("upstream sent unknown Transfer-Encoding") and Go's ReverseProxy: a coding other than chunked
+            // (gzip, chunked) stays in the body the decoder passes on, and the visitor, told nothing of it once the
+            // hop-by-hop header is gone, would take the coded bytes for the body.
+            LOG.info("{} sent Transfer-Encoding '{}' in its response to {} {}: only chunked is supported",
+                    service.targetAddr(), LogValues.escape(String.join(", ",
+                            response.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING))),
+                    request.method(), LogValues.escape(service.domain()));
+            onUpstreamEnded();
+            return;
+        }
         cancelResponseTimer();
         phase = Phase.RESPONDING;
         traffic.responded(code);
@@ -580,6 +591,29 @@ final class Exchange {
         writePublic(publicResponse(response));
         responseProgressAt = System.nanoTime();
         armResponseBodyTimer(proxy.responseTimeout().toNanos());
+    }
+
+    /**
+     * Whether the response's Transfer-Encoding, if any, is chunked and nothing else: the only transfer coding the
+     * proxy decodes (RFC 9112 6.1 lets a recipient answer others with 501; a proxy answers 502 for its target).
+     */
+    private static boolean framedByChunkedAlone(HttpResponse response) {
+        List<String> values = response.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        if (values.isEmpty()) {
+            return true;
+        }
+        int chunked = 0;
+        for (String value : values) {
+            for (String coding : value.split(",", -1)) {
+                String trimmed = coding.strip();
+                if (!trimmed.isEmpty() && !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(trimmed)) {
+                    return false;
+                }
+                chunked += trimmed.isEmpty() ? 0 : 1;
+            }
+        }
+        // chunked twice would have to be decoded twice (RFC 9112 6.1 forbids it); the decoder decodes it once.
+        return chunked == 1;
     }
 
     /**

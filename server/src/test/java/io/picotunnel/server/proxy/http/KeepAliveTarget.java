@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * An HTTP/1.1 target written on plain sockets, so that tests see its connections: it numbers each accepted
@@ -200,6 +201,19 @@ final class KeepAliveTarget implements AutoCloseable {
                         out.write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                                 + Integer.toHexString(body.length()) + "\r\n" + body + "\r\n0\r\n\r\n")
                                 .getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    }
+                    case "/gzip-chunked" -> {
+                        // A transfer coding other than chunked: the chunks carry gzip's bytes of the body.
+                        readBody(in, headers);
+                        ByteArrayOutputStream gzipped = new ByteArrayOutputStream();
+                        try (GZIPOutputStream gzip = new GZIPOutputStream(gzipped)) {
+                            gzip.write(body.getBytes(StandardCharsets.US_ASCII));
+                        }
+                        out.write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                                + Integer.toHexString(gzipped.size()) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                        out.write(gzipped.toByteArray());
+                        out.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                         out.flush();
                     }
                     case "/close" -> {

@@ -133,6 +133,19 @@ class UpstreamKeepAliveTest {
     }
 
     @Test
+    void aTransferCodingOtherThanChunkedGets502AndTheStreamIsNotReused() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            // Passed on re-framed as chunked alone, the body would reach the visitor as gzip's bytes, unannounced.
+            RawHttp.Response response = get(http, "/gzip-chunked");
+            assertThat(response.status()).isEqualTo(502);
+            assertThat(response.text()).doesNotContain("conn=");
+        }
+        awaitTargetConnectionsEnded(1);
+        assertNextRequestUsesNewConnection();
+    }
+
+    @Test
     void incompleteResponseBodyIsNotReused() throws Exception {
         start();
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
