@@ -716,7 +716,7 @@ final class Exchange {
         }
         lastPublicWrite.addListener(f -> {
             if (f.isSuccess()) {
-                if (phase == Phase.RESPONDING) {
+                if (phase == Phase.RESPONDING || phase == Phase.ENDED) {
                     responseProgressAt = System.nanoTime();
                 }
                 readUpstreamIfReady();
@@ -731,6 +731,37 @@ final class Exchange {
         flushPublic();
         end(upstreamReusable());
         owner.responded(keepAlive, requestDone, lastPublicWrite);
+        timeRestOfResponse();
+    }
+
+    /**
+     * HTTP/2: the response came whole from the target, but the stream's flow-control window may hold the rest of it
+     * at the proxy, and a visitor that never opens the window would keep the stream (and so its connection, which
+     * is not idle while a stream is open) for ever. As with a body still coming ({@link #onResponseBodyTimeout}),
+     * and as nginx's send_timeout does for a stream without window, nothing taken for the proxy timeout resets the
+     * stream; the connection's other streams go on. (HTTP/1.1 has its idle timeout for this.)
+     */
+    private void timeRestOfResponse() {
+        ChannelFuture last = lastPublicWrite;
+        if (!http2 || last == null || last.isDone()) {
+            return;
+        }
+        long left = responseProgressAt + proxy.responseTimeout().toNanos() - System.nanoTime();
+        owner.responseTimer().arm(Math.max(0, left), TimeUnit.NANOSECONDS, this::onRestOfResponseTimeout);
+    }
+
+    private void onRestOfResponseTimeout() {
+        ChannelFuture last = lastPublicWrite;
+        if (last.isDone() || !ctx.channel().isActive()) {
+            return;
+        }
+        if (responseProgressAt + proxy.responseTimeout().toNanos() - System.nanoTime() > 0) {
+            timeRestOfResponse();
+            return;
+        }
+        LOG.info("visitor {} took none of the rest of the response to {} {} for {}: resetting its stream", clientIp,
+                request.method(), LogValues.escape(service.domain()), proxy.responseTimeout());
+        owner.abort();
     }
 
     /** The upstream stream ended or failed, on this channel's event loop. */

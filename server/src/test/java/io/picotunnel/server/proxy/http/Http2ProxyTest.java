@@ -383,6 +383,43 @@ class Http2ProxyTest {
     }
 
     @Test
+    void aStreamWhoseWindowStaysClosedIsResetAfterTheProxyTimeoutAndTheOtherStreamsGoOn() throws Exception {
+        assertStalledStreamIsResetAndOthersGoOn("/stalled");
+    }
+
+    @Test
+    void aStreamWhoseWindowStaysClosedOnABodyLargerThanTheBuffersIsResetAfterTheProxyTimeout() throws Exception {
+        assertStalledStreamIsResetAndOthersGoOn("/download?2000000");
+    }
+
+    /**
+     * Stream 1 asks for {@code path} with a window of 0 that the client never opens: the proxy gets the target's
+     * answer (whole, when it is small) but can send none of its body. It must end that stream after the proxy
+     * timeout (as nginx's send_timeout does), and only that one: stream 3, opened meanwhile, and stream 5, opened
+     * after, are answered whole on the same connection.
+     */
+    private void assertStalledStreamIsResetAndOthersGoOn(String path) throws Exception {
+        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(1)).build());
+        try (RawH2 h2 = RawH2.connect(((InetSocketAddress) strict.localAddress()).getPort(),
+                certificates.clientContext())) {
+            // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0: no stream gets DATA until its own WINDOW_UPDATE.
+            h2.write(frame(0x4, 0, 0, new byte[] {0, 0x4, 0, 0, 0, 0}));
+            h2.get(1, path);
+            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+            h2.get(3, "/moving");
+            h2.write(frame(0x8, 0, 3, new byte[] {0, 0, (byte) 0xff, (byte) 0xff}));
+            assertThat(h2.readUntilEndOfStream(3)).contains("uri=/moving");
+            assertThat(h2.readResetCode(1)).as("stream 1 reset (RST_STREAM) within the read timeout").isNotNegative();
+            h2.get(5, "/after");
+            h2.write(frame(0x8, 0, 5, new byte[] {0, 0, (byte) 0xff, (byte) 0xff}));
+            assertThat(h2.readUntilEndOfStream(5)).contains("uri=/after");
+        } finally {
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    @Test
     void http2ConnectionThatOpensNoStreamIsClosedWithGoAwayAtTheHeaderDeadline() throws Exception {
         Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
                 .headerTimeout(Duration.ofSeconds(1)).build());
