@@ -10,10 +10,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -200,6 +203,41 @@ class ProxyHardeningTest {
                 http.close();
             }
         }
+    }
+
+    @Test
+    void behindProxyProtocolV2HeadersThatNameNoVisitorAreAcceptedAndTheProxysAddressStandsForIt() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true"));
+        byte[] unixBlock = new byte[216];
+        byte[] path = "/run/haproxy/front.sock".getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(path, 0, unixBlock, 0, path.length);
+        System.arraycopy(path, 0, unixBlock, 108, path.length);
+        // LOCAL over AF_UNSPEC (HAProxy's health checks), PROXY over AF_UNSPEC, PROXY over AF_UNIX: the spec says to
+        // accept them and use the connection's own addresses.
+        Map<String, byte[]> headers = new LinkedHashMap<>();
+        headers.put("LOCAL, UNSPEC", proxyV2(0x20, 0x00, new byte[0]));
+        headers.put("PROXY, UNSPEC", proxyV2(0x21, 0x00, new byte[0]));
+        headers.put("PROXY, UNIX stream", proxyV2(0x21, 0x31, unixBlock));
+        for (Map.Entry<String, byte[]> header : headers.entrySet()) {
+            try (RawHttp http = connect()) {
+                http.out().write(header.getValue());
+                RawHttp.Response response = http.get("alpha.test", "/");
+                assertThat(response.status()).as(header.getKey()).isEqualTo(200);
+                assertThat(response.text()).as(header.getKey()).contains("h:x-forwarded-for=127.0.0.1\n");
+            }
+        }
+    }
+
+    /** A PROXY protocol version 2 header: {@code versionCommand}, {@code family}, then {@code body}. */
+    private static byte[] proxyV2(int versionCommand, int family, byte[] body) {
+        ByteArrayOutputStream header = new ByteArrayOutputStream();
+        header.writeBytes(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
+        header.write(versionCommand);
+        header.write(family);
+        header.write(body.length >> 8);
+        header.write(body.length);
+        header.writeBytes(body);
+        return header.toByteArray();
     }
 
     @Test
