@@ -187,6 +187,15 @@ final class KeepAliveTarget implements AutoCloseable {
                         out.flush();
                         lateBytesSent.incrementAndGet();
                     }
+                    case "/not-modified-with-bytes" -> {
+                        // A body after a 304 that announced none, in the same write, without a line break.
+                        readBody(in, headers);
+                        send(out, "304 Not Modified", "ETag: \"1\"", "{\"user\":\"alice\"}");
+                    }
+                    case "/empty-with-bytes" -> {
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: 0", "{\"user\":\"alice\"}");
+                    }
                     case "/past-length" -> {
                         readBody(in, headers);
                         send(out, "200 OK", "Content-Length: 2", "okgarbage-bytes");

@@ -225,6 +225,19 @@ class UpstreamKeepAliveTest {
     }
 
     @Test
+    void bytesAfterANotModifiedOrAnEmptyBodyInTheSameWriteAreNotReadAsTheNextResponse() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/not-modified-with-bytes").status()).isEqualTo(304);
+            // The same visitor's next request goes on another stream, not after the bytes the decoder holds.
+            assertThat(get(http, "/empty-with-bytes").text()).isEmpty();
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=3");
+        }
+        awaitTargetConnectionsEnded(2);
+        assertThat(tunnel.upstreams().streamsReused()).isZero();
+    }
+
+    @Test
     void bytesPastContentLengthAreNotReadAsTheNextResponse() throws Exception {
         start();
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
