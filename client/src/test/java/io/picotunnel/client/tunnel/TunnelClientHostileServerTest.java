@@ -27,8 +27,11 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.Date;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -366,6 +369,59 @@ class TunnelClientHostileServerTest {
         // Before: a pong for every ping, 51 MB queued in the client for a server that did not read. Now what the
         // sockets' buffers held, and the latest ping's pong once the connection drained.
         assertThat(pongBytes.get()).as("pong bytes the client had queued").isPositive().isLessThan(16L * 1024 * 1024);
+    }
+
+    /**
+     * The client stops while a stream's target is still being dialled (its SYNs dropped): once the grace period is
+     * over, that dial is abandoned with the stream, and a target that could answer later (its accept queue freed)
+     * never gets a connection from it, let alone the bytes the stream held.
+     */
+    @Test
+    void aDialStillUnderwayWhenTheClientStopsNeverReachesItsTargetAfterTheStop() throws Exception {
+        List<Socket> queued = new CopyOnWriteArrayList<>();
+        try (ServerSocket target = targetThatNeverAnswers(queued)) {
+            String targetAddress = "127.0.0.1:" + target.getLocalPort();
+            start((socket, key) -> {
+                answer101(socket, key);
+                if (server.connections() > 1) {
+                    drainUntilEof(socket);
+                    return;
+                }
+                openTcpStream(socket, 2, targetAddress);
+                write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1000, new byte[1000])));
+                server.events.add("stream opened");
+                drainUntilEof(socket);
+            });
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("stream opened"));
+            client.stop(Duration.ofSeconds(1)).orTimeout(20, TimeUnit.SECONDS).join();
+            assertThat(client.state()).isEqualTo(TunnelClient.State.STOPPED);
+            // The target can answer now: a dial still alive would get through at its next SYN (after 1 s, 3 s).
+            Set<Integer> fillers = new HashSet<>();
+            for (Socket s : queued) {
+                fillers.add(s.getLocalPort());
+            }
+            target.setSoTimeout(5_000);
+            List<Integer> fromTheClient = new ArrayList<>();
+            try {
+                for (int i = 0; i < 20; i++) {
+                    Socket accepted = target.accept();
+                    if (!fillers.contains(accepted.getPort())) {
+                        fromTheClient.add(accepted.getPort());
+                    }
+                    accepted.close();
+                    for (Socket s : queued) {
+                        s.close();
+                    }
+                }
+            } catch (SocketTimeoutException e) {
+                // nothing more came within 5 s
+            }
+            assertThat(fromTheClient).as("connections of the stopped client's dial").isEmpty();
+        } finally {
+            for (Socket s : queued) {
+                s.close();
+            }
+        }
     }
 
     @Test
