@@ -4,6 +4,7 @@ import io.picotunnel.server.net.ForwardedProto;
 
 import java.net.InetAddress;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The front proxies the operator trusts to say who the visitor is ({@code PICOTUNNEL_TRUSTED_PROXIES}). Only a
@@ -44,7 +45,19 @@ public record TrustedProxies(List<Cidr> proxies, boolean proxyProtocol) {
      * trusted proxy (what the client wrote to the left may be forged); otherwise the peer.
      */
     public InetAddress visitor(InetAddress peer, List<String> forwardedFor) {
-        if (!trusts(peer) || forwardedFor == null || forwardedFor.isEmpty()) {
+        return peer == null || !trusts(peer) ? peer : named(peer, forwardedFor);
+    }
+
+    /**
+     * As {@link #visitor(InetAddress, List)}, reading the {@code X-Forwarded-For} values only when the peer is a
+     * trusted proxy (the common case looks at no header).
+     */
+    public InetAddress visitor(InetAddress peer, Supplier<List<String>> forwardedFor) {
+        return peer == null || !trusts(peer) ? peer : named(peer, forwardedFor.get());
+    }
+
+    private InetAddress named(InetAddress peer, List<String> forwardedFor) {
+        if (forwardedFor == null || forwardedFor.isEmpty()) {
             return peer;
         }
         InetAddress visitor = peer;
@@ -73,7 +86,16 @@ public record TrustedProxies(List<Cidr> proxies, boolean proxyProtocol) {
      * cannot claim https on a plain connection (to change the names of its cookies, or where a sign-in returns).
      */
     public boolean https(InetAddress peer, List<String> forwardedProto, boolean overTls) {
-        if (peer == null || !trusts(peer) || forwardedProto == null || forwardedProto.isEmpty()) {
+        return https(peer, () -> forwardedProto, overTls);
+    }
+
+    /** As {@link #https(InetAddress, List, boolean)}, reading the header only from a trusted proxy. */
+    public boolean https(InetAddress peer, Supplier<List<String>> forwardedProtoValues, boolean overTls) {
+        if (peer == null || !trusts(peer)) {
+            return overTls;
+        }
+        List<String> forwardedProto = forwardedProtoValues.get();
+        if (forwardedProto == null || forwardedProto.isEmpty()) {
             return overTls;
         }
         String scheme = ForwardedProto.scheme(forwardedProto.getFirst());

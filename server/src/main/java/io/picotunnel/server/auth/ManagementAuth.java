@@ -114,13 +114,13 @@ public final class ManagementAuth {
     public String clientAddress(Context ctx) {
         String ip = ctx.ip();
         InetAddress peer = NetUtil.createInetAddressFromIpAddressString(ip);
-        if (peer == null || !settings.trustedProxies().trusts(peer)) {
+        if (peer == null) {
             return ip;
         }
-        Enumeration<String> forwardedFor = ctx.req().getHeaders("X-Forwarded-For");
-        return settings.trustedProxies()
-                .visitor(peer, forwardedFor == null ? List.of() : Collections.list(forwardedFor))
-                .getHostAddress();
+        return settings.trustedProxies().visitor(peer, () -> {
+            Enumeration<String> forwardedFor = ctx.req().getHeaders("X-Forwarded-For");
+            return forwardedFor == null ? List.<String>of() : Collections.list(forwardedFor);
+        }).getHostAddress();
     }
 
     /** The provider the UI signs in with, if any (services' single sign-on uses it too). */

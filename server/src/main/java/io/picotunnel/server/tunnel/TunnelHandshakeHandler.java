@@ -41,7 +41,6 @@ import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -193,7 +192,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             unauthorized(ctx);
             return;
         }
-        Duration wait = failures.retryAfter(address(ctx, request));
+        String address = address(ctx, request);
+        Duration wait = failures.retryAfter(address);
         if (!wait.isZero()) {
             send(ctx, retryAfter(response(HttpResponseStatus.TOO_MANY_REQUESTS, "too_many_attempts",
                     "too many wrong tunnel tokens from this address: wait, then connect with the tunnel's current token"),
@@ -206,7 +206,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         try {
             CompletableFuture.supplyAsync(() -> tokens.findTunnelByToken(token), lookups)
                     .whenComplete((tunnel, error) -> runOnLoop(ctx, request,
-                            () -> afterLookup(ctx, request, token, tunnel, error)));
+                            () -> afterLookup(ctx, request, address, token, tunnel, error)));
         } catch (RejectedExecutionException e) {
             request.release();
             shuttingDown(ctx);
@@ -239,8 +239,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void afterLookup(ChannelHandlerContext ctx, FullHttpRequest request, String token, Optional<Tunnel> tunnel,
-                             Throwable error) {
+    private void afterLookup(ChannelHandlerContext ctx, FullHttpRequest request, String address, String token,
+                             Optional<Tunnel> tunnel, Throwable error) {
         if (!ctx.channel().isActive()) {
             return;
         }
@@ -251,11 +251,11 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (tunnel.isEmpty()) {
-            failures.failed(address(ctx, request), "a tunnel token that belongs to no tunnel (" + token.length() + " characters)");
+            failures.failed(address, "a tunnel token that belongs to no tunnel (" + token.length() + " characters)");
             unauthorized(ctx);
             return;
         }
-        failures.succeeded(address(ctx, request));
+        failures.succeeded(address);
         if (draining.getAsBoolean()) {
             shuttingDown(ctx);
             return;
@@ -413,11 +413,9 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         if (!(ctx.channel().remoteAddress() instanceof InetSocketAddress remote) || remote.getAddress() == null) {
             return String.valueOf(ctx.channel().remoteAddress());
         }
-        InetAddress peer = remote.getAddress();
-        if (!config.trustedProxies().trusts(peer)) {
-            return peer.getHostAddress();
-        }
-        return config.trustedProxies().visitor(peer, request.headers().getAll("x-forwarded-for")).getHostAddress();
+        return config.trustedProxies()
+                .visitor(remote.getAddress(), () -> request.headers().getAll("x-forwarded-for"))
+                .getHostAddress();
     }
 
     private static boolean isWebSocketUpgrade(FullHttpRequest request) {

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
 import java.util.List;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,7 +28,7 @@ class TrustedProxiesTest {
             assertThat(proxies.https(proxy, other, false)).as("%s", other).isFalse();
             assertThat(proxies.https(proxy, other, true)).as("%s", other).isTrue();
         }
-        assertThat(proxies.https(proxy, null, true)).isTrue();
+        assertThat(proxies.https(proxy, (List<String>) null, true)).isTrue();
     }
 
     /**
@@ -51,6 +52,22 @@ class TrustedProxiesTest {
             assertThat(proxies.visitor(proxy, List.of(notALiteral + ", 10.0.0.9"))).as(notALiteral)
                     .isEqualTo(InetAddress.getByName("10.0.0.9"));
         }
+    }
+
+    /** Every request asks who its visitor is: the headers are read only when the peer is a trusted proxy. */
+    @Test
+    void theHeadersAreReadOnlyForATrustedPeer() throws Exception {
+        Supplier<List<String>> unread = () -> {
+            throw new AssertionError("the header was read for a peer that is not a trusted proxy");
+        };
+        InetAddress stranger = InetAddress.getByName("203.0.113.9");
+
+        assertThat(proxies.visitor(stranger, unread)).isEqualTo(stranger);
+        assertThat(proxies.visitor((InetAddress) null, unread)).isNull();
+        assertThat(proxies.https(stranger, unread, true)).isTrue();
+        assertThat(proxies.visitor(InetAddress.getByName("10.1.2.3"), () -> List.of("198.51.100.7")))
+                .isEqualTo(InetAddress.getByName("198.51.100.7"));
+        assertThat(proxies.https(InetAddress.getByName("10.1.2.3"), () -> List.of("https"), false)).isTrue();
     }
 
     @Test

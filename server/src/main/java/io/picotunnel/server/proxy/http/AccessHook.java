@@ -47,11 +47,7 @@ final class AccessHook {
 
     /** The visitor's address: a PROXY header's source, else the peer, or what a trusted proxy put in X-Forwarded-For. */
     static InetAddress visitor(AccessControl access, Channel channel, HttpRequest request) {
-        InetAddress peer = VisitorAddress.of(channel);
-        if (peer == null || !access.trustedProxies().trusts(peer)) {
-            return peer;
-        }
-        return access.trustedProxies().visitor(peer, request.headers().getAll("x-forwarded-for"));
+        return access.trustedProxies().visitor(VisitorAddress.of(channel), () -> request.headers().getAll("x-forwarded-for"));
     }
 
     /**
@@ -62,11 +58,7 @@ final class AccessHook {
      */
     static boolean https(AccessControl access, Channel channel, HttpRequest request, boolean overTls) {
         boolean tls = overTls || VisitorAddress.tlsAtProxy(channel);
-        InetAddress peer = VisitorAddress.of(channel);
-        if (peer == null || !access.trustedProxies().trusts(peer)) {
-            return tls; // the common case, without a look at the request's headers
-        }
-        return access.trustedProxies().https(peer, request.headers().getAll("x-forwarded-proto"), tls);
+        return access.trustedProxies().https(VisitorAddress.of(channel), () -> request.headers().getAll("x-forwarded-proto"), tls);
     }
 
     /** A connection without an IP peer (never on the public listeners) passes only services without a gate. */
