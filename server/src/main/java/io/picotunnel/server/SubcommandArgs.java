@@ -49,7 +49,8 @@ final class SubcommandArgs {
             return null;
         }
         String variable = env.get(Setting.DATA_DIR.envVar());
-        return flag != null ? flag
-                : variable != null && !variable.isBlank() ? variable.strip() : Setting.DATA_DIR.defaultValue();
+        // Trimmed as the server trims it, so that " /srv/data" names the directory the server uses.
+        return flag != null ? flag.trim()
+                : variable != null && !variable.isBlank() ? variable.trim() : Setting.DATA_DIR.defaultValue();
     }
 }

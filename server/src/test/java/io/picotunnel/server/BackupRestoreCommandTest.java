@@ -166,7 +166,10 @@ class BackupRestoreCommandTest {
             Path throughALink = Files.createSymbolicLink(dir.resolve("link"), data);
             List<Path> targets = List.of(lock, data.resolve(AdminToken.FILE_NAME), certificate, kept,
                     data.resolve(".picotunnel.db.restoring"), throughALink.resolve(DataDirectoryLock.FILE_NAME),
-                    throughALink.resolve(Store.DATABASE_FILE));
+                    throughALink.resolve(Store.DATABASE_FILE),
+                    // the same files on a case-insensitive file system (macOS, Windows)
+                    data.resolve("Admin-Token"), data.resolve("PicoTunnel.lock"), data.resolve("PicoTunnel.DB-wal"),
+                    data.resolve("PICOTUNNEL.db.before-restore-20260131-142503.207Z"));
             assertThat(lock).exists();
             assertThat(data.resolve(AdminToken.FILE_NAME)).exists();
             Map<Path, Object> before = new LinkedHashMap<>();
@@ -261,6 +264,36 @@ class BackupRestoreCommandTest {
         }
         assertThat(dir.resolve("b.db")).doesNotExist();
         assertThat(copy).exists();
+    }
+
+    /**
+     * The server trims its settings, so {@code --data " /srv/data "} (a quoted variable with a stray space) names
+     * /srv/data; backup and restore took the spaces as part of the name and found no database, or would have
+     * restored into another directory.
+     */
+    @Test
+    void backupAndRestoreTrimTheDataDirectoryAsTheServerDoes() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "from-the-backup");
+        try (Store store = Store.open(data)) {
+            store.createTunnel("later");
+        }
+        Path second = dir.resolve("second.db");
+
+        Run backup = backupRun("--data", " " + data + " ", second.toString());
+        Run restore = restore(Map.of("PICOTUNNEL_DATA_DIR", "\t" + data + " "), copy.toString());
+
+        assertThat(backup.code()).as(backup.err()).isZero();
+        assertThat(restore.code()).as(restore.err()).isZero();
+        assertThat(tunnels(data)).containsExactly("from-the-backup");
+        Path other = Files.createDirectories(dir.resolve("restored-second"));
+        Run intoOther = restore(Map.of(), "--data", " " + other + "\n", second.toString());
+        assertThat(intoOther.code()).as(intoOther.err()).isZero();
+        assertThat(tunnels(other)).containsExactlyInAnyOrder("from-the-backup", "later");
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(file -> file.getFileName().toString()))
+                    .as("no directory named with the spaces").allMatch(name -> name.equals(name.strip()));
+        }
     }
 
     @Test

@@ -15,6 +15,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Locale;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -203,7 +205,8 @@ public final class Backup {
         if (!parent.equals(data)) {
             return null;
         }
-        String name = target.getFileName().toString();
+        // Compared ignoring case: on a case-insensitive file system (macOS, Windows) "Admin-Token" is admin-token.
+        String name = target.getFileName().toString().toLowerCase(Locale.ROOT);
         String database = Store.DATABASE_FILE;
         if (name.equals("picotunnel.lock")) {
             return "its lock file";
@@ -223,11 +226,17 @@ public final class Backup {
         return null;
     }
 
+    /** The same file on a case-insensitive file system, also before it exists (SQLite's -wal comes and goes). */
+    private static boolean sameNameIgnoringCase(Path a, Path b) {
+        return Objects.equals(a.getParent(), b.getParent())
+                && a.getFileName().toString().equalsIgnoreCase(b.getFileName().toString());
+    }
+
     private static boolean isTheDatabase(Path database, Path target) {
         for (String suffix : new String[] {"", "-wal", "-shm", "-journal"}) {
             Path file = database.resolveSibling(database.getFileName() + suffix);
             try {
-                if (target.normalize().equals(file.normalize())
+                if (sameNameIgnoringCase(target.normalize(), file.normalize())
                         || (Files.exists(target) && Files.exists(file) && Files.isSameFile(target, file))) {
                     return true;
                 }
