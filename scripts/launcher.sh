@@ -55,7 +55,11 @@ if [ "$name" = picotunnel-client ] && [[ "${JAVA_OPTS:-}" != *-XX:+Use*GC* ]]; t
 # from 32 its young collections under HTTP load came twice as often and wrk's p99 through it rose from about 6 ms
 # to 7.6 to 9.2. Flags in JAVA_OPTS come later on the command line, and the JVM takes the last one.
 # (The trimming flag came with Java 21.0.1; an unknown flag would stop the JVM, so it is given from 22 on.)
-if [ "$name" = picotunnel-client ]; then opts+=(-Xms32m); else opts+=(-Xms128m); fi
+# backup and restore run beside the server, often in its container (kubectl exec, docker exec) under the same
+# memory limit: a small serially collected heap (SQLite copies outside it) leaves that memory to the server.
+if [ "$name" = picotunnel-server ] && { [ "${1:-}" = backup ] || [ "${1:-}" = restore ]; }; then
+  opts+=(-XX:+UseSerialGC -Xms8m -Xmx64m)
+elif [ "$name" = picotunnel-client ]; then opts+=(-Xms32m); else opts+=(-Xms128m); fi
 if [ "$java_major" -ge 22 ]; then opts+=(-XX:TrimNativeHeapInterval=1000); fi
 # shellcheck disable=SC2086 # JAVA_OPTS holds several flags
 exec "$java_bin" "${opts[@]}" ${JAVA_OPTS:-} -jar "$home/lib/$name.jar" "$@"

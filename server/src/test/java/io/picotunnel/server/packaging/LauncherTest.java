@@ -1,0 +1,83 @@
+package io.picotunnel.server.packaging;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The JVM flags scripts/launcher.sh passes, read from a runtime whose {@code java} prints its arguments instead of
+ * starting (the archive's layout: bin/, lib/, runtime/).
+ */
+class LauncherTest {
+
+    @TempDir
+    Path home;
+
+    /**
+     * A backup or restore started in the server's container (kubectl exec) shares the server's memory limit; it ran
+     * with the server's heap settings (G1, 128 MiB committed from the start), pushing the pod towards its limit,
+     * where the kernel kills the largest process: the server.
+     */
+    @Test
+    void backupAndRestoreRunOnASmallSerialHeapAndTheServerOnItsOwn() throws Exception {
+        Path launcher = install("picotunnel-server");
+
+        for (String subcommand : List.of("backup", "restore")) {
+            List<String> flags = run(launcher, subcommand, "--data", "/data", "/data/backup.db");
+            assertThat(flags).as(subcommand).contains("-XX:+UseSerialGC", "-Xms8m", "-Xmx64m").doesNotContain("-Xms128m");
+            assertThat(flags).as(subcommand).endsWith("-jar", home.resolve("lib/picotunnel-server.jar").toString(),
+                    subcommand, "--data", "/data", "/data/backup.db");
+        }
+        List<String> server = run(launcher, "--data", "/data");
+        assertThat(server).contains("-Xms128m").doesNotContain("-Xmx64m", "-XX:+UseSerialGC");
+        // a server whose --data directory is named "backup" is still the server
+        assertThat(run(launcher, "--data", "backup")).contains("-Xms128m").doesNotContain("-Xmx64m");
+    }
+
+    @Test
+    void theClientRunsOnASerialHeapThatStartsSmall() throws Exception {
+        List<String> flags = run(install("picotunnel-client"), "backup");
+
+        assertThat(flags).contains("-XX:+UseSerialGC", "-Xms32m").doesNotContain("-Xmx64m", "-Xms128m");
+    }
+
+    private Path install(String name) throws IOException {
+        Path bin = Files.createDirectories(home.resolve("bin"));
+        Files.createDirectories(home.resolve("lib"));
+        Files.writeString(home.resolve("lib/" + name + ".jar"), "not a jar");
+        Path java = Files.createDirectories(home.resolve("runtime/bin")).resolve("java");
+        Files.writeString(java, """
+                #!/bin/sh
+                case "$*" in *-XshowSettings:properties*) echo '    java.specification.version = 25' >&2; exit 0;; esac
+                for arg in "$@"; do printf '%s\\n' "$arg"; done
+                """);
+        Path launcher = bin.resolve(name);
+        Files.copy(DeploymentFilesTest.ROOT.resolve("scripts/launcher.sh"), launcher);
+        for (Path file : List.of(java, launcher)) {
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        return launcher;
+    }
+
+    private static List<String> run(Path launcher, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(launcher.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().remove("JAVA_OPTS");
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as(output).isZero();
+        return output.lines().toList();
+    }
+}
