@@ -327,7 +327,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         try {
             return ServerTls.create(config.dataDir(), config.domain(),
                     files == null ? null : new ServerTls.DomainFiles(files.certificate(), files.privateKey()),
-                    acmeSettings, Clock.systemUTC());
+                    acmeSettings, Clock.systemUTC(), traffic::service);
         } catch (IOException e) {
             throw new StartupException("Cannot use the TLS certificate for " + config.domain() + ": " + e.getMessage()
                     + "; fix " + Setting.TLS_CERT.envVar() + "/" + Setting.TLS_KEY.envVar() + ".", e);

@@ -17,6 +17,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 
 import java.time.Duration;
@@ -74,7 +75,7 @@ public final class Metrics implements AutoCloseable {
     void serviceCounters(Service service, TrafficCounters counters) {
         Tags tags = Tags.of("tunnel", service.tunnelId(), "service", service.id(), "type", service.type().json());
         register("picotunnel_service", tags, counters, "service");
-        if (service.type() == ServiceType.HTTP) {
+        if (service.type() == ServiceType.HTTP && service.tlsMode() != TlsMode.PASSTHROUGH) {
             for (int hundreds = 1; hundreds <= 5; hundreds++) {
                 int statusClass = hundreds;
                 FunctionCounter.builder("picotunnel_http_requests", counters, c -> c.responses(statusClass))

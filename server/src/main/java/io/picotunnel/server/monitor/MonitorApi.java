@@ -211,7 +211,8 @@ public final class MonitorApi implements ApiHooks {
         ServiceCheckSettings settings = service.id() == null ? ServiceCheckSettings.DEFAULT : checks.settings(service.id());
         json.put("health_check", settings.enabled());
         json.put("health_path", service.type() == ServiceType.HTTP ? settings.healthPath() : null);
-        traffic(traffic.service(service), json, service.type() == ServiceType.HTTP);
+        // A passthrough service relays connections as a tcp service does: it sees no requests to count.
+        traffic(traffic.service(service), json, service.type() == ServiceType.HTTP && service.tlsMode() != TlsMode.PASSTHROUGH);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.picotunnel.server.tls;
 
 import io.netty.handler.ssl.SslContext;
 import io.picotunnel.server.access.AccessPolicy;
+import io.picotunnel.server.monitor.TrafficCounters;
 
 /** What the HTTPS listener does with a connection, decided from its ClientHello. */
 public sealed interface HttpsRoute {
@@ -16,13 +17,13 @@ public sealed interface HttpsRoute {
 
     /**
      * Forward the raw bytes, ClientHello included, to a service's target through its tunnel, if the service's
-     * {@code access} (ip_allow, rate_limit) lets the visitor in.
+     * {@code access} (ip_allow, rate_limit) lets the visitor in; its connections and bytes count in {@code traffic}.
      */
-    record Passthrough(String serverName, String tunnelId, String targetAddr, String serviceId, AccessPolicy access)
-            implements HttpsRoute {
+    record Passthrough(String serverName, String tunnelId, String targetAddr, String serviceId, AccessPolicy access,
+                       TrafficCounters traffic) implements HttpsRoute {
 
         public Passthrough(String serverName, String tunnelId, String targetAddr) {
-            this(serverName, tunnelId, targetAddr, null, AccessPolicy.OPEN);
+            this(serverName, tunnelId, targetAddr, null, AccessPolicy.OPEN, TrafficCounters.NONE);
         }
     }
 

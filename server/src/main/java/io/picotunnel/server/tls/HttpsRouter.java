@@ -44,7 +44,7 @@ public final class HttpsRouter {
         Optional<PassthroughRoutes.Target> target = passthrough.lookup(name);
         if (target.isPresent()) {
             return new HttpsRoute.Passthrough(name, target.get().tunnelId(), target.get().targetAddr(),
-                    target.get().serviceId(), target.get().access());
+                    target.get().serviceId(), target.get().access(), target.get().traffic());
         }
         return certificates.select(name)
                 .<HttpsRoute>map(certificate -> new HttpsRoute.Terminate(name, certificate.sslContext()))

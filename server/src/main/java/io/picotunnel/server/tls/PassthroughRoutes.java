@@ -1,6 +1,7 @@
 package io.picotunnel.server.tls;
 
 import io.picotunnel.server.access.AccessPolicy;
+import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
@@ -12,6 +13,7 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The enabled {@code http} services with {@code tls_mode: passthrough}, by domain. A passthrough service
@@ -22,7 +24,8 @@ import java.util.Set;
 public final class PassthroughRoutes implements ServiceListener {
 
     /** Where the raw TLS bytes of a passthrough domain go. */
-    public record Target(String serviceId, String tunnelId, String targetAddr, AccessPolicy access) {
+    public record Target(String serviceId, String tunnelId, String targetAddr, AccessPolicy access,
+                         TrafficCounters traffic) {
     }
 
     /**
@@ -34,6 +37,7 @@ public final class PassthroughRoutes implements ServiceListener {
     private record Routes(Map<String, Target> byDomain, Set<String> terminated) {
     }
 
+    private final Function<Service, TrafficCounters> traffic;
     private volatile Routes routes = new Routes(Map.of(), Set.of());
     /** The routes being changed, under this object's lock (API and start-up threads). */
     private final Map<String, Target> byDomain = new HashMap<>();
@@ -41,6 +45,16 @@ public final class PassthroughRoutes implements ServiceListener {
     private final Map<String, Set<String>> httpServicesByDomain = new HashMap<>();
     /** The domains of enabled http services that terminate TLS: a wildcard passthrough service does not take them. */
     private final Set<String> terminated = new HashSet<>();
+
+    /** Routes whose connections are counted in {@code traffic}'s counters of their service. */
+    public PassthroughRoutes(Function<Service, TrafficCounters> traffic) {
+        this.traffic = traffic;
+    }
+
+    /** Routes whose connections are not counted. */
+    public PassthroughRoutes() {
+        this(service -> TrafficCounters.NONE);
+    }
 
     /**
      * The passthrough target for a TLS server name: exact domain first; none when an http service that terminates
@@ -98,7 +112,8 @@ public final class PassthroughRoutes implements ServiceListener {
             String domain = DomainNames.normalize(after.domain());
             httpServicesByDomain.computeIfAbsent(domain, d -> new HashSet<>()).add(after.id());
             if (after.tlsMode() == TlsMode.PASSTHROUGH) {
-                byDomain.put(domain, new Target(after.id(), after.tunnelId(), after.targetAddr(), after.access()));
+                byDomain.put(domain, new Target(after.id(), after.tunnelId(), after.targetAddr(), after.access(),
+                        traffic.apply(after)));
             }
             updateTerminated(domain);
         }

@@ -4,6 +4,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.acme.AcmeManager;
 import io.picotunnel.server.acme.AcmeSettings;
+import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceListener;
@@ -39,14 +40,16 @@ public final class ServerTls implements AutoCloseable {
     private final String serverDomain;
     private final CertificateStore store;
     private final CertificateDirectory directory;
-    private final PassthroughRoutes passthrough = new PassthroughRoutes();
+    private final PassthroughRoutes passthrough;
     private final AcmeManager acme;
     private final CertificateStatuses statuses;
     private final List<AutoCloseable> running = new ArrayList<>();
     private HttpsListener https;
     private volatile TunnelEndpointTls tunnelEndpointTls;
 
-    private ServerTls(Path dataDir, String serverDomain, AcmeSettings acmeSettings, Clock clock) {
+    private ServerTls(Path dataDir, String serverDomain, AcmeSettings acmeSettings, Clock clock,
+                      Function<Service, TrafficCounters> traffic) {
+        this.passthrough = new PassthroughRoutes(traffic);
         this.serverDomain = DomainNames.normalize(serverDomain);
         Path certs = dataDir.resolve("certs");
         this.store = new CertificateStore(clock);
@@ -61,7 +64,13 @@ public final class ServerTls implements AutoCloseable {
      */
     public static ServerTls create(Path dataDir, String serverDomain, DomainFiles domainFiles, AcmeSettings acmeSettings,
                                    Clock clock) throws IOException {
-        ServerTls tls = new ServerTls(dataDir, serverDomain, acmeSettings, clock);
+        return create(dataDir, serverDomain, domainFiles, acmeSettings, clock, service -> TrafficCounters.NONE);
+    }
+
+    /** As above; the connections and bytes of passthrough services count in {@code traffic}'s counters. */
+    public static ServerTls create(Path dataDir, String serverDomain, DomainFiles domainFiles, AcmeSettings acmeSettings,
+                                   Clock clock, Function<Service, TrafficCounters> traffic) throws IOException {
+        ServerTls tls = new ServerTls(dataDir, serverDomain, acmeSettings, clock, traffic);
         if (domainFiles != null) {
             if (tls.serverDomain == null) {
                 throw new IOException("a TLS certificate for the server's domain is configured, but no domain");

@@ -8,6 +8,8 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.server.net.LogValues;
+import io.picotunnel.server.proxy.tcp.TcpTraffic;
+import io.picotunnel.server.proxy.tcp.TrafficCounter;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.access.VisitorAddress;
@@ -56,8 +58,13 @@ public final class TunnelPassthrough implements PassthroughForwarder {
         client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         HalfClosedEpollChannels.keepRegistered(client);
         Hold hold = new Hold();
-        // Replacing the front door hands its buffered ClientHello to the hold, which keeps it for the relay.
+        TcpTraffic traffic = new TcpTraffic(route.traffic());
+        traffic.opened();
+        client.closeFuture().addListener(closed -> traffic.closed());
+        // Replacing the front door hands its buffered ClientHello to the hold, which keeps it for the relay; the
+        // counter behind the hold counts it too when the relay starts, as the visitor's first bytes.
         frontDoor.pipeline().replace(frontDoor.name(), Hold.HANDLER_NAME, hold);
+        client.pipeline().addAfter(Hold.HANDLER_NAME, "passthrough-traffic", new TrafficCounter(traffic));
         StreamHeader header;
         try {
             header = new StreamHeader(StreamType.TCP, route.targetAddr());

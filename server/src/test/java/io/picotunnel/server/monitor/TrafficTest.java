@@ -9,6 +9,11 @@ import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,9 +21,11 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -80,6 +87,65 @@ class TrafficTest {
         } finally {
             web.stop(0);
         }
+    }
+
+    /**
+     * A passthrough service's visitors went uncounted: its bytes, connections and those of its tunnel stayed at 0 in
+     * the API, the UI and /metrics however much went through it.
+     */
+    @Test
+    void countersOfAPassthroughServiceEqualTheBytesSentThroughItAndSurviveARestart() throws Exception {
+        try (EchoServer echo = new EchoServer();
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            String id = testbed.createConnectedTunnel("passthrough");
+            String domain = "pass.example.test";
+            String serviceId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"" + domain + "\","
+                    + "\"tls_mode\":\"passthrough\",\"target_addr\":\"" + echo.address() + "\"}").get("id").asText();
+            byte[] hello = clientHello(domain);
+
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpsPort())) {
+                visitor.setSoTimeout(20_000);
+                visitor.getOutputStream().write(hello);
+                visitor.getOutputStream().write(new byte[TCP_BYTES]);
+                // The target (an echo: the proxy does not look past the ClientHello) answers every byte.
+                assertThat(visitor.getInputStream().readNBytes(hello.length + TCP_BYTES)).hasSize(hello.length + TCP_BYTES);
+                await().atMost(10, TimeUnit.SECONDS).until(() ->
+                        service(testbed, id, serviceId).get("active_connections").asLong() == 1);
+            }
+            await().atMost(10, TimeUnit.SECONDS).until(() ->
+                    service(testbed, id, serviceId).get("active_connections").asLong() == 0);
+
+            for (int round = 0; round < 2; round++) {
+                JsonNode service = service(testbed, id, serviceId);
+                assertThat(service.get("bytes_in").asLong()).as("%s", service).isEqualTo(hello.length + TCP_BYTES);
+                assertThat(service.get("bytes_out").asLong()).as("%s", service).isEqualTo(hello.length + TCP_BYTES);
+                assertThat(service.get("total_connections").asLong()).as("%s", service).isEqualTo(1);
+                assertThat(service.get("requests").isNull()).as("no requests to count: %s", service).isTrue();
+                assertThat(testbed.api().get("/metrics").raw().body()).contains("picotunnel_tcp_connections_total{service=\""
+                        + serviceId + "\",tunnel=\"" + id + "\",type=\"http\"} 1.0").doesNotContain(
+                        "picotunnel_http_requests_total{service=\"" + serviceId);
+                JsonNode tunnel = testbed.api().get("/api/tunnels/" + id).json();
+                assertThat(tunnel.get("bytes_in").asLong()).as("%s", tunnel).isEqualTo(hello.length + TCP_BYTES);
+                assertThat(tunnel.get("total_connections").asLong()).as("%s", tunnel).isEqualTo(1);
+                testbed.restart();
+            }
+        }
+    }
+
+    /** A real TLS ClientHello naming {@code domain} (SNI), as a browser's first bytes. */
+    private static byte[] clientHello(String domain) throws Exception {
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(null, null, null);
+        SSLEngine engine = tls.createSSLEngine(domain, 443);
+        engine.setUseClientMode(true);
+        SSLParameters parameters = engine.getSSLParameters();
+        parameters.setServerNames(List.of(new SNIHostName(domain)));
+        engine.setSSLParameters(parameters);
+        ByteBuffer hello = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+        engine.beginHandshake();
+        engine.wrap(ByteBuffer.allocate(0), hello);
+        hello.flip();
+        return Arrays.copyOf(hello.array(), hello.limit());
     }
 
     private static void assertFigures(Testbed testbed, String tunnelId, String tcpId, String httpId) {

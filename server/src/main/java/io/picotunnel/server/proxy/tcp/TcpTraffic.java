@@ -14,7 +14,7 @@ public final class TcpTraffic {
     private final LongAdder sent = new LongAdder();
     private final TrafficCounters counters;
 
-    TcpTraffic(TrafficCounters counters) {
+    public TcpTraffic(TrafficCounters counters) {
         this.counters = counters;
     }
 
@@ -32,11 +32,11 @@ public final class TcpTraffic {
         counters.sent(bytes);
     }
 
-    void opened() {
+    public void opened() {
         counters.opened();
     }
 
-    void closed() {
+    public void closed() {
         counters.closed();
     }
 

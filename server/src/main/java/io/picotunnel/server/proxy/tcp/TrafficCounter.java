@@ -5,12 +5,12 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 
-/** Counts the bytes read from and written to a public connection. */
-final class TrafficCounter extends ChannelDuplexHandler {
+/** Counts the bytes read from and written to a public connection (of a tcp service, or passed through TLS). */
+public final class TrafficCounter extends ChannelDuplexHandler {
 
     private final TcpTraffic traffic;
 
-    TrafficCounter(TcpTraffic traffic) {
+    public TrafficCounter(TcpTraffic traffic) {
         this.traffic = traffic;
     }
 
