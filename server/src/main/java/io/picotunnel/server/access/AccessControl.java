@@ -3,6 +3,7 @@ package io.picotunnel.server.access;
 import io.netty.channel.Channel;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.LogValues;
+import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -86,16 +87,19 @@ public final class AccessControl implements AutoCloseable {
     }
 
     /**
-     * A new connection of a tcp or passthrough service from {@code visitor}: whether it may go on to the tunnel.
+     * A new connection of a tcp or passthrough service from {@code visitor}: whether it may go on to the tunnel; a
+     * refusal is logged (at most once a minute) and counted in {@code counters}.
      */
-    public boolean admitsConnection(String serviceId, AccessPolicy policy, InetAddress visitor) {
+    public boolean admitsConnection(String serviceId, AccessPolicy policy, InetAddress visitor, TrafficCounters counters) {
         if (!policy.ipRules().admits(visitor)) {
+            counters.refused(TrafficCounters.Refusal.IP_RULES);
             connectionRefusals.refused(false, "service " + LogValues.escape(serviceId) + ": refused a connection from "
                     + visitor.getHostAddress() + ": its ip_allow / ip_deny rules do not admit that address");
             return false;
         }
         RateLimiter.Verdict rate = rateLimiter.acquire(serviceId, visitor, policy.rateLimit());
         if (!rate.allowed()) {
+            counters.refused(TrafficCounters.Refusal.RATE_LIMIT);
             connectionRefusals.refused(false, "service " + LogValues.escape(serviceId) + ": refused a connection from "
                     + visitor.getHostAddress() + ": over its rate_limit");
             return false;

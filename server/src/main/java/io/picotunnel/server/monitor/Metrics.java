@@ -91,6 +91,11 @@ public final class Metrics implements AutoCloseable {
         } else {
             FunctionCounter.builder("picotunnel_tcp_connections", counters, TrafficCounters::totalConnections)
                     .description("Connections accepted by a tcp service").tags(tags).register(registry);
+            for (TrafficCounters.Refusal why : TrafficCounters.Refusal.values()) {
+                FunctionCounter.builder("picotunnel_connections_refused", counters, c -> c.refusals(why))
+                        .description("Connections of a tcp or passthrough service refused by its ip rules or rate limit")
+                        .tags(tags.and("reason", why.label())).register(registry);
+            }
         }
     }
 

@@ -19,6 +19,8 @@ public final class TrafficCounters {
     final LongAdder bytesOut = new LongAdder();
     final LongAdder totalConnections = new LongAdder();
     final AtomicLong activeConnections = new AtomicLong();
+    /** Connections of a tcp or passthrough service its access rules refused, by {@link Refusal}; kept in memory only. */
+    final LongAdder[] refused = {new LongAdder(), new LongAdder()};
     /** Responses by status class: index 0 for 1xx ... 4 for 5xx. */
     final LongAdder[] responses = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()};
 
@@ -69,6 +71,33 @@ public final class TrafficCounters {
                 tunnel.closed();
             }
         }
+    }
+
+    /** Why a connection of a tcp or passthrough service was refused before it reached the tunnel. */
+    public enum Refusal {
+        IP_RULES("ip_rules"), RATE_LIMIT("rate_limit");
+
+        private final String label;
+
+        Refusal(String label) {
+            this.label = label;
+        }
+
+        /** The value of the metric's {@code reason} label. */
+        public String label() {
+            return label;
+        }
+    }
+
+    /** A visitor's connection was refused by the service's {@code ip_allow}/{@code ip_deny} or {@code rate_limit}. */
+    public void refused(Refusal why) {
+        if (counted()) {
+            refused[why.ordinal()].increment();
+        }
+    }
+
+    public long refusals(Refusal why) {
+        return refused[why.ordinal()].sum();
     }
 
     /** Where the durations of http requests go (the metrics' histogram). */

@@ -45,7 +45,7 @@ public final class TunnelPassthrough implements PassthroughForwarder {
         Channel client = frontDoor.channel();
         InetAddress visitor = VisitorAddress.of(client);
         boolean admitted = route.serviceId() == null || (visitor == null ? route.access().equals(AccessPolicy.OPEN)
-                : access.admitsConnection(route.serviceId(), route.access(), visitor));
+                : access.admitsConnection(route.serviceId(), route.access(), visitor, route.traffic()));
         if (!admitted) {
             // Refused before any stream is opened: the tunnel's client never hears of this connection.
             client.close();

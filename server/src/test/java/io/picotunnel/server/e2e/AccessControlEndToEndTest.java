@@ -122,6 +122,11 @@ class AccessControlEndToEndTest {
         assertThat(echo.acceptedConnections()).isEqualTo(1);
         assertThat(first.echo(port, "again")).isEqualTo("again");
         assertThat(echo.acceptedConnections()).isEqualTo(2);
+        // ... and from /metrics, which counted nothing for it
+        assertThat(testbed.api().get("/metrics").raw().body())
+                .containsPattern("picotunnel_connections_refused_total\\{reason=\"ip_rules\",service=\"[^\"]+\",tunnel=\""
+                        + tunnelId + "\",type=\"tcp\"} 1.0")
+                .containsPattern("picotunnel_connections_refused_total\\{reason=\"rate_limit\",[^}]*} 0.0");
     }
 
     @Test
@@ -181,6 +186,8 @@ class AccessControlEndToEndTest {
                     .contains("refused a connection from 127.0.0.1").contains("over its rate_limit");
         }
         assertThat(echo.acceptedConnections()).isEqualTo(2);
+        assertThat(testbed.api().get("/metrics").raw().body())
+                .containsPattern("picotunnel_connections_refused_total\\{reason=\"rate_limit\",[^}]*} 2.0");
     }
 
     @Test

@@ -31,8 +31,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
     private final Service service;
     private final TunnelRegistry registry;
     private final AccessControl access;
+    private final TcpTraffic traffic;
 
-    TcpConnection(Service service, TunnelRegistry registry, AccessControl access) {
+    TcpConnection(Service service, TunnelRegistry registry, AccessControl access, TcpTraffic traffic) {
+        this.traffic = traffic;
         this.service = service;
         this.registry = registry;
         this.access = access;
@@ -52,7 +54,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
         }
         InetAddress visitor = VisitorAddress.of(socket);
         boolean admitted = visitor == null ? service.access().equals(AccessPolicy.OPEN)
-                : access.admitsConnection(service.id(), service.access(), visitor);
+                : access.admitsConnection(service.id(), service.access(), visitor, traffic.counters());
         if (!admitted) {
             // Refused before any stream is opened: the tunnel's client never hears of this connection.
             early.discard();

@@ -233,7 +233,7 @@ final class TcpListener {
                             return;
                         }
                         channel.pipeline().addLast("tcp-traffic", new TrafficCounter(traffic));
-                        channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry, access));
+                        channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry, access, traffic));
                         access.readProxyProtocol(channel.pipeline(), true);
                     }
                 });

@@ -40,6 +40,11 @@ public final class TcpTraffic {
         counters.closed();
     }
 
+    /** The service's lasting counters. */
+    TrafficCounters counters() {
+        return counters;
+    }
+
     /** Bytes read from public connections (and handed to the tunnel). */
     public long receivedBytes() {
         return received.sum();
