@@ -110,6 +110,17 @@ class ClientMainTest {
     }
 
     @Test
+    void aProxyPasswordWithARawSlashExitsWithUsageCodeAskingToPercentEncodeAndNeverShowsIt() {
+        for (Run run : new Run[] {
+            run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "example.com:8443", "--proxy", "http://user:s3cr/et@127.0.0.1:3128"),
+            run(Map.of("PICOTUNNEL_TOKEN", "t", "HTTPS_PROXY", "http://user:s3cr?et@127.0.0.1:3128"),
+                    "--server", "example.com:8443")}) {
+            assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);
+            assertThat(run.err()).contains("percent-encode").doesNotContain("s3cr").doesNotContain("Exception");
+        }
+    }
+
+    @Test
     void unknownFlagExitsWithUsageCode() {
         Run run = run(Map.of(), "--no-such-flag");
 

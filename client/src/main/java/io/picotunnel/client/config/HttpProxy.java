@@ -69,6 +69,13 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
                 end = i;
             }
         }
+        if (s.indexOf('@', end) >= 0) {
+            // A '/', '?' or '#' before the '@': a raw one in the password (http://user:pa/ss@host), which URL parsers
+            // read as the end of the host ("user:pa"). Nothing of the URL is shown: it holds the password.
+            throw new IllegalArgumentException(name + ": the proxy URL has a '/', '?' or '#' before its '@': in a user"
+                    + " or password, percent-encode them ('/' as %2F, '?' as %3F, '#' as %23); the proxy itself is"
+                    + " given as http://[user:password@]host:port, without a path");
+        }
         boolean hasPath = end < s.length() && !s.substring(end).equals("/");
         s = s.substring(0, end);
         String user = null;

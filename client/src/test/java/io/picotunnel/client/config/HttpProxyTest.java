@@ -48,6 +48,21 @@ class HttpProxyTest {
     }
 
     @Test
+    void rawSlashQuestionMarkOrHashInThePasswordIsRefusedAskingToPercentEncodeWithoutShowingIt() {
+        for (String password : new String[] {"s3cr/et", "s3cr?et", "s3cr#et", "s3cr/et/"}) {
+            for (String url : new String[] {"http://bob:" + password + "@127.0.0.1:3128", "bob:" + password + "@proxy:3128"}) {
+                assertThatThrownBy(() -> resolve(NONE, Map.of("HTTPS_PROXY", url)))
+                        .as(url).isInstanceOf(ConfigException.class)
+                        .hasMessageContaining("HTTPS_PROXY").hasMessageContaining("percent-encode")
+                        .hasMessageContaining("%2F").hasMessageNotContaining("s3cr").hasMessageNotContaining("bob")
+                        .hasMessageNotContaining("127.0.0.1");
+            }
+        }
+        assertThat(HttpProxy.parse("http://bob:s3cr%2Fet%3F%23@127.0.0.1:3128", "--proxy").password())
+                .isEqualTo("s3cr/et?#");
+    }
+
+    @Test
     void settingWinsOverTheStandardVariablesAndNoneIgnoresThem() {
         Map<String, String> env = Map.of("HTTPS_PROXY", "http://env-proxy:3128", "PICOTUNNEL_PROXY", "http://ours:1");
 
