@@ -111,12 +111,33 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
         return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
+    /**
+     * Whether {@code host} is this machine: localhost, 127.0.0.0/8 (also written IPv4-mapped, {@code ::ffff:127.0.0.1},
+     * as Go's {@code IsLoopback} reads it) or {@code ::1}.
+     */
     private static boolean isLocal(String host) {
         if (host.equals("localhost") || host.endsWith(".localhost")) {
             return true;
         }
-        byte[] ip = NetUtil.createByteArrayFromIpAddressString(host);
+        byte[] ip = ipBytes(host);
         return ip != null && (ip.length == 4 ? (ip[0] == 127) : java.util.Arrays.equals(ip, NetUtil.LOCALHOST6.getAddress()));
+    }
+
+    /**
+     * The bytes of an IP address, null for a name; an IPv4-mapped IPv6 address ({@code ::ffff:a.b.c.d}) as its four
+     * IPv4 bytes, so it is the same address as {@code a.b.c.d}, as Go's {@code net.IP} compares them.
+     */
+    private static byte[] ipBytes(String text) {
+        byte[] ip = NetUtil.createByteArrayFromIpAddressString(text);
+        if (ip == null || ip.length != 16) {
+            return ip;
+        }
+        for (int i = 0; i < 10; i++) {
+            if (ip[i] != 0) {
+                return ip;
+            }
+        }
+        return ip[10] == (byte) 0xff && ip[11] == (byte) 0xff ? java.util.Arrays.copyOfRange(ip, 12, 16) : ip;
     }
 
     /**

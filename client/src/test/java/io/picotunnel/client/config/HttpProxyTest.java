@@ -85,6 +85,18 @@ class HttpProxyTest {
     }
 
     @Test
+    void ipv4MappedLoopbackServerIsLocalAndBypassesTheStandardVariables() {
+        for (String local : new String[] {"[::ffff:127.0.0.1]:8443", "[::FFFF:127.1.2.3]:8443", "wss://[::ffff:7f00:1]:8443"}) {
+            assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse(local), Map.of("HTTPS_PROXY", "http://p:1")))
+                    .as(local).isNull();
+        }
+        for (String remote : new String[] {"[::ffff:10.0.0.1]:8443", "[::ffff:128.0.0.1]:8443", "[::2]:8443"}) {
+            assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse(remote), Map.of("HTTPS_PROXY", "http://p:1")))
+                    .as(remote).isNotNull();
+        }
+    }
+
+    @Test
     void noProxyAndLocalServersBypassTheStandardVariablesOnly() {
         for (String entry : new String[] {"*", "example.com", ".example.com", "*.example.com", "tunnel.example.com:8443",
                 "other.org, tunnel.example.com"}) {
