@@ -141,9 +141,12 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
     }
 
     /**
-     * Whether {@code NO_PROXY} (or {@code no_proxy}) names the server: {@code *}, its name or a domain it is in
-     * ({@code example.com}, {@code .example.com} and {@code *.example.com} all cover {@code tunnel.example.com}), its
-     * IP address or a range in CIDR form ({@code 10.0.0.0/8}), each with an optional {@code :port}.
+     * Whether {@code NO_PROXY} (or {@code no_proxy}) names the server, by the rules of Go's
+     * {@code golang.org/x/net/http/httpproxy}: {@code *} names every server; {@code example.com} names that host and
+     * every name below it ({@code tunnel.example.com}); {@code .example.com} and {@code *.example.com} only the names
+     * below it, not {@code example.com} itself; an IP address names that address (IPv4-mapped IPv6 the same as IPv4),
+     * a CIDR range ({@code 10.0.0.0/8}) the addresses in it. Host, domain and IP entries take an optional
+     * {@code :port}; a domain entry never names a server given as an IP address.
      */
     static boolean noProxy(Map<String, String> env, ServerAddress server) {
         String list = env.get("NO_PROXY");
@@ -154,7 +157,7 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
             return false;
         }
         String host = server.host().toLowerCase(Locale.ROOT);
-        byte[] hostIp = NetUtil.createByteArrayFromIpAddressString(host);
+        byte[] hostIp = ipBytes(host);
         for (String raw : list.split("[,\\s]+")) {
             String entry = raw.strip().toLowerCase(Locale.ROOT);
             if (entry.isEmpty()) {
@@ -187,15 +190,20 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
                 }
                 continue;
             }
-            byte[] entryIp = NetUtil.createByteArrayFromIpAddressString(entry);
+            byte[] entryIp = ipBytes(entry);
             if (entryIp != null) {
                 if (hostIp != null && java.util.Arrays.equals(entryIp, hostIp)) {
                     return true;
                 }
                 continue;
             }
-            String domain = entry.startsWith("*.") ? entry.substring(2) : entry.startsWith(".") ? entry.substring(1) : entry;
-            if (!domain.isEmpty() && (host.equals(domain) || host.endsWith("." + domain))) {
+            if (hostIp != null) {
+                continue;
+            }
+            // "*.example.com" is ".example.com": the names below; "example.com" is that name too.
+            boolean below = entry.startsWith("*.") || entry.startsWith(".");
+            String domain = below ? entry.substring(entry.indexOf('.') + 1) : entry;
+            if (!domain.isEmpty() && (host.endsWith("." + domain) || (!below && host.equals(domain)))) {
                 return true;
             }
         }
@@ -213,7 +221,7 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
     }
 
     private static boolean inRange(byte[] ip, String network, String bitsText) {
-        byte[] net = NetUtil.createByteArrayFromIpAddressString(network);
+        byte[] net = ipBytes(network);
         int bits;
         try {
             bits = Integer.parseInt(bitsText);

@@ -97,6 +97,43 @@ class HttpProxyTest {
     }
 
     @Test
+    void noProxyFollowsGoRulesDotDomainCoversOnlyNamesBelowIt() {
+        ServerAddress apex = ServerAddress.parse("example.com:8443");
+        ServerAddress below = ServerAddress.parse("a.example.com:8443");
+        ServerAddress deeper = ServerAddress.parse("b.a.example.com:8443");
+        ServerAddress ip = ServerAddress.parse("10.1.2.3:8443");
+        String[][] cases = {
+            // entry, apex bypasses, below bypasses, deeper bypasses
+            {".example.com", "false", "true", "true"},
+            {"*.example.com", "false", "true", "true"},
+            {"example.com", "true", "true", "true"},
+            {"EXAMPLE.com:8443", "true", "true", "true"},
+            {".example.com:8443", "false", "true", "true"},
+            {"example.com:9999", "false", "false", "false"},
+            {"a.example.com", "false", "true", "true"},
+            {"*", "true", "true", "true"},
+            {"xample.com", "false", "false", "false"},
+        };
+        for (String[] c : cases) {
+            Map<String, String> env = Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", c[0]);
+            assertThat(HttpProxy.resolve(null, "p", apex, env) == null).as("%s for example.com", c[0])
+                    .isEqualTo(Boolean.parseBoolean(c[1]));
+            assertThat(HttpProxy.resolve(null, "p", below, env) == null).as("%s for a.example.com", c[0])
+                    .isEqualTo(Boolean.parseBoolean(c[2]));
+            assertThat(HttpProxy.resolve(null, "p", deeper, env) == null).as("%s for b.a.example.com", c[0])
+                    .isEqualTo(Boolean.parseBoolean(c[3]));
+        }
+        // A domain entry never names an IP address; an IPv4-mapped address is the IPv4 one.
+        assertThat(HttpProxy.resolve(null, "p", ip, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", ".2.3"))).isNotNull();
+        assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse("[::ffff:10.1.2.3]:8443"),
+                Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "10.1.2.3"))).isNull();
+        assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse("[::ffff:10.1.2.3]:8443"),
+                Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "10.0.0.0/8"))).isNull();
+        assertThat(HttpProxy.resolve(null, "p", ip, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "::ffff:10.1.2.3")))
+                .isNull();
+    }
+
+    @Test
     void noProxyAndLocalServersBypassTheStandardVariablesOnly() {
         for (String entry : new String[] {"*", "example.com", ".example.com", "*.example.com", "tunnel.example.com:8443",
                 "other.org, tunnel.example.com"}) {
