@@ -104,7 +104,8 @@ public final class ClientMain implements Callable<Integer> {
     @Option(names = "--proxy", paramLabel = "URL",
             description = "HTTP proxy to reach the server through (CONNECT): http://[user:password@]host:port, or none"
                     + " to connect directly. Default: HTTPS_PROXY for wss, HTTP_PROXY for ws, unless NO_PROXY names the"
-                    + " server or it is on this machine.")
+                    + " server or it is on this machine (one of those with another scheme, such as socks5://, is"
+                    + " ignored with a warning; --proxy or PICOTUNNEL_PROXY with one is an error).")
     String proxy;
 
     @CommandLine.Spec

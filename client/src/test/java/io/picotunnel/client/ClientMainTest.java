@@ -121,6 +121,16 @@ class ClientMainTest {
     }
 
     @Test
+    void aProxyFlagOrPicotunnelProxyWithAnUnsupportedSchemeExitsWithUsageCode() {
+        for (Run run : new Run[] {
+            run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "example.com:8443", "--proxy", "socks5://u:s3cret@127.0.0.1:1080"),
+            run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_PROXY", "https://127.0.0.1:3128"), "--server", "example.com:8443")}) {
+            assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);
+            assertThat(run.err()).contains("is not supported").doesNotContain("s3cret").doesNotContain("Exception");
+        }
+    }
+
+    @Test
     void unknownFlagExitsWithUsageCode() {
         Run run = run(Map.of(), "--no-such-flag");
 

@@ -1,6 +1,8 @@
 package io.picotunnel.client.config;
 
 import io.netty.util.NetUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -20,13 +22,16 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
     /** The value of {@code --proxy} / {@code PICOTUNNEL_PROXY} that ignores the standard variables. */
     public static final String NONE = "none";
     private static final int DEFAULT_PORT = 80;
+    private static final Logger LOG = LoggerFactory.getLogger(HttpProxy.class);
 
     /**
      * The proxy for {@code server}: {@code setting} ({@code --proxy} or {@code PICOTUNNEL_PROXY}, named by {@code
      * settingName}) when given, none for {@code none}; else, as curl and Go's clients read them, {@code HTTPS_PROXY}
      * for a wss server and {@code HTTP_PROXY} for a ws one (upper case first, then lower case), unless {@code
      * NO_PROXY} names the server or the server is this machine (localhost, a loopback address). Null: connect
-     * directly. Throws {@link IllegalArgumentException} naming the setting that is wrong.
+     * directly. Throws {@link IllegalArgumentException} naming the setting that is wrong; a standard variable with a
+     * scheme other than http (an https:// or SOCKS proxy set for other tools) is only warned about and not used, while
+     * {@code setting}, our own, is refused for it.
      */
     public static HttpProxy resolve(String setting, String settingName, ServerAddress server, Map<String, String> env) {
         if (setting != null) {
@@ -43,23 +48,47 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
                 if (isLocal(server.host()) || noProxy(env, server)) {
                     return null;
                 }
+                String scheme = scheme(value);
+                if (scheme != null && !scheme.equals("http")) {
+                    // Set for other tools (an https:// or SOCKS proxy they support): not ours to refuse to start.
+                    LOG.warn("{} names a proxy with scheme '{}', which this client does not support (http:// only):"
+                            + " connecting to {} without it. To use an HTTP proxy, set --proxy or {} to"
+                            + " http://host:port; {}=none silences this.", name, printable(scheme), server, ENV_PROXY,
+                            ENV_PROXY);
+                    return null;
+                }
                 return parse(value, name);
             }
         }
         return null;
     }
 
+    /** The scheme of a proxy URL in lower case, null without {@code ://}. */
+    private static String scheme(String text) {
+        String s = text.strip();
+        int schemeEnd = s.indexOf("://");
+        return schemeEnd < 0 ? null : s.substring(0, schemeEnd).toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * A scheme for a message: itself when it reads as one (socks5, https), else "?": text before a "://" that is no
+     * scheme may be a user and password.
+     */
+    private static String printable(String scheme) {
+        return scheme.matches("[a-z][a-z0-9+.-]{0,15}") ? scheme : "?";
+    }
+
     /** Parses {@code http://[user:password@]host[:port]} or {@code host:port}; {@code name} names the setting. */
     public static HttpProxy parse(String text, String name) {
         String s = text.strip();
-        int schemeEnd = s.indexOf("://");
-        if (schemeEnd >= 0) {
-            String scheme = s.substring(0, schemeEnd).toLowerCase(Locale.ROOT);
+        String scheme = scheme(s);
+        if (scheme != null) {
             if (!scheme.equals("http")) {
-                throw new IllegalArgumentException(name + ": a proxy with scheme '" + scheme + "' is not supported;"
-                        + " give an HTTP proxy as http://[user:password@]host:port");
+                throw new IllegalArgumentException(name + ": a proxy with scheme '" + printable(scheme) + "' is not"
+                        + " supported (no https:// or SOCKS proxies); give an HTTP proxy as"
+                        + " http://[user:password@]host:port, or none to connect directly");
             }
-            s = s.substring(schemeEnd + 3);
+            s = s.substring(s.indexOf("://") + 3);
         }
         // The authority ends at the first '/', '?' or '#', as URL parsers read it (a '/' in a password is %2F).
         int end = s.length();

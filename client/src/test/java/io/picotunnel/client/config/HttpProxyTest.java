@@ -1,5 +1,7 @@
 package io.picotunnel.client.config;
 
+import ch.qos.logback.classic.Level;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -60,6 +62,41 @@ class HttpProxyTest {
         }
         assertThat(HttpProxy.parse("http://bob:s3cr%2Fet%3F%23@127.0.0.1:3128", "--proxy").password())
                 .isEqualTo("s3cr/et?#");
+    }
+
+    @Test
+    void standardVariableWithAnUnsupportedSchemeIsWarnedAboutAndNotUsedWithoutShowingCredentials() {
+        String[][] cases = {{"HTTPS_PROXY", "socks5://alice:s3cret@socks.corp:1080", "socks5"},
+            {"https_proxy", "https://alice:s3cret@proxy.corp:443", "https"},
+            {"HTTPS_PROXY", "SOCKS5H://socks.corp:1080", "socks5h"}};
+        for (String[] c : cases) {
+            try (LogCapture log = new LogCapture(HttpProxy.class, Level.INFO)) {
+                assertThat(resolve(NONE, Map.of(c[0], c[1]))).as(c[1]).isNull();
+
+                assertThat(log.messages(Level.WARN)).as(c[1]).singleElement().asString()
+                        .contains(c[0]).contains("'" + c[2] + "'").contains("without it").contains("PICOTUNNEL_PROXY")
+                        .doesNotContain("s3cret").doesNotContain("alice");
+            }
+        }
+        try (LogCapture log = new LogCapture(HttpProxy.class, Level.INFO)) {
+            assertThat(HttpProxy.resolve(null, "PICOTUNNEL_PROXY", WS, Map.of("HTTP_PROXY", "socks5://p:1080"))).isNull();
+            assertThat(HttpProxy.resolve(null, "PICOTUNNEL_PROXY", WS, Map.of("HTTP_PROXY", "al:s3cret@x://p:1")))
+                    .isNull();
+            assertThat(log.messages(Level.WARN)).hasSize(2).allSatisfy(m -> assertThat(m).contains("HTTP_PROXY")
+                    .doesNotContain("s3cret"));
+        }
+    }
+
+    @Test
+    void flagOrOurOwnVariableWithAnUnsupportedSchemeIsRefused() {
+        for (String url : new String[] {"https://proxy.corp:443", "socks5://alice:s3cret@socks.corp:1080"}) {
+            assertThatThrownBy(() -> resolve(proxyFlag(url), Map.of()))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("--proxy").hasMessageContaining("not supported")
+                    .hasMessageNotContaining("s3cret");
+            assertThatThrownBy(() -> resolve(NONE, Map.of("PICOTUNNEL_PROXY", url, "HTTPS_PROXY", "http://p:1")))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_PROXY")
+                    .hasMessageNotContaining("s3cret");
+        }
     }
 
     @Test
