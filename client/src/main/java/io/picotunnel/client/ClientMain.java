@@ -178,9 +178,9 @@ public final class ClientMain implements Callable<Integer> {
         }
         String tokenGiven = token != null ? token : env.get(ClientConfig.ENV_TOKEN);
         if (tokenGiven != null && ClientConfig.isQuoted(tokenGiven.strip())) {
-            log.warn("the token is in quotes ({}), as docker --env-file and Compose env_file keep them from {}=\"...\":"
-                    + " using what is inside; write the line without quotes", token != null ? "--token" : ClientConfig.ENV_TOKEN,
-                    ClientConfig.ENV_TOKEN);
+            log.warn("the token is in quotes ({}), as docker run --env-file keeps them from {}=\"...\" (Compose's"
+                    + " env_file and systemd's EnvironmentFile take them off): using what is inside; write the line"
+                    + " without quotes", token != null ? "--token" : ClientConfig.ENV_TOKEN, ClientConfig.ENV_TOKEN);
         }
         if (config.insecure()) {
             log.warn("**********************************************************************");

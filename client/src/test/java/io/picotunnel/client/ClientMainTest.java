@@ -1,6 +1,8 @@
 package io.picotunnel.client;
 
+import ch.qos.logback.classic.Level;
 import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.client.config.ClientConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -168,6 +170,28 @@ class ClientMainTest {
         assertThat(process.exitValue()).as(log).isEqualTo(ClientMain.EXIT_TOKEN_REJECTED);
         assertThat(log).contains("rejected the token (HTTP 401)").doesNotContain(token);
         assertThat(requests).contains("GET /tunnel auth=Bearer " + token + " protocol=tunnel");
+    }
+
+    @Test
+    void aQuotedTokenIsWarnedAboutNamingDockerRunEnvFileNotCompose() throws Exception {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(401, -1);
+            exchange.close();
+        });
+        server.start();
+
+        try (LogCapture log = new LogCapture(ClientMain.class, Level.INFO)) {
+            Run run = run(Map.of("PICOTUNNEL_TOKEN", "\"abc123\""),
+                    "--server", "ws://127.0.0.1:" + server.getAddress().getPort());
+
+            assertThat(run.code()).isEqualTo(ClientMain.EXIT_TOKEN_REJECTED);
+            assertThat(log.messages(Level.WARN)).anySatisfy(m -> assertThat(m)
+                    .contains("the token is in quotes (PICOTUNNEL_TOKEN)")
+                    .contains("docker run --env-file keeps them")
+                    .contains("Compose's env_file and systemd's EnvironmentFile take them off")
+                    .doesNotContain("abc123"));
+        }
     }
 
     private static String javaCommand() {

@@ -75,9 +75,9 @@ public record ClientConfig(
     }
 
     /**
-     * {@code "TOKEN"} or {@code 'TOKEN'} as {@code TOKEN}: {@code docker run --env-file} and Compose's {@code env_file}
-     * keep the quotes of {@code PICOTUNNEL_TOKEN="..."} (systemd's EnvironmentFile and shells remove them), and the
-     * server, whose tokens are hex, answered 401 with nothing to say why. Only one pair of matching quotes around a
+     * {@code "TOKEN"} or {@code 'TOKEN'} as {@code TOKEN}: {@code docker run --env-file} keeps the quotes of
+     * {@code PICOTUNNEL_TOKEN="..."} (Docker Compose's {@code env_file}, systemd's EnvironmentFile and shells remove
+     * them), and the server, whose tokens are hex, answered 401 with nothing to say why. Only one pair of matching quotes around a
      * token without quotes or spaces of its own; anything else is left as it is.
      */
     public static String unquoted(String token) {

@@ -217,7 +217,7 @@ class TunnelLifecycleEndToEndTest {
 
     @Test
     void tokenInQuotesFromAnEnvFileConnects() throws Exception {
-        // docker run --env-file and Compose env_file keep the quotes of PICOTUNNEL_TOKEN="...".
+        // docker run --env-file keeps the quotes of PICOTUNNEL_TOKEN="..." (Compose's env_file takes them off).
         ClientConfig config = ClientConfig.resolve(new ClientConfig.Flags(null, null, null, null, "0s"), Map.of(
                 ClientConfig.ENV_SERVER, "ws://127.0.0.1:" + testbed.tunnelPort(),
                 ClientConfig.ENV_TOKEN, "\"" + token + "\""));
