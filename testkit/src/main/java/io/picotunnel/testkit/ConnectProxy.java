@@ -18,7 +18,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A small HTTP proxy on 127.0.0.1 that answers {@code CONNECT host:port} as a corporate proxy does, with real
  * sockets. Whatever host is named, it dials 127.0.0.1 at that port (never anything else), so a test can name the
  * server {@code tunnel.test} and see that the client left the name to the proxy. It can ask for a user and
- * password (407 without them) or refuse every request with a status. It records each request's head.
+ * password (407 without them), refuse every request with a status (and headers such as {@code Retry-After}), or
+ * take the connection and never answer. It records each request's head and when it came.
  */
 public final class ConnectProxy implements AutoCloseable {
 
@@ -27,24 +28,39 @@ public final class ConnectProxy implements AutoCloseable {
     private final ServerSocket listener;
     private final String credentials;
     private final int refuseWith;
+    private final String refusalHeaders;
+    private final boolean silent;
+    private final List<Long> arrivals = new CopyOnWriteArrayList<>();
     private final List<String> requests = new CopyOnWriteArrayList<>();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final Thread acceptor;
 
     /** A proxy that connects every request; with {@code user} not null, only requests that carry user and password. */
     public ConnectProxy(String user, String password) {
-        this(user, password, 0);
+        this(user, password, 0, "", false);
     }
 
-    /** A proxy that answers every request with {@code status} (403, 502...) when it is not 0. */
+    /** A proxy that answers every request with {@code status} (403, 502...). */
     public static ConnectProxy refusing(int status) {
-        return new ConnectProxy(null, null, status);
+        return refusing(status, "");
     }
 
-    private ConnectProxy(String user, String password, int refuseWith) {
+    /** A proxy that answers every request with {@code status} and {@code headers} ("Retry-After: 3\r\n"). */
+    public static ConnectProxy refusing(int status, String headers) {
+        return new ConnectProxy(null, null, status, headers, false);
+    }
+
+    /** A proxy that takes the connection, reads the request and never answers, until it is closed. */
+    public static ConnectProxy silent() {
+        return new ConnectProxy(null, null, 0, "", true);
+    }
+
+    private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, boolean silent) {
         this.credentials = user == null ? null
                 : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
         this.refuseWith = refuseWith;
+        this.refusalHeaders = refusalHeaders;
+        this.silent = silent;
         try {
             listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         } catch (IOException e) {
@@ -65,6 +81,11 @@ public final class ConnectProxy implements AutoCloseable {
     /** The head of every request so far (request line and headers), in the order they came. */
     public List<String> requests() {
         return List.copyOf(requests);
+    }
+
+    /** When each request's head had come ({@link System#nanoTime()}), in the order they came. */
+    public List<Long> arrivalsNanos() {
+        return List.copyOf(arrivals);
     }
 
     private void accept() {
@@ -89,10 +110,17 @@ public final class ConnectProxy implements AutoCloseable {
                 client.close();
                 return;
             }
+            arrivals.add(System.nanoTime());
             requests.add(head);
+            if (silent) {
+                client.setSoTimeout(0);
+                in.transferTo(OutputStream.nullOutputStream());
+                client.close();
+                return;
+            }
             String[] requestLine = head.lines().findFirst().orElse("").split(" ");
             if (refuseWith != 0) {
-                answer(out, refuseWith + " Refused", "");
+                answer(out, refuseWith + " Refused", refusalHeaders);
                 client.close();
                 return;
             }

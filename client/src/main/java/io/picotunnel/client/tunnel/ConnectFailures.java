@@ -2,6 +2,8 @@ package io.picotunnel.client.tunnel;
 
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.ssl.NotSslRecordException;
 import io.picotunnel.client.config.HttpProxy;
 import io.picotunnel.client.config.ServerAddress;
@@ -15,6 +17,7 @@ import java.security.cert.CertPathBuilderException;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Locale;
 
 /**
@@ -25,6 +28,20 @@ import java.util.Locale;
 final class ConnectFailures {
 
     private ConnectFailures() {
+    }
+
+    /**
+     * How long the server, or the proxy in front of the client, asked to wait before the next attempt
+     * ({@code Retry-After} on a refusal); null when neither said.
+     */
+    static Duration retryAfter(Throwable failure) {
+        if (failure instanceof UpgradeRefusedException refused) {
+            return refused.retryAfter();
+        }
+        if (failure instanceof ProxyFailedException refused) {
+            return refused.retryAfter();
+        }
+        return null;
     }
 
     static String explain(ServerAddress server, Throwable failure) {
@@ -189,9 +206,19 @@ final class ConnectFailures {
     static final class ProxyFailedException extends java.io.IOException {
         private static final long serialVersionUID = 1L;
         private static final java.util.regex.Pattern STATUS = java.util.regex.Pattern.compile("status: (\\d{3})\\s*(.*)$");
+        private final transient Duration retryAfter;
 
-        private ProxyFailedException(String message, Throwable cause) {
+        private ProxyFailedException(String message, Throwable cause, Duration retryAfter) {
             super(message, cause);
+            this.retryAfter = retryAfter;
+        }
+
+        /**
+         * How long the proxy asked the client to wait ({@code Retry-After} on its refusal of {@code CONNECT}, as a
+         * proxy says while the server behind it restarts); null when it did not say.
+         */
+        Duration retryAfter() {
+            return retryAfter;
         }
 
         static ProxyFailedException of(HttpProxy proxy, ServerAddress server, Throwable cause) {
@@ -228,7 +255,10 @@ final class ConnectFailures {
             } else {
                 message = "Connecting through " + at + " to " + where + " failed (" + shortMessage(cause) + ").";
             }
-            return new ProxyFailedException(message, cause);
+            Duration retryAfter = cause instanceof HttpProxyHandler.HttpProxyConnectException refused
+                    && refused.headers() != null
+                    ? RetryAfter.parse(refused.headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()) : null;
+            return new ProxyFailedException(message, cause, retryAfter);
         }
     }
 

@@ -284,15 +284,16 @@ public final class TunnelClient implements AutoCloseable {
             shutDown(cause);
             return;
         }
-        Duration serverWait = cause instanceof ConnectFailures.UpgradeRefusedException refused
-                ? refused.retryAfter() : null;
+        Duration serverWait = ConnectFailures.retryAfter(cause);
         Duration delay = backoff.next(serverWait);
         if (serverWait == null) {
             LOG.warn("cannot connect to {}: {} Retrying in {} ms.", config.server(),
                     ConnectFailures.explain(config.server(), cause), delay.toMillis());
         } else {
-            LOG.warn("cannot connect to {}: {} It asked to wait {} s (Retry-After): retrying in {} ms.", config.server(),
-                    ConnectFailures.explain(config.server(), cause), serverWait.toSeconds(), delay.toMillis());
+            LOG.warn("cannot connect to {}: {} {} asked to wait {} s (Retry-After): retrying in {} ms.", config.server(),
+                    ConnectFailures.explain(config.server(), cause),
+                    cause instanceof ConnectFailures.ProxyFailedException ? "The proxy" : "It", serverWait.toSeconds(),
+                    delay.toMillis());
         }
         scheduleReconnect(delay);
     }

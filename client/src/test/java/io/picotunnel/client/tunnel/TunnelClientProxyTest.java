@@ -1,0 +1,80 @@
+package io.picotunnel.client.tunnel;
+
+import ch.qos.logback.classic.Level;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.HttpProxy;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.testkit.ConnectProxy;
+import io.picotunnel.testkit.LogCapture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * How the client retries through an HTTP proxy that does not let it through: one that asks it to wait
+ * ({@code Retry-After}), and one that takes the connection and never answers {@code CONNECT}. The server is named
+ * {@code tunnel.test}: only the proxy would "resolve" it, and these proxies never get that far.
+ */
+class TunnelClientProxyTest {
+
+    private static final String TOKEN = "e".repeat(64);
+    private static final ServerAddress SERVER = ServerAddress.parse("ws://tunnel.test:8080");
+
+    private ConnectProxy proxy;
+    private TunnelClient client;
+
+    @AfterEach
+    void tearDown() {
+        if (client != null) {
+            client.stop(Duration.ZERO).join();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
+    /** A client through {@code proxyUrl} whose backoff takes nothing off at random: 1 s, then 2 s... */
+    private void startClient(String proxyUrl) {
+        ClientConfig config = ClientConfig.of(SERVER, TOKEN).withShutdownGrace(Duration.ZERO)
+                .withProxy(HttpProxy.parse(proxyUrl, "--proxy"));
+        client = new TunnelClient(config, YamuxConfig.defaults(), new Backoff(() -> 0.0, Duration.ofSeconds(30),
+                System::nanoTime));
+        client.start();
+    }
+
+    @Test
+    void proxysRetryAfterOnItsRefusalIsWaitedOutBeforeTheNextAttempt() {
+        proxy = ConnectProxy.refusing(503, "Retry-After: 3\r\n");
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient(proxy.url());
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> proxy.arrivalsNanos().size() >= 2);
+            List<Long> arrivals = proxy.arrivalsNanos();
+            long gapMillis = (arrivals.get(1) - arrivals.get(0)) / 1_000_000;
+            // The backoff alone would have come back after 1 s.
+            assertThat(gapMillis).as("gap between CONNECTs").isGreaterThanOrEqualTo(2_900);
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("answered HTTP 503")
+                    .contains("The proxy asked to wait 3 s (Retry-After): retrying in 3000 ms");
+        }
+    }
+
+    @Test
+    void proxysRetryAfterIsBoundedAsTheServersIs() {
+        proxy = ConnectProxy.refusing(503, "Retry-After: 86400\r\n");
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient(proxy.url());
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> !log.messages(Level.WARN).isEmpty());
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("retrying in " + RetryAfter.MAX.toMillis() + " ms");
+            assertThat(client.state()).isEqualTo(TunnelClient.State.WAITING_TO_RECONNECT);
+        }
+    }
+}
