@@ -221,7 +221,8 @@ final class ConnectFailures {
             return retryAfter;
         }
 
-        static ProxyFailedException of(HttpProxy proxy, ServerAddress server, Throwable cause) {
+        /** {@code timeout}: how long the connection to the proxy and its answer to CONNECT could take. */
+        static ProxyFailedException of(HttpProxy proxy, ServerAddress server, Throwable cause, Duration timeout) {
             String at = "the proxy " + proxy.hostPort() + " (" + proxy.source() + ")";
             String where = server.hostPort().toString();
             String message;
@@ -245,10 +246,12 @@ final class ConnectFailures {
                 };
             } else if (cause.getMessage() != null && cause.getMessage().endsWith("timeout")) {
                 message = at.substring(0, 1).toUpperCase(Locale.ROOT) + at.substring(1) + " did not answer CONNECT "
-                        + where + " within " + TunnelConnector.CONNECT_TIMEOUT.toSeconds() + " s.";
+                        + where + " within " + inWords(timeout) + ": it may be overloaded or hold requests it"
+                        + " does not allow; check the proxy's address and port, or pass --proxy none if the server"
+                        + " can be reached directly.";
             } else if (cause instanceof ConnectTimeoutException) {
-                message = "No answer from " + at + " within " + TunnelConnector.CONNECT_TIMEOUT.toSeconds()
-                        + " s: check the proxy's address, or pass --proxy none if the server can be reached directly.";
+                message = "No answer from " + at + " within " + inWords(timeout)
+                        + ": check the proxy's address, or pass --proxy none if the server can be reached directly.";
             } else if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
                 message = "Nothing accepts connections on " + at + " (" + shortMessage(cause) + "): check the proxy's"
                         + " address, or pass --proxy none if the server can be reached directly.";
@@ -260,6 +263,11 @@ final class ConnectFailures {
                     ? RetryAfter.parse(refused.headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()) : null;
             return new ProxyFailedException(message, cause, retryAfter);
         }
+    }
+
+    /** {@code 10 s}, or {@code 300 ms} for less than a whole second. */
+    private static String inWords(Duration timeout) {
+        return timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + " s" : timeout.toMillis() + " ms";
     }
 
     /** The server took the connection and sent no answer to the WebSocket upgrade in time. */

@@ -96,6 +96,11 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     TunnelClient(ClientConfig config, YamuxConfig yamuxConfig, Backoff backoff) {
+        this(config, yamuxConfig, backoff, TunnelConnector.CONNECT_TIMEOUT);
+    }
+
+    /** {@code connectTimeout}: see {@link TunnelConnector}; tests give less than the 10 s. */
+    TunnelClient(ClientConfig config, YamuxConfig yamuxConfig, Backoff backoff, Duration connectTimeout) {
         this.config = config;
         this.backoff = backoff;
         SslContext ssl = config.server().tls() ? sslContext(config.insecure()) : null;
@@ -105,7 +110,7 @@ public final class TunnelClient implements AutoCloseable {
         this.loop = group.next();
         this.resolver = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("picotunnel-resolve-", 0).factory());
         this.connector = new TunnelConnector(config, ssl, yamuxConfig, streamInitializer(),
-                ClientIdentity.version(), ClientIdentity.hostname());
+                ClientIdentity.version(), ClientIdentity.hostname(), connectTimeout);
     }
 
     private ChannelHandler streamInitializer() {

@@ -75,10 +75,21 @@ final class TunnelConnector {
     private final ChannelHandler streamHandler;
     private final String version;
     private final String hostname;
+    private final Duration connectTimeout;
 
     /** {@code version} and {@code hostname} are sent when not null. */
     TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
                     String version, String hostname) {
+        this(config, sslContext, yamuxConfig, streamHandler, version, hostname, CONNECT_TIMEOUT);
+    }
+
+    /**
+     * {@code connectTimeout}: how long the TCP connection, and a proxy's answer to {@code CONNECT}, may take
+     * ({@link #CONNECT_TIMEOUT}; tests give less).
+     */
+    TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
+                    String version, String hostname, Duration connectTimeout) {
+        this.connectTimeout = connectTimeout;
         this.config = config;
         this.sslContext = sslContext;
         this.yamuxConfig = yamuxConfig;
@@ -102,7 +113,8 @@ final class TunnelConnector {
                 try {
                     addresses = InetAddress.getAllByName(host);
                 } catch (UnknownHostException | SecurityException e) {
-                    ready.tryFailure(proxy == null ? e : ConnectFailures.ProxyFailedException.of(proxy, config.server(), e));
+                    ready.tryFailure(proxy == null ? e
+                            : ConnectFailures.ProxyFailedException.of(proxy, config.server(), e, connectTimeout));
                     return;
                 }
                 try {
@@ -162,7 +174,7 @@ final class TunnelConnector {
         ChannelFuture connect = bootstrap
                 .group(loop)
                 .channel(Transport.socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.RECVBUF_ALLOCATOR, Transport.tunnelReads())
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, Transport.tunnelWriteMarks())
@@ -175,7 +187,7 @@ final class TunnelConnector {
                                     ? new HttpProxyHandler(new InetSocketAddress(addresses[index], proxy.hostPort().port()))
                                     : new HttpProxyHandler(new InetSocketAddress(addresses[index], proxy.hostPort().port()),
                                             proxy.user(), proxy.password());
-                            connectVia.setConnectTimeoutMillis(CONNECT_TIMEOUT.toMillis());
+                            connectVia.setConnectTimeoutMillis(connectTimeout.toMillis());
                             ch.pipeline().addLast("proxy", connectVia);
                         }
                         if (sslContext != null) {
@@ -200,7 +212,7 @@ final class TunnelConnector {
                 connect(loop, addresses, index + 1, ready);
             } else {
                 ready.tryFailure(proxy == null || f.cause() == null ? f.cause()
-                        : ConnectFailures.ProxyFailedException.of(proxy, config.server(), f.cause()));
+                        : ConnectFailures.ProxyFailedException.of(proxy, config.server(), f.cause(), connectTimeout));
             }
         });
         ready.addListener(f -> {
@@ -302,7 +314,7 @@ final class TunnelConnector {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof ProxyConnectException && config.proxy() != null) {
-                fail(ctx, ConnectFailures.ProxyFailedException.of(config.proxy(), config.server(), cause));
+                fail(ctx, ConnectFailures.ProxyFailedException.of(config.proxy(), config.server(), cause, connectTimeout));
             } else if (cause instanceof WebSocketClientHandshakeException e && e.response() != null) {
                 HttpResponseStatus status = e.response().status();
                 if (status.code() == HttpResponseStatus.UNAUTHORIZED.code()) {

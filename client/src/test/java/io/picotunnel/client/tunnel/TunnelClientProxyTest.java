@@ -41,11 +41,37 @@ class TunnelClientProxyTest {
 
     /** A client through {@code proxyUrl} whose backoff takes nothing off at random: 1 s, then 2 s... */
     private void startClient(String proxyUrl) {
+        startClient(proxyUrl, TunnelConnector.CONNECT_TIMEOUT);
+    }
+
+    private void startClient(String proxyUrl, Duration connectTimeout) {
         ClientConfig config = ClientConfig.of(SERVER, TOKEN).withShutdownGrace(Duration.ZERO)
                 .withProxy(HttpProxy.parse(proxyUrl, "--proxy"));
         client = new TunnelClient(config, YamuxConfig.defaults(), new Backoff(() -> 0.0, Duration.ofSeconds(30),
-                System::nanoTime));
+                System::nanoTime), connectTimeout);
         client.start();
+    }
+
+    @Test
+    void proxyThatTakesTheConnectionAndNeverAnswersConnectIsGivenUpOnAndRetriedWithBackoff() {
+        proxy = ConnectProxy.silent();
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient("http://alice:s3cret@127.0.0.1:" + proxy.port(), Duration.ofMillis(300));
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> proxy.arrivalsNanos().size() >= 3);
+            assertThat(log.messages(Level.WARN)).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(log.messages(Level.WARN).get(0))
+                    .contains("The proxy 127.0.0.1:" + proxy.port() + " (--proxy) did not answer CONNECT tunnel.test:8080"
+                            + " within 300 ms")
+                    .contains("Retrying in 1000 ms")
+                    .doesNotContain("s3cret");
+            assertThat(log.messages(Level.WARN).get(1)).contains("did not answer CONNECT").contains("Retrying in 2000 ms");
+            // Each attempt lasted the timeout, then waited its delay: 0.3 + 1 s, then 0.3 + 2 s.
+            List<Long> arrivals = proxy.arrivalsNanos();
+            assertThat((arrivals.get(1) - arrivals.get(0)) / 1_000_000).isBetween(1_200L, 2_500L);
+            assertThat((arrivals.get(2) - arrivals.get(1)) / 1_000_000).isBetween(2_200L, 3_500L);
+            assertThat(client.state()).isIn(TunnelClient.State.WAITING_TO_RECONNECT, TunnelClient.State.CONNECTING);
+        }
     }
 
     @Test
