@@ -4,15 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.testkit.ClientHellos;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLParameters;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -21,11 +17,9 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -101,7 +95,7 @@ class TrafficTest {
             String domain = "pass.example.test";
             String serviceId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"" + domain + "\","
                     + "\"tls_mode\":\"passthrough\",\"target_addr\":\"" + echo.address() + "\"}").get("id").asText();
-            byte[] hello = clientHello(domain);
+            byte[] hello = ClientHellos.record(domain);
 
             try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpsPort())) {
                 visitor.setSoTimeout(20_000);
@@ -130,22 +124,6 @@ class TrafficTest {
                 testbed.restart();
             }
         }
-    }
-
-    /** A real TLS ClientHello naming {@code domain} (SNI), as a browser's first bytes. */
-    private static byte[] clientHello(String domain) throws Exception {
-        SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(null, null, null);
-        SSLEngine engine = tls.createSSLEngine(domain, 443);
-        engine.setUseClientMode(true);
-        SSLParameters parameters = engine.getSSLParameters();
-        parameters.setServerNames(List.of(new SNIHostName(domain)));
-        engine.setSSLParameters(parameters);
-        ByteBuffer hello = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-        engine.beginHandshake();
-        engine.wrap(ByteBuffer.allocate(0), hello);
-        hello.flip();
-        return Arrays.copyOf(hello.array(), hello.limit());
     }
 
     private static void assertFigures(Testbed testbed, String tunnelId, String tcpId, String httpId) {

@@ -2,14 +2,9 @@ package io.picotunnel.server.tls;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.picotunnel.testkit.ClientHellos;
 import org.junit.jupiter.api.Test;
 
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLParameters;
-import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -60,19 +55,8 @@ class ClientHelloTest {
     }
 
     /** The ClientHello body (after the record and handshake headers) that the JDK's TLS client sends. */
-    private static ByteBuf clientHelloBody(String serverName, String... alpn) throws Exception {
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, null, null);
-        SSLEngine engine = context.createSSLEngine(serverName == null ? null : "x", 443);
-        engine.setUseClientMode(true);
-        SSLParameters parameters = engine.getSSLParameters();
-        parameters.setServerNames(serverName == null ? List.of() : List.of(new SNIHostName(serverName)));
-        parameters.setApplicationProtocols(alpn);
-        engine.setSSLParameters(parameters);
-        ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-        engine.wrap(ByteBuffer.allocate(0), out);
-        out.flip();
-        ByteBuf record = Unpooled.wrappedBuffer(out);
+    private static ByteBuf clientHelloBody(String serverName, String... alpn) {
+        ByteBuf record = Unpooled.wrappedBuffer(ClientHellos.record(serverName, alpn));
         record.skipBytes(5 + 4); // record header, handshake header
         return record;
     }

@@ -3,21 +3,17 @@ package io.picotunnel.server.tls;
 import ch.qos.logback.classic.Level;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.testkit.ClientHellos;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLParameters;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -75,19 +71,8 @@ class RefusedHandshakeLogTest {
     }
 
     /** A whole ClientHello record as the JDK sends it for {@code asked}, with the name's bytes replaced by {@code sent}. */
-    private static byte[] clientHello(String asked, String sent) throws Exception {
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, null, null);
-        SSLEngine engine = context.createSSLEngine("x", 443);
-        engine.setUseClientMode(true);
-        SSLParameters parameters = engine.getSSLParameters();
-        parameters.setServerNames(List.of(new SNIHostName(asked)));
-        engine.setSSLParameters(parameters);
-        ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-        engine.wrap(ByteBuffer.allocate(0), out);
-        out.flip();
-        byte[] record = new byte[out.remaining()];
-        out.get(record);
+    private static byte[] clientHello(String asked, String sent) {
+        byte[] record = ClientHellos.record(asked);
         byte[] from = asked.getBytes(StandardCharsets.US_ASCII);
         byte[] to = sent.getBytes(StandardCharsets.US_ASCII);
         for (int i = 0; i + from.length <= record.length; i++) {
