@@ -79,7 +79,7 @@ class FaultEndToEndTest {
         target = FaultTarget.download(SIZE);
         int port = tcpService();
         try (Socket visitor = connect(port)) {
-            downloadIsResetWhenTheClientProcessIsKilled(visitor.getInputStream());
+            downloadIsCutByAReset(visitor.getInputStream(), client::kill);
         }
     }
 
@@ -91,16 +91,22 @@ class FaultEndToEndTest {
             InputStream in = get(visitor, "/length/" + SIZE);
             Map<String, String> head = readHead(in);
             assertThat(head).containsEntry("status", "200").containsEntry("content-length", Long.toString(SIZE));
-            downloadIsResetWhenTheClientProcessIsKilled(in);
+            downloadIsCutByAReset(in, client::kill);
         }
     }
 
-    /** Reads the first MiB of a download the target is still sending, kills the client: the rest is a reset. */
-    private void downloadIsResetWhenTheClientProcessIsKilled(InputStream in) throws Exception {
+    /** What cuts the tunnel in the middle of a transfer: the client killed, the server stopped. */
+    @FunctionalInterface
+    private interface Fault {
+        void cut() throws Exception;
+    }
+
+    /** Reads the first MiB of a download the target is still sending, then cuts the tunnel: the rest is a reset. */
+    private void downloadIsCutByAReset(InputStream in, Fault fault) throws Exception {
         assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
         assertThat(target.written()).as("target still sending").isLessThan(SIZE);
 
-        client.kill();
+        fault.cut();
         Ending end = readToEndOrReset(in);
 
         assertThat(end.how()).isEqualTo("reset: Connection reset");
@@ -109,17 +115,18 @@ class FaultEndToEndTest {
 
     @Test
     void httpChunkedDownloadGetsNoFinalChunkButAResetWhenTheClientProcessIsKilled() throws Exception {
-        cutChunkedDownloadByKillingTheClient("/chunked/" + SIZE);
+        chunkedDownloadIsCutByAReset("/chunked/" + SIZE, client::kill);
     }
 
     @Test
     void httpDownloadDelimitedByCloseGetsNoFinalChunkButAResetWhenTheClientProcessIsKilled() throws Exception {
         // The proxy re-frames a body that the target ends by closing its connection as chunked: the codec
         // upstream must not take the lost stream for that close.
-        cutChunkedDownloadByKillingTheClient("/close/" + SIZE);
+        chunkedDownloadIsCutByAReset("/close/" + SIZE, client::kill);
     }
 
-    private void cutChunkedDownloadByKillingTheClient(String path) throws Exception {
+    /** Reads the first MiB of a chunked download the target is still sending, then cuts the tunnel: no final chunk. */
+    private void chunkedDownloadIsCutByAReset(String path, Fault fault) throws Exception {
         target = FaultTarget.http();
         int port = httpService();
         try (Socket visitor = connect(port)) {
@@ -127,7 +134,7 @@ class FaultEndToEndTest {
             assertThat(body.readUntil(MiB)).isEqualTo("limit");
             assertThat(target.written()).as("target still sending").isLessThan(SIZE);
 
-            client.kill();
+            fault.cut();
 
             assertThat(body.readUntil(Long.MAX_VALUE)).isEqualTo("reset: Connection reset");
             assertThat(body.bytes()).isLessThan(SIZE);
@@ -152,19 +159,7 @@ class FaultEndToEndTest {
 
     @Test
     void httpDownloadWithContentLengthIsCutByAResetWhenTheTargetResetsItsConnection() throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
-            InputStream in = get(visitor, "/reset-length/65536");
-            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
-            assertThat(in.readNBytes(65536)).hasSize(65536);
-
-            target.resume();
-            Ending end = readToEndOrReset(in);
-
-            assertThat(end.how()).isEqualTo("reset: Connection reset");
-            assertThat(end.bytes()).isZero();
-        }
+        lengthAnswerIsResetAfterWhatTheTargetSent("/reset-length/65536");
     }
 
     /** The proxy sends the body delimited by the close as chunks of its own. */
@@ -206,23 +201,24 @@ class FaultEndToEndTest {
         }
     }
 
+    /** A 64 KiB piece of a 640 KiB answer with a Content-Length, then the target's fault: the visitor gets a reset. */
+    private void lengthAnswerIsResetAfterWhatTheTargetSent(String path) throws Exception {
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = connect(port)) {
+            InputStream in = get(visitor, path);
+            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
+            assertThat(in.readNBytes(65536)).hasSize(65536);
+
+            visitorIsResetWhenTheTargetResumes(in);
+        }
+    }
+
     // ---- visitors, when the target ends its connection normally (FIN) before its body's end ----
 
     @Test
     void httpDownloadWithContentLengthIsCutByAResetWhenTheTargetClosesBeforeItsEnd() throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
-            InputStream in = get(visitor, "/cut-length/65536");
-            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
-            assertThat(in.readNBytes(65536)).hasSize(65536);
-
-            target.resume();
-            Ending end = readToEndOrReset(in);
-
-            assertThat(end.how()).isEqualTo("reset: Connection reset");
-            assertThat(end.bytes()).isZero();
-        }
+        lengthAnswerIsResetAfterWhatTheTargetSent("/cut-length/65536");
     }
 
     @Test
@@ -240,7 +236,7 @@ class FaultEndToEndTest {
             InputStream in = get10(visitor, "/close/" + SIZE);
             assertThat(readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
                     "transfer-encoding");
-            downloadIsResetWhenTheClientProcessIsKilled(in);
+            downloadIsCutByAReset(in, client::kill);
         }
     }
 
@@ -252,29 +248,13 @@ class FaultEndToEndTest {
             InputStream in = get10(visitor, "/close/" + SIZE);
             assertThat(readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
                     "transfer-encoding");
-            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
-
-            testbed.server().stop();
-            Ending end = readToEndOrReset(in);
-
-            assertThat(end.how()).isEqualTo("reset: Connection reset");
-            assertThat(MiB + end.bytes()).isLessThan(SIZE);
+            downloadIsCutByAReset(in, () -> testbed.server().stop());
         }
     }
 
     @Test
     void httpChunkedDownloadGetsNoFinalChunkWhenTheServerStops() throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
-            ChunkedBody body = chunkedDownload(visitor, "/close/" + SIZE);
-            assertThat(body.readUntil(MiB)).isEqualTo("limit");
-
-            testbed.server().stop();
-
-            assertThat(body.readUntil(Long.MAX_VALUE)).isEqualTo("reset: Connection reset");
-            assertThat(body.bytes()).isLessThan(SIZE);
-        }
+        chunkedDownloadIsCutByAReset("/close/" + SIZE, () -> testbed.server().stop());
     }
 
     // ---- a fault between pipelined requests, and after a 100 Continue ----
@@ -292,11 +272,7 @@ class FaultEndToEndTest {
             assertThat(readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
             assertThat(in.readNBytes(65536)).hasSize(65536);
 
-            target.resume();
-            Ending end = readToEndOrReset(in);
-
-            assertThat(end.how()).isEqualTo("reset: Connection reset");
-            assertThat(end.bytes()).isZero();
+            visitorIsResetWhenTheTargetResumes(in);
         }
     }
 
@@ -326,15 +302,24 @@ class FaultEndToEndTest {
         target = FaultTarget.resetAfter(MiB);
         int port = tcpService();
         try (Socket visitor = connect(port)) {
-            InputStream in = visitor.getInputStream();
-            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
-
-            target.resume();
-            Ending end = readToEndOrReset(in);
-
-            assertThat(end.how()).isEqualTo("reset: Connection reset");
-            assertThat(end.bytes()).isZero();
+            downloadIsResetWhenTheTargetResets(visitor.getInputStream());
         }
+    }
+
+    /** Reads the MiB a {@link FaultTarget#resetAfter} target sends before its reset: the visitor gets that reset. */
+    private void downloadIsResetWhenTheTargetResets(InputStream in) throws Exception {
+        assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
+
+        visitorIsResetWhenTheTargetResumes(in);
+    }
+
+    /** Lets the held target go on to its fault: the visitor's next read is a reset, with no byte before it. */
+    private void visitorIsResetWhenTheTargetResumes(InputStream in) throws Exception {
+        target.resume();
+        Ending end = readToEndOrReset(in);
+
+        assertThat(end.how()).isEqualTo("reset: Connection reset");
+        assertThat(end.bytes()).isZero();
     }
 
     // ---- TLS passthrough: the same relay as a tcp service, behind the front door's look at the ClientHello ----
@@ -343,7 +328,7 @@ class FaultEndToEndTest {
     void passthroughDownloadIsResetWhenTheClientProcessIsKilled() throws Exception {
         target = FaultTarget.download(SIZE);
         try (Socket visitor = passthrough()) {
-            downloadIsResetWhenTheClientProcessIsKilled(visitor.getInputStream());
+            downloadIsCutByAReset(visitor.getInputStream(), client::kill);
         }
     }
 
@@ -351,14 +336,7 @@ class FaultEndToEndTest {
     void passthroughDownloadIsResetWhenTheTargetResetsItsConnection() throws Exception {
         target = FaultTarget.resetAfter(MiB);
         try (Socket visitor = passthrough()) {
-            InputStream in = visitor.getInputStream();
-            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
-
-            target.resume();
-            Ending end = readToEndOrReset(in);
-
-            assertThat(end.how()).isEqualTo("reset: Connection reset");
-            assertThat(end.bytes()).isZero();
+            downloadIsResetWhenTheTargetResets(visitor.getInputStream());
         }
     }
 
