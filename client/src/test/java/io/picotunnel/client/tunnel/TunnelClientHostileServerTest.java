@@ -106,6 +106,27 @@ class TunnelClientHostileServerTest {
         return headerBytes.length;
     }
 
+    /** As the server does for a visitor's upload: opens stream 2 toward {@code target} and sends it 1000 bytes. */
+    private static void openStreamAndUpload1000Bytes(Socket socket, String target) throws IOException {
+        openTcpStream(socket, 2, target);
+        write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1000, new byte[1000])));
+    }
+
+    /**
+     * Accepts the upgrade; plays {@code script} on the first connection only and keeps every later one (the client's
+     * redials) open without a word until the client closes it.
+     */
+    private ScriptedTunnelServer.Script onTheFirstConnection(ScriptedTunnelServer.Script script) {
+        return (socket, key) -> {
+            answer101(socket, key);
+            if (server.connections() > 1) {
+                drainUntilEof(socket);
+                return;
+            }
+            script.run(socket, key);
+        };
+    }
+
     /**
      * The target's side of a 1000-byte upload: reads it (telling the server's script "target read N"), then answers
      * how the stream ended: "clean EOF", "more data" or "reset: " and the error.
@@ -140,21 +161,15 @@ class TunnelClientHostileServerTest {
         for (boolean rst : List.of(false, true)) {
             try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
                 String targetAddress = "127.0.0.1:" + target.getLocalPort();
-                start((socket, key) -> {
-                    answer101(socket, key);
-                    if (server.connections() > 1) {
-                        drainUntilEof(socket);
-                        return;
-                    }
-                    openTcpStream(socket, 2, targetAddress);
-                    write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1000, new byte[1000])));
+                start(onTheFirstConnection((socket, key) -> {
+                    openStreamAndUpload1000Bytes(socket, targetAddress);
                     // Half an upload, then the server is gone.
                     await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("target read 1000"));
                     if (rst) {
                         socket.setSoLinger(true, 0);
                     }
                     socket.close();
-                });
+                }));
                 try (Socket accepted = target.accept()) {
                     accepted.setSoTimeout(20_000);
                     String end = readUploadThenEnd(accepted, "bytes before the cut");
@@ -187,8 +202,7 @@ class TunnelClientHostileServerTest {
                     return;
                 }
                 answer101(socket, key);
-                openTcpStream(socket, 2, targetAddress);
-                write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1000, new byte[1000])));
+                openStreamAndUpload1000Bytes(socket, targetAddress);
                 await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("target read 1000"));
                 write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(3, 0, 0, 0, null)));
                 drainUntilEof(socket);
@@ -330,12 +344,7 @@ class TunnelClientHostileServerTest {
     void pingsFromAServerThatDoesNotReadAreAnsweredWithinTheConnectionsBuffers() {
         AtomicLong pingBytes = new AtomicLong();
         AtomicLong pongBytes = new AtomicLong(-1);
-        start((socket, key) -> {
-            answer101(socket, key);
-            if (server.connections() > 1) {
-                drainUntilEof(socket);
-                return;
-            }
+        start(onTheFirstConnection((socket, key) -> {
             byte[] ping = wsFrame(0x9, true, false, new byte[125]);
             byte[] batch = new byte[ping.length * 1000];
             for (int i = 0; i < 1000; i++) {
@@ -363,7 +372,7 @@ class TunnelClientHostileServerTest {
             }
             pongBytes.set(read);
             drainUntilEof(socket);
-        });
+        }));
         await().atMost(Duration.ofSeconds(60)).until(() -> pongBytes.get() >= 0);
         assertThat(pingBytes.get()).isEqualTo(400L * 127_000);
         // Before: a pong for every ping, 51 MB queued in the client for a server that did not read. Now what the
@@ -381,17 +390,11 @@ class TunnelClientHostileServerTest {
         List<Socket> queued = new CopyOnWriteArrayList<>();
         try (ServerSocket target = targetThatNeverAnswers(queued)) {
             String targetAddress = "127.0.0.1:" + target.getLocalPort();
-            start((socket, key) -> {
-                answer101(socket, key);
-                if (server.connections() > 1) {
-                    drainUntilEof(socket);
-                    return;
-                }
-                openTcpStream(socket, 2, targetAddress);
-                write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1000, new byte[1000])));
+            start(onTheFirstConnection((socket, key) -> {
+                openStreamAndUpload1000Bytes(socket, targetAddress);
                 server.events.add("stream opened");
                 drainUntilEof(socket);
-            });
+            }));
             await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("stream opened"));
             client.stop(Duration.ofSeconds(1)).orTimeout(20, TimeUnit.SECONDS).join();
             assertThat(client.state()).isEqualTo(TunnelClient.State.STOPPED);
@@ -433,12 +436,7 @@ class TunnelClientHostileServerTest {
         AtomicLong pingAnswer = new AtomicLong(-1);
         try (ServerSocket target = targetThatNeverAnswers(queued)) {
             String targetAddress = "127.0.0.1:" + target.getLocalPort();
-            start((socket, key) -> {
-                answer101(socket, key);
-                if (server.connections() > 1) {
-                    drainUntilEof(socket);
-                    return;
-                }
+            start(onTheFirstConnection((socket, key) -> {
                 for (int id = 2; id < 2 + 2 * streams; id += 2) {
                     int headerLength = openTcpStream(socket, id, targetAddress);
                     // The rest of the stream's first window, the spec's 256 KiB, toward a target not connected yet.
@@ -459,7 +457,7 @@ class TunnelClientHostileServerTest {
                     }
                 }
                 drainUntilEof(socket);
-            }, new Backoff(), YamuxConfig.defaults().withSessionBufferLimit(1024 * 1024));
+            }), new Backoff(), YamuxConfig.defaults().withSessionBufferLimit(1024 * 1024));
             // Within the dial timeout (10 s): the resets come from the limit, not from a target that timed out.
             await().atMost(Duration.ofSeconds(8)).until(() -> pingAnswer.get() >= 0);
             // Six streams of 256 KiB held against a limit of 1 MiB: two of them were reset (a third
