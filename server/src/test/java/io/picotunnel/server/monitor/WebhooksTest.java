@@ -4,9 +4,14 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -17,6 +22,26 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.awaitility.Awaitility.await;
 
 class WebhooksTest {
+
+    /** A real HTTP server on loopback whose every request {@code handler} answers, for receivers that misbehave. */
+    private record Receiver(HttpServer server) implements AutoCloseable {
+
+        static Receiver answering(HttpHandler handler) throws IOException {
+            HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            server.createContext("/", handler);
+            server.start();
+            return new Receiver(server);
+        }
+
+        int port() {
+            return server.getAddress().getPort();
+        }
+
+        @Override
+        public void close() {
+            server.stop(0);
+        }
+    }
 
     @Test
     void messageRefusedWithA503IsDeliveredOnALaterAttemptAndMessagesKeepTheirOrder() {
@@ -176,17 +201,15 @@ class WebhooksTest {
         log.start();
         logger.addAppender(log);
         List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
-        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
+        HttpHandler movedAway = exchange -> {
             bodies.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
             exchange.getResponseHeaders().add("Location", "https://hooks.moved.example/services/secret-xyz");
             exchange.sendResponseHeaders(301, -1);
             exchange.close();
-        });
-        server.start();
-        try (Webhooks webhooks = new Webhooks(List.of(URI.create("http://127.0.0.1:" + server.getAddress().getPort()
-                + "/services/secret-xyz")))) {
+        };
+        try (Receiver receiver = Receiver.answering(movedAway);
+             Webhooks webhooks = new Webhooks(List.of(URI.create("http://127.0.0.1:" + receiver.port()
+                     + "/services/secret-xyz")))) {
             webhooks.send("first", JsonNodeFactory.instance.objectNode());
             webhooks.send("second", JsonNodeFactory.instance.objectNode());
 
@@ -195,12 +218,11 @@ class WebhooksTest {
             await().atMost(10, TimeUnit.SECONDS).until(() -> log.list.stream()
                     .filter(event -> event.getFormattedMessage().contains("redirect")).count() == 2);
             assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage)
-                    .contains("Webhook http://127.0.0.1:" + server.getAddress().getPort() + "/... answered with a"
+                    .contains("Webhook http://127.0.0.1:" + receiver.port() + "/... answered with a"
                             + " redirect (status 301) to https://hooks.moved.example/...; webhooks do not follow"
                             + " redirects: set the URL it points to.")
                     .noneMatch(message -> message.contains("secret-xyz"));
         } finally {
-            server.stop(0);
             logger.detachAppender(log);
         }
     }
@@ -212,24 +234,20 @@ class WebhooksTest {
     @Test
     void theUserAndPasswordOfTheUrlAreSentAsBasicAuth() throws Exception {
         List<String> authorizations = new java.util.concurrent.CopyOnWriteArrayList<>();
-        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
+        HttpHandler recordsAuthorization = exchange -> {
             exchange.getRequestBody().readAllBytes();
             authorizations.add(String.valueOf(exchange.getRequestHeaders().getFirst("Authorization")));
             exchange.sendResponseHeaders(204, -1);
             exchange.close();
-        });
-        server.start();
-        try (Webhooks webhooks = new Webhooks(List.of(URI.create("http://hook-user:p%40ss:w%C3%B6rd@127.0.0.1:"
-                + server.getAddress().getPort() + "/hooks/x")))) {
+        };
+        try (Receiver receiver = Receiver.answering(recordsAuthorization);
+             Webhooks webhooks = new Webhooks(List.of(URI.create("http://hook-user:p%40ss:w%C3%B6rd@127.0.0.1:"
+                     + receiver.port() + "/hooks/x")))) {
             webhooks.send("first", JsonNodeFactory.instance.objectNode());
 
             await().atMost(20, TimeUnit.SECONDS).until(() -> !authorizations.isEmpty());
             assertThat(authorizations.getFirst()).isEqualTo("Basic " + java.util.Base64.getEncoder().encodeToString(
                     "hook-user:p@ss:w\u00f6rd".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        } finally {
-            server.stop(0);
         }
     }
 
@@ -241,9 +259,7 @@ class WebhooksTest {
     @Test
     void aRateLimitedMessageIsTriedAgainNoSoonerThanRetryAfterSays() throws Exception {
         List<Long> arrivals = new java.util.concurrent.CopyOnWriteArrayList<>();
-        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
+        HttpHandler rateLimitsTheFirst = exchange -> {
             exchange.getRequestBody().readAllBytes();
             arrivals.add(System.nanoTime());
             if (arrivals.size() == 1) {
@@ -253,16 +269,14 @@ class WebhooksTest {
                 exchange.sendResponseHeaders(204, -1);
             }
             exchange.close();
-        });
-        server.start();
-        try (Webhooks webhooks = new Webhooks(List.of(URI.create("http://127.0.0.1:" + server.getAddress().getPort()
-                + "/hooks/x")))) {
+        };
+        try (Receiver receiver = Receiver.answering(rateLimitsTheFirst);
+             Webhooks webhooks = new Webhooks(List.of(URI.create("http://127.0.0.1:" + receiver.port()
+                     + "/hooks/x")))) {
             webhooks.send("first", JsonNodeFactory.instance.objectNode());
 
             await().atMost(20, TimeUnit.SECONDS).until(() -> arrivals.size() >= 2);
             assertThat(Duration.ofNanos(arrivals.get(1) - arrivals.get(0))).isGreaterThanOrEqualTo(Duration.ofSeconds(3));
-        } finally {
-            server.stop(0);
         }
     }
 
