@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.server.store.DamagedDatabases;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.tls.BrokenKeys;
 import io.picotunnel.server.tls.TestCertificates;
@@ -276,17 +277,7 @@ class ServerMainTest {
     private Path databaseWithManyEvents(Path data) {
         try (Store store = Store.open(data)) {
             store.createTunnel("survivor");
-            store.database().inTransaction(connection -> {
-                try (java.sql.PreparedStatement insert = connection.prepareStatement("INSERT INTO events"
-                        + " (type, message, created_at) VALUES ('note', ?, ?)")) {
-                    for (int i = 0; i < 2_000; i++) {
-                        insert.setString(1, "event " + i + " " + "x".repeat(400));
-                        insert.setLong(2, i);
-                        insert.executeUpdate();
-                    }
-                }
-                return null;
-            });
+            DamagedDatabases.addManyEvents(store);
         }
         return data.resolve(Store.DATABASE_FILE);
     }
@@ -311,12 +302,7 @@ class ServerMainTest {
     void aDatabaseWithADamagedPageIsExitCode3AtStartAndTheFileIsKept() throws IOException {
         Path data = Files.createDirectories(dir.resolve("data"));
         Path database = databaseWithManyEvents(data);
-        try (FileChannel file = FileChannel.open(database, StandardOpenOption.WRITE)) {
-            long page = file.size() / 4096 / 2;
-            byte[] garbage = new byte[4096];
-            java.util.Arrays.fill(garbage, (byte) 0xA5);
-            file.write(java.nio.ByteBuffer.wrap(garbage), page * 4096);
-        }
+        DamagedDatabases.damageTheMiddlePage(database);
         assertRefusedAsDamaged(data, database);
     }
 

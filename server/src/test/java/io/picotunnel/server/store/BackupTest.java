@@ -158,25 +158,10 @@ class BackupTest {
         Path copy = backups.resolve("nightly.db");
         Backup.run(dataDir, copy);
         byte[] sound = Files.readAllBytes(copy);
-        store.database().inTransaction(connection -> {
-            try (java.sql.PreparedStatement insert = connection.prepareStatement("INSERT INTO events"
-                    + " (type, message, created_at) VALUES ('note', ?, ?)")) {
-                for (int i = 0; i < 2_000; i++) {
-                    insert.setString(1, "event " + i + " " + "x".repeat(400));
-                    insert.setLong(2, i);
-                    insert.executeUpdate();
-                }
-            }
-            return null;
-        });
+        DamagedDatabases.addManyEvents(store);
         store.close();
         Path database = dataDir.resolve(Store.DATABASE_FILE);
-        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(database,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            byte[] garbage = new byte[4096];
-            java.util.Arrays.fill(garbage, (byte) 0xA5);
-            file.write(java.nio.ByteBuffer.wrap(garbage), file.size() / 4096 / 2 * 4096);
-        }
+        DamagedDatabases.damageTheMiddlePage(database);
 
         assertThatThrownBy(() -> Backup.run(dataDir, copy)).isInstanceOf(StoreException.class)
                 .hasMessageStartingWith("The database " + database.toAbsolutePath() + " is damaged (")
