@@ -38,6 +38,14 @@ class ServiceAccessApiTest {
         return ServiceRequests.createService(api, tunnelId, json);
     }
 
+    /**
+     * An http service created with {@code field} set to {@code value} (JSON) is refused: a 400 naming that field,
+     * whose message says {@code messagePart}.
+     */
+    private void assertRefused(String field, String value, String messagePart) {
+        assertInvalid(create(HTTP + ",\"" + field + "\":" + value + "}"), field, messagePart);
+    }
+
     private static final String HTTP = "{\"type\":\"http\",\"domain\":\"app.example.com\",\"target_addr\":\"localhost:3000\"";
     private static final String TCP = "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + io.picotunnel.testkit.Ports.freePort()
             + "\",\"target_addr\":\"localhost:22\"";
@@ -74,10 +82,10 @@ class ServiceAccessApiTest {
 
     @Test
     void invalidAddressBlocksAreRefusedWithTheEntryNamed() {
-        assertInvalid(create(HTTP + ",\"ip_allow\":[\"example.com\"]}"), "ip_allow", "example.com");
-        assertInvalid(create(HTTP + ",\"ip_deny\":[\"10.0.0.1/8\"]}"), "ip_deny", "did you mean 10.0.0.0/8");
-        assertInvalid(create(HTTP + ",\"ip_allow\":[\"10.0.0.0/33\"]}"), "ip_allow", "prefix length");
-        assertInvalid(create(HTTP + ",\"ip_allow\":\"10.0.0.0/8\"}"), "ip_allow", "must be a list");
+        assertRefused("ip_allow", "[\"example.com\"]", "example.com");
+        assertRefused("ip_deny", "[\"10.0.0.1/8\"]", "did you mean 10.0.0.0/8");
+        assertRefused("ip_allow", "[\"10.0.0.0/33\"]", "prefix length");
+        assertRefused("ip_allow", "\"10.0.0.0/8\"", "must be a list");
     }
 
     /**
@@ -87,19 +95,19 @@ class ServiceAccessApiTest {
      */
     @Test
     void shortenedOrZeroPaddedIpv4AndHexLookingNamesAreRefusedNotReadAsOtherAddresses() {
-        assertInvalid(create(HTTP + ",\"ip_deny\":[\"192.168.1\"]}"), "ip_deny", "192.168.1");
-        assertInvalid(create(HTTP + ",\"ip_allow\":[\"10.1/16\"]}"), "ip_allow", "four numbers");
-        assertInvalid(create(HTTP + ",\"ip_allow\":[\"010.0.0.1\"]}"), "ip_allow", "leading zeros");
-        assertInvalid(create(HTTP + ",\"ip_deny\":[\"cafe.de\"]}"), "ip_deny", "cafe.de");
+        assertRefused("ip_deny", "[\"192.168.1\"]", "192.168.1");
+        assertRefused("ip_allow", "[\"10.1/16\"]", "four numbers");
+        assertRefused("ip_allow", "[\"010.0.0.1\"]", "leading zeros");
+        assertRefused("ip_deny", "[\"cafe.de\"]", "cafe.de");
         assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
     }
 
     @Test
     void invalidRateLimitsAreRefused() {
-        assertInvalid(create(HTTP + ",\"rate_limit\":{\"per_second\":0}}"), "rate_limit", "per_second");
-        assertInvalid(create(HTTP + ",\"rate_limit\":{\"per_second\":1,\"burst\":0}}"), "rate_limit", "burst");
-        assertInvalid(create(HTTP + ",\"rate_limit\":{\"per_second\":1,\"bursts\":2}}"), "rate_limit", "unknown field 'bursts'");
-        assertInvalid(create(HTTP + ",\"rate_limit\":5}"), "rate_limit", "per_second");
+        assertRefused("rate_limit", "{\"per_second\":0}", "per_second");
+        assertRefused("rate_limit", "{\"per_second\":1,\"burst\":0}", "burst");
+        assertRefused("rate_limit", "{\"per_second\":1,\"bursts\":2}", "unknown field 'bursts'");
+        assertRefused("rate_limit", "5", "per_second");
     }
 
     @Test
@@ -112,39 +120,34 @@ class ServiceAccessApiTest {
 
     @Test
     void userNamesEmailsAndGroupsWithInvisibleFormattingCharactersAreRefused() {
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"op\\u202Es\",\"password\":\"long enough\"}}"),
-                "auth", "username must not contain the control or invisible formatting character U+202E");
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"op\\u0085s\",\"password\":\"long enough\"}}"),
-                "auth", "U+0085");
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"al\\u200Bice@example.com\"]}}"),
-                "auth", "allowed_emails: an entry contains the control or invisible formatting character U+200B");
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_groups\":[\"sta\\u2067ff\"]}}"),
-                "auth", "allowed_groups: an entry contains the control or invisible formatting character U+2067");
+        assertRefused("auth", "{\"type\":\"basic\",\"username\":\"op\\u202Es\",\"password\":\"long enough\"}",
+                "username must not contain the control or invisible formatting character U+202E");
+        assertRefused("auth", "{\"type\":\"basic\",\"username\":\"op\\u0085s\",\"password\":\"long enough\"}", "U+0085");
+        assertRefused("auth", "{\"type\":\"oidc\",\"allowed_emails\":[\"al\\u200Bice@example.com\"]}",
+                "allowed_emails: an entry contains the control or invisible formatting character U+200B");
+        assertRefused("auth", "{\"type\":\"oidc\",\"allowed_groups\":[\"sta\\u2067ff\"]}",
+                "allowed_groups: an entry contains the control or invisible formatting character U+2067");
         // The joiners a tunnel name may have between letters are refused in identifiers: "ad\u200Cmin" is not "admin".
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ad\\u200Cmin\",\"password\":\"long enough\"}}"),
-                "auth", "username must not contain the control or invisible formatting character U+200C");
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_groups\":[\"sta\\u200Dff\"]}}"),
-                "auth", "allowed_groups: an entry contains the control or invisible formatting character U+200D");
+        assertRefused("auth", "{\"type\":\"basic\",\"username\":\"ad\\u200Cmin\",\"password\":\"long enough\"}",
+                "username must not contain the control or invisible formatting character U+200C");
+        assertRefused("auth", "{\"type\":\"oidc\",\"allowed_groups\":[\"sta\\u200Dff\"]}",
+                "allowed_groups: an entry contains the control or invisible formatting character U+200D");
         assertThat(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"Zoë\",\"password\":\"long enough\"}}")
                 .status()).isEqualTo(201);
     }
 
     @Test
     void invalidAuthIsRefused() {
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\"}}"), "auth", "password is required");
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"short\"}}"), "auth",
-                "at least 8");
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"a:b\",\"password\":\"long enough\"}}"),
-                "auth", "':'");
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"magic\"}}"), "auth", "unknown type 'magic'");
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"not-an-email\"]}}"), "auth",
-                "not-an-email");
+        assertRefused("auth", "{\"type\":\"basic\",\"username\":\"ops\"}", "password is required");
+        assertRefused("auth", "{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"short\"}", "at least 8");
+        assertRefused("auth", "{\"type\":\"basic\",\"username\":\"a:b\",\"password\":\"long enough\"}", "':'");
+        assertRefused("auth", "{\"type\":\"magic\"}", "unknown type 'magic'");
+        assertRefused("auth", "{\"type\":\"oidc\",\"allowed_emails\":[\"not-an-email\"]}", "not-an-email");
     }
 
     @Test
     void oidcAuthNeedsTheServersOidcProvider() {
-        assertInvalid(create(HTTP + ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"a@example.com\"]}}"), "auth",
-                "PICOTUNNEL_OIDC_ISSUER");
+        assertRefused("auth", "{\"type\":\"oidc\",\"allowed_emails\":[\"a@example.com\"]}", "PICOTUNNEL_OIDC_ISSUER");
     }
 
     @Test
