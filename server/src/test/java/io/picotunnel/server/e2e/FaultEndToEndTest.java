@@ -85,9 +85,7 @@ class FaultEndToEndTest {
 
     @Test
     void httpDownloadWithContentLengthIsCutByAResetWhenTheClientProcessIsKilled() throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = httpVisitor()) {
             InputStream in = get(visitor, "/length/" + SIZE);
             Map<String, String> head = readHead(in);
             assertThat(head).containsEntry("status", "200").containsEntry("content-length", Long.toString(SIZE));
@@ -127,9 +125,7 @@ class FaultEndToEndTest {
 
     /** Reads the first MiB of a chunked download the target is still sending, then cuts the tunnel: no final chunk. */
     private void chunkedDownloadIsCutByAReset(String path, Fault fault) throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = httpVisitor()) {
             ChunkedBody body = chunkedDownload(visitor, path);
             assertThat(body.readUntil(MiB)).isEqualTo("limit");
             assertThat(target.written()).as("target still sending").isLessThan(SIZE);
@@ -143,9 +139,7 @@ class FaultEndToEndTest {
 
     @Test
     void requestWaitingForItsResponseGets502WhenTheClientProcessIsKilled() throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = httpVisitor()) {
             InputStream in = get(visitor, "/hold");
             await().atMost(30, TimeUnit.SECONDS).until(() -> target.requests() == 1);
 
@@ -171,9 +165,7 @@ class FaultEndToEndTest {
     /** The other side of the test above: a body that the target ends by closing normally ends with the final chunk. */
     @Test
     void httpDownloadDelimitedByCloseGetsTheFinalChunkWhenTheTargetClosesNormally() throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = httpVisitor()) {
             ChunkedBody body = chunkedDownload(visitor, "/close/" + MiB);
 
             assertThat(body.readUntil(Long.MAX_VALUE)).isEqualTo("final chunk");
@@ -188,9 +180,7 @@ class FaultEndToEndTest {
     }
 
     private void chunkedAnswerIsResetAfterWhatTheTargetSent(String path) throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = httpVisitor()) {
             ChunkedBody body = chunkedDownload(visitor, path);
             assertThat(body.readUntil(65536)).isEqualTo("limit");
 
@@ -203,9 +193,7 @@ class FaultEndToEndTest {
 
     /** A 64 KiB piece of a 640 KiB answer with a Content-Length, then the target's fault: the visitor gets a reset. */
     private void lengthAnswerIsResetAfterWhatTheTargetSent(String path) throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = httpVisitor()) {
             InputStream in = get(visitor, path);
             assertThat(readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
             assertThat(in.readNBytes(65536)).hasSize(65536);
@@ -230,9 +218,7 @@ class FaultEndToEndTest {
 
     @Test
     void http10DownloadDelimitedByCloseIsResetWhenTheClientProcessIsKilled() throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = httpVisitor()) {
             InputStream in = get10(visitor, "/close/" + SIZE);
             assertThat(readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
                     "transfer-encoding");
@@ -242,9 +228,7 @@ class FaultEndToEndTest {
 
     @Test
     void http10DownloadDelimitedByCloseIsResetWhenTheServerStops() throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = httpVisitor()) {
             InputStream in = get10(visitor, "/close/" + SIZE);
             assertThat(readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
                     "transfer-encoding");
@@ -261,9 +245,7 @@ class FaultEndToEndTest {
 
     @Test
     void aRequestPipelinedBehindACutResponseGetsNoAnswerOnThatConnection() throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = httpVisitor()) {
             OutputStream out = visitor.getOutputStream();
             out.write(("GET /reset-length/65536 HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n"
                     + "GET /length/16 HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -278,9 +260,7 @@ class FaultEndToEndTest {
 
     @Test
     void anUploadWhoseTargetResetsAfterSaying100ContinueGets502() throws Exception {
-        target = FaultTarget.http();
-        int port = httpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = httpVisitor()) {
             OutputStream out = visitor.getOutputStream();
             out.write(("POST /continue-reset/65536 HTTP/1.1\r\nHost: " + HOST + "\r\nExpect: 100-continue\r\n"
                     + "Content-Length: 131072\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -425,6 +405,12 @@ class FaultEndToEndTest {
         int port = Ports.freePort();
         testbed.createTcpService(tunnelId, port, target.address());
         return port;
+    }
+
+    /** A connection to the HTTP port for an http service to a new {@link FaultTarget#http()} target. */
+    private Socket httpVisitor() throws IOException {
+        target = FaultTarget.http();
+        return connect(httpService());
     }
 
     private int httpService() {
