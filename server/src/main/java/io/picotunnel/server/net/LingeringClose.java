@@ -80,6 +80,12 @@ public final class LingeringClose {
                 return;
             }
             lingering.answerWritten();
+            if (duplex.isInputShutdown()) {
+                // The peer ended its side already (half-closure allowed): nothing of it is left to read. A close
+                // (after TLS close_notify) ends the connection at once.
+                channel.close();
+                return;
+            }
             SslHandler tls = pipeline.get(SslHandler.class);
             if (tls == null) {
                 duplex.shutdownOutput();
@@ -175,8 +181,9 @@ public final class LingeringClose {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent) {
-                // The peer's end of input (with half-closure allowed): nothing more to wait for.
+            if (evt instanceof ChannelInputShutdownEvent && answerWritten) {
+                // The peer's end of input (with half-closure allowed): nothing more to wait for. While the answer is
+                // still being written, it goes on: the close follows it (after).
                 ctx.channel().close();
             }
             ctx.fireUserEventTriggered(evt);

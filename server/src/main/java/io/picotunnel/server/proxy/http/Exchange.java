@@ -420,6 +420,11 @@ final class Exchange {
         }
     }
 
+    /** The response head went out and its body is still coming from the target. */
+    boolean responseBodyComing() {
+        return phase == Phase.RESPONDING;
+    }
+
     /** Answered whole, failed, timed out, aborted or upgraded: nothing more goes through this exchange. */
     boolean isOver() {
         return phase == Phase.ENDED || phase == Phase.UPGRADED;

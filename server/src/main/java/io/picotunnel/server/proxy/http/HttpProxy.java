@@ -4,7 +4,9 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -83,9 +85,16 @@ public final class HttpProxy implements HttpPipelines {
      * TLS was terminated in front: it sets {@code X-Forwarded-Proto} (unless a trusted proxy's says otherwise), and
      * only plain HTTP answers ACME HTTP-01 challenges and redirects to HTTPS (not a visitor a trusted proxy says
      * came over https).
+     *
+     * <p>The connection allows half-closure: a visitor that ends its side after its request (shutdown(SHUT_WR), with
+     * or without TLS close_notify) still gets the answer, then the close ({@link ProxyHandler}); Netty would close the
+     * connection at the EOF and drop what was still to be written.
      */
     @Override
     public void initHttp1(ChannelPipeline pipeline, boolean https) {
+        // Before the channel can read its EOF: in initChannel, or in the read that completed the TLS handshake.
+        pipeline.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        HalfClosedEpollChannels.keepRegistered(pipeline.channel());
         HttpDecoderConfig config = new HttpDecoderConfig()
                 .setMaxInitialLineLength(MAX_REQUEST_LINE)
                 .setMaxHeaderSize(MAX_HEADER_SIZE)

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -21,6 +22,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Hold;
@@ -50,6 +53,10 @@ import java.util.concurrent.TimeUnit;
  * request, spares two changes of the socket's epoll interest per request; a slow side still slows the other
  * instead of filling memory. The decoder stops right behind an upgrade request until it has been answered
  * ({@link DecoderFeed}): the bytes after a switch are not HTTP.
+ *
+ * <p>A visitor may end its side of an HTTP/1.1 connection after its request (shutdown(SHUT_WR): {@code nc -N},
+ * scripts): the listener allows half-closure, and what it sent whole is answered, then the connection closes
+ * ({@link #closeIfInputDone}). A request whose body the EOF cut ends the connection, as a close did before.
  */
 final class ProxyHandler extends ChannelDuplexHandler implements Exchange.PublicSide {
 
@@ -105,6 +112,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private boolean bodyInDecode;
     /** Reads in a row that ended with messages waiting in {@link #pending}. */
     private int readsLeavingBacklog;
+    /** HTTP/1.1: the visitor ended its side (EOF, half-closure allowed); nothing more comes after what was read. */
+    private boolean inputEnded;
+    /** HTTP/1.1: the last answer written on the connection, after which a visitor that ended its side is closed. */
+    private ChannelFuture lastAnswer;
 
     ProxyHandler(HttpProxy proxy, boolean https, boolean http2) {
         this.proxy = proxy;
@@ -242,6 +253,55 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         ctx.fireChannelInactive();
     }
 
+    /**
+     * The visitor ended its side (HTTP/1.1; the decoder passed on what the EOF completed first). What it sent whole
+     * before any answer came is still answered, as HAProxy and Apache do and nginx does not (499): a visitor that
+     * only half-closed after its request ({@code nc -N}) reads the answer, and one that is gone altogether is found
+     * out at the first write of it (a reset); the wait for the answer is bounded by the response timeouts as for any
+     * visitor. An EOF while a response body is still coming from the target is a visitor that left in the middle of
+     * it, as nginx takes it: the exchange is aborted, so that the stream is not held for a body no one reads.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent && !http2 && !inputEnded) {
+            inputEnded = true;
+            if (state == State.EXCHANGE && exchange.responseBodyComing()) {
+                LOG.debug("{} ended its side while its response was coming: aborting", ctx.channel().remoteAddress());
+                close();
+                abortPublic();
+            } else {
+                closeIfInputDone();
+            }
+        } else if (evt instanceof SslCloseCompletionEvent && !http2 && state != State.CLOSED) {
+            SslHandler tls = ctx.pipeline().get(SslHandler.class);
+            if (tls != null && tls.engine().isOutboundDone()) {
+                // The visitor's close_notify closed the TLS session both ways (BoringSSL answers it with its own, as
+                // TLS 1.2 requires): no answer can be written any more, so nothing is kept waiting for one.
+                LOG.debug("{} sent close_notify: closing", ctx.channel().remoteAddress());
+                ctx.close();
+            }
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * Once the visitor ended its side: when no request is left to answer, closes after the last answer (no
+     * keep-alive after a half-close); when the EOF cut a request's body, closes at once (the exchange, if any, is
+     * aborted), as when the visitor closes. Bytes the decoder was not given yet may hold requests still: they are
+     * looked at first.
+     */
+    private void closeIfInputDone() {
+        if (!inputEnded || state == State.CLOSED || state == State.UPGRADED || feed.holdsBytes()) {
+            return;
+        }
+        if (bodyInDecode) {
+            LOG.debug("{} ended its side within a request body: closing", ctx.channel().remoteAddress());
+            ctx.close();
+        } else if (state == State.AWAIT_REQUEST && pending.isEmpty()) {
+            closeAfter(lastAnswer != null ? lastAnswer : ctx.newSucceededFuture());
+        }
+    }
+
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof Error) {
@@ -272,6 +332,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         if (emptied) {
             readPublicIfReady();
         }
+        closeIfInputDone();
     }
 
     /** Hands pending messages on as far as the state allows; true when none is left. */
@@ -353,6 +414,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         if (feed != null && feed.holdsBytes()) {
             feed.resume(); // its messages come back through channelRead, which may call this again
             if (feed.holdsBytes() || !readyForMore()) {
+                return;
+            }
+            closeIfInputDone(); // the feed's last bytes may have been part of a head only
+            if (!readyForMore()) {
                 return;
             }
         }
@@ -488,6 +553,9 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
 
     @Override
     public void responded(boolean keepAlive, boolean requestFinished, ChannelFuture lastWrite) {
+        if (lastWrite != null) {
+            lastAnswer = lastWrite;
+        }
         if (http2) {
             if (!requestFinished) {
                 stopUploadAfter(lastWrite != null ? lastWrite : ctx.newSucceededFuture());
@@ -524,6 +592,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         pipeline.replace(this, Hold.HANDLER_NAME, publicHeld);
         pipeline.remove(HttpServerCodec.class);
         pipeline.remove(feed); // after the codec: what it holds came after what the codec had
+        if (inputEnded) {
+            // The visitor's EOF came before the switch: the hold keeps it behind the bytes, and the relay passes it on.
+            pipeline.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        }
         Relay.start(ctx.channel(), upstream);
         // Queued before the visitor's held bytes are passed on, as in TcpStreamBridge: an EOF relayed from the visitor
         // shuts the stream's output, and a stream whose input had ended closes then; its hold, released after that,
@@ -544,6 +616,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             HttpUtil.setKeepAlive(response, keepAlive);
         }
         ChannelFuture written = ctx.writeAndFlush(response);
+        lastAnswer = written;
         if (http2 && !requestFinished && !(pending.peek() instanceof LastHttpContent)) {
             // Discarding the rest of the upload would keep the stream open for as long as the visitor sends it, or
             // for ever if it stops: no timer watches a locally answered request. A plain close would reset the

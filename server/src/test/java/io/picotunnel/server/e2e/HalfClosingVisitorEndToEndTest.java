@@ -1,0 +1,354 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tls.TestCertificates;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A visitor that ends its side of the connection after its request (shutdown(SHUT_WR), as {@code nc -N} and many
+ * scripts do) still gets the whole answer, then the end of the connection; one that half-closes with no request is
+ * closed at once. Real server, our client in process, a socket target, raw visitor sockets.
+ */
+class HalfClosingVisitorEndToEndTest {
+
+    private static final String HOST = "half.test";
+    /** Far more than the buffers between the proxy and a visitor that does not read yet hold. */
+    private static final int SIZE = 8 * 1024 * 1024;
+
+    @TempDir
+    Path dataDir;
+
+    private final TestCertificates ca = new TestCertificates();
+    private Testbed testbed;
+    private String tunnelId;
+    private Target target;
+
+    @BeforeEach
+    void start() throws IOException {
+        TestCertificates.write(ca.issue(HOST), dataDir.resolve("data/certs"), HOST);
+        testbed = new Testbed(dataDir.resolve("data"));
+        JsonNode tunnel = testbed.createTunnel("half-close");
+        tunnelId = tunnel.get("id").asText();
+        testbed.connect(tunnelId, tunnel.get("token").asText());
+        target = new Target();
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
+                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        testbed.close();
+        target.close();
+    }
+
+    @Test
+    void visitorThatHalfClosesAfterItsRequestGetsTheWholeLongAnswerThenEof() throws Exception {
+        try (Socket visitor = connect()) {
+            // Reads nothing at first (wholeLongAnswerThenEof): the answer waits at the proxy and on the way.
+            wholeLongAnswerThenEof(requestThenHalfClose(visitor, "/big"));
+        }
+    }
+
+    /**
+     * close_notify ends the TLS session both ways for the server's TLS library (BoringSSL answers it with its own, as
+     * TLS 1.2 requires, though TLS 1.3 would allow a half-close): no answer can reach the visitor any more, so the
+     * connection ends at once and the target's stream is not kept waiting for the answer.
+     */
+    @Test
+    void httpsVisitorThatSendsCloseNotifyWhileTheTargetIsSlowIsClosedAndTheStreamReleased() throws Exception {
+        try (Socket tcp = connect(testbed.server().httpsPort()); SSLSocket tls = tls(tcp)) {
+            writeRequest(tls, "/slow");
+            await().atMost(20, TimeUnit.SECONDS).until(() -> target.slowRequests() == 1);
+
+            tls.shutdownOutput(); // close_notify and the FIN
+
+            tcp.setSoTimeout(10_000); // the proxy timeout (60 s) would end it too, much later
+            assertThat(tls.getInputStream().read()).isEqualTo(-1);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+        }
+    }
+
+    /**
+     * A FIN without close_notify (a script that shuts its socket down under TLS): the TLS handler passes it on as
+     * the end of input, and it is taken as a half-close as over plain HTTP.
+     */
+    @Test
+    void httpsVisitorThatHalfClosesItsSocketWithoutCloseNotifyGetsTheWholeLongAnswerThenEof() throws Exception {
+        try (Socket tcp = connect(testbed.server().httpsPort()); SSLSocket tls = tls(tcp)) {
+            writeRequest(tls, "/big");
+            tcp.shutdownOutput();
+
+            wholeLongAnswerThenEof(new BufferedInputStream(tls.getInputStream()));
+        }
+    }
+
+    private SSLSocket tls(Socket tcp) throws IOException {
+        SSLSocket tls = (SSLSocket) ca.clientContext().getSocketFactory().createSocket(tcp, HOST, tcp.getPort(), false);
+        SSLParameters parameters = tls.getSSLParameters();
+        parameters.setServerNames(List.of(new SNIHostName(HOST)));
+        parameters.setProtocols(new String[] {"TLSv1.3"});
+        parameters.setApplicationProtocols(new String[] {"http/1.1"});
+        tls.setSSLParameters(parameters);
+        tls.startHandshake();
+        return tls;
+    }
+
+    private void wholeLongAnswerThenEof(InputStream in) throws IOException {
+        await().atMost(20, TimeUnit.SECONDS).until(() -> target.written() >= SIZE / 4 || target.ended());
+
+        Map<String, String> head = readHead(in);
+        assertThat(head).containsEntry("status", "200").containsEntry("content-length", Integer.toString(SIZE));
+        byte[] body = in.readNBytes(SIZE);
+        assertThat(body.length).isEqualTo(SIZE);
+        for (int i = 0; i < SIZE; i++) {
+            if (body[i] != pattern(i)) {
+                throw new AssertionError("body byte " + i + " differs");
+            }
+        }
+        assertThat(in.read()).as("the end of the connection after the answer").isEqualTo(-1);
+    }
+
+    @Test
+    void visitorThatHalfClosesWithoutARequestIsClosedAtOnce() throws Exception {
+        try (Socket visitor = connect()) {
+            visitor.setSoTimeout(5_000); // the header timeout (20 s) would close it too, much later
+            visitor.shutdownOutput();
+
+            assertThat(visitor.getInputStream().read()).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void visitorThatHalfClosesWhileTheTargetIsSlowToAnswerGetsTheAnswerAndTheStreamIsReleased() throws Exception {
+        try (Socket visitor = connect()) {
+            InputStream in = requestThenHalfClose(visitor, "/slow");
+            await().atMost(20, TimeUnit.SECONDS).until(() -> target.slowRequests() == 1);
+            assertThat(testbed.server().openTunnelRequests(tunnelId)).isEqualTo(1);
+
+            target.answerSlowRequests();
+
+            assertThat(readHead(in)).containsEntry("status", "200");
+            assertThat(new String(in.readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("hello");
+            assertThat(in.read()).as("the end of the connection after the answer").isEqualTo(-1);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsBeforeAHalfCloseAreAllAnsweredThenEof() throws Exception {
+        try (Socket visitor = connect()) {
+            OutputStream out = visitor.getOutputStream();
+            String get = "GET /small HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n";
+            out.write((get + get).getBytes(StandardCharsets.US_ASCII));
+            visitor.shutdownOutput();
+            InputStream in = new BufferedInputStream(visitor.getInputStream());
+
+            for (int i = 0; i < 2; i++) {
+                assertThat(readHead(in)).containsEntry("status", "200");
+                assertThat(new String(in.readNBytes(2), StandardCharsets.US_ASCII)).isEqualTo("ok");
+            }
+            assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void visitorThatHalfClosesWithinItsRequestBodyIsClosedAndTheStreamReleased() throws Exception {
+        try (Socket visitor = connect()) {
+            visitor.setSoTimeout(10_000);
+            OutputStream out = visitor.getOutputStream();
+            out.write(("POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 100\r\n\r\n0123456789")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            await().atMost(20, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 1);
+
+            visitor.shutdownOutput();
+
+            String end;
+            try {
+                end = visitor.getInputStream().read() == -1 ? "eof" : "data";
+            } catch (SocketException e) {
+                end = "reset";
+            }
+            assertThat(end).isIn("eof", "reset");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+        }
+    }
+
+    private Socket connect() throws IOException {
+        return connect(testbed.server().httpPort());
+    }
+
+    private static Socket connect(int port) throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        socket.setSoTimeout(30_000);
+        return socket;
+    }
+
+    private static void writeRequest(Socket visitor, String path) throws IOException {
+        OutputStream out = visitor.getOutputStream();
+        out.write(("GET " + path + " HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
+    private static InputStream requestThenHalfClose(Socket visitor, String path) throws IOException {
+        writeRequest(visitor, path);
+        visitor.shutdownOutput();
+        return new BufferedInputStream(visitor.getInputStream());
+    }
+
+    /** The response head: {@code status} and every header, names in lower case. */
+    private static Map<String, String> readHead(InputStream in) throws IOException {
+        Map<String, String> head = new HashMap<>();
+        String status = FaultTarget.readLine(in);
+        assertThat(status).as("status line").isNotNull();
+        head.put("status", status.split(" ")[1]);
+        String line;
+        while ((line = FaultTarget.readLine(in)) != null && !line.isEmpty()) {
+            int colon = line.indexOf(':');
+            head.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+        }
+        return head;
+    }
+
+    private static byte pattern(long i) {
+        return (byte) (i % 251);
+    }
+
+    /**
+     * {@code /big}: {@link #SIZE} bytes with Content-Length, written as fast as the connection takes them;
+     * {@code /slow}: a short answer once the test says so, then the close.
+     */
+    private static final class Target implements AutoCloseable {
+        private final ServerSocket server = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
+        private final AtomicLong written = new AtomicLong();
+        private final AtomicInteger slowRequests = new AtomicInteger();
+        private final CountDownLatch answerSlow = new CountDownLatch(1);
+        private volatile boolean ended;
+
+        Target() throws IOException {
+            Thread.ofVirtual().name("half-close-target").start(this::acceptLoop);
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        long written() {
+            return written.get();
+        }
+
+        /** The answer to {@code /big} was written whole, or its connection failed. */
+        boolean ended() {
+            return ended;
+        }
+
+        int slowRequests() {
+            return slowRequests.get();
+        }
+
+        void answerSlowRequests() {
+            answerSlow.countDown();
+        }
+
+        private void acceptLoop() {
+            while (!server.isClosed()) {
+                try {
+                    Socket socket = server.accept();
+                    Thread.ofVirtual().name("half-close-target-conn").start(() -> serve(socket));
+                } catch (IOException e) {
+                    return; // closed
+                }
+            }
+        }
+
+        /** Answers the requests of one connection (keep-alive) until it ends; at most a few hundred. */
+        private void serve(Socket socket) {
+            try (socket) {
+                socket.setSoTimeout(60_000);
+                InputStream in = new BufferedInputStream(socket.getInputStream());
+                OutputStream out = socket.getOutputStream();
+                for (int request = 0; request < 256; request++) {
+                    String requestLine = FaultTarget.readLine(in);
+                    if (requestLine == null) {
+                        return;
+                    }
+                    String line;
+                    while ((line = FaultTarget.readLine(in)) != null && !line.isEmpty()) {
+                        // the rest of the head
+                    }
+                    if (requestLine.startsWith("GET /big ")) {
+                        writeBig(out);
+                    } else if (requestLine.startsWith("GET /small ")) {
+                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    } else if (requestLine.startsWith("GET /slow ")) {
+                        slowRequests.incrementAndGet();
+                        if (answerSlow.await(30, TimeUnit.SECONDS)) {
+                            out.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+                                    .getBytes(StandardCharsets.US_ASCII));
+                            out.flush();
+                        }
+                        return;
+                    } else {
+                        in.transferTo(OutputStream.nullOutputStream()); // an upload: read until the stream ends
+                        return;
+                    }
+                }
+            } catch (IOException | InterruptedException e) {
+                // the proxy closed or reset the stream
+            }
+        }
+
+        private void writeBig(OutputStream out) throws IOException {
+            try {
+                out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + SIZE + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                byte[] chunk = new byte[64 * 1024];
+                for (int sent = 0; sent < SIZE; sent += chunk.length) {
+                    for (int i = 0; i < chunk.length; i++) {
+                        chunk[i] = pattern(sent + i);
+                    }
+                    out.write(chunk);
+                    written.addAndGet(chunk.length);
+                }
+                out.flush();
+            } finally {
+                ended = true;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            answerSlow.countDown();
+            server.close();
+        }
+    }
+}
