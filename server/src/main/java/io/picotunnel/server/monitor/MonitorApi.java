@@ -210,9 +210,9 @@ public final class MonitorApi implements ApiHooks {
     public void serviceJson(Service service, ObjectNode json) {
         ServiceCheckSettings settings = service.id() == null ? ServiceCheckSettings.DEFAULT : checks.settings(service.id());
         json.put("health_check", settings.enabled());
-        json.put("health_path", service.type() == ServiceType.HTTP ? settings.healthPath() : null);
+        json.put("health_path", probedOverHttp(service) ? settings.healthPath() : null);
         // A passthrough service relays connections as a tcp service does: it sees no requests to count.
-        traffic(traffic.service(service), json, service.type() == ServiceType.HTTP && service.tlsMode() != TlsMode.PASSTHROUGH);
+        traffic(traffic.service(service), json, probedOverHttp(service));
     }
 
     @Override
@@ -299,8 +299,24 @@ public final class MonitorApi implements ApiHooks {
         });
     }
 
+    /** An http service whose traffic the server reads, so its check is a GET of its health_path. */
+    private static boolean probedOverHttp(Service service) {
+        return service.type() == ServiceType.HTTP && service.tlsMode() != TlsMode.PASSTHROUGH;
+    }
+
     @Override
     public void serviceSaved(Service saved, ObjectNode body) {
+        if (!probedOverHttp(saved)) {
+            // A service made passthrough keeps no health_path: it would never be used, and would come back unasked
+            // if the service were made to terminate TLS again.
+            ServiceCheckSettings stored = checks.settings(saved.id());
+            JsonNode enabled = body.get("health_check");
+            boolean on = enabled == null ? stored.enabled() : enabled.isNull() || enabled.asBoolean();
+            if (on != stored.enabled() || !ServiceCheckSettings.DEFAULT.healthPath().equals(stored.healthPath())) {
+                checks.saveSettings(saved.id(), new ServiceCheckSettings(on, ServiceCheckSettings.DEFAULT.healthPath()));
+            }
+            return;
+        }
         if (!body.has("health_check") && !body.has("health_path")) {
             return;
         }

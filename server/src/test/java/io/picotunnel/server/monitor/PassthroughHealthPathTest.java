@@ -49,4 +49,43 @@ class PassthroughHealthPathTest {
                     .status()).isEqualTo(200);
         }
     }
+
+    @Test
+    void aServiceMadePassthroughShowsNoHealthPathAndKeepsNone() {
+        try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            String id = testbed.createTunnel("made-passthrough").get("id").asText();
+            JsonNode created = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"app.example.test\","
+                    + "\"target_addr\":\"127.0.0.1:8080\",\"health_path\":\"/healthz\"}");
+            assertThat(created.get("health_path").asText()).isEqualTo("/healthz");
+            String serviceId = created.get("id").asText();
+
+            ApiClient.Response passthrough = testbed.api().patch("/api/services/" + serviceId,
+                    "{\"tls_mode\":\"passthrough\"}");
+            assertThat(passthrough.status()).as("%s", passthrough).isEqualTo(200);
+            assertThat(passthrough.json().get("tls_mode").asText()).isEqualTo("passthrough");
+            assertThat(passthrough.json().has("health_path")).isTrue();
+            assertThat(passthrough.json().get("health_path").isNull()).as("%s", passthrough).isTrue();
+            JsonNode listed = testbed.api().get("/api/tunnels/" + id + "/services").json().get(0);
+            assertThat(listed.get("health_path").isNull()).as("%s", listed).isTrue();
+
+            // Made to terminate TLS again, it is checked at the default "/", not at the path dropped on the way.
+            ApiClient.Response terminated = testbed.api().patch("/api/services/" + serviceId,
+                    "{\"tls_mode\":\"terminate\"}");
+            assertThat(terminated.status()).as("%s", terminated).isEqualTo(200);
+            assertThat(terminated.json().get("health_path").asText()).isEqualTo("/");
+        }
+    }
+
+    @Test
+    void aPassthroughServiceCreatedThroughTheApiShowsANullHealthPath() {
+        try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            String id = testbed.createTunnel("passthrough-json").get("id").asText();
+            JsonNode service = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"tls.example.test\","
+                    + "\"tls_mode\":\"passthrough\",\"target_addr\":\"127.0.0.1:8443\"}");
+            assertThat(service.has("health_path")).isTrue();
+            assertThat(service.get("health_path").isNull()).as("%s", service).isTrue();
+            JsonNode fetched = testbed.api().get("/api/services").json().get(0);
+            assertThat(fetched.get("health_path").isNull()).as("%s", fetched).isTrue();
+        }
+    }
 }
