@@ -1,6 +1,5 @@
 package io.picotunnel.server.access;
 
-import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -35,13 +34,13 @@ public sealed interface ServiceAuth {
 
     /**
      * Sign-in through the server's OIDC provider. A visitor enters with a verified email on {@code allowedEmails}
-     * or a group on {@code allowedGroups}. Both empty let in nobody, unless {@code allowAll} (the API's
+     * or a group on {@code allowedGroups} (emails compared in lower case and composed: {@link UnicodeNames#comparableEmail}). Both empty let in nobody, unless {@code allowAll} (the API's
      * {@code allow_all}, said explicitly, as {@code --oidc-allow-all} is for the UI) lets in everyone the provider
      * signs in with a verified email: with a public provider, anyone who has an account there.
      */
     record Oidc(Set<String> allowedEmails, Set<String> allowedGroups, boolean allowAll) implements ServiceAuth {
         public Oidc {
-            allowedEmails = allowedEmails.stream().map(e -> e.strip().toLowerCase(Locale.ROOT))
+            allowedEmails = allowedEmails.stream().map(e -> UnicodeNames.comparableEmail(e.strip()))
                     .collect(Collectors.toUnmodifiableSet());
             allowedGroups = Set.copyOf(allowedGroups);
         }

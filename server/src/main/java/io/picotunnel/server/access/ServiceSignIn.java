@@ -403,7 +403,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         if (auth.allowAll()) {
             return true;
         }
-        return auth.allowedEmails().contains(email.toLowerCase(Locale.ROOT))
+        return auth.allowedEmails().contains(UnicodeNames.comparableEmail(email))
                 || groups.stream().anyMatch(auth.allowedGroups()::contains);
     }
 

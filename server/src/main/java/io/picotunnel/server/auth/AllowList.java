@@ -1,9 +1,9 @@
 package io.picotunnel.server.auth;
 
 import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
+import io.picotunnel.server.access.UnicodeNames;
 
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -21,7 +21,7 @@ final class AllowList {
     private final boolean allowAll;
 
     AllowList(Set<String> emails, Set<String> groups, boolean allowAll) {
-        this.emails = emails.stream().map(e -> e.trim().toLowerCase(Locale.ROOT)).collect(Collectors.toUnmodifiableSet());
+        this.emails = emails.stream().map(e -> UnicodeNames.comparableEmail(e.trim())).collect(Collectors.toUnmodifiableSet());
         this.groups = Set.copyOf(groups);
         this.allowAll = allowAll;
     }
@@ -31,7 +31,7 @@ final class AllowList {
         String email = claims.getStringClaim("email");
         boolean emailUsable = email != null && OidcProvider.emailVerified(claims);
         boolean open = allowAll;
-        boolean emailAllowed = emailUsable && emails.contains(email.toLowerCase(Locale.ROOT));
+        boolean emailAllowed = emailUsable && emails.contains(UnicodeNames.comparableEmail(email));
         boolean groupAllowed = groupsOf(claims).stream().anyMatch(groups::contains);
         if (!open && !emailAllowed && !groupAllowed) {
             return Optional.empty();

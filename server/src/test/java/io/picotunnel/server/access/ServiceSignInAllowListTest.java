@@ -31,4 +31,20 @@ class ServiceSignInAllowListTest {
         assertThat(ServiceSignIn.allowed(listed, "bob@example.com", List.of("staff"))).isTrue();
         assertThat(ServiceSignIn.allowed(listed, "bob@example.com", List.of("Staff", "ops"))).isFalse();
     }
+
+    @Test
+    void anEmailBeyondAsciiMatchesInEitherUnicodeForm() {
+        String composed = "jos\u00e9@example.com";
+        String decomposed = "jose\u0301@example.com";
+        ServiceAuth.Oidc listedComposed = new ServiceAuth.Oidc(Set.of(composed), Set.of(), false);
+        ServiceAuth.Oidc listedDecomposed = new ServiceAuth.Oidc(Set.of(decomposed), Set.of(), false);
+
+        assertThat(ServiceSignIn.allowed(listedComposed, decomposed, List.of())).isTrue();
+        assertThat(ServiceSignIn.allowed(listedDecomposed, composed, List.of())).isTrue();
+        assertThat(ServiceSignIn.allowed(listedDecomposed, "JOSE\u0301@Example.com", List.of())).isTrue();
+        assertThat(ServiceSignIn.allowed(listedComposed, "JOS\u00c9@example.com", List.of())).isTrue();
+        // Composing makes equal only what is the same letter: a plain "e" is another address.
+        assertThat(ServiceSignIn.allowed(listedComposed, "jose@example.com", List.of())).isFalse();
+        assertThat(listedDecomposed.allowedEmails()).containsExactly(composed);
+    }
 }

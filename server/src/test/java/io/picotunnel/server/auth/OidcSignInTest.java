@@ -158,6 +158,16 @@ class OidcSignInTest {
     }
 
     @Test
+    void anAllowedEmailBeyondAsciiMatchesTheClaimInTheOtherUnicodeForm() throws Exception {
+        startServer(Set.of("jos\u00e9@example.com"), Set.of());
+        nextUser("jose", Map.of("email", "Jose\u0301@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        HttpResponse<String> callback = browser.get(throughProvider());
+
+        assertThat(callback.statusCode()).isEqualTo(303);
+        assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void memberOfAnAllowedGroupMayEnter() throws Exception {
         nextUser("bob", Map.of("email", "bob@example.com", "groups", List.of("staff", "tunnel-admins")), List.of(CLIENT_ID), 3600);
         browser.get(throughProvider());

@@ -229,6 +229,22 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void anAllowedEmailBeyondAsciiLetsItsOwnerInWhicheverUnicodeFormTheListOrTheProviderUses() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        // Typed on a Mac: "e" and a combining acute accent; the provider sends the composed "é", in other case.
+        ApiClient.Response created = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\"" + secret.address() + "\","
+                        + "\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"jose\u0301@example.com\"]}}");
+        assertThat(created.status()).as(created.toString()).isEqualTo(201);
+
+        Visitor.Response done = signIn("/", "Jos\u00e9@example.com", "jose");
+
+        assertThat(done.status()).as(done.toString()).isEqualTo(303);
+        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=secret");
+    }
+
+    @Test
     void theSignInCookieReachesNoTargetNotEvenAnOpenServicesOnTheSameHost() throws Exception {
         start();
         RecordingTarget secret = target("secret");
