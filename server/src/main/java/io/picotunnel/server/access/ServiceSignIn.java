@@ -513,6 +513,16 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     + domain + " needs. Verify your email with your identity provider, then try again.");
             return true;
         }
+        if (email.chars().anyMatch(c -> Character.getType(c) == Character.CONTROL)) {
+            // It would go to the target as X-PicoTunnel-Email, where a line break would end the header (Netty
+            // refuses to write it, so each request of the session would fail) and a tab or NUL would change it.
+            LOG.info("single sign-on to service {} refused: the email of subject {} contains a control character",
+                    serviceId, claims.getSubject());
+            page(ctx, HttpStatus.FORBIDDEN, "Access denied", "The email address your identity provider sent contains"
+                    + " a control character (such as a line break), which no email address has. Correct it at your"
+                    + " identity provider, then try again.");
+            return true;
+        }
         if (!allowed(target.get().auth(), email, groups)) {
             LOG.info("single sign-on to service {} refused: {} is not on its allow list", serviceId, email);
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", email + " is not allowed to open " + domain

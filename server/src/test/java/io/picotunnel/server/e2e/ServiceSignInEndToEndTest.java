@@ -245,6 +245,28 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void anEmailClaimWithALineBreakIsRefusedWithAPageNotTakenIntoAHeader() throws Exception {
+        start();
+        RecordingTarget open = target("everyone");
+        service("/", open, ",\"auth\":{\"type\":\"oidc\",\"allow_all\":true}");
+        Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
+        assertThat(first.status()).as(first.toString()).isEqualTo(302);
+        // A provider that lets users write their email unchecked; the target would take the second line as a header
+        nextUser("eve", "eve@example.com\r\nX-Admin: yes", "eve");
+
+        HttpResponse<String> back = get(throughProvider(first.header("Location")));
+
+        assertThat(back.statusCode()).as(back.body()).isEqualTo(403);
+        assertThat(back.headers().firstValue("Location")).isEmpty();
+        assertThat(back.body()).contains("control character").doesNotContain("X-Admin");
+        assertThat(open.uris()).isEmpty();
+        // The next user, with a plain email, still signs in.
+        Visitor.Response done = signIn("/", "alice@example.com", "alice");
+        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=everyone");
+        assertThat(open.lastHeader("X-PicoTunnel-Email")).containsExactly("alice@example.com");
+    }
+
+    @Test
     void theSignInCookieReachesNoTargetNotEvenAnOpenServicesOnTheSameHost() throws Exception {
         start();
         RecordingTarget secret = target("secret");
