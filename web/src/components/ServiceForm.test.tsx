@@ -155,7 +155,7 @@ describe('ServiceForm', () => {
     const domain = screen.getByLabelText('Domain');
     const errorOfDomain = () => domain.getAttribute('aria-describedby')!.split(' ')
       .map((id) => document.getElementById(id)?.textContent).join(' ');
-    for (const refused of ['1.2.3.4', 'app.123', '7', '*.1.2.3.4']) {
+    for (const refused of ['1.2.3.4', 'app.123', '7', '*.1.2.3.4', 'app.0x7f', '0x7f000001', 'App.0X7F', 'app.0x']) {
       await user.clear(domain);
       await user.type(domain, refused);
       await user.click(screen.getByRole('button', { name: 'Add service' }));
@@ -168,12 +168,13 @@ describe('ServiceForm', () => {
     expect(errorOfDomain()).toContain('would take every name under .com');
     expect(onSubmit).not.toHaveBeenCalled();
 
-    for (const accepted of ['intranet', '123.example.com', '*.example.com', 'app.example.com']) {
+    const accepted = ['intranet', '123.example.com', '*.example.com', 'app.example.com', 'app.0xfg', '0x7f.example.com'];
+    for (const name of accepted) {
       await user.clear(domain);
-      await user.type(domain, accepted);
+      await user.type(domain, name);
       await user.click(screen.getByRole('button', { name: 'Add service' }));
     }
-    expect(onSubmit).toHaveBeenCalledTimes(4);
+    expect(onSubmit).toHaveBeenCalledTimes(accepted.length);
   });
 
   it('keeps a domain stored before the server refused IP addresses editable, as the server does', async () => {

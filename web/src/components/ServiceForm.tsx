@@ -126,13 +126,14 @@ function portIn(text: string, lowest = 1): number | null {
 }
 
 /**
- * What the API refuses in a well-formed name (ServiceRoutes): an IP address, or any name whose last label is a
- * number, which browsers read as one; a wildcard over a single label. Null when the name is fine.
+ * What the API refuses in a well-formed name (ServiceInput): an IP address, or any name whose last label is a
+ * number, decimal or hexadecimal ("0x7f"), which browsers read as one; a wildcard over a single label. Null when the
+ * name is fine.
  */
 function notADomain(domain: string): string | null {
   const wildcard = domain.startsWith('*.');
   const name = wildcard ? domain.slice(2) : domain;
-  if (/^\d+$/.test(name.split('.').pop() ?? '')) {
+  if (/^(\d+|0x[0-9a-f]*)$/i.test(name.split('.').pop() ?? '')) {
     return `${domain} is read as an IP address (its last part is a number), not a domain name: use a name such as app.example.com.`;
   }
   if (wildcard && !name.includes('.')) {

@@ -181,22 +181,32 @@ final class ServiceInput {
 
     /**
      * Refuses a host name no request for a domain can carry: an IP address ({@code 1.2.3.4}, and any name whose last
-     * label is a number, which browsers read as an IPv4 address), and a wildcard over a whole top-level domain
+     * label is a number, decimal or hexadecimal such as {@code 0x7f}, which browsers read as an IPv4 address: the
+     * WHATWG URL standard's "ends in a number"), and a wildcard over a whole top-level domain
      * ({@code *.com}: every name under it). A domain of one label ({@code intranet}, {@code localhost}) is taken.
      */
     private static void routable(String domain) {
         boolean wildcard = domain.startsWith("*.");
         String name = wildcard ? domain.substring(2) : domain;
         String lastLabel = name.substring(name.lastIndexOf('.') + 1);
-        if (lastLabel.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        if (isNumber(lastLabel)) {
             throw ApiError.invalidField("domain", "'" + domain + "' is " + (Hostnames.isIpv4Literal(name) && !wildcard
-                    ? "an IP address" : "read as an IP address by browsers, since its last label is a number")
+                    ? "an IP address" : "read as an IP address by browsers, since its last label is a number"
+                    + (lastLabel.startsWith("0x") ? " (hexadecimal)" : ""))
                     + ", not a domain name; use a name such as app.example.com");
         }
         if (wildcard && !name.contains(".")) {
             throw ApiError.invalidField("domain", "'" + domain + "' would take every name under ." + name
                     + "; a wildcard needs a name of two labels or more after \"*.\", such as *.example.com");
         }
+    }
+
+    /** A label browsers read as a number of an IPv4 address: digits, or "0x" and hexadecimal digits (none too). */
+    private static boolean isNumber(String label) {
+        String digits = label.startsWith("0x") ? label.substring(2) : label;
+        boolean hex = digits.length() != label.length();
+        return (hex || !label.isEmpty()) && digits.chars()
+                .allMatch(c -> c >= '0' && c <= '9' || hex && (c >= 'a' && c <= 'f'));
     }
 
     /**

@@ -169,7 +169,8 @@ class ServiceApiTest {
 
     @Test
     void anIpAddressOrAWildcardOverATopLevelDomainIsNoDomain() {
-        for (String notADomain : new String[] {"1.2.3.4", "app.123", "7", "*.1.2.3.4"}) {
+        for (String notADomain : new String[] {"1.2.3.4", "app.123", "7", "*.1.2.3.4", "app.0x7f", "0x7f000001",
+                "App.0X7F", "*.example.0xff", "app.0x"}) {
             assertInvalid(create("{\"type\": \"http\", \"domain\": \"" + notADomain + "\", \"target_addr\": \"localhost:1\"}"),
                     "domain", "IP address");
         }
@@ -179,9 +180,10 @@ class ServiceApiTest {
                 .get("id").asText();
         assertInvalid(api.patch("/api/services/" + id, "{\"domain\": \"*.com\"}"), "domain", "every name under .com");
         assertInvalid(api.patch("/api/services/" + id, "{\"domain\": \"10.0.0.1\"}"), "domain", "IP address");
+        assertInvalid(api.patch("/api/services/" + id, "{\"domain\": \"app.0x7f\"}"), "domain", "IP address");
 
         for (String domain : new String[] {"intranet", "localhost", "*.example.com", "*.intranet.lan", "123.example.com",
-                "1-2-3-4.example.com", "app.example.x1"}) {
+                "1-2-3-4.example.com", "app.example.x1", "app.0xfg", "0x7f.example.com", "app.x7f"}) {
             created("{\"type\": \"http\", \"domain\": \"" + domain + "\", \"target_addr\": \"localhost:1\"}");
         }
     }
