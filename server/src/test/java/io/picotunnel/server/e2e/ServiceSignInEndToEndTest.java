@@ -242,6 +242,12 @@ class ServiceSignInEndToEndTest {
 
         assertThat(done.status()).as(done.toString()).isEqualTo(303);
         assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=secret");
+        // The target is told the address as the provider sent it, in UTF-8 (the recording reads bytes as ISO-8859-1).
+        for (String header : List.of("X-PicoTunnel-Email", "X-PicoTunnel-User")) {
+            assertThat(secret.lastHeader(header)).as(header).singleElement()
+                    .extracting(value -> new String(value.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8))
+                    .isEqualTo("Jos\u00e9@example.com");
+        }
     }
 
     @Test

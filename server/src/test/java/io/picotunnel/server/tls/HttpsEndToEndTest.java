@@ -123,6 +123,45 @@ class HttpsEndToEndTest {
         assertThat(service.get("cert_error").isNull()).isTrue();
     }
 
+    /**
+     * The basic-auth user name reaches the target in UTF-8 (as Go's proxies send it) whether the visitor speaks
+     * HTTP/2 or HTTP/1.1 over TLS: the HTTP/2 stream becomes an HTTP/1.1 request to the target, and "José" must
+     * not become "Jos?" (a String's characters written as US-ASCII) on the way.
+     */
+    @Test
+    void aUserNameBeyondAsciiReachesTheTargetInUtf8OverHttp2AndHttp11() throws Exception {
+        List<byte[]> users = new java.util.concurrent.CopyOnWriteArrayList<>();
+        target.createContext("/who", exchange -> {
+            // The JDK's server reads each header byte as one character (ISO-8859-1): its bytes are the wire's.
+            String user = exchange.getRequestHeaders().getFirst("X-PicoTunnel-User");
+            users.add(user == null ? new byte[0] : user.getBytes(StandardCharsets.ISO_8859_1));
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
+        connectClient(tunnel.get("token").asText());
+        String user = "Jos\u00e9";
+        ApiClient.Response created = api.post("/api/tunnels/" + tunnel.get("id").asText() + "/services",
+                "{\"type\":\"http\",\"domain\":\"app.test\",\"target_addr\":\"127.0.0.1:"
+                        + target.getAddress().getPort() + "\",\"auth\":{\"type\":\"basic\",\"username\":\"" + user
+                        + "\",\"password\":\"caf\u00e9 au lait\"}}");
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+        String credentials = "Basic " + java.util.Base64.getEncoder()
+                .encodeToString((user + ":caf\u00e9 au lait").getBytes(StandardCharsets.UTF_8));
+
+        for (HttpClient.Version version : List.of(HttpClient.Version.HTTP_2, HttpClient.Version.HTTP_1_1)) {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                            URI.create("https://app.test:" + server.httpsPort() + "/who")).version(version)
+                    .header("Authorization", credentials).timeout(Duration.ofSeconds(20)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+
+            assertThat(response.statusCode()).as("%s: %s", version, response.body()).isEqualTo(204);
+            assertThat(response.version()).isEqualTo(version);
+            assertThat(users).as("%s", version).hasSize(version == HttpClient.Version.HTTP_2 ? 1 : 2);
+            assertThat(users.getLast()).as("%s", version).isEqualTo(user.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
     @Test
     void aBurstOfPipelinedRequestsOverTlsIsAnsweredWholeAndInOrder() throws Exception {
         JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
