@@ -2,6 +2,7 @@ package io.picotunnel.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,8 +48,14 @@ class ServiceAccessApiTest {
     }
 
     private static final String HTTP = "{\"type\":\"http\",\"domain\":\"app.example.com\",\"target_addr\":\"localhost:3000\"";
-    private static final String TCP = "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + io.picotunnel.testkit.Ports.freePort()
-            + "\",\"target_addr\":\"localhost:22\"";
+    /**
+     * The start of a tcp service's JSON, listening on a port free just now: picked at each use, not once per class,
+     * so that no other process has had the time since class loading to take it.
+     */
+    private static String tcp() {
+        return "{\"type\":\"tcp\",\"listen_addr\":\"" + Ports.freeLoopbackAddress() + "\",\"target_addr\":\"localhost:22\"";
+    }
+
     private static final String PASSTHROUGH = "{\"type\":\"http\",\"domain\":\"tls.example.com\",\"tls_mode\":\"passthrough\","
             + "\"target_addr\":\"localhost:8443\"";
 
@@ -152,9 +159,9 @@ class ServiceAccessApiTest {
 
     @Test
     void tcpServicesTakeIpListsAndRateLimitsButNoAuth() {
-        assertInvalid(create(TCP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"long enough\"}}"),
+        assertInvalid(create(tcp() + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"long enough\"}}"),
                 "auth", "http services only");
-        ApiClient.Response ok = create(TCP + ",\"ip_deny\":[\"192.0.2.0/24\"],\"rate_limit\":{\"per_second\":2}}");
+        ApiClient.Response ok = create(tcp() + ",\"ip_deny\":[\"192.0.2.0/24\"],\"rate_limit\":{\"per_second\":2}}");
         assertThat(ok.status()).as(ok.toString()).isEqualTo(201);
         assertThat(ok.json().get("rate_limit").toString()).isEqualTo("{\"per_second\":2,\"burst\":2}");
     }
