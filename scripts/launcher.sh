@@ -57,8 +57,11 @@ if [ "$name" = picotunnel-client ] && [[ "${JAVA_OPTS:-}" != *-XX:+Use*GC* ]]; t
 # (The trimming flag came with Java 21.0.1; an unknown flag would stop the JVM, so it is given from 22 on.)
 # backup and restore run beside the server, often in its container (kubectl exec, docker exec) under the same
 # memory limit: a small serially collected heap (SQLite copies outside it) leaves that memory to the server.
+# JAVA_OPTS (the server's, in its container) naming a collector or a heap size wins instead: the JVM refuses to
+# start with two collectors, or with an initial heap (-Xms256m) above the maximum given here.
 if [ "$name" = picotunnel-server ] && { [ "${1:-}" = backup ] || [ "${1:-}" = restore ]; }; then
-  opts+=(-XX:+UseSerialGC -Xms8m -Xmx64m)
+  if [[ "${JAVA_OPTS:-}" != *-XX:+Use*GC* ]]; then opts+=(-XX:+UseSerialGC); fi
+  if [[ "${JAVA_OPTS:-}" != *-Xm[sx]* && "${JAVA_OPTS:-}" != *HeapSize=* ]]; then opts+=(-Xms8m -Xmx64m); fi
 elif [ "$name" = picotunnel-client ]; then opts+=(-Xms32m); else opts+=(-Xms128m); fi
 if [ "$java_major" -ge 22 ]; then opts+=(-XX:TrimNativeHeapInterval=1000); fi
 # shellcheck disable=SC2086 # JAVA_OPTS holds several flags

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -44,6 +45,41 @@ class LauncherTest {
         assertThat(run(launcher, "--data", "backup")).contains("-Xms128m").doesNotContain("-Xmx64m");
     }
 
+    /**
+     * JAVA_OPTS set for the server in its container reaches a backup started there (kubectl exec): a collector or
+     * an initial heap in it came beside the launcher's -XX:+UseSerialGC -Xmx64m, and the JVM refused to start
+     * ("Multiple garbage collectors selected", "Initial heap size set to a larger value than the maximum heap
+     * size"). What JAVA_OPTS names wins, and the JVM starts.
+     */
+    @Test
+    void backupAndRestoreTakeTheCollectorAndHeapThatJavaOptsName() throws Exception {
+        Path launcher = install("picotunnel-server");
+
+        for (String javaOpts : List.of("-XX:+UseG1GC", "-Xms256m", "-XX:+UseZGC -Xmx1g", "-XX:InitialHeapSize=128m")) {
+            for (String subcommand : List.of("backup", "restore")) {
+                List<String> flags = run(launcher, Map.of("JAVA_OPTS", javaOpts), subcommand, "/data/backup.db");
+                List<String> jvmFlags = flags.subList(0, flags.indexOf("-jar"));
+                assertThat(jvmFlags).as("%s with JAVA_OPTS=%s", subcommand, javaOpts).containsSequence(javaOpts.split(" "));
+                assertStarts(jvmFlags);
+            }
+        }
+        // a JAVA_OPTS without a collector or a heap keeps the small serial heap
+        List<String> flags = run(launcher, Map.of("JAVA_OPTS", "-Dsome.property=1 -XX:MaxRAMPercentage=75"), "backup", "b.db");
+        assertThat(flags).contains("-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-Dsome.property=1");
+    }
+
+    /** The JVM of the running test starts with these flags (and prints its version instead of running a jar). */
+    private static void assertStarts(List<String> jvmFlags) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElseThrow());
+        command.addAll(jvmFlags);
+        command.add("-version");
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as("%s:%n%s", jvmFlags, output).isZero();
+    }
+
     @Test
     void theClientRunsOnASerialHeapThatStartsSmall() throws Exception {
         List<String> flags = run(install("picotunnel-client"), "backup");
@@ -70,10 +106,15 @@ class LauncherTest {
     }
 
     private static List<String> run(Path launcher, String... args) throws Exception {
+        return run(launcher, Map.of(), args);
+    }
+
+    private static List<String> run(Path launcher, Map<String, String> env, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(launcher.toString()));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().remove("JAVA_OPTS");
+        builder.environment().putAll(env);
         Process process = builder.start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
