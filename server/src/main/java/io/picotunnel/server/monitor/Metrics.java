@@ -73,9 +73,42 @@ public final class Metrics implements AutoCloseable {
 
     /** Registers the meters of a service's counters (called once, when they are created). */
     void serviceCounters(Service service, TrafficCounters counters) {
-        Tags tags = Tags.of("tunnel", service.tunnelId(), "service", service.id(), "type", service.type().json());
+        Tags tags = serviceTags(service);
         register("picotunnel_service", tags, counters, "service");
-        if (service.type() == ServiceType.HTTP && service.tlsMode() != TlsMode.PASSTHROUGH) {
+        kindCounters(service, tags, counters);
+    }
+
+    /**
+     * Whether {@code service} answers requests (an http service that terminates TLS), counted in the request series;
+     * else it relays connections (tcp, passthrough), counted in the connection series.
+     */
+    static boolean countsRequests(Service service) {
+        return service.type() == ServiceType.HTTP && service.tlsMode() != TlsMode.PASSTHROUGH;
+    }
+
+    /**
+     * A service switched between terminating TLS and passing it through ({@link #countsRequests} changed): the series
+     * of what it did before are removed and those of what it does now registered, on the same counters.
+     */
+    void serviceSwitched(Service service, TrafficCounters counters) {
+        Tags tags = serviceTags(service);
+        for (String name : List.of("picotunnel_http_requests", "picotunnel_http_request_duration",
+                "picotunnel_tcp_connections", "picotunnel_connections_refused")) {
+            for (Meter meter : registry.find(name).tags(tags).meters()) {
+                registry.remove(meter);
+            }
+        }
+        durations.remove(service.id());
+        counters.onDuration(nanos -> { });
+        kindCounters(service, tags, counters);
+    }
+
+    private static Tags serviceTags(Service service) {
+        return Tags.of("tunnel", service.tunnelId(), "service", service.id(), "type", service.type().json());
+    }
+
+    private void kindCounters(Service service, Tags tags, TrafficCounters counters) {
+        if (countsRequests(service)) {
             for (int hundreds = 1; hundreds <= 5; hundreds++) {
                 int statusClass = hundreds;
                 FunctionCounter.builder("picotunnel_http_requests", counters, c -> c.responses(statusClass))

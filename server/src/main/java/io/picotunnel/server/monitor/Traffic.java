@@ -60,9 +60,31 @@ public final class Traffic implements AutoCloseable {
         return existing != null ? existing : create(tunnelId, null);
     }
 
+    /**
+     * The counters of {@code service} (as it is now: a service switched between terminating TLS and passing it
+     * through keeps its counters, and its metrics follow the switch).
+     */
     public TrafficCounters service(Service service) {
         TrafficCounters existing = services.get(service.id());
-        return existing != null ? existing : create(service.tunnelId(), service);
+        if (existing == null) {
+            return create(service.tunnelId(), service);
+        }
+        Service known = serviceOf.get(service.id());
+        if (known != null && Metrics.countsRequests(known) != Metrics.countsRequests(service)) {
+            switched(service, existing);
+        }
+        return existing;
+    }
+
+    private synchronized void switched(Service service, TrafficCounters counters) {
+        Service known = serviceOf.get(service.id());
+        if (known == null || Metrics.countsRequests(known) == Metrics.countsRequests(service)) {
+            return; // another thread saw the switch first
+        }
+        serviceOf.put(service.id(), service);
+        if (metrics != null) {
+            metrics.serviceSwitched(service, counters);
+        }
     }
 
     private synchronized TrafficCounters create(String tunnelId, Service service) {

@@ -2,6 +2,7 @@ package io.picotunnel.server.monitor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.ClientHellos;
@@ -123,6 +124,49 @@ class TrafficTest {
                 assertThat(tunnel.get("total_connections").asLong()).as("%s", tunnel).isEqualTo(1);
                 testbed.restart();
             }
+        }
+    }
+
+    /**
+     * The metrics of a service were chosen once, when its counters were made: a service created terminating TLS and
+     * switched to passthrough kept its http request series and never got picotunnel_tcp_connections_total (nor
+     * the refusal counts) for the connections it then relayed, until the server restarted; and back.
+     */
+    @Test
+    void aServiceSwitchedToPassthroughAndBackHasTheMetricsOfWhatItDoesNow() throws Exception {
+        try (EchoServer echo = new EchoServer();
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            String id = testbed.createConnectedTunnel("switched");
+            String domain = "switch.example.test";
+            String serviceId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"" + domain + "\","
+                    + "\"target_addr\":\"" + echo.address() + "\"}").get("id").asText();
+            String series = "{service=\"" + serviceId + "\",tunnel=\"" + id + "\",type=\"http\"";
+            String requests = "picotunnel_http_requests_total{service=\"" + serviceId + "\",status=";
+            assertThat(service(testbed, id, serviceId).get("requests").isNull()).isFalse();
+            assertThat(testbed.api().get("/metrics").raw().body()).contains(requests);
+
+            ApiClient.Response patched = testbed.api().patch("/api/services/" + serviceId, "{\"tls_mode\":\"passthrough\"}");
+            assertThat(patched.status()).as(patched.toString()).isEqualTo(200);
+            byte[] hello = ClientHellos.record(domain);
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpsPort())) {
+                visitor.setSoTimeout(20_000);
+                visitor.getOutputStream().write(hello);
+                assertThat(visitor.getInputStream().readNBytes(hello.length)).hasSize(hello.length);
+            }
+            await().atMost(10, TimeUnit.SECONDS).until(() ->
+                    service(testbed, id, serviceId).get("active_connections").asLong() == 0);
+
+            String metrics = testbed.api().get("/metrics").raw().body();
+            assertThat(metrics).contains("picotunnel_tcp_connections_total" + series + "} 1.0")
+                    .contains("picotunnel_connections_refused_total{reason=\"ip_rules\"," + series.substring(1))
+                    .doesNotContain(requests)
+                    .doesNotContain("picotunnel_http_request_duration_seconds_count" + series);
+
+            patched = testbed.api().patch("/api/services/" + serviceId, "{\"tls_mode\":\"terminate\"}");
+            assertThat(patched.status()).as(patched.toString()).isEqualTo(200);
+            assertThat(service(testbed, id, serviceId).get("requests").isNull()).isFalse();
+            assertThat(testbed.api().get("/metrics").raw().body()).contains(requests)
+                    .doesNotContain("picotunnel_tcp_connections_total" + series);
         }
     }
 
