@@ -59,10 +59,16 @@ if [ "$name" = picotunnel-client ] && [[ "${JAVA_OPTS:-}" != *-XX:+Use*GC* ]]; t
 # memory limit: a small serially collected heap (SQLite copies outside it) leaves that memory to the server.
 # JAVA_OPTS (the server's, in its container) naming a collector or a heap size wins instead: the JVM refuses to
 # start with two collectors, or with an initial heap (-Xms256m) above the maximum given here.
+# Any heap size in JAVA_OPTS replaces these starting sizes: -Xmx100m after -Xms128m would stop the JVM (an initial
+# heap above the maximum), on the small machines that need such a setting most.
+heap_named=false
+if [[ "${JAVA_OPTS:-}" == *-Xm[sx]* || "${JAVA_OPTS:-}" == *HeapSize=* ]]; then heap_named=true; fi
 if [ "$name" = picotunnel-server ] && { [ "${1:-}" = backup ] || [ "${1:-}" = restore ]; }; then
   if [[ "${JAVA_OPTS:-}" != *-XX:+Use*GC* ]]; then opts+=(-XX:+UseSerialGC); fi
-  if [[ "${JAVA_OPTS:-}" != *-Xm[sx]* && "${JAVA_OPTS:-}" != *HeapSize=* ]]; then opts+=(-Xms8m -Xmx64m); fi
-elif [ "$name" = picotunnel-client ]; then opts+=(-Xms32m); else opts+=(-Xms128m); fi
+  if [ "$heap_named" = false ]; then opts+=(-Xms8m -Xmx64m); fi
+elif [ "$heap_named" = false ]; then
+  if [ "$name" = picotunnel-client ]; then opts+=(-Xms32m); else opts+=(-Xms128m); fi
+fi
 if [ "$java_major" -ge 22 ]; then opts+=(-XX:TrimNativeHeapInterval=1000); fi
 # shellcheck disable=SC2086 # JAVA_OPTS holds several flags
 exec "$java_bin" "${opts[@]}" ${JAVA_OPTS:-} -jar "$home/lib/$name.jar" "$@"

@@ -68,6 +68,24 @@ class LauncherTest {
         assertThat(flags).contains("-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-Dsome.property=1");
     }
 
+    /**
+     * A small machine's JAVA_OPTS=-Xmx100m came after the launcher's -Xms128m: the JVM stopped at once ("Initial heap
+     * size set to a larger value than the maximum heap size"). A heap size in JAVA_OPTS now replaces the start size.
+     */
+    @Test
+    void theServerAndTheClientStartWithTheHeapJavaOptsNames() throws Exception {
+        for (String name : List.of("picotunnel-server", "picotunnel-client")) {
+            Path launcher = install(name);
+            for (String javaOpts : List.of("-Xmx24m", "-Xmx100m", "-XX:MaxHeapSize=20m", "-Xms16m -Xmx16m")) {
+                List<String> flags = run(launcher, Map.of("JAVA_OPTS", javaOpts), "--help");
+                List<String> jvmFlags = flags.subList(0, flags.indexOf("-jar"));
+                assertThat(jvmFlags).as("%s with JAVA_OPTS=%s", name, javaOpts).containsSequence(javaOpts.split(" "))
+                        .doesNotContain("-Xms128m", "-Xms32m");
+                assertStarts(jvmFlags);
+            }
+        }
+    }
+
     /** The JVM of the running test starts with these flags (and prints its version instead of running a jar). */
     private static void assertStarts(List<String> jvmFlags) throws Exception {
         List<String> command = new ArrayList<>();
