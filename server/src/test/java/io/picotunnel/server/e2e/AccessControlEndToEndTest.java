@@ -187,7 +187,9 @@ class AccessControlEndToEndTest {
         }
         assertThat(echo.acceptedConnections()).isEqualTo(2);
         assertThat(testbed.api().get("/metrics").raw().body())
-                .containsPattern("picotunnel_connections_refused_total\\{reason=\"rate_limit\",[^}]*} 2.0");
+                .containsPattern("picotunnel_connections_refused_total\\{reason=\"rate_limit\",[^}]*} 2.0")
+                // accepted: the two that reached the target, not the refused ones
+                .containsPattern("picotunnel_tcp_connections_total\\{[^}]*type=\"tcp\"} 2.0");
     }
 
     @Test

@@ -61,6 +61,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
             socket.close();
             return;
         }
+        // Counted once admitted, as a passthrough connection is: a refused one counts only as refused.
+        traffic.opened();
+        socket.closeFuture().addListener(ended -> traffic.closed());
         StreamHeader header;
         try {
             header = new StreamHeader(StreamType.TCP, service.targetAddr());

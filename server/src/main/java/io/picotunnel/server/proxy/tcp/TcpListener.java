@@ -224,8 +224,6 @@ final class TcpListener {
                         Transport.keepAlive(channel);
                         channel.attr(ACCEPTED_AT).set((InetSocketAddress) channel.parent().localAddress());
                         connections.add(channel);
-                        traffic.opened();
-                        channel.closeFuture().addListener(ended -> traffic.closed());
                         // Accepted before the listener closed but set up on its loop only after close() cut the
                         // connections: it would be relayed to the target of a service that is gone.
                         if (closed) {
