@@ -47,7 +47,7 @@ public final class LingeringClose {
     }
 
     /** While the answer is still being written: how long the visitor may take none of it (nginx's send_timeout). */
-    static final Duration SEND_STALL = Duration.ofSeconds(60);
+    public static final Duration SEND_STALL = Duration.ofSeconds(60);
     /** How often the writing of the answer is looked at for progress. */
     private static final Duration SEND_CHECK = Duration.ofSeconds(1);
 

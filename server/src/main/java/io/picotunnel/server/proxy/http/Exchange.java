@@ -744,7 +744,8 @@ final class Exchange {
      * at the proxy, and a visitor that never opens the window would keep the stream (and so its connection, which
      * is not idle while a stream is open) for ever. As with a body still coming ({@link #onResponseBodyTimeout}),
      * and as nginx's send_timeout does for a stream without window, nothing taken for the proxy timeout resets the
-     * stream; the connection's other streams go on. (HTTP/1.1 has its idle timeout for this.)
+     * stream; the connection's other streams go on. (On HTTP/1.1 the connection's handler watches the rest of the
+     * answer being written, and starts the idle timeout only once it is.)
      */
     private void timeRestOfResponse() {
         ChannelFuture last = lastPublicWrite;

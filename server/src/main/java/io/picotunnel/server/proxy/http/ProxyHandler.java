@@ -6,6 +6,7 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -25,6 +26,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
@@ -37,6 +39,7 @@ import org.slf4j.LoggerFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
@@ -87,6 +90,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private static final int PENDING_LIMIT = 8;
     /** How long and how much the rest of what a visitor sends is read after the last answer before the close. */
     private static final LingeringClose.Bounds LINGER = LingeringClose.Bounds.DEFAULT;
+    /** How often the writing of an answer is looked at for progress (see {@link #checkSend}). */
+    private static final Duration SEND_CHECK = Duration.ofSeconds(1);
 
     private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
     /** What hands the HTTP/1.1 decoder its bytes; null on HTTP/2, whose codec is not in this pipeline. */
@@ -102,6 +107,14 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private ScheduledFuture<?> headerTimer;
     /** No request head came whole yet: the wait for it is the header timeout, not the idle timeout. */
     private boolean firstRequest = true;
+    /**
+     * The last write of the answer just given, while the visitor has not taken all of it yet: the wait for the next
+     * request (the idle timeout) starts once it is written whole, not when the answer came whole from the target.
+     */
+    private ChannelFuture answerInFlight;
+    /** While {@link #answerInFlight}: the bytes left to write at the last look, and when that number last changed. */
+    private long unwrittenSeen;
+    private long sendProgressAt;
     /** A whole request head came in the current read: what is left of it is no partial head. */
     private boolean headInThisRead;
     /** The request the decoder is at asks to switch protocols. */
@@ -200,6 +213,11 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         }
     }
 
+    /** Whether the connection waits for its next request (the last response came whole), for tests. */
+    boolean awaitsRequest() {
+        return state == State.AWAIT_REQUEST;
+    }
+
     /** Messages waiting in {@link #pending}, for tests. */
     int pendingMessages() {
         return pending.size();
@@ -218,7 +236,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         } else if (++readsLeavingBacklog >= 2) {
             ctx.channel().config().setAutoRead(false);
         }
-        if (!http2 && !firstRequest && partialHead && state == State.AWAIT_REQUEST && pending.isEmpty()) {
+        if (!http2 && !firstRequest && partialHead && state == State.AWAIT_REQUEST && pending.isEmpty()
+                && answerInFlight == null) {
             startHeaderTimer();
         }
         ctx.fireChannelReadComplete();
@@ -315,6 +334,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
 
     private void close() {
         state = State.CLOSED;
+        answerInFlight = null;
         cancelTimers();
         pending.forEach(ReferenceCountUtil::release);
         pending.clear();
@@ -345,6 +365,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                     }
                     HttpObject msg = pending.poll();
                     if (msg instanceof HttpRequest request) {
+                        answerInFlight = null;
                         idleTimer.disarm();
                         cancelHeaderTimer();
                         firstRequest = false;
@@ -375,17 +396,75 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     }
 
     private void awaitRequest() {
+        awaitRequest(null);
+    }
+
+    /**
+     * Ready for the next request once {@code lastWrite} (the end of the answer, null when written already) is written:
+     * a visitor still taking in the tail of a long answer is not idle, and was cut off by the idle timeout when it
+     * counted from the moment the answer came whole from the target.
+     */
+    private void awaitRequest(ChannelFuture lastWrite) {
         state = State.AWAIT_REQUEST;
         exchange = null;
         if (!http2) {
-            idleTimer.arm((firstRequest ? proxy.headerTimeout() : proxy.idleTimeout()).toNanos(),
-                    TimeUnit.NANOSECONDS, this::closeIfStillAwaiting);
-            if (!firstRequest && feed.decoderHasPartialHead()) {
-                // Begun during the exchange (pipelined): the head is bounded from now as one begun now would be.
-                startHeaderTimer();
+            if (lastWrite != null && !lastWrite.isDone()) {
+                answerInFlight = lastWrite;
+                unwrittenSeen = -1;
+                watchSend();
+                lastWrite.addListener(this::answerWritten);
+            } else {
+                answerInFlight = null;
+                startWaitForRequest();
             }
         }
         readPublicIfReady();
+    }
+
+    private void startWaitForRequest() {
+        idleTimer.arm((firstRequest ? proxy.headerTimeout() : proxy.idleTimeout()).toNanos(),
+                TimeUnit.NANOSECONDS, this::closeIfStillAwaiting);
+        if (!firstRequest && feed.decoderHasPartialHead()) {
+            // Begun during the exchange (pipelined) or while the answer was written: bounded from now.
+            startHeaderTimer();
+        }
+    }
+
+    private void answerWritten(Future<?> written) {
+        if (written != answerInFlight) {
+            return; // the next request started meanwhile (pipelined), or the connection is done
+        }
+        answerInFlight = null;
+        if (state == State.AWAIT_REQUEST && written.isSuccess()) {
+            startWaitForRequest();
+        }
+    }
+
+    /**
+     * While the answer is written: a visitor that takes none of it for {@link LingeringClose#SEND_STALL} is given up
+     * on (nginx's send_timeout), with a reset, so that the cut answer cannot pass for a whole one.
+     */
+    private void watchSend() {
+        idleTimer.arm(SEND_CHECK.toNanos(), TimeUnit.NANOSECONDS, this::checkSend);
+    }
+
+    private void checkSend() {
+        if (answerInFlight == null || state != State.AWAIT_REQUEST || !ctx.channel().isActive()) {
+            return;
+        }
+        ChannelOutboundBuffer outbound = ctx.channel().unsafe().outboundBuffer();
+        long unwritten = outbound == null ? 0 : outbound.totalPendingWriteBytes();
+        long now = System.nanoTime();
+        if (unwritten != unwrittenSeen) {
+            unwrittenSeen = unwritten;
+            sendProgressAt = now;
+        } else if (now - sendProgressAt >= LingeringClose.SEND_STALL.toNanos()) {
+            LOG.debug("{} took none of the rest of an answer for {}: resetting the connection",
+                    ctx.channel().remoteAddress(), LingeringClose.SEND_STALL);
+            abort();
+            return;
+        }
+        watchSend();
     }
 
     /** The connection is done or switched protocols: no timer of it is left behind. */
@@ -565,7 +644,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             return;
         }
         if (keepAlive) {
-            awaitRequest();
+            awaitRequest(lastWrite);
             drain();
         } else {
             closeAfter(lastWrite);
@@ -628,7 +707,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         }
         if (keepAlive || (http2 && !close)) {
             if (requestFinished) {
-                awaitRequest();
+                awaitRequest(written);
             } else {
                 state = State.DISCARD_BODY;
             }

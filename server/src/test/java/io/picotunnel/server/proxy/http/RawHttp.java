@@ -38,7 +38,15 @@ final class RawHttp implements AutoCloseable {
 
     /** A connection from {@code localAddress} (another loopback address, e.g. 127.0.0.2, stands for another client). */
     RawHttp(int port, String localAddress) throws IOException {
+        this(port, localAddress, 0);
+    }
+
+    /** As above, with a receive buffer of {@code receiveBuffer} bytes when positive (a visitor that takes little at a time). */
+    RawHttp(int port, String localAddress, int receiveBuffer) throws IOException {
         socket = new Socket();
+        if (receiveBuffer > 0) {
+            socket.setReceiveBufferSize(receiveBuffer); // before the connect, so that the window is small from the start
+        }
         if (localAddress != null) {
             socket.bind(new InetSocketAddress(localAddress, 0));
         }

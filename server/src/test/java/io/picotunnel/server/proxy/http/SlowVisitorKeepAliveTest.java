@@ -1,0 +1,116 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The keep-alive idle timeout of an HTTP/1.1 connection counts from when the response has been written to the
+ * visitor, not from when it came whole from the target: a visitor that takes the tail of a download slowly gets all
+ * of it, and only then has the idle timeout to send its next request.
+ */
+class SlowVisitorKeepAliveTest {
+
+    private static final Duration IDLE = Duration.ofSeconds(1);
+    /** More than the kernel buffers between the proxy and the visitor hold (a few KiB each), read by the proxy at once. */
+    private static final int BODY = 64 * 1024;
+
+    private EventLoopGroup group;
+    private TargetServer target;
+    private Channel listener;
+    private final AtomicReference<Channel> visitorChannel = new AtomicReference<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        group = Transport.newEventLoopGroup(2, "slow-visitor-test");
+        target = new TargetServer("slow");
+        HttpRoutes routes = new HttpRoutes();
+        routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "slow.test", "/", TlsMode.TERMINATE,
+                null, target.address(), true, Instant.now()));
+        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).idleTimeout(IDLE).build();
+        listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                .childOption(ChannelOption.SO_SNDBUF, 4 * 1024)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        proxy.initHttp1(ch.pipeline(), false);
+                        visitorChannel.set(ch); // once its handlers are in place
+                    }
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+    }
+
+    @AfterEach
+    void stop() {
+        listener.close().syncUninterruptibly();
+        target.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Test
+    void aVisitorThatTakesTheTailSlowlyGetsTheWholeResponseAndThenTheIdleTimeout() throws Exception {
+        int port = ((InetSocketAddress) listener.localAddress()).getPort();
+        try (RawHttp http = new RawHttp(port, null, 4 * 1024)) {
+            http.send("GET /download?" + BODY + " HTTP/1.1\r\nHost: slow.test\r\n\r\n");
+            await().atMost(Duration.ofSeconds(10)).until(() -> visitorChannel.get() != null);
+            Channel channel = visitorChannel.get();
+            ProxyHandler handler = channel.pipeline().get(ProxyHandler.class);
+            InputStream in = http.in();
+            ByteArrayOutputStream received = new ByteArrayOutputStream();
+            // The visitor takes at most 1 KiB a poll until the response has come whole from the target while part of
+            // it still waits in the proxy for the visitor.
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                received.write(in.readNBytes(Math.min(in.available(), 1024)));
+                return onLoop(channel, () -> handler.awaitsRequest() && unwritten(channel) > 0);
+            });
+
+            // Then it takes nothing for twice the idle timeout; the proxy must not close the connection meanwhile.
+            await().pollDelay(IDLE.multipliedBy(2)).atMost(IDLE.multipliedBy(4)).until(() -> true);
+
+            byte[] rest = in.readAllBytes(); // up to the close after the idle timeout, once all was written
+            received.write(rest);
+            String text = received.toString(StandardCharsets.ISO_8859_1);
+            int headEnd = text.indexOf("\r\n\r\n");
+            assertThat(headEnd).as("response head received").isPositive();
+            assertThat(text.substring(0, headEnd).toLowerCase(Locale.ROOT)).startsWith("http/1.1 200").contains("content-length: " + BODY);
+            byte[] body = Arrays.copyOfRange(received.toByteArray(), headEnd + 4, received.size());
+            assertThat(body.length).as("body bytes received before the close").isEqualTo(BODY);
+            for (int i = 0; i < BODY; i++) {
+                assertThat(body[i]).as("byte %d", i).isEqualTo(TargetServer.patternByte(i));
+            }
+        }
+    }
+
+    private static long unwritten(Channel channel) {
+        ChannelOutboundBuffer buffer = channel.unsafe().outboundBuffer();
+        return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+    }
+
+    private static <T> T onLoop(Channel channel, java.util.concurrent.Callable<T> what) throws Exception {
+        return channel.eventLoop().submit(what).get(10, TimeUnit.SECONDS);
+    }
+}
