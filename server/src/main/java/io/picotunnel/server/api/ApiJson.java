@@ -13,6 +13,7 @@ import io.picotunnel.server.tunnel.ConnectedClient;
 import io.picotunnel.server.tunnel.TunnelPresence;
 
 import java.util.Collection;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -78,6 +79,22 @@ public final class ApiJson {
     }
 
     public ObjectNode service(Service service) {
+        ObjectNode json = ownFields(service);
+        hooks.serviceJson(service, json);
+        return json;
+    }
+
+    /** The objects of {@code services}, in their order; the fields of other features are looked up for all at once. */
+    public ArrayNode services(List<Service> services) {
+        List<ObjectNode> jsons = services.stream().map(this::ownFields).toList();
+        hooks.servicesJson(services, jsons);
+        ArrayNode array = JsonBody.MAPPER.createArrayNode();
+        jsons.forEach(array::add);
+        return array;
+    }
+
+    /** A service's object without the fields of {@link ApiHooks}. */
+    private ObjectNode ownFields(Service service) {
         boolean http = service.type() == ServiceType.HTTP;
         ObjectNode json = JsonBody.MAPPER.createObjectNode();
         json.put("id", service.id());
@@ -103,7 +120,6 @@ public final class ApiJson {
         json.put("cert_status", certificate.status());
         json.put("cert_expires_at", certificate.expiresAt() == null ? null : Rfc3339.format(certificate.expiresAt()));
         json.put("cert_error", certificate.error());
-        hooks.serviceJson(service, json);
         return json;
     }
 

@@ -46,12 +46,12 @@ final class ServiceRoutes {
         if (store.tunnel(tunnelId).isEmpty()) {
             throw ApiError.notFound("tunnel", tunnelId);
         }
-        Responses.json(ctx, 200, json.array(store.services(tunnelId), json::service));
+        Responses.json(ctx, 200, json.services(store.services(tunnelId)));
     }
 
     /** {@code GET /api/services}: every tunnel's, in the order they were created (the dashboard's one request). */
     void listAll(Context ctx) {
-        Responses.json(ctx, 200, json.array(store.services(), json::service));
+        Responses.json(ctx, 200, json.services(store.services()));
     }
 
     void create(Context ctx) throws ServiceConflictException {

@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +43,8 @@ public final class CheckStore {
             + " created_at FROM state_changes WHERE tunnel_id = ? AND service_id IS ? ORDER BY state_changes.id DESC"
             + " LIMIT 1";
     static final long HOUR_MILLIS = 3_600_000;
+    /** Service ids per query of {@link #settings(List)}: well under SQLite's limit of bound parameters. */
+    private static final int SETTINGS_BATCH = 500;
     /** Of some checks: how many, how many up, and the sum and count of the latencies of the up ones. */
     private static final String TALLY_COLUMNS = "COUNT(*) AS total, COALESCE(SUM(status = 'up'), 0) AS up,"
             + " COALESCE(SUM(CASE WHEN status = 'up' THEN latency_ms END), 0) AS latency_sum,"
@@ -414,6 +417,32 @@ public final class CheckStore {
                             : ServiceCheckSettings.DEFAULT;
                 }
             }
+        });
+    }
+
+    /**
+     * The stored settings of the services {@code serviceIds}, by service id; a service without a row (the defaults) is
+     * left out. One query per {@value #SETTINGS_BATCH} services, however many there are.
+     */
+    public Map<String, ServiceCheckSettings> settings(List<String> serviceIds) {
+        return database.read(connection -> {
+            Map<String, ServiceCheckSettings> settings = new HashMap<>();
+            for (int from = 0; from < serviceIds.size(); from += SETTINGS_BATCH) {
+                List<String> batch = serviceIds.subList(from, Math.min(serviceIds.size(), from + SETTINGS_BATCH));
+                try (PreparedStatement select = connection.prepareStatement("SELECT service_id, enabled, health_path"
+                        + " FROM service_checks WHERE service_id IN (" + "?,".repeat(batch.size() - 1) + "?)")) {
+                    for (int i = 0; i < batch.size(); i++) {
+                        select.setString(i + 1, batch.get(i));
+                    }
+                    try (ResultSet rows = select.executeQuery()) {
+                        while (rows.next()) {
+                            settings.put(rows.getString("service_id"),
+                                    new ServiceCheckSettings(rows.getInt("enabled") != 0, rows.getString("health_path")));
+                        }
+                    }
+                }
+            }
+            return settings;
         });
     }
 

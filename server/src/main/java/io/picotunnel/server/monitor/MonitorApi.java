@@ -21,6 +21,8 @@ import io.picotunnel.server.store.Tunnel;
 
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -208,7 +210,22 @@ public final class MonitorApi implements ApiHooks {
 
     @Override
     public void serviceJson(Service service, ObjectNode json) {
-        ServiceCheckSettings settings = service.id() == null ? ServiceCheckSettings.DEFAULT : checks.settings(service.id());
+        serviceJson(service, service.id() == null ? ServiceCheckSettings.DEFAULT : checks.settings(service.id()), json);
+    }
+
+    /** The check settings of a list of services in one look-up, not one per service. */
+    @Override
+    public void servicesJson(List<Service> services, List<ObjectNode> jsons) {
+        Map<String, ServiceCheckSettings> stored = checks.settings(services.stream().map(Service::id)
+                .filter(Objects::nonNull).toList());
+        for (int i = 0; i < services.size(); i++) {
+            Service service = services.get(i);
+            serviceJson(service, service.id() == null ? ServiceCheckSettings.DEFAULT
+                    : stored.getOrDefault(service.id(), ServiceCheckSettings.DEFAULT), jsons.get(i));
+        }
+    }
+
+    private void serviceJson(Service service, ServiceCheckSettings settings, ObjectNode json) {
         json.put("health_check", settings.enabled());
         json.put("health_path", probedOverHttp(service) ? settings.healthPath() : null);
         // A passthrough service relays connections as a tcp service does: it sees no requests to count.

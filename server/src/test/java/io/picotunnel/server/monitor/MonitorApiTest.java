@@ -3,7 +3,10 @@ package io.picotunnel.server.monitor;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.store.Tunnel;
 import io.picotunnel.server.testbed.Testbed;
 import org.junit.jupiter.api.Test;
@@ -209,6 +212,89 @@ class MonitorApiTest {
             ApiClient anonymous = api.withToken(null);
             assertThat(anonymous.get("/api/checks").status()).isEqualTo(401);
             assertThat(anonymous.get("/api/services").status()).isEqualTo(401);
+        }
+    }
+
+    /**
+     * The list of every service (and of one tunnel's) gives each the same object as its own answer, its check settings
+     * among them, with settings of every kind mixed over several tunnels: the settings of a list are read at once.
+     */
+    @Test
+    void listsOfManyServicesWithMixedCheckSettingsGiveEachServiceItsOwnObject() {
+        try (Testbed testbed = quietServer()) {
+            ApiClient api = testbed.api();
+            List<String> tunnels = List.of(testbed.createTunnel("a").get("id").asText(),
+                    testbed.createTunnel("b").get("id").asText(), testbed.createTunnel("c").get("id").asText());
+            List<JsonNode> created = new ArrayList<>();
+            for (int i = 0; i < 45; i++) {
+                String tunnel = tunnels.get(i % 3);
+                String settings = switch (i % 5) {
+                    case 0 -> "";                                                    // no row: the defaults
+                    case 1 -> ",\"health_check\":false";
+                    case 2 -> ",\"health_path\":\"/health/" + i + "\"";
+                    case 3 -> ",\"health_check\":false,\"health_path\":\"/off/" + i + "\"";
+                    default -> ",\"health_check\":true";
+                };
+                String body = i % 4 == 3
+                        ? "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:0\",\"target_addr\":\"localhost:" + (1000 + i)
+                                + "\"" + settings.replaceAll(",\"health_path\":\"[^\"]*\"", "") + "}"
+                        : "{\"type\":\"http\",\"domain\":\"s" + i + ".example.test\",\"target_addr\":\"localhost:1\""
+                                + settings + "}";
+                created.add(testbed.createService(tunnel, body));
+            }
+
+            JsonNode all = api.get("/api/services").json();
+            assertThat(all).hasSize(created.size());
+            for (int i = 0; i < created.size(); i++) {
+                assertThat(all.get(i).toString()).as("service %d in the list of all", i).isEqualTo(created.get(i).toString());
+                boolean http = created.get(i).get("type").asText().equals("http");
+                boolean off = i % 5 == 1 || i % 5 == 3;
+                assertThat(all.get(i).get("health_check").asBoolean()).as("health_check of %d", i).isEqualTo(!off);
+                String path = !http ? null : i % 5 == 2 ? "/health/" + i : i % 5 == 3 ? "/off/" + i : "/";
+                assertThat(all.get(i).get("health_path").isNull() ? null : all.get(i).get("health_path").asText())
+                        .as("health_path of %d", i).isEqualTo(path);
+            }
+            for (int t = 0; t < tunnels.size(); t++) {
+                JsonNode own = api.get("/api/tunnels/" + tunnels.get(t) + "/services").json();
+                assertThat(own).hasSize(15);
+                for (int k = 0; k < own.size(); k++) {
+                    assertThat(own.get(k).toString()).as("service %d of tunnel %d", k, t)
+                            .isEqualTo(created.get(t + 3 * k).toString());
+                }
+            }
+        }
+    }
+
+    /**
+     * The settings of more services than one query takes (500) at once: those at the edges of the batches are found,
+     * and ids without a row (the defaults, or no such service) are left out.
+     */
+    @Test
+    void settingsOfManyServicesAreReadBatchByBatch() throws Exception {
+        try (Testbed testbed = quietServer()) {
+            String tunnel = testbed.createTunnel("crowded").get("id").asText();
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 1100; i++) {
+                ids.add("no-such-service-" + i);
+            }
+            List<Integer> placed = List.of(0, 499, 500, 501, 999, 1000, 1099);
+            for (int at : placed) {
+                Service service = testbed.server().store().createService(new Service(null, tunnel, ServiceType.HTTP,
+                        "s" + at + ".example.test", "/", TlsMode.TERMINATE, null, "localhost:1", false, null)).orElseThrow();
+                ids.set(at, service.id());
+                if (at != 1000) {
+                    testbed.server().checks().saveSettings(service.id(), new ServiceCheckSettings(at % 2 == 0, "/p" + at));
+                }
+            }
+
+            Map<String, ServiceCheckSettings> settings = testbed.server().checks().settings(ids);
+
+            assertThat(settings).hasSize(placed.size() - 1);
+            for (int at : placed) {
+                assertThat(settings.get(ids.get(at))).as("settings of the service at %d", at)
+                        .isEqualTo(at == 1000 ? null : new ServiceCheckSettings(at % 2 == 0, "/p" + at));
+            }
+            assertThat(testbed.server().checks().settings(List.of())).isEmpty();
         }
     }
 
