@@ -43,6 +43,8 @@ public final class CheckStore {
             + " created_at FROM state_changes WHERE tunnel_id = ? AND service_id IS ? ORDER BY state_changes.id DESC"
             + " LIMIT 1";
     static final long HOUR_MILLIS = 3_600_000;
+    /** Tunnels per read of {@link #recentOfEachTunnel}. */
+    static final int TUNNELS_PER_BATCH = 50;
     /** Service ids per query of {@link #settings(List)}: well under SQLite's limit of bound parameters. */
     private static final int SETTINGS_BATCH = 500;
     /** Of some checks: how many, how many up, and the sum and count of the latencies of the up ones. */
@@ -205,20 +207,38 @@ public final class CheckStore {
         });
     }
 
-    /** The newest {@code limit} own checks of each of {@code tunnelIds} (newest first per tunnel), in one read. */
-    public List<Check> recentOfEachTunnel(List<String> tunnelIds, int limit) {
-        return database.read(connection -> {
-            List<Check> all = new ArrayList<>();
-            try (PreparedStatement select = connection.prepareStatement(RECENT)) {
-                for (String tunnelId : tunnelIds) {
-                    select.setString(1, tunnelId);
-                    select.setString(2, null);
-                    select.setInt(3, limit);
-                    all.addAll(checks(select));
+    /** What takes the checks of {@link #recentOfEachTunnel}, a batch at a time. */
+    @FunctionalInterface
+    public interface Batches<E extends Exception> {
+        void accept(List<Check> batch) throws E;
+    }
+
+    /**
+     * The newest {@code limit} own checks of each of {@code tunnelIds} (newest first per tunnel, the tunnels in their
+     * order), handed to {@code batches} {@value #TUNNELS_PER_BATCH} tunnels at a time: one read each, and
+     * {@code batches} is called outside it, so a slow taker (an answer written to a slow client) holds no read. At
+     * most {@value #TUNNELS_PER_BATCH} × {@code limit} checks are in memory at once, however many tunnels there are.
+     */
+    public <E extends Exception> void recentOfEachTunnel(List<String> tunnelIds, int limit, Batches<E> batches)
+            throws E {
+        for (int from = 0; from < tunnelIds.size(); from += TUNNELS_PER_BATCH) {
+            List<String> tunnels = tunnelIds.subList(from, Math.min(tunnelIds.size(), from + TUNNELS_PER_BATCH));
+            List<Check> batch = database.read(connection -> {
+                List<Check> checks = new ArrayList<>();
+                try (PreparedStatement select = connection.prepareStatement(RECENT)) {
+                    for (String tunnelId : tunnels) {
+                        select.setString(1, tunnelId);
+                        select.setString(2, null);
+                        select.setInt(3, limit);
+                        checks.addAll(checks(select));
+                    }
                 }
+                return checks;
+            });
+            if (!batch.isEmpty()) {
+                batches.accept(batch);
             }
-            return all;
-        });
+        }
     }
 
     /** The subject's newest state change, the last recorded (as {@link #recent}): its current state and since when. */

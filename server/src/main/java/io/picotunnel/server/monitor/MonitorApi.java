@@ -1,5 +1,6 @@
 package io.picotunnel.server.monitor;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -19,6 +20,7 @@ import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.store.Tunnel;
 
+import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -106,16 +108,39 @@ public final class MonitorApi implements ApiHooks {
     /**
      * {@code GET /api/checks?limit=N}: the newest N own checks of every tunnel (1 to {@link #MAX_LIMIT_EACH}, default
      * {@link #DEFAULT_LIMIT_EACH}), tunnel by tunnel in the order they were created: a dashboard's heartbeats in one
-     * request instead of one per tunnel.
+     * request instead of one per tunnel. Up to 100,000 checks (1,000 tunnels of 100), so the answer is streamed as
+     * the checks are read, a batch of tunnels at a time, not built whole in memory first.
      */
-    private void checksOfEachTunnel(Context ctx) {
+    private void checksOfEachTunnel(Context ctx) throws IOException {
         int limit = limit(ctx, DEFAULT_LIMIT_EACH, MAX_LIMIT_EACH);
         List<String> tunnelIds = store.tunnels().stream().map(Tunnel::id).toList();
-        ArrayNode array = MAPPER.createArrayNode();
-        for (Check check : checks.recentOfEachTunnel(tunnelIds, limit)) {
-            array.add(check(check));
+        ctx.status(200).contentType("application/json");
+        try (JsonGenerator json = MAPPER.getFactory().createGenerator(ctx.outputStream())) {
+            json.writeStartArray();
+            checks.recentOfEachTunnel(tunnelIds, limit, batch -> {
+                for (Check check : batch) {
+                    write(json, check);
+                }
+            });
+            json.writeEndArray();
         }
-        json(ctx, array);
+    }
+
+    /** As {@link #check(Check)}, field by field onto {@code json}. */
+    private static void write(JsonGenerator json, Check check) throws IOException {
+        json.writeStartObject();
+        json.writeNumberField("id", check.id());
+        json.writeStringField("tunnel_id", check.subject().tunnelId());
+        json.writeStringField("service_id", check.subject().serviceId());
+        json.writeStringField("status", check.status().json());
+        if (check.latencyMs() == null) {
+            json.writeNullField("latency_ms");
+        } else {
+            json.writeNumberField("latency_ms", check.latencyMs());
+        }
+        json.writeStringField("error", check.error());
+        json.writeStringField("created_at", Rfc3339.format(check.createdAt()));
+        json.writeEndObject();
     }
 
     static ObjectNode check(Check check) {

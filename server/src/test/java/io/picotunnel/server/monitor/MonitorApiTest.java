@@ -298,6 +298,58 @@ class MonitorApiTest {
         }
     }
 
+    /**
+     * {@code GET /api/checks} for many tunnels (up to 100,000 checks) is streamed as the checks are read, a batch of
+     * tunnels at a time, not built whole in memory, with the same checks, in the same order and form, as each tunnel's
+     * own {@code /checks}.
+     */
+    @Test
+    void theChecksOfManyTunnelsAreStreamedBatchByBatchAsEachTunnelsOwnAnswerHasThem() {
+        try (Testbed testbed = quietServer()) {
+            ApiClient api = testbed.api();
+            int tunnels = 2 * CheckStore.TUNNELS_PER_BATCH + 7;
+            List<String> ids = new ArrayList<>();
+            List<Check> history = new ArrayList<>();
+            Instant start = Instant.now().minus(Duration.ofHours(2));
+            for (int t = 0; t < tunnels; t++) {
+                String id = testbed.createTunnel("t" + t).get("id").asText();
+                ids.add(id);
+                for (int i = 0; i < (t % 10 == 9 ? 0 : 40); i++) { // every tenth tunnel without checks
+                    history.add(i % 7 == 3 ? down(Subject.tunnel(id), start.plusSeconds(60L * i))
+                            : up(Subject.tunnel(id), t * 1000L + i, start.plusSeconds(60L * i)));
+                }
+            }
+            testbed.server().checks().record(history, List.of());
+
+            ApiClient.Response answer = api.get("/api/checks?limit=30");
+
+            assertThat(answer.status()).isEqualTo(200);
+            assertThat(answer.header("Content-Type")).startsWith("application/json");
+            List<JsonNode> expected = new ArrayList<>();
+            for (String id : ids) {
+                api.get("/api/tunnels/" + id + "/checks?limit=30").json().forEach(expected::add);
+            }
+            List<JsonNode> got = new ArrayList<>();
+            answer.json().forEach(got::add);
+            assertThat(got).hasSize(30 * (tunnels - tunnels / 10)).isEqualTo(expected);
+
+            // The store hands them over a batch of tunnels at a time: what is in memory at once is bounded.
+            List<Integer> batches = new ArrayList<>();
+            List<Check> streamed = new ArrayList<>();
+            testbed.server().checks().recentOfEachTunnel(ids, 100, batch -> {
+                batches.add(batch.size());
+                streamed.addAll(batch);
+            });
+            assertThat(batches).hasSize(3).allSatisfy(size ->
+                    assertThat(size).isLessThanOrEqualTo(CheckStore.TUNNELS_PER_BATCH * 100));
+            assertThat(streamed).hasSize(40 * (tunnels - tunnels / 10));
+            assertThat(streamed.getFirst().subject().tunnelId()).isEqualTo(ids.getFirst());
+            assertThat(streamed.getLast().subject().tunnelId()).isEqualTo(ids.get(tunnels - 1));
+
+            assertThat(api.send("HEAD", "/api/checks", null, null).status()).isEqualTo(200);
+        }
+    }
+
     @Test
     void checksOlderThanTheRetentionArePruned() {
         Instant now = Instant.now();
