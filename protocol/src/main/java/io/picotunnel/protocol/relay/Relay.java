@@ -36,6 +36,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * already inactive when its handler is to be added), while writes are pending (the abort runs on the other
  * channel's event loop, after them), or while an EOF is being passed on.
  *
+ * <p>A relayed socket ends with a reset, not a FIN, also when its own process dies (SIGKILL, a crash): while it
+ * relays it has zero linger, which every close through its pipeline and the end of the data owed to it undo
+ * ({@link ResetOnDeath}).
+ *
  * <p>The channels may live on different event loops. Handlers in front of the relay may fire data and a
  * {@link ChannelInputShutdownEvent} they held back, after {@link #start}: the relay takes them as if read.
  */
@@ -218,6 +222,7 @@ public final class Relay {
                 abort(self);
                 return;
             }
+            ResetOnDeath.arm(self);
             self.pipeline().addLast(HANDLER_NAME, this);
         }
 
@@ -293,6 +298,9 @@ public final class Relay {
                 }
                 shutdownOutput(peer).addListener(shutdown -> {
                     eofPassedOn = shutdown.isSuccess();
+                    if (eofPassedOn) {
+                        ResetOnDeath.disarm(peer);
+                    }
                     directionDone();
                 });
             });

@@ -15,14 +15,18 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -297,6 +301,57 @@ class FaultEndToEndTest {
         assertThat(end.bytes()).isZero();
     }
 
+    // ---- a normal end stays a normal end (relayed sockets have zero linger until they are closed) ----
+
+    /**
+     * The visitor half-closes at once and does not read: the relay ends on the target's FIN and the server closes its
+     * end of the visitor's connection while bytes are still unacknowledged. Zero linger left on that close would
+     * reset the connection and discard them.
+     */
+    @Test
+    void tcpDownloadEndingNormallyArrivesWholeThenEofThoughTheServerClosedItsEndBeforeTheVisitorRead() throws Exception {
+        long size = 2 * MiB;
+        target = FaultTarget.download(size);
+        int port = tcpService();
+        try (Socket visitor = new Socket()) {
+            visitor.setReceiveBufferSize(64 * 1024);
+            visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            visitor.setSoTimeout(60_000);
+            visitor.shutdownOutput();
+            AtomicReference<KernelSocket> closed = new AtomicReference<>();
+            await().atMost(30, TimeUnit.SECONDS).until(() -> {
+                KernelSocket end = KernelSocket.find(port, visitor.getLocalPort());
+                closed.set(end);
+                return end == null || end.inode() == 0;
+            });
+
+            Ending end = readToEndOrReset(visitor.getInputStream());
+
+            assertThat(end).isEqualTo(new Ending(size, "eof"));
+            assertThat(closed.get()).as("the server closed its end with bytes unacknowledged").isNotNull();
+            assertThat(closed.get().queued()).isPositive();
+        }
+    }
+
+    /** A TCP socket as /proc/net/tcp and tcp6 show it: {@code inode} 0 once its process closed it. */
+    private record KernelSocket(int state, long queued, long inode) {
+        static KernelSocket find(int localPort, int remotePort) throws IOException {
+            for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+                List<String> lines = Files.readAllLines(Path.of(table));
+                for (String line : lines.subList(1, lines.size())) {
+                    String[] f = line.trim().split("\\s+");
+                    int local = Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16);
+                    int remote = Integer.parseInt(f[2].substring(f[2].indexOf(':') + 1), 16);
+                    if (local == localPort && remote == remotePort) {
+                        return new KernelSocket(Integer.parseInt(f[3], 16),
+                                Long.parseLong(f[4].substring(0, f[4].indexOf(':')), 16), Long.parseLong(f[9]));
+                    }
+                }
+            }
+            return null;
+        }
+    }
+
     // ---- TLS passthrough: the same relay as a tcp service, behind the front door's look at the ClientHello ----
 
     @Test
@@ -339,6 +394,20 @@ class FaultEndToEndTest {
         targetConnectionIsResetWhenTheTunnelIsCut(() -> {
             ApiClient.Response regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", "");
             assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
+        });
+    }
+
+    // ---- targets, when the client process itself dies (its sockets closed by the kernel) ----
+
+    /** Before, the kernel closed the dead client's socket to the target with a FIN: the cut upload looked whole. */
+    @Test
+    void targetConnectionIsResetWhenTheClientProcessIsKilled() throws Exception {
+        targetConnectionIsResetWhenTheTunnelIsCut(() -> {
+            try {
+                client.kill();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
         });
     }
 

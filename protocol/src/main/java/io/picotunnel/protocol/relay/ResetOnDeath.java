@@ -1,0 +1,64 @@
+package io.picotunnel.protocol.relay;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.DuplexChannel;
+
+/**
+ * Makes a relayed socket end with a TCP reset, not a FIN, should its process die (SIGKILL, the OOM killer, a crash):
+ * where a FIN is the only end marker (a tcp service, TLS passthrough, a target's connection) the far end would take a
+ * transfer cut by the death for a complete one. The kernel closes a dead process's sockets; with SO_LINGER 0 that
+ * close sends RST.
+ *
+ * <p>Zero linger also makes an ordinary {@code close()} a reset, discarding data not yet acknowledged, so this handler,
+ * first in the pipeline, turns linger back to the default on every close that goes through the pipeline: every
+ * graceful close does. An abort ({@link Relay#abortChannel}) closes past the pipeline and keeps the reset. Shutting
+ * the output down (the FIN after the last byte) is not touched by linger; once that is done, the data owed to the far
+ * end is complete, and {@link #disarm} lets a later death end it with the FIN already sent.
+ */
+@ChannelHandler.Sharable
+final class ResetOnDeath extends ChannelOutboundHandlerAdapter {
+
+    static final String NAME = "reset-on-death";
+    private static final ResetOnDeath INSTANCE = new ResetOnDeath();
+
+    private ResetOnDeath() {
+    }
+
+    /** Sets zero linger on {@code channel}, if it is a socket, and adds the handler that undoes it on close. */
+    static void arm(Channel channel) {
+        if (!(channel instanceof DuplexChannel) || !channel.isActive() || channel.pipeline().get(NAME) != null) {
+            return;
+        }
+        channel.pipeline().addFirst(NAME, INSTANCE);
+        setLinger(channel, 0);
+    }
+
+    /** Gives {@code channel} back the default linger: its close, whenever it comes, is a normal one. */
+    static void disarm(Channel channel) {
+        if (channel instanceof DuplexChannel && channel.pipeline().get(NAME) != null) {
+            setLinger(channel, -1);
+        }
+    }
+
+    @Override
+    public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+        disarm(ctx.channel());
+        ctx.close(promise);
+    }
+
+    private static void setLinger(Channel channel, int seconds) {
+        if (!channel.isOpen()) {
+            return;
+        }
+        try {
+            channel.config().setOption(ChannelOption.SO_LINGER, seconds);
+        } catch (RuntimeException e) {
+            // closed meanwhile: nothing left to guard
+        }
+    }
+}
