@@ -1,0 +1,138 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.picotunnel.server.ServerMain;
+import io.picotunnel.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The server process itself is SIGKILLed in the middle of a transfer: the kernel closes its sockets, and a visitor of
+ * a tcp service reads a reset, never the clean EOF a FIN would look like. Server and client each a process of its own.
+ */
+class ServerProcessKillTest {
+
+    private static final String ADMIN_TOKEN = "k".repeat(64);
+    private static final long MiB = 1024 * 1024;
+    /** Far more than every buffer on the path holds: a visitor that stops reading is really mid-transfer. */
+    private static final long SIZE = 256 * MiB;
+
+    @TempDir
+    Path dir;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final ObjectMapper json = new ObjectMapper();
+    private Process server;
+    private ClientProcess client;
+    private FaultTarget target;
+    private int apiPort;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (client != null) {
+            client.close();
+        }
+        if (server != null) {
+            server.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
+        if (target != null) {
+            target.close();
+        }
+        http.close();
+    }
+
+    @Test
+    void tcpDownloadIsResetWhenTheServerProcessIsKilled() throws Exception {
+        apiPort = Ports.freePort();
+        int tunnelPort = Ports.freePort();
+        server = startServer(Files.createDirectories(dir.resolve("data")), tunnelPort);
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/health")).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
+        JsonNode tunnel = post("/api/tunnels", "{\"name\":\"killed\"}");
+        String tunnelId = tunnel.get("id").asText();
+        target = FaultTarget.download(SIZE);
+        int servicePort = Ports.freePort();
+        post("/api/tunnels/" + tunnelId + "/services", "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + servicePort
+                + "\",\"target_addr\":\"" + target.address() + "\",\"enabled\":true}");
+        client = ClientProcess.start(tunnelPort, tunnel.get("token").asText(), dir.resolve("client.log"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> get("/api/tunnels/" + tunnelId).get("connected").asBoolean());
+
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
+            visitor.setSoTimeout(60_000);
+            InputStream in = visitor.getInputStream();
+            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
+            assertThat(target.written()).as("target still sending").isLessThan(SIZE);
+
+            server.destroyForcibly(); // SIGKILL
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+            byte[] buffer = new byte[64 * 1024];
+            long bytes = MiB;
+            String how;
+            try {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    bytes += n;
+                }
+                how = "eof";
+            } catch (SocketException e) {
+                how = "reset: " + e.getMessage();
+            }
+            assertThat(how).isEqualTo("reset: Connection reset");
+            assertThat(bytes).isLessThan(SIZE);
+        }
+    }
+
+    private Process startServer(Path dataDir, int tunnelPort) throws IOException {
+        String java = ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        ProcessBuilder builder = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), ServerMain.class.getName(),
+                "--data", dataDir.toString(), "--listen-addr", "127.0.0.1:" + apiPort,
+                "--tunnel-addr", "127.0.0.1:" + tunnelPort, "--http-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("server.log").toFile());
+        builder.environment().put("PICOTUNNEL_ADMIN_TOKEN", ADMIN_TOKEN);
+        return builder.start();
+    }
+
+    private JsonNode post(String path, String body) throws Exception {
+        HttpResponse<String> answer = http.send(request(path)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(201);
+        return json.readTree(answer.body());
+    }
+
+    private JsonNode get(String path) throws Exception {
+        HttpResponse<String> answer = http.send(request(path).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        return json.readTree(answer.body());
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + path))
+                .timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + ADMIN_TOKEN);
+    }
+}
