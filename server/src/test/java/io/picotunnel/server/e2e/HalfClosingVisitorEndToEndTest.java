@@ -19,6 +19,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -43,6 +44,8 @@ class HalfClosingVisitorEndToEndTest {
     private static final String HOST = "half.test";
     /** Far more than the buffers between the proxy and a visitor that does not read yet hold. */
     private static final int SIZE = 8 * 1024 * 1024;
+    /** What the target sends after its 101. */
+    private static final String UPGRADED_BYTES = "after the switch";
 
     @TempDir
     Path dataDir;
@@ -203,6 +206,50 @@ class HalfClosingVisitorEndToEndTest {
         }
     }
 
+    /**
+     * The EOF comes before the target's 101: the switch passes it on to the relay behind the request, so the target
+     * still gets the 101 through, its bytes reach the visitor, and the target reads the end of the visitor's side
+     * (a stream that stayed open for ever otherwise, the visitor's EOF lost in the switch).
+     */
+    @Test
+    void visitorThatHalfClosesRightAfterAnUpgradeRequestGetsThe101AndTheBytesAndTheTargetSeesTheEof() throws Exception {
+        try (Socket visitor = connect()) {
+            InputStream in = upgradeThenHalfClose(visitor, "/ws");
+
+            Map<String, String> head = readHead(in);
+            assertThat(head).containsEntry("status", "101").containsEntry("upgrade", "websocket");
+            assertThat(new String(in.readNBytes(UPGRADED_BYTES.length()), StandardCharsets.US_ASCII))
+                    .isEqualTo(UPGRADED_BYTES);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> target.upgradedEnd() != null);
+            assertThat(target.upgradedEnd()).as("what the target read after its bytes").isEqualTo("eof");
+            assertThat(in.read()).as("the end of the connection after the target closed").isEqualTo(-1);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+        }
+    }
+
+    /** The target refuses the upgrade with a plain 200: the answer, then the close (no keep-alive after the EOF). */
+    @Test
+    void visitorThatHalfClosesRightAfterARefusedUpgradeRequestGetsThe200ThenEof() throws Exception {
+        try (Socket visitor = connect()) {
+            InputStream in = upgradeThenHalfClose(visitor, "/ws-refused");
+
+            assertThat(readHead(in)).containsEntry("status", "200").doesNotContainKey("upgrade");
+            assertThat(new String(in.readNBytes(2), StandardCharsets.US_ASCII)).isEqualTo("no");
+            assertThat(in.read()).as("the end of the connection after the answer").isEqualTo(-1);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+        }
+    }
+
+    private static InputStream upgradeThenHalfClose(Socket visitor, String path) throws IOException {
+        OutputStream out = visitor.getOutputStream();
+        out.write(("GET " + path + " HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        visitor.shutdownOutput();
+        return new BufferedInputStream(visitor.getInputStream());
+    }
+
     private Socket connect() throws IOException {
         return connect(testbed.server().httpPort());
     }
@@ -253,6 +300,8 @@ class HalfClosingVisitorEndToEndTest {
         private final AtomicInteger slowRequests = new AtomicInteger();
         private final CountDownLatch answerSlow = new CountDownLatch(1);
         private volatile boolean ended;
+        /** After its 101 and bytes, what the target read from the visitor: "eof", "data", "timeout" or "error". */
+        private volatile String upgradedEnd;
 
         Target() throws IOException {
             Thread.ofVirtual().name("half-close-target").start(this::acceptLoop);
@@ -269,6 +318,10 @@ class HalfClosingVisitorEndToEndTest {
         /** The answer to {@code /big} was written whole, or its connection failed. */
         boolean ended() {
             return ended;
+        }
+
+        String upgradedEnd() {
+            return upgradedEnd;
         }
 
         int slowRequests() {
@@ -310,6 +363,16 @@ class HalfClosingVisitorEndToEndTest {
                     } else if (requestLine.startsWith("GET /small ")) {
                         out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
                         out.flush();
+                    } else if (requestLine.startsWith("GET /ws ")) {
+                        out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n" + UPGRADED_BYTES)
+                                .getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                        upgradedEnd = readEnd(socket, in);
+                        return;
+                    } else if (requestLine.startsWith("GET /ws-refused ")) {
+                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno".getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
                     } else if (requestLine.startsWith("GET /slow ")) {
                         slowRequests.incrementAndGet();
                         if (answerSlow.await(30, TimeUnit.SECONDS)) {
@@ -325,6 +388,18 @@ class HalfClosingVisitorEndToEndTest {
                 }
             } catch (IOException | InterruptedException e) {
                 // the proxy closed or reset the stream
+            }
+        }
+
+        /** Reads once, for at most 15 s: the visitor's EOF relayed ("eof"), or something else. */
+        private static String readEnd(Socket socket, InputStream in) {
+            try {
+                socket.setSoTimeout(15_000);
+                return in.read() == -1 ? "eof" : "data";
+            } catch (SocketTimeoutException e) {
+                return "timeout";
+            } catch (IOException e) {
+                return "error: " + e;
             }
         }
 
