@@ -21,9 +21,7 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -86,7 +84,7 @@ class FaultEndToEndTest {
     void httpDownloadWithContentLengthIsCutByAResetWhenTheClientProcessIsKilled() throws Exception {
         try (Socket visitor = httpVisitor()) {
             InputStream in = get(visitor, "/length/" + SIZE);
-            Map<String, String> head = readHead(in);
+            Map<String, String> head = FaultTarget.readHead(in);
             assertThat(head).containsEntry("status", "200").containsEntry("content-length", Long.toString(SIZE));
             downloadIsCutByAReset(in, client::kill);
         }
@@ -144,7 +142,7 @@ class FaultEndToEndTest {
 
             client.kill();
 
-            assertThat(readHead(in)).containsEntry("status", "502");
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "502");
         }
     }
 
@@ -194,7 +192,7 @@ class FaultEndToEndTest {
     private void lengthAnswerIsResetAfterWhatTheTargetSent(String path) throws Exception {
         try (Socket visitor = httpVisitor()) {
             InputStream in = get(visitor, path);
-            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
             assertThat(in.readNBytes(65536)).hasSize(65536);
 
             visitorIsResetWhenTheTargetResumes(in);
@@ -219,7 +217,7 @@ class FaultEndToEndTest {
     void http10DownloadDelimitedByCloseIsResetWhenTheClientProcessIsKilled() throws Exception {
         try (Socket visitor = httpVisitor()) {
             InputStream in = get10(visitor, "/close/" + SIZE);
-            assertThat(readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
                     "transfer-encoding");
             downloadIsCutByAReset(in, client::kill);
         }
@@ -229,7 +227,7 @@ class FaultEndToEndTest {
     void http10DownloadDelimitedByCloseIsResetWhenTheServerStops() throws Exception {
         try (Socket visitor = httpVisitor()) {
             InputStream in = get10(visitor, "/close/" + SIZE);
-            assertThat(readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
                     "transfer-encoding");
             downloadIsCutByAReset(in, () -> testbed.server().stop());
         }
@@ -250,7 +248,7 @@ class FaultEndToEndTest {
                     + "GET /length/16 HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = new BufferedInputStream(visitor.getInputStream());
-            assertThat(readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").containsEntry("content-length", "655360");
             assertThat(in.readNBytes(65536)).hasSize(65536);
 
             visitorIsResetWhenTheTargetResumes(in);
@@ -265,14 +263,14 @@ class FaultEndToEndTest {
                     + "Content-Length: 131072\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = new BufferedInputStream(visitor.getInputStream());
-            assertThat(readHead(in)).containsEntry("status", "100");
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "100");
             out.write(new byte[65536]);
             out.flush();
             await().atMost(30, TimeUnit.SECONDS).until(() -> target.read() >= 65536);
 
             target.resume();
 
-            assertThat(readHead(in)).containsEntry("status", "502");
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "502");
         }
     }
 
@@ -517,20 +515,6 @@ class FaultEndToEndTest {
         return new BufferedInputStream(visitor.getInputStream());
     }
 
-    /** The response head: {@code status} and every header, names in lower case. */
-    private static Map<String, String> readHead(InputStream in) throws IOException {
-        Map<String, String> head = new HashMap<>();
-        String status = FaultTarget.readLine(in);
-        assertThat(status).as("status line").isNotNull();
-        head.put("status", status.split(" ")[1]);
-        String line;
-        while ((line = FaultTarget.readLine(in)) != null && !line.isEmpty()) {
-            int colon = line.indexOf(':');
-            head.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
-        }
-        return head;
-    }
-
     /** Writes pattern bytes to {@code visitor} until {@link #SIZE} or until the connection fails. */
     private static void uploadInBackground(Socket visitor) {
         Thread.ofVirtual().name("visitor-upload").start(() -> {
@@ -567,7 +551,7 @@ class FaultEndToEndTest {
     /** GETs {@code path} on the visitor's connection; the answer's head must be a 200 with a chunked body. */
     private static ChunkedBody chunkedDownload(Socket visitor, String path) throws IOException {
         InputStream in = get(visitor, path);
-        assertThat(readHead(in)).containsEntry("status", "200").containsEntry("transfer-encoding", "chunked");
+        assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").containsEntry("transfer-encoding", "chunked");
         return new ChunkedBody(in);
     }
 

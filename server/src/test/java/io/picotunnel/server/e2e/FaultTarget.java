@@ -11,7 +11,10 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -274,6 +277,22 @@ final class FaultTarget implements AutoCloseable {
             line.write(b);
         }
         return null;
+    }
+
+    /** A response head read from a visitor's side: {@code status} and every header, names in lower case. */
+    static Map<String, String> readHead(InputStream in) throws IOException {
+        Map<String, String> head = new HashMap<>();
+        String status = readLine(in);
+        if (status == null) {
+            throw new AssertionError("no status line");
+        }
+        head.put("status", status.split(" ")[1]);
+        String line;
+        while ((line = readLine(in)) != null && !line.isEmpty()) {
+            int colon = line.indexOf(':');
+            head.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+        }
+        return head;
     }
 
     /** Byte i of every body: {@code (i * 31 + 7) & 0xff}. */

@@ -22,9 +22,7 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -128,7 +126,7 @@ class HalfClosingVisitorEndToEndTest {
     private void wholeLongAnswerThenEof(InputStream in) throws IOException {
         await().atMost(20, TimeUnit.SECONDS).until(() -> target.written() >= SIZE / 4 || target.ended());
 
-        Map<String, String> head = readHead(in);
+        Map<String, String> head = FaultTarget.readHead(in);
         assertThat(head).containsEntry("status", "200").containsEntry("content-length", Integer.toString(SIZE));
         byte[] body = in.readNBytes(SIZE);
         assertThat(body.length).isEqualTo(SIZE);
@@ -159,7 +157,7 @@ class HalfClosingVisitorEndToEndTest {
 
             target.answerSlowRequests();
 
-            assertThat(readHead(in)).containsEntry("status", "200");
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200");
             assertThat(new String(in.readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("hello");
             assertThat(in.read()).as("the end of the connection after the answer").isEqualTo(-1);
             await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
@@ -176,7 +174,7 @@ class HalfClosingVisitorEndToEndTest {
             InputStream in = new BufferedInputStream(visitor.getInputStream());
 
             for (int i = 0; i < 2; i++) {
-                assertThat(readHead(in)).containsEntry("status", "200");
+                assertThat(FaultTarget.readHead(in)).containsEntry("status", "200");
                 assertThat(new String(in.readNBytes(2), StandardCharsets.US_ASCII)).isEqualTo("ok");
             }
             assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
@@ -216,7 +214,7 @@ class HalfClosingVisitorEndToEndTest {
         try (Socket visitor = connect()) {
             InputStream in = upgradeThenHalfClose(visitor, "/ws");
 
-            Map<String, String> head = readHead(in);
+            Map<String, String> head = FaultTarget.readHead(in);
             assertThat(head).containsEntry("status", "101").containsEntry("upgrade", "websocket");
             assertThat(new String(in.readNBytes(UPGRADED_BYTES.length()), StandardCharsets.US_ASCII))
                     .isEqualTo(UPGRADED_BYTES);
@@ -233,7 +231,7 @@ class HalfClosingVisitorEndToEndTest {
         try (Socket visitor = connect()) {
             InputStream in = upgradeThenHalfClose(visitor, "/ws-refused");
 
-            assertThat(readHead(in)).containsEntry("status", "200").doesNotContainKey("upgrade");
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").doesNotContainKey("upgrade");
             assertThat(new String(in.readNBytes(2), StandardCharsets.US_ASCII)).isEqualTo("no");
             assertThat(in.read()).as("the end of the connection after the answer").isEqualTo(-1);
             await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
@@ -270,20 +268,6 @@ class HalfClosingVisitorEndToEndTest {
         writeRequest(visitor, path);
         visitor.shutdownOutput();
         return new BufferedInputStream(visitor.getInputStream());
-    }
-
-    /** The response head: {@code status} and every header, names in lower case. */
-    private static Map<String, String> readHead(InputStream in) throws IOException {
-        Map<String, String> head = new HashMap<>();
-        String status = FaultTarget.readLine(in);
-        assertThat(status).as("status line").isNotNull();
-        head.put("status", status.split(" ")[1]);
-        String line;
-        while ((line = FaultTarget.readLine(in)) != null && !line.isEmpty()) {
-            int colon = line.indexOf(':');
-            head.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
-        }
-        return head;
     }
 
     private static byte pattern(long i) {
