@@ -167,11 +167,14 @@ public final class Monitor implements AutoCloseable {
         for (Tunnel tunnel : tunnels) {
             running.add(probes.tunnel(tunnel.id()));
         }
+        // One read of every enabled service's settings (batched), not one per service per round.
+        Map<String, ServiceCheckSettings> settings = checks.settings(
+                services.stream().filter(Service::enabled).map(Service::id).toList());
         for (Service service : services) {
             if (!service.enabled()) {
                 continue;
             }
-            ServiceCheckSettings serviceSettings = checks.settings(service.id());
+            ServiceCheckSettings serviceSettings = settings.getOrDefault(service.id(), ServiceCheckSettings.DEFAULT);
             if (serviceSettings.enabled()) {
                 running.add(probes.service(service, serviceSettings));
             }
