@@ -343,6 +343,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .opener(tunnelUpstream)
                 .responseTimeout(config.proxyTimeout())
                 .headerTimeout(config.limits().headerTimeout())
+                .idleTimeout(config.keepaliveTimeout())
                 .upstreamIdleTimeout(config.upstreamKeepalive().idleTimeout())
                 .maxIdleUpstreams(config.upstreamKeepalive().maxIdle())
                 .acmeChallenges(tls.http01Answers())

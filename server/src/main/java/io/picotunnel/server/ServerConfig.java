@@ -46,6 +46,7 @@ public record ServerConfig(
         Acme acme,
         TlsFiles tlsFiles,
         Duration proxyTimeout,
+        Duration keepaliveTimeout,
         UpstreamKeepalive upstreamKeepalive,
         Duration shutdownGrace,
         SessionLimits tunnels,
@@ -114,6 +115,7 @@ public record ServerConfig(
         Objects.requireNonNull(authMode, "authMode");
         Objects.requireNonNull(acme, "acme");
         Objects.requireNonNull(proxyTimeout, "proxyTimeout");
+        Objects.requireNonNull(keepaliveTimeout, "keepaliveTimeout");
         Objects.requireNonNull(upstreamKeepalive, "upstreamKeepalive");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(tunnels, "tunnels");
@@ -186,7 +188,7 @@ public record ServerConfig(
         return "ServerConfig[dataDir=" + dataDir + ", listenAddr=" + listenAddr + ", tunnelAddr=" + tunnelAddr
                 + ", httpAddr=" + httpAddr + ", httpsAddr=" + httpsAddr + ", domain=" + domain
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
-                + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout
+                + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout + ", keepaliveTimeout=" + keepaliveTimeout
                 + ", upstreamKeepalive=" + upstreamKeepalive
                 + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", limits=" + limits
                 + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol
@@ -219,6 +221,7 @@ public record ServerConfig(
                     acme(),
                     tlsFiles(),
                     duration(Setting.PROXY_TIMEOUT),
+                    duration(Setting.KEEPALIVE_TIMEOUT),
                     new UpstreamKeepalive(duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
                             count(Setting.UPSTREAM_KEEPALIVE, 1)),
                     duration(Setting.SHUTDOWN_GRACE, true),

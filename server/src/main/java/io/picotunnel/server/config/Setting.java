@@ -42,6 +42,9 @@ public enum Setting {
     TLS_KEY("--tls-key", "FILE", null, "PEM private key for --tls-cert."),
     PROXY_TIMEOUT("--proxy-timeout", "DURATION", "60s",
             "How long the proxy waits for a response from a service, and for a request or response body that stopped moving, e.g. 30s, 2m."),
+    KEEPALIVE_TIMEOUT("--keepalive-timeout", "DURATION", "75s",
+            "How long a visitor's HTTP connection stays open, idle, for its next request (HTTP/2: with no stream open),"
+                    + " as nginx's keepalive_timeout; behind a load balancer, longer than the balancer's idle timeout."),
     UPSTREAM_KEEPALIVE_TIMEOUT("--upstream-keepalive-timeout", "DURATION", "60s",
             "How long a connection to a service's target stays open, idle, for the next request (0: a new one per request)."),
     UPSTREAM_KEEPALIVE("--upstream-keepalive", "N", "128",

@@ -362,6 +362,17 @@ class ServerConfigTest {
     }
 
     @Test
+    void theVisitorsKeepaliveTimeoutComesFromTheFlagOrTheVariableAndIsPositive() {
+        assertThat(load(Map.of(), Map.of()).keepaliveTimeout()).isEqualTo(Duration.ofSeconds(75));
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_KEEPALIVE_TIMEOUT", "650s")).keepaliveTimeout())
+                .isEqualTo(Duration.ofSeconds(650));
+        assertThat(load(Map.of(Setting.KEEPALIVE_TIMEOUT, "2m"), Map.of("PICOTUNNEL_KEEPALIVE_TIMEOUT", "650s"))
+                .keepaliveTimeout()).isEqualTo(Duration.ofMinutes(2));
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_KEEPALIVE_TIMEOUT", "0s")))
+                .hasMessageStartingWith("Invalid --keepalive-timeout (PICOTUNNEL_KEEPALIVE_TIMEOUT)");
+    }
+
+    @Test
     void everySettingHasAFlagAndAVariableOfTheSameName() {
         for (Setting setting : Setting.values()) {
             assertThat(setting.envVar()).isEqualTo("PICOTUNNEL_" + setting.name());

@@ -487,6 +487,23 @@ class UpstreamKeepAliveTest {
         assertNextRequestUsesNewConnection();
     }
 
+    /**
+     * The visitor's side has its own keep-alive timeout (nginx's keepalive_timeout): it was fixed at 75 s, too short
+     * behind a load balancer that keeps its connections longer (Google Cloud's: 600 s), which then sends a request on
+     * a connection the server is closing and answers 502.
+     */
+    @Test
+    void aVisitorsIdleConnectionIsClosedAfterTheKeepaliveTimeoutSet() throws Exception {
+        start(Map.of(Setting.KEEPALIVE_TIMEOUT, "1s"));
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+
+            long idleFrom = System.nanoTime();
+            assertThat(http.closedWithin15s()).as("closed after the 1 s keep-alive timeout, not 75 s").isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - idleFrom)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
+        }
+    }
+
     @Test
     void zeroKeepaliveTimeoutOpensAStreamPerRequest() throws Exception {
         start(Map.of(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, "0"));
