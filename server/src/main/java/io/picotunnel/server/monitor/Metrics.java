@@ -16,8 +16,6 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.picotunnel.server.store.Service;
-import io.picotunnel.server.store.ServiceType;
-import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 
 import java.time.Duration;
@@ -79,15 +77,7 @@ public final class Metrics implements AutoCloseable {
     }
 
     /**
-     * Whether {@code service} answers requests (an http service that terminates TLS), counted in the request series;
-     * else it relays connections (tcp, passthrough), counted in the connection series.
-     */
-    static boolean countsRequests(Service service) {
-        return service.type() == ServiceType.HTTP && service.tlsMode() != TlsMode.PASSTHROUGH;
-    }
-
-    /**
-     * A service switched between terminating TLS and passing it through ({@link #countsRequests} changed): the series
+     * A service switched between terminating TLS and passing it through ({@link Service#answersRequests} changed): the series
      * of what it did before are removed and those of what it does now registered, on the same counters.
      */
     void serviceSwitched(Service service, TrafficCounters counters) {
@@ -108,7 +98,7 @@ public final class Metrics implements AutoCloseable {
     }
 
     private void kindCounters(Service service, Tags tags, TrafficCounters counters) {
-        if (countsRequests(service)) {
+        if (service.answersRequests()) {
             for (int hundreds = 1; hundreds <= 5; hundreds++) {
                 int statusClass = hundreds;
                 FunctionCounter.builder("picotunnel_http_requests", counters, c -> c.responses(statusClass))

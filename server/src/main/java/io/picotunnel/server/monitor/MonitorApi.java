@@ -252,9 +252,9 @@ public final class MonitorApi implements ApiHooks {
 
     private void serviceJson(Service service, ServiceCheckSettings settings, ObjectNode json) {
         json.put("health_check", settings.enabled());
-        json.put("health_path", probedOverHttp(service) ? settings.healthPath() : null);
+        json.put("health_path", service.answersRequests() ? settings.healthPath() : null);
         // A passthrough service relays connections as a tcp service does: it sees no requests to count.
-        traffic(traffic.service(service), json, probedOverHttp(service));
+        traffic(traffic.service(service), json, service.answersRequests());
     }
 
     @Override
@@ -341,14 +341,9 @@ public final class MonitorApi implements ApiHooks {
         });
     }
 
-    /** An http service whose traffic the server reads, so its check is a GET of its health_path. */
-    private static boolean probedOverHttp(Service service) {
-        return service.type() == ServiceType.HTTP && service.tlsMode() != TlsMode.PASSTHROUGH;
-    }
-
     @Override
     public void serviceSaved(Service saved, ObjectNode body) {
-        if (!probedOverHttp(saved)) {
+        if (!saved.answersRequests()) {
             // A service made passthrough keeps no health_path: it would never be used, and would come back unasked
             // if the service were made to terminate TLS again.
             ServiceCheckSettings stored = checks.settings(saved.id());

@@ -11,8 +11,6 @@ import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
-import io.picotunnel.server.store.ServiceType;
-import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 
 import java.nio.charset.StandardCharsets;
@@ -99,7 +97,7 @@ final class Probes {
             return CompletableFuture.completedFuture(Check.down(subject, "no client connected", at));
         }
         // A passthrough service's target speaks TLS, and gets visitors' bytes as a tcp stream: so does the probe.
-        boolean http = service.type() == ServiceType.HTTP && service.tlsMode() != TlsMode.PASSTHROUGH;
+        boolean http = service.answersRequests();
         ProbeHandler handler = new ProbeHandler(subject, service.targetAddr(), http, at, System.nanoTime());
         registry.openStream(service.tunnelId(), handler).addListener((Future<YamuxStreamChannel> opened) -> {
             if (!opened.isSuccess()) {

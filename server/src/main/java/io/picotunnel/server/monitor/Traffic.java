@@ -70,7 +70,7 @@ public final class Traffic implements AutoCloseable {
             return create(service.tunnelId(), service);
         }
         Service known = serviceOf.get(service.id());
-        if (known != null && Metrics.countsRequests(known) != Metrics.countsRequests(service)) {
+        if (known != null && known.answersRequests() != service.answersRequests()) {
             switched(service, existing);
         }
         return existing;
@@ -78,7 +78,7 @@ public final class Traffic implements AutoCloseable {
 
     private synchronized void switched(Service service, TrafficCounters counters) {
         Service known = serviceOf.get(service.id());
-        if (known == null || Metrics.countsRequests(known) == Metrics.countsRequests(service)) {
+        if (known == null || known.answersRequests() == service.answersRequests()) {
             return; // another thread saw the switch first
         }
         serviceOf.put(service.id(), service);

@@ -65,6 +65,14 @@ public record Service(
                 httpsRedirect, access, creationOrder);
     }
 
+    /**
+     * Whether the proxy answers this service's requests itself (an http service that terminates TLS): it counts
+     * requests and is probed with a GET of its health path; a tcp or passthrough service relays connections.
+     */
+    public boolean answersRequests() {
+        return type == ServiceType.HTTP && tlsMode != TlsMode.PASSTHROUGH;
+    }
+
     /** This service as stored in row {@code rowid}. */
     Service withCreationOrder(long rowid) {
         return new Service(id, tunnelId, type, domain, pathPrefix, tlsMode, listenAddr, targetAddr, enabled, createdAt,
