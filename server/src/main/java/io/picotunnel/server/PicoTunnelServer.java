@@ -178,6 +178,8 @@ public final class PicoTunnelServer implements AutoCloseable {
 
         // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
         // here; each then hears of every stored service, and of every change through the store from now on.
+        // Traffic first: a service's counters exist before any listener or route that counts in them.
+        serviceListeners.add(traffic);
         tcpServiceChanges = new ListenFailures(allowedTcpPortsOnly(tcpServices), events);
         serviceListeners.add(tcpServiceChanges);
         serviceListeners.add(httpRoutes);

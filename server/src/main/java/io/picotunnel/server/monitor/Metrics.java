@@ -34,6 +34,13 @@ import java.util.function.Predicate;
  */
 public final class Metrics implements AutoCloseable {
 
+    /** The meters of a service's traffic that depend on what it does ({@link Service#answersRequests}). */
+    private static final List<String> KIND_METERS = List.of("picotunnel_http_requests", "picotunnel_http_request_duration",
+            "picotunnel_tcp_connections", "picotunnel_connections_refused");
+    /** The meters of every service's traffic ({@link #register} with the prefix {@code picotunnel_service}). */
+    private static final List<String> SERVICE_METERS = List.of("picotunnel_service_bytes_in",
+            "picotunnel_service_bytes_out", "picotunnel_service_connections_active");
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Map<Subject, AtomicInteger> checkStates = new ConcurrentHashMap<>();
     private final Map<String, Timer> durations = new ConcurrentHashMap<>();
@@ -82,15 +89,25 @@ public final class Metrics implements AutoCloseable {
      */
     void serviceSwitched(Service service, TrafficCounters counters) {
         Tags tags = serviceTags(service);
-        for (String name : List.of("picotunnel_http_requests", "picotunnel_http_request_duration",
-                "picotunnel_tcp_connections", "picotunnel_connections_refused")) {
+        remove(KIND_METERS, tags);
+        durations.remove(service.id());
+        counters.onDuration(nanos -> { });
+        kindCounters(service, tags, counters);
+    }
+
+    /** A service was deleted: the meters of its traffic go at once (its check state at the next {@link #retain}). */
+    void serviceRemoved(Service service) {
+        remove(SERVICE_METERS, serviceTags(service));
+        remove(KIND_METERS, serviceTags(service));
+        durations.remove(service.id());
+    }
+
+    private void remove(List<String> names, Tags tags) {
+        for (String name : names) {
             for (Meter meter : registry.find(name).tags(tags).meters()) {
                 registry.remove(meter);
             }
         }
-        durations.remove(service.id());
-        counters.onDuration(nanos -> { });
-        kindCounters(service, tags, counters);
     }
 
     private static Tags serviceTags(Service service) {

@@ -2,6 +2,7 @@ package io.picotunnel.server.monitor;
 
 import io.picotunnel.server.store.Database;
 import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,8 +20,12 @@ import java.util.concurrent.TimeUnit;
  * The traffic counters of every tunnel and service, kept across restarts: loaded from the {@code traffic} table
  * at start, written back every {@link #FLUSH_EVERY} and when the server stops (not per byte). Counters of a deleted
  * tunnel or service go with it (foreign keys).
+ *
+ * <p>It follows the services as a {@link ServiceListener}, told of every one at start and of every change when it is
+ * saved: a service's counters and meters are made when it is, switch with it between terminating TLS and passing it
+ * through, and go when it is deleted. The proxies then only look its counters up.
  */
-public final class Traffic implements AutoCloseable {
+public final class Traffic implements ServiceListener, AutoCloseable {
 
     public static final Duration FLUSH_EVERY = Duration.ofSeconds(10);
     private static final Logger log = LoggerFactory.getLogger(Traffic.class);
@@ -28,7 +33,13 @@ public final class Traffic implements AutoCloseable {
     private final Database database;
     private final Map<String, TrafficCounters> tunnels = new ConcurrentHashMap<>();
     private final Map<String, TrafficCounters> services = new ConcurrentHashMap<>();
+    /** The service each of {@link #services} counts for, as last told (its meters are those of what it does). */
     private final Map<String, Service> serviceOf = new ConcurrentHashMap<>();
+    /**
+     * Counters of services deleted since the last {@link #flush}: a delete that is then not stored (the listeners are
+     * told the reverse) gets them back; the flush drops those the database no longer has.
+     */
+    private final Map<String, TrafficCounters> deleted = new ConcurrentHashMap<>();
     /** Stored values by id ("t:" or "s:" prefix), added to the counters as they are created. */
     private final Map<String, long[]> stored = new HashMap<>();
     private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -57,37 +68,58 @@ public final class Traffic implements AutoCloseable {
 
     public TrafficCounters tunnel(String tunnelId) {
         TrafficCounters existing = tunnels.get(tunnelId);
-        return existing != null ? existing : create(tunnelId, null);
+        return existing != null ? existing : tunnelCounters(tunnelId);
     }
 
     /**
-     * The counters of {@code service} (as it is now: a service switched between terminating TLS and passing it
-     * through keeps its counters, and its metrics follow the switch).
+     * The counters of {@code service}, looked up on every request and connection. Those of a service deleted since the
+     * last flush are its kept-aside counters: a request under way counts there, and a listener undoing the delete
+     * before this is told of the undo (the store undoes the newest first) gets the counters this then takes back. A
+     * service this was never told of gets counters that add to its tunnel's but are not kept.
      */
     public TrafficCounters service(Service service) {
-        TrafficCounters existing = services.get(service.id());
-        if (existing == null) {
-            return create(service.tunnelId(), service);
+        TrafficCounters counters = services.get(service.id());
+        if (counters == null) {
+            counters = deleted.get(service.id());
         }
-        Service known = serviceOf.get(service.id());
-        if (known != null && known.answersRequests() != service.answersRequests()) {
-            switched(service, existing);
-        }
-        return existing;
+        return counters != null ? counters : new TrafficCounters(tunnels.get(service.tunnelId()));
     }
 
-    private synchronized void switched(Service service, TrafficCounters counters) {
-        Service known = serviceOf.get(service.id());
-        if (known == null || known.answersRequests() == service.answersRequests()) {
-            return; // another thread saw the switch first
+    /**
+     * A service is stored, changed or deleted: its counters are made, its meters follow a switch between terminating
+     * TLS and passing it through ({@link Service#answersRequests}), or both go with it.
+     */
+    @Override
+    public synchronized void onServiceChange(Service before, Service after) {
+        if (after == null) {
+            forget(before);
+            return;
         }
-        serviceOf.put(service.id(), service);
+        TrafficCounters counters = services.get(after.id());
+        if (counters == null) {
+            create(after);
+            return;
+        }
+        Service known = serviceOf.put(after.id(), after);
+        if (known.answersRequests() != after.answersRequests() && metrics != null) {
+            metrics.serviceSwitched(after, counters);
+        }
+    }
+
+    private void forget(Service service) {
+        TrafficCounters counters = services.remove(service.id());
+        Service known = serviceOf.remove(service.id());
+        if (counters == null) {
+            return;
+        }
+        deleted.put(service.id(), counters);
         if (metrics != null) {
-            metrics.serviceSwitched(service, counters);
+            metrics.serviceRemoved(known);
         }
     }
 
-    private synchronized TrafficCounters create(String tunnelId, Service service) {
+    /** The counters of a tunnel, made (with their meters) the first time. */
+    private synchronized TrafficCounters tunnelCounters(String tunnelId) {
         TrafficCounters tunnel = tunnels.get(tunnelId);
         if (tunnel == null) {
             tunnel = restored("t:" + tunnelId, new TrafficCounters(null));
@@ -96,19 +128,20 @@ public final class Traffic implements AutoCloseable {
                 metrics.tunnelCounters(tunnelId, tunnel);
             }
         }
-        if (service == null) {
-            return tunnel;
-        }
-        TrafficCounters counters = services.get(service.id());
+        return tunnel;
+    }
+
+    /** Makes the counters of a service this is told of, or takes back those of its delete that was undone. */
+    private void create(Service service) {
+        TrafficCounters counters = deleted.remove(service.id());
         if (counters == null) {
-            counters = restored("s:" + service.id(), new TrafficCounters(tunnel));
-            services.put(service.id(), counters);
-            serviceOf.put(service.id(), service);
-            if (metrics != null) {
-                metrics.serviceCounters(service, counters);
-            }
+            counters = restored("s:" + service.id(), new TrafficCounters(tunnelCounters(service.tunnelId())));
         }
-        return counters;
+        services.put(service.id(), counters);
+        serviceOf.put(service.id(), service);
+        if (metrics != null) {
+            metrics.serviceCounters(service, counters);
+        }
     }
 
     private TrafficCounters restored(String key, TrafficCounters counters) {
@@ -158,6 +191,8 @@ public final class Traffic implements AutoCloseable {
                     tunnelOfService.put(rows.getString("id"), rows.getString("tunnel_id"));
                 }
             }
+            // Under the write lock, as every service change is: a service the database does not have was deleted for good.
+            deleted.keySet().removeIf(id -> !tunnelOfService.containsKey(id));
             try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO traffic (subject_id, tunnel_id,"
                     + " service_id, bytes_in, bytes_out, total_connections, responses_1xx, responses_2xx, responses_3xx,"
                     + " responses_4xx, responses_5xx) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"

@@ -2,6 +2,9 @@ package io.picotunnel.server.monitor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.RecordingListener;
+import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
@@ -15,9 +18,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -167,6 +172,84 @@ class TrafficTest {
             assertThat(service(testbed, id, serviceId).get("requests").isNull()).isFalse();
             assertThat(testbed.api().get("/metrics").raw().body()).contains(requests)
                     .doesNotContain("picotunnel_tcp_connections_total" + series);
+        }
+    }
+
+    /**
+     * /metrics learnt of a service only when it had a request or was shown by the API (the PATCH's own answer shows it,
+     * so a switch through the API showed at once, but only because of that): after a restart a service switched back
+     * from passthrough to terminating TLS had no series at all until its first request, and a deleted service's series
+     * stayed until the next round of checks (an hour here).
+     */
+    @Test
+    void aServiceSwitchedBackToTerminateHasTheHttpSeriesFromThePatchOnAndNoneOnceDeleted() throws Exception {
+        try (EchoServer echo = new EchoServer();
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            String id = testbed.createConnectedTunnel("back");
+            String serviceId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"back.example.test\","
+                    + "\"tls_mode\":\"passthrough\",\"target_addr\":\"" + echo.address() + "\"}").get("id").asText();
+            String series = "{service=\"" + serviceId + "\",tunnel=\"" + id + "\",type=\"http\"";
+            String requests = "picotunnel_http_requests_total{service=\"" + serviceId + "\",status=";
+            String connections = "picotunnel_tcp_connections_total" + series + "}";
+            assertThat(testbed.api().get("/metrics").raw().body()).contains(connections).doesNotContain(requests);
+
+            ApiClient.Response patched = testbed.api().patch("/api/services/" + serviceId, "{\"tls_mode\":\"terminate\"}");
+            assertThat(patched.status()).as(patched.toString()).isEqualTo(200);
+            assertThat(testbed.api().get("/metrics").raw().body()).as("right after the PATCH, before any request")
+                    .contains(requests).doesNotContain(connections);
+
+            testbed.restart();
+            assertThat(testbed.api().get("/metrics").raw().body()).as("after a restart, before any request")
+                    .contains(requests).contains("picotunnel_service_bytes_in_total" + series + "}")
+                    .doesNotContain(connections);
+
+            ApiClient.Response deleted = testbed.api().delete("/api/services/" + serviceId);
+            assertThat(deleted.status()).as(deleted.toString()).isEqualTo(204);
+            assertThat(testbed.api().get("/metrics").raw().body()).as("right after the DELETE")
+                    .doesNotContain("service=\"" + serviceId + "\"");
+        }
+    }
+
+    /**
+     * A delete the store undoes (a later listener refused it) gives the service its counters back, and the tcp
+     * listener bound again on the undo counts in them, not in counters of its own that nothing shows.
+     */
+    @Test
+    void aServiceWhoseDeleteIsRefusedKeepsItsCountersAndCountsInThem() throws Exception {
+        RecordingListener refusing = new RecordingListener();
+        refusing.refuse(RecordingListener.Change::isDelete, "cannot let it go");
+        try (PicoTunnelServer server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir,
+                Map.of(Setting.CHECK_INTERVAL, "1h")), new PrintStream(OutputStream.nullOutputStream()), refusing);
+             ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            ApiClient.Response tunnel = api.post("/api/tunnels", "{\"name\":\"kept\"}");
+            assertThat(tunnel.status()).as(tunnel.toString()).isEqualTo(201);
+            String id = tunnel.json().get("id").asText();
+            int port = Ports.freePort();
+            ApiClient.Response created = api.post("/api/tunnels/" + id + "/services", "{\"type\":\"tcp\","
+                    + "\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"127.0.0.1:9\",\"ip_deny\":[\"127.0.0.1\"]}");
+            assertThat(created.status()).as(created.toString()).isEqualTo(201);
+            String refused = "picotunnel_connections_refused_total{reason=\"ip_rules\",service=\""
+                    + created.json().get("id").asText() + "\",tunnel=\"" + id + "\",type=\"tcp\"} ";
+
+            refusedConnection(port);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> api.get("/metrics").raw().body().contains(refused + "1.0"));
+
+            ApiClient.Response deleted = api.delete("/api/services/" + created.json().get("id").asText());
+            assertThat(deleted.status()).as(deleted.toString()).isEqualTo(409);
+            assertThat(api.get("/metrics").raw().body()).contains(refused + "1.0");
+
+            refusedConnection(port);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> api.get("/metrics").raw().body().contains(refused + "2.0"));
+        }
+    }
+
+    /** A connection the service's ip rules refuse: closed without a byte. */
+    private static void refusedConnection(int port) throws IOException {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            visitor.setSoTimeout(10_000);
+            assertThat(visitor.getInputStream().read()).isEqualTo(-1);
+        } catch (SocketException reset) {
+            // closed with a reset: refused all the same
         }
     }
 
