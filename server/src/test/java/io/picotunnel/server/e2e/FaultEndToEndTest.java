@@ -21,6 +21,7 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +43,7 @@ class FaultEndToEndTest {
     /** Far more than every buffer on the path holds: a visitor that stops reading is really mid-transfer. */
     private static final long SIZE = 256 * MiB;
     private static final String HOST = "dl.test";
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
 
     @TempDir
     Path dataDir;
@@ -75,7 +77,7 @@ class FaultEndToEndTest {
     void tcpDownloadIsResetWhenTheClientProcessIsKilled() throws Exception {
         target = FaultTarget.download(SIZE);
         int port = tcpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = FaultTarget.connect(port, READ_TIMEOUT)) {
             downloadIsCutByAReset(visitor.getInputStream(), client::kill);
         }
     }
@@ -278,7 +280,7 @@ class FaultEndToEndTest {
     void tcpDownloadIsResetWhenTheTargetResetsItsConnection() throws Exception {
         target = FaultTarget.resetAfter(MiB);
         int port = tcpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = FaultTarget.connect(port, READ_TIMEOUT)) {
             downloadIsResetWhenTheTargetResets(visitor.getInputStream());
         }
     }
@@ -431,7 +433,7 @@ class FaultEndToEndTest {
         target = FaultTarget.sink(MiB);
         int port = Ports.freePort();
         String serviceId = testbed.createTcpService(tunnelId, port, target.address()).get("id").asText();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = FaultTarget.connect(port, READ_TIMEOUT)) {
             uploadInBackground(visitor);
             await().atMost(30, TimeUnit.SECONDS).until(() -> target.read() >= MiB);
 
@@ -449,7 +451,7 @@ class FaultEndToEndTest {
     private void targetConnectionIsResetWhenTheTunnelIsCut(Runnable cut) throws Exception {
         target = FaultTarget.sink(MiB);
         int port = tcpService();
-        try (Socket visitor = connect(port)) {
+        try (Socket visitor = FaultTarget.connect(port, READ_TIMEOUT)) {
             uploadInBackground(visitor);
             await().atMost(30, TimeUnit.SECONDS).until(() -> target.read() >= MiB);
 
@@ -472,7 +474,7 @@ class FaultEndToEndTest {
     /** A connection to the HTTP port for an http service to a new {@link FaultTarget#http()} target. */
     private Socket httpVisitor() throws IOException {
         target = FaultTarget.http();
-        return connect(httpService());
+        return FaultTarget.connect(httpService(), READ_TIMEOUT);
     }
 
     private int httpService() {
@@ -489,29 +491,19 @@ class FaultEndToEndTest {
         String domain = "pass.test";
         testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"tls_mode\":\"passthrough\","
                 + "\"target_addr\":\"" + target.address() + "\"}");
-        Socket visitor = connect(testbed.server().httpsPort());
+        Socket visitor = FaultTarget.connect(testbed.server().httpsPort(), READ_TIMEOUT);
         visitor.getOutputStream().write(ClientHellos.record(domain));
         visitor.getOutputStream().flush();
         return visitor;
     }
 
-    private static Socket connect(int port) throws IOException {
-        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
-        socket.setSoTimeout(60_000);
-        return socket;
-    }
-
     private static InputStream get(Socket visitor, String path) throws IOException {
-        OutputStream out = visitor.getOutputStream();
-        out.write(("GET " + path + " HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        out.flush();
+        FaultTarget.writeGet(visitor, "HTTP/1.1", HOST, path);
         return new BufferedInputStream(visitor.getInputStream());
     }
 
     private static InputStream get10(Socket visitor, String path) throws IOException {
-        OutputStream out = visitor.getOutputStream();
-        out.write(("GET " + path + " HTTP/1.0\r\nHost: " + HOST + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        out.flush();
+        FaultTarget.writeGet(visitor, "HTTP/1.0", HOST, path);
         return new BufferedInputStream(visitor.getInputStream());
     }
 

@@ -11,6 +11,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -277,6 +278,20 @@ final class FaultTarget implements AutoCloseable {
             line.write(b);
         }
         return null;
+    }
+
+    /** A visitor's connection to {@code port} on the loopback address; a read that waits longer than {@code readTimeout} fails. */
+    static Socket connect(int port, Duration readTimeout) throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        socket.setSoTimeout(Math.toIntExact(readTimeout.toMillis()));
+        return socket;
+    }
+
+    /** Writes a GET of {@code path} on {@code host} without a body, {@code version} being "HTTP/1.1" or "HTTP/1.0". */
+    static void writeGet(Socket visitor, String version, String host, String path) throws IOException {
+        OutputStream out = visitor.getOutputStream();
+        out.write(("GET " + path + " " + version + "\r\nHost: " + host + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
     }
 
     /** A response head read from a visitor's side: {@code status} and every header, names in lower case. */

@@ -22,6 +22,7 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -40,6 +41,7 @@ import static org.awaitility.Awaitility.await;
 class HalfClosingVisitorEndToEndTest {
 
     private static final String HOST = "half.test";
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
     /** Far more than the buffers between the proxy and a visitor that does not read yet hold. */
     private static final int SIZE = 8 * 1024 * 1024;
     /** What the target sends after its 101. */
@@ -86,8 +88,8 @@ class HalfClosingVisitorEndToEndTest {
      */
     @Test
     void httpsVisitorThatSendsCloseNotifyWhileTheTargetIsSlowIsClosedAndTheStreamReleased() throws Exception {
-        try (Socket tcp = connect(testbed.server().httpsPort()); SSLSocket tls = tls(tcp)) {
-            writeRequest(tls, "/slow");
+        try (Socket tcp = FaultTarget.connect(testbed.server().httpsPort(), READ_TIMEOUT); SSLSocket tls = tls(tcp)) {
+            FaultTarget.writeGet(tls, "HTTP/1.1", HOST, "/slow");
             await().atMost(20, TimeUnit.SECONDS).until(() -> target.slowRequests() == 1);
 
             tls.shutdownOutput(); // close_notify and the FIN
@@ -104,8 +106,8 @@ class HalfClosingVisitorEndToEndTest {
      */
     @Test
     void httpsVisitorThatHalfClosesItsSocketWithoutCloseNotifyGetsTheWholeLongAnswerThenEof() throws Exception {
-        try (Socket tcp = connect(testbed.server().httpsPort()); SSLSocket tls = tls(tcp)) {
-            writeRequest(tls, "/big");
+        try (Socket tcp = FaultTarget.connect(testbed.server().httpsPort(), READ_TIMEOUT); SSLSocket tls = tls(tcp)) {
+            FaultTarget.writeGet(tls, "HTTP/1.1", HOST, "/big");
             tcp.shutdownOutput();
 
             wholeLongAnswerThenEof(new BufferedInputStream(tls.getInputStream()));
@@ -249,23 +251,11 @@ class HalfClosingVisitorEndToEndTest {
     }
 
     private Socket connect() throws IOException {
-        return connect(testbed.server().httpPort());
-    }
-
-    private static Socket connect(int port) throws IOException {
-        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
-        socket.setSoTimeout(30_000);
-        return socket;
-    }
-
-    private static void writeRequest(Socket visitor, String path) throws IOException {
-        OutputStream out = visitor.getOutputStream();
-        out.write(("GET " + path + " HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        out.flush();
+        return FaultTarget.connect(testbed.server().httpPort(), READ_TIMEOUT);
     }
 
     private static InputStream requestThenHalfClose(Socket visitor, String path) throws IOException {
-        writeRequest(visitor, path);
+        FaultTarget.writeGet(visitor, "HTTP/1.1", HOST, path);
         visitor.shutdownOutput();
         return new BufferedInputStream(visitor.getInputStream());
     }
