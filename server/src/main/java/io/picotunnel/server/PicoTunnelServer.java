@@ -346,6 +346,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .responseTimeout(config.proxyTimeout())
                 .headerTimeout(config.limits().headerTimeout())
                 .idleTimeout(config.keepaliveTimeout())
+                .sendTimeout(config.sendTimeout())
                 .upstreamIdleTimeout(config.upstreamKeepalive().idleTimeout())
                 .maxIdleUpstreams(config.upstreamKeepalive().maxIdle())
                 .acmeChallenges(tls.http01Answers())

@@ -47,6 +47,7 @@ public record ServerConfig(
         TlsFiles tlsFiles,
         Duration proxyTimeout,
         Duration keepaliveTimeout,
+        Duration sendTimeout,
         UpstreamKeepalive upstreamKeepalive,
         Duration shutdownGrace,
         SessionLimits tunnels,
@@ -116,6 +117,7 @@ public record ServerConfig(
         Objects.requireNonNull(acme, "acme");
         Objects.requireNonNull(proxyTimeout, "proxyTimeout");
         Objects.requireNonNull(keepaliveTimeout, "keepaliveTimeout");
+        Objects.requireNonNull(sendTimeout, "sendTimeout");
         Objects.requireNonNull(upstreamKeepalive, "upstreamKeepalive");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(tunnels, "tunnels");
@@ -189,6 +191,7 @@ public record ServerConfig(
                 + ", httpAddr=" + httpAddr + ", httpsAddr=" + httpsAddr + ", domain=" + domain
                 + ", adminToken=" + (adminToken == null ? "unset" : "set") + ", authMode=" + authMode
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout + ", keepaliveTimeout=" + keepaliveTimeout
+                + ", sendTimeout=" + sendTimeout
                 + ", upstreamKeepalive=" + upstreamKeepalive
                 + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", limits=" + limits
                 + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol
@@ -222,6 +225,7 @@ public record ServerConfig(
                     tlsFiles(),
                     duration(Setting.PROXY_TIMEOUT),
                     duration(Setting.KEEPALIVE_TIMEOUT),
+                    duration(Setting.SEND_TIMEOUT),
                     new UpstreamKeepalive(duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
                             count(Setting.UPSTREAM_KEEPALIVE, 1)),
                     duration(Setting.SHUTDOWN_GRACE, true),

@@ -12,6 +12,7 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.relay.Relay;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -46,21 +47,30 @@ public final class LingeringClose {
         }
     }
 
-    /** While the answer is still being written: how long the visitor may take none of it (nginx's send_timeout). */
-    public static final Duration SEND_STALL = Duration.ofSeconds(60);
+    /**
+     * While the answer is still being written: how long the visitor may take none of it (nginx's send_timeout), unless
+     * told otherwise ({@code --send-timeout}).
+     */
+    public static final Duration DEFAULT_SEND_TIMEOUT = Duration.ofSeconds(60);
     /** How often the writing of the answer is looked at for progress. */
     private static final Duration SEND_CHECK = Duration.ofSeconds(1);
 
     private LingeringClose() {
     }
 
+    /** As {@link #after(ChannelFuture, Bounds, Duration)} with the {@link #DEFAULT_SEND_TIMEOUT}. */
+    public static void after(ChannelFuture answered, Bounds bounds) {
+        after(answered, bounds, DEFAULT_SEND_TIMEOUT);
+    }
+
     /**
      * After {@code answered} completes on {@code channel}; on the channel's event loop. The {@link Bounds} count from
      * the moment the answer has been written whole, as nginx's do: a slow visitor still taking in a long answer (the
      * end of a download, which for an HTTP/1.0 visitor is delimited by the close) gets all of it. Until then only a
-     * visitor that takes none of it for {@link #SEND_STALL} is given up on.
+     * visitor that takes none of it for {@code sendTimeout} is given up on, with a reset: a close would end what the
+     * kernel holds of the answer with a FIN, and a cut answer delimited by the close would pass for a whole one.
      */
-    public static void after(ChannelFuture answered, Bounds bounds) {
+    public static void after(ChannelFuture answered, Bounds bounds, Duration sendTimeout) {
         Channel channel = answered.channel();
         if (!channel.isActive()) {
             channel.close();
@@ -69,7 +79,7 @@ public final class LingeringClose {
         ChannelPipeline pipeline = channel.pipeline();
         Drain drain = (Drain) pipeline.get(HANDLER_NAME);
         if (drain == null) {
-            drain = new Drain(bounds);
+            drain = new Drain(bounds, sendTimeout);
             pipeline.addFirst(HANDLER_NAME, drain);
         }
         channel.config().setAutoRead(true);
@@ -98,6 +108,7 @@ public final class LingeringClose {
     /** Drops what the peer sends and closes at the first bound reached, or when the peer closes. */
     private static final class Drain extends ChannelInboundHandlerAdapter {
         private final Bounds bounds;
+        private final long sendTimeoutNanos;
         private ChannelHandlerContext ctx;
         private long dropped;
         private long lastRead;
@@ -109,8 +120,9 @@ public final class LingeringClose {
         private ScheduledFuture<?> deadline;
         private ScheduledFuture<?> idle;
 
-        Drain(Bounds bounds) {
+        Drain(Bounds bounds, Duration sendTimeout) {
             this.bounds = bounds;
+            this.sendTimeoutNanos = sendTimeout.toNanos();
         }
 
         @Override
@@ -149,8 +161,8 @@ public final class LingeringClose {
             if (pending != pendingSeen) {
                 pendingSeen = pending;
                 sendProgressAt = now;
-            } else if (now - sendProgressAt >= SEND_STALL.toNanos()) {
-                ctx.channel().close();
+            } else if (now - sendProgressAt >= sendTimeoutNanos) {
+                Relay.abortChannel(ctx.channel());
                 return;
             }
             scheduleSendWatch();

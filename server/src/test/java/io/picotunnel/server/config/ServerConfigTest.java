@@ -373,6 +373,21 @@ class ServerConfigTest {
     }
 
     @Test
+    void theSendTimeoutComesFromTheFlagOrTheVariableAndIsPositive() {
+        assertThat(load(Map.of(), Map.of()).sendTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_SEND_TIMEOUT", "5m")).sendTimeout())
+                .isEqualTo(Duration.ofMinutes(5));
+        assertThat(load(Map.of(Setting.SEND_TIMEOUT, "15s"), Map.of("PICOTUNNEL_SEND_TIMEOUT", "5m"))
+                .sendTimeout()).isEqualTo(Duration.ofSeconds(15));
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_SEND_TIMEOUT", "0s")))
+                .hasMessageStartingWith("Invalid --send-timeout (PICOTUNNEL_SEND_TIMEOUT)");
+        assertThatThrownBy(() -> load(Map.of(Setting.SEND_TIMEOUT, "soon"), Map.of()))
+                .hasMessageStartingWith("Invalid --send-timeout (PICOTUNNEL_SEND_TIMEOUT)");
+        assertThatThrownBy(() -> load(Map.of(Setting.SEND_TIMEOUT, "-5s"), Map.of()))
+                .hasMessageStartingWith("Invalid --send-timeout (PICOTUNNEL_SEND_TIMEOUT)");
+    }
+
+    @Test
     void everySettingHasAFlagAndAVariableOfTheSameName() {
         for (Setting setting : Setting.values()) {
             assertThat(setting.envVar()).isEqualTo("PICOTUNNEL_" + setting.name());

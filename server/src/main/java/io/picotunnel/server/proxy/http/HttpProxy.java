@@ -16,6 +16,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.monitor.TrafficCounters;
+import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tls.HttpPipelines;
 import org.slf4j.Logger;
@@ -51,6 +52,7 @@ public final class HttpProxy implements HttpPipelines {
     private final Duration responseTimeout;
     private final Duration idleTimeout;
     private final Duration headerTimeout;
+    private final Duration sendTimeout;
     private final Function<String, Optional<String>> acmeChallenges;
     private final int httpsPort;
     private final Predicate<String> passedThrough;
@@ -64,6 +66,7 @@ public final class HttpProxy implements HttpPipelines {
         this.responseTimeout = builder.responseTimeout;
         this.idleTimeout = builder.idleTimeout;
         this.headerTimeout = builder.headerTimeout;
+        this.sendTimeout = builder.sendTimeout;
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
         this.passedThrough = builder.passedThrough;
@@ -164,6 +167,10 @@ public final class HttpProxy implements HttpPipelines {
         return headerTimeout;
     }
 
+    Duration sendTimeout() {
+        return sendTimeout;
+    }
+
     Function<String, Optional<String>> acmeChallenges() {
         return acmeChallenges;
     }
@@ -188,6 +195,7 @@ public final class HttpProxy implements HttpPipelines {
         private Duration responseTimeout = Duration.ofSeconds(60);
         private Duration idleTimeout = Duration.ofSeconds(75);
         private Duration headerTimeout = Duration.ofSeconds(20);
+        private Duration sendTimeout = LingeringClose.DEFAULT_SEND_TIMEOUT;
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
         private int maxIdleUpstreams = 128;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
@@ -229,6 +237,16 @@ public final class HttpProxy implements HttpPipelines {
          */
         public Builder idleTimeout(Duration timeout) {
             this.idleTimeout = requirePositive(timeout, "idleTimeout");
+            return this;
+        }
+
+        /**
+         * How long an HTTP/1.1 visitor may take none of an answer the proxy has whole and is still writing before its
+         * connection is reset (nginx's send_timeout): the tail of a keep-alive answer, or a last answer before the
+         * close.
+         */
+        public Builder sendTimeout(Duration timeout) {
+            this.sendTimeout = requirePositive(timeout, "sendTimeout");
             return this;
         }
 

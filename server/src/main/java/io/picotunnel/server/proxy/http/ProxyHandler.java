@@ -441,7 +441,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     }
 
     /**
-     * While the answer is written: a visitor that takes none of it for {@link LingeringClose#SEND_STALL} is given up
+     * While the answer is written: a visitor that takes none of it for the send timeout is given up
      * on (nginx's send_timeout), with a reset, so that the cut answer cannot pass for a whole one.
      */
     private void watchSend() {
@@ -458,9 +458,9 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         if (unwritten != unwrittenSeen) {
             unwrittenSeen = unwritten;
             sendProgressAt = now;
-        } else if (now - sendProgressAt >= LingeringClose.SEND_STALL.toNanos()) {
+        } else if (now - sendProgressAt >= proxy.sendTimeout().toNanos()) {
             LOG.debug("{} took none of the rest of an answer for {}: resetting the connection",
-                    ctx.channel().remoteAddress(), LingeringClose.SEND_STALL);
+                    ctx.channel().remoteAddress(), proxy.sendTimeout());
             abort();
             return;
         }
@@ -728,7 +728,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         if (http2) {
             lastWrite.addListener(ChannelFutureListener.CLOSE);
         } else {
-            LingeringClose.after(lastWrite, LINGER);
+            LingeringClose.after(lastWrite, LINGER, proxy.sendTimeout());
         }
     }
 
