@@ -9,10 +9,11 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DuplexChannel;
 
 /**
- * Makes a relayed socket end with a TCP reset, not a FIN, should its process die (SIGKILL, the OOM killer, a crash):
- * where a FIN is the only end marker (a tcp service, TLS passthrough, a target's connection) the far end would take a
- * transfer cut by the death for a complete one. The kernel closes a dead process's sockets; with SO_LINGER 0 that
- * close sends RST.
+ * Makes a socket end with a TCP reset, not a FIN, should its process die (SIGKILL, the OOM killer, a crash): where a
+ * FIN is the only end marker (a tcp service, TLS passthrough, a target's connection, an HTTP/1.0 answer delimited by
+ * the close) the far end would take a transfer cut by the death for a complete one. The kernel closes a dead
+ * process's sockets; with SO_LINGER 0 that close sends RST. The relay arms its sockets; the HTTP proxy arms a
+ * visitor's connection when it starts an answer delimited by the close.
  *
  * <p>Zero linger also makes an ordinary {@code close()} a reset, discarding data not yet acknowledged, so this handler,
  * first in the pipeline, turns linger back to the default on every close that goes through the pipeline: every
@@ -21,7 +22,7 @@ import io.netty.channel.socket.DuplexChannel;
  * end is complete, and {@link #disarm} lets a later death end it with the FIN already sent.
  */
 @ChannelHandler.Sharable
-final class ResetOnDeath extends ChannelOutboundHandlerAdapter {
+public final class ResetOnDeath extends ChannelOutboundHandlerAdapter {
 
     static final String NAME = "reset-on-death";
     private static final ResetOnDeath INSTANCE = new ResetOnDeath();
@@ -30,7 +31,7 @@ final class ResetOnDeath extends ChannelOutboundHandlerAdapter {
     }
 
     /** Sets zero linger on {@code channel}, if it is a socket, and adds the handler that undoes it on close. */
-    static void arm(Channel channel) {
+    public static void arm(Channel channel) {
         if (!(channel instanceof DuplexChannel) || !channel.isActive() || channel.pipeline().get(NAME) != null) {
             return;
         }
@@ -39,7 +40,7 @@ final class ResetOnDeath extends ChannelOutboundHandlerAdapter {
     }
 
     /** Gives {@code channel} back the default linger: its close, whenever it comes, is a normal one. */
-    static void disarm(Channel channel) {
+    public static void disarm(Channel channel) {
         if (channel instanceof DuplexChannel && channel.pipeline().get(NAME) != null) {
             setLinger(channel, -1);
         }

@@ -13,6 +13,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Relay;
+import io.picotunnel.protocol.relay.ResetOnDeath;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -96,11 +97,13 @@ public final class LingeringClose {
                 channel.close();
                 return;
             }
+            // Once the output is shut, the answer is marked complete: a death after it may end it with the FIN sent.
             SslHandler tls = pipeline.get(SslHandler.class);
             if (tls == null) {
-                duplex.shutdownOutput();
+                duplex.shutdownOutput().addListener(shut -> ResetOnDeath.disarm(channel));
             } else {
-                tls.closeOutbound().addListener(notified -> duplex.shutdownOutput());
+                tls.closeOutbound().addListener(notified -> duplex.shutdownOutput()
+                        .addListener(shut -> ResetOnDeath.disarm(channel)));
             }
         });
     }

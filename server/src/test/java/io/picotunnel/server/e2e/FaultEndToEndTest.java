@@ -333,6 +333,53 @@ class FaultEndToEndTest {
         }
     }
 
+    /**
+     * The guard for an HTTP/1.0 answer delimited by the close, which has zero linger while it is written (so that a
+     * death of the server resets it, ServerProcessKillTest): the visitor does not read, and the server shuts its side
+     * and closes its end (the lingering close) while bytes are still unacknowledged. Zero linger left then would reset
+     * the connection and discard them.
+     */
+    @Test
+    void http10DownloadDelimitedByCloseEndingNormallyArrivesWholeThenEofThoughTheServerClosedItsEndBeforeTheVisitorRead()
+            throws Exception {
+        long size = 2 * MiB;
+        target = FaultTarget.http();
+        int port = httpService();
+        try (Socket visitor = new Socket()) {
+            visitor.setReceiveBufferSize(64 * 1024);
+            visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            visitor.setSoTimeout(60_000);
+            InputStream in = get10(visitor, "/close/" + size);
+            AtomicReference<KernelSocket> closed = new AtomicReference<>();
+            await().atMost(30, TimeUnit.SECONDS).until(() -> {
+                KernelSocket end = KernelSocket.find(port, visitor.getLocalPort());
+                closed.set(end);
+                return end == null || end.inode() == 0;
+            });
+
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
+                    "transfer-encoding");
+            long bytes = 0;
+            long firstWrong = -1;
+            String how = "eof";
+            byte[] buffer = new byte[64 * 1024];
+            try {
+                for (int n; (n = in.read(buffer)) >= 0; bytes += n) {
+                    for (int i = 0; i < n && firstWrong < 0; i++) {
+                        firstWrong = buffer[i] == FaultTarget.patternByte(bytes + i) ? -1 : bytes + i;
+                    }
+                }
+            } catch (SocketException e) {
+                how = "reset: " + e.getMessage();
+            }
+
+            assertThat(new Ending(bytes, how)).isEqualTo(new Ending(size, "eof"));
+            assertThat(firstWrong).as("first byte not the target's").isEqualTo(-1);
+            assertThat(closed.get()).as("the server closed its end with bytes unacknowledged").isNotNull();
+            assertThat(closed.get().queued()).isPositive();
+        }
+    }
+
     /** A TCP socket as /proc/net/tcp and tcp6 show it: {@code inode} 0 once its process closed it. */
     private record KernelSocket(int state, long queued, long inode) {
         static KernelSocket find(int localPort, int remotePort) throws IOException {

@@ -8,8 +8,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
@@ -17,6 +19,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +30,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The server process itself is SIGKILLed in the middle of a transfer: the kernel closes its sockets, and a visitor of
- * a tcp service reads a reset, never the clean EOF a FIN would look like. Server and client each a process of its own.
+ * a tcp service, or of an HTTP/1.0 answer delimited by the close, reads a reset, never the clean EOF a FIN would look
+ * like. Server and client each a process of its own.
  */
 class ServerProcessKillTest {
 
@@ -45,6 +49,9 @@ class ServerProcessKillTest {
     private ClientProcess client;
     private FaultTarget target;
     private int apiPort;
+    private int tunnelPort;
+    private int httpPort;
+    private String tunnelToken;
 
     @AfterEach
     void stop() throws Exception {
@@ -62,45 +69,85 @@ class ServerProcessKillTest {
 
     @Test
     void tcpDownloadIsResetWhenTheServerProcessIsKilled() throws Exception {
+        String tunnelId = startServerAndTunnel();
+        target = FaultTarget.download(SIZE);
+        int servicePort = Ports.freePort();
+        post("/api/tunnels/" + tunnelId + "/services", "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + servicePort
+                + "\",\"target_addr\":\"" + target.address() + "\",\"enabled\":true}");
+        connectClient(tunnelId);
+
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
+            visitor.setSoTimeout(60_000);
+            downloadIsCutByAResetWhenTheServerIsKilled(visitor.getInputStream());
+        }
+    }
+
+    /**
+     * An answer the server writes itself and ends by closing the connection (an HTTP/1.0 visitor, a target's answer
+     * without Content-Length): the close is its only end marker, so the death of the server must not end it with a FIN.
+     */
+    @Test
+    void http10DownloadDelimitedByCloseIsResetWhenTheServerProcessIsKilled() throws Exception {
+        String tunnelId = startServerAndTunnel();
+        target = FaultTarget.http();
+        post("/api/tunnels/" + tunnelId + "/services", "{\"type\":\"http\",\"domain\":\"dl.test\",\"path_prefix\":\"/\","
+                + "\"target_addr\":\"" + target.address() + "\"}");
+        connectClient(tunnelId);
+
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), httpPort)) {
+            visitor.setSoTimeout(60_000);
+            OutputStream out = visitor.getOutputStream();
+            out.write(("GET /close/" + SIZE + " HTTP/1.0\r\nHost: dl.test\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = new BufferedInputStream(visitor.getInputStream());
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
+                    "transfer-encoding");
+            downloadIsCutByAResetWhenTheServerIsKilled(in);
+        }
+    }
+
+    /** Reads the first MiB of a download the target is still sending, then kills the server: the rest is a reset. */
+    private void downloadIsCutByAResetWhenTheServerIsKilled(InputStream in) throws Exception {
+        assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
+        assertThat(target.written()).as("target still sending").isLessThan(SIZE);
+
+        server.destroyForcibly(); // SIGKILL
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+        byte[] buffer = new byte[64 * 1024];
+        long bytes = MiB;
+        String how;
+        try {
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                bytes += n;
+            }
+            how = "eof";
+        } catch (SocketException e) {
+            how = "reset: " + e.getMessage();
+        }
+        assertThat(how).isEqualTo("reset: Connection reset");
+        assertThat(bytes).isLessThan(SIZE);
+    }
+
+    /** Starts the server process and creates a tunnel; answers its id. */
+    private String startServerAndTunnel() throws Exception {
         apiPort = Ports.freePort();
-        int tunnelPort = Ports.freePort();
+        tunnelPort = Ports.freePort();
+        httpPort = Ports.freePort();
         server = startServer(Files.createDirectories(dir.resolve("data")), tunnelPort);
         await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> http.send(
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/health")).build(),
                 HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
         JsonNode tunnel = post("/api/tunnels", "{\"name\":\"killed\"}");
-        String tunnelId = tunnel.get("id").asText();
-        target = FaultTarget.download(SIZE);
-        int servicePort = Ports.freePort();
-        post("/api/tunnels/" + tunnelId + "/services", "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + servicePort
-                + "\",\"target_addr\":\"" + target.address() + "\",\"enabled\":true}");
-        client = ClientProcess.start(tunnelPort, tunnel.get("token").asText(), dir.resolve("client.log"));
+        tunnelToken = tunnel.get("token").asText();
+        return tunnel.get("id").asText();
+    }
+
+    /** Starts the client process for the tunnel and waits until it is connected. */
+    private void connectClient(String tunnelId) throws Exception {
+        client = ClientProcess.start(tunnelPort, tunnelToken, dir.resolve("client.log"));
         await().atMost(Duration.ofSeconds(30)).until(() -> get("/api/tunnels/" + tunnelId).get("connected").asBoolean());
-
-        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
-            visitor.setSoTimeout(60_000);
-            InputStream in = visitor.getInputStream();
-            assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
-            assertThat(target.written()).as("target still sending").isLessThan(SIZE);
-
-            server.destroyForcibly(); // SIGKILL
-            assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
-
-            byte[] buffer = new byte[64 * 1024];
-            long bytes = MiB;
-            String how;
-            try {
-                int n;
-                while ((n = in.read(buffer)) >= 0) {
-                    bytes += n;
-                }
-                how = "eof";
-            } catch (SocketException e) {
-                how = "reset: " + e.getMessage();
-            }
-            assertThat(how).isEqualTo("reset: Connection reset");
-            assertThat(bytes).isLessThan(SIZE);
-        }
     }
 
     private Process startServer(Path dataDir, int tunnelPort) throws IOException {
@@ -109,7 +156,7 @@ class ServerProcessKillTest {
         ProcessBuilder builder = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), ServerMain.class.getName(),
                 "--data", dataDir.toString(), "--listen-addr", "127.0.0.1:" + apiPort,
-                "--tunnel-addr", "127.0.0.1:" + tunnelPort, "--http-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0")
+                "--tunnel-addr", "127.0.0.1:" + tunnelPort, "--http-addr", "127.0.0.1:" + httpPort, "--https-addr", "127.0.0.1:0")
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("server.log").toFile());
         builder.environment().put("PICOTUNNEL_ADMIN_TOKEN", ADMIN_TOKEN);

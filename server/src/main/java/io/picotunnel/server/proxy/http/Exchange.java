@@ -31,6 +31,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
+import io.picotunnel.protocol.relay.ResetOnDeath;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.LogValues;
@@ -664,7 +665,10 @@ final class Exchange {
         keepAlive = keepAliveRequested && requestDone;
         if (!http2 && !headers.contains(HttpHeaderNames.CONTENT_LENGTH) && !bodyless) {
             if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+                // Delimited by the close: should the process die before the end, the kernel's FIN would make the cut
+                // answer look whole. A reset then, until the answer's end is marked (LingeringClose) or a close.
                 keepAlive = false;
+                ResetOnDeath.arm(ctx.channel());
             } else {
                 headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
             }
