@@ -44,6 +44,10 @@ public interface ApiHooks {
     default void tunnelSaved(Tunnel saved, ObjectNode body) {
     }
 
+    /** The tunnel was deleted (stored so), and its services with it. */
+    default void tunnelDeleted(String tunnelId) {
+    }
+
     /** Adds fields to a tunnel object. */
     default void tunnelJson(Tunnel tunnel, ObjectNode json) {
     }

@@ -86,6 +86,7 @@ final class TunnelRoutes {
         if (!store.deleteTunnel(id)) {
             throw ApiError.notFound("tunnel", id);
         }
+        hooks.tunnelDeleted(id);
         presence.disconnect(id);
         ctx.status(204);
     }

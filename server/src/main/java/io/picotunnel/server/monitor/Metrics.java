@@ -102,6 +102,19 @@ public final class Metrics implements AutoCloseable {
         durations.remove(service.id());
     }
 
+    /**
+     * A tunnel was deleted: every series of it goes at once (its services' went as each was deleted), its check
+     * states with them. A check of it under way may still count; {@link #retain} drops that at the next round.
+     */
+    void tunnelRemoved(String tunnelId) {
+        for (Meter meter : registry.getMeters()) {
+            if (tunnelId.equals(meter.getId().getTag("tunnel"))) {
+                registry.remove(meter);
+            }
+        }
+        checkStates.keySet().removeIf(subject -> subject.tunnelId().equals(tunnelId));
+    }
+
     private void remove(List<String> names, Tags tags) {
         for (String name : names) {
             for (Meter meter : registry.find(name).tags(tags).meters()) {

@@ -264,6 +264,11 @@ public final class MonitorApi implements ApiHooks {
     }
 
     @Override
+    public void tunnelDeleted(String tunnelId) {
+        traffic.tunnelDeleted(tunnelId);
+    }
+
+    @Override
     public Set<String> tunnelFields() {
         return Set.of("public_status");
     }

@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>It follows the services as a {@link ServiceListener}, told of every one at start and of every change when it is
  * saved: a service's counters and meters are made when it is, switch with it between terminating TLS and passing it
- * through, and go when it is deleted. The proxies then only look its counters up.
+ * through, and go when it is deleted. The proxies then only look its counters up. A tunnel's are made with its first
+ * service, or when the API first shows it, and go when the API has deleted it ({@link #tunnelDeleted}).
  */
 public final class Traffic implements ServiceListener, AutoCloseable {
 
@@ -66,9 +67,47 @@ public final class Traffic implements ServiceListener, AutoCloseable {
         }
     }
 
+    /**
+     * The counters of a tunnel, made (with their meters) the first time for a tunnel that is stored. One that is not (a
+     * read that raced its delete) gets counters of its own that are not kept: they would stay until the restart.
+     */
     public TrafficCounters tunnel(String tunnelId) {
         TrafficCounters existing = tunnels.get(tunnelId);
-        return existing != null ? existing : tunnelCounters(tunnelId);
+        return existing != null ? existing : storedTunnelCounters(tunnelId);
+    }
+
+    /**
+     * Under the lock {@link #tunnelDeleted} takes, after the delete is stored: made before the delete, the counters
+     * go with it; looked up after, the tunnel is not stored any more.
+     */
+    private synchronized TrafficCounters storedTunnelCounters(String tunnelId) {
+        TrafficCounters existing = tunnels.get(tunnelId);
+        if (existing != null) {
+            return existing;
+        }
+        boolean exists = database.read(connection -> {
+            try (PreparedStatement select = connection.prepareStatement("SELECT 1 FROM tunnels WHERE id = ?")) {
+                select.setString(1, tunnelId);
+                try (ResultSet rows = select.executeQuery()) {
+                    return rows.next();
+                }
+            }
+        });
+        return exists ? tunnelCounters(tunnelId) : new TrafficCounters(null);
+    }
+
+    /**
+     * A tunnel was deleted (and stored so; its services were told as deleted one by one): its counters and every
+     * series of it in the metrics go at once.
+     */
+    public synchronized void tunnelDeleted(String tunnelId) {
+        tunnels.remove(tunnelId);
+        synchronized (stored) {
+            stored.remove("t:" + tunnelId);
+        }
+        if (metrics != null) {
+            metrics.tunnelRemoved(tunnelId);
+        }
     }
 
     /**
@@ -118,7 +157,7 @@ public final class Traffic implements ServiceListener, AutoCloseable {
         }
     }
 
-    /** The counters of a tunnel, made (with their meters) the first time. */
+    /** The counters of a tunnel known to be stored, made (with their meters) the first time. */
     private synchronized TrafficCounters tunnelCounters(String tunnelId) {
         TrafficCounters tunnel = tunnels.get(tunnelId);
         if (tunnel == null) {

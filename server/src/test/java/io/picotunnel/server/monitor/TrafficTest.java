@@ -211,6 +211,38 @@ class TrafficTest {
     }
 
     /**
+     * A deleted tunnel's counters were never dropped: its picotunnel_tunnel_* series stayed in /metrics until the next
+     * round of checks (an hour here) and its counters in memory until the restart; a read of the tunnel racing its
+     * delete made them again, meters and all.
+     */
+    @Test
+    void aDeletedTunnelsSeriesGoRightAfterTheDeleteAndALaterLookUpDoesNotBringThemBack() throws Exception {
+        try (EchoServer echo = new EchoServer();
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            String id = testbed.createConnectedTunnel("deleted");
+            int tcpPort = Ports.freePort();
+            String serviceId = testbed.createTcpService(id, tcpPort, echo.address()).get("id").asText();
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+                socket.setSoTimeout(20_000);
+                socket.getOutputStream().write(new byte[UPLOAD]);
+                assertThat(socket.getInputStream().readNBytes(UPLOAD)).hasSize(UPLOAD);
+            }
+            String tunnelBytes = "picotunnel_tunnel_bytes_in_total{tunnel=\"" + id + "\"} " + UPLOAD + ".0";
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.api().get("/metrics").raw().body().contains(tunnelBytes));
+
+            ApiClient.Response deleted = testbed.api().delete("/api/tunnels/" + id);
+            assertThat(deleted.status()).as(deleted.toString()).isEqualTo(204);
+            assertThat(testbed.api().get("/metrics").raw().body()).as("right after the DELETE")
+                    .doesNotContain("tunnel=\"" + id + "\"").doesNotContain(serviceId);
+
+            // As a read of the tunnel that began before the DELETE does once it is through.
+            assertThat(testbed.server().traffic().tunnel(id).bytesIn()).isZero();
+            assertThat(testbed.api().get("/metrics").raw().body()).as("after a look-up of the deleted tunnel")
+                    .doesNotContain("tunnel=\"" + id + "\"");
+        }
+    }
+
+    /**
      * A delete the store undoes (a later listener refused it) gives the service its counters back, and the tcp
      * listener bound again on the undo counts in them, not in counters of its own that nothing shows.
      */
