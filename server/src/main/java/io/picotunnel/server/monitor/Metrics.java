@@ -43,7 +43,6 @@ public final class Metrics implements AutoCloseable {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Map<Subject, AtomicInteger> checkStates = new ConcurrentHashMap<>();
-    private final Map<String, Timer> durations = new ConcurrentHashMap<>();
     private JvmGcMetrics gc;
 
     public Metrics(TunnelRegistry tunnels) {
@@ -90,7 +89,6 @@ public final class Metrics implements AutoCloseable {
     void serviceSwitched(Service service, TrafficCounters counters) {
         Tags tags = serviceTags(service);
         remove(KIND_METERS, tags);
-        durations.remove(service.id());
         counters.onDuration(nanos -> { });
         kindCounters(service, tags, counters);
     }
@@ -99,7 +97,6 @@ public final class Metrics implements AutoCloseable {
     void serviceRemoved(Service service) {
         remove(SERVICE_METERS, serviceTags(service));
         remove(KIND_METERS, serviceTags(service));
-        durations.remove(service.id());
     }
 
     /**
@@ -139,7 +136,6 @@ public final class Metrics implements AutoCloseable {
                     .description("From a request's head to the end of its response").tags(tags)
                     .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                     .maximumExpectedValue(Duration.ofMinutes(2)).register(registry);
-            durations.put(service.id(), timer);
             counters.onDuration(nanos -> timer.record(Duration.ofNanos(nanos)));
         } else {
             FunctionCounter.builder("picotunnel_tcp_connections", counters, TrafficCounters::totalConnections)
@@ -200,9 +196,6 @@ public final class Metrics implements AutoCloseable {
                     || tunnel != null && !tunnels.computeIfAbsent(tunnel, tunnelExists::test);
             if (gone) {
                 registry.remove(meter);
-                if (service != null && !service.isEmpty()) {
-                    durations.remove(service);
-                }
             }
         }
         for (Subject subject : List.copyOf(checkStates.keySet())) {
