@@ -250,11 +250,13 @@ public final class MonitorApi implements ApiHooks {
         }
     }
 
+    /** A service not stored (no id: a draft) shows the default check settings, as it is given, and no traffic. */
     private void serviceJson(Service service, ServiceCheckSettings settings, ObjectNode json) {
         json.put("health_check", settings.enabled());
         json.put("health_path", service.answersRequests() ? settings.healthPath() : null);
         // A passthrough service relays connections as a tcp service does: it sees no requests to count.
-        traffic(traffic.service(service), json, service.answersRequests());
+        TrafficCounters counters = service.id() == null ? TrafficCounters.NONE : traffic.service(service);
+        traffic(counters, json, service.answersRequests());
     }
 
     @Override

@@ -1,18 +1,23 @@
 package io.picotunnel.server.monitor;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.events.EventLog;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.store.Tunnel;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -381,6 +386,38 @@ class MonitorApiTest {
                 }
             });
             assertThat(seeded).containsExactly(3L);
+        }
+    }
+
+    /**
+     * The check settings of a service without an id (a draft, not stored) were guarded against the null id, its
+     * traffic was not: Traffic.service threw a NullPointerException. No route shows such a service today; one that did
+     * (a preview of a service before it is saved) would have answered 500.
+     */
+    @Test
+    void aServiceNotStoredYetHasTheDefaultCheckSettingsAndNoTraffic() {
+        try (Store store = Store.open(dataDir);
+             Traffic traffic = new Traffic(store.database());
+             Metrics metrics = new Metrics(new TunnelRegistry());
+             EventLog events = new EventLog(store.database(), Clock.systemUTC())) {
+            Tunnel tunnel = store.createTunnel("drafts");
+            MonitorApi api = new MonitorApi(store, new CheckStore(store.database()), events, traffic, metrics, false,
+                    Clock.systemUTC());
+            Service draft = new Service(null, tunnel.id(), ServiceType.HTTP, "draft.example.test", "/", TlsMode.TERMINATE,
+                    null, "127.0.0.1:9", true, null);
+
+            ObjectNode one = JsonNodeFactory.instance.objectNode();
+            api.serviceJson(draft, one);
+            ObjectNode listed = JsonNodeFactory.instance.objectNode();
+            api.servicesJson(List.of(draft), List.of(listed));
+
+            for (ObjectNode json : List.of(one, listed)) {
+                assertThat(json.get("health_check").asBoolean()).as("%s", json).isTrue();
+                assertThat(json.get("health_path").asText()).as("%s", json).isEqualTo("/");
+                assertThat(json.get("bytes_in").asLong()).as("%s", json).isZero();
+                assertThat(json.get("total_connections").asLong()).as("%s", json).isZero();
+                assertThat(json.get("requests").get("2xx").asLong()).as("%s", json).isZero();
+            }
         }
     }
 }
