@@ -178,18 +178,27 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
      * {@code :port}; a domain entry never names a server given as an IP address.
      */
     static boolean noProxy(Map<String, String> env, ServerAddress server) {
-        String list = env.get("NO_PROXY");
+        String variable = "NO_PROXY";
+        String list = env.get(variable);
         if (list == null || list.isBlank()) {
-            list = env.get("no_proxy");
+            variable = "no_proxy";
+            list = env.get(variable);
         }
         if (list == null || list.isBlank()) {
             return false;
         }
         String host = server.host().toLowerCase(Locale.ROOT);
         byte[] hostIp = ipBytes(host);
-        for (String raw : list.split("[,\\s]+")) {
+        // Commas alone separate entries, as Go reads the list: "a.com b.com" is one entry, which names no server.
+        for (String raw : list.split(",")) {
             String entry = raw.strip().toLowerCase(Locale.ROOT);
             if (entry.isEmpty()) {
+                continue;
+            }
+            if (entry.chars().anyMatch(Character::isWhitespace)) {
+                LOG.warn("{} has the entry '{}', with a space in it: entries are separated by commas (as Go"
+                        + " programs read the list), so it names no server; write it as '{}'.", variable, entry,
+                        String.join(",", entry.split("\\s+")));
                 continue;
             }
             if (entry.equals("*")) {

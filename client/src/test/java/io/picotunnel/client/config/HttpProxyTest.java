@@ -171,6 +171,23 @@ class HttpProxyTest {
     }
 
     @Test
+    void noProxyIsSplitOnCommasOnlyAsGoReadsItAndAnEntryWithASpaceIsWarnedAbout() {
+        try (LogCapture log = new LogCapture(HttpProxy.class, Level.INFO)) {
+            // Go's httpproxy: "other.org tunnel.example.com" is one entry, which names no server: the proxy is used.
+            assertThat(HttpProxy.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1",
+                    "no_proxy", "other.org tunnel.example.com"))).isNotNull();
+
+            assertThat(log.messages(Level.WARN)).singleElement().asString().contains("no_proxy")
+                    .contains("'other.org tunnel.example.com'").contains("commas")
+                    .contains("'other.org,tunnel.example.com'");
+        }
+        for (String list : new String[] {" other.org ,\ttunnel.example.com ", "tunnel.example.com\t, other.org"}) {
+            assertThat(HttpProxy.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", list)))
+                    .as("NO_PROXY=%s", list).isNull();
+        }
+    }
+
+    @Test
     void noProxyAndLocalServersBypassTheStandardVariablesOnly() {
         for (String entry : new String[] {"*", "example.com", ".example.com", "*.example.com", "tunnel.example.com:8443",
                 "other.org, tunnel.example.com"}) {
