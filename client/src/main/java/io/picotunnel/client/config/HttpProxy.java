@@ -1,6 +1,5 @@
 package io.picotunnel.client.config;
 
-import io.netty.util.NetUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +44,7 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
         for (String name : names) {
             String value = env.get(name);
             if (value != null && !value.isBlank()) {
-                if (isLocal(server.host()) || noProxy(env, server)) {
+                if (NoProxy.bypasses(server, env)) {
                     return null;
                 }
                 String scheme = scheme(value);
@@ -138,144 +137,6 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
 
     private static String decode(String text) {
         return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
-    }
-
-    /**
-     * Whether {@code host} is this machine: localhost, 127.0.0.0/8 (also written IPv4-mapped, {@code ::ffff:127.0.0.1},
-     * as Go's {@code IsLoopback} reads it) or {@code ::1}.
-     */
-    private static boolean isLocal(String host) {
-        if (host.equals("localhost") || host.endsWith(".localhost")) {
-            return true;
-        }
-        byte[] ip = ipBytes(host);
-        return ip != null && (ip.length == 4 ? (ip[0] == 127) : java.util.Arrays.equals(ip, NetUtil.LOCALHOST6.getAddress()));
-    }
-
-    /**
-     * The bytes of an IP address, null for a name; an IPv4-mapped IPv6 address ({@code ::ffff:a.b.c.d}) as its four
-     * IPv4 bytes, so it is the same address as {@code a.b.c.d}, as Go's {@code net.IP} compares them.
-     */
-    private static byte[] ipBytes(String text) {
-        byte[] ip = NetUtil.createByteArrayFromIpAddressString(text);
-        if (ip == null || ip.length != 16) {
-            return ip;
-        }
-        for (int i = 0; i < 10; i++) {
-            if (ip[i] != 0) {
-                return ip;
-            }
-        }
-        return ip[10] == (byte) 0xff && ip[11] == (byte) 0xff ? java.util.Arrays.copyOfRange(ip, 12, 16) : ip;
-    }
-
-    /**
-     * Whether {@code NO_PROXY} (or {@code no_proxy}) names the server, by the rules of Go's
-     * {@code golang.org/x/net/http/httpproxy}: {@code *} names every server; {@code example.com} names that host and
-     * every name below it ({@code tunnel.example.com}); {@code .example.com} and {@code *.example.com} only the names
-     * below it, not {@code example.com} itself; an IP address names that address (IPv4-mapped IPv6 the same as IPv4),
-     * a CIDR range ({@code 10.0.0.0/8}) the addresses in it. Host, domain and IP entries take an optional
-     * {@code :port}; a domain entry never names a server given as an IP address.
-     */
-    static boolean noProxy(Map<String, String> env, ServerAddress server) {
-        String variable = "NO_PROXY";
-        String list = env.get(variable);
-        if (list == null || list.isBlank()) {
-            variable = "no_proxy";
-            list = env.get(variable);
-        }
-        if (list == null || list.isBlank()) {
-            return false;
-        }
-        String host = server.host().toLowerCase(Locale.ROOT);
-        byte[] hostIp = ipBytes(host);
-        // Commas alone separate entries, as Go reads the list: "a.com b.com" is one entry, which names no server.
-        for (String raw : list.split(",")) {
-            String entry = raw.strip().toLowerCase(Locale.ROOT);
-            if (entry.isEmpty()) {
-                continue;
-            }
-            if (entry.chars().anyMatch(Character::isWhitespace)) {
-                LOG.warn("{} has the entry '{}', with a space in it: entries are separated by commas (as Go"
-                        + " programs read the list), so it names no server; write it as '{}'.", variable, entry,
-                        String.join(",", entry.split("\\s+")));
-                continue;
-            }
-            if (entry.equals("*")) {
-                return true;
-            }
-            int port = -1;
-            if (entry.startsWith("[")) {
-                int close = entry.indexOf(']');
-                if (close < 0) {
-                    continue;
-                }
-                if (entry.startsWith("]:", close)) {
-                    port = portOf(entry.substring(close + 2));
-                }
-                entry = entry.substring(1, close);
-            } else if (entry.indexOf(':') >= 0 && entry.indexOf(':') == entry.lastIndexOf(':')) {
-                port = portOf(entry.substring(entry.indexOf(':') + 1));
-                entry = entry.substring(0, entry.indexOf(':'));
-            }
-            if (port == 0 || (port > 0 && port != server.port())) {
-                continue;
-            }
-            int slash = entry.indexOf('/');
-            if (slash >= 0) {
-                if (hostIp != null && inRange(hostIp, entry.substring(0, slash), entry.substring(slash + 1))) {
-                    return true;
-                }
-                continue;
-            }
-            byte[] entryIp = ipBytes(entry);
-            if (entryIp != null) {
-                if (hostIp != null && java.util.Arrays.equals(entryIp, hostIp)) {
-                    return true;
-                }
-                continue;
-            }
-            if (hostIp != null) {
-                continue;
-            }
-            // "*.example.com" is ".example.com": the names below; "example.com" is that name too.
-            boolean below = entry.startsWith("*.") || entry.startsWith(".");
-            String domain = below ? entry.substring(entry.indexOf('.') + 1) : entry;
-            if (!domain.isEmpty() && (host.endsWith("." + domain) || (!below && host.equals(domain)))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** The port of a NO_PROXY entry; 0 when it is not a port (the entry then matches nothing). */
-    private static int portOf(String text) {
-        try {
-            int port = Integer.parseInt(text);
-            return port >= 1 && port <= 65535 ? port : 0;
-        } catch (NumberFormatException e) {
-            return 0;
-        }
-    }
-
-    private static boolean inRange(byte[] ip, String network, String bitsText) {
-        byte[] net = ipBytes(network);
-        int bits;
-        try {
-            bits = Integer.parseInt(bitsText);
-        } catch (NumberFormatException e) {
-            return false;
-        }
-        if (net == null || net.length != ip.length || bits < 0 || bits > ip.length * 8) {
-            return false;
-        }
-        for (int i = 0; i < bits; i++) {
-            int mask = 0x80 >> (i % 8);
-            if ((ip[i / 8] & mask) != (net[i / 8] & mask)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** The proxy as {@code http://user:…@host:port}, without the password. */

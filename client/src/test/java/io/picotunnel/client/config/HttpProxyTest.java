@@ -2,6 +2,7 @@ package io.picotunnel.client.config;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.testkit.LogCapture;
+import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -160,8 +161,7 @@ class HttpProxyTest {
             assertThat(HttpProxy.resolve(null, "p", deeper, env) == null).as("%s for b.a.example.com", c[0])
                     .isEqualTo(Boolean.parseBoolean(c[3]));
         }
-        // A domain entry never names an IP address; an IPv4-mapped address is the IPv4 one.
-        assertThat(HttpProxy.resolve(null, "p", ip, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", ".2.3"))).isNotNull();
+        // An IPv4-mapped address is the IPv4 one.
         assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse("[::ffff:10.1.2.3]:8443"),
                 Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "10.1.2.3"))).isNull();
         assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse("[::ffff:10.1.2.3]:8443"),
@@ -185,6 +185,59 @@ class HttpProxyTest {
             assertThat(HttpProxy.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", list)))
                     .as("NO_PROXY=%s", list).isNull();
         }
+    }
+
+    /**
+     * Each row: NO_PROXY, the server, and what Go's golang.org/x/net/http/httpproxy (Go 1.19's, run on these rows)
+     * decided for https://server: "direct" or "proxy".
+     */
+    @Test
+    void noProxyEntriesNameTheServersGoHttpproxyNames() {
+        String[][] rows = {
+            {"10.1.2.3:8443", "10.1.2.3:8443", "direct"},
+            {"10.1.2.3:9999", "10.1.2.3:8443", "proxy"},
+            {"10.1.2.3:08443", "10.1.2.3:8443", "proxy"},
+            {"10.1.2.3:", "10.1.2.3:8443", "direct"},
+            {"010.1.2.3", "10.1.2.3:8443", "proxy"},
+            {".2.3", "10.1.2.3:8443", "direct"},
+            {"1.2.3", "10.1.2.3:8443", "direct"},
+            {"example.com", "10.1.2.3:8443", "proxy"},
+            {"10.0.0.0/8", "10.1.2.3:8443", "direct"},
+            {"10.1.2.3/8", "10.1.2.3:8443", "direct"},
+            {"10.0.0.0/008", "10.1.2.3:8443", "direct"},
+            {"10.0.0.0/33", "10.1.2.3:8443", "proxy"},
+            {"::ffff:10.0.0.0/104", "10.1.2.3:8443", "direct"},
+            {"::ffff:0:0/96", "10.1.2.3:8443", "direct"},
+            {"::/0", "10.1.2.3:8443", "proxy"},
+            {"::10.1.2.3", "10.1.2.3:8443", "proxy"},
+            {"::ffff:10.1.2.3", "10.1.2.3:8443", "direct"},
+            {"10.0.0.0/8", "[::ffff:10.1.2.3]:8443", "direct"},
+            {"10.1.2.3", "[::ffff:10.1.2.3]:8443", "direct"},
+            {"[2001:db8::5]", "[2001:db8::5]:8443", "proxy"},
+            {"[2001:db8::5]:8443", "[2001:db8::5]:8443", "direct"},
+            {"[2001:db8::5]:9999", "[2001:db8::5]:8443", "proxy"},
+            {"2001:db8::5", "[2001:db8::5]:8443", "direct"},
+            {"2001:DB8:0::5", "[2001:db8::5]:8443", "direct"},
+            {"2001:db8::/32", "[2001:db8::5]:8443", "direct"},
+            {"::5", "[2001:db8::5]:8443", "proxy"},
+            {"fe80::1%eth0", "[2001:db8::5]:8443", "proxy"},
+            {"example.com:", "example.com:8443", "direct"},
+            {"example.com:08443", "example.com:8443", "proxy"},
+            {"*.example.com:8443", "a.example.com:8443", "direct"},
+            {"*", "10.1.2.3:8443", "direct"},
+            {"*:8443", "example.com:8443", "proxy"},
+            {"other.org,*", "example.com:8443", "direct"},
+            {":8443", "example.com:8443", "proxy"},
+            {"[example.com]:8443", "example.com:8443", "direct"},
+        };
+        SoftAssertions softly = new SoftAssertions();
+        for (String[] row : rows) {
+            HttpProxy proxy = HttpProxy.resolve(null, "p", ServerAddress.parse(row[1]),
+                    Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", row[0]));
+            softly.assertThat(proxy == null ? "direct" : "proxy").as("NO_PROXY=%s for %s", row[0], row[1])
+                    .isEqualTo(row[2]);
+        }
+        softly.assertAll();
     }
 
     @Test
