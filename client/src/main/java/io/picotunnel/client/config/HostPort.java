@@ -2,6 +2,9 @@ package io.picotunnel.client.config;
 
 import io.netty.util.NetUtil;
 
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.Locale;
 
 /**
@@ -37,7 +40,7 @@ public record HostPort(String host, int port) {
                 throw new IllegalArgumentException("'" + text + "' has an invalid IPv6 address");
             }
             // One spelling per address (RFC 5952), so that --allow [::1]:22 permits a target written [0:0:0:0:0:0:0:1]:22.
-            host = NetUtil.bytesToIpAddress(NetUtil.createByteArrayFromIpAddressString(host));
+            host = NetUtil.bytesToIpAddress(ipv6Bytes(host));
         } else {
             int colon = s.lastIndexOf(':');
             if (colon <= 0 || s.indexOf(':') != colon) {
@@ -51,6 +54,28 @@ public record HostPort(String host, int port) {
             }
         }
         return new HostPort(host, parsePort(portText, text));
+    }
+
+    /**
+     * The 16 bytes of a valid IPv6 literal. Not Netty's {@code createByteArrayFromIpAddressString}, which reads an
+     * IPv4-compatible address ({@code ::127.0.0.1}, that is {@code ::7f00:1}) as the IPv4-mapped one
+     * ({@code ::ffff:127.0.0.1}): another address, which made the client dial 127.0.0.1 for {@code [::127.0.0.1]}.
+     */
+    private static byte[] ipv6Bytes(String literal) {
+        try {
+            // A literal: no lookup. Java gives an IPv4-mapped address as IPv4.
+            InetAddress address = InetAddress.getByName(literal);
+            if (address instanceof Inet4Address) {
+                byte[] mapped = new byte[16];
+                mapped[10] = (byte) 0xff;
+                mapped[11] = (byte) 0xff;
+                System.arraycopy(address.getAddress(), 0, mapped, 12, 4);
+                return mapped;
+            }
+            return address.getAddress();
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("'" + literal + "' is not an IPv6 address", e);
+        }
     }
 
     private static int parsePort(String portText, String whole) {

@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.Map;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -103,6 +105,23 @@ class AddressParsingTest {
         assertThat(allow.permits(HostPort.parse("[::2]:22"))).isFalse();
         assertThat(allow.permits(HostPort.parse("[::1]:23"))).isFalse();
         assertThat(HostPort.parse("[0:0:0:0:0:0:0:1]:22")).hasToString("[::1]:22");
+    }
+
+    @Test
+    void anIpv4CompatibleAddressStaysThatAddressAndIsNotTheIpv4MappedOne() {
+        // ::127.0.0.1 is ::7f00:1, an IPv6 address; ::ffff:127.0.0.1 is 127.0.0.1.
+        assertThat(HostPort.parse("[::127.0.0.1]:22")).hasToString("[::7f00:1]:22");
+        assertThat(HostPort.parse("[::ffff:127.0.0.1]:22")).hasToString("[::ffff:7f00:1]:22");
+        assertThat(ServerAddress.parse("[::10.1.2.3]:8443").host()).isEqualTo("::a01:203");
+        assertThat(AllowList.parse("[::ffff:10.1.2.3]:22").permits(HostPort.parse("[::10.1.2.3]:22"))).isFalse();
+    }
+
+    @Test
+    void aServerWrittenIpv4CompatibleIsNotThisMachineAndTakesTheProxyAsInGo() {
+        // Go's httpproxy: [::127.0.0.1] is not a loopback address; [::ffff:127.0.0.1] is.
+        Map<String, String> env = Map.of("HTTPS_PROXY", "http://p:1");
+        assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse("[::127.0.0.1]:8443"), env)).isNotNull();
+        assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse("[::ffff:127.0.0.1]:8443"), env)).isNull();
     }
 
     @Test
