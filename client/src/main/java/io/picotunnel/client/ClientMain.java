@@ -104,8 +104,9 @@ public final class ClientMain implements Callable<Integer> {
     @Option(names = "--proxy", paramLabel = "URL",
             description = "HTTP proxy to reach the server through (CONNECT): http://[user:password@]host:port, or none"
                     + " to connect directly. Default: HTTPS_PROXY for wss, HTTP_PROXY for ws, unless NO_PROXY names the"
-                    + " server or it is on this machine (one of those with another scheme, such as socks5://, is"
-                    + " ignored with a warning; --proxy or PICOTUNNEL_PROXY with one is an error).")
+                    + " server or it is on this machine. A proxy the client cannot use (another scheme, such as"
+                    + " socks5://, or a value it cannot read) is an error at start, from these variables too: set"
+                    + " --proxy to an http:// proxy, or to none.")
     String proxy;
 
     @CommandLine.Spec

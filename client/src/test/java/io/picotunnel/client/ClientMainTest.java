@@ -133,6 +133,18 @@ class ClientMainTest {
     }
 
     @Test
+    void aStandardProxyVariableTheClientCannotUseExitsWithUsageCodeSayingHowToGoOn() {
+        for (String value : new String[] {"socks5://u:s3cret@127.0.0.1:1080", "http://u:s3cret@127.0.0.1:x"}) {
+            Run run = run(Map.of("PICOTUNNEL_TOKEN", "t", "HTTPS_PROXY", value), "--server", "example.com:8443");
+
+            assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);
+            assertThat(run.err()).as(value).contains("HTTPS_PROXY").contains("PICOTUNNEL_PROXY (or --proxy)")
+                    .contains("to none to connect to wss://example.com:8443 directly").doesNotContain("s3cret")
+                    .doesNotContain("Exception");
+        }
+    }
+
+    @Test
     void unknownFlagExitsWithUsageCode() {
         Run run = run(Map.of(), "--no-such-flag");
 

@@ -1,7 +1,5 @@
 package io.picotunnel.client.config;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -21,16 +19,17 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
     /** The value of {@code --proxy} / {@code PICOTUNNEL_PROXY} that ignores the standard variables. */
     public static final String NONE = "none";
     private static final int DEFAULT_PORT = 80;
-    private static final Logger LOG = LoggerFactory.getLogger(HttpProxy.class);
 
     /**
      * The proxy for {@code server}: {@code setting} ({@code --proxy} or {@code PICOTUNNEL_PROXY}, named by {@code
      * settingName}) when given, none for {@code none}; else, as curl and Go's clients read them, {@code HTTPS_PROXY}
      * for a wss server and {@code HTTP_PROXY} for a ws one (upper case first, then lower case), unless {@code
      * NO_PROXY} names the server or the server is this machine (localhost, a loopback address). Null: connect
-     * directly. Throws {@link IllegalArgumentException} naming the setting that is wrong; a standard variable with a
-     * scheme other than http (an https:// or SOCKS proxy set for other tools) is only warned about and not used, while
-     * {@code setting}, our own, is refused for it.
+     * directly. Throws {@link IllegalArgumentException} naming the setting that is wrong, also for a standard variable
+     * that names a proxy this client cannot use (another scheme than http, such as an https:// or SOCKS proxy set for
+     * other tools, or a value it cannot read): Go's clients never connect around such a proxy either (they use it, or
+     * fail every connection), so the client does not start, and says how to give a proxy it can use or none. A path
+     * in a standard variable ({@code http://proxy:3128/}) is ignored, as Go ignores it; our own setting refuses one.
      */
     public static HttpProxy resolve(String setting, String settingName, ServerAddress server, Map<String, String> env) {
         if (setting != null) {
@@ -47,16 +46,19 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
                 if (NoProxy.bypasses(server, env)) {
                     return null;
                 }
+                String remedy = " Set " + ENV_PROXY + " (or --proxy) to http://host:port for an HTTP proxy to use, or"
+                        + " to none to connect to " + server + " directly.";
                 String scheme = scheme(value);
                 if (scheme != null && !scheme.equals("http")) {
-                    // Set for other tools (an https:// or SOCKS proxy they support): not ours to refuse to start.
-                    LOG.warn("{} names a proxy with scheme '{}', which this client does not support (http:// only):"
-                            + " connecting to {} without it. To use an HTTP proxy, set --proxy or {} to"
-                            + " http://host:port; {}=none silences this.", name, printable(scheme), server, ENV_PROXY,
-                            ENV_PROXY);
-                    return null;
+                    throw new IllegalArgumentException(name + " names a proxy with scheme '" + printable(scheme)
+                            + "', which this client does not support (http:// proxies only), and it does not connect"
+                            + " around a proxy the environment asks for." + remedy);
                 }
-                return parse(value, name);
+                try {
+                    return parse(value, name, true);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(e.getMessage() + "." + remedy, e);
+                }
             }
         }
         return null;
@@ -79,6 +81,11 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
 
     /** Parses {@code http://[user:password@]host[:port]} or {@code host:port}; {@code name} names the setting. */
     public static HttpProxy parse(String text, String name) {
+        return parse(text, name, false);
+    }
+
+    /** {@code ignorePath}: read {@code http://host:port/path} as {@code http://host:port}, as Go reads the variables. */
+    private static HttpProxy parse(String text, String name, boolean ignorePath) {
         String s = text.strip();
         String scheme = scheme(s);
         if (scheme != null) {
@@ -121,7 +128,7 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
                         + " by two hex digits (write a % as %25)");
             }
         }
-        if (hasPath) {
+        if (hasPath && !ignorePath) {
             throw new IllegalArgumentException(name + ": the proxy " + s + " must be given as http://host:port, without a"
                     + " path");
         }
