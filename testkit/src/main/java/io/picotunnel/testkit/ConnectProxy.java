@@ -55,18 +55,50 @@ public final class ConnectProxy implements AutoCloseable {
         return new ConnectProxy(null, null, 0, "", true);
     }
 
+    /**
+     * A silent proxy that is slow to take connections: its listen queue (backlog 1) is held full by two connections of
+     * its own for {@code late}, so the kernel does not complete a client's TCP handshake until some time after that
+     * (on Linux, at the next retransmission: from about {@code late} to {@code late} + 1 s); then the client's
+     * {@code CONNECT} gets no answer, as from {@link #silent()}.
+     */
+    public static ConnectProxy silentAcceptingLate(java.time.Duration late) {
+        return new ConnectProxy(null, null, 0, "", true, late);
+    }
+
     private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, boolean silent) {
+        this(user, password, refuseWith, refusalHeaders, silent, java.time.Duration.ZERO);
+    }
+
+    private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, boolean silent,
+                         java.time.Duration late) {
         this.credentials = user == null ? null
                 : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
         this.refuseWith = refuseWith;
         this.refusalHeaders = refusalHeaders;
         this.silent = silent;
+        List<Socket> fillers = new ArrayList<>();
         try {
-            listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            listener = new ServerSocket(0, late.isZero() ? 50 : 1, InetAddress.getLoopbackAddress());
+            if (!late.isZero()) {
+                for (int i = 0; i < 2; i++) {
+                    fillers.add(new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort()));
+                }
+            }
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        acceptor = Thread.ofVirtual().name("connect-proxy").start(this::accept);
+        acceptor = Thread.ofVirtual().name("connect-proxy").start(() -> {
+            if (!fillers.isEmpty()) {
+                try {
+                    // The slowness simulated: nothing is taken from the queue for this long.
+                    Thread.sleep(late);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                fillers.forEach(ConnectProxy::closeQuietly);
+            }
+            accept();
+        });
     }
 
     public int port() {

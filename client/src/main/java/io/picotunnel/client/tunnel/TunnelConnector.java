@@ -84,7 +84,8 @@ final class TunnelConnector {
     }
 
     /**
-     * {@code connectTimeout}: how long the TCP connection, and a proxy's answer to {@code CONNECT}, may take
+     * {@code connectTimeout}: how long the TCP connection may take, through a proxy together with its answer to
+     * {@code CONNECT}
      * ({@link #CONNECT_TIMEOUT}; tests give less).
      */
     TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
@@ -166,6 +167,9 @@ final class TunnelConnector {
                 .generateOriginHeader(false)
                 .build();
         HttpProxy proxy = config.proxy();
+        // Through a proxy, the TCP connection and the answer to CONNECT share the one connect timeout, as Go's dialers
+        // bound a dial through a proxy: an attempt lasts at most connectTimeout, not that twice.
+        long deadlineNanos = System.nanoTime() + connectTimeout.toNanos();
         Bootstrap bootstrap = new Bootstrap();
         if (proxy != null) {
             // The proxy resolves the server's name: behind it, this machine's DNS often cannot.
@@ -188,6 +192,7 @@ final class TunnelConnector {
                                     : new HttpProxyHandler(new InetSocketAddress(addresses[index], proxy.hostPort().port()),
                                             proxy.user(), proxy.password());
                             connectVia.setConnectTimeoutMillis(connectTimeout.toMillis());
+                            ch.pipeline().addLast("proxy-deadline", new ProxyDeadline(connectVia, deadlineNanos));
                             ch.pipeline().addLast("proxy", connectVia);
                         }
                         if (sslContext != null) {
@@ -275,6 +280,28 @@ final class TunnelConnector {
             }
             ctx.pipeline().remove(this);
             ctx.fireChannelRead(msg);
+        }
+    }
+
+    /**
+     * Once the TCP connection to the proxy is up, leaves the proxy's answer to {@code CONNECT} only what remains of
+     * the attempt's connect timeout (at least 1 ms: 0 would mean no timeout to Netty).
+     */
+    private static final class ProxyDeadline extends ChannelInboundHandlerAdapter {
+        private final HttpProxyHandler connectVia;
+        private final long deadlineNanos;
+
+        ProxyDeadline(HttpProxyHandler connectVia, long deadlineNanos) {
+            this.connectVia = connectVia;
+            this.deadlineNanos = deadlineNanos;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            long remainingMillis = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+            connectVia.setConnectTimeoutMillis(Math.max(1, remainingMillis));
+            ctx.pipeline().remove(this);
+            ctx.fireChannelActive();
         }
     }
 

@@ -75,6 +75,24 @@ class TunnelClientProxyTest {
     }
 
     @Test
+    void connectionToTheProxyAndItsAnswerToConnectShareOneConnectTimeout() {
+        // The TCP handshake with this proxy takes from about 1 s to 2 s; then CONNECT is never answered.
+        proxy = ConnectProxy.silentAcceptingLate(Duration.ofSeconds(1));
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            long start = System.nanoTime();
+            startClient(proxy.url(), Duration.ofSeconds(3));
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> !log.messages(Level.WARN).isEmpty());
+            long failedMillis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(proxy.arrivalsNanos()).as("the CONNECT came, after a slow handshake").isNotEmpty();
+            assertThat((proxy.arrivalsNanos().getFirst() - start) / 1_000_000).isGreaterThanOrEqualTo(900);
+            assertThat(log.messages(Level.WARN).getFirst()).contains("did not answer CONNECT tunnel.test:8080 within 3 s");
+            // Given up once the 3 s are over, not 3 s after the handshake (that would be 4 s or later).
+            assertThat(failedMillis).isBetween(2_900L, 3_600L);
+        }
+    }
+
+    @Test
     void proxysRetryAfterOnItsRefusalIsWaitedOutBeforeTheNextAttempt() {
         proxy = ConnectProxy.refusing(503, "Retry-After: 3\r\n");
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
