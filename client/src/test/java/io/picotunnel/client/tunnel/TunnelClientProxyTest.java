@@ -85,10 +85,12 @@ class TunnelClientProxyTest {
             await().atMost(Duration.ofSeconds(15)).until(() -> !log.messages(Level.WARN).isEmpty());
             long failedMillis = (System.nanoTime() - start) / 1_000_000;
             assertThat(proxy.arrivalsNanos()).as("the CONNECT came, after a slow handshake").isNotEmpty();
-            assertThat((proxy.arrivalsNanos().getFirst() - start) / 1_000_000).isGreaterThanOrEqualTo(900);
+            long connectArrivedMillis = (proxy.arrivalsNanos().getFirst() - start) / 1_000_000;
+            assertThat(connectArrivedMillis).isGreaterThanOrEqualTo(900);
             assertThat(log.messages(Level.WARN).getFirst()).contains("did not answer CONNECT tunnel.test:8080 within 3 s");
-            // Given up once the 3 s are over, not 3 s after the handshake (that would be 4 s or later).
-            assertThat(failedMillis).isBetween(2_900L, 3_600L);
+            // Given up once the 3 s are over, not 3 s after the handshake. The upper bound is measured from the
+            // CONNECT's arrival, so a loaded machine's slowness (up to the handshake's 0.9 s or more) is not a failure.
+            assertThat(failedMillis).isGreaterThanOrEqualTo(2_900L).isLessThan(connectArrivedMillis + 2_900L);
         }
     }
 
