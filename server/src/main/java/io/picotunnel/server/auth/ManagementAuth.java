@@ -325,6 +325,18 @@ public final class ManagementAuth {
                 failSignIn(ctx, "Your account is not allowed to manage this server. Ask its administrator to add you.");
                 return;
             }
+            if (user.get().chars().anyMatch(c -> Character.getType(c) == Character.CONTROL)) {
+                // The session's user goes to the log, the audit log and the UI, where a line break would start a
+                // line of its own (a forged log entry) and a NUL or tab would change the name shown.
+                boolean isEmail = user.get().equals(signedIn.claims().getStringClaim("email"));
+                log.info("OIDC sign-in refused: the {} of subject {} contains a control character",
+                        isEmail ? "email" : "user name", signedIn.claims().getSubject());
+                failSignIn(ctx, "The " + (isEmail ? "email address" : "user name") + " your identity provider sent"
+                        + " contains a control character (such as a line break), which no "
+                        + (isEmail ? "email address" : "user name") + " has. Correct it at your identity provider,"
+                        + " then try again.");
+                return;
+            }
             startSession(ctx, user.get(), "oidc", signedIn.rawIdToken());
             log.info("signed in through OIDC: {}", user.get());
             ctx.redirect(started.get().destination(), HttpStatus.SEE_OTHER);

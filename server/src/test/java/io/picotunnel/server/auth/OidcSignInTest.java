@@ -210,6 +210,29 @@ class OidcSignInTest {
     }
 
     @Test
+    void aNameWithALineBreakIsRefusedAndNeverBecomesTheSessionsUser() throws Exception {
+        startServer(Set.of(), Set.of(), true);
+        try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
+                ch.qos.logback.classic.Level.INFO)) {
+            // A provider that lets users write their email unchecked: the second line would be a log entry of its own
+            nextUser("eve", Map.of("email", "eve@example.com\r\n12:00:00 INFO signed in through OIDC: admin",
+                    "email_verified", true), List.of(CLIENT_ID), 3600);
+            assertThat(signInError(browser.get(throughProvider()))).contains("email address").contains("control character");
+            assertThat(browser.sessionCookie).isNull();
+
+            nextUser("eve", Map.of("preferred_username", "eve\u0000admin"), List.of(CLIENT_ID), 3600);
+            assertThat(signInError(browser.get(throughProvider()))).contains("user name").contains("control character");
+            assertThat(browser.sessionCookie).isNull();
+            assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(401);
+            assertThat(log.messages(ch.qos.logback.classic.Level.INFO)).noneMatch(m -> m.toString().contains("admin"));
+        }
+        // The next user, with a plain email, still signs in.
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        browser.get(throughProvider());
+        assertThat(browser.get(server.url("/auth/session")).body()).contains("\"user\":\"alice@example.com\"");
+    }
+
+    @Test
     void aCallbackStartedInAnotherBrowserIsRejected() throws Exception {
         // login CSRF: the attacker signs in as themself up to the callback, then makes the victim's browser open it
         Browserless attacker = new Browserless();
