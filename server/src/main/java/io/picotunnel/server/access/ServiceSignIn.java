@@ -494,7 +494,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
             claims = provider.finish(code, started.nonce(), started.codeVerifier()).claims();
         } catch (SignInRejectedException e) {
             LOG.warn("single sign-on for service {} rejected: {}", serviceId, e.withCause());
-            page(ctx, HttpStatus.FORBIDDEN, "Not signed in", e.getMessage());
+            if (e.providerUnavailable()) {
+                page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.getMessage());
+            } else {
+                page(ctx, HttpStatus.FORBIDDEN, "Not signed in", e.getMessage());
+            }
             return true;
         }
         // Again once the provider answered, which may take seconds: a tcp service may have come on the port meanwhile

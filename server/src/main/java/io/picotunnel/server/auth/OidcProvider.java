@@ -7,7 +7,7 @@ import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
-import com.nimbusds.jose.util.DefaultResourceRetriever;
+import com.nimbusds.jose.KeySourceException;
 import com.nimbusds.jwt.JWT;
 import com.nimbusds.oauth2.sdk.AuthorizationCode;
 import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
@@ -24,6 +24,7 @@ import com.nimbusds.oauth2.sdk.auth.ClientSecretBasic;
 import com.nimbusds.oauth2.sdk.auth.ClientSecretPost;
 import com.nimbusds.oauth2.sdk.auth.Secret;
 import com.nimbusds.oauth2.sdk.http.HTTPRequest;
+import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.id.ClientID;
 import com.nimbusds.oauth2.sdk.id.Issuer;
 import com.nimbusds.oauth2.sdk.id.State;
@@ -40,6 +41,7 @@ import com.nimbusds.openid.connect.sdk.validators.IDTokenValidator;
 
 import java.io.IOException;
 import java.net.URI;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -58,6 +60,10 @@ public final class OidcProvider {
     static final int CONNECT_TIMEOUT_MS = 5_000;
     static final int READ_TIMEOUT_MS = 10_000;
     static final int JWKS_SIZE_LIMIT = 256 * 1024;
+    /** The discovery document and the token endpoint's answer: a few KiB each. */
+    static final int ANSWER_SIZE_LIMIT = 1024 * 1024;
+    /** Each call to the provider, whole: connecting, sending and the answer to its last byte. */
+    static final Duration CALL_TIMEOUT = Duration.ofMillis(CONNECT_TIMEOUT_MS + READ_TIMEOUT_MS);
 
     /** Only public-key signatures: an HMAC-signed ID token would be checked with the client secret. */
     private static final Set<JWSAlgorithm> ASYMMETRIC = Set.of(
@@ -75,13 +81,22 @@ public final class OidcProvider {
 
     private final OidcSettings settings;
     private final ClientID clientId;
+    private final ProviderHttp http;
+    private final ProviderHttp jwksHttp;
     private volatile Discovered discovered;
     /** The discovery attempt under way, if any; guarded by {@code this}. */
     private CompletableFuture<Discovered> discovering;
 
     public OidcProvider(OidcSettings settings) {
+        this(settings, CALL_TIMEOUT);
+    }
+
+    /** {@code callTimeout}: the bound of each call to the provider, whole. */
+    OidcProvider(OidcSettings settings, Duration callTimeout) {
         this.settings = settings;
         this.clientId = new ClientID(settings.clientId());
+        this.http = new ProviderHttp(callTimeout, ANSWER_SIZE_LIMIT);
+        this.jwksHttp = new ProviderHttp(callTimeout, JWKS_SIZE_LIMIT);
     }
 
     public OidcSettings settings() {
@@ -114,12 +129,13 @@ public final class OidcProvider {
                 : new TokenRequest.Builder(d.metadata().getTokenEndpointURI(), clientAuthentication(d.metadata()), grant).build();
         TokenResponse response;
         try {
-            HTTPRequest http = request.toHTTPRequest();
-            http.setConnectTimeout(CONNECT_TIMEOUT_MS);
-            http.setReadTimeout(READ_TIMEOUT_MS);
-            response = OIDCTokenResponseParser.parse(http.send());
+            response = OIDCTokenResponseParser.parse(request.toHTTPRequest().send(http));
+        } catch (ProviderHttp.ProviderTimeoutException e) {
+            throw SignInRejectedException.providerUnavailable("The identity provider could not be reached to finish"
+                    + " the sign-in: it " + http.tooSlow() + ". Please try again in a moment.", e);
         } catch (IOException | ParseException e) {
-            throw new SignInRejectedException("The identity provider could not be reached to finish the sign-in.", e);
+            throw SignInRejectedException.providerUnavailable(
+                    "The identity provider could not be reached to finish the sign-in.", e);
         }
         if (!response.indicatesSuccess()) {
             TokenErrorResponse error = response.toErrorResponse();
@@ -156,6 +172,12 @@ public final class OidcProvider {
     IDTokenClaimsSet validate(JWT idToken, String nonce) throws SignInRejectedException {
         try {
             return discover().validator().validate(idToken, new Nonce(nonce));
+        } catch (KeySourceException e) {
+            // Not the token's fault: its keys could not be fetched (the provider is down, or too slow)
+            boolean slow = causedBy(e, ProviderHttp.ProviderTimeoutException.class);
+            throw SignInRejectedException.providerUnavailable("The identity provider could not be reached to check"
+                    + " the sign-in (its signing keys could not be fetched" + (slow ? ": it " + jwksHttp.tooSlow() : "")
+                    + "). Please try again in a moment.", e);
         } catch (BadJOSEException | JOSEException e) {
             throw new SignInRejectedException("The ID token from the identity provider did not pass the checks.", e);
         }
@@ -202,7 +224,7 @@ public final class OidcProvider {
     /**
      * The provider's discovery, fetched once it succeeds. While the provider is down or slow, sign-ins that arrive
      * during an attempt wait for that attempt and share its outcome rather than queue for one attempt each (up to
-     * {@link #READ_TIMEOUT_MS} apiece: the tenth visitor of an unanswering provider waited well over a minute).
+     * {@link #CALL_TIMEOUT} apiece: the tenth visitor of an unanswering provider waited well over a minute).
      */
     private Discovered discover() throws SignInRejectedException {
         Discovered d = discovered;
@@ -237,7 +259,7 @@ public final class OidcProvider {
             return attempt.join();
         } catch (CompletionException e) {
             if (e.getCause() instanceof SignInRejectedException rejected) {
-                throw new SignInRejectedException(rejected.getMessage(), rejected.getCause());
+                throw rejected.copy();
             }
             throw e;
         }
@@ -247,9 +269,12 @@ public final class OidcProvider {
         Issuer issuer = new Issuer(settings.issuer());
         OIDCProviderMetadata metadata;
         try {
-            metadata = OIDCProviderMetadata.resolve(issuer, CONNECT_TIMEOUT_MS, READ_TIMEOUT_MS);
+            metadata = resolve(issuer);
+        } catch (ProviderHttp.ProviderTimeoutException e) {
+            throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
+                    + " could not be reached: it " + http.tooSlow() + ". Please try again in a moment.", e);
         } catch (GeneralException | IOException e) {
-            throw new SignInRejectedException("The identity provider at " + settings.issuer()
+            throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
                     + " could not be reached or its discovery document is invalid.", e);
         }
         Set<JWSAlgorithm> algorithms = new HashSet<>(ASYMMETRIC);
@@ -263,13 +288,38 @@ public final class OidcProvider {
         }
         JWKSource<SecurityContext> keys;
         try {
-            keys = JWKSourceBuilder.create(metadata.getJWKSetURI().toURL(),
-                    new DefaultResourceRetriever(CONNECT_TIMEOUT_MS, READ_TIMEOUT_MS, JWKS_SIZE_LIMIT)).build();
+            keys = JWKSourceBuilder.create(metadata.getJWKSetURI().toURL(), jwksHttp).build();
         } catch (java.net.MalformedURLException e) {
             throw new SignInRejectedException("The identity provider's jwks_uri is not a valid URL.", e);
         }
         IDTokenValidator validator = new IDTokenValidator(metadata.getIssuer(), clientId,
                 new JWSVerificationKeySelector<>(algorithms, keys), null);
         return new Discovered(metadata, validator);
+    }
+
+    /**
+     * {@link OIDCProviderMetadata#resolve(Issuer)}, its call bound by {@link #http}'s deadline (Nimbus' own takes
+     * a timeout per read only).
+     */
+    private OIDCProviderMetadata resolve(Issuer issuer) throws GeneralException, IOException {
+        HTTPResponse response = new HTTPRequest(HTTPRequest.Method.GET, OIDCProviderMetadata.resolveURL(issuer)).send(http);
+        if (response.getStatusCode() != HTTPResponse.SC_OK) {
+            throw new IOException("Couldn't download OpenID Provider metadata from " + issuer + ": Status code "
+                    + response.getStatusCode());
+        }
+        OIDCProviderMetadata metadata = OIDCProviderMetadata.parse(response.getBodyAsJSONObject());
+        if (!issuer.equals(metadata.getIssuer())) {
+            throw new GeneralException("The returned issuer doesn't match the expected: " + metadata.getIssuer());
+        }
+        return metadata;
+    }
+
+    private static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -4,11 +4,32 @@ package io.picotunnel.server.auth;
 public final class SignInRejectedException extends Exception {
 
     public SignInRejectedException(String message) {
-        super(message);
+        this(message, null, false);
     }
 
     public SignInRejectedException(String message, Throwable cause) {
+        this(message, cause, false);
+    }
+
+    private final boolean providerUnavailable;
+
+    private SignInRejectedException(String message, Throwable cause, boolean providerUnavailable) {
         super(message, cause);
+        this.providerUnavailable = providerUnavailable;
+    }
+
+    /** The provider could not be reached, or did not answer in time: nothing is wrong with the user's sign-in. */
+    public static SignInRejectedException providerUnavailable(String message, Throwable cause) {
+        return new SignInRejectedException(message, cause, true);
+    }
+
+    public boolean providerUnavailable() {
+        return providerUnavailable;
+    }
+
+    /** The same refusal, thrown again on another thread (with this thread's stack). */
+    SignInRejectedException copy() {
+        return new SignInRejectedException(getMessage(), getCause(), providerUnavailable);
     }
 
     /**

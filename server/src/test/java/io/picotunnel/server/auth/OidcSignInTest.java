@@ -419,18 +419,18 @@ class OidcSignInTest {
 
     @Test
     void signInsWhileTheProviderDoesNotAnswerEachWaitOneTimeoutNotOneApiece() throws Exception {
-        // A provider that takes connections and never answers: each discovery attempt ends at the read timeout.
+        // A provider that takes connections and never answers: each discovery attempt ends at the call's timeout.
         try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
             OidcProvider unanswering = new OidcProvider(new OidcSettings(
                     URI.create("http://127.0.0.1:" + silent.getLocalPort() + "/default"), CLIENT_ID, CLIENT_SECRET,
-                    oidc.redirectUrl(), Set.of("alice@example.com"), Set.of()));
+                    oidc.redirectUrl(), Set.of("alice@example.com"), Set.of()), java.time.Duration.ofSeconds(2));
             java.util.concurrent.ExecutorService visitors = java.util.concurrent.Executors.newFixedThreadPool(4, task -> {
                 Thread t = new Thread(task, "visitor");
                 t.setDaemon(true);
                 return t;
             });
             try {
-                long deadline = System.nanoTime() + 2_000_000L * OidcProvider.READ_TIMEOUT_MS;
+                long deadline = System.nanoTime() + 4_000_000_000L;
                 List<java.util.concurrent.Future<Exception>> signIns = new java.util.ArrayList<>();
                 for (int i = 0; i < 4; i++) {
                     signIns.add(visitors.submit(() -> {
@@ -443,13 +443,28 @@ class OidcSignInTest {
                     }));
                 }
                 for (java.util.concurrent.Future<Exception> signIn : signIns) {
-                    // before, each waited for the attempts of those before it: the fourth some 40 s
+                    // before, each waited for the attempts of those before it: the fourth some four timeouts
                     assertThat(signIn.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS))
                             .isInstanceOf(SignInRejectedException.class).hasMessageContaining("could not be reached");
                 }
             } finally {
                 visitors.shutdownNow();
             }
+        }
+    }
+
+    @Test
+    void aProviderThatTricklesItsAnswerEndsTheSignInAtFifteenSecondsWithThePageSayingSo() throws Exception {
+        // a byte a second: no read ever times out, the whole answer would take minutes
+        try (io.picotunnel.testkit.TricklingServer trickling = new io.picotunnel.testkit.TricklingServer()) {
+            startServer(trickling.url() + "/default", Set.of("alice@example.com"), Set.of(), false);
+            long started = System.nanoTime();
+
+            HttpResponse<String> login = browser.get(server.url("/auth/login"));
+
+            assertThat(signInError(login)).isEqualTo("The identity provider at " + trickling.url() + "/default could"
+                    + " not be reached: it did not answer within 15 s. Please try again in a moment.");
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - started)).isLessThan(java.time.Duration.ofSeconds(19));
         }
     }
 

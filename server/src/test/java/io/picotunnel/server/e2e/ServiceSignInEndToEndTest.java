@@ -273,6 +273,25 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void aProviderDownAtTheCallbackGetsAPageSayingSoNotThatTheVisitorIsRefused() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
+        assertThat(first.status()).as(first.toString()).isEqualTo(302);
+        nextUser("alice", "alice@example.com", "alice");
+        String callback = throughProvider(first.header("Location"));
+        provider.shutdown();
+        provider = null;
+
+        HttpResponse<String> back = get(callback);
+
+        assertThat(back.statusCode()).as(back.body()).isEqualTo(502);
+        assertThat(back.body()).contains("Sign-in unavailable").contains("could not be reached");
+        assertThat(secret.uris()).isEmpty();
+    }
+
+    @Test
     void theSignInCookieReachesNoTargetNotEvenAnOpenServicesOnTheSameHost() throws Exception {
         start();
         RecordingTarget secret = target("secret");
