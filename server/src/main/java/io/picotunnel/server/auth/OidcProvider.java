@@ -288,7 +288,9 @@ public final class OidcProvider {
         }
         JWKSource<SecurityContext> keys;
         try {
-            keys = JWKSourceBuilder.create(metadata.getJWKSetURI().toURL(), jwksHttp).build();
+            // Not rate limited: a fetch that failed (the provider down) would be refused for 30 s more, each sign-in
+            // meanwhile told it failed, though the provider was back. Only a token of a key not yet known fetches.
+            keys = JWKSourceBuilder.create(metadata.getJWKSetURI().toURL(), jwksHttp).rateLimited(false).build();
         } catch (java.net.MalformedURLException e) {
             throw new SignInRejectedException("The identity provider's jwks_uri is not a valid URL.", e);
         }

@@ -379,6 +379,29 @@ class OidcSignInTest {
     }
 
     @Test
+    void keysThatCannotBeFetchedReadAsTheProviderDownNotABadTokenAndABackProviderSignsInAtOnce() throws Exception {
+        // The provider behind a relay that can go down and come back on the same address
+        try (io.picotunnel.testkit.SwitchableRelay relay = new io.picotunnel.testkit.SwitchableRelay(provider.baseUrl().port())) {
+            okhttp3.HttpUrl issuer = okhttp3.HttpUrl.get("http://127.0.0.1:" + relay.port() + "/default");
+            OidcProvider checker = new OidcProvider(new OidcSettings(issuer.uri(), CLIENT_ID, CLIENT_SECRET,
+                    oidc.redirectUrl(), Set.of("alice@example.com"), Set.of()));
+            checker.start(); // discovery; the keys are fetched at the first token
+            SignedJWT genuine = provider.anyToken(issuer, Map.of("sub", "alice", "aud", CLIENT_ID, "nonce", "nonce-1"));
+            relay.down();
+
+            for (int attempt = 0; attempt < 2; attempt++) {
+                assertThatThrownBy(() -> checker.validate(genuine, "nonce-1")).isInstanceOf(SignInRejectedException.class)
+                        .hasMessageContaining("could not be reached").hasMessageNotContaining("did not pass the checks")
+                        .satisfies(e -> assertThat(((SignInRejectedException) e).providerUnavailable()).isTrue());
+            }
+
+            // Back: the next sign-in goes through, no failure remembered for a while
+            relay.up();
+            assertThat(checker.validate(genuine, "nonce-1").getSubject().getValue()).isEqualTo("alice");
+        }
+    }
+
+    @Test
     void idTokenWithAnotherNonceIsRejected() throws Exception {
         OidcProvider checker = new OidcProvider(oidc);
         checker.start();
