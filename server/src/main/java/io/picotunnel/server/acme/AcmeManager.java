@@ -22,7 +22,10 @@ import org.slf4j.LoggerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.net.http.HttpTimeoutException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
@@ -490,7 +493,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             synchronized (state) {
                 state.failures++;
                 state.status = CertificateStatus.ERROR;
-                state.error = e.getMessage() == null ? e.toString() : e.getMessage();
+                state.error = failure(e);
                 if (state.retryRequests == retryRequests) {
                     Instant now = clock.instant();
                     delay = settings.retryDelay(state.failures);
@@ -533,8 +536,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         } catch (TimeoutException e) {
             order.cancel(true);
             login = null;
-            throw new AcmeException("the ACME CA at " + settings.directoryUri() + " did not complete the order within "
-                    + deadline + " (an answer stalled); it was given up");
+            throw new AcmeException("the ACME server at " + settings.directoryUri() + " did not complete the order within "
+                    + seconds(deadline) + " (an answer stalled); it was given up");
         } catch (InterruptedException e) {
             order.cancel(true);
             throw e;
@@ -547,6 +550,25 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                 default -> throw new AcmeException("the order for " + domain + " was stopped: " + e.getCause());
             }
         }
+    }
+
+    /**
+     * What an order's failure shows (certificate status, log, events). A CA that did not answer in time is named so,
+     * with the time it had: acme4j says only "Network error" for it.
+     */
+    private String failure(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof HttpTimeoutException || t instanceof SocketTimeoutException) {
+                return "the ACME server at " + settings.directoryUri() + " did not answer within "
+                        + seconds(settings.requestTimeout());
+            }
+        }
+        return e.getMessage() == null ? e.toString() : e.getMessage();
+    }
+
+    /** {@code 30 s}, {@code 0.5 s}: a duration as people read it, not {@code PT30S}. */
+    static String seconds(Duration duration) {
+        return BigDecimal.valueOf(duration.toMillis(), 3).stripTrailingZeros().toPlainString() + " s";
     }
 
     private Login login() throws AcmeException, IOException {
@@ -590,7 +612,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             log.info("ACME account {}: contact set to {}", account.getLocation(), email);
         } catch (AcmeException | RuntimeException e) {
             log.warn("ACME account {}: could not set its contact to {}: {}", account.getLocation(), email,
-                    e.getMessage());
+                    failure(e));
         }
     }
 

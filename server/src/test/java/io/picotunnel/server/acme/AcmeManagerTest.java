@@ -695,6 +695,26 @@ class AcmeManagerTest {
     }
 
     @Test
+    void aCaThatNeverAnswersIsNamedAsSuchWithTheTimeInTheStatusAndTheLog() throws Exception {
+        // the kernel takes the connection (backlog), nobody ever reads or answers it
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            AcmeSettings silent = new AcmeSettings(null, directoryOf(silentCa), null, List.of(AcmeSettings.HTTP_01),
+                    Duration.ofHours(1), Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(1));
+            startManagerWithoutServerDomain(silent);
+            try (LogCapture log = new LogCapture(AcmeManager.class, Level.WARN)) {
+                acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+                // the status is set first, the WARN right after
+                await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+                assertThat(acme.status("app.test").orElseThrow().status()).isEqualTo("error");
+                String expected = "the ACME server at " + directoryOf(silentCa) + " did not answer within 1 s";
+                assertThat(acme.status("app.test").orElseThrow().error()).isEqualTo(expected);
+                assertThat(log.messages(Level.WARN)).singleElement().asString().endsWith(": " + expected);
+            }
+        }
+    }
+
+    @Test
     void aCaThatStallsInTheMiddleOfAnAnswerFailsTheOrderAtItsDeadlineInsteadOfHoldingAcmeForGood() throws Exception {
         List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (ServerSocket ca = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
@@ -711,7 +731,7 @@ class AcmeManagerTest {
             await().atMost(Duration.ofSeconds(30)).until(() ->
                     acme.status("app.test").orElseThrow().status().equals("error"));
             assertThat(acme.status("app.test").orElseThrow().error())
-                    .contains("did not complete the order within PT9S");
+                    .contains("the ACME server at " + directoryOf(ca) + " did not complete the order within 9 s");
             long checksAfter = acme.checks();
             await().atMost(Duration.ofSeconds(10)).until(() -> acme.checks() > checksAfter);
         } finally {
