@@ -132,7 +132,7 @@ public final class OidcProvider {
             response = OIDCTokenResponseParser.parse(request.toHTTPRequest().send(http));
         } catch (ProviderHttp.ProviderTimeoutException e) {
             throw SignInRejectedException.providerUnavailable("The identity provider could not be reached to finish"
-                    + " the sign-in: it " + http.tooSlow() + ". Please try again in a moment.", e);
+                    + " the sign-in: it " + e.getMessage() + ". Please try again in a moment.", e);
         } catch (IOException | ParseException e) {
             throw SignInRejectedException.providerUnavailable(
                     "The identity provider could not be reached to finish the sign-in.", e);
@@ -174,9 +174,9 @@ public final class OidcProvider {
             return discover().validator().validate(idToken, new Nonce(nonce));
         } catch (KeySourceException e) {
             // Not the token's fault: its keys could not be fetched (the provider is down, or too slow)
-            boolean slow = causedBy(e, ProviderHttp.ProviderTimeoutException.class);
+            String slow = timeoutIn(e);
             throw SignInRejectedException.providerUnavailable("The identity provider could not be reached to check"
-                    + " the sign-in (its signing keys could not be fetched" + (slow ? ": it " + jwksHttp.tooSlow() : "")
+                    + " the sign-in (its signing keys could not be fetched" + (slow == null ? "" : ": it " + slow)
                     + "). Please try again in a moment.", e);
         } catch (BadJOSEException | JOSEException e) {
             throw new SignInRejectedException("The ID token from the identity provider did not pass the checks.", e);
@@ -272,7 +272,7 @@ public final class OidcProvider {
             metadata = resolve(issuer);
         } catch (ProviderHttp.ProviderTimeoutException e) {
             throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
-                    + " could not be reached: it " + http.tooSlow() + ". Please try again in a moment.", e);
+                    + " could not be reached: it " + e.getMessage() + ". Please try again in a moment.", e);
         } catch (GeneralException | IOException e) {
             throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
                     + " could not be reached or its discovery document is invalid.", e);
@@ -316,12 +316,13 @@ public final class OidcProvider {
         return metadata;
     }
 
-    private static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
+    /** The sentence of the call that ran out of time among the causes of {@code error} ("did not answer within 15 s"), or null. */
+    private static String timeoutIn(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
-            if (type.isInstance(t)) {
-                return true;
+            if (t instanceof ProviderHttp.ProviderTimeoutException timeout) {
+                return timeout.getMessage();
             }
         }
-        return false;
+        return null;
     }
 }

@@ -13,6 +13,7 @@ import java.net.ProxySelector;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -66,13 +67,9 @@ final class ProviderHttp implements HTTPRequestSender, ResourceRetriever {
         this.sizeLimit = sizeLimit;
     }
 
-    Duration deadline() {
-        return deadline;
-    }
-
-    /** The sentence of a call that ran out of time. */
-    String tooSlow() {
-        long millis = deadline.toMillis();
+    /** What a call that ran out of {@code time} says: "did not answer within 15 s". */
+    static String tooSlow(Duration time) {
+        long millis = time.toMillis();
         return "did not answer within " + (millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms");
     }
 
@@ -137,14 +134,17 @@ final class ProviderHttp implements HTTPRequestSender, ResourceRetriever {
             return answer.get(deadline.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             answer.cancel(true); // closes the connection
-            throw new ProviderTimeoutException(tooSlow());
+            throw new ProviderTimeoutException(tooSlow(deadline));
         } catch (InterruptedException e) {
             answer.cancel(true);
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof HttpConnectTimeoutException) {
+                throw new ProviderTimeoutException(tooSlow(Duration.ofMillis(OidcProvider.CONNECT_TIMEOUT_MS)));
+            }
             if (e.getCause() instanceof HttpTimeoutException) {
-                throw new ProviderTimeoutException(tooSlow());
+                throw new ProviderTimeoutException(tooSlow(deadline));
             }
             if (e.getCause() instanceof IOException io) {
                 throw io;

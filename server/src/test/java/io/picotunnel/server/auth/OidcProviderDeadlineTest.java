@@ -91,6 +91,16 @@ class OidcProviderDeadlineTest {
     }
 
     @Test
+    void aProviderThatTakesNoConnectionIsNamedWithTheConnectTimeout() throws Exception {
+        try (io.picotunnel.testkit.SilentListener silent = new io.picotunnel.testkit.SilentListener()) {
+            OidcProvider provider = new OidcProvider(settings("http://" + silent.address() + "/default"), Duration.ofSeconds(30));
+            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThatThrownBy(provider::start)
+                    .isInstanceOf(SignInRejectedException.class)
+                    .hasMessageContaining("could not be reached: it did not answer within 5 s"));
+        }
+    }
+
+    @Test
     void aTokenEndpointThatTricklesEndsTheSignInAtTheDeadline() throws Exception {
         OidcProvider provider = new OidcProvider(settings(issuerWithTricklingEndpoints()), DEADLINE);
         OidcProvider.AuthorizationStart start = provider.start();
