@@ -380,25 +380,6 @@ class FaultEndToEndTest {
         }
     }
 
-    /** A TCP socket as /proc/net/tcp and tcp6 show it: {@code inode} 0 once its process closed it. */
-    private record KernelSocket(int state, long queued, long inode) {
-        static KernelSocket find(int localPort, int remotePort) throws IOException {
-            for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
-                List<String> lines = Files.readAllLines(Path.of(table));
-                for (String line : lines.subList(1, lines.size())) {
-                    String[] f = line.trim().split("\\s+");
-                    int local = Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16);
-                    int remote = Integer.parseInt(f[2].substring(f[2].indexOf(':') + 1), 16);
-                    if (local == localPort && remote == remotePort) {
-                        return new KernelSocket(Integer.parseInt(f[3], 16),
-                                Long.parseLong(f[4].substring(0, f[4].indexOf(':')), 16), Long.parseLong(f[9]));
-                    }
-                }
-            }
-            return null;
-        }
-    }
-
     // ---- TLS passthrough: the same relay as a tcp service, behind the front door's look at the ClientHello ----
 
     @Test

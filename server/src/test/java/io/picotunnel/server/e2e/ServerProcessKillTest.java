@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.URI;
@@ -24,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -103,6 +105,61 @@ class ServerProcessKillTest {
             assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
                     "transfer-encoding");
             downloadIsCutByAResetWhenTheServerIsKilled(in);
+        }
+    }
+
+    /**
+     * The other side of the reset above: once the proxy has marked the end of such an answer (shut its output after
+     * the last byte, the lingering close) a death must not discard what the kernel still holds of it. The visitor
+     * reads nothing until the server is killed in that moment (its socket in FIN_WAIT1, bytes unacknowledged, still
+     * the process's), then gets the whole answer and a clean end.
+     */
+    @Test
+    void http10AnswerWhoseEndWasMarkedArrivesWholeThoughTheServerProcessIsKilledBeforeTheVisitorRead() throws Exception {
+        long size = 2 * MiB;
+        String tunnelId = startServerAndTunnel();
+        target = FaultTarget.http();
+        post("/api/tunnels/" + tunnelId + "/services", "{\"type\":\"http\",\"domain\":\"dl.test\",\"path_prefix\":\"/\","
+                + "\"target_addr\":\"" + target.address() + "\"}");
+        connectClient(tunnelId);
+
+        try (Socket visitor = new Socket()) {
+            visitor.setReceiveBufferSize(64 * 1024);
+            visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), httpPort));
+            visitor.setSoTimeout(60_000);
+            OutputStream out = visitor.getOutputStream();
+            out.write(("GET /close/" + size + " HTTP/1.0\r\nHost: dl.test\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            // The lingering close keeps the socket at most 5 s after the end is marked: looked at every 10 ms.
+            AtomicReference<KernelSocket> marked = new AtomicReference<>();
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10)).until(() -> {
+                KernelSocket end = KernelSocket.find(httpPort, visitor.getLocalPort());
+                marked.set(end);
+                return end != null && end.state() == KernelSocket.FIN_WAIT1 && end.inode() != 0;
+            });
+            assertThat(marked.get().queued()).as("bytes of the answer unacknowledged").isPositive();
+
+            server.destroyForcibly(); // SIGKILL
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+            InputStream in = new BufferedInputStream(visitor.getInputStream());
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
+                    "transfer-encoding");
+            byte[] buffer = new byte[64 * 1024];
+            long bytes = 0;
+            long firstWrong = -1;
+            String how = "eof";
+            try {
+                for (int n; (n = in.read(buffer)) >= 0; bytes += n) {
+                    for (int i = 0; i < n && firstWrong < 0; i++) {
+                        firstWrong = buffer[i] == FaultTarget.patternByte(bytes + i) ? -1 : bytes + i;
+                    }
+                }
+            } catch (SocketException e) {
+                how = "reset: " + e.getMessage();
+            }
+            assertThat(how + " after " + bytes).isEqualTo("eof after " + size);
+            assertThat(firstWrong).as("first byte not the target's").isEqualTo(-1);
         }
     }
 
