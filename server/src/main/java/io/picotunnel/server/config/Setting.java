@@ -46,8 +46,9 @@ public enum Setting {
             "How long a visitor's HTTP connection stays open, idle, for its next request (HTTP/2: with no stream open),"
                     + " as nginx's keepalive_timeout; behind a load balancer, longer than the balancer's idle timeout."),
     SEND_TIMEOUT("--send-timeout", "DURATION", "60s",
-            "How long a visitor may take none of an answer the proxy has whole and is still writing to it before its"
-                    + " connection is reset, as nginx's send_timeout."),
+            "How long an HTTP/1.x visitor may take none of an answer the proxy has whole and is still writing to it"
+                    + " before its connection is reset, as nginx's send_timeout (an HTTP/2 stream: --proxy-timeout,"
+                    + " which resets the stream)."),
     UPSTREAM_KEEPALIVE_TIMEOUT("--upstream-keepalive-timeout", "DURATION", "60s",
             "How long a connection to a service's target stays open, idle, for the next request (0: a new one per request)."),
     UPSTREAM_KEEPALIVE("--upstream-keepalive", "N", "128",

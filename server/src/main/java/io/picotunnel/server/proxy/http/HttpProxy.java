@@ -241,7 +241,7 @@ public final class HttpProxy implements HttpPipelines {
         }
 
         /**
-         * How long an HTTP/1.1 visitor may take none of an answer the proxy has whole and is still writing before its
+         * How long an HTTP/1.x visitor may take none of an answer the proxy has whole and is still writing before its
          * connection is reset (nginx's send_timeout): the tail of a keep-alive answer, or a last answer before the
          * close.
          */
