@@ -40,6 +40,8 @@ public final class Metrics implements AutoCloseable {
     /** The meters of every service's traffic ({@link #register} with the prefix {@code picotunnel_service}). */
     private static final List<String> SERVICE_METERS = List.of("picotunnel_service_bytes_in",
             "picotunnel_service_bytes_out", "picotunnel_service_connections_active");
+    /** The meters of a tunnel's or service's checks ({@link #check}), tagged with {@link #tags(Subject)}. */
+    private static final List<String> CHECK_METERS = List.of("picotunnel_checks", "picotunnel_check_up");
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Map<Subject, AtomicInteger> checkStates = new ConcurrentHashMap<>();
@@ -93,10 +95,13 @@ public final class Metrics implements AutoCloseable {
         kindCounters(service, tags, counters);
     }
 
-    /** A service was deleted: the meters of its traffic go at once (its check state at the next {@link #retain}). */
+    /** A service was deleted: the meters of its traffic and of its checks go at once. */
     void serviceRemoved(Service service) {
         remove(SERVICE_METERS, serviceTags(service));
         remove(KIND_METERS, serviceTags(service));
+        Subject subject = new Subject(service.tunnelId(), service.id());
+        remove(CHECK_METERS, tags(subject));
+        checkStates.remove(subject);
     }
 
     /**

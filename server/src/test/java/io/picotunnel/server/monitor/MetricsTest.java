@@ -17,6 +17,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -87,7 +88,7 @@ class MetricsTest {
     }
 
     /**
-     * A deleted tunnel or service leaves /metrics at the next round of checks: a {@code picotunnel_check_up} stuck at
+     * A deleted tunnel or service leaves /metrics by the next round of checks: a {@code picotunnel_check_up} stuck at
      * 0 would keep an alert rule ({@code picotunnel_check_up == 0}) firing until the server restarts. So does the
      * check state of a service whose probe was switched off.
      */
@@ -124,6 +125,35 @@ class MetricsTest {
         }
     }
 
+    /**
+     * A deleted service's traffic series left /metrics at its DELETE, its check series ({@code picotunnel_checks_total},
+     * {@code picotunnel_check_up}) only at the next round of checks: until then a {@code picotunnel_check_up} of 0 kept
+     * an alert rule firing for a service that no longer exists.
+     */
+    @Test
+    void aDeletedServicesCheckSeriesGoRightAfterTheDelete() throws Exception {
+        try (EchoServer echo = new EchoServer();
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
+            String id = testbed.createConnectedTunnel("checked");
+            String serviceId = testbed.createTcpService(id, Ports.freePort(), echo.address()).get("id").asText();
+            String checkUp = "picotunnel_check_up{service=\"" + serviceId + "\",tunnel=\"" + id + "\"} 1.0";
+            String checks = "picotunnel_checks_total{service=\"" + serviceId + "\",status=\"up\",tunnel=\"" + id + "\"}";
+            await().atMost(10, TimeUnit.SECONDS).until(() -> {
+                String scraped = testbed.api().get("/metrics").raw().body();
+                return scraped.contains(checkUp) && scraped.contains(checks) && testbed.checks(id, null, 1).size() == 1;
+            });
+            // Right after a round is stored (its metrics are counted before), so that the next is a second away.
+            long newest = testbed.checks(id, null, 1).get(0).get("id").asLong();
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, null, 1).get(0).get("id").asLong() > newest);
+
+            ApiClient.Response deleted = testbed.api().delete("/api/services/" + serviceId);
+            assertThat(deleted.status()).as(deleted.toString()).isEqualTo(204);
+            String scraped = testbed.api().get("/metrics").raw().body();
+            assertThat(series(scraped, "service=\"" + serviceId + "\"")).as("right after the DELETE").isEmpty();
+            assertThat(series(scraped, "picotunnel_check_up{service=\"\",tunnel=\"" + id + "\"}")).hasSize(1);
+        }
+    }
+
     @Test
     void metricsNeedTheAdminTokenUnlessMadePublic() {
         try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
@@ -157,6 +187,11 @@ class MetricsTest {
                 assertThat(response.raw().body()).contains("<div id=\"root\"></div>");
             }
         }
+    }
+
+    /** The lines of a scrape that have {@code text}. */
+    private static List<String> series(String scraped, String text) {
+        return scraped.lines().filter(line -> line.contains(text)).toList();
     }
 
     private static double value(JsonNode samples, String name, Map<String, String> labels) {
