@@ -146,12 +146,14 @@ public final class Traffic implements ServiceListener, AutoCloseable {
     }
 
     private void forget(Service service) {
-        TrafficCounters counters = services.remove(service.id());
-        Service known = serviceOf.remove(service.id());
+        TrafficCounters counters = services.get(service.id());
         if (counters == null) {
             return;
         }
+        // Set aside before removed, so that a lookup in between (service() reads both maps) finds them.
         deleted.put(service.id(), counters);
+        services.remove(service.id());
+        Service known = serviceOf.remove(service.id());
         if (metrics != null) {
             metrics.serviceRemoved(known);
         }
@@ -172,11 +174,12 @@ public final class Traffic implements ServiceListener, AutoCloseable {
 
     /** Makes the counters of a service this is told of, or takes back those of its delete that was undone. */
     private void create(Service service) {
-        TrafficCounters counters = deleted.remove(service.id());
+        TrafficCounters counters = deleted.get(service.id());
         if (counters == null) {
             counters = restored("s:" + service.id(), new TrafficCounters(tunnelCounters(service.tunnelId())));
         }
         services.put(service.id(), counters);
+        deleted.remove(service.id()); // after the put: a lookup in between finds them in one map or the other
         serviceOf.put(service.id(), service);
         if (metrics != null) {
             metrics.serviceCounters(service, counters);
