@@ -491,12 +491,12 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             }
             Duration delay;
             synchronized (state) {
-                state.failures++;
-                state.status = CertificateStatus.ERROR;
-                state.error = failure(e);
+                int failures = state.failures + 1;
+                String error = failure(e);
+                Instant retryAt;
                 if (state.retryRequests == retryRequests) {
                     Instant now = clock.instant();
-                    delay = settings.retryDelay(state.failures);
+                    delay = settings.retryDelay(failures);
                     // a CA refusing for a rate limit says when to come back: coming back sooner only meets the refusal
                     Instant caRetryAfter = e instanceof AcmeRateLimitedException limited
                             ? limited.getRetryAfter().orElse(null) : null;
@@ -504,12 +504,17 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                     if (caRetryAfter != null && caRetryAfter.isAfter(now.plus(delay))) {
                         delay = Duration.between(now, caRetryAfter.isAfter(latest) ? latest : caRetryAfter);
                     }
-                    state.retryAt = now.plus(delay);
-                    storeFailure(domain, new OrderFailure(state.failures, state.retryAt, state.error, caRetryAfter));
+                    retryAt = now.plus(delay);
+                    // on disk before the status shows it: a restart on seeing "error" must not order at once
+                    storeFailure(domain, new OrderFailure(failures, retryAt, error, caRetryAfter));
                 } else {
                     delay = Duration.ZERO;
-                    state.retryAt = Instant.MIN;
+                    retryAt = Instant.MIN;
                 }
+                state.failures = failures;
+                state.retryAt = retryAt;
+                state.error = error;
+                state.status = CertificateStatus.ERROR;
             }
             log.warn("ACME {} for {} failed (attempt {}, next try in {}): {}", renewal ? "renewal" : "certificate",
                     domain, state.failures, delay, state.error);
