@@ -469,13 +469,14 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         try {
             CertificateIssuer.Issued issued = issueWithinDeadline(domain, challengeType);
             ServerCertificate certificate = issued.certificate();
-            // served even when its files cannot be written: ordering it again would only use up the CA's limits
-            store.putFromAcme(domain, certificate);
             state.failures = 0;
             state.error = null;
             state.retryAt = Instant.MIN;
             state.unsaved = issued;
+            // saved before it is served, so that a restart on seeing it serves it again instead of ordering another
             save(domain, state);
+            // served even when its files cannot be written: ordering it again would only use up the CA's limits
+            store.putFromAcme(domain, certificate);
             state.status = CertificateStatus.VALID;
             deleteFailure(domain);
             log.info("ACME certificate for {} {} (valid until {}, renewal from {})", domain,
