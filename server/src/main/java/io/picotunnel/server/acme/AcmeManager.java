@@ -517,8 +517,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                 state.error = error;
                 state.status = CertificateStatus.ERROR;
             }
-            log.warn("ACME {} for {} failed (attempt {}, next try in {}): {}", renewal ? "renewal" : "certificate",
-                    domain, state.failures, delay, state.error);
+            log.warn("ACME {} for {} failed (attempt {}, next try in {} s): {}", renewal ? "renewal" : "certificate",
+                    domain, state.failures, delay.toSeconds(), state.error);
             outcomes.failed(domain, renewal, state.error, delay);
             if (e instanceof AcmeException || e instanceof IOException) {
                 login = null;
