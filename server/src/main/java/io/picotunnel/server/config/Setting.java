@@ -41,14 +41,16 @@ public enum Setting {
     TLS_CERT("--tls-cert", "FILE", null, "PEM certificate chain for the server's domain (with --tls-key)."),
     TLS_KEY("--tls-key", "FILE", null, "PEM private key for --tls-cert."),
     PROXY_TIMEOUT("--proxy-timeout", "DURATION", "60s",
-            "How long the proxy waits for a response from a service, and for a request or response body that stopped moving, e.g. 30s, 2m."),
+            "How long the proxy waits for a response from a service, for a request body that stopped moving, and on the"
+                    + " service for the rest of a response body (time waiting on the visitor does not count: --send-timeout),"
+                    + " as nginx's proxy_read_timeout, e.g. 30s, 2m."),
     KEEPALIVE_TIMEOUT("--keepalive-timeout", "DURATION", "75s",
             "How long a visitor's HTTP connection stays open, idle, for its next request (HTTP/2: with no stream open),"
                     + " as nginx's keepalive_timeout; behind a load balancer, longer than the balancer's idle timeout."),
     SEND_TIMEOUT("--send-timeout", "DURATION", "60s",
-            "How long an HTTP/1.x visitor may take none of an answer the proxy has whole and is still writing to it"
-                    + " before its connection is reset, as nginx's send_timeout (an HTTP/2 stream: --proxy-timeout,"
-                    + " which resets the stream)."),
+            "How long a visitor may take none of an answer being written to it (the body still coming from the service"
+                    + " or already whole at the proxy) before its connection (HTTP/2: its stream) is reset; only time"
+                    + " waiting on the visitor counts, as nginx's send_timeout."),
     UPSTREAM_KEEPALIVE_TIMEOUT("--upstream-keepalive-timeout", "DURATION", "60s",
             "How long a connection to a service's target stays open, idle, for the next request (0: a new one per request)."),
     UPSTREAM_KEEPALIVE("--upstream-keepalive", "N", "128",

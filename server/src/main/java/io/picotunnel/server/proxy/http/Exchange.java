@@ -4,6 +4,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -158,10 +159,22 @@ final class Exchange {
     /** Some of the request body went up the stream. */
     private boolean bodySent;
     /**
-     * While the response body goes out: when it last moved (a piece from the target, a write to the visitor done, a
-     * piece of the request body sent up), in {@link System#nanoTime} terms. Nothing for the proxy timeout cuts it.
+     * While the response body goes out, the wait on the target (nginx's proxy_read_timeout): when it last began,
+     * in {@link System#nanoTime} terms: a piece from the target, the proxy ready to read on once the visitor took what
+     * it had (a write to the visitor done), or a piece of the request body sent up. Counts only while the visitor
+     * holds nothing back ({@link #visitorHolds}); the proxy timeout without any of these cuts the body.
      */
-    private long responseProgressAt;
+    private long targetWaitFrom;
+    /**
+     * The wait on the visitor (nginx's send_timeout): when a write to it last completed, or was started while none
+     * was pending. Counts only while {@link #visitorHolds}; the send timeout without progress resets the visitor.
+     */
+    private long sendWaitFrom;
+    /**
+     * The bytes of the visitor's connection left to write at the last look while it held back (HTTP/1.1; an HTTP/2
+     * stream has no buffer of its own): a change is progress too, for a write the visitor takes only part of.
+     */
+    private long unwrittenSeen = -1;
     private Phase phase = Phase.OPENING;
     /** The whole request (its last content) has been written to the stream. */
     private boolean requestDone;
@@ -326,7 +339,7 @@ final class Exchange {
             }
         } else {
             bodyProgressAt = System.nanoTime();
-            responseProgressAt = bodyProgressAt;
+            targetWaitFrom = bodyProgressAt;
         }
     }
 
@@ -461,8 +474,10 @@ final class Exchange {
     }
 
     void readUpstreamIfReady() {
-        if (upstream != null && !isOver() && ctx.channel().isWritable()
-                && (lastPublicWrite == null || lastPublicWrite.isDone())) {
+        if (upstream != null && !isOver() && !visitorHolds()) {
+            if (phase == Phase.RESPONDING) {
+                targetWaitFrom = System.nanoTime(); // the wait on the target starts (again) now
+            }
             upstream.read();
         }
     }
@@ -595,8 +610,8 @@ final class Exchange {
         traffic.responded(code);
         upstreamResponse = response;
         writePublic(publicResponse(response));
-        responseProgressAt = System.nanoTime();
-        armResponseBodyTimer(proxy.responseTimeout().toNanos());
+        targetWaitFrom = System.nanoTime();
+        armResponseBodyTimer(Math.min(proxy.responseTimeout().toNanos(), ProxyHandler.SEND_CHECK.toNanos()));
     }
 
     /**
@@ -623,10 +638,15 @@ final class Exchange {
     }
 
     /**
-     * A response body that stops moving for the proxy timeout is cut, as nginx's proxy_read_timeout and send_timeout
-     * cut it: a target that sends a head and then nothing (or stops half way) would otherwise hold the visitor's
-     * connection, the stream and the client's connection to the target for as long as the target keeps its socket
-     * open. A piece moving either way only notes the time.
+     * A response body that stops moving is cut, each side on its own clock as nginx does: while the proxy waits on the
+     * target (it could read on), the target's silence for the proxy timeout (proxy_read_timeout); while it waits on
+     * the visitor ({@link #visitorHolds}: reading from the target is paused by backpressure), the visitor taking
+     * nothing for the send timeout (send_timeout). The time spent waiting on one side never counts against the other:
+     * a visitor reading a big body slowly but steadily is not cut by the proxy timeout, a fast target is not blamed
+     * for a stalled visitor. Without the cut, either side would hold the visitor's connection, the stream and the
+     * client's connection to the target for as long as it keeps its socket open. A piece moving only notes the time;
+     * the timer looks every {@link ProxyHandler#SEND_CHECK} (the visitor may start holding back at any moment, and
+     * taking part of a write is progress too), so a stalled visitor is reset within about a second of its timeout.
      */
     private void armResponseBodyTimer(long nanos) {
         if (owner.isCurrent(this)) {
@@ -638,22 +658,44 @@ final class Exchange {
         if (phase != Phase.RESPONDING) {
             return;
         }
-        long timeout = proxy.responseTimeout().toNanos();
-        long left = responseProgressAt + timeout - System.nanoTime();
-        if (left > 0) {
-            armResponseBodyTimer(left);
-            return;
-        }
-        boolean visitorStalled = !ctx.channel().isWritable() || (lastPublicWrite != null && !lastPublicWrite.isDone());
-        if (visitorStalled) {
-            LOG.info("visitor {} took none of the response to {} {} for {}: closing its connection", clientIp,
-                    request.method(), LogValues.escape(service.domain()), proxy.responseTimeout());
+        long now = System.nanoTime();
+        if (visitorHolds()) {
+            long unwritten = unwrittenBytes();
+            if (unwritten != unwrittenSeen) {
+                unwrittenSeen = unwritten;
+                sendWaitFrom = now;
+            }
+            long left = sendWaitFrom + proxy.sendTimeout().toNanos() - now;
+            if (left > 0) {
+                armResponseBodyTimer(Math.min(left, ProxyHandler.SEND_CHECK.toNanos()));
+                return;
+            }
+            LOG.info("visitor {} took none of the response to {} {} for {}: resetting it", clientIp,
+                    request.method(), LogValues.escape(service.domain()), proxy.sendTimeout());
         } else {
+            long left = targetWaitFrom + proxy.responseTimeout().toNanos() - now;
+            if (left > 0) {
+                armResponseBodyTimer(Math.min(left, ProxyHandler.SEND_CHECK.toNanos()));
+                return;
+            }
             LOG.info("{} sent nothing more of its response to {} {} for {}: cutting the response", service.targetAddr(),
                     request.method(), LogValues.escape(service.domain()), proxy.responseTimeout());
         }
         endWithReset();
         owner.abort();
+    }
+
+    /**
+     * The proxy waits on the visitor: a write to it is not done, or its channel (an HTTP/2 stream: its window, or the
+     * connection) takes no more; reading from the target waits for it ({@link #readUpstreamIfReady}).
+     */
+    private boolean visitorHolds() {
+        return !ctx.channel().isWritable() || (lastPublicWrite != null && !lastPublicWrite.isDone());
+    }
+
+    private long unwrittenBytes() {
+        ChannelOutboundBuffer outbound = ctx.channel().unsafe().outboundBuffer();
+        return outbound == null ? 0 : outbound.totalPendingWriteBytes();
     }
 
     private HttpResponse publicResponse(HttpResponse response) {
@@ -703,7 +745,7 @@ final class Exchange {
             return;
         }
         traffic.sent(content.content().readableBytes());
-        responseProgressAt = System.nanoTime();
+        targetWaitFrom = System.nanoTime();
         writePublic(content);
         if (last) {
             if (requestDone) {
@@ -717,6 +759,9 @@ final class Exchange {
     }
 
     private void writePublic(HttpObject msg) {
+        if (!visitorHolds()) {
+            sendWaitFrom = System.nanoTime(); // the wait on the visitor starts with this write
+        }
         if (batchingPublicWrites) {
             lastPublicWrite = ctx.write(msg);
             publicFlushPending = true;
@@ -725,9 +770,7 @@ final class Exchange {
         }
         lastPublicWrite.addListener(f -> {
             if (f.isSuccess()) {
-                if (phase == Phase.RESPONDING || phase == Phase.ENDED) {
-                    responseProgressAt = System.nanoTime();
-                }
+                sendWaitFrom = System.nanoTime();
                 readUpstreamIfReady();
             } else {
                 ctx.close();
@@ -747,7 +790,7 @@ final class Exchange {
      * HTTP/2: the response came whole from the target, but the stream's flow-control window may hold the rest of it
      * at the proxy, and a visitor that never opens the window would keep the stream (and so its connection, which
      * is not idle while a stream is open) for ever. As with a body still coming ({@link #onResponseBodyTimeout}),
-     * and as nginx's send_timeout does for a stream without window, nothing taken for the proxy timeout resets the
+     * and as nginx's send_timeout does for a stream without window, nothing taken for the send timeout resets the
      * stream; the connection's other streams go on. (On HTTP/1.1 the connection's handler watches the rest of the
      * answer being written, and starts the idle timeout only once it is.)
      */
@@ -756,7 +799,7 @@ final class Exchange {
         if (!http2 || last == null || last.isDone()) {
             return;
         }
-        long left = responseProgressAt + proxy.responseTimeout().toNanos() - System.nanoTime();
+        long left = sendWaitFrom + proxy.sendTimeout().toNanos() - System.nanoTime();
         owner.responseTimer().arm(Math.max(0, left), TimeUnit.NANOSECONDS, this::onRestOfResponseTimeout);
     }
 
@@ -765,12 +808,12 @@ final class Exchange {
         if (last.isDone() || !ctx.channel().isActive()) {
             return;
         }
-        if (responseProgressAt + proxy.responseTimeout().toNanos() - System.nanoTime() > 0) {
+        if (sendWaitFrom + proxy.sendTimeout().toNanos() - System.nanoTime() > 0) {
             timeRestOfResponse();
             return;
         }
         LOG.info("visitor {} took none of the rest of the response to {} {} for {}: resetting its stream", clientIp,
-                request.method(), LogValues.escape(service.domain()), proxy.responseTimeout());
+                request.method(), LogValues.escape(service.domain()), proxy.sendTimeout());
         owner.abort();
     }
 

@@ -241,9 +241,9 @@ public final class HttpProxy implements HttpPipelines {
         }
 
         /**
-         * How long an HTTP/1.x visitor may take none of an answer the proxy has whole and is still writing before its
-         * connection is reset (nginx's send_timeout): the tail of a keep-alive answer, or a last answer before the
-         * close.
+         * How long a visitor may take none of an answer being written to it before its connection (HTTP/2: its stream)
+         * is reset (nginx's send_timeout): counted only while the proxy waits on the visitor, whether the body is still
+         * coming from the target (reading from it paused by backpressure) or the proxy has it whole.
          */
         public Builder sendTimeout(Duration timeout) {
             this.sendTimeout = requirePositive(timeout, "sendTimeout");

@@ -90,8 +90,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private static final int PENDING_LIMIT = 8;
     /** How long and how much the rest of what a visitor sends is read after the last answer before the close. */
     private static final LingeringClose.Bounds LINGER = LingeringClose.Bounds.DEFAULT;
-    /** How often the writing of an answer is looked at for progress (see {@link #checkSend}). */
-    private static final Duration SEND_CHECK = Duration.ofSeconds(1);
+    /** How often the writing of an answer is looked at for progress (see {@link #checkSend}, Exchange's too). */
+    static final Duration SEND_CHECK = Duration.ofSeconds(1);
 
     private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
     /** What hands the HTTP/1.1 decoder its bytes; null on HTTP/2, whose codec is not in this pipeline. */

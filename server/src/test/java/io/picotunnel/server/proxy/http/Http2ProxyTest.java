@@ -383,24 +383,67 @@ class Http2ProxyTest {
     }
 
     @Test
-    void aStreamWhoseWindowStaysClosedIsResetAfterTheProxyTimeoutAndTheOtherStreamsGoOn() throws Exception {
+    void aStreamWhoseWindowStaysClosedIsResetAfterTheSendTimeoutAndTheOtherStreamsGoOn() throws Exception {
         assertStalledStreamIsResetAndOthersGoOn("/stalled");
     }
 
+    /** The body is still coming from the target (the proxy waits on the visitor): the send timeout, not the proxy's. */
     @Test
-    void aStreamWhoseWindowStaysClosedOnABodyLargerThanTheBuffersIsResetAfterTheProxyTimeout() throws Exception {
+    void aStreamWhoseWindowStaysClosedOnABodyLargerThanTheBuffersIsResetAfterTheSendTimeout() throws Exception {
         assertStalledStreamIsResetAndOthersGoOn("/download?2000000");
     }
 
     /**
+     * Stream 1 gets 1 MiB of window at a time, with a pause of 1.5 s (more than the proxy timeout of 1 s, less than
+     * the send timeout) before each next one: while the visitor keeps the window shut the proxy waits on it, not on
+     * the target, so the body of 4 MB arrives whole. Before, each pause counted against the proxy timeout and the
+     * stream was reset at the first.
+     */
+    @Test
+    void aStreamWhoseWindowOpensSlowlyButSteadilyGetsItsBodyWholeThoughItsPausesOutlastTheProxyTimeout()
+            throws Exception {
+        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(1)).sendTimeout(Duration.ofSeconds(30)).build());
+        int size = 4_000_000;
+        int step = 1024 * 1024;
+        Duration pause = Duration.ofMillis(1500);
+        try (RawH2 h2 = RawH2.connect(port(strict), certificates.clientContext())) {
+            // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0; the connection's window large enough for the whole body.
+            h2.write(frame(0x4, 0, 0, new byte[] {0, 0x4, 0, 0, 0, 0}));
+            h2.write(frame(0x8, 0, 0, ByteBuffer.allocate(4).putInt(16 * 1024 * 1024).array()));
+            h2.get(1, "/download?" + size);
+            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+            long received = 0;
+            boolean ended = false;
+            for (int grant = 0; grant < 8 && !ended; grant++) {
+                if (grant > 0) {
+                    // A deliberate stall of the visitor, not a wait for a condition.
+                    await().pollDelay(pause).atMost(pause.plusSeconds(5)).until(() -> true);
+                }
+                h2.write(frame(0x8, 0, 1, ByteBuffer.allocate(4).putInt(step).array()));
+                long before = received;
+                while (received - before < step && !ended) {
+                    RawH2.Data data = h2.readData(1);
+                    received += data.length();
+                    ended = data.endOfStream();
+                }
+            }
+            assertThat(ended).as("END_STREAM after %d bytes", received).isTrue();
+            assertThat(received).isEqualTo(size);
+        } finally {
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    /**
      * Stream 1 asks for {@code path} with a window of 0 that the client never opens: the proxy gets the target's
-     * answer (whole, when it is small) but can send none of its body. It must end that stream after the proxy
-     * timeout (as nginx's send_timeout does), and only that one: stream 3, opened meanwhile, and stream 5, opened
-     * after, are answered whole on the same connection.
+     * answer (whole, when it is small) but can send none of its body. It must end that stream after the send timeout
+     * (1 s; as nginx's send_timeout does), though the proxy timeout is 30 s, and only that one: stream 3, opened
+     * meanwhile, and stream 5, opened after, are answered whole on the same connection.
      */
     private void assertStalledStreamIsResetAndOthersGoOn(String path) throws Exception {
         Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(1)).build());
+                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
         try (RawH2 h2 = RawH2.connect(((InetSocketAddress) strict.localAddress()).getPort(),
                 certificates.clientContext())) {
             // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0: no stream gets DATA until its own WINDOW_UPDATE.
@@ -718,6 +761,26 @@ class Http2ProxyTest {
                 }
             }
             throw new IOException("no end of stream " + stream + " in 1000 frames");
+        }
+
+        record Data(int length, boolean endOfStream) {
+        }
+
+        /** The next DATA of {@code stream}: its length and whether it ends the stream; a reset of it throws. */
+        Data readData(int stream) throws IOException {
+            for (int i = 0; i < 1000; i++) {
+                Frame frame = next();
+                if (frame.stream != stream) {
+                    continue;
+                }
+                if (frame.type == 0x0) {
+                    return new Data(frame.payload.length, (frame.flags & 0x1) != 0);
+                }
+                if (frame.type == 0x3) {
+                    throw new IOException("stream " + stream + " was reset");
+                }
+            }
+            throw new IOException("no DATA on stream " + stream + " in 1000 frames");
         }
 
         /** The error code of the next RST_STREAM of {@code stream}; -1 when none comes within the read timeout. */

@@ -121,8 +121,8 @@ class SendTimeoutTest {
             InputStream in = http.in();
             ByteArrayOutputStream received = new ByteArrayOutputStream();
             // The visitor takes at most 1 KiB a poll until the answer has come whole from the target (the exchange is
-            // over: kept alive or closing) while part of it still waits in the proxy for the visitor. (Before, a
-            // visitor that stops reading is bounded by --proxy-timeout, the body not moving.)
+            // over: kept alive or closing) while part of it still waits in the proxy for the visitor. (A visitor that
+            // stops reading while the body still comes: BodyStallTimeoutsTest.)
             await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> {
                 received.write(in.readNBytes(Math.min(in.available(), 1024)));
                 return onLoop(channel, () -> (handler.awaitsRequest() || channel.pipeline().names().contains("lingering-close"))
