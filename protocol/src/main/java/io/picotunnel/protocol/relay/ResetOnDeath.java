@@ -15,9 +15,11 @@ import io.netty.channel.socket.DuplexChannel;
  * process's sockets; with SO_LINGER 0 that close sends RST. The relay arms its sockets; the HTTP proxy arms a
  * visitor's connection when it starts an answer delimited by the close.
  *
- * <p>Zero linger also makes an ordinary {@code close()} a reset, discarding data not yet acknowledged, so this handler,
- * first in the pipeline, turns linger back to the default on every close that goes through the pipeline: every
- * graceful close does. An abort ({@link Relay#abortChannel}) closes past the pipeline and keeps the reset. Shutting
+ * <p>Zero linger also makes an ordinary {@code close()} a reset, discarding data not yet acknowledged, so this handler
+ * turns linger back to the default on every close that goes through the pipeline: every graceful close does. It is
+ * put at the head end when armed, behind every handler then in the pipeline (TLS included), so a close started at
+ * the tail ({@code channel.close()}) or from any of their contexts passes it; a handler put in front of it later
+ * must close through the channel, as the lingering close's (inbound only) does. An abort ({@link Relay#abortChannel}) closes past the pipeline and keeps the reset. Shutting
  * the output down (the FIN after the last byte) is not touched by linger; once that is done, the data owed to the far
  * end is complete, and {@link #disarm} lets a later death end it with the FIN already sent.
  */
