@@ -59,7 +59,12 @@ public final class LingeringClose {
     private LingeringClose() {
     }
 
-    /** As {@link #after(ChannelFuture, Bounds, Duration)} with the {@link #DEFAULT_SEND_TIMEOUT}. */
+    /**
+     * As {@link #after(ChannelFuture, Bounds, Duration)} with the {@link #DEFAULT_SEND_TIMEOUT}: for the short refusals
+     * (a connection limit's 429 or 503, a tunnel handshake's error, a WebSocket close frame). Each is far smaller than a
+     * socket's send buffer, so it leaves the channel's outbound buffer, which is all the send watch looks at, in the
+     * first write, and the bounds take over at once: {@code --send-timeout} would never come into play for them.
+     */
     public static void after(ChannelFuture answered, Bounds bounds) {
         after(answered, bounds, DEFAULT_SEND_TIMEOUT);
     }
