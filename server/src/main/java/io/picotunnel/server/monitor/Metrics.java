@@ -20,6 +20,7 @@ import io.picotunnel.server.tunnel.TunnelRegistry;
 
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -45,6 +46,18 @@ public final class Metrics implements AutoCloseable {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Map<Subject, AtomicInteger> checkStates = new ConcurrentHashMap<>();
+    /**
+     * The services whose meters are registered ({@link #serviceCounters}, as {@link Traffic} is told of each), until
+     * they are deleted: only their checks are counted. A check under way when its service was deleted would otherwise
+     * register its series again after {@link #serviceRemoved}, to stay until the next round.
+     */
+    private final Set<String> knownServices = new HashSet<>();
+    /**
+     * Tunnels deleted since the last {@link #retain}, whose checks under way at the delete are not counted. A tunnel's
+     * meters are made only with its first service or when the API first shows it, so a tunnel checked is not always
+     * known as a service is; a deleted one is, until a round that began after its delete (and so did not check it).
+     */
+    private final Set<String> deletedTunnels = new HashSet<>();
     private JvmGcMetrics gc;
 
     public Metrics(TunnelRegistry tunnels) {
@@ -77,8 +90,9 @@ public final class Metrics implements AutoCloseable {
         register("picotunnel_tunnel", Tags.of("tunnel", tunnelId), counters, "tunnel");
     }
 
-    /** Registers the meters of a service's counters (called once, when they are created). */
-    void serviceCounters(Service service, TrafficCounters counters) {
+    /** Registers the meters of a service's counters (called once, when they are created, or its delete is undone). */
+    synchronized void serviceCounters(Service service, TrafficCounters counters) {
+        knownServices.add(service.id());
         Tags tags = serviceTags(service);
         register("picotunnel_service", tags, counters, "service");
         kindCounters(service, tags, counters);
@@ -95,8 +109,12 @@ public final class Metrics implements AutoCloseable {
         kindCounters(service, tags, counters);
     }
 
-    /** A service was deleted: the meters of its traffic and of its checks go at once. */
-    void serviceRemoved(Service service) {
+    /**
+     * A service was deleted: the meters of its traffic and of its checks go at once, and a check of it under way is
+     * not counted when it ends (the same lock as {@link #check}).
+     */
+    synchronized void serviceRemoved(Service service) {
+        knownServices.remove(service.id());
         remove(SERVICE_METERS, serviceTags(service));
         remove(KIND_METERS, serviceTags(service));
         Subject subject = new Subject(service.tunnelId(), service.id());
@@ -105,10 +123,11 @@ public final class Metrics implements AutoCloseable {
     }
 
     /**
-     * A tunnel was deleted: every series of it goes at once (its services' went as each was deleted), its check
-     * states with them. A check of it under way may still count; {@link #retain} drops that at the next round.
+     * A tunnel was deleted (and stored so): every series of it goes at once (its services' went as each was deleted),
+     * its check states with them, and a check of it under way is not counted when it ends.
      */
-    void tunnelRemoved(String tunnelId) {
+    synchronized void tunnelRemoved(String tunnelId) {
+        deletedTunnels.add(tunnelId);
         for (Meter meter : registry.getMeters()) {
             if (tunnelId.equals(meter.getId().getTag("tunnel"))) {
                 registry.remove(meter);
@@ -163,12 +182,22 @@ public final class Metrics implements AutoCloseable {
                 .register(registry);
     }
 
-    /** One check result: counted, and the subject's state (1 up, 0 down) kept as a gauge. */
-    void check(Check check) {
-        Tags tags = tags(check.subject());
+    /**
+     * One check result: counted, and the subject's state (1 up, 0 down) kept as a gauge; not when its tunnel or service
+     * was deleted while it ran. Under the lock of {@link #serviceRemoved} and {@link #tunnelRemoved}: counted before a
+     * delete, it goes with it; ending after, it is not counted.
+     */
+    synchronized void check(Check check) {
+        Subject subject = check.subject();
+        boolean deleted = deletedTunnels.contains(subject.tunnelId())
+                || !subject.isTunnel() && !knownServices.contains(subject.serviceId());
+        if (deleted) {
+            return;
+        }
+        Tags tags = tags(subject);
         Counter.builder("picotunnel_checks").description("Checks of tunnels and services by result")
                 .tags(tags.and("status", check.status().json())).register(registry).increment();
-        AtomicInteger state = checkStates.computeIfAbsent(check.subject(), subject -> {
+        AtomicInteger state = checkStates.computeIfAbsent(subject, absent -> {
             AtomicInteger value = new AtomicInteger();
             Gauge.builder("picotunnel_check_up", value, AtomicInteger::get)
                     .description("1 when the newest check of the tunnel or service was up, else 0").tags(tags)
@@ -184,8 +213,14 @@ public final class Metrics implements AutoCloseable {
      * rule firing. Meters are told apart by their {@code tunnel} and {@code service} tags; an id not in {@code
      * checked} is looked up with {@code tunnelExists} or {@code serviceExists} once (ids are never reused, so one
      * that does not exist now was deleted).
+     *
+     * <p>Called at the end of each round, after its {@link #check}s: the next round begins after this, so it does not
+     * check the tunnels deleted until now, and they are forgotten.
      */
     void retain(Set<Subject> checked, Predicate<String> tunnelExists, Predicate<String> serviceExists) {
+        synchronized (this) {
+            deletedTunnels.clear();
+        }
         Map<String, Boolean> tunnels = new HashMap<>();
         Map<String, Boolean> services = new HashMap<>();
         for (Subject subject : checked) {

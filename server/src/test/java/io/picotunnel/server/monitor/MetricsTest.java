@@ -2,6 +2,7 @@ package io.picotunnel.server.monitor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
@@ -13,12 +14,14 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -154,6 +157,55 @@ class MetricsTest {
         }
     }
 
+    /**
+     * A check of a service under way when the service was deleted was counted once it ended: its series came back
+     * after the DELETE had removed them, and stayed until the next round of checks. The target holds its answer to
+     * the probe until the DELETE is through.
+     */
+    @Test
+    void aCheckUnderWayWhenItsServiceIsDeletedDoesNotBringItsSeriesBack() throws Exception {
+        try (HeldTarget target = new HeldTarget();
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "2s"))) {
+            String id = testbed.createConnectedTunnel("held");
+            String serviceId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"held.example.test\","
+                    + "\"target_addr\":\"" + target.address() + "\"}").get("id").asText();
+            target.awaitProbe();
+
+            ApiClient.Response deleted = testbed.api().delete("/api/services/" + serviceId);
+            assertThat(deleted.status()).as(deleted.toString()).isEqualTo(204);
+            target.answer();
+            // The round is stored once its metrics are counted: the tunnel's check of it is then in the list.
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, null, 1).size() == 1);
+
+            String scraped = testbed.api().get("/metrics").raw().body();
+            assertThat(series(scraped, "service=\"" + serviceId + "\"")).as("after the check under way ended").isEmpty();
+            assertThat(series(scraped, "picotunnel_check_up{service=\"\",tunnel=\"" + id + "\"}")).hasSize(1);
+        }
+    }
+
+    /** As above, for a tunnel deleted while its service (and so the round with its own check) is being checked. */
+    @Test
+    void checksUnderWayWhenTheirTunnelIsDeletedDoNotBringItsSeriesBack() throws Exception {
+        try (HeldTarget target = new HeldTarget();
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "2s"))) {
+            String id = testbed.createConnectedTunnel("held");
+            String serviceId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"held.example.test\","
+                    + "\"target_addr\":\"" + target.address() + "\"}").get("id").asText();
+            String bystander = testbed.createTunnel("bystander").get("id").asText();
+            target.awaitProbe();
+
+            ApiClient.Response deleted = testbed.api().delete("/api/tunnels/" + id);
+            assertThat(deleted.status()).as(deleted.toString()).isEqualTo(204);
+            target.answer();
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(bystander, null, 1).size() == 1);
+
+            String scraped = testbed.api().get("/metrics").raw().body();
+            assertThat(series(scraped, "tunnel=\"" + id + "\"")).as("after the checks under way ended").isEmpty();
+            assertThat(series(scraped, serviceId)).isEmpty();
+            assertThat(series(scraped, "picotunnel_check_up{service=\"\",tunnel=\"" + bystander + "\"}")).hasSize(1);
+        }
+    }
+
     @Test
     void metricsNeedTheAdminTokenUnlessMadePublic() {
         try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
@@ -186,6 +238,46 @@ class MetricsTest {
                 assertThat(response.status()).as(path).isEqualTo(200);
                 assertThat(response.raw().body()).contains("<div id=\"root\"></div>");
             }
+        }
+    }
+
+    /** An HTTP target that holds its answer to the first request (a check's probe) until told to answer. */
+    private static final class HeldTarget implements AutoCloseable {
+        private final CountDownLatch probed = new CountDownLatch(1);
+        private final CountDownLatch answer = new CountDownLatch(1);
+        private final HttpServer server;
+
+        HeldTarget() throws IOException {
+            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            server.createContext("/", exchange -> {
+                probed.countDown();
+                try {
+                    answer.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                exchange.sendResponseHeaders(200, -1);
+                exchange.close();
+            });
+            server.start();
+        }
+
+        String address() {
+            return "127.0.0.1:" + server.getAddress().getPort();
+        }
+
+        void awaitProbe() throws InterruptedException {
+            assertThat(probed.await(20, TimeUnit.SECONDS)).as("a check's probe reached the target").isTrue();
+        }
+
+        void answer() {
+            answer.countDown();
+        }
+
+        @Override
+        public void close() {
+            answer.countDown();
+            server.stop(0);
         }
     }
 
