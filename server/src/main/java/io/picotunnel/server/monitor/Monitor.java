@@ -223,7 +223,8 @@ public final class Monitor implements AutoCloseable {
         try {
             checks.record(results, changes);
         } catch (RuntimeException e) {
-            // A tunnel or service deleted while it was being checked: its rows are refused, try the rest.
+            // A tunnel or service deleted while it was being checked: its rows are refused, store the rest. Only checks
+            // of subjects still stored are told as lost; those of deleted ones are dropped (DEBUG).
             log.debug("Recording checks failed ({}), recording them one by one", e.getMessage());
             int lost = 0;
             String why = null;
@@ -236,8 +237,7 @@ public final class Monitor implements AutoCloseable {
                     // its event waits for that check too.
                     states.remove(check.subject());
                     eventful.remove(check);
-                    if (servicesById.containsKey(check.subject().serviceId()) || check.subject().isTunnel()
-                            && tunnelNames.containsKey(check.subject().tunnelId())) {
+                    if (stillStored(check.subject())) {
                         lost++;
                         why = notStored.getMessage();
                     }
@@ -250,6 +250,20 @@ public final class Monitor implements AutoCloseable {
         }
         for (Check change : eventful) {
             events.record(eventType(change), change.subject().tunnelId(), change.subject().serviceId(), describe(change));
+        }
+    }
+
+    /**
+     * Whether a subject whose check was refused is still stored, read again now: one deleted during the round (its
+     * tunnel or itself) had its check refused as it should, and is no storage failure. When the read fails too, the
+     * storage does: it is taken as stored, so the failure is told.
+     */
+    private boolean stillStored(Subject subject) {
+        try {
+            return store.tunnel(subject.tunnelId()).isPresent()
+                    && (subject.isTunnel() || store.service(subject.serviceId()).isPresent());
+        } catch (RuntimeException e) {
+            return true;
         }
     }
 

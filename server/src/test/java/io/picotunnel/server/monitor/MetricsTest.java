@@ -1,5 +1,6 @@
 package io.picotunnel.server.monitor;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
@@ -7,6 +8,7 @@ import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -203,6 +205,37 @@ class MetricsTest {
             assertThat(series(scraped, "tunnel=\"" + id + "\"")).as("after the checks under way ended").isEmpty();
             assertThat(series(scraped, serviceId)).isEmpty();
             assertThat(series(scraped, "picotunnel_check_up{service=\"\",tunnel=\"" + bystander + "\"}")).hasSize(1);
+        }
+    }
+
+    /**
+     * The checks of a tunnel deleted during a round are refused by the database: they were told as a storage failure
+     * (WARN "Could not store 2 check(s) (... FOREIGN KEY constraint failed)"). They are dropped quietly, and the checks
+     * of the other subjects of the round stored.
+     */
+    @Test
+    void checksOfATunnelDeletedDuringTheRoundAreDroppedWithoutAWarning() throws Exception {
+        try (LogCapture log = new LogCapture(Monitor.class, Level.INFO);
+             HeldTarget target = new HeldTarget();
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "2s"))) {
+            // Made first, the bystander is checked in every round that checks the service.
+            String bystander = testbed.createTunnel("bystander").get("id").asText();
+            String id = testbed.createConnectedTunnel("held");
+            testbed.createService(id, "{\"type\":\"http\",\"domain\":\"held.example.test\","
+                    + "\"target_addr\":\"" + target.address() + "\"}");
+            target.awaitProbe();
+            // The rounds before the held one have ended (one at a time); the held one has stored nothing yet.
+            int before = testbed.checks(bystander, null, 100).size();
+
+            ApiClient.Response deleted = testbed.api().delete("/api/tunnels/" + id);
+            assertThat(deleted.status()).as(deleted.toString()).isEqualTo(204);
+            target.answer();
+            await("the bystander's check of the held round is stored").atMost(10, TimeUnit.SECONDS)
+                    .until(() -> testbed.checks(bystander, null, 100).size() >= before + 1);
+            // A round after the held one has stored its checks: the held one ended, with what it logs.
+            await().atMost(15, TimeUnit.SECONDS).until(() -> testbed.checks(bystander, null, 100).size() >= before + 2);
+
+            assertThat(log.messages(Level.WARN)).isEmpty();
         }
     }
 
