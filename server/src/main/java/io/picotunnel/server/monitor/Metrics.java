@@ -210,33 +210,28 @@ public final class Metrics implements AutoCloseable {
     /**
      * Drops the meters of tunnels and services that no longer exist, and the check state ({@code picotunnel_check_up})
      * of subjects not checked any more (a service disabled or with its probe off): a stale 0 would keep an alert
-     * rule firing. Meters are told apart by their {@code tunnel} and {@code service} tags; an id not in {@code
-     * checked} is looked up with {@code tunnelExists} or {@code serviceExists} once (ids are never reused, so one
-     * that does not exist now was deleted).
+     * rule firing. Meters are told apart by their {@code tunnel} and {@code service} tags. A service's are kept while
+     * it is one this knows ({@link #serviceCounters} until {@link #serviceRemoved}, as {@link Traffic} is told): not
+     * looked up in the database, which does not have a service being created yet (its meters are registered before
+     * its create is committed), and dropping them then would lose its series for good. A tunnel id not in {@code
+     * checked} is looked up with {@code tunnelExists} once (ids are never reused, so one that does not exist now was
+     * deleted).
      *
      * <p>Called at the end of each round, after its {@link #check}s: the next round begins after this, so it does not
      * check the tunnels deleted until now, and they are forgotten.
      */
-    void retain(Set<Subject> checked, Predicate<String> tunnelExists, Predicate<String> serviceExists) {
+    void retain(Set<Subject> checked, Predicate<String> tunnelExists) {
         synchronized (this) {
             deletedTunnels.clear();
         }
         Map<String, Boolean> tunnels = new HashMap<>();
-        Map<String, Boolean> services = new HashMap<>();
         for (Subject subject : checked) {
             tunnels.put(subject.tunnelId(), true);
-            if (!subject.isTunnel()) {
-                services.put(subject.serviceId(), true);
-            }
         }
         for (Meter meter : registry.getMeters()) {
             String tunnel = meter.getId().getTag("tunnel");
-            String service = meter.getId().getTag("service");
-            boolean gone = service != null && !service.isEmpty() && !services.computeIfAbsent(service, serviceExists::test)
-                    || tunnel != null && !tunnels.computeIfAbsent(tunnel, tunnelExists::test);
-            if (gone) {
-                registry.remove(meter);
-            }
+            boolean tunnelGone = tunnel != null && !tunnels.computeIfAbsent(tunnel, tunnelExists::test);
+            removeUnlessKnown(meter, tunnelGone);
         }
         for (Subject subject : List.copyOf(checkStates.keySet())) {
             if (!checked.contains(subject)) {
@@ -246,6 +241,17 @@ public final class Metrics implements AutoCloseable {
                     registry.remove(state);
                 }
             }
+        }
+    }
+
+    /**
+     * Removes {@code meter} if its tunnel is gone or its service is not one this knows; under the lock of {@link
+     * #serviceCounters}, so that a service registered meanwhile (its id known before its meters) is never taken as gone.
+     */
+    private synchronized void removeUnlessKnown(Meter meter, boolean tunnelGone) {
+        String service = meter.getId().getTag("service");
+        if (tunnelGone || service != null && !service.isEmpty() && !knownServices.contains(service)) {
+            registry.remove(meter);
         }
     }
 

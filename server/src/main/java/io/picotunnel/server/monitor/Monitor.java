@@ -196,8 +196,7 @@ public final class Monitor implements AutoCloseable {
             results.forEach(target::check);
             Set<Subject> checked = new HashSet<>();
             results.forEach(check -> checked.add(check.subject()));
-            target.retain(checked, id -> tunnelNames.containsKey(id) || store.tunnel(id).isPresent(),
-                    id -> servicesById.containsKey(id) || store.service(id).isPresent());
+            target.retain(checked, id -> tunnelNames.containsKey(id) || store.tunnel(id).isPresent());
         }
         List<Check> changes = new ArrayList<>();
         List<Check> eventful = new ArrayList<>();

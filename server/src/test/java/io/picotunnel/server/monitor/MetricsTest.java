@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.Service;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.LogCapture;
@@ -236,6 +237,37 @@ class MetricsTest {
             await().atMost(15, TimeUnit.SECONDS).until(() -> testbed.checks(bystander, null, 100).size() >= before + 2);
 
             assertThat(log.messages(Level.WARN)).isEmpty();
+        }
+    }
+
+    /**
+     * A service's meters are registered as the store tells {@link Traffic} of its create, inside the transaction and so
+     * before the commit. A round of checks ending then dropped them (it looked the service up in the database, which
+     * did not have it yet), and its traffic series were gone for good. Here the create stays under way (Traffic told,
+     * nothing stored) for two rounds.
+     */
+    @Test
+    void aServiceBeingCreatedKeepsItsSeriesThroughTheEndOfARound() throws Exception {
+        try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "2s"))) {
+            String id = testbed.createConnectedTunnel("creating");
+            Service stored = testbed.server().store().service(testbed.createService(id, "{\"type\":\"http\","
+                    + "\"domain\":\"stored.example.test\",\"target_addr\":\"127.0.0.1:9\"}").get("id").asText())
+                    .orElseThrow();
+            Service creating = new Service("service-being-created", id, stored.type(), "creating.example.test",
+                    stored.pathPrefix(), stored.tlsMode(), stored.listenAddr(), stored.targetAddr(), stored.enabled(),
+                    stored.createdAt(), stored.httpsRedirect(), stored.access());
+            testbed.server().traffic().onServiceChange(null, creating);
+            assertThat(series(testbed.api().get("/metrics").raw().body(), "service=\"service-being-created\""))
+                    .isNotEmpty();
+            int before = testbed.checks(id, null, 100).size();
+
+            // The round under way, if any, and one that began after the create's meters were registered.
+            await().atMost(15, TimeUnit.SECONDS).until(() -> testbed.checks(id, null, 100).size() >= before + 2);
+
+            String scraped = testbed.api().get("/metrics").raw().body();
+            assertThat(series(scraped, "picotunnel_service_bytes_in_total{service=\"service-being-created\""))
+                    .as("the series of the service being created, after two rounds").hasSize(1);
+            testbed.server().traffic().onServiceChange(creating, null); // the create undone
         }
     }
 
