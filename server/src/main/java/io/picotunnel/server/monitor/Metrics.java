@@ -100,9 +100,13 @@ public final class Metrics implements AutoCloseable {
 
     /**
      * A service switched between terminating TLS and passing it through ({@link Service#answersRequests} changed): the series
-     * of what it did before are removed and those of what it does now registered, on the same counters.
+     * of what it did before are removed and those of what it does now registered, on the same counters. Under the
+     * lock of {@link #serviceRemoved}: a switch racing a delete registers nothing for the deleted service.
      */
-    void serviceSwitched(Service service, TrafficCounters counters) {
+    synchronized void serviceSwitched(Service service, TrafficCounters counters) {
+        if (!knownServices.contains(service.id())) {
+            return;
+        }
         Tags tags = serviceTags(service);
         remove(KIND_METERS, tags);
         counters.onDuration(nanos -> { });
