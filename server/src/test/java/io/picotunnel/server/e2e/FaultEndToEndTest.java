@@ -359,22 +359,10 @@ class FaultEndToEndTest {
 
             assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
                     "transfer-encoding");
-            long bytes = 0;
-            long firstWrong = -1;
-            String how = "eof";
-            byte[] buffer = new byte[64 * 1024];
-            try {
-                for (int n; (n = in.read(buffer)) >= 0; bytes += n) {
-                    for (int i = 0; i < n && firstWrong < 0; i++) {
-                        firstWrong = buffer[i] == FaultTarget.patternByte(bytes + i) ? -1 : bytes + i;
-                    }
-                }
-            } catch (SocketException e) {
-                how = "reset: " + e.getMessage();
-            }
+            FaultTarget.PatternRead body = FaultTarget.readPattern(in);
 
-            assertThat(new Ending(bytes, how)).isEqualTo(new Ending(size, "eof"));
-            assertThat(firstWrong).as("first byte not the target's").isEqualTo(-1);
+            assertThat(new Ending(body.bytes(), body.how())).isEqualTo(new Ending(size, "eof"));
+            assertThat(body.firstWrong()).as("first byte not the target's").isEqualTo(-1);
             assertThat(closed.get()).as("the server closed its end with bytes unacknowledged").isNotNull();
             assertThat(closed.get().queued()).isPositive();
         }

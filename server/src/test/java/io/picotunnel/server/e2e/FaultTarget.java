@@ -315,6 +315,30 @@ final class FaultTarget implements AutoCloseable {
         return (byte) ((i * 31 + 7) & 0xff);
     }
 
+    /**
+     * How a visitor's reading of a body of {@link #patternByte}s ended: the bytes read, the offset of the first one
+     * that is not the pattern's (-1: none), and {@code "eof"} or {@code "reset: <message>"}.
+     */
+    record PatternRead(long bytes, long firstWrong, String how) {
+    }
+
+    /** Reads {@code in} to its end or a reset, checking every byte against the pattern. */
+    static PatternRead readPattern(InputStream in) throws IOException {
+        byte[] buffer = new byte[64 * 1024];
+        long bytes = 0;
+        long firstWrong = -1;
+        try {
+            for (int n; (n = in.read(buffer)) >= 0; bytes += n) {
+                for (int i = 0; i < n && firstWrong < 0; i++) {
+                    firstWrong = buffer[i] == patternByte(bytes + i) ? -1 : bytes + i;
+                }
+            }
+        } catch (SocketException e) {
+            return new PatternRead(bytes, firstWrong, "reset: " + e.getMessage());
+        }
+        return new PatternRead(bytes, firstWrong, "eof");
+    }
+
     private void writePattern(OutputStream out, long count) throws IOException {
         byte[] chunk = new byte[CHUNK];
         for (long offset = 0; offset < count; offset += chunk.length) {

@@ -145,21 +145,9 @@ class ServerProcessKillTest {
             InputStream in = new BufferedInputStream(visitor.getInputStream());
             assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").doesNotContainKeys("content-length",
                     "transfer-encoding");
-            byte[] buffer = new byte[64 * 1024];
-            long bytes = 0;
-            long firstWrong = -1;
-            String how = "eof";
-            try {
-                for (int n; (n = in.read(buffer)) >= 0; bytes += n) {
-                    for (int i = 0; i < n && firstWrong < 0; i++) {
-                        firstWrong = buffer[i] == FaultTarget.patternByte(bytes + i) ? -1 : bytes + i;
-                    }
-                }
-            } catch (SocketException e) {
-                how = "reset: " + e.getMessage();
-            }
-            assertThat(how + " after " + bytes).isEqualTo("eof after " + size);
-            assertThat(firstWrong).as("first byte not the target's").isEqualTo(-1);
+            FaultTarget.PatternRead body = FaultTarget.readPattern(in);
+            assertThat(body.how() + " after " + body.bytes()).isEqualTo("eof after " + size);
+            assertThat(body.firstWrong()).as("first byte not the target's").isEqualTo(-1);
         }
     }
 
