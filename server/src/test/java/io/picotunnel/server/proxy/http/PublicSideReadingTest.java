@@ -1,11 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
@@ -21,10 +16,10 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 
+import static io.picotunnel.server.proxy.http.DirectProxyFixture.onLoop;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -37,65 +32,36 @@ class PublicSideReadingTest {
 
     private static final int PIPELINED_BYTES = 16 * 1024 * 1024;
 
-    private EventLoopGroup group;
-    private TargetServer target;
-    private Channel listener;
-    private HttpProxy proxy;
-    private HttpRoutes routes;
-    private final AtomicReference<Channel> visitorChannel = new AtomicReference<>();
+    private DirectProxyFixture proxy;
 
     @BeforeEach
     void start() throws Exception {
-        group = Transport.newEventLoopGroup(2, "reading-test");
-        target = new TargetServer("reading");
-        routes = new HttpRoutes();
-        routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "reading.test", "/", TlsMode.TERMINATE,
-                null, target.address(), true, Instant.now()));
-        proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).build();
+        proxy = new DirectProxyFixture("reading.test", UnaryOperator.identity());
         listen(64 * 1024);
     }
 
     /** The proxy's listener; fixed socket buffers keep what the kernel holds for it known. */
     private void listen(int receiveBuffer) throws InterruptedException {
-        if (listener != null) {
-            listener.close().sync();
-        }
-        listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
-                .childOption(ChannelOption.SO_RCVBUF, receiveBuffer)
-                .childOption(ChannelOption.SO_SNDBUF, 64 * 1024)
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        visitorChannel.set(ch);
-                        proxy.initHttp1(ch.pipeline(), false);
-                    }
-                })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        proxy.listen(64 * 1024, receiveBuffer);
     }
 
     @AfterEach
     void stop() {
-        listener.close().syncUninterruptibly();
-        target.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    }
-
-    private int port() {
-        return ((InetSocketAddress) listener.localAddress()).getPort();
+        proxy.close();
     }
 
     private boolean reading() throws Exception {
-        Channel channel = visitorChannel.get();
-        return channel.eventLoop().submit(() -> channel.config().isAutoRead()).get(10, TimeUnit.SECONDS);
+        Channel channel = proxy.visitor();
+        return onLoop(channel, () -> channel.config().isAutoRead());
     }
 
     private static int waitingMessages(Channel channel, ProxyHandler handler) throws Exception {
-        return channel.eventLoop().submit(handler::pendingMessages).get(10, TimeUnit.SECONDS);
+        return onLoop(channel, handler::pendingMessages);
     }
 
     @Test
     void keepAliveRequestsLeaveThePublicSideReadingBetweenRequests() throws Exception {
-        try (RawHttp http = new RawHttp(port())) {
+        try (RawHttp http = new RawHttp(proxy.port())) {
             for (int i = 0; i < 3; i++) {
                 assertThat(http.get("reading.test", "/r" + i).text()).contains("uri=/r" + i + "\n");
                 assertThat(reading()).as("reading after request %d", i).isTrue();
@@ -109,7 +75,7 @@ class PublicSideReadingTest {
         for (int i = 0; i < 50; i++) {
             requests.append("GET /p").append(i).append(" HTTP/1.1\r\nHost: reading.test\r\n\r\n");
         }
-        try (RawHttp http = new RawHttp(port())) {
+        try (RawHttp http = new RawHttp(proxy.port())) {
             http.send(requests.toString());
             for (int i = 0; i < 50; i++) {
                 assertThat(http.read().text()).contains("uri=/p" + i + "\n");
@@ -148,7 +114,7 @@ class PublicSideReadingTest {
             }
             requests.append("\r\n");
         }
-        try (RawHttp http = new RawHttp(port())) {
+        try (RawHttp http = new RawHttp(proxy.port())) {
             Thread writer = Thread.ofVirtual().name("burst").start(() -> {
                 try {
                     http.send(requests.toString());
@@ -194,11 +160,11 @@ class PublicSideReadingTest {
             burst.put(request);
         }
         int uploaded = 4 * 1024 * 1024;
-        try (RawHttp http = new RawHttp(port())) {
+        try (RawHttp http = new RawHttp(proxy.port())) {
             http.send("POST /upload HTTP/1.1\r\nHost: reading.test\r\nContent-Length: " + uploaded + "\r\n\r\n"
                     + "u".repeat(uploaded));
             assertThat(http.read().text()).contains("bytes=" + uploaded);
-            Channel channel = visitorChannel.get();
+            Channel channel = proxy.visitor();
             ProxyHandler handler = channel.pipeline().get(ProxyHandler.class);
             http.out().write(burst.array()); // 4 MB: the kernel's buffers take it all
             http.out().flush();
@@ -228,7 +194,7 @@ class PublicSideReadingTest {
     @Test
     void pipelinedRequestsToTheTargetStopWhenTheVisitorDoesNotReadTheAnswers() throws Exception {
         try (KeepAliveTarget keepAlive = new KeepAliveTarget()) {
-            routes.onServiceChange(null, new Service("s2", "t1", ServiceType.HTTP, "keepalive.test", "/",
+            proxy.routes().onServiceChange(null, new Service("s2", "t1", ServiceType.HTTP, "keepalive.test", "/",
                     TlsMode.TERMINATE, null, keepAlive.address(), true, Instant.now()));
             pipeliningVisitorThatDoesNotReadIsStalled("GET /ok HTTP/1.1\r\nHost: keepalive.test\r\n\r\n");
         }
@@ -247,7 +213,7 @@ class PublicSideReadingTest {
         try {
             visitor.setOption(StandardSocketOptions.SO_RCVBUF, 64 * 1024);
             visitor.setOption(StandardSocketOptions.SO_SNDBUF, 64 * 1024);
-            visitor.connect(new InetSocketAddress("127.0.0.1", port()));
+            visitor.connect(new InetSocketAddress("127.0.0.1", proxy.port()));
             Thread writer = Thread.ofVirtual().name("pipelining-visitor").start(() -> {
                 try {
                     while (all.hasRemaining()) {
@@ -332,7 +298,7 @@ class PublicSideReadingTest {
         SocketChannel visitor = SocketChannel.open();
         try {
             visitor.setOption(StandardSocketOptions.SO_SNDBUF, 64 * 1024);
-            visitor.connect(new InetSocketAddress("127.0.0.1", port()));
+            visitor.connect(new InetSocketAddress("127.0.0.1", proxy.port()));
             visitor.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
             Thread writer = Thread.ofVirtual().name("visitor").start(() -> {
                 try {

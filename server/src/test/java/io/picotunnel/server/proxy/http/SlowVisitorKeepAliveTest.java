@@ -1,30 +1,19 @@
 package io.picotunnel.server.proxy.http;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
-import io.picotunnel.server.store.Service;
-import io.picotunnel.server.store.ServiceType;
-import io.picotunnel.server.store.TlsMode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
+import static io.picotunnel.server.proxy.http.DirectProxyFixture.onLoop;
+import static io.picotunnel.server.proxy.http.DirectProxyFixture.unwritten;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -39,45 +28,24 @@ class SlowVisitorKeepAliveTest {
     /** More than the kernel buffers between the proxy and the visitor hold (a few KiB each), read by the proxy at once. */
     private static final int BODY = 64 * 1024;
 
-    private EventLoopGroup group;
-    private TargetServer target;
-    private Channel listener;
-    private final AtomicReference<Channel> visitorChannel = new AtomicReference<>();
+    private DirectProxyFixture proxy;
 
     @BeforeEach
     void start() throws Exception {
-        group = Transport.newEventLoopGroup(2, "slow-visitor-test");
-        target = new TargetServer("slow");
-        HttpRoutes routes = new HttpRoutes();
-        routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "slow.test", "/", TlsMode.TERMINATE,
-                null, target.address(), true, Instant.now()));
-        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).idleTimeout(IDLE).build();
-        listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
-                .childOption(ChannelOption.SO_SNDBUF, 4 * 1024)
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        proxy.initHttp1(ch.pipeline(), false);
-                        visitorChannel.set(ch); // once its handlers are in place
-                    }
-                })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        proxy = new DirectProxyFixture("slow.test", settings -> settings.idleTimeout(IDLE));
+        proxy.listen(4 * 1024);
     }
 
     @AfterEach
     void stop() {
-        listener.close().syncUninterruptibly();
-        target.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        proxy.close();
     }
 
     @Test
     void aVisitorThatTakesTheTailSlowlyGetsTheWholeResponseAndThenTheIdleTimeout() throws Exception {
-        int port = ((InetSocketAddress) listener.localAddress()).getPort();
-        try (RawHttp http = new RawHttp(port, null, 4 * 1024)) {
+        try (RawHttp http = new RawHttp(proxy.port(), null, 4 * 1024)) {
             http.send("GET /download?" + BODY + " HTTP/1.1\r\nHost: slow.test\r\n\r\n");
-            await().atMost(Duration.ofSeconds(10)).until(() -> visitorChannel.get() != null);
-            Channel channel = visitorChannel.get();
+            Channel channel = proxy.visitor();
             ProxyHandler handler = channel.pipeline().get(ProxyHandler.class);
             InputStream in = http.in();
             ByteArrayOutputStream received = new ByteArrayOutputStream();
@@ -104,14 +72,5 @@ class SlowVisitorKeepAliveTest {
                 assertThat(body[i]).as("byte %d", i).isEqualTo(TargetServer.patternByte(i));
             }
         }
-    }
-
-    private static long unwritten(Channel channel) {
-        ChannelOutboundBuffer buffer = channel.unsafe().outboundBuffer();
-        return buffer == null ? 0 : buffer.totalPendingWriteBytes();
-    }
-
-    private static <T> T onLoop(Channel channel, java.util.concurrent.Callable<T> what) throws Exception {
-        return channel.eventLoop().submit(what).get(10, TimeUnit.SECONDS);
     }
 }
