@@ -21,6 +21,7 @@ import org.bouncycastle.util.io.pem.PemWriter;
 import org.shredzone.acme4j.util.KeyPairUtils;
 
 import java.io.ByteArrayOutputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -216,10 +217,16 @@ final class AcmeFiles {
 
     /** So that the moves outlast a power cut; not every system can (Windows cannot open a directory). */
     private void syncDirectory() {
+        // a directory opens only as a channel, which an interrupt set now would close at once: the interrupt waits
+        boolean interrupted = Thread.interrupted();
         try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
             channel.force(true);
         } catch (IOException e) {
             // the moves are done; only their durability before the next sync of the file system is not ensured
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -380,10 +387,12 @@ final class AcmeFiles {
                         PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--")))
                 : Files.createTempFile(directory, ".tmp", ".pem");
         try {
-            Files.writeString(temporary, content, StandardCharsets.US_ASCII);
-            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
+            // a stream, not a channel: AcmeManager.close() interrupts the ACME thread, and an interrupt closes a file
+            // channel mid-write (ClosedByInterruptException), which would lose a retry delay or a certificate
+            try (FileOutputStream out = new FileOutputStream(temporary.toFile())) {
+                out.write(content.getBytes(StandardCharsets.US_ASCII));
                 // on disk before the move: else a power cut can leave the new name with no content
-                channel.force(true);
+                out.getFD().sync();
             }
             Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {

@@ -36,6 +36,60 @@ class AcmeFilesTest {
     }
 
     @Test
+    void failureIsWrittenWholeOnAThreadInterruptedByTheServersShutdown() throws IOException {
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        Instant next = Instant.parse("2026-12-02T14:00:00Z");
+
+        // what AcmeManager.close() does to the ACME thread while it notes a failed order
+        boolean stillInterrupted = whileInterrupted(
+                () -> files.storeFailure("app.test", new OrderFailure(3, next, "refused")));
+
+        assertThat(stillInterrupted).as("the interrupt is kept for the thread to end on").isTrue();
+        OrderFailure read = files.loadFailure("app.test").orElseThrow();
+        assertThat(read.failures()).isEqualTo(3);
+        assertThat(read.nextAttempt()).isEqualTo(next);
+        assertThat(read.lastError()).isEqualTo("refused");
+        try (var left = Files.list(acme)) {
+            assertThat(left).as("no temporary file left").containsExactly(files.failureFile("app.test"));
+        }
+    }
+
+    @Test
+    void certificateIsSavedWholeOnAThreadInterruptedByTheServersShutdown() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        StringBuilder chainPem = new StringBuilder();
+        for (var certificate : issued.chain()) {
+            chainPem.append(TestCertificates.pem(certificate));
+        }
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+
+        boolean stillInterrupted = whileInterrupted(() -> files.store("app.test", issued.keyPair(), chainPem.toString()));
+
+        assertThat(stillInterrupted).as("the interrupt is kept for the thread to end on").isTrue();
+        assertThat(files.load("app.test").orElseThrow().chain()).isEqualTo(issued.chain());
+        try (var left = Files.list(acme)) {
+            assertThat(left.map(file -> file.getFileName().toString()))
+                    .as("in place, with no temporary or .next file left")
+                    .containsExactlyInAnyOrder("app.test.crt", "app.test.key", "app.test.directory");
+        }
+    }
+
+    private interface Write {
+        void run() throws IOException;
+    }
+
+    /** Runs {@code write} with this thread's interrupt flag set; says whether it is still set after, and clears it. */
+    private static boolean whileInterrupted(Write write) throws IOException {
+        Thread.currentThread().interrupt();
+        try {
+            write.run();
+            return Thread.currentThread().isInterrupted();
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Test
     void failureFileLargerThan64KiBIsRefused() throws IOException {
         AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
         Files.writeString(files.failureFile("app.test"), "#" + "x".repeat(70_000) + "\ndirectory=" + DIRECTORY
