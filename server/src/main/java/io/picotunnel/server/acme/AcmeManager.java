@@ -97,6 +97,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     /** Held while the wanted domains change and while the check drops the states of those no longer wanted. */
     private final Object wantedLock = new Object();
     private final ScheduledExecutorService executor;
+    /** The threads of orders, given up on or not, that have not ended: {@link #close} waits a while for them. */
+    private final Set<Thread> orderThreads = ConcurrentHashMap.newKeySet();
     private volatile long checks;
     private volatile CertificateOutcomes outcomes = CertificateOutcomes.NONE;
     /** Made on an order's thread, dropped on the ACME thread after a failure. */
@@ -262,6 +264,14 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         executor.shutdownNow();
         try {
             executor.awaitTermination(10, TimeUnit.SECONDS);
+            // an order's thread, interrupted, still finishes the file it writes (the account key): not after close()
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            for (Thread thread : orderThreads) {
+                long left = end - System.nanoTime();
+                if (left <= 0 || !thread.join(Duration.ofNanos(left))) {
+                    break;
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -535,7 +545,15 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             throws AcmeException, IOException, InterruptedException {
         FutureTask<CertificateIssuer.Issued> order =
                 new FutureTask<>(() -> issuer.issue(login(), domain, challengeType));
-        Thread.ofPlatform().daemon().name("picotunnel-acme-order").start(order);
+        Thread thread = Thread.ofPlatform().daemon().name("picotunnel-acme-order").unstarted(() -> {
+            try {
+                order.run();
+            } finally {
+                orderThreads.remove(Thread.currentThread());
+            }
+        });
+        orderThreads.add(thread);
+        thread.start();
         Duration deadline = settings.orderDeadline();
         try {
             return order.get(deadline.toMillis(), TimeUnit.MILLISECONDS);

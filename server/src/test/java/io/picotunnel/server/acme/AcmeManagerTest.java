@@ -53,8 +53,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -504,6 +506,36 @@ class AcmeManagerTest {
         // else deleting the service later, while the file still covers it, would leave the .failure file for good
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(files.failureFile("app.test")));
         assertThat(acme.attempts("app.test")).isZero();
+    }
+
+    @Test
+    void closeReturnsOnlyOnceTheThreadOfAnOrderInProgressHasEnded() throws Exception {
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Set<Thread> before = orderThreads();
+            startManagerWithoutServerDomain(settingsFor(directoryOf(silentCa), Duration.ofHours(1),
+                    AcmeSettings.HTTP_01));
+            acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+            // the order's thread has made the account key and waits for the CA's directory
+            await().atMost(Duration.ofSeconds(30)).until(() ->
+                    Files.exists(data.resolve("certs/acme/account.key")) && !orderThreads().equals(before));
+            Set<Thread> ours = orderThreads();
+            ours.removeAll(before);
+
+            acme.close();
+
+            // else it went on after close(), writing in a data directory another server may have started on
+            assertThat(ours).noneMatch(Thread::isAlive);
+        }
+    }
+
+    private static Set<Thread> orderThreads() {
+        Set<Thread> threads = new HashSet<>();
+        for (Thread thread : Thread.getAllStackTraces().keySet()) {
+            if (thread.getName().equals("picotunnel-acme-order") && thread.isAlive()) {
+                threads.add(thread);
+            }
+        }
+        return threads;
     }
 
     @Test
