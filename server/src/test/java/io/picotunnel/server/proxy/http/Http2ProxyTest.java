@@ -436,6 +436,107 @@ class Http2ProxyTest {
     }
 
     /**
+     * Stream 1 downloads 64 MB with 32 MiB of window and the client does not read its socket for a moment: the proxy's
+     * connection to it is unwritable, and so is every stream of it. Stream 3 then asks /hints, whose 103, head and
+     * body come from the target in one read; the client reads on 200 ms later: stream 3 must get its answer whole,
+     * though the send timeout is 1 s. Before, no write of stream 3 started the send clock (its channel was
+     * unwritable), so the answer whole at the proxy was timed from a clock of 0 and its stream reset at once.
+     */
+    @Test
+    void aSmallAnswerOnAStreamWhoseConnectionAnotherStreamFilledReachesTheVisitorWhole() throws Exception {
+        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
+        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
+            h2.get(1, "/download?64000000");
+            h2.write(frame(0x8, 0, 1, ByteBuffer.allocate(4).putInt(32 * 1024 * 1024).array()));
+            pause(Duration.ofSeconds(1)); // the client does not read: the proxy's buffers fill
+            h2.get(3, "/hints");
+            h2.write(frame(0x8, 0, 3, ByteBuffer.allocate(4).putInt(65535).array()));
+            pause(Duration.ofMillis(200)); // the answer reaches the proxy while its connection is unwritable
+            assertThat(h2.readUntilEndOfStream(3, 5000)).isEqualTo("hints");
+        } finally {
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    /**
+     * Stream 1 is a long poll (server-sent events) whose head came; stream 3 then downloads 64 MB with 32 MiB of
+     * window, and the client does not read its socket for 3 s: the proxy's connection is unwritable, and so is
+     * stream 1's channel, though nothing of stream 1 is pending. Its target sends nothing for those 3 s (more than the
+     * send timeout of 1 s, less than the proxy timeout of 30 s), then an event and the end: stream 1 must not be
+     * reset, and gets the event. Before, its unwritable channel counted as its visitor holding it, and the stream was
+     * reset after the send timeout.
+     */
+    @Test
+    void aLongPollOnAStreamWhoseConnectionAnotherStreamFilledIsNotResetAfterTheSendTimeout() throws Exception {
+        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
+        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
+            h2.get(1, "/sse");
+            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+            h2.get(3, "/download?64000000");
+            h2.write(frame(0x8, 0, 3, ByteBuffer.allocate(4).putInt(32 * 1024 * 1024).array()));
+            pause(Duration.ofSeconds(3)); // the client does not read, the target of stream 1 is silent
+            target.sseEvents.add("late");
+            target.sseEvents.add("END");
+            h2.write(frame(0x8, 0, 1, ByteBuffer.allocate(4).putInt(65535).array()));
+            assertThat(h2.readUntilEndOfStream(1, 5000)).isEqualTo("data: late\n\n");
+        } finally {
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    /**
+     * Stream 1 is an event stream whose target sends its head and then nothing; stream 3 downloads 64 MB that the
+     * client reads in bursts of 1 MiB, 100 ms apart, so the proxy's connection turns unwritable and writable again
+     * many times a second (Netty tells every stream of it). Stream 1 must be reset after the proxy timeout of 1 s
+     * (its target silent; the send timeout is 30 s) while stream 3 still moves. Before, each writability change
+     * restarted stream 1's wait on its target, and it was never cut while the connection was busy.
+     */
+    @Test
+    void aSilentTargetIsCutAfterTheProxyTimeoutThoughAnotherStreamKeepsTheConnectionBusy() throws Exception {
+        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(1)).sendTimeout(Duration.ofSeconds(30)).build());
+        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
+            h2.get(1, "/sse");
+            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+            h2.get(3, "/download?64000000");
+            h2.write(frame(0x8, 0, 3, ByteBuffer.allocate(4).putInt(64_000_000).array()));
+            boolean reset = false;
+            long received = 0;
+            for (int burst = 0; burst < 50 && !reset; burst++) {
+                pause(Duration.ofMillis(100));
+                long until = received + 1024 * 1024;
+                for (int i = 0; i < 1000 && received < until && !reset; i++) {
+                    RawH2.Frame frame = h2.next();
+                    if (frame.stream() == 3 && frame.type() == 0x0) {
+                        received += frame.payload().length;
+                    }
+                    reset = frame.stream() == 1 && frame.type() == 0x3;
+                }
+            }
+            assertThat(reset).as("stream 1 reset while stream 3 moved (%d bytes of it)", received).isTrue();
+        } finally {
+            target.sseEvents.add("END");
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    /** A connection whose streams get no window until their own WINDOW_UPDATE; its own window 1 GiB. */
+    private RawH2 connectionWithWindowsShut(int port) throws IOException {
+        RawH2 h2 = RawH2.connect(port, certificates.clientContext());
+        // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0
+        h2.write(frame(0x4, 0, 0, new byte[] {0, 0x4, 0, 0, 0, 0}));
+        h2.write(frame(0x8, 0, 0, ByteBuffer.allocate(4).putInt(1024 * 1024 * 1024).array()));
+        return h2;
+    }
+
+    /** A deliberate stall of the visitor (or of the target), not a wait for a condition. */
+    private static void pause(Duration pause) {
+        await().pollDelay(pause).atMost(pause.plusSeconds(5)).until(() -> true);
+    }
+
+    /**
      * Stream 1 asks for {@code path} with a window of 0 that the client never opens: the proxy gets the target's
      * answer (whole, when it is small) but can send none of its body. It must end that stream after the send timeout
      * (1 s; as nginx's send_timeout does), though the proxy timeout is 30 s, and only that one: stream 3, opened
@@ -744,8 +845,13 @@ class Http2ProxyTest {
 
         /** The DATA of {@code stream} until its END_STREAM flag, as text. */
         String readUntilEndOfStream(int stream) throws IOException {
+            return readUntilEndOfStream(stream, 1000);
+        }
+
+        /** As above, reading at most {@code frames} frames (of any stream). */
+        String readUntilEndOfStream(int stream, int frames) throws IOException {
             ByteArrayOutputStream data = new ByteArrayOutputStream();
-            for (int i = 0; i < 1000; i++) {
+            for (int i = 0; i < frames; i++) {
                 Frame frame = next();
                 if (frame.stream != stream) {
                     continue;
@@ -760,7 +866,7 @@ class Http2ProxyTest {
                     throw new IOException("stream " + stream + " was reset");
                 }
             }
-            throw new IOException("no end of stream " + stream + " in 1000 frames");
+            throw new IOException("no end of stream " + stream + " in " + frames + " frames");
         }
 
         record Data(int length, boolean endOfStream) {

@@ -124,6 +124,7 @@ final class TargetServer implements AutoCloseable {
         exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
         exchange.sendResponseHeaders(200, 0);
         try (OutputStream out = exchange.getResponseBody()) {
+            out.flush(); // the head goes out at once, as an event stream's does, before any event
             while (true) {
                 String event = sseEvents.poll(30, TimeUnit.SECONDS);
                 if (event == null || event.equals("END")) {
