@@ -160,16 +160,24 @@ final class Exchange {
     private boolean bodySent;
     /**
      * While the response body goes out, the wait on the target (nginx's proxy_read_timeout): when it last began,
-     * in {@link System#nanoTime} terms: a piece from the target, the proxy ready to read on once the visitor took what
-     * it had (a write to the visitor done), or a piece of the request body sent up. Counts only while the visitor
-     * holds nothing back ({@link #visitorHolds}); the proxy timeout without any of these cuts the body.
+     * in {@link System#nanoTime} terms: a piece from the target, the proxy reading on after it had held back for the
+     * visitor ({@link #readWithheld}), or a piece of the request body sent up. Counts while no write of this exchange
+     * to the visitor is pending ({@link #writePending}); the proxy timeout without any of these cuts the body.
      */
     private long targetWaitFrom;
     /**
      * The wait on the visitor (nginx's send_timeout): when a write to it last completed, or was started while none
-     * was pending. Counts only while {@link #visitorHolds}; the send timeout without progress resets the visitor.
+     * was pending, or the response head came. Counts only while {@link #writePending}: an HTTP/2 stream whose
+     * connection takes nothing because of other streams, with nothing of its own pending, is not the visitor
+     * holding this answer. The send timeout without progress resets the visitor.
      */
     private long sendWaitFrom;
+    /**
+     * The proxy held back reading from the target for the visitor (a write pending, or the channel not writable): when
+     * it reads on, the wait on the target starts again. Not set, a writability change (of the channel, or over HTTP/2
+     * passed on from the connection) does not restart it, so a silent target is not hidden by a busy connection.
+     */
+    private boolean readWithheld;
     /**
      * The bytes of the visitor's connection left to write at the last look while it held back (HTTP/1.1; an HTTP/2
      * stream has no buffer of its own): a change is progress too, for a write the visitor takes only part of.
@@ -474,12 +482,18 @@ final class Exchange {
     }
 
     void readUpstreamIfReady() {
-        if (upstream != null && !isOver() && !visitorHolds()) {
-            if (phase == Phase.RESPONDING) {
-                targetWaitFrom = System.nanoTime(); // the wait on the target starts (again) now
-            }
-            upstream.read();
+        if (upstream == null || isOver()) {
+            return;
         }
+        if (visitorHolds()) {
+            readWithheld = true;
+            return;
+        }
+        if (readWithheld && phase == Phase.RESPONDING) {
+            targetWaitFrom = System.nanoTime(); // the wait on the target starts again now
+        }
+        readWithheld = false;
+        upstream.read();
     }
 
     private void startResponseTimer() {
@@ -609,6 +623,7 @@ final class Exchange {
         phase = Phase.RESPONDING;
         traffic.responded(code);
         upstreamResponse = response;
+        sendWaitFrom = System.nanoTime(); // a 1xx write may be pending still: the wait for this answer starts now
         writePublic(publicResponse(response));
         targetWaitFrom = System.nanoTime();
         armResponseBodyTimer(Math.min(proxy.responseTimeout().toNanos(), ProxyHandler.SEND_CHECK.toNanos()));
@@ -639,14 +654,16 @@ final class Exchange {
 
     /**
      * A response body that stops moving is cut, each side on its own clock as nginx does: while the proxy waits on the
-     * target (it could read on), the target's silence for the proxy timeout (proxy_read_timeout); while it waits on
-     * the visitor ({@link #visitorHolds}: reading from the target is paused by backpressure), the visitor taking
-     * nothing for the send timeout (send_timeout). The time spent waiting on one side never counts against the other:
-     * a visitor reading a big body slowly but steadily is not cut by the proxy timeout, a fast target is not blamed
-     * for a stalled visitor. Without the cut, either side would hold the visitor's connection, the stream and the
-     * client's connection to the target for as long as it keeps its socket open. A piece moving only notes the time;
-     * the timer looks every {@link ProxyHandler#SEND_CHECK} (the visitor may start holding back at any moment, and
-     * taking part of a write is progress too), so a stalled visitor is reset within about a second of its timeout.
+     * target, the target's silence for the proxy timeout (proxy_read_timeout); while it waits on the visitor (a write
+     * of this exchange to it pending, {@link #writePending}), the visitor taking nothing for the send timeout
+     * (send_timeout). An HTTP/2 stream whose connection takes nothing for the moment (another stream filled it) but
+     * with nothing of its own pending waits on its target: its visitor is not blamed. The time spent waiting on one
+     * side never counts against the other: a visitor reading a big body slowly but steadily is not cut by the proxy
+     * timeout, a fast target is not blamed for a stalled visitor. Without the cut, either side would hold the
+     * visitor's connection, the stream and the client's connection to the target for as long as it keeps its socket
+     * open. A piece moving only notes the time; the timer looks every {@link ProxyHandler#SEND_CHECK} (the visitor
+     * may start holding back at any moment, and taking part of a write is progress too), so a stalled visitor is reset
+     * within about a second of its timeout.
      */
     private void armResponseBodyTimer(long nanos) {
         if (owner.isCurrent(this)) {
@@ -659,7 +676,7 @@ final class Exchange {
             return;
         }
         long now = System.nanoTime();
-        if (visitorHolds()) {
+        if (writePending()) {
             long unwritten = unwrittenBytes();
             if (unwritten != unwrittenSeen) {
                 unwrittenSeen = unwritten;
@@ -690,7 +707,12 @@ final class Exchange {
      * connection) takes no more; reading from the target waits for it ({@link #readUpstreamIfReady}).
      */
     private boolean visitorHolds() {
-        return !ctx.channel().isWritable() || (lastPublicWrite != null && !lastPublicWrite.isDone());
+        return !ctx.channel().isWritable() || writePending();
+    }
+
+    /** A write of this exchange to the visitor is not done: the proxy waits on the visitor (the send clock runs). */
+    private boolean writePending() {
+        return lastPublicWrite != null && !lastPublicWrite.isDone();
     }
 
     private long unwrittenBytes() {
@@ -759,9 +781,10 @@ final class Exchange {
     }
 
     private void writePublic(HttpObject msg) {
-        if (!visitorHolds()) {
+        if (!writePending()) {
             sendWaitFrom = System.nanoTime(); // the wait on the visitor starts with this write
         }
+        readWithheld = true; // the next read waits for this write
         if (batchingPublicWrites) {
             lastPublicWrite = ctx.write(msg);
             publicFlushPending = true;
