@@ -54,6 +54,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Opens one tunnel connection: TCP (TLS with SNI for wss), the WebSocket upgrade to {@code GET /tunnel} with
@@ -67,6 +68,11 @@ final class TunnelConnector {
     static final String SUBPROTOCOL = "tunnel";
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * The least share of the connect timeout an address of several gets when that much is left (Go's net.Dialer
+     * {@code saneMinimum}): with many addresses, the last ones get less, or nothing.
+     */
+    static final Duration MIN_ADDRESS_SHARE = Duration.ofSeconds(2);
     private static final int MAX_HANDSHAKE_RESPONSE = 64 * 1024;
 
     private final ClientConfig config;
@@ -84,9 +90,8 @@ final class TunnelConnector {
     }
 
     /**
-     * {@code connectTimeout}: how long the TCP connection may take, through a proxy together with its answer to
-     * {@code CONNECT}
-     * ({@link #CONNECT_TIMEOUT}; tests give less).
+     * {@code connectTimeout}: how long the TCP connection may take, to all of the name's addresses together, and
+     * through a proxy together with its answer to {@code CONNECT} ({@link #CONNECT_TIMEOUT}; tests give less).
      */
     TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
                     String version, String hostname, Duration connectTimeout) {
@@ -102,7 +107,7 @@ final class TunnelConnector {
     /**
      * Looks the server's name up on {@code resolver} (a lookup blocks, for as long as the system's DNS timeouts when
      * a DNS server does not answer, and {@code loop} also carries the streams of other connections and the
-     * targets' sockets), then connects on {@code loop}.
+     * targets' sockets), then connects on {@code loop}. The connect timeout counts from the end of the lookup.
      */
     Future<Channel> connect(EventLoop loop, Executor resolver) {
         Promise<Channel> ready = loop.newPromise();
@@ -121,7 +126,7 @@ final class TunnelConnector {
                 try {
                     loop.execute(() -> {
                         if (!ready.isDone()) {
-                            connect(loop, addresses, 0, ready);
+                            connect(loop, addresses, 0, System.nanoTime() + connectTimeout.toNanos(), null, ready);
                         }
                     });
                 } catch (RejectedExecutionException stopped) {
@@ -136,9 +141,22 @@ final class TunnelConnector {
 
     /**
      * Connects to {@code addresses[index]}; when that fails, to the next of the name's addresses, in the resolver's
-     * order: a server name with an A and an AAAA record is reached on a network where only one of them is.
+     * order: a server name with an A and an AAAA record is reached on a network where only one of them is. All of
+     * them share the one connect timeout, which ends at {@code deadlineNanos}, as Go's net.Dialer shares it: each
+     * address gets the time left split evenly over the addresses left ({@link #addressShareNanos}), and one that
+     * fails sooner leaves its time to the next. Through a proxy, its answer to {@code CONNECT} has what is left.
+     * {@code lastFailure}: why the previous address failed, null for the first.
      */
-    private void connect(EventLoop loop, InetAddress[] addresses, int index, Promise<Channel> ready) {
+    private void connect(EventLoop loop, InetAddress[] addresses, int index, long deadlineNanos, Throwable lastFailure,
+                         Promise<Channel> ready) {
+        long remainingNanos = deadlineNanos - System.nanoTime();
+        if (remainingNanos <= 0 && lastFailure != null) {
+            // The addresses before used up the timeout: none is left for this one, and Go's dialer gives up here too.
+            failAttempt(ready, lastFailure);
+            return;
+        }
+        long shareMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(
+                addressShareNanos(remainingNanos, addresses.length - index)));
         HttpHeaders headers = new DefaultHttpHeaders();
         // Given, not left to the handshaker: it takes the host from the URI, and java.net.URI has none for a name with
         // an underscore (a Docker Compose service such as tunnel_server), which made every attempt fail.
@@ -169,7 +187,6 @@ final class TunnelConnector {
         HttpProxy proxy = config.proxy();
         // Through a proxy, the TCP connection and the answer to CONNECT share the one connect timeout, as Go's dialers
         // bound a dial through a proxy: an attempt lasts at most connectTimeout, not that twice.
-        long deadlineNanos = System.nanoTime() + connectTimeout.toNanos();
         Bootstrap bootstrap = new Bootstrap();
         if (proxy != null) {
             // The proxy resolves the server's name: behind it, this machine's DNS often cannot.
@@ -178,7 +195,7 @@ final class TunnelConnector {
         ChannelFuture connect = bootstrap
                 .group(loop)
                 .channel(Transport.socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, shareMillis))
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.RECVBUF_ALLOCATOR, Transport.tunnelReads())
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, Transport.tunnelWriteMarks())
@@ -214,10 +231,9 @@ final class TunnelConnector {
                 return;
             }
             if (index + 1 < addresses.length && !f.isCancelled()) {
-                connect(loop, addresses, index + 1, ready);
+                connect(loop, addresses, index + 1, deadlineNanos, f.cause(), ready);
             } else {
-                ready.tryFailure(proxy == null || f.cause() == null ? f.cause()
-                        : ConnectFailures.ProxyFailedException.of(proxy, config.server(), f.cause(), connectTimeout));
+                failAttempt(ready, f.cause());
             }
         });
         ready.addListener(f -> {
@@ -225,6 +241,23 @@ final class TunnelConnector {
                 connect.channel().close();
             }
         });
+    }
+
+    private void failAttempt(Promise<Channel> ready, Throwable cause) {
+        HttpProxy proxy = config.proxy();
+        ready.tryFailure(proxy == null || cause == null ? cause
+                : ConnectFailures.ProxyFailedException.of(proxy, config.server(), cause, connectTimeout));
+    }
+
+    /**
+     * Go's {@code partialDeadline}: the time left split evenly over the addresses left, but at least
+     * {@link #MIN_ADDRESS_SHARE} (all that is left, when less is), so that with many addresses the first ones still
+     * get a useful try and the last ones what remains.
+     */
+    static long addressShareNanos(long remainingNanos, int addressesLeft) {
+        long share = remainingNanos / addressesLeft;
+        long minimum = MIN_ADDRESS_SHARE.toNanos();
+        return share >= minimum ? share : Math.min(remainingNanos, minimum);
     }
 
     /** {@code host:port}, or the host alone on the scheme's default port (as the handshaker wrote it). */
@@ -298,7 +331,7 @@ final class TunnelConnector {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            long remainingMillis = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+            long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
             connectVia.setConnectTimeoutMillis(Math.max(1, remainingMillis));
             ctx.pipeline().remove(this);
             ctx.fireChannelActive();

@@ -8,7 +8,8 @@ import java.time.Duration;
  * In the client's test JVM, names under {@code .slow.test} resolve to 127.0.0.1 after {@link #DELAY}, as a
  * system resolver does whose first DNS server does not answer, names under {@code .nxdomain.test} do not
  * resolve, and names under {@code .dual.test} resolve to 127.0.0.1 then ::1, as {@code localhost} does on most
- * systems, written with a trailing dot (absolute, as DNS takes them) too; every other name goes to the JDK's resolver.
+ * systems, written with a trailing dot (absolute, as DNS takes them) too; names under {@code .ipv6first.test} resolve
+ * to ::1 then 127.0.0.1, as on a system that prefers IPv6; every other name goes to the JDK's resolver.
  */
 public final class SlowDnsResolverProvider extends TestNamesResolverProvider {
 
@@ -18,6 +19,7 @@ public final class SlowDnsResolverProvider extends TestNamesResolverProvider {
 
     public SlowDnsResolverProvider() {
         super("picotunnel-client-slow-dns", NameRule.unknown(".nxdomain.test"), SLOW_NAMES,
-                NameRule.resolveTo(".dual.test", "127.0.0.1", "::1"), NameRule.resolveTo(".dual.test.", "127.0.0.1", "::1"));
+                NameRule.resolveTo(".dual.test", "127.0.0.1", "::1"), NameRule.resolveTo(".dual.test.", "127.0.0.1", "::1"),
+                NameRule.resolveTo(".ipv6first.test", "::1", "127.0.0.1"));
     }
 }

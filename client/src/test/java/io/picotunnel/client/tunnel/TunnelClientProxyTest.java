@@ -7,9 +7,11 @@ import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.ConnectProxy;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.SilentListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 
@@ -91,6 +93,28 @@ class TunnelClientProxyTest {
             // Given up once the 3 s are over, not 3 s after the handshake. The upper bound is measured from the
             // CONNECT's arrival, so a loaded machine's slowness (up to the handshake's 0.9 s or more) is not a failure.
             assertThat(failedMillis).isGreaterThanOrEqualTo(2_900L).isLessThan(connectArrivedMillis + 2_900L);
+        }
+    }
+
+    @Test
+    void theProxysAddressesShareTheOneConnectTimeoutWithItsAnswerToConnect() throws Exception {
+        // The proxy's name resolves to ::1, where nothing answers, then to 127.0.0.1, where the proxy takes the
+        // connection and never answers CONNECT.
+        proxy = ConnectProxy.silent();
+        try (SilentListener silentFirst = new SilentListener(InetAddress.getByName("::1"), proxy.port());
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            long start = System.nanoTime();
+            startClient("http://proxy.ipv6first.test:" + silentFirst.port(), Duration.ofSeconds(6));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+            long failedMillis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(proxy.arrivalsNanos()).as("the CONNECT came, at the second address").isNotEmpty();
+            long connectArrivedMillis = (proxy.arrivalsNanos().getFirst() - start) / 1_000_000;
+            // The first of two addresses had half of the 6 s; the CONNECT what was left.
+            assertThat(connectArrivedMillis).isGreaterThanOrEqualTo(2_900);
+            assertThat(log.messages(Level.WARN).getFirst()).contains("did not answer CONNECT tunnel.test:8080 within 6 s");
+            // Not 6 s for the silent address, then 6 s more for the CONNECT: 12 s in all.
+            assertThat(failedMillis).as("ms until the attempt failed").isGreaterThanOrEqualTo(5_900).isLessThan(9_000);
         }
     }
 

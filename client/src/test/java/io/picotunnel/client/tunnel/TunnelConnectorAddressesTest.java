@@ -1,7 +1,11 @@
 package io.picotunnel.client.tunnel;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.SilentListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -14,10 +18,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A server name with several addresses (an A and an AAAA record): the client connects to each in turn until one
- * takes the connection. Names under {@code .dual.test} resolve to 127.0.0.1 then ::1 ({@link SlowDnsResolverProvider}).
+ * takes the connection, all of them within the one connect timeout, shared as Go's net.Dialer shares it. Names under
+ * {@code .dual.test} resolve to 127.0.0.1 then ::1 ({@link SlowDnsResolverProvider}).
  */
 class TunnelConnectorAddressesTest {
 
@@ -49,6 +55,63 @@ class TunnelConnectorAddressesTest {
                 assertThat(requestLine).isEqualTo("GET /tunnel ");
             }
         }
+    }
+
+    @Test
+    void aSilentFirstAddressLeavesTheNextOneItsShareOfTheConnectTimeout() throws Exception {
+        // As a name whose A record points at a host that drops the packets and whose AAAA record works.
+        Duration timeout = Duration.ofSeconds(8);
+        try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
+             ServerSocket server = new ServerSocket()) {
+            server.bind(new InetSocketAddress(InetAddress.getByName("::1"), silent.port()));
+            server.setSoTimeout(15_000);
+            long start = System.nanoTime();
+            startClient("ws://tunnel.dual.test:" + silent.port(), timeout);
+            try (Socket accepted = server.accept()) {
+                long acceptedMillis = (System.nanoTime() - start) / 1_000_000;
+                accepted.setSoTimeout(10_000);
+                String requestLine = new String(accepted.getInputStream().readNBytes("GET /tunnel ".length()),
+                        StandardCharsets.US_ASCII);
+                assertThat(requestLine).isEqualTo("GET /tunnel ");
+                // The first of two addresses gets half of the 8 s, not all of them, after which the attempt is over.
+                assertThat(acceptedMillis).as("ms until the second address took the connection")
+                        .isGreaterThanOrEqualTo(3_900).isLessThan(7_000);
+            }
+        }
+    }
+
+    @Test
+    void anAttemptOnANameWhoseAddressesAreAllSilentEndsWithinTheOneConnectTimeout() throws Exception {
+        Duration timeout = Duration.ofSeconds(4);
+        try (SilentListener first = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
+             SilentListener second = new SilentListener(InetAddress.getByName("::1"), first.port());
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            long start = System.nanoTime();
+            startClient("ws://tunnel.dual.test:" + second.port(), timeout);
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+            long failedMillis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(log.messages(Level.WARN).getFirst()).contains("No answer from tunnel.dual.test:" + first.port());
+            // 2 s for each address (Go's least share), not 4 s for each: 8 s in all.
+            assertThat(failedMillis).as("ms until the attempt failed").isGreaterThanOrEqualTo(3_900).isLessThan(7_000);
+        }
+    }
+
+    @Test
+    void eachAddressGetsTheTimeLeftSplitOverTheAddressesLeftAndAtLeastTwoSeconds() {
+        long second = Duration.ofSeconds(1).toNanos();
+        assertThat(TunnelConnector.addressShareNanos(10 * second, 2)).isEqualTo(5 * second);
+        assertThat(TunnelConnector.addressShareNanos(10 * second, 1)).isEqualTo(10 * second);
+        assertThat(TunnelConnector.addressShareNanos(10 * second, 8)).isEqualTo(2 * second);
+        assertThat(TunnelConnector.addressShareNanos(3 * second, 2)).isEqualTo(2 * second);
+        assertThat(TunnelConnector.addressShareNanos(second, 2)).isEqualTo(second);
+    }
+
+    /** A client of {@code server} whose connect timeout is {@code connectTimeout}. */
+    private void startClient(String server, Duration connectTimeout) {
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse(server), TOKEN).withShutdownGrace(Duration.ZERO),
+                YamuxConfig.defaults(), new Backoff(), connectTimeout);
+        client.start();
     }
 
     @Test
