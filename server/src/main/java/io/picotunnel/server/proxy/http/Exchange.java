@@ -526,6 +526,7 @@ final class Exchange {
             upstreamMessagesAfter = 0;
             batchingPublicWrites = false;
             flushPublic();
+            watchPendingWrite();
         }
     }
 
@@ -624,9 +625,10 @@ final class Exchange {
         traffic.responded(code);
         upstreamResponse = response;
         sendWaitFrom = System.nanoTime(); // a 1xx write may be pending still: the wait for this answer starts now
+        targetWaitFrom = sendWaitFrom;
+        // Before the head's write: once it is flushed, a write the visitor did not take starts the polling.
+        armResponseBodyTimer();
         writePublic(publicResponse(response));
-        targetWaitFrom = System.nanoTime();
-        armResponseBodyTimer(Math.min(proxy.responseTimeout().toNanos(), ProxyHandler.SEND_CHECK.toNanos()));
     }
 
     /**
@@ -661,13 +663,37 @@ final class Exchange {
      * side never counts against the other: a visitor reading a big body slowly but steadily is not cut by the proxy
      * timeout, a fast target is not blamed for a stalled visitor. Without the cut, either side would hold the
      * visitor's connection, the stream and the client's connection to the target for as long as it keeps its socket
-     * open. A piece moving only notes the time; the timer looks every {@link ProxyHandler#SEND_CHECK} (the visitor
-     * may start holding back at any moment, and taking part of a write is progress too), so a stalled visitor is reset
-     * within about a second of its timeout.
+     * open. A piece moving only notes the time. While no write is pending the timer is set for the rest of the
+     * proxy timeout (an idle event stream costs the event loop no task until then); when it finds that the target sent
+     * something meanwhile, it is set again for what is left. While a write is pending it looks every
+     * {@link ProxyHandler#SEND_CHECK} (the visitor taking part of a write is progress too, which only a look at its
+     * buffer shows), so a stalled visitor is reset within about a second of its timeout; a write that the visitor
+     * does not take at once starts that polling ({@link #watchPendingWrite}).
      */
-    private void armResponseBodyTimer(long nanos) {
-        if (owner.isCurrent(this)) {
-            owner.responseTimer().arm(nanos, TimeUnit.NANOSECONDS, this::onResponseBodyTimeout);
+    private void armResponseBodyTimer() {
+        if (!owner.isCurrent(this)) {
+            return;
+        }
+        long now = System.nanoTime();
+        long delay = writePending()
+                ? Math.min(sendWaitFrom + proxy.sendTimeout().toNanos() - now, ProxyHandler.SEND_CHECK.toNanos())
+                : targetWaitFrom + proxy.responseTimeout().toNanos() - now;
+        owner.responseTimer().arm(Math.max(0, delay), TimeUnit.NANOSECONDS, this::onResponseBodyTimeout);
+    }
+
+    /**
+     * After a flush to the visitor while the body streams: a write it did not take at once starts the polling of the
+     * send clock, unless the timer looks soon enough already. In the common case (the write done at once, or the
+     * polling on) it costs no timer change.
+     */
+    private void watchPendingWrite() {
+        if (phase != Phase.RESPONDING || !writePending() || !owner.isCurrent(this)) {
+            return;
+        }
+        long poll = Math.min(sendWaitFrom + proxy.sendTimeout().toNanos() - System.nanoTime(),
+                ProxyHandler.SEND_CHECK.toNanos());
+        if (!owner.responseTimer().armedWithin(poll, TimeUnit.NANOSECONDS)) {
+            armResponseBodyTimer();
         }
     }
 
@@ -675,6 +701,7 @@ final class Exchange {
         if (phase != Phase.RESPONDING) {
             return;
         }
+        proxy.countResponseBodyCheck();
         long now = System.nanoTime();
         if (writePending()) {
             long unwritten = unwrittenBytes();
@@ -682,17 +709,15 @@ final class Exchange {
                 unwrittenSeen = unwritten;
                 sendWaitFrom = now;
             }
-            long left = sendWaitFrom + proxy.sendTimeout().toNanos() - now;
-            if (left > 0) {
-                armResponseBodyTimer(Math.min(left, ProxyHandler.SEND_CHECK.toNanos()));
+            if (sendWaitFrom + proxy.sendTimeout().toNanos() - now > 0) {
+                armResponseBodyTimer();
                 return;
             }
             LOG.info("visitor {} took none of the response to {} {} for {}: resetting it", clientIp,
                     request.method(), LogValues.escape(service.domain()), proxy.sendTimeout());
         } else {
-            long left = targetWaitFrom + proxy.responseTimeout().toNanos() - now;
-            if (left > 0) {
-                armResponseBodyTimer(Math.min(left, ProxyHandler.SEND_CHECK.toNanos()));
+            if (targetWaitFrom + proxy.responseTimeout().toNanos() - now > 0) {
+                armResponseBodyTimer(); // the target sent something since the timer was set, or a write got done
                 return;
             }
             LOG.info("{} sent nothing more of its response to {} {} for {}: cutting the response", service.targetAddr(),
@@ -790,6 +815,7 @@ final class Exchange {
             publicFlushPending = true;
         } else {
             lastPublicWrite = ctx.writeAndFlush(msg);
+            watchPendingWrite();
         }
         lastPublicWrite.addListener(f -> {
             if (f.isSuccess()) {

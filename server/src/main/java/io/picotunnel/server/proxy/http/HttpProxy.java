@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -58,6 +59,8 @@ public final class HttpProxy implements HttpPipelines {
     private final Predicate<String> passedThrough;
     private final AccessControl access;
     private final Function<Service, TrafficCounters> traffic;
+    /** How many times the timer of a response body looked at its exchange ({@link #responseBodyChecks}). */
+    private final LongAdder responseBodyChecks = new LongAdder();
 
     private HttpProxy(Builder builder) {
         this.routes = Objects.requireNonNull(builder.routes, "routes");
@@ -72,6 +75,19 @@ public final class HttpProxy implements HttpPipelines {
         this.passedThrough = builder.passedThrough;
         this.access = builder.access;
         this.traffic = builder.traffic;
+    }
+
+    /** The timer of a response body looked at its exchange ({@link Exchange}'s onResponseBodyTimeout). */
+    void countResponseBodyCheck() {
+        responseBodyChecks.increment();
+    }
+
+    /**
+     * How many times the timer of a response body looked at its exchange, all exchanges of this proxy together: the
+     * tasks an idle long-lived response costs the event loops (tests).
+     */
+    long responseBodyChecks() {
+        return responseBodyChecks.sum();
     }
 
     /** The lasting traffic counters of {@code service}. */

@@ -54,6 +54,11 @@ final class LazyTimer {
         return onExpiry != null;
     }
 
+    /** Armed, and its action runs within {@code delay} from now: arming it for that long would change nothing. */
+    boolean armedWithin(long delay, TimeUnit unit) {
+        return onExpiry != null && deadline - System.nanoTime() <= unit.toNanos(delay);
+    }
+
     private void schedule(long delayNanos) {
         firesAt = System.nanoTime() + delayNanos;
         pending = executor.schedule(this::fire, delayNanos, TimeUnit.NANOSECONDS);

@@ -76,6 +76,16 @@ final class DirectProxyFixture implements AutoCloseable {
         return ((InetSocketAddress) listener.localAddress()).getPort();
     }
 
+    /** The proxy itself, for a test that reads its counters. */
+    HttpProxy proxy() {
+        return proxy;
+    }
+
+    /** The target, for a test that drives its event stream ({@link TargetServer#sseEvents}). */
+    TargetServer target() {
+        return target;
+    }
+
     /** The routes of the proxy, for a test that adds a service of its own. */
     HttpRoutes routes() {
         return routes;

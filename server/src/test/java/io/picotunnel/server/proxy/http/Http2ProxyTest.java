@@ -522,6 +522,64 @@ class Http2ProxyTest {
         }
     }
 
+    /**
+     * Stream 1 is an event stream whose target sends its head, one event, then nothing: while the proxy only waits on
+     * the target, the timer of the body costs nothing until the proxy timeout (30 s) could run out. Before, it looked
+     * at the stream every second (about 3 times here).
+     */
+    @Test
+    void anEventStreamWhoseTargetIsSilentCostsNoTimerTaskBeforeTheProxyTimeout() throws Exception {
+        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build();
+        Channel strict = listen(proxy);
+        try (RawH2 h2 = RawH2.connect(port(strict), certificates.clientContext())) {
+            h2.get(1, "/sse");
+            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+            target.sseEvents.add("first");
+            assertThat(h2.readUntilData(1)).isEqualTo("data: first\n\n");
+
+            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+                    .until(() -> proxy.responseBodyChecks() == 0);
+
+            target.sseEvents.add("late");
+            target.sseEvents.add("END");
+            assertThat(h2.readUntilEndOfStream(1)).isEqualTo("data: late\n\n");
+        } finally {
+            target.sseEvents.add("END");
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    /**
+     * After 2 s of silence on stream 1 (the timer set for the rest of the proxy timeout, 30 s), its target sends an
+     * event of 4 MiB, far more than the stream's window (64 KiB), which the client never opens: the pending write
+     * starts the polling, and the stream is reset after about the send timeout (1 s), long before the proxy timeout.
+     */
+    @Test
+    void aStreamWhoseWindowStaysClosedAfterASilentSpellIsResetAfterTheSendTimeout() throws Exception {
+        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build();
+        Channel strict = listen(proxy);
+        try (RawH2 h2 = RawH2.connect(port(strict), certificates.clientContext())) {
+            h2.get(1, "/sse");
+            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+            target.sseEvents.add("first");
+            assertThat(h2.readUntilData(1)).isEqualTo("data: first\n\n");
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+                    .until(() -> proxy.responseBodyChecks() == 0);
+
+            long stalledFrom = System.nanoTime();
+            target.sseEvents.add("x".repeat(4 * 1024 * 1024));
+            assertThat(h2.readResetCode(1)).as("stream 1 reset (RST_STREAM) within the read timeout (10 s)")
+                    .isNotNegative();
+            assertThat(Duration.ofNanos(System.nanoTime() - stalledFrom)).isGreaterThanOrEqualTo(Duration.ofSeconds(1))
+                    .isLessThan(Duration.ofSeconds(10));
+        } finally {
+            target.sseEvents.add("END");
+            strict.close().syncUninterruptibly();
+        }
+    }
+
     /** A connection whose streams get no window until their own WINDOW_UPDATE; its own window 1 GiB. */
     private RawH2 connectionWithWindowsShut(int port) throws IOException {
         RawH2 h2 = RawH2.connect(port, certificates.clientContext());

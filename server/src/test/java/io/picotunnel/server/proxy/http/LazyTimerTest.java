@@ -95,4 +95,18 @@ class LazyTimerTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> fired.get() == 1);
         assertThat(first.get()).isZero();
     }
+
+    @Test
+    void armedWithinSaysWhetherTheActionRunsWithinTheDelay() throws Exception {
+        boolean[] seen = new boolean[4];
+        onLoop(() -> {
+            seen[0] = timer.armedWithin(1, TimeUnit.SECONDS); // not armed
+            timer.arm(30, TimeUnit.SECONDS, fired::incrementAndGet);
+            seen[1] = timer.armedWithin(1, TimeUnit.SECONDS);
+            seen[2] = timer.armedWithin(31, TimeUnit.SECONDS);
+            timer.disarm();
+            seen[3] = timer.armedWithin(31, TimeUnit.SECONDS);
+        });
+        assertThat(seen).containsExactly(false, false, true, false);
+    }
 }
