@@ -273,7 +273,17 @@ public final class ApiServer implements AutoCloseable {
         return known == HttpStatus.UNKNOWN ? "error" : known.getMessage().toLowerCase(Locale.ROOT).replace(' ', '_');
     }
 
+    /**
+     * Answers {@code error}; or, when the answer had begun (a {@link StreamedJson} whose first bytes were sent), cuts
+     * it short: its status is sent already, and an error written after its bytes would end it as if whole.
+     */
     private static void writeError(Context ctx, ApiError error) {
+        if (ctx.res().isCommitted()) {
+            log.warn("{} {}: the answer had begun, so it is cut short (its connection closed before its end) instead of"
+                    + " answered {} {}", ctx.method(), ctx.path(), error.status(), error.error());
+            StreamedJson.abort(ctx, error);
+            return;
+        }
         Responses.json(ctx, error.status(), ApiJson.error(error));
     }
 

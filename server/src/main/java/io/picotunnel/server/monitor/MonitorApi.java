@@ -11,6 +11,7 @@ import io.picotunnel.server.api.ApiError;
 import io.picotunnel.server.api.ApiHooks;
 import io.picotunnel.server.api.ApiServer;
 import io.picotunnel.server.api.HiddenCharacters;
+import io.picotunnel.server.api.StreamedJson;
 import io.picotunnel.server.events.Event;
 import io.picotunnel.server.events.EventLog;
 import io.picotunnel.server.store.Rfc3339;
@@ -109,13 +110,15 @@ public final class MonitorApi implements ApiHooks {
      * {@code GET /api/checks?limit=N}: the newest N own checks of every tunnel (1 to {@link #MAX_LIMIT_EACH}, default
      * {@link #DEFAULT_LIMIT_EACH}), tunnel by tunnel in the order they were created: a dashboard's heartbeats in one
      * request instead of one per tunnel. Up to 100,000 checks (1,000 tunnels of 100), so the answer is streamed as
-     * the checks are read, a batch of tunnels at a time, not built whole in memory first.
+     * the checks are read, a batch of tunnels at a time, not built whole in memory first. A read that fails is the
+     * usual JSON error while nothing was sent yet, and cuts the answer short (no closing bracket, no end of its HTTP
+     * body) once part of it was: see {@link StreamedJson}.
      */
     private void checksOfEachTunnel(Context ctx) throws IOException {
         int limit = limit(ctx, DEFAULT_LIMIT_EACH, MAX_LIMIT_EACH);
         List<String> tunnelIds = store.tunnels().stream().map(Tunnel::id).toList();
-        ctx.status(200).contentType("application/json");
-        try (JsonGenerator json = MAPPER.getFactory().createGenerator(ctx.outputStream())) {
+        // A read that fails part-way must not end the answer as if whole: see StreamedJson.
+        StreamedJson.answer(ctx, json -> {
             json.writeStartArray();
             checks.recentOfEachTunnel(tunnelIds, limit, batch -> {
                 for (Check check : batch) {
@@ -123,7 +126,7 @@ public final class MonitorApi implements ApiHooks {
                 }
             });
             json.writeEndArray();
-        }
+        });
     }
 
     /** As {@link #check(Check)}, field by field onto {@code json}. */
