@@ -60,8 +60,10 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     /** After the header: keeps the bytes (and EOF) that come before the target is connected, for the relay. */
     private Hold early;
     private ChannelFuture dial;
-    /** First for the header, then for the name lookup and the connect together. */
+    /** First for the header, then for the name lookup (whose end leaves the rest to the addresses' shares). */
     private ScheduledFuture<?> deadline;
+    /** When the dial timeout, counted from the header, runs out ({@link System#nanoTime()}). */
+    private long dialDeadlineNanos;
 
     /** @param connected where connected targets' sockets are kept while open (the client resets them at its stop) */
     TargetDialer(AllowList allow, Duration dialTimeout, Executor resolver, EventLoopGroup targets,
@@ -141,15 +143,17 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             return;
         }
         // Name lookups block, so they run off the event loop; the system resolver's own timeouts can add up to
-        // far more than the dial timeout, which bounds the lookup and the connect together.
+        // far more than the dial timeout, which bounds the lookup and the connects together, as Go's net.Dialer
+        // Timeout does.
         Channel stream = ctx.channel();
+        dialDeadlineNanos = System.nanoTime() + dialTimeout.toNanos();
         deadline = ctx.executor().schedule(() -> {
-            if (stream.isActive() && (dial == null || !dial.isDone())) {
+            // Only the lookup is left to this timer: the first dial cancels it, and the addresses' shares end by then.
+            if (stream.isActive() && dial == null) {
                 String note = failures.admit(target.toString());
                 if (note != null) {
-                    LOG.warn("stream {}: target {} unreachable: {} (name lookup and connect) within {} ms{}", id(ctx),
-                            target, dial == null ? "its name did not resolve" : "no connection", dialTimeout.toMillis(),
-                            note);
+                    LOG.warn("stream {}: target {} unreachable: its name did not resolve within the dial timeout of {}"
+                            + " ms{}", id(ctx), target, dialTimeout.toMillis(), note);
                 }
                 reset(ctx, ResetReason.TARGET_TIMEOUT);
             }
@@ -172,17 +176,32 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 });
                 return;
             }
-            stream.eventLoop().execute(() -> dial(ctx, target, addresses, 0));
+            stream.eventLoop().execute(() -> dial(ctx, target, addresses, 0, null));
         });
     }
 
     /**
      * Dials {@code addresses[index]}; when it fails, the next of the name's addresses, in the resolver's order: a
-     * name with an A and an AAAA record (localhost, for one) reaches a target that listens on only one of them.
+     * name with an A and an AAAA record (localhost, for one) reaches a target that listens on only one of them, and
+     * one whose first address drops the packets (a firewalled A or AAAA record) on the other. They share what the
+     * lookup left of the dial timeout as Go's net.Dialer shares it ({@link AddressShares}): each gets the time left
+     * split over the addresses left, and one that refuses at once leaves its time to the next. {@code lastFailure}:
+     * why the previous address failed, null for the first.
      */
-    private void dial(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses, int index) {
+    private void dial(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses, int index,
+            Throwable lastFailure) {
         Channel stream = ctx.channel();
         if (!stream.isActive()) {
+            return;
+        }
+        // From here the shares end by the deadline: the last address's connect timeout is what is left of it, so
+        // that its failure, not the timer, ends the dial and says which address did not answer.
+        deadline.cancel(false);
+        int shareMillis = AddressShares.connectTimeoutMillis(dialDeadlineNanos, addresses.length - index);
+        if (shareMillis == 0) {
+            // The lookup, or the addresses before, used up the dial timeout; Go's dialer gives up here too.
+            fail(ctx, target, addresses, lastFailure != null ? lastFailure : new ConnectTimeoutException(
+                    "the name lookup took the whole dial timeout of " + dialTimeout.toMillis() + " ms"));
             return;
         }
         // The epoll transport reads a target's first bytes, and an end of input right after them, even with
@@ -191,7 +210,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         dial = new Bootstrap()
                 .group(targets)
                 .channel(Transport.socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) dialTimeout.toMillis())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, shareMillis)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -214,19 +233,11 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             InetAddress[] addresses, int index) {
         Channel stream = ctx.channel();
         if (!connected.isSuccess() && !connected.isCancelled() && index + 1 < addresses.length && stream.isActive()) {
-            dial(ctx, target, addresses, index + 1);
+            dial(ctx, target, addresses, index + 1, connected.cause());
             return;
         }
-        deadline.cancel(false);
         if (!connected.isSuccess()) {
-            if (stream.isActive()) {
-                String note = failures.admit(target.toString());
-                if (note != null) {
-                    LOG.warn("stream {}: target {} unreachable: {}{}", id(ctx), target, describe(connected.cause()),
-                            note);
-                }
-                reset(ctx, reasonOf(connected.cause()));
-            }
+            fail(ctx, target, addresses, connected.cause());
             return;
         }
         Channel socket = connected.channel();
@@ -241,6 +252,23 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         Relay.start(stream, socket);
         early.release();
         socket.eventLoop().execute(targetHold::release);
+    }
+
+    /**
+     * Resets the stream for the failure of the last address tried ({@code cause}), saying why: refused, or no answer
+     * within the dial timeout.
+     */
+    private void fail(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses, Throwable cause) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        String note = failures.admit(target.toString());
+        if (note != null) {
+            String shared = addresses.length > 1 ? " (the last of its " + addresses.length
+                    + " addresses, which share the dial timeout of " + dialTimeout.toMillis() + " ms)" : "";
+            LOG.warn("stream {}: target {} unreachable: {}{}{}", id(ctx), target, describe(cause), shared, note);
+        }
+        reset(ctx, reasonOf(cause));
     }
 
     @Override

@@ -68,11 +68,6 @@ final class TunnelConnector {
     static final String SUBPROTOCOL = "tunnel";
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
-    /**
-     * The least share of the connect timeout an address of several gets when that much is left (Go's net.Dialer
-     * {@code saneMinimum}): with many addresses, the last ones get less, or nothing.
-     */
-    static final Duration MIN_ADDRESS_SHARE = Duration.ofSeconds(2);
     private static final int MAX_HANDSHAKE_RESPONSE = 64 * 1024;
 
     private final ClientConfig config;
@@ -143,20 +138,18 @@ final class TunnelConnector {
      * Connects to {@code addresses[index]}; when that fails, to the next of the name's addresses, in the resolver's
      * order: a server name with an A and an AAAA record is reached on a network where only one of them is. All of
      * them share the one connect timeout, which ends at {@code deadlineNanos}, as Go's net.Dialer shares it: each
-     * address gets the time left split evenly over the addresses left ({@link #addressShareNanos}), and one that
+     * address gets the time left split evenly over the addresses left ({@link AddressShares}), and one that
      * fails sooner leaves its time to the next. Through a proxy, its answer to {@code CONNECT} has what is left.
      * {@code lastFailure}: why the previous address failed, null for the first.
      */
     private void connect(EventLoop loop, InetAddress[] addresses, int index, long deadlineNanos, Throwable lastFailure,
                          Promise<Channel> ready) {
-        long remainingNanos = deadlineNanos - System.nanoTime();
-        if (remainingNanos <= 0 && lastFailure != null) {
+        int shareMillis = AddressShares.connectTimeoutMillis(deadlineNanos, addresses.length - index);
+        if (shareMillis == 0 && lastFailure != null) {
             // The addresses before used up the timeout: none is left for this one, and Go's dialer gives up here too.
             failAttempt(ready, lastFailure);
             return;
         }
-        long shareMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(
-                addressShareNanos(remainingNanos, addresses.length - index)));
         HttpHeaders headers = new DefaultHttpHeaders();
         // Given, not left to the handshaker: it takes the host from the URI, and java.net.URI has none for a name with
         // an underscore (a Docker Compose service such as tunnel_server), which made every attempt fail.
@@ -195,7 +188,7 @@ final class TunnelConnector {
         ChannelFuture connect = bootstrap
                 .group(loop)
                 .channel(Transport.socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, shareMillis))
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, Math.max(1, shareMillis))
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.RECVBUF_ALLOCATOR, Transport.tunnelReads())
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, Transport.tunnelWriteMarks())
@@ -247,17 +240,6 @@ final class TunnelConnector {
         HttpProxy proxy = config.proxy();
         ready.tryFailure(proxy == null || cause == null ? cause
                 : ConnectFailures.ProxyFailedException.of(proxy, config.server(), cause, connectTimeout));
-    }
-
-    /**
-     * Go's {@code partialDeadline}: the time left split evenly over the addresses left, but at least
-     * {@link #MIN_ADDRESS_SHARE} (all that is left, when less is), so that with many addresses the first ones still
-     * get a useful try and the last ones what remains.
-     */
-    static long addressShareNanos(long remainingNanos, int addressesLeft) {
-        long share = remainingNanos / addressesLeft;
-        long minimum = MIN_ADDRESS_SHARE.toNanos();
-        return share >= minimum ? share : Math.min(remainingNanos, minimum);
     }
 
     /** {@code host:port}, or the host alone on the scheme's default port (as the handshaker wrote it). */

@@ -1,19 +1,25 @@
 package io.picotunnel.client.tunnel;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.SilentListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.DataInputStream;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
@@ -21,8 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A target whose name has several addresses (an A and an AAAA record, as {@code localhost} has): the client dials
- * them in turn until one takes the connection. Names under {@code .dual.test} resolve to 127.0.0.1 then ::1
- * ({@link SlowDnsResolverProvider}).
+ * them in turn until one takes the connection, all within the one dial timeout, shared as Go's net.Dialer shares it
+ * ({@link AddressShares}). Names under {@code .dual.test} resolve to 127.0.0.1 then ::1 ({@link SlowDnsResolverProvider}).
  */
 class TargetDialerAddressesTest {
 
@@ -56,6 +62,70 @@ class TargetDialerAddressesTest {
     }
 
     @Test
+    void aTargetWhoseFirstAddressIsSilentIsReachedOnItsSecondWithinTheOneDialTimeout() throws Exception {
+        // A dual-stack LAN target whose A record points where a firewall drops the packets, beside a working AAAA.
+        try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
+             ServerSocket target = new ServerSocket()) {
+            target.bind(new InetSocketAddress(InetAddress.getByName("::1"), silent.port()));
+            target.setSoTimeout(20_000);
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(8));
+            CompletableFuture<Socket> accepted = CompletableFuture.supplyAsync(() -> {
+                try {
+                    Socket socket = target.accept();
+                    socket.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+                    return socket;
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                server.setSoTimeout(20_000);
+                long start = System.nanoTime();
+                TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, "app.dual.test:" + silent.port(), 0);
+
+                assertThat(readData(server.getInputStream())).isEqualTo("hello");
+                long reachedMillis = (System.nanoTime() - start) / 1_000_000;
+                // The first of two addresses has half of the 8 s, not all of them, after which the dial is over.
+                assertThat(reachedMillis).as("ms until the second address answered").isBetween(3_900L, 7_000L);
+            } finally {
+                accepted.thenAccept(socket -> {
+                    try {
+                        socket.close();
+                    } catch (IOException ignored) {
+                        // closed already
+                    }
+                });
+            }
+        }
+    }
+
+    @Test
+    void aTargetWhoseAddressesAreAllSilentIsResetAsTimedOutWithinTheOneDialTimeout() throws Exception {
+        try (SilentListener first = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
+             SilentListener second = new SilentListener(InetAddress.getByName("::1"), first.port());
+             LogCapture log = new LogCapture(TargetDialer.class, Level.INFO)) {
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(4));
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                server.setSoTimeout(20_000);
+                long start = System.nanoTime();
+                TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, "app.dual.test:" + second.port(), 0);
+
+                assertThat(awaitResetReason(server.getInputStream())).as("the reason: timeout")
+                        .isEqualTo((long) ResetReason.TARGET_TIMEOUT.code());
+                long resetMillis = (System.nanoTime() - start) / 1_000_000;
+                // Each address had its 2 s: the failure told is that of the second, ::1.
+                assertThat(log.messages(Level.WARN)).singleElement().asString()
+                        .contains("app.dual.test:" + second.port()).contains("0:0:0:0:0:0:0:1")
+                        .contains("the last of its 2 addresses");
+                // Within the one 4 s (give or take the test JVM warming up), the second address tried too.
+                assertThat(resetMillis).as("ms until the stream was reset").isBetween(3_900L, 7_000L);
+            }
+        }
+    }
+
+    @Test
     void aTargetRefusingOnEveryAddressIsResetAsRefused() throws Exception {
         String name = "app.dual.test:" + Ports.freePort();
         int port = client.listen(AllowList.ANY, Duration.ofSeconds(10));
@@ -63,23 +133,28 @@ class TargetDialerAddressesTest {
             server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
             server.setSoTimeout(20_000);
             TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, name, 0);
-            DataInputStream in = new DataInputStream(server.getInputStream());
-            for (int i = 0; i < 1000; i++) {
-                in.readUnsignedByte();
-                int type = in.readUnsignedByte();
-                int flags = in.readUnsignedShort();
-                int streamId = in.readInt();
-                long length = Integer.toUnsignedLong(in.readInt());
-                if (type == TYPE_DATA) {
-                    in.skipNBytes(length);
-                }
-                if (streamId == STREAM && (flags & FLAG_RST) != 0) {
-                    assertThat(length).as("the reason: refused").isEqualTo((long) ResetReason.TARGET_REFUSED.code());
-                    return;
-                }
-            }
-            throw new AssertionError("no RST for stream " + STREAM + " within 1000 frames");
+            assertThat(awaitResetReason(server.getInputStream())).as("the reason: refused")
+                    .isEqualTo((long) ResetReason.TARGET_REFUSED.code());
         }
+    }
+
+    /** Reads frames up to the RST for our stream; answers its reason (the frame's length). */
+    private static long awaitResetReason(InputStream input) throws IOException {
+        DataInputStream in = new DataInputStream(input);
+        for (int i = 0; i < 1000; i++) {
+            in.readUnsignedByte();
+            int type = in.readUnsignedByte();
+            int flags = in.readUnsignedShort();
+            int streamId = in.readInt();
+            long length = Integer.toUnsignedLong(in.readInt());
+            if (type == TYPE_DATA) {
+                in.skipNBytes(length);
+            }
+            if (streamId == STREAM && (flags & FLAG_RST) != 0) {
+                return length;
+            }
+        }
+        throw new AssertionError("no RST for stream " + STREAM + " within 1000 frames");
     }
 
     /** Reads frames up to the first Data frame with a payload on our stream; fails on its RST. */
@@ -91,7 +166,8 @@ class TargetDialerAddressesTest {
             int flags = in.readUnsignedShort();
             int streamId = in.readInt();
             int length = in.readInt();
-            assertThat(streamId == STREAM && (flags & FLAG_RST) != 0).as("stream %d reset", STREAM).isFalse();
+            assertThat(streamId == STREAM && (flags & FLAG_RST) != 0)
+                    .as("stream %d reset, reason %d (%s)", STREAM, length, ResetReason.of(length)).isFalse();
             if (type == TYPE_DATA) {
                 byte[] payload = in.readNBytes(length);
                 if (streamId == STREAM && length > 0) {

@@ -97,16 +97,6 @@ class TunnelConnectorAddressesTest {
         }
     }
 
-    @Test
-    void eachAddressGetsTheTimeLeftSplitOverTheAddressesLeftAndAtLeastTwoSeconds() {
-        long second = Duration.ofSeconds(1).toNanos();
-        assertThat(TunnelConnector.addressShareNanos(10 * second, 2)).isEqualTo(5 * second);
-        assertThat(TunnelConnector.addressShareNanos(10 * second, 1)).isEqualTo(10 * second);
-        assertThat(TunnelConnector.addressShareNanos(10 * second, 8)).isEqualTo(2 * second);
-        assertThat(TunnelConnector.addressShareNanos(3 * second, 2)).isEqualTo(2 * second);
-        assertThat(TunnelConnector.addressShareNanos(second, 2)).isEqualTo(second);
-    }
-
     /** A client of {@code server} whose connect timeout is {@code connectTimeout}. */
     private void startClient(String server, Duration connectTimeout) {
         client = new TunnelClient(ClientConfig.of(ServerAddress.parse(server), TOKEN).withShutdownGrace(Duration.ZERO),
