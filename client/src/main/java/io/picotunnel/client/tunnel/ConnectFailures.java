@@ -44,7 +44,8 @@ final class ConnectFailures {
         return null;
     }
 
-    static String explain(ServerAddress server, Throwable failure) {
+    /** {@code connectTimeout}: how long the attempt had for the TCP connection ({@link TunnelConnector#connectTimeout}). */
+    static String explain(ServerAddress server, Throwable failure, Duration connectTimeout) {
         String where = server.hostPort().toString();
         String plain = "ws://" + where;
         String tls = "wss://" + where;
@@ -74,8 +75,8 @@ final class ConnectFailures {
                         + " tunnel port (its --tunnel-addr, 8443 by default) and that the server is not overloaded.";
             }
             if (cause instanceof ConnectTimeoutException) {
-                return "No answer from " + where + " within " + TunnelConnector.CONNECT_TIMEOUT.toSeconds()
-                        + " s: check the address in --server and that a firewall lets the port through.";
+                return "No answer from " + where + " within " + inWords(connectTimeout)
+                        + ": check the address in --server and that a firewall lets the port through.";
             }
             if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
                 return "Nothing accepts connections on " + where + " (" + shortMessage(cause)

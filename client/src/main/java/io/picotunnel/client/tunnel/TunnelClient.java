@@ -293,10 +293,10 @@ public final class TunnelClient implements AutoCloseable {
         Duration delay = backoff.next(serverWait);
         if (serverWait == null) {
             LOG.warn("cannot connect to {}: {} Retrying in {} ms.", config.server(),
-                    ConnectFailures.explain(config.server(), cause), delay.toMillis());
+                    ConnectFailures.explain(config.server(), cause, connector.connectTimeout()), delay.toMillis());
         } else {
             LOG.warn("cannot connect to {}: {} {} asked to wait {} s (Retry-After): retrying in {} ms.", config.server(),
-                    ConnectFailures.explain(config.server(), cause),
+                    ConnectFailures.explain(config.server(), cause, connector.connectTimeout()),
                     cause instanceof ConnectFailures.ProxyFailedException ? "The proxy" : "It", serverWait.toSeconds(),
                     delay.toMillis());
         }

@@ -99,6 +99,11 @@ final class TunnelConnector {
         this.hostname = ClientIdentity.clean(hostname);
     }
 
+    /** How long an attempt has for the TCP connection, to all of the name's addresses together. */
+    Duration connectTimeout() {
+        return connectTimeout;
+    }
+
     /**
      * Looks the server's name up on {@code resolver} (a lookup blocks, for as long as the system's DNS timeouts when
      * a DNS server does not answer, and {@code loop} also carries the streams of other connections and the

@@ -1,5 +1,6 @@
 package io.picotunnel.client.tunnel;
 
+import ch.qos.logback.classic.Level;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
@@ -8,13 +9,17 @@ import io.netty.util.concurrent.Future;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.SilentListener;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 class ConnectFailuresTest {
 
@@ -23,7 +28,7 @@ class ConnectFailuresTest {
     @Test
     void theServersOwn503WhileItShutsDownOrIsOverloadedIsNotCalledAWrongEndpoint() {
         String why = ConnectFailures.explain(SERVER,
-                new ConnectFailures.UpgradeRefusedException(503, "Service Unavailable"));
+                new ConnectFailures.UpgradeRefusedException(503, "Service Unavailable"), TunnelConnector.CONNECT_TIMEOUT);
 
         assertThat(why).contains("HTTP 503 Service Unavailable", "unavailable for now")
                 .doesNotContain("not a PicoTunnel tunnel endpoint", "--tunnel-addr");
@@ -31,7 +36,8 @@ class ConnectFailuresTest {
 
     @Test
     void aProxysBadGatewayWhileTheServerRestartsIsNotCalledAWrongEndpoint() {
-        String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(502, "Bad Gateway"));
+        String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(502, "Bad Gateway"),
+                TunnelConnector.CONNECT_TIMEOUT);
 
         assertThat(why).contains("HTTP 502 Bad Gateway", "proxy").doesNotContain("not a PicoTunnel tunnel endpoint");
     }
@@ -39,7 +45,7 @@ class ConnectFailuresTest {
     @Test
     void the429OfTooManyConnectionsOrWrongTokensFromOneAddressSaysSo() {
         String why = ConnectFailures.explain(SERVER,
-                new ConnectFailures.UpgradeRefusedException(429, "Too Many Requests"));
+                new ConnectFailures.UpgradeRefusedException(429, "Too Many Requests"), TunnelConnector.CONNECT_TIMEOUT);
 
         assertThat(why).contains("HTTP 429", "this address").doesNotContain("not a PicoTunnel tunnel endpoint");
     }
@@ -61,7 +67,7 @@ class ConnectFailuresTest {
                     assertThat(attempt.await(20_000)).as("the attempt ends").isTrue();
                     assertThat(attempt.isSuccess()).as(answer).isFalse();
 
-                    assertThat(ConnectFailures.explain(address, attempt.cause())).as(answer)
+                    assertThat(ConnectFailures.explain(address, attempt.cause(), TunnelConnector.CONNECT_TIMEOUT)).as(answer)
                             .contains("not a PicoTunnel tunnel endpoint").doesNotContain("unavailable for now");
                 } finally {
                     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
@@ -80,7 +86,7 @@ class ConnectFailuresTest {
             Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
             assertThat(attempt.await(20_000)).as("the attempt ends").isTrue();
 
-            assertThat(ConnectFailures.explain(address, attempt.cause()))
+            assertThat(ConnectFailures.explain(address, attempt.cause(), TunnelConnector.CONNECT_TIMEOUT))
                     .isEqualTo("The server name tunnel.nxdomain.test does not resolve (DNS): check the name in --server.");
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
@@ -100,7 +106,7 @@ class ConnectFailuresTest {
 
                 assertThat(attempt.await(TunnelConnector.HANDSHAKE_TIMEOUT.toMillis() + 5_000)).isTrue();
                 assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(TunnelConnector.HANDSHAKE_TIMEOUT.toNanos() - 1_000_000_000L);
-                assertThat(ConnectFailures.explain(address, attempt.cause()))
+                assertThat(ConnectFailures.explain(address, attempt.cause(), TunnelConnector.CONNECT_TIMEOUT))
                         .isEqualTo(server.address() + " took the connection but did not answer the tunnel's WebSocket"
                                 + " upgrade within 10 s: check that --server names the server's tunnel port (its"
                                 + " --tunnel-addr, 8443 by default) and that the server is not overloaded.");
@@ -111,8 +117,28 @@ class ConnectFailuresTest {
     }
 
     @Test
+    void aServerThatDoesNotAnswerIsSaidNotToWithinTheConnectTimeoutTheAttemptHad() throws Exception {
+        try (SilentListener silent = new SilentListener();
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            ServerAddress address = ServerAddress.parse("ws://" + silent.address());
+            TunnelClient client = new TunnelClient(ClientConfig.of(address, "e".repeat(64))
+                    .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), new Backoff(), Duration.ofSeconds(3));
+            client.start();
+            try {
+                await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+
+                assertThat(log.messages(Level.WARN).getFirst())
+                        .contains("No answer from " + silent.address() + " within 3 s: check the address in --server");
+            } finally {
+                client.stop(Duration.ZERO).join();
+            }
+        }
+    }
+
+    @Test
     void aNotFoundStillPointsAtTheTunnelPort() {
-        String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(404, "Not Found"));
+        String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(404, "Not Found"),
+                TunnelConnector.CONNECT_TIMEOUT);
 
         assertThat(why).contains("not a PicoTunnel tunnel endpoint", "--tunnel-addr");
     }

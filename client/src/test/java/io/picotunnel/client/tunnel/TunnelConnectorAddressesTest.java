@@ -91,7 +91,8 @@ class TunnelConnectorAddressesTest {
 
             await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
             long failedMillis = (System.nanoTime() - start) / 1_000_000;
-            assertThat(log.messages(Level.WARN).getFirst()).contains("No answer from tunnel.dual.test:" + first.port());
+            assertThat(log.messages(Level.WARN).getFirst()).contains("No answer from tunnel.dual.test:" + first.port()
+                    + " within 4 s");
             // 2 s for each address (Go's least share), not 4 s for each: 8 s in all.
             assertThat(failedMillis).as("ms until the attempt failed").isGreaterThanOrEqualTo(3_900).isLessThan(7_000);
         }
