@@ -17,8 +17,11 @@ import java.util.Map;
  * that one environment sends them and this client the same way:
  * <ul>
  * <li>a server on this machine is never proxied: {@code localhost} and a loopback IP address (127.0.0.0/8, also as
- *     IPv4-mapped IPv6 {@code ::ffff:127.0.0.1}, and {@code ::1}). One departure: names below {@code localhost}
- *     ({@code tunnel.localhost}, RFC 6761) count as this machine too, where Go would hand them to the proxy;</li>
+ *     IPv4-mapped IPv6 {@code ::ffff:127.0.0.1}, and {@code ::1}). Departures, where Go would hand the server to
+ *     the proxy: names below {@code localhost} ({@code tunnel.localhost}, RFC 6761) count as this machine too, and
+ *     so does {@code localhost} in any case or with a trailing dot ({@code LOCALHOST}, {@code localhost.}: {@link
+ *     HostPort} lowers the case, {@link ServerAddress} drops the dot), which Go compares with {@code localhost} as
+ *     written;</li>
  * <li>{@code NO_PROXY} (or {@code no_proxy} when it is unset or empty) is split on commas alone, each entry trimmed
  *     and compared in lower case; {@code *} names every server;</li>
  * <li>a CIDR range ({@code 10.0.0.0/8}) names the IP addresses in it, an IP address ({@code 10.1.2.3},

@@ -268,4 +268,14 @@ class HttpProxyTest {
         assertThat(HttpProxy.resolve("http://p:1", "--proxy", ServerAddress.parse("127.0.0.1:8443"),
                 Map.of("NO_PROXY", "*"))).as("the setting is used as given").isNotNull();
     }
+
+    @Test
+    void localhostInAnyCaseWithATrailingDotOrANameBelowItIsThisMachineAndSkipsTheProxy() {
+        // Departures from Go's httpproxy, which compares the host with "localhost" as written and proxies all of these.
+        for (String local : new String[] {"LOCALHOST:8443", "LocalHost:8443", "localhost.:8443", "LOCALHOST.:8443",
+                "tunnel.localhost:8443", "Tunnel.LOCALHOST.:8443"}) {
+            assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse(local), Map.of("HTTPS_PROXY", "http://p:1")))
+                    .as(local).isNull();
+        }
+    }
 }
