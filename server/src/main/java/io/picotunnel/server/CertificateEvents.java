@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.acme.CertificateOutcomes;
 import io.picotunnel.server.events.EventLog;
 import io.picotunnel.server.store.Rfc3339;
@@ -34,7 +35,7 @@ final class CertificateEvents implements CertificateOutcomes {
         Optional<Service> service = serviceOf(domain);
         events.record(EventLog.CERTIFICATE_FAILED, service.map(Service::tunnelId).orElse(null),
                 service.map(Service::id).orElse(null), "Certificate " + (renewal ? "renewal" : "request") + " for "
-                        + domain + " failed: " + error + " (next try in " + retryIn.toSeconds() + " s)");
+                        + domain + " failed: " + error + " (next try in " + Durations.format(retryIn) + ")");
     }
 
     private Optional<Service> serviceOf(String domain) {

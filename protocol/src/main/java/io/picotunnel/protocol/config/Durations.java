@@ -1,11 +1,16 @@
 package io.picotunnel.protocol.config;
 
+import java.math.BigDecimal;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Durations in settings, such as {@code 30s}, {@code 500ms}, {@code 2m}, {@code 1h}, {@code 7d} or plain seconds. */
+/**
+ * Durations in settings, such as {@code 30s}, {@code 500ms}, {@code 2m}, {@code 1h}, {@code 7d} or plain seconds, and
+ * durations in what people read (log lines, events, messages): {@code 12 h}, {@code 1 h 30 min}, {@code 250 ms}.
+ */
 public final class Durations {
 
     /**
@@ -41,5 +46,40 @@ public final class Durations {
             throw new IllegalArgumentException("'" + text + "' is too long: at most " + MAX.toDays() + "d");
         }
         return duration;
+    }
+
+    /**
+     * {@code duration} as people read it, in its largest units down to the second: {@code 12 h}, {@code 1 h 30 min},
+     * {@code 2 d 3 h}, {@code 45 s}; {@code 1.5 s} under a minute (a minute or more is rounded to the second),
+     * {@code 250 ms} under a second, {@code 0 s} for none. Not {@code PT12H}, nor {@code 43200 s}.
+     */
+    public static String format(Duration duration) {
+        if (duration.isNegative()) {
+            return "-" + format(duration.negated());
+        }
+        if (duration.compareTo(Duration.ofSeconds(1)) < 0) {
+            return duration.isZero() ? "0 s" : duration.toMillis() == 0 ? "<1 ms" : duration.toMillis() + " ms";
+        }
+        if (duration.compareTo(Duration.ofMinutes(1)) >= 0) {
+            duration = duration.plusMillis(500).truncatedTo(ChronoUnit.SECONDS);
+        }
+        StringBuilder text = new StringBuilder();
+        append(text, duration.toDays(), "d");
+        append(text, duration.toHoursPart(), "h");
+        append(text, duration.toMinutesPart(), "min");
+        int millis = duration.toMillisPart();
+        if (millis == 0) {
+            append(text, duration.toSecondsPart(), "s");
+        } else {
+            text.append(text.isEmpty() ? "" : " ").append(BigDecimal.valueOf(duration.toSecondsPart() * 1000L + millis, 3)
+                    .stripTrailingZeros().toPlainString()).append(" s");
+        }
+        return text.toString();
+    }
+
+    private static void append(StringBuilder text, long amount, String unit) {
+        if (amount != 0) {
+            text.append(text.isEmpty() ? "" : " ").append(amount).append(' ').append(unit);
+        }
     }
 }

@@ -37,4 +37,37 @@ class DurationsTest {
         }
         assertThatThrownBy(() -> Durations.parse("3651d")).hasMessage("'3651d' is too long: at most 3650d");
     }
+
+    @Test
+    void formatsInTheLargestUnitsPeopleRead() {
+        assertThat(Durations.format(Duration.ofHours(12))).isEqualTo("12 h");
+        assertThat(Durations.format(Duration.ofMinutes(90))).isEqualTo("1 h 30 min");
+        assertThat(Durations.format(Duration.ofSeconds(45))).isEqualTo("45 s");
+        assertThat(Durations.format(Duration.ofMillis(250))).isEqualTo("250 ms");
+        assertThat(Durations.format(Duration.ofSeconds(3600))).isEqualTo("1 h");
+        assertThat(Durations.format(Duration.ofDays(7))).isEqualTo("7 d");
+        assertThat(Durations.format(Duration.ofDays(2).plusHours(3).plusSeconds(4))).isEqualTo("2 d 3 h 4 s");
+        assertThat(Durations.format(Duration.ofMinutes(5))).isEqualTo("5 min");
+    }
+
+    @Test
+    void formatsPartsOfASecondAndNothing() {
+        assertThat(Durations.format(Duration.ofMillis(1500))).isEqualTo("1.5 s");
+        assertThat(Durations.format(Duration.ofMillis(59_250))).isEqualTo("59.25 s");
+        assertThat(Durations.format(Duration.ofMinutes(1).plusMillis(250))).as("rounded from a minute on").isEqualTo("1 min");
+        assertThat(Durations.format(Duration.ofHours(1).minusMillis(3))).isEqualTo("1 h");
+        assertThat(Durations.format(Duration.ofMillis(1))).isEqualTo("1 ms");
+        assertThat(Durations.format(Duration.ofNanos(1))).isEqualTo("<1 ms");
+        assertThat(Durations.format(Duration.ZERO)).isEqualTo("0 s");
+        assertThat(Durations.format(Duration.ofSeconds(-90))).isEqualTo("-1 min 30 s");
+    }
+
+    @Test
+    void formatsWhatItParsesBackAsTheSameDuration() {
+        for (String text : new String[] {"500ms", "30s", "2m", "1h", "7d", "3650d"}) {
+            String formatted = Durations.format(Durations.parse(text));
+            assertThat(Durations.parse(formatted.replace(" min", "m").replace(" ", ""))).as(formatted)
+                    .isEqualTo(Durations.parse(text));
+        }
+    }
 }

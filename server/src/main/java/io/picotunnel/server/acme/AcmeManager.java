@@ -1,5 +1,6 @@
 package io.picotunnel.server.acme;
 
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.ServiceType;
@@ -22,7 +23,6 @@ import org.slf4j.LoggerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
-import java.math.BigDecimal;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpTimeoutException;
@@ -399,7 +399,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                         + " service to order at once)", domain, failure.failures(), nextAttempt,
                         nextAttempt.equals(failure.nextAttempt()) ? ""
                                 : ", not at " + failure.nextAttempt() + " as " + files.failureFile(domain)
-                                        + " says, which is later than the longest retry delay of " + settings.maxRetry()
+                                        + " says, which is later than the longest retry delay of " + Durations.format(settings.maxRetry())
                                         + " and than the CA asked to wait");
                 if (!nextAttempt.equals(failure.nextAttempt())) {
                     // else every restart would put it off again by the longest delay
@@ -527,8 +527,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                 state.error = error;
                 state.status = CertificateStatus.ERROR;
             }
-            log.warn("ACME {} for {} failed (attempt {}, next try in {} s): {}", renewal ? "renewal" : "certificate",
-                    domain, state.failures, delay.toSeconds(), state.error);
+            log.warn("ACME {} for {} failed (attempt {}, next try in {}): {}", renewal ? "renewal" : "certificate",
+                    domain, state.failures, Durations.format(delay), state.error);
             outcomes.failed(domain, renewal, state.error, delay);
             if (e instanceof AcmeException || e instanceof IOException) {
                 login = null;
@@ -561,7 +561,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             order.cancel(true);
             login = null;
             throw new AcmeException("the ACME server at " + settings.directoryUri() + " did not complete the order within "
-                    + seconds(deadline) + " (an answer stalled); it was given up");
+                    + Durations.format(deadline) + " (an answer stalled); it was given up");
         } catch (InterruptedException e) {
             order.cancel(true);
             throw e;
@@ -584,15 +584,10 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof HttpTimeoutException || t instanceof SocketTimeoutException) {
                 return "the ACME server at " + settings.directoryUri() + " did not answer within "
-                        + seconds(settings.requestTimeout());
+                        + Durations.format(settings.requestTimeout());
             }
         }
         return e.getMessage() == null ? e.toString() : e.getMessage();
-    }
-
-    /** {@code 30 s}, {@code 0.5 s}: a duration as people read it, not {@code PT30S}. */
-    static String seconds(Duration duration) {
-        return BigDecimal.valueOf(duration.toMillis(), 3).stripTrailingZeros().toPlainString() + " s";
     }
 
     private Login login() throws AcmeException, IOException {

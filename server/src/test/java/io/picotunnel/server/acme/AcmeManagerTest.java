@@ -742,7 +742,7 @@ class AcmeManagerTest {
                 String expected = "the ACME server at " + directoryOf(silentCa) + " did not answer within 1 s";
                 assertThat(acme.status("app.test").orElseThrow().error()).isEqualTo(expected);
                 assertThat(log.messages(Level.WARN)).singleElement().asString().endsWith(": " + expected)
-                        .contains("(attempt 1, next try in 3600 s)");
+                        .contains("(attempt 1, next try in 1 h)");
             }
         }
     }

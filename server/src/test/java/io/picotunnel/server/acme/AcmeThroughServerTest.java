@@ -233,6 +233,10 @@ class AcmeThroughServerTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(failure));
         assertThat(Files.readString(failure))
                 .contains("failures=1").contains("next_attempt=").contains("http-01 validation of shop.test failed");
+        server.events().flush();
+        assertThat(api.get(services.replace("/services", "/events")).json()).anySatisfy(event -> assertThat(
+                event.get("message").asText()).startsWith("Certificate request for shop.test failed: ")
+                .endsWith(" (next try in 5 min)"));
         api.close();
         server.stop();
 
