@@ -24,6 +24,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class ClientMainTest {
 
+    /**
+     * The server of the tests that end on a configuration error: not a loopback address, so that the proxy settings
+     * apply to it (a loopback server never goes through a proxy), and a name only this JVM's resolver answers
+     * ({@link io.picotunnel.client.tunnel.SlowDnsResolverProvider}), with no address: a client that went on to connect
+     * anyway would send no DNS query and reach no host.
+     */
+    private static final String UNREACHABLE_SERVER = "tunnel.nxdomain.test:8443";
+
     private HttpServer server;
     private Process process;
 
@@ -64,7 +72,7 @@ class ClientMainTest {
 
     @Test
     void missingTokenExitsWithUsageCodeAndSaysWhatToDo() {
-        Run run = run(Map.of(), "--server", "example.com:8443");
+        Run run = run(Map.of(), "--server", UNREACHABLE_SERVER);
 
         assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
         assertThat(run.err()).contains("--token", "PICOTUNNEL_TOKEN");
@@ -72,7 +80,7 @@ class ClientMainTest {
 
     @Test
     void invalidServerExitsWithUsageCode() {
-        Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "ftp://example.com:21");
+        Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "ftp://" + UNREACHABLE_SERVER);
 
         assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
         assertThat(run.err()).contains("--server");
@@ -80,7 +88,7 @@ class ClientMainTest {
 
     @Test
     void aGraceTooLongToCountExitsWithUsageCodeNotAStackTrace() {
-        Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "example.com:8443",
+        Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER,
                 "--shutdown-grace", "9223372036854775807m");
 
         assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
@@ -89,7 +97,7 @@ class ClientMainTest {
 
     @Test
     void aSizeTooLargeForALongExitsWithUsageCodeNotAStackTrace() {
-        Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "example.com:8443",
+        Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER,
                 "--session-window-budget", "9999999999GiB");
 
         assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
@@ -114,9 +122,9 @@ class ClientMainTest {
     @Test
     void aProxyPasswordWithARawSlashExitsWithUsageCodeAskingToPercentEncodeAndNeverShowsIt() {
         for (Run run : new Run[] {
-            run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "example.com:8443", "--proxy", "http://user:s3cr/et@127.0.0.1:3128"),
+            run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER, "--proxy", "http://user:s3cr/et@127.0.0.1:3128"),
             run(Map.of("PICOTUNNEL_TOKEN", "t", "HTTPS_PROXY", "http://user:s3cr?et@127.0.0.1:3128"),
-                    "--server", "example.com:8443")}) {
+                    "--server", UNREACHABLE_SERVER)}) {
             assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);
             assertThat(run.err()).contains("percent-encode").doesNotContain("s3cr").doesNotContain("Exception");
         }
@@ -125,8 +133,8 @@ class ClientMainTest {
     @Test
     void aProxyFlagOrPicotunnelProxyWithAnUnsupportedSchemeExitsWithUsageCode() {
         for (Run run : new Run[] {
-            run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", "example.com:8443", "--proxy", "socks5://u:s3cret@127.0.0.1:1080"),
-            run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_PROXY", "https://127.0.0.1:3128"), "--server", "example.com:8443")}) {
+            run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER, "--proxy", "socks5://u:s3cret@127.0.0.1:1080"),
+            run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_PROXY", "https://127.0.0.1:3128"), "--server", UNREACHABLE_SERVER)}) {
             assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);
             assertThat(run.err()).contains("is not supported").doesNotContain("s3cret").doesNotContain("Exception");
         }
@@ -135,11 +143,11 @@ class ClientMainTest {
     @Test
     void aStandardProxyVariableTheClientCannotUseExitsWithUsageCodeSayingHowToGoOn() {
         for (String value : new String[] {"socks5://u:s3cret@127.0.0.1:1080", "http://u:s3cret@127.0.0.1:x"}) {
-            Run run = run(Map.of("PICOTUNNEL_TOKEN", "t", "HTTPS_PROXY", value), "--server", "example.com:8443");
+            Run run = run(Map.of("PICOTUNNEL_TOKEN", "t", "HTTPS_PROXY", value), "--server", UNREACHABLE_SERVER);
 
             assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);
             assertThat(run.err()).as(value).contains("HTTPS_PROXY").contains("PICOTUNNEL_PROXY (or --proxy)")
-                    .contains("to none to connect to wss://example.com:8443 directly").doesNotContain("s3cret")
+                    .contains("to none to connect to wss://" + UNREACHABLE_SERVER + " directly").doesNotContain("s3cret")
                     .doesNotContain("Exception");
         }
     }

@@ -90,7 +90,7 @@ class ServiceSignInBrowserTest {
         app1 = "http://app1.test:" + server.httpPort();
         app2 = "http://app2.test:" + server.httpPort();
 
-        chromium = HeadlessChromium.launch("--host-resolver-rules=MAP *.test 127.0.0.1");
+        chromium = HeadlessChromium.launchResolving("MAP *.test 127.0.0.1");
         browser = chromium.browser();
     }
 
