@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -74,15 +76,44 @@ class AcmeFilesTest {
         }
     }
 
-    private interface Write {
+    @Test
+    void storedFilesAreReadOnAThreadInterruptedByTheServersShutdown() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        StringBuilder chainPem = new StringBuilder();
+        for (var certificate : issued.chain()) {
+            chainPem.append(TestCertificates.pem(certificate));
+        }
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        Instant next = Instant.parse("2026-12-02T14:00:00Z");
+        files.store("app.test", issued.keyPair(), chainPem.toString());
+        files.storeFailure("app.test", new OrderFailure(3, next, "refused"));
+        List<Object> read = new ArrayList<>();
+
+        // what AcmeManager.close() does to the ACME thread while it loads a certificate or a retry delay. The JDK opens
+        // the streams of Files.readString and Files.newBufferedReader uninterruptible; a read through FileChannel.open,
+        // Files.newByteChannel or Files.lines fails at once (ClosedByInterruptException): ACME would log that it
+        // "cannot read" the file, and order again at the next start
+        boolean stillInterrupted = whileInterrupted(() -> {
+            read.add(files.load("app.test").orElseThrow().chain());
+            read.add(files.loadFailure("app.test").orElseThrow().failures());
+            read.add(files.certificateNotAfter("app.test"));
+            read.add(AcmeFiles.readKeyPair(files.keyFile("app.test")).getPublic());
+        });
+
+        assertThat(stillInterrupted).as("the interrupt is kept for the thread to end on").isTrue();
+        assertThat(read).containsExactly(issued.chain(), 3, issued.chain().getFirst().getNotAfter().toInstant(),
+                issued.keyPair().getPublic());
+    }
+
+    private interface FileWork {
         void run() throws IOException;
     }
 
-    /** Runs {@code write} with this thread's interrupt flag set; says whether it is still set after, and clears it. */
-    private static boolean whileInterrupted(Write write) throws IOException {
+    /** Runs {@code io} with this thread's interrupt flag set; says whether it is still set after, and clears it. */
+    private static boolean whileInterrupted(FileWork io) throws IOException {
         Thread.currentThread().interrupt();
         try {
-            write.run();
+            io.run();
             return Thread.currentThread().isInterrupted();
         } finally {
             Thread.interrupted();
