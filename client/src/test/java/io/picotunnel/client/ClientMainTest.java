@@ -15,10 +15,14 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,6 +35,9 @@ class ClientMainTest {
      * anyway would send no DNS query and reach no host.
      */
     private static final String UNREACHABLE_SERVER = "tunnel.nxdomain.test:8443";
+
+    /** How long a run that should end on a configuration error may take. */
+    private static final Duration RUN_LIMIT = Duration.ofSeconds(30);
 
     private HttpServer server;
     private Process process;
@@ -228,7 +235,23 @@ class ClientMainTest {
         CommandLine cmd = ClientMain.commandLine(env);
         cmd.setOut(new PrintWriter(out));
         cmd.setErr(new PrintWriter(err));
-        int code = cmd.execute(args);
-        return new Run(code, out.toString(), err.toString());
+        // On a thread of its own and bounded: a client that went on past the configuration error a test expects would
+        // retry its connection for ever, and the test would hang instead of failing.
+        FutureTask<Integer> execution = new FutureTask<>(() -> cmd.execute(args));
+        Thread thread = new Thread(execution, "client-main-under-test");
+        thread.setDaemon(true);
+        thread.start();
+        try {
+            int code = execution.get(RUN_LIMIT.toSeconds(), TimeUnit.SECONDS);
+            return new Run(code, out.toString(), err.toString());
+        } catch (TimeoutException e) {
+            thread.interrupt();
+            throw new AssertionError("the client did not exit within " + RUN_LIMIT.toSeconds() + " s; it said: " + err);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        } catch (ExecutionException e) {
+            throw new AssertionError(e.getCause());
+        }
     }
 }
