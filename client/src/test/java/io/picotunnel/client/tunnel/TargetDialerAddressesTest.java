@@ -112,7 +112,7 @@ class TargetDialerAddressesTest {
                 long start = System.nanoTime();
                 TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, "app.dual.test:" + second.port(), 0);
 
-                assertThat(awaitResetReason(server.getInputStream())).as("the reason: timeout")
+                assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM)).as("the reason: timeout")
                         .isEqualTo((long) ResetReason.TARGET_TIMEOUT.code());
                 long resetMillis = (System.nanoTime() - start) / 1_000_000;
                 // Each address had its 2 s: the failure told is that of the second, ::1.
@@ -133,28 +133,9 @@ class TargetDialerAddressesTest {
             server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
             server.setSoTimeout(20_000);
             TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, name, 0);
-            assertThat(awaitResetReason(server.getInputStream())).as("the reason: refused")
+            assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM)).as("the reason: refused")
                     .isEqualTo((long) ResetReason.TARGET_REFUSED.code());
         }
-    }
-
-    /** Reads frames up to the RST for our stream; answers its reason (the frame's length). */
-    private static long awaitResetReason(InputStream input) throws IOException {
-        DataInputStream in = new DataInputStream(input);
-        for (int i = 0; i < 1000; i++) {
-            in.readUnsignedByte();
-            int type = in.readUnsignedByte();
-            int flags = in.readUnsignedShort();
-            int streamId = in.readInt();
-            long length = Integer.toUnsignedLong(in.readInt());
-            if (type == TYPE_DATA) {
-                in.skipNBytes(length);
-            }
-            if (streamId == STREAM && (flags & FLAG_RST) != 0) {
-                return length;
-            }
-        }
-        throw new AssertionError("no RST for stream " + STREAM + " within 1000 frames");
     }
 
     /** Reads frames up to the first Data frame with a payload on our stream; fails on its RST. */

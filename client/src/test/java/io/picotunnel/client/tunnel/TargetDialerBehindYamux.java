@@ -17,7 +17,9 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 
+import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -28,9 +30,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_WINDOW_UPDATE;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Our client's side without WebSocket: a loopback listener whose connections get a yamux session in the client role,
@@ -98,6 +102,29 @@ final class TargetDialerBehindYamux {
         out.write(frame(TYPE_DATA, 0, id, payload.length));
         out.write(payload);
         out.flush();
+    }
+
+    /**
+     * Reads frames (skipping pings, the ACK and any payload) up to the RST of stream {@code id}, which must come as a
+     * WindowUpdate; answers its length, the reason (a {@code ResetReason} code).
+     */
+    static long awaitReset(InputStream input, int id) throws IOException {
+        DataInputStream in = new DataInputStream(input);
+        for (int i = 0; i < 1000; i++) {
+            in.readUnsignedByte();
+            int type = in.readUnsignedByte();
+            int flags = in.readUnsignedShort();
+            int streamId = in.readInt();
+            long length = Integer.toUnsignedLong(in.readInt());
+            if (type == TYPE_DATA) {
+                in.skipNBytes(length);
+            }
+            if (streamId == id && (flags & FLAG_RST) != 0) {
+                assertThat(type).as("the RST is a WindowUpdate").isEqualTo(TYPE_WINDOW_UPDATE);
+                return length;
+            }
+        }
+        throw new AssertionError("no RST for stream " + id + " within 1000 frames");
     }
 
     /** A yamux frame header. */

@@ -7,7 +7,6 @@ import io.picotunnel.testkit.SilentListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.ConnectException;
@@ -18,7 +17,6 @@ import java.net.Socket;
 import java.time.Duration;
 
 import static io.picotunnel.client.tunnel.TargetDialerBehindYamux.frame;
-import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_WINDOW_UPDATE;
@@ -75,7 +73,7 @@ class TargetDialerResetReasonTest {
                 try (Socket accepted = resetting.accept()) {
                     accepted.setSoLinger(true, 0);
                 }
-                assertThat(awaitReset(new DataInputStream(server.getInputStream()))).isZero();
+                assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM)).isZero();
             }
         }
     }
@@ -91,7 +89,7 @@ class TargetDialerResetReasonTest {
             out.write(frame(TYPE_DATA, 0, STREAM, 1));
             out.write(0); // the first byte of a header, and no more: before, the stream stayed open for ever
             out.flush();
-            assertThat(awaitReset(new DataInputStream(server.getInputStream()))).isZero();
+            assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM)).isZero();
         }
     }
 
@@ -135,31 +133,12 @@ class TargetDialerResetReasonTest {
             server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
             server.setSoTimeout(20_000);
             open(server.getOutputStream(), target);
-            return awaitReset(new DataInputStream(server.getInputStream()));
+            return TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM);
         }
     }
 
     /** As the server does: WindowUpdate|SYN for stream 2, then a Data frame with the stream header. */
     private static void open(OutputStream out, String target) throws IOException {
         TargetDialerBehindYamux.open(out, STREAM, target, 0);
-    }
-
-    /** Reads frames (skipping pings, the ACK and any payload) up to the RST for our stream; answers its length. */
-    private static long awaitReset(DataInputStream in) throws IOException {
-        for (int i = 0; i < 1000; i++) {
-            in.readUnsignedByte();
-            int type = in.readUnsignedByte();
-            int flags = in.readUnsignedShort();
-            int streamId = in.readInt();
-            long length = Integer.toUnsignedLong(in.readInt());
-            if (type == TYPE_DATA) {
-                in.skipNBytes(length);
-            }
-            if (streamId == STREAM && (flags & FLAG_RST) != 0) {
-                assertThat(type).as("the RST is a WindowUpdate").isEqualTo(TYPE_WINDOW_UPDATE);
-                return length;
-            }
-        }
-        throw new AssertionError("no RST for stream " + STREAM + " within 1000 frames");
     }
 }
