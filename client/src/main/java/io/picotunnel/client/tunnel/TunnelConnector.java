@@ -145,14 +145,17 @@ final class TunnelConnector {
      * them share the one connect timeout, which ends at {@code deadlineNanos}, as Go's net.Dialer shares it: each
      * address gets the time left split evenly over the addresses left ({@link AddressShares}), and one that
      * fails sooner leaves its time to the next. Through a proxy, its answer to {@code CONNECT} has what is left.
-     * {@code lastFailure}: why the previous address failed, null for the first.
+     * When all fail, the attempt fails with the first address's error, as Go's dialSerial does ("the error from the
+     * first address is most relevant"): a silent first address is reported as no answer, not as the refusal of the
+     * next one. {@code firstFailure}: why the first address failed, null while trying the first.
      */
-    private void connect(EventLoop loop, InetAddress[] addresses, int index, long deadlineNanos, Throwable lastFailure,
+    private void connect(EventLoop loop, InetAddress[] addresses, int index, long deadlineNanos, Throwable firstFailure,
                          Promise<Channel> ready) {
         int shareMillis = AddressShares.connectTimeoutMillis(deadlineNanos, addresses.length - index);
-        if (shareMillis == 0 && lastFailure != null) {
-            // The addresses before used up the timeout: none is left for this one, and Go's dialer gives up here too.
-            failAttempt(ready, lastFailure);
+        if (shareMillis == 0 && firstFailure != null) {
+            // The addresses before used up the timeout: none is left for this one. Go's dialer gives up here too, with
+            // the first address's error.
+            failAttempt(ready, firstFailure);
             return;
         }
         HttpHeaders headers = new DefaultHttpHeaders();
@@ -228,10 +231,11 @@ final class TunnelConnector {
             if (f.isSuccess() || ready.isDone()) {
                 return;
             }
+            Throwable first = firstFailure == null || f.isCancelled() ? f.cause() : firstFailure;
             if (index + 1 < addresses.length && !f.isCancelled()) {
-                connect(loop, addresses, index + 1, deadlineNanos, f.cause(), ready);
+                connect(loop, addresses, index + 1, deadlineNanos, first, ready);
             } else {
-                failAttempt(ready, f.cause());
+                failAttempt(ready, first);
             }
         });
         ready.addListener(f -> {

@@ -98,6 +98,21 @@ class TunnelConnectorAddressesTest {
         }
     }
 
+    @Test
+    void anAttemptWhoseFirstAddressIsSilentAndSecondRefusesIsReportedAsNoAnswer() throws Exception {
+        // As Go's dialSerial reports it: the first address's error is the most relevant. Here the second address
+        // refuses at once (nothing listens on ::1 at that port), after the first used its 2 s without an answer.
+        try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient("ws://tunnel.dual.test:" + silent.port(), Duration.ofSeconds(4));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("No answer from tunnel.dual.test:" + silent.port() + " within 4 s")
+                    .doesNotContain("Nothing accepts connections");
+        }
+    }
+
     /** A client of {@code server} whose connect timeout is {@code connectTimeout}. */
     private void startClient(String server, Duration connectTimeout) {
         client = new TunnelClient(ClientConfig.of(ServerAddress.parse(server), TOKEN).withShutdownGrace(Duration.ZERO),
