@@ -31,6 +31,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -176,7 +178,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 });
                 return;
             }
-            stream.eventLoop().execute(() -> dial(ctx, target, addresses, 0, null));
+            stream.eventLoop().execute(() -> dial(ctx, target, addresses, 0, new ArrayList<>(addresses.length)));
         });
     }
 
@@ -185,23 +187,23 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
      * name with an A and an AAAA record (localhost, for one) reaches a target that listens on only one of them, and
      * one whose first address drops the packets (a firewalled A or AAAA record) on the other. They share what the
      * lookup left of the dial timeout as Go's net.Dialer shares it ({@link AddressShares}): each gets the time left
-     * split over the addresses left, and one that refuses at once leaves its time to the next. {@code lastFailure}:
-     * why the previous address failed, null for the first.
+     * split over the addresses left, and one that refuses at once leaves its time to the next. {@code tried}: why
+     * each address before {@code index} failed, in order.
      */
     private void dial(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses, int index,
-            Throwable lastFailure) {
+            List<Throwable> tried) {
         Channel stream = ctx.channel();
         if (!stream.isActive()) {
             return;
         }
         // From here the shares end by the deadline: the last address's connect timeout is what is left of it, so
-        // that its failure, not the timer, ends the dial and says which address did not answer.
+        // that its failure, not the timer, ends the dial, and the log line says what each address did.
         deadline.cancel(false);
         int shareMillis = AddressShares.connectTimeoutMillis(dialDeadlineNanos, addresses.length - index);
         if (shareMillis == 0) {
-            // The lookup, or the addresses before, used up the dial timeout; Go's dialer gives up here too.
-            fail(ctx, target, addresses, lastFailure != null ? lastFailure : new ConnectTimeoutException(
-                    "the name lookup took the whole dial timeout of " + dialTimeout.toMillis() + " ms"));
+            // The lookup, or the addresses before, used up the dial timeout. Go's dialer gives up here too, with the
+            // first address's error (a timeout when none was tried).
+            fail(ctx, target, addresses, tried);
             return;
         }
         // The epoll transport reads a target's first bytes, and an end of input right after them, even with
@@ -226,18 +228,20 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 .connect(new InetSocketAddress(addresses[index], target.port()));
         // The target's socket lives on a loop of its own; the stream's state is touched on the stream's loop.
         dial.addListener((ChannelFuture connected) ->
-                stream.eventLoop().execute(() -> onDialed(ctx, target, connected, targetHold, addresses, index)));
+                stream.eventLoop().execute(() -> onDialed(ctx, target, connected, targetHold, addresses, index,
+                        tried)));
     }
 
     private void onDialed(ChannelHandlerContext ctx, HostPort target, ChannelFuture connected, Hold targetHold,
-            InetAddress[] addresses, int index) {
+            InetAddress[] addresses, int index, List<Throwable> tried) {
         Channel stream = ctx.channel();
-        if (!connected.isSuccess() && !connected.isCancelled() && index + 1 < addresses.length && stream.isActive()) {
-            dial(ctx, target, addresses, index + 1, connected.cause());
-            return;
-        }
         if (!connected.isSuccess()) {
-            fail(ctx, target, addresses, connected.cause());
+            tried.add(connected.cause());
+            if (!connected.isCancelled() && index + 1 < addresses.length && stream.isActive()) {
+                dial(ctx, target, addresses, index + 1, tried);
+            } else {
+                fail(ctx, target, addresses, tried);
+            }
             return;
         }
         Channel socket = connected.channel();
@@ -255,20 +259,55 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Resets the stream for the failure of the last address tried ({@code cause}), saying why: refused, or no answer
-     * within the dial timeout.
+     * Resets the stream for the failure of the first address ({@code tried}: why each address tried failed, in
+     * order), as Go's dialSerial reports a dial ("the error from the first address is most relevant"): a silent first
+     * address is a timeout though the next one refused at once. With no address tried (the lookup took the whole dial
+     * timeout), a timeout. The log line says what the other addresses did.
      */
-    private void fail(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses, Throwable cause) {
+    private void fail(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses, List<Throwable> tried) {
         if (!ctx.channel().isActive()) {
             return;
         }
+        Throwable cause = tried.isEmpty()
+                ? new ConnectTimeoutException("the name lookup took the whole dial timeout of " + dialTimeout.toMillis()
+                        + " ms")
+                : tried.getFirst();
         String note = failures.admit(target.toString());
         if (note != null) {
-            String shared = addresses.length > 1 ? " (the last of its " + addresses.length
-                    + " addresses, which share the dial timeout of " + dialTimeout.toMillis() + " ms)" : "";
-            LOG.warn("stream {}: target {} unreachable: {}{}{}", id(ctx), target, describe(cause), shared, note);
+            LOG.warn("stream {}: target {} unreachable: {}{}{}", id(ctx), target, describe(cause),
+                    otherAddresses(addresses, tried, dialTimeout), note);
         }
         reset(ctx, reasonOf(cause));
+    }
+
+    /**
+     * For the log line of a name with several {@code addresses}, what happened beyond the first's failure: what each
+     * other address tried did ({@code tried}, in order), and how many the dial timeout left untried; empty for a
+     * name with one address.
+     */
+    static String otherAddresses(InetAddress[] addresses, List<Throwable> tried, Duration dialTimeout) {
+        if (addresses.length < 2) {
+            return "";
+        }
+        if (tried.isEmpty()) {
+            return " (none of its " + addresses.length + " addresses was tried)";
+        }
+        StringBuilder line = new StringBuilder(" (the first of its ").append(addresses.length)
+                .append(" addresses, which share the dial timeout of ").append(dialTimeout.toMillis()).append(" ms");
+        for (int i = 1; i < tried.size(); i++) {
+            Throwable cause = tried.get(i);
+            String what = switch (reasonOf(cause)) {
+                case TARGET_REFUSED -> " refused";
+                case TARGET_TIMEOUT -> " did not answer";
+                default -> ": " + describe(cause);
+            };
+            line.append(i == 1 ? "; then " : ", ").append(addresses[i].getHostAddress()).append(what);
+        }
+        int untried = addresses.length - tried.size();
+        if (untried > 0) {
+            line.append("; no time was left for the ").append(untried == 1 ? "other one" : "other " + untried);
+        }
+        return line.append(')').toString();
     }
 
     @Override

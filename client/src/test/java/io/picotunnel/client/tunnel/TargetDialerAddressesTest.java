@@ -1,6 +1,7 @@
 package io.picotunnel.client.tunnel;
 
 import ch.qos.logback.classic.Level;
+import io.netty.channel.ConnectTimeoutException;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.testkit.LogCapture;
@@ -13,12 +14,14 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
@@ -115,14 +118,80 @@ class TargetDialerAddressesTest {
                 assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM)).as("the reason: timeout")
                         .isEqualTo((long) ResetReason.TARGET_TIMEOUT.code());
                 long resetMillis = (System.nanoTime() - start) / 1_000_000;
-                // Each address had its 2 s: the failure told is that of the second, ::1.
+                // Each address had its 2 s: the failure told is that of the first, 127.0.0.1, then what ::1 did.
                 assertThat(log.messages(Level.WARN)).singleElement().asString()
-                        .contains("app.dual.test:" + second.port()).contains("0:0:0:0:0:0:0:1")
-                        .contains("the last of its 2 addresses");
+                        .contains("app.dual.test:" + second.port()).contains("/127.0.0.1:" + first.port())
+                        .contains("(the first of its 2 addresses, which share the dial timeout of 4000 ms;"
+                                + " then 0:0:0:0:0:0:0:1 did not answer)");
                 // Within the one 4 s (give or take the test JVM warming up), the second address tried too.
                 assertThat(resetMillis).as("ms until the stream was reset").isBetween(3_900L, 7_000L);
             }
         }
+    }
+
+    @Test
+    void aTargetWhoseFirstAddressIsSilentAndSecondRefusesIsResetAsTimedOut() throws Exception {
+        // As Go's dialSerial reports a dial: the first address's error is the most relevant. The second address
+        // refuses at once (nothing listens on ::1 at that port) after the first used its 2 s without an answer.
+        try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
+             LogCapture log = new LogCapture(TargetDialer.class, Level.INFO)) {
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(4));
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                server.setSoTimeout(20_000);
+                TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, "app.dual.test:" + silent.port(), 0);
+
+                assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM))
+                        .as("the reason: the first address's timeout, not the second's refusal")
+                        .isEqualTo((long) ResetReason.TARGET_TIMEOUT.code());
+                assertThat(log.messages(Level.WARN)).singleElement().asString()
+                        .contains("/127.0.0.1:" + silent.port())
+                        .contains("(the first of its 2 addresses, which share the dial timeout of 4000 ms;"
+                                + " then 0:0:0:0:0:0:0:1 refused)");
+            }
+        }
+    }
+
+    @Test
+    void aLookupThatTookTheWholeDialTimeoutIsLoggedWithNoAddressTried() throws Exception {
+        // The lookup (2 s) runs on the stream's own event loop here, so that its answer is in before the 1 s timer can
+        // fire: the dial then finds no time left, as when a lookup ends just at the deadline.
+        try (LogCapture log = new LogCapture(TargetDialer.class, Level.INFO)) {
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(1), Runnable::run);
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                server.setSoTimeout(20_000);
+                String target = "app.slowdual.test:" + Ports.freePort();
+                TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, target, 0);
+
+                assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM))
+                        .as("the reason: timeout").isEqualTo((long) ResetReason.TARGET_TIMEOUT.code());
+                assertThat(log.messages(Level.WARN)).singleElement().asString()
+                        .contains("unreachable: the name lookup took the whole dial timeout of 1000 ms"
+                                + " (none of its 2 addresses was tried)");
+            }
+        }
+    }
+
+    @Test
+    void theLogLineSaysWhatTheOtherAddressesDidAndHowManyWereLeftUntried() throws Exception {
+        InetAddress[] addresses = {InetAddress.getByName("127.0.0.1"), InetAddress.getByName("::1"),
+                InetAddress.getByName("127.0.0.2")};
+        Duration timeout = Duration.ofSeconds(4);
+        List<Throwable> silentThenRefused = List.of(new ConnectTimeoutException("connection timed out after 2000 ms"),
+                new ConnectException("finishConnect(..) failed: Connection refused"));
+        assertThat(TargetDialer.otherAddresses(addresses, silentThenRefused, timeout)).isEqualTo(
+                " (the first of its 3 addresses, which share the dial timeout of 4000 ms; then 0:0:0:0:0:0:0:1"
+                        + " refused; no time was left for the other one)");
+        List<Throwable> silentTwice = List.of(new ConnectTimeoutException("connection timed out after 2000 ms"),
+                new ConnectTimeoutException("connection timed out after 2000 ms"));
+        assertThat(TargetDialer.otherAddresses(addresses, silentTwice, timeout)).isEqualTo(
+                " (the first of its 3 addresses, which share the dial timeout of 4000 ms; then 0:0:0:0:0:0:0:1"
+                        + " did not answer; no time was left for the other one)");
+        assertThat(TargetDialer.otherAddresses(addresses, List.of(), timeout))
+                .isEqualTo(" (none of its 3 addresses was tried)");
+        assertThat(TargetDialer.otherAddresses(new InetAddress[] {addresses[0]}, silentTwice.subList(0, 1), timeout))
+                .as("a name with one address").isEmpty();
     }
 
     @Test
