@@ -278,7 +278,7 @@ public final class ApiServer implements AutoCloseable {
      * it short: its status is sent already, and an error written after its bytes would end it as if whole.
      */
     private static void writeError(Context ctx, ApiError error) {
-        if (ctx.res().isCommitted()) {
+        if (StreamedJson.begun(ctx)) {
             log.warn("{} {}: the answer had begun, so it is cut short (its connection closed before its end) instead of"
                     + " answered {} {}", ctx.method(), ctx.path(), error.status(), error.error());
             StreamedJson.abort(ctx, error);

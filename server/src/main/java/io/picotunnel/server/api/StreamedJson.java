@@ -21,11 +21,21 @@ import java.io.OutputStream;
  * </ul>
  * Jackson's generator would otherwise close the open array and object when closed in a {@code finally} (its
  * {@code AUTO_CLOSE_JSON_CONTENT}), and the answer end as normal: a 200 with a whole-looking array, part of it missing.
+ * <p>
+ * "Sent" is marked on the request ({@link #begun}) and the response committed at once, rather than read off
+ * {@code isCommitted()} alone: to a client that takes gzip, Javalin compresses without flushing, and Jetty commits
+ * only once its buffer holds 32 KiB of compressed bytes (several hundred KiB of JSON); an error written in that window
+ * went into the same gzip stream after the part of the array, as a 500.
  */
 public final class StreamedJson {
 
-    /** What is held back before the first byte is sent: an answer up to this size is sent whole, with its length. */
+    /**
+     * What is held back (of JSON, before any compression) before the first byte is sent: an answer up to this size
+     * goes to Javalin whole, as any other answer.
+     */
     static final int HELD_BYTES = 64 * 1024;
+    /** The request attribute that says the answer began to be sent: see {@link #begun}. */
+    private static final String BEGUN = StreamedJson.class.getName() + ".begun";
 
     /** Writes the whole answer onto {@code json}; an exception leaves it unfinished. */
     @FunctionalInterface
@@ -52,17 +62,32 @@ public final class StreamedJson {
     }
 
     /**
-     * Ends {@code ctx}'s response abnormally, for an answer that failed once its first bytes were sent: Jetty closes
-     * the connection without the last chunk, so the client's read fails.
+     * Whether part of {@code ctx}'s answer was sent (or is on its way: compressed, not yet out of Javalin's gzip
+     * stream), so that an error can no longer be answered, only {@link #abort cut} it.
      */
-    static void abort(Context ctx, Throwable failure) {
-        ServletContextRequest.getServletContextRequest(ctx.req()).getServletChannel().abort(failure);
+    static boolean begun(Context ctx) {
+        return ctx.res().isCommitted() || ctx.attribute(BEGUN) != null;
     }
 
     /**
-     * Holds the first {@link #HELD_BYTES} bytes back; past them, sends them and commits the response (a flush: the
-     * status and headers go out), so that from then on "committed" says that part of the answer was sent. Closed with
-     * less, it gives them to Javalin as the result (sent with a Content-Length, compressed as any answer).
+     * Ends {@code ctx}'s response abnormally, for an answer that failed once its first bytes were sent: its
+     * connection is closed at once, without the last chunk (nor, gzipped, the end of the gzip stream), so the client's
+     * read fails.
+     */
+    static void abort(Context ctx, Throwable failure) {
+        ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
+        request.getServletChannel().abort(failure);
+        // The abort alone takes effect once the request is done, and Javalin closes its gzip stream before: the end of
+        // the gzip stream and the last chunk went out, the answer ended as if whole. The connection (HTTP/1.1: this
+        // answer's own) is closed now, so that nothing more goes out.
+        request.getConnectionMetaData().getConnection().getEndPoint().close(failure);
+    }
+
+    /**
+     * Holds the first {@link #HELD_BYTES} bytes back; past them, marks the answer {@link #begun}, sends them and
+     * commits the response (the status and headers go out, Content-Encoding too). Closed with less, it gives them to
+     * Javalin as the result, sent as any answer: compressed for a client that takes it; with a Content-Length when
+     * it fits Jetty's buffer (32 KiB, once compressed if it is), chunked otherwise.
      */
     private static final class HeldBack extends OutputStream {
         private final Context ctx;
@@ -86,17 +111,19 @@ public final class StreamedJson {
             }
             held.write(bytes, offset, length);
             if (held.size() > HELD_BYTES) {
+                ctx.attribute(BEGUN, true); // first: from here on, an error can only cut the answer
                 sent = ctx.outputStream();
                 held.writeTo(sent);
                 held = null;
-                sent.flush();
+                ctx.res().flushBuffer(); // Javalin's stream does nothing on flush(), compressing or not
             }
         }
 
+        /** Commits the response, once the answer is being sent; what Javalin's gzip stream holds stays there. */
         @Override
         public void flush() throws IOException {
             if (sent != null) {
-                sent.flush();
+                ctx.res().flushBuffer();
             }
         }
 

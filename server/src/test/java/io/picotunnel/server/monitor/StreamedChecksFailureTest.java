@@ -1,13 +1,18 @@
 package io.picotunnel.server.monitor;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.picotunnel.server.api.ApiServer;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -33,6 +38,7 @@ import java.util.zip.GZIPInputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * {@code GET /api/checks} is streamed a batch of tunnels at a time: a database read that fails part-way must never
@@ -83,6 +89,20 @@ class StreamedChecksFailureTest {
     }
 
     /**
+     * Another program writes a check against the table's rules (a status the server does not know): the server's
+     * read of it fails.
+     */
+    private void insertUnreadableCheck(String tunnelId) throws SQLException {
+        try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
+             Statement statement = other.createStatement()) {
+            statement.execute("PRAGMA busy_timeout = 5000");
+            statement.execute("PRAGMA ignore_check_constraints = ON");
+            statement.executeUpdate("INSERT INTO checks (tunnel_id, service_id, status, created_at) VALUES ('"
+                    + tunnelId + "', NULL, 'unknown', 0)");
+        }
+    }
+
+    /**
      * The read fails before a byte of the answer was sent (Jetty holds the first bytes back): the client gets the
      * API's JSON error, not a 200 with an empty (or cut) array that looks whole.
      */
@@ -124,13 +144,7 @@ class StreamedChecksFailureTest {
                 first.add(Check.down(Subject.tunnel(ids.getFirst()), LONG_ERROR, Instant.now().minusSeconds(i)));
             }
             testbed.server().checks().record(first, List.of());
-            try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
-                 Statement statement = other.createStatement()) {
-                statement.execute("PRAGMA busy_timeout = 5000");
-                statement.execute("PRAGMA ignore_check_constraints = ON");
-                statement.executeUpdate("INSERT INTO checks (tunnel_id, service_id, status, created_at) VALUES ('"
-                        + ids.getLast() + "', NULL, 'unknown', 0)");
-            }
+            insertUnreadableCheck(ids.getLast());
 
             try (Client client = new Client(testbed.server().apiPort(), 0)) {
                 client.request("/api/checks?limit=100");
@@ -154,7 +168,7 @@ class StreamedChecksFailureTest {
         try (Testbed testbed = quietServer()) {
             seed(testbed, CheckStore.TUNNELS_PER_BATCH + 5, 100);
 
-            try (Client client = new Client(testbed.server().apiPort(), 16 * 1024)) {
+            try (Logs logs = new Logs(); Client client = new Client(testbed.server().apiPort(), 16 * 1024)) {
                 client.request("/api/checks?limit=100");
                 Client.Head head = client.head();
                 assertThat(head.status()).isEqualTo(200);
@@ -181,10 +195,49 @@ class StreamedChecksFailureTest {
                         .doesNotContain("]");
                 assertThatThrownBy(() -> MAPPER.readTree(body.toByteArray())).as("a whole JSON array")
                         .isInstanceOf(IOException.class);
+                logs.awaitOnlyTheCut();
             }
 
             renameTable("checks_away", "checks");
             assertThat(testbed.api().get("/api/checks?limit=100").json()).hasSize(100 * (CheckStore.TUNNELS_PER_BATCH + 5));
+        }
+    }
+
+    /**
+     * To a client that takes gzip (every browser), past the first 64 KiB of JSON little has left Javalin's gzip stream
+     * (repetitive checks: a few KiB), and Jetty would commit only once it holds 32 KiB of compressed bytes. A read
+     * that fails then still cuts the answer: its 200 and Content-Encoding were sent, the gzip stream and the chunked
+     * body end unfinished; never a 500 whose unzipped body is the part of the array and then the error.
+     */
+    @Test
+    void aFailedReadPastTheFirst64KiBOfAGzippedAnswerCutsItThoughLittleWasCompressedYet() throws Exception {
+        try (Testbed testbed = quietServer()) {
+            List<String> ids = seed(testbed, CheckStore.TUNNELS_PER_BATCH + 5, 0);
+            List<Check> first = new ArrayList<>();
+            for (int i = 0; i < 60; i++) { // some 120 KB of JSON: past what is held back; gzipped, a few KB
+                first.add(Check.down(Subject.tunnel(ids.getFirst()), LONG_ERROR, Instant.now().minusSeconds(i)));
+            }
+            testbed.server().checks().record(first, List.of());
+            insertUnreadableCheck(ids.getLast()); // in the second batch
+
+            try (Logs logs = new Logs(); Client client = new Client(testbed.server().apiPort(), 0)) {
+                client.request("/api/checks?limit=100", "Accept-Encoding: gzip\r\n");
+                Client.Head head = client.head();
+                ByteArrayOutputStream body = new ByteArrayOutputStream();
+                IOException cut = client.bodyAsFarAsItGoes(head, body);
+
+                String seen = head.status() + ", unzipped: " + unzippedStart(body.toByteArray());
+                assertThat(head.status()).as("an answer begun, so a 200: %s", seen).isEqualTo(200);
+                assertThat(head.header("content-encoding")).isEqualTo("gzip");
+                assertThat(head.header("transfer-encoding")).isEqualTo("chunked");
+                assertThat(cut).as("the answer ended with its last chunk: %s", seen).isNotNull();
+                assertThatThrownBy(() -> {
+                    try (InputStream unzipped = new GZIPInputStream(new ByteArrayInputStream(body.toByteArray()))) {
+                        MAPPER.readTree(unzipped);
+                    }
+                }).as("a whole gzip stream of a whole JSON array").isInstanceOf(IOException.class);
+                logs.awaitOnlyTheCut();
+            }
         }
     }
 
@@ -218,6 +271,62 @@ class StreamedChecksFailureTest {
                     assertThat(MAPPER.readTree(unzipped)).isEqualTo(checks);
                 }
             }
+        }
+    }
+
+    /** The start of what {@code gzipped} unzips to, as far as it goes. */
+    private static String unzippedStart(byte[] gzipped) {
+        ByteArrayOutputStream unzipped = new ByteArrayOutputStream();
+        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(gzipped))) {
+            in.transferTo(unzipped);
+        } catch (IOException e) {
+            // as far as it goes
+        }
+        String text = unzipped.toString(StandardCharsets.UTF_8);
+        return text.substring(0, Math.min(text.length(), 60));
+    }
+
+    /**
+     * The warnings and errors of every logger (the server's, Jetty's, Javalin's) while a request is handled, and the
+     * API's request log, whose line for a request is written once it was handled.
+     */
+    private static final class Logs implements AutoCloseable {
+        private final LogCapture everyLogger = new LogCapture(Logger.ROOT_LOGGER_NAME, null);
+        private final LogCapture requests = new LogCapture(ApiServer.class, Level.DEBUG);
+
+        /**
+         * Awaits the end of the request to {@code /api/checks}, then that for a while nothing more is logged than
+         * {@code expected}: the start of each warning or error, with its level, in order.
+         */
+        void awaitOnly(String... expected) {
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                assertThat(requests.messages(Level.DEBUG)).as("the request log").anyMatch(line ->
+                        line.startsWith("GET /api/checks "));
+                List<String> logged = everyLogger.events().stream()
+                        .filter(event -> event.getLevel().isGreaterOrEqual(Level.WARN)).map(Logs::line).toList();
+                assertThat(logged).hasSize(expected.length);
+                for (int i = 0; i < expected.length; i++) {
+                    assertThat(logged.get(i)).as("%s", logged).startsWith(expected[i]);
+                }
+            });
+        }
+
+        /** Only the error of the failed read, and the warning that the answer was cut for it. */
+        void awaitOnlyTheCut() {
+            awaitOnly("ERROR GET /api/checks failed",
+                    "WARN GET /api/checks: the answer had begun, so it is cut short");
+        }
+
+        private static String line(ILoggingEvent event) {
+            return event.getLevel() + " " + event.getFormattedMessage() + (event.getThrowableProxy() == null ? ""
+                    : " (" + event.getThrowableProxy().getClassName() + ": " + event.getThrowableProxy().getMessage()
+                    + ", logged by " + event.getLoggerName() + ")");
+        }
+
+        @Override
+        public void close() {
+            requests.close();
+            everyLogger.close();
         }
     }
 
@@ -274,19 +383,33 @@ class StreamedChecksFailureTest {
 
         /** The whole body: by Content-Length, or every chunk to the last. */
         byte[] body(Head head) throws IOException {
-            String length = head.header("content-length");
-            if (length != null) {
-                byte[] body = in.readNBytes(Integer.parseInt(length));
-                if (body.length < Integer.parseInt(length)) {
-                    throw new EOFException("the body ended after " + body.length + " of " + length + " bytes");
-                }
-                return body;
-            }
             ByteArrayOutputStream body = new ByteArrayOutputStream();
-            for (int chunks = 0; chunk(body); chunks++) {
-                assertThat(chunks).as("chunks").isLessThan(1_000_000);
+            IOException cut = bodyAsFarAsItGoes(head, body);
+            if (cut != null) {
+                throw cut;
             }
             return body.toByteArray();
+        }
+
+        /** Reads the body into {@code body} as far as it goes: null when it ended whole, else what ended it. */
+        IOException bodyAsFarAsItGoes(Head head, ByteArrayOutputStream body) {
+            try {
+                String length = head.header("content-length");
+                if (length != null) {
+                    byte[] read = in.readNBytes(Integer.parseInt(length));
+                    body.write(read);
+                    if (read.length < Integer.parseInt(length)) {
+                        throw new EOFException("the body ended after " + read.length + " of " + length + " bytes");
+                    }
+                    return null;
+                }
+                for (int chunks = 0; chunk(body); chunks++) {
+                    assertThat(chunks).as("chunks").isLessThan(1_000_000);
+                }
+                return null;
+            } catch (IOException e) {
+                return e;
+            }
         }
 
         /**
