@@ -30,10 +30,12 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.zip.GZIPInputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -238,6 +240,51 @@ class StreamedChecksFailureTest {
                 }).as("a whole gzip stream of a whole JSON array").isInstanceOf(IOException.class);
                 logs.awaitOnlyTheCut();
             }
+        }
+    }
+
+    /**
+     * A client that goes away in the middle of an answer (a browser tab closed) is not the server's failure: neither a
+     * warning nor an error in its log, plain or gzipped.
+     */
+    @Test
+    void aClientThatLeavesMidAnswerIsNeitherAWarningNorAnError() throws Exception {
+        leaveMidAnswer("");
+    }
+
+    @Test
+    void aClientThatLeavesMidGzippedAnswerIsNeitherAWarningNorAnError() throws Exception {
+        leaveMidAnswer("Accept-Encoding: gzip\r\n");
+    }
+
+    private void leaveMidAnswer(String headers) throws Exception {
+        try (Testbed testbed = quietServer()) {
+            // Random text, so that even gzipped the first batch (50 tunnels of 100 checks of 4 KB, 20 MB of JSON) is
+            // far more than the socket buffers hold: the server is still writing when the client leaves.
+            Random random = new Random(42);
+            List<Check> history = new ArrayList<>();
+            Instant start = Instant.now().minus(Duration.ofHours(2));
+            for (int t = 0; t < CheckStore.TUNNELS_PER_BATCH + 5; t++) {
+                String id = testbed.createTunnel("t" + t).get("id").asText();
+                for (int i = 0; i < 100; i++) {
+                    byte[] noise = new byte[2000];
+                    random.nextBytes(noise);
+                    history.add(Check.down(Subject.tunnel(id), HexFormat.of().formatHex(noise), start.plusSeconds(i)));
+                }
+            }
+            testbed.server().checks().record(history, List.of());
+
+            try (Logs logs = new Logs()) {
+                try (Client client = new Client(testbed.server().apiPort(), 16 * 1024)) {
+                    client.request("/api/checks?limit=100", headers);
+                    Client.Head head = client.head();
+                    assertThat(head.status()).isEqualTo(200);
+                    assertThat(head.header("transfer-encoding")).isEqualTo("chunked");
+                    client.chunk(new ByteArrayOutputStream());
+                } // closed with the rest of the answer unread: a reset
+                logs.awaitOnly();
+            }
+            assertThat(testbed.api().get("/api/checks?limit=1").json()).hasSize(CheckStore.TUNNELS_PER_BATCH + 5);
         }
     }
 
