@@ -147,7 +147,8 @@ final class TunnelConnector {
      * fails sooner leaves its time to the next. Through a proxy, its answer to {@code CONNECT} has what is left.
      * When all fail, the attempt fails with the first address's error, as Go's dialSerial does ("the error from the
      * first address is most relevant"): a silent first address is reported as no answer, not as the refusal of the
-     * next one. {@code firstFailure}: why the first address failed, null while trying the first.
+     * next one. A proxy's answer to CONNECT ends the attempt with that answer (Go, too, reports it, CONNECT being no
+     * part of its dial of the proxy's addresses). {@code firstFailure}: why the first address failed, null while trying the first.
      */
     private void connect(EventLoop loop, InetAddress[] addresses, int index, long deadlineNanos, Throwable firstFailure,
                          Promise<Channel> ready) {
@@ -229,6 +230,12 @@ final class TunnelConnector {
                         : InetSocketAddress.createUnresolved(config.server().host(), config.server().port()));
         connect.addListener((ChannelFuture f) -> {
             if (f.isSuccess() || ready.isDone()) {
+                return;
+            }
+            if (f.cause() instanceof HttpProxyHandler.HttpProxyConnectException answer) {
+                // The proxy answered CONNECT (407, 403, 503 with Retry-After): that answer is what the attempt has to
+                // say, whatever an address before it did, and another of the proxy's addresses would answer the same.
+                failAttempt(ready, answer);
                 return;
             }
             Throwable first = firstFailure == null || f.isCancelled() ? f.cause() : firstFailure;

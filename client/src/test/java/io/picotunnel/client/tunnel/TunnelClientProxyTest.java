@@ -119,6 +119,22 @@ class TunnelClientProxyTest {
     }
 
     @Test
+    void theProxysAnswerToConnectIsReportedThoughAnAddressBeforeItFailed() {
+        // The proxy's name resolves to ::1, where nothing listens (refused at once), then to 127.0.0.1, where the
+        // proxy answers CONNECT with a 503 and a Retry-After: the attempt says what the proxy said, and waits it out.
+        proxy = ConnectProxy.refusing(503, "Retry-After: 3\r\n");
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient("http://proxy.ipv6first.test:" + proxy.port());
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> !log.messages(Level.WARN).isEmpty());
+            assertThat(proxy.arrivalsNanos()).as("the CONNECT came, at the second address").isNotEmpty();
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("answered HTTP 503")
+                    .contains("The proxy asked to wait 3 s (Retry-After)");
+        }
+    }
+
+    @Test
     void proxysRetryAfterOnItsRefusalIsWaitedOutBeforeTheNextAttempt() {
         proxy = ConnectProxy.refusing(503, "Retry-After: 3\r\n");
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
