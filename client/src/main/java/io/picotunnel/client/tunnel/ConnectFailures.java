@@ -7,6 +7,7 @@ import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.ssl.NotSslRecordException;
 import io.picotunnel.client.config.HttpProxy;
 import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.protocol.config.Durations;
 
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
@@ -75,7 +76,7 @@ final class ConnectFailures {
                         + " tunnel port (its --tunnel-addr, 8443 by default) and that the server is not overloaded.";
             }
             if (cause instanceof ConnectTimeoutException) {
-                return "No answer from " + where + " within " + inWords(connectTimeout)
+                return "No answer from " + where + " within " + Durations.format(connectTimeout)
                         + ": check the address in --server and that a firewall lets the port through.";
             }
             if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
@@ -247,11 +248,11 @@ final class ConnectFailures {
                 };
             } else if (cause.getMessage() != null && cause.getMessage().endsWith("timeout")) {
                 message = at.substring(0, 1).toUpperCase(Locale.ROOT) + at.substring(1) + " did not answer CONNECT "
-                        + where + " within " + inWords(timeout) + ": it may be overloaded or hold requests it"
+                        + where + " within " + Durations.format(timeout) + ": it may be overloaded or hold requests it"
                         + " does not allow; check the proxy's address and port, or pass --proxy none if the server"
                         + " can be reached directly.";
             } else if (cause instanceof ConnectTimeoutException) {
-                message = "No answer from " + at + " within " + inWords(timeout)
+                message = "No answer from " + at + " within " + Durations.format(timeout)
                         + ": check the proxy's address, or pass --proxy none if the server can be reached directly.";
             } else if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
                 message = "Nothing accepts connections on " + at + " (" + shortMessage(cause) + "): check the proxy's"
@@ -264,11 +265,6 @@ final class ConnectFailures {
                     ? RetryAfter.parse(refused.headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()) : null;
             return new ProxyFailedException(message, cause, retryAfter);
         }
-    }
-
-    /** {@code 10 s}, or {@code 300 ms} for less than a whole second. */
-    private static String inWords(Duration timeout) {
-        return timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + " s" : timeout.toMillis() + " ms";
     }
 
     /** The server took the connection and sent no answer to the WebSocket upgrade in time. */

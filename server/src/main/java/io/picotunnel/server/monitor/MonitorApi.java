@@ -117,7 +117,6 @@ public final class MonitorApi implements ApiHooks {
     private void checksOfEachTunnel(Context ctx) throws IOException {
         int limit = limit(ctx, DEFAULT_LIMIT_EACH, MAX_LIMIT_EACH);
         List<String> tunnelIds = store.tunnels().stream().map(Tunnel::id).toList();
-        // A read that fails part-way must not end the answer as if whole: see StreamedJson.
         StreamedJson.answer(ctx, json -> {
             json.writeStartArray();
             checks.recentOfEachTunnel(tunnelIds, limit, batch -> {
