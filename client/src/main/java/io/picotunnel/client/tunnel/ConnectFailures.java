@@ -70,9 +70,9 @@ final class ConnectFailures {
             if (cause instanceof UnknownHostException) {
                 return "The server name " + server.host() + " does not resolve (DNS): check the name in --server.";
             }
-            if (cause instanceof UpgradeTimeoutException) {
+            if (cause instanceof UpgradeTimeoutException upgrade) {
                 return where + " took the connection but did not answer the tunnel's WebSocket upgrade within "
-                        + TunnelConnector.HANDSHAKE_TIMEOUT.toSeconds() + " s: check that --server names the server's"
+                        + Durations.format(upgrade.timeout()) + ": check that --server names the server's"
                         + " tunnel port (its --tunnel-addr, 8443 by default) and that the server is not overloaded.";
             }
             if (cause instanceof ConnectTimeoutException) {
@@ -271,8 +271,15 @@ final class ConnectFailures {
     static final class UpgradeTimeoutException extends java.io.IOException {
         private static final long serialVersionUID = 1L;
 
-        UpgradeTimeoutException(java.time.Duration timeout) {
-            super("no answer to the WebSocket upgrade within " + timeout.toSeconds() + " s");
+        private final transient Duration timeout;
+
+        UpgradeTimeoutException(Duration timeout) {
+            super("no answer to the WebSocket upgrade within " + Durations.format(timeout));
+            this.timeout = timeout;
+        }
+
+        Duration timeout() {
+            return timeout;
         }
     }
 

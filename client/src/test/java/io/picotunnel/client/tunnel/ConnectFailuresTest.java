@@ -117,6 +117,18 @@ class ConnectFailuresTest {
     }
 
     @Test
+    void anUnansweredUpgradeNamesItsTimeoutAsOtherMessagesWriteDurations() {
+        ConnectFailures.UpgradeTimeoutException timeout = new ConnectFailures.UpgradeTimeoutException(Duration.ofMillis(1500));
+
+        assertThat(timeout).hasMessage("no answer to the WebSocket upgrade within 1.5 s");
+        assertThat(ConnectFailures.explain(SERVER, timeout, TunnelConnector.CONNECT_TIMEOUT))
+                .startsWith("127.0.0.1:8443 took the connection but did not answer the tunnel's WebSocket upgrade"
+                        + " within 1.5 s: check");
+        assertThat(ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeTimeoutException(Duration.ofSeconds(90)),
+                TunnelConnector.CONNECT_TIMEOUT)).contains(" upgrade within 1 min 30 s: check");
+    }
+
+    @Test
     void aServerThatDoesNotAnswerIsSaidNotToWithinTheConnectTimeoutTheAttemptHad() throws Exception {
         try (SilentListener silent = new SilentListener();
              LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {

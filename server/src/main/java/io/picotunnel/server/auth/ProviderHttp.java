@@ -7,6 +7,7 @@ import com.nimbusds.oauth2.sdk.http.HTTPRequestSender;
 import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.http.ReadOnlyHTTPRequest;
 import com.nimbusds.oauth2.sdk.http.ReadOnlyHTTPResponse;
+import io.picotunnel.protocol.config.Durations;
 
 import java.io.IOException;
 import java.net.ProxySelector;
@@ -69,8 +70,7 @@ final class ProviderHttp implements HTTPRequestSender, ResourceRetriever {
 
     /** What a call that ran out of {@code time} says: "did not answer within 15 s". */
     static String tooSlow(Duration time) {
-        long millis = time.toMillis();
-        return "did not answer within " + (millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms");
+        return "did not answer within " + Durations.format(time);
     }
 
     /** For Nimbus' requests (discovery, token). */

@@ -2,6 +2,7 @@ package io.picotunnel.server.monitor;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.events.EventLog;
 import io.picotunnel.server.store.Rfc3339;
 import io.picotunnel.server.store.Service;
@@ -88,7 +89,7 @@ public final class Monitor implements AutoCloseable {
     public void start() {
         long every = settings.checkInterval().toMillis();
         thread.scheduleAtFixedRate(this::tick, every, every, TimeUnit.MILLISECONDS);
-        log.info("Checking tunnels and services every {}{}", Probes.describe(settings.checkInterval()),
+        log.info("Checking tunnels and services every {}{}", Durations.format(settings.checkInterval()),
                 webhooks.isEmpty() ? "" : ", alerts to " + settings.webhookUrls().size() + " webhook(s)");
     }
 

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.concurrent.Future;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
@@ -86,7 +87,7 @@ final class Probes {
             result.complete(fastest != null ? Check.up(subject, millis(fastest), at)
                     : Check.down(subject, "ping failed: " + failure, at));
         });
-        return result.completeOnTimeout(Check.down(subject, "ping timeout after " + describe(timeout), at),
+        return result.completeOnTimeout(Check.down(subject, "ping timeout after " + Durations.format(timeout), at),
                 timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -130,17 +131,13 @@ final class Probes {
             }));
         });
         return handler.result.completeOnTimeout(Check.down(subject, (http ? "no answer" : "no answer from "
-                        + service.targetAddr()) + " within " + describe(timeout), at),
+                        + service.targetAddr()) + " within " + Durations.format(timeout), at),
                 timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** A wildcard domain {@code *.example.com} is probed as {@code example.com}. */
     private static String host(String domain) {
         return domain.startsWith("*.") ? domain.substring(2) : domain;
-    }
-
-    static String describe(Duration duration) {
-        return duration.toMillis() % 1000 == 0 ? duration.toSeconds() + " s" : duration.toMillis() + " ms";
     }
 
     private static long millis(Duration duration) {

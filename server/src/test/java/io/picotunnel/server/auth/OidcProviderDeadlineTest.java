@@ -91,6 +91,14 @@ class OidcProviderDeadlineTest {
     }
 
     @Test
+    void aDeadlineOfPartSecondsIsWrittenAsOtherMessagesWriteDurations() {
+        OidcProvider provider = new OidcProvider(settings(trickling.url() + "/default"), Duration.ofMillis(1500));
+        assertTimeoutPreemptively(SOON, () -> assertThatThrownBy(provider::start)
+                .isInstanceOf(SignInRejectedException.class)
+                .hasMessageContaining("could not be reached: it did not answer within 1.5 s."));
+    }
+
+    @Test
     void aProviderThatTakesNoConnectionIsNamedWithTheConnectTimeout() throws Exception {
         try (io.picotunnel.testkit.SilentListener silent = new io.picotunnel.testkit.SilentListener()) {
             OidcProvider provider = new OidcProvider(settings("http://" + silent.address() + "/default"), Duration.ofSeconds(30));

@@ -1,6 +1,7 @@
 package io.picotunnel.server.proxy.tcp;
 
 import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.net.ConnectionLimits;
@@ -128,8 +129,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             InetSocketAddress address = HostPort.parse(service.listenAddr(), HostPort.Rules.SERVICE_LISTEN).toBindAddress();
             waiting.put(service.id(), new Waiting(service, address, e.getMessage(), null));
             claim(null);
-            LOG.warn("tcp service {} is not active: {}; trying again every {} s", service.id(), e.getMessage(),
-                    retryInterval.toSeconds());
+            LOG.warn("tcp service {} is not active: {}; trying again every {}", service.id(), e.getMessage(),
+                    Durations.format(retryInterval));
         }
     }
 
@@ -256,12 +257,12 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             String error = "cannot listen on " + describe(e.address()) + ": " + e.reason();
             waiting.put(id, new Waiting(current.service(), e.address(), error, current));
             LOG.error("tcp service {} is not listening: moving it to {} failed ({}), and meanwhile another process took"
-                    + " its port {} ({}); its connections go on, and binding {} is tried again every {} s", id,
+                    + " its port {} ({}); its connections go on, and binding {} is tried again every {}", id,
                     describe(address), e.getMessage(), describe(e.address()), e.reason(), describe(e.address()),
-                    retryInterval.toSeconds());
+                    Durations.format(retryInterval));
             throw new ServiceConflictException("cannot listen on " + describe(address) + ": " + e.getMessage()
                     + "; meanwhile another process took the old address " + describe(e.address()) + ", so the service"
-                    + " is not listening until that is free again (tried every " + retryInterval.toSeconds() + " s)", e);
+                    + " is not listening until that is free again (tried every " + Durations.format(retryInterval) + ")", e);
         } catch (IOException e) {
             throw new ServiceConflictException("cannot listen on " + describe(address) + ": " + e.getMessage(), e);
         }

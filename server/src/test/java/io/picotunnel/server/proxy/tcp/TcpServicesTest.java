@@ -167,9 +167,11 @@ class TcpServicesTest {
             assertThatThrownBy(() -> services.onServiceChange(before, after))
                     .isInstanceOf(ServiceConflictException.class)
                     .hasMessageContaining("cannot listen on 127.0.0.2:" + port)
-                    .hasMessageContaining("another process took the old address 127.0.0.1:" + port);
+                    .hasMessageContaining("another process took the old address 127.0.0.1:" + port)
+                    .hasMessageEndingWith("(tried every 100 ms)");
             assertThat(log.messages(Level.ERROR)).singleElement().satisfies(m -> assertThat(m)
-                    .startsWith("tcp service s1 is not listening").contains("127.0.0.1:" + port));
+                    .startsWith("tcp service s1 is not listening").contains("127.0.0.1:" + port)
+                    .endsWith("is tried again every 100 ms"));
             // Until its port is bound again, the service says why it is not listening.
             assertThat(services.boundAddress("s1")).isEmpty();
             assertThat(services.problem("s1")).hasValueSatisfying(problem -> assertThat(problem)
