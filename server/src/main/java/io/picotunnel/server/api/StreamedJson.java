@@ -2,6 +2,7 @@ package io.picotunnel.server.api;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 
 import java.io.ByteArrayOutputStream;
@@ -19,6 +20,11 @@ import java.io.OutputStream;
  *       handlers then abort the response ({@link #abort}): the connection is closed before the end of the chunked
  *       body, and the JSON is left open, so that no client takes the part it received for the whole answer.</li>
  * </ul>
+ * <p>
+ * HEAD sends no body, so it need not send its status before the answer is made: the whole answer is made (and what
+ * is past the first {@value #HELD_BYTES} bytes dropped) before anything is sent, and a failure anywhere in it is the
+ * JSON error a GET could give only before then. The status and headers are then those of the GET.
+ * <p>
  * Jackson's generator would otherwise close the open array and object when closed in a {@code finally} (its
  * {@code AUTO_CLOSE_JSON_CONTENT}), and the answer end as normal: a 200 with a whole-looking array, part of it missing.
  * <p>
@@ -52,7 +58,7 @@ public final class StreamedJson {
      */
     public static void answer(Context ctx, Body body) throws IOException {
         ctx.status(200).contentType("application/json");
-        HeldBack out = new HeldBack(ctx);
+        HeldBack out = new HeldBack(ctx, ctx.method() == HandlerType.HEAD);
         JsonGenerator json = JsonBody.MAPPER.getFactory().createGenerator(out);
         // Never closed on a failure (a close would flush, and close the array); and should a close come, it must
         // not write the missing ends.
@@ -88,14 +94,20 @@ public final class StreamedJson {
      * commits the response (the status and headers go out, Content-Encoding too). Closed with less, it gives them to
      * Javalin as the result, sent as any answer: compressed for a client that takes it; with a Content-Length when
      * it fits Jetty's buffer (32 KiB, once compressed if it is), chunked otherwise.
+     * <p>
+     * For HEAD, past them it drops the rest, and sends them only once closed (the answer made whole), so that the
+     * headers are those of the GET (chunked, compressed or not); Jetty sends no body to a HEAD.
      */
     private static final class HeldBack extends OutputStream {
         private final Context ctx;
+        private final boolean head;
         private ByteArrayOutputStream held = new ByteArrayOutputStream();
         private OutputStream sent;
+        private boolean dropping;
 
-        HeldBack(Context ctx) {
+        HeldBack(Context ctx, boolean head) {
             this.ctx = ctx;
+            this.head = head;
         }
 
         @Override
@@ -109,14 +121,25 @@ public final class StreamedJson {
                 sent.write(bytes, offset, length);
                 return;
             }
+            if (dropping) {
+                return;
+            }
             held.write(bytes, offset, length);
             if (held.size() > HELD_BYTES) {
+                if (head) {
+                    dropping = true;
+                    return;
+                }
                 ctx.attribute(BEGUN, true); // first: from here on, an error can only cut the answer
-                sent = ctx.outputStream();
-                held.writeTo(sent);
-                held = null;
-                ctx.res().flushBuffer(); // Javalin's stream does nothing on flush(), compressing or not
+                send();
             }
+        }
+
+        private void send() throws IOException {
+            sent = ctx.outputStream();
+            held.writeTo(sent);
+            held = null;
+            ctx.res().flushBuffer(); // Javalin's stream does nothing on flush(), compressing or not
         }
 
         /** Commits the response, once the answer is being sent; what Javalin's gzip stream holds stays there. */
@@ -129,6 +152,10 @@ public final class StreamedJson {
 
         @Override
         public void close() throws IOException {
+            if (dropping) {
+                dropping = false;
+                send();
+            }
             if (sent != null) {
                 sent.close();
             } else if (held != null) {

@@ -244,6 +244,66 @@ class StreamedChecksFailureTest {
     }
 
     /**
+     * HEAD answers the status the GET would have: the whole answer is made (and dropped) before the status is sent,
+     * so a read that fails past the first 64 KiB is the JSON error's 500, where the GET can only cut its 200. The HEAD
+     * answer ends with its headers, and the connection takes the next request.
+     */
+    @Test
+    void aHeadWhoseReadFailsPastTheFirst64KiBIsTheErrorTheGetCouldNoLongerAnswer() throws Exception {
+        try (Testbed testbed = quietServer()) {
+            List<String> ids = seed(testbed, CheckStore.TUNNELS_PER_BATCH + 5, 0);
+            List<Check> first = new ArrayList<>();
+            for (int i = 0; i < 60; i++) { // some 120 KB of JSON in the first batch: past what is held back
+                first.add(Check.down(Subject.tunnel(ids.getFirst()), LONG_ERROR, Instant.now().minusSeconds(i)));
+            }
+            testbed.server().checks().record(first, List.of());
+            insertUnreadableCheck(ids.getLast()); // in the second batch
+
+            try (Client client = new Client(testbed.server().apiPort(), 0)) {
+                for (String headers : List.of("", "Accept-Encoding: gzip\r\n")) {
+                    client.request("HEAD", "/api/checks?limit=100", headers);
+                    Client.Head head = client.head();
+
+                    assertThat(head.status()).as("HEAD %s%s", headers, head.headers()).isEqualTo(500);
+                    assertThat(head.header("content-type")).startsWith("application/json");
+                }
+                client.request("/health");
+                assertThat(client.head().status()).as("the next request on the connection").isEqualTo(200);
+            }
+        }
+    }
+
+    /**
+     * Without a failure, HEAD on a large answer is the GET's 200 with the GET's headers (chunked; gzip to a client that
+     * takes it), without a byte of the body: the next answer on the connection follows its headers.
+     */
+    @Test
+    void aHeadOnALargeAnswerHasTheHeadersOfTheGetWithoutTheBody() throws Exception {
+        try (Testbed testbed = quietServer()) {
+            seed(testbed, CheckStore.TUNNELS_PER_BATCH + 5, 20);
+
+            try (Client client = new Client(testbed.server().apiPort(), 0)) {
+                for (String headers : List.of("", "Accept-Encoding: gzip\r\n")) {
+                    client.request("/api/checks?limit=100", headers);
+                    Client.Head get = client.head();
+                    client.body(get);
+                    client.request("HEAD", "/api/checks?limit=100", headers);
+                    Client.Head head = client.head();
+
+                    assertThat(head.status()).isEqualTo(200);
+                    for (String name : List.of("content-type", "content-length", "transfer-encoding", "content-encoding")) {
+                        assertThat(head.header(name)).as("%s of HEAD %s", name, headers).isEqualTo(get.header(name));
+                    }
+                    client.request("/health");
+                    Client.Head next = client.head();
+                    assertThat(next.status()).as("the next answer on the connection").isEqualTo(200);
+                    assertThat(MAPPER.readTree(client.body(next)).get("status").asText()).isEqualTo("ok");
+                }
+            }
+        }
+    }
+
+    /**
      * A client that goes away in the middle of an answer (a browser tab closed) is not the server's failure: neither a
      * warning nor an error in its log, plain or gzipped.
      */
@@ -412,7 +472,11 @@ class StreamedChecksFailureTest {
 
         /** {@code headers}: more header lines, each ending with CRLF. */
         void request(String path, String headers) throws IOException {
-            socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
+            request("GET", path, headers);
+        }
+
+        void request(String method, String path, String headers) throws IOException {
+            socket.getOutputStream().write((method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
                     + "\r\nAuthorization: Bearer " + Testbed.ADMIN_TOKEN + "\r\n" + headers + "\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
