@@ -6,6 +6,7 @@ import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
@@ -79,12 +80,8 @@ class AccessControlEndToEndTest {
     }
 
     private int createTcpService(String accessFields) {
-        int port = Ports.freePort();
-        ApiClient.Response response = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
-                "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"" + echo.address() + "\""
-                        + accessFields + "}");
-        assertThat(response.status()).as("create tcp service: %s", response).isEqualTo(201);
-        return port;
+        return TcpServicePorts.create(testbed.api(), tunnelId, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:"
+                + port + "\",\"target_addr\":\"" + echo.address() + "\"" + accessFields + "}").port();
     }
 
     private int httpPort() {

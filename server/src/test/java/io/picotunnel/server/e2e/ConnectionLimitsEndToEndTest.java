@@ -8,7 +8,6 @@ import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.LogCapture;
-import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,8 +81,7 @@ class ConnectionLimitsEndToEndTest {
     @Test
     void tcpConnectionsOverTheLimitsAreClosedBeforeAnyStreamOpensAndLoggedOnce() throws Exception {
         start(Map.of());
-        int port = Ports.freePort();
-        testbed.createTcpService(tunnelId, port, echo.address());
+        int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
         YamuxSession session = testbed.server().registry().connections(tunnelId).getFirst().session();
         int streamsBefore = session.activeStreams();
         List<Socket> open = new ArrayList<>();
@@ -151,8 +149,7 @@ class ConnectionLimitsEndToEndTest {
     @Test
     void behindProxyProtocolTcpConnectionsCountForTheVisitorTheHeaderNamesAndAreReleasedOnce() throws Exception {
         startBehindProxyProtocol();
-        int port = Ports.freePort();
-        testbed.createTcpService(tunnelId, port, echo.address());
+        int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
         List<Socket> open = new ArrayList<>();
         try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
             Socket firstOfA = proxied(port, VISITOR_A);
@@ -183,8 +180,7 @@ class ConnectionLimitsEndToEndTest {
     @Test
     void behindProxyProtocolAConnectionWithoutItsHeaderYetHoldsAPlaceInTheListenersTotalUntilItCloses() throws Exception {
         startBehindProxyProtocol();
-        int port = Ports.freePort();
-        testbed.createTcpService(tunnelId, port, echo.address());
+        int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
         List<Socket> open = new ArrayList<>();
         try {
             open.add(echoed(proxied(port, "198.51.100.1"), "one"));
@@ -218,8 +214,7 @@ class ConnectionLimitsEndToEndTest {
     @Test
     void behindProxyProtocolAConnectionThatNeverFinishesItsHeaderIsClosedAfterTheHeaderTimeout() throws Exception {
         startBehindProxyProtocol();
-        int port = Ports.freePort();
-        testbed.createTcpService(tunnelId, port, echo.address());
+        int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
         try (Socket stalled = connect("127.0.0.1", port)) {
             stalled.getOutputStream().write("PROXY TCP4 198.51.100.9 ".getBytes(StandardCharsets.US_ASCII));
             stalled.setSoTimeout((int) Duration.ofSeconds(20).toMillis()); // twice the header timeout of 10 s
@@ -232,8 +227,7 @@ class ConnectionLimitsEndToEndTest {
     @Test
     void behindProxyProtocolIpv6VisitorsOfOneSlash64ShareTheirLimit() throws Exception {
         startBehindProxyProtocol();
-        int port = Ports.freePort();
-        testbed.createTcpService(tunnelId, port, echo.address());
+        int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
         List<Socket> open = new ArrayList<>();
         try {
             open.add(echoed(proxied(port, "2001:db8:1:2::1"), "one"));

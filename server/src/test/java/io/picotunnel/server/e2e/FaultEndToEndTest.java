@@ -2,9 +2,9 @@ package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.ClientHellos;
-import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -447,8 +447,9 @@ class FaultEndToEndTest {
 
     private void targetConnectionIsResetWhenTheServiceIsCut(Function<String, ApiClient.Response> cut) throws Exception {
         target = FaultTarget.sink(MiB);
-        int port = Ports.freePort();
-        String serviceId = testbed.createTcpService(tunnelId, port, target.address()).get("id").asText();
+        TcpServicePorts.Created created = testbed.createTcpServiceOnFreePort(tunnelId, target.address());
+        int port = created.port();
+        String serviceId = created.id();
         try (Socket visitor = FaultTarget.connect(port, READ_TIMEOUT)) {
             uploadInBackground(visitor);
             await().atMost(30, TimeUnit.SECONDS).until(() -> target.read() >= MiB);
@@ -482,8 +483,7 @@ class FaultEndToEndTest {
     // ---- helpers ----
 
     private int tcpService() {
-        int port = Ports.freePort();
-        testbed.createTcpService(tunnelId, port, target.address());
+        int port = testbed.createTcpServiceOnFreePort(tunnelId, target.address()).port();
         return port;
     }
 

@@ -64,8 +64,7 @@ class ProxiedClientEndToEndTest {
         JsonNode tunnel = testbed.createTunnel("proxied");
         token = tunnel.get("token").asText();
         tunnelId = tunnel.get("id").asText();
-        servicePort = Ports.freePort();
-        testbed.createTcpService(tunnel.get("id").asText(), servicePort, echo.address());
+        servicePort = testbed.createTcpServiceOnFreePort(tunnel.get("id").asText(), echo.address()).port();
     }
 
     private TunnelClient startClient(ClientConfig.Flags flags, Map<String, String> env) {

@@ -5,7 +5,7 @@ import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.server.api.ApiClient;
-import io.picotunnel.testkit.Ports;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -162,16 +162,15 @@ class ServerShutdownDrainTest {
             tunnelPort.completeExceptionally(new IllegalStateException("server output ended: " + serverOutput));
         });
 
-        int visitorPort = Ports.freePort();
         this.apiPort = apiPort.get(60, TimeUnit.SECONDS);
+        int visitorPort;
         try (ApiClient api = new ApiClient(this.apiPort, ADMIN_TOKEN)) {
             ApiClient.Response tunnel = api.post("/api/tunnels", "{\"name\":\"drain\"}");
             assertThat(tunnel.status()).as("create tunnel: %s", tunnel).isEqualTo(201);
             JsonNode json = tunnel.json();
-            ApiClient.Response service = api.post("/api/tunnels/" + json.get("id").asText() + "/services",
-                    "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + visitorPort + "\",\"target_addr\":\"127.0.0.1:"
-                            + target.port() + "\",\"enabled\":true}");
-            assertThat(service.status()).as("create service: %s", service).isEqualTo(201);
+            visitorPort = TcpServicePorts.create(api, json.get("id").asText(), port -> "{\"type\":\"tcp\","
+                    + "\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"127.0.0.1:" + target.port()
+                    + "\",\"enabled\":true}").port();
             client = new TunnelClient(ClientConfig.of(
                     ServerAddress.parse("ws://127.0.0.1:" + tunnelPort.get(10, TimeUnit.SECONDS)),
                     json.get("token").asText()).withShutdownGrace(Duration.ZERO));

@@ -6,7 +6,6 @@ import io.picotunnel.client.tunnel.ClientIdentity;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
-import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -54,8 +53,7 @@ class SeveralClientsEndToEndTest {
         JsonNode tunnel = testbed.createTunnel("replicas");
         tunnelId = tunnel.get("id").asText();
         token = tunnel.get("token").asText();
-        servicePort = Ports.freePort();
-        testbed.createTcpService(tunnelId, servicePort, echo.address());
+        servicePort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
     }
 
     @AfterEach

@@ -6,6 +6,7 @@ import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.proxy.tcp.TcpTraffic;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
@@ -61,8 +62,7 @@ class TcpServiceEndToEndTest {
         JsonNode tunnel = testbed.createTunnel("e2e");
         tunnelId = tunnel.get("id").asText();
         testbed.connect(tunnelId, tunnel.get("token").asText());
-        servicePort = Ports.freePort();
-        testbed.createTcpService(tunnelId, servicePort, echo.address());
+        servicePort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
     }
 
     @AfterEach
@@ -85,8 +85,7 @@ class TcpServiceEndToEndTest {
                 java.net.ServerSocket target = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
                 Socket visitor = new Socket()) {
             Future<Socket> accepted = acceptor.submit(target::accept);
-            int port = Ports.freePort();
-            testbed.createTcpService(tunnelId, port, "127.0.0.1:" + target.getLocalPort());
+            int port = testbed.createTcpServiceOnFreePort(tunnelId, "127.0.0.1:" + target.getLocalPort()).port();
             visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
             visitor.getOutputStream().write('x');
             try (Socket targetSide = accepted.get(30, TimeUnit.SECONDS)) {
@@ -109,8 +108,7 @@ class TcpServiceEndToEndTest {
         String pooledId = pooled.get("id").asText();
         try (ExecutorService acceptor = Executors.newSingleThreadExecutor();
                 java.net.ServerSocket target = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            int port = Ports.freePort();
-            testbed.createTcpService(pooledId, port, "127.0.0.1:" + target.getLocalPort());
+            int port = testbed.createTcpServiceOnFreePort(pooledId, "127.0.0.1:" + target.getLocalPort()).port();
             TunnelClient client = testbed.startClient(pooled.get("token").asText(), c -> c.withTargetThreads(2));
             await().atMost(30, TimeUnit.SECONDS).until(() -> testbed.isConnected(pooledId));
             List<Socket> visitors = new ArrayList<>();
@@ -148,9 +146,10 @@ class TcpServiceEndToEndTest {
         try (ExecutorService acceptor = Executors.newSingleThreadExecutor();
                 java.net.ServerSocket target = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             Future<Socket> accepted = acceptor.submit(target::accept);
-            int port = Ports.freePort();
-            String serviceId = testbed.createTcpService(tunnelId, port, "127.0.0.1:" + target.getLocalPort())
-                    .get("id").asText();
+            TcpServicePorts.Created created = testbed.createTcpServiceOnFreePort(tunnelId,
+                    "127.0.0.1:" + target.getLocalPort());
+            int port = created.port();
+            String serviceId = created.id();
             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port);
             visitor.getOutputStream().write("req".getBytes(StandardCharsets.US_ASCII));
             visitor.shutdownOutput();
@@ -168,8 +167,9 @@ class TcpServiceEndToEndTest {
 
     @Test
     void aServiceChangedWhileTheServerDrainsForItsShutdownTakesNoNewVisitors() throws Exception {
-        int port = Ports.freePort();
-        String serviceId = testbed.createTcpService(tunnelId, port, echo.address()).get("id").asText();
+        TcpServicePorts.Created created = testbed.createTcpServiceOnFreePort(tunnelId, echo.address());
+        int port = created.port();
+        String serviceId = created.id();
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
             visitor.setSoTimeout(10_000);
             visitor.getOutputStream().write('x');
@@ -234,8 +234,7 @@ class TcpServiceEndToEndTest {
                 }
                 return null;
             });
-            int port = Ports.freePort();
-            testbed.createTcpService(tunnelId, port, "127.0.0.1:" + target.getLocalPort());
+            int port = testbed.createTcpServiceOnFreePort(tunnelId, "127.0.0.1:" + target.getLocalPort()).port();
             for (int i = 0; i < 20; i++) {
                 try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
                     socket.setSoTimeout(10_000);
@@ -266,8 +265,7 @@ class TcpServiceEndToEndTest {
                 }
                 return null;
             });
-            int port = Ports.freePort();
-            testbed.createTcpService(tunnelId, port, "127.0.0.1:" + target.getLocalPort());
+            int port = testbed.createTcpServiceOnFreePort(tunnelId, "127.0.0.1:" + target.getLocalPort()).port();
             for (int i = 0; i < 20; i++) {
                 try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
                     socket.setSoTimeout(10_000);
@@ -307,8 +305,7 @@ class TcpServiceEndToEndTest {
         String pooledTunnel = tunnel.get("id").asText();
         testbed.startClient(tunnel.get("token").asText(), config -> config.withTargetThreads(2));
         await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(pooledTunnel));
-        int port = Ports.freePort();
-        testbed.createTcpService(pooledTunnel, port, echo.address());
+        int port = testbed.createTcpServiceOnFreePort(pooledTunnel, echo.address()).port();
 
         // Every byte crosses from the tunnel's loop to a target's loop and back.
         Transfers.Result bulk = Transfers.roundTrip(port, 16 * MiB, 3);
@@ -344,8 +341,7 @@ class TcpServiceEndToEndTest {
     @Test
     void unreachableTargetEndsThatConnectionWhileTheTunnelStaysUp() throws IOException {
         int nothingListens = Ports.freePort();
-        int brokenPort = Ports.freePort();
-        testbed.createTcpService(tunnelId, brokenPort, "127.0.0.1:" + nothingListens);
+        int brokenPort = testbed.createTcpServiceOnFreePort(tunnelId, "127.0.0.1:" + nothingListens).port();
 
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), brokenPort)) {
             socket.setSoTimeout(20_000);
@@ -368,8 +364,9 @@ class TcpServiceEndToEndTest {
     void slowTargetHoldsTheSenderBackWithBoundedBytesInFlight() throws Exception {
         long total = 64 * MiB;
         try (StallingServer target = new StallingServer()) {
-            int port = Ports.freePort();
-            String slowServiceId = testbed.createTcpService(tunnelId, port, target.address()).get("id").asText();
+            TcpServicePorts.Created slowService = testbed.createTcpServiceOnFreePort(tunnelId, target.address());
+            int port = slowService.port();
+            String slowServiceId = slowService.id();
             TcpTraffic traffic = testbed.server().tcpServices().traffic(slowServiceId).orElseThrow();
             try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
                 AtomicLong written = new AtomicLong();

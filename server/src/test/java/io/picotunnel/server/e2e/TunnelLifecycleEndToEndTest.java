@@ -8,7 +8,6 @@ import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
-import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -56,8 +55,7 @@ class TunnelLifecycleEndToEndTest {
         JsonNode tunnel = testbed.createTunnel("lifecycle");
         tunnelId = tunnel.get("id").asText();
         token = tunnel.get("token").asText();
-        servicePort = Ports.freePort();
-        testbed.createTcpService(tunnelId, servicePort, echo.address());
+        servicePort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
     }
 
     @AfterEach

@@ -5,6 +5,7 @@ import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.GoPeer;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.TcpTarget;
@@ -247,12 +248,8 @@ class HashicorpClientInteropTest {
     }
 
     private int createTcpService(String tunnelId, String targetAddress) {
-        int port = Ports.freePort();
-        ApiClient.Response response = api.post("/api/tunnels/" + tunnelId + "/services",
-                "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"" + targetAddress
-                        + "\",\"enabled\":true}");
-        assertThat(response.status()).as(response.toString()).isEqualTo(201);
-        return port;
+        return TcpServicePorts.create(api, tunnelId, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
+                + "\",\"target_addr\":\"" + targetAddress + "\",\"enabled\":true}").port();
     }
 
     private GoPeer startClient(String token) {

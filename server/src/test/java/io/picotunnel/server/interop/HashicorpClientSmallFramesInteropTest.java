@@ -5,6 +5,7 @@ import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.GoPeer;
 import io.picotunnel.testkit.LogWatch;
 import io.picotunnel.testkit.Ports;
@@ -126,12 +127,8 @@ class HashicorpClientSmallFramesInteropTest {
     }
 
     private int createTcpService(String tunnelId) {
-        int port = Ports.freePort();
-        ApiClient.Response response = api.post("/api/tunnels/" + tunnelId + "/services",
-                "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"" + target.address()
-                        + "\",\"enabled\":true}");
-        assertThat(response.status()).as(response.toString()).isEqualTo(201);
-        return port;
+        return TcpServicePorts.create(api, tunnelId, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
+                + "\",\"target_addr\":\"" + target.address() + "\",\"enabled\":true}").port();
     }
 
     private record Digest(long bytes, String sha256) {

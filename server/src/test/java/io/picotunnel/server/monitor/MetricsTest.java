@@ -7,10 +7,10 @@ import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Service;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.LogCapture;
-import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,8 +56,9 @@ class MetricsTest {
         try (EchoServer echo = new EchoServer();
              Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
             String id = testbed.createConnectedTunnel("metered");
-            int port = Ports.freePort();
-            String serviceId = testbed.createTcpService(id, port, echo.address()).get("id").asText();
+            TcpServicePorts.Created created = testbed.createTcpServiceOnFreePort(id, echo.address());
+            int port = created.port();
+            String serviceId = created.id();
             for (int size : new int[] {12_345, 54_321}) {
                 try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
                     socket.getOutputStream().write(new byte[size]);
@@ -103,8 +104,8 @@ class MetricsTest {
         try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
             String gone = testbed.createTunnel("gone").get("id").asText();
             String kept = testbed.createConnectedTunnel("kept");
-            String probed = testbed.createTcpService(kept, Ports.freePort(), "127.0.0.1:9").get("id").asText();
-            String deletedService = testbed.createTcpService(kept, Ports.freePort(), "127.0.0.1:9").get("id").asText();
+            String probed = testbed.createTcpServiceOnFreePort(kept, "127.0.0.1:9").id();
+            String deletedService = testbed.createTcpServiceOnFreePort(kept, "127.0.0.1:9").id();
             assertThat(testbed.api().get("/api/tunnels/" + gone).status()).isEqualTo(200);
             await().atMost(10, TimeUnit.SECONDS).until(() -> {
                 String scraped = testbed.api().get("/metrics").raw().body();
@@ -141,7 +142,7 @@ class MetricsTest {
         try (EchoServer echo = new EchoServer();
              Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
             String id = testbed.createConnectedTunnel("checked");
-            String serviceId = testbed.createTcpService(id, Ports.freePort(), echo.address()).get("id").asText();
+            String serviceId = testbed.createTcpServiceOnFreePort(id, echo.address()).id();
             String checkUp = "picotunnel_check_up{service=\"" + serviceId + "\",tunnel=\"" + id + "\"} 1.0";
             String checks = "picotunnel_checks_total{service=\"" + serviceId + "\",status=\"up\",tunnel=\"" + id + "\"}";
             await().atMost(10, TimeUnit.SECONDS).until(() -> {

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.LogCapture;
-import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,7 +32,7 @@ class ProbeTimeoutWordingTest {
             try {
                 String tunnelId = testbed.createConnectedTunnel("silent");
                 String target = "127.0.0.1:" + silent.getLocalPort();
-                String serviceId = testbed.createTcpService(tunnelId, Ports.freePort(), target).get("id").asText();
+                String serviceId = testbed.createTcpServiceOnFreePort(tunnelId, target).id();
 
                 await().atMost(20, TimeUnit.SECONDS).until(() -> testbed.checks(tunnelId, serviceId, 1).size() == 1);
                 JsonNode check = testbed.checks(tunnelId, serviceId, 1).get(0);

@@ -3,8 +3,8 @@ package io.picotunnel.server.monitor;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
-import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -94,9 +94,10 @@ class PublicStatusApiTest {
             String hiddenId = hidden.get("id").asText();
             String http = testbed.createService(shownId, "{\"type\":\"http\",\"domain\":\"app.example.test\","
                     + "\"target_addr\":\"10.1.2.3:8080\"}").get("id").asText();
-            int tcpPort = Ports.freePort();
-            String tcp = testbed.createService(shownId, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + tcpPort + "\","
-                    + "\"target_addr\":\"db.internal.lan:5432\"}").get("id").asText();
+            TcpServicePorts.Created tcpService = TcpServicePorts.create(testbed.api(), shownId, port -> "{\"type\":\"tcp\","
+                    + "\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"db.internal.lan:5432\"}");
+            int tcpPort = tcpService.port();
+            String tcp = tcpService.id();
             testbed.createService(hiddenId, "{\"type\":\"http\",\"domain\":\"hidden.example.test\",\"target_addr\":\"localhost:1\"}");
             Instant now = Instant.now();
             List<Check> history = new ArrayList<>();

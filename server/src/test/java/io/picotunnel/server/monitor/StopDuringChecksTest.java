@@ -3,7 +3,6 @@ package io.picotunnel.server.monitor;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
-import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -75,8 +74,8 @@ class StopDuringChecksTest {
             String serviceId;
             try {
                 String tunnelId = testbed.createConnectedTunnel("stopping");
-                JsonNode service = testbed.createTcpService(tunnelId, Ports.freePort(),
-                        "127.0.0.1:" + target.getLocalPort());
+                JsonNode service = testbed.createTcpServiceOnFreePort(tunnelId, "127.0.0.1:" + target.getLocalPort())
+                        .service();
                 serviceId = service.get("id").asText();
                 await().atMost(15, TimeUnit.SECONDS).until(() -> {
                     JsonNode checks = testbed.checks(tunnelId, serviceId, 1);

@@ -7,6 +7,7 @@ import io.picotunnel.server.RecordingListener;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.ClientHellos;
 import io.picotunnel.testkit.EchoServer;
@@ -59,8 +60,9 @@ class TrafficTest {
         try (EchoServer echo = new EchoServer();
              Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
             String id = testbed.createConnectedTunnel("traffic");
-            int tcpPort = Ports.freePort();
-            String tcpId = testbed.createTcpService(id, tcpPort, echo.address()).get("id").asText();
+            TcpServicePorts.Created tcp = testbed.createTcpServiceOnFreePort(id, echo.address());
+            int tcpPort = tcp.port();
+            String tcpId = tcp.id();
             String httpId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"traffic.example.test\","
                     + "\"target_addr\":\"127.0.0.1:" + web.getAddress().getPort() + "\"}").get("id").asText();
 
@@ -220,8 +222,9 @@ class TrafficTest {
         try (EchoServer echo = new EchoServer();
              Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
             String id = testbed.createConnectedTunnel("deleted");
-            int tcpPort = Ports.freePort();
-            String serviceId = testbed.createTcpService(id, tcpPort, echo.address()).get("id").asText();
+            TcpServicePorts.Created created = testbed.createTcpServiceOnFreePort(id, echo.address());
+            int tcpPort = created.port();
+            String serviceId = created.id();
             try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
                 socket.setSoTimeout(20_000);
                 socket.getOutputStream().write(new byte[UPLOAD]);

@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.events.EventLog;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
@@ -197,8 +198,7 @@ class UptimeChecksTest {
         JsonNode idle = testbed.createTunnel("idle");
         testbed.connect(busy.get("id").asText(), busy.get("token").asText());
         testbed.connect(idle.get("id").asText(), idle.get("token").asText());
-        int port = Ports.freePort();
-        testbed.createTcpService(busy.get("id").asText(), port, echo.address());
+        int port = testbed.createTcpServiceOnFreePort(busy.get("id").asText(), echo.address()).port();
         String idleId = idle.get("id").asText();
         await().atMost(10, TimeUnit.SECONDS).until(() -> newest(testbed, idleId).equals("up"));
 
@@ -270,12 +270,12 @@ class UptimeChecksTest {
         assertThat(healthy.get("health_check").asBoolean()).isTrue();
         JsonNode broken = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"broken.example.test\",\"target_addr\":\""
                 + webTarget + "\",\"health_path\":\"/broken\"}");
-        JsonNode tcp = testbed.createService(id, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + Ports.freePort()
-                + "\",\"target_addr\":\"" + echo.address() + "\"}");
-        JsonNode refused = testbed.createService(id, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + Ports.freePort()
-                + "\",\"target_addr\":\"127.0.0.1:" + Ports.freePort() + "\"}");
-        JsonNode silent = testbed.createService(id, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + Ports.freePort()
-                + "\",\"target_addr\":\"" + echo.address() + "\",\"health_check\":false}");
+        JsonNode tcp = TcpServicePorts.create(testbed.api(), id, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:"
+                + port + "\",\"target_addr\":\"" + echo.address() + "\"}").service();
+        JsonNode refused = TcpServicePorts.create(testbed.api(), id, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:"
+                + port + "\",\"target_addr\":\"127.0.0.1:" + Ports.freePort() + "\"}").service();
+        JsonNode silent = TcpServicePorts.create(testbed.api(), id, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:"
+                + port + "\",\"target_addr\":\"" + echo.address() + "\",\"health_check\":false}").service();
         assertThat(silent.get("health_check").asBoolean()).isFalse();
         assertThat(silent.get("health_path").isNull()).isTrue();
 

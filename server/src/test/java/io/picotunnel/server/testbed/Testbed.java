@@ -115,6 +115,15 @@ public final class Testbed implements AutoCloseable {
                 + "\",\"target_addr\":\"" + targetAddr + "\",\"enabled\":true}");
     }
 
+    /**
+     * Creates an enabled tcp service on 127.0.0.1, on a port that was free a moment ago: another one when something
+     * took it before the server bound it ({@link TcpServicePorts}).
+     */
+    public TcpServicePorts.Created createTcpServiceOnFreePort(String tunnelId, String targetAddr) {
+        return TcpServicePorts.create(api, tunnelId, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
+                + "\",\"target_addr\":\"" + targetAddr + "\",\"enabled\":true}");
+    }
+
     /** The newest checks of the tunnel (or of one of its services), newest first, through the API. */
     public JsonNode checks(String tunnelId, String serviceId, int limit) {
         ApiClient.Response response = api.get("/api/tunnels/" + tunnelId + "/checks?limit=" + limit
