@@ -2,6 +2,7 @@ package io.picotunnel.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -161,9 +162,10 @@ class ServiceAccessApiTest {
     void tcpServicesTakeIpListsAndRateLimitsButNoAuth() {
         assertInvalid(create(tcp() + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"long enough\"}}"),
                 "auth", "http services only");
-        ApiClient.Response ok = create(tcp() + ",\"ip_deny\":[\"192.0.2.0/24\"],\"rate_limit\":{\"per_second\":2}}");
-        assertThat(ok.status()).as(ok.toString()).isEqualTo(201);
-        assertThat(ok.json().get("rate_limit").toString()).isEqualTo("{\"per_second\":2,\"burst\":2}");
+        JsonNode ok = TcpServicePorts.create(api, tunnelId, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
+                + "\",\"target_addr\":\"localhost:22\",\"ip_deny\":[\"192.0.2.0/24\"],\"rate_limit\":{\"per_second\":2}}")
+                .service();
+        assertThat(ok.get("rate_limit").toString()).isEqualTo("{\"per_second\":2,\"burst\":2}");
     }
 
     @Test

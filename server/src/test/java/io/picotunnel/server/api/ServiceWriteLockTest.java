@@ -3,6 +3,7 @@ package io.picotunnel.server.api;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.access.PasswordHash;
 import io.picotunnel.server.store.Database;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.NameRule;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
@@ -82,8 +83,8 @@ class ServiceWriteLockTest {
 
     @Test
     void movingATcpServiceToANameSlowToResolveHoldsUpNoOtherChange() throws Exception {
-        String id = ServiceRequests.createService(api, tunnelId, "{\"type\": \"tcp\", \"listen_addr\": \"127.0.0.1:"
-                + Ports.freePort() + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
+        String id = TcpServicePorts.create(api, tunnelId, port -> "{\"type\": \"tcp\", \"listen_addr\": \"127.0.0.1:"
+                + port + "\", \"target_addr\": \"localhost:22\"}").id();
         String listen = heldName() + ":" + Ports.freePort();
         HELD_NAMES.hold();
         int begun = HELD_NAMES.lookupsBegun();

@@ -259,17 +259,16 @@ class TrafficTest {
             ApiClient.Response tunnel = api.post("/api/tunnels", "{\"name\":\"kept\"}");
             assertThat(tunnel.status()).as(tunnel.toString()).isEqualTo(201);
             String id = tunnel.json().get("id").asText();
-            int port = Ports.freePort();
-            ApiClient.Response created = api.post("/api/tunnels/" + id + "/services", "{\"type\":\"tcp\","
+            TcpServicePorts.Created created = TcpServicePorts.create(api, id, port -> "{\"type\":\"tcp\","
                     + "\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"127.0.0.1:9\",\"ip_deny\":[\"127.0.0.1\"]}");
-            assertThat(created.status()).as(created.toString()).isEqualTo(201);
+            int port = created.port();
             String refused = "picotunnel_connections_refused_total{reason=\"ip_rules\",service=\""
-                    + created.json().get("id").asText() + "\",tunnel=\"" + id + "\",type=\"tcp\"} ";
+                    + created.id() + "\",tunnel=\"" + id + "\",type=\"tcp\"} ";
 
             refusedConnection(port);
             await().atMost(10, TimeUnit.SECONDS).until(() -> api.get("/metrics").raw().body().contains(refused + "1.0"));
 
-            ApiClient.Response deleted = api.delete("/api/services/" + created.json().get("id").asText());
+            ApiClient.Response deleted = api.delete("/api/services/" + created.id());
             assertThat(deleted.status()).as(deleted.toString()).isEqualTo(409);
             assertThat(api.get("/metrics").raw().body()).contains(refused + "1.0");
 
