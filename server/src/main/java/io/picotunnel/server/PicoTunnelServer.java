@@ -3,6 +3,7 @@ package io.picotunnel.server;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.access.AccessControl;
@@ -613,7 +614,7 @@ public final class PicoTunnelServer implements AutoCloseable {
             }
             int left = tunnelEndpoint.drain(grace);
             if (left > 0) {
-                log.warn("Grace period of {} s over: resetting {} open stream(s)", grace.toSeconds(), left);
+                log.warn("Grace period of {} over: resetting {} open stream(s)", Durations.format(grace), left);
             }
         }
         stop();

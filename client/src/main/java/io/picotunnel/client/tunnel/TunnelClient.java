@@ -14,6 +14,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeaderDecoder;
@@ -390,7 +391,7 @@ public final class TunnelClient implements AutoCloseable {
             finishStop();
             return;
         }
-        LOG.info("stopping: no new streams, waiting up to {} s for {} open stream(s)", grace.toSeconds(),
+        LOG.info("stopping: no new streams, waiting up to {} for {} open stream(s)", Durations.format(grace),
                 countStreams());
         long deadline = System.nanoTime() + grace.toNanos();
         for (Channel ch : open) {

@@ -24,6 +24,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.TooLongHttpContentException;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -214,7 +215,7 @@ public final class TunnelEndpoint implements AutoCloseable {
         long deadline = System.nanoTime() + grace.toNanos();
         int open = openStreams(sessions);
         if (open > 0) {
-            LOG.info("draining: {} open stream(s) may finish within {} s", open, grace.toSeconds());
+            LOG.info("draining: {} open stream(s) may finish within {}", open, Durations.format(grace));
         }
         while (open > 0 && System.nanoTime() < deadline) {
             LockSupport.parkNanos(DRAIN_POLL_NANOS);

@@ -113,7 +113,7 @@ class ServerShutdownDrainTest {
     @Test
     void streamsStillOpenWhenTheGracePeriodEndsAreReset() throws Exception {
         target = new PacedTarget(100_000, 50); // far longer than the grace period
-        int visitorPort = startServerWithTcpService("2s");
+        int visitorPort = startServerWithTcpService("1500ms");
 
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort)) {
             visitor.setSoTimeout(30_000);
@@ -131,7 +131,8 @@ class ServerShutdownDrainTest {
             outputReader.join(10_000);
         }
         assertThat(String.join("\n", serverOutput)).as("exit %d", server.exitValue())
-                .contains("resetting 1 open stream(s)");
+                .contains("1 open stream(s) may finish within 1.5 s")
+                .contains("Grace period of 1.5 s over: resetting 1 open stream(s)");
     }
 
     /** Starts the server process, a tunnel with a tcp service to the target, and a client; returns the service's port. */
