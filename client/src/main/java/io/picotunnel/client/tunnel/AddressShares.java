@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * How the addresses of one name, tried in turn, share one timeout, as Go's net.Dialer shares it
- * ({@code partialDeadline}): each gets the time left split evenly over the addresses left, but at least
+ * How the addresses of one name, tried in turn (those of one family, {@link HappyEyeballs}), share one timeout, as Go's
+ * net.Dialer shares it ({@code partialDeadline}): each gets the time left split evenly over the addresses left, but at least
  * {@link #MIN_SHARE} (all that is left, when less is), so that with many addresses the first ones still get a useful
  * try and the last ones what remains; one that fails sooner (a refusal) leaves its time to the next. The connection to
  * the server (or its proxy) and the dials of targets share their timeouts this way.

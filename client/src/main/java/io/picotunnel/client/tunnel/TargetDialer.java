@@ -31,9 +31,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
@@ -61,7 +61,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     private final TargetFailureLog failures;
     /** After the header: keeps the bytes (and EOF) that come before the target is connected, for the relay. */
     private Hold early;
-    private ChannelFuture dial;
+    private HappyEyeballs dial;
     /** First for the header, then for the name lookup (whose end leaves the rest to the addresses' shares). */
     private ScheduledFuture<?> deadline;
     /** When the dial timeout, counted from the header, runs out ({@link System#nanoTime()}). */
@@ -178,20 +178,18 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 });
                 return;
             }
-            stream.eventLoop().execute(() -> dial(ctx, target, addresses, 0, new ArrayList<>(addresses.length)));
+            stream.eventLoop().execute(() -> dial(ctx, target, addresses));
         });
     }
 
     /**
-     * Dials {@code addresses[index]}; when it fails, the next of the name's addresses, in the resolver's order: a
-     * name with an A and an AAAA record (localhost, for one) reaches a target that listens on only one of them, and
-     * one whose first address drops the packets (a firewalled A or AAAA record) on the other. They share what the
-     * lookup left of the dial timeout as Go's net.Dialer shares it ({@link AddressShares}): each gets the time left
-     * split over the addresses left, and one that refuses at once leaves its time to the next. {@code tried}: why
-     * each address before {@code index} failed, in order.
+     * Dials the name's addresses, in the resolver's order, as Go's net.Dialer does ({@link HappyEyeballs}): a name
+     * with an A and an AAAA record (localhost, for one) reaches a target that listens on only one of them, and one
+     * whose first address drops the packets (a firewalled A or AAAA record) on the other, 300 ms later. The addresses
+     * of each family share what the lookup left of the dial timeout ({@link AddressShares}): each gets the time left
+     * split over the addresses left, and one that refuses at once leaves its time to the next.
      */
-    private void dial(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses, int index,
-            List<Throwable> tried) {
+    private void dial(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses) {
         Channel stream = ctx.channel();
         if (!stream.isActive()) {
             return;
@@ -199,20 +197,27 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         // From here the shares end by the deadline: the last address's connect timeout is what is left of it, so
         // that its failure, not the timer, ends the dial, and the log line says what each address did.
         deadline.cancel(false);
-        int shareMillis = AddressShares.connectTimeoutMillis(dialDeadlineNanos, addresses.length - index);
-        if (shareMillis == 0) {
-            // The lookup, or the addresses before, used up the dial timeout. Go's dialer gives up here too, with the
-            // first address's error (a timeout when none was tried).
-            fail(ctx, target, addresses, tried);
-            return;
-        }
-        // The epoll transport reads a target's first bytes, and an end of input right after them, even with
-        // auto-read off: they wait here until the relay runs.
-        Hold targetHold = new Hold();
-        dial = new Bootstrap()
+        dial = new HappyEyeballs(stream.eventLoop(), addresses, dialDeadlineNanos,
+                (address, shareMillis) -> connect(new InetSocketAddress(address, target.port()), shareMillis),
+                new HappyEyeballs.Outcome() {
+                    @Override
+                    public void connected(Channel socket) {
+                        onConnected(ctx, target, socket);
+                    }
+
+                    @Override
+                    public void failed(Throwable[] tried) {
+                        fail(ctx, target, addresses, tried);
+                    }
+                });
+        dial.start();
+    }
+
+    private ChannelFuture connect(InetSocketAddress address, int connectTimeoutMillis) {
+        return new Bootstrap()
                 .group(targets)
                 .channel(Transport.socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, shareMillis)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -222,56 +227,47 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                     protected void initChannel(Channel socket) {
                         HalfClosedEpollChannels.keepRegistered(socket);
                         Transport.keepAlive(socket);
-                        socket.pipeline().addLast(targetHold);
+                        // The epoll transport reads a target's first bytes, and an end of input right after them,
+                        // even with auto-read off: they wait here until the relay runs.
+                        socket.pipeline().addLast(Hold.HANDLER_NAME, new Hold());
                     }
                 })
-                .connect(new InetSocketAddress(addresses[index], target.port()));
-        // The target's socket lives on a loop of its own; the stream's state is touched on the stream's loop.
-        dial.addListener((ChannelFuture connected) ->
-                stream.eventLoop().execute(() -> onDialed(ctx, target, connected, targetHold, addresses, index,
-                        tried)));
+                .connect(address);
     }
 
-    private void onDialed(ChannelHandlerContext ctx, HostPort target, ChannelFuture connected, Hold targetHold,
-            InetAddress[] addresses, int index, List<Throwable> tried) {
+    /** On the stream's event loop (the target's socket lives on a loop of its own). */
+    private void onConnected(ChannelHandlerContext ctx, HostPort target, Channel socket) {
         Channel stream = ctx.channel();
-        if (!connected.isSuccess()) {
-            tried.add(connected.cause());
-            if (!connected.isCancelled() && index + 1 < addresses.length && stream.isActive()) {
-                dial(ctx, target, addresses, index + 1, tried);
-            } else {
-                fail(ctx, target, addresses, tried);
-            }
-            return;
-        }
-        Channel socket = connected.channel();
         if (!stream.isActive()) {
             // The stream was reset (or its session lost) while dialling: the target sees a reset, not an EOF.
             Relay.abortChannel(socket);
             return;
         }
-        LOG.debug("stream {}: connected to {}", id(ctx), target);
+        LOG.debug("stream {}: connected to {} ({})", id(ctx), target, socket.remoteAddress());
         connectedTargets.add(socket);
         ctx.pipeline().remove(this);
         Relay.start(stream, socket);
         early.release();
-        socket.eventLoop().execute(targetHold::release);
+        socket.eventLoop().execute(() -> {
+            if (socket.pipeline().get(Hold.HANDLER_NAME) instanceof Hold targetHold) {
+                targetHold.release();
+            }
+        });
     }
 
     /**
-     * Resets the stream for the failure of the first address ({@code tried}: why each address tried failed, in
-     * order), as Go's dialSerial reports a dial ("the error from the first address is most relevant"): a silent first
-     * address is a timeout though the next one refused at once. With no address tried (the lookup took the whole dial
-     * timeout), a timeout. The log line says what the other addresses did.
+     * Resets the stream for the failure of the first address ({@code tried}: why each address tried failed, in the
+     * name's order), as Go's dialer reports a dial ("the error from the first address is most relevant"): a silent
+     * first address is a timeout though the next one refused at once. With no address tried (the lookup took the
+     * whole dial timeout), a timeout. The log line says what the other addresses did.
      */
-    private void fail(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses, List<Throwable> tried) {
+    private void fail(ChannelHandlerContext ctx, HostPort target, InetAddress[] addresses, Throwable[] tried) {
         if (!ctx.channel().isActive()) {
             return;
         }
-        Throwable cause = tried.isEmpty()
-                ? new ConnectTimeoutException("the name lookup took the whole dial timeout of " + dialTimeout.toMillis()
-                        + " ms")
-                : tried.getFirst();
+        Throwable cause = Arrays.stream(tried).filter(Objects::nonNull).findFirst()
+                .orElseGet(() -> new ConnectTimeoutException("the name lookup took the whole dial timeout of "
+                        + dialTimeout.toMillis() + " ms"));
         String note = failures.admit(target.toString());
         if (note != null) {
             LOG.warn("stream {}: target {} unreachable: {}{}{}", id(ctx), target, describe(cause),
@@ -282,28 +278,34 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
 
     /**
      * For the log line of a name with several {@code addresses}, what happened beyond the first's failure: what each
-     * other address tried did ({@code tried}, in order), and how many the dial timeout left untried; empty for a
-     * name with one address.
+     * other address tried did ({@code tried}, in the name's order, null for one not tried), and how many the dial
+     * timeout left untried; empty for a name with one address.
      */
-    static String otherAddresses(InetAddress[] addresses, List<Throwable> tried, Duration dialTimeout) {
+    static String otherAddresses(InetAddress[] addresses, Throwable[] tried, Duration dialTimeout) {
         if (addresses.length < 2) {
             return "";
         }
-        if (tried.isEmpty()) {
+        long triedCount = Arrays.stream(tried).filter(Objects::nonNull).count();
+        if (triedCount == 0) {
             return " (none of its " + addresses.length + " addresses was tried)";
         }
         StringBuilder line = new StringBuilder(" (the first of its ").append(addresses.length)
                 .append(" addresses, which share the dial timeout of ").append(dialTimeout.toMillis()).append(" ms");
-        for (int i = 1; i < tried.size(); i++) {
-            Throwable cause = tried.get(i);
+        String separator = "; then ";
+        for (int i = 1; i < tried.length; i++) {
+            Throwable cause = tried[i];
+            if (cause == null) {
+                continue;
+            }
             String what = switch (reasonOf(cause)) {
                 case TARGET_REFUSED -> " refused";
                 case TARGET_TIMEOUT -> " did not answer";
                 default -> ": " + describe(cause);
             };
-            line.append(i == 1 ? "; then " : ", ").append(addresses[i].getHostAddress()).append(what);
+            line.append(separator).append(addresses[i].getHostAddress()).append(what);
+            separator = ", ";
         }
-        int untried = addresses.length - tried.size();
+        long untried = addresses.length - triedCount;
         if (untried > 0) {
             line.append("; no time was left for the ").append(untried == 1 ? "other one" : "other " + untried);
         }
@@ -332,10 +334,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             deadline.cancel(false);
         }
         releaseEarly();
-        if (dial != null && !dial.isDone()) {
-            // A connection the kernel may have made already ends with a reset, not an EOF.
-            dial.channel().config().setOption(ChannelOption.SO_LINGER, 0);
-            dial.cancel(false);
+        if (dial != null) {
+            dial.cancel();
         }
         ctx.fireChannelInactive();
     }

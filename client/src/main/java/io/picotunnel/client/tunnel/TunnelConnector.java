@@ -28,6 +28,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.NetUtil;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.picotunnel.client.config.ClientConfig;
@@ -51,7 +52,9 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -126,7 +129,7 @@ final class TunnelConnector {
                 try {
                     loop.execute(() -> {
                         if (!ready.isDone()) {
-                            connect(loop, addresses, 0, System.nanoTime() + connectTimeout.toNanos(), null, ready);
+                            connect(loop, addresses, System.nanoTime() + connectTimeout.toNanos(), ready);
                         }
                     });
                 } catch (RejectedExecutionException stopped) {
@@ -140,25 +143,53 @@ final class TunnelConnector {
     }
 
     /**
-     * Connects to {@code addresses[index]}; when that fails, to the next of the name's addresses, in the resolver's
-     * order: a server name with an A and an AAAA record is reached on a network where only one of them is. All of
-     * them share the one connect timeout, which ends at {@code deadlineNanos}, as Go's net.Dialer shares it: each
-     * address gets the time left split evenly over the addresses left ({@link AddressShares}), and one that
-     * fails sooner leaves its time to the next. Through a proxy, its answer to {@code CONNECT} has what is left.
-     * When all fail, the attempt fails with the first address's error, as Go's dialSerial does ("the error from the
-     * first address is most relevant"): a silent first address is reported as no answer, not as the refusal of the
-     * next one. A proxy's answer to CONNECT ends the attempt with that answer (Go, too, reports it, CONNECT being no
-     * part of its dial of the proxy's addresses). {@code firstFailure}: why the first address failed, null while trying the first.
+     * Connects to one of the name's addresses as Go's net.Dialer does ({@link HappyEyeballs}): those of the first
+     * address's family in the resolver's order, and 300 ms later, unless one has connected, those of the other family
+     * beside them, so that a server name with an A and an AAAA record is reached on a network where only one of them
+     * is, and soon when the first one drops the packets. The addresses of each family share the one connect timeout,
+     * which ends at {@code deadlineNanos}, as Go shares it: each gets the time left split evenly over the addresses left
+     * ({@link AddressShares}), and one that fails sooner leaves its time to the next. The first TCP connection made
+     * goes on with the attempt (through a proxy, its answer to {@code CONNECT} has what is left of the timeout); the
+     * other is closed. When all fail, the attempt fails with the first address's error, as Go's dialer does ("the
+     * error from the first address is most relevant"): a silent first address is reported as no answer, not as the
+     * refusal of the next one. A proxy's answer to CONNECT ends the attempt with that answer (Go, too, reports it,
+     * CONNECT being no part of its dial of the proxy's addresses).
      */
-    private void connect(EventLoop loop, InetAddress[] addresses, int index, long deadlineNanos, Throwable firstFailure,
-                         Promise<Channel> ready) {
-        int shareMillis = AddressShares.connectTimeoutMillis(deadlineNanos, addresses.length - index);
-        if (shareMillis == 0 && firstFailure != null) {
-            // The addresses before used up the timeout: none is left for this one. Go's dialer gives up here too, with
-            // the first address's error.
-            failAttempt(ready, firstFailure);
-            return;
-        }
+    private void connect(EventLoop loop, InetAddress[] addresses, long deadlineNanos, Promise<Channel> ready) {
+        HappyEyeballs race = new HappyEyeballs(loop, addresses, deadlineNanos,
+                (address, shareMillis) -> connect(loop, address, shareMillis, deadlineNanos, ready),
+                new HappyEyeballs.Outcome() {
+                    @Override
+                    public void connected(Channel channel) {
+                        if (ready.isDone()) {
+                            channel.close();
+                            return;
+                        }
+                        // A client that stops while the winner is still upgrading closes it.
+                        ready.addListener(f -> {
+                            if (f.isCancelled()) {
+                                channel.close();
+                            }
+                        });
+                        channel.pipeline().get(RaceGate.class).won();
+                    }
+
+                    @Override
+                    public void failed(Throwable[] tried) {
+                        failAttempt(ready, Arrays.stream(tried).filter(Objects::nonNull).findFirst().orElse(null));
+                    }
+                });
+        ready.addListener(f -> {
+            if (!f.isSuccess()) {
+                race.cancel();
+            }
+        });
+        race.start();
+    }
+
+    /** Starts the TCP connection to {@code address} (of the server, or of its proxy), with the whole attempt's pipeline. */
+    private ChannelFuture connect(EventLoop loop, InetAddress address, int shareMillis, long deadlineNanos,
+                                  Promise<Channel> ready) {
         HttpHeaders headers = new DefaultHttpHeaders();
         // Given, not left to the handshaker: it takes the host from the URI, and java.net.URI has none for a name with
         // an underscore (a Docker Compose service such as tunnel_server), which made every attempt fail.
@@ -197,7 +228,7 @@ final class TunnelConnector {
         ChannelFuture connect = bootstrap
                 .group(loop)
                 .channel(Transport.socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, Math.max(1, shareMillis))
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, shareMillis)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.RECVBUF_ALLOCATOR, Transport.tunnelReads())
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, Transport.tunnelWriteMarks())
@@ -206,14 +237,15 @@ final class TunnelConnector {
                     protected void initChannel(Channel ch) {
                         if (proxy != null) {
                             // First: it holds back channelActive (TLS, the upgrade) until the proxy has connected.
+                            InetSocketAddress proxyAddress = new InetSocketAddress(address, proxy.hostPort().port());
                             HttpProxyHandler connectVia = proxy.user() == null
-                                    ? new HttpProxyHandler(new InetSocketAddress(addresses[index], proxy.hostPort().port()))
-                                    : new HttpProxyHandler(new InetSocketAddress(addresses[index], proxy.hostPort().port()),
-                                            proxy.user(), proxy.password());
+                                    ? new HttpProxyHandler(proxyAddress)
+                                    : new HttpProxyHandler(proxyAddress, proxy.user(), proxy.password());
                             connectVia.setConnectTimeoutMillis(connectTimeout.toMillis());
                             ch.pipeline().addLast("proxy-deadline", new ProxyDeadline(connectVia, deadlineNanos));
                             ch.pipeline().addLast("proxy", connectVia);
                         }
+                        ch.pipeline().addLast(new RaceGate());
                         if (sslContext != null) {
                             ch.pipeline().addLast(tlsHandler(ch));
                         } else {
@@ -226,30 +258,16 @@ final class TunnelConnector {
                                 new UpgradeOutcome(ready, decoderConfig));
                     }
                 })
-                .connect(proxy == null ? new InetSocketAddress(addresses[index], config.server().port())
+                .connect(proxy == null ? new InetSocketAddress(address, config.server().port())
                         : InetSocketAddress.createUnresolved(config.server().host(), config.server().port()));
         connect.addListener((ChannelFuture f) -> {
-            if (f.isSuccess() || ready.isDone()) {
-                return;
-            }
             if (f.cause() instanceof HttpProxyHandler.HttpProxyConnectException answer) {
                 // The proxy answered CONNECT (407, 403, 503 with Retry-After): that answer is what the attempt has to
                 // say, whatever an address before it did, and another of the proxy's addresses would answer the same.
                 failAttempt(ready, answer);
-                return;
-            }
-            Throwable first = firstFailure == null || f.isCancelled() ? f.cause() : firstFailure;
-            if (index + 1 < addresses.length && !f.isCancelled()) {
-                connect(loop, addresses, index + 1, deadlineNanos, first, ready);
-            } else {
-                failAttempt(ready, first);
             }
         });
-        ready.addListener(f -> {
-            if (f.isCancelled()) {
-                connect.channel().close();
-            }
-        });
+        return connect;
     }
 
     private void failAttempt(Promise<Channel> ready, Throwable cause) {
@@ -311,6 +329,58 @@ final class TunnelConnector {
             }
             ctx.pipeline().remove(this);
             ctx.fireChannelRead(msg);
+        }
+    }
+
+    /**
+     * Holds the rest of the pipeline (TLS, the upgrade, the attempt's outcome) back from a connection until it has won
+     * the race of the name's addresses ({@link HappyEyeballs}): one that connected too but lost is closed without
+     * having said a word to the server, and its end cannot fail the attempt the winner is carrying on. Through a proxy,
+     * it comes after the proxy's handler, whose CONNECT a loser may have sent already.
+     */
+    private static final class RaceGate extends ChannelInboundHandlerAdapter {
+        private ChannelHandlerContext ctx;
+        private boolean activeHeld;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
+        }
+
+        /** The connection won: what it held back goes on, and the gate steps out. */
+        void won() {
+            if (ctx.isRemoved()) {
+                return;
+            }
+            if (activeHeld) {
+                ctx.fireChannelActive();
+            }
+            ctx.pipeline().remove(this);
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            activeHeld = true;
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            // A loser's end: the attempt goes on with the winner.
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            ReferenceCountUtil.release(evt);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
         }
     }
 

@@ -13,16 +13,14 @@ import org.junit.jupiter.api.Test;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
@@ -30,7 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A target whose name has several addresses (an A and an AAAA record, as {@code localhost} has): the client dials
- * them in turn until one takes the connection, all within the one dial timeout, shared as Go's net.Dialer shares it
+ * them as Go's net.Dialer does, those of the first address's family in turn and, 300 ms later, those of the other beside
+ * them ({@link HappyEyeballs}), all within the one dial timeout, which each family shares as Go shares it
  * ({@link AddressShares}). Names under {@code .dual.test} resolve to 127.0.0.1 then ::1 ({@link SlowDnsResolverProvider}).
  */
 class TargetDialerAddressesTest {
@@ -65,41 +64,67 @@ class TargetDialerAddressesTest {
     }
 
     @Test
-    void aTargetWhoseFirstAddressIsSilentIsReachedOnItsSecondWithinTheOneDialTimeout() throws Exception {
-        // A dual-stack LAN target whose A record points where a firewall drops the packets, beside a working AAAA.
+    void aTargetWhoseIpv4AddressIsSilentIsReachedOnItsIpv6AddressAfterTheFallbackDelay() throws Exception {
+        // A dual-stack LAN target whose A record points where a firewall drops the packets, beside a working AAAA:
+        // ::1 is tried 300 ms after 127.0.0.1, beside it, not once 127.0.0.1's share (5 of the 10 s) has run out.
         try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
              ServerSocket target = new ServerSocket()) {
             target.bind(new InetSocketAddress(InetAddress.getByName("::1"), silent.port()));
             target.setSoTimeout(20_000);
-            int port = client.listen(AllowList.ANY, Duration.ofSeconds(8));
-            CompletableFuture<Socket> accepted = CompletableFuture.supplyAsync(() -> {
-                try {
-                    Socket socket = target.accept();
-                    socket.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
-                    return socket;
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(10));
             try (Socket server = new Socket()) {
                 server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
                 server.setSoTimeout(20_000);
                 long start = System.nanoTime();
                 TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, "app.dual.test:" + silent.port(), 0);
 
-                assertThat(readData(server.getInputStream())).isEqualTo("hello");
+                try (Socket accepted = target.accept()) {
+                    accepted.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+                    assertThat(readData(server.getInputStream())).isEqualTo("hello");
+                }
                 long reachedMillis = (System.nanoTime() - start) / 1_000_000;
-                // The first of two addresses has half of the 8 s, not all of them, after which the dial is over.
-                assertThat(reachedMillis).as("ms until the second address answered").isBetween(3_900L, 7_000L);
-            } finally {
-                accepted.thenAccept(socket -> {
-                    try {
-                        socket.close();
-                    } catch (IOException ignored) {
-                        // closed already
-                    }
-                });
+                assertThat(reachedMillis).as("ms until ::1 answered").isBetween(
+                        HappyEyeballs.FALLBACK_DELAY.toMillis() - 50, 3_000L);
             }
+        }
+    }
+
+    @Test
+    void theAddressThatLostTheRaceLeavesNoConnectionOpenAtTheTarget() throws Exception {
+        // 127.0.0.1 drops the SYNs until ::1 has won, then takes them: the attempt on it, called off, must not come
+        // through on a SYN sent again (1 s, 3 s after the first), or must be closed if it does.
+        try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
+             ServerSocket target = new ServerSocket()) {
+            target.bind(new InetSocketAddress(InetAddress.getByName("::1"), silent.port()));
+            target.setSoTimeout(20_000);
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(10));
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                server.setSoTimeout(20_000);
+                TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, "app.dual.test:" + silent.port(), 0);
+                try (Socket winner = target.accept()) {
+                    winner.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+                    assertThat(readData(server.getInputStream())).isEqualTo("hello");
+                    silent.startAnswering();
+
+                    try (Socket loser = silent.accept(Duration.ofSeconds(4))) {
+                        if (loser != null) {
+                            loser.setSoTimeout(5_000);
+                            assertThat(endOf(loser)).as("the losing connection's end").isIn("EOF", "reset");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** "EOF" or "reset" when {@code socket} ends before its read timeout; throws when it stays open. */
+    static String endOf(Socket socket) throws IOException {
+        try {
+            int read = socket.getInputStream().read();
+            return read < 0 ? "EOF" : "a byte";
+        } catch (SocketException e) {
+            return "reset";
         }
     }
 
@@ -118,12 +143,13 @@ class TargetDialerAddressesTest {
                 assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM)).as("the reason: timeout")
                         .isEqualTo((long) ResetReason.TARGET_TIMEOUT.code());
                 long resetMillis = (System.nanoTime() - start) / 1_000_000;
-                // Each address had its 2 s: the failure told is that of the first, 127.0.0.1, then what ::1 did.
+                // Each family had what was left of the 4 s: the failure told is that of the first address, 127.0.0.1,
+                // then what ::1 did.
                 assertThat(log.messages(Level.WARN)).singleElement().asString()
                         .contains("app.dual.test:" + second.port()).contains("/127.0.0.1:" + first.port())
                         .contains("(the first of its 2 addresses, which share the dial timeout of 4000 ms;"
                                 + " then 0:0:0:0:0:0:0:1 did not answer)");
-                // Within the one 4 s (give or take the test JVM warming up), the second address tried too.
+                // Within the one 4 s (give or take the test JVM warming up), ::1 tried beside 127.0.0.1.
                 assertThat(resetMillis).as("ms until the stream was reset").isBetween(3_900L, 7_000L);
             }
         }
@@ -132,7 +158,8 @@ class TargetDialerAddressesTest {
     @Test
     void aTargetWhoseFirstAddressIsSilentAndSecondRefusesIsResetAsTimedOut() throws Exception {
         // As Go's dialSerial reports a dial: the first address's error is the most relevant. The second address
-        // refuses at once (nothing listens on ::1 at that port) after the first used its 2 s without an answer.
+        // refuses at once (nothing listens on ::1 at that port) 300 ms after the first was tried, which goes on
+        // without an answer for the rest of the 4 s.
         try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
              LogCapture log = new LogCapture(TargetDialer.class, Level.INFO)) {
             int port = client.listen(AllowList.ANY, Duration.ofSeconds(4));
@@ -178,19 +205,21 @@ class TargetDialerAddressesTest {
         InetAddress[] addresses = {InetAddress.getByName("127.0.0.1"), InetAddress.getByName("::1"),
                 InetAddress.getByName("127.0.0.2")};
         Duration timeout = Duration.ofSeconds(4);
-        List<Throwable> silentThenRefused = List.of(new ConnectTimeoutException("connection timed out after 2000 ms"),
-                new ConnectException("finishConnect(..) failed: Connection refused"));
-        assertThat(TargetDialer.otherAddresses(addresses, silentThenRefused, timeout)).isEqualTo(
+        Throwable silent = new ConnectTimeoutException("connection timed out after 2000 ms");
+        Throwable refused = new ConnectException("finishConnect(..) failed: Connection refused");
+        assertThat(TargetDialer.otherAddresses(addresses, new Throwable[] {silent, refused, null}, timeout)).isEqualTo(
                 " (the first of its 3 addresses, which share the dial timeout of 4000 ms; then 0:0:0:0:0:0:0:1"
                         + " refused; no time was left for the other one)");
-        List<Throwable> silentTwice = List.of(new ConnectTimeoutException("connection timed out after 2000 ms"),
-                new ConnectTimeoutException("connection timed out after 2000 ms"));
-        assertThat(TargetDialer.otherAddresses(addresses, silentTwice, timeout)).isEqualTo(
+        assertThat(TargetDialer.otherAddresses(addresses, new Throwable[] {silent, silent, null}, timeout)).isEqualTo(
                 " (the first of its 3 addresses, which share the dial timeout of 4000 ms; then 0:0:0:0:0:0:0:1"
                         + " did not answer; no time was left for the other one)");
-        assertThat(TargetDialer.otherAddresses(addresses, List.of(), timeout))
+        assertThat(TargetDialer.otherAddresses(addresses, new Throwable[] {silent, null, refused}, timeout))
+                .as("the other family tried while the first address's own family ran out of time").isEqualTo(
+                " (the first of its 3 addresses, which share the dial timeout of 4000 ms; then 127.0.0.2"
+                        + " refused; no time was left for the other one)");
+        assertThat(TargetDialer.otherAddresses(addresses, new Throwable[3], timeout))
                 .isEqualTo(" (none of its 3 addresses was tried)");
-        assertThat(TargetDialer.otherAddresses(new InetAddress[] {addresses[0]}, silentTwice.subList(0, 1), timeout))
+        assertThat(TargetDialer.otherAddresses(new InetAddress[] {addresses[0]}, new Throwable[] {silent}, timeout))
                 .as("a name with one address").isEmpty();
     }
 

@@ -1,0 +1,162 @@
+package io.picotunnel.client.tunnel;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultEventLoop;
+import io.netty.channel.EventLoop;
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The race of a name's addresses, as Go's dialParallel runs it, with attempts whose outcome the test decides: each is
+ * an {@link EmbeddedChannel} (open until closed) and its connect promise.
+ */
+class HappyEyeballsTest {
+
+    private static final Duration LONG = Duration.ofSeconds(30);
+
+    private final EventLoop loop = new DefaultEventLoop();
+    private final List<Attempted> attempts = new CopyOnWriteArrayList<>();
+    private final CompletableFuture<Object> outcome = new CompletableFuture<>();
+
+    private record Attempted(InetAddress address, int connectTimeoutMillis, long startedNanos, ChannelPromise promise) {
+        Channel channel() {
+            return promise.channel();
+        }
+    }
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void theOtherFamilyIsTriedAfterTheFallbackDelayAndItsWinCallsTheFirstAttemptOff() throws Exception {
+        long start = System.nanoTime();
+        race(HappyEyeballs.FALLBACK_DELAY, "127.0.0.1", "::1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
+        assertThat(attempts.get(0).address()).isEqualTo(InetAddress.getByName("127.0.0.1"));
+        assertThat(attempts.get(1).address()).isEqualTo(InetAddress.getByName("::1"));
+        assertThat(TimeUnit.NANOSECONDS.toMillis(attempts.get(1).startedNanos() - start))
+                .as("ms until ::1 was tried").isGreaterThanOrEqualTo(HappyEyeballs.FALLBACK_DELAY.toMillis());
+        // Each family alone in the 30 s: all of it for its one address.
+        assertThat(attempts.get(0).connectTimeoutMillis()).isBetween(29_000, 30_000);
+
+        attempts.get(1).promise().setSuccess();
+
+        assertThat(outcome.get(5, TimeUnit.SECONDS)).isSameAs(attempts.get(1).channel());
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.get(0).promise().isCancelled());
+        assertThat(attempts.get(1).channel().isOpen()).as("the winner").isTrue();
+    }
+
+    @Test
+    void aLoserThatConnectedBeforeTheWinnerWasToldIsClosed() throws Exception {
+        race(Duration.ZERO, "127.0.0.1", "::1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
+        CountDownLatch busy = new CountDownLatch(1);
+        loop.execute(() -> awaitQuietly(busy));
+
+        // Both connect while the race's loop is busy: the first it hears of wins, the other is closed.
+        attempts.get(0).promise().setSuccess();
+        attempts.get(1).promise().setSuccess();
+        busy.countDown();
+
+        assertThat(outcome.get(5, TimeUnit.SECONDS)).isSameAs(attempts.get(0).channel());
+        await().atMost(Duration.ofSeconds(5)).until(() -> !attempts.get(1).channel().isOpen());
+        assertThat(attempts.get(0).channel().isOpen()).as("the winner").isTrue();
+    }
+
+    @Test
+    void theOtherFamilyGoesAtOnceWhenTheFirstFamilyHasFailedAndTheFirstFamilyIsTriedInTurn() throws Exception {
+        race(LONG, "127.0.0.1", "127.0.0.2", "::1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 1);
+        assertThat(attempts.getFirst().connectTimeoutMillis()).as("half the 30 s").isBetween(14_000, 15_000);
+
+        attempts.getFirst().promise().setFailure(new ConnectException("refused"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
+        assertThat(attempts.get(1).address()).as("the next of the first family").isEqualTo(
+                InetAddress.getByName("127.0.0.2"));
+
+        attempts.get(1).promise().setFailure(new ConnectException("refused too"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 3);
+        assertThat(attempts.get(2).address()).as("long before the fallback delay of 30 s")
+                .isEqualTo(InetAddress.getByName("::1"));
+    }
+
+    @Test
+    void whenAllFailTheOutcomeSaysWhatEachAddressDidInTheNamesOrder() throws Exception {
+        race(Duration.ZERO, "127.0.0.1", "::1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
+        ConnectException second = new ConnectException("::1 refused");
+        ConnectException first = new ConnectException("127.0.0.1 refused");
+        attempts.get(1).promise().setFailure(second);
+        assertThat(outcome).as("not before 127.0.0.1 failed too").isNotDone();
+        attempts.get(0).promise().setFailure(first);
+
+        assertThat(outcome.get(5, TimeUnit.SECONDS)).isEqualTo(List.of(first, second));
+    }
+
+    @Test
+    void aCancelledRaceCallsItsAttemptsOffAndClosesOneThatConnectsAllTheSame() throws Exception {
+        HappyEyeballs race = race(Duration.ZERO, "127.0.0.1", "::1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
+        CountDownLatch busy = new CountDownLatch(1);
+        loop.execute(() -> awaitQuietly(busy));
+        // The race is cancelled before it hears that 127.0.0.1 connected.
+        loop.execute(race::cancel);
+        attempts.get(0).promise().setSuccess();
+        busy.countDown();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.get(1).promise().isCancelled()
+                && !attempts.get(0).channel().isOpen());
+        assertThat(outcome).as("a cancelled race tells nothing").isNotDone();
+    }
+
+    /** Starts a race on {@code loop} of {@code names} (IP addresses), with 30 s in all. */
+    private HappyEyeballs race(Duration fallbackDelay, String... names) throws Exception {
+        InetAddress[] addresses = new InetAddress[names.length];
+        for (int i = 0; i < names.length; i++) {
+            addresses[i] = InetAddress.getByName(names[i]);
+        }
+        HappyEyeballs race = new HappyEyeballs(loop, addresses, System.nanoTime() + LONG.toNanos(), fallbackDelay,
+                (address, connectTimeoutMillis) -> {
+                    ChannelPromise promise = new EmbeddedChannel().newPromise();
+                    attempts.add(new Attempted(address, connectTimeoutMillis, System.nanoTime(), promise));
+                    return promise;
+                },
+                new HappyEyeballs.Outcome() {
+                    @Override
+                    public void connected(Channel channel) {
+                        outcome.complete(channel);
+                    }
+
+                    @Override
+                    public void failed(Throwable[] tried) {
+                        outcome.complete(List.of(tried));
+                    }
+                });
+        loop.submit(race::start).get(5, TimeUnit.SECONDS);
+        return race;
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
