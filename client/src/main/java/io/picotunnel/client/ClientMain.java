@@ -36,7 +36,8 @@ import java.util.stream.Collectors;
         footer = {
             "  PICOTUNNEL_SERVER, PICOTUNNEL_TOKEN, PICOTUNNEL_INSECURE, PICOTUNNEL_ALLOW,",
             "  PICOTUNNEL_SHUTDOWN_GRACE, PICOTUNNEL_MAX_STREAM_WINDOW, PICOTUNNEL_SESSION_WINDOW_BUDGET,",
-            "  PICOTUNNEL_MAX_STREAMS, PICOTUNNEL_SESSION_BUFFER_LIMIT, PICOTUNNEL_TARGET_THREADS, PICOTUNNEL_PROXY",
+            "  PICOTUNNEL_MAX_STREAMS, PICOTUNNEL_SESSION_BUFFER_LIMIT, PICOTUNNEL_TARGET_THREADS, PICOTUNNEL_PROXY,",
+            "  PICOTUNNEL_DIAL_TIMEOUT, PICOTUNNEL_CONNECT_TIMEOUT",
             "  stand in for the flags of the same name; a flag wins.",
             "  Without --proxy: HTTPS_PROXY (wss) or HTTP_PROXY (ws), and NO_PROXY, as Go programs read them.",
             "  Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn..."
@@ -75,6 +76,16 @@ public final class ClientMain implements Callable<Integer> {
     @Option(names = "--shutdown-grace", paramLabel = "DURATION",
             description = "On SIGTERM, how long open streams may go on (e.g. 10s, 500ms, 2m, 1h). Default: 10s.")
     String shutdownGrace;
+
+    @Option(names = "--dial-timeout", paramLabel = "DURATION",
+            description = "How long a target's name lookup and connection may take together, its addresses sharing"
+                    + " it (e.g. 10s, 500ms, 1m). Default: 10s.")
+    String dialTimeout;
+
+    @Option(names = "--connect-timeout", paramLabel = "DURATION",
+            description = "How long the connection to the server (through a proxy: to the proxy, and its answer to"
+                    + " CONNECT) may take, counted after the name lookup, its addresses sharing it. Default: 10s.")
+    String connectTimeout;
 
     @Option(names = "--max-stream-window", paramLabel = "BYTES",
             description = "Largest receive window per stream; windows start at 256KiB and grow while the link,"
@@ -170,7 +181,8 @@ public final class ClientMain implements Callable<Integer> {
         try {
             config = ClientConfig.resolve(
                     new ClientConfig.Flags(server, token, insecure, allow, shutdownGrace, maxStreamWindow,
-                            sessionWindowBudget, maxStreams, targetThreads, sessionBufferLimit, proxy), env);
+                            sessionWindowBudget, maxStreams, targetThreads, sessionBufferLimit, proxy, dialTimeout,
+                            connectTimeout), env);
         } catch (ConfigException e) {
             PrintWriter err = spec.commandLine().getErr();
             err.println("picotunnel-client: " + e.getMessage());

@@ -58,7 +58,7 @@ class ClientMainTest {
 
         assertThat(run.code()).isZero();
         assertThat(run.out()).contains("--server", "--token", "--insecure", "--allow", "--shutdown-grace",
-                "PICOTUNNEL_SERVER", "PICOTUNNEL_TOKEN", "PICOTUNNEL_INSECURE", "Exit codes",
+                "--dial-timeout", "--connect-timeout", "PICOTUNNEL_SERVER", "PICOTUNNEL_TOKEN", "PICOTUNNEL_INSECURE", "Exit codes",
                 "the server rejected the token (HTTP 401)");
         assertThat(run.out()).containsPattern("\\n\\s+3\\s+the server rejected the token")
                 .containsPattern("\\n\\s+0\\s+stopped by SIGTERM or Ctrl-C").doesNotContain("143");
@@ -100,6 +100,27 @@ class ClientMainTest {
 
         assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
         assertThat(run.err()).contains("--shutdown-grace").doesNotContain("Exception");
+    }
+
+    @Test
+    void aDialOrConnectTimeoutThatIsNoDurationOrNotMoreThanZeroExitsWithUsageCodeSayingWhy() {
+        String[][] cases = {
+            {"--dial-timeout", "soon", "--dial-timeout: 'soon' is not a duration"},
+            {"--dial-timeout", "0s", "--dial-timeout must be more than 0"},
+            {"--connect-timeout=-1s", null, "--connect-timeout: '-1s' is not a duration"},
+            {"--connect-timeout", "0", "--connect-timeout must be more than 0"}};
+        for (String[] bad : cases) {
+            String[] args = bad[1] == null ? new String[] {"--server", UNREACHABLE_SERVER, bad[0]}
+                    : new String[] {"--server", UNREACHABLE_SERVER, bad[0], bad[1]};
+            Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), args);
+
+            assertThat(run.code()).as(bad[2]).isEqualTo(ClientMain.EXIT_USAGE);
+            assertThat(run.err()).as(bad[2]).contains(bad[2]).doesNotContain("Exception");
+        }
+        Run fromEnvironment = run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_CONNECT_TIMEOUT", "soon"),
+                "--server", UNREACHABLE_SERVER);
+        assertThat(fromEnvironment.code()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(fromEnvironment.err()).contains("--connect-timeout: 'soon' is not a duration");
     }
 
     @Test

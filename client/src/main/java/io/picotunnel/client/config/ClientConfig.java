@@ -23,6 +23,7 @@ public record ClientConfig(
         AllowList allow,
         Duration shutdownGrace,
         Duration dialTimeout,
+        Duration connectTimeout,
         SessionLimits limits,
         int targetThreads,
         HttpProxy proxy) {
@@ -37,6 +38,8 @@ public record ClientConfig(
     public static final String ENV_MAX_STREAMS = "PICOTUNNEL_MAX_STREAMS";
     public static final String ENV_SESSION_BUFFER_LIMIT = "PICOTUNNEL_SESSION_BUFFER_LIMIT";
     public static final String ENV_TARGET_THREADS = "PICOTUNNEL_TARGET_THREADS";
+    public static final String ENV_DIAL_TIMEOUT = "PICOTUNNEL_DIAL_TIMEOUT";
+    public static final String ENV_CONNECT_TIMEOUT = "PICOTUNNEL_CONNECT_TIMEOUT";
     public static final String ENV_PROXY = HttpProxy.ENV_PROXY;
     /** Most threads for target connections: more than any machine has cores to give them. */
     public static final int MAX_TARGET_THREADS = 256;
@@ -44,7 +47,10 @@ public record ClientConfig(
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
     /** The longest grace period: far beyond any use, and short enough that deadlines in nanoseconds cannot overflow. */
     public static final Duration MAX_SHUTDOWN_GRACE = Duration.ofDays(365);
+    /** A target's name lookup and connection together, as Go's net.Dialer Timeout. */
     public static final Duration DEFAULT_DIAL_TIMEOUT = Duration.ofSeconds(10);
+    /** The TCP connection to the server, or to the proxy with its answer to CONNECT, counted after the lookup. */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_TOKEN_LENGTH = 1024;
 
     public ClientConfig {
@@ -66,8 +72,13 @@ public record ClientConfig(
         if (shutdownGrace.compareTo(MAX_SHUTDOWN_GRACE) > 0) {
             throw new ConfigException("--shutdown-grace must be at most a year (" + MAX_SHUTDOWN_GRACE.toSeconds() + "s)");
         }
-        if (dialTimeout.isNegative() || dialTimeout.isZero()) {
-            throw new ConfigException("the dial timeout must be positive");
+        if (!dialTimeout.isPositive()) {
+            throw new ConfigException("--dial-timeout must be more than 0 (a target's name lookup and connection"
+                    + " together; default " + Durations.format(DEFAULT_DIAL_TIMEOUT).replace(" ", "") + ")");
+        }
+        if (!connectTimeout.isPositive()) {
+            throw new ConfigException("--connect-timeout must be more than 0 (the connection to the server or its"
+                    + " proxy; default " + Durations.format(DEFAULT_CONNECT_TIMEOUT).replace(" ", "") + ")");
         }
         if (targetThreads < 0 || targetThreads > MAX_TARGET_THREADS) {
             throw new ConfigException("--target-threads must be 0 (the tunnel's own thread) to " + MAX_TARGET_THREADS);
@@ -100,44 +111,56 @@ public record ClientConfig(
     /** A config with the defaults for everything but server and token. */
     public static ClientConfig of(ServerAddress server, String token) {
         return new ClientConfig(server, token, false, AllowList.ANY, DEFAULT_SHUTDOWN_GRACE, DEFAULT_DIAL_TIMEOUT,
-                SessionLimits.DEFAULTS, 0, null);
+                DEFAULT_CONNECT_TIMEOUT, SessionLimits.DEFAULTS, 0, null);
     }
 
     public ClientConfig withInsecure(boolean value) {
-        return new ClientConfig(server, token, value, allow, shutdownGrace, dialTimeout, limits, targetThreads, proxy);
+        return new ClientConfig(server, token, value, allow, shutdownGrace, dialTimeout, connectTimeout, limits,
+                targetThreads, proxy);
     }
 
     public ClientConfig withAllow(AllowList value) {
-        return new ClientConfig(server, token, insecure, value, shutdownGrace, dialTimeout, limits, targetThreads, proxy);
+        return new ClientConfig(server, token, insecure, value, shutdownGrace, dialTimeout, connectTimeout, limits,
+                targetThreads, proxy);
     }
 
     public ClientConfig withShutdownGrace(Duration value) {
-        return new ClientConfig(server, token, insecure, allow, value, dialTimeout, limits, targetThreads, proxy);
+        return new ClientConfig(server, token, insecure, allow, value, dialTimeout, connectTimeout, limits,
+                targetThreads, proxy);
     }
 
     public ClientConfig withDialTimeout(Duration value) {
-        return new ClientConfig(server, token, insecure, allow, shutdownGrace, value, limits, targetThreads, proxy);
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, value, connectTimeout, limits,
+                targetThreads, proxy);
+    }
+
+    public ClientConfig withConnectTimeout(Duration value) {
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, value, limits,
+                targetThreads, proxy);
     }
 
     public ClientConfig withTargetThreads(int value) {
-        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, limits, value, proxy);
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, connectTimeout, limits,
+                value, proxy);
     }
 
     public ClientConfig withProxy(HttpProxy value) {
-        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, limits, targetThreads, value);
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, connectTimeout, limits,
+                targetThreads, value);
     }
 
     public ClientConfig withLimits(SessionLimits value) {
-        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, value, targetThreads, proxy);
+        return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, connectTimeout, value,
+                targetThreads, proxy);
     }
 
     /** Settings as given on the command line; null where the flag was not given. */
     public record Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace,
                         String maxStreamWindow, String sessionWindowBudget, String maxStreams, String targetThreads,
-                        String sessionBufferLimit, String proxy) {
+                        String sessionBufferLimit, String proxy, String dialTimeout, String connectTimeout) {
 
         public Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace) {
-            this(server, token, insecure, allow, shutdownGrace, null, null, null, null, null, null);
+            this(server, token, insecure, allow, shutdownGrace, null, null, null, null, null, null, null, null);
         }
 
         public Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace,
@@ -145,6 +168,13 @@ public record ClientConfig(
                      String sessionBufferLimit) {
             this(server, token, insecure, allow, shutdownGrace, maxStreamWindow, sessionWindowBudget, maxStreams,
                     targetThreads, sessionBufferLimit, null);
+        }
+
+        public Flags(String server, String token, Boolean insecure, String allow, String shutdownGrace,
+                     String maxStreamWindow, String sessionWindowBudget, String maxStreams, String targetThreads,
+                     String sessionBufferLimit, String proxy) {
+            this(server, token, insecure, allow, shutdownGrace, maxStreamWindow, sessionWindowBudget, maxStreams,
+                    targetThreads, sessionBufferLimit, proxy, null, null);
         }
     }
 
@@ -171,6 +201,11 @@ public record ClientConfig(
         }
         String graceText = pick(flags.shutdownGrace(), env.get(ENV_SHUTDOWN_GRACE));
         Duration grace = graceText == null ? DEFAULT_SHUTDOWN_GRACE : parseDuration(graceText, "--shutdown-grace");
+        String dialText = pick(flags.dialTimeout(), env.get(ENV_DIAL_TIMEOUT));
+        Duration dialTimeout = dialText == null ? DEFAULT_DIAL_TIMEOUT : parseDuration(dialText, "--dial-timeout");
+        String connectText = pick(flags.connectTimeout(), env.get(ENV_CONNECT_TIMEOUT));
+        Duration connectTimeout = connectText == null ? DEFAULT_CONNECT_TIMEOUT
+                : parseDuration(connectText, "--connect-timeout");
         SessionLimits limits;
         try {
             limits = SessionLimits.parse(pick(flags.maxStreamWindow(), env.get(ENV_MAX_STREAM_WINDOW)),
@@ -199,7 +234,7 @@ public record ClientConfig(
             throw new ConfigException(e.getMessage());
         }
         return new ClientConfig(server, pick(flags.token(), env.get(ENV_TOKEN)), insecure, allow, grace,
-                DEFAULT_DIAL_TIMEOUT, limits, targetThreads, proxy);
+                dialTimeout, connectTimeout, limits, targetThreads, proxy);
     }
 
     private static String pick(String flag, String env) {
@@ -231,7 +266,8 @@ public record ClientConfig(
     @Override
     public String toString() {
         return "ClientConfig[server=" + server + ", token=<hidden>, insecure=" + insecure + ", allow=" + allow
-                + ", shutdownGrace=" + shutdownGrace + ", dialTimeout=" + dialTimeout + ", limits=" + limits
+                + ", shutdownGrace=" + shutdownGrace + ", dialTimeout=" + dialTimeout + ", connectTimeout=" + connectTimeout
+                + ", limits=" + limits
                 + ", targetThreads=" + targetThreads + ", proxy=" + (proxy == null ? "none" : proxy) + "]";
     }
 }

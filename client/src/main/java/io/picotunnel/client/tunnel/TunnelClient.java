@@ -97,10 +97,10 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     TunnelClient(ClientConfig config, YamuxConfig yamuxConfig, Backoff backoff) {
-        this(config, yamuxConfig, backoff, TunnelConnector.CONNECT_TIMEOUT);
+        this(config, yamuxConfig, backoff, config.connectTimeout());
     }
 
-    /** {@code connectTimeout}: see {@link TunnelConnector}; tests give less than the 10 s. */
+    /** {@code connectTimeout}: see {@link TunnelConnector}; tests give it here, or in {@code config}. */
     TunnelClient(ClientConfig config, YamuxConfig yamuxConfig, Backoff backoff, Duration connectTimeout) {
         this.config = config;
         this.backoff = backoff;

@@ -69,7 +69,6 @@ import java.util.concurrent.TimeUnit;
 final class TunnelConnector {
 
     static final String SUBPROTOCOL = "tunnel";
-    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_HANDSHAKE_RESPONSE = 64 * 1024;
 
@@ -84,12 +83,12 @@ final class TunnelConnector {
     /** {@code version} and {@code hostname} are sent when not null. */
     TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
                     String version, String hostname) {
-        this(config, sslContext, yamuxConfig, streamHandler, version, hostname, CONNECT_TIMEOUT);
+        this(config, sslContext, yamuxConfig, streamHandler, version, hostname, config.connectTimeout());
     }
 
     /**
      * {@code connectTimeout}: how long the TCP connection may take, to all of the name's addresses together, and
-     * through a proxy together with its answer to {@code CONNECT} ({@link #CONNECT_TIMEOUT}; tests give less).
+     * through a proxy together with its answer to {@code CONNECT} ({@code --connect-timeout}; tests give less).
      */
     TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
                     String version, String hostname, Duration connectTimeout) {

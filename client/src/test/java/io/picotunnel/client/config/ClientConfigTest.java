@@ -57,6 +57,32 @@ class ClientConfigTest {
         assertThat(config.allow().isRestricted()).isFalse();
         assertThat(config.shutdownGrace()).isEqualTo(ClientConfig.DEFAULT_SHUTDOWN_GRACE);
         assertThat(config.dialTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(config.connectTimeout()).isEqualTo(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void theDialAndConnectTimeoutsComeFromFlagsOverTheEnvironment() {
+        Map<String, String> env = Map.of("PICOTUNNEL_DIAL_TIMEOUT", "3s", "PICOTUNNEL_CONNECT_TIMEOUT", "1m");
+        ClientConfig fromEnvironment = ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null), env);
+        assertThat(fromEnvironment.dialTimeout()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(fromEnvironment.connectTimeout()).isEqualTo(Duration.ofMinutes(1));
+
+        ClientConfig fromFlags = ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null, null, null,
+                null, null, null, null, "500ms", "20s"), env);
+        assertThat(fromFlags.dialTimeout()).isEqualTo(Duration.ofMillis(500));
+        assertThat(fromFlags.connectTimeout()).isEqualTo(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void aDialOrConnectTimeoutThatIsNoDurationOrNotMoreThanZeroIsAnErrorNamingTheFlag() {
+        for (String bad : new String[] {"soon", "-1s", "0s", "0", "3651d"}) {
+            assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
+                    Map.of("PICOTUNNEL_DIAL_TIMEOUT", bad))).as(bad)
+                    .isInstanceOf(ConfigException.class).hasMessageStartingWith("--dial-timeout");
+            assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null, null,
+                    null, null, null, null, null, null, bad), Map.of())).as(bad)
+                    .isInstanceOf(ConfigException.class).hasMessageStartingWith("--connect-timeout");
+        }
     }
 
     @Test

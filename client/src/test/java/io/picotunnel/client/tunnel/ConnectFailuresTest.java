@@ -28,7 +28,7 @@ class ConnectFailuresTest {
     @Test
     void theServersOwn503WhileItShutsDownOrIsOverloadedIsNotCalledAWrongEndpoint() {
         String why = ConnectFailures.explain(SERVER,
-                new ConnectFailures.UpgradeRefusedException(503, "Service Unavailable"), TunnelConnector.CONNECT_TIMEOUT);
+                new ConnectFailures.UpgradeRefusedException(503, "Service Unavailable"), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
 
         assertThat(why).contains("HTTP 503 Service Unavailable", "unavailable for now")
                 .doesNotContain("not a PicoTunnel tunnel endpoint", "--tunnel-addr");
@@ -37,7 +37,7 @@ class ConnectFailuresTest {
     @Test
     void aProxysBadGatewayWhileTheServerRestartsIsNotCalledAWrongEndpoint() {
         String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(502, "Bad Gateway"),
-                TunnelConnector.CONNECT_TIMEOUT);
+                ClientConfig.DEFAULT_CONNECT_TIMEOUT);
 
         assertThat(why).contains("HTTP 502 Bad Gateway", "proxy").doesNotContain("not a PicoTunnel tunnel endpoint");
     }
@@ -45,7 +45,7 @@ class ConnectFailuresTest {
     @Test
     void the429OfTooManyConnectionsOrWrongTokensFromOneAddressSaysSo() {
         String why = ConnectFailures.explain(SERVER,
-                new ConnectFailures.UpgradeRefusedException(429, "Too Many Requests"), TunnelConnector.CONNECT_TIMEOUT);
+                new ConnectFailures.UpgradeRefusedException(429, "Too Many Requests"), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
 
         assertThat(why).contains("HTTP 429", "this address").doesNotContain("not a PicoTunnel tunnel endpoint");
     }
@@ -67,7 +67,7 @@ class ConnectFailuresTest {
                     assertThat(attempt.await(20_000)).as("the attempt ends").isTrue();
                     assertThat(attempt.isSuccess()).as(answer).isFalse();
 
-                    assertThat(ConnectFailures.explain(address, attempt.cause(), TunnelConnector.CONNECT_TIMEOUT)).as(answer)
+                    assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT)).as(answer)
                             .contains("not a PicoTunnel tunnel endpoint").doesNotContain("unavailable for now");
                 } finally {
                     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
@@ -86,7 +86,7 @@ class ConnectFailuresTest {
             Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
             assertThat(attempt.await(20_000)).as("the attempt ends").isTrue();
 
-            assertThat(ConnectFailures.explain(address, attempt.cause(), TunnelConnector.CONNECT_TIMEOUT))
+            assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT))
                     .isEqualTo("The server name tunnel.nxdomain.test does not resolve (DNS): check the name in --server.");
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
@@ -106,7 +106,7 @@ class ConnectFailuresTest {
 
                 assertThat(attempt.await(TunnelConnector.HANDSHAKE_TIMEOUT.toMillis() + 5_000)).isTrue();
                 assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(TunnelConnector.HANDSHAKE_TIMEOUT.toNanos() - 1_000_000_000L);
-                assertThat(ConnectFailures.explain(address, attempt.cause(), TunnelConnector.CONNECT_TIMEOUT))
+                assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT))
                         .isEqualTo(server.address() + " took the connection but did not answer the tunnel's WebSocket"
                                 + " upgrade within 10 s: check that --server names the server's tunnel port (its"
                                 + " --tunnel-addr, 8443 by default) and that the server is not overloaded.");
@@ -150,7 +150,7 @@ class ConnectFailuresTest {
     @Test
     void aNotFoundStillPointsAtTheTunnelPort() {
         String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(404, "Not Found"),
-                TunnelConnector.CONNECT_TIMEOUT);
+                ClientConfig.DEFAULT_CONNECT_TIMEOUT);
 
         assertThat(why).contains("not a PicoTunnel tunnel endpoint", "--tunnel-addr");
     }

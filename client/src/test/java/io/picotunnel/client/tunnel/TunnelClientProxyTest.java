@@ -43,7 +43,7 @@ class TunnelClientProxyTest {
 
     /** A client through {@code proxyUrl} whose backoff takes nothing off at random: 1 s, then 2 s... */
     private void startClient(String proxyUrl) {
-        startClient(proxyUrl, TunnelConnector.CONNECT_TIMEOUT);
+        startClient(proxyUrl, ClientConfig.DEFAULT_CONNECT_TIMEOUT);
     }
 
     private void startClient(String proxyUrl, Duration connectTimeout) {

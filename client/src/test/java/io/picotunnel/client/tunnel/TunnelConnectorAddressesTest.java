@@ -16,6 +16,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -137,6 +138,23 @@ class TunnelConnectorAddressesTest {
             assertThat(log.messages(Level.WARN).getFirst())
                     .contains("No answer from tunnel.dual.test:" + silent.port() + " within 4 s")
                     .doesNotContain("Nothing accepts connections");
+        }
+    }
+
+    @Test
+    void theConnectTimeoutSettingBoundsAnAttempt() throws Exception {
+        try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            ClientConfig config = ClientConfig.resolve(new ClientConfig.Flags("ws://" + silent.address(), TOKEN, null,
+                    null, "0s"), Map.of("PICOTUNNEL_CONNECT_TIMEOUT", "1s"));
+            long start = System.nanoTime();
+            client = new TunnelClient(config);
+            client.start();
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+            long failedMillis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(log.messages(Level.WARN).getFirst()).contains("No answer from " + silent.address() + " within 1 s");
+            assertThat(failedMillis).as("ms until the attempt failed").isBetween(900L, 5_000L);
         }
     }
 
