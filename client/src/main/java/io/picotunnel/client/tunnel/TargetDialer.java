@@ -29,6 +29,8 @@ import org.slf4j.LoggerFactory;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.SocketException;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Arrays;
@@ -300,6 +302,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             String what = switch (reasonOf(cause)) {
                 case TARGET_REFUSED -> " refused";
                 case TARGET_TIMEOUT -> " did not answer";
+                case TARGET_UNREACHABLE -> " was unreachable";
                 default -> ": " + describe(cause);
             };
             line.append(separator).append(addresses[i].getHostAddress()).append(what);
@@ -370,15 +373,36 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         return ctx.channel() instanceof YamuxStreamChannel stream ? stream.streamId() : ctx.channel().id();
     }
 
-    /** Why a dial failed, as the server is told: refused, or no answer within the dial timeout. */
+    /** Why a dial failed, as the server is told: refused, no answer within the dial timeout, or no route. */
     static ResetReason reasonOf(Throwable cause) {
         if (cause instanceof ConnectTimeoutException) {
             return ResetReason.TARGET_TIMEOUT;
+        }
+        if (noRoute(cause)) {
+            return ResetReason.TARGET_UNREACHABLE;
         }
         if (cause instanceof ConnectException && !resetAfterAccepting(cause)) {
             return ResetReason.TARGET_REFUSED;
         }
         return ResetReason.NONE;
+    }
+
+    /**
+     * EHOSTUNREACH or ENETUNREACH: the JDK reports them as a {@link NoRouteToHostException} or a plain
+     * SocketException ("Network is unreachable"), Netty's epoll transport (4.2) as a NoRouteToHostException; a
+     * ConnectException that says so ("finishConnect(..) failed: No route to host") is no refusal either.
+     */
+    private static boolean noRoute(Throwable cause) {
+        if (cause instanceof NoRouteToHostException) {
+            return true;
+        }
+        String message = cause.getMessage();
+        if (!(cause instanceof SocketException) || message == null) {
+            return false;
+        }
+        String lower = message.toLowerCase(Locale.ROOT);
+        return lower.contains("no route to host") || lower.contains("network is unreachable")
+                || lower.contains("host is unreachable");
     }
 
     /**

@@ -12,8 +12,10 @@ import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.time.Duration;
 
 import static io.picotunnel.client.tunnel.TargetDialerBehindYamux.frame;
@@ -126,6 +128,22 @@ class TargetDialerResetReasonTest {
         assertThat(TargetDialer.reasonOf(new ConnectException("finishConnect(..) failed: Connection refused")))
                 .isEqualTo(ResetReason.TARGET_REFUSED);
         assertThat(TargetDialer.reasonOf(new ConnectException("Connection refused"))).isEqualTo(ResetReason.TARGET_REFUSED);
+    }
+
+    @Test
+    void aTargetWithNoRouteToItIsResetAsUnreachableNotAsRefusedOrWithoutReason() {
+        // No loopback address lacks a route, so the failures are those the transports report (EHOSTUNREACH,
+        // ENETUNREACH): Netty epoll's NoRouteToHostException, a ConnectException that says so, the JDK's
+        // NoRouteToHostException and SocketException. They went to the server as no reason (NONE), or as a refusal.
+        for (Throwable noRoute : new Throwable[] {
+            new ConnectException("finishConnect(..) failed: No route to host"),
+            new NoRouteToHostException("connect(..) failed: Network is unreachable"),
+            new NoRouteToHostException("No route to host"),
+            new SocketException("Network is unreachable"),
+            new ConnectException("finishConnect(..) failed: Host is unreachable")}) {
+            assertThat(TargetDialer.reasonOf(noRoute)).as(noRoute.toString()).isEqualTo(ResetReason.TARGET_UNREACHABLE);
+        }
+        assertThat(TargetDialer.reasonOf(new SocketException("Connection reset"))).isEqualTo(ResetReason.NONE);
     }
 
     private static long resetLengthFor(int port, String target) throws IOException {

@@ -22,7 +22,9 @@ public enum ResetReason {
      * The receiver held more data not yet read than its session buffer limit, and this stream's reader had gone
      * longest without taking any.
      */
-    BUFFER_LIMIT(5);
+    BUFFER_LIMIT(5),
+    /** The client has no route to the target: its host or its network is unreachable (EHOSTUNREACH, ENETUNREACH). */
+    TARGET_UNREACHABLE(6);
 
     private final int code;
 

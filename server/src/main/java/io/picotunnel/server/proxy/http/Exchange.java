@@ -908,6 +908,8 @@ final class Exchange {
             case TARGET_REFUSED -> notConnected + "the target refused the connection";
             case TARGET_TIMEOUT -> notConnected + "the target did not answer within the client's dial timeout";
             case UNKNOWN_HOST -> notConnected + "the target's host name did not resolve";
+            case TARGET_UNREACHABLE -> notConnected + "the client has no route to the target (its host or network"
+                    + " is unreachable)";
             case BUFFER_LIMIT -> "reset the stream: its streams held more data their targets had not read than its "
                     + "--session-buffer-limit, and this one's target had gone longest without reading";
             case NONE -> "reset the stream: no reason given";
