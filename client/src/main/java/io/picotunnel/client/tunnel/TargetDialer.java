@@ -54,6 +54,8 @@ import java.util.concurrent.TimeUnit;
 final class TargetDialer extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(TargetDialer.class);
+    /** How many of a name's other addresses the log line of a failed dial says something about. */
+    static final int MAX_ADDRESSES_LISTED = 8;
 
     private final AllowList allow;
     private final Duration dialTimeout;
@@ -281,7 +283,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
     /**
      * For the log line of a name with several {@code addresses}, what happened beyond the first's failure: what each
      * other address tried did ({@code tried}, in the name's order, null for one not tried), and how many the dial
-     * timeout left untried; empty for a name with one address.
+     * timeout left untried; empty for a name with one address. Names at most {@link #MAX_ADDRESSES_LISTED} of the
+     * others, then how many more failed: a name with hundreds of addresses would otherwise make a line of kilobytes.
      */
     static String otherAddresses(InetAddress[] addresses, Throwable[] tried, Duration dialTimeout) {
         if (addresses.length < 2) {
@@ -294,11 +297,18 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         StringBuilder line = new StringBuilder(" (the first of its ").append(addresses.length)
                 .append(" addresses, which share the dial timeout of ").append(dialTimeout.toMillis()).append(" ms");
         String separator = "; then ";
+        int listed = 0;
         for (int i = 1; i < tried.length; i++) {
             Throwable cause = tried[i];
             if (cause == null) {
                 continue;
             }
+            if (listed == MAX_ADDRESSES_LISTED) {
+                long othersTried = Arrays.stream(tried, 1, tried.length).filter(Objects::nonNull).count();
+                line.append(", and ").append(othersTried - listed).append(" more");
+                break;
+            }
+            listed++;
             String what = switch (reasonOf(cause)) {
                 case TARGET_REFUSED -> " refused";
                 case TARGET_TIMEOUT -> " did not answer";

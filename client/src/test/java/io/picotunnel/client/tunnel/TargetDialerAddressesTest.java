@@ -21,6 +21,7 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
@@ -221,6 +222,25 @@ class TargetDialerAddressesTest {
                 .isEqualTo(" (none of its 3 addresses was tried)");
         assertThat(TargetDialer.otherAddresses(new InetAddress[] {addresses[0]}, new Throwable[] {silent}, timeout))
                 .as("a name with one address").isEmpty();
+    }
+
+    @Test
+    void theLogLineNamesAtMostEightOtherAddressesAndCountsTheRest() throws Exception {
+        InetAddress[] addresses = new InetAddress[21];
+        Throwable[] tried = new Throwable[21];
+        for (int i = 0; i < addresses.length; i++) {
+            addresses[i] = InetAddress.getByName("127.0.0." + (i + 1));
+            tried[i] = i < 20 ? new ConnectException("Connection refused") : null;
+        }
+
+        String line = TargetDialer.otherAddresses(addresses, tried, Duration.ofSeconds(10));
+
+        assertThat(line).isEqualTo(" (the first of its 21 addresses, which share the dial timeout of 10000 ms; then "
+                + "127.0.0.2 refused, 127.0.0.3 refused, 127.0.0.4 refused, 127.0.0.5 refused, 127.0.0.6 refused, "
+                + "127.0.0.7 refused, 127.0.0.8 refused, 127.0.0.9 refused, and 11 more; no time was left for the"
+                + " other one)");
+        assertThat(TargetDialer.otherAddresses(Arrays.copyOf(addresses, 9), Arrays.copyOf(tried, 9),
+                Duration.ofSeconds(10))).as("eight others: all named").endsWith("127.0.0.9 refused)");
     }
 
     @Test
