@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -175,7 +176,10 @@ final class TunnelConnector {
 
                     @Override
                     public void failed(Throwable[] tried) {
-                        failAttempt(ready, Arrays.stream(tried).filter(Objects::nonNull).findFirst().orElse(null));
+                        // None tried: the time was up before the first, as Go's dialer gives up too.
+                        failAttempt(ready, Arrays.stream(tried).filter(Objects::nonNull).findFirst()
+                                .orElseGet(() -> new ConnectTimeoutException("no time was left to connect within "
+                                        + connectTimeout.toMillis() + " ms")));
                     }
                 });
         ready.addListener(f -> {

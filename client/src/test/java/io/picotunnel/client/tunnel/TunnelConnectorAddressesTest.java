@@ -158,6 +158,19 @@ class TunnelConnectorAddressesTest {
         }
     }
 
+    @Test
+    void anAttemptWhoseTimeRanOutBeforeItsFirstAddressIsReportedAsNoAnswer() throws Exception {
+        // A connect timeout of 1 ns is over before the event loop takes the looked-up addresses: none is tried.
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient("ws://tunnel.dual.test:" + server.getLocalPort(), Duration.ofNanos(1));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+            assertThat(log.messages(Level.WARN).getFirst()).contains("No answer from tunnel.dual.test:"
+                    + server.getLocalPort());
+        }
+    }
+
     /** A client of {@code server} whose connect timeout is {@code connectTimeout}. */
     private void startClient(String server, Duration connectTimeout) {
         client = new TunnelClient(ClientConfig.of(ServerAddress.parse(server), TOKEN).withShutdownGrace(Duration.ZERO),
