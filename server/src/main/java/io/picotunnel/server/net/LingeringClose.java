@@ -5,7 +5,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -53,8 +52,6 @@ public final class LingeringClose {
      * told otherwise ({@code --send-timeout}).
      */
     public static final Duration DEFAULT_SEND_TIMEOUT = Duration.ofSeconds(60);
-    /** How often the writing of the answer is looked at for progress. */
-    private static final Duration SEND_CHECK = Duration.ofSeconds(1);
 
     private LingeringClose() {
     }
@@ -85,7 +82,9 @@ public final class LingeringClose {
         ChannelPipeline pipeline = channel.pipeline();
         Drain drain = (Drain) pipeline.get(HANDLER_NAME);
         if (drain == null) {
-            drain = new Drain(bounds, sendTimeout);
+            SendWatch send = new SendWatch(channel, sendTimeout);
+            send.watch(answered);
+            drain = new Drain(bounds, send);
             pipeline.addFirst(HANDLER_NAME, drain);
         }
         channel.config().setAutoRead(true);
@@ -116,28 +115,26 @@ public final class LingeringClose {
     /** Drops what the peer sends and closes at the first bound reached, or when the peer closes. */
     private static final class Drain extends ChannelInboundHandlerAdapter {
         private final Bounds bounds;
-        private final long sendTimeoutNanos;
+        /** While the answer is written: the wait on the visitor to take it. */
+        private final SendWatch send;
         private ChannelHandlerContext ctx;
         private long dropped;
         private long lastRead;
         private boolean answerWritten;
-        /** While the answer is written: the bytes it had left at the last look, and when that number last fell. */
-        private long pendingSeen = -1;
-        private long sendProgressAt;
-        private ScheduledFuture<?> sendWatch;
+        private ScheduledFuture<?> sendLook;
         private ScheduledFuture<?> deadline;
         private ScheduledFuture<?> idle;
 
-        Drain(Bounds bounds, Duration sendTimeout) {
+        Drain(Bounds bounds, SendWatch send) {
             this.bounds = bounds;
-            this.sendTimeoutNanos = sendTimeout.toNanos();
+            this.send = send;
         }
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             this.ctx = ctx;
-            sendProgressAt = System.nanoTime();
-            scheduleSendWatch();
+            send.poll((delay, look) -> sendLook = ctx.executor().schedule(look, delay, TimeUnit.NANOSECONDS),
+                    () -> Relay.abortChannel(ctx.channel()));
         }
 
         /** The answer went out whole: the bounds of the lingering close start now. */
@@ -146,34 +143,13 @@ public final class LingeringClose {
                 return;
             }
             answerWritten = true;
-            if (sendWatch != null) {
-                sendWatch.cancel(false);
+            if (sendLook != null) {
+                sendLook.cancel(false);
             }
             lastRead = System.nanoTime();
             deadline = ctx.executor().schedule(() -> ctx.channel().close(), bounds.total().toNanos(),
                     TimeUnit.NANOSECONDS);
             scheduleIdle(ctx, bounds.idle().toNanos());
-        }
-
-        private void scheduleSendWatch() {
-            sendWatch = ctx.executor().schedule(this::checkSend, SEND_CHECK.toNanos(), TimeUnit.NANOSECONDS);
-        }
-
-        private void checkSend() {
-            if (answerWritten || !ctx.channel().isActive()) {
-                return;
-            }
-            ChannelOutboundBuffer outbound = ctx.channel().unsafe().outboundBuffer();
-            long pending = outbound == null ? 0 : outbound.totalPendingWriteBytes();
-            long now = System.nanoTime();
-            if (pending != pendingSeen) {
-                pendingSeen = pending;
-                sendProgressAt = now;
-            } else if (now - sendProgressAt >= sendTimeoutNanos) {
-                Relay.abortChannel(ctx.channel());
-                return;
-            }
-            scheduleSendWatch();
         }
 
         private void scheduleIdle(ChannelHandlerContext ctx, long delayNanos) {
@@ -226,8 +202,8 @@ public final class LingeringClose {
         }
 
         private void cancelTimers() {
-            if (sendWatch != null) {
-                sendWatch.cancel(false);
+            if (sendLook != null) {
+                sendLook.cancel(false);
             }
             if (deadline != null) {
                 deadline.cancel(false);

@@ -4,7 +4,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -36,6 +35,7 @@ import io.picotunnel.protocol.relay.ResetOnDeath;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.LogValues;
+import io.picotunnel.server.net.SendWatch;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelOfflineException;
@@ -143,7 +143,6 @@ final class Exchange {
     private ChannelFuture lastUpstreamWrite;
     /** Written to the stream and not flushed yet: one flush sends a request head and body as one frame. */
     private boolean upstreamFlushPending;
-    private ChannelFuture lastPublicWrite;
     /** Handing over a batch of the stream's messages: public writes wait for one flush at its end. */
     private boolean batchingPublicWrites;
     /**
@@ -166,23 +165,18 @@ final class Exchange {
      */
     private long targetWaitFrom;
     /**
-     * The wait on the visitor (nginx's send_timeout): when a write to it last completed, or was started while none
-     * was pending, or the response head came. Counts only while {@link #writePending}: an HTTP/2 stream whose
-     * connection takes nothing because of other streams, with nothing of its own pending, is not the visitor
-     * holding this answer. The send timeout without progress resets the visitor.
+     * The writes to the visitor and the wait on it (nginx's send_timeout), which starts over when a write completes,
+     * when one starts while none was pending, and when the response head comes. Counts only while
+     * {@link #writePending}: an HTTP/2 stream whose connection takes nothing because of other streams, with nothing of
+     * its own pending, is not the visitor holding this answer. The send timeout without progress resets the visitor.
      */
-    private long sendWaitFrom;
+    private final SendWatch send;
     /**
      * The proxy held back reading from the target for the visitor (a write pending, or the channel not writable): when
      * it reads on, the wait on the target starts again. Not set, a writability change (of the channel, or over HTTP/2
      * passed on from the connection) does not restart it, so a silent target is not hidden by a busy connection.
      */
     private boolean readWithheld;
-    /**
-     * The bytes of the visitor's connection left to write at the last look while it held back (HTTP/1.1; an HTTP/2
-     * stream has no buffer of its own): a change is progress too, for a write the visitor takes only part of.
-     */
-    private long unwrittenSeen = -1;
     private Phase phase = Phase.OPENING;
     /** The whole request (its last content) has been written to the stream. */
     private boolean requestDone;
@@ -197,6 +191,7 @@ final class Exchange {
             Service service) {
         this.owner = owner;
         this.ctx = owner.ctx();
+        this.send = new SendWatch(ctx.channel(), proxy.sendTimeout());
         this.proxy = proxy;
         this.https = https;
         this.http2 = http2;
@@ -624,8 +619,8 @@ final class Exchange {
         phase = Phase.RESPONDING;
         traffic.responded(code);
         upstreamResponse = response;
-        sendWaitFrom = System.nanoTime(); // a 1xx write may be pending still: the wait for this answer starts now
-        targetWaitFrom = sendWaitFrom;
+        send.restart(); // a 1xx write may be pending still: the wait for this answer starts now
+        targetWaitFrom = System.nanoTime();
         // Before the head's write: once it is flushed, a write the visitor did not take starts the polling.
         armResponseBodyTimer();
         writePublic(publicResponse(response));
@@ -666,7 +661,7 @@ final class Exchange {
      * open. A piece moving only notes the time. While no write is pending the timer is set for the rest of the
      * proxy timeout (an idle event stream costs the event loop no task until then); when it finds that the target sent
      * something meanwhile, it is set again for what is left. While a write is pending it looks every
-     * {@link ProxyHandler#SEND_CHECK} (the visitor taking part of a write is progress too, which only a look at its
+     * {@link SendWatch#CHECK} (the visitor taking part of a write is progress too, which only a look at its
      * buffer shows), so a stalled visitor is reset within about a second of its timeout; a write that the visitor
      * does not take at once starts that polling ({@link #watchPendingWrite}).
      */
@@ -674,10 +669,8 @@ final class Exchange {
         if (!owner.isCurrent(this)) {
             return;
         }
-        long now = System.nanoTime();
-        long delay = writePending()
-                ? Math.min(sendWaitFrom + proxy.sendTimeout().toNanos() - now, ProxyHandler.SEND_CHECK.toNanos())
-                : targetWaitFrom + proxy.responseTimeout().toNanos() - now;
+        long delay = writePending() ? send.nextLook()
+                : targetWaitFrom + proxy.responseTimeout().toNanos() - System.nanoTime();
         owner.responseTimer().arm(Math.max(0, delay), TimeUnit.NANOSECONDS, this::onResponseBodyTimeout);
     }
 
@@ -690,9 +683,7 @@ final class Exchange {
         if (phase != Phase.RESPONDING || !writePending() || !owner.isCurrent(this)) {
             return;
         }
-        long poll = Math.min(sendWaitFrom + proxy.sendTimeout().toNanos() - System.nanoTime(),
-                ProxyHandler.SEND_CHECK.toNanos());
-        if (!owner.responseTimer().armedWithin(poll, TimeUnit.NANOSECONDS)) {
+        if (!owner.responseTimer().armedWithin(send.nextLook(), TimeUnit.NANOSECONDS)) {
             armResponseBodyTimer();
         }
     }
@@ -702,21 +693,15 @@ final class Exchange {
             return;
         }
         proxy.countResponseBodyCheck();
-        long now = System.nanoTime();
         if (writePending()) {
-            long unwritten = unwrittenBytes();
-            if (unwritten != unwrittenSeen) {
-                unwrittenSeen = unwritten;
-                sendWaitFrom = now;
-            }
-            if (sendWaitFrom + proxy.sendTimeout().toNanos() - now > 0) {
+            if (send.look()) {
                 armResponseBodyTimer();
                 return;
             }
             LOG.info("visitor {} took none of the response to {} {} for {}: resetting it", clientIp,
                     request.method(), LogValues.escape(service.domain()), proxy.sendTimeout());
         } else {
-            if (targetWaitFrom + proxy.responseTimeout().toNanos() - now > 0) {
+            if (targetWaitFrom + proxy.responseTimeout().toNanos() - System.nanoTime() > 0) {
                 armResponseBodyTimer(); // the target sent something since the timer was set, or a write got done
                 return;
             }
@@ -737,12 +722,7 @@ final class Exchange {
 
     /** A write of this exchange to the visitor is not done: the proxy waits on the visitor (the send clock runs). */
     private boolean writePending() {
-        return lastPublicWrite != null && !lastPublicWrite.isDone();
-    }
-
-    private long unwrittenBytes() {
-        ChannelOutboundBuffer outbound = ctx.channel().unsafe().outboundBuffer();
-        return outbound == null ? 0 : outbound.totalPendingWriteBytes();
+        return send.pending();
     }
 
     private HttpResponse publicResponse(HttpResponse response) {
@@ -806,20 +786,20 @@ final class Exchange {
     }
 
     private void writePublic(HttpObject msg) {
-        if (!writePending()) {
-            sendWaitFrom = System.nanoTime(); // the wait on the visitor starts with this write
-        }
         readWithheld = true; // the next read waits for this write
+        ChannelFuture write;
         if (batchingPublicWrites) {
-            lastPublicWrite = ctx.write(msg);
+            write = ctx.write(msg);
+            send.watch(write);
             publicFlushPending = true;
         } else {
-            lastPublicWrite = ctx.writeAndFlush(msg);
+            write = ctx.writeAndFlush(msg);
+            send.watch(write);
             watchPendingWrite();
         }
-        lastPublicWrite.addListener(f -> {
+        write.addListener(f -> {
             if (f.isSuccess()) {
-                sendWaitFrom = System.nanoTime();
+                send.restart();
                 readUpstreamIfReady();
             } else {
                 ctx.close();
@@ -831,7 +811,7 @@ final class Exchange {
     private void finish() {
         flushPublic();
         end(upstreamReusable());
-        owner.responded(keepAlive, requestDone, lastPublicWrite);
+        owner.responded(keepAlive, requestDone, send.write());
         timeRestOfResponse();
     }
 
@@ -844,20 +824,17 @@ final class Exchange {
      * answer being written, and starts the idle timeout only once it is.)
      */
     private void timeRestOfResponse() {
-        ChannelFuture last = lastPublicWrite;
-        if (!http2 || last == null || last.isDone()) {
+        if (!http2 || !send.pending()) {
             return;
         }
-        long left = sendWaitFrom + proxy.sendTimeout().toNanos() - System.nanoTime();
-        owner.responseTimer().arm(Math.max(0, left), TimeUnit.NANOSECONDS, this::onRestOfResponseTimeout);
+        owner.responseTimer().arm(Math.max(0, send.left()), TimeUnit.NANOSECONDS, this::onRestOfResponseTimeout);
     }
 
     private void onRestOfResponseTimeout() {
-        ChannelFuture last = lastPublicWrite;
-        if (last.isDone() || !ctx.channel().isActive()) {
+        if (!send.pending() || !ctx.channel().isActive()) {
             return;
         }
-        if (sendWaitFrom + proxy.sendTimeout().toNanos() - System.nanoTime() > 0) {
+        if (send.left() > 0) {
             timeRestOfResponse();
             return;
         }

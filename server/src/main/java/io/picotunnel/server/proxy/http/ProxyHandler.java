@@ -6,7 +6,6 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -32,6 +31,7 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.server.access.HttpVerdict;
 import io.picotunnel.server.net.LingeringClose;
+import io.picotunnel.server.net.SendWatch;
 import io.picotunnel.server.store.Service;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +39,6 @@ import org.slf4j.LoggerFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
@@ -90,8 +89,6 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private static final int PENDING_LIMIT = 8;
     /** How long and how much the rest of what a visitor sends is read after the last answer before the close. */
     private static final LingeringClose.Bounds LINGER = LingeringClose.Bounds.DEFAULT;
-    /** How often the writing of an answer is looked at for progress (see {@link #checkSend}, Exchange's too). */
-    static final Duration SEND_CHECK = Duration.ofSeconds(1);
 
     private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
     /** What hands the HTTP/1.1 decoder its bytes; null on HTTP/2, whose codec is not in this pipeline. */
@@ -112,9 +109,6 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
      * request (the idle timeout) starts once it is written whole, not when the answer came whole from the target.
      */
     private ChannelFuture answerInFlight;
-    /** While {@link #answerInFlight}: the bytes left to write at the last look, and when that number last changed. */
-    private long unwrittenSeen;
-    private long sendProgressAt;
     /** A whole request head came in the current read: what is left of it is no partial head. */
     private boolean headInThisRead;
     /** The request the decoder is at asks to switch protocols. */
@@ -410,8 +404,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         if (!http2) {
             if (lastWrite != null && !lastWrite.isDone()) {
                 answerInFlight = lastWrite;
-                unwrittenSeen = -1;
-                watchSend();
+                watchSend(lastWrite);
                 lastWrite.addListener(this::answerWritten);
             } else {
                 answerInFlight = null;
@@ -444,27 +437,15 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
      * While the answer is written: a visitor that takes none of it for the send timeout is given up
      * on (nginx's send_timeout), with a reset, so that the cut answer cannot pass for a whole one.
      */
-    private void watchSend() {
-        idleTimer.arm(SEND_CHECK.toNanos(), TimeUnit.NANOSECONDS, this::checkSend);
-    }
-
-    private void checkSend() {
-        if (answerInFlight == null || state != State.AWAIT_REQUEST || !ctx.channel().isActive()) {
-            return;
-        }
-        ChannelOutboundBuffer outbound = ctx.channel().unsafe().outboundBuffer();
-        long unwritten = outbound == null ? 0 : outbound.totalPendingWriteBytes();
-        long now = System.nanoTime();
-        if (unwritten != unwrittenSeen) {
-            unwrittenSeen = unwritten;
-            sendProgressAt = now;
-        } else if (now - sendProgressAt >= proxy.sendTimeout().toNanos()) {
+    private void watchSend(ChannelFuture lastWrite) {
+        SendWatch send = new SendWatch(ctx.channel(), proxy.sendTimeout());
+        send.watch(lastWrite);
+        // On the idle timer: the next request disarms it, as the end of the answer arms it for the wait for that.
+        send.poll((delay, look) -> idleTimer.arm(delay, TimeUnit.NANOSECONDS, look), () -> {
             LOG.debug("{} took none of the rest of an answer for {}: resetting the connection",
                     ctx.channel().remoteAddress(), proxy.sendTimeout());
             abort();
-            return;
-        }
-        watchSend();
+        });
     }
 
     /** The connection is done or switched protocols: no timer of it is left behind. */
