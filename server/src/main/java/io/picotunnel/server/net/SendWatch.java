@@ -105,9 +105,13 @@ public final class SendWatch {
         });
     }
 
-    /** An HTTP/2 stream has no outbound buffer of its own: always 0 there, only its writes done show progress. */
+    /**
+     * The buffer's total falls only when a write leaves it whole: the part of its first write already sent counts off
+     * it, or a visitor taking part of a long write would be taking nothing. An HTTP/2 stream has no outbound buffer of
+     * its own: always 0 there, only its writes done show progress.
+     */
     private long unwrittenBytes() {
         ChannelOutboundBuffer outbound = channel.unsafe().outboundBuffer();
-        return outbound == null ? 0 : outbound.totalPendingWriteBytes();
+        return outbound == null ? 0 : outbound.totalPendingWriteBytes() - outbound.currentProgress();
     }
 }

@@ -59,7 +59,7 @@ class SendWatchTest {
 
     @Test
     void aVisitorThatTakesNothingForTheSendTimeoutIsGivenUpOn() throws Exception {
-        long start = answerAndWatch();
+        long start = answerAndWatch(PIECE);
 
         await().atMost(Duration.ofSeconds(10)).until(() -> gaveUpAt.get() != 0);
         // The first look counts as progress: the wait runs from it, a CHECK after the watch began.
@@ -70,7 +70,7 @@ class SendWatchTest {
 
     @Test
     void aVisitorThatKeepsTakingIsNotGivenUpOnAndOneThatStopsIs() throws Exception {
-        answerAndWatch();
+        answerAndWatch(PIECE);
         InputStream in = visitor.getInputStream();
         byte[] buffer = new byte[PIECE];
         AtomicLong read = new AtomicLong();
@@ -85,8 +85,7 @@ class SendWatchTest {
             }
         }, 0, 200, TimeUnit.MILLISECONDS);
 
-        await().during(SEND_TIMEOUT.multipliedBy(3)).atMost(Duration.ofSeconds(10))
-                .until(() -> gaveUpAt.get() == 0);
+        assertNotGivenUpWithin(SEND_TIMEOUT.multipliedBy(3));
         assertThat(lastWrite.isDone()).as("the answer still being written").isFalse();
 
         reading.cancel(false);
@@ -98,8 +97,26 @@ class SendWatchTest {
     }
 
     @Test
+    void aVisitorThatTakesPartOfOneLongWriteIsNotGivenUpOn() throws Exception {
+        answerAndWatch(ANSWER);
+        InputStream in = visitor.getInputStream();
+        byte[] buffer = new byte[PIECE];
+        // 64 KiB every 200 ms: the one write of the answer stays pending for far longer than the test.
+        reader.scheduleAtFixedRate(() -> {
+            try {
+                in.readNBytes(buffer, 0, buffer.length);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, 0, 200, TimeUnit.MILLISECONDS);
+
+        assertNotGivenUpWithin(SEND_TIMEOUT.multipliedBy(3));
+        assertThat(lastWrite.isDone()).as("the answer still being written").isFalse();
+    }
+
+    @Test
     void aWriteThatCompletesStopsTheWatch() throws Exception {
-        answerAndWatch();
+        answerAndWatch(PIECE);
         InputStream in = visitor.getInputStream();
         byte[] buffer = new byte[PIECE];
         long read = 0;
@@ -117,10 +134,16 @@ class SendWatchTest {
 
     @Test
     void aClosedChannelStopsTheWatch() throws Exception {
-        answerAndWatch();
+        answerAndWatch(PIECE);
         answering.close().sync();
 
         assertLooksStopWithoutGivingUp();
+    }
+
+    private void assertNotGivenUpWithin(Duration duration) {
+        await().during(duration).atMost(duration.plusSeconds(5))
+                .failFast("the watch gave up on a visitor that was taking the answer", () -> gaveUpAt.get() != 0)
+                .until(() -> true);
     }
 
     /** After the look already armed, the watch arms no more, and for well past the send timeout never gives up. */
@@ -132,11 +155,12 @@ class SendWatchTest {
     }
 
     /**
-     * Accepts a visitor that reads nothing yet, writes it the answer in pieces and watches the last one.
+     * Accepts a visitor that reads nothing yet, writes it the answer in writes of {@code piece} bytes and watches the
+     * last one.
      *
      * @return when the watch began, in {@link System#nanoTime} terms
      */
-    private long answerAndWatch() throws Exception {
+    private long answerAndWatch(int piece) throws Exception {
         CompletableFuture<Channel> accepted = new CompletableFuture<>();
         listener = new ServerBootstrap()
                 .group(group)
@@ -155,8 +179,8 @@ class SendWatchTest {
         visitor.setSoTimeout(10_000);
         answering = accepted.get(10, TimeUnit.SECONDS);
         return answering.eventLoop().submit(() -> {
-            for (int written = 0; written < ANSWER; written += PIECE) {
-                lastWrite = answering.write(Unpooled.wrappedBuffer(new byte[PIECE]));
+            for (int written = 0; written < ANSWER; written += piece) {
+                lastWrite = answering.write(Unpooled.wrappedBuffer(new byte[piece]));
             }
             answering.flush();
             watch = new SendWatch(answering, SEND_TIMEOUT);
