@@ -1,22 +1,15 @@
 package io.picotunnel.server.net;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -36,8 +29,7 @@ class SendWatchTest {
 
     private final EventLoopGroup group = Transport.newEventLoopGroup(1, "send-watch-test");
     private final ScheduledExecutorService reader = Executors.newSingleThreadScheduledExecutor();
-    private Channel listener;
-    private Socket visitor;
+    private LoopbackVisitor visitor;
     private Channel answering;
     /** When the watch gave up on the visitor, in {@link System#nanoTime} terms; 0 while it has not. */
     private final AtomicLong gaveUpAt = new AtomicLong();
@@ -50,9 +42,6 @@ class SendWatchTest {
         reader.shutdownNow();
         if (visitor != null) {
             visitor.close();
-        }
-        if (listener != null) {
-            listener.close().sync();
         }
         group.shutdownGracefully(0, 0, TimeUnit.SECONDS).sync();
     }
@@ -71,7 +60,7 @@ class SendWatchTest {
     @Test
     void aVisitorThatKeepsTakingIsNotGivenUpOnAndOneThatStopsIs() throws Exception {
         answerAndWatch(PIECE);
-        InputStream in = visitor.getInputStream();
+        InputStream in = visitor.in();
         byte[] buffer = new byte[PIECE];
         AtomicLong read = new AtomicLong();
         // A few pieces every 200 ms: the answer takes far longer than the test to go through.
@@ -99,7 +88,7 @@ class SendWatchTest {
     @Test
     void aVisitorThatTakesPartOfOneLongWriteIsNotGivenUpOn() throws Exception {
         answerAndWatch(ANSWER);
-        InputStream in = visitor.getInputStream();
+        InputStream in = visitor.in();
         byte[] buffer = new byte[PIECE];
         // 64 KiB every 200 ms: the one write of the answer stays pending for far longer than the test.
         reader.scheduleAtFixedRate(() -> {
@@ -117,7 +106,7 @@ class SendWatchTest {
     @Test
     void aWriteThatCompletesStopsTheWatch() throws Exception {
         answerAndWatch(PIECE);
-        InputStream in = visitor.getInputStream();
+        InputStream in = visitor.in();
         byte[] buffer = new byte[PIECE];
         long read = 0;
         while (read < ANSWER) {
@@ -161,23 +150,8 @@ class SendWatchTest {
      * @return when the watch began, in {@link System#nanoTime} terms
      */
     private long answerAndWatch(int piece) throws Exception {
-        CompletableFuture<Channel> accepted = new CompletableFuture<>();
-        listener = new ServerBootstrap()
-                .group(group)
-                .channel(Transport.serverSocketChannel())
-                .childOption(ChannelOption.SO_SNDBUF, 16 * 1024)
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        accepted.complete(ch);
-                    }
-                })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-        visitor = new Socket();
-        visitor.setReceiveBufferSize(16 * 1024);
-        visitor.connect(listener.localAddress());
-        visitor.setSoTimeout(10_000);
-        answering = accepted.get(10, TimeUnit.SECONDS);
+        visitor = LoopbackVisitor.connect(group, channel -> { });
+        answering = visitor.answering();
         return answering.eventLoop().submit(() -> {
             for (int written = 0; written < ANSWER; written += piece) {
                 lastWrite = answering.write(Unpooled.wrappedBuffer(new byte[piece]));
