@@ -115,6 +115,11 @@ public final class NameRule {
         return lookups.get();
     }
 
+    /** The end of the names this rule answers. */
+    String suffix() {
+        return suffix;
+    }
+
     boolean answers(String host) {
         return host.toLowerCase(Locale.ROOT).endsWith(suffix);
     }

@@ -10,7 +10,8 @@ import java.time.Duration;
  * resolve, and names under {@code .dual.test} resolve to 127.0.0.1 then ::1, as {@code localhost} does on most
  * systems, written with a trailing dot (absolute, as DNS takes them) too; names under {@code .ipv6first.test} resolve
  * to ::1 then 127.0.0.1, as on a system that prefers IPv6; names under {@code .slowdual.test} resolve to 127.0.0.1 then
- * ::1 after {@link #DUAL_DELAY}; every other name goes to the JDK's resolver.
+ * ::1 after {@link #DUAL_DELAY}; every other name but localhost and this machine's fails
+ * ({@link TestNamesResolverProvider}).
  */
 public final class SlowDnsResolverProvider extends TestNamesResolverProvider {
 

@@ -9,7 +9,7 @@ import io.picotunnel.testkit.TestNamesResolverProvider;
  * Names under {@code .held.test} resolve so too, but wait while a test holds {@link #HELD_NAMES}: a DNS server
  * that is slow to answer. Names under the reserved {@code .invalid} TLD resolve to nothing, here, as a system
  * resolver should answer them: a test of a listen address that does not resolve sends no query to a DNS server.
- * Every other name goes to the JDK's resolver.
+ * Every other name but localhost and this machine's fails ({@link TestNamesResolverProvider}).
  */
 public final class TestDomainResolverProvider extends TestNamesResolverProvider {
 
