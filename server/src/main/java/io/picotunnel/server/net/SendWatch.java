@@ -3,14 +3,15 @@ package io.picotunnel.server.net;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 
 import java.time.Duration;
 
 /**
  * The wait on a visitor to take in what is written to it (nginx's send_timeout): whether it took anything since the
- * last look, and how long it has taken nothing. Progress is a write to it done, or the bytes its channel has left to
- * write changing between two looks: a visitor taking part of a long answer shows only there. The first look always
- * counts as progress. A pending write is looked at every {@link #CHECK}, a timer task a second, where a task per write
+ * last look, and how long it has taken nothing. Progress is a write to it done, or between two looks a change in the
+ * bytes its channel has left to write, or over HTTP/2 in the bytes its stream sent ({@link Http2SentBytes}): a visitor
+ * taking part of a long answer shows only there. The first look always counts as progress. A pending write is looked at every {@link #CHECK}, a timer task a second, where a task per write
  * would cost one per write. On the channel's event loop only.
  */
 public final class SendWatch {
@@ -29,8 +30,8 @@ public final class SendWatch {
     private final long timeoutNanos;
     /** The latest write to the visitor; null before the first. */
     private ChannelFuture write;
-    /** The bytes the channel had left to write at the last look; -1 before the first. */
-    private long unwrittenSeen = -1;
+    /** What {@link #sendState} was at the last look; -1 before the first. */
+    private long stateSeen = -1;
     /** When the visitor last took something, or the wait on it began, in {@link System#nanoTime} terms. */
     private long waitFrom;
 
@@ -74,15 +75,15 @@ public final class SendWatch {
     }
 
     /**
-     * Looks at the bytes the channel has left to write: a change since the last look is progress.
+     * Looks at how far the channel got with its writes: a change since the last look is progress.
      *
      * @return whether the visitor still has time: false once it took nothing for the send timeout
      */
     public boolean look() {
         long now = System.nanoTime();
-        long unwritten = unwrittenBytes();
-        if (unwritten != unwrittenSeen) {
-            unwrittenSeen = unwritten;
+        long state = sendState();
+        if (state != stateSeen) {
+            stateSeen = state;
             waitFrom = now;
         }
         return waitFrom + timeoutNanos - now > 0;
@@ -106,11 +107,15 @@ public final class SendWatch {
     }
 
     /**
-     * The buffer's total falls only when a write leaves it whole: the part of its first write already sent counts off
-     * it, or a visitor taking part of a long write would be taking nothing. An HTTP/2 stream has no outbound buffer of
-     * its own: always 0 there, only its writes done show progress.
+     * A number that changes when the visitor takes something. An HTTP/2 stream has no outbound buffer of its own (its
+     * writes wait in the connection's flow controller): the bytes it sent so far. Otherwise the bytes the channel has
+     * left to write; the buffer's total falls only when a write leaves it whole, so the part of its first write
+     * already sent counts off it, or a visitor taking part of a long write would be taking nothing.
      */
-    private long unwrittenBytes() {
+    private long sendState() {
+        if (channel instanceof Http2StreamChannel stream) {
+            return Http2SentBytes.of(stream);
+        }
         ChannelOutboundBuffer outbound = channel.unsafe().outboundBuffer();
         return outbound == null ? 0 : outbound.totalPendingWriteBytes() - outbound.currentProgress();
     }

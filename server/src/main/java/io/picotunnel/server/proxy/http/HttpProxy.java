@@ -10,12 +10,12 @@ import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.monitor.TrafficCounters;
+import io.picotunnel.server.net.Http2SentBytes;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tls.HttpPipelines;
@@ -135,7 +135,7 @@ public final class HttpProxy implements HttpPipelines {
      */
     @Override
     public void initHttp2(ChannelPipeline pipeline) {
-        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().build();
+        Http2FrameCodec codec = Http2SentBytes.serverCodec(pipeline.channel());
         Http2Deadlines.watch(pipeline.channel(), codec.connection(), headerTimeout, idleTimeout);
         pipeline.addLast("http2-codec", codec);
         pipeline.addLast("http2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {

@@ -436,6 +436,88 @@ class Http2ProxyTest {
     }
 
     /**
+     * Stream 1 downloads 4 MB; its window opens 512 bytes at a time every 50 ms (about 10 KB/s) for 3 s, then wide.
+     * Meanwhile the proxy's body is still coming and each of its writes to the stream is a piece of up to 64 KiB that
+     * the visitor takes for longer than the send timeout (1 s), a bit at a time: it is reading, and must get the body
+     * whole. Before, only a whole write done was progress over HTTP/2 (a stream has no outbound buffer to look at),
+     * and the stream was reset within the first 3 s.
+     */
+    @Test
+    void aStreamWhoseWindowOpensInSmallStepsIsNotResetWhileItTakesPartOfOneLongWrite() throws Exception {
+        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
+        int size = 4_000_000;
+        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
+            h2.get(1, "/download?" + size);
+            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+            Reading slow = readInSmallSteps(h2, 512, Duration.ofSeconds(3));
+            assertThat(slow.ended()).as("the slow part is less than the body").isFalse();
+            h2.write(frame(0x8, 0, 1, ByteBuffer.allocate(4).putInt(size).array()));
+            long received = slow.received();
+            boolean ended = false;
+            for (int i = 0; i < 10_000 && !ended; i++) {
+                RawH2.Data data = h2.readData(1);
+                received += data.length();
+                ended = data.endOfStream();
+            }
+            assertThat(ended).as("END_STREAM after %d bytes", received).isTrue();
+            assertThat(received).isEqualTo(size);
+        } finally {
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    /**
+     * Stream 1 downloads 4 MB, its window opened 512 bytes at a time every 50 ms for 2 s, then never again: taking
+     * part of a write counted while it lasted, and once the visitor takes nothing the stream is reset after about
+     * the send timeout (1 s) all the same.
+     */
+    @Test
+    void aStreamThatStopsOpeningItsWindowAfterSmallStepsIsResetAfterTheSendTimeout() throws Exception {
+        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
+        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
+            h2.get(1, "/download?4000000");
+            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+            readInSmallSteps(h2, 512, Duration.ofSeconds(2));
+            long stoppedAt = System.nanoTime();
+            assertThat(h2.readResetCode(1)).as("stream 1 reset (RST_STREAM) within the read timeout (10 s)")
+                    .isNotNegative();
+            // The send timeout runs from the last bytes taken, sent just before the last read.
+            assertThat(Duration.ofNanos(System.nanoTime() - stoppedAt)).isGreaterThan(Duration.ofMillis(800))
+                    .isLessThan(Duration.ofSeconds(4));
+        } finally {
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    private record Reading(long received, boolean ended) {
+    }
+
+    /**
+     * A visitor reading slowly but steadily: opens stream 1's window by {@code step} bytes and reads them, every
+     * 50 ms, for {@code duration} or until the stream ends; a reset of the stream fails the read.
+     */
+    private static Reading readInSmallSteps(RawH2 h2, int step, Duration duration) throws IOException {
+        long until = System.nanoTime() + duration.toNanos();
+        long received = 0;
+        boolean ended = false;
+        for (int grant = 0; grant < 1000 && !ended && System.nanoTime() - until < 0; grant++) {
+            if (grant > 0) {
+                pause(Duration.ofMillis(50));
+            }
+            h2.write(frame(0x8, 0, 1, ByteBuffer.allocate(4).putInt(step).array()));
+            long before = received;
+            for (int i = 0; i < 100 && received - before < step && !ended; i++) {
+                RawH2.Data data = h2.readData(1);
+                received += data.length();
+                ended = data.endOfStream();
+            }
+        }
+        return new Reading(received, ended);
+    }
+
+    /**
      * Stream 1 downloads 64 MB with 32 MiB of window and the client does not read its socket for a moment: the proxy's
      * connection to it is unwritable, and so is every stream of it. Stream 3 then asks /hints, whose 103, head and
      * body come from the target in one read; the client reads on 200 ms later: stream 3 must get its answer whole,
