@@ -820,27 +820,19 @@ final class Exchange {
      * at the proxy, and a visitor that never opens the window would keep the stream (and so its connection, which
      * is not idle while a stream is open) for ever. As with a body still coming ({@link #onResponseBodyTimeout}),
      * and as nginx's send_timeout does for a stream without window, nothing taken for the send timeout resets the
-     * stream; the connection's other streams go on. (On HTTP/1.1 the connection's handler watches the rest of the
-     * answer being written, and starts the idle timeout only once it is.)
+     * stream; the connection's other streams go on. A visitor opening the window a little at a time takes part of
+     * the last write, which only a look shows: the watch looks every {@link SendWatch#CHECK}. (On HTTP/1.1 the
+     * connection's handler watches the rest of the answer being written, and starts the idle timeout only once it is.)
      */
     private void timeRestOfResponse() {
         if (!http2 || !send.pending()) {
             return;
         }
-        owner.responseTimer().arm(Math.max(0, send.left()), TimeUnit.NANOSECONDS, this::onRestOfResponseTimeout);
-    }
-
-    private void onRestOfResponseTimeout() {
-        if (!send.pending() || !ctx.channel().isActive()) {
-            return;
-        }
-        if (send.left() > 0) {
-            timeRestOfResponse();
-            return;
-        }
-        LOG.info("visitor {} took none of the rest of the response to {} {} for {}: resetting its stream", clientIp,
-                request.method(), LogValues.escape(service.domain()), proxy.sendTimeout());
-        owner.abort();
+        send.poll((delay, look) -> owner.responseTimer().arm(delay, TimeUnit.NANOSECONDS, look), () -> {
+            LOG.info("visitor {} took none of the rest of the response to {} {} for {}: resetting its stream", clientIp,
+                    request.method(), LogValues.escape(service.domain()), proxy.sendTimeout());
+            owner.abort();
+        });
     }
 
     /** The upstream stream ended or failed, on this channel's event loop. */

@@ -468,6 +468,28 @@ class Http2ProxyTest {
     }
 
     /**
+     * Stream 1 downloads 16 KB, which reaches the proxy whole at once (as the rest of a response often does), and its
+     * window opens 256 bytes at a time every 50 ms (about 5 KB/s): the visitor takes the last write for about 3 s,
+     * longer than the send timeout (1 s), a bit at a time, and must get the answer whole. Before, the rest of an
+     * answer was given the send timeout from its last write done, and the stream was reset.
+     */
+    @Test
+    void aStreamWhoseWindowOpensInSmallStepsGetsTheRestOfAnAnswerTheProxyHoldsWhole() throws Exception {
+        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
+        int size = 16_000;
+        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
+            h2.get(1, "/download?" + size);
+            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+            Reading slow = readInSmallSteps(h2, 256, Duration.ofSeconds(10));
+            assertThat(slow.ended()).as("END_STREAM after %d bytes", slow.received()).isTrue();
+            assertThat(slow.received()).isEqualTo(size);
+        } finally {
+            strict.close().syncUninterruptibly();
+        }
+    }
+
+    /**
      * Stream 1 downloads 4 MB, its window opened 512 bytes at a time every 50 ms for 2 s, then never again: taking
      * part of a write counted while it lasted, and once the visitor takes nothing the stream is reset after about
      * the send timeout (1 s) all the same.
