@@ -121,11 +121,11 @@ class ConnectFailuresTest {
         ConnectFailures.UpgradeTimeoutException timeout = new ConnectFailures.UpgradeTimeoutException(Duration.ofMillis(1500));
 
         assertThat(timeout).hasMessage("no answer to the WebSocket upgrade within 1.5 s");
-        assertThat(ConnectFailures.explain(SERVER, timeout, TunnelConnector.CONNECT_TIMEOUT))
+        assertThat(ConnectFailures.explain(SERVER, timeout, ClientConfig.DEFAULT_CONNECT_TIMEOUT))
                 .startsWith("127.0.0.1:8443 took the connection but did not answer the tunnel's WebSocket upgrade"
                         + " within 1.5 s: check");
         assertThat(ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeTimeoutException(Duration.ofSeconds(90)),
-                TunnelConnector.CONNECT_TIMEOUT)).contains(" upgrade within 1 min 30 s: check");
+                ClientConfig.DEFAULT_CONNECT_TIMEOUT)).contains(" upgrade within 1 min 30 s: check");
     }
 
     @Test
