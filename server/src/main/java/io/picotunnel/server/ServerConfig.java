@@ -1,10 +1,10 @@
 package io.picotunnel.server;
 
-import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.config.ConfigException;
+import io.picotunnel.protocol.config.SettingValues;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.config.AuthMode;
-import io.picotunnel.server.config.ConfigException;
 import io.picotunnel.server.config.ExampleEmail;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.config.PublicPorts;
@@ -129,23 +129,11 @@ public record ServerConfig(
 
     /** Reads every setting from {@code flags} (given on the command line), then {@code env}, then the default. */
     public static ServerConfig load(Map<Setting, String> flags, Map<String, String> env) {
-        Map<Setting, String> values = new EnumMap<>(Setting.class);
-        for (Setting setting : Setting.values()) {
-            String value = flags.get(setting);
-            if (setting == Setting.DATA_DIR && value != null && value.isBlank()) {
-                throw new ConfigException(emptyDataDirFlag());
-            }
-            if (value == null) {
-                value = env.get(setting.envVar());
-            }
-            if (value == null || value.isBlank()) {
-                value = setting.defaultValue();
-            }
-            if (value != null) {
-                values.put(setting, value.trim());
-            }
+        String dataDir = flags.get(Setting.DATA_DIR);
+        if (dataDir != null && dataDir.isBlank()) {
+            throw new ConfigException(emptyDataDirFlag());
         }
-        return new Parser(values).parse();
+        return new Parser(SettingValues.resolve(Setting.class, flags, env)).parse();
     }
 
     /**
@@ -204,9 +192,9 @@ public record ServerConfig(
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
     private static final class Parser {
 
-        private final Map<Setting, String> values;
+        private final SettingValues<Setting> values;
 
-        Parser(Map<Setting, String> values) {
+        Parser(SettingValues<Setting> values) {
             this.values = values;
         }
 
@@ -277,15 +265,7 @@ public record ServerConfig(
         }
 
         private int count(Setting setting, int min) {
-            try {
-                int value = Integer.parseInt(raw(setting));
-                if (value >= min) {
-                    return value;
-                }
-            } catch (NumberFormatException e) {
-                // reported below
-            }
-            throw invalid(setting, "'" + raw(setting) + "' is not a whole number of at least " + min);
+            return values.count(setting, min);
         }
 
         private boolean proxyProtocol() {
@@ -360,22 +340,16 @@ public record ServerConfig(
         }
 
         private SessionLimits tunnels() {
-            Setting[] settings = {Setting.MAX_STREAM_WINDOW, Setting.SESSION_WINDOW_BUDGET, Setting.MAX_STREAMS,
-                Setting.SESSION_BUFFER_LIMIT};
-            try {
-                return SessionLimits.parse(raw(Setting.MAX_STREAM_WINDOW), raw(Setting.SESSION_WINDOW_BUDGET),
-                        raw(Setting.MAX_STREAMS), raw(Setting.SESSION_BUFFER_LIMIT));
-            } catch (SessionLimits.InvalidLimit e) {
-                throw invalid(settings[e.which()], e.getMessage());
-            }
+            return values.sessionLimits(Setting.MAX_STREAM_WINDOW, Setting.SESSION_WINDOW_BUDGET, Setting.MAX_STREAMS,
+                    Setting.SESSION_BUFFER_LIMIT);
         }
 
         private String raw(Setting setting) {
-            return values.get(setting);
+            return values.raw(setting);
         }
 
         private ConfigException invalid(Setting setting, String problem) {
-            return new ConfigException("Invalid " + setting.displayName() + ": " + problem + ".");
+            return values.invalid(setting, problem);
         }
 
         private Path path(Setting setting) {
@@ -513,11 +487,7 @@ public record ServerConfig(
         }
 
         private boolean bool(Setting setting) {
-            return switch (raw(setting).toLowerCase(Locale.ROOT)) {
-                case "true", "yes", "1", "on" -> true;
-                case "false", "no", "0", "off" -> false;
-                default -> throw invalid(setting, "'" + raw(setting) + "' is not true or false");
-            };
+            return values.bool(setting);
         }
 
         private Acme acme() {
@@ -561,16 +531,7 @@ public record ServerConfig(
         }
 
         private Duration duration(Setting setting, boolean zeroAllowed) {
-            Duration duration;
-            try {
-                duration = Durations.parse(raw(setting));
-            } catch (IllegalArgumentException e) {
-                throw invalid(setting, e.getMessage());
-            }
-            if (duration.isZero() && !zeroAllowed) {
-                throw invalid(setting, "it must be greater than zero");
-            }
-            return duration;
+            return values.duration(setting, zeroAllowed);
         }
     }
 }

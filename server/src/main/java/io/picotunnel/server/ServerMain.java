@@ -1,18 +1,17 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
-import io.picotunnel.server.config.ConfigException;
+import io.picotunnel.protocol.config.SettingOptions;
 import io.picotunnel.server.config.Setting;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -81,7 +80,7 @@ public final class ServerMain {
             if (wrongLogSettings.isPresent()) {
                 return wrongLogSettings.getAsInt();
             }
-            config = ServerConfig.load(flags(parsed), env);
+            config = ServerConfig.load(SettingOptions.given(parsed, Setting.class), env);
         } catch (CommandLine.ParameterException e) {
             err.println(e.getMessage() + " (see --help)");
             return EXIT_USAGE;
@@ -147,17 +146,6 @@ public final class ServerMain {
         }
     }
 
-    private static Map<Setting, String> flags(ParseResult parsed) {
-        Map<Setting, String> flags = new EnumMap<>(Setting.class);
-        for (Setting setting : Setting.values()) {
-            String value = parsed.matchedOptionValue(setting.flag(), null);
-            if (value != null) {
-                flags.put(setting, value);
-            }
-        }
-        return flags;
-    }
-
     /** The command line, built from {@link Setting} so that flags, variables and defaults are declared once. */
     static CommandSpec commandSpec() {
         CommandSpec spec = CommandSpec.create()
@@ -170,22 +158,7 @@ public final class ServerMain {
                         "Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn...",
                         "Backup while running: picotunnel-server backup --data DIR FILE (see backup --help);",
                         "restore while stopped: picotunnel-server restore --data DIR FILE (see restore --help).");
-        for (Setting setting : Setting.values()) {
-            String[] names = new String[1 + setting.aliases().size()];
-            names[0] = setting.flag();
-            for (int i = 0; i < setting.aliases().size(); i++) {
-                names[i + 1] = setting.aliases().get(i);
-            }
-            OptionSpec.Builder option = OptionSpec.builder(names)
-                    .paramLabel(setting.paramLabel())
-                    .type(String.class)
-                    .description(setting.description() + " Env: " + setting.envVar()
-                            + (setting.defaultValue() == null ? "." : ". Default: " + setting.defaultValue() + "."));
-            if (setting.isBoolean()) {
-                option.arity("0..1").fallbackValue("true");
-            }
-            spec.addOption(option.build());
-        }
+        SettingOptions.addTo(spec, Setting.class);
         return spec;
     }
 }

@@ -1,12 +1,12 @@
 package io.picotunnel.server.config;
 
-import java.util.List;
+import io.picotunnel.protocol.config.DeclaredSetting;
 
 /**
- * Every server setting: its flag, its {@code PICOTUNNEL_*} environment variable (the same name) and its
- * default. A flag wins over the environment variable, which wins over the default.
+ * Every server setting: its flag, its {@code PICOTUNNEL_*} environment variable (the same name), its default and its
+ * help. A flag wins over the environment variable, which wins over the default.
  */
-public enum Setting {
+public enum Setting implements DeclaredSetting {
     DATA_DIR("--data", "DIR", "./data", "Directory for the database, the admin token and certificates.", "--data-dir"),
     LISTEN_ADDR("--listen-addr", "ADDR", ":8080", "Management UI and REST API address."),
     TUNNEL_ADDR("--tunnel-addr", "ADDR", ":8443", "Tunnel client connections (WebSocket)."),
@@ -99,52 +99,14 @@ public enum Setting {
     METRICS_PUBLIC("--metrics-public", "BOOL", "false",
             "Serve /metrics (Prometheus) without the admin token; only where the management port is private.");
 
-    private final String flag;
-    private final List<String> aliases;
-    private final String paramLabel;
-    private final String defaultValue;
-    private final String description;
+    private final Declaration declaration;
 
     Setting(String flag, String paramLabel, String defaultValue, String description, String... aliases) {
-        this.flag = flag;
-        this.paramLabel = paramLabel;
-        this.defaultValue = defaultValue;
-        this.description = description;
-        this.aliases = List.of(aliases);
+        this.declaration = new Declaration(flag, paramLabel, defaultValue, description, aliases);
     }
 
-    public String flag() {
-        return flag;
-    }
-
-    /** Further names of the flag. */
-    public List<String> aliases() {
-        return aliases;
-    }
-
-    public String envVar() {
-        return "PICOTUNNEL_" + name();
-    }
-
-    public String paramLabel() {
-        return paramLabel;
-    }
-
-    /** The default, or null when the setting is unset by default. */
-    public String defaultValue() {
-        return defaultValue;
-    }
-
-    public String description() {
-        return description;
-    }
-
-    /** "--listen-addr (PICOTUNNEL_LISTEN_ADDR)", for messages. */
-    public String displayName() {
-        return flag + " (" + envVar() + ")";
-    }
-
-    public boolean isBoolean() {
-        return "BOOL".equals(paramLabel);
+    @Override
+    public Declaration declaration() {
+        return declaration;
     }
 }

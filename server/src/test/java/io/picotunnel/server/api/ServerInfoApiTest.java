@@ -1,9 +1,9 @@
 package io.picotunnel.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
-import io.picotunnel.server.config.ConfigException;
 import io.picotunnel.server.config.Setting;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

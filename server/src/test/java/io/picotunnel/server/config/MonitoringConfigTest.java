@@ -1,5 +1,6 @@
 package io.picotunnel.server.config;
 
+import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.monitor.MonitorSettings;
 import org.junit.jupiter.api.Test;

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
+import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import java.nio.file.Path;

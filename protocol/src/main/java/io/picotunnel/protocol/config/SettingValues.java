@@ -1,0 +1,114 @@
+package io.picotunnel.protocol.config;
+
+import io.picotunnel.protocol.yamux.SessionLimits;
+
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The values of a program's settings: the flag, else the {@code PICOTUNNEL_*} variable when not blank, else the
+ * default, trimmed; a flag given empty stands for the default. The readers turn them into typed values, and every
+ * failure is a {@link ConfigException} naming the flag and the variable: "Invalid --x (PICOTUNNEL_X): what is wrong."
+ */
+public final class SettingValues<S extends Enum<S> & DeclaredSetting> {
+
+    private final Map<S, String> values;
+    private final Set<S> fromFlags;
+
+    private SettingValues(Map<S, String> values, Set<S> fromFlags) {
+        this.values = values;
+        this.fromFlags = fromFlags;
+    }
+
+    /** Reads every setting of {@code type} from {@code flags} (given on the command line), then {@code env}, then its default. */
+    public static <S extends Enum<S> & DeclaredSetting> SettingValues<S> resolve(Class<S> type, Map<S, String> flags,
+                                                                                  Map<String, String> env) {
+        Map<S, String> values = new EnumMap<>(type);
+        Set<S> fromFlags = EnumSet.noneOf(type);
+        for (S setting : type.getEnumConstants()) {
+            String value = flags.get(setting);
+            if (value == null) {
+                value = env.get(setting.envVar());
+            } else if (!value.isBlank()) {
+                fromFlags.add(setting);
+            }
+            if (value == null || value.isBlank()) {
+                value = setting.defaultValue();
+            }
+            if (value != null) {
+                values.put(setting, value.trim());
+            }
+        }
+        return new SettingValues<>(values, fromFlags);
+    }
+
+    /** The value as given, trimmed; null when unset. */
+    public String raw(S setting) {
+        return values.get(setting);
+    }
+
+    /** The flag or the variable the value came from, for messages: the variable when neither was given. */
+    public String source(S setting) {
+        return fromFlags.contains(setting) ? setting.flag() : setting.envVar();
+    }
+
+    public ConfigException invalid(S setting, String problem) {
+        return new ConfigException("Invalid " + setting.displayName() + ": " + problem + ".");
+    }
+
+    /** The value read by {@code parser} (which is given null when unset); its {@link IllegalArgumentException} names the setting. */
+    public <T> T parsed(S setting, Function<String, T> parser) {
+        try {
+            return parser.apply(raw(setting));
+        } catch (IllegalArgumentException e) {
+            throw invalid(setting, e.getMessage());
+        }
+    }
+
+    /** A duration such as 30s or 500ms ({@link Durations}); zero only when {@code zeroAllowed}. */
+    public Duration duration(S setting, boolean zeroAllowed) {
+        Duration duration = parsed(setting, Durations::parse);
+        if (duration.isZero() && !zeroAllowed) {
+            throw invalid(setting, "it must be greater than zero");
+        }
+        return duration;
+    }
+
+    public boolean bool(S setting) {
+        return switch (raw(setting).toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "1", "on" -> true;
+            case "false", "no", "0", "off" -> false;
+            default -> throw invalid(setting, "'" + raw(setting) + "' is not true or false");
+        };
+    }
+
+    /** A whole number of at least {@code min}. */
+    public int count(S setting, int min) {
+        try {
+            int value = Integer.parseInt(raw(setting));
+            if (value >= min) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw invalid(setting, "'" + raw(setting) + "' is not a whole number of at least " + min);
+    }
+
+    /** The flow-control and memory bounds of a tunnel connection, from its four settings. */
+    public SessionLimits sessionLimits(S maxStreamWindow, S sessionWindowBudget, S maxStreams, S sessionBufferLimit) {
+        try {
+            return SessionLimits.parse(raw(maxStreamWindow), raw(sessionWindowBudget), raw(maxStreams),
+                    raw(sessionBufferLimit));
+        } catch (SessionLimits.InvalidLimit e) {
+            throw invalid(List.of(maxStreamWindow, sessionWindowBudget, maxStreams, sessionBufferLimit)
+                    .get(e.which()), e.getMessage());
+        }
+    }
+}
