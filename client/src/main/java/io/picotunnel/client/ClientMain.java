@@ -1,16 +1,17 @@
 package io.picotunnel.client;
 
 import io.picotunnel.client.config.ClientConfig;
-import io.picotunnel.client.config.ConfigException;
+import io.picotunnel.client.config.Setting;
 import io.picotunnel.client.tunnel.ClientIdentity;
 import io.picotunnel.client.tunnel.TokenRejectedException;
 import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
+import io.picotunnel.protocol.config.SettingOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.util.Map;
@@ -34,11 +35,7 @@ import java.util.stream.Collectors;
         },
         footerHeading = "%nEnvironment:%n",
         footer = {
-            "  PICOTUNNEL_SERVER, PICOTUNNEL_TOKEN, PICOTUNNEL_INSECURE, PICOTUNNEL_ALLOW,",
-            "  PICOTUNNEL_SHUTDOWN_GRACE, PICOTUNNEL_MAX_STREAM_WINDOW, PICOTUNNEL_SESSION_WINDOW_BUDGET,",
-            "  PICOTUNNEL_MAX_STREAMS, PICOTUNNEL_SESSION_BUFFER_LIMIT, PICOTUNNEL_TARGET_THREADS, PICOTUNNEL_PROXY,",
-            "  PICOTUNNEL_DIAL_TIMEOUT, PICOTUNNEL_CONNECT_TIMEOUT",
-            "  stand in for the flags of the same name; a flag wins.",
+            "  Every flag can be set with the environment variable shown instead; the flag wins.",
             "  Without --proxy: HTTPS_PROXY (wss) or HTTP_PROXY (ws), and NO_PROXY, as Go programs read them.",
             "  Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn..."
         },
@@ -57,68 +54,6 @@ public final class ClientMain implements Callable<Integer> {
     public static final int EXIT_TOKEN_REJECTED = 3;
 
     private static final String LOGBACK_CONFIG = "io/picotunnel/client/logback-client.xml";
-
-    @Option(names = "--server", paramLabel = "ADDRESS",
-            description = "Server tunnel address: host:port (TLS), wss://host:port or ws://host:port (no TLS).")
-    String server;
-
-    @Option(names = "--token", paramLabel = "TOKEN", description = "The tunnel's token.")
-    String token;
-
-    @Option(names = "--insecure", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
-            description = "Skip TLS certificate verification. For development only.")
-    Boolean insecure;
-
-    @Option(names = "--allow", paramLabel = "HOST:PORT[,...]",
-            description = "Only these targets may be dialled for the server; others are refused. Default: any.")
-    String allow;
-
-    @Option(names = "--shutdown-grace", paramLabel = "DURATION",
-            description = "On SIGTERM, how long open streams may go on (e.g. 10s, 500ms, 2m, 1h). Default: 10s.")
-    String shutdownGrace;
-
-    @Option(names = "--dial-timeout", paramLabel = "DURATION",
-            description = "How long a target's name lookup and connection may take together, its addresses sharing"
-                    + " it (e.g. 10s, 500ms, 1m). Default: 10s.")
-    String dialTimeout;
-
-    @Option(names = "--connect-timeout", paramLabel = "DURATION",
-            description = "How long the connection to the server (through a proxy: to the proxy, and its answer to"
-                    + " CONNECT) may take, counted after the name lookup, its addresses sharing it. Default: 10s.")
-    String connectTimeout;
-
-    @Option(names = "--max-stream-window", paramLabel = "BYTES",
-            description = "Largest receive window per stream; windows start at 256KiB and grow while the link,"
-                    + " not the reader, limits a stream. At most half of --session-buffer-limit. Default: 16MiB.")
-    String maxStreamWindow;
-
-    @Option(names = "--session-window-budget", paramLabel = "BYTES",
-            description = "How much the windows of the connection may grow in all (bounds memory). Default: 64MiB.")
-    String sessionWindowBudget;
-
-    @Option(names = "--max-streams", paramLabel = "N",
-            description = "Most open streams on the connection. Default: 65536.")
-    String maxStreams;
-
-    @Option(names = "--session-buffer-limit", paramLabel = "BYTES",
-            description = "Most bytes the streams of the connection may hold for targets that read slower than the"
-                    + " server sends; beyond, the stream whose target has gone longest without reading is reset. Default: 256MiB, or a quarter of"
-                    + " the heap if less.")
-    String sessionBufferLimit;
-
-    @Option(names = "--target-threads", paramLabel = "N",
-            description = "Threads for the connections to targets. Default 0: the tunnel's own thread, fastest on"
-                    + " small machines (nothing handed between threads); N: a pool of N, for many busy targets on"
-                    + " many cores.")
-    String targetThreads;
-
-    @Option(names = "--proxy", paramLabel = "URL",
-            description = "HTTP proxy to reach the server through (CONNECT): http://[user:password@]host:port, or none"
-                    + " to connect directly. Default: HTTPS_PROXY for wss, HTTP_PROXY for ws, unless NO_PROXY names the"
-                    + " server or it is on this machine. A proxy the client cannot use (another scheme, such as"
-                    + " socks5://, or a value it cannot read) is an error at start, from these variables too: set"
-                    + " --proxy to an http:// proxy, or to none.")
-    String proxy;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -139,6 +74,7 @@ public final class ClientMain implements Callable<Integer> {
 
     static CommandLine commandLine(Map<String, String> env) {
         CommandLine cmd = new CommandLine(new ClientMain(env));
+        SettingOptions.addTo(cmd.getCommandSpec(), Setting.class);
         cmd.setParameterExceptionHandler((e, args) -> {
             e.getCommandLine().getErr().println("picotunnel-client: " + usageError(e));
             e.getCommandLine().getErr().println("Run picotunnel-client --help for the flags.");
@@ -177,23 +113,22 @@ public final class ClientMain implements Callable<Integer> {
             return EXIT_USAGE;
         }
         Logger log = LoggerFactory.getLogger(ClientMain.class);
+        Map<Setting, String> flags = SettingOptions.given(spec.commandLine().getParseResult(), Setting.class);
         ClientConfig config;
         try {
-            config = ClientConfig.resolve(
-                    new ClientConfig.Flags(server, token, insecure, allow, shutdownGrace, maxStreamWindow,
-                            sessionWindowBudget, maxStreams, targetThreads, sessionBufferLimit, proxy, dialTimeout,
-                            connectTimeout), env);
+            config = ClientConfig.resolve(flags, env);
         } catch (ConfigException e) {
             PrintWriter err = spec.commandLine().getErr();
             err.println("picotunnel-client: " + e.getMessage());
             err.flush();
             return EXIT_USAGE;
         }
-        String tokenGiven = token != null ? token : env.get(ClientConfig.ENV_TOKEN);
+        boolean tokenFlag = flags.containsKey(Setting.TOKEN);
+        String tokenGiven = tokenFlag ? flags.get(Setting.TOKEN) : env.get(Setting.TOKEN.envVar());
         if (tokenGiven != null && ClientConfig.isQuoted(tokenGiven.strip())) {
             log.warn("the token is in quotes ({}), as docker run --env-file keeps them from {}=\"...\" (Compose's"
                     + " env_file and systemd's EnvironmentFile take them off): using what is inside; write the line"
-                    + " without quotes", token != null ? "--token" : ClientConfig.ENV_TOKEN, ClientConfig.ENV_TOKEN);
+                    + " without quotes", tokenFlag ? Setting.TOKEN.flag() : Setting.TOKEN.envVar(), Setting.TOKEN.envVar());
         }
         if (config.insecure()) {
             log.warn("**********************************************************************");

@@ -15,7 +15,6 @@ import java.util.Map;
  */
 public record HttpProxy(HostPort hostPort, String user, String password, String source) {
 
-    public static final String ENV_PROXY = "PICOTUNNEL_PROXY";
     /** The value of {@code --proxy} / {@code PICOTUNNEL_PROXY} that ignores the standard variables. */
     public static final String NONE = "none";
     private static final int DEFAULT_PORT = 80;
@@ -46,8 +45,8 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
                 if (NoProxy.bypasses(server, env)) {
                     return null;
                 }
-                String remedy = " Set " + ENV_PROXY + " (or --proxy) to http://host:port for an HTTP proxy to use, or"
-                        + " to none to connect to " + server + " directly.";
+                String remedy = " Set " + Setting.PROXY.envVar() + " (or " + Setting.PROXY.flag()
+                        + ") to http://host:port for an HTTP proxy to use, or to none to connect to " + server + " directly.";
                 String scheme = scheme(value);
                 if (scheme != null && !scheme.equals("http")) {
                     throw new IllegalArgumentException(name + " names a proxy with scheme '" + printable(scheme)

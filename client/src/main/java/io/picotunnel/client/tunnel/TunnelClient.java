@@ -14,6 +14,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.Setting;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Relay;
@@ -284,8 +285,9 @@ public final class TunnelClient implements AutoCloseable {
         }
         Throwable cause = result.cause();
         if (cause instanceof TokenRejectedException) {
-            LOG.error("the server at {} rejected the token (HTTP 401): check --token / {}; the token may have "
-                    + "been regenerated or the tunnel deleted. Not retrying.", config.server(), ClientConfig.ENV_TOKEN);
+            LOG.error("the server at {} rejected the token (HTTP 401): check {} / {}; the token may have "
+                    + "been regenerated or the tunnel deleted. Not retrying.", config.server(), Setting.TOKEN.flag(),
+                    Setting.TOKEN.envVar());
             setState(State.TOKEN_REJECTED);
             shutDown(cause);
             return;

@@ -3,6 +3,7 @@ package io.picotunnel.client.config;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class ClientConfigTest {
 
-    private static final ClientConfig.Flags NO_FLAGS = new ClientConfig.Flags(null, null, null, null, null);
+    private static final Map<Setting, String> NO_FLAGS = Map.of();
+    private static final Map<Setting, String> SERVER_AND_TOKEN = Map.of(Setting.SERVER, "h:1", Setting.TOKEN, "t");
+
+    private static Map<Setting, String> serverAndTokenWith(Setting setting, String value) {
+        return Map.of(Setting.SERVER, "h:1", Setting.TOKEN, "t", setting, value);
+    }
 
     @Test
     void environmentSuppliesEverySetting() {
@@ -37,7 +43,8 @@ class ClientConfigTest {
     @Test
     void flagsWinOverEnvironment() {
         ClientConfig config = ClientConfig.resolve(
-                new ClientConfig.Flags("ws://flag.example:80", "flag-token", false, "localhost:1", "500ms"),
+                Map.of(Setting.SERVER, "ws://flag.example:80", Setting.TOKEN, "flag-token", Setting.INSECURE, "false",
+                        Setting.ALLOW, "localhost:1", Setting.SHUTDOWN_GRACE, "500ms"),
                 Map.of("PICOTUNNEL_SERVER", "env.example:8443", "PICOTUNNEL_TOKEN", "env-token",
                         "PICOTUNNEL_INSECURE", "true", "PICOTUNNEL_ALLOW", "localhost:2",
                         "PICOTUNNEL_SHUTDOWN_GRACE", "9s"));
@@ -51,7 +58,7 @@ class ClientConfigTest {
 
     @Test
     void defaultsApplyWhenOnlyServerAndTokenAreGiven() {
-        ClientConfig config = ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null), Map.of());
+        ClientConfig config = ClientConfig.resolve(SERVER_AND_TOKEN, Map.of());
 
         assertThat(config.insecure()).isFalse();
         assertThat(config.allow().isRestricted()).isFalse();
@@ -63,12 +70,12 @@ class ClientConfigTest {
     @Test
     void theDialAndConnectTimeoutsComeFromFlagsOverTheEnvironment() {
         Map<String, String> env = Map.of("PICOTUNNEL_DIAL_TIMEOUT", "3s", "PICOTUNNEL_CONNECT_TIMEOUT", "1m");
-        ClientConfig fromEnvironment = ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null), env);
+        ClientConfig fromEnvironment = ClientConfig.resolve(SERVER_AND_TOKEN, env);
         assertThat(fromEnvironment.dialTimeout()).isEqualTo(Duration.ofSeconds(3));
         assertThat(fromEnvironment.connectTimeout()).isEqualTo(Duration.ofMinutes(1));
 
-        ClientConfig fromFlags = ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null, null, null,
-                null, null, null, null, "500ms", "20s"), env);
+        ClientConfig fromFlags = ClientConfig.resolve(Map.of(Setting.SERVER, "h:1", Setting.TOKEN, "t",
+                Setting.DIAL_TIMEOUT, "500ms", Setting.CONNECT_TIMEOUT, "20s"), env);
         assertThat(fromFlags.dialTimeout()).isEqualTo(Duration.ofMillis(500));
         assertThat(fromFlags.connectTimeout()).isEqualTo(Duration.ofSeconds(20));
     }
@@ -76,12 +83,11 @@ class ClientConfigTest {
     @Test
     void aDialOrConnectTimeoutThatIsNoDurationOrNotMoreThanZeroIsAnErrorNamingTheFlag() {
         for (String bad : new String[] {"soon", "-1s", "0s", "0", "3651d"}) {
-            assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
+            assertThatThrownBy(() -> ClientConfig.resolve(SERVER_AND_TOKEN,
                     Map.of("PICOTUNNEL_DIAL_TIMEOUT", bad))).as(bad)
-                    .isInstanceOf(ConfigException.class).hasMessageStartingWith("--dial-timeout");
-            assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null, null,
-                    null, null, null, null, null, null, bad), Map.of())).as(bad)
-                    .isInstanceOf(ConfigException.class).hasMessageStartingWith("--connect-timeout");
+                    .isInstanceOf(ConfigException.class).hasMessageStartingWith("Invalid --dial-timeout (PICOTUNNEL_DIAL_TIMEOUT): ");
+            assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.CONNECT_TIMEOUT, bad), Map.of())).as(bad)
+                    .isInstanceOf(ConfigException.class).hasMessageStartingWith("Invalid --connect-timeout (PICOTUNNEL_CONNECT_TIMEOUT): ");
         }
     }
 
@@ -94,7 +100,7 @@ class ClientConfigTest {
 
     @Test
     void missingTokenNamesFlagAndVariable() {
-        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", null, null, null, null), Map.of()))
+        assertThatThrownBy(() -> ClientConfig.resolve(Map.of(Setting.SERVER, "h:1"), Map.of()))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("--token").hasMessageContaining("PICOTUNNEL_TOKEN");
     }
@@ -121,34 +127,34 @@ class ClientConfigTest {
 
     @Test
     void invalidInsecureValueIsAnError() {
-        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
+        assertThatThrownBy(() -> ClientConfig.resolve(SERVER_AND_TOKEN,
                 Map.of("PICOTUNNEL_INSECURE", "maybe")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_INSECURE");
     }
 
     @Test
     void allowListOfOnlyCommasIsAnErrorNotAnyTarget() {
-        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
+        assertThatThrownBy(() -> ClientConfig.resolve(SERVER_AND_TOKEN,
                 Map.of("PICOTUNNEL_ALLOW", ", ,"))).isInstanceOf(ConfigException.class).hasMessageContaining("--allow");
     }
 
     @Test
     void invalidAllowEntryIsAnError() {
-        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, "localhost", null), Map.of()))
+        assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.ALLOW, "localhost"), Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("--allow");
     }
 
     @Test
     void invalidServerIsAnError() {
-        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("http://h:1", "t", null, null, null), Map.of()))
+        assertThatThrownBy(() -> ClientConfig.resolve(Map.of(Setting.SERVER, "http://h:1", Setting.TOKEN, "t"), Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("--server");
     }
 
     @Test
     void invalidOrNegativeGraceIsAnError() {
-        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, "soon"), Map.of()))
+        assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.SHUTDOWN_GRACE, "soon"), Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("--shutdown-grace");
-        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, "-1s"), Map.of()))
+        assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.SHUTDOWN_GRACE, "-1s"), Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("--shutdown-grace");
     }
 
@@ -156,35 +162,35 @@ class ClientConfigTest {
     void aGraceTooLongToCountIsAnErrorNamingTheFlag() {
         // Before, these started the client: at SIGTERM the deadline overflowed and it ended with code 1, not 0.
         for (String grace : new String[] {"99999999999999999m", "9223372036854775807s", "9223372036854775807m"}) {
-            assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, grace), Map.of()))
+            assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.SHUTDOWN_GRACE, grace), Map.of()))
                     .as(grace).isInstanceOf(ConfigException.class).hasMessageContaining("--shutdown-grace");
         }
-        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, "525600m"), Map.of())
+        assertThat(ClientConfig.resolve(serverAndTokenWith(Setting.SHUTDOWN_GRACE, "525600m"), Map.of())
                 .shutdownGrace()).isEqualTo(Duration.ofDays(365));
     }
 
     @Test
     void aGraceTakesHoursAndDaysAsTheServersDurationsDo() {
         // The server's PICOTUNNEL_SHUTDOWN_GRACE took 1h; the client's, the same variable, refused it.
-        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, "1h"), Map.of())
+        assertThat(ClientConfig.resolve(serverAndTokenWith(Setting.SHUTDOWN_GRACE, "1h"), Map.of())
                 .shutdownGrace()).isEqualTo(Duration.ofHours(1));
-        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
+        assertThat(ClientConfig.resolve(SERVER_AND_TOKEN,
                 Map.of("PICOTUNNEL_SHUTDOWN_GRACE", "2d")).shutdownGrace()).isEqualTo(Duration.ofDays(2));
-        assertThatThrownBy(() -> ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, "366d"), Map.of()))
+        assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.SHUTDOWN_GRACE, "366d"), Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("--shutdown-grace must be at most a year");
     }
 
     @Test
     void targetThreadsDefaultToTheTunnelsOwnAndComeFromFlagOrEnvironment() {
-        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null), Map.of()).targetThreads())
+        assertThat(ClientConfig.resolve(SERVER_AND_TOKEN, Map.of()).targetThreads())
                 .isZero();
-        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null),
+        assertThat(ClientConfig.resolve(SERVER_AND_TOKEN,
                 Map.of("PICOTUNNEL_TARGET_THREADS", "4")).targetThreads()).isEqualTo(4);
-        assertThat(ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, "2", null),
+        assertThat(ClientConfig.resolve(serverAndTokenWith(Setting.TARGET_THREADS, "2"),
                 Map.of("PICOTUNNEL_TARGET_THREADS", "4")).targetThreads()).as("the flag wins").isEqualTo(2);
         for (String bad : new String[] {"-1", "257", "many"}) {
             assertThatThrownBy(() -> ClientConfig.resolve(
-                    new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, bad, null), Map.of()))
+                    serverAndTokenWith(Setting.TARGET_THREADS, bad), Map.of()))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("--target-threads");
         }
     }
@@ -204,7 +210,7 @@ class ClientConfigTest {
         logger.addAppender(logged);
         try {
             ClientConfig config = ClientConfig.resolve(
-                    new ClientConfig.Flags("h:1", "t", null, null, null, "8MiB", null, null, null, null),
+                    serverAndTokenWith(Setting.MAX_STREAM_WINDOW, "8MiB"),
                     Map.of("PICOTUNNEL_SESSION_BUFFER_LIMIT", "1MiB"));
             assertThat(config.limits().maxStreamWindow()).as("kept to half the limit").isEqualTo(512 << 10);
             assertThat(config.limits().yamux().maxStreamWindow()).isEqualTo(512 << 10);
@@ -220,31 +226,31 @@ class ClientConfigTest {
 
     @Test
     void sessionLimitsComeFromFlagsOrEnvironmentWithDefaults() {
-        ClientConfig defaults = ClientConfig.resolve(new ClientConfig.Flags("h:1", "t", null, null, null), Map.of());
+        ClientConfig defaults = ClientConfig.resolve(SERVER_AND_TOKEN, Map.of());
         assertThat(defaults.limits()).isEqualTo(SessionLimits.DEFAULTS);
         assertThat(defaults.limits().yamux().windowAutoTuning()).isTrue();
 
         ClientConfig set = ClientConfig.resolve(
-                new ClientConfig.Flags("h:1", "t", null, null, null, "4MiB", null, null, null, null),
+                serverAndTokenWith(Setting.MAX_STREAM_WINDOW, "4MiB"),
                 Map.of("PICOTUNNEL_MAX_STREAM_WINDOW", "1GiB", "PICOTUNNEL_SESSION_WINDOW_BUDGET", "32MiB",
                         "PICOTUNNEL_MAX_STREAMS", "70000", "PICOTUNNEL_SESSION_BUFFER_LIMIT", "32MiB"));
         assertThat(set.limits()).isEqualTo(new SessionLimits(4 << 20, 32L << 20, 70_000, 32L << 20));
         assertThat(set.limits().yamux().sessionBufferLimit()).isEqualTo(32L << 20);
         assertThat(ClientConfig.resolve(
-                new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, null, "1GiB"),
+                serverAndTokenWith(Setting.SESSION_BUFFER_LIMIT, "1GiB"),
                 Map.of("PICOTUNNEL_SESSION_BUFFER_LIMIT", "32MiB")).limits().sessionBufferLimit())
                 .as("the flag wins").isEqualTo(1L << 30);
         assertThatThrownBy(() -> ClientConfig.resolve(
-                new ClientConfig.Flags("h:1", "t", null, null, null, null, null, null, null, "100KiB"), Map.of()))
+                serverAndTokenWith(Setting.SESSION_BUFFER_LIMIT, "100KiB"), Map.of()))
                 .isInstanceOf(ConfigException.class)
-                .hasMessage("--session-buffer-limit: it must be at least 256KiB");
+                .hasMessage("Invalid --session-buffer-limit (PICOTUNNEL_SESSION_BUFFER_LIMIT): it must be at least 256KiB.");
 
         assertThatThrownBy(() -> ClientConfig.resolve(
-                new ClientConfig.Flags("h:1", "t", null, null, null, "1KiB", null, null, null, null), Map.of()))
+                serverAndTokenWith(Setting.MAX_STREAM_WINDOW, "1KiB"), Map.of()))
                 .isInstanceOf(ConfigException.class)
-                .hasMessage("--max-stream-window: it must be between 256KiB and 1GiB");
+                .hasMessage("Invalid --max-stream-window (PICOTUNNEL_MAX_STREAM_WINDOW): it must be between 256KiB and 1GiB.");
         assertThatThrownBy(() -> ClientConfig.resolve(
-                new ClientConfig.Flags("h:1", "t", null, null, null), Map.of("PICOTUNNEL_MAX_STREAMS", "many")))
-                .hasMessageStartingWith("--max-streams: 'many' is not a size");
+                SERVER_AND_TOKEN, Map.of("PICOTUNNEL_MAX_STREAMS", "many")))
+                .hasMessageStartingWith("Invalid --max-streams (PICOTUNNEL_MAX_STREAMS): 'many' is not a size");
     }
 }

@@ -1,6 +1,7 @@
 package io.picotunnel.client.config;
 
 import ch.qos.logback.classic.Level;
+import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.testkit.LogCapture;
 import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.Test;
@@ -15,17 +16,17 @@ class HttpProxyTest {
     private static final ServerAddress WSS = ServerAddress.parse("tunnel.example.com:8443");
     private static final ServerAddress WS = ServerAddress.parse("ws://tunnel.example.com:8080");
 
-    private static final ClientConfig.Flags NONE = new ClientConfig.Flags(null, null, null, null, null);
+    private static final Map<Setting, String> NONE = Map.of();
 
-    private static HttpProxy resolve(ClientConfig.Flags flags, Map<String, String> env) {
+    private static HttpProxy resolve(Map<Setting, String> flags, Map<String, String> env) {
         Map<String, String> all = new java.util.HashMap<>(env);
-        all.putIfAbsent(ClientConfig.ENV_SERVER, "tunnel.example.com:8443");
-        all.put(ClientConfig.ENV_TOKEN, "t");
+        all.putIfAbsent(Setting.SERVER.envVar(), "tunnel.example.com:8443");
+        all.put(Setting.TOKEN.envVar(), "t");
         return ClientConfig.resolve(flags, all).proxy();
     }
 
-    private static ClientConfig.Flags proxyFlag(String value) {
-        return new ClientConfig.Flags(null, null, null, null, null, null, null, null, null, null, value);
+    private static Map<Setting, String> proxyFlag(String value) {
+        return Map.of(Setting.PROXY, value);
     }
 
     @Test

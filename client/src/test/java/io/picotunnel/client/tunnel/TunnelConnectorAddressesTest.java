@@ -2,6 +2,7 @@ package io.picotunnel.client.tunnel;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.Setting;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.LogCapture;
@@ -145,8 +146,8 @@ class TunnelConnectorAddressesTest {
     void theConnectTimeoutSettingBoundsAnAttempt() throws Exception {
         try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
              LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            ClientConfig config = ClientConfig.resolve(new ClientConfig.Flags("ws://" + silent.address(), TOKEN, null,
-                    null, "0s"), Map.of("PICOTUNNEL_CONNECT_TIMEOUT", "1s"));
+            ClientConfig config = ClientConfig.resolve(Map.of(Setting.SERVER, "ws://" + silent.address(),
+                    Setting.TOKEN, TOKEN, Setting.SHUTDOWN_GRACE, "0s"), Map.of("PICOTUNNEL_CONNECT_TIMEOUT", "1s"));
             long start = System.nanoTime();
             client = new TunnelClient(config);
             client.start();

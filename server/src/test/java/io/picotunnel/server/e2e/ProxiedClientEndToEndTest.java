@@ -67,16 +67,17 @@ class ProxiedClientEndToEndTest {
         servicePort = testbed.createTcpServiceOnFreePort(tunnel.get("id").asText(), echo.address()).port();
     }
 
-    private TunnelClient startClient(ClientConfig.Flags flags, Map<String, String> env) {
+    private TunnelClient startClient(Map<io.picotunnel.client.config.Setting, String> flags,
+                                     Map<String, String> env) {
         Map<String, String> all = new HashMap<>(env);
-        all.put(ClientConfig.ENV_TOKEN, token);
+        all.put("PICOTUNNEL_TOKEN", token);
         client = new TunnelClient(ClientConfig.resolve(flags, all).withShutdownGrace(Duration.ZERO));
         client.start();
         return client;
     }
 
-    private static ClientConfig.Flags flags(String proxy) {
-        return new ClientConfig.Flags(null, null, null, null, null, null, null, null, null, null, proxy);
+    private static Map<io.picotunnel.client.config.Setting, String> flags(String proxy) {
+        return proxy == null ? Map.of() : Map.of(io.picotunnel.client.config.Setting.PROXY, proxy);
     }
 
     private void assertDataFlows() throws Exception {
@@ -97,7 +98,7 @@ class ProxiedClientEndToEndTest {
         proxy = new ConnectProxy("alice", "p@ss:word");
 
         startClient(flags(null), Map.of(
-                ClientConfig.ENV_SERVER, "ws://tunnel.test:" + testbed.tunnelPort(),
+                "PICOTUNNEL_SERVER", "ws://tunnel.test:" + testbed.tunnelPort(),
                 "HTTP_PROXY", "http://alice:p%40ss%3Aword@127.0.0.1:" + proxy.port()));
 
         assertThat(client.awaitConnected(Duration.ofSeconds(15))).as("state %s", client.state()).isTrue();
@@ -119,8 +120,8 @@ class ProxiedClientEndToEndTest {
 
         try (ConnectProxy ignored = ConnectProxy.refusing(403)) {
             startClient(flags(null), Map.of(
-                    ClientConfig.ENV_SERVER, "wss://tunnel.test:" + testbed.tunnelPort(),
-                    ClientConfig.ENV_INSECURE, "true",
+                    "PICOTUNNEL_SERVER", "wss://tunnel.test:" + testbed.tunnelPort(),
+                    "PICOTUNNEL_INSECURE", "true",
                     "PICOTUNNEL_PROXY", proxy.url(),
                     "HTTPS_PROXY", ignored.url()));
 
@@ -137,7 +138,7 @@ class ProxiedClientEndToEndTest {
         proxy = new ConnectProxy("alice", "right");
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
             startClient(flags("http://alice:wrong@127.0.0.1:" + proxy.port()), Map.of(
-                    ClientConfig.ENV_SERVER, "ws://tunnel.test:" + testbed.tunnelPort()));
+                    "PICOTUNNEL_SERVER", "ws://tunnel.test:" + testbed.tunnelPort()));
 
             await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.WARN).isEmpty());
             assertThat(log.messages(Level.WARN).getFirst())
@@ -156,7 +157,7 @@ class ProxiedClientEndToEndTest {
         try (ConnectProxy forbidding = ConnectProxy.refusing(403);
              LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
             startClient(flags(forbidding.url()), Map.of(
-                    ClientConfig.ENV_SERVER, "ws://tunnel.test:" + testbed.tunnelPort()));
+                    "PICOTUNNEL_SERVER", "ws://tunnel.test:" + testbed.tunnelPort()));
 
             await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.WARN).isEmpty());
             assertThat(log.messages(Level.WARN).getFirst()).contains("answered HTTP 403")
@@ -168,7 +169,7 @@ class ProxiedClientEndToEndTest {
         proxy = new ConnectProxy(null, null);
         int closedPort = Ports.freePort();
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            startClient(flags(proxy.url()), Map.of(ClientConfig.ENV_SERVER, "ws://tunnel.test:" + closedPort));
+            startClient(flags(proxy.url()), Map.of("PICOTUNNEL_SERVER", "ws://tunnel.test:" + closedPort));
 
             await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.WARN).isEmpty());
             assertThat(log.messages(Level.WARN).getFirst()).contains("The proxy could not reach the server")
@@ -182,7 +183,7 @@ class ProxiedClientEndToEndTest {
         startServer(Map.of());
         int nothingThere = Ports.freePort();
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            startClient(flags(null), Map.of(ClientConfig.ENV_SERVER, "wss://tunnel.test:" + testbed.tunnelPort(),
+            startClient(flags(null), Map.of("PICOTUNNEL_SERVER", "wss://tunnel.test:" + testbed.tunnelPort(),
                     "HTTPS_PROXY", "http://u:secret@127.0.0.1:" + nothingThere));
 
             await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.WARN).isEmpty());

@@ -216,9 +216,9 @@ class TunnelLifecycleEndToEndTest {
     @Test
     void tokenInQuotesFromAnEnvFileConnects() throws Exception {
         // docker run --env-file keeps the quotes of PICOTUNNEL_TOKEN="..." (Compose's env_file takes them off).
-        ClientConfig config = ClientConfig.resolve(new ClientConfig.Flags(null, null, null, null, "0s"), Map.of(
-                ClientConfig.ENV_SERVER, "ws://127.0.0.1:" + testbed.tunnelPort(),
-                ClientConfig.ENV_TOKEN, "\"" + token + "\""));
+        ClientConfig config = ClientConfig.resolve(Map.of(io.picotunnel.client.config.Setting.SHUTDOWN_GRACE, "0s"),
+                Map.of("PICOTUNNEL_SERVER", "ws://127.0.0.1:" + testbed.tunnelPort(),
+                        "PICOTUNNEL_TOKEN", "\"" + token + "\""));
         try (TunnelClient client = new TunnelClient(config)) {
             client.start();
 

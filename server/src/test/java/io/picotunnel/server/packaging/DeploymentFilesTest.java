@@ -470,10 +470,8 @@ class DeploymentFilesTest {
         for (io.picotunnel.server.config.Setting setting : io.picotunnel.server.config.Setting.values()) {
             known.add(setting.envVar());
         }
-        for (java.lang.reflect.Field field : io.picotunnel.client.config.ClientConfig.class.getFields()) {
-            if (field.getName().startsWith("ENV_")) {
-                known.add((String) field.get(null));
-            }
+        for (io.picotunnel.client.config.Setting setting : io.picotunnel.client.config.Setting.values()) {
+            known.add(setting.envVar());
         }
         // Read by the server's LogSettings and by the launcher.
         known.addAll(List.of("PICOTUNNEL_LOG_FORMAT", "PICOTUNNEL_LOG_LEVEL", "PICOTUNNEL_HOME"));

@@ -1,0 +1,54 @@
+package io.picotunnel.client.config;
+
+import io.picotunnel.protocol.config.DeclaredSetting;
+
+/**
+ * Every client setting: its flag, its {@code PICOTUNNEL_*} environment variable (the same name), its default and its
+ * help. A flag wins over the environment variable, which wins over the default.
+ */
+public enum Setting implements DeclaredSetting {
+    SERVER("--server", "ADDRESS", null,
+            "Server tunnel address: host:port (TLS), wss://host:port or ws://host:port (no TLS). Required."),
+    TOKEN("--token", "TOKEN", null, "The tunnel's token (prefer the environment variable). Required."),
+    INSECURE("--insecure", "BOOL", "false", "Skip TLS certificate verification. For development only."),
+    ALLOW("--allow", "HOST:PORT[,...]", null,
+            "Only these targets may be dialled for the server; others are refused. Default: any."),
+    SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "10s",
+            "On SIGTERM, how long open streams may go on (e.g. 10s, 500ms, 2m, 1h)."),
+    DIAL_TIMEOUT("--dial-timeout", "DURATION", "10s",
+            "How long a target's name lookup and connection may take together, its addresses sharing it"
+                    + " (e.g. 10s, 500ms, 1m)."),
+    CONNECT_TIMEOUT("--connect-timeout", "DURATION", "10s",
+            "How long the connection to the server (through a proxy: to the proxy, and its answer to CONNECT) may"
+                    + " take, counted after the name lookup, its addresses sharing it."),
+    MAX_STREAM_WINDOW("--max-stream-window", "BYTES", "16MiB",
+            "Largest receive window per stream; windows start at 256KiB and grow while the link, not the reader,"
+                    + " limits a stream. At most half of --session-buffer-limit."),
+    SESSION_WINDOW_BUDGET("--session-window-budget", "BYTES", "64MiB",
+            "How much the windows of the connection may grow in all (bounds memory)."),
+    MAX_STREAMS("--max-streams", "N", "65536", "Most open streams on the connection."),
+    SESSION_BUFFER_LIMIT("--session-buffer-limit", "BYTES", null,
+            "Most bytes the streams of the connection may hold for targets that read slower than the server sends;"
+                    + " beyond, the stream whose target has gone longest without reading is reset. Default: 256MiB,"
+                    + " or a quarter of the heap if less."),
+    TARGET_THREADS("--target-threads", "N", "0",
+            "Threads for the connections to targets. 0: the tunnel's own thread, fastest on small machines (nothing"
+                    + " handed between threads); N: a pool of N, for many busy targets on many cores."),
+    PROXY("--proxy", "URL", null,
+            "HTTP proxy to reach the server through (CONNECT): http://[user:password@]host:port, or none to connect"
+                    + " directly. Default: HTTPS_PROXY for wss, HTTP_PROXY for ws, unless NO_PROXY names the server"
+                    + " or it is on this machine. A proxy the client cannot use (another scheme, such as socks5://, or"
+                    + " a value it cannot read) is an error at start, from these variables too: set --proxy to an"
+                    + " http:// proxy, or to none.");
+
+    private final Declaration declaration;
+
+    Setting(String flag, String paramLabel, String defaultValue, String description) {
+        this.declaration = new Declaration(flag, paramLabel, defaultValue, description);
+    }
+
+    @Override
+    public Declaration declaration() {
+        return declaration;
+    }
+}
