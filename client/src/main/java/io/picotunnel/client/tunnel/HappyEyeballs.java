@@ -1,6 +1,7 @@
 package io.picotunnel.client.tunnel;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.util.concurrent.EventExecutor;
@@ -153,9 +154,21 @@ final class HappyEyeballs {
     /** A loser's connection ends as Go closes it; a cancelled race's with a reset, as the stream it was for ended. */
     private static void close(Channel channel, boolean reset) {
         if (reset && channel.isActive()) {
-            channel.config().setOption(ChannelOption.SO_LINGER, 0);
+            endWithReset(channel);
         }
         channel.close();
+    }
+
+    /**
+     * Makes {@code channel}'s close a reset. It lives on an event loop of its own, where it may have failed and closed
+     * its socket since we looked: that one has nothing left to reset, and the race goes on calling its attempts off.
+     */
+    private static void endWithReset(Channel channel) {
+        try {
+            channel.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (ChannelException closedMeanwhile) {
+            // Nothing to reset.
+        }
     }
 
     /** The addresses of one family, tried in turn, each with its share of what is left of the timeout. */
@@ -209,7 +222,7 @@ final class HappyEyeballs {
             if (connecting != null && !connecting.isDone()) {
                 if (reset) {
                     // A connection the kernel may have made already ends with a reset, not an EOF.
-                    connecting.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+                    endWithReset(connecting.channel());
                 }
                 // Netty closes the channel of a cancelled connect; one that connected meanwhile is closed on arrival.
                 connecting.cancel(false);

@@ -2,13 +2,16 @@ package io.picotunnel.client.tunnel;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.EventLoop;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.ConnectException;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
@@ -16,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -125,15 +129,39 @@ class HappyEyeballsTest {
         assertThat(outcome).as("a cancelled race tells nothing").isNotDone();
     }
 
+    @Test
+    void aRaceCalledOffJustAsAnAttemptClosedItsSocketStillCallsTheOtherAttemptOff() throws Exception {
+        // The attempt on 127.0.0.1 lives on an event loop of its own, where it has just failed and closed its socket:
+        // the race, called off before it has heard so, finds the socket closed when it asks for a reset.
+        NioSocketChannel closedMeanwhile = new NioSocketChannel();
+        closedMeanwhile.unsafe().closeForcibly();
+        HappyEyeballs race = race(Duration.ZERO,
+                address -> address instanceof Inet4Address
+                        ? new DefaultChannelPromise(closedMeanwhile, loop) : new EmbeddedChannel().newPromise(),
+                "127.0.0.1", "::1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
+
+        loop.submit(race::cancel).get(5, TimeUnit.SECONDS);
+
+        assertThat(attempts.get(1).promise().isCancelled()).as("the attempt on ::1 called off").isTrue();
+        assertThat(attempts.get(0).promise().isCancelled()).as("the attempt on 127.0.0.1 called off").isTrue();
+    }
+
     /** Starts a race on {@code loop} of {@code names} (IP addresses), with 30 s in all. */
     private HappyEyeballs race(Duration fallbackDelay, String... names) throws Exception {
+        return race(fallbackDelay, address -> new EmbeddedChannel().newPromise(), names);
+    }
+
+    /** As above, each attempt's connect promise made by {@code promises}. */
+    private HappyEyeballs race(Duration fallbackDelay, Function<InetAddress, ChannelPromise> promises, String... names)
+            throws Exception {
         InetAddress[] addresses = new InetAddress[names.length];
         for (int i = 0; i < names.length; i++) {
             addresses[i] = InetAddress.getByName(names[i]);
         }
         HappyEyeballs race = new HappyEyeballs(loop, addresses, System.nanoTime() + LONG.toNanos(), fallbackDelay,
                 (address, connectTimeoutMillis) -> {
-                    ChannelPromise promise = new EmbeddedChannel().newPromise();
+                    ChannelPromise promise = promises.apply(address);
                     attempts.add(new Attempted(address, connectTimeoutMillis, System.nanoTime(), promise));
                     return promise;
                 },
