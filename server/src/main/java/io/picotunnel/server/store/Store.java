@@ -9,6 +9,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -38,6 +39,9 @@ public final class Store implements AutoCloseable {
      * item before an older one.
      */
     private static final String IN_ORDER_STORED = " ORDER BY rowid";
+
+    /** How many ports a tcp service asking for any is given, each found taken by another program, before a 409. */
+    public static final int PORT_PICKS = 3;
 
     private final Database database;
     private final Clock clock;
@@ -264,13 +268,10 @@ public final class Store implements AutoCloseable {
                     draft.pathPrefix(), draft.tlsMode(), draft.listenAddr(), draft.targetAddr(), draft.enabled(), now(),
                     draft.httpsRedirect(), draft.access());
             List<Service> stored = ServiceRows.select(connection, SELECT_SERVICE);
-            if (PortPicker.asksForAnyPort(draftWithId)) {
-                draftWithId = draftWithId.withListenAddr(ports.pick(draftWithId, stored));
-            }
-            ServiceConflicts.check(stored, draftWithId);
-            Service service = ServiceRows.insert(connection, draftWithId);
-            tellListeners(List.of(new Change(null, service)), told);
-            return Optional.of(service);
+            return Optional.of(storeAndTell(connection, told, draftWithId, ports, stored, candidate -> {
+                ServiceConflicts.check(stored, candidate);
+                return new Change(null, ServiceRows.insert(connection, candidate));
+            }));
         });
     }
 
@@ -296,17 +297,55 @@ public final class Store implements AutoCloseable {
             Service after = new Service(before.id(), before.tunnelId(), changed.type(), changed.domain(), changed.pathPrefix(),
                     changed.tlsMode(), changed.listenAddr(), changed.targetAddr(), changed.enabled(), before.createdAt(),
                     changed.httpsRedirect(), changed.access(), before.creationOrder());
-            if (PortPicker.asksForAnyPort(after)) {
-                after = after.withListenAddr(ports.pick(after, ServiceRows.select(connection, SELECT_SERVICE)));
-            }
-            if (ServiceConflicts.routesDiffer(before, after)) {
-                // Pairs stored before a rule was tightened (prefixes that route the same) stay editable otherwise.
-                ServiceConflicts.check(ServiceRows.select(connection, SELECT_SERVICE), after);
-            }
-            ServiceRows.update(connection, after);
-            tellListeners(List.of(new Change(before, after)), told);
-            return Optional.of(after);
+            List<Service> all = ServiceRows.select(connection, SELECT_SERVICE);
+            return Optional.of(storeAndTell(connection, told, after, ports, all, candidate -> {
+                if (ServiceConflicts.routesDiffer(before, candidate)) {
+                    // Pairs stored before a rule was tightened (prefixes that route the same) stay editable otherwise.
+                    ServiceConflicts.check(all, candidate);
+                }
+                ServiceRows.update(connection, candidate);
+                return new Change(before, candidate);
+            }));
         });
+    }
+
+    /** Writes a service to the transaction's connection: the change it made. */
+    @FunctionalInterface
+    private interface ServiceWrite {
+        Change write(Service service) throws SQLException, ServiceConflictException;
+    }
+
+    /**
+     * Writes {@code asked} and tells the listeners of the change: the service as stored. A tcp service asking for any
+     * port is written with the one {@code ports} chooses; when a listener finds another program holding it (taken in
+     * the moment between the choice and the bind), the write is undone and another port chosen, {@link #PORT_PICKS}
+     * times at most. A port the user named is refused at once.
+     */
+    private Service storeAndTell(Connection connection, List<Told> told, Service asked, PortPicker ports,
+                                List<Service> stored, ServiceWrite write)
+            throws SQLException, ServiceConflictException {
+        if (!PortPicker.asksForAnyPort(asked)) {
+            Change change = write.write(asked);
+            tellListeners(List.of(change), told);
+            return change.after();
+        }
+        for (int pick = 1; ; pick++) {
+            Service candidate = asked.withListenAddr(ports.pick(asked, stored));
+            Savepoint unwritten = connection.setSavepoint();
+            Change change = write.write(candidate);
+            try {
+                tellListeners(List.of(change), told);
+                connection.releaseSavepoint(unwritten);
+                return change.after();
+            } catch (PortInUseException e) {
+                if (pick == PORT_PICKS) {
+                    throw e;
+                }
+                connection.rollback(unwritten);
+                log.info("tcp service {}: another program took {}, the port chosen for it, before it was bound;"
+                        + " choosing another", candidate.id(), candidate.listenAddr());
+            }
+        }
     }
 
     /** False when there is no such service. */

@@ -14,6 +14,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntConsumer;
 import java.util.random.RandomGenerator;
 
 /**
@@ -22,13 +23,20 @@ import java.util.random.RandomGenerator;
  * at a random one and going through all of them, the first that no stored service overlaps, that is none of the
  * server's own listen addresses, and that another program does not hold (a bind on the service's host, with the
  * listener's own options, says so). The store calls it inside the transaction that stores the service, so two
- * services created at once cannot get the same port.
+ * services created at once cannot get the same port; and again when another program took the port before the
+ * service's listener bound it.
  */
 public final class FreePorts implements PortPicker {
 
     private final PortRanges allowed;
     private final List<HostPort> reserved;
     private final RandomGenerator random;
+    /**
+     * For a test: runs with each port chosen, before the service is stored and bound, the moment in which another
+     * program can take it.
+     */
+    volatile IntConsumer chosen = port -> {
+    };
 
     /** {@code reserved}: the server's own listen addresses (one with port 0 counts once bound, by the bind). */
     public FreePorts(PortRanges allowed, List<HostPort> reserved) {
@@ -52,6 +60,7 @@ public final class FreePorts implements PortPicker {
             int port = allowed.portAt((int) (((long) start + i) % size));
             HostPort address = new HostPort(wanted.host(), port);
             if (taken.stream().noneMatch(address::overlaps) && canBind(new InetSocketAddress(host, port))) {
+                chosen.accept(port);
                 return address.toString();
             }
         }

@@ -9,6 +9,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.unix.Errors;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.net.Transport;
@@ -200,6 +201,15 @@ final class TcpListener {
             }
             LockSupport.parkNanos(RELEASE_POLL.toNanos());
         }
+    }
+
+    /** Linux's errno for an address in use, which epoll's bind failure carries (it is no {@link BindException}). */
+    private static final int EADDRINUSE = 98;
+
+    /** Whether a bind failed because another socket holds the address, with either transport. */
+    static boolean inUse(IOException bindFailure) {
+        return bindFailure instanceof BindException
+                || bindFailure instanceof Errors.NativeIoException nativeFailure && nativeFailure.expectedErr() == -EADDRINUSE;
     }
 
     private Channel bindOnce(InetSocketAddress address) throws IOException {

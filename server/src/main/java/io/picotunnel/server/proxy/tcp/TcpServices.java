@@ -7,6 +7,7 @@ import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.HostPort;
+import io.picotunnel.server.store.PortInUseException;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
@@ -264,7 +265,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
                     + "; meanwhile another process took the old address " + describe(e.address()) + ", so the service"
                     + " is not listening until that is free again (tried every " + Durations.format(retryInterval) + ")", e);
         } catch (IOException e) {
-            throw new ServiceConflictException("cannot listen on " + describe(address) + ": " + e.getMessage(), e);
+            String refusal = "cannot listen on " + describe(address) + ": " + e.getMessage();
+            throw TcpListener.inUse(e) ? new PortInUseException(refusal, e) : new ServiceConflictException(refusal, e);
         }
         LOG.info("tcp service {} listening on {} for target {}", id, describe(listeners.get(id).address()),
                 after.targetAddr());
