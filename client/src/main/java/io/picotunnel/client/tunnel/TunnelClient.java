@@ -295,13 +295,13 @@ public final class TunnelClient implements AutoCloseable {
         Duration serverWait = ConnectFailures.retryAfter(cause);
         Duration delay = backoff.next(serverWait);
         if (serverWait == null) {
-            LOG.warn("cannot connect to {}: {} Retrying in {} ms.", config.server(),
-                    ConnectFailures.explain(config.server(), cause, connector.connectTimeout()), delay.toMillis());
+            LOG.warn("cannot connect to {}: {} Retrying in {}.", config.server(),
+                    ConnectFailures.explain(config.server(), cause, connector.connectTimeout()), Durations.format(delay));
         } else {
-            LOG.warn("cannot connect to {}: {} {} asked to wait {} s (Retry-After): retrying in {} ms.", config.server(),
+            LOG.warn("cannot connect to {}: {} {} asked to wait {} (Retry-After): retrying in {}.", config.server(),
                     ConnectFailures.explain(config.server(), cause, connector.connectTimeout()),
-                    cause instanceof ConnectFailures.ProxyFailedException ? "The proxy" : "It", serverWait.toSeconds(),
-                    delay.toMillis());
+                    cause instanceof ConnectFailures.ProxyFailedException ? "The proxy" : "It",
+                    Durations.format(serverWait), Durations.format(delay));
         }
         scheduleReconnect(delay);
     }
@@ -328,8 +328,8 @@ public final class TunnelClient implements AutoCloseable {
         }
         Duration delay = backoff.afterGoAway(GO_AWAY_RECONNECT_JITTER);
         YamuxSession session = YamuxSession.of(ch);
-        LOG.info("the server at {} is going away (GoAway): reconnecting in {} ms; {} open stream(s) finish on the "
-                + "old connection", config.server(), delay.toMillis(), session == null ? 0 : session.activeStreams());
+        LOG.info("the server at {} is going away (GoAway): reconnecting in {}; {} open stream(s) finish on the "
+                + "old connection", config.server(), Durations.format(delay), session == null ? 0 : session.activeStreams());
         scheduleReconnect(delay);
         if (session != null) {
             closeWhenIdle(ch, session);
@@ -367,7 +367,7 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         Duration delay = backoff.next();
-        LOG.warn("disconnected from {}; reconnecting in {} ms", config.server(), delay.toMillis());
+        LOG.warn("disconnected from {}; reconnecting in {}", config.server(), Durations.format(delay));
         scheduleReconnect(delay);
     }
 

@@ -312,7 +312,7 @@ class TunnelClientHostileServerTest {
         assertThat(logged.list).map(ILoggingEvent::getFormattedMessage)
                 .anySatisfy(line -> assertThat(line).contains("HTTP 503 Service Unavailable")
                         .contains("unavailable for now, shutting down, restarting or overloaded")
-                        .contains("asked to wait 3 s (Retry-After): retrying in 3000 ms"));
+                        .contains("asked to wait 3 s (Retry-After): retrying in 3 s."));
     }
 
     @Test

@@ -1,8 +1,10 @@
 package io.picotunnel.client.tunnel;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -49,6 +51,20 @@ class TunnelClientReconnectTest {
         assertThat(gaps.get(1)).as("gaps %s", gaps).isGreaterThan(gaps.get(0) * 7 / 5);
         assertThat(gaps.get(2)).as("gaps %s", gaps).isGreaterThan(gaps.get(1) * 7 / 5);
         assertThat(client.state()).isNotEqualTo(TunnelClient.State.TOKEN_REJECTED);
+    }
+
+    @Test
+    void aDroppedConnectionIsLoggedWithItsReconnectDelayAsOtherLinesWriteDurations() {
+        server = new DroppingTunnelServer(Duration.ZERO);
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient(new Backoff(() -> 0.0));
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).stream()
+                    .anyMatch(line -> line.startsWith("disconnected from ")));
+            // Without jitter the first delay is 1 s, written as "1 s", not "1000 ms".
+            assertThat(log.messages(Level.WARN)).filteredOn(line -> line.startsWith("disconnected from "))
+                    .first().asString().endsWith("; reconnecting in 1 s");
+        }
     }
 
     @Test

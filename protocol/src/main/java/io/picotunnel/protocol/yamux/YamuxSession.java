@@ -16,6 +16,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.config.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -866,11 +867,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
         bufferLimitLogged = true;
         bufferLimitLoggedNanos = now;
-        log.warn("{}: resetting stream {}, whose reader has taken none of the {} bytes it holds for {} ms, the longest"
+        log.warn("{}: resetting stream {}, whose reader has taken none of the {} bytes it holds for {}, the longest"
                         + " of the streams holding any: the streams of this connection hold {} bytes, over the limit"
                         + " of {} (--session-buffer-limit); logged at most once a minute",
                 ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(),
-                TimeUnit.NANOSECONDS.toMillis(stream.nanosWithoutReaderProgress()), inboundHeld,
+                Durations.format(Duration.ofNanos(stream.nanosWithoutReaderProgress())), inboundHeld,
                 config.sessionBufferLimit());
     }
 

@@ -1,9 +1,11 @@
 package io.picotunnel.protocol.yamux;
 
+import ch.qos.logback.classic.Level;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -174,7 +176,14 @@ class SessionBufferLimitTest {
         }
         p.advance(1000);
         open(p, 9);
-        fill(p, 9, WINDOW);
+        try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN)) {
+            fill(p, 9, WINDOW);
+
+            // How long, as other lines write durations: "4 s", not "4000 ms".
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("resetting stream 1, whose reader has taken none of the " + WINDOW / 2
+                            + " bytes it holds for 4 s, the longest");
+        }
 
         assertThat(resetStreams(p)).as("half a window over: stream 1, stalled longest, and only it")
                 .containsExactly(1);

@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.relay.Hold;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +15,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -24,14 +26,14 @@ import java.util.concurrent.TimeUnit;
  * visitor used TLS to reach the proxy as {@link VisitorAddress#PROXIED_TLS}. The handlers after it hear of
  * the connection ({@code channelActive}) only once the header is read; what followed the header goes on to them
  * (for a tcp service into a {@link Hold} named {@link #HOLD_NAME}, released once the relay runs). A connection
- * from an untrusted peer passes untouched; a trusted one without a valid header within {@link #TIMEOUT_SECONDS}
+ * from an untrusted peer passes untouched; a trusted one without a valid header within {@link #TIMEOUT}
  * is closed.
  */
 public final class ProxyProtocolHandler extends ByteToMessageDecoder {
 
     public static final String NAME = "proxy-protocol";
     public static final String HOLD_NAME = "proxy-protocol-hold";
-    static final int TIMEOUT_SECONDS = 10;
+    static final Duration TIMEOUT = Duration.ofSeconds(10);
     private static final int V1_MAX = 107;
     private static final int V2_MAX_BODY = 4096;
     private static final byte[] V2_SIGNATURE = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
@@ -65,9 +67,9 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
         }
         reading = true;
         timeout = ctx.executor().schedule(() -> {
-            LOG.debug("no PROXY protocol header from {} within {} s; closing", peer, TIMEOUT_SECONDS);
+            LOG.debug("no PROXY protocol header from {} within {}; closing", peer, Durations.format(TIMEOUT));
             ctx.close();
-        }, TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }, TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         ctx.read();
     }
 

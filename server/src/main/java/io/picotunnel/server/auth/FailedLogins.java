@@ -1,5 +1,6 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.net.ClientBlock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -107,8 +108,8 @@ public final class FailedLogins {
         }
         Duration delay = delay(record.failures - policy.freeFailures());
         record.blockedUntil = now.plus(delay);
-        LOG.warn("{}: authentication failed from {}: {} (failure {} from this address{}); it must wait {} ms before trying again",
-                endpoint, clean(address), attempt, record.failures, refused, delay.toMillis());
+        LOG.warn("{}: authentication failed from {}: {} (failure {} from this address{}); it must wait {} before trying again",
+                endpoint, clean(address), attempt, record.failures, refused, Durations.format(delay));
         record.refused = 0;
     }
 

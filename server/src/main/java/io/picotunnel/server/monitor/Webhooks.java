@@ -2,6 +2,7 @@ package io.picotunnel.server.monitor;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.picotunnel.protocol.config.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -202,7 +203,8 @@ final class Webhooks implements AutoCloseable {
                 return;
             }
             long delay = Math.max(FIRST_DELAY.toMillis() << (attempt - 1), asked);
-            log.info("Webhook {} failed ({}); trying again in {} ms.", redacted(url), problem, delay);
+            log.info("Webhook {} failed ({}); trying again in {}.", redacted(url), problem,
+                    Durations.format(Duration.ofMillis(delay)));
             try {
                 retries.schedule(() -> attempt(queue, json, attempt + 1), delay, TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException closed) {
@@ -223,10 +225,10 @@ final class Webhooks implements AutoCloseable {
     static String problem(Throwable error) {
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         if (cause instanceof HttpConnectTimeoutException) {
-            return "no connection within " + REQUEST_TIMEOUT.toSeconds() + " s";
+            return "no connection within " + Durations.format(REQUEST_TIMEOUT);
         }
         if (cause instanceof HttpTimeoutException) {
-            return "no answer within " + REQUEST_TIMEOUT.toSeconds() + " s";
+            return "no answer within " + Durations.format(REQUEST_TIMEOUT);
         }
         String message = cause.getMessage();
         if (message == null || message.isBlank()) {
@@ -291,8 +293,8 @@ final class Webhooks implements AutoCloseable {
         }
         int left = undelivered();
         if (left > 0) {
-            log.warn("Stopping with {} webhook message(s) not delivered within {} s; they are dropped.", left,
-                    closeGrace.toSeconds());
+            log.warn("Stopping with {} webhook message(s) not delivered within {}; they are dropped.", left,
+                    Durations.format(closeGrace));
         }
         retries.shutdownNow();
         client.shutdownNow();

@@ -1,5 +1,6 @@
 package io.picotunnel.server.net;
 
+import io.picotunnel.protocol.config.Durations;
 import org.slf4j.Logger;
 
 import java.time.Duration;
@@ -48,7 +49,7 @@ public final class RefusalLog {
         }
         String line = skipped == 0 ? message
                 : message + " (" + skipped + " more like this not logged since the last such line; at most one line per "
-                + Duration.ofNanos(intervalNanos).toSeconds() + " s)";
+                + Durations.format(Duration.ofNanos(intervalNanos)) + ")";
         if (warn) {
             log.warn(line);
         } else {

@@ -1,5 +1,6 @@
 package io.picotunnel.server.store;
 
+import io.picotunnel.protocol.config.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -391,7 +392,7 @@ public final class Database implements AutoCloseable {
     private void lockBefore(long deadline, Duration wait) {
         try {
             if (!lock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                throw StoreException.busy("Database busy: other changes have held it for " + wait.toMillis() + " ms");
+                throw StoreException.busy("Database busy: other changes have held it for " + Durations.format(wait));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

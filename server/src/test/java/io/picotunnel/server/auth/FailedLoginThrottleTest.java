@@ -131,7 +131,7 @@ class FailedLoginThrottleTest {
         assertThat(api("127.0.0.1", WRONG).status()).isEqualTo(401);
 
         assertThat(logged()).contains("management API: authentication failed from 127.0.0.2: a wrong admin token")
-                .contains("on GET /api/tunnels").contains("failure " + FREE + " from this address").contains("must wait")
+                .contains("on GET /api/tunnels").contains("failure " + FREE + " from this address").contains("it must wait 1 s before trying again")
                 .contains("from 127.0.0.1").doesNotContain(WRONG).doesNotContain(ADMIN_TOKEN);
     }
 

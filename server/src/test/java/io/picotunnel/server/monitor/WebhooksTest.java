@@ -115,7 +115,7 @@ class WebhooksTest {
 
             assertThat(receiver.requests()).as("tried again within the grace").isGreaterThanOrEqualTo(2);
             assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage)
-                    .contains("Stopping with 2 webhook message(s) not delivered within 1 s; they are dropped.");
+                    .contains("Stopping with 2 webhook message(s) not delivered within 1.5 s; they are dropped.");
         } finally {
             logger.detachAppender(log);
         }
@@ -280,7 +280,10 @@ class WebhooksTest {
         }
     }
 
-    /** A receiver that is not listening is said so in the log, not "failed (null)". */
+    /**
+     * A receiver that is not listening is said so in the log, not "failed (null)", and the delay before the next
+     * attempt as other lines write durations: "1 s", not "1000 ms".
+     */
     @Test
     void aRefusedConnectionIsLoggedInWords() {
         ListAppender<ILoggingEvent> log = new ListAppender<>();
@@ -297,7 +300,8 @@ class WebhooksTest {
             webhooks.close();
             assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage)
                     .filteredOn(message -> message.contains("trying again"))
-                    .allMatch(message -> message.contains("failed (could not connect); trying again"), "in words");
+                    .allMatch(message -> message.contains("failed (could not connect); trying again"), "in words")
+                    .first().asString().endsWith("failed (could not connect); trying again in 1 s.");
         } finally {
             logger.detachAppender(log);
         }

@@ -25,7 +25,8 @@ class RefusalLogTest {
                 return capture.messages(Level.INFO).size() == 1;
             });
             assertThat(capture.messages(Level.INFO).get(0)).startsWith("refused later (")
-                    .containsPattern("\\((9|[1-9][0-9]+) more like this not logged");
+                    .containsPattern("\\((9|[1-9][0-9]+) more like this not logged")
+                    .endsWith("; at most one line per 200 ms)");
         }
     }
 

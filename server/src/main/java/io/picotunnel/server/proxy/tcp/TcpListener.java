@@ -12,6 +12,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.unix.Errors;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.server.access.AccessControl;
@@ -31,14 +32,13 @@ import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /** The listening socket of one tcp service and the connections it accepted. Driven by {@link TcpServices}. */
 final class TcpListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(TcpListener.class);
-    private static final long BIND_TIMEOUT_SECONDS = 10;
+    private static final Duration BIND_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration RELEASE_WAIT = Duration.ofSeconds(1);
     private static final Duration RELEASE_POLL = Duration.ofMillis(20);
     /** On each connection: the address its listener was bound to when it accepted it. */
@@ -246,9 +246,9 @@ final class TcpListener {
                     }
                 });
         ChannelFuture bind = bootstrap.bind(address);
-        if (!bind.awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+        if (!bind.awaitUninterruptibly(BIND_TIMEOUT.toMillis())) {
             bind.channel().close();
-            throw new IOException("binding took longer than " + BIND_TIMEOUT_SECONDS + " s");
+            throw new IOException("binding took longer than " + Durations.format(BIND_TIMEOUT));
         }
         if (!bind.isSuccess()) {
             Throwable cause = bind.cause();
@@ -276,7 +276,7 @@ final class TcpListener {
             return;
         }
         InetSocketAddress bound = (InetSocketAddress) listening.localAddress();
-        listening.close().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        listening.close().awaitUninterruptibly(BIND_TIMEOUT.toMillis());
         long deadline = System.nanoTime() + RELEASE_WAIT.toNanos();
         while (System.nanoTime() - deadline < 0) {
             try (ServerSocket probe = new ServerSocket()) {
@@ -300,6 +300,6 @@ final class TcpListener {
         for (Channel connection : connections) {
             Relay.cut(connection);
         }
-        connections.newCloseFuture().awaitUninterruptibly(BIND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        connections.newCloseFuture().awaitUninterruptibly(BIND_TIMEOUT.toMillis());
     }
 }
