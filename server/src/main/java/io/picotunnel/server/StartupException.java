@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.BindFailures;
 import io.picotunnel.server.net.HostPort;
 
 import java.net.BindException;
@@ -32,14 +33,15 @@ public final class StartupException extends RuntimeException {
 
     /**
      * A listener of {@code setting} could not bind {@code address}; {@code failure} is what the bind threw (a
-     * {@link BindException} anywhere in its causes gives the reason: port in use, permission, unknown address).
+     * {@link BindException} anywhere in its causes gives the reason: permission, unknown address; {@link BindFailures}
+     * tells a port in use, with either transport).
      */
     public static StartupException cannotBind(Setting setting, HostPort address, Throwable failure) {
         String how = " with " + setting.flag() + " or " + setting.envVar();
         BindException bind = findBindException(failure);
         String reason = bind == null || bind.getMessage() == null ? String.valueOf(failure.getMessage())
                 : bind.getMessage().toLowerCase(Locale.ROOT);
-        if (bind != null && reason.contains("already in use")) {
+        if (BindFailures.inUse(failure)) {
             return new StartupException("Port " + address.port() + " is already in use (" + setting.flag() + " " + address
                     + "); stop the program using it or choose another address" + how + ".", failure);
         }

@@ -11,6 +11,8 @@ import io.picotunnel.server.store.Store;
 import io.picotunnel.server.tls.BrokenKeys;
 import io.picotunnel.server.tls.TestCertificates;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -182,6 +184,24 @@ class ServerMainTest {
             assertOneSentence(run.err());
             assertThat(run.out()).doesNotContain("admin token");
             assertThat(dir.resolve("data").resolve("admin-token")).doesNotExist();
+        }
+    }
+
+    /**
+     * The tunnel, HTTP and HTTPS listeners (Netty's: with epoll a bind in use fails with errno 98, no BindException)
+     * on a port in use give the same sentence as the API's listener.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"--tunnel-addr", "--http-addr", "--https-addr"})
+    void portInUseOfAnyListenerIsTheSameClearSentence(String flag) throws IOException {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            List<String> args = loopback(flag, "127.0.0.1:" + taken.getLocalPort());
+
+            Run run = run(args.toArray(String[]::new));
+
+            assertThat(run.exitCode()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+            assertThat(run.err()).startsWith("Port " + taken.getLocalPort() + " is already in use (" + flag + " ");
+            assertOneSentence(run.err());
         }
     }
 

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.net.BindFailures;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.access.AccessControl;
@@ -84,7 +85,7 @@ public final class HttpsListener implements AutoCloseable {
         ChannelFuture bound = bootstrap.bind(address).awaitUninterruptibly();
         if (!bound.isSuccess()) {
             Throwable cause = bound.cause();
-            if (cause instanceof BindException) {
+            if (cause instanceof BindException || BindFailures.inUse(cause)) {
                 throw new IOException("cannot listen for HTTPS on " + address + ": the address is already in use "
                         + "or not available (" + cause.getMessage() + ")", cause);
             }

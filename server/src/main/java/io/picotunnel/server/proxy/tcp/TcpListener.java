@@ -9,7 +9,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.unix.Errors;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.config.Durations;
@@ -17,6 +16,7 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.net.AffinityEventLoopGroup;
+import io.picotunnel.server.net.BindFailures;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
@@ -25,7 +25,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.channels.UnresolvedAddressException;
@@ -194,22 +193,13 @@ final class TcpListener {
         while (true) {
             try {
                 return bindOnce(address);
-            } catch (BindException e) {
-                if (System.nanoTime() - deadline >= 0) {
+            } catch (IOException e) {
+                if (!BindFailures.inUse(e) || System.nanoTime() - deadline >= 0) {
                     throw e;
                 }
             }
             LockSupport.parkNanos(RELEASE_POLL.toNanos());
         }
-    }
-
-    /** Linux's errno for an address in use, which epoll's bind failure carries (it is no {@link BindException}). */
-    private static final int EADDRINUSE = 98;
-
-    /** Whether a bind failed because another socket holds the address, with either transport. */
-    static boolean inUse(IOException bindFailure) {
-        return bindFailure instanceof BindException
-                || bindFailure instanceof Errors.NativeIoException nativeFailure && nativeFailure.expectedErr() == -EADDRINUSE;
     }
 
     private Channel bindOnce(InetSocketAddress address) throws IOException {

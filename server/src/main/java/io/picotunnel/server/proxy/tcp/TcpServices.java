@@ -4,6 +4,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.config.Limits;
+import io.picotunnel.server.net.BindFailures;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.HostPort;
@@ -266,7 +267,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
                     + " is not listening until that is free again (tried every " + Durations.format(retryInterval) + ")", e);
         } catch (IOException e) {
             String refusal = "cannot listen on " + describe(address) + ": " + e.getMessage();
-            throw TcpListener.inUse(e) ? new PortInUseException(refusal, e) : new ServiceConflictException(refusal, e);
+            throw BindFailures.inUse(e) ? new PortInUseException(refusal, e) : new ServiceConflictException(refusal, e);
         }
         LOG.info("tcp service {} listening on {} for target {}", id, describe(listeners.get(id).address()),
                 after.targetAddr());

@@ -36,6 +36,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -184,6 +186,34 @@ class TcpServicesTest {
         assertThat(services.boundAddress("s1")).contains(oldAddress);
         assertThat(services.problem("s1")).isEmpty();
         assertThat(accepts(port)).isTrue();
+    }
+
+    /**
+     * A port freed a moment after the bind began (a listener closed just before, released on its event loop's next
+     * select) is bound once free, within the moment the bind waits: with epoll too, whose bind failure is no
+     * BindException.
+     */
+    @Test
+    void aPortFreedAMomentAfterTheBindBeganIsBoundNotRefused() throws Exception {
+        int port = Ports.freePort();
+        ServerSocket closingSoon = new ServerSocket();
+        ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
+        try {
+            closingSoon.setReuseAddress(true);
+            closingSoon.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            later.schedule(() -> {
+                closingSoon.close();
+                return null;
+            }, 200, TimeUnit.MILLISECONDS);
+
+            services.onServiceChange(null, tcp("s1", "127.0.0.1:" + port, true));
+
+            assertThat(services.boundAddress("s1")).hasValueSatisfying(a -> assertThat(a.getPort()).isEqualTo(port));
+            assertThat(accepts(port)).isTrue();
+        } finally {
+            later.shutdownNow();
+            closingSoon.close();
+        }
     }
 
     @Test
