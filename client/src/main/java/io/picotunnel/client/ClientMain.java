@@ -8,6 +8,7 @@ import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.config.SettingOptions;
+import io.picotunnel.protocol.config.UsageErrors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -19,7 +20,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 
 /** {@code picotunnel-client}: connects to a PicoTunnel server and serves the streams it opens. */
 @Command(
@@ -76,29 +76,11 @@ public final class ClientMain implements Callable<Integer> {
         CommandLine cmd = new CommandLine(new ClientMain(env));
         SettingOptions.addTo(cmd.getCommandSpec(), Setting.class);
         cmd.setParameterExceptionHandler((e, args) -> {
-            e.getCommandLine().getErr().println("picotunnel-client: " + usageError(e));
+            e.getCommandLine().getErr().println("picotunnel-client: " + UsageErrors.describe(e, 0, "--token TOKEN"));
             e.getCommandLine().getErr().println("Run picotunnel-client --help for the flags.");
             return EXIT_USAGE;
         });
         return cmd;
-    }
-
-    /**
-     * What is wrong with the command line, without the arguments that match no flag: picocli prints them whole, and
-     * such an argument is often the token (given without --token, after --insecure, or after a misspelt --token=),
-     * which would end up in the journal or the container's log. A flag is named up to its '='.
-     */
-    static String usageError(CommandLine.ParameterException e) {
-        if (!(e instanceof CommandLine.UnmatchedArgumentException unmatched) || unmatched.getUnmatched().isEmpty()) {
-            return e.getMessage();
-        }
-        return unmatched.getUnmatched().stream()
-                .map(arg -> arg.startsWith("-")
-                        ? "unknown flag " + (arg.indexOf('=') < 0 ? arg : arg.substring(0, arg.indexOf('=')))
-                        : "an argument that belongs to no flag (not shown: it may be a secret; a value goes right after"
-                        + " its flag, as in --token TOKEN)")
-                .distinct()
-                .collect(Collectors.joining("; "));
     }
 
     @Override

@@ -140,6 +140,8 @@ class ClientMainTest {
                     .contains("--help");
         }
         assertThat(run(Map.of(), "--server=h:8443", "--tokn=" + token).err()).contains("--tokn");
+        assertThat(run(Map.of(), "--server", "h:8443", "--insecure", token).err())
+                .contains("1 argument not understood: argument 4 belongs to no flag", "--token TOKEN");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.picotunnel.server;
 import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.config.SettingOptions;
+import io.picotunnel.protocol.config.UsageErrors;
 import io.picotunnel.server.config.Setting;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
@@ -82,7 +83,7 @@ public final class ServerMain {
             }
             config = ServerConfig.load(SettingOptions.given(parsed, Setting.class), env);
         } catch (CommandLine.ParameterException e) {
-            err.println(e.getMessage() + " (see --help)");
+            err.println(UsageErrors.describe(e, 0, "--admin-token TOKEN") + " (see --help)");
             return EXIT_USAGE;
         } catch (ConfigException e) {
             err.println(e.getMessage());

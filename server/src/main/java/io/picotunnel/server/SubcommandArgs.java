@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.UsageErrors;
 import io.picotunnel.server.config.Setting;
 import picocli.CommandLine;
 
@@ -32,7 +33,8 @@ final class SubcommandArgs {
                 return OptionalInt.of(0);
             }
         } catch (CommandLine.ParameterException e) {
-            err.println(e.getMessage() + " (see picotunnel-server " + name + " --help)");
+            // Counted as on the whole command line, where the subcommand's name is the first argument.
+            err.println(UsageErrors.describe(e, 1, "--data DIR") + " (see picotunnel-server " + name + " --help)");
             return OptionalInt.of(ServerMain.EXIT_USAGE);
         }
         return ServerMain.applyLogSettings(env, err);

@@ -724,6 +724,49 @@ class ServerMainTest {
         assertThat(run.err()).contains("--listen").contains("--help");
     }
 
+    /**
+     * picocli printed an argument that matched no flag whole ("Unmatched argument at index 0: 's3cret'"): an admin
+     * token typed without its flag, or after a misspelt one, landed in the terminal and the journal.
+     */
+    @Test
+    void argumentsThatMatchNoFlagAreNotEchoedSoATokenStaysOutOfTheLog() {
+        String token = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+        for (String[] args : new String[][] {{token}, {"--admin-tokn", token}, {"--admin-tokn=" + token},
+            {"--data", dir.toString(), token}}) {
+            Run run = run(args);
+
+            assertThat(run.exitCode()).as(String.join(" ", args)).isEqualTo(ServerMain.EXIT_USAGE);
+            assertThat(run.err()).as(String.join(" ", args)).doesNotContain(token).doesNotContain("a1b2c3")
+                    .contains("--help");
+        }
+        assertThat(run(token).err().strip()).isEqualTo("1 argument not understood: argument 1 belongs to no flag (not"
+                + " shown: it may be a secret; a value goes right after its flag, as in --admin-token TOKEN) (see --help)");
+        assertThat(run("--admin-tokn", token).err()).startsWith("2 arguments not understood: unknown flag --admin-tokn"
+                + " (argument 1); argument 2 belongs to no flag");
+        assertThat(dir.resolve("data")).doesNotExist();
+    }
+
+    @Test
+    void argumentsThatMatchNoFlagOfBackupOrRestoreAreNotEchoedEither() {
+        String token = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+        for (String subcommand : List.of("backup", "restore")) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            PrintStream outStream = new PrintStream(out, true, StandardCharsets.UTF_8);
+            PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
+
+            int code = ServerMain.subcommand(new String[] {subcommand, "--data", dir.toString(), "copy.db", token},
+                    Map.of(), outStream, errStream).orElseThrow();
+
+            String said = err.toString(StandardCharsets.UTF_8);
+            assertThat(code).as(said).isEqualTo(ServerMain.EXIT_USAGE);
+            assertThat(said).as(subcommand).doesNotContain(token).doesNotContain("a1b2c3")
+                    .startsWith("1 argument not understood: argument 5 belongs to no flag")
+                    .contains("picotunnel-server " + subcommand + " --help");
+        }
+        assertThat(dir.resolve("copy.db")).doesNotExist();
+    }
+
     @Test
     void flagWinsOverTheEnvironmentAndTheServerServes() {
         List<String> args = loopback();

@@ -1,0 +1,68 @@
+package io.picotunnel.protocol.config;
+
+import picocli.CommandLine;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What is wrong with a command line, said without the arguments that match no flag: picocli prints them whole, and
+ * such an argument is often a secret (a token given without its flag, after a flag that takes no value, or after a
+ * misspelt flag), which would end up in the terminal, the journal or the container's log.
+ */
+public final class UsageErrors {
+
+    private UsageErrors() {
+    }
+
+    /**
+     * The problem with the command line in {@code e}. Arguments that match no flag are told by position (counted
+     * from 1, after {@code before} arguments the parser did not see, such as a subcommand's name) and never shown;
+     * one that starts with -- is named up to its '=' as an unknown flag. {@code example} shows a flag with its value,
+     * as in {@code --token TOKEN}. Other problems are picocli's message, which names flags only.
+     */
+    public static String describe(CommandLine.ParameterException e, int before, String example) {
+        if (!(e instanceof CommandLine.UnmatchedArgumentException unmatched) || unmatched.getUnmatched().isEmpty()) {
+            return e.getMessage();
+        }
+        List<String> arguments = unmatched.getUnmatched();
+        int[] positions = positions(arguments, e.getCommandLine().getParseResult());
+        List<String> parts = new ArrayList<>();
+        boolean hidden = false;
+        for (int i = 0; i < arguments.size(); i++) {
+            String argument = arguments.get(i);
+            String at = positions[i] < 0 ? "" : " (argument " + (positions[i] + 1 + before) + ")";
+            if (argument.startsWith("--") && argument.length() > 2) {
+                int equals = argument.indexOf('=');
+                parts.add("unknown flag " + (equals < 0 ? argument : argument.substring(0, equals)) + at);
+            } else {
+                hidden = true;
+                parts.add(positions[i] < 0 ? "an argument that belongs to no flag"
+                        : "argument " + (positions[i] + 1 + before) + " belongs to no flag");
+            }
+        }
+        String count = arguments.size() == 1 ? "1 argument" : arguments.size() + " arguments";
+        return count + " not understood: " + String.join("; ", parts)
+                + (hidden ? " (not shown: it may be a secret; a value goes right after its flag, as in " + example + ")"
+                        : "");
+    }
+
+    /**
+     * Where each of {@code arguments} is on the command line, -1 where unknown. Matched from the end: the parser
+     * gives a command's own parameters the first arguments, so an argument left over is the last of equal ones.
+     */
+    private static int[] positions(List<String> arguments, CommandLine.ParseResult parsed) {
+        int[] positions = new int[arguments.size()];
+        List<String> original = parsed == null ? List.of() : parsed.originalArgs();
+        int from = original.size() - 1;
+        for (int i = arguments.size() - 1; i >= 0; i--) {
+            int found = from;
+            while (found >= 0 && !original.get(found).equals(arguments.get(i))) {
+                found--;
+            }
+            positions[i] = found;
+            from = found < 0 ? from : found - 1;
+        }
+        return positions;
+    }
+}
