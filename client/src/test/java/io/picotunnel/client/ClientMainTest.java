@@ -119,6 +119,20 @@ class ClientMainTest {
     }
 
     @Test
+    void aGraceOrThreadCountOutOfRangeExitsWithUsageCodeNamingTheFlagAndTheVariable() {
+        Run grace = run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_SHUTDOWN_GRACE", "400d"), "--server", UNREACHABLE_SERVER);
+        Run threads = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER, "--target-threads", "300");
+
+        assertThat(grace.code()).as(grace.err()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(grace.err().strip()).isEqualTo("picotunnel-client: Invalid --shutdown-grace"
+                + " (PICOTUNNEL_SHUTDOWN_GRACE): it must be at most a year (31536000s).");
+        assertThat(threads.code()).as(threads.err()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(threads.err().strip()).isEqualTo("picotunnel-client: Invalid --target-threads"
+                + " (PICOTUNNEL_TARGET_THREADS): '300' is not a whole number from 0 (targets on the tunnel's own thread)"
+                + " to 256.");
+    }
+
+    @Test
     void aSizeTooLargeForALongExitsWithUsageCodeNotAStackTrace() {
         Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER,
                 "--session-window-budget", "9999999999GiB");

@@ -41,6 +41,7 @@ public record ClientConfig(
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Durations.parse(Setting.CONNECT_TIMEOUT.defaultValue());
     private static final int MAX_TOKEN_LENGTH = 1024;
 
+    /** Checks what {@link #resolve} checks, for configs made in code; resolve's messages name the variables too. */
     public ClientConfig {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(allow, "allow");
@@ -154,12 +155,30 @@ public record ClientConfig(
                     + Setting.SERVER.envVar());
         }
         ServerAddress server = values.parsed(Setting.SERVER, ServerAddress::parse);
+        Duration shutdownGrace = values.duration(Setting.SHUTDOWN_GRACE, true);
+        if (shutdownGrace.compareTo(MAX_SHUTDOWN_GRACE) > 0) {
+            throw values.invalid(Setting.SHUTDOWN_GRACE, "it must be at most a year ("
+                    + MAX_SHUTDOWN_GRACE.toSeconds() + "s)");
+        }
         return new ClientConfig(server, values.raw(Setting.TOKEN), values.bool(Setting.INSECURE),
-                values.parsed(Setting.ALLOW, AllowList::parse), values.duration(Setting.SHUTDOWN_GRACE, true),
+                values.parsed(Setting.ALLOW, AllowList::parse), shutdownGrace,
                 values.duration(Setting.DIAL_TIMEOUT, false), values.duration(Setting.CONNECT_TIMEOUT, false),
                 values.sessionLimits(Setting.MAX_STREAM_WINDOW, Setting.SESSION_WINDOW_BUDGET, Setting.MAX_STREAMS,
                         Setting.SESSION_BUFFER_LIMIT),
-                values.count(Setting.TARGET_THREADS, 0), proxy(values, server, env));
+                targetThreads(values), proxy(values, server, env));
+    }
+
+    private static int targetThreads(SettingValues<Setting> values) {
+        try {
+            int threads = Integer.parseInt(values.raw(Setting.TARGET_THREADS));
+            if (threads >= 0 && threads <= MAX_TARGET_THREADS) {
+                return threads;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw values.invalid(Setting.TARGET_THREADS, "'" + values.raw(Setting.TARGET_THREADS) + "' is not a whole"
+                + " number from 0 (targets on the tunnel's own thread) to " + MAX_TARGET_THREADS);
     }
 
     private static HttpProxy proxy(SettingValues<Setting> values, ServerAddress server, Map<String, String> env) {

@@ -177,7 +177,8 @@ class ClientConfigTest {
         assertThat(ClientConfig.resolve(SERVER_AND_TOKEN,
                 Map.of("PICOTUNNEL_SHUTDOWN_GRACE", "2d")).shutdownGrace()).isEqualTo(Duration.ofDays(2));
         assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.SHUTDOWN_GRACE, "366d"), Map.of()))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("--shutdown-grace must be at most a year");
+                .isInstanceOf(ConfigException.class).hasMessage("Invalid --shutdown-grace (PICOTUNNEL_SHUTDOWN_GRACE):"
+                        + " it must be at most a year (31536000s).");
     }
 
     @Test
@@ -191,8 +192,23 @@ class ClientConfigTest {
         for (String bad : new String[] {"-1", "257", "many"}) {
             assertThatThrownBy(() -> ClientConfig.resolve(
                     serverAndTokenWith(Setting.TARGET_THREADS, bad), Map.of()))
-                    .isInstanceOf(ConfigException.class).hasMessageContaining("--target-threads");
+                    .isInstanceOf(ConfigException.class).hasMessage("Invalid --target-threads"
+                            + " (PICOTUNNEL_TARGET_THREADS): '" + bad + "' is not a whole number from 0 (targets on"
+                            + " the tunnel's own thread) to 256.");
         }
+        assertThat(ClientConfig.resolve(serverAndTokenWith(Setting.TARGET_THREADS, "256"), Map.of()).targetThreads())
+                .isEqualTo(256);
+    }
+
+    /** A value out of range, set in a variable, is told by the flag and the variable, as a value that is no number. */
+    @Test
+    void aGraceOrThreadCountOutOfRangeInTheEnvironmentNamesTheVariable() {
+        assertThatThrownBy(() -> ClientConfig.resolve(SERVER_AND_TOKEN, Map.of("PICOTUNNEL_SHUTDOWN_GRACE", "400d")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("Invalid --shutdown-grace (PICOTUNNEL_SHUTDOWN_GRACE): ");
+        assertThatThrownBy(() -> ClientConfig.resolve(SERVER_AND_TOKEN, Map.of("PICOTUNNEL_TARGET_THREADS", "1000")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("Invalid --target-threads (PICOTUNNEL_TARGET_THREADS): '1000' ");
     }
 
     @Test
