@@ -73,6 +73,7 @@ class Http2ProxyTest {
     private ServerSocket cutTarget;
     private ServerSocket rawTarget;
     private Channel server;
+    private final List<Channel> listeners = new ArrayList<>();
     private HttpRoutes routes;
     private SslContext ssl;
 
@@ -102,12 +103,24 @@ class Http2ProxyTest {
                         ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
                         ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
                 .build();
-        server = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group)).build());
+        server = listen(directProxy().build());
     }
 
-    /** A TLS listener on 127.0.0.1 that hands {@code proxy} HTTP/2 or HTTP/1.1 as ALPN chose. */
+    /** A proxy to the services of {@link #routes}, connecting to their targets directly. */
+    private HttpProxy.Builder directProxy() {
+        return HttpProxy.builder().routes(routes).opener(new DirectOpener(group));
+    }
+
+    /** As above, waiting {@code response} on a target and {@code send} on a visitor. */
+    private HttpProxy proxyTimingOut(Duration response, Duration send) {
+        return directProxy().responseTimeout(response).sendTimeout(send).build();
+    }
+
+    /** A TLS listener on 127.0.0.1 that hands {@code proxy} HTTP/2 or HTTP/1.1 as ALPN chose; closed after the test. */
     private Channel listen(HttpProxy proxy) throws InterruptedException {
-        return listen(group, proxy);
+        Channel listener = listen(group, proxy);
+        listeners.add(listener);
+        return listener;
     }
 
     /** As above, its connections on {@code loops}. */
@@ -195,28 +208,41 @@ class Http2ProxyTest {
 
     @AfterEach
     void stop() throws IOException {
+        target.sseEvents.add("END"); // ends an event stream that a test left open
         cutTarget.close();
         rawTarget.close();
-        server.close().syncUninterruptibly();
+        for (Channel listener : listeners) {
+            listener.close().syncUninterruptibly();
+        }
         target.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
+    /** A client of the listeners here, over TLS; shut down by the test. */
+    private HttpClient client(HttpClient.Version version) {
+        return HttpClient.newBuilder().version(version).sslContext(certificates.clientContext())
+                .connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    /** A request for {@code path} of the proxy set up before each test. */
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create("https://localhost:" + port(server) + path))
+                .timeout(Duration.ofSeconds(20));
+    }
+
     @Test
     void http2RequestsAreProxiedWithHttpsForwardedProto() throws Exception {
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
-                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        int port = port(server);
+        HttpClient client = client(HttpClient.Version.HTTP_2);
         try {
-            HttpResponse<String> get = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/hello?x=1"))
-                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> get = client.send(request("/hello?x=1").build(), HttpResponse.BodyHandlers.ofString());
             assertThat(get.version()).isEqualTo(HttpClient.Version.HTTP_2);
             assertThat(get.statusCode()).isEqualTo(200);
             assertThat(get.body()).contains("service=h2target", "uri=/hello?x=1", "h:x-forwarded-proto=https",
                     "h:host=localhost:" + port).doesNotContain("x-http2");
 
-            HttpResponse<String> post = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/upload"))
-                    .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString("x".repeat(100_000))).build(),
+            HttpResponse<String> post = client.send(request("/upload")
+                    .POST(HttpRequest.BodyPublishers.ofString("x".repeat(100_000))).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(post.version()).isEqualTo(HttpClient.Version.HTTP_2);
             assertThat(post.body()).startsWith("bytes=100000 ");
@@ -228,13 +254,11 @@ class Http2ProxyTest {
     /** The :path is routed as a request line's path is: one that may read as /cut's is refused, not sent to "/". */
     @Test
     void http2PathThatMayReadAsAnotherServicesGets400() throws Exception {
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
-                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        HttpClient client = client(HttpClient.Version.HTTP_2);
         try {
             for (String path : List.of("/CUT/x", "//cut/x", "/cut;a=b/x")) {
-                HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port
-                        + path)).timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> response = client.send(request(path).build(),
+                        HttpResponse.BodyHandlers.ofString());
                 assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_2);
                 assertThat(response.statusCode()).as(path).isEqualTo(400);
                 assertThat(response.body()).as(path).contains("another service on this host");
@@ -246,13 +270,10 @@ class Http2ProxyTest {
 
     @Test
     void interimAnswersOfTheTargetReachAnHttp2VisitorBeforeTheFinalOne() throws Exception {
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
-                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        HttpClient client = client(HttpClient.Version.HTTP_2);
         try {
             // Before: the 1xx went to the HTTP/2 codec in two parts, which it refuses, and the stream was reset.
-            HttpResponse<String> get = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/hints"))
-                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> get = client.send(request("/hints").build(), HttpResponse.BodyHandlers.ofString());
             assertThat(get.version()).isEqualTo(HttpClient.Version.HTTP_2);
             assertThat(get.statusCode()).isEqualTo(200);
             assertThat(get.body()).isEqualTo("hints");
@@ -263,14 +284,12 @@ class Http2ProxyTest {
 
     @Test
     void aWholeAnswerBeforeTheUploadEndsReachesTheHttp2VisitorAndStopsTheUpload() throws Exception {
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
-                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        HttpClient client = client(HttpClient.Version.HTTP_2);
         try {
             // Before: RST_STREAM(CANCEL) as soon as the answer was written, and the client threw it away.
-            HttpResponse<String> post = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/refuse"))
-                    .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofByteArray(new byte[1 << 20]))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> post = client.send(request("/refuse")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[1 << 20])).build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertThat(post.statusCode()).isEqualTo(417);
             assertThat(post.body()).isEqualTo("refuse");
         } finally {
@@ -281,8 +300,7 @@ class Http2ProxyTest {
     /** No timer watches a locally answered request: waiting for the rest of its upload could hold the stream for ever. */
     @Test
     void aLocalAnswerBeforeTheUploadEndsStopsTheUploadWithRstStreamNoError() throws Exception {
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        try (RawH2 h2 = RawH2.connect(port, certificates.clientContext())) {
+        try (RawH2 h2 = RawH2.connect(port(server), certificates.clientContext())) {
             h2.write(frame(0x1, 0x4, 1, headers(":method", "POST", ":scheme", "https", ":path", "/upload",
                     ":authority", "nowhere.test")));
             h2.write(frame(0x0, 0, 1, "part of the upload".getBytes(StandardCharsets.US_ASCII)));
@@ -293,8 +311,7 @@ class Http2ProxyTest {
 
     @Test
     void anErrorPageThatEndsTheUploadStopsItWithRstStreamNoErrorSoTheClientKeepsThePage() throws Exception {
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        try (RawH2 h2 = RawH2.connect(port, certificates.clientContext())) {
+        try (RawH2 h2 = RawH2.connect(port(server), certificates.clientContext())) {
             // The target closes without an answer while the upload goes on: a 502 that must end the upload. Ended
             // with CANCEL, clients (curl, browsers) dropped the page for a failed request.
             h2.write(frame(0x1, 0x4, 1, headers(":method", "POST", ":scheme", "https", ":path", "/vanish",
@@ -307,7 +324,7 @@ class Http2ProxyTest {
 
     @Test
     void badStreamIsResetHostFieldsAreCheckedAndAConnectionFailingBelowHttp2LogsNoStackTrace() throws Exception {
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        int port = port(server);
         SSLContext context = certificates.clientContext();
         try (LogCapture netty = new LogCapture("io.netty", null);
              LogCapture proxyLog = new LogCapture(HttpProxy.class, Level.DEBUG);
@@ -371,13 +388,9 @@ class Http2ProxyTest {
      */
     @Test
     void aStreamOpenedWithAZeroWindowGetsItsResponseHeadAndThenItsBodyOnceTheClientGrantsWindow() throws Exception {
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        try (RawH2 h2 = RawH2.connect(port, certificates.clientContext())) {
-            // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0
-            h2.write(frame(0x4, 0, 0, new byte[] {0, 0x4, 0, 0, 0, 0}));
-            h2.get(1, "/zero-window");
-            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
-            h2.write(frame(0x8, 0, 1, new byte[] {0, 0, (byte) 0xff, (byte) 0xff}));
+        try (RawH2 h2 = connectionWithWindowsShut(port(server))) {
+            h2.getHead200(1, "/zero-window");
+            h2.openWindow(1, 65535);
             assertThat(h2.readUntilEndOfStream(1)).contains("uri=/zero-window");
         }
     }
@@ -402,36 +415,9 @@ class Http2ProxyTest {
     @Test
     void aStreamWhoseWindowOpensSlowlyButSteadilyGetsItsBodyWholeThoughItsPausesOutlastTheProxyTimeout()
             throws Exception {
-        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(1)).sendTimeout(Duration.ofSeconds(30)).build());
         int size = 4_000_000;
-        int step = 1024 * 1024;
-        Duration pause = Duration.ofMillis(1500);
-        try (RawH2 h2 = RawH2.connect(port(strict), certificates.clientContext())) {
-            // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0; the connection's window large enough for the whole body.
-            h2.write(frame(0x4, 0, 0, new byte[] {0, 0x4, 0, 0, 0, 0}));
-            h2.write(frame(0x8, 0, 0, ByteBuffer.allocate(4).putInt(16 * 1024 * 1024).array()));
-            h2.get(1, "/download?" + size);
-            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
-            long received = 0;
-            boolean ended = false;
-            for (int grant = 0; grant < 8 && !ended; grant++) {
-                if (grant > 0) {
-                    // A deliberate stall of the visitor, not a wait for a condition.
-                    await().pollDelay(pause).atMost(pause.plusSeconds(5)).until(() -> true);
-                }
-                h2.write(frame(0x8, 0, 1, ByteBuffer.allocate(4).putInt(step).array()));
-                long before = received;
-                while (received - before < step && !ended) {
-                    RawH2.Data data = h2.readData(1);
-                    received += data.length();
-                    ended = data.endOfStream();
-                }
-            }
-            assertThat(ended).as("END_STREAM after %d bytes", received).isTrue();
-            assertThat(received).isEqualTo(size);
-        } finally {
-            strict.close().syncUninterruptibly();
+        try (RawH2 h2 = downloadWithWindowShut(proxyTimingOut(Duration.ofSeconds(1), Duration.ofSeconds(30)), size)) {
+            assertWhole(openWindowInSteps(h2, 1024 * 1024, Duration.ofMillis(1500), Duration.ofSeconds(12)), size);
         }
     }
 
@@ -444,26 +430,12 @@ class Http2ProxyTest {
      */
     @Test
     void aStreamWhoseWindowOpensInSmallStepsIsNotResetWhileItTakesPartOfOneLongWrite() throws Exception {
-        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
         int size = 4_000_000;
-        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
-            h2.get(1, "/download?" + size);
-            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
-            Reading slow = readInSmallSteps(h2, 512, Duration.ofSeconds(3));
+        try (RawH2 h2 = downloadWithWindowShut(proxyTimingOut(Duration.ofSeconds(30), Duration.ofSeconds(1)), size)) {
+            Reading slow = openWindowInSmallSteps(h2, 512, Duration.ofSeconds(3));
             assertThat(slow.ended()).as("the slow part is less than the body").isFalse();
-            h2.write(frame(0x8, 0, 1, ByteBuffer.allocate(4).putInt(size).array()));
-            long received = slow.received();
-            boolean ended = false;
-            for (int i = 0; i < 10_000 && !ended; i++) {
-                RawH2.Data data = h2.readData(1);
-                received += data.length();
-                ended = data.endOfStream();
-            }
-            assertThat(ended).as("END_STREAM after %d bytes", received).isTrue();
-            assertThat(received).isEqualTo(size);
-        } finally {
-            strict.close().syncUninterruptibly();
+            // then wide open: the rest in one step
+            assertWhole(slow.then(openWindowInSteps(h2, size, Duration.ZERO, Duration.ofSeconds(30))), size);
         }
     }
 
@@ -475,17 +447,9 @@ class Http2ProxyTest {
      */
     @Test
     void aStreamWhoseWindowOpensInSmallStepsGetsTheRestOfAnAnswerTheProxyHoldsWhole() throws Exception {
-        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
         int size = 16_000;
-        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
-            h2.get(1, "/download?" + size);
-            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
-            Reading slow = readInSmallSteps(h2, 256, Duration.ofSeconds(10));
-            assertThat(slow.ended()).as("END_STREAM after %d bytes", slow.received()).isTrue();
-            assertThat(slow.received()).isEqualTo(size);
-        } finally {
-            strict.close().syncUninterruptibly();
+        try (RawH2 h2 = downloadWithWindowShut(proxyTimingOut(Duration.ofSeconds(30), Duration.ofSeconds(1)), size)) {
+            assertWhole(openWindowInSmallSteps(h2, 256, Duration.ofSeconds(10)), size);
         }
     }
 
@@ -496,41 +460,58 @@ class Http2ProxyTest {
      */
     @Test
     void aStreamThatStopsOpeningItsWindowAfterSmallStepsIsResetAfterTheSendTimeout() throws Exception {
-        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
-        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
-            h2.get(1, "/download?4000000");
-            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
-            readInSmallSteps(h2, 512, Duration.ofSeconds(2));
+        try (RawH2 h2 = downloadWithWindowShut(proxyTimingOut(Duration.ofSeconds(30), Duration.ofSeconds(1)),
+                4_000_000)) {
+            openWindowInSmallSteps(h2, 512, Duration.ofSeconds(2));
             long stoppedAt = System.nanoTime();
             assertThat(h2.readResetCode(1)).as("stream 1 reset (RST_STREAM) within the read timeout (10 s)")
                     .isNotNegative();
             // The send timeout runs from the last bytes taken, sent just before the last read.
             assertThat(Duration.ofNanos(System.nanoTime() - stoppedAt)).isGreaterThan(Duration.ofMillis(800))
                     .isLessThan(Duration.ofSeconds(4));
-        } finally {
-            strict.close().syncUninterruptibly();
         }
     }
 
+    /** Stream 1 asks for {@code size} bytes through {@code proxy} on a connection whose windows are shut; head read. */
+    private RawH2 downloadWithWindowShut(HttpProxy proxy, int size) throws Exception {
+        RawH2 h2 = connectionWithWindowsShut(proxy);
+        h2.getHead200(1, "/download?" + size);
+        return h2;
+    }
+
     private record Reading(long received, boolean ended) {
+        /** What this and then {@code next} read. */
+        Reading then(Reading next) {
+            return new Reading(received + next.received, next.ended);
+        }
+    }
+
+    private static void assertWhole(Reading reading, int size) {
+        assertThat(reading.ended()).as("END_STREAM after %d bytes", reading.received()).isTrue();
+        assertThat(reading.received()).isEqualTo(size);
+    }
+
+    /** A visitor reading slowly but steadily: {@link #openWindowInSteps} every 50 ms. */
+    private static Reading openWindowInSmallSteps(RawH2 h2, int step, Duration duration) throws IOException {
+        return openWindowInSteps(h2, step, Duration.ofMillis(50), duration);
     }
 
     /**
-     * A visitor reading slowly but steadily: opens stream 1's window by {@code step} bytes and reads them, every
-     * 50 ms, for {@code duration} or until the stream ends; a reset of the stream fails the read.
+     * Opens stream 1's window by {@code step} bytes and reads them, again {@code every} so long, for {@code duration}
+     * or until the stream ends; a reset of the stream fails the read.
      */
-    private static Reading readInSmallSteps(RawH2 h2, int step, Duration duration) throws IOException {
+    private static Reading openWindowInSteps(RawH2 h2, int step, Duration every, Duration duration)
+            throws IOException {
         long until = System.nanoTime() + duration.toNanos();
         long received = 0;
         boolean ended = false;
         for (int grant = 0; grant < 1000 && !ended && System.nanoTime() - until < 0; grant++) {
             if (grant > 0) {
-                pause(Duration.ofMillis(50));
+                pause(every);
             }
-            h2.write(frame(0x8, 0, 1, ByteBuffer.allocate(4).putInt(step).array()));
+            h2.openWindow(1, step);
             long before = received;
-            for (int i = 0; i < 100 && received - before < step && !ended; i++) {
+            for (int i = 0; i < 10_000 && received - before < step && !ended; i++) {
                 RawH2.Data data = h2.readData(1);
                 received += data.length();
                 ended = data.endOfStream();
@@ -548,18 +529,14 @@ class Http2ProxyTest {
      */
     @Test
     void aSmallAnswerOnAStreamWhoseConnectionAnotherStreamFilledReachesTheVisitorWhole() throws Exception {
-        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
-        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
+        try (RawH2 h2 = connectionWithWindowsShut(proxyTimingOut(Duration.ofSeconds(30), Duration.ofSeconds(1)))) {
             h2.get(1, "/download?64000000");
-            h2.write(frame(0x8, 0, 1, ByteBuffer.allocate(4).putInt(32 * 1024 * 1024).array()));
+            h2.openWindow(1, 32 * 1024 * 1024);
             pause(Duration.ofSeconds(1)); // the client does not read: the proxy's buffers fill
             h2.get(3, "/hints");
-            h2.write(frame(0x8, 0, 3, ByteBuffer.allocate(4).putInt(65535).array()));
+            h2.openWindow(3, 65535);
             pause(Duration.ofMillis(200)); // the answer reaches the proxy while its connection is unwritable
             assertThat(h2.readUntilEndOfStream(3, 5000)).isEqualTo("hints");
-        } finally {
-            strict.close().syncUninterruptibly();
         }
     }
 
@@ -573,20 +550,15 @@ class Http2ProxyTest {
      */
     @Test
     void aLongPollOnAStreamWhoseConnectionAnotherStreamFilledIsNotResetAfterTheSendTimeout() throws Exception {
-        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
-        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
-            h2.get(1, "/sse");
-            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+        try (RawH2 h2 = connectionWithWindowsShut(proxyTimingOut(Duration.ofSeconds(30), Duration.ofSeconds(1)))) {
+            h2.getHead200(1, "/sse");
             h2.get(3, "/download?64000000");
-            h2.write(frame(0x8, 0, 3, ByteBuffer.allocate(4).putInt(32 * 1024 * 1024).array()));
+            h2.openWindow(3, 32 * 1024 * 1024);
             pause(Duration.ofSeconds(3)); // the client does not read, the target of stream 1 is silent
             target.sseEvents.add("late");
             target.sseEvents.add("END");
-            h2.write(frame(0x8, 0, 1, ByteBuffer.allocate(4).putInt(65535).array()));
+            h2.openWindow(1, 65535);
             assertThat(h2.readUntilEndOfStream(1, 5000)).isEqualTo("data: late\n\n");
-        } finally {
-            strict.close().syncUninterruptibly();
         }
     }
 
@@ -599,13 +571,10 @@ class Http2ProxyTest {
      */
     @Test
     void aSilentTargetIsCutAfterTheProxyTimeoutThoughAnotherStreamKeepsTheConnectionBusy() throws Exception {
-        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(1)).sendTimeout(Duration.ofSeconds(30)).build());
-        try (RawH2 h2 = connectionWithWindowsShut(port(strict))) {
-            h2.get(1, "/sse");
-            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+        try (RawH2 h2 = connectionWithWindowsShut(proxyTimingOut(Duration.ofSeconds(1), Duration.ofSeconds(30)))) {
+            h2.getHead200(1, "/sse");
             h2.get(3, "/download?64000000");
-            h2.write(frame(0x8, 0, 3, ByteBuffer.allocate(4).putInt(64_000_000).array()));
+            h2.openWindow(3, 64_000_000);
             boolean reset = false;
             long received = 0;
             for (int burst = 0; burst < 50 && !reset; burst++) {
@@ -620,9 +589,6 @@ class Http2ProxyTest {
                 }
             }
             assertThat(reset).as("stream 1 reset while stream 3 moved (%d bytes of it)", received).isTrue();
-        } finally {
-            target.sseEvents.add("END");
-            strict.close().syncUninterruptibly();
         }
     }
 
@@ -633,24 +599,14 @@ class Http2ProxyTest {
      */
     @Test
     void anEventStreamWhoseTargetIsSilentCostsNoTimerTaskBeforeTheProxyTimeout() throws Exception {
-        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build();
-        Channel strict = listen(proxy);
-        try (RawH2 h2 = RawH2.connect(port(strict), certificates.clientContext())) {
-            h2.get(1, "/sse");
-            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
-            target.sseEvents.add("first");
-            assertThat(h2.readUntilData(1)).isEqualTo("data: first\n\n");
-
+        HttpProxy proxy = proxyTimingOut(Duration.ofSeconds(30), Duration.ofSeconds(1));
+        try (RawH2 h2 = eventStreamPastItsFirstEvent(proxy)) {
             await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
                     .until(() -> proxy.responseBodyChecks() == 0);
 
             target.sseEvents.add("late");
             target.sseEvents.add("END");
             assertThat(h2.readUntilEndOfStream(1)).isEqualTo("data: late\n\n");
-        } finally {
-            target.sseEvents.add("END");
-            strict.close().syncUninterruptibly();
         }
     }
 
@@ -661,14 +617,8 @@ class Http2ProxyTest {
      */
     @Test
     void aStreamWhoseWindowStaysClosedAfterASilentSpellIsResetAfterTheSendTimeout() throws Exception {
-        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build();
-        Channel strict = listen(proxy);
-        try (RawH2 h2 = RawH2.connect(port(strict), certificates.clientContext())) {
-            h2.get(1, "/sse");
-            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
-            target.sseEvents.add("first");
-            assertThat(h2.readUntilData(1)).isEqualTo("data: first\n\n");
+        HttpProxy proxy = proxyTimingOut(Duration.ofSeconds(30), Duration.ofSeconds(1));
+        try (RawH2 h2 = eventStreamPastItsFirstEvent(proxy)) {
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
                     .until(() -> proxy.responseBodyChecks() == 0);
 
@@ -678,10 +628,21 @@ class Http2ProxyTest {
                     .isNotNegative();
             assertThat(Duration.ofNanos(System.nanoTime() - stalledFrom)).isGreaterThanOrEqualTo(Duration.ofSeconds(1))
                     .isLessThan(Duration.ofSeconds(10));
-        } finally {
-            target.sseEvents.add("END");
-            strict.close().syncUninterruptibly();
         }
+    }
+
+    /** Stream 1 asks for /sse through {@code proxy}; its head and the target's first event read. */
+    private RawH2 eventStreamPastItsFirstEvent(HttpProxy proxy) throws Exception {
+        RawH2 h2 = RawH2.connect(port(listen(proxy)), certificates.clientContext());
+        h2.getHead200(1, "/sse");
+        target.sseEvents.add("first");
+        assertThat(h2.readUntilData(1)).isEqualTo("data: first\n\n");
+        return h2;
+    }
+
+    /** As below, to a listener of {@code proxy}. */
+    private RawH2 connectionWithWindowsShut(HttpProxy proxy) throws Exception {
+        return connectionWithWindowsShut(port(listen(proxy)));
     }
 
     /** A connection whose streams get no window until their own WINDOW_UPDATE; its own window 1 GiB. */
@@ -689,7 +650,7 @@ class Http2ProxyTest {
         RawH2 h2 = RawH2.connect(port, certificates.clientContext());
         // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0
         h2.write(frame(0x4, 0, 0, new byte[] {0, 0x4, 0, 0, 0, 0}));
-        h2.write(frame(0x8, 0, 0, ByteBuffer.allocate(4).putInt(1024 * 1024 * 1024).array()));
+        h2.openWindow(0, 1024 * 1024 * 1024);
         return h2;
     }
 
@@ -705,44 +666,33 @@ class Http2ProxyTest {
      * meanwhile, and stream 5, opened after, are answered whole on the same connection.
      */
     private void assertStalledStreamIsResetAndOthersGoOn(String path) throws Exception {
-        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .responseTimeout(Duration.ofSeconds(30)).sendTimeout(Duration.ofSeconds(1)).build());
-        try (RawH2 h2 = RawH2.connect(((InetSocketAddress) strict.localAddress()).getPort(),
-                certificates.clientContext())) {
-            // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0: no stream gets DATA until its own WINDOW_UPDATE.
-            h2.write(frame(0x4, 0, 0, new byte[] {0, 0x4, 0, 0, 0, 0}));
-            h2.get(1, path);
-            assertThat(h2.readUntilHeaders(1)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+        try (RawH2 h2 = connectionWithWindowsShut(proxyTimingOut(Duration.ofSeconds(30), Duration.ofSeconds(1)))) {
+            h2.getHead200(1, path);
             h2.get(3, "/moving");
-            h2.write(frame(0x8, 0, 3, new byte[] {0, 0, (byte) 0xff, (byte) 0xff}));
+            h2.openWindow(3, 65535);
             assertThat(h2.readUntilEndOfStream(3)).contains("uri=/moving");
             assertThat(h2.readResetCode(1)).as("stream 1 reset (RST_STREAM) within the read timeout").isNotNegative();
             h2.get(5, "/after");
-            h2.write(frame(0x8, 0, 5, new byte[] {0, 0, (byte) 0xff, (byte) 0xff}));
+            h2.openWindow(5, 65535);
             assertThat(h2.readUntilEndOfStream(5)).contains("uri=/after");
-        } finally {
-            strict.close().syncUninterruptibly();
         }
     }
 
     @Test
     void http2ConnectionThatOpensNoStreamIsClosedWithGoAwayAtTheHeaderDeadline() throws Exception {
-        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .headerTimeout(Duration.ofSeconds(1)).build());
+        Channel strict = listen(directProxy().headerTimeout(Duration.ofSeconds(1)).build());
         try (RawH2 h2 = RawH2.connect(port(strict), certificates.clientContext())) {
             // The preface and SETTINGS, even a PING, but no HEADERS: no request.
             h2.write(frame(0x6, 0, 0, new byte[8]));
             assertThat(h2.readUntilClosed()).as("closed").isTrue();
             assertThat(h2.frameTypes).as("frames from the server").contains(0x7);
-        } finally {
-            strict.close().syncUninterruptibly();
         }
     }
 
     @Test
     void idleHttp2ConnectionIsClosedWithGoAwayButNotWhileAStreamIsOpen() throws Exception {
-        Channel strict = listen(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                .headerTimeout(Duration.ofSeconds(10)).idleTimeout(Duration.ofSeconds(1)).build());
+        Channel strict = listen(directProxy().headerTimeout(Duration.ofSeconds(10)).idleTimeout(Duration.ofSeconds(1))
+                .build());
         int port = port(strict);
         try (RawH2 busy = RawH2.connect(port, certificates.clientContext());
              RawH2 idle = RawH2.connect(port, certificates.clientContext())) {
@@ -760,8 +710,6 @@ class Http2ProxyTest {
             target.sseEvents.add("END");
             assertThat(busy.readUntilEndOfStream(1)).contains("data: still-here");
             assertThat(busy.readUntilClosed()).as("closed once idle").isTrue();
-        } finally {
-            strict.close().syncUninterruptibly();
         }
     }
 
@@ -791,8 +739,6 @@ class Http2ProxyTest {
             }
             assertThat(h2.readUntilClosed()).as("connection closed").isTrue();
             assertThat(h2.frameTypes).as("frames from the server").contains(0x7);
-        } finally {
-            counted.close().syncUninterruptibly();
         }
         assertThat(opened.get()).as("upstream streams opened for %d cancelled requests", streams).isLessThanOrEqualTo(250);
     }
@@ -946,6 +892,17 @@ class Http2ProxyTest {
         void get(int stream, String path) throws IOException {
             write(frame(0x1, 0x5, stream, headers(":method", "GET", ":scheme", "https", ":path", path,
                     ":authority", "localhost")));
+        }
+
+        /** GETs {@code path} on {@code stream} and reads its response head, which must say 200. */
+        void getHead200(int stream, String path) throws IOException {
+            get(stream, path);
+            assertThat(readUntilHeaders(stream)).as(":status 200, HPACK-indexed").isEqualTo(0x88);
+        }
+
+        /** A WINDOW_UPDATE: {@code stream} (0 for the connection) may get {@code bytes} more. */
+        void openWindow(int stream, int bytes) throws IOException {
+            write(frame(0x8, 0, stream, ByteBuffer.allocate(4).putInt(bytes).array()));
         }
 
         /** The first byte of the next HEADERS of {@code stream} (its :status, HPACK-indexed when common). */
@@ -1144,8 +1101,7 @@ class Http2ProxyTest {
             Thread.ofVirtual().name("echo-target").start(() -> echoRequest(echo));
             routes.onServiceChange(null, new Service("s5", "t1", ServiceType.HTTP, "localhost", "/echo",
                     TlsMode.TERMINATE, null, "127.0.0.1:" + echo.getLocalPort(), true, Instant.now()));
-            int port = ((InetSocketAddress) server.localAddress()).getPort();
-            try (RawH2 h2 = RawH2.connect(port, certificates.clientContext())) {
+            try (RawH2 h2 = RawH2.connect(port(server), certificates.clientContext())) {
                 h2.write(frame(0x1, 0x4, 1, headers(":method", "POST", ":scheme", "https", ":path", "/echo/x",
                         ":authority", "localhost", "x-picotunnel-user", "admin", "x-picotunnel-user", "root",
                         "x_picotunnel_email", "admin@example.com", "x-kept", "head")));
@@ -1192,12 +1148,9 @@ class Http2ProxyTest {
 
     @Test
     void responseCutAfterItsHeadResetsTheHttp2StreamInsteadOfEndingIt() throws Exception {
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
-                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        HttpClient client = client(HttpClient.Version.HTTP_2);
         try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/cut"))
-                    .timeout(Duration.ofSeconds(20)).build();
+            HttpRequest request = request("/cut").build();
 
             assertThatThrownBy(() -> client.send(request, HttpResponse.BodyHandlers.ofByteArray()))
                     .isInstanceOf(IOException.class).hasMessageContaining("RST_STREAM");
@@ -1208,12 +1161,9 @@ class Http2ProxyTest {
 
     @Test
     void responseCutAfterItsHeadResetsTheHttpsConnectionWithoutCloseNotify() throws Exception {
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .sslContext(certificates.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+        HttpClient client = client(HttpClient.Version.HTTP_1_1);
         try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/cut"))
-                    .timeout(Duration.ofSeconds(20)).build();
+            HttpRequest request = request("/cut").build();
 
             assertThatThrownBy(() -> client.send(request, HttpResponse.BodyHandlers.ofByteArray()))
                     .isInstanceOf(IOException.class).hasStackTraceContaining("Connection reset");
