@@ -37,6 +37,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -170,7 +171,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 // The name checked against --allow is the one resolved and dialled.
                 addresses = InetAddress.getAllByName(target.host());
             } catch (UnknownHostException e) {
-                stream.eventLoop().execute(() -> {
+                onStreamLoop(stream, () -> {
                     if (stream.isActive()) {
                         String note = failures.admit(target.toString());
                         if (note != null) {
@@ -182,8 +183,20 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 });
                 return;
             }
-            stream.eventLoop().execute(() -> dial(ctx, target, addresses));
+            onStreamLoop(stream, () -> dial(ctx, target, addresses));
         });
+    }
+
+    /**
+     * Hands the lookup's result to the stream's event loop. One that has stopped (the client's stop) closed the stream
+     * with it, and nothing has been dialled yet: the result has nowhere to go, and no one to tell.
+     */
+    private static void onStreamLoop(Channel stream, Runnable task) {
+        try {
+            stream.eventLoop().execute(task);
+        } catch (RejectedExecutionException stopped) {
+            // The client stopped while the name was being looked up.
+        }
     }
 
     /**
