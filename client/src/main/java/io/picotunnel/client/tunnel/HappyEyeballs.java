@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 
@@ -153,17 +154,38 @@ final class HappyEyeballs {
 
     /** A loser's connection ends as Go closes it; a cancelled race's with a reset, as the stream it was for ended. */
     private static void close(Channel channel, boolean reset) {
-        if (reset && channel.isActive()) {
-            endWithReset(channel);
-        }
-        channel.close();
+        onItsLoop(channel, () -> {
+            if (reset) {
+                endWithReset(channel);
+            }
+            channel.close();
+        }, channel::close);
     }
 
     /**
-     * Makes {@code channel}'s close a reset. It lives on an event loop of its own, where it may have failed and closed
-     * its socket since we looked: that one has nothing left to reset, and the race goes on calling its attempts off.
+     * Runs {@code task} on {@code channel}'s event loop, which may not be the race's (--target-threads), or {@code
+     * stopped} here if that loop has stopped (its end closes the channel). The socket's options are set there only:
+     * from here, the loop may have closed the socket since we looked, and on epoll another socket opened meanwhile may
+     * have its file descriptor number, which a late setsockopt would change.
      */
+    private static void onItsLoop(Channel channel, Runnable task, Runnable stopped) {
+        EventLoop loop = channel.eventLoop();
+        if (loop.inEventLoop()) {
+            task.run();
+            return;
+        }
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException rejected) {
+            stopped.run();
+        }
+    }
+
+    /** On {@code channel}'s event loop: makes its close a reset, unless it has closed its socket already. */
     private static void endWithReset(Channel channel) {
+        if (!channel.isOpen()) {
+            return;
+        }
         try {
             channel.config().setOption(ChannelOption.SO_LINGER, 0);
         } catch (ChannelException closedMeanwhile) {
@@ -219,12 +241,18 @@ final class HappyEyeballs {
         void abandon(boolean reset) {
             ChannelFuture connecting = pending;
             pending = null;
-            if (connecting != null && !connecting.isDone()) {
-                if (reset) {
-                    // A connection the kernel may have made already ends with a reset, not an EOF.
-                    endWithReset(connecting.channel());
-                }
-                // Netty closes the channel of a cancelled connect; one that connected meanwhile is closed on arrival.
+            if (connecting == null || connecting.isDone()) {
+                return;
+            }
+            // Netty closes the channel of a cancelled connect; one that connected meanwhile is closed on arrival.
+            if (reset) {
+                // A connection the kernel may have made already ends with a reset, not an EOF.
+                Channel channel = connecting.channel();
+                onItsLoop(channel, () -> {
+                    endWithReset(channel);
+                    connecting.cancel(false);
+                }, () -> connecting.cancel(false));
+            } else {
                 connecting.cancel(false);
             }
         }

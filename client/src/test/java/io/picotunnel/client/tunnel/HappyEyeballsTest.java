@@ -1,12 +1,15 @@
 package io.picotunnel.client.tunnel;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelConfig;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.EventLoop;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.local.LocalChannel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -33,6 +36,8 @@ class HappyEyeballsTest {
     private static final Duration LONG = Duration.ofSeconds(30);
 
     private final EventLoop loop = new DefaultEventLoop();
+    /** Where some tests' attempts live, as targets do on loops of their own (--target-threads). */
+    private final EventLoop attemptLoop = new DefaultEventLoop();
     private final List<Attempted> attempts = new CopyOnWriteArrayList<>();
     private final CompletableFuture<Object> outcome = new CompletableFuture<>();
 
@@ -45,6 +50,7 @@ class HappyEyeballsTest {
     @AfterEach
     void tearDown() throws InterruptedException {
         loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        attemptLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
     }
 
     @Test
@@ -132,19 +138,117 @@ class HappyEyeballsTest {
     @Test
     void aRaceCalledOffJustAsAnAttemptClosedItsSocketStillCallsTheOtherAttemptOff() throws Exception {
         // The attempt on 127.0.0.1 lives on an event loop of its own, where it has just failed and closed its socket:
-        // the race, called off before it has heard so, finds the socket closed when it asks for a reset.
-        NioSocketChannel closedMeanwhile = new NioSocketChannel();
-        closedMeanwhile.unsafe().closeForcibly();
+        // the race, called off before it has heard so, has nothing to reset there.
+        LingerRecordingChannel closedMeanwhile = attemptChannel();
+        closedMeanwhile.close().get(5, TimeUnit.SECONDS);
         HappyEyeballs race = race(Duration.ZERO,
                 address -> address instanceof Inet4Address
-                        ? new DefaultChannelPromise(closedMeanwhile, loop) : new EmbeddedChannel().newPromise(),
+                        ? new DefaultChannelPromise(closedMeanwhile) : new EmbeddedChannel().newPromise(),
                 "127.0.0.1", "::1");
         await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
 
         loop.submit(race::cancel).get(5, TimeUnit.SECONDS);
 
         assertThat(attempts.get(1).promise().isCancelled()).as("the attempt on ::1 called off").isTrue();
-        assertThat(attempts.get(0).promise().isCancelled()).as("the attempt on 127.0.0.1 called off").isTrue();
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.get(0).promise().isCancelled());
+        assertThat(closedMeanwhile.lingerSetBy).as("no reset asked of a closed socket").isEmpty();
+    }
+
+    @Test
+    void anAttemptOnAnotherEventLoopIsResetOnItsOwnLoopWhenTheRaceIsCalledOff() throws Exception {
+        LingerRecordingChannel elsewhere = attemptChannel();
+        HappyEyeballs race = race(Duration.ZERO, address -> elsewhere.newPromise(), "127.0.0.1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 1);
+
+        loop.submit(race::cancel).get(5, TimeUnit.SECONDS);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.getFirst().promise().isCancelled());
+        // Before, the race's loop set SO_LINGER, while the attempt's loop may have closed the socket and, on epoll,
+        // another socket may have had its file descriptor number by then.
+        assertThat(elsewhere.lingerSetBy).as("threads that set SO_LINGER 0").singleElement()
+                .matches(attemptLoop::inEventLoop, "the attempt's own loop");
+    }
+
+    @Test
+    void aConnectionMadeAfterTheRaceWasCalledOffIsResetOnItsOwnLoop() throws Exception {
+        LingerRecordingChannel late = attemptChannel();
+        LingerRecordingChannel loser = attemptChannel();
+        HappyEyeballs race = race(Duration.ZERO, address -> address instanceof Inet4Address
+                ? late.newPromise() : loser.newPromise(), "127.0.0.1", "::1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
+        CountDownLatch busy = new CountDownLatch(1);
+        loop.execute(() -> awaitQuietly(busy));
+        // The race is cancelled before it hears that 127.0.0.1 connected.
+        loop.execute(race::cancel);
+        late.succeed(attempts.get(0).promise());
+        busy.countDown();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> !late.isOpen());
+        assertThat(late.lingerSetBy).as("threads that set SO_LINGER 0").singleElement()
+                .matches(attemptLoop::inEventLoop, "the attempt's own loop");
+    }
+
+    @Test
+    void aLoserOnAnotherEventLoopIsClosedWithoutAReset() throws Exception {
+        LingerRecordingChannel winner = attemptChannel();
+        LingerRecordingChannel slower = attemptChannel();
+        race(Duration.ZERO, address -> address instanceof Inet4Address
+                ? winner.newPromise() : slower.newPromise(), "127.0.0.1", "::1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
+        CountDownLatch busy = new CountDownLatch(1);
+        loop.execute(() -> awaitQuietly(busy));
+        winner.succeed(attempts.get(0).promise());
+        slower.succeed(attempts.get(1).promise());
+        busy.countDown();
+
+        assertThat(outcome.get(5, TimeUnit.SECONDS)).isSameAs(winner);
+        await().atMost(Duration.ofSeconds(5)).until(() -> !slower.isOpen());
+        assertThat(slower.lingerSetBy).as("a loser of a won race ends with a FIN").isEmpty();
+    }
+
+    /** A channel registered on {@link #attemptLoop}, not the race's loop, as a target's on --target-threads is. */
+    private LingerRecordingChannel attemptChannel() throws Exception {
+        LingerRecordingChannel channel = new LingerRecordingChannel();
+        attemptLoop.register(channel).get(5, TimeUnit.SECONDS);
+        return channel;
+    }
+
+    /**
+     * Remembers the threads that set its SO_LINGER (a LocalChannel has none of its own); active, as a connected
+     * socket, once the test has {@link #succeed succeeded} its connect.
+     */
+    private static final class LingerRecordingChannel extends LocalChannel {
+        final List<Thread> lingerSetBy = new CopyOnWriteArrayList<>();
+        private volatile boolean connected;
+        private ChannelConfig config;
+
+        void succeed(ChannelPromise connect) {
+            connected = true;
+            connect.setSuccess();
+        }
+
+        @Override
+        public boolean isActive() {
+            return connected && isOpen();
+        }
+
+        @Override
+        public ChannelConfig config() {
+            // LocalChannel's constructor asks for it before this class's fields are set.
+            if (config == null) {
+                config = new DefaultChannelConfig(this) {
+                    @Override
+                    public <T> boolean setOption(ChannelOption<T> option, T value) {
+                        if (option == ChannelOption.SO_LINGER) {
+                            lingerSetBy.add(Thread.currentThread());
+                            return true;
+                        }
+                        return super.setOption(option, value);
+                    }
+                };
+            }
+            return config;
+        }
     }
 
     /** Starts a race on {@code loop} of {@code names} (IP addresses), with 30 s in all. */
