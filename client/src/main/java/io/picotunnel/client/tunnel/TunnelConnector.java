@@ -228,7 +228,7 @@ final class TunnelConnector {
             // The proxy resolves the server's name: behind it, this machine's DNS often cannot.
             bootstrap.resolver(NoopAddressResolverGroup.INSTANCE);
         }
-        ChannelFuture connect = bootstrap
+        return bootstrap
                 .group(loop)
                 .channel(Transport.socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, shareMillis)
@@ -239,7 +239,9 @@ final class TunnelConnector {
                     @Override
                     protected void initChannel(Channel ch) {
                         if (proxy != null) {
-                            // First: it holds back channelActive (TLS, the upgrade) until the proxy has connected.
+                            // First: it sends CONNECT once the TCP connection is up (which completes the connect
+                            // future and wins the race) and holds back the writes after it (TLS, the upgrade) until the
+                            // proxy has answered; a refusal comes as a ProxyConnectException (UpgradeOutcome).
                             InetSocketAddress proxyAddress = new InetSocketAddress(address, proxy.hostPort().port());
                             HttpProxyHandler connectVia = proxy.user() == null
                                     ? new HttpProxyHandler(proxyAddress)
@@ -263,14 +265,6 @@ final class TunnelConnector {
                 })
                 .connect(proxy == null ? new InetSocketAddress(address, config.server().port())
                         : InetSocketAddress.createUnresolved(config.server().host(), config.server().port()));
-        connect.addListener((ChannelFuture f) -> {
-            if (f.cause() instanceof HttpProxyHandler.HttpProxyConnectException answer) {
-                // The proxy answered CONNECT (407, 403, 503 with Retry-After): that answer is what the attempt has to
-                // say, whatever an address before it did, and another of the proxy's addresses would answer the same.
-                failAttempt(ready, answer);
-            }
-        });
-        return connect;
     }
 
     private void failAttempt(Promise<Channel> ready, Throwable cause) {
