@@ -159,7 +159,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         events = running(new EventLog(store.database(), Clock.systemUTC(), config.monitoring().maxEvents()));
         registry.addClientListener(events);
         checks = new CheckStore(store.database());
-        traffic = running(new Traffic(store.database()));
+        traffic = running(new Traffic(store));
         metrics = running(new Metrics(registry));
         traffic.exportTo(metrics);
         // One group for the tunnel endpoint, the tcp services and the HTTP(S) proxy, one loop per core: a proxied

@@ -3,6 +3,7 @@ package io.picotunnel.server.monitor;
 import io.picotunnel.server.store.Database;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceListener;
+import io.picotunnel.server.store.Store;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +32,7 @@ public final class Traffic implements ServiceListener, AutoCloseable {
     public static final Duration FLUSH_EVERY = Duration.ofSeconds(10);
     private static final Logger log = LoggerFactory.getLogger(Traffic.class);
 
+    private final Store store;
     private final Database database;
     private final Map<String, TrafficCounters> tunnels = new ConcurrentHashMap<>();
     private final Map<String, TrafficCounters> services = new ConcurrentHashMap<>();
@@ -51,8 +53,9 @@ public final class Traffic implements ServiceListener, AutoCloseable {
 
     private volatile Metrics metrics;
 
-    public Traffic(Database database) {
-        this.database = database;
+    public Traffic(Store store) {
+        this.store = store;
+        this.database = store.database();
         load();
         long every = FLUSH_EVERY.toMillis();
         flusher.scheduleWithFixedDelay(this::flushQuietly, every, every, TimeUnit.MILLISECONDS);
@@ -85,15 +88,7 @@ public final class Traffic implements ServiceListener, AutoCloseable {
         if (existing != null) {
             return existing;
         }
-        boolean exists = database.read(connection -> {
-            try (PreparedStatement select = connection.prepareStatement("SELECT 1 FROM tunnels WHERE id = ?")) {
-                select.setString(1, tunnelId);
-                try (ResultSet rows = select.executeQuery()) {
-                    return rows.next();
-                }
-            }
-        });
-        return exists ? tunnelCounters(tunnelId) : new TrafficCounters(null);
+        return store.tunnel(tunnelId).isPresent() ? tunnelCounters(tunnelId) : new TrafficCounters(null);
     }
 
     /**

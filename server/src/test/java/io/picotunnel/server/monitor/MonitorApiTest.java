@@ -397,7 +397,7 @@ class MonitorApiTest {
     @Test
     void aServiceNotStoredYetHasTheDefaultCheckSettingsAndNoTraffic() {
         try (Store store = Store.open(dataDir);
-             Traffic traffic = new Traffic(store.database());
+             Traffic traffic = new Traffic(store);
              Metrics metrics = new Metrics(new TunnelRegistry());
              EventLog events = new EventLog(store.database(), Clock.systemUTC())) {
             Tunnel tunnel = store.createTunnel("drafts");
