@@ -138,7 +138,7 @@ public final class CheckStore {
     }
 
     /** Inserts {@code checks} in their order; returns their ids, in the same order. */
-    private static List<Long> insertChecks(Connection connection, List<Check> checks) throws SQLException {
+    static List<Long> insertChecks(Connection connection, List<Check> checks) throws SQLException {
         List<Long> ids = new ArrayList<>();
         if (checks.isEmpty()) {
             return ids;

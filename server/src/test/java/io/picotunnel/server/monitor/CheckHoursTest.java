@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -230,26 +229,7 @@ class CheckHoursTest {
 
     /** The rows a server before V41 wrote: checks only. */
     private static void insertWithoutRollUps(Database database, List<Check> history) {
-        database.inTransaction(connection -> {
-            try (PreparedStatement insert = connection.prepareStatement("INSERT INTO checks (tunnel_id, service_id, status,"
-                    + " latency_ms, error, created_at) VALUES (?, ?, ?, ?, ?, ?)")) {
-                for (Check check : history) {
-                    insert.setString(1, check.subject().tunnelId());
-                    insert.setString(2, check.subject().serviceId());
-                    insert.setString(3, check.status().json());
-                    if (check.latencyMs() == null) {
-                        insert.setNull(4, Types.INTEGER);
-                    } else {
-                        insert.setLong(4, check.latencyMs());
-                    }
-                    insert.setString(5, check.error());
-                    insert.setLong(6, check.createdAt().toEpochMilli());
-                    insert.addBatch();
-                }
-                insert.executeBatch();
-            }
-            return null;
-        });
+        database.inTransaction(connection -> CheckStore.insertChecks(connection, history));
     }
 
     /** The window as it was computed before the roll-ups: one query over the raw checks. */
