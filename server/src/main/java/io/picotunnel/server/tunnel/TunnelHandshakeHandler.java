@@ -28,6 +28,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.codec.http.websocketx.WebSocketVersion;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.ws.WebSocketPings;
@@ -111,11 +112,12 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        long millis = config.handshakeTimeout().toMillis();
+        Duration timeout = config.handshakeTimeout();
         handshakeTimeout = ctx.executor().schedule(() -> {
-            LOG.debug("{}: no tunnel handshake within {} ms, closing", ctx.channel().remoteAddress(), millis);
+            LOG.debug("{}: no tunnel handshake within {}, closing", ctx.channel().remoteAddress(),
+                    Durations.format(timeout));
             ctx.close();
-        }, millis, TimeUnit.MILLISECONDS);
+        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
         ctx.fireChannelActive();
     }
 

@@ -8,9 +8,11 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.yamux.ResetReason;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Locale;
 
 /**
@@ -80,15 +82,17 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
                         + "closed before a response. Check that the service is running on the client's side.");
     }
 
-    static ErrorPage timeout(long seconds) {
+    static ErrorPage timeout(Duration timeout) {
         return new ErrorPage(HttpResponseStatus.GATEWAY_TIMEOUT, "gateway_timeout",
-                "The app behind this address did not answer within " + seconds + " s. Please try again later.");
+                "The app behind this address did not answer within " + Durations.format(timeout)
+                        + ". Please try again later.");
     }
 
     /** The request body stopped coming before it was whole. */
-    static ErrorPage requestTimeout(long seconds) {
+    static ErrorPage requestTimeout(Duration timeout) {
         return new ErrorPage(HttpResponseStatus.REQUEST_TIMEOUT, "request_timeout",
-                "The request body did not arrive: nothing came for " + seconds + " s. Send the request again.");
+                "The request body did not arrive: nothing came for " + Durations.format(timeout)
+                        + ". Send the request again.");
     }
 
     /** The tunnel carries as many requests as it may at once. */

@@ -29,6 +29,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.relay.ResetOnDeath;
@@ -421,19 +422,19 @@ final class Exchange {
         }
         if (HttpUtil.is100ContinueExpected(request) && !upstreamAnswered && !bodySent) {
             LOG.info("{} did not answer {} {} (Expect: 100-continue) within {}", service.targetAddr(), request.method(),
-                    LogValues.escape(service.domain()), proxy.responseTimeout());
+                    LogValues.escape(service.domain()), Durations.format(proxy.responseTimeout()));
             endWithReset();
-            answerLocally(ErrorPage.timeout(proxy.responseTimeout().toSeconds()), true, false);
+            answerLocally(ErrorPage.timeout(proxy.responseTimeout()), true, false);
             return;
         }
         LOG.info("request body from {} for {} {} stalled for {}: ending the exchange", clientIp, request.method(),
-                LogValues.escape(service.domain()), proxy.responseTimeout());
+                LogValues.escape(service.domain()), Durations.format(proxy.responseTimeout()));
         boolean responseStarted = phase == Phase.RESPONDING;
         endWithReset();
         if (bodySent || responseStarted) {
             owner.abort();
         } else {
-            answerLocally(ErrorPage.requestTimeout(proxy.responseTimeout().toSeconds()), true, false);
+            answerLocally(ErrorPage.requestTimeout(proxy.responseTimeout()), true, false);
         }
     }
 
@@ -500,9 +501,9 @@ final class Exchange {
             return;
         }
         LOG.info("{} did not answer {} {} within {}", service.targetAddr(), request.method(), service.domain(),
-                proxy.responseTimeout());
+                Durations.format(proxy.responseTimeout()));
         end();
-        answerLocally(ErrorPage.timeout(proxy.responseTimeout().toSeconds()),
+        answerLocally(ErrorPage.timeout(proxy.responseTimeout()),
                 !requestDone, requestDone);
     }
 
@@ -699,14 +700,14 @@ final class Exchange {
                 return;
             }
             LOG.info("visitor {} took none of the response to {} {} for {}: resetting it", clientIp,
-                    request.method(), LogValues.escape(service.domain()), proxy.sendTimeout());
+                    request.method(), LogValues.escape(service.domain()), Durations.format(proxy.sendTimeout()));
         } else {
             if (targetWaitFrom + proxy.responseTimeout().toNanos() - System.nanoTime() > 0) {
                 armResponseBodyTimer(); // the target sent something since the timer was set, or a write got done
                 return;
             }
             LOG.info("{} sent nothing more of its response to {} {} for {}: cutting the response", service.targetAddr(),
-                    request.method(), LogValues.escape(service.domain()), proxy.responseTimeout());
+                    request.method(), LogValues.escape(service.domain()), Durations.format(proxy.responseTimeout()));
         }
         endWithReset();
         owner.abort();

@@ -5,6 +5,7 @@ import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.config.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,8 +61,8 @@ final class Http2Deadlines extends Http2ConnectionAdapter {
         timer = channel.eventLoop().schedule(() -> {
             timer = null;
             if (connection.numActiveStreams() == 0 && channel.isActive()) {
-                LOG.debug("HTTP/2 connection from {} {} for {} ms: closing", channel.remoteAddress(), what,
-                        timeout.toMillis());
+                LOG.debug("HTTP/2 connection from {} {} for {}: closing", channel.remoteAddress(), what,
+                        Durations.format(timeout));
                 channel.close();
             }
         }, timeout.toMillis(), TimeUnit.MILLISECONDS);

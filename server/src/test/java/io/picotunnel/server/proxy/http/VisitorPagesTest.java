@@ -205,6 +205,39 @@ class VisitorPagesTest {
     }
 
     @Test
+    void aPartSecondProxyTimeoutIsNamedToTheMillisecondOnThe504AndInTheLog() throws Exception {
+        tunnel = new TunnelFixture(dataDir, Map.of(Setting.PROXY_TIMEOUT, "1500ms"));
+        tunnel.addService("app.test", "/", app.address(), false);
+
+        RawHttp.Response page;
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            page = http.send("GET /hang HTTP/1.1\r\nHost: app.test\r\nAccept: text/html\r\n\r\n").read();
+        }
+
+        assertThat(page.status()).isEqualTo(504);
+        assertThat(page.text()).contains("did not answer within 1.5 s.");
+        assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage)
+                .anySatisfy(line -> assertThat(line).contains("did not answer GET", "within 1.5 s"));
+    }
+
+    @Test
+    void aBodyStalledForAPartSecondProxyTimeoutGets408NamingItToTheMillisecond() throws Exception {
+        tunnel = new TunnelFixture(dataDir, Map.of(Setting.PROXY_TIMEOUT, "1500ms"));
+        tunnel.addService("app.test", "/", app.address(), false);
+
+        RawHttp.Response page;
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            page = http.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nAccept: text/html\r\n"
+                    + "Content-Length: 100\r\n\r\n").read();
+        }
+
+        assertThat(page.status()).isEqualTo(408);
+        assertThat(page.text()).contains("nothing came for 1.5 s.");
+        assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage)
+                .anySatisfy(line -> assertThat(line).contains("stalled for 1.5 s"));
+    }
+
+    @Test
     void tunnelWithoutAClientGets502SayingTheTunnelIsOffline() throws Exception {
         try (PicoTunnelServer server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir),
                 new PrintStream(OutputStream.nullOutputStream()));
