@@ -32,9 +32,9 @@ public final class StartupException extends RuntimeException {
     }
 
     /**
-     * A listener of {@code setting} could not bind {@code address}; {@code failure} is what the bind threw (a
-     * {@link BindException} anywhere in its causes gives the reason: permission, unknown address; {@link BindFailures}
-     * tells a port in use, with either transport).
+     * A listener of {@code setting} could not bind {@code address}; {@code failure} is what the bind threw
+     * ({@link BindFailures} tells a port in use and a port not permitted, with either transport; a
+     * {@link BindException} anywhere in its causes gives any other reason, such as an unknown address).
      */
     public static StartupException cannotBind(Setting setting, HostPort address, Throwable failure) {
         String how = " with " + setting.flag() + " or " + setting.envVar();
@@ -45,9 +45,10 @@ public final class StartupException extends RuntimeException {
             return new StartupException("Port " + address.port() + " is already in use (" + setting.flag() + " " + address
                     + "); stop the program using it or choose another address" + how + ".", failure);
         }
-        if (bind != null && reason.contains("permission denied") && address.port() < 1024) {
+        if (BindFailures.notPermitted(failure) && address.port() < 1024) {
             return new StartupException("Not allowed to listen on port " + address.port() + " (" + setting.flag() + " " + address
-                    + "); ports below 1024 need root or CAP_NET_BIND_SERVICE, or choose another port" + how + ".", failure);
+                    + "); ports below 1024 need root or CAP_NET_BIND_SERVICE (under systemd:"
+                    + " AmbientCapabilities=CAP_NET_BIND_SERVICE), or choose another port" + how + ".", failure);
         }
         return new StartupException("Cannot listen on " + address + " (" + setting.flag() + "): " + reason
                 + "; choose another address" + how + ".", failure);

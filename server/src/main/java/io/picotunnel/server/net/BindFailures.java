@@ -11,20 +11,33 @@ import java.util.Locale;
  */
 public final class BindFailures {
 
-    /** Linux's errno for an address in use; epoll runs on Linux only. */
+    /** Linux's errnos for an address in use and for a port this process may not bind; epoll runs on Linux only. */
     private static final int EADDRINUSE = 98;
+    private static final int EACCES = 13;
 
     private BindFailures() {
     }
 
     /** Whether {@code failure}, or one of its causes, says another socket holds the address. */
     public static boolean inUse(Throwable failure) {
+        return says(failure, EADDRINUSE, "already in use");
+    }
+
+    /**
+     * Whether {@code failure}, or one of its causes, says this process may not bind the port: a port below 1024
+     * without root or CAP_NET_BIND_SERVICE.
+     */
+    public static boolean notPermitted(Throwable failure) {
+        return says(failure, EACCES, "permission denied");
+    }
+
+    private static boolean says(Throwable failure, int errno, String bindMessage) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof Errors.NativeIoException nativeFailure && nativeFailure.expectedErr() == -EADDRINUSE) {
+            if (cause instanceof Errors.NativeIoException nativeFailure && nativeFailure.expectedErr() == -errno) {
                 return true;
             }
             if (cause instanceof BindException bind && bind.getMessage() != null
-                    && bind.getMessage().toLowerCase(Locale.ROOT).contains("already in use")) {
+                    && bind.getMessage().toLowerCase(Locale.ROOT).contains(bindMessage)) {
                 return true;
             }
         }
