@@ -241,14 +241,24 @@ final class TcpListener {
             throw new IOException("binding took longer than " + Durations.format(BIND_TIMEOUT));
         }
         if (!bind.isSuccess()) {
-            Throwable cause = bind.cause();
-            if (cause instanceof UnresolvedAddressException) {
-                // It has no message of its own: the API's 409 would say "cannot listen on nowhere.invalid:2222: null".
-                throw new IOException("the host name does not resolve to an address", cause);
-            }
-            throw cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
+            throw bindFailure(address.getPort(), bind.cause());
         }
         return bind.channel();
+    }
+
+    /** What a failed bind of {@code port} says after "cannot listen on ADDRESS: " in the API's 409. */
+    static IOException bindFailure(int port, Throwable cause) {
+        if (cause instanceof UnresolvedAddressException) {
+            // It has no message of its own: the API's 409 would say "cannot listen on nowhere.invalid:2222: null".
+            return new IOException("the host name does not resolve to an address", cause);
+        }
+        if (BindFailures.notPermitted(cause)) {
+            // epoll's own words would be "bind(..) failed with error(-13): Permission denied".
+            return new IOException("the server may not listen on port " + port
+                    + (port < 1024 ? ": ports below 1024 need it to run as root or with CAP_NET_BIND_SERVICE" : ""),
+                    cause);
+        }
+        return cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
     }
 
     /** Stops listening; open connections go on. */
