@@ -76,7 +76,20 @@ class ClientMainTest {
         Run run = run(Map.of(), "--server", UNREACHABLE_SERVER);
 
         assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
-        assertThat(run.err()).contains("--token", "PICOTUNNEL_TOKEN");
+        assertThat(run.err()).contains("Invalid --token (PICOTUNNEL_TOKEN): no token given; pass --token or set"
+                + " PICOTUNNEL_TOKEN");
+    }
+
+    @Test
+    void aTokenThatCannotBeSentExitsWithUsageCodeNamingFlagAndVariableNotTheToken() {
+        Run fromEnvironment = run(Map.of("PICOTUNNEL_TOKEN", "s3cret w0rd"), "--server", UNREACHABLE_SERVER);
+        Run fromFlag = run(Map.of(), "--server", UNREACHABLE_SERVER, "--token", "s3cret w0rd");
+
+        for (Run run : new Run[] {fromEnvironment, fromFlag}) {
+            assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);
+            assertThat(run.err().strip()).isEqualTo("picotunnel-client: Invalid --token (PICOTUNNEL_TOKEN): the token"
+                    + " must be at most 1024 printable ASCII characters without spaces.");
+        }
     }
 
     @Test

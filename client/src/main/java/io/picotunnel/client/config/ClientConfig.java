@@ -46,16 +46,7 @@ public record ClientConfig(
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(allow, "allow");
         Objects.requireNonNull(limits, "limits");
-        if (token == null || token.isBlank()) {
-            throw new ConfigException("no token given: pass " + Setting.TOKEN.flag() + " or set "
-                    + Setting.TOKEN.envVar()
-                    + " (the token of the tunnel, from the server's API or UI)");
-        }
-        token = unquoted(token.strip());
-        if (token.length() > MAX_TOKEN_LENGTH || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-            throw new ConfigException("the token must be printable ASCII without spaces, at most "
-                    + MAX_TOKEN_LENGTH + " characters");
-        }
+        token = token(token);
         if (shutdownGrace.isNegative()) {
             throw new ConfigException("--shutdown-grace must not be negative");
         }
@@ -73,6 +64,23 @@ public record ClientConfig(
         if (targetThreads < 0 || targetThreads > MAX_TARGET_THREADS) {
             throw new ConfigException("--target-threads must be 0 (the tunnel's own thread) to " + MAX_TARGET_THREADS);
         }
+    }
+
+    /**
+     * The token to send, without quotes ({@link #unquoted}). Its messages name the flag and the variable, as either may
+     * hold it, and never repeat any of it: it is a secret.
+     */
+    private static String token(String given) {
+        if (given == null || given.isBlank()) {
+            throw ConfigException.invalid(Setting.TOKEN, "no token given; pass " + Setting.TOKEN.flag() + " or set "
+                    + Setting.TOKEN.envVar() + " to the token of the tunnel, from the server's API or UI");
+        }
+        String token = unquoted(given.strip());
+        if (token.length() > MAX_TOKEN_LENGTH || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            throw ConfigException.invalid(Setting.TOKEN, "the token must be at most " + MAX_TOKEN_LENGTH
+                    + " printable ASCII characters without spaces");
+        }
+        return token;
     }
 
     /**

@@ -100,17 +100,43 @@ class ClientConfigTest {
 
     @Test
     void missingTokenNamesFlagAndVariable() {
-        assertThatThrownBy(() -> ClientConfig.resolve(Map.of(Setting.SERVER, "h:1"), Map.of()))
-                .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("--token").hasMessageContaining("PICOTUNNEL_TOKEN");
+        for (Map<Setting, String> flags : java.util.List.of(Map.of(Setting.SERVER, "h:1"),
+                Map.of(Setting.SERVER, "h:1", Setting.TOKEN, " "))) {
+            assertThatThrownBy(() -> ClientConfig.resolve(flags, Map.of("PICOTUNNEL_TOKEN", " ")))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessage("Invalid --token (PICOTUNNEL_TOKEN): no token given; pass --token or set"
+                            + " PICOTUNNEL_TOKEN to the token of the tunnel, from the server's API or UI.");
+        }
+    }
+
+    /** The flag or the variable may hold the token; the message names both, and repeats no part of it. */
+    @Test
+    void aTokenThatCannotBeSentNamesFlagAndVariableAndNeverItself() {
+        String tooLong = "k3y".repeat(342);
+        for (String token : new String[] {"s3cret w0rd", "s3cret\r\nX-Injected: w0rd", tooLong}) {
+            for (boolean fromFlag : new boolean[] {true, false}) {
+                Map<Setting, String> flags = fromFlag ? Map.of(Setting.SERVER, "h:1", Setting.TOKEN, token)
+                        : Map.of(Setting.SERVER, "h:1");
+                Map<String, String> env = fromFlag ? Map.of() : Map.of("PICOTUNNEL_TOKEN", token);
+                assertThatThrownBy(() -> ClientConfig.resolve(flags, env)).as(token.substring(0, 8) + " " + fromFlag)
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessage("Invalid --token (PICOTUNNEL_TOKEN): the token must be at most 1024 printable"
+                                + " ASCII characters without spaces.")
+                        .message().doesNotContain("s3cret", "w0rd", "k3y", "Injected");
+            }
+        }
+        assertThat(ClientConfig.resolve(SERVER_AND_TOKEN, Map.of("PICOTUNNEL_TOKEN", "k".repeat(1024))).token())
+                .as("the flag wins, and 1024 is allowed").isEqualTo("t");
+        assertThat(ClientConfig.resolve(Map.of(Setting.SERVER, "h:1"), Map.of("PICOTUNNEL_TOKEN", "k".repeat(1024)))
+                .token()).hasSize(1024);
     }
 
     @Test
     void tokenWithSpacesOrControlCharactersIsRejected() {
         assertThatThrownBy(() -> ClientConfig.of(ServerAddress.parse("h:1"), "two words"))
-                .isInstanceOf(ConfigException.class);
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("Invalid --token (PICOTUNNEL_TOKEN): ");
         assertThatThrownBy(() -> ClientConfig.of(ServerAddress.parse("h:1"), "tok\r\nX-Injected: 1"))
-                .isInstanceOf(ConfigException.class);
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("Invalid --token (PICOTUNNEL_TOKEN): ");
     }
 
     @Test

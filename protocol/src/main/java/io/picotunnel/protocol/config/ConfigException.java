@@ -6,4 +6,9 @@ public final class ConfigException extends RuntimeException {
     public ConfigException(String message) {
         super(message);
     }
+
+    /** "Invalid --x (PICOTUNNEL_X): {@code problem}.": the flag and the variable, as either may hold the value. */
+    public static ConfigException invalid(DeclaredSetting setting, String problem) {
+        return new ConfigException("Invalid " + setting.displayName() + ": " + problem + ".");
+    }
 }

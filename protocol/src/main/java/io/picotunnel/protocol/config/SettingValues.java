@@ -59,7 +59,7 @@ public final class SettingValues<S extends Enum<S> & DeclaredSetting> {
     }
 
     public ConfigException invalid(S setting, String problem) {
-        return new ConfigException("Invalid " + setting.displayName() + ": " + problem + ".");
+        return ConfigException.invalid(setting, problem);
     }
 
     /** The value read by {@code parser} (which is given null when unset); its {@link IllegalArgumentException} names the setting. */
