@@ -320,15 +320,7 @@ public record ServerConfig(
                 throw invalid(Setting.WEBHOOK_URL, "entry " + (webhooks.size() + 1)
                         + " is not an http(s) URL (with a port from 1 to 65535, if any)");
             }
-            int alertAfter;
-            try {
-                alertAfter = Integer.parseInt(raw(Setting.ALERT_AFTER));
-            } catch (NumberFormatException e) {
-                alertAfter = 0;
-            }
-            if (alertAfter < 1 || alertAfter > 1000) {
-                throw invalid(Setting.ALERT_AFTER, "'" + raw(Setting.ALERT_AFTER) + "' is not a whole number from 1 to 1000");
-            }
+            int alertAfter = values.count(Setting.ALERT_AFTER, 1, MonitorSettings.MAX_ALERT_AFTER);
             Duration interval = duration(Setting.CHECK_INTERVAL);
             if (interval.compareTo(MonitorSettings.MIN_CHECK_INTERVAL) < 0) {
                 // Each probe may take at most the interval: below a second checks time out and the table fills fast.

@@ -173,20 +173,7 @@ public record ClientConfig(
                 values.duration(Setting.DIAL_TIMEOUT, false), values.duration(Setting.CONNECT_TIMEOUT, false),
                 values.sessionLimits(Setting.MAX_STREAM_WINDOW, Setting.SESSION_WINDOW_BUDGET, Setting.MAX_STREAMS,
                         Setting.SESSION_BUFFER_LIMIT),
-                targetThreads(values), proxy(values, server, env));
-    }
-
-    private static int targetThreads(SettingValues<Setting> values) {
-        try {
-            int threads = Integer.parseInt(values.raw(Setting.TARGET_THREADS));
-            if (threads >= 0 && threads <= MAX_TARGET_THREADS) {
-                return threads;
-            }
-        } catch (NumberFormatException e) {
-            // said below
-        }
-        throw values.invalid(Setting.TARGET_THREADS, "'" + values.raw(Setting.TARGET_THREADS) + "' is not a whole"
-                + " number from 0 (targets on the tunnel's own thread) to " + MAX_TARGET_THREADS);
+                values.count(Setting.TARGET_THREADS, 0, MAX_TARGET_THREADS), proxy(values, server, env));
     }
 
     private static HttpProxy proxy(SettingValues<Setting> values, ServerAddress server, Map<String, String> env) {

@@ -215,13 +215,14 @@ class ClientConfigTest {
                 Map.of("PICOTUNNEL_TARGET_THREADS", "4")).targetThreads()).isEqualTo(4);
         assertThat(ClientConfig.resolve(serverAndTokenWith(Setting.TARGET_THREADS, "2"),
                 Map.of("PICOTUNNEL_TARGET_THREADS", "4")).targetThreads()).as("the flag wins").isEqualTo(2);
-        for (String bad : new String[] {"-1", "257", "many"}) {
+        for (String bad : new String[] {"-1", "257", "many", "2.5"}) {
             assertThatThrownBy(() -> ClientConfig.resolve(
-                    serverAndTokenWith(Setting.TARGET_THREADS, bad), Map.of()))
+                    serverAndTokenWith(Setting.TARGET_THREADS, bad), Map.of())).as(bad)
                     .isInstanceOf(ConfigException.class).hasMessage("Invalid --target-threads"
-                            + " (PICOTUNNEL_TARGET_THREADS): '" + bad + "' is not a whole number from 0 (targets on"
-                            + " the tunnel's own thread) to 256.");
+                            + " (PICOTUNNEL_TARGET_THREADS): '" + bad + "' is not a whole number from 0 to 256.");
         }
+        assertThat(ClientConfig.resolve(serverAndTokenWith(Setting.TARGET_THREADS, "0"), Map.of()).targetThreads())
+                .isZero();
         assertThat(ClientConfig.resolve(serverAndTokenWith(Setting.TARGET_THREADS, "256"), Map.of()).targetThreads())
                 .isEqualTo(256);
     }

@@ -101,6 +101,32 @@ public final class SettingValues<S extends Enum<S> & DeclaredSetting> {
         throw invalid(setting, "'" + raw(setting) + "' is not a whole number of at least " + min);
     }
 
+    /** A whole number from {@code min} to {@code max}: "'x' is not a whole number from min to max" otherwise. */
+    public int count(S setting, int min, int max) {
+        String raw = raw(setting);
+        try {
+            return count(setting, Integer.parseInt(raw), raw, min, max);
+        } catch (NumberFormatException e) {
+            throw notCount(setting, raw, min, max);
+        }
+    }
+
+    /** {@code value} when from {@code min} to {@code max}, as {@link #count(Enum, int, int)} reads it: for configs made in code. */
+    public static int count(DeclaredSetting setting, int value, int min, int max) {
+        return count(setting, value, Integer.toString(value), min, max);
+    }
+
+    private static int count(DeclaredSetting setting, int value, String given, int min, int max) {
+        if (value < min || value > max) {
+            throw notCount(setting, given, min, max);
+        }
+        return value;
+    }
+
+    private static ConfigException notCount(DeclaredSetting setting, String given, int min, int max) {
+        return ConfigException.invalid(setting, "'" + given + "' is not a whole number from " + min + " to " + max);
+    }
+
     /** The flow-control and memory bounds of a tunnel connection, from its four settings. */
     public SessionLimits sessionLimits(S maxStreamWindow, S sessionWindowBudget, S maxStreams, S sessionBufferLimit) {
         try {

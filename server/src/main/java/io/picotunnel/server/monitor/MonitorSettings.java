@@ -17,6 +17,9 @@ public record MonitorSettings(Duration checkInterval, Duration checkRetention, L
     /** The fewest events {@code PICOTUNNEL_MAX_EVENTS} may keep. */
     public static final int MIN_MAX_EVENTS = 100;
 
+    /** The most checks in a row {@code PICOTUNNEL_ALERT_AFTER} may ask a new state to hold before it is alerted. */
+    public static final int MAX_ALERT_AFTER = 1000;
+
     /** The shortest interval between checks the settings take. */
     public static final Duration MIN_CHECK_INTERVAL = Duration.ofSeconds(1);
 

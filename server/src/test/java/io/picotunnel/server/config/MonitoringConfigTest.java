@@ -58,10 +58,13 @@ class MonitoringConfigTest {
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_CHECK_RETENTION", "a year")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_CHECK_RETENTION")
                 .hasMessageContaining("7d");
-        for (String bad : List.of("0", "-1", "two")) {
-            assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ALERT_AFTER", bad)))
-                    .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_ALERT_AFTER");
+        for (String bad : List.of("0", "-1", "1001", "two", "1.5")) {
+            assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ALERT_AFTER", bad))).as(bad)
+                    .isInstanceOf(ConfigException.class).hasMessage("Invalid --alert-after (PICOTUNNEL_ALERT_AFTER): '"
+                            + bad + "' is not a whole number from 1 to 1000.");
         }
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ALERT_AFTER", "1")).alertAfter()).isEqualTo(1);
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ALERT_AFTER", "1000")).alertAfter()).isEqualTo(1000);
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_WEBHOOK_URL", "http://ok.example/a,ftp://secret-path-xyz")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("PICOTUNNEL_WEBHOOK_URL")
                 .hasMessageContaining("entry 2").hasMessageNotContaining("secret-path-xyz");

@@ -1,0 +1,51 @@
+package io.picotunnel.protocol.config;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class SettingValuesTest {
+
+    enum TestSetting implements DeclaredSetting {
+        THREADS("--threads", "N", "0", "How many.");
+
+        private final Declaration declaration;
+
+        TestSetting(String flag, String paramLabel, String defaultValue, String description) {
+            this.declaration = new Declaration(flag, paramLabel, defaultValue, description);
+        }
+
+        @Override
+        public Declaration declaration() {
+            return declaration;
+        }
+    }
+
+    private static int threads(String value) {
+        return SettingValues.resolve(TestSetting.class, Map.of(), Map.of("PICOTUNNEL_THREADS", value))
+                .count(TestSetting.THREADS, 2, 8);
+    }
+
+    @Test
+    void aCountInItsRangeIsTakenWithItsBoundsAndNothingElse() {
+        assertThat(threads("2")).isEqualTo(2);
+        assertThat(threads(" 8 ")).as("trimmed").isEqualTo(8);
+        for (String bad : new String[] {"1", "9", "-2", "many", "2.5", "99999999999"}) {
+            assertThatThrownBy(() -> threads(bad)).as(bad).isInstanceOf(ConfigException.class)
+                    .hasMessage("Invalid --threads (PICOTUNNEL_THREADS): '" + bad + "' is not a whole number from 2 to 8.");
+        }
+    }
+
+    @Test
+    void aCountMadeInCodeIsCheckedByTheSameRule() {
+        assertThat(SettingValues.count(TestSetting.THREADS, 2, 2, 8)).isEqualTo(2);
+        assertThat(SettingValues.count(TestSetting.THREADS, 8, 2, 8)).isEqualTo(8);
+        assertThatThrownBy(() -> SettingValues.count(TestSetting.THREADS, 9, 2, 8)).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --threads (PICOTUNNEL_THREADS): '9' is not a whole number from 2 to 8.");
+        assertThatThrownBy(() -> SettingValues.count(TestSetting.THREADS, 1, 2, 8)).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --threads (PICOTUNNEL_THREADS): '1' is not a whole number from 2 to 8.");
+    }
+}
