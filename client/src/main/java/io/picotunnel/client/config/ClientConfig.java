@@ -41,28 +41,26 @@ public record ClientConfig(
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Durations.parse(Setting.CONNECT_TIMEOUT.defaultValue());
     private static final int MAX_TOKEN_LENGTH = 1024;
 
-    /** Checks what {@link #resolve} checks, for configs made in code; resolve's messages name the variables too. */
+    /**
+     * Checks each setting by the rule {@link #resolve} applies, with the same message: "Invalid --x (PICOTUNNEL_X):
+     * ...", also for configs made in code.
+     */
     public ClientConfig {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(allow, "allow");
         Objects.requireNonNull(limits, "limits");
         token = token(token);
-        if (shutdownGrace.isNegative()) {
-            throw new ConfigException("--shutdown-grace must not be negative");
-        }
-        if (shutdownGrace.compareTo(MAX_SHUTDOWN_GRACE) > 0) {
-            throw new ConfigException("--shutdown-grace must be at most a year (" + MAX_SHUTDOWN_GRACE.toSeconds() + "s)");
-        }
-        if (!dialTimeout.isPositive()) {
-            throw new ConfigException("--dial-timeout must be more than 0 (a target's name lookup and connection"
-                    + " together; default " + Setting.DIAL_TIMEOUT.defaultValue() + ")");
-        }
-        if (!connectTimeout.isPositive()) {
-            throw new ConfigException("--connect-timeout must be more than 0 (the connection to the server or its"
-                    + " proxy; default " + Setting.CONNECT_TIMEOUT.defaultValue() + ")");
-        }
-        if (targetThreads < 0 || targetThreads > MAX_TARGET_THREADS) {
-            throw new ConfigException("--target-threads must be 0 (the tunnel's own thread) to " + MAX_TARGET_THREADS);
+        shutdownGrace(shutdownGrace);
+        SettingValues.duration(Setting.DIAL_TIMEOUT, dialTimeout, false);
+        SettingValues.duration(Setting.CONNECT_TIMEOUT, connectTimeout, false);
+        SettingValues.count(Setting.TARGET_THREADS, targetThreads, 0, MAX_TARGET_THREADS);
+    }
+
+    private static void shutdownGrace(Duration grace) {
+        SettingValues.duration(Setting.SHUTDOWN_GRACE, grace, true);
+        if (grace.compareTo(MAX_SHUTDOWN_GRACE) > 0) {
+            throw ConfigException.invalid(Setting.SHUTDOWN_GRACE, "it must be at most a year ("
+                    + MAX_SHUTDOWN_GRACE.toSeconds() + "s)");
         }
     }
 
@@ -154,7 +152,8 @@ public record ClientConfig(
 
     /**
      * Resolves {@code flags} (given on the command line) over environment variables over defaults; throws {@link
-     * ConfigException} naming the problem.
+     * ConfigException} naming the problem. What a value must be beyond its type (the token, the grace's year) the
+     * constructor checks.
      */
     public static ClientConfig resolve(Map<Setting, String> flags, Map<String, String> env) {
         SettingValues<Setting> values = SettingValues.resolve(Setting.class, flags, env);
@@ -163,13 +162,8 @@ public record ClientConfig(
                     + Setting.SERVER.envVar());
         }
         ServerAddress server = values.parsed(Setting.SERVER, ServerAddress::parse);
-        Duration shutdownGrace = values.duration(Setting.SHUTDOWN_GRACE, true);
-        if (shutdownGrace.compareTo(MAX_SHUTDOWN_GRACE) > 0) {
-            throw values.invalid(Setting.SHUTDOWN_GRACE, "it must be at most a year ("
-                    + MAX_SHUTDOWN_GRACE.toSeconds() + "s)");
-        }
         return new ClientConfig(server, values.raw(Setting.TOKEN), values.bool(Setting.INSECURE),
-                values.parsed(Setting.ALLOW, AllowList::parse), shutdownGrace,
+                values.parsed(Setting.ALLOW, AllowList::parse), values.duration(Setting.SHUTDOWN_GRACE, true),
                 values.duration(Setting.DIAL_TIMEOUT, false), values.duration(Setting.CONNECT_TIMEOUT, false),
                 values.sessionLimits(Setting.MAX_STREAM_WINDOW, Setting.SESSION_WINDOW_BUDGET, Setting.MAX_STREAMS,
                         Setting.SESSION_BUFFER_LIMIT),

@@ -238,6 +238,32 @@ class ClientConfigTest {
                 .hasMessageStartingWith("Invalid --target-threads (PICOTUNNEL_TARGET_THREADS): '1000' ");
     }
 
+    /** One rule per setting: a config made in code is refused as resolve refuses the same value, in the same words. */
+    @Test
+    void aConfigMadeInCodeIsRefusedByTheSameRuleAndMessageAsResolve() {
+        ClientConfig base = ClientConfig.of(ServerAddress.parse("h:1"), "t");
+        Map<Setting, Runnable> inCode = Map.of(
+                Setting.SHUTDOWN_GRACE, () -> base.withShutdownGrace(Duration.ofDays(366)),
+                Setting.DIAL_TIMEOUT, () -> base.withDialTimeout(Duration.ZERO),
+                Setting.CONNECT_TIMEOUT, () -> base.withConnectTimeout(Duration.ZERO),
+                Setting.TARGET_THREADS, () -> base.withTargetThreads(257));
+        Map<Setting, String> given = Map.of(Setting.SHUTDOWN_GRACE, "366d", Setting.DIAL_TIMEOUT, "0s",
+                Setting.CONNECT_TIMEOUT, "0ms", Setting.TARGET_THREADS, "257");
+        inCode.forEach((setting, make) -> {
+            Throwable fromResolve = org.assertj.core.api.Assertions.catchThrowable(
+                    () -> ClientConfig.resolve(serverAndTokenWith(setting, given.get(setting)), Map.of()));
+            assertThat(fromResolve).as(setting.flag()).isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("Invalid " + setting.displayName() + ": ");
+            assertThatThrownBy(make::run).as(setting.flag()).isInstanceOf(ConfigException.class)
+                    .hasMessage(fromResolve.getMessage());
+        });
+        assertThatThrownBy(() -> base.withShutdownGrace(Duration.ofSeconds(-1))).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --shutdown-grace (PICOTUNNEL_SHUTDOWN_GRACE): it must not be negative.");
+        assertThatThrownBy(() -> base.withTargetThreads(-1)).isInstanceOf(ConfigException.class).hasMessage(
+                "Invalid --target-threads (PICOTUNNEL_TARGET_THREADS): '-1' is not a whole number from 0 to 256.");
+        assertThat(base.withShutdownGrace(Duration.ZERO).withTargetThreads(256).targetThreads()).isEqualTo(256);
+    }
+
     @Test
     void toStringNeverShowsTheToken() {
         ClientConfig config = ClientConfig.of(ServerAddress.parse("h:1"), "s3cr3t-token-value");

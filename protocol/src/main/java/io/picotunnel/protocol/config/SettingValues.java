@@ -73,9 +73,16 @@ public final class SettingValues<S extends Enum<S> & DeclaredSetting> {
 
     /** A duration such as 30s or 500ms ({@link Durations}); zero only when {@code zeroAllowed}. */
     public Duration duration(S setting, boolean zeroAllowed) {
-        Duration duration = parsed(setting, Durations::parse);
+        return duration(setting, parsed(setting, Durations::parse), zeroAllowed);
+    }
+
+    /** {@code duration} when {@link #duration(Enum, boolean)} would take it: for configs made in code. */
+    public static Duration duration(DeclaredSetting setting, Duration duration, boolean zeroAllowed) {
+        if (duration.isNegative()) {
+            throw ConfigException.invalid(setting, "it must not be negative");
+        }
         if (duration.isZero() && !zeroAllowed) {
-            throw invalid(setting, "it must be greater than zero");
+            throw ConfigException.invalid(setting, "it must be greater than zero");
         }
         return duration;
     }

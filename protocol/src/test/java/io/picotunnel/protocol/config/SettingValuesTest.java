@@ -10,7 +10,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class SettingValuesTest {
 
     enum TestSetting implements DeclaredSetting {
-        THREADS("--threads", "N", "0", "How many.");
+        THREADS("--threads", "N", "0", "How many."),
+        WAIT("--wait", "DURATION", "1s", "How long.");
 
         private final Declaration declaration;
 
@@ -47,5 +48,16 @@ class SettingValuesTest {
                 .hasMessage("Invalid --threads (PICOTUNNEL_THREADS): '9' is not a whole number from 2 to 8.");
         assertThatThrownBy(() -> SettingValues.count(TestSetting.THREADS, 1, 2, 8)).isInstanceOf(ConfigException.class)
                 .hasMessage("Invalid --threads (PICOTUNNEL_THREADS): '1' is not a whole number from 2 to 8.");
+    }
+
+    @Test
+    void aDurationMadeInCodeIsCheckedByTheRuleOfOneRead() {
+        assertThat(SettingValues.duration(TestSetting.WAIT, java.time.Duration.ZERO, true)).isZero();
+        assertThatThrownBy(() -> SettingValues.duration(TestSetting.WAIT, java.time.Duration.ZERO, false))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --wait (PICOTUNNEL_WAIT): it must be greater than zero.");
+        assertThatThrownBy(() -> SettingValues.duration(TestSetting.WAIT, java.time.Duration.ofMillis(-1), true))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --wait (PICOTUNNEL_WAIT): it must not be negative.");
     }
 }
