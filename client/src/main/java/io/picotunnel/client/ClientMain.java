@@ -7,6 +7,7 @@ import io.picotunnel.client.tunnel.TokenRejectedException;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
+import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingOptions;
 import io.picotunnel.protocol.config.UsageErrors;
 import org.slf4j.Logger;
@@ -105,13 +106,7 @@ public final class ClientMain implements Callable<Integer> {
             err.flush();
             return EXIT_USAGE;
         }
-        boolean tokenFlag = flags.containsKey(Setting.TOKEN);
-        String tokenGiven = tokenFlag ? flags.get(Setting.TOKEN) : env.get(Setting.TOKEN.envVar());
-        if (tokenGiven != null && ClientConfig.isQuoted(tokenGiven.strip())) {
-            log.warn("the token is in quotes ({}), as docker run --env-file keeps them from {}=\"...\" (Compose's"
-                    + " env_file and systemd's EnvironmentFile take them off): using what is inside; write the line"
-                    + " without quotes", tokenFlag ? Setting.TOKEN.flag() : Setting.TOKEN.envVar(), Setting.TOKEN.envVar());
-        }
+        QuotedSecrets.warning(Setting.TOKEN, flags, env).ifPresent(log::warn);
         if (config.insecure()) {
             log.warn("**********************************************************************");
             log.warn("--insecure: TLS certificates are NOT verified. Anyone on the path can");

@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.protocol.config.ConfigException;
+import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingValues;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.access.Cidr;
@@ -70,6 +71,8 @@ public record ServerConfig(
 
     /** Shortest admin token accepted from the operator (a generated one has 64 hex characters). */
     public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
+    /** Longest admin token accepted, as the client's longest token. */
+    public static final int MAX_ADMIN_TOKEN_LENGTH = 1024;
 
     /**
      * OIDC sign-in for the web UI: users on {@code allowedEmails}/{@code allowedGroups} may enter, or with
@@ -383,14 +386,16 @@ public record ServerConfig(
         }
 
         private String adminToken() {
-            String token = raw(Setting.ADMIN_TOKEN);
+            String token = QuotedSecrets.unquoted(raw(Setting.ADMIN_TOKEN));
             if (token == null) {
                 return null;
             }
-            if (token.length() < MIN_ADMIN_TOKEN_LENGTH || token.chars().anyMatch(c -> c <= ' ' || c > '~')) {
+            if (token.length() < MIN_ADMIN_TOKEN_LENGTH || token.length() > MAX_ADMIN_TOKEN_LENGTH
+                    || token.chars().anyMatch(c -> c <= ' ' || c > '~')) {
                 // The value itself is a secret: never repeat it.
-                throw invalid(Setting.ADMIN_TOKEN, "the token must be at least " + MIN_ADMIN_TOKEN_LENGTH
-                        + " printable ASCII characters without spaces (or leave it unset to have one generated)");
+                throw invalid(Setting.ADMIN_TOKEN, "the token must be from " + MIN_ADMIN_TOKEN_LENGTH + " to "
+                        + MAX_ADMIN_TOKEN_LENGTH + " printable ASCII characters without spaces (or leave it unset to"
+                        + " have one generated)");
             }
             if (token.toLowerCase(Locale.ROOT).startsWith("change-me")) {
                 throw invalid(Setting.ADMIN_TOKEN, "it is the placeholder of an example (examples/kubernetes/secret.yaml),"
@@ -438,7 +443,8 @@ public record ServerConfig(
                         + Setting.OIDC_ALLOWED_EMAILS.displayName() + " or " + Setting.OIDC_ALLOWED_GROUPS.displayName()
                         + "; set one or the other");
             }
-            return new Oidc(issuer, clientId, raw(Setting.OIDC_CLIENT_SECRET), redirect, emails, groups, allowAll);
+            return new Oidc(issuer, clientId, QuotedSecrets.unquoted(raw(Setting.OIDC_CLIENT_SECRET)), redirect, emails,
+                    groups, allowAll);
         }
 
         private String required(Setting setting, String purpose) {

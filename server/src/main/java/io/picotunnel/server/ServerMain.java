@@ -2,9 +2,11 @@ package io.picotunnel.server;
 
 import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
+import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingOptions;
 import io.picotunnel.protocol.config.UsageErrors;
 import io.picotunnel.server.config.Setting;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
@@ -13,6 +15,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -81,7 +84,9 @@ public final class ServerMain {
             if (wrongLogSettings.isPresent()) {
                 return wrongLogSettings.getAsInt();
             }
-            config = ServerConfig.load(SettingOptions.given(parsed, Setting.class), env);
+            Map<Setting, String> flags = SettingOptions.given(parsed, Setting.class);
+            config = ServerConfig.load(flags, env);
+            warnOfQuotedSecrets(flags, env);
         } catch (CommandLine.ParameterException e) {
             err.println(UsageErrors.describe(e, 0, "--admin-token TOKEN") + " (see --help)");
             return EXIT_USAGE;
@@ -102,6 +107,13 @@ public final class ServerMain {
             server.stop();
         }
         return 0;
+    }
+
+    /** Secrets in quotes are used without them ({@link QuotedSecrets}), with a warning that never shows them. */
+    private static void warnOfQuotedSecrets(Map<Setting, String> flags, Map<String, String> env) {
+        for (Setting secret : List.of(Setting.ADMIN_TOKEN, Setting.OIDC_CLIENT_SECRET)) {
+            QuotedSecrets.warning(secret, flags, env).ifPresent(LoggerFactory.getLogger(ServerMain.class)::warn);
+        }
     }
 
     /**

@@ -171,6 +171,22 @@ class ServerMainTest {
         }
     }
 
+    /** docker run --env-file keeps the quotes of PICOTUNNEL_ADMIN_TOKEN="...": signing in with what is inside got 401. */
+    @Test
+    void anAdminTokenInQuotesFromTheEnvironmentIsUsedWithoutThemWithAWarningThatDoesNotShowIt() {
+        String token = "0123456789abcdef0123";
+        try (LogCapture logged = new LogCapture("io.picotunnel", null)) {
+            List<String> adminTokens = new ArrayList<>();
+            Run run = run(Map.of("PICOTUNNEL_ADMIN_TOKEN", "\"" + token + "\""),
+                    server -> adminTokens.add(server.adminToken()), loopback().toArray(String[]::new));
+            assertThat(run.exitCode()).as(run.err()).isZero();
+            assertThat(adminTokens).containsExactly(token);
+            assertThat(logged.messages(Level.WARN)).anySatisfy(m -> assertThat(m)
+                    .startsWith("the token is in quotes (PICOTUNNEL_ADMIN_TOKEN), as docker run --env-file keeps them"));
+            assertThat(logged.events()).allSatisfy(e -> assertThat(e.getFormattedMessage()).doesNotContain(token));
+        }
+    }
+
     @Test
     void portInUseIsOneClearSentenceAndExitCode1() throws IOException {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

@@ -2,6 +2,7 @@ package io.picotunnel.client.config;
 
 import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingValues;
 import io.picotunnel.protocol.yamux.SessionLimits;
 
@@ -65,7 +66,7 @@ public record ClientConfig(
     }
 
     /**
-     * The token to send, without quotes ({@link #unquoted}). Its messages name the flag and the variable, as either may
+     * The token to send, without quotes ({@link QuotedSecrets#unquoted}). Its messages name the flag and the variable, as either may
      * hold it, and never repeat any of it: it is a secret.
      */
     private static String token(String given) {
@@ -73,35 +74,12 @@ public record ClientConfig(
             throw ConfigException.invalid(Setting.TOKEN, "no token given; pass " + Setting.TOKEN.flag() + " or set "
                     + Setting.TOKEN.envVar() + " to the token of the tunnel, from the server's API or UI");
         }
-        String token = unquoted(given.strip());
+        String token = QuotedSecrets.unquoted(given.strip());
         if (token.length() > MAX_TOKEN_LENGTH || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
             throw ConfigException.invalid(Setting.TOKEN, "the token must be at most " + MAX_TOKEN_LENGTH
                     + " printable ASCII characters without spaces");
         }
         return token;
-    }
-
-    /**
-     * {@code "TOKEN"} or {@code 'TOKEN'} as {@code TOKEN}: {@code docker run --env-file} keeps the quotes of
-     * {@code PICOTUNNEL_TOKEN="..."} (Docker Compose's {@code env_file}, systemd's EnvironmentFile and shells remove
-     * them), and the server, whose tokens are hex, answered 401 with nothing to say why. Only one pair of matching quotes around a
-     * token without quotes or spaces of its own; anything else is left as it is.
-     */
-    public static String unquoted(String token) {
-        return isQuoted(token) ? token.substring(1, token.length() - 1) : token;
-    }
-
-    /** Whether {@link #unquoted} takes quotes off {@code token}. */
-    public static boolean isQuoted(String token) {
-        if (token == null || token.length() < 3) {
-            return false;
-        }
-        char first = token.charAt(0);
-        if ((first != '"' && first != '\'') || token.charAt(token.length() - 1) != first) {
-            return false;
-        }
-        return token.substring(1, token.length() - 1).chars()
-                .allMatch(c -> c > 0x20 && c < 0x7f && c != '"' && c != '\'');
     }
 
     /** A config with the defaults for everything but server and token. */

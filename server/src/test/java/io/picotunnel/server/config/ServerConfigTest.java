@@ -266,12 +266,44 @@ class ServerConfigTest {
     void aWeakAdminTokenIsRefusedWithoutRepeatingIt() {
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "secret123")))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("at least 16")
+                .hasMessageContaining("from 16 to 1024")
                 .hasMessageNotContaining("secret123");
         assertThat(load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "a-long-enough-token")).adminToken())
                 .isEqualTo("a-long-enough-token");
         assertThat(load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "a-long-enough-token")).toString())
                 .doesNotContain("a-long-enough-token");
+    }
+
+    @Test
+    void anAdminTokenInOnePairOfQuotesIsUsedWithoutThemAsTheClientsToken() {
+        // docker run --env-file keeps the quotes of PICOTUNNEL_ADMIN_TOKEN="...": the API then wanted them too (401).
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "\"a-long-enough-token\"")).adminToken())
+                .isEqualTo("a-long-enough-token");
+        assertThat(load(Map.of(Setting.ADMIN_TOKEN, "'a-long-enough-token'"), Map.of()).adminToken())
+                .isEqualTo("a-long-enough-token");
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "\"a-long-enough-token'")).adminToken())
+                .as("not a pair").isEqualTo("\"a-long-enough-token'");
+    }
+
+    @Test
+    void anAdminTokenLongerThanTheClientsLongestIsRefusedWithoutRepeatingIt() {
+        String tooLong = "a".repeat(1025);
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", tooLong)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --admin-token (PICOTUNNEL_ADMIN_TOKEN): the token must be from 16 to 1024 printable"
+                        + " ASCII characters without spaces (or leave it unset to have one generated).");
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ADMIN_TOKEN", "a".repeat(1024))).adminToken()).hasSize(1024);
+    }
+
+    @Test
+    void anOidcClientSecretInOnePairOfQuotesIsUsedWithoutThem() {
+        ServerConfig config = load(Map.of(), Map.of(
+                "PICOTUNNEL_OIDC_ISSUER", "https://idp.example.invalid",
+                "PICOTUNNEL_OIDC_CLIENT_ID", "picotunnel",
+                "PICOTUNNEL_OIDC_CLIENT_SECRET", "\"s3cr3t-value\"",
+                "PICOTUNNEL_OIDC_REDIRECT_URL", "https://tunnel.example.invalid/auth/callback",
+                "PICOTUNNEL_OIDC_ALLOW_ALL", "true"));
+        assertThat(config.oidc().clientSecret()).isEqualTo("s3cr3t-value");
     }
 
     @Test
