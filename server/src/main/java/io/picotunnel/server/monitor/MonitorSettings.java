@@ -1,5 +1,7 @@
 package io.picotunnel.server.monitor;
 
+import io.picotunnel.protocol.config.SettingValues;
+import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.events.EventLog;
 
 import java.net.URI;
@@ -26,13 +28,12 @@ public record MonitorSettings(Duration checkInterval, Duration checkRetention, L
     /** The longest a ping or probe may take; shorter with a short interval, so that checks never overlap. */
     public static final Duration MAX_CHECK_TIMEOUT = Duration.ofSeconds(5);
 
+    /** Checks {@code alertAfter} by the rule and message of {@code --alert-after}, also for settings made in code. */
     public MonitorSettings {
         Objects.requireNonNull(checkInterval, "checkInterval");
         Objects.requireNonNull(checkRetention, "checkRetention");
         webhookUrls = List.copyOf(webhookUrls);
-        if (alertAfter < 1) {
-            throw new IllegalArgumentException("alertAfter must be at least 1");
-        }
+        SettingValues.count(Setting.ALERT_AFTER, alertAfter, 1, MAX_ALERT_AFTER);
         if (maxEvents < 1) {
             throw new IllegalArgumentException("maxEvents must be at least 1");
         }

@@ -70,6 +70,19 @@ class MonitoringConfigTest {
                 .hasMessageContaining("entry 2").hasMessageNotContaining("secret-path-xyz");
     }
 
+    @Test
+    void settingsMadeInCodeAreRefusedByTheRuleAndMessageOfAlertAfter() {
+        // 5000 was taken from code, though --alert-after stops at 1000.
+        for (int bad : List.of(0, 1001, 5000)) {
+            assertThatThrownBy(() -> new MonitorSettings(Duration.ofMinutes(1), Duration.ofDays(90), List.of(), bad,
+                    false)).as("" + bad).isInstanceOf(ConfigException.class)
+                    .hasMessage("Invalid --alert-after (PICOTUNNEL_ALERT_AFTER): '" + bad
+                            + "' is not a whole number from 1 to 1000.");
+        }
+        assertThat(new MonitorSettings(Duration.ofMinutes(1), Duration.ofDays(90), List.of(), 1000, false).alertAfter())
+                .isEqualTo(1000);
+    }
+
     /**
      * A port out of range was taken at start-up; the first alert then failed five times over 15 s with "port out of
      * range" in a WARN, and every later one likewise.
