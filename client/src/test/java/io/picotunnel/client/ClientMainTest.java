@@ -72,6 +72,15 @@ class ClientMainTest {
     }
 
     @Test
+    void missingServerExitsWithUsageCodeAndSaysWhatToDo() {
+        Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"));
+
+        assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(run.err().strip()).isEqualTo("picotunnel-client: Invalid --server (PICOTUNNEL_SERVER): no server"
+                + " given; pass --server host:port or set PICOTUNNEL_SERVER.");
+    }
+
+    @Test
     void missingTokenExitsWithUsageCodeAndSaysWhatToDo() {
         Run run = run(Map.of(), "--server", UNREACHABLE_SERVER);
 

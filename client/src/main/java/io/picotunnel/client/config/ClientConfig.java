@@ -136,8 +136,8 @@ public record ClientConfig(
     public static ClientConfig resolve(Map<Setting, String> flags, Map<String, String> env) {
         SettingValues<Setting> values = SettingValues.resolve(Setting.class, flags, env);
         if (values.raw(Setting.SERVER) == null) {
-            throw new ConfigException("no server given: pass " + Setting.SERVER.flag() + " host:port or set "
-                    + Setting.SERVER.envVar());
+            throw ConfigException.invalid(Setting.SERVER, "no server given; pass " + Setting.SERVER.flag()
+                    + " host:port or set " + Setting.SERVER.envVar());
         }
         ServerAddress server = values.parsed(Setting.SERVER, ServerAddress::parse);
         return new ClientConfig(server, values.raw(Setting.TOKEN), values.bool(Setting.INSECURE),

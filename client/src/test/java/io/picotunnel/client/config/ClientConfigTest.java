@@ -95,7 +95,8 @@ class ClientConfigTest {
     void missingServerNamesFlagAndVariable() {
         assertThatThrownBy(() -> ClientConfig.resolve(NO_FLAGS, Map.of("PICOTUNNEL_TOKEN", "t")))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("--server").hasMessageContaining("PICOTUNNEL_SERVER");
+                .hasMessage("Invalid --server (PICOTUNNEL_SERVER): no server given; pass --server host:port or set"
+                        + " PICOTUNNEL_SERVER.");
     }
 
     @Test
