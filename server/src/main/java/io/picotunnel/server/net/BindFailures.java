@@ -31,6 +31,26 @@ public final class BindFailures {
         return says(failure, EACCES, "permission denied");
     }
 
+    /**
+     * What a failed bind of {@code port} means, as the words after "cannot listen on ADDRESS: ", or null when it is
+     * neither a port in use nor one this process may not bind (the failure's own message says more then).
+     */
+    public static String reason(int port, Throwable failure) {
+        if (inUse(failure)) {
+            return "port " + port + " is already in use by another program";
+        }
+        if (!notPermitted(failure)) {
+            return null;
+        }
+        if (port < 1024) {
+            return "the server may not listen on port " + port
+                    + ": ports below 1024 need it to run as root or with CAP_NET_BIND_SERVICE";
+        }
+        // Only the privileged ports need a capability: above them a mandatory access control policy refused it.
+        return "the server is not allowed to listen on port " + port
+                + " (a security policy such as SELinux may forbid it)";
+    }
+
     private static boolean says(Throwable failure, int errno, String bindMessage) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
             if (cause instanceof Errors.NativeIoException nativeFailure && nativeFailure.expectedErr() == -errno) {

@@ -13,7 +13,6 @@ import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.access.AccessControl;
 
 import java.io.IOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
@@ -64,7 +63,7 @@ public final class HttpsListener implements AutoCloseable {
         this.passthrough = passthrough;
     }
 
-    /** Binds the listener; a port in use becomes an IOException that says so. */
+    /** Binds the listener; a port in use or not permitted becomes an IOException that says so. */
     public synchronized void start() throws IOException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
@@ -85,11 +84,9 @@ public final class HttpsListener implements AutoCloseable {
         ChannelFuture bound = bootstrap.bind(address).awaitUninterruptibly();
         if (!bound.isSuccess()) {
             Throwable cause = bound.cause();
-            if (cause instanceof BindException || BindFailures.inUse(cause)) {
-                throw new IOException("cannot listen for HTTPS on " + address + ": the address is already in use "
-                        + "or not available (" + cause.getMessage() + ")", cause);
-            }
-            throw new IOException("cannot listen for HTTPS on " + address + ": " + cause.getMessage(), cause);
+            String reason = BindFailures.reason(address.getPort(), cause);
+            throw new IOException("cannot listen for HTTPS on " + address + ": "
+                    + (reason != null ? reason : cause.getMessage()), cause);
         }
         serverChannel = bound.channel();
         boundAddress = (InetSocketAddress) serverChannel.localAddress();

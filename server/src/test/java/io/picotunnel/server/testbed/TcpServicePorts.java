@@ -14,9 +14,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Creates a tcp service on a port that was free a moment ago. Another test, or the system, may take the port between
- * the choice and the server's bind: the server then answers 409 "cannot listen on ...: Address already in use", and
- * another port is tried, a few times at most. Any other answer (another 409 too: a listen address overlapping another
- * service's) fails the test as before.
+ * the choice and the server's bind: the server then answers 409 "cannot listen on ...: port N is already in use by
+ * another program", and another port is tried, a few times at most. Any other answer (another 409 too: a listen
+ * address overlapping another service's) fails the test as before.
  */
 public final class TcpServicePorts {
 

@@ -252,11 +252,10 @@ final class TcpListener {
             // It has no message of its own: the API's 409 would say "cannot listen on nowhere.invalid:2222: null".
             return new IOException("the host name does not resolve to an address", cause);
         }
-        if (BindFailures.notPermitted(cause)) {
-            // epoll's own words would be "bind(..) failed with error(-13): Permission denied".
-            return new IOException("the server may not listen on port " + port
-                    + (port < 1024 ? ": ports below 1024 need it to run as root or with CAP_NET_BIND_SERVICE" : ""),
-                    cause);
+        // epoll's own words would be "bind(..) failed with error(-98): Address already in use".
+        String reason = BindFailures.reason(port, cause);
+        if (reason != null) {
+            return new IOException(reason, cause);
         }
         return cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
     }
