@@ -2,6 +2,7 @@ package io.picotunnel.protocol.yamux;
 
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.config.Durations;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -44,7 +45,7 @@ final class PendingPings {
     void timedOut(long opaque, Duration after) {
         Pending p = pending.remove(opaque);
         if (p != null) {
-            p.promise().tryFailure(new IOException("no answer to ping within " + after));
+            p.promise().tryFailure(new IOException("no answer to ping within " + Durations.format(after)));
         }
     }
 

@@ -585,7 +585,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
         if (keepAliveOutstanding) {
             log.warn("{}: no answer to the yamux keepalive ping within {}, closing the session", ctx.channel(),
-                    config.keepAliveInterval());
+                    Durations.format(config.keepAliveInterval()));
             closing = true;
             ctx.close();
             return;
@@ -906,7 +906,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     void logStreamOpenTimeout(YamuxChildChannel child) {
         log.warn("{}: no ACK for stream {} within {}, resetting it", ctx.channel(),
-                Integer.toUnsignedLong(child.streamId()), config.streamOpenTimeout());
+                Integer.toUnsignedLong(child.streamId()), Durations.format(config.streamOpenTimeout()));
     }
 
     /**
@@ -917,12 +917,13 @@ public final class YamuxSession extends ChannelDuplexHandler {
         log.warn("{}: resetting stream {}, which outlived its session (its connection lost or ended): its reader (a"
                         + " target or visitor that stopped reading) took none of the {} bytes the stream still held"
                         + " within {}, so they are dropped and the reader sees a reset instead of the end of the data",
-                ctx.channel(), Integer.toUnsignedLong(child.streamId()), child.heldBytes(), config.streamOpenTimeout());
+                ctx.channel(), Integer.toUnsignedLong(child.streamId()), child.heldBytes(),
+                Durations.format(config.streamOpenTimeout()));
     }
 
     void logLingerExpired(YamuxChildChannel child) {
         log.debug("{}: closed stream {} did not finish within {}, resetting it", ctx.channel(),
-                Integer.toUnsignedLong(child.streamId()), config.streamOpenTimeout());
+                Integer.toUnsignedLong(child.streamId()), Durations.format(config.streamOpenTimeout()));
     }
 
     private void addStream(YamuxChildChannel child) {
