@@ -13,6 +13,7 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
@@ -59,7 +60,8 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         super.handlerAdded(ctx);
         timeout = ctx.executor().schedule(() -> {
-            log.debug("no ClientHello from {} within {}, closing", ctx.channel().remoteAddress(), helloTimeout);
+            log.debug("no ClientHello from {} within {}, closing", ctx.channel().remoteAddress(),
+                    Durations.format(helloTimeout));
             ctx.close();
         }, helloTimeout.toMillis(), TimeUnit.MILLISECONDS);
     }

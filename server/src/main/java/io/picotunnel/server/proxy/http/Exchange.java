@@ -831,7 +831,7 @@ final class Exchange {
         }
         send.poll((delay, look) -> owner.responseTimer().arm(delay, TimeUnit.NANOSECONDS, look), () -> {
             LOG.info("visitor {} took none of the rest of the response to {} {} for {}: resetting its stream", clientIp,
-                    request.method(), LogValues.escape(service.domain()), proxy.sendTimeout());
+                    request.method(), LogValues.escape(service.domain()), Durations.format(proxy.sendTimeout()));
             owner.abort();
         });
     }

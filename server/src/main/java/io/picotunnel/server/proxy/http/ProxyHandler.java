@@ -27,6 +27,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.server.access.HttpVerdict;
@@ -443,7 +444,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         // On the idle timer: the next request disarms it, as the end of the answer arms it for the wait for that.
         send.poll((delay, look) -> idleTimer.arm(delay, TimeUnit.NANOSECONDS, look), () -> {
             LOG.debug("{} took none of the rest of an answer for {}: resetting the connection",
-                    ctx.channel().remoteAddress(), proxy.sendTimeout());
+                    ctx.channel().remoteAddress(), Durations.format(proxy.sendTimeout()));
             abort();
         });
     }

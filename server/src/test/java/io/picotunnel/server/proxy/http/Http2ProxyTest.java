@@ -400,6 +400,17 @@ class Http2ProxyTest {
         assertStalledStreamIsResetAndOthersGoOn("/stalled");
     }
 
+    /** The INFO line of that reset tells the send timeout as people read it. */
+    @Test
+    void aStalledStreamsResetIsLoggedWithTheSendTimeoutInSeconds() throws Exception {
+        try (LogCapture log = new LogCapture(Exchange.class, Level.INFO)) {
+            assertStalledStreamIsResetAndOthersGoOn("/stalled");
+
+            assertThat(log.messages(Level.INFO)).filteredOn(m -> m.contains("took none of the rest of the response"))
+                    .singleElement().asString().endsWith(" for 1 s: resetting its stream");
+        }
+    }
+
     /** The body is still coming from the target (the proxy waits on the visitor): the send timeout, not the proxy's. */
     @Test
     void aStreamWhoseWindowStaysClosedOnABodyLargerThanTheBuffersIsResetAfterTheSendTimeout() throws Exception {

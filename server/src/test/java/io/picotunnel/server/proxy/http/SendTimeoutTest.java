@@ -1,6 +1,8 @@
 package io.picotunnel.server.proxy.http;
 
+import ch.qos.logback.classic.Level;
 import io.netty.channel.Channel;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,6 +53,16 @@ class SendTimeoutTest {
     @Test
     void aVisitorThatStopsTakingAKeptAliveAnswerIsResetAfterTheSendTimeout() throws Exception {
         assertStalledVisitorIsReset("GET /download?" + BODY + " HTTP/1.1\r\nHost: send.test\r\n\r\n");
+    }
+
+    @Test
+    void theResetIsLoggedWithTheSendTimeoutInSeconds() throws Exception {
+        try (LogCapture log = new LogCapture(ProxyHandler.class, Level.DEBUG)) {
+            assertStalledVisitorIsReset("GET /download?" + BODY + " HTTP/1.1\r\nHost: send.test\r\n\r\n");
+
+            assertThat(log.messages(Level.DEBUG)).filteredOn(m -> m.contains("took none of the rest of an answer"))
+                    .singleElement().asString().endsWith(" for 1 s: resetting the connection");
+        }
     }
 
     /** The last answer before the close (HTTP/1.0): a FIN after what the kernel holds would end it like a whole one. */
