@@ -50,6 +50,11 @@ public final class StartupException extends RuntimeException {
                     + "); ports below 1024 need root or CAP_NET_BIND_SERVICE (under systemd:"
                     + " AmbientCapabilities=CAP_NET_BIND_SERVICE), or choose another port" + how + ".", failure);
         }
+        if (BindFailures.notPermitted(failure)) {
+            return new StartupException("Not allowed to listen on port " + address.port() + " (" + setting.flag() + " "
+                    + address + "); a security policy such as SELinux may forbid it: allow the port, or choose another"
+                    + " port" + how + ".", failure);
+        }
         return new StartupException("Cannot listen on " + address + " (" + setting.flag() + "): " + reason
                 + "; choose another address" + how + ".", failure);
     }

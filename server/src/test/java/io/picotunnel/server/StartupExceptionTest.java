@@ -13,9 +13,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The sentence for a listener that may not bind a port below 1024, with either transport. The tests run as root on
- * CI, where such a bind succeeds, so they hand cannotBind what each transport throws: epoll's errno 13 (EACCES) and
- * the JDK's "Permission denied".
+ * The sentence for a listener that may not bind a port (below 1024: the capability; above: a security policy), with
+ * either transport. The tests run as root on CI, where such a bind succeeds, so they hand cannotBind what each
+ * transport throws: epoll's errno 13 (EACCES) and the JDK's "Permission denied".
  */
 class StartupExceptionTest {
 
@@ -42,6 +42,25 @@ class StartupExceptionTest {
 
         assertThat(startup.getMessage()).startsWith("Not allowed to listen on port 80 (--http-addr ")
                 .contains(LOW_PORT_ADVICE + "--http-addr or PICOTUNNEL_HTTP_ADDR.");
+    }
+
+    @Test
+    void aHighPortEpollMayNotBindNamesASecurityPolicy() {
+        StartupException startup = StartupException.cannotBind(Setting.HTTP_ADDR,
+                HostPort.parse(":8080", HostPort.Rules.SERVER_LISTEN), epollBindFailure(13));
+
+        assertThat(startup.getMessage()).startsWith("Not allowed to listen on port 8080 (--http-addr ")
+                .endsWith("); a security policy such as SELinux may forbid it: allow the port, or choose another port"
+                        + " with --http-addr or PICOTUNNEL_HTTP_ADDR.");
+    }
+
+    @Test
+    void aHighPortTheJdkMayNotBindIsTheSameSentence() {
+        StartupException startup = StartupException.cannotBind(Setting.HTTP_ADDR,
+                HostPort.parse(":8080", HostPort.Rules.SERVER_LISTEN), new BindException("Permission denied"));
+
+        assertThat(startup.getMessage()).startsWith("Not allowed to listen on port 8080 (--http-addr ")
+                .contains("a security policy such as SELinux may forbid it");
     }
 
     @Test
