@@ -38,7 +38,7 @@ public record ClientConfig(
     public static final Duration MAX_SHUTDOWN_GRACE = Duration.ofDays(365);
     /** A target's name lookup and connection together, as Go's net.Dialer Timeout. */
     public static final Duration DEFAULT_DIAL_TIMEOUT = Durations.parse(Setting.DIAL_TIMEOUT.defaultValue());
-    /** The TCP connection to the server, or to the proxy with its answer to CONNECT, counted after the lookup. */
+    /** The name lookup and the TCP connection to the server, or to the proxy with its answer to CONNECT, together. */
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Durations.parse(Setting.CONNECT_TIMEOUT.defaultValue());
     private static final int MAX_TOKEN_LENGTH = 1024;
 

@@ -70,6 +70,11 @@ final class ConnectFailures {
             if (cause instanceof UnknownHostException) {
                 return "The server name " + server.host() + " does not resolve (DNS): check the name in --server.";
             }
+            if (cause instanceof LookupTimeoutException) {
+                return "The lookup of the server name " + server.host() + " did not end within "
+                        + Durations.format(connectTimeout) + " (--connect-timeout): the system's DNS servers did not"
+                        + " answer in time; check them (/etc/resolv.conf), or give --server an IP address.";
+            }
             if (cause instanceof UpgradeTimeoutException upgrade) {
                 return where + " took the connection but did not answer the tunnel's WebSocket upgrade within "
                         + Durations.format(upgrade.timeout()) + ": check that --server names the server's"
@@ -232,6 +237,10 @@ final class ConnectFailures {
             // Netty's ProxyConnectException is a java.net.ConnectException: the proxy's answers come first.
             if (cause instanceof UnknownHostException) {
                 message = "The name of " + at + " does not resolve (DNS): check the proxy's address.";
+            } else if (cause instanceof LookupTimeoutException) {
+                message = "The lookup of the name of " + at + " did not end within " + Durations.format(timeout)
+                        + " (--connect-timeout): the system's DNS servers did not answer in time; check them, or give"
+                        + " the proxy's IP address.";
             } else if (status.find()) {
                 int code = Integer.parseInt(status.group(1));
                 String answered = at + " answered HTTP " + code + " " + status.group(2).strip() + " to CONNECT " + where;
@@ -264,6 +273,18 @@ final class ConnectFailures {
                     && refused.headers() != null
                     ? RetryAfter.parse(refused.headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()) : null;
             return new ProxyFailedException(message, cause, retryAfter);
+        }
+    }
+
+    /**
+     * The name of the server (or of its proxy) was still being looked up when the connect timeout, which counts from
+     * before the lookup, was up.
+     */
+    static final class LookupTimeoutException extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+
+        LookupTimeoutException(String host, Duration timeout) {
+            super("the lookup of " + host + " did not end within " + Durations.format(timeout));
         }
     }
 

@@ -32,6 +32,7 @@ import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.HttpProxy;
 import io.picotunnel.client.config.ServerAddress;
@@ -88,8 +89,9 @@ final class TunnelConnector {
     }
 
     /**
-     * {@code connectTimeout}: how long the TCP connection may take, to all of the name's addresses together, and
-     * through a proxy together with its answer to {@code CONNECT} ({@code --connect-timeout}; tests give less).
+     * {@code connectTimeout}: how long the name lookup and the TCP connection may take, to all of the name's addresses
+     * together, and through a proxy together with its answer to {@code CONNECT} ({@code --connect-timeout}; tests give
+     * less).
      */
     TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
                     String version, String hostname, Duration connectTimeout) {
@@ -102,7 +104,7 @@ final class TunnelConnector {
         this.hostname = ClientIdentity.clean(hostname);
     }
 
-    /** How long an attempt has for the TCP connection, to all of the name's addresses together. */
+    /** How long an attempt has for the name lookup and the TCP connection, to all of the name's addresses together. */
     Duration connectTimeout() {
         return connectTimeout;
     }
@@ -110,12 +112,19 @@ final class TunnelConnector {
     /**
      * Looks the server's name up on {@code resolver} (a lookup blocks, for as long as the system's DNS timeouts when
      * a DNS server does not answer, and {@code loop} also carries the streams of other connections and the
-     * targets' sockets), then connects on {@code loop}. The connect timeout counts from the end of the lookup.
+     * targets' sockets), then connects on {@code loop}. The connect timeout counts from before the lookup, as Go's
+     * net.Dialer counts its Timeout: a lookup still running when it is up fails the attempt
+     * ({@link ConnectFailures.LookupTimeoutException}), and the lookup's late answer is dropped.
      */
     Future<Channel> connect(EventLoop loop, Executor resolver) {
         Promise<Channel> ready = loop.newPromise();
+        long deadlineNanos = System.nanoTime() + connectTimeout.toNanos();
         HttpProxy proxy = config.proxy();
         String host = proxy == null ? config.server().host() : proxy.hostPort().host();
+        ScheduledFuture<?> lookupDeadline = loop.schedule(
+                () -> failAttempt(ready, new ConnectFailures.LookupTimeoutException(host, connectTimeout)),
+                connectTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        ready.addListener(f -> lookupDeadline.cancel(false));
         try {
             resolver.execute(() -> {
                 InetAddress[] addresses;
@@ -128,8 +137,9 @@ final class TunnelConnector {
                 }
                 try {
                     loop.execute(() -> {
-                        if (!ready.isDone()) {
-                            connect(loop, addresses, System.nanoTime() + connectTimeout.toNanos(), ready);
+                        // On the loop, as the deadline's task: one of the two goes first, and the other finds it done.
+                        if (!ready.isDone() && lookupDeadline.cancel(false)) {
+                            connect(loop, addresses, deadlineNanos, ready);
                         }
                     });
                 } catch (RejectedExecutionException stopped) {

@@ -160,15 +160,18 @@ class TunnelConnectorAddressesTest {
     }
 
     @Test
-    void anAttemptWhoseTimeRanOutBeforeItsFirstAddressIsReportedAsNoAnswer() throws Exception {
-        // A connect timeout of 1 ns is over before the event loop takes the looked-up addresses: none is tried.
+    void anAttemptWhoseTimeRanOutBeforeItsFirstAddressIsReportedAsATimeout() throws Exception {
+        // A connect timeout of 1 ns is over before the event loop takes the looked-up addresses: none is tried. The
+        // timeout counts from before the lookup, which nearly always is still running then; should its answer reach
+        // the event loop first, no time is left for the first address.
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
              LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
             startClient("ws://tunnel.dual.test:" + server.getLocalPort(), Duration.ofNanos(1));
 
             await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
-            assertThat(log.messages(Level.WARN).getFirst()).contains("No answer from tunnel.dual.test:"
-                    + server.getLocalPort());
+            assertThat(log.messages(Level.WARN).getFirst()).containsAnyOf(
+                    "No answer from tunnel.dual.test:" + server.getLocalPort(),
+                    "The lookup of the server name tunnel.dual.test did not end within");
         }
     }
 
