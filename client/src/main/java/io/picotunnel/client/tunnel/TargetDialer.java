@@ -165,26 +165,36 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 reset(ctx, ResetReason.TARGET_TIMEOUT);
             }
         }, dialTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        resolver.execute(() -> {
-            InetAddress[] addresses;
-            try {
-                // The name checked against --allow is the one resolved and dialled.
-                addresses = InetAddress.getAllByName(target.host());
-            } catch (UnknownHostException e) {
-                onStreamLoop(stream, () -> {
-                    if (stream.isActive()) {
-                        String note = failures.admit(target.toString());
-                        if (note != null) {
-                            LOG.warn("stream {}: target {} unreachable: unknown host{}", id(ctx), target,
-                                    note);
-                        }
-                        reset(ctx, ResetReason.UNKNOWN_HOST);
+        try {
+            resolver.execute(() -> lookUp(ctx, target));
+        } catch (RejectedExecutionException stopped) {
+            // The client is stopping: it shut its resolver down before the stream's loop.
+            LOG.debug("stream {}: the client is stopping, not dialling {}", id(ctx), target);
+            reset(ctx);
+        }
+    }
+
+    /** On the resolver: looks {@code target}'s name up, then dials its addresses on the stream's loop. */
+    private void lookUp(ChannelHandlerContext ctx, HostPort target) {
+        Channel stream = ctx.channel();
+        InetAddress[] addresses;
+        try {
+            // The name checked against --allow is the one resolved and dialled.
+            addresses = InetAddress.getAllByName(target.host());
+        } catch (UnknownHostException e) {
+            onStreamLoop(stream, () -> {
+                if (stream.isActive()) {
+                    String note = failures.admit(target.toString());
+                    if (note != null) {
+                        LOG.warn("stream {}: target {} unreachable: unknown host{}", id(ctx), target,
+                                note);
                     }
-                });
-                return;
-            }
-            onStreamLoop(stream, () -> dial(ctx, target, addresses));
-        });
+                    reset(ctx, ResetReason.UNKNOWN_HOST);
+                }
+            });
+            return;
+        }
+        onStreamLoop(stream, () -> dial(ctx, target, addresses));
     }
 
     /**

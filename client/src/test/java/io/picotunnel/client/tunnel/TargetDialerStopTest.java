@@ -1,6 +1,9 @@
 package io.picotunnel.client.tunnel;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.client.config.AllowList;
+import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -11,11 +14,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-/** {@link TargetDialer} when the client stops while a stream's target is being looked up. */
+/** {@link TargetDialer} when the client stops while a stream's target is being looked up or dialled. */
 class TargetDialerStopTest {
 
     private final TargetDialerBehindYamux client = new TargetDialerBehindYamux("stop");
@@ -50,5 +55,25 @@ class TargetDialerStopTest {
         // Before, the stream's stopped loop refused the lookup's result, and the RejectedExecutionException went
         // uncaught (a stack trace on stderr after the client's stop).
         assertThat(uncaught).isEmpty();
+    }
+
+    @Test
+    void aHeaderAfterTheResolverStoppedResetsTheStreamQuietly() throws Exception {
+        // TunnelClient's stop shuts its resolver down before its event loops: a header can come in between.
+        ExecutorService stopped = Executors.newVirtualThreadPerTaskExecutor();
+        stopped.shutdownNow();
+        int port = client.listen(AllowList.ANY, Duration.ofSeconds(30), stopped);
+        try (LogCapture log = new LogCapture(TargetDialer.class, Level.INFO);
+             Socket server = new Socket()) {
+            server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            server.setSoTimeout(10_000);
+            TargetDialerBehindYamux.open(server.getOutputStream(), 2, "127.0.0.1:" + Ports.freePort(), 0);
+
+            long reason = TargetDialerBehindYamux.awaitReset(server.getInputStream(), 2);
+
+            assertThat(reason).as("the RST's reason").isEqualTo(ResetReason.NONE.code());
+            // Before, the RejectedExecutionException went to exceptionCaught: a WARN naming it, then the reset.
+            assertThat(log.messages(Level.WARN)).isEmpty();
+        }
     }
 }
