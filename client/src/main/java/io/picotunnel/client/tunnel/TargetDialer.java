@@ -270,16 +270,29 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             Relay.abortChannel(socket);
             return;
         }
+        if (!socket.isActive()) {
+            // Its loop stopped and closed it (the client's stop, with --target-threads), or the target hung up with a
+            // reset: nothing to relay, and a closed socket's group entry would never be taken out.
+            LOG.debug("stream {}: the connection to {} closed before the relay started, resetting", id(ctx), target);
+            reset(ctx);
+            return;
+        }
         LOG.debug("stream {}: connected to {} ({})", id(ctx), target, socket.remoteAddress());
         connectedTargets.add(socket);
         ctx.pipeline().remove(this);
         Relay.start(stream, socket);
         early.release();
-        socket.eventLoop().execute(() -> {
-            if (socket.pipeline().get(Hold.HANDLER_NAME) instanceof Hold targetHold) {
-                targetHold.release();
-            }
-        });
+        try {
+            socket.eventLoop().execute(() -> {
+                if (socket.pipeline().get(Hold.HANDLER_NAME) instanceof Hold targetHold) {
+                    targetHold.release();
+                }
+            });
+        } catch (RejectedExecutionException stopped) {
+            // The target's loop stopped since: it closed the socket, and the relay resets the stream (again here, in
+            // case the relay's handler never got onto the socket).
+            Relay.abortChannel(stream);
+        }
     }
 
     /**

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -82,6 +83,17 @@ final class TargetDialerBehindYamux {
                 })
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
         return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    /** The event loop of the sessions and their streams. */
+    EventLoop streamLoop() {
+        return group.next();
+    }
+
+    /** Stops the targets' event loop (as the client's stop does to its --target-threads pool); waits for its end. */
+    void stopTargets() throws InterruptedException {
+        assertThat(targets.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS))
+                .as("the targets' loop stopped").isTrue();
     }
 
     /** The session of the first connection accepted. */

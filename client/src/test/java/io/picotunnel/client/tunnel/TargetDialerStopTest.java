@@ -1,6 +1,7 @@
 package io.picotunnel.client.tunnel;
 
 import ch.qos.logback.classic.Level;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.testkit.LogCapture;
@@ -8,14 +9,18 @@ import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -74,6 +79,55 @@ class TargetDialerStopTest {
             assertThat(reason).as("the RST's reason").isEqualTo(ResetReason.NONE.code());
             // Before, the RejectedExecutionException went to exceptionCaught: a WARN naming it, then the reset.
             assertThat(log.messages(Level.WARN)).isEmpty();
+        }
+    }
+
+    @Test
+    void aTargetConnectedAsItsLoopStoppedResetsTheStreamQuietly() throws Exception {
+        // As the client's stop with --target-threads: the target's connection is made, and its loop stops before the
+        // stream's loop takes it. The stream's loop is held from just after the dial starts until then.
+        CountDownLatch hold = new CountDownLatch(1);
+        Executor holdingAfterLookup = lookup -> Thread.ofVirtual().start(() -> {
+            lookup.run();
+            // The lookup queued the dial on the stream's loop: the hold comes right after it.
+            client.streamLoop().execute(() -> awaitQuietly(hold));
+        });
+        int port = client.listen(AllowList.ANY, Duration.ofSeconds(30), holdingAfterLookup);
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+             LogCapture loops = new LogCapture("io.netty", Level.WARN);
+             LogCapture dialer = new LogCapture(TargetDialer.class, Level.INFO);
+             Socket server = new Socket()) {
+            target.setSoTimeout(10_000);
+            server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            server.setSoTimeout(10_000);
+            TargetDialerBehindYamux.open(server.getOutputStream(), 2, "127.0.0.1:" + target.getLocalPort(), 0);
+            try (Socket accepted = target.accept()) {
+                assertThat(accepted.isConnected()).isTrue();
+                SingleThreadEventExecutor streamLoop = (SingleThreadEventExecutor) client.streamLoop();
+                // The connect's outcome waits behind the hold.
+                await().atMost(Duration.ofSeconds(5)).until(() -> streamLoop.pendingTasks() > 0);
+                client.stopTargets();
+                hold.countDown();
+
+                long reason = TargetDialerBehindYamux.awaitReset(server.getInputStream(), 2);
+
+                assertThat(reason).as("the RST's reason").isEqualTo(ResetReason.NONE.code());
+            } finally {
+                hold.countDown();
+            }
+            // Before, the stopped loop refused the closed socket's group entry (Netty's ERROR), then the relay's start
+            // (Netty's WARN, with a stack trace), and the stream was never reset.
+            assertThat(loops.messages(Level.ERROR)).isEmpty();
+            assertThat(loops.messages(Level.WARN)).isEmpty();
+            assertThat(dialer.messages(Level.WARN)).isEmpty();
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Works around a defect of Netty 4.2's epoll transport (seen in 4.2.18 to 4.2.20) for sockets that stay open
@@ -30,8 +31,12 @@ public final class HalfClosedEpollChannels {
         }
         if (epoll.eventLoop().inEventLoop()) {
             askForErrors(epoll);
-        } else {
+            return;
+        }
+        try {
             epoll.eventLoop().execute(() -> askForErrors(epoll));
+        } catch (RejectedExecutionException stopped) {
+            // The channel's loop has stopped, and closed it: nothing is left to keep registered.
         }
     }
 
