@@ -11,22 +11,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class SettingOptionsTest {
 
-    enum TestSetting implements DeclaredSetting {
-        SECURE("--secure", "BOOL", "false", "On or off."),
-        NAME("--name", "NAME", "x", "A name.");
-
-        private final Declaration declaration;
-
-        TestSetting(String flag, String paramLabel, String defaultValue, String description) {
-            this.declaration = new Declaration(flag, paramLabel, defaultValue, description);
-        }
-
-        @Override
-        public Declaration declaration() {
-            return declaration;
-        }
-    }
-
     private static Map<TestSetting, String> given(String... args) {
         CommandSpec spec = CommandSpec.create();
         SettingOptions.addTo(spec, TestSetting.class);

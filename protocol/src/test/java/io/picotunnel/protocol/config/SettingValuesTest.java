@@ -9,22 +9,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class SettingValuesTest {
 
-    enum TestSetting implements DeclaredSetting {
-        THREADS("--threads", "N", "0", "How many."),
-        WAIT("--wait", "DURATION", "1s", "How long.");
-
-        private final Declaration declaration;
-
-        TestSetting(String flag, String paramLabel, String defaultValue, String description) {
-            this.declaration = new Declaration(flag, paramLabel, defaultValue, description);
-        }
-
-        @Override
-        public Declaration declaration() {
-            return declaration;
-        }
-    }
-
     private static int threads(String value) {
         return SettingValues.resolve(TestSetting.class, Map.of(), Map.of("PICOTUNNEL_THREADS", value))
                 .count(TestSetting.THREADS, 2, 8);
