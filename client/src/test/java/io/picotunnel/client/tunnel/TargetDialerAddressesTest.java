@@ -68,8 +68,23 @@ class TargetDialerAddressesTest {
     void aTargetWhoseIpv4AddressIsSilentIsReachedOnItsIpv6AddressAfterTheFallbackDelay() throws Exception {
         // A dual-stack LAN target whose A record points where a firewall drops the packets, beside a working AAAA:
         // ::1 is tried 300 ms after 127.0.0.1, beside it, not once 127.0.0.1's share (5 of the 10 s) has run out.
-        try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
-             ServerSocket target = new ServerSocket()) {
+        try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0)) {
+            long reachedMillis = reachIpv6Beside(silent, winner -> { });
+            assertThat(reachedMillis).as("ms until ::1 answered").isBetween(
+                    HappyEyeballs.FALLBACK_DELAY.toMillis() - 50, 3_000L);
+        }
+    }
+
+    interface WithWinner {
+        void accept(Socket winner) throws Exception;
+    }
+
+    /**
+     * Dials {@code app.dual.test} at {@code silent}'s port, where ::1 listens: "hello" from ::1 must come through the
+     * stream; {@code withWinner} then runs with the connection ::1 accepted. Returns the ms from the dial to "hello".
+     */
+    private long reachIpv6Beside(SilentListener silent, WithWinner withWinner) throws Exception {
+        try (ServerSocket target = new ServerSocket()) {
             target.bind(new InetSocketAddress(InetAddress.getByName("::1"), silent.port()));
             target.setSoTimeout(20_000);
             int port = client.listen(AllowList.ANY, Duration.ofSeconds(10));
@@ -78,14 +93,13 @@ class TargetDialerAddressesTest {
                 server.setSoTimeout(20_000);
                 long start = System.nanoTime();
                 TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, "app.dual.test:" + silent.port(), 0);
-
-                try (Socket accepted = target.accept()) {
-                    accepted.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+                try (Socket winner = target.accept()) {
+                    winner.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
                     assertThat(readData(server.getInputStream())).isEqualTo("hello");
+                    long reachedMillis = (System.nanoTime() - start) / 1_000_000;
+                    withWinner.accept(winner);
+                    return reachedMillis;
                 }
-                long reachedMillis = (System.nanoTime() - start) / 1_000_000;
-                assertThat(reachedMillis).as("ms until ::1 answered").isBetween(
-                        HappyEyeballs.FALLBACK_DELAY.toMillis() - 50, 3_000L);
             }
         }
     }
@@ -94,28 +108,16 @@ class TargetDialerAddressesTest {
     void theAddressThatLostTheRaceLeavesNoConnectionOpenAtTheTarget() throws Exception {
         // 127.0.0.1 drops the SYNs until ::1 has won, then takes them: the attempt on it, called off, must not come
         // through on a SYN sent again (1 s, 3 s after the first), or must be closed if it does.
-        try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0);
-             ServerSocket target = new ServerSocket()) {
-            target.bind(new InetSocketAddress(InetAddress.getByName("::1"), silent.port()));
-            target.setSoTimeout(20_000);
-            int port = client.listen(AllowList.ANY, Duration.ofSeconds(10));
-            try (Socket server = new Socket()) {
-                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-                server.setSoTimeout(20_000);
-                TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, "app.dual.test:" + silent.port(), 0);
-                try (Socket winner = target.accept()) {
-                    winner.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
-                    assertThat(readData(server.getInputStream())).isEqualTo("hello");
-                    silent.startAnswering();
-
-                    try (Socket loser = silent.accept(Duration.ofSeconds(4))) {
-                        if (loser != null) {
-                            loser.setSoTimeout(5_000);
-                            assertThat(endOf(loser)).as("the losing connection's end").isIn("EOF", "reset");
-                        }
+        try (SilentListener silent = new SilentListener(InetAddress.getByName("127.0.0.1"), 0)) {
+            reachIpv6Beside(silent, winner -> {
+                silent.startAnswering();
+                try (Socket loser = silent.accept(Duration.ofSeconds(4))) {
+                    if (loser != null) {
+                        loser.setSoTimeout(5_000);
+                        assertThat(endOf(loser)).as("the losing connection's end").isIn("EOF", "reset");
                     }
                 }
-            }
+            });
         }
     }
 
