@@ -55,4 +55,25 @@ class TunnelConnectorLookupTest {
             assertThat(log.messages(Level.WARN).get(1)).contains("The lookup of the server name tunnel.slow.test");
         }
     }
+
+    @Test
+    void aProxyWhoseLookupIsStillRunningAtTheConnectTimeoutFailsTheAttemptNamingTheProxy() {
+        String proxy = "proxy.slow.test:" + Ports.freePort();
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            ClientConfig config = ClientConfig.resolve(Map.of(Setting.SERVER, "ws://tunnel.test:8080", Setting.TOKEN,
+                    TOKEN, Setting.SHUTDOWN_GRACE, "0s", Setting.CONNECT_TIMEOUT, "1s",
+                    Setting.PROXY, "http://" + proxy), Map.of());
+            long start = System.nanoTime();
+            client = new TunnelClient(config);
+            client.start();
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+            long failedMillis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("The lookup of the name of the proxy " + proxy + " (--proxy) did not end within 1 s"
+                            + " (--connect-timeout)")
+                    .doesNotContain("server name");
+            assertThat(failedMillis).as("ms until the attempt failed").isBetween(900L, 3_000L);
+        }
+    }
 }
