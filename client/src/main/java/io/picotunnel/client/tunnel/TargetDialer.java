@@ -17,6 +17,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.client.config.HostPort;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
@@ -104,7 +105,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         if (deadline == null) {
             deadline = ctx.executor().schedule(() -> {
                 if (early == null && ctx.channel().isActive()) {
-                    LOG.warn("stream {}: no whole stream header within {} ms, resetting", id(ctx), dialTimeout.toMillis());
+                    LOG.warn("stream {}: no whole stream header within {}, resetting", id(ctx),
+                            Durations.format(dialTimeout));
                     reset(ctx);
                 }
             }, dialTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -391,7 +393,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.warn("stream {}: {}, resetting", id(ctx), cause.getMessage());
+        LOG.warn("stream {}: {}, resetting", id(ctx), describe(cause));
         reset(ctx);
     }
 
@@ -460,6 +462,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         return message != null && message.toLowerCase(Locale.ROOT).contains("connection reset");
     }
 
+    /** The exception's message, or its kind for one without (a log line reading "null" says nothing). */
     static String describe(Throwable cause) {
         String message = cause.getMessage();
         return message == null ? cause.getClass().getSimpleName() : message;
