@@ -95,20 +95,15 @@ public final class SettingValues<S extends Enum<S> & DeclaredSetting> {
         };
     }
 
-    /** A whole number of at least {@code min}. */
+    /** A whole number of at least {@code min}: "'x' is not a whole number of at least min" otherwise. */
     public int count(S setting, int min) {
-        try {
-            int value = Integer.parseInt(raw(setting));
-            if (value >= min) {
-                return value;
-            }
-        } catch (NumberFormatException e) {
-            // said below
-        }
-        throw invalid(setting, "'" + raw(setting) + "' is not a whole number of at least " + min);
+        return count(setting, min, Integer.MAX_VALUE);
     }
 
-    /** A whole number from {@code min} to {@code max}: "'x' is not a whole number from min to max" otherwise. */
+    /**
+     * A whole number from {@code min} to {@code max}: "'x' is not a whole number from min to max" otherwise, or "of at
+     * least min" when {@code max} is {@link Integer#MAX_VALUE} (no maximum).
+     */
     public int count(S setting, int min, int max) {
         String raw = raw(setting);
         try {
@@ -131,7 +126,8 @@ public final class SettingValues<S extends Enum<S> & DeclaredSetting> {
     }
 
     private static ConfigException notCount(DeclaredSetting setting, String given, int min, int max) {
-        return ConfigException.invalid(setting, "'" + given + "' is not a whole number from " + min + " to " + max);
+        String range = max == Integer.MAX_VALUE ? "of at least " + min : "from " + min + " to " + max;
+        return ConfigException.invalid(setting, "'" + given + "' is not a whole number " + range);
     }
 
     /** The flow-control and memory bounds of a tunnel connection, from its four settings. */

@@ -35,6 +35,18 @@ class SettingValuesTest {
     }
 
     @Test
+    void aCountWithoutMaximumSaysAtLeastAlikeReadAndMadeInCode() {
+        assertThatThrownBy(() -> SettingValues.resolve(TestSetting.class, Map.of(), Map.of("PICOTUNNEL_THREADS", "1"))
+                .count(TestSetting.THREADS, 2)).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --threads (PICOTUNNEL_THREADS): '1' is not a whole number of at least 2.");
+        assertThatThrownBy(() -> SettingValues.count(TestSetting.THREADS, 1, 2, Integer.MAX_VALUE))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --threads (PICOTUNNEL_THREADS): '1' is not a whole number of at least 2.");
+        assertThat(SettingValues.count(TestSetting.THREADS, Integer.MAX_VALUE, 2, Integer.MAX_VALUE))
+                .isEqualTo(Integer.MAX_VALUE);
+    }
+
+    @Test
     void aDurationMadeInCodeIsCheckedByTheRuleOfOneRead() {
         assertThat(SettingValues.duration(TestSetting.WAIT, java.time.Duration.ZERO, true)).isZero();
         assertThatThrownBy(() -> SettingValues.duration(TestSetting.WAIT, java.time.Duration.ZERO, false))

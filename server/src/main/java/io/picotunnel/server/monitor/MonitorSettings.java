@@ -28,15 +28,16 @@ public record MonitorSettings(Duration checkInterval, Duration checkRetention, L
     /** The longest a ping or probe may take; shorter with a short interval, so that checks never overlap. */
     public static final Duration MAX_CHECK_TIMEOUT = Duration.ofSeconds(5);
 
-    /** Checks {@code alertAfter} by the rule and message of {@code --alert-after}, also for settings made in code. */
+    /**
+     * Checks {@code alertAfter} and {@code maxEvents} by the rules and messages of {@code --alert-after} and
+     * {@code --max-events}, also for settings made in code.
+     */
     public MonitorSettings {
         Objects.requireNonNull(checkInterval, "checkInterval");
         Objects.requireNonNull(checkRetention, "checkRetention");
         webhookUrls = List.copyOf(webhookUrls);
         SettingValues.count(Setting.ALERT_AFTER, alertAfter, 1, MAX_ALERT_AFTER);
-        if (maxEvents < 1) {
-            throw new IllegalArgumentException("maxEvents must be at least 1");
-        }
+        SettingValues.count(Setting.MAX_EVENTS, maxEvents, MIN_MAX_EVENTS, Integer.MAX_VALUE);
     }
 
     /** Settings keeping the default number of events. */

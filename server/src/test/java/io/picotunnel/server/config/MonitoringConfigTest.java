@@ -83,6 +83,22 @@ class MonitoringConfigTest {
                 .isEqualTo(1000);
     }
 
+    @Test
+    void settingsMadeInCodeAreRefusedByTheRuleAndMessageOfMaxEvents() {
+        // 1 was taken from code, though --max-events keeps at least 100.
+        for (int bad : List.of(-1, 0, 1, 99)) {
+            assertThatThrownBy(() -> new MonitorSettings(Duration.ofMinutes(1), Duration.ofDays(90), List.of(), 2,
+                    false, bad)).as("" + bad).isInstanceOf(ConfigException.class)
+                    .hasMessage("Invalid --max-events (PICOTUNNEL_MAX_EVENTS): '" + bad
+                            + "' is not a whole number of at least 100.");
+        }
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_EVENTS", "99"))).as("the same message from resolve")
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --max-events (PICOTUNNEL_MAX_EVENTS): '99' is not a whole number of at least 100.");
+        assertThat(new MonitorSettings(Duration.ofMinutes(1), Duration.ofDays(90), List.of(), 2, false, 100).maxEvents())
+                .isEqualTo(100);
+    }
+
     /**
      * A port out of range was taken at start-up; the first alert then failed five times over 15 s with "port out of
      * range" in a WARN, and every later one likewise.
