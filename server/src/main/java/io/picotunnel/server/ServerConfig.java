@@ -116,6 +116,7 @@ public record ServerConfig(
         Objects.requireNonNull(tunnelAddr, "tunnelAddr");
         Objects.requireNonNull(httpAddr, "httpAddr");
         Objects.requireNonNull(httpsAddr, "httpsAddr");
+        adminToken = adminToken(adminToken);
         Objects.requireNonNull(authMode, "authMode");
         Objects.requireNonNull(acme, "acme");
         Objects.requireNonNull(proxyTimeout, "proxyTimeout");
@@ -128,6 +129,29 @@ public record ServerConfig(
         trustedProxies = List.copyOf(trustedProxies);
         Objects.requireNonNull(monitoring, "monitoring");
         Objects.requireNonNull(publicPorts, "publicPorts");
+    }
+
+    /**
+     * {@code given} without one pair of quotes around it ({@link QuotedSecrets}), if it is an admin token
+     * {@code --admin-token} takes; null when unset. Also for configs made in code.
+     */
+    private static String adminToken(String given) {
+        String token = QuotedSecrets.unquoted(given);
+        if (token == null) {
+            return null;
+        }
+        if (token.length() < MIN_ADMIN_TOKEN_LENGTH || token.length() > MAX_ADMIN_TOKEN_LENGTH
+                || token.chars().anyMatch(c -> c <= ' ' || c > '~')) {
+            // The value itself is a secret: never repeat it.
+            throw ConfigException.invalid(Setting.ADMIN_TOKEN, "the token must be from " + MIN_ADMIN_TOKEN_LENGTH
+                    + " to " + MAX_ADMIN_TOKEN_LENGTH + " printable ASCII characters without spaces (or leave it unset"
+                    + " to have one generated)");
+        }
+        if (token.toLowerCase(Locale.ROOT).startsWith("change-me")) {
+            throw ConfigException.invalid(Setting.ADMIN_TOKEN, "it is the placeholder of an example"
+                    + " (examples/kubernetes/secret.yaml), known to everyone: set a random one, e.g. openssl rand -hex 32");
+        }
+        return token;
     }
 
     /** Reads every setting from {@code flags} (given on the command line), then {@code env}, then the default. */
@@ -209,7 +233,7 @@ public record ServerConfig(
                     address(Setting.HTTP_ADDR),
                     address(Setting.HTTPS_ADDR),
                     domain(),
-                    adminToken(),
+                    raw(Setting.ADMIN_TOKEN),
                     authMode(),
                     oidc(),
                     acme(),
@@ -383,25 +407,6 @@ public record ServerConfig(
                 throw invalid(Setting.DOMAIN, "'" + domain + "' is not a valid host name such as tunnel.example.com");
             }
             return domain.toLowerCase(Locale.ROOT);
-        }
-
-        private String adminToken() {
-            String token = QuotedSecrets.unquoted(raw(Setting.ADMIN_TOKEN));
-            if (token == null) {
-                return null;
-            }
-            if (token.length() < MIN_ADMIN_TOKEN_LENGTH || token.length() > MAX_ADMIN_TOKEN_LENGTH
-                    || token.chars().anyMatch(c -> c <= ' ' || c > '~')) {
-                // The value itself is a secret: never repeat it.
-                throw invalid(Setting.ADMIN_TOKEN, "the token must be from " + MIN_ADMIN_TOKEN_LENGTH + " to "
-                        + MAX_ADMIN_TOKEN_LENGTH + " printable ASCII characters without spaces (or leave it unset to"
-                        + " have one generated)");
-            }
-            if (token.toLowerCase(Locale.ROOT).startsWith("change-me")) {
-                throw invalid(Setting.ADMIN_TOKEN, "it is the placeholder of an example (examples/kubernetes/secret.yaml),"
-                        + " known to everyone: set a random one, e.g. openssl rand -hex 32");
-            }
-            return token;
         }
 
         private AuthMode authMode() {

@@ -322,6 +322,37 @@ class ServerConfigTest {
                 .hasMessageContaining("placeholder");
     }
 
+    /** A config made in code took "short", a space or "change-me..." as its admin token, which resolve refuses. */
+    @Test
+    void anAdminTokenMadeInCodeIsRefusedByTheRuleAndMessageOfAdminToken() {
+        ServerConfig loaded = ServerConfig.ephemeral(dir);
+        String rule = "Invalid --admin-token (PICOTUNNEL_ADMIN_TOKEN): the token must be from 16 to 1024 printable"
+                + " ASCII characters without spaces (or leave it unset to have one generated).";
+        for (String bad : List.of("", "short-0123", "a".repeat(1025), "with a space 0123456789", "tab\t0123456789abcdef",
+                "non-ascii-\u00e9-0123456789")) {
+            assertThatThrownBy(() -> withAdminToken(loaded, bad)).as(bad).isInstanceOf(ConfigException.class)
+                    .hasMessage(rule);
+            if (!bad.isEmpty()) { // an empty flag stands for the default
+                assertThatThrownBy(() -> load(Map.of(Setting.ADMIN_TOKEN, bad), Map.of())).as("resolve: " + bad)
+                        .isInstanceOf(ConfigException.class).hasMessage(rule);
+            }
+        }
+        assertThatThrownBy(() -> withAdminToken(loaded, "change-me-0123456789abcdef")).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --admin-token (PICOTUNNEL_ADMIN_TOKEN): it is the placeholder of an example"
+                        + " (examples/kubernetes/secret.yaml), known to everyone: set a random one, e.g. openssl rand"
+                        + " -hex 32.");
+        assertThat(withAdminToken(loaded, "a".repeat(16)).adminToken()).isEqualTo("a".repeat(16));
+        assertThat(withAdminToken(loaded, "\"a-long-enough-token\"").adminToken()).isEqualTo("a-long-enough-token");
+        assertThat(withAdminToken(loaded, null).adminToken()).isNull();
+    }
+
+    private static ServerConfig withAdminToken(ServerConfig c, String adminToken) {
+        return new ServerConfig(c.dataDir(), c.listenAddr(), c.tunnelAddr(), c.httpAddr(), c.httpsAddr(), c.domain(),
+                adminToken, c.authMode(), c.oidc(), c.acme(), c.tlsFiles(), c.proxyTimeout(), c.keepaliveTimeout(),
+                c.sendTimeout(), c.upstreamKeepalive(), c.shutdownGrace(), c.tunnels(), c.limits(), c.trustedProxies(),
+                c.proxyProtocol(), c.imagePrefix(), c.monitoring(), c.publicPorts());
+    }
+
     @Test
     void authNoneMustBeSpelledOut() {
         assertThat(load(Map.of(), Map.of("PICOTUNNEL_AUTH", "none")).authDisabled()).isTrue();
