@@ -161,8 +161,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             if (stream.isActive() && dial == null) {
                 String note = failures.admit(target.toString());
                 if (note != null) {
-                    LOG.warn("stream {}: target {} unreachable: its name did not resolve within the dial timeout of {}"
-                            + " ms{}", id(ctx), target, dialTimeout.toMillis(), note);
+                    LOG.warn("stream {}: target {} unreachable: its name did not resolve within the dial timeout of {}{}",
+                            id(ctx), target, Durations.format(dialTimeout), note);
                 }
                 reset(ctx, ResetReason.TARGET_TIMEOUT);
             }
@@ -309,7 +309,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         }
         Throwable cause = Arrays.stream(tried).filter(Objects::nonNull).findFirst()
                 .orElseGet(() -> new ConnectTimeoutException("the name lookup took the whole dial timeout of "
-                        + dialTimeout.toMillis() + " ms"));
+                        + Durations.format(dialTimeout)));
         String note = failures.admit(target.toString());
         if (note != null) {
             LOG.warn("stream {}: target {} unreachable: {}{}{}", id(ctx), target, describe(cause),
@@ -333,7 +333,7 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             return " (none of its " + addresses.length + " addresses was tried)";
         }
         StringBuilder line = new StringBuilder(" (the first of its ").append(addresses.length)
-                .append(" addresses, which share the dial timeout of ").append(dialTimeout.toMillis()).append(" ms");
+                .append(" addresses, which share the dial timeout of ").append(Durations.format(dialTimeout));
         String separator = "; then ";
         int listed = 0;
         for (int i = 1; i < tried.length; i++) {

@@ -36,6 +36,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.HttpProxy;
 import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.MaskingWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
@@ -189,7 +190,7 @@ final class TunnelConnector {
                         // None tried: the time was up before the first, as Go's dialer gives up too.
                         failAttempt(ready, Arrays.stream(tried).filter(Objects::nonNull).findFirst()
                                 .orElseGet(() -> new ConnectTimeoutException("no time was left to connect within "
-                                        + connectTimeout.toMillis() + " ms")));
+                                        + Durations.format(connectTimeout))));
                     }
                 });
         ready.addListener(f -> {

@@ -150,7 +150,7 @@ class TargetDialerAddressesTest {
                 // then what ::1 did.
                 assertThat(log.messages(Level.WARN)).singleElement().asString()
                         .contains("app.dual.test:" + second.port()).contains("/127.0.0.1:" + first.port())
-                        .contains("(the first of its 2 addresses, which share the dial timeout of 4000 ms;"
+                        .contains("(the first of its 2 addresses, which share the dial timeout of 4 s;"
                                 + " then 0:0:0:0:0:0:0:1 did not answer)");
                 // Within the one 4 s (give or take the test JVM warming up), ::1 tried beside 127.0.0.1.
                 assertThat(resetMillis).as("ms until the stream was reset").isBetween(3_900L, 7_000L);
@@ -176,8 +176,29 @@ class TargetDialerAddressesTest {
                         .isEqualTo((long) ResetReason.TARGET_TIMEOUT.code());
                 assertThat(log.messages(Level.WARN)).singleElement().asString()
                         .contains("/127.0.0.1:" + silent.port())
-                        .contains("(the first of its 2 addresses, which share the dial timeout of 4000 ms;"
+                        .contains("(the first of its 2 addresses, which share the dial timeout of 4 s;"
                                 + " then 0:0:0:0:0:0:0:1 refused)");
+            }
+        }
+    }
+
+    @Test
+    void aLookupStillRunningAtTheDialTimeoutIsLoggedWithTheTimeoutInSeconds() throws Exception {
+        // The lookup (5 s) runs on the resolver's threads: the 1 s timer fires while it still runs. A name of its own:
+        // the JVM caches the answer, which TargetDialerStopTest's lookup of app.slow.test must not find.
+        try (LogCapture log = new LogCapture(TargetDialer.class, Level.INFO)) {
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(1));
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                server.setSoTimeout(20_000);
+                String target = "lookup-timeout.slow.test:" + Ports.freePort();
+                TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, target, 0);
+
+                assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM))
+                        .as("the reason: timeout").isEqualTo((long) ResetReason.TARGET_TIMEOUT.code());
+                assertThat(log.messages(Level.WARN)).singleElement().asString()
+                        .contains("target " + target + " unreachable: its name did not resolve within the dial"
+                                + " timeout of 1 s");
             }
         }
     }
@@ -197,7 +218,7 @@ class TargetDialerAddressesTest {
                 assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM))
                         .as("the reason: timeout").isEqualTo((long) ResetReason.TARGET_TIMEOUT.code());
                 assertThat(log.messages(Level.WARN)).singleElement().asString()
-                        .contains("unreachable: the name lookup took the whole dial timeout of 1000 ms"
+                        .contains("unreachable: the name lookup took the whole dial timeout of 1 s"
                                 + " (none of its 2 addresses was tried)");
             }
         }
@@ -211,14 +232,14 @@ class TargetDialerAddressesTest {
         Throwable silent = new ConnectTimeoutException("connection timed out after 2000 ms");
         Throwable refused = new ConnectException("finishConnect(..) failed: Connection refused");
         assertThat(TargetDialer.otherAddresses(addresses, new Throwable[] {silent, refused, null}, timeout)).isEqualTo(
-                " (the first of its 3 addresses, which share the dial timeout of 4000 ms; then 0:0:0:0:0:0:0:1"
+                " (the first of its 3 addresses, which share the dial timeout of 4 s; then 0:0:0:0:0:0:0:1"
                         + " refused; no time was left for the other one)");
         assertThat(TargetDialer.otherAddresses(addresses, new Throwable[] {silent, silent, null}, timeout)).isEqualTo(
-                " (the first of its 3 addresses, which share the dial timeout of 4000 ms; then 0:0:0:0:0:0:0:1"
+                " (the first of its 3 addresses, which share the dial timeout of 4 s; then 0:0:0:0:0:0:0:1"
                         + " did not answer; no time was left for the other one)");
         assertThat(TargetDialer.otherAddresses(addresses, new Throwable[] {silent, null, refused}, timeout))
                 .as("the other family tried while the first address's own family ran out of time").isEqualTo(
-                " (the first of its 3 addresses, which share the dial timeout of 4000 ms; then 127.0.0.2"
+                " (the first of its 3 addresses, which share the dial timeout of 4 s; then 127.0.0.2"
                         + " refused; no time was left for the other one)");
         assertThat(TargetDialer.otherAddresses(addresses, new Throwable[3], timeout))
                 .isEqualTo(" (none of its 3 addresses was tried)");
@@ -237,7 +258,7 @@ class TargetDialerAddressesTest {
 
         String line = TargetDialer.otherAddresses(addresses, tried, Duration.ofSeconds(10));
 
-        assertThat(line).isEqualTo(" (the first of its 21 addresses, which share the dial timeout of 10000 ms; then "
+        assertThat(line).isEqualTo(" (the first of its 21 addresses, which share the dial timeout of 10 s; then "
                 + "127.0.0.2 refused, 127.0.0.3 refused, 127.0.0.4 refused, 127.0.0.5 refused, 127.0.0.6 refused, "
                 + "127.0.0.7 refused, 127.0.0.8 refused, 127.0.0.9 refused, and 11 more; no time was left for the"
                 + " other one)");
