@@ -7,7 +7,6 @@ import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.SilentListener;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
@@ -28,18 +27,9 @@ import static org.awaitility.Awaitility.await;
  * ({@link HappyEyeballs}), all of them within the one connect timeout, which each family shares as Go shares it. Names under
  * {@code .dual.test} resolve to 127.0.0.1 then ::1 ({@link SlowDnsResolverProvider}).
  */
-class TunnelConnectorAddressesTest {
+class TunnelConnectorAddressesTest extends ClientTestBase {
 
     private static final String TOKEN = "e".repeat(64);
-
-    private TunnelClient client;
-
-    @AfterEach
-    void tearDown() {
-        if (client != null) {
-            client.stop(Duration.ZERO).join();
-        }
-    }
 
     @Test
     void aServerReachableOnlyOnItsSecondAddressGetsTheUpgrade() throws Exception {

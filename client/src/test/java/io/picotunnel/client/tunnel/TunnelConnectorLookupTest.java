@@ -5,7 +5,6 @@ import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.Setting;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -19,18 +18,9 @@ import static org.awaitility.Awaitility.await;
  * names under {@code .slow.test} take {@link SlowDnsResolverProvider#DELAY} (5 s) to resolve, as with a DNS server
  * that does not answer.
  */
-class TunnelConnectorLookupTest {
+class TunnelConnectorLookupTest extends ClientTestBase {
 
     private static final String TOKEN = "f".repeat(64);
-
-    private TunnelClient client;
-
-    @AfterEach
-    void tearDown() {
-        if (client != null) {
-            client.stop(Duration.ZERO).join();
-        }
-    }
 
     @Test
     void aLookupStillRunningAtTheConnectTimeoutFailsTheAttemptWhichIsRetried() {
