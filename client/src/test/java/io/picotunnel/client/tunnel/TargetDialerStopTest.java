@@ -40,13 +40,14 @@ class TargetDialerStopTest {
         client.close();
     }
 
+    /** A name of its own: the JVM keeps a name it looked up for 30 s, and this test needs the lookup to run. */
     @Test
     void aLookupEndingAfterTheStreamsLoopStoppedEndsQuietly() throws Exception {
         int lookupsBefore = SlowDnsResolverProvider.SLOW_NAMES.lookupsBegun();
         int port = client.listen(AllowList.ANY, Duration.ofSeconds(30), resolver);
         try (Socket server = new Socket()) {
             server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-            TargetDialerBehindYamux.open(server.getOutputStream(), 2, "app.slow.test:" + Ports.freePort(), 0);
+            TargetDialerBehindYamux.open(server.getOutputStream(), 2, "stop-" + System.nanoTime() + ".slow.test:" + Ports.freePort(), 0);
             await().atMost(Duration.ofSeconds(5))
                     .until(() -> SlowDnsResolverProvider.SLOW_NAMES.lookupsBegun() > lookupsBefore);
 
