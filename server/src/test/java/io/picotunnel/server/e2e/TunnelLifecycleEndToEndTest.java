@@ -223,6 +223,8 @@ class TunnelLifecycleEndToEndTest {
             client.start();
 
             assertThat(client.awaitConnected(Duration.ofSeconds(10))).as("state %s", client.state()).isTrue();
+            // The client is connected once the server's 101 came; the server routes to it a moment later.
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
             try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
                 visitor.setSoTimeout(10_000);
                 assertThat(roundTrip(visitor, "quoted")).isEqualTo("quoted");
