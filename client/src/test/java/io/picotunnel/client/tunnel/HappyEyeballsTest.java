@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
@@ -76,13 +75,12 @@ class HappyEyeballsTest {
     void aLoserThatConnectedBeforeTheWinnerWasToldIsClosed() throws Exception {
         race(Duration.ZERO, "127.0.0.1", "::1");
         await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
-        CountDownLatch busy = new CountDownLatch(1);
-        loop.execute(() -> awaitQuietly(busy));
+        LoopHold busy = LoopHold.on(loop);
 
         // Both connect while the race's loop is busy: the first it hears of wins, the other is closed.
         attempts.get(0).promise().setSuccess();
         attempts.get(1).promise().setSuccess();
-        busy.countDown();
+        busy.release();
 
         assertThat(outcome.get(5, TimeUnit.SECONDS)).isSameAs(attempts.get(0).channel());
         await().atMost(Duration.ofSeconds(5)).until(() -> !attempts.get(1).channel().isOpen());
@@ -123,12 +121,11 @@ class HappyEyeballsTest {
     void aCancelledRaceCallsItsAttemptsOffAndClosesOneThatConnectsAllTheSame() throws Exception {
         HappyEyeballs race = race(Duration.ZERO, "127.0.0.1", "::1");
         await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
-        CountDownLatch busy = new CountDownLatch(1);
-        loop.execute(() -> awaitQuietly(busy));
+        LoopHold busy = LoopHold.on(loop);
         // The race is cancelled before it hears that 127.0.0.1 connected.
         loop.execute(race::cancel);
         attempts.get(0).promise().setSuccess();
-        busy.countDown();
+        busy.release();
 
         await().atMost(Duration.ofSeconds(5)).until(() -> attempts.get(1).promise().isCancelled()
                 && !attempts.get(0).channel().isOpen());
@@ -176,12 +173,11 @@ class HappyEyeballsTest {
         HappyEyeballs race = race(Duration.ZERO, address -> address instanceof Inet4Address
                 ? late.newPromise() : loser.newPromise(), "127.0.0.1", "::1");
         await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
-        CountDownLatch busy = new CountDownLatch(1);
-        loop.execute(() -> awaitQuietly(busy));
+        LoopHold busy = LoopHold.on(loop);
         // The race is cancelled before it hears that 127.0.0.1 connected.
         loop.execute(race::cancel);
         late.succeed(attempts.get(0).promise());
-        busy.countDown();
+        busy.release();
 
         await().atMost(Duration.ofSeconds(5)).until(() -> !late.isOpen());
         assertThat(late.lingerSetBy).as("threads that set SO_LINGER 0").singleElement()
@@ -195,11 +191,10 @@ class HappyEyeballsTest {
         race(Duration.ZERO, address -> address instanceof Inet4Address
                 ? winner.newPromise() : slower.newPromise(), "127.0.0.1", "::1");
         await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
-        CountDownLatch busy = new CountDownLatch(1);
-        loop.execute(() -> awaitQuietly(busy));
+        LoopHold busy = LoopHold.on(loop);
         winner.succeed(attempts.get(0).promise());
         slower.succeed(attempts.get(1).promise());
-        busy.countDown();
+        busy.release();
 
         assertThat(outcome.get(5, TimeUnit.SECONDS)).isSameAs(winner);
         await().atMost(Duration.ofSeconds(5)).until(() -> !slower.isOpen());
@@ -282,13 +277,5 @@ class HappyEyeballsTest {
                 });
         loop.submit(race::start).get(5, TimeUnit.SECONDS);
         return race;
-    }
-
-    private static void awaitQuietly(CountDownLatch latch) {
-        try {
-            latch.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -16,11 +16,9 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -87,11 +85,11 @@ class TargetDialerStopTest {
     void aTargetConnectedAsItsLoopStoppedResetsTheStreamQuietly() throws Exception {
         // As the client's stop with --target-threads: the target's connection is made, and its loop stops before the
         // stream's loop takes it. The stream's loop is held from just after the dial starts until then.
-        CountDownLatch hold = new CountDownLatch(1);
+        LoopHold hold = new LoopHold();
         Executor holdingAfterLookup = lookup -> Thread.ofVirtual().start(() -> {
             lookup.run();
             // The lookup queued the dial on the stream's loop: the hold comes right after it.
-            client.streamLoop().execute(() -> awaitQuietly(hold));
+            client.streamLoop().execute(hold::hold);
         });
         int port = client.listen(AllowList.ANY, Duration.ofSeconds(30), holdingAfterLookup);
         try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
@@ -108,13 +106,13 @@ class TargetDialerStopTest {
                 // The connect's outcome waits behind the hold.
                 await().atMost(Duration.ofSeconds(5)).until(() -> streamLoop.pendingTasks() > 0);
                 client.stopTargets();
-                hold.countDown();
+                hold.release();
 
                 long reason = TargetDialerBehindYamux.awaitReset(server.getInputStream(), 2);
 
                 assertThat(reason).as("the RST's reason").isEqualTo(ResetReason.NONE.code());
             } finally {
-                hold.countDown();
+                hold.letGo();
             }
             // Before, the stopped loop refused the closed socket's group entry (Netty's ERROR), then the relay's start
             // (Netty's WARN, with a stack trace), and the stream was never reset.
@@ -124,11 +122,4 @@ class TargetDialerStopTest {
         }
     }
 
-    private static void awaitQuietly(CountDownLatch latch) {
-        try {
-            latch.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
 }
