@@ -52,7 +52,9 @@ public final class BindFailures {
     }
 
     private static boolean says(Throwable failure, int errno, String bindMessage) {
-        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+        // A few causes deep at the most: a chain of causes can loop.
+        int depth = 0;
+        for (Throwable cause = failure; cause != null && depth < 8; cause = cause.getCause(), depth++) {
             if (cause instanceof Errors.NativeIoException nativeFailure && nativeFailure.expectedErr() == -errno) {
                 return true;
             }
