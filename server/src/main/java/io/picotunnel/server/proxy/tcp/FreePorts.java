@@ -14,7 +14,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.IntConsumer;
 import java.util.random.RandomGenerator;
 
 /**
@@ -31,12 +30,6 @@ public final class FreePorts implements PortPicker {
     private final PortRanges allowed;
     private final List<HostPort> reserved;
     private final RandomGenerator random;
-    /**
-     * For a test: runs with each port chosen, before the service is stored and bound, the moment in which another
-     * program can take it.
-     */
-    volatile IntConsumer chosen = port -> {
-    };
 
     /** {@code reserved}: the server's own listen addresses (one with port 0 counts once bound, by the bind). */
     public FreePorts(PortRanges allowed, List<HostPort> reserved) {
@@ -60,7 +53,6 @@ public final class FreePorts implements PortPicker {
             int port = allowed.portAt((int) (((long) start + i) % size));
             HostPort address = new HostPort(wanted.host(), port);
             if (taken.stream().noneMatch(address::overlaps) && canBind(new InetSocketAddress(host, port))) {
-                chosen.accept(port);
                 return address.toString();
             }
         }

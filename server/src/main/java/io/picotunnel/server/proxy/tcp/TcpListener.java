@@ -38,11 +38,13 @@ final class TcpListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(TcpListener.class);
     private static final Duration BIND_TIMEOUT = Duration.ofSeconds(10);
-    private static final Duration RELEASE_WAIT = Duration.ofSeconds(1);
+    /** How long a bind waits for a port of ours to be let go, and a close for its port to be free (but in tests). */
+    static final Duration RELEASE_WAIT = Duration.ofSeconds(1);
     private static final Duration RELEASE_POLL = Duration.ofMillis(20);
     /** On each connection: the address its listener was bound to when it accepted it. */
     private static final AttributeKey<InetSocketAddress> ACCEPTED_AT = AttributeKey.valueOf("picotunnel.tcp.acceptedAt");
 
+    private final Duration releaseWait;
     private final TunnelRegistry registry;
     private final AccessControl access;
     private final EventLoopGroup acceptors;
@@ -64,7 +66,8 @@ final class TcpListener {
     private volatile boolean closed;
 
     TcpListener(Service service, TunnelRegistry registry, AccessControl access, ConnectionLimits limits,
-            EventLoopGroup acceptors, EventLoopGroup workers, TrafficCounters counters) {
+            EventLoopGroup acceptors, EventLoopGroup workers, TrafficCounters counters, Duration releaseWait) {
+        this.releaseWait = releaseWait;
         this.traffic = new TcpTraffic(counters);
         this.service = service;
         this.limits = limits;
@@ -118,7 +121,10 @@ final class TcpListener {
         serverChannel = bind(address, true);
     }
 
-    /** As {@link #listen}, one attempt only: for tries again while another process holds the port. */
+    /**
+     * As {@link #listen}, one attempt only: for tries again while another process holds the port, and for a port just
+     * chosen, which no listener of ours held.
+     */
     void listenOnce(InetSocketAddress address) throws IOException {
         serverChannel = bind(address, false);
     }
@@ -189,7 +195,7 @@ final class TcpListener {
      * event loop's next select.
      */
     private Channel bind(InetSocketAddress address, boolean waitForRelease) throws IOException {
-        long deadline = System.nanoTime() + (waitForRelease ? RELEASE_WAIT.toNanos() : 0);
+        long deadline = System.nanoTime() + (waitForRelease ? releaseWait.toNanos() : 0);
         while (true) {
             try {
                 return bindOnce(address);
@@ -270,13 +276,13 @@ final class TcpListener {
      * Closes a listening channel and waits (a moment at most) until its port is free again: with NIO the socket
      * is released only on the event loop's next select, and until then it would still accept connections.
      */
-    private static void closeAndRelease(Channel listening) {
+    private void closeAndRelease(Channel listening) {
         if (listening == null) {
             return;
         }
         InetSocketAddress bound = (InetSocketAddress) listening.localAddress();
         listening.close().awaitUninterruptibly(BIND_TIMEOUT.toMillis());
-        long deadline = System.nanoTime() + RELEASE_WAIT.toNanos();
+        long deadline = System.nanoTime() + releaseWait.toNanos();
         while (System.nanoTime() - deadline < 0) {
             try (ServerSocket probe = new ServerSocket()) {
                 probe.setReuseAddress(true);

@@ -3,11 +3,13 @@ package io.picotunnel.server.proxy.tcp;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.net.PortRanges;
+import io.picotunnel.server.store.PortPicker;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.store.Tunnel;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
@@ -21,24 +23,37 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A tcp service asking for any port, whose chosen port another program takes before the server binds it, gets another
  * port instead of a 409 (the {@link ServiceConflictException} the API answers with); a port the user named is refused
  * at once. The store, the tcp listeners and the port choice are the server's, on a real SQLite file and real sockets
- * on 127.0.0.1; the other program is a test {@link ServerSocket} bound on the port in the moment after it was chosen.
+ * on 127.0.0.1; the other program is a test {@link ServerSocket} bound on the port in the moment after it was chosen,
+ * by a {@link PortPicker} around the server's {@link FreePorts}.
  */
 class PortTakenAfterChoiceTest {
+
+    /** Long enough that a creation waiting once for a port to be let go misses the test's bound by far. */
+    private static final Duration SLOW_RELEASE = Duration.ofSeconds(20);
 
     @TempDir
     Path dataDir;
@@ -48,38 +63,43 @@ class PortTakenAfterChoiceTest {
     private Store store;
     private String tunnelId;
     private List<Integer> range;
-    private FreePorts ports;
+    private FreePorts freePorts;
+    /** How many ports were chosen. */
+    private final AtomicInteger choices = new AtomicInteger();
 
     @BeforeEach
     void start() {
         group = Transport.newEventLoopGroup(1, "port-taken-test");
-        services = new TcpServices(new TunnelRegistry(), group, group);
-        store = Store.open(dataDir);
+        range = freePorts(Store.PORT_PICKS + 1);
+        freePorts = new FreePorts(PortRanges.parse(String.join(",", range.stream().map(String::valueOf).toList())),
+                List.of());
+        open(dataDir, TcpListener.RELEASE_WAIT);
+    }
+
+    private void open(Path dir, Duration releaseWait) {
+        services = new TcpServices(new TunnelRegistry(), group, group, releaseWait);
+        store = Store.open(dir);
         store.addServiceListener(services);
         tunnelId = store.createTunnel("ports").id();
-        range = freePorts(Store.PORT_PICKS + 1);
-        ports = new FreePorts(PortRanges.parse(String.join(",", range.stream().map(String::valueOf).toList())), List.of());
     }
 
     @AfterEach
     void stop() throws IOException {
-        services.close();
-        store.close();
+        close();
         group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
         for (ServerSocket otherProgram : otherPrograms) {
             otherProgram.close();
         }
     }
 
+    private void close() {
+        services.close();
+        store.close();
+    }
+
     @Test
     void aChosenPortTakenBeforeItIsBoundIsReplacedByAnotherFreePort() throws Exception {
-        ports.chosen = port -> {
-            if (otherPrograms.isEmpty()) {
-                takeAsAnotherProgram(port);
-            }
-        };
-
-        Service created = store.createService(tcp("127.0.0.1:0"), Integer.MAX_VALUE, ports).orElseThrow();
+        Service created = store.createService(tcp("127.0.0.1:0"), Integer.MAX_VALUE, takingFirst(1)).orElseThrow();
 
         int taken = otherPrograms.getFirst().getLocalPort();
         int port = port(created);
@@ -92,14 +112,10 @@ class PortTakenAfterChoiceTest {
     @Test
     void aChangeToAnyPortWhoseChosenPortIsTakenMovesTheServiceToAnotherFreePort() throws Exception {
         int named = Ports.freePort();
-        Service before = store.createService(tcp("127.0.0.1:" + named), Integer.MAX_VALUE, ports).orElseThrow();
-        ports.chosen = port -> {
-            if (otherPrograms.isEmpty()) {
-                takeAsAnotherProgram(port);
-            }
-        };
+        Service before = store.createService(tcp("127.0.0.1:" + named), Integer.MAX_VALUE, freePorts).orElseThrow();
 
-        Service moved = store.updateService(before.id(), stored -> stored.withListenAddr("127.0.0.1:0"), ports).orElseThrow();
+        Service moved = store.updateService(before.id(), stored -> stored.withListenAddr("127.0.0.1:0"), takingFirst(1))
+                .orElseThrow();
 
         int port = port(moved);
         assertThat(port).isNotEqualTo(otherPrograms.getFirst().getLocalPort()).isIn(range);
@@ -110,9 +126,7 @@ class PortTakenAfterChoiceTest {
 
     @Test
     void portsChosenAndTakenOneAfterAnotherGiveUpAfterAFewWithTheLastRefusal() {
-        ports.chosen = this::takeAsAnotherProgram;
-
-        assertThatThrownBy(() -> store.createService(tcp("127.0.0.1:0"), Integer.MAX_VALUE, ports))
+        assertThatThrownBy(() -> store.createService(tcp("127.0.0.1:0"), Integer.MAX_VALUE, takingFirst(range.size())))
                 .isInstanceOf(ServiceConflictException.class)
                 .hasMessageStartingWith("cannot listen on 127.0.0.1:" + otherPrograms.getLast().getLocalPort() + ": ")
                 .hasMessageContaining("in use");
@@ -122,16 +136,59 @@ class PortTakenAfterChoiceTest {
 
     @Test
     void aNamedPortThatIsTakenIsRefusedAtOnceWithoutChoosingAnother() throws Exception {
-        int[] choices = {0};
-        ports.chosen = port -> choices[0]++;
         takeAsAnotherProgram(range.getFirst());
 
-        assertThatThrownBy(() -> store.createService(tcp("127.0.0.1:" + range.getFirst()), Integer.MAX_VALUE, ports))
+        assertThatThrownBy(() -> store.createService(tcp("127.0.0.1:" + range.getFirst()), Integer.MAX_VALUE,
+                takingFirst(0)))
                 .isInstanceOf(ServiceConflictException.class)
                 .hasMessageStartingWith("cannot listen on 127.0.0.1:" + range.getFirst() + ": ")
                 .hasMessageContaining("in use");
-        assertThat(choices[0]).isZero();
+        assertThat(choices).hasValue(0);
         assertThat(store.services()).isEmpty();
+    }
+
+    @Test
+    void aCreationWhoseChosenPortsAreTakenChoosesAgainAtOnceWithoutHoldingUpAnotherWrite() throws Exception {
+        close();
+        open(Files.createDirectories(dataDir.resolve("slow-release")), SLOW_RELEASE);
+        ExecutorService writers = Executors.newFixedThreadPool(2);
+        try {
+            AtomicReference<Future<Tunnel>> otherWrite = new AtomicReference<>();
+            PortPicker taking = takingFirst(Store.PORT_PICKS - 1);
+            PortPicker startingAnotherWrite = (candidate, stored) -> {
+                // Inside the creation's write transaction: from here on another write waits for it to end.
+                otherWrite.compareAndSet(null, writers.submit(() -> store.createTunnel("meanwhile")));
+                return taking.pick(candidate, stored);
+            };
+            Future<Optional<Service>> creation = writers.submit(
+                    () -> store.createService(tcp("127.0.0.1:0"), Integer.MAX_VALUE, startingAnotherWrite));
+
+            await("the creation, and a write made meanwhile").atMost(Duration.ofSeconds(5))
+                    .until(() -> creation.isDone() && otherWrite.get() != null && otherWrite.get().isDone());
+
+            Service created = creation.get().orElseThrow();
+            assertThat(otherPrograms).hasSize(Store.PORT_PICKS - 1);
+            assertThat(port(created)).isIn(range)
+                    .isNotIn(otherPrograms.stream().map(ServerSocket::getLocalPort).toList());
+            assertThat(otherWrite.get().get().name()).isEqualTo("meanwhile");
+            assertAccepts(port(created));
+        } finally {
+            writers.shutdownNow();
+        }
+    }
+
+    /**
+     * {@link FreePorts}, and another program taking the first {@code taken} of the ports it chooses, in the moment
+     * between the choice and the bind.
+     */
+    private PortPicker takingFirst(int taken) {
+        return (candidate, stored) -> {
+            String address = freePorts.pick(candidate, stored);
+            if (choices.incrementAndGet() <= taken) {
+                takeAsAnotherProgram(port(address));
+            }
+            return address;
+        };
     }
 
     private void takeAsAnotherProgram(int port) {
@@ -150,8 +207,11 @@ class PortTakenAfterChoiceTest {
     }
 
     private static int port(Service service) {
-        String listen = service.listenAddr();
-        return Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
+        return port(service.listenAddr());
+    }
+
+    private static int port(String listenAddr) {
+        return Integer.parseInt(listenAddr.substring(listenAddr.lastIndexOf(':') + 1));
     }
 
     private static void assertAccepts(int port) throws IOException {
