@@ -180,6 +180,20 @@ class ClientMainTest {
     }
 
     @Test
+    void aYesNoFlagGivenAnotherValueExitsWithUsageCodeNamingTheFlagAndTheValuesItTakesNotTheValue() {
+        String expected = "picotunnel-client: Invalid --insecure (PICOTUNNEL_INSECURE): it must be true or false"
+                + " (or yes/no, on/off, 1/0).";
+        // A secret given to the flag by mistake, attached, and in the variable.
+        for (Run run : new Run[] {
+            run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER, "--insecure=secretvalue123"),
+            run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_INSECURE", "secretvalue123"), "--server", UNREACHABLE_SERVER)}) {
+            assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);
+            assertThat(run.out() + run.err()).doesNotContain("secretvalue123");
+            assertThat(run.err().strip()).isEqualTo(expected);
+        }
+    }
+
+    @Test
     void aProxyPasswordWithARawSlashExitsWithUsageCodeAskingToPercentEncodeAndNeverShowsIt() {
         for (Run run : new Run[] {
             run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER, "--proxy", "http://user:s3cr/et@127.0.0.1:3128"),

@@ -87,11 +87,15 @@ public final class SettingValues<S extends Enum<S> & DeclaredSetting> {
         return duration;
     }
 
+    /**
+     * Yes or no. A wrong value is not repeated: it may be a secret given to the flag by mistake ({@code --insecure=TOKEN}),
+     * and the error goes to the log.
+     */
     public boolean bool(S setting) {
         return switch (raw(setting).toLowerCase(Locale.ROOT)) {
             case "true", "yes", "1", "on" -> true;
             case "false", "no", "0", "off" -> false;
-            default -> throw invalid(setting, "'" + raw(setting) + "' is not true or false");
+            default -> throw invalid(setting, "it must be true or false (or yes/no, on/off, 1/0)");
         };
     }
 

@@ -22,7 +22,7 @@ class SettingOptionsTest {
         assertThat(given("--secure")).containsEntry(TestSetting.SECURE, "true");
         assertThat(given("--secure", "--name", "n")).containsEntry(TestSetting.SECURE, "true");
         assertThat(given("--secure", "off")).containsEntry(TestSetting.SECURE, "off");
-        assertThat(given("--secure=maybe")).as("attached: its value, said wrong by the setting's reader")
+        assertThat(given("--secure=maybe")).as("attached: its value, said wrong (and not repeated) by the setting's reader")
                 .containsEntry(TestSetting.SECURE, "maybe");
         assertThatThrownBy(() -> given("--secure", "s3cret-token"))
                 .isInstanceOf(CommandLine.UnmatchedArgumentException.class);

@@ -149,7 +149,8 @@ class ServerConfigTest {
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "not a domain")))
                 .hasMessageContaining("--domain").hasMessageContaining("not a valid host name");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "maybe")))
-                .hasMessageContaining("--acme-enabled").hasMessageContaining("not true or false");
+                .hasMessage("Invalid --acme-enabled (PICOTUNNEL_ACME_ENABLED): it must be true or false (or yes/no, on/off,"
+                        + " 1/0).");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_DIRECTORY", "ftp://ca")))
                 .hasMessageContaining("not an http(s) URL");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_PROXY_TIMEOUT", "soon")))
