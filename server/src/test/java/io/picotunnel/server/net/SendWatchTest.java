@@ -3,6 +3,7 @@ package io.picotunnel.server.net;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.AfterEach;
@@ -129,6 +130,20 @@ class SendWatchTest {
         assertLooksStopWithoutGivingUp();
     }
 
+    @Test
+    void aClosedChannelStopsTheWatchOfAWriteTheCloseLeftPending() throws Exception {
+        visitor = LoopbackVisitor.connect(group, channel -> { });
+        answering = visitor.answering();
+        // A write a handler still holds, short of the socket: the close does not end it, so only the channel being
+        // closed can stop the looks.
+        ChannelPromise held = answering.newPromise();
+        watchOnLoop(held);
+        answering.close().sync();
+
+        assertLooksStopWithoutGivingUp();
+        assertThat(held.isDone()).as("the write still pending").isFalse();
+    }
+
     private void assertNotGivenUpWithin(Duration duration) {
         await().during(duration).atMost(duration.plusSeconds(5))
                 .failFast("the watch gave up on a visitor that was taking the answer", () -> gaveUpAt.get() != 0)
@@ -141,7 +156,8 @@ class SendWatchTest {
      */
     private void assertLooksStopWithoutGivingUp() {
         int armed = looksArmed.get();
-        await().during(SEND_TIMEOUT.plus(SendWatch.CHECK).multipliedBy(2)).atMost(Duration.ofSeconds(10))
+        await("no look armed after the one already armed, and no giving up")
+                .during(SEND_TIMEOUT.plus(SendWatch.CHECK).multipliedBy(2)).atMost(Duration.ofSeconds(10))
                 .until(() -> gaveUpAt.get() == 0 && looksArmed.get() == armed);
     }
 
@@ -154,13 +170,24 @@ class SendWatchTest {
     private long answerAndWatch(int piece) throws Exception {
         visitor = LoopbackVisitor.connect(group, channel -> { });
         answering = visitor.answering();
-        return answering.eventLoop().submit(() -> {
+        answering.eventLoop().submit(() -> {
             for (int written = 0; written < ANSWER; written += piece) {
                 lastWrite = answering.write(Unpooled.wrappedBuffer(new byte[piece]));
             }
             answering.flush();
+        }).get(10, TimeUnit.SECONDS);
+        return watchOnLoop(lastWrite);
+    }
+
+    /**
+     * Watches {@code write} on the answering channel's event loop, looking with a timer of that loop.
+     *
+     * @return when the watch began, in {@link System#nanoTime} terms
+     */
+    private long watchOnLoop(ChannelFuture write) throws Exception {
+        return answering.eventLoop().submit(() -> {
             watch = new SendWatch(answering, SEND_TIMEOUT);
-            watch.watch(lastWrite);
+            watch.watch(write);
             long start = System.nanoTime();
             watch.poll((delay, look) -> {
                 looksArmed.incrementAndGet();
