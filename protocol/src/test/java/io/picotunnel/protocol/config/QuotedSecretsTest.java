@@ -11,21 +11,6 @@ class QuotedSecretsTest {
 
     private static final String SECRET = "s3cr3t-0123456789abcdef";
 
-    enum TestSetting implements DeclaredSetting {
-        TOKEN("--token", "TOKEN", null, "The secret.");
-
-        private final Declaration declaration;
-
-        TestSetting(String flag, String paramLabel, String defaultValue, String description) {
-            this.declaration = new Declaration(flag, paramLabel, defaultValue, description);
-        }
-
-        @Override
-        public Declaration declaration() {
-            return declaration;
-        }
-    }
-
     @Test
     void oneMatchingPairOfDoubleOrSingleQuotesIsTakenOff() {
         assertThat(QuotedSecrets.unquoted("\"" + SECRET + "\"")).isEqualTo(SECRET);

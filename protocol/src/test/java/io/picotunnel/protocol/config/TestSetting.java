@@ -5,7 +5,8 @@ enum TestSetting implements DeclaredSetting {
     SECURE("--secure", "BOOL", "false", "On or off."),
     NAME("--name", "NAME", "x", "A name."),
     THREADS("--threads", "N", "0", "How many."),
-    WAIT("--wait", "DURATION", "1s", "How long.");
+    WAIT("--wait", "DURATION", "1s", "How long."),
+    TOKEN("--token", "TOKEN", null, "The secret.");
 
     private final Declaration declaration;
 
