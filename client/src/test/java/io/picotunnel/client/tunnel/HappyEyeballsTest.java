@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -119,13 +120,7 @@ class HappyEyeballsTest {
 
     @Test
     void aCancelledRaceCallsItsAttemptsOffAndClosesOneThatConnectsAllTheSame() throws Exception {
-        HappyEyeballs race = race(Duration.ZERO, "127.0.0.1", "::1");
-        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
-        LoopHold busy = LoopHold.on(loop);
-        // The race is cancelled before it hears that 127.0.0.1 connected.
-        loop.execute(race::cancel);
-        attempts.get(0).promise().setSuccess();
-        busy.release();
+        calledOffAsTheFirstConnects(address -> new EmbeddedChannel().newPromise(), ChannelPromise::setSuccess);
 
         await().atMost(Duration.ofSeconds(5)).until(() -> attempts.get(1).promise().isCancelled()
                 && !attempts.get(0).channel().isOpen());
@@ -170,14 +165,8 @@ class HappyEyeballsTest {
     void aConnectionMadeAfterTheRaceWasCalledOffIsResetOnItsOwnLoop() throws Exception {
         LingerRecordingChannel late = attemptChannel();
         LingerRecordingChannel loser = attemptChannel();
-        HappyEyeballs race = race(Duration.ZERO, address -> address instanceof Inet4Address
-                ? late.newPromise() : loser.newPromise(), "127.0.0.1", "::1");
-        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
-        LoopHold busy = LoopHold.on(loop);
-        // The race is cancelled before it hears that 127.0.0.1 connected.
-        loop.execute(race::cancel);
-        late.succeed(attempts.get(0).promise());
-        busy.release();
+        calledOffAsTheFirstConnects(address -> address instanceof Inet4Address ? late.newPromise() : loser.newPromise(),
+                late::succeed);
 
         await().atMost(Duration.ofSeconds(5)).until(() -> !late.isOpen());
         assertThat(late.lingerSetBy).as("threads that set SO_LINGER 0").singleElement()
@@ -199,6 +188,20 @@ class HappyEyeballsTest {
         assertThat(outcome.get(5, TimeUnit.SECONDS)).isSameAs(winner);
         await().atMost(Duration.ofSeconds(5)).until(() -> !slower.isOpen());
         assertThat(slower.lingerSetBy).as("a loser of a won race ends with a FIN").isEmpty();
+    }
+
+    /**
+     * Races 127.0.0.1 and ::1 with attempts made by {@code promises}, and calls the race off just before it hears that
+     * 127.0.0.1 connected ({@code connect} is given that attempt's promise).
+     */
+    private void calledOffAsTheFirstConnects(Function<InetAddress, ChannelPromise> promises,
+                                             Consumer<ChannelPromise> connect) throws Exception {
+        HappyEyeballs race = race(Duration.ZERO, promises, "127.0.0.1", "::1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 2);
+        LoopHold busy = LoopHold.on(loop);
+        loop.execute(race::cancel);
+        connect.accept(attempts.get(0).promise());
+        busy.release();
     }
 
     /** A channel registered on {@link #attemptLoop}, not the race's loop, as a target's on --target-threads is. */
