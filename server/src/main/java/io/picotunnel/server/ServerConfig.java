@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.protocol.config.ConfigException;
+import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingValues;
 import io.picotunnel.protocol.yamux.SessionLimits;
@@ -140,8 +141,7 @@ public record ServerConfig(
         if (token == null) {
             return null;
         }
-        if (token.length() < MIN_ADMIN_TOKEN_LENGTH || token.length() > MAX_ADMIN_TOKEN_LENGTH
-                || token.chars().anyMatch(c -> c <= ' ' || c > '~')) {
+        if (!PrintableToken.isToken(token, MIN_ADMIN_TOKEN_LENGTH, MAX_ADMIN_TOKEN_LENGTH)) {
             // The value itself is a secret: never repeat it.
             throw ConfigException.invalid(Setting.ADMIN_TOKEN, "the token must be from " + MIN_ADMIN_TOKEN_LENGTH
                     + " to " + MAX_ADMIN_TOKEN_LENGTH + " printable ASCII characters without spaces (or leave it unset"

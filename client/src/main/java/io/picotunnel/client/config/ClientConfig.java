@@ -2,6 +2,7 @@ package io.picotunnel.client.config;
 
 import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingValues;
 import io.picotunnel.protocol.yamux.SessionLimits;
@@ -75,7 +76,7 @@ public record ClientConfig(
                     + Setting.TOKEN.envVar() + " to the token of the tunnel, from the server's API or UI");
         }
         String token = QuotedSecrets.unquoted(given.strip());
-        if (token.length() > MAX_TOKEN_LENGTH || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+        if (!PrintableToken.isToken(token, 0, MAX_TOKEN_LENGTH)) {
             throw ConfigException.invalid(Setting.TOKEN, "the token must be at most " + MAX_TOKEN_LENGTH
                     + " printable ASCII characters without spaces");
         }

@@ -30,7 +30,7 @@ public final class QuotedSecrets {
             return false;
         }
         return secret.substring(1, secret.length() - 1).chars()
-                .allMatch(c -> c > 0x20 && c < 0x7f && c != '"' && c != '\'');
+                .allMatch(c -> PrintableToken.isPrintable(c) && c != '"' && c != '\'');
     }
 
     /**
