@@ -4,14 +4,13 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.net.OnLoop;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.time.Duration;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
@@ -152,33 +151,20 @@ final class HappyEyeballs {
         }
     }
 
-    /** A loser's connection ends as Go closes it; a cancelled race's with a reset, as the stream it was for ended. */
+    /**
+     * A loser's connection ends as Go closes it; a cancelled race's with a reset, as the stream it was for ended. On
+     * the channel's own event loop, which may not be the race's (--target-threads), or here if that loop has stopped
+     * (its end closes the channel). The socket's options are set there only: from here, the loop may have closed the
+     * socket since we looked, and on epoll another socket opened meanwhile may have its file descriptor number, which a
+     * late setsockopt would change.
+     */
     private static void close(Channel channel, boolean reset) {
-        onItsLoop(channel, () -> {
+        OnLoop.run(channel.eventLoop(), () -> {
             if (reset) {
                 endWithReset(channel);
             }
             channel.close();
         }, channel::close);
-    }
-
-    /**
-     * Runs {@code task} on {@code channel}'s event loop, which may not be the race's (--target-threads), or {@code
-     * stopped} here if that loop has stopped (its end closes the channel). The socket's options are set there only:
-     * from here, the loop may have closed the socket since we looked, and on epoll another socket opened meanwhile may
-     * have its file descriptor number, which a late setsockopt would change.
-     */
-    private static void onItsLoop(Channel channel, Runnable task, Runnable stopped) {
-        EventLoop loop = channel.eventLoop();
-        if (loop.inEventLoop()) {
-            task.run();
-            return;
-        }
-        try {
-            loop.execute(task);
-        } catch (RejectedExecutionException rejected) {
-            stopped.run();
-        }
     }
 
     /** On {@code channel}'s event loop: makes its close a reset, unless it has closed its socket already. */
@@ -222,19 +208,12 @@ final class HappyEyeballs {
             int index = indexes[next++];
             ChannelFuture connecting = attempt.connect(addresses[index], shareMillis);
             pending = connecting;
-            connecting.addListener((ChannelFuture attempted) -> {
-                if (executor.inEventLoop()) {
-                    onAttempted(this, index, attempted);
-                    return;
-                }
-                try {
-                    executor.execute(() -> onAttempted(this, index, attempted));
-                } catch (RejectedExecutionException stopped) {
-                    if (attempted.isSuccess()) {
-                        close(attempted.channel(), true);
-                    }
-                }
-            });
+            connecting.addListener((ChannelFuture attempted) -> OnLoop.run(executor,
+                    () -> onAttempted(this, index, attempted), () -> {
+                        if (attempted.isSuccess()) {
+                            close(attempted.channel(), true);
+                        }
+                    }));
         }
 
         /** The other family won, or the race was cancelled: its attempt under way is called off. */
@@ -246,9 +225,10 @@ final class HappyEyeballs {
             }
             // Netty closes the channel of a cancelled connect; one that connected meanwhile is closed on arrival.
             if (reset) {
-                // A connection the kernel may have made already ends with a reset, not an EOF.
+                // A connection the kernel may have made already ends with a reset, not an EOF; on the attempt's
+                // own loop, as close() says.
                 Channel channel = connecting.channel();
-                onItsLoop(channel, () -> {
+                OnLoop.run(channel.eventLoop(), () -> {
                     endWithReset(channel);
                     connecting.cancel(false);
                 }, () -> connecting.cancel(false));

@@ -18,6 +18,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.client.config.HostPort;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.net.OnLoop;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
@@ -204,11 +205,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
      * with it, and nothing has been dialled yet: the result has nowhere to go, and no one to tell.
      */
     private static void onStreamLoop(Channel stream, Runnable task) {
-        try {
-            stream.eventLoop().execute(task);
-        } catch (RejectedExecutionException stopped) {
-            // The client stopped while the name was being looked up.
-        }
+        OnLoop.run(stream.eventLoop(), task, () -> {
+        });
     }
 
     /**

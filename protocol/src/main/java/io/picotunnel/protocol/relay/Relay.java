@@ -11,12 +11,12 @@ import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.net.OnLoop;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -206,15 +206,7 @@ public final class Relay {
          * handler without a word: the relay would never hear of the close, nor the other side of the failure.
          */
         void install() {
-            if (self.eventLoop().inEventLoop()) {
-                addToPipeline();
-                return;
-            }
-            try {
-                self.eventLoop().execute(this::addToPipeline);
-            } catch (RejectedExecutionException e) {
-                abort(self);
-            }
+            OnLoop.run(self.eventLoop(), this::addToPipeline, () -> abort(self));
         }
 
         private void addToPipeline() {

@@ -11,12 +11,12 @@ import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.IntObjectHashMap;
-import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.net.OnLoop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -154,7 +154,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
                     new StreamOpenException("the yamux session is not in a pipeline"));
         }
         Promise<YamuxStreamChannel> promise = c.executor().newPromise();
-        onLoop(c.executor(), () -> doOpenStream(handler, promise),
+        OnLoop.run(c.executor(), () -> doOpenStream(handler, promise),
                 () -> promise.tryFailure(new StreamOpenException("the yamux session is closed")));
         return promise;
     }
@@ -166,7 +166,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
             localGoAway = true;
             return;
         }
-        onLoop(c.executor(), () -> sendGoAway(code), () -> {
+        OnLoop.run(c.executor(), () -> sendGoAway(code), () -> {
         });
     }
 
@@ -195,7 +195,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
                     new IOException("the yamux session is not in a pipeline"));
         }
         Promise<Duration> promise = c.executor().newPromise();
-        onLoop(c.executor(), () -> sendPing(promise),
+        OnLoop.run(c.executor(), () -> sendPing(promise),
                 () -> promise.tryFailure(new IOException("the yamux session is closed")));
         return promise;
     }
@@ -798,7 +798,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
         ChannelHandlerContext c = ctx;
         if (c != null && c.channel().isWritable()) {
             // The parent drained between the caller's check and now: nobody else would wake the stream.
-            onLoop(c.executor(), wakeParentBlocked, () -> {
+            OnLoop.run(c.executor(), wakeParentBlocked, () -> {
             });
         }
     }
@@ -933,17 +933,5 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     private List<YamuxChildChannel> snapshotStreams() {
         return new ArrayList<>(streams.values());
-    }
-
-    private static void onLoop(EventExecutor executor, Runnable task, Runnable onRejected) {
-        if (executor.inEventLoop()) {
-            task.run();
-            return;
-        }
-        try {
-            executor.execute(task);
-        } catch (RejectedExecutionException e) {
-            onRejected.run();
-        }
     }
 }
