@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.net.OnLoop;
@@ -11,6 +12,8 @@ import io.picotunnel.protocol.net.OnLoop;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
@@ -134,6 +137,16 @@ final class HappyEyeballs {
         }
         failures[index] = attempted.cause();
         family.tryNext();
+    }
+
+    /**
+     * What a race that failed ({@link Outcome#failed}) failed with: the first address tried's failure, as Go's dialer
+     * reports a dial ("the error from the first address is most relevant"); with none tried (the time was up before
+     * the first), a {@link ConnectTimeoutException} saying {@code noneTried}.
+     */
+    static Throwable firstFailure(Throwable[] failures, String noneTried) {
+        return Arrays.stream(failures).filter(Objects::nonNull).findFirst()
+                .orElseGet(() -> new ConnectTimeoutException(noneTried));
     }
 
     /** A family has tried all it could: the fallbacks go at once if the primaries are done; both done, the end. */

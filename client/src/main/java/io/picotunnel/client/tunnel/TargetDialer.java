@@ -305,9 +305,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         if (!ctx.channel().isActive()) {
             return;
         }
-        Throwable cause = Arrays.stream(tried).filter(Objects::nonNull).findFirst()
-                .orElseGet(() -> new ConnectTimeoutException("the name lookup took the whole dial timeout of "
-                        + Durations.format(dialTimeout)));
+        Throwable cause = HappyEyeballs.firstFailure(tried, "the name lookup took the whole dial timeout of "
+                + Durations.format(dialTimeout));
         String note = failures.admit(target.toString());
         if (note != null) {
             LOG.warn("stream {}: target {} unreachable: {}{}{}", id(ctx), target, describe(cause),

@@ -9,7 +9,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -55,9 +54,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -188,9 +185,8 @@ final class TunnelConnector {
                     @Override
                     public void failed(Throwable[] tried) {
                         // None tried: the time was up before the first, as Go's dialer gives up too.
-                        failAttempt(ready, Arrays.stream(tried).filter(Objects::nonNull).findFirst()
-                                .orElseGet(() -> new ConnectTimeoutException("no time was left to connect within "
-                                        + Durations.format(connectTimeout))));
+                        failAttempt(ready, HappyEyeballs.firstFailure(tried, "no time was left to connect within "
+                                + Durations.format(connectTimeout)));
                     }
                 });
         ready.addListener(f -> {

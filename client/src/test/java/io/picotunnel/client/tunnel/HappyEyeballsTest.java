@@ -5,6 +5,7 @@ import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.EventLoop;
@@ -116,6 +117,15 @@ class HappyEyeballsTest {
         attempts.get(0).promise().setFailure(first);
 
         assertThat(outcome.get(5, TimeUnit.SECONDS)).isEqualTo(List.of(first, second));
+    }
+
+    @Test
+    void aFailedRaceFailsWithTheFirstAddressTriedElseATimeoutSayingWhy() {
+        ConnectException refused = new ConnectException("::1 refused");
+        ConnectException refusedToo = new ConnectException("127.0.0.2 refused");
+        assertThat(HappyEyeballs.firstFailure(new Throwable[] {null, refused, refusedToo}, "none")).isSameAs(refused);
+        assertThat(HappyEyeballs.firstFailure(new Throwable[] {null, null}, "no time was left"))
+                .isInstanceOf(ConnectTimeoutException.class).hasMessage("no time was left");
     }
 
     @Test
