@@ -167,8 +167,7 @@ class HappyEyeballsTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> attempts.getFirst().promise().isCancelled());
         // Before, the race's loop set SO_LINGER, while the attempt's loop may have closed the socket and, on epoll,
         // another socket may have had its file descriptor number by then.
-        assertThat(elsewhere.lingerSetBy).as("threads that set SO_LINGER 0").singleElement()
-                .matches(attemptLoop::inEventLoop, "the attempt's own loop");
+        assertResetOnItsOwnLoop(elsewhere);
     }
 
     @Test
@@ -179,8 +178,7 @@ class HappyEyeballsTest {
                 late::succeed);
 
         await().atMost(Duration.ofSeconds(5)).until(() -> !late.isOpen());
-        assertThat(late.lingerSetBy).as("threads that set SO_LINGER 0").singleElement()
-                .matches(attemptLoop::inEventLoop, "the attempt's own loop");
+        assertResetOnItsOwnLoop(late);
     }
 
     @Test
@@ -212,6 +210,12 @@ class HappyEyeballsTest {
         loop.execute(race::cancel);
         connect.accept(attempts.get(0).promise());
         busy.release();
+    }
+
+    /** {@code channel}'s close was made a reset (SO_LINGER 0) once, from its own loop, {@link #attemptLoop}. */
+    private void assertResetOnItsOwnLoop(LingerRecordingChannel channel) {
+        assertThat(channel.lingerSetBy).as("threads that set SO_LINGER 0").singleElement()
+                .matches(attemptLoop::inEventLoop, "the attempt's own loop");
     }
 
     /** A channel registered on {@link #attemptLoop}, not the race's loop, as a target's on --target-threads is. */
