@@ -41,6 +41,7 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * Handles one stream the server opened: takes the {@link StreamHeader} (decoded in front of it), checks the
@@ -144,12 +145,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!allow.permits(target)) {
-            String note = failures.admit(target.toString());
-            if (note != null) {
-                LOG.warn("stream {}: refused target {}: not in the --allow list{}", id(ctx), target,
-                        note);
-            }
-            reset(ctx, ResetReason.NOT_ALLOWED);
+            resetLogged(ctx, target, ResetReason.NOT_ALLOWED,
+                    () -> "refused target " + target + ": not in the --allow list");
             return;
         }
         // Name lookups block, so they run off the event loop; the system resolver's own timeouts can add up to
@@ -160,12 +157,9 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         deadline = ctx.executor().schedule(() -> {
             // Only the lookup is left to this timer: the first dial cancels it, and the addresses' shares end by then.
             if (stream.isActive() && dial == null) {
-                String note = failures.admit(target.toString());
-                if (note != null) {
-                    LOG.warn("stream {}: target {} unreachable: its name did not resolve within the dial timeout of {}{}",
-                            id(ctx), target, Durations.format(dialTimeout), note);
-                }
-                reset(ctx, ResetReason.TARGET_TIMEOUT);
+                resetLogged(ctx, target, ResetReason.TARGET_TIMEOUT, () -> "target " + target
+                        + " unreachable: its name did not resolve within the dial timeout of "
+                        + Durations.format(dialTimeout));
             }
         }, dialTimeout.toMillis(), TimeUnit.MILLISECONDS);
         try {
@@ -187,12 +181,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         } catch (UnknownHostException e) {
             onStreamLoop(stream, () -> {
                 if (stream.isActive()) {
-                    String note = failures.admit(target.toString());
-                    if (note != null) {
-                        LOG.warn("stream {}: target {} unreachable: unknown host{}", id(ctx), target,
-                                note);
-                    }
-                    reset(ctx, ResetReason.UNKNOWN_HOST);
+                    resetLogged(ctx, target, ResetReason.UNKNOWN_HOST,
+                            () -> "target " + target + " unreachable: unknown host");
                 }
             });
             return;
@@ -307,12 +297,20 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         }
         Throwable cause = HappyEyeballs.firstFailure(tried, "the name lookup took the whole dial timeout of "
                 + Durations.format(dialTimeout));
+        resetLogged(ctx, target, reasonOf(cause), () -> "target " + target + " unreachable: " + describe(cause)
+                + otherAddresses(addresses, tried, dialTimeout));
+    }
+
+    /**
+     * Resets the stream for {@code reason}, with a WARN "stream N: " and {@code line}, unless {@link TargetFailureLog}
+     * holds the lines about {@code target} back for now.
+     */
+    private void resetLogged(ChannelHandlerContext ctx, HostPort target, ResetReason reason, Supplier<String> line) {
         String note = failures.admit(target.toString());
         if (note != null) {
-            LOG.warn("stream {}: target {} unreachable: {}{}{}", id(ctx), target, describe(cause),
-                    otherAddresses(addresses, tried, dialTimeout), note);
+            LOG.warn("stream {}: {}{}", id(ctx), line.get(), note);
         }
-        reset(ctx, reasonOf(cause));
+        reset(ctx, reason);
     }
 
     /**
