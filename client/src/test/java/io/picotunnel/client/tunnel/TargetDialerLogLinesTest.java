@@ -9,7 +9,9 @@ import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,64 +33,49 @@ class TargetDialerLogLinesTest {
         return stream;
     }
 
-    @Test
-    void aTargetOutsideTheAllowListIsLoggedAsRefused() {
+    /** Has {@code stream} fail by {@code failing}, which must end it; answers the one WARN line it logged. */
+    private static String warningWhen(EmbeddedChannel stream, Consumer<EmbeddedChannel> failing) {
         try (LogCapture log = new LogCapture(TargetDialer.class, Level.INFO)) {
-            EmbeddedChannel stream = streamWithDialer(AllowList.parse("127.0.0.1:1"));
-
-            stream.writeInbound(new StreamHeader(StreamType.TCP, "127.0.0.1:2"));
+            failing.accept(stream);
 
             assertThat(stream.isOpen()).isFalse();
-            assertThat(log.messages(Level.WARN)).singleElement().asString()
-                    .endsWith(": refused target 127.0.0.1:2: not in the --allow list");
+            List<String> warnings = log.messages(Level.WARN);
+            assertThat(warnings).hasSize(1);
             stream.finishAndReleaseAll();
+            return warnings.getFirst();
         }
+    }
+
+    @Test
+    void aTargetOutsideTheAllowListIsLoggedAsRefused() {
+        assertThat(warningWhen(streamWithDialer(AllowList.parse("127.0.0.1:1")),
+                stream -> stream.writeInbound(new StreamHeader(StreamType.TCP, "127.0.0.1:2"))))
+                .endsWith(": refused target 127.0.0.1:2: not in the --allow list");
     }
 
     @Test
     void aTargetWhoseNameDoesNotResolveIsLoggedAsAnUnknownHost() {
-        try (LogCapture log = new LogCapture(TargetDialer.class, Level.INFO)) {
-            EmbeddedChannel stream = streamWithDialer();
-
+        assertThat(warningWhen(streamWithDialer(), stream -> {
             stream.writeInbound(new StreamHeader(StreamType.TCP, "app.nxdomain.test:80"));
             stream.runPendingTasks();
-
-            assertThat(stream.isOpen()).isFalse();
-            assertThat(log.messages(Level.WARN)).singleElement().asString()
-                    .endsWith(": target app.nxdomain.test:80 unreachable: unknown host");
-            stream.finishAndReleaseAll();
-        }
+        })).endsWith(": target app.nxdomain.test:80 unreachable: unknown host");
     }
 
     @Test
     void anErrorWithoutMessageIsLoggedByItsKind() {
-        try (LogCapture log = new LogCapture(TargetDialer.class, Level.INFO)) {
-            EmbeddedChannel stream = streamWithDialer();
-
-            stream.pipeline().fireExceptionCaught(new IllegalStateException());
-
-            assertThat(stream.isOpen()).isFalse();
-            assertThat(log.messages(Level.WARN)).singleElement().asString()
-                    .endsWith(": IllegalStateException, resetting");
-            stream.finishAndReleaseAll();
-        }
+        assertThat(warningWhen(streamWithDialer(),
+                stream -> stream.pipeline().fireExceptionCaught(new IllegalStateException())))
+                .endsWith(": IllegalStateException, resetting");
     }
 
     @Test
     void aHeaderThatNeverCompletesIsLoggedWithTheDialTimeoutInSeconds() {
-        try (LogCapture log = new LogCapture(TargetDialer.class, Level.INFO)) {
-            EmbeddedChannel stream = streamWithDialer();
-
+        assertThat(warningWhen(streamWithDialer(), stream -> {
             stream.advanceTimeBy(1499, TimeUnit.MILLISECONDS);
             stream.runScheduledPendingTasks();
             assertThat(stream.isOpen()).isTrue();
             stream.advanceTimeBy(1, TimeUnit.MILLISECONDS);
             stream.runScheduledPendingTasks();
-
-            assertThat(stream.isOpen()).isFalse();
-            assertThat(log.messages(Level.WARN)).singleElement().asString()
-                    .endsWith(": no whole stream header within 1.5 s, resetting");
-            stream.finishAndReleaseAll();
-        }
+        })).endsWith(": no whole stream header within 1.5 s, resetting");
     }
 }
