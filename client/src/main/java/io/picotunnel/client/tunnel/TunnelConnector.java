@@ -36,6 +36,7 @@ import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.HttpProxy;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.net.OnLoop;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.MaskingWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
@@ -133,16 +134,12 @@ final class TunnelConnector {
                             : ConnectFailures.ProxyFailedException.of(proxy, config.server(), e, connectTimeout));
                     return;
                 }
-                try {
-                    loop.execute(() -> {
-                        // On the loop, as the deadline's task: one of the two goes first, and the other finds it done.
-                        if (!ready.isDone() && lookupDeadline.cancel(false)) {
-                            connect(loop, addresses, deadlineNanos, ready);
-                        }
-                    });
-                } catch (RejectedExecutionException stopped) {
-                    ready.tryFailure(stopped);
-                }
+                // On the loop, as the deadline's task: one of the two goes first, and the other finds it done.
+                OnLoop.run(loop, () -> {
+                    if (!ready.isDone() && lookupDeadline.cancel(false)) {
+                        connect(loop, addresses, deadlineNanos, ready);
+                    }
+                }, () -> ready.tryFailure(new RejectedExecutionException("event executor terminated")));
             });
         } catch (RejectedExecutionException stopped) {
             ready.tryFailure(stopped);
