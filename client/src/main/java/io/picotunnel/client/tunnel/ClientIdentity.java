@@ -1,5 +1,7 @@
 package io.picotunnel.client.tunnel;
 
+import io.picotunnel.protocol.config.PrintableToken;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -72,7 +74,7 @@ public final class ClientIdentity {
             return null;
         }
         StringBuilder out = new StringBuilder();
-        value.chars().filter(c -> c > 0x20 && c < 0x7f).limit(MAX_LENGTH).forEach(c -> out.append((char) c));
+        value.chars().filter(PrintableToken::isPrintable).limit(MAX_LENGTH).forEach(c -> out.append((char) c));
         return out.isEmpty() ? null : out.toString();
     }
 }
