@@ -284,27 +284,41 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         Channel channel = ctx.channel();
+        // Before the 101: the client is online for itself once it reads it, and visitors then wait for its registration.
+        TunnelRegistry.Arrival arrival = registry.arriving(tunnel.get().id(), channel.eventLoop());
         ChannelFuture upgraded;
         try {
             upgraded = handshaker.handshake(channel, request);
         } catch (WebSocketHandshakeException e) {
+            arrival.abandon();
             respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", e.getMessage());
             return;
+        } catch (RuntimeException e) {
+            arrival.abandon();
+            throw e;
         }
         String version = headerText(request, VERSION_HEADER, MAX_VERSION_LENGTH);
         String hostname = headerText(request, HOSTNAME_HEADER, MAX_HOSTNAME_LENGTH);
         upgraded.addListener(f -> {
             if (f.isSuccess()) {
-                startSession(channel, decoderConfig, tunnel.get(), token, version, hostname);
+                registry.registration.accept(channel, () -> {
+                    try {
+                        startSession(channel, decoderConfig, tunnel.get(), token, version, hostname, arrival);
+                    } finally {
+                        arrival.abandon();
+                    }
+                });
             } else {
+                arrival.abandon();
                 LOG.debug("{}: WebSocket upgrade failed: {}", channel.remoteAddress(), f.cause().toString());
                 channel.close();
             }
         });
     }
 
+    /** Registers the session through {@code arrival}; left without it (given up by the caller) when the channel closed. */
     private void startSession(Channel channel, WebSocketDecoderConfig decoderConfig, Tunnel tunnel, String token,
-            String version, String hostname) {
+            String version, String hostname, TunnelRegistry.Arrival arrival) {
         cancelTimeout();
         if (!channel.isActive()) {
             return;
@@ -322,7 +336,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             // Upgraded just as the drain began, after it sent GoAway to the sessions it found: no streams on this one.
             session.goAway(GoAwayCode.NORMAL);
         }
-        TunnelRegistry.Connection connection = registry.register(tunnel.id(), session, version, hostname);
+        TunnelRegistry.Connection connection = arrival.register(session, version, hostname);
         LOG.info("tunnel {} ({}): client {} connected from {} (version {}, host {}), {} connected", tunnel.id(),
                 tunnel.name(), connection.id(), channel.remoteAddress(), version, hostname,
                 registry.connections(tunnel.id()).size());

@@ -6,6 +6,7 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -15,9 +16,11 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -26,8 +29,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 
 /**
  * The connected tunnel clients: every tunnel may have several, each with its own yamux session (replicas for
@@ -37,6 +42,11 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class TunnelRegistry implements TunnelPresence {
 
     private static final SecureRandom IDS = new SecureRandom();
+    /**
+     * How long a stream asked of a tunnel without a usable client waits for one whose upgrade is under way (its 101
+     * sent, its registration not done): a moment, unless the server is badly overloaded.
+     */
+    static final Duration ARRIVAL_WAIT = Duration.ofSeconds(5);
 
     /** One client connection of a tunnel. */
     public static final class Connection {
@@ -129,6 +139,15 @@ public final class TunnelRegistry implements TunnelPresence {
     private final Map<String, Instant> lastSeen = new ConcurrentHashMap<>();
     private final AtomicInteger rotation = new AtomicInteger();
     private final List<ClientListener> listeners = new CopyOnWriteArrayList<>();
+    /** Per tunnel, its clients upgraded and not yet registered, and the streams waiting for them; guarded by itself. */
+    private final Map<String, Arrivals> arrivals = new HashMap<>();
+    /** See {@link #ARRIVAL_WAIT}; shorter in tests. */
+    volatile Duration arrivalWait = ARRIVAL_WAIT;
+    /**
+     * For tests: runs each upgraded client's registration (given its channel, called on its event loop once the 101
+     * is written); a test holds one back to stand in the moment between the 101 and the registration.
+     */
+    volatile BiConsumer<Channel, Runnable> registration = (channel, register) -> register.run();
     private final Clock clock;
 
     public TunnelRegistry(Clock clock) {
@@ -142,6 +161,89 @@ public final class TunnelRegistry implements TunnelPresence {
     /** Adds a listener told of every client that connects or leaves from now on. */
     public void addClientListener(ClientListener listener) {
         listeners.add(listener);
+    }
+
+    /**
+     * A client of the tunnel whose upgrade is being answered: from now until it is registered or given up, a
+     * stream asked of the tunnel while no client can take it waits for this one (at most {@link #ARRIVAL_WAIT})
+     * instead of failing: the client takes itself for connected once it reads the 101, which goes out before the
+     * registration. {@code loop}: the connection's event loop.
+     */
+    public Arrival arriving(String tunnelId, EventLoop loop) {
+        synchronized (arrivals) {
+            arrivals.computeIfAbsent(tunnelId, id -> new Arrivals()).add(loop);
+        }
+        return new Arrival(tunnelId);
+    }
+
+    /** For tests: the streams asked of the tunnel that wait for a client under way. */
+    int waitingStreams(String tunnelId) {
+        synchronized (arrivals) {
+            Arrivals pending = arrivals.get(tunnelId);
+            return pending == null ? 0 : pending.waiting.size();
+        }
+    }
+
+    /** A client announced by {@link #arriving}: registered, or given up, once. */
+    public final class Arrival {
+        private final String tunnelId;
+        private boolean done;
+
+        private Arrival(String tunnelId) {
+            this.tunnelId = tunnelId;
+        }
+
+        /** Registers the client ({@link TunnelRegistry#register}), then hands it the streams waiting for it. */
+        public Connection register(YamuxSession session, String version, String hostname) {
+            Connection connection = TunnelRegistry.this.register(tunnelId, session, version, hostname);
+            end(true);
+            return connection;
+        }
+
+        /** The upgrade failed or the connection closed first: the streams waiting fail unless another is under way. */
+        public void abandon() {
+            end(false);
+        }
+
+        private void end(boolean registered) {
+            List<Runnable> woken;
+            synchronized (arrivals) {
+                if (done) {
+                    return;
+                }
+                done = true;
+                Arrivals pending = arrivals.get(tunnelId);
+                woken = pending.arrived(registered);
+                if (pending.underWay == 0) {
+                    arrivals.remove(tunnelId);
+                }
+            }
+            woken.forEach(Runnable::run);
+        }
+    }
+
+    /** The clients of one tunnel under way, and the streams waiting for them. */
+    private static final class Arrivals {
+        private int underWay;
+        /** The event loop of the newest: waiting streams are timed there when the caller named no loop. */
+        private EventLoop loop;
+        private List<Runnable> waiting = new ArrayList<>();
+
+        void add(EventLoop loop) {
+            underWay++;
+            this.loop = loop;
+        }
+
+        /** The waiting streams to wake: all once one is registered or none is left under way, else none yet. */
+        List<Runnable> arrived(boolean registered) {
+            underWay--;
+            if (!registered && underWay > 0) {
+                return List.of();
+            }
+            List<Runnable> woken = waiting;
+            waiting = new ArrayList<>();
+            return woken;
+        }
     }
 
     /** Records a new client connection of the tunnel, next to those it has already. */
@@ -228,7 +330,8 @@ public final class TunnelRegistry implements TunnelPresence {
     /**
      * Opens a stream to one of the tunnel's clients with {@code handler} in its pipeline: the one with the
      * fewest open streams. When that session refuses because it is closed, going away or full, the next one
-     * is tried. Fails at once with {@link TunnelOfflineException} when no client can take streams.
+     * is tried. Fails with {@link TunnelOfflineException} when no client can take streams: at once, or when a client
+     * is under way ({@link #arriving}) once it was given up or the arrival wait passed.
      */
     public Future<YamuxStreamChannel> openStream(String tunnelId, ChannelHandler handler) {
         return openStream(tunnelId, handler, null);
@@ -239,11 +342,53 @@ public final class TunnelRegistry implements TunnelPresence {
         Set<Connection> tried = new HashSet<>();
         Connection first = leastLoaded(tunnelId, tried, near, true);
         if (first == null) {
+            Promise<YamuxStreamChannel> waiting = awaitArrival(tunnelId, handler, near, tried);
+            if (waiting != null) {
+                return waiting;
+            }
+            // Registered (or given up) between the look above and the one for arrivals.
+            first = leastLoaded(tunnelId, tried, near, true);
+        }
+        if (first == null) {
             return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelOfflineException(tunnelId));
         }
         // On the first session's loop, as a single session's own future would be.
         Promise<YamuxStreamChannel> promise = first.session().parent().eventLoop().newPromise();
         attempt(first, tunnelId, handler, tried, promise);
+        return promise;
+    }
+
+    /**
+     * When a client of the tunnel is under way ({@link #arriving}), the stream waits for it: the promise completes
+     * as {@link #openStream} would once a client arrives, or fails offline when none did within the arrival wait.
+     * Null when none is under way.
+     */
+    private Promise<YamuxStreamChannel> awaitArrival(String tunnelId, ChannelHandler handler, EventLoop near,
+                                                     Set<Connection> tried) {
+        Promise<YamuxStreamChannel> promise;
+        synchronized (arrivals) {
+            Arrivals pending = arrivals.get(tunnelId);
+            if (pending == null || pending.underWay == 0) {
+                return null;
+            }
+            EventLoop loop = near != null ? near : pending.loop;
+            promise = loop.newPromise();
+            Duration wait = arrivalWait;
+            ScheduledFuture<?> timeout = loop.schedule(
+                    () -> promise.tryFailure(new TunnelOfflineException(tunnelId)), wait.toNanos(), TimeUnit.NANOSECONDS);
+            pending.waiting.add(() -> {
+                timeout.cancel(false);
+                if (promise.isDone()) {
+                    return;
+                }
+                Connection arrived = leastLoaded(tunnelId, tried, near, true);
+                if (arrived == null) {
+                    promise.tryFailure(new TunnelOfflineException(tunnelId));
+                } else {
+                    attempt(arrived, tunnelId, handler, tried, promise);
+                }
+            });
+        }
         return promise;
     }
 

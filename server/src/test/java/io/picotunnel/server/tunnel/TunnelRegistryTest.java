@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -186,6 +187,35 @@ class TunnelRegistryTest {
         Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
         assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(opened.cause()).isInstanceOf(TunnelOfflineException.class);
+    }
+
+    @Test
+    void aStreamWaitsForAClientUnderWayAtMostTheArrivalWaitThenFailsAsOffline() throws Exception {
+        registry.arrivalWait = Duration.ofMillis(300);
+        registry.arriving(TUNNEL, group.next());
+        long start = System.nanoTime();
+
+        Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
+
+        assertThat(opened.isDone()).as("waits for the client under way").isFalse();
+        assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(opened.cause()).isInstanceOf(TunnelOfflineException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    }
+
+    @Test
+    void aClientGivenUpWhileAnotherIsStillUnderWayKeepsTheStreamWaitingForThatOne() throws Exception {
+        TunnelRegistry.Arrival givenUp = registry.arriving(TUNNEL, group.next());
+        TunnelRegistry.Arrival coming = registry.arriving(TUNNEL, group.next());
+        Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
+
+        givenUp.abandon();
+        assertThat(opened.isDone()).as("still waits for the other").isFalse();
+        coming.abandon();
+
+        assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(opened.cause()).isInstanceOf(TunnelOfflineException.class);
+        assertThat(registry.waitingStreams(TUNNEL)).isZero();
     }
 
     @Test

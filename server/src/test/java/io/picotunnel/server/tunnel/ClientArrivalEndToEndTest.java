@@ -1,0 +1,175 @@
+package io.picotunnel.server.tunnel;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import io.netty.channel.Channel;
+import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.testkit.EchoServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Visitors who come in the moment between the server's 101 to a tunnel client and the client's registration, when
+ * the client takes itself for connected and the registry does not have it yet. Real server, client and targets; the
+ * registration is held back by the registry's test hook, so the moment lasts as long as the test needs.
+ */
+class ClientArrivalEndToEndTest {
+
+    private static final String HOST = "arrival.test";
+
+    @TempDir
+    Path dataDir;
+
+    private Testbed testbed;
+    private HttpServer web;
+    private EchoServer echo;
+    private String tunnelId;
+    private String token;
+    private int tcpPort;
+    /** The held registration and the connection it is for, once the server has sent its 101. */
+    private final CompletableFuture<Held> held = new CompletableFuture<>();
+
+    private record Held(Channel channel, Runnable register, AtomicBoolean released) {
+        /** Runs the registration on the connection's loop, once. */
+        void release() {
+            if (released.compareAndSet(false, true)) {
+                channel.eventLoop().execute(register);
+            }
+        }
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        testbed = new Testbed(dataDir);
+        web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        web.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        web.createContext("/", exchange -> {
+            byte[] body = "hello".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        web.start();
+        echo = new EchoServer();
+        JsonNode tunnel = testbed.createTunnel("arrival");
+        tunnelId = tunnel.get("id").asText();
+        token = tunnel.get("token").asText();
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\"127.0.0.1:"
+                + web.getAddress().getPort() + "\"}");
+        tcpPort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+        registry().registration = (channel, register) -> {
+            if (!held.complete(new Held(channel, register, new AtomicBoolean()))) {
+                register.run();
+            }
+        };
+    }
+
+    @AfterEach
+    void stop() {
+        held.thenAccept(Held::release);
+        testbed.close();
+        web.stop(0);
+        echo.close();
+    }
+
+    private TunnelRegistry registry() {
+        return testbed.server().registry();
+    }
+
+    /** Starts the client and waits until it took the 101 for its connection, the registration still held. */
+    private Held clientUpgradedNotRegistered() throws Exception {
+        TunnelClient client = testbed.startClient(token);
+        assertThat(client.awaitConnected(Duration.ofSeconds(10))).as("the client read the 101").isTrue();
+        Held registration = held.get(10, TimeUnit.SECONDS);
+        assertThat(registry().isConnected(tunnelId)).as("not registered yet").isFalse();
+        return registration;
+    }
+
+    /** Until the visitor waits for the client under way, or was answered (as it was, at once, before). */
+    private void untilWaitingOrDone(CompletableFuture<?> visitor) {
+        await().atMost(10, TimeUnit.SECONDS)
+                .until(() -> registry().waitingStreams(tunnelId) == 1 || visitor.isDone());
+    }
+
+    @Test
+    void anHttpRequestInTheMomentBeforeTheRegistrationWaitsForTheClientAndIsAnswered() throws Exception {
+        Held registration = clientUpgradedNotRegistered();
+
+        CompletableFuture<String> answer = CompletableFuture.supplyAsync(this::get);
+        untilWaitingOrDone(answer);
+        registration.release();
+
+        assertThat(answer.get(10, TimeUnit.SECONDS)).startsWith("HTTP/1.1 200").endsWith("hello");
+    }
+
+    @Test
+    void aTcpConnectionInTheMomentBeforeTheRegistrationWaitsForTheClientAndIsRelayed() throws Exception {
+        Held registration = clientUpgradedNotRegistered();
+
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+            visitor.setSoTimeout(10_000);
+            visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            CompletableFuture<String> echoed = CompletableFuture.supplyAsync(() -> read(visitor, 4));
+            untilWaitingOrDone(echoed);
+            registration.release();
+
+            assertThat(echoed.get(10, TimeUnit.SECONDS)).isEqualTo("ping");
+        }
+    }
+
+    @Test
+    void anHttpRequestWaitingForAClientWhoseConnectionClosesBeforeItsRegistrationGetsTheOfflinePage() throws Exception {
+        Held registration = clientUpgradedNotRegistered();
+        CompletableFuture<String> answer = CompletableFuture.supplyAsync(this::get);
+        untilWaitingOrDone(answer);
+        assertThat(answer).as("waits for the client under way").isNotDone();
+
+        registration.channel().close().syncUninterruptibly();
+        registration.release();
+
+        assertThat(answer.get(10, TimeUnit.SECONDS)).startsWith("HTTP/1.1 502").contains("tunnel_offline");
+        assertThat(registry().waitingStreams(tunnelId)).isZero();
+    }
+
+    /** {@code GET /} to the HTTP service, as one raw answer (head and body). */
+    private String get() {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String read(Socket socket, int length) {
+        try {
+            InputStream in = socket.getInputStream();
+            return new String(in.readNBytes(length), StandardCharsets.US_ASCII);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
