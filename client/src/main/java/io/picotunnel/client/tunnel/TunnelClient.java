@@ -20,6 +20,7 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeaderDecoder;
 import io.picotunnel.protocol.yamux.GoAwayCode;
+import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import org.slf4j.Logger;
@@ -407,12 +408,19 @@ public final class TunnelClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes {@code ch} once its streams ended, or at {@code deadline}: the streams still open then are reset with
+     * {@link ResetReason#CLIENT_STOPPING}, so that the server can tell their visitors the client stopped (a close
+     * alone would end them without a reason), and the connection closes once those resets are written.
+     */
     private void drain(Channel ch, YamuxSession session, long deadline) {
-        if (!ch.isActive() || session.activeStreams() == 0 || System.nanoTime() >= deadline) {
-            if (ch.isActive() && session.activeStreams() > 0) {
-                LOG.warn("grace period over, closing {} open stream(s)", session.activeStreams());
-            }
+        if (!ch.isActive() || session.activeStreams() == 0) {
             ch.close();
+            return;
+        }
+        if (System.nanoTime() >= deadline) {
+            LOG.warn("grace period over, resetting {} open stream(s)", session.activeStreams());
+            session.resetStreams(ResetReason.CLIENT_STOPPING).addListener(f -> ch.close());
             return;
         }
         loop.schedule(() -> drain(ch, session, deadline), DRAIN_POLL.toMillis(), TimeUnit.MILLISECONDS);

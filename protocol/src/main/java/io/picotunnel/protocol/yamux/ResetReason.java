@@ -2,8 +2,9 @@ package io.picotunnel.protocol.yamux;
 
 /**
  * Why a stream was reset, carried in the length field of the WindowUpdate|RST frame (ours, see
- * {@code docs/protocol.md}): the client says why it could not connect a stream to its target, and either side says
- * when it reset a stream because its session held more unread data than its buffer limit. hashicorp/yamux
+ * {@code docs/protocol.md}): the client says why it could not connect a stream to its target, or that it resets
+ * the streams still open because it stops, and either side says when it reset a stream because its session held
+ * more unread data than its buffer limit. hashicorp/yamux
  * and older PicoTunnel servers ignore the length of an RST frame, so the code is backward compatible; 0 (and
  * any code not known here) means no reason given.
  */
@@ -24,7 +25,12 @@ public enum ResetReason {
      */
     BUFFER_LIMIT(5),
     /** The client has no route to the target: its host or its network is unreachable (EHOSTUNREACH, ENETUNREACH). */
-    TARGET_UNREACHABLE(6);
+    TARGET_UNREACHABLE(6),
+    /**
+     * The client is stopping (SIGTERM, {@code TunnelClient.stop}), and the stream was still open when its shutdown
+     * grace period ended.
+     */
+    CLIENT_STOPPING(7);
 
     private final int code;
 

@@ -1,6 +1,7 @@
 package io.picotunnel.protocol.yamux;
 
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
@@ -168,6 +169,27 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
         OnLoop.run(c.executor(), () -> sendGoAway(code), () -> {
         });
+    }
+
+    /**
+     * Resets every open stream with {@code reason} in its RST, for a side about to close the connection: the peer
+     * learns why its streams end, where the close alone would end them without a word. Completes (never fails) once
+     * the RSTs were written to the connection, or could not be: the moment to close it.
+     */
+    public Future<Void> resetStreams(ResetReason reason) {
+        ChannelHandlerContext c = ctx;
+        if (c == null) {
+            return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
+        }
+        Promise<Void> written = c.executor().newPromise();
+        onLoop(c.executor(), () -> {
+            for (YamuxChildChannel child : snapshotStreams()) {
+                child.reset(reason);
+            }
+            // Behind the RSTs, in order: done once they are written.
+            c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> written.trySuccess(null));
+        }, () -> written.trySuccess(null));
+        return written;
     }
 
     /** True once either side sent GoAway. */

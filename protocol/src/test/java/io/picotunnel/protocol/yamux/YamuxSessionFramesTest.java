@@ -630,6 +630,26 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void resetStreamsResetsEveryOpenStreamWithTheReasonThenCompletes() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel a = openOutbound(p);
+        YamuxStreamChannel b = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+
+        Future<Void> written = p.session.resetStreams(ResetReason.CLIENT_STOPPING);
+        p.channel.runPendingTasks();
+
+        List<YamuxFrame> frames = p.written();
+        assertThat(frames).hasSize(2);
+        assertFrame(frames.get(0), TYPE_WINDOW_UPDATE, FLAG_RST, 1, 7);
+        assertFrame(frames.get(1), TYPE_WINDOW_UPDATE, FLAG_RST, 3, 7);
+        assertThat(written.isSuccess()).isTrue();
+        assertThat(a.isReset()).isTrue();
+        assertThat(b.isOpen()).isFalse();
+        assertThat(p.session.activeStreams()).isZero();
+    }
+
+    @Test
     void rstLengthFromPeerIsTheResetReasonNotWindowCredit() {
         RawPeer p = client(noKeepAlive());
         YamuxStreamChannel a = openOutbound(p);

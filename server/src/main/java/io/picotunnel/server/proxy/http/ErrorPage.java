@@ -19,14 +19,21 @@ import java.util.Locale;
  * The small pages the proxy answers itself: HTML for browsers, or JSON
  * ({@code {"error": "...", "message": "..."}}) when the request's {@code Accept} asks for JSON and not HTML.
  */
-record ErrorPage(HttpResponseStatus status, String error, String message, Button button) {
+record ErrorPage(HttpResponseStatus status, String error, String message, Button button, Duration retryAfter) {
+
+    /** The {@code Retry-After} of the page for a client that stopped: a client restarted is back within seconds. */
+    static final Duration RETRY_WHEN_CLIENT_STOPS = Duration.ofSeconds(5);
 
     /** A form under the message whose one button POSTs to {@code action} (a path of the same origin). */
     record Button(String action, String label) {
     }
 
     ErrorPage(HttpResponseStatus status, String error, String message) {
-        this(status, error, message, null);
+        this(status, error, message, null, null);
+    }
+
+    ErrorPage(HttpResponseStatus status, String error, String message, Button button) {
+        this(status, error, message, button, null);
     }
 
     static ErrorPage unknownHost(String host) {
@@ -71,6 +78,9 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
             case TARGET_UNREACHABLE -> new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "target_no_route",
                     "The tunnel's client cannot reach the app behind this address: its network has no way there."
                             + " Its operator can check the service's target and the client's network.");
+            case CLIENT_STOPPING -> new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "client_stopping",
+                    "The tunnel's client is stopping, and this request was still open when it stopped. Please try "
+                            + "again in a moment.", null, RETRY_WHEN_CLIENT_STOPS);
             case NONE -> null;
         };
     }
@@ -135,6 +145,9 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
                 .set(HttpHeaderNames.CONTENT_LENGTH, body.length)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE)
                 .set("x-content-type-options", "nosniff");
+        if (retryAfter != null) {
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfter.toSeconds());
+        }
         return response;
     }
 

@@ -882,6 +882,7 @@ final class Exchange {
                     + " is unreachable)";
             case BUFFER_LIMIT -> "reset the stream: its streams held more data their targets had not read than its "
                     + "--session-buffer-limit, and this one's target had gone longest without reading";
+            case CLIENT_STOPPING -> "is stopping: it reset the stream, still open at the end of its --shutdown-grace";
             case NONE -> "reset the stream: no reason given";
         };
     }

@@ -1,8 +1,13 @@
 package io.picotunnel.server.proxy.http;
 
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpVersion;
 import io.picotunnel.protocol.yamux.ResetReason;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -33,5 +38,32 @@ class ErrorPageTest {
         assertThat(page.status().code()).isEqualTo(502);
         assertThat(page.error()).isEqualTo("target_no_route");
         assertThat(page.message()).contains("cannot reach the app");
+    }
+
+    @Test
+    void aClientThatStoppedIsA503SayingSoWithRetryAfter() {
+        ErrorPage page = ErrorPage.targetFailed(ResetReason.CLIENT_STOPPING);
+
+        FullHttpResponse response = page.toResponse(UnpooledByteBufAllocator.DEFAULT, HttpVersion.HTTP_1_1,
+                "application/json", false);
+        try {
+            assertThat(response.status().code()).isEqualTo(503);
+            assertThat(response.headers().get(HttpHeaderNames.RETRY_AFTER)).isEqualTo("5");
+            assertThat(response.content().toString(StandardCharsets.UTF_8))
+                    .contains("\"error\":\"client_stopping\"").contains("client is stopping");
+        } finally {
+            response.release();
+        }
+    }
+
+    @Test
+    void pagesWithoutAWaitCarryNoRetryAfter() {
+        FullHttpResponse response = ErrorPage.targetFailed(ResetReason.TARGET_REFUSED)
+                .toResponse(UnpooledByteBufAllocator.DEFAULT, HttpVersion.HTTP_1_1, null, false);
+        try {
+            assertThat(response.headers().contains(HttpHeaderNames.RETRY_AFTER)).isFalse();
+        } finally {
+            response.release();
+        }
     }
 }

@@ -75,6 +75,15 @@ final class TunnelFixture implements AutoCloseable {
         return server.httpUpstreams();
     }
 
+    /**
+     * Regenerates the tunnel's token: the server drops the client's connection at once (its streams end without a
+     * reason, as when a client is lost), and the client, refused when it reconnects, stops.
+     */
+    void regenerateToken() {
+        ApiClient.Response response = api.post("/api/tunnels/" + tunnelId + "/regenerate", null);
+        assertThat(response.status()).as(response.toString()).isEqualTo(200);
+    }
+
     /** Stops the tunnel's client (GoAway, then its connection closed): the tunnel goes offline. */
     void stopClient() {
         client.close();

@@ -564,13 +564,33 @@ class UpstreamKeepAliveTest {
             http.send("GET /hang HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n");
             await().atMost(WAIT).until(() -> target.paths().contains("/hang"));
             // The reused stream ends before any answer, and the retry on a new stream finds no client to open it.
-            tunnel.stopClient();
+            tunnel.regenerateToken();
             assertThat(http.read().status()).isEqualTo(502);
             RawHttp.Response next = get(http, "/ok");
             assertThat(next.status()).isEqualTo(502);
             assertThat(next.text()).contains("The tunnel is offline");
         }
         assertThat(tunnel.upstreams().streamsReused()).isEqualTo(1);
+    }
+
+    @Test
+    void aGetOnAReusedStreamStillOpenWhenTheClientStopsGets503ClientStoppingAndIsNotRetried() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+            awaitIdle(1);
+            http.send("GET /hang HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n");
+            await().atMost(WAIT).until(() -> target.paths().contains("/hang"));
+
+            tunnel.stopClient();
+
+            RawHttp.Response response = http.read();
+            assertThat(response.status()).isEqualTo(503);
+            assertThat(response.header("retry-after")).isEqualTo("5");
+            assertThat(response.text()).contains("client is stopping");
+        }
+        assertThat(tunnel.upstreams().streamsReused()).isEqualTo(1);
+        assertThat(tunnel.upstreams().streamsOpened()).as("no retry on a new stream").isEqualTo(1);
     }
 
     /** {@code count} visitor connections with a {@code /gate} request each, all at the target at once, then answered. */
