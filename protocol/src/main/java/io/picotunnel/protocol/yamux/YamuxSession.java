@@ -182,7 +182,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
             return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
         }
         Promise<Void> written = c.executor().newPromise();
-        onLoop(c.executor(), () -> {
+        OnLoop.run(c.executor(), () -> {
             for (YamuxChildChannel child : snapshotStreams()) {
                 child.reset(reason);
             }
