@@ -358,6 +358,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .build();
         httpProxy = proxy;
         running(proxy.upstreams());
+        metrics.idleUpstreams(proxy.upstreams()::idleCount);
         // Visitors on the loop of the tunnel's client when all clients share one, else spread as usual.
         EventLoopGroup visitorLoops = new AffinityEventLoopGroup(loops, channel -> registry.soleClientLoop());
         try {

@@ -26,17 +26,19 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import java.util.function.Predicate;
 
 /**
  * The server's metrics for Prometheus ({@code GET /metrics}), names prefixed {@code picotunnel_}: connected tunnels
  * and clients, open streams, bytes and connections per tunnel and service, HTTP requests by service and status
- * class with a duration histogram, check results; plus JVM and process metrics.
+ * class with a duration histogram, upstream streams opened and reused, check results; plus JVM and process metrics.
  */
 public final class Metrics implements AutoCloseable {
 
     /** The meters of a service's traffic that depend on what it does ({@link Service#answersRequests}). */
     private static final List<String> KIND_METERS = List.of("picotunnel_http_requests", "picotunnel_http_request_duration",
+            "picotunnel_http_upstream_streams_opened", "picotunnel_http_upstream_streams_reused",
             "picotunnel_tcp_connections", "picotunnel_connections_refused");
     /** The meters of every service's traffic ({@link #register} with the prefix {@code picotunnel_service}). */
     private static final List<String> SERVICE_METERS = List.of("picotunnel_service_bytes_in",
@@ -75,6 +77,13 @@ public final class Metrics implements AutoCloseable {
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
         new FileDescriptorMetrics().bindTo(registry);
+    }
+
+    /** Registers the gauge of the http proxy's idle keep-alive streams, over all services (once, when the proxy starts). */
+    public void idleUpstreams(IntSupplier idleCount) {
+        // A lambda held by nothing else: a gauge's usual weak reference would let it go, and the gauge read NaN.
+        Gauge.builder("picotunnel_http_upstream_streams_idle", idleCount, IntSupplier::getAsInt).strongReference(true)
+                .description("Idle keep-alive streams to http services' targets, waiting for a request").register(registry);
     }
 
     private static double clients(TunnelRegistry tunnels) {
@@ -165,6 +174,11 @@ public final class Metrics implements AutoCloseable {
                     .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                     .maximumExpectedValue(Duration.ofMinutes(2)).register(registry);
             counters.onDuration(nanos -> timer.record(Duration.ofNanos(nanos)));
+            FunctionCounter.builder("picotunnel_http_upstream_streams_opened", counters, TrafficCounters::upstreamsOpened)
+                    .description("Streams to an http service's target opened for a request").tags(tags).register(registry);
+            FunctionCounter.builder("picotunnel_http_upstream_streams_reused", counters, TrafficCounters::upstreamsReused)
+                    .description("Requests of an http service that took an idle keep-alive stream to its target")
+                    .tags(tags).register(registry);
         } else {
             FunctionCounter.builder("picotunnel_tcp_connections", counters, TrafficCounters::totalConnections)
                     .description("Connections accepted by a tcp service").tags(tags).register(registry);

@@ -5,8 +5,9 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The traffic of one tunnel or service since it was created: bytes from visitors ({@code in}) and to them
- * ({@code out}), connections open now and in all, and for http services the responses by status class. A
- * service's counters add to its tunnel's as well. Cheap to update from any event loop.
+ * ({@code out}), connections open now and in all, and for http services the responses by status class and the
+ * streams to the target opened and reused. A service's counters add to its tunnel's as well (not those of streams).
+ * Cheap to update from any event loop.
  */
 public final class TrafficCounters {
 
@@ -21,6 +22,9 @@ public final class TrafficCounters {
     final AtomicLong activeConnections = new AtomicLong();
     /** Connections of a tcp or passthrough service its access rules refused, by {@link Refusal}; kept in memory only. */
     final LongAdder[] refused = {new LongAdder(), new LongAdder()};
+    /** Streams to an http service's target: opened for a request, or taken idle from the keep-alive pool; in memory only. */
+    final LongAdder upstreamsOpened = new LongAdder();
+    final LongAdder upstreamsReused = new LongAdder();
     /** Responses by status class: index 0 for 1xx ... 4 for 5xx. */
     final LongAdder[] responses = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()};
 
@@ -120,6 +124,28 @@ public final class TrafficCounters {
                 tunnel.responded(status);
             }
         }
+    }
+
+    /** A request of an http service got a new stream to the target (none idle, or the retry after a reused one failed). */
+    public void upstreamOpened() {
+        if (counted()) {
+            upstreamsOpened.increment();
+        }
+    }
+
+    /** A request of an http service got an idle stream from the keep-alive pool. */
+    public void upstreamReused() {
+        if (counted()) {
+            upstreamsReused.increment();
+        }
+    }
+
+    public long upstreamsOpened() {
+        return upstreamsOpened.sum();
+    }
+
+    public long upstreamsReused() {
+        return upstreamsReused.sum();
     }
 
     public long bytesIn() {

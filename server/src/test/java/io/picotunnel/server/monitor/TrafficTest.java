@@ -167,12 +167,15 @@ class TrafficTest {
             assertThat(metrics).contains("picotunnel_tcp_connections_total" + series + "} 1.0")
                     .contains("picotunnel_connections_refused_total{reason=\"ip_rules\"," + series.substring(1))
                     .doesNotContain(requests)
-                    .doesNotContain("picotunnel_http_request_duration_seconds_count" + series);
+                    .doesNotContain("picotunnel_http_request_duration_seconds_count" + series)
+                    .doesNotContain("picotunnel_http_upstream_streams_opened_total" + series)
+                    .doesNotContain("picotunnel_http_upstream_streams_reused_total" + series);
 
             patched = testbed.api().patch("/api/services/" + serviceId, "{\"tls_mode\":\"terminate\"}");
             assertThat(patched.status()).as(patched.toString()).isEqualTo(200);
             assertThat(service(testbed, id, serviceId).get("requests").isNull()).isFalse();
             assertThat(testbed.api().get("/metrics").raw().body()).contains(requests)
+                    .contains("picotunnel_http_upstream_streams_opened_total" + series)
                     .doesNotContain("picotunnel_tcp_connections_total" + series);
         }
     }

@@ -225,6 +225,13 @@ final class Exchange {
     }
 
     private void onOpened(Future<UpstreamPool.Lease> opened) {
+        if (opened.isSuccess()) {
+            if (opened.getNow().reused()) {
+                traffic.upstreamReused();
+            } else {
+                traffic.upstreamOpened();
+            }
+        }
         if (isOver()) {
             if (opened.isSuccess()) {
                 opened.getNow().channel().close();

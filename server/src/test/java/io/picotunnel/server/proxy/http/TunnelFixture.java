@@ -70,6 +70,13 @@ final class TunnelFixture implements AutoCloseable {
         return server.openTunnelRequests(tunnelId);
     }
 
+    /** {@code GET /metrics} on the management port, with the admin token: the Prometheus text. */
+    String scrapeMetrics() {
+        ApiClient.Response response = api.get("/metrics");
+        assertThat(response.status()).as(response.toString()).isEqualTo(200);
+        return response.raw().body();
+    }
+
     /** The proxy's keep-alive streams to the targets. */
     UpstreamPool upstreams() {
         return server.httpUpstreams();

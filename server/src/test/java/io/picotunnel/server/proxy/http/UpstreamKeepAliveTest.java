@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -33,10 +34,12 @@ class UpstreamKeepAliveTest {
     private TunnelFixture tunnel;
     private KeepAliveTarget target;
 
+    private String serviceId;
+
     private void start(Map<Setting, String> settings) throws Exception {
         tunnel = new TunnelFixture(dataDir, settings);
         target = new KeepAliveTarget();
-        tunnel.addService(HOST, "/", target.address(), false);
+        serviceId = tunnel.addService(HOST, "/", target.address(), false);
     }
 
     private void start() throws Exception {
@@ -65,6 +68,20 @@ class UpstreamKeepAliveTest {
         await().atMost(WAIT).until(() -> target.ended() == count);
     }
 
+    /** The value of the service's sample {@code name} in {@code /metrics} scraped over HTTP; empty when it has none. */
+    private OptionalDouble serviceMetric(String name) {
+        return metric(name, "service=\"" + serviceId + "\"");
+    }
+
+    private OptionalDouble metric(String name, String label) {
+        for (String line : tunnel.scrapeMetrics().split("\n")) {
+            if ((line.startsWith(name + "{") && line.contains(label)) || line.startsWith(name + " ")) {
+                return OptionalDouble.of(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+            }
+        }
+        return OptionalDouble.empty();
+    }
+
     /** The next request, on a visitor connection of its own, gets a new target connection. */
     private void assertNextRequestUsesNewConnection() throws IOException {
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
@@ -88,6 +105,39 @@ class UpstreamKeepAliveTest {
         assertThat(target.accepted()).isEqualTo(1);
         assertThat(tunnel.upstreams().streamsOpened()).isEqualTo(1);
         assertThat(tunnel.upstreams().streamsReused()).isEqualTo(2);
+    }
+
+    @Test
+    void metricsShowOneStreamOpenedAndTwoReusedForThreeRequestsOnOneVisitorConnection() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+            }
+        }
+        assertThat(serviceMetric("picotunnel_http_upstream_streams_opened_total")).hasValue(1);
+        assertThat(serviceMetric("picotunnel_http_upstream_streams_reused_total")).hasValue(2);
+        awaitIdle(1);
+        assertThat(metric("picotunnel_http_upstream_streams_idle", "")).hasValue(1);
+    }
+
+    @Test
+    void metricsShowANewStreamOpenedAfterTheTargetAnsweredConnectionClose() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+            assertThat(get(http, "/close").text()).isEqualTo("conn=1");
+        }
+        assertThat(serviceMetric("picotunnel_http_upstream_streams_opened_total")).hasValue(1);
+        assertThat(serviceMetric("picotunnel_http_upstream_streams_reused_total")).hasValue(1);
+        awaitTargetConnectionsEnded(1);
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=2");
+        }
+        assertThat(serviceMetric("picotunnel_http_upstream_streams_opened_total")).hasValue(2);
+        assertThat(serviceMetric("picotunnel_http_upstream_streams_reused_total")).hasValue(1);
+        awaitIdle(1);
+        assertThat(metric("picotunnel_http_upstream_streams_idle", "")).hasValue(1);
     }
 
     @Test
