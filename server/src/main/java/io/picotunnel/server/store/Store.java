@@ -339,7 +339,10 @@ public final class Store implements AutoCloseable {
                 return change.after();
             } catch (PortInUseException e) {
                 if (pick == PORT_PICKS) {
-                    throw e;
+                    // The user asked for no port: the port alone would read as if theirs were taken, with no way on.
+                    throw new PortInUseException(e.getMessage() + " (each of the " + PORT_PICKS + " ports chosen for"
+                            + " it was taken by another program before it could be bound); try again, or name a port",
+                            e);
                 }
                 connection.rollback(unwritten);
                 log.info("tcp service {}: another program took {}, the port chosen for it, before it was bound;"

@@ -129,7 +129,9 @@ class PortTakenAfterChoiceTest {
         assertThatThrownBy(() -> store.createService(tcp("127.0.0.1:0"), Integer.MAX_VALUE, takingFirst(range.size())))
                 .isInstanceOf(ServiceConflictException.class)
                 .hasMessageStartingWith("cannot listen on 127.0.0.1:" + otherPrograms.getLast().getLocalPort() + ": ")
-                .hasMessageContaining("in use");
+                .hasMessageContaining("in use")
+                .hasMessageEndingWith(" (each of the 3 ports chosen for it was taken by another program before it could"
+                        + " be bound); try again, or name a port");
         assertThat(otherPrograms).hasSize(Store.PORT_PICKS);
         assertThat(store.services()).isEmpty();
     }
