@@ -53,7 +53,7 @@ import static org.awaitility.Awaitility.await;
 class PortTakenAfterChoiceTest {
 
     /** Long enough that a creation waiting once for a port to be let go misses the test's bound by far. */
-    private static final Duration SLOW_RELEASE = Duration.ofSeconds(20);
+    private static final Duration SLOW_RELEASE = Duration.ofSeconds(30);
 
     @TempDir
     Path dataDir;
@@ -165,7 +165,7 @@ class PortTakenAfterChoiceTest {
             Future<Optional<Service>> creation = writers.submit(
                     () -> store.createService(tcp("127.0.0.1:0"), Integer.MAX_VALUE, startingAnotherWrite));
 
-            await("the creation, and a write made meanwhile").atMost(Duration.ofSeconds(5))
+            await("the creation, and a write made meanwhile").atMost(Duration.ofSeconds(15))
                     .until(() -> creation.isDone() && otherWrite.get() != null && otherWrite.get().isDone());
 
             Service created = creation.get().orElseThrow();
