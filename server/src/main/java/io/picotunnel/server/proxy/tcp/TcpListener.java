@@ -21,30 +21,22 @@ import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.LockSupport;
 
 /** The listening socket of one tcp service and the connections it accepted. Driven by {@link TcpServices}. */
 final class TcpListener {
 
-    private static final Logger LOG = LoggerFactory.getLogger(TcpListener.class);
     private static final Duration BIND_TIMEOUT = Duration.ofSeconds(10);
-    /** How long a bind waits for a port of ours to be let go, and a close for its port to be free (but in tests). */
-    static final Duration RELEASE_WAIT = Duration.ofSeconds(1);
-    private static final Duration RELEASE_POLL = Duration.ofMillis(20);
     /** On each connection: the address its listener was bound to when it accepted it. */
     private static final AttributeKey<InetSocketAddress> ACCEPTED_AT = AttributeKey.valueOf("picotunnel.tcp.acceptedAt");
 
-    private final Duration releaseWait;
+    private final PortReleases releases;
     private final TunnelRegistry registry;
     private final AccessControl access;
     private final EventLoopGroup acceptors;
@@ -66,8 +58,8 @@ final class TcpListener {
     private volatile boolean closed;
 
     TcpListener(Service service, TunnelRegistry registry, AccessControl access, ConnectionLimits limits,
-            EventLoopGroup acceptors, EventLoopGroup workers, TrafficCounters counters, Duration releaseWait) {
-        this.releaseWait = releaseWait;
+            EventLoopGroup acceptors, EventLoopGroup workers, TrafficCounters counters, PortReleases releases) {
+        this.releases = releases;
         this.traffic = new TcpTraffic(counters);
         this.service = service;
         this.limits = limits;
@@ -117,16 +109,9 @@ final class TcpListener {
         return addresses;
     }
 
+    /** Binds {@code address}: in use, refused at once unless one of ours is letting it go ({@link PortReleases}). */
     void listen(InetSocketAddress address) throws IOException {
-        serverChannel = bind(address, true);
-    }
-
-    /**
-     * As {@link #listen}, one attempt only: for tries again while another process holds the port, and for a port just
-     * chosen, which no listener of ours held.
-     */
-    void listenOnce(InetSocketAddress address) throws IOException {
-        serverChannel = bind(address, false);
+        serverChannel = releases.bind(address, this::bindOnce);
     }
 
     /**
@@ -156,27 +141,26 @@ final class TcpListener {
 
     /**
      * Moves to a new address, binding it before letting the old one go. An address that overlaps the old one
-     * (same port) can only be bound once the old one is released; if it still fails the old one is bound again,
-     * for a moment at most ({@link #RELEASE_WAIT}), and if another process took it meanwhile this listener listens
-     * nowhere ({@link ListenerLost}), its connections going on.
+     * (same port) can only be bound once the old one is released; if it still fails the old one is bound again, and if
+     * another process took it meanwhile this listener listens nowhere ({@link ListenerLost}), its connections going on.
      */
     void relisten(InetSocketAddress address, Service next) throws IOException {
         Channel old = serverChannel;
         InetSocketAddress oldAddress = address();
         try {
-            serverChannel = bind(address, false);
+            serverChannel = bindOnce(address);
         } catch (IOException first) {
             if (oldAddress == null || oldAddress.getPort() != address.getPort()) {
                 throw first;
             }
-            closeAndRelease(old);
+            releases.close(old);
             serverChannel = null;
             oldAddressReleased.run();
             try {
-                serverChannel = bind(address, true);
+                serverChannel = releases.bind(address, this::bindOnce);
             } catch (IOException second) {
                 try {
-                    serverChannel = bind(oldAddress, true);
+                    serverChannel = releases.bind(oldAddress, this::bindOnce);
                 } catch (IOException third) {
                     throw new ListenerLost(second, oldAddress, third);
                 }
@@ -185,27 +169,8 @@ final class TcpListener {
             service = next;
             return;
         }
-        closeAndRelease(old);
+        releases.close(old);
         service = next;
-    }
-
-    /**
-     * Binds {@code address}. With {@code waitForRelease}, an address in use is tried again for a moment: a
-     * listener closed just before (this service's old one, or a deleted service's) is released only on its
-     * event loop's next select.
-     */
-    private Channel bind(InetSocketAddress address, boolean waitForRelease) throws IOException {
-        long deadline = System.nanoTime() + (waitForRelease ? releaseWait.toNanos() : 0);
-        while (true) {
-            try {
-                return bindOnce(address);
-            } catch (IOException e) {
-                if (!BindFailures.inUse(e) || System.nanoTime() - deadline >= 0) {
-                    throw e;
-                }
-            }
-            LockSupport.parkNanos(RELEASE_POLL.toNanos());
-        }
     }
 
     private Channel bindOnce(InetSocketAddress address) throws IOException {
@@ -266,33 +231,10 @@ final class TcpListener {
         return cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
     }
 
-    /** Stops listening; open connections go on. */
+    /** Stops listening (once its port is free, {@link PortReleases#close}); open connections go on. */
     void closeListening() {
-        closeAndRelease(serverChannel);
+        releases.close(serverChannel);
         serverChannel = null;
-    }
-
-    /**
-     * Closes a listening channel and waits (a moment at most) until its port is free again: with NIO the socket
-     * is released only on the event loop's next select, and until then it would still accept connections.
-     */
-    private void closeAndRelease(Channel listening) {
-        if (listening == null) {
-            return;
-        }
-        InetSocketAddress bound = (InetSocketAddress) listening.localAddress();
-        listening.close().awaitUninterruptibly(BIND_TIMEOUT.toMillis());
-        long deadline = System.nanoTime() + releaseWait.toNanos();
-        while (System.nanoTime() - deadline < 0) {
-            try (ServerSocket probe = new ServerSocket()) {
-                probe.setReuseAddress(true);
-                probe.bind(bound);
-                return;
-            } catch (IOException stillBound) {
-                LockSupport.parkNanos(RELEASE_POLL.toNanos());
-            }
-        }
-        LOG.debug("{} still seems bound after closing it", bound);
     }
 
     /**

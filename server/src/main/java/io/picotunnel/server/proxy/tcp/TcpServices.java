@@ -63,8 +63,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private final ScheduledExecutorService retries;
     private final Function<Service, TrafficCounters> counters;
     private final Duration retryInterval;
-    /** How long a bind waits for a port in use to be let go ({@link TcpListener#RELEASE_WAIT} but in tests). */
-    private final Duration releaseWait;
+    /** How the listeners let their ports go: a bind waits only for a port one of them is still letting go. */
+    private final PortReleases releases;
     /**
      * What {@link #listensOn} reads without this object's lock, which a bind holds for up to seconds (a sign-in's
      * check must not wait for it): the addresses the services listen on, wait for, or are being bound to. Replaced
@@ -92,13 +92,13 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     }
 
     public TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers) {
-        this(registry, acceptors, workers, TcpListener.RELEASE_WAIT);
+        this(registry, acceptors, workers, new PortReleases(PortReleases.RELEASE_WAIT));
     }
 
-    /** As {@link #TcpServices(TunnelRegistry, EventLoopGroup, EventLoopGroup)}, a bind waiting {@code releaseWait}. */
-    TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers, Duration releaseWait) {
+    /** As {@link #TcpServices(TunnelRegistry, EventLoopGroup, EventLoopGroup)}, the ports let go by {@code releases}. */
+    TcpServices(TunnelRegistry registry, EventLoopGroup acceptors, EventLoopGroup workers, PortReleases releases) {
         this(registry, AccessControl.open(), acceptors, workers, service -> TrafficCounters.NONE, DEFAULT_RETRY_INTERVAL,
-                Limits.DEFAULTS.maxConnections(), Limits.DEFAULTS.maxConnectionsPerAddress(), releaseWait);
+                Limits.DEFAULTS.maxConnections(), Limits.DEFAULTS.maxConnectionsPerAddress(), releases);
     }
 
     /**
@@ -111,14 +111,15 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
                        Function<Service, TrafficCounters> counters, Duration retryInterval, int maxConnections,
                        int maxConnectionsPerAddress) {
         this(registry, access, acceptors, workers, counters, retryInterval, maxConnections, maxConnectionsPerAddress,
-                TcpListener.RELEASE_WAIT);
+                new PortReleases(PortReleases.RELEASE_WAIT));
     }
 
-    private TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
-                        Function<Service, TrafficCounters> counters, Duration retryInterval, int maxConnections,
-                        int maxConnectionsPerAddress, Duration releaseWait) {
+    /** As the constructor above, the ports let go by {@code releases}. */
+    TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
+                Function<Service, TrafficCounters> counters, Duration retryInterval, int maxConnections,
+                int maxConnectionsPerAddress, PortReleases releases) {
         this.registry = registry;
-        this.releaseWait = releaseWait;
+        this.releases = releases;
         this.access = access;
         this.acceptors = acceptors;
         this.workers = workers;
@@ -171,8 +172,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private TcpListener newListener(Service service) {
         ConnectionLimits limits = new ConnectionLimits("tcp service " + service.id(), maxConnections,
                 maxConnectionsPerAddress);
-        return new TcpListener(service, registry, access, limits, acceptors, workers, counters.apply(service),
-                releaseWait);
+        return new TcpListener(service, registry, access, limits, acceptors, workers, counters.apply(service), releases);
     }
 
     private synchronized void retryWaiting() {
@@ -188,7 +188,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             Waiting w = it.next();
             TcpListener listener = w.kept() != null ? w.kept() : newListener(w.service());
             try {
-                listener.listenOnce(w.address());
+                listener.listen(w.address());
             } catch (IOException e) {
                 String error = "cannot listen on " + describe(w.address()) + ": " + e.getMessage();
                 if (!error.equals(w.error())) {
@@ -209,27 +209,13 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     @Override
     public synchronized void onServiceChange(Service before, Service after) throws ServiceConflictException {
         try {
-            change(before, after, true);
+            change(before, after);
         } finally {
             claim(null);
         }
     }
 
-    /**
-     * A port just chosen for the service was none of ours: held, it is another program's, and waiting for its release
-     * would only hold up the store's write (and every other meanwhile) before it chooses another.
-     */
-    @Override
-    public synchronized void onPortChosen(Service before, Service after) throws ServiceConflictException {
-        try {
-            change(before, after, false);
-        } finally {
-            claim(null);
-        }
-    }
-
-    /** {@code waitForRelease}: a new listener's port in use may be one of ours being let go ({@link TcpListener#listen}). */
-    private void change(Service before, Service after, boolean waitForRelease) throws ServiceConflictException {
+    private void change(Service before, Service after) throws ServiceConflictException {
         String id = after != null ? after.id() : before.id();
         TcpListener current = listeners.get(id);
         Waiting wait = waiting.get(id);
@@ -274,11 +260,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         try {
             if (current == null) {
                 TcpListener listener = newListener(after);
-                if (waitForRelease) {
-                    listener.listen(address);
-                } else {
-                    listener.listenOnce(address);
-                }
+                listener.listen(address);
                 listeners.put(id, listener);
             } else if (current.service().listenAddr().equals(after.listenAddr()) && current.isListening()) {
                 current.update(after);

@@ -32,6 +32,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -66,6 +67,9 @@ class PortTakenAfterChoiceTest {
     private FreePorts freePorts;
     /** How many ports were chosen. */
     private final AtomicInteger choices = new AtomicInteger();
+    /** Runs with each change the store tells its listeners of, inside its write transaction, before the tcp services. */
+    private final AtomicReference<Runnable> toldFirst = new AtomicReference<>(() -> {
+    });
 
     @BeforeEach
     void start() {
@@ -73,12 +77,13 @@ class PortTakenAfterChoiceTest {
         range = freePorts(Store.PORT_PICKS + 1);
         freePorts = new FreePorts(PortRanges.parse(String.join(",", range.stream().map(String::valueOf).toList())),
                 List.of());
-        open(dataDir, TcpListener.RELEASE_WAIT);
+        open(dataDir, PortReleases.RELEASE_WAIT);
     }
 
     private void open(Path dir, Duration releaseWait) {
-        services = new TcpServices(new TunnelRegistry(), group, group, releaseWait);
+        services = new TcpServices(new TunnelRegistry(), group, group, new PortReleases(releaseWait));
         store = Store.open(dir);
+        store.addServiceListener((before, after) -> toldFirst.get().run());
         store.addServiceListener(services);
         tunnelId = store.createTunnel("ports").id();
     }
@@ -137,16 +142,62 @@ class PortTakenAfterChoiceTest {
     }
 
     @Test
-    void aNamedPortThatIsTakenIsRefusedAtOnceWithoutChoosingAnother() throws Exception {
-        takeAsAnotherProgram(range.getFirst());
+    void aNamedPortAnotherProgramHoldsIsRefusedAtOnceWithoutChoosingAnotherOrHoldingUpAnotherWrite() throws Exception {
+        close();
+        open(Files.createDirectories(dataDir.resolve("slow-release")), SLOW_RELEASE);
+        int port = range.getFirst();
+        takeAsAnotherProgram(port);
 
-        assertThatThrownBy(() -> store.createService(tcp("127.0.0.1:" + range.getFirst()), Integer.MAX_VALUE,
-                takingFirst(0)))
-                .isInstanceOf(ServiceConflictException.class)
-                .hasMessageStartingWith("cannot listen on 127.0.0.1:" + range.getFirst() + ": ")
-                .hasMessageContaining("in use");
+        assertRefusedAtOnceWithoutHoldingUpAnotherWrite("127.0.0.1:" + port,
+                () -> store.createService(tcp("127.0.0.1:" + port), Integer.MAX_VALUE, takingFirst(0)));
+
         assertThat(choices).hasValue(0);
         assertThat(store.services()).isEmpty();
+    }
+
+    /** 127.0.0.1:P to 127.0.0.2:P: the old address is let go for the new one, which another program holds. */
+    @Test
+    void aMoveToAnotherAddressOfItsPortThatAnotherProgramHoldsIsRefusedAtOnceKeepingTheOldOne() throws Exception {
+        close();
+        open(Files.createDirectories(dataDir.resolve("slow-release")), SLOW_RELEASE);
+        int port = range.getFirst();
+        Service before = store.createService(tcp("127.0.0.1:" + port), Integer.MAX_VALUE, freePorts).orElseThrow();
+        ServerSocket otherProgram = new ServerSocket();
+        otherPrograms.add(otherProgram);
+        otherProgram.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), port));
+
+        assertRefusedAtOnceWithoutHoldingUpAnotherWrite("127.0.0.2:" + port, () -> store.updateService(before.id(),
+                stored -> stored.withListenAddr("127.0.0.2:" + port), freePorts));
+
+        assertThat(store.service(before.id())).get().extracting(Service::listenAddr).isEqualTo("127.0.0.1:" + port);
+        assertThat(services.boundAddress(before.id())).contains(new InetSocketAddress(InetAddress.getByName("127.0.0.1"),
+                port));
+        assertAccepts(port);
+    }
+
+    /**
+     * Runs {@code write}, which a port another program holds refuses with a 409 naming {@code listenAddr}, starting
+     * another write (a tunnel) from inside its transaction: both end well within the listeners' release wait.
+     */
+    private void assertRefusedAtOnceWithoutHoldingUpAnotherWrite(String listenAddr, Callable<?> write) throws Exception {
+        ExecutorService writers = Executors.newFixedThreadPool(2);
+        try {
+            AtomicReference<Future<Tunnel>> otherWrite = new AtomicReference<>();
+            // Inside the write's transaction: from here on another write waits for it to end.
+            toldFirst.set(() -> otherWrite.compareAndSet(null, writers.submit(() -> store.createTunnel("meanwhile"))));
+            Future<?> refused = writers.submit(write);
+
+            await("the refused write, and a write made meanwhile").atMost(Duration.ofSeconds(5))
+                    .until(() -> refused.isDone() && otherWrite.get() != null && otherWrite.get().isDone());
+
+            assertThatThrownBy(refused::get).cause()
+                    .isInstanceOf(ServiceConflictException.class)
+                    .hasMessageStartingWith("cannot listen on " + listenAddr + ": ")
+                    .hasMessageContaining("in use");
+            assertThat(otherWrite.get().get().name()).isEqualTo("meanwhile");
+        } finally {
+            writers.shutdownNow();
+        }
     }
 
     @Test
