@@ -48,12 +48,6 @@ final class TcpListener {
     /** Read by the event loops at each accept: the tunnel and target of new connections. */
     private volatile Service service;
     private Channel serverChannel;
-    /**
-     * For a test: runs in {@link #relisten} once the old address is released and before the new one is bound again,
-     * the moment another process can take the old one.
-     */
-    volatile Runnable oldAddressReleased = () -> {
-    };
     /** Set by {@link #close} before it cuts the connections: one set up after that is cut by itself. */
     private volatile boolean closed;
 
@@ -155,7 +149,6 @@ final class TcpListener {
             }
             releases.close(old);
             serverChannel = null;
-            oldAddressReleased.run();
             try {
                 serverChannel = releases.bind(address, this::bindOnce);
             } catch (IOException second) {

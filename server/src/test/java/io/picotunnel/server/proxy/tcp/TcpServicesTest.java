@@ -1,6 +1,7 @@
 package io.picotunnel.server.proxy.tcp;
 
 import ch.qos.logback.classic.Level;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
@@ -39,6 +40,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -145,22 +147,32 @@ class TcpServicesTest {
      */
     @Test
     void aServiceWhoseOldPortIsTakenWhileItMovesSaysItIsNotListeningAndBindsItAgainOnceFree() throws Exception {
-        services.close();
-        services = new TcpServices(registry, AccessControl.open(), group, group, s -> TrafficCounters.NONE,
-                Duration.ofMillis(100), Limits.DEFAULTS.maxConnections(), Limits.DEFAULTS.maxConnectionsPerAddress());
         int port = Ports.freePort();
         InetSocketAddress oldAddress = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port);
         Service before = tcp("s1", "127.0.0.1:" + port, true);
         Service after = tcp("s1", "127.0.0.2:" + port, true);
-        services.onServiceChange(null, before);
         ServerSocket otherProcess = new ServerSocket();
-        services.listenerOf("s1").oldAddressReleased = () -> {
-            try {
-                otherProcess.bind(oldAddress);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+        AtomicBoolean moving = new AtomicBoolean();
+        PortReleases takenOnceLetGo = new PortReleases(PortReleases.RELEASE_WAIT) {
+            @Override
+            void close(Channel listening) {
+                super.close(listening);
+                // The moment the move let the old address go, before binding the new one again.
+                if (moving.compareAndSet(true, false)) {
+                    try {
+                        otherProcess.bind(oldAddress);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
             }
         };
+        services.close();
+        services = new TcpServices(registry, AccessControl.open(), group, group, s -> TrafficCounters.NONE,
+                Duration.ofMillis(100), Limits.DEFAULTS.maxConnections(), Limits.DEFAULTS.maxConnectionsPerAddress(),
+                takenOnceLetGo);
+        services.onServiceChange(null, before);
+        moving.set(true);
 
         try (LogCapture log = new LogCapture(TcpServices.class, null);
              ServerSocket newTaken = new ServerSocket()) {
@@ -357,17 +369,27 @@ class TcpServicesTest {
         int port = Ports.freePort();
         Service before = tcp("s1", "127.0.0.1:" + port, true);
         Service after = tcp("s1", "127.0.0.2:" + port, true);
-        services.onServiceChange(null, before);
         CountDownLatch inTheMove = new CountDownLatch(1);
         CountDownLatch goOn = new CountDownLatch(1);
-        services.listenerOf("s1").oldAddressReleased = () -> {
-            inTheMove.countDown();
-            try {
-                goOn.await(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        AtomicBoolean inMove = new AtomicBoolean();
+        services.close();
+        services = new TcpServices(registry, group, group, new PortReleases(PortReleases.RELEASE_WAIT) {
+            @Override
+            void close(Channel listening) {
+                super.close(listening);
+                // The moment the move let the old address go, before binding the new one again.
+                if (inMove.compareAndSet(true, false)) {
+                    inTheMove.countDown();
+                    try {
+                        goOn.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
             }
-        };
+        });
+        services.onServiceChange(null, before);
+        inMove.set(true);
         CompletableFuture<Void> moving;
         try (ServerSocket newTaken = new ServerSocket()) {
             // Taken for the first try: the move then lets the old address go before binding the new one again.
