@@ -13,13 +13,4 @@ public interface ServiceListener {
      * message; a listener that throws must leave its own state as it was.
      */
     void onServiceChange(Service before, Service after) throws ServiceConflictException;
-
-    /**
-     * As {@link #onServiceChange}, for a tcp service whose port the store has just chosen ({@link PortPicker}): one no
-     * service had, so a listener that finds it in use has met another program, not one of its own letting it go, and
-     * refuses at once ({@link PortInUseException}) for the store to choose another.
-     */
-    default void onPortChosen(Service before, Service after) throws ServiceConflictException {
-        onServiceChange(before, after);
-    }
 }

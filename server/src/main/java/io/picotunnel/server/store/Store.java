@@ -334,7 +334,7 @@ public final class Store implements AutoCloseable {
             Savepoint unwritten = connection.setSavepoint();
             Change change = write.write(candidate);
             try {
-                tellListeners(List.of(change), told, true);
+                tellListeners(List.of(change), told);
                 connection.releaseSavepoint(unwritten);
                 return change.after();
             } catch (PortInUseException e) {
@@ -404,19 +404,10 @@ public final class Store implements AutoCloseable {
      * newest first, and rethrows.
      */
     private void tellListeners(List<Change> changes, List<Told> told) throws ServiceConflictException {
-        tellListeners(changes, told, false);
-    }
-
-    /** As {@link #tellListeners(List, List)}; {@code portChosen}: the changes' port was just chosen by a {@link PortPicker}. */
-    private void tellListeners(List<Change> changes, List<Told> told, boolean portChosen) throws ServiceConflictException {
         try {
             for (Change change : changes) {
                 for (ServiceListener listener : listeners) {
-                    if (portChosen) {
-                        listener.onPortChosen(change.before(), change.after());
-                    } else {
-                        listener.onServiceChange(change.before(), change.after());
-                    }
+                    listener.onServiceChange(change.before(), change.after());
                     told.add(new Told(listener, change));
                 }
             }
