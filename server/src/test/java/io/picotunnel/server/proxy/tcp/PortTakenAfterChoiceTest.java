@@ -155,6 +155,23 @@ class PortTakenAfterChoiceTest {
         assertThat(store.services()).isEmpty();
     }
 
+    @Test
+    void enablingAServiceWhosePortAnotherProgramHoldsIsRefusedAtOnceWithoutHoldingUpAnotherWrite() throws Exception {
+        close();
+        open(Files.createDirectories(dataDir.resolve("slow-release")), SLOW_RELEASE);
+        int port = range.getFirst();
+        Service disabled = store.createService(tcp("127.0.0.1:" + port, false), Integer.MAX_VALUE, freePorts)
+                .orElseThrow();
+        takeAsAnotherProgram(port);
+
+        assertRefusedAtOnceWithoutHoldingUpAnotherWrite("127.0.0.1:" + port, () -> store.updateService(disabled.id(),
+                stored -> new Service(stored.id(), stored.tunnelId(), stored.type(), null, "/", TlsMode.TERMINATE,
+                        stored.listenAddr(), stored.targetAddr(), true, stored.createdAt()), freePorts));
+
+        assertThat(store.service(disabled.id())).get().extracting(Service::enabled).isEqualTo(false);
+        assertThat(services.boundAddress(disabled.id())).isEmpty();
+    }
+
     /** 127.0.0.1:P to 127.0.0.2:P: the old address is let go for the new one, which another program holds. */
     @Test
     void aMoveToAnotherAddressOfItsPortThatAnotherProgramHoldsIsRefusedAtOnceKeepingTheOldOne() throws Exception {
@@ -255,8 +272,12 @@ class PortTakenAfterChoiceTest {
     }
 
     private Service tcp(String listenAddr) {
-        return new Service(null, tunnelId, ServiceType.TCP, null, "/", TlsMode.TERMINATE, listenAddr, "127.0.0.1:1", true,
-                Instant.EPOCH);
+        return tcp(listenAddr, true);
+    }
+
+    private Service tcp(String listenAddr, boolean enabled) {
+        return new Service(null, tunnelId, ServiceType.TCP, null, "/", TlsMode.TERMINATE, listenAddr, "127.0.0.1:1",
+                enabled, Instant.EPOCH);
     }
 
     private static int port(Service service) {
