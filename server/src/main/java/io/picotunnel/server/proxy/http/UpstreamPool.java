@@ -26,7 +26,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Upstream keep-alive, as nginx's {@code keepalive}: the streams that carried a complete keep-alive exchange
@@ -66,8 +65,6 @@ public final class UpstreamPool implements AutoCloseable {
     private final int maxIdle;
     private final Map<Key, Deque<IdleStream>> idle = new ConcurrentHashMap<>();
     private final Map<YamuxSession, Boolean> watchedSessions = new ConcurrentHashMap<>();
-    private final AtomicLong opened = new AtomicLong();
-    private final AtomicLong reused = new AtomicLong();
     private volatile boolean closed;
 
     /** {@code idleTimeout} zero turns reuse off: every stream is closed after its exchange. */
@@ -135,7 +132,6 @@ public final class UpstreamPool implements AutoCloseable {
             takeIdle(streams, service, handler, promise);
             return;
         }
-        reused.incrementAndGet();
         if (!promise.trySuccess(new Lease(channel, true))) {
             channel.close();
         }
@@ -152,7 +148,6 @@ public final class UpstreamPool implements AutoCloseable {
         });
         future.addListener(f -> {
             if (future.isSuccess()) {
-                opened.incrementAndGet();
                 if (!promise.trySuccess(new Lease(future.getNow(), false))) {
                     future.getNow().close();
                 }
@@ -289,16 +284,6 @@ public final class UpstreamPool implements AutoCloseable {
             }
         }
         return count;
-    }
-
-    /** Streams opened so far (an exchange that reused one opened none). */
-    public long streamsOpened() {
-        return opened.get();
-    }
-
-    /** Exchanges so far that reused an idle stream. */
-    public long streamsReused() {
-        return reused.get();
     }
 
     /** Closes every idle stream and every stream given back from now on (a draining server). */

@@ -94,8 +94,7 @@ class UpstreamPoolTest {
         assertThat(first.removed).isEqualTo(1);
         assertThat(stream.isOpen()).isTrue();
         assertThat(pool.idleCount()).isZero();
-        assertThat(pool.streamsOpened()).isEqualTo(1);
-        assertThat(pool.streamsReused()).isEqualTo(1);
+        assertThat(streams).as("streams opened").containsExactly(stream);
     }
 
     @Test
@@ -130,7 +129,7 @@ class UpstreamPoolTest {
         Recorder second = new Recorder();
         Channel next = leased(pool.acquire(SERVICE, second), false);
         assertThat(next).isNotSameAs(stream);
-        assertThat(pool.streamsOpened()).isEqualTo(2);
+        assertThat(streams).as("streams opened").containsExactly(stream, (EmbeddedChannel) next);
     }
 
     @Test
