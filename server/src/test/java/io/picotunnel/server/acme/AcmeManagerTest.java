@@ -528,6 +528,50 @@ class AcmeManagerTest {
         }
     }
 
+    /**
+     * A stop must not wait for the CA: close() interrupts the order, and the JDK's HTTP client under acme4j gives up
+     * the request it waits on. Were either lost, a server stopping during an order would wait in close() up to 10 s
+     * for the ACME thread and 5 s more for the order's, and the order would go on after close().
+     */
+    @Test
+    void closeWhileAnOrderWaitsOnACaThatNeverAnswersReturnsWithinSecondsWithTheOrdersThreadEnded() throws Exception {
+        List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread.ofPlatform().daemon().start(() -> acceptAndNeverAnswer(silentCa, held));
+            Set<Thread> before = orderThreads();
+            // requests may wait 30 s for the CA: far longer than close() may take
+            startManagerWithoutServerDomain(settingsFor(directoryOf(silentCa), Duration.ofHours(1),
+                    AcmeSettings.HTTP_01));
+            acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !held.isEmpty());
+            Set<Thread> ours = orderThreads();
+            ours.removeAll(before);
+            assertThat(ours).as("the order's thread, waiting for the CA's directory").isNotEmpty();
+
+            long begin = System.nanoTime();
+            acme.close();
+            Duration took = Duration.ofNanos(System.nanoTime() - begin);
+
+            assertThat(took).as("close() with an order waiting on the CA").isLessThan(Duration.ofSeconds(3));
+            assertThat(ours).noneMatch(Thread::isAlive);
+        } finally {
+            for (Socket connection : held) {
+                connection.close();
+            }
+        }
+    }
+
+    /** Takes the connections to {@code ca} (up to 16) and holds them, reading and answering nothing. */
+    private static void acceptAndNeverAnswer(ServerSocket ca, List<Socket> held) {
+        for (int i = 0; i < 16; i++) {
+            try {
+                held.add(ca.accept());
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
     private static Set<Thread> orderThreads() {
         Set<Thread> threads = new HashSet<>();
         for (Thread thread : Thread.getAllStackTraces().keySet()) {
