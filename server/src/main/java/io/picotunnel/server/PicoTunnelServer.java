@@ -32,7 +32,6 @@ import io.picotunnel.server.proxy.http.HttpListener;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
-import io.picotunnel.server.proxy.http.UpstreamPool;
 import io.picotunnel.server.proxy.tcp.TcpServices;
 import io.picotunnel.server.store.Restore;
 import io.picotunnel.server.store.Service;
@@ -678,11 +677,6 @@ public final class PicoTunnelServer implements AutoCloseable {
     /** The HTTP proxy's port as bound. */
     public int httpPort() {
         return httpListener.port();
-    }
-
-    /** The HTTP proxy's keep-alive streams to the services' targets (idle count, streams opened and reused). */
-    public UpstreamPool httpUpstreams() {
-        return httpProxy.upstreams();
     }
 
     /** Proxied HTTP requests (streams, idle keep-alive ones included) open now for {@code tunnelId}. */

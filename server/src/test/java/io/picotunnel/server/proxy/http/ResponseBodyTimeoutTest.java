@@ -58,7 +58,7 @@ class ResponseBodyTimeoutTest {
             assertThat(new String(body, StandardCharsets.US_ASCII)).isEqualTo("0123456789");
         }
         await().atMost(WAIT).until(() -> target.ended() == 1);
-        assertThat(tunnel.upstreams().idleCount()).as("the cut stream is not kept for reuse").isZero();
+        assertThat(tunnel.idleUpstreams()).as("the cut stream is not kept for reuse").isZero();
     }
 
     @Test

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -77,9 +78,21 @@ final class TunnelFixture implements AutoCloseable {
         return response.raw().body();
     }
 
-    /** The proxy's keep-alive streams to the targets. */
-    UpstreamPool upstreams() {
-        return server.httpUpstreams();
+    /** The value of the sample {@code name} in {@code /metrics} whose labels contain {@code label}; empty when none. */
+    OptionalDouble metric(String name, String label) {
+        for (String line : scrapeMetrics().split("\n")) {
+            if ((line.startsWith(name + "{") && line.contains(label)) || line.startsWith(name + " ")) {
+                return OptionalDouble.of(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+            }
+        }
+        return OptionalDouble.empty();
+    }
+
+    /** The proxy's idle keep-alive streams to the targets, over all services, as {@code /metrics} shows them. */
+    long idleUpstreams() {
+        OptionalDouble idle = metric("picotunnel_http_upstream_streams_idle", "");
+        assertThat(idle).as("picotunnel_http_upstream_streams_idle").isPresent();
+        return (long) idle.getAsDouble();
     }
 
     /**

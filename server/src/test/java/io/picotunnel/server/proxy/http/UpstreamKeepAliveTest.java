@@ -61,25 +61,17 @@ class UpstreamKeepAliveTest {
     }
 
     private void awaitIdle(int streams) {
-        await().atMost(WAIT).until(() -> tunnel.upstreams().idleCount() == streams);
+        await().atMost(WAIT).until(() -> tunnel.idleUpstreams() == streams);
     }
 
     private void awaitTargetConnectionsEnded(int count) {
         await().atMost(WAIT).until(() -> target.ended() == count);
     }
 
-    /** The value of the service's sample {@code name} in {@code /metrics} scraped over HTTP; empty when it has none. */
-    private OptionalDouble serviceMetric(String name) {
-        return metric(name, "service=\"" + serviceId + "\"");
-    }
-
-    private OptionalDouble metric(String name, String label) {
-        for (String line : tunnel.scrapeMetrics().split("\n")) {
-            if ((line.startsWith(name + "{") && line.contains(label)) || line.startsWith(name + " ")) {
-                return OptionalDouble.of(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
-            }
-        }
-        return OptionalDouble.empty();
+    private long serviceCount(String name) {
+        OptionalDouble value = tunnel.metric(name, "service=\"" + serviceId + "\"");
+        assertThat(value).as(name + " of the service").isPresent();
+        return (long) value.getAsDouble();
     }
 
     /** The service's {@code picotunnel_http_upstream_streams_opened_total} in {@code /metrics}. */
@@ -90,12 +82,6 @@ class UpstreamKeepAliveTest {
     /** The service's {@code picotunnel_http_upstream_streams_reused_total} in {@code /metrics}. */
     private long streamsReused() {
         return serviceCount("picotunnel_http_upstream_streams_reused_total");
-    }
-
-    private long serviceCount(String name) {
-        OptionalDouble value = serviceMetric(name);
-        assertThat(value).as(name + " of the service").isPresent();
-        return (long) value.getAsDouble();
     }
 
     /** The next request, on a visitor connection of its own, gets a new target connection. */
@@ -131,10 +117,9 @@ class UpstreamKeepAliveTest {
                 assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
             }
         }
-        assertThat(serviceMetric("picotunnel_http_upstream_streams_opened_total")).hasValue(1);
-        assertThat(serviceMetric("picotunnel_http_upstream_streams_reused_total")).hasValue(2);
+        assertThat(streamsOpened()).isEqualTo(1);
+        assertThat(streamsReused()).isEqualTo(2);
         awaitIdle(1);
-        assertThat(metric("picotunnel_http_upstream_streams_idle", "")).hasValue(1);
     }
 
     @Test
@@ -144,16 +129,15 @@ class UpstreamKeepAliveTest {
             assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
             assertThat(get(http, "/close").text()).isEqualTo("conn=1");
         }
-        assertThat(serviceMetric("picotunnel_http_upstream_streams_opened_total")).hasValue(1);
-        assertThat(serviceMetric("picotunnel_http_upstream_streams_reused_total")).hasValue(1);
+        assertThat(streamsOpened()).isEqualTo(1);
+        assertThat(streamsReused()).isEqualTo(1);
         awaitTargetConnectionsEnded(1);
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
             assertThat(get(http, "/ok").text()).isEqualTo("conn=2");
         }
-        assertThat(serviceMetric("picotunnel_http_upstream_streams_opened_total")).hasValue(2);
-        assertThat(serviceMetric("picotunnel_http_upstream_streams_reused_total")).hasValue(1);
+        assertThat(streamsOpened()).isEqualTo(2);
+        assertThat(streamsReused()).isEqualTo(1);
         awaitIdle(1);
-        assertThat(metric("picotunnel_http_upstream_streams_idle", "")).hasValue(1);
     }
 
     @Test
@@ -245,7 +229,7 @@ class UpstreamKeepAliveTest {
         }
         // Nothing came past the head yet: the stray body comes only once a next request is on its way. Given back
         // to the pool, the stream would carry this visitor's request, who would get the stray body ("stray").
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
         assertNextRequestUsesNewConnection();
     }
 
@@ -255,7 +239,7 @@ class UpstreamKeepAliveTest {
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
             assertThat(get(http, "/no-content-late-body").status()).isEqualTo(204);
         }
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
         assertNextRequestUsesNewConnection();
     }
 
@@ -268,7 +252,7 @@ class UpstreamKeepAliveTest {
         }
         // The body comes only once the next request on the target connection has begun to arrive: no idle watch can
         // see it. Given back to the pool, the stream would carry this visitor's request, who would get "stray".
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
         assertNextRequestUsesNewConnection();
     }
 
@@ -286,7 +270,7 @@ class UpstreamKeepAliveTest {
         // '{"user":"alice","balance":100}HTTP/1.1 200 OK' (a 502), or the next visitor would get the bytes
         // themselves had they read as the start of a response.
         await("the stream that got bytes while idle was closed").atMost(WAIT).until(() -> target.ended() == 1);
-        assertThat(tunnel.upstreams().idleCount()).isZero();
+        assertThat(tunnel.idleUpstreams()).isZero();
         assertNextRequestUsesNewConnection();
     }
 
@@ -386,7 +370,7 @@ class UpstreamKeepAliveTest {
         }
         // Its stream is closed, not parked in the pool for the rest of a body that would reach the next visitor.
         await().atMost(WAIT).until(() -> tunnel.openRequests() == 0);
-        assertThat(tunnel.upstreams().idleCount()).isZero();
+        assertThat(tunnel.idleUpstreams()).isZero();
         target.openGate();
         // The rest of the body finds the stream closed: the target's connection ends instead of waiting in the pool.
         awaitTargetConnectionsEnded(1);
@@ -419,7 +403,7 @@ class UpstreamKeepAliveTest {
         }
         // Given back to the pool, the stream would carry the next visitor's request after the unread prefix, and
         // that visitor would get the target's answer to /smuggled (a 404).
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
         assertNextRequestUsesNewConnection();
     }
 
@@ -437,7 +421,7 @@ class UpstreamKeepAliveTest {
         }
         // Given back to the pool, the stream would carry the next visitor's request after the unread prefix, and
         // that visitor would get the target's answer to /smuggled (a 404) instead of its own.
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
         assertNextRequestUsesNewConnection();
     }
 
@@ -451,7 +435,7 @@ class UpstreamKeepAliveTest {
                     + prefix);
             assertThat(http.read().status()).isEqualTo(405);
         }
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.upstreams().idleCount() == 1);
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
         assertNextRequestUsesNewConnection();
     }
 
@@ -549,7 +533,7 @@ class UpstreamKeepAliveTest {
             assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
         }
         awaitTargetConnectionsEnded(1);
-        assertThat(tunnel.upstreams().idleCount()).isZero();
+        assertThat(tunnel.idleUpstreams()).isZero();
         assertNextRequestUsesNewConnection();
     }
 
