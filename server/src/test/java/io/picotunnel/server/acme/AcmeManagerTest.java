@@ -515,15 +515,13 @@ class AcmeManagerTest {
      */
     @Test
     void closeWhileAnOrderWaitsOnACaThatNeverAnswersReturnsWithinSecondsWithTheOrdersThreadEnded() throws Exception {
-        List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
-        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Thread.ofPlatform().daemon().start(() -> acceptAndNeverAnswer(silentCa, held));
+        try (LoopbackCa silentCa = new LoopbackCa(16, LoopbackCa.NEVER)) {
             Set<Thread> before = orderThreads();
             // requests may wait 30 s for the CA: far longer than close() may take
-            startManagerWithoutServerDomain(settingsFor(directoryOf(silentCa), Duration.ofHours(1),
+            startManagerWithoutServerDomain(settingsFor(silentCa.directory(), Duration.ofHours(1),
                     AcmeSettings.HTTP_01));
             acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
-            await().atMost(Duration.ofSeconds(30)).until(() -> !held.isEmpty());
+            await().atMost(Duration.ofSeconds(30)).until(silentCa::connected);
             Set<Thread> ours = orderThreads();
             ours.removeAll(before);
             assertThat(ours).as("the order's thread, waiting for the CA's directory").isNotEmpty();
@@ -535,21 +533,6 @@ class AcmeManagerTest {
             assertThat(took).as("close() with an order waiting on the CA").isLessThan(Duration.ofSeconds(3));
             // else it went on after close(), writing in a data directory another server may have started on
             assertThat(ours).noneMatch(Thread::isAlive);
-        } finally {
-            for (Socket connection : held) {
-                connection.close();
-            }
-        }
-    }
-
-    /** Takes the connections to {@code ca} (up to 16) and holds them, reading and answering nothing. */
-    private static void acceptAndNeverAnswer(ServerSocket ca, List<Socket> held) {
-        for (int i = 0; i < 16; i++) {
-            try {
-                held.add(ca.accept());
-            } catch (IOException e) {
-                return;
-            }
         }
     }
 
@@ -774,11 +757,9 @@ class AcmeManagerTest {
 
     @Test
     void aCaThatStallsInTheMiddleOfAnAnswerFailsTheOrderAtItsDeadlineInsteadOfHoldingAcmeForGood() throws Exception {
-        List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
-        try (ServerSocket ca = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Thread.ofPlatform().daemon().start(() -> answerHeadersThenStall(ca, held));
+        try (LoopbackCa ca = new LoopbackCa(100, AcmeManagerTest::answerHeadersThenStall)) {
             // waits of 0.5 s: the order's deadline is 1.5 s plus 15 requests of 0.5 s
-            AcmeSettings stalling = new AcmeSettings(null, directoryOf(ca), null, List.of(AcmeSettings.HTTP_01),
+            AcmeSettings stalling = new AcmeSettings(null, ca.directory(), null, List.of(AcmeSettings.HTTP_01),
                     Duration.ofMillis(200), Duration.ofHours(1), Duration.ofHours(12), Duration.ofMillis(500));
             assertThat(stalling.orderDeadline()).isEqualTo(Duration.ofSeconds(9));
             startManagerWithoutServerDomain(stalling);
@@ -789,38 +770,26 @@ class AcmeManagerTest {
             await().atMost(Duration.ofSeconds(30)).until(() ->
                     acme.status("app.test").orElseThrow().status().equals("error"));
             assertThat(acme.status("app.test").orElseThrow().error())
-                    .contains("the ACME server at " + directoryOf(ca) + " did not complete the order within 9 s");
+                    .contains("the ACME server at " + ca.directory() + " did not complete the order within 9 s");
             long checksAfter = acme.checks();
             await().atMost(Duration.ofSeconds(10)).until(() -> acme.checks() > checksAfter);
-        } finally {
-            for (Socket connection : held) {
-                connection.close();
-            }
         }
     }
 
     /** A CA that answers each request with its status line, headers and the start of a body, then nothing more. */
-    private static void answerHeadersThenStall(ServerSocket ca, List<Socket> held) {
-        for (int i = 0; i < 100; i++) {
-            try {
-                Socket connection = ca.accept();
-                held.add(connection);
-                var in = connection.getInputStream();
-                int matched = 0;
-                for (int read = 0; read < 65_536 && matched < 4; read++) {
-                    int b = in.read();
-                    if (b < 0) {
-                        break;
-                    }
-                    matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
-                }
-                connection.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: 1000\r\n\r\n{\"newNonce\": ").getBytes(StandardCharsets.US_ASCII));
-                connection.getOutputStream().flush();
-            } catch (IOException e) {
-                return;
+    private static void answerHeadersThenStall(Socket connection) throws IOException {
+        var in = connection.getInputStream();
+        int matched = 0;
+        for (int read = 0; read < 65_536 && matched < 4; read++) {
+            int b = in.read();
+            if (b < 0) {
+                break;
             }
+            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
         }
+        connection.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 1000\r\n\r\n{\"newNonce\": ").getBytes(StandardCharsets.US_ASCII));
+        connection.getOutputStream().flush();
     }
 
     @Test
