@@ -3,8 +3,8 @@ package io.picotunnel.protocol.yamux;
 /**
  * Why a stream was reset, carried in the length field of the WindowUpdate|RST frame (ours, see
  * {@code docs/protocol.md}): the client says why it could not connect a stream to its target, or that it resets
- * the streams still open because it stops, and either side says when it reset a stream because its session held
- * more unread data than its buffer limit. hashicorp/yamux
+ * the streams still open because it stops (or refuses one opened as it stopped), and either side says when it reset
+ * a stream because its session held more unread data than its buffer limit. hashicorp/yamux
  * and older PicoTunnel servers ignore the length of an RST frame, so the code is backward compatible; 0 (and
  * any code not known here) means no reason given.
  */
@@ -30,7 +30,13 @@ public enum ResetReason {
      * The client is stopping (SIGTERM, {@code TunnelClient.stop}), and the stream was still open when its shutdown
      * grace period ended.
      */
-    CLIENT_STOPPING(7);
+    CLIENT_STOPPING(7),
+    /**
+     * The receiver refused the stream at its SYN, before taking any of it, because it had sent GoAway (a client that
+     * stops) and the SYN crossed it: nothing of the stream went anywhere, so it may be opened on another session, as
+     * HTTP/2's REFUSED_STREAM.
+     */
+    REFUSED_GOING_AWAY(8);
 
     private final int code;
 

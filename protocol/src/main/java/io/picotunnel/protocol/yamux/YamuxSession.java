@@ -487,14 +487,20 @@ public final class YamuxSession extends ChannelDuplexHandler {
             throw new YamuxProtocolException("SYN for stream " + Integer.toUnsignedLong(id)
                     + ", which is not the peer's to open (" + role + " side)");
         }
-        if (localGoAway || inboundStreamHandler == null) {
-            sendReset(id);
+        if (localGoAway) {
+            // The peer opened it before it read our GoAway: it went nowhere, and the reason says the opener may
+            // open it elsewhere.
+            sendReset(id, ResetReason.REFUSED_GOING_AWAY);
+            return null;
+        }
+        if (inboundStreamHandler == null) {
+            sendReset(id, ResetReason.NONE);
             return null;
         }
         if (streams.size() >= config.maxStreams()) {
             log.debug("{}: refusing stream {}: {} streams open", ctx.channel(), Integer.toUnsignedLong(id),
                     streams.size());
-            sendReset(id);
+            sendReset(id, ResetReason.NONE);
             return null;
         }
         YamuxChildChannel child = new YamuxChildChannel(this, ctx.channel(), id, StreamState.inbound());
@@ -583,8 +589,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
         flushSoon();
     }
 
-    private void sendReset(int id) {
-        writeFrame(YamuxFrame.windowUpdate(FLAG_RST, id, 0));
+    private void sendReset(int id, ResetReason reason) {
+        writeFrame(YamuxFrame.windowUpdate(FLAG_RST, id, reason.code()));
         flushSoon();
     }
 

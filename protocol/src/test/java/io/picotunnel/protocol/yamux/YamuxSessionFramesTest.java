@@ -560,9 +560,9 @@ class YamuxSessionFramesTest {
         p.session.goAway(GoAwayCode.NORMAL);
         assertFrame(p.writtenOne(), TYPE_GO_AWAY, 0, 0, GoAwayCode.NORMAL.code());
         assertThat(p.session.isGoingAway()).isTrue();
-        // a new stream from the peer is refused, ours cannot be opened...
+        // a new stream from the peer is refused, saying it went nowhere; ours cannot be opened...
         p.send(YamuxFrame.windowUpdate(FLAG_SYN, 3, 0));
-        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 3, 0);
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_RST, 3, ResetReason.REFUSED_GOING_AWAY.code());
         Future<YamuxStreamChannel> refused = p.session.openStream(new StreamRecorder());
         assertThat(refused.cause()).isInstanceOf(StreamOpenException.class).hasMessageContaining("GoAway");
         // ...and the open one goes on

@@ -2,8 +2,12 @@ package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -11,14 +15,21 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A tunnel client that stops while a request is still open: its stream outlives the client's shutdown grace, and the
@@ -36,6 +47,10 @@ class StoppingClientEndToEndTest {
     /** Holds every request the target takes until the test ends (bounded). */
     private final CountDownLatch answer = new CountDownLatch(1);
     private final CountDownLatch requestTaken = new CountDownLatch(1);
+    /** "METHOD /path" of every request the target took. */
+    private final List<String> paths = new CopyOnWriteArrayList<>();
+    /** Each visitor on a thread of its own: one waiting for its answer must not hold up the next. */
+    private final ExecutorService visitors = Executors.newVirtualThreadPerTaskExecutor();
     private String token;
     private String tunnelId;
 
@@ -45,6 +60,15 @@ class StoppingClientEndToEndTest {
         target = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         target.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         target.createContext("/", exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            paths.add(exchange.getRequestMethod() + " " + path);
+            if (!path.equals("/slow")) {
+                byte[] body = "hello".getBytes(StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(200, body.length);
+                exchange.getResponseBody().write(body);
+                exchange.close();
+                return;
+            }
             requestTaken.countDown();
             try {
                 answer.await(20, TimeUnit.SECONDS);
@@ -67,20 +91,14 @@ class StoppingClientEndToEndTest {
         answer.countDown();
         testbed.close();
         target.stop(0);
+        visitors.shutdownNow();
     }
 
     @Test
     void aRequestStillOpenWhenTheClientsGracePeriodEndsGets503ClientStoppingWithRetryAfter() throws Exception {
         TunnelClient client = testbed.connect(tunnelId, token);
 
-        CompletableFuture<Visitor.Response> response = CompletableFuture.supplyAsync(() -> {
-            try {
-                return new Visitor("127.0.0.1").get(testbed.server().httpPort(), HOST, "/slow", "Accept: application/json");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        assertThat(requestTaken.await(10, TimeUnit.SECONDS)).as("the target has the request").isTrue();
+        CompletableFuture<Visitor.Response> response = slowRequest();
         assertThat(client.activeStreams()).isEqualTo(1);
 
         client.stop(Duration.ofMillis(200)).get(10, TimeUnit.SECONDS);
@@ -89,5 +107,122 @@ class StoppingClientEndToEndTest {
         assertThat(page.status()).as(page.body()).isEqualTo(503);
         assertThat(page.header("retry-after")).isEqualTo("5");
         assertThat(page.body()).contains("\"error\":\"client_stopping\"").contains("client is stopping");
+    }
+
+    @Test
+    void aRequestWhoseStreamCrossedTheStoppingClientsGoAwayGoesToAnotherClient() throws Exception {
+        TunnelClient stopping = testbed.connect(tunnelId, token);
+        CompletableFuture<Visitor.Response> slow = slowRequest();
+        HeldInbound held = holdWhatComesFrom(testbed.server().registry().connections(tunnelId).getFirst());
+
+        // The client's GoAway waits at the server, which still takes the client for one that takes streams.
+        stopping.stop(Duration.ofSeconds(20));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 1);
+        CompletableFuture<Visitor.Response> post = request("POST", "/form");
+        // The server opened the request's stream on the stopping client, which refused it.
+        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 2);
+        testbed.startClient(token);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
+        held.release();
+
+        Visitor.Response page = post.get(10, TimeUnit.SECONDS);
+        assertThat(page.status()).as(page.body()).isEqualTo(200);
+        assertThat(page.body()).isEqualTo("hello");
+        assertThat(paths).containsExactly("GET /slow", "POST /form");
+        answer.countDown();
+        assertThat(slow.get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
+    }
+
+    @Test
+    void aRequestWhoseStreamCrossedTheGoAwayOfTheOnlyClientGets503ClientStoppingWithRetryAfter() throws Exception {
+        TunnelClient stopping = testbed.connect(tunnelId, token);
+        CompletableFuture<Visitor.Response> slow = slowRequest();
+        HeldInbound held = holdWhatComesFrom(testbed.server().registry().connections(tunnelId).getFirst());
+
+        stopping.stop(Duration.ofSeconds(20));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 1);
+        CompletableFuture<Visitor.Response> post = request("POST", "/form");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 2);
+        held.release();
+
+        Visitor.Response page = post.get(10, TimeUnit.SECONDS);
+        assertThat(page.status()).as(page.body()).isEqualTo(503);
+        assertThat(page.header("retry-after")).isEqualTo("5");
+        assertThat(page.body()).contains("\"error\":\"client_stopping\"").contains("did not reach the app");
+        assertThat(paths).as("the target never had the request").containsExactly("GET /slow");
+        answer.countDown();
+        assertThat(slow.get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
+    }
+
+    /** A GET /slow, which the target holds until {@link #answer}; returns once the target has it. */
+    private CompletableFuture<Visitor.Response> slowRequest() throws InterruptedException {
+        CompletableFuture<Visitor.Response> response = request("GET", "/slow");
+        assertThat(requestTaken.await(10, TimeUnit.SECONDS)).as("the target has the request").isTrue();
+        return response;
+    }
+
+    private CompletableFuture<Visitor.Response> request(String method, String path) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                Visitor visitor = new Visitor("127.0.0.1");
+                int port = testbed.server().httpPort();
+                return method.equals("GET") ? visitor.get(port, HOST, path, "Accept: application/json")
+                        : visitor.post(port, HOST, path, "Accept: application/json");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, visitors);
+    }
+
+    /** From now on the server reads nothing of {@code client}'s connection until {@link HeldInbound#release}. */
+    private static HeldInbound holdWhatComesFrom(TunnelRegistry.Connection client) throws Exception {
+        Channel channel = client.session().parent();
+        HeldInbound held = new HeldInbound();
+        channel.eventLoop().submit(() -> channel.pipeline().addFirst(held)).get(10, TimeUnit.SECONDS);
+        return held;
+    }
+
+    /** Keeps what a connection reads, in order, and hands it on when released: the server reads it late. */
+    private static final class HeldInbound extends ChannelInboundHandlerAdapter {
+        private final List<Object> held = new ArrayList<>();
+        private final AtomicInteger count = new AtomicInteger();
+        private ChannelHandlerContext ctx;
+        private boolean holding = true;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!holding) {
+                ctx.fireChannelRead(msg);
+                return;
+            }
+            held.add(msg);
+            count.incrementAndGet();
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (!holding) {
+                ctx.fireChannelReadComplete();
+            }
+        }
+
+        /** Reads held so far. */
+        int count() {
+            return count.get();
+        }
+
+        void release() {
+            ctx.executor().execute(() -> {
+                holding = false;
+                held.forEach(ctx::fireChannelRead);
+                held.clear();
+                ctx.fireChannelReadComplete();
+            });
+        }
     }
 }

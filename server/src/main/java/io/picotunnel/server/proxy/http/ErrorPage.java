@@ -81,6 +81,9 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
             case CLIENT_STOPPING -> new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "client_stopping",
                     "The tunnel's client is stopping, and this request was still open when it stopped. Please try "
                             + "again in a moment.", null, RETRY_WHEN_CLIENT_STOPS);
+            case REFUSED_GOING_AWAY -> new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "client_stopping",
+                    "The tunnel's client is stopping and took no new requests: this one did not reach the app. "
+                            + "Please try again in a moment.", null, RETRY_WHEN_CLIENT_STOPS);
             case NONE -> null;
         };
     }

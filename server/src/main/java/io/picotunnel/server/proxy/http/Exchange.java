@@ -57,6 +57,8 @@ import java.util.concurrent.TimeUnit;
 final class Exchange {
 
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
+    /** A request refused by this many stopping clients in a row gets the client_stopping page. */
+    private static final int MAX_REFUSALS = 3;
     /**
      * For the headers passed on: copies of a message the HTTP decoder validated, plus names and values of the proxy's
      * own (constants, the peer's address, headers of the request). Checking every name again on each copy and set
@@ -135,6 +137,8 @@ final class Exchange {
     /** The stream carried an exchange before this one. */
     private boolean reused;
     private boolean retried;
+    /** Streams a stopping client refused to this request (each sent again elsewhere): bounds the retries. */
+    private int refusals;
     /** Anything (even a 1xx) came back on the current stream. */
     private boolean upstreamAnswered;
     /** The target said 100 Continue: it will read the body before its final answer. */
@@ -243,7 +247,9 @@ final class Exchange {
             LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
             end();
             // A retry's request went whole to the stream that failed: the connection's next message is the next request.
-            answerLocally(cause instanceof TunnelOfflineException ? ErrorPage.tunnelOffline()
+            // After a stopping client's refusal, no other client: that client's stop is the reason, not an offline tunnel.
+            answerLocally(cause instanceof TunnelOfflineException
+                            ? refusals > 0 ? ErrorPage.targetFailed(ResetReason.REFUSED_GOING_AWAY) : ErrorPage.tunnelOffline()
                     : cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable(),
                     false, requestDone);
             return;
@@ -282,6 +288,28 @@ final class Exchange {
         LOG.debug("reused stream to {} ended before answering {} {}: retrying on a new stream",
                 service.targetAddr(), request.method(), service.domain());
         retried = true;
+        cancelResponseTimer();
+        upstream.close();
+        upstream = null;
+        lastUpstreamWrite = null;
+        phase = Phase.OPENING;
+        open();
+        return true;
+    }
+
+    /**
+     * A stopping client refused the stream at its opening (its GoAway and our SYN crossed): the target never saw the
+     * request, so any method goes again, to another client of the tunnel (the stopping one takes no new stream),
+     * as long as none of its body went to the refused stream (the proxy keeps none to send again).
+     */
+    private boolean retryRefused() {
+        boolean bodyLeftBehind = bodySent || (requestDone && hasBody);
+        if (bodyLeftBehind || upstreamAnswered || refusals >= MAX_REFUSALS) {
+            return false;
+        }
+        refusals++;
+        LOG.info("service {}: the tunnel's client {}; sending {} {} to another client", service.id(),
+                describe(ResetReason.REFUSED_GOING_AWAY), request.method(), LogValues.escape(service.domain()));
         cancelResponseTimer();
         upstream.close();
         upstream = null;
@@ -857,6 +885,9 @@ final class Exchange {
         if (!responseStarted && reason == ResetReason.NONE && retryOnNewStream()) {
             return;
         }
+        if (!responseStarted && reason == ResetReason.REFUSED_GOING_AWAY && retryRefused()) {
+            return;
+        }
         end();
         if (!responseStarted && reason != ResetReason.NONE) {
             LOG.info("service {}: the tunnel's client {}", service.id(), describe(reason));
@@ -890,6 +921,8 @@ final class Exchange {
             case BUFFER_LIMIT -> "reset the stream: its streams held more data their targets had not read than its "
                     + "--session-buffer-limit, and this one's target had gone longest without reading";
             case CLIENT_STOPPING -> "is stopping: it reset the stream, still open at the end of its --shutdown-grace";
+            case REFUSED_GOING_AWAY -> "is stopping: it refused the stream, opened as it sent GoAway (the request did"
+                    + " not reach the target)";
             case NONE -> "reset the stream: no reason given";
         };
     }

@@ -19,6 +19,7 @@ class ErrorPageTest {
     @Test
     void everyReasonTheClientGivesHasAPageOfItsOwnInPlainWords() {
         Set<String> errors = new HashSet<>();
+        Set<String> messages = new HashSet<>();
         for (ResetReason reason : ResetReason.values()) {
             ErrorPage page = ErrorPage.targetFailed(reason);
             if (reason == ResetReason.NONE) {
@@ -26,7 +27,10 @@ class ErrorPageTest {
                 continue;
             }
             assertThat(page).as(reason.name()).isNotNull();
-            assertThat(errors.add(page.error())).as(reason + "'s error code " + page.error() + " is its own").isTrue();
+            // A client that stops says so in two ways (a stream still open, one refused): one error, two messages.
+            String error = reason == ResetReason.REFUSED_GOING_AWAY ? "refused:" + page.error() : page.error();
+            assertThat(errors.add(error)).as(reason + "'s error code " + page.error() + " is its own").isTrue();
+            assertThat(messages.add(page.message())).as(reason + "'s message is its own").isTrue();
             assertThat(page.message()).as(reason.name()).doesNotContain("--");
         }
     }
@@ -54,6 +58,16 @@ class ErrorPageTest {
         } finally {
             response.release();
         }
+    }
+
+    @Test
+    void aStreamRefusedByAStoppingClientIsA503SayingTheRequestDidNotReachTheApp() {
+        ErrorPage page = ErrorPage.targetFailed(ResetReason.REFUSED_GOING_AWAY);
+
+        assertThat(page.status().code()).isEqualTo(503);
+        assertThat(page.error()).isEqualTo("client_stopping");
+        assertThat(page.message()).contains("did not reach the app");
+        assertThat(page.retryAfter()).isEqualTo(ErrorPage.RETRY_WHEN_CLIENT_STOPS);
     }
 
     @Test
