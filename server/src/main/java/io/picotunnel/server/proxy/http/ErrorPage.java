@@ -21,8 +21,11 @@ import java.util.Locale;
  */
 record ErrorPage(HttpResponseStatus status, String error, String message, Button button, Duration retryAfter) {
 
-    /** The {@code Retry-After} of the page for a client that stopped: a client restarted is back within seconds. */
-    static final Duration RETRY_WHEN_CLIENT_STOPS = Duration.ofSeconds(5);
+    /**
+     * The {@code Retry-After} of the pages that ask to try again in a moment (a client that stopped, a busy tunnel):
+     * a client restarted is back within seconds, and a tunnel's requests come and go faster.
+     */
+    static final Duration RETRY_IN_A_MOMENT = Duration.ofSeconds(5);
 
     /** A form under the message whose one button POSTs to {@code action} (a path of the same origin). */
     record Button(String action, String label) {
@@ -80,10 +83,10 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
                             + " Its operator can check the service's target and the client's network.");
             case CLIENT_STOPPING -> new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "client_stopping",
                     "The tunnel's client is stopping, and this request was still open when it stopped. Please try "
-                            + "again in a moment.", null, RETRY_WHEN_CLIENT_STOPS);
+                            + "again in a moment.", null, RETRY_IN_A_MOMENT);
             case REFUSED_GOING_AWAY -> new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "client_stopping",
                     "The tunnel's client is stopping and took no new requests: this one did not reach the app. "
-                            + "Please try again in a moment.", null, RETRY_WHEN_CLIENT_STOPS);
+                            + "Please try again in a moment.", null, RETRY_IN_A_MOMENT);
             case NONE -> null;
         };
     }
@@ -111,7 +114,8 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
     /** The tunnel carries as many requests as it may at once. */
     static ErrorPage tunnelBusy() {
         return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "tunnel_busy",
-                "The tunnel is carrying as many requests as it may at once. Try again in a moment.");
+                "The tunnel is carrying as many requests as it may at once. Try again in a moment.", null,
+                RETRY_IN_A_MOMENT);
     }
 
     static ErrorPage badRequest(String why) {

@@ -67,7 +67,21 @@ class ErrorPageTest {
         assertThat(page.status().code()).isEqualTo(503);
         assertThat(page.error()).isEqualTo("client_stopping");
         assertThat(page.message()).contains("did not reach the app");
-        assertThat(page.retryAfter()).isEqualTo(ErrorPage.RETRY_WHEN_CLIENT_STOPS);
+        assertThat(page.retryAfter()).isEqualTo(ErrorPage.RETRY_IN_A_MOMENT);
+    }
+
+    @Test
+    void aBusyTunnelIsA503WithTheRetryAfterOfAStoppingClient() {
+        FullHttpResponse response = ErrorPage.tunnelBusy()
+                .toResponse(UnpooledByteBufAllocator.DEFAULT, HttpVersion.HTTP_1_1, "application/json", false);
+        try {
+            assertThat(response.status().code()).isEqualTo(503);
+            assertThat(response.headers().get(HttpHeaderNames.RETRY_AFTER)).isEqualTo("5");
+            assertThat(ErrorPage.tunnelBusy().retryAfter())
+                    .isEqualTo(ErrorPage.targetFailed(ResetReason.CLIENT_STOPPING).retryAfter());
+        } finally {
+            response.release();
+        }
     }
 
     @Test

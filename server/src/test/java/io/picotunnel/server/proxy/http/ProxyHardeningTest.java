@@ -309,6 +309,7 @@ class ProxyHardeningTest {
                 try (RawHttp third = connect()) {
                     RawHttp.Response response = third.get("beta.test", "/");
                     assertThat(response.status()).isEqualTo(503);
+                    assertThat(response.header("retry-after")).as("as client_stopping's").isEqualTo("5");
                     assertThat(response.text()).contains("as many requests as it may");
                 }
             }
