@@ -6,7 +6,10 @@ import io.netty.util.concurrent.Promise;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeader;
+import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.channels.ClosedChannelException;
 
@@ -15,6 +18,8 @@ import java.nio.channels.ClosedChannelException;
  * delivers until the relay takes over), sends the stream header, then relays both ways. Used by tcp services and TLS passthrough.
  */
 public final class TcpStreamBridge {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TcpStreamBridge.class);
 
     private TcpStreamBridge() {
     }
@@ -48,6 +53,7 @@ public final class TcpStreamBridge {
                 // Flushed now: with a protocol where the target speaks first, nothing else would flush it.
                 stream.writeAndFlush(header.encode(stream.alloc()));
                 Relay.start(socket, stream);
+                stream.closeFuture().addListener(f -> logClientReset(tunnelId, header, socket, stream));
                 // Queued before the visitor's held bytes and EOF are released (on completion of relaying): once the
                 // relay shuts the stream's output after a FIN from the client, the stream closes and a hold still in
                 // its pipeline would be torn down with what it kept.
@@ -56,5 +62,17 @@ public final class TcpStreamBridge {
             });
         });
         return relaying;
+    }
+
+    /**
+     * A stream the client reset with a reason resets the visitor's connection (the relay does): the log says why,
+     * once per stream, as the HTTP proxy does for a request.
+     */
+    private static void logClientReset(String tunnelId, StreamHeader header, Channel socket, YamuxStreamChannel stream) {
+        ResetReason reason = stream.peerResetReason();
+        if (reason != ResetReason.NONE) {
+            LOG.info("tunnel {}, stream to {}: the tunnel's client {}; the connection from {} is reset", tunnelId,
+                    header.target(), ClientResets.describe(reason), socket.remoteAddress());
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.picotunnel.server.e2e;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import io.netty.channel.Channel;
@@ -7,7 +8,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,6 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,6 +35,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -152,6 +159,30 @@ class StoppingClientEndToEndTest {
         assertThat(paths).as("the target never had the request").containsExactly("GET /slow");
         answer.countDown();
         assertThat(slow.get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
+    }
+
+    @Test
+    void aTcpConnectionStillOpenWhenTheClientStopsIsResetAndTheLogSaysWhyOnce() throws Exception {
+        TunnelClient client = testbed.connect(tunnelId, token);
+        try (EchoServer echo = new EchoServer();
+             LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
+             Socket visitor = new Socket()) {
+            int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+            visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
+            visitor.setSoTimeout(10_000);
+            visitor.getOutputStream().write('x');
+            assertThat(visitor.getInputStream().read()).isEqualTo('x');
+
+            client.stop(Duration.ofMillis(200)).get(10, TimeUnit.SECONDS);
+
+            assertThatThrownBy(() -> visitor.getInputStream().read())
+                    .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.INFO).isEmpty());
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .contains("tunnel " + tunnelId).contains(echo.address())
+                    .contains("is stopping: it reset the stream, still open at the end of its --shutdown-grace")
+                    .contains("is reset");
+        }
     }
 
     /** A GET /slow, which the target holds until {@link #answer}; returns once the target has it. */

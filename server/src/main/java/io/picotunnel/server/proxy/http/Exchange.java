@@ -39,6 +39,7 @@ import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.SendWatch;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
+import io.picotunnel.server.tunnel.ClientResets;
 import io.picotunnel.server.tunnel.TunnelOfflineException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -309,7 +310,7 @@ final class Exchange {
         }
         refusals++;
         LOG.info("service {}: the tunnel's client {}; sending {} {} to another client", service.id(),
-                describe(ResetReason.REFUSED_GOING_AWAY), request.method(), LogValues.escape(service.domain()));
+                ClientResets.describe(ResetReason.REFUSED_GOING_AWAY), request.method(), LogValues.escape(service.domain()));
         cancelResponseTimer();
         upstream.close();
         upstream = null;
@@ -890,7 +891,7 @@ final class Exchange {
         }
         end();
         if (!responseStarted && reason != ResetReason.NONE) {
-            LOG.info("service {}: the tunnel's client {}", service.id(), describe(reason));
+            LOG.info("service {}: the tunnel's client {}", service.id(), ClientResets.describe(reason));
             answerLocally(ErrorPage.targetFailed(reason), !requestDone, requestDone);
         } else if (!responseStarted) {
             LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
@@ -906,25 +907,6 @@ final class Exchange {
 
     private void end() {
         end(false);
-    }
-
-    /** The operator's words for a reason the client gave (the visitor's page says less). */
-    private static String describe(ResetReason reason) {
-        String notConnected = "could not connect to the target: ";
-        return switch (reason) {
-            case NOT_ALLOWED -> notConnected + "the target is not in the client's --allow list";
-            case TARGET_REFUSED -> notConnected + "the target refused the connection";
-            case TARGET_TIMEOUT -> notConnected + "the target did not answer within the client's dial timeout";
-            case UNKNOWN_HOST -> notConnected + "the target's host name did not resolve";
-            case TARGET_UNREACHABLE -> notConnected + "the client has no route to the target (its host or network"
-                    + " is unreachable)";
-            case BUFFER_LIMIT -> "reset the stream: its streams held more data their targets had not read than its "
-                    + "--session-buffer-limit, and this one's target had gone longest without reading";
-            case CLIENT_STOPPING -> "is stopping: it reset the stream, still open at the end of its --shutdown-grace";
-            case REFUSED_GOING_AWAY -> "is stopping: it refused the stream, opened as it sent GoAway (the request did"
-                    + " not reach the target)";
-            case NONE -> "reset the stream: no reason given";
-        };
     }
 
     /** Ends the exchange; its stream goes back to the pool when {@code reuse}, else is closed. */
