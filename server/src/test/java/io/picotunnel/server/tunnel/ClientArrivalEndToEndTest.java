@@ -11,11 +11,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -148,6 +151,42 @@ class ClientArrivalEndToEndTest {
 
         assertThat(answer.get(10, TimeUnit.SECONDS)).startsWith("HTTP/1.1 502").contains("tunnel_offline");
         assertThat(registry().waitingStreams(tunnelId)).isZero();
+    }
+
+    @Test
+    void aTcpConnectionWhoseDataCameWhileItWaitedForAClientThatNeverRegisteredIsReset() throws Exception {
+        Held registration = clientUpgradedNotRegistered();
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+            visitor.setSoTimeout(10_000);
+            visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            CompletableFuture<Integer> read = CompletableFuture.supplyAsync(() -> readByte(visitor));
+            untilWaitingOrDone(read);
+            assertThat(read).as("waits for the client under way").isNotDone();
+
+            registration.channel().close().syncUninterruptibly();
+            registration.release();
+
+            // Closed with the visitor's bytes unread: the kernel answers with a reset, not an end of data.
+            assertThat(read).failsWithin(10, TimeUnit.SECONDS).withThrowableThat()
+                    .havingRootCause().isInstanceOf(SocketException.class).withMessageContaining("reset");
+        }
+    }
+
+    @Test
+    void aTcpConnectionThatSentNothingToATunnelWithNoClientReadsAnEndOfData() throws Exception {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+            visitor.setSoTimeout(10_000);
+
+            assertThat(visitor.getInputStream().read()).as("closed at once, no reset").isEqualTo(-1);
+        }
+    }
+
+    private static int readByte(Socket socket) {
+        try {
+            return socket.getInputStream().read();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** {@code GET /} to the HTTP service, as one raw answer (head and body). */
