@@ -33,7 +33,10 @@ public final class TcpStreamBridge {
     public static Future<Void> connect(TunnelRegistry registry, String tunnelId, StreamHeader header, Channel socket) {
         Promise<Void> relaying = socket.eventLoop().newPromise();
         Hold hold = new Hold();
-        registry.openStream(tunnelId, hold, socket.eventLoop()).addListener((Future<YamuxStreamChannel> opened) -> {
+        Future<YamuxStreamChannel> opening = registry.openStream(tunnelId, hold, socket.eventLoop());
+        // A visitor who leaves while the stream waits for a client under way takes its wait with it.
+        socket.closeFuture().addListener(closed -> opening.cancel(false));
+        opening.addListener((Future<YamuxStreamChannel> opened) -> {
             if (!opened.isSuccess()) {
                 if (opened.cause() instanceof TunnelOfflineException) {
                     socket.close();

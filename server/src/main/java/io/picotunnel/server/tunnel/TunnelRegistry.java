@@ -23,6 +23,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -227,7 +228,8 @@ public final class TunnelRegistry implements TunnelPresence {
         private int underWay;
         /** The event loop of the newest: waiting streams are timed there when the caller named no loop. */
         private EventLoop loop;
-        private List<Runnable> waiting = new ArrayList<>();
+        /** A set: each waiter that times out or is cancelled leaves it, which a long list would make quadratic. */
+        private Set<Runnable> waiting = new LinkedHashSet<>();
 
         void add(EventLoop loop) {
             underWay++;
@@ -240,8 +242,8 @@ public final class TunnelRegistry implements TunnelPresence {
             if (!registered && underWay > 0) {
                 return List.of();
             }
-            List<Runnable> woken = waiting;
-            waiting = new ArrayList<>();
+            List<Runnable> woken = List.copyOf(waiting);
+            waiting = new LinkedHashSet<>();
             return woken;
         }
     }
@@ -361,7 +363,7 @@ public final class TunnelRegistry implements TunnelPresence {
     /**
      * When a client of the tunnel is under way ({@link #arriving}), the stream waits for it: the promise completes
      * as {@link #openStream} would once a client arrives, or fails offline when none did within the arrival wait.
-     * Null when none is under way.
+     * A caller whose visitor leaves cancels it: nothing is opened for it then. Null when none is under way.
      */
     private Promise<YamuxStreamChannel> awaitArrival(String tunnelId, ChannelHandler handler, EventLoop near,
                                                      Set<Connection> tried) {
@@ -376,7 +378,7 @@ public final class TunnelRegistry implements TunnelPresence {
             Duration wait = arrivalWait;
             ScheduledFuture<?> timeout = loop.schedule(
                     () -> promise.tryFailure(new TunnelOfflineException(tunnelId)), wait.toNanos(), TimeUnit.NANOSECONDS);
-            pending.waiting.add(() -> {
+            Runnable wake = () -> {
                 timeout.cancel(false);
                 if (promise.isDone()) {
                     return;
@@ -387,9 +389,24 @@ public final class TunnelRegistry implements TunnelPresence {
                 } else {
                     attempt(arrived, tunnelId, handler, tried, promise);
                 }
+            };
+            pending.waiting.add(wake);
+            // Timed out, or cancelled by a caller whose visitor left: its timer and its place in the wait go now.
+            promise.addListener(f -> {
+                timeout.cancel(false);
+                stopWaiting(tunnelId, wake);
             });
         }
         return promise;
+    }
+
+    private void stopWaiting(String tunnelId, Runnable wake) {
+        synchronized (arrivals) {
+            Arrivals pending = arrivals.get(tunnelId);
+            if (pending != null) {
+                pending.waiting.remove(wake);
+            }
+        }
     }
 
     private void attempt(Connection connection, String tunnelId, ChannelHandler handler, Set<Connection> tried,

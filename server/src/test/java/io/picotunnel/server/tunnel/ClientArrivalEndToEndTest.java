@@ -140,6 +140,21 @@ class ClientArrivalEndToEndTest {
     }
 
     @Test
+    void aTcpVisitorWhoLeavesWhileWaitingForTheClientStopsWaitingAndNoStreamIsOpenedForIt() throws Exception {
+        Held registration = clientUpgradedNotRegistered();
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+            await().atMost(10, TimeUnit.SECONDS).until(() -> registry().waitingStreams(tunnelId) == 1);
+            visitor.setSoLinger(true, 0);
+        }
+
+        await("the visitor's wait dropped").atMost(10, TimeUnit.SECONDS)
+                .until(() -> registry().waitingStreams(tunnelId) == 0);
+        registration.release();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> registry().isConnected(tunnelId));
+        assertThat(registry().connections(tunnelId).getFirst().streamsOpened()).as("streams opened").isZero();
+    }
+
+    @Test
     void anHttpRequestWaitingForAClientWhoseConnectionClosesBeforeItsRegistrationGetsTheOfflinePage() throws Exception {
         Held registration = clientUpgradedNotRegistered();
         CompletableFuture<String> answer = CompletableFuture.supplyAsync(this::get);
