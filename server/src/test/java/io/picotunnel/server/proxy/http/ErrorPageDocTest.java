@@ -20,41 +20,61 @@ import java.util.regex.Pattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * docs/http-proxy.md's table of the proxy's own answers ("## Errors") against the code: every status a page of
- * {@link ErrorPage} or a connection limit's answer ({@link ConnectionLimits}) has is in the table, and every status
- * of the table is one of theirs. The pages are made by calling each of ErrorPage's factories (with every reset
- * reason), so a page added there is checked without this test naming it.
+ * docs/http-proxy.md's table of the proxy's own answers ("## Errors") against the code: every page of {@link
+ * ErrorPage} and answer of a connection limit ({@link ConnectionLimits}) is in the table, its {@code error} in a row
+ * of its status; and every status and {@code error} of the table is one of theirs. The pages are made by calling each
+ * of ErrorPage's factories (with every reset reason), so a page added there is checked without this test naming it.
  */
 class ErrorPageDocTest {
 
     private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
-    private static final Pattern ROW = Pattern.compile("(?m)^\\| ([0-9 /]+) \\|");
+    private static final Pattern ROW_TEXT = Pattern.compile("(?m)^\\| ([0-9 /]+) \\|(.*)\\|$");
     private static final Pattern STATUS = Pattern.compile("\\d{3}");
+    /** An {@code error} of the JSON form in a row: a code span in lower case right after a parenthesis. */
+    private static final Pattern ERROR = Pattern.compile("\\(`([a-z]+(?:_[a-z]+)*)`");
 
     @Test
-    void everyStatusTheProxyAnswersItselfIsInTheDocsTableAndNoOther() throws Exception {
-        assertThat(documentedStatuses()).as("statuses of the Errors table of docs/http-proxy.md")
-                .isEqualTo(answeredStatuses());
+    void everyAnswerOfTheProxyIsInTheDocsTableWithItsStatusAndError() throws Exception {
+        assertThat(documentedAnswers()).as("status and error of each answer of the Errors table of docs/http-proxy.md")
+                .isEqualTo(answers());
     }
 
-    private static Set<Integer> documentedStatuses() throws Exception {
+    /**
+     * The answers of the table: each status of a row with each error of the row, as {@code "502 tunnel_offline"}; in
+     * a row of several statuses ({@code 414 / 431}) its errors are in the same order.
+     */
+    private static Set<String> documentedAnswers() throws Exception {
         String doc = Files.readString(ROOT.resolve("docs/http-proxy.md"));
         int start = doc.indexOf("\n## Errors");
         assertThat(start).as("the Errors section of docs/http-proxy.md").isPositive();
         int end = doc.indexOf("\n## ", start + 1);
-        Set<Integer> statuses = new TreeSet<>();
-        Matcher row = ROW.matcher(doc.substring(start, end < 0 ? doc.length() : end));
+        Set<String> answers = new TreeSet<>();
+        Matcher row = ROW_TEXT.matcher(doc.substring(start, end < 0 ? doc.length() : end));
         while (row.find()) {
+            List<String> statuses = new ArrayList<>();
             Matcher status = STATUS.matcher(row.group(1));
             while (status.find()) {
-                statuses.add(Integer.parseInt(status.group()));
+                statuses.add(status.group());
+            }
+            List<String> errors = new ArrayList<>();
+            Matcher error = ERROR.matcher(row.group(2));
+            while (error.find()) {
+                errors.add(error.group(1));
+            }
+            for (int i = 0; i < errors.size(); i++) {
+                if (statuses.size() == 1) {
+                    answers.add(statuses.get(0) + " " + errors.get(i));
+                } else {
+                    assertThat(errors).as("one error per status in the row %s", row.group(1)).hasSameSizeAs(statuses);
+                    answers.add(statuses.get(i) + " " + errors.get(i));
+                }
             }
         }
-        return statuses;
+        return answers;
     }
 
-    private static Set<Integer> answeredStatuses() throws Exception {
-        Set<Integer> statuses = new TreeSet<>();
+    private static Set<String> answers() throws Exception {
+        Set<String> answers = new TreeSet<>();
         int factories = 0;
         for (Method method : ErrorPage.class.getDeclaredMethods()) {
             if (!Modifier.isStatic(method.getModifiers()) || method.getReturnType() != ErrorPage.class) {
@@ -64,7 +84,7 @@ class ErrorPageDocTest {
             for (Object[] args : arguments(method)) {
                 ErrorPage page = (ErrorPage) method.invoke(null, args);
                 if (page != null) {
-                    statuses.add(page.status().code());
+                    answers.add(page.status().code() + " " + page.error());
                 }
             }
         }
@@ -73,9 +93,11 @@ class ErrorPageDocTest {
         limitAnswer.setAccessible(true);
         for (ConnectionLimits.Refusal refusal : ConnectionLimits.Refusal.values()) {
             String answer = new String((byte[]) limitAnswer.invoke(null, refusal), StandardCharsets.US_ASCII);
-            statuses.add(Integer.parseInt(answer.substring("HTTP/1.1 ".length(), "HTTP/1.1 ".length() + 3)));
+            Matcher error = Pattern.compile("\\{\"error\":\"([a-z_]+)\"").matcher(answer);
+            assertThat(error.find()).as(answer).isTrue();
+            answers.add(answer.substring("HTTP/1.1 ".length(), "HTTP/1.1 ".length() + 3) + " " + error.group(1));
         }
-        return statuses;
+        return answers;
     }
 
     /** The calls to make of a factory: one, or one per reset reason; a host, a reason text, a timeout as given. */
