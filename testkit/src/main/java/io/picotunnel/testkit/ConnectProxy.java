@@ -1,6 +1,5 @@
 package io.picotunnel.testkit;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -22,8 +21,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * take the connection and never answer. It records each request's head and when it came.
  */
 public final class ConnectProxy implements AutoCloseable {
-
-    private static final int MAX_HEAD = 16 * 1024;
 
     private final ServerSocket listener;
     private final String credentials;
@@ -137,8 +134,8 @@ public final class ConnectProxy implements AutoCloseable {
             client.setSoTimeout(30_000);
             InputStream in = client.getInputStream();
             OutputStream out = client.getOutputStream();
-            String head = readHead(in);
-            if (head == null) {
+            String head = HttpHead.read(in);
+            if (!head.endsWith("\r\n\r\n")) {
                 client.close();
                 return;
             }
@@ -205,18 +202,6 @@ public final class ConnectProxy implements AutoCloseable {
             closeQuietly(to);
             closeQuietly(source);
         }
-    }
-
-    private static String readHead(InputStream in) throws IOException {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        int c;
-        while (head.size() < MAX_HEAD && (c = in.read()) >= 0) {
-            head.write(c);
-            if (head.size() >= 4 && head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-                return head.toString(StandardCharsets.ISO_8859_1);
-            }
-        }
-        return null;
     }
 
     private static String header(String head, String name) {

@@ -1,5 +1,6 @@
 package io.picotunnel.client.tunnel;
 
+import io.picotunnel.testkit.HttpHead;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -68,7 +69,7 @@ final class DroppingTunnelServer implements AutoCloseable {
     private void upgradeThenDrop(Socket socket) {
         try {
             socket.setSoTimeout(10_000);
-            String key = ScriptedTunnelServer.key(ScriptedTunnelServer.readHead(socket.getInputStream()));
+            String key = ScriptedTunnelServer.key(HttpHead.read(socket.getInputStream()));
             if (key == null) {
                 socket.close();
                 return;

@@ -1,5 +1,6 @@
 package io.picotunnel.client.tunnel;
 
+import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.WebSocketFrameReader;
 
 import java.io.ByteArrayOutputStream;
@@ -62,7 +63,7 @@ final class ScriptedTunnelServer implements AutoCloseable {
                 Thread.ofVirtual().start(() -> {
                     try {
                         s.setSoTimeout(60_000);
-                        String key = key(readHead(s.getInputStream()));
+                        String key = key(HttpHead.read(s.getInputStream()));
                         script.run(s, key);
                     } catch (Exception e) {
                         events.add("script: " + e);
@@ -72,18 +73,6 @@ final class ScriptedTunnelServer implements AutoCloseable {
                 return;
             }
         }
-    }
-
-    static String readHead(InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n") && head.length() < 16 * 1024) {
-            int b = in.read();
-            if (b < 0) {
-                break;
-            }
-            head.append((char) b);
-        }
-        return head.toString();
     }
 
     static String key(String head) {

@@ -5,6 +5,7 @@ import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.Setting;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.SilentListener;
 import org.junit.jupiter.api.Test;
@@ -185,7 +186,7 @@ class TunnelConnectorAddressesTest extends ClientTestBase {
             client.start();
             try (Socket accepted = server.accept()) {
                 accepted.setSoTimeout(10_000);
-                String head = ScriptedTunnelServer.readHead(accepted.getInputStream());
+                String head = HttpHead.read(accepted.getInputStream());
                 assertThat(head).startsWith("GET /tunnel HTTP/1.1\r\n").containsIgnoringCase("\r\nhost: " + host + "\r\n");
             }
         }

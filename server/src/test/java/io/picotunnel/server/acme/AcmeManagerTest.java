@@ -20,6 +20,7 @@ import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.server.tls.TestHttpBackend;
 import io.picotunnel.server.tls.TlsAlpnChallenges;
 import io.netty.handler.ssl.SslContext;
+import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import org.shredzone.acme4j.Account;
@@ -778,15 +779,7 @@ class AcmeManagerTest {
 
     /** A CA that answers each request with its status line, headers and the start of a body, then nothing more. */
     private static void answerHeadersThenStall(Socket connection) throws IOException {
-        var in = connection.getInputStream();
-        int matched = 0;
-        for (int read = 0; read < 65_536 && matched < 4; read++) {
-            int b = in.read();
-            if (b < 0) {
-                break;
-            }
-            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
-        }
+        HttpHead.read(connection.getInputStream());
         connection.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                 + "Content-Length: 1000\r\n\r\n{\"newNonce\": ").getBytes(StandardCharsets.US_ASCII));
         connection.getOutputStream().flush();

@@ -7,6 +7,7 @@ import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.HttpHead;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,15 +79,7 @@ class FailedLoginThrottleTest {
             out.write(bytes);
             out.flush();
             InputStream in = socket.getInputStream();
-            StringBuilder responseHead = new StringBuilder();
-            int b;
-            while (responseHead.length() < 16 * 1024 && (b = in.read()) != -1) {
-                responseHead.append((char) b);
-                if (responseHead.toString().endsWith("\r\n\r\n")) {
-                    break;
-                }
-            }
-            String headText = responseHead.toString().strip();
+            String headText = HttpHead.read(in).strip();
             int status = Integer.parseInt(headText.substring(9, 12));
             if (status == 101) {
                 return new Answer(status, headText, "");

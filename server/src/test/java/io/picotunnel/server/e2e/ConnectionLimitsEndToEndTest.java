@@ -7,6 +7,7 @@ import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -327,15 +328,6 @@ class ConnectionLimitsEndToEndTest {
     private String answerToUpgradeHead(Socket socket) throws IOException {
         socket.getOutputStream().write(upgradeRequest().getBytes(StandardCharsets.ISO_8859_1));
         socket.getOutputStream().flush();
-        StringBuilder head = new StringBuilder();
-        InputStream in = socket.getInputStream();
-        while (!head.toString().endsWith("\r\n\r\n") && head.length() < 4096) {
-            int b = in.read();
-            if (b < 0) {
-                break;
-            }
-            head.append((char) b);
-        }
-        return head.toString();
+        return HttpHead.read(socket.getInputStream());
     }
 }

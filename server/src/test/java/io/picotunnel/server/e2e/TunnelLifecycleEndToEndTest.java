@@ -8,12 +8,12 @@ import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.HttpHead;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetAddress;
@@ -203,7 +203,7 @@ class TunnelLifecycleEndToEndTest {
                     + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: tunnel\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            String head = readHead(handshake.getInputStream());
+            String head = HttpHead.read(handshake.getInputStream());
 
             assertThat(head).as("answered while the drain goes on (a stream is open)").startsWith("HTTP/1.1 503 ");
             assertThat(head.toLowerCase(java.util.Locale.ROOT)).contains("\r\nretry-after: ");
@@ -241,19 +241,6 @@ class TunnelLifecycleEndToEndTest {
         } catch (java.io.IOException e) {
             return false;
         }
-    }
-
-    /** The status line and headers of an HTTP answer, up to the empty line (at most 8 KiB). */
-    private static String readHead(InputStream in) throws java.io.IOException {
-        StringBuilder head = new StringBuilder();
-        int c;
-        while (head.length() < 8192 && (c = in.read()) >= 0) {
-            head.append((char) c);
-            if (head.toString().endsWith("\r\n\r\n")) {
-                break;
-            }
-        }
-        return head.toString();
     }
 
     private TunnelRegistry registry() {

@@ -12,6 +12,7 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.RefusedSender;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -369,15 +370,7 @@ class TunnelEndpointHandshakeTest {
         socket.getOutputStream().write(upgrade("/tunnel?token=" + TOKEN, extraHeaders)
                 .getBytes(StandardCharsets.ISO_8859_1));
         socket.getOutputStream().flush();
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n") && head.length() < 4096) {
-            int b = socket.getInputStream().read();
-            if (b < 0) {
-                break;
-            }
-            head.append((char) b);
-        }
-        assertThat(head.toString()).startsWith("HTTP/1.1 101");
+        assertThat(HttpHead.read(socket.getInputStream())).startsWith("HTTP/1.1 101");
         return socket;
     }
 

@@ -22,6 +22,7 @@ import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tls.TestCertificates;
+import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -152,7 +153,7 @@ class Http2ProxyTest {
     private void answerByPath() {
         while (!rawTarget.isClosed()) {
             try (Socket socket = rawTarget.accept()) {
-                String head = skipHead(socket.getInputStream());
+                String head = HttpHead.read(socket.getInputStream());
                 if (head.startsWith("POST /vanish")) {
                     continue; // closed unanswered, the upload unread
                 }
@@ -175,27 +176,12 @@ class Http2ProxyTest {
         }
     }
 
-    /** Reads a request's head (at most 64 KiB) and returns it. */
-    private static String skipHead(InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        int matched = 0;
-        while (matched < 4 && head.length() < 65536) {
-            int b = in.read();
-            if (b < 0) {
-                break;
-            }
-            head.append((char) b);
-            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
-        }
-        return head.toString();
-    }
-
     /** Answers each request with a head announcing 100000 bytes, sends 1000 of them and closes. */
     private void answerWithACutBody() {
         while (!cutTarget.isClosed()) {
             try (Socket socket = cutTarget.accept()) {
                 InputStream in = socket.getInputStream();
-                skipHead(in);
+                HttpHead.read(in);
                 OutputStream out = socket.getOutputStream();
                 out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 out.write(new byte[1000]);

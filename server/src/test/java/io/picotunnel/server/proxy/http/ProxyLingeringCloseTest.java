@@ -19,6 +19,7 @@ import io.picotunnel.server.tls.ServerCertificate;
 import io.picotunnel.server.tls.SniSockets;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.server.tls.TlsAlpnChallenges;
+import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.RefusedSender;
 import org.junit.jupiter.api.AfterEach;
@@ -124,7 +125,7 @@ class ProxyLingeringCloseTest {
             try (Socket socket = earlyTarget.accept()) {
                 socket.setSoTimeout(10_000);
                 InputStream in = socket.getInputStream();
-                skipHead(in);
+                HttpHead.read(in);
                 OutputStream out = socket.getOutputStream();
                 out.write(("HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\n"
                         + "too much").getBytes(StandardCharsets.US_ASCII));
@@ -134,17 +135,6 @@ class ProxyLingeringCloseTest {
             } catch (IOException e) {
                 // the proxy closed the stream, or the test ended: the next connection, or none
             }
-        }
-    }
-
-    private static void skipHead(InputStream in) throws IOException {
-        int matched = 0;
-        for (int read = 0; matched < 4 && read < 65536; read++) {
-            int b = in.read();
-            if (b < 0) {
-                return;
-            }
-            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
         }
     }
 

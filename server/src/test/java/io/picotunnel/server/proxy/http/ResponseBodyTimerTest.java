@@ -1,6 +1,7 @@
 package io.picotunnel.server.proxy.http;
 
 import io.netty.channel.Channel;
+import io.picotunnel.testkit.HttpHead;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -82,10 +83,7 @@ class ResponseBodyTimerTest {
     /** Asks for the event stream, reads its head and a first event: the target then sends nothing. */
     private void openEventStream(RawHttp http) throws IOException {
         http.send("GET /sse HTTP/1.1\r\nHost: events.test\r\n\r\n");
-        assertThat(http.line()).startsWith("HTTP/1.1 200");
-        for (int i = 0; i < 100 && !http.line().isEmpty(); i++) {
-            // the head's fields
-        }
+        assertThat(HttpHead.read(http.in())).startsWith("HTTP/1.1 200");
         proxy.target().sseEvents.add("first");
         assertThat(http.line()).isEqualTo("d");
         assertThat(http.line()).isEqualTo("data: first");
