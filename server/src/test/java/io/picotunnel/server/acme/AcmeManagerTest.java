@@ -720,13 +720,11 @@ class AcmeManagerTest {
 
     @Test
     void orderCutShortByShutdownLeavesNoRetryDelayForTheNextStart() throws Exception {
-        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
+        try (LoopbackCa silentCa = new LoopbackCa(1, LoopbackCa.NEVER)) {
+            AcmeSettings silent = settingsFor(silentCa.directory(), Duration.ofMillis(200), AcmeSettings.HTTP_01);
             startManagerWithoutServerDomain(silent);
             acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
-            silentCa.setSoTimeout(20_000);
-            Socket order = silentCa.accept();
-            cleanup.add(order);
+            await().atMost(Duration.ofSeconds(20)).until(silentCa::connected);
             assertThat(acme.attempts("app.test")).as("the order waits for the CA").isEqualTo(1);
 
             acme.close();
