@@ -32,12 +32,43 @@ public final class ConnectionLimits {
     private static final String REFUSED = "connection-refused";
     private static final String VISITOR_GATE = "connection-limit-per-address";
 
-    /** Why a connection was not admitted. */
+    /** Why a connection was not admitted, with the status and {@code error} of its plain-HTTP answer. */
     public enum Refusal {
-        /** Over the limit for its client address: 429. */
-        ADDRESS,
-        /** Over the listener's limit: 503. */
-        LISTENER
+        /** Over the limit for its client address. */
+        ADDRESS(429, "Too Many Requests", "too_many_connections",
+                "Too many connections are open from your address. Close some and try again."),
+        /** Over the listener's limit. */
+        LISTENER(503, "Service Unavailable", "overloaded",
+                "The server has too many open connections. Try again in a moment.");
+
+        private final int status;
+        private final String reason;
+        private final String error;
+        private final String message;
+
+        Refusal(int status, String reason, String error, String message) {
+            this.status = status;
+            this.reason = reason;
+            this.error = error;
+            this.message = message;
+        }
+
+        /** The status of the plain-HTTP answer. */
+        public int status() {
+            return status;
+        }
+
+        /** The {@code error} of the plain-HTTP answer's JSON body. */
+        public String error() {
+            return error;
+        }
+
+        private byte[] httpAnswer() {
+            String body = "{\"error\":\"" + error + "\",\"message\":\"" + message + "\"}\n";
+            String head = "HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.length() + "\r\nRetry-After: 10\r\nConnection: close\r\n\r\n";
+            return (head + body).getBytes(StandardCharsets.US_ASCII);
+        }
     }
 
     private final String listener;
@@ -164,19 +195,7 @@ public final class ConnectionLimits {
     }
 
     private static byte[] answer(Refusal refusal, boolean http) {
-        return http ? httpAnswer(refusal) : null;
-    }
-
-    private static byte[] httpAnswer(Refusal refusal) {
-        String status = refusal == Refusal.ADDRESS ? "429 Too Many Requests" : "503 Service Unavailable";
-        String error = refusal == Refusal.ADDRESS ? "too_many_connections" : "overloaded";
-        String message = refusal == Refusal.ADDRESS
-                ? "Too many connections are open from your address. Close some and try again."
-                : "The server has too many open connections. Try again in a moment.";
-        String body = "{\"error\":\"" + error + "\",\"message\":\"" + message + "\"}\n";
-        String head = "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
-                + "\r\nRetry-After: 10\r\nConnection: close\r\n\r\n";
-        return (head + body).getBytes(StandardCharsets.US_ASCII);
+        return http ? refusal.httpAnswer() : null;
     }
 
     /**
