@@ -107,6 +107,11 @@ class ClientArrivalEndToEndTest {
         return registration;
     }
 
+    /** The arrival wait longer than any await here: a visitor's wait can only end early by the visitor leaving. */
+    private void waitOutlastsTheTest() {
+        registry().arrivalWait = Duration.ofMinutes(1);
+    }
+
     /** Until the visitor waits for the client under way, or was answered (as it was, at once, before). */
     private void untilWaitingOrDone(CompletableFuture<?> visitor) {
         await().atMost(10, TimeUnit.SECONDS)
@@ -141,6 +146,7 @@ class ClientArrivalEndToEndTest {
 
     @Test
     void aTcpVisitorWhoLeavesWhileWaitingForTheClientStopsWaitingAndNoStreamIsOpenedForIt() throws Exception {
+        waitOutlastsTheTest();
         Held registration = clientUpgradedNotRegistered();
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
             await().atMost(10, TimeUnit.SECONDS).until(() -> registry().waitingStreams(tunnelId) == 1);
