@@ -26,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -44,6 +45,7 @@ class ClientArrivalEndToEndTest {
 
     private Testbed testbed;
     private HttpServer web;
+    private final AtomicInteger webRequests = new AtomicInteger();
     private EchoServer echo;
     private String tunnelId;
     private String token;
@@ -66,6 +68,7 @@ class ClientArrivalEndToEndTest {
         web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         web.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         web.createContext("/", exchange -> {
+            webRequests.incrementAndGet();
             byte[] body = "hello".getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(200, body.length);
             exchange.getResponseBody().write(body);
@@ -158,6 +161,26 @@ class ClientArrivalEndToEndTest {
         registration.release();
         await().atMost(10, TimeUnit.SECONDS).until(() -> registry().isConnected(tunnelId));
         assertThat(registry().connections(tunnelId).getFirst().streamsOpened()).as("streams opened").isZero();
+    }
+
+    @Test
+    void anHttpVisitorWhoLeavesWhileItsRequestWaitsForTheClientStopsWaitingAndNoStreamIsOpenedForIt() throws Exception {
+        waitOutlastsTheTest();
+        Held registration = clientUpgradedNotRegistered();
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            visitor.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            await().atMost(10, TimeUnit.SECONDS).until(() -> registry().waitingStreams(tunnelId) == 1);
+            visitor.setSoLinger(true, 0);
+        }
+
+        await("the visitor's wait dropped").atMost(10, TimeUnit.SECONDS)
+                .until(() -> registry().waitingStreams(tunnelId) == 0);
+        assertThat(testbed.server().openTunnelRequests(tunnelId)).as("requests counted open").isZero();
+        registration.release();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> registry().isConnected(tunnelId));
+        assertThat(registry().connections(tunnelId).getFirst().streamsOpened()).as("streams opened").isZero();
+        assertThat(webRequests).as("requests the target saw").hasValue(0);
     }
 
     @Test

@@ -131,6 +131,8 @@ final class Exchange {
     /** The request has a body (Content-Length above 0, or chunked, even if empty): the target may leave it unread. */
     private final boolean hasBody;
     private Channel upstream;
+    /** The stream asked for and not come yet: an exchange that ends first takes the ask back. */
+    private Future<UpstreamPool.Lease> opening;
     /** The handler on the current stream: events from an earlier (failed, retried) stream are ignored. */
     private Upstream upstreamHandler;
     /** The current stream ended before this side knew it was open. */
@@ -226,10 +228,14 @@ final class Exchange {
         Future<UpstreamPool.Lease> opened = retried
                 ? proxy.upstreams().acquireNew(service, handler)
                 : proxy.upstreams().acquire(service, handler);
+        opening = opened;
         opened.addListener(f -> ctx.executor().execute(() -> onOpened(opened)));
     }
 
     private void onOpened(Future<UpstreamPool.Lease> opened) {
+        if (opening == opened) {
+            opening = null;
+        }
         if (opened.isSuccess()) {
             if (opened.getNow().reused()) {
                 traffic.upstreamReused();
@@ -915,6 +921,11 @@ final class Exchange {
         closeTraffic();
         cancelResponseTimer();
         cancelBodyTimer();
+        if (opening != null) {
+            // A visitor who left while its stream waits for a client under way: no stream is opened for it later.
+            opening.cancel(false);
+            opening = null;
+        }
         if (upstream != null) {
             if (reuse) {
                 proxy.upstreams().release(service, upstream);

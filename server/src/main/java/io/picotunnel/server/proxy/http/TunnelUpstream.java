@@ -48,6 +48,12 @@ public final class TunnelUpstream implements UpstreamOpener {
         }
         Promise<Channel> promise = ImmediateEventExecutor.INSTANCE.newPromise();
         Future<YamuxStreamChannel> opened = tunnels.openStream(tunnelId, handler);
+        // A caller whose visitor left takes back an open still waiting for a client under way.
+        promise.addListener(p -> {
+            if (p.isCancelled()) {
+                opened.cancel(false);
+            }
+        });
         opened.addListener(f -> {
             if (!opened.isSuccess()) {
                 give(tunnelId);
@@ -56,10 +62,17 @@ public final class TunnelUpstream implements UpstreamOpener {
             }
             YamuxStreamChannel stream = opened.getNow();
             stream.closeFuture().addListener(c -> give(tunnelId));
+            if (promise.isCancelled()) {
+                stream.close();
+                return;
+            }
             // From the first handler's context the header goes out below the HTTP codec, before any request.
             stream.pipeline().firstContext()
                     .writeAndFlush(new StreamHeader(StreamType.HTTP, service.targetAddr()).encode(stream.alloc()));
-            promise.trySuccess(stream);
+            if (!promise.trySuccess(stream)) {
+                // Cancelled just now, as it opened.
+                stream.close();
+            }
         });
         return promise;
     }

@@ -13,7 +13,8 @@ public interface UpstreamOpener {
      * Opens a stream to {@code service}'s target with {@code handler} in its pipeline. The future completes
      * once the stream can be written to, with whatever must precede the HTTP bytes (the stream header)
      * already written. It fails with {@link io.picotunnel.server.tunnel.TunnelOfflineException} when the
-     * service's tunnel has no client connected.
+     * service's tunnel has no client connected. Cancelling it takes back an open not done yet: no stream is opened
+     * for it later, or one opened meanwhile is closed.
      */
     Future<? extends Channel> open(Service service, ChannelHandler handler);
 }

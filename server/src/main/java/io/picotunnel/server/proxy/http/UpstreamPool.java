@@ -77,7 +77,7 @@ public final class UpstreamPool implements AutoCloseable {
     /**
      * A stream to {@code service} whose events go to {@code handler} (through the {@link UpstreamSlot} last in its
      * pipeline, behind an HTTP/1.1 client codec), auto-read off: an idle one when there is one that is still open,
-     * else a new one.
+     * else a new one. Cancelling the future cancels the open of a new one ({@link UpstreamOpener#open}).
      */
     Future<Lease> acquire(Service service, ChannelInboundHandler handler) {
         Promise<Lease> promise = ImmediateEventExecutor.INSTANCE.newPromise();
@@ -138,12 +138,20 @@ public final class UpstreamPool implements AutoCloseable {
     }
 
     private void openNew(Service service, ChannelInboundHandler handler, Promise<Lease> promise) {
+        if (promise.isCancelled()) {
+            return;
+        }
         Future<? extends Channel> future = opener.open(service, new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
                 ch.config().setAutoRead(false);
                 ch.pipeline().addLast(CODEC, new UpstreamCodec(DECODER));
                 ch.pipeline().addLast(HANDLER, new UpstreamSlot(handler));
+            }
+        });
+        promise.addListener(p -> {
+            if (p.isCancelled()) {
+                future.cancel(false);
             }
         });
         future.addListener(f -> {
