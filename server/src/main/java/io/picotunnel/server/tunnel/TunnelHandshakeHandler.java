@@ -337,6 +337,12 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             session.goAway(GoAwayCode.NORMAL);
         }
         TunnelRegistry.Connection connection = arrival.register(session, version, hostname);
+        if (connection == null) {
+            LOG.info("tunnel {} ({}): token revoked or tunnel deleted during the handshake, dropping the client",
+                    tunnel.id(), tunnel.name());
+            channel.close();
+            return;
+        }
         LOG.info("tunnel {} ({}): client {} connected from {} (version {}, host {}), {} connected", tunnel.id(),
                 tunnel.name(), connection.id(), channel.remoteAddress(), version, hostname,
                 registry.connections(tunnel.id()).size());

@@ -171,10 +171,11 @@ public final class TunnelRegistry implements TunnelPresence {
      * registration. {@code loop}: the connection's event loop.
      */
     public Arrival arriving(String tunnelId, EventLoop loop) {
+        Arrival arrival = new Arrival(tunnelId);
         synchronized (arrivals) {
-            arrivals.computeIfAbsent(tunnelId, id -> new Arrivals()).add(loop);
+            arrivals.computeIfAbsent(tunnelId, id -> new Arrivals()).add(arrival, loop);
         }
-        return new Arrival(tunnelId);
+        return arrival;
     }
 
     /** For tests: the streams asked of the tunnel that wait for a client under way. */
@@ -189,16 +190,35 @@ public final class TunnelRegistry implements TunnelPresence {
     public final class Arrival {
         private final String tunnelId;
         private boolean done;
+        /** Set by {@link #disconnect}: the token it came with was revoked, or its tunnel deleted. */
+        private boolean revoked;
 
         private Arrival(String tunnelId) {
             this.tunnelId = tunnelId;
         }
 
-        /** Registers the client ({@link TunnelRegistry#register}), then hands it the streams waiting for it. */
+        /**
+         * Registers the client ({@link TunnelRegistry#register}), then hands it the streams waiting for it; null, and
+         * nothing registered, when the tunnel was disconnected while it was under way.
+         */
         public Connection register(YamuxSession session, String version, String hostname) {
+            if (revoked()) {
+                return null;
+            }
             Connection connection = TunnelRegistry.this.register(tunnelId, session, version, hostname);
+            // disconnect marks arrivals before it takes the connections: one registered in between goes here.
+            if (revoked()) {
+                unregister(connection);
+                return null;
+            }
             end(true);
             return connection;
+        }
+
+        private boolean revoked() {
+            synchronized (arrivals) {
+                return revoked;
+            }
         }
 
         /** The upgrade failed or the connection closed first: the streams waiting fail unless another is under way. */
@@ -214,8 +234,8 @@ public final class TunnelRegistry implements TunnelPresence {
                 }
                 done = true;
                 Arrivals pending = arrivals.get(tunnelId);
-                woken = pending.arrived(registered);
-                if (pending.underWay == 0) {
+                woken = pending.arrived(this, registered);
+                if (pending.underWay.isEmpty()) {
                     arrivals.remove(tunnelId);
                 }
             }
@@ -225,23 +245,37 @@ public final class TunnelRegistry implements TunnelPresence {
 
     /** The clients of one tunnel under way, and the streams waiting for them. */
     private static final class Arrivals {
-        private int underWay;
+        private final List<Arrival> underWay = new ArrayList<>();
         /** The event loop of the newest: waiting streams are timed there when the caller named no loop. */
         private EventLoop loop;
         /** A set: each waiter that times out or is cancelled leaves it, which a long list would make quadratic. */
         private Set<Runnable> waiting = new LinkedHashSet<>();
 
-        void add(EventLoop loop) {
-            underWay++;
+        void add(Arrival arrival, EventLoop loop) {
+            underWay.add(arrival);
             this.loop = loop;
         }
 
         /** The waiting streams to wake: all once one is registered or none is left under way, else none yet. */
-        List<Runnable> arrived(boolean registered) {
-            underWay--;
-            if (!registered && underWay > 0) {
+        List<Runnable> arrived(Arrival arrival, boolean registered) {
+            underWay.remove(arrival);
+            if (!registered && !underWay.isEmpty()) {
                 return List.of();
             }
+            return takeWaiting();
+        }
+
+        /** All under way are revoked: none will register, and the waiting streams are to be woken. */
+        List<Runnable> revoke() {
+            underWay.forEach(arrival -> {
+                arrival.revoked = true;
+                arrival.done = true;
+            });
+            underWay.clear();
+            return takeWaiting();
+        }
+
+        private List<Runnable> takeWaiting() {
             List<Runnable> woken = List.copyOf(waiting);
             waiting = new LinkedHashSet<>();
             return woken;
@@ -370,7 +404,7 @@ public final class TunnelRegistry implements TunnelPresence {
         Promise<YamuxStreamChannel> promise;
         synchronized (arrivals) {
             Arrivals pending = arrivals.get(tunnelId);
-            if (pending == null || pending.underWay == 0) {
+            if (pending == null || pending.underWay.isEmpty()) {
                 return null;
             }
             EventLoop loop = near != null ? near : pending.loop;
@@ -496,7 +530,15 @@ public final class TunnelRegistry implements TunnelPresence {
 
     @Override
     public void disconnect(String tunnelId) {
+        // Its clients under way came with the same token: none registers, and the streams waiting for them fail
+        // offline once the connections are gone (a wake finds none), not on a client about to be dropped.
+        List<Runnable> waiting;
+        synchronized (arrivals) {
+            Arrivals pending = arrivals.remove(tunnelId);
+            waiting = pending == null ? List.of() : pending.revoke();
+        }
         List<Connection> gone = connections.remove(tunnelId);
+        waiting.forEach(Runnable::run);
         if (gone != null) {
             // Their unregister finds them gone already: the loop the visitors are put on is worked out here.
             refreshSoleClientLoop();

@@ -115,6 +115,22 @@ class ClientArrivalEndToEndTest {
         registry().arrivalWait = Duration.ofMinutes(1);
     }
 
+    /** Counts the clients registered from now on. */
+    private AtomicInteger registrations() {
+        AtomicInteger registered = new AtomicInteger();
+        registry().addClientListener(new ClientListener() {
+            @Override
+            public void clientConnected(String id, ConnectedClient client) {
+                registered.incrementAndGet();
+            }
+
+            @Override
+            public void clientLeft(String id, ConnectedClient client) {
+            }
+        });
+        return registered;
+    }
+
     /** Until the visitor waits for the client under way, or was answered (as it was, at once, before). */
     private void untilWaitingOrDone(CompletableFuture<?> visitor) {
         await().atMost(10, TimeUnit.SECONDS)
@@ -195,6 +211,50 @@ class ClientArrivalEndToEndTest {
 
         assertThat(answer.get(10, TimeUnit.SECONDS)).startsWith("HTTP/1.1 502").contains("tunnel_offline");
         assertThat(registry().waitingStreams(tunnelId)).isZero();
+    }
+
+    @Test
+    void aTokenRegeneratedWhileAnHttpRequestWaitsForAClientUnderWayAnswersItOfflineAtOnceAndTheClientIsNotRegistered()
+            throws Exception {
+        registry().arrivalWait = Duration.ofMinutes(1);
+        Held registration = clientUpgradedNotRegistered();
+        AtomicInteger registered = registrations();
+        CompletableFuture<String> answer = CompletableFuture.supplyAsync(this::get);
+        untilWaitingOrDone(answer);
+        assertThat(answer).as("waits for the client under way").isNotDone();
+
+        var regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", "{}");
+        assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
+
+        // Still held: the answer cannot come from a stream on the client, nor from the end of the arrival wait.
+        assertThat(answer.get(5, TimeUnit.SECONDS)).startsWith("HTTP/1.1 502").contains("tunnel_offline");
+        assertThat(registry().waitingStreams(tunnelId)).isZero();
+        registration.release();
+        await("the held connection closed").atMost(10, TimeUnit.SECONDS)
+                .until(() -> !registration.channel().isActive());
+        assertThat(registered).as("the client under way was not registered").hasValue(0);
+    }
+
+    @Test
+    void aTokenRegeneratedWhileATcpVisitorWaitsForAClientUnderWayClosesTheVisitorAtOnce() throws Exception {
+        registry().arrivalWait = Duration.ofMinutes(1);
+        Held registration = clientUpgradedNotRegistered();
+        AtomicInteger registered = registrations();
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+            visitor.setSoTimeout(10_000);
+            CompletableFuture<Integer> read = CompletableFuture.supplyAsync(() -> readByte(visitor));
+            untilWaitingOrDone(read);
+            assertThat(read).as("waits for the client under way").isNotDone();
+
+            var regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", "{}");
+            assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
+
+            assertThat(read.get(5, TimeUnit.SECONDS)).as("closed, no stream opened").isEqualTo(-1);
+            registration.release();
+            await("the held connection closed").atMost(10, TimeUnit.SECONDS)
+                    .until(() -> !registration.channel().isActive());
+            assertThat(registered).as("the client under way was not registered").hasValue(0);
+        }
     }
 
     @Test
