@@ -3,7 +3,7 @@ package io.picotunnel.protocol.yamux;
 /**
  * Why a stream was reset, carried in the length field of the WindowUpdate|RST frame (ours, see
  * {@code docs/protocol.md}): the client says why it could not connect a stream to its target, or that it resets
- * the streams still open because it stops (or refuses one opened as it stopped), and either side says when it reset
+ * the streams still open because it stops (or refuses one opened as it stopped, or beyond its stream limit), and either side says when it reset
  * a stream because its session held more unread data than its buffer limit. hashicorp/yamux
  * and older PicoTunnel servers ignore the length of an RST frame, so the code is backward compatible; 0 (and
  * any code not known here) means no reason given.
@@ -36,12 +36,22 @@ public enum ResetReason {
      * stops) and the SYN crossed it: nothing of the stream went anywhere, so it may be opened on another session, as
      * HTTP/2's REFUSED_STREAM.
      */
-    REFUSED_GOING_AWAY(8);
+    REFUSED_GOING_AWAY(8),
+    /**
+     * The receiver refused the stream at its SYN, before taking any of it, because it had as many streams open as it
+     * may ({@code --max-streams}): nothing of the stream went anywhere, so it may be opened on another session.
+     */
+    REFUSED_STREAM_LIMIT(9);
 
     private final int code;
 
     ResetReason(int code) {
         this.code = code;
+    }
+
+    /** The receiver refused the stream at its SYN: nothing of it went anywhere, and it may be opened elsewhere. */
+    public boolean refused() {
+        return this == REFUSED_GOING_AWAY || this == REFUSED_STREAM_LIMIT;
     }
 
     /** The value of the RST frame's length field. */

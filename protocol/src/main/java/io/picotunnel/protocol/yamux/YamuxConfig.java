@@ -13,7 +13,8 @@ import java.time.Duration;
  * @param keepAliveInterval  how often a ping is sent; a peer that has not answered the previous ping when
  *                           the next one is due is declared dead (so detection takes at most two intervals);
  *                           {@link Duration#ZERO} disables keepalive
- * @param maxStreams         most concurrently open streams; an inbound SYN beyond it is answered with RST
+ * @param maxStreams         most concurrently open streams; an inbound SYN beyond it is answered with RST, reason
+ *                           {@link ResetReason#REFUSED_STREAM_LIMIT}
  * @param streamOpenTimeout  how long an opened stream waits for the peer's ACK before it is reset; also how long
  *                           a closed stream may make no progress before it is reset, how long a stream that
  *                           ended on the wire and outlived its session may hold bytes its reader takes none of

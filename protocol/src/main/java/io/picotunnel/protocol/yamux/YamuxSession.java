@@ -500,7 +500,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
         if (streams.size() >= config.maxStreams()) {
             log.debug("{}: refusing stream {}: {} streams open", ctx.channel(), Integer.toUnsignedLong(id),
                     streams.size());
-            sendReset(id, ResetReason.NONE);
+            sendReset(id, ResetReason.REFUSED_STREAM_LIMIT);
             return null;
         }
         YamuxChildChannel child = new YamuxChildChannel(this, ctx.channel(), id, StreamState.inbound());

@@ -26,6 +26,8 @@ public final class ClientResets {
             case CLIENT_STOPPING -> "is stopping: it reset the stream, still open at the end of its --shutdown-grace";
             case REFUSED_GOING_AWAY -> "is stopping: it refused the stream, opened as it sent GoAway (nothing of it"
                     + " reached the target)";
+            case REFUSED_STREAM_LIMIT -> "refused the stream: it had as many streams open as its --max-streams allows"
+                    + " (nothing of it reached the target)";
             case NONE -> "reset the stream: no reason given";
         };
     }

@@ -87,6 +87,9 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
             case REFUSED_GOING_AWAY -> new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "client_stopping",
                     "The tunnel's client is stopping and took no new requests: this one did not reach the app. "
                             + "Please try again in a moment.", null, RETRY_IN_A_MOMENT);
+            case REFUSED_STREAM_LIMIT -> new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "tunnel_busy",
+                    "The tunnel's client is carrying as many requests as it may at once: this one did not reach the "
+                            + "app. Please try again in a moment.", null, RETRY_IN_A_MOMENT);
             case NONE -> null;
         };
     }

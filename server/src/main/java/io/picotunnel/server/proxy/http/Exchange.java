@@ -142,6 +142,8 @@ final class Exchange {
     private boolean retried;
     /** Streams a stopping client refused to this request (each sent again elsewhere): bounds the retries. */
     private int refusals;
+    /** Why the last client refused a stream to this request (its page if no other client takes it); null if none did. */
+    private ResetReason lastRefusal;
     /** Anything (even a 1xx) came back on the current stream. */
     private boolean upstreamAnswered;
     /** The target said 100 Continue: it will read the body before its final answer. */
@@ -254,9 +256,9 @@ final class Exchange {
             LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
             end();
             // A retry's request went whole to the stream that failed: the connection's next message is the next request.
-            // After a stopping client's refusal, no other client: that client's stop is the reason, not an offline tunnel.
+            // After a client's refusal, no other client: its refusal (stopping, full) is the reason, not an offline tunnel.
             answerLocally(cause instanceof TunnelOfflineException
-                            ? refusals > 0 ? ErrorPage.targetFailed(ResetReason.REFUSED_GOING_AWAY) : ErrorPage.tunnelOffline()
+                            ? lastRefusal != null ? ErrorPage.targetFailed(lastRefusal) : ErrorPage.tunnelOffline()
                     : cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable(),
                     false, requestDone);
             return;
@@ -305,18 +307,20 @@ final class Exchange {
     }
 
     /**
-     * A stopping client refused the stream at its opening (its GoAway and our SYN crossed): the target never saw the
-     * request, so any method goes again, to another client of the tunnel (the stopping one takes no new stream),
-     * as long as none of its body went to the refused stream (the proxy keeps none to send again).
+     * A client refused the stream at its opening (stopping: its GoAway and our SYN crossed; or at its stream limit):
+     * the target never saw the request, so any method goes again, to another client of the tunnel (a stopping one
+     * takes no new stream, a full one is the most loaded), as long as none of its body went to the refused stream
+     * (the proxy keeps none to send again).
      */
-    private boolean retryRefused() {
+    private boolean retryRefused(ResetReason reason) {
         boolean bodyLeftBehind = bodySent || (requestDone && hasBody);
         if (bodyLeftBehind || upstreamAnswered || refusals >= MAX_REFUSALS) {
             return false;
         }
         refusals++;
+        lastRefusal = reason;
         LOG.info("service {}: the tunnel's client {}; sending {} {} to another client", service.id(),
-                ClientResets.describe(ResetReason.REFUSED_GOING_AWAY), request.method(), LogValues.escape(service.domain()));
+                ClientResets.describe(reason), request.method(), LogValues.escape(service.domain()));
         cancelResponseTimer();
         upstream.close();
         upstream = null;
@@ -892,7 +896,7 @@ final class Exchange {
         if (!responseStarted && reason == ResetReason.NONE && retryOnNewStream()) {
             return;
         }
-        if (!responseStarted && reason == ResetReason.REFUSED_GOING_AWAY && retryRefused()) {
+        if (!responseStarted && reason.refused() && retryRefused(reason)) {
             return;
         }
         end();

@@ -71,6 +71,16 @@ class ErrorPageTest {
     }
 
     @Test
+    void aStreamRefusedByAClientAtItsStreamLimitIsA503TunnelBusySayingTheRequestDidNotReachTheApp() {
+        ErrorPage page = ErrorPage.targetFailed(ResetReason.REFUSED_STREAM_LIMIT);
+
+        assertThat(page.status().code()).isEqualTo(503);
+        assertThat(page.error()).isEqualTo("tunnel_busy");
+        assertThat(page.message()).contains("did not reach the app");
+        assertThat(page.retryAfter()).isEqualTo(ErrorPage.RETRY_IN_A_MOMENT);
+    }
+
+    @Test
     void aBusyTunnelIsA503WithTheRetryAfterOfAStoppingClient() {
         FullHttpResponse response = ErrorPage.tunnelBusy()
                 .toResponse(UnpooledByteBufAllocator.DEFAULT, HttpVersion.HTTP_1_1, "application/json", false);

@@ -1,0 +1,118 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.testkit.EchoServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A tunnel client at its {@code --max-streams}: it refuses the server's next stream at its SYN, and the visitor learns
+ * that the tunnel is busy, not that the app failed. Real server, client and targets.
+ */
+class ClientStreamLimitEndToEndTest {
+
+    private static final String HOST = "busy.test";
+    private static final int MAX_STREAMS = 2;
+
+    @TempDir
+    Path dataDir;
+
+    private Testbed testbed;
+    private HttpServer web;
+    private EchoServer echo;
+    private final AtomicInteger requestsSeen = new AtomicInteger();
+    private int tcpPort;
+
+    @BeforeEach
+    void start() {
+        testbed = new Testbed(dataDir);
+        web = startWeb();
+        echo = new EchoServer();
+        JsonNode tunnel = testbed.createTunnel("busy");
+        String tunnelId = tunnel.get("id").asText();
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\"127.0.0.1:"
+                + web.getAddress().getPort() + "\"}");
+        tcpPort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+        SessionLimits defaults = SessionLimits.DEFAULTS;
+        testbed.startClient(tunnel.get("token").asText(), config -> config.withLimits(
+                new SessionLimits(defaults.maxStreamWindow(), defaults.sessionWindowBudget(), MAX_STREAMS)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnelId));
+    }
+
+    private HttpServer startWeb() {
+        try {
+            HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+            server.createContext("/", exchange -> {
+                requestsSeen.incrementAndGet();
+                byte[] body = "hello".getBytes(StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(200, body.length);
+                exchange.getResponseBody().write(body);
+                exchange.close();
+            });
+            server.start();
+            return server;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @AfterEach
+    void stop() {
+        testbed.close();
+        web.stop(0);
+        echo.close();
+    }
+
+    @Test
+    void aRequestRefusedByTheOnlyClientAtItsStreamLimitGets503TunnelBusyAndNeverReachesTheApp() throws Exception {
+        Socket first = relayed();
+        Socket second = relayed();
+        try (first; second) {
+            String answer = get();
+
+            assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").contains("did not reach the app")
+                    .containsIgnoringCase("Retry-After: 5");
+            assertThat(requestsSeen).hasValue(0);
+        }
+    }
+
+    /** A tcp visitor whose stream is open on the client: its bytes came back from the echo target. */
+    private Socket relayed() throws Exception {
+        Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort);
+        visitor.setSoTimeout(10_000);
+        visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(visitor.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
+        return visitor;
+    }
+
+    /** {@code GET /} to the HTTP service, as one raw answer (head and body). */
+    private String get() throws Exception {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}
