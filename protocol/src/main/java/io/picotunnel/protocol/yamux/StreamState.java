@@ -71,6 +71,11 @@ final class StreamState {
         return awaitingAck;
     }
 
+    /** We opened the stream and the peer has not acknowledged it (its SYN may not even be written yet). */
+    boolean unacknowledged() {
+        return synToSend || awaitingAck;
+    }
+
     boolean isTerminal() {
         return phase == Phase.CLOSED || phase == Phase.RESET;
     }

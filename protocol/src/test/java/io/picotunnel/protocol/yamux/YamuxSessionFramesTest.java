@@ -620,6 +620,37 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void aStreamThePeerNeverAcknowledgedBeforeItsGoAwayAndCloseEndsAsRefused() {
+        RawPeer p = server(noKeepAlive());
+        YamuxStreamChannel acknowledged = openOutbound(p);
+        YamuxStreamChannel crossed = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, acknowledged.streamId(), 0));
+        p.send(YamuxFrame.goAway(GoAwayCode.NORMAL));
+
+        p.channel.close();
+        p.channel.runPendingTasks();
+
+        assertThat(crossed.isReset()).isTrue();
+        assertThat(crossed.peerResetReason()).as("went nowhere: may be opened elsewhere")
+                .isEqualTo(ResetReason.REFUSED_GOING_AWAY);
+        assertThat(acknowledged.peerResetReason()).as("the peer had it").isEqualTo(ResetReason.NONE);
+    }
+
+    @Test
+    void aStreamNotAcknowledgedWhenTheSessionEndsWithoutGoAwayGivesNoReason() {
+        RawPeer p = server(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+
+        p.channel.close();
+        p.channel.runPendingTasks();
+
+        assertThat(s.isReset()).isTrue();
+        assertThat(s.peerResetReason()).as("the peer may have had it").isEqualTo(ResetReason.NONE);
+    }
+
+    @Test
     void resetWithAReasonCarriesItsCodeInTheRstLength() {
         RawPeer p = client(noKeepAlive());
         YamuxStreamChannel s = openOutbound(p);
