@@ -297,12 +297,7 @@ final class Exchange {
         LOG.debug("reused stream to {} ended before answering {} {}: retrying on a new stream",
                 service.targetAddr(), request.method(), service.domain());
         retried = true;
-        cancelResponseTimer();
-        upstream.close();
-        upstream = null;
-        lastUpstreamWrite = null;
-        phase = Phase.OPENING;
-        open();
+        reopen();
         return true;
     }
 
@@ -321,13 +316,18 @@ final class Exchange {
         lastRefusal = reason;
         LOG.info("service {}: the tunnel's client {}; sending {} {} to another client", service.id(),
                 ClientResets.describe(reason), request.method(), LogValues.escape(service.domain()));
+        reopen();
+        return true;
+    }
+
+    /** Drops the stream that ended without an answer and opens another for the same request. */
+    private void reopen() {
         cancelResponseTimer();
         upstream.close();
         upstream = null;
         lastUpstreamWrite = null;
         phase = Phase.OPENING;
         open();
-        return true;
     }
 
     private HttpRequest upstreamRequest() {
