@@ -118,47 +118,31 @@ class StoppingClientEndToEndTest {
 
     @Test
     void aRequestWhoseStreamCrossedTheStoppingClientsGoAwayGoesToAnotherClient() throws Exception {
-        TunnelClient stopping = testbed.connect(tunnelId, token);
-        CompletableFuture<Visitor.Response> slow = slowRequest();
-        HeldInbound held = holdWhatComesFrom(testbed.server().registry().connections(tunnelId).getFirst());
-
-        // The client's GoAway waits at the server, which still takes the client for one that takes streams.
-        stopping.stop(Duration.ofSeconds(20));
-        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 1);
-        CompletableFuture<Visitor.Response> post = request("POST", "/form");
-        // The server opened the request's stream on the stopping client, which refused it.
-        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 2);
+        CrossedGoAway crossed = postCrossingTheGoAwayOfAStoppingClient();
         testbed.startClient(token);
         await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
-        held.release();
+        crossed.held().release();
 
-        Visitor.Response page = post.get(10, TimeUnit.SECONDS);
+        Visitor.Response page = crossed.post().get(10, TimeUnit.SECONDS);
         assertThat(page.status()).as(page.body()).isEqualTo(200);
         assertThat(page.body()).isEqualTo("hello");
         assertThat(paths).containsExactly("GET /slow", "POST /form");
         answer.countDown();
-        assertThat(slow.get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
+        assertThat(crossed.slow().get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
     }
 
     @Test
     void aRequestWhoseStreamCrossedTheGoAwayOfTheOnlyClientGets503ClientStoppingWithRetryAfter() throws Exception {
-        TunnelClient stopping = testbed.connect(tunnelId, token);
-        CompletableFuture<Visitor.Response> slow = slowRequest();
-        HeldInbound held = holdWhatComesFrom(testbed.server().registry().connections(tunnelId).getFirst());
+        CrossedGoAway crossed = postCrossingTheGoAwayOfAStoppingClient();
+        crossed.held().release();
 
-        stopping.stop(Duration.ofSeconds(20));
-        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 1);
-        CompletableFuture<Visitor.Response> post = request("POST", "/form");
-        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 2);
-        held.release();
-
-        Visitor.Response page = post.get(10, TimeUnit.SECONDS);
+        Visitor.Response page = crossed.post().get(10, TimeUnit.SECONDS);
         assertThat(page.status()).as(page.body()).isEqualTo(503);
         assertThat(page.header("retry-after")).isEqualTo("5");
         assertThat(page.body()).contains("\"error\":\"client_stopping\"").contains("did not reach the app");
         assertThat(paths).as("the target never had the request").containsExactly("GET /slow");
         answer.countDown();
-        assertThat(slow.get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
+        assertThat(crossed.slow().get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
     }
 
     @Test
@@ -183,6 +167,27 @@ class StoppingClientEndToEndTest {
                     .contains("is stopping: it reset the stream, still open at the end of its --shutdown-grace")
                     .contains("is reset");
         }
+    }
+
+    /**
+     * A client under a GET /slow stops, and its GoAway waits at the server, which still takes it for one that takes
+     * streams; then a POST /form, whose stream the server opens on that client, which refuses it. Returns with both
+     * held at the server, the connection's reads held.
+     */
+    private CrossedGoAway postCrossingTheGoAwayOfAStoppingClient() throws Exception {
+        TunnelClient stopping = testbed.connect(tunnelId, token);
+        CompletableFuture<Visitor.Response> slow = slowRequest();
+        HeldInbound held = holdWhatComesFrom(testbed.server().registry().connections(tunnelId).getFirst());
+
+        stopping.stop(Duration.ofSeconds(20));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 1);
+        CompletableFuture<Visitor.Response> post = request("POST", "/form");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 2);
+        return new CrossedGoAway(slow, post, held);
+    }
+
+    private record CrossedGoAway(
+            CompletableFuture<Visitor.Response> slow, CompletableFuture<Visitor.Response> post, HeldInbound held) {
     }
 
     /** A GET /slow, which the target holds until {@link #answer}; returns once the target has it. */
