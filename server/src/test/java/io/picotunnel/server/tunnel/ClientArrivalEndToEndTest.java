@@ -201,6 +201,7 @@ class ClientArrivalEndToEndTest {
 
     @Test
     void anHttpRequestWaitingForAClientWhoseConnectionClosesBeforeItsRegistrationGetsTheOfflinePage() throws Exception {
+        waitOutlastsTheTest();
         Held registration = clientUpgradedNotRegistered();
         CompletableFuture<String> answer = CompletableFuture.supplyAsync(this::get);
         untilWaitingOrDone(answer);
@@ -259,6 +260,7 @@ class ClientArrivalEndToEndTest {
 
     @Test
     void aTcpConnectionWhoseDataCameWhileItWaitedForAClientThatNeverRegisteredIsReset() throws Exception {
+        waitOutlastsTheTest();
         Held registration = clientUpgradedNotRegistered();
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
             visitor.setSoTimeout(10_000);

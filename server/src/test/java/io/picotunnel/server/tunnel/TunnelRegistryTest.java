@@ -205,6 +205,8 @@ class TunnelRegistryTest {
 
     @Test
     void aClientGivenUpWhileAnotherIsStillUnderWayKeepsTheStreamWaitingForThatOne() throws Exception {
+        // Longer than the await below: only the second client given up can end the wait.
+        registry.arrivalWait = Duration.ofMinutes(1);
         TunnelRegistry.Arrival givenUp = registry.arriving(TUNNEL, group.next());
         TunnelRegistry.Arrival coming = registry.arriving(TUNNEL, group.next());
         Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
