@@ -520,7 +520,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
      * (RST) instead of passing on a clean end of data.
      */
     void onSessionClosed() {
-        if (state.unacknowledged() && session.goAwayReceived().isSuccess()) {
+        if (state.unacknowledged() && session.peerTookNoStreamAfterItsGoAway()) {
             // The peer said GoAway and closed without taking the stream (an ACK it sent would have come before its
             // GoAway): as if it had refused it at its SYN, so that the opener may open it on another session.
             peerResetReason = ResetReason.REFUSED_GOING_AWAY;

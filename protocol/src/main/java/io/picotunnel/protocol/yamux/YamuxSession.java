@@ -103,6 +103,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private boolean bufferLimitLogged;
     private volatile boolean localGoAway;
     private volatile boolean remoteGoAway;
+    private volatile boolean peerTakesNoStreamAfterItsGoAway;
     private long nextStreamId;
     private boolean closing;
     /** The connection is gone: streams that ended on the wire and still hold bytes are bounded only in time. */
@@ -224,6 +225,21 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     public int activeStreams() {
         return activeStreams;
+    }
+
+    /**
+     * The peer takes no stream after its GoAway, as this class refuses every SYN once it sent one: a stream we opened
+     * that it had not acknowledged when the session ends after its GoAway went nowhere, and ends as refused
+     * ({@link ResetReason#REFUSED_GOING_AWAY}). Not so by default: hashicorp/yamux still accepts, after its GoAway,
+     * the streams waiting in its accept backlog and acknowledges them only then, so an ACK lost with the connection
+     * may follow its GoAway while the stream's bytes already reached a target.
+     */
+    public void peerTakesNoStreamAfterItsGoAway() {
+        peerTakesNoStreamAfterItsGoAway = true;
+    }
+
+    boolean peerTookNoStreamAfterItsGoAway() {
+        return peerTakesNoStreamAfterItsGoAway && goAwayReceived.isSuccess();
     }
 
     /** The smoothed round-trip time measured with pings, or null before the first answer. */

@@ -622,6 +622,7 @@ class YamuxSessionFramesTest {
     @Test
     void aStreamThePeerNeverAcknowledgedBeforeItsGoAwayAndCloseEndsAsRefused() {
         RawPeer p = server(noKeepAlive());
+        p.session.peerTakesNoStreamAfterItsGoAway();
         YamuxStreamChannel acknowledged = openOutbound(p);
         YamuxStreamChannel crossed = openOutbound(p);
         p.written().forEach(YamuxFrame::release);
@@ -635,6 +636,22 @@ class YamuxSessionFramesTest {
         assertThat(crossed.peerResetReason()).as("went nowhere: may be opened elsewhere")
                 .isEqualTo(ResetReason.REFUSED_GOING_AWAY);
         assertThat(acknowledged.peerResetReason()).as("the peer had it").isEqualTo(ResetReason.NONE);
+    }
+
+    @Test
+    void aStreamAPeerMayStillTakeAfterItsGoAwayGivesNoReasonWhenTheSessionEndsUnacknowledged() {
+        // hashicorp/yamux acknowledges a stream of its accept backlog only at Accept, which may come after its
+        // GoAway: the ACK may be lost with the connection while the stream's bytes already reached a target.
+        RawPeer p = server(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.goAway(GoAwayCode.NORMAL));
+
+        p.channel.close();
+        p.channel.runPendingTasks();
+
+        assertThat(s.isReset()).isTrue();
+        assertThat(s.peerResetReason()).as("the peer may have had it").isEqualTo(ResetReason.NONE);
     }
 
     @Test

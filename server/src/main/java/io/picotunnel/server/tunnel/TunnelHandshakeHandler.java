@@ -62,7 +62,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     static final String PATH = "/tunnel";
     static final String SUBPROTOCOL = "tunnel";
-    /** The client's version and host name, sent with the upgrade; shown in the API, never trusted. */
+    /**
+     * The client's version and host name, sent with the upgrade; shown in the API. A version at all says the client is
+     * ours, which takes no stream after its GoAway (a client that lies could as well refuse a stream with reason 8).
+     */
     static final String VERSION_HEADER = "X-PicoTunnel-Client-Version";
     static final String HOSTNAME_HEADER = "X-PicoTunnel-Client-Hostname";
     static final int MAX_VERSION_LENGTH = 64;
@@ -331,6 +334,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         pipeline.addLast("ws-control", new WebSocketControlFrames());
         pipeline.addLast("ws-bytes", new WebSocketByteStreamCodec());
         YamuxSession session = new YamuxSession(YamuxRole.SERVER, config.yamux(), RefuseInboundStreams.INSTANCE);
+        if (version != null) {
+            // Our client (it says its version) refuses every stream once it sent GoAway; hashicorp/yamux need not.
+            session.peerTakesNoStreamAfterItsGoAway();
+        }
         pipeline.addLast("yamux", session);
         if (draining.getAsBoolean()) {
             // Upgraded just as the drain began, after it sent GoAway to the sessions it found: no streams on this one.
