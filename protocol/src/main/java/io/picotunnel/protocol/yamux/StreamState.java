@@ -47,6 +47,8 @@ final class StreamState {
     private boolean ackToSend;
     /** We sent SYN and the peer has not acknowledged it yet. */
     private boolean awaitingAck;
+    /** The peer reset the stream we opened before acknowledging it (an ACK on the RST frame acknowledges it). */
+    private boolean resetUnacknowledged;
 
     private StreamState(boolean outbound) {
         synToSend = outbound;
@@ -74,6 +76,10 @@ final class StreamState {
     /** We opened the stream and the peer has not acknowledged it (its SYN may not even be written yet). */
     boolean unacknowledged() {
         return synToSend || awaitingAck;
+    }
+
+    boolean resetUnacknowledged() {
+        return resetUnacknowledged;
     }
 
     boolean isTerminal() {
@@ -111,6 +117,7 @@ final class StreamState {
      */
     Transition onFrame(int flags, boolean carriesData, int streamId) {
         if (hasFlag(flags, FLAG_RST)) {
+            resetUnacknowledged = unacknowledged() && !hasFlag(flags, FLAG_ACK);
             phase = Phase.RESET;
             awaitingAck = false;
             return new Transition(false, false, true, false);

@@ -497,7 +497,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     }
 
     void onRemoteReset(ResetReason reason) {
-        peerResetReason = reason;
+        // A refusal is only one before the ACK: a stream the peer acknowledged may have reached its target, and must
+        // not be opened again elsewhere.
+        peerResetReason = reason.refused() && !state.resetUnacknowledged() ? ResetReason.NONE : reason;
         reset = true;
         dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
                 + " was reset by the peer"));

@@ -668,6 +668,26 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void aRefusalCodeOnAStreamThePeerAcknowledgedIsNoReason() {
+        // Acknowledged, the stream may have reached its target: opened again elsewhere, a request would run twice.
+        RawPeer p = server(noKeepAlive());
+        YamuxStreamChannel refused = openOutbound(p);
+        YamuxStreamChannel acknowledged = openOutbound(p);
+        YamuxStreamChannel acknowledgedWithRst = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.windowUpdate(FLAG_RST, refused.streamId(), ResetReason.REFUSED_GOING_AWAY.code()));
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, acknowledged.streamId(), 0));
+        p.send(YamuxFrame.windowUpdate(FLAG_RST, acknowledged.streamId(), ResetReason.REFUSED_GOING_AWAY.code()));
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK | FLAG_RST, acknowledgedWithRst.streamId(),
+                ResetReason.REFUSED_STREAM_LIMIT.code()));
+
+        assertThat(refused.peerResetReason()).isEqualTo(ResetReason.REFUSED_GOING_AWAY);
+        assertThat(acknowledged.isReset()).isTrue();
+        assertThat(acknowledged.peerResetReason()).as("the peer had it").isEqualTo(ResetReason.NONE);
+        assertThat(acknowledgedWithRst.peerResetReason()).as("the peer had it").isEqualTo(ResetReason.NONE);
+    }
+
+    @Test
     void resetWithAReasonCarriesItsCodeInTheRstLength() {
         RawPeer p = client(noKeepAlive());
         YamuxStreamChannel s = openOutbound(p);
