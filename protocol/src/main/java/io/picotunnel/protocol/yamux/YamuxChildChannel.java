@@ -405,7 +405,13 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     /** Sends the first frame of the stream: WindowUpdate with SYN or ACK (and the initial window delta). */
     void sendOpeningFrame() {
         session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags(), streamId,
-                receiveWindow.takeInitialDelta()));
+                receiveWindow.takeInitialDelta())).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        // The session goes with it: a GoAway written after a lost ACK would let the peer take the
+                        // stream, unacknowledged, for refused and open it again elsewhere although we have it.
+                        session.closeForLostOpeningFrame(this, f.cause());
+                    }
+                });
         session.flushSoon();
     }
 

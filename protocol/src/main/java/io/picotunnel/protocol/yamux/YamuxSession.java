@@ -948,6 +948,16 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
     }
 
+    void closeForLostOpeningFrame(YamuxChildChannel child, Throwable cause) {
+        if (closing) {
+            return;
+        }
+        log.warn("{}: the opening frame of stream {} could not be written, closing the yamux session: {}",
+                ctx.channel(), Integer.toUnsignedLong(child.streamId()), String.valueOf(cause));
+        closing = true;
+        ctx.close();
+    }
+
     void logStreamOpenTimeout(YamuxChildChannel child) {
         log.warn("{}: no ACK for stream {} within {}, resetting it", ctx.channel(),
                 Integer.toUnsignedLong(child.streamId()), Durations.format(config.streamOpenTimeout()));

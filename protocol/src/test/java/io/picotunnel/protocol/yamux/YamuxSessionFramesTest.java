@@ -8,10 +8,13 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -685,6 +688,32 @@ class YamuxSessionFramesTest {
         assertThat(acknowledged.isReset()).isTrue();
         assertThat(acknowledged.peerResetReason()).as("the peer had it").isEqualTo(ResetReason.NONE);
         assertThat(acknowledgedWithRst.peerResetReason()).as("the peer had it").isEqualTo(ResetReason.NONE);
+    }
+
+    @Test
+    void anAckThatCannotBeWrittenClosesTheSession() {
+        // Else a GoAway written later would reach the peer without the ACK: it would take the stream we have for one
+        // it may open elsewhere.
+        RawPeer p = client(noKeepAlive());
+        p.channel.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                // the session's encoder sits in front of it: frames come here as bytes (header: flags at 2)
+                if (msg instanceof ByteBuf b && b.readableBytes() >= 12
+                        && b.getByte(b.readerIndex() + 1) == TYPE_WINDOW_UPDATE
+                        && (b.getUnsignedShort(b.readerIndex() + 2) & FLAG_ACK) != 0) {
+                    b.release();
+                    promise.setFailure(new IOException("test: the ACK is not written"));
+                    return;
+                }
+                ctx.write(msg, promise);
+            }
+        });
+        p.send(YamuxFrame.windowUpdate(FLAG_SYN, 2, 0));
+        p.channel.runPendingTasks();
+
+        assertThat(p.channel.isOpen()).as("session closed").isFalse();
+        assertThat(p.session.activeStreams()).isZero();
     }
 
     @Test
