@@ -1,25 +1,18 @@
 package io.picotunnel.server.tunnel;
 
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxSpec;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.store.Tunnel;
-import io.picotunnel.testkit.HttpHead;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -35,23 +28,18 @@ class TunnelEndpointClientGoAwayTest {
     private static final String TOKEN = "a".repeat(64);
     private static final Tunnel TUNNEL = new Tunnel("0123456789abcdef", "demo", TOKEN, Instant.EPOCH, Instant.EPOCH);
 
-    private final TunnelRegistry registry = new TunnelRegistry();
-    private EventLoopGroup group;
-    private TunnelEndpoint endpoint;
-    private int port;
+    private RawPeerEndpoint peer;
+    private TunnelRegistry registry;
 
     @BeforeEach
     void start() throws IOException {
-        group = Transport.newEventLoopGroup(1, "tunnel-test");
-        endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
-                token -> TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty(), registry, group, group);
-        port = endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
+        peer = RawPeerEndpoint.start(TunnelEndpointConfig.defaults(), TUNNEL, 1, "tunnel-test");
+        registry = peer.registry();
     }
 
     @AfterEach
     void stop() {
-        endpoint.close();
-        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+        peer.close();
     }
 
     @Test
@@ -69,7 +57,7 @@ class TunnelEndpointClientGoAwayTest {
     /** The server opens a stream; the client sends GoAway and closes, never acknowledging it. */
     private ResetReason unacknowledgedAtGoAwayAndClose(String extraHeaders) throws Exception {
         YamuxStreamChannel stream;
-        try (Socket client = upgradeRaw(extraHeaders)) {
+        try (Socket client = peer.upgrade(TOKEN, extraHeaders)) {
             await().atMost(5, TimeUnit.SECONDS).until(() -> registry.connections(TUNNEL.id()).size() == 1);
             YamuxSession session = registry.connections(TUNNEL.id()).getFirst().session();
             stream = session.openStream(new ChannelInboundHandlerAdapter()).get(5, TimeUnit.SECONDS);
@@ -93,22 +81,5 @@ class TunnelEndpointClientGoAwayTest {
             frame[6 + i] = (byte) (payload[i] ^ mask[i % 4]);
         }
         return frame;
-    }
-
-    private Socket upgradeRaw(String extraHeaders) throws IOException {
-        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
-        socket.setSoTimeout(10_000);
-        socket.getOutputStream().write(("GET /tunnel?token=" + TOKEN + " HTTP/1.1\r\n"
-                + "Host: localhost\r\n"
-                + "Connection: Upgrade\r\n"
-                + "Upgrade: websocket\r\n"
-                + "Sec-WebSocket-Version: 13\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                + "Sec-WebSocket-Protocol: tunnel\r\n"
-                + extraHeaders
-                + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-        socket.getOutputStream().flush();
-        assertThat(HttpHead.read(socket.getInputStream())).startsWith("HTTP/1.1 101");
-        return socket;
     }
 }

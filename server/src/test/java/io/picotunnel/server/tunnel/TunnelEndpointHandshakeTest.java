@@ -1,6 +1,5 @@
 package io.picotunnel.server.tunnel;
 
-import io.netty.channel.EventLoopGroup;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -8,11 +7,9 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
-import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.store.Tunnel;
-import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.RefusedSender;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -36,6 +33,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static io.picotunnel.server.tunnel.RawPeerEndpoint.upgradeRequest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -52,14 +50,10 @@ class TunnelEndpointHandshakeTest {
     private static final int LARGE_BODY = 4 * 1024 * 1024;
 
     private final AtomicInteger lookups = new AtomicInteger();
-    private final TunnelRegistry registry = new TunnelRegistry();
-    private EventLoopGroup group;
-    private TunnelEndpoint endpoint;
-    private int port;
+    private RawPeerEndpoint peer;
 
     @BeforeEach
     void start() throws IOException {
-        group = Transport.newEventLoopGroup(1, "tunnel-test");
         TunnelTokens tokens = token -> {
             lookups.incrementAndGet();
             if (BROKEN_STORE_TOKEN.equals(token)) {
@@ -67,22 +61,21 @@ class TunnelEndpointHandshakeTest {
             }
             return TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty();
         };
-        endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults().withHandshakeTimeout(Duration.ofMillis(300)),
-                tokens, registry, group, group);
-        port = endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
+        peer = RawPeerEndpoint.start(TunnelEndpointConfig.defaults().withHandshakeTimeout(Duration.ofMillis(300)),
+                tokens, 1, "tunnel-test");
     }
 
     @AfterEach
     void stop() {
-        endpoint.close();
-        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+        peer.close();
     }
 
     @Test
     void unknownTokenGets401LikeAMissingOne() throws IOException {
-        RawHttp.Answer unknown = RawHttp.exchange(port, upgrade("/tunnel?token=" + "b".repeat(64), ""));
-        RawHttp.Answer missing = RawHttp.exchange(port, upgrade("/tunnel", ""));
-        RawHttp.Answer badBearer = RawHttp.exchange(port, upgrade("/tunnel", "Authorization: Bearer " + "c".repeat(64) + "\r\n"));
+        RawHttp.Answer unknown = RawHttp.exchange(peer.port(), upgradeRequest("/tunnel?token=" + "b".repeat(64), ""));
+        RawHttp.Answer missing = RawHttp.exchange(peer.port(), upgradeRequest("/tunnel", ""));
+        RawHttp.Answer badBearer = RawHttp.exchange(peer.port(),
+                upgradeRequest("/tunnel", "Authorization: Bearer " + "c".repeat(64) + "\r\n"));
 
         assertThat(unknown.status()).isEqualTo(401);
         assertThat(unknown.body()).contains("\"error\":\"unauthorized\"");
@@ -90,12 +83,12 @@ class TunnelEndpointHandshakeTest {
         assertThat(badBearer.status()).isEqualTo(401);
         assertThat(missing.body()).isEqualTo(unknown.body()).isEqualTo(badBearer.body());
         assertThat(unknown.head()).containsIgnoringCase("WWW-Authenticate: Bearer");
-        assertThat(registry.connectedCount()).isZero();
+        assertThat(peer.registry().connectedCount()).isZero();
     }
 
     @Test
     void validTokenWithoutUpgradeHeadersGets400() throws IOException {
-        RawHttp.Answer answer = RawHttp.exchange(port,
+        RawHttp.Answer answer = RawHttp.exchange(peer.port(),
                 "GET /tunnel?token=" + TOKEN + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
 
         assertThat(answer.status()).isEqualTo(400);
@@ -104,7 +97,7 @@ class TunnelEndpointHandshakeTest {
 
     @Test
     void otherPathsGet404WithoutTokenLookup() throws IOException {
-        RawHttp.Answer answer = RawHttp.exchange(port, upgrade("/api/tunnels?token=" + TOKEN, ""));
+        RawHttp.Answer answer = RawHttp.exchange(peer.port(), upgradeRequest("/api/tunnels?token=" + TOKEN, ""));
 
         assertThat(answer.status()).isEqualTo(404);
         assertThat(answer.body()).contains("\"error\":\"not_found\"");
@@ -113,7 +106,7 @@ class TunnelEndpointHandshakeTest {
 
     @Test
     void postToTunnelGets405() throws IOException {
-        RawHttp.Answer answer = RawHttp.exchange(port,
+        RawHttp.Answer answer = RawHttp.exchange(peer.port(),
                 "POST /tunnel?token=" + TOKEN + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n");
 
         assertThat(answer.status()).isEqualTo(405);
@@ -124,7 +117,7 @@ class TunnelEndpointHandshakeTest {
     void oversizedHeadersGet431() throws IOException {
         String huge = "X-Filler: " + "x".repeat(TunnelEndpoint.MAX_HEADER_SIZE) + "\r\n";
 
-        RawHttp.Answer answer = RawHttp.exchange(port, upgrade("/tunnel?token=" + TOKEN, huge));
+        RawHttp.Answer answer = RawHttp.exchange(peer.port(), upgradeRequest("/tunnel?token=" + TOKEN, huge));
 
         assertThat(answer.status()).isEqualTo(431);
         assertThat(lookups).hasValue(0);
@@ -132,7 +125,8 @@ class TunnelEndpointHandshakeTest {
 
     @Test
     void requestWithABodyGets413WithoutTokenLookup() throws IOException {
-        RawHttp.Answer answer = RawHttp.exchange(port, upgrade("/tunnel?token=" + TOKEN, "Content-Length: 5\r\n") + "hello");
+        RawHttp.Answer answer = RawHttp.exchange(peer.port(),
+                upgradeRequest("/tunnel?token=" + TOKEN, "Content-Length: 5\r\n") + "hello");
 
         assertThat(answer.status()).isEqualTo(413);
         assertThat(lookups).hasValue(0);
@@ -154,9 +148,9 @@ class TunnelEndpointHandshakeTest {
         // Netty's aggregator answered these itself: a bare 413 without Connection: close, the connection then left
         // open until the handshake timeout, or 100 Continue for a chunked body.
         for (String body : new String[] {"Content-Length: 5\r\n", "Transfer-Encoding: chunked\r\n"}) {
-            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), peer.port())) {
                 socket.setSoTimeout(5_000);
-                socket.getOutputStream().write(upgrade("/tunnel?token=" + TOKEN, body + "Expect: 100-continue\r\n")
+                socket.getOutputStream().write(upgradeRequest("/tunnel?token=" + TOKEN, body + "Expect: 100-continue\r\n")
                         .getBytes(StandardCharsets.ISO_8859_1));
 
                 assertWholeAnswer(RawHttp.readToEnd(socket.getInputStream()), 413, "body_not_allowed");
@@ -168,9 +162,9 @@ class TunnelEndpointHandshakeTest {
     @Test
     void aBrokenPercentEncodingInTheUrlGets400NotAClosedConnection() throws IOException {
         for (String target : new String[] {"/tunnel?token=%zz", "/tunnel?token=abc%", "/tunnel%zz"}) {
-            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), peer.port())) {
                 socket.setSoTimeout(10_000);
-                socket.getOutputStream().write(upgrade(target, "").getBytes(StandardCharsets.ISO_8859_1));
+                socket.getOutputStream().write(upgradeRequest(target, "").getBytes(StandardCharsets.ISO_8859_1));
 
                 String answer = RawHttp.readToEnd(socket.getInputStream());
                 assertThat(answer).as(target).isNotEmpty();
@@ -182,23 +176,23 @@ class TunnelEndpointHandshakeTest {
 
     @Test
     void aRefusedClientThatKeepsSendingAfterItsRequestGetsTheWhole401AndAnOrderlyClose() throws Exception {
-        String answer = refusedWhileSending(upgrade("/tunnel", ""));
+        String answer = refusedWhileSending(upgradeRequest("/tunnel", ""));
 
         assertWholeAnswer(answer, 401, "unauthorized");
     }
 
     @Test
     void aRefusedClientThatKeepsSendingSlowlyIsCutAtTheLingerTime() throws Exception {
-        endpoint.linger(new LingeringClose.Bounds(Duration.ofMillis(800), Duration.ofMillis(1500), 1024 * 1024));
+        peer.endpoint().linger(new LingeringClose.Bounds(Duration.ofMillis(800), Duration.ofMillis(1500), 1024 * 1024));
         ScheduledExecutorService drip = Executors.newSingleThreadScheduledExecutor();
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), peer.port())) {
             socket.setSoTimeout(10_000);
             OutputStream out = socket.getOutputStream();
-            out.write(upgrade("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
+            out.write(upgradeRequest("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
             String answer = RawHttp.readToEnd(socket.getInputStream());
             long answered = System.nanoTime();
             assertWholeAnswer(answer, 401, "unauthorized");
-            assertThat(endpoint.openConnections()).as("connections lingering after the answer").isEqualTo(1);
+            assertThat(peer.endpoint().openConnections()).as("connections lingering after the answer").isEqualTo(1);
 
             // A byte every 100 ms: never 800 ms without data, so only the 1.5 s in all ends it.
             drip.scheduleAtFixedRate(() -> {
@@ -209,7 +203,7 @@ class TunnelEndpointHandshakeTest {
                 }
             }, 0, 100, TimeUnit.MILLISECONDS);
             await().atMost(4, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20))
-                    .until(() -> endpoint.openConnections() == 0);
+                    .until(() -> peer.endpoint().openConnections() == 0);
             assertThat(Duration.ofNanos(System.nanoTime() - answered))
                     .as("how long the dripping client was read").isGreaterThan(Duration.ofMillis(1000));
         } finally {
@@ -219,31 +213,31 @@ class TunnelEndpointHandshakeTest {
 
     @Test
     void aRefusedClientThatSendsNothingMoreAndStaysIsCutAfterTheLingerIdleTime() throws Exception {
-        endpoint.linger(new LingeringClose.Bounds(Duration.ofSeconds(1), Duration.ofSeconds(30), 1024 * 1024));
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        peer.endpoint().linger(new LingeringClose.Bounds(Duration.ofSeconds(1), Duration.ofSeconds(30), 1024 * 1024));
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), peer.port())) {
             socket.setSoTimeout(10_000);
-            socket.getOutputStream().write(upgrade("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().write(upgradeRequest("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
 
             assertWholeAnswer(RawHttp.readToEnd(socket.getInputStream()), 401, "unauthorized");
             // Still read after the answer (an immediate close would be gone at once), then cut at the idle time.
             await().during(300, TimeUnit.MILLISECONDS).atMost(2, TimeUnit.SECONDS)
-                    .until(() -> endpoint.openConnections() == 1);
-            await().atMost(3, TimeUnit.SECONDS).until(() -> endpoint.openConnections() == 0);
+                    .until(() -> peer.endpoint().openConnections() == 1);
+            await().atMost(3, TimeUnit.SECONDS).until(() -> peer.endpoint().openConnections() == 0);
         }
     }
 
     @Test
     void aRefusedClientThatKeepsSendingFastIsCutAfterTheLingerBytes() throws Exception {
-        endpoint.linger(new LingeringClose.Bounds(Duration.ofSeconds(30), Duration.ofSeconds(30), 64 * 1024));
+        peer.endpoint().linger(new LingeringClose.Bounds(Duration.ofSeconds(30), Duration.ofSeconds(30), 64 * 1024));
         ExecutorService sender = Executors.newSingleThreadExecutor();
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), peer.port())) {
             socket.setSoTimeout(10_000);
             OutputStream out = socket.getOutputStream();
-            out.write(upgrade("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
+            out.write(upgradeRequest("/tunnel", "").getBytes(StandardCharsets.ISO_8859_1));
             assertWholeAnswer(RawHttp.readToEnd(socket.getInputStream()), 401, "unauthorized");
             // Read after the answer for as long as the client sends nothing (an immediate close would be gone).
             await().during(500, TimeUnit.MILLISECONDS).atMost(2, TimeUnit.SECONDS)
-                    .until(() -> endpoint.openConnections() == 1);
+                    .until(() -> peer.endpoint().openConnections() == 1);
 
             sender.submit(() -> {
                 byte[] chunk = new byte[16 * 1024];
@@ -252,7 +246,7 @@ class TunnelEndpointHandshakeTest {
                 }
                 return null;
             });
-            await().atMost(3, TimeUnit.SECONDS).until(() -> endpoint.openConnections() == 0);
+            await().atMost(3, TimeUnit.SECONDS).until(() -> peer.endpoint().openConnections() == 0);
         } finally {
             sender.shutdownNow();
         }
@@ -264,7 +258,7 @@ class TunnelEndpointHandshakeTest {
      * {@code SocketException: Connection reset} here.
      */
     private String refusedWhileSending(String head) throws Exception {
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), peer.port())) {
             socket.setSoTimeout(10_000);
             return RefusedSender.send(socket, head, LARGE_BODY);
         }
@@ -286,12 +280,9 @@ class TunnelEndpointHandshakeTest {
     void anUnsupportedWebSocketVersionGets426NamingVersion13AndAClose() throws IOException {
         // The default handshake timeout: run first in a cold JVM, the token lookup and the handshaker can take longer
         // than the fixture's 300 ms, and the connection was closed without an answer.
-        endpoint.close();
-        endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
-                token -> TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty(), registry, group, group);
-        port = endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
+        peer.restart(TunnelEndpointConfig.defaults(), RawPeerEndpoint.oneToken(TUNNEL));
 
-        RawHttp.Answer answer = RawHttp.exchange(port, upgrade("/tunnel?token=" + TOKEN, "")
+        RawHttp.Answer answer = RawHttp.exchange(peer.port(), upgradeRequest("/tunnel?token=" + TOKEN, "")
                 .replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 99"));
 
         assertThat(answer.status()).isEqualTo(426);
@@ -303,15 +294,15 @@ class TunnelEndpointHandshakeTest {
 
     @Test
     void overlongRequestLineGets414() throws IOException {
-        RawHttp.Answer answer = RawHttp.exchange(port,
-                upgrade("/tunnel?token=" + "t".repeat(TunnelEndpoint.MAX_INITIAL_LINE), ""));
+        RawHttp.Answer answer = RawHttp.exchange(peer.port(),
+                upgradeRequest("/tunnel?token=" + "t".repeat(TunnelEndpoint.MAX_INITIAL_LINE), ""));
 
         assertThat(answer.status()).isEqualTo(414);
     }
 
     @Test
     void connectionThatSendsNothingIsClosedAfterTheHandshakeTimeout() throws IOException {
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), peer.port())) {
             socket.setSoTimeout(10_000);
 
             assertThat(socket.getInputStream().read()).isEqualTo(-1);
@@ -322,11 +313,11 @@ class TunnelEndpointHandshakeTest {
     void clientVersionAndHostnameAreKeptWithoutControlCharactersAndWithinTheirLimits() throws IOException {
         String version = "1.2.3\t-\u009b31m\u0085beta";
         String hostname = " build-" + "h".repeat(400) + " ";
-        try (Socket upgraded = upgradeRaw(TunnelHandshakeHandler.VERSION_HEADER + ": " + version + "\r\n"
+        try (Socket upgraded = peer.upgrade(TOKEN, TunnelHandshakeHandler.VERSION_HEADER + ": " + version + "\r\n"
                 + TunnelHandshakeHandler.HOSTNAME_HEADER + ": " + hostname + "\r\n")) {
-            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.clients(TUNNEL.id()).size() == 1);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> peer.registry().clients(TUNNEL.id()).size() == 1);
 
-            ConnectedClient client = registry.clients(TUNNEL.id()).getFirst();
+            ConnectedClient client = peer.registry().clients(TUNNEL.id()).getFirst();
             assertThat(client.version()).isEqualTo("1.2.3-31mbeta");
             assertThat(client.hostname()).hasSize(TunnelHandshakeHandler.MAX_HOSTNAME_LENGTH)
                     .startsWith("build-hhh").doesNotContain(" ");
@@ -334,17 +325,17 @@ class TunnelEndpointHandshakeTest {
             assertThat(client.id()).matches("[0-9a-f]{16}");
             assertThat(client.connectedSince()).isNotNull();
         }
-        await().atMost(5, TimeUnit.SECONDS).until(() -> !registry.isConnected(TUNNEL.id()));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !peer.registry().isConnected(TUNNEL.id()));
     }
 
     @Test
     void clientVersionAndHostnameAreKeptWithoutInvisibleFormattingCharacters() throws IOException {
         // Header bytes are read as ISO-8859-1: 0xAD is the soft hyphen U+00AD, a Cf character most fonts do not show.
-        try (Socket upgraded = upgradeRaw(TunnelHandshakeHandler.VERSION_HEADER + ": 1.2\u00ad.3\r\n"
+        try (Socket upgraded = peer.upgrade(TOKEN, TunnelHandshakeHandler.VERSION_HEADER + ": 1.2\u00ad.3\r\n"
                 + TunnelHandshakeHandler.HOSTNAME_HEADER + ": \u00adbuild\u00ad-1\u00ad\r\n")) {
-            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.clients(TUNNEL.id()).size() == 1);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> peer.registry().clients(TUNNEL.id()).size() == 1);
 
-            ConnectedClient client = registry.clients(TUNNEL.id()).getFirst();
+            ConnectedClient client = peer.registry().clients(TUNNEL.id()).getFirst();
             assertThat(client.version()).isEqualTo("1.2.3");
             assertThat(client.hostname()).isEqualTo("build-1");
             assertThat(upgraded.isClosed()).isFalse();
@@ -353,30 +344,20 @@ class TunnelEndpointHandshakeTest {
 
     @Test
     void clientThatSendsNoVersionOrHostnameHasNullForThem() throws IOException {
-        try (Socket upgraded = upgradeRaw(TunnelHandshakeHandler.VERSION_HEADER + ": \t \r\n")) {
-            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.clients(TUNNEL.id()).size() == 1);
+        try (Socket upgraded = peer.upgrade(TOKEN, TunnelHandshakeHandler.VERSION_HEADER + ": \t \r\n")) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> peer.registry().clients(TUNNEL.id()).size() == 1);
 
-            ConnectedClient client = registry.clients(TUNNEL.id()).getFirst();
+            ConnectedClient client = peer.registry().clients(TUNNEL.id()).getFirst();
             assertThat(client.version()).isNull();
             assertThat(client.hostname()).isNull();
             assertThat(upgraded.isClosed()).isFalse();
         }
     }
 
-    /** Upgrades a raw socket with the tunnel's token and {@code extraHeaders}; returns it after the 101. */
-    private Socket upgradeRaw(String extraHeaders) throws IOException {
-        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
-        socket.setSoTimeout(10_000);
-        socket.getOutputStream().write(upgrade("/tunnel?token=" + TOKEN, extraHeaders)
-                .getBytes(StandardCharsets.ISO_8859_1));
-        socket.getOutputStream().flush();
-        assertThat(HttpHead.read(socket.getInputStream())).startsWith("HTTP/1.1 101");
-        return socket;
-    }
-
     @Test
     void aTokenStoreThatFailsGets503WithRetryAfter() throws IOException {
-        RawHttp.Answer answer = RawHttp.exchange(port, upgrade("/tunnel?token=" + BROKEN_STORE_TOKEN, ""));
+        RawHttp.Answer answer = RawHttp.exchange(peer.port(),
+                upgradeRequest("/tunnel?token=" + BROKEN_STORE_TOKEN, ""));
 
         assertThat(answer.status()).isEqualTo(503);
         assertThat(answer.body()).contains("\"error\":\"unavailable\"");
@@ -390,7 +371,7 @@ class TunnelEndpointHandshakeTest {
             throw new RejectedExecutionException("token lookups have stopped");
         };
         EmbeddedChannel channel = new EmbeddedChannel(new TunnelHandshakeHandler(TunnelEndpointConfig.defaults(),
-                token -> Optional.of(TUNNEL), registry, stopped, new FailedLogins("test", FailedLogins.TUNNEL)));
+                token -> Optional.of(TUNNEL), peer.registry(), stopped, new FailedLogins("test", FailedLogins.TUNNEL)));
         try {
             FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
                     "/tunnel?token=" + TOKEN);
@@ -414,25 +395,13 @@ class TunnelEndpointHandshakeTest {
     @Test
     void startingTwiceOnTheSamePortSaysWhichAddressIsTaken() {
         TunnelEndpoint second = new TunnelEndpoint(TunnelEndpointConfig.defaults(), token -> Optional.empty(),
-                registry, group, group);
+                peer.registry(), peer.group(), peer.group());
         try {
-            assertThatThrownBy(() -> second.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)))
+            assertThatThrownBy(() -> second.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), peer.port())))
                     .isInstanceOf(IOException.class)
-                    .hasMessageContaining("cannot listen for tunnel clients on 127.0.0.1:" + port);
+                    .hasMessageContaining("cannot listen for tunnel clients on 127.0.0.1:" + peer.port());
         } finally {
             second.close();
         }
-    }
-
-    private static String upgrade(String target, String extraHeaders) {
-        return "GET " + target + " HTTP/1.1\r\n"
-                + "Host: localhost\r\n"
-                + "Connection: Upgrade\r\n"
-                + "Upgrade: websocket\r\n"
-                + "Sec-WebSocket-Version: 13\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                + "Sec-WebSocket-Protocol: tunnel\r\n"
-                + extraHeaders
-                + "\r\n";
     }
 }

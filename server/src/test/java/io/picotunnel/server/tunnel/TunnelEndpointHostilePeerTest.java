@@ -2,10 +2,7 @@ package io.picotunnel.server.tunnel;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.store.Tunnel;
-import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.WebSocketFrameReader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -14,14 +11,11 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -36,23 +30,16 @@ class TunnelEndpointHostilePeerTest {
     private static final String TOKEN = "f".repeat(64);
     private static final Tunnel TUNNEL = new Tunnel("00000000000000aa", "raw", TOKEN, Instant.EPOCH, Instant.EPOCH);
 
-    private final TunnelRegistry registry = new TunnelRegistry();
-    private EventLoopGroup group;
-    private TunnelEndpoint endpoint;
-    private int port;
+    private RawPeerEndpoint peer;
 
     @BeforeEach
     void start() throws IOException {
-        group = Transport.newEventLoopGroup(2, "hostile-peer-test");
-        endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
-                token -> TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty(), registry, group, group);
-        port = endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
+        peer = RawPeerEndpoint.start(TunnelEndpointConfig.defaults(), TUNNEL, 2, "hostile-peer-test");
     }
 
     @AfterEach
     void stop() {
-        endpoint.close();
-        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+        peer.close();
     }
 
     @Test
@@ -113,19 +100,12 @@ class TunnelEndpointHostilePeerTest {
     private Socket upgrade() throws IOException {
         Socket socket = new Socket();
         socket.setReceiveBufferSize(4096);
-        socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-        socket.setSoTimeout(10_000);
-        String request = "GET /tunnel?token=" + TOKEN + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                + "Sec-WebSocket-Protocol: tunnel\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
-        assertThat(HttpHead.read(socket.getInputStream())).startsWith("HTTP/1.1 101");
-        return socket;
+        return peer.upgrade(socket, TOKEN, "");
     }
 
     private Channel serverSide() {
-        await().atMost(5, TimeUnit.SECONDS).until(() -> registry.isConnected(TUNNEL.id()));
-        return registry.connections(TUNNEL.id()).getFirst().session().parent();
+        await().atMost(5, TimeUnit.SECONDS).until(() -> peer.registry().isConnected(TUNNEL.id()));
+        return peer.registry().connections(TUNNEL.id()).getFirst().session().parent();
     }
 
     /** A masked frame (mask 0: the payload goes as is) of fewer than 126 bytes. */
