@@ -1,7 +1,6 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
@@ -12,13 +11,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -36,20 +32,19 @@ class ClientStreamLimitEndToEndTest {
     Path dataDir;
 
     private Testbed testbed;
-    private HttpServer web;
+    private RecordingTarget web;
     private EchoServer echo;
-    private final AtomicInteger requestsSeen = new AtomicInteger();
     private int tcpPort;
 
     @BeforeEach
     void start() {
         testbed = new Testbed(dataDir);
-        web = startWeb();
+        web = new RecordingTarget();
         echo = new EchoServer();
         JsonNode tunnel = testbed.createTunnel("busy");
         String tunnelId = tunnel.get("id").asText();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\"127.0.0.1:"
-                + web.getAddress().getPort() + "\"}");
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\""
+                + web.address() + "\"}");
         tcpPort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
         SessionLimits defaults = SessionLimits.DEFAULTS;
         testbed.startClient(tunnel.get("token").asText(), config -> config.withLimits(
@@ -57,28 +52,10 @@ class ClientStreamLimitEndToEndTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnelId));
     }
 
-    private HttpServer startWeb() {
-        try {
-            HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-            server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-            server.createContext("/", exchange -> {
-                requestsSeen.incrementAndGet();
-                byte[] body = "hello".getBytes(StandardCharsets.UTF_8);
-                exchange.sendResponseHeaders(200, body.length);
-                exchange.getResponseBody().write(body);
-                exchange.close();
-            });
-            server.start();
-            return server;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     @AfterEach
     void stop() {
         testbed.close();
-        web.stop(0);
+        web.close();
         echo.close();
     }
 
@@ -91,7 +68,7 @@ class ClientStreamLimitEndToEndTest {
 
             assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").contains("did not reach the app")
                     .containsIgnoringCase("Retry-After: 5");
-            assertThat(requestsSeen).hasValue(0);
+            assertThat(web.requestCount()).isZero();
         }
     }
 

@@ -16,7 +16,7 @@ import java.util.concurrent.Executors;
  * An HTTP target behind the tunnel client that answers "hello" (or a body of its own) and keeps the path and
  * headers of every request it saw.
  */
-final class RecordingTarget implements AutoCloseable {
+public final class RecordingTarget implements AutoCloseable {
 
     private final HttpServer server;
     private final List<Map<String, List<String>>> requests = new CopyOnWriteArrayList<>();
@@ -24,7 +24,7 @@ final class RecordingTarget implements AutoCloseable {
     /** Headers every answer carries, as name and value. */
     private final List<String[]> answerHeaders = new CopyOnWriteArrayList<>();
 
-    RecordingTarget() {
+    public RecordingTarget() {
         this("hello");
     }
 
@@ -52,11 +52,11 @@ final class RecordingTarget implements AutoCloseable {
         answerHeaders.add(new String[] {name, value});
     }
 
-    String address() {
+    public String address() {
         return "127.0.0.1:" + server.getAddress().getPort();
     }
 
-    int requestCount() {
+    public int requestCount() {
         return requests.size();
     }
 

@@ -1,9 +1,9 @@
 package io.picotunnel.server.tunnel;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpServer;
 import io.netty.channel.Channel;
 import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.server.e2e.RecordingTarget;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import org.junit.jupiter.api.AfterEach;
@@ -16,14 +16,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,8 +42,7 @@ class ClientArrivalEndToEndTest {
     Path dataDir;
 
     private Testbed testbed;
-    private HttpServer web;
-    private final AtomicInteger webRequests = new AtomicInteger();
+    private RecordingTarget web;
     private EchoServer echo;
     private String tunnelId;
     private String token;
@@ -65,22 +62,13 @@ class ClientArrivalEndToEndTest {
     @BeforeEach
     void start() throws Exception {
         testbed = new Testbed(dataDir);
-        web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        web.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        web.createContext("/", exchange -> {
-            webRequests.incrementAndGet();
-            byte[] body = "hello".getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        web.start();
+        web = new RecordingTarget();
         echo = new EchoServer();
         JsonNode tunnel = testbed.createTunnel("arrival");
         tunnelId = tunnel.get("id").asText();
         token = tunnel.get("token").asText();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\"127.0.0.1:"
-                + web.getAddress().getPort() + "\"}");
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\""
+                + web.address() + "\"}");
         tcpPort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
         registry().registration = (channel, register) -> {
             if (!held.complete(new Held(channel, register, new AtomicBoolean()))) {
@@ -93,7 +81,7 @@ class ClientArrivalEndToEndTest {
     void stop() {
         held.thenAccept(Held::release);
         testbed.close();
-        web.stop(0);
+        web.close();
         echo.close();
     }
 
@@ -196,7 +184,7 @@ class ClientArrivalEndToEndTest {
         registration.release();
         await().atMost(10, TimeUnit.SECONDS).until(() -> registry().isConnected(tunnelId));
         assertThat(registry().connections(tunnelId).getFirst().streamsOpened()).as("streams opened").isZero();
-        assertThat(webRequests).as("requests the target saw").hasValue(0);
+        assertThat(web.requestCount()).as("requests the target saw").isZero();
     }
 
     @Test
