@@ -23,7 +23,7 @@
 // sends one Data frame per Write (as much of it as the window allows), so the other side gets Data frames
 // of at most n bytes: -write-chunk 16 turns 1 MiB into 65536 frames.
 //
-// Commands (yamux and tunnel-server modes):
+// Commands (every mode, but where a command says otherwise):
 //
 //	OPEN <id> <nbytes> [target|-] [echo|recvfirst|send]
 //	                             open a stream (with a stream header when a target is given) and exchange
@@ -40,6 +40,9 @@
 //	PING                         "PONG <ms>" or "PING_FAILED <error>"
 //	GOAWAY                       send GoAway, print "GOAWAY_SENT"
 //	STREAMS                      "STREAMS <n>"
+//	HOLD                         (tunnel-client mode) keep the connection's writes back, yamux seeing them written,
+//	                             so that a frame sent now (GOAWAY) reaches the server only at RELEASE; "HELD"
+//	RELEASE                      send the writes kept back, in order, and let the next ones through; "RELEASED"
 //	DISCONNECT                   close the session (tunnel-server: the current client connection)
 //	QUIT                         exit
 package main
@@ -205,6 +208,23 @@ func readCommands(current sessionSource, disconnect func()) {
 				n = s.NumStreams()
 			}
 			emit("STREAMS %d", n)
+		case "HOLD":
+			if holdable == nil {
+				emit("ERROR HOLD needs tunnel-client mode")
+				continue
+			}
+			holdable.hold()
+			emit("HELD")
+		case "RELEASE":
+			if holdable == nil {
+				emit("ERROR RELEASE needs tunnel-client mode")
+				continue
+			}
+			if err := holdable.release(); err != nil {
+				emit("RELEASE_FAILED %s", oneWord(err))
+				continue
+			}
+			emit("RELEASED")
 		case "DISCONNECT":
 			disconnect()
 		case "QUIT":

@@ -33,7 +33,8 @@ func runTunnelClient(args []string) {
 		emit("FAILED %s", oneWord(err))
 		os.Exit(1)
 	}
-	session, err := yamux.Client(&wsConn{ws: ws}, yamuxConfig())
+	holdable = &wsConn{ws: ws}
+	session, err := yamux.Client(holdable, yamuxConfig())
 	if err != nil {
 		emit("FAILED %s", oneWord(err))
 		os.Exit(1)

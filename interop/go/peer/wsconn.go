@@ -16,6 +16,33 @@ type wsConn struct {
 	ws     *websocket.Conn
 	reader io.Reader
 	wmu    sync.Mutex
+	held   [][]byte // writes kept back while held is not nil (HOLD), sent in order at RELEASE
+}
+
+// holdable is the tunnel-client's connection, for HOLD and RELEASE.
+var holdable *wsConn
+
+// hold keeps the writes back from now on: yamux sees them written, the other side gets none until release.
+func (c *wsConn) hold() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.held == nil {
+		c.held = [][]byte{}
+	}
+}
+
+// release sends the writes kept back, in order, and lets the next ones through.
+func (c *wsConn) release() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	held := c.held
+	c.held = nil
+	for _, p := range held {
+		if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *wsConn) Read(p []byte) (int, error) {
@@ -45,6 +72,10 @@ func (c *wsConn) Read(p []byte) (int, error) {
 func (c *wsConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.held != nil {
+		c.held = append(c.held, append([]byte(nil), p...))
+		return len(p), nil
+	}
 	if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
 		return 0, err
 	}

@@ -33,6 +33,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -202,6 +203,61 @@ class HashicorpClientInteropTest {
             } finally {
                 visitor.close(); // ends the blocked writer
             }
+        }
+    }
+
+    /**
+     * A request whose stream crosses the hashicorp client's GoAway: the client refuses it with an RST that carries
+     * no reason (code 0), and it sends no version header, so nothing says the stream went nowhere: the visitor gets
+     * the 502 of a stream that failed, not a 503 client_stopping nor a retry, and the server goes on serving.
+     */
+    @Test
+    void aStreamTheHashicorpClientRefusesAfterItsGoAwayGivesA502() throws Exception {
+        AtomicInteger accepted = new AtomicInteger();
+        try (ServerSocket service = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+            threads.submit(() -> {
+                for (int i = 0; i < 100; i++) { // ends when the socket closes
+                    service.accept().close();
+                    accepted.incrementAndGet();
+                }
+                return null;
+            });
+            JsonNode tunnel = createTunnel();
+            String tunnelId = tunnel.get("id").asText();
+            ApiClient.Response created = api.post("/api/tunnels/" + tunnelId + "/services",
+                    "{\"type\":\"http\",\"domain\":\"gone.test\",\"target_addr\":\"127.0.0.1:"
+                            + service.getLocalPort() + "\",\"enabled\":true,\"health_check\":false}");
+            assertThat(created.status()).as(created.toString()).isEqualTo(201);
+            GoPeer client = startClient(tunnel.get("token").asText());
+            client.awaitLine("CONNECTED");
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnelId));
+            var session = server.registry().connections(tunnelId).getFirst().session();
+
+            // The GoAway stays on the client's side until the server opened the visitor's stream: the SYN crosses it.
+            client.send("HOLD");
+            client.awaitLine("HELD");
+            client.send("GOAWAY");
+            client.awaitLine("GOAWAY_SENT");
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
+                visitor.setSoTimeout(30_000);
+                visitor.getOutputStream().write("GET /x HTTP/1.1\r\nHost: gone.test\r\nConnection: close\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                await().atMost(Duration.ofSeconds(30)).until(() -> session.activeStreams() > 0);
+                client.send("RELEASE");
+                client.awaitLine("RELEASED");
+
+                String answer = new String(visitor.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertThat(answer).startsWith("HTTP/1.1 502 ").doesNotContain("client_stopping");
+            }
+            assertThat(accepted.get()).as("connections the target saw").isZero();
+            await().atMost(Duration.ofSeconds(30)).until(() -> session.activeStreams() == 0);
+
+            GoPeer next = startClient(tunnel.get("token").asText());
+            next.awaitLine("CONNECTED");
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().connections(tunnelId).size() == 2);
+            next.send("PING");
+            assertThat(next.awaitLine("PONG")).matches("PONG \\d+");
+            assertThat(api.get("/api/tunnels").status()).isEqualTo(200);
         }
     }
 
