@@ -2,6 +2,7 @@ package io.picotunnel.server.api;
 
 import io.javalin.http.Context;
 import io.picotunnel.server.store.LimitReachedException;
+import io.picotunnel.server.store.RegeneratedToken;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.Tunnel;
@@ -94,8 +95,10 @@ final class TunnelRoutes {
     /** A new token; the clients still connected with the old one are dropped at once. */
     void regenerate(Context ctx) {
         String id = ctx.pathParam("id");
-        Tunnel tunnel = store.regenerateToken(id).orElseThrow(() -> ApiError.notFound("tunnel", id));
-        presence.disconnect(id);
+        RegeneratedToken regenerated = store.regenerateToken(id).orElseThrow(() -> ApiError.notFound("tunnel", id));
+        Tunnel tunnel = regenerated.tunnel();
+        // Not every client: one may have come already with the token of a regenerate that overtook this one.
+        presence.disconnect(id, regenerated.replacedTokenSha256());
         hooks.tokenRegenerated(tunnel);
         Responses.json(ctx, 200, json.tunnel(tunnel));
     }

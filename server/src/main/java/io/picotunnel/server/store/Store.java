@@ -163,11 +163,22 @@ public final class Store implements AutoCloseable {
 
     /**
      * Gives the tunnel a new token; the old one stops working at once. The returned tunnel carries the new token,
-     * the only time it is available.
+     * the only time it is available, next to the SHA-256 of the token it replaced.
      */
-    public Optional<Tunnel> regenerateToken(String id) {
+    public Optional<RegeneratedToken> regenerateToken(String id) {
         String token = Secrets.newToken();
         return database.inTransaction(connection -> {
+            String replaced;
+            try (PreparedStatement select = connection.prepareStatement(
+                    "SELECT token_sha256 FROM tunnels WHERE id = ?")) {
+                select.setString(1, id);
+                try (ResultSet rows = select.executeQuery()) {
+                    if (!rows.next()) {
+                        return Optional.empty();
+                    }
+                    replaced = rows.getString(1);
+                }
+            }
             try (PreparedStatement update = connection.prepareStatement(
                     "UPDATE tunnels SET token_sha256 = ?, updated_at = ? WHERE id = ?")) {
                 update.setString(1, Secrets.sha256Hex(token));
@@ -175,7 +186,8 @@ public final class Store implements AutoCloseable {
                 update.setString(3, id);
                 update.executeUpdate();
             }
-            return findTunnel(connection, id).map(t -> new Tunnel(t.id(), t.name(), token, t.createdAt(), t.updatedAt()));
+            return findTunnel(connection, id).map(t -> new RegeneratedToken(
+                    new Tunnel(t.id(), t.name(), token, t.createdAt(), t.updatedAt()), replaced));
         });
     }
 

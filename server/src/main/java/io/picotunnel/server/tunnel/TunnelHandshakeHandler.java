@@ -37,6 +37,7 @@ import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.api.HiddenCharacters;
 import io.picotunnel.server.auth.FailedLogins;
+import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
@@ -288,7 +289,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         Channel channel = ctx.channel();
         // Before the 101: the client is online for itself once it reads it, and visitors then wait for its registration.
-        TunnelRegistry.Arrival arrival = registry.arriving(tunnel.get().id(), channel.eventLoop());
+        TunnelRegistry.Arrival arrival = registry.arriving(tunnel.get().id(), Secrets.sha256Hex(token),
+                channel.eventLoop());
         ChannelFuture upgraded;
         try {
             upgraded = handshaker.handshake(channel, request);

@@ -22,6 +22,12 @@ public interface TunnelPresence {
     /** How many tunnels have at least one client connected. */
     int connectedCount();
 
-    /** Drops every client of the tunnel at once (token regenerated, tunnel deleted). */
+    /** Drops every client of the tunnel at once (tunnel deleted). */
     void disconnect(String tunnelId);
+
+    /**
+     * Drops at once the clients of the tunnel that came with the token whose SHA-256 is {@code tokenSha256} (that token
+     * was regenerated); those that came with a later token stay.
+     */
+    void disconnect(String tunnelId, String tokenSha256);
 }

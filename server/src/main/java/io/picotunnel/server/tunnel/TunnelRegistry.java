@@ -34,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
+import java.util.function.Predicate;
 
 /**
  * The connected tunnel clients: every tunnel may have several, each with its own yamux session (replicas for
@@ -53,6 +54,8 @@ public final class TunnelRegistry implements TunnelPresence {
     public static final class Connection {
         private final String id;
         private final String tunnelId;
+        /** The SHA-256 of the token it came with; null when registered without one. */
+        private final String tokenSha256;
         private final YamuxSession session;
         private final Instant connectedAt;
         private final String remoteAddr;
@@ -62,10 +65,11 @@ public final class TunnelRegistry implements TunnelPresence {
         private final AtomicInteger pendingOpens = new AtomicInteger();
         private final AtomicLong streamsOpened = new AtomicLong();
 
-        Connection(String id, String tunnelId, YamuxSession session, Instant connectedAt, String remoteAddr,
-                   String version, String hostname) {
+        Connection(String id, String tunnelId, String tokenSha256, YamuxSession session, Instant connectedAt,
+                   String remoteAddr, String version, String hostname) {
             this.id = id;
             this.tunnelId = tunnelId;
+            this.tokenSha256 = tokenSha256;
             this.session = session;
             this.connectedAt = connectedAt;
             this.remoteAddr = remoteAddr;
@@ -168,10 +172,11 @@ public final class TunnelRegistry implements TunnelPresence {
      * A client of the tunnel whose upgrade is being answered: from now until it is registered or given up, a
      * stream asked of the tunnel while no client can take it waits for this one (at most {@link #ARRIVAL_WAIT})
      * instead of failing: the client takes itself for connected once it reads the 101, which goes out before the
-     * registration. {@code loop}: the connection's event loop.
+     * registration. {@code tokenSha256}: the SHA-256 of the token it came with; {@code loop}: the connection's event
+     * loop.
      */
-    public Arrival arriving(String tunnelId, EventLoop loop) {
-        Arrival arrival = new Arrival(tunnelId);
+    public Arrival arriving(String tunnelId, String tokenSha256, EventLoop loop) {
+        Arrival arrival = new Arrival(tunnelId, tokenSha256);
         synchronized (arrivals) {
             arrivals.computeIfAbsent(tunnelId, id -> new Arrivals()).add(arrival, loop);
         }
@@ -189,12 +194,14 @@ public final class TunnelRegistry implements TunnelPresence {
     /** A client announced by {@link #arriving}: registered, or given up, once. */
     public final class Arrival {
         private final String tunnelId;
+        private final String tokenSha256;
         private boolean done;
         /** Set by {@link #disconnect}: the token it came with was revoked, or its tunnel deleted. */
         private boolean revoked;
 
-        private Arrival(String tunnelId) {
+        private Arrival(String tunnelId, String tokenSha256) {
             this.tunnelId = tunnelId;
+            this.tokenSha256 = tokenSha256;
         }
 
         /**
@@ -205,7 +212,7 @@ public final class TunnelRegistry implements TunnelPresence {
             if (revoked()) {
                 return null;
             }
-            Connection connection = TunnelRegistry.this.register(tunnelId, session, version, hostname);
+            Connection connection = TunnelRegistry.this.register(tunnelId, tokenSha256, session, version, hostname);
             // disconnect marks arrivals before it takes the connections: one registered in between goes here.
             if (revoked()) {
                 unregister(connection);
@@ -265,14 +272,20 @@ public final class TunnelRegistry implements TunnelPresence {
             return takeWaiting();
         }
 
-        /** All under way are revoked: none will register, and the waiting streams are to be woken. */
-        List<Runnable> revoke() {
-            underWay.forEach(arrival -> {
+        /**
+         * Those under way that {@code revoked} names will not register; the waiting streams are to be woken once
+         * none is left under way, else they wait for the others.
+         */
+        List<Runnable> revoke(Predicate<String> revoked) {
+            underWay.removeIf(arrival -> {
+                if (!revoked.test(arrival.tokenSha256)) {
+                    return false;
+                }
                 arrival.revoked = true;
                 arrival.done = true;
+                return true;
             });
-            underWay.clear();
-            return takeWaiting();
+            return underWay.isEmpty() ? takeWaiting() : List.of();
         }
 
         private List<Runnable> takeWaiting() {
@@ -282,10 +295,14 @@ public final class TunnelRegistry implements TunnelPresence {
         }
     }
 
-    /** Records a new client connection of the tunnel, next to those it has already. */
-    public Connection register(String tunnelId, YamuxSession session, String version, String hostname) {
+    /**
+     * Records a new client connection of the tunnel, next to those it has already; it came with the token whose SHA-256
+     * is {@code tokenSha256} (null: none, and only a tunnel deleted drops it).
+     */
+    public Connection register(String tunnelId, String tokenSha256, YamuxSession session, String version,
+                               String hostname) {
         Channel parent = session.parent();
-        Connection connection = new Connection(newId(), tunnelId, session, clock.instant(),
+        Connection connection = new Connection(newId(), tunnelId, tokenSha256, session, clock.instant(),
                 parent == null ? null : address(parent.remoteAddress()), version, hostname);
         connections.compute(tunnelId, (id, list) -> {
             List<Connection> next = list == null ? new ArrayList<>() : new ArrayList<>(list);
@@ -530,16 +547,36 @@ public final class TunnelRegistry implements TunnelPresence {
 
     @Override
     public void disconnect(String tunnelId) {
-        // Its clients under way came with the same token: none registers, and the streams waiting for them fail
+        disconnect(tunnelId, token -> true);
+    }
+
+    @Override
+    public void disconnect(String tunnelId, String tokenSha256) {
+        disconnect(tunnelId, tokenSha256::equals);
+    }
+
+    /** Drops the clients of the tunnel, connected or under way, that came with a token {@code revoked} names. */
+    private void disconnect(String tunnelId, Predicate<String> revoked) {
+        // Its clients under way that came with such a token do not register, and the streams waiting for them fail
         // offline once the connections are gone (a wake finds none), not on a client about to be dropped.
         List<Runnable> waiting;
         synchronized (arrivals) {
-            Arrivals pending = arrivals.remove(tunnelId);
-            waiting = pending == null ? List.of() : pending.revoke();
+            Arrivals pending = arrivals.get(tunnelId);
+            waiting = pending == null ? List.of() : pending.revoke(revoked);
+            if (pending != null && pending.underWay.isEmpty()) {
+                arrivals.remove(tunnelId);
+            }
         }
-        List<Connection> gone = connections.remove(tunnelId);
+        List<Connection> gone = new ArrayList<>();
+        connections.computeIfPresent(tunnelId, (id, list) -> {
+            List<Connection> kept = new ArrayList<>();
+            for (Connection connection : list) {
+                (revoked.test(connection.tokenSha256) ? gone : kept).add(connection);
+            }
+            return kept.isEmpty() ? null : List.copyOf(kept);
+        });
         waiting.forEach(Runnable::run);
-        if (gone != null) {
+        if (!gone.isEmpty()) {
             // Their unregister finds them gone already: the loop the visitors are put on is worked out here.
             refreshSoleClientLoop();
             lastSeen.put(tunnelId, clock.instant());

@@ -11,6 +11,7 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -65,6 +66,12 @@ class PresenceApiTest {
     }
 
     private Channel connectClient(String tunnelId, String version, String hostname) throws Exception {
+        return connectClient(tunnelId, null, version, hostname);
+    }
+
+    /** As above, for a client that came with the token whose SHA-256 is {@code tokenSha256}. */
+    private Channel connectClient(String tunnelId, String tokenSha256, String version, String hostname)
+            throws Exception {
         CompletableFuture<YamuxSession> serverSide = new CompletableFuture<>();
         Channel listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<>() {
@@ -81,7 +88,8 @@ class PresenceApiTest {
                 .handler(new YamuxSession(YamuxRole.CLIENT, YamuxConfig.defaults(), null))
                 .connect(listener.localAddress()).sync().channel();
         YamuxSession session = serverSide.get(10, TimeUnit.SECONDS);
-        TunnelRegistry.Connection connection = server.registry().register(tunnelId, session, version, hostname);
+        TunnelRegistry.Connection connection = server.registry().register(tunnelId, tokenSha256, session, version,
+                hostname);
         session.parent().closeFuture().addListener(f -> server.registry().unregister(connection));
         return client;
     }
@@ -160,10 +168,12 @@ class PresenceApiTest {
     }
 
     @Test
-    void regeneratingTheTokenDropsEveryConnectedClientAtOnce() throws Exception {
-        String id = createTunnel().get("id").asText();
-        Channel client = connectClient(id);
-        Channel other = connectClient(id, "1.0.0", "host-b");
+    void regeneratingTheTokenDropsEveryClientConnectedWithItAtOnce() throws Exception {
+        JsonNode tunnel = createTunnel();
+        String id = tunnel.get("id").asText();
+        String tokenSha256 = Secrets.sha256Hex(tunnel.get("token").asText());
+        Channel client = connectClient(id, tokenSha256, "1.0.0", "host-a");
+        Channel other = connectClient(id, tokenSha256, "1.0.0", "host-b");
 
         JsonNode regenerated = api.post("/api/tunnels/" + id + "/regenerate", null).json();
 

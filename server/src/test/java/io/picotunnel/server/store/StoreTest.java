@@ -1,6 +1,7 @@
 package io.picotunnel.server.store;
 
 import io.picotunnel.server.RecordingListener;
+import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -183,9 +184,11 @@ class StoreTest {
     @Test
     void regeneratedTokenReplacesTheOldOne() {
         Tunnel tunnel = store.createTunnel("t");
-        Tunnel regenerated = store.regenerateToken(tunnel.id()).orElseThrow();
+        RegeneratedToken regeneration = store.regenerateToken(tunnel.id()).orElseThrow();
+        Tunnel regenerated = regeneration.tunnel();
 
         assertThat(regenerated.token()).isNotEqualTo(tunnel.token());
+        assertThat(regeneration.replacedTokenSha256()).isEqualTo(Secrets.sha256Hex(tunnel.token()));
         assertThat(store.findTunnelByToken(tunnel.token())).isEmpty();
         assertThat(store.findTunnelByToken(regenerated.token())).contains(regenerated.withoutToken());
         assertThat(store.regenerateToken("missing")).isEmpty();

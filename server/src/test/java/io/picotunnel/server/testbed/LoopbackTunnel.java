@@ -52,7 +52,7 @@ public final class LoopbackTunnel implements AutoCloseable {
                                     }
                                 });
                         ch.pipeline().addLast(session);
-                        registry.register(tunnelId, session, null, null);
+                        registry.register(tunnelId, null, session, null, null);
                     }
                 })
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();

@@ -74,6 +74,19 @@ class TunnelRegistryTest {
     }
 
     private TunnelRegistry.Connection connectClient(String tunnelId, YamuxConfig serverConfig) throws Exception {
+        return connectClient(tunnelId, null, serverConfig);
+    }
+
+    private TunnelRegistry.Connection connectClient(String tunnelId, String tokenSha256, YamuxConfig serverConfig)
+            throws Exception {
+        YamuxSession session = serverSession(serverConfig);
+        TunnelRegistry.Connection connection = registry.register(tunnelId, tokenSha256, session, null, null);
+        session.parent().closeFuture().addListener(f -> registry.unregister(connection));
+        return connection;
+    }
+
+    /** The server side of a client's session, not registered. */
+    private YamuxSession serverSession(YamuxConfig serverConfig) throws Exception {
         CompletableFuture<YamuxSession> serverSide = new CompletableFuture<>();
         Channel listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<>() {
@@ -90,10 +103,7 @@ class TunnelRegistryTest {
                 .handler(new YamuxSession(YamuxRole.CLIENT, YamuxConfig.defaults(), KeepStreams.INSTANCE))
                 .connect(listener.localAddress()).sync().channel();
         channels.add(client);
-        YamuxSession session = serverSide.get(10, TimeUnit.SECONDS);
-        TunnelRegistry.Connection connection = registry.register(tunnelId, session, null, null);
-        session.parent().closeFuture().addListener(f -> registry.unregister(connection));
-        return connection;
+        return serverSide.get(10, TimeUnit.SECONDS);
     }
 
     private Channel openThroughRegistry() throws Exception {
@@ -192,7 +202,7 @@ class TunnelRegistryTest {
     @Test
     void aStreamWaitsForAClientUnderWayAtMostTheArrivalWaitThenFailsAsOffline() throws Exception {
         registry.arrivalWait = Duration.ofMillis(300);
-        registry.arriving(TUNNEL, group.next());
+        registry.arriving(TUNNEL, null, group.next());
         long start = System.nanoTime();
 
         Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
@@ -207,8 +217,8 @@ class TunnelRegistryTest {
     void aClientGivenUpWhileAnotherIsStillUnderWayKeepsTheStreamWaitingForThatOne() throws Exception {
         // Longer than the await below: only the second client given up can end the wait.
         registry.arrivalWait = Duration.ofMinutes(1);
-        TunnelRegistry.Arrival givenUp = registry.arriving(TUNNEL, group.next());
-        TunnelRegistry.Arrival coming = registry.arriving(TUNNEL, group.next());
+        TunnelRegistry.Arrival givenUp = registry.arriving(TUNNEL, null, group.next());
+        TunnelRegistry.Arrival coming = registry.arriving(TUNNEL, null, group.next());
         Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
 
         givenUp.abandon();
@@ -275,5 +285,26 @@ class TunnelRegistryTest {
         await().atMost(5, TimeUnit.SECONDS).until(() -> !dropped.session().parent().isActive());
         assertThat(registry.soleClientLoop()).as("visitors go to the loop of the client that is left")
                 .isSameAs(kept.session().parent().eventLoop());
+    }
+
+    @Test
+    void aRegeneratedTokenDropsTheClientsThatCameWithItAndKeepsThoseThatCameWithALaterToken() throws Exception {
+        registry.arrivalWait = Duration.ofMinutes(1);
+        TunnelRegistry.Connection old = connectClient(TUNNEL, "old", YamuxConfig.defaults());
+        TunnelRegistry.Connection current = connectClient(TUNNEL, "current", YamuxConfig.defaults());
+        TunnelRegistry.Arrival oldUnderWay = registry.arriving(TUNNEL, "old", group.next());
+        TunnelRegistry.Arrival currentUnderWay = registry.arriving(TUNNEL, "current", group.next());
+
+        // As a regenerate whose token was overtaken by another's: "current" came with the later one.
+        registry.disconnect(TUNNEL, "old");
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !old.session().parent().isActive());
+        assertThat(registry.connections(TUNNEL)).containsExactly(current);
+        assertThat(current.session().parent().isActive()).as("the client with the later token").isTrue();
+        assertThat(oldUnderWay.register(serverSession(YamuxConfig.defaults()), null, null))
+                .as("the client under way with the old token").isNull();
+        assertThat(currentUnderWay.register(serverSession(YamuxConfig.defaults()), null, null))
+                .as("the client under way with the later token").isNotNull();
+        assertThat(registry.connections(TUNNEL)).hasSize(2);
     }
 }
