@@ -58,6 +58,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -721,8 +722,7 @@ class AcmeManagerTest {
     @Test
     void orderCutShortByShutdownLeavesNoRetryDelayForTheNextStart() throws Exception {
         // close() interrupts the ACME thread waiting for the order, so this goes through obtain's
-        // InterruptedException branch; the executor.isShutdown() check after an order's failure is reached only when
-        // the order fails on its own at the very moment close() starts, a race no test here can arrange
+        // InterruptedException branch; for its executor.isShutdown() check after a failure, see the next test
         try (LoopbackCa silentCa = new LoopbackCa(2, LoopbackCa.NEVER)) {
             AcmeSettings silent = settingsFor(silentCa.directory(), Duration.ofMillis(200), AcmeSettings.HTTP_01);
             Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
@@ -739,6 +739,42 @@ class AcmeManagerTest {
             await().atMost(Duration.ofSeconds(20)).until(() -> acme.attempts("app.test") == 1);
             assertThat(acme.status("app.test").orElseThrow().status()).isEqualTo("pending");
         }
+    }
+
+    @Test
+    void anIssuedCertificateWhoseOutcomeIsCutShortByShutdownLeavesNoRetryDelayForTheNextStart() throws Exception {
+        // obtain's executor.isShutdown() check after a failure: an order that fails on its own as close() starts is a
+        // race no test can arrange (close()'s interrupt is seen first); the outcome listener is the one piece of
+        // outside code run on the ACME thread within an order, and close() interrupts it there
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        CountDownLatch told = new CountDownLatch(1);
+        acme.onOutcome(new CertificateOutcomes() {
+            @Override
+            public void issued(String domain, boolean renewal, Instant notAfter) {
+                told.countDown();
+                try {
+                    // until close() interrupts it
+                    new CountDownLatch(1).await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException("stopped while recording the certificate of " + domain);
+                }
+            }
+
+            @Override
+            public void failed(String domain, boolean renewal, String error, Duration retryIn) {
+            }
+        });
+        Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
+        acme.onServiceChange(null, app);
+        assertThat(told.await(ISSUANCE.toSeconds(), TimeUnit.SECONDS)).as("issued by pebble").isTrue();
+
+        acme.close();
+
+        assertThat(data.resolve("certs/acme/app.test.failure")).as("no retry delay kept").doesNotExist();
+        BigInteger issued = PemFiles.readChain(data.resolve("certs/acme/app.test.crt")).getFirst().getSerialNumber();
+        assertThat(servedAfterARestart(app)).isEqualTo(issued);
+        assertThat(acme.status("app.test").orElseThrow().status()).isEqualTo("valid");
+        assertThat(acme.attempts("app.test")).isZero();
     }
 
     @Test
