@@ -29,7 +29,7 @@ public record ClientConfig(
         Duration connectTimeout,
         SessionLimits limits,
         int targetThreads,
-        HttpProxy proxy) {
+        ProxyUrl proxy) {
 
     /** Most threads for target connections: more than any machine has cores to give them. */
     public static final int MAX_TARGET_THREADS = 256;
@@ -119,7 +119,7 @@ public record ClientConfig(
                 value, proxy);
     }
 
-    public ClientConfig withProxy(HttpProxy value) {
+    public ClientConfig withProxy(ProxyUrl value) {
         return new ClientConfig(server, token, insecure, allow, shutdownGrace, dialTimeout, connectTimeout, limits,
                 targetThreads, value);
     }
@@ -149,9 +149,9 @@ public record ClientConfig(
                 values.count(Setting.TARGET_THREADS, 0, MAX_TARGET_THREADS), proxy(values, server, env));
     }
 
-    private static HttpProxy proxy(SettingValues<Setting> values, ServerAddress server, Map<String, String> env) {
+    private static ProxyUrl proxy(SettingValues<Setting> values, ServerAddress server, Map<String, String> env) {
         try {
-            return HttpProxy.resolve(values.raw(Setting.PROXY), values.source(Setting.PROXY), server, env);
+            return ProxyUrl.resolve(values.raw(Setting.PROXY), values.source(Setting.PROXY), server, env);
         } catch (IllegalArgumentException e) {
             // The message names the setting or the standard variable that is wrong, and says how to go on.
             throw new ConfigException(e.getMessage());

@@ -38,7 +38,7 @@ import java.util.Map;
  */
 final class NoProxy {
 
-    private static final Logger LOG = LoggerFactory.getLogger(HttpProxy.class);
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyUrl.class);
     private static final byte[] V4_IN_V6_PREFIX = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff};
     private static final byte[] LOOPBACK6 = NetUtil.LOCALHOST6.getAddress();
 

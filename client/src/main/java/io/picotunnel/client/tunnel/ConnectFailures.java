@@ -5,7 +5,7 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.ssl.NotSslRecordException;
-import io.picotunnel.client.config.HttpProxy;
+import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.config.Durations;
 
@@ -229,7 +229,7 @@ final class ConnectFailures {
         }
 
         /** {@code timeout}: how long the connection to the proxy and its answer to CONNECT could take. */
-        static ProxyFailedException of(HttpProxy proxy, ServerAddress server, Throwable cause, Duration timeout) {
+        static ProxyFailedException of(ProxyUrl proxy, ServerAddress server, Throwable cause, Duration timeout) {
             String at = "the proxy " + proxy.hostPort() + " (" + proxy.source() + ")";
             String where = server.hostPort().toString();
             String message;

@@ -33,7 +33,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.ClientConfig;
-import io.picotunnel.client.config.HttpProxy;
+import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.OnLoop;
@@ -118,7 +118,7 @@ final class TunnelConnector {
     Future<Channel> connect(EventLoop loop, Executor resolver) {
         Promise<Channel> ready = loop.newPromise();
         long deadlineNanos = System.nanoTime() + connectTimeout.toNanos();
-        HttpProxy proxy = config.proxy();
+        ProxyUrl proxy = config.proxy();
         String host = proxy == null ? config.server().host() : proxy.hostPort().host();
         ScheduledFuture<?> lookupDeadline = loop.schedule(
                 () -> failAttempt(ready, new ConnectFailures.LookupTimeoutException(host, connectTimeout)),
@@ -224,7 +224,7 @@ final class TunnelConnector {
                 .handshakeTimeoutMillis(HANDSHAKE_TIMEOUT.toMillis())
                 .generateOriginHeader(false)
                 .build();
-        HttpProxy proxy = config.proxy();
+        ProxyUrl proxy = config.proxy();
         // Through a proxy, the TCP connection and the answer to CONNECT share the one connect timeout, as Go's dialers
         // bound a dial through a proxy: an attempt lasts at most connectTimeout, not that twice.
         Bootstrap bootstrap = new Bootstrap();
@@ -272,7 +272,7 @@ final class TunnelConnector {
     }
 
     private void failAttempt(Promise<Channel> ready, Throwable cause) {
-        HttpProxy proxy = config.proxy();
+        ProxyUrl proxy = config.proxy();
         ready.tryFailure(proxy == null || cause == null ? cause
                 : ConnectFailures.ProxyFailedException.of(proxy, config.server(), cause, connectTimeout));
     }

@@ -120,8 +120,8 @@ class AddressParsingTest {
     void aServerWrittenIpv4CompatibleIsNotThisMachineAndTakesTheProxyAsInGo() {
         // Go's httpproxy: [::127.0.0.1] is not a loopback address; [::ffff:127.0.0.1] is.
         Map<String, String> env = Map.of("HTTPS_PROXY", "http://p:1");
-        assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse("[::127.0.0.1]:8443"), env)).isNotNull();
-        assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse("[::ffff:127.0.0.1]:8443"), env)).isNull();
+        assertThat(ProxyUrl.resolve(null, "p", ServerAddress.parse("[::127.0.0.1]:8443"), env)).isNotNull();
+        assertThat(ProxyUrl.resolve(null, "p", ServerAddress.parse("[::ffff:127.0.0.1]:8443"), env)).isNull();
     }
 
     @Test

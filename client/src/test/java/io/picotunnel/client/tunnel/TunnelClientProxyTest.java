@@ -2,7 +2,7 @@ package io.picotunnel.client.tunnel;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.client.config.ClientConfig;
-import io.picotunnel.client.config.HttpProxy;
+import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.ConnectProxy;
@@ -48,7 +48,7 @@ class TunnelClientProxyTest {
 
     private void startClient(String proxyUrl, Duration connectTimeout) {
         ClientConfig config = ClientConfig.of(SERVER, TOKEN).withShutdownGrace(Duration.ZERO)
-                .withProxy(HttpProxy.parse(proxyUrl, "--proxy"));
+                .withProxy(ProxyUrl.parse(proxyUrl, "--proxy"));
         client = new TunnelClient(config, YamuxConfig.defaults(), new Backoff(() -> 0.0, Duration.ofSeconds(30),
                 System::nanoTime), connectTimeout);
         client.start();

@@ -13,7 +13,7 @@ import java.util.Map;
  *
  * <p>{@link #toString()} leaves the password out, so the proxy may be logged.
  */
-public record HttpProxy(HostPort hostPort, String user, String password, String source) {
+public record ProxyUrl(HostPort hostPort, String user, String password, String source) {
 
     /** The value of {@code --proxy} / {@code PICOTUNNEL_PROXY} that ignores the standard variables. */
     public static final String NONE = "none";
@@ -30,7 +30,7 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
      * fail every connection), so the client does not start, and says how to give a proxy it can use or none. A path
      * in a standard variable ({@code http://proxy:3128/}) is ignored, as Go ignores it; our own setting refuses one.
      */
-    public static HttpProxy resolve(String setting, String settingName, ServerAddress server, Map<String, String> env) {
+    public static ProxyUrl resolve(String setting, String settingName, ServerAddress server, Map<String, String> env) {
         if (setting != null) {
             if (setting.strip().equalsIgnoreCase(NONE)) {
                 return null;
@@ -79,12 +79,12 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
     }
 
     /** Parses {@code http://[user:password@]host[:port]} or {@code host:port}; {@code name} names the setting. */
-    public static HttpProxy parse(String text, String name) {
+    public static ProxyUrl parse(String text, String name) {
         return parse(text, name, false);
     }
 
     /** {@code ignorePath}: read {@code http://host:port/path} as {@code http://host:port}, as Go reads the variables. */
-    private static HttpProxy parse(String text, String name, boolean ignorePath) {
+    private static ProxyUrl parse(String text, String name, boolean ignorePath) {
         String s = text.strip();
         String scheme = scheme(s);
         if (scheme != null) {
@@ -138,7 +138,7 @@ public record HttpProxy(HostPort hostPort, String user, String password, String 
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name + ": the proxy address " + e.getMessage());
         }
-        return new HttpProxy(hostPort, user, password, name);
+        return new ProxyUrl(hostPort, user, password, name);
     }
 
     private static String decode(String text) {

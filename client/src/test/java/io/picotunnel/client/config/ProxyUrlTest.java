@@ -11,14 +11,14 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-class HttpProxyTest {
+class ProxyUrlTest {
 
     private static final ServerAddress WSS = ServerAddress.parse("tunnel.example.com:8443");
     private static final ServerAddress WS = ServerAddress.parse("ws://tunnel.example.com:8080");
 
     private static final Map<Setting, String> NONE = Map.of();
 
-    private static HttpProxy resolve(Map<Setting, String> flags, Map<String, String> env) {
+    private static ProxyUrl resolve(Map<Setting, String> flags, Map<String, String> env) {
         Map<String, String> all = new java.util.HashMap<>(env);
         all.putIfAbsent(Setting.SERVER.envVar(), "tunnel.example.com:8443");
         all.put(Setting.TOKEN.envVar(), "t");
@@ -31,14 +31,14 @@ class HttpProxyTest {
 
     @Test
     void proxyUrlGivesHostPortUserAndPasswordAndHidesThePassword() {
-        HttpProxy proxy = HttpProxy.parse("http://bob:s%40cret@proxy.corp:3128/", "--proxy");
+        ProxyUrl proxy = ProxyUrl.parse("http://bob:s%40cret@proxy.corp:3128/", "--proxy");
 
         assertThat(proxy.hostPort()).isEqualTo(new HostPort("proxy.corp", 3128));
         assertThat(proxy.user()).isEqualTo("bob");
         assertThat(proxy.password()).isEqualTo("s@cret");
         assertThat(proxy.toString()).isEqualTo("http://bob:…@proxy.corp:3128").doesNotContain("s@cret");
-        assertThat(HttpProxy.parse("proxy.corp", "HTTPS_PROXY").hostPort()).isEqualTo(new HostPort("proxy.corp", 80));
-        assertThat(HttpProxy.parse("[::1]:3128", "x").hostPort()).isEqualTo(new HostPort("::1", 3128));
+        assertThat(ProxyUrl.parse("proxy.corp", "HTTPS_PROXY").hostPort()).isEqualTo(new HostPort("proxy.corp", 80));
+        assertThat(ProxyUrl.parse("[::1]:3128", "x").hostPort()).isEqualTo(new HostPort("::1", 3128));
     }
 
     @Test
@@ -62,7 +62,7 @@ class HttpProxyTest {
                         .hasMessageNotContaining("127.0.0.1");
             }
         }
-        assertThat(HttpProxy.parse("http://bob:s3cr%2Fet%3F%23@127.0.0.1:3128", "--proxy").password())
+        assertThat(ProxyUrl.parse("http://bob:s3cr%2Fet%3F%23@127.0.0.1:3128", "--proxy").password())
                 .isEqualTo("s3cr/et?#");
     }
 
@@ -84,7 +84,7 @@ class HttpProxyTest {
             assertThat(resolve(NONE, Map.of(c[0], c[1], "PICOTUNNEL_PROXY", "none"))).as(c[1]).isNull();
             assertThat(resolve(NONE, Map.of(c[0], c[1], "NO_PROXY", ".example.com"))).as(c[1]).isNull();
         }
-        assertThatThrownBy(() -> HttpProxy.resolve(null, "PICOTUNNEL_PROXY", WS, Map.of("HTTP_PROXY", "socks5://p:1080")))
+        assertThatThrownBy(() -> ProxyUrl.resolve(null, "PICOTUNNEL_PROXY", WS, Map.of("HTTP_PROXY", "socks5://p:1080")))
                 .hasMessageContaining("HTTP_PROXY").hasMessageContaining("ws://tunnel.example.com:8080");
     }
 
@@ -125,19 +125,19 @@ class HttpProxyTest {
     void wssUsesHttpsProxyAndWsUsesHttpProxy() {
         Map<String, String> env = Map.of("HTTPS_PROXY", "http://secure:1", "http_proxy", "http://plain:2");
 
-        assertThat(HttpProxy.resolve(null, "PICOTUNNEL_PROXY", WSS, env).hostPort().host()).isEqualTo("secure");
-        assertThat(HttpProxy.resolve(null, "PICOTUNNEL_PROXY", WS, env).hostPort().host()).isEqualTo("plain");
-        assertThat(HttpProxy.resolve(null, "PICOTUNNEL_PROXY", WS, Map.of("HTTPS_PROXY", "http://secure:1"))).isNull();
+        assertThat(ProxyUrl.resolve(null, "PICOTUNNEL_PROXY", WSS, env).hostPort().host()).isEqualTo("secure");
+        assertThat(ProxyUrl.resolve(null, "PICOTUNNEL_PROXY", WS, env).hostPort().host()).isEqualTo("plain");
+        assertThat(ProxyUrl.resolve(null, "PICOTUNNEL_PROXY", WS, Map.of("HTTPS_PROXY", "http://secure:1"))).isNull();
     }
 
     @Test
     void ipv4MappedLoopbackServerIsLocalAndBypassesTheStandardVariables() {
         for (String local : new String[] {"[::ffff:127.0.0.1]:8443", "[::FFFF:127.1.2.3]:8443", "wss://[::ffff:7f00:1]:8443"}) {
-            assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse(local), Map.of("HTTPS_PROXY", "http://p:1")))
+            assertThat(ProxyUrl.resolve(null, "p", ServerAddress.parse(local), Map.of("HTTPS_PROXY", "http://p:1")))
                     .as(local).isNull();
         }
         for (String remote : new String[] {"[::ffff:10.0.0.1]:8443", "[::ffff:128.0.0.1]:8443", "[::2]:8443"}) {
-            assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse(remote), Map.of("HTTPS_PROXY", "http://p:1")))
+            assertThat(ProxyUrl.resolve(null, "p", ServerAddress.parse(remote), Map.of("HTTPS_PROXY", "http://p:1")))
                     .as(remote).isNotNull();
         }
     }
@@ -162,27 +162,27 @@ class HttpProxyTest {
         };
         for (String[] c : cases) {
             Map<String, String> env = Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", c[0]);
-            assertThat(HttpProxy.resolve(null, "p", apex, env) == null).as("%s for example.com", c[0])
+            assertThat(ProxyUrl.resolve(null, "p", apex, env) == null).as("%s for example.com", c[0])
                     .isEqualTo(Boolean.parseBoolean(c[1]));
-            assertThat(HttpProxy.resolve(null, "p", below, env) == null).as("%s for a.example.com", c[0])
+            assertThat(ProxyUrl.resolve(null, "p", below, env) == null).as("%s for a.example.com", c[0])
                     .isEqualTo(Boolean.parseBoolean(c[2]));
-            assertThat(HttpProxy.resolve(null, "p", deeper, env) == null).as("%s for b.a.example.com", c[0])
+            assertThat(ProxyUrl.resolve(null, "p", deeper, env) == null).as("%s for b.a.example.com", c[0])
                     .isEqualTo(Boolean.parseBoolean(c[3]));
         }
         // An IPv4-mapped address is the IPv4 one.
-        assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse("[::ffff:10.1.2.3]:8443"),
+        assertThat(ProxyUrl.resolve(null, "p", ServerAddress.parse("[::ffff:10.1.2.3]:8443"),
                 Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "10.1.2.3"))).isNull();
-        assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse("[::ffff:10.1.2.3]:8443"),
+        assertThat(ProxyUrl.resolve(null, "p", ServerAddress.parse("[::ffff:10.1.2.3]:8443"),
                 Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "10.0.0.0/8"))).isNull();
-        assertThat(HttpProxy.resolve(null, "p", ip, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "::ffff:10.1.2.3")))
+        assertThat(ProxyUrl.resolve(null, "p", ip, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "::ffff:10.1.2.3")))
                 .isNull();
     }
 
     @Test
     void noProxyIsSplitOnCommasOnlyAsGoReadsItAndAnEntryWithASpaceIsWarnedAbout() {
-        try (LogCapture log = new LogCapture(HttpProxy.class, Level.INFO)) {
+        try (LogCapture log = new LogCapture(ProxyUrl.class, Level.INFO)) {
             // Go's httpproxy: "other.org tunnel.example.com" is one entry, which names no server: the proxy is used.
-            assertThat(HttpProxy.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1",
+            assertThat(ProxyUrl.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1",
                     "no_proxy", "other.org tunnel.example.com"))).isNotNull();
 
             assertThat(log.messages(Level.WARN)).singleElement().asString().contains("no_proxy")
@@ -190,7 +190,7 @@ class HttpProxyTest {
                     .contains("'other.org,tunnel.example.com'");
         }
         for (String list : new String[] {" other.org ,\ttunnel.example.com ", "tunnel.example.com\t, other.org"}) {
-            assertThat(HttpProxy.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", list)))
+            assertThat(ProxyUrl.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", list)))
                     .as("NO_PROXY=%s", list).isNull();
         }
     }
@@ -240,7 +240,7 @@ class HttpProxyTest {
         };
         SoftAssertions softly = new SoftAssertions();
         for (String[] row : rows) {
-            HttpProxy proxy = HttpProxy.resolve(null, "p", ServerAddress.parse(row[1]),
+            ProxyUrl proxy = ProxyUrl.resolve(null, "p", ServerAddress.parse(row[1]),
                     Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", row[0]));
             softly.assertThat(proxy == null ? "direct" : "proxy").as("NO_PROXY=%s for %s", row[0], row[1])
                     .isEqualTo(row[2]);
@@ -252,21 +252,21 @@ class HttpProxyTest {
     void noProxyAndLocalServersBypassTheStandardVariablesOnly() {
         for (String entry : new String[] {"*", "example.com", ".example.com", "*.example.com", "tunnel.example.com:8443",
                 "other.org, tunnel.example.com"}) {
-            assertThat(HttpProxy.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", entry)))
+            assertThat(ProxyUrl.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", entry)))
                     .as("NO_PROXY=%s", entry).isNull();
         }
         for (String entry : new String[] {"ample.com", "tunnel.example.com:9999", "10.0.0.0/8"}) {
-            assertThat(HttpProxy.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "no_proxy", entry)))
+            assertThat(ProxyUrl.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "no_proxy", entry)))
                     .as("NO_PROXY=%s", entry).isNotNull();
         }
         ServerAddress inRange = ServerAddress.parse("10.1.2.3:8443");
-        assertThat(HttpProxy.resolve(null, "p", inRange, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "10.0.0.0/8")))
+        assertThat(ProxyUrl.resolve(null, "p", inRange, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", "10.0.0.0/8")))
                 .isNull();
         for (String local : new String[] {"localhost:8443", "127.0.0.1:8443", "[::1]:8443"}) {
-            assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse(local), Map.of("HTTPS_PROXY", "http://p:1")))
+            assertThat(ProxyUrl.resolve(null, "p", ServerAddress.parse(local), Map.of("HTTPS_PROXY", "http://p:1")))
                     .as(local).isNull();
         }
-        assertThat(HttpProxy.resolve("http://p:1", "--proxy", ServerAddress.parse("127.0.0.1:8443"),
+        assertThat(ProxyUrl.resolve("http://p:1", "--proxy", ServerAddress.parse("127.0.0.1:8443"),
                 Map.of("NO_PROXY", "*"))).as("the setting is used as given").isNotNull();
     }
 
@@ -275,7 +275,7 @@ class HttpProxyTest {
         // Departures from Go's httpproxy, which compares the host with "localhost" as written and proxies all of these.
         for (String local : new String[] {"LOCALHOST:8443", "LocalHost:8443", "localhost.:8443", "LOCALHOST.:8443",
                 "tunnel.localhost:8443", "Tunnel.LOCALHOST.:8443"}) {
-            assertThat(HttpProxy.resolve(null, "p", ServerAddress.parse(local), Map.of("HTTPS_PROXY", "http://p:1")))
+            assertThat(ProxyUrl.resolve(null, "p", ServerAddress.parse(local), Map.of("HTTPS_PROXY", "http://p:1")))
                     .as(local).isNull();
         }
     }
