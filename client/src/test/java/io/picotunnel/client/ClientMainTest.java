@@ -207,7 +207,7 @@ class ClientMainTest {
     @Test
     void aProxyFlagOrPicotunnelProxyWithAnUnsupportedSchemeExitsWithUsageCode() {
         for (Run run : new Run[] {
-            run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER, "--proxy", "socks5://u:s3cret@127.0.0.1:1080"),
+            run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER, "--proxy", "socks4://u:s3cret@127.0.0.1:1080"),
             run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_PROXY", "https://127.0.0.1:3128"), "--server", UNREACHABLE_SERVER)}) {
             assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);
             assertThat(run.err()).contains("is not supported").doesNotContain("s3cret").doesNotContain("Exception");
@@ -216,7 +216,8 @@ class ClientMainTest {
 
     @Test
     void aStandardProxyVariableTheClientCannotUseExitsWithUsageCodeSayingHowToGoOn() {
-        for (String value : new String[] {"socks5://u:s3cret@127.0.0.1:1080", "http://u:s3cret@127.0.0.1:x"}) {
+        for (String value : new String[] {"socks4://u:s3cret@127.0.0.1:1080", "http://u:s3cret@127.0.0.1:x",
+            "socks5://:s3cret@127.0.0.1:1080"}) {
             Run run = run(Map.of("PICOTUNNEL_TOKEN", "t", "HTTPS_PROXY", value), "--server", UNREACHABLE_SERVER);
 
             assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);

@@ -7,27 +7,72 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * An HTTP proxy the client reaches the server through with {@code CONNECT}, as behind a corporate firewall:
- * {@code http://[user:password@]host[:port]} (port 80 when left out, as Go's clients read it). The proxy resolves the
- * server's name; the client resolves only the proxy's. {@code source} names the setting it came from, for messages.
+ * A proxy the client reaches the server through, as behind a corporate firewall: an HTTP proxy asked to {@code
+ * CONNECT}, {@code http://[user:password@]host[:port]} (port 80 when left out, as Go's clients read it), or a SOCKS5
+ * proxy, {@code socks5://} or {@code socks5h://[user:password@]host[:port]} (port 1080 when left out). An HTTP proxy
+ * and {@code socks5h} resolve the server's name; with {@code socks5} the client resolves it and gives the proxy the
+ * address, as curl reads these schemes. {@code source} names the setting it came from, for messages.
  *
  * <p>{@link #toString()} leaves the password out, so the proxy may be logged.
  */
-public record ProxyUrl(HostPort hostPort, String user, String password, String source) {
+public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String password, String source) {
+
+    /** How the client talks to the proxy, and who resolves the server's name. */
+    public enum Scheme {
+        HTTP("http", 80, false),
+        SOCKS5("socks5", 1080, true),
+        SOCKS5H("socks5h", 1080, false);
+
+        private final String text;
+        private final int defaultPort;
+        private final boolean clientResolves;
+
+        Scheme(String text, int defaultPort, boolean clientResolves) {
+            this.text = text;
+            this.defaultPort = defaultPort;
+            this.clientResolves = clientResolves;
+        }
+
+        /** True when the client looks the server's name up and gives the proxy an address (socks5). */
+        public boolean clientResolves() {
+            return clientResolves;
+        }
+
+        public boolean socks() {
+            return this != HTTP;
+        }
+
+        static Scheme of(String text) {
+            for (Scheme scheme : values()) {
+                if (scheme.text.equals(text)) {
+                    return scheme;
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
 
     /** The value of {@code --proxy} / {@code PICOTUNNEL_PROXY} that ignores the standard variables. */
     public static final String NONE = "none";
-    private static final int DEFAULT_PORT = 80;
+    private static final int MAX_SOCKS_CREDENTIAL = 255;
+    private static final String FORMS = "http://[user:password@]host:port, socks5://[user:password@]host:port or"
+            + " socks5h://[user:password@]host:port";
 
     /**
      * The proxy for {@code server}: {@code setting} ({@code --proxy} or {@code PICOTUNNEL_PROXY}, named by {@code
      * settingName}) when given, none for {@code none}; else, as curl and Go's clients read them, {@code HTTPS_PROXY}
      * for a wss server and {@code HTTP_PROXY} for a ws one (upper case first, then lower case), unless {@code
-     * NO_PROXY} names the server or the server is this machine (localhost, a loopback address). Null: connect
-     * directly. Throws {@link IllegalArgumentException} naming the setting that is wrong, also for a standard variable
-     * that names a proxy this client cannot use (another scheme than http, such as an https:// or SOCKS proxy set for
-     * other tools, or a value it cannot read): Go's clients never connect around such a proxy either (they use it, or
-     * fail every connection), so the client does not start, and says how to give a proxy it can use or none. A path
+     * NO_PROXY} names the server or the server is this machine (localhost, a loopback address); {@code ALL_PROXY}
+     * is not read, as Go's {@code httpproxy} does not read it. Null: connect directly. Throws {@link
+     * IllegalArgumentException} naming the setting that is wrong, also for a standard variable that names a proxy
+     * this client cannot use (another scheme than http, socks5 and socks5h, such as an https:// proxy set for other
+     * tools, or a value it cannot read): Go's clients never connect around such a proxy either (they use it, or fail
+     * every connection), so the client does not start, and says how to give a proxy it can use or none. A path
      * in a standard variable ({@code http://proxy:3128/}) is ignored, as Go ignores it; our own setting refuses one.
      */
     public static ProxyUrl resolve(String setting, String settingName, ServerAddress server, Map<String, String> env) {
@@ -45,13 +90,14 @@ public record ProxyUrl(HostPort hostPort, String user, String password, String s
                 if (NoProxy.bypasses(server, env)) {
                     return null;
                 }
-                String remedy = " Set " + Setting.PROXY.envVar() + " (or " + Setting.PROXY.flag()
-                        + ") to http://host:port for an HTTP proxy to use, or to none to connect to " + server + " directly.";
+                String remedy = " Set " + Setting.PROXY.envVar() + " (or " + Setting.PROXY.flag() + ") to"
+                        + " http://host:port or socks5://host:port for a proxy to use, or to none to connect to "
+                        + server + " directly.";
                 String scheme = scheme(value);
-                if (scheme != null && !scheme.equals("http")) {
+                if (scheme != null && Scheme.of(scheme) == null) {
                     throw new IllegalArgumentException(name + " names a proxy with scheme '" + printable(scheme)
-                            + "', which this client does not support (http:// proxies only), and it does not connect"
-                            + " around a proxy the environment asks for." + remedy);
+                            + "', which this client does not support (http://, socks5:// and socks5h:// only), and it"
+                            + " does not connect around a proxy the environment asks for." + remedy);
                 }
                 try {
                     return parse(value, name, true);
@@ -78,7 +124,10 @@ public record ProxyUrl(HostPort hostPort, String user, String password, String s
         return scheme.matches("[a-z][a-z0-9+.-]{0,15}") ? scheme : "?";
     }
 
-    /** Parses {@code http://[user:password@]host[:port]} or {@code host:port}; {@code name} names the setting. */
+    /**
+     * Parses {@code http://}, {@code socks5://} or {@code socks5h://[user:password@]host[:port]}, or {@code host:port}
+     * (http, as Go reads a proxy without a scheme); {@code name} names the setting.
+     */
     public static ProxyUrl parse(String text, String name) {
         return parse(text, name, false);
     }
@@ -86,12 +135,14 @@ public record ProxyUrl(HostPort hostPort, String user, String password, String s
     /** {@code ignorePath}: read {@code http://host:port/path} as {@code http://host:port}, as Go reads the variables. */
     private static ProxyUrl parse(String text, String name, boolean ignorePath) {
         String s = text.strip();
-        String scheme = scheme(s);
-        if (scheme != null) {
-            if (!scheme.equals("http")) {
-                throw new IllegalArgumentException(name + ": a proxy with scheme '" + printable(scheme) + "' is not"
-                        + " supported (no https:// or SOCKS proxies); give an HTTP proxy as"
-                        + " http://[user:password@]host:port, or none to connect directly");
+        String schemeText = scheme(s);
+        Scheme scheme = Scheme.HTTP;
+        if (schemeText != null) {
+            scheme = Scheme.of(schemeText);
+            if (scheme == null) {
+                throw new IllegalArgumentException(name + ": a proxy with scheme '" + printable(schemeText) + "' is"
+                        + " not supported (no https:// or socks4:// proxies); give a proxy as " + FORMS
+                        + ", or none to connect directly");
             }
             s = s.substring(s.indexOf("://") + 3);
         }
@@ -108,7 +159,7 @@ public record ProxyUrl(HostPort hostPort, String user, String password, String s
             // read as the end of the host ("user:pa"). Nothing of the URL is shown: it holds the password.
             throw new IllegalArgumentException(name + ": the proxy URL has a '/', '?' or '#' before its '@': in a user"
                     + " or password, percent-encode them ('/' as %2F, '?' as %3F, '#' as %23); the proxy itself is"
-                    + " given as http://[user:password@]host:port, without a path");
+                    + " given as " + FORMS + ", without a path");
         }
         boolean hasPath = end < s.length() && !s.substring(end).equals("/");
         s = s.substring(0, end);
@@ -127,27 +178,37 @@ public record ProxyUrl(HostPort hostPort, String user, String password, String s
                         + " by two hex digits (write a % as %25)");
             }
         }
+        if (scheme.socks() && user != null && (user.isEmpty() || utf8Length(user) > MAX_SOCKS_CREDENTIAL
+                || utf8Length(password) > MAX_SOCKS_CREDENTIAL)) {
+            // RFC 1929 carries each in 1 to 255 bytes (the password may be empty, as Go's SOCKS dialer sends it).
+            throw new IllegalArgumentException(name + ": a SOCKS5 proxy's user must have 1 to 255 bytes and its"
+                    + " password at most 255 (UTF-8)");
+        }
         if (hasPath && !ignorePath) {
-            throw new IllegalArgumentException(name + ": the proxy " + s + " must be given as http://host:port, without a"
-                    + " path");
+            throw new IllegalArgumentException(name + ": the proxy " + s + " must be given as " + scheme
+                    + "://host:port, without a path");
         }
         boolean hasPort = s.startsWith("[") ? s.indexOf("]:") > 0 : s.indexOf(':') >= 0;
         HostPort hostPort;
         try {
-            hostPort = HostPort.parse(hasPort ? s : s + ":" + DEFAULT_PORT);
+            hostPort = HostPort.parse(hasPort ? s : s + ":" + scheme.defaultPort);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name + ": the proxy address " + e.getMessage());
         }
-        return new ProxyUrl(hostPort, user, password, name);
+        return new ProxyUrl(scheme, hostPort, user, password, name);
+    }
+
+    private static int utf8Length(String text) {
+        return text.getBytes(StandardCharsets.UTF_8).length;
     }
 
     private static String decode(String text) {
         return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
-    /** The proxy as {@code http://user:…@host:port}, without the password. */
+    /** The proxy as {@code http://user:…@host:port} (or socks5://, socks5h://), without the password. */
     @Override
     public String toString() {
-        return "http://" + (user == null ? "" : user + ":…@") + hostPort;
+        return scheme + "://" + (user == null ? "" : user + ":…@") + hostPort;
     }
 }

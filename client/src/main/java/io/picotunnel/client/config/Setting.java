@@ -20,7 +20,7 @@ public enum Setting implements DeclaredSetting {
                     + " (e.g. 10s, 500ms, 1m)."),
     CONNECT_TIMEOUT("--connect-timeout", "DURATION", "10s",
             "How long the name lookup and the connection to the server (through a proxy: to the proxy, and its"
-                    + " answer to CONNECT) may take together, its addresses sharing it. TLS and the WebSocket upgrade"
+                    + " answer to CONNECT or its SOCKS5 handshake) may take together, its addresses sharing it. TLS and the WebSocket upgrade"
                     + " then have up to 10 s more."),
     MAX_STREAM_WINDOW("--max-stream-window", "BYTES", "16MiB",
             "Largest receive window per stream; windows start at 256KiB and grow while the link, not the reader,"
@@ -36,11 +36,13 @@ public enum Setting implements DeclaredSetting {
             "Threads for the connections to targets. 0: the tunnel's own thread, fastest on small machines (nothing"
                     + " handed between threads); N: a pool of N, for many busy targets on many cores."),
     PROXY("--proxy", "URL", null,
-            "HTTP proxy to reach the server through (CONNECT): http://[user:password@]host:port, or none to connect"
-                    + " directly. Default: HTTPS_PROXY for wss, HTTP_PROXY for ws, unless NO_PROXY names the server"
-                    + " or it is on this machine. A proxy the client cannot use (another scheme, such as socks5://, or"
-                    + " a value it cannot read) is an error at start, from these variables too: set --proxy to an"
-                    + " http:// proxy, or to none.");
+            "Proxy to reach the server through: http://[user:password@]host:port (HTTP CONNECT),"
+                    + " socks5h://[user:password@]host:port (SOCKS5; the proxy resolves the server's name),"
+                    + " socks5://... (SOCKS5; this machine resolves it), or none to connect directly. Default:"
+                    + " HTTPS_PROXY for wss, HTTP_PROXY for ws (ALL_PROXY is not read, as in Go), unless NO_PROXY"
+                    + " names the server or it is on this machine. A proxy the client cannot use (another scheme,"
+                    + " such as https://, or a value it cannot read) is an error at start, from these variables too:"
+                    + " set --proxy to a proxy it can use, or to none.");
 
     private final Declaration declaration;
 

@@ -4,6 +4,7 @@ import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.proxy.HttpProxyHandler;
+import io.netty.handler.proxy.ProxyConnectException;
 import io.netty.handler.ssl.NotSslRecordException;
 import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
@@ -208,11 +209,15 @@ final class ConnectFailures {
     /**
      * The proxy the client connects through failed it: its name does not resolve, nothing listens there, or it refused
      * the {@code CONNECT} (407 wrong or no credentials, 403 a destination its rules forbid, 502 to 504 the server out
-     * of its reach) or did not answer it. The message is the sentence to log.
+     * of its reach) or the SOCKS5 connect (its reply code, or its refusal of the user and password), or did not answer.
+     * The message is the sentence to log.
      */
     static final class ProxyFailedException extends java.io.IOException {
         private static final long serialVersionUID = 1L;
         private static final java.util.regex.Pattern STATUS = java.util.regex.Pattern.compile("status: (\\d{3})\\s*(.*)$");
+        /** Netty's Socks5ProxyHandler: "status: FORBIDDEN(2)" for a reply other than success. */
+        private static final java.util.regex.Pattern SOCKS_REPLY =
+                java.util.regex.Pattern.compile(", status: ([A-Z_]+)\\((\\d+)\\)$");
         private final transient Duration retryAfter;
 
         private ProxyFailedException(String message, Throwable cause, Duration retryAfter) {
@@ -228,12 +233,23 @@ final class ConnectFailures {
             return retryAfter;
         }
 
+        /** A socks5:// proxy (the client resolves the server's name) for a server whose name does not resolve. */
+        static ProxyFailedException serverUnresolved(ProxyUrl proxy, ServerAddress server, Throwable cause) {
+            return new ProxyFailedException("The server name " + server.host() + " does not resolve (DNS) on this"
+                    + " machine: with the " + proxy.scheme() + ":// proxy " + proxy.hostPort() + " (" + proxy.source()
+                    + ") the client looks the server up itself; use socks5h:// to let the proxy resolve it, or check"
+                    + " the name in --server.", cause, null);
+        }
+
         /** {@code timeout}: how long the connection to the proxy and its answer to CONNECT could take. */
         static ProxyFailedException of(ProxyUrl proxy, ServerAddress server, Throwable cause, Duration timeout) {
             String at = "the proxy " + proxy.hostPort() + " (" + proxy.source() + ")";
             String where = server.hostPort().toString();
+            String text = cause.getMessage() == null ? "" : cause.getMessage();
             String message;
-            java.util.regex.Matcher status = STATUS.matcher(cause.getMessage() == null ? "" : cause.getMessage());
+            java.util.regex.Matcher status = STATUS.matcher(text);
+            java.util.regex.Matcher socksReply = SOCKS_REPLY.matcher(text);
+            String request = proxy.scheme().socks() ? "the SOCKS5 connect to " : "CONNECT ";
             // Netty's ProxyConnectException is a java.net.ConnectException: the proxy's answers come first.
             if (cause instanceof UnknownHostException) {
                 message = "The name of " + at + " does not resolve (DNS): check the proxy's address.";
@@ -255,8 +271,11 @@ final class ConnectFailures {
                             + " in --server; the proxy may be unable to resolve or reach it, or the server is down.";
                     default -> "The proxy refused the connection: " + answered + ".";
                 };
+            } else if (proxy.scheme().socks() && cause instanceof ProxyConnectException
+                    && (socksReply.find() || text.contains("authStatus: ") || text.contains("authMethod: "))) {
+                message = socksRefusal(proxy, at, where, text, socksReply);
             } else if (cause.getMessage() != null && cause.getMessage().endsWith("timeout")) {
-                message = at.substring(0, 1).toUpperCase(Locale.ROOT) + at.substring(1) + " did not answer CONNECT "
+                message = at.substring(0, 1).toUpperCase(Locale.ROOT) + at.substring(1) + " did not answer " + request
                         + where + " within " + Durations.format(timeout) + ": it may be overloaded or hold requests it"
                         + " does not allow; check the proxy's address and port, or pass --proxy none if the server"
                         + " can be reached directly.";
@@ -273,6 +292,41 @@ final class ConnectFailures {
                     && refused.headers() != null
                     ? RetryAfter.parse(refused.headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()) : null;
             return new ProxyFailedException(message, cause, retryAfter);
+        }
+
+        /**
+         * The SOCKS5 proxy's refusal (RFC 1928 reply codes; RFC 1929 for the user and password) as a sentence: a
+         * reply is a code, and Netty's message only names it.
+         */
+        private static String socksRefusal(ProxyUrl proxy, String at, String where, String text,
+                                           java.util.regex.Matcher reply) {
+            if (text.contains("authStatus: ")) {
+                return "Proxy authentication failed: " + at + " refused the user and password (RFC 1929). Check the"
+                        + " user and password in the proxy URL.";
+            }
+            if (text.contains("authMethod: ")) {
+                return "Proxy authentication failed: " + at + " accepts none of the ways the client offered to log"
+                        + " in (" + (proxy.user() == null ? "none: it wants a user and password; give them in the proxy"
+                        + " URL, " + proxy.scheme() + "://user:password@host:port" : "none, or a user and password")
+                        + ").";
+            }
+            int code = Integer.parseInt(reply.group(2));
+            String answered = at + " answered the SOCKS5 connect to " + where + " with reply " + code;
+            return switch (code) {
+                case 2 -> "The proxy refused the connection: " + answered + " (not allowed by ruleset). Its rules do"
+                        + " not let this client reach the server's host or port: ask the proxy's administrators to"
+                        + " allow " + where + ".";
+                case 3, 4 -> "The proxy could not reach the server: " + answered + " ("
+                        + (code == 3 ? "network" : "host") + " unreachable). Check the address in --server"
+                        + (proxy.scheme().clientResolves() ? "" : "; the proxy may be unable to resolve it") + ".";
+                case 5 -> "The proxy could not reach the server: " + answered + " (connection refused): nothing"
+                        + " accepts connections there; check that the server runs and the port in --server.";
+                case 8 -> "The proxy refused the connection: " + answered + " (address type not supported)"
+                        + (proxy.scheme().clientResolves() ? ": try socks5h:// to give it the server's name."
+                        : ": try socks5:// to give it the server's address.");
+                default -> "The proxy refused the connection: " + answered + " ("
+                        + reply.group(1).toLowerCase(Locale.ROOT).replace('_', ' ') + ").";
+            };
         }
     }
 

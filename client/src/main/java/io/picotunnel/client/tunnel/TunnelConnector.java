@@ -24,6 +24,8 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.proxy.ProxyConnectException;
+import io.netty.handler.proxy.ProxyHandler;
+import io.netty.handler.proxy.Socks5ProxyHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.NoopAddressResolverGroup;
@@ -53,6 +55,7 @@ import javax.net.ssl.SSLParameters;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -64,8 +67,9 @@ import java.util.concurrent.TimeUnit;
  * Opens one tunnel connection: TCP (TLS with SNI for wss), the WebSocket upgrade to {@code GET /tunnel} with
  * subprotocol {@code tunnel}, the token as {@code Authorization: Bearer} and the client's version and host name
  * ({@link ClientIdentity}), then a yamux session in the client role on top. The returned future completes with the channel once the session is in place.
- * With a proxy ({@link ClientConfig#proxy()}), the TCP connection goes to the proxy, which is asked to {@code
- * CONNECT} to the server by name (it resolves it); TLS and the upgrade then go through the tunnel it opens.
+ * With a proxy ({@link ClientConfig#proxy()}), the TCP connection goes to the proxy, which is asked to connect to
+ * the server (HTTP {@code CONNECT} or a SOCKS5 connect request) by name, so that it resolves it, or, for {@code
+ * socks5://}, by the address the client looked up; TLS and the upgrade then go through the tunnel it opens.
  */
 final class TunnelConnector {
 
@@ -134,10 +138,17 @@ final class TunnelConnector {
                             : ConnectFailures.ProxyFailedException.of(proxy, config.server(), e, connectTimeout));
                     return;
                 }
+                InetSocketAddress destination;
+                try {
+                    destination = destination(proxy);
+                } catch (UnknownHostException | SecurityException e) {
+                    ready.tryFailure(ConnectFailures.ProxyFailedException.serverUnresolved(proxy, config.server(), e));
+                    return;
+                }
                 // On the loop, as the deadline's task: one of the two goes first, and the other finds it done.
                 OnLoop.run(loop, () -> {
                     if (!ready.isDone() && lookupDeadline.cancel(false)) {
-                        connect(loop, addresses, deadlineNanos, ready);
+                        connect(loop, addresses, destination, deadlineNanos, ready);
                     }
                 }, () -> ready.tryFailure(new RejectedExecutionException("event executor terminated")));
             });
@@ -145,6 +156,22 @@ final class TunnelConnector {
             ready.tryFailure(stopped);
         }
         return ready;
+    }
+
+    /**
+     * Where the proxy is asked to connect: the server's name, which it resolves (http, socks5h), or for socks5 the
+     * server's first address, looked up here within the same connect timeout as the proxy's name; null without a
+     * proxy (the server's own addresses are the ones connected to).
+     */
+    private InetSocketAddress destination(ProxyUrl proxy) throws UnknownHostException {
+        ServerAddress server = config.server();
+        if (proxy == null) {
+            return null;
+        }
+        if (proxy.scheme().clientResolves()) {
+            return new InetSocketAddress(InetAddress.getByName(server.host()), server.port());
+        }
+        return InetSocketAddress.createUnresolved(server.host(), server.port());
     }
 
     /**
@@ -160,9 +187,10 @@ final class TunnelConnector {
      * refusal of the next one. A proxy's answer to CONNECT ends the attempt with that answer (Go, too, reports it,
      * CONNECT being no part of its dial of the proxy's addresses).
      */
-    private void connect(EventLoop loop, InetAddress[] addresses, long deadlineNanos, Promise<Channel> ready) {
+    private void connect(EventLoop loop, InetAddress[] addresses, InetSocketAddress destination, long deadlineNanos,
+                         Promise<Channel> ready) {
         HappyEyeballs race = new HappyEyeballs(loop, addresses, deadlineNanos,
-                (address, shareMillis) -> connect(loop, address, shareMillis, deadlineNanos, ready),
+                (address, shareMillis) -> connect(loop, address, shareMillis, destination, deadlineNanos, ready),
                 new HappyEyeballs.Outcome() {
                     @Override
                     public void connected(Channel channel) {
@@ -194,9 +222,12 @@ final class TunnelConnector {
         race.start();
     }
 
-    /** Starts the TCP connection to {@code address} (of the server, or of its proxy), with the whole attempt's pipeline. */
-    private ChannelFuture connect(EventLoop loop, InetAddress address, int shareMillis, long deadlineNanos,
-                                  Promise<Channel> ready) {
+    /**
+     * Starts the TCP connection to {@code address} (of the server, or of its proxy, which is asked to connect to
+     * {@code destination}), with the whole attempt's pipeline.
+     */
+    private ChannelFuture connect(EventLoop loop, InetAddress address, int shareMillis, InetSocketAddress destination,
+                                  long deadlineNanos, Promise<Channel> ready) {
         HttpHeaders headers = new DefaultHttpHeaders();
         // Given, not left to the handshaker: it takes the host from the URI, and java.net.URI has none for a name with
         // an underscore (a Docker Compose service such as tunnel_server), which made every attempt fail.
@@ -229,7 +260,8 @@ final class TunnelConnector {
         // bound a dial through a proxy: an attempt lasts at most connectTimeout, not that twice.
         Bootstrap bootstrap = new Bootstrap();
         if (proxy != null) {
-            // The proxy resolves the server's name: behind it, this machine's DNS often cannot.
+            // The destination is the proxy's to connect to, by name (it resolves it: behind it, this machine's DNS
+            // often cannot) or by the address looked up for socks5.
             bootstrap.resolver(NoopAddressResolverGroup.INSTANCE);
         }
         return bootstrap
@@ -243,13 +275,12 @@ final class TunnelConnector {
                     @Override
                     protected void initChannel(Channel ch) {
                         if (proxy != null) {
-                            // First: it sends CONNECT once the TCP connection is up (which completes the connect
-                            // future and wins the race) and holds back the writes after it (TLS, the upgrade) until the
-                            // proxy has answered; a refusal comes as a ProxyConnectException (UpgradeOutcome).
-                            InetSocketAddress proxyAddress = new InetSocketAddress(address, proxy.hostPort().port());
-                            HttpProxyHandler connectVia = proxy.user() == null
-                                    ? new HttpProxyHandler(proxyAddress)
-                                    : new HttpProxyHandler(proxyAddress, proxy.user(), proxy.password());
+                            // First: it sends CONNECT (or the SOCKS5 greeting) once the TCP connection is up (which
+                            // completes the connect future and wins the race) and holds back the writes after it (TLS,
+                            // the upgrade) until the proxy has let the client through; a refusal comes as a
+                            // ProxyConnectException (UpgradeOutcome).
+                            ProxyHandler connectVia = proxyHandler(proxy, new InetSocketAddress(address,
+                                    proxy.hostPort().port()));
                             connectVia.setConnectTimeoutMillis(connectTimeout.toMillis());
                             ch.pipeline().addLast("proxy-deadline", new ProxyDeadline(connectVia, deadlineNanos));
                             ch.pipeline().addLast("proxy", connectVia);
@@ -267,8 +298,25 @@ final class TunnelConnector {
                                 new UpgradeOutcome(ready, decoderConfig));
                     }
                 })
-                .connect(proxy == null ? new InetSocketAddress(address, config.server().port())
-                        : InetSocketAddress.createUnresolved(config.server().host(), config.server().port()));
+                .connect(proxy == null ? new InetSocketAddress(address, config.server().port()) : destination);
+    }
+
+    private static ProxyHandler proxyHandler(ProxyUrl proxy, InetSocketAddress proxyAddress) {
+        if (proxy.scheme().socks()) {
+            return proxy.user() == null ? new Socks5ProxyHandler(proxyAddress)
+                    : new Socks5ProxyHandler(proxyAddress, asBytes(proxy.user()), asBytes(proxy.password()));
+        }
+        return proxy.user() == null ? new HttpProxyHandler(proxyAddress)
+                : new HttpProxyHandler(proxyAddress, proxy.user(), proxy.password());
+    }
+
+    /**
+     * The UTF-8 bytes of {@code text}, one char each: Netty's SOCKS5 encoder writes each char as one byte (its
+     * Latin-1 value, '?' beyond) and counts chars as the length, so 'ö' would go as Latin-1; RFC 1929 carries bytes,
+     * and Go sends the UTF-8 of the URL's user and password.
+     */
+    private static String asBytes(String text) {
+        return new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
     }
 
     private void failAttempt(Promise<Channel> ready, Throwable cause) {
@@ -386,14 +434,14 @@ final class TunnelConnector {
     }
 
     /**
-     * Once the TCP connection to the proxy is up, leaves the proxy's answer to {@code CONNECT} only what remains of
-     * the attempt's connect timeout (at least 1 ms: 0 would mean no timeout to Netty).
+     * Once the TCP connection to the proxy is up, leaves the proxy's answer to {@code CONNECT} (or its SOCKS5
+     * handshake) only what remains of the attempt's connect timeout (at least 1 ms: 0 would mean no timeout to Netty).
      */
     private static final class ProxyDeadline extends ChannelInboundHandlerAdapter {
-        private final HttpProxyHandler connectVia;
+        private final ProxyHandler connectVia;
         private final long deadlineNanos;
 
-        ProxyDeadline(HttpProxyHandler connectVia, long deadlineNanos) {
+        ProxyDeadline(ProxyHandler connectVia, long deadlineNanos) {
             this.connectVia = connectVia;
             this.deadlineNanos = deadlineNanos;
         }

@@ -6,7 +6,12 @@ import io.picotunnel.testkit.LogCapture;
 import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -42,9 +47,81 @@ class ProxyUrlTest {
     }
 
     @Test
+    void socks5AndSocks5hProxiesGiveWhoResolvesTheServerPort1080ByDefaultAndHideThePassword() {
+        ProxyUrl socks5 = ProxyUrl.parse("socks5://bob:s%40cret@socks.corp", "--proxy");
+        ProxyUrl socks5h = ProxyUrl.parse("SOCKS5H://socks.corp:9050", "HTTPS_PROXY");
+
+        assertThat(socks5.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5);
+        assertThat(socks5.scheme().clientResolves()).isTrue();
+        assertThat(socks5.hostPort()).isEqualTo(new HostPort("socks.corp", 1080));
+        assertThat(socks5.user()).isEqualTo("bob");
+        assertThat(socks5.password()).isEqualTo("s@cret");
+        assertThat(socks5.toString()).isEqualTo("socks5://bob:…@socks.corp:1080");
+        assertThat(socks5h.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5H);
+        assertThat(socks5h.scheme().clientResolves()).isFalse();
+        assertThat(socks5h.toString()).isEqualTo("socks5h://socks.corp:9050");
+        assertThat(ProxyUrl.parse("proxy.corp:3128", "x").scheme()).isEqualTo(ProxyUrl.Scheme.HTTP);
+        assertThat(ProxyUrl.parse("socks5://bob:@socks.corp", "x").password()).as("an empty password, as Go sends")
+                .isEmpty();
+    }
+
+    @Test
+    void socks5ProxiesComeFromTheStandardVariablesAsGoReadsThemAndAllProxyIsNotRead() {
+        assertThat(resolve(NONE, Map.of("HTTPS_PROXY", "socks5h://socks.corp:1080")).scheme())
+                .isEqualTo(ProxyUrl.Scheme.SOCKS5H);
+        assertThat(resolve(NONE, Map.of("https_proxy", "socks5://socks.corp:1080")).scheme())
+                .isEqualTo(ProxyUrl.Scheme.SOCKS5);
+        assertThat(ProxyUrl.resolve(null, "PICOTUNNEL_PROXY", WS, Map.of("HTTP_PROXY", "socks5://socks.corp:1080"))
+                .source()).isEqualTo("HTTP_PROXY");
+        assertThat(resolve(NONE, Map.of("HTTPS_PROXY", "socks5h://socks.corp:1080", "NO_PROXY", "example.com")))
+                .isNull();
+        // Go's httpproxy reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY only: ALL_PROXY (curl's) is no proxy for it.
+        assertThat(resolve(NONE, Map.of("ALL_PROXY", "socks5h://socks.corp:1080"))).isNull();
+        assertThat(resolve(NONE, Map.of("all_proxy", "socks5://socks.corp:1080"))).isNull();
+    }
+
+    @Test
+    void socks5UserAndPasswordOutsideRfc1929sLengthsAreRefusedAtStartWithoutShowingThem() {
+        String[] urls = {"socks5://:s3cret@socks.corp:1080", "socks5h://" + "u".repeat(256) + ":s3cret@socks.corp",
+            "socks5://alice:" + "s3cret".repeat(43) + "@socks.corp", "socks5://alice:" + "é".repeat(128) + "@socks.corp"};
+        for (String url : urls) {
+            assertThatThrownBy(() -> resolve(proxyFlag(url), Map.of())).as(url)
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("--proxy")
+                    .hasMessageContaining("1 to 255 bytes").hasMessageNotContaining("s3cret").hasMessageNotContaining("é");
+        }
+        assertThat(resolve(proxyFlag("socks5://alice:" + "é".repeat(127) + "@socks.corp"), Map.of()).password())
+                .hasSize(127);
+        assertThatThrownBy(() -> resolve(proxyFlag("socks5://socks.corp:1080/x"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("socks5://host:port, without a path");
+    }
+
+    @Test
+    void theReadmesSocks5ExamplesAreReadAsItSays() throws IOException {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        int section = readme.indexOf("A SOCKS5 proxy (RFC 1928)");
+        String block = readme.substring(readme.indexOf("```bash\n", section), readme.indexOf("\n```\n", section));
+        Matcher flag = Pattern.compile("--server (\\S+) .*--proxy (\\S+)").matcher(block);
+        Matcher variable = Pattern.compile("HTTPS_PROXY=(\\S+) picotunnel-client --server (\\S+)").matcher(block);
+        assertThat(flag.find()).as(block).isTrue();
+        assertThat(variable.find()).as(block).isTrue();
+
+        ProxyUrl fromFlag = resolve(proxyFlag(flag.group(2)), Map.of(Setting.SERVER.envVar(), flag.group(1)));
+        ProxyUrl fromVariable = resolve(NONE, Map.of("HTTPS_PROXY", variable.group(1),
+                Setting.SERVER.envVar(), variable.group(2)));
+
+        assertThat(fromFlag.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5H);
+        assertThat(fromFlag.hostPort()).isEqualTo(new HostPort("socks.corp", 1080));
+        assertThat(fromFlag.user()).isEqualTo("alice");
+        assertThat(fromFlag.toString()).doesNotContain(fromFlag.password());
+        assertThat(fromVariable.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5H);
+        assertThat(fromVariable.source()).isEqualTo("HTTPS_PROXY");
+        assertThat(fromVariable.hostPort()).isEqualTo(new HostPort("127.0.0.1", 1080));
+    }
+
+    @Test
     void unsupportedOrMalformedProxiesAreRefusedNamingTheSetting() {
-        assertThatThrownBy(() -> resolve(proxyFlag("socks5://p:1080"), Map.of()))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("--proxy").hasMessageContaining("socks5");
+        assertThatThrownBy(() -> resolve(proxyFlag("socks4://p:1080"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--proxy").hasMessageContaining("socks4");
         assertThatThrownBy(() -> resolve(NONE, Map.of("HTTPS_PROXY", "http://u:pw@p:x")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("HTTPS_PROXY").hasMessageNotContaining("pw");
         assertThatThrownBy(() -> resolve(NONE, Map.of("HTTPS_PROXY", "http://u:pw@p:1/path@x")))
@@ -69,22 +146,23 @@ class ProxyUrlTest {
     @Test
     void standardVariableNamingAProxyTheClientCannotUseStopsItSayingHowToGoOnWithoutShowingCredentials() {
         // Go's clients never connect around such a proxy: they use it (https, socks5) or fail every connection.
-        String[][] cases = {{"HTTPS_PROXY", "socks5://alice:s3cret@socks.corp:1080", "scheme 'socks5'"},
+        String[][] cases = {{"HTTPS_PROXY", "socks4://alice:s3cret@socks.corp:1080", "scheme 'socks4'"},
             {"https_proxy", "https://alice:s3cret@proxy.corp:443", "scheme 'https'"},
-            {"HTTPS_PROXY", "SOCKS5H://socks.corp:1080", "scheme 'socks5h'"},
+            {"HTTPS_PROXY", "SOCKS4A://socks.corp:1080", "scheme 'socks4a'"},
+            {"HTTPS_PROXY", "socks5://:s3cret@socks.corp:1080", "1 to 255 bytes"},
             {"HTTPS_PROXY", "alice:s3cret@x://p:1", "scheme '?'"},
             {"HTTPS_PROXY", "http://alice:s3cret@proxy.corp:x", "no valid port"},
             {"HTTPS_PROXY", "http://alice:s3cr/et@proxy.corp:3128", "percent-encode"}};
         for (String[] c : cases) {
             assertThatThrownBy(() -> resolve(NONE, Map.of(c[0], c[1]))).as(c[1])
                     .isInstanceOf(ConfigException.class).hasMessageContaining(c[0]).hasMessageContaining(c[2])
-                    .hasMessageContaining("Set PICOTUNNEL_PROXY (or --proxy) to http://host:port for an HTTP proxy to"
-                            + " use, or to none to connect to wss://tunnel.example.com:8443 directly.")
+                    .hasMessageContaining("Set PICOTUNNEL_PROXY (or --proxy) to http://host:port or socks5://host:port"
+                            + " for a proxy to use, or to none to connect to wss://tunnel.example.com:8443 directly.")
                     .hasMessageNotContaining("s3cr").hasMessageNotContaining("alice");
             assertThat(resolve(NONE, Map.of(c[0], c[1], "PICOTUNNEL_PROXY", "none"))).as(c[1]).isNull();
             assertThat(resolve(NONE, Map.of(c[0], c[1], "NO_PROXY", ".example.com"))).as(c[1]).isNull();
         }
-        assertThatThrownBy(() -> ProxyUrl.resolve(null, "PICOTUNNEL_PROXY", WS, Map.of("HTTP_PROXY", "socks5://p:1080")))
+        assertThatThrownBy(() -> ProxyUrl.resolve(null, "PICOTUNNEL_PROXY", WS, Map.of("HTTP_PROXY", "socks4://p:1080")))
                 .hasMessageContaining("HTTP_PROXY").hasMessageContaining("ws://tunnel.example.com:8080");
     }
 
@@ -98,7 +176,7 @@ class ProxyUrlTest {
 
     @Test
     void flagOrOurOwnVariableWithAnUnsupportedSchemeIsRefused() {
-        for (String url : new String[] {"https://proxy.corp:443", "socks5://alice:s3cret@socks.corp:1080"}) {
+        for (String url : new String[] {"https://proxy.corp:443", "socks4://alice:s3cret@socks.corp:1080"}) {
             assertThatThrownBy(() -> resolve(proxyFlag(url), Map.of()))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("--proxy").hasMessageContaining("not supported")
                     .hasMessageNotContaining("s3cret");

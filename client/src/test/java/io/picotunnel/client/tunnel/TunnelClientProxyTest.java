@@ -8,6 +8,7 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.ConnectProxy;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.SilentListener;
+import io.picotunnel.testkit.Socks5Proxy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -73,6 +74,26 @@ class TunnelClientProxyTest {
             assertThat((arrivals.get(1) - arrivals.get(0)) / 1_000_000).isBetween(1_200L, 2_500L);
             assertThat((arrivals.get(2) - arrivals.get(1)) / 1_000_000).isBetween(2_200L, 3_500L);
             assertThat(client.state()).isIn(TunnelClient.State.WAITING_TO_RECONNECT, TunnelClient.State.CONNECTING);
+        }
+    }
+
+    @Test
+    void socksProxyThatNeverAnswersItsHandshakeIsGivenUpOnWithinTheConnectTimeoutAndRetriedWithBackoff() {
+        try (Socks5Proxy socks = Socks5Proxy.silent();
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient("socks5h://alice:s3cret@127.0.0.1:" + socks.port(), Duration.ofMillis(300));
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> socks.greetingsNanos().size() >= 3);
+            assertThat(log.messages(Level.WARN).get(0))
+                    .contains("The proxy 127.0.0.1:" + socks.port() + " (--proxy) did not answer the SOCKS5 connect to"
+                            + " tunnel.test:8080 within 300 ms")
+                    .contains("Retrying in 1 s.")
+                    .doesNotContain("s3cret");
+            assertThat(log.messages(Level.WARN).get(1)).contains("did not answer the SOCKS5 connect")
+                    .contains("Retrying in 2 s.");
+            List<Long> greetings = socks.greetingsNanos();
+            assertThat((greetings.get(1) - greetings.get(0)) / 1_000_000).isBetween(1_200L, 2_500L);
+            assertThat((greetings.get(2) - greetings.get(1)) / 1_000_000).isBetween(2_200L, 3_500L);
         }
     }
 
