@@ -98,6 +98,26 @@ class TunnelClientProxyTest {
     }
 
     @Test
+    void theSocksProxysLookupAndItsHandshakeShareOneConnectTimeout() {
+        // The proxy's name takes 2 s to resolve; then its greeting is never answered: the handshake has the 2 s left.
+        try (Socks5Proxy socks = Socks5Proxy.silent();
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            long start = System.nanoTime();
+            startClient("socks5h://proxy.slowdual.test:" + socks.port(), Duration.ofSeconds(4));
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> !log.messages(Level.WARN).isEmpty());
+            long failedMillis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(socks.greetingsNanos()).as("the greeting came, after the slow lookup").isNotEmpty();
+            assertThat((socks.greetingsNanos().getFirst() - start) / 1_000_000)
+                    .isGreaterThanOrEqualTo(SlowDnsResolverProvider.DUAL_DELAY.toMillis() - 100);
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("did not answer the SOCKS5 connect to tunnel.test:8080 within 4 s");
+            // Given up once the 4 s are over, not 4 s after the handshake began (6 s).
+            assertThat(failedMillis).as("ms until the attempt failed").isBetween(3_900L, 5_400L);
+        }
+    }
+
+    @Test
     void connectionToTheProxyAndItsAnswerToConnectShareOneConnectTimeout() {
         // The TCP handshake with this proxy takes from about 1 s to 2 s; then CONNECT is never answered.
         proxy = ConnectProxy.silentAcceptingLate(Duration.ofSeconds(1));
