@@ -253,6 +253,11 @@ final class ConnectFailures {
             // Netty's ProxyConnectException is a java.net.ConnectException: the proxy's answers come first.
             if (cause instanceof UnknownHostException) {
                 message = "The name of " + at + " does not resolve (DNS): check the proxy's address.";
+            } else if (cause instanceof LookupTimeoutException lookup && !lookup.host().equals(proxy.hostPort().host())) {
+                message = "The lookup of the server name " + lookup.host() + " did not end within "
+                        + Durations.format(timeout) + " (--connect-timeout): with the " + proxy.scheme() + ":// proxy "
+                        + proxy.hostPort() + " (" + proxy.source() + ") the client looks the server up itself; check"
+                        + " the system's DNS servers, or use socks5h:// to let the proxy resolve it.";
             } else if (cause instanceof LookupTimeoutException) {
                 message = "The lookup of the name of " + at + " did not end within " + Durations.format(timeout)
                         + " (--connect-timeout): the system's DNS servers did not answer in time; check them, or give"
@@ -337,8 +342,16 @@ final class ConnectFailures {
     static final class LookupTimeoutException extends java.io.IOException {
         private static final long serialVersionUID = 1L;
 
+        private final String host;
+
         LookupTimeoutException(String host, Duration timeout) {
             super("the lookup of " + host + " did not end within " + Durations.format(timeout));
+            this.host = host;
+        }
+
+        /** The name whose lookup was still running. */
+        String host() {
+            return host;
         }
     }
 

@@ -62,6 +62,7 @@ import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Opens one tunnel connection: TCP (TLS with SNI for wss), the WebSocket upgrade to {@code GET /tunnel} with
@@ -124,8 +125,10 @@ final class TunnelConnector {
         long deadlineNanos = System.nanoTime() + connectTimeout.toNanos();
         ProxyUrl proxy = config.proxy();
         String host = proxy == null ? config.server().host() : proxy.hostPort().host();
+        // The name being looked up when the time is up: for socks5, the server's follows the proxy's.
+        AtomicReference<String> lookingUp = new AtomicReference<>(host);
         ScheduledFuture<?> lookupDeadline = loop.schedule(
-                () -> failAttempt(ready, new ConnectFailures.LookupTimeoutException(host, connectTimeout)),
+                () -> failAttempt(ready, new ConnectFailures.LookupTimeoutException(lookingUp.get(), connectTimeout)),
                 connectTimeout.toNanos(), TimeUnit.NANOSECONDS);
         ready.addListener(f -> lookupDeadline.cancel(false));
         try {
@@ -140,6 +143,7 @@ final class TunnelConnector {
                 }
                 InetSocketAddress destination;
                 try {
+                    lookingUp.set(config.server().host());
                     destination = destination(proxy);
                 } catch (UnknownHostException | SecurityException e) {
                     ready.tryFailure(ConnectFailures.ProxyFailedException.serverUnresolved(proxy, config.server(), e));

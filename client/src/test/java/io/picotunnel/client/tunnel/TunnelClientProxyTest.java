@@ -48,7 +48,11 @@ class TunnelClientProxyTest {
     }
 
     private void startClient(String proxyUrl, Duration connectTimeout) {
-        ClientConfig config = ClientConfig.of(SERVER, TOKEN).withShutdownGrace(Duration.ZERO)
+        startClient(SERVER, proxyUrl, connectTimeout);
+    }
+
+    private void startClient(ServerAddress server, String proxyUrl, Duration connectTimeout) {
+        ClientConfig config = ClientConfig.of(server, TOKEN).withShutdownGrace(Duration.ZERO)
                 .withProxy(ProxyUrl.parse(proxyUrl, "--proxy"));
         client = new TunnelClient(config, YamuxConfig.defaults(), new Backoff(() -> 0.0, Duration.ofSeconds(30),
                 System::nanoTime), connectTimeout);
@@ -94,6 +98,24 @@ class TunnelClientProxyTest {
             List<Long> greetings = socks.greetingsNanos();
             assertThat((greetings.get(1) - greetings.get(0)) / 1_000_000).isBetween(1_200L, 2_500L);
             assertThat((greetings.get(2) - greetings.get(1)) / 1_000_000).isBetween(2_200L, 3_500L);
+        }
+    }
+
+    @Test
+    void aServerLookupThatOutlastsTheConnectTimeoutThroughSocks5IsSaidToBeTheServersNotTheProxys() {
+        // socks5:// leaves the server's name to this machine: here it takes 5 s to resolve (a new name each run, as
+        // the JVM caches answers).
+        ServerAddress slow = ServerAddress.parse("ws://socks5-" + System.nanoTime() + ".slow.test:8080");
+        try (Socks5Proxy socks = new Socks5Proxy(null, null);
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient(slow, "socks5://127.0.0.1:" + socks.port(), Duration.ofSeconds(1));
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> !log.messages(Level.WARN).isEmpty());
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("The lookup of the server name " + slow.host() + " did not end within 1 s")
+                    .contains("use socks5h:// to let the proxy resolve it")
+                    .doesNotContain("name of the proxy");
+            assertThat(socks.greetingsNanos()).isEmpty();
         }
     }
 
