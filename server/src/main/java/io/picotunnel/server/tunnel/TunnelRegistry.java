@@ -392,7 +392,21 @@ public final class TunnelRegistry implements TunnelPresence {
 
     /** As above; among equally loaded clients, one whose session runs on {@code near} (a caller's event loop). */
     public Future<YamuxStreamChannel> openStream(String tunnelId, ChannelHandler handler, EventLoop near) {
+        return openStream(tunnelId, handler, near, Set.of());
+    }
+
+    /**
+     * As above, never on a client whose session is in {@code passOver} (those that refused a stream to the same
+     * request): with no other client, the open fails as for a tunnel without clients.
+     */
+    public Future<YamuxStreamChannel> openStream(String tunnelId, ChannelHandler handler, EventLoop near,
+                                                 Set<YamuxSession> passOver) {
         Set<Connection> tried = new HashSet<>();
+        for (Connection connection : connections(tunnelId)) {
+            if (passOver.contains(connection.session())) {
+                tried.add(connection);
+            }
+        }
         Connection first = leastLoaded(tunnelId, tried, near, true);
         if (first == null) {
             Promise<YamuxStreamChannel> waiting = awaitArrival(tunnelId, handler, near, tried);

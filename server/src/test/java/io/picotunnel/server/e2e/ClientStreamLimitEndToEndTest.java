@@ -3,6 +3,7 @@ package io.picotunnel.server.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -35,6 +36,8 @@ class ClientStreamLimitEndToEndTest {
     private RecordingTarget web;
     private EchoServer echo;
     private int tcpPort;
+    private String tunnelId;
+    private String token;
 
     @BeforeEach
     void start() {
@@ -42,14 +45,11 @@ class ClientStreamLimitEndToEndTest {
         web = new RecordingTarget();
         echo = new EchoServer();
         JsonNode tunnel = testbed.createTunnel("busy");
-        String tunnelId = tunnel.get("id").asText();
+        tunnelId = tunnel.get("id").asText();
+        token = tunnel.get("token").asText();
         testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\""
                 + web.address() + "\"}");
         tcpPort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
-        SessionLimits defaults = SessionLimits.DEFAULTS;
-        testbed.startClient(tunnel.get("token").asText(), config -> config.withLimits(
-                new SessionLimits(defaults.maxStreamWindow(), defaults.sessionWindowBudget(), MAX_STREAMS)));
-        await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnelId));
     }
 
     @AfterEach
@@ -60,7 +60,10 @@ class ClientStreamLimitEndToEndTest {
     }
 
     @Test
-    void aRequestRefusedByTheOnlyClientAtItsStreamLimitGets503TunnelBusyAndNeverReachesTheApp() throws Exception {
+    void aRequestRefusedByTheOnlyClientAtItsStreamLimitGets503TunnelBusyAfterAskingItOnce() throws Exception {
+        startLimitedClient();
+        await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnelId));
+        TunnelRegistry.Connection full = testbed.server().registry().connections(tunnelId).getFirst();
         Socket first = relayed();
         Socket second = relayed();
         try (first; second) {
@@ -69,7 +72,16 @@ class ClientStreamLimitEndToEndTest {
             assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").contains("did not reach the app")
                     .containsIgnoringCase("Retry-After: 5");
             assertThat(web.requestCount()).isZero();
+            assertThat(full.streamsOpened()).as("streams asked of the full client: its two, then the request's once")
+                    .isEqualTo(MAX_STREAMS + 1);
         }
+    }
+
+    /** Starts a client that takes at most {@link #MAX_STREAMS} streams. */
+    private void startLimitedClient() {
+        SessionLimits defaults = SessionLimits.DEFAULTS;
+        testbed.startClient(token, config -> config.withLimits(
+                new SessionLimits(defaults.maxStreamWindow(), defaults.sessionWindowBudget(), MAX_STREAMS)));
     }
 
     /** A tcp visitor whose stream is open on the client: its bytes came back from the echo target. */

@@ -34,6 +34,7 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.relay.ResetOnDeath;
 import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.SendWatch;
@@ -45,7 +46,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -58,7 +61,7 @@ import java.util.concurrent.TimeUnit;
 final class Exchange {
 
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
-    /** A request refused by this many stopping clients in a row gets the client_stopping page. */
+    /** A request refused by this many clients (stopping, full) in a row gets the page of the last refusal. */
     private static final int MAX_REFUSALS = 3;
     /**
      * For the headers passed on: copies of a message the HTTP decoder validated, plus names and values of the proxy's
@@ -144,6 +147,11 @@ final class Exchange {
     private int refusals;
     /** Why the last client refused a stream to this request (its page if no other client takes it); null if none did. */
     private ResetReason lastRefusal;
+    /**
+     * The sessions of the clients that refused a stream to this request: none is asked again for it. Immutable, as
+     * the open may read it on a stream's loop.
+     */
+    private Set<YamuxSession> refusedBy = Set.of();
     /** Anything (even a 1xx) came back on the current stream. */
     private boolean upstreamAnswered;
     /** The target said 100 Continue: it will read the body before its final answer. */
@@ -228,8 +236,8 @@ final class Exchange {
         upstreamAnswered = false;
         continued = false;
         Future<UpstreamPool.Lease> opened = retried
-                ? proxy.upstreams().acquireNew(service, handler)
-                : proxy.upstreams().acquire(service, handler);
+                ? proxy.upstreams().acquireNew(service, handler, refusedBy)
+                : proxy.upstreams().acquire(service, handler, refusedBy);
         opening = opened;
         opened.addListener(f -> ctx.executor().execute(() -> onOpened(opened)));
     }
@@ -303,9 +311,9 @@ final class Exchange {
 
     /**
      * A client refused the stream at its opening (stopping: its GoAway and our SYN crossed; or at its stream limit):
-     * the target never saw the request, so any method goes again, to another client of the tunnel (a stopping one
-     * takes no new stream, a full one is the most loaded), as long as none of its body went to the refused stream
-     * (the proxy keeps none to send again).
+     * the target never saw the request, so any method goes again, to another client of the tunnel (never one that
+     * refused it already), as long as none of its body went to the refused stream (the proxy keeps none to send
+     * again).
      */
     private boolean retryRefused(ResetReason reason) {
         boolean bodyLeftBehind = bodySent || (requestDone && hasBody);
@@ -314,6 +322,11 @@ final class Exchange {
         }
         refusals++;
         lastRefusal = reason;
+        if (upstream instanceof YamuxStreamChannel stream) {
+            Set<YamuxSession> sessions = new HashSet<>(refusedBy);
+            sessions.add(stream.session());
+            refusedBy = Set.copyOf(sessions);
+        }
         LOG.info("service {}: the tunnel's client {}; sending {} {} to another client", service.id(),
                 ClientResets.describe(reason), request.method(), LogValues.escape(service.domain()));
         reopen();

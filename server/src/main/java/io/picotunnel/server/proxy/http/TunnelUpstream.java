@@ -7,6 +7,7 @@ import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
+import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.store.Service;
@@ -14,6 +15,7 @@ import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.LoggerFactory;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -40,6 +42,11 @@ public final class TunnelUpstream implements UpstreamOpener {
 
     @Override
     public Future<? extends Channel> open(Service service, ChannelHandler handler) {
+        return open(service, handler, Set.of());
+    }
+
+    @Override
+    public Future<? extends Channel> open(Service service, ChannelHandler handler, Set<YamuxSession> passOver) {
         String tunnelId = service.tunnelId();
         if (!take(tunnelId)) {
             refusals.refused(true, "tunnel " + tunnelId + " reached " + maxPerTunnel + " open requests"
@@ -47,7 +54,7 @@ public final class TunnelUpstream implements UpstreamOpener {
             return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelBusyException(tunnelId, maxPerTunnel));
         }
         Promise<Channel> promise = ImmediateEventExecutor.INSTANCE.newPromise();
-        Future<YamuxStreamChannel> opened = tunnels.openStream(tunnelId, handler);
+        Future<YamuxStreamChannel> opened = tunnels.openStream(tunnelId, handler, null, passOver);
         // A caller whose visitor left takes back an open still waiting for a client under way.
         promise.addListener(p -> {
             if (p.isCancelled()) {

@@ -3,7 +3,10 @@ package io.picotunnel.server.proxy.http;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.util.concurrent.Future;
+import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.store.Service;
+
+import java.util.Set;
 
 /** Opens the byte stream that carries one proxied request to a service's target. */
 @FunctionalInterface
@@ -17,4 +20,12 @@ public interface UpstreamOpener {
      * for it later, or one opened meanwhile is closed.
      */
     Future<? extends Channel> open(Service service, ChannelHandler handler);
+
+    /**
+     * As {@link #open(Service, ChannelHandler)}, on none of the tunnel's clients whose session is in {@code passOver}
+     * (they refused a stream to the same request). An opener without tunnel clients has none to pass over.
+     */
+    default Future<? extends Channel> open(Service service, ChannelHandler handler, Set<YamuxSession> passOver) {
+        return open(service, handler);
+    }
 }

@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -80,21 +81,29 @@ public final class UpstreamPool implements AutoCloseable {
      * else a new one. Cancelling the future cancels the open of a new one ({@link UpstreamOpener#open}).
      */
     Future<Lease> acquire(Service service, ChannelInboundHandler handler) {
+        return acquire(service, handler, Set.of());
+    }
+
+    /**
+     * As {@link #acquire(Service, ChannelInboundHandler)}; a new stream is asked of none of the tunnel's clients
+     * whose session is in {@code passOver} ({@link UpstreamOpener#open(Service, ChannelHandler, Set)}).
+     */
+    Future<Lease> acquire(Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver) {
         Promise<Lease> promise = ImmediateEventExecutor.INSTANCE.newPromise();
         Deque<IdleStream> streams = idle.get(Key.of(service));
-        takeIdle(streams, service, handler, promise);
+        takeIdle(streams, service, handler, passOver, promise);
         return promise;
     }
 
-    /** A new stream, never an idle one (the retry after a reused stream failed). */
-    Future<Lease> acquireNew(Service service, ChannelInboundHandler handler) {
+    /** A new stream, never an idle one (the retry after a reused stream failed); as {@link #acquire} otherwise. */
+    Future<Lease> acquireNew(Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver) {
         Promise<Lease> promise = ImmediateEventExecutor.INSTANCE.newPromise();
-        openNew(service, handler, promise);
+        openNew(service, handler, passOver, promise);
         return promise;
     }
 
     private void takeIdle(Deque<IdleStream> streams, Service service, ChannelInboundHandler handler,
-            Promise<Lease> promise) {
+            Set<YamuxSession> passOver, Promise<Lease> promise) {
         IdleStream candidate = null;
         if (streams != null && !closed) {
             synchronized (streams) {
@@ -107,15 +116,15 @@ public final class UpstreamPool implements AutoCloseable {
             }
         }
         if (candidate == null) {
-            openNew(service, handler, promise);
+            openNew(service, handler, passOver, promise);
             return;
         }
         IdleStream taken = candidate;
         Channel channel = taken.channel;
         if (channel.eventLoop().inEventLoop()) {
-            handOut(taken, streams, service, handler, promise);
+            handOut(taken, streams, service, handler, passOver, promise);
         } else {
-            channel.eventLoop().execute(() -> handOut(taken, streams, service, handler, promise));
+            channel.eventLoop().execute(() -> handOut(taken, streams, service, handler, passOver, promise));
         }
     }
 
@@ -124,12 +133,12 @@ public final class UpstreamPool implements AutoCloseable {
      * have run yet (the next request came on this loop right after the release): it will see the stream taken.
      */
     private void handOut(IdleStream taken, Deque<IdleStream> streams, Service service, ChannelInboundHandler handler,
-            Promise<Lease> promise) {
+            Set<YamuxSession> passOver, Promise<Lease> promise) {
         Channel channel = taken.channel;
         taken.cancelTimer();
         if (taken.spoiled || !usable(channel) || !handTo(channel, handler)) {
             channel.close();
-            takeIdle(streams, service, handler, promise);
+            takeIdle(streams, service, handler, passOver, promise);
             return;
         }
         if (!promise.trySuccess(new Lease(channel, true))) {
@@ -137,18 +146,19 @@ public final class UpstreamPool implements AutoCloseable {
         }
     }
 
-    private void openNew(Service service, ChannelInboundHandler handler, Promise<Lease> promise) {
+    private void openNew(Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver,
+            Promise<Lease> promise) {
         if (promise.isCancelled()) {
             return;
         }
-        Future<? extends Channel> future = opener.open(service, new ChannelInitializer<>() {
+        Future<? extends Channel> future = opener.open(service, new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
                 ch.config().setAutoRead(false);
                 ch.pipeline().addLast(CODEC, new UpstreamCodec(DECODER));
                 ch.pipeline().addLast(HANDLER, new UpstreamSlot(handler));
             }
-        });
+        }, passOver);
         promise.addListener(p -> {
             if (p.isCancelled()) {
                 future.cancel(false);
