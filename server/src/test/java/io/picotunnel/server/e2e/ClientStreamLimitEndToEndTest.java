@@ -16,13 +16,16 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A tunnel client at its {@code --max-streams}: it refuses the server's next stream at its SYN, and the visitor learns
- * that the tunnel is busy, not that the app failed. Real server, client and targets.
+ * A tunnel client at its {@code --max-streams}: it refuses the server's next stream at its SYN, and the visitor's
+ * request goes to another client of the tunnel, or the visitor learns that the tunnel is busy, not that the app failed.
+ * Real server, clients and targets.
  */
 class ClientStreamLimitEndToEndTest {
 
@@ -74,6 +77,39 @@ class ClientStreamLimitEndToEndTest {
             assertThat(web.requestCount()).isZero();
             assertThat(full.streamsOpened()).as("streams asked of the full client: its two, then the request's once")
                     .isEqualTo(MAX_STREAMS + 1);
+        }
+    }
+
+    @Test
+    void aRequestRefusedByAClientAtItsStreamLimitGets200FromTheTunnelsOtherClient() throws Exception {
+        List<Socket> held = new ArrayList<>();
+        try {
+            testbed.startClient(token);
+            await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnelId));
+            // The other client carries more streams than the full one: the server takes the full one for the least loaded.
+            for (int i = 0; i < MAX_STREAMS + 1; i++) {
+                held.add(relayed());
+            }
+            startLimitedClient();
+            TunnelRegistry registry = testbed.server().registry();
+            await().atMost(Duration.ofSeconds(10)).until(() -> registry.connections(tunnelId).size() == 2);
+            TunnelRegistry.Connection other = registry.connections(tunnelId).get(0);
+            TunnelRegistry.Connection full = registry.connections(tunnelId).get(1);
+            for (int i = 0; i < MAX_STREAMS; i++) {
+                held.add(relayed());
+            }
+            assertThat(full.streamsOpened()).as("the limited client is full").isEqualTo(MAX_STREAMS);
+
+            String answer = get();
+
+            assertThat(answer).startsWith("HTTP/1.1 200").endsWith("hello");
+            assertThat(web.requestCount()).isEqualTo(1);
+            assertThat(full.streamsOpened()).as("the full client refused the request's stream once").isEqualTo(MAX_STREAMS + 1);
+            assertThat(other.streamsOpened()).as("the other client took it").isEqualTo(MAX_STREAMS + 2);
+        } finally {
+            for (Socket socket : held) {
+                socket.close();
+            }
         }
     }
 
