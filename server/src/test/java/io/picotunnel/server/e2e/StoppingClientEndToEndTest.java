@@ -6,6 +6,9 @@ import com.sun.net.httpserver.HttpServer;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
@@ -26,7 +29,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -60,6 +65,8 @@ class StoppingClientEndToEndTest {
     private final ExecutorService visitors = Executors.newVirtualThreadPerTaskExecutor();
     private String token;
     private String tunnelId;
+    /** The clients the tests started themselves, by their connection at the server. */
+    private final Map<TunnelRegistry.Connection, TunnelClient> clients = new ConcurrentHashMap<>();
 
     @BeforeEach
     void start() throws Exception {
@@ -143,6 +150,118 @@ class StoppingClientEndToEndTest {
         assertThat(paths).as("the target never had the request").containsExactly("GET /slow");
         answer.countDown();
         assertThat(crossed.slow().get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
+    }
+
+    @Test
+    void aRequestWhoseStreamOpenFindsTheOnlyClientGoneAfterItsGoAwayGets503ClientStopping() throws Exception {
+        Visitor.Response page = requestChoosingAClientThatIsGoneBeforeItsStreamOpens(false);
+
+        assertThat(page.status()).as(page.body()).isEqualTo(503);
+        assertThat(page.header("retry-after")).isEqualTo("5");
+        assertThat(page.body()).contains("\"error\":\"client_stopping\"").contains("did not reach the app");
+        assertThat(paths).as("the target never had the request").containsExactly("GET /slow");
+    }
+
+    @Test
+    void aRequestWhoseStreamOpenFindsTheChosenClientGoneAfterItsGoAwayGoesToAnotherClient() throws Exception {
+        Visitor.Response page = requestChoosingAClientThatIsGoneBeforeItsStreamOpens(true);
+
+        assertThat(page.status()).as(page.body()).isEqualTo(200);
+        assertThat(page.body()).isEqualTo("hello");
+        assertThat(paths).containsExactly("GET /slow", "GET /after");
+    }
+
+    /**
+     * A GET /after whose visitor's loop chose a stopping client (its GoAway not read yet, a GET /slow holding it open)
+     * whose connection's loop, busy meanwhile, reads the GoAway and loses the connection before it opens the stream.
+     * With {@code another}, a second client of the tunnel, busier (two tcp streams), was connected first.
+     */
+    private Visitor.Response requestChoosingAClientThatIsGoneBeforeItsStreamOpens(boolean another) throws Exception {
+        TunnelRegistry registry = testbed.server().registry();
+        // Accepted while the only client connected is another tunnel's: the visitor is served on that client's loop.
+        String otherTunnel = testbed.createConnectedTunnel("elsewhere");
+        EventLoop visitorLoop = registry.connections(otherTunnel).getFirst().session().parent().eventLoop();
+        Visitor visitor = new Visitor("127.0.0.1");
+        try (EchoServer echo = new EchoServer(); Socket early = visitor.connect(testbed.server().httpPort())) {
+            List<Socket> held = new ArrayList<>();
+            try {
+                if (another) {
+                    testbed.connect(tunnelId, token);
+                    int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+                    for (int i = 0; i < 2; i++) {
+                        held.add(relayed(port));
+                    }
+                }
+                TunnelRegistry.Connection stopping = connectOffLoop(visitorLoop, registry.connections(tunnelId).size());
+                CompletableFuture<Visitor.Response> slow = slowRequest();
+                HeldInbound goAway = holdWhatComesFrom(stopping);
+                clientOf(stopping).stop(Duration.ofSeconds(20));
+                await().atMost(10, TimeUnit.SECONDS).until(() -> goAway.count() >= 1);
+
+                Channel connection = stopping.session().parent();
+                CountDownLatch chosen = new CountDownLatch(1);
+                Future<?> busy = connection.eventLoop().submit(() -> {
+                    chosen.await(10, TimeUnit.SECONDS);
+                    goAway.releaseNow();
+                    connection.close();
+                    return null;
+                });
+                int openBefore = testbed.server().openTunnelRequests(tunnelId);
+                CompletableFuture<Visitor.Response> after = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return visitor.send(early, "GET", HOST, "/after", "Accept: application/json");
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }, visitors);
+                await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) > openBefore
+                        && ((SingleThreadEventExecutor) connection.eventLoop()).pendingTasks() > 0);
+                chosen.countDown();
+                busy.get(10, TimeUnit.SECONDS);
+
+                Visitor.Response page = after.get(10, TimeUnit.SECONDS);
+                answer.countDown();
+                slow.get(10, TimeUnit.SECONDS);
+                return page;
+            } finally {
+                for (Socket socket : held) {
+                    socket.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Connects a client of the tunnel, its {@code before + 1}th, whose connection is not on {@code loop} (a client
+     * that is, is closed and another tried), and returns it.
+     */
+    private TunnelRegistry.Connection connectOffLoop(EventLoop loop, int before) {
+        TunnelRegistry registry = testbed.server().registry();
+        for (int attempt = 0; attempt < 8; attempt++) {
+            TunnelClient client = testbed.startClient(token);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> registry.connections(tunnelId).size() == before + 1);
+            TunnelRegistry.Connection connection = registry.connections(tunnelId).getLast();
+            if (connection.session().parent().eventLoop() != loop) {
+                clients.put(connection, client);
+                return connection;
+            }
+            client.close();
+            await().atMost(10, TimeUnit.SECONDS).until(() -> registry.connections(tunnelId).size() == before);
+        }
+        throw new AssertionError("every client connected on the visitor's loop");
+    }
+
+    private TunnelClient clientOf(TunnelRegistry.Connection connection) {
+        return clients.get(connection);
+    }
+
+    /** A tcp visitor of {@code port} whose stream is open on a client: its bytes came back from the echo target. */
+    private static Socket relayed(int port) throws Exception {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(socket.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
+        return socket;
     }
 
     @Test
@@ -250,6 +369,14 @@ class StoppingClientEndToEndTest {
         /** Reads held so far. */
         int count() {
             return count.get();
+        }
+
+        /** On the connection's loop: hands on what was held, now, and holds nothing more. */
+        void releaseNow() {
+            holding = false;
+            held.forEach(ctx::fireChannelRead);
+            held.clear();
+            ctx.fireChannelReadComplete();
         }
 
         void release() {

@@ -108,7 +108,8 @@ final class Visitor {
         return send(socket, "GET", host, path, extraHeaders);
     }
 
-    private Response send(Socket socket, String method, String host, String path, String... extraHeaders)
+    /** {@code method path} on a connection made already (by {@link #connect}), read whole. */
+    Response send(Socket socket, String method, String host, String path, String... extraHeaders)
             throws IOException {
         StringBuilder request = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host
                 + "\r\nConnection: close\r\n" + (method.equals("GET") || method.equals("HEAD") ? "" : "Content-Length: 0\r\n"));

@@ -41,6 +41,7 @@ import io.picotunnel.server.net.SendWatch;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.ClientResets;
+import io.picotunnel.server.tunnel.ClientStoppingException;
 import io.picotunnel.server.tunnel.TunnelOfflineException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -264,11 +265,7 @@ final class Exchange {
             LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
             end();
             // A retry's request went whole to the stream that failed: the connection's next message is the next request.
-            // After a client's refusal, no other client: its refusal (stopping, full) is the reason, not an offline tunnel.
-            answerLocally(cause instanceof TunnelOfflineException
-                            ? lastRefusal != null ? ErrorPage.targetFailed(lastRefusal) : ErrorPage.tunnelOffline()
-                    : cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable(),
-                    false, requestDone);
+            answerLocally(noStreamPage(cause), false, requestDone);
             return;
         }
         upstream = opened.getNow().channel();
@@ -291,6 +288,19 @@ final class Exchange {
         flushUpstream();
         bodyProgressAt = System.nanoTime();
         startBodyTimer(proxy.responseTimeout().toNanos());
+    }
+
+    /** The answer to a request that got no stream, failed with {@code cause}. */
+    private ErrorPage noStreamPage(Throwable cause) {
+        if (cause instanceof TunnelOfflineException) {
+            // After a client's refusal, no other client: its refusal (stopping, full) is the reason, not an offline tunnel.
+            return lastRefusal != null ? ErrorPage.targetFailed(lastRefusal) : ErrorPage.tunnelOffline();
+        }
+        if (cause instanceof ClientStoppingException) {
+            // As if it had refused the stream: it was chosen before its GoAway came, and gone when the stream opened.
+            return ErrorPage.targetFailed(ResetReason.REFUSED_GOING_AWAY);
+        }
+        return cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable();
     }
 
     /**
