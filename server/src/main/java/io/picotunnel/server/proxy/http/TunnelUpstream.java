@@ -2,6 +2,7 @@ package io.picotunnel.server.proxy.http;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
@@ -74,8 +75,12 @@ public final class TunnelUpstream implements UpstreamOpener {
                 return;
             }
             // From the first handler's context the header goes out below the HTTP codec, before any request.
-            stream.pipeline().firstContext()
-                    .writeAndFlush(new StreamHeader(StreamType.HTTP, service.targetAddr()).encode(stream.alloc()));
+            ChannelHandlerContext first = stream.pipeline().firstContext();
+            if (first != null) {
+                first.writeAndFlush(new StreamHeader(StreamType.HTTP, service.targetAddr()).encode(stream.alloc()));
+            }
+            // Else it ended already (refused at once, read before this): its handler was told, and the caller sees
+            // the end, with the reset's reason, as it would after the open.
             if (!promise.trySuccess(stream)) {
                 // Cancelled just now, as it opened.
                 stream.close();
