@@ -113,6 +113,29 @@ class ClientStreamLimitEndToEndTest {
         }
     }
 
+    @Test
+    void aPostWithASmallBodyRefusedByAClientAtItsStreamLimitGoesWholeToTheTunnelsOtherClient() throws Exception {
+        try (TwoClients clients = twoClientsTheFullOneLeastLoaded()) {
+            String answer = post("name=picotunnel&note=" + "x".repeat(1000));
+
+            assertThat(answer).startsWith("HTTP/1.1 200").endsWith("hello");
+            assertThat(web.bodies()).containsExactly("name=picotunnel&note=" + "x".repeat(1000));
+            assertThat(clients.full().streamsOpened()).as("the full client refused the request's stream once")
+                    .isEqualTo(MAX_STREAMS + 1);
+        }
+    }
+
+    @Test
+    void aPostWithABodyOver64KiBRefusedByAClientAtItsStreamLimitGets503TunnelBusy() throws Exception {
+        try (TwoClients clients = twoClientsTheFullOneLeastLoaded()) {
+            String answer = post("x".repeat(64 * 1024 + 1));
+
+            assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").contains("did not reach the app");
+            assertThat(web.requestCount()).isZero();
+            assertThat(clients.other().streamsOpened()).as("not sent to the other client").isEqualTo(MAX_STREAMS + 1);
+        }
+    }
+
     /**
      * Two clients of the tunnel: one without a limit carrying {@code MAX_STREAMS + 1} tcp streams, then one at its
      * {@code --max-streams} with fewer: the server takes the full one for the least loaded, and asks it first.
@@ -178,6 +201,21 @@ class ClientStreamLimitEndToEndTest {
         visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
         assertThat(new String(visitor.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
         return visitor;
+    }
+
+    /** {@code POST /} with {@code body} to the HTTP service, as one raw answer (head and body). */
+    private String post(String body) throws Exception {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            out.write(("POST / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json\r\nConnection: close\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + bytes.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(bytes);
+            out.flush();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     /** {@code GET /} to the HTTP service, as one raw answer (head and body). */

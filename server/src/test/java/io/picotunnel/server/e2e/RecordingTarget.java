@@ -21,6 +21,7 @@ public final class RecordingTarget implements AutoCloseable {
     private final HttpServer server;
     private final List<Map<String, List<String>>> requests = new CopyOnWriteArrayList<>();
     private final List<String> uris = new CopyOnWriteArrayList<>();
+    private final List<String> bodies = new CopyOnWriteArrayList<>();
     /** Headers every answer carries, as name and value. */
     private final List<String[]> answerHeaders = new CopyOnWriteArrayList<>();
 
@@ -37,6 +38,7 @@ public final class RecordingTarget implements AutoCloseable {
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/", exchange -> {
             uris.add(exchange.getRequestURI().toString());
+            bodies.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
             requests.add(Map.copyOf(exchange.getRequestHeaders()));
             byte[] body = answer.getBytes(StandardCharsets.UTF_8);
             answerHeaders.forEach(header -> exchange.getResponseHeaders().add(header[0], header[1]));
@@ -58,6 +60,11 @@ public final class RecordingTarget implements AutoCloseable {
 
     public int requestCount() {
         return requests.size();
+    }
+
+    /** The request bodies (as UTF-8) seen, in order. */
+    List<String> bodies() {
+        return bodies;
     }
 
     /** The request targets (path and query) seen, in order. */

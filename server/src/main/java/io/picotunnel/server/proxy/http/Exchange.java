@@ -176,6 +176,8 @@ final class Exchange {
     private long bodyProgressAt;
     /** Some of the request body went up the stream. */
     private boolean bodySent;
+    /** A small request body as it went up, until the response starts: sent again when a client refuses the stream. */
+    private final BodyCopy bodyCopy = new BodyCopy();
     /**
      * While the response body goes out, the wait on the target (nginx's proxy_read_timeout): when it last began,
      * in {@link System#nanoTime} terms: a piece from the target, the proxy reading on after it had held back for the
@@ -272,8 +274,12 @@ final class Exchange {
         reused = opened.getNow().reused();
         writeUpstream(upstreamRequest());
         if (requestDone) {
-            // A retry: the (empty) body went to the failed stream already.
-            writeUpstream(LastHttpContent.EMPTY_LAST_CONTENT);
+            // A retry: the body went to the failed stream already, whole; it goes again if it was kept, else it was empty.
+            if (bodyCopy.isWhole()) {
+                bodyCopy.writeTo(this::writeUpstream);
+            } else {
+                writeUpstream(LastHttpContent.EMPTY_LAST_CONTENT);
+            }
             startResponseTimer();
         }
         phase = Phase.AWAITING_RESPONSE;
@@ -322,11 +328,11 @@ final class Exchange {
     /**
      * A client refused the stream at its opening (stopping: its GoAway and our SYN crossed; or at its stream limit):
      * the target never saw the request, so any method goes again, to another client of the tunnel (never one that
-     * refused it already), as long as none of its body went to the refused stream (the proxy keeps none to send
-     * again).
+     * refused it already), as long as none of its body went to the refused stream, or all of it did and it was small
+     * enough to be kept ({@link BodyCopy}): the proxy keeps no bigger or unfinished body to send again.
      */
     private boolean retryRefused(ResetReason reason) {
-        boolean bodyLeftBehind = bodySent || (requestDone && hasBody);
+        boolean bodyLeftBehind = (bodySent || (requestDone && hasBody)) && !(requestDone && bodyCopy.isWhole());
         if (bodyLeftBehind || upstreamAnswered || refusals >= MAX_REFUSALS) {
             return false;
         }
@@ -403,6 +409,9 @@ final class Exchange {
         }
         bodySent |= content.content().isReadable();
         traffic.received(content.content().readableBytes());
+        if (hasBody) {
+            bodyCopy.keep(content);
+        }
         writeUpstream(content);
         if (last) {
             requestDone = true;
@@ -608,7 +617,10 @@ final class Exchange {
             ReferenceCountUtil.release(msg);
             return;
         }
-        upstreamAnswered = true;
+        if (!upstreamAnswered) {
+            upstreamAnswered = true;
+            bodyCopy.release();
+        }
         if (msg instanceof HttpResponse response) {
             onResponseHead(response);
         } else if (msg instanceof HttpContent content) {
@@ -629,6 +641,7 @@ final class Exchange {
             return;
         }
         phase = Phase.UPGRADED;
+        bodyCopy.release();
         traffic.responded(response.status().code());
         closeTraffic();
         cancelResponseTimer();
@@ -945,6 +958,7 @@ final class Exchange {
     /** Ends the exchange; its stream goes back to the pool when {@code reuse}, else is closed. */
     private void end(boolean reuse) {
         phase = Phase.ENDED;
+        bodyCopy.release();
         closeTraffic();
         cancelResponseTimer();
         cancelBodyTimer();
