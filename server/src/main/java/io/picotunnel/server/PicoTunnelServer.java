@@ -582,7 +582,8 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     /**
-     * Stops as on SIGTERM: checks no more tunnels, takes no new visitors or tunnel clients, sends GoAway on every
+     * Stops as on SIGTERM: checks no more tunnels, gives up an ACME order under way (no retry delay: the next start
+     * orders again at once), takes no new visitors or tunnel clients, sends GoAway on every
      * tunnel session so no new streams open, lets the open streams finish for up to {@code grace}, then stops
      * everything (which resets the streams still open).
      */
@@ -599,6 +600,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 // The proxy's listeners close now: a sign-in's return could reach only what still holds their ports.
                 serviceSignIn.stopSigningIn();
             }
+            stopAcme();
             if (httpListener != null) {
                 httpListener.close();
             }
@@ -637,6 +639,13 @@ public final class PicoTunnelServer implements AutoCloseable {
             } catch (Exception e) {
                 log.warn("Stopping {} failed: {}", component.getClass().getSimpleName(), e.getMessage());
             }
+        }
+    }
+
+    /** While the listeners still answer its challenges: an order cut short by them would be kept as a failure. */
+    private void stopAcme() {
+        if (tls != null) {
+            tls.stopAcme();
         }
     }
 

@@ -196,6 +196,17 @@ public final class ServerTls implements AutoCloseable {
         return store;
     }
 
+    /**
+     * Stops ACME's orders and renewals (one under way is given up, with no retry delay for the next start). Before
+     * the listeners that answer its challenges close: an order left running would fail at the CA and be kept as a
+     * failure.
+     */
+    public void stopAcme() {
+        if (acme != null) {
+            acme.close();
+        }
+    }
+
     @Override
     public void close() {
         for (int i = running.size() - 1; i >= 0; i--) {

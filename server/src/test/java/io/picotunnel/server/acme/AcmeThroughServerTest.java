@@ -2,10 +2,14 @@ package io.picotunnel.server.acme;
 
 import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.tls.CertificateDirectory;
 import io.picotunnel.server.tls.PemFiles;
 import io.picotunnel.server.tls.TestCertificates;
@@ -22,12 +26,14 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,6 +46,12 @@ import java.time.Instant;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -255,6 +267,59 @@ class AcmeThroughServerTest {
     }
 
     @Test
+    void orderUnderWayWhenAGracefulStopBeginsLeavesNoRetryDelayAndTheNextStartOrdersAtOnce() throws Exception {
+        // pebble's HTTP-01 validation reaches the server's HTTP listener through a gate the test holds
+        Set<Thread> earlierAcmeThreads = acmeThreads();
+        try (ValidationGate gate = new ValidationGate();
+             ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            pebble = Pebble.started(data.resolve("pebble"), gate.port(), Ports.freePort());
+            startServer(0, 0);
+            gate.forwardTo(server.httpPort());
+            // a tcp visitor whose stream stays open keeps the drain going for its grace period
+            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"held\"}").json();
+            int visitorPort = TcpServicePorts.create(api, tunnel.get("id").asText(), port -> "{\"type\":\"tcp\","
+                    + "\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"127.0.0.1:" + target.getLocalPort()
+                    + "\",\"enabled\":true}").port();
+            try (TunnelClient client = new TunnelClient(ClientConfig.of(
+                    ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()), tunnel.get("token").asText())
+                    .withShutdownGrace(Duration.ZERO))) {
+                client.start();
+                await("the client is connected").atMost(Duration.ofSeconds(20))
+                        .until(() -> server.registry().connectedCount() == 1);
+                Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort);
+                target.setSoTimeout(20_000);
+                Socket held = target.accept();
+                try (visitor; held) {
+                    tunnelWithHttpService("shop.test");
+                    await("pebble validates").atMost(Duration.ofSeconds(30)).until(gate::holding);
+
+                    Thread stopping = Thread.ofPlatform().name("graceful-stop")
+                            .start(() -> server.stop(Duration.ofSeconds(60)));
+                    await("the HTTP listener closes").atMost(Duration.ofSeconds(10))
+                            .until(() -> refuses(server.httpPort()));
+                    gate.release();
+                    Path failure = data.resolve("server/certs/acme/shop.test.failure");
+                    // while the drain goes on: the order fails at the CA, or ACME has stopped ordering
+                    await().atMost(Duration.ofSeconds(30))
+                            .until(() -> Files.exists(failure) || earlierAcmeThreads.containsAll(acmeThreads()));
+                    visitor.close();
+                    held.close();
+                    stopping.join(Duration.ofSeconds(30));
+                    assertThat(stopping.isAlive()).as("the graceful stop ends").isFalse();
+                    assertThat(failure).as("no retry delay for an order the shutdown cut short").doesNotExist();
+                    api.close();
+                }
+            }
+        }
+        int orders = pebble.ordersCreated();
+
+        startServer(0, 0);
+
+        await("the next start orders at once").atMost(Duration.ofSeconds(30))
+                .until(() -> pebble.ordersCreated() > orders);
+    }
+
+    @Test
     void certificateFromAnotherAcmeDirectoryIsReplacedWhenTheServerStartsWithANewDirectory() throws Exception {
         // As an operator who tried Let's Encrypt staging first, then switched PICOTUNNEL_ACME_DIRECTORY to production
         startServerWithAcme("pebble-staging");
@@ -352,6 +417,21 @@ class AcmeThroughServerTest {
         }
     }
 
+    private static boolean refuses(int port) {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            return !socket.isConnected();
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    /** The live threads of AcmeManagers (their checks and orders) in this JVM, earlier tests' included. */
+    private static Set<Thread> acmeThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(thread -> thread.isAlive() && thread.getName().startsWith("picotunnel-acme"))
+                .collect(Collectors.toSet());
+    }
+
     /** Creates a tunnel with an enabled http service for {@code domain}; answers the path of the tunnel's services. */
     private String tunnelWithHttpService(String domain) throws Exception {
         JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
@@ -388,6 +468,91 @@ class AcmeThroughServerTest {
             socket.setSSLParameters(parameters);
             socket.startHandshake();
             return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
+        }
+    }
+
+    /**
+     * A port for pebble's HTTP-01 validation that holds each connection until {@link #release}, then relays it to the
+     * server's HTTP listener (closing it at once when the listener is gone).
+     */
+    private static final class ValidationGate implements AutoCloseable {
+        private final ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        private final CountDownLatch released = new CountDownLatch(1);
+        private final AtomicInteger held = new AtomicInteger();
+        private final List<Socket> open = new CopyOnWriteArrayList<>();
+        private volatile int httpPort;
+        private final Thread acceptor;
+
+        ValidationGate() throws IOException {
+            acceptor = Thread.ofPlatform().daemon().name("validation-gate").start(this::accept);
+        }
+
+        int port() {
+            return socket.getLocalPort();
+        }
+
+        void forwardTo(int port) {
+            httpPort = port;
+        }
+
+        boolean holding() {
+            return held.get() > 0;
+        }
+
+        void release() {
+            released.countDown();
+        }
+
+        private void accept() {
+            try {
+                while (!socket.isClosed()) {
+                    Socket validation = socket.accept();
+                    open.add(validation);
+                    held.incrementAndGet();
+                    Thread.ofVirtual().start(() -> relay(validation));
+                }
+            } catch (IOException e) {
+                // closed
+            }
+        }
+
+        private void relay(Socket validation) {
+            try (validation) {
+                if (!released.await(60, TimeUnit.SECONDS)) {
+                    return;
+                }
+                try (Socket listener = new Socket(InetAddress.getLoopbackAddress(), httpPort)) {
+                    listener.setSoTimeout(20_000);
+                    validation.setSoTimeout(20_000);
+                    Thread request = Thread.ofVirtual().start(() -> {
+                        try {
+                            validation.getInputStream().transferTo(listener.getOutputStream());
+                        } catch (IOException e) {
+                            // either side closed
+                        }
+                    });
+                    listener.getInputStream().transferTo(validation.getOutputStream());
+                    request.join(Duration.ofSeconds(20));
+                }
+            } catch (IOException e) {
+                // the listener is gone: pebble sees its connection closed, as when nothing answers the challenge
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            release();
+            socket.close();
+            for (Socket validation : open) {
+                validation.close();
+            }
+            try {
+                acceptor.join(Duration.ofSeconds(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
