@@ -9,33 +9,26 @@ import java.util.Map;
 /**
  * A proxy the client reaches the server through, as behind a corporate firewall: an HTTP proxy asked to {@code
  * CONNECT}, {@code http://[user:password@]host[:port]} (port 80 when left out, as Go's clients read it), or a SOCKS5
- * proxy, {@code socks5://} or {@code socks5h://[user:password@]host[:port]} (port 1080 when left out). An HTTP proxy
- * and {@code socks5h} resolve the server's name; with {@code socks5} the client resolves it and gives the proxy the
- * address, as curl reads these schemes. {@code source} names the setting it came from, for messages.
+ * proxy, {@code socks5://} or {@code socks5h://[user:password@]host[:port]} (port 1080 when left out). Each proxy is
+ * given the server's name, and resolves it: {@code socks5} and {@code socks5h} mean the same, as Go's clients read
+ * them (curl's {@code socks5} resolves the name itself). {@code source} names the setting it came from, for messages.
  *
  * <p>{@link #toString()} leaves the password out, so the proxy may be logged.
  */
 public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String password, String source) {
 
-    /** How the client talks to the proxy, and who resolves the server's name. */
+    /** How the client talks to the proxy; socks5 and socks5h differ only in how the user wrote them. */
     public enum Scheme {
-        HTTP("http", 80, false),
-        SOCKS5("socks5", 1080, true),
-        SOCKS5H("socks5h", 1080, false);
+        HTTP("http", 80),
+        SOCKS5("socks5", 1080),
+        SOCKS5H("socks5h", 1080);
 
         private final String text;
         private final int defaultPort;
-        private final boolean clientResolves;
 
-        Scheme(String text, int defaultPort, boolean clientResolves) {
+        Scheme(String text, int defaultPort) {
             this.text = text;
             this.defaultPort = defaultPort;
-            this.clientResolves = clientResolves;
-        }
-
-        /** True when the client looks the server's name up and gives the proxy an address (socks5). */
-        public boolean clientResolves() {
-            return clientResolves;
         }
 
         public boolean socks() {

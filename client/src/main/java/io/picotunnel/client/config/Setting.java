@@ -37,8 +37,8 @@ public enum Setting implements DeclaredSetting {
                     + " handed between threads); N: a pool of N, for many busy targets on many cores."),
     PROXY("--proxy", "URL", null,
             "Proxy to reach the server through: http://[user:password@]host:port (HTTP CONNECT),"
-                    + " socks5h://[user:password@]host:port (SOCKS5; the proxy resolves the server's name),"
-                    + " socks5://... (SOCKS5; this machine resolves it), or none to connect directly. Default:"
+                    + " socks5://[user:password@]host:port (SOCKS5; the proxy resolves the server's name, as in Go;"
+                    + " socks5h://... is the same), or none to connect directly. Default:"
                     + " HTTPS_PROXY for wss, HTTP_PROXY for ws (ALL_PROXY is not read, as in Go), unless NO_PROXY"
                     + " names the server or it is on this machine. A proxy the client cannot use (another scheme,"
                     + " such as https://, or a value it cannot read) is an error at start, from these variables too:"

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.proxy.ProxyConnectException;
 import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.util.NetUtil;
 import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.config.Durations;
@@ -233,14 +234,6 @@ final class ConnectFailures {
             return retryAfter;
         }
 
-        /** A socks5:// proxy (the client resolves the server's name) for a server whose name does not resolve. */
-        static ProxyFailedException serverUnresolved(ProxyUrl proxy, ServerAddress server, Throwable cause) {
-            return new ProxyFailedException("The server name " + server.host() + " does not resolve (DNS) on this"
-                    + " machine: with the " + proxy.scheme() + ":// proxy " + proxy.hostPort() + " (" + proxy.source()
-                    + ") the client looks the server up itself; use socks5h:// to let the proxy resolve it, or check"
-                    + " the name in --server.", cause, null);
-        }
-
         /** {@code timeout}: how long the connection to the proxy and its answer to CONNECT could take. */
         static ProxyFailedException of(ProxyUrl proxy, ServerAddress server, Throwable cause, Duration timeout) {
             String at = "the proxy " + proxy.hostPort() + " (" + proxy.source() + ")";
@@ -253,11 +246,6 @@ final class ConnectFailures {
             // Netty's ProxyConnectException is a java.net.ConnectException: the proxy's answers come first.
             if (cause instanceof UnknownHostException) {
                 message = "The name of " + at + " does not resolve (DNS): check the proxy's address.";
-            } else if (cause instanceof LookupTimeoutException lookup && !lookup.host().equals(proxy.hostPort().host())) {
-                message = "The lookup of the server name " + lookup.host() + " did not end within "
-                        + Durations.format(timeout) + " (--connect-timeout): with the " + proxy.scheme() + ":// proxy "
-                        + proxy.hostPort() + " (" + proxy.source() + ") the client looks the server up itself; check"
-                        + " the system's DNS servers, or use socks5h:// to let the proxy resolve it.";
             } else if (cause instanceof LookupTimeoutException) {
                 message = "The lookup of the name of " + at + " did not end within " + Durations.format(timeout)
                         + " (--connect-timeout): the system's DNS servers did not answer in time; check them, or give"
@@ -278,7 +266,7 @@ final class ConnectFailures {
                 };
             } else if (proxy.scheme().socks() && cause instanceof ProxyConnectException
                     && (socksReply.find() || text.contains("authStatus: ") || text.contains("authMethod: "))) {
-                message = socksRefusal(proxy, at, where, text, socksReply);
+                message = socksRefusal(proxy, server, at, text, socksReply);
             } else if (cause.getMessage() != null && cause.getMessage().endsWith("timeout")) {
                 message = at.substring(0, 1).toUpperCase(Locale.ROOT) + at.substring(1) + " did not answer " + request
                         + where + " within " + Durations.format(timeout) + ": it may be overloaded or hold requests it"
@@ -303,8 +291,10 @@ final class ConnectFailures {
          * The SOCKS5 proxy's refusal (RFC 1928 reply codes; RFC 1929 for the user and password) as a sentence: a
          * reply is a code, and Netty's message only names it.
          */
-        private static String socksRefusal(ProxyUrl proxy, String at, String where, String text,
+        private static String socksRefusal(ProxyUrl proxy, ServerAddress server, String at, String text,
                                            java.util.regex.Matcher reply) {
+            String where = server.hostPort().toString();
+            boolean named = NetUtil.createByteArrayFromIpAddressString(server.host()) == null;
             if (text.contains("authStatus: ")) {
                 return "Proxy authentication failed: " + at + " refused the user and password (RFC 1929). Check the"
                         + " user and password in the proxy URL.";
@@ -323,12 +313,11 @@ final class ConnectFailures {
                         + " allow " + where + ".";
                 case 3, 4 -> "The proxy could not reach the server: " + answered + " ("
                         + (code == 3 ? "network" : "host") + " unreachable). Check the address in --server"
-                        + (proxy.scheme().clientResolves() ? "" : "; the proxy may be unable to resolve it") + ".";
+                        + (named ? "; the proxy may be unable to resolve it" : "") + ".";
                 case 5 -> "The proxy could not reach the server: " + answered + " (connection refused): nothing"
                         + " accepts connections there; check that the server runs and the port in --server.";
                 case 8 -> "The proxy refused the connection: " + answered + " (address type not supported)"
-                        + (proxy.scheme().clientResolves() ? ": try socks5h:// to give it the server's name."
-                        : ": try socks5:// to give it the server's address.");
+                        + (named ? ": it takes no server names; give --server the server's IP address." : ".");
                 default -> "The proxy refused the connection: " + answered + " ("
                         + reply.group(1).toLowerCase(Locale.ROOT).replace('_', ' ') + ").";
             };
@@ -342,16 +331,8 @@ final class ConnectFailures {
     static final class LookupTimeoutException extends java.io.IOException {
         private static final long serialVersionUID = 1L;
 
-        private final String host;
-
         LookupTimeoutException(String host, Duration timeout) {
             super("the lookup of " + host + " did not end within " + Durations.format(timeout));
-            this.host = host;
-        }
-
-        /** The name whose lookup was still running. */
-        String host() {
-            return host;
         }
     }
 

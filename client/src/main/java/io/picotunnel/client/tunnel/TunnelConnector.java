@@ -62,15 +62,15 @@ import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Opens one tunnel connection: TCP (TLS with SNI for wss), the WebSocket upgrade to {@code GET /tunnel} with
  * subprotocol {@code tunnel}, the token as {@code Authorization: Bearer} and the client's version and host name
  * ({@link ClientIdentity}), then a yamux session in the client role on top. The returned future completes with the channel once the session is in place.
  * With a proxy ({@link ClientConfig#proxy()}), the TCP connection goes to the proxy, which is asked to connect to
- * the server (HTTP {@code CONNECT} or a SOCKS5 connect request) by name, so that it resolves it, or, for {@code
- * socks5://}, by the address the client looked up; TLS and the upgrade then go through the tunnel it opens.
+ * the server (HTTP {@code CONNECT} or a SOCKS5 connect request) by name, so that it resolves it (for {@code socks5://}
+ * too, as Go's clients ask), or by the IP address {@code --server} gives; TLS and the upgrade then go through the
+ * tunnel it opens.
  */
 final class TunnelConnector {
 
@@ -125,10 +125,8 @@ final class TunnelConnector {
         long deadlineNanos = System.nanoTime() + connectTimeout.toNanos();
         ProxyUrl proxy = config.proxy();
         String host = proxy == null ? config.server().host() : proxy.hostPort().host();
-        // The name being looked up when the time is up: for socks5, the server's follows the proxy's.
-        AtomicReference<String> lookingUp = new AtomicReference<>(host);
         ScheduledFuture<?> lookupDeadline = loop.schedule(
-                () -> failAttempt(ready, new ConnectFailures.LookupTimeoutException(lookingUp.get(), connectTimeout)),
+                () -> failAttempt(ready, new ConnectFailures.LookupTimeoutException(host, connectTimeout)),
                 connectTimeout.toNanos(), TimeUnit.NANOSECONDS);
         ready.addListener(f -> lookupDeadline.cancel(false));
         try {
@@ -141,18 +139,10 @@ final class TunnelConnector {
                             : ConnectFailures.ProxyFailedException.of(proxy, config.server(), e, connectTimeout));
                     return;
                 }
-                InetSocketAddress destination;
-                try {
-                    lookingUp.set(config.server().host());
-                    destination = destination(proxy);
-                } catch (UnknownHostException | SecurityException e) {
-                    ready.tryFailure(ConnectFailures.ProxyFailedException.serverUnresolved(proxy, config.server(), e));
-                    return;
-                }
                 // On the loop, as the deadline's task: one of the two goes first, and the other finds it done.
                 OnLoop.run(loop, () -> {
                     if (!ready.isDone() && lookupDeadline.cancel(false)) {
-                        connect(loop, addresses, destination, deadlineNanos, ready);
+                        connect(loop, addresses, deadlineNanos, ready);
                     }
                 }, () -> ready.tryFailure(new RejectedExecutionException("event executor terminated")));
             });
@@ -163,19 +153,14 @@ final class TunnelConnector {
     }
 
     /**
-     * Where the proxy is asked to connect: the server's name, which it resolves (http, socks5h), or for socks5 the
-     * server's first address, looked up here within the same connect timeout as the proxy's name; null without a
-     * proxy (the server's own addresses are the ones connected to).
+     * Where the proxy is asked to connect: the server's name, unresolved, for the proxy to resolve (behind it, this
+     * machine's DNS often cannot; Go's clients send the name for socks5:// too), or its IP address when {@code
+     * --server} gives one, which a SOCKS5 request carries as an address (types 1 and 4), not as a name, as Go's does.
      */
-    private InetSocketAddress destination(ProxyUrl proxy) throws UnknownHostException {
-        ServerAddress server = config.server();
-        if (proxy == null) {
-            return null;
-        }
-        if (proxy.scheme().clientResolves()) {
-            return new InetSocketAddress(InetAddress.getByName(server.host()), server.port());
-        }
-        return InetSocketAddress.createUnresolved(server.host(), server.port());
+    private static InetSocketAddress proxyDestination(ServerAddress server) {
+        InetAddress literal = NetUtil.createInetAddressFromIpAddressString(server.host());
+        return literal != null ? new InetSocketAddress(literal, server.port())
+                : InetSocketAddress.createUnresolved(server.host(), server.port());
     }
 
     /**
@@ -191,10 +176,9 @@ final class TunnelConnector {
      * refusal of the next one. A proxy's answer to CONNECT ends the attempt with that answer (Go, too, reports it,
      * CONNECT being no part of its dial of the proxy's addresses).
      */
-    private void connect(EventLoop loop, InetAddress[] addresses, InetSocketAddress destination, long deadlineNanos,
-                         Promise<Channel> ready) {
+    private void connect(EventLoop loop, InetAddress[] addresses, long deadlineNanos, Promise<Channel> ready) {
         HappyEyeballs race = new HappyEyeballs(loop, addresses, deadlineNanos,
-                (address, shareMillis) -> connect(loop, address, shareMillis, destination, deadlineNanos, ready),
+                (address, shareMillis) -> connect(loop, address, shareMillis, deadlineNanos, ready),
                 new HappyEyeballs.Outcome() {
                     @Override
                     public void connected(Channel channel) {
@@ -226,12 +210,9 @@ final class TunnelConnector {
         race.start();
     }
 
-    /**
-     * Starts the TCP connection to {@code address} (of the server, or of its proxy, which is asked to connect to
-     * {@code destination}), with the whole attempt's pipeline.
-     */
-    private ChannelFuture connect(EventLoop loop, InetAddress address, int shareMillis, InetSocketAddress destination,
-                                  long deadlineNanos, Promise<Channel> ready) {
+    /** Starts the TCP connection to {@code address} (of the server, or of its proxy), with the whole attempt's pipeline. */
+    private ChannelFuture connect(EventLoop loop, InetAddress address, int shareMillis, long deadlineNanos,
+                                  Promise<Channel> ready) {
         HttpHeaders headers = new DefaultHttpHeaders();
         // Given, not left to the handshaker: it takes the host from the URI, and java.net.URI has none for a name with
         // an underscore (a Docker Compose service such as tunnel_server), which made every attempt fail.
@@ -264,8 +245,7 @@ final class TunnelConnector {
         // bound a dial through a proxy: an attempt lasts at most connectTimeout, not that twice.
         Bootstrap bootstrap = new Bootstrap();
         if (proxy != null) {
-            // The destination is the proxy's to connect to, by name (it resolves it: behind it, this machine's DNS
-            // often cannot) or by the address looked up for socks5.
+            // The proxy resolves the server's name: behind it, this machine's DNS often cannot.
             bootstrap.resolver(NoopAddressResolverGroup.INSTANCE);
         }
         return bootstrap
@@ -302,7 +282,8 @@ final class TunnelConnector {
                                 new UpgradeOutcome(ready, decoderConfig));
                     }
                 })
-                .connect(proxy == null ? new InetSocketAddress(address, config.server().port()) : destination);
+                .connect(proxy == null ? new InetSocketAddress(address, config.server().port())
+                        : proxyDestination(config.server()));
     }
 
     private static ProxyHandler proxyHandler(ProxyUrl proxy, InetSocketAddress proxyAddress) {

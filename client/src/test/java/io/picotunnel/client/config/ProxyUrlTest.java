@@ -47,18 +47,16 @@ class ProxyUrlTest {
     }
 
     @Test
-    void socks5AndSocks5hProxiesGiveWhoResolvesTheServerPort1080ByDefaultAndHideThePassword() {
+    void socks5AndSocks5hProxiesKeepTheSchemeAsWrittenPort1080ByDefaultAndHideThePassword() {
         ProxyUrl socks5 = ProxyUrl.parse("socks5://bob:s%40cret@socks.corp", "--proxy");
         ProxyUrl socks5h = ProxyUrl.parse("SOCKS5H://socks.corp:9050", "HTTPS_PROXY");
 
         assertThat(socks5.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5);
-        assertThat(socks5.scheme().clientResolves()).isTrue();
         assertThat(socks5.hostPort()).isEqualTo(new HostPort("socks.corp", 1080));
         assertThat(socks5.user()).isEqualTo("bob");
         assertThat(socks5.password()).isEqualTo("s@cret");
         assertThat(socks5.toString()).isEqualTo("socks5://bob:…@socks.corp:1080");
         assertThat(socks5h.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5H);
-        assertThat(socks5h.scheme().clientResolves()).isFalse();
         assertThat(socks5h.toString()).isEqualTo("socks5h://socks.corp:9050");
         assertThat(ProxyUrl.parse("proxy.corp:3128", "x").scheme()).isEqualTo(ProxyUrl.Scheme.HTTP);
         assertThat(ProxyUrl.parse("socks5://bob:@socks.corp", "x").password()).as("an empty password, as Go sends")
@@ -109,11 +107,11 @@ class ProxyUrlTest {
         ProxyUrl fromVariable = resolve(NONE, Map.of("HTTPS_PROXY", variable.group(1),
                 Setting.SERVER.envVar(), variable.group(2)));
 
-        assertThat(fromFlag.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5H);
+        assertThat(fromFlag.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5);
         assertThat(fromFlag.hostPort()).isEqualTo(new HostPort("socks.corp", 1080));
         assertThat(fromFlag.user()).isEqualTo("alice");
         assertThat(fromFlag.toString()).doesNotContain(fromFlag.password());
-        assertThat(fromVariable.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5H);
+        assertThat(fromVariable.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5);
         assertThat(fromVariable.source()).isEqualTo("HTTPS_PROXY");
         assertThat(fromVariable.hostPort()).isEqualTo(new HostPort("127.0.0.1", 1080));
     }

@@ -29,10 +29,9 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * A client behind a SOCKS5 proxy, as frp's {@code transport.proxyURL} and ngrok's {@code proxy_url} give one: a real
- * server and a small SOCKS5 proxy on 127.0.0.1 that dials only loopback. With {@code socks5h://} the server is named
- * {@code tunnel.test} and the proxy gets that name (it dials 127.0.0.1 for any); with {@code socks5://} the client
- * resolves {@code localhost} itself and sends the proxy the address, and a name it cannot resolve ({@code .invalid})
- * never reaches the proxy.
+ * server and a small SOCKS5 proxy on 127.0.0.1 that dials only loopback. With {@code socks5://}, as with Go's clients,
+ * and with {@code socks5h://}, the proxy gets the server's name (address type 3; it dials 127.0.0.1 for any), even one
+ * this machine cannot resolve ({@code .invalid}), and an IP address as an address (type 1).
  */
 class SocksProxiedClientEndToEndTest {
 
@@ -95,7 +94,7 @@ class SocksProxiedClientEndToEndTest {
     }
 
     @Test
-    void socks5ClientResolvesTheServerAndGivesTheProxyItsAddress() throws Exception {
+    void socks5SendsTheServersNameForTheProxyToResolveAsGoDoes() throws Exception {
         startServer(Map.of());
         proxy = new Socks5Proxy(null, null);
 
@@ -105,7 +104,46 @@ class SocksProxiedClientEndToEndTest {
         assertThat(client.awaitConnected(Duration.ofSeconds(15))).as("state %s", client.state()).isTrue();
         assertDataFlows();
         assertThat(proxy.requests().getFirst())
+                .isEqualTo(new Socks5Proxy.Request(3, "localhost", testbed.tunnelPort(), null));
+    }
+
+    @Test
+    void socks5WithAServerNameThisMachineCannotResolveLeavesItToTheProxy() throws Exception {
+        startServer(Map.of());
+        proxy = new Socks5Proxy(null, null);
+
+        startClient("socks5://127.0.0.1:" + proxy.port(), Map.of(
+                "PICOTUNNEL_SERVER", "ws://tunnel.invalid:" + testbed.tunnelPort()));
+
+        assertThat(client.awaitConnected(Duration.ofSeconds(15))).as("state %s", client.state()).isTrue();
+        assertDataFlows();
+        assertThat(proxy.requests().getFirst())
+                .isEqualTo(new Socks5Proxy.Request(3, "tunnel.invalid", testbed.tunnelPort(), null));
+    }
+
+    @Test
+    void aServerGivenByIpAddressGoesToTheProxyAsThatAddressNotAsAName() throws Exception {
+        startServer(Map.of());
+        proxy = new Socks5Proxy(null, null);
+
+        startClient("socks5h://127.0.0.1:" + proxy.port(), Map.of(
+                "PICOTUNNEL_SERVER", "ws://127.0.0.1:" + testbed.tunnelPort()));
+
+        assertThat(client.awaitConnected(Duration.ofSeconds(15))).as("state %s", client.state()).isTrue();
+        assertDataFlows();
+        assertThat(proxy.requests().getFirst())
                 .isEqualTo(new Socks5Proxy.Request(1, "127.0.0.1", testbed.tunnelPort(), null));
+        client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
+
+        // IPv6 as type 4; this proxy refuses it (the server listens on 127.0.0.1 only), after recording it.
+        try (Socks5Proxy refusing = Socks5Proxy.refusing(5)) {
+            startClient("socks5://127.0.0.1:" + refusing.port(), Map.of(
+                    "PICOTUNNEL_SERVER", "ws://[::1]:" + testbed.tunnelPort()));
+
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !refusing.requests().isEmpty());
+            assertThat(refusing.requests().getFirst())
+                    .isEqualTo(new Socks5Proxy.Request(4, "0:0:0:0:0:0:0:1", testbed.tunnelPort(), null));
+        }
     }
 
     @Test
@@ -127,20 +165,6 @@ class SocksProxiedClientEndToEndTest {
         assertDataFlows();
         assertThat(proxy.requests().getFirst())
                 .isEqualTo(new Socks5Proxy.Request(3, "tunnel.test", testbed.tunnelPort(), "alice"));
-    }
-
-    @Test
-    void socks5WithANameThisMachineCannotResolveSaysToUseSocks5hAndNeverReachesTheProxy() {
-        startServer(Map.of());
-        proxy = new Socks5Proxy(null, null);
-        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            startClient("socks5://127.0.0.1:" + proxy.port(), Map.of(
-                    "PICOTUNNEL_SERVER", "ws://tunnel.invalid:" + testbed.tunnelPort()));
-
-            assertThat(firstWarning(log)).contains("The server name tunnel.invalid does not resolve (DNS) on this machine")
-                    .contains("use socks5h:// to let the proxy resolve it").contains("Retrying in");
-            assertThat(proxy.requests()).isEmpty();
-        }
     }
 
     @Test
@@ -179,7 +203,9 @@ class SocksProxiedClientEndToEndTest {
                 4, "The proxy could not reach the server: the proxy 127.0.0.1:%d (--proxy) answered the SOCKS5"
                         + " connect to tunnel.test:%d with reply 4 (host unreachable)",
                 5, "with reply 5 (connection refused): nothing accepts connections there",
-                1, "with reply 1 (failure).");
+                1, "with reply 1 (failure).",
+                8, "with reply 8 (address type not supported): it takes no server names; give --server the server's"
+                        + " IP address.");
         for (Map.Entry<Integer, String> code : said.entrySet()) {
             try (Socks5Proxy refusing = Socks5Proxy.refusing(code.getKey());
                  LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
