@@ -75,11 +75,6 @@ public final class Socks5Proxy implements AutoCloseable {
         return listener.getLocalPort();
     }
 
-    /** {@code socks5h://127.0.0.1:port}: the proxy resolves the server's name. */
-    public String url() {
-        return "socks5h://127.0.0.1:" + port();
-    }
-
     /** Every connect request so far, in the order they came (also those refused after the request). */
     public List<Request> requests() {
         return List.copyOf(requests);
