@@ -494,6 +494,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             timer.cancel(false);
             timer = null;
         }
+        if (open && registered) {
+            pipeline.fireUserEventTriggered(StreamAcknowledgedEvent.INSTANCE);
+        }
     }
 
     void onRemoteFin() {

@@ -434,6 +434,10 @@ public final class YamuxSession extends ChannelDuplexHandler {
             stream.reset();
             return;
         }
+        if (t.acknowledged()) {
+            // Before the data the ACK came with: the stream's handlers learn it was taken, then what it says.
+            stream.onAcknowledged();
+        }
         if (isData) {
             if (frame.length() > 0) {
                 stream.receiveWindow().onData(frame.length(), id);
@@ -444,9 +448,6 @@ public final class YamuxSession extends ChannelDuplexHandler {
             }
         } else if (frame.length() > 0) {
             stream.onWindowUpdate(frame.length());
-        }
-        if (t.acknowledged()) {
-            stream.onAcknowledged();
         }
         if (t.remoteFinished()) {
             stream.onRemoteFin();

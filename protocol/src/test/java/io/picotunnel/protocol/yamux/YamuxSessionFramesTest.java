@@ -911,6 +911,33 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void theAckOfAStreamWeOpenedIsToldToItsHandlersOnceBeforeTheDataItCameWith() {
+        RawPeer p = client(noKeepAlive());
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Future<YamuxStreamChannel> opened = p.session.openStream(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                seen.add(String.valueOf(evt));
+            }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                seen.add("data");
+                ((ByteBuf) msg).release();
+            }
+        });
+        p.channel.runPendingTasks();
+        assertThat(opened.isSuccess()).as("open completes at the SYN").isTrue();
+        assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_SYN, 1, 0);
+        assertThat(seen).isEmpty();
+
+        p.send(YamuxFrame.data(FLAG_ACK, 1, text("hi")));
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, 1, 0));
+
+        assertThat(seen).containsExactly("StreamAcknowledgedEvent", "data");
+    }
+
+    @Test
     void smallWritesFlushedTogetherLeaveAsOneFrame() {
         RawPeer p = client(noKeepAlive());
         YamuxStreamChannel s = openOutbound(p);
