@@ -7,75 +7,159 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.channels.ClosedChannelException;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
- * Joins an accepted socket to a new stream of a tunnel: opens the stream (a {@link Hold} keeps what it
- * delivers until the relay takes over), sends the stream header, then relays both ways. Used by tcp services and TLS passthrough.
+ * Joins an accepted socket to a new stream of a tunnel: opens the stream (a {@link Hold} keeps what it delivers until
+ * the relay takes over), sends the stream header and what the visitor sends, and relays both ways once the client
+ * acknowledged the stream. Until the ACK the visitor's bytes are also kept ({@link Unacknowledged}): a client that
+ * refuses the stream at its opening (stopping, or at its --max-streams) never passed them to the target, and the
+ * connection goes on to another client of the tunnel with all of them, up to {@link #MAX_OPENS} streams in all. Used
+ * by tcp services and TLS passthrough.
  */
 public final class TcpStreamBridge {
 
     private static final Logger LOG = LoggerFactory.getLogger(TcpStreamBridge.class);
+    /** Streams opened for one connection at most: the first and two on other clients after refusals. */
+    static final int MAX_OPENS = 3;
 
-    private TcpStreamBridge() {
+    private final TunnelRegistry registry;
+    private final String tunnelId;
+    private final StreamHeader header;
+    private final Channel socket;
+    private final Promise<Void> relaying;
+    private final Unacknowledged unacknowledged = new Unacknowledged();
+    private final Set<YamuxSession> refusedBy = new HashSet<>();
+    private volatile Future<YamuxStreamChannel> opening;
+    /** The client acknowledged the stream: from then on the relay passes its end on. On the socket's loop. */
+    private boolean relayStarted;
+
+    private TcpStreamBridge(TunnelRegistry registry, String tunnelId, StreamHeader header, Channel socket) {
+        this.registry = registry;
+        this.tunnelId = tunnelId;
+        this.header = header;
+        this.socket = socket;
+        this.relaying = socket.eventLoop().newPromise();
     }
 
     /**
-     * Completes on the socket's event loop once the relay runs. Fails when the tunnel has no client connected
-     * (the socket is then closed), when the stream could not be opened, for instance because the session was
-     * lost meanwhile (the socket is then reset), or when the socket closed while the stream was opening (the
-     * stream is reset). A stream reset after this, the relay passes on as a reset of the socket.
+     * Completes on the socket's event loop once the first stream is open and takes what the socket delivers (release
+     * a hold in front of the socket's pipeline then). Fails when the tunnel has no client connected (the socket is
+     * then closed), when the stream could not be opened, for instance because the session was lost meanwhile (the
+     * socket is then reset), or when the socket closed while the stream was opening (the stream is reset). A stream
+     * reset after this, but for a refusal carried to another client, is passed on as a reset of the socket.
      */
     public static Future<Void> connect(TunnelRegistry registry, String tunnelId, StreamHeader header, Channel socket) {
-        Promise<Void> relaying = socket.eventLoop().newPromise();
-        Hold hold = new Hold();
-        Future<YamuxStreamChannel> opening = registry.openStream(tunnelId, hold, socket.eventLoop());
+        TcpStreamBridge bridge = new TcpStreamBridge(registry, tunnelId, header, socket);
+        bridge.open(null);
         // A visitor who leaves while the stream waits for a client under way takes its wait with it.
-        socket.closeFuture().addListener(closed -> opening.cancel(false));
+        socket.closeFuture().addListener(closed -> bridge.opening.cancel(false));
+        return bridge.relaying;
+    }
+
+    /** Opens a stream: the first, or after {@code refusal} one on another client. */
+    private void open(ResetReason refusal) {
+        Hold hold = new Hold();
+        AckWatch watch = new AckWatch(hold, stream -> socket.eventLoop().execute(() -> startRelay(stream, hold)));
+        opening = refusal == null ? registry.openStream(tunnelId, watch, socket.eventLoop())
+                : registry.openStreamElsewhere(tunnelId, watch, socket.eventLoop(), refusedBy);
         opening.addListener((Future<YamuxStreamChannel> opened) -> {
-            if (!opened.isSuccess()) {
+            if (opened.isSuccess()) {
+                YamuxStreamChannel stream = opened.getNow();
+                if (refusal != null) {
+                    LOG.info("tunnel {}, stream to {}: the tunnel's client {}; the connection from {} goes to another"
+                            + " client", tunnelId, header.target(), ClientResets.describe(refusal), socket.remoteAddress());
+                }
+                socket.eventLoop().execute(() -> send(stream));
+            } else if (refusal != null) {
+                socket.eventLoop().execute(() -> reset(refusal));
+            } else {
                 if (opened.cause() instanceof TunnelOfflineException) {
                     socket.close();
                 } else {
                     Relay.abortChannel(socket);
                 }
                 relaying.tryFailure(opened.cause());
-                return;
             }
-            YamuxStreamChannel stream = opened.getNow();
-            socket.eventLoop().execute(() -> {
-                if (!socket.isActive()) {
-                    stream.reset();
-                    relaying.tryFailure(new ClosedChannelException());
-                    return;
-                }
-                // Flushed now: with a protocol where the target speaks first, nothing else would flush it.
-                stream.writeAndFlush(header.encode(stream.alloc()));
-                Relay.start(socket, stream);
-                stream.closeFuture().addListener(f -> logClientReset(tunnelId, header, socket, stream));
-                // Queued before the visitor's held bytes and EOF are released (on completion of relaying): once the
-                // relay shuts the stream's output after a FIN from the client, the stream closes and a hold still in
-                // its pipeline would be torn down with what it kept.
-                stream.eventLoop().execute(hold::release);
-                relaying.trySuccess(null);
-            });
         });
-        return relaying;
+    }
+
+    private void send(YamuxStreamChannel stream) {
+        if (!socket.isActive()) {
+            stream.reset();
+            relaying.tryFailure(new ClosedChannelException());
+            return;
+        }
+        stream.closeFuture().addListener(f -> socket.eventLoop().execute(() -> endedUnacknowledged(stream)));
+        if (socket.pipeline().get(Unacknowledged.NAME) == null) {
+            socket.pipeline().addLast(Unacknowledged.NAME, unacknowledged);
+        }
+        // Flushed now: with a protocol where the target speaks first, nothing else would flush it.
+        unacknowledged.sendTo(stream, header.encode(stream.alloc()));
+        relaying.trySuccess(null);
+    }
+
+    /** The client acknowledged {@code stream}: the relay takes over. */
+    private void startRelay(YamuxStreamChannel stream, Hold hold) {
+        if (!socket.isActive()) {
+            stream.reset();
+            return;
+        }
+        relayStarted = true;
+        Relay.start(socket, stream);
+        stream.closeFuture().addListener(f -> logClientReset(stream));
+        // The stream's hold goes first, after the relay's handler is in the stream's pipeline; the visitor's EOF only
+        // then: once the relay shuts the stream's output after a FIN from the client (which may have come with the
+        // ACK), the stream closes, and a hold still in its pipeline would be torn down with what it kept.
+        stream.eventLoop().execute(() -> {
+            hold.release();
+            socket.eventLoop().execute(unacknowledged::acknowledged);
+        });
+    }
+
+    /** {@code stream} closed: before its ACK, the connection goes to another client if it was refused, else is reset. */
+    private void endedUnacknowledged(YamuxStreamChannel stream) {
+        if (relayStarted || unacknowledged.stream() != stream) {
+            return;
+        }
+        ResetReason reason = stream.peerResetReason();
+        if (!reason.refused() || refusedBy.size() + 1 >= MAX_OPENS || !socket.isActive()) {
+            if (reason != ResetReason.NONE) {
+                logReset(reason);
+            }
+            Relay.abortChannel(socket);
+            return;
+        }
+        refusedBy.add(stream.session());
+        open(reason);
+    }
+
+    /** No other client took the connection a client refused: it is reset, as for any reset of its stream. */
+    private void reset(ResetReason refusal) {
+        logReset(refusal);
+        Relay.abortChannel(socket);
     }
 
     /**
      * A stream the client reset with a reason resets the visitor's connection (the relay does): the log says why,
      * once per stream, as the HTTP proxy does for a request.
      */
-    private static void logClientReset(String tunnelId, StreamHeader header, Channel socket, YamuxStreamChannel stream) {
+    private void logClientReset(YamuxStreamChannel stream) {
         ResetReason reason = stream.peerResetReason();
         if (reason != ResetReason.NONE) {
-            LOG.info("tunnel {}, stream to {}: the tunnel's client {}; the connection from {} is reset", tunnelId,
-                    header.target(), ClientResets.describe(reason), socket.remoteAddress());
+            logReset(reason);
         }
+    }
+
+    private void logReset(ResetReason reason) {
+        LOG.info("tunnel {}, stream to {}: the tunnel's client {}; the connection from {} is reset", tunnelId,
+                header.target(), ClientResets.describe(reason), socket.remoteAddress());
     }
 }

@@ -1,10 +1,13 @@
 package io.picotunnel.server.e2e;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -12,15 +15,22 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -54,6 +64,15 @@ class ClientStreamLimitEndToEndTest {
         testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\""
                 + web.address() + "\"}");
         tcpPort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+    }
+
+    /** Starts the client whose --max-streams is {@link #MAX_STREAMS}; waits until the tunnel has {@code clients}. */
+    private void startLimitedClient(int clients) {
+        SessionLimits defaults = SessionLimits.DEFAULTS;
+        testbed.startClient(token, config -> config.withLimits(
+                new SessionLimits(defaults.maxStreamWindow(), defaults.sessionWindowBudget(), MAX_STREAMS)));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> testbed.server().registry().connections(tunnelId).size() == clients);
     }
 
     @AfterEach
@@ -187,11 +206,69 @@ class ClientStreamLimitEndToEndTest {
         }
     }
 
+    @Test
+    void aTcpVisitorRefusedByAClientAtItsStreamLimitGetsItsWholeEchoFromAnotherClient() throws Exception {
+        // The other client carries three connections and the limited one two: the next stream goes to the limited one,
+        // the least loaded, which refuses it.
+        testbed.connect(tunnelId, token);
+        List<Socket> open = new ArrayList<>(List.of(relayed(), relayed(), relayed()));
+        startLimitedClient(2);
+        open.add(relayed());
+        open.add(relayed());
+        // More than the 64 KiB the server keeps until the ACK.
+        byte[] sent = new byte[192 * 1024];
+        new Random(7).nextBytes(sent);
+        try (LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+            visitor.setSoTimeout(10_000);
+            // Spoken at once, before any stream could be acknowledged; written while the echo is read.
+            CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
+                try {
+                    visitor.getOutputStream().write(sent);
+                    visitor.shutdownOutput();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, Executors.newVirtualThreadPerTaskExecutor());
+
+            assertThat(visitor.getInputStream().readAllBytes()).as("the echo, every byte once, in order")
+                    .isEqualTo(sent);
+            writing.get(10, TimeUnit.SECONDS);
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .contains("refused the stream: it had as many streams open as its --max-streams allows")
+                    .contains("goes to another client");
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
     /** Starts a client that takes at most {@link #MAX_STREAMS} streams. */
     private void startLimitedClient() {
         SessionLimits defaults = SessionLimits.DEFAULTS;
         testbed.startClient(token, config -> config.withLimits(
                 new SessionLimits(defaults.maxStreamWindow(), defaults.sessionWindowBudget(), MAX_STREAMS)));
+    }
+
+    @Test
+    void aTcpVisitorRefusedByTheOnlyClientAtItsStreamLimitIsResetAndTheLogSaysWhyOnce() throws Exception {
+        startLimitedClient(1);
+        Socket first = relayed();
+        Socket second = relayed();
+        try (first; second;
+             LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+            visitor.setSoTimeout(10_000);
+            visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+
+            assertThatThrownBy(() -> visitor.getInputStream().read())
+                    .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.INFO).isEmpty());
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .contains("refused the stream: it had as many streams open as its --max-streams allows")
+                    .contains("is reset");
+        }
     }
 
     /** A tcp visitor whose stream is open on the client: its bytes came back from the echo target. */

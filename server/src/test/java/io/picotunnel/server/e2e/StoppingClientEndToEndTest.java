@@ -51,6 +51,8 @@ import static org.awaitility.Awaitility.await;
 class StoppingClientEndToEndTest {
 
     private static final String HOST = "stopping.test";
+    /** What a tcp visitor says as soon as it is connected. */
+    private static final String SPOKEN = "hello before any ACK";
 
     @TempDir
     Path dataDir;
@@ -292,21 +294,94 @@ class StoppingClientEndToEndTest {
         }
     }
 
+    @Test
+    void aTcpVisitorWhoseStreamCrossedTheStoppingClientsGoAwayGetsItsEchoFromAnotherClient() throws Exception {
+        try (EchoServer echo = new EchoServer();
+             LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
+            int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+            CrossedTcp crossed = tcpVisitorCrossingTheGoAwayOfAStoppingClient(port);
+            testbed.startClient(token);
+            await().atMost(10, TimeUnit.SECONDS)
+                    .until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
+            crossed.held().release();
+
+            try (Socket visitor = crossed.visitor()) {
+                assertThat(new String(visitor.getInputStream().readNBytes(SPOKEN.length()), StandardCharsets.US_ASCII))
+                        .isEqualTo(SPOKEN);
+                visitor.shutdownOutput();
+                assertThat(visitor.getInputStream().read()).as("nothing more: what it said came back once").isEqualTo(-1);
+            }
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .contains("is stopping: it refused the stream, opened as it sent GoAway")
+                    .contains("goes to another client");
+            assertThat(echo.acceptedConnections()).as("one connection to the target, from the other client").isEqualTo(1);
+            answer.countDown();
+            assertThat(crossed.slow().get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
+        }
+    }
+
+    @Test
+    void aTcpVisitorWhoseStreamCrossedTheGoAwayOfTheOnlyClientIsResetAndTheLogSaysWhyOnce() throws Exception {
+        try (EchoServer echo = new EchoServer();
+             LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
+            int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+            CrossedTcp crossed = tcpVisitorCrossingTheGoAwayOfAStoppingClient(port);
+            crossed.held().release();
+
+            try (Socket visitor = crossed.visitor()) {
+                assertThatThrownBy(() -> visitor.getInputStream().read())
+                        .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+            }
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.INFO).isEmpty());
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .contains("is stopping: it refused the stream, opened as it sent GoAway").contains("is reset");
+            assertThat(echo.acceptedConnections()).as("the target never had the connection").isZero();
+            answer.countDown();
+            assertThat(crossed.slow().get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
+        }
+    }
+
     /**
      * A client under a GET /slow stops, and its GoAway waits at the server, which still takes it for one that takes
      * streams; then a POST /form, whose stream the server opens on that client, which refuses it. Returns with both
      * held at the server, the connection's reads held.
      */
     private CrossedGoAway postCrossingTheGoAwayOfAStoppingClient() throws Exception {
+        StoppingWithGoAwayHeld stopping = stopWithItsGoAwayHeld();
+        CompletableFuture<Visitor.Response> post = request("POST", "/form");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> stopping.held().count() >= 2);
+        return new CrossedGoAway(stopping.slow(), post, stopping.held());
+    }
+
+    /**
+     * As above for a tcp visitor of the service on {@code port} who speaks first: connected and its {@link #SPOKEN}
+     * sent, its stream refused by the stopping client and the refusal held at the server.
+     */
+    private CrossedTcp tcpVisitorCrossingTheGoAwayOfAStoppingClient(int port) throws Exception {
+        StoppingWithGoAwayHeld stopping = stopWithItsGoAwayHeld();
+        Socket visitor = new Socket();
+        visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
+        visitor.setSoTimeout(10_000);
+        visitor.getOutputStream().write(SPOKEN.getBytes(StandardCharsets.US_ASCII));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> stopping.held().count() >= 2);
+        return new CrossedTcp(stopping.slow(), visitor, stopping.held());
+    }
+
+    /** A client under a GET /slow stops; returns once its GoAway waits at the server, the connection's reads held. */
+    private StoppingWithGoAwayHeld stopWithItsGoAwayHeld() throws Exception {
         TunnelClient stopping = testbed.connect(tunnelId, token);
         CompletableFuture<Visitor.Response> slow = slowRequest();
         HeldInbound held = holdWhatComesFrom(testbed.server().registry().connections(tunnelId).getFirst());
 
         stopping.stop(Duration.ofSeconds(20));
         await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 1);
-        CompletableFuture<Visitor.Response> post = request("POST", "/form");
-        await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 2);
-        return new CrossedGoAway(slow, post, held);
+        return new StoppingWithGoAwayHeld(slow, held);
+    }
+
+    private record StoppingWithGoAwayHeld(CompletableFuture<Visitor.Response> slow, HeldInbound held) {
+    }
+
+    private record CrossedTcp(CompletableFuture<Visitor.Response> slow, Socket visitor, HeldInbound held) {
     }
 
     private record CrossedGoAway(

@@ -1,10 +1,15 @@
 package io.picotunnel.server.tls;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.server.tunnel.TcpStreamBridge;
+import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
@@ -15,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
@@ -30,15 +36,18 @@ import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -276,6 +285,71 @@ class HttpsEndToEndTest {
                         .getSubjectX500Principal().getName()).isEqualTo("CN=secure.test");
             }
         }
+    }
+
+    @Test
+    void aPassthroughConnectionRefusedByAClientAtItsStreamLimitIsCarriedToAnotherClientClientHelloAndAll()
+            throws Exception {
+        List<Socket> open = new ArrayList<>();
+        // The raw bytes go through, so an echo target sends the visitor its own ClientHello back.
+        try (EchoServer echo = new EchoServer()) {
+            JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"replicas\"}").json();
+            String token = tunnel.get("token").asText();
+            connectClient(token);
+            assertThat(api.post("/api/tunnels/" + tunnel.get("id").asText() + "/services",
+                    "{\"type\":\"http\",\"domain\":\"secure.test\",\"tls_mode\":\"passthrough\",\"target_addr\":\""
+                            + echo.address() + "\"}").status()).isEqualTo(201);
+            // The first client carries two connections, the one with --max-streams 1 one: the next stream goes to the
+            // latter, the least loaded, which refuses it.
+            open.add(echoedPassthrough());
+            open.add(echoedPassthrough());
+            SessionLimits defaults = SessionLimits.DEFAULTS;
+            try (TunnelClient limited = new TunnelClient(ClientConfig.of(
+                    ServerAddress.parse("wss://127.0.0.1:" + server.tunnelPort()), token)
+                    .withInsecure(true).withShutdownGrace(Duration.ZERO)
+                    .withLimits(new SessionLimits(defaults.maxStreamWindow(), defaults.sessionWindowBudget(), 1)))) {
+                limited.start();
+                assertThat(limited.awaitConnected(Duration.ofSeconds(20))).isTrue();
+                open.add(echoedPassthrough());
+
+                try (LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
+                    open.add(echoedPassthrough());
+                    assertThat(log.messages(Level.INFO)).singleElement().asString()
+                            .contains("refused the stream: it had as many streams open as its --max-streams allows")
+                            .contains("goes to another client");
+                }
+                assertThat(echo.acceptedConnections()).as("the refused stream never reached the target").isEqualTo(4);
+            }
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
+    /** A passthrough connection to secure.test that sent its ClientHello and read it back whole from the echo target. */
+    private Socket echoedPassthrough() throws Exception {
+        byte[] hello = clientHello("secure.test");
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.httpsPort());
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write(hello);
+        assertThat(socket.getInputStream().readNBytes(hello.length)).isEqualTo(hello);
+        return socket;
+    }
+
+    /** The first TLS record a browser sends to {@code serverName}: its ClientHello, with SNI. */
+    private byte[] clientHello(String serverName) throws Exception {
+        SSLEngine engine = ca.clientContext().createSSLEngine(serverName, 443);
+        engine.setUseClientMode(true);
+        SSLParameters parameters = engine.getSSLParameters();
+        parameters.setServerNames(List.of(new SNIHostName(serverName)));
+        engine.setSSLParameters(parameters);
+        ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+        engine.wrap(ByteBuffer.allocate(0), out);
+        out.flip();
+        byte[] hello = new byte[out.remaining()];
+        out.get(hello);
+        return hello;
     }
 
     @Test
