@@ -113,6 +113,10 @@ final class Unacknowledged extends ChannelInboundHandlerAdapter {
         }
         if (inputShutdown) {
             ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        } else {
+            // The relay's first read may have come here, and the read complete it reads on from with it: with the
+            // limit reached no read is pending, and nothing else would start one.
+            ctx.read();
         }
         ctx.pipeline().remove(this);
     }

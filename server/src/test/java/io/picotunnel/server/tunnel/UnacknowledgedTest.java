@@ -64,7 +64,7 @@ class UnacknowledgedTest {
     }
 
     @Test
-    void stopsReadingTheVisitorOnce64KiBAreKeptUntilTheAck() {
+    void stopsReadingTheVisitorOnce64KiBAreKeptAndReadsOnAtTheAck() {
         FakeStream first = stream();
         unacknowledged.sendTo(first, header("first"));
         assertThat(reads).as("reads on at once").hasValue(1);
@@ -74,6 +74,9 @@ class UnacknowledgedTest {
         visitorSends(CHUNK, (byte) 2);
         assertThat(reads).as("80 KiB kept: no more reads until the ACK").hasValue(2);
         assertThat(first.received()).hasSize("first\n".length() + 2 * CHUNK);
+
+        unacknowledged.acknowledged();
+        assertThat(reads).as("the ACK: reading goes on, for the relay").hasValue(3);
     }
 
     @Test
