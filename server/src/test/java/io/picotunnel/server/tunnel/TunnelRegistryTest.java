@@ -26,6 +26,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -149,6 +150,23 @@ class TunnelRegistryTest {
         assertThat(chosen).isSameAs(other.session().parent());
         assertThat(other.session().activeStreams()).isEqualTo(3);
         assertThat(full.session().activeStreams()).isEqualTo(1);
+    }
+
+    @Test
+    void aStreamOpenedElsewhereSkipsTheClientsThatRefusedItAndFailsOfflineAtOnceWhenNoneIsLeft() throws Exception {
+        TunnelRegistry.Connection refusing = connectClient(YamuxConfig.defaults());
+        TunnelRegistry.Connection other = connectClient(YamuxConfig.defaults());
+        openDirectly(other, 2);
+
+        Channel chosen = registry.openStreamElsewhere(TUNNEL, KeepStreams.INSTANCE, null, Set.of(refusing.session()))
+                .get(10, TimeUnit.SECONDS).parent();
+
+        assertThat(chosen).as("not the least loaded, which refused").isSameAs(other.session().parent());
+        Future<YamuxStreamChannel> none = registry.openStreamElsewhere(TUNNEL, KeepStreams.INSTANCE, null,
+                Set.of(refusing.session(), other.session()));
+        assertThat(none.isDone()).isTrue();
+        assertThat(none.cause()).isInstanceOf(TunnelOfflineException.class);
+        assertThat(refusing.session().activeStreams()).isZero();
     }
 
     @Test
