@@ -549,7 +549,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
             return;
         }
         if (streams.size() >= config.maxStreams()) {
-            promise.setFailure(new StreamOpenException("stream limit of " + config.maxStreams() + " reached"));
+            promise.setFailure(StreamOpenException.streamLimit(config.maxStreams()));
             return;
         }
         if (nextStreamId > MAX_LENGTH_FIELD) {

@@ -522,6 +522,17 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void openBeyondMaxStreamsFailsSayingTheSessionIsFull() {
+        RawPeer p = client(noKeepAlive().withMaxStreams(1));
+        openOutbound(p);
+
+        assertThat(p.session.openStream(new StreamRecorder()).cause()).isInstanceOf(StreamOpenException.class)
+                .hasMessageContaining("stream limit of 1")
+                .satisfies(e -> assertThat(((StreamOpenException) e).atStreamLimit()).isTrue());
+        assertThat(p.channel.isOpen()).isTrue();
+    }
+
+    @Test
     void duplicateSynIsProtocolError() {
         RawPeer p = server(noKeepAlive());
         p.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
@@ -582,7 +593,8 @@ class YamuxSessionFramesTest {
         p.written().forEach(YamuxFrame::release);
         p.send(YamuxFrame.goAway(GoAwayCode.NORMAL));
         assertThat(p.session.goAwayReceived().getNow()).isEqualTo(GoAwayCode.NORMAL);
-        assertThat(p.session.openStream(new StreamRecorder()).cause()).isInstanceOf(StreamOpenException.class);
+        assertThat(p.session.openStream(new StreamRecorder()).cause()).isInstanceOf(StreamOpenException.class)
+                .satisfies(e -> assertThat(((StreamOpenException) e).atStreamLimit()).as("not full").isFalse());
         s.writeAndFlush(text("go on"));
         assertFrame(p.writtenOne(), TYPE_DATA, 0, 1, 5);
         assertThat(p.channel.isOpen()).isTrue();

@@ -34,6 +34,7 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.relay.ResetOnDeath;
 import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.LogValues;
@@ -305,6 +306,10 @@ final class Exchange {
         if (cause instanceof ClientStoppingException) {
             // As if it had refused the stream: it was chosen before its GoAway came, and gone when the stream opened.
             return ErrorPage.targetFailed(ResetReason.REFUSED_GOING_AWAY);
+        }
+        if (cause instanceof StreamOpenException full && full.atStreamLimit()) {
+            // The server's session to the client is at the server's --max-streams: the request never left the server.
+            return ErrorPage.tunnelBusy();
         }
         return cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable();
     }

@@ -8,6 +8,7 @@ import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
+import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.RefusalLog;
@@ -23,7 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Opens each proxied request as a yamux stream {@code {"type":"http","target":...}} to the tunnel's client, at most
  * {@code maxPerTunnel} open at once per tunnel (idle keep-alive streams included): beyond, the open fails with
- * {@link TunnelBusyException} and a WARN says so, once a minute at most.
+ * {@link TunnelBusyException} and a WARN says so, once a minute at most; so does one when the client connections are at
+ * the server's {@code --max-streams}.
  */
 public final class TunnelUpstream implements UpstreamOpener {
 
@@ -65,6 +67,10 @@ public final class TunnelUpstream implements UpstreamOpener {
         opened.addListener(f -> {
             if (!opened.isSuccess()) {
                 give(tunnelId);
+                if (opened.cause() instanceof StreamOpenException full && full.atStreamLimit()) {
+                    refusals.refused(true, "tunnel " + tunnelId + ": no stream to its client, " + full.getMessage()
+                            + " (--max-streams): answering 503 to new requests until some end");
+                }
                 promise.tryFailure(opened.cause());
                 return;
             }
