@@ -82,9 +82,15 @@ class ServerStreamLimitEndToEndTest {
         Socket second = relayed();
         try (first; second; Socket third = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
             third.setSoTimeout(10_000);
-            third.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            boolean ended;
+            try {
+                third.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+                ended = endOf(third.getInputStream());
+            } catch (IOException resetBeforeTheWrite) {
+                ended = true;
+            }
 
-            assertThat(endOf(third.getInputStream())).as("closed or reset, nothing echoed").isTrue();
+            assertThat(ended).as("closed or reset, nothing echoed").isTrue();
         }
     }
 
