@@ -144,17 +144,6 @@ class ClientStreamLimitEndToEndTest {
         }
     }
 
-    @Test
-    void aPostWithABodyOver64KiBRefusedByAClientAtItsStreamLimitGets503TunnelBusy() throws Exception {
-        try (TwoClients clients = twoClientsTheFullOneLeastLoaded()) {
-            String answer = post("x".repeat(64 * 1024 + 1));
-
-            assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").contains("did not reach the app");
-            assertThat(web.requestCount()).isZero();
-            assertThat(clients.other().streamsOpened()).as("not sent to the other client").isEqualTo(MAX_STREAMS + 1);
-        }
-    }
-
     /**
      * Two clients of the tunnel: one without a limit carrying {@code MAX_STREAMS + 1} tcp streams, then one at its
      * {@code --max-streams} with fewer: the server takes the full one for the least loaded, and asks it first.
