@@ -68,8 +68,7 @@ public final class TcpStreamBridge {
     private void open(ResetReason refusal) {
         Hold hold = new Hold();
         AckWatch watch = new AckWatch(hold, stream -> socket.eventLoop().execute(() -> startRelay(stream, hold)));
-        opening = refusal == null ? registry.openStream(tunnelId, watch, socket.eventLoop())
-                : registry.openStreamElsewhere(tunnelId, watch, socket.eventLoop(), refusedBy);
+        opening = registry.openStream(tunnelId, watch, socket.eventLoop(), refusedBy);
         opening.addListener((Future<YamuxStreamChannel> opened) -> {
             if (opened.isSuccess()) {
                 YamuxStreamChannel stream = opened.getNow();

@@ -427,28 +427,6 @@ public final class TunnelRegistry implements TunnelPresence {
     }
 
     /**
-     * As above, on a client other than those whose sessions are in {@code refusedBy} (clients that refused a stream
-     * for the same visitor). Fails with {@link TunnelOfflineException} at once when no other client can take streams:
-     * no client under way is waited for.
-     */
-    public Future<YamuxStreamChannel> openStreamElsewhere(String tunnelId, ChannelHandler handler, EventLoop near,
-                                                          Set<YamuxSession> refusedBy) {
-        Set<Connection> tried = new HashSet<>();
-        for (Connection connection : connections(tunnelId)) {
-            if (refusedBy.contains(connection.session())) {
-                tried.add(connection);
-            }
-        }
-        Connection next = leastLoaded(tunnelId, tried, near, true);
-        if (next == null) {
-            return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelOfflineException(tunnelId));
-        }
-        Promise<YamuxStreamChannel> promise = next.session().parent().eventLoop().newPromise();
-        attempt(next, tunnelId, handler, tried, promise);
-        return promise;
-    }
-
-    /**
      * When a client of the tunnel is under way ({@link #arriving}), the stream waits for it: the promise completes
      * as {@link #openStream} would once a client arrives, or fails offline when none did within the arrival wait.
      * A caller whose visitor leaves cancels it: nothing is opened for it then. Null when none is under way.

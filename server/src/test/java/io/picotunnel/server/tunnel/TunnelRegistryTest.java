@@ -158,11 +158,11 @@ class TunnelRegistryTest {
         TunnelRegistry.Connection other = connectClient(YamuxConfig.defaults());
         openDirectly(other, 2);
 
-        Channel chosen = registry.openStreamElsewhere(TUNNEL, KeepStreams.INSTANCE, null, Set.of(refusing.session()))
+        Channel chosen = registry.openStream(TUNNEL, KeepStreams.INSTANCE, null, Set.of(refusing.session()))
                 .get(10, TimeUnit.SECONDS).parent();
 
         assertThat(chosen).as("not the least loaded, which refused").isSameAs(other.session().parent());
-        Future<YamuxStreamChannel> none = registry.openStreamElsewhere(TUNNEL, KeepStreams.INSTANCE, null,
+        Future<YamuxStreamChannel> none = registry.openStream(TUNNEL, KeepStreams.INSTANCE, null,
                 Set.of(refusing.session(), other.session()));
         assertThat(none.isDone()).isTrue();
         assertThat(none.cause()).isInstanceOf(TunnelOfflineException.class);
