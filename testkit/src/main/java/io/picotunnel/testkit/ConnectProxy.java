@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -22,15 +21,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class ConnectProxy implements AutoCloseable {
 
-    private final ServerSocket listener;
+    private final ProxyListener listener;
     private final String credentials;
     private final int refuseWith;
     private final String refusalHeaders;
     private final boolean silent;
     private final List<Long> arrivals = new CopyOnWriteArrayList<>();
     private final List<String> requests = new CopyOnWriteArrayList<>();
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-    private final Thread acceptor;
 
     /** A proxy that connects every request; with {@code user} not null, only requests that carry user and password. */
     public ConnectProxy(String user, String password) {
@@ -73,18 +70,18 @@ public final class ConnectProxy implements AutoCloseable {
         this.refuseWith = refuseWith;
         this.refusalHeaders = refusalHeaders;
         this.silent = silent;
+        listener = new ProxyListener("connect-proxy", late.isZero() ? 50 : 1);
         List<Socket> fillers = new ArrayList<>();
         try {
-            listener = new ServerSocket(0, late.isZero() ? 50 : 1, InetAddress.getLoopbackAddress());
             if (!late.isZero()) {
                 for (int i = 0; i < 2; i++) {
-                    fillers.add(new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort()));
+                    fillers.add(new Socket(InetAddress.getLoopbackAddress(), listener.port()));
                 }
             }
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        acceptor = Thread.ofVirtual().name("connect-proxy").start(() -> {
+        listener.start(() -> {
             if (!fillers.isEmpty()) {
                 try {
                     // The slowness simulated: nothing is taken from the queue for this long.
@@ -92,14 +89,13 @@ public final class ConnectProxy implements AutoCloseable {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-                fillers.forEach(ConnectProxy::closeQuietly);
+                fillers.forEach(ProxyListener::closeQuietly);
             }
-            accept();
-        });
+        }, this::serve);
     }
 
     public int port() {
-        return listener.getLocalPort();
+        return listener.port();
     }
 
     /** {@code http://127.0.0.1:port}. */
@@ -117,91 +113,56 @@ public final class ConnectProxy implements AutoCloseable {
         return List.copyOf(arrivals);
     }
 
-    private void accept() {
-        while (!listener.isClosed()) {
-            try {
-                Socket client = listener.accept();
-                sockets.add(client);
-                Thread.ofVirtual().name("connect-proxy-client").start(() -> serve(client));
-            } catch (IOException e) {
-                return;
-            }
+    private void serve(Socket client) throws IOException {
+        InputStream in = client.getInputStream();
+        OutputStream out = client.getOutputStream();
+        String head = HttpHead.read(in);
+        if (!head.endsWith("\r\n\r\n")) {
+            client.close();
+            return;
         }
-    }
-
-    private void serve(Socket client) {
+        arrivals.add(System.nanoTime());
+        requests.add(head);
+        if (silent) {
+            ProxyListener.neverAnswer(client, in);
+            return;
+        }
+        String[] requestLine = head.lines().findFirst().orElse("").split(" ");
+        if (refuseWith != 0) {
+            answer(out, refuseWith + " Refused", refusalHeaders);
+            client.close();
+            return;
+        }
+        if (credentials != null && !credentials.equals(header(head, "proxy-authorization"))) {
+            answer(out, "407 Proxy Authentication Required", "Proxy-Authenticate: Basic realm=\"test\"\r\n");
+            client.close();
+            return;
+        }
+        if (requestLine.length != 3 || !requestLine[0].equals("CONNECT") || requestLine[1].lastIndexOf(':') < 0) {
+            answer(out, "405 Method Not Allowed", "");
+            client.close();
+            return;
+        }
+        int port = Integer.parseInt(requestLine[1].substring(requestLine[1].lastIndexOf(':') + 1));
+        Socket upstream;
         try {
-            client.setSoTimeout(30_000);
-            InputStream in = client.getInputStream();
-            OutputStream out = client.getOutputStream();
-            String head = HttpHead.read(in);
-            if (!head.endsWith("\r\n\r\n")) {
-                client.close();
-                return;
-            }
-            arrivals.add(System.nanoTime());
-            requests.add(head);
-            if (silent) {
-                client.setSoTimeout(0);
-                in.transferTo(OutputStream.nullOutputStream());
-                client.close();
-                return;
-            }
-            String[] requestLine = head.lines().findFirst().orElse("").split(" ");
-            if (refuseWith != 0) {
-                answer(out, refuseWith + " Refused", refusalHeaders);
-                client.close();
-                return;
-            }
-            if (credentials != null && !credentials.equals(header(head, "proxy-authorization"))) {
-                answer(out, "407 Proxy Authentication Required", "Proxy-Authenticate: Basic realm=\"test\"\r\n");
-                client.close();
-                return;
-            }
-            if (requestLine.length != 3 || !requestLine[0].equals("CONNECT") || requestLine[1].lastIndexOf(':') < 0) {
-                answer(out, "405 Method Not Allowed", "");
-                client.close();
-                return;
-            }
-            int port = Integer.parseInt(requestLine[1].substring(requestLine[1].lastIndexOf(':') + 1));
-            Socket upstream;
-            try {
-                upstream = new Socket(InetAddress.getLoopbackAddress(), port);
-            } catch (IOException e) {
-                answer(out, "502 Bad Gateway", "");
-                client.close();
-                return;
-            }
-            sockets.add(upstream);
-            client.setSoTimeout(0);
-            out.write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            Thread.ofVirtual().name("connect-proxy-up").start(() -> pump(in, upstream, client));
-            pump(upstream.getInputStream(), client, upstream);
-        } catch (IOException | RuntimeException e) {
-            closeQuietly(client);
+            upstream = new Socket(InetAddress.getLoopbackAddress(), port);
+        } catch (IOException e) {
+            answer(out, "502 Bad Gateway", "");
+            client.close();
+            return;
         }
+        listener.track(upstream);
+        client.setSoTimeout(0);
+        out.write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        listener.relay(client, in, upstream);
     }
 
     private static void answer(OutputStream out, String status, String headers) throws IOException {
         out.write(("HTTP/1.1 " + status + "\r\n" + headers + "Content-Length: 0\r\nConnection: close\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
         out.flush();
-    }
-
-    private static void pump(InputStream from, Socket to, Socket source) {
-        byte[] buffer = new byte[16 * 1024];
-        try {
-            int n;
-            while ((n = from.read(buffer)) >= 0) {
-                to.getOutputStream().write(buffer, 0, n);
-                to.getOutputStream().flush();
-            }
-            to.shutdownOutput();
-        } catch (IOException e) {
-            closeQuietly(to);
-            closeQuietly(source);
-        }
     }
 
     private static String header(String head, String name) {
@@ -214,28 +175,8 @@ public final class ConnectProxy implements AutoCloseable {
         return null;
     }
 
-    private static void closeQuietly(Socket socket) {
-        try {
-            socket.close();
-        } catch (IOException e) {
-            // closing anyway
-        }
-    }
-
     @Override
     public void close() {
-        try {
-            listener.close();
-        } catch (IOException e) {
-            // closing anyway
-        }
-        for (Socket socket : new ArrayList<>(sockets)) {
-            closeQuietly(socket);
-        }
-        try {
-            acceptor.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        listener.close();
     }
 }

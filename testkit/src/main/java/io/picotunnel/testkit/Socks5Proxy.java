@@ -2,13 +2,10 @@ package io.picotunnel.testkit;
 
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -33,15 +30,13 @@ public final class Socks5Proxy implements AutoCloseable {
     private static final int PASSWORD = 2;
     private static final int NO_ACCEPTABLE_METHOD = 0xFF;
 
-    private final ServerSocket listener;
+    private final ProxyListener listener = new ProxyListener("socks5-proxy", 50);
     private final String user;
     private final String password;
     private final int refuseWith;
     private final boolean silent;
     private final List<Long> greetings = new CopyOnWriteArrayList<>();
     private final List<Request> requests = new CopyOnWriteArrayList<>();
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-    private final Thread acceptor;
 
     /** A proxy that connects every request; with {@code user} not null, only for that user and password. */
     public Socks5Proxy(String user, String password) {
@@ -63,16 +58,11 @@ public final class Socks5Proxy implements AutoCloseable {
         this.password = password;
         this.refuseWith = refuseWith;
         this.silent = silent;
-        try {
-            listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        acceptor = Thread.ofVirtual().name("socks5-proxy").start(this::accept);
+        listener.start(() -> { }, this::serve);
     }
 
     public int port() {
-        return listener.getLocalPort();
+        return listener.port();
     }
 
     /** Every connect request so far, in the order they came (also those refused after the request). */
@@ -85,103 +75,82 @@ public final class Socks5Proxy implements AutoCloseable {
         return List.copyOf(greetings);
     }
 
-    private void accept() {
-        while (!listener.isClosed()) {
-            try {
-                Socket client = listener.accept();
-                sockets.add(client);
-                Thread.ofVirtual().name("socks5-proxy-client").start(() -> serve(client));
-            } catch (IOException e) {
-                return;
-            }
+    private void serve(Socket client) throws IOException {
+        DataInputStream in = new DataInputStream(client.getInputStream());
+        OutputStream out = client.getOutputStream();
+        if (in.readUnsignedByte() != VERSION) {
+            client.close();
+            return;
         }
-    }
-
-    private void serve(Socket client) {
-        try {
-            client.setSoTimeout(30_000);
-            DataInputStream in = new DataInputStream(client.getInputStream());
-            OutputStream out = client.getOutputStream();
-            if (in.readUnsignedByte() != VERSION) {
-                client.close();
-                return;
-            }
-            byte[] methods = in.readNBytes(in.readUnsignedByte());
-            greetings.add(System.nanoTime());
-            if (silent) {
-                client.setSoTimeout(0);
-                in.transferTo(OutputStream.nullOutputStream());
-                client.close();
-                return;
-            }
-            int method = user == null ? NO_AUTH : PASSWORD;
-            if (!contains(methods, method)) {
-                out.write(new byte[] {VERSION, (byte) NO_ACCEPTABLE_METHOD});
-                out.flush();
-                client.close();
-                return;
-            }
-            out.write(new byte[] {VERSION, (byte) method});
+        byte[] methods = in.readNBytes(in.readUnsignedByte());
+        greetings.add(System.nanoTime());
+        if (silent) {
+            ProxyListener.neverAnswer(client, in);
+            return;
+        }
+        int method = user == null ? NO_AUTH : PASSWORD;
+        if (!contains(methods, method)) {
+            out.write(new byte[] {VERSION, (byte) NO_ACCEPTABLE_METHOD});
             out.flush();
-            String loggedIn = null;
-            if (method == PASSWORD) {
-                in.readUnsignedByte(); // the subnegotiation's version, 1
-                String givenUser = new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.UTF_8);
-                String givenPassword = new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.UTF_8);
-                boolean right = user.equals(givenUser) && password.equals(givenPassword);
-                out.write(new byte[] {1, (byte) (right ? 0 : 1)});
-                out.flush();
-                if (!right) {
-                    client.close();
-                    return;
-                }
-                loggedIn = givenUser;
-            }
-            int[] head = {in.readUnsignedByte(), in.readUnsignedByte(), in.readUnsignedByte(), in.readUnsignedByte()};
-            int addressType = head[3];
-            InetAddress address = switch (addressType) {
-                case 1 -> InetAddress.getByAddress(in.readNBytes(4));
-                case 4 -> InetAddress.getByAddress(in.readNBytes(16));
-                default -> null;
-            };
-            String host = addressType == 3 ? new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.US_ASCII)
-                    : address == null ? null : address.getHostAddress();
-            int port = in.readUnsignedShort();
-            requests.add(new Request(addressType, host, port, loggedIn));
-            if (head[0] != VERSION || head[1] != 1 || host == null) {
-                reply(out, 7);
-                client.close();
-                return;
-            }
-            if (refuseWith != 0) {
-                reply(out, refuseWith);
-                client.close();
-                return;
-            }
-            InetAddress target = addressType == 3 ? InetAddress.getLoopbackAddress() : address;
-            if (!target.isLoopbackAddress()) {
-                // Never anywhere but this machine.
-                reply(out, 2);
-                client.close();
-                return;
-            }
-            Socket upstream;
-            try {
-                upstream = new Socket(target, port);
-            } catch (IOException e) {
-                reply(out, 5);
-                client.close();
-                return;
-            }
-            sockets.add(upstream);
-            client.setSoTimeout(0);
-            reply(out, 0);
-            InputStream fromClient = in;
-            Thread.ofVirtual().name("socks5-proxy-up").start(() -> pump(fromClient, upstream, client));
-            pump(upstream.getInputStream(), client, upstream);
-        } catch (IOException | RuntimeException e) {
-            closeQuietly(client);
+            client.close();
+            return;
         }
+        out.write(new byte[] {VERSION, (byte) method});
+        out.flush();
+        String loggedIn = null;
+        if (method == PASSWORD) {
+            in.readUnsignedByte(); // the subnegotiation's version, 1
+            String givenUser = new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.UTF_8);
+            String givenPassword = new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.UTF_8);
+            boolean right = user.equals(givenUser) && password.equals(givenPassword);
+            out.write(new byte[] {1, (byte) (right ? 0 : 1)});
+            out.flush();
+            if (!right) {
+                client.close();
+                return;
+            }
+            loggedIn = givenUser;
+        }
+        int[] head = {in.readUnsignedByte(), in.readUnsignedByte(), in.readUnsignedByte(), in.readUnsignedByte()};
+        int addressType = head[3];
+        InetAddress address = switch (addressType) {
+            case 1 -> InetAddress.getByAddress(in.readNBytes(4));
+            case 4 -> InetAddress.getByAddress(in.readNBytes(16));
+            default -> null;
+        };
+        String host = addressType == 3 ? new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.US_ASCII)
+                : address == null ? null : address.getHostAddress();
+        int port = in.readUnsignedShort();
+        requests.add(new Request(addressType, host, port, loggedIn));
+        if (head[0] != VERSION || head[1] != 1 || host == null) {
+            reply(out, 7);
+            client.close();
+            return;
+        }
+        if (refuseWith != 0) {
+            reply(out, refuseWith);
+            client.close();
+            return;
+        }
+        InetAddress target = addressType == 3 ? InetAddress.getLoopbackAddress() : address;
+        if (!target.isLoopbackAddress()) {
+            // Never anywhere but this machine.
+            reply(out, 2);
+            client.close();
+            return;
+        }
+        Socket upstream;
+        try {
+            upstream = new Socket(target, port);
+        } catch (IOException e) {
+            reply(out, 5);
+            client.close();
+            return;
+        }
+        listener.track(upstream);
+        client.setSoTimeout(0);
+        reply(out, 0);
+        listener.relay(client, in, upstream);
     }
 
     private static boolean contains(byte[] methods, int method) {
@@ -199,43 +168,8 @@ public final class Socks5Proxy implements AutoCloseable {
         out.flush();
     }
 
-    private static void pump(InputStream from, Socket to, Socket source) {
-        byte[] buffer = new byte[16 * 1024];
-        try {
-            int n;
-            while ((n = from.read(buffer)) >= 0) {
-                to.getOutputStream().write(buffer, 0, n);
-                to.getOutputStream().flush();
-            }
-            to.shutdownOutput();
-        } catch (IOException e) {
-            closeQuietly(to);
-            closeQuietly(source);
-        }
-    }
-
-    private static void closeQuietly(Socket socket) {
-        try {
-            socket.close();
-        } catch (IOException e) {
-            // closing anyway
-        }
-    }
-
     @Override
     public void close() {
-        try {
-            listener.close();
-        } catch (IOException e) {
-            // closing anyway
-        }
-        for (Socket socket : new ArrayList<>(sockets)) {
-            closeQuietly(socket);
-        }
-        try {
-            acceptor.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        listener.close();
     }
 }
