@@ -1,13 +1,9 @@
 package io.picotunnel.server.e2e;
 
 import ch.qos.logback.classic.Level;
-import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.config.Setting;
-import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tls.TestCertificates;
-import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.Socks5Proxy;
@@ -15,12 +11,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.InetAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -38,111 +29,75 @@ class SocksProxiedClientEndToEndTest {
     @TempDir
     Path dataDir;
 
-    private Testbed testbed;
-    private EchoServer echo;
+    private ProxiedClientBed bed;
     private Socks5Proxy proxy;
-    private TunnelClient client;
-    private String token;
-    private String tunnelId;
-    private int servicePort;
 
     @AfterEach
     void stop() {
-        if (client != null) {
-            client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
-        }
+        bed.stopClient();
         if (proxy != null) {
             proxy.close();
         }
-        testbed.close();
-        echo.close();
-    }
-
-    private void startServer(Map<Setting, String> settings) {
-        testbed = new Testbed(dataDir, settings);
-        echo = new EchoServer();
-        JsonNode tunnel = testbed.createTunnel("socks");
-        token = tunnel.get("token").asText();
-        tunnelId = tunnel.get("id").asText();
-        servicePort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
-    }
-
-    private void startClient(String proxyFlag, Map<String, String> env) {
-        Map<String, String> all = new HashMap<>(env);
-        all.put("PICOTUNNEL_TOKEN", token);
-        Map<io.picotunnel.client.config.Setting, String> flags = proxyFlag == null ? Map.of()
-                : Map.of(io.picotunnel.client.config.Setting.PROXY, proxyFlag);
-        client = new TunnelClient(ClientConfig.resolve(flags, all).withShutdownGrace(Duration.ZERO));
-        client.start();
-    }
-
-    private void assertDataFlows() throws Exception {
-        await().atMost(15, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
-        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), servicePort)) {
-            visitor.setSoTimeout(10_000);
-            visitor.getOutputStream().write("through socks".getBytes(StandardCharsets.UTF_8));
-            assertThat(new String(visitor.getInputStream().readNBytes(13), StandardCharsets.UTF_8))
-                    .isEqualTo("through socks");
-        }
+        bed.close();
     }
 
     /** The first warning of the client once one is logged, with the client waiting to try again. */
     private String firstWarning(LogCapture log) {
         await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.WARN).isEmpty());
-        assertThat(client.state()).isIn(TunnelClient.State.WAITING_TO_RECONNECT, TunnelClient.State.CONNECTING);
+        assertThat(bed.client().state()).isIn(TunnelClient.State.WAITING_TO_RECONNECT, TunnelClient.State.CONNECTING);
         return log.messages(Level.WARN).getFirst();
     }
 
     @Test
     void socks5SendsTheServersNameForTheProxyToResolveAsGoDoes() throws Exception {
-        startServer(Map.of());
+        bed = new ProxiedClientBed(dataDir, Map.of(), "socks");
         proxy = new Socks5Proxy(null, null);
 
-        startClient("socks5://127.0.0.1:" + proxy.port(), Map.of(
-                "PICOTUNNEL_SERVER", "ws://localhost:" + testbed.tunnelPort()));
+        bed.startClient("socks5://127.0.0.1:" + proxy.port(), Map.of(
+                "PICOTUNNEL_SERVER", "ws://localhost:" + bed.testbed.tunnelPort()));
 
-        assertThat(client.awaitConnected(Duration.ofSeconds(15))).as("state %s", client.state()).isTrue();
-        assertDataFlows();
+        bed.assertConnected();
+        bed.assertDataFlows("through socks");
         assertThat(proxy.requests().getFirst())
-                .isEqualTo(new Socks5Proxy.Request(3, "localhost", testbed.tunnelPort(), null));
+                .isEqualTo(new Socks5Proxy.Request(3, "localhost", bed.testbed.tunnelPort(), null));
     }
 
     @Test
     void socks5WithAServerNameThisMachineCannotResolveLeavesItToTheProxy() throws Exception {
-        startServer(Map.of());
+        bed = new ProxiedClientBed(dataDir, Map.of(), "socks");
         proxy = new Socks5Proxy(null, null);
 
-        startClient("socks5://127.0.0.1:" + proxy.port(), Map.of(
-                "PICOTUNNEL_SERVER", "ws://tunnel.invalid:" + testbed.tunnelPort()));
+        bed.startClient("socks5://127.0.0.1:" + proxy.port(), Map.of(
+                "PICOTUNNEL_SERVER", "ws://tunnel.invalid:" + bed.testbed.tunnelPort()));
 
-        assertThat(client.awaitConnected(Duration.ofSeconds(15))).as("state %s", client.state()).isTrue();
-        assertDataFlows();
+        bed.assertConnected();
+        bed.assertDataFlows("through socks");
         assertThat(proxy.requests().getFirst())
-                .isEqualTo(new Socks5Proxy.Request(3, "tunnel.invalid", testbed.tunnelPort(), null));
+                .isEqualTo(new Socks5Proxy.Request(3, "tunnel.invalid", bed.testbed.tunnelPort(), null));
     }
 
     @Test
     void aServerGivenByIpAddressGoesToTheProxyAsThatAddressNotAsAName() throws Exception {
-        startServer(Map.of());
+        bed = new ProxiedClientBed(dataDir, Map.of(), "socks");
         proxy = new Socks5Proxy(null, null);
 
-        startClient("socks5h://127.0.0.1:" + proxy.port(), Map.of(
-                "PICOTUNNEL_SERVER", "ws://127.0.0.1:" + testbed.tunnelPort()));
+        bed.startClient("socks5h://127.0.0.1:" + proxy.port(), Map.of(
+                "PICOTUNNEL_SERVER", "ws://127.0.0.1:" + bed.testbed.tunnelPort()));
 
-        assertThat(client.awaitConnected(Duration.ofSeconds(15))).as("state %s", client.state()).isTrue();
-        assertDataFlows();
+        bed.assertConnected();
+        bed.assertDataFlows("through socks");
         assertThat(proxy.requests().getFirst())
-                .isEqualTo(new Socks5Proxy.Request(1, "127.0.0.1", testbed.tunnelPort(), null));
-        client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
+                .isEqualTo(new Socks5Proxy.Request(1, "127.0.0.1", bed.testbed.tunnelPort(), null));
+        bed.stopClient();
 
         // IPv6 as type 4; this proxy refuses it (the server listens on 127.0.0.1 only), after recording it.
         try (Socks5Proxy refusing = Socks5Proxy.refusing(5)) {
-            startClient("socks5://127.0.0.1:" + refusing.port(), Map.of(
-                    "PICOTUNNEL_SERVER", "ws://[::1]:" + testbed.tunnelPort()));
+            bed.startClient("socks5://127.0.0.1:" + refusing.port(), Map.of(
+                    "PICOTUNNEL_SERVER", "ws://[::1]:" + bed.testbed.tunnelPort()));
 
             await().atMost(10, TimeUnit.SECONDS).until(() -> !refusing.requests().isEmpty());
             assertThat(refusing.requests().getFirst())
-                    .isEqualTo(new Socks5Proxy.Request(4, "0:0:0:0:0:0:0:1", testbed.tunnelPort(), null));
+                    .isEqualTo(new Socks5Proxy.Request(4, "0:0:0:0:0:0:0:1", bed.testbed.tunnelPort(), null));
         }
     }
 
@@ -150,30 +105,30 @@ class SocksProxiedClientEndToEndTest {
     void wssClientThroughSocks5hFromHttpsProxyLeavesTheNameToTheProxyAndLogsInWithUserAndPassword() throws Exception {
         TestCertificates ca = new TestCertificates();
         TestCertificates.write(ca.issue("tunnel.test"), dataDir.resolve("operator"), "tunnel");
-        startServer(Map.of(Setting.DOMAIN, "tunnel.test",
+        bed = new ProxiedClientBed(dataDir, Map.of(Setting.DOMAIN, "tunnel.test",
                 Setting.TLS_CERT, dataDir.resolve("operator/tunnel.crt").toString(),
-                Setting.TLS_KEY, dataDir.resolve("operator/tunnel.key").toString()));
+                Setting.TLS_KEY, dataDir.resolve("operator/tunnel.key").toString()), "socks");
         // Beyond ASCII, and with an '@' and a ':': RFC 1929 carries the bytes, which are the password's UTF-8.
         proxy = new Socks5Proxy("alice", "p@ss:wörd");
 
-        startClient(null, Map.of(
-                "PICOTUNNEL_SERVER", "wss://tunnel.test:" + testbed.tunnelPort(),
+        bed.startClient(null, Map.of(
+                "PICOTUNNEL_SERVER", "wss://tunnel.test:" + bed.testbed.tunnelPort(),
                 "PICOTUNNEL_INSECURE", "true",
                 "HTTPS_PROXY", "socks5h://alice:p%40ss%3Aw%C3%B6rd@127.0.0.1:" + proxy.port()));
 
-        assertThat(client.awaitConnected(Duration.ofSeconds(15))).as("state %s", client.state()).isTrue();
-        assertDataFlows();
+        bed.assertConnected();
+        bed.assertDataFlows("through socks");
         assertThat(proxy.requests().getFirst())
-                .isEqualTo(new Socks5Proxy.Request(3, "tunnel.test", testbed.tunnelPort(), "alice"));
+                .isEqualTo(new Socks5Proxy.Request(3, "tunnel.test", bed.testbed.tunnelPort(), "alice"));
     }
 
     @Test
     void wrongOrMissingUserAndPasswordAreSaidPlainlyWithoutThePasswordAndRetriedWithBackoff() {
-        startServer(Map.of());
+        bed = new ProxiedClientBed(dataDir, Map.of(), "socks");
         proxy = new Socks5Proxy("alice", "right");
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            startClient("socks5h://alice:wrong-s3cret@127.0.0.1:" + proxy.port(), Map.of(
-                    "PICOTUNNEL_SERVER", "ws://tunnel.test:" + testbed.tunnelPort()));
+            bed.startClient("socks5h://alice:wrong-s3cret@127.0.0.1:" + proxy.port(), Map.of(
+                    "PICOTUNNEL_SERVER", "ws://tunnel.test:" + bed.testbed.tunnelPort()));
 
             assertThat(firstWarning(log)).contains("Proxy authentication failed")
                     .contains("the proxy 127.0.0.1:" + proxy.port() + " (--proxy) refused the user and password")
@@ -182,11 +137,11 @@ class SocksProxiedClientEndToEndTest {
             await().atMost(10, TimeUnit.SECONDS).until(() -> log.messages(Level.WARN).size() >= 2);
             assertThat(log.messages(Level.WARN).get(1)).contains("refused the user and password").contains("Retrying in");
         }
-        client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
+        bed.stopClient();
 
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            startClient("socks5h://127.0.0.1:" + proxy.port(), Map.of(
-                    "PICOTUNNEL_SERVER", "ws://tunnel.test:" + testbed.tunnelPort()));
+            bed.startClient("socks5h://127.0.0.1:" + proxy.port(), Map.of(
+                    "PICOTUNNEL_SERVER", "ws://tunnel.test:" + bed.testbed.tunnelPort()));
 
             assertThat(firstWarning(log)).contains("Proxy authentication failed")
                     .contains("it wants a user and password; give them in the proxy URL,"
@@ -196,7 +151,7 @@ class SocksProxiedClientEndToEndTest {
 
     @Test
     void eachSocksRefusalCodeIsSaidInTheLog() {
-        startServer(Map.of());
+        bed = new ProxiedClientBed(dataDir, Map.of(), "socks");
         Map<Integer, String> said = Map.of(
                 2, "with reply 2 (not allowed by ruleset). Its rules do not let this client reach the server's host"
                         + " or port: ask the proxy's administrators to allow tunnel.test:",
@@ -209,25 +164,26 @@ class SocksProxiedClientEndToEndTest {
         for (Map.Entry<Integer, String> code : said.entrySet()) {
             try (Socks5Proxy refusing = Socks5Proxy.refusing(code.getKey());
                  LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-                startClient("socks5h://127.0.0.1:" + refusing.port(), Map.of(
-                        "PICOTUNNEL_SERVER", "ws://tunnel.test:" + testbed.tunnelPort()));
+                bed.startClient("socks5h://127.0.0.1:" + refusing.port(), Map.of(
+                        "PICOTUNNEL_SERVER", "ws://tunnel.test:" + bed.testbed.tunnelPort()));
 
                 assertThat(firstWarning(log)).as("reply %d", code.getKey())
-                        .contains(code.getValue().formatted(refusing.port(), testbed.tunnelPort()))
+                        .contains(code.getValue().formatted(refusing.port(), bed.testbed.tunnelPort()))
                         .contains("Retrying in");
                 assertThat(refusing.requests()).isNotEmpty();
             }
-            client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
+            bed.stopClient();
         }
     }
 
     @Test
     void aServerPortTheProxyCannotConnectToGetsReplyFiveFromARealProxy() {
-        startServer(Map.of());
+        bed = new ProxiedClientBed(dataDir, Map.of(), "socks");
         proxy = new Socks5Proxy(null, null);
         int closedPort = Ports.freePort();
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            startClient("socks5h://127.0.0.1:" + proxy.port(), Map.of("PICOTUNNEL_SERVER", "ws://tunnel.test:" + closedPort));
+            bed.startClient("socks5h://127.0.0.1:" + proxy.port(),
+                    Map.of("PICOTUNNEL_SERVER", "ws://tunnel.test:" + closedPort));
 
             assertThat(firstWarning(log)).contains("The proxy could not reach the server")
                     .contains("with reply 5 (connection refused)");
