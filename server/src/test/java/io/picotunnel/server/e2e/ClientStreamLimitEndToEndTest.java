@@ -1,12 +1,10 @@
 package io.picotunnel.server.e2e;
 
 import ch.qos.logback.classic.Level;
-import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
-import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,54 +45,42 @@ class ClientStreamLimitEndToEndTest {
     Path dataDir;
 
     private Testbed testbed;
-    private RecordingTarget web;
-    private EchoServer echo;
-    private int tcpPort;
-    private String tunnelId;
-    private String token;
+    private ServicedTunnel tunnel;
 
     @BeforeEach
     void start() {
         testbed = new Testbed(dataDir);
-        web = new RecordingTarget();
-        echo = new EchoServer();
-        JsonNode tunnel = testbed.createTunnel("busy");
-        tunnelId = tunnel.get("id").asText();
-        token = tunnel.get("token").asText();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\""
-                + web.address() + "\"}");
-        tcpPort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+        tunnel = new ServicedTunnel(testbed, "busy", HOST);
     }
 
     /** Starts the client whose --max-streams is {@link #MAX_STREAMS}; waits until the tunnel has {@code clients}. */
     private void startLimitedClient(int clients) {
         SessionLimits defaults = SessionLimits.DEFAULTS;
-        testbed.startClient(token, config -> config.withLimits(
+        testbed.startClient(tunnel.token, config -> config.withLimits(
                 new SessionLimits(defaults.maxStreamWindow(), defaults.sessionWindowBudget(), MAX_STREAMS)));
         await().atMost(Duration.ofSeconds(10))
-                .until(() -> testbed.server().registry().connections(tunnelId).size() == clients);
+                .until(() -> testbed.server().registry().connections(tunnel.id).size() == clients);
     }
 
     @AfterEach
     void stop() {
         testbed.close();
-        web.close();
-        echo.close();
+        tunnel.close();
     }
 
     @Test
     void aRequestRefusedByTheOnlyClientAtItsStreamLimitGets503TunnelBusyAfterAskingItOnce() throws Exception {
         startLimitedClient();
-        await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnelId));
-        TunnelRegistry.Connection full = testbed.server().registry().connections(tunnelId).getFirst();
-        Socket first = relayed();
-        Socket second = relayed();
+        await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnel.id));
+        TunnelRegistry.Connection full = testbed.server().registry().connections(tunnel.id).getFirst();
+        Socket first = tunnel.relayed();
+        Socket second = tunnel.relayed();
         try (first; second) {
-            String answer = get();
+            String answer = tunnel.get();
 
             assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").contains("did not reach the app")
                     .containsIgnoringCase("Retry-After: 5");
-            assertThat(web.requestCount()).isZero();
+            assertThat(tunnel.web.requestCount()).isZero();
             assertThat(full.streamsOpened()).as("streams asked of the full client: its two, then the request's once")
                     .isEqualTo(MAX_STREAMS + 1);
         }
@@ -103,10 +89,10 @@ class ClientStreamLimitEndToEndTest {
     @Test
     void aRequestRefusedByAClientAtItsStreamLimitGets200FromTheTunnelsOtherClient() throws Exception {
         try (TwoClients clients = twoClientsTheFullOneLeastLoaded()) {
-            String answer = get();
+            String answer = tunnel.get();
 
             assertThat(answer).startsWith("HTTP/1.1 200").endsWith("hello");
-            assertThat(web.requestCount()).isEqualTo(1);
+            assertThat(tunnel.web.requestCount()).isEqualTo(1);
             assertThat(clients.full().streamsOpened()).as("the full client refused the request's stream once")
                     .isEqualTo(MAX_STREAMS + 1);
             assertThat(clients.other().streamsOpened()).as("the other client took it").isEqualTo(MAX_STREAMS + 2);
@@ -121,10 +107,10 @@ class ClientStreamLimitEndToEndTest {
     @Test
     void requestsRefusedAtOnceByAClientAtItsStreamLimitAllGet200FromTheTunnelsOtherClient() throws Exception {
         int requests = 40;
-        web.answerWithHeader("Connection", "close"); // no idle stream to reuse: each request opens a stream
+        tunnel.web.answerWithHeader("Connection", "close"); // no idle stream to reuse: each request opens a stream
         try (TwoClients clients = twoClientsTheFullOneLeastLoaded()) {
             for (int i = 0; i < requests; i++) {
-                assertThat(get()).as("request %d", i).startsWith("HTTP/1.1 200");
+                assertThat(tunnel.get()).as("request %d", i).startsWith("HTTP/1.1 200");
             }
 
             assertThat(clients.full().streamsOpened()).as("each refused by the full client first")
@@ -138,7 +124,7 @@ class ClientStreamLimitEndToEndTest {
             String answer = post("name=picotunnel&note=" + "x".repeat(1000));
 
             assertThat(answer).startsWith("HTTP/1.1 200").endsWith("hello");
-            assertThat(web.bodies()).containsExactly("name=picotunnel&note=" + "x".repeat(1000));
+            assertThat(tunnel.web.bodies()).containsExactly("name=picotunnel&note=" + "x".repeat(1000));
             assertThat(clients.full().streamsOpened()).as("the full client refused the request's stream once")
                     .isEqualTo(MAX_STREAMS + 1);
         }
@@ -152,16 +138,16 @@ class ClientStreamLimitEndToEndTest {
         List<Socket> held = new ArrayList<>();
         TwoClients clients = new TwoClients(held);
         try {
-            testbed.startClient(token);
-            await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnelId));
+            testbed.startClient(tunnel.token);
+            await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnel.id));
             for (int i = 0; i < MAX_STREAMS + 1; i++) {
-                held.add(relayed());
+                held.add(tunnel.relayed());
             }
             startLimitedClient();
             TunnelRegistry registry = testbed.server().registry();
-            await().atMost(Duration.ofSeconds(10)).until(() -> registry.connections(tunnelId).size() == 2);
+            await().atMost(Duration.ofSeconds(10)).until(() -> registry.connections(tunnel.id).size() == 2);
             for (int i = 0; i < MAX_STREAMS; i++) {
-                held.add(relayed());
+                held.add(tunnel.relayed());
             }
             assertThat(clients.full().streamsOpened()).as("the limited client is full").isEqualTo(MAX_STREAMS);
             return clients;
@@ -180,11 +166,11 @@ class ClientStreamLimitEndToEndTest {
         }
 
         TunnelRegistry.Connection other() {
-            return testbed.server().registry().connections(tunnelId).get(0);
+            return testbed.server().registry().connections(tunnel.id).get(0);
         }
 
         TunnelRegistry.Connection full() {
-            return testbed.server().registry().connections(tunnelId).get(1);
+            return testbed.server().registry().connections(tunnel.id).get(1);
         }
 
         @Override
@@ -199,16 +185,16 @@ class ClientStreamLimitEndToEndTest {
     void aTcpVisitorRefusedByAClientAtItsStreamLimitGetsItsWholeEchoFromAnotherClient() throws Exception {
         // The other client carries three connections and the limited one two: the next stream goes to the limited one,
         // the least loaded, which refuses it.
-        testbed.connect(tunnelId, token);
-        List<Socket> open = new ArrayList<>(List.of(relayed(), relayed(), relayed()));
+        testbed.connect(tunnel.id, tunnel.token);
+        List<Socket> open = new ArrayList<>(List.of(tunnel.relayed(), tunnel.relayed(), tunnel.relayed()));
         startLimitedClient(2);
-        open.add(relayed());
-        open.add(relayed());
+        open.add(tunnel.relayed());
+        open.add(tunnel.relayed());
         // More than the 64 KiB the server keeps until the ACK.
         byte[] sent = new byte[192 * 1024];
         new Random(7).nextBytes(sent);
         try (LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
-             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
             visitor.setSoTimeout(10_000);
             // Spoken at once, before any stream could be acknowledged; written while the echo is read.
             CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
@@ -236,18 +222,18 @@ class ClientStreamLimitEndToEndTest {
     /** Starts a client that takes at most {@link #MAX_STREAMS} streams. */
     private void startLimitedClient() {
         SessionLimits defaults = SessionLimits.DEFAULTS;
-        testbed.startClient(token, config -> config.withLimits(
+        testbed.startClient(tunnel.token, config -> config.withLimits(
                 new SessionLimits(defaults.maxStreamWindow(), defaults.sessionWindowBudget(), MAX_STREAMS)));
     }
 
     @Test
     void aTcpVisitorRefusedByTheOnlyClientAtItsStreamLimitIsResetAndTheLogSaysWhyOnce() throws Exception {
         startLimitedClient(1);
-        Socket first = relayed();
-        Socket second = relayed();
+        Socket first = tunnel.relayed();
+        Socket second = tunnel.relayed();
         try (first; second;
              LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
-             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
             visitor.setSoTimeout(10_000);
             visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
 
@@ -260,15 +246,6 @@ class ClientStreamLimitEndToEndTest {
         }
     }
 
-    /** A tcp visitor whose stream is open on the client: its bytes came back from the echo target. */
-    private Socket relayed() throws Exception {
-        Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort);
-        visitor.setSoTimeout(10_000);
-        visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
-        assertThat(new String(visitor.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
-        return visitor;
-    }
-
     /** {@code POST /} with {@code body} to the HTTP service, as one raw answer (head and body). */
     private String post(String body) throws Exception {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
@@ -279,18 +256,6 @@ class ClientStreamLimitEndToEndTest {
                     + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + bytes.length + "\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             out.write(bytes);
-            out.flush();
-            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        }
-    }
-
-    /** {@code GET /} to the HTTP service, as one raw answer (head and body). */
-    private String get() throws Exception {
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
-            socket.setSoTimeout(10_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         }

@@ -1,9 +1,7 @@
 package io.picotunnel.server.e2e;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
-import io.picotunnel.testkit.EchoServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -11,7 +9,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -37,50 +34,40 @@ class ServerStreamLimitEndToEndTest {
     Path dataDir;
 
     private Testbed testbed;
-    private RecordingTarget web;
-    private EchoServer echo;
-    private int tcpPort;
-    private String tunnelId;
+    private ServicedTunnel tunnel;
 
     @BeforeEach
     void start() {
         testbed = new Testbed(dataDir, Map.of(Setting.MAX_STREAMS, String.valueOf(MAX_STREAMS)));
-        web = new RecordingTarget();
-        echo = new EchoServer();
-        JsonNode tunnel = testbed.createTunnel("full");
-        tunnelId = tunnel.get("id").asText();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\""
-                + web.address() + "\"}");
-        tcpPort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
-        testbed.startClient(tunnel.get("token").asText());
-        await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnelId));
+        tunnel = new ServicedTunnel(testbed, "full", HOST);
+        testbed.startClient(tunnel.token);
+        await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnel.id));
     }
 
     @AfterEach
     void stop() {
         testbed.close();
-        web.close();
-        echo.close();
+        tunnel.close();
     }
 
     @Test
     void aRequestToATunnelWhoseOnlyClientSessionIsAtTheServersStreamLimitGets503TunnelBusy() throws Exception {
-        Socket first = relayed();
-        Socket second = relayed();
+        Socket first = tunnel.relayed();
+        Socket second = tunnel.relayed();
         try (first; second) {
-            String answer = get();
+            String answer = tunnel.get();
 
             assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy")
                     .containsIgnoringCase("Retry-After: 5").doesNotContain("target_unreachable");
-            assertThat(web.requestCount()).isZero();
+            assertThat(tunnel.web.requestCount()).isZero();
         }
     }
 
     @Test
     void aTcpVisitorToATunnelWhoseOnlyClientSessionIsAtTheServersStreamLimitIsClosed() throws Exception {
-        Socket first = relayed();
-        Socket second = relayed();
-        try (first; second; Socket third = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+        Socket first = tunnel.relayed();
+        Socket second = tunnel.relayed();
+        try (first; second; Socket third = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
             third.setSoTimeout(10_000);
             boolean ended;
             try {
@@ -100,27 +87,6 @@ class ServerStreamLimitEndToEndTest {
             return in.read() == -1;
         } catch (IOException reset) {
             return true;
-        }
-    }
-
-    /** A tcp visitor whose stream is open on the client: its bytes came back from the echo target. */
-    private Socket relayed() throws Exception {
-        Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort);
-        visitor.setSoTimeout(10_000);
-        visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
-        assertThat(new String(visitor.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
-        return visitor;
-    }
-
-    /** {@code GET /} to the HTTP service, as one raw answer (head and body). */
-    private String get() throws Exception {
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
-            socket.setSoTimeout(10_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 }

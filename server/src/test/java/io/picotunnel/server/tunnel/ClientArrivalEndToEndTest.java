@@ -1,11 +1,9 @@
 package io.picotunnel.server.tunnel;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.channel.Channel;
 import io.picotunnel.client.tunnel.TunnelClient;
-import io.picotunnel.server.e2e.RecordingTarget;
+import io.picotunnel.server.e2e.ServicedTunnel;
 import io.picotunnel.server.testbed.Testbed;
-import io.picotunnel.testkit.EchoServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -13,7 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -42,11 +39,7 @@ class ClientArrivalEndToEndTest {
     Path dataDir;
 
     private Testbed testbed;
-    private RecordingTarget web;
-    private EchoServer echo;
-    private String tunnelId;
-    private String token;
-    private int tcpPort;
+    private ServicedTunnel tunnel;
     /** The held registration and the connection it is for, once the server has sent its 101. */
     private final CompletableFuture<Held> held = new CompletableFuture<>();
 
@@ -62,14 +55,7 @@ class ClientArrivalEndToEndTest {
     @BeforeEach
     void start() throws Exception {
         testbed = new Testbed(dataDir);
-        web = new RecordingTarget();
-        echo = new EchoServer();
-        JsonNode tunnel = testbed.createTunnel("arrival");
-        tunnelId = tunnel.get("id").asText();
-        token = tunnel.get("token").asText();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\""
-                + web.address() + "\"}");
-        tcpPort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+        tunnel = new ServicedTunnel(testbed, "arrival", HOST);
         registry().registration = (channel, register) -> {
             if (!held.complete(new Held(channel, register, new AtomicBoolean()))) {
                 register.run();
@@ -81,8 +67,7 @@ class ClientArrivalEndToEndTest {
     void stop() {
         held.thenAccept(Held::release);
         testbed.close();
-        web.close();
-        echo.close();
+        tunnel.close();
     }
 
     private TunnelRegistry registry() {
@@ -91,10 +76,10 @@ class ClientArrivalEndToEndTest {
 
     /** Starts the client and waits until it took the 101 for its connection, the registration still held. */
     private Held clientUpgradedNotRegistered() throws Exception {
-        TunnelClient client = testbed.startClient(token);
+        TunnelClient client = testbed.startClient(tunnel.token);
         assertThat(client.awaitConnected(Duration.ofSeconds(10))).as("the client read the 101").isTrue();
         Held registration = held.get(10, TimeUnit.SECONDS);
-        assertThat(registry().isConnected(tunnelId)).as("not registered yet").isFalse();
+        assertThat(registry().isConnected(tunnel.id)).as("not registered yet").isFalse();
         return registration;
     }
 
@@ -122,14 +107,14 @@ class ClientArrivalEndToEndTest {
     /** Until the visitor waits for the client under way, or was answered (as it was, at once, before). */
     private void untilWaitingOrDone(CompletableFuture<?> visitor) {
         await().atMost(10, TimeUnit.SECONDS)
-                .until(() -> registry().waitingStreams(tunnelId) == 1 || visitor.isDone());
+                .until(() -> registry().waitingStreams(tunnel.id) == 1 || visitor.isDone());
     }
 
     @Test
     void anHttpRequestInTheMomentBeforeTheRegistrationWaitsForTheClientAndIsAnswered() throws Exception {
         Held registration = clientUpgradedNotRegistered();
 
-        CompletableFuture<String> answer = CompletableFuture.supplyAsync(this::get);
+        CompletableFuture<String> answer = CompletableFuture.supplyAsync(tunnel::get);
         untilWaitingOrDone(answer);
         registration.release();
 
@@ -140,7 +125,7 @@ class ClientArrivalEndToEndTest {
     void aTcpConnectionInTheMomentBeforeTheRegistrationWaitsForTheClientAndIsRelayed() throws Exception {
         Held registration = clientUpgradedNotRegistered();
 
-        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
             visitor.setSoTimeout(10_000);
             visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
             CompletableFuture<String> echoed = CompletableFuture.supplyAsync(() -> read(visitor, 4));
@@ -155,16 +140,16 @@ class ClientArrivalEndToEndTest {
     void aTcpVisitorWhoLeavesWhileWaitingForTheClientStopsWaitingAndNoStreamIsOpenedForIt() throws Exception {
         waitOutlastsTheTest();
         Held registration = clientUpgradedNotRegistered();
-        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
-            await().atMost(10, TimeUnit.SECONDS).until(() -> registry().waitingStreams(tunnelId) == 1);
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
+            await().atMost(10, TimeUnit.SECONDS).until(() -> registry().waitingStreams(tunnel.id) == 1);
             visitor.setSoLinger(true, 0);
         }
 
         await("the visitor's wait dropped").atMost(10, TimeUnit.SECONDS)
-                .until(() -> registry().waitingStreams(tunnelId) == 0);
+                .until(() -> registry().waitingStreams(tunnel.id) == 0);
         registration.release();
-        await().atMost(10, TimeUnit.SECONDS).until(() -> registry().isConnected(tunnelId));
-        assertThat(registry().connections(tunnelId).getFirst().streamsOpened()).as("streams opened").isZero();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> registry().isConnected(tunnel.id));
+        assertThat(registry().connections(tunnel.id).getFirst().streamsOpened()).as("streams opened").isZero();
     }
 
     @Test
@@ -174,24 +159,24 @@ class ClientArrivalEndToEndTest {
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
             visitor.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
-            await().atMost(10, TimeUnit.SECONDS).until(() -> registry().waitingStreams(tunnelId) == 1);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> registry().waitingStreams(tunnel.id) == 1);
             visitor.setSoLinger(true, 0);
         }
 
         await("the visitor's wait dropped").atMost(10, TimeUnit.SECONDS)
-                .until(() -> registry().waitingStreams(tunnelId) == 0);
-        assertThat(testbed.server().openTunnelRequests(tunnelId)).as("requests counted open").isZero();
+                .until(() -> registry().waitingStreams(tunnel.id) == 0);
+        assertThat(testbed.server().openTunnelRequests(tunnel.id)).as("requests counted open").isZero();
         registration.release();
-        await().atMost(10, TimeUnit.SECONDS).until(() -> registry().isConnected(tunnelId));
-        assertThat(registry().connections(tunnelId).getFirst().streamsOpened()).as("streams opened").isZero();
-        assertThat(web.requestCount()).as("requests the target saw").isZero();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> registry().isConnected(tunnel.id));
+        assertThat(registry().connections(tunnel.id).getFirst().streamsOpened()).as("streams opened").isZero();
+        assertThat(tunnel.web.requestCount()).as("requests the target saw").isZero();
     }
 
     @Test
     void anHttpRequestWaitingForAClientWhoseConnectionClosesBeforeItsRegistrationGetsTheOfflinePage() throws Exception {
         waitOutlastsTheTest();
         Held registration = clientUpgradedNotRegistered();
-        CompletableFuture<String> answer = CompletableFuture.supplyAsync(this::get);
+        CompletableFuture<String> answer = CompletableFuture.supplyAsync(tunnel::get);
         untilWaitingOrDone(answer);
         assertThat(answer).as("waits for the client under way").isNotDone();
 
@@ -199,7 +184,7 @@ class ClientArrivalEndToEndTest {
         registration.release();
 
         assertThat(answer.get(10, TimeUnit.SECONDS)).startsWith("HTTP/1.1 502").contains("tunnel_offline");
-        assertThat(registry().waitingStreams(tunnelId)).isZero();
+        assertThat(registry().waitingStreams(tunnel.id)).isZero();
     }
 
     @Test
@@ -208,16 +193,16 @@ class ClientArrivalEndToEndTest {
         registry().arrivalWait = Duration.ofMinutes(1);
         Held registration = clientUpgradedNotRegistered();
         AtomicInteger registered = registrations();
-        CompletableFuture<String> answer = CompletableFuture.supplyAsync(this::get);
+        CompletableFuture<String> answer = CompletableFuture.supplyAsync(tunnel::get);
         untilWaitingOrDone(answer);
         assertThat(answer).as("waits for the client under way").isNotDone();
 
-        var regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", "{}");
+        var regenerated = testbed.api().post("/api/tunnels/" + tunnel.id + "/regenerate", "{}");
         assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
 
         // Still held: the answer cannot come from a stream on the client, nor from the end of the arrival wait.
         assertThat(answer.get(5, TimeUnit.SECONDS)).startsWith("HTTP/1.1 502").contains("tunnel_offline");
-        assertThat(registry().waitingStreams(tunnelId)).isZero();
+        assertThat(registry().waitingStreams(tunnel.id)).isZero();
         registration.release();
         await("the held connection closed").atMost(10, TimeUnit.SECONDS)
                 .until(() -> !registration.channel().isActive());
@@ -229,13 +214,13 @@ class ClientArrivalEndToEndTest {
         registry().arrivalWait = Duration.ofMinutes(1);
         Held registration = clientUpgradedNotRegistered();
         AtomicInteger registered = registrations();
-        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
             visitor.setSoTimeout(10_000);
             CompletableFuture<Integer> read = CompletableFuture.supplyAsync(() -> readByte(visitor));
             untilWaitingOrDone(read);
             assertThat(read).as("waits for the client under way").isNotDone();
 
-            var regenerated = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", "{}");
+            var regenerated = testbed.api().post("/api/tunnels/" + tunnel.id + "/regenerate", "{}");
             assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
 
             assertThat(read.get(5, TimeUnit.SECONDS)).as("closed, no stream opened").isEqualTo(-1);
@@ -250,7 +235,7 @@ class ClientArrivalEndToEndTest {
     void aTcpConnectionWhoseDataCameWhileItWaitedForAClientThatNeverRegisteredIsReset() throws Exception {
         waitOutlastsTheTest();
         Held registration = clientUpgradedNotRegistered();
-        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
             visitor.setSoTimeout(10_000);
             visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
             CompletableFuture<Integer> read = CompletableFuture.supplyAsync(() -> readByte(visitor));
@@ -268,7 +253,7 @@ class ClientArrivalEndToEndTest {
 
     @Test
     void aTcpConnectionThatSentNothingToATunnelWithNoClientReadsAnEndOfData() throws Exception {
-        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
             visitor.setSoTimeout(10_000);
 
             assertThat(visitor.getInputStream().read()).as("closed at once, no reset").isEqualTo(-1);
@@ -280,20 +265,6 @@ class ClientArrivalEndToEndTest {
             return socket.getInputStream().read();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    /** {@code GET /} to the HTTP service, as one raw answer (head and body). */
-    private String get() {
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
-            socket.setSoTimeout(10_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
         }
     }
 
