@@ -82,8 +82,12 @@ final class ProxiedClientBed {
         }
     }
 
-    /** Closes the server and the echo target; the client is stopped first with {@link #stopClient()}. */
-    void close() {
+    /** Stops the client, closes {@code proxy} (if not null), then the server and the echo target. */
+    void close(AutoCloseable proxy) throws Exception {
+        stopClient();
+        if (proxy != null) {
+            proxy.close();
+        }
         testbed.close();
         echo.close();
     }

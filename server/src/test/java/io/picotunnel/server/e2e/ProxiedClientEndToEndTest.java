@@ -34,12 +34,8 @@ class ProxiedClientEndToEndTest {
     private ConnectProxy proxy;
 
     @AfterEach
-    void stop() {
-        bed.stopClient();
-        if (proxy != null) {
-            proxy.close();
-        }
-        bed.close();
+    void stop() throws Exception {
+        bed.close(proxy);
     }
 
     @Test

@@ -33,12 +33,8 @@ class SocksProxiedClientEndToEndTest {
     private Socks5Proxy proxy;
 
     @AfterEach
-    void stop() {
-        bed.stopClient();
-        if (proxy != null) {
-            proxy.close();
-        }
-        bed.close();
+    void stop() throws Exception {
+        bed.close(proxy);
     }
 
     /** The first warning of the client once one is logged, with the client waiting to try again. */
