@@ -55,9 +55,7 @@ class ClientStreamLimitEndToEndTest {
 
     /** Starts the client whose --max-streams is {@link #MAX_STREAMS}; waits until the tunnel has {@code clients}. */
     private void startLimitedClient(int clients) {
-        SessionLimits defaults = SessionLimits.DEFAULTS;
-        testbed.startClient(tunnel.token, config -> config.withLimits(
-                new SessionLimits(defaults.maxStreamWindow(), defaults.sessionWindowBudget(), MAX_STREAMS)));
+        startLimitedClient();
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> testbed.server().registry().connections(tunnel.id).size() == clients);
     }
