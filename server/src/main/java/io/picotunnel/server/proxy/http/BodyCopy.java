@@ -16,13 +16,15 @@ final class BodyCopy {
 
     static final int MAX_BYTES = 64 * 1024;
 
-    private List<HttpContent> pieces = new ArrayList<>(2);
+    /** Null until a piece is kept (most requests have no body), and once let go. */
+    private List<HttpContent> pieces;
     private int bytes;
     private boolean whole;
+    private boolean letGo;
 
     /** Keeps {@code content}, on its way up the stream, unless the body is too big to keep. */
     void keep(HttpContent content) {
-        if (pieces == null) {
+        if (letGo) {
             return;
         }
         bytes += content.content().readableBytes();
@@ -30,13 +32,16 @@ final class BodyCopy {
             release();
             return;
         }
+        if (pieces == null) {
+            pieces = new ArrayList<>(2);
+        }
         pieces.add(content.retainedDuplicate());
         whole = content instanceof LastHttpContent;
     }
 
     /** The whole body is kept: it can be sent again. */
     boolean isWhole() {
-        return pieces != null && whole;
+        return !letGo && whole;
     }
 
     /** Hands the body kept, piece by piece, to {@code write}, which takes its own reference; keeps it still. */
@@ -48,6 +53,7 @@ final class BodyCopy {
 
     /** Lets go of the pieces kept; nothing is kept from now on. */
     void release() {
+        letGo = true;
         if (pieces != null) {
             pieces.forEach(HttpContent::release);
             pieces = null;
