@@ -4,8 +4,6 @@ import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.SingleThreadEventExecutor;
@@ -37,7 +35,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -200,7 +197,7 @@ class StoppingClientEndToEndTest {
                 }
                 TunnelRegistry.Connection stopping = connectOffLoop(visitorLoop, registry.connections(tunnelId).size());
                 CompletableFuture<Visitor.Response> slow = slowRequest();
-                HeldInbound goAway = holdWhatComesFrom(stopping);
+                HeldInbound goAway = HeldInbound.holdWhatComesFrom(stopping);
                 clientOf(stopping).stop(Duration.ofSeconds(20));
                 await().atMost(10, TimeUnit.SECONDS).until(() -> goAway.count() >= 1);
 
@@ -371,7 +368,7 @@ class StoppingClientEndToEndTest {
     private StoppingWithGoAwayHeld stopWithItsGoAwayHeld() throws Exception {
         TunnelClient stopping = testbed.connect(tunnelId, token);
         CompletableFuture<Visitor.Response> slow = slowRequest();
-        HeldInbound held = holdWhatComesFrom(testbed.server().registry().connections(tunnelId).getFirst());
+        HeldInbound held = HeldInbound.holdWhatComesFrom(testbed.server().registry().connections(tunnelId).getFirst());
 
         stopping.stop(Duration.ofSeconds(20));
         await().atMost(10, TimeUnit.SECONDS).until(() -> held.count() >= 1);
@@ -406,65 +403,5 @@ class StoppingClientEndToEndTest {
                 throw new IllegalStateException(e);
             }
         }, visitors);
-    }
-
-    /** From now on the server reads nothing of {@code client}'s connection until {@link HeldInbound#release}. */
-    private static HeldInbound holdWhatComesFrom(TunnelRegistry.Connection client) throws Exception {
-        Channel channel = client.session().parent();
-        HeldInbound held = new HeldInbound();
-        channel.eventLoop().submit(() -> channel.pipeline().addFirst(held)).get(10, TimeUnit.SECONDS);
-        return held;
-    }
-
-    /** Keeps what a connection reads, in order, and hands it on when released: the server reads it late. */
-    private static final class HeldInbound extends ChannelInboundHandlerAdapter {
-        private final List<Object> held = new ArrayList<>();
-        private final AtomicInteger count = new AtomicInteger();
-        private ChannelHandlerContext ctx;
-        private boolean holding = true;
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            this.ctx = ctx;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (!holding) {
-                ctx.fireChannelRead(msg);
-                return;
-            }
-            held.add(msg);
-            count.incrementAndGet();
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            if (!holding) {
-                ctx.fireChannelReadComplete();
-            }
-        }
-
-        /** Reads held so far. */
-        int count() {
-            return count.get();
-        }
-
-        /** On the connection's loop: hands on what was held, now, and holds nothing more. */
-        void releaseNow() {
-            holding = false;
-            held.forEach(ctx::fireChannelRead);
-            held.clear();
-            ctx.fireChannelReadComplete();
-        }
-
-        void release() {
-            ctx.executor().execute(() -> {
-                holding = false;
-                held.forEach(ctx::fireChannelRead);
-                held.clear();
-                ctx.fireChannelReadComplete();
-            });
-        }
     }
 }
