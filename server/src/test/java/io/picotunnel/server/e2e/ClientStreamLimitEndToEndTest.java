@@ -5,6 +5,7 @@ import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
+import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -26,6 +28,8 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -126,6 +130,78 @@ class ClientStreamLimitEndToEndTest {
             assertThat(clients.full().streamsOpened()).as("the full client refused the request's stream once")
                     .isEqualTo(MAX_STREAMS + 1);
         }
+    }
+
+    /**
+     * A chunked POST whose visitor sent the head and one chunk and holds the rest until it is answered: the full
+     * client's refusal is read only once that chunk went up its stream, so the body is neither whole nor kept, and the
+     * request cannot go to the other client (the visitor would wait there for an answer the target waits to give).
+     */
+    @Test
+    void aChunkedPostRefusedWithItsBodyUnfinishedGets503TunnelBusyAtOnceNotAnotherClient() throws Exception {
+        try (TwoClients clients = twoClientsTheFullOneLeastLoaded();
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            long other = clients.other().streamsOpened();
+            String chunk = "name=picotunnel";
+            HeldInbound refusal = HeldInbound.holdWhatComesFrom(clients.full());
+            long received = testbed.server().traffic().tunnel(tunnel.id).bytesIn();
+            visitor.setSoTimeout(10_000);
+            visitor.getOutputStream().write(("POST / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(chunk.length()) + "\r\n" + chunk
+                    + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            await().atMost(Duration.ofSeconds(10)).until(
+                    () -> testbed.server().traffic().tunnel(tunnel.id).bytesIn() >= received + chunk.length());
+
+            refusal.release();
+            long released = System.nanoTime();
+            String answer = answer(visitor);
+
+            assertThat(Duration.ofNanos(System.nanoTime() - released)).as("answered at the refusal, not by a timer")
+                    .isLessThan(Duration.ofSeconds(5));
+            assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").containsIgnoringCase("Retry-After: 5");
+            assertThat(tunnel.web.requestCount()).isZero();
+            assertThat(clients.full().streamsOpened()).as("the full client was asked once").isEqualTo(MAX_STREAMS + 1);
+            assertThat(clients.other().streamsOpened()).as("the other client was not asked").isEqualTo(other);
+        }
+    }
+
+    /**
+     * A POST with a finished body over 64 KiB, refused once all of it went up its stream (the full client's refusal is
+     * read only then): too big to keep, it cannot go again, and the visitor gets 503 tunnel_busy, not the other client.
+     */
+    @Test
+    void aPostWithABodyOver64KiBRefusedAfterItWentUpWholeGets503TunnelBusyNotAnotherClient() throws Exception {
+        try (TwoClients clients = twoClientsTheFullOneLeastLoaded();
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            long other = clients.other().streamsOpened();
+            byte[] body = "x".repeat(96 * 1024).getBytes(StandardCharsets.US_ASCII);
+            HeldInbound refusal = HeldInbound.holdWhatComesFrom(clients.full());
+            long received = testbed.server().traffic().tunnel(tunnel.id).bytesIn();
+            visitor.setSoTimeout(10_000);
+            OutputStream out = visitor.getOutputStream();
+            out.write(("POST / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json\r\n"
+                    + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            out.flush();
+            await().atMost(Duration.ofSeconds(10)).until(
+                    () -> testbed.server().traffic().tunnel(tunnel.id).bytesIn() >= received + body.length);
+
+            refusal.release();
+            String answer = answer(visitor);
+
+            assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").containsIgnoringCase("Retry-After: 5");
+            assertThat(tunnel.web.requestCount()).isZero();
+            assertThat(clients.other().streamsOpened()).as("the other client was not asked").isEqualTo(other);
+        }
+    }
+
+    /** The answer on {@code visitor}'s connection: its head, and its body by its Content-Length. */
+    private static String answer(Socket visitor) throws IOException {
+        InputStream in = visitor.getInputStream();
+        String head = HttpHead.read(in);
+        Matcher length = Pattern.compile("(?im)^content-length:\\s*(\\d+)").matcher(head);
+        assertThat(length.find()).as("a Content-Length in %s", head).isTrue();
+        return head + new String(in.readNBytes(Integer.parseInt(length.group(1))), StandardCharsets.UTF_8);
     }
 
     /**
