@@ -21,8 +21,9 @@ import java.util.Set;
  * the relay takes over), sends the stream header and what the visitor sends, and relays both ways once the client
  * acknowledged the stream. Until the ACK the visitor's bytes are also kept ({@link Unacknowledged}): a client that
  * refuses the stream at its opening (stopping, or at its --max-streams) never passed them to the target, and the
- * connection goes on to another client of the tunnel with all of them, up to {@link #MAX_OPENS} streams in all. Used
- * by tcp services and TLS passthrough.
+ * connection goes on to another client of the tunnel with all of them, up to {@link #MAX_OPENS} streams in all. The
+ * log says once, when the connection went to another client or was reset, how many clients refused it and why the last
+ * did. Used by tcp services and TLS passthrough.
  */
 public final class TcpStreamBridge {
 
@@ -38,6 +39,9 @@ public final class TcpStreamBridge {
     private final Unacknowledged unacknowledged = new Unacknowledged();
     private final Set<YamuxSession> refusedBy = new HashSet<>();
     private volatile Future<YamuxStreamChannel> opening;
+    /** Streams of this connection that clients refused, and why the last one did. On the socket's loop. */
+    private int refusals;
+    private ResetReason lastRefusal;
     /** The client acknowledged the stream: from then on the relay passes its end on. On the socket's loop. */
     private boolean relayStarted;
 
@@ -58,27 +62,24 @@ public final class TcpStreamBridge {
      */
     public static Future<Void> connect(TunnelRegistry registry, String tunnelId, StreamHeader header, Channel socket) {
         TcpStreamBridge bridge = new TcpStreamBridge(registry, tunnelId, header, socket);
-        bridge.open(null);
+        bridge.open();
         // A visitor who leaves while the stream waits for a client under way takes its wait with it.
         socket.closeFuture().addListener(closed -> bridge.opening.cancel(false));
         return bridge.relaying;
     }
 
-    /** Opens a stream: the first, or after {@code refusal} one on another client. */
-    private void open(ResetReason refusal) {
+    /** Opens a stream: the first, or after a refusal one on another client. */
+    private void open() {
+        boolean carried = refusals > 0;
         Hold hold = new Hold();
         AckWatch watch = new AckWatch(hold, stream -> socket.eventLoop().execute(() -> startRelay(stream, hold)));
         opening = registry.openStream(tunnelId, watch, socket.eventLoop(), refusedBy);
         opening.addListener((Future<YamuxStreamChannel> opened) -> {
             if (opened.isSuccess()) {
                 YamuxStreamChannel stream = opened.getNow();
-                if (refusal != null) {
-                    LOG.info("tunnel {}, stream to {}: the tunnel's client {}; the connection from {} goes to another"
-                            + " client", tunnelId, header.target(), ClientResets.describe(refusal), socket.remoteAddress());
-                }
                 socket.eventLoop().execute(() -> send(stream));
-            } else if (refusal != null) {
-                socket.eventLoop().execute(() -> reset(refusal));
+            } else if (carried) {
+                socket.eventLoop().execute(this::reset);
             } else {
                 if (opened.cause() instanceof TunnelOfflineException) {
                     socket.close();
@@ -94,6 +95,7 @@ public final class TcpStreamBridge {
         if (!socket.isActive()) {
             stream.reset();
             relaying.tryFailure(new ClosedChannelException());
+            logRefusals(ResetReason.NONE, "closed before another client took it");
             return;
         }
         stream.closeFuture().addListener(f -> socket.eventLoop().execute(() -> endedUnacknowledged(stream)));
@@ -109,8 +111,10 @@ public final class TcpStreamBridge {
     private void startRelay(YamuxStreamChannel stream, Hold hold) {
         if (!socket.isActive()) {
             stream.reset();
+            logRefusals(ResetReason.NONE, "closed before another client took it");
             return;
         }
+        logRefusals(ResetReason.NONE, "went to another client");
         relayStarted = true;
         Relay.start(socket, stream);
         stream.closeFuture().addListener(f -> logClientReset(stream));
@@ -129,20 +133,24 @@ public final class TcpStreamBridge {
             return;
         }
         ResetReason reason = stream.peerResetReason();
-        if (!reason.refused() || refusedBy.size() + 1 >= MAX_OPENS || !socket.isActive()) {
-            if (reason != ResetReason.NONE) {
-                logReset(reason);
-            }
+        if (reason.refused()) {
+            refusals++;
+            lastRefusal = reason;
+        }
+        if (!reason.refused() || refusals >= MAX_OPENS || !socket.isActive()) {
+            String outcome = !socket.isActive() && refusals > 0 ? "closed before another client took it"
+                    : refusals >= MAX_OPENS ? "is reset (no more than " + MAX_OPENS + " clients are asked)" : "is reset";
+            logRefusals(reason.refused() ? ResetReason.NONE : reason, outcome);
             Relay.abortChannel(socket);
             return;
         }
         refusedBy.add(stream.session());
-        open(reason);
+        open();
     }
 
     /** No other client took the connection a client refused: it is reset, as for any reset of its stream. */
-    private void reset(ResetReason refusal) {
-        logReset(refusal);
+    private void reset() {
+        logRefusals(ResetReason.NONE, "is reset");
         Relay.abortChannel(socket);
     }
 
@@ -160,5 +168,24 @@ public final class TcpStreamBridge {
     private void logReset(ResetReason reason) {
         LOG.info("tunnel {}, stream to {}: the tunnel's client {}; the connection from {} is reset", tunnelId,
                 header.target(), ClientResets.describe(reason), socket.remoteAddress());
+    }
+
+    /**
+     * The one line for a connection whose stream clients refused, once its {@code outcome} is known; for a stream
+     * reset before its ACK for another {@code reason} (not NONE), that reason first. Nothing when neither happened.
+     */
+    private void logRefusals(ResetReason reason, String outcome) {
+        if (refusals == 0 && reason == ResetReason.NONE) {
+            return;
+        }
+        String refused = refusals == 1 ? "the tunnel's client " + ClientResets.describe(lastRefusal)
+                : refusals + " clients of the tunnel refused the stream in turn; the last "
+                        + ClientResets.describe(lastRefusal);
+        String clients = reason == ResetReason.NONE ? refused
+                : "the tunnel's client " + ClientResets.describe(reason)
+                        + (refusals == 0 ? "" : ", after " + (refusals == 1 ? "another" : refusals + " others")
+                                + " refused the stream");
+        LOG.info("tunnel {}, stream to {}: {}; the connection from {} {}", tunnelId, header.target(), clients,
+                socket.remoteAddress(), outcome);
     }
 }

@@ -285,12 +285,93 @@ class ClientStreamLimitEndToEndTest {
             writing.get(10, TimeUnit.SECONDS);
             assertThat(log.messages(Level.INFO)).singleElement().asString()
                     .contains("refused the stream: it had as many streams open as its --max-streams allows")
-                    .contains("goes to another client");
+                    .contains("went to another client");
         } finally {
             for (Socket socket : open) {
                 socket.close();
             }
         }
+    }
+
+    /**
+     * A tcp visitor refused by two clients at their --max-streams in turn goes to the third, the last stream the carry
+     * allows; the log says so in one line.
+     */
+    @Test
+    void aTcpVisitorRefusedByTwoClientsInTurnGetsItsEchoFromTheThirdAndTheLogSaysSoOnce() throws Exception {
+        // The other client carries three connections, each limited one two: the limited ones are asked first.
+        testbed.connect(tunnel.id, tunnel.token);
+        List<Socket> open = new ArrayList<>(List.of(tunnel.relayed(), tunnel.relayed(), tunnel.relayed()));
+        try {
+            for (int clients = 2; clients <= 3; clients++) {
+                startLimitedClient(clients);
+                for (int i = 0; i < MAX_STREAMS; i++) {
+                    open.add(tunnel.relayed());
+                }
+            }
+            try (LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
+                open.add(tunnel.relayed());
+
+                assertThat(streamsOpened()).as("each limited client refused once; the other took it")
+                        .containsExactly(3L + 1, MAX_STREAMS + 1L, MAX_STREAMS + 1L);
+                assertThat(log.messages(Level.INFO)).singleElement().asString()
+                        .contains("2 clients of the tunnel refused the stream in turn; the last refused the stream: it"
+                                + " had as many streams open as its --max-streams allows")
+                        .contains("went to another client");
+            }
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
+    /**
+     * With more clients at their --max-streams than the carry allows streams, a tcp visitor is refused by three of them
+     * and reset then: the fourth is never asked, nothing asks again, and the log says so in one line.
+     */
+    @Test
+    void aTcpVisitorRefusedByThreeClientsInTurnIsResetAndNoFourthIsAsked() throws Exception {
+        int clients = 4;
+        List<Socket> open = new ArrayList<>();
+        try {
+            for (int started = 1; started <= clients; started++) {
+                startLimitedClient(started);
+                for (int i = 0; i < MAX_STREAMS; i++) {
+                    open.add(tunnel.relayed());
+                }
+            }
+            assertThat(streamsOpened()).as("every client full").containsOnly((long) MAX_STREAMS);
+            try (LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
+                 Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
+                visitor.setSoTimeout(10_000);
+                visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+
+                assertThatThrownBy(() -> visitor.getInputStream().read())
+                        .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+                await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.INFO).isEmpty());
+                await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                        .until(() -> streamsOpened().stream().mapToLong(Long::longValue).sum()
+                                == (long) clients * MAX_STREAMS + 3);
+                assertThat(streamsOpened()).as("three clients asked once each, the fourth never")
+                        .containsExactlyInAnyOrder(MAX_STREAMS + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L,
+                                (long) MAX_STREAMS);
+                assertThat(log.messages(Level.INFO)).singleElement().asString()
+                        .contains("3 clients of the tunnel refused the stream in turn; the last refused the stream: it"
+                                + " had as many streams open as its --max-streams allows")
+                        .contains("is reset (no more than 3 clients are asked)");
+            }
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
+    /** Streams the server opened on each of the tunnel's clients, in their order of arrival. */
+    private List<Long> streamsOpened() {
+        return testbed.server().registry().connections(tunnel.id).stream()
+                .map(TunnelRegistry.Connection::streamsOpened).toList();
     }
 
     /** Starts a client that takes at most {@link #MAX_STREAMS} streams. */

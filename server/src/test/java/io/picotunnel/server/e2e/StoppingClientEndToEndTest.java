@@ -310,7 +310,7 @@ class StoppingClientEndToEndTest {
             }
             assertThat(log.messages(Level.INFO)).singleElement().asString()
                     .contains("is stopping: it refused the stream, opened as it sent GoAway")
-                    .contains("goes to another client");
+                    .contains("went to another client");
             assertThat(echo.acceptedConnections()).as("one connection to the target, from the other client").isEqualTo(1);
             answer.countDown();
             assertThat(crossed.slow().get(10, TimeUnit.SECONDS).status()).isEqualTo(204);

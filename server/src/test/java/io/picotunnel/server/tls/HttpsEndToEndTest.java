@@ -316,7 +316,7 @@ class HttpsEndToEndTest {
                     open.add(echoedPassthrough());
                     assertThat(log.messages(Level.INFO)).singleElement().asString()
                             .contains("refused the stream: it had as many streams open as its --max-streams allows")
-                            .contains("goes to another client");
+                            .contains("went to another client");
                 }
                 assertThat(echo.acceptedConnections()).as("the refused stream never reached the target").isEqualTo(4);
             }
