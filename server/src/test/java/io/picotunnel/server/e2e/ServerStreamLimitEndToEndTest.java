@@ -1,7 +1,10 @@
 package io.picotunnel.server.e2e;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.proxy.http.TunnelUpstream;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,6 +63,33 @@ class ServerStreamLimitEndToEndTest {
             assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy")
                     .containsIgnoringCase("Retry-After: 5").doesNotContain("target_unreachable");
             assertThat(tunnel.web.requestCount()).isZero();
+        }
+    }
+
+    /**
+     * The WARN for a tunnel at --max-tunnel-requests and the one for a client connection at the server's --max-streams
+     * are each at most once a minute, but apart: the first does not hold back the second a moment later.
+     */
+    @Test
+    void aRequestAtTheServersStreamLimitIsLoggedEvenJustAfterOneOverTheTunnelsRequestLimit() throws Exception {
+        try (LogCapture log = new LogCapture(TunnelUpstream.class, Level.INFO)) {
+            try (Socket stalled = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+                // Its stream is open from its head on, and --max-tunnel-requests is 1.
+                stalled.getOutputStream().write(("POST / HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 100\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                await().atMost(Duration.ofSeconds(10)).until(() -> testbed.server().openTunnelRequests(tunnel.id) == 1);
+                assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy");
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> testbed.server().openTunnelRequests(tunnel.id) == 0);
+            Socket first = tunnel.relayed();
+            Socket second = tunnel.relayed();
+            try (first; second) {
+                assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy");
+            }
+
+            assertThat(log.messages(Level.WARN)).satisfiesExactly(
+                    line -> assertThat(line).contains("--max-tunnel-requests"),
+                    line -> assertThat(line).contains("--max-streams"));
         }
     }
 

@@ -25,14 +25,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Opens each proxied request as a yamux stream {@code {"type":"http","target":...}} to the tunnel's client, at most
  * {@code maxPerTunnel} open at once per tunnel (idle keep-alive streams included): beyond, the open fails with
  * {@link TunnelBusyException} and a WARN says so, once a minute at most; so does one when the client connections are at
- * the server's {@code --max-streams}.
+ * the server's {@code --max-streams}. Each limit has its own minute: a flood at one does not hide the other.
  */
 public final class TunnelUpstream implements UpstreamOpener {
 
     private final TunnelRegistry tunnels;
     private final int maxPerTunnel;
     private final Map<String, AtomicInteger> open = new ConcurrentHashMap<>();
-    private final RefusalLog refusals = new RefusalLog(LoggerFactory.getLogger(TunnelUpstream.class));
+    private final RefusalLog overTunnelRequests = new RefusalLog(LoggerFactory.getLogger(TunnelUpstream.class));
+    private final RefusalLog atStreamLimit = new RefusalLog(LoggerFactory.getLogger(TunnelUpstream.class));
 
     public TunnelUpstream(TunnelRegistry tunnels) {
         this(tunnels, Integer.MAX_VALUE);
@@ -52,7 +53,7 @@ public final class TunnelUpstream implements UpstreamOpener {
     public Future<? extends Channel> open(Service service, ChannelHandler handler, Set<YamuxSession> passOver) {
         String tunnelId = service.tunnelId();
         if (!take(tunnelId)) {
-            refusals.refused(true, "tunnel " + tunnelId + " reached " + maxPerTunnel + " open requests"
+            overTunnelRequests.refused(true, "tunnel " + tunnelId + " reached " + maxPerTunnel + " open requests"
                     + " (--max-tunnel-requests): answering 503 to new ones until some end");
             return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelBusyException(tunnelId, maxPerTunnel));
         }
@@ -68,7 +69,7 @@ public final class TunnelUpstream implements UpstreamOpener {
             if (!opened.isSuccess()) {
                 give(tunnelId);
                 if (opened.cause() instanceof StreamOpenException full && full.atStreamLimit()) {
-                    refusals.refused(true, "tunnel " + tunnelId + ": no stream to its client, " + full.getMessage()
+                    atStreamLimit.refused(true, "tunnel " + tunnelId + ": no stream to its client, " + full.getMessage()
                             + " (--max-streams): answering 503 to new requests until some end");
                 }
                 promise.tryFailure(opened.cause());
