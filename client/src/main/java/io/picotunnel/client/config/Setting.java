@@ -27,7 +27,8 @@ public enum Setting implements DeclaredSetting {
                     + " limits a stream. At most half of --session-buffer-limit."),
     SESSION_WINDOW_BUDGET("--session-window-budget", "BYTES", "64MiB",
             "How much the windows of the connection may grow in all (bounds memory)."),
-    MAX_STREAMS("--max-streams", "N", "65536", "Most open streams on the connection."),
+    MAX_STREAMS("--max-streams", "N", "65536", "Most open streams on the connection; the server's next one is refused"
+            + " and goes to another client of the tunnel, or its visitor gets 503 tunnel_busy (Retry-After: 5) or a reset."),
     SESSION_BUFFER_LIMIT("--session-buffer-limit", "BYTES", null,
             "Most bytes the streams of the connection may hold for targets that read slower than the server sends;"
                     + " beyond, the stream whose target has gone longest without reading is reset. Default: 256MiB,"
