@@ -491,7 +491,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             deleteFailure(domain);
             log.info("ACME certificate for {} {} (valid until {}, renewal from {})", domain,
                     renewal ? "renewed" : "obtained", certificate.notAfter(), certificate.renewalDue());
-            outcomes.issued(domain, renewal, certificate.notAfter());
+            tell(domain, () -> outcomes.issued(domain, renewal, certificate.notAfter()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (AcmeException | IOException | RuntimeException e) {
@@ -529,10 +529,26 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             }
             log.warn("ACME {} for {} failed (attempt {}, next try in {}): {}", renewal ? "renewal" : "certificate",
                     domain, state.failures, Durations.format(delay), state.error);
-            outcomes.failed(domain, renewal, state.error, delay);
             if (e instanceof AcmeException || e instanceof IOException) {
                 login = null;
             }
+            String error = state.error;
+            Duration retryIn = delay;
+            tell(domain, () -> outcomes.failed(domain, renewal, error, retryIn));
+        }
+    }
+
+    /**
+     * Tells the outcome listener, whose failure (CertificateEvents' read of the services, say) is logged and changes
+     * nothing: in the order's try it turned a certificate issued, saved and served into a failed order with a retry
+     * delay.
+     */
+    private void tell(String domain, Runnable outcome) {
+        try {
+            outcome.run();
+        } catch (RuntimeException e) {
+            log.error("ACME: recording the outcome for {} failed; the certificate's state is as logged above", domain,
+                    e);
         }
     }
 

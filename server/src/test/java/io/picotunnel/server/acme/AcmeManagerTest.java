@@ -6,6 +6,7 @@ import io.picotunnel.protocol.net.Transport;
 import ch.qos.logback.classic.Level;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.StoreException;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tls.CertificateLoader;
 import io.picotunnel.server.tls.CertificateStatus;
@@ -775,6 +776,70 @@ class AcmeManagerTest {
         assertThat(servedAfterARestart(app)).isEqualTo(issued);
         assertThat(acme.status("app.test").orElseThrow().status()).isEqualTo("valid");
         assertThat(acme.attempts("app.test")).isZero();
+    }
+
+    @Test
+    void anOutcomeListenerThatThrowsLeavesTheIssuedCertificateValidWithNoRetryDelayAndIsLogged() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        acme.onOutcome(throwingOutcomes());
+        try (LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
+            acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+            // after the outcome: the listener's exception logged, or the order's failure
+            await().atMost(ISSUANCE).until(() -> log.events().stream()
+                    .anyMatch(event -> event.getLevel().isGreaterOrEqual(Level.WARN)));
+            CertificateStatus status = acme.status("app.test").orElseThrow();
+            assertThat(status.status()).isEqualTo("valid");
+            assertThat(status.error()).isNull();
+            assertThat(data.resolve("certs/acme/app.test.failure")).as("no retry delay kept").doesNotExist();
+            assertThat(log.messages(Level.WARN)).isEmpty();
+            assertThat(log.events()).filteredOn(event -> event.getLevel() == Level.ERROR).singleElement()
+                    .satisfies(event -> {
+                        assertThat(event.getFormattedMessage()).contains("app.test");
+                        assertThat(event.getThrowableProxy().getMessage()).isEqualTo("Database error: disk I/O error");
+                    });
+        }
+        BigInteger issued = PemFiles.readChain(data.resolve("certs/acme/app.test.crt")).getFirst().getSerialNumber();
+        assertThat(servedCertificate("app.test").getSerialNumber()).isEqualTo(issued);
+        assertThat(acme.attempts("app.test")).isEqualTo(1);
+    }
+
+    @Test
+    void anOutcomeListenerThatThrowsOnAFailureDoesNotKeepTheSameCheckFromOrderingTheNextDomain() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), false);
+        acme.close();
+        // checks only when a service changes: each domain is ordered by the check its own change starts, until both
+        // retry delays are over; then the one check that the next change starts orders both, in name order
+        settings = new AcmeSettings("admin@example.test", pebble.directory(), pebble.listenerTrust(),
+                List.of(AcmeSettings.HTTP_01), Duration.ofHours(1), Duration.ofHours(1), Duration.ofHours(12),
+                Duration.ofSeconds(60));
+        startManager();
+        acme.onOutcome(throwingOutcomes());
+        acme.onServiceChange(null, service("s1", "a.test", TlsMode.TERMINATE, true));
+        await().atMost(ISSUANCE).until(() -> acme.status("a.test").orElseThrow().status().equals("error"));
+        acme.onServiceChange(null, service("s2", "b.test", TlsMode.TERMINATE, true));
+        await().atMost(ISSUANCE).until(() -> acme.status("b.test").orElseThrow().status().equals("error"));
+        clockOffset.set(Duration.ofHours(2));
+
+        acme.onServiceChange(null, service("s3", "off.test", TlsMode.TERMINATE, false));
+
+        await().atMost(ISSUANCE).until(() -> acme.attempts("a.test") == 2);
+        await("b.test ordered by the same check").atMost(ISSUANCE).until(() -> acme.attempts("b.test") == 2);
+    }
+
+    /** An outcome listener that fails as CertificateEvents does when the store cannot read the services. */
+    private static CertificateOutcomes throwingOutcomes() {
+        return new CertificateOutcomes() {
+            @Override
+            public void issued(String domain, boolean renewal, Instant notAfter) {
+                throw new StoreException("Database error: disk I/O error", null);
+            }
+
+            @Override
+            public void failed(String domain, boolean renewal, String error, Duration retryIn) {
+                throw new StoreException("Database error: disk I/O error", null);
+            }
+        };
     }
 
     @Test
