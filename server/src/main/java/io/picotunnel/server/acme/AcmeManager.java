@@ -313,7 +313,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             }
         }
         for (String domain : wanted) {
-            if (Thread.currentThread().isInterrupted()) {
+            // shut down too: an outcome listener may have caught close()'s interrupt and not kept it
+            if (Thread.currentThread().isInterrupted() || executor.isShutdown()) {
                 return;
             }
             checkDomain(domain, states.computeIfAbsent(domain, d -> new DomainState()));

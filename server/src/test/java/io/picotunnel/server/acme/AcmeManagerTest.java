@@ -827,6 +827,45 @@ class AcmeManagerTest {
         await("b.test ordered by the same check").atMost(ISSUANCE).until(() -> acme.attempts("b.test") == 2);
     }
 
+    @Test
+    void closeWhileAnOutcomeListenerSwallowsItsInterruptStartsNoOrderForTheNextDomain() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        acme.close();
+        // checks only when a service changes, so that one check renews both domains, in name order
+        settings = new AcmeSettings("admin@example.test", pebble.directory(), pebble.listenerTrust(),
+                List.of(AcmeSettings.HTTP_01), Duration.ofHours(1), Duration.ofHours(1), Duration.ofHours(12),
+                Duration.ofSeconds(60));
+        startManager();
+        acme.onServiceChange(null, service("s1", "a.test", TlsMode.TERMINATE, true));
+        acme.onServiceChange(null, service("s2", "b.test", TlsMode.TERMINATE, true));
+        await().atMost(ISSUANCE).until(() -> acme.attempts("a.test") == 1 && acme.attempts("b.test") == 1
+                && acme.status("b.test").orElseThrow().status().equals("valid"));
+        CountDownLatch told = new CountDownLatch(1);
+        acme.onOutcome(new CertificateOutcomes() {
+            @Override
+            public void issued(String domain, boolean renewal, Instant notAfter) {
+                told.countDown();
+                try {
+                    new CountDownLatch(1).await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    // as a listener that does not keep the interrupt
+                    throw new IllegalStateException("stopped while recording the certificate of " + domain);
+                }
+            }
+
+            @Override
+            public void failed(String domain, boolean renewal, String error, Duration retryIn) {
+            }
+        });
+        clockOffset.set(Duration.ofDays(3650));
+        acme.onServiceChange(null, service("s3", "off.test", TlsMode.TERMINATE, false));
+        assertThat(told.await(ISSUANCE.toSeconds(), TimeUnit.SECONDS)).as("a.test renewed").isTrue();
+
+        acme.close();
+
+        assertThat(acme.attempts("b.test")).as("no renewal of b.test ordered by the closed manager").isEqualTo(1);
+    }
+
     /** An outcome listener that fails as CertificateEvents does when the store cannot read the services. */
     private static CertificateOutcomes throwingOutcomes() {
         return new CertificateOutcomes() {
