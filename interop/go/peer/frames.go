@@ -7,6 +7,7 @@ const (
 	headerSize       = 12
 	typeData         = 0
 	typeWindowUpdate = 1
+	flagSYN          = 0x1
 	flagRST          = 0x8
 )
 

@@ -15,9 +15,12 @@
 //	    Acts like the PicoTunnel server: GET /tunnel WebSocket (subprotocol "tunnel", 401 for a wrong
 //	    token), yamux server role. Prints "CONNECTED" per client connection, "DISCONNECTED" at its end.
 //	    With -tls it serves wss with a fresh self-signed certificate and prints "SNI <name>" per handshake.
-//	peer tunnel-client -url ws://host:port/tunnel -token T [-write-chunk n]
+//	peer tunnel-client -url ws://host:port/tunnel -token T [-no-accept] [-write-chunk n]
 //	    Acts like the PicoTunnel client: yamux client role, reads each stream's header, dials the
 //	    target and copies both ways with half-close. Prints "CONNECTED" or "REJECTED <status>" (exit 3).
+//	    With -no-accept it never calls AcceptStream, so hashicorp/yamux acknowledges no stream (it sends the
+//	    ACK at AcceptStream) and keeps each in its accept backlog, reading its data into its window; the
+//	    peer prints "SYN <stream id>" for each SYN and "DATA <stream id> <bytes so far>" for each Data frame.
 //
 // With -write-chunk n (every mode) each Write on a yamux stream carries at most n bytes. hashicorp/yamux
 // sends one Data frame per Write (as much of it as the window allows), so the other side gets Data frames

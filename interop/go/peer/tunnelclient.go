@@ -18,6 +18,8 @@ func runTunnelClient(args []string) {
 	fs := flag.NewFlagSet("tunnel-client", flag.ExitOnError)
 	url := fs.String("url", "", "ws://host:port/tunnel")
 	token := fs.String("token", "", "the tunnel token")
+	noAccept := fs.Bool("no-accept", false,
+		"never accept a stream, so that none is acknowledged; print \"SYN <id>\" and \"DATA <id> <bytes so far>\" as they come")
 	addWriteChunkFlag(fs)
 	fs.Parse(args)
 
@@ -34,22 +36,33 @@ func runTunnelClient(args []string) {
 		os.Exit(1)
 	}
 	holdable = &wsConn{ws: ws}
-	session, err := yamux.Client(holdable, yamuxConfig())
+	var conn net.Conn = holdable
+	if *noAccept {
+		conn = newOpeningReporter(conn)
+	}
+	session, err := yamux.Client(conn, yamuxConfig())
 	if err != nil {
 		emit("FAILED %s", oneWord(err))
 		os.Exit(1)
 	}
 	emit("CONNECTED")
-	go func() {
-		for {
-			stream, err := session.AcceptStream()
-			if err != nil {
-				emit("DISCONNECTED")
-				return
+	if *noAccept {
+		go func() {
+			<-session.CloseChan()
+			emit("DISCONNECTED")
+		}()
+	} else {
+		go func() {
+			for {
+				stream, err := session.AcceptStream()
+				if err != nil {
+					emit("DISCONNECTED")
+					return
+				}
+				go forward(stream)
 			}
-			go forward(stream)
-		}
-	}()
+		}()
+	}
 	readCommands(func() *yamux.Session { return session }, func() { session.Close() })
 }
 
