@@ -296,6 +296,38 @@ class HashicorpClientInteropTest {
     }
 
     /**
+     * As above, with the client stopped (SIGSTOP) before it is killed while a second visitor's stream opens: that
+     * stream's frames wait unread in the client's socket (on loopback they reach it at once), so its connection ends
+     * with a TCP reset rather than a FIN; both visitors are reset all the same, and nothing stays open.
+     */
+    @Test
+    void visitorsWhoseHashicorpClientIsKilledWithUnreadFramesBeforeTheirAcksAreReset() throws Exception {
+        JsonNode tunnel = createTunnel();
+        String tunnelId = tunnel.get("id").asText();
+        TcpServicePorts.Created service = tcpService(tunnelId);
+        GoPeer silent = startClient(tunnel.get("token").asText(), "-no-accept");
+        silent.awaitLine("CONNECTED");
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnelId));
+        var session = server.registry().connections(tunnelId).getFirst().session();
+
+        try (Socket first = new Socket(InetAddress.getLoopbackAddress(), service.port());
+             Socket second = new Socket(InetAddress.getLoopbackAddress(), service.port())) {
+            sendUnacknowledged(first, silent);
+            silent.pause();
+            second.getOutputStream().write(new byte[64 * 1024]);
+            await().atMost(Duration.ofSeconds(30)).until(() -> session.activeStreams() == 2);
+            silent.kill();
+
+            assertIsReset(first);
+            assertIsReset(second);
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> !server.registry().isConnected(tunnelId));
+        assertThat(session.activeStreams()).isZero();
+        await().atMost(Duration.ofSeconds(30)).until(() -> activeConnections(tunnelId, service.id()) == 0);
+        assertThat(target.accepted()).as("connections the target saw").isZero();
+    }
+
+    /**
      * As above with a second client serving the tunnel when the first is killed: the lost session is no refusal (an
      * ACK may have been lost with it while the bytes reached the target), so the visitor is reset and nothing it sent
      * goes to the other client's target, which serves the next visitor byte-exact.
