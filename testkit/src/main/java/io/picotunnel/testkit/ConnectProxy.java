@@ -16,22 +16,28 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A small HTTP proxy on 127.0.0.1 that answers {@code CONNECT host:port} as a corporate proxy does, with real
  * sockets. Whatever host is named, it dials 127.0.0.1 at that port (never anything else), so a test can name the
  * server {@code tunnel.test} and see that the client left the name to the proxy. It can ask for a user and
- * password (407 without them), refuse every request with a status (and headers such as {@code Retry-After}), or
- * take the connection and never answer. It records each request's head and when it came.
+ * password (407 without them), refuse every request with a status (and headers such as {@code Retry-After}),
+ * take the connection and never answer, or close it once the request has come, as a proxy that drops requests or
+ * restarts does. It records each request's head and when it came.
  */
 public final class ConnectProxy implements AutoCloseable {
+
+    /** What the proxy does once a request's head has come, before it looks at it. */
+    private enum OnRequest {
+        SERVE, NEVER_ANSWER, CLOSE
+    }
 
     private final ProxyListener listener;
     private final String credentials;
     private final int refuseWith;
     private final String refusalHeaders;
-    private final boolean silent;
+    private final OnRequest onRequest;
     private final List<Long> arrivals = new CopyOnWriteArrayList<>();
     private final List<String> requests = new CopyOnWriteArrayList<>();
 
     /** A proxy that connects every request; with {@code user} not null, only requests that carry user and password. */
     public ConnectProxy(String user, String password) {
-        this(user, password, 0, "", false);
+        this(user, password, 0, "", OnRequest.SERVE);
     }
 
     /** A proxy that answers every request with {@code status} (403, 502...). */
@@ -41,12 +47,17 @@ public final class ConnectProxy implements AutoCloseable {
 
     /** A proxy that answers every request with {@code status} and {@code headers} ("Retry-After: 3\r\n"). */
     public static ConnectProxy refusing(int status, String headers) {
-        return new ConnectProxy(null, null, status, headers, false);
+        return new ConnectProxy(null, null, status, headers, OnRequest.SERVE);
     }
 
     /** A proxy that takes the connection, reads the request and never answers, until it is closed. */
     public static ConnectProxy silent() {
-        return new ConnectProxy(null, null, 0, "", true);
+        return new ConnectProxy(null, null, 0, "", OnRequest.NEVER_ANSWER);
+    }
+
+    /** A proxy that takes the connection, reads the request and closes the connection without a word. */
+    public static ConnectProxy closingOnRequest() {
+        return new ConnectProxy(null, null, 0, "", OnRequest.CLOSE);
     }
 
     /**
@@ -56,20 +67,20 @@ public final class ConnectProxy implements AutoCloseable {
      * {@code CONNECT} gets no answer, as from {@link #silent()}.
      */
     public static ConnectProxy silentAcceptingLate(java.time.Duration late) {
-        return new ConnectProxy(null, null, 0, "", true, late);
+        return new ConnectProxy(null, null, 0, "", OnRequest.NEVER_ANSWER, late);
     }
 
-    private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, boolean silent) {
-        this(user, password, refuseWith, refusalHeaders, silent, java.time.Duration.ZERO);
+    private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, OnRequest onRequest) {
+        this(user, password, refuseWith, refusalHeaders, onRequest, java.time.Duration.ZERO);
     }
 
-    private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, boolean silent,
+    private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, OnRequest onRequest,
                          java.time.Duration late) {
         this.credentials = user == null ? null
                 : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
         this.refuseWith = refuseWith;
         this.refusalHeaders = refusalHeaders;
-        this.silent = silent;
+        this.onRequest = onRequest;
         listener = new ProxyListener("connect-proxy", late.isZero() ? 50 : 1);
         List<Socket> fillers = new ArrayList<>();
         try {
@@ -123,8 +134,12 @@ public final class ConnectProxy implements AutoCloseable {
         }
         arrivals.add(System.nanoTime());
         requests.add(head);
-        if (silent) {
+        if (onRequest == OnRequest.NEVER_ANSWER) {
             ProxyListener.neverAnswer(client, in);
+            return;
+        }
+        if (onRequest == OnRequest.CLOSE) {
+            client.close();
             return;
         }
         String[] requestLine = head.lines().findFirst().orElse("").split(" ");

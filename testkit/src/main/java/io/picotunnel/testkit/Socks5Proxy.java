@@ -16,13 +16,18 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * name was left to the proxy; an address is dialled only when it is a loopback one (else reply 2, not allowed). It
  * can ask for a user and password (method 2; a wrong pair gets status 1 and a close, a client that offers no
  * password method gets 0xFF), or answer every connect with a reply code (2 not allowed by ruleset, 4 host
- * unreachable, 5 connection refused...), or read the client's greeting and never answer. It records each connect
- * request, and when each greeting came.
+ * unreachable, 5 connection refused...), or read the client's greeting and never answer, or close the connection
+ * once the greeting has come. It records each connect request, and when each greeting came.
  */
 public final class Socks5Proxy implements AutoCloseable {
 
     /** A connect request: the address type (1 IPv4, 3 name, 4 IPv6), the host as sent, the port, the user (or null). */
     public record Request(int addressType, String host, int port, String user) {
+    }
+
+    /** What the proxy does once a client's greeting has come. */
+    private enum OnGreeting {
+        SERVE, NEVER_ANSWER, CLOSE
     }
 
     private static final int VERSION = 5;
@@ -34,30 +39,35 @@ public final class Socks5Proxy implements AutoCloseable {
     private final String user;
     private final String password;
     private final int refuseWith;
-    private final boolean silent;
+    private final OnGreeting onGreeting;
     private final List<Long> greetings = new CopyOnWriteArrayList<>();
     private final List<Request> requests = new CopyOnWriteArrayList<>();
 
     /** A proxy that connects every request; with {@code user} not null, only for that user and password. */
     public Socks5Proxy(String user, String password) {
-        this(user, password, 0, false);
+        this(user, password, 0, OnGreeting.SERVE);
     }
 
     /** A proxy that answers every connect request with {@code reply} (RFC 1928 section 6: 1 to 8). */
     public static Socks5Proxy refusing(int reply) {
-        return new Socks5Proxy(null, null, reply, false);
+        return new Socks5Proxy(null, null, reply, OnGreeting.SERVE);
     }
 
     /** A proxy that takes the connection, reads the client's greeting and never answers, until it is closed. */
     public static Socks5Proxy silent() {
-        return new Socks5Proxy(null, null, 0, true);
+        return new Socks5Proxy(null, null, 0, OnGreeting.NEVER_ANSWER);
     }
 
-    private Socks5Proxy(String user, String password, int refuseWith, boolean silent) {
+    /** A proxy that takes the connection, reads the client's greeting and closes the connection without a word. */
+    public static Socks5Proxy closingOnGreeting() {
+        return new Socks5Proxy(null, null, 0, OnGreeting.CLOSE);
+    }
+
+    private Socks5Proxy(String user, String password, int refuseWith, OnGreeting onGreeting) {
         this.user = user;
         this.password = password;
         this.refuseWith = refuseWith;
-        this.silent = silent;
+        this.onGreeting = onGreeting;
         listener.start(() -> { }, this::serve);
     }
 
@@ -84,8 +94,12 @@ public final class Socks5Proxy implements AutoCloseable {
         }
         byte[] methods = in.readNBytes(in.readUnsignedByte());
         greetings.add(System.nanoTime());
-        if (silent) {
+        if (onGreeting == OnGreeting.NEVER_ANSWER) {
             ProxyListener.neverAnswer(client, in);
+            return;
+        }
+        if (onGreeting == OnGreeting.CLOSE) {
+            client.close();
             return;
         }
         int method = user == null ? NO_AUTH : PASSWORD;

@@ -210,7 +210,8 @@ final class ConnectFailures {
     /**
      * The proxy the client connects through failed it: its name does not resolve, nothing listens there, or it refused
      * the {@code CONNECT} (407 wrong or no credentials, 403 a destination its rules forbid, 502 to 504 the server out
-     * of its reach) or the SOCKS5 connect (its reply code, or its refusal of the user and password), or did not answer.
+     * of its reach) or the SOCKS5 connect (its reply code, or its refusal of the user and password), or did not answer,
+     * or closed the connection before it answered.
      * The message is the sentence to log.
      */
     static final class ProxyFailedException extends java.io.IOException {
@@ -267,8 +268,15 @@ final class ConnectFailures {
             } else if (proxy.scheme().socks() && cause instanceof ProxyConnectException
                     && (socksReply.find() || text.contains("authStatus: ") || text.contains("authMethod: "))) {
                 message = socksRefusal(proxy, server, at, text, socksReply);
+            } else if (cause instanceof ProxyConnectException && text.endsWith(", disconnected")) {
+                // Netty's ProxyConnectException is a ConnectException, but the TCP connection was made.
+                message = capitalized(at) + " closed the connection during "
+                        + (proxy.scheme().socks() ? "the SOCKS5 handshake for " : "CONNECT ") + where + ", before it"
+                        + " answered: it may be restarting, drop requests it does not allow, or not speak "
+                        + (proxy.scheme().socks() ? "SOCKS5" : "HTTP") + " on that port; check the proxy's address,"
+                        + " port and scheme, or pass --proxy none if the server can be reached directly.";
             } else if (cause.getMessage() != null && cause.getMessage().endsWith("timeout")) {
-                message = at.substring(0, 1).toUpperCase(Locale.ROOT) + at.substring(1) + " did not answer " + request
+                message = capitalized(at) + " did not answer " + request
                         + where + " within " + Durations.format(timeout) + ": it may be overloaded or hold requests it"
                         + " does not allow; check the proxy's address and port, or pass --proxy none if the server"
                         + " can be reached directly.";
@@ -285,6 +293,10 @@ final class ConnectFailures {
                     && refused.headers() != null
                     ? RetryAfter.parse(refused.headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()) : null;
             return new ProxyFailedException(message, cause, retryAfter);
+        }
+
+        private static String capitalized(String text) {
+            return text.substring(0, 1).toUpperCase(Locale.ROOT) + text.substring(1);
         }
 
         /**

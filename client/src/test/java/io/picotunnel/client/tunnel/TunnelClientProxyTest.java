@@ -99,6 +99,42 @@ class TunnelClientProxyTest {
     }
 
     @Test
+    void proxyThatClosesTheConnectionOnConnectIsSaidToHaveClosedItAndRetriedWithBackoff() {
+        proxy = ConnectProxy.closingOnRequest();
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient(proxy.url());
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> proxy.arrivalsNanos().size() >= 2);
+            await().atMost(Duration.ofSeconds(5)).until(() -> log.messages(Level.WARN).size() >= 2);
+            assertThat(log.messages(Level.WARN).get(0))
+                    .contains("The proxy 127.0.0.1:" + proxy.port() + " (--proxy) closed the connection during CONNECT"
+                            + " tunnel.test:8080, before it answered")
+                    .doesNotContain("Nothing accepts connections")
+                    .contains("Retrying in 1 s.");
+            assertThat(log.messages(Level.WARN).get(1)).contains("closed the connection during CONNECT")
+                    .contains("Retrying in 2 s.");
+        }
+    }
+
+    @Test
+    void socksProxyThatClosesTheConnectionOnItsGreetingIsSaidToHaveClosedItAndRetriedWithBackoff() {
+        try (Socks5Proxy socks = Socks5Proxy.closingOnGreeting();
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient("socks5://127.0.0.1:" + socks.port());
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> socks.greetingsNanos().size() >= 2);
+            await().atMost(Duration.ofSeconds(5)).until(() -> log.messages(Level.WARN).size() >= 2);
+            assertThat(log.messages(Level.WARN).get(0))
+                    .contains("The proxy 127.0.0.1:" + socks.port() + " (--proxy) closed the connection during the"
+                            + " SOCKS5 handshake for tunnel.test:8080, before it answered")
+                    .doesNotContain("Nothing accepts connections")
+                    .contains("Retrying in 1 s.");
+            assertThat(log.messages(Level.WARN).get(1)).contains("closed the connection during the SOCKS5 handshake")
+                    .contains("Retrying in 2 s.");
+        }
+    }
+
+    @Test
     void theSocksProxysLookupAndItsHandshakeShareOneConnectTimeout() {
         // The proxy's name takes 2 s to resolve; then its greeting is never answered: the handshake has the 2 s left.
         // socks5:// as Go reads it: the server's name (which this JVM does not resolve) is the proxy's to resolve, so
