@@ -56,6 +56,30 @@ class ProxiedClientEndToEndTest {
     }
 
     @Test
+    void aServerGivenByIpAddressIsNamedByThatAddressInTheConnectLineAndHostHeader() throws Exception {
+        bed = new ProxiedClientBed(dataDir, Map.of(), "proxied");
+        proxy = new ConnectProxy(null, null);
+        int port = bed.testbed.tunnelPort();
+
+        bed.startClient(proxy.url(), Map.of("PICOTUNNEL_SERVER", "ws://127.0.0.1:" + port));
+
+        bed.assertConnected();
+        bed.assertDataFlows("through the proxy");
+        assertThat(proxy.requests().getFirst()).startsWith("CONNECT 127.0.0.1:" + port + " HTTP/1.1\r\n")
+                .containsIgnoringCase("\r\nhost: 127.0.0.1:" + port + "\r\n");
+        bed.stopClient();
+
+        // IPv6 in brackets; this proxy refuses it (the server listens on 127.0.0.1 only), after recording it.
+        try (ConnectProxy refusing = ConnectProxy.refusing(502)) {
+            bed.startClient(refusing.url(), Map.of("PICOTUNNEL_SERVER", "ws://[::1]:" + port));
+
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !refusing.requests().isEmpty());
+            assertThat(refusing.requests().getFirst()).startsWith("CONNECT [::1]:" + port + " HTTP/1.1\r\n")
+                    .containsIgnoringCase("\r\nhost: [::1]:" + port + "\r\n");
+        }
+    }
+
+    @Test
     void wssClientConnectsThroughTheProxySettingWhichWinsOverHttpsProxy() throws Exception {
         TestCertificates ca = new TestCertificates();
         TestCertificates.write(ca.issue("tunnel.test"), dataDir.resolve("operator"), "tunnel");
