@@ -2,6 +2,7 @@ package io.picotunnel.client.config;
 
 import io.netty.util.NetUtil;
 
+import java.net.IDN;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -10,7 +11,7 @@ import java.util.Locale;
 /**
  * A {@code host:port} address as the stream header and {@code --allow} name it. IPv6 literals are written in
  * brackets ({@code [::1]:22}), and brackets hold nothing else; they are kept in their shortest form and host names
- * lower-case, so that addresses compare as they dial.
+ * lower-case (and in ASCII: a name beyond it as punycode), so that addresses compare as they dial.
  */
 public record HostPort(String host, int port) {
 
@@ -46,7 +47,7 @@ public record HostPort(String host, int port) {
             if (colon <= 0 || s.indexOf(':') != colon) {
                 throw new IllegalArgumentException("'" + text + "' is not host:port");
             }
-            host = s.substring(0, colon);
+            host = asciiName(s.substring(0, colon), text);
             portText = s.substring(colon + 1);
             if (host.length() > MAX_HOST_LENGTH
                     || !host.chars().allMatch(c -> Character.isLetterOrDigit(c) && c < 128 || c == '-' || c == '.' || c == '_')) {
@@ -54,6 +55,22 @@ public record HostPort(String host, int port) {
             }
         }
         return new HostPort(host, parsePort(portText, text));
+    }
+
+    /**
+     * {@code host}, a name beyond ASCII ({@code bücher.example}) in its ASCII form ({@code xn--bcher-kva.example}), as
+     * Go's clients (idna) send it in DNS, TLS, HTTP {@code CONNECT} and SOCKS5: proxies, resolvers and certificates
+     * take only that one.
+     */
+    private static String asciiName(String host, String text) {
+        if (host.chars().allMatch(c -> c < 128)) {
+            return host;
+        }
+        try {
+            return IDN.toASCII(host);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + text + "' has an invalid host name", e);
+        }
     }
 
     /**

@@ -42,6 +42,18 @@ class AddressParsingTest {
         assertThat(address.tunnelUri().toString()).isEqualTo("wss://tunnel.example.com:8443/tunnel");
     }
 
+    @Test
+    void aServerOrProxyNameBeyondAsciiIsTakenInItsPunycodeFormAsGoSendsIt() {
+        ServerAddress address = ServerAddress.parse("wss://Bücher.Example.com:8443");
+
+        assertThat(address.host()).isEqualTo("xn--bcher-kva.example.com");
+        assertThat(address.tunnelUri().toString()).isEqualTo("wss://xn--bcher-kva.example.com:8443/tunnel");
+        assertThat(ProxyUrl.parse("http://proxy.bücher.example:3128", "--proxy").hostPort())
+                .isEqualTo(new HostPort("proxy.xn--bcher-kva.example", 3128));
+        assertThatThrownBy(() -> ServerAddress.parse("bü cher.example:8443"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid host name");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"", "example.com", "http://example.com:80", "ws://example.com:80/other",
         "example.com:0", "example.com:65536", "example.com:http", "user@example.com:1", "exa mple.com:1"})

@@ -80,6 +80,22 @@ class ProxiedClientEndToEndTest {
     }
 
     @Test
+    void aServerNameBeyondAsciiGoesToTheProxyAsPunycode() throws Exception {
+        bed = new ProxiedClientBed(dataDir, Map.of(), "proxied");
+        proxy = new ConnectProxy(null, null);
+        int port = bed.testbed.tunnelPort();
+
+        // Below .localhost: this JVM's test resolver would answer it with loopback, were it asked.
+        bed.startClient(proxy.url(), Map.of("PICOTUNNEL_SERVER", "ws://bücher.localhost:" + port));
+
+        bed.assertConnected();
+        bed.assertDataFlows("through the proxy");
+        assertThat(proxy.requests().getFirst())
+                .startsWith("CONNECT xn--bcher-kva.localhost:" + port + " HTTP/1.1\r\n")
+                .containsIgnoringCase("\r\nhost: xn--bcher-kva.localhost:" + port + "\r\n");
+    }
+
+    @Test
     void wssClientConnectsThroughTheProxySettingWhichWinsOverHttpsProxy() throws Exception {
         TestCertificates ca = new TestCertificates();
         TestCertificates.write(ca.issue("tunnel.test"), dataDir.resolve("operator"), "tunnel");

@@ -73,6 +73,21 @@ class SocksProxiedClientEndToEndTest {
     }
 
     @Test
+    void aServerNameBeyondAsciiGoesToTheProxyAsPunycode() throws Exception {
+        bed = new ProxiedClientBed(dataDir, Map.of(), "socks");
+        proxy = new Socks5Proxy(null, null);
+
+        // Below .localhost: this JVM's test resolver would answer it with loopback, were it asked.
+        bed.startClient("socks5://127.0.0.1:" + proxy.port(), Map.of(
+                "PICOTUNNEL_SERVER", "ws://bücher.localhost:" + bed.testbed.tunnelPort()));
+
+        bed.assertConnected();
+        bed.assertDataFlows("through socks");
+        assertThat(proxy.requests().getFirst())
+                .isEqualTo(new Socks5Proxy.Request(3, "xn--bcher-kva.localhost", bed.testbed.tunnelPort(), null));
+    }
+
+    @Test
     void aServerGivenByIpAddressGoesToTheProxyAsThatAddressNotAsAName() throws Exception {
         bed = new ProxiedClientBed(dataDir, Map.of(), "socks");
         proxy = new Socks5Proxy(null, null);
