@@ -63,8 +63,8 @@ public final class ConnectProxy implements AutoCloseable {
     /**
      * A silent proxy that is slow to take connections: its listen queue (backlog 1) is held full by two connections of
      * its own for {@code late}, so the kernel does not complete a client's TCP handshake until some time after that
-     * (on Linux, at the next retransmission: from about {@code late} to {@code late} + 1 s); then the client's
-     * {@code CONNECT} gets no answer, as from {@link #silent()}.
+     * (on Linux, at one of the client's SYN retransmissions: seen from about {@code late} to a little over
+     * {@code late} + 1 s); then the client's {@code CONNECT} gets no answer, as from {@link #silent()}.
      */
     public static ConnectProxy silentAcceptingLate(java.time.Duration late) {
         return new ConnectProxy(null, null, 0, "", OnRequest.NEVER_ANSWER, late);
