@@ -17,14 +17,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * sockets. Whatever host is named, it dials 127.0.0.1 at that port (never anything else), so a test can name the
  * server {@code tunnel.test} and see that the client left the name to the proxy. It can ask for a user and
  * password (407 without them), refuse every request with a status (and headers such as {@code Retry-After}),
- * take the connection and never answer, or close it once the request has come, as a proxy that drops requests or
- * restarts does. It records each request's head and when it came.
+ * take the connection and never answer, or close it (or reset it) once the request has come, as a proxy that drops
+ * requests or restarts does. It records each request's head and when it came.
  */
 public final class ConnectProxy implements AutoCloseable {
 
     /** What the proxy does once a request's head has come, before it looks at it. */
     private enum OnRequest {
-        SERVE, NEVER_ANSWER, CLOSE
+        SERVE, NEVER_ANSWER, CLOSE, RESET
     }
 
     private final ProxyListener listener;
@@ -58,6 +58,11 @@ public final class ConnectProxy implements AutoCloseable {
     /** A proxy that takes the connection, reads the request and closes the connection without a word. */
     public static ConnectProxy closingOnRequest() {
         return new ConnectProxy(null, null, 0, "", OnRequest.CLOSE);
+    }
+
+    /** A proxy that takes the connection, reads the request and resets the connection (a TCP RST). */
+    public static ConnectProxy resettingOnRequest() {
+        return new ConnectProxy(null, null, 0, "", OnRequest.RESET);
     }
 
     /**
@@ -138,7 +143,10 @@ public final class ConnectProxy implements AutoCloseable {
             ProxyListener.neverAnswer(client, in);
             return;
         }
-        if (onRequest == OnRequest.CLOSE) {
+        if (onRequest == OnRequest.CLOSE || onRequest == OnRequest.RESET) {
+            if (onRequest == OnRequest.RESET) {
+                client.setSoLinger(true, 0);
+            }
             client.close();
             return;
         }

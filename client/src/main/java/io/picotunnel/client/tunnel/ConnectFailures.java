@@ -268,9 +268,13 @@ final class ConnectFailures {
             } else if (proxy.scheme().socks() && cause instanceof ProxyConnectException
                     && (socksReply.find() || text.contains("authStatus: ") || text.contains("authMethod: "))) {
                 message = socksRefusal(proxy, server, at, text, socksReply);
-            } else if (cause instanceof ProxyConnectException && text.endsWith(", disconnected")) {
-                // Netty's ProxyConnectException is a ConnectException, but the TCP connection was made.
-                message = capitalized(at) + " closed the connection during "
+            } else if (cause instanceof ProxyConnectException
+                    && (text.endsWith(", disconnected") || (cause.getCause() instanceof java.io.IOException
+                    && !(cause.getCause() instanceof SSLException)))) {
+                // Netty's ProxyConnectException is a ConnectException, but the TCP connection was made: the proxy
+                // closed it, or reset it (the IOException the read got).
+                message = capitalized(at) + (text.endsWith(", disconnected") ? " closed" : " reset")
+                        + " the connection during "
                         + (proxy.scheme().socks() ? "the SOCKS5 handshake for " : "CONNECT ") + where + ", before it"
                         + " answered: it may be restarting, drop requests it does not allow, or not speak "
                         + (proxy.scheme().socks() ? "SOCKS5" : "HTTP") + " on that port; check the proxy's address,"

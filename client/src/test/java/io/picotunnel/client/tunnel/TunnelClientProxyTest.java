@@ -117,6 +117,21 @@ class TunnelClientProxyTest {
     }
 
     @Test
+    void proxyThatResetsTheConnectionOnConnectIsSaidToHaveResetIt() {
+        proxy = ConnectProxy.resettingOnRequest();
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient(proxy.url());
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> !log.messages(Level.WARN).isEmpty());
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("The proxy 127.0.0.1:" + proxy.port() + " (--proxy) reset the connection during CONNECT"
+                            + " tunnel.test:8080, before it answered")
+                    .doesNotContain("Nothing accepts connections")
+                    .contains("Retrying in 1 s.");
+        }
+    }
+
+    @Test
     void socksProxyThatClosesTheConnectionOnItsGreetingIsSaidToHaveClosedItAndRetriedWithBackoff() {
         try (Socks5Proxy socks = Socks5Proxy.closingOnGreeting();
              LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
