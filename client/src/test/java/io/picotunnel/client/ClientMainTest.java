@@ -208,7 +208,7 @@ class ClientMainTest {
     void aProxyFlagOrPicotunnelProxyWithAnUnsupportedSchemeExitsWithUsageCode() {
         for (Run run : new Run[] {
             run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER, "--proxy", "socks4://u:s3cret@127.0.0.1:1080"),
-            run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_PROXY", "https://127.0.0.1:3128"), "--server", UNREACHABLE_SERVER)}) {
+            run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_PROXY", "socks4a://127.0.0.1:1080"), "--server", UNREACHABLE_SERVER)}) {
             assertThat(run.code()).as(run.err()).isEqualTo(ClientMain.EXIT_USAGE);
             assertThat(run.err()).contains("is not supported").doesNotContain("s3cret").doesNotContain("Exception");
         }

@@ -12,13 +12,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+
 /**
  * A small HTTP proxy on 127.0.0.1 that answers {@code CONNECT host:port} as a corporate proxy does, with real
  * sockets. Whatever host is named, it dials 127.0.0.1 at that port (never anything else), so a test can name the
  * server {@code tunnel.test} and see that the client left the name to the proxy. It can ask for a user and
  * password (407 without them), refuse every request with a status (and headers such as {@code Retry-After}),
  * take the connection and never answer, or close it (or reset it) once the request has come, as a proxy that drops
- * requests or restarts does. It records each request's head and when it came.
+ * requests or restarts does. Over TLS ({@link #overTls}), it is an {@code https://} proxy. It records each request's
+ * head and when it came.
  */
 public final class ConnectProxy implements AutoCloseable {
 
@@ -32,12 +36,21 @@ public final class ConnectProxy implements AutoCloseable {
     private final int refuseWith;
     private final String refusalHeaders;
     private final OnRequest onRequest;
+    private final SSLContext tls;
     private final List<Long> arrivals = new CopyOnWriteArrayList<>();
     private final List<String> requests = new CopyOnWriteArrayList<>();
 
     /** A proxy that connects every request; with {@code user} not null, only requests that carry user and password. */
     public ConnectProxy(String user, String password) {
         this(user, password, 0, "", OnRequest.SERVE);
+    }
+
+    /**
+     * A proxy that connects every request, as {@link #ConnectProxy(String, String)}, over TLS with {@code tls}'s key
+     * and certificate (the client speaks TLS first, then CONNECT inside it).
+     */
+    public static ConnectProxy overTls(SSLContext tls) {
+        return new ConnectProxy(null, null, 0, "", OnRequest.SERVE, java.time.Duration.ZERO, tls);
     }
 
     /** A proxy that answers every request with {@code status} (403, 502...). */
@@ -72,15 +85,16 @@ public final class ConnectProxy implements AutoCloseable {
      * {@code late} + 1 s); then the client's {@code CONNECT} gets no answer, as from {@link #silent()}.
      */
     public static ConnectProxy silentAcceptingLate(java.time.Duration late) {
-        return new ConnectProxy(null, null, 0, "", OnRequest.NEVER_ANSWER, late);
+        return new ConnectProxy(null, null, 0, "", OnRequest.NEVER_ANSWER, late, null);
     }
 
     private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, OnRequest onRequest) {
-        this(user, password, refuseWith, refusalHeaders, onRequest, java.time.Duration.ZERO);
+        this(user, password, refuseWith, refusalHeaders, onRequest, java.time.Duration.ZERO, null);
     }
 
     private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, OnRequest onRequest,
-                         java.time.Duration late) {
+                         java.time.Duration late, SSLContext tls) {
+        this.tls = tls;
         this.credentials = user == null ? null
                 : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
         this.refuseWith = refuseWith;
@@ -129,7 +143,14 @@ public final class ConnectProxy implements AutoCloseable {
         return List.copyOf(arrivals);
     }
 
-    private void serve(Socket client) throws IOException {
+    private void serve(Socket accepted) throws IOException {
+        Socket client = accepted;
+        if (tls != null) {
+            SSLSocket secured = (SSLSocket) tls.getSocketFactory().createSocket(accepted, null, accepted.getPort(), true);
+            secured.setUseClientMode(false);
+            secured.startHandshake();
+            client = secured;
+        }
         InputStream in = client.getInputStream();
         OutputStream out = client.getOutputStream();
         String head = HttpHead.read(in);

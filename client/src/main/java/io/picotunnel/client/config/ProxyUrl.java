@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * A proxy the client reaches the server through, as behind a corporate firewall: an HTTP proxy asked to {@code
- * CONNECT}, {@code http://[user:password@]host[:port]} (port 80 when left out, as Go's clients read it), or a SOCKS5
+ * CONNECT}, {@code http://[user:password@]host[:port]} (port 80 when left out, as Go's clients read it), the same
+ * over TLS, {@code https://[user:password@]host[:port]} (port 443), as Go's clients take it, or a SOCKS5
  * proxy, {@code socks5://} or {@code socks5h://[user:password@]host[:port]} (port 1080 when left out). Each proxy is
  * given the server's name, and resolves it: {@code socks5} and {@code socks5h} mean the same, as Go's clients read
  * them (curl's {@code socks5} resolves the name itself). {@code source} names the setting it came from, for messages.
@@ -20,6 +21,7 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
     /** How the client talks to the proxy; socks5 and socks5h differ only in how the user wrote them. */
     public enum Scheme {
         HTTP("http", 80),
+        HTTPS("https", 443),
         SOCKS5("socks5", 1080),
         SOCKS5H("socks5h", 1080);
 
@@ -32,7 +34,12 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
         }
 
         public boolean socks() {
-            return this != HTTP;
+            return this == SOCKS5 || this == SOCKS5H;
+        }
+
+        /** The client speaks TLS to the proxy, and sends CONNECT inside it. */
+        public boolean tls() {
+            return this == HTTPS;
         }
 
         static Scheme of(String text) {
@@ -53,8 +60,8 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
     /** The value of {@code --proxy} / {@code PICOTUNNEL_PROXY} that ignores the standard variables. */
     public static final String NONE = "none";
     private static final int MAX_SOCKS_CREDENTIAL = 255;
-    private static final String FORMS = "http://[user:password@]host:port, socks5://[user:password@]host:port or"
-            + " socks5h://[user:password@]host:port";
+    private static final String FORMS = "http://[user:password@]host:port, https://[user:password@]host:port,"
+            + " socks5://[user:password@]host:port or socks5h://[user:password@]host:port";
 
     /**
      * The proxy for {@code server}: {@code setting} ({@code --proxy} or {@code PICOTUNNEL_PROXY}, named by {@code
@@ -63,8 +70,8 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
      * NO_PROXY} names the server or the server is this machine (localhost, a loopback address); {@code ALL_PROXY}
      * is not read, as Go's {@code httpproxy} does not read it. Null: connect directly. Throws {@link
      * IllegalArgumentException} naming the setting that is wrong, also for a standard variable that names a proxy
-     * this client cannot use (another scheme than http, socks5 and socks5h, such as an https:// proxy set for other
-     * tools, or a value it cannot read): Go's clients never connect around such a proxy either (they use it, or fail
+     * this client cannot use (another scheme than http, https, socks5 and socks5h, such as a socks4:// proxy set
+     * for other tools, or a value it cannot read): Go's clients never connect around such a proxy either (they use it, or fail
      * every connection), so the client does not start, and says how to give a proxy it can use or none. A path
      * in a standard variable ({@code http://proxy:3128/}) is ignored, as Go ignores it; our own setting refuses one.
      */
@@ -89,7 +96,8 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
                 String scheme = scheme(value);
                 if (scheme != null && Scheme.of(scheme) == null) {
                     throw new IllegalArgumentException(name + " names a proxy with scheme '" + printable(scheme)
-                            + "', which this client does not support (http://, socks5:// and socks5h:// only), and it"
+                            + "', which this client does not support (http://, https://, socks5:// and socks5h:// only),"
+                            + " and it"
                             + " does not connect around a proxy the environment asks for." + remedy);
                 }
                 try {
@@ -118,7 +126,7 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
     }
 
     /**
-     * Parses {@code http://}, {@code socks5://} or {@code socks5h://[user:password@]host[:port]}, or {@code host:port}
+     * Parses {@code http://}, {@code https://}, {@code socks5://} or {@code socks5h://[user:password@]host[:port]}, or {@code host:port}
      * (http, as Go reads a proxy without a scheme); {@code name} names the setting.
      */
     public static ProxyUrl parse(String text, String name) {
@@ -134,7 +142,7 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
             scheme = Scheme.of(schemeText);
             if (scheme == null) {
                 throw new IllegalArgumentException(name + ": a proxy with scheme '" + printable(schemeText) + "' is"
-                        + " not supported (no https:// or socks4:// proxies); give a proxy as " + FORMS
+                        + " not supported (no socks4:// proxies); give a proxy as " + FORMS
                         + ", or none to connect directly");
             }
             s = s.substring(s.indexOf("://") + 3);
@@ -199,7 +207,7 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
         return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
-    /** The proxy as {@code http://user:…@host:port} (or socks5://, socks5h://), without the password. */
+    /** The proxy as {@code http://user:…@host:port} (or https://, socks5://, socks5h://), without the password. */
     @Override
     public String toString() {
         return scheme + "://" + (user == null ? "" : user + ":…@") + hostPort;

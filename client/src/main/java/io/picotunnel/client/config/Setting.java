@@ -10,7 +10,8 @@ public enum Setting implements DeclaredSetting {
     SERVER("--server", "ADDRESS", null,
             "Server tunnel address: host:port (TLS), wss://host:port or ws://host:port (no TLS). Required."),
     TOKEN("--token", "TOKEN", null, "The tunnel's token (prefer the environment variable). Required."),
-    INSECURE("--insecure", "BOOL", "false", "Skip TLS certificate verification. For development only."),
+    INSECURE("--insecure", "BOOL", "false", "Skip TLS certificate verification (of the server, and of an https://"
+            + " proxy). For development only."),
     ALLOW("--allow", "HOST:PORT[,...]", null,
             "Only these targets may be dialled for the server; others are refused. Default: any."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "10s",
@@ -38,11 +39,12 @@ public enum Setting implements DeclaredSetting {
                     + " handed between threads); N: a pool of N, for many busy targets on many cores."),
     PROXY("--proxy", "URL", null,
             "Proxy to reach the server through: http://[user:password@]host:port (HTTP CONNECT),"
-                    + " socks5://[user:password@]host:port (SOCKS5; the proxy resolves the server's name, as in Go;"
+                    + " https://[user:password@]host:port (HTTP CONNECT over TLS, its certificate checked as the"
+                    + " server's, --insecure skipping both), socks5://[user:password@]host:port (SOCKS5; the proxy resolves the server's name, as in Go;"
                     + " socks5h://... is the same), or none to connect directly. Default:"
                     + " HTTPS_PROXY for wss, HTTP_PROXY for ws (ALL_PROXY is not read, as in Go), unless NO_PROXY"
                     + " names the server or it is on this machine. A proxy the client cannot use (another scheme,"
-                    + " such as https://, or a value it cannot read) is an error at start, from these variables too:"
+                    + " such as socks4://, or a value it cannot read) is an error at start, from these variables too:"
                     + " set --proxy to a proxy it can use, or to none.");
 
     private final Declaration declaration;

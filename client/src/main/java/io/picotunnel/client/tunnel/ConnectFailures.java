@@ -251,6 +251,8 @@ final class ConnectFailures {
                 message = "The lookup of the name of " + at + " did not end within " + Durations.format(timeout)
                         + " (--connect-timeout): the system's DNS servers did not answer in time; check them, or give"
                         + " the proxy's IP address.";
+            } else if (cause instanceof ProxyConnectException && causedBy(cause, SSLException.class)) {
+                message = tlsFailure(proxy, at, cause);
             } else if (status.find()) {
                 int code = Integer.parseInt(status.group(1));
                 String answered = at + " answered HTTP " + code + " " + status.group(2).strip() + " to CONNECT " + where;
@@ -297,6 +299,30 @@ final class ConnectFailures {
                     && refused.headers() != null
                     ? RetryAfter.parse(refused.headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()) : null;
             return new ProxyFailedException(message, cause, retryAfter);
+        }
+
+        /** The TLS handshake with an https:// proxy failed: its certificate, checked as the server's is, or else. */
+        private static String tlsFailure(ProxyUrl proxy, String at, Throwable cause) {
+            Throwable root = cause;
+            for (Throwable c = cause; c != null; c = c.getCause()) {
+                if (isUntrustedCertificate(c)) {
+                    return "The certificate of " + at + " is not trusted (" + certificateProblem(cause) + "): give the"
+                            + " proxy a certificate from a trusted CA for " + proxy.hostPort().host() + ", or, for"
+                            + " testing only, pass --insecure (which skips the check of the server's certificate too).";
+                }
+                root = c;
+            }
+            return "The TLS handshake with " + at + " failed (" + shortMessage(root) + "): if the proxy takes plain"
+                    + " HTTP, give it as http://" + proxy.hostPort() + ".";
+        }
+
+        private static boolean causedBy(Throwable failure, Class<? extends Throwable> type) {
+            for (Throwable c = failure; c != null; c = c.getCause()) {
+                if (type.isInstance(c)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         private static String capitalized(String text) {

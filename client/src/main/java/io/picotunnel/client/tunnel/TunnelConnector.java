@@ -35,6 +35,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.HostPort;
 import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.config.Durations;
@@ -70,7 +71,8 @@ import java.util.concurrent.TimeUnit;
  * With a proxy ({@link ClientConfig#proxy()}), the TCP connection goes to the proxy, which is asked to connect to
  * the server (HTTP {@code CONNECT} or a SOCKS5 connect request) by name, so that it resolves it (for {@code socks5://}
  * too, as Go's clients ask), or by the IP address {@code --server} gives; TLS and the upgrade then go through the
- * tunnel it opens.
+ * tunnel it opens. To an {@code https://} proxy, the client speaks TLS first and sends {@code CONNECT} inside it, as
+ * Go's clients do; the proxy's certificate is checked as the server's is, for the proxy's name.
  */
 final class TunnelConnector {
 
@@ -85,6 +87,7 @@ final class TunnelConnector {
     private final String version;
     private final String hostname;
     private final Duration connectTimeout;
+    private final SslContext proxySslContext;
 
     /** {@code version} and {@code hostname} are sent when not null. */
     TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
@@ -99,6 +102,18 @@ final class TunnelConnector {
      */
     TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
                     String version, String hostname, Duration connectTimeout) {
+        this(config, sslContext, yamuxConfig, streamHandler, version, hostname, connectTimeout,
+                config.proxy() != null && config.proxy().scheme().tls() ? TunnelClient.sslContext(config.insecure(), null)
+                        : null);
+    }
+
+    /**
+     * {@code proxySslContext}: how to check an {@code https://} proxy's certificate (by default as the server's: the
+     * system's CAs, none with {@code --insecure}; tests name their own CA); null for another proxy, or none.
+     */
+    TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
+                    String version, String hostname, Duration connectTimeout, SslContext proxySslContext) {
+        this.proxySslContext = proxySslContext;
         this.connectTimeout = connectTimeout;
         this.config = config;
         this.sslContext = sslContext;
@@ -259,7 +274,11 @@ final class TunnelConnector {
                     @Override
                     protected void initChannel(Channel ch) {
                         if (proxy != null) {
-                            // First: it sends CONNECT (or the SOCKS5 greeting) once the TCP connection is up (which
+                            if (proxySslContext != null) {
+                                // Before the proxy's handler: CONNECT, and all after it, go inside this TLS.
+                                ch.pipeline().addLast("proxy-tls", tlsHandler(ch, proxySslContext, proxy.hostPort()));
+                            }
+                            // First (after TLS to an https:// proxy): it sends CONNECT (or the SOCKS5 greeting) once the TCP connection is up (which
                             // completes the connect future and wins the race) and holds back the writes after it (TLS,
                             // the upgrade) until the proxy has let the client through; a refusal comes as a
                             // ProxyConnectException (UpgradeOutcome).
@@ -271,7 +290,7 @@ final class TunnelConnector {
                         }
                         ch.pipeline().addLast(new RaceGate());
                         if (sslContext != null) {
-                            ch.pipeline().addLast(tlsHandler(ch));
+                            ch.pipeline().addLast(tlsHandler(ch, sslContext, config.server().hostPort()));
                         } else {
                             ch.pipeline().addLast(new TlsAnswerDetector());
                         }
@@ -317,9 +336,10 @@ final class TunnelConnector {
         return defaultPort ? hostPort.substring(0, hostPort.lastIndexOf(':')) : hostPort;
     }
 
-    private SslHandler tlsHandler(Channel ch) {
-        String host = config.server().host();
-        SslHandler handler = sslContext.newHandler(ch.alloc(), host, config.server().port());
+    /** TLS to {@code peer} (the server, or an https:// proxy), which names it in SNI and checks it is the certificate's. */
+    private static SslHandler tlsHandler(Channel ch, SslContext context, HostPort peer) {
+        String host = peer.host();
+        SslHandler handler = context.newHandler(ch.alloc(), host, peer.port());
         SNIHostName name = NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host) ? null : sniName(host);
         if (name != null) {
             // The JDK leaves SNI out for names without a dot (such as localhost); name the server always.

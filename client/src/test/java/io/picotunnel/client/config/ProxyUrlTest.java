@@ -47,6 +47,21 @@ class ProxyUrlTest {
     }
 
     @Test
+    void anHttpsProxyIsTakenFromTheSettingOrHttpsProxyOnPort443ByDefaultAsGoTakesIt() {
+        ProxyUrl https = ProxyUrl.parse("https://bob:s%40cret@proxy.corp", "--proxy");
+
+        assertThat(https.scheme()).isEqualTo(ProxyUrl.Scheme.HTTPS);
+        assertThat(https.scheme().tls()).isTrue();
+        assertThat(https.scheme().socks()).isFalse();
+        assertThat(https.hostPort()).isEqualTo(new HostPort("proxy.corp", 443));
+        assertThat(https.toString()).isEqualTo("https://bob:…@proxy.corp:443");
+        ProxyUrl fromVariable = resolve(NONE, Map.of("https_proxy", "https://alice:s3cret@proxy.corp:8443"));
+        assertThat(fromVariable.scheme()).isEqualTo(ProxyUrl.Scheme.HTTPS);
+        assertThat(fromVariable.hostPort()).isEqualTo(new HostPort("proxy.corp", 8443));
+        assertThat(ProxyUrl.parse("http://proxy.corp:3128", "--proxy").scheme().tls()).isFalse();
+    }
+
+    @Test
     void socks5AndSocks5hProxiesKeepTheSchemeAsWrittenPort1080ByDefaultAndHideThePassword() {
         ProxyUrl socks5 = ProxyUrl.parse("socks5://bob:s%40cret@socks.corp", "--proxy");
         ProxyUrl socks5h = ProxyUrl.parse("SOCKS5H://socks.corp:9050", "HTTPS_PROXY");
@@ -143,9 +158,8 @@ class ProxyUrlTest {
 
     @Test
     void standardVariableNamingAProxyTheClientCannotUseStopsItSayingHowToGoOnWithoutShowingCredentials() {
-        // Go's clients never connect around such a proxy: they use it (https, socks5) or fail every connection.
+        // Go's clients never connect around such a proxy: they use it (socks5) or fail every connection.
         String[][] cases = {{"HTTPS_PROXY", "socks4://alice:s3cret@socks.corp:1080", "scheme 'socks4'"},
-            {"https_proxy", "https://alice:s3cret@proxy.corp:443", "scheme 'https'"},
             {"HTTPS_PROXY", "SOCKS4A://socks.corp:1080", "scheme 'socks4a'"},
             {"HTTPS_PROXY", "socks5://:s3cret@socks.corp:1080", "1 to 255 bytes"},
             {"HTTPS_PROXY", "alice:s3cret@x://p:1", "scheme '?'"},
@@ -174,7 +188,7 @@ class ProxyUrlTest {
 
     @Test
     void flagOrOurOwnVariableWithAnUnsupportedSchemeIsRefused() {
-        for (String url : new String[] {"https://proxy.corp:443", "socks4://alice:s3cret@socks.corp:1080"}) {
+        for (String url : new String[] {"socks4a://proxy.corp:1080", "socks4://alice:s3cret@socks.corp:1080"}) {
             assertThatThrownBy(() -> resolve(proxyFlag(url), Map.of()))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("--proxy").hasMessageContaining("not supported")
                     .hasMessageNotContaining("s3cret");

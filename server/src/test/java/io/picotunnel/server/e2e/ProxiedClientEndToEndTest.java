@@ -119,6 +119,26 @@ class ProxiedClientEndToEndTest {
     }
 
     @Test
+    void wssClientConnectsThroughAnHttpsProxyFromHttpsProxyWithTlsInsideTls() throws Exception {
+        TestCertificates ca = new TestCertificates();
+        TestCertificates.write(ca.issue("tunnel.test"), dataDir.resolve("operator"), "tunnel");
+        bed = new ProxiedClientBed(dataDir, Map.of(Setting.DOMAIN, "tunnel.test",
+                Setting.TLS_CERT, dataDir.resolve("operator/tunnel.crt").toString(),
+                Setting.TLS_KEY, dataDir.resolve("operator/tunnel.key").toString()), "proxied");
+        proxy = ConnectProxy.overTls(TestCertificates.serverContext(ca.issue("localhost")));
+
+        // The test CA is no system CA: --insecure skips the check of both certificates.
+        bed.startClient(null, Map.of(
+                "PICOTUNNEL_SERVER", "wss://tunnel.test:" + bed.testbed.tunnelPort(),
+                "PICOTUNNEL_INSECURE", "true",
+                "HTTPS_PROXY", "https://localhost:" + proxy.port()));
+
+        bed.assertConnected();
+        bed.assertDataFlows("through the https proxy");
+        assertThat(proxy.requests().getFirst()).startsWith("CONNECT tunnel.test:" + bed.testbed.tunnelPort() + " HTTP/1.1\r\n");
+    }
+
+    @Test
     void wrongProxyPasswordIsSaidPlainlyAndRetriedWithBackoff() throws Exception {
         bed = new ProxiedClientBed(dataDir, Map.of(), "proxied");
         proxy = new ConnectProxy("alice", "right");
