@@ -748,26 +748,11 @@ class AcmeManagerTest {
         // race no test can arrange (close()'s interrupt is seen first); the outcome listener is the one piece of
         // outside code run on the ACME thread within an order, and close() interrupts it there
         start(null, List.of(AcmeSettings.HTTP_01), true);
-        CountDownLatch told = new CountDownLatch(1);
-        acme.onOutcome(new CertificateOutcomes() {
-            @Override
-            public void issued(String domain, boolean renewal, Instant notAfter) {
-                told.countDown();
-                try {
-                    // until close() interrupts it
-                    new CountDownLatch(1).await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException("stopped while recording the certificate of " + domain);
-                }
-            }
-
-            @Override
-            public void failed(String domain, boolean renewal, String error, Duration retryIn) {
-            }
-        });
+        HeldUntilInterrupted listener = new HeldUntilInterrupted();
+        acme.onOutcome(listener);
         Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
         acme.onServiceChange(null, app);
-        assertThat(told.await(ISSUANCE.toSeconds(), TimeUnit.SECONDS)).as("issued by pebble").isTrue();
+        assertThat(listener.issued.await(ISSUANCE.toSeconds(), TimeUnit.SECONDS)).as("issued by pebble").isTrue();
 
         acme.close();
 
@@ -840,30 +825,37 @@ class AcmeManagerTest {
         acme.onServiceChange(null, service("s2", "b.test", TlsMode.TERMINATE, true));
         await().atMost(ISSUANCE).until(() -> acme.attempts("a.test") == 1 && acme.attempts("b.test") == 1
                 && acme.status("b.test").orElseThrow().status().equals("valid"));
-        CountDownLatch told = new CountDownLatch(1);
-        acme.onOutcome(new CertificateOutcomes() {
-            @Override
-            public void issued(String domain, boolean renewal, Instant notAfter) {
-                told.countDown();
-                try {
-                    new CountDownLatch(1).await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    // as a listener that does not keep the interrupt
-                    throw new IllegalStateException("stopped while recording the certificate of " + domain);
-                }
-            }
-
-            @Override
-            public void failed(String domain, boolean renewal, String error, Duration retryIn) {
-            }
-        });
+        HeldUntilInterrupted listener = new HeldUntilInterrupted();
+        acme.onOutcome(listener);
         clockOffset.set(Duration.ofDays(3650));
         acme.onServiceChange(null, service("s3", "off.test", TlsMode.TERMINATE, false));
-        assertThat(told.await(ISSUANCE.toSeconds(), TimeUnit.SECONDS)).as("a.test renewed").isTrue();
+        assertThat(listener.issued.await(ISSUANCE.toSeconds(), TimeUnit.SECONDS)).as("a.test renewed").isTrue();
 
         acme.close();
 
         assertThat(acme.attempts("b.test")).as("no renewal of b.test ordered by the closed manager").isEqualTo(1);
+    }
+
+    /**
+     * An outcome listener that, told of an issued certificate, holds the ACME thread until close() interrupts it,
+     * then throws without keeping the interrupt (as a listener may).
+     */
+    private static final class HeldUntilInterrupted implements CertificateOutcomes {
+        final CountDownLatch issued = new CountDownLatch(1);
+
+        @Override
+        public void issued(String domain, boolean renewal, Instant notAfter) {
+            issued.countDown();
+            try {
+                new CountDownLatch(1).await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException("stopped while recording the certificate of " + domain);
+            }
+        }
+
+        @Override
+        public void failed(String domain, boolean renewal, String error, Duration retryIn) {
+        }
     }
 
     /** An outcome listener that fails as CertificateEvents does when the store cannot read the services. */

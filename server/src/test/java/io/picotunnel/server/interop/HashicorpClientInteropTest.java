@@ -106,9 +106,7 @@ class HashicorpClientInteropTest {
         JsonNode tunnel = createTunnel();
         String tunnelId = tunnel.get("id").asText();
         int port = tcpService(tunnelId).port();
-        GoPeer client = startClient(tunnel.get("token").asText());
-        client.awaitLine("CONNECTED");
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnelId));
+        GoPeer client = connectedClient(tunnel);
 
         for (int i = 0; i < 200; i++) {
             try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
@@ -229,9 +227,7 @@ class HashicorpClientInteropTest {
                     "{\"type\":\"http\",\"domain\":\"gone.test\",\"target_addr\":\"127.0.0.1:"
                             + service.getLocalPort() + "\",\"enabled\":true,\"health_check\":false}");
             assertThat(created.status()).as(created.toString()).isEqualTo(201);
-            GoPeer client = startClient(tunnel.get("token").asText());
-            client.awaitLine("CONNECTED");
-            await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnelId));
+            GoPeer client = connectedClient(tunnel);
             var session = server.registry().connections(tunnelId).getFirst().session();
 
             // The GoAway stays on the client's side until the server opened the visitor's stream: the SYN crosses it.
@@ -273,9 +269,7 @@ class HashicorpClientInteropTest {
         JsonNode tunnel = createTunnel();
         String tunnelId = tunnel.get("id").asText();
         TcpServicePorts.Created service = tcpService(tunnelId);
-        GoPeer silent = startClient(tunnel.get("token").asText(), "-no-accept");
-        silent.awaitLine("CONNECTED");
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnelId));
+        GoPeer silent = connectedClient(tunnel, "-no-accept");
         var session = server.registry().connections(tunnelId).getFirst().session();
 
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), service.port())) {
@@ -289,9 +283,7 @@ class HashicorpClientInteropTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> activeConnections(tunnelId, service.id()) == 0);
         assertThat(target.accepted()).as("connections the target saw").isZero();
 
-        GoPeer next = startClient(tunnel.get("token").asText());
-        next.awaitLine("CONNECTED");
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnelId));
+        GoPeer next = connectedClient(tunnel);
         assertThat(echoesExactly(service.port(), MIB)).isTrue();
     }
 
@@ -305,9 +297,7 @@ class HashicorpClientInteropTest {
         JsonNode tunnel = createTunnel();
         String tunnelId = tunnel.get("id").asText();
         TcpServicePorts.Created service = tcpService(tunnelId);
-        GoPeer silent = startClient(tunnel.get("token").asText(), "-no-accept");
-        silent.awaitLine("CONNECTED");
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnelId));
+        GoPeer silent = connectedClient(tunnel, "-no-accept");
         var session = server.registry().connections(tunnelId).getFirst().session();
 
         try (Socket first = new Socket(InetAddress.getLoopbackAddress(), service.port());
@@ -338,9 +328,7 @@ class HashicorpClientInteropTest {
         JsonNode tunnel = createTunnel();
         String tunnelId = tunnel.get("id").asText();
         TcpServicePorts.Created service = tcpService(tunnelId);
-        GoPeer silent = startClient(tunnel.get("token").asText(), "-no-accept");
-        silent.awaitLine("CONNECTED");
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnelId));
+        GoPeer silent = connectedClient(tunnel, "-no-accept");
 
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), service.port())) {
             sendUnacknowledged(visitor, silent);
@@ -450,6 +438,14 @@ class HashicorpClientInteropTest {
     private TcpServicePorts.Created tcpService(String tunnelId, String targetAddress) {
         return TcpServicePorts.create(api, tunnelId, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
                 + "\",\"target_addr\":\"" + targetAddress + "\",\"enabled\":true}");
+    }
+
+    /** A hashicorp client of {@code tunnel}, once the server has it. */
+    private GoPeer connectedClient(JsonNode tunnel, String... flags) {
+        GoPeer peer = startClient(tunnel.get("token").asText(), flags);
+        peer.awaitLine("CONNECTED");
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnel.get("id").asText()));
+        return peer;
     }
 
     private GoPeer startClient(String token, String... flags) {
