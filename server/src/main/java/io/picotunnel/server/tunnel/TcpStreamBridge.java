@@ -39,8 +39,7 @@ public final class TcpStreamBridge {
     private final Unacknowledged unacknowledged = new Unacknowledged();
     private final Set<YamuxSession> refusedBy = new HashSet<>();
     private volatile Future<YamuxStreamChannel> opening;
-    /** Streams of this connection that clients refused, and why the last one did. On the socket's loop. */
-    private int refusals;
+    /** Why the last of the clients in {@code refusedBy} refused this connection's stream. On the socket's loop. */
     private ResetReason lastRefusal;
     /** The client acknowledged the stream: from then on the relay passes its end on. On the socket's loop. */
     private boolean relayStarted;
@@ -70,7 +69,7 @@ public final class TcpStreamBridge {
 
     /** Opens a stream: the first, or after a refusal one on another client. */
     private void open() {
-        boolean carried = refusals > 0;
+        boolean carried = !refusedBy.isEmpty();
         Hold hold = new Hold();
         AckWatch watch = new AckWatch(hold, stream -> socket.eventLoop().execute(() -> startRelay(stream, hold)));
         opening = registry.openStream(tunnelId, watch, socket.eventLoop(), refusedBy);
@@ -134,9 +133,10 @@ public final class TcpStreamBridge {
         }
         ResetReason reason = stream.peerResetReason();
         if (reason.refused()) {
-            refusals++;
+            refusedBy.add(stream.session());
             lastRefusal = reason;
         }
+        int refusals = refusedBy.size();
         if (!reason.refused() || refusals >= MAX_OPENS || !socket.isActive()) {
             String outcome = !socket.isActive() && refusals > 0 ? "closed before another client took it"
                     : refusals >= MAX_OPENS ? "is reset (no more than " + MAX_OPENS + " clients are asked)" : "is reset";
@@ -144,7 +144,6 @@ public final class TcpStreamBridge {
             Relay.abortChannel(socket);
             return;
         }
-        refusedBy.add(stream.session());
         open();
     }
 
@@ -175,6 +174,7 @@ public final class TcpStreamBridge {
      * reset before its ACK for another {@code reason} (not NONE), that reason first. Nothing when neither happened.
      */
     private void logRefusals(ResetReason reason, String outcome) {
+        int refusals = refusedBy.size();
         if (refusals == 0 && reason == ResetReason.NONE) {
             return;
         }
