@@ -194,7 +194,8 @@ class ClientTlsTest {
         }
     }
 
-    private static SslContext trusting(Certificate certificate) throws Exception {
+    /** The client's context that trusts {@code certificate} alone, as it checks the server's. */
+    static SslContext trusting(Certificate certificate) throws Exception {
         KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
         store.load(null, null);
         store.setCertificateEntry("test", certificate.cert());

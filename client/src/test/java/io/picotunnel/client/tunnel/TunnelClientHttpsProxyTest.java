@@ -18,7 +18,6 @@ import org.junit.jupiter.api.Test;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.time.Duration;
@@ -73,7 +72,7 @@ class TunnelClientHttpsProxyTest {
         ClientTlsTest.Certificate certificate = ClientTlsTest.Certificate.selfSigned("localhost");
         proxy = ConnectProxy.overTls(serverTls(certificate));
 
-        Future<Channel> attempt = attempt(trusting(certificate));
+        Future<Channel> attempt = attempt(ClientTlsTest.trusting(certificate));
 
         await().atMost(Duration.ofSeconds(15)).until(() -> !proxy.requests().isEmpty());
         assertThat(proxy.requests().getFirst()).startsWith("CONNECT tunnel.test:8080 HTTP/1.1\r\n");
@@ -85,7 +84,7 @@ class TunnelClientHttpsProxyTest {
         ClientTlsTest.Certificate certificate = ClientTlsTest.Certificate.selfSigned("other.test");
         proxy = ConnectProxy.overTls(serverTls(certificate));
 
-        Future<Channel> attempt = attempt(trusting(certificate));
+        Future<Channel> attempt = attempt(ClientTlsTest.trusting(certificate));
 
         assertThat(attempt.await(15, TimeUnit.SECONDS)).isTrue();
         assertThat(ConnectFailures.explain(SERVER, attempt.cause(), Duration.ofSeconds(10)))
@@ -129,15 +128,5 @@ class TunnelClientHttpsProxyTest {
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(keys.getKeyManagers(), null, null);
         return context;
-    }
-
-    /** The client's context that trusts {@code certificate} alone, as it checks the server's. */
-    private static SslContext trusting(ClientTlsTest.Certificate certificate) throws Exception {
-        KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-        store.load(null, null);
-        store.setCertificateEntry("test", certificate.cert());
-        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(store);
-        return TunnelClient.sslContext(false, trust);
     }
 }
