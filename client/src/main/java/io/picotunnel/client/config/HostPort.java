@@ -63,14 +63,16 @@ public record HostPort(String host, int port) {
      * take only that one.
      */
     private static String asciiName(String host, String text) {
-        if (host.chars().allMatch(c -> c < 128)) {
-            return host;
-        }
         try {
-            return IDN.toASCII(host);
+            return ascii(host);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + text + "' has an invalid host name", e);
         }
+    }
+
+    /** {@code name} in its ASCII form, as {@link #parse} takes a host name; throws for a name IDNA cannot convert. */
+    static String ascii(String name) {
+        return name.chars().allMatch(c -> c < 128) ? name : IDN.toASCII(name);
     }
 
     /**

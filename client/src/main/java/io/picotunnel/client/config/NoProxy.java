@@ -30,7 +30,8 @@ import java.util.Map;
  * <li>anything else is a name: {@code example.com} names that name and every one ending in {@code .example.com},
  *     {@code .example.com} and {@code *.example.com} only the latter. The comparison is on the text of the server's
  *     host, so, as in Go, {@code .2.3} names the server {@code 10.1.2.3} and a bracketed IPv6 address without a port
- *     ({@code [2001:db8::5]}) names nothing;</li>
+ *     ({@code [2001:db8::5]}) names nothing. A name beyond ASCII ({@code bücher.example}) is compared in its punycode
+ *     form ({@code xn--bcher-kva.example}), the server's, as Go converts both;</li>
  * <li>a {@code :port} on an entry must be the server's port as Go writes it (decimal, no leading zero); an empty one
  *     ({@code example.com:}) names every port.</li>
  * </ul>
@@ -113,7 +114,21 @@ final class NoProxy {
         if (matchHost) {
             suffix = "." + suffix;
         }
+        suffix = "." + asciiOrAsWritten(suffix.substring(1));
         return (addr.endsWith(suffix) || (matchHost && addr.equals(suffix.substring(1)))) && portMatches;
+    }
+
+    /**
+     * A name of an entry in the ASCII form the server's name has ({@link HostPort}): {@code bücher.example} names the
+     * server {@code xn--bcher-kva.example}, as Go's {@code httpproxy} converts the entries (idna). A name that cannot
+     * be converted stays as written, as in Go, and so names no server.
+     */
+    private static String asciiOrAsWritten(String name) {
+        try {
+            return HostPort.ascii(name);
+        } catch (IllegalArgumentException e) {
+            return name;
+        }
     }
 
     /** {host, port} as Go's {@code net.SplitHostPort} splits them; null where it reports an error. */

@@ -338,6 +338,30 @@ class ProxyUrlTest {
         softly.assertAll();
     }
 
+    /** As Go's httpproxy converts both the entries and the server's name (idna), in either spelling. */
+    @Test
+    void aNoProxyNameBeyondAsciiNamesTheServerInItsPunycodeForm() {
+        String[][] rows = {
+            {"bücher.example", "bücher.example:8443", "direct"},
+            {"BÜCHER.example", "xn--bcher-kva.example:8443", "direct"},
+            {"xn--bcher-kva.example", "bücher.example:8443", "direct"},
+            {"bücher.example", "www.bücher.example:8443", "direct"},
+            {".bücher.example", "www.bücher.example:8443", "direct"},
+            {"*.bücher.example:8443", "a.bücher.example:8443", "direct"},
+            {"bücher.example:9999", "bücher.example:8443", "proxy"},
+            {"bücher.example", "buecher.example:8443", "proxy"},
+            {"ü".repeat(80) + ".example", "bücher.example:8443", "proxy"},
+        };
+        SoftAssertions softly = new SoftAssertions();
+        for (String[] row : rows) {
+            ProxyUrl proxy = ProxyUrl.resolve(null, "p", ServerAddress.parse(row[1]),
+                    Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", row[0]));
+            softly.assertThat(proxy == null ? "direct" : "proxy").as("NO_PROXY=%s for %s", row[0], row[1])
+                    .isEqualTo(row[2]);
+        }
+        softly.assertAll();
+    }
+
     @Test
     void noProxyAndLocalServersBypassTheStandardVariablesOnly() {
         for (String entry : new String[] {"*", "example.com", ".example.com", "*.example.com", "tunnel.example.com:8443",
