@@ -137,6 +137,20 @@ class AddressParsingTest {
     }
 
     @Test
+    void anAllowEntryOrTargetBeyondAsciiIsComparedInItsPunycodeFormInEitherSpelling() {
+        AllowList allow = AllowList.parse("bücher.lan:80, xn--mnchen-3ya.lan:443");
+
+        assertThat(allow.permits(HostPort.parse("xn--bcher-kva.lan:80"))).isTrue();
+        assertThat(allow.permits(HostPort.parse("BÜCHER.lan:80"))).isTrue();
+        assertThat(allow.permits(HostPort.parse("münchen.lan:443"))).isTrue();
+        assertThat(allow.permits(HostPort.parse("bücher.lan:443"))).isFalse();
+        assertThat(allow.permits(HostPort.parse("buecher.lan:80"))).isFalse();
+        assertThat(allow).hasToString("xn--bcher-kva.lan:80,xn--mnchen-3ya.lan:443");
+        assertThatThrownBy(() -> AllowList.parse("ü".repeat(80) + ".lan:80"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has an invalid host name");
+    }
+
+    @Test
     void emptyAllowListPermitsAnything() {
         assertThat(AllowList.parse("").permits(HostPort.parse("10.1.2.3:4"))).isTrue();
     }

@@ -121,6 +121,30 @@ class TargetDialerResetReasonTest {
     }
 
     @Test
+    void aTargetNameBeyondAsciiIsCheckedAndDialledInItsPunycodeForm() throws Exception {
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            target.setSoTimeout(20_000);
+            int targetPort = target.getLocalPort();
+            // The allow list in the other spelling; names below .localhost resolve to loopback in the test resolver.
+            int port = client.listen(AllowList.parse("xn--bcher-kva.localhost:" + targetPort), Duration.ofSeconds(10));
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                open(server.getOutputStream(), "Bücher.localhost:" + targetPort);
+                try (Socket accepted = target.accept()) {
+                    assertThat(accepted.getInetAddress().isLoopbackAddress()).isTrue();
+                }
+            }
+        }
+        TargetDialerBehindYamux other = new TargetDialerBehindYamux("reason-idn");
+        try {
+            int port = other.listen(AllowList.parse("bücher.localhost:" + Ports.freePort()), Duration.ofSeconds(10));
+            assertThat(resetLengthFor(port, "buecher.localhost:" + Ports.freePort())).as("not allowed").isEqualTo(1);
+        } finally {
+            other.close();
+        }
+    }
+
+    @Test
     void aConnectFailingWithAResetIsNotCountedAsARefusal() {
         // What the epoll transport reports when the target accepted and reset before the connect was seen complete.
         assertThat(TargetDialer.reasonOf(new ConnectException("finishConnect(..) failed: Connection reset by peer")))
