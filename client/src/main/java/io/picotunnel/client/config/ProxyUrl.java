@@ -207,6 +207,14 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
         return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
+    /**
+     * The proxy as {@code https://host:port}, without the user and password: how failures name it, the scheme telling
+     * an http:// proxy from an https:// one on the same host.
+     */
+    public String address() {
+        return scheme + "://" + hostPort;
+    }
+
     /** The proxy as {@code http://user:…@host:port} (or https://, socks5://, socks5h://), without the password. */
     @Override
     public String toString() {

@@ -237,7 +237,7 @@ final class ConnectFailures {
 
         /** {@code timeout}: how long the connection to the proxy and its answer to CONNECT could take. */
         static ProxyFailedException of(ProxyUrl proxy, ServerAddress server, Throwable cause, Duration timeout) {
-            String at = "the proxy " + proxy.hostPort() + " (" + proxy.source() + ")";
+            String at = "the proxy " + proxy.address() + " (" + proxy.source() + ")";
             String where = server.hostPort().toString();
             String text = cause.getMessage() == null ? "" : cause.getMessage();
             String message;

@@ -7,6 +7,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.LogCapture;
@@ -24,6 +25,26 @@ import static org.awaitility.Awaitility.await;
 class ConnectFailuresTest {
 
     private static final ServerAddress SERVER = ServerAddress.parse("ws://127.0.0.1:8443");
+
+    @Test
+    void aProxyIsNamedWithItsSchemeAndWithoutItsUserOrPassword() {
+        ServerAddress wss = ServerAddress.parse("wss://tunnel.test:8443");
+        java.net.ConnectException refused = new java.net.ConnectException("Connection refused");
+        String viaHttp = ConnectFailures.explain(wss, ConnectFailures.ProxyFailedException.of(
+                ProxyUrl.parse("http://alice:s3cret@proxy.test:3128", "HTTP_PROXY"), wss, refused,
+                ClientConfig.DEFAULT_CONNECT_TIMEOUT), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+        String viaHttps = ConnectFailures.explain(wss, ConnectFailures.ProxyFailedException.of(
+                ProxyUrl.parse("https://alice:s3cret@proxy.test:3128", "HTTPS_PROXY"), wss, refused,
+                ClientConfig.DEFAULT_CONNECT_TIMEOUT), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+        String viaSocks = ConnectFailures.explain(wss, ConnectFailures.ProxyFailedException.of(
+                ProxyUrl.parse("socks5h://[::1]", "--proxy"), wss, refused,
+                ClientConfig.DEFAULT_CONNECT_TIMEOUT), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+
+        assertThat(viaHttp).startsWith("Nothing accepts connections on the proxy http://proxy.test:3128 (HTTP_PROXY)");
+        assertThat(viaHttps).startsWith("Nothing accepts connections on the proxy https://proxy.test:3128 (HTTPS_PROXY)");
+        assertThat(viaSocks).startsWith("Nothing accepts connections on the proxy socks5h://[::1]:1080 (--proxy)");
+        assertThat(viaHttp + viaHttps).doesNotContain("alice").doesNotContain("s3cret");
+    }
 
     @Test
     void theServersOwn503WhileItShutsDownOrIsOverloadedIsNotCalledAWrongEndpoint() {

@@ -88,7 +88,7 @@ class TunnelClientHttpsProxyTest {
 
         assertThat(attempt.await(15, TimeUnit.SECONDS)).isTrue();
         assertThat(ConnectFailures.explain(SERVER, attempt.cause(), Duration.ofSeconds(10)))
-                .startsWith("The certificate of the proxy localhost:" + proxy.port() + " (--proxy) is not trusted (it is"
+                .startsWith("The certificate of the proxy https://localhost:" + proxy.port() + " (--proxy) is not trusted (it is"
                         + " not issued for this name)");
         assertThat(proxy.requests()).as("no CONNECT outside a trusted TLS").isEmpty();
     }
@@ -103,7 +103,7 @@ class TunnelClientHttpsProxyTest {
 
             await().atMost(Duration.ofSeconds(15)).until(() -> !log.messages(Level.WARN).isEmpty());
             assertThat(log.messages(Level.WARN).getFirst())
-                    .contains("The certificate of the proxy localhost:" + proxy.port() + " (--proxy) is not trusted"
+                    .contains("The certificate of the proxy https://localhost:" + proxy.port() + " (--proxy) is not trusted"
                             + " (no trusted CA signed it; it may be self-signed)")
                     .contains("pass --insecure")
                     .contains("Retrying in 1 s.");

@@ -65,7 +65,7 @@ class TunnelClientProxyTest {
             await().atMost(Duration.ofSeconds(15)).until(() -> proxy.arrivalsNanos().size() >= 3);
             assertThat(log.messages(Level.WARN)).hasSizeGreaterThanOrEqualTo(2);
             assertThat(log.messages(Level.WARN).get(0))
-                    .contains("The proxy 127.0.0.1:" + proxy.port() + " (--proxy) did not answer CONNECT tunnel.test:8080"
+                    .contains("The proxy http://127.0.0.1:" + proxy.port() + " (--proxy) did not answer CONNECT tunnel.test:8080"
                             + " within 300 ms")
                     .contains("Retrying in 1 s.")
                     .doesNotContain("s3cret");
@@ -86,7 +86,7 @@ class TunnelClientProxyTest {
 
             await().atMost(Duration.ofSeconds(15)).until(() -> socks.greetingsNanos().size() >= 3);
             assertThat(log.messages(Level.WARN).get(0))
-                    .contains("The proxy 127.0.0.1:" + socks.port() + " (--proxy) did not answer the SOCKS5 connect to"
+                    .contains("The proxy socks5h://127.0.0.1:" + socks.port() + " (--proxy) did not answer the SOCKS5 connect to"
                             + " tunnel.test:8080 within 300 ms")
                     .contains("Retrying in 1 s.")
                     .doesNotContain("s3cret");
@@ -107,7 +107,7 @@ class TunnelClientProxyTest {
             await().atMost(Duration.ofSeconds(15)).until(() -> proxy.arrivalsNanos().size() >= 2);
             await().atMost(Duration.ofSeconds(5)).until(() -> log.messages(Level.WARN).size() >= 2);
             assertThat(log.messages(Level.WARN).get(0))
-                    .contains("The proxy 127.0.0.1:" + proxy.port() + " (--proxy) closed the connection during CONNECT"
+                    .contains("The proxy http://127.0.0.1:" + proxy.port() + " (--proxy) closed the connection during CONNECT"
                             + " tunnel.test:8080, before it answered")
                     .doesNotContain("Nothing accepts connections")
                     .contains("Retrying in 1 s.");
@@ -124,7 +124,7 @@ class TunnelClientProxyTest {
 
             await().atMost(Duration.ofSeconds(15)).until(() -> !log.messages(Level.WARN).isEmpty());
             assertThat(log.messages(Level.WARN).getFirst())
-                    .contains("The proxy 127.0.0.1:" + proxy.port() + " (--proxy) reset the connection during CONNECT"
+                    .contains("The proxy http://127.0.0.1:" + proxy.port() + " (--proxy) reset the connection during CONNECT"
                             + " tunnel.test:8080, before it answered")
                     .doesNotContain("Nothing accepts connections")
                     .contains("Retrying in 1 s.");
@@ -140,7 +140,7 @@ class TunnelClientProxyTest {
             await().atMost(Duration.ofSeconds(15)).until(() -> socks.greetingsNanos().size() >= 2);
             await().atMost(Duration.ofSeconds(5)).until(() -> log.messages(Level.WARN).size() >= 2);
             assertThat(log.messages(Level.WARN).get(0))
-                    .contains("The proxy 127.0.0.1:" + socks.port() + " (--proxy) closed the connection during the"
+                    .contains("The proxy socks5://127.0.0.1:" + socks.port() + " (--proxy) closed the connection during the"
                             + " SOCKS5 handshake for tunnel.test:8080, before it answered")
                     .doesNotContain("Nothing accepts connections")
                     .contains("Retrying in 1 s.");

@@ -60,7 +60,7 @@ class TunnelConnectorLookupTest extends ClientTestBase {
             await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
             long failedMillis = (System.nanoTime() - start) / 1_000_000;
             assertThat(log.messages(Level.WARN).getFirst())
-                    .contains("The lookup of the name of the proxy " + proxy + " (--proxy) did not end within 1 s"
+                    .contains("The lookup of the name of the proxy http://" + proxy + " (--proxy) did not end within 1 s"
                             + " (--connect-timeout)")
                     .doesNotContain("server name");
             assertThat(failedMillis).as("ms until the attempt failed").isBetween(900L, 3_000L);

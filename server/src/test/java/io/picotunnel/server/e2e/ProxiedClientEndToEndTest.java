@@ -194,7 +194,7 @@ class ProxiedClientEndToEndTest {
 
             await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.WARN).isEmpty());
             assertThat(log.messages(Level.WARN).getFirst())
-                    .contains("Nothing accepts connections on the proxy 127.0.0.1:" + nothingThere + " (HTTPS_PROXY)")
+                    .contains("Nothing accepts connections on the proxy http://127.0.0.1:" + nothingThere + " (HTTPS_PROXY)")
                     .doesNotContain("secret");
             assertThat(bed.client().state()).isEqualTo(TunnelClient.State.WAITING_TO_RECONNECT);
         }

@@ -142,7 +142,7 @@ class SocksProxiedClientEndToEndTest {
                     "PICOTUNNEL_SERVER", "ws://tunnel.test:" + bed.testbed.tunnelPort()));
 
             assertThat(firstWarning(log)).contains("Proxy authentication failed")
-                    .contains("the proxy 127.0.0.1:" + proxy.port() + " (--proxy) refused the user and password")
+                    .contains("the proxy socks5h://127.0.0.1:" + proxy.port() + " (--proxy) refused the user and password")
                     .contains("Retrying in").doesNotContain("s3cret");
             assertThat(proxy.requests()).as("no connect request without logging in").isEmpty();
             await().atMost(10, TimeUnit.SECONDS).until(() -> log.messages(Level.WARN).size() >= 2);
@@ -166,7 +166,7 @@ class SocksProxiedClientEndToEndTest {
         Map<Integer, String> said = Map.of(
                 2, "with reply 2 (not allowed by ruleset). Its rules do not let this client reach the server's host"
                         + " or port: ask the proxy's administrators to allow tunnel.test:",
-                4, "The proxy could not reach the server: the proxy 127.0.0.1:%d (--proxy) answered the SOCKS5"
+                4, "The proxy could not reach the server: the proxy socks5h://127.0.0.1:%d (--proxy) answered the SOCKS5"
                         + " connect to tunnel.test:%d with reply 4 (host unreachable)",
                 5, "with reply 5 (connection refused): nothing accepts connections there",
                 1, "with reply 1 (failure).",
