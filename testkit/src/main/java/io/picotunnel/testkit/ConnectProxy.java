@@ -20,7 +20,7 @@ import javax.net.ssl.SSLSocket;
  * sockets. Whatever host is named, it dials 127.0.0.1 at that port (never anything else), so a test can name the
  * server {@code tunnel.test} and see that the client left the name to the proxy. It can ask for a user and
  * password (407 without them), refuse every request with a status (and headers such as {@code Retry-After}),
- * take the connection and never answer, or close it (or reset it) once the request has come, as a proxy that drops
+ * answer late, take the connection and never answer, or close it (or reset it) once the request has come, as a proxy that drops
  * requests or restarts does. Over TLS ({@link #overTls}), it is an {@code https://} proxy. It records each request's
  * head and when it came.
  */
@@ -37,6 +37,7 @@ public final class ConnectProxy implements AutoCloseable {
     private final String refusalHeaders;
     private final OnRequest onRequest;
     private final SSLContext tls;
+    private final java.time.Duration answerAfter;
     private final List<Long> arrivals = new CopyOnWriteArrayList<>();
     private final List<String> requests = new CopyOnWriteArrayList<>();
 
@@ -50,7 +51,15 @@ public final class ConnectProxy implements AutoCloseable {
      * and certificate (the client speaks TLS first, then CONNECT inside it).
      */
     public static ConnectProxy overTls(SSLContext tls) {
-        return new ConnectProxy(null, null, 0, "", OnRequest.SERVE, java.time.Duration.ZERO, tls);
+        return new ConnectProxy(null, null, 0, "", OnRequest.SERVE, java.time.Duration.ZERO, tls, java.time.Duration.ZERO);
+    }
+
+    /**
+     * A proxy that connects every request, as {@link #ConnectProxy(String, String)}, but answers it {@code delay}
+     * after it came, as a busy proxy or one whose own connection to the server is slow does.
+     */
+    public static ConnectProxy answeringAfter(java.time.Duration delay) {
+        return new ConnectProxy(null, null, 0, "", OnRequest.SERVE, java.time.Duration.ZERO, null, delay);
     }
 
     /** A proxy that answers every request with {@code status} (403, 502...). */
@@ -85,16 +94,18 @@ public final class ConnectProxy implements AutoCloseable {
      * {@code late} + 1 s); then the client's {@code CONNECT} gets no answer, as from {@link #silent()}.
      */
     public static ConnectProxy silentAcceptingLate(java.time.Duration late) {
-        return new ConnectProxy(null, null, 0, "", OnRequest.NEVER_ANSWER, late, null);
+        return new ConnectProxy(null, null, 0, "", OnRequest.NEVER_ANSWER, late, null, java.time.Duration.ZERO);
     }
 
     private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, OnRequest onRequest) {
-        this(user, password, refuseWith, refusalHeaders, onRequest, java.time.Duration.ZERO, null);
+        this(user, password, refuseWith, refusalHeaders, onRequest, java.time.Duration.ZERO, null,
+                java.time.Duration.ZERO);
     }
 
     private ConnectProxy(String user, String password, int refuseWith, String refusalHeaders, OnRequest onRequest,
-                         java.time.Duration late, SSLContext tls) {
+                         java.time.Duration late, SSLContext tls, java.time.Duration answerAfter) {
         this.tls = tls;
+        this.answerAfter = answerAfter;
         this.credentials = user == null ? null
                 : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
         this.refuseWith = refuseWith;
@@ -198,6 +209,16 @@ public final class ConnectProxy implements AutoCloseable {
         }
         listener.track(upstream);
         client.setSoTimeout(0);
+        if (!answerAfter.isZero()) {
+            try {
+                // The slowness simulated: the answer is held back this long.
+                Thread.sleep(answerAfter);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                client.close();
+                return;
+            }
+        }
         out.write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         out.flush();
         listener.relay(client, in, upstream);

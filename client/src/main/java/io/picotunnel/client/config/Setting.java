@@ -20,9 +20,9 @@ public enum Setting implements DeclaredSetting {
             "How long a target's name lookup and connection may take together, its addresses sharing it"
                     + " (e.g. 10s, 500ms, 1m)."),
     CONNECT_TIMEOUT("--connect-timeout", "DURATION", "10s",
-            "How long the name lookup and the connection to the server (through a proxy: to the proxy, and its"
-                    + " answer to CONNECT or its SOCKS5 handshake) may take together, its addresses sharing it. TLS and the WebSocket upgrade"
-                    + " then have up to 10 s more."),
+            "How long the name lookup and the connection to the server (through a proxy: to the proxy, TLS to an"
+                    + " https:// one, and its answer to CONNECT or its SOCKS5 handshake) may take together, its addresses"
+                    + " sharing it. TLS and the WebSocket upgrade then have up to 10 s more."),
     MAX_STREAM_WINDOW("--max-stream-window", "BYTES", "16MiB",
             "Largest receive window per stream; windows start at 256KiB and grow while the link, not the reader,"
                     + " limits a stream. At most half of --session-buffer-limit."),

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.proxy.ProxyConnectException;
 import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.NetUtil;
 import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
@@ -76,6 +77,11 @@ final class ConnectFailures {
                 return "The lookup of the server name " + server.host() + " did not end within "
                         + Durations.format(connectTimeout) + " (--connect-timeout): the system's DNS servers did not"
                         + " answer in time; check them (/etc/resolv.conf), or give --server an IP address.";
+            }
+            if (cause instanceof TlsTimeoutException handshake) {
+                return where + " took the connection but did not complete the TLS handshake within "
+                        + Durations.format(handshake.timeout()) + ": check that --server names the server's tunnel port (its"
+                        + " --tunnel-addr, 8443 by default) and that the server is not overloaded.";
             }
             if (cause instanceof UpgradeTimeoutException upgrade) {
                 return where + " took the connection but did not answer the tunnel's WebSocket upgrade within "
@@ -251,6 +257,10 @@ final class ConnectFailures {
                 message = "The lookup of the name of " + at + " did not end within " + Durations.format(timeout)
                         + " (--connect-timeout): the system's DNS servers did not answer in time; check them, or give"
                         + " the proxy's IP address.";
+            } else if (cause instanceof ProxyConnectException && causedBy(cause, SslHandshakeTimeoutException.class)) {
+                message = capitalized(at) + " did not complete the TLS handshake within " + Durations.format(timeout)
+                        + ": it may be overloaded, or not take TLS on that port; check the proxy's address, port and"
+                        + " scheme, or pass --proxy none if the server can be reached directly.";
             } else if (cause instanceof ProxyConnectException && causedBy(cause, SSLException.class)) {
                 message = tlsFailure(proxy, at, cause);
             } else if (status.find()) {
@@ -386,6 +396,22 @@ final class ConnectFailures {
 
         UpgradeTimeoutException(Duration timeout) {
             super("no answer to the WebSocket upgrade within " + Durations.format(timeout));
+            this.timeout = timeout;
+        }
+
+        Duration timeout() {
+            return timeout;
+        }
+    }
+
+    /** The server took the connection and did not complete the TLS handshake in time. */
+    static final class TlsTimeoutException extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+
+        private final transient Duration timeout;
+
+        TlsTimeoutException(Duration timeout, Throwable cause) {
+            super("no end of the TLS handshake within " + Durations.format(timeout), cause);
             this.timeout = timeout;
         }
 

@@ -24,10 +24,12 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.proxy.ProxyConnectException;
+import io.netty.handler.proxy.ProxyConnectionEvent;
 import io.netty.handler.proxy.ProxyHandler;
 import io.netty.handler.proxy.Socks5ProxyHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
@@ -72,7 +74,10 @@ import java.util.concurrent.TimeUnit;
  * the server (HTTP {@code CONNECT} or a SOCKS5 connect request) by name, so that it resolves it (for {@code socks5://}
  * too, as Go's clients ask), or by the IP address {@code --server} gives; TLS and the upgrade then go through the
  * tunnel it opens. To an {@code https://} proxy, the client speaks TLS first and sends {@code CONNECT} inside it, as
- * Go's clients do; the proxy's certificate is checked as the server's is, for the proxy's name.
+ * Go's clients do; the proxy's certificate is checked as the server's is, for the proxy's name. The connect timeout
+ * bounds all up to the proxy's answer, its TLS handshake included ({@link ProxyDeadline}); TLS to the server and the
+ * upgrade then have {@link #HANDSHAKE_TIMEOUT} together, from that answer ({@link ProxyGate}) or, without a proxy, from
+ * the TCP connection.
  */
 final class TunnelConnector {
 
@@ -88,6 +93,7 @@ final class TunnelConnector {
     private final String hostname;
     private final Duration connectTimeout;
     private final SslContext proxySslContext;
+    private final Duration handshakeTimeout;
 
     /** {@code version} and {@code hostname} are sent when not null. */
     TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
@@ -113,14 +119,28 @@ final class TunnelConnector {
      */
     TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig, ChannelHandler streamHandler,
                     String version, String hostname, Duration connectTimeout, SslContext proxySslContext) {
+        this(config, sslContext, yamuxConfig, streamHandler, ClientIdentity.clean(version),
+                ClientIdentity.clean(hostname), connectTimeout, proxySslContext, HANDSHAKE_TIMEOUT);
+    }
+
+    private TunnelConnector(ClientConfig config, SslContext sslContext, YamuxConfig yamuxConfig,
+                            ChannelHandler streamHandler, String version, String hostname, Duration connectTimeout,
+                            SslContext proxySslContext, Duration handshakeTimeout) {
+        this.handshakeTimeout = handshakeTimeout;
         this.proxySslContext = proxySslContext;
         this.connectTimeout = connectTimeout;
         this.config = config;
         this.sslContext = sslContext;
         this.yamuxConfig = yamuxConfig;
         this.streamHandler = streamHandler;
-        this.version = ClientIdentity.clean(version);
-        this.hostname = ClientIdentity.clean(hostname);
+        this.version = version;
+        this.hostname = hostname;
+    }
+
+    /** This connector with {@code timeout} for TLS to the server and the upgrade together (tests give less). */
+    TunnelConnector withHandshakeTimeout(Duration timeout) {
+        return new TunnelConnector(config, sslContext, yamuxConfig, streamHandler, version, hostname, connectTimeout,
+                proxySslContext, timeout);
     }
 
     /** How long an attempt has for the name lookup and the TCP connection, to all of the name's addresses together. */
@@ -252,7 +272,7 @@ final class TunnelConnector {
                 .subprotocol(SUBPROTOCOL)
                 .customHeaders(headers)
                 .maxFramePayloadLength(maxFramePayload)
-                .handshakeTimeoutMillis(HANDSHAKE_TIMEOUT.toMillis())
+                .handshakeTimeoutMillis(handshakeTimeout.toMillis())
                 .generateOriginHeader(false)
                 .build();
         ProxyUrl proxy = config.proxy();
@@ -274,23 +294,28 @@ final class TunnelConnector {
                     @Override
                     protected void initChannel(Channel ch) {
                         if (proxy != null) {
-                            if (proxySslContext != null) {
-                                // Before the proxy's handler: CONNECT, and all after it, go inside this TLS.
-                                ch.pipeline().addLast("proxy-tls", tlsHandler(ch, proxySslContext, proxy.hostPort()));
-                            }
-                            // First (after TLS to an https:// proxy): it sends CONNECT (or the SOCKS5 greeting) once the TCP connection is up (which
+                            // It sends CONNECT (or the SOCKS5 greeting) once the TCP connection is up (which
                             // completes the connect future and wins the race) and holds back the writes after it (TLS,
                             // the upgrade) until the proxy has let the client through; a refusal comes as a
                             // ProxyConnectException (UpgradeOutcome).
                             ProxyHandler connectVia = proxyHandler(proxy, new InetSocketAddress(address,
                                     proxy.hostPort().port()));
-                            connectVia.setConnectTimeoutMillis(connectTimeout.toMillis());
-                            ch.pipeline().addLast("proxy-deadline", new ProxyDeadline(connectVia, deadlineNanos));
+                            // Before the proxy's handler: CONNECT, and all after it, go inside this TLS.
+                            SslHandler proxyTls = proxySslContext == null ? null
+                                    : tlsHandler(ch, proxySslContext, proxy.hostPort());
+                            ch.pipeline().addLast("proxy-deadline", new ProxyDeadline(connectVia, proxyTls, deadlineNanos));
+                            if (proxyTls != null) {
+                                ch.pipeline().addLast("proxy-tls", proxyTls);
+                            }
                             ch.pipeline().addLast("proxy", connectVia);
+                            ch.pipeline().addLast(new ProxyGate());
                         }
                         ch.pipeline().addLast(new RaceGate());
                         if (sslContext != null) {
-                            ch.pipeline().addLast(tlsHandler(ch, sslContext, config.server().hostPort()));
+                            SslHandler serverTls = tlsHandler(ch, sslContext, config.server().hostPort());
+                            // The upgrade's timeout, which also counts from the end of the connect (ProxyGate).
+                            serverTls.setHandshakeTimeoutMillis(handshakeTimeout.toMillis());
+                            ch.pipeline().addLast(serverTls);
                         } else {
                             ch.pipeline().addLast(new TlsAnswerDetector());
                         }
@@ -439,24 +464,59 @@ final class TunnelConnector {
     }
 
     /**
-     * Once the TCP connection to the proxy is up, leaves the proxy's answer to {@code CONNECT} (or its SOCKS5
-     * handshake) only what remains of the attempt's connect timeout (at least 1 ms: 0 would mean no timeout to Netty).
+     * Once the TCP connection to the proxy is up, leaves the TLS handshake with an {@code https://} proxy, and the
+     * proxy's answer to {@code CONNECT} (or its SOCKS5 handshake), only what remains of the attempt's connect timeout
+     * (at least 1 ms: 0 would mean no timeout to Netty), instead of Netty's own 10 s for the handshake. Set before
+     * the TLS handler hears of the connection: it starts the handshake, and its timer, then.
      */
     private static final class ProxyDeadline extends ChannelInboundHandlerAdapter {
         private final ProxyHandler connectVia;
+        private final SslHandler proxyTls;
         private final long deadlineNanos;
 
-        ProxyDeadline(ProxyHandler connectVia, long deadlineNanos) {
+        /** {@code proxyTls}: null for a proxy without TLS. */
+        ProxyDeadline(ProxyHandler connectVia, SslHandler proxyTls, long deadlineNanos) {
             this.connectVia = connectVia;
+            this.proxyTls = proxyTls;
             this.deadlineNanos = deadlineNanos;
         }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
-            connectVia.setConnectTimeoutMillis(Math.max(1, remainingMillis));
+            long remainingMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
+            if (proxyTls != null) {
+                proxyTls.setHandshakeTimeoutMillis(remainingMillis);
+            }
+            connectVia.setConnectTimeoutMillis(remainingMillis);
             ctx.pipeline().remove(this);
             ctx.fireChannelActive();
+        }
+    }
+
+    /**
+     * Holds the connection's activation back from TLS to the server and the upgrade until the proxy has let the client
+     * through: their timeout ({@link #HANDSHAKE_TIMEOUT}) then counts from there, as without a proxy from the TCP
+     * connection, and not from the TCP connection to the proxy, which left a proxy slow to answer CONNECT within the
+     * connect timeout to be cut off by the upgrade's or the server's TLS timeout. Their writes wait in the proxy's
+     * handler until then anyway.
+     */
+    private static final class ProxyGate extends ChannelInboundHandlerAdapter {
+        private boolean activeHeld;
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            activeHeld = true;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            ctx.fireUserEventTriggered(evt);
+            if (evt instanceof ProxyConnectionEvent && !ctx.isRemoved()) {
+                if (activeHeld) {
+                    ctx.fireChannelActive();
+                }
+                ctx.pipeline().remove(this);
+            }
         }
     }
 
@@ -487,7 +547,7 @@ final class TunnelConnector {
                     ctx.close();
                 }
             } else if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
-                fail(ctx, new ConnectFailures.UpgradeTimeoutException(HANDSHAKE_TIMEOUT));
+                fail(ctx, new ConnectFailures.UpgradeTimeoutException(handshakeTimeout));
             } else {
                 ctx.fireUserEventTriggered(evt);
             }
@@ -497,6 +557,9 @@ final class TunnelConnector {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof ProxyConnectException && config.proxy() != null) {
                 fail(ctx, ConnectFailures.ProxyFailedException.of(config.proxy(), config.server(), cause, connectTimeout));
+            } else if (cause instanceof SslHandshakeTimeoutException) {
+                // The server's: the proxy's comes inside a ProxyConnectException.
+                fail(ctx, new ConnectFailures.TlsTimeoutException(handshakeTimeout, cause));
             } else if (cause instanceof WebSocketClientHandshakeException e && e.response() != null) {
                 HttpResponseStatus status = e.response().status();
                 if (status.code() == HttpResponseStatus.UNAUTHORIZED.code()) {
