@@ -138,6 +138,28 @@ class ConnectFailuresTest {
     }
 
     @Test
+    void aWssServerThatTakesTheConnectionAndNeverCompletesTlsIsSaidSoNotCalledPlain() throws Exception {
+        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> ScriptedTunnelServer.drainUntilEof(socket))) {
+            ServerAddress address = ServerAddress.parse("wss://" + server.address());
+            EventLoopGroup group = Transport.newEventLoopGroup(1, "failures-test");
+            try {
+                TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)),
+                        TunnelClient.sslContext(true, null), YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(),
+                        null, null).withHandshakeTimeout(Duration.ofSeconds(1));
+                Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
+
+                assertThat(attempt.await(10_000)).isTrue();
+                assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT))
+                        .isEqualTo(server.address() + " took the connection but did not complete the TLS handshake"
+                                + " within 1 s: check that --server names the server's tunnel port (its --tunnel-addr,"
+                                + " 8443 by default) and that the server is not overloaded.");
+            } finally {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
     void anUnansweredUpgradeNamesItsTimeoutAsOtherMessagesWriteDurations() {
         ConnectFailures.UpgradeTimeoutException timeout = new ConnectFailures.UpgradeTimeoutException(Duration.ofMillis(1500));
 
