@@ -88,6 +88,14 @@ class ProxyUrlTest {
                 .source()).isEqualTo("HTTP_PROXY");
         assertThat(resolve(NONE, Map.of("HTTPS_PROXY", "socks5h://socks.corp:1080", "NO_PROXY", "example.com")))
                 .isNull();
+        // As Go's net/http takes socks5h from the variables (golang/go#24135): SOCKS5, on port 1080 unless given.
+        ProxyUrl fromHttpProxy = ProxyUrl.resolve(null, "PICOTUNNEL_PROXY", WS,
+                Map.of("HTTP_PROXY", "Socks5h://alice:s3cret@socks.corp/"));
+        assertThat(fromHttpProxy.scheme()).isEqualTo(ProxyUrl.Scheme.SOCKS5H);
+        assertThat(fromHttpProxy.scheme().socks()).isTrue();
+        assertThat(fromHttpProxy.hostPort()).isEqualTo(new HostPort("socks.corp", 1080));
+        assertThat(fromHttpProxy.user()).isEqualTo("alice");
+        assertThat(fromHttpProxy.address()).isEqualTo("socks5h://socks.corp:1080");
         // Go's httpproxy reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY only: ALL_PROXY (curl's) is no proxy for it.
         assertThat(resolve(NONE, Map.of("ALL_PROXY", "socks5h://socks.corp:1080"))).isNull();
         assertThat(resolve(NONE, Map.of("all_proxy", "socks5://socks.corp:1080"))).isNull();
