@@ -55,9 +55,11 @@ public final class TcpStreamBridge {
     /**
      * Completes on the socket's event loop once the first stream is open and takes what the socket delivers (release
      * a hold in front of the socket's pipeline then). Fails when the tunnel has no client connected (the socket is
-     * then closed), when the stream could not be opened, for instance because the session was lost meanwhile (the
-     * socket is then reset), or when the socket closed while the stream was opening (the stream is reset). A stream
-     * reset after this, but for a refusal carried to another client, is passed on as a reset of the socket.
+     * then closed), when the stream could not be opened, for instance because the client chosen for it was lost
+     * before its SYN and no other took it (the socket is then reset: a FIN would pass for an empty answer to a visitor
+     * waiting for the target to speak), or when the socket closed while the stream was opening (the stream is
+     * reset). A stream reset after this, but for a refusal carried to another client, is passed on as a reset of the
+     * socket.
      */
     public static Future<Void> connect(TunnelRegistry registry, String tunnelId, StreamHeader header, Channel socket) {
         TcpStreamBridge bridge = new TcpStreamBridge(registry, tunnelId, header, socket);
@@ -80,7 +82,7 @@ public final class TcpStreamBridge {
             } else if (carried) {
                 socket.eventLoop().execute(this::reset);
             } else {
-                if (opened.cause() instanceof TunnelOfflineException) {
+                if (opened.cause() instanceof TunnelOfflineException offline && !offline.clientLost()) {
                     socket.close();
                 } else {
                     Relay.abortChannel(socket);

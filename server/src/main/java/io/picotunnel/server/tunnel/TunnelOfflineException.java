@@ -3,7 +3,28 @@ package io.picotunnel.server.tunnel;
 /** A stream was asked of a tunnel whose client is not connected. */
 public final class TunnelOfflineException extends RuntimeException {
 
+    private final boolean clientLost;
+
     public TunnelOfflineException(String tunnelId) {
-        super("the client of tunnel " + tunnelId + " is not connected");
+        this("the client of tunnel " + tunnelId + " is not connected", false);
+    }
+
+    private TunnelOfflineException(String message, boolean clientLost) {
+        super(message);
+        this.clientLost = clientLost;
+    }
+
+    /** The client chosen for the stream was lost (its connection closed) before its SYN, and no other took it. */
+    static TunnelOfflineException clientLost(String tunnelId) {
+        return new TunnelOfflineException("the client of tunnel " + tunnelId
+                + " chosen for the stream was lost before the stream opened, and no other client could take it", true);
+    }
+
+    /**
+     * True when the tunnel had a client for the stream, lost before the stream opened; false when it had none (nor one
+     * under way that registered).
+     */
+    public boolean clientLost() {
+        return clientLost;
     }
 }

@@ -384,7 +384,8 @@ public final class TunnelRegistry implements TunnelPresence {
      * Opens a stream to one of the tunnel's clients with {@code handler} in its pipeline: the one with the
      * fewest open streams. When that session refuses because it is closed, going away or full, the next one
      * is tried. Fails with {@link TunnelOfflineException} when no client can take streams: at once, or when a client
-     * is under way ({@link #arriving}) once it was given up or the arrival wait passed; with
+     * is under way ({@link #arriving}) once it was given up or the arrival wait passed, or when the last one tried was
+     * lost between its choice and the stream's open ({@link TunnelOfflineException#clientLost}); with
      * {@link ClientStoppingException} when the last one tried sent GoAway between its choice and the stream's open.
      */
     public Future<YamuxStreamChannel> openStream(String tunnelId, ChannelHandler handler) {
@@ -499,15 +500,15 @@ public final class TunnelRegistry implements TunnelPresence {
 
     /**
      * Why the last client tried took no stream: one that went away after it was chosen (its connection lost, or
-     * closed by the server) left the tunnel offline, or it is stopping when it sent GoAway; anything else (its stream
-     * limit, say) is {@code cause}.
+     * closed by the server) left the tunnel offline ({@link TunnelOfflineException#clientLost}), or it is stopping
+     * when it sent GoAway; anything else (its stream limit, say) is {@code cause}.
      */
     private static Throwable whyNot(Connection connection, String tunnelId, Throwable cause) {
         if (!(cause instanceof StreamOpenException) || connection.usable()) {
             return cause;
         }
         return connection.session().goAwayReceived().isDone()
-                ? new ClientStoppingException(tunnelId) : new TunnelOfflineException(tunnelId);
+                ? new ClientStoppingException(tunnelId) : TunnelOfflineException.clientLost(tunnelId);
     }
 
     /**
