@@ -62,7 +62,8 @@ public enum Setting implements DeclaredSetting {
             "How much the windows of one client connection may grow in all, which bounds its memory."),
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection;"
             + " when every client connection of a tunnel has as many, an HTTP request to it gets 503 tunnel_busy"
-            + " (Retry-After: 5) and a WARN (once a minute at most), a tcp or passthrough connection is reset."),
+            + " (Retry-After: 5) and a WARN (once a minute at most), a tcp or passthrough connection is reset (and a"
+            + " WARN of its own, once a minute at most)."),
     SESSION_BUFFER_LIMIT("--session-buffer-limit", "BYTES", null,
             "Most bytes the streams of one client connection may hold for visitors that read slower than the client sends;"
                     + " beyond, the stream whose visitor has gone longest without reading is reset. Default: 256MiB, or a quarter of the heap if less."),

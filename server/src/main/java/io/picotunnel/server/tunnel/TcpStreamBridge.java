@@ -7,6 +7,7 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import org.slf4j.Logger;
@@ -23,7 +24,8 @@ import java.util.Set;
  * refuses the stream at its opening (stopping, or at its --max-streams) never passed them to the target, and the
  * connection goes on to another client of the tunnel with all of them, up to {@link #MAX_OPENS} streams in all. The
  * log says once, when the connection went to another client or was reset, how many clients refused it and why the last
- * did. Used by tcp services and TLS passthrough.
+ * did. A connection reset because every client connection of the tunnel is at the server's --max-streams gets a
+ * WARN instead, at most once a minute for the server. Used by tcp services and TLS passthrough.
  */
 public final class TcpStreamBridge {
 
@@ -79,7 +81,14 @@ public final class TcpStreamBridge {
             if (opened.isSuccess()) {
                 YamuxStreamChannel stream = opened.getNow();
                 socket.eventLoop().execute(() -> send(stream));
-            } else if (carried) {
+                return;
+            }
+            if (opened.cause() instanceof StreamOpenException full && full.atStreamLimit()) {
+                registry.connectionsAtStreamLimit.refused(true, "tunnel " + tunnelId + ": no stream to its client, "
+                        + full.getMessage() + " (--max-streams): resetting new tcp and TLS passthrough connections"
+                        + " until some end");
+            }
+            if (carried) {
                 socket.eventLoop().execute(this::reset);
             } else {
                 if (opened.cause() instanceof TunnelOfflineException offline && !offline.clientLost()) {

@@ -11,6 +11,8 @@ import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.server.net.RefusalLog;
+import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -153,6 +155,12 @@ public final class TunnelRegistry implements TunnelPresence {
      * is written); a test holds one back to stand in the moment between the 101 and the registration.
      */
     volatile BiConsumer<Channel, Runnable> registration = (channel, register) -> register.run();
+    /**
+     * The WARN for tcp and TLS passthrough connections reset because every client connection of their tunnel is at
+     * the server's --max-streams: at most once a minute for the whole server (a flood of visitors makes one line), so
+     * kept here, where every such connection's stream is asked for, as the HTTP proxy keeps its own.
+     */
+    final RefusalLog connectionsAtStreamLimit = new RefusalLog(LoggerFactory.getLogger(TcpStreamBridge.class));
     private final Clock clock;
 
     public TunnelRegistry(Clock clock) {

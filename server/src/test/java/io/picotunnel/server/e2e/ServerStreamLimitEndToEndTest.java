@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -14,17 +15,20 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
  * The server's own session to a tunnel's only client at the server's {@code --max-streams}: the server opens no
- * stream, so an HTTP visitor learns that the tunnel is busy, not that the app failed; a tcp visitor is closed.
+ * stream, so an HTTP visitor learns that the tunnel is busy, not that the app failed; a tcp visitor is reset. A WARN
+ * says so, at most once a minute for each.
  * Real server, client and targets.
  */
 class ServerStreamLimitEndToEndTest {
@@ -108,6 +112,28 @@ class ServerStreamLimitEndToEndTest {
             }
 
             assertThat(ended).as("closed or reset, nothing echoed").isTrue();
+        }
+    }
+
+    /** A flood of tcp visitors at the server's --max-streams: each is reset, and one WARN says why, not one each. */
+    @Test
+    void tcpVisitorsToATunnelWhoseOnlyClientSessionIsAtTheServersStreamLimitAreResetUnderOneWarn() throws Exception {
+        Socket first = tunnel.relayed();
+        Socket second = tunnel.relayed();
+        try (first; second; LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
+            for (int i = 0; i < 5; i++) {
+                try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
+                    visitor.setSoTimeout(10_000);
+
+                    assertThatThrownBy(() -> visitor.getInputStream().read()).as("visitor %d", i)
+                            .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+                }
+            }
+
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("tunnel " + tunnel.id + ": no stream to its client, stream limit of " + MAX_STREAMS
+                            + " reached (--max-streams)")
+                    .contains("resetting new tcp and TLS passthrough connections");
         }
     }
 
