@@ -8,6 +8,7 @@ import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.proxy.tcp.TcpTraffic;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.StallingServer;
@@ -391,6 +392,56 @@ class TcpServiceEndToEndTest {
                 // bounded by the write high-water mark even though the visitor's socket is on another event loop.
                 YamuxSession session = testbed.server().registry().connections(tunnelId).getFirst().session();
                 assertThat(session.peakStreamBufferedBytes()).as("bytes one stream held on the server")
+                        .isLessThanOrEqualTo(YamuxConfig.INITIAL_STREAM_WINDOW + 64 * 1024);
+
+                target.release();
+                String sentSha = sent.get(60, TimeUnit.SECONDS);
+                assertThat(target.awaitSha256(60)).isEqualTo(sentSha);
+                assertThat(target.receivedBytes()).isEqualTo(total);
+            }
+        }
+    }
+
+    /**
+     * A visitor that writes mebibytes before its stream is acknowledged, to a target that reads nothing: until the ACK
+     * the server reads no more than its 64 KiB keep limit plus one read, at the ACK one read more for the relay, and
+     * from then on only while the stream is writable. What one stream held on the server stays within its window and
+     * write mark, as for a visitor whose stream was acknowledged at once.
+     */
+    @Test
+    void aVisitorWritingMebibytesBeforeItsStreamIsAcknowledgedIsHeldBackWithBoundedBytesInFlight() throws Exception {
+        long total = 32 * MiB;
+        try (StallingServer target = new StallingServer()) {
+            TcpServicePorts.Created slowService = testbed.createTcpServiceOnFreePort(tunnelId, target.address());
+            TcpTraffic traffic = testbed.server().tcpServices().traffic(slowService.id()).orElseThrow();
+            TunnelRegistry.Connection client = testbed.server().registry().connections(tunnelId).getFirst();
+            HeldInbound ack = HeldInbound.holdWhatComesFrom(client);
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), slowService.port())) {
+                AtomicLong written = new AtomicLong();
+                CompletableFuture<String> sent = new CompletableFuture<>();
+                Thread.ofVirtual().name("early-writer").start(() -> {
+                    try {
+                        sent.complete(Transfers.writeRandom(socket.getOutputStream(), total, 11, written));
+                        socket.shutdownOutput();
+                    } catch (Throwable e) {
+                        sent.completeExceptionally(e);
+                    }
+                });
+                // The client dialled the target and acknowledged the stream; the server has not read the ACK, and the
+                // visitor's writes stopped: the server keeps 64 KiB and a read, the kernel buffers hold the rest.
+                await().atMost(30, TimeUnit.SECONDS).until(() -> target.connected() && ack.count() > 0);
+                AtomicLong seen = new AtomicLong(-1);
+                await().pollInterval(Duration.ofMillis(100)).during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(20))
+                        .until(() -> written.get() == seen.getAndSet(written.get()));
+                assertThat(written.get()).as("written before the ACK").isGreaterThan(MiB);
+
+                ack.release();
+                await().atMost(30, TimeUnit.SECONDS).until(() -> traffic.receivedBytes() >= 256 * 1024);
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                        assertThat(traffic.receivedBytes() - target.receivedBytes()).as("bytes in flight")
+                                .isLessThanOrEqualTo(MAX_BYTES_IN_FLIGHT));
+                assertThat(written.get()).isLessThan(total);
+                assertThat(client.session().peakStreamBufferedBytes()).as("bytes one stream held on the server")
                         .isLessThanOrEqualTo(YamuxConfig.INITIAL_STREAM_WINDOW + 64 * 1024);
 
                 target.release();
