@@ -15,7 +15,8 @@ import java.util.List;
  * once and is kept too (retained, not copied), so that a stream the client refuses before its ACK can be opened on
  * another client with all of it, in order. Once {@link #KEEP_LIMIT} bytes are kept the socket is not read until the
  * ACK: at most that plus one read is kept. The visitor's end of input waits for the ACK too. At the ACK what was kept is let go and the handler
- * steps out, in front of the relay, which takes over. On the socket's event loop.
+ * steps out, in front of the relay, which takes over (reading on if the stream is writable). On the socket's event
+ * loop.
  */
 final class Unacknowledged extends ChannelInboundHandlerAdapter {
 
@@ -113,9 +114,10 @@ final class Unacknowledged extends ChannelInboundHandlerAdapter {
         }
         if (inputShutdown) {
             ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
-        } else {
+        } else if (stream.isWritable()) {
             // The relay's first read may have come here, and the read complete it reads on from with it: with the
-            // limit reached no read is pending, and nothing else would start one.
+            // limit reached no read is pending, and nothing else would start one. Only while the stream can take
+            // more, as the relay reads: else the relay reads when the stream turns writable.
             ctx.read();
         }
         ctx.pipeline().remove(this);

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
@@ -80,6 +81,25 @@ class UnacknowledgedTest {
     }
 
     @Test
+    void atTheAckAStreamThatCannotTakeMoreIsNotReadForTheRelayReadsOnceItCan() {
+        FakeStream first = stream();
+        unacknowledged.sendTo(first, header("first"));
+        visitorSends(CHUNK, (byte) 1);
+        visitorSends(CHUNK, (byte) 2);
+        assertThat(reads).as("80 KiB kept: no more reads until the ACK").hasValue(2);
+        first.writable = false;
+        Relay.start(socket, first);
+
+        unacknowledged.acknowledged();
+
+        assertThat(reads).as("no read while the stream's window or queue is full").hasValue(2);
+        assertThat(socket.pipeline().get(Unacknowledged.NAME)).as("out of the relay's way").isNull();
+        first.writable = true;
+        first.pipeline().fireChannelWritabilityChanged();
+        assertThat(reads).as("the relay reads once the stream can take more").hasValue(3);
+    }
+
+    @Test
     void aStreamOpenedAfterARefusalGetsItsHeaderThenEverythingKeptInOrderAndTheEofWaitsForTheAck() {
         FakeStream refused = stream();
         unacknowledged.sendTo(refused, header("first"));
@@ -126,6 +146,13 @@ class UnacknowledgedTest {
 
     /** Takes what is written to it as a stream would, and nothing else. */
     private static final class FakeStream extends EmbeddedChannel implements YamuxStreamChannel {
+
+        boolean writable = true;
+
+        @Override
+        public boolean isWritable() {
+            return writable && super.isWritable();
+        }
 
         byte[] received() {
             ByteArrayOutputStream all = new ByteArrayOutputStream();
