@@ -33,6 +33,7 @@ import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
 
 /**
  * A yamux stream as a Netty child channel (after codec-http2's {@code AbstractHttp2StreamChannel}). Everything
@@ -105,6 +106,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private volatile boolean outputShutdown;
     private volatile boolean reset;
     private volatile ResetReason peerResetReason = ResetReason.NONE;
+    /** The write of our SYN failed: the connection closed before it left. */
+    private volatile boolean synNeverSent;
 
     private boolean queueOverHighWaterMark;
     private boolean finPending;
@@ -206,6 +209,11 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     @Override
     public ResetReason peerResetReason() {
         return peerResetReason;
+    }
+
+    @Override
+    public boolean synNeverSent() {
+        return synNeverSent;
     }
 
     // ---- Channel ----
@@ -404,9 +412,11 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     /** Sends the first frame of the stream: WindowUpdate with SYN or ACK (and the initial window delta). */
     void sendOpeningFrame() {
-        session.writeFrame(YamuxFrame.windowUpdate(state.takeSendFlags(), streamId,
+        int flags = state.takeSendFlags();
+        session.writeFrame(YamuxFrame.windowUpdate(flags, streamId,
                 receiveWindow.takeInitialDelta())).addListener(f -> {
                     if (!f.isSuccess()) {
+                        synNeverSent = (flags & FLAG_SYN) != 0;
                         // The session goes with it: a GoAway written after a lost ACK would let the peer take the
                         // stream, unacknowledged, for refused and open it again elsewhere although we have it.
                         session.closeForLostOpeningFrame(this, f.cause());

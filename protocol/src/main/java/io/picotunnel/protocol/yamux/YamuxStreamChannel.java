@@ -42,6 +42,12 @@ public interface YamuxStreamChannel extends Channel {
     /** Why the peer reset the stream: {@link ResetReason#NONE} when it gave no reason or did not reset it. */
     ResetReason peerResetReason();
 
+    /**
+     * True when this side opened the stream and its SYN never left: the session's connection closed with the SYN still
+     * queued, so the peer never heard of the stream, and it may be opened on another session as after a refusal.
+     */
+    boolean synNeverSent();
+
     /** True when the stream ended by RST, from either side. */
     boolean isReset();
 

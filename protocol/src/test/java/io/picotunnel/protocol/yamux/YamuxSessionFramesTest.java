@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
@@ -726,6 +727,39 @@ class YamuxSessionFramesTest {
 
         assertThat(p.channel.isOpen()).as("session closed").isFalse();
         assertThat(p.session.activeStreams()).isZero();
+    }
+
+    @Test
+    void aStreamWhoseSynCouldNotBeWrittenSaysSoWhenTheSessionCloses() {
+        // Its peer never heard of it: the opener may open it on another session. Not so for one whose SYN left.
+        RawPeer p = server(noKeepAlive());
+        AtomicBoolean failSyns = new AtomicBoolean();
+        p.channel.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                // the session's encoder sits in front of it: frames come here as bytes (header: flags at 2)
+                if (failSyns.get() && msg instanceof ByteBuf b && b.readableBytes() >= 12
+                        && b.getByte(b.readerIndex() + 1) == TYPE_WINDOW_UPDATE
+                        && (b.getUnsignedShort(b.readerIndex() + 2) & FLAG_SYN) != 0) {
+                    b.release();
+                    promise.setFailure(new IOException("test: the connection closed with the SYN queued"));
+                    return;
+                }
+                ctx.write(msg, promise);
+            }
+        });
+        YamuxStreamChannel sent = openOutbound(p);
+        p.channel.flush();
+        failSyns.set(true);
+
+        YamuxStreamChannel unsent = openOutbound(p);
+        p.channel.runPendingTasks();
+
+        assertThat(p.channel.isOpen()).as("session closed").isFalse();
+        assertThat(unsent.isReset()).isTrue();
+        assertThat(unsent.synNeverSent()).isTrue();
+        assertThat(sent.isReset()).isTrue();
+        assertThat(sent.synNeverSent()).as("its SYN left").isFalse();
     }
 
     @Test

@@ -22,7 +22,8 @@ import java.util.Set;
  * the relay takes over), sends the stream header and what the visitor sends, and relays both ways once the client
  * acknowledged the stream. Until the ACK the visitor's bytes are also kept ({@link Unacknowledged}): a client that
  * refuses the stream at its opening (stopping, or at its --max-streams) never passed them to the target, and the
- * connection goes on to another client of the tunnel with all of them, up to {@link #MAX_OPENS} streams in all. The
+ * connection goes on to another client of the tunnel with all of them, up to {@link #MAX_OPENS} streams in all; so does
+ * one whose client's connection closed with the stream's SYN still queued (the client never heard of it). The
  * log says once, when the connection went to another client or was reset, how many clients refused it and why the last
  * did. A connection reset because every client connection of the tunnel is at the server's --max-streams gets a
  * WARN instead, at most once a minute for the server. Used by tcp services and TLS passthrough.
@@ -30,7 +31,10 @@ import java.util.Set;
 public final class TcpStreamBridge {
 
     private static final Logger LOG = LoggerFactory.getLogger(TcpStreamBridge.class);
-    /** Streams opened for one connection at most: the first and two on other clients after refusals. */
+    /**
+     * Streams opened for one connection at most: the first and two on other clients after refusals. One whose SYN never
+     * left does not count: its session is lost, and never chosen again.
+     */
     static final int MAX_OPENS = 3;
 
     private final TunnelRegistry registry;
@@ -43,6 +47,8 @@ public final class TcpStreamBridge {
     private volatile Future<YamuxStreamChannel> opening;
     /** Why the last of the clients in {@code refusedBy} refused this connection's stream. On the socket's loop. */
     private ResetReason lastRefusal;
+    /** A stream of this connection ended before its ACK and this is the next. On the socket's loop. */
+    private boolean reopened;
     /** The client acknowledged the stream: from then on the relay passes its end on. On the socket's loop. */
     private boolean relayStarted;
 
@@ -73,7 +79,7 @@ public final class TcpStreamBridge {
 
     /** Opens a stream: the first, or after a refusal one on another client. */
     private void open() {
-        boolean carried = !refusedBy.isEmpty();
+        boolean carried = reopened;
         Hold hold = new Hold();
         AckWatch watch = new AckWatch(hold, stream -> socket.eventLoop().execute(() -> startRelay(stream, hold)));
         opening = registry.openStream(tunnelId, watch, socket.eventLoop(), refusedBy);
@@ -148,13 +154,17 @@ public final class TcpStreamBridge {
             lastRefusal = reason;
         }
         int refusals = refusedBy.size();
-        if (!reason.refused() || refusals >= MAX_OPENS || !socket.isActive()) {
+        // A session lost with the SYN still queued: its client never heard of the stream, as if it had refused it. It
+        // is no refusal (the log says nothing of it), and a lost session is never chosen again.
+        boolean elsewhere = reason.refused() || stream.synNeverSent();
+        if (!elsewhere || refusals >= MAX_OPENS || !socket.isActive()) {
             String outcome = !socket.isActive() && refusals > 0 ? "closed before another client took it"
                     : refusals >= MAX_OPENS ? "is reset (no more than " + MAX_OPENS + " clients are asked)" : "is reset";
             logRefusals(reason.refused() ? ResetReason.NONE : reason, outcome);
             Relay.abortChannel(socket);
             return;
         }
+        reopened = true;
         open();
     }
 

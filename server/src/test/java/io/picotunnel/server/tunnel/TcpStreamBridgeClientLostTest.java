@@ -4,7 +4,10 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
+import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.stream.StreamHeader;
@@ -21,8 +24,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -32,8 +38,9 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * A tcp visitor whose chosen client connection is lost, without GoAway, between the registry's choice of it and the
- * stream's open: no SYN left, so the visitor goes to another client of the tunnel, or is reset when there is none,
- * never closed cleanly (a visitor waiting for the target to speak first would take the FIN for an empty answer).
+ * stream's open, or with the stream's SYN still queued: no SYN left, so the visitor goes to another client of the
+ * tunnel, or is reset when there is none, never closed cleanly (a visitor waiting for the target to speak first would
+ * take the FIN for an empty answer).
  *
  * <p>Real server, clients, sockets and target. The moment lasts as long as the test needs: the visitor is served on
  * a loop of its own (as a TLS passthrough visitor may be, or a tcp one whose client changed since its accept), so the
@@ -134,6 +141,64 @@ class TcpStreamBridgeClientLostTest {
                 assertThat(other.streamsOpened()).as("the other client took the stream").isEqualTo(opened + 1);
                 assertThat(chosen.streamsOpened()).as("nothing opened on the lost one").isZero();
             }
+        }
+    }
+
+    /**
+     * The client chosen for the visitor's stream is lost (its connection closed, no GoAway) while the stream's SYN waits
+     * to be sent: its client never heard of the stream, and the visitor goes to the other client with what it sent.
+     */
+    @Test
+    void aVisitorWhoseSynWasStillQueuedWhenItsClientWasLostGetsItsEchoFromTheTunnelsOtherClient() throws Exception {
+        testbed.connect(tunnel.id, tunnel.token);
+        // The first client carries a stream: the second, with none, is the one chosen.
+        Socket busy = tunnel.relayed();
+        try (busy) {
+            testbed.startClient(tunnel.token);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> registry().connections(tunnel.id).size() == 2);
+            TunnelRegistry.Connection other = registry().connections(tunnel.id).get(0);
+            TunnelRegistry.Connection chosen = registry().connections(tunnel.id).get(1);
+            long opened = other.streamsOpened();
+            Channel connection = chosen.session().parent();
+            connection.eventLoop().submit(() -> connection.pipeline().addFirst(new UnsentWrites()))
+                    .get(10, TimeUnit.SECONDS);
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
+                visitor.setSoTimeout(10_000);
+                visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+                await().atMost(10, TimeUnit.SECONDS).until(() -> chosen.streamsOpened() == 1);
+
+                connection.close();
+
+                assertThat(new String(visitor.getInputStream().readNBytes(4), StandardCharsets.US_ASCII))
+                        .isEqualTo("ping");
+                assertThat(other.streamsOpened()).as("the other client took the stream").isEqualTo(opened + 1);
+            }
+        }
+    }
+
+    /** Sends nothing of what is written to a client's connection: a close fails it, as the unsent rest of a socket's. */
+    private static final class UnsentWrites extends ChannelOutboundHandlerAdapter {
+        private final List<Object> messages = new ArrayList<>();
+        private final List<ChannelPromise> promises = new ArrayList<>();
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            messages.add(msg);
+            promises.add(promise);
+        }
+
+        @Override
+        public void flush(ChannelHandlerContext ctx) {
+        }
+
+        @Override
+        public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+            messages.forEach(ReferenceCountUtil::release);
+            messages.clear();
+            List<ChannelPromise> unsent = List.copyOf(promises);
+            promises.clear();
+            unsent.forEach(p -> p.tryFailure(new ClosedChannelException()));
+            ctx.close(promise);
         }
     }
 

@@ -207,6 +207,11 @@ class UnacknowledgedTest {
         }
 
         @Override
+        public boolean synNeverSent() {
+            return false;
+        }
+
+        @Override
         public void countHeld(long delta) {
         }
     }
