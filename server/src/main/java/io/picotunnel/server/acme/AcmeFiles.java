@@ -26,6 +26,9 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.Writer;
+import java.net.MalformedURLException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -53,9 +56,10 @@ import java.util.Properties;
 /**
  * What ACME keeps in {@code <data>/certs/acme/}: {@code account.key} and, per domain, {@code <domain>.crt}
  * (chain) with {@code <domain>.key} and {@code <domain>.directory} (the ACME directory it came from: a certificate
- * from another directory is not used), and {@code <domain>.failure} while orders for it fail (the retry delay,
- * likewise only for the directory it names). Keys are written with mode 0600; every file is replaced atomically, and a
- * certificate's files together (see {@link #store}).
+ * from another directory is not used), {@code <domain>.failure} while orders for it fail (the retry delay,
+ * likewise only for the directory it names), and {@code <domain>.order} from the finalization of an order until its
+ * certificate is saved (see {@link #storeOrder}). Keys, and the order with its key, are written with mode 0600; every
+ * file is replaced atomically, and a certificate's files together (see {@link #store}).
  */
 final class AcmeFiles {
 
@@ -65,6 +69,7 @@ final class AcmeFiles {
     private static final int MAX_FAILURES = 1_000_000;
     private static final int MAX_FAILURE_FILE_SIZE = 64 * 1024;
     private static final int MAX_ERROR_LENGTH = 4096;
+    private static final int MAX_ORDER_FILE_SIZE = 64 * 1024;
     private final Path directory;
     private final String acmeDirectory;
 
@@ -133,15 +138,20 @@ final class AcmeFiles {
      * is computed from the private one.
      */
     static KeyPair readKeyPair(Path file) throws IOException {
+        return readKeyPair(Files.readString(file, StandardCharsets.US_ASCII), file.toString());
+    }
+
+    /** {@link #readKeyPair(Path)} of the PEM text {@code pemText}, read from {@code file} (named in errors). */
+    private static KeyPair readKeyPair(String pemText, String file) throws IOException {
         PemObject pem;
-        try (PemReader reader = new PemReader(Files.newBufferedReader(file, StandardCharsets.US_ASCII))) {
+        try (PemReader reader = new PemReader(new StringReader(pemText))) {
             pem = reader.readPemObject();
         } catch (IOException | RuntimeException e) {
             // BouncyCastle's DecoderException for text between the markers that is not base64, say
             throw new IOException(file + ": not a readable PEM key, damaged or cut short (" + PemFiles.reason(e) + ")", e);
         }
         if (pem == null || !pem.getType().equals(SEC1_TYPE)) {
-            try (var reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII)) {
+            try (var reader = new StringReader(pemText)) {
                 return KeyPairUtils.readKeyPair(reader);
             } catch (IOException | RuntimeException e) {
                 throw new IOException(file + ": no PEM key pair (" + PemFiles.reason(e) + ")", e);
@@ -196,6 +206,8 @@ final class AcmeFiles {
             }
         }
         syncDirectory();
+        // its certificate saved, the order is done with: a later attempt must not download this certificate again
+        deleteOrder(domain);
     }
 
     /**
@@ -228,6 +240,74 @@ final class AcmeFiles {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /**
+     * Notes the order for {@code domain} about to be finalized with the certificate key {@code key}, through the
+     * configured ACME directory: a stop or a crash before its certificate is saved ({@link #store} deletes the note)
+     * leaves the CA's order, which the next start takes up instead of placing another (a CA limits the certificates
+     * for one set of names: Let's Encrypt, 5 a week). Mode 0600: the key is the certificate's.
+     */
+    void storeOrder(String domain, PendingOrder order) throws IOException {
+        Properties properties = new Properties();
+        properties.setProperty("directory", acmeDirectory);
+        properties.setProperty("location", order.location().toString());
+        properties.setProperty("key", pem(order.key()));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        properties.store(out, "The ACME order for " + domain + ", finalized with this certificate key: the next start"
+                + " takes it up (downloads its certificate) instead of ordering another. Deleted once the certificate"
+                + " is saved.");
+        writePrivate(orderFile(domain), out.toString(StandardCharsets.ISO_8859_1));
+    }
+
+    /**
+     * The order noted for {@code domain} by {@link #storeOrder}, if any. Throws when it cannot be taken up: unreadable,
+     * or placed through another ACME directory than the configured one.
+     */
+    Optional<PendingOrder> loadOrder(String domain) throws IOException {
+        Path file = orderFile(domain);
+        if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        requireRegularFile(file);
+        if (Files.size(file) > MAX_ORDER_FILE_SIZE) {
+            throw new IOException(file + ": larger than " + MAX_ORDER_FILE_SIZE + " bytes");
+        }
+        Properties properties = new Properties();
+        try {
+            properties.load(new StringReader(Files.readString(file, StandardCharsets.ISO_8859_1)));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+        String directory = properties.getProperty("directory");
+        if (!acmeDirectory.equals(directory)) {
+            throw new IOException(file + ": placed through the ACME directory " + directory + ", not the configured "
+                    + acmeDirectory);
+        }
+        String location = properties.getProperty("location", "");
+        String key = properties.getProperty("key", "");
+        try {
+            URI uri = new URI(location);
+            if (!uri.isAbsolute() || !("https".equals(uri.getScheme()) || "http".equals(uri.getScheme()))) {
+                throw new IOException(file + ": location " + location + " is not an http(s) URL");
+            }
+            return Optional.of(new PendingOrder(uri.toURL(), readKeyPair(key, file.toString())));
+        } catch (URISyntaxException | IllegalArgumentException | MalformedURLException e) {
+            throw new IOException(file + ": location " + location + " is not a URL (" + e.getMessage() + ")", e);
+        }
+    }
+
+    void deleteOrder(String domain) throws IOException {
+        Files.deleteIfExists(orderFile(domain));
+    }
+
+    /** The domains with a {@code .order} file, whatever ACME directory it names (at most 10,000). */
+    List<String> orderDomains() throws IOException {
+        return domainsWith(".order");
+    }
+
+    Path orderFile(String domain) {
+        return directory.resolve(DomainNames.fileStem(domain) + ".order");
     }
 
     /** Notes that orders for {@code domain} failed, through the configured ACME directory. */

@@ -115,7 +115,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         this.serverDomain = DomainNames.normalize(serverDomain);
         this.clock = clock;
         this.files = new AcmeFiles(certsDirectory.resolve("acme"), settings.directoryUri().toString());
-        this.issuer = new CertificateIssuer(responses, settings.timeout());
+        this.issuer = new CertificateIssuer(responses, settings.timeout(), files);
         this.executor = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("picotunnel-acme").factory());
     }
@@ -163,8 +163,9 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
 
     /**
      * Called once every stored service has been told of at start-up: deletes what ACME keeps of domains no longer
-     * wanted, whose services were deleted or disabled (maybe while the server was down): their {@code .failure} files,
-     * and their certificates once expired (a valid one stays, so that a service that comes back needs no new order).
+     * wanted, whose services were deleted or disabled (maybe while the server was down): their {@code .failure} and
+     * {@code .order} files, and their certificates once expired (a valid one stays, so that a service that comes back
+     * needs no new order).
      */
     public void servicesLoaded() {
         if (!executor.isShutdown()) {
@@ -186,6 +187,13 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                 for (String domain : files.certificateDomains()) {
                     if (!wanted.contains(domain)) {
                         deleteIfExpired(domain);
+                    }
+                }
+                for (String domain : files.orderDomains()) {
+                    if (!wanted.contains(domain)) {
+                        log.info("ACME: deleting the order noted for {}, which no service needs a certificate for",
+                                domain);
+                        deleteOrder(domain);
                     }
                 }
             } catch (IOException e) {
@@ -435,6 +443,14 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         }
     }
 
+    private void deleteOrder(String domain) {
+        try {
+            files.deleteOrder(domain);
+        } catch (IOException e) {
+            log.warn("cannot delete {}: {}", files.orderFile(domain), e.getMessage());
+        }
+    }
+
     private void deleteFailure(String domain) {
         try {
             files.deleteFailure(domain);
@@ -445,7 +461,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
 
     /**
      * Writes the certificate issued for {@code domain} that is not on disk yet. When it cannot be (a full disk, say), it
-     * stays served, is written at a later check, and {@code cert_error} says that a restart before then orders again.
+     * stays served, is written at a later check, and {@code cert_error} says what a restart before then does: download
+     * it again from its order noted on disk, or, when that could not be noted either, order again.
      */
     private void save(String domain, DomainState state) {
         CertificateIssuer.Issued issued = state.unsaved;
@@ -458,7 +475,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             state.error = null;
         } catch (IOException e) {
             String error = "the certificate is served but could not be saved in " + files.directory() + " ("
-                    + e.getMessage() + "); it is saved once it can be, and a restart before then orders a new one";
+                    + e.getMessage() + "); it is saved once it can be, and a restart before then "
+                    + (issued.orderNoted() ? "downloads it again from its order at the CA" : "orders a new one");
             if (!error.equals(state.error)) {
                 log.warn("ACME certificate for {}: {}", domain, error);
             }

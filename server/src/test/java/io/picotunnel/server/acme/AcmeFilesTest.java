@@ -6,8 +6,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.interfaces.ECPrivateKey;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,6 +122,55 @@ class AcmeFilesTest {
         } finally {
             Thread.interrupted();
         }
+    }
+
+    @Test
+    void orderIsReadBackWithItsKeyOnlyForItsAcmeDirectoryAndDeletedWhenItsCertificateIsSaved() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        URL location = URI.create("https://ca.test/order/1").toURL();
+
+        files.storeOrder("app.test", new PendingOrder(location, issued.keyPair()));
+
+        assertThat(Files.getPosixFilePermissions(files.orderFile("app.test")))
+                .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+        PendingOrder read = files.loadOrder("app.test").orElseThrow();
+        assertThat(read.location()).isEqualTo(location);
+        assertThat(read.key().getPublic()).isEqualTo(issued.keyPair().getPublic());
+        assertThat(((ECPrivateKey) read.key().getPrivate()).getS())
+                .isEqualTo(((ECPrivateKey) issued.keyPair().getPrivate()).getS());
+        assertThat(files.orderDomains()).containsExactly("app.test");
+        assertThatThrownBy(() -> new AcmeFiles(acme, "https://other-ca.test/dir").loadOrder("app.test"))
+                .isInstanceOf(IOException.class).hasMessageEndingWith("app.test.order: placed through the ACME"
+                        + " directory " + DIRECTORY + ", not the configured https://other-ca.test/dir");
+
+        files.store("app.test", issued.keyPair(), chainPem(issued));
+
+        assertThat(files.loadOrder("app.test")).isEmpty();
+        assertThat(files.orderFile("app.test")).doesNotExist();
+    }
+
+    @Test
+    void orderIsDeletedWhenALoadCompletesTheSaveOfItsCertificateCutShort() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        files.storeOrder("app.test", new PendingOrder(URI.create("https://ca.test/order/1").toURL(), issued.keyPair()));
+        // the new certificate written whole beside its place, not moved there yet
+        Files.writeString(acme.resolve("app.test.key.next"), TestCertificates.pem(issued.keyPair().getPrivate()));
+        Files.writeString(acme.resolve("app.test.crt.next"), chainPem(issued));
+
+        assertThat(files.load("app.test")).isPresent();
+
+        assertThat(files.orderFile("app.test")).as("else its certificate is downloaded again at the next order")
+                .doesNotExist();
+    }
+
+    private static String chainPem(TestCertificates.Issued issued) throws IOException {
+        StringBuilder chainPem = new StringBuilder();
+        for (var certificate : issued.chain()) {
+            chainPem.append(TestCertificates.pem(certificate));
+        }
+        return chainPem.toString();
     }
 
     @Test

@@ -26,6 +26,9 @@ import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import org.shredzone.acme4j.Account;
 import org.shredzone.acme4j.AccountBuilder;
+import org.shredzone.acme4j.Login;
+import org.shredzone.acme4j.Order;
+import org.shredzone.acme4j.challenge.Http01Challenge;
 import org.shredzone.acme4j.Session;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -196,7 +199,8 @@ class AcmeManagerTest {
         // it was thrown away as a failed order, and ordered again after each retry delay: a new certificate every time,
         // up to the CA's limit of duplicate certificates (Let's Encrypt: 5 a week), while none was served
         assertThat(unsaved.status()).isEqualTo("valid");
-        assertThat(unsaved.error()).contains("could not be saved", "a restart before then orders a new one");
+        assertThat(unsaved.error()).contains("could not be saved",
+                "a restart before then downloads it again from its order at the CA");
         BigInteger served = servedCertificate("app.test").getSerialNumber();
         long checksBefore = acme.checks();
         await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 5);
@@ -241,6 +245,142 @@ class AcmeManagerTest {
         acme.onServiceChange(null, service("s3", "three.test", TlsMode.TERMINATE, true));
         await().atMost(ISSUANCE).until(() -> acme.status("three.test").orElseThrow().status().equals("valid"));
         assertThat(accountContacts()).containsExactly(URI.create("mailto:ops@example.test"));
+    }
+
+    @Test
+    void aCertificateIssuedButNotSavedBeforeAStopIsDownloadedAtTheNextStartWithoutANewOrder() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        // the save fails at its first file (which cannot be written where a directory is), as a kill -9 or a stop
+        // between the download and the save would leave it: nothing of the certificate on disk
+        Path crt = data.resolve("certs/acme/app.test.crt");
+        Path inTheWay = data.resolve("certs/acme/app.test.key.next");
+        Files.createDirectories(inTheWay.resolve("not-empty"));
+        Service app = service("s1", "app.test", TlsMode.TERMINATE, true);
+        acme.onServiceChange(null, app);
+        await().atMost(ISSUANCE).until(() -> acme.status("app.test").orElseThrow().error() != null);
+        String unsaved = acme.status("app.test").orElseThrow().error();
+        BigInteger issued = servedCertificate("app.test").getSerialNumber();
+        acme.close();
+        assertThat(pebble.ordersCreated()).isEqualTo(1);
+
+        assertThat(crt).doesNotExist();
+        Files.delete(inTheWay.resolve("not-empty"));
+        Files.delete(inTheWay);
+        store.removeFromAcme("app.test");
+        startManager();
+        acme.onServiceChange(null, app);
+
+        await().atMost(ISSUANCE).until(() -> Files.isRegularFile(crt)
+                && !Files.exists(data.resolve("certs/acme/app.test.order")));
+        // a new order each time: a few restarts at the wrong moment used up Let's Encrypt's 5 certificates a week
+        assertThat(pebble.ordersCreated()).as("orders placed with pebble").isEqualTo(1);
+        assertThat(PemFiles.readChain(crt).getFirst().getSerialNumber()).isEqualTo(issued);
+        assertThat(servedCertificate("app.test").getSerialNumber()).isEqualTo(issued);
+        assertThat(unsaved).contains("a restart before then downloads it again from its order at the CA");
+    }
+
+    @Test
+    void anOrderStoppedBeforeItsFinalizationIsFinalizedAtTheNextStartWithTheNotedKey() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        // what a kill -9 leaves after the order was noted and before the CA took its finalization: a ready order
+        AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), settings.directoryUri().toString());
+        Order order = readyOrder("app.test");
+        java.security.KeyPair noted = EcKeys.newKeyPair();
+        files.storeOrder("app.test", new PendingOrder(order.getLocation(), noted));
+        assertThat(Files.getPosixFilePermissions(files.orderFile("app.test")))
+                .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+        await().atMost(ISSUANCE).until(() -> acme.status("app.test").orElseThrow().status().equals("valid"));
+        assertThat(pebble.ordersCreated()).as("the test's order only").isEqualTo(1);
+        assertThat(servedCertificate("app.test").getPublicKey()).isEqualTo(noted.getPublic());
+        assertThat(files.orderFile("app.test")).as("deleted once the certificate is saved").doesNotExist();
+        order.fetch();
+        assertThat(order.getStatus()).isEqualTo(org.shredzone.acme4j.Status.VALID);
+    }
+
+    @Test
+    void notedOrdersTheCaCannotCompleteAreDiscardedSayingWhyAndNewOnesOrdered() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), settings.directoryUri().toString());
+        // invalid: its validation failed (nobody answered the challenge)
+        Order invalid = testLogin().newOrder().domain("a.test").create();
+        Http01Challenge unanswered = invalid.getAuthorizations().getFirst().findChallenge(Http01Challenge.class)
+                .orElseThrow();
+        unanswered.trigger();
+        assertThat(unanswered.waitForCompletion(Duration.ofSeconds(30))).isEqualTo(org.shredzone.acme4j.Status.INVALID);
+        files.storeOrder("a.test", new PendingOrder(invalid.getLocation(), EcKeys.newKeyPair()));
+        // unknown to the CA (a CA that forgot it, or an order of another account)
+        files.storeOrder("b.test", new PendingOrder(URI.create(pebble.directory()).resolve("/my-order/gone").toURL(),
+                EcKeys.newKeyPair()));
+        int ordersBefore = pebble.ordersCreated();
+
+        try (LogCapture log = new LogCapture(CertificateIssuer.class, Level.INFO)) {
+            acme.onServiceChange(null, service("s1", "a.test", TlsMode.TERMINATE, true));
+            acme.onServiceChange(null, service("s2", "b.test", TlsMode.TERMINATE, true));
+
+            await().atMost(ISSUANCE).until(() -> acme.status("a.test").orElseThrow().status().equals("valid")
+                    && acme.status("b.test").orElseThrow().status().equals("valid"));
+            assertThat(log.messages(Level.INFO)).anySatisfy(line -> assertThat(line)
+                    .startsWith("ACME: the order noted for a.test (" + invalid.getLocation() + ") cannot be completed,"
+                            + " so a new one is placed: it is invalid"));
+            assertThat(log.messages(Level.INFO)).anySatisfy(line -> assertThat(line)
+                    .startsWith("ACME: the order noted for b.test (").contains("/my-order/gone) cannot be completed,"
+                            + " so a new one is placed: the CA answered "));
+        }
+        assertThat(pebble.ordersCreated() - ordersBefore).isEqualTo(2);
+        assertThat(files.orderFile("a.test")).doesNotExist();
+        assertThat(files.orderFile("b.test")).doesNotExist();
+    }
+
+    @Test
+    void anUnreadableOrderNoteIsLoggedAndReplacedByANewOrder() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), settings.directoryUri().toString());
+        Files.createDirectories(files.directory());
+        // cut short by a power cut on a file system that does not keep the order of writes, say
+        Files.writeString(files.orderFile("app.test"), "directory=" + settings.directoryUri() + "\nlocation=https://lo");
+
+        try (LogCapture log = new LogCapture(CertificateIssuer.class, Level.WARN)) {
+            acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+            await().atMost(ISSUANCE).until(() -> acme.status("app.test").orElseThrow().status().equals("valid"));
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("ACME: cannot take up the order noted for app.test, so a new one is placed: "
+                            + files.orderFile("app.test") + ": ");
+        }
+        assertThat(pebble.ordersCreated()).isEqualTo(1);
+        assertThat(files.orderFile("app.test")).doesNotExist();
+        assertThat(data.resolve("certs/acme/app.test.crt")).isRegularFile();
+    }
+
+    /** A login to pebble for the account of {@code certs/acme/account.key}, as the manager's (made if missing). */
+    private Login testLogin() throws Exception {
+        KeyStore pebbleCa = KeyStore.getInstance("PKCS12");
+        pebbleCa.load(null, null);
+        pebbleCa.setCertificateEntry("pebble", PemFiles.readChain(pebble.listenerTrust()).getFirst());
+        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        factory.init(pebbleCa);
+        SSLContext trust = SSLContext.getInstance("TLS");
+        trust.init(null, factory.getTrustManagers(), null);
+        Session session = new Session(URI.create(pebble.directory()), new TrustingAcmeProvider(trust));
+        java.security.KeyPair accountKey = new AcmeFiles(data.resolve("certs/acme"), settings.directoryUri().toString())
+                .accountKey();
+        return new AccountBuilder().agreeToTermsOfService().useKeyPair(accountKey).createLogin(session);
+    }
+
+    /** An order for {@code domain} placed and validated by the test (through the manager's HTTP-01 answers): ready. */
+    private Order readyOrder(String domain) throws Exception {
+        Order order = testLogin().newOrder().domain(domain).create();
+        Http01Challenge challenge = order.getAuthorizations().getFirst().findChallenge(Http01Challenge.class)
+                .orElseThrow();
+        acme.challenges().putHttp01(challenge.getToken(), challenge.getAuthorization());
+        challenge.trigger();
+        assertThat(challenge.waitForCompletion(Duration.ofSeconds(30))).isEqualTo(org.shredzone.acme4j.Status.VALID);
+        acme.challenges().removeHttp01(challenge.getToken());
+        assertThat(order.waitUntilReady(Duration.ofSeconds(30))).isEqualTo(org.shredzone.acme4j.Status.READY);
+        return order;
     }
 
     /** The contacts pebble holds for the account of {@code certs/acme/account.key}, as the CA answers for it. */
@@ -602,6 +742,30 @@ class AcmeManagerTest {
         assertThat(acmeFiles.resolve("back.test.key")).exists();
         assertThat(acmeFiles.resolve("app.test.crt")).as("wanted: renewed, never deleted").exists();
         assertThat(acmeFiles.resolve("app.test.key")).exists();
+    }
+
+    @Test
+    void orderNotesOfDomainsNoLongerWantedAreDeletedAtStartAndThoseOfWantedOnesKept() throws Exception {
+        AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofHours(1), AcmeSettings.HTTP_01);
+        AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), unused.directoryUri().toString());
+        Instant now = clock.instant();
+        // fresh: no order for it while the test runs
+        writeAcmeCertificate(new TestCertificates().issueValid(now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(60)),
+                "app.test"), "app.test");
+        for (String domain : List.of("gone.test", "app.test")) {
+            files.storeOrder(domain, new PendingOrder(URI.create("http://127.0.0.1:9/order/" + domain).toURL(),
+                    EcKeys.newKeyPair()));
+        }
+        startManagerWithoutServerDomain(unused);
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+        acme.servicesLoaded();
+
+        // else the key in it stayed on disk for good
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(files.orderFile("gone.test")));
+        // the clean-up holds the lock a service change takes: once this change returns, it has looked at every domain
+        acme.onServiceChange(null, service("s2", "off.test", TlsMode.TERMINATE, false));
+        assertThat(files.orderFile("app.test")).exists();
     }
 
     @Test
