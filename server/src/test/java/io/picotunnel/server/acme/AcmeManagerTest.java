@@ -301,6 +301,24 @@ class AcmeManagerTest {
     }
 
     @Test
+    void aNotedOrderStillPendingIsAuthorizedAsUsualAndFinalizedWithTheNotedKey() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), settings.directoryUri().toString());
+        // an order not validated yet (this version notes orders once ready; a note may still name a pending one)
+        Order order = testLogin().newOrder().domain("app.test").create();
+        assertThat(order.getStatus()).isEqualTo(org.shredzone.acme4j.Status.PENDING);
+        java.security.KeyPair noted = EcKeys.newKeyPair();
+        files.storeOrder("app.test", new PendingOrder(order.getLocation(), noted));
+
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+
+        await().atMost(ISSUANCE).until(() -> acme.status("app.test").orElseThrow().status().equals("valid"));
+        assertThat(pebble.ordersCreated()).as("the test's order only").isEqualTo(1);
+        assertThat(servedCertificate("app.test").getPublicKey()).isEqualTo(noted.getPublic());
+        assertThat(files.orderFile("app.test")).doesNotExist();
+    }
+
+    @Test
     void notedOrdersTheCaCannotCompleteAreDiscardedSayingWhyAndNewOnesOrdered() throws Exception {
         start(null, List.of(AcmeSettings.HTTP_01), true);
         AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), settings.directoryUri().toString());
