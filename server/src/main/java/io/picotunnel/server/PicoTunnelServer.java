@@ -582,8 +582,9 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     /**
-     * Stops as on SIGTERM: checks no more tunnels, gives up an ACME order under way (no retry delay: the next start
-     * orders again at once), takes no new visitors or tunnel clients, sends GoAway on every
+     * Stops as on SIGTERM: checks no more tunnels, gives up an ACME order under way (one past validation after up to
+     * 5 s for its certificate to be saved; no retry delay: the next start orders at once, or takes the order up),
+     * takes no new visitors or tunnel clients, sends GoAway on every
      * tunnel session so no new streams open, lets the open streams finish for up to {@code grace}, then stops
      * everything (which resets the streams still open).
      */

@@ -63,6 +63,11 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AcmeManager.class);
     /** The longest a CA's Retry-After is waited for: Let's Encrypt's longest rate limit window is a week. */
     static final Duration MAX_CA_RETRY_AFTER = Duration.ofDays(7);
+    /**
+     * How long a stop waits for an order past validation to end and its certificate to be saved (finalization and
+     * download take a second or so); after that the order is given up, and taken up again at the next start.
+     */
+    static final Duration FINISH_GRACE = Duration.ofSeconds(5);
 
     static {
         // acme4j builds CSRs and challenge certificates with BouncyCastle and asks for its provider by name
@@ -267,10 +272,22 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         return state == null ? 0 : state.attempts;
     }
 
+    /** Whether an order past validation is under way (for tests of close()). */
+    boolean finishingAnOrder() {
+        return issuer.finishing();
+    }
+
     @Override
     public void close() {
-        executor.shutdownNow();
+        // the check under way starts no further order (it stops at the next domain)
+        executor.shutdown();
         try {
+            if (issuer.finishing()) {
+                log.info("ACME: waiting up to {} for the order under way, past validation, to end and its certificate"
+                        + " to be saved", Durations.format(FINISH_GRACE));
+                executor.awaitTermination(FINISH_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            executor.shutdownNow();
             executor.awaitTermination(10, TimeUnit.SECONDS);
             // an order's thread, interrupted, still finishes the file it writes (the account key): not after close()
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);

@@ -56,6 +56,8 @@ final class CertificateIssuer {
     private final ChallengeResponses responses;
     private final Duration timeout;
     private final AcmeFiles files;
+    /** Whether the order under way is past validation; set on the order's thread, read by close(). */
+    private volatile boolean finishing;
 
     CertificateIssuer(ChallengeResponses responses, Duration timeout, AcmeFiles files) {
         this.responses = responses;
@@ -65,11 +67,23 @@ final class CertificateIssuer {
 
     Issued issue(Login login, String domain, String challengeType)
             throws AcmeException, IOException, InterruptedException {
-        Optional<Issued> takenUp = takeUp(login, domain, challengeType);
-        if (takenUp.isPresent()) {
-            return takenUp.get();
+        try {
+            Optional<Issued> takenUp = takeUp(login, domain, challengeType);
+            if (takenUp.isPresent()) {
+                return takenUp.get();
+            }
+            return complete(login.newOrder().domain(domain).create(), null, domain, challengeType);
+        } finally {
+            finishing = false;
         }
-        return complete(login.newOrder().domain(domain).create(), null, domain, challengeType);
+    }
+
+    /**
+     * Whether an order past validation is under way (finalized, processed, downloaded): a stop gives it a moment to
+     * end, as its certificate is issued or about to be.
+     */
+    boolean finishing() {
+        return finishing;
     }
 
     /**
@@ -90,6 +104,8 @@ final class CertificateIssuer {
         if (pending == null) {
             return Optional.empty();
         }
+        // noted only once ready
+        finishing = true;
         Order order = login.bindOrder(pending.location());
         try {
             order.fetch();
@@ -124,6 +140,7 @@ final class CertificateIssuer {
     private Optional<Issued> dead(String domain, PendingOrder pending, String why) {
         log.info("ACME: the order noted for {} ({}) cannot be completed, so a new one is placed: {}", domain,
                 pending.location(), why);
+        finishing = false;
         discard(domain);
         return Optional.empty();
     }
@@ -154,6 +171,7 @@ final class CertificateIssuer {
             throws AcmeException, IOException, InterruptedException {
         Status status = order.getStatus();
         if (status == Status.PENDING) {
+            finishing = false;
             for (Authorization authorization : order.getAuthorizations()) {
                 if (authorization.getStatus() != Status.VALID) {
                     authorize(authorization, domain, challengeType);
@@ -165,6 +183,7 @@ final class CertificateIssuer {
                         + order.getError().map(p -> ": " + describe(p)).orElse(""));
             }
         }
+        finishing = true;
         boolean noted = key != null;
         if (status == Status.READY) {
             if (key == null) {

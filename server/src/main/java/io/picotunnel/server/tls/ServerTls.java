@@ -197,7 +197,8 @@ public final class ServerTls implements AutoCloseable {
     }
 
     /**
-     * Stops ACME's orders and renewals (one under way is given up, with no retry delay for the next start). Before
+     * Stops ACME's orders and renewals (one under way is given up, with no retry delay for the next start, once past
+     * validation after up to 5 s for its certificate to be saved). Before
      * the listeners that answer its challenges close: an order left running would fail at the CA and be kept as a
      * failure.
      */

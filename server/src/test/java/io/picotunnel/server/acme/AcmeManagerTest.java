@@ -319,6 +319,35 @@ class AcmeManagerTest {
     }
 
     @Test
+    void aStopWhileAnOrderPastValidationIsUnderWayWaitsForItsCertificateToBeSaved() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        // the manager's login to pebble is made by a first order, while pebble answers
+        acme.onServiceChange(null, service("s0", "first.test", TlsMode.TERMINATE, true));
+        await().atMost(ISSUANCE).until(() -> acme.status("first.test").orElseThrow().status().equals("valid"));
+        AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), settings.directoryUri().toString());
+        Order order = readyOrder("app.test");
+        files.storeOrder("app.test", new PendingOrder(order.getLocation(), EcKeys.newKeyPair()));
+        // the order past validation then waits on the CA for as long as the test says
+        pebble.freeze();
+
+        try (LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
+            acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+            await().atMost(Duration.ofSeconds(20)).until(acme::finishingAnOrder);
+            java.util.concurrent.CompletableFuture<Void> closing =
+                    java.util.concurrent.CompletableFuture.runAsync(acme::close);
+            // the CA answers again once close() waits, or once it has returned (as it did at once: the order was
+            // given up, its certificate left to the next start)
+            await().atMost(Duration.ofSeconds(10)).until(() -> closing.isDone() || log.messages(Level.INFO).stream()
+                    .anyMatch(line -> line.startsWith("ACME: waiting up to 5 s for the order under way")));
+            pebble.thaw();
+            closing.get(30, TimeUnit.SECONDS);
+        }
+
+        assertThat(data.resolve("certs/acme/app.test.crt")).as("saved before close() returned").isRegularFile();
+        assertThat(files.orderFile("app.test")).doesNotExist();
+    }
+
+    @Test
     void notedOrdersTheCaCannotCompleteAreDiscardedSayingWhyAndNewOnesOrdered() throws Exception {
         start(null, List.of(AcmeSettings.HTTP_01), true);
         AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), settings.directoryUri().toString());

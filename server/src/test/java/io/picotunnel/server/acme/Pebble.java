@@ -44,6 +44,7 @@ final class Pebble implements AutoCloseable {
     private final HttpClient client;
     private LoopbackDnsServer dns;
     private Process process;
+    private boolean frozen;
 
     /**
      * Prepares pebble in {@code workDirectory} on ports picked free, without starting it: {@link #directory()} and
@@ -187,8 +188,35 @@ final class Pebble implements AutoCloseable {
                 HttpResponse.BodyHandlers.ofString());
     }
 
+    /** Stops pebble's process where it is (SIGSTOP): its connections stay open and it answers nothing. */
+    void freeze() throws IOException, InterruptedException {
+        signal("-STOP");
+        frozen = true;
+    }
+
+    /** Lets pebble's process go on (SIGCONT) after {@link #freeze}. */
+    void thaw() throws IOException, InterruptedException {
+        signal("-CONT");
+        frozen = false;
+    }
+
+    private void signal(String signal) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", signal, Long.toString(process.pid())).start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new IOException("kill " + signal + " " + process.pid() + " failed");
+        }
+    }
+
     @Override
     public void close() {
+        if (frozen) {
+            try {
+                // a stopped process takes SIGTERM only once it goes on
+                thaw();
+            } catch (IOException | InterruptedException e) {
+                process.destroyForcibly();
+            }
+        }
         if (process != null) {
             process.destroy();
             try {
