@@ -87,8 +87,8 @@ final class CertificateIssuer {
     }
 
     /**
-     * Completes the order noted for {@code domain} by an earlier run, if the CA still has it and it can end with a
-     * certificate; else discards the note (saying why) and returns empty, for a new order.
+     * Completes the order noted for {@code domain} and left unfinished (by a stop, a crash, a deadline), if the CA still
+     * has it and it can end with a certificate; else discards the note (saying why) and returns empty, for a new order.
      */
     private Optional<Issued> takeUp(Login login, String domain, String challengeType)
             throws AcmeException, IOException, InterruptedException {
@@ -123,8 +123,8 @@ final class CertificateIssuer {
             return dead(domain, pending, "it is " + status.name().toLowerCase(Locale.ROOT)
                     + order.getError().map(p -> ": " + describe(p)).orElse(""));
         }
-        log.info("ACME: taking up the order for {} that an earlier run left unfinished ({}, {} now), instead of"
-                + " placing another", domain, pending.location(), status.name().toLowerCase(Locale.ROOT));
+        log.info("ACME: taking up the order for {} left unfinished ({}, {} now), instead of placing another", domain,
+                pending.location(), status.name().toLowerCase(Locale.ROOT));
         try {
             return Optional.of(complete(order, pending.key(), domain, challengeType));
         } catch (AcmeException e) {
