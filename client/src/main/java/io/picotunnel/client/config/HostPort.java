@@ -2,7 +2,6 @@ package io.picotunnel.client.config;
 
 import io.netty.util.NetUtil;
 
-import java.net.IDN;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -58,21 +57,21 @@ public record HostPort(String host, int port) {
     }
 
     /**
-     * {@code host}, a name beyond ASCII ({@code bücher.example}) in its ASCII form ({@code xn--bcher-kva.example}), as
-     * Go's clients (idna) send it in DNS, TLS, HTTP {@code CONNECT} and SOCKS5: proxies, resolvers and certificates
-     * take only that one.
+     * {@code host}, a name beyond ASCII ({@code bücher.example}, {@code straße.example}) in its ASCII form
+     * ({@code xn--bcher-kva.example}, {@code xn--strae-oqa.example}), as Go's clients (idna) send it in DNS, TLS, HTTP
+     * {@code CONNECT} and SOCKS5: proxies, resolvers and certificates take only that one.
      */
     private static String asciiName(String host, String text) {
         try {
             return ascii(host);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("'" + text + "' has an invalid host name", e);
+            throw new IllegalArgumentException("'" + text + "' has an invalid host name: " + e.getMessage(), e);
         }
     }
 
-    /** {@code name} in its ASCII form, as {@link #parse} takes a host name; throws for a name IDNA cannot convert. */
+    /** {@code name} in its ASCII form, as {@link #parse} takes a host name; throws for a name it cannot convert. */
     static String ascii(String name) {
-        return name.chars().allMatch(c -> c < 128) ? name : IDN.toASCII(name);
+        return Idna.toAscii(name);
     }
 
     /**

@@ -54,6 +54,57 @@ class AddressParsingTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid host name");
     }
 
+    @Test
+    void aNameWithSharpSOrFinalSigmaKeepsItInItsPunycodeFormAsIdna2008Does() {
+        assertThat(ServerAddress.parse("wss://Straße.example:8443").host()).isEqualTo("xn--strae-oqa.example");
+        assertThat(ProxyUrl.parse("http://proxy.faß.example:3128", "--proxy").hostPort())
+                .isEqualTo(new HostPort("proxy.xn--fa-hia.example", 3128));
+        assertThat(HostPort.parse("βόλος.example:80").host()).isEqualTo("xn--nxasmm1c.example");
+        assertThat(HostPort.parse("großbücher.example:80").host()).isEqualTo("xn--grobcher-sya50a.example");
+        // Around ß the label is mapped as before: full-width letters and case folded, a soft hyphen dropped.
+        assertThat(HostPort.parse("\uff33\uff34\uff32\uff21ße\u00ad.example:80").host()).isEqualTo("xn--strae-oqa.example");
+        // Capital sigma is σ, as in UTS #46; only a final ς written so stays one.
+        assertThat(HostPort.parse("ΒΌΛΟΣ.example:80").host()).isEqualTo("xn--nxasmq6b.example");
+        assertThat(HostPort.parse("STRASSE.example:80").host()).isEqualTo("strasse.example");
+        // 40 ß are 80 letters as ss, too many for a label: as ß they fit.
+        assertThat(HostPort.parse("ß".repeat(40) + ".example:80").host())
+                .isEqualTo("xn--zca" + "a".repeat(39) + ".example");
+
+        AllowList allow = AllowList.parse("straße.lan:80");
+        assertThat(allow.permits(HostPort.parse("xn--strae-oqa.lan:80"))).isTrue();
+        assertThat(allow.permits(HostPort.parse("strasse.lan:80"))).isFalse();
+    }
+
+    @Test
+    void aNameWithAJoinerIsRefusedAndTheXnFormAskedFor() {
+        assertThatThrownBy(() -> ServerAddress.parse("wss://a\u200db.example:8443"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("U+200D ZERO WIDTH JOINER").hasMessageContaining("xn-- form");
+        assertThatThrownBy(() -> AllowList.parse("a\u200cb.lan:80"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("U+200C ZERO WIDTH NON-JOINER").hasMessageContaining("xn-- form");
+    }
+
+    @Test
+    void aNameWithSharpSIsRefusedWhereIdnaRefusesIt() {
+        // An xn-- label is ASCII; ß with a right-to-left letter breaks RFC 5893; 70 ß do not fit a label.
+        for (String host : new String[] {"xn--aß", "ß\u05d0", "ß".repeat(70)}) {
+            assertThatThrownBy(() -> HostPort.parse(host + ".example:80")).as(host)
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid host name");
+        }
+    }
+
+    @Test
+    void aNameWithACharacterNewerThanUnicode32AsksForTheXnForm() {
+        // U+1E9E, capital sharp s, came with Unicode 5.1.
+        assertThatThrownBy(() -> ServerAddress.parse("wss://\u1e9e.example:8443"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Unicode 3.2").hasMessageContaining("xn-- form");
+        assertThatThrownBy(() -> AllowList.parse("stra\u00dfe\ud83d\ude00.lan:80"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Unicode 3.2").hasMessageContaining("xn-- form");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"", "example.com", "http://example.com:80", "ws://example.com:80/other",
         "example.com:0", "example.com:65536", "example.com:http", "user@example.com:1", "exa mple.com:1"})

@@ -359,6 +359,9 @@ class ProxyUrlTest {
             {"bücher.example:9999", "bücher.example:8443", "proxy"},
             {"bücher.example", "buecher.example:8443", "proxy"},
             {"ü".repeat(80) + ".example", "bücher.example:8443", "proxy"},
+            {"straße.example", "xn--strae-oqa.example:8443", "direct"},
+            {"straße.example", "strasse.example:8443", "proxy"},
+            {"strasse.example", "straße.example:8443", "proxy"},
         };
         SoftAssertions softly = new SoftAssertions();
         for (String[] row : rows) {

@@ -145,6 +145,30 @@ class TargetDialerResetReasonTest {
     }
 
     @Test
+    void aTargetWithSharpSIsItsIdna2008FormNotTheNameWithSs() throws Exception {
+        TargetDialerBehindYamux other = new TargetDialerBehindYamux("reason-idn-ss");
+        try {
+            int free = Ports.freePort();
+            int port = other.listen(AllowList.parse("strasse.localhost:" + free), Duration.ofSeconds(10));
+            assertThat(resetLengthFor(port, "straße.localhost:" + free)).as("not allowed").isEqualTo(1);
+        } finally {
+            other.close();
+        }
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            target.setSoTimeout(20_000);
+            int targetPort = target.getLocalPort();
+            int port = client.listen(AllowList.parse("xn--strae-oqa.localhost:" + targetPort), Duration.ofSeconds(10));
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                open(server.getOutputStream(), "Straße.localhost:" + targetPort);
+                try (Socket accepted = target.accept()) {
+                    assertThat(accepted.getInetAddress().isLoopbackAddress()).isTrue();
+                }
+            }
+        }
+    }
+
+    @Test
     void aConnectFailingWithAResetIsNotCountedAsARefusal() {
         // What the epoll transport reports when the target accepted and reset before the connect was seen complete.
         assertThat(TargetDialer.reasonOf(new ConnectException("finishConnect(..) failed: Connection reset by peer")))

@@ -1,0 +1,125 @@
+package io.picotunnel.client.config;
+
+import java.net.IDN;
+import java.text.Normalizer;
+import java.text.ParseException;
+
+/**
+ * A host name beyond ASCII in its ASCII form, as UTS #46 nontransitional processing (IDNA2008) gives it: what Go's
+ * {@code idna.Lookup}, browsers and curl send, and what registries register. {@link IDN} implements IDNA2003,
+ * which maps {@code ß} to {@code ss} and final {@code ς} to {@code σ}: {@code straße.example} became
+ * {@code strasse.example}, another host. Apart from these two and the joiners (refused), UTS #46 maps the characters
+ * IDNA2003 knows (Unicode 3.2) as IDNA2003 does; so a label with {@code ß} or {@code ς} is mapped around them and
+ * encoded here, and every other label goes through {@link IDN}.
+ */
+final class Idna {
+
+    private static final int MAX_LABEL_LENGTH = 63;
+
+    private Idna() {
+    }
+
+    /** {@code name} in its ASCII form; throws with a sentence for a user when it cannot be converted. */
+    static String toAscii(String name) {
+        if (name.chars().allMatch(c -> c < 128)) {
+            return name;
+        }
+        refuseJoiners(name);
+        if (name.chars().noneMatch(Idna::isDeviation)) {
+            return idn(name, name);
+        }
+        StringBuilder out = new StringBuilder();
+        int start = 0;
+        for (int i = 0; i <= name.length(); i++) {
+            if (i == name.length() || isDot(name.charAt(i))) {
+                out.append(label(name.substring(start, i)));
+                if (i < name.length()) {
+                    out.append('.');
+                }
+                start = i + 1;
+            }
+        }
+        return out.toString();
+    }
+
+    private static boolean isDeviation(int c) {
+        return c == '\u00df' || c == '\u03c2';
+    }
+
+    /** The dots IDNA separates labels by (RFC 3490, 3.1). */
+    private static boolean isDot(char c) {
+        return c == '.' || c == '\u3002' || c == '\uff0e' || c == '\uff61';
+    }
+
+    /**
+     * IDNA2008 keeps a zero-width joiner or non-joiner only after a virama or between letters that join (RFC 5892,
+     * appendix A), which takes Unicode data Java does not give; IDNA2003 drops them, and so names another host.
+     */
+    private static void refuseJoiners(String name) {
+        for (char c : new char[] {'\u200c', '\u200d'}) {
+            if (name.indexOf(c) >= 0) {
+                throw new IllegalArgumentException(String.format("it has U+%04X %s", (int) c,
+                        c == '\u200c' ? "ZERO WIDTH NON-JOINER" : "ZERO WIDTH JOINER")
+                        + ", which the client does not convert; give the name in its xn-- form");
+            }
+        }
+    }
+
+    private static String label(String label) {
+        if (label.chars().noneMatch(Idna::isDeviation)) {
+            return idn(label, label);
+        }
+        if (label.regionMatches(true, 0, "xn--", 0, 4)) {
+            throw new IllegalArgumentException("its label '" + label + "' starts with xn-- and is not ASCII");
+        }
+        StringBuilder mapped = new StringBuilder();
+        int start = 0;
+        for (int i = 0; i <= label.length(); i++) {
+            if (i == label.length() || isDeviation(label.charAt(i))) {
+                mapped.append(mapped(label.substring(start, i), label));
+                if (i < label.length()) {
+                    mapped.append(label.charAt(i));
+                }
+                start = i + 1;
+            }
+        }
+        String ascii = "xn--" + Punycode.encode(Normalizer.normalize(mapped, Normalizer.Form.NFC));
+        if (ascii.length() > MAX_LABEL_LENGTH) {
+            throw new IllegalArgumentException("its label '" + label + "' is longer than " + MAX_LABEL_LENGTH
+                    + " characters in its xn-- form");
+        }
+        return ascii;
+    }
+
+    /**
+     * A run of a label between deviation characters, checked and mapped as IDNA2003 does (case folded, NFKC, some
+     * characters dropped), which is what UTS #46 does to them. ß and ς compose with nothing, so the runs map apart as
+     * they would together. The {@code a} appended keeps a run that maps to nothing from being refused as an empty
+     * label, and changes nothing else: it is lower-case, the second of no composition, and left-to-right as ß and ς
+     * are, so that a right-to-left run is refused as the whole label is (RFC 5893).
+     */
+    private static String mapped(String run, String label) {
+        if (run.chars().allMatch(c -> c < 128)) {
+            return lowerAscii(run);
+        }
+        String unicode = IDN.toUnicode(idn(lowerAscii(run) + "a", label));
+        return unicode.substring(0, unicode.length() - 1);
+    }
+
+    private static String lowerAscii(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        text.chars().forEach(c -> out.append((char) (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c)));
+        return out.toString();
+    }
+
+    private static String idn(String text, String label) {
+        try {
+            return IDN.toASCII(text);
+        } catch (IllegalArgumentException e) {
+            String reason = e.getCause() instanceof ParseException p ? p.getMessage() : e.getMessage();
+            throw new IllegalArgumentException("the client converts names beyond ASCII as IDNA2003 (Unicode 3.2)"
+                    + " does, which refuses '" + label + "' (" + reason + "); if the name is valid, give it in its"
+                    + " xn-- form", e);
+        }
+    }
+}
