@@ -62,8 +62,8 @@ public enum Setting implements DeclaredSetting {
             "How much the windows of one client connection may grow in all, which bounds its memory."),
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection;"
             + " when every client connection of a tunnel has as many, an HTTP request to it gets 503 tunnel_busy"
-            + " (Retry-After: 5) and a WARN (once a minute at most), a tcp or passthrough connection is reset (and a"
-            + " WARN of its own, once a minute at most)."),
+            + " (Retry-After: 5) and a WARN (once a minute per tunnel at most), a tcp or passthrough connection is reset"
+            + " (and a WARN of its own, once a minute per tunnel at most)."),
     SESSION_BUFFER_LIMIT("--session-buffer-limit", "BYTES", null,
             "Most bytes the streams of one client connection may hold for visitors that read slower than the client sends;"
                     + " beyond, the stream whose visitor has gone longest without reading is reset. Default: 256MiB, or a quarter of the heap if less."),
@@ -84,7 +84,7 @@ public enum Setting implements DeclaredSetting {
                     + " and listener; beyond, new ones get 429 or are closed."),
     MAX_TUNNEL_REQUESTS("--max-tunnel-requests", "N", null,
             "Most proxied HTTP requests open at once per tunnel (streams); beyond, 503 tunnel_busy (Retry-After: 5)"
-                    + " and a WARN (once a minute at most). Below --max-streams;"
+                    + " and a WARN (once a minute per tunnel at most). Below --max-streams;"
                     + " default 4096, or half of --max-streams when that is less."),
     MAX_TUNNELS("--max-tunnels", "N", "1000", "Most tunnels the API creates."),
     MAX_SERVICES("--max-services", "N", "10000", "Most services the API creates, over all tunnels."),

@@ -97,6 +97,32 @@ class ServerStreamLimitEndToEndTest {
         }
     }
 
+    /**
+     * The WARN at the server's --max-streams is once a minute per tunnel: one busy tunnel does not hide another's in
+     * the same minute, and the same tunnel busy again within it is not logged again.
+     */
+    @Test
+    void twoTunnelsAtTheServersStreamLimitInTheSameMinuteGetAWarnEachAndTheSameTunnelAgainNone() throws Exception {
+        try (ServicedTunnel other = new ServicedTunnel(testbed, "other", "other.test");
+             LogCapture log = new LogCapture(TunnelUpstream.class, Level.INFO)) {
+            testbed.startClient(other.token);
+            await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(other.id));
+            Socket first = tunnel.relayed();
+            Socket second = tunnel.relayed();
+            Socket otherFirst = other.relayed();
+            Socket otherSecond = other.relayed();
+            try (first; second; otherFirst; otherSecond) {
+                assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy");
+                assertThat(other.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy");
+                assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy");
+            }
+
+            assertThat(log.messages(Level.WARN)).satisfiesExactly(
+                    line -> assertThat(line).contains("tunnel " + tunnel.id).contains("--max-streams"),
+                    line -> assertThat(line).contains("tunnel " + other.id).contains("--max-streams"));
+        }
+    }
+
     @Test
     void aTcpVisitorToATunnelWhoseOnlyClientSessionIsAtTheServersStreamLimitIsClosed() throws Exception {
         Socket first = tunnel.relayed();

@@ -11,7 +11,7 @@ import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
-import io.picotunnel.server.net.RefusalLog;
+import io.picotunnel.server.net.KeyedRefusalLog;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.LoggerFactory;
@@ -25,15 +25,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Opens each proxied request as a yamux stream {@code {"type":"http","target":...}} to the tunnel's client, at most
  * {@code maxPerTunnel} open at once per tunnel (idle keep-alive streams included): beyond, the open fails with
  * {@link TunnelBusyException} and a WARN says so, once a minute at most; so does one when the client connections are at
- * the server's {@code --max-streams}. Each limit has its own minute: a flood at one does not hide the other.
+ * the server's {@code --max-streams}. Each limit and each tunnel has its own minute: a flood at one limit does not hide
+ * the other, nor one busy tunnel another.
  */
 public final class TunnelUpstream implements UpstreamOpener {
 
     private final TunnelRegistry tunnels;
     private final int maxPerTunnel;
     private final Map<String, AtomicInteger> open = new ConcurrentHashMap<>();
-    private final RefusalLog overTunnelRequests = new RefusalLog(LoggerFactory.getLogger(TunnelUpstream.class));
-    private final RefusalLog atStreamLimit = new RefusalLog(LoggerFactory.getLogger(TunnelUpstream.class));
+    private final KeyedRefusalLog overTunnelRequests = new KeyedRefusalLog(LoggerFactory.getLogger(TunnelUpstream.class));
+    private final KeyedRefusalLog atStreamLimit = new KeyedRefusalLog(LoggerFactory.getLogger(TunnelUpstream.class));
 
     public TunnelUpstream(TunnelRegistry tunnels) {
         this(tunnels, Integer.MAX_VALUE);
@@ -53,7 +54,7 @@ public final class TunnelUpstream implements UpstreamOpener {
     public Future<? extends Channel> open(Service service, ChannelHandler handler, Set<YamuxSession> passOver) {
         String tunnelId = service.tunnelId();
         if (!take(tunnelId)) {
-            overTunnelRequests.refused(true, "tunnel " + tunnelId + " reached " + maxPerTunnel + " open requests"
+            overTunnelRequests.refused(tunnelId, true, "tunnel " + tunnelId + " reached " + maxPerTunnel + " open requests"
                     + " (--max-tunnel-requests): answering 503 to new ones until some end");
             return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelBusyException(tunnelId, maxPerTunnel));
         }
@@ -69,7 +70,7 @@ public final class TunnelUpstream implements UpstreamOpener {
             if (!opened.isSuccess()) {
                 give(tunnelId);
                 if (opened.cause() instanceof StreamOpenException full && full.atStreamLimit()) {
-                    atStreamLimit.refused(true, "tunnel " + tunnelId + ": no stream to its client, " + full.getMessage()
+                    atStreamLimit.refused(tunnelId, true, "tunnel " + tunnelId + ": no stream to its client, " + full.getMessage()
                             + " (--max-streams): answering 503 to new requests until some end");
                 }
                 promise.tryFailure(opened.cause());
