@@ -4,7 +4,7 @@ import io.netty.channel.Channel;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.monitor.TrafficCounters;
-import io.picotunnel.server.net.RefusalLog;
+import io.picotunnel.server.net.KeyedRefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,9 +24,13 @@ public final class AccessControl implements AutoCloseable {
 
     /**
      * A refused tcp or passthrough connection gets no page its visitor could report: the log says it, at most once a
-     * minute (a scan would otherwise fill it), with the count of those not logged.
+     * minute per service and cause (a scan would otherwise fill it), with the count of those not logged: a flood over
+     * one service's rate_limit does not hide another's, or the same service's ip_allow / ip_deny refusals.
      */
-    private final RefusalLog connectionRefusals = new RefusalLog(LOG);
+    private final KeyedRefusalLog connectionRefusals = new KeyedRefusalLog(LOG);
+
+    private record RefusalKey(String serviceId, TrafficCounters.Refusal cause) {
+    }
 
     /** Headers that tell the target who signed in; whatever a visitor sends under these names is dropped. */
     public static final List<String> IDENTITY_HEADERS = List.of("x-picotunnel-user", "x-picotunnel-email");
@@ -88,19 +92,19 @@ public final class AccessControl implements AutoCloseable {
 
     /**
      * A new connection of a tcp or passthrough service from {@code visitor}: whether it may go on to the tunnel; a
-     * refusal is logged (at most once a minute) and counted in {@code counters}.
+     * refusal is logged (at most once a minute per service and cause) and counted in {@code counters}.
      */
     public boolean admitsConnection(String serviceId, AccessPolicy policy, InetAddress visitor, TrafficCounters counters) {
         if (!policy.ipRules().admits(visitor)) {
             counters.refused(TrafficCounters.Refusal.IP_RULES);
-            connectionRefusals.refused(false, "service " + LogValues.escape(serviceId) + ": refused a connection from "
+            connectionRefusals.refused(new RefusalKey(serviceId, TrafficCounters.Refusal.IP_RULES), false, "service " + LogValues.escape(serviceId) + ": refused a connection from "
                     + visitor.getHostAddress() + ": its ip_allow / ip_deny rules do not admit that address");
             return false;
         }
         RateLimiter.Verdict rate = rateLimiter.acquire(serviceId, visitor, policy.rateLimit());
         if (!rate.allowed()) {
             counters.refused(TrafficCounters.Refusal.RATE_LIMIT);
-            connectionRefusals.refused(false, "service " + LogValues.escape(serviceId) + ": refused a connection from "
+            connectionRefusals.refused(new RefusalKey(serviceId, TrafficCounters.Refusal.RATE_LIMIT), false, "service " + LogValues.escape(serviceId) + ": refused a connection from "
                     + visitor.getHostAddress() + ": over its rate_limit");
             return false;
         }

@@ -189,6 +189,34 @@ class AccessControlEndToEndTest {
                 .containsPattern("picotunnel_tcp_connections_total\\{[^}]*type=\"tcp\"} 2.0");
     }
 
+    /**
+     * The log's line for refused tcp connections is once a minute per service and cause: a flood over one service's
+     * rate_limit does not hide its ip_deny refusals, nor another service's, in the same minute; the same again does.
+     */
+    @Test
+    void tcpRefusalsAreLoggedOnceAMinutePerServiceAndCause() throws Exception {
+        start();
+        int limited = createTcpService(",\"ip_deny\":[\"127.0.0.2\"],\"rate_limit\":{\"per_second\":0.01,\"burst\":1}");
+        int denying = createTcpService(",\"ip_deny\":[\"127.0.0.2\"]");
+
+        assertThat(first.echo(limited, "served")).isEqualTo("served");
+        try (LogCapture log = new LogCapture(AccessControl.class, Level.INFO)) {
+            assertThat(first.echo(limited, "over")).isNull();
+            assertThat(second.echo(limited, "denied")).isNull();
+            assertThat(second.echo(denying, "denied")).isNull();
+            assertThat(first.echo(limited, "over again")).isNull();
+            assertThat(second.echo(limited, "denied again")).isNull();
+            assertThat(second.echo(denying, "denied again")).isNull();
+
+            assertThat(log.messages(Level.INFO)).satisfiesExactly(
+                    line -> assertThat(line).contains("refused a connection from 127.0.0.1").contains("over its rate_limit"),
+                    line -> assertThat(line).contains("refused a connection from 127.0.0.2").contains("ip_allow / ip_deny"),
+                    line -> assertThat(line).contains("refused a connection from 127.0.0.2").contains("ip_allow / ip_deny"));
+            assertThat(log.messages(Level.INFO).get(1)).isNotEqualTo(log.messages(Level.INFO).get(2));
+        }
+        assertThat(echo.acceptedConnections()).isEqualTo(1);
+    }
+
     @Test
     void xForwardedForNamesTheVisitorOnlyWhenATrustedProxySendsIt() throws Exception {
         start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
