@@ -44,6 +44,10 @@ class ClientStreamLimitEndToEndTest {
 
     private static final String HOST = "busy.test";
     private static final int MAX_STREAMS = 2;
+    /** The HTTP proxy's exchanges log a request's refusals. */
+    private static final String EXCHANGE_LOG = "io.picotunnel.server.proxy.http.Exchange";
+    private static final String AT_ITS_LIMIT = "refused the stream: it had as many streams open as its --max-streams"
+            + " allows";
 
     @TempDir
     Path dataDir;
@@ -77,7 +81,7 @@ class ClientStreamLimitEndToEndTest {
         TunnelRegistry.Connection full = testbed.server().registry().connections(tunnel.id).getFirst();
         Socket first = tunnel.relayed();
         Socket second = tunnel.relayed();
-        try (first; second) {
+        try (first; second; LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
             String answer = tunnel.get();
 
             assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").contains("did not reach the app")
@@ -85,13 +89,21 @@ class ClientStreamLimitEndToEndTest {
             assertThat(tunnel.web.requestCount()).isZero();
             assertThat(full.streamsOpened()).as("streams asked of the full client: its two, then the request's once")
                     .isEqualTo(MAX_STREAMS + 1);
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .contains("the tunnel's client " + AT_ITS_LIMIT)
+                    .endsWith("GET " + HOST + " from 127.0.0.1 is answered 503 tunnel_busy");
         }
     }
 
     @Test
     void aRequestRefusedByAClientAtItsStreamLimitGets200FromTheTunnelsOtherClient() throws Exception {
-        try (TwoClients clients = twoClientsTheFullOneLeastLoaded()) {
+        try (TwoClients clients = twoClientsTheFullOneLeastLoaded();
+             LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
             String answer = tunnel.get();
+
+            assertThat(log.messages(Level.INFO)).as("one line, once the other client took it").singleElement()
+                    .asString().contains("the tunnel's client " + AT_ITS_LIMIT)
+                    .endsWith("GET " + HOST + " from 127.0.0.1 went to another client");
 
             assertThat(answer).startsWith("HTTP/1.1 200").endsWith("hello");
             assertThat(tunnel.web.requestCount()).isEqualTo(1);
@@ -140,6 +152,7 @@ class ClientStreamLimitEndToEndTest {
     @Test
     void aChunkedPostRefusedWithItsBodyUnfinishedGets503TunnelBusyAtOnceNotAnotherClient() throws Exception {
         try (TwoClients clients = twoClientsTheFullOneLeastLoaded();
+             LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO);
              Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
             long other = clients.other().streamsOpened();
             String chunk = "name=picotunnel";
@@ -159,6 +172,9 @@ class ClientStreamLimitEndToEndTest {
             assertThat(Duration.ofNanos(System.nanoTime() - released)).as("answered at the refusal, not by a timer")
                     .isLessThan(Duration.ofSeconds(5));
             assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").containsIgnoringCase("Retry-After: 5");
+            assertThat(log.messages(Level.INFO)).singleElement().asString().contains(AT_ITS_LIMIT)
+                    .endsWith("is answered 503 tunnel_busy (its body went up the refused stream, and the proxy kept"
+                            + " no copy to send again)");
             assertThat(tunnel.web.requestCount()).isZero();
             assertThat(clients.full().streamsOpened()).as("the full client was asked once").isEqualTo(MAX_STREAMS + 1);
             assertThat(clients.other().streamsOpened()).as("the other client was not asked").isEqualTo(other);
@@ -360,6 +376,77 @@ class ClientStreamLimitEndToEndTest {
                         .contains("3 clients of the tunnel refused the stream in turn; the last refused the stream: it"
                                 + " had as many streams open as its --max-streams allows")
                         .contains("is reset (no more than 3 clients are asked)");
+            }
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
+    /**
+     * A request refused by two clients at their --max-streams in turn goes to the third, the last one asked; the log
+     * says so in one line, as for a tcp visitor.
+     */
+    @Test
+    void aRequestRefusedByTwoClientsInTurnGets200FromTheThirdAndTheLogSaysSoOnce() throws Exception {
+        // The other client carries three connections, each limited one two: the limited ones are asked first.
+        testbed.connect(tunnel.id, tunnel.token);
+        List<Socket> open = new ArrayList<>(List.of(tunnel.relayed(), tunnel.relayed(), tunnel.relayed()));
+        try {
+            for (int clients = 2; clients <= 3; clients++) {
+                startLimitedClient(clients);
+                for (int i = 0; i < MAX_STREAMS; i++) {
+                    open.add(tunnel.relayed());
+                }
+            }
+            try (LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
+                assertThat(tunnel.get()).startsWith("HTTP/1.1 200").endsWith("hello");
+
+                assertThat(streamsOpened()).as("each limited client refused once; the other took it")
+                        .containsExactly(3L + 1, MAX_STREAMS + 1L, MAX_STREAMS + 1L);
+                assertThat(log.messages(Level.INFO)).singleElement().asString()
+                        .contains("2 clients of the tunnel refused the stream in turn; the last " + AT_ITS_LIMIT)
+                        .endsWith("GET " + HOST + " from 127.0.0.1 went to another client");
+            }
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
+    /**
+     * With more clients at their --max-streams than a request may ask, it is refused by three of them and answered 503
+     * tunnel_busy then, as a tcp visitor is reset: the fourth is never asked, and the log says so in one line.
+     */
+    @Test
+    void aRequestRefusedByThreeClientsInTurnGets503TunnelBusyAndNoFourthIsAsked() throws Exception {
+        int clients = 4;
+        List<Socket> open = new ArrayList<>();
+        try {
+            for (int started = 1; started <= clients; started++) {
+                startLimitedClient(started);
+                for (int i = 0; i < MAX_STREAMS; i++) {
+                    open.add(tunnel.relayed());
+                }
+            }
+            assertThat(streamsOpened()).as("every client full").containsOnly((long) MAX_STREAMS);
+            try (LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
+                assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy")
+                        .containsIgnoringCase("Retry-After: 5");
+
+                await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                        .until(() -> streamsOpened().stream().mapToLong(Long::longValue).sum()
+                                == (long) clients * MAX_STREAMS + 3);
+                assertThat(streamsOpened()).as("three clients asked once each, the fourth never")
+                        .containsExactlyInAnyOrder(MAX_STREAMS + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L,
+                                (long) MAX_STREAMS);
+                assertThat(tunnel.web.requestCount()).isZero();
+                assertThat(log.messages(Level.INFO)).singleElement().asString()
+                        .contains("3 clients of the tunnel refused the stream in turn; the last " + AT_ITS_LIMIT)
+                        .endsWith("GET " + HOST + " from 127.0.0.1 is answered 503 tunnel_busy (no more than 3"
+                                + " clients are asked)");
             }
         } finally {
             for (Socket socket : open) {

@@ -128,11 +128,16 @@ class StoppingClientEndToEndTest {
         CrossedGoAway crossed = postCrossingTheGoAwayOfAStoppingClient();
         testbed.startClient(token);
         await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
-        crossed.held().release();
+        try (LogCapture log = new LogCapture("io.picotunnel.server.proxy.http.Exchange", Level.INFO)) {
+            crossed.held().release();
 
-        Visitor.Response page = crossed.post().get(10, TimeUnit.SECONDS);
-        assertThat(page.status()).as(page.body()).isEqualTo(200);
-        assertThat(page.body()).isEqualTo("hello");
+            Visitor.Response page = crossed.post().get(10, TimeUnit.SECONDS);
+            assertThat(page.status()).as(page.body()).isEqualTo(200);
+            assertThat(page.body()).isEqualTo("hello");
+            assertThat(log.messages(Level.INFO)).as("one line, once the other client took it").singleElement()
+                    .asString().contains("the tunnel's client is stopping: it refused the stream, opened as it sent GoAway")
+                    .endsWith(" went to another client").contains("POST ");
+        }
         assertThat(paths).containsExactly("GET /slow", "POST /form");
         answer.countDown();
         assertThat(crossed.slow().get(10, TimeUnit.SECONDS).status()).isEqualTo(204);

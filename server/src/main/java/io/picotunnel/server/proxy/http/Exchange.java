@@ -34,23 +34,20 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.relay.ResetOnDeath;
 import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.protocol.yamux.StreamAcknowledgedEvent;
 import io.picotunnel.protocol.yamux.StreamOpenException;
-import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.SendWatch;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
-import io.picotunnel.server.tunnel.ClientResets;
 import io.picotunnel.server.tunnel.ClientStoppingException;
 import io.picotunnel.server.tunnel.TunnelOfflineException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -63,8 +60,6 @@ import java.util.concurrent.TimeUnit;
 final class Exchange {
 
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
-    /** A request refused by this many clients (stopping, full) in a row gets the page of the last refusal. */
-    private static final int MAX_REFUSALS = 3;
     /**
      * For the headers passed on: copies of a message the HTTP decoder validated, plus names and values of the proxy's
      * own (constants, the peer's address, headers of the request). Checking every name again on each copy and set
@@ -145,15 +140,8 @@ final class Exchange {
     /** The stream carried an exchange before this one. */
     private boolean reused;
     private boolean retried;
-    /** Streams a stopping client refused to this request (each sent again elsewhere): bounds the retries. */
-    private int refusals;
-    /** Why the last client refused a stream to this request (its page if no other client takes it); null if none did. */
-    private ResetReason lastRefusal;
-    /**
-     * The sessions of the clients that refused a stream to this request: none is asked again for it. Immutable, as
-     * the open may read it on a stream's loop.
-     */
-    private Set<YamuxSession> refusedBy = Set.of();
+    /** The clients that refused a stream to this request: none is asked again; the last one's page if none takes it. */
+    private final Refusals refusals = new Refusals();
     /** Anything (even a 1xx) came back on the current stream. */
     private boolean upstreamAnswered;
     /** The target said 100 Continue: it will read the body before its final answer. */
@@ -240,8 +228,8 @@ final class Exchange {
         upstreamAnswered = false;
         continued = false;
         Future<UpstreamPool.Lease> opened = retried
-                ? proxy.upstreams().acquireNew(service, handler, refusedBy)
-                : proxy.upstreams().acquire(service, handler, refusedBy);
+                ? proxy.upstreams().acquireNew(service, handler, refusals.passOver())
+                : proxy.upstreams().acquire(service, handler, refusals.passOver());
         opening = opened;
         opened.addListener(f -> ctx.executor().execute(() -> onOpened(opened)));
     }
@@ -266,13 +254,19 @@ final class Exchange {
         if (!opened.isSuccess()) {
             Throwable cause = opened.cause();
             LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
+            ErrorPage page = noStreamPage(cause);
+            logRefusals(ResetReason.NONE, answered(page));
             end();
             // A retry's request went whole to the stream that failed: the connection's next message is the next request.
-            answerLocally(noStreamPage(cause), false, requestDone);
+            answerLocally(page, false, requestDone);
             return;
         }
         upstream = opened.getNow().channel();
         reused = opened.getNow().reused();
+        if (reused) {
+            // An idle stream, acknowledged long ago: the request went to a client that took it.
+            logRefusals(ResetReason.NONE, "went to another client");
+        }
         writeUpstream(upstreamRequest());
         if (requestDone) {
             // A retry: the body went to the failed stream already, whole; it goes again if it was kept, else it was empty.
@@ -301,7 +295,7 @@ final class Exchange {
     private ErrorPage noStreamPage(Throwable cause) {
         if (cause instanceof TunnelOfflineException) {
             // After a client's refusal, no other client: its refusal (stopping, full) is the reason, not an offline tunnel.
-            return lastRefusal != null ? ErrorPage.targetFailed(lastRefusal) : ErrorPage.tunnelOffline();
+            return refusals.last() != null ? ErrorPage.targetFailed(refusals.last()) : ErrorPage.tunnelOffline();
         }
         if (cause instanceof ClientStoppingException) {
             // As if it had refused the stream: it was chosen before its GoAway came, and gone when the stream opened.
@@ -332,26 +326,42 @@ final class Exchange {
 
     /**
      * A client refused the stream at its opening (stopping: its GoAway and our SYN crossed; or at its stream limit):
-     * the target never saw the request, so any method goes again, to another client of the tunnel (never one that
-     * refused it already), as long as none of its body went to the refused stream, or all of it did and it was small
-     * enough to be kept ({@link BodyCopy}): the proxy keeps no bigger or unfinished body to send again.
+     * the target never saw the request, so any method may go again, to another client of the tunnel (never one that
+     * refused it already, and {@link Refusals#MAX_CLIENTS} clients in all at most), as long as none of its body went to
+     * the refused stream, or all of it did and it was small enough to be kept ({@link BodyCopy}): the proxy keeps no
+     * bigger or unfinished body to send again. Null when it may; else why not, for the log (empty when that says it).
      */
-    private boolean retryRefused(ResetReason reason) {
+    private String whyNotSentAgain() {
         boolean bodyLeftBehind = (bodySent || (requestDone && hasBody)) && !(requestDone && bodyCopy.isWhole());
-        if (bodyLeftBehind || upstreamAnswered || refusals >= MAX_REFUSALS) {
-            return false;
+        if (bodyLeftBehind) {
+            return " (its body went up the refused stream, and the proxy kept no copy to send again)";
         }
-        refusals++;
-        lastRefusal = reason;
-        if (upstream instanceof YamuxStreamChannel stream) {
-            Set<YamuxSession> sessions = new HashSet<>(refusedBy);
-            sessions.add(stream.session());
-            refusedBy = Set.copyOf(sessions);
+        if (refusals.exhausted()) {
+            return " (no more than " + Refusals.MAX_CLIENTS + " clients are asked)";
         }
-        LOG.info("service {}: the tunnel's client {}; sending {} {} to another client", service.id(),
-                ClientResets.describe(reason), request.method(), LogValues.escape(service.domain()));
-        reopen();
-        return true;
+        return upstreamAnswered ? "" : null;
+    }
+
+    /**
+     * The request's one line about the clients that refused its stream, once its {@code outcome} is known (it went to
+     * another client, or was answered here); for a stream reset before its answer for another {@code reason} (not
+     * NONE), that reason first. Nothing when neither happened, or for NONE once told.
+     */
+    private void logRefusals(ResetReason reason, String outcome) {
+        String clients = refusals.tell(reason);
+        if (clients != null) {
+            LOG.info("service {}: {}; {} {} from {} {}", service.id(), clients, request.method(),
+                    LogValues.escape(service.domain()), clientIp, outcome);
+        }
+    }
+
+    private static String answered(ErrorPage page) {
+        return "is answered " + page.status().code() + " " + page.error();
+    }
+
+    /** The client acknowledged the current stream: a request other clients refused went to this one. */
+    void onUpstreamAcknowledged() {
+        logRefusals(ResetReason.NONE, "went to another client");
     }
 
     /** Drops the stream that ended without an answer and opens another for the same request. */
@@ -625,6 +635,7 @@ final class Exchange {
         if (!upstreamAnswered) {
             upstreamAnswered = true;
             bodyCopy.release();
+            logRefusals(ResetReason.NONE, "went to another client");
         }
         if (msg instanceof HttpResponse response) {
             onResponseHead(response);
@@ -937,18 +948,28 @@ final class Exchange {
         if (!responseStarted && reason == ResetReason.NONE && retryOnNewStream()) {
             return;
         }
-        if (!responseStarted && reason.refused() && retryRefused(reason)) {
-            return;
+        String notSentAgain = "";
+        if (!responseStarted && reason.refused() && upstream instanceof YamuxStreamChannel stream) {
+            refusals.add(stream.session(), reason);
+            notSentAgain = whyNotSentAgain();
+            if (notSentAgain == null) {
+                reopen();
+                return;
+            }
         }
-        end();
         if (!responseStarted && reason != ResetReason.NONE) {
-            LOG.info("service {}: the tunnel's client {}", service.id(), ClientResets.describe(reason));
-            answerLocally(ErrorPage.targetFailed(reason), !requestDone, requestDone);
+            ErrorPage page = ErrorPage.targetFailed(reason);
+            logRefusals(reason.refused() ? ResetReason.NONE : reason, answered(page) + notSentAgain);
+            end();
+            answerLocally(page, !requestDone, requestDone);
         } else if (!responseStarted) {
             LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
                     service.domain());
+            logRefusals(ResetReason.NONE, answered(ErrorPage.targetUnreachable()));
+            end();
             answerLocally(ErrorPage.targetUnreachable(), !requestDone, requestDone);
         } else {
+            end();
             // Part of the response is out already: abort, so that the cut body cannot pass for a whole one.
             LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
                     request.method(), service.domain());
@@ -962,6 +983,7 @@ final class Exchange {
 
     /** Ends the exchange; its stream goes back to the pool when {@code reuse}, else is closed. */
     private void end(boolean reuse) {
+        logRefusals(ResetReason.NONE, "ended before another client took it");
         phase = Phase.ENDED;
         bodyCopy.release();
         closeTraffic();
@@ -1178,6 +1200,8 @@ final class Exchange {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
                 onPublicLoop(exchange::onUpstreamEnded);
+            } else if (evt == StreamAcknowledgedEvent.INSTANCE) {
+                onPublicLoop(exchange::onUpstreamAcknowledged);
             }
             ReferenceCountUtil.release(evt);
         }
