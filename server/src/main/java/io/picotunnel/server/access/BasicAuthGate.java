@@ -4,6 +4,7 @@ import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.ClientBlock;
 import io.picotunnel.server.net.LogValues;
+import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -44,7 +46,9 @@ final class BasicAuthGate implements AutoCloseable {
     /** Different credentials from one address (IPv6: /64) checked at once. */
     static final int MAX_CHECKS_PER_ADDRESS = 2;
 
-    private final ThreadPoolExecutor checks;
+    private final ExecutorService checks;
+    /** A flood of sign-ins is when the pool backs up: its refusals are logged once a minute, with their count. */
+    private final RefusalLog backedUp = new RefusalLog(LOG);
     private final LongSupplier nanoClock;
     private final FailedLogins failures;
     /** Checks running or queued: by credentials (digest as for {@link #passed}), and how many per address block. */
@@ -54,14 +58,25 @@ final class BasicAuthGate implements AutoCloseable {
     private final LinkedHashMap<String, Long> passed = new LinkedHashMap<>(64, 0.75f, true);
 
     BasicAuthGate(LongSupplier nanoClock) {
+        this(nanoClock, checkPool());
+    }
+
+    /** With {@code checks} running the password checks (a full one rejects them). */
+    BasicAuthGate(LongSupplier nanoClock, ExecutorService checks) {
         this.nanoClock = nanoClock;
         this.failures = new FailedLogins("password of an http service", FAILURES);
-        this.checks = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(512), runnable -> {
-            Thread thread = new Thread(runnable, "picotunnel-password-check");
-            thread.setDaemon(true);
-            return thread;
-        });
-        this.checks.allowCoreThreadTimeOut(true);
+        this.checks = checks;
+    }
+
+    private static ExecutorService checkPool() {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(512),
+                runnable -> {
+                    Thread thread = new Thread(runnable, "picotunnel-password-check");
+                    thread.setDaemon(true);
+                    return thread;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     HttpVerdict check(ServiceAuth.Basic auth, String host, InetAddress visitor, String authorization) {
@@ -130,7 +145,7 @@ final class BasicAuthGate implements AutoCloseable {
         }
         return new HttpVerdict.Pending(running.thenApply(passed -> {
             if (passed == null) {
-                LOG.warn("password checks are backed up; refusing a sign-in to {}", host);
+                backedUp.refused(true, "password checks are backed up; refusing a sign-in to " + LogValues.escape(host));
                 return new HttpVerdict.Answer(503, "busy", "Too many sign-in attempts at once; try again in a moment.",
                         Map.of("Retry-After", "1"), List.of());
             }

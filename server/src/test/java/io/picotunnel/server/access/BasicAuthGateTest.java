@@ -1,0 +1,48 @@
+package io.picotunnel.server.access;
+
+import ch.qos.logback.classic.Level;
+import io.picotunnel.testkit.LogCapture;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.as;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
+
+class BasicAuthGateTest {
+
+    /**
+     * A flood of sign-ins backs the checks up: each is answered 503, and the log says so once a minute, not once per
+     * sign-in (a flood would fill it), never with a password.
+     */
+    @Test
+    void signInsRefusedWhileTheChecksAreBackedUpAreLoggedOnceWithoutTheirPasswords() throws Exception {
+        ThreadPoolExecutor full = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new SynchronousQueue<>());
+        full.shutdown(); // rejects every check, as a pool whose queue is full does
+        ServiceAuth.Basic auth = new ServiceAuth.Basic("alice", "no check runs");
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, full);
+             LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
+            for (int i = 0; i < 5; i++) {
+                String authorization = "Basic " + Base64.getEncoder()
+                        .encodeToString(("alice:guess-" + i).getBytes(StandardCharsets.UTF_8));
+                HttpVerdict verdict = gate.check(auth, "app.test", InetAddress.getLoopbackAddress(), authorization);
+
+                assertThat(verdict).isInstanceOf(HttpVerdict.Pending.class);
+                HttpVerdict answer = ((HttpVerdict.Pending) verdict).result().toCompletableFuture()
+                        .get(5, TimeUnit.SECONDS);
+                assertThat(answer).isInstanceOfSatisfying(HttpVerdict.Answer.class,
+                        a -> assertThat(a.status()).isEqualTo(503));
+            }
+
+            assertThat(log.messages(Level.WARN)).singleElement(as(STRING))
+                    .contains("password checks are backed up; refusing a sign-in to app.test")
+                    .doesNotContain("guess");
+        }
+    }
+}
