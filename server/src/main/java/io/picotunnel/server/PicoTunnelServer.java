@@ -448,7 +448,8 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     private ConnectionLimits connectionLimits(String listener) {
-        return new ConnectionLimits(listener, config.limits().maxConnections(), config.limits().maxConnectionsPerAddress());
+        return new ConnectionLimits(listener, config.limits().maxConnections(), config.limits().maxConnectionsPerAddress(),
+                access.trustedProxies()::trusts);
     }
 
     private ApiServer startApi() {

@@ -1,5 +1,6 @@
 package io.picotunnel.server.api;
 
+import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.net.ConnectionLimits;
 import org.eclipse.jetty.io.Connection;
@@ -38,10 +39,13 @@ final class ApiConnectionGuard implements Connection.Listener {
         this.scheduler = scheduler;
     }
 
-    /** Watches every connection of {@code server}'s connectors from now on. */
-    static void install(Server server, Limits limits) {
+    /**
+     * Watches every connection of {@code server}'s connectors from now on; those from {@code trustedProxies} count
+     * in the total only.
+     */
+    static void install(Server server, Limits limits, TrustedProxies trustedProxies) {
         ConnectionLimits connectionLimits = new ConnectionLimits("management API", limits.maxConnections(),
-                limits.maxConnectionsPerAddress());
+                limits.maxConnectionsPerAddress(), trustedProxies::trusts);
         for (Connector connector : server.getConnectors()) {
             if (connector instanceof AbstractConnector c) {
                 c.addEventListener(new ApiConnectionGuard(connectionLimits, limits.headerTimeout().toMillis(),

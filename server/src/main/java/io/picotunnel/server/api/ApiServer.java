@@ -132,7 +132,7 @@ public final class ApiServer implements AutoCloseable {
             configureErrors(config);
         });
         app.start();
-        ApiConnectionGuard.install(app.jettyServer().server(), limits);
+        ApiConnectionGuard.install(app.jettyServer().server(), limits, auth.trustedProxies());
         app.jettyServer().server().setErrorHandler(new JsonErrorPages());
         return new ApiServer(app);
     }

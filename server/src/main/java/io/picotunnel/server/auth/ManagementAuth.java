@@ -6,6 +6,7 @@ import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.netty.util.NetUtil;
+import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.net.ForwardedProto;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -103,6 +104,11 @@ public final class ManagementAuth {
             log.warn("OIDC sign-in: PICOTUNNEL_OIDC_ALLOW_ALL is true, so every user of {} may manage this server",
                     oidc.settings().issuer());
         }
+    }
+
+    /** The front proxies ({@code --trusted-proxies}) whose {@code X-Forwarded-For} names the client. */
+    public TrustedProxies trustedProxies() {
+        return settings.trustedProxies();
     }
 
     /**

@@ -18,12 +18,15 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The open connections of one listener, in total and per client address ({@link ClientBlock}: IPv6 by its /64),
  * bounded: a connection over either limit is refused at once (plain HTTP gets a {@code 429} or {@code 503} first,
  * TLS and the management API a close), and the refusals are logged at most once a minute ({@link RefusalLog}).
  * Behind the PROXY protocol the address is the visitor's its header names ({@link #admitVisitorWhenActive}).
+ * A trusted front proxy's address ({@code --trusted-proxies}) counts in the listener's total only: every visitor
+ * behind it comes from that one address, and it would otherwise hold them all to one visitor's limit.
  * Thread-safe.
  */
 public final class ConnectionLimits {
@@ -74,18 +77,25 @@ public final class ConnectionLimits {
     private final String listener;
     private final int max;
     private final int maxPerAddress;
+    private final Predicate<InetAddress> trustedProxy;
     private final AtomicInteger open = new AtomicInteger();
     private final Map<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private final RefusalLog refusals = new RefusalLog(LOG);
 
-    /** {@code listener} names the listener in the log, e.g. "HTTP". */
+    /** {@code listener} names the listener in the log, e.g. "HTTP"; no address is a trusted proxy. */
     public ConnectionLimits(String listener, int max, int maxPerAddress) {
+        this(listener, max, maxPerAddress, address -> false);
+    }
+
+    /** As above; {@code trustedProxy} tells the front proxies' addresses, which are not counted per address. */
+    public ConnectionLimits(String listener, int max, int maxPerAddress, Predicate<InetAddress> trustedProxy) {
         if (max < 1 || maxPerAddress < 1) {
             throw new IllegalArgumentException("connection limits must be positive");
         }
         this.listener = listener;
         this.max = max;
         this.maxPerAddress = maxPerAddress;
+        this.trustedProxy = trustedProxy;
     }
 
     /**
@@ -159,9 +169,12 @@ public final class ConnectionLimits {
         return true;
     }
 
-    /** True when counted for its {@link ClientBlock} (or it has no address); false (nothing counted) when full. */
+    /**
+     * True when counted for its {@link ClientBlock} (or it has no address, or is a trusted proxy's, which are not
+     * counted); false (nothing counted) when full.
+     */
     private boolean countForAddress(InetAddress address) {
-        if (address == null) {
+        if (!counted(address)) {
             return true;
         }
         InetAddress block = ClientBlock.of(address);
@@ -181,9 +194,13 @@ public final class ConnectionLimits {
     }
 
     private void uncount(InetAddress address) {
-        if (address != null) {
+        if (counted(address)) {
             perAddress.computeIfPresent(ClientBlock.of(address), (a, c) -> c.decrementAndGet() <= 0 ? null : c);
         }
+    }
+
+    private boolean counted(InetAddress address) {
+        return address != null && !trustedProxy.test(address);
     }
 
     static InetAddress addressOf(SocketAddress address) {

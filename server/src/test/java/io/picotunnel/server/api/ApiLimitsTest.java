@@ -164,6 +164,33 @@ class ApiLimitsTest {
         }
     }
 
+    @Test
+    void connectionsFromATrustedProxyCountInTheTotalOnly() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.2/32", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+        List<Socket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < 5; i++) {
+                held.add(servedHealth(connect("127.0.0.2")));
+            }
+            held.add(servedHealth(connect("127.0.0.3")));
+            held.add(servedHealth(connect("127.0.0.3")));
+            try (Socket third = connect("127.0.0.3")) {
+                assertThat(closedWithin15s(third)).as("a third connection from an untrusted address").isTrue();
+            }
+        } finally {
+            for (Socket socket : held) {
+                socket.close();
+            }
+        }
+    }
+
+    /** Asks {@code socket} for {@code /health} and reads the answer; the socket stays open. */
+    private static Socket servedHealth(Socket socket) throws IOException {
+        socket.getOutputStream().write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(readUntil(socket.getInputStream(), "\"status\":\"ok\"")).startsWith("HTTP/1.1 200");
+        return socket;
+    }
+
     private Socket connect(String from) throws IOException {
         Socket socket = new Socket();
         socket.bind(new InetSocketAddress(from, 0));

@@ -147,6 +147,60 @@ class ConnectionLimitsEndToEndTest {
                 .startsWith("HTTP/1.1 429 ").contains("too_many_connections").contains("Retry-After: 10\r\n");
     }
 
+    /** Behind a trusted front proxy on 127.0.0.2 without the PROXY protocol, with room for {@code max} per listener. */
+    private void startBehindTrustedProxy(int max) {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.2/32", Setting.MAX_CONNECTIONS, Integer.toString(max)));
+    }
+
+    @Test
+    void tcpConnectionsFromATrustedProxyCountInTheListenersTotalOnly() throws Exception {
+        startBehindTrustedProxy(8);
+        int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+        List<Socket> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 5; i++) {
+                open.add(echoed(connect("127.0.0.2", port), "through the front proxy " + i));
+            }
+            open.add(echoed(connect("127.0.0.3", port), "one"));
+            open.add(echoed(connect("127.0.0.3", port), "two"));
+            try (Socket third = connect("127.0.0.3", port)) {
+                assertThat(closedByServer(third)).as("a third connection from an untrusted address").isTrue();
+            }
+            open.add(echoed(connect("127.0.0.2", port), "the listener's eighth"));
+            try (Socket ninth = connect("127.0.0.2", port)) {
+                assertThat(closedByServer(ninth)).as("over the listener's total, from the trusted proxy too").isTrue();
+            }
+            assertThat(echo.acceptedConnections()).as("the target was dialled for the admitted ones only").isEqualTo(8);
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void tunnelEndpointCountsClientsBehindATrustedProxyInItsTotalOnly() throws Exception {
+        // The testbed's own client holds one of the 9, from 127.0.0.1.
+        startBehindTrustedProxy(9);
+        List<Socket> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 5; i++) {
+                open.add(upgraded(connect("127.0.0.2", testbed.tunnelPort())));
+            }
+            open.add(upgraded(connect("127.0.0.3", testbed.tunnelPort())));
+            open.add(upgraded(connect("127.0.0.3", testbed.tunnelPort())));
+            assertThat(answerToUpgrade(connect("127.0.0.3", testbed.tunnelPort())))
+                    .as("a third client connection from an untrusted address").startsWith("HTTP/1.1 429 ");
+            open.add(upgraded(connect("127.0.0.2", testbed.tunnelPort())));
+            assertThat(answerToUpgrade(connect("127.0.0.2", testbed.tunnelPort())))
+                    .as("over the endpoint's total, from the trusted proxy too").startsWith("HTTP/1.1 503 ");
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
     @Test
     void behindProxyProtocolTcpConnectionsCountForTheVisitorTheHeaderNamesAndAreReleasedOnce() throws Exception {
         startBehindProxyProtocol();
@@ -322,6 +376,12 @@ class ConnectionLimitsEndToEndTest {
             }
             return answer.toString(StandardCharsets.ISO_8859_1);
         }
+    }
+
+    /** {@code socket}, upgraded: the tunnel endpoint took it. */
+    private Socket upgraded(Socket socket) throws IOException {
+        assertThat(answerToUpgradeHead(socket)).startsWith("HTTP/1.1 101 ");
+        return socket;
     }
 
     /** Asks {@code socket} for an upgrade and reads the answer's head; the socket stays open. */

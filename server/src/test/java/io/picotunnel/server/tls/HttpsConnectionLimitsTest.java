@@ -95,6 +95,31 @@ class HttpsConnectionLimitsTest {
     }
 
     @Test
+    void connectionsFromATrustedProxyCountInTheListenersTotalOnly() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.2/32", Setting.MAX_CONNECTIONS, "8"));
+        List<SSLSocket> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 5; i++) {
+                open.add(handshake("127.0.0.2"));
+            }
+            open.add(handshake("127.0.0.3"));
+            open.add(handshake("127.0.0.3"));
+            assertThatThrownBy(() -> handshake("127.0.0.3")).as("a third connection from an untrusted address")
+                    .isInstanceOf(IOException.class);
+            open.add(handshake("127.0.0.2"));
+            assertThatThrownBy(() -> handshake("127.0.0.2")).as("over the listener's total, from the trusted proxy too")
+                    .isInstanceOf(IOException.class);
+            for (SSLSocket socket : open) {
+                assertThat(statusLine(socket)).as("admitted connections are served").startsWith("HTTP/1.1 404 ");
+            }
+        } finally {
+            for (SSLSocket socket : open) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
     void behindProxyProtocolConnectionsCountForTheVisitorTheHeaderNamesAndAreReleasedOnClose() throws Exception {
         start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true", Setting.MAX_CONNECTIONS, "5"));
         List<SSLSocket> open = new ArrayList<>();

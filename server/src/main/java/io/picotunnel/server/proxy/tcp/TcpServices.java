@@ -105,7 +105,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
      * {@code access} checks every new connection against its service's IP rules and rate limit; {@code counters}
      * gives each service's lasting traffic counters; a service waiting for its port tries to bind it again every
      * {@code retryInterval}; each service's listener takes at most {@code maxConnections} open connections, and
-     * {@code maxConnectionsPerAddress} from one client address (a connection over either is closed at once).
+     * {@code maxConnectionsPerAddress} from one client address, a trusted proxy's not counted (a connection over
+     * either is closed at once).
      */
     public TcpServices(TunnelRegistry registry, AccessControl access, EventLoopGroup acceptors, EventLoopGroup workers,
                        Function<Service, TrafficCounters> counters, Duration retryInterval, int maxConnections,
@@ -171,7 +172,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     /** A listener for the service, within the connection limits every tcp service listener has. */
     private TcpListener newListener(Service service) {
         ConnectionLimits limits = new ConnectionLimits("tcp service " + service.id(), maxConnections,
-                maxConnectionsPerAddress);
+                maxConnectionsPerAddress, access.trustedProxies()::trusts);
         return new TcpListener(service, registry, access, limits, acceptors, workers, counters.apply(service), releases);
     }
 

@@ -168,6 +168,43 @@ class ProxyHardeningTest {
     }
 
     @Test
+    void connectionsFromATrustedProxyCountInTheListenersTotalOnly() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.2/32", Setting.MAX_CONNECTIONS, "8",
+                Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+        List<RawHttp> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 5; i++) {
+                RawHttp http = connectFrom("127.0.0.2");
+                open.add(http);
+                RawHttp.Response response = http.send("GET / HTTP/1.1\r\nHost: alpha.test\r\n"
+                        + "X-Forwarded-For: 198.51.100." + (i + 1) + "\r\n\r\n").read();
+                assertThat(response.status()).as("visitor %d through the front proxy", i + 1).isEqualTo(200);
+            }
+            for (int i = 0; i < 2; i++) {
+                RawHttp http = connectFrom("127.0.0.3");
+                open.add(http);
+                assertThat(http.get("alpha.test", "/").status()).isEqualTo(200);
+            }
+            try (RawHttp third = connectFrom("127.0.0.3")) {
+                RawHttp.Response response = third.get("alpha.test", "/");
+                assertThat(response.status()).as("a third connection from an untrusted address").isEqualTo(429);
+                assertThat(response.text()).contains("too_many_connections");
+            }
+            RawHttp eighth = connectFrom("127.0.0.2");
+            open.add(eighth);
+            assertThat(eighth.get("alpha.test", "/").status()).as("the listener's eighth").isEqualTo(200);
+            try (RawHttp ninth = connectFrom("127.0.0.2")) {
+                assertThat(ninth.get("alpha.test", "/").status()).as("over the listener's total, from the trusted proxy too")
+                        .isEqualTo(503);
+            }
+        } finally {
+            for (RawHttp http : open) {
+                http.close();
+            }
+        }
+    }
+
+    @Test
     void behindProxyProtocolConnectionsCountForTheVisitorTheHeaderNamesGet429OverItAndAreReleasedOnClose()
             throws Exception {
         start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true",
@@ -224,6 +261,27 @@ class ProxyHardeningTest {
                 RawHttp.Response response = http.get("alpha.test", "/");
                 assertThat(response.status()).as(header.getKey()).isEqualTo(200);
                 assertThat(response.text()).as(header.getKey()).contains("h:x-forwarded-for=127.0.0.1\n");
+            }
+        }
+    }
+
+    @Test
+    void behindProxyProtocolTheProxysOwnConnectionsCountInTheListenersTotalOnly() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true",
+                Setting.MAX_CONNECTIONS, "10", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+        List<RawHttp> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 5; i++) {
+                RawHttp http = connect();
+                open.add(http);
+                // LOCAL: the proxy's own connection (HAProxy's health checks), which names no visitor.
+                http.out().write(proxyV2(0x20, 0x00, new byte[0]));
+                assertThat(http.get("alpha.test", "/").status()).as("the front proxy's connection %d", i + 1)
+                        .isEqualTo(200);
+            }
+        } finally {
+            for (RawHttp http : open) {
+                http.close();
             }
         }
     }
