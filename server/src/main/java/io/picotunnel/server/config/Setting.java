@@ -68,7 +68,8 @@ public enum Setting implements DeclaredSetting {
             "Most bytes the streams of one client connection may hold for visitors that read slower than the client sends;"
                     + " beyond, the stream whose visitor has gone longest without reading is reset. Default: 256MiB, or a quarter of the heap if less."),
     TRUSTED_PROXIES("--trusted-proxies", "LIST", null,
-            "Comma-separated addresses or CIDRs of front proxies whose X-Forwarded-For names the visitor (for ip_allow, ip_deny, rate_limit, the management port's limits on failed sign-ins, and the tunnel endpoint's on wrong tunnel tokens)."),
+            "Comma-separated addresses or CIDRs of front proxies whose X-Forwarded-For names the visitor (for ip_allow, ip_deny, rate_limit, the management port's limits on failed sign-ins, and the tunnel endpoint's on wrong tunnel tokens);"
+                    + " their connections count in --max-connections only, not per address."),
     PROXY_PROTOCOL("--proxy-protocol", "BOOL", "false",
             "Read a PROXY protocol (v1 or v2) header first on every public connection from a trusted proxy (needs --trusted-proxies)."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
@@ -81,7 +82,7 @@ public enum Setting implements DeclaredSetting {
                     + " beyond, new ones get 503 or are closed."),
     MAX_CONNECTIONS_PER_ADDRESS("--max-connections-per-address", "N", "256",
             "Most open connections per client IP address (IPv6: per /64; with --proxy-protocol, the visitor's)"
-                    + " and listener; beyond, new ones get 429 or are closed."),
+                    + " and listener, a trusted proxy's not counted; beyond, new ones get 429 or are closed."),
     MAX_TUNNEL_REQUESTS("--max-tunnel-requests", "N", null,
             "Most proxied HTTP requests open at once per tunnel (streams); beyond, 503 tunnel_busy (Retry-After: 5)"
                     + " and a WARN (once a minute per tunnel at most). Below --max-streams;"
