@@ -199,10 +199,10 @@ public final class TcpStreamBridge {
         if (refusals == 0 && reason == ResetReason.NONE) {
             return;
         }
-        String refused = refusals == 1 ? "the tunnel's client " + ClientResets.describe(lastRefusal)
-                : refusals + " clients of the tunnel refused the stream in turn; the last "
-                        + ClientResets.describe(lastRefusal);
-        String clients = reason == ResetReason.NONE ? refused
+        String clients = reason == ResetReason.NONE
+                ? (refusals == 1 ? "the tunnel's client " + ClientResets.describe(lastRefusal)
+                        : refusals + " clients of the tunnel refused the stream in turn; the last "
+                                + ClientResets.describe(lastRefusal))
                 : "the tunnel's client " + ClientResets.describe(reason)
                         + (refusals == 0 ? "" : ", after " + (refusals == 1 ? "another" : refusals + " others")
                                 + " refused the stream");
