@@ -26,7 +26,7 @@ import java.util.Set;
  * one whose client's connection closed with the stream's SYN still queued (the client never heard of it). The
  * log says once, when the connection went to another client or was reset, how many clients refused it and why the last
  * did. A connection reset because every client connection of the tunnel is at the server's --max-streams gets a
- * WARN instead, at most once a minute for the server. Used by tcp services and TLS passthrough.
+ * WARN instead, at most once a minute per tunnel. Used by tcp services and TLS passthrough.
  */
 public final class TcpStreamBridge {
 
@@ -90,7 +90,7 @@ public final class TcpStreamBridge {
                 return;
             }
             if (opened.cause() instanceof StreamOpenException full && full.atStreamLimit()) {
-                registry.connectionsAtStreamLimit.refused(true, "tunnel " + tunnelId + ": no stream to its client, "
+                registry.connectionsAtStreamLimit.refused(tunnelId, true, "tunnel " + tunnelId + ": no stream to its client, "
                         + full.getMessage() + " (--max-streams): resetting new tcp and TLS passthrough connections"
                         + " until some end");
             }

@@ -11,7 +11,7 @@ import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
-import io.picotunnel.server.net.RefusalLog;
+import io.picotunnel.server.net.KeyedRefusalLog;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
@@ -157,10 +157,11 @@ public final class TunnelRegistry implements TunnelPresence {
     volatile BiConsumer<Channel, Runnable> registration = (channel, register) -> register.run();
     /**
      * The WARN for tcp and TLS passthrough connections reset because every client connection of their tunnel is at
-     * the server's --max-streams: at most once a minute for the whole server (a flood of visitors makes one line), so
-     * kept here, where every such connection's stream is asked for, as the HTTP proxy keeps its own.
+     * the server's --max-streams: at most once a minute per tunnel (a flood of visitors makes one line, and one busy
+     * tunnel does not hide another's), so kept here, where every such connection's stream is asked for, as the HTTP
+     * proxy keeps its own.
      */
-    final RefusalLog connectionsAtStreamLimit = new RefusalLog(LoggerFactory.getLogger(TcpStreamBridge.class));
+    final KeyedRefusalLog connectionsAtStreamLimit = new KeyedRefusalLog(LoggerFactory.getLogger(TcpStreamBridge.class));
     private final Clock clock;
 
     public TunnelRegistry(Clock clock) {
