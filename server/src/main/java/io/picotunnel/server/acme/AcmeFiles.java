@@ -21,6 +21,7 @@ import org.bouncycastle.util.io.pem.PemWriter;
 import org.shredzone.acme4j.util.KeyPairUtils;
 
 import java.io.ByteArrayOutputStream;
+import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.StringReader;
@@ -31,10 +32,14 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -459,8 +464,41 @@ final class AcmeFiles {
         write(file, content, true);
     }
 
+    /**
+     * Writes {@code file} whole through a temporary file. A failure names {@code file}, never the temporary file, whose
+     * name is random: a message naming it differed at every attempt, and a failure meant to be logged once (a
+     * certificate that cannot be saved, retried at every check) was logged every time.
+     */
     private void write(Path file, String content, boolean secret) throws IOException {
         Files.createDirectories(directory);
+        try {
+            writeThroughTemporary(file, content, secret);
+        } catch (IOException e) {
+            throw new IOException("cannot write " + file + ": " + reason(e), e);
+        }
+    }
+
+    /** What went wrong in an I/O exception, without the file names some give in their message. */
+    private static String reason(IOException e) {
+        if (e instanceof FileSystemException fs) {
+            if (fs.getReason() != null) {
+                return fs.getReason();
+            }
+            return switch (fs) {
+                case AccessDeniedException denied -> "Permission denied";
+                case NoSuchFileException missing -> "No such file or directory";
+                case FileAlreadyExistsException exists -> "File exists";
+                default -> fs.getClass().getSimpleName();
+            };
+        }
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        // a FileOutputStream that cannot open its file says "<file> (<reason>)"
+        int reasonStart = message.lastIndexOf(" (");
+        return e instanceof FileNotFoundException && reasonStart >= 0 && message.endsWith(")")
+                ? message.substring(reasonStart + 2, message.length() - 1) : message;
+    }
+
+    private void writeThroughTemporary(Path file, String content, boolean secret) throws IOException {
         boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
         Path temporary = posix
                 ? Files.createTempFile(directory, ".tmp", ".pem", PosixFilePermissions.asFileAttribute(

@@ -174,6 +174,27 @@ class AcmeFilesTest {
     }
 
     @Test
+    void aCertificateThatCannotBeWrittenFailsWithTheSameMessageEveryTimeNamingItsFileNotTheTemporaryOne()
+            throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        // a directory where the key's file is written: the temporary file of a random name cannot be moved there
+        Path inTheWay = acme.resolve("app.test.key.next");
+        Files.createDirectories(inTheWay.resolve("not-empty"));
+        List<String> messages = new ArrayList<>();
+
+        for (int i = 0; i < 2; i++) {
+            assertThatThrownBy(() -> files.store("app.test", issued.keyPair(), chainPem(issued)))
+                    .isInstanceOf(IOException.class)
+                    .satisfies(e -> messages.add(e.getMessage()));
+        }
+
+        assertThat(messages.getFirst()).isEqualTo("cannot write " + inTheWay + ": Is a directory");
+        assertThat(messages.getLast()).as("the same each time, so that AcmeManager logs it once")
+                .isEqualTo(messages.getFirst());
+    }
+
+    @Test
     void failureFileLargerThan64KiBIsRefused() throws IOException {
         AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
         Files.writeString(files.failureFile("app.test"), "#" + "x".repeat(70_000) + "\ndirectory=" + DIRECTORY

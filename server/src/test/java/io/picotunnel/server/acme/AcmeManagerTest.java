@@ -223,6 +223,25 @@ class AcmeManagerTest {
     }
 
     @Test
+    void aCertificateThatCannotBeSavedIsWarnedOfOnceNotAtEveryCheck() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        // each check writes the key again through a temporary file of a random name, moved where a directory is
+        Path inTheWay = data.resolve("certs/acme/app.test.key.next");
+        Files.createDirectories(inTheWay.resolve("not-empty"));
+
+        try (LogCapture log = new LogCapture(AcmeManager.class, Level.WARN)) {
+            acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+            await().atMost(ISSUANCE).until(() -> acme.status("app.test").orElseThrow().error() != null);
+            long checksBefore = acme.checks();
+            await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 5);
+
+            // its error named the temporary file, so it differed at every check and was logged at every check
+            assertThat(log.messages(Level.WARN)).filteredOn(line -> line.contains("could not be saved"))
+                    .singleElement().asString().contains("cannot write " + inTheWay + ": Is a directory");
+        }
+    }
+
+    @Test
     void aChangedEmailIsSentToTheCaForTheExistingAccount() throws Exception {
         start(null, List.of(AcmeSettings.HTTP_01), true);
         acme.onServiceChange(null, service("s1", "one.test", TlsMode.TERMINATE, true));
