@@ -43,6 +43,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.FutureTask;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -161,9 +162,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                 serviceDomains.remove(after != null ? after.id() : before.id());
             }
         }
-        if (!executor.isShutdown()) {
-            executor.execute(this::checkSafely);
-        }
+        runOnAcmeThread(this::checkSafely);
     }
 
     /**
@@ -173,8 +172,19 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
      * needs no new order).
      */
     public void servicesLoaded() {
-        if (!executor.isShutdown()) {
-            executor.execute(this::deleteLeftoversOfUnwantedDomains);
+        runOnAcmeThread(this::deleteLeftoversOfUnwantedDomains);
+    }
+
+    /**
+     * Queues {@code task} for the ACME thread, or drops it once close() has stopped that thread. A check of
+     * isShutdown() before execute() left a moment for close() in between, and then the API thread that changed a
+     * service got a RejectedExecutionException, which the store takes for a refusal of the change.
+     */
+    private void runOnAcmeThread(Runnable task) {
+        try {
+            executor.execute(task);
+        } catch (RejectedExecutionException e) {
+            // closed: the next start checks every service
         }
     }
 

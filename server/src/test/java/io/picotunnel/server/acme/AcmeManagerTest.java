@@ -700,6 +700,44 @@ class AcmeManagerTest {
         }
     }
 
+    /**
+     * The store takes a listener's exception for a refusal: a service change that met close() on its way to the ACME
+     * thread was rolled back and its API request failed. close() lands between the manager's own check of it and the
+     * queueing of the check in a narrow window, so many managers are closed while a thread changes services.
+     */
+    @Test
+    void aServiceChangeRacingCloseNeverThrowsIntoTheThreadThatMadeIt() throws Exception {
+        AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofHours(1), AcmeSettings.HTTP_01);
+        // wants no certificate: each change only queues a check, so the thread changes as fast as it can
+        Service off = service("s1", "off.test", TlsMode.TERMINATE, false);
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        for (int i = 0; i < 500 && thrown.get() == null && System.nanoTime() < deadline; i++) {
+            AcmeManager racing = new AcmeManager(unused, data.resolve("certs"), store, null, clock);
+            CountDownLatch changing = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread api = Thread.ofPlatform().name("api-" + i).start(() -> {
+                try {
+                    for (int n = 0; n < 1_000_000 && !closed.get(); n++) {
+                        racing.onServiceChange(null, off);
+                        changing.countDown();
+                    }
+                    racing.onServiceChange(null, off);
+                    racing.servicesLoaded();
+                } catch (Throwable t) {
+                    thrown.set(t);
+                    changing.countDown();
+                }
+            });
+            assertThat(changing.await(10, TimeUnit.SECONDS)).isTrue();
+            racing.close();
+            closed.set(true);
+            assertThat(api.join(Duration.ofSeconds(10))).isTrue();
+        }
+
+        assertThat(thrown.get()).as("thrown into the thread that changed the service").isNull();
+    }
+
     @Test
     void retryDelayOnDiskIsDeletedWhileAnOperatorsCertificateFileCoversTheDomain() throws Exception {
         AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofMillis(200), AcmeSettings.HTTP_01);
