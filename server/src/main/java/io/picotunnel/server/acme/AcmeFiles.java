@@ -302,8 +302,9 @@ final class AcmeFiles {
         }
     }
 
-    void deleteOrder(String domain) throws IOException {
-        Files.deleteIfExists(orderFile(domain));
+    /** Whether there was an order noted for {@code domain}, now deleted. */
+    boolean deleteOrder(String domain) throws IOException {
+        return Files.deleteIfExists(orderFile(domain));
     }
 
     /** The domains with a {@code .order} file, whatever ACME directory it names (at most 10,000). */

@@ -344,6 +344,11 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
                     states.remove(domain);
                     store.removeFromAcme(domain);
                     deleteFailure(domain);
+                    // as at start: else the certificate key in it stayed on disk until the next start
+                    if (deleteOrder(domain)) {
+                        log.info("ACME: deleted the order noted for {}, which no service needs a certificate for now",
+                                domain);
+                    }
                 }
             }
         }
@@ -470,11 +475,13 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         }
     }
 
-    private void deleteOrder(String domain) {
+    /** Whether there was an order noted for {@code domain}, now deleted. */
+    private boolean deleteOrder(String domain) {
         try {
-            files.deleteOrder(domain);
+            return files.deleteOrder(domain);
         } catch (IOException e) {
             log.warn("cannot delete {}: {}", files.orderFile(domain), e.getMessage());
+            return false;
         }
     }
 

@@ -873,6 +873,38 @@ class AcmeManagerTest {
     }
 
     @Test
+    void theOrderNoteOfADomainWhoseServiceIsDeletedWhileTheServerRunsIsDeletedAtTheNextCheck() throws Exception {
+        AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofMillis(200), AcmeSettings.HTTP_01);
+        AcmeFiles files = new AcmeFiles(data.resolve("certs/acme"), unused.directoryUri().toString());
+        Instant now = clock.instant();
+        // fresh: no order for them while the test runs
+        for (String domain : List.of("gone.test", "app.test")) {
+            writeAcmeCertificate(new TestCertificates().issueValid(now.minus(Duration.ofDays(1)),
+                    now.plus(Duration.ofDays(60)), domain), domain);
+            files.storeOrder(domain, new PendingOrder(URI.create("http://127.0.0.1:9/order/" + domain).toURL(),
+                    EcKeys.newKeyPair()));
+        }
+        startManagerWithoutServerDomain(unused);
+        Service gone = service("s1", "gone.test", TlsMode.TERMINATE, true);
+        acme.onServiceChange(null, gone);
+        // no servicesLoaded(): its clean-up at start is not what this test is about
+        acme.onServiceChange(null, service("s2", "app.test", TlsMode.TERMINATE, true));
+
+        try (LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
+            acme.onServiceChange(gone, null);
+            long checksBefore = acme.checks();
+            await().atMost(Duration.ofSeconds(10)).until(() -> acme.checks() >= checksBefore + 2);
+
+            // else the certificate key in it stayed on disk until the next start
+            assertThat(files.orderFile("gone.test")).doesNotExist();
+            assertThat(log.messages(Level.INFO)).contains("ACME: deleted the order noted for gone.test, which no"
+                    + " service needs a certificate for now");
+        }
+        assertThat(files.orderFile("app.test")).as("wanted: kept").exists();
+        assertThat(files.certificateFile("gone.test")).as("valid: a service that comes back reuses it").exists();
+    }
+
+    @Test
     void aCertificateOfADomainNoLongerWantedThatIsNotPemStaysWithAWarnAndTheCleaningGoesOn() throws Exception {
         AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofHours(1), AcmeSettings.HTTP_01);
         Path acmeFiles = data.resolve("certs/acme");
