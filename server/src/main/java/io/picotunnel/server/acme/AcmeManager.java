@@ -681,9 +681,9 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
      * A CA answers a new-account request for a known key with the account as it is, its contact unchanged: an email
      * changed in the settings since the account was made is sent to the CA here. (An email removed from the settings
      * stays on the account: acme4j sends no empty contact list.) A CA that refuses the change does not stop the
-     * order: the certificate matters more than where the CA writes.
+     * order: the certificate matters more than where the CA writes. An interrupt does: the order was given up.
      */
-    private void updateContact(Account account) {
+    private void updateContact(Account account) throws AcmeException {
         String email = settings.email() == null ? "" : settings.email().strip();
         if (email.isEmpty()) {
             return;
@@ -699,9 +699,25 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             edit.commit();
             log.info("ACME account {}: contact set to {}", account.getLocation(), email);
         } catch (AcmeException | RuntimeException e) {
+            if (interrupted(e)) {
+                // acme4j turns the interrupt of close() or of the order's deadline into an exception and clears it:
+                // going on placed an order that nothing waited for, alongside the next attempt for the same domain
+                Thread.currentThread().interrupt();
+                throw e;
+            }
             log.warn("ACME account {}: could not set its contact to {}: {}", account.getLocation(), email,
                     failure(e));
         }
+    }
+
+    /** Whether {@code e} comes of an interrupt of this thread, kept or (as acme4j does) cleared. */
+    private static boolean interrupted(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InterruptedException) {
+                return true;
+            }
+        }
+        return Thread.currentThread().isInterrupted();
     }
 
     private static SSLContext trustingContext(Path caFile) throws IOException {

@@ -783,6 +783,94 @@ class AcmeManagerTest {
         }
     }
 
+    /**
+     * acme4j turns an interrupt into an exception and clears it; the update of the account's contact, which lets a
+     * failure pass, let this one pass too: the order given up went on and placed an order at the CA, after close()
+     * here, alongside the next attempt for the same domain after the order's deadline.
+     */
+    @Test
+    void closeWhileTheAccountsContactIsUpdatedEndsTheOrderInsteadOfPlacingOneAfterClose() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger orders = new java.util.concurrent.atomic.AtomicInteger();
+        CountDownLatch contactAsked = new CountDownLatch(1);
+        String directory = contactHoldingCa(orders, contactAsked);
+        // an address other than the account's: the contact is updated at the order's login
+        startManagerWithoutServerDomain(new AcmeSettings("ops@example.test", directory, null,
+                List.of(AcmeSettings.HTTP_01), Duration.ofHours(1), Duration.ofHours(1), Duration.ofHours(12),
+                Duration.ofSeconds(60)));
+        Set<Thread> before = orderThreads();
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+        assertThat(contactAsked.await(30, TimeUnit.SECONDS)).as("the contact update waits on the CA").isTrue();
+        Set<Thread> ours = orderThreads();
+        ours.removeAll(before);
+
+        acme.close();
+
+        assertThat(orders.get()).as("orders placed at the CA").isZero();
+        assertThat(ours).noneMatch(Thread::isAlive);
+        assertThat(Files.exists(data.resolve("certs/acme/app.test.failure"))).as("cut short by the stop").isFalse();
+    }
+
+    /**
+     * A CA on loopback whose account has the contact old@example.test and which holds the request that updates it
+     * until the test ends; counts the new orders. Its directory URL.
+     */
+    private String contactHoldingCa(java.util.concurrent.atomic.AtomicInteger orders, CountDownLatch contactAsked)
+            throws IOException {
+        HttpServer ca = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+        String base = "http://127.0.0.1:" + ca.getAddress().getPort();
+        CountDownLatch released = new CountDownLatch(1);
+        java.util.concurrent.ExecutorService handlers = java.util.concurrent.Executors.newCachedThreadPool();
+        java.util.concurrent.atomic.AtomicInteger nonces = new java.util.concurrent.atomic.AtomicInteger();
+        ca.setExecutor(handlers);
+        ca.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            exchange.getResponseHeaders().set("Replay-Nonce", "nonce" + nonces.incrementAndGet());
+            exchange.getResponseHeaders().set("Cache-Control", "no-store");
+            int status = 200;
+            String body = null;
+            switch (exchange.getRequestURI().getPath()) {
+                case "/dir" -> body = "{\"newNonce\":\"" + base + "/nonce\",\"newAccount\":\"" + base
+                        + "/account\",\"newOrder\":\"" + base + "/order\"}";
+                case "/nonce" -> { }
+                case "/account" -> {
+                    status = 200;
+                    exchange.getResponseHeaders().set("Location", base + "/account/1");
+                    body = "{\"status\":\"valid\",\"contact\":[\"mailto:old@example.test\"]}";
+                }
+                case "/account/1" -> {
+                    contactAsked.countDown();
+                    try {
+                        released.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    status = 500;
+                }
+                case "/order" -> {
+                    orders.incrementAndGet();
+                    status = 500;
+                }
+                default -> status = 404;
+            }
+            if (body == null) {
+                exchange.sendResponseHeaders(status, -1);
+            } else {
+                byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+                exchange.getResponseHeaders().set("Content-Type", "application/json");
+                exchange.sendResponseHeaders(status, bytes.length);
+                exchange.getResponseBody().write(bytes);
+            }
+            exchange.close();
+        });
+        ca.start();
+        cleanup.add(() -> {
+            released.countDown();
+            ca.stop(0);
+            handlers.shutdownNow();
+        });
+        return base + "/dir";
+    }
+
     private static Set<Thread> orderThreads() {
         Set<Thread> threads = new HashSet<>();
         for (Thread thread : Thread.getAllStackTraces().keySet()) {
