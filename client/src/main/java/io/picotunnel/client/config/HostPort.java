@@ -1,6 +1,7 @@
 package io.picotunnel.client.config;
 
 import io.netty.util.NetUtil;
+import io.picotunnel.protocol.idna.Idna;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;

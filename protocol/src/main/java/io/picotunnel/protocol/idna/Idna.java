@@ -1,4 +1,4 @@
-package io.picotunnel.client.config;
+package io.picotunnel.protocol.idna;
 
 import java.net.IDN;
 import java.text.Normalizer;
@@ -12,7 +12,7 @@ import java.text.ParseException;
  * IDNA2003 knows (Unicode 3.2) as IDNA2003 does; so a label with {@code ß} or {@code ς} is mapped around them and
  * encoded here, and every other label goes through {@link IDN}.
  */
-final class Idna {
+public final class Idna {
 
     private static final int MAX_LABEL_LENGTH = 63;
 
@@ -20,7 +20,7 @@ final class Idna {
     }
 
     /** {@code name} in its ASCII form; throws with a sentence for a user when it cannot be converted. */
-    static String toAscii(String name) {
+    public static String toAscii(String name) {
         if (name.chars().allMatch(c -> c < 128)) {
             return name;
         }
@@ -60,7 +60,7 @@ final class Idna {
             if (name.indexOf(c) >= 0) {
                 throw new IllegalArgumentException(String.format("it has U+%04X %s", (int) c,
                         c == '\u200c' ? "ZERO WIDTH NON-JOINER" : "ZERO WIDTH JOINER")
-                        + ", which the client does not convert; give the name in its xn-- form");
+                        + ", which PicoTunnel does not convert; give the name in its xn-- form");
             }
         }
     }
@@ -117,7 +117,7 @@ final class Idna {
             return IDN.toASCII(text);
         } catch (IllegalArgumentException e) {
             String reason = e.getCause() instanceof ParseException p ? p.getMessage() : e.getMessage();
-            throw new IllegalArgumentException("the client converts names beyond ASCII as IDNA2003 (Unicode 3.2)"
+            throw new IllegalArgumentException("PicoTunnel converts names beyond ASCII as IDNA2003 (Unicode 3.2)"
                     + " does, which refuses '" + label + "' (" + reason + "); if the name is valid, give it in its"
                     + " xn-- form", e);
         }

@@ -1,4 +1,4 @@
-package io.picotunnel.client.config;
+package io.picotunnel.protocol.idna;
 
 /** The encoder of RFC 3492 (section 6.3): a label's code points as the ASCII that follows {@code xn--}. */
 final class Punycode {

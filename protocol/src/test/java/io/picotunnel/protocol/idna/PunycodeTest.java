@@ -1,4 +1,4 @@
-package io.picotunnel.client.config;
+package io.picotunnel.protocol.idna;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

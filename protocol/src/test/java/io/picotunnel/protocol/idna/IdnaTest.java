@@ -1,0 +1,31 @@
+package io.picotunnel.protocol.idna;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class IdnaTest {
+
+    @Test
+    void anAsciiNameIsLeftAsItIs() {
+        assertThat(Idna.toAscii("App.Example.com")).isEqualTo("App.Example.com");
+        assertThat(Idna.toAscii("xn--bcher-kva.example")).isEqualTo("xn--bcher-kva.example");
+    }
+
+    @Test
+    void aNameBeyondAsciiIsItsIdna2008PunycodeForm() {
+        assertThat(Idna.toAscii("Bücher.example")).isEqualTo("xn--bcher-kva.example");
+        assertThat(Idna.toAscii("straße.example")).isEqualTo("xn--strae-oqa.example");
+        assertThat(Idna.toAscii("βόλος.example")).isEqualTo("xn--nxasmm1c.example");
+        assertThat(Idna.toAscii("bücher\u3002example")).isEqualTo("xn--bcher-kva.example");
+    }
+
+    @Test
+    void aJoinerOrACharacterNewerThanUnicode32AsksForTheXnForm() {
+        assertThatThrownBy(() -> Idna.toAscii("a\u200db.example")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("it has U+200D ZERO WIDTH JOINER, which PicoTunnel does not convert; give the name in its xn-- form");
+        assertThatThrownBy(() -> Idna.toAscii("\u1e9e.example")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Unicode 3.2").hasMessageContaining("xn-- form");
+    }
+}
