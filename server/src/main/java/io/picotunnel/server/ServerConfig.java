@@ -403,10 +403,16 @@ public record ServerConfig(
             if (domain == null) {
                 return null;
             }
-            if (!Hostnames.isHostname(domain)) {
+            String ascii;
+            try {
+                ascii = Hostnames.ascii(domain);
+            } catch (IllegalArgumentException e) {
+                throw invalid(Setting.DOMAIN, "'" + domain + "' is not a valid host name: " + e.getMessage());
+            }
+            if (!Hostnames.isHostname(ascii)) {
                 throw invalid(Setting.DOMAIN, "'" + domain + "' is not a valid host name such as tunnel.example.com");
             }
-            return domain.toLowerCase(Locale.ROOT);
+            return ascii;
         }
 
         private AuthMode authMode() {

@@ -10,13 +10,12 @@ import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
 
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
  * Turns a request body into a valid {@link Service}: fields checked one by one with a message naming the field,
  * defaults filled in ({@code path_prefix "/"}, {@code tls_mode "terminate"}, {@code enabled true}), names
- * normalised to lower case. Conflicts between services are the store's business.
+ * normalised to lower case and ASCII (a domain or host beyond it in its xn-- form). Conflicts between services are the store's business.
  */
 final class ServiceInput {
 
@@ -171,7 +170,12 @@ final class ServiceInput {
         if (value == null || value.isBlank()) {
             throw ApiError.invalidField("domain", "is required for an http service, for example \"app.example.com\"");
         }
-        String domain = value.strip().toLowerCase(Locale.ROOT);
+        String domain;
+        try {
+            domain = Hostnames.ascii(value.strip());
+        } catch (IllegalArgumentException e) {
+            throw ApiError.invalidField("domain", "'" + value + "' is not a valid host name: " + e.getMessage());
+        }
         if (!Hostnames.isHostnameOrWildcard(domain)) {
             throw ApiError.invalidField("domain", "'" + value + "' is not a valid host name such as app.example.com"
                     + " or *.example.com");

@@ -1,6 +1,7 @@
 package io.picotunnel.server.net;
 
 import io.netty.util.NetUtil;
+import io.picotunnel.protocol.idna.Idna;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -10,8 +11,8 @@ import java.util.List;
 
 /**
  * An address to listen on or connect to: {@code :8080} (every interface), {@code host:port},
- * {@code 127.0.0.1:port} or {@code [::1]:port}. The host is stored without brackets; an empty host means
- * every interface.
+ * {@code 127.0.0.1:port} or {@code [::1]:port}. The host is stored without brackets, a name in lower case and in
+ * ASCII (beyond it, in its xn-- form); an empty host means every interface.
  */
 public record HostPort(String host, int port) {
 
@@ -75,7 +76,7 @@ public record HostPort(String host, int port) {
             if (colon < 0 || value.indexOf(':') != colon) {
                 throw notHostPort(value, rules);
             }
-            host = value.substring(0, colon);
+            host = asciiName(value.substring(0, colon), value);
             portText = value.substring(colon + 1);
             if (!host.isEmpty() && !Hostnames.isHostname(host) && !Hostnames.isIpv4Literal(host)) {
                 throw new IllegalArgumentException("'" + value + "' has an invalid host name '" + host + "'");
@@ -93,6 +94,15 @@ public record HostPort(String host, int port) {
             throw new IllegalArgumentException("port " + port + " is out of range (" + min + "-65535)");
         }
         return new HostPort(host.toLowerCase(java.util.Locale.ROOT), port);
+    }
+
+    /** {@code host} in its ASCII form ({@code bücher.lan} is {@code xn--bcher-kva.lan}), as it is looked up and dialled. */
+    private static String asciiName(String host, String value) {
+        try {
+            return Idna.toAscii(host);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + value + "' has an invalid host name '" + host + "': " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -1,8 +1,14 @@
 package io.picotunnel.server.net;
 
+import io.picotunnel.protocol.idna.Idna;
+
+import java.util.Locale;
 import java.util.regex.Pattern;
 
-/** Syntax checks for host names, domains and IP literals (RFC 1123 labels; no DNS lookups). */
+/**
+ * Syntax checks for host names, domains and IP literals (RFC 1123 labels; no DNS lookups), and the ASCII form of a
+ * name beyond ASCII.
+ */
 public final class Hostnames {
 
     private static final Pattern LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", Pattern.CASE_INSENSITIVE);
@@ -11,6 +17,17 @@ public final class Hostnames {
     private static final Pattern IPV6_CHARS = Pattern.compile("[0-9a-fA-F:.]+");
 
     private Hostnames() {
+    }
+
+    /**
+     * {@code name} (a host name, or {@code *.} and one) lower-case and in its ASCII form: labels beyond ASCII in
+     * punycode as IDNA2008 gives them ({@code *.Bücher.example} is {@code *.xn--bcher-kva.example}), the one form
+     * browsers send in Host and SNI and certificates name. Its syntax is left to {@link #isHostnameOrWildcard};
+     * throws, saying why, for a name that cannot be converted.
+     */
+    public static String ascii(String name) {
+        String wildcard = name.startsWith("*.") ? "*." : "";
+        return wildcard + Idna.toAscii(name.substring(wildcard.length())).toLowerCase(Locale.ROOT);
     }
 
     /** A DNS name such as {@code localhost} or {@code app.example.com} (a trailing dot is not accepted). */

@@ -189,6 +189,61 @@ class ServiceApiTest {
     }
 
     @Test
+    void aDomainOrTargetBeyondAsciiIsStoredAndAnsweredInItsXnForm() {
+        JsonNode service = created("{\"type\": \"http\", \"domain\": \"B\u00fccher.localhost\","
+                + " \"target_addr\": \"b\u00fccher.lan:8080\"}");
+
+        assertThat(service.get("domain").asText()).isEqualTo("xn--bcher-kva.localhost");
+        assertThat(service.get("target_addr").asText()).isEqualTo("xn--bcher-kva.lan:8080");
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json().get(0)).isEqualTo(service);
+        assertThat(created("{\"type\": \"http\", \"domain\": \"*.stra\u00dfe.example\", \"target_addr\": \"localhost:1\"}")
+                .get("domain").asText()).isEqualTo("*.xn--strae-oqa.example");
+        // Ideographic full stops separate labels as dots do.
+        assertThat(created("{\"type\": \"http\", \"domain\": \"\u4f8b\u3002example\", \"target_addr\": \"localhost:1\"}")
+                .get("domain").asText()).isEqualTo("xn--fsq.example");
+        ApiClient.Response patched = api.patch("/api/services/" + service.get("id").asText(),
+                "{\"domain\": \"fa\u00df.localhost\"}");
+        assertThat(patched.status()).as(patched.toString()).isEqualTo(200);
+        assertThat(patched.json().get("domain").asText()).isEqualTo("xn--fa-hia.localhost");
+        assertThat(created("{\"type\": \"tcp\", \"listen_addr\": \":20002\", \"target_addr\": \"stra\u00dfe.lan:22\"}")
+                .get("target_addr").asText()).isEqualTo("xn--strae-oqa.lan:22");
+    }
+
+    @Test
+    void aDomainInUnicodeAndTheSameInItsXnFormAreOneDomain() {
+        created("{\"type\": \"http\", \"domain\": \"b\u00fccher.localhost\", \"target_addr\": \"localhost:1\"}");
+        created("{\"type\": \"http\", \"domain\": \"xn--strae-oqa.localhost\", \"target_addr\": \"localhost:2\"}");
+
+        for (String same : new String[] {"xn--bcher-kva.localhost", "B\u00dcCHER.localhost", "stra\u00dfe.localhost"}) {
+            ApiClient.Response duplicate = create("{\"type\": \"http\", \"domain\": \"" + same + "\","
+                    + " \"target_addr\": \"localhost:3\"}");
+            assertThat(duplicate.status()).as(same + ": " + duplicate).isEqualTo(409);
+            assertThat(duplicate.json().get("error").asText()).isEqualTo("conflict");
+            assertThat(duplicate.json().get("field").asText()).isEqualTo("domain");
+        }
+        // straße is not strasse: IDNA2008 keeps the sharp s.
+        assertThat(created("{\"type\": \"http\", \"domain\": \"strasse.localhost\", \"target_addr\": \"localhost:4\"}")
+                .get("domain").asText()).isEqualTo("strasse.localhost");
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).hasSize(3);
+    }
+
+    @Test
+    void aNameBeyondAsciiThatCannotBeConvertedIs400SayingWhy() {
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a\u200db.example\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "U+200D ZERO WIDTH JOINER");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a\u200cb.example\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "give the name in its xn-- form");
+        // U+1E9E, capital sharp s, is newer than the Unicode 3.2 that Java's IDN knows.
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"\u1e9e.example\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "Unicode 3.2");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"b\u00fc cher.example\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "not a valid host name");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"app.example\", \"target_addr\": \"a\u200db.lan:80\"}"),
+                "target_addr", "U+200D ZERO WIDTH JOINER");
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
+    }
+
+    @Test
     void aServiceStoredWithAWildcardOverATopLevelDomainStaysEditable() throws Exception {
         Service stored = server.store().createService(new Service(null, tunnelId, ServiceType.HTTP, "*.com", "/",
                 TlsMode.TERMINATE, null, "localhost:1", true, null)).orElseThrow();

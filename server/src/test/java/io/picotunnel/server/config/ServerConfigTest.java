@@ -141,6 +141,19 @@ class ServerConfigTest {
     }
 
     @Test
+    void aDomainOrAddressBeyondAsciiIsTakenInItsXnForm() {
+        assertThat(load(Map.of(Setting.DOMAIN, "Tunnel.B\u00fccher.example"), Map.of()).domain())
+                .isEqualTo("tunnel.xn--bcher-kva.example");
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "stra\u00dfe.example")).domain())
+                .isEqualTo("xn--strae-oqa.example");
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_LISTEN_ADDR", "b\u00fccher.localhost:9090")).listenAddr())
+                .isEqualTo(new HostPort("xn--bcher-kva.localhost", 9090));
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "a\u200db.example")))
+                .hasMessageStartingWith("Invalid --domain (PICOTUNNEL_DOMAIN): 'a\u200db.example' is not a valid host name:"
+                        + " it has U+200D ZERO WIDTH JOINER").hasMessageContaining("xn-- form");
+    }
+
+    @Test
     void badValuesGiveOneSentenceNamingTheSetting() {
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TUNNEL_ADDR", ":70000")))
                 .hasMessage("Invalid --tunnel-addr (PICOTUNNEL_TUNNEL_ADDR): port 70000 is out of range (0-65535).");
