@@ -177,6 +177,20 @@ describe('ServiceForm', () => {
     expect(onSubmit).toHaveBeenCalledTimes(accepted.length);
   });
 
+  it('sends a domain or target beyond ASCII to the server, which takes it in its xn-- form', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn();
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
+    await user.type(screen.getByLabelText('Domain'), '*.bücher.example');
+    await user.type(screen.getByLabelText('Target'), 'straße.lan:3000');
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+
+    expect(screen.getByLabelText('Domain').getAttribute('aria-invalid')).toBeNull();
+    expect(onSubmit).toHaveBeenCalledWith(expect.objectContaining({
+      domain: '*.bücher.example', target_addr: 'straße.lan:3000',
+    }));
+  });
+
   it('keeps a domain stored before the server refused IP addresses editable, as the server does', async () => {
     const user = userEvent.setup();
     const onSubmit = vi.fn().mockResolvedValue(undefined);

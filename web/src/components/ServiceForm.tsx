@@ -116,7 +116,9 @@ type Problems = Partial<Record<Field, string>>;
 
 /** A host name as the API takes it (Hostnames.isHostnameOrWildcard): labels of letters, digits and dashes, one or more. */
 const DOMAIN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
-const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)?:(\d{1,5})$/i;
+/** A name beyond ASCII (bücher.example): the server takes it in its xn-- form, and checks it then. */
+const BEYOND_ASCII = /[^\x00-\x7f]/;
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9\u0080-\uffff]([a-z0-9\u0080-\uffff.-]*[a-z0-9\u0080-\uffff])?)?:(\d{1,5})$/i;
 
 function portIn(text: string, lowest = 1): number | null {
   const match = HOST_PORT.exec(text.trim());
@@ -152,7 +154,7 @@ export function problemsOf(values: Values, storedDomain?: string): Problems {
     const domain = values.domain.trim();
     if (!domain) {
       problems.domain = 'Enter the domain visitors will use, such as app.example.com.';
-    } else if (!DOMAIN.test(domain)) {
+    } else if (!BEYOND_ASCII.test(domain) && !DOMAIN.test(domain)) {
       problems.domain = 'This is not a domain name: use letters, digits, dots and dashes, such as app.example.com or *.example.com.';
     } else if (domain.toLowerCase() !== storedDomain?.toLowerCase()) {
       const refused = notADomain(domain);
