@@ -288,6 +288,22 @@ class HttpsEndToEndTest {
     }
 
     @Test
+    void aPassthroughServiceCreatedWithAUnicodeDomainGetsTheConnectionsWhoseSniIsItsXnForm() throws Exception {
+        try (TlsEchoTarget secure = new TlsEchoTarget(ca.issue("xn--bcher-kva.test"))) {
+            ApiClient.Response created = api.post(servicesOfAConnectedTunnel("books"),
+                    passthroughService("b\u00fccher.test", secure, ",\"enabled\":true"));
+            assertThat(created.status()).as("%s", created).isEqualTo(201);
+            assertThat(created.json().get("domain").asText()).isEqualTo("xn--bcher-kva.test");
+
+            try (SSLSocket socket = SniSockets.connect(ca.clientContext(), server.httpsPort(), "xn--bcher-kva.test")) {
+                socket.startHandshake();
+
+                assertThat(exchangeLine(socket, "books")).isEqualTo("target heard: books");
+            }
+        }
+    }
+
+    @Test
     void aPassthroughConnectionRefusedByAClientAtItsStreamLimitIsCarriedToAnotherClientClientHelloAndAll()
             throws Exception {
         List<Socket> open = new ArrayList<>();
