@@ -149,7 +149,9 @@ public final class CertificateDirectory implements AutoCloseable {
     }
 
     private void refresh(String name, Path certificateFile) {
-        Path keyFile = certificateFile.resolveSibling(DomainNames.fileStem(name) + ".key");
+        // Beside the certificate under its stem, as the operator spelled it (the name may be its xn-- form).
+        String file = certificateFile.getFileName().toString();
+        Path keyFile = certificateFile.resolveSibling(file.substring(0, file.length() - ".crt".length()) + ".key");
         Signature signature;
         try {
             signature = signature(certificateFile, keyFile);

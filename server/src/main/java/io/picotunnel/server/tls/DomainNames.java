@@ -1,5 +1,7 @@
 package io.picotunnel.server.tls;
 
+import io.picotunnel.server.net.Hostnames;
+
 import java.util.Locale;
 
 /** Host names as TLS sees them: lower case, no trailing dot; a wildcard covers exactly one label. */
@@ -41,11 +43,22 @@ public final class DomainNames {
         return isWildcard(name) ? "_" + name.substring(1) : name;
     }
 
-    /** The certificate name for a file name stem, the reverse of {@link #fileStem}. */
+    /**
+     * The certificate name for a file name stem, the reverse of {@link #fileStem}. A stem beyond ASCII
+     * ({@code bücher.example}) names its xn-- form, the one SNI carries and services are stored under; one that cannot
+     * be converted stays as it is, and so names nothing clients ask for.
+     */
     public static String fromFileStem(String stem) {
         String n = normalize(stem);
         if (n != null && n.startsWith("_.")) {
-            return "*" + n.substring(1);
+            n = "*" + n.substring(1);
+        }
+        if (n != null && !n.chars().allMatch(c -> c < 128)) {
+            try {
+                return Hostnames.ascii(n);
+            } catch (IllegalArgumentException e) {
+                return n;
+            }
         }
         return n;
     }

@@ -114,6 +114,24 @@ class CertificateDirectoryTest {
         assertThat(store.select("shop.test").orElseThrow().leaf().getSerialNumber()).isEqualTo(fromAcme.serial());
     }
 
+    /** Operators may name a file as they write the domain: it is served for the xn-- form SNI carries. */
+    @Test
+    void aFileNamedInUnicodeIsServedForTheNamesXnForm() {
+        Path certs = data.resolve("certs");
+        TestCertificates.Issued issued = ca.issue("xn--bcher-kva.test");
+        TestCertificates.write(issued, certs, "bücher.test");
+        TestCertificates.Issued wildcard = ca.issue("*.xn--strae-oqa.test");
+        TestCertificates.write(wildcard, certs, "_.straße.test");
+        directory = new CertificateDirectory(certs, store);
+        directory.scan();
+
+        assertThat(store.selectFromFiles("xn--bcher-kva.test").orElseThrow().leaf().getSerialNumber())
+                .isEqualTo(issued.serial());
+        assertThat(store.selectFromFiles("www.xn--strae-oqa.test").orElseThrow().leaf().getSerialNumber())
+                .as("ß keeps its IDNA2008 form, not ss").isEqualTo(wildcard.serial());
+        assertThat(store.selectFromFiles("www.strasse.test")).isEmpty();
+    }
+
     @Test
     void configuredCertificateForOtherNamesIsWarnedOfAndGivesWayToAcme() throws Exception {
         TestCertificates.Issued misnamed = ca.issue("other.test");
