@@ -2,6 +2,7 @@ package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
 
 import java.io.IOException;
@@ -10,8 +11,11 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A tunnel with two services and their targets: HTTP for a host to a {@link RecordingTarget}, and tcp on a free port
@@ -48,6 +52,34 @@ public final class ServicedTunnel implements AutoCloseable {
         visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
         assertThat(new String(visitor.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
         return visitor;
+    }
+
+    /**
+     * Connects two clients, the first carrying a tcp visitor's stream: the second, with none, is the one the tunnel's
+     * next stream is asked of.
+     */
+    public TwoClients twoClientsTheSecondChosen() throws IOException {
+        testbed.connect(id, token);
+        Socket busy = relayed();
+        try {
+            testbed.startClient(token);
+            TunnelRegistry registry = testbed.server().registry();
+            await().atMost(10, TimeUnit.SECONDS).until(() -> registry.connections(id).size() == 2);
+            List<TunnelRegistry.Connection> clients = registry.connections(id);
+            return new TwoClients(busy, clients.get(0), clients.get(1));
+        } catch (RuntimeException | AssertionError e) {
+            busy.close();
+            throw e;
+        }
+    }
+
+    /** The tunnel's two clients: {@code other} carries {@code busy}'s stream, {@code chosen} none. */
+    public record TwoClients(Socket busy, TunnelRegistry.Connection other, TunnelRegistry.Connection chosen)
+            implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            busy.close();
+        }
     }
 
     /** {@code GET /} to the HTTP service, as one raw answer (head and body). */

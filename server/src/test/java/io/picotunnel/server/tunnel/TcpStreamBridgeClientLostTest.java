@@ -4,15 +4,13 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOutboundHandlerAdapter;
-import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
-import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.server.e2e.ServicedTunnel;
+import io.picotunnel.server.e2e.UnsentWrites;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import org.junit.jupiter.api.AfterEach;
@@ -24,11 +22,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
-import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -120,27 +115,18 @@ class TcpStreamBridgeClientLostTest {
 
     @Test
     void aVisitorWhoseChosenClientIsLostBeforeItsStreamOpensGetsItsEchoFromTheTunnelsOtherClient() throws Exception {
-        testbed.connect(tunnel.id, tunnel.token);
-        // The first client carries a stream: the second, with none, is the one chosen.
-        Socket busy = tunnel.relayed();
-        try (busy) {
-            testbed.startClient(tunnel.token);
-            await().atMost(10, TimeUnit.SECONDS).until(() -> registry().connections(tunnel.id).size() == 2);
-            TunnelRegistry.Connection other = registry().connections(tunnel.id).get(0);
-            TunnelRegistry.Connection chosen = registry().connections(tunnel.id).get(1);
-            long opened = other.streamsOpened();
-            try (Socket visitor = new Socket()) {
-                lostOnceChosen(chosen, () -> {
-                    visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), visitorPort), 10_000);
-                    visitor.setSoTimeout(10_000);
-                    visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
-                });
+        try (ServicedTunnel.TwoClients clients = tunnel.twoClientsTheSecondChosen();
+             Socket visitor = new Socket()) {
+            long opened = clients.other().streamsOpened();
+            lostOnceChosen(clients.chosen(), () -> {
+                visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), visitorPort), 10_000);
+                visitor.setSoTimeout(10_000);
+                visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            });
 
-                assertThat(new String(visitor.getInputStream().readNBytes(4), StandardCharsets.US_ASCII))
-                        .isEqualTo("ping");
-                assertThat(other.streamsOpened()).as("the other client took the stream").isEqualTo(opened + 1);
-                assertThat(chosen.streamsOpened()).as("nothing opened on the lost one").isZero();
-            }
+            assertThat(new String(visitor.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
+            assertThat(clients.other().streamsOpened()).as("the other client took the stream").isEqualTo(opened + 1);
+            assertThat(clients.chosen().streamsOpened()).as("nothing opened on the lost one").isZero();
         }
     }
 
@@ -150,55 +136,21 @@ class TcpStreamBridgeClientLostTest {
      */
     @Test
     void aVisitorWhoseSynWasStillQueuedWhenItsClientWasLostGetsItsEchoFromTheTunnelsOtherClient() throws Exception {
-        testbed.connect(tunnel.id, tunnel.token);
-        // The first client carries a stream: the second, with none, is the one chosen.
-        Socket busy = tunnel.relayed();
-        try (busy) {
-            testbed.startClient(tunnel.token);
-            await().atMost(10, TimeUnit.SECONDS).until(() -> registry().connections(tunnel.id).size() == 2);
-            TunnelRegistry.Connection other = registry().connections(tunnel.id).get(0);
-            TunnelRegistry.Connection chosen = registry().connections(tunnel.id).get(1);
-            long opened = other.streamsOpened();
-            Channel connection = chosen.session().parent();
-            connection.eventLoop().submit(() -> connection.pipeline().addFirst(new UnsentWrites()))
-                    .get(10, TimeUnit.SECONDS);
+        try (ServicedTunnel.TwoClients clients = tunnel.twoClientsTheSecondChosen()) {
+            long opened = clients.other().streamsOpened();
+            UnsentWrites.holdWritesTo(clients.chosen());
             try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
                 visitor.setSoTimeout(10_000);
                 visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
-                await().atMost(10, TimeUnit.SECONDS).until(() -> chosen.streamsOpened() == 1);
+                await().atMost(10, TimeUnit.SECONDS).until(() -> clients.chosen().streamsOpened() == 1);
 
-                connection.close();
+                clients.chosen().session().parent().close();
 
                 assertThat(new String(visitor.getInputStream().readNBytes(4), StandardCharsets.US_ASCII))
                         .isEqualTo("ping");
-                assertThat(other.streamsOpened()).as("the other client took the stream").isEqualTo(opened + 1);
+                assertThat(clients.other().streamsOpened()).as("the other client took the stream")
+                        .isEqualTo(opened + 1);
             }
-        }
-    }
-
-    /** Sends nothing of what is written to a client's connection: a close fails it, as the unsent rest of a socket's. */
-    private static final class UnsentWrites extends ChannelOutboundHandlerAdapter {
-        private final List<Object> messages = new ArrayList<>();
-        private final List<ChannelPromise> promises = new ArrayList<>();
-
-        @Override
-        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-            messages.add(msg);
-            promises.add(promise);
-        }
-
-        @Override
-        public void flush(ChannelHandlerContext ctx) {
-        }
-
-        @Override
-        public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
-            messages.forEach(ReferenceCountUtil::release);
-            messages.clear();
-            List<ChannelPromise> unsent = List.copyOf(promises);
-            promises.clear();
-            unsent.forEach(p -> p.tryFailure(new ClosedChannelException()));
-            ctx.close(promise);
         }
     }
 
