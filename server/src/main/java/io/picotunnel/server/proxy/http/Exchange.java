@@ -294,8 +294,7 @@ final class Exchange {
     /** The answer to a request that got no stream, failed with {@code cause}. */
     private ErrorPage noStreamPage(Throwable cause) {
         if (cause instanceof TunnelOfflineException) {
-            // After a client's refusal, no other client: its refusal (stopping, full) is the reason, not an offline tunnel.
-            return refusals.last() != null ? ErrorPage.targetFailed(refusals.last()) : ErrorPage.tunnelOffline();
+            return noClientPage();
         }
         if (cause instanceof ClientStoppingException) {
             // As if it had refused the stream: it was chosen before its GoAway came, and gone when the stream opened.
@@ -306,6 +305,37 @@ final class Exchange {
             return ErrorPage.tunnelBusy();
         }
         return cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable();
+    }
+
+    /** No client of the tunnel took the request: after a client's refusal its refusal (stopping, full) is the reason. */
+    private ErrorPage noClientPage() {
+        return refusals.last() != null ? ErrorPage.targetFailed(refusals.last()) : ErrorPage.tunnelOffline();
+    }
+
+    /**
+     * The stream's client was lost with the stream's SYN still queued: the client never heard of the request and
+     * nothing of it reached the target, so it goes to another client of the tunnel as after a refusal, whatever its
+     * method, unless its body went up the lost stream and was not kept ({@link #bodyLeftBehind}). It is no refusal:
+     * not counted towards {@link Refusals#MAX_CLIENTS} (the lost session is never chosen again), nor named one in the
+     * log. With no other client the open fails and the request gets the page of a tunnel without clients, or, after
+     * refusals, the last refusal's; so does a request whose body cannot go again, at once.
+     */
+    private void sendElsewhereAfterLostClient() {
+        if (!bodyLeftBehind()) {
+            LOG.debug("the client chosen for {} {} was lost before the stream reached it: opening it on another",
+                    request.method(), LogValues.escape(service.domain()));
+            reopen();
+            return;
+        }
+        ErrorPage page = noClientPage();
+        String outcome = answered(page) + " (its body went up the lost stream, and the proxy kept no copy to send again)";
+        String clients = refusals.tell(ResetReason.NONE);
+        LOG.info("service {}: {}the tunnel's client chosen for the request was lost before its stream reached it; {} {}"
+                        + " from {} {}",
+                service.id(), clients == null ? "" : clients + "; ", request.method(),
+                LogValues.escape(service.domain()), clientIp, outcome);
+        end();
+        answerLocally(page, !requestDone, requestDone);
     }
 
     /**
@@ -332,14 +362,18 @@ final class Exchange {
      * bigger or unfinished body to send again. Null when it may; else why not, for the log (empty when that says it).
      */
     private String whyNotSentAgain() {
-        boolean bodyLeftBehind = (bodySent || (requestDone && hasBody)) && !(requestDone && bodyCopy.isWhole());
-        if (bodyLeftBehind) {
+        if (bodyLeftBehind()) {
             return " (its body went up the refused stream, and the proxy kept no copy to send again)";
         }
         if (refusals.exhausted()) {
             return " (no more than " + Refusals.MAX_CLIENTS + " clients are asked)";
         }
         return upstreamAnswered ? "" : null;
+    }
+
+    /** Some of the request's body went up the current stream, and the proxy has no whole copy to send again. */
+    private boolean bodyLeftBehind() {
+        return (bodySent || (requestDone && hasBody)) && !(requestDone && bodyCopy.isWhole());
     }
 
     /**
@@ -944,6 +978,10 @@ final class Exchange {
             return;
         }
         boolean responseStarted = phase == Phase.RESPONDING;
+        if (!responseStarted && upstream instanceof YamuxStreamChannel lost && lost.synNeverSent()) {
+            sendElsewhereAfterLostClient();
+            return;
+        }
         ResetReason reason = upstream instanceof YamuxStreamChannel stream ? stream.peerResetReason() : ResetReason.NONE;
         if (!responseStarted && reason == ResetReason.NONE && retryOnNewStream()) {
             return;
