@@ -22,7 +22,6 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -79,9 +78,8 @@ class ClientStreamLimitEndToEndTest {
         startLimitedClient();
         await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnel.id));
         TunnelRegistry.Connection full = testbed.server().registry().connections(tunnel.id).getFirst();
-        Socket first = tunnel.relayed();
-        Socket second = tunnel.relayed();
-        try (first; second; LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
+        HeldStreams held = HeldStreams.of(tunnel, MAX_STREAMS);
+        try (held; LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
             String answer = tunnel.get();
 
             assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").contains("did not reach the app")
@@ -225,20 +223,8 @@ class ClientStreamLimitEndToEndTest {
      * {@code --max-streams} with fewer: the server takes the full one for the least loaded, and asks it first.
      */
     private TwoClients twoClientsTheFullOneLeastLoaded() throws Exception {
-        List<Socket> held = new ArrayList<>();
-        TwoClients clients = new TwoClients(held);
+        TwoClients clients = new TwoClients(anUnlimitedClientThenFullOnes(1));
         try {
-            testbed.startClient(tunnel.token);
-            await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnel.id));
-            for (int i = 0; i < MAX_STREAMS + 1; i++) {
-                held.add(tunnel.relayed());
-            }
-            startLimitedClient();
-            TunnelRegistry registry = testbed.server().registry();
-            await().atMost(Duration.ofSeconds(10)).until(() -> registry.connections(tunnel.id).size() == 2);
-            for (int i = 0; i < MAX_STREAMS; i++) {
-                held.add(tunnel.relayed());
-            }
             assertThat(clients.full().streamsOpened()).as("the limited client is full").isEqualTo(MAX_STREAMS);
             return clients;
         } catch (Exception | AssertionError e) {
@@ -249,9 +235,9 @@ class ClientStreamLimitEndToEndTest {
 
     /** The tunnel's two clients, the other first, and the tcp visitors holding their streams open. */
     private final class TwoClients implements AutoCloseable {
-        private final List<Socket> held;
+        private final HeldStreams held;
 
-        TwoClients(List<Socket> held) {
+        TwoClients(HeldStreams held) {
             this.held = held;
         }
 
@@ -265,9 +251,35 @@ class ClientStreamLimitEndToEndTest {
 
         @Override
         public void close() throws IOException {
-            for (Socket socket : held) {
-                socket.close();
+            held.close();
+        }
+    }
+
+    /**
+     * A client without a limit carrying {@code MAX_STREAMS + 1} tcp streams, then {@code limited} clients each at its
+     * {@code --max-streams}: those are the least loaded, so the server asks them first.
+     */
+    private HeldStreams anUnlimitedClientThenFullOnes(int limited) throws IOException {
+        testbed.connect(tunnel.id, tunnel.token);
+        return withFullClients(HeldStreams.of(tunnel, MAX_STREAMS + 1), limited);
+    }
+
+    /** {@code clients} clients of the tunnel, each at its {@code --max-streams}. */
+    private HeldStreams fullClients(int clients) throws IOException {
+        return withFullClients(new HeldStreams(), clients);
+    }
+
+    /** Starts {@code clients} more clients and fills each to its {@code --max-streams} with streams {@code held}. */
+    private HeldStreams withFullClients(HeldStreams held, int clients) throws IOException {
+        try {
+            for (int i = 0; i < clients; i++) {
+                startLimitedClient(testbed.server().registry().connections(tunnel.id).size() + 1);
+                held.hold(tunnel, MAX_STREAMS);
             }
+            return held;
+        } catch (IOException | RuntimeException | AssertionError e) {
+            held.close();
+            throw e;
         }
     }
 
@@ -275,15 +287,12 @@ class ClientStreamLimitEndToEndTest {
     void aTcpVisitorRefusedByAClientAtItsStreamLimitGetsItsWholeEchoFromAnotherClient() throws Exception {
         // The other client carries three connections and the limited one two: the next stream goes to the limited one,
         // the least loaded, which refuses it.
-        testbed.connect(tunnel.id, tunnel.token);
-        List<Socket> open = new ArrayList<>(List.of(tunnel.relayed(), tunnel.relayed(), tunnel.relayed()));
-        startLimitedClient(2);
-        open.add(tunnel.relayed());
-        open.add(tunnel.relayed());
+        HeldStreams open = anUnlimitedClientThenFullOnes(1);
         // More than the 64 KiB the server keeps until the ACK.
         byte[] sent = new byte[192 * 1024];
         new Random(7).nextBytes(sent);
-        try (LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
+        try (open;
+             LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
              Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
             visitor.setSoTimeout(10_000);
             // Spoken at once, before any stream could be acknowledged; written while the echo is read.
@@ -302,10 +311,6 @@ class ClientStreamLimitEndToEndTest {
             assertThat(log.messages(Level.INFO)).singleElement().asString()
                     .contains("refused the stream: it had as many streams open as its --max-streams allows")
                     .contains("went to another client");
-        } finally {
-            for (Socket socket : open) {
-                socket.close();
-            }
         }
     }
 
@@ -316,29 +321,16 @@ class ClientStreamLimitEndToEndTest {
     @Test
     void aTcpVisitorRefusedByTwoClientsInTurnGetsItsEchoFromTheThirdAndTheLogSaysSoOnce() throws Exception {
         // The other client carries three connections, each limited one two: the limited ones are asked first.
-        testbed.connect(tunnel.id, tunnel.token);
-        List<Socket> open = new ArrayList<>(List.of(tunnel.relayed(), tunnel.relayed(), tunnel.relayed()));
-        try {
-            for (int clients = 2; clients <= 3; clients++) {
-                startLimitedClient(clients);
-                for (int i = 0; i < MAX_STREAMS; i++) {
-                    open.add(tunnel.relayed());
-                }
-            }
-            try (LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
-                open.add(tunnel.relayed());
+        HeldStreams open = anUnlimitedClientThenFullOnes(2);
+        try (open; LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
+            open.hold(tunnel, 1);
 
-                assertThat(streamsOpened()).as("each limited client refused once; the other took it")
-                        .containsExactly(3L + 1, MAX_STREAMS + 1L, MAX_STREAMS + 1L);
-                assertThat(log.messages(Level.INFO)).singleElement().asString()
-                        .contains("2 clients of the tunnel refused the stream in turn; the last refused the stream: it"
-                                + " had as many streams open as its --max-streams allows")
-                        .contains("went to another client");
-            }
-        } finally {
-            for (Socket socket : open) {
-                socket.close();
-            }
+            assertThat(streamsOpened()).as("each limited client refused once; the other took it")
+                    .containsExactly(3L + 1, MAX_STREAMS + 1L, MAX_STREAMS + 1L);
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .contains("2 clients of the tunnel refused the stream in turn; the last refused the stream: it"
+                            + " had as many streams open as its --max-streams allows")
+                    .contains("went to another client");
         }
     }
 
@@ -349,14 +341,8 @@ class ClientStreamLimitEndToEndTest {
     @Test
     void aTcpVisitorRefusedByThreeClientsInTurnIsResetAndNoFourthIsAsked() throws Exception {
         int clients = 4;
-        List<Socket> open = new ArrayList<>();
-        try {
-            for (int started = 1; started <= clients; started++) {
-                startLimitedClient(started);
-                for (int i = 0; i < MAX_STREAMS; i++) {
-                    open.add(tunnel.relayed());
-                }
-            }
+        HeldStreams open = fullClients(clients);
+        try (open) {
             assertThat(streamsOpened()).as("every client full").containsOnly((long) MAX_STREAMS);
             try (LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
                  Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
@@ -377,10 +363,6 @@ class ClientStreamLimitEndToEndTest {
                                 + " had as many streams open as its --max-streams allows")
                         .contains("is reset (no more than 3 clients are asked)");
             }
-        } finally {
-            for (Socket socket : open) {
-                socket.close();
-            }
         }
     }
 
@@ -391,28 +373,15 @@ class ClientStreamLimitEndToEndTest {
     @Test
     void aRequestRefusedByTwoClientsInTurnGets200FromTheThirdAndTheLogSaysSoOnce() throws Exception {
         // The other client carries three connections, each limited one two: the limited ones are asked first.
-        testbed.connect(tunnel.id, tunnel.token);
-        List<Socket> open = new ArrayList<>(List.of(tunnel.relayed(), tunnel.relayed(), tunnel.relayed()));
-        try {
-            for (int clients = 2; clients <= 3; clients++) {
-                startLimitedClient(clients);
-                for (int i = 0; i < MAX_STREAMS; i++) {
-                    open.add(tunnel.relayed());
-                }
-            }
-            try (LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
-                assertThat(tunnel.get()).startsWith("HTTP/1.1 200").endsWith("hello");
+        HeldStreams open = anUnlimitedClientThenFullOnes(2);
+        try (open; LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
+            assertThat(tunnel.get()).startsWith("HTTP/1.1 200").endsWith("hello");
 
-                assertThat(streamsOpened()).as("each limited client refused once; the other took it")
-                        .containsExactly(3L + 1, MAX_STREAMS + 1L, MAX_STREAMS + 1L);
-                assertThat(log.messages(Level.INFO)).singleElement().asString()
-                        .contains("2 clients of the tunnel refused the stream in turn; the last " + AT_ITS_LIMIT)
-                        .endsWith("GET " + HOST + " from 127.0.0.1 went to another client");
-            }
-        } finally {
-            for (Socket socket : open) {
-                socket.close();
-            }
+            assertThat(streamsOpened()).as("each limited client refused once; the other took it")
+                    .containsExactly(3L + 1, MAX_STREAMS + 1L, MAX_STREAMS + 1L);
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .contains("2 clients of the tunnel refused the stream in turn; the last " + AT_ITS_LIMIT)
+                    .endsWith("GET " + HOST + " from 127.0.0.1 went to another client");
         }
     }
 
@@ -423,14 +392,8 @@ class ClientStreamLimitEndToEndTest {
     @Test
     void aRequestRefusedByThreeClientsInTurnGets503TunnelBusyAndNoFourthIsAsked() throws Exception {
         int clients = 4;
-        List<Socket> open = new ArrayList<>();
-        try {
-            for (int started = 1; started <= clients; started++) {
-                startLimitedClient(started);
-                for (int i = 0; i < MAX_STREAMS; i++) {
-                    open.add(tunnel.relayed());
-                }
-            }
+        HeldStreams open = fullClients(clients);
+        try (open) {
             assertThat(streamsOpened()).as("every client full").containsOnly((long) MAX_STREAMS);
             try (LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
                 assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy")
@@ -447,10 +410,6 @@ class ClientStreamLimitEndToEndTest {
                         .contains("3 clients of the tunnel refused the stream in turn; the last " + AT_ITS_LIMIT)
                         .endsWith("GET " + HOST + " from 127.0.0.1 is answered 503 tunnel_busy (no more than 3"
                                 + " clients are asked)");
-            }
-        } finally {
-            for (Socket socket : open) {
-                socket.close();
             }
         }
     }
@@ -471,9 +430,8 @@ class ClientStreamLimitEndToEndTest {
     @Test
     void aTcpVisitorRefusedByTheOnlyClientAtItsStreamLimitIsResetAndTheLogSaysWhyOnce() throws Exception {
         startLimitedClient(1);
-        Socket first = tunnel.relayed();
-        Socket second = tunnel.relayed();
-        try (first; second;
+        HeldStreams held = HeldStreams.of(tunnel, MAX_STREAMS);
+        try (held;
              LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
              Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
             visitor.setSoTimeout(10_000);

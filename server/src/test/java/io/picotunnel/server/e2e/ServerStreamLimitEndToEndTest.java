@@ -58,9 +58,8 @@ class ServerStreamLimitEndToEndTest {
 
     @Test
     void aRequestToATunnelWhoseOnlyClientSessionIsAtTheServersStreamLimitGets503TunnelBusy() throws Exception {
-        Socket first = tunnel.relayed();
-        Socket second = tunnel.relayed();
-        try (first; second) {
+        HeldStreams full = HeldStreams.of(tunnel, MAX_STREAMS);
+        try (full) {
             String answer = tunnel.get();
 
             assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy")
@@ -84,9 +83,8 @@ class ServerStreamLimitEndToEndTest {
                 assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy");
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> testbed.server().openTunnelRequests(tunnel.id) == 0);
-            Socket first = tunnel.relayed();
-            Socket second = tunnel.relayed();
-            try (first; second) {
+            HeldStreams full = HeldStreams.of(tunnel, MAX_STREAMS);
+            try (full) {
                 assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy");
             }
 
@@ -104,13 +102,9 @@ class ServerStreamLimitEndToEndTest {
     void twoTunnelsAtTheServersStreamLimitInTheSameMinuteGetAWarnEachAndTheSameTunnelAgainNone() throws Exception {
         try (ServicedTunnel other = new ServicedTunnel(testbed, "other", "other.test");
              LogCapture log = new LogCapture(TunnelUpstream.class, Level.INFO)) {
-            testbed.startClient(other.token);
-            await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(other.id));
-            Socket first = tunnel.relayed();
-            Socket second = tunnel.relayed();
-            Socket otherFirst = other.relayed();
-            Socket otherSecond = other.relayed();
-            try (first; second; otherFirst; otherSecond) {
+            testbed.connect(other.id, other.token);
+            HeldStreams bothFull = HeldStreams.of(tunnel, MAX_STREAMS).hold(other, MAX_STREAMS);
+            try (bothFull) {
                 assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy");
                 assertThat(other.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy");
                 assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy");
@@ -125,9 +119,8 @@ class ServerStreamLimitEndToEndTest {
     /** A flood of tcp visitors at the server's --max-streams: each is reset, and one WARN says why, not one each. */
     @Test
     void tcpVisitorsToATunnelWhoseOnlyClientSessionIsAtTheServersStreamLimitAreResetUnderOneWarn() throws Exception {
-        Socket first = tunnel.relayed();
-        Socket second = tunnel.relayed();
-        try (first; second; LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
+        HeldStreams full = HeldStreams.of(tunnel, MAX_STREAMS);
+        try (full; LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
             for (int i = 0; i < 5; i++) {
                 try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
                     visitor.setSoTimeout(10_000);
@@ -152,13 +145,9 @@ class ServerStreamLimitEndToEndTest {
     void tcpVisitorsOfTwoTunnelsAtTheServersStreamLimitInTheSameMinuteGetAWarnEach() throws Exception {
         try (ServicedTunnel other = new ServicedTunnel(testbed, "other", "other.test");
              LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
-            testbed.startClient(other.token);
-            await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(other.id));
-            Socket first = tunnel.relayed();
-            Socket second = tunnel.relayed();
-            Socket otherFirst = other.relayed();
-            Socket otherSecond = other.relayed();
-            try (first; second; otherFirst; otherSecond) {
+            testbed.connect(other.id, other.token);
+            HeldStreams bothFull = HeldStreams.of(tunnel, MAX_STREAMS).hold(other, MAX_STREAMS);
+            try (bothFull) {
                 for (ServicedTunnel full : List.of(tunnel, other, tunnel)) {
                     try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), full.tcpPort)) {
                         visitor.setSoTimeout(10_000);
