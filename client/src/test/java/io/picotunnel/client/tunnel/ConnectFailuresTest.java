@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
 import io.picotunnel.protocol.net.Transport;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.client.config.ClientConfig;
@@ -12,6 +13,7 @@ import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.SilentListener;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -25,6 +27,30 @@ import static org.awaitility.Awaitility.await;
 class ConnectFailuresTest {
 
     private static final ServerAddress SERVER = ServerAddress.parse("ws://127.0.0.1:8443");
+
+    /** The event loop of the tests that connect, made by the first attempt. */
+    private EventLoopGroup group;
+
+    @AfterEach
+    void closeEventLoop() throws InterruptedException {
+        if (group != null) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** A connector to {@code address} with default settings; {@code serverTls} for a wss server, else null. */
+    private static TunnelConnector connector(ServerAddress address, SslContext serverTls) {
+        return new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), serverTls, YamuxConfig.defaults(),
+                new ChannelInboundHandlerAdapter(), null, null);
+    }
+
+    /** Starts one attempt of {@code connector} on this test's event loop. */
+    private Future<Channel> attempt(TunnelConnector connector) {
+        if (group == null) {
+            group = Transport.newEventLoopGroup(1, "failures-test");
+        }
+        return connector.connect(group.next(), Runnable::run);
+    }
 
     @Test
     void aProxyIsNamedWithItsSchemeAndWithoutItsUserOrPassword() {
@@ -80,19 +106,12 @@ class ConnectFailuresTest {
                 socket.close();
             })) {
                 ServerAddress address = ServerAddress.parse("ws://" + server.address());
-                EventLoopGroup group = Transport.newEventLoopGroup(1, "failures-test");
-                try {
-                    TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), null,
-                            YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
-                    Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
-                    assertThat(attempt.await(20_000)).as("the attempt ends").isTrue();
-                    assertThat(attempt.isSuccess()).as(answer).isFalse();
+                Future<Channel> attempt = attempt(connector(address, null));
+                assertThat(attempt.await(20_000)).as("the attempt ends").isTrue();
+                assertThat(attempt.isSuccess()).as(answer).isFalse();
 
-                    assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT)).as(answer)
-                            .contains("not a PicoTunnel tunnel endpoint").doesNotContain("unavailable for now");
-                } finally {
-                    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
-                }
+                assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT)).as(answer)
+                        .contains("not a PicoTunnel tunnel endpoint").doesNotContain("unavailable for now");
             }
         }
     }
@@ -100,40 +119,27 @@ class ConnectFailuresTest {
     @Test
     void aServerNameThatDoesNotResolveIsSaidSo() throws Exception {
         ServerAddress address = ServerAddress.parse("ws://tunnel.nxdomain.test:8443");
-        EventLoopGroup group = Transport.newEventLoopGroup(1, "failures-test");
-        try {
-            TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), null,
-                    YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
-            Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
-            assertThat(attempt.await(20_000)).as("the attempt ends").isTrue();
+        Future<Channel> attempt = attempt(connector(address, null));
+        assertThat(attempt.await(20_000)).as("the attempt ends").isTrue();
 
-            assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT))
-                    .isEqualTo("The server name tunnel.nxdomain.test does not resolve (DNS): check the name in --server.");
-        } finally {
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
-        }
+        assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT))
+                .isEqualTo("The server name tunnel.nxdomain.test does not resolve (DNS): check the name in --server.");
     }
 
     @Test
     void aServerThatTakesTheConnectionAndNeverAnswersIsGivenUpOnAfterTheHandshakeTimeout() throws Exception {
         try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> ScriptedTunnelServer.drainUntilEof(socket))) {
             ServerAddress address = ServerAddress.parse("ws://" + server.address());
-            EventLoopGroup group = Transport.newEventLoopGroup(1, "failures-test");
-            try {
-                TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), null,
-                        YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
-                long start = System.nanoTime();
-                Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
+            TunnelConnector connector = connector(address, null);
+            long start = System.nanoTime();
+            Future<Channel> attempt = attempt(connector);
 
-                assertThat(attempt.await(TunnelConnector.HANDSHAKE_TIMEOUT.toMillis() + 5_000)).isTrue();
-                assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(TunnelConnector.HANDSHAKE_TIMEOUT.toNanos() - 1_000_000_000L);
-                assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT))
-                        .isEqualTo(server.address() + " took the connection but did not answer the tunnel's WebSocket"
-                                + " upgrade within 10 s: check that --server names the server's tunnel port (its"
-                                + " --tunnel-addr, 8443 by default) and that the server is not overloaded.");
-            } finally {
-                group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
-            }
+            assertThat(attempt.await(TunnelConnector.HANDSHAKE_TIMEOUT.toMillis() + 5_000)).isTrue();
+            assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(TunnelConnector.HANDSHAKE_TIMEOUT.toNanos() - 1_000_000_000L);
+            assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT))
+                    .isEqualTo(server.address() + " took the connection but did not answer the tunnel's WebSocket"
+                            + " upgrade within 10 s: check that --server names the server's tunnel port (its"
+                            + " --tunnel-addr, 8443 by default) and that the server is not overloaded.");
         }
     }
 
@@ -141,21 +147,15 @@ class ConnectFailuresTest {
     void aWssServerThatTakesTheConnectionAndNeverCompletesTlsIsSaidSoNotCalledPlain() throws Exception {
         try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> ScriptedTunnelServer.drainUntilEof(socket))) {
             ServerAddress address = ServerAddress.parse("wss://" + server.address());
-            EventLoopGroup group = Transport.newEventLoopGroup(1, "failures-test");
-            try {
-                TunnelConnector connector = new TunnelConnector(ClientConfig.of(address, "e".repeat(64)),
-                        TunnelClient.sslContext(true, null), YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(),
-                        null, null).withHandshakeTimeout(Duration.ofSeconds(1));
-                Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
+            TunnelConnector connector = connector(address, TunnelClient.sslContext(true, null))
+                    .withHandshakeTimeout(Duration.ofSeconds(1));
+            Future<Channel> attempt = attempt(connector);
 
-                assertThat(attempt.await(10_000)).isTrue();
-                assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT))
-                        .isEqualTo(server.address() + " took the connection but did not complete the TLS handshake"
-                                + " within 1 s: check that --server names the server's tunnel port (its --tunnel-addr,"
-                                + " 8443 by default) and that the server is not overloaded.");
-            } finally {
-                group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
-            }
+            assertThat(attempt.await(10_000)).isTrue();
+            assertThat(ConnectFailures.explain(address, attempt.cause(), ClientConfig.DEFAULT_CONNECT_TIMEOUT))
+                    .isEqualTo(server.address() + " took the connection but did not complete the TLS handshake"
+                            + " within 1 s: check that --server names the server's tunnel port (its --tunnel-addr,"
+                            + " 8443 by default) and that the server is not overloaded.");
         }
     }
 
