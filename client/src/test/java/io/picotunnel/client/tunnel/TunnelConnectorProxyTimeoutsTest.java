@@ -28,6 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class TunnelConnectorProxyTimeoutsTest {
 
     private static final String TOKEN = "e".repeat(64);
+    /** A server left to the proxy to find; a silent proxy never gets to it. */
+    private static final ServerAddress BEHIND_THE_PROXY = ServerAddress.parse("ws://tunnel.test:8080");
 
     private final EventLoopGroup group = Transport.newEventLoopGroup(1, "proxy-timeouts-test");
     private ConnectProxy proxy;
@@ -58,6 +60,16 @@ class TunnelConnectorProxyTimeoutsTest {
         return connector.connect(group.next(), Runnable::run);
     }
 
+    /**
+     * One attempt to {@link #BEHIND_THE_PROXY} through an {@code https://} proxy that takes the connection and never
+     * answers the TLS handshake, with {@code connectTimeout}.
+     */
+    private Future<Channel> attemptThroughASilentHttpsProxy(Duration connectTimeout) throws Exception {
+        proxy = ConnectProxy.silent();
+        return attempt(BEHIND_THE_PROXY, "https://127.0.0.1:" + proxy.port(), null, connectTimeout,
+                TunnelConnector.HANDSHAKE_TIMEOUT);
+    }
+
     /** Milliseconds since the last attempt started. */
     private long millisSinceStart() {
         return (System.nanoTime() - startNanos) / 1_000_000;
@@ -65,15 +77,11 @@ class TunnelConnectorProxyTimeoutsTest {
 
     @Test
     void anHttpsProxyThatNeverAnswersTheTlsHandshakeIsGivenUpOnAtTheConnectTimeoutAndSaidSo() throws Exception {
-        proxy = ConnectProxy.silent();
-        ServerAddress server = ServerAddress.parse("ws://tunnel.test:8080");
-
-        Future<Channel> attempt = attempt(server, "https://127.0.0.1:" + proxy.port(), null, Duration.ofSeconds(1),
-                TunnelConnector.HANDSHAKE_TIMEOUT);
+        Future<Channel> attempt = attemptThroughASilentHttpsProxy(Duration.ofSeconds(1));
 
         assertThat(attempt.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(millisSinceStart()).as("ms until the attempt failed").isBetween(900L, 3_000L);
-        assertThat(ConnectFailures.explain(server, attempt.cause(), Duration.ofSeconds(1)))
+        assertThat(ConnectFailures.explain(BEHIND_THE_PROXY, attempt.cause(), Duration.ofSeconds(1)))
                 .isEqualTo("The proxy https://127.0.0.1:" + proxy.port() + " (--proxy) did not complete the TLS"
                         + " handshake within 1 s: it may be overloaded, or not take TLS on that port; check the proxy's"
                         + " address, port and scheme, or pass --proxy none if the server can be reached directly.");
@@ -83,15 +91,11 @@ class TunnelConnectorProxyTimeoutsTest {
     @Test
     void anHttpsProxysTlsHandshakeHasAllOfAConnectTimeoutLongerThanNettysOwnTenSeconds() throws Exception {
         // Netty's SslHandler gives up on a handshake after 10 s unless told otherwise: 12 s shows which one holds.
-        proxy = ConnectProxy.silent();
-        ServerAddress server = ServerAddress.parse("ws://tunnel.test:8080");
-
-        Future<Channel> attempt = attempt(server, "https://127.0.0.1:" + proxy.port(), null, Duration.ofSeconds(12),
-                TunnelConnector.HANDSHAKE_TIMEOUT);
+        Future<Channel> attempt = attemptThroughASilentHttpsProxy(Duration.ofSeconds(12));
 
         assertThat(attempt.await(20, TimeUnit.SECONDS)).isTrue();
         assertThat(millisSinceStart()).as("ms until the attempt failed").isBetween(11_500L, 14_000L);
-        assertThat(ConnectFailures.explain(server, attempt.cause(), Duration.ofSeconds(12)))
+        assertThat(ConnectFailures.explain(BEHIND_THE_PROXY, attempt.cause(), Duration.ofSeconds(12)))
                 .startsWith("The proxy https://127.0.0.1:" + proxy.port() + " (--proxy) did not complete the TLS"
                         + " handshake within 12 s");
     }
