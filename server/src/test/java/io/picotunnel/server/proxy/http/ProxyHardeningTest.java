@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -76,6 +77,21 @@ class ProxyHardeningTest {
         return connect().send("PROXY " + family + visitor + " " + local + " 40000 80\r\n");
     }
 
+    /**
+     * Starts the server behind a front proxy at 127.0.0.1 that speaks the PROXY protocol, with --max-connections 10
+     * and --max-connections-per-address 2.
+     */
+    private void startBehindProxyProtocol() throws InterruptedException {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true",
+                Setting.MAX_CONNECTIONS, "10", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+    }
+
+    private static void closeAll(List<RawHttp> connections) throws IOException {
+        for (RawHttp http : connections) {
+            http.close();
+        }
+    }
+
     private static String stalledUpload(String host) {
         return "POST /upload HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 100\r\n\r\n";
     }
@@ -107,9 +123,7 @@ class ProxyHardeningTest {
                 assertThat(http.closedWithin15s()).isTrue();
             }
         } finally {
-            for (RawHttp http : stalled) {
-                http.close();
-            }
+            closeAll(stalled);
         }
         try (RawHttp again = connect()) {
             assertThat(again.get("alpha.test", "/after").text()).contains("service=alpha");
@@ -155,9 +169,7 @@ class ProxyHardeningTest {
             assertThat(log.messages(Level.WARN)).as("one line for the five refusals").hasSize(1);
             assertThat(log.messages(Level.WARN).get(0)).contains("127.0.0.1", "--max-connections-per-address");
         } finally {
-            for (RawHttp http : open) {
-                http.close();
-            }
+            closeAll(open);
         }
         // The server counts a connection out when it sees the close, a moment after the client closed it.
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
@@ -198,17 +210,14 @@ class ProxyHardeningTest {
                         .isEqualTo(503);
             }
         } finally {
-            for (RawHttp http : open) {
-                http.close();
-            }
+            closeAll(open);
         }
     }
 
     @Test
     void behindProxyProtocolConnectionsCountForTheVisitorTheHeaderNamesGet429OverItAndAreReleasedOnClose()
             throws Exception {
-        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true",
-                Setting.MAX_CONNECTIONS, "10", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+        startBehindProxyProtocol();
         List<RawHttp> open = new ArrayList<>();
         try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
             for (String visitor : List.of("198.51.100.1", "198.51.100.2")) {
@@ -236,9 +245,7 @@ class ProxyHardeningTest {
                 }
             });
         } finally {
-            for (RawHttp http : open) {
-                http.close();
-            }
+            closeAll(open);
         }
     }
 
@@ -267,8 +274,7 @@ class ProxyHardeningTest {
 
     @Test
     void behindProxyProtocolTheProxysOwnConnectionsCountInTheListenersTotalOnly() throws Exception {
-        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true",
-                Setting.MAX_CONNECTIONS, "10", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+        startBehindProxyProtocol();
         List<RawHttp> open = new ArrayList<>();
         try {
             for (int i = 0; i < 5; i++) {
@@ -280,9 +286,7 @@ class ProxyHardeningTest {
                         .isEqualTo(200);
             }
         } finally {
-            for (RawHttp http : open) {
-                http.close();
-            }
+            closeAll(open);
         }
     }
 
@@ -300,8 +304,7 @@ class ProxyHardeningTest {
 
     @Test
     void behindProxyProtocolIpv6VisitorsOfOneSlash64ShareTheirLimit() throws Exception {
-        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true",
-                Setting.MAX_CONNECTIONS, "10", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+        startBehindProxyProtocol();
         List<RawHttp> open = new ArrayList<>();
         try {
             for (String visitor : List.of("2001:db8:1:2::1", "2001:db8:1:2:ffff::2")) {
@@ -316,9 +319,7 @@ class ProxyHardeningTest {
             open.add(nextBlock);
             assertThat(nextBlock.get("alpha.test", "/").status()).as("the next /64").isEqualTo(200);
         } finally {
-            for (RawHttp http : open) {
-                http.close();
-            }
+            closeAll(open);
         }
     }
 
