@@ -371,15 +371,7 @@ class TcpServiceEndToEndTest {
             TcpTraffic traffic = testbed.server().tcpServices().traffic(slowServiceId).orElseThrow();
             try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
                 AtomicLong written = new AtomicLong();
-                CompletableFuture<String> sent = new CompletableFuture<>();
-                Thread.ofVirtual().name("slow-target-writer").start(() -> {
-                    try {
-                        sent.complete(Transfers.writeRandom(socket.getOutputStream(), total, 7, written));
-                        socket.shutdownOutput();
-                    } catch (Throwable e) {
-                        sent.completeExceptionally(e);
-                    }
-                });
+                CompletableFuture<String> sent = Transfers.writeRandomInBackground(socket, total, 7, written);
 
                 // The pipe fills up to at least one stream window, then the server stops reading the public
                 // socket: what it has taken in stays bounded by windows and buffers, not by the 64 MiB offered.
@@ -418,15 +410,7 @@ class TcpServiceEndToEndTest {
             HeldInbound ack = HeldInbound.holdWhatComesFrom(client);
             try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), slowService.port())) {
                 AtomicLong written = new AtomicLong();
-                CompletableFuture<String> sent = new CompletableFuture<>();
-                Thread.ofVirtual().name("early-writer").start(() -> {
-                    try {
-                        sent.complete(Transfers.writeRandom(socket.getOutputStream(), total, 11, written));
-                        socket.shutdownOutput();
-                    } catch (Throwable e) {
-                        sent.completeExceptionally(e);
-                    }
-                });
+                CompletableFuture<String> sent = Transfers.writeRandomInBackground(socket, total, 11, written);
                 // The client dialled the target and acknowledged the stream; the server has not read the ACK, and the
                 // visitor's writes stopped: the server keeps 64 KiB and a read, the kernel buffers hold the rest.
                 await().atMost(30, TimeUnit.SECONDS).until(() -> target.connected() && ack.count() > 0);

@@ -32,19 +32,28 @@ final class Transfers {
     static Result roundTrip(int port, long bytes, long seed) throws Exception {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
             socket.setSoTimeout(60_000);
-            CompletableFuture<String> sent = new CompletableFuture<>();
-            Thread.ofVirtual().name("transfer-writer").start(() -> {
-                try {
-                    sent.complete(writeRandom(socket.getOutputStream(), bytes, seed, new AtomicLong()));
-                    socket.shutdownOutput();
-                } catch (Throwable e) {
-                    sent.completeExceptionally(e);
-                }
-            });
+            CompletableFuture<String> sent = writeRandomInBackground(socket, bytes, seed, new AtomicLong());
             AtomicLong received = new AtomicLong();
             String receivedSha = readToEnd(socket.getInputStream(), received);
             return new Result(bytes, sent.get(60, TimeUnit.SECONDS), received.get(), receivedSha);
         }
+    }
+
+    /**
+     * Writes {@code bytes} seeded random bytes to {@code socket} on a virtual thread, counting them in {@code written},
+     * and shuts its output down after the last; completes with their SHA-256 (hex), or with what failed.
+     */
+    static CompletableFuture<String> writeRandomInBackground(Socket socket, long bytes, long seed, AtomicLong written) {
+        CompletableFuture<String> sent = new CompletableFuture<>();
+        Thread.ofVirtual().name("transfer-writer").start(() -> {
+            try {
+                sent.complete(writeRandom(socket.getOutputStream(), bytes, seed, written));
+                socket.shutdownOutput();
+            } catch (Throwable e) {
+                sent.completeExceptionally(e);
+            }
+        });
+        return sent;
     }
 
     /** SHA-256 (hex) of {@code bytes} random bytes from {@code seed}, as {@link #writeRandom} writes them. */
