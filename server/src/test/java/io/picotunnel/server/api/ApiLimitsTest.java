@@ -3,6 +3,7 @@ package io.picotunnel.server.api;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.VisitorSockets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -14,6 +15,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -147,11 +149,7 @@ class ApiLimitsTest {
         List<Socket> held = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
-                Socket socket = connect("127.0.0.3");
-                held.add(socket);
-                socket.getOutputStream().write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                        .getBytes(StandardCharsets.US_ASCII));
-                assertThat(readUntil(socket.getInputStream(), "\"status\":\"ok\"")).startsWith("HTTP/1.1 200");
+                held.add(servedHealth(connect("127.0.0.3")));
             }
             try (Socket fourth = connect("127.0.0.3")) {
                 assertThat(closedWithin15s(fourth)).as("over the per-address limit").isTrue();
@@ -192,11 +190,7 @@ class ApiLimitsTest {
     }
 
     private Socket connect(String from) throws IOException {
-        Socket socket = new Socket();
-        socket.bind(new InetSocketAddress(from, 0));
-        socket.connect(new InetSocketAddress("127.0.0.1", server.apiPort()), 5000);
-        socket.setSoTimeout(15_000);
-        return socket;
+        return VisitorSockets.connectFrom(from, server.apiPort(), Duration.ofSeconds(15));
     }
 
     /** True when the server closed (EOF or reset) before a 15 s read timeout; data read first is skipped. */

@@ -9,6 +9,7 @@ import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.VisitorSockets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,7 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -324,16 +324,7 @@ class ConnectionLimitsEndToEndTest {
     }
 
     private static Socket connect(String localAddress, int port) throws IOException {
-        Socket socket = new Socket();
-        try {
-            socket.bind(new InetSocketAddress(localAddress, 0));
-            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-            socket.setSoTimeout(10_000);
-            return socket;
-        } catch (IOException e) {
-            socket.close();
-            throw e;
-        }
+        return VisitorSockets.connectFrom(localAddress, port, Duration.ofSeconds(10));
     }
 
     /** Sends {@code text} and reads it back from the echo target; returns the socket. */

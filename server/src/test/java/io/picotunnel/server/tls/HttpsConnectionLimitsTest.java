@@ -6,6 +6,7 @@ import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.VisitorSockets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,7 +19,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -161,11 +161,8 @@ class HttpsConnectionLimitsTest {
     }
 
     private SSLSocket handshake(String localAddress, String proxyHeader) throws IOException {
-        Socket raw = new Socket();
+        Socket raw = VisitorSockets.connectFrom(localAddress, server.httpsPort(), Duration.ofSeconds(10));
         try {
-            raw.bind(new InetSocketAddress(localAddress, 0));
-            raw.connect(new InetSocketAddress("127.0.0.1", server.httpsPort()), 5000);
-            raw.setSoTimeout(10_000);
             raw.getOutputStream().write(proxyHeader.getBytes(StandardCharsets.US_ASCII));
             SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory()
                     .createSocket(raw, "app.test", server.httpsPort(), true);
