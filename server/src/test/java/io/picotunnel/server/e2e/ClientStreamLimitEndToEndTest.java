@@ -264,9 +264,16 @@ class ClientStreamLimitEndToEndTest {
         return withFullClients(HeldStreams.of(tunnel, MAX_STREAMS + 1), limited);
     }
 
-    /** {@code clients} clients of the tunnel, each at its {@code --max-streams}. */
+    /** The tunnel's only clients, {@code clients} of them, each at its {@code --max-streams}. */
     private HeldStreams fullClients(int clients) throws IOException {
-        return withFullClients(new HeldStreams(), clients);
+        HeldStreams held = withFullClients(new HeldStreams(), clients);
+        try {
+            assertThat(streamsOpened()).as("every client full").containsOnly((long) MAX_STREAMS);
+            return held;
+        } catch (AssertionError e) {
+            held.close();
+            throw e;
+        }
     }
 
     /** Starts {@code clients} more clients and fills each to its {@code --max-streams} with streams {@code held}. */
@@ -342,27 +349,25 @@ class ClientStreamLimitEndToEndTest {
     void aTcpVisitorRefusedByThreeClientsInTurnIsResetAndNoFourthIsAsked() throws Exception {
         int clients = 4;
         HeldStreams open = fullClients(clients);
-        try (open) {
-            assertThat(streamsOpened()).as("every client full").containsOnly((long) MAX_STREAMS);
-            try (LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
-                 Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
-                visitor.setSoTimeout(10_000);
-                visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+        try (open;
+             LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
+            visitor.setSoTimeout(10_000);
+            visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
 
-                assertThatThrownBy(() -> visitor.getInputStream().read())
-                        .isInstanceOf(SocketException.class).hasMessageContaining("reset");
-                await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.INFO).isEmpty());
-                await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
-                        .until(() -> streamsOpened().stream().mapToLong(Long::longValue).sum()
-                                == (long) clients * MAX_STREAMS + 3);
-                assertThat(streamsOpened()).as("three clients asked once each, the fourth never")
-                        .containsExactlyInAnyOrder(MAX_STREAMS + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L,
-                                (long) MAX_STREAMS);
-                assertThat(log.messages(Level.INFO)).singleElement().asString()
-                        .contains("3 clients of the tunnel refused the stream in turn; the last refused the stream: it"
-                                + " had as many streams open as its --max-streams allows")
-                        .contains("is reset (no more than 3 clients are asked)");
-            }
+            assertThatThrownBy(() -> visitor.getInputStream().read())
+                    .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.INFO).isEmpty());
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> streamsOpened().stream().mapToLong(Long::longValue).sum()
+                            == (long) clients * MAX_STREAMS + 3);
+            assertThat(streamsOpened()).as("three clients asked once each, the fourth never")
+                    .containsExactlyInAnyOrder(MAX_STREAMS + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L,
+                            (long) MAX_STREAMS);
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .contains("3 clients of the tunnel refused the stream in turn; the last refused the stream: it"
+                            + " had as many streams open as its --max-streams allows")
+                    .contains("is reset (no more than 3 clients are asked)");
         }
     }
 
@@ -393,24 +398,21 @@ class ClientStreamLimitEndToEndTest {
     void aRequestRefusedByThreeClientsInTurnGets503TunnelBusyAndNoFourthIsAsked() throws Exception {
         int clients = 4;
         HeldStreams open = fullClients(clients);
-        try (open) {
-            assertThat(streamsOpened()).as("every client full").containsOnly((long) MAX_STREAMS);
-            try (LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
-                assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy")
-                        .containsIgnoringCase("Retry-After: 5");
+        try (open; LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
+            assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy")
+                    .containsIgnoringCase("Retry-After: 5");
 
-                await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
-                        .until(() -> streamsOpened().stream().mapToLong(Long::longValue).sum()
-                                == (long) clients * MAX_STREAMS + 3);
-                assertThat(streamsOpened()).as("three clients asked once each, the fourth never")
-                        .containsExactlyInAnyOrder(MAX_STREAMS + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L,
-                                (long) MAX_STREAMS);
-                assertThat(tunnel.web.requestCount()).isZero();
-                assertThat(log.messages(Level.INFO)).singleElement().asString()
-                        .contains("3 clients of the tunnel refused the stream in turn; the last " + AT_ITS_LIMIT)
-                        .endsWith("GET " + HOST + " from 127.0.0.1 is answered 503 tunnel_busy (no more than 3"
-                                + " clients are asked)");
-            }
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> streamsOpened().stream().mapToLong(Long::longValue).sum()
+                            == (long) clients * MAX_STREAMS + 3);
+            assertThat(streamsOpened()).as("three clients asked once each, the fourth never")
+                    .containsExactlyInAnyOrder(MAX_STREAMS + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L,
+                            (long) MAX_STREAMS);
+            assertThat(tunnel.web.requestCount()).isZero();
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .contains("3 clients of the tunnel refused the stream in turn; the last " + AT_ITS_LIMIT)
+                    .endsWith("GET " + HOST + " from 127.0.0.1 is answered 503 tunnel_busy (no more than 3"
+                            + " clients are asked)");
         }
     }
 
