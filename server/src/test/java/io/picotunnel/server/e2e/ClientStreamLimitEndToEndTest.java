@@ -349,12 +349,8 @@ class ClientStreamLimitEndToEndTest {
     void aTcpVisitorRefusedByThreeClientsInTurnIsResetAndNoFourthIsAsked() throws Exception {
         int clients = 4;
         HeldStreams open = fullClients(clients);
-        try (open;
-             LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
-             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
-            visitor.setSoTimeout(10_000);
-
-            assertPingIsReset(visitor);
+        try (open; LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
+            assertATcpVisitorIsReset();
             await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.INFO).isEmpty());
             await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
                     .until(() -> streamsOpened().stream().mapToLong(Long::longValue).sum()
@@ -415,14 +411,17 @@ class ClientStreamLimitEndToEndTest {
     }
 
     /**
-     * {@code visitor} writes "ping" and reads: the server resets it. The reset may come before the write (the stream is
+     * A tcp visitor writes "ping" and reads: the server resets it. The reset may come before the write (the stream is
      * opened, and refused, at the connection's accept), so either may be the one that sees it.
      */
-    private static void assertPingIsReset(Socket visitor) {
-        assertThatThrownBy(() -> {
-            visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
-            visitor.getInputStream().read();
-        }).isInstanceOf(SocketException.class).hasMessageContaining("reset");
+    private void assertATcpVisitorIsReset() throws IOException {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
+            visitor.setSoTimeout(10_000);
+            assertThatThrownBy(() -> {
+                visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+                visitor.getInputStream().read();
+            }).isInstanceOf(SocketException.class).hasMessageContaining("reset");
+        }
     }
 
     /** Streams the server opened on each of the tunnel's clients, in their order of arrival. */
@@ -442,12 +441,8 @@ class ClientStreamLimitEndToEndTest {
     void aTcpVisitorRefusedByTheOnlyClientAtItsStreamLimitIsResetAndTheLogSaysWhyOnce() throws Exception {
         startLimitedClient(1);
         HeldStreams held = HeldStreams.of(tunnel, MAX_STREAMS);
-        try (held;
-             LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
-             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
-            visitor.setSoTimeout(10_000);
-
-            assertPingIsReset(visitor);
+        try (held; LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
+            assertATcpVisitorIsReset();
             await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.INFO).isEmpty());
             assertThat(log.messages(Level.INFO)).singleElement().asString()
                     .contains("refused the stream: it had as many streams open as its --max-streams allows")
