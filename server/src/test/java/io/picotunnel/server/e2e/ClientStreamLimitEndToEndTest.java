@@ -347,17 +347,11 @@ class ClientStreamLimitEndToEndTest {
      */
     @Test
     void aTcpVisitorRefusedByThreeClientsInTurnIsResetAndNoFourthIsAsked() throws Exception {
-        int clients = 4;
-        HeldStreams open = fullClients(clients);
+        HeldStreams open = fullClients(4);
         try (open; LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
             assertATcpVisitorIsReset();
             await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.INFO).isEmpty());
-            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
-                    .until(() -> streamsOpened().stream().mapToLong(Long::longValue).sum()
-                            == (long) clients * MAX_STREAMS + 3);
-            assertThat(streamsOpened()).as("three clients asked once each, the fourth never")
-                    .containsExactlyInAnyOrder(MAX_STREAMS + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L,
-                            (long) MAX_STREAMS);
+            assertThreeOfTheFourClientsAskedOnceEach();
             assertThat(log.messages(Level.INFO)).singleElement().asString()
                     .contains("3 clients of the tunnel refused the stream in turn; the last refused the stream: it"
                             + " had as many streams open as its --max-streams allows")
@@ -390,18 +384,12 @@ class ClientStreamLimitEndToEndTest {
      */
     @Test
     void aRequestRefusedByThreeClientsInTurnGets503TunnelBusyAndNoFourthIsAsked() throws Exception {
-        int clients = 4;
-        HeldStreams open = fullClients(clients);
+        HeldStreams open = fullClients(4);
         try (open; LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
             assertThat(tunnel.get()).startsWith("HTTP/1.1 503").contains("tunnel_busy")
                     .containsIgnoringCase("Retry-After: 5");
 
-            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
-                    .until(() -> streamsOpened().stream().mapToLong(Long::longValue).sum()
-                            == (long) clients * MAX_STREAMS + 3);
-            assertThat(streamsOpened()).as("three clients asked once each, the fourth never")
-                    .containsExactlyInAnyOrder(MAX_STREAMS + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L,
-                            (long) MAX_STREAMS);
+            assertThreeOfTheFourClientsAskedOnceEach();
             assertThat(tunnel.web.requestCount()).isZero();
             assertThat(log.messages(Level.INFO)).singleElement().asString()
                     .contains("3 clients of the tunnel refused the stream in turn; the last " + AT_ITS_LIMIT)
@@ -422,6 +410,17 @@ class ClientStreamLimitEndToEndTest {
                 visitor.getInputStream().read();
             }).isInstanceOf(SocketException.class).hasMessageContaining("reset");
         }
+    }
+
+    /**
+     * Of the tunnel's four full clients, three were asked for one stream more each and the fourth never; nothing asks
+     * again for half a second.
+     */
+    private void assertThreeOfTheFourClientsAskedOnceEach() {
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                .until(() -> streamsOpened().stream().mapToLong(Long::longValue).sum() == 4L * MAX_STREAMS + 3);
+        assertThat(streamsOpened()).as("three clients asked once each, the fourth never")
+                .containsExactlyInAnyOrder(MAX_STREAMS + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L, (long) MAX_STREAMS);
     }
 
     /** Streams the server opened on each of the tunnel's clients, in their order of arrival. */
