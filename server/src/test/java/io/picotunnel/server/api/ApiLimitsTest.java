@@ -164,7 +164,8 @@ class ApiLimitsTest {
 
     @Test
     void connectionsFromATrustedProxyCountInTheTotalOnly() throws Exception {
-        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.2/32", Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.2/32", Setting.MAX_CONNECTIONS, "8",
+                Setting.MAX_CONNECTIONS_PER_ADDRESS, "2"));
         List<Socket> held = new ArrayList<>();
         try {
             for (int i = 0; i < 5; i++) {
@@ -174,6 +175,10 @@ class ApiLimitsTest {
             held.add(servedHealth(connect("127.0.0.3")));
             try (Socket third = connect("127.0.0.3")) {
                 assertThat(closedWithin15s(third)).as("a third connection from an untrusted address").isTrue();
+            }
+            held.add(servedHealth(connect("127.0.0.2")));
+            try (Socket ninth = connect("127.0.0.2")) {
+                assertThat(closedWithin15s(ninth)).as("over the total, from the trusted proxy too").isTrue();
             }
         } finally {
             for (Socket socket : held) {

@@ -277,13 +277,17 @@ class ProxyHardeningTest {
         startBehindProxyProtocol();
         List<RawHttp> open = new ArrayList<>();
         try {
-            for (int i = 0; i < 5; i++) {
+            for (int i = 0; i < 10; i++) {
                 RawHttp http = connect();
                 open.add(http);
                 // LOCAL: the proxy's own connection (HAProxy's health checks), which names no visitor.
                 http.out().write(proxyV2(0x20, 0x00, new byte[0]));
                 assertThat(http.get("alpha.test", "/").status()).as("the front proxy's connection %d", i + 1)
                         .isEqualTo(200);
+            }
+            try (RawHttp eleventh = connect()) {
+                assertThat(eleventh.get("alpha.test", "/").status()).as("over the listener's total of 10")
+                        .isEqualTo(503);
             }
         } finally {
             closeAll(open);
