@@ -108,6 +108,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private volatile ResetReason peerResetReason = ResetReason.NONE;
     /** The write of our SYN failed: the connection closed before it left. */
     private volatile boolean synNeverSent;
+    /** The session ended while this stream was open, the peer having sent neither FIN nor RST on it. */
+    private volatile boolean sessionLost;
 
     private boolean queueOverHighWaterMark;
     private boolean finPending;
@@ -214,6 +216,11 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     @Override
     public boolean synNeverSent() {
         return synNeverSent;
+    }
+
+    @Override
+    public boolean sessionLost() {
+        return sessionLost;
     }
 
     // ---- Channel ----
@@ -546,6 +553,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             // GoAway): as if it had refused it at its SYN, so that the opener may open it on another session.
             peerResetReason = ResetReason.REFUSED_GOING_AWAY;
         }
+        // A FIN that came before is the peer's end, whatever the session did next.
+        sessionLost = !finReceived && !reset;
         state.onLocalReset();
         reset = true;
         removed = true;

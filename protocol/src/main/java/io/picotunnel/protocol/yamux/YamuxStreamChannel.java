@@ -48,6 +48,13 @@ public interface YamuxStreamChannel extends Channel {
      */
     boolean synNeverSent();
 
+    /**
+     * True when the stream's session ended (its connection closed or was lost, or the session ended on an error) before
+     * the peer sent FIN or RST on it: the stream did not end by the peer's word, and what the peer did with it is
+     * unknown.
+     */
+    boolean sessionLost();
+
     /** True when the stream ended by RST, from either side. */
     boolean isReset();
 

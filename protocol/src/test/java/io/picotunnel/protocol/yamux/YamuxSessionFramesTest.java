@@ -763,6 +763,27 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void aStreamStillOpenWhenTheSessionClosesWasLostButNotOneThePeerEndedBefore() {
+        // The opener tells a stream whose answer the lost connection cut from one whose peer ended it (FIN or RST).
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel open = openOutbound(p);
+        YamuxStreamChannel finished = openOutbound(p);
+        YamuxStreamChannel reset = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, 1, 0), YamuxFrame.windowUpdate(FLAG_ACK, 3, 0),
+                YamuxFrame.windowUpdate(FLAG_ACK, 5, 0), YamuxFrame.windowUpdate(FLAG_FIN, 3, 0),
+                YamuxFrame.windowUpdate(FLAG_RST, 5, 0));
+
+        p.channel.close();
+        p.channel.runPendingTasks();
+
+        assertThat(open.isReset()).isTrue();
+        assertThat(open.sessionLost()).isTrue();
+        assertThat(finished.sessionLost()).as("the peer sent FIN first").isFalse();
+        assertThat(reset.sessionLost()).as("the peer sent RST first").isFalse();
+    }
+
+    @Test
     void resetWithAReasonCarriesItsCodeInTheRstLength() {
         RawPeer p = client(noKeepAlive());
         YamuxStreamChannel s = openOutbound(p);

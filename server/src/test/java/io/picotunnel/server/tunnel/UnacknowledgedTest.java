@@ -212,6 +212,11 @@ class UnacknowledgedTest {
         }
 
         @Override
+        public boolean sessionLost() {
+            return false;
+        }
+
+        @Override
         public void countHeld(long delta) {
         }
     }
