@@ -137,14 +137,18 @@ class FaultEndToEndTest {
     }
 
     @Test
-    void requestWaitingForItsResponseGets502WhenTheClientProcessIsKilled() throws Exception {
+    void requestWaitingForItsResponseGets502TunnelLostWhenTheClientProcessIsKilled() throws Exception {
         try (Socket visitor = httpVisitor()) {
             InputStream in = get(visitor, "/hold");
             await().atMost(30, TimeUnit.SECONDS).until(() -> target.requests() == 1);
 
             client.kill();
 
-            assertThat(FaultTarget.readHead(in)).containsEntry("status", "502");
+            Map<String, String> head = FaultTarget.readHead(in);
+            assertThat(head).containsEntry("status", "502");
+            String page = new String(in.readNBytes(Integer.parseInt(head.get("content-length"))), StandardCharsets.UTF_8);
+            assertThat(page).as("the tunnel was lost, the app did not fail").contains("tunnel was lost")
+                    .doesNotContain("service is running");
         }
     }
 

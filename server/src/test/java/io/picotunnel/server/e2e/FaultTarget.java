@@ -36,7 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   the end, which {@link #readEnd()} tells: {@code "eof"} or {@code "reset: <message>"};</li>
  *   <li>{@link #http()}: HTTP/1.1, one request per connection: {@code GET /length/N} (Content-Length),
  *   {@code /chunked/N}, {@code /close/N} (delimited by the close of the connection) send N bytes;
- *   {@code /hold} never answers; {@code /reset-length/N} and {@code /reset-close/N} send the head and N bytes
+ *   {@code /hold} never answers; {@code /unanswered} closes the connection (FIN) without answering;
+ *   {@code /reset-length/N} and {@code /reset-close/N} send the head and N bytes
  *   of a body ten times longer, {@code /reset-chunked/N} a chunked head and N bytes in chunks, then reset the
  *   connection (SO_LINGER 0) once {@link #resume()} was called; {@code /cut-length/N} and {@code /cut-chunked/N}
  *   the same but end it normally (FIN) instead; {@code /continue-reset/N} says 100 Continue, reads N bytes of the
@@ -198,6 +199,9 @@ final class FaultTarget implements AutoCloseable {
                 writePattern(out, n);
             }
             case "hold" -> socket.getInputStream().transferTo(OutputStream.nullOutputStream());
+            case "unanswered" -> {
+                // Ends the connection normally (FIN) without a byte of answer.
+            }
             case "reset-length", "reset-close" -> {
                 head(out, kind.equals("reset-length") ? "Content-Length: " + 10 * n : "Connection: close");
                 writePattern(out, n);

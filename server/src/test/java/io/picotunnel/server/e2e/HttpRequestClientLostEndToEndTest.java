@@ -24,6 +24,9 @@ import static org.awaitility.Awaitility.await;
  * GoAway): the client never heard of it and nothing reached the app, so it goes to another client of the tunnel,
  * whatever its method, with its body; with no other client the visitor hears that the tunnel is offline, not that the
  * app failed. Real server, clients and target; the chosen client's connection sends nothing until it is closed.
+ * A request whose stream reached the client, lost before the response head, may have reached the app: it goes
+ * nowhere else, and the visitor hears that the tunnel was lost ({@code tunnel_lost}), not that the app failed, which
+ * a target that closes without answering still gets ({@code target_unreachable}).
  */
 class HttpRequestClientLostEndToEndTest {
 
@@ -34,19 +37,27 @@ class HttpRequestClientLostEndToEndTest {
     @TempDir
     Path dataDir;
 
+    /** The host of a service to a {@link FaultTarget}, on the same tunnel. */
+    private static final String FAULT_HOST = "held.test";
+
     private Testbed testbed;
     private ServicedTunnel tunnel;
+    private FaultTarget target;
 
     @BeforeEach
     void start() {
         testbed = new Testbed(dataDir);
         tunnel = new ServicedTunnel(testbed, "lost", HOST);
+        target = FaultTarget.http();
+        testbed.createService(tunnel.id, "{\"type\":\"http\",\"domain\":\"" + FAULT_HOST + "\",\"target_addr\":\""
+                + target.address() + "\"}");
     }
 
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
         testbed.close();
         tunnel.close();
+        target.close();
     }
 
     @Test
@@ -114,6 +125,77 @@ class HttpRequestClientLostEndToEndTest {
 
         assertThat(answer).startsWith("HTTP/1.1 502").contains("tunnel_offline").doesNotContain("target_unreachable");
         assertThat(tunnel.web.requestCount()).isZero();
+    }
+
+    @Test
+    void aGetWhoseTargetHoldsItsAnswerWhenItsClientsConnectionIsClosedGets502TunnelLostAndGoesNowhereElse()
+            throws Exception {
+        try (ServicedTunnel.TwoClients clients = tunnel.twoClientsTheSecondChosen();
+             LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
+            long opened = clients.other().streamsOpened();
+
+            String answer = lostWhileTheTargetHolds(() -> clients.chosen().session().parent().close());
+
+            assertThat(answer).startsWith("HTTP/1.1 502").contains("\"error\":\"tunnel_lost\"")
+                    .contains("may have reached the app").doesNotContain("target_unreachable");
+            assertThat(target.requests()).as("the app saw the request once").isEqualTo(1);
+            assertThat(clients.other().streamsOpened()).as("the other client was not asked").isEqualTo(opened);
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .startsWith("service ").contains("the tunnel's client connection was lost before "
+                            + target.address() + " answered")
+                    .endsWith("GET " + FAULT_HOST + " from 127.0.0.1 is answered 502 tunnel_lost");
+        }
+    }
+
+    @Test
+    void aGetWhoseTargetHoldsItsAnswerWhenTheTunnelsTokenIsRegeneratedGets502TunnelLost() throws Exception {
+        testbed.connect(tunnel.id, tunnel.token);
+
+        String answer = lostWhileTheTargetHolds(() -> assertThat(testbed.api()
+                .post("/api/tunnels/" + tunnel.id + "/regenerate", "").status()).isEqualTo(200));
+
+        assertThat(answer).startsWith("HTTP/1.1 502").contains("\"error\":\"tunnel_lost\"");
+    }
+
+    @Test
+    void aGetWhoseTargetClosesItsConnectionWithoutAnsweringStillGets502TargetUnreachable() throws Exception {
+        testbed.connect(tunnel.id, tunnel.token);
+        try (LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
+            String answer = get("/unanswered");
+
+            assertThat(answer).startsWith("HTTP/1.1 502").contains("\"error\":\"target_unreachable\"");
+            assertThat(target.requests()).isEqualTo(1);
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .isEqualTo(target.address() + " ended the stream before a response to GET " + FAULT_HOST);
+        }
+    }
+
+    /** Sends {@code GET /hold}, cuts the tunnel with {@code cut} once the target read it, returns the answer. */
+    private String lostWhileTheTargetHolds(Runnable cut) throws Exception {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            visitor.setSoTimeout(10_000);
+            send(visitor, "/hold");
+            await().atMost(Duration.ofSeconds(10)).until(() -> target.requests() == 1);
+
+            cut.run();
+
+            return new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private String get(String path) throws Exception {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            visitor.setSoTimeout(10_000);
+            send(visitor, path);
+            return new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static void send(Socket visitor, String path) throws Exception {
+        OutputStream out = visitor.getOutputStream();
+        out.write(("GET " + path + " HTTP/1.1\r\nHost: " + FAULT_HOST
+                + "\r\nAccept: application/json\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
     }
 
     /**

@@ -61,6 +61,17 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
     }
 
     /**
+     * The tunnel's client connection was lost after the request's stream reached the client and before the response
+     * head: the app may have had the request, so it is not sent again, and the page blames no app. No Retry-After:
+     * whether to send it again is the visitor's to decide, not a client library's.
+     */
+    static ErrorPage tunnelLost() {
+        return new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "tunnel_lost",
+                "The connection to this site's tunnel was lost while the request was under way, so no response came. "
+                        + "The request may have reached the app. Please try again in a moment.");
+    }
+
+    /**
      * The page for a stream the tunnel's client reset with a reason (docs/protocol.md): plain words for visitors,
      * no address and no flag. Null for {@link ResetReason#NONE}, which keeps the general page.
      */

@@ -1000,6 +1000,8 @@ final class Exchange {
             logRefusals(reason.refused() ? ResetReason.NONE : reason, answered(page) + notSentAgain);
             end();
             answerLocally(page, !requestDone, requestDone);
+        } else if (!responseStarted && upstream instanceof YamuxStreamChannel stream && stream.sessionLost()) {
+            answerTunnelLost();
         } else if (!responseStarted) {
             LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
                     service.domain());
@@ -1013,6 +1015,21 @@ final class Exchange {
                     request.method(), service.domain());
             owner.abort();
         }
+    }
+
+    /**
+     * The stream's client connection was lost after the stream reached the client and before the response head: the
+     * request may have reached the app, so it goes nowhere else, and the visitor hears the tunnel was lost, not that
+     * the app failed. One line, with the clients that refused the stream before, if any.
+     */
+    private void answerTunnelLost() {
+        ErrorPage page = ErrorPage.tunnelLost();
+        String clients = refusals.tell(ResetReason.NONE);
+        LOG.info("service {}: {}the tunnel's client connection was lost before {} answered; {} {} from {} {}",
+                service.id(), clients == null ? "" : clients + "; ", service.targetAddr(), request.method(),
+                LogValues.escape(service.domain()), clientIp, answered(page));
+        end();
+        answerLocally(page, !requestDone, requestDone);
     }
 
     private void end() {
