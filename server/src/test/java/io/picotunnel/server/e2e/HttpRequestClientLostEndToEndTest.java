@@ -9,14 +9,18 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedInputStream;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -168,6 +172,34 @@ class HttpRequestClientLostEndToEndTest {
             assertThat(log.messages(Level.INFO)).singleElement().asString()
                     .isEqualTo(target.address() + " ended the stream before a response to GET " + FAULT_HOST);
         }
+    }
+
+    @Test
+    void aResponseWhoseClientsConnectionIsLostAfterItsHeadIsResetAndTheLogSaysTheConnectionWasLost()
+            throws Exception {
+        TunnelRegistry.Connection only = clientConnected();
+        try (LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO);
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            visitor.setSoTimeout(10_000);
+            send(visitor, "/reset-length/1024");
+            InputStream in = new BufferedInputStream(visitor.getInputStream());
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").containsEntry("content-length", "10240");
+            assertThat(in.readNBytes(1024)).hasSize(1024);
+
+            only.session().parent().close();
+
+            assertThatThrownBy(in::readAllBytes).as("the cut body cannot pass for a whole one")
+                    .isInstanceOf(SocketException.class).hasMessageContaining("Connection reset");
+            await().atMost(Duration.ofSeconds(10)).until(() -> !log.messages(Level.INFO).isEmpty());
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .isEqualTo("the tunnel's client connection was lost in the middle of " + target.address()
+                            + "'s response to GET " + FAULT_HOST);
+        }
+    }
+
+    private TunnelRegistry.Connection clientConnected() {
+        testbed.connect(tunnel.id, tunnel.token);
+        return testbed.server().registry().connections(tunnel.id).getFirst();
     }
 
     /** Sends {@code GET /hold}, cuts the tunnel with {@code cut} once the target read it, returns the answer. */

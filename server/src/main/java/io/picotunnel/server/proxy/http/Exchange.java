@@ -1011,8 +1011,13 @@ final class Exchange {
         } else {
             end();
             // Part of the response is out already: abort, so that the cut body cannot pass for a whole one.
-            LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
-                    request.method(), service.domain());
+            if (upstream instanceof YamuxStreamChannel stream && stream.sessionLost()) {
+                LOG.info("the tunnel's client connection was lost in the middle of {}'s response to {} {}",
+                        service.targetAddr(), request.method(), LogValues.escape(service.domain()));
+            } else {
+                LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
+                        request.method(), service.domain());
+            }
             owner.abort();
         }
     }
