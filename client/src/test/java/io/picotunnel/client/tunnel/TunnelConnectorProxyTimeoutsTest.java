@@ -122,9 +122,10 @@ class TunnelConnectorProxyTimeoutsTest {
     void theServersTlsHandshakeHasTheHandshakeTimeoutFromTheProxysAnswerAndIsSaidToHaveTimedOut() throws Exception {
         proxy = ConnectProxy.answeringAfter(Duration.ofMillis(1500));
         // Takes the connection through the proxy, and never answers the client's TLS hello.
-        try (ScriptedTunnelServer silent = new ScriptedTunnelServer((socket, key) -> ScriptedTunnelServer.drainUntilEof(socket))) {
+        try (ScriptedTunnelServer silent = new ScriptedTunnelServer(
+                (socket, key) -> ScriptedTunnelServer.drainUntilEof(socket))) {
             ServerAddress server = ServerAddress.parse("wss://tunnel.test:" + silent.address().split(":")[1]);
-    
+
             Future<Channel> attempt = attempt(server, proxy.url(), TunnelClient.sslContext(true, null),
                     Duration.ofSeconds(5), Duration.ofSeconds(1));
 
