@@ -43,6 +43,8 @@ class ClientStreamLimitEndToEndTest {
 
     private static final String HOST = "busy.test";
     private static final int MAX_STREAMS = 2;
+    /** Streams the client without a limit carries in {@link #anUnlimitedClientThenFullOnes}: more than a full one. */
+    private static final int UNLIMITED_CARRIES = MAX_STREAMS + 1;
     /** The HTTP proxy's exchanges log a request's refusals. */
     private static final String EXCHANGE_LOG = "io.picotunnel.server.proxy.http.Exchange";
     private static final String AT_ITS_LIMIT = "refused the stream: it had as many streams open as its --max-streams"
@@ -107,7 +109,7 @@ class ClientStreamLimitEndToEndTest {
             assertThat(tunnel.web.requestCount()).isEqualTo(1);
             assertThat(clients.full().streamsOpened()).as("the full client refused the request's stream once")
                     .isEqualTo(MAX_STREAMS + 1);
-            assertThat(clients.other().streamsOpened()).as("the other client took it").isEqualTo(MAX_STREAMS + 2);
+            assertThat(clients.other().streamsOpened()).as("the other client took it").isEqualTo(UNLIMITED_CARRIES + 1);
         }
     }
 
@@ -219,7 +221,7 @@ class ClientStreamLimitEndToEndTest {
     }
 
     /**
-     * Two clients of the tunnel: one without a limit carrying {@code MAX_STREAMS + 1} tcp streams, then one at its
+     * Two clients of the tunnel: one without a limit carrying {@link #UNLIMITED_CARRIES} tcp streams, then one at its
      * {@code --max-streams} with fewer: the server takes the full one for the least loaded, and asks it first.
      */
     private TwoClients twoClientsTheFullOneLeastLoaded() throws Exception {
@@ -256,12 +258,12 @@ class ClientStreamLimitEndToEndTest {
     }
 
     /**
-     * A client without a limit carrying {@code MAX_STREAMS + 1} tcp streams, then {@code limited} clients each at its
-     * {@code --max-streams}: those are the least loaded, so the server asks them first.
+     * A client without a limit carrying {@link #UNLIMITED_CARRIES} tcp streams, then {@code limited} clients each at
+     * its {@code --max-streams}: those are the least loaded, so the server asks them first.
      */
     private HeldStreams anUnlimitedClientThenFullOnes(int limited) throws IOException {
         testbed.connect(tunnel.id, tunnel.token);
-        return withFullClients(HeldStreams.of(tunnel, MAX_STREAMS + 1), limited);
+        return withFullClients(HeldStreams.of(tunnel, UNLIMITED_CARRIES), limited);
     }
 
     /** The tunnel's only clients, {@code clients} of them, each at its {@code --max-streams}. */
@@ -292,7 +294,7 @@ class ClientStreamLimitEndToEndTest {
 
     @Test
     void aTcpVisitorRefusedByAClientAtItsStreamLimitGetsItsWholeEchoFromAnotherClient() throws Exception {
-        // The other client carries three connections and the limited one two: the next stream goes to the limited one,
+        // The other client carries one connection more than the limited one: the next stream goes to the limited one,
         // the least loaded, which refuses it.
         HeldStreams open = anUnlimitedClientThenFullOnes(1);
         // More than the 64 KiB the server keeps until the ACK.
@@ -327,13 +329,13 @@ class ClientStreamLimitEndToEndTest {
      */
     @Test
     void aTcpVisitorRefusedByTwoClientsInTurnGetsItsEchoFromTheThirdAndTheLogSaysSoOnce() throws Exception {
-        // The other client carries three connections, each limited one two: the limited ones are asked first.
+        // The other client carries one connection more than each limited one: the limited ones are asked first.
         HeldStreams open = anUnlimitedClientThenFullOnes(2);
         try (open; LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
             open.hold(tunnel, 1);
 
             assertThat(streamsOpened()).as("each limited client refused once; the other took it")
-                    .containsExactly(3L + 1, MAX_STREAMS + 1L, MAX_STREAMS + 1L);
+                    .containsExactly(UNLIMITED_CARRIES + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L);
             assertThat(log.messages(Level.INFO)).singleElement().asString()
                     .contains("2 clients of the tunnel refused the stream in turn; the last refused the stream: it"
                             + " had as many streams open as its --max-streams allows")
@@ -365,13 +367,13 @@ class ClientStreamLimitEndToEndTest {
      */
     @Test
     void aRequestRefusedByTwoClientsInTurnGets200FromTheThirdAndTheLogSaysSoOnce() throws Exception {
-        // The other client carries three connections, each limited one two: the limited ones are asked first.
+        // The other client carries one connection more than each limited one: the limited ones are asked first.
         HeldStreams open = anUnlimitedClientThenFullOnes(2);
         try (open; LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
             assertThat(tunnel.get()).startsWith("HTTP/1.1 200").endsWith("hello");
 
             assertThat(streamsOpened()).as("each limited client refused once; the other took it")
-                    .containsExactly(3L + 1, MAX_STREAMS + 1L, MAX_STREAMS + 1L);
+                    .containsExactly(UNLIMITED_CARRIES + 1L, MAX_STREAMS + 1L, MAX_STREAMS + 1L);
             assertThat(log.messages(Level.INFO)).singleElement().asString()
                     .contains("2 clients of the tunnel refused the stream in turn; the last " + AT_ITS_LIMIT)
                     .endsWith("GET " + HOST + " from 127.0.0.1 went to another client");
