@@ -12,24 +12,28 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -72,12 +76,10 @@ class HttpsConnectionLimitsTest {
         try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
             open.add(handshake("127.0.0.1"));
             open.add(handshake("127.0.0.1"));
-            assertThatThrownBy(() -> handshake("127.0.0.1")).as("a third connection from one address")
-                    .isInstanceOf(IOException.class);
+            assertThat(refusedBeforeTheHandshake("127.0.0.1")).as("a third connection from one address").isTrue();
             open.add(handshake("127.0.0.2"));
-            assertThatThrownBy(() -> handshake("127.0.0.3")).as("a fourth connection to the listener")
-                    .isInstanceOf(IOException.class);
-            assertThatThrownBy(() -> handshake("127.0.0.1")).isInstanceOf(IOException.class);
+            assertThat(refusedBeforeTheHandshake("127.0.0.3")).as("a fourth connection to the listener").isTrue();
+            assertThat(refusedBeforeTheHandshake("127.0.0.1")).as("a third from one address again").isTrue();
 
             assertThat(log.messages(Level.WARN)).as("one line for the three refusals").hasSize(1);
             assertThat(log.messages(Level.WARN).get(0))
@@ -91,7 +93,11 @@ class HttpsConnectionLimitsTest {
             }
         }
         // Each closed connection frees its place once the server sees the close.
-        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> handshake("127.0.0.3").close());
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> {
+            try (SSLSocket socket = handshake("127.0.0.3")) {
+                assertThat(statusLine(socket)).as("room again once connections closed").startsWith("HTTP/1.1 404 ");
+            }
+        });
     }
 
     @Test
@@ -104,11 +110,11 @@ class HttpsConnectionLimitsTest {
             }
             open.add(handshake("127.0.0.3"));
             open.add(handshake("127.0.0.3"));
-            assertThatThrownBy(() -> handshake("127.0.0.3")).as("a third connection from an untrusted address")
-                    .isInstanceOf(IOException.class);
+            assertThat(refusedBeforeTheHandshake("127.0.0.3")).as("a third connection from an untrusted address")
+                    .isTrue();
             open.add(handshake("127.0.0.2"));
-            assertThatThrownBy(() -> handshake("127.0.0.2")).as("over the listener's total, from the trusted proxy too")
-                    .isInstanceOf(IOException.class);
+            assertThat(refusedBeforeTheHandshake("127.0.0.2"))
+                    .as("over the listener's total, from the trusted proxy too").isTrue();
             for (SSLSocket socket : open) {
                 assertThat(statusLine(socket)).as("admitted connections are served").startsWith("HTTP/1.1 404 ");
             }
@@ -127,15 +133,18 @@ class HttpsConnectionLimitsTest {
             open.add(proxiedHandshake("198.51.100.1"));
             open.add(proxiedHandshake("198.51.100.1"));
             open.add(proxiedHandshake("198.51.100.2"));
-            assertThatThrownBy(() -> proxiedHandshake("198.51.100.1")).as("a third connection of one visitor")
-                    .isInstanceOf(IOException.class);
+            assertThat(refusedBeforeTheHandshake("127.0.0.1", proxyHeader("198.51.100.1")))
+                    .as("a third connection of one visitor").isTrue();
             for (SSLSocket socket : open) {
                 assertThat(statusLine(socket)).as("admitted connections are served").startsWith("HTTP/1.1 404 ");
             }
 
             open.getFirst().close();
-            await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
-                    .untilAsserted(() -> proxiedHandshake("198.51.100.1").close());
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> {
+                try (SSLSocket socket = proxiedHandshake("198.51.100.1")) {
+                    assertThat(statusLine(socket)).as("room again once one closed").startsWith("HTTP/1.1 404 ");
+                }
+            });
         } finally {
             for (SSLSocket socket : open) {
                 socket.close();
@@ -157,7 +166,41 @@ class HttpsConnectionLimitsTest {
 
     /** A TLS handshake from the front proxy (127.0.0.1) after a PROXY protocol v1 header naming {@code visitor}. */
     private SSLSocket proxiedHandshake(String visitor) throws IOException {
-        return handshake("127.0.0.1", "PROXY TCP4 " + visitor + " 127.0.0.1 40000 443\r\n");
+        return handshake("127.0.0.1", proxyHeader(visitor));
+    }
+
+    private static String proxyHeader(String visitor) {
+        return "PROXY TCP4 " + visitor + " 127.0.0.1 40000 443\r\n";
+    }
+
+    private boolean refusedBeforeTheHandshake(String localAddress) throws IOException {
+        return refusedBeforeTheHandshake(localAddress, "");
+    }
+
+    /**
+     * True when the server closes a connection from {@code localAddress} (EOF or reset) without a byte of answer to
+     * its ClientHello, sent after {@code proxyHeader}: refused before the TLS handshake. A ServerHello or an alert
+     * (a handshake that goes on, or fails for another reason) is false.
+     */
+    private boolean refusedBeforeTheHandshake(String localAddress, String proxyHeader) throws IOException {
+        try (Socket raw = VisitorSockets.connectFrom(localAddress, server.httpsPort(), Duration.ofSeconds(10))) {
+            ByteArrayOutputStream first = new ByteArrayOutputStream();
+            first.writeBytes(proxyHeader.getBytes(StandardCharsets.US_ASCII));
+            first.writeBytes(clientHello());
+            return VisitorSockets.closedUnanswered(raw, first.toByteArray());
+        }
+    }
+
+    /** The ClientHello a TLS client for app.test sends first, as {@link #handshake} does. */
+    private byte[] clientHello() throws SSLException {
+        SSLEngine engine = ca.clientContext().createSSLEngine("app.test", server.httpsPort());
+        engine.setUseClientMode(true);
+        SSLParameters parameters = engine.getSSLParameters();
+        parameters.setServerNames(List.of(new SNIHostName("app.test")));
+        engine.setSSLParameters(parameters);
+        ByteBuffer hello = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+        engine.wrap(ByteBuffer.allocate(0), hello);
+        return Arrays.copyOf(hello.array(), hello.position());
     }
 
     private SSLSocket handshake(String localAddress, String proxyHeader) throws IOException {
