@@ -108,8 +108,11 @@ class ConnectionLimitsEndToEndTest {
                 socket.close();
             }
         }
-        await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
-                .untilAsserted(() -> echoed(connect("127.0.0.3", port), "room again").close());
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> {
+            try (Socket socket = connect("127.0.0.3", port)) {
+                echoed(socket, "room again");
+            }
+        });
     }
 
     @Test
@@ -303,9 +306,14 @@ class ConnectionLimitsEndToEndTest {
         Socket socket = connect("127.0.0.1", port);
         String family = visitor.contains(":") ? "TCP6 " : "TCP4 ";
         String local = visitor.contains(":") ? "::1" : "127.0.0.1";
-        socket.getOutputStream().write(("PROXY " + family + visitor + " " + local + " 40000 " + port + "\r\n")
-                .getBytes(StandardCharsets.US_ASCII));
-        return socket;
+        try {
+            socket.getOutputStream().write(("PROXY " + family + visitor + " " + local + " 40000 " + port + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            return socket;
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
     }
 
     /** A proxied connection of {@code visitor} that was admitted (it echoes), or null (closed) when it was refused. */

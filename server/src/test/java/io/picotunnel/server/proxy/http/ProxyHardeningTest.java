@@ -74,7 +74,13 @@ class ProxyHardeningTest {
     private RawHttp proxied(String visitor) throws Exception {
         String family = visitor.contains(":") ? "TCP6 " : "TCP4 ";
         String local = visitor.contains(":") ? "::1" : "127.0.0.1";
-        return connect().send("PROXY " + family + visitor + " " + local + " 40000 80\r\n");
+        RawHttp http = connect();
+        try {
+            return http.send("PROXY " + family + visitor + " " + local + " 40000 80\r\n");
+        } catch (IOException e) {
+            http.close();
+            throw e;
+        }
     }
 
     /**

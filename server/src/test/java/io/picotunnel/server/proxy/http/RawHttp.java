@@ -44,16 +44,22 @@ final class RawHttp implements AutoCloseable {
     /** As above, with a receive buffer of {@code receiveBuffer} bytes when positive (a visitor that takes little at a time). */
     RawHttp(int port, String localAddress, int receiveBuffer) throws IOException {
         socket = new Socket();
-        if (receiveBuffer > 0) {
-            socket.setReceiveBufferSize(receiveBuffer); // before the connect, so that the window is small from the start
+        try {
+            if (receiveBuffer > 0) {
+                // Before the connect, so that the window is small from the start.
+                socket.setReceiveBufferSize(receiveBuffer);
+            }
+            if (localAddress != null) {
+                socket.bind(new InetSocketAddress(localAddress, 0));
+            }
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            socket.setSoTimeout(20_000);
+            in = socket.getInputStream();
+            out = socket.getOutputStream();
+        } catch (IOException e) {
+            socket.close();
+            throw e;
         }
-        if (localAddress != null) {
-            socket.bind(new InetSocketAddress(localAddress, 0));
-        }
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-        socket.setSoTimeout(20_000);
-        in = socket.getInputStream();
-        out = socket.getOutputStream();
     }
 
     RawHttp send(String text) throws IOException {
