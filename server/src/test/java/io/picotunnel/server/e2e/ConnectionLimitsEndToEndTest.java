@@ -193,10 +193,12 @@ class ConnectionLimitsEndToEndTest {
             open.add(upgraded(connect("127.0.0.3", testbed.tunnelPort())));
             open.add(upgraded(connect("127.0.0.3", testbed.tunnelPort())));
             assertThat(answerToUpgrade(connect("127.0.0.3", testbed.tunnelPort())))
-                    .as("a third client connection from an untrusted address").startsWith("HTTP/1.1 429 ");
+                    .as("a third client connection from an untrusted address").startsWith("HTTP/1.1 429 ")
+                    .contains("too_many_connections");
             open.add(upgraded(connect("127.0.0.2", testbed.tunnelPort())));
             assertThat(answerToUpgrade(connect("127.0.0.2", testbed.tunnelPort())))
-                    .as("over the endpoint's total, from the trusted proxy too").startsWith("HTTP/1.1 503 ");
+                    .as("over the endpoint's total, from the trusted proxy too").startsWith("HTTP/1.1 503 ")
+                    .contains("overloaded");
         } finally {
             for (Socket socket : open) {
                 socket.close();

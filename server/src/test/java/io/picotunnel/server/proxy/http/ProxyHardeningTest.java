@@ -21,6 +21,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -98,6 +100,15 @@ class ProxyHardeningTest {
         }
     }
 
+    /**
+     * The status of {@code response} and the {@code error} of its JSON body, e.g. "503 overloaded": a connection
+     * limit's refusal, told apart from another answer with the same status.
+     */
+    private static String statusAndError(RawHttp.Response response) {
+        Matcher error = Pattern.compile("\"error\":\"([^\"]*)\"").matcher(response.text());
+        return response.status() + (error.find() ? " " + error.group(1) : "");
+    }
+
     private static String stalledUpload(String host) {
         return "POST /upload HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 100\r\n\r\n";
     }
@@ -115,7 +126,8 @@ class ProxyHardeningTest {
             // Each stalled upload holds a stream from the moment the proxy opened it for the request head.
             await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.openRequests() == 6);
             try (RawHttp seventh = connect()) {
-                assertThat(seventh.get("alpha.test", "/").status()).as("over the per-address limit").isEqualTo(429);
+                assertThat(statusAndError(seventh.get("alpha.test", "/"))).as("over the per-address limit")
+                        .isEqualTo("429 too_many_connections");
             }
             try (RawHttp other = connectFrom("127.0.0.2")) {
                 RawHttp.Response response = other.get("beta.test", "/other");
@@ -170,7 +182,7 @@ class ProxyHardeningTest {
             open.add(connectFrom("127.0.0.2"));
             assertThat(open.get(3).get("beta.test", "/").status()).isEqualTo(200);
             try (RawHttp refused = connectFrom("127.0.0.3")) {
-                assertThat(refused.read().status()).as("over the listener's limit").isEqualTo(503);
+                assertThat(statusAndError(refused.read())).as("over the listener's limit").isEqualTo("503 overloaded");
             }
             assertThat(log.messages(Level.WARN)).as("one line for the five refusals").hasSize(1);
             assertThat(log.messages(Level.WARN).get(0)).contains("127.0.0.1", "--max-connections-per-address");
@@ -212,8 +224,8 @@ class ProxyHardeningTest {
             open.add(eighth);
             assertThat(eighth.get("alpha.test", "/").status()).as("the listener's eighth").isEqualTo(200);
             try (RawHttp ninth = connectFrom("127.0.0.2")) {
-                assertThat(ninth.get("alpha.test", "/").status()).as("over the listener's total, from the trusted proxy too")
-                        .isEqualTo(503);
+                assertThat(statusAndError(ninth.get("alpha.test", "/")))
+                        .as("over the listener's total, from the trusted proxy too").isEqualTo("503 overloaded");
             }
         } finally {
             closeAll(open);
@@ -292,8 +304,8 @@ class ProxyHardeningTest {
                         .isEqualTo(200);
             }
             try (RawHttp eleventh = connect()) {
-                assertThat(eleventh.get("alpha.test", "/").status()).as("over the listener's total of 10")
-                        .isEqualTo(503);
+                assertThat(statusAndError(eleventh.get("alpha.test", "/"))).as("over the listener's total of 10")
+                        .isEqualTo("503 overloaded");
             }
         } finally {
             closeAll(open);
@@ -323,7 +335,8 @@ class ProxyHardeningTest {
                 assertThat(http.get("alpha.test", "/").status()).isEqualTo(200);
             }
             try (RawHttp third = proxied("2001:db8:1:2::3")) {
-                assertThat(third.get("alpha.test", "/").status()).as("a third connection from the same /64").isEqualTo(429);
+                assertThat(statusAndError(third.get("alpha.test", "/"))).as("a third connection from the same /64")
+                        .isEqualTo("429 too_many_connections");
             }
             RawHttp nextBlock = proxied("2001:db8:1:3::1");
             open.add(nextBlock);
