@@ -336,14 +336,7 @@ class ProxyUrlTest {
             {":8443", "example.com:8443", "proxy"},
             {"[example.com]:8443", "example.com:8443", "direct"},
         };
-        SoftAssertions softly = new SoftAssertions();
-        for (String[] row : rows) {
-            ProxyUrl proxy = ProxyUrl.resolve(null, "p", ServerAddress.parse(row[1]),
-                    Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", row[0]));
-            softly.assertThat(proxy == null ? "direct" : "proxy").as("NO_PROXY=%s for %s", row[0], row[1])
-                    .isEqualTo(row[2]);
-        }
-        softly.assertAll();
+        assertNoProxyRows(rows);
     }
 
     /** As Go's httpproxy converts both the entries and the server's name (idna), in either spelling. */
@@ -363,14 +356,7 @@ class ProxyUrlTest {
             {"straße.example", "strasse.example:8443", "proxy"},
             {"strasse.example", "straße.example:8443", "proxy"},
         };
-        SoftAssertions softly = new SoftAssertions();
-        for (String[] row : rows) {
-            ProxyUrl proxy = ProxyUrl.resolve(null, "p", ServerAddress.parse(row[1]),
-                    Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", row[0]));
-            softly.assertThat(proxy == null ? "direct" : "proxy").as("NO_PROXY=%s for %s", row[0], row[1])
-                    .isEqualTo(row[2]);
-        }
-        softly.assertAll();
+        assertNoProxyRows(rows);
     }
 
     @Test
@@ -403,5 +389,17 @@ class ProxyUrlTest {
             assertThat(ProxyUrl.resolve(null, "p", ServerAddress.parse(local), Map.of("HTTPS_PROXY", "http://p:1")))
                     .as(local).isNull();
         }
+    }
+
+    /** Each row: NO_PROXY, the server, and whether HTTPS_PROXY is used for it ("proxy") or not ("direct"). */
+    private static void assertNoProxyRows(String[][] rows) {
+        SoftAssertions softly = new SoftAssertions();
+        for (String[] row : rows) {
+            ProxyUrl proxy = ProxyUrl.resolve(null, "p", ServerAddress.parse(row[1]),
+                    Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", row[0]));
+            softly.assertThat(proxy == null ? "direct" : "proxy").as("NO_PROXY=%s for %s", row[0], row[1])
+                    .isEqualTo(row[2]);
+        }
+        softly.assertAll();
     }
 }

@@ -421,8 +421,8 @@ class AcmeManagerTest {
         assertThat(data.resolve("certs/acme/app.test.crt")).isRegularFile();
     }
 
-    /** A login to pebble for the account of {@code certs/acme/account.key}, as the manager's (made if missing). */
-    private Login testLogin() throws Exception {
+    /** A session with pebble that trusts its listener's certificate, as the manager's does. */
+    private Session pebbleSession() throws Exception {
         KeyStore pebbleCa = KeyStore.getInstance("PKCS12");
         pebbleCa.load(null, null);
         pebbleCa.setCertificateEntry("pebble", PemFiles.readChain(pebble.listenerTrust()).getFirst());
@@ -430,7 +430,12 @@ class AcmeManagerTest {
         factory.init(pebbleCa);
         SSLContext trust = SSLContext.getInstance("TLS");
         trust.init(null, factory.getTrustManagers(), null);
-        Session session = new Session(URI.create(pebble.directory()), new TrustingAcmeProvider(trust));
+        return new Session(URI.create(pebble.directory()), new TrustingAcmeProvider(trust));
+    }
+
+    /** A login to pebble for the account of {@code certs/acme/account.key}, as the manager's (made if missing). */
+    private Login testLogin() throws Exception {
+        Session session = pebbleSession();
         java.security.KeyPair accountKey = new AcmeFiles(data.resolve("certs/acme"), settings.directoryUri().toString())
                 .accountKey();
         return new AccountBuilder().agreeToTermsOfService().useKeyPair(accountKey).createLogin(session);
@@ -451,14 +456,7 @@ class AcmeManagerTest {
 
     /** The contacts pebble holds for the account of {@code certs/acme/account.key}, as the CA answers for it. */
     private List<URI> accountContacts() throws Exception {
-        KeyStore pebbleCa = KeyStore.getInstance("PKCS12");
-        pebbleCa.load(null, null);
-        pebbleCa.setCertificateEntry("pebble", PemFiles.readChain(pebble.listenerTrust()).getFirst());
-        TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        factory.init(pebbleCa);
-        SSLContext trust = SSLContext.getInstance("TLS");
-        trust.init(null, factory.getTrustManagers(), null);
-        Session session = new Session(URI.create(pebble.directory()), new TrustingAcmeProvider(trust));
+        Session session = pebbleSession();
         Account account = new AccountBuilder().onlyExisting()
                 .useKeyPair(AcmeFiles.readKeyPair(data.resolve("certs/acme/account.key"))).createLogin(session)
                 .getAccount();
