@@ -2,6 +2,7 @@ package io.picotunnel.server.e2e;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
@@ -15,9 +16,19 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.SubmissionPublisher;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -30,7 +41,8 @@ import static org.awaitility.Awaitility.await;
  * app failed. Real server, clients and target; the chosen client's connection sends nothing until it is closed.
  * A request whose stream reached the client, lost before the response head, may have reached the app: it goes
  * nowhere else, and the visitor hears that the tunnel was lost ({@code tunnel_lost}), not that the app failed, which
- * a target that closes without answering still gets ({@code target_unreachable}).
+ * a target that closes without answering still gets ({@code target_unreachable}). Both hold for a stream of an HTTP/2
+ * visitor (TLS with ALPN h2 on the HTTPS listener), whose 502 leaves the connection's other streams alone.
  */
 class HttpRequestClientLostEndToEndTest {
 
@@ -48,8 +60,16 @@ class HttpRequestClientLostEndToEndTest {
     private ServicedTunnel tunnel;
     private FaultTarget target;
 
+    private final TestCertificates ca = new TestCertificates();
+    /** An HTTP/2 visitor over TLS (the HTTPS listener, ALPN h2), one connection per host. */
+    private final HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+            .sslContext(ca.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+
     @BeforeEach
     void start() {
+        for (String host : List.of(HOST, FAULT_HOST)) {
+            TestCertificates.write(ca.issue(host), dataDir.resolve("certs"), host);
+        }
         testbed = new Testbed(dataDir);
         tunnel = new ServicedTunnel(testbed, "lost", HOST);
         target = FaultTarget.http();
@@ -59,6 +79,7 @@ class HttpRequestClientLostEndToEndTest {
 
     @AfterEach
     void stop() throws Exception {
+        h2.shutdownNow();
         testbed.close();
         tunnel.close();
         target.close();
@@ -129,6 +150,68 @@ class HttpRequestClientLostEndToEndTest {
 
         assertThat(answer).startsWith("HTTP/1.1 502").contains("tunnel_offline").doesNotContain("target_unreachable");
         assertThat(tunnel.web.requestCount()).isZero();
+    }
+
+    @Test
+    void anHttp2GetWhoseSynWasStillQueuedWhenItsClientWasLostGets200FromTheTunnelsOtherClient() throws Exception {
+        try (ServicedTunnel.TwoClients clients = tunnel.twoClientsTheSecondChosen()) {
+            long opened = clients.other().streamsOpened();
+
+            HttpResponse<String> answer = lostWithSynQueued(clients.chosen(), 0, () -> {
+                CompletableFuture<HttpResponse<String>> sent = h2.sendAsync(h2Request(HOST, "/").build(),
+                        HttpResponse.BodyHandlers.ofString());
+                return () -> sent.get(20, TimeUnit.SECONDS);
+            });
+
+            assertThat(answer.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+            assertThat(answer.body()).isEqualTo("hello");
+            assertThat(tunnel.web.requestCount()).as("the app saw the request once").isEqualTo(1);
+            assertThat(clients.other().streamsOpened()).as("the other client took it").isEqualTo(opened + 1);
+        }
+    }
+
+    /**
+     * Over HTTP/2 the 502 is one stream's answer: the connection takes a request after it, and an upload to another
+     * tunnel, open on the same connection from before the tunnel was lost until after that request, goes on to its end.
+     */
+    @Test
+    void anHttp2GetWhoseTunnelIsLostWhileTheTargetHoldsGets502TunnelLostAndTheConnectionsOtherStreamsGoOn()
+            throws Exception {
+        TunnelRegistry.Connection only = clientConnected();
+        try (ServicedTunnel second = new ServicedTunnel(testbed, "second", "second.test")) {
+            testbed.createService(second.id, "{\"type\":\"http\",\"domain\":\"" + FAULT_HOST
+                    + "\",\"path_prefix\":\"/second\",\"target_addr\":\"" + second.web.address() + "\"}");
+            testbed.connect(second.id, second.token);
+            assertThat(h2.send(h2Request(FAULT_HOST, "/second/first").build(), HttpResponse.BodyHandlers.ofString())
+                    .statusCode()).as("the connection is open").isEqualTo(200);
+            SubmissionPublisher<ByteBuffer> upload = new SubmissionPublisher<>();
+            long uploaded = testbed.server().traffic().tunnel(second.id).bytesIn();
+            CompletableFuture<HttpResponse<String>> uploading = h2.sendAsync(h2Request(FAULT_HOST, "/second/upload")
+                    .POST(HttpRequest.BodyPublishers.fromPublisher(upload)).build(), HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> upload.getNumberOfSubscribers() == 1);
+            upload.submit(ByteBuffer.wrap("before".getBytes(StandardCharsets.US_ASCII)));
+            CompletableFuture<HttpResponse<String>> held = h2.sendAsync(h2Request(FAULT_HOST, "/hold").build(),
+                    HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> target.requests() == 1
+                    && testbed.server().traffic().tunnel(second.id).bytesIn() >= uploaded + "before".length());
+
+            only.session().parent().close();
+
+            HttpResponse<String> lost = held.get(20, TimeUnit.SECONDS);
+            assertThat(lost.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(lost.statusCode()).isEqualTo(502);
+            assertThat(lost.body()).contains("\"error\":\"tunnel_lost\"").doesNotContain("target_unreachable");
+            assertThat(h2.send(h2Request(FAULT_HOST, "/second/after").build(), HttpResponse.BodyHandlers.ofString())
+                    .statusCode()).as("a request after the 502").isEqualTo(200);
+            upload.submit(ByteBuffer.wrap("after".getBytes(StandardCharsets.US_ASCII)));
+            upload.close(); // the end of the upload's body
+            HttpResponse<String> whole = uploading.get(20, TimeUnit.SECONDS);
+            assertThat(whole.statusCode()).as("the upload, open on the connection throughout, went on").isEqualTo(200);
+            assertThat(whole.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(second.web.bodies()).as("the upload reached its app whole").contains("beforeafter");
+            assertThat(target.requests()).as("the app saw the held request once").isEqualTo(1);
+        }
     }
 
     @Test
@@ -215,6 +298,12 @@ class HttpRequestClientLostEndToEndTest {
         }
     }
 
+    /** A request over HTTP/2 for {@code path} on {@code host} at the HTTPS listener, asking for JSON pages. */
+    private HttpRequest.Builder h2Request(String host, String path) {
+        return HttpRequest.newBuilder(URI.create("https://" + host + ":" + testbed.server().httpsPort() + path))
+                .header("Accept", "application/json").timeout(Duration.ofSeconds(20));
+    }
+
     private String get(String path) throws Exception {
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
             visitor.setSoTimeout(10_000);
@@ -235,20 +324,33 @@ class HttpRequestClientLostEndToEndTest {
      * stream was opened on it and {@code bodyBytes} of its body went up that stream, and returns the visitor's answer.
      */
     private String lostWithSynQueued(TunnelRegistry.Connection chosen, String request, int bodyBytes) throws Exception {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            visitor.setSoTimeout(10_000);
+            return lostWithSynQueued(chosen, bodyBytes, () -> {
+                OutputStream out = visitor.getOutputStream();
+                out.write(request.getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                return () -> new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            });
+        }
+    }
+
+    /** As above, the request sent by {@code visit}, whose answer comes from what it returns. */
+    private <T> T lostWithSynQueued(TunnelRegistry.Connection chosen, int bodyBytes, Visit<T> visit) throws Exception {
         UnsentWrites.holdWritesTo(chosen);
         long opened = chosen.streamsOpened();
         long received = testbed.server().traffic().tunnel(tunnel.id).bytesIn();
-        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
-            visitor.setSoTimeout(10_000);
-            OutputStream out = visitor.getOutputStream();
-            out.write(request.getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            await().atMost(Duration.ofSeconds(10)).until(() -> chosen.streamsOpened() == opened + 1
-                    && testbed.server().traffic().tunnel(tunnel.id).bytesIn() >= received + bodyBytes);
+        Callable<T> answer = visit.send();
+        await().atMost(Duration.ofSeconds(10)).until(() -> chosen.streamsOpened() == opened + 1
+                && testbed.server().traffic().tunnel(tunnel.id).bytesIn() >= received + bodyBytes);
 
-            chosen.session().parent().close();
+        chosen.session().parent().close();
 
-            return new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        }
+        return answer.call();
+    }
+
+    /** A request sent by a visitor: its answer, once it comes, from the {@link Callable} returned. */
+    private interface Visit<T> {
+        Callable<T> send() throws Exception;
     }
 }
