@@ -250,9 +250,11 @@ class ConnectionLimitsEndToEndTest {
             Socket garbled = connect("127.0.0.1", port);
             open.add(silent);
             open.add(garbled);
+            long opened = streamsOpened();
             try (Socket sixth = proxied(port, "198.51.100.4")) {
                 assertThat(refused(sixth)).as("over the listener's total, before its header is read").isTrue();
             }
+            assertThat(streamsOpened()).as("refused before a stream to the tunnel's client opened").isEqualTo(opened);
 
             garbled.getOutputStream().write("not a PROXY header\r\n".getBytes(StandardCharsets.US_ASCII));
             assertThat(closedByServer(garbled)).as("a bad header closes the connection").isTrue();
@@ -292,15 +294,25 @@ class ConnectionLimitsEndToEndTest {
         try {
             open.add(echoed(proxied(port, "2001:db8:1:2::1"), "one"));
             open.add(echoed(proxied(port, "2001:db8:1:2:ffff:ffff:ffff:ffff"), "two"));
+            long opened = streamsOpened();
             try (Socket third = proxied(port, "2001:db8:1:2::3")) {
                 assertThat(refused(third)).as("a third connection from the same /64").isTrue();
             }
+            assertThat(streamsOpened()).as("refused before a stream to the tunnel's client opened").isEqualTo(opened);
             open.add(echoed(proxied(port, "2001:db8:1:3::1"), "the next /64"));
         } finally {
             for (Socket socket : open) {
                 socket.close();
             }
         }
+    }
+
+    /**
+     * Streams opened so far to the tunnel's client. Unchanged by a connection that {@link #refused} shows closed: the
+     * limits refused it, not a failed dial of the target, which closes an admitted one as unanswered after its stream.
+     */
+    private long streamsOpened() {
+        return testbed.server().registry().connections(tunnelId).getFirst().streamsOpened();
     }
 
     /** A connection from the front proxy (127.0.0.1) that has sent a PROXY protocol v1 header naming {@code visitor}. */
