@@ -166,13 +166,16 @@ class ConnectionLimitsEndToEndTest {
             }
             open.add(echoed(connect("127.0.0.3", port), "one"));
             open.add(echoed(connect("127.0.0.3", port), "two"));
+            long opened = streamsOpened();
             try (Socket third = connect("127.0.0.3", port)) {
                 assertThat(refused(third)).as("a third connection from an untrusted address").isTrue();
             }
+            assertThat(streamsOpened()).as("refused before a stream to the tunnel's client opened").isEqualTo(opened);
             open.add(echoed(connect("127.0.0.2", port), "the listener's eighth"));
             try (Socket ninth = connect("127.0.0.2", port)) {
                 assertThat(refused(ninth)).as("over the listener's total, from the trusted proxy too").isTrue();
             }
+            assertThat(streamsOpened()).as("streams for the eighth only").isEqualTo(opened + 1);
             assertThat(echo.acceptedConnections()).as("the target was dialled for the admitted ones only").isEqualTo(8);
         } finally {
             for (Socket socket : open) {
@@ -216,9 +219,11 @@ class ConnectionLimitsEndToEndTest {
             open.add(echoed(firstOfA, "a1"));
             open.add(echoed(proxied(port, VISITOR_A), "a2"));
             open.add(echoed(proxied(port, VISITOR_B), "b1 from the same front proxy"));
+            long opened = streamsOpened();
             try (Socket third = proxied(port, VISITOR_A)) {
                 assertThat(refused(third)).as("a third connection of one visitor").isTrue();
             }
+            assertThat(streamsOpened()).as("refused before a stream to the tunnel's client opened").isEqualTo(opened);
             assertThat(echo.acceptedConnections()).as("the refused one never reached the target").isEqualTo(3);
             assertThat(log.messages(Level.WARN)).hasSize(1);
             assertThat(log.messages(Level.WARN).get(0)).contains(VISITOR_A, "--max-connections-per-address");
@@ -226,10 +231,13 @@ class ConnectionLimitsEndToEndTest {
             firstOfA.close();
             Socket back = await().atMost(Duration.ofSeconds(10)).until(() -> admittedEcho(port, VISITOR_A), s -> s != null);
             open.add(back);
+            long openedBefore = streamsOpened();
             try (Socket over = proxied(port, VISITOR_A)) {
                 assertThat(refused(over)).as("its two places are taken again: the refusal gave back nothing more")
                         .isTrue();
             }
+            assertThat(streamsOpened()).as("refused before a stream to the tunnel's client opened")
+                    .isEqualTo(openedBefore);
         } finally {
             for (Socket socket : open) {
                 socket.close();
