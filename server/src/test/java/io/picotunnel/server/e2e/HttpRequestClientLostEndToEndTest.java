@@ -131,12 +131,7 @@ class HttpRequestClientLostEndToEndTest {
                     + Integer.toHexString(chunk.length()) + "\r\n" + chunk + "\r\n", chunk.length());
 
             assertThat(answer).startsWith("HTTP/1.1 502").contains("tunnel_offline");
-            assertThat(tunnel.web.requestCount()).isZero();
-            assertThat(clients.other().streamsOpened()).as("the other client was not asked").isEqualTo(opened);
-            assertThat(log.messages(Level.INFO)).singleElement().asString()
-                    .contains("the tunnel's client chosen for the request was lost before its stream reached it")
-                    .endsWith("POST " + HOST + " from 127.0.0.1 is answered 502 tunnel_offline (its body went up the"
-                            + " lost stream, and the proxy kept no copy to send again)");
+            assertWentNowhereForItsBodyLeftBehind(clients, opened, log);
         }
     }
 
@@ -157,17 +152,61 @@ class HttpRequestClientLostEndToEndTest {
         try (ServicedTunnel.TwoClients clients = tunnel.twoClientsTheSecondChosen()) {
             long opened = clients.other().streamsOpened();
 
-            HttpResponse<String> answer = lostWithSynQueued(clients.chosen(), 0, () -> {
-                CompletableFuture<HttpResponse<String>> sent = h2.sendAsync(h2Request(HOST, "/").build(),
-                        HttpResponse.BodyHandlers.ofString());
-                return () -> sent.get(20, TimeUnit.SECONDS);
-            });
+            HttpResponse<String> answer = lostWithSynQueued(clients.chosen(), 0, h2Visit(h2Request(HOST, "/").build()));
 
             assertThat(answer.version()).isEqualTo(HttpClient.Version.HTTP_2);
             assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
             assertThat(answer.body()).isEqualTo("hello");
             assertThat(tunnel.web.requestCount()).as("the app saw the request once").isEqualTo(1);
             assertThat(clients.other().streamsOpened()).as("the other client took it").isEqualTo(opened + 1);
+        }
+    }
+
+    @Test
+    void anHttp2PostWhoseSynWasStillQueuedWhenItsClientWasLostGoesWithItsWholeBodyToTheTunnelsOtherClient()
+            throws Exception {
+        String body = "name=picotunnel&note=" + "x".repeat(1000);
+        try (ServicedTunnel.TwoClients clients = tunnel.twoClientsTheSecondChosen();
+             LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
+            long opened = clients.other().streamsOpened();
+
+            HttpRequest post = h2Request(HOST, "/").header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+            HttpResponse<String> answer = lostWithSynQueued(clients.chosen(), body.length(), h2Visit(post));
+
+            assertThat(answer.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+            assertThat(answer.body()).isEqualTo("hello");
+            assertThat(tunnel.web.bodies()).as("the app saw the request once, its body whole").containsExactly(body);
+            assertThat(clients.other().streamsOpened()).as("the other client took it").isEqualTo(opened + 1);
+            assertThat(log.messages(Level.INFO)).as("a lost client is no refusal").isEmpty();
+        }
+    }
+
+    /**
+     * An HTTP/2 POST whose head and first DATA frame went up the lost stream while the visitor holds the rest of its
+     * body: answered 502 at once, its body still unfinished, and sent to no other client.
+     */
+    @Test
+    void anHttp2PostWithItsBodyUnfinishedWhenItsClientWasLostGets502TunnelOfflineNotAnotherClient() throws Exception {
+        String part = "name=picotunnel";
+        try (ServicedTunnel.TwoClients clients = tunnel.twoClientsTheSecondChosen();
+             LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO);
+             SubmissionPublisher<ByteBuffer> body = new SubmissionPublisher<>()) {
+            long opened = clients.other().streamsOpened();
+
+            HttpResponse<String> answer = lostWithSynQueued(clients.chosen(), part.length(), () -> {
+                Callable<HttpResponse<String>> sent = h2Visit(h2Request(HOST, "/")
+                        .POST(HttpRequest.BodyPublishers.fromPublisher(body)).build()).send();
+                await().atMost(Duration.ofSeconds(10)).until(() -> body.getNumberOfSubscribers() == 1);
+                body.submit(ByteBuffer.wrap(part.getBytes(StandardCharsets.US_ASCII)));
+                return sent;
+            });
+
+            assertThat(answer.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(answer.statusCode()).isEqualTo(502);
+            assertThat(answer.body()).contains("\"error\":\"tunnel_offline\"");
+            assertWentNowhereForItsBodyLeftBehind(clients, opened, log);
         }
     }
 
@@ -280,6 +319,17 @@ class HttpRequestClientLostEndToEndTest {
         }
     }
 
+    /** A POST whose body went up the lost stream reached no app and no other client, and one line says why. */
+    private void assertWentNowhereForItsBodyLeftBehind(ServicedTunnel.TwoClients clients, long otherOpened,
+                                                       LogCapture log) {
+        assertThat(tunnel.web.requestCount()).isZero();
+        assertThat(clients.other().streamsOpened()).as("the other client was not asked").isEqualTo(otherOpened);
+        assertThat(log.messages(Level.INFO)).singleElement().asString()
+                .contains("the tunnel's client chosen for the request was lost before its stream reached it")
+                .endsWith("POST " + HOST + " from 127.0.0.1 is answered 502 tunnel_offline (its body went up the"
+                        + " lost stream, and the proxy kept no copy to send again)");
+    }
+
     private TunnelRegistry.Connection clientConnected() {
         testbed.connect(tunnel.id, tunnel.token);
         return testbed.server().registry().connections(tunnel.id).getFirst();
@@ -347,6 +397,14 @@ class HttpRequestClientLostEndToEndTest {
         chosen.session().parent().close();
 
         return answer.call();
+    }
+
+    /** Sends {@code request} over HTTP/2; its answer, within 20 s, as a string. */
+    private Visit<HttpResponse<String>> h2Visit(HttpRequest request) {
+        return () -> {
+            CompletableFuture<HttpResponse<String>> sent = h2.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+            return () -> sent.get(20, TimeUnit.SECONDS);
+        };
     }
 
     /** A request sent by a visitor: its answer, once it comes, from the {@link Callable} returned. */
