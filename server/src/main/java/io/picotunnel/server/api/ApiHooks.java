@@ -48,6 +48,10 @@ public interface ApiHooks {
     default void tunnelDeleted(String tunnelId) {
     }
 
+    /** The service was deleted (stored so). */
+    default void serviceDeleted(String serviceId) {
+    }
+
     /** Adds fields to a tunnel object. */
     default void tunnelJson(Tunnel tunnel, ObjectNode json) {
     }

@@ -131,6 +131,7 @@ final class ServiceRoutes {
         if (!store.deleteService(id)) {
             throw ApiError.notFound("service", id);
         }
+        hooks.serviceDeleted(id);
         ctx.status(204);
     }
 }

@@ -55,6 +55,12 @@ public final class Metrics implements AutoCloseable {
      */
     private final Set<String> knownServices = new HashSet<>();
     /**
+     * Services told as deleted whose delete is not known to be stored ({@link #serviceDeleting} until {@link
+     * #serviceRemoved}): their meters stay, so that a delete the store undoes leaves the values as they were (the
+     * check counts, the duration histogram and the check state are held by the meters alone).
+     */
+    private final Map<String, Service> deleting = new HashMap<>();
+    /**
      * Tunnels deleted since the last {@link #retain}, whose checks under way at the delete are not counted. A tunnel's
      * meters are made only with its first service or when the API first shows it, so a tunnel checked is not always
      * known as a service is; a deleted one is, until a round that began after its delete (and so did not check it).
@@ -102,6 +108,7 @@ public final class Metrics implements AutoCloseable {
     /** Registers the meters of a service's counters (called once, when they are created, or its delete is undone). */
     synchronized void serviceCounters(Service service, TrafficCounters counters) {
         knownServices.add(service.id());
+        deleting.remove(service.id()); // its delete undone: the meters are still there, and registering finds them
         Tags tags = serviceTags(service);
         register("picotunnel_service", tags, counters, "service");
         kindCounters(service, tags, counters);
@@ -110,7 +117,7 @@ public final class Metrics implements AutoCloseable {
     /**
      * A service switched between terminating TLS and passing it through ({@link Service#answersRequests} changed): the series
      * of what it did before are removed and those of what it does now registered, on the same counters. Under the
-     * lock of {@link #serviceRemoved}: a switch racing a delete registers nothing for the deleted service.
+     * lock of {@link #serviceDeleting}: a switch racing a delete registers nothing for the deleted service.
      */
     synchronized void serviceSwitched(Service service, TrafficCounters counters) {
         if (!knownServices.contains(service.id())) {
@@ -123,11 +130,23 @@ public final class Metrics implements AutoCloseable {
     }
 
     /**
-     * A service was deleted: the meters of its traffic and of its checks go at once, and a check of it under way is
-     * not counted when it ends (the same lock as {@link #check}).
+     * A service is being deleted, inside the transaction that may yet be undone: a check of it under way is not counted
+     * when it ends (the same lock as {@link #check}), and its meters stay until {@link #serviceRemoved}.
      */
-    synchronized void serviceRemoved(Service service) {
+    synchronized void serviceDeleting(Service service) {
         knownServices.remove(service.id());
+        deleting.put(service.id(), service);
+    }
+
+    /**
+     * A service's delete is stored: the meters of its traffic and of its checks go at once. Nothing for a service not
+     * being deleted (its delete undone since, or its meters gone already).
+     */
+    synchronized void serviceRemoved(String serviceId) {
+        Service service = deleting.remove(serviceId);
+        if (service == null) {
+            return;
+        }
         remove(SERVICE_METERS, serviceTags(service));
         remove(KIND_METERS, serviceTags(service));
         Subject subject = new Subject(service.tunnelId(), service.id());
@@ -141,6 +160,7 @@ public final class Metrics implements AutoCloseable {
      */
     synchronized void tunnelRemoved(String tunnelId) {
         deletedTunnels.add(tunnelId);
+        deleting.values().removeIf(service -> service.tunnelId().equals(tunnelId));
         for (Meter meter : registry.getMeters()) {
             if (tunnelId.equals(meter.getId().getTag("tunnel"))) {
                 registry.remove(meter);
@@ -202,7 +222,7 @@ public final class Metrics implements AutoCloseable {
 
     /**
      * One check result: counted, and the subject's state (1 up, 0 down) kept as a gauge; not when its tunnel or service
-     * was deleted while it ran. Under the lock of {@link #serviceRemoved} and {@link #tunnelRemoved}: counted before a
+     * was deleted while it ran. Under the lock of {@link #serviceDeleting} and {@link #tunnelRemoved}: counted before a
      * delete, it goes with it; ending after, it is not counted.
      */
     synchronized void check(Check check) {
@@ -229,7 +249,7 @@ public final class Metrics implements AutoCloseable {
      * Drops the meters of tunnels and services that no longer exist, and the check state ({@code picotunnel_check_up})
      * of subjects not checked any more (a service disabled or with its probe off): a stale 0 would keep an alert
      * rule firing. Meters are told apart by their {@code tunnel} and {@code service} tags. A service's are kept while
-     * it is one this knows ({@link #serviceCounters} until {@link #serviceRemoved}, as {@link Traffic} is told): not
+     * it is one this knows or one being deleted ({@link #serviceCounters} until {@link #serviceRemoved}): not
      * looked up in the database, which does not have a service being created yet (its meters are registered before
      * its create is committed), and dropping them then would lose its series for good. A tunnel id not in {@code
      * checked} is looked up with {@code tunnelExists} once (ids are never reused, so one that does not exist now was
@@ -263,12 +283,14 @@ public final class Metrics implements AutoCloseable {
     }
 
     /**
-     * Removes {@code meter} if its tunnel is gone or its service is not one this knows; under the lock of {@link
-     * #serviceCounters}, so that a service registered meanwhile (its id known before its meters) is never taken as gone.
+     * Removes {@code meter} if its tunnel is gone or its service is neither one this knows nor one being deleted; under
+     * the lock of {@link #serviceCounters}, so that a service registered meanwhile (its id known before its meters) is
+     * never taken as gone.
      */
     private synchronized void removeUnlessKnown(Meter meter, boolean tunnelGone) {
         String service = meter.getId().getTag("service");
-        if (tunnelGone || service != null && !service.isEmpty() && !knownServices.contains(service)) {
+        if (tunnelGone || service != null && !service.isEmpty() && !knownServices.contains(service)
+                && !deleting.containsKey(service)) {
             registry.remove(meter);
         }
     }

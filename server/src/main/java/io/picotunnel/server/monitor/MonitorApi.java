@@ -273,6 +273,11 @@ public final class MonitorApi implements ApiHooks {
     }
 
     @Override
+    public void serviceDeleted(String serviceId) {
+        traffic.serviceDeleted(serviceId);
+    }
+
+    @Override
     public Set<String> tunnelFields() {
         return Set.of("public_status");
     }

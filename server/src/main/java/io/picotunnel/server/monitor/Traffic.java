@@ -26,6 +26,11 @@ import java.util.concurrent.TimeUnit;
  * saved: a service's counters and meters are made when it is, switch with it between terminating TLS and passing it
  * through, and go when it is deleted. The proxies then only look its counters up. A tunnel's are made with its first
  * service, or when the API first shows it, and go when the API has deleted it ({@link #tunnelDeleted}).
+ *
+ * <p>Told of a delete inside the transaction that makes it, this sets the service's counters aside and its meters
+ * stay: the store may still undo the delete (another listener refuses it, the commit fails), and the service is then
+ * told as created again and takes them back, with the values they had. The meters go once the delete is stored: when
+ * the API has deleted it ({@link #serviceDeleted}, {@link #tunnelDeleted}), or at the next {@link #flush}.
  */
 public final class Traffic implements ServiceListener, AutoCloseable {
 
@@ -105,6 +110,13 @@ public final class Traffic implements ServiceListener, AutoCloseable {
         }
     }
 
+    /** A service was deleted (and stored so): its meters go at once. */
+    public void serviceDeleted(String serviceId) {
+        if (metrics != null) {
+            metrics.serviceRemoved(serviceId);
+        }
+    }
+
     /**
      * The counters of {@code service}, looked up on every request and connection. Those of a service deleted since the
      * last flush are its kept-aside counters: a request under way counts there, and a listener undoing the delete
@@ -150,7 +162,7 @@ public final class Traffic implements ServiceListener, AutoCloseable {
         services.remove(service.id());
         Service known = serviceOf.remove(service.id());
         if (metrics != null) {
-            metrics.serviceRemoved(known);
+            metrics.serviceDeleting(known);
         }
     }
 
@@ -228,8 +240,14 @@ public final class Traffic implements ServiceListener, AutoCloseable {
                     tunnelOfService.put(rows.getString("id"), rows.getString("tunnel_id"));
                 }
             }
-            // Under the write lock, as every service change is: a service the database does not have was deleted for good.
-            deleted.keySet().removeIf(id -> !tunnelOfService.containsKey(id));
+            // Under the write lock, as every service change is: a service the database does not have was deleted for good
+            // (its meters go here if no API request took them: a create undone, a delete made otherwise).
+            for (String id : deleted.keySet()) {
+                if (!tunnelOfService.containsKey(id)) {
+                    deleted.remove(id);
+                    serviceDeleted(id);
+                }
+            }
             try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO traffic (subject_id, tunnel_id,"
                     + " service_id, bytes_in, bytes_out, total_connections, responses_1xx, responses_2xx, responses_3xx,"
                     + " responses_4xx, responses_5xx) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"

@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.Store;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
@@ -21,6 +22,10 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -270,6 +275,93 @@ class MetricsTest {
                     .as("the series of the service being created, after two rounds").hasSize(1);
             testbed.server().traffic().onServiceChange(creating, null); // the create undone
         }
+    }
+
+    /**
+     * A delete the store undoes (here its commit fails: a deferred foreign key that a trigger on {@code services}
+     * breaks, as in CommitFailureTest) leaves the services as they were, and their series too. The series were
+     * removed when the monitoring was told of the delete, inside the transaction, and the undo registered them again:
+     * the check counts and the request-duration histogram started from 0, {@code picotunnel_check_up} was missing
+     * until the next round of checks.
+     */
+    @Test
+    void seriesOfServicesWhoseDeleteIsUndoneKeepTheirValues() throws Exception {
+        HttpServer web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        web.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        web.start();
+        try (EchoServer echo = new EchoServer();
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
+            String id = testbed.createConnectedTunnel("undone");
+            TcpServicePorts.Created tcp = testbed.createTcpServiceOnFreePort(id, echo.address());
+            String httpId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"undone.example.test\","
+                    + "\"target_addr\":\"127.0.0.1:" + web.getAddress().getPort() + "\"}").get("id").asText();
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), tcp.port())) {
+                socket.setSoTimeout(20_000);
+                socket.getOutputStream().write(new byte[1_000]);
+                assertThat(socket.getInputStream().readNBytes(1_000)).hasSize(1_000);
+            }
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+                socket.setSoTimeout(20_000);
+                socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: undone.example.test\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .startsWith("HTTP/1.1 204");
+            }
+            String checks = "picotunnel_checks_total{service=\"" + tcp.id() + "\",status=\"up\",tunnel=\"" + id + "\"} ";
+            String checkUp = "picotunnel_check_up{service=\"" + tcp.id() + "\",tunnel=\"" + id + "\"} 1.0";
+            String duration = "picotunnel_http_request_duration_seconds_count{service=\"" + httpId
+                    + "\",tunnel=\"" + id + "\",type=\"http\"} ";
+            String tcpBytes = "picotunnel_service_bytes_in_total{service=\"" + tcp.id() + "\",tunnel=\"" + id
+                    + "\",type=\"tcp\"} 1000.0";
+            await().atMost(15, TimeUnit.SECONDS).until(() -> {
+                String scraped = testbed.api().get("/metrics").raw().body();
+                return valueOf(scraped, checks) >= 3 && scraped.contains(checkUp) && scraped.contains(tcpBytes)
+                        && valueOf(scraped, duration) == 1;
+            });
+            double checksBefore = valueOf(testbed.api().get("/metrics").raw().body(), checks);
+            failEveryCommitThat("AFTER DELETE ON services");
+
+            for (String path : List.of("/api/services/" + tcp.id(), "/api/services/" + httpId, "/api/tunnels/" + id)) {
+                ApiClient.Response deleted = testbed.api().delete(path);
+                assertThat(deleted.status()).as("%s %s", path, deleted).isEqualTo(500);
+
+                String scraped = testbed.api().get("/metrics").raw().body();
+                assertThat(valueOf(scraped, checks)).as("after %s", path).isGreaterThanOrEqualTo(checksBefore);
+                assertThat(scraped).as("after %s", path).contains(checkUp).contains(tcpBytes);
+                assertThat(valueOf(scraped, duration)).as("after %s", path).isEqualTo(1);
+            }
+            JsonNode services = testbed.api().get("/api/tunnels/" + id + "/services").json();
+            assertThat(services).hasSize(2);
+            for (JsonNode service : services) {
+                assertThat(service.get("total_connections").asLong()).as("%s", service).isEqualTo(1);
+                if (service.get("id").asText().equals(tcp.id())) {
+                    assertThat(service.get("bytes_in").asLong()).as("%s", service).isEqualTo(1_000);
+                } else {
+                    assertThat(service.get("requests").get("2xx").asLong()).as("%s", service).isEqualTo(1);
+                }
+            }
+        } finally {
+            web.stop(0);
+        }
+    }
+
+    /** Makes every commit fail that ran {@code trigger}: a deferred foreign key it breaks, added by another connection. */
+    private void failEveryCommitThat(String trigger) throws SQLException {
+        try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
+             Statement statement = other.createStatement()) {
+            statement.executeUpdate("CREATE TABLE fault (service_id TEXT"
+                    + " REFERENCES services (id) DEFERRABLE INITIALLY DEFERRED)");
+            statement.executeUpdate("CREATE TRIGGER fault " + trigger + " BEGIN INSERT INTO fault VALUES ('none'); END");
+        }
+    }
+
+    /** The value of the one line of {@code scraped} that starts with {@code series}, or -1 when there is none. */
+    private static double valueOf(String scraped, String series) {
+        return scraped.lines().filter(line -> line.startsWith(series)).mapToDouble(line ->
+                Double.parseDouble(line.substring(series.length()).trim())).findFirst().orElse(-1);
     }
 
     @Test
