@@ -1260,7 +1260,8 @@ final class Exchange {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
                 onPublicLoop(exchange::onUpstreamEnded);
-            } else if (evt == StreamAcknowledgedEvent.INSTANCE) {
+            } else if (evt == StreamAcknowledgedEvent.INSTANCE && exchange.refusals.any()) {
+                // Only a request other clients refused has a line to log at the ACK: no task per stream otherwise.
                 onPublicLoop(exchange::onUpstreamAcknowledged);
             }
             ReferenceCountUtil.release(evt);

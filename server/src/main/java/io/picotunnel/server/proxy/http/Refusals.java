@@ -18,8 +18,8 @@ final class Refusals {
     /** Clients asked for one request at most: the first and two others after refusals, as for a tcp connection. */
     static final int MAX_CLIENTS = 3;
 
-    /** Immutable: the open reads it on a stream's loop. */
-    private Set<YamuxSession> sessions = Set.of();
+    /** Immutable: the open, and the stream's ACK ({@link #any}), read it on a stream's loop. */
+    private volatile Set<YamuxSession> sessions = Set.of();
     private ResetReason last;
     private boolean told;
 
@@ -35,8 +35,9 @@ final class Refusals {
         return sessions;
     }
 
-    int count() {
-        return sessions.size();
+    /** Some client refused. Read on a stream's loop too. */
+    boolean any() {
+        return !sessions.isEmpty();
     }
 
     /** Why the last client refused; null if none did. */
