@@ -1,20 +1,10 @@
 package io.picotunnel.server.monitor;
 
-import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.server.api.ApiClient;
-import io.picotunnel.server.config.Setting;
-import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
-import io.picotunnel.testkit.EchoServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,40 +46,27 @@ class MetricsDocTest {
         Map<String, Set<String>> documented = documentedSeries(Files.readString(ROOT.resolve("docs/monitoring.md")));
         assertThat(documented).as("the series docs/monitoring.md lists").hasSizeGreaterThan(10);
 
-        HttpServer web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        web.createContext("/", exchange -> {
-            exchange.getRequestBody().readAllBytes();
-            exchange.sendResponseHeaders(200, 2);
-            exchange.getResponseBody().write("ok".getBytes(StandardCharsets.US_ASCII));
-            exchange.close();
-        });
-        web.start();
-        try (EchoServer echo = new EchoServer();
-             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
-            String id = testbed.createConnectedTunnel("documented");
-            TcpServicePorts.Created tcp = testbed.createTcpServiceOnFreePort(id, echo.address());
-            String httpId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"doc.example.test\","
-                    + "\"target_addr\":\"127.0.0.1:" + web.getAddress().getPort() + "\"}").get("id").asText();
-
-            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), tcp.port())) {
-                socket.setSoTimeout(20_000);
-                socket.getOutputStream().write(new byte[100]);
-                assertThat(socket.getInputStream().readNBytes(100)).hasSize(100);
-            }
-            assertThat(request(testbed.server().httpPort(), "GET / HTTP/1.1\r\nHost: doc.example.test\r\n"
-                    + "Connection: close\r\n\r\n")).startsWith("HTTP/1.1 200");
+        try (MeteredTunnel metered = new MeteredTunnel(dataDir, "documented", 100, exchange -> {
+                exchange.getRequestBody().readAllBytes();
+                exchange.sendResponseHeaders(200, 2);
+                exchange.getResponseBody().write("ok".getBytes(StandardCharsets.US_ASCII));
+                exchange.close();
+            })) {
+            assertThat(metered.httpAnswer()).startsWith("HTTP/1.1 200");
             // The check series of a tunnel or service appear with its first check (as the docs say).
             await().atMost(20, TimeUnit.SECONDS).until(() -> {
-                String scraped = scrape(testbed);
-                return scraped.contains("picotunnel_check_up{service=\"\",tunnel=\"" + id + "\"}")
-                        && scraped.contains("picotunnel_check_up{service=\"" + tcp.id() + "\"")
-                        && scraped.contains("picotunnel_check_up{service=\"" + httpId + "\"");
+                String scraped = scrape(metered.testbed());
+                return scraped.contains("picotunnel_check_up{service=\"\",tunnel=\"" + metered.id() + "\"}")
+                        && scraped.contains("picotunnel_check_up{service=\"" + metered.tcp().id() + "\"")
+                        && scraped.contains("picotunnel_check_up{service=\"" + metered.httpId() + "\"");
             });
 
-            Map<String, Set<String>> scraped = scrapedSeries(scrape(testbed));
+            Map<String, Set<String>> scraped = scrapedSeries(scrape(metered.testbed()));
             assertSoftly(softly -> {
-                softly.assertThat(scraped.keySet()).as("series in /metrics, all documented").isSubsetOf(documented.keySet());
-                softly.assertThat(documented.keySet()).as("series the docs list, all in /metrics").isSubsetOf(scraped.keySet());
+                softly.assertThat(scraped.keySet()).as("series in /metrics, all documented")
+                        .isSubsetOf(documented.keySet());
+                softly.assertThat(documented.keySet()).as("series the docs list, all in /metrics")
+                        .isSubsetOf(scraped.keySet());
                 for (Map.Entry<String, Set<String>> series : scraped.entrySet()) {
                     if (documented.containsKey(series.getKey())) {
                         softly.assertThat(series.getValue()).as("the labels of %s", series.getKey())
@@ -97,8 +74,6 @@ class MetricsDocTest {
                     }
                 }
             });
-        } finally {
-            web.stop(0);
         }
     }
 
@@ -160,7 +135,8 @@ class MetricsDocTest {
             }
             labels.remove("le");
             Set<String> before = series.putIfAbsent(name, labels);
-            assertThat(before == null || before.equals(labels)).as("every sample of %s has the same labels", name).isTrue();
+            assertThat(before == null || before.equals(labels)).as("every sample of %s has the same labels", name)
+                    .isTrue();
         }
         return series;
     }
@@ -169,18 +145,5 @@ class MetricsDocTest {
         ApiClient.Response response = testbed.api().get("/metrics");
         assertThat(response.status()).as(response.toString()).isEqualTo(200);
         return response.raw().body();
-    }
-
-    private static String request(int port, String head) throws Exception {
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            socket.setSoTimeout(20_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(head.getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            InputStream in = socket.getInputStream();
-            ByteArrayOutputStream answer = new ByteArrayOutputStream();
-            in.transferTo(answer);
-            return answer.toString(StandardCharsets.ISO_8859_1);
-        }
     }
 }

@@ -73,8 +73,8 @@ class MetricsTest {
             await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, null, 1).size() == 1
                     && testbed.checks(id, null, 1).get(0).get("status").asText().equals("up"));
             JsonNode service = testbed.api().get("/api/tunnels/" + id + "/services").json().get(0);
-            await().atMost(10, TimeUnit.SECONDS).until(() ->
-                    testbed.api().get("/api/tunnels/" + id + "/services").json().get(0).get("active_connections").asLong() == 0);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.api().get("/api/tunnels/" + id + "/services")
+                    .json().get(0).get("active_connections").asLong() == 0);
 
             ApiClient.Response scraped = testbed.api().get("/metrics");
             assertThat(scraped.status()).isEqualTo(200);
@@ -88,7 +88,8 @@ class MetricsTest {
                     .isEqualTo(service.get("bytes_in").asDouble());
             assertThat(value(samples, "picotunnel_tcp_connections_total", ofService))
                     .isEqualTo(service.get("total_connections").asDouble()).isEqualTo(2);
-            assertThat(value(samples, "picotunnel_tunnel_bytes_out_total", Map.of("tunnel", id))).isEqualTo(12_345 + 54_321);
+            assertThat(value(samples, "picotunnel_tunnel_bytes_out_total", Map.of("tunnel", id)))
+                    .isEqualTo(12_345 + 54_321);
             assertThat(value(samples, "picotunnel_tunnels_connected", Map.of())).isEqualTo(1);
             assertThat(value(samples, "picotunnel_clients_connected", Map.of())).isEqualTo(1);
             assertThat(value(samples, "picotunnel_check_up", Map.of("tunnel", id, "service", ""))).isEqualTo(1);
@@ -122,7 +123,8 @@ class MetricsTest {
 
             assertThat(testbed.api().delete("/api/tunnels/" + gone).status()).isEqualTo(204);
             assertThat(testbed.api().delete("/api/services/" + deletedService).status()).isEqualTo(204);
-            assertThat(testbed.api().patch("/api/services/" + probed, "{\"health_check\": false}").status()).isEqualTo(200);
+            assertThat(testbed.api().patch("/api/services/" + probed, "{\"health_check\": false}").status())
+                    .isEqualTo(200);
 
             await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> {
                 String scraped = testbed.api().get("/metrics").raw().body();
@@ -138,9 +140,9 @@ class MetricsTest {
     }
 
     /**
-     * A deleted service's traffic series left /metrics at its DELETE, its check series ({@code picotunnel_checks_total},
-     * {@code picotunnel_check_up}) only at the next round of checks: until then a {@code picotunnel_check_up} of 0 kept
-     * an alert rule firing for a service that no longer exists.
+     * A deleted service's traffic series left /metrics at its DELETE, its check series
+     * ({@code picotunnel_checks_total}, {@code picotunnel_check_up}) only at the next round of checks: until then a
+     * {@code picotunnel_check_up} of 0 kept an alert rule firing for a service that no longer exists.
      */
     @Test
     void aDeletedServicesCheckSeriesGoRightAfterTheDelete() throws Exception {
@@ -149,14 +151,16 @@ class MetricsTest {
             String id = testbed.createConnectedTunnel("checked");
             String serviceId = testbed.createTcpServiceOnFreePort(id, echo.address()).id();
             String checkUp = "picotunnel_check_up{service=\"" + serviceId + "\",tunnel=\"" + id + "\"} 1.0";
-            String checks = "picotunnel_checks_total{service=\"" + serviceId + "\",status=\"up\",tunnel=\"" + id + "\"}";
+            String checks = "picotunnel_checks_total{service=\"" + serviceId + "\",status=\"up\",tunnel=\"" + id
+                    + "\"}";
             await().atMost(10, TimeUnit.SECONDS).until(() -> {
                 String scraped = testbed.api().get("/metrics").raw().body();
                 return scraped.contains(checkUp) && scraped.contains(checks) && testbed.checks(id, null, 1).size() == 1;
             });
             // Right after a round is stored (its metrics are counted before), so that the next is a second away.
             long newest = testbed.checks(id, null, 1).get(0).get("id").asLong();
-            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, null, 1).get(0).get("id").asLong() > newest);
+            await().atMost(10, TimeUnit.SECONDS)
+                    .until(() -> testbed.checks(id, null, 1).get(0).get("id").asLong() > newest);
 
             ApiClient.Response deleted = testbed.api().delete("/api/services/" + serviceId);
             assertThat(deleted.status()).as(deleted.toString()).isEqualTo(204);
@@ -187,7 +191,8 @@ class MetricsTest {
             await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, null, 1).size() == 1);
 
             String scraped = testbed.api().get("/metrics").raw().body();
-            assertThat(series(scraped, "service=\"" + serviceId + "\"")).as("after the check under way ended").isEmpty();
+            assertThat(series(scraped, "service=\"" + serviceId + "\"")).as("after the check under way ended")
+                    .isEmpty();
             assertThat(series(scraped, "picotunnel_check_up{service=\"\",tunnel=\"" + id + "\"}")).hasSize(1);
         }
     }
@@ -286,31 +291,17 @@ class MetricsTest {
      */
     @Test
     void seriesOfServicesWhoseDeleteIsUndoneKeepTheirValues() throws Exception {
-        HttpServer web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        web.createContext("/", exchange -> {
-            exchange.sendResponseHeaders(204, -1);
-            exchange.close();
-        });
-        web.start();
-        try (EchoServer echo = new EchoServer();
-             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1s"))) {
-            String id = testbed.createConnectedTunnel("undone");
-            TcpServicePorts.Created tcp = testbed.createTcpServiceOnFreePort(id, echo.address());
-            String httpId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"undone.example.test\","
-                    + "\"target_addr\":\"127.0.0.1:" + web.getAddress().getPort() + "\"}").get("id").asText();
-            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), tcp.port())) {
-                socket.setSoTimeout(20_000);
-                socket.getOutputStream().write(new byte[1_000]);
-                assertThat(socket.getInputStream().readNBytes(1_000)).hasSize(1_000);
-            }
-            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
-                socket.setSoTimeout(20_000);
-                socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: undone.example.test\r\nConnection: close\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-                assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
-                        .startsWith("HTTP/1.1 204");
-            }
-            String checks = "picotunnel_checks_total{service=\"" + tcp.id() + "\",status=\"up\",tunnel=\"" + id + "\"} ";
+        try (MeteredTunnel metered = new MeteredTunnel(dataDir, "undone", 1_000, exchange -> {
+                exchange.sendResponseHeaders(204, -1);
+                exchange.close();
+            })) {
+            Testbed testbed = metered.testbed();
+            String id = metered.id();
+            TcpServicePorts.Created tcp = metered.tcp();
+            String httpId = metered.httpId();
+            assertThat(metered.httpAnswer()).startsWith("HTTP/1.1 204");
+            String checks = "picotunnel_checks_total{service=\"" + tcp.id() + "\",status=\"up\",tunnel=\"" + id
+                    + "\"} ";
             String checkUp = "picotunnel_check_up{service=\"" + tcp.id() + "\",tunnel=\"" + id + "\"} 1.0";
             String duration = "picotunnel_http_request_duration_seconds_count{service=\"" + httpId
                     + "\",tunnel=\"" + id + "\",type=\"http\"} ";
@@ -343,18 +334,19 @@ class MetricsTest {
                     assertThat(service.get("requests").get("2xx").asLong()).as("%s", service).isEqualTo(1);
                 }
             }
-        } finally {
-            web.stop(0);
         }
     }
 
-    /** Makes every commit fail that ran {@code trigger}: a deferred foreign key it breaks, added by another connection. */
+    /**
+     * Makes every commit fail that ran {@code trigger}: a deferred foreign key it breaks, added by another connection.
+     */
     private void failEveryCommitThat(String trigger) throws SQLException {
         try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
              Statement statement = other.createStatement()) {
             statement.executeUpdate("CREATE TABLE fault (service_id TEXT"
                     + " REFERENCES services (id) DEFERRABLE INITIALLY DEFERRED)");
-            statement.executeUpdate("CREATE TRIGGER fault " + trigger + " BEGIN INSERT INTO fault VALUES ('none'); END");
+            statement.executeUpdate("CREATE TRIGGER fault " + trigger
+                    + " BEGIN INSERT INTO fault VALUES ('none'); END");
         }
     }
 
@@ -386,7 +378,8 @@ class MetricsTest {
     void pathsOutsideTheUiRoutesAre404sAndTheUiRoutesStillServeThePage() {
         try (Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
             ApiClient anonymous = testbed.api().withToken(null);
-            for (String path : new String[] {"/metricsx", "/nothing", "/tunnels", "/tunnels/abc/services", "/favicon.png"}) {
+            String[] outside = {"/metricsx", "/nothing", "/tunnels", "/tunnels/abc/services", "/favicon.png"};
+            for (String path : outside) {
                 ApiClient.Response response = anonymous.get(path);
                 assertThat(response.status()).as(path).isEqualTo(404);
                 assertThat(response.json().get("error").asText()).isEqualTo("not_found");
