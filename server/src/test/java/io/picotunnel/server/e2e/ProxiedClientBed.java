@@ -5,6 +5,7 @@ import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.EchoServer;
 
 import java.net.InetAddress;
@@ -39,6 +40,17 @@ final class ProxiedClientBed {
         token = tunnel.get("token").asText();
         tunnelId = tunnel.get("id").asText();
         servicePort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+    }
+
+    /**
+     * A bed whose server is {@code tunnel.test} over TLS, with a certificate for that name from {@code ca}; the test CA
+     * is no system CA, so its clients need {@code PICOTUNNEL_INSECURE}.
+     */
+    static ProxiedClientBed overTls(Path dataDir, TestCertificates ca, String tunnelName) {
+        TestCertificates.write(ca.issue("tunnel.test"), dataDir.resolve("operator"), "tunnel");
+        return new ProxiedClientBed(dataDir, Map.of(Setting.DOMAIN, "tunnel.test",
+                Setting.TLS_CERT, dataDir.resolve("operator/tunnel.crt").toString(),
+                Setting.TLS_KEY, dataDir.resolve("operator/tunnel.key").toString()), tunnelName);
     }
 
     /** Starts a client of the tunnel with {@code --proxy proxyFlag} (none when null) and {@code env}. */

@@ -2,7 +2,6 @@ package io.picotunnel.server.e2e;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.client.tunnel.TunnelClient;
-import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.ConnectProxy;
 import io.picotunnel.testkit.LogCapture;
@@ -98,10 +97,7 @@ class ProxiedClientEndToEndTest {
     @Test
     void wssClientConnectsThroughTheProxySettingWhichWinsOverHttpsProxy() throws Exception {
         TestCertificates ca = new TestCertificates();
-        TestCertificates.write(ca.issue("tunnel.test"), dataDir.resolve("operator"), "tunnel");
-        bed = new ProxiedClientBed(dataDir, Map.of(Setting.DOMAIN, "tunnel.test",
-                Setting.TLS_CERT, dataDir.resolve("operator/tunnel.crt").toString(),
-                Setting.TLS_KEY, dataDir.resolve("operator/tunnel.key").toString()), "proxied");
+        bed = ProxiedClientBed.overTls(dataDir, ca, "proxied");
         proxy = new ConnectProxy(null, null);
 
         try (ConnectProxy ignored = ConnectProxy.refusing(403)) {
@@ -121,10 +117,7 @@ class ProxiedClientEndToEndTest {
     @Test
     void wssClientConnectsThroughAnHttpsProxyFromHttpsProxyWithTlsInsideTls() throws Exception {
         TestCertificates ca = new TestCertificates();
-        TestCertificates.write(ca.issue("tunnel.test"), dataDir.resolve("operator"), "tunnel");
-        bed = new ProxiedClientBed(dataDir, Map.of(Setting.DOMAIN, "tunnel.test",
-                Setting.TLS_CERT, dataDir.resolve("operator/tunnel.crt").toString(),
-                Setting.TLS_KEY, dataDir.resolve("operator/tunnel.key").toString()), "proxied");
+        bed = ProxiedClientBed.overTls(dataDir, ca, "proxied");
         proxy = ConnectProxy.overTls(TestCertificates.serverContext(ca.issue("localhost")));
 
         // The test CA is no system CA: --insecure skips the check of both certificates.
@@ -135,7 +128,8 @@ class ProxiedClientEndToEndTest {
 
         bed.assertConnected();
         bed.assertDataFlows("through the https proxy");
-        assertThat(proxy.requests().getFirst()).startsWith("CONNECT tunnel.test:" + bed.testbed.tunnelPort() + " HTTP/1.1\r\n");
+        assertThat(proxy.requests().getFirst())
+                .startsWith("CONNECT tunnel.test:" + bed.testbed.tunnelPort() + " HTTP/1.1\r\n");
     }
 
     @Test
@@ -194,7 +188,8 @@ class ProxiedClientEndToEndTest {
 
             await().atMost(10, TimeUnit.SECONDS).until(() -> !log.messages(Level.WARN).isEmpty());
             assertThat(log.messages(Level.WARN).getFirst())
-                    .contains("Nothing accepts connections on the proxy http://127.0.0.1:" + nothingThere + " (HTTPS_PROXY)")
+                    .contains("Nothing accepts connections on the proxy http://127.0.0.1:" + nothingThere
+                            + " (HTTPS_PROXY)")
                     .doesNotContain("secret");
             assertThat(bed.client().state()).isEqualTo(TunnelClient.State.WAITING_TO_RECONNECT);
         }

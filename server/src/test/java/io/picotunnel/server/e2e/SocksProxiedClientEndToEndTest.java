@@ -2,7 +2,6 @@ package io.picotunnel.server.e2e;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.client.tunnel.TunnelClient;
-import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
@@ -115,10 +114,7 @@ class SocksProxiedClientEndToEndTest {
     @Test
     void wssClientThroughSocks5hFromHttpsProxyLeavesTheNameToTheProxyAndLogsInWithUserAndPassword() throws Exception {
         TestCertificates ca = new TestCertificates();
-        TestCertificates.write(ca.issue("tunnel.test"), dataDir.resolve("operator"), "tunnel");
-        bed = new ProxiedClientBed(dataDir, Map.of(Setting.DOMAIN, "tunnel.test",
-                Setting.TLS_CERT, dataDir.resolve("operator/tunnel.crt").toString(),
-                Setting.TLS_KEY, dataDir.resolve("operator/tunnel.key").toString()), "socks");
+        bed = ProxiedClientBed.overTls(dataDir, ca, "socks");
         // Beyond ASCII, and with an '@' and a ':': RFC 1929 carries the bytes, which are the password's UTF-8.
         proxy = new Socks5Proxy("alice", "p@ss:wörd");
 
@@ -142,11 +138,13 @@ class SocksProxiedClientEndToEndTest {
                     "PICOTUNNEL_SERVER", "ws://tunnel.test:" + bed.testbed.tunnelPort()));
 
             assertThat(firstWarning(log)).contains("Proxy authentication failed")
-                    .contains("the proxy socks5h://127.0.0.1:" + proxy.port() + " (--proxy) refused the user and password")
+                    .contains("the proxy socks5h://127.0.0.1:" + proxy.port()
+                            + " (--proxy) refused the user and password")
                     .contains("Retrying in").doesNotContain("s3cret");
             assertThat(proxy.requests()).as("no connect request without logging in").isEmpty();
             await().atMost(10, TimeUnit.SECONDS).until(() -> log.messages(Level.WARN).size() >= 2);
-            assertThat(log.messages(Level.WARN).get(1)).contains("refused the user and password").contains("Retrying in");
+            assertThat(log.messages(Level.WARN).get(1)).contains("refused the user and password")
+                    .contains("Retrying in");
         }
         bed.stopClient();
 
@@ -166,8 +164,8 @@ class SocksProxiedClientEndToEndTest {
         Map<Integer, String> said = Map.of(
                 2, "with reply 2 (not allowed by ruleset). Its rules do not let this client reach the server's host"
                         + " or port: ask the proxy's administrators to allow tunnel.test:",
-                4, "The proxy could not reach the server: the proxy socks5h://127.0.0.1:%d (--proxy) answered the SOCKS5"
-                        + " connect to tunnel.test:%d with reply 4 (host unreachable)",
+                4, "The proxy could not reach the server: the proxy socks5h://127.0.0.1:%d (--proxy) answered the"
+                        + " SOCKS5 connect to tunnel.test:%d with reply 4 (host unreachable)",
                 5, "with reply 5 (connection refused): nothing accepts connections there",
                 1, "with reply 1 (failure).",
                 8, "with reply 8 (address type not supported): it takes no server names; give --server the server's"
