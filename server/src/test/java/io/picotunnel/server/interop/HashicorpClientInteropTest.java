@@ -1,6 +1,7 @@
 package io.picotunnel.server.interop;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
@@ -81,9 +82,7 @@ class HashicorpClientInteropTest {
     void hashicorpClientServesATcpServiceByteExact() throws Exception {
         JsonNode tunnel = createTunnel();
         int port = tcpService(tunnel.get("id").asText()).port();
-        GoPeer client = startClient(tunnel.get("token").asText());
-        client.awaitLine("CONNECTED");
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnel.get("id").asText()));
+        GoPeer client = connectedClient(tunnel);
 
         List<Future<Boolean>> transfers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
@@ -136,9 +135,7 @@ class HashicorpClientInteropTest {
         });
         JsonNode tunnel = createTunnel();
         int port = tcpService(tunnel.get("id").asText(), "127.0.0.1:" + source.getLocalPort()).port();
-        GoPeer client = startClient(tunnel.get("token").asText());
-        client.awaitLine("CONNECTED");
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnel.get("id").asText()));
+        GoPeer client = connectedClient(tunnel);
 
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
             visitor.setSoTimeout(60_000);
@@ -174,13 +171,8 @@ class HashicorpClientInteropTest {
         long body = 256L * MIB;
         try (ServerSocket stalled = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
             JsonNode tunnel = createTunnel();
-            ApiClient.Response service = api.post("/api/tunnels/" + tunnel.get("id").asText() + "/services",
-                    "{\"type\":\"http\",\"domain\":\"up.test\",\"target_addr\":\"127.0.0.1:"
-                            + stalled.getLocalPort() + "\",\"enabled\":true,\"health_check\":false}");
-            assertThat(service.status()).as(service.toString()).isEqualTo(201);
-            GoPeer client = startClient(tunnel.get("token").asText());
-            client.awaitLine("CONNECTED");
-            await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnel.get("id").asText()));
+            httpService(tunnel.get("id").asText(), "up.test", stalled.getLocalPort());
+            connectedClient(tunnel);
 
             AtomicLong written = new AtomicLong();
             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), server.httpPort());
@@ -223,10 +215,7 @@ class HashicorpClientInteropTest {
             });
             JsonNode tunnel = createTunnel();
             String tunnelId = tunnel.get("id").asText();
-            ApiClient.Response created = api.post("/api/tunnels/" + tunnelId + "/services",
-                    "{\"type\":\"http\",\"domain\":\"gone.test\",\"target_addr\":\"127.0.0.1:"
-                            + service.getLocalPort() + "\",\"enabled\":true,\"health_check\":false}");
-            assertThat(created.status()).as(created.toString()).isEqualTo(201);
+            httpService(tunnelId, "gone.test", service.getLocalPort());
             GoPeer client = connectedClient(tunnel);
             var session = server.registry().connections(tunnelId).getFirst().session();
 
@@ -249,9 +238,7 @@ class HashicorpClientInteropTest {
             assertThat(accepted.get()).as("connections the target saw").isZero();
             await().atMost(Duration.ofSeconds(30)).until(() -> session.activeStreams() == 0);
 
-            GoPeer next = startClient(tunnel.get("token").asText());
-            next.awaitLine("CONNECTED");
-            await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().connections(tunnelId).size() == 2);
+            GoPeer next = secondConnectedClient(tunnel);
             next.send("PING");
             assertThat(next.awaitLine("PONG")).matches("PONG \\d+");
             assertThat(api.get("/api/tunnels").status()).isEqualTo(200);
@@ -278,10 +265,7 @@ class HashicorpClientInteropTest {
 
             assertIsReset(visitor);
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> !server.registry().isConnected(tunnelId));
-        assertThat(session.activeStreams()).isZero();
-        await().atMost(Duration.ofSeconds(30)).until(() -> activeConnections(tunnelId, service.id()) == 0);
-        assertThat(target.accepted()).as("connections the target saw").isZero();
+        assertNothingStaysOpenAfterTheKill(tunnelId, session, service);
 
         GoPeer next = connectedClient(tunnel);
         assertThat(echoesExactly(service.port(), MIB)).isTrue();
@@ -311,10 +295,7 @@ class HashicorpClientInteropTest {
             assertIsReset(first);
             assertIsReset(second);
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> !server.registry().isConnected(tunnelId));
-        assertThat(session.activeStreams()).isZero();
-        await().atMost(Duration.ofSeconds(30)).until(() -> activeConnections(tunnelId, service.id()) == 0);
-        assertThat(target.accepted()).as("connections the target saw").isZero();
+        assertNothingStaysOpenAfterTheKill(tunnelId, session, service);
     }
 
     /**
@@ -332,9 +313,7 @@ class HashicorpClientInteropTest {
 
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), service.port())) {
             sendUnacknowledged(visitor, silent);
-            GoPeer other = startClient(tunnel.get("token").asText());
-            other.awaitLine("CONNECTED");
-            await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().connections(tunnelId).size() == 2);
+            secondConnectedClient(tunnel);
             silent.kill();
 
             assertIsReset(visitor);
@@ -382,6 +361,18 @@ class HashicorpClientInteropTest {
         }).as("a reset, never a clean end of data").isInstanceOf(SocketException.class)
                 .hasMessageContaining("reset");
         assertThat(echoed[0]).as("bytes echoed").isZero();
+    }
+
+    /**
+     * Once the killed client's session has ended, none of its streams is open, the service counts no connection and
+     * the target never saw one.
+     */
+    private void assertNothingStaysOpenAfterTheKill(String tunnelId, YamuxSession session,
+            TcpServicePorts.Created service) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> !server.registry().isConnected(tunnelId));
+        assertThat(session.activeStreams()).isZero();
+        await().atMost(Duration.ofSeconds(30)).until(() -> activeConnections(tunnelId, service.id()) == 0);
+        assertThat(target.accepted()).as("connections the target saw").isZero();
     }
 
     private long activeConnections(String tunnelId, String serviceId) {
@@ -440,11 +431,28 @@ class HashicorpClientInteropTest {
                 + "\",\"target_addr\":\"" + targetAddress + "\",\"enabled\":true}");
     }
 
+    /** An http service of the tunnel to the target on {@code targetPort}, without health checks. */
+    private void httpService(String tunnelId, String domain, int targetPort) {
+        ApiClient.Response created = api.post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"target_addr\":\"127.0.0.1:"
+                        + targetPort + "\",\"enabled\":true,\"health_check\":false}");
+        assertThat(created.status()).as(created.toString()).isEqualTo(201);
+    }
+
     /** A hashicorp client of {@code tunnel}, once the server has it. */
     private GoPeer connectedClient(JsonNode tunnel, String... flags) {
         GoPeer peer = startClient(tunnel.get("token").asText(), flags);
         peer.awaitLine("CONNECTED");
         await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnel.get("id").asText()));
+        return peer;
+    }
+
+    /** A hashicorp client of {@code tunnel} that has one already, once the server has both. */
+    private GoPeer secondConnectedClient(JsonNode tunnel) {
+        GoPeer peer = startClient(tunnel.get("token").asText());
+        peer.awaitLine("CONNECTED");
+        String tunnelId = tunnel.get("id").asText();
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().connections(tunnelId).size() == 2);
         return peer;
     }
 
