@@ -136,7 +136,8 @@ class HashicorpYamuxInteropTest {
         peer.awaitLine("GOAWAY_SENT");
 
         await().atMost(WAIT).until(session::isGoingAway);
-        Future<YamuxStreamChannel> opened = session.openStream(new StreamExchange(new byte[] {'e'}, 1)).awaitUninterruptibly();
+        Future<YamuxStreamChannel> opened = session.openStream(new StreamExchange(new byte[] {'e'}, 1))
+                .awaitUninterruptibly();
         assertThat(opened.isSuccess()).isFalse();
     }
 
@@ -145,7 +146,8 @@ class HashicorpYamuxInteropTest {
     void hashicorpAcceptsOurResetWithAReasonInItsLength(YamuxRole role) throws Exception {
         YamuxSession session = connect(role);
         for (ResetReason reason : ResetReason.values()) {
-            YamuxStreamChannel stream = session.openStream(new ChannelInboundHandlerAdapter()).get(10, TimeUnit.SECONDS);
+            YamuxStreamChannel stream = session.openStream(new ChannelInboundHandlerAdapter())
+                    .get(10, TimeUnit.SECONDS);
             stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'e', 'x'})).sync();
             stream.reset(reason).sync();
         }
@@ -156,10 +158,7 @@ class HashicorpYamuxInteropTest {
         StreamExchange.Received received = exchange.received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(received.reset()).isFalse();
         assertThat(received.sha256()).isEqualTo(exchange.sent().getNow(null));
-        peer.send("PING");
-        assertThat(peer.awaitLine("PONG")).matches("PONG \\d+");
-        assertThat(session.isGoingAway()).isFalse();
-        assertThat(channel.isActive()).isTrue();
+        assertTheSessionLives(session);
     }
 
     /**
@@ -198,10 +197,7 @@ class HashicorpYamuxInteropTest {
         assertThat(after.echoedExactly()).as(after.toString()).isTrue();
         // The echo's bytes came after any RST on the connection: no other stream was reset.
         assertThatThrownBy(() -> peer.awaitLine("RESET ", Duration.ZERO)).isInstanceOf(AssertionError.class);
-        peer.send("PING");
-        assertThat(peer.awaitLine("PONG")).matches("PONG \\d+");
-        assertThat(session.isGoingAway()).isFalse();
-        assertThat(channel.isActive()).isTrue();
+        assertTheSessionLives(session);
         assertThat(onLoop(() -> stalled.stream().filter(s -> !s.isReset() && s.isOpen()).count()))
                 .as("the two streams not reset still hold their windows").isEqualTo(2);
     }
@@ -228,7 +224,8 @@ class HashicorpYamuxInteropTest {
         assertThat(echoed).hasSize(1);
         assertThat(onLoop(() -> echoed.get(0).isReset())).isFalse();
 
-        List<Long> stalledIds = onLoop(() -> stalled.stream().map(s -> Integer.toUnsignedLong(s.streamId())).toList());
+        List<Long> stalledIds = onLoop(() -> stalled.stream().map(s -> Integer.toUnsignedLong(s.streamId()))
+                .toList());
         List<Long> reportedIds = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             try {
@@ -239,6 +236,11 @@ class HashicorpYamuxInteropTest {
         }
         assertThat(reportedIds).as("every RST the peer received").hasSizeGreaterThanOrEqualTo(2)
                 .isSubsetOf(stalledIds);
+        assertTheSessionLives(session);
+    }
+
+    /** The peer's ping is answered, and our session is neither going away nor closed. */
+    private void assertTheSessionLives(YamuxSession session) {
         peer.send("PING");
         assertThat(peer.awaitLine("PONG")).matches("PONG \\d+");
         assertThat(session.isGoingAway()).isFalse();
@@ -258,14 +260,12 @@ class HashicorpYamuxInteropTest {
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
     void dataHashicorpSendsAfterItsFinResetsOnlyThatStream(YamuxRole role) {
-        connection = GoPeerConnection.open(role, "interop", new ChannelInitializer<>() {
+        use(GoPeerConnection.open(role, "interop", new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
                 ch.pipeline().addLast(new DropThenCloseLater());
             }
-        });
-        channel = connection.channel();
-        peer = connection.peer();
+        }));
 
         peer.send("CLOSERACE 3000");
 
@@ -291,19 +291,21 @@ class HashicorpYamuxInteropTest {
 
     /** Connects our session in {@code role} to a Go peer in the other role. */
     private YamuxSession connect(YamuxRole role) {
-        connection = GoPeerConnection.open(role, "interop", new EchoStreamHandler());
-        channel = connection.channel();
-        peer = connection.peer();
-        return connection.session();
+        return use(GoPeerConnection.open(role, "interop", new EchoStreamHandler()));
     }
 
     /** As {@link #connect}, our session with that buffer limit and those streams, the peer reporting RSTs it gets. */
     private YamuxSession connectReportingResets(YamuxRole role, long sessionBufferLimit, StallThenEcho streams) {
-        connection = GoPeerConnection.open(role, "interop",
-                YamuxConfig.defaults().withSessionBufferLimit(sessionBufferLimit), streams, "-report-resets");
-        channel = connection.channel();
-        peer = connection.peer();
-        return connection.session();
+        return use(GoPeerConnection.open(role, "interop",
+                YamuxConfig.defaults().withSessionBufferLimit(sessionBufferLimit), streams, "-report-resets"));
+    }
+
+    /** Makes {@code opened} the test's connection (closed after it), its channel and peer the test's; its session. */
+    private YamuxSession use(GoPeerConnection opened) {
+        connection = opened;
+        channel = opened.channel();
+        peer = opened.peer();
+        return opened.session();
     }
 
     /**
