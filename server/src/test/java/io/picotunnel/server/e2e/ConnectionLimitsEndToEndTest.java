@@ -66,7 +66,8 @@ class ConnectionLimitsEndToEndTest {
 
     /** Behind a front proxy on 127.0.0.1 that sends the PROXY protocol, with room for 5 connections per listener. */
     private void startBehindProxyProtocol() {
-        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true", Setting.MAX_CONNECTIONS, "5"));
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true",
+                Setting.MAX_CONNECTIONS, "5"));
     }
 
     @AfterEach
@@ -119,7 +120,8 @@ class ConnectionLimitsEndToEndTest {
     void tunnelEndpointRefusesConnectionsOverTheLimitsWith429Or503() throws Exception {
         start(Map.of());
         testbed.startClient(token);
-        await().atMost(Duration.ofSeconds(20)).until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
         try (LogCapture log = new LogCapture(ConnectionLimits.class, Level.INFO)) {
             String third = answerToUpgrade(connect("127.0.0.1", testbed.tunnelPort()));
             assertThat(third).as("a third client connection from one address")
@@ -136,7 +138,8 @@ class ConnectionLimitsEndToEndTest {
             assertThat(log.messages(Level.WARN).get(0))
                     .contains("tunnel endpoint", "127.0.0.1", "--max-connections-per-address");
         }
-        assertThat(testbed.server().registry().connections(tunnelId)).as("the clients stay connected").hasSizeGreaterThanOrEqualTo(2);
+        assertThat(testbed.server().registry().connections(tunnelId)).as("the clients stay connected")
+                .hasSizeGreaterThanOrEqualTo(2);
     }
 
     @Test
@@ -144,7 +147,8 @@ class ConnectionLimitsEndToEndTest {
         // A domain without a certificate yet: the endpoint takes TLS or plain ws by each connection's first bytes.
         start(Map.of(Setting.DOMAIN, "tunnel.test"));
         testbed.startClient(token);
-        await().atMost(Duration.ofSeconds(20)).until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> testbed.server().registry().connections(tunnelId).size() == 2);
         String third = answerToUpgrade(connect("127.0.0.1", testbed.tunnelPort()));
         assertThat(third).as("a third client connection from one address")
                 .startsWith("HTTP/1.1 429 ").contains("too_many_connections").contains("Retry-After: 10\r\n");
@@ -229,7 +233,8 @@ class ConnectionLimitsEndToEndTest {
             assertThat(log.messages(Level.WARN).get(0)).contains(VISITOR_A, "--max-connections-per-address");
 
             firstOfA.close();
-            Socket back = await().atMost(Duration.ofSeconds(10)).until(() -> admittedEcho(port, VISITOR_A), s -> s != null);
+            Socket back = await().atMost(Duration.ofSeconds(10))
+                    .until(() -> admittedEcho(port, VISITOR_A), s -> s != null);
             open.add(back);
             long openedBefore = streamsOpened();
             try (Socket over = proxied(port, VISITOR_A)) {
@@ -246,7 +251,8 @@ class ConnectionLimitsEndToEndTest {
     }
 
     @Test
-    void behindProxyProtocolAConnectionWithoutItsHeaderYetHoldsAPlaceInTheListenersTotalUntilItCloses() throws Exception {
+    void behindProxyProtocolAConnectionWithoutItsHeaderYetHoldsAPlaceInTheListenersTotalUntilItCloses()
+            throws Exception {
         startBehindProxyProtocol();
         int port = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
         List<Socket> open = new ArrayList<>();
@@ -255,8 +261,8 @@ class ConnectionLimitsEndToEndTest {
             open.add(echoed(proxied(port, "198.51.100.2"), "two"));
             open.add(echoed(proxied(port, "198.51.100.3"), "three"));
             Socket silent = connect("127.0.0.1", port);
-            Socket garbled = connect("127.0.0.1", port);
             open.add(silent);
+            Socket garbled = connect("127.0.0.1", port);
             open.add(garbled);
             long opened = streamsOpened();
             try (Socket sixth = proxied(port, "198.51.100.4")) {
@@ -280,7 +286,9 @@ class ConnectionLimitsEndToEndTest {
         }
     }
 
-    /** A front proxy that connects and then stalls (or a visitor who reached the port directly) holds no place for ever. */
+    /**
+     * A front proxy that connects and then stalls (or a visitor who reached the port directly) holds no place for ever.
+     */
     @Test
     void behindProxyProtocolAConnectionThatNeverFinishesItsHeaderIsClosedAfterTheHeaderTimeout() throws Exception {
         startBehindProxyProtocol();
@@ -323,7 +331,9 @@ class ConnectionLimitsEndToEndTest {
         return testbed.server().registry().connections(tunnelId).getFirst().streamsOpened();
     }
 
-    /** A connection from the front proxy (127.0.0.1) that has sent a PROXY protocol v1 header naming {@code visitor}. */
+    /**
+     * A connection from the front proxy (127.0.0.1) that has sent a PROXY protocol v1 header naming {@code visitor}.
+     */
     private static Socket proxied(int port, String visitor) throws IOException {
         Socket socket = connect("127.0.0.1", port);
         String family = visitor.contains(":") ? "TCP6 " : "TCP4 ";
@@ -357,13 +367,22 @@ class ConnectionLimitsEndToEndTest {
         return VisitorSockets.connectFrom(localAddress, port, Duration.ofSeconds(10));
     }
 
-    /** Sends {@code text} and reads it back from the echo target; returns the socket. */
+    /**
+     * Sends {@code text} and reads it back from the echo target; returns the socket. Closes it when that fails: a
+     * test's {@code open.add(echoed(connect(...)))} has not listed it yet.
+     */
     private static Socket echoed(Socket socket, String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        socket.getOutputStream().write(bytes);
-        socket.getOutputStream().flush();
-        assertThat(new String(socket.getInputStream().readNBytes(bytes.length), StandardCharsets.UTF_8)).isEqualTo(text);
-        return socket;
+        try {
+            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+            socket.getOutputStream().write(bytes);
+            socket.getOutputStream().flush();
+            assertThat(new String(socket.getInputStream().readNBytes(bytes.length), StandardCharsets.UTF_8))
+                    .isEqualTo(text);
+            return socket;
+        } catch (IOException | RuntimeException | Error e) {
+            socket.close();
+            throw e;
+        }
     }
 
     /**
@@ -407,10 +426,15 @@ class ConnectionLimitsEndToEndTest {
         }
     }
 
-    /** {@code socket}, upgraded: the tunnel endpoint took it. */
+    /** {@code socket}, upgraded: the tunnel endpoint took it. Closed when it was not, as by {@link #echoed}. */
     private Socket upgraded(Socket socket) throws IOException {
-        assertThat(answerToUpgradeHead(socket)).startsWith("HTTP/1.1 101 ");
-        return socket;
+        try {
+            assertThat(answerToUpgradeHead(socket)).startsWith("HTTP/1.1 101 ");
+            return socket;
+        } catch (IOException | RuntimeException | Error e) {
+            socket.close();
+            throw e;
+        }
     }
 
     /** Asks {@code socket} for an upgrade and reads the answer's head; the socket stays open. */
