@@ -1,7 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.server.api.ApiClient;
-import io.picotunnel.server.store.Store;
+import io.picotunnel.server.testbed.CommitFaults;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,10 +15,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -38,7 +34,8 @@ class CommitFailureTest {
 
     @BeforeEach
     void start() {
-        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir), new PrintStream(OutputStream.nullOutputStream()));
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir),
+                new PrintStream(OutputStream.nullOutputStream()));
         api = new ApiClient(server.apiPort(), server.adminToken());
     }
 
@@ -46,15 +43,6 @@ class CommitFailureTest {
     void stop() {
         api.close();
         server.close();
-    }
-
-    private void failEveryCommitThat(String trigger) throws SQLException {
-        try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
-             Statement statement = other.createStatement()) {
-            statement.executeUpdate("CREATE TABLE fault (service_id TEXT"
-                    + " REFERENCES services (id) DEFERRABLE INITIALLY DEFERRED)");
-            statement.executeUpdate("CREATE TRIGGER fault " + trigger + " BEGIN INSERT INTO fault VALUES ('none'); END");
-        }
     }
 
     private static int freeLoopbackPort() throws IOException {
@@ -66,7 +54,7 @@ class CommitFailureTest {
     @Test
     void aTcpServiceWhoseCommitFailsIsNotStoredAndItsPortIsNotLeftListening() throws Exception {
         String tunnel = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
-        failEveryCommitThat("AFTER INSERT ON services");
+        CommitFaults.failEveryCommitThat(dataDir, "AFTER INSERT ON services");
         int port = freeLoopbackPort();
 
         ApiClient.Response created = api.post("/api/tunnels/" + tunnel + "/services", "{\"type\": \"tcp\","
@@ -86,7 +74,7 @@ class CommitFailureTest {
         String service = api.post("/api/tunnels/" + tunnel + "/services", "{\"type\": \"tcp\","
                 + " \"listen_addr\": \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json()
                 .get("id").asText();
-        failEveryCommitThat("AFTER DELETE ON services");
+        CommitFaults.failEveryCommitThat(dataDir, "AFTER DELETE ON services");
 
         ApiClient.Response deleted = api.delete("/api/services/" + service);
 

@@ -7,7 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.Service;
-import io.picotunnel.server.store.Store;
+import io.picotunnel.server.testbed.CommitFaults;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
@@ -22,10 +22,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -313,7 +309,7 @@ class MetricsTest {
                         && valueOf(scraped, duration) == 1;
             });
             double checksBefore = valueOf(testbed.api().get("/metrics").raw().body(), checks);
-            failEveryCommitThat("AFTER DELETE ON services");
+            CommitFaults.failEveryCommitThat(dataDir, "AFTER DELETE ON services");
 
             for (String path : List.of("/api/services/" + tcp.id(), "/api/services/" + httpId, "/api/tunnels/" + id)) {
                 ApiClient.Response deleted = testbed.api().delete(path);
@@ -334,19 +330,6 @@ class MetricsTest {
                     assertThat(service.get("requests").get("2xx").asLong()).as("%s", service).isEqualTo(1);
                 }
             }
-        }
-    }
-
-    /**
-     * Makes every commit fail that ran {@code trigger}: a deferred foreign key it breaks, added by another connection.
-     */
-    private void failEveryCommitThat(String trigger) throws SQLException {
-        try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
-             Statement statement = other.createStatement()) {
-            statement.executeUpdate("CREATE TABLE fault (service_id TEXT"
-                    + " REFERENCES services (id) DEFERRABLE INITIALLY DEFERRED)");
-            statement.executeUpdate("CREATE TRIGGER fault " + trigger
-                    + " BEGIN INSERT INTO fault VALUES ('none'); END");
         }
     }
 
