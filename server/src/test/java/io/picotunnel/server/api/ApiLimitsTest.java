@@ -22,7 +22,9 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Issue 10 on the management API: tunnel, service and tcp port limits, and its connection limits and header deadline. */
+/**
+ * Issue 10 on the management API: tunnel, service and tcp port limits, and its connection limits and header deadline.
+ */
 class ApiLimitsTest {
 
     private static final byte[] HEALTH =
@@ -139,7 +141,8 @@ class ApiLimitsTest {
             assertThat(closedWithin15s(slow)).as("a head cut short is closed").isTrue();
         }
         try (Socket kept = connect("127.0.0.2")) {
-            kept.getOutputStream().write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            kept.getOutputStream().write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
             String answer = readUntil(kept.getInputStream(), "\"status\":\"ok\"");
             assertThat(answer).startsWith("HTTP/1.1 200");
             assertThat(closedWithin15s(kept)).as("idle after its request, no next head: closed").isTrue();
@@ -190,11 +193,19 @@ class ApiLimitsTest {
         }
     }
 
-    /** Asks {@code socket} for {@code /health} and reads the answer; the socket stays open. */
+    /**
+     * Asks {@code socket} for {@code /health} and reads the answer; the socket stays open, unless that fails: it is
+     * closed then, a test's {@code held.add(servedHealth(connect(...)))} having not listed it yet.
+     */
     private static Socket servedHealth(Socket socket) throws IOException {
-        socket.getOutputStream().write(HEALTH);
-        assertThat(readUntil(socket.getInputStream(), "\"status\":\"ok\"")).startsWith("HTTP/1.1 200");
-        return socket;
+        try {
+            socket.getOutputStream().write(HEALTH);
+            assertThat(readUntil(socket.getInputStream(), "\"status\":\"ok\"")).startsWith("HTTP/1.1 200");
+            return socket;
+        } catch (IOException | RuntimeException | Error e) {
+            socket.close();
+            throw e;
+        }
     }
 
     /**
