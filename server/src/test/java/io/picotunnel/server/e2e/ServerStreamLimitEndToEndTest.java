@@ -11,6 +11,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
@@ -122,12 +123,7 @@ class ServerStreamLimitEndToEndTest {
         HeldStreams full = HeldStreams.of(tunnel, MAX_STREAMS);
         try (full; LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
             for (int i = 0; i < 5; i++) {
-                try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
-                    visitor.setSoTimeout(10_000);
-
-                    assertThatThrownBy(() -> visitor.getInputStream().read()).as("visitor %d", i)
-                            .isInstanceOf(SocketException.class).hasMessageContaining("reset");
-                }
+                assertATcpVisitorIsReset(tunnel, "visitor " + i);
             }
 
             assertThat(log.messages(Level.WARN)).singleElement().asString()
@@ -149,18 +145,23 @@ class ServerStreamLimitEndToEndTest {
             HeldStreams bothFull = HeldStreams.of(tunnel, MAX_STREAMS).hold(other, MAX_STREAMS);
             try (bothFull) {
                 for (ServicedTunnel full : List.of(tunnel, other, tunnel)) {
-                    try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), full.tcpPort)) {
-                        visitor.setSoTimeout(10_000);
-
-                        assertThatThrownBy(() -> visitor.getInputStream().read())
-                                .isInstanceOf(SocketException.class).hasMessageContaining("reset");
-                    }
+                    assertATcpVisitorIsReset(full, "a visitor of tunnel " + full.id);
                 }
             }
 
             assertThat(log.messages(Level.WARN)).satisfiesExactly(
                     line -> assertThat(line).startsWith("tunnel " + tunnel.id + ": no stream to its client"),
                     line -> assertThat(line).startsWith("tunnel " + other.id + ": no stream to its client"));
+        }
+    }
+
+    /** A visitor of {@code full}'s tcp service is reset, given no byte first (within 10 s). */
+    private static void assertATcpVisitorIsReset(ServicedTunnel full, String visitor) throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), full.tcpPort)) {
+            socket.setSoTimeout(10_000);
+
+            assertThatThrownBy(() -> socket.getInputStream().read()).as(visitor)
+                    .isInstanceOf(SocketException.class).hasMessageContaining("reset");
         }
     }
 }
