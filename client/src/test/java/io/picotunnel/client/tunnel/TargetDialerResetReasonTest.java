@@ -105,67 +105,23 @@ class TargetDialerResetReasonTest {
 
     @Test
     void theTargetDialledIsTheOneTheAllowListChecked() throws Exception {
-        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            target.setSoTimeout(20_000);
-            String allowed = "127.0.0.1:" + target.getLocalPort();
-            int port = client.listen(AllowList.parse(allowed), Duration.ofSeconds(10));
-            try (Socket server = new Socket()) {
-                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-                // Checked as 127.0.0.1 (the parse strips the tab), it was resolved as "\t127.0.0.1": unknown host.
-                open(server.getOutputStream(), "\t" + allowed);
-                try (Socket accepted = target.accept()) {
-                    assertThat(accepted.getInetAddress().isLoopbackAddress()).isTrue();
-                }
-            }
-        }
+        // Checked as 127.0.0.1 (the parse strips the tab), it was resolved as "\t127.0.0.1": unknown host.
+        assertDialledOnLoopback("127.0.0.1", "\t127.0.0.1");
     }
 
     @Test
     void aTargetNameBeyondAsciiIsCheckedAndDialledInItsPunycodeForm() throws Exception {
-        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            target.setSoTimeout(20_000);
-            int targetPort = target.getLocalPort();
-            // The allow list in the other spelling; names below .localhost resolve to loopback in the test resolver.
-            int port = client.listen(AllowList.parse("xn--bcher-kva.localhost:" + targetPort), Duration.ofSeconds(10));
-            try (Socket server = new Socket()) {
-                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-                open(server.getOutputStream(), "Bücher.localhost:" + targetPort);
-                try (Socket accepted = target.accept()) {
-                    assertThat(accepted.getInetAddress().isLoopbackAddress()).isTrue();
-                }
-            }
-        }
-        TargetDialerBehindYamux other = new TargetDialerBehindYamux("reason-idn");
-        try {
-            int port = other.listen(AllowList.parse("bücher.localhost:" + Ports.freePort()), Duration.ofSeconds(10));
-            assertThat(resetLengthFor(port, "buecher.localhost:" + Ports.freePort())).as("not allowed").isEqualTo(1);
-        } finally {
-            other.close();
-        }
+        // The allow list in the other spelling; names below .localhost resolve to loopback in the test resolver.
+        assertDialledOnLoopback("xn--bcher-kva.localhost", "Bücher.localhost");
+        assertNotAllowed("reason-idn", "bücher.localhost:" + Ports.freePort(),
+                "buecher.localhost:" + Ports.freePort());
     }
 
     @Test
     void aTargetWithSharpSIsItsIdna2008FormNotTheNameWithSs() throws Exception {
-        TargetDialerBehindYamux other = new TargetDialerBehindYamux("reason-idn-ss");
-        try {
-            int free = Ports.freePort();
-            int port = other.listen(AllowList.parse("strasse.localhost:" + free), Duration.ofSeconds(10));
-            assertThat(resetLengthFor(port, "straße.localhost:" + free)).as("not allowed").isEqualTo(1);
-        } finally {
-            other.close();
-        }
-        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            target.setSoTimeout(20_000);
-            int targetPort = target.getLocalPort();
-            int port = client.listen(AllowList.parse("xn--strae-oqa.localhost:" + targetPort), Duration.ofSeconds(10));
-            try (Socket server = new Socket()) {
-                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-                open(server.getOutputStream(), "Straße.localhost:" + targetPort);
-                try (Socket accepted = target.accept()) {
-                    assertThat(accepted.getInetAddress().isLoopbackAddress()).isTrue();
-                }
-            }
-        }
+        int free = Ports.freePort();
+        assertNotAllowed("reason-idn-ss", "strasse.localhost:" + free, "straße.localhost:" + free);
+        assertDialledOnLoopback("xn--strae-oqa.localhost", "Straße.localhost");
     }
 
     @Test
@@ -175,7 +131,8 @@ class TargetDialerResetReasonTest {
                 .isEqualTo(ResetReason.NONE);
         assertThat(TargetDialer.reasonOf(new ConnectException("finishConnect(..) failed: Connection refused")))
                 .isEqualTo(ResetReason.TARGET_REFUSED);
-        assertThat(TargetDialer.reasonOf(new ConnectException("Connection refused"))).isEqualTo(ResetReason.TARGET_REFUSED);
+        assertThat(TargetDialer.reasonOf(new ConnectException("Connection refused")))
+                .isEqualTo(ResetReason.TARGET_REFUSED);
     }
 
     @Test
@@ -192,6 +149,39 @@ class TargetDialerResetReasonTest {
             assertThat(TargetDialer.reasonOf(noRoute)).as(noRoute.toString()).isEqualTo(ResetReason.TARGET_UNREACHABLE);
         }
         assertThat(TargetDialer.reasonOf(new SocketException("Connection reset"))).isEqualTo(ResetReason.NONE);
+    }
+
+    /**
+     * With the allow list {@code allowedHost:port}, a stream to {@code askedHost:port} is dialled: a target on loopback
+     * at that port accepts a connection from loopback.
+     */
+    private void assertDialledOnLoopback(String allowedHost, String askedHost) throws Exception {
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            target.setSoTimeout(20_000);
+            int targetPort = target.getLocalPort();
+            int port = client.listen(AllowList.parse(allowedHost + ":" + targetPort), Duration.ofSeconds(10));
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                open(server.getOutputStream(), askedHost + ":" + targetPort);
+                try (Socket accepted = target.accept()) {
+                    assertThat(accepted.getInetAddress().isLoopbackAddress()).isTrue();
+                }
+            }
+        }
+    }
+
+    /**
+     * A client of its own ({@code name}) with the allow list {@code allowed} resets a stream to {@code target} with
+     * reason 1 (not allowed).
+     */
+    private static void assertNotAllowed(String name, String allowed, String target) throws Exception {
+        TargetDialerBehindYamux other = new TargetDialerBehindYamux(name);
+        try {
+            int port = other.listen(AllowList.parse(allowed), Duration.ofSeconds(10));
+            assertThat(resetLengthFor(port, target)).as("not allowed").isEqualTo(1);
+        } finally {
+            other.close();
+        }
     }
 
     private static long resetLengthFor(int port, String target) throws IOException {
