@@ -3,12 +3,9 @@ package io.picotunnel.server.interop;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.PicoTunnelServer;
-import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
-import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.GoPeer;
-import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.TcpTarget;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -18,7 +15,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -29,7 +25,6 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -48,41 +43,39 @@ import static org.awaitility.Awaitility.await;
  */
 class HashicorpClientInteropTest {
 
-    private static final String ADMIN_TOKEN = "interop-admin-token-0123456789abcdef";
     private static final int MIB = 1024 * 1024;
 
     @TempDir
     Path dataDir;
 
+    private HashicorpClientServer bed;
     private PicoTunnelServer server;
     private ApiClient api;
     private TcpTarget target;
-    private final List<GoPeer> peers = new ArrayList<>();
     private final ExecutorService threads = Executors.newCachedThreadPool();
 
     @BeforeEach
     void setUp() {
-        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN)),
-                new PrintStream(OutputStream.nullOutputStream()));
-        api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
+        bed = new HashicorpClientServer(dataDir);
+        server = bed.server;
+        api = bed.api;
         target = TcpTarget.echo();
     }
 
     @AfterEach
     void tearDown() throws InterruptedException {
-        peers.forEach(GoPeer::close);
+        bed.stopClients();
         threads.shutdownNow();
         threads.awaitTermination(10, TimeUnit.SECONDS);
         target.close();
-        api.close();
-        server.stop();
+        bed.close();
     }
 
     @Test
     void hashicorpClientServesATcpServiceByteExact() throws Exception {
         JsonNode tunnel = createTunnel();
         int port = tcpService(tunnel.get("id").asText()).port();
-        GoPeer client = connectedClient(tunnel);
+        GoPeer client = bed.connectedClient(tunnel);
 
         List<Future<Boolean>> transfers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
@@ -105,7 +98,7 @@ class HashicorpClientInteropTest {
         JsonNode tunnel = createTunnel();
         String tunnelId = tunnel.get("id").asText();
         int port = tcpService(tunnelId).port();
-        GoPeer client = connectedClient(tunnel);
+        GoPeer client = bed.connectedClient(tunnel);
 
         for (int i = 0; i < 200; i++) {
             try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
@@ -135,7 +128,7 @@ class HashicorpClientInteropTest {
         });
         JsonNode tunnel = createTunnel();
         int port = tcpService(tunnel.get("id").asText(), "127.0.0.1:" + source.getLocalPort()).port();
-        GoPeer client = connectedClient(tunnel);
+        GoPeer client = bed.connectedClient(tunnel);
 
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
             visitor.setSoTimeout(60_000);
@@ -172,7 +165,7 @@ class HashicorpClientInteropTest {
         try (ServerSocket stalled = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
             JsonNode tunnel = createTunnel();
             httpService(tunnel.get("id").asText(), "up.test", stalled.getLocalPort());
-            connectedClient(tunnel);
+            bed.connectedClient(tunnel);
 
             AtomicLong written = new AtomicLong();
             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), server.httpPort());
@@ -216,7 +209,7 @@ class HashicorpClientInteropTest {
             JsonNode tunnel = createTunnel();
             String tunnelId = tunnel.get("id").asText();
             httpService(tunnelId, "gone.test", service.getLocalPort());
-            GoPeer client = connectedClient(tunnel);
+            GoPeer client = bed.connectedClient(tunnel);
             var session = server.registry().connections(tunnelId).getFirst().session();
 
             // The GoAway stays on the client's side until the server opened the visitor's stream: the SYN crosses it.
@@ -256,7 +249,7 @@ class HashicorpClientInteropTest {
         JsonNode tunnel = createTunnel();
         String tunnelId = tunnel.get("id").asText();
         TcpServicePorts.Created service = tcpService(tunnelId);
-        GoPeer silent = connectedClient(tunnel, "-no-accept");
+        GoPeer silent = bed.connectedClient(tunnel, "-no-accept");
         var session = server.registry().connections(tunnelId).getFirst().session();
 
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), service.port())) {
@@ -267,7 +260,7 @@ class HashicorpClientInteropTest {
         }
         assertNothingStaysOpenAfterTheKill(tunnelId, session, service);
 
-        GoPeer next = connectedClient(tunnel);
+        GoPeer next = bed.connectedClient(tunnel);
         assertThat(echoesExactly(service.port(), MIB)).isTrue();
     }
 
@@ -281,7 +274,7 @@ class HashicorpClientInteropTest {
         JsonNode tunnel = createTunnel();
         String tunnelId = tunnel.get("id").asText();
         TcpServicePorts.Created service = tcpService(tunnelId);
-        GoPeer silent = connectedClient(tunnel, "-no-accept");
+        GoPeer silent = bed.connectedClient(tunnel, "-no-accept");
         var session = server.registry().connections(tunnelId).getFirst().session();
 
         try (Socket first = new Socket(InetAddress.getLoopbackAddress(), service.port());
@@ -309,7 +302,7 @@ class HashicorpClientInteropTest {
         JsonNode tunnel = createTunnel();
         String tunnelId = tunnel.get("id").asText();
         TcpServicePorts.Created service = tcpService(tunnelId);
-        GoPeer silent = connectedClient(tunnel, "-no-accept");
+        GoPeer silent = bed.connectedClient(tunnel, "-no-accept");
 
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), service.port())) {
             sendUnacknowledged(visitor, silent);
@@ -387,7 +380,7 @@ class HashicorpClientInteropTest {
     @Test
     void wrongTokenIsRefusedWith401() throws Exception {
         createTunnel();
-        GoPeer client = startClient("0".repeat(64));
+        GoPeer client = bed.startClient("0".repeat(64));
 
         assertThat(client.awaitLine("REJECTED")).isEqualTo("REJECTED 401");
         assertThat(client.awaitExit(Duration.ofSeconds(30))).isEqualTo(3);
@@ -396,7 +389,7 @@ class HashicorpClientInteropTest {
     @Test
     void hashicorpPingIsAnswered() {
         JsonNode tunnel = createTunnel();
-        GoPeer client = startClient(tunnel.get("token").asText());
+        GoPeer client = bed.startClient(tunnel.get("token").asText());
         client.awaitLine("CONNECTED");
 
         client.send("PING");
@@ -407,7 +400,7 @@ class HashicorpClientInteropTest {
     @Test
     void regeneratingTheTokenDisconnectsTheHashicorpClient() {
         JsonNode tunnel = createTunnel();
-        GoPeer client = startClient(tunnel.get("token").asText());
+        GoPeer client = bed.startClient(tunnel.get("token").asText());
         client.awaitLine("CONNECTED");
 
         ApiClient.Response regenerated = api.post("/api/tunnels/" + tunnel.get("id").asText() + "/regenerate", "{}");
@@ -417,9 +410,7 @@ class HashicorpClientInteropTest {
     }
 
     private JsonNode createTunnel() {
-        ApiClient.Response response = api.post("/api/tunnels", "{\"name\":\"go-interop\"}");
-        assertThat(response.status()).as(response.toString()).isEqualTo(201);
-        return response.json();
+        return bed.createTunnel("go-interop");
     }
 
     private TcpServicePorts.Created tcpService(String tunnelId) {
@@ -427,8 +418,7 @@ class HashicorpClientInteropTest {
     }
 
     private TcpServicePorts.Created tcpService(String tunnelId, String targetAddress) {
-        return TcpServicePorts.create(api, tunnelId, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
-                + "\",\"target_addr\":\"" + targetAddress + "\",\"enabled\":true}");
+        return bed.tcpService(tunnelId, targetAddress);
     }
 
     /** An http service of the tunnel to the target on {@code targetPort}, without health checks. */
@@ -439,29 +429,12 @@ class HashicorpClientInteropTest {
         assertThat(created.status()).as(created.toString()).isEqualTo(201);
     }
 
-    /** A hashicorp client of {@code tunnel}, once the server has it. */
-    private GoPeer connectedClient(JsonNode tunnel, String... flags) {
-        GoPeer peer = startClient(tunnel.get("token").asText(), flags);
-        peer.awaitLine("CONNECTED");
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnel.get("id").asText()));
-        return peer;
-    }
-
     /** A hashicorp client of {@code tunnel} that has one already, once the server has both. */
     private GoPeer secondConnectedClient(JsonNode tunnel) {
-        GoPeer peer = startClient(tunnel.get("token").asText());
+        GoPeer peer = bed.startClient(tunnel.get("token").asText());
         peer.awaitLine("CONNECTED");
         String tunnelId = tunnel.get("id").asText();
         await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().connections(tunnelId).size() == 2);
-        return peer;
-    }
-
-    private GoPeer startClient(String token, String... flags) {
-        List<String> args = new ArrayList<>(List.of("tunnel-client", "-url",
-                "ws://127.0.0.1:" + server.tunnelPort() + "/tunnel", "-token", token));
-        args.addAll(List.of(flags));
-        GoPeer peer = GoPeer.start(args.toArray(String[]::new));
-        peers.add(peer);
         return peer;
     }
 

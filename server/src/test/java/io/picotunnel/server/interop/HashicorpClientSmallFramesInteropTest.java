@@ -1,14 +1,8 @@
 package io.picotunnel.server.interop;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.server.PicoTunnelServer;
-import io.picotunnel.server.ServerConfig;
-import io.picotunnel.server.api.ApiClient;
-import io.picotunnel.server.config.Setting;
-import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.GoPeer;
 import io.picotunnel.testkit.LogWatch;
-import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.TcpTarget;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -17,8 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -28,7 +20,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -46,7 +37,6 @@ import static org.awaitility.Awaitility.await;
  */
 class HashicorpClientSmallFramesInteropTest {
 
-    private static final String ADMIN_TOKEN = "interop-admin-token-0123456789abcdef";
     private static final int SIZE = 1024 * 1024;
     /** The visitor's delay before it reads: part of the scenario (a slow reader), not a wait for a result. */
     private static final Duration VISITOR_READ_DELAY = Duration.ofSeconds(2);
@@ -58,40 +48,30 @@ class HashicorpClientSmallFramesInteropTest {
 
     private final LogWatch overflows = LogWatch.forThrowable(StackOverflowError.class);
     private final ExecutorService threads = Executors.newCachedThreadPool();
-    private PicoTunnelServer server;
-    private ApiClient api;
+    private HashicorpClientServer bed;
     private TcpTarget target;
-    private GoPeer client;
 
     @BeforeEach
     void setUp() {
-        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN)),
-                new PrintStream(OutputStream.nullOutputStream()));
-        api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
+        bed = new HashicorpClientServer(dataDir);
         target = TcpTarget.sendThenReceive(SIZE);
     }
 
     @AfterEach
     void tearDown() throws InterruptedException {
-        if (client != null) {
-            client.close();
-        }
+        bed.stopClients();
         threads.shutdownNow();
         threads.awaitTermination(10, TimeUnit.SECONDS);
         target.close();
-        api.close();
-        server.stop();
+        bed.close();
         overflows.close();
     }
 
     @Test
     void sixteenByteFramesReachAVisitorThatReadsLateByteExactThenEof() throws Exception {
-        JsonNode tunnel = createTunnel();
-        int port = createTcpService(tunnel.get("id").asText());
-        client = GoPeer.start("tunnel-client", "-url", "ws://127.0.0.1:" + server.tunnelPort() + "/tunnel",
-                "-token", tunnel.get("token").asText(), "-write-chunk", "16");
-        client.awaitLine("CONNECTED");
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().isConnected(tunnel.get("id").asText()));
+        JsonNode tunnel = bed.createTunnel("go-small-frames");
+        int port = bed.tcpService(tunnel.get("id").asText(), target.address()).port();
+        GoPeer client = bed.connectedClient(tunnel, "-write-chunk", "16");
 
         try (Socket visitor = new Socket()) {
             visitor.setReceiveBufferSize(VISITOR_RECEIVE_BUFFER);
@@ -118,17 +98,6 @@ class HashicorpClientSmallFramesInteropTest {
             assertThat(received.sha256()).isEqualTo(target.exchanges().getFirst().shaSent());
         }
         overflows.assertNone();
-    }
-
-    private JsonNode createTunnel() {
-        ApiClient.Response response = api.post("/api/tunnels", "{\"name\":\"go-small-frames\"}");
-        assertThat(response.status()).as(response.toString()).isEqualTo(201);
-        return response.json();
-    }
-
-    private int createTcpService(String tunnelId) {
-        return TcpServicePorts.create(api, tunnelId, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
-                + "\",\"target_addr\":\"" + target.address() + "\",\"enabled\":true}").port();
     }
 
     private record Digest(long bytes, String sha256) {
