@@ -9,7 +9,10 @@ import io.picotunnel.server.auth.OidcCallbackHook;
 import io.picotunnel.server.auth.OidcProvider;
 import io.picotunnel.server.auth.PendingLogins;
 import io.picotunnel.server.auth.Secrets;
+import io.picotunnel.server.auth.SignInRefusal;
 import io.picotunnel.server.auth.SignInRejectedException;
+import io.picotunnel.server.net.KeyedRefusalLog;
+import io.picotunnel.server.net.LogValues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,6 +87,16 @@ public final class ServiceSignIn implements OidcCallbackHook {
     private static final Pattern HASH = Pattern.compile("[0-9a-f]{64}");
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceSignIn.class);
+
+    /**
+     * Refused sign-ins: at most one line a minute per service and {@link SignInRefusal}, with the count of the
+     * others, so a script repeating one refusal neither fills the log nor hides another service's.
+     */
+    private final KeyedRefusalLog refusals = new KeyedRefusalLog(LOG);
+
+    /** {@code serviceId}: null where the callback's sign-in is not known. */
+    private record RefusalKey(String serviceId, SignInRefusal cause) {
+    }
 
     /**
      * What the sign-in needs to know of a service. {@code httpsOnly}: its visitors on plain HTTP are only redirected
@@ -222,8 +235,10 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 // A second tab of the same browser, whose first tab finished (and cleared the cookie): the same user
                 return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of());
             }
-            LOG.info("sign-in of {} to service {} refused at {}: its link was opened in a browser that did not start it",
-                    handoff.email(), handoff.serviceId(), request.visitor().getHostAddress());
+            refused(handoff.serviceId(), SignInRefusal.LINK_IN_OTHER_BROWSER, false, "sign-in of "
+                    + LogValues.escape(handoff.email()) + " to service " + LogValues.escape(handoff.serviceId())
+                    + " refused at " + request.visitor().getHostAddress()
+                    + ": its link was opened in a browser that did not start it");
             return HttpVerdict.Answer.of(403, "sign_in_other_browser", "This sign-in was started in another browser."
                     + " Open the page again in this one to sign in.");
         }
@@ -459,7 +474,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     + PendingLogins.TTL.toSeconds() + "; HttpOnly; SameSite=Lax" + (managementHttps() ? "; Secure" : ""));
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
-            LOG.warn("single sign-on for service {} could not start: {}", serviceId, e.withCause());
+            refused(serviceId, SignInRefusal.COULD_NOT_START, true, "single sign-on for service "
+                    + LogValues.escape(serviceId) + " could not start: " + e.withCause());
             page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.getMessage());
         }
     }
@@ -472,8 +488,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         ctx.header("Cache-Control", "no-store");
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
-            LOG.info("single sign-on to a service refused: the callback from {} carries a sign-in started by another "
-                    + "browser", clientAddress.apply(ctx));
+            refused(null, SignInRefusal.OTHER_BROWSER, false, "single sign-on to a service refused: the callback from "
+                    + LogValues.escape(clientAddress.apply(ctx)) + " carries a sign-in started by another browser");
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", "This sign-in was started in another browser. Open the "
                     + "service's page again in this one to sign in.");
             return true;
@@ -493,7 +509,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
         try {
             claims = provider.finish(code, started.nonce(), started.codeVerifier()).claims();
         } catch (SignInRejectedException e) {
-            LOG.warn("single sign-on for service {} rejected: {}", serviceId, e.withCause());
+            refused(serviceId, SignInRefusal.of(e), true, "single sign-on for service " + LogValues.escape(serviceId)
+                    + " rejected: " + e.withCause());
             if (e.providerUnavailable()) {
                 page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.getMessage());
             } else {
@@ -511,8 +528,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
         List<String> groups = groupsOf(claims);
         String domain = target.get().domain();
         if (email == null || !verified) {
-            LOG.info("single sign-on to service {} refused: subject {} has no verified email", serviceId,
-                    claims.getSubject());
+            refused(serviceId, SignInRefusal.NO_VERIFIED_EMAIL, false, "single sign-on to service "
+                    + LogValues.escape(serviceId) + " refused: subject " + LogValues.escape(claims.getSubject())
+                    + " has no verified email");
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", "Your account has no verified email address, which "
                     + domain + " needs. Verify your email with your identity provider, then try again.");
             return true;
@@ -520,15 +538,18 @@ public final class ServiceSignIn implements OidcCallbackHook {
         if (email.chars().anyMatch(c -> Character.getType(c) == Character.CONTROL)) {
             // It would go to the target as X-PicoTunnel-Email, where a line break would end the header (Netty
             // refuses to write it, so each request of the session would fail) and a tab or NUL would change it.
-            LOG.info("single sign-on to service {} refused: the email of subject {} contains a control character",
-                    serviceId, claims.getSubject());
+            refused(serviceId, SignInRefusal.CONTROL_CHARACTER, false, "single sign-on to service "
+                    + LogValues.escape(serviceId) + " refused: the email of subject "
+                    + LogValues.escape(claims.getSubject()) + " contains a control character");
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", "The email address your identity provider sent contains"
                     + " a control character (such as a line break), which no email address has. Correct it at your"
                     + " identity provider, then try again.");
             return true;
         }
         if (!allowed(target.get().auth(), email, groups)) {
-            LOG.info("single sign-on to service {} refused: {} is not on its allow list", serviceId, email);
+            refused(serviceId, SignInRefusal.NOT_ALLOWED, false, "single sign-on to service "
+                    + LogValues.escape(serviceId) + " refused: " + LogValues.escape(email)
+                    + " is not on its allow list");
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", email + " is not allowed to open " + domain
                     + ". Ask the owner of this service to add you.");
             return true;
@@ -660,6 +681,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 values.remove();
             }
         }
+    }
+
+    /** {@code message}: its values from the provider and the request already escaped ({@link LogValues#escape}). */
+    private void refused(String serviceId, SignInRefusal cause, boolean warn, String message) {
+        refusals.refused(new RefusalKey(serviceId, cause), warn, message);
     }
 
     private static void page(Context ctx, HttpStatus status, String title, String message) {

@@ -8,6 +8,8 @@ import io.javalin.http.HttpStatus;
 import io.netty.util.NetUtil;
 import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.net.ForwardedProto;
+import io.picotunnel.server.net.KeyedRefusalLog;
+import io.picotunnel.server.net.LogValues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,6 +81,8 @@ public final class ManagementAuth {
     private final RequestOrigin origin;
     private final UnaryOperator<String> tunnelServer;
     private final FailedLogins failures;
+    /** Refused OIDC sign-ins: at most one line a minute per {@link SignInRefusal}, with the count of the others. */
+    private final KeyedRefusalLog refusals = new KeyedRefusalLog(log);
     private final List<OidcCallbackHook> callbackHooks = new CopyOnWriteArrayList<>();
     private final Set<String> anonymousPaths = new java.util.concurrent.CopyOnWriteArraySet<>();
 
@@ -295,7 +299,7 @@ public final class ManagementAuth {
             ctx.header("Cache-Control", "no-store");
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
-            log.warn("OIDC sign-in could not start: {}", e.withCause());
+            refusals.refused(SignInRefusal.COULD_NOT_START, true, "OIDC sign-in could not start: " + e.withCause());
             failSignIn(ctx, e.getMessage());
         }
     }
@@ -309,7 +313,8 @@ public final class ManagementAuth {
         PendingLogins.Result<String> taken = pending.take(ctx.queryParam("state"), ctx.cookie(named(ctx, SIGN_IN_COOKIE)));
         Optional<PendingLogins.Pending<String>> started = taken.pending();
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
-            log.warn("OIDC sign-in refused: the callback from {} carries a sign-in started by another browser", clientAddress(ctx));
+            refusals.refused(SignInRefusal.OTHER_BROWSER, true, "OIDC sign-in refused: the callback from "
+                    + LogValues.escape(clientAddress(ctx)) + " carries a sign-in started by another browser");
             failSignIn(ctx, "This sign-in was not started in this browser (or the browser blocked its cookie). Please sign in again here.");
             return;
         }
@@ -327,7 +332,8 @@ public final class ManagementAuth {
             OidcProvider.SignedIn signedIn = oidc.finish(code, started.get().nonce(), started.get().codeVerifier());
             Optional<String> user = allowList.admit(signedIn.claims());
             if (user.isEmpty()) {
-                log.info("OIDC sign-in refused: subject {} is not on the allow list", signedIn.claims().getSubject());
+                refusals.refused(SignInRefusal.NOT_ALLOWED, false, "OIDC sign-in refused: subject "
+                        + LogValues.escape(signedIn.claims().getSubject()) + " is not on the allow list");
                 failSignIn(ctx, "Your account is not allowed to manage this server. Ask its administrator to add you.");
                 return;
             }
@@ -335,8 +341,9 @@ public final class ManagementAuth {
                 // The session's user goes to the log, the audit log and the UI, where a line break would start a
                 // line of its own (a forged log entry) and a NUL or tab would change the name shown.
                 boolean isEmail = user.get().equals(signedIn.claims().getStringClaim("email"));
-                log.info("OIDC sign-in refused: the {} of subject {} contains a control character",
-                        isEmail ? "email" : "user name", signedIn.claims().getSubject());
+                refusals.refused(SignInRefusal.CONTROL_CHARACTER, false, "OIDC sign-in refused: the "
+                        + (isEmail ? "email" : "user name") + " of subject "
+                        + LogValues.escape(signedIn.claims().getSubject()) + " contains a control character");
                 failSignIn(ctx, "The " + (isEmail ? "email address" : "user name") + " your identity provider sent"
                         + " contains a control character (such as a line break), which no "
                         + (isEmail ? "email address" : "user name") + " has. Correct it at your identity provider,"
@@ -347,7 +354,8 @@ public final class ManagementAuth {
             log.info("signed in through OIDC: {}", user.get());
             ctx.redirect(started.get().destination(), HttpStatus.SEE_OTHER);
         } catch (SignInRejectedException e) {
-            log.warn("OIDC sign-in rejected: {}{}", e.getMessage(), e.getCause() == null ? "" : " (" + describe(e.getCause()) + ")");
+            refusals.refused(SignInRefusal.of(e), true, "OIDC sign-in rejected: " + e.getMessage()
+                    + (e.getCause() == null ? "" : " (" + describe(e.getCause()) + ")"));
             failSignIn(ctx, e.getMessage());
         }
     }

@@ -232,6 +232,34 @@ class OidcSignInTest {
         assertThat(browser.get(server.url("/auth/session")).body()).contains("\"user\":\"alice@example.com\"");
     }
 
+    /**
+     * A script can repeat a refused sign-in as fast as the provider answers: each cause is logged once a minute (with
+     * the count of the others in the next line), one cause's flood does not hide another's, and no code is logged.
+     */
+    @Test
+    void aScriptRepeatingRefusedSignInsIsLoggedOnceAMinutePerCauseWithoutItsCodes() throws Exception {
+        try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
+                ch.qos.logback.classic.Level.INFO)) {
+            for (int i = 0; i < 4; i++) {
+                nextUser("mallory", Map.of("email", "mallory@example.com"), List.of(CLIENT_ID), 3600);
+                assertThat(signInError(browser.get(throughProvider()))).contains("not allowed");
+            }
+            for (int i = 0; i < 4; i++) {
+                // the state of a sign-in this browser started, with a code the provider never gave for it
+                nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID),
+                        3600);
+                String forged = throughProvider().replaceAll("code=[^&]+", "code=stolen-code-" + i);
+                assertThat(signInError(browser.get(forged))).doesNotContain("stolen");
+                assertThat(browser.sessionCookie).isNull();
+            }
+
+            assertThat(log.messages(ch.qos.logback.classic.Level.INFO)).filteredOn(m -> m.contains("refused"))
+                    .containsExactly("OIDC sign-in refused: subject mallory is not on the allow list");
+            assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString()
+                    .startsWith("OIDC sign-in rejected: ").doesNotContain("stolen-code");
+        }
+    }
+
     @Test
     void aCallbackStartedInAnotherBrowserIsRejected() throws Exception {
         // login CSRF: the attacker signs in as themself up to the callback, then makes the victim's browser open it

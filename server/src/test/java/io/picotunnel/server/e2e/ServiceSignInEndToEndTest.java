@@ -782,6 +782,30 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void refusedSignInsAreLoggedOnceAMinutePerServiceSoAFloodAtOneHidesNoOtherServicesRefusal() throws Exception {
+        start();
+        String root = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String other = service("/other", target("other"),
+                ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        try (LogCapture log = new LogCapture("io.picotunnel.server.access.ServiceSignIn", Level.INFO)) {
+            for (String path : List.of("/", "/", "/", "/other")) {
+                Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), path);
+                assertThat(first.status()).as(first.toString()).isEqualTo(302);
+                nextUser("mallory", "mallory@example.com", "mallory");
+
+                HttpResponse<String> refused = get(throughProvider(first.header("Location")));
+
+                assertThat(refused.statusCode()).as(refused.body()).isEqualTo(403);
+                assertThat(refused.body()).contains("is not allowed to open");
+            }
+
+            assertThat(log.messages(Level.INFO)).filteredOn(m -> m.contains("refused")).containsExactly(
+                    "single sign-on to service " + root + " refused: mallory@example.com is not on its allow list",
+                    "single sign-on to service " + other + " refused: mallory@example.com is not on its allow list");
+        }
+    }
+
+    @Test
     void aSignInFinishesOnlyInTheBrowserThatStartedIt() throws Exception {
         start();
         RecordingTarget secret = target("secret");
