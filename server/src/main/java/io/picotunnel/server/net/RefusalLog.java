@@ -4,6 +4,7 @@ import io.picotunnel.protocol.config.Durations;
 import org.slf4j.Logger;
 
 import java.time.Duration;
+import java.util.function.Supplier;
 
 /**
  * Logs refusals that come in floods (connections over a limit, handshakes for unknown names) at most once per
@@ -35,6 +36,11 @@ public final class RefusalLog {
      * {@code message} must already be safe to log ({@link LogValues#escape}).
      */
     public void refused(boolean warn, String message) {
+        refused(warn, message, () -> "");
+    }
+
+    /** As {@link #refused(boolean, String)}; a line written ends with {@code more}, asked only then. */
+    void refused(boolean warn, String message, Supplier<String> more) {
         long skipped;
         synchronized (this) {
             long now = System.nanoTime();
@@ -50,10 +56,16 @@ public final class RefusalLog {
         String line = skipped == 0 ? message
                 : message + " (" + skipped + " more like this not logged since the last such line; at most one line per "
                 + Durations.format(Duration.ofNanos(intervalNanos)) + ")";
+        line += more.get();
         if (warn) {
             log.warn(line);
         } else {
             log.info(line);
         }
+    }
+
+    /** Refusals counted since the last line, not logged yet. */
+    synchronized long unlogged() {
+        return unlogged;
     }
 }
