@@ -149,6 +149,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     private void startComponents(List<ServiceListener> extraListeners) {
+        config.asciiHosts().forEach(log::info);
         running(DataDirectoryLock.acquire(DataDirectory.prepare(config.dataDir())));
         // Under the lock: a restore running now would have refused this start, so any copy of one is left over.
         Restore.removeUnfinished(config.dataDir().toAbsolutePath());

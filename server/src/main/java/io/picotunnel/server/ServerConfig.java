@@ -15,6 +15,7 @@ import io.picotunnel.server.monitor.MonitorSettings;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.Hostnames;
 import io.picotunnel.server.net.PortRanges;
+import io.picotunnel.server.net.UrlHosts;
 
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -34,6 +35,8 @@ import java.util.Objects;
  * The server's settings, immutable and validated. Built by {@link #load} from flags and {@code PICOTUNNEL_*}
  * environment variables (a flag wins, then the variable, then the {@link Setting} default). Optional groups
  * ({@link #domain}, {@link #adminToken}, {@link #oidc}, {@link #tlsFiles}) are null when not configured.
+ * {@code asciiHosts}: for the start-up log, a sentence for each URL setting whose host, beyond ASCII, is used in its
+ * ASCII form.
  */
 public record ServerConfig(
         Path dataDir,
@@ -58,7 +61,8 @@ public record ServerConfig(
         boolean proxyProtocol,
         String imagePrefix,
         MonitorSettings monitoring,
-        PublicPorts publicPorts) {
+        PublicPorts publicPorts,
+        List<String> asciiHosts) {
 
     public static final String LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -130,6 +134,7 @@ public record ServerConfig(
         trustedProxies = List.copyOf(trustedProxies);
         Objects.requireNonNull(monitoring, "monitoring");
         Objects.requireNonNull(publicPorts, "publicPorts");
+        asciiHosts = List.copyOf(asciiHosts);
     }
 
     /**
@@ -220,6 +225,7 @@ public record ServerConfig(
     private static final class Parser {
 
         private final SettingValues<Setting> values;
+        private final List<String> asciiHosts = new ArrayList<>();
 
         Parser(SettingValues<Setting> values) {
             this.values = values;
@@ -251,7 +257,8 @@ public record ServerConfig(
                     imagePrefix(),
                     monitoring(),
                     new PublicPorts(port(Setting.PUBLIC_HTTP_PORT), port(Setting.PUBLIC_HTTPS_PORT),
-                            port(Setting.PUBLIC_TUNNEL_PORT)));
+                            port(Setting.PUBLIC_TUNNEL_PORT)),
+                    asciiHosts);
         }
 
         /** A port from 1 to 65535, or 0 when unset. */
@@ -332,11 +339,23 @@ public record ServerConfig(
         private MonitorSettings monitoring() {
             List<URI> webhooks = new ArrayList<>();
             for (String url : list(Setting.WEBHOOK_URL, false)) {
+                String entry = "entry " + (webhooks.size() + 1);
+                String ascii;
                 try {
-                    URI uri = new URI(url);
+                    ascii = UrlHosts.ascii(url);
+                } catch (IllegalArgumentException e) {
+                    // Its host only: the rest of the URL may hold a secret.
+                    throw invalid(Setting.WEBHOOK_URL, entry + ": " + e.getMessage());
+                }
+                try {
+                    URI uri = new URI(ascii);
                     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
                     boolean port = uri.getPort() == -1 || uri.getPort() >= 1 && uri.getPort() <= 65535;
                     if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null && port) {
+                        if (!ascii.equals(url)) {
+                            asciiHosts.add(Setting.WEBHOOK_URL.displayName() + ", " + entry
+                                    + ": its host is used in its ASCII form, " + uri.getHost());
+                        }
                         webhooks.add(uri);
                         continue;
                     }
@@ -344,7 +363,7 @@ public record ServerConfig(
                     // reported below
                 }
                 // The URL may hold a secret (Slack and Discord put one in the path): name only its position.
-                throw invalid(Setting.WEBHOOK_URL, "entry " + (webhooks.size() + 1)
+                throw invalid(Setting.WEBHOOK_URL, entry
                         + " is not an http(s) URL (with a port from 1 to 65535, if any)");
             }
             int alertAfter = values.count(Setting.ALERT_AFTER, 1, MonitorSettings.MAX_ALERT_AFTER);
@@ -471,10 +490,21 @@ public record ServerConfig(
             if (value == null) {
                 return null;
             }
+            String ascii;
             try {
-                URI uri = new URI(value);
+                ascii = UrlHosts.ascii(value);
+            } catch (IllegalArgumentException e) {
+                throw invalid(setting, "'" + value + "': " + e.getMessage());
+            }
+            try {
+                URI uri = new URI(ascii);
                 String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
                 if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null) {
+                    if (!ascii.equals(value)) {
+                        asciiHosts.add(setting.displayName() + ": " + value + " is used as " + ascii
+                                + " (its host in ASCII, as browsers send it)" + (setting == Setting.OIDC_ISSUER
+                                ? "; the provider's issuer (iss) must be that form" : ""));
+                    }
                     return uri;
                 }
             } catch (URISyntaxException e) {

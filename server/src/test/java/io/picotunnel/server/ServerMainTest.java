@@ -171,6 +171,17 @@ class ServerMainTest {
         }
     }
 
+    @Test
+    void aUrlSettingWhoseHostIsBeyondAsciiStartsWithItsXnFormInTheLog() {
+        try (LogCapture logged = new LogCapture("io.picotunnel", null)) {
+            Run run = run(Map.of("PICOTUNNEL_WEBHOOK_URL", "http://hooks.b\u00fccher.invalid/T0KEN"), server -> { },
+                    loopback().toArray(String[]::new));
+            assertThat(run.exitCode()).as(run.err()).isZero();
+            assertThat(logged.messages(Level.INFO)).contains("--webhook-url (PICOTUNNEL_WEBHOOK_URL), entry 1: its host"
+                    + " is used in its ASCII form, hooks.xn--bcher-kva.invalid");
+        }
+    }
+
     /** docker run --env-file keeps the quotes of PICOTUNNEL_ADMIN_TOKEN="...": signing in with what is inside got 401. */
     @Test
     void anAdminTokenInQuotesFromTheEnvironmentIsUsedWithoutThemWithAWarningThatDoesNotShowIt() {

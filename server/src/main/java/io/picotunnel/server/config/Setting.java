@@ -23,7 +23,8 @@ public enum Setting implements DeclaredSetting {
     ADMIN_TOKEN("--admin-token", "TOKEN", null,
             "Admin token for the API (prefer the environment variable); generated into <data>/admin-token when unset."),
     AUTH("--auth", "MODE", "token", "API authentication: 'token' (default) or 'none' (no authentication at all; unsafe)."),
-    OIDC_ISSUER("--oidc-issuer", "URL", null, "OIDC issuer URL for sign-in to the web UI."),
+    OIDC_ISSUER("--oidc-issuer", "URL", null, "OIDC issuer URL for sign-in to the web UI (a host beyond ASCII is used"
+            + " in its xn-- form, which the provider's issuer must then be)."),
     OIDC_CLIENT_ID("--oidc-client-id", "ID", null, "OIDC client id."),
     OIDC_CLIENT_SECRET("--oidc-client-secret", "SECRET", null, "OIDC client secret (prefer the environment variable)."),
     OIDC_REDIRECT_URL("--oidc-redirect-url", "URL", null, "OIDC redirect URL, e.g. https://tunnel.example.com/auth/callback."),

@@ -154,6 +154,52 @@ class ServerConfigTest {
     }
 
     @Test
+    void urlSettingsWithAHostBeyondAsciiUseItsXnFormAndTheStartUpLogSaysSo() {
+        ServerConfig config = load(Map.of(), Map.of(
+                "PICOTUNNEL_OIDC_ISSUER", "https://Anmeldung.B\u00fccher.example/realms/main",
+                "PICOTUNNEL_OIDC_CLIENT_ID", "picotunnel",
+                "PICOTUNNEL_OIDC_REDIRECT_URL", "https://tunnel.b\u00fccher.example:8443/auth/callback",
+                "PICOTUNNEL_OIDC_ALLOW_ALL", "true",
+                "PICOTUNNEL_ACME_DIRECTORY", "https://ca.stra\u00dfe.example/directory",
+                "PICOTUNNEL_WEBHOOK_URL", "https://hooks.example.com/a, https://user:secret@b\u00fccher.example/T0KEN"));
+
+        assertThat(config.oidc().issuer()).isEqualTo(URI.create("https://Anmeldung.xn--bcher-kva.example/realms/main"));
+        assertThat(config.oidc().redirectUrl()).isEqualTo(URI.create("https://tunnel.xn--bcher-kva.example:8443/auth/callback"));
+        assertThat(config.acme().directory()).isEqualTo(URI.create("https://ca.xn--strae-oqa.example/directory"));
+        assertThat(config.monitoring().webhookUrls()).containsExactly(URI.create("https://hooks.example.com/a"),
+                URI.create("https://user:secret@xn--bcher-kva.example/T0KEN"));
+        assertThat(config.asciiHosts()).containsExactly(
+                "--oidc-issuer (PICOTUNNEL_OIDC_ISSUER): https://Anmeldung.B\u00fccher.example/realms/main is used as"
+                        + " https://Anmeldung.xn--bcher-kva.example/realms/main (its host in ASCII, as browsers send it);"
+                        + " the provider's issuer (iss) must be that form",
+                "--oidc-redirect-url (PICOTUNNEL_OIDC_REDIRECT_URL): https://tunnel.b\u00fccher.example:8443/auth/callback"
+                        + " is used as https://tunnel.xn--bcher-kva.example:8443/auth/callback (its host in ASCII, as"
+                        + " browsers send it)",
+                "--acme-directory (PICOTUNNEL_ACME_DIRECTORY): https://ca.stra\u00dfe.example/directory is used as"
+                        + " https://ca.xn--strae-oqa.example/directory (its host in ASCII, as browsers send it)",
+                "--webhook-url (PICOTUNNEL_WEBHOOK_URL), entry 2: its host is used in its ASCII form,"
+                        + " xn--bcher-kva.example");
+        assertThat(load(Map.of(), Map.of()).asciiHosts()).isEmpty();
+    }
+
+    @Test
+    void aUrlSettingWhoseHostCannotBeConvertedNamesTheSettingAndTheCharacter() {
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_DIRECTORY", "https://ca.\u1e9e.example/dir")))
+                .hasMessage("Invalid --acme-directory (PICOTUNNEL_ACME_DIRECTORY): 'https://ca.\u1e9e.example/dir': its"
+                        + " host 'ca.\u1e9e.example' cannot be converted to its ASCII (xn--) form: it has '\u1e9e'"
+                        + " (U+1E9E LATIN CAPITAL LETTER SHARP S), which PicoTunnel cannot convert; give the host in its"
+                        + " xn-- form.");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_OIDC_ISSUER", "https://b\u00fc_cher.example")))
+                .hasMessageStartingWith("Invalid --oidc-issuer (PICOTUNNEL_OIDC_ISSUER): 'https://b\u00fc_cher.example':"
+                        + " its host 'b\u00fc_cher.example' cannot be converted").hasMessageContaining("it has '_' (U+005F LOW LINE)");
+        // The rest of a webhook's URL may hold a secret: only its host is named.
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_WEBHOOK_URL", "https://b\u00fc cher.example/T0KEN")))
+                .hasMessageStartingWith("Invalid --webhook-url (PICOTUNNEL_WEBHOOK_URL): entry 1: its host"
+                        + " 'b\u00fc cher.example' cannot be converted").hasMessageContaining("it has U+0020 SPACE")
+                .hasMessageNotContaining("T0KEN");
+    }
+
+    @Test
     void badValuesGiveOneSentenceNamingTheSetting() {
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TUNNEL_ADDR", ":70000")))
                 .hasMessage("Invalid --tunnel-addr (PICOTUNNEL_TUNNEL_ADDR): port 70000 is out of range (0-65535).");
@@ -364,7 +410,7 @@ class ServerConfigTest {
         return new ServerConfig(c.dataDir(), c.listenAddr(), c.tunnelAddr(), c.httpAddr(), c.httpsAddr(), c.domain(),
                 adminToken, c.authMode(), c.oidc(), c.acme(), c.tlsFiles(), c.proxyTimeout(), c.keepaliveTimeout(),
                 c.sendTimeout(), c.upstreamKeepalive(), c.shutdownGrace(), c.tunnels(), c.limits(), c.trustedProxies(),
-                c.proxyProtocol(), c.imagePrefix(), c.monitoring(), c.publicPorts());
+                c.proxyProtocol(), c.imagePrefix(), c.monitoring(), c.publicPorts(), c.asciiHosts());
     }
 
     @Test

@@ -1,0 +1,88 @@
+package io.picotunnel.server.net;
+
+import io.picotunnel.protocol.idna.Idna;
+
+import java.util.Locale;
+
+/**
+ * A URL whose host is beyond ASCII ({@code https://bücher.example/}) with that host in its ASCII form
+ * ({@code https://xn--bcher-kva.example/}), as browsers and Go's net/http send it: the one form DNS, TLS (SNI and
+ * certificates) and {@link java.net.URI} take. Only the labels beyond ASCII change (in lower case, as IDNA gives
+ * them): the rest of the URL, and a URL whose host is all ASCII, stay as given (an OIDC issuer must match the
+ * provider's {@code iss} to the letter).
+ */
+public final class UrlHosts {
+
+    private UrlHosts() {
+    }
+
+    /**
+     * {@code url} with its host in ASCII; throws with a sentence naming the host and, where one can be named, the
+     * character no host name may have.
+     */
+    public static String ascii(String url) {
+        int scheme = url.indexOf("://");
+        if (scheme < 0 || url.chars().allMatch(c -> c < 128)) {
+            return url;
+        }
+        int start = scheme + 3;
+        int end = start;
+        while (end < url.length() && "/?#".indexOf(url.charAt(end)) < 0) {
+            end++;
+        }
+        int at = url.lastIndexOf('@', end - 1);
+        if (at >= start) {
+            start = at + 1;
+        }
+        if (start < end && url.charAt(start) == '[') {
+            return url; // an IPv6 literal: nothing to convert
+        }
+        int colon = url.lastIndexOf(':', end - 1);
+        int hostEnd = colon >= start ? colon : end;
+        String host = url.substring(start, hostEnd);
+        if (host.chars().allMatch(c -> c < 128)) {
+            return url;
+        }
+        String ascii;
+        try {
+            ascii = Idna.toAscii(host);
+        } catch (IllegalArgumentException e) {
+            throw refused(host, e.getMessage());
+        }
+        if (!Hostnames.isHostname(ascii)) {
+            throw refused(host, "it is not a valid host name such as tunnel.example.com");
+        }
+        return url.substring(0, start) + ascii + url.substring(hostEnd);
+    }
+
+    private static IllegalArgumentException refused(String host, String why) {
+        String character = refusedCharacter(host);
+        return new IllegalArgumentException("its host '" + LogValues.escape(host)
+                + "' cannot be converted to its ASCII (xn--) form: " + (character == null ? why : "it has "
+                + character + ", which PicoTunnel cannot convert; give the host in its xn-- form"));
+    }
+
+    /** The first character of {@code host} no host name may have, for a user (with its Unicode name); else null. */
+    static String refusedCharacter(String host) {
+        for (int i = 0; i < host.length(); i += Character.charCount(host.codePointAt(i))) {
+            int c = host.codePointAt(i);
+            boolean taken;
+            if (c < 128) {
+                taken = c == '.' || c == '-' || Character.isLetterOrDigit(c);
+            } else {
+                try {
+                    taken = Hostnames.isHostname(Idna.toAscii("a" + Character.toString(c)));
+                } catch (IllegalArgumentException e) {
+                    taken = false;
+                }
+            }
+            if (!taken) {
+                String code = String.format(Locale.ROOT, "U+%04X", c)
+                        + (Character.getName(c) == null ? "" : " " + Character.getName(c));
+                boolean visible = !Character.isISOControl(c) && !Character.isWhitespace(c) && !Character.isSpaceChar(c);
+                return visible ? "'" + Character.toString(c) + "' (" + code + ")" : code;
+            }
+        }
+        return null;
+    }
+}
