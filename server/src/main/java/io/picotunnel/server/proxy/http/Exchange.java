@@ -577,12 +577,23 @@ final class Exchange {
 
     /**
      * Writes to the stream, flushed by {@link #flushUpstream}; the public side is read again once this write is done
-     * (and the stream writable).
+     * (and the stream writable). Once the request went whole ({@link #requestDone}) the public side is read again when
+     * the response is done ({@link PublicSide#responded}), not when a write is: no task is queued for it then. That
+     * spares a GET two tasks that found nothing to do (its head's write completes after its end was written).
      */
     private void writeUpstream(HttpObject msg) {
         lastUpstreamWrite = upstream.write(msg);
         upstreamFlushPending = true;
-        lastUpstreamWrite.addListener(f -> ctx.executor().execute(this::readPublicIfCurrent));
+        if (msg instanceof LastHttpContent) {
+            return;
+        }
+        lastUpstreamWrite.addListener(f -> {
+            EventExecutor loop = ctx.executor();
+            // requestDone only ever turns true, and is read here only on its own loop.
+            if (!loop.inEventLoop() || !requestDone) {
+                loop.execute(this::readPublicIfCurrent);
+            }
+        });
     }
 
     /** Sends what {@link #writeUpstream} wrote: called once the public side's messages at hand are handed over. */
