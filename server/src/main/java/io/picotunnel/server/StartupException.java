@@ -33,14 +33,20 @@ public final class StartupException extends RuntimeException {
 
     /**
      * A listener of {@code setting} could not bind {@code address}; {@code failure} is what the bind threw
-     * ({@link BindFailures} tells a port in use and a port not permitted, with either transport; a
-     * {@link BindException} anywhere in its causes gives any other reason, such as an unknown address).
+     * ({@link BindFailures} tells a host name that does not resolve, a port in use and a port not permitted, with
+     * either transport; a {@link BindException} anywhere in its causes gives any other reason, such as an address of
+     * another machine).
      */
     public static StartupException cannotBind(Setting setting, HostPort address, Throwable failure) {
         String how = " with " + setting.flag() + " or " + setting.envVar();
         BindException bind = findBindException(failure);
         String reason = bind == null || bind.getMessage() == null ? String.valueOf(failure.getMessage())
                 : bind.getMessage().toLowerCase(Locale.ROOT);
+        if (BindFailures.unresolved(failure)) {
+            return new StartupException("Cannot listen on " + address + " (" + setting.flag() + "): the host name "
+                    + address.host() + " does not resolve to an address; give an address of this machine (127.0.0.1, or"
+                    + " leave the host out, :" + address.port() + ", for every interface)" + how + ".", failure);
+        }
         if (BindFailures.inUse(failure)) {
             return new StartupException("Port " + address.port() + " is already in use (" + setting.flag() + " " + address
                     + "); stop the program using it or choose another address" + how + ".", failure);

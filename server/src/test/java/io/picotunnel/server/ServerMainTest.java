@@ -233,6 +233,24 @@ class ServerMainTest {
     }
 
     /**
+     * A listener's host name that does not resolve (a typo such as {@code locahost:8080}) said "null" (tunnel, HTTP,
+     * HTTPS) or, for the API, Javalin's "Port already in use", which sent the operator looking for another program.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"--listen-addr", "--tunnel-addr", "--http-addr", "--https-addr"})
+    void aListenerHostNameThatDoesNotResolveIsOneSentenceSayingSo(String flag) {
+        List<String> args = loopback(flag, "nowhere.invalid:0");
+
+        Run run = run(args.toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(run.err().strip()).startsWith("Cannot listen on nowhere.invalid:0 (" + flag + "): the host name"
+                + " nowhere.invalid does not resolve to an address; give an address of this machine (127.0.0.1, or"
+                + " leave the host out, :0, for every interface)").doesNotContain("null").doesNotContain("in use");
+        assertOneSentence(run.err());
+    }
+
+    /**
      * A TLS key (PICOTUNNEL_TLS_KEY) that is damaged, encrypted or a certificate is one sentence naming it, not
      * BouncyCastle's unchecked exceptions with a stack trace.
      */

@@ -3,6 +3,7 @@ package io.picotunnel.server.net;
 import io.netty.channel.unix.Errors;
 
 import java.net.BindException;
+import java.nio.channels.UnresolvedAddressException;
 import java.util.Locale;
 
 /**
@@ -29,6 +30,21 @@ public final class BindFailures {
      */
     public static boolean notPermitted(Throwable failure) {
         return says(failure, EACCES, "permission denied");
+    }
+
+    /**
+     * Whether {@code failure}, or one of its causes, says the host name to bind did not resolve. NIO throws an
+     * {@link UnresolvedAddressException} without a message; Jetty, under the API's listener, has it among the causes of
+     * its own "Failed to bind", which Javalin words as a port in use.
+     */
+    public static boolean unresolved(Throwable failure) {
+        int depth = 0;
+        for (Throwable cause = failure; cause != null && depth < 8; cause = cause.getCause(), depth++) {
+            if (cause instanceof UnresolvedAddressException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
