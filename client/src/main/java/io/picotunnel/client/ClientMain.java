@@ -42,7 +42,7 @@ import java.util.concurrent.TimeUnit;
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
-            "0:stopped by SIGTERM or Ctrl-C, after open streams finished or the grace period ended",
+            "0:stopped by SIGTERM or Ctrl-C, after open streams finished, the grace period ended or a second signal",
             "1:unexpected error, or the stop did not finish",
             "2:invalid flags or settings",
             "3:the server rejected the token (HTTP 401); reconnecting would not help"
@@ -123,6 +123,7 @@ public final class ClientMain implements Callable<Integer> {
         TunnelClient client = new TunnelClient(config);
         Thread hook = new Thread(() -> stopOnSignal(client, config, log), "picotunnel-client-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        StopSignals.install(client::stopNow, log);
         client.start();
         try {
             return exitCode(client.terminated(), log);

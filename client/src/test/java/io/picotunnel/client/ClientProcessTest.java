@@ -97,6 +97,36 @@ class ClientProcessTest {
         assertThat(Files.readString(output)).contains("shutdown requested", "stopped");
     }
 
+    /**
+     * A second Ctrl-C while open streams finish resets them and exits at once, as cloudflared's and docker compose's
+     * do. The JVM ignored every signal after the first while the stop ran: the user waited out the grace period
+     * (here five minutes) or reached for SIGKILL.
+     */
+    @Test
+    void aSecondCtrlCResetsTheOpenStreamsAndExitsWithoutWaitingOutTheGracePeriod() throws Exception {
+        held = TcpTarget.heldUntilReleased(2000);
+        server = GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN);
+        process = startClient(Map.of(), "--server", "ws://" + server.awaitListening(), "--shutdown-grace", "5m");
+        server.awaitLine("CONNECTED");
+        server.send("OPEN open 3000 " + held.address() + " recvfirst");
+        await().atMost(Duration.ofSeconds(30)).until(() -> held.accepted() == 1);
+
+        signal("INT");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(output).contains("stopping: no new streams"));
+        signal("INT");
+
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).as(Files.readString(output)).isTrue();
+        assertThat(process.exitValue()).as(Files.readString(output)).isZero();
+        assertThat(server.awaitResult("open").end()).matches("reset|error:.*");
+        assertThat(Files.readString(output)).contains("second signal: resetting the open streams now", "stopped");
+    }
+
+    private void signal(String name) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start();
+        assertThat(kill.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(kill.exitValue()).isZero();
+    }
+
     @Test
     void jsonLogFormatWritesOneJsonObjectPerLine() throws Exception {
         server = GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN);

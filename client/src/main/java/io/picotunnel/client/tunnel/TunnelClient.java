@@ -93,6 +93,8 @@ public final class TunnelClient implements AutoCloseable {
     private Future<Channel> pendingConnect;
     private ScheduledFuture<?> pendingReconnect;
     private boolean stopping;
+    /** When a stop resets the streams still open ({@link System#nanoTime}); {@link #stopNow} brings it forward. */
+    private long drainDeadline;
 
     public TunnelClient(ClientConfig config) {
         this(config, config.limits().yamux(), new Backoff());
@@ -246,6 +248,23 @@ public final class TunnelClient implements AutoCloseable {
         return terminated.handle((v, e) -> null);
     }
 
+    /**
+     * Ends the grace period of a stop at once (or stops with none): the streams still open are reset as at its end, and
+     * the future of {@link #stop} completes once the connection is closed. For a second Ctrl-C.
+     */
+    public void stopNow() {
+        if (loop.isShuttingDown()) {
+            return;
+        }
+        loop.execute(() -> {
+            if (stopping) {
+                drainDeadline = System.nanoTime();
+            } else {
+                beginStop(Duration.ZERO);
+            }
+        });
+    }
+
     @Override
     public void close() {
         stop().orTimeout(config.shutdownGrace().toSeconds() + 10, TimeUnit.SECONDS).join();
@@ -396,34 +415,34 @@ public final class TunnelClient implements AutoCloseable {
         }
         LOG.info("stopping: no new streams, waiting up to {} for {} open stream(s)", Durations.format(grace),
                 countStreams());
-        long deadline = System.nanoTime() + grace.toNanos();
+        drainDeadline = System.nanoTime() + grace.toNanos();
         for (Channel ch : open) {
             YamuxSession session = YamuxSession.of(ch);
             if (session == null) {
                 ch.close();
             } else {
                 session.goAway(GoAwayCode.NORMAL);
-                drain(ch, session, deadline);
+                drain(ch, session);
             }
         }
     }
 
     /**
-     * Closes {@code ch} once its streams ended, or at {@code deadline}: the streams still open then are reset with
+     * Closes {@code ch} once its streams ended, or at the drain deadline: the streams still open then are reset with
      * {@link ResetReason#CLIENT_STOPPING}, so that the server can tell their visitors the client stopped (a close
      * alone would end them without a reason), and the connection closes once those resets are written.
      */
-    private void drain(Channel ch, YamuxSession session, long deadline) {
+    private void drain(Channel ch, YamuxSession session) {
         if (!ch.isActive() || session.activeStreams() == 0) {
             ch.close();
             return;
         }
-        if (System.nanoTime() >= deadline) {
+        if (System.nanoTime() - drainDeadline >= 0) {
             LOG.warn("grace period over, resetting {} open stream(s)", session.activeStreams());
             session.resetStreams(ResetReason.CLIENT_STOPPING).addListener(f -> ch.close());
             return;
         }
-        loop.schedule(() -> drain(ch, session, deadline), DRAIN_POLL.toMillis(), TimeUnit.MILLISECONDS);
+        loop.schedule(() -> drain(ch, session), DRAIN_POLL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void finishStop() {
