@@ -9,6 +9,7 @@ import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingOptions;
+import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.protocol.config.UsageErrors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -98,7 +98,8 @@ public final class PicoTunnelServer implements AutoCloseable {
     private TunnelRegistry registry;
     private EventLoopGroup eventLoops;
     private TcpServices tcpServices;
-    private TunnelEndpoint tunnelEndpoint;
+    /** Volatile: {@link #stopNow} reads it on a signal's thread. */
+    private volatile TunnelEndpoint tunnelEndpoint;
     /** The tunnel endpoint's TLS; null while it speaks plain ws only. */
     private volatile TunnelEndpointTls tunnelEndpointTls;
     private String adminToken;
@@ -623,6 +624,17 @@ public final class PicoTunnelServer implements AutoCloseable {
             }
         }
         stop();
+    }
+
+    /**
+     * Cuts the grace period of a {@link #stop(Duration)} under way short: the streams still open are reset now. Not
+     * synchronized: that stop holds the lock while it waits.
+     */
+    public void stopNow() {
+        TunnelEndpoint endpoint = tunnelEndpoint;
+        if (endpoint != null) {
+            endpoint.cutDrainShort();
+        }
     }
 
     /** Stops every component, newest first, at once (open streams are reset). Safe to call more than once. */

@@ -4,6 +4,7 @@ import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingOptions;
+import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.protocol.config.UsageErrors;
 import io.picotunnel.server.config.Setting;
 import org.slf4j.LoggerFactory;
@@ -134,7 +135,7 @@ public final class ServerMain {
     /**
      * Runs until SIGTERM or SIGINT, then stops the server (draining for the grace period). A stop asked for this way
      * is the normal end of a service, so the process exits with 0, not with the signal's 143 or 130: a service
-     * manager (systemd, Docker, Kubernetes) records a clean stop.
+     * manager (systemd, Docker, Kubernetes) records a clean stop. A second signal resets the open streams at once.
      */
     private static void runUntilShutdown(PicoTunnelServer server) {
         CountDownLatch stopped = new CountDownLatch(1);
@@ -152,6 +153,7 @@ public final class ServerMain {
                 Runtime.getRuntime().halt(code);
             }
         }, "picotunnel-shutdown"));
+        StopSignals.install(server::stopNow, LoggerFactory.getLogger(ServerMain.class));
         try {
             stopped.await();
         } catch (InterruptedException e) {

@@ -72,6 +72,8 @@ public final class TunnelEndpoint implements AutoCloseable {
     private Channel serverChannel;
     /** Set once {@link #drain} began: handshakes still under way are refused with 503 instead of upgraded. */
     private volatile boolean draining;
+    /** Set from a signal's thread while {@link #drain} polls: the streams left are reset now. */
+    private volatile boolean drainCutShort;
     /** Where {@link #start} bound it, kept once it stops listening: a draining shutdown still tells its port. */
     private volatile InetSocketAddress boundAddress;
     /** Whether refusals are answered in plain HTTP: no TLS, or TLS and plain ws by the first bytes. */
@@ -217,11 +219,16 @@ public final class TunnelEndpoint implements AutoCloseable {
         if (open > 0) {
             LOG.info("draining: {} open stream(s) may finish within {}", open, Durations.format(grace));
         }
-        while (open > 0 && System.nanoTime() < deadline) {
+        while (open > 0 && System.nanoTime() < deadline && !drainCutShort) {
             LockSupport.parkNanos(DRAIN_POLL_NANOS);
             open = openStreams(sessions);
         }
         return open;
+    }
+
+    /** Ends a {@link #drain} under way now, as if its grace period were over (a second Ctrl-C). */
+    public void cutDrainShort() {
+        drainCutShort = true;
     }
 
     private static int openStreams(List<YamuxSession> sessions) {

@@ -135,6 +135,40 @@ class ServerShutdownDrainTest {
                 .contains("Grace period of 1.5 s over: resetting 1 open stream(s)");
     }
 
+    /**
+     * A second SIGTERM (or Ctrl-C) while the server drains resets the streams still open and exits at once. The JVM
+     * ignored every signal after the first while the stop ran: `make dev-server` stopped with Ctrl-C waited out the
+     * grace period, however often Ctrl-C was pressed.
+     */
+    @Test
+    void aSecondSigtermResetsTheOpenStreamsWithoutWaitingOutTheGracePeriod() throws Exception {
+        target = new PacedTarget(100_000, 50); // far longer than the test
+        int visitorPort = startServerWithTcpService("5m");
+
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort)) {
+            visitor.setSoTimeout(30_000);
+            InputStream in = visitor.getInputStream();
+            byte[] buffer = new byte[CHUNK];
+            readAtLeast(in, CHUNK, MessageDigest.getInstance("SHA-256"), buffer);
+            server.toHandle().destroy();
+            await("the server drains").atMost(Duration.ofSeconds(30))
+                    .until(() -> String.join("\n", serverOutput).contains("may finish within 5 min"));
+            server.toHandle().destroy();
+
+            long giveUp = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            assertThatThrownBy(() -> {
+                while (in.read(buffer) >= 0 && System.nanoTime() - giveUp < 0) {
+                    // the paced download goes on until the second signal
+                }
+            }).as("a reset within 30 s, never a clean end of data; server output:\n%s",
+                    String.join("\n", serverOutput)).isInstanceOf(SocketException.class);
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).as(String.join("\n", serverOutput)).isTrue();
+            outputReader.join(10_000);
+        }
+        assertThat(server.exitValue()).isZero();
+        assertThat(String.join("\n", serverOutput)).contains("second signal: resetting the open streams now");
+    }
+
     /** Starts the server process, a tunnel with a tcp service to the target, and a client; returns the service's port. */
     private int startServerWithTcpService(String grace) throws Exception {
         ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),

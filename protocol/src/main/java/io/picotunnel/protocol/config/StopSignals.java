@@ -1,4 +1,4 @@
-package io.picotunnel.client;
+package io.picotunnel.protocol.config;
 
 import org.slf4j.Logger;
 
@@ -7,24 +7,24 @@ import java.lang.reflect.Proxy;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Ctrl-C and SIGTERM as people at a terminal expect them (cloudflared, docker compose): the first stops the client
- * gracefully, through the JVM's shutdown and its hook, and a second one cuts the grace period short. The JVM alone
- * ignores every signal after the first while its shutdown hooks run, so the only way out was a SIGKILL.
+ * Ctrl-C and SIGTERM as people at a terminal expect them (cloudflared, docker compose): the first stops the server or
+ * client gracefully, through the JVM's shutdown and its hook, and a second one cuts the grace period short. The JVM
+ * alone ignores every signal after the first while its shutdown hooks run, so the only way out was a SIGKILL.
  *
  * <p>sun.misc.Signal is reached by reflection: javac warns of it as internal API, a warning nothing suppresses, and
  * the build treats warnings as errors. Where it cannot be reached, the JVM's own handling stays.
  */
-final class StopSignals {
+public final class StopSignals {
 
     private StopSignals() {
     }
 
     /** Handles SIGINT and SIGTERM from now on: the first exits the JVM (running its hooks), the next run {@code now}. */
-    static void install(Runnable now, Logger log) {
+    public static void install(Runnable now, Logger log) {
         AtomicInteger received = new AtomicInteger();
         Runnable onSignal = () -> {
             if (received.incrementAndGet() == 1) {
-                System.exit(0); // the shutdown hook stops the client and sets the exit code
+                System.exit(0); // the shutdown hook stops the process and sets its exit code
             } else {
                 log.warn("second signal: resetting the open streams now instead of waiting for the grace period");
                 now.run();
