@@ -619,7 +619,9 @@ public final class PicoTunnelServer implements AutoCloseable {
                 httpProxy.upstreams().close();
             }
             int left = tunnelEndpoint.drain(grace);
-            if (left > 0) {
+            if (left > 0 && tunnelEndpoint.drainWasCutShort()) {
+                log.warn("Stopping now: resetting {} open stream(s)", left);
+            } else if (left > 0) {
                 log.warn("Grace period of {} over: resetting {} open stream(s)", Durations.format(grace), left);
             }
         }

@@ -95,6 +95,7 @@ public final class TunnelClient implements AutoCloseable {
     private boolean stopping;
     /** When a stop resets the streams still open ({@link System#nanoTime}); {@link #stopNow} brings it forward. */
     private long drainDeadline;
+    private boolean stoppingNow;
 
     public TunnelClient(ClientConfig config) {
         this(config, config.limits().yamux(), new Backoff());
@@ -257,6 +258,7 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         loop.execute(() -> {
+            stoppingNow = true;
             if (stopping) {
                 drainDeadline = System.nanoTime();
             } else {
@@ -438,7 +440,8 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         if (System.nanoTime() - drainDeadline >= 0) {
-            LOG.warn("grace period over, resetting {} open stream(s)", session.activeStreams());
+            LOG.warn("{}, resetting {} open stream(s)", stoppingNow ? "stopping now" : "grace period over",
+                    session.activeStreams());
             session.resetStreams(ResetReason.CLIENT_STOPPING).addListener(f -> ch.close());
             return;
         }

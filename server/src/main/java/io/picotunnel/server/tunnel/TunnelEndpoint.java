@@ -231,6 +231,11 @@ public final class TunnelEndpoint implements AutoCloseable {
         drainCutShort = true;
     }
 
+    /** Whether {@link #cutDrainShort} ended the drain before its grace period. */
+    public boolean drainWasCutShort() {
+        return drainCutShort;
+    }
+
     private static int openStreams(List<YamuxSession> sessions) {
         int open = 0;
         for (YamuxSession session : sessions) {

@@ -166,7 +166,8 @@ class ServerShutdownDrainTest {
             outputReader.join(10_000);
         }
         assertThat(server.exitValue()).isZero();
-        assertThat(String.join("\n", serverOutput)).contains("second signal: resetting the open streams now");
+        assertThat(String.join("\n", serverOutput)).contains("second signal: resetting the open streams now",
+                "Stopping now: resetting 1 open stream(s)").doesNotContain("Grace period of 5 min over");
     }
 
     /** Starts the server process, a tunnel with a tcp service to the target, and a client; returns the service's port. */
