@@ -3,6 +3,7 @@ import { api, ApiError, type Check, type Figures, type PicoEvent, type Service, 
 import { formatDate, timeAgo } from '../time';
 import { usePolling } from '../usePolling';
 import { HeartbeatBar } from './HeartbeatBar';
+import { WithHostNames } from './HostName';
 import { serviceAddress } from './ServicesTable';
 
 /** A figure the server does not have is left out; the server being unreachable keeps what is shown (stale, marked). */
@@ -156,7 +157,7 @@ export function MonitoringPanel({ tunnelId, services }: { tunnelId: string; serv
             {data?.events.map((event) => (
               <li key={event.id} className={`event event-${event.type}`}>
                 <time dateTime={event.created_at} title={formatDate(event.created_at)}>{timeAgo(event.created_at)}</time>
-                <span>{event.message}</span>
+                <span><WithHostNames text={event.message} /></span>
               </li>
             ))}
           </ul>

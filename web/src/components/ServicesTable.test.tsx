@@ -88,4 +88,36 @@ describe('ServicesTable', () => {
     expect(rows[1].className).not.toContain('row-failed');
     expect(rows[1].textContent).not.toContain('Not active');
   });
+
+  it('shows a domain and target beyond ASCII in Unicode beside their xn-- form, and links and copies the xn-- form', () => {
+    const info: ServerInfo = {
+      tunnel_server: 'tunnel.example.com:8443', domain: 'tunnel.example.com', public_host: 'tunnel.example.com',
+      http_port: 80, https_port: 443, image_prefix: '', version: '0.1.0',
+    };
+    const list = [
+      httpService({ domain: 'xn--bcher-kva.example', target_addr: 'xn--strae-oqa.lan:3000', cert_status: 'error',
+        cert_error: 'DNS for xn--bcher-kva.example does not point here' }),
+      httpService({ id: '2', domain: 'xn--ggle-55da.example', cert_status: 'valid' }),
+    ] as Service[];
+    render(<ServicesTable services={list} serverInfo={info} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
+    const rows = screen.getAllByRole('row').slice(1);
+
+    // the domain, and the domain within the certificate's error
+    const shown = within(rows[0]).getAllByText('bücher.example');
+    expect(shown.map((name) => name.getAttribute('title'))).toEqual(['xn--bcher-kva.example', 'xn--bcher-kva.example']);
+    expect(within(rows[0]).getByText('xn--bcher-kva.example')).toBeTruthy();
+    const link = within(rows[0]).getByRole('link');
+    expect(link.textContent).toBe('http://bücher.example/');
+    expect(link.getAttribute('href')).toBe('http://xn--bcher-kva.example/');
+    expect(link.getAttribute('title')).toBe('http://xn--bcher-kva.example/');
+    expect(within(rows[0]).getByRole('button', { name: 'Copy address http://xn--bcher-kva.example/' })).toBeTruthy();
+    expect(within(rows[0]).getByRole('button', { name: 'Edit bücher.example' })).toBeTruthy();
+    expect(rows[0].textContent).toContain('DNS for bücher.example does not point here');
+    expect(within(rows[0]).getByText('straße.lan').getAttribute('title')).toBe('xn--strae-oqa.lan');
+
+    // gооgle with two Cyrillic о: could pass for another name, so it stays in the form that shows it is not
+    expect(rows[1].textContent).toContain('xn--ggle-55da.example');
+    expect(rows[1].textContent).not.toContain('g\u043e\u043egle');
+    expect(within(rows[1]).getByRole('link').textContent).toBe('https://xn--ggle-55da.example/');
+  });
 });

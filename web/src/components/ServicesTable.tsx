@@ -1,6 +1,8 @@
 import type { ServerInfo, Service } from '../api';
+import { unicodeHost, unicodeText } from '../idn';
 import { formatDate } from '../time';
 import { CopyButton } from './CopyButton';
+import { HostName, WithHostNames } from './HostName';
 import { EditIcon, TrashIcon } from './Icons';
 
 /** The server's certificate states (cert_status) as shown: label and badge colour. */
@@ -23,16 +25,16 @@ function CertStatus({ service }: { service: Service }) {
       {service.cert_expires_at && (
         <span className="cert-detail">until <time dateTime={service.cert_expires_at}>{formatDate(service.cert_expires_at)}</time></span>
       )}
-      {service.cert_error && <span className="cert-detail cert-error">{service.cert_error}</span>}
+      {service.cert_error && <span className="cert-detail cert-error"><WithHostNames text={service.cert_error} /></span>}
     </span>
   );
 }
 
-/** Where the service is reachable: domain and path for HTTP, the listen address for TCP. */
+/** Where the service is reachable, as people read it: domain (in Unicode) and path for HTTP, the listen address for TCP. */
 export function serviceAddress(service: Service): string {
   if (service.type === 'tcp') return service.listen_addr ?? '';
   const path = service.path_prefix && service.path_prefix !== '/' ? service.path_prefix : '';
-  return `${service.domain ?? ''}${path}`;
+  return `${unicodeHost(service.domain ?? '')}${path}`;
 }
 
 /**
@@ -59,12 +61,15 @@ export function publicAddress(service: Service, info: ServerInfo | null): { text
 function PublicAddress({ service, info }: { service: Service; info: ServerInfo | null }) {
   const address = publicAddress(service, info);
   if (!address) return null;
+  // shown as a browser's address bar shows it; the link and the copy keep the xn-- form, which every tool takes
+  const shown = unicodeText(address.text);
+  const title = shown === address.text ? undefined : address.text;
   return (
     <span className="public-address">
       {address.url ? (
-        <a href={address.url} target="_blank" rel="noreferrer noopener" className="mono">{address.text}</a>
+        <a href={address.url} target="_blank" rel="noreferrer noopener" className="mono" title={title}>{shown}</a>
       ) : (
-        <span className="mono">{address.text}</span>
+        <span className="mono" title={title}>{shown}</span>
       )}
       <CopyButton text={address.text} label={`Copy address ${address.text}`} className="btn btn-sm btn-copy" />
     </span>
@@ -110,7 +115,7 @@ export function ServicesTable({
               <tr key={service.id} className={!service.enabled ? 'row-disabled' : failed ? 'row-failed' : ''}>
                 <td data-label="Type"><span className={`type-pill type-${service.type}`}>{service.type.toUpperCase()}</span></td>
                 <td data-label="Public address">
-                  <span className="mono">{address}</span>
+                  {service.type === 'tcp' ? <span className="mono">{address}</span> : <HostName name={address} className="mono" />}
                   {service.https_redirect && <span className="badge badge-muted inline-badge">HTTP → HTTPS</span>}
                   {accessBadges(service).map((label) => (
                     <span key={label} className="badge badge-muted inline-badge">{label}</span>
@@ -118,13 +123,13 @@ export function ServicesTable({
                   <PublicAddress service={service} info={serverInfo} />
                   {failed && (
                     <span className="service-error" role="status">
-                      <span className="badge badge-error">Not active</span> {service.error ?? 'The server cannot serve it right now.'}
+                      <span className="badge badge-error">Not active</span> <WithHostNames text={service.error ?? 'The server cannot serve it right now.'} />
                     </span>
                   )}
                 </td>
                 <td data-label="Path" className="mono">{service.type === 'http' ? service.path_prefix ?? '/' : '—'}</td>
                 <td data-label="TLS">{service.type === 'http' ? service.tls_mode ?? 'terminate' : '—'}</td>
-                <td data-label="Target" className="mono">{service.target_addr}</td>
+                <td data-label="Target" className="mono"><WithHostNames text={service.target_addr} /></td>
                 <td data-label="Certificate"><CertStatus service={service} /></td>
                 <td data-label="Enabled">
                   <label className="switch">

@@ -33,6 +33,7 @@ describe('StatusPage', () => {
           services: [
             { name: 'app.example.com', type: 'http', status: 'down', since: minutesAgo(5), uptime_24h: 50, uptime_7d: 50, uptime_30d: 50 },
             { name: 'port 2222', type: 'tcp', status: null, since: null, uptime_24h: null, uptime_7d: null, uptime_30d: null },
+            { name: 'xn--bcher-kva.example/api', type: 'http', status: 'up', since: null, uptime_24h: 100, uptime_7d: 100, uptime_30d: 100 },
           ],
         }],
       },
@@ -53,5 +54,7 @@ describe('StatusPage', () => {
     expect(rows[0].textContent).toContain('Down since 5 minutes ago');
     expect(rows[1].textContent).toContain('port 2222');
     expect(rows[1].textContent).toContain('No data yet');
+    expect(rows[2].textContent).toContain('bücher.example/api');
+    expect(within(rows[2]).getByText('bücher.example').getAttribute('title')).toBe('xn--bcher-kva.example');
   });
 });

@@ -1,6 +1,7 @@
 import { useCallback, useEffect } from 'react';
 import { api, type Check, type PublicHeartbeat, type PublicService, type PublicTunnel } from '../api';
 import { HeartbeatBar } from '../components/HeartbeatBar';
+import { WithHostNames } from '../components/HostName';
 import { LogoIcon } from '../components/Icons';
 import { percent } from '../components/MonitoringPanel';
 import { formatDate, timeAgo } from '../time';
@@ -70,7 +71,7 @@ function TunnelStatus({ tunnel }: { tunnel: PublicTunnel }) {
             <tbody>
               {tunnel.services.map((service, index) => (
                 <tr key={`${service.name}-${index}`}>
-                  <th scope="row">{service.name}</th>
+                  <th scope="row"><WithHostNames text={service.name} /></th>
                   <td><StateText figures={service} /></td>
                   <td>{percent(service.uptime_24h)}</td>
                   <td>{percent(service.uptime_30d)}</td>
