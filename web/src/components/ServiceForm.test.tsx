@@ -225,6 +225,33 @@ describe('ServiceForm', () => {
     expect(screen.getByText(/The type cannot change/)).toBeTruthy();
   });
 
+  it('edits a domain and target beyond ASCII in Unicode, and sends them back as stored unless changed', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn().mockResolvedValue(undefined);
+    const service = {
+      id: 's', tunnel_id: 't', type: 'http' as const, domain: 'xn--bcher-kva.example', path_prefix: '/', tls_mode: 'terminate' as const,
+      listen_addr: null, target_addr: 'xn--strae-oqa.lan:3000', enabled: true, created_at: '',
+    };
+    render(<ServiceForm service={service} onSubmit={onSubmit} onCancel={() => undefined} />);
+    const domain = screen.getByLabelText('Domain') as HTMLInputElement;
+    expect(domain.value).toBe('bücher.example');
+    expect((screen.getByLabelText('Target') as HTMLInputElement).value).toBe('straße.lan:3000');
+    expect(domain.getAttribute('aria-describedby')!.split(' ').map((id) => document.getElementById(id)?.textContent).join(' '))
+      .toContain('Stored as xn--bcher-kva.example.');
+
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    expect(onSubmit).toHaveBeenLastCalledWith(expect.objectContaining({
+      domain: 'xn--bcher-kva.example', target_addr: 'xn--strae-oqa.lan:3000',
+    }));
+
+    await user.clear(domain);
+    await user.type(domain, 'shop.bücher.example');
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    expect(onSubmit).toHaveBeenLastCalledWith(expect.objectContaining({
+      domain: 'shop.bücher.example', target_addr: 'xn--strae-oqa.lan:3000',
+    }));
+  });
+
   it('starts from the service being edited', () => {
     render(
       <ServiceForm

@@ -1,5 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { ApiError, type Service, type ServiceAuth, type ServiceInput, type ServiceType, type TlsMode } from '../api';
+import { unicodeHost, unicodeText } from '../idn';
+import { WithHostNames } from './HostName';
 
 type AuthType = ServiceAuth['type'];
 
@@ -35,11 +37,11 @@ function initialValues(service?: Service): Values {
   const auth = service?.auth;
   return {
     type: service?.type ?? 'http',
-    domain: service?.domain ?? '',
+    domain: unicodeHost(service?.domain ?? ''),
     path_prefix: service?.path_prefix ?? '/',
     tls_mode: service?.tls_mode ?? 'terminate',
     listen_addr: service?.listen_addr ?? '',
-    target_addr: service?.target_addr ?? '',
+    target_addr: unicodeText(service?.target_addr ?? ''),
     enabled: service?.enabled ?? true,
     health_check: service?.health_check ?? true,
     https_redirect: service?.https_redirect ?? false,
@@ -87,6 +89,18 @@ function authInput(values: Values): ServiceAuth {
     default:
       return { type: 'none' };
   }
+}
+
+/**
+ * The input with the domain and target as the server stores them while they are as the form showed them (in Unicode):
+ * the server would convert the Unicode again, but refuses a name with characters newer than Unicode 3.2 (its IDNA2003
+ * does not know them) unless it comes in its xn-- form.
+ */
+function withStoredNames(input: ServiceInput, service?: Service): ServiceInput {
+  const kept = { ...input };
+  if (service?.domain && kept.domain === unicodeHost(service.domain)) kept.domain = service.domain;
+  if (service && kept.target_addr === unicodeText(service.target_addr)) kept.target_addr = service.target_addr;
+  return kept;
 }
 
 /** The request body for the values: only the fields of the chosen type. */
@@ -144,6 +158,11 @@ function notADomain(domain: string): string | null {
   return null;
 }
 
+/** Whether `domain` names the stored one, in its xn-- form or in the Unicode the form shows it in. */
+function isStored(domain: string, stored?: string): boolean {
+  return stored !== undefined && [stored, unicodeHost(stored)].some((name) => name.toLowerCase() === domain.toLowerCase());
+}
+
 /**
  * Every mistake in the form at once, in words, by field; empty when the server may be asked. {@code storedDomain}:
  * the service's domain when editing, which stays accepted as the API accepts it (stored before a rule was added).
@@ -156,7 +175,7 @@ export function problemsOf(values: Values, storedDomain?: string): Problems {
       problems.domain = 'Enter the domain visitors will use, such as app.example.com.';
     } else if (!BEYOND_ASCII.test(domain) && !DOMAIN.test(domain)) {
       problems.domain = 'This is not a domain name: use letters, digits, dots and dashes, such as app.example.com or *.example.com.';
-    } else if (domain.toLowerCase() !== storedDomain?.toLowerCase()) {
+    } else if (!isStored(domain, storedDomain)) {
       const refused = notADomain(domain);
       if (refused) {
         problems.domain = refused;
@@ -247,7 +266,7 @@ export function ServiceForm({
     }
     setBusy(true);
     try {
-      await onSubmit(toInput(values));
+      await onSubmit(withStoredNames(toInput(values), service));
     } catch (e) {
       const apiError = e instanceof ApiError ? e : new ApiError(0, 'unexpected', String(e), null);
       setError(apiError);
@@ -282,7 +301,7 @@ export function ServiceForm({
           onChange={(e) => set(field, e.target.value)}
         />
         <p className="hint" id={`${id}-${field}-hint`}>{hint}</p>
-        {message && <p className="field-error" id={`${id}-${field}-error`}>{message}</p>}
+        {message && <p className="field-error" id={`${id}-${field}-error`}><WithHostNames text={message} /></p>}
       </div>
     );
   };
@@ -360,7 +379,8 @@ export function ServiceForm({
 
       {values.type === 'http' ? (
         <>
-          {text('domain', 'Domain', 'The public hostname. Point its DNS at this server.', 'app.example.com')}
+          {text('domain', 'Domain', `The public hostname. Point its DNS at this server.${storedAs(service?.domain, values.domain)}`,
+            'app.example.com')}
           {text('path_prefix', 'Path prefix', 'Requests whose path starts with this go to the service.', '/')}
           <div className="field">
             <label className="field-label" htmlFor={`${id}-tls_mode`}>TLS</label>
@@ -500,7 +520,7 @@ export function ServiceForm({
         <label htmlFor={`${id}-enabled`}>Enabled</label>
       </div>
 
-      {generalError && <p className="form-error" role="alert">{generalError}</p>}
+      {generalError && <p className="form-error" role="alert"><WithHostNames text={generalError} /></p>}
       {error && !generalError && (
         <p className="visually-hidden" role="alert">{plainMessage(error.message)}</p>
       )}
@@ -525,4 +545,9 @@ function shownFields(type: ServiceType): string[] {
     ? ['type', 'domain', 'path_prefix', 'tls_mode', 'target_addr', 'https_redirect', 'auth', 'ip_allow', 'ip_deny', 'rate_limit',
       'health_check']
     : ['type', 'listen_addr', 'target_addr', 'ip_allow', 'ip_deny', 'rate_limit', 'health_check'];
+}
+
+/** " Stored as xn--…." while the domain field shows a stored name in Unicode, else nothing. */
+function storedAs(stored: string | null | undefined, shown: string): string {
+  return stored && shown.trim() === unicodeHost(stored) && shown.trim() !== stored ? ` Stored as ${stored}.` : '';
 }
