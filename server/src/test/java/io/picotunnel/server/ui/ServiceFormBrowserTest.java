@@ -17,6 +17,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -67,5 +68,38 @@ class ServiceFormBrowserTest {
         assertThat(page.getByRole(AriaRole.TABLE, new Page.GetByRoleOptions().setName("Services of this tunnel")))
                 .containsText("intranet");
         assertThat(server.store().services(tunnel)).extracting(Service::domain).containsExactly("intranet");
+    }
+
+    /**
+     * A domain given as bücher.test is stored as xn--bcher-kva.test, listed in Unicode beside that form, linked in the
+     * xn-- form, and edited in Unicode without changing what is stored.
+     */
+    @Test
+    void aDomainBeyondAsciiIsListedAndEditedInUnicodeAndLinkedInItsXnForm() {
+        String tunnel;
+        try (ApiClient api = new ApiClient(server.apiPort(), ADMIN_TOKEN)) {
+            tunnel = api.post("/api/tunnels", "{\"name\": \"books\"}").json().get("id").asText();
+        }
+        Page page = AdminSignIn.open(chromium.browser(), "http://127.0.0.1:" + server.apiPort() + "/tunnels/" + tunnel,
+                ADMIN_TOKEN);
+        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Add service")).click();
+        Locator dialog = page.getByRole(AriaRole.DIALOG);
+        dialog.getByLabel("Domain", new Locator.GetByLabelOptions().setExact(true)).fill("bücher.test");
+        dialog.getByLabel("Target", new Locator.GetByLabelOptions().setExact(true)).fill("localhost:3000");
+        dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Add service")).click();
+
+        Locator table = page.getByRole(AriaRole.TABLE, new Page.GetByRoleOptions().setName("Services of this tunnel"));
+        assertThat(table).containsText("bücher.test");
+        assertThat(table).containsText("xn--bcher-kva.test");
+        Locator link = table.getByRole(AriaRole.LINK);
+        assertThat(link).containsText("://bücher.test");
+        assertThat(link).hasAttribute("href", Pattern.compile("^https?://xn--bcher-kva\\.test[:/]"));
+        assertThat(server.store().services(tunnel)).extracting(Service::domain).containsExactly("xn--bcher-kva.test");
+
+        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Edit bücher.test")).click();
+        assertThat(dialog.getByLabel("Domain", new Locator.GetByLabelOptions().setExact(true))).hasValue("bücher.test");
+        dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Save changes")).click();
+        assertThat(page.getByRole(AriaRole.DIALOG)).hasCount(0);
+        assertThat(server.store().services(tunnel)).extracting(Service::domain).containsExactly("xn--bcher-kva.test");
     }
 }
