@@ -4,6 +4,7 @@ import io.picotunnel.protocol.config.Durations;
 import org.slf4j.Logger;
 
 import java.time.Duration;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -18,13 +19,20 @@ public final class RefusalLog {
 
     private final Logger log;
     private final long intervalNanos;
+    private final LongSupplier nanoTime;
     private long nextLineAt;
     private boolean logged;
     private long unlogged;
 
     public RefusalLog(Logger log, Duration interval) {
+        this(log, interval, System::nanoTime);
+    }
+
+    /** With the clock read for the interval ({@link System#nanoTime} but in tests). */
+    RefusalLog(Logger log, Duration interval, LongSupplier nanoTime) {
         this.log = log;
         this.intervalNanos = interval.toNanos();
+        this.nanoTime = nanoTime;
     }
 
     public RefusalLog(Logger log) {
@@ -43,8 +51,8 @@ public final class RefusalLog {
     void refused(boolean warn, String message, Supplier<String> more) {
         long skipped;
         synchronized (this) {
-            long now = System.nanoTime();
-            if (logged && now - nextLineAt < 0) {
+            long now = nanoTime.getAsLong();
+            if (within(now)) {
                 unlogged++;
                 return;
             }
@@ -62,6 +70,11 @@ public final class RefusalLog {
         } else {
             log.info(line);
         }
+    }
+
+    /** Whether a line was written less than an interval before {@code now}: a refusal now would only be counted. */
+    synchronized boolean within(long now) {
+        return logged && now - nextLineAt < 0;
     }
 
     /** Refusals counted since the last line, not logged yet. */

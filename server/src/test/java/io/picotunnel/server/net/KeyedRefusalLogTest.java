@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,45 +25,85 @@ class KeyedRefusalLogTest {
         }
     }
 
+    /** Keys within their interval are kept: a new key beyond the bound goes to the one overflow line instead. */
     @Test
-    void keysBeyondTheBoundDropTheLeastRecentlyRefused() {
+    void keysBeyondTheBoundShareOneLineWhileTheTrackedAreWithinTheirInterval() {
         try (LogCapture capture = new LogCapture(KeyedRefusalLogTest.class, Level.INFO)) {
+            AtomicLong clock = new AtomicLong();
             KeyedRefusalLog log = new KeyedRefusalLog(LoggerFactory.getLogger(KeyedRefusalLogTest.class),
-                    Duration.ofHours(1), 3);
+                    Duration.ofHours(1), 3, clock::get);
             for (int i = 0; i < 100; i++) {
                 log.refused("tunnel " + i, false, "refused " + i);
             }
             log.refused("tunnel 99", false, "refused 99 again");
 
             assertThat(log.keys()).isEqualTo(3);
-            assertThat(capture.messages(Level.INFO)).hasSize(100).doesNotContain("refused 99 again");
+            assertThat(capture.messages(Level.INFO)).containsExactly("refused 0", "refused 1", "refused 2",
+                    "refused 3 (beyond the 3 tracked at once: those beyond share one line per 1 h)");
+
+            clock.addAndGet(Duration.ofHours(1).toNanos());
+            log.refused("tunnel 100", false, "refused 100"); // takes the place of tunnel 0, whose interval is over
+            log.refused("tunnel 100", false, "refused 100 again");
+            log.refused("tunnel 101", false, "refused 101");
+            log.refused("tunnel 102", false, "refused 102");
+            log.refused("tunnel 103", false, "refused 103"); // the tracked are within their interval again
+
+            assertThat(log.keys()).isEqualTo(3);
+            assertThat(capture.messages(Level.INFO)).hasSize(8).endsWith("refused 100", "refused 101", "refused 102",
+                    "refused 103 (97 more like this not logged since the last such line; at most one line per 1 h)"
+                            + " (beyond the 3 tracked at once: those beyond share one line per 1 h)");
         }
     }
 
-    /** More keys busy at once than are tracked: the refusals a dropped key had not logged are told in the next line. */
+    /** However many keys are refused in turn, one interval has at most a line per tracked key and one beyond them. */
+    @Test
+    void fiveThousandKeysRefusedInTurnWithinAMinuteWriteAtMostALinePerTrackedKeyAndOneMore() {
+        try (LogCapture capture = new LogCapture(KeyedRefusalLogTest.class, Level.INFO)) {
+            AtomicLong clock = new AtomicLong();
+            KeyedRefusalLog log = new KeyedRefusalLog(LoggerFactory.getLogger(KeyedRefusalLogTest.class),
+                    RefusalLog.DEFAULT_INTERVAL, KeyedRefusalLog.MAX_KEYS, clock::get);
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 5000; i++) {
+                    log.refused("tunnel " + i, true, "refused " + i);
+                    clock.addAndGet(Duration.ofMillis(5).toNanos()); // 10,000 refusals in 50 s
+                }
+            }
+
+            assertThat(capture.messages(Level.WARN)).hasSize(KeyedRefusalLog.MAX_KEYS + 1)
+                    .endsWith("refused 1024 (beyond the 1024 tracked at once: those beyond share one line per 1 min)");
+            assertThat(log.keys()).isEqualTo(KeyedRefusalLog.MAX_KEYS);
+        }
+    }
+
+    /** More keys refused than are tracked: the refusals a dropped key had not logged are told in the next line. */
     @Test
     void theCountOfADroppedKeysRefusalsNotLoggedGoesIntoTheNextLine() {
         try (LogCapture capture = new LogCapture(KeyedRefusalLogTest.class, Level.INFO)) {
+            AtomicLong clock = new AtomicLong();
             KeyedRefusalLog log = new KeyedRefusalLog(LoggerFactory.getLogger(KeyedRefusalLogTest.class),
-                    Duration.ofHours(1), 2);
+                    Duration.ofHours(1), 2, clock::get);
             for (int i = 0; i < 5; i++) {
                 log.refused("tunnel a", true, "a refused");
                 log.refused("tunnel b", true, "b refused");
             }
+            clock.addAndGet(Duration.ofHours(1).toNanos());
             log.refused("tunnel c", true, "c refused"); // drops a, 4 not logged
             log.refused("tunnel d", true, "d refused"); // drops b, 4 not logged
-            log.refused("tunnel e", true, "e refused"); // drops c, nothing not logged
+            log.refused("tunnel e", true, "e refused"); // c and d are within their interval
             log.refused("tunnel e", true, "e refused again");
 
             assertThat(capture.messages(Level.WARN)).containsExactly("a refused", "b refused",
                     "c refused (and 4 refusals not logged of 1 other no longer tracked: at most 2 are tracked at once)",
                     "d refused (and 4 refusals not logged of 1 other no longer tracked: at most 2 are tracked at once)",
-                    "e refused");
+                    "e refused (beyond the 2 tracked at once: those beyond share one line per 1 h)");
 
-            log.refused("tunnel f", true, "f refused"); // drops d, nothing not logged
-            log.refused("tunnel g", true, "g refused"); // drops e, 1 not logged
-            assertThat(capture.messages(Level.WARN)).endsWith("f refused", "g refused (and 1 refusal not logged of 1"
-                    + " other no longer tracked: at most 2 are tracked at once)");
+            clock.addAndGet(Duration.ofHours(1).toNanos());
+            log.refused("tunnel f", true, "f refused"); // drops c, nothing not logged
+            log.refused("tunnel g", true, "g refused"); // drops d, nothing not logged
+            log.refused("tunnel h", true, "h refused"); // f and g are within their interval
+            assertThat(capture.messages(Level.WARN)).endsWith("f refused", "g refused", "h refused (1 more like this"
+                    + " not logged since the last such line; at most one line per 1 h) (beyond the 2 tracked at once:"
+                    + " those beyond share one line per 1 h)");
         }
     }
 }
