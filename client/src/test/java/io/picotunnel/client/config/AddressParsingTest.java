@@ -51,7 +51,23 @@ class AddressParsingTest {
         assertThat(ProxyUrl.parse("http://proxy.bücher.example:3128", "--proxy").hostPort())
                 .isEqualTo(new HostPort("proxy.xn--bcher-kva.example", 3128));
         assertThatThrownBy(() -> ServerAddress.parse("bü cher.example:8443"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid host name");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid host name")
+                .hasMessageContaining("U+0020 SPACE");
+    }
+
+    /** IDNA without its STD3 rules encodes bü_cher as xn--b_cher-3ya, a name no resolver or certificate has. */
+    @Test
+    void aNameBeyondAsciiWithAnUnderscoreIsRefusedNamingIt() {
+        assertThatThrownBy(() -> ServerAddress.parse("wss://bü_cher.example:8443"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'_' (U+005F LOW LINE)");
+        assertThatThrownBy(() -> HostPort.parse("bü_cher.lan:80"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'_' (U+005F LOW LINE)");
+        assertThatThrownBy(() -> AllowList.parse("bü_cher.lan:80"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'_' (U+005F LOW LINE)");
+        assertThatThrownBy(() -> ProxyUrl.parse("http://proxy.bü_cher.example:3128", "--proxy"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'_' (U+005F LOW LINE)");
+        // As an all-ASCII name may have one, so may an all-ASCII label next to one beyond ASCII.
+        assertThat(HostPort.parse("my_host.bücher.lan:80").host()).isEqualTo("my_host.xn--bcher-kva.lan");
     }
 
     @Test

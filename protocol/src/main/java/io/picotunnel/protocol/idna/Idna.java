@@ -3,6 +3,9 @@ package io.picotunnel.protocol.idna;
 import java.net.IDN;
 import java.text.Normalizer;
 import java.text.ParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * A host name beyond ASCII in its ASCII form, as UTS #46 nontransitional processing (IDNA2008) gives it: what Go's
@@ -25,21 +28,58 @@ public final class Idna {
             return name;
         }
         refuseJoiners(name);
+        List<String> labels = labels(name);
+        labels.forEach(Idna::refuseNonLdh);
         if (name.chars().noneMatch(Idna::isDeviation)) {
             return idn(name, name);
         }
-        StringBuilder out = new StringBuilder();
+        return String.join(".", labels.stream().map(Idna::label).toList());
+    }
+
+    /** {@code name} split at its dots, an empty label after a trailing one. */
+    private static List<String> labels(String name) {
+        List<String> labels = new ArrayList<>();
         int start = 0;
         for (int i = 0; i <= name.length(); i++) {
             if (i == name.length() || isDot(name.charAt(i))) {
-                out.append(label(name.substring(start, i)));
-                if (i < name.length()) {
-                    out.append('.');
-                }
+                labels.add(name.substring(start, i));
                 start = i + 1;
             }
         }
-        return out.toString();
+        return labels;
+    }
+
+    /**
+     * Refuses in a label beyond ASCII an ASCII character other than a letter, digit or hyphen, or a character
+     * mapped to one ({@code ＿} is {@code _}): the STD3 rules UTS #46 lookups (Go's {@code idna.Lookup}) apply.
+     * {@link IDN} without them encodes {@code bü cher} as {@code xn--b cher-3ya}, a name nothing resolves.
+     * A label all ASCII is left as it is, as {@link IDN} leaves it.
+     */
+    private static void refuseNonLdh(String label) {
+        if (label.chars().allMatch(c -> c < 128)) {
+            return;
+        }
+        for (int i = 0; i < label.length(); i += Character.charCount(label.codePointAt(i))) {
+            int c = label.codePointAt(i);
+            String mapped = c < 128 ? Character.toString(c) : Normalizer.normalize(Character.toString(c), Normalizer.Form.NFKC);
+            if (mapped.chars().anyMatch(m -> m < 128 && !isLdh(m))) {
+                throw new IllegalArgumentException("its label '" + label + "' has " + describe(c)
+                        + (c < 128 ? "" : ", which stands for '" + mapped + "'")
+                        + ": a label beyond ASCII may have no ASCII characters but letters, digits and hyphens");
+            }
+        }
+    }
+
+    private static boolean isLdh(int c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-';
+    }
+
+    /** A character for a user: itself in quotes where it can be seen, and its code point and Unicode name. */
+    public static String describe(int c) {
+        String code = String.format(Locale.ROOT, "U+%04X", c)
+                + (Character.getName(c) == null ? "" : " " + Character.getName(c));
+        boolean visible = !Character.isISOControl(c) && !Character.isWhitespace(c) && !Character.isSpaceChar(c);
+        return visible ? "'" + Character.toString(c) + "' (" + code + ")" : code;
     }
 
     private static boolean isDeviation(int c) {

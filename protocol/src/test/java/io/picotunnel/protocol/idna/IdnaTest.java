@@ -28,4 +28,18 @@ class IdnaTest {
         assertThatThrownBy(() -> Idna.toAscii("\u1e9e.example")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("Unicode 3.2").hasMessageContaining("xn-- form");
     }
+
+    @Test
+    void aSpaceOrUnderscoreInALabelBeyondAsciiIsRefusedNamingIt() {
+        assertThatThrownBy(() -> Idna.toAscii("bü cher.example")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("its label 'bü cher' has U+0020 SPACE: a label beyond ASCII may have no ASCII"
+                        + " characters but letters, digits and hyphens");
+        assertThatThrownBy(() -> Idna.toAscii("bü_cher.example")).hasMessageStartingWith(
+                "its label 'bü_cher' has '_' (U+005F LOW LINE):");
+        assertThatThrownBy(() -> Idna.toAscii("straße_1.example")).hasMessageContaining("'_' (U+005F LOW LINE)");
+        assertThatThrownBy(() -> Idna.toAscii("bü＿cher.example")).hasMessageStartingWith(
+                "its label 'bü＿cher' has '＿' (U+FF3F FULLWIDTH LOW LINE), which stands for '_':");
+        // A label all ASCII is left as it is, as in a name all ASCII.
+        assertThat(Idna.toAscii("_srv.bücher.example")).isEqualTo("_srv.xn--bcher-kva.example");
+    }
 }

@@ -56,14 +56,16 @@ public final class UrlHosts {
     }
 
     private static IllegalArgumentException refused(String host, String why) {
-        String character = refusedCharacter(host);
+        int c = refusedCharacter(host);
+        // An ASCII character (a space, '_') has no xn-- form to give instead.
+        String reason = c < 0 ? why : "it has " + Idna.describe(c) + (c < 128 ? ", which no host name may have"
+                : ", which PicoTunnel cannot convert; give the host in its xn-- form");
         return new IllegalArgumentException("its host '" + LogValues.escape(host)
-                + "' cannot be converted to its ASCII (xn--) form: " + (character == null ? why : "it has "
-                + character + ", which PicoTunnel cannot convert; give the host in its xn-- form"));
+                + "' cannot be converted to its ASCII (xn--) form: " + reason);
     }
 
-    /** The first character of {@code host} no host name may have, for a user (with its Unicode name); else null. */
-    static String refusedCharacter(String host) {
+    /** The first character of {@code host} no host name may have; else -1. */
+    static int refusedCharacter(String host) {
         for (int i = 0; i < host.length(); i += Character.charCount(host.codePointAt(i))) {
             int c = host.codePointAt(i);
             boolean taken;
@@ -77,12 +79,9 @@ public final class UrlHosts {
                 }
             }
             if (!taken) {
-                String code = String.format(Locale.ROOT, "U+%04X", c)
-                        + (Character.getName(c) == null ? "" : " " + Character.getName(c));
-                boolean visible = !Character.isISOControl(c) && !Character.isWhitespace(c) && !Character.isSpaceChar(c);
-                return visible ? "'" + Character.toString(c) + "' (" + code + ")" : code;
+                return c;
             }
         }
-        return null;
+        return -1;
     }
 }

@@ -237,7 +237,9 @@ class ServiceApiTest {
         assertInvalid(create("{\"type\": \"http\", \"domain\": \"\u1e9e.example\", \"target_addr\": \"localhost:1\"}"),
                 "domain", "Unicode 3.2");
         assertInvalid(create("{\"type\": \"http\", \"domain\": \"b\u00fc cher.example\", \"target_addr\": \"localhost:1\"}"),
-                "domain", "not a valid host name");
+                "domain", "U+0020 SPACE");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"app.example\", \"target_addr\": \"b\u00fc_cher.lan:80\"}"),
+                "target_addr", "'_' (U+005F LOW LINE)");
         assertInvalid(create("{\"type\": \"http\", \"domain\": \"app.example\", \"target_addr\": \"a\u200db.lan:80\"}"),
                 "target_addr", "U+200D ZERO WIDTH JOINER");
         assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();

@@ -32,6 +32,8 @@ class HostPortTest {
         assertThatThrownBy(() -> HostPort.parse("ho st:80", CONNECT)).hasMessageContaining("invalid host name");
         assertThatThrownBy(() -> HostPort.parse("-bad-:80", CONNECT)).hasMessageContaining("invalid host name");
         assertThatThrownBy(() -> HostPort.parse(":80", CONNECT)).hasMessageContaining("no host");
+        assertThatThrownBy(() -> HostPort.parse("b\u00fc cher.lan:80", CONNECT)).hasMessageContaining("U+0020 SPACE");
+        assertThatThrownBy(() -> HostPort.parse("b\u00fc_cher.lan:80", CONNECT)).hasMessageContaining("'_' (U+005F LOW LINE)");
     }
 
     @Test
