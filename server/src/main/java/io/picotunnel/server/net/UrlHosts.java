@@ -2,12 +2,18 @@ package io.picotunnel.server.net;
 
 import io.picotunnel.protocol.idna.Idna;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
  * A URL whose host is beyond ASCII ({@code https://bücher.example/}) with that host in its ASCII form
  * ({@code https://xn--bcher-kva.example/}), as browsers and Go's net/http send it: the one form DNS, TLS (SNI and
- * certificates) and {@link java.net.URI} take. Only the labels beyond ASCII change (in lower case, as IDNA gives
+ * certificates) and {@link java.net.URI} take. A host written with %-escapes ({@code b%C3%BCcher.example}) is
+ * decoded first, as browsers and Go's url.Parse do. Only the labels beyond ASCII change (in lower case, as IDNA gives
  * them): the rest of the URL, and a URL whose host is all ASCII, stay as given (an OIDC issuer must match the
  * provider's {@code iss} to the letter).
  */
@@ -22,7 +28,7 @@ public final class UrlHosts {
      */
     public static String ascii(String url) {
         int scheme = url.indexOf("://");
-        if (scheme < 0 || url.chars().allMatch(c -> c < 128)) {
+        if (scheme < 0 || url.chars().allMatch(c -> c < 128) && url.indexOf('%') < 0) {
             return url;
         }
         int start = scheme + 3;
@@ -40,25 +46,61 @@ public final class UrlHosts {
         int colon = url.lastIndexOf(':', end - 1);
         int hostEnd = colon >= start ? colon : end;
         String host = url.substring(start, hostEnd);
-        if (host.chars().allMatch(c -> c < 128)) {
+        if (host.chars().allMatch(c -> c < 128) && host.indexOf('%') < 0) {
             return url;
         }
+        String decoded = percentDecoded(host);
         String ascii;
         try {
-            ascii = Idna.toAscii(host);
+            ascii = Idna.toAscii(decoded);
         } catch (IllegalArgumentException e) {
-            throw refused(host, e.getMessage());
+            throw refused(host, decoded, e.getMessage());
         }
         if (!Hostnames.isHostname(ascii)) {
-            throw refused(host, "it is not a valid host name such as tunnel.example.com");
+            throw refused(host, decoded, "it is not a valid host name such as tunnel.example.com");
         }
         return url.substring(0, start) + ascii + url.substring(hostEnd);
     }
 
-    private static IllegalArgumentException refused(String host, String why) {
-        int c = refusedCharacter(host);
+    /**
+     * {@code host} with its %-escapes decoded as UTF-8 ({@code b%C3%BCcher.example} is {@code bücher.example}), as
+     * browsers (the WHATWG URL standard) and Go's url.Parse read a host; {@link java.net.URI} takes none in a host.
+     */
+    private static String percentDecoded(String host) {
+        if (host.indexOf('%') < 0) {
+            return host;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            if (c != '%') {
+                bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+                continue;
+            }
+            int high = i + 2 < host.length() ? Character.digit(host.charAt(i + 1), 16) : -1;
+            int low = high < 0 ? -1 : Character.digit(host.charAt(i + 2), 16);
+            if (low < 0) {
+                throw new IllegalArgumentException("its host '" + LogValues.escape(host) + "' has a '%' not followed by"
+                        + " two hex digits, as in a %-escape such as %C3%BC (ü)");
+            }
+            bytes.write(high * 16 + low);
+            i += 2;
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes.toByteArray())).toString();
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("its host '" + LogValues.escape(host) + "' has %-escapes that are not"
+                    + " UTF-8 (%FC for ü is Latin-1: in UTF-8 ü is %C3%BC); write the host as it is read", e);
+        }
+    }
+
+    private static IllegalArgumentException refused(String host, String decoded, String why) {
+        int c = refusedCharacter(decoded);
         // An ASCII character (a space, '_') has no xn-- form to give instead.
-        String reason = c < 0 ? why : "it has " + Idna.describe(c) + (c < 128 ? ", which no host name may have"
+        String reason = c < 0 ? why : "it has " + Idna.describe(c) + (decoded.equals(host) ? "" : " once decoded")
+                + (c < 128 ? ", which no host name may have"
                 : ", which PicoTunnel cannot convert; give the host in its xn-- form");
         return new IllegalArgumentException("its host '" + LogValues.escape(host)
                 + "' cannot be converted to its ASCII (xn--) form: " + reason);

@@ -182,6 +182,40 @@ class ServerConfigTest {
         assertThat(load(Map.of(), Map.of()).asciiHosts()).isEmpty();
     }
 
+    /** As browsers and Go's url.Parse read a host: its %-escapes are UTF-8. */
+    @Test
+    void aUrlSettingWithAPercentEncodedHostIsDecodedAndUsedInItsXnForm() {
+        ServerConfig config = load(Map.of(), Map.of(
+                "PICOTUNNEL_ACME_DIRECTORY", "https://ca.b%C3%BCcher.example/directory?x=%C3%BC",
+                "PICOTUNNEL_WEBHOOK_URL", "https://b%c3%bccher.example:8443/T0KEN%2F"));
+
+        assertThat(config.acme().directory())
+                .isEqualTo(URI.create("https://ca.xn--bcher-kva.example/directory?x=%C3%BC"));
+        assertThat(config.monitoring().webhookUrls())
+                .containsExactly(URI.create("https://xn--bcher-kva.example:8443/T0KEN%2F"));
+        assertThat(config.asciiHosts()).containsExactly("--acme-directory (PICOTUNNEL_ACME_DIRECTORY):"
+                        + " https://ca.b%C3%BCcher.example/directory?x=%C3%BC is used as"
+                        + " https://ca.xn--bcher-kva.example/directory?x=%C3%BC (its host in ASCII, as browsers send it)",
+                "--webhook-url (PICOTUNNEL_WEBHOOK_URL), entry 1: its host is used in its ASCII form,"
+                        + " xn--bcher-kva.example");
+    }
+
+    @Test
+    void aUrlSettingWithAPercentEncodedHostThatIsNotANameSaysWhy() {
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_DIRECTORY", "https://b%FCcher.example/")))
+                .hasMessage("Invalid --acme-directory (PICOTUNNEL_ACME_DIRECTORY): 'https://b%FCcher.example/': its"
+                        + " host 'b%FCcher.example' has %-escapes that are not UTF-8 (%FC for \u00fc is Latin-1: in"
+                        + " UTF-8 \u00fc is %C3%BC); write the host as it is read.");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_OIDC_ISSUER", "https://b%C3cher.example/")))
+                .hasMessageContaining("its host 'b%C3cher.example' has %-escapes that are not UTF-8");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_OIDC_ISSUER", "https://b%zzcher.example/")))
+                .hasMessageContaining("its host 'b%zzcher.example' has a '%' not followed by two hex digits");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_WEBHOOK_URL", "https://evil.example%2Fx.b%C3%BCcher.example/T0KEN")))
+                .hasMessage("Invalid --webhook-url (PICOTUNNEL_WEBHOOK_URL): entry 1: its host"
+                        + " 'evil.example%2Fx.b%C3%BCcher.example' cannot be converted to its ASCII (xn--) form: it has"
+                        + " '/' (U+002F SOLIDUS) once decoded, which no host name may have.");
+    }
+
     @Test
     void aUrlSettingWhoseHostCannotBeConvertedNamesTheSettingAndTheCharacter() {
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_DIRECTORY", "https://ca.\u1e9e.example/dir")))
