@@ -1,6 +1,7 @@
 package io.picotunnel.client.config;
 
 import io.netty.util.NetUtil;
+import io.picotunnel.protocol.idna.HostEscapes;
 import io.picotunnel.protocol.idna.Idna;
 
 import java.net.Inet4Address;
@@ -55,6 +56,25 @@ public record HostPort(String host, int port) {
             }
         }
         return new HostPort(host, parsePort(portText, text));
+    }
+
+    /**
+     * As {@link #parse}, for the host and port of a URL ({@code --server wss://...}, {@code --proxy}): escapes in the
+     * host ({@code b%C3%BCcher.example:443}) decoded first, as Go's url.Parse and browsers read them.
+     */
+    static HostPort parseFromUrl(String text) {
+        if (text.indexOf('%') < 0 || text.strip().startsWith("[")) {
+            return parse(text);
+        }
+        int colon = text.lastIndexOf(':');
+        String host = colon < 0 ? text : text.substring(0, colon);
+        String decoded;
+        try {
+            decoded = HostEscapes.decoded(host);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + text + "': its host " + e.getMessage(), e);
+        }
+        return parse(decoded + (colon < 0 ? "" : text.substring(colon)));
     }
 
     /**

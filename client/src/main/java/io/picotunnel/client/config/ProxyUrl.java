@@ -192,7 +192,7 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
         boolean hasPort = s.startsWith("[") ? s.indexOf("]:") > 0 : s.indexOf(':') >= 0;
         HostPort hostPort;
         try {
-            hostPort = HostPort.parse(hasPort ? s : s + ":" + scheme.defaultPort);
+            hostPort = HostPort.parseFromUrl(hasPort ? s : s + ":" + scheme.defaultPort);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name + ": the proxy address " + e.getMessage());
         }

@@ -37,7 +37,7 @@ public record ServerAddress(boolean tls, HostPort hostPort) {
         }
         HostPort hostPort;
         try {
-            hostPort = HostPort.parse(s);
+            hostPort = schemeEnd >= 0 ? HostPort.parseFromUrl(s) : HostPort.parse(s);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("server address " + e.getMessage(), e);
         }

@@ -70,6 +70,24 @@ class AddressParsingTest {
         assertThat(HostPort.parse("my_host.bücher.lan:80").host()).isEqualTo("my_host.xn--bcher-kva.lan");
     }
 
+    /** As Go's url.Parse and browsers read a URL's host: its %-escapes are UTF-8. */
+    @Test
+    void aServerOrProxyUrlWithAPercentEncodedHostIsTakenDecoded() {
+        assertThat(ServerAddress.parse("wss://b%C3%BCcher.example:8443").host()).isEqualTo("xn--bcher-kva.example");
+        assertThat(ProxyUrl.parse("http://user:p%40ss@proxy.b%c3%bccher.example:3128", "--proxy").hostPort())
+                .isEqualTo(new HostPort("proxy.xn--bcher-kva.example", 3128));
+        assertThatThrownBy(() -> ServerAddress.parse("wss://b%FCcher.example:8443"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("server address 'b%FCcher.example:8443': its"
+                        + " host has %-escapes that are not UTF-8 (%FC for ü is Latin-1: in UTF-8 ü is %C3%BC); write"
+                        + " the host as it is read");
+        assertThatThrownBy(() -> ProxyUrl.parse("http://proxy.b%zzcher.example:3128", "--proxy"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("its host has a '%' not followed by two hex digits");
+        // host:port is not a URL: a '%' in it is no escape.
+        assertThatThrownBy(() -> ServerAddress.parse("b%C3%BCcher.example:8443"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid host name");
+    }
+
     @Test
     void aNameWithSharpSOrFinalSigmaKeepsItInItsPunycodeFormAsIdna2008Does() {
         assertThat(ServerAddress.parse("wss://Straße.example:8443").host()).isEqualTo("xn--strae-oqa.example");

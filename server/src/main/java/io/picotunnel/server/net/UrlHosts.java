@@ -1,12 +1,8 @@
 package io.picotunnel.server.net;
 
+import io.picotunnel.protocol.idna.HostEscapes;
 import io.picotunnel.protocol.idna.Idna;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
@@ -49,7 +45,12 @@ public final class UrlHosts {
         if (host.chars().allMatch(c -> c < 128) && host.indexOf('%') < 0) {
             return url;
         }
-        String decoded = percentDecoded(host);
+        String decoded;
+        try {
+            decoded = HostEscapes.decoded(host);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("its host '" + LogValues.escape(host) + "' " + e.getMessage(), e);
+        }
         String ascii;
         try {
             ascii = Idna.toAscii(decoded);
@@ -60,40 +61,6 @@ public final class UrlHosts {
             throw refused(host, decoded, "it is not a valid host name such as tunnel.example.com");
         }
         return url.substring(0, start) + ascii + url.substring(hostEnd);
-    }
-
-    /**
-     * {@code host} with its %-escapes decoded as UTF-8 ({@code b%C3%BCcher.example} is {@code bücher.example}), as
-     * browsers (the WHATWG URL standard) and Go's url.Parse read a host; {@link java.net.URI} takes none in a host.
-     */
-    private static String percentDecoded(String host) {
-        if (host.indexOf('%') < 0) {
-            return host;
-        }
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        for (int i = 0; i < host.length(); i++) {
-            char c = host.charAt(i);
-            if (c != '%') {
-                bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
-                continue;
-            }
-            int high = i + 2 < host.length() ? Character.digit(host.charAt(i + 1), 16) : -1;
-            int low = high < 0 ? -1 : Character.digit(host.charAt(i + 2), 16);
-            if (low < 0) {
-                throw new IllegalArgumentException("its host '" + LogValues.escape(host) + "' has a '%' not followed by"
-                        + " two hex digits, as in a %-escape such as %C3%BC (ü)");
-            }
-            bytes.write(high * 16 + low);
-            i += 2;
-        }
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes.toByteArray())).toString();
-        } catch (CharacterCodingException e) {
-            throw new IllegalArgumentException("its host '" + LogValues.escape(host) + "' has %-escapes that are not"
-                    + " UTF-8 (%FC for ü is Latin-1: in UTF-8 ü is %C3%BC); write the host as it is read", e);
-        }
     }
 
     private static IllegalArgumentException refused(String host, String decoded, String why) {
