@@ -18,8 +18,13 @@ final class ListenFailures implements ServiceListener {
 
     @Override
     public void onServiceChange(Service before, Service after) throws ServiceConflictException {
+        stage(before, after).stored();
+    }
+
+    @Override
+    public Staged stage(Service before, Service after) throws ServiceConflictException {
         try {
-            listeners.onServiceChange(before, after);
+            return listeners.stage(before, after);
         } catch (ServiceConflictException e) {
             if (after != null) {
                 record(events, after, e);

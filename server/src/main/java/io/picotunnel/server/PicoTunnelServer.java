@@ -395,14 +395,23 @@ public final class PicoTunnelServer implements AutoCloseable {
      * disabled. Bound, it would keep the server's own listener, which binds later, from starting.
      */
     private ServiceListener allowedTcpPortsOnly(ServiceListener tcp) {
-        return (before, after) -> {
-            Service published = tcpPortAllowed(before) ? before : null;
-            Service next = tcpPortAllowed(after) ? after : null;
-            if (after != null && next == null) {
-                warnPortNotAllowed(after);
+        return new ServiceListener() {
+            @Override
+            public void onServiceChange(Service before, Service after) throws ServiceConflictException {
+                stage(before, after).stored();
             }
-            if (published != null || next != null) {
-                tcp.onServiceChange(published, next);
+
+            @Override
+            public Staged stage(Service before, Service after) throws ServiceConflictException {
+                Service published = tcpPortAllowed(before) ? before : null;
+                Service next = tcpPortAllowed(after) ? after : null;
+                if (after != null && next == null) {
+                    warnPortNotAllowed(after);
+                }
+                if (published == null && next == null) {
+                    return Staged.NOTHING;
+                }
+                return tcp.stage(published, next);
             }
         };
     }

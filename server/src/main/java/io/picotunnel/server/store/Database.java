@@ -336,7 +336,16 @@ public final class Database implements AutoCloseable {
      * another change can come in and be undone by it.
      */
     public <T, E extends Exception> T inTransaction(Work<T, E> work, Runnable onFailure) throws E {
-        return inTransaction(work, onFailure, Duration.ofMillis(BUSY_TIMEOUT_MILLIS));
+        return inTransaction(work, () -> { }, onFailure);
+    }
+
+    /**
+     * Like {@link #inTransaction(Work, Runnable)}, and runs {@code onCommit} once the work is committed, while the
+     * write connection is still held: what it finishes outside the database is finished before another change comes in.
+     * (Joining a transaction of the same thread, it runs when the work returns.)
+     */
+    public <T, E extends Exception> T inTransaction(Work<T, E> work, Runnable onCommit, Runnable onFailure) throws E {
+        return inTransaction(work, onCommit, onFailure, Duration.ofMillis(BUSY_TIMEOUT_MILLIS));
     }
 
     /**
@@ -345,10 +354,11 @@ public final class Database implements AutoCloseable {
      * request that should not wait for it (a session's last use).
      */
     public <T, E extends Exception> T inTransactionWaitingAtMost(Duration wait, Work<T, E> work) throws E {
-        return inTransaction(work, () -> { }, wait);
+        return inTransaction(work, () -> { }, () -> { }, wait);
     }
 
-    private <T, E extends Exception> T inTransaction(Work<T, E> work, Runnable onFailure, Duration wait) throws E {
+    private <T, E extends Exception> T inTransaction(Work<T, E> work, Runnable onCommit, Runnable onFailure,
+                                                     Duration wait) throws E {
         long deadline = System.nanoTime() + wait.toNanos();
         lockBefore(deadline, wait);
         boolean succeeded = false;
@@ -370,6 +380,7 @@ public final class Database implements AutoCloseable {
                 }
             }
             succeeded = true;
+            onCommit.run();
             return result;
         } catch (SQLException e) {
             throw new StoreException("Database error: " + e.getMessage(), e);

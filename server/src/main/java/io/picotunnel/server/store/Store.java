@@ -23,8 +23,9 @@ import static io.picotunnel.server.store.ServiceRows.SELECT_SERVICE;
 
 /**
  * Tunnels and services in SQLite ({@code <data>/picotunnel.db}). Every service change is told to the
- * {@link ServiceListener}s inside the transaction that makes it: if one of them refuses, or the commit fails, the
- * ones already told are told the reverse change and the transaction is rolled back, so nothing is half-created.
+ * {@link ServiceListener}s inside the transaction that makes it ({@link ServiceListener#stage}): if one of them
+ * refuses, or the commit fails, the ones already told undo it and the transaction is rolled back, so nothing is
+ * half-created; once it is committed, they are told it is stored.
  */
 public final class Store implements AutoCloseable {
 
@@ -333,8 +334,8 @@ public final class Store implements AutoCloseable {
      * the moment between the choice and the bind), the write is undone and another port chosen, {@link #PORT_PICKS}
      * times at most. A port the user named is refused at once.
      */
-    private Service storeAndTell(Connection connection, List<Told> told, Service asked, PortPicker ports,
-                                List<Service> stored, ServiceWrite write)
+    private Service storeAndTell(Connection connection, List<ServiceListener.Staged> told, Service asked,
+                                PortPicker ports, List<Service> stored, ServiceWrite write)
             throws SQLException, ServiceConflictException {
         if (!PortPicker.asksForAnyPort(asked)) {
             Change change = write.write(asked);
@@ -386,41 +387,36 @@ public final class Store implements AutoCloseable {
     // ---- listeners
 
     private record Change(Service before, Service after) {
-        Change reverse() {
-            return new Change(after, before);
-        }
     }
 
-    private record Told(ServiceListener listener, Change change) {
-    }
-
-    /** A service change in a transaction; it adds each listener it has told of a change to {@code told}. */
+    /** A service change in a transaction; it adds each change it has told a listener of to {@code told}. */
     @FunctionalInterface
     private interface ServiceWork<T> {
-        T run(Connection connection, List<Told> told) throws SQLException, ServiceConflictException;
+        T run(Connection connection, List<ServiceListener.Staged> told) throws SQLException, ServiceConflictException;
     }
 
     /**
      * Runs {@code work} in a transaction. The listeners are told inside it, so that one refusing rolls it back; when
-     * the commit then fails (the disk full, say), they are told the reverse too: otherwise a service that is not
-     * stored would stay live (its port bound, its route answering) and a deleted one gone, until the next start. The
-     * reverse is told before the write connection is released, so it cannot undo a change that came in after.
+     * the commit then fails (the disk full, say), they undo their change too: otherwise a service that is not stored
+     * would stay live (its port bound, its route answering) and a deleted one gone, until the next start. Once it is
+     * committed they are told so. Either is told before the write connection is released, so that it cannot undo, or
+     * finish, a change that came in after.
      */
     private <T> T changingServices(ServiceWork<T> work) throws ServiceConflictException {
-        List<Told> told = new ArrayList<>();
-        return database.inTransaction(connection -> work.run(connection, told), () -> undo(told));
+        List<ServiceListener.Staged> told = new ArrayList<>();
+        return database.inTransaction(connection -> work.run(connection, told), () -> stored(told), () -> undo(told));
     }
 
     /**
      * Tells every listener of every change, adding each to {@code told}; on the first refusal, undoes what was told,
      * newest first, and rethrows.
      */
-    private void tellListeners(List<Change> changes, List<Told> told) throws ServiceConflictException {
+    private void tellListeners(List<Change> changes, List<ServiceListener.Staged> told)
+            throws ServiceConflictException {
         try {
             for (Change change : changes) {
                 for (ServiceListener listener : listeners) {
-                    listener.onServiceChange(change.before(), change.after());
-                    told.add(new Told(listener, change));
+                    told.add(listener.stage(change.before(), change.after()));
                 }
             }
         } catch (ServiceConflictException | RuntimeException e) {
@@ -429,12 +425,23 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    /** Tells the listeners in {@code told} the reverse of their change, newest first, and empties it. */
-    private static void undo(List<Told> told) {
-        for (Told done : told.reversed()) {
-            Change undo = done.change().reverse();
+    /** Tells the changes in {@code told} that they are stored, oldest first, and empties it. */
+    private static void stored(List<ServiceListener.Staged> told) {
+        for (ServiceListener.Staged change : told) {
             try {
-                done.listener().onServiceChange(undo.before(), undo.after());
+                change.stored();
+            } catch (RuntimeException failure) {
+                log.warn("A service listener failed to follow a stored change: {}", failure.toString());
+            }
+        }
+        told.clear();
+    }
+
+    /** Undoes the changes in {@code told}, newest first, and empties it. */
+    private static void undo(List<ServiceListener.Staged> told) {
+        for (ServiceListener.Staged change : told.reversed()) {
+            try {
+                change.undo();
             } catch (ServiceConflictException | RuntimeException undoFailure) {
                 log.warn("A service listener could not undo a change that was not stored: {}", undoFailure.getMessage());
             }

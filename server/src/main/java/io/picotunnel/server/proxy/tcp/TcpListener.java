@@ -134,6 +134,30 @@ final class TcpListener {
     }
 
     /**
+     * Starts listening on {@code address} for {@code next} beside the address listened on now, which goes on
+     * accepting until its channel, returned (null when there is none), is let go ({@link #release}) or listened on
+     * again ({@link #backTo}). A failed bind changes nothing.
+     */
+    Channel listenBeside(InetSocketAddress address, Service next) throws IOException {
+        Channel old = serverChannel;
+        serverChannel = bindOnce(address);
+        service = next;
+        return old;
+    }
+
+    /** Lets go of the channel a move ({@link #listenBeside}) replaced. */
+    void release(Channel old) {
+        releases.close(old);
+    }
+
+    /** Undoes a move ({@link #listenBeside}): lets go of the address it bound; {@code old} serves {@code previous}. */
+    void backTo(Channel old, Service previous) {
+        releases.close(serverChannel);
+        serverChannel = old != null && old.isOpen() ? old : null;
+        service = previous;
+    }
+
+    /**
      * Moves to a new address, binding it before letting the old one go. An address that overlaps the old one
      * (same port) can only be bound once the old one is released; if it still fails the old one is bound again, and if
      * another process took it meanwhile this listener listens nowhere ({@link ListenerLost}), its connections going on.

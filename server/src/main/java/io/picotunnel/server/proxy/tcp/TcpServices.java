@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.tcp;
 
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.access.AccessControl;
@@ -38,6 +39,10 @@ import java.util.function.Function;
  * enable, unbound on disable or delete (which also ends its connections), rebound on a new listen address
  * (the new one first, so a failed rebind leaves the old one serving). Every accepted connection becomes a
  * stream to the tunnel's client, within the connection limits of its listener.
+ *
+ * <p>Told of a change inside the store's transaction ({@link #stage}), it binds a new address there, so that a port
+ * in use refuses the change, and does the rest (the old address let go, connections cut) only once the change is
+ * stored: a change the store undoes (its commit failed) leaves the ports and the connections as they were.
  *
  * <p>A stored service whose port cannot be bound when the server starts (another process holds it) is not
  * dropped: it waits, inactive with the reason ({@link #problem}), and binding is tried again every
@@ -207,12 +212,205 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         }
     }
 
+    /** Applies a change at once (as if stored as soon as it is told). */
     @Override
     public synchronized void onServiceChange(Service before, Service after) throws ServiceConflictException {
+        stage(before, after).stored();
+    }
+
+    /**
+     * Does now only what may refuse the change: binding a new address, beside the old one if there is one. The rest
+     * (letting the old address go, cutting the connections of a service deleted or disabled, a new target) waits until
+     * the change is stored; a change the store undoes lets go of what it bound, and leaves the ports and the
+     * connections as they were.
+     */
+    @Override
+    public synchronized Staged stage(Service before, Service after) throws ServiceConflictException {
         try {
-            change(before, after);
+            return bindAhead(before, after);
         } finally {
             claim(null);
+        }
+    }
+
+    private Staged bindAhead(Service before, Service after) throws ServiceConflictException {
+        String id = after != null ? after.id() : before.id();
+        Waiting wait = waiting.get(id);
+        TcpListener current = wait != null ? wait.kept() : listeners.get(id);
+        if (!accepting || !needsBind(after, wait, current)) {
+            return new Staged() {
+                @Override
+                public void stored() {
+                    changeStored(before, after);
+                }
+
+                @Override
+                public void undo() {
+                }
+            };
+        }
+        InetSocketAddress address = bindAddress(after);
+        claim(address);
+        try {
+            if (current == null) {
+                TcpListener listener = newListener(after);
+                listener.listen(address);
+                listeners.put(id, listener);
+                waiting.remove(id);
+                return new Opened(id, listener, wait);
+            }
+            Service previous = current.service();
+            Channel old;
+            try {
+                old = current.listenBeside(address, after);
+            } catch (IOException e) {
+                if (current.address() == null || current.address().getPort() != address.getPort()) {
+                    throw e;
+                }
+                // The new address overlaps the old one (same port): it can only be bound once the old one is let go,
+                // so the service moves now, and back again if the move is undone.
+                change(before, after);
+                return new MovedAtOnce(before, after);
+            }
+            listeners.put(id, current);
+            waiting.remove(id);
+            return new Moved(id, current, old, previous, wait);
+        } catch (IOException e) {
+            String refusal = "cannot listen on " + describe(address) + ": " + e.getMessage();
+            throw BindFailures.inUse(e) ? new PortInUseException(refusal, e) : new ServiceConflictException(refusal, e);
+        }
+    }
+
+    /** Whether {@code after} is to listen on an address its service has no listener bound to, nor waits for. */
+    private static boolean needsBind(Service after, Waiting wait, TcpListener current) {
+        if (!shouldListen(after)) {
+            return false;
+        }
+        if (wait != null) {
+            return !after.listenAddr().equals(wait.service().listenAddr());
+        }
+        return current == null || !current.isListening() || !current.service().listenAddr().equals(after.listenAddr());
+    }
+
+    /** A stored change that binds nothing new: applied now. */
+    private synchronized void changeStored(Service before, Service after) {
+        try {
+            change(before, after);
+        } catch (ServiceConflictException e) {
+            LOG.warn("tcp service {}: a stored change could not be applied: {}",
+                    after != null ? after.id() : before.id(), e.getMessage());
+        } finally {
+            claim(null);
+        }
+    }
+
+    /** A new listener bound for a change: it stays if the change is stored, else goes (back to waiting, if it was). */
+    private final class Opened implements Staged {
+
+        private final String id;
+        private final TcpListener listener;
+        private final Waiting wait;
+
+        Opened(String id, TcpListener listener, Waiting wait) {
+            this.id = id;
+            this.listener = listener;
+            this.wait = wait;
+        }
+
+        @Override
+        public void stored() {
+            LOG.info("tcp service {} listening on {} for target {}", id, describe(listener.address()),
+                    listener.service().targetAddr());
+        }
+
+        @Override
+        public void undo() {
+            synchronized (TcpServices.this) {
+                listeners.remove(id, listener);
+                listener.close();
+                if (wait != null) {
+                    waiting.put(id, wait);
+                }
+                claim(null);
+            }
+        }
+    }
+
+    /** A listener bound to a new address beside its old one ({@code old}): the old one goes once the move is stored. */
+    private final class Moved implements Staged {
+
+        private final String id;
+        private final TcpListener listener;
+        private final Channel old;
+        private final Service previous;
+        private final Waiting wait;
+
+        Moved(String id, TcpListener listener, Channel old, Service previous, Waiting wait) {
+            this.id = id;
+            this.listener = listener;
+            this.old = old;
+            this.previous = previous;
+            this.wait = wait;
+        }
+
+        @Override
+        public void stored() {
+            synchronized (TcpServices.this) {
+                listener.release(old);
+                claim(null);
+                LOG.info("tcp service {} listening on {} for target {}", id, describe(listener.address()),
+                        listener.service().targetAddr());
+            }
+        }
+
+        @Override
+        public void undo() {
+            synchronized (TcpServices.this) {
+                if (!accepting) {
+                    listener.release(old);
+                }
+                listener.backTo(accepting ? old : null, previous);
+                if (wait != null) {
+                    listeners.remove(id, listener);
+                    waiting.put(id, wait);
+                }
+                claim(null);
+            }
+        }
+    }
+
+    /** A move to an address that overlaps the old one, made at once: undone by moving back. */
+    private final class MovedAtOnce implements Staged {
+
+        private final Service before;
+        private final Service after;
+
+        MovedAtOnce(Service before, Service after) {
+            this.before = before;
+            this.after = after;
+        }
+
+        @Override
+        public void stored() {
+        }
+
+        @Override
+        public void undo() throws ServiceConflictException {
+            synchronized (TcpServices.this) {
+                try {
+                    change(after, before);
+                } finally {
+                    claim(null);
+                }
+            }
+        }
+    }
+
+    private static InetSocketAddress bindAddress(Service service) throws ServiceConflictException {
+        try {
+            return HostPort.parse(service.listenAddr(), HostPort.Rules.SERVICE_LISTEN).toBindAddress();
+        } catch (IllegalArgumentException e) {
+            throw new ServiceConflictException("listen_addr " + e.getMessage(), e);
         }
     }
 
@@ -251,12 +449,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             }
             return;
         }
-        InetSocketAddress address;
-        try {
-            address = HostPort.parse(after.listenAddr(), HostPort.Rules.SERVICE_LISTEN).toBindAddress();
-        } catch (IllegalArgumentException e) {
-            throw new ServiceConflictException("listen_addr " + e.getMessage(), e);
-        }
+        InetSocketAddress address = bindAddress(after);
         claim(address);
         try {
             if (current == null) {
@@ -395,6 +588,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     @Override
     public synchronized void close() {
+        accepting = false;
         retries.shutdownNow();
         for (Waiting w : waiting.values()) {
             if (w.kept() != null) {

@@ -11,6 +11,7 @@ import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.testbed.LoopbackTunnel;
@@ -107,6 +108,57 @@ class TcpServicesTest {
 
         assertThat(accepts(newPort)).isTrue();
         assertThat(accepts(oldPort)).isFalse();
+    }
+
+    @Test
+    void aStagedDeleteListensUntilItIsStoredAndOneUndoneGoesOnListening() throws Exception {
+        int port = Ports.freePort();
+        Service service = tcp("s1", "127.0.0.1:" + port, true);
+        services.onServiceChange(null, service);
+
+        services.stage(service, null).undo();
+        assertThat(accepts(port)).as("after an undone delete").isTrue();
+
+        ServiceListener.Staged deleting = services.stage(service, null);
+        assertThat(accepts(port)).as("until the delete is stored").isTrue();
+        deleting.stored();
+        assertThat(accepts(port)).isFalse();
+        assertThat(services.boundAddress("s1")).isEmpty();
+    }
+
+    @Test
+    void aStagedMoveListensOnBothAddressesUntilItIsStoredAndOneUndoneOnTheOldOneAlone() throws Exception {
+        int oldPort = Ports.freePort();
+        int newPort = Ports.freePort();
+        Service before = tcp("s1", "127.0.0.1:" + oldPort, true);
+        Service after = tcp("s1", "127.0.0.1:" + newPort, true);
+        services.onServiceChange(null, before);
+
+        ServiceListener.Staged undone = services.stage(before, after);
+        assertThat(accepts(oldPort)).isTrue();
+        assertThat(accepts(newPort)).isTrue();
+        undone.undo();
+        assertThat(accepts(oldPort)).isTrue();
+        assertThat(accepts(newPort)).isFalse();
+        assertThat(services.boundAddress("s1")).hasValueSatisfying(a -> assertThat(a.getPort()).isEqualTo(oldPort));
+
+        services.stage(before, after).stored();
+        assertThat(accepts(newPort)).isTrue();
+        assertThat(accepts(oldPort)).isFalse();
+    }
+
+    @Test
+    void anUndoneMoveToTheSamePortOnAnotherAddressIsBackOnTheOldAddress() throws Exception {
+        int port = Ports.freePort();
+        Service before = tcp("s1", "0.0.0.0:" + port, true);
+        Service after = tcp("s1", "127.0.0.1:" + port, true);
+        services.onServiceChange(null, before);
+
+        services.stage(before, after).undo();
+
+        assertThat(services.boundAddress("s1")).hasValueSatisfying(
+                a -> assertThat(a.getAddress().isAnyLocalAddress()).as("%s", a).isTrue());
+        assertThat(accepts(port)).isTrue();
     }
 
     @Test
