@@ -15,16 +15,18 @@ public final class CommitFaults {
     }
 
     /**
-     * Makes every commit fail that ran {@code trigger} (such as {@code AFTER DELETE ON services}) on the database in
-     * {@code dataDir}: a deferred foreign key it breaks, added by another connection.
+     * Makes every commit fail that ran one of {@code triggers} (such as {@code AFTER DELETE ON services}) on the
+     * database in {@code dataDir}: a deferred foreign key it breaks, added by another connection.
      */
-    public static void failEveryCommitThat(Path dataDir, String trigger) throws SQLException {
+    public static void failEveryCommitThat(Path dataDir, String... triggers) throws SQLException {
         try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
              Statement statement = other.createStatement()) {
             statement.executeUpdate("CREATE TABLE fault (service_id TEXT"
                     + " REFERENCES services (id) DEFERRABLE INITIALLY DEFERRED)");
-            statement.executeUpdate("CREATE TRIGGER fault " + trigger
-                    + " BEGIN INSERT INTO fault VALUES ('none'); END");
+            for (int i = 0; i < triggers.length; i++) {
+                statement.executeUpdate("CREATE TRIGGER fault" + i + " " + triggers[i]
+                        + " BEGIN INSERT INTO fault VALUES ('none'); END");
+            }
         }
     }
 }

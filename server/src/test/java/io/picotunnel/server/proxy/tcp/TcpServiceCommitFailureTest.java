@@ -2,7 +2,7 @@ package io.picotunnel.server.proxy.tcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.api.ApiClient;
-import io.picotunnel.server.store.Store;
+import io.picotunnel.server.testbed.CommitFaults;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.EchoServer;
@@ -18,10 +18,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Supplier;
@@ -49,7 +45,7 @@ class TcpServiceCommitFailureTest {
             String disabled = testbed.createService(tunnel, "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:"
                     + disabledPort + "\",\"target_addr\":\"" + echo.address() + "\",\"enabled\":false}")
                     .get("id").asText();
-            failEveryCommitThat("AFTER DELETE ON services", "AFTER UPDATE ON services");
+            CommitFaults.failEveryCommitThat(dataDir, "AFTER DELETE ON services", "AFTER UPDATE ON services");
 
             try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), service.port())) {
                 visitor.setSoTimeout(20_000);
@@ -99,7 +95,7 @@ class TcpServiceCommitFailureTest {
             squatter.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
             try (Testbed testbed = new Testbed(dataDir)) {
                 assertWaiting(testbed, tunnel, service, port);
-                failEveryCommitThat("AFTER DELETE ON services", "AFTER UPDATE ON services");
+                CommitFaults.failEveryCommitThat(dataDir, "AFTER DELETE ON services", "AFTER UPDATE ON services");
                 int other = Ports.freePort();
 
                 ApiClient.Response moved = testbed.api().patch("/api/services/" + service,
@@ -155,19 +151,4 @@ class TcpServiceCommitFailureTest {
                 .isInstanceOf(ConnectException.class);
     }
 
-    /**
-     * Makes every commit fail that ran one of {@code triggers}: a deferred foreign key they break, added by another
-     * connection.
-     */
-    private void failEveryCommitThat(String... triggers) throws SQLException {
-        try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
-             Statement statement = other.createStatement()) {
-            statement.executeUpdate("CREATE TABLE fault (service_id TEXT"
-                    + " REFERENCES services (id) DEFERRABLE INITIALLY DEFERRED)");
-            for (int i = 0; i < triggers.length; i++) {
-                statement.executeUpdate("CREATE TRIGGER fault" + i + " " + triggers[i]
-                        + " BEGIN INSERT INTO fault VALUES ('none'); END");
-            }
-        }
-    }
 }
