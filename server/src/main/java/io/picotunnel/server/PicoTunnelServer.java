@@ -654,6 +654,10 @@ public final class PicoTunnelServer implements AutoCloseable {
             return;
         }
         stopped = true;
+        if (httpProxy != null) {
+            // Before the tunnel endpoint closes the sessions, which ends the streams still open.
+            httpProxy.stopping();
+        }
         if (monitor != null) {
             // Before anything closes: a round of checks in flight would see its probes fail and record them as down.
             monitor.stopChecking();

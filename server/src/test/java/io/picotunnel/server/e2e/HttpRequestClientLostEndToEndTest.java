@@ -42,7 +42,8 @@ import static org.awaitility.Awaitility.await;
  * A request whose stream reached the client, lost before the response head, may have reached the app: it goes
  * nowhere else, and the visitor hears that the tunnel was lost ({@code tunnel_lost}), not that the app failed, which
  * a target that closes without answering still gets ({@code target_unreachable}). Both hold for a stream of an HTTP/2
- * visitor (TLS with ALPN h2 on the HTTPS listener), whose 502 leaves the connection's other streams alone.
+ * visitor (TLS with ALPN h2 on the HTTPS listener), whose 502 leaves the connection's other streams alone. The server
+ * closing the sessions itself to stop is no lost tunnel: that request hears the server stopped ({@code server_stopping}).
  */
 class HttpRequestClientLostEndToEndTest {
 
@@ -281,6 +282,27 @@ class HttpRequestClientLostEndToEndTest {
                 .post("/api/tunnels/" + tunnel.id + "/regenerate", "").status()).isEqualTo(200));
 
         assertThat(answer).startsWith("HTTP/1.1 502").contains("\"error\":\"tunnel_lost\"");
+    }
+
+    /**
+     * The server stopped (as on SIGTERM) while the target holds: at the end of its grace period the visitor hears that
+     * the server is stopping, with a Retry-After, and the log does not take the stop for a lost client.
+     */
+    @Test
+    void aGetWhoseTargetHoldsItsAnswerPastTheServersShutdownGraceGets503ServerStopping() throws Exception {
+        testbed.connect(tunnel.id, tunnel.token);
+        try (LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO)) {
+            String answer = lostWhileTheTargetHolds(() -> Thread.ofPlatform().daemon().name("server-stop")
+                    .start(() -> testbed.server().stop(Duration.ofMillis(300))));
+
+            assertThat(answer).startsWith("HTTP/1.1 503").contains("\"error\":\"server_stopping\"")
+                    .containsIgnoringCase("retry-after: 5").containsIgnoringCase("connection: close").doesNotContain("tunnel_lost");
+            assertThat(target.requests()).as("the app saw the request once").isEqualTo(1);
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .doesNotContain("client connection was lost")
+                    .startsWith("service ").contains("the server stopped before " + target.address() + " answered")
+                    .endsWith("GET " + FAULT_HOST + " from 127.0.0.1 is answered 503 server_stopping");
+        }
     }
 
     @Test

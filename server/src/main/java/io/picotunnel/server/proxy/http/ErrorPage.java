@@ -72,6 +72,17 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
     }
 
     /**
+     * The server stopped (SIGTERM, at the end of its shutdown grace period) while the request waited for its response
+     * head: as {@link #targetFailed} says for a client that stops, a 503 to try again, once the server is back.
+     */
+    static ErrorPage serverStopping() {
+        return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_stopping",
+                "The tunnel server is stopping, and this request was still open when it stopped, so no response came. "
+                        + "The request may have reached the app. Please try again in a moment.", null,
+                RETRY_IN_A_MOMENT);
+    }
+
+    /**
      * The page for a stream the tunnel's client reset with a reason (docs/protocol.md): plain words for visitors,
      * no address and no flag. Null for {@link ResetReason#NONE}, which keeps the general page.
      */

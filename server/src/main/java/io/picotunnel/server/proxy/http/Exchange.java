@@ -1023,8 +1023,9 @@ final class Exchange {
             end();
             // Part of the response is out already: abort, so that the cut body cannot pass for a whole one.
             if (upstream instanceof YamuxStreamChannel stream && stream.sessionLost()) {
-                LOG.info("the tunnel's client connection was lost in the middle of {}'s response to {} {}",
-                        service.targetAddr(), request.method(), LogValues.escape(service.domain()));
+                LOG.info("{} in the middle of {}'s response to {} {}", proxy.isStopping() ? "the server stopped"
+                                : "the tunnel's client connection was lost", service.targetAddr(), request.method(),
+                        LogValues.escape(service.domain()));
             } else {
                 LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
                         request.method(), service.domain());
@@ -1036,16 +1037,20 @@ final class Exchange {
     /**
      * The stream's client connection was lost after the stream reached the client and before the response head: the
      * request may have reached the app, so it goes nowhere else, and the visitor hears the tunnel was lost, not that
-     * the app failed. One line, with the clients that refused the stream before, if any.
+     * the app failed; or, when the server closed the session to stop, that the server stopped. One line, with the
+     * clients that refused the stream before, if any.
      */
     private void answerTunnelLost() {
-        ErrorPage page = ErrorPage.tunnelLost();
+        boolean serverStopped = proxy.isStopping();
+        ErrorPage page = serverStopped ? ErrorPage.serverStopping() : ErrorPage.tunnelLost();
         String clients = refusals.tell(ResetReason.NONE);
-        LOG.info("service {}: {}the tunnel's client connection was lost before {} answered; {} {} from {} {}",
-                service.id(), clients == null ? "" : clients + "; ", service.targetAddr(), request.method(),
-                LogValues.escape(service.domain()), clientIp, answered(page));
+        LOG.info("service {}: {}{} before {} answered; {} {} from {} {}", service.id(),
+                clients == null ? "" : clients + "; ",
+                serverStopped ? "the server stopped" : "the tunnel's client connection was lost", service.targetAddr(),
+                request.method(), LogValues.escape(service.domain()), clientIp, answered(page));
         end();
-        answerLocally(page, !requestDone, requestDone);
+        // A stopping server takes no next request on the connection.
+        answerLocally(page, !requestDone || serverStopped, requestDone);
     }
 
     private void end() {

@@ -61,6 +61,8 @@ public final class HttpProxy implements HttpPipelines {
     private final Function<Service, TrafficCounters> traffic;
     /** How many times the timer of a response body looked at its exchange ({@link #responseBodyChecks}). */
     private final LongAdder responseBodyChecks = new LongAdder();
+    /** Set once the server closes its tunnel sessions to stop: streams they lose are not lost clients. */
+    private volatile boolean stopping;
 
     private HttpProxy(Builder builder) {
         this.routes = Objects.requireNonNull(builder.routes, "routes");
@@ -88,6 +90,18 @@ public final class HttpProxy implements HttpPipelines {
      */
     long responseBodyChecks() {
         return responseBodyChecks.sum();
+    }
+
+    /**
+     * The server is about to close its tunnel sessions to stop (after its shutdown grace period, if any): a request
+     * still waiting for its response then hears that the server stopped, not that the tunnel's client was lost.
+     */
+    public void stopping() {
+        stopping = true;
+    }
+
+    boolean isStopping() {
+        return stopping;
     }
 
     /** The lasting traffic counters of {@code service}. */
