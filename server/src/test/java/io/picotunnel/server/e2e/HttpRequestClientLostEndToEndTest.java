@@ -42,7 +42,8 @@ import static org.awaitility.Awaitility.await;
  * A request whose stream reached the client, lost before the response head, may have reached the app: it goes
  * nowhere else, and the visitor hears that the tunnel was lost ({@code tunnel_lost}), not that the app failed, which
  * a target that closes without answering still gets ({@code target_unreachable}). Both hold for a stream of an HTTP/2
- * visitor (TLS with ALPN h2 on the HTTPS listener), whose 502 leaves the connection's other streams alone. The server
+ * visitor (TLS with ALPN h2 on the HTTPS listener), whose 502 leaves the connection's other streams alone, and for a
+ * GET on an idle keep-alive stream, which goes elsewhere only when its head never left the server. The server
  * closing the sessions itself to stop is no lost tunnel: that request hears the server stopped ({@code server_stopping}).
  */
 class HttpRequestClientLostEndToEndTest {
@@ -285,6 +286,113 @@ class HttpRequestClientLostEndToEndTest {
     }
 
     /**
+     * A GET on an idle keep-alive stream (reused) whose client's connection is lost while the app holds it may have
+     * reached the app, as on a new stream: 502 tunnel_lost, and the tunnel's other client is not asked.
+     */
+    @Test
+    void aGetOnAReusedStreamWhoseClientIsLostWhileTheAppHoldsItGets502TunnelLostAndGoesNowhereElse() throws Exception {
+        try (ServicedTunnel.TwoClients clients = tunnel.twoClientsTheSecondChosen()) {
+            long opened = clients.other().streamsOpened();
+            leaveAnIdleStream();
+            tunnel.web.holdNextRequest();
+            try (LogCapture log = new LogCapture(EXCHANGE_LOG, Level.INFO);
+                 Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+                visitor.setSoTimeout(10_000);
+                sendGet(visitor, HOST, "/held");
+                await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.web.requestCount() == 2);
+
+                clients.chosen().session().parent().close();
+
+                String answer = new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(answer).startsWith("HTTP/1.1 502").contains("\"error\":\"tunnel_lost\"");
+                assertThat(upstreamsReused()).as("the GET went up the idle stream").isEqualTo(1.0);
+                assertThat(tunnel.web.uris()).as("the app saw it once").containsExactly("/", "/held");
+                assertThat(clients.other().streamsOpened()).as("the other client was not asked").isEqualTo(opened);
+                assertThat(log.messages(Level.INFO)).singleElement().asString()
+                        .contains("the tunnel's client connection was lost before " + tunnel.web.address() + " answered")
+                        .endsWith("GET " + HOST + " from 127.0.0.1 is answered 502 tunnel_lost");
+            }
+        }
+    }
+
+    /**
+     * A GET on an idle stream whose client's connection is lost with the GET's head still queued (the connection sent
+     * nothing more) reached no client: it goes to the tunnel's other client.
+     */
+    @Test
+    void aGetOnAReusedStreamWhoseHeadWasStillQueuedWhenItsClientWasLostGets200FromTheTunnelsOtherClient()
+            throws Exception {
+        try (ServicedTunnel.TwoClients clients = tunnel.twoClientsTheSecondChosen()) {
+            long opened = clients.other().streamsOpened();
+            leaveAnIdleStream();
+
+            String answer = lostWithHeadQueued(clients.chosen());
+
+            assertThat(answer).startsWith("HTTP/1.1 200").endsWith("hello");
+            assertThat(tunnel.web.uris()).as("the app saw it once").containsExactly("/", "/queued");
+            assertThat(clients.other().streamsOpened()).as("the other client took it").isEqualTo(opened + 1);
+        }
+    }
+
+    /** As above with no other client: the tunnel is offline, and the page says so. */
+    @Test
+    void aGetOnAReusedStreamWhoseHeadWasStillQueuedWhenTheOnlyClientWasLostGets502TunnelOffline() throws Exception {
+        testbed.connect(tunnel.id, tunnel.token);
+        TunnelRegistry.Connection only = testbed.server().registry().connections(tunnel.id).getFirst();
+        leaveAnIdleStream();
+
+        String answer = lostWithHeadQueued(only);
+
+        assertThat(answer).startsWith("HTTP/1.1 502").contains("\"error\":\"tunnel_offline\"");
+        assertThat(tunnel.web.uris()).containsExactly("/");
+    }
+
+    /** A GET answered whole: its stream waits in the keep-alive pool for the next request to the host. */
+    private void leaveAnIdleStream() {
+        assertThat(tunnel.get()).startsWith("HTTP/1.1 200").endsWith("hello");
+        await().atMost(Duration.ofSeconds(10)).until(() -> metric("picotunnel_http_upstream_streams_idle ", "") == 1);
+    }
+
+    /**
+     * Sends {@code GET /queued} once {@code chosen} sends nothing more, closes {@code chosen}'s connection once the GET
+     * took the idle stream, and returns the visitor's answer.
+     */
+    private String lostWithHeadQueued(TunnelRegistry.Connection chosen) throws Exception {
+        UnsentWrites.holdWritesTo(chosen);
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            visitor.setSoTimeout(10_000);
+            sendGet(visitor, HOST, "/queued");
+            await().atMost(Duration.ofSeconds(10)).until(() -> upstreamsReused() == 1);
+
+            chosen.session().parent().close();
+
+            return new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Requests of the tunnel's http services that took an idle stream, as {@code /metrics} counts them. */
+    private double upstreamsReused() {
+        return metric("picotunnel_http_upstream_streams_reused_total{", "tunnel=\"" + tunnel.id + "\"");
+    }
+
+    /** The sum of the samples of {@code /metrics} whose lines start with {@code start} and have {@code part}. */
+    private double metric(String start, String part) {
+        String text = testbed.api().get("/metrics").raw().body();
+        double sum = 0;
+        boolean found = false;
+        for (String line : text.split("\n")) {
+            if (line.startsWith(start) && line.contains(part)) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                found = true;
+            }
+        }
+        if (found) {
+            return sum;
+        }
+        throw new AssertionError(start + " with " + part + " not in /metrics:\n" + text);
+    }
+
+    /**
      * The server stopped (as on SIGTERM) while the target holds: at the end of its grace period the visitor hears that
      * the server is stopping, with a Retry-After, and the log does not take the stop for a lost client.
      */
@@ -385,8 +493,13 @@ class HttpRequestClientLostEndToEndTest {
     }
 
     private static void send(Socket visitor, String path) throws Exception {
+        sendGet(visitor, FAULT_HOST, path);
+    }
+
+    /** {@code GET path} to {@code host}, asking for JSON pages and the connection's close after the answer. */
+    private static void sendGet(Socket visitor, String host, String path) throws Exception {
         OutputStream out = visitor.getOutputStream();
-        out.write(("GET " + path + " HTTP/1.1\r\nHost: " + FAULT_HOST
+        out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host
                 + "\r\nAccept: application/json\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.flush();
     }

@@ -10,7 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * An HTTP target behind the tunnel client that answers "hello" (or a body of its own) and keeps the path and
@@ -24,6 +27,9 @@ public final class RecordingTarget implements AutoCloseable {
     private final List<String> bodies = new CopyOnWriteArrayList<>();
     /** Headers every answer carries, as name and value. */
     private final List<String[]> answerHeaders = new CopyOnWriteArrayList<>();
+    /** The next request is recorded and left unanswered until the target closes (30 s at most). */
+    private final AtomicBoolean holdNext = new AtomicBoolean();
+    private final CountDownLatch closing = new CountDownLatch(1);
 
     public RecordingTarget() {
         this("hello");
@@ -40,6 +46,13 @@ public final class RecordingTarget implements AutoCloseable {
             uris.add(exchange.getRequestURI().toString());
             bodies.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
             requests.add(Map.copyOf(exchange.getRequestHeaders()));
+            if (holdNext.compareAndSet(true, false)) {
+                try {
+                    closing.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             byte[] body = answer.getBytes(StandardCharsets.UTF_8);
             answerHeaders.forEach(header -> exchange.getResponseHeaders().add(header[0], header[1]));
             exchange.sendResponseHeaders(200, body.length);
@@ -52,6 +65,11 @@ public final class RecordingTarget implements AutoCloseable {
     /** Every later answer carries the header {@code name: value} too (added to those given before). */
     void answerWithHeader(String name, String value) {
         answerHeaders.add(new String[] {name, value});
+    }
+
+    /** The next request it reads is recorded and never answered (its connection stays open); later ones are. */
+    void holdNextRequest() {
+        holdNext.set(true);
     }
 
     public String address() {
@@ -86,6 +104,7 @@ public final class RecordingTarget implements AutoCloseable {
 
     @Override
     public void close() {
+        closing.countDown();
         server.stop(0);
     }
 }

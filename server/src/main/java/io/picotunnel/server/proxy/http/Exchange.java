@@ -149,6 +149,8 @@ final class Exchange {
     /** The target's final response head, to tell whether its connection may carry another request. */
     private HttpResponse upstreamResponse;
     private ChannelFuture lastUpstreamWrite;
+    /** The write of the request head to the current stream: failed, nothing of the request left the server. */
+    private ChannelFuture requestHeadWrite;
     /** Written to the stream and not flushed yet: one flush sends a request head and body as one frame. */
     private boolean upstreamFlushPending;
     /** Handing over a batch of the stream's messages: public writes wait for one flush at its end. */
@@ -268,6 +270,7 @@ final class Exchange {
             logRefusals(ResetReason.NONE, "went to another client");
         }
         writeUpstream(upstreamRequest());
+        requestHeadWrite = lastUpstreamWrite;
         if (requestDone) {
             // A retry: the body went to the failed stream already, whole; it goes again if it was kept, else it was empty.
             if (bodyCopy.isWhole()) {
@@ -313,8 +316,8 @@ final class Exchange {
     }
 
     /**
-     * The stream's client was lost with the stream's SYN still queued: the client never heard of the request and
-     * nothing of it reached the target, so it goes to another client of the tunnel as after a refusal, whatever its
+     * The stream's client was lost with the stream's SYN, or the request's head, still queued: the client never heard
+     * of the request and nothing of it reached the target, so it goes to another client of the tunnel as after a refusal, whatever its
      * method, unless its body went up the lost stream and was not kept ({@link #bodyLeftBehind}). It is no refusal:
      * not counted towards {@link Refusals#MAX_CLIENTS} (the lost session is never chosen again), nor named one in the
      * log. With no other client the open fails and the request gets the page of a tunnel without clients, or, after
@@ -322,7 +325,7 @@ final class Exchange {
      */
     private void sendElsewhereAfterLostClient() {
         if (!bodyLeftBehind()) {
-            LOG.debug("the client chosen for {} {} was lost before the stream reached it: opening it on another",
+            LOG.debug("the client chosen for {} {} was lost before the request reached it: opening it on another",
                     request.method(), LogValues.escape(service.domain()));
             reopen();
             return;
@@ -339,12 +342,23 @@ final class Exchange {
     }
 
     /**
+     * The stream's session was lost before the request's head was written to its connection (the write failed, as the
+     * writes queued behind it): nothing of the request left the server. Its stream is gone as the SYN of
+     * {@link YamuxStreamChannel#synNeverSent} is: the request reached no client, whether the stream was new or reused.
+     */
+    private boolean requestNeverLeft() {
+        return requestHeadWrite != null && requestHeadWrite.isDone() && !requestHeadWrite.isSuccess();
+    }
+
+    /**
      * A reused stream ended before any answer: most likely the target closed its idle connection just as
      * the request went out (nginx's case too). An idempotent request without a body goes once more, on a
-     * new stream.
+     * new stream. Not when the stream's session was lost: that is no closed idle connection, and the request may have
+     * reached the app, as on a new stream ({@link #answerTunnelLost}).
      */
     private boolean retryOnNewStream() {
-        if (!reused || retried || upstreamAnswered || !retryable) {
+        if (!reused || retried || upstreamAnswered || !retryable
+                || upstream instanceof YamuxStreamChannel stream && stream.sessionLost()) {
             return false;
         }
         LOG.debug("reused stream to {} ended before answering {} {}: retrying on a new stream",
@@ -404,6 +418,7 @@ final class Exchange {
         upstream.close();
         upstream = null;
         lastUpstreamWrite = null;
+        requestHeadWrite = null;
         phase = Phase.OPENING;
         open();
     }
@@ -989,7 +1004,8 @@ final class Exchange {
             return;
         }
         boolean responseStarted = phase == Phase.RESPONDING;
-        if (!responseStarted && upstream instanceof YamuxStreamChannel lost && lost.synNeverSent()) {
+        if (!responseStarted && upstream instanceof YamuxStreamChannel lost
+                && (lost.synNeverSent() || lost.sessionLost() && requestNeverLeft())) {
             sendElsewhereAfterLostClient();
             return;
         }

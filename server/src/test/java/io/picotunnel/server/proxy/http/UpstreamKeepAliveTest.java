@@ -593,17 +593,23 @@ class UpstreamKeepAliveTest {
         assertThat(target.accepted()).isEqualTo(1);
     }
 
+    /**
+     * The reused stream's client connection is lost while the target holds the GET: the request reached the app, so it
+     * is the tunnel that was lost, not the tunnel offline, and it is not sent again.
+     */
     @Test
-    void aGetWhoseRetryFindsTheTunnelGoneGets502AndTheConnectionAnswersItsNextRequest() throws Exception {
+    void aGetOnAReusedStreamWhoseTunnelIsLostGets502TunnelLostAndTheConnectionAnswersItsNextRequest() throws Exception {
         start();
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
             assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
             awaitIdle(1);
             http.send("GET /hang HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n");
             await().atMost(WAIT).until(() -> target.paths().contains("/hang"));
-            // The reused stream ends before any answer, and the retry on a new stream finds no client to open it.
             tunnel.regenerateToken();
-            assertThat(http.read().status()).isEqualTo(502);
+            RawHttp.Response lost = http.read();
+            assertThat(lost.status()).isEqualTo(502);
+            assertThat(lost.text()).contains("tunnel was lost").contains("may have reached the app")
+                    .doesNotContain("offline");
             RawHttp.Response next = get(http, "/ok");
             assertThat(next.status()).isEqualTo(502);
             assertThat(next.text()).contains("The tunnel is offline");
