@@ -26,6 +26,8 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
      * a client restarted is back within seconds, and a tunnel's requests come and go faster.
      */
     static final Duration RETRY_IN_A_MOMENT = Duration.ofSeconds(5);
+    /** The error of {@link #tunnelError()}. */
+    static final String TUNNEL_ERROR = "tunnel_error";
 
     /** A form under the message whose one button POSTs to {@code action} (a path of the same origin). */
     record Button(String action, String label) {
@@ -114,6 +116,16 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
                             + "app. Please try again in a moment.", null, RETRY_IN_A_MOMENT);
             case NONE -> null;
         };
+    }
+
+    /**
+     * The stream for the request could not be opened for a reason the proxy does not know (its log has it): the
+     * request did not leave the server, so the page blames neither the app nor the client.
+     */
+    static ErrorPage tunnelError() {
+        return new ErrorPage(HttpResponseStatus.BAD_GATEWAY, TUNNEL_ERROR,
+                "The request could not be sent through this site's tunnel, so it did not reach the app. Please try "
+                        + "again in a moment.");
     }
 
     /** The page names no target address: visitors have no business knowing it; the operator's log has it. */

@@ -255,8 +255,14 @@ final class Exchange {
         }
         if (!opened.isSuccess()) {
             Throwable cause = opened.cause();
-            LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
             ErrorPage page = noStreamPage(cause);
+            if (page.error().equals(ErrorPage.TUNNEL_ERROR)) {
+                LOG.warn("service {}: no stream to the tunnel's client ({}); {} {} from {} {}", service.id(),
+                        cause.toString(), request.method(), LogValues.escape(service.domain()), clientIp,
+                        answered(page));
+            } else {
+                LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
+            }
             logRefusals(ResetReason.NONE, answered(page));
             end();
             // A retry's request went whole to the stream that failed: the connection's next message is the next request.
@@ -307,7 +313,13 @@ final class Exchange {
             // The server's session to the client is at the server's --max-streams: the request never left the server.
             return ErrorPage.tunnelBusy();
         }
-        return cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.targetUnreachable();
+        if (cause instanceof StreamOpenException) {
+            // The session closed or going away while its connection still looked usable (the session marks itself
+            // closing before its connection is closed): no client took the request.
+            return noClientPage();
+        }
+        // No stream, so the request never reached the client, let alone the target: the target is not to blame.
+        return cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.tunnelError();
     }
 
     /** No client of the tunnel took the request: after a client's refusal its refusal (stopping, full) is the reason. */
