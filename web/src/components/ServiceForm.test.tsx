@@ -191,6 +191,18 @@ describe('ServiceForm', () => {
     }));
   });
 
+  it('sends a target with an underscore, as Docker names containers (my_app:8080), which the server takes', async () => {
+    const user = userEvent.setup();
+    const onSubmit = vi.fn();
+    render(<ServiceForm onSubmit={onSubmit} onCancel={() => undefined} />);
+    await user.type(screen.getByLabelText('Domain'), 'app.example.com');
+    await user.type(screen.getByLabelText('Target'), 'project_web_1:8080');
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+
+    expect(screen.getByLabelText('Target').getAttribute('aria-invalid')).toBeNull();
+    expect(onSubmit).toHaveBeenCalledWith(expect.objectContaining({ target_addr: 'project_web_1:8080' }));
+  });
+
   it('keeps a domain stored before the server refused IP addresses editable, as the server does', async () => {
     const user = userEvent.setup();
     const onSubmit = vi.fn().mockResolvedValue(undefined);

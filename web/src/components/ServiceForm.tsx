@@ -133,9 +133,11 @@ const DOMAIN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-
 /** A name beyond ASCII (bücher.example): the server takes it in its xn-- form, and checks it then. */
 const BEYOND_ASCII = /[^\x00-\x7f]/;
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9\u0080-\uffff]([a-z0-9\u0080-\uffff.-]*[a-z0-9\u0080-\uffff])?)?:(\d{1,5})$/i;
+/** As HOST_PORT, and '_' in a name, as the server takes a target: Docker names containers so (my_app:8080). */
+const TARGET = /^(\[[0-9a-f:.]+\]|[a-z0-9_\u0080-\uffff]([a-z0-9_\u0080-\uffff.-]*[a-z0-9_\u0080-\uffff])?)?:(\d{1,5})$/i;
 
-function portIn(text: string, lowest = 1): number | null {
-  const match = HOST_PORT.exec(text.trim());
+function portIn(text: string, lowest = 1, pattern = HOST_PORT): number | null {
+  const match = pattern.exec(text.trim());
   if (!match) return null;
   const port = Number(match[3]);
   return port >= lowest && port <= 65535 ? port : null;
@@ -202,7 +204,7 @@ export function problemsOf(values: Values, storedDomain?: string): Problems {
   const target = values.target_addr.trim();
   if (!target) {
     problems.target_addr = 'Enter where the client forwards to, such as localhost:8080.';
-  } else if (portIn(target) === null || target.startsWith(':')) {
+  } else if (portIn(target, 1, TARGET) === null || target.startsWith(':')) {
     problems.target_addr = 'Write the target as host:port, such as localhost:8080 or 192.168.1.10:22.';
   }
   return problems;

@@ -429,7 +429,8 @@ public record ServerConfig(
                 throw invalid(Setting.DOMAIN, "'" + domain + "' is not a valid host name: " + e.getMessage());
             }
             if (!Hostnames.isHostname(ascii)) {
-                throw invalid(Setting.DOMAIN, "'" + domain + "' is not a valid host name such as tunnel.example.com");
+                throw invalid(Setting.DOMAIN, "'" + domain + "' is not a valid host name such as tunnel.example.com"
+                        + Hostnames.underscoreNote(ascii));
             }
             return ascii;
         }

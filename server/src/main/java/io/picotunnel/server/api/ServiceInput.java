@@ -178,7 +178,7 @@ final class ServiceInput {
         }
         if (!Hostnames.isHostnameOrWildcard(domain)) {
             throw ApiError.invalidField("domain", "'" + value + "' is not a valid host name such as app.example.com"
-                    + " or *.example.com");
+                    + " or *.example.com" + Hostnames.underscoreNote(domain));
         }
         return domain;
     }

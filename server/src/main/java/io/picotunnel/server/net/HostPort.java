@@ -33,7 +33,7 @@ public record HostPort(String host, int port) {
         SERVICE_LISTEN(true, false),
         /** A tcp service's listen address as the API takes it: as {@link #SERVICE_LISTEN}, port 0 to have one chosen. */
         SERVICE_REQUEST(true, true),
-        /** An address to connect to: host required, port 1-65535. */
+        /** An address to connect to: host required, port 1-65535, '_' taken in a name (Docker's my_app). */
         CONNECT(false, false);
 
         private final boolean hostOptional;
@@ -78,8 +78,12 @@ public record HostPort(String host, int port) {
             }
             host = asciiName(value.substring(0, colon), value);
             portText = value.substring(colon + 1);
-            if (!host.isEmpty() && !Hostnames.isHostname(host) && !Hostnames.isIpv4Literal(host)) {
-                throw new IllegalArgumentException("'" + value + "' has an invalid host name '" + host + "'");
+            boolean name = rules == Rules.CONNECT ? Hostnames.isTargetName(host) : Hostnames.isHostname(host);
+            if (!host.isEmpty() && !name && !Hostnames.isIpv4Literal(host)) {
+                throw new IllegalArgumentException("'" + value + "' has an invalid host name '" + host + "'"
+                        + (rules == Rules.CONNECT || !Hostnames.isTargetName(host) ? ""
+                        : "; '_' may be in a target's host name (a Docker name such as my_app:8080), not in an"
+                        + " address to listen on"));
             }
         }
         if (host.isEmpty() && !rules.hostOptional) {

@@ -12,6 +12,9 @@ import java.util.regex.Pattern;
 public final class Hostnames {
 
     private static final Pattern LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", Pattern.CASE_INSENSITIVE);
+    /** A label of a name a client dials: '_' allowed as Docker names it (my_app, project_web_1). */
+    private static final Pattern TARGET_LABEL = Pattern.compile("[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?",
+            Pattern.CASE_INSENSITIVE);
     private static final Pattern IPV4 = Pattern.compile(
             "((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])");
     private static final Pattern IPV6_CHARS = Pattern.compile("[0-9a-fA-F:.]+");
@@ -32,11 +35,32 @@ public final class Hostnames {
 
     /** A DNS name such as {@code localhost} or {@code app.example.com} (a trailing dot is not accepted). */
     public static boolean isHostname(String name) {
+        return matches(name, LABEL);
+    }
+
+    /**
+     * A name a client may dial: as {@link #isHostname}, and with {@code _} in its labels, as Docker and Compose name
+     * containers and services ({@code my_app}, {@code project_web_1}) and their DNS and Go's resolver answer them.
+     * Not for a name browsers or certificates take, where {@code _} is refused.
+     */
+    public static boolean isTargetName(String name) {
+        return matches(name, TARGET_LABEL);
+    }
+
+    /** What to add to a refusal of {@code name} as a host name: why, when it has a '_'; else nothing. */
+    public static String underscoreNote(String name) {
+        return name != null && name.indexOf('_') >= 0
+                ? "; '_' may be in a target's host name (a Docker name such as my_app:8080), not in a name browsers"
+                + " and certificates take"
+                : "";
+    }
+
+    private static boolean matches(String name, Pattern label) {
         if (name == null || name.isEmpty() || name.length() > 253) {
             return false;
         }
-        for (String label : name.split("\\.", -1)) {
-            if (!LABEL.matcher(label).matches()) {
+        for (String part : name.split("\\.", -1)) {
+            if (!label.matcher(part).matches()) {
                 return false;
             }
         }

@@ -438,6 +438,26 @@ class ServiceApiTest {
     }
 
     @Test
+    void aTargetNamedAsDockerNamesContainersWithAnUnderscoreIsAcceptedButADomainIsNot() {
+        JsonNode http = created("{\"type\": \"http\", \"domain\": \"app.example.com\", \"target_addr\": \"My_App:8080\"}");
+        assertThat(http.get("target_addr").asText()).isEqualTo("my_app:8080");
+        JsonNode tcp = created("{\"type\": \"tcp\", \"listen_addr\": \":20030\", \"target_addr\": \"project_db_1:5432\"}");
+        assertThat(tcp.get("target_addr").asText()).isEqualTo("project_db_1:5432");
+
+        ApiClient.Response patched = api.patch("/api/services/" + tcp.get("id").asText(),
+                "{\"target_addr\": \"project_db_2.compose_default:5432\"}");
+        assertThat(patched.status()).as(patched.toString()).isEqualTo(200);
+        assertThat(patched.json().get("target_addr").asText()).isEqualTo("project_db_2.compose_default:5432");
+
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"my_app.example.com\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "'_' may be in a target's host name");
+        assertInvalid(create("{\"type\": \"tcp\", \"listen_addr\": \"my_host:20031\", \"target_addr\": \"localhost:1\"}"),
+                "listen_addr", "not in an address to listen on");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"app.example.com\", \"target_addr\": \"_-:80\"}"),
+                "target_addr", "invalid host name");
+    }
+
+    @Test
     void patchAcceptsTheObjectItReceived() {
         JsonNode service = created("{\"type\": \"tcp\", \"listen_addr\": \":20023\", \"target_addr\": \"localhost:22\"}");
         String echoed = service.toString().replace("localhost:22", "localhost:2022");

@@ -241,6 +241,10 @@ class ServerConfigTest {
                 .hasMessageStartingWith("Invalid --auth (PICOTUNNEL_AUTH): 'off' is not 'token' or 'none'");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "not a domain")))
                 .hasMessageContaining("--domain").hasMessageContaining("not a valid host name");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "tunnel_host.example")))
+                .hasMessageContaining("--domain").hasMessageContaining("not in a name browsers and certificates take");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TUNNEL_ADDR", "my_host:8443")))
+                .hasMessageContaining("--tunnel-addr").hasMessageContaining("not in an address to listen on");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "maybe")))
                 .hasMessage("Invalid --acme-enabled (PICOTUNNEL_ACME_ENABLED): it must be true or false (or yes/no, on/off,"
                         + " 1/0).");

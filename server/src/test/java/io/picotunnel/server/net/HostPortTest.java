@@ -37,6 +37,15 @@ class HostPortTest {
     }
 
     @Test
+    void aTargetMayHaveAnUnderscoreAsDockerNamesHaveButAListenAddressMayNot() {
+        assertThat(HostPort.parse("my_app:8080", CONNECT)).isEqualTo(new HostPort("my_app", 8080));
+        assertThat(HostPort.parse("Project_Web_1.lan:80", CONNECT)).isEqualTo(new HostPort("project_web_1.lan", 80));
+        assertThatThrownBy(() -> HostPort.parse("my_host:8080", SERVER_LISTEN))
+                .hasMessageContaining("invalid host name 'my_host'").hasMessageContaining("not in an address to listen on");
+        assertThatThrownBy(() -> HostPort.parse("my_host!:8080", CONNECT)).hasMessageContaining("invalid host name");
+    }
+
+    @Test
     void anIpv6AddressHasOneSpellingSoThatOverlapsAndTheWildcardAreSeen() {
         assertThat(HostPort.parse("[0:0:0:0:0:0:0:1]:2222", SERVICE_LISTEN)).isEqualTo(new HostPort("::1", 2222));
         assertThat(HostPort.parse("[0::1]:2222", SERVICE_LISTEN).overlaps(HostPort.parse("[::1]:2222", SERVICE_LISTEN)))
