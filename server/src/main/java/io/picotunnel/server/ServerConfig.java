@@ -14,6 +14,7 @@ import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.monitor.MonitorSettings;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.Hostnames;
+import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.PortRanges;
 import io.picotunnel.server.net.UrlHosts;
 
@@ -426,10 +427,10 @@ public record ServerConfig(
             try {
                 ascii = Hostnames.ascii(domain);
             } catch (IllegalArgumentException e) {
-                throw invalid(Setting.DOMAIN, "'" + domain + "' is not a valid host name: " + e.getMessage());
+                throw invalid(Setting.DOMAIN, "'" + LogValues.escape(domain) + "' is not a valid host name: " + e.getMessage());
             }
             if (!Hostnames.isHostname(ascii)) {
-                throw invalid(Setting.DOMAIN, "'" + domain + "' is not a valid host name such as tunnel.example.com"
+                throw invalid(Setting.DOMAIN, "'" + LogValues.escape(domain) + "' is not a valid host name such as tunnel.example.com"
                         + Hostnames.underscoreNote(ascii));
             }
             return ascii;

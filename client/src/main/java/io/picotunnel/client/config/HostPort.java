@@ -3,6 +3,7 @@ package io.picotunnel.client.config;
 import io.netty.util.NetUtil;
 import io.picotunnel.protocol.idna.HostEscapes;
 import io.picotunnel.protocol.idna.Idna;
+import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -33,26 +34,26 @@ public record HostPort(String host, int port) {
         if (s.startsWith("[")) {
             int close = s.indexOf(']');
             if (close < 0 || close + 1 >= s.length() || s.charAt(close + 1) != ':') {
-                throw new IllegalArgumentException("'" + text + "' is not [ipv6]:port");
+                throw new IllegalArgumentException(quoted(text) + " is not [ipv6]:port");
             }
             host = s.substring(1, close);
             portText = s.substring(close + 2);
             if (host.isEmpty() || !host.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.')
                     || !NetUtil.isValidIpV6Address(host)) {
-                throw new IllegalArgumentException("'" + text + "' has an invalid IPv6 address");
+                throw new IllegalArgumentException(quoted(text) + " has an invalid IPv6 address");
             }
             // One spelling per address (RFC 5952), so that --allow [::1]:22 permits a target written [0:0:0:0:0:0:0:1]:22.
             host = NetUtil.bytesToIpAddress(ipv6Bytes(host));
         } else {
             int colon = s.lastIndexOf(':');
             if (colon <= 0 || s.indexOf(':') != colon) {
-                throw new IllegalArgumentException("'" + text + "' is not host:port");
+                throw new IllegalArgumentException(quoted(text) + " is not host:port");
             }
             host = asciiName(s.substring(0, colon), text);
             portText = s.substring(colon + 1);
             if (host.length() > MAX_HOST_LENGTH
                     || !host.chars().allMatch(c -> Character.isLetterOrDigit(c) && c < 128 || c == '-' || c == '.' || c == '_')) {
-                throw new IllegalArgumentException("'" + text + "' has an invalid host name");
+                throw new IllegalArgumentException(quoted(text) + " has an invalid host name");
             }
         }
         return new HostPort(host, parsePort(portText, text));
@@ -72,7 +73,7 @@ public record HostPort(String host, int port) {
         try {
             decoded = HostEscapes.decoded(host);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("'" + text + "': its host " + e.getMessage(), e);
+            throw new IllegalArgumentException(quoted(text) + ": its host " + e.getMessage(), e);
         }
         return parse(decoded + (colon < 0 ? "" : text.substring(colon)));
     }
@@ -86,7 +87,7 @@ public record HostPort(String host, int port) {
         try {
             return ascii(host);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("'" + text + "' has an invalid host name: " + e.getMessage(), e);
+            throw new IllegalArgumentException(quoted(text) + " has an invalid host name: " + e.getMessage(), e);
         }
     }
 
@@ -113,17 +114,17 @@ public record HostPort(String host, int port) {
             }
             return address.getAddress();
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("'" + literal + "' is not an IPv6 address", e);
+            throw new IllegalArgumentException(quoted(literal) + " is not an IPv6 address", e);
         }
     }
 
     private static int parsePort(String portText, String whole) {
         if (portText.isEmpty() || portText.length() > 5 || !portText.chars().allMatch(Character::isDigit)) {
-            throw new IllegalArgumentException("'" + whole + "' has no valid port number");
+            throw new IllegalArgumentException(quoted(whole) + " has no valid port number");
         }
         int port = Integer.parseInt(portText);
         if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("port " + port + " in '" + whole + "' is out of range 1-65535");
+            throw new IllegalArgumentException("port " + port + " in " + quoted(whole) + " is out of range 1-65535");
         }
         return port;
     }
@@ -131,5 +132,10 @@ public record HostPort(String host, int port) {
     @Override
     public String toString() {
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    /** {@code text} in quotes, its control characters written out so that a message shows them and stays one line. */
+    private static String quoted(String text) {
+        return "'" + ControlCharacters.escape(text) + "'";
     }
 }

@@ -12,6 +12,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class AddressParsingTest {
 
     @Test
+    void aControlCharacterInARefusedAddressIsWrittenOutNotQuotedAsItIs() {
+        assertThatThrownBy(() -> HostPort.parse("ho\r\nst:80")).hasMessage("'ho\\r\\nst:80' has an invalid host name");
+        assertThatThrownBy(() -> HostPort.parse("host:8\u001b0")).hasMessage("'host:8\\u001b0' has no valid port number");
+        assertThatThrownBy(() -> HostPort.parse("b\u00fc\u0007cher:80"))
+                .hasMessageStartingWith("'b\u00fc\\u0007cher:80' has an invalid host name: its label 'b\u00fc\\u0007cher'")
+                .hasMessageNotContaining("\u0007");
+    }
+
+    @Test
     void bareHostPortMeansTls() {
         ServerAddress address = ServerAddress.parse("tunnel.example.com:8443");
 

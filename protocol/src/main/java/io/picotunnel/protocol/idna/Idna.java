@@ -1,5 +1,7 @@
 package io.picotunnel.protocol.idna;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 import java.net.IDN;
 import java.text.Normalizer;
 import java.text.ParseException;
@@ -63,7 +65,7 @@ public final class Idna {
             int c = label.codePointAt(i);
             String mapped = c < 128 ? Character.toString(c) : Normalizer.normalize(Character.toString(c), Normalizer.Form.NFKC);
             if (mapped.chars().anyMatch(m -> m < 128 && !isLdh(m))) {
-                throw new IllegalArgumentException("its label '" + label + "' has " + describe(c)
+                throw new IllegalArgumentException("its label " + quoted(label) + " has " + describe(c)
                         + (c < 128 ? "" : ", which stands for '" + mapped + "'")
                         + ": a label beyond ASCII may have no ASCII characters but letters, digits and hyphens");
             }
@@ -110,7 +112,7 @@ public final class Idna {
             return idn(label, label);
         }
         if (label.regionMatches(true, 0, "xn--", 0, 4)) {
-            throw new IllegalArgumentException("its label '" + label + "' starts with xn-- and is not ASCII");
+            throw new IllegalArgumentException("its label " + quoted(label) + " starts with xn-- and is not ASCII");
         }
         StringBuilder mapped = new StringBuilder();
         int start = 0;
@@ -125,7 +127,7 @@ public final class Idna {
         }
         String ascii = "xn--" + Punycode.encode(Normalizer.normalize(mapped, Normalizer.Form.NFC));
         if (ascii.length() > MAX_LABEL_LENGTH) {
-            throw new IllegalArgumentException("its label '" + label + "' is longer than " + MAX_LABEL_LENGTH
+            throw new IllegalArgumentException("its label " + quoted(label) + " is longer than " + MAX_LABEL_LENGTH
                     + " characters in its xn-- form");
         }
         return ascii;
@@ -158,8 +160,13 @@ public final class Idna {
         } catch (IllegalArgumentException e) {
             String reason = e.getCause() instanceof ParseException p ? p.getMessage() : e.getMessage();
             throw new IllegalArgumentException("PicoTunnel converts names beyond ASCII as IDNA2003 (Unicode 3.2)"
-                    + " does, which refuses '" + label + "' (" + reason + "); if the name is valid, give it in its"
-                    + " xn-- form", e);
+                    + " does, which refuses " + quoted(label) + " (" + ControlCharacters.escape(reason) + "); if the name"
+                    + " is valid, give it in its xn-- form", e);
         }
+    }
+
+    /** {@code text} in quotes, its control characters written out so that a message shows them and stays one line. */
+    private static String quoted(String text) {
+        return "'" + ControlCharacters.escape(text) + "'";
     }
 }

@@ -30,6 +30,17 @@ class IdnaTest {
     }
 
     @Test
+    void aControlCharacterInARefusedLabelIsWrittenOutNotQuotedAsItIs() {
+        assertThatThrownBy(() -> Idna.toAscii("b\u00fc\u001b[2Jcher.example"))
+                .hasMessageStartingWith("its label 'b\u00fc\\u001b[2Jcher' has U+001B")
+                .hasMessageNotContaining("\u001b");
+        assertThatThrownBy(() -> Idna.toAscii("b\u00fc\r\ncher.example"))
+                .hasMessageContaining("'b\u00fc\\r\\ncher'").hasMessageNotContaining("\n").hasMessageNotContaining("\r");
+        assertThatThrownBy(() -> Idna.toAscii("b\u00fc\u0085cher.example"))
+                .hasMessageContaining("refuses 'b\u00fc\\u0085cher.example'").hasMessageNotContaining("\u0085");
+    }
+
+    @Test
     void aSpaceOrUnderscoreInALabelBeyondAsciiIsRefusedNamingIt() {
         assertThatThrownBy(() -> Idna.toAscii("bü cher.example")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("its label 'bü cher' has U+0020 SPACE: a label beyond ASCII may have no ASCII"

@@ -3,6 +3,7 @@ package io.picotunnel.server.api;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.Hostnames;
+import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.net.PortRanges;
 import io.picotunnel.server.store.Service;
@@ -174,10 +175,10 @@ final class ServiceInput {
         try {
             domain = Hostnames.ascii(value.strip());
         } catch (IllegalArgumentException e) {
-            throw ApiError.invalidField("domain", "'" + value + "' is not a valid host name: " + e.getMessage());
+            throw ApiError.invalidField("domain", "'" + LogValues.escape(value) + "' is not a valid host name: " + e.getMessage());
         }
         if (!Hostnames.isHostnameOrWildcard(domain)) {
-            throw ApiError.invalidField("domain", "'" + value + "' is not a valid host name such as app.example.com"
+            throw ApiError.invalidField("domain", "'" + LogValues.escape(value) + "' is not a valid host name such as app.example.com"
                     + " or *.example.com" + Hostnames.underscoreNote(domain));
         }
         return domain;

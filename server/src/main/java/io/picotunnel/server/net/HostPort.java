@@ -65,7 +65,7 @@ public record HostPort(String host, int port) {
             host = value.substring(1, close);
             portText = value.substring(close + 2);
             if (!Hostnames.isIpv6Literal(host)) {
-                throw new IllegalArgumentException("'" + value + "' has an invalid IPv6 address in brackets");
+                throw new IllegalArgumentException(quoted(value) + " has an invalid IPv6 address in brackets");
             }
             if (rules != Rules.CONNECT) {
                 // A target goes to the client as written, where --allow compares it by its text.
@@ -80,17 +80,17 @@ public record HostPort(String host, int port) {
             portText = value.substring(colon + 1);
             boolean name = rules == Rules.CONNECT ? Hostnames.isTargetName(host) : Hostnames.isHostname(host);
             if (!host.isEmpty() && !name && !Hostnames.isIpv4Literal(host)) {
-                throw new IllegalArgumentException("'" + value + "' has an invalid host name '" + host + "'"
+                throw new IllegalArgumentException(quoted(value) + " has an invalid host name " + quoted(host)
                         + (rules == Rules.CONNECT || !Hostnames.isTargetName(host) ? ""
                         : "; '_' may be in a target's host name (a Docker name such as my_app:8080), not in an"
                         + " address to listen on"));
             }
         }
         if (host.isEmpty() && !rules.hostOptional) {
-            throw new IllegalArgumentException("'" + value + "' has no host; expected host:port, for example localhost:8080");
+            throw new IllegalArgumentException(quoted(value) + " has no host; expected host:port, for example localhost:8080");
         }
         if (portText.isEmpty() || portText.length() > 5 || !portText.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw new IllegalArgumentException("'" + value + "' has no valid port number after the colon");
+            throw new IllegalArgumentException(quoted(value) + " has no valid port number after the colon");
         }
         int port = Integer.parseInt(portText);
         int min = rules.portZeroAllowed ? 0 : 1;
@@ -105,7 +105,7 @@ public record HostPort(String host, int port) {
         try {
             return Idna.toAscii(host);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("'" + value + "' has an invalid host name '" + host + "': " + e.getMessage(), e);
+            throw new IllegalArgumentException(quoted(value) + " has an invalid host name " + quoted(host) + ": " + e.getMessage(), e);
         }
     }
 
@@ -122,7 +122,7 @@ public record HostPort(String host, int port) {
     }
 
     private static IllegalArgumentException notHostPort(String value, Rules rules) {
-        return new IllegalArgumentException("'" + value + "' is not of the form host:port, for example "
+        return new IllegalArgumentException(quoted(value) + " is not of the form host:port, for example "
                 + (rules.hostOptional ? ":8080 or " : "") + "127.0.0.1:8080");
     }
 
@@ -168,5 +168,10 @@ public record HostPort(String host, int port) {
     @Override
     public String toString() {
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    /** {@code text} in quotes, its control characters written out so that a message shows them and stays one line. */
+    private static String quoted(String text) {
+        return "'" + LogValues.escape(text) + "'";
     }
 }

@@ -245,6 +245,11 @@ class ServerConfigTest {
                 .hasMessageContaining("--domain").hasMessageContaining("not in a name browsers and certificates take");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TUNNEL_ADDR", "my_host:8443")))
                 .hasMessageContaining("--tunnel-addr").hasMessageContaining("not in an address to listen on");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TUNNEL_ADDR", "tunnel\r\nhost:8443")))
+                .hasMessageStartingWith("Invalid --tunnel-addr (PICOTUNNEL_TUNNEL_ADDR): 'tunnel\\r\\nhost:8443' has")
+                .hasMessageNotContaining("\n");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "tunnel\u001b[2J.example")))
+                .hasMessageStartingWith("Invalid --domain (PICOTUNNEL_DOMAIN): 'tunnel\\u001b[2J.example' is not");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "maybe")))
                 .hasMessage("Invalid --acme-enabled (PICOTUNNEL_ACME_ENABLED): it must be true or false (or yes/no, on/off,"
                         + " 1/0).");

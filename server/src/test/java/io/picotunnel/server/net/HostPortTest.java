@@ -46,6 +46,19 @@ class HostPortTest {
     }
 
     @Test
+    void aControlCharacterInARefusedAddressIsWrittenOutNotQuotedAsItIs() {
+        assertThatThrownBy(() -> HostPort.parse("ho\r\nst:80", CONNECT))
+                .hasMessage("'ho\\r\\nst:80' has an invalid host name 'ho\\r\\nst'");
+        assertThatThrownBy(() -> HostPort.parse("host\u001b[2J", SERVER_LISTEN))
+                .hasMessageStartingWith("'host\\u001b[2J' is not of the form host:port");
+        assertThatThrownBy(() -> HostPort.parse("host:8\u00850", SERVER_LISTEN))
+                .hasMessage("'host:8\\u00850' has no valid port number after the colon");
+        assertThatThrownBy(() -> HostPort.parse("b\u00fc\u0007cher:80", CONNECT))
+                .hasMessageStartingWith("'b\u00fc\\u0007cher:80' has an invalid host name 'b\u00fc\\u0007cher': its label")
+                .hasMessageNotContaining("\u0007");
+    }
+
+    @Test
     void anIpv6AddressHasOneSpellingSoThatOverlapsAndTheWildcardAreSeen() {
         assertThat(HostPort.parse("[0:0:0:0:0:0:0:1]:2222", SERVICE_LISTEN)).isEqualTo(new HostPort("::1", 2222));
         assertThat(HostPort.parse("[0::1]:2222", SERVICE_LISTEN).overlaps(HostPort.parse("[::1]:2222", SERVICE_LISTEN)))
