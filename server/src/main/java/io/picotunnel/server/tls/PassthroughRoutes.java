@@ -79,6 +79,30 @@ public final class PassthroughRoutes implements ServiceListener {
 
     @Override
     public synchronized void onServiceChange(Service before, Service after) throws ServiceConflictException {
+        refuseConflict(after);
+        apply(before, after);
+    }
+
+    /**
+     * A conflict refuses the change in its transaction; the routes change only once it is stored, so that a delete or
+     * disable whose commit fails never takes the domain from visitors of a service that stays stored.
+     */
+    @Override
+    public synchronized Staged stage(Service before, Service after) throws ServiceConflictException {
+        refuseConflict(after);
+        return new Staged() {
+            @Override
+            public void stored() {
+                apply(before, after);
+            }
+
+            @Override
+            public void undo() {
+            }
+        };
+    }
+
+    private void refuseConflict(Service after) throws ServiceConflictException {
         if (routed(after)) {
             String domain = DomainNames.normalize(after.domain());
             Set<String> others = new HashSet<>(httpServicesByDomain.getOrDefault(domain, Set.of()));
@@ -94,6 +118,9 @@ public final class PassthroughRoutes implements ServiceListener {
                         + existing.serviceId() + "; it cannot be shared");
             }
         }
+    }
+
+    private synchronized void apply(Service before, Service after) {
         if (routed(before)) {
             String domain = DomainNames.normalize(before.domain());
             Set<String> ids = httpServicesByDomain.get(domain);

@@ -4,6 +4,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.ServiceListener.Staged;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.testbed.LoopbackTunnel;
@@ -89,6 +90,37 @@ class PassthroughTest {
         try (SSLSocket socket = connect("secure.test")) {
             assertThatThrownBy(socket::startHandshake).isInstanceOf(IOException.class);
         }
+    }
+
+    @Test
+    void aStagedDeleteOrDisablePassesThroughUntilStoredAndAnUndoneOneGoesOn() throws Exception {
+        Service service = passthroughService("secure.test", "127.0.0.1:1");
+        routes.onServiceChange(null, service);
+        Service disabled = new Service(service.id(), service.tunnelId(), ServiceType.HTTP, "secure.test", "/",
+                TlsMode.PASSTHROUGH, null, "127.0.0.1:1", false, Instant.now());
+
+        for (Service after : java.util.Arrays.asList(null, disabled)) {
+            Staged undone = routes.stage(service, after);
+            assertThat(routes.lookup("secure.test")).as("staged, to %s", after).isPresent();
+            undone.undo();
+            assertThat(routes.lookup("secure.test")).as("undone, to %s", after).isPresent();
+        }
+
+        Staged stored = routes.stage(service, disabled);
+        assertThat(routes.lookup("secure.test")).isPresent();
+        stored.stored();
+        assertThat(routes.lookup("secure.test")).isEmpty();
+    }
+
+    @Test
+    void aStagedChangeSharingAPassthroughDomainIsRefusedInItsTransaction() throws Exception {
+        routes.onServiceChange(null, passthroughService("secure.test", "127.0.0.1:1"));
+        Service terminate = new Service("s2", "tun1", ServiceType.HTTP, "secure.test", "/api", TlsMode.TERMINATE,
+                null, "127.0.0.1:2", true, Instant.now());
+
+        assertThatThrownBy(() -> routes.stage(null, terminate))
+                .isInstanceOf(ServiceConflictException.class).hasMessageContaining("secure.test");
+        assertThat(routes.lookup("secure.test")).isPresent();
     }
 
     @Test

@@ -31,6 +31,24 @@ public final class HttpRoutes implements ServiceListener {
     /** The disabled http services, as if enabled: visitors of one are told it is turned off, not that it is unknown. */
     private volatile RouteTable disabled = RouteTable.EMPTY;
 
+    /**
+     * Nothing is refused here, so a change waits until it is stored: otherwise, during a delete or disable whose commit
+     * fails, visitors of a service that stays stored would be told it is unknown.
+     */
+    @Override
+    public Staged stage(Service before, Service after) {
+        return new Staged() {
+            @Override
+            public void stored() {
+                onServiceChange(before, after);
+            }
+
+            @Override
+            public void undo() {
+            }
+        };
+    }
+
     @Override
     public synchronized void onServiceChange(Service before, Service after) {
         if (before != null) {

@@ -3,6 +3,7 @@ package io.picotunnel.server.proxy.http;
 import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceListener.Staged;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.TlsMode;
@@ -120,6 +121,26 @@ class HttpRoutesTest {
         assertThat(route("two.test", "/")).contains("a");
         routes.onServiceChange(http("a", "two.test", "/"), null);
         assertThat(route("two.test", "/")).isEmpty();
+    }
+
+    @Test
+    void aStagedDeleteOrDisableRoutesUntilStoredAndAnUndoneOneGoesOnRouting() throws Exception {
+        Service service = http("a", "one.test", "/");
+        routes.onServiceChange(null, service);
+        Service disabled = new Service("a", "t1", ServiceType.HTTP, "one.test", "/", TlsMode.TERMINATE, null,
+                "localhost:80", false, Instant.EPOCH);
+
+        for (Service after : java.util.Arrays.asList(null, disabled)) {
+            Staged undone = routes.stage(service, after);
+            assertThat(route("one.test", "/")).as("staged, to %s", after).contains("a");
+            undone.undo();
+            assertThat(route("one.test", "/")).as("undone, to %s", after).contains("a");
+        }
+
+        Staged stored = routes.stage(service, null);
+        assertThat(route("one.test", "/")).contains("a");
+        stored.stored();
+        assertThat(route("one.test", "/")).isEmpty();
     }
 
     @Test
