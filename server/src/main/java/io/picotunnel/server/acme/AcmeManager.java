@@ -146,6 +146,24 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         log.info("ACME enabled with directory {}", settings.directoryUri());
     }
 
+    /**
+     * Nothing is refused here, so a change waits until it is stored: a delete or disable whose commit fails would
+     * otherwise let a check in between stop serving the domain's certificate and drop its retry delay and noted order.
+     */
+    @Override
+    public Staged stage(Service before, Service after) {
+        return new Staged() {
+            @Override
+            public void stored() {
+                onServiceChange(before, after);
+            }
+
+            @Override
+            public void undo() {
+            }
+        };
+    }
+
     @Override
     public void onServiceChange(Service before, Service after) {
         synchronized (wantedLock) {

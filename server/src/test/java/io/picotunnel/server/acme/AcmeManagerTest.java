@@ -5,6 +5,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import ch.qos.logback.classic.Level;
 import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceListener.Staged;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.StoreException;
 import io.picotunnel.server.store.TlsMode;
@@ -220,6 +221,28 @@ class AcmeManagerTest {
         assertThat(servedCertificate("app.test").getSerialNumber()).as("served from disk after a restart")
                 .isEqualTo(served);
         assertThat(acme.attempts("app.test")).isZero();
+    }
+
+    @Test
+    void aDeleteOrDisableNotYetStoredOrUndoneKeepsTheCertificateServed() throws Exception {
+        start(null, List.of(AcmeSettings.HTTP_01), true);
+        Service service = service("s1", "app.test", TlsMode.TERMINATE, true);
+        acme.onServiceChange(null, service);
+        await().atMost(ISSUANCE).until(() -> store.fromAcme("app.test").isPresent());
+
+        for (Service after : java.util.Arrays.asList(null, service("s1", "app.test", TlsMode.TERMINATE, false))) {
+            Staged staged = acme.stage(service, after);
+            long checksBefore = acme.checks();
+            await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 2);
+            assertThat(store.fromAcme("app.test")).as("staged, to %s", after).isPresent();
+            staged.undo();
+            assertThat(acme.status("app.test").orElseThrow().status()).as("undone, to %s", after).isEqualTo("valid");
+        }
+        Staged stored = acme.stage(service, null);
+        stored.stored();
+        long checksBefore = acme.checks();
+        await().atMost(Duration.ofSeconds(20)).until(() -> acme.checks() >= checksBefore + 2);
+        assertThat(store.fromAcme("app.test")).as("stored").isEmpty();
     }
 
     @Test
