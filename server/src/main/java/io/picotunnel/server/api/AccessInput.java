@@ -107,9 +107,11 @@ final class AccessInput {
         }
         onlyFields("rate_limit", node, Set.of("per_second", "burst"));
         JsonNode perSecond = node.get("per_second");
-        if (perSecond == null || !perSecond.isNumber() || !(perSecond.asDouble() > 0)
+        if (perSecond == null || perSecond.isNull() || !perSecond.isNumber() || !(perSecond.asDouble() > 0)
                 || perSecond.asDouble() > RateLimit.MAX_PER_SECOND) {
-            throw ApiError.invalidField("rate_limit", "per_second is required: a number above 0 and at most "
+            String wrong = perSecond == null || perSecond.isNull() ? "per_second is required" : "per_second " + perSecond
+                    + " is refused";
+            throw ApiError.invalidField("rate_limit", wrong + ": it must be a number above 0 and at most "
                     + (long) RateLimit.MAX_PER_SECOND + " (requests or connections per second per visitor address)");
         }
         JsonNode burst = node.get("burst");

@@ -119,6 +119,19 @@ class ServiceAccessApiTest {
     }
 
     @Test
+    void aRateGivenButOutOfRangeIsSaidSoNotSaidToBeMissing() {
+        JsonNode created = create(HTTP + "}").json();
+        String id = created.get("id").asText();
+        ApiClient.Response negative = api.patch("/api/services/" + id, "{\"rate_limit\":{\"per_second\":-1}}");
+        assertInvalid(negative, "rate_limit", "per_second -1 is refused: it must be a number above 0");
+        assertThat(negative.json().get("message").asText()).doesNotContain("required");
+        assertInvalid(api.patch("/api/services/" + id, "{\"rate_limit\":{\"per_second\":\"5\"}}"), "rate_limit",
+                "per_second \"5\" is refused");
+        assertRefused("rate_limit", "{\"burst\":3}", "per_second is required: it must be a number above 0");
+        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json().get(0).get("rate_limit").isNull()).isTrue();
+    }
+
+    @Test
     void aBurstBeyondTheRangeOfALongIsRefusedNotWrappedAround() {
         // 2^64 + 1 was read as a long, 1, and stored as burst 1 with a 201.
         ApiClient.Response created = create(HTTP + ",\"rate_limit\":{\"per_second\":1,\"burst\":18446744073709551617}}");
