@@ -7,6 +7,7 @@ import io.picotunnel.protocol.config.SettingOptions;
 import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.protocol.config.UsageErrors;
 import io.picotunnel.server.config.Setting;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
@@ -139,10 +140,13 @@ public final class ServerMain {
      */
     private static void runUntilShutdown(PicoTunnelServer server) {
         CountDownLatch stopped = new CountDownLatch(1);
+        Logger log = LoggerFactory.getLogger(ServerMain.class);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             int code = EXIT_STOP_FAILED;
             try {
+                log.info("Shutdown requested: taking no new visitors or tunnel clients");
                 server.stop(server.config().shutdownGrace());
+                log.info("Stopped");
                 code = 0;
             } catch (RuntimeException e) {
                 System.err.println("The server did not stop cleanly: " + e);
@@ -153,7 +157,7 @@ public final class ServerMain {
                 Runtime.getRuntime().halt(code);
             }
         }, "picotunnel-shutdown"));
-        StopSignals.install(server::stopNow, LoggerFactory.getLogger(ServerMain.class));
+        StopSignals.install(server::stopNow, log);
         try {
             stopped.await();
         } catch (InterruptedException e) {

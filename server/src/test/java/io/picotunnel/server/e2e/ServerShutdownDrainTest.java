@@ -170,6 +170,21 @@ class ServerShutdownDrainTest {
                 "Stopping now: resetting 1 open stream(s)").doesNotContain("Grace period of 5 min over");
     }
 
+    /** With no stream open there is no "draining" line: the stop and its end were not logged at all. */
+    @Test
+    void sigtermWithNoOpenStreamLogsTheStopAndItsEnd() throws Exception {
+        target = new PacedTarget(1, 0);
+        startServerWithTcpService("30s");
+
+        server.toHandle().destroy();
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).as(String.join("\n", serverOutput)).isTrue();
+        outputReader.join(10_000);
+        assertThat(server.exitValue()).isZero();
+        assertThat(serverOutput).as("server output").anyMatch(line -> line.contains("Shutdown requested"))
+                .noneMatch(line -> line.contains("draining"));
+        assertThat(serverOutput.getLast()).as("the last line of the server output").endsWith("Stopped");
+    }
+
     /** Starts the server process, a tunnel with a tcp service to the target, and a client; returns the service's port. */
     private int startServerWithTcpService(String grace) throws Exception {
         ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
