@@ -93,6 +93,11 @@ public final class TunnelClient implements AutoCloseable {
     private Future<Channel> pendingConnect;
     private ScheduledFuture<?> pendingReconnect;
     private boolean stopping;
+    /**
+     * The last connection ended with the server's GoAway: a token then rejected was regenerated or its tunnel deleted
+     * (the server says GoAway to the clients of both), not mistyped.
+     */
+    private volatile boolean goneAwayBeforeConnecting;
     /** When a stop resets the streams still open ({@link System#nanoTime}); {@link #stopNow} brings it forward. */
     private long drainDeadline;
     private boolean stoppingNow;
@@ -292,6 +297,7 @@ public final class TunnelClient implements AutoCloseable {
                 return;
             }
             channel = ch;
+            goneAwayBeforeConnecting = false;
             backoff.connected();
             LOG.info("connected to {}", config.server());
             setState(State.CONNECTED);
@@ -306,6 +312,14 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         Throwable cause = result.cause();
+        if (cause instanceof TokenRejectedException && goneAwayBeforeConnecting) {
+            LOG.error("the server at {} ended the connection and now rejects the token (HTTP 401): the tunnel's token "
+                    + "was regenerated or the tunnel deleted. Set the new token in {} / {}. Not retrying.",
+                    config.server(), Setting.TOKEN.flag(), Setting.TOKEN.envVar());
+            setState(State.TOKEN_REJECTED);
+            shutDown(cause);
+            return;
+        }
         if (cause instanceof TokenRejectedException) {
             LOG.error("the server at {} rejected the token (HTTP 401): check {} / {}; the token may have "
                     + "been regenerated or the tunnel deleted. Not retrying.", config.server(), Setting.TOKEN.flag(),
@@ -339,6 +353,7 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         channel = null;
+        goneAwayBeforeConnecting = true;
         retiring.add(ch);
         if (retiring.size() > MAX_RETIRING) {
             // A server saying GoAway again and again while streams hang on: the oldest connections go, so their
@@ -350,8 +365,8 @@ public final class TunnelClient implements AutoCloseable {
         }
         Duration delay = backoff.afterGoAway(GO_AWAY_RECONNECT_JITTER);
         YamuxSession session = YamuxSession.of(ch);
-        LOG.info("the server at {} is going away (GoAway): reconnecting in {}; {} open stream(s) finish on the "
-                + "old connection", config.server(), Durations.format(delay), session == null ? 0 : session.activeStreams());
+        LOG.info("the server at {} ended this connection (GoAway: it is stopping, or the tunnel's token was "
+                + "regenerated or the tunnel deleted): reconnecting in {}; {} open stream(s) finish on the old connection", config.server(), Durations.format(delay), session == null ? 0 : session.activeStreams());
         scheduleReconnect(delay);
         if (session != null) {
             closeWhenIdle(ch, session);

@@ -118,6 +118,27 @@ class TunnelLifecycleEndToEndTest {
         assertThat(Transfers.echo(servicePort, "new token")).isEqualTo("new token");
     }
 
+    /**
+     * The client process said "the server ... is going away (GoAway): reconnecting", as for a server restart, and
+     * then only that the token "may have been" regenerated.
+     */
+    @Test
+    void aClientProcessWhoseTokenIsRegeneratedSaysSoAndExitsWith3() throws Exception {
+        try (ClientProcess client = ClientProcess.start(testbed.tunnelPort(), token)) {
+            await().atMost(30, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+
+            assertThat(testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", null).status()).isEqualTo(200);
+
+            await().atMost(30, TimeUnit.SECONDS).until(() -> !client.isAlive());
+            assertThat(client.exitCode()).as(client.log()).isEqualTo(3);
+            assertThat(client.log()).contains("ended this connection (GoAway: it is stopping, or the tunnel's token was "
+                    + "regenerated or the tunnel deleted)")
+                    .contains("ended the connection and now rejects the token (HTTP 401): the tunnel's token was "
+                            + "regenerated or the tunnel deleted. Set the new token in")
+                    .doesNotContain("is going away").doesNotContain("may have been regenerated");
+        }
+    }
+
     @Test
     void deletedTunnelLosesItsListenerAndItsClient() throws Exception {
         testbed.startClient(token);
