@@ -93,7 +93,8 @@ final class ConnectFailures {
                         + ": check the address in --server and that a firewall lets the port through.";
             }
             if (cause instanceof ConnectException || cause instanceof NoRouteToHostException) {
-                return "Nothing accepts connections on " + where + " (" + shortMessage(cause)
+                String reason = SocketErrors.reason(cause.getMessage());
+                return "Nothing accepts connections on " + where + " (" + (reason == null ? shortMessage(cause) : reason)
                         + "): check that the server runs and the port in --server (its --tunnel-addr, 8443 by default).";
             }
             if (cause instanceof UpgradeRefusedException refused && refused.status() == 429) {

@@ -457,9 +457,12 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         return message != null && message.toLowerCase(Locale.ROOT).contains("connection reset");
     }
 
-    /** The exception's message, or its kind for one without (a log line reading "null" says nothing). */
+    /** The exception's message (a socket's in plain words), or its kind for one without (a log line reading "null" says nothing). */
     static String describe(Throwable cause) {
         String message = cause.getMessage();
-        return message == null ? cause.getClass().getSimpleName() : message;
+        if (message == null) {
+            return cause.getClass().getSimpleName();
+        }
+        return cause instanceof java.net.SocketException ? SocketErrors.plain(message) : message;
     }
 }

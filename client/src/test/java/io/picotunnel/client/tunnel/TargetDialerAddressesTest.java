@@ -279,6 +279,25 @@ class TargetDialerAddressesTest {
         }
     }
 
+    /** Netty's epoll wording was logged as it was: "finishConnect(..) failed with error(-111): Connection refused: ...". */
+    @Test
+    void aRefusingTargetIsLoggedInPlainWordsWithTheAddressTried() throws Exception {
+        int closed = Ports.freePort();
+        String target = "127.0.0.1:" + closed;
+        try (LogCapture log = new LogCapture(TargetDialer.class, Level.INFO)) {
+            int port = client.listen(AllowList.ANY, Duration.ofSeconds(10));
+            try (Socket server = new Socket()) {
+                server.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                server.setSoTimeout(20_000);
+                TargetDialerBehindYamux.open(server.getOutputStream(), STREAM, target, 0);
+                assertThat(TargetDialerBehindYamux.awaitReset(server.getInputStream(), STREAM))
+                        .isEqualTo((long) ResetReason.TARGET_REFUSED.code());
+                assertThat(log.messages(Level.WARN)).singleElement().asString()
+                        .endsWith("target " + target + " unreachable: connection refused by 127.0.0.1:" + closed);
+            }
+        }
+    }
+
     /** Reads frames up to the first Data frame with a payload on our stream; fails on its RST. */
     private static String readData(InputStream input) throws Exception {
         DataInputStream in = new DataInputStream(input);

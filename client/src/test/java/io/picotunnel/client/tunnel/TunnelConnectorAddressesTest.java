@@ -7,6 +7,7 @@ import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.SilentListener;
 import org.junit.jupiter.api.Test;
 
@@ -171,6 +172,19 @@ class TunnelConnectorAddressesTest extends ClientTestBase {
         client = new TunnelClient(ClientConfig.of(ServerAddress.parse(server), TOKEN).withShutdownGrace(Duration.ZERO),
                 YamuxConfig.defaults(), new Backoff(), connectTimeout);
         client.start();
+    }
+
+    /** The line read "(finishConnect(..) failed with error(-111): Connection refused: /127.0.0.1:1)". */
+    @Test
+    void aServerPortWhereNothingListensIsSaidToRefuseInPlainWords() {
+        int closed = Ports.freePort();
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient("ws://127.0.0.1:" + closed, Duration.ofSeconds(10));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+            assertThat(log.messages(Level.WARN).getFirst()).startsWith("cannot connect to ws://127.0.0.1:" + closed
+                    + ": Nothing accepts connections on 127.0.0.1:" + closed + " (connection refused): check");
+        }
     }
 
     @Test
