@@ -68,7 +68,11 @@ final class ConnectFailures {
                         + " endpoint does with plain ws://: use --server " + where + " or " + tls + ".";
             }
             if (cause instanceof NotSslRecordException) {
-                return where + " speaks plain ws://, not TLS: use --server " + plain + ".";
+                // The server's HTTP proxy and management ports answer plain HTTP too: which one this is, the answer
+                // to a TLS hello does not say.
+                return where + " answers without TLS: if it is the server's tunnel port (its --tunnel-addr),"
+                        + " use --server " + plain + "; if it is its HTTP proxy or management port, use the tunnel"
+                        + " port instead (8443 by default).";
             }
             if (cause instanceof UnknownHostException) {
                 return "The server name " + server.host() + " does not resolve (DNS): check the name in --server.";

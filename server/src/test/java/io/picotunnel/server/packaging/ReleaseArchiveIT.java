@@ -361,7 +361,9 @@ class ReleaseArchiveIT {
         apiPort(tlsLog);
 
         assertClientSays("127.0.0.1:" + plainPort,
-                "127.0.0.1:" + plainPort + " speaks plain ws://, not TLS: use --server ws://127.0.0.1:" + plainPort + ".");
+                "127.0.0.1:" + plainPort + " answers without TLS: if it is the server's tunnel port (its"
+                        + " --tunnel-addr), use --server ws://127.0.0.1:" + plainPort + "; if it is its HTTP proxy or"
+                        + " management port, use the tunnel port instead (8443 by default).");
         assertClientSays("ws://localhost:" + tlsPort, "localhost:" + tlsPort + " closed the connection without"
                 + " answering the WebSocket upgrade, as a TLS (wss://) endpoint does with plain ws://: use --server localhost:"
                 + tlsPort + " or wss://localhost:" + tlsPort + ".");
