@@ -42,7 +42,8 @@ export function clientCommand(
       return [
         `export PICOTUNNEL_TOKEN=${shellQuote(token)}`,
         `docker run -d --name ${name} --restart unless-stopped \\`,
-        `  --network host \\`,
+        // Docker's 10 s would kill the client just as its PICOTUNNEL_SHUTDOWN_GRACE (10 s) for open streams ends.
+        `  --stop-timeout 15 --network host \\`,
         `  -e PICOTUNNEL_SERVER=${shellQuote(server)} -e PICOTUNNEL_TOKEN \\`,
         `  ${image}`,
       ].join('\n');
@@ -56,6 +57,7 @@ export function clientCommand(
         `  ${name}:`,
         `    image: ${image}`,
         '    restart: unless-stopped',
+        '    stop_grace_period: 15s',
         '    network_mode: host',
         '    environment:',
         `      PICOTUNNEL_SERVER: "${server}"`,

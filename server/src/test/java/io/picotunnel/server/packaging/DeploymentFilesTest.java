@@ -581,6 +581,23 @@ class DeploymentFilesTest {
         }
     }
 
+    /**
+     * The UI's docker run and compose commands for a client had Docker's stop timeout of 10 s, which kills the client
+     * just as its own grace for open streams (10 s) ends, as the compose file and the units already avoid.
+     */
+    @Test
+    void theUisDockerCommandsGiveAClientLongerToStopThanItsGracePeriod() throws IOException {
+        String snippet = Files.readString(ROOT.resolve("web/src/components/ClientCommands.tsx"));
+        long grace = io.picotunnel.client.config.ClientConfig.DEFAULT_SHUTDOWN_GRACE.toSeconds();
+        java.util.regex.Matcher run = java.util.regex.Pattern.compile("--stop-timeout (\\d+) ").matcher(snippet);
+        assertThat(run.find()).as("docker run has --stop-timeout").isTrue();
+        assertThat(Long.parseLong(run.group(1))).isGreaterThan(grace);
+        java.util.regex.Matcher compose = java.util.regex.Pattern.compile("'    stop_grace_period: (\\d+s)',")
+                .matcher(snippet);
+        assertThat(compose.find()).as("the compose snippet has stop_grace_period").isTrue();
+        assertThat(seconds(compose.group(1))).isGreaterThan(grace);
+    }
+
     @Test
     void systemdAnalyzeVerifyReportsAMistakeInAUnit() throws Exception {
         Path root = tmp.resolve("root");
