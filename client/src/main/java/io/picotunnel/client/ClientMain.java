@@ -30,16 +30,15 @@ import java.util.concurrent.TimeUnit;
         versionProvider = ClientMain.Version.class,
         sortOptions = false,
         usageHelpAutoWidth = true,
-        description = {
-            "Connects to a PicoTunnel server over one WebSocket and forwards each connection the server",
-            "sends to the local target it names. Reconnects on its own (1 s doubling to 60 s, starting over",
-            "once a connection lasted 30 s). Several clients may run with one token: the server spreads the load."
-        },
+        // One string per paragraph: picocli wraps each to the terminal's width, so a line broken here is broken again.
+        description = "Connects to a PicoTunnel server over one WebSocket and forwards each connection the server"
+            + " sends to the local target it names. Reconnects on its own (1 s doubling to 60 s, starting over once a"
+            + " connection lasted 30 s). Several clients may run with one token: the server spreads the load.",
         footerHeading = "%nEnvironment:%n",
         footer = {
-            "  Every flag can be set with the environment variable shown instead; the flag wins.",
-            "  Without --proxy: HTTPS_PROXY (wss) or HTTP_PROXY (ws), and NO_PROXY, as Go programs read them.",
-            "  Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn..."
+            "Every flag can also be set with the environment variable shown; the flag wins.",
+            "Without --proxy: HTTPS_PROXY (wss) or HTTP_PROXY (ws), and NO_PROXY, as Go programs read them.",
+            "Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn..."
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {

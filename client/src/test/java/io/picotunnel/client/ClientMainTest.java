@@ -63,6 +63,15 @@ class ClientMainTest {
                 .containsPattern("\\n\\s+0\\s+stopped by SIGTERM or Ctrl-C").doesNotContain("143");
     }
 
+    /** The description and footer, broken by hand, were wrapped again at 80 columns: "the server" alone on a line. */
+    @Test
+    void helpAtEightyColumnsReadsAsWrappedParagraphs() {
+        Run run = run(Map.of(), "--help");
+
+        assertThat(run.out().lines()).allMatch(line -> line.length() <= 80);
+        assertThat(io.picotunnel.testkit.HelpLayout.linesEndingEarly(run.out(), 80)).isEmpty();
+    }
+
     @Test
     void versionIsPrinted() {
         Run run = run(Map.of(), "--version");

@@ -175,8 +175,9 @@ public final class ServerMain {
                 .description("Self-hosted tunnel server: publishes services of tunnel clients on HTTP(S) domains and TCP ports.")
                 .footer("", "Every option can also be set with the environment variable shown; an option on the command line wins.",
                         "Logging: PICOTUNNEL_LOG_FORMAT=text (default) or json, PICOTUNNEL_LOG_LEVEL=info (default), debug, warn...",
-                        "Backup while running: picotunnel-server backup --data DIR FILE (see backup --help);",
-                        "restore while stopped: picotunnel-server restore --data DIR FILE (see restore --help).");
+                        // One paragraph: picocli wraps each string to the width, so a line broken here is broken again.
+                        "Backup while running: picotunnel-server backup --data DIR FILE (see backup --help); restore"
+                                + " while stopped: picotunnel-server restore --data DIR FILE (see restore --help).");
         SettingOptions.addTo(spec, Setting.class);
         return spec;
     }

@@ -105,6 +105,15 @@ class ServerMainTest {
                 "--domain", "PICOTUNNEL_DATA_DIR", "PICOTUNNEL_LISTEN_ADDR", "PICOTUNNEL_ADMIN_TOKEN", "--version");
     }
 
+    /** The footer's backup sentence, broken by hand, left "--help);" alone on a line at 80 columns. */
+    @Test
+    void helpAtEightyColumnsReadsAsWrappedParagraphs() {
+        Run help = run("--help");
+
+        assertThat(help.out().lines()).allMatch(line -> line.length() <= 80);
+        assertThat(io.picotunnel.testkit.HelpLayout.linesEndingEarly(help.out(), 80)).isEmpty();
+    }
+
     @Test
     void versionPrintsTheVersion() {
         Run version = run("--version");
