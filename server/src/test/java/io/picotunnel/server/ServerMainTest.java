@@ -112,6 +112,8 @@ class ServerMainTest {
 
         assertThat(help.out().lines()).allMatch(line -> line.length() <= 80);
         assertThat(io.picotunnel.testkit.HelpLayout.linesEndingEarly(help.out(), 80)).isEmpty();
+        // picocli breaks a line after the first dot of "e.g.", leaving "e." and "g. 30s" on two lines.
+        assertThat(help.out()).doesNotContainPattern("(?m)\\be\\.$");
     }
 
     @Test

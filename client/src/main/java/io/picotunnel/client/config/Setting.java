@@ -15,10 +15,10 @@ public enum Setting implements DeclaredSetting {
     ALLOW("--allow", "HOST:PORT[,...]", null,
             "Only these targets may be dialled for the server; others are refused. Default: any."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "10s",
-            "On SIGTERM, how long open streams may go on (e.g. 10s, 500ms, 2m, 1h); a second signal ends it."),
+            "On SIGTERM, how long open streams may go on (for example 10s, 500ms, 2m, 1h); a second signal ends it."),
     DIAL_TIMEOUT("--dial-timeout", "DURATION", "10s",
             "How long a target's name lookup and connection may take together, its addresses sharing it"
-                    + " (e.g. 10s, 500ms, 1m)."),
+                    + " (for example 10s, 500ms, 1m)."),
     CONNECT_TIMEOUT("--connect-timeout", "DURATION", "10s",
             "How long the name lookup and the connection to the server (through a proxy: to the proxy, TLS to an"
                     + " https:// one, and its answer to CONNECT or its SOCKS5 handshake) may take together, its addresses"

@@ -19,7 +19,7 @@ public enum Setting implements DeclaredSetting {
             "The same for the HTTPS proxy (https_redirect, the UI's links). Default: the listening port."),
     PUBLIC_TUNNEL_PORT("--public-tunnel-port", "PORT", null,
             "The same for the tunnel endpoint (the client commands the UI shows). Default: the listening port."),
-    DOMAIN("--domain", "NAME", null, "The server's own domain name, e.g. tunnel.example.com."),
+    DOMAIN("--domain", "NAME", null, "The server's own domain name, for example tunnel.example.com."),
     ADMIN_TOKEN("--admin-token", "TOKEN", null,
             "Admin token for the API (prefer the environment variable); generated into <data>/admin-token when unset."),
     AUTH("--auth", "MODE", "token", "API authentication: 'token' (default) or 'none' (no authentication at all; unsafe)."),
@@ -27,7 +27,7 @@ public enum Setting implements DeclaredSetting {
             + " in its xn-- form, which the provider's issuer must then be)."),
     OIDC_CLIENT_ID("--oidc-client-id", "ID", null, "OIDC client id."),
     OIDC_CLIENT_SECRET("--oidc-client-secret", "SECRET", null, "OIDC client secret (prefer the environment variable)."),
-    OIDC_REDIRECT_URL("--oidc-redirect-url", "URL", null, "OIDC redirect URL, e.g. https://tunnel.example.com/auth/callback."),
+    OIDC_REDIRECT_URL("--oidc-redirect-url", "URL", null, "OIDC redirect URL, for example https://tunnel.example.com/auth/callback."),
     OIDC_ALLOWED_EMAILS("--oidc-allowed-emails", "LIST", null, "Comma-separated e-mail addresses allowed to sign in."),
     OIDC_ALLOWED_GROUPS("--oidc-allowed-groups", "LIST", null, "Comma-separated groups allowed to sign in."),
     OIDC_ALLOW_ALL("--oidc-allow-all", "BOOL", "false",
@@ -44,7 +44,7 @@ public enum Setting implements DeclaredSetting {
     PROXY_TIMEOUT("--proxy-timeout", "DURATION", "60s",
             "How long the proxy waits for a response from a service, for a request body that stopped moving, and on the"
                     + " service for the rest of a response body (time waiting on the visitor does not count: --send-timeout),"
-                    + " as nginx's proxy_read_timeout, e.g. 30s, 2m."),
+                    + " as nginx's proxy_read_timeout, for example 30s, 2m."),
     KEEPALIVE_TIMEOUT("--keepalive-timeout", "DURATION", "75s",
             "How long a visitor's HTTP connection stays open, idle, for its next request (HTTP/2: with no stream open),"
                     + " as nginx's keepalive_timeout; behind a load balancer, longer than the balancer's idle timeout."),
@@ -91,12 +91,12 @@ public enum Setting implements DeclaredSetting {
     MAX_TUNNELS("--max-tunnels", "N", "1000", "Most tunnels the API creates."),
     MAX_SERVICES("--max-services", "N", "10000", "Most services the API creates, over all tunnels."),
     TCP_PORTS("--tcp-ports", "PORTS", "1024-65535",
-            "Ports tcp services may listen on: ranges and single ports, e.g. 2000-3000,3306; a listen_addr with"
+            "Ports tcp services may listen on: ranges and single ports, for example 2000-3000,3306; a listen_addr with"
                     + " port 0 gets a free one of them."),
     IMAGE_PREFIX("--image-prefix", "PREFIX", null,
-            "Registry path put before the image names picotunnel-client and picotunnel-server in the UI's commands, e.g. registry.example.com/team/."),
-    CHECK_INTERVAL("--check-interval", "DURATION", "60s", "How often every tunnel and service is checked, e.g. 30s, 5m."),
-    CHECK_RETENTION("--check-retention", "DURATION", "90d", "How long check results and events are kept, e.g. 30d."),
+            "Registry path put before the image names picotunnel-client and picotunnel-server in the UI's commands, for example registry.example.com/team/."),
+    CHECK_INTERVAL("--check-interval", "DURATION", "60s", "How often every tunnel and service is checked, for example 30s, 5m."),
+    CHECK_RETENTION("--check-retention", "DURATION", "90d", "How long check results and events are kept, for example 30d."),
     WEBHOOK_URL("--webhook-url", "URLS", null,
             "Comma-separated webhook URLs (Slack, Discord or any JSON receiver) told when a tunnel or service goes down or up."),
     MAX_EVENTS("--max-events", "N", "100000",
