@@ -624,6 +624,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 tcpServices.stopAccepting();
             }
             if (httpProxy != null) {
+                httpProxy.draining();
                 // Idle keep-alive streams would only hold the drain open until the grace period ends.
                 httpProxy.upstreams().close();
             }

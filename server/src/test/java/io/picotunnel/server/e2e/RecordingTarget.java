@@ -27,7 +27,7 @@ public final class RecordingTarget implements AutoCloseable {
     private final List<String> bodies = new CopyOnWriteArrayList<>();
     /** Headers every answer carries, as name and value. */
     private final List<String[]> answerHeaders = new CopyOnWriteArrayList<>();
-    /** The next request is recorded and left unanswered until the target closes (30 s at most). */
+    /** The next request is recorded and left unanswered until the target closes or answers it (30 s at most). */
     private final AtomicBoolean holdNext = new AtomicBoolean();
     private final CountDownLatch closing = new CountDownLatch(1);
 
@@ -70,6 +70,11 @@ public final class RecordingTarget implements AutoCloseable {
     /** The next request it reads is recorded and never answered (its connection stays open); later ones are. */
     void holdNextRequest() {
         holdNext.set(true);
+    }
+
+    /** The request held by {@link #holdNextRequest} is answered now. */
+    void answerHeldRequest() {
+        closing.countDown();
     }
 
     public String address() {

@@ -85,6 +85,16 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
     }
 
     /**
+     * The server drains to stop (SIGTERM, within its shutdown grace period): its tunnel sessions take no new streams, so
+     * a new request reached no client. A 503 to try again, which then goes to the server's next instance.
+     */
+    static ErrorPage serverDraining() {
+        return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_stopping",
+                "The tunnel server is stopping and takes no new requests: this one did not reach the app. "
+                        + "Please try again in a moment.", null, RETRY_IN_A_MOMENT);
+    }
+
+    /**
      * The page for a stream the tunnel's client reset with a reason (docs/protocol.md): plain words for visitors,
      * no address and no flag. Null for {@link ResetReason#NONE}, which keeps the general page.
      */

@@ -324,7 +324,11 @@ final class Exchange {
 
     /** No client of the tunnel took the request: after a client's refusal its refusal (stopping, full) is the reason. */
     private ErrorPage noClientPage() {
-        return refusals.last() != null ? ErrorPage.targetFailed(refusals.last()) : ErrorPage.tunnelOffline();
+        if (refusals.last() != null) {
+            return ErrorPage.targetFailed(refusals.last());
+        }
+        // While the server drains, its own GoAway is why no session takes the stream, not a client that is gone.
+        return proxy.isDraining() ? ErrorPage.serverDraining() : ErrorPage.tunnelOffline();
     }
 
     /**
@@ -902,7 +906,7 @@ final class Exchange {
         AccessHook.stripOurSetCookies(headers);
         int code = response.status().code();
         boolean bodyless = !expectsResponseBody || code == 204 || code == 304;
-        keepAlive = keepAliveRequested && requestDone;
+        keepAlive = keepAliveRequested && requestDone && !proxy.isDraining();
         if (!http2 && !headers.contains(HttpHeaderNames.CONTENT_LENGTH) && !bodyless) {
             if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                 // Delimited by the close: should the process die before the end, the kernel's FIN would make the cut

@@ -63,6 +63,8 @@ public final class HttpProxy implements HttpPipelines {
     private final LongAdder responseBodyChecks = new LongAdder();
     /** Set once the server closes its tunnel sessions to stop: streams they lose are not lost clients. */
     private volatile boolean stopping;
+    /** Set once the server drains to stop: its sessions take no new streams, its listeners no new visitors. */
+    private volatile boolean draining;
 
     private HttpProxy(Builder builder) {
         this.routes = Objects.requireNonNull(builder.routes, "routes");
@@ -102,6 +104,20 @@ public final class HttpProxy implements HttpPipelines {
 
     boolean isStopping() {
         return stopping;
+    }
+
+    /**
+     * The server drains to stop ({@code --shutdown-grace}): a request that finds no session taking streams hears that
+     * the server is stopping, and every answer closes its connection, so that the visitor's next request goes to the
+     * server's next instance rather than to this one.
+     */
+    public void draining() {
+        draining = true;
+    }
+
+    /** The server drains or stops: its connections take no next request. */
+    boolean isDraining() {
+        return draining || stopping;
     }
 
     /** The lasting traffic counters of {@code service}. */

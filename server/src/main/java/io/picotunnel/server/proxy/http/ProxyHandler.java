@@ -625,10 +625,11 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             }
             return;
         }
-        if (keepAlive) {
+        if (keepAlive && !proxy.isDraining()) {
             awaitRequest(lastWrite);
             drain();
         } else {
+            // A response whose head went out before the drain began said keep-alive: the close tells the visitor now.
             closeAfter(lastWrite);
         }
     }
@@ -672,7 +673,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private void respondLocally(HttpRequest request, FullHttpResponse response, boolean close,
             boolean requestFinished) {
         boolean bodyLeft = !requestFinished && mayHaveBody(request);
-        boolean keepAlive = !close && !bodyLeft && HttpUtil.isKeepAlive(request);
+        boolean keepAlive = !close && !bodyLeft && HttpUtil.isKeepAlive(request) && !proxy.isDraining();
         if (!http2) {
             HttpUtil.setKeepAlive(response, keepAlive);
         }
