@@ -108,6 +108,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private volatile ResetReason peerResetReason = ResetReason.NONE;
     /** The write of our SYN failed: the connection closed before it left. */
     private volatile boolean synNeverSent;
+    /** This side reset the stream: the peer did not acknowledge it within the stream open timeout. */
+    private volatile boolean openTimedOut;
     /** The session ended while this stream was open, the peer having sent neither FIN nor RST on it. */
     private volatile boolean sessionLost;
 
@@ -216,6 +218,11 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     @Override
     public boolean synNeverSent() {
         return synNeverSent;
+    }
+
+    @Override
+    public boolean openTimedOut() {
+        return openTimedOut;
     }
 
     @Override
@@ -451,6 +458,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         timer = eventLoop().schedule(() -> {
             if (state.awaitingAck() && !removed) {
                 session.logStreamOpenTimeout(this);
+                openTimedOut = true;
                 sendReset();
                 closeChannel();
             }

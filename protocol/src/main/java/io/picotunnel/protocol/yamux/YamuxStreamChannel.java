@@ -48,6 +48,11 @@ public interface YamuxStreamChannel extends Channel {
      */
     boolean synNeverSent();
 
+    /** True when this side opened the stream and reset it, the peer having sent no ACK within the stream open timeout. */
+    default boolean openTimedOut() {
+        return false;
+    }
+
     /**
      * True when the stream's session ended (its connection closed or was lost, or the session ended on an error) before
      * the peer sent FIN or RST on it: the stream did not end by the peer's word, and what the peer did with it is

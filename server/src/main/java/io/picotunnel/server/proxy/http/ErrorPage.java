@@ -95,6 +95,16 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
     }
 
     /**
+     * The tunnel's client did not acknowledge the request's stream within the stream open timeout, so the server reset
+     * it: the client, not the app, stayed silent.
+     */
+    static ErrorPage tunnelNotAnswering() {
+        return new ErrorPage(HttpResponseStatus.GATEWAY_TIMEOUT, "tunnel_not_answering",
+                "The tunnel's client did not answer in time when this request was sent to it, so no response came. "
+                        + "Please try again in a moment.");
+    }
+
+    /**
      * The page for a stream the tunnel's client reset with a reason (docs/protocol.md): plain words for visitors,
      * no address and no flag. Null for {@link ResetReason#NONE}, which keeps the general page.
      */

@@ -1045,6 +1045,13 @@ final class Exchange {
             answerLocally(page, !requestDone, requestDone);
         } else if (!responseStarted && upstream instanceof YamuxStreamChannel stream && stream.sessionLost()) {
             answerTunnelLost();
+        } else if (!responseStarted && upstream instanceof YamuxStreamChannel stream && stream.openTimedOut()) {
+            ErrorPage page = ErrorPage.tunnelNotAnswering();
+            LOG.info("service {}: the tunnel's client did not acknowledge the request's stream within the stream open"
+                            + " timeout, so the server reset it; {} {} from {} {}", service.id(), request.method(),
+                    LogValues.escape(service.domain()), clientIp, answered(page));
+            end();
+            answerLocally(page, !requestDone, requestDone);
         } else if (!responseStarted) {
             LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
                     service.domain());
