@@ -7,6 +7,7 @@ import io.picotunnel.server.RecordingListener;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.CommitFaults;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.ClientHellos;
@@ -278,6 +279,47 @@ class TrafficTest {
             refusedConnection(port);
             await().atMost(10, TimeUnit.SECONDS).until(() -> api.get("/metrics").raw().body().contains(refused + "2.0"));
         }
+    }
+
+    /**
+     * A delete or disable whose commit fails (CommitFaults) leaves a service its figures: a connection open across the
+     * undone changes counts every byte in what the API shows after them, and what it shows is what is saved.
+     */
+    @Test
+    void anUndoneDeleteOrDisableKeepsTheServicesFiguresAndAnOpenConnectionCountsInThem() throws Exception {
+        try (EchoServer echo = new EchoServer();
+             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1h"))) {
+            String id = testbed.createConnectedTunnel("undone");
+            TcpServicePorts.Created tcp = testbed.createTcpServiceOnFreePort(id, echo.address());
+            CommitFaults.failEveryCommitThat(dataDir, "AFTER DELETE ON services", "AFTER UPDATE ON services");
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tcp.port())) {
+                visitor.setSoTimeout(20_000);
+                echoes(visitor);
+                await().atMost(10, TimeUnit.SECONDS).until(() -> service(testbed, id, tcp.id()).get("bytes_out").asLong() == UPLOAD);
+                ApiClient.Response deleted = testbed.api().delete("/api/services/" + tcp.id());
+                assertThat(deleted.status()).as(deleted.toString()).isEqualTo(500);
+                echoes(visitor);
+                ApiClient.Response disabled = testbed.api().patch("/api/services/" + tcp.id(), "{\"enabled\": false}");
+                assertThat(disabled.status()).as(disabled.toString()).isEqualTo(500);
+                echoes(visitor);
+                testbed.server().traffic().flush(); // as the flusher may between the undone changes and the next
+            }
+            await().atMost(10, TimeUnit.SECONDS).until(() -> service(testbed, id, tcp.id()).get("active_connections").asLong() == 0);
+            for (int round = 0; round < 2; round++) {
+                JsonNode service = service(testbed, id, tcp.id());
+                assertThat(service.get("bytes_in").asLong()).as("%s", service).isEqualTo(3 * UPLOAD);
+                assertThat(service.get("bytes_out").asLong()).as("%s", service).isEqualTo(3 * UPLOAD);
+                assertThat(service.get("total_connections").asLong()).as("%s", service).isEqualTo(1);
+                assertThat(testbed.api().get("/metrics").raw().body()).contains("picotunnel_service_bytes_in_total{service=\""
+                        + tcp.id() + "\",tunnel=\"" + id + "\",type=\"tcp\"} " + 3 * UPLOAD + ".0");
+                testbed.restart();
+            }
+        }
+    }
+
+    private static void echoes(Socket visitor) throws IOException {
+        visitor.getOutputStream().write(new byte[UPLOAD]);
+        assertThat(visitor.getInputStream().readNBytes(UPLOAD)).hasSize(UPLOAD);
     }
 
     /** A connection the service's ip rules refuse: closed without a byte. */
