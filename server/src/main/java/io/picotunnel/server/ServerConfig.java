@@ -4,6 +4,7 @@ import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingValues;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.config.AuthMode;
@@ -276,7 +277,7 @@ public record ServerConfig(
             } catch (NumberFormatException e) {
                 // said below
             }
-            throw invalid(setting, "'" + value + "' is not a port from 1 to 65535");
+            throw invalid(setting, quoted(value) + " is not a port from 1 to 65535");
         }
 
         private Limits limits() {
@@ -332,7 +333,7 @@ public record ServerConfig(
             }
             prefix = prefix.trim();
             if (!prefix.matches("[A-Za-z0-9._:/-]+")) {
-                throw invalid(Setting.IMAGE_PREFIX, "'" + prefix + "' is not a registry path such as registry.example.com/team/");
+                throw invalid(Setting.IMAGE_PREFIX, quoted(prefix) + " is not a registry path such as registry.example.com/team/");
             }
             return prefix.endsWith("/") ? prefix : prefix + "/";
         }
@@ -391,11 +392,16 @@ public record ServerConfig(
             return values.invalid(setting, problem);
         }
 
+        /** A value as given, in quotes, its control characters written out: it goes to a message or a log line. */
+        private static String quoted(String value) {
+            return "'" + ControlCharacters.escape(value) + "'";
+        }
+
         private Path path(Setting setting) {
             try {
                 return Path.of(raw(setting));
             } catch (InvalidPathException e) {
-                throw invalid(setting, "'" + raw(setting) + "' is not a valid path");
+                throw invalid(setting, quoted(raw(setting)) + " is not a valid path");
             }
         }
 
@@ -440,7 +446,7 @@ public record ServerConfig(
             return switch (raw(Setting.AUTH).toLowerCase(Locale.ROOT)) {
                 case "token" -> AuthMode.TOKEN;
                 case "none" -> AuthMode.NONE;
-                default -> throw invalid(Setting.AUTH, "'" + raw(Setting.AUTH) + "' is not 'token' or 'none'");
+                default -> throw invalid(Setting.AUTH, quoted(raw(Setting.AUTH)) + " is not 'token' or 'none'");
             };
         }
 
@@ -496,7 +502,7 @@ public record ServerConfig(
             try {
                 ascii = UrlHosts.ascii(value);
             } catch (IllegalArgumentException e) {
-                throw invalid(setting, "'" + value + "': " + e.getMessage());
+                throw invalid(setting, quoted(value) + ": " + e.getMessage());
             }
             try {
                 URI uri = new URI(ascii);
@@ -512,7 +518,7 @@ public record ServerConfig(
             } catch (URISyntaxException e) {
                 // reported below
             }
-            throw invalid(setting, "'" + value + "' is not an http(s) URL");
+            throw invalid(setting, quoted(value) + " is not an http(s) URL");
         }
 
         private List<String> list(Setting setting, boolean lowerCase) {
@@ -535,7 +541,7 @@ public record ServerConfig(
             boolean enabled = bool(Setting.ACME_ENABLED);
             String email = raw(Setting.ACME_EMAIL);
             if (email != null && !email.matches("[^@\\s]+@[^@\\s]+")) {
-                throw invalid(Setting.ACME_EMAIL, "'" + email + "' is not an e-mail address");
+                throw invalid(Setting.ACME_EMAIL, quoted(email) + " is not an e-mail address");
             }
             String directory = raw(Setting.ACME_DIRECTORY);
             URI directoryUri = switch (directory.toLowerCase(Locale.ROOT)) {
@@ -545,7 +551,7 @@ public record ServerConfig(
             };
             String placeholder = email == null ? null : ExampleEmail.placeholderDomain(email);
             if (enabled && placeholder != null && directoryUri.getHost().toLowerCase(Locale.ROOT).endsWith(".letsencrypt.org")) {
-                throw invalid(Setting.ACME_EMAIL, "'" + email + "' is an example address and Let's Encrypt refuses"
+                throw invalid(Setting.ACME_EMAIL, quoted(email) + " is an example address and Let's Encrypt refuses"
                         + " accounts with a contact at " + placeholder + ", so no certificate would be issued; set your"
                         + " own e-mail address, or leave it unset for an account without a contact");
             }

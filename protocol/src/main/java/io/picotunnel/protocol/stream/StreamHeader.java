@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufOutputStream;
+import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,12 +34,14 @@ public record StreamHeader(StreamType type, String target) {
         }
         int colon = target.lastIndexOf(':');
         if (colon <= 0 || colon == target.length() - 1) {
-            throw new IllegalArgumentException("stream header target is not host:port: " + target);
+            throw new IllegalArgumentException("stream header target is not host:port: "
+                    + ControlCharacters.escape(target));
         }
         String port = target.substring(colon + 1);
         if (!port.chars().allMatch(Character::isDigit) || port.length() > 5 || Integer.parseInt(port) < 1
                 || Integer.parseInt(port) > 65535) {
-            throw new IllegalArgumentException("stream header target has no valid port (1-65535): " + target);
+            throw new IllegalArgumentException("stream header target has no valid port (1-65535): "
+                    + ControlCharacters.escape(target));
         }
     }
 

@@ -115,6 +115,16 @@ class StreamHeaderTest {
     }
 
     @Test
+    void aControlCharacterInARefusedTargetIsWrittenOutNotQuotedAsItIs() {
+        assertRefused("{\"type\":\"tcp\",\"target\":\"host\\r\\nforged\"}",
+                "is not host:port: host\\r\\nforged");
+        assertThatThrownBy(() -> new StreamHeader(StreamType.TCP, "host:80\u001b[2J"))
+                .hasMessage("stream header target has no valid port (1-65535): host:80\\u001b[2J");
+        assertThatThrownBy(() -> new StreamHeader(StreamType.TCP, "a\u2028b"))
+                .hasMessage("stream header target is not host:port: a\\u2028b");
+    }
+
+    @Test
     void missingNewlineIsAClearError() {
         ByteBuf b = Unpooled.buffer();
         byte[] json = "{\"type\":\"tcp\",\"target\":\"a:1\"}".getBytes(StandardCharsets.UTF_8);

@@ -250,6 +250,22 @@ class ServerConfigTest {
                 .hasMessageNotContaining("\n");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "tunnel\u001b[2J.example")))
                 .hasMessageStartingWith("Invalid --domain (PICOTUNNEL_DOMAIN): 'tunnel\\u001b[2J.example' is not");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_PUBLIC_HTTP_PORT", "80\r\nforged")))
+                .hasMessageStartingWith("Invalid --public-http-port (PICOTUNNEL_PUBLIC_HTTP_PORT): '80\\r\\nforged' is not")
+                .hasMessageNotContaining("\n");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_DIRECTORY", "ftp://ca\u001b[2J")))
+                .hasMessageContaining("'ftp://ca\\u001b[2J' is not an http(s) URL").hasMessageNotContaining("\u001b");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_DIRECTORY", "https://b%C3cher\u001b.example/")))
+                .hasMessageContaining("'https://b%C3cher\\u001b.example/': its host").hasMessageNotContaining("\u001b");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_AUTH", "off\r\nforged")))
+                .hasMessageContaining("'off\\r\\nforged' is not 'token' or 'none'").hasMessageNotContaining("\n");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_IMAGE_PREFIX", "registry\u001b[2J/")))
+                .hasMessageContaining("'registry\\u001b[2J/' is not a registry path").hasMessageNotContaining("\u001b");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_EMAIL", "me\u001b[2J")))
+                .hasMessageContaining("'me\\u001b[2J' is not an e-mail address")
+                .hasMessageNotContaining("\u001b");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DATA_DIR", "data\u0000dir")))
+                .hasMessageContaining("'data\\u0000dir' is not a valid path");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "maybe")))
                 .hasMessage("Invalid --acme-enabled (PICOTUNNEL_ACME_ENABLED): it must be true or false (or yes/no, on/off,"
                         + " 1/0).");
