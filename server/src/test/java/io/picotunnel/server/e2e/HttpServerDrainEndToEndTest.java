@@ -2,6 +2,7 @@ package io.picotunnel.server.e2e;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -11,11 +12,18 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -26,7 +34,9 @@ import static org.awaitility.Awaitility.await;
  * While the server drains to stop (SIGTERM, within its shutdown grace period), the visitors' keep-alive connections
  * take no next request: a request on one hears that the server is stopping (503 {@code server_stopping},
  * Retry-After), not that the tunnel's client is gone, and every answer closes its connection, so that the visitor's
- * next request goes to the server's next instance. Real server, client and target; HTTP/1.1 on plain sockets.
+ * next request goes to the server's next instance. A keep-alive connection idle between requests is closed when the
+ * drain begins, and an HTTP/2 connection gets GOAWAY then. Real server, client and target; HTTP/1.1 on plain
+ * sockets, HTTP/2 over TLS (the HTTPS listener, ALPN h2).
  */
 class HttpServerDrainEndToEndTest {
 
@@ -39,8 +49,13 @@ class HttpServerDrainEndToEndTest {
     private Testbed testbed;
     private ServicedTunnel tunnel;
 
+    private final TestCertificates ca = new TestCertificates();
+    private final HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+            .sslContext(ca.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+
     @BeforeEach
     void start() {
+        TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
         testbed = new Testbed(dataDir);
         tunnel = new ServicedTunnel(testbed, "drain", HOST);
         testbed.connect(tunnel.id, tunnel.token);
@@ -48,14 +63,45 @@ class HttpServerDrainEndToEndTest {
 
     @AfterEach
     void stop() {
+        h2.shutdownNow();
         testbed.server().stopNow();
         testbed.close();
         tunnel.close();
     }
 
     @Test
-    void aKeepAliveVisitorsNextRequestDuringTheDrainGets503ServerStoppingAndEveryAnswerClosesItsConnection()
+    void aRequestOnAConnectionOpenedBeforeTheDrainGets503ServerStoppingAndEveryAnswerClosesItsConnection()
             throws Exception {
+        try (Socket fresh = visitor(); Socket waiting = visitor();
+             LogCapture drain = new LogCapture("io.picotunnel.server.tunnel.TunnelEndpoint", Level.INFO)) {
+            assertThat(exchange(waiting)).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
+            tunnel.web.holdNextRequest();
+            sendGet(waiting);
+            await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.web.requestCount() == 2);
+
+            Thread stopping = Thread.ofPlatform().daemon().name("server-stop")
+                    .start(() -> testbed.server().stop(Duration.ofSeconds(30)));
+            await("the server drains").atMost(Duration.ofSeconds(10))
+                    .until(() -> drain.messages(Level.INFO).stream().anyMatch(m -> m.startsWith("draining: ")));
+
+            String next = exchange(fresh);
+            assertThat(next).startsWith("HTTP/1.1 503").contains("\"error\":\"server_stopping\"")
+                    .containsIgnoringCase("retry-after: 5").containsIgnoringCase("connection: close")
+                    .contains("did not reach the app");
+            assertThat(fresh.getInputStream().read()).as("the connection is closed after the 503").isEqualTo(-1);
+            assertThat(tunnel.web.requestCount()).as("the app never saw it").isEqualTo(2);
+
+            tunnel.web.answerHeldRequest();
+            assertThat(read(waiting)).as("an answer that came while the server drains")
+                    .startsWith("HTTP/1.1 200").containsIgnoringCase("connection: close").endsWith("hello");
+            assertThat(waiting.getInputStream().read()).as("its connection is closed after it").isEqualTo(-1);
+            stopping.join(Duration.ofSeconds(20));
+            assertThat(stopping.isAlive()).as("the drain ends with the last stream").isFalse();
+        }
+    }
+
+    @Test
+    void aKeepAliveConnectionIdleBetweenRequestsIsClosedWhenTheDrainBegins() throws Exception {
         try (Socket idle = visitor(); Socket waiting = visitor();
              LogCapture drain = new LogCapture("io.picotunnel.server.tunnel.TunnelEndpoint", Level.INFO)) {
             assertThat(exchange(idle)).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
@@ -68,20 +114,56 @@ class HttpServerDrainEndToEndTest {
             await("the server drains").atMost(Duration.ofSeconds(10))
                     .until(() -> drain.messages(Level.INFO).stream().anyMatch(m -> m.startsWith("draining: ")));
 
-            String next = exchange(idle);
-            assertThat(next).startsWith("HTTP/1.1 503").contains("\"error\":\"server_stopping\"")
-                    .containsIgnoringCase("retry-after: 5").containsIgnoringCase("connection: close")
-                    .contains("did not reach the app");
-            assertThat(idle.getInputStream().read()).as("the connection is closed after the 503").isEqualTo(-1);
-            assertThat(tunnel.web.requestCount()).as("the app never saw it").isEqualTo(2);
+            assertThat(idle.getInputStream().read()).as("the idle connection is closed, no request sent").isEqualTo(-1);
+            assertThat(stopping.isAlive()).as("the drain still waits for the held request").isTrue();
 
             tunnel.web.answerHeldRequest();
-            assertThat(read(waiting)).as("an answer that came while the server drains")
+            assertThat(read(waiting)).as("the request in flight finishes")
                     .startsWith("HTTP/1.1 200").containsIgnoringCase("connection: close").endsWith("hello");
-            assertThat(waiting.getInputStream().read()).as("its connection is closed after it").isEqualTo(-1);
             stopping.join(Duration.ofSeconds(20));
             assertThat(stopping.isAlive()).as("the drain ends with the last stream").isFalse();
         }
+    }
+
+    @Test
+    void anHttp2ConnectionGetsGoAwayWhenTheDrainBeginsAndItsStreamInFlightFinishes() throws Exception {
+        try (LogCapture drain = new LogCapture("io.picotunnel.server.tunnel.TunnelEndpoint", Level.INFO)) {
+            HttpResponse<String> first = h2.send(h2Get(), HttpResponse.BodyHandlers.ofString());
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(first.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            tunnel.web.holdNextRequest();
+            CompletableFuture<HttpResponse<String>> held = h2.sendAsync(h2Get(), HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.web.requestCount() == 2);
+
+            Thread stopping = Thread.ofPlatform().daemon().name("server-stop")
+                    .start(() -> testbed.server().stop(Duration.ofSeconds(30)));
+            await("the server drains").atMost(Duration.ofSeconds(10))
+                    .until(() -> drain.messages(Level.INFO).stream().anyMatch(m -> m.startsWith("draining: ")));
+
+            // After GOAWAY the client opens a new connection, which the closed listener refuses; on the old
+            // connection the request would have been answered (503 server_stopping) by the stopping server.
+            await("a new request goes to a new connection").atMost(Duration.ofSeconds(10)).until(() -> {
+                try {
+                    h2.send(h2Get(), HttpResponse.BodyHandlers.ofString());
+                    return false;
+                } catch (ConnectException refused) {
+                    return true;
+                }
+            });
+            assertThat(tunnel.web.requestCount()).as("the app saw no request after the drain began").isEqualTo(2);
+
+            tunnel.web.answerHeldRequest();
+            HttpResponse<String> answer = held.get(10, TimeUnit.SECONDS);
+            assertThat(answer.statusCode()).as("the stream in flight finishes").isEqualTo(200);
+            assertThat(answer.body()).isEqualTo("hello");
+            stopping.join(Duration.ofSeconds(20));
+            assertThat(stopping.isAlive()).as("the drain ends with the last stream").isFalse();
+        }
+    }
+
+    private HttpRequest h2Get() {
+        return HttpRequest.newBuilder(URI.create("https://" + HOST + ":" + testbed.server().httpsPort() + "/"))
+                .header("Accept", "application/json").timeout(Duration.ofSeconds(10)).build();
     }
 
     private Socket visitor() throws IOException {

@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -7,12 +8,20 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.Http2SentBytes;
@@ -65,6 +74,10 @@ public final class HttpProxy implements HttpPipelines {
     private volatile boolean stopping;
     /** Set once the server drains to stop: its sessions take no new streams, its listeners no new visitors. */
     private volatile boolean draining;
+    /** The visitors' HTTP/1.1 connections, for the drain to close those idle between requests. */
+    private final ChannelGroup http1Connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    /** The visitors' HTTP/2 connections, for the drain to send them GOAWAY. */
+    private final ChannelGroup http2Connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
     private HttpProxy(Builder builder) {
         this.routes = Objects.requireNonNull(builder.routes, "routes");
@@ -109,10 +122,49 @@ public final class HttpProxy implements HttpPipelines {
     /**
      * The server drains to stop ({@code --shutdown-grace}): a request that finds no session taking streams hears that
      * the server is stopping, and every answer closes its connection, so that the visitor's next request goes to the
-     * server's next instance rather than to this one.
+     * server's next instance rather than to this one. A keep-alive connection idle between requests is closed now,
+     * not at its next request; an HTTP/2 connection gets GOAWAY (the streams it opened so far finish) and closes once
+     * its last stream ends.
      */
     public void draining() {
         draining = true;
+        for (Channel connection : http1Connections) {
+            connection.eventLoop().execute(() -> {
+                ProxyHandler handler = connection.pipeline().get(ProxyHandler.class);
+                if (handler != null) {
+                    handler.closeIfIdle();
+                }
+            });
+        }
+        http2Connections.forEach(HttpProxy::goAway);
+    }
+
+    /**
+     * GOAWAY(NO_ERROR) naming the last stream the visitor opened (RFC 9113 6.8): those finish, the next request goes
+     * to a new connection; this one closes after its last stream. Not the codec's close, which sends GOAWAY too but
+     * gives the streams no time (its graceful timeout is 0, for the closes that mean it).
+     */
+    private static void goAway(Channel connection) {
+        connection.eventLoop().execute(() -> {
+            Http2FrameCodec codec = connection.pipeline().get(Http2FrameCodec.class);
+            if (codec == null || !connection.isActive() || codec.connection().goAwaySent()) {
+                return;
+            }
+            Http2Connection http2 = codec.connection();
+            http2.addListener(new Http2ConnectionAdapter() {
+                @Override
+                public void onStreamClosed(Http2Stream stream) {
+                    if (http2.numActiveStreams() == 0) {
+                        connection.close();
+                    }
+                }
+            });
+            connection.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR)).addListener(written -> {
+                if (http2.numActiveStreams() == 0) {
+                    connection.close();
+                }
+            });
+        });
     }
 
     /** The server drains or stops: its connections take no next request. */
@@ -152,6 +204,7 @@ public final class HttpProxy implements HttpPipelines {
                 // Rejects Content-Length together with Transfer-Encoding instead of guessing (smuggling).
                 .setUseRfc9112TransferEncoding(true);
         ProxyHandler handler = new ProxyHandler(this, https, false);
+        http1Connections.add(pipeline.channel());
         pipeline.addLast("http-feed", handler.decoderFeed());
         pipeline.addLast("http-codec", new HttpServerCodec(config, DecoderFeed.PIPELINE_DEPTH));
         pipeline.addLast("http-proxy", handler);
@@ -176,6 +229,11 @@ public final class HttpProxy implements HttpPipelines {
             }
         }));
         pipeline.addLast("http2-failures", CONNECTION_FAILURES);
+        http2Connections.add(pipeline.channel());
+        if (draining) {
+            // Its TLS handshake ended as the drain began: the loop over the connections may have missed it.
+            goAway(pipeline.channel());
+        }
     }
 
     /**

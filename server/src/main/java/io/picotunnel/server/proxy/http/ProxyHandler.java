@@ -415,6 +415,21 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         readPublicIfReady();
     }
 
+    /**
+     * The server drains to stop: a keep-alive connection waiting for its next request is closed now rather than at
+     * that request (one still taking in its last answer closes after it). A connection that has not sent its first
+     * request yet is left to it: its request, already on its way, would be lost with no answer, and nothing tells
+     * the visitor to send it again, where a reused connection's close is the known keep-alive race clients retry.
+     */
+    void closeIfIdle() {
+        if (http2 || firstRequest || state != State.AWAIT_REQUEST || !pending.isEmpty() || feed.holdsBytes()
+                || feed.decoderHasPartialHead()) {
+            return;
+        }
+        LOG.debug("{} is idle between requests as the server drains: closing", ctx.channel().remoteAddress());
+        closeAfter(answerInFlight != null ? answerInFlight : ctx.newSucceededFuture());
+    }
+
     private void startWaitForRequest() {
         idleTimer.arm((firstRequest ? proxy.headerTimeout() : proxy.idleTimeout()).toNanos(),
                 TimeUnit.NANOSECONDS, this::closeIfStillAwaiting);
