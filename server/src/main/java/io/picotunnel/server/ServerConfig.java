@@ -226,6 +226,8 @@ public record ServerConfig(
     /** Turns the raw strings into typed values; every failure names the setting and what to do. */
     private static final class Parser {
 
+        private static final String CONTACT_PUNCTUATION = ".-_+!$&'*/=~";
+
         private final SettingValues<Setting> values;
         private final List<String> asciiHosts = new ArrayList<>();
 
@@ -543,6 +545,9 @@ public record ServerConfig(
             if (email != null && !email.matches("[^@\\s]+@[^@\\s]+")) {
                 throw invalid(Setting.ACME_EMAIL, quoted(email) + " is not an e-mail address");
             }
+            if (email != null) {
+                refuseWhatAContactCannotHold(email);
+            }
             String directory = raw(Setting.ACME_DIRECTORY);
             URI directoryUri = switch (directory.toLowerCase(Locale.ROOT)) {
                 case "production" -> URI.create(LETS_ENCRYPT_PRODUCTION);
@@ -556,6 +561,27 @@ public record ServerConfig(
                         + " own e-mail address, or leave it unset for an account without a contact");
             }
             return new Acme(enabled, email, directoryUri, existingFile(Setting.ACME_CA_FILE));
+        }
+
+        /**
+         * Refuses a character the account's {@code mailto:} contact (RFC 8555 7.3) cannot hold as it is: a control
+         * character, anything beyond ASCII (Let's Encrypt refuses it), ',' (a second address), '?' (header fields)
+         * and what a URI must %-escape. The rest is the plain address Let's Encrypt takes.
+         */
+        private void refuseWhatAContactCannotHold(String email) {
+            for (int i = 0; i < email.length(); i += Character.charCount(email.codePointAt(i))) {
+                int c = email.codePointAt(i);
+                if (c == '@' || c < 128 && (Character.isLetterOrDigit(c) || CONTACT_PUNCTUATION.indexOf(c) >= 0)) {
+                    continue;
+                }
+                String character = Character.toString(c);
+                String named = !ControlCharacters.escape(character).equals(character)
+                        ? "the control character " + ControlCharacters.escape(character)
+                        : c < 128 ? "'" + character + "'" : "'" + character + "' (" + String.format("U+%04X", c) + ")";
+                throw invalid(Setting.ACME_EMAIL, quoted(email) + " has " + named + ", which an ACME account's contact"
+                        + " cannot hold; give a plain address of ASCII letters, digits and the characters " + CONTACT_PUNCTUATION
+                        + " such as you@your-domain");
+            }
         }
 
         private TlsFiles tlsFiles() {

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import io.picotunnel.protocol.config.ConfigException;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import java.nio.file.Path;
@@ -104,6 +105,29 @@ class ServerConfigTest {
                     .acme().email()).isEqualTo(email);
         }
         assertThat(load(Map.of(), Map.of("PICOTUNNEL_ACME_ENABLED", "true")).acme().email()).isNull();
+    }
+
+    @Test
+    void anAcmeEmailWithACharacterItsMailtoContactCannotHoldIsRefusedNamingIt() {
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_EMAIL", "me\u001b[2J@mail.test")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --acme-email (PICOTUNNEL_ACME_EMAIL): 'me\\u001b[2J@mail.test' has the control"
+                        + " character \\u001b, which an ACME account's contact cannot hold; give a plain address of ASCII"
+                        + " letters, digits and the characters .-_+!$&'*/=~ such as you@your-domain.");
+        for (String control : List.of("\u0000", "\u007f", "\u0085", "\u2028")) {
+            assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_EMAIL", "me" + control + "@mail.test")))
+                    .as("U+%04x", (int) control.charAt(0))
+                    .hasMessageContaining("has the control character " + ControlCharacters.escape(control) + ",")
+                    .hasMessageNotContaining(control);
+        }
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_EMAIL", "m\u00fc@mail.test")))
+                .hasMessageContaining("'m\u00fc@mail.test' has '\u00fc' (U+00FC), which");
+        for (String bad : List.of(",", "?", "<", "\"", "%", "#", "`")) {
+            assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_EMAIL", "me" + bad + "you@mail.test")))
+                    .as(bad).hasMessageContaining("'me" + bad + "you@mail.test' has '" + bad + "', which");
+        }
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_ACME_EMAIL", "ops.team+acme_1-x@mail-1.example.test")).acme()
+                .email()).isEqualTo("ops.team+acme_1-x@mail-1.example.test");
     }
 
     @Test
