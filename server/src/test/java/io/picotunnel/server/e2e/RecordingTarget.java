@@ -68,12 +68,12 @@ public final class RecordingTarget implements AutoCloseable {
     }
 
     /** The next request it reads is recorded and never answered (its connection stays open); later ones are. */
-    void holdNextRequest() {
+    public void holdNextRequest() {
         holdNext.set(true);
     }
 
     /** The request held by {@link #holdNextRequest} is answered now. */
-    void answerHeldRequest() {
+    public void answerHeldRequest() {
         closing.countDown();
     }
 
@@ -91,7 +91,7 @@ public final class RecordingTarget implements AutoCloseable {
     }
 
     /** The request targets (path and query) seen, in order. */
-    List<String> uris() {
+    public List<String> uris() {
         return uris;
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.e2e.RecordingTarget;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.GoPeer;
 import io.picotunnel.testkit.TcpTarget;
@@ -318,6 +319,57 @@ class HashicorpClientInteropTest {
 
         assertThat(echoesExactly(service.port(), 100 * 1024)).isTrue();
         assertThat(target.accepted()).isEqualTo(1);
+    }
+
+    /**
+     * An HTTP request whose stream the hashicorp client takes (SYN and data) but never accepts, so never acknowledges:
+     * after the 30 s stream open timeout the server resets the stream and the visitor gets 504 tunnel_not_answering;
+     * the app saw nothing. The session lives on: it answers a ping, keeps no stream open, and carries the next
+     * request's stream to the client (which holds it unaccepted as the first).
+     */
+    @Test
+    void aRequestWhoseStreamTheHashicorpClientNeverAcknowledgesGets504TunnelNotAnsweringAndTheSessionGoesOn()
+            throws Exception {
+        try (RecordingTarget app = new RecordingTarget()) {
+            JsonNode tunnel = createTunnel();
+            String tunnelId = tunnel.get("id").asText();
+            httpService(tunnelId, "silent.test", portOf(app));
+            GoPeer silent = bed.connectedClient(tunnel, "-no-accept");
+            var session = server.registry().connections(tunnelId).getFirst().session();
+
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
+                visitor.setSoTimeout(60_000);
+                sendGet(visitor, "silent.test", "/", "close");
+                String first = silent.awaitLine("SYN ");
+
+                String answer = new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(answer).startsWith("HTTP/1.1 504").contains("\"error\":\"tunnel_not_answering\"");
+                assertThat(app.uris()).as("the app saw nothing").isEmpty();
+                await().atMost(Duration.ofSeconds(10)).until(() -> session.activeStreams() == 0);
+                assertThat(server.registry().isConnected(tunnelId)).isTrue();
+                silent.send("PING");
+                assertThat(silent.awaitLine("PONG")).matches("PONG \\d+");
+                silent.send("STREAMS");
+                assertThat(silent.awaitLine("STREAMS ")).as("the reset stream is gone on hashicorp's side too")
+                        .isEqualTo("STREAMS 0");
+
+                try (Socket next = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
+                    sendGet(next, "silent.test", "/next", "close");
+                    assertThat(silent.awaitLine("SYN ")).as("the next request's stream").isNotEqualTo(first);
+                }
+            }
+        }
+    }
+
+    private static int portOf(RecordingTarget app) {
+        return Integer.parseInt(app.address().substring(app.address().lastIndexOf(':') + 1));
+    }
+
+    private static void sendGet(Socket visitor, String host, String path, String connection) throws IOException {
+        visitor.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + host
+                + "\r\nAccept: application/json\r\nConnection: " + connection + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        visitor.getOutputStream().flush();
     }
 
     /**
