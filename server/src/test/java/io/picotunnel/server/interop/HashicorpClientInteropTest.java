@@ -361,6 +361,50 @@ class HashicorpClientInteropTest {
         }
     }
 
+    /**
+     * A GET that takes the idle keep-alive stream on a hashicorp client, which is killed (SIGKILL) while the app holds
+     * the GET: the visitor gets 502 tunnel_lost, and the GET is not sent again to the tunnel's other client (the app
+     * sees it once).
+     */
+    @Test
+    void aGetOnAReusedStreamWhoseHashicorpClientIsKilledWhileTheAppHoldsItGets502TunnelLostAndIsNotSentAgain()
+            throws Exception {
+        try (RecordingTarget app = new RecordingTarget()) {
+            JsonNode tunnel = createTunnel();
+            String tunnelId = tunnel.get("id").asText();
+            httpService(tunnelId, "keep.test", portOf(app));
+            GoPeer chosen = bed.connectedClient(tunnel);
+            var chosenSession = server.registry().connections(tunnelId).getFirst().session();
+            try (Socket first = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
+                first.setSoTimeout(30_000);
+                sendGet(first, "keep.test", "/", "close");
+                assertThat(new String(first.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                        .startsWith("HTTP/1.1 200").endsWith("hello");
+            }
+            await("the idle keep-alive stream").atMost(Duration.ofSeconds(10))
+                    .until(() -> chosenSession.activeStreams() == 1);
+            secondConnectedClient(tunnel);
+            var otherSession = server.registry().connections(tunnelId).stream().map(c -> c.session())
+                    .filter(s -> s != chosenSession).findFirst().orElseThrow();
+            app.holdNextRequest();
+
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
+                visitor.setSoTimeout(30_000);
+                sendGet(visitor, "keep.test", "/held", "close");
+                await().atMost(Duration.ofSeconds(10)).until(() -> app.uris().size() == 2);
+                assertThat(chosenSession.activeStreams()).as("the GET took the idle stream").isEqualTo(1);
+                assertThat(otherSession.activeStreams()).as("no stream on the other client").isZero();
+
+                chosen.kill();
+
+                String answer = new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(answer).startsWith("HTTP/1.1 502").contains("\"error\":\"tunnel_lost\"");
+            }
+            assertThat(app.uris()).as("the app saw it once").containsExactly("/", "/held");
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().connections(tunnelId).size() == 1);
+        }
+    }
+
     private static int portOf(RecordingTarget app) {
         return Integer.parseInt(app.address().substring(app.address().lastIndexOf(':') + 1));
     }
