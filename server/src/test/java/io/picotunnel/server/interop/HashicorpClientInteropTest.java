@@ -1,5 +1,6 @@
 package io.picotunnel.server.interop;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.PicoTunnelServer;
@@ -7,6 +8,7 @@ import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.e2e.RecordingTarget;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.GoPeer;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.TcpTarget;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -402,6 +404,47 @@ class HashicorpClientInteropTest {
             }
             assertThat(app.uris()).as("the app saw it once").containsExactly("/", "/held");
             await().atMost(Duration.ofSeconds(30)).until(() -> server.registry().connections(tunnelId).size() == 1);
+        }
+    }
+
+    /**
+     * The server drains (stop with a grace period) with a hashicorp client connected: the request in flight, held by
+     * the app, finishes through the client after the server's GoAway, and a request sent meanwhile on a connection
+     * opened before the drain gets 503 server_stopping and never reaches the app; the stop ends with the last stream.
+     */
+    @Test
+    void whileTheServerDrainsARequestInFlightThroughTheHashicorpClientFinishesAndTheNextGets503ServerStopping()
+            throws Exception {
+        try (RecordingTarget app = new RecordingTarget();
+             LogCapture drain = new LogCapture("io.picotunnel.server.tunnel.TunnelEndpoint", Level.INFO)) {
+            JsonNode tunnel = createTunnel();
+            httpService(tunnel.get("id").asText(), "drain.test", portOf(app));
+            bed.connectedClient(tunnel);
+            app.holdNextRequest();
+
+            try (Socket waiting = new Socket(InetAddress.getLoopbackAddress(), server.httpPort());
+                 Socket fresh = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
+                waiting.setSoTimeout(30_000);
+                fresh.setSoTimeout(30_000);
+                sendGet(waiting, "drain.test", "/held", "close");
+                await().atMost(Duration.ofSeconds(10)).until(() -> app.uris().size() == 1);
+
+                Thread stopping = Thread.ofPlatform().daemon().name("server-stop")
+                        .start(() -> server.stop(Duration.ofSeconds(30)));
+                await("the server drains").atMost(Duration.ofSeconds(10))
+                        .until(() -> drain.messages(Level.INFO).stream().anyMatch(m -> m.startsWith("draining: ")));
+
+                sendGet(fresh, "drain.test", "/next", "close");
+                assertThat(new String(fresh.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                        .startsWith("HTTP/1.1 503").contains("\"error\":\"server_stopping\"");
+                assertThat(app.uris()).as("the app never saw it").containsExactly("/held");
+
+                app.answerHeldRequest();
+                assertThat(new String(waiting.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                        .as("the request in flight finishes").startsWith("HTTP/1.1 200").endsWith("hello");
+                stopping.join(Duration.ofSeconds(20));
+                assertThat(stopping.isAlive()).as("the drain ends with the last stream").isFalse();
+            }
         }
     }
 
