@@ -1,8 +1,9 @@
 package io.picotunnel.protocol.text;
 
 /**
- * Text from a user or the network made safe to quote in a message or a log line: its control characters written out,
- * so that none moves the cursor, ends the line or forges another.
+ * Text from a user or the network made safe to quote in a message or a log line: its control and invisible
+ * formatting characters written out, so that none moves the cursor, ends the line, forges another, or reorders or
+ * hides the text around it.
  */
 public final class ControlCharacters {
 
@@ -10,20 +11,24 @@ public final class ControlCharacters {
     }
 
     /**
-     * {@code text} with every control character (C0, DEL, C1, line and paragraph separators) written as {@code \n},
-     * {@code \r}, {@code \t} or a Java-style unicode escape.
+     * {@code text} with every control character (C0, DEL, C1, line and paragraph separators), every formatting
+     * character (Unicode category Cf: the bidirectional overrides and isolates U+202A to U+202E and U+2066 to U+2069,
+     * the zero-width characters U+200B to U+200F, U+2060 and U+FEFF, the tags U+E0000 to U+E007F) and every unpaired
+     * surrogate written as {@code \n}, {@code \r}, {@code \t} or a Java-style unicode escape; a character beyond
+     * U+FFFF as the escapes of its two surrogates.
      */
     public static String escape(String text) {
         StringBuilder b = null;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            boolean control = isControl(c);
-            if (control && b == null) {
+        for (int i = 0; i < text.length(); ) {
+            int c = text.codePointAt(i);
+            int next = i + Character.charCount(c);
+            boolean hidden = isHidden(c);
+            if (hidden && b == null) {
                 b = new StringBuilder(text.length() + 16).append(text, 0, i);
             }
             if (b != null) {
-                if (!control) {
-                    b.append(c);
+                if (!hidden) {
+                    b.append(text, i, next);
                 } else if (c == '\n') {
                     b.append("\\n");
                 } else if (c == '\r') {
@@ -31,14 +36,21 @@ public final class ControlCharacters {
                 } else if (c == '\t') {
                     b.append("\\t");
                 } else {
-                    b.append(String.format("\\u%04x", (int) c));
+                    for (int j = i; j < next; j++) {
+                        b.append(String.format("\\u%04x", (int) text.charAt(j)));
+                    }
                 }
             }
+            i = next;
         }
         return b == null ? text : b.toString();
     }
 
-    private static boolean isControl(char c) {
-        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029';
+    private static boolean isHidden(int codePoint) {
+        return switch (Character.getType(codePoint)) {
+            case Character.CONTROL, Character.FORMAT, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR,
+                 Character.SURROGATE -> true;
+            default -> false;
+        };
     }
 }

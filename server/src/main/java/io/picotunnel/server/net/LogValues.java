@@ -2,7 +2,10 @@ package io.picotunnel.server.net;
 
 import io.picotunnel.protocol.text.ControlCharacters;
 
-/** Values from the network made safe for one log line: no control characters (no forged lines), bounded length. */
+/**
+ * Values from the network made safe for one log line: no control characters (no forged lines), no invisible formatting
+ * characters (no text reordered or hidden), bounded length.
+ */
 public final class LogValues {
 
     /** Longest value logged; the rest is cut and marked. */

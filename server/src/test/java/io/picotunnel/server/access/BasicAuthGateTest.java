@@ -45,4 +45,24 @@ class BasicAuthGateTest {
                     .doesNotContain("guess");
         }
     }
+
+    /** A Host header with a right-to-left override would show its name backwards in the log, and the text after it. */
+    @Test
+    void hostWithARightToLeftOverrideIsLoggedWithTheOverrideWrittenOut() throws Exception {
+        ThreadPoolExecutor full = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new SynchronousQueue<>());
+        full.shutdown();
+        ServiceAuth.Basic auth = new ServiceAuth.Basic("alice", "no check runs");
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, full);
+             LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
+            String authorization = "Basic " + Base64.getEncoder()
+                    .encodeToString("alice:guess".getBytes(StandardCharsets.UTF_8));
+            HttpVerdict verdict = gate.check(auth, "app\u202Etset.test", InetAddress.getLoopbackAddress(),
+                    authorization);
+            ((HttpVerdict.Pending) verdict).result().toCompletableFuture().get(5, TimeUnit.SECONDS);
+
+            assertThat(log.messages(Level.WARN)).singleElement(as(STRING))
+                    .endsWith("refusing a sign-in to app\\u202etset.test")
+                    .doesNotContain("\u202E");
+        }
+    }
 }

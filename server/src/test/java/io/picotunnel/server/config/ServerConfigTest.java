@@ -173,7 +173,7 @@ class ServerConfigTest {
         assertThat(load(Map.of(), Map.of("PICOTUNNEL_LISTEN_ADDR", "b\u00fccher.localhost:9090")).listenAddr())
                 .isEqualTo(new HostPort("xn--bcher-kva.localhost", 9090));
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "a\u200db.example")))
-                .hasMessageStartingWith("Invalid --domain (PICOTUNNEL_DOMAIN): 'a\u200db.example' is not a valid host name:"
+                .hasMessageStartingWith("Invalid --domain (PICOTUNNEL_DOMAIN): 'a\\u200db.example' is not a valid host name:"
                         + " it has U+200D ZERO WIDTH JOINER").hasMessageContaining("xn-- form");
     }
 
