@@ -253,7 +253,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 eldest.remove();
             }
         }
-        LOG.info("{} signed in to service {}", handoff.email(), handoff.serviceId());
+        LOG.info("{} signed in to service {}", LogValues.escape(handoff.email()), LogValues.escape(handoff.serviceId()));
         return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of(cookie(
                 cookieName(handoff.serviceId(), request.https()), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L),
                 cookie(browserName, request.https(), "", 0)));
@@ -273,8 +273,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     Map.of("Allow", "GET, HEAD, POST"), List.of());
         }
         if (!fromThisOrigin(request)) {
-            LOG.debug("sign-out of {} refused: it came from the page of another origin ({})", request.host(),
-                    request.origin() == null ? "Sec-Fetch-Site " + request.fetchSite() : "Origin " + request.origin());
+            LOG.debug("sign-out of {} refused: it came from the page of another origin ({})", LogValues.escape(request.host()),
+                    LogValues.escape(request.origin() == null ? "Sec-Fetch-Site " + request.fetchSite()
+                            : "Origin " + request.origin()));
             return HttpVerdict.Answer.of(403, "sign_out_refused", "This sign-out came from another site's page, so"
                     + " it was refused. To sign out, open " + LOGOUT + " on " + request.host() + " and press the button.");
         }

@@ -345,6 +345,20 @@ class ServiceSignInEndToEndTest {
         assertThat(open.lastHeader("X-PicoTunnel-Email")).containsExactly("stranger@example.net");
     }
 
+    /** An email from the provider with U+202E would show the log line's text after it reversed. */
+    @Test
+    void aSignInIsLoggedWithABidiOverrideOfItsEmailWrittenOut() throws Exception {
+        start();
+        String id = service("/", target("everyone"), ",\"auth\":{\"type\":\"oidc\",\"allow_all\":true}");
+        try (LogCapture log = new LogCapture("io.picotunnel.server.access.ServiceSignIn", Level.INFO)) {
+            Visitor.Response done = signIn("/", "adm\u202Enimda@example.net", "stranger");
+
+            assertThat(done.status()).as(done.toString()).isEqualTo(303);
+            assertThat(log.messages(Level.INFO)).filteredOn(m -> m.contains("signed in"))
+                    .containsExactly("adm\\u202enimda@example.net signed in to service " + id);
+        }
+    }
+
     @Test
     void aServiceStoredBeforeAllowAllWithEmptyListsStillLetsEveryoneInAfterTheUpgrade() throws Exception {
         RecordingTarget old = target("old");
