@@ -72,6 +72,14 @@ class ClientMainTest {
         assertThat(io.picotunnel.testkit.HelpLayout.linesEndingEarly(run.out(), 80)).isEmpty();
     }
 
+    /** picocli broke lines after a colon inside an address: "wss://host:" / "port", "http://[user:" / "password@]". */
+    @Test
+    void helpNeverBreaksALineInsideAUrlOrAHostPort() {
+        Run run = run(Map.of(), "--help");
+
+        assertThat(io.picotunnel.testkit.HelpLayout.linesBreakingAnAddress(run.out())).isEmpty();
+    }
+
     @Test
     void versionIsPrinted() {
         Run run = run(Map.of(), "--version");

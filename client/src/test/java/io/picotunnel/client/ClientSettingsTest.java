@@ -36,7 +36,7 @@ class ClientSettingsTest {
         String help = out.toString().replaceAll("\\s+", " ");
         for (Setting setting : Setting.values()) {
             String entry = String.join(" ", cmd.getCommandSpec().findOption(setting.flag()).description());
-            assertThat(entry).as(setting.flag()).startsWith(setting.description())
+            assertThat(entry).as(setting.flag()).startsWith(setting.description().formatted())
                     .contains("Env: " + setting.envVar() + ".");
             if (setting.defaultValue() != null) {
                 assertThat(entry).as(setting.flag()).endsWith(". Default: " + setting.defaultValue() + ".");

@@ -116,6 +116,14 @@ class ServerMainTest {
         assertThat(help.out()).doesNotContainPattern("(?m)\\be\\.$");
     }
 
+    /** picocli breaks a line after a dot or a colon inside a word, which would cut an address in two. */
+    @Test
+    void helpNeverBreaksALineInsideAUrlOrAHostPort() {
+        Run help = run("--help");
+
+        assertThat(io.picotunnel.testkit.HelpLayout.linesBreakingAnAddress(help.out())).isEmpty();
+    }
+
     @Test
     void versionPrintsTheVersion() {
         Run version = run("--version");

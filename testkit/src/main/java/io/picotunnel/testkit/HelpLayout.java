@@ -34,6 +34,33 @@ public final class HelpLayout {
         return flaws;
     }
 
+    /**
+     * The pairs of lines of {@code help} where the first ends inside a URL or a host:port: picocli breaks a line after
+     * a dot or a colon within a word ("wss://host:" / "port"), which leaves an address no one can copy.
+     */
+    public static List<String> linesBreakingAnAddress(String help) {
+        List<String> lines = help.lines().map(String::strip).toList();
+        List<String> flaws = new ArrayList<>();
+        for (int i = 1; i < lines.size(); i++) {
+            String before = lines.get(i - 1);
+            String line = lines.get(i);
+            if (before.isEmpty() || line.isEmpty()) {
+                continue;
+            }
+            String[] words = before.split("\\s+");
+            String last = words[words.length - 1];
+            String first = line.split("\\s+")[0];
+            boolean inUrl = last.contains("://") && last.matches(".*[:/.@\\[]");
+            // "host:" / "8443" or "example.com:" / "443", not "Default:" / "256." nor "Exit codes:" / "0   stopped".
+            boolean inHostPort = last.matches("(?i)(host|localhost|[\\w-]+(\\.[\\w-]+)+|\\[[\\p{XDigit}:.]+]):")
+                    && first.matches("(\\d|port|PORT).*") && !line.matches("\\d+\\s{2,}.*");
+            if (inUrl || inHostPort) {
+                flaws.add("\"" + before + "\" / \"" + line + "\"");
+            }
+        }
+        return flaws;
+    }
+
     /** The end of a sentence, an option's name alone on its line (options are indented), or a piece of the synopsis. */
     private static boolean endsItem(String line) {
         String text = line.strip();

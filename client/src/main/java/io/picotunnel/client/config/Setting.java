@@ -8,7 +8,8 @@ import io.picotunnel.protocol.config.DeclaredSetting;
  */
 public enum Setting implements DeclaredSetting {
     SERVER("--server", "ADDRESS", null,
-            "Server tunnel address: host:port (TLS), wss://host:port or ws://host:port (no TLS). Required."),
+            // Each address starts its own line (%n): picocli breaks a line after any ':' or '.', inside a URL too.
+            "Server tunnel address, one of:%nhost:port or wss://host:port: TLS.%nws://host:port: no TLS.%nRequired."),
     TOKEN("--token", "TOKEN", null, "The tunnel's token (prefer the environment variable). Required."),
     INSECURE("--insecure", "BOOL", "false", "Skip TLS certificate verification (of the server, and of an https://"
             + " proxy). For development only."),
@@ -38,11 +39,14 @@ public enum Setting implements DeclaredSetting {
             "Threads for the connections to targets. 0: the tunnel's own thread, fastest on small machines (nothing"
                     + " handed between threads); N: a pool of N, for many busy targets on many cores."),
     PROXY("--proxy", "URL", null,
-            "Proxy to reach the server through: http://[user:password@]host:port (HTTP CONNECT),"
-                    + " https://[user:password@]host:port (HTTP CONNECT over TLS, its certificate checked as the"
-                    + " server's, --insecure skipping both), socks5://[user:password@]host:port (SOCKS5; the proxy resolves the server's name, as in Go;"
-                    + " socks5h://... is the same), or none to connect directly. Default:"
-                    + " HTTPS_PROXY for wss, HTTP_PROXY for ws (ALL_PROXY is not read, as in Go), unless NO_PROXY"
+            "Proxy to reach the server through, one of:"
+                    + "%nhttp://[user:password@]host:port: HTTP CONNECT."
+                    + "%nhttps://[user:password@]host:port: HTTP CONNECT over TLS, its certificate checked as the"
+                    + " server's, --insecure skipping both."
+                    + "%nsocks5://[user:password@]host:port: SOCKS5; the proxy resolves the server's name, as in Go;"
+                    + " socks5h://... is the same."
+                    + "%nnone: connect directly."
+                    + "%nDefault: HTTPS_PROXY for wss, HTTP_PROXY for ws (ALL_PROXY is not read, as in Go), unless NO_PROXY"
                     + " names the server or it is on this machine. A proxy the client cannot use (another scheme,"
                     + " such as socks4://, or a value it cannot read) is an error at start, from these variables too:"
                     + " set --proxy to a proxy it can use, or to none.");

@@ -27,7 +27,9 @@ public enum Setting implements DeclaredSetting {
             + " in its xn-- form, which the provider's issuer must then be)."),
     OIDC_CLIENT_ID("--oidc-client-id", "ID", null, "OIDC client id."),
     OIDC_CLIENT_SECRET("--oidc-client-secret", "SECRET", null, "OIDC client secret (prefer the environment variable)."),
-    OIDC_REDIRECT_URL("--oidc-redirect-url", "URL", null, "OIDC redirect URL, for example https://tunnel.example.com/auth/callback."),
+    OIDC_REDIRECT_URL("--oidc-redirect-url", "URL", null, "OIDC redirect URL, for example:"
+            // Its own line (%n): picocli breaks a line after any '.' or ':', inside a URL too.
+            + "%nhttps://tunnel.example.com/auth/callback."),
     OIDC_ALLOWED_EMAILS("--oidc-allowed-emails", "LIST", null, "Comma-separated e-mail addresses allowed to sign in."),
     OIDC_ALLOWED_GROUPS("--oidc-allowed-groups", "LIST", null, "Comma-separated groups allowed to sign in."),
     OIDC_ALLOW_ALL("--oidc-allow-all", "BOOL", "false",
