@@ -19,6 +19,7 @@ import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeaderDecoder;
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxConfig;
@@ -98,6 +99,14 @@ public final class TunnelClient implements AutoCloseable {
      * (the server says GoAway to the clients of both), not mistyped.
      */
     private volatile boolean goneAwayBeforeConnecting;
+    /** Why the server ended that connection, from its close frame; null when it did not say (an older server). */
+    private TunnelCloseStatus goneAwayBecause;
+    /**
+     * The connection whose GoAway is not logged yet: the line waits for the server's close frame, which follows the
+     * GoAway when the token was regenerated or the tunnel deleted, until the connection closes or the reconnection.
+     */
+    private Channel goAwayUnlogged;
+    private Duration goAwayReconnectDelay;
     /** When a stop resets the streams still open ({@link System#nanoTime}); {@link #stopNow} brings it forward. */
     private long drainDeadline;
     private boolean stoppingNow;
@@ -281,6 +290,7 @@ public final class TunnelClient implements AutoCloseable {
         if (stopping) {
             return;
         }
+        logGoAway();
         setState(State.CONNECTING);
         pendingConnect = connector.connect(loop, resolver);
         // Listeners of the connect future and of the channel run on this same loop.
@@ -298,6 +308,7 @@ public final class TunnelClient implements AutoCloseable {
             }
             channel = ch;
             goneAwayBeforeConnecting = false;
+            goneAwayBecause = null;
             backoff.connected();
             LOG.info("connected to {}", config.server());
             setState(State.CONNECTED);
@@ -306,12 +317,25 @@ public final class TunnelClient implements AutoCloseable {
             if (session != null) {
                 session.goAwayReceived().addListener((Future<GoAwayCode> code) -> onGoAway(ch, code.getNow()));
             }
+            Future<TunnelCloseStatus> closeStatus = ServerCloseStatus.of(ch);
+            if (closeStatus != null) {
+                closeStatus.addListener((Future<TunnelCloseStatus> status) -> onCloseStatus(ch, status.getNow()));
+            }
             return;
         }
         if (stopping) {
             return;
         }
         Throwable cause = result.cause();
+        if (cause instanceof TokenRejectedException && goneAwayBecause != null) {
+            LOG.error("the server at {} ended the connection ({}) and now rejects the token (HTTP 401){} Not retrying.",
+                    config.server(), goneAwayBecause.description(),
+                    goneAwayBecause == TunnelCloseStatus.TUNNEL_DELETED ? "."
+                            : ": set the new token in " + Setting.TOKEN.flag() + " / " + Setting.TOKEN.envVar() + ".");
+            setState(State.TOKEN_REJECTED);
+            shutDown(cause);
+            return;
+        }
         if (cause instanceof TokenRejectedException && goneAwayBeforeConnecting) {
             LOG.error("the server at {} ended the connection and now rejects the token (HTTP 401): the tunnel's token "
                     + "was regenerated or the tunnel deleted. Set the new token in {} / {}. Not retrying.",
@@ -365,11 +389,47 @@ public final class TunnelClient implements AutoCloseable {
         }
         Duration delay = backoff.afterGoAway(GO_AWAY_RECONNECT_JITTER);
         YamuxSession session = YamuxSession.of(ch);
-        LOG.info("the server at {} ended this connection (GoAway: it is stopping, or the tunnel's token was "
-                + "regenerated or the tunnel deleted): reconnecting in {}; {} open stream(s) finish on the old connection", config.server(), Durations.format(delay), session == null ? 0 : session.activeStreams());
+        goAwayUnlogged = ch;
+        goAwayReconnectDelay = delay;
         scheduleReconnect(delay);
         if (session != null) {
-            closeWhenIdle(ch, session);
+            // Not at once: the close frame that may follow the GoAway, saying why, is read first.
+            loop.schedule(() -> closeWhenIdle(ch, session), DRAIN_POLL.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** The server's close frame said why it ended {@code ch}: the GoAway line says so, and a 401 after it. */
+    private void onCloseStatus(Channel ch, TunnelCloseStatus status) {
+        if (ch == goAwayUnlogged) {
+            goneAwayBecause = status;
+            logGoAway();
+        } else if (retiring.contains(ch)) {
+            // Its GoAway was logged already (a stopping server closes once its grace period is over).
+            if (channel == null) {
+                goneAwayBecause = status;
+            }
+            LOG.info("the server at {} closed an old connection (close status {}: {})", config.server(), status.code(),
+                    status.description());
+        }
+    }
+
+    /** The line of the last GoAway, once: with the server's reason if its close frame came, else both causes. */
+    private void logGoAway() {
+        Channel ch = goAwayUnlogged;
+        if (ch == null) {
+            return;
+        }
+        goAwayUnlogged = null;
+        YamuxSession session = YamuxSession.of(ch);
+        int open = session == null || !ch.isActive() ? 0 : session.activeStreams();
+        if (goneAwayBecause != null) {
+            LOG.info("the server at {} ended this connection (GoAway, then close status {}: {}): reconnecting in {}",
+                    config.server(), goneAwayBecause.code(), goneAwayBecause.description(),
+                    Durations.format(goAwayReconnectDelay));
+        } else {
+            LOG.info("the server at {} ended this connection (GoAway: it is stopping, or the tunnel's token was "
+                    + "regenerated or the tunnel deleted): reconnecting in {}; {} open stream(s) finish on the old "
+                    + "connection", config.server(), Durations.format(goAwayReconnectDelay), open);
         }
     }
 
@@ -387,6 +447,9 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     private void onDisconnected(Channel ch) {
+        if (ch == goAwayUnlogged) {
+            logGoAway();
+        }
         if (retiring.remove(ch)) {
             if (stopping && channel == null && retiring.isEmpty()) {
                 finishStop();

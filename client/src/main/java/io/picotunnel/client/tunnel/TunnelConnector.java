@@ -538,6 +538,7 @@ final class TunnelConnector {
                         new StreamingWebSocketFrameDecoder(decoderConfig));
                 // Before the protocol handler, which would answer every ping whether or not the server reads.
                 ctx.pipeline().addAfter("ws-decoder", "ws-pings", new WebSocketPings());
+                ctx.pipeline().addAfter("ws-pings", "ws-close-status", new ServerCloseStatus());
                 // Masks in bulk instead of through a ByteBuf accessor at every four bytes of every payload.
                 ctx.pipeline().replace(WebSocketFrameEncoder.class, "ws-encoder", new MaskingWebSocketFrameEncoder());
                 ctx.pipeline().addLast(new WebSocketByteStreamCodec(),

@@ -26,6 +26,7 @@ import io.netty.handler.codec.http.TooLongHttpContentException;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
@@ -259,6 +260,8 @@ public final class TunnelEndpoint implements AutoCloseable {
             if (session != null) {
                 session.goAway(GoAwayCode.NORMAL);
             }
+            // After the GoAway on the same loop: the client learns the server is stopping, not its token revoked.
+            channel.eventLoop().execute(() -> WebSocketControlFrames.close(channel, TunnelCloseStatus.SERVER_STOPPING));
         }
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         lookups.shutdownNow();

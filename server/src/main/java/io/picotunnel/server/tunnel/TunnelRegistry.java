@@ -7,6 +7,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -125,11 +126,13 @@ public final class TunnelRegistry implements TunnelPresence {
             return session.activeStreams() + pendingOpens.get();
         }
 
-        void close() {
+        /** GoAway, then a close frame that tells the client why (an older client reads it as any close). */
+        void close(TunnelCloseStatus why) {
             session.goAway(GoAwayCode.NORMAL);
             Channel parent = session.parent();
             if (parent != null) {
-                parent.close();
+                // After the GoAway, queued on the same loop; written below the session, which takes yamux frames only.
+                parent.eventLoop().execute(() -> WebSocketControlFrames.close(parent, why));
             }
         }
 
@@ -585,16 +588,16 @@ public final class TunnelRegistry implements TunnelPresence {
 
     @Override
     public void disconnect(String tunnelId) {
-        disconnect(tunnelId, token -> true);
+        disconnect(tunnelId, token -> true, TunnelCloseStatus.TUNNEL_DELETED);
     }
 
     @Override
     public void disconnect(String tunnelId, String tokenSha256) {
-        disconnect(tunnelId, tokenSha256::equals);
+        disconnect(tunnelId, tokenSha256::equals, TunnelCloseStatus.TOKEN_REGENERATED);
     }
 
     /** Drops the clients of the tunnel, connected or under way, that came with a token {@code revoked} names. */
-    private void disconnect(String tunnelId, Predicate<String> revoked) {
+    private void disconnect(String tunnelId, Predicate<String> revoked, TunnelCloseStatus why) {
         // Its clients under way that came with such a token do not register, and the streams waiting for them fail
         // offline once the connections are gone (a wake finds none), not on a client about to be dropped.
         List<Runnable> waiting;
@@ -618,7 +621,7 @@ public final class TunnelRegistry implements TunnelPresence {
             // Their unregister finds them gone already: the loop the visitors are put on is worked out here.
             refreshSoleClientLoop();
             lastSeen.put(tunnelId, clock.instant());
-            gone.forEach(Connection::close);
+            gone.forEach(connection -> connection.close(why));
             for (Connection connection : gone) {
                 listeners.forEach(listener -> listener.clientLeft(tunnelId, connection.describe()));
             }

@@ -1,5 +1,6 @@
 package io.picotunnel.server.tunnel;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -7,6 +8,8 @@ import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
+import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.server.net.LingeringClose;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +31,24 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
             new LingeringClose.Bounds(Duration.ofSeconds(5), Duration.ofSeconds(5), Long.MAX_VALUE);
 
     private boolean closing;
+
+    /**
+     * Closes the tunnel connection with a close frame saying {@code why}, on its loop. Written below the yamux session
+     * (which takes its own frames only), so it follows what the session wrote before, its GoAway.
+     */
+    static void close(Channel channel, TunnelCloseStatus why) {
+        ChannelHandlerContext bytes = channel.pipeline().context(WebSocketByteStreamCodec.class);
+        if (bytes == null || !channel.isActive()) {
+            channel.close();
+            return;
+        }
+        WebSocketControlFrames control = channel.pipeline().get(WebSocketControlFrames.class);
+        if (control != null) {
+            // The client's answering close frame is not echoed back.
+            control.closing = true;
+        }
+        bytes.writeAndFlush(why.frame()).addListener(ChannelFutureListener.CLOSE);
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {

@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -119,8 +120,8 @@ class TunnelLifecycleEndToEndTest {
     }
 
     /**
-     * The client process said "the server ... is going away (GoAway): reconnecting", as for a server restart, and
-     * then only that the token "may have been" regenerated.
+     * The client process said "the server ... is going away (GoAway): reconnecting", as for a server restart, then
+     * that the token was "regenerated or the tunnel deleted": the server gave no reason, the client guessed both.
      */
     @Test
     void aClientProcessWhoseTokenIsRegeneratedSaysSoAndExitsWith3() throws Exception {
@@ -131,12 +132,69 @@ class TunnelLifecycleEndToEndTest {
 
             await().atMost(30, TimeUnit.SECONDS).until(() -> !client.isAlive());
             assertThat(client.exitCode()).as(client.log()).isEqualTo(3);
-            assertThat(client.log()).contains("ended this connection (GoAway: it is stopping, or the tunnel's token was "
-                    + "regenerated or the tunnel deleted)")
-                    .contains("ended the connection and now rejects the token (HTTP 401): the tunnel's token was "
-                            + "regenerated or the tunnel deleted. Set the new token in")
-                    .doesNotContain("is going away").doesNotContain("may have been regenerated");
+            assertThat(client.log()).contains("ended the connection (the tunnel's token was regenerated) and now "
+                            + "rejects the token (HTTP 401): set the new token in --token / PICOTUNNEL_TOKEN.")
+                    .doesNotContain("is going away").doesNotContain("or the tunnel deleted")
+                    .doesNotContain("may have been regenerated");
         }
+    }
+
+    @Test
+    void aClientProcessWhoseTunnelIsDeletedSaysSoAndExitsWith3() throws Exception {
+        try (ClientProcess client = ClientProcess.start(testbed.tunnelPort(), token)) {
+            await().atMost(30, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+
+            assertThat(testbed.api().delete("/api/tunnels/" + tunnelId).status()).isEqualTo(204);
+
+            await().atMost(30, TimeUnit.SECONDS).until(() -> !client.isAlive());
+            assertThat(client.exitCode()).as(client.log()).isEqualTo(3);
+            assertThat(client.log()).contains("ended the connection (the tunnel was deleted) and now rejects the "
+                            + "token (HTTP 401). Not retrying.")
+                    .doesNotContain("token was regenerated").doesNotContain("regenerated or the tunnel deleted");
+        }
+    }
+
+    /**
+     * What a client that knows nothing of our codes (a hashicorp-based one, an older one) reads: a WebSocket close
+     * with a status of the private range and its reason, after the GoAway; before, the connection just closed.
+     */
+    @Test
+    void aPlainWebSocketClientIsToldWhyTheServerEndedItsConnection() throws Exception {
+        CompletableFuture<String> regenerated = plainClientClose(tunnelId, token);
+        ApiClient.Response regenerate = testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", null);
+        assertThat(regenerate.status()).isEqualTo(200);
+        assertThat(regenerated.get(10, TimeUnit.SECONDS)).isEqualTo("4001 token regenerated");
+
+        CompletableFuture<String> deleted = plainClientClose(tunnelId, regenerate.json().get("token").asText());
+        assertThat(testbed.api().delete("/api/tunnels/" + tunnelId).status()).isEqualTo(204);
+        assertThat(deleted.get(10, TimeUnit.SECONDS)).isEqualTo("4002 tunnel deleted");
+
+        JsonNode other = testbed.createTunnel("other");
+        CompletableFuture<String> stopped = plainClientClose(other.get("id").asText(), other.get("token").asText());
+        testbed.close();
+        assertThat(stopped.get(10, TimeUnit.SECONDS)).isEqualTo("4000 server stopping");
+    }
+
+    /** Connects a bare WebSocket with {@code tunnelToken} and completes with the close status the server sends it. */
+    private CompletableFuture<String> plainClientClose(String id, String tunnelToken) throws Exception {
+        CompletableFuture<String> closed = new CompletableFuture<>();
+        HttpClient http = HttpClient.newHttpClient();
+        URI uri = URI.create("ws://127.0.0.1:" + testbed.tunnelPort() + "/tunnel?token=" + tunnelToken);
+        http.newWebSocketBuilder().subprotocols("tunnel").buildAsync(uri, new WebSocket.Listener() {
+            @Override
+            public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+                closed.complete(statusCode + " " + reason);
+                return null;
+            }
+
+            @Override
+            public void onError(WebSocket webSocket, Throwable error) {
+                closed.completeExceptionally(error);
+            }
+        }).get(10, TimeUnit.SECONDS);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> !registry().connections(id).isEmpty());
+        closed.whenComplete((status, error) -> http.close());
+        return closed;
     }
 
     @Test
