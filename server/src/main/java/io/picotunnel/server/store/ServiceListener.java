@@ -49,6 +49,20 @@ public interface ServiceListener {
             }
         };
 
+        /** A change nothing refuses, applied by {@code apply} once it is stored; before that, nothing to undo. */
+        static Staged onceStored(Runnable apply) {
+            return new Staged() {
+                @Override
+                public void stored() {
+                    apply.run();
+                }
+
+                @Override
+                public void undo() {
+                }
+            };
+        }
+
         /** The change is committed (told before the next change can be made). */
         void stored();
 

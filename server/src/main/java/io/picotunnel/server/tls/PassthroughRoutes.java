@@ -90,16 +90,7 @@ public final class PassthroughRoutes implements ServiceListener {
     @Override
     public synchronized Staged stage(Service before, Service after) throws ServiceConflictException {
         refuseConflict(after);
-        return new Staged() {
-            @Override
-            public void stored() {
-                apply(before, after);
-            }
-
-            @Override
-            public void undo() {
-            }
-        };
+        return Staged.onceStored(() -> apply(before, after));
     }
 
     private void refuseConflict(Service after) throws ServiceConflictException {

@@ -75,14 +75,9 @@ class HttpServerDrainEndToEndTest {
         try (Socket fresh = visitor(); Socket waiting = visitor();
              LogCapture drain = new LogCapture("io.picotunnel.server.tunnel.TunnelEndpoint", Level.INFO)) {
             assertThat(exchange(waiting)).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
-            tunnel.web.holdNextRequest();
-            sendGet(waiting);
-            await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.web.requestCount() == 2);
+            holdARequestOf(waiting);
 
-            Thread stopping = Thread.ofPlatform().daemon().name("server-stop")
-                    .start(() -> testbed.server().stop(Duration.ofSeconds(30)));
-            await("the server drains").atMost(Duration.ofSeconds(10))
-                    .until(() -> drain.messages(Level.INFO).stream().anyMatch(m -> m.startsWith("draining: ")));
+            Thread stopping = stopAndAwaitTheDrain(drain);
 
             String next = exchange(fresh);
             assertThat(next).startsWith("HTTP/1.1 503").contains("\"error\":\"server_stopping\"")
@@ -105,14 +100,9 @@ class HttpServerDrainEndToEndTest {
         try (Socket idle = visitor(); Socket waiting = visitor();
              LogCapture drain = new LogCapture("io.picotunnel.server.tunnel.TunnelEndpoint", Level.INFO)) {
             assertThat(exchange(idle)).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
-            tunnel.web.holdNextRequest();
-            sendGet(waiting);
-            await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.web.requestCount() == 2);
+            holdARequestOf(waiting);
 
-            Thread stopping = Thread.ofPlatform().daemon().name("server-stop")
-                    .start(() -> testbed.server().stop(Duration.ofSeconds(30)));
-            await("the server drains").atMost(Duration.ofSeconds(10))
-                    .until(() -> drain.messages(Level.INFO).stream().anyMatch(m -> m.startsWith("draining: ")));
+            Thread stopping = stopAndAwaitTheDrain(drain);
 
             assertThat(idle.getInputStream().read()).as("the idle connection is closed, no request sent").isEqualTo(-1);
             assertThat(stopping.isAlive()).as("the drain still waits for the held request").isTrue();
@@ -135,10 +125,7 @@ class HttpServerDrainEndToEndTest {
             CompletableFuture<HttpResponse<String>> held = h2.sendAsync(h2Get(), HttpResponse.BodyHandlers.ofString());
             await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.web.requestCount() == 2);
 
-            Thread stopping = Thread.ofPlatform().daemon().name("server-stop")
-                    .start(() -> testbed.server().stop(Duration.ofSeconds(30)));
-            await("the server drains").atMost(Duration.ofSeconds(10))
-                    .until(() -> drain.messages(Level.INFO).stream().anyMatch(m -> m.startsWith("draining: ")));
+            Thread stopping = stopAndAwaitTheDrain(drain);
 
             // After GOAWAY the client opens a new connection, which the closed listener refuses; on the old
             // connection the request would have been answered (503 server_stopping) by the stopping server.
@@ -159,6 +146,22 @@ class HttpServerDrainEndToEndTest {
             stopping.join(Duration.ofSeconds(20));
             assertThat(stopping.isAlive()).as("the drain ends with the last stream").isFalse();
         }
+    }
+
+    /** The app holds the next request, {@code waiting}'s GET, unanswered; it is the app's second. */
+    private void holdARequestOf(Socket waiting) throws IOException {
+        tunnel.web.holdNextRequest();
+        sendGet(waiting);
+        await().atMost(Duration.ofSeconds(10)).until(() -> tunnel.web.requestCount() == 2);
+    }
+
+    /** Stops the server with a 30 s grace on a thread of its own, returned once its drain has begun. */
+    private Thread stopAndAwaitTheDrain(LogCapture drain) {
+        Thread stopping = Thread.ofPlatform().daemon().name("server-stop")
+                .start(() -> testbed.server().stop(Duration.ofSeconds(30)));
+        await("the server drains").atMost(Duration.ofSeconds(10))
+                .until(() -> drain.messages(Level.INFO).stream().anyMatch(m -> m.startsWith("draining: ")));
+        return stopping;
     }
 
     private HttpRequest h2Get() {

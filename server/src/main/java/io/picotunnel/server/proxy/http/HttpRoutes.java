@@ -37,16 +37,7 @@ public final class HttpRoutes implements ServiceListener {
      */
     @Override
     public Staged stage(Service before, Service after) {
-        return new Staged() {
-            @Override
-            public void stored() {
-                onServiceChange(before, after);
-            }
-
-            @Override
-            public void undo() {
-            }
-        };
+        return Staged.onceStored(() -> onServiceChange(before, after));
     }
 
     @Override
