@@ -21,6 +21,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -52,6 +54,9 @@ public final class Database implements AutoCloseable {
     private final Connection connection;
     private final ReentrantLock lock = new ReentrantLock();
     private Connection readConnection;
+    /** What works joined to the transaction in progress run at its commit or, in reverse, at its failure; guarded by lock. */
+    private final List<Runnable> joinedCommits = new ArrayList<>();
+    private final List<Runnable> joinedFailures = new ArrayList<>();
     private final ReentrantLock readLock = new ReentrantLock();
 
     private Database(Path file, Connection connection) {
@@ -342,7 +347,8 @@ public final class Database implements AutoCloseable {
     /**
      * Like {@link #inTransaction(Work, Runnable)}, and runs {@code onCommit} once the work is committed, while the
      * write connection is still held: what it finishes outside the database is finished before another change comes in.
-     * (Joining a transaction of the same thread, it runs when the work returns.)
+     * Joining a transaction of the same thread, {@code onCommit} waits for that transaction's commit and
+     * {@code onFailure} runs if it fails, though this work returned: the work is undone with it.
      */
     public <T, E extends Exception> T inTransaction(Work<T, E> work, Runnable onCommit, Runnable onFailure) throws E {
         return inTransaction(work, onCommit, onFailure, Duration.ofMillis(BUSY_TIMEOUT_MILLIS));
@@ -361,25 +367,25 @@ public final class Database implements AutoCloseable {
                                                      Duration wait) throws E {
         long deadline = System.nanoTime() + wait.toNanos();
         lockBefore(deadline, wait);
+        if (lock.getHoldCount() > 1) {
+            return joined(work, onCommit, onFailure);
+        }
         boolean succeeded = false;
         try {
             T result;
-            if (lock.getHoldCount() > 1) {
+            boolean committed = false;
+            try {
+                beginImmediate(deadline);
                 result = work.run(connection);
-            } else {
-                boolean committed = false;
-                try {
-                    beginImmediate(deadline);
-                    result = work.run(connection);
-                    connection.commit();
-                    committed = true;
-                } finally {
-                    if (!committed) {
-                        rollbackQuietly();
-                    }
+                connection.commit();
+                committed = true;
+            } finally {
+                if (!committed) {
+                    rollbackQuietly();
                 }
             }
             succeeded = true;
+            runAll(joinedCommits);
             onCommit.run();
             return result;
         } catch (SQLException e) {
@@ -387,11 +393,53 @@ public final class Database implements AutoCloseable {
         } finally {
             try {
                 if (!succeeded) {
+                    Collections.reverse(joinedFailures);
+                    runAll(joinedFailures);
                     onFailure.run();
                 }
             } finally {
+                joinedCommits.clear();
+                joinedFailures.clear();
                 lock.unlock();
             }
+        }
+    }
+
+    /** {@code work} in the transaction this thread has in progress, its callbacks left to that transaction's end. */
+    private <T, E extends Exception> T joined(Work<T, E> work, Runnable onCommit, Runnable onFailure) throws E {
+        try {
+            T result = work.run(connection);
+            joinedCommits.add(onCommit);
+            joinedFailures.add(onFailure);
+            return result;
+        } catch (SQLException e) {
+            onFailure.run();
+            throw new StoreException("Database error: " + e.getMessage(), e);
+        } catch (Throwable t) {
+            onFailure.run();
+            throw t;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs each of {@code callbacks} once, in order, even if one throws: the first failure is thrown after the rest. */
+    private static void runAll(List<Runnable> callbacks) {
+        RuntimeException first = null;
+        for (Runnable callback : List.copyOf(callbacks)) {
+            try {
+                callback.run();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        callbacks.clear();
+        if (first != null) {
+            throw first;
         }
     }
 
