@@ -86,7 +86,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofSeconds(5);
 
     /** {@code kept}: the listener that lost its port, whose connections go on, bound again once it can be; or null. */
-    private record Waiting(Service service, InetSocketAddress address, String error, TcpListener kept) {
+    record Waiting(Service service, InetSocketAddress address, String error, TcpListener kept) {
 
         Waiting with(Service next, String nextError) {
             if (kept != null) {
@@ -238,47 +238,28 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         Waiting wait = waiting.get(id);
         TcpListener current = wait != null ? wait.kept() : listeners.get(id);
         if (!accepting || !needsBind(after, wait, current)) {
-            return new Staged() {
-                @Override
-                public void stored() {
-                    changeStored(before, after);
-                }
-
-                @Override
-                public void undo() {
-                }
-            };
+            return Staged.onceStored(() -> changeStored(before, after));
         }
         InetSocketAddress address = bindAddress(after);
-        claim(address);
-        try {
-            if (current == null) {
-                TcpListener listener = newListener(after);
-                listener.listen(address);
-                listeners.put(id, listener);
-                waiting.remove(id);
-                return new Opened(id, listener, wait);
-            }
-            Service previous = current.service();
-            Channel old;
-            try {
-                old = current.listenBeside(address, after);
-            } catch (IOException e) {
-                if (current.address() == null || current.address().getPort() != address.getPort()) {
-                    throw e;
-                }
-                // The new address overlaps the old one (same port): it can only be bound once the old one is let go,
-                // so the service moves now, and back again if the move is undone.
-                change(before, after);
-                return new MovedAtOnce(before, after);
-            }
-            listeners.put(id, current);
-            waiting.remove(id);
-            return new Moved(id, current, old, previous, wait);
-        } catch (IOException e) {
-            String refusal = "cannot listen on " + describe(address) + ": " + e.getMessage();
-            throw BindFailures.inUse(e) ? new PortInUseException(refusal, e) : new ServiceConflictException(refusal, e);
+        if (current == null) {
+            return new StagedBind(this, id, bindNew(id, after, address), wait);
         }
+        Service previous = current.service();
+        claim(address);
+        Channel old;
+        try {
+            old = current.listenBeside(address, after);
+        } catch (IOException e) {
+            if (current.address() == null || current.address().getPort() != address.getPort()) {
+                throw refusal(address, e);
+            }
+            // The new address overlaps the old one (same port): it can only be bound once the old one is let go,
+            // so the service moves now, and back again if the move is undone.
+            change(before, after);
+            return new StagedMoveInPlace(this, before, after);
+        }
+        register(id, current);
+        return new StagedMove(this, id, current, old, previous, wait);
     }
 
     /** Whether {@code after} is to listen on an address its service has no listener bound to, nor waits for. */
@@ -295,115 +276,66 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     /** A stored change that binds nothing new: applied now. */
     private synchronized void changeStored(Service before, Service after) {
         try {
-            change(before, after);
+            apply(before, after);
         } catch (ServiceConflictException e) {
             LOG.warn("tcp service {}: a stored change could not be applied: {}",
                     after != null ? after.id() : before.id(), e.getMessage());
+        }
+    }
+
+    /** Applies a change at once, as {@link #onServiceChange}, from a {@link Staged} of this object. */
+    synchronized void apply(Service before, Service after) throws ServiceConflictException {
+        try {
+            change(before, after);
         } finally {
             claim(null);
         }
     }
 
-    /** A new listener bound for a change: it stays if the change is stored, else goes (back to waiting, if it was). */
-    private final class Opened implements Staged {
-
-        private final String id;
-        private final TcpListener listener;
-        private final Waiting wait;
-
-        Opened(String id, TcpListener listener, Waiting wait) {
-            this.id = id;
-            this.listener = listener;
-            this.wait = wait;
-        }
-
-        @Override
-        public void stored() {
-            LOG.info("tcp service {} listening on {} for target {}", id, describe(listener.address()),
-                    listener.service().targetAddr());
-        }
-
-        @Override
-        public void undo() {
-            synchronized (TcpServices.this) {
-                listeners.remove(id, listener);
-                listener.close();
-                if (wait != null) {
-                    waiting.put(id, wait);
-                }
-                claim(null);
-            }
+    /**
+     * The listener a change had registered for the service is no longer its own (the change was undone); {@code wait},
+     * when not null, is how the service waited for its port before. Called under this object's lock.
+     */
+    void forget(String id, TcpListener listener, Waiting wait) {
+        listeners.remove(id, listener);
+        if (wait != null) {
+            waiting.put(id, wait);
         }
     }
 
-    /** A listener bound to a new address beside its old one ({@code old}): the old one goes once the move is stored. */
-    private final class Moved implements Staged {
-
-        private final String id;
-        private final TcpListener listener;
-        private final Channel old;
-        private final Service previous;
-        private final Waiting wait;
-
-        Moved(String id, TcpListener listener, Channel old, Service previous, Waiting wait) {
-            this.id = id;
-            this.listener = listener;
-            this.old = old;
-            this.previous = previous;
-            this.wait = wait;
-        }
-
-        @Override
-        public void stored() {
-            synchronized (TcpServices.this) {
-                listener.release(old);
-                claim(null);
-                LOG.info("tcp service {} listening on {} for target {}", id, describe(listener.address()),
-                        listener.service().targetAddr());
-            }
-        }
-
-        @Override
-        public void undo() {
-            synchronized (TcpServices.this) {
-                if (!accepting) {
-                    listener.release(old);
-                }
-                listener.backTo(accepting ? old : null, previous);
-                if (wait != null) {
-                    listeners.remove(id, listener);
-                    waiting.put(id, wait);
-                }
-                claim(null);
-            }
-        }
+    /** False once the server stopped accepting (a draining shutdown). Called under this object's lock. */
+    boolean accepting() {
+        return accepting;
     }
 
-    /** A move to an address that overlaps the old one, made at once: undone by moving back. */
-    private final class MovedAtOnce implements Staged {
+    static void logListening(String id, TcpListener listener) {
+        LOG.info("tcp service {} listening on {} for target {}", id, describe(listener.address()),
+                listener.service().targetAddr());
+    }
 
-        private final Service before;
-        private final Service after;
-
-        MovedAtOnce(Service before, Service after) {
-            this.before = before;
-            this.after = after;
+    /** A new listener for the service bound to {@code address}, which now listens for it. */
+    private TcpListener bindNew(String id, Service service, InetSocketAddress address) throws ServiceConflictException {
+        claim(address);
+        TcpListener listener = newListener(service);
+        try {
+            listener.listen(address);
+        } catch (IOException e) {
+            throw refusal(address, e);
         }
+        register(id, listener);
+        return listener;
+    }
 
-        @Override
-        public void stored() {
-        }
+    /** {@code listener}, bound, now listens for the service, which no longer waits for its port. */
+    private void register(String id, TcpListener listener) {
+        listeners.put(id, listener);
+        waiting.remove(id);
+    }
 
-        @Override
-        public void undo() throws ServiceConflictException {
-            synchronized (TcpServices.this) {
-                try {
-                    change(after, before);
-                } finally {
-                    claim(null);
-                }
-            }
-        }
+    /** The API's 409 for an address that could not be bound. */
+    private static ServiceConflictException refusal(InetSocketAddress address, IOException e) {
+        String refusal = "cannot listen on " + describe(address) + ": " + e.getMessage();
+        return BindFailures.inUse(e) ? new PortInUseException(refusal, e) : new ServiceConflictException(refusal, e);
     }
 
     private static InetSocketAddress bindAddress(Service service) throws ServiceConflictException {
@@ -450,20 +382,17 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             return;
         }
         InetSocketAddress address = bindAddress(after);
+        if (current == null) {
+            logListening(id, bindNew(id, after, address));
+            return;
+        }
+        if (current.service().listenAddr().equals(after.listenAddr()) && current.isListening()) {
+            current.update(after);
+            return;
+        }
         claim(address);
         try {
-            if (current == null) {
-                TcpListener listener = newListener(after);
-                listener.listen(address);
-                listeners.put(id, listener);
-            } else if (current.service().listenAddr().equals(after.listenAddr()) && current.isListening()) {
-                current.update(after);
-                return;
-            } else {
-                current.relisten(address, after);
-                listeners.put(id, current);
-            }
-            waiting.remove(id);
+            current.relisten(address, after);
         } catch (TcpListener.ListenerLost e) {
             listeners.remove(id);
             String error = "cannot listen on " + describe(e.address()) + ": " + e.reason();
@@ -476,11 +405,10 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
                     + "; meanwhile another process took the old address " + describe(e.address()) + ", so the service"
                     + " is not listening until that is free again (tried every " + Durations.format(retryInterval) + ")", e);
         } catch (IOException e) {
-            String refusal = "cannot listen on " + describe(address) + ": " + e.getMessage();
-            throw BindFailures.inUse(e) ? new PortInUseException(refusal, e) : new ServiceConflictException(refusal, e);
+            throw refusal(address, e);
         }
-        LOG.info("tcp service {} listening on {} for target {}", id, describe(listeners.get(id).address()),
-                after.targetAddr());
+        register(id, current);
+        logListening(id, current);
     }
 
     private static boolean shouldListen(Service service) {
@@ -519,8 +447,11 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         return false;
     }
 
-    /** Replaces {@link #claimed}: the addresses listened on and waited for, and {@code binding} when not null. */
-    private void claim(InetSocketAddress binding) {
+    /**
+     * Replaces {@link #claimed}: the addresses listened on and waited for, and {@code binding} when not null. Called
+     * under this object's lock.
+     */
+    void claim(InetSocketAddress binding) {
         List<InetSocketAddress> addresses = new ArrayList<>();
         List<TcpListener> withConnections = new ArrayList<>(listeners.values());
         for (TcpListener listener : listeners.values()) {

@@ -1,0 +1,22 @@
+package io.picotunnel.server.proxy.tcp;
+
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceConflictException;
+import io.picotunnel.server.store.ServiceListener;
+
+/**
+ * A move to an address that overlaps the old one (same port, such as the wildcard and 127.0.0.1), made at once for a
+ * change ({@link TcpServices#stage}) since the new address can only be bound once the old one is let go: undone by
+ * moving back.
+ */
+record StagedMoveInPlace(TcpServices services, Service before, Service after) implements ServiceListener.Staged {
+
+    @Override
+    public void stored() {
+    }
+
+    @Override
+    public void undo() throws ServiceConflictException {
+        services.apply(after, before);
+    }
+}
