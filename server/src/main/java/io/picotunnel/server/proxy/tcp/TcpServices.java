@@ -49,7 +49,7 @@ import java.util.function.Function;
  * {@link #DEFAULT_RETRY_INTERVAL} until it succeeds, so the service becomes active once the port is free. So does
  * a service that lost its port while it moved to another address on the same port (the new one could not be bound,
  * and another process took the old one in the moment it was free): it keeps its connections, and its old address is
- * tried again.
+ * tried again. A same-port move that was not stored and could not move back waits for its stored address likewise.
  */
 public final class TcpServices implements ServiceListener, AutoCloseable {
 
@@ -301,6 +301,29 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         if (wait != null) {
             waiting.put(id, wait);
         }
+    }
+
+    /**
+     * After {@code failure}, a move back to {@code stored}'s address that failed (another process took it meanwhile),
+     * the service waits for that address, tried again every {@link #retryInterval}, and listens nowhere else: not
+     * on the address it moved from, which is not stored. Its listener is kept for its connections.
+     */
+    synchronized void waitForStored(Service stored, ServiceConflictException failure) {
+        String id = stored.id();
+        TcpListener listener = listenerOf(id);
+        listeners.remove(id);
+        if (listener != null) {
+            listener.closeListening();
+            listener.update(stored);
+        }
+        InetSocketAddress address = HostPort.parse(stored.listenAddr(), HostPort.Rules.SERVICE_LISTEN).toBindAddress();
+        Throwable reason = failure.getCause() != null ? failure.getCause() : failure;
+        String error = "cannot listen on " + describe(address) + ": " + reason.getMessage();
+        waiting.put(id, new Waiting(stored, address, error, listener));
+        claim(null);
+        LOG.error("tcp service {} is not listening: its move was not stored, and moving back failed ({}); its"
+                + " connections go on, and binding {} is tried again every {}", id, error, describe(address),
+                Durations.format(retryInterval));
     }
 
     /** False once the server stopped accepting (a draining shutdown). Called under this object's lock. */

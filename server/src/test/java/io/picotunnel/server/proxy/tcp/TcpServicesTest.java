@@ -21,6 +21,8 @@ import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -248,6 +250,57 @@ class TcpServicesTest {
 
         await().atMost(10, TimeUnit.SECONDS).until(() -> services.boundAddress("s1").isPresent());
         assertThat(services.boundAddress("s1")).contains(oldAddress);
+        assertThat(services.problem("s1")).isEmpty();
+        assertThat(accepts(port)).isTrue();
+    }
+
+    /**
+     * A same-port move (0.0.0.0:P to 127.0.0.1:P) is made at once when staged; when its commit fails and, in the moment
+     * the undo lets 127.0.0.1:P go, another process takes an address the wildcard overlaps (127.0.0.2:P, or 127.0.0.1:P
+     * itself), the service waits for its stored address, the wildcard, instead of listening on the address that was
+     * not stored, and binds the wildcard once it is free.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.2", "127.0.0.1"})
+    void anUndoneSamePortMoveWhoseOldAddressIsTakenMeanwhileWaitsForTheStoredAddress(String taken) throws Exception {
+        int port = Ports.freePort();
+        Service before = tcp("s1", "0.0.0.0:" + port, true);
+        Service after = tcp("s1", "127.0.0.1:" + port, true);
+        ServerSocket otherProcess = new ServerSocket();
+        AtomicBoolean undoing = new AtomicBoolean();
+        PortReleases takenOnceLetGo = new PortReleases(PortReleases.RELEASE_WAIT) {
+            @Override
+            void close(Channel listening) {
+                super.close(listening);
+                if (undoing.compareAndSet(true, false)) {
+                    try {
+                        otherProcess.bind(new InetSocketAddress(InetAddress.getByName(taken), port));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            }
+        };
+        services.close();
+        services = new TcpServices(registry, AccessControl.open(), group, group, s -> TrafficCounters.NONE,
+                Duration.ofMillis(100), Limits.DEFAULTS.maxConnections(), Limits.DEFAULTS.maxConnectionsPerAddress(),
+                takenOnceLetGo);
+        try {
+            services.onServiceChange(null, before);
+            ServiceListener.Staged moved = services.stage(before, after);
+            undoing.set(true);
+
+            assertThatThrownBy(moved::undo).isInstanceOf(ServiceConflictException.class);
+
+            assertThat(services.boundAddress("s1")).as("not listening on the address that was not stored").isEmpty();
+            assertThat(services.problem("s1")).hasValueSatisfying(problem -> assertThat(problem)
+                    .startsWith("cannot listen on 0.0.0.0:" + port + ": ").contains("in use"));
+        } finally {
+            otherProcess.close();
+        }
+        await().atMost(10, TimeUnit.SECONDS).until(() -> services.boundAddress("s1").isPresent());
+        assertThat(services.boundAddress("s1")).hasValueSatisfying(
+                a -> assertThat(a.getAddress().isAnyLocalAddress()).as("%s", a).isTrue());
         assertThat(services.problem("s1")).isEmpty();
         assertThat(accepts(port)).isTrue();
     }
