@@ -554,7 +554,7 @@ class ServiceSignInEndToEndTest {
         String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
         nextUser("alice", "alice@example.com", "alice");
         String startedBefore = throughProvider(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page"));
-        String tcpService = testbed.createTcpService(tunnelId, tcpPort, tcpTarget.address()).get("id").asText();
+        testbed.createTcpService(tunnelId, tcpPort, tcpTarget.address());
         PicoTunnelServer server = testbed.server();
         try (Socket keptAlive = new Socket(InetAddress.getLoopbackAddress(), tcpPort)) {
             keptAlive.setSoTimeout(10_000);
@@ -562,7 +562,7 @@ class ServiceSignInEndToEndTest {
                     .getBytes(StandardCharsets.US_ASCII));
             assertThat(readUntil(keptAlive, "target=tcp")).startsWith("HTTP/1.1 200").endsWith("target=tcp");
             Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> server.stop(Duration.ofSeconds(60)));
-            await().atMost(10, TimeUnit.SECONDS).until(() -> server.tcpServices().problem(tcpService).isPresent());
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !server.tcpServices().accepting());
 
             // Before: the tcp service's listener closed, its port counted as free, so this sign-in started (302),
             // and its callback sent the browser with the one-time code to app.test:<tcpPort>, where the browser's

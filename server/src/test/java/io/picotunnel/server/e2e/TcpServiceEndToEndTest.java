@@ -9,7 +9,9 @@ import io.picotunnel.server.proxy.tcp.TcpTraffic;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import ch.qos.logback.classic.Level;
 import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.StallingServer;
 import org.junit.jupiter.api.AfterEach;
@@ -177,7 +179,7 @@ class TcpServiceEndToEndTest {
             assertThat(visitor.getInputStream().read()).isEqualTo('x');
             // The open connection holds the drain open while the API still takes changes.
             Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
-            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().tcpServices().problem(serviceId).isPresent());
+            await().atMost(10, TimeUnit.SECONDS).until(() -> !testbed.server().tcpServices().accepting());
 
             ApiClient.Response changed = testbed.api().patch("/api/services/" + serviceId,
                     "{\"target_addr\":\"127.0.0.1:" + Ports.freePort() + "\"}");
@@ -190,6 +192,61 @@ class TcpServiceEndToEndTest {
             assertThat(visitor.getInputStream().read()).isEqualTo(-1);
             stopping.join(Duration.ofSeconds(30));
             assertThat(stopping.isAlive()).isFalse();
+        }
+    }
+
+    /**
+     * As nginx on a graceful quit: when the drain begins the service's port closes, so a new visitor is refused at once
+     * (and goes to another instance), while an open connection relays both ways until it ends.
+     */
+    @Test
+    void whileTheServerDrainsAnOpenConnectionRelaysBothWaysAndANewOneIsRefused() throws Exception {
+        TcpServicePorts.Created created = testbed.createTcpServiceOnFreePort(tunnelId, echo.address());
+        int port = created.port();
+        try (LogCapture warnings = new LogCapture("io.picotunnel", Level.WARN);
+                Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            visitor.setSoTimeout(10_000);
+            assertThat(echoed(visitor, "before the drain")).isEqualTo("before the drain");
+            Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
+            await().atMost(10, TimeUnit.SECONDS).until(() -> refuses(port));
+
+            assertThat(echoed(visitor, "while it drains")).isEqualTo("while it drains");
+            // Before: "active": false, "error": "not listening: the server is stopping or lost the port".
+            JsonNode service = serviceJson(created.id());
+            assertThat(service.get("active").asBoolean()).as("%s", service).isTrue();
+            assertThat(service.get("error").isNull()).as("%s", service).isTrue();
+            visitor.shutdownOutput();
+            assertThat(visitor.getInputStream().read()).isEqualTo(-1);
+            stopping.join(Duration.ofSeconds(30));
+            assertThat(stopping.isAlive()).as("the stop ends once the connection ended").isFalse();
+            assertThat(warnings.events()).as("warnings and errors while the server drained").isEmpty();
+        }
+    }
+
+    private JsonNode serviceJson(String serviceId) {
+        for (JsonNode service : testbed.api().get("/api/services").json()) {
+            if (service.get("id").asText().equals(serviceId)) {
+                return service;
+            }
+        }
+        throw new AssertionError("no service " + serviceId);
+    }
+
+    /** Writes {@code text} and a newline, and reads back as many bytes and a newline from an echo target. */
+    private static String echoed(Socket socket, String text) throws IOException {
+        socket.getOutputStream().write((text + "\n").getBytes(StandardCharsets.UTF_8));
+        byte[] back = socket.getInputStream().readNBytes(text.length() + 1);
+        return new String(back, StandardCharsets.UTF_8).strip();
+    }
+
+    private static boolean refuses(int port) {
+        try (Socket probe = new Socket()) {
+            probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
+            return false;
+        } catch (ConnectException refused) {
+            return true;
+        } catch (IOException other) {
+            return false;
         }
     }
 

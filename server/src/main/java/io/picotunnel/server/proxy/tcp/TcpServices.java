@@ -160,7 +160,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     /**
      * Why an enabled tcp service is not serving right now (its port taken, say), or empty when it is serving, is
-     * disabled or is no tcp service.
+     * disabled or is no tcp service. A port closed for a draining shutdown ({@link #stopAccepting}) is no problem of the
+     * service's: its connections go on, as the http services' do while the proxy's listeners are closed.
      */
     public synchronized Optional<String> problem(String serviceId) {
         Waiting w = waiting.get(serviceId);
@@ -168,10 +169,15 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             return Optional.of(w.error());
         }
         TcpListener listener = listeners.get(serviceId);
-        if (listener != null && !listener.isListening()) {
-            return Optional.of("not listening: the server is stopping or lost the port");
+        if (accepting && listener != null && !listener.isListening()) {
+            return Optional.of("not listening: it lost its port");
         }
         return Optional.empty();
+    }
+
+    /** Whether the services take new visitors: false once {@link #stopAccepting} closed their ports. */
+    public synchronized boolean accepting() {
+        return accepting;
     }
 
     /** A listener for the service, within the connection limits every tcp service listener has. */
