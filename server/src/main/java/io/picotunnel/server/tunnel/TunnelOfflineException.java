@@ -14,6 +14,17 @@ public final class TunnelOfflineException extends RuntimeException {
         this.clientLost = clientLost;
     }
 
+    /**
+     * The tunnel has clients, but each is going away (GoAway sent by the server, as when it drains for its shutdown,
+     * or by the client, stopping): none takes a new stream, as if none were connected.
+     */
+    static TunnelOfflineException goingAway(String tunnelId, boolean byClients) {
+        return new TunnelOfflineException(byClients
+                ? "every client of tunnel " + tunnelId + " is stopping (it sent GoAway): none takes new streams"
+                : "the server sent GoAway to every client of tunnel " + tunnelId + " (it is stopping, or ending their"
+                        + " connections): none takes new streams", false);
+    }
+
     /** The client chosen for the stream was lost (its connection closed) before its SYN, and no other took it. */
     static TunnelOfflineException clientLost(String tunnelId) {
         return new TunnelOfflineException("the client of tunnel " + tunnelId

@@ -431,12 +431,25 @@ public final class TunnelRegistry implements TunnelPresence {
             first = leastLoaded(tunnelId, tried, near, true);
         }
         if (first == null) {
-            return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelOfflineException(tunnelId));
+            return ImmediateEventExecutor.INSTANCE.newFailedFuture(offline(tunnelId));
         }
         // On the first session's loop, as a single session's own future would be.
         Promise<YamuxStreamChannel> promise = first.session().parent().eventLoop().newPromise();
         attempt(first, tunnelId, handler, tried, promise);
         return promise;
+    }
+
+    /**
+     * Why no client took the stream: none connected, or every one going away; a log then says that the server is
+     * stopping or the clients are, not that none is connected.
+     */
+    private TunnelOfflineException offline(String tunnelId) {
+        List<Connection> list = connections(tunnelId);
+        if (list.isEmpty() || !list.stream().allMatch(c -> c.session().isGoingAway())) {
+            return new TunnelOfflineException(tunnelId);
+        }
+        return TunnelOfflineException.goingAway(tunnelId,
+                list.stream().allMatch(c -> c.session().goAwayReceived().isDone()));
     }
 
     /**

@@ -35,8 +35,10 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -53,6 +55,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** The whole server through its facade: HTTPS by SNI to a service behind a real tunnel client over wss. */
@@ -340,6 +343,63 @@ class HttpsEndToEndTest {
             for (Socket socket : open) {
                 socket.close();
             }
+        }
+    }
+
+    /**
+     * While the server drains, the HTTPS port is closed (a new visitor is refused and goes to another instance); a
+     * passthrough connection relaying when the drain began goes on, and one accepted before it whose ClientHello comes
+     * only after is closed at once, as for a tunnel without a client: no session takes a new stream any more.
+     */
+    @Test
+    void whileTheServerDrainsAPassthroughConnectionRelaysAndOneWhoseHelloComesAfterIsClosedAtOnce() throws Exception {
+        try (TlsEchoTarget secure = new TlsEchoTarget(ca.issue("secure.test"));
+                LogCapture log = new LogCapture("io.picotunnel", Level.INFO)) {
+            assertThat(api.post(servicesOfAConnectedTunnel("secure"),
+                    passthroughService("secure.test", secure, ",\"enabled\":true")).status()).isEqualTo(201);
+            int port = server.httpsPort();
+            try (Socket late = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                Thread stopping;
+                try (SSLSocket open = SniSockets.connect(ca.clientContext(), port, "secure.test")) {
+                    open.startHandshake();
+                    // One listening socket accepts in order: late, connected first, was accepted before open was.
+                    assertThat(exchangeLine(open, "before the drain")).isEqualTo("target heard: before the drain");
+                    stopping = Thread.ofVirtual().name("server-stop").start(() -> server.stop(Duration.ofSeconds(60)));
+                    await().atMost(Duration.ofSeconds(10)).until(() -> refuses(port));
+
+                    assertThat(exchangeLine(open, "while it drains")).isEqualTo("target heard: while it drains");
+                    SSLSocket lateTls = (SSLSocket) ca.clientContext().getSocketFactory()
+                            .createSocket(late, "secure.test", port, true);
+                    lateTls.setSoTimeout(30_000);
+                    SSLParameters parameters = lateTls.getSSLParameters();
+                    parameters.setServerNames(List.of(new SNIHostName("secure.test")));
+                    lateTls.setSSLParameters(parameters);
+                    long hello = System.nanoTime();
+                    assertThatThrownBy(lateTls::startHandshake).isInstanceOf(IOException.class)
+                            .isNotInstanceOf(SocketTimeoutException.class);
+                    assertThat(Duration.ofNanos(System.nanoTime() - hello)).isLessThan(Duration.ofSeconds(5));
+                    assertThat(stopping.isAlive()).as("the open connection holds the drain open").isTrue();
+                }
+                stopping.join(Duration.ofSeconds(30));
+                assertThat(stopping.isAlive()).as("the stop ends once the connection ended").isFalse();
+            }
+            // Before: "... failed: the client of tunnel <id> is not connected", though it was, and the server stopping.
+            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.startsWith("TLS passthrough for secure.test"))
+                    .singleElement().asString().contains("the server sent GoAway to every client of tunnel")
+                    .doesNotContain("not connected");
+            assertThat(log.messages(Level.WARN)).isEmpty();
+            assertThat(log.messages(Level.ERROR)).isEmpty();
+        }
+    }
+
+    private static boolean refuses(int port) {
+        try (Socket probe = new Socket()) {
+            probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
+            return false;
+        } catch (ConnectException refused) {
+            return true;
+        } catch (IOException other) {
+            return false;
         }
     }
 

@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 
-/** A TLS server with its own certificate that answers one line per connection with "target heard: <line>". */
+/** A TLS server with its own certificate that answers each line of a connection with "target heard: <line>". */
 final class TlsEchoTarget implements AutoCloseable {
 
     private final SSLServerSocket server;
@@ -49,8 +49,8 @@ final class TlsEchoTarget implements AutoCloseable {
                 socket.setSoTimeout(10_000);
                 BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
                 PrintWriter out = new PrintWriter(socket.getOutputStream(), true, StandardCharsets.UTF_8);
-                String line = in.readLine();
-                if (line != null) {
+                String line;
+                while ((line = in.readLine()) != null) {
                     out.println("target heard: " + line);
                 }
             } catch (IOException e) {
