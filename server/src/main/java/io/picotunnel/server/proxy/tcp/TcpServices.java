@@ -332,11 +332,6 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
                 Durations.format(retryInterval));
     }
 
-    /** False once the server stopped accepting (a draining shutdown). Called under this object's lock. */
-    boolean accepting() {
-        return accepting;
-    }
-
     static void logListening(String id, TcpListener listener) {
         LOG.info("tcp service {} listening on {} for target {}", id, describe(listener.address()),
                 listener.service().targetAddr());
