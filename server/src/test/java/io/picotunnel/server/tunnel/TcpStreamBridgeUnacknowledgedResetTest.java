@@ -2,8 +2,6 @@ package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.yamux.ResetReason;
-import io.picotunnel.server.e2e.ServicedTunnel;
-import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -13,14 +11,12 @@ import org.junit.jupiter.api.io.TempDir;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static io.picotunnel.server.tunnel.RawTunnelClient.FLAG_RST;
-import static io.picotunnel.server.tunnel.RawTunnelClient.FLAG_SYN;
-import static io.picotunnel.server.tunnel.RawTunnelClient.TYPE_PING;
 import static io.picotunnel.server.tunnel.RawTunnelClient.TYPE_WINDOW_UPDATE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -36,33 +32,26 @@ class TcpStreamBridgeUnacknowledgedResetTest {
     @TempDir
     Path dataDir;
 
-    private Testbed testbed;
-    private ServicedTunnel tunnel;
-    private final HttpClient http = HttpClient.newHttpClient();
+    private RawClientTunnel bed;
 
     @BeforeEach
     void start() {
-        testbed = new Testbed(dataDir);
-        tunnel = new ServicedTunnel(testbed, "raw", "raw.test");
+        bed = new RawClientTunnel(dataDir, "raw", "raw.test", Map.of());
     }
 
     @AfterEach
     void stop() {
-        testbed.close();
-        tunnel.close();
-        http.close();
+        bed.close();
     }
 
     @Test
     void aStreamResetBeforeItsAckForAReasonThatIsNoRefusalResetsTheVisitorAndSaysWhy() throws Exception {
-        try (RawTunnelClient client = RawTunnelClient.connect(http, testbed.tunnelPort(), tunnel.token);
+        try (RawTunnelClient client = bed.connect();
              LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
-             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort)) {
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), bed.tunnel.tcpPort)) {
             visitor.setSoTimeout(10_000);
             visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
-            RawTunnelClient.Frame syn = await().atMost(10, TimeUnit.SECONDS).until(
-                    () -> client.frames().stream().filter(f -> f.type() != TYPE_PING && (f.flags() & FLAG_SYN) != 0).findFirst().orElse(null),
-                    f -> f != null);
+            RawTunnelClient.Frame syn = RawClientTunnel.awaitFirstSyn(client);
 
             client.send(RawTunnelClient.header(TYPE_WINDOW_UPDATE, FLAG_RST, syn.streamId(),
                     ResetReason.CLIENT_STOPPING.code()));
