@@ -295,7 +295,7 @@ public final class PicoTunnelServer implements AutoCloseable {
 
     private TunnelEndpoint startTunnelEndpoint() {
         Optional<TunnelEndpointTls> wss = tls.tunnelEndpointTls();
-        TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.of(config.tunnels().yamux())
+        TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.of(config.yamux())
                 .withTrustedProxies(access.trustedProxies()), store::findTunnelByToken, registry,
                 eventLoops, eventLoops, wss.<Supplier<ChannelHandler>>map(t -> t::newConnectionHandler).orElse(null),
                 wss.map(TunnelEndpointTls::plainAllowed).orElse(false), connectionLimits("tunnel endpoint"));

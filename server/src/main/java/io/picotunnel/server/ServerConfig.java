@@ -6,6 +6,7 @@ import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingValues;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.config.AuthMode;
 import io.picotunnel.server.config.ExampleEmail;
@@ -58,6 +59,7 @@ public record ServerConfig(
         UpstreamKeepalive upstreamKeepalive,
         Duration shutdownGrace,
         SessionLimits tunnels,
+        Duration streamOpenTimeout,
         Limits limits,
         List<Cidr> trustedProxies,
         boolean proxyProtocol,
@@ -75,6 +77,9 @@ public record ServerConfig(
      */
     public record UpstreamKeepalive(Duration idleTimeout, int maxIdle) {
     }
+
+    public static final Duration MIN_STREAM_OPEN_TIMEOUT = Duration.ofSeconds(1);
+    public static final Duration MAX_STREAM_OPEN_TIMEOUT = Duration.ofMinutes(10);
 
     /** Shortest admin token accepted from the operator (a generated one has 64 hex characters). */
     public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -132,6 +137,7 @@ public record ServerConfig(
         Objects.requireNonNull(upstreamKeepalive, "upstreamKeepalive");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(tunnels, "tunnels");
+        Objects.requireNonNull(streamOpenTimeout, "streamOpenTimeout");
         Objects.requireNonNull(limits, "limits");
         trustedProxies = List.copyOf(trustedProxies);
         Objects.requireNonNull(monitoring, "monitoring");
@@ -203,6 +209,11 @@ public record ServerConfig(
         return ephemeral(dataDir, Map.of());
     }
 
+    /** The settings of every client's yamux session: {@link #tunnels} and {@link #streamOpenTimeout}. */
+    public YamuxConfig yamux() {
+        return tunnels.yamux().withStreamOpenTimeout(streamOpenTimeout);
+    }
+
     public boolean authDisabled() {
         return authMode == AuthMode.NONE;
     }
@@ -215,7 +226,7 @@ public record ServerConfig(
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout + ", keepaliveTimeout=" + keepaliveTimeout
                 + ", sendTimeout=" + sendTimeout
                 + ", upstreamKeepalive=" + upstreamKeepalive
-                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", limits=" + limits
+                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", streamOpenTimeout=" + streamOpenTimeout + ", limits=" + limits
                 + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol
                 + ", imagePrefix=" + imagePrefix
                 + ", checkInterval=" + monitoring.checkInterval() + ", checkRetention=" + monitoring.checkRetention()
@@ -255,6 +266,7 @@ public record ServerConfig(
                             count(Setting.UPSTREAM_KEEPALIVE, 1)),
                     duration(Setting.SHUTDOWN_GRACE, true),
                     tunnels(),
+                    streamOpenTimeout(),
                     limits(),
                     trustedProxies(),
                     proxyProtocol(),
@@ -379,6 +391,16 @@ public record ServerConfig(
             }
             return new MonitorSettings(interval, duration(Setting.CHECK_RETENTION), webhooks,
                     alertAfter, bool(Setting.METRICS_PUBLIC), count(Setting.MAX_EVENTS, MonitorSettings.MIN_MAX_EVENTS));
+        }
+
+        /** Below a second a client busy for a moment would lose requests; beyond ten minutes a visitor waits on. */
+        private Duration streamOpenTimeout() {
+            Duration timeout = duration(Setting.STREAM_OPEN_TIMEOUT);
+            if (timeout.compareTo(MIN_STREAM_OPEN_TIMEOUT) < 0 || timeout.compareTo(MAX_STREAM_OPEN_TIMEOUT) > 0) {
+                throw invalid(Setting.STREAM_OPEN_TIMEOUT, quoted(raw(Setting.STREAM_OPEN_TIMEOUT))
+                        + " is not a duration from 1s to 10m");
+            }
+            return timeout;
         }
 
         private SessionLimits tunnels() {

@@ -115,6 +115,11 @@ public record YamuxConfig(
                 sessionWindowBudget, windowAutoTuning, sessionBufferLimit);
     }
 
+    public YamuxConfig withStreamOpenTimeout(Duration timeout) {
+        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, timeout, writeBufferHighWaterMark,
+                sessionWindowBudget, windowAutoTuning, sessionBufferLimit);
+    }
+
     public YamuxConfig withMaxStreams(int max) {
         return new YamuxConfig(maxStreamWindow, keepAliveInterval, max, streamOpenTimeout, writeBufferHighWaterMark,
                 sessionWindowBudget, windowAutoTuning, sessionBufferLimit);

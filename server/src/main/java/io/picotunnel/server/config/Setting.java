@@ -75,6 +75,11 @@ public enum Setting implements DeclaredSetting {
                     + " their connections count in --max-connections only, not per address."),
     PROXY_PROTOCOL("--proxy-protocol", "BOOL", "false",
             "Read a PROXY protocol (v1 or v2) header first on every public connection from a trusted proxy (needs --trusted-proxies)."),
+    STREAM_OPEN_TIMEOUT("--stream-open-timeout", "DURATION", "30s",
+            "How long a client may take to acknowledge a new stream (a request or connection sent to it) before the"
+                    + " stream is reset: an HTTP visitor gets 504 tunnel_not_answering, a tcp one is reset. Longer for"
+                    + " clients on slow links (satellite, mobile); from 1s to 10m. Also how long a closed stream may"
+                    + " make no progress and a tunnel check's ping may take."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
             "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once)."),
     HEADER_TIMEOUT("--header-timeout", "DURATION", "20s",

@@ -309,6 +309,36 @@ class ServerConfigTest {
     }
 
     @Test
+    void streamOpenTimeoutIs30sByDefaultGoesToEveryClientsSessionAndRefusesLessThan1sOrMoreThan10m() {
+        ServerConfig defaults = load(Map.of(), Map.of());
+        assertThat(defaults.streamOpenTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(defaults.yamux().streamOpenTimeout()).isEqualTo(Duration.ofSeconds(30));
+
+        ServerConfig slowLinks = load(Map.of(), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "2m"));
+        assertThat(slowLinks.streamOpenTimeout()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(slowLinks.yamux()).as("the limits stay as set")
+                .isEqualTo(slowLinks.tunnels().yamux().withStreamOpenTimeout(Duration.ofMinutes(2)));
+        assertThat(load(Map.of(Setting.STREAM_OPEN_TIMEOUT, "1s"), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "10m"))
+                .yamux().streamOpenTimeout()).as("the flag wins").isEqualTo(Duration.ofSeconds(1));
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "10m")).streamOpenTimeout())
+                .isEqualTo(Duration.ofMinutes(10));
+
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "999ms")))
+                .isInstanceOf(ConfigException.class).hasMessage("Invalid --stream-open-timeout"
+                        + " (PICOTUNNEL_STREAM_OPEN_TIMEOUT): '999ms' is not a duration from 1s to 10m.");
+        assertThatThrownBy(() -> load(Map.of(Setting.STREAM_OPEN_TIMEOUT, "601s"), Map.of()))
+                .hasMessage("Invalid --stream-open-timeout (PICOTUNNEL_STREAM_OPEN_TIMEOUT): '601s' is not a duration"
+                        + " from 1s to 10m.");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "0")))
+                .hasMessage("Invalid --stream-open-timeout (PICOTUNNEL_STREAM_OPEN_TIMEOUT): it must be greater than"
+                        + " zero.");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "-5s")))
+                .hasMessageStartingWith("Invalid --stream-open-timeout (PICOTUNNEL_STREAM_OPEN_TIMEOUT): ");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "slow")))
+                .hasMessageStartingWith("Invalid --stream-open-timeout (PICOTUNNEL_STREAM_OPEN_TIMEOUT): 'slow'");
+    }
+
+    @Test
     void connectionAndApiLimitsHaveDefaultsAndBadValuesNameTheSetting() {
         ServerConfig defaults = load(Map.of(), Map.of());
         assertThat(defaults.limits().headerTimeout()).isEqualTo(Duration.ofSeconds(20));
@@ -492,7 +522,7 @@ class ServerConfigTest {
     private static ServerConfig withAdminToken(ServerConfig c, String adminToken) {
         return new ServerConfig(c.dataDir(), c.listenAddr(), c.tunnelAddr(), c.httpAddr(), c.httpsAddr(), c.domain(),
                 adminToken, c.authMode(), c.oidc(), c.acme(), c.tlsFiles(), c.proxyTimeout(), c.keepaliveTimeout(),
-                c.sendTimeout(), c.upstreamKeepalive(), c.shutdownGrace(), c.tunnels(), c.limits(), c.trustedProxies(),
+                c.sendTimeout(), c.upstreamKeepalive(), c.shutdownGrace(), c.tunnels(), c.streamOpenTimeout(), c.limits(), c.trustedProxies(),
                 c.proxyProtocol(), c.imagePrefix(), c.monitoring(), c.publicPorts(), c.asciiHosts());
     }
 
