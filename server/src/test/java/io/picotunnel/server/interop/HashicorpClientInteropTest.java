@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.e2e.RecordingTarget;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.GoPeer;
@@ -28,6 +29,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -325,13 +327,14 @@ class HashicorpClientInteropTest {
 
     /**
      * An HTTP request whose stream the hashicorp client takes (SYN and data) but never accepts, so never acknowledges:
-     * after the 30 s stream open timeout the server resets the stream and the visitor gets 504 tunnel_not_answering;
-     * the app saw nothing. The session lives on: it answers a ping, keeps no stream open, and carries the next
+     * after the stream open timeout (2 s here, 30 s by default) the server resets the stream and the visitor gets 504
+     * tunnel_not_answering; the app saw nothing. The session lives on: it answers a ping, keeps no stream open, and carries the next
      * request's stream to the client (which holds it unaccepted as the first).
      */
     @Test
     void aRequestWhoseStreamTheHashicorpClientNeverAcknowledgesGets504TunnelNotAnsweringAndTheSessionGoesOn()
             throws Exception {
+        restartWith(Map.of(Setting.STREAM_OPEN_TIMEOUT, "2s"));
         try (RecordingTarget app = new RecordingTarget()) {
             JsonNode tunnel = createTunnel();
             String tunnelId = tunnel.get("id").asText();
@@ -340,7 +343,7 @@ class HashicorpClientInteropTest {
             var session = server.registry().connections(tunnelId).getFirst().session();
 
             try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
-                visitor.setSoTimeout(60_000);
+                visitor.setSoTimeout(20_000); // below the 30 s default
                 sendGet(visitor, "silent.test", "/", "close");
                 String first = silent.awaitLine("SYN ");
 
@@ -446,6 +449,14 @@ class HashicorpClientInteropTest {
                 assertThat(stopping.isAlive()).as("the drain ends with the last stream").isFalse();
             }
         }
+    }
+
+    /** Stops the server and starts it anew on its data with {@code settings}, before any client. */
+    private void restartWith(Map<Setting, String> settings) {
+        bed.close();
+        bed = new HashicorpClientServer(dataDir, settings);
+        server = bed.server;
+        api = bed.api;
     }
 
     private static int portOf(RecordingTarget app) {

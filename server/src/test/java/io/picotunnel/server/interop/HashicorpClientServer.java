@@ -13,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -33,7 +34,15 @@ final class HashicorpClientServer implements AutoCloseable {
     private final List<GoPeer> clients = new CopyOnWriteArrayList<>();
 
     HashicorpClientServer(Path dataDir) {
-        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, Map.of(Setting.ADMIN_TOKEN, ADMIN_TOKEN)),
+        this(dataDir, Map.of());
+    }
+
+    /** The server with {@code settings} on top of the defaults. */
+    HashicorpClientServer(Path dataDir, Map<Setting, String> settings) {
+        Map<Setting, String> all = new EnumMap<>(Setting.class);
+        all.putAll(settings);
+        all.put(Setting.ADMIN_TOKEN, ADMIN_TOKEN);
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, all),
                 new PrintStream(OutputStream.nullOutputStream()));
         api = new ApiClient(server.apiPort(), ADMIN_TOKEN);
     }
