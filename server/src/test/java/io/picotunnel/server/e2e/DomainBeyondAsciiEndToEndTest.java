@@ -1,8 +1,8 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.server.testbed.Testbed;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,31 +19,24 @@ class DomainBeyondAsciiEndToEndTest {
     @TempDir
     Path dataDir;
 
-    private Testbed testbed;
-    private final RecordingTarget books = new RecordingTarget("books");
-    private final RecordingTarget streets = new RecordingTarget("streets");
+    private HttpServicesTunnel tunnel;
+
+    @BeforeEach
+    void start() {
+        tunnel = new HttpServicesTunnel(dataDir);
+    }
 
     @AfterEach
     void stop() {
-        if (testbed != null) {
-            testbed.close();
-        }
-        books.close();
-        streets.close();
+        tunnel.close();
     }
 
     @Test
     void aServiceCreatedWithAUnicodeDomainGetsTheRequestsForItsXnForm() throws Exception {
-        testbed = new Testbed(dataDir);
-        JsonNode tunnel = testbed.createTunnel("t");
-        String tunnelId = tunnel.get("id").asText();
-        JsonNode service = testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"b\u00fccher.localhost\","
-                + "\"target_addr\":\"" + books.address() + "\"}");
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"*.stra\u00dfe.localhost\","
-                + "\"target_addr\":\"" + streets.address() + "\"}");
+        JsonNode service = tunnel.service("b\u00fccher.localhost", tunnel.target("books").address());
+        tunnel.service("*.stra\u00dfe.localhost", tunnel.target("streets").address());
         assertThat(service.get("domain").asText()).isEqualTo("xn--bcher-kva.localhost");
-        testbed.connect(tunnelId, tunnel.get("token").asText());
-        int port = testbed.server().httpPort();
+        int port = tunnel.connect();
         Visitor visitor = new Visitor("127.0.0.1");
 
         Visitor.Response book = visitor.get(port, "xn--bcher-kva.localhost:" + port, "/");

@@ -1,8 +1,8 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.server.testbed.Testbed;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,28 +19,25 @@ class UnderscoreTargetEndToEndTest {
     @TempDir
     Path dataDir;
 
-    private Testbed testbed;
-    private final RecordingTarget app = new RecordingTarget("my app");
+    private HttpServicesTunnel tunnel;
+
+    @BeforeEach
+    void start() {
+        tunnel = new HttpServicesTunnel(dataDir);
+    }
 
     @AfterEach
     void stop() {
-        if (testbed != null) {
-            testbed.close();
-        }
-        app.close();
+        tunnel.close();
     }
 
     @Test
     void anHttpServiceWhoseTargetHasAnUnderscoreIsReachedThroughTheTunnel() throws Exception {
-        testbed = new Testbed(dataDir);
-        JsonNode tunnel = testbed.createTunnel("t");
-        String tunnelId = tunnel.get("id").asText();
+        RecordingTarget app = tunnel.target("my app");
         String target = "my_app.localhost:" + app.address().substring(app.address().lastIndexOf(':') + 1);
-        JsonNode service = testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"app.localhost\","
-                + "\"target_addr\":\"" + target + "\"}");
+        JsonNode service = tunnel.service("app.localhost", target);
         assertThat(service.get("target_addr").asText()).isEqualTo(target);
-        testbed.connect(tunnelId, tunnel.get("token").asText());
-        int port = testbed.server().httpPort();
+        int port = tunnel.connect();
 
         Visitor.Response response = new Visitor("127.0.0.1").get(port, "app.localhost:" + port, "/");
 
