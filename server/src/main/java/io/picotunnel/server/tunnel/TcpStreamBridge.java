@@ -160,7 +160,11 @@ public final class TcpStreamBridge {
         if (!elsewhere || refusals >= MAX_OPENS || !socket.isActive()) {
             String outcome = !socket.isActive() && refusals > 0 ? "closed before another client took it"
                     : refusals >= MAX_OPENS ? "is reset (no more than " + MAX_OPENS + " clients are asked)" : "is reset";
-            logRefusals(reason.refused() ? ResetReason.NONE : reason, outcome);
+            if (stream.openTimedOut()) {
+                logOpenTimedOut(outcome);
+            } else {
+                logRefusals(reason.refused() ? ResetReason.NONE : reason, outcome);
+            }
             Relay.abortChannel(socket);
             return;
         }
@@ -188,6 +192,15 @@ public final class TcpStreamBridge {
     private void logReset(ResetReason reason) {
         LOG.info("tunnel {}, stream to {}: the tunnel's client {}; the connection from {} is reset", tunnelId,
                 header.target(), ClientResets.describe(reason), socket.remoteAddress());
+    }
+
+    /** As the HTTP proxy says of a request's stream: the client, not the target, stayed silent. */
+    private void logOpenTimedOut(String outcome) {
+        LOG.info("tunnel {}, stream to {}: the tunnel's client did not acknowledge the stream within the stream open"
+                + " timeout, so the server reset it{}; the connection from {} {}", tunnelId, header.target(),
+                refusedBy.isEmpty() ? "" : refusedBy.size() == 1 ? ", after another refused it"
+                        : ", after " + refusedBy.size() + " others refused it",
+                socket.remoteAddress(), outcome);
     }
 
     /**

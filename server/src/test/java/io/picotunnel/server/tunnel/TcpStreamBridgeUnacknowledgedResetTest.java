@@ -2,9 +2,10 @@ package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.server.config.Setting;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,7 +26,9 @@ import static org.awaitility.Awaitility.await;
 /**
  * A client that resets a tcp visitor's stream before acknowledging it, for a reason that is no refusal (here: it is
  * stopping and its grace ended), with no client having refused the stream before: the visitor is reset and the log
- * says why. A client speaking yamux by hand sends the reset, as no client of ours is made to send it at that moment.
+ * says why. So is a visitor whose stream the client never acknowledges, at the server's stream open timeout
+ * ({@code --stream-open-timeout}, 2 s here). A client speaking yamux by hand sends the reset, or stays silent, as no
+ * client of ours is made to at that moment.
  */
 class TcpStreamBridgeUnacknowledgedResetTest {
 
@@ -34,18 +37,20 @@ class TcpStreamBridgeUnacknowledgedResetTest {
 
     private RawClientTunnel bed;
 
-    @BeforeEach
-    void start() {
-        bed = new RawClientTunnel(dataDir, "raw", "raw.test", Map.of());
+    private void start(Map<Setting, String> settings) {
+        bed = new RawClientTunnel(dataDir, "raw", "raw.test", settings);
     }
 
     @AfterEach
     void stop() {
-        bed.close();
+        if (bed != null) {
+            bed.close();
+        }
     }
 
     @Test
     void aStreamResetBeforeItsAckForAReasonThatIsNoRefusalResetsTheVisitorAndSaysWhy() throws Exception {
+        start(Map.of());
         try (RawTunnelClient client = bed.connect();
              LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
              Socket visitor = new Socket(InetAddress.getLoopbackAddress(), bed.tunnel.tcpPort)) {
@@ -62,6 +67,32 @@ class TcpStreamBridgeUnacknowledgedResetTest {
                     .singleElement().asString()
                     .contains("the tunnel's client is stopping", "is reset")
                     .doesNotContain("refused"));
+        }
+    }
+
+    @Test
+    void aStreamTheClientNeverAcknowledgesResetsTheVisitorAtTheStreamOpenTimeoutAndSaysWhy() throws Exception {
+        start(Map.of(Setting.STREAM_OPEN_TIMEOUT, "2s"));
+        try (RawTunnelClient client = bed.connect();
+             LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO);
+             LogCapture yamux = new LogCapture(YamuxSession.class, Level.WARN);
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), bed.tunnel.tcpPort)) {
+            // Below the 30 s default: a setting that did not apply ends the read with a timeout instead of the reset.
+            visitor.setSoTimeout(20_000);
+            visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            RawTunnelClient.Frame syn = RawClientTunnel.awaitFirstSyn(client);
+
+            assertThatThrownBy(() -> visitor.getInputStream().read())
+                    .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+            assertThat(client.frames()).as("the server's reset of the stream")
+                    .anyMatch(f -> f.streamId() == syn.streamId() && (f.flags() & FLAG_RST) != 0);
+            await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(log.messages(Level.INFO))
+                    .singleElement().asString()
+                    .contains("the tunnel's client did not acknowledge the stream within the stream open timeout, so"
+                            + " the server reset it; the connection from /127.0.0.1:")
+                    .endsWith(" is reset").doesNotContain("refused"));
+            assertThat(yamux.messages(Level.WARN)).as("the setting is the timeout that applied")
+                    .anyMatch(m -> m.endsWith("no ACK for stream " + syn.streamId() + " within 2 s, resetting it"));
         }
     }
 }
