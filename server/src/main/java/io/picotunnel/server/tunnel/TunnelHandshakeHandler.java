@@ -39,6 +39,7 @@ import io.picotunnel.server.api.HiddenCharacters;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.LingeringClose;
+import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -348,17 +349,17 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         TunnelRegistry.Connection connection = arrival.register(session, version, hostname);
         if (connection == null) {
             LOG.info("tunnel {} ({}): token revoked or tunnel deleted during the handshake, dropping the client",
-                    tunnel.id(), tunnel.name());
+                    tunnel.id(), LogValues.escape(tunnel.name()));
             channel.close();
             return;
         }
         LOG.info("tunnel {} ({}): client {} connected from {} (version {}, host {}), {} connected", tunnel.id(),
-                tunnel.name(), connection.id(), channel.remoteAddress(), version, hostname,
-                registry.connections(tunnel.id()).size());
+                LogValues.escape(tunnel.name()), connection.id(), channel.remoteAddress(), LogValues.escape(version),
+                LogValues.escape(hostname), registry.connections(tunnel.id()).size());
         channel.closeFuture().addListener(f -> {
             registry.unregister(connection);
-            LOG.info("tunnel {} ({}): client {} disconnected, {} connected", tunnel.id(), tunnel.name(),
-                    connection.id(), registry.connections(tunnel.id()).size());
+            LOG.info("tunnel {} ({}): client {} disconnected, {} connected", tunnel.id(),
+                    LogValues.escape(tunnel.name()), connection.id(), registry.connections(tunnel.id()).size());
         });
         channel.config().setAutoRead(true);
         recheckToken(channel, tunnel, token);
@@ -377,10 +378,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
                 }
                 if (error == null) {
                     LOG.info("tunnel {} ({}): token revoked during the handshake, dropping the client",
-                            tunnel.id(), tunnel.name());
+                            tunnel.id(), LogValues.escape(tunnel.name()));
                 } else {
-                    LOG.warn("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(), tunnel.name(),
-                            error);
+                    LOG.warn("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(),
+                            LogValues.escape(tunnel.name()), error);
                 }
                 channel.close();
             });

@@ -1,5 +1,6 @@
 package io.picotunnel.server.tunnel;
 
+import ch.qos.logback.classic.Level;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -10,6 +11,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.RefusedSender;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -45,6 +47,12 @@ class TunnelEndpointHandshakeTest {
     /** A token whose lookup fails, as with a database that cannot be read. */
     private static final String BROKEN_STORE_TOKEN = "e".repeat(64);
     private static final Tunnel TUNNEL = new Tunnel("0123456789abcdef", "demo", TOKEN, Instant.EPOCH, Instant.EPOCH);
+    /**
+     * A tunnel whose name the API would refuse but the database holds (written by an older version or by hand): a
+     * line break and a right-to-left override.
+     */
+    private static final Tunnel HOSTILE_NAME = new Tunnel("fedcba9876543210", "demo\nINFO forged\u202Etxt.exe",
+            "d".repeat(64), Instant.EPOCH, Instant.EPOCH);
 
     /** More than the socket buffers on loopback hold, and more than a lingering close reads by default. */
     private static final int LARGE_BODY = 4 * 1024 * 1024;
@@ -58,6 +66,9 @@ class TunnelEndpointHandshakeTest {
             lookups.incrementAndGet();
             if (BROKEN_STORE_TOKEN.equals(token)) {
                 throw new IllegalStateException("database is locked");
+            }
+            if (HOSTILE_NAME.token().equals(token)) {
+                return Optional.of(HOSTILE_NAME);
             }
             return TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty();
         };
@@ -339,6 +350,23 @@ class TunnelEndpointHandshakeTest {
             assertThat(client.version()).isEqualTo("1.2.3");
             assertThat(client.hostname()).isEqualTo("build-1");
             assertThat(upgraded.isClosed()).isFalse();
+        }
+    }
+
+    @Test
+    void aTunnelNameWithALineBreakOrBidiOverrideIsLoggedWrittenOutOnConnectAndDisconnect() throws IOException {
+        try (LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO)) {
+            try (Socket upgraded = peer.upgrade(HOSTILE_NAME.token(),
+                    TunnelHandshakeHandler.VERSION_HEADER + ": 1.2.3\r\n")) {
+                await().atMost(5, TimeUnit.SECONDS).until(() -> peer.registry().isConnected(HOSTILE_NAME.id()));
+                assertThat(upgraded.isClosed()).isFalse();
+            }
+            await().atMost(5, TimeUnit.SECONDS).until(() -> log.messages(Level.INFO).size() == 2);
+
+            assertThat(log.messages(Level.INFO)).allSatisfy(line -> assertThat(line)
+                    .contains("tunnel fedcba9876543210 (demo\\nINFO forged\\u202etxt.exe): client ")
+                    .doesNotContain("\n", "\u202E"));
+            assertThat(log.messages(Level.INFO).getFirst()).contains("(version 1.2.3, host null)");
         }
     }
 
