@@ -16,7 +16,6 @@ import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.monitor.MonitorSettings;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.Hostnames;
-import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.PortRanges;
 import io.picotunnel.server.net.UrlHosts;
 
@@ -418,7 +417,7 @@ public record ServerConfig(
 
         /** A value as given, in quotes, its control characters written out: it goes to a message or a log line. */
         private static String quoted(String value) {
-            return "'" + ControlCharacters.escape(value) + "'";
+            return ControlCharacters.quoted(value);
         }
 
         private Path path(Setting setting) {
@@ -435,7 +434,7 @@ public record ServerConfig(
             }
             Path file = path(setting);
             if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
-                throw invalid(setting, "file " + file + " does not exist or cannot be read");
+                throw invalid(setting, "file " + quoted(raw(setting)) + " does not exist or cannot be read");
             }
             return file;
         }
@@ -457,10 +456,10 @@ public record ServerConfig(
             try {
                 ascii = Hostnames.ascii(domain);
             } catch (IllegalArgumentException e) {
-                throw invalid(Setting.DOMAIN, "'" + LogValues.escape(domain) + "' is not a valid host name: " + e.getMessage());
+                throw invalid(Setting.DOMAIN, quoted(domain) + " is not a valid host name: " + e.getMessage());
             }
             if (!Hostnames.isHostname(ascii)) {
-                throw invalid(Setting.DOMAIN, "'" + LogValues.escape(domain) + "' is not a valid host name such as tunnel.example.com"
+                throw invalid(Setting.DOMAIN, quoted(domain) + " is not a valid host name such as tunnel.example.com"
                         + Hostnames.underscoreNote(ascii));
             }
             return ascii;

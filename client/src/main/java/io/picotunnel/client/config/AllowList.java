@@ -1,5 +1,7 @@
 package io.picotunnel.client.config;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -31,7 +33,7 @@ public record AllowList(Set<HostPort> targets) {
             targets.add(HostPort.parse(part));
         }
         if (targets.isEmpty()) {
-            throw new IllegalArgumentException("'" + text + "' names no host:port (leave it empty to allow any target)");
+            throw new IllegalArgumentException(ControlCharacters.quoted(text) + " names no host:port (leave it empty to allow any target)");
         }
         return new AllowList(Set.copyOf(targets));
     }

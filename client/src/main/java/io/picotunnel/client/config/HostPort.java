@@ -136,6 +136,6 @@ public record HostPort(String host, int port) {
 
     /** {@code text} in quotes, its control characters written out so that a message shows them and stays one line. */
     private static String quoted(String text) {
-        return "'" + ControlCharacters.escape(text) + "'";
+        return ControlCharacters.quoted(text);
     }
 }

@@ -1,5 +1,7 @@
 package io.picotunnel.protocol.config;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -16,7 +18,7 @@ public final class ByteSize {
     public static long parse(String text) {
         Matcher matcher = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!matcher.matches()) {
-            throw new IllegalArgumentException("'" + text + "' is not a size such as 16MiB, 512KiB or 65536");
+            throw new IllegalArgumentException(ControlCharacters.quoted(text) + " is not a size such as 16MiB, 512KiB or 65536");
         }
         long amount = Long.parseLong(matcher.group(1));
         String unit = matcher.group(2) == null ? "" : matcher.group(2).substring(0, 1);
@@ -28,7 +30,7 @@ public final class ByteSize {
         };
         if (amount > Long.MAX_VALUE >> shift) {
             // Shifted, it would wrap around to a negative number of bytes.
-            throw new IllegalArgumentException("'" + text + "' is too large a size");
+            throw new IllegalArgumentException(ControlCharacters.quoted(text) + " is too large a size");
         }
         return amount << shift;
     }

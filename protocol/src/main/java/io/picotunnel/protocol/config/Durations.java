@@ -1,5 +1,7 @@
 package io.picotunnel.protocol.config;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
@@ -31,7 +33,7 @@ public final class Durations {
     public static Duration parse(String text) {
         Matcher matcher = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!matcher.matches()) {
-            throw new IllegalArgumentException("'" + text + "' is not a duration such as 30s, 500ms, 2m, 1h or 7d");
+            throw new IllegalArgumentException(ControlCharacters.quoted(text) + " is not a duration such as 30s, 500ms, 2m, 1h or 7d");
         }
         long amount = Long.parseLong(matcher.group(1));
         String unit = matcher.group(2) == null ? "s" : matcher.group(2);
@@ -43,7 +45,7 @@ public final class Durations {
             default -> Duration.ofSeconds(amount);
         };
         if (duration.compareTo(MAX) > 0) {
-            throw new IllegalArgumentException("'" + text + "' is too long: at most " + MAX.toDays() + "d");
+            throw new IllegalArgumentException(ControlCharacters.quoted(text) + " is too long: at most " + MAX.toDays() + "d");
         }
         return duration;
     }

@@ -1,5 +1,7 @@
 package io.picotunnel.protocol.config;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -27,12 +29,13 @@ public final class LogSettings {
     public static void apply(Map<String, String> env) {
         String format = value(env, FORMAT_VARIABLE, "text");
         if (!FORMATS.contains(format)) {
-            throw new IllegalArgumentException(FORMAT_VARIABLE + " must be 'text' or 'json', not '" + env.get(FORMAT_VARIABLE) + "'.");
+            throw new IllegalArgumentException(FORMAT_VARIABLE + " must be 'text' or 'json', not "
+                    + ControlCharacters.quoted(env.get(FORMAT_VARIABLE)) + ".");
         }
         String level = value(env, LEVEL_VARIABLE, "info");
         if (!LEVELS.contains(level)) {
-            throw new IllegalArgumentException(LEVEL_VARIABLE + " must be one of trace, debug, info, warn, error or off, not '"
-                    + env.get(LEVEL_VARIABLE) + "'.");
+            throw new IllegalArgumentException(LEVEL_VARIABLE + " must be one of trace, debug, info, warn, error or off, not "
+                    + ControlCharacters.quoted(env.get(LEVEL_VARIABLE)) + ".");
         }
         System.setProperty(FORMAT_PROPERTY, format);
         System.setProperty(LEVEL_PROPERTY, level.toUpperCase(Locale.ROOT));

@@ -1,5 +1,7 @@
 package io.picotunnel.protocol.config;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 import io.picotunnel.protocol.yamux.SessionLimits;
 
 import java.time.Duration;
@@ -131,7 +133,7 @@ public final class SettingValues<S extends Enum<S> & DeclaredSetting> {
 
     private static ConfigException notCount(DeclaredSetting setting, String given, int min, int max) {
         String range = max == Integer.MAX_VALUE ? "of at least " + min : "from " + min + " to " + max;
-        return ConfigException.invalid(setting, "'" + given + "' is not a whole number " + range);
+        return ConfigException.invalid(setting, ControlCharacters.quoted(given) + " is not a whole number " + range);
     }
 
     /** The flow-control and memory bounds of a tunnel connection, from its four settings. */

@@ -7,7 +7,27 @@ package io.picotunnel.protocol.text;
  */
 public final class ControlCharacters {
 
+    /** Longest text {@link #bounded} writes out; the rest is cut and its length said. */
+    public static final int MAX_SHOWN = 200;
+
     private ControlCharacters() {
+    }
+
+    /**
+     * {@code text} as a message or a log line quotes it: in single quotes, {@link #bounded}. Every setting's value in
+     * an error and every value from the network in a log line goes through this or {@link #bounded}.
+     */
+    public static String quoted(String text) {
+        return "'" + bounded(text) + "'";
+    }
+
+    /** {@code text} {@link #escape escaped} and cut after {@value #MAX_SHOWN} characters, its length then said. */
+    public static String bounded(String text) {
+        if (text.length() <= MAX_SHOWN) {
+            return escape(text);
+        }
+        int end = Character.isHighSurrogate(text.charAt(MAX_SHOWN - 1)) ? MAX_SHOWN - 1 : MAX_SHOWN;
+        return escape(text.substring(0, end)) + "...(" + text.length() + " chars)";
     }
 
     /**

@@ -30,6 +30,12 @@ class DurationsTest {
     }
 
     @Test
+    void aWrongDurationIsQuotedWithItsControlCharactersWrittenOut() {
+        assertThatThrownBy(() -> Durations.parse("3\r\n0s\u202E")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("'3\\r\\n0s\\u202e' is not a duration such as 30s, 500ms, 2m, 1h or 7d");
+    }
+
+    @Test
     void refusesWhatWouldOverflowATimerInsteadOfWrapping() {
         assertThat(Durations.parse("3650d")).isEqualTo(Durations.MAX);
         for (String text : new String[] {"3651d", "87601h", "999999999d", "9999999999s", "9223372036854775807s"}) {

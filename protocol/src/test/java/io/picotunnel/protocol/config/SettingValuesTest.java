@@ -25,6 +25,15 @@ class SettingValuesTest {
     }
 
     @Test
+    void aWrongCountIsQuotedWithItsControlCharactersWrittenOutAndCut() {
+        assertThatThrownBy(() -> threads("4\nINFO forged\u202E")).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --threads (PICOTUNNEL_THREADS): '4\\nINFO forged\\u202e' is not a whole number"
+                        + " from 2 to 8.");
+        assertThatThrownBy(() -> threads("7".repeat(5000))).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("'" + "7".repeat(200) + "...(5000 chars)' is not a whole number");
+    }
+
+    @Test
     void aCountMadeInCodeIsCheckedByTheSameRule() {
         assertThat(SettingValues.count(TestSetting.THREADS, 2, 2, 8)).isEqualTo(2);
         assertThat(SettingValues.count(TestSetting.THREADS, 8, 2, 8)).isEqualTo(8);

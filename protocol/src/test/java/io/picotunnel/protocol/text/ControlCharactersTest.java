@@ -35,4 +35,15 @@ class ControlCharactersTest {
         assertThat(ControlCharacters.escape("ok \uD83D\uDE00 \u2764\uFE0F e\u0301"))
                 .isEqualTo("ok \uD83D\uDE00 \u2764\uFE0F e\u0301");
     }
+
+    @Test
+    void aQuotedTextIsWrittenOutAndCutAfterItsLimitWithoutSplittingACharacter() {
+        assertThat(ControlCharacters.quoted("a\nb\u202Ec")).isEqualTo("'a\\nb\\u202ec'");
+        assertThat(ControlCharacters.quoted("x".repeat(ControlCharacters.MAX_SHOWN)))
+                .isEqualTo("'" + "x".repeat(ControlCharacters.MAX_SHOWN) + "'");
+        assertThat(ControlCharacters.quoted("x".repeat(5000) + "\n"))
+                .isEqualTo("'" + "x".repeat(ControlCharacters.MAX_SHOWN) + "...(5001 chars)'");
+        assertThat(ControlCharacters.bounded("x".repeat(ControlCharacters.MAX_SHOWN - 1) + "\uD83D\uDE00"))
+                .isEqualTo("x".repeat(ControlCharacters.MAX_SHOWN - 1) + "...(201 chars)");
+    }
 }

@@ -8,18 +8,11 @@ import io.picotunnel.protocol.text.ControlCharacters;
  */
 public final class LogValues {
 
-    /** Longest value logged; the rest is cut and marked. */
-    static final int MAX_LENGTH = 200;
-
     private LogValues() {
     }
 
-    /** {@code value} as {@link ControlCharacters#escape} writes it, cut after {@value #MAX_LENGTH} characters; "null" for null. */
+    /** {@code value} as {@link ControlCharacters#bounded} writes it; "null" for null. */
     public static String escape(Object value) {
-        String s = String.valueOf(value);
-        if (s.length() <= MAX_LENGTH) {
-            return ControlCharacters.escape(s);
-        }
-        return ControlCharacters.escape(s.substring(0, MAX_LENGTH)) + "...(" + s.length() + " chars)";
+        return ControlCharacters.bounded(String.valueOf(value));
     }
 }

@@ -590,6 +590,27 @@ class ServerConfigTest {
     }
 
     @Test
+    void aMissingFileIsNamedWithItsControlCharactersWrittenOut() throws IOException {
+        Path key = Files.writeString(dir.resolve("key.pem"), "key");
+
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TLS_CERT", dir + "/cert\nINFO forged\u202Epem",
+                "PICOTUNNEL_TLS_KEY", key.toString())))
+                .hasMessage("Invalid --tls-cert (PICOTUNNEL_TLS_CERT): file '" + dir + "/cert\\nINFO forged\\u202epem'"
+                        + " does not exist or cannot be read.");
+    }
+
+    /** A setting's value in a message is quoted one way, --domain's as the others': escaped and cut. */
+    @Test
+    void aLongWrongValueIsCutInTheMessageAsInALogLine() {
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_AUTH", "o".repeat(5000))))
+                .hasMessage("Invalid --auth (PICOTUNNEL_AUTH): '" + "o".repeat(200) + "...(5000 chars)' is not"
+                        + " 'token' or 'none'.");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "a b" + "c".repeat(5000))))
+                .hasMessageStartingWith("Invalid --domain (PICOTUNNEL_DOMAIN): 'a b" + "c".repeat(197)
+                        + "...(5003 chars)' is not a valid host name");
+    }
+
+    @Test
     void acmeCanTrustAPrivateCaFile() throws IOException {
         Path ca = Files.writeString(dir.resolve("pebble.minica.pem"), "pem");
         ServerConfig config = load(Map.of(Setting.ACME_ENABLED, "true", Setting.ACME_DIRECTORY, "https://localhost:14000/dir",
