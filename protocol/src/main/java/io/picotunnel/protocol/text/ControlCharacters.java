@@ -1,5 +1,7 @@
 package io.picotunnel.protocol.text;
 
+import java.util.OptionalInt;
+
 /**
  * Text from a user or the network made safe to quote in a message or a log line: its control and invisible
  * formatting characters written out, so that none moves the cursor, ends the line, forges another, or reorders or
@@ -66,7 +68,13 @@ public final class ControlCharacters {
         return b == null ? text : b.toString();
     }
 
-    private static boolean isHidden(int codePoint) {
+    /** The first character of {@code text} that {@link #escape} writes out, if any; as a code point. */
+    public static OptionalInt firstHidden(String text) {
+        return text.codePoints().filter(ControlCharacters::isHidden).findFirst();
+    }
+
+    /** Whether {@link #escape} writes {@code codePoint} out: a control, formatting or separator character. */
+    public static boolean isHidden(int codePoint) {
         return switch (Character.getType(codePoint)) {
             case Character.CONTROL, Character.FORMAT, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR,
                  Character.SURROGATE -> true;

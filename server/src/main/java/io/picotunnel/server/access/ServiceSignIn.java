@@ -4,6 +4,7 @@ import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.auth.Cookies;
 import io.picotunnel.server.auth.OidcCallbackHook;
 import io.picotunnel.server.auth.OidcProvider;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.IntPredicate;
@@ -536,15 +538,19 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     + domain + " needs. Verify your email with your identity provider, then try again.");
             return true;
         }
-        if (email.chars().anyMatch(c -> Character.getType(c) == Character.CONTROL)) {
+        OptionalInt hidden = ControlCharacters.firstHidden(email);
+        if (hidden.isPresent()) {
             // It would go to the target as X-PicoTunnel-Email, where a line break would end the header (Netty
-            // refuses to write it, so each request of the session would fail) and a tab or NUL would change it.
+            // refuses to write it, so each request of the session would fail), a tab or NUL would change it, and a
+            // bidi override or zero-width character would make it show as another address. Refused, not encoded:
+            // targets compare the header with addresses they know, and allow lists take no such character either.
+            String character = SignInRefusal.describe(hidden.getAsInt());
             refused(serviceId, SignInRefusal.CONTROL_CHARACTER, false, "single sign-on to service "
                     + LogValues.escape(serviceId) + " refused: the email of subject "
-                    + LogValues.escape(claims.getSubject()) + " contains a control character");
+                    + LogValues.escape(claims.getSubject()) + " contains the " + character);
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", "The email address your identity provider sent contains"
-                    + " a control character (such as a line break), which no email address has. Correct it at your"
-                    + " identity provider, then try again.");
+                    + " the " + character + " (such as a line break or a right-to-left override), which no email"
+                    + " address has. Correct it at your identity provider, then try again.");
             return true;
         }
         if (!allowed(target.get().auth(), email, groups)) {

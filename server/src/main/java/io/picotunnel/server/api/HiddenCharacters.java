@@ -1,5 +1,7 @@
 package io.picotunnel.server.api;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 import java.util.OptionalInt;
 
 /**
@@ -56,11 +58,7 @@ public final class HiddenCharacters {
 
     /** Whether {@code codePoint} is one of these characters. */
     public static boolean isHidden(int codePoint) {
-        return switch (Character.getType(codePoint)) {
-            case Character.CONTROL, Character.FORMAT, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR,
-                 Character.SURROGATE -> true;
-            default -> false;
-        };
+        return ControlCharacters.isHidden(codePoint);
     }
 
     private static boolean isJoinerInWord(int[] codePoints, int i) {

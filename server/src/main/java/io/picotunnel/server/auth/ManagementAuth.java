@@ -6,6 +6,7 @@ import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.netty.util.NetUtil;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.net.ForwardedProto;
 import io.picotunnel.server.net.KeyedRefusalLog;
@@ -24,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -337,21 +339,24 @@ public final class ManagementAuth {
                 failSignIn(ctx, "Your account is not allowed to manage this server. Ask its administrator to add you.");
                 return;
             }
-            if (user.get().chars().anyMatch(c -> Character.getType(c) == Character.CONTROL)) {
+            OptionalInt hidden = ControlCharacters.firstHidden(user.get());
+            if (hidden.isPresent()) {
                 // The session's user goes to the log, the audit log and the UI, where a line break would start a
-                // line of its own (a forged log entry) and a NUL or tab would change the name shown.
+                // line of its own (a forged log entry), a NUL or tab would change the name shown and a bidi override
+                // or zero-width character would make it show as another user.
                 boolean isEmail = user.get().equals(signedIn.claims().getStringClaim("email"));
+                String character = SignInRefusal.describe(hidden.getAsInt());
                 refusals.refused(SignInRefusal.CONTROL_CHARACTER, false, "OIDC sign-in refused: the "
                         + (isEmail ? "email" : "user name") + " of subject "
-                        + LogValues.escape(signedIn.claims().getSubject()) + " contains a control character");
+                        + LogValues.escape(signedIn.claims().getSubject()) + " contains the " + character);
                 failSignIn(ctx, "The " + (isEmail ? "email address" : "user name") + " your identity provider sent"
-                        + " contains a control character (such as a line break), which no "
+                        + " contains the " + character + " (such as a line break or a right-to-left override), which no "
                         + (isEmail ? "email address" : "user name") + " has. Correct it at your identity provider,"
                         + " then try again.");
                 return;
             }
             startSession(ctx, user.get(), "oidc", signedIn.rawIdToken());
-            log.info("signed in through OIDC: {}", user.get());
+            log.info("signed in through OIDC: {}", LogValues.escape(user.get()));
             ctx.redirect(started.get().destination(), HttpStatus.SEE_OTHER);
         } catch (SignInRejectedException e) {
             refusals.refused(SignInRefusal.of(e), true, "OIDC sign-in rejected: " + e.getMessage()

@@ -16,12 +16,20 @@ public enum SignInRefusal {
     PROVIDER_UNAVAILABLE,
     /** A service's sign-in, whose user has no verified email. */
     NO_VERIFIED_EMAIL,
-    /** The user's email or name holds a line break or another control character. */
+    /**
+     * The user's email or name holds a control or invisible formatting character: a line break, a bidi override, a
+     * zero-width space ({@link io.picotunnel.protocol.text.ControlCharacters#firstHidden}).
+     */
     CONTROL_CHARACTER,
     /** The user is not on the allow list. */
     NOT_ALLOWED,
     /** A service's one-time link opened in a browser that did not start its sign-in. */
     LINK_IN_OTHER_BROWSER;
+
+    /** The message part for such a character: {@code "control or invisible formatting character U+202E"}. */
+    public static String describe(int codePoint) {
+        return String.format("control or invisible formatting character U+%04X", codePoint);
+    }
 
     public static SignInRefusal of(SignInRejectedException e) {
         return e.providerUnavailable() ? PROVIDER_UNAVAILABLE : REJECTED;

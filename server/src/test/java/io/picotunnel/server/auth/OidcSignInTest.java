@@ -217,11 +217,20 @@ class OidcSignInTest {
             // A provider that lets users write their email unchecked: the second line would be a log entry of its own
             nextUser("eve", Map.of("email", "eve@example.com\r\n12:00:00 INFO signed in through OIDC: admin",
                     "email_verified", true), List.of(CLIENT_ID), 3600);
-            assertThat(signInError(browser.get(throughProvider()))).contains("email address").contains("control character");
+            assertThat(signInError(browser.get(throughProvider()))).contains("email address")
+                    .contains("control or invisible formatting character U+000D");
             assertThat(browser.sessionCookie).isNull();
 
             nextUser("eve", Map.of("preferred_username", "eve\u0000admin"), List.of(CLIENT_ID), 3600);
-            assertThat(signInError(browser.get(throughProvider()))).contains("user name").contains("control character");
+            assertThat(signInError(browser.get(throughProvider()))).contains("user name")
+                    .contains("control or invisible formatting character U+0000");
+            assertThat(browser.sessionCookie).isNull();
+
+            // Shown in the UI and the audit log as another user: "admin" after the override reads "nimda"
+            nextUser("eve", Map.of("email", "eve\u202Enimda@example.com", "email_verified", true), List.of(CLIENT_ID),
+                    3600);
+            assertThat(signInError(browser.get(throughProvider()))).contains("email address")
+                    .contains("control or invisible formatting character U+202E");
             assertThat(browser.sessionCookie).isNull();
             assertThat(browser.get(server.url("/api/tunnels")).statusCode()).isEqualTo(401);
             assertThat(log.messages(ch.qos.logback.classic.Level.INFO)).noneMatch(m -> m.toString().contains("admin"));
