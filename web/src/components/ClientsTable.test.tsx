@@ -24,6 +24,22 @@ describe('ClientsTable', () => {
     expect(cells(second).slice(0, 3)).toEqual(['[2001:db8::1]:40000', '—not reported', '—not reported']);
   });
 
+  it('shows a hostname beyond ASCII in Unicode beside its xn-- form, as the services table does', () => {
+    render(<ClientsTable clients={[tunnelClient({ hostname: 'xn--bcher-kva.example' })] as TunnelClient[]} />);
+
+    const cell = within(screen.getByRole('table')).getAllByRole('cell')[2];
+    expect(within(cell).getByText('bücher.example').getAttribute('title')).toBe('xn--bcher-kva.example');
+    expect(within(cell).getByText('xn--bcher-kva.example')).toBeTruthy();
+  });
+
+  it('isolates a right-to-left hostname and version so that they do not reorder the text around them', () => {
+    render(<ClientsTable clients={[tunnelClient({ hostname: 'שרת-1', version: 'גרסה 2' })] as TunnelClient[]} />);
+
+    const [, version, hostname] = within(screen.getByRole('table')).getAllByRole('cell');
+    expect(within(hostname).getByText('שרת-1').tagName).toBe('BDI');
+    expect(within(version).getByText('גרסה 2').tagName).toBe('BDI');
+  });
+
   it('says so when no client is connected', () => {
     render(<ClientsTable clients={[]} />);
 

@@ -1,5 +1,6 @@
 import type { TunnelClient } from '../api';
 import { formatDate, timeAgo } from '../time';
+import { HostName } from './HostName';
 
 /** The clients connected to a tunnel: where from, which version, which host, since when. */
 export function ClientsTable({ clients }: { clients: TunnelClient[] }) {
@@ -26,8 +27,10 @@ export function ClientsTable({ clients }: { clients: TunnelClient[] }) {
           {clients.map((client) => (
             <tr key={client.id}>
               <td data-label="Address" className="mono">{client.remote_addr ?? <Unknown />}</td>
-              <td data-label="Version">{client.version ?? <Unknown />}</td>
-              <td data-label="Hostname" className="mono">{client.hostname ?? <Unknown />}</td>
+              <td data-label="Version">{client.version == null ? <Unknown /> : <bdi>{client.version}</bdi>}</td>
+              <td data-label="Hostname" className="mono">
+                {client.hostname == null ? <Unknown /> : <HostName name={client.hostname} />}
+              </td>
               <td data-label="Connected since" title={formatDate(client.connected_since)}>
                 <time dateTime={client.connected_since}>{timeAgo(client.connected_since)}</time>
               </td>
