@@ -33,6 +33,16 @@ describe('Dashboard', () => {
     expect((await within(dialog).findByRole('alert')).textContent).toBe('The name is required, for example "my-app".');
   });
 
+  it("isolates each tunnel's name, so that a right-to-left one does not reorder the text around it", async () => {
+    mockFetch({
+      'GET /api/tunnels': { status: 200, body: [tunnel({ name: 'שרת הבית' })] },
+      'GET /api/services': { status: 200, body: [] },
+    });
+    renderDashboard();
+    const list = await screen.findByRole('list', { name: 'Tunnels' });
+    expect(within(list).getByText('שרת הבית').tagName).toBe('BDI');
+  });
+
   it('lists tunnels with status, service count and presence', async () => {
     const since = new Date(Date.now() - 5 * 60_000).toISOString();
     mockFetch({

@@ -115,7 +115,7 @@ export function Dashboard() {
             <li key={tunnel.id} className="card tunnel-card">
               <div className="tunnel-card-main">
                 <Link to={`/tunnels/${tunnel.id}`} className="tunnel-name stretched-link">
-                  {tunnel.name}
+                  <bdi>{tunnel.name}</bdi>
                 </Link>
                 <StatusBadge connected={tunnel.connected} />
               </div>

@@ -20,6 +20,27 @@ describe('StatusPage', () => {
     expect(screen.queryByRole('button', { name: /Sign out/ })).toBeNull();
   });
 
+  it("isolates each tunnel's and service's name, so that a right-to-left one does not reorder the text around it", async () => {
+    mockFetch({
+      'GET /api/status': {
+        status: 200,
+        body: [{
+          name: 'שרת הבית', status: 'up', since: minutesAgo(30), uptime_24h: 100, uptime_7d: 100, uptime_30d: 100,
+          heartbeats: [],
+          services: [
+            { name: 'xn--4dbrk0ce.example/api', type: 'http', status: 'up', since: null, uptime_24h: 100, uptime_7d: 100, uptime_30d: 100 },
+          ],
+        }],
+      },
+    });
+    openStatus();
+    const list = await screen.findByRole('list', { name: 'Public status' });
+    expect(within(list).getByRole('heading', { name: 'שרת הבית' }).firstElementChild?.tagName).toBe('BDI');
+    const service = within(list).getByRole('rowheader');
+    expect(service.firstElementChild?.tagName).toBe('BDI');
+    expect(service.textContent).toBe('ישראל.example/api');
+  });
+
   it('shows each public tunnel with its heartbeat bars, uptime and services, and no reason for a down check', async () => {
     mockFetch({
       'GET /api/status': {

@@ -52,7 +52,7 @@ function TunnelStatus({ tunnel }: { tunnel: PublicTunnel }) {
   return (
     <li className="card status-tunnel">
       <div className="card-header">
-        <h2>{tunnel.name}</h2>
+        <h2><bdi>{tunnel.name}</bdi></h2>
         <StateText figures={{ ...tunnel, type: 'http' }} />
       </div>
       <HeartbeatBar checks={asChecks(tunnel.heartbeats)} slots={50} label={`Checks of ${tunnel.name}`} />
@@ -71,7 +71,7 @@ function TunnelStatus({ tunnel }: { tunnel: PublicTunnel }) {
             <tbody>
               {tunnel.services.map((service, index) => (
                 <tr key={`${service.name}-${index}`}>
-                  <th scope="row"><WithHostNames text={service.name} /></th>
+                  <th scope="row"><bdi><WithHostNames text={service.name} /></bdi></th>
                   <td><StateText figures={service} /></td>
                   <td>{percent(service.uptime_24h)}</td>
                   <td>{percent(service.uptime_30d)}</td>

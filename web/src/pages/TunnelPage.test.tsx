@@ -62,6 +62,17 @@ describe('TunnelPage', () => {
     expect(within(rows[1]).getByText('0.2.0')).toBeTruthy();
   });
 
+  it("isolates the tunnel's name in its title, so that a right-to-left one does not reorder the badge beside it", async () => {
+    mockFetch({
+      'GET /api/tunnels/a1b2c3d4e5f60718': { status: 200, body: tunnel({ name: 'שרת הבית' }) },
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+    });
+    renderPage();
+
+    const title = await screen.findByRole('heading', { level: 1 });
+    expect(within(title).getByText('שרת הבית').tagName).toBe('BDI');
+  });
+
   it('says no client is connected while the tunnel is offline', async () => {
     mockFetch({
       'GET /api/tunnels/a1b2c3d4e5f60718': { status: 200, body: tunnel() },

@@ -194,7 +194,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
           {renaming === null ? (
             <div className="rename-form">
               <h1 className="tunnel-title">
-                {tunnel.name} <StatusBadge connected={tunnel.connected} />
+                <bdi>{tunnel.name}</bdi> <StatusBadge connected={tunnel.connected} />
               </h1>
               <button type="button" className="btn btn-sm" onClick={() => setRenaming(tunnel.name)}>
                 <EditIcon /> Rename
