@@ -23,6 +23,7 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeader;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import org.slf4j.Logger;
@@ -140,7 +141,8 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
         try {
             target = HostPort.parse(header.target());
         } catch (IllegalArgumentException e) {
-            LOG.warn("stream {}: refused target {}: {}", id(ctx), header.target(), e.getMessage());
+            LOG.warn("stream {}: refused target {}: {}", id(ctx), ControlCharacters.bounded(header.target()),
+                    e.getMessage());
             reset(ctx);
             return;
         }

@@ -53,6 +53,15 @@ class TargetDialerLogLinesTest {
                 .endsWith(": refused target 127.0.0.1:2: not in the --allow list");
     }
 
+    /** The target comes from the server: a line break in it would forge a line of the client's log. */
+    @Test
+    void aTargetWithALineBreakOrBidiOverrideIsLoggedWrittenOut() {
+        assertThat(warningWhen(streamWithDialer(), stream -> stream.writeInbound(
+                new StreamHeader(StreamType.TCP, "app\nWARN forged\u202E.test:80"))))
+                .contains(": refused target app\\nWARN forged\\u202e.test:80: ")
+                .doesNotContain("\n", "\u202E");
+    }
+
     @Test
     void aTargetWhoseNameDoesNotResolveIsLoggedAsAnUnknownHost() {
         assertThat(warningWhen(streamWithDialer(), stream -> {
