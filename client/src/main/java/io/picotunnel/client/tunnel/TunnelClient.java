@@ -57,7 +57,11 @@ import java.util.concurrent.TimeUnit;
 public final class TunnelClient implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TunnelClient.class);
-    private static final Duration DRAIN_POLL = Duration.ofMillis(50);
+    /**
+     * How long an old connection with no stream left at the server's GoAway is kept for the close frame that may
+     * follow, saying why (an older server sends none, and the client then closes the connection itself).
+     */
+    static final Duration CLOSE_FRAME_WAIT = Duration.ofSeconds(2);
     /** The longest random pause before reconnecting after the server's GoAway (normal). */
     public static final Duration GO_AWAY_RECONNECT_JITTER = Duration.ofSeconds(1);
     /** Old connections kept, after GoAway, for the streams still open on them. */
@@ -107,8 +111,8 @@ public final class TunnelClient implements AutoCloseable {
      */
     private Channel goAwayUnlogged;
     private Duration goAwayReconnectDelay;
-    /** When a stop resets the streams still open ({@link System#nanoTime}); {@link #stopNow} brings it forward. */
-    private long drainDeadline;
+    /** When a stop's grace period ends and the streams still open are reset; {@link #stopNow} runs it at once. */
+    private ScheduledFuture<?> drainDeadline;
     private boolean stoppingNow;
 
     public TunnelClient(ClientConfig config) {
@@ -274,7 +278,9 @@ public final class TunnelClient implements AutoCloseable {
         loop.execute(() -> {
             stoppingNow = true;
             if (stopping) {
-                drainDeadline = System.nanoTime();
+                if (drainDeadline != null && drainDeadline.cancel(false)) {
+                    endDrain();
+                }
             } else {
                 beginStop(Duration.ZERO);
             }
@@ -392,10 +398,24 @@ public final class TunnelClient implements AutoCloseable {
         goAwayUnlogged = ch;
         goAwayReconnectDelay = delay;
         scheduleReconnect(delay);
-        if (session != null) {
-            // Not at once: the close frame that may follow the GoAway, saying why, is read first.
-            loop.schedule(() -> closeWhenIdle(ch, session), DRAIN_POLL.toMillis(), TimeUnit.MILLISECONDS);
+        if (session == null) {
+            return;
         }
+        if (session.activeStreams() == 0) {
+            awaitServerClose(ch);
+        } else {
+            session.whenNoStreams(() -> closeIdle(ch));
+        }
+    }
+
+    /**
+     * Keeps {@code ch}, idle at the GoAway, until the server closes it, for the close frame that may follow, saying why:
+     * read first, it names the cause in the GoAway line and after a 401. At most {@link #CLOSE_FRAME_WAIT}.
+     */
+    private void awaitServerClose(Channel ch) {
+        ScheduledFuture<?> timeout = loop.schedule(() -> closeIdle(ch), CLOSE_FRAME_WAIT.toMillis(),
+                TimeUnit.MILLISECONDS);
+        ch.closeFuture().addListener(f -> timeout.cancel(false));
     }
 
     /** The server's close frame said why it ended {@code ch}: the GoAway line says so, and a 401 after it. */
@@ -433,17 +453,13 @@ public final class TunnelClient implements AutoCloseable {
         }
     }
 
-    /** Closes a retiring connection once no stream is left on it (no new one can start after GoAway). */
-    private void closeWhenIdle(Channel ch, YamuxSession session) {
+    /** Closes a retiring connection with no stream left on it (no new one can start after GoAway). */
+    private void closeIdle(Channel ch) {
         if (!ch.isActive() || stopping) {
             return;
         }
-        if (session.activeStreams() == 0) {
-            LOG.debug("the old connection to {} has no open streams left, closing it", config.server());
-            ch.close();
-            return;
-        }
-        loop.schedule(() -> closeWhenIdle(ch, session), DRAIN_POLL.toMillis(), TimeUnit.MILLISECONDS);
+        LOG.debug("the old connection to {} has no open streams left, closing it", config.server());
+        ch.close();
     }
 
     private void onDisconnected(Channel ch) {
@@ -495,35 +511,35 @@ public final class TunnelClient implements AutoCloseable {
         }
         LOG.info("stopping: no new streams, waiting up to {} for {} open stream(s)", Durations.format(grace),
                 countStreams());
-        drainDeadline = System.nanoTime() + grace.toNanos();
+        // First: closing the last idle connection below finishes the stop.
+        drainDeadline = loop.schedule(this::endDrain, grace.toNanos(), TimeUnit.NANOSECONDS);
         for (Channel ch : open) {
             YamuxSession session = YamuxSession.of(ch);
-            if (session == null) {
+            if (session == null || !ch.isActive()) {
                 ch.close();
             } else {
                 session.goAway(GoAwayCode.NORMAL);
-                drain(ch, session);
+                session.whenNoStreams(ch::close);
             }
         }
     }
 
     /**
-     * Closes {@code ch} once its streams ended, or at the drain deadline: the streams still open then are reset with
-     * {@link ResetReason#CLIENT_STOPPING}, so that the server can tell their visitors the client stopped (a close
-     * alone would end them without a reason), and the connection closes once those resets are written.
+     * The grace period is over: the streams still open are reset with {@link ResetReason#CLIENT_STOPPING}, so that the
+     * server can tell their visitors the client stopped (a close alone would end them without a reason), and each
+     * connection closes once those resets are written.
      */
-    private void drain(Channel ch, YamuxSession session) {
-        if (!ch.isActive() || session.activeStreams() == 0) {
-            ch.close();
-            return;
-        }
-        if (System.nanoTime() - drainDeadline >= 0) {
+    private void endDrain() {
+        for (Channel ch : openChannels()) {
+            YamuxSession session = YamuxSession.of(ch);
+            if (!ch.isActive() || session == null || session.activeStreams() == 0) {
+                ch.close();
+                continue;
+            }
             LOG.warn("{}, resetting {} open stream(s)", stoppingNow ? "stopping now" : "grace period over",
                     session.activeStreams());
             session.resetStreams(ResetReason.CLIENT_STOPPING).addListener(f -> ch.close());
-            return;
         }
-        loop.schedule(() -> drain(ch, session), DRAIN_POLL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void finishStop() {
@@ -531,6 +547,9 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         setState(State.STOPPED);
+        if (drainDeadline != null) {
+            drainDeadline.cancel(false);
+        }
         LOG.info("stopped");
         shutDown(null);
     }

@@ -123,6 +123,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
             ctx.flush();
         }
     };
+    /** Run once no stream is open; see {@link #whenNoStreams}. */
+    private final List<Runnable> noStreamsActions = new ArrayList<>();
     private ScheduledFuture<?> keepAliveTask;
     private boolean keepAliveOutstanding;
     private long keepAliveOpaque;
@@ -225,6 +227,25 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     public int activeStreams() {
         return activeStreams;
+    }
+
+    /**
+     * Runs {@code action} on the session's loop once no stream is open: at once if none is, else when the last one
+     * ends or the session does. For a side that sent or received GoAway, after which no stream opens, so that it can
+     * close the connection when its streams are done without asking again and again.
+     */
+    public void whenNoStreams(Runnable action) {
+        ChannelHandlerContext c = ctx;
+        if (c == null) {
+            throw new IllegalStateException("the yamux session is not in a pipeline yet");
+        }
+        OnLoop.run(c.executor(), () -> {
+            if (streams.isEmpty()) {
+                action.run();
+            } else {
+                noStreamsActions.add(action);
+            }
+        }, action);
     }
 
     /**
@@ -741,6 +762,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
             child.onSessionClosed();
         }
         ended = true;
+        runNoStreamsActions();
         for (YamuxChildChannel child : new ArrayList<>(endedHolders)) {
             child.watchReaderAfterSessionEnd();
         }
@@ -931,6 +953,20 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
         if (child.isOpen() && child.heldBytes() > 0) {
             endedHolders.add(child);
+        }
+        if (streams.isEmpty()) {
+            runNoStreamsActions();
+        }
+    }
+
+    private void runNoStreamsActions() {
+        if (noStreamsActions.isEmpty()) {
+            return;
+        }
+        List<Runnable> actions = new ArrayList<>(noStreamsActions);
+        noStreamsActions.clear();
+        for (Runnable action : actions) {
+            action.run();
         }
     }
 

@@ -1,0 +1,157 @@
+package io.picotunnel.client.tunnel;
+
+import ch.qos.logback.classic.Level;
+import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.testkit.LogCapture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.answer101;
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.drainUntilEof;
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.wsFrame;
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.write;
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.yamux;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** What the client does with a connection the server said GoAway on: when it closes it, and what it learns first. */
+class TunnelClientOldConnectionTest {
+
+    private static final String TOKEN = "d".repeat(64);
+    private static final byte[] GO_AWAY = wsFrame(0x2, true, false, yamux(3, 0, 0, 0, null));
+    private ScriptedTunnelServer server;
+    private TunnelClient client;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (client != null) {
+            client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private void start(ScriptedTunnelServer.Script script, Backoff backoff) {
+        server = new ScriptedTunnelServer(script);
+        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://" + server.address()), TOKEN)
+                .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), backoff);
+        client.start();
+    }
+
+    /**
+     * The close frame saying why comes only once the client redials (a busy server, a slow link): the client still
+     * reads it on the idle old connection and names the cause when the redial gets a 401.
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"TOKEN_REGENERATED", "TUNNEL_DELETED"})
+    void aCloseFrameThatComesAfterTheRedialStillNamesTheCauseOfThe401(TunnelCloseStatus why) {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            // A connection that lasted: the redial comes 200 ms after the GoAway.
+            start((socket, key) -> {
+                if (server.connections() > 1) {
+                    await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("old connection closed"));
+                    write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    drainUntilEof(socket);
+                    return;
+                }
+                answer101(socket, key);
+                write(socket, GO_AWAY);
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() > 1);
+                try {
+                    write(socket, wsFrame(0x8, true, false, closePayload(why)));
+                } catch (IOException closedByTheClient) {
+                    server.events.add("close frame not sent: " + closedByTheClient);
+                }
+                drainUntilEof(socket);
+                server.events.add("old connection closed");
+            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> client.terminated().isDone());
+            // Before: the client closed the idle connection 50 ms after the GoAway, so the frame never came, and the
+            // line named every possible cause ("the tunnel's token was regenerated or the tunnel deleted").
+            assertThat(log.messages(Level.ERROR)).singleElement().asString()
+                    .contains("ended the connection (" + why.description() + ") and now rejects the token (HTTP 401)");
+            assertThat(log.messages(Level.INFO)).anyMatch(line -> line.contains(
+                    "closed an old connection (close status " + why.code() + ": " + why.description() + ")"));
+        }
+    }
+
+    /**
+     * The last stream of an old connection ends, and a ping follows in the same write: the client closes the connection
+     * as the stream ends, before it reads the ping, not at a later check that answers the ping first.
+     */
+    @Test
+    void anOldConnectionIsClosedAsItsLastStreamEnds() {
+        start((socket, key) -> {
+            answer101(socket, key);
+            if (server.connections() > 1) {
+                drainUntilEof(socket);
+                return;
+            }
+            ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
+            // Stream 2 opened with one byte of a stream header that never ends: it stays open.
+            write(socket, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
+            write(socket, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
+            awaitFrame(frames, 1, 2, 2);
+            write(socket, GO_AWAY);
+            // The client's redial shows it took the GoAway, with the stream still open on this connection.
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() > 1);
+            ByteArrayOutputStream resetThenPing = new ByteArrayOutputStream();
+            resetThenPing.writeBytes(wsFrame(0x2, true, false, yamux(1, 8, 2, 0, null)));
+            resetThenPing.writeBytes(wsFrame(0x2, true, false, yamux(2, 1, 0, 77, null)));
+            write(socket, resetThenPing.toByteArray());
+            for (int i = 0; i < 1000; i++) {
+                long[] frame;
+                try {
+                    frame = frames.next();
+                } catch (EOFException closed) {
+                    server.events.add("closed");
+                    return;
+                }
+                if (frame[0] == 2 && (frame[1] & 2) != 0 && frame[3] == 77) {
+                    server.events.add("ping answered");
+                }
+            }
+        }, new Backoff(() -> 0.0, Duration.ZERO, System::nanoTime));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> server.events.contains("closed"));
+        // Before: the client looked for streams left every 50 ms, so it answered the ping, then closed.
+        assertThat(server.events).containsExactly("closed");
+    }
+
+    /** Reads the client's frames until one of this type, with these flags, on this stream. */
+    private static void awaitFrame(ScriptedTunnelServer.ClientFrames frames, int type, int flags, int streamId)
+            throws IOException {
+        for (int i = 0; i < 1000; i++) {
+            long[] frame = frames.next();
+            if (frame[0] == type && (frame[1] & flags) == flags && frame[2] == streamId) {
+                return;
+            }
+        }
+        throw new IOException("no frame of type " + type + " on stream " + streamId);
+    }
+
+    private static byte[] closePayload(TunnelCloseStatus why) {
+        byte[] reason = why.reason().getBytes(StandardCharsets.UTF_8);
+        byte[] payload = new byte[2 + reason.length];
+        payload[0] = (byte) (why.code() >> 8);
+        payload[1] = (byte) why.code();
+        System.arraycopy(reason, 0, payload, 2, reason.length);
+        return payload;
+    }
+}
