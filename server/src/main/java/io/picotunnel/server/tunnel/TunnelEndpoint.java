@@ -211,7 +211,7 @@ public final class TunnelEndpoint implements AutoCloseable {
         for (Channel channel : connections) {
             YamuxSession session = YamuxSession.of(channel);
             if (session != null) {
-                session.goAway(GoAwayCode.NORMAL);
+                WebSocketControlFrames.goAwayForStop(channel, session);
                 sessions.add(session);
             }
         }

@@ -10,6 +10,8 @@ import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
+import io.picotunnel.protocol.yamux.GoAwayCode;
+import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.net.LingeringClose;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +50,17 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
             control.closing = true;
         }
         bytes.writeAndFlush(why.frame()).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * For a stopping server: GoAway on the session, then, once its last stream has ended (at once when none is open),
+     * the close frame saying the server stops. Not at the end of the grace period: a client with no stream left closes
+     * its connection long before, and would not learn why.
+     */
+    static void goAwayForStop(Channel channel, YamuxSession session) {
+        session.goAway(GoAwayCode.NORMAL);
+        // Queued after the GoAway on the same loop, as is the close frame.
+        session.whenNoStreams(() -> close(channel, TunnelCloseStatus.SERVER_STOPPING));
     }
 
     @Override

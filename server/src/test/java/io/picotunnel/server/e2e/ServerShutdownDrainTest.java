@@ -1,11 +1,13 @@
 package io.picotunnel.server.e2e;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.testbed.TcpServicePorts;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,13 +56,17 @@ class ServerShutdownDrainTest {
     private final List<String> serverOutput = new CopyOnWriteArrayList<>();
     private Thread outputReader;
     private TunnelClient client;
+    private TunnelClient idleClient;
     private PacedTarget target;
     private int apiPort;
+    private int tunnelPort;
 
     @AfterEach
     void tearDown() throws Exception {
-        if (client != null) {
-            client.stop(Duration.ZERO).get(20, TimeUnit.SECONDS);
+        for (TunnelClient c : new TunnelClient[] {client, idleClient}) {
+            if (c != null) {
+                c.stop(Duration.ZERO).get(20, TimeUnit.SECONDS);
+            }
         }
         if (server != null) {
             server.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
@@ -170,6 +176,38 @@ class ServerShutdownDrainTest {
                 "Stopping now: resetting 1 open stream(s)").doesNotContain("Grace period of 5 min over");
     }
 
+    /**
+     * A client with no stream open while another's stream keeps the server draining learns at once that the server is
+     * stopping. Before, the server said so (close status 4000) only at the end of the grace period, long after the idle
+     * client had closed its connection: its GoAway line named every possible cause.
+     */
+    @Test
+    void anIdleClientOfADrainingServerIsToldAtOnceThatTheServerIsStopping() throws Exception {
+        target = new PacedTarget(100_000, 50); // far longer than the test
+        int visitorPort = startServerWithTcpService("5m");
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO);
+             ApiClient api = new ApiClient(apiPort, ADMIN_TOKEN)) {
+            ApiClient.Response tunnel = api.post("/api/tunnels", "{\"name\":\"idle\"}");
+            assertThat(tunnel.status()).as("create tunnel: %s", tunnel).isEqualTo(201);
+            idleClient = startClient(api, tunnel.json());
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort)) {
+                visitor.setSoTimeout(30_000);
+                InputStream in = visitor.getInputStream();
+                byte[] buffer = new byte[CHUNK];
+                readAtLeast(in, CHUNK, MessageDigest.getInstance("SHA-256"), buffer);
+                server.toHandle().destroy();
+
+                await("both clients' GoAway lines").atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO)
+                        .stream().filter(line -> line.contains("ended this connection (GoAway")).count() >= 2);
+                assertThat(log.messages(Level.INFO)).as("server output:\n%s", String.join("\n", serverOutput))
+                        .anyMatch(line -> line.contains("ended this connection (GoAway, then close status 4000: the "
+                                + "server is stopping)"));
+                readAtLeast(in, CHUNK, MessageDigest.getInstance("SHA-256"), buffer);
+                assertThat(client.activeStreams()).as("the download still in flight").isEqualTo(1);
+            }
+        }
+    }
+
     /** With no stream open there is no "draining" line: the stop and its end were not logged at all. */
     @Test
     void sigtermWithNoOpenStreamLogsTheStopAndItsEnd() throws Exception {
@@ -222,15 +260,21 @@ class ServerShutdownDrainTest {
             visitorPort = TcpServicePorts.create(api, json.get("id").asText(), port -> "{\"type\":\"tcp\","
                     + "\"listen_addr\":\"127.0.0.1:" + port + "\",\"target_addr\":\"127.0.0.1:" + target.port()
                     + "\",\"enabled\":true}").port();
-            client = new TunnelClient(ClientConfig.of(
-                    ServerAddress.parse("ws://127.0.0.1:" + tunnelPort.get(10, TimeUnit.SECONDS)),
-                    json.get("token").asText()).withShutdownGrace(Duration.ZERO));
-            client.start();
-            String tunnelPath = "/api/tunnels/" + json.get("id").asText();
-            await("the server lists the client").atMost(Duration.ofSeconds(20))
-                    .until(() -> api.get(tunnelPath).json().get("connected").asBoolean());
+            this.tunnelPort = tunnelPort.get(10, TimeUnit.SECONDS);
+            client = startClient(api, json);
         }
         return visitorPort;
+    }
+
+    /** Starts a client of the tunnel {@code json} (as created by the API) and waits until the server lists it. */
+    private TunnelClient startClient(ApiClient api, JsonNode json) {
+        TunnelClient started = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + tunnelPort),
+                json.get("token").asText()).withShutdownGrace(Duration.ZERO));
+        started.start();
+        String tunnelPath = "/api/tunnels/" + json.get("id").asText();
+        await("the server lists the client").atMost(Duration.ofSeconds(20))
+                .until(() -> api.get(tunnelPath).json().get("connected").asBoolean());
+        return started;
     }
 
     private static void complete(CompletableFuture<Integer> port, Matcher matcher) {
