@@ -121,11 +121,9 @@ class ServerShutdownDrainTest {
         target = new PacedTarget(100_000, 50); // far longer than the grace period
         int visitorPort = startServerWithTcpService("1500ms");
 
-        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort)) {
-            visitor.setSoTimeout(30_000);
+        try (Socket visitor = visitorMidDownload(visitorPort)) {
             InputStream in = visitor.getInputStream();
             byte[] buffer = new byte[CHUNK];
-            readAtLeast(in, CHUNK, MessageDigest.getInstance("SHA-256"), buffer);
             server.toHandle().destroy();
             assertThatThrownBy(() -> {
                 while (in.read(buffer) >= 0) {
@@ -151,11 +149,9 @@ class ServerShutdownDrainTest {
         target = new PacedTarget(100_000, 50); // far longer than the test
         int visitorPort = startServerWithTcpService("5m");
 
-        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort)) {
-            visitor.setSoTimeout(30_000);
+        try (Socket visitor = visitorMidDownload(visitorPort)) {
             InputStream in = visitor.getInputStream();
             byte[] buffer = new byte[CHUNK];
-            readAtLeast(in, CHUNK, MessageDigest.getInstance("SHA-256"), buffer);
             server.toHandle().destroy();
             await("the server drains").atMost(Duration.ofSeconds(30))
                     .until(() -> String.join("\n", serverOutput).contains("may finish within 5 min"));
@@ -190,11 +186,9 @@ class ServerShutdownDrainTest {
             ApiClient.Response tunnel = api.post("/api/tunnels", "{\"name\":\"idle\"}");
             assertThat(tunnel.status()).as("create tunnel: %s", tunnel).isEqualTo(201);
             idleClient = startClient(api, tunnel.json());
-            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort)) {
-                visitor.setSoTimeout(30_000);
+            try (Socket visitor = visitorMidDownload(visitorPort)) {
                 InputStream in = visitor.getInputStream();
                 byte[] buffer = new byte[CHUNK];
-                readAtLeast(in, CHUNK, MessageDigest.getInstance("SHA-256"), buffer);
                 server.toHandle().destroy();
 
                 await("both clients' GoAway lines").atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO)
@@ -280,6 +274,19 @@ class ServerShutdownDrainTest {
     private static void complete(CompletableFuture<Integer> port, Matcher matcher) {
         if (matcher.find()) {
             port.complete(Integer.parseInt(matcher.group(1)));
+        }
+    }
+
+    /** A visitor of the tcp service that has read the first 64 KiB of its download: a stream in flight. */
+    private Socket visitorMidDownload(int visitorPort) throws Exception {
+        Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort);
+        try {
+            visitor.setSoTimeout(30_000);
+            readAtLeast(visitor.getInputStream(), CHUNK, MessageDigest.getInstance("SHA-256"), new byte[CHUNK]);
+            return visitor;
+        } catch (Exception | AssertionError e) {
+            visitor.close();
+            throw e;
         }
     }
 
