@@ -262,6 +262,28 @@ class YamuxSessionTest {
     }
 
     @Test
+    void whenNoStreamsRunsAsTheLastStreamEndsAndAtOnceWithNoneOpen() throws Exception {
+        pair = new SessionPair(config(), StreamRecorder.forEachStream(new CopyOnWriteArrayList<>(), ch -> {
+        }), null);
+        YamuxStreamChannel first = open(pair.client, new StreamRecorder());
+        YamuxStreamChannel second = open(pair.client, new StreamRecorder());
+        first.writeAndFlush(Unpooled.copiedBuffer("x", StandardCharsets.UTF_8));
+        second.writeAndFlush(Unpooled.copiedBuffer("x", StandardCharsets.UTF_8));
+        await().atMost(WAIT).until(() -> pair.server.activeStreams() == 2);
+        List<String> events = new CopyOnWriteArrayList<>();
+        pair.server.whenNoStreams(() -> events.add("no streams, " + pair.server.activeStreams() + " open"));
+
+        first.reset();
+        await().atMost(WAIT).until(() -> pair.server.activeStreams() == 1);
+        events.add("first ended");
+        second.reset();
+        await().atMost(WAIT).until(() -> events.size() == 2);
+        pair.server.whenNoStreams(() -> events.add("none open"));
+        await().atMost(WAIT).until(() -> events.size() == 3);
+        assertThat(events).containsExactly("first ended", "no streams, 0 open", "none open");
+    }
+
+    @Test
     void resetReachesThePeer() throws Exception {
         List<StreamRecorder> serverStreams = new CopyOnWriteArrayList<>();
         pair = new SessionPair(config(), StreamRecorder.forEachStream(serverStreams, ch -> {
