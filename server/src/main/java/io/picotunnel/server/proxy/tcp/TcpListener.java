@@ -159,8 +159,9 @@ final class TcpListener {
 
     /**
      * Moves to a new address, binding it before letting the old one go. An address that overlaps the old one
-     * (same port) can only be bound once the old one is released; if it still fails the old one is bound again, and if
-     * another process took it meanwhile this listener listens nowhere ({@link ListenerLost}), its connections going on.
+     * ({@link #overlap}) can only be bound once the old one is released; if it still fails the old one is bound again,
+     * and if another process took it meanwhile this listener listens nowhere ({@link ListenerLost}), its connections
+     * going on. Any other address that fails leaves the old one listening, never let go.
      */
     void relisten(InetSocketAddress address, Service next) throws IOException {
         Channel old = serverChannel;
@@ -168,7 +169,7 @@ final class TcpListener {
         try {
             serverChannel = bindOnce(address);
         } catch (IOException first) {
-            if (oldAddress == null || oldAddress.getPort() != address.getPort()) {
+            if (!overlap(oldAddress, address)) {
                 throw first;
             }
             releases.close(old);
@@ -188,6 +189,20 @@ final class TcpListener {
         }
         releases.close(old);
         service = next;
+    }
+
+    /**
+     * Whether the kernel refuses to bind {@code b} while {@code a} is bound (or the reverse), whoever holds it: the same
+     * port and the same IP, or a wildcard, which takes in every address of both families (0.0.0.0 is bound as the
+     * dual-stack {@code ::}: {@code ss} shows {@code *:P}). 127.0.0.1 and 127.0.0.2, or ::1 and 127.0.0.1, on one port
+     * can both be bound. Null: bound nowhere.
+     */
+    static boolean overlap(InetSocketAddress a, InetSocketAddress b) {
+        if (a == null || b == null || a.getPort() != b.getPort() || a.getAddress() == null || b.getAddress() == null) {
+            return false;
+        }
+        return a.getAddress().equals(b.getAddress()) || a.getAddress().isAnyLocalAddress()
+                || b.getAddress().isAnyLocalAddress();
     }
 
     private Channel bindOnce(InetSocketAddress address) throws IOException {

@@ -47,7 +47,7 @@ import java.util.function.Function;
  * <p>A stored service whose port cannot be bound when the server starts (another process holds it) is not
  * dropped: it waits, inactive with the reason ({@link #problem}), and binding is tried again every
  * {@link #DEFAULT_RETRY_INTERVAL} until it succeeds, so the service becomes active once the port is free. So does
- * a service that lost its port while it moved to another address on the same port (the new one could not be bound,
+ * a service that lost its port while it moved to an address overlapping its old one (the new one could not be bound,
  * and another process took the old one in the moment it was free): it keeps its connections, and its old address is
  * tried again. A same-port move that was not stored and could not move back waits for its stored address likewise.
  */
@@ -256,11 +256,12 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         try {
             old = current.listenBeside(address, after);
         } catch (IOException e) {
-            if (current.address() == null || current.address().getPort() != address.getPort()) {
+            if (!TcpListener.overlap(current.address(), address)) {
+                // Another program's: the old address goes on listening, never let go for a move that cannot be made.
                 throw refusal(address, e);
             }
-            // The new address overlaps the old one (same port): it can only be bound once the old one is let go,
-            // so the service moves now, and back again if the move is undone.
+            // The new address overlaps the old one (0.0.0.0:P and 127.0.0.1:P): it can only be bound once the old one
+            // is let go, so the service moves now, and back again if the move is undone.
             change(before, after);
             return new StagedMoveInPlace(this, before, after);
         }

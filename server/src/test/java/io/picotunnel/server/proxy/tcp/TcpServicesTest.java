@@ -9,6 +9,7 @@ import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.server.store.PortInUseException;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
@@ -39,6 +41,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -48,6 +51,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Listeners of tcp services follow the service changes; real sockets on loopback. */
 class TcpServicesTest {
@@ -195,16 +199,109 @@ class TcpServicesTest {
     }
 
     /**
-     * Moving to another address on the same port (127.0.0.1:P to 127.0.0.2:P) lets the old one go before the new one
-     * is bound; when the new one cannot be bound and another process took the old one in that moment, the service is
-     * reported as not listening, and its old address is bound again once free.
+     * A move to another address on the same port that does not overlap the old one (127.0.0.1:P to 127.0.0.2:P), which
+     * another program holds, is refused at once: the old address is never let go, not even for a moment in which a
+     * visitor would be refused or another program could take it, and its open connection goes on.
+     */
+    @Test
+    void aMoveToAnotherProgramsAddressOnTheSamePortNotOverlappingTheOldIsRefusedWithoutLettingTheOldOneGo()
+            throws Exception {
+        List<Object> letGo = new CopyOnWriteArrayList<>();
+        PortReleases counted = new PortReleases(PortReleases.RELEASE_WAIT) {
+            @Override
+            void close(Channel listening) {
+                if (listening != null) {
+                    letGo.add(listening.localAddress());
+                }
+                super.close(listening);
+            }
+        };
+        services.close();
+        services = new TcpServices(registry, group, group, counted);
+        LoopbackTunnel tunnel = new LoopbackTunnel(registry, "tunnel1");
+        try (tunnel; EchoServer echo = new EchoServer(); ServerSocket otherProgram = new ServerSocket()) {
+            int port = Ports.freePort();
+            InetSocketAddress oldAddress = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port);
+            Service before = new Service("s1", "tunnel1", ServiceType.TCP, null, null, null, "127.0.0.1:" + port,
+                    echo.address(), true, Instant.EPOCH);
+            Service after = new Service("s1", "tunnel1", ServiceType.TCP, null, null, null, "127.0.0.2:" + port,
+                    echo.address(), true, Instant.EPOCH);
+            services.onServiceChange(null, before);
+            otherProgram.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), port));
+            try (Socket visitor = new Socket(oldAddress.getAddress(), port)) {
+                visitor.setSoTimeout(10_000);
+                visitor.getOutputStream().write('x');
+                assertThat(visitor.getInputStream().read()).isEqualTo('x');
+
+                assertThatThrownBy(() -> services.stage(before, after))
+                        .isInstanceOf(PortInUseException.class)
+                        .hasMessage("cannot listen on 127.0.0.2:" + port + ": port " + port
+                                + " is already in use by another program");
+
+                // Before: [/127.0.0.1:P], let go for the moment the move was tried in place, then bound again.
+                assertThat(letGo).as("listening sockets let go").isEmpty();
+                assertThat(services.boundAddress("s1")).contains(oldAddress);
+                assertThat(services.problem("s1")).isEmpty();
+                assertThat(accepts(port)).isTrue();
+                visitor.getOutputStream().write('y');
+                assertThat(visitor.getInputStream().read()).isEqualTo('y');
+            } finally {
+                // Its connection cut while the tunnel's loop still runs.
+                services.close();
+            }
+        }
+    }
+
+    /** Only addresses the kernel cannot bind both at once make a move let the old one go before binding the new. */
+    @ParameterizedTest
+    @CsvSource({"127.0.0.1, 127.0.0.1, true", "0.0.0.0, 127.0.0.1, true", "127.0.0.2, 0.0.0.0, true",
+            "::, 127.0.0.1, true", "0.0.0.0, ::, true", "::, ::1, true", "::1, ::1, true", "0.0.0.0, ::1, true",
+            "127.0.0.1, 127.0.0.2, false", "::1, 127.0.0.1, false"})
+    void addressesOnOnePortOverlapWhenTheSameIpOrEitherIsAWildcard(String a, String b, boolean overlap)
+            throws Exception {
+        int port = 2222;
+        InetSocketAddress first = new InetSocketAddress(InetAddress.getByName(a), port);
+        InetSocketAddress second = new InetSocketAddress(InetAddress.getByName(b), port);
+
+        assertThat(TcpListener.overlap(first, second)).isEqualTo(overlap);
+        assertThat(TcpListener.overlap(second, first)).isEqualTo(overlap);
+        assertThat(TcpListener.overlap(first, new InetSocketAddress(InetAddress.getByName(b), port + 1))).isFalse();
+    }
+
+    /**
+     * The listener of 0.0.0.0:P takes in IPv6 too (epoll binds it dual-stack), so a move from [::1]:P to it can only
+     * be made by letting [::1]:P go first.
+     */
+    @Test
+    void aMoveFromIpv6LoopbackToTheIpv4WildcardOnTheSamePortIsMade() throws Exception {
+        int port = Ports.freePort();
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.bind(new InetSocketAddress(InetAddress.getByName("::1"), port));
+        } catch (IOException e) {
+            assumeTrue(false, "no IPv6 loopback: " + e);
+        }
+        Service before = tcp("s1", "[::1]:" + port, true);
+        Service after = tcp("s1", "0.0.0.0:" + port, true);
+        services.onServiceChange(null, before);
+
+        services.stage(before, after).stored();
+
+        assertThat(services.boundAddress("s1")).hasValueSatisfying(
+                a -> assertThat(a.getAddress().isAnyLocalAddress()).as("%s", a).isTrue());
+        assertThat(accepts(port)).isTrue();
+    }
+
+    /**
+     * Moving to an address that overlaps the old one on the same port (127.0.0.1:P to the wildcard) lets the old one go
+     * before the new one is bound; when the new one cannot be bound and another process took the old one in that
+     * moment, the service is reported as not listening, and its old address is bound again once free.
      */
     @Test
     void aServiceWhoseOldPortIsTakenWhileItMovesSaysItIsNotListeningAndBindsItAgainOnceFree() throws Exception {
         int port = Ports.freePort();
         InetSocketAddress oldAddress = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port);
         Service before = tcp("s1", "127.0.0.1:" + port, true);
-        Service after = tcp("s1", "127.0.0.2:" + port, true);
+        Service after = tcp("s1", "0.0.0.0:" + port, true);
         ServerSocket otherProcess = new ServerSocket();
         AtomicBoolean moving = new AtomicBoolean();
         PortReleases takenOnceLetGo = new PortReleases(PortReleases.RELEASE_WAIT) {
@@ -228,13 +325,11 @@ class TcpServicesTest {
         services.onServiceChange(null, before);
         moving.set(true);
 
-        try (LogCapture log = new LogCapture(TcpServices.class, null);
-             ServerSocket newTaken = new ServerSocket()) {
-            newTaken.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), port));
-
+        // The other process, on the old address, keeps the wildcard from being bound too.
+        try (LogCapture log = new LogCapture(TcpServices.class, null)) {
             assertThatThrownBy(() -> services.onServiceChange(before, after))
                     .isInstanceOf(ServiceConflictException.class)
-                    .hasMessageContaining("cannot listen on 127.0.0.2:" + port)
+                    .hasMessageContaining("cannot listen on 0.0.0.0:" + port)
                     .hasMessageContaining("another process took the old address 127.0.0.1:" + port)
                     .hasMessageEndingWith("(tried every 100 ms)");
             assertThat(log.messages(Level.ERROR)).singleElement().satisfies(m -> assertThat(m)
@@ -464,15 +559,16 @@ class TcpServicesTest {
     }
 
     /**
-     * A sign-in's check asks listensOn while a service moves from 127.0.0.1:P to 127.0.0.2:P, held at the moment the
-     * old address is let go and the new one not yet bound (a bind may take seconds): it answers at once, counting both.
+     * A sign-in's check asks listensOn while a service moves from the wildcard to 127.0.0.2:P, held at the moment the
+     * old address is let go and the new one not yet bound (a bind may take seconds): it answers at once, counting both
+     * (the wildcard as reached at 127.0.0.1).
      */
     @Test
     void listensOnAnswersAtOnceWhileAServiceBindsCountingTheAddressItBindsAndTheOneItLeaves() throws Exception {
         InetAddress oldAddress = InetAddress.getByName("127.0.0.1");
         InetAddress newAddress = InetAddress.getByName("127.0.0.2");
         int port = Ports.freePort();
-        Service before = tcp("s1", "127.0.0.1:" + port, true);
+        Service before = tcp("s1", "0.0.0.0:" + port, true);
         Service after = tcp("s1", "127.0.0.2:" + port, true);
         CountDownLatch inTheMove = new CountDownLatch(1);
         CountDownLatch goOn = new CountDownLatch(1);
@@ -495,19 +591,15 @@ class TcpServicesTest {
         });
         services.onServiceChange(null, before);
         inMove.set(true);
-        CompletableFuture<Void> moving;
-        try (ServerSocket newTaken = new ServerSocket()) {
-            // Taken for the first try: the move then lets the old address go before binding the new one again.
-            newTaken.bind(new InetSocketAddress(newAddress, port));
-            moving = CompletableFuture.runAsync(() -> {
-                try {
-                    services.onServiceChange(before, after);
-                } catch (ServiceConflictException e) {
-                    throw new CompletionException(e);
-                }
-            }, TcpServicesTest::ownThread);
-            assertThat(inTheMove.await(10, TimeUnit.SECONDS)).isTrue();
-        }
+        // The wildcard overlaps the new address: the move lets it go before binding the new one.
+        CompletableFuture<Void> moving = CompletableFuture.runAsync(() -> {
+            try {
+                services.onServiceChange(before, after);
+            } catch (ServiceConflictException e) {
+                throw new CompletionException(e);
+            }
+        }, TcpServicesTest::ownThread);
+        assertThat(inTheMove.await(10, TimeUnit.SECONDS)).isTrue();
         try {
             // Before: listensOn waited for the move's lock, here until goOn (for a slow bind, up to seconds).
             CompletableFuture<List<Boolean>> asked = CompletableFuture.supplyAsync(() -> List.of(
