@@ -21,8 +21,7 @@ record StagedMoveInPlace(TcpServices services, Service before, Service after) im
         try {
             services.apply(after, before);
         } catch (ServiceConflictException e) {
-            services.waitForStored(before, e);
-            throw e;
+            throw services.waitForStored(before, e);
         }
     }
 }

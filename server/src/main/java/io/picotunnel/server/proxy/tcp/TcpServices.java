@@ -262,7 +262,17 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             }
             // The new address overlaps the old one (0.0.0.0:P and 127.0.0.1:P): it can only be bound once the old one
             // is let go, so the service moves now, and back again if the move is undone.
-            change(before, after);
+            try {
+                change(before, after);
+            } catch (ServiceConflictException refused) {
+                if (refused.getCause() instanceof TcpListener.ListenerLost lost) {
+                    LOG.error("tcp service {} is not listening: moving it to {} failed ({}), and meanwhile another"
+                            + " process took its port {} ({}); its connections go on, and binding {} is tried again"
+                            + " every {}", id, describe(address), lost.getMessage(), describe(lost.address()),
+                            lost.reason(), describe(lost.address()), Durations.format(retryInterval));
+                }
+                throw refused;
+            }
             return new StagedMoveInPlace(this, before, after);
         }
         register(id, current);
@@ -313,9 +323,10 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     /**
      * After {@code failure}, a move back to {@code stored}'s address that failed (another process took it meanwhile),
      * the service waits for that address, tried again every {@link #retryInterval}, and listens nowhere else: not
-     * on the address it moved from, which is not stored. Its listener is kept for its connections.
+     * on the address it moved from, which is not stored. Its listener is kept for its connections. Logs the one ERROR
+     * that says so, and returns what the undo throws, which says the same.
      */
-    synchronized void waitForStored(Service stored, ServiceConflictException failure) {
+    synchronized ServiceConflictException waitForStored(Service stored, ServiceConflictException failure) {
         String id = stored.id();
         TcpListener listener = listenerOf(id);
         listeners.remove(id);
@@ -331,6 +342,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         LOG.error("tcp service {} is not listening: its move was not stored, and moving back failed ({}); its"
                 + " connections go on, and binding {} is tried again every {}", id, error, describe(address),
                 Durations.format(retryInterval));
+        return new ServiceConflictException(error + "; the service is not listening until it is free (tried every "
+                + Durations.format(retryInterval) + ")", failure);
     }
 
     static void logListening(String id, TcpListener listener) {
@@ -422,10 +435,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             listeners.remove(id);
             String error = "cannot listen on " + describe(e.address()) + ": " + e.reason();
             waiting.put(id, new Waiting(current.service(), e.address(), error, current));
-            LOG.error("tcp service {} is not listening: moving it to {} failed ({}), and meanwhile another process took"
-                    + " its port {} ({}); its connections go on, and binding {} is tried again every {}", id,
-                    describe(address), e.getMessage(), describe(e.address()), e.reason(), describe(e.address()),
-                    Durations.format(retryInterval));
+            // Logged by the caller: a move back that was not stored waits for another address (waitForStored).
             throw new ServiceConflictException("cannot listen on " + describe(address) + ": " + e.getMessage()
                     + "; meanwhile another process took the old address " + describe(e.address()) + ", so the service"
                     + " is not listening until that is free again (tried every " + Durations.format(retryInterval) + ")", e);

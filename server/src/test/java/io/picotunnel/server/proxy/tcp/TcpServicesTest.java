@@ -50,6 +50,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -385,7 +386,23 @@ class TcpServicesTest {
             ServiceListener.Staged moved = services.stage(before, after);
             undoing.set(true);
 
-            assertThatThrownBy(moved::undo).isInstanceOf(ServiceConflictException.class);
+            try (LogCapture log = new LogCapture(TcpServices.class, null)) {
+                Throwable undone = catchThrowable(moved::undo);
+
+                // Before, with 127.0.0.1 taken: first an ERROR that moving to 0.0.0.0 failed and 127.0.0.1 would be
+                // tried again, then the one below.
+                assertThat(log.messages(Level.ERROR)).singleElement().satisfies(m -> assertThat(m)
+                        .startsWith("tcp service s1 is not listening: its move was not stored, and moving back failed"
+                                + " (cannot listen on 0.0.0.0:" + port + ": ")
+                        .endsWith("binding 0.0.0.0:" + port + " is tried again every 100 ms")
+                        .doesNotContain("127.0.0.1"));
+                // What the store logs as a WARN. Before: "...; meanwhile another process took the old address
+                // 127.0.0.1:P, so the service is not listening until that is free again".
+                assertThat(undone).isInstanceOf(ServiceConflictException.class)
+                        .hasMessageStartingWith("cannot listen on 0.0.0.0:" + port + ": ")
+                        .hasMessageEndingWith("; the service is not listening until it is free (tried every 100 ms)")
+                        .message().doesNotContain("127.0.0.1");
+            }
 
             assertThat(services.boundAddress("s1")).as("not listening on the address that was not stored").isEmpty();
             assertThat(services.problem("s1")).hasValueSatisfying(problem -> assertThat(problem)
