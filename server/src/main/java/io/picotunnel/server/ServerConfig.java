@@ -4,6 +4,7 @@ import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingValues;
+import io.picotunnel.protocol.net.Hostnames;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.protocol.yamux.YamuxConfig;
@@ -15,7 +16,6 @@ import io.picotunnel.server.config.PublicPorts;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.monitor.MonitorSettings;
 import io.picotunnel.server.net.HostPort;
-import io.picotunnel.server.net.Hostnames;
 import io.picotunnel.server.net.PortRanges;
 import io.picotunnel.server.net.UrlHosts;
 

@@ -2,7 +2,7 @@ package io.picotunnel.server.api;
 
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.HostPort;
-import io.picotunnel.server.net.Hostnames;
+import io.picotunnel.protocol.net.Hostnames;
 import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.net.PortRanges;

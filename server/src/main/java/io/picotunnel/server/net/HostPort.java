@@ -2,6 +2,7 @@ package io.picotunnel.server.net;
 
 import io.netty.util.NetUtil;
 import io.picotunnel.protocol.idna.Idna;
+import io.picotunnel.protocol.net.Hostnames;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -2,6 +2,7 @@ package io.picotunnel.server.net;
 
 import io.picotunnel.protocol.idna.HostEscapes;
 import io.picotunnel.protocol.idna.Idna;
+import io.picotunnel.protocol.net.Hostnames;
 
 import java.util.Locale;
 

@@ -1,6 +1,6 @@
 package io.picotunnel.server.tls;
 
-import io.picotunnel.server.net.Hostnames;
+import io.picotunnel.protocol.net.Hostnames;
 
 import java.util.Locale;
 

@@ -1,5 +1,6 @@
 package io.picotunnel.server.net;
 
+import io.picotunnel.protocol.net.Hostnames;
 import org.junit.jupiter.api.Test;
 
 import static io.picotunnel.server.net.HostPort.Rules.CONNECT;

@@ -1,4 +1,4 @@
-package io.picotunnel.server.net;
+package io.picotunnel.protocol.net;
 
 import io.picotunnel.protocol.idna.Idna;
 
