@@ -127,6 +127,22 @@ class ClientMainTest {
     }
 
     @Test
+    void aHostNameTheServerWouldRefuseExitsWithUsageCodeInOneSentenceNamingTheFlagAndTheVariable() {
+        for (String name : new String[] {"-bad-", "a..b", "a".repeat(64) + ".example",
+            ("a".repeat(60) + ".").repeat(4) + "a".repeat(10)}) {
+            Run allow = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER, "--allow", name + ":80");
+            Run server = run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_SERVER", "wss://" + name + ":443"));
+
+            assertThat(allow.code()).as(allow.err()).isEqualTo(ClientMain.EXIT_USAGE);
+            assertThat(allow.err().strip()).as(name).startsWith("picotunnel-client: Invalid --allow (PICOTUNNEL_ALLOW): '"
+                    + name + ":80' has an invalid host name: ").doesNotContain("\n").doesNotContain("Exception");
+            assertThat(server.code()).as(server.err()).isEqualTo(ClientMain.EXIT_USAGE);
+            assertThat(server.err().strip()).as(name).startsWith("picotunnel-client: Invalid --server (PICOTUNNEL_SERVER):"
+                    + " server address '" + name + ":443' has an invalid host name: ").doesNotContain("Exception");
+        }
+    }
+
+    @Test
     void aGraceTooLongToCountExitsWithUsageCodeNotAStackTrace() {
         Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER,
                 "--shutdown-grace", "9223372036854775807m");

@@ -3,6 +3,7 @@ package io.picotunnel.client.config;
 import io.netty.util.NetUtil;
 import io.picotunnel.protocol.idna.HostEscapes;
 import io.picotunnel.protocol.idna.Idna;
+import io.picotunnel.protocol.net.Hostnames;
 import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.net.Inet4Address;
@@ -17,14 +18,23 @@ import java.util.Locale;
  */
 public record HostPort(String host, int port) {
 
-    private static final int MAX_HOST_LENGTH = 253;
-
     public HostPort {
         host = host.toLowerCase(Locale.ROOT);
     }
 
-    /** Parses {@code host:port}; the message of the exception says what is wrong with it. */
+    /**
+     * Parses {@code host:port}, a name by the rule the server applies to targets ({@link Hostnames#isTargetName}:
+     * RFC 1123 labels, '_' taken); the message of the exception says what is wrong with it.
+     */
     public static HostPort parse(String text) {
+        return parse(text, false);
+    }
+
+    /**
+     * As {@link #parse}; {@code trailingDot}: a name may end in one dot ({@code tunnel.example.com.}), as a server's
+     * or a proxy's may, written as DNS's absolute form.
+     */
+    static HostPort parse(String text, boolean trailingDot) {
         if (text == null || text.isBlank()) {
             throw new IllegalArgumentException("address is empty, expected host:port");
         }
@@ -51,9 +61,11 @@ public record HostPort(String host, int port) {
             }
             host = asciiName(s.substring(0, colon), text);
             portText = s.substring(colon + 1);
-            if (host.length() > MAX_HOST_LENGTH
-                    || !host.chars().allMatch(c -> Character.isLetterOrDigit(c) && c < 128 || c == '-' || c == '.' || c == '_')) {
-                throw new IllegalArgumentException(quoted(text) + " has an invalid host name");
+            String name = trailingDot && host.length() > 1 && host.endsWith(".") ? host.substring(0, host.length() - 1)
+                    : host;
+            String why = Hostnames.isIpv4Literal(name) ? null : Hostnames.whyNotTargetName(name);
+            if (why != null) {
+                throw new IllegalArgumentException(quoted(text) + " has an invalid host name: " + why);
             }
         }
         return new HostPort(host, parsePort(portText, text));
@@ -65,7 +77,7 @@ public record HostPort(String host, int port) {
      */
     static HostPort parseFromUrl(String text) {
         if (text.indexOf('%') < 0 || text.strip().startsWith("[")) {
-            return parse(text);
+            return parse(text, true);
         }
         int colon = text.lastIndexOf(':');
         String host = colon < 0 ? text : text.substring(0, colon);
@@ -75,7 +87,7 @@ public record HostPort(String host, int port) {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(quoted(text) + ": its host " + e.getMessage(), e);
         }
-        return parse(decoded + (colon < 0 ? "" : text.substring(colon)));
+        return parse(decoded + (colon < 0 ? "" : text.substring(colon)), true);
     }
 
     /**

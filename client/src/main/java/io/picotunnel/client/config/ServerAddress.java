@@ -37,7 +37,7 @@ public record ServerAddress(boolean tls, HostPort hostPort) {
         }
         HostPort hostPort;
         try {
-            hostPort = schemeEnd >= 0 ? HostPort.parseFromUrl(s) : HostPort.parse(s);
+            hostPort = schemeEnd >= 0 ? HostPort.parseFromUrl(s) : HostPort.parse(s, true);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("server address " + e.getMessage(), e);
         }

@@ -13,7 +13,8 @@ class AddressParsingTest {
 
     @Test
     void aControlCharacterInARefusedAddressIsWrittenOutNotQuotedAsItIs() {
-        assertThatThrownBy(() -> HostPort.parse("ho\r\nst:80")).hasMessage("'ho\\r\\nst:80' has an invalid host name");
+        assertThatThrownBy(() -> HostPort.parse("ho\r\nst:80")).hasMessage("'ho\\r\\nst:80' has an invalid host name:"
+                + " it has U+000D CARRIAGE RETURN (CR), which no host name may have");
         assertThatThrownBy(() -> HostPort.parse("host:8\u001b0")).hasMessage("'host:8\\u001b0' has no valid port number");
         assertThatThrownBy(() -> HostPort.parse("b\u00fc\u0007cher:80"))
                 .hasMessageStartingWith("'b\u00fc\\u0007cher:80' has an invalid host name: its label 'b\u00fc\\u0007cher'")

@@ -171,6 +171,61 @@ class ClientConfigTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining("--allow");
     }
 
+    /** Names the server refuses as a target or a host (Hostnames), though every character of each is one a name has. */
+    static final String[][] BAD_NAMES = {
+        {"-bad-", "its label '-bad-' starts or ends with '-'"},
+        {"a..b", "it has an empty label"},
+        {".a", "it has an empty label"},
+        {"a".repeat(64) + ".example", "its label 'aaaaaaaaaaaaaaaaaaaa…' has 64 characters, more than the 63"},
+        {("a".repeat(60) + ".").repeat(4) + "example", "it has 251 characters"},
+        {("a".repeat(60) + ".").repeat(4) + "a".repeat(10), "it has 254 characters, more than the 253"}};
+
+    @Test
+    void aTargetServerOrProxyNameTheServerWouldRefuseIsAnErrorAtStartNamingTheSettingAndWhy() {
+        for (String[] bad : BAD_NAMES) {
+            String name = bad[0];
+            if (bad[1].startsWith("it has 251")) {
+                // 251 characters are a name: the client takes it, as the server does.
+                assertThat(ClientConfig.resolve(serverAndTokenWith(Setting.ALLOW, name + ":80"), Map.of()).allow()
+                        .permits(HostPort.parse(name + ":80"))).isTrue();
+                continue;
+            }
+            assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.ALLOW, "db:5432," + name + ":80"),
+                    Map.of())).as(name).isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("Invalid --allow (PICOTUNNEL_ALLOW): '" + name + ":80' has an invalid host"
+                            + " name: " + bad[1]);
+            assertThatThrownBy(() -> ClientConfig.resolve(NO_FLAGS, Map.of("PICOTUNNEL_SERVER", "wss://" + name + ":443",
+                    "PICOTUNNEL_TOKEN", "t"))).as(name).isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("Invalid --server (PICOTUNNEL_SERVER): server address '" + name
+                            + ":443' has an invalid host name: " + bad[1]);
+            assertThatThrownBy(() -> ClientConfig.resolve(Map.of(Setting.SERVER, name + ":443", Setting.TOKEN, "t"),
+                    Map.of())).as(name).isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("has an invalid host name: " + bad[1]);
+            assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.PROXY, "http://" + name + ":3128"),
+                    Map.of())).as(name).isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("--proxy: the proxy address '" + name + ":3128' has an invalid host name: "
+                            + bad[1]);
+            assertThatThrownBy(() -> ClientConfig.resolve(SERVER_AND_TOKEN, Map.of("HTTPS_PROXY", "http://" + name
+                    + ":3128"))).as(name).isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("HTTPS_PROXY: the proxy address '" + name + ":3128' has an invalid host name: "
+                            + bad[1]);
+        }
+    }
+
+    @Test
+    void aTargetWithAnUnderscoreAndAServerOrProxyWithATrailingDotAreTakenAsTheServerTakesThem() {
+        ClientConfig config = ClientConfig.resolve(Map.of(Setting.SERVER, "wss://tunnel.example.com.:443",
+                Setting.TOKEN, "t", Setting.ALLOW, "my_app:8080,project_web_1:80", Setting.PROXY,
+                "http://proxy.example.com.:3128"), Map.of());
+
+        assertThat(config.server().host()).isEqualTo("tunnel.example.com");
+        assertThat(config.allow().permits(HostPort.parse("my_app:8080"))).isTrue();
+        assertThat(config.proxy().hostPort().host()).isEqualTo("proxy.example.com.");
+        assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.ALLOW, "db.:5432"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("Invalid --allow (PICOTUNNEL_ALLOW): 'db.:5432'"
+                        + " has an invalid host name: it has an empty label");
+    }
+
     @Test
     void invalidServerIsAnError() {
         assertThatThrownBy(() -> ClientConfig.resolve(Map.of(Setting.SERVER, "http://h:1", Setting.TOKEN, "t"), Map.of()))

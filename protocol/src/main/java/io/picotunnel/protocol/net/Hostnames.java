@@ -19,6 +19,9 @@ public final class Hostnames {
             "((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])");
     private static final Pattern IPV6_CHARS = Pattern.compile("[0-9a-fA-F:.]+");
 
+    private static final int MAX_NAME_LENGTH = 253;
+    private static final int MAX_LABEL_LENGTH = 63;
+
     private Hostnames() {
     }
 
@@ -47,6 +50,46 @@ public final class Hostnames {
         return matches(name, TARGET_LABEL);
     }
 
+    /**
+     * Why {@code name} is not a name a client may dial ({@link #isTargetName}), as a fragment of a sentence for a
+     * user ("its label '-app' starts or ends with '-'"); null when it is one.
+     */
+    public static String whyNotTargetName(String name) {
+        if (name.isEmpty()) {
+            return "it is empty";
+        }
+        if (name.length() > MAX_NAME_LENGTH) {
+            return "it has " + name.length() + " characters, more than the " + MAX_NAME_LENGTH + " a host name may have";
+        }
+        for (String label : name.split("\\.", -1)) {
+            String why = whyNotTargetLabel(label);
+            if (why != null) {
+                return why;
+            }
+        }
+        return null;
+    }
+
+    private static String whyNotTargetLabel(String label) {
+        if (label.isEmpty()) {
+            return "it has an empty label (a dot at its start or end, or two dots in a row)";
+        }
+        if (label.length() > MAX_LABEL_LENGTH) {
+            return "its label '" + label.substring(0, 20) + "…' has " + label.length() + " characters, more than the "
+                    + MAX_LABEL_LENGTH + " a label may have";
+        }
+        for (int i = 0; i < label.length(); i++) {
+            char c = label.charAt(i);
+            if (!(c < 128 && (Character.isLetterOrDigit(c) || c == '-' || c == '_'))) {
+                return "it has " + Idna.describe(label.codePointAt(i)) + ", which no host name may have";
+            }
+        }
+        if (label.startsWith("-") || label.endsWith("-")) {
+            return "its label '" + label + "' starts or ends with '-'";
+        }
+        return null;
+    }
+
     /** What to add to a refusal of {@code name} as a host name: why, when it has a '_'; else nothing. */
     public static String underscoreNote(String name) {
         return name != null && name.indexOf('_') >= 0
@@ -56,7 +99,7 @@ public final class Hostnames {
     }
 
     private static boolean matches(String name, Pattern label) {
-        if (name == null || name.isEmpty() || name.length() > 253) {
+        if (name == null || name.isEmpty() || name.length() > MAX_NAME_LENGTH) {
             return false;
         }
         for (String part : name.split("\\.", -1)) {
