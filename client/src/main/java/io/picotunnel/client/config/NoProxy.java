@@ -1,6 +1,7 @@
 package io.picotunnel.client.config;
 
 import io.netty.util.NetUtil;
+import io.picotunnel.protocol.idna.HostEscapes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +32,9 @@ import java.util.Map;
  *     {@code .example.com} and {@code *.example.com} only the latter. The comparison is on the text of the server's
  *     host, so, as in Go, {@code .2.3} names the server {@code 10.1.2.3} and a bracketed IPv6 address without a port
  *     ({@code [2001:db8::5]}) names nothing. A name beyond ASCII ({@code bücher.example}) is compared in its punycode
- *     form ({@code xn--bcher-kva.example}), the server's, as Go converts both;</li>
+ *     form ({@code xn--bcher-kva.example}), the server's, as Go converts both. Departure: a name is %-decoded
+ *     first ({@code ex%61mple.com} names {@code example.com}), as the server's URL host is, where Go keeps it as
+ *     written and so names no server with it;</li>
  * <li>a {@code :port} on an entry must be the server's port as Go writes it (decimal, no leading zero); an empty one
  *     ({@code example.com:}) names every port.</li>
  * </ul>
@@ -119,13 +122,15 @@ final class NoProxy {
     }
 
     /**
-     * A name of an entry in the ASCII form the server's name has ({@link HostPort}): {@code bücher.example} names the
-     * server {@code xn--bcher-kva.example}, as Go's {@code httpproxy} converts the entries (idna). A name that cannot
-     * be converted stays as written, as in Go, and so names no server.
+     * A name of an entry in the form the server's name has ({@link HostPort#parseFromUrl}): %-decoded, in ASCII and
+     * lower case. {@code bücher.example} names the server {@code xn--bcher-kva.example}, as Go's {@code httpproxy}
+     * converts the entries (idna); {@code ex%61mple.com} names {@code example.com}, as the server's URL
+     * {@code wss://ex%61mple.com} does, where Go compares it as written and so names no server with it. A name
+     * that cannot be decoded or converted stays as written, as in Go, and so names no server.
      */
     private static String asciiOrAsWritten(String name) {
         try {
-            return HostPort.ascii(name);
+            return HostPort.ascii(HostEscapes.decoded(name)).toLowerCase(Locale.ROOT);
         } catch (IllegalArgumentException e) {
             return name;
         }

@@ -359,6 +359,32 @@ class ProxyUrlTest {
         assertNoProxyRows(rows);
     }
 
+    /**
+     * A departure from Go's httpproxy, which compares such an entry as written and so names no server with it: an
+     * entry is %-decoded as the host of a server or proxy URL is (UrlHosts, HostPort.parseFromUrl), then converted to
+     * its lower-case ASCII form, so an entry written as the URL's host is written names that host.
+     */
+    @Test
+    void aNoProxyNameWithPercentEscapesNamesTheHostItDecodesToAsTheServersUrlHostIsDecoded() {
+        String[][] rows = {
+            {"ex%61mple.com", "example.com:8443", "direct"},
+            {"ex%61mple.com", "wss://ex%61mple.com:8443", "direct"},
+            {"EX%41MPLE.com", "example.com:8443", "direct"},
+            {"example%2ecom", "wss://example%2Ecom:8443", "direct"},
+            {".ex%61mple.com", "www.example.com:8443", "direct"},
+            {"*.ex%61mple.com:8443", "www.example.com:8443", "direct"},
+            {"ex%61mple.com:9999", "example.com:8443", "proxy"},
+            {"b%C3%BCcher.example", "bücher.example:8443", "direct"},
+            {"b%c3%bccher.example", "wss://b%C3%BCcher.example:8443", "direct"},
+            {"B%C3%9CCHER.example", "xn--bcher-kva.example:8443", "direct"},
+            {"bücher.example", "wss://b%C3%BCcher.example:8443", "direct"},
+            {"ex%6mple.com", "example.com:8443", "proxy"},
+            {"ex%FCmple.com", "exümple.com:8443", "proxy"},
+            {"ex%61mple.org", "example.com:8443", "proxy"},
+        };
+        assertNoProxyRows(rows);
+    }
+
     @Test
     void noProxyAndLocalServersBypassTheStandardVariablesOnly() {
         for (String entry : new String[] {"*", "example.com", ".example.com", "*.example.com", "tunnel.example.com:8443",
