@@ -2,6 +2,7 @@ package io.picotunnel.client;
 
 import ch.qos.logback.classic.Level;
 import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -134,11 +135,11 @@ class ClientMainTest {
             Run server = run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_SERVER", "wss://" + name + ":443"));
 
             assertThat(allow.code()).as(allow.err()).isEqualTo(ClientMain.EXIT_USAGE);
-            assertThat(allow.err().strip()).as(name).startsWith("picotunnel-client: Invalid --allow (PICOTUNNEL_ALLOW): '"
-                    + name + ":80' has an invalid host name: ").doesNotContain("\n").doesNotContain("Exception");
+            assertThat(allow.err().strip()).as(name).startsWith("picotunnel-client: Invalid --allow (PICOTUNNEL_ALLOW): "
+                    + ControlCharacters.quoted(name + ":80") + " has an invalid host name: ").doesNotContain("\n").doesNotContain("Exception");
             assertThat(server.code()).as(server.err()).isEqualTo(ClientMain.EXIT_USAGE);
             assertThat(server.err().strip()).as(name).startsWith("picotunnel-client: Invalid --server (PICOTUNNEL_SERVER):"
-                    + " server address '" + name + ":443' has an invalid host name: ").doesNotContain("Exception");
+                    + " server address " + ControlCharacters.quoted(name + ":443") + " has an invalid host name: ").doesNotContain("Exception");
         }
     }
 

@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.picotunnel.protocol.config.ConfigException;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import org.junit.jupiter.api.Test;
 
@@ -192,23 +193,23 @@ class ClientConfigTest {
             }
             assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.ALLOW, "db:5432," + name + ":80"),
                     Map.of())).as(name).isInstanceOf(ConfigException.class)
-                    .hasMessageStartingWith("Invalid --allow (PICOTUNNEL_ALLOW): '" + name + ":80' has an invalid host"
-                            + " name: " + bad[1]);
+                    .hasMessageStartingWith("Invalid --allow (PICOTUNNEL_ALLOW): " + ControlCharacters.quoted(name + ":80")
+                            + " has an invalid host name: " + bad[1]);
             assertThatThrownBy(() -> ClientConfig.resolve(NO_FLAGS, Map.of("PICOTUNNEL_SERVER", "wss://" + name + ":443",
                     "PICOTUNNEL_TOKEN", "t"))).as(name).isInstanceOf(ConfigException.class)
-                    .hasMessageStartingWith("Invalid --server (PICOTUNNEL_SERVER): server address '" + name
-                            + ":443' has an invalid host name: " + bad[1]);
+                    .hasMessageStartingWith("Invalid --server (PICOTUNNEL_SERVER): server address "
+                            + ControlCharacters.quoted(name + ":443") + " has an invalid host name: " + bad[1]);
             assertThatThrownBy(() -> ClientConfig.resolve(Map.of(Setting.SERVER, name + ":443", Setting.TOKEN, "t"),
                     Map.of())).as(name).isInstanceOf(ConfigException.class)
                     .hasMessageContaining("has an invalid host name: " + bad[1]);
             assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.PROXY, "http://" + name + ":3128"),
                     Map.of())).as(name).isInstanceOf(ConfigException.class)
-                    .hasMessageStartingWith("--proxy: the proxy address '" + name + ":3128' has an invalid host name: "
-                            + bad[1]);
+                    .hasMessageStartingWith("--proxy: the proxy address " + ControlCharacters.quoted(name + ":3128")
+                            + " has an invalid host name: " + bad[1]);
             assertThatThrownBy(() -> ClientConfig.resolve(SERVER_AND_TOKEN, Map.of("HTTPS_PROXY", "http://" + name
                     + ":3128"))).as(name).isInstanceOf(ConfigException.class)
-                    .hasMessageStartingWith("HTTPS_PROXY: the proxy address '" + name + ":3128' has an invalid host name: "
-                            + bad[1]);
+                    .hasMessageStartingWith("HTTPS_PROXY: the proxy address " + ControlCharacters.quoted(name + ":3128")
+                            + " has an invalid host name: " + bad[1]);
         }
     }
 
