@@ -574,13 +574,13 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     /**
      * The session ended while this stream, ended on the wire, is open for its reader: what it holds is complete and
-     * stays the reader's while the reader takes it. A reader that takes none of it for the stream open timeout loses
-     * it (reset, the bytes released): no session limit bounds the stream any more, and each lost session could leave
-     * up to its whole buffer limit held for good by readers that never read (a target or visitor that stalled).
+     * stays the reader's while the reader takes it. A reader that takes none of it for the stalled reader timeout
+     * loses it (reset, the bytes released): no session limit bounds the stream any more, and each lost session could
+     * leave up to its whole buffer limit held for good by readers that never read (a target or visitor that stalled).
      */
     void watchReaderAfterSessionEnd() {
         if (open && timer == null) {
-            scheduleReaderCheck(session.config().streamOpenTimeout().toNanos());
+            scheduleReaderCheck(session.config().stalledReaderTimeout().toNanos());
         }
     }
 
@@ -593,7 +593,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         if (!open) {
             return;
         }
-        long period = session.config().streamOpenTimeout().toNanos();
+        long period = session.config().stalledReaderTimeout().toNanos();
         long stalled = nanosWithoutReaderProgress();
         if (heldBytes() == 0) {
             // Nothing to lose, so no timer: frames no longer come, and a handler that holds bytes again goes through
@@ -931,7 +931,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     /**
      * Closes the channel. Output still open gets a FIN after the data already written; the stream itself stays
-     * known to the session until the FINs are exchanged, bounded by the stream open timeout (then RST).
+     * known to the session until the FINs are exchanged, bounded by the closed stream linger (then RST).
      */
     private void closeChannel() {
         if (!open) {
@@ -983,7 +983,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     /** Resets the closed stream once a whole linger period passed without data or credit either way. */
     private void scheduleLinger() {
-        long period = session.config().streamOpenTimeout().toNanos();
+        long period = session.config().closedStreamLinger().toNanos();
         long idle = Math.max(0, eventLoop().ticker().nanoTime() - lastProgressNanos);
         long delay = Math.max(0, period - idle);
         timer = eventLoop().schedule(this::lingerExpired, delay, TimeUnit.NANOSECONDS);
@@ -994,7 +994,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         if (removed) {
             return;
         }
-        long period = session.config().streamOpenTimeout().toNanos();
+        long period = session.config().closedStreamLinger().toNanos();
         if (eventLoop().ticker().nanoTime() - lastProgressNanos < period) {
             // A slow reader is still draining the last window: count again from its latest progress.
             scheduleLinger();

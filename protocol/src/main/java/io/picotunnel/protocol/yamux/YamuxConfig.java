@@ -4,7 +4,9 @@ import java.time.Duration;
 
 /**
  * Settings of one yamux session. {@link #defaults()} tunes receive windows automatically; the five-argument
- * constructor keeps a fixed window, as hashicorp/yamux does.
+ * constructor keeps a fixed window, as hashicorp/yamux does. The four waits ({@code streamOpenTimeout},
+ * {@code pingTimeout}, {@code closedStreamLinger}, {@code stalledReaderTimeout}) are apart, so a long wait for a slow
+ * peer's ACK does not keep a dead peer's ping or a stuck closed stream waiting as long.
  *
  * @param maxStreamWindow    largest receive window per stream in bytes (spec: initial 256 KiB). With
  *                           {@code windowAutoTuning} a stream starts at 256 KiB and grows towards it; without, the
@@ -15,10 +17,7 @@ import java.time.Duration;
  *                           {@link Duration#ZERO} disables keepalive
  * @param maxStreams         most concurrently open streams; an inbound SYN beyond it is answered with RST, reason
  *                           {@link ResetReason#REFUSED_STREAM_LIMIT}
- * @param streamOpenTimeout  how long an opened stream waits for the peer's ACK before it is reset; also how long
- *                           a closed stream may make no progress before it is reset, how long a stream that
- *                           ended on the wire and outlived its session may hold bytes its reader takes none of
- *                           before it is reset, and how long {@link YamuxSession#ping()} waits for the answer
+ * @param streamOpenTimeout  how long an opened stream waits for the peer's ACK before it is reset, and nothing else
  * @param writeBufferHighWaterMark bytes queued on a stream (not yet sent because of the send window or
  *                           the parent's writability) above which the stream channel is not writable
  * @param sessionWindowBudget bytes all streams of the session together may grow their windows by beyond 256 KiB
@@ -31,6 +30,11 @@ import java.time.Duration;
  *                           reset. Every stream may be sent its initial 256 KiB whatever the budget, so without it
  *                           {@code maxStreams} streams to readers that do not read could hold {@code maxStreams}
  *                           times 256 KiB
+ * @param pingTimeout        how long {@link YamuxSession#ping()} waits for the answer before it fails
+ * @param closedStreamLinger how long a stream closed here may make no progress (no data and no credit either way)
+ *                           while it waits for the peer's FIN before it is reset
+ * @param stalledReaderTimeout how long a stream that ended on the wire and outlived its session may hold bytes its
+ *                           reader takes none of before it is reset, the bytes dropped
  */
 public record YamuxConfig(
         int maxStreamWindow,
@@ -40,8 +44,13 @@ public record YamuxConfig(
         int writeBufferHighWaterMark,
         long sessionWindowBudget,
         boolean windowAutoTuning,
-        long sessionBufferLimit) {
+        long sessionBufferLimit,
+        Duration pingTimeout,
+        Duration closedStreamLinger,
+        Duration stalledReaderTimeout) {
 
+    /** What each of the four waits is unless set: {@link #streamOpenTimeout} and the three apart from it. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
     /** The window every stream starts with, the spec's; auto-tuning grows it up to {@link #maxStreamWindow}. */
     public static final int INITIAL_STREAM_WINDOW = YamuxSpec.INITIAL_STREAM_WINDOW;
     public static final int DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024;
@@ -64,9 +73,10 @@ public record YamuxConfig(
         if (maxStreams < 1) {
             throw new IllegalArgumentException("maxStreams must be positive");
         }
-        if (streamOpenTimeout.isNegative() || streamOpenTimeout.isZero()) {
-            throw new IllegalArgumentException("streamOpenTimeout must be positive");
-        }
+        requirePositive(streamOpenTimeout, "streamOpenTimeout");
+        requirePositive(pingTimeout, "pingTimeout");
+        requirePositive(closedStreamLinger, "closedStreamLinger");
+        requirePositive(stalledReaderTimeout, "stalledReaderTimeout");
         if (writeBufferHighWaterMark < 1) {
             throw new IllegalArgumentException("writeBufferHighWaterMark must be positive");
         }
@@ -83,7 +93,13 @@ public record YamuxConfig(
                        int writeBufferHighWaterMark) {
         this(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
                 DEFAULT_SESSION_WINDOW_BUDGET, false,
-                DEFAULT_SESSION_BUFFER_LIMIT);
+                DEFAULT_SESSION_BUFFER_LIMIT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT);
+    }
+
+    private static void requirePositive(Duration d, String name) {
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive");
+        }
     }
 
     /**
@@ -93,8 +109,8 @@ public record YamuxConfig(
     public static YamuxConfig defaults() {
         return new YamuxConfig(windowWithin(DEFAULT_MAX_STREAM_WINDOW, DEFAULT_SESSION_BUFFER_LIMIT),
                 Duration.ofSeconds(30), DEFAULT_MAX_STREAMS,
-                Duration.ofSeconds(30), 64 * 1024, DEFAULT_SESSION_WINDOW_BUDGET, true,
-                DEFAULT_SESSION_BUFFER_LIMIT);
+                DEFAULT_TIMEOUT, 64 * 1024, DEFAULT_SESSION_WINDOW_BUDGET, true,
+                DEFAULT_SESSION_BUFFER_LIMIT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT);
     }
 
     /**
@@ -112,37 +128,63 @@ public record YamuxConfig(
 
     public YamuxConfig withKeepAliveInterval(Duration interval) {
         return new YamuxConfig(maxStreamWindow, interval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning, sessionBufferLimit);
+                sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
+                pingTimeout, closedStreamLinger, stalledReaderTimeout);
     }
 
+    /** How long a new stream waits for the peer's ACK; the other three waits stay as they are. */
     public YamuxConfig withStreamOpenTimeout(Duration timeout) {
         return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, timeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning, sessionBufferLimit);
+                sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
+                pingTimeout, closedStreamLinger, stalledReaderTimeout);
     }
 
     public YamuxConfig withMaxStreams(int max) {
         return new YamuxConfig(maxStreamWindow, keepAliveInterval, max, streamOpenTimeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning, sessionBufferLimit);
+                sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
+                pingTimeout, closedStreamLinger, stalledReaderTimeout);
     }
 
     /** Windows grow up to {@code max} with auto-tuning on, or are fixed at {@code max} with it off. */
     public YamuxConfig withMaxStreamWindow(int max) {
         return new YamuxConfig(max, keepAliveInterval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning, sessionBufferLimit);
+                sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
+                pingTimeout, closedStreamLinger, stalledReaderTimeout);
     }
 
     public YamuxConfig withSessionWindowBudget(long budget) {
         return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, budget, windowAutoTuning, sessionBufferLimit);
+                writeBufferHighWaterMark, budget, windowAutoTuning, sessionBufferLimit,
+                pingTimeout, closedStreamLinger, stalledReaderTimeout);
     }
 
     public YamuxConfig withWindowAutoTuning(boolean on) {
         return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, sessionWindowBudget, on, sessionBufferLimit);
+                writeBufferHighWaterMark, sessionWindowBudget, on, sessionBufferLimit,
+                pingTimeout, closedStreamLinger, stalledReaderTimeout);
     }
 
     public YamuxConfig withSessionBufferLimit(long limit) {
         return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, limit);
+                writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, limit,
+                pingTimeout, closedStreamLinger, stalledReaderTimeout);
+    }
+
+    public YamuxConfig withPingTimeout(Duration timeout) {
+        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
+                writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
+                timeout, closedStreamLinger, stalledReaderTimeout);
+    }
+
+    public YamuxConfig withClosedStreamLinger(Duration linger) {
+        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
+                writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
+                pingTimeout, linger, stalledReaderTimeout);
+    }
+
+    public YamuxConfig withStalledReaderTimeout(Duration timeout) {
+        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
+                writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
+                pingTimeout, closedStreamLinger, timeout);
     }
 }

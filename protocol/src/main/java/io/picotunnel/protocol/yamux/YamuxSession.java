@@ -212,7 +212,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
         return p;
     }
 
-    /** Sends a ping and completes with the round-trip time (fails after the stream open timeout). */
+    /** Sends a ping and completes with the round-trip time (fails after the ping timeout). */
     public Future<Duration> ping() {
         ChannelHandlerContext c = ctx;
         if (c == null) {
@@ -614,7 +614,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
             return;
         }
         long opaque = pings.nextOpaque();
-        Duration timeout = config.streamOpenTimeout();
+        Duration timeout = config.pingTimeout();
         ScheduledFuture<?> timer = ctx.executor().schedule(() -> pings.timedOut(opaque, timeout),
                 timeout.toNanos(), TimeUnit.NANOSECONDS);
         pings.add(opaque, promise, nanoTime(), timer);
@@ -1009,12 +1009,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
                         + " target or visitor that stopped reading) took none of the {} bytes the stream still held"
                         + " within {}, so they are dropped and the reader sees a reset instead of the end of the data",
                 ctx.channel(), Integer.toUnsignedLong(child.streamId()), child.heldBytes(),
-                Durations.format(config.streamOpenTimeout()));
+                Durations.format(config.stalledReaderTimeout()));
     }
 
     void logLingerExpired(YamuxChildChannel child) {
         log.debug("{}: closed stream {} did not finish within {}, resetting it", ctx.channel(),
-                Integer.toUnsignedLong(child.streamId()), Durations.format(config.streamOpenTimeout()));
+                Integer.toUnsignedLong(child.streamId()), Durations.format(config.closedStreamLinger()));
     }
 
     private void addStream(YamuxChildChannel child) {

@@ -29,12 +29,12 @@ import static org.awaitility.Awaitility.await;
  * none of the bytes it holds; then the peer is killed (SIGKILL, its connection ending with a FIN, or with an RST
  * under {@code -linger0}). The stream outlives its session: a reader that keeps taking its bytes gets every one of
  * them (what hashicorp sent, by SHA-256) and a clean EOF, however long it takes in all; a reader that takes none of
- * them for the stream open timeout loses them (reset, never EOF) and the bytes held come back to 0.
+ * them for the stalled reader timeout loses them (reset, never EOF) and the bytes held come back to 0.
  */
 class HashicorpStalledReaderAfterSessionEndInteropTest {
 
-    private static final Duration STREAM_OPEN_TIMEOUT = Duration.ofMillis(1500);
-    /** Less than the stream open timeout: each read takes one 32 KiB buffer (one of hashicorp's Data frames). */
+    private static final Duration STALLED_READER_TIMEOUT = Duration.ofMillis(1500);
+    /** Less than the stalled reader timeout: each read takes one 32 KiB buffer (one of hashicorp's Data frames). */
     private static final Duration SLOW_READ_INTERVAL = Duration.ofMillis(600);
     private static final Duration WAIT = Duration.ofSeconds(30);
 
@@ -79,7 +79,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
         assertThat(reader.bytesRead).isZero();
         assertThat(Duration.ofNanos(reader.inactiveNanos - connection.sessionEndedNanos()))
                 .as("kept from the session's end until the reset")
-                .isGreaterThanOrEqualTo(STREAM_OPEN_TIMEOUT.minusMillis(100));
+                .isGreaterThanOrEqualTo(STALLED_READER_TIMEOUT.minusMillis(100));
         assertThat(onLoop(session::inboundHeld)).as("bytes held for readers").isZero();
     }
 
@@ -92,7 +92,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
 
         killPeer();
 
-        // One buffer at a time, each read sooner than the stream open timeout, all of them taking longer than it.
+        // One buffer at a time, each read sooner than the stalled reader timeout, all of them longer than it.
         ScheduledFuture<?> reads = channel.eventLoop().scheduleAtFixedRate(() -> reader.stream.read(),
                 SLOW_READ_INTERVAL.toMillis(), SLOW_READ_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         try {
@@ -101,7 +101,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
             reads.cancel(false);
         }
         assertThat(Duration.ofNanos(reader.inactiveNanos - connection.sessionEndedNanos())).as("the reader took its time")
-                .isGreaterThan(STREAM_OPEN_TIMEOUT);
+                .isGreaterThan(STALLED_READER_TIMEOUT);
         assertThat(reader.resetWhenInactive).as("reset after %s bytes", reader.bytesRead).isFalse();
         assertThat(reader.eof).isTrue();
         assertThat(reader.bytesRead).isEqualTo(size);
@@ -132,10 +132,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
     }
 
     private void connect(YamuxRole ours, Death death) {
-        YamuxConfig d = YamuxConfig.defaults();
-        YamuxConfig config = new YamuxConfig(d.maxStreamWindow(), d.keepAliveInterval(), d.maxStreams(),
-                STREAM_OPEN_TIMEOUT, d.writeBufferHighWaterMark(), d.sessionWindowBudget(), d.windowAutoTuning(),
-                d.sessionBufferLimit());
+        YamuxConfig config = YamuxConfig.defaults().withStalledReaderTimeout(STALLED_READER_TIMEOUT);
         connection = GoPeerConnection.open(ours, "stalled-after-end", config,
                 RecordingStream.eachInto(readers, () -> new RecordingStream(false)),
                 death == Death.KILLED_WITH_RST ? new String[] {"-linger0"} : new String[0]);

@@ -15,14 +15,14 @@ import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The timer that bounds a stream left open by its ended session (the reader's bytes are reset after the stream open
- * timeout without progress) runs only while the stream holds something: a leftover stream that holds nothing leaves
- * nothing scheduled, however long it stays open, and is watched again once a handler holds bytes (countHeld). A
+ * The timer that bounds a stream left open by its ended session (the reader's bytes are reset after the stalled
+ * reader timeout without progress) runs only while the stream holds something: a leftover stream that holds nothing
+ * leaves nothing scheduled, however long it stays open, and is watched again once a handler holds bytes (countHeld). A
  * reset that drops a reader's bytes this way is logged at WARN. Simulated time ({@link RawPeer}).
  */
 class ReaderCheckAfterSessionEndTest {
 
-    private static final long TIMEOUT_MILLIS = YamuxConfig.defaults().streamOpenTimeout().toMillis();
+    private static final long TIMEOUT_MILLIS = YamuxConfig.defaults().stalledReaderTimeout().toMillis();
 
     private final List<StreamRecorder> streams = new CopyOnWriteArrayList<>();
     private RawPeer peer;
@@ -67,7 +67,7 @@ class ReaderCheckAfterSessionEndTest {
         peer.advance(10 * TIMEOUT_MILLIS);
         assertThat(stream.isOpen()).isTrue();
 
-        // A handler holds bytes again: from then on its reader has the stream open timeout to take some.
+        // A handler holds bytes again: from then on its reader has the stalled reader timeout to take some.
         stream.countHeld(1000);
         assertThat(peer.session.inboundHeld()).isEqualTo(1000);
         peer.advance(TIMEOUT_MILLIS - 1);

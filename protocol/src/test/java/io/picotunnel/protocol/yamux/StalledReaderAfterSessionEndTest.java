@@ -40,15 +40,16 @@ import static org.awaitility.Awaitility.await;
  * Streams relayed to a target that never reads, each ended on the wire both ways (the peer's data and FIN, the
  * target's FIN passed on as ours) before its session is lost, in several sessions in a row, as a client whose
  * connection to the server keeps dropping: the bytes they hold are kept for their readers after the session ends,
- * but readers that take none of them for the stream open timeout lose them (reset, the target reset too), so what
+ * but readers that take none of them for the stalled reader timeout lose them (reset, the target reset too), so what
  * the process holds comes back to 0 instead of growing by up to a window per lost session, for good.
  */
 class StalledReaderAfterSessionEndTest {
 
     private static final int SESSIONS = 3;
-    private static final Duration STREAM_OPEN_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration STALLED_READER_TIMEOUT = Duration.ofSeconds(2);
 
-    private final YamuxConfig config = withStreamOpenTimeout(YamuxConfig.defaults(), STREAM_OPEN_TIMEOUT);
+    private final YamuxConfig config = YamuxConfig.defaults().withKeepAliveInterval(Duration.ZERO)
+            .withStalledReaderTimeout(STALLED_READER_TIMEOUT);
     private final List<YamuxSession> sessions = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<YamuxStreamChannel> relayedStreams = new LinkedBlockingQueue<>();
     private final List<Socket> targets = new ArrayList<>();
@@ -57,11 +58,6 @@ class StalledReaderAfterSessionEndTest {
     private EventLoopGroup group;
     private ServerSocket targetListener;
     private Channel listener;
-
-    private static YamuxConfig withStreamOpenTimeout(YamuxConfig c, Duration timeout) {
-        return new YamuxConfig(c.maxStreamWindow(), Duration.ZERO, c.maxStreams(), timeout,
-                c.writeBufferHighWaterMark(), c.sessionWindowBudget(), c.windowAutoTuning(), c.sessionBufferLimit());
-    }
 
     @BeforeEach
     void setUp() throws Exception {

@@ -18,6 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class TimeoutWordsTest {
 
     private static final Duration OPEN_TIMEOUT = YamuxConfig.defaults().streamOpenTimeout();
+    private static final Duration PING_TIMEOUT = YamuxConfig.defaults().pingTimeout();
 
     private RawPeer peer;
 
@@ -45,7 +46,7 @@ class TimeoutWordsTest {
         peer = quietPeer();
         Future<Duration> ping = peer.session.ping();
 
-        peer.advance(OPEN_TIMEOUT.toMillis());
+        peer.advance(PING_TIMEOUT.toMillis());
 
         assertThat(ping.isDone()).isTrue();
         assertThat(ping.cause()).hasMessage("no answer to ping within 30 s");

@@ -320,8 +320,11 @@ class ServerConfigTest {
                 .isEqualTo(slowLinks.tunnels().yamux().withStreamOpenTimeout(Duration.ofMinutes(2)));
         assertThat(load(Map.of(Setting.STREAM_OPEN_TIMEOUT, "1s"), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "10m"))
                 .yamux().streamOpenTimeout()).as("the flag wins").isEqualTo(Duration.ofSeconds(1));
-        assertThat(load(Map.of(), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "10m")).streamOpenTimeout())
-                .isEqualTo(Duration.ofMinutes(10));
+        ServerConfig satellite = load(Map.of(), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "10m"));
+        assertThat(satellite.streamOpenTimeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(List.of(satellite.yamux().pingTimeout(), satellite.yamux().closedStreamLinger(),
+                satellite.yamux().stalledReaderTimeout())).as("a ping, a closed stream and a stalled reader wait 30 s")
+                .containsOnly(Duration.ofSeconds(30));
 
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_STREAM_OPEN_TIMEOUT", "999ms")))
                 .isInstanceOf(ConfigException.class).hasMessage("Invalid --stream-open-timeout"
