@@ -768,11 +768,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
     }
 
-    // ---- for the stream channels ----
-
-    YamuxConfig config() {
+    /** The settings this session runs with: what a stream's user names when one of their waits ran out. */
+    public YamuxConfig config() {
         return config;
     }
+
+    // ---- for the stream channels ----
 
     WindowBudget windowBudget() {
         return windowBudget;

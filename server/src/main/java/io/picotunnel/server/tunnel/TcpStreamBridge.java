@@ -3,6 +3,7 @@ package io.picotunnel.server.tunnel;
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.stream.StreamHeader;
@@ -161,7 +162,7 @@ public final class TcpStreamBridge {
             String outcome = !socket.isActive() && refusals > 0 ? "closed before another client took it"
                     : refusals >= MAX_OPENS ? "is reset (no more than " + MAX_OPENS + " clients are asked)" : "is reset";
             if (stream.openTimedOut()) {
-                logOpenTimedOut(outcome);
+                logOpenTimedOut(stream, outcome);
             } else {
                 logRefusals(reason.refused() ? ResetReason.NONE : reason, outcome);
             }
@@ -195,9 +196,10 @@ public final class TcpStreamBridge {
     }
 
     /** As the HTTP proxy says of a request's stream: the client, not the target, stayed silent. */
-    private void logOpenTimedOut(String outcome) {
-        LOG.info("tunnel {}, stream to {}: the tunnel's client did not acknowledge the stream within the stream open"
-                + " timeout, so the server reset it{}; the connection from {} {}", tunnelId, header.target(),
+    private void logOpenTimedOut(YamuxStreamChannel stream, String outcome) {
+        LOG.info("tunnel {}, stream to {}: the tunnel's client did not acknowledge the stream within {} (the server's"
+                + " --stream-open-timeout), so the server reset it{}; the connection from {} {}", tunnelId,
+                header.target(), Durations.format(stream.session().config().streamOpenTimeout()),
                 refusedBy.isEmpty() ? "" : refusedBy.size() == 1 ? ", after another refused it"
                         : ", after " + refusedBy.size() + " others refused it",
                 socket.remoteAddress(), outcome);

@@ -65,7 +65,8 @@ class HttpStreamUnacknowledgedTest {
             assertThat(yamux.messages(Level.WARN)).as("the setting is the timeout that applied")
                     .anyMatch(m -> m.endsWith("no ACK for stream " + stream + " within 2 s, resetting it"));
             assertThat(log.messages(Level.INFO)).singleElement().asString().startsWith("service ")
-                    .contains("the tunnel's client did not acknowledge the request's stream")
+                    .contains("the tunnel's client did not acknowledge the request's stream within 2 s (the server's"
+                            + " --stream-open-timeout), so the server reset it")
                     .endsWith("GET " + HOST + " from 127.0.0.1 is answered 504 tunnel_not_answering")
                     .doesNotContain("ended the stream");
         }

@@ -88,8 +88,8 @@ class TcpStreamBridgeUnacknowledgedResetTest {
                     .anyMatch(f -> f.streamId() == syn.streamId() && (f.flags() & FLAG_RST) != 0);
             await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(log.messages(Level.INFO))
                     .singleElement().asString()
-                    .contains("the tunnel's client did not acknowledge the stream within the stream open timeout, so"
-                            + " the server reset it; the connection from /127.0.0.1:")
+                    .contains("the tunnel's client did not acknowledge the stream within 2 s (the server's"
+                            + " --stream-open-timeout), so the server reset it; the connection from /127.0.0.1:")
                     .endsWith(" is reset").doesNotContain("refused"));
             assertThat(yamux.messages(Level.WARN)).as("the setting is the timeout that applied")
                     .anyMatch(m -> m.endsWith("no ACK for stream " + syn.streamId() + " within 2 s, resetting it"));

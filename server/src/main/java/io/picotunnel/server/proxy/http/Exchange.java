@@ -1047,8 +1047,9 @@ final class Exchange {
             answerTunnelLost();
         } else if (!responseStarted && upstream instanceof YamuxStreamChannel stream && stream.openTimedOut()) {
             ErrorPage page = ErrorPage.tunnelNotAnswering();
-            LOG.info("service {}: the tunnel's client did not acknowledge the request's stream within the stream open"
-                            + " timeout, so the server reset it; {} {} from {} {}", service.id(), request.method(),
+            LOG.info("service {}: the tunnel's client did not acknowledge the request's stream within {} (the"
+                            + " server's --stream-open-timeout), so the server reset it; {} {} from {} {}", service.id(),
+                    Durations.format(stream.session().config().streamOpenTimeout()), request.method(),
                     LogValues.escape(service.domain()), clientIp, answered(page));
             end();
             answerLocally(page, !requestDone, requestDone);
