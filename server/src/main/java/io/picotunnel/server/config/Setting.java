@@ -78,8 +78,8 @@ public enum Setting implements DeclaredSetting {
     STREAM_OPEN_TIMEOUT("--stream-open-timeout", "DURATION", "30s",
             "How long a client may take to acknowledge a new stream (a request or connection sent to it) before the"
                     + " stream is reset: an HTTP visitor gets 504 tunnel_not_answering, a tcp one is reset. Longer for"
-                    + " clients on slow links (satellite, mobile); from 1s to 10m. Also how long a closed stream may"
-                    + " make no progress and a tunnel check's ping may take."),
+                    + " clients on slow links (satellite, mobile); from 1s to 10m. Only this wait: a yamux ping, a"
+                    + " closed stream that makes no progress and a stalled reader after its session ended keep 30 s."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
             "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once)."),
     HEADER_TIMEOUT("--header-timeout", "DURATION", "20s",
