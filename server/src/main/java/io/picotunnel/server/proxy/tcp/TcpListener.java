@@ -21,16 +21,23 @@ import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.RejectedExecutionException;
 
 /** The listening socket of one tcp service and the connections it accepted. Driven by {@link TcpServices}. */
 final class TcpListener {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TcpListener.class);
 
     private static final Duration BIND_TIMEOUT = Duration.ofSeconds(10);
     /** On each connection: the address its listener was bound to when it accepted it. */
@@ -276,9 +283,18 @@ final class TcpListener {
     void close() {
         closed = true;
         closeListening();
+        Set<Channel> stranded = new HashSet<>();
         for (Channel connection : connections) {
-            Relay.cut(connection);
+            try {
+                Relay.cut(connection);
+            } catch (RejectedExecutionException stopped) {
+                // Its loop (its tunnel session's) has stopped: nothing can run on it any more, nor close it.
+                stranded.add(connection);
+                LOG.debug("tcp service {}: connection from {} not cut, its event loop has stopped", service.id(),
+                        connection.remoteAddress());
+            }
         }
-        connections.newCloseFuture().awaitUninterruptibly(BIND_TIMEOUT.toMillis());
+        connections.newCloseFuture(connection -> !stranded.contains(connection))
+                .awaitUninterruptibly(BIND_TIMEOUT.toMillis());
     }
 }

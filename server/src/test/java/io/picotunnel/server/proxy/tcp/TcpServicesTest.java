@@ -49,6 +49,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
@@ -502,6 +503,35 @@ class TcpServicesTest {
                 // Before: the connection joined the deleted listener's connections after they were cut, opened its
                 // stream and was relayed to the target of a service that no longer exists, for as long as it lasted.
                 assertThat(sendAndRead(visitor)).isIn("eof", "reset");
+            }
+        }
+    }
+
+    /**
+     * The tunnel's session loop is shut down (the tunnel closed) while a connection of a tcp service is relayed on it:
+     * closing the services afterwards neither throws nor hangs.
+     */
+    @Test
+    void closingTheServicesAfterTheTunnelsLoopEndedWithAConnectionOpenDoesNotThrow() throws Exception {
+        LoopbackTunnel tunnel = new LoopbackTunnel(registry, "tunnel1");
+        try (EchoServer echo = new EchoServer()) {
+            int port = Ports.freePort();
+            services.onServiceChange(null, new Service("s1", "tunnel1", ServiceType.TCP, null, null, null,
+                    "127.0.0.1:" + port, echo.address(), true, Instant.EPOCH));
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                visitor.setSoTimeout(10_000);
+                visitor.getOutputStream().write('x');
+                assertThat(visitor.getInputStream().read()).isEqualTo('x');
+
+                tunnel.close();
+
+                long started = System.nanoTime();
+                // Before: RejectedExecutionException (event executor terminated) from cutting the connection on its
+                // loop, which left the ports of the services closed after it listening.
+                assertThatCode(services::close).doesNotThrowAnyException();
+                assertThat(Duration.ofNanos(System.nanoTime() - started)).as("not waiting for it to close")
+                        .isLessThan(Duration.ofSeconds(5));
+                assertThat(accepts(port)).isFalse();
             }
         }
     }
