@@ -223,6 +223,36 @@ class TcpServiceEndToEndTest {
         }
     }
 
+    /**
+     * A tcp service created while the server drains is stored but not bound (it would take visitors in only to reset
+     * them): the API says it is not listening, and why, while one that was listening before the drain stays active.
+     */
+    @Test
+    void aServiceCreatedWhileTheServerDrainsIsShownNotListeningBecauseTheServerIsStopping() throws Exception {
+        TcpServicePorts.Created before = testbed.createTcpServiceOnFreePort(tunnelId, echo.address());
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), before.port())) {
+            visitor.setSoTimeout(10_000);
+            assertThat(echoed(visitor, "before the drain")).isEqualTo("before the drain");
+            Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
+            await().atMost(10, TimeUnit.SECONDS).until(() -> refuses(before.port()));
+
+            TcpServicePorts.Created during = testbed.createTcpServiceOnFreePort(tunnelId, echo.address());
+
+            assertThat(refuses(during.port())).isTrue();
+            // Before: "active": true, "error": null, though nothing listened on its port.
+            JsonNode created = serviceJson(during.id());
+            assertThat(created.get("active").asBoolean()).as("%s", created).isFalse();
+            assertThat(created.get("error").asText()).as("%s", created)
+                    .isEqualTo("not listening: the server is stopping; it listens from the next start");
+            JsonNode draining = serviceJson(before.id());
+            assertThat(draining.get("active").asBoolean()).as("%s", draining).isTrue();
+            visitor.shutdownOutput();
+            assertThat(visitor.getInputStream().read()).isEqualTo(-1);
+            stopping.join(Duration.ofSeconds(30));
+            assertThat(stopping.isAlive()).as("the stop ends once the connection ended").isFalse();
+        }
+    }
+
     private JsonNode serviceJson(String serviceId) {
         for (JsonNode service : testbed.api().get("/api/services").json()) {
             if (service.get("id").asText().equals(serviceId)) {

@@ -24,6 +24,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -81,6 +82,10 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private volatile List<TcpListener> holding = List.of();
     /** False once {@link #stopAccepting} ran: the server is shutting down, no port is bound any more. */
     private boolean accepting = true;
+    /** Enabled since {@link #stopAccepting} ran (created, enabled, ...): never bound, they listen from the next start. */
+    private final Set<String> fromNextStart = new HashSet<>();
+
+    static final String NOT_LISTENING_WHILE_STOPPING = "not listening: the server is stopping; it listens from the next start";
 
     /** How often a service waiting for its port tries to bind it again. */
     public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofSeconds(5);
@@ -161,9 +166,13 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     /**
      * Why an enabled tcp service is not serving right now (its port taken, say), or empty when it is serving, is
      * disabled or is no tcp service. A port closed for a draining shutdown ({@link #stopAccepting}) is no problem of the
-     * service's: its connections go on, as the http services' do while the proxy's listeners are closed.
+     * service's: its connections go on, as the http services' do while the proxy's listeners are closed. A service
+     * enabled during that drain never listened: it is not serving, and says so.
      */
     public synchronized Optional<String> problem(String serviceId) {
+        if (fromNextStart.contains(serviceId)) {
+            return Optional.of(NOT_LISTENING_WHILE_STOPPING);
+        }
         Waiting w = waiting.get(serviceId);
         if (w != null) {
             return Optional.of(w.error());
@@ -386,6 +395,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
 
     private void change(Service before, Service after) throws ServiceConflictException {
         String id = after != null ? after.id() : before.id();
+        fromNextStart.remove(id);
         TcpListener current = listeners.get(id);
         Waiting wait = waiting.get(id);
         if (wait != null) {
@@ -416,6 +426,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             // start; binding now would take visitors in only to reset them.
             if (current != null) {
                 current.update(after);
+            } else {
+                fromNextStart.add(id);
             }
             return;
         }
