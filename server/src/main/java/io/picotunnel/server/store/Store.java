@@ -442,6 +442,9 @@ public final class Store implements AutoCloseable {
         for (ServiceListener.Staged change : told.reversed()) {
             try {
                 change.undo();
+            } catch (UndoFailedException logged) {
+                log.debug("A service listener could not undo a change that was not stored, and logged it: {}",
+                        logged.getMessage());
             } catch (ServiceConflictException | RuntimeException undoFailure) {
                 log.warn("A service listener could not undo a change that was not stored: {}", undoFailure.getMessage());
             }

@@ -14,6 +14,7 @@ import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.UndoFailedException;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -333,9 +334,9 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
      * After {@code failure}, a move back to {@code stored}'s address that failed (another process took it meanwhile),
      * the service waits for that address, tried again every {@link #retryInterval}, and listens nowhere else: not
      * on the address it moved from, which is not stored. Its listener is kept for its connections. Logs the one ERROR
-     * that says so, and returns what the undo throws, which says the same.
+     * that says so, and returns what the undo throws, which says the same (the store logs it only at DEBUG).
      */
-    synchronized ServiceConflictException waitForStored(Service stored, ServiceConflictException failure) {
+    synchronized UndoFailedException waitForStored(Service stored, ServiceConflictException failure) {
         String id = stored.id();
         TcpListener listener = listenerOf(id);
         listeners.remove(id);
@@ -351,7 +352,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         LOG.error("tcp service {} is not listening: its move was not stored, and moving back failed ({}); its"
                 + " connections go on, and binding {} is tried again every {}", id, error, describe(address),
                 Durations.format(retryInterval));
-        return new ServiceConflictException(error + "; the service is not listening until it is free (tried every "
+        return new UndoFailedException(error + "; the service is not listening until it is free (tried every "
                 + Durations.format(retryInterval) + ")", failure);
     }
 

@@ -14,7 +14,10 @@ import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
 import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.UndoFailedException;
 import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.testbed.CommitFaults;
 import io.picotunnel.server.testbed.LoopbackTunnel;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
@@ -22,6 +25,7 @@ import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -35,6 +39,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -397,9 +402,9 @@ class TcpServicesTest {
                                 + " (cannot listen on 0.0.0.0:" + port + ": ")
                         .endsWith("binding 0.0.0.0:" + port + " is tried again every 100 ms")
                         .doesNotContain("127.0.0.1"));
-                // What the store logs as a WARN. Before: "...; meanwhile another process took the old address
-                // 127.0.0.1:P, so the service is not listening until that is free again".
-                assertThat(undone).isInstanceOf(ServiceConflictException.class)
+                // What the store logs, at DEBUG since the ERROR above said it. Before: "...; meanwhile another process
+                // took the old address 127.0.0.1:P, so the service is not listening until that is free again".
+                assertThat(undone).isInstanceOf(UndoFailedException.class)
                         .hasMessageStartingWith("cannot listen on 0.0.0.0:" + port + ": ")
                         .hasMessageEndingWith("; the service is not listening until it is free (tried every 100 ms)")
                         .message().doesNotContain("127.0.0.1");
@@ -416,6 +421,53 @@ class TcpServicesTest {
                 a -> assertThat(a.getAddress().isAnyLocalAddress()).as("%s", a).isTrue());
         assertThat(services.problem("s1")).isEmpty();
         assertThat(accepts(port)).isTrue();
+    }
+
+    /**
+     * The same undone move, through the store whose commit fails: the one line logged is TcpServices' ERROR, which says
+     * the move was not stored and what the service does now; the store adds none of its own.
+     */
+    @Test
+    void anUndoThatFailsThroughTheStoreIsLoggedInOneLine(@TempDir Path dataDir) throws Exception {
+        int port = Ports.freePort();
+        ServerSocket otherProcess = new ServerSocket();
+        AtomicBoolean undoing = new AtomicBoolean();
+        services.close();
+        services = new TcpServices(registry, group, group, new PortReleases(PortReleases.RELEASE_WAIT) {
+            @Override
+            void close(Channel listening) {
+                super.close(listening);
+                // The undo lets 127.0.0.1:P go (the move's first close let the wildcard go): taken meanwhile.
+                if (listening != null && !((InetSocketAddress) listening.localAddress()).getAddress().isAnyLocalAddress()
+                        && undoing.get()) {
+                    try {
+                        otherProcess.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            }
+        });
+        try (otherProcess; Store store = Store.open(dataDir)) {
+            store.addServiceListener(services);
+            String tunnel = store.createTunnel("t").id();
+            Service service = store.createService(new Service(null, tunnel, ServiceType.TCP, null, "/", TlsMode.TERMINATE,
+                    "0.0.0.0:" + port, "127.0.0.1:1", true, Instant.EPOCH)).orElseThrow();
+            CommitFaults.failEveryCommitThat(dataDir, "AFTER UPDATE ON services");
+            undoing.set(true);
+
+            try (LogCapture tcp = new LogCapture(TcpServices.class, null);
+                    LogCapture stored = new LogCapture(Store.class, null)) {
+                assertThatThrownBy(() -> store.updateService(service.id(), s -> s.withListenAddr("127.0.0.1:" + port)))
+                        .isNotNull();
+
+                assertThat(tcp.messages(Level.ERROR)).singleElement().asString()
+                        .startsWith("tcp service " + service.id() + " is not listening: its move was not stored");
+                // Before: also the store's WARN "A service listener could not undo a change that was not stored: ...".
+                assertThat(stored.events()).filteredOn(e -> e.getLevel().isGreaterOrEqual(Level.INFO)).isEmpty();
+            }
+            assertThat(services.problem(service.id())).isPresent();
+        }
     }
 
     /**
