@@ -28,7 +28,7 @@ public final class HiddenCharacters {
 
     /** The first such character of {@code text}, if any. */
     public static OptionalInt first(String text) {
-        return text.codePoints().filter(HiddenCharacters::isHidden).findFirst();
+        return ControlCharacters.firstHidden(text);
     }
 
     /**
@@ -44,7 +44,7 @@ public final class HiddenCharacters {
             int c = codePoints[i];
             if (c == WAVING_BLACK_FLAG) {
                 i = endOfTagSequence(codePoints, i + 1) - 1;
-            } else if (isHidden(c) && !isJoinerInWord(codePoints, i)) {
+            } else if (ControlCharacters.isHidden(c) && !isJoinerInWord(codePoints, i)) {
                 return OptionalInt.of(c);
             }
         }
@@ -54,11 +54,6 @@ public final class HiddenCharacters {
     /** The message part for {@code codePoint}: {@code "control or invisible formatting character U+202E"}. */
     public static String describe(int codePoint) {
         return String.format("control or invisible formatting character U+%04X", codePoint);
-    }
-
-    /** Whether {@code codePoint} is one of these characters. */
-    public static boolean isHidden(int codePoint) {
-        return ControlCharacters.isHidden(codePoint);
     }
 
     private static boolean isJoinerInWord(int[] codePoints, int i) {

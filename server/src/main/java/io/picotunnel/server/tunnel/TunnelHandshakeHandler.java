@@ -29,13 +29,13 @@ import io.netty.handler.codec.http.websocketx.WebSocketVersion;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.ws.WebSocketPings;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
-import io.picotunnel.server.api.HiddenCharacters;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.LingeringClose;
@@ -416,7 +416,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * A header's value as shown to people: the characters that do not show as themselves ({@link HiddenCharacters}:
+     * A header's value as shown to people: the characters that do not show as themselves ({@link ControlCharacters#isHidden}:
      * controls, invisible formatting such as the soft hyphen U+00AD) removed, trimmed, at most {@code maxLength}
      * characters; null when absent or blank. Removed rather than refused: the text is only shown, and a client whose
      * host name has one should still connect.
@@ -427,7 +427,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return null;
         }
         StringBuilder clean = new StringBuilder(Math.min(value.length(), maxLength));
-        value.codePoints().filter(c -> !HiddenCharacters.isHidden(c)).forEach(clean::appendCodePoint);
+        value.codePoints().filter(c -> !ControlCharacters.isHidden(c)).forEach(clean::appendCodePoint);
         String text = clean.toString().strip();
         if (text.length() > maxLength) {
             int end = Character.isHighSurrogate(text.charAt(maxLength - 1)) ? maxLength - 1 : maxLength;
