@@ -11,6 +11,7 @@ import io.netty.util.NetUtil;
 import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.text.ControlCharacters;
 
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
@@ -102,7 +103,7 @@ final class ConnectFailures {
                         + "): check that the server runs and the port in --server (its --tunnel-addr, 8443 by default).";
             }
             if (cause instanceof UpgradeRefusedException refused && refused.status() == 429) {
-                return where + " answered HTTP 429 " + refused.reason() + " to the tunnel's WebSocket upgrade: it"
+                return where + " answered " + refused.answer() + " to the tunnel's WebSocket upgrade: it"
                         + " takes no more connections from this address for now (too many open, or too many wrong"
                         + " tokens sent from it).";
             }
@@ -116,12 +117,12 @@ final class ConnectFailures {
             if (cause instanceof UpgradeRefusedException refused && refused.status() >= 500) {
                 // PicoTunnel itself answers 503 while it shuts down, is overloaded or cannot read its database; a
                 // proxy in front of it answers 502 to 504 while it is down or restarting.
-                return where + " answered HTTP " + refused.status() + " " + refused.reason() + " to the tunnel's"
+                return where + " answered " + refused.answer() + " to the tunnel's"
                         + " WebSocket upgrade: the server (or a proxy in front of it) is unavailable for now, shutting"
                         + " down, restarting or overloaded.";
             }
             if (cause instanceof UpgradeRefusedException refused) {
-                return where + " answered HTTP " + refused.status() + " " + refused.reason() + " to the tunnel's"
+                return where + " answered " + refused.answer() + " to the tunnel's"
                         + " WebSocket upgrade at " + ServerAddress.TUNNEL_PATH + ": it is not a PicoTunnel tunnel endpoint;"
                         + " use the port of the server's --tunnel-addr (8443 by default), not the management or proxy port.";
             }
@@ -198,7 +199,7 @@ final class ConnectFailures {
         }
 
         UpgradeRefusedException(int status, String reason, Duration retryAfter) {
-            super("the server answered the WebSocket upgrade with HTTP " + status + " " + reason);
+            super("the server answered the WebSocket upgrade with HTTP " + status + " " + ControlCharacters.bounded(reason));
             this.status = status;
             this.reason = reason;
             this.retryAfter = retryAfter;
@@ -213,8 +214,12 @@ final class ConnectFailures {
             return status;
         }
 
-        String reason() {
-            return reason;
+        /**
+         * "HTTP 503 Service Unavailable": the reason phrase, which the server or a proxy in front of it chose, {@link
+         * ControlCharacters#bounded written out and cut}.
+         */
+        String answer() {
+            return "HTTP " + status + " " + ControlCharacters.bounded(reason);
         }
     }
 

@@ -191,6 +191,34 @@ class ConnectFailuresTest {
     }
 
     @Test
+    void aRefusalsReasonPhraseIsWrittenOutAndCutInTheLogLine() throws Exception {
+        // On the wire a reason phrase is bytes, read one character each: the UTF-8 of U+202E arrives as "â", the C1
+        // control U+0080 and "®"; ESC is a control character a terminal would act on.
+        byte[] reason = ("Gone \u001b[2K\u00e2\u0080\u00ae" + "r".repeat(400)).getBytes(StandardCharsets.ISO_8859_1);
+        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> {
+            ScriptedTunnelServer.write(socket, "HTTP/1.1 503 ".getBytes(StandardCharsets.US_ASCII));
+            ScriptedTunnelServer.write(socket, reason);
+            ScriptedTunnelServer.write(socket, "\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        });
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            ServerAddress address = ServerAddress.parse("ws://" + server.address());
+            TunnelClient client = new TunnelClient(ClientConfig.of(address, "e".repeat(64))
+                    .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), new Backoff(), Duration.ofSeconds(3));
+            client.start();
+            try {
+                await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+
+                assertThat(log.messages(Level.WARN).getFirst())
+                        .contains("answered HTTP 503 Gone \\u001b[2K\u00e2\\u0080\u00ae" + "r".repeat(188)
+                                + "...(412 chars) to the tunnel's WebSocket upgrade")
+                        .doesNotContain("\u001b", "\u0080", "r".repeat(189));
+            } finally {
+                client.stop(Duration.ZERO).join();
+            }
+        }
+    }
+
+    @Test
     void aNotFoundStillPointsAtTheTunnelPort() {
         String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(404, "Not Found"),
                 ClientConfig.DEFAULT_CONNECT_TIMEOUT);
