@@ -4,7 +4,7 @@ import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
  * A modal dialog: focus moves into it, Tab stays inside, Escape closes it, and focus returns to where it
  * was when it closes.
  */
-export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+export function Modal({ title, onClose, children }: { title: ReactNode; onClose: () => void; children: ReactNode }) {
   const titleId = useId();
   const ref = useRef<HTMLDivElement>(null);
   const onCloseRef = useRef(onClose);
@@ -63,7 +63,7 @@ export function ConfirmDialog({
   onConfirm,
   onCancel,
 }: {
-  title: string;
+  title: ReactNode;
   message: ReactNode;
   confirmLabel: string;
   danger?: boolean;

@@ -1,10 +1,13 @@
-import { act, render, screen, within } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Router } from '../router';
 import { httpService, mockFetch, tunnel, tunnelClient } from '../test/fetchMock';
 import { POLL_INTERVAL_MS } from '../usePolling';
 import { TunnelPage } from './TunnelPage';
+
+/** The polite live region where the page announces what an action did. */
+const notice = () => document.querySelector('.visually-hidden[role="status"]') as HTMLElement;
 
 const renderPage = () => render(<Router><TunnelPage id="a1b2c3d4e5f60718" tunnelServer="ws://h:8443" /></Router>);
 
@@ -104,6 +107,22 @@ describe('TunnelPage', () => {
     await user.type(input, 'office{Enter}');
     expect(await screen.findByRole('heading', { name: /office/ })).toBeTruthy();
     expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({ name: 'office' });
+    expect(notice().textContent).toBe('Tunnel renamed to office.');
+    expect(within(notice()).getByText('office').tagName).toBe('BDI');
+  });
+
+  it("isolates the tunnel's name in the title of the dialog that deletes it", async () => {
+    const user = userEvent.setup();
+    mockFetch({
+      'GET /api/tunnels/a1b2c3d4e5f60718': { status: 200, body: tunnel({ name: 'שרת הבית' }) },
+      'GET /api/tunnels/a1b2c3d4e5f60718/services': { status: 200, body: [] },
+    });
+    renderPage();
+    await user.click(await screen.findByRole('button', { name: 'Delete tunnel' }));
+
+    const title = within(await screen.findByRole('dialog')).getByRole('heading');
+    expect(title.textContent).toBe('Delete tunnel שרת הבית?');
+    expect(within(title).getByText('שרת הבית').tagName).toBe('BDI');
   });
 
   it("says the server's refusal of a new name without the API's field name", async () => {
@@ -174,10 +193,11 @@ describe('TunnelPage', () => {
     expect((toggle as HTMLInputElement).checked).toBe(false);
 
     await user.click(toggle);
-    await screen.findByText('home-server is shown on the public status page.');
+    await waitFor(() => expect(notice().textContent).toBe('home-server is shown on the public status page.'));
+    expect(within(notice()).getByText('home-server').tagName).toBe('BDI');
     expect((screen.getByRole('switch', { name: 'Show on the public status page' }) as HTMLInputElement).checked).toBe(true);
     await user.click(screen.getByRole('switch', { name: 'Show on the public status page' }));
-    await screen.findByText('home-server is no longer on the public status page.');
+    await waitFor(() => expect(notice().textContent).toBe('home-server is no longer on the public status page.'));
     expect((screen.getByRole('switch', { name: 'Show on the public status page' }) as HTMLInputElement).checked).toBe(false);
 
     expect(calls.filter((c) => c.method === 'PATCH').map((c) => c.body)).toEqual([{ public_status: true }, { public_status: false }]);

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { api, ApiError, tunnelNameMessage, type ServerInfo, type Service, type ServiceInput, type Tunnel } from '../api';
 import { ClientCommands } from '../components/ClientCommands';
 import { ClientsTable } from '../components/ClientsTable';
@@ -39,7 +39,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const [busyIds, setBusyIds] = useState<Set<string>>(new Set());
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<ReactNode>(null);
   const [serverInfo, setServerInfo] = useState<ServerInfo | null>(null);
   const [renaming, setRenaming] = useState<string | null>(null);
   const [renameError, setRenameError] = useState<string | null>(null);
@@ -96,10 +96,10 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
   const saveService = async (input: ServiceInput) => {
     if (editing?.mode === 'edit') {
       await api.updateService(editing.service.id, input);
-      setNotice(`Saved ${serviceAddress({ ...editing.service, ...input } as Service)}.`);
+      setNotice(<>Saved <bdi>{serviceAddress({ ...editing.service, ...input } as Service)}</bdi>.</>);
     } else {
       const created = await api.createService(id, input);
-      setNotice(`Added ${serviceAddress(created)}.`);
+      setNotice(<>Added <bdi>{serviceAddress(created)}</bdi>.</>);
     }
     setEditing(null);
     await reload();
@@ -117,7 +117,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     try {
       await api.renameTunnel(tunnel.id, name);
       setRenaming(null);
-      setNotice(`Tunnel renamed to ${name}.`);
+      setNotice(<>Tunnel renamed to <bdi>{name}</bdi>.</>);
       await reload();
     } catch (e) {
       setRenameError(tunnelNameMessage(e));
@@ -131,7 +131,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     setActionError(null);
     try {
       await api.setPublicStatus(tunnel.id, shown);
-      setNotice(shown ? `${tunnel.name} is shown on the public status page.` : `${tunnel.name} is no longer on the public status page.`);
+      setNotice(<><bdi>{tunnel.name}</bdi> {shown ? 'is shown on' : 'is no longer on'} the public status page.</>);
       await reload();
     } catch (e) {
       setActionError(e instanceof ApiError ? e.message : String(e));
@@ -145,7 +145,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     setActionError(null);
     try {
       await api.updateService(service.id, { enabled });
-      setNotice(`${serviceAddress(service)} ${enabled ? 'enabled' : 'disabled'}.`);
+      setNotice(<><bdi>{serviceAddress(service)}</bdi> {enabled ? 'enabled' : 'disabled'}.</>);
       await reload();
     } catch (e) {
       setActionError(e instanceof ApiError ? e.message : String(e));
@@ -164,7 +164,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
     setActionError(null);
     try {
       await api.deleteService(deleting.id);
-      setNotice(`Deleted ${serviceAddress(deleting)}.`);
+      setNotice(<>Deleted <bdi>{serviceAddress(deleting)}</bdi>.</>);
       setDeleting(null);
       await reload();
     } catch (e) {
@@ -335,7 +335,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
       {deleting && (
         <ConfirmDialog
           title="Delete service?"
-          message={<p>{serviceAddress(deleting)} stops being reachable at once.</p>}
+          message={<p><bdi>{serviceAddress(deleting)}</bdi> stops being reachable at once.</p>}
           confirmLabel="Delete service"
           danger
           busy={busy}
@@ -349,7 +349,7 @@ export function TunnelPage({ id, tunnelServer }: { id: string; tunnelServer: str
       )}
       {deletingTunnel && (
         <ConfirmDialog
-          title={`Delete tunnel ${tunnel.name}?`}
+          title={<>Delete tunnel <bdi>{tunnel.name}</bdi>?</>}
           message={<p>{deleteTunnelMessage(services.length)}</p>}
           confirmLabel="Delete tunnel"
           danger
