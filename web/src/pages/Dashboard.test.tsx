@@ -35,12 +35,20 @@ describe('Dashboard', () => {
 
   it("isolates each tunnel's name, so that a right-to-left one does not reorder the text around it", async () => {
     mockFetch({
-      'GET /api/tunnels': { status: 200, body: [tunnel({ name: 'שרת הבית' })] },
+      'GET /api/tunnels': { status: 200, body: [tunnel({ id: 'a1b2c3d4e5f60718', name: 'שרת הבית' })] },
       'GET /api/services': { status: 200, body: [] },
+      'GET /api/checks?limit=30': {
+        status: 200,
+        body: [{ id: 1, tunnel_id: 'a1b2c3d4e5f60718', service_id: null, status: 'up', latency_ms: 3, error: null,
+          created_at: new Date().toISOString() }],
+      },
     });
     renderDashboard();
     const list = await screen.findByRole('list', { name: 'Tunnels' });
     expect(within(list).getByText('שרת הבית').tagName).toBe('BDI');
+    // The bars' label is a string (aria-label): the name goes between FSI and PDI there.
+    expect(await within(list).findByRole('img', { name: 'Checks of \u2068שרת הבית\u2069: 1 of the last 1 checks up' }))
+      .toBeTruthy();
   });
 
   it('lists tunnels with status, service count and presence', async () => {

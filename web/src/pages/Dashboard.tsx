@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { isolated } from '../bidi';
 import { api, ApiError, tunnelNameMessage, type Check, type Service, type Tunnel } from '../api';
 import { HeartbeatBar } from '../components/HeartbeatBar';
 import { GlobeIcon, PlugIcon, PlusIcon } from '../components/Icons';
@@ -123,7 +124,7 @@ export function Dashboard() {
                 <span><GlobeIcon /> {serviceSummary(services)}</span>
                 <span className="muted"><PresenceText tunnel={tunnel} /></span>
               </div>
-              {checks && <HeartbeatBar checks={checks} label={`Checks of ${tunnel.name}`} />}
+              {checks && <HeartbeatBar checks={checks} label={`Checks of ${isolated(tunnel.name)}`} />}
             </li>
           ))}
         </ul>

@@ -64,7 +64,7 @@ describe('StatusPage', () => {
     const card = within(list).getAllByRole('listitem')[0];
     expect(within(card).getByRole('heading', { name: 'home-server' })).toBeTruthy();
     expect(card.textContent).toContain('Up since 30 minutes ago');
-    const bars = within(card).getByRole('img', { name: 'Checks of home-server: 1 of the last 2 checks up' });
+    const bars = within(card).getByRole('img', { name: 'Checks of \u2068home-server\u2069: 1 of the last 2 checks up' });
     expect(bars.querySelectorAll('.beat-up')).toHaveLength(1);
     expect(bars.querySelector('.beat-down')?.getAttribute('title')).toMatch(/: down, not reachable$/);
     expect(bars.querySelectorAll('.beat-empty')).toHaveLength(48);

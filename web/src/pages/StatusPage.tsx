@@ -1,4 +1,5 @@
 import { useCallback, useEffect } from 'react';
+import { isolated } from '../bidi';
 import { api, type Check, type PublicHeartbeat, type PublicService, type PublicTunnel } from '../api';
 import { HeartbeatBar } from '../components/HeartbeatBar';
 import { WithHostNames } from '../components/HostName';
@@ -55,7 +56,7 @@ function TunnelStatus({ tunnel }: { tunnel: PublicTunnel }) {
         <h2><bdi>{tunnel.name}</bdi></h2>
         <StateText figures={{ ...tunnel, type: 'http' }} />
       </div>
-      <HeartbeatBar checks={asChecks(tunnel.heartbeats)} slots={50} label={`Checks of ${tunnel.name}`} />
+      <HeartbeatBar checks={asChecks(tunnel.heartbeats)} slots={50} label={`Checks of ${isolated(tunnel.name)}`} />
       <Uptimes figures={{ ...tunnel, type: 'http' }} />
       {tunnel.services.length > 0 && (
         <div className="table-scroll">

@@ -77,7 +77,7 @@ class MonitoringBrowserTest {
         Locator card = page.locator(".tunnel-card").filter(new Locator.FilterOptions().setHasText("watched-box"));
         assertThat(card.locator(".beat-up").first()).isVisible();
         assertThat(card.getByRole(AriaRole.IMG, new Locator.GetByRoleOptions()
-                .setName(Pattern.compile("Checks of watched-box: \\d+ of the last \\d+ checks up")))).isVisible();
+                .setName(Pattern.compile("Checks of \\u2068watched-box\\u2069: \\d+ of the last \\d+ checks up")))).isVisible();
         assertThat(card.locator(".beat-up").first()).hasAttribute("title", Pattern.compile(": up, \\d+ ms$"));
         page.screenshot(new Page.ScreenshotOptions().setPath(SCREENSHOTS.resolve("monitoring-dashboard.png")).setFullPage(true));
 

@@ -68,7 +68,7 @@ class PublicStatusBrowserTest {
         // Green bars appear as the checks come in (the page polls every 10 s).
         assertThat(list.locator(".beat-up").first()).isVisible();
         assertThat(list.getByRole(AriaRole.IMG, new Locator.GetByRoleOptions()
-                .setName(Pattern.compile("Checks of public-box: \\d+ of the last \\d+ checks up")))).isVisible();
+                .setName(Pattern.compile("Checks of \\u2068public-box\\u2069: \\d+ of the last \\d+ checks up")))).isVisible();
         assertThat(list.locator(".beat-up").first()).hasAttribute("title", Pattern.compile(": up, \\d+ ms$"));
         assertThat(page.getByText("secret-box")).hasCount(0);
         assertThat(page.getByLabel("Admin token")).hasCount(0);
