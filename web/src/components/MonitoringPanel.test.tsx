@@ -37,6 +37,28 @@ describe('MonitoringPanel', () => {
     expect(within(screen.getByRole('list', { name: 'Events' })).getByText(/connected from 203.0.113.7/)).toBeTruthy();
   });
 
+  it("isolates the version and host name a client sent in its events, so that a right-to-left one does not reorder the text after it", async () => {
+    mockFetch({
+      [`GET /api/tunnels/${id}/stats`]: { status: 404, body: { error: 'not_found', message: 'none' } },
+      [`GET /api/tunnels/${id}/checks?limit=60`]: { status: 200, body: [] },
+      [`GET /api/tunnels/${id}/events?limit=20`]: { status: 200, body: [
+        { id: 2, tunnel_id: id, service_id: null, type: 'client_left',
+          message: 'Client 0a1b from 203.0.113.7:5123 (version גרסה 2) left', created_at: '2026-01-01T10:05:00.000Z' },
+        { id: 1, tunnel_id: id, service_id: null, type: 'client_connected',
+          message: 'Client 0a1b connected from 203.0.113.7:5123 (version 0.2.0, host שרת הבית)',
+          created_at: '2026-01-01T10:00:00.000Z' }] },
+    });
+    render(<MonitoringPanel tunnelId={id} services={[]} />);
+
+    const events = await screen.findByRole('list', { name: 'Events' });
+    const [left, connected] = within(events).getAllByRole('listitem');
+    expect(within(connected).getByText('שרת הבית').tagName).toBe('BDI');
+    expect(within(connected).getByText('0.2.0').tagName).toBe('BDI');
+    expect(connected.textContent).toContain('Client 0a1b connected from 203.0.113.7:5123 (version 0.2.0, host שרת הבית)');
+    expect(within(left).getByText('גרסה 2').tagName).toBe('BDI');
+    expect(left.textContent).toContain('Client 0a1b from 203.0.113.7:5123 (version גרסה 2) left');
+  });
+
   it('formats byte counts', () => {
     expect(formatBytes(999)).toBe('999 B');
     expect(formatBytes(12_345)).toBe('12 kB');

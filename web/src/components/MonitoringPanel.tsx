@@ -1,4 +1,4 @@
-import { useCallback } from 'react';
+import { Fragment, useCallback } from 'react';
 import { api, ApiError, type Check, type Figures, type PicoEvent, type Service, type Stats } from '../api';
 import { formatDate, timeAgo } from '../time';
 import { usePolling } from '../usePolling';
@@ -74,6 +74,35 @@ export function LatencyGraph({ checks }: { checks: Check[] }) {
       </svg>
       <figcaption className="muted">Latency, last {points.length} checks (max {max} ms)</figcaption>
     </figure>
+  );
+}
+
+/**
+ * The server writes what a client says of itself last in its events' messages: "Client … connected from … (version V,
+ * host H)" and "Client … from … (version V) left".
+ */
+const CLIENT_SAYS = /^(.*? \(version )(.*?)(?:(, host )(.*))?(\)(?: left)?)$/s;
+
+/**
+ * An event's message, its host names read in Unicode; in a client's event, the version and host name the client sent
+ * each in a `<bdi>`, so that a right-to-left one does not reorder the words after it.
+ */
+function EventMessage({ event }: { event: PicoEvent }) {
+  const client = event.type.startsWith('client_') ? CLIENT_SAYS.exec(event.message) : null;
+  if (!client) return <WithHostNames text={event.message} />;
+  const [, before, version, hostLabel, host, after] = client;
+  return (
+    <>
+      <WithHostNames text={before} />
+      <bdi>{version}</bdi>
+      {hostLabel !== undefined && (
+        <Fragment>
+          {hostLabel}
+          <bdi><WithHostNames text={host} /></bdi>
+        </Fragment>
+      )}
+      {after}
+    </>
   );
 }
 
@@ -157,7 +186,7 @@ export function MonitoringPanel({ tunnelId, services }: { tunnelId: string; serv
             {data?.events.map((event) => (
               <li key={event.id} className={`event event-${event.type}`}>
                 <time dateTime={event.created_at} title={formatDate(event.created_at)}>{timeAgo(event.created_at)}</time>
-                <span><WithHostNames text={event.message} /></span>
+                <span><EventMessage event={event} /></span>
               </li>
             ))}
           </ul>
