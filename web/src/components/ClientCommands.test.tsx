@@ -67,6 +67,20 @@ describe('ClientCommands', () => {
     expect(writeText).toHaveBeenCalledWith(`export PICOTUNNEL_TOKEN='${TOKEN_PLACEHOLDER}'\npicotunnel-client --server srv:8443`);
   });
 
+  it("isolates the tunnel's name in the systemd unit shown, and copies it as plain text", async () => {
+    const user = userEvent.setup();
+    const writeText = vi.fn().mockResolvedValue(undefined);
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
+    render(<ClientCommands server="s:1" token={TOKEN} tunnelName="שרת הבית" revealed />);
+    await user.click(screen.getByRole('tab', { name: 'systemd' }));
+
+    const shown = screen.getByRole('tabpanel').querySelector('code') as HTMLElement;
+    expect(shown.textContent).toBe(clientCommand('systemd', 's:1', TOKEN, 'שרת הבית'));
+    expect(screen.getByText('שרת הבית').tagName).toBe('BDI');
+    await user.click(screen.getByRole('button', { name: 'Copy systemd command' }));
+    expect(writeText).toHaveBeenCalledWith(clientCommand('systemd', 's:1', TOKEN, 'שרת הבית'));
+  });
+
   it('moves between tabs with the arrow keys', async () => {
     const user = userEvent.setup();
     render(<ClientCommands server="srv:8443" token={TOKEN} tunnelName="home" revealed />);

@@ -19,6 +19,30 @@ export function slug(name: string): string {
   return s || 'tunnel';
 }
 
+/** The tunnel name as the systemd unit's Description holds it: one line, `%` as systemd reads it. */
+function descriptionName(tunnelName: string): string {
+  return tunnelName.replace(/\n/g, ' ').replace(/%/g, '%%');
+}
+
+/**
+ * The command as shown: the tunnel name in the systemd unit's Description in a `<bdi>`, so that a right-to-left one
+ * does not take the parenthesis after it into its run. (The copied command is the plain text.)
+ */
+function ShownCommand({ command, tunnelName }: { command: string; tunnelName: string }) {
+  const name = descriptionName(tunnelName);
+  const before = 'Description=PicoTunnel client (';
+  const at = command.indexOf(`${before}${name})`);
+  if (at < 0) return <>{command}</>;
+  const start = at + before.length;
+  return (
+    <>
+      {command.slice(0, start)}
+      <bdi>{name}</bdi>
+      {command.slice(start + name.length)}
+    </>
+  );
+}
+
 /** Quotes a value for a POSIX shell. */
 function shellQuote(value: string): string {
   return /^[A-Za-z0-9_.:/@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
@@ -75,7 +99,7 @@ export function clientCommand(
         `cat > /etc/systemd/system/${name}.service <<'EOF'`,
         '[Unit]',
         // systemd expands %-specifiers in a unit's values: %n would become the unit's name, %Z an error.
-        `Description=PicoTunnel client (${tunnelName.replace(/\n/g, ' ').replace(/%/g, '%%')})`,
+        `Description=PicoTunnel client (${descriptionName(tunnelName)})`,
         'After=network-online.target',
         'Wants=network-online.target',
         '',
@@ -177,7 +201,7 @@ export function ClientCommands({
       </div>
       <div role="tabpanel" id={`${baseId}-panel`} aria-labelledby={`${baseId}-tab-${active}`} className="code-block">
         <pre tabIndex={0} aria-label={`${TABS.find((t) => t.kind === active)?.label} command`}>
-          <code>{clientCommand(active, server, shownToken, tunnelName, imagePrefix)}</code>
+          <code><ShownCommand command={clientCommand(active, server, shownToken, tunnelName, imagePrefix)} tunnelName={tunnelName} /></code>
         </pre>
         <CopyButton
           text={clientCommand(active, server, fullToken, tunnelName, imagePrefix)}
