@@ -30,7 +30,7 @@ describe('ServicesTable', () => {
     const user = userEvent.setup();
     const onToggle = vi.fn();
     render(<ServicesTable services={services} busyIds={new Set()} onToggle={onToggle} onEdit={vi.fn()} onDelete={vi.fn()} />);
-    const tcpSwitch = screen.getByRole('switch', { name: 'Enabled: 0.0.0.0:2222' });
+    const tcpSwitch = screen.getByRole('switch', { name: 'Enabled: \u20680.0.0.0:2222\u2069' });
     expect((tcpSwitch as HTMLInputElement).checked).toBe(false);
     await user.click(tcpSwitch);
     expect(onToggle).toHaveBeenCalledWith(services[3], true);
@@ -68,10 +68,10 @@ describe('ServicesTable', () => {
     const rows = screen.getAllByRole('row').slice(1);
     const https = within(rows[0]).getByRole('link');
     expect(https.getAttribute('href')).toBe(`https://${list[0].domain}/api`);
-    expect(within(rows[0]).getByRole('button', { name: `Copy address https://${list[0].domain}/api` })).toBeTruthy();
+    expect(within(rows[0]).getByRole('button', { name: `Copy address \u2068https://${list[0].domain}/api\u2069` })).toBeTruthy();
     expect(within(rows[1]).getByRole('link').getAttribute('href')).toBe('http://new.example.com/');
     expect(within(rows[2]).queryByRole('link')).toBeNull();
-    expect(within(rows[2]).getByRole('button', { name: 'Copy address tunnel.example.com:2222' })).toBeTruthy();
+    expect(within(rows[2]).getByRole('button', { name: 'Copy address \u2068tunnel.example.com:2222\u2069' })).toBeTruthy();
   });
 
   it('shows an enabled service the server cannot serve in red with the reason', () => {
@@ -110,8 +110,8 @@ describe('ServicesTable', () => {
     expect(link.textContent).toBe('http://bücher.example/');
     expect(link.getAttribute('href')).toBe('http://xn--bcher-kva.example/');
     expect(link.getAttribute('title')).toBe('http://xn--bcher-kva.example/');
-    expect(within(rows[0]).getByRole('button', { name: 'Copy address http://xn--bcher-kva.example/' })).toBeTruthy();
-    expect(within(rows[0]).getByRole('button', { name: 'Edit bücher.example' })).toBeTruthy();
+    expect(within(rows[0]).getByRole('button', { name: 'Copy address \u2068http://xn--bcher-kva.example/\u2069' })).toBeTruthy();
+    expect(within(rows[0]).getByRole('button', { name: 'Edit \u2068bücher.example\u2069' })).toBeTruthy();
     expect(rows[0].textContent).toContain('DNS for bücher.example does not point here');
     expect(within(rows[0]).getByText('straße.lan').getAttribute('title')).toBe('xn--strae-oqa.lan');
 

@@ -1,5 +1,6 @@
 import type { ServerInfo, Service } from '../api';
 import { unicodeHost, unicodeText } from '../idn';
+import { isolated } from '../bidi';
 import { formatDate } from '../time';
 import { CopyButton } from './CopyButton';
 import { HostName, WithHostNames } from './HostName';
@@ -71,7 +72,7 @@ function PublicAddress({ service, info }: { service: Service; info: ServerInfo |
       ) : (
         <span className="mono" title={title}>{shown}</span>
       )}
-      <CopyButton text={address.text} label={`Copy address ${address.text}`} className="btn btn-sm btn-copy" />
+      <CopyButton text={address.text} label={`Copy address ${isolated(address.text)}`} className="btn btn-sm btn-copy" />
     </span>
   );
 }
@@ -138,17 +139,17 @@ export function ServicesTable({
                       role="switch"
                       checked={service.enabled}
                       disabled={busyIds.has(service.id)}
-                      aria-label={`Enabled: ${serviceAddress(service)}`}
+                      aria-label={`Enabled: ${isolated(serviceAddress(service))}`}
                       onChange={(e) => onToggle(service, e.target.checked)}
                     />
                     <span className="switch-track" aria-hidden="true" />
                   </label>
                 </td>
                 <td className="actions">
-                  <button type="button" className="btn btn-icon" aria-label={`Edit ${serviceAddress(service)}`} onClick={() => onEdit(service)}>
+                  <button type="button" className="btn btn-icon" aria-label={`Edit ${isolated(serviceAddress(service))}`} onClick={() => onEdit(service)}>
                     <EditIcon />
                   </button>
-                  <button type="button" className="btn btn-icon btn-icon-danger" aria-label={`Delete ${serviceAddress(service)}`} onClick={() => onDelete(service)}>
+                  <button type="button" className="btn btn-icon btn-icon-danger" aria-label={`Delete ${isolated(serviceAddress(service))}`} onClick={() => onDelete(service)}>
                     <TrashIcon />
                   </button>
                 </td>

@@ -208,7 +208,7 @@ class BrowserEndToEndTest {
         screenshot(page, "07-client-commands");
 
         // edit the HTTP service
-        button(page, "Edit app.example.com").click();
+        button(page, "Edit \u2068app.example.com\u2069").click();
         dialog = page.getByRole(AriaRole.DIALOG);
         field(dialog, "Target").fill("localhost:3001");
         screenshot(page, "08-edit-service");
@@ -216,7 +216,7 @@ class BrowserEndToEndTest {
         assertThat(table).containsText("localhost:3001");
 
         // single sign-on with no allow list is refused until every user of the provider is allowed explicitly
-        button(page, "Edit app.example.com").click();
+        button(page, "Edit \u2068app.example.com\u2069").click();
         dialog = page.getByRole(AriaRole.DIALOG);
         field(dialog, "Sign-in").selectOption("oidc");
         dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Save changes")).click();
@@ -232,7 +232,7 @@ class BrowserEndToEndTest {
                 .containsExactly(new ServiceAuth.Oidc(Set.of(), Set.of(), true));
 
         // disable the TCP service with its switch
-        Locator tcpSwitch = page.getByRole(AriaRole.SWITCH, new Page.GetByRoleOptions().setName("Enabled: 127.0.0.1:" + tcpPort));
+        Locator tcpSwitch = page.getByRole(AriaRole.SWITCH, new Page.GetByRoleOptions().setName("Enabled: \u2068127.0.0.1:" + tcpPort + "\u2069"));
         assertThat(tcpSwitch).isChecked();
         tcpSwitch.click();
         assertThat(tcpSwitch).not().isChecked();
@@ -242,7 +242,7 @@ class BrowserEndToEndTest {
                 .isInstanceOf(java.net.ConnectException.class);
 
         // delete the HTTP service after confirmation
-        button(page, "Delete app.example.com").click();
+        button(page, "Delete \u2068app.example.com\u2069").click();
         screenshot(page, "09-delete-confirmation");
         page.getByRole(AriaRole.DIALOG).getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Delete service")).click();
         assertThat(table.getByRole(AriaRole.ROW)).hasCount(2);

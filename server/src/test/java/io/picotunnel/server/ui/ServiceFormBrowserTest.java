@@ -96,7 +96,7 @@ class ServiceFormBrowserTest {
         assertThat(link).hasAttribute("href", Pattern.compile("^https?://xn--bcher-kva\\.test[:/]"));
         assertThat(server.store().services(tunnel)).extracting(Service::domain).containsExactly("xn--bcher-kva.test");
 
-        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Edit bücher.test")).click();
+        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Edit \u2068bücher.test\u2069")).click();
         assertThat(dialog.getByLabel("Domain", new Locator.GetByLabelOptions().setExact(true))).hasValue("bücher.test");
         dialog.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Save changes")).click();
         assertThat(page.getByRole(AriaRole.DIALOG)).hasCount(0);

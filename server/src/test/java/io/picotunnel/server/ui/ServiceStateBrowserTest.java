@@ -77,7 +77,7 @@ class ServiceStateBrowserTest {
             assertThat(row).containsText("cannot listen on 127.0.0.1:" + port);
             assertThat(row).hasClass(java.util.regex.Pattern.compile("row-failed"));
             assertThat(row.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions()
-                    .setName("Copy address 127.0.0.1:" + port))).isVisible();
+                    .setName("Copy address \u2068127.0.0.1:" + port + "\u2069"))).isVisible();
             Files.createDirectories(Paths.get("target", "screenshots"));
             page.screenshot(new Page.ScreenshotOptions().setPath(Paths.get("target", "screenshots", "service-port-taken.png"))
                     .setFullPage(true));

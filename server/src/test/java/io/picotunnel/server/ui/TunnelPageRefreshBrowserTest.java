@@ -104,7 +104,7 @@ class TunnelPageRefreshBrowserTest {
         page.waitForCondition(() -> !held.isEmpty(), new Page.WaitForConditionOptions().setTimeout(20_000));
         hold[0] = false;
 
-        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Delete old.example.com")).click();
+        page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Delete \u2068old.example.com\u2069")).click();
         page.getByRole(AriaRole.DIALOG).getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Delete service"))
                 .click();
         assertThat(page.getByText("No services yet.")).isVisible();
@@ -172,7 +172,7 @@ class TunnelPageRefreshBrowserTest {
         assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("blip"))).isVisible();
 
         assertThat(page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions()
-                .setName("Copy address http://app.example.com:" + server.httpPort() + "/"))).isVisible();
+                .setName("Copy address \u2068http://app.example.com:" + server.httpPort() + "/\u2069"))).isVisible();
         assertThat(asked[0]).isGreaterThanOrEqualTo(2);
     }
 }
