@@ -275,7 +275,8 @@ final class ConnectFailures {
                 message = tlsFailure(proxy, at, cause);
             } else if (status.find()) {
                 int code = Integer.parseInt(status.group(1));
-                String answered = at + " answered HTTP " + code + " " + status.group(2).strip() + " to CONNECT " + where;
+                String answered = at + " answered HTTP " + code + " " + ControlCharacters.bounded(status.group(2).strip())
+                        + " to CONNECT " + where;
                 message = switch (code) {
                     case 407 -> "Proxy authentication failed: " + answered + ". "
                             + (proxy.user() == null ? "It wants a user and password: give them in the proxy URL,"

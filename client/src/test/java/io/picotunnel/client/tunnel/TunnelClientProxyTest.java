@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
@@ -262,6 +263,26 @@ class TunnelClientProxyTest {
             assertThat(log.messages(Level.WARN).getFirst())
                     .contains("The proxy asked to wait 10 min (Retry-After): retrying in 10 min.");
             assertThat(client.state()).isEqualTo(TunnelClient.State.WAITING_TO_RECONNECT);
+        }
+    }
+
+    @Test
+    void proxysReasonPhraseForItsRefusalIsWrittenOutAndCut() throws Exception {
+        // The proxy chooses its reason phrase: an ESC in it, and the UTF-8 of U+202E (read as "â", U+0080, "®").
+        byte[] reason = ("Nope \u001b[2K\u00e2\u0080\u00ae" + "r".repeat(400)).getBytes(StandardCharsets.ISO_8859_1);
+        try (ScriptedTunnelServer refusing = new ScriptedTunnelServer((socket, key) -> {
+            ScriptedTunnelServer.write(socket, "HTTP/1.1 403 ".getBytes(StandardCharsets.US_ASCII));
+            ScriptedTunnelServer.write(socket, reason);
+            ScriptedTunnelServer.write(socket, "\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        });
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            startClient("http://" + refusing.address());
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> !log.messages(Level.WARN).isEmpty());
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("answered HTTP 403 Nope \\u001b[2K\u00e2\\u0080\u00ae" + "r".repeat(188)
+                            + "...(412 chars) to CONNECT tunnel.test:8080")
+                    .doesNotContain("\u001b", "\u0080", "r".repeat(189));
         }
     }
 }
