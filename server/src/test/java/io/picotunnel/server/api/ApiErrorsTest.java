@@ -1,9 +1,11 @@
 package io.picotunnel.server.api;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.Version;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,11 +17,13 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.Locale;
 import java.util.zip.GZIPOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** Malformed requests of every kind get the right status and a JSON error, never a crash. */
 class ApiErrorsTest {
@@ -135,6 +139,29 @@ class ApiErrorsTest {
         JsonNode json = new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
         assertThat(json.get("error").asText()).as(answer).isEqualTo(error);
         assertThat(json.get("message").asText()).isNotBlank();
+    }
+
+    /**
+     * The API's log lines print the path as Javalin's {@code ctx.path()} gives it: the path as sent, still
+     * percent-encoded, so an encoded line break or bidi override stays encoded; and Jetty refuses a path that carries
+     * one raw (or any byte beyond ASCII) before a route or a log line sees it. If either changed, these lines would
+     * need {@code LogValues.escape}.
+     */
+    @Test
+    void aPathsLineBreakOrBidiOverrideReachesTheLogStillEncodedAndARawOneIsRefused() throws IOException {
+        try (LogCapture log = new LogCapture(ApiServer.class, Level.DEBUG)) {
+            String answer = raw("GET /api/%0a%1b%E2%80%AE HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            assertThat(answer).startsWith("HTTP/1.1 40");
+            for (String rawPath : new String[] {"/api/\u00e2\u0080\u00ae", "/api/a\u001bb"}) {
+                assertThat(raw("GET " + rawPath + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
+                        .as(rawPath).startsWith("HTTP/1.1 400");
+            }
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> log.messages(Level.DEBUG).stream()
+                    .anyMatch(line -> line.startsWith("GET /api/%0a%1b%E2%80%AE ")));
+            assertThat(log.messages(Level.DEBUG)).allSatisfy(line ->
+                    assertThat(line).doesNotContain("\n", "\u001b", "\u0080", "\u202e"));
+        }
     }
 
     /** A request as raw bytes on its own connection, and everything the server answers until it closes. */
