@@ -40,11 +40,14 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Where tunnel clients connect: {@code GET /tunnel} upgraded to a WebSocket carrying a yamux session, one
@@ -73,13 +76,12 @@ public final class TunnelEndpoint implements AutoCloseable {
     private Channel serverChannel;
     /** Set once {@link #drain} began: handshakes still under way are refused with 503 instead of upgraded. */
     private volatile boolean draining;
-    /** Set from a signal's thread while {@link #drain} polls: the streams left are reset now. */
-    private volatile boolean drainCutShort;
+    /** Completed from a signal's thread while {@link #drain} waits: the streams left are reset now. */
+    private final CompletableFuture<Void> cutShort = new CompletableFuture<>();
     /** Where {@link #start} bound it, kept once it stops listening: a draining shutdown still tells its port. */
     private volatile InetSocketAddress boundAddress;
     /** Whether refusals are answered in plain HTTP: no TLS, or TLS and plain ws by the first bytes. */
     private final boolean plainAnswers;
-    private static final long DRAIN_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** How long and how much a refused connection is read before it closes; other bounds in tests. */
     private volatile LingeringClose.Bounds linger = LingeringClose.Bounds.DEFAULT;
 
@@ -207,34 +209,58 @@ public final class TunnelEndpoint implements AutoCloseable {
                 serverChannel = null;
             }
         }
+        long deadline = System.nanoTime() + grace.toNanos();
         List<YamuxSession> sessions = new ArrayList<>();
+        List<CompletableFuture<Void>> idle = new ArrayList<>();
         for (Channel channel : connections) {
             YamuxSession session = YamuxSession.of(channel);
             if (session != null) {
-                WebSocketControlFrames.goAwayForStop(channel, session);
                 sessions.add(session);
+                idle.add(goAwayForStop(channel, session));
             }
         }
-        long deadline = System.nanoTime() + grace.toNanos();
         int open = openStreams(sessions);
         if (open > 0) {
             LOG.info("draining: {} open stream(s) may finish within {}", open, Durations.format(grace));
         }
-        while (open > 0 && System.nanoTime() < deadline && !drainCutShort) {
-            LockSupport.parkNanos(DRAIN_POLL_NANOS);
-            open = openStreams(sessions);
+        try {
+            CompletableFuture.anyOf(CompletableFuture.allOf(idle.toArray(CompletableFuture[]::new)), cutShort)
+                    .get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            // The grace period is over: close() resets the streams left.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the drain failed", e.getCause());
         }
-        return open;
+        return openStreams(sessions);
+    }
+
+    /**
+     * GoAway then, once no stream is left, the close frame of a stopping server; completes then. On the connection's
+     * loop, where the session found in its pipeline has been added in full.
+     */
+    private static CompletableFuture<Void> goAwayForStop(Channel channel, YamuxSession session) {
+        CompletableFuture<Void> idle = new CompletableFuture<>();
+        try {
+            channel.eventLoop().execute(() -> {
+                WebSocketControlFrames.goAwayForStop(channel, session);
+                session.whenNoStreams(() -> idle.complete(null));
+            });
+        } catch (RejectedExecutionException e) {
+            idle.complete(null);
+        }
+        return idle;
     }
 
     /** Ends a {@link #drain} under way now, as if its grace period were over (a second Ctrl-C). */
     public void cutDrainShort() {
-        drainCutShort = true;
+        cutShort.complete(null);
     }
 
     /** Whether {@link #cutDrainShort} ended the drain before its grace period. */
     public boolean drainWasCutShort() {
-        return drainCutShort;
+        return cutShort.isDone();
     }
 
     private static int openStreams(List<YamuxSession> sessions) {
