@@ -33,7 +33,6 @@ import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.ws.WebSocketPings;
-import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
@@ -343,8 +342,9 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         pipeline.addLast("yamux", session);
         if (draining.getAsBoolean()) {
-            // Upgraded just as the drain began, after it sent GoAway to the sessions it found: no streams on this one.
-            session.goAway(GoAwayCode.NORMAL);
+            // Upgraded just as the drain began, after it sent GoAway to the sessions it found: no streams on this one,
+            // and the close frame saying the server stops follows at once, as on the sessions the drain found idle.
+            WebSocketControlFrames.goAwayForStop(channel, session);
         }
         TunnelRegistry.Connection connection = arrival.register(session, version, hostname);
         if (connection == null) {

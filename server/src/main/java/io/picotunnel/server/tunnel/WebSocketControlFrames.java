@@ -46,6 +46,10 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
         }
         WebSocketControlFrames control = channel.pipeline().get(WebSocketControlFrames.class);
         if (control != null) {
+            if (control.closing) {
+                // One close frame a connection: both the drain and a handshake it met may end it, or the client did.
+                return;
+            }
             // The client's answering close frame is not echoed back.
             control.closing = true;
         }

@@ -1,0 +1,74 @@
+package io.picotunnel.server.tunnel;
+
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
+import io.picotunnel.protocol.yamux.YamuxSpec;
+import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.WebSocketFrameReader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The drain of a stopping server and a client whose handshake it meets: the registration is held back by the
+ * registry's test hook until the drain has begun, so the moment lasts as long as the test needs.
+ */
+class TunnelEndpointDrainTest {
+
+    private static final String TOKEN = "b".repeat(64);
+    private static final Tunnel TUNNEL = new Tunnel("0123456789abcdef", "demo", TOKEN, Instant.EPOCH, Instant.EPOCH);
+
+    private RawPeerEndpoint peer;
+
+    @BeforeEach
+    void start() throws IOException {
+        peer = RawPeerEndpoint.start(TunnelEndpointConfig.defaults(), TUNNEL, 1, "drain-test");
+    }
+
+    @AfterEach
+    void stop() {
+        peer.close();
+    }
+
+    @Test
+    void aClientUpgradedAsTheDrainBeginsGetsGoAwayThenTheServerStoppingCloseAtOnce() throws Exception {
+        CompletableFuture<Runnable> held = new CompletableFuture<>();
+        peer.registry().registration = (channel, register) -> held.complete(() -> channel.eventLoop().execute(register));
+        try (Socket client = peer.upgrade(TOKEN, TunnelHandshakeHandler.VERSION_HEADER + ": 1.0.0\r\n")) {
+            Runnable register = held.get(5, TimeUnit.SECONDS);
+            assertThat(peer.endpoint().drain(Duration.ofMinutes(5))).as("no stream open").isZero();
+            register.run();
+            // The endpoint is not closed here: the close frame can only come from the drain's own path.
+            assertThat(framesUntilClose(new WebSocketFrameReader(client, 1 << 16, Duration.ofSeconds(10))))
+                    .containsSubsequence("GoAway", "close " + TunnelCloseStatus.SERVER_STOPPING.code());
+        }
+    }
+
+    /** The yamux GoAway and the close frame the server sends, in order, up to its close frame. */
+    private static List<String> framesUntilClose(WebSocketFrameReader frames) throws IOException {
+        List<String> seen = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            WebSocketFrameReader.Frame frame = frames.next();
+            if (frame.opcode() == WebSocketFrameReader.CLOSE) {
+                seen.add("close " + Short.toUnsignedInt(ByteBuffer.wrap(frame.payload()).getShort()));
+                return seen;
+            }
+            if (frame.opcode() == WebSocketFrameReader.BINARY && frame.payload().length >= YamuxSpec.HEADER_LENGTH
+                    && frame.payload()[1] == YamuxSpec.TYPE_GO_AWAY) {
+                seen.add("GoAway");
+            }
+        }
+        return seen;
+    }
+}
