@@ -296,7 +296,10 @@ public final class TunnelClient implements AutoCloseable {
         if (stopping) {
             return;
         }
-        logGoAway();
+        if (!carriesStreams(goAwayUnlogged)) {
+            // Else the line waits for this attempt's outcome: a new connection taken says the token still holds.
+            logGoAway();
+        }
         setState(State.CONNECTING);
         pendingConnect = connector.connect(loop, resolver);
         // Listeners of the connect future and of the channel run on this same loop.
@@ -312,6 +315,7 @@ public final class TunnelClient implements AutoCloseable {
                 ch.close();
                 return;
             }
+            logGoAwayReconnected();
             channel = ch;
             goneAwayBeforeConnecting = false;
             goneAwayBecause = null;
@@ -332,6 +336,7 @@ public final class TunnelClient implements AutoCloseable {
         if (stopping) {
             return;
         }
+        logGoAway();
         Throwable cause = result.cause();
         if (cause instanceof TokenRejectedException && goneAwayBecause != null) {
             LOG.error("the server at {} ended the connection ({}) and now rejects the token (HTTP 401){} Not retrying.",
@@ -451,6 +456,27 @@ public final class TunnelClient implements AutoCloseable {
                     + "regenerated or the tunnel deleted): reconnecting in {}; {} open stream(s) finish on the old "
                     + "connection", config.server(), Durations.format(goAwayReconnectDelay), open);
         }
+    }
+
+    /**
+     * The line of the last GoAway, once, when the new connection was taken before the server said why it ended the old
+     * one: its token still holds, so neither a regenerated token nor a deleted tunnel is the cause.
+     */
+    private void logGoAwayReconnected() {
+        Channel ch = goAwayUnlogged;
+        if (ch == null || goneAwayBecause != null) {
+            logGoAway();
+            return;
+        }
+        goAwayUnlogged = null;
+        LOG.info("the server at {} ended the previous connection (GoAway) and accepted a new one{}", config.server(),
+                carriesStreams(ch) ? "; " + YamuxSession.of(ch).activeStreams()
+                        + " open stream(s) finish on the old connection" : "");
+    }
+
+    private static boolean carriesStreams(Channel ch) {
+        YamuxSession session = ch == null ? null : YamuxSession.of(ch);
+        return session != null && ch.isActive() && session.activeStreams() > 0;
     }
 
     /** Closes a retiring connection with no stream left on it (no new one can start after GoAway). */

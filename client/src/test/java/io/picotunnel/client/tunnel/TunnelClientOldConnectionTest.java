@@ -134,6 +134,40 @@ class TunnelClientOldConnectionTest {
         assertThat(server.events).containsExactly("closed");
     }
 
+    /**
+     * GoAway with a stream still open, and the new connection taken before the server says why (its close frame comes
+     * only as the last stream ends): the token still holds, so the line does not name a regenerated token or a deleted
+     * tunnel.
+     */
+    @Test
+    void aNewConnectionTakenBeforeTheServerSaysWhyLeavesTokenAndTunnelOutOfTheGoAwayLine() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                answer101(socket, key);
+                if (server.connections() > 1) {
+                    drainUntilEof(socket);
+                    return;
+                }
+                ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
+                // Stream 2 opened with one byte of a stream header that never ends: it stays open.
+                write(socket, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
+                write(socket, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
+                awaitFrame(frames, 1, 2, 2);
+                write(socket, GO_AWAY);
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO).stream()
+                    .filter(line -> line.startsWith("connected to")).count() == 2);
+            // Before: the line came as the client redialled, naming every cause ("it is stopping, or the tunnel's
+            // token was regenerated or the tunnel deleted").
+            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("GoAway")).singleElement()
+                    .asString().contains("ended the previous connection (GoAway) and accepted a new one; 1 open stream(s)"
+                            + " finish on the old connection")
+                    .doesNotContain("token", "deleted");
+        }
+    }
+
     /** Reads the client's frames until one of this type, with these flags, on this stream. */
     private static void awaitFrame(ScriptedTunnelServer.ClientFrames frames, int type, int flags, int streamId)
             throws IOException {
