@@ -49,6 +49,18 @@ final class PendingPings {
         }
     }
 
+    /** The caller gave up on the ping: no answer or timeout completes it any more. */
+    void forget(long opaque) {
+        Pending p = pending.remove(opaque);
+        if (p != null) {
+            p.timeout().cancel(false);
+        }
+    }
+
+    int size() {
+        return pending.size();
+    }
+
     void failAll(String reason) {
         for (Pending p : pending.values()) {
             p.timeout().cancel(false);

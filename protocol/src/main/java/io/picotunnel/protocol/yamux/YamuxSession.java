@@ -212,7 +212,10 @@ public final class YamuxSession extends ChannelDuplexHandler {
         return p;
     }
 
-    /** Sends a ping and completes with the round-trip time (fails after the ping timeout). */
+    /**
+     * Sends a ping and completes with the round-trip time (fails after the ping timeout). Cancelling the future
+     * forgets the ping: a caller that gave up sooner leaves nothing waiting in the session.
+     */
     public Future<Duration> ping() {
         ChannelHandlerContext c = ctx;
         if (c == null) {
@@ -227,6 +230,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     public int activeStreams() {
         return activeStreams;
+    }
+
+    /** Pings sent with {@link #ping()} (or to measure the round trip) still waiting for an answer; read on the loop. */
+    public int pendingPings() {
+        return pings.size();
     }
 
     /**
@@ -609,6 +617,9 @@ public final class YamuxSession extends ChannelDuplexHandler {
     }
 
     private void sendPing(Promise<Duration> promise) {
+        if (promise.isDone()) {
+            return;
+        }
         if (closing || !ctx.channel().isActive()) {
             promise.tryFailure(new IOException("the yamux session is closed"));
             return;
@@ -621,6 +632,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
         promise.addListener(f -> {
             if (f.isSuccess()) {
                 onRoundTrip(((Duration) f.getNow()).toNanos());
+            } else if (f.isCancelled()) {
+                pings.forget(opaque);
             }
         });
         writeFrame(YamuxFrame.ping(FLAG_SYN, opaque));

@@ -476,6 +476,22 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void aCancelledPingIsForgottenAndItsLateAnswerIgnored() {
+        RawPeer p = client(noKeepAlive());
+        Future<Duration> rtt = p.session.ping();
+        YamuxFrame ping = p.writtenOne();
+        assertThat(p.session.pendingPings()).isOne();
+
+        rtt.cancel(false);
+        p.channel.runPendingTasks();
+
+        assertThat(p.session.pendingPings()).as("the session dropped the ping its caller gave up on").isZero();
+        p.send(YamuxFrame.ping(FLAG_ACK, ping.length()));
+        assertThat(p.session.roundTripTime()).as("a forgotten ping's answer is not a round trip").isNull();
+        assertThat(p.channel.isOpen()).isTrue();
+    }
+
+    @Test
     void unansweredKeepaliveClosesSession() {
         RawPeer p = client(fixedWindow().withKeepAliveInterval(Duration.ofSeconds(30)));
         p.advance(30_000);
