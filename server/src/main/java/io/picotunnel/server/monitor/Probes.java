@@ -62,9 +62,12 @@ final class Probes {
             return CompletableFuture.completedFuture(Check.down(subject, "no client connected", at));
         }
         List<CompletableFuture<Duration>> pings = new ArrayList<>();
+        List<Future<Duration>> sent = new ArrayList<>();
         for (TunnelRegistry.Connection connection : connections) {
             CompletableFuture<Duration> ping = new CompletableFuture<>();
-            connection.session().ping().addListener((Future<Duration> answered) -> {
+            Future<Duration> inSession = connection.session().ping();
+            sent.add(inSession);
+            inSession.addListener((Future<Duration> answered) -> {
                 if (answered.isSuccess()) {
                     ping.complete(answered.getNow());
                 } else {
@@ -87,6 +90,9 @@ final class Probes {
             result.complete(fastest != null ? Check.up(subject, millis(fastest), at)
                     : Check.down(subject, "ping failed: " + failure, at));
         });
+        // A check that gives up forgets its pings, which would otherwise wait in the session for its ping timeout
+        // (30 s) and pile up with checks every few seconds against a client that no longer answers.
+        result.whenComplete((check, error) -> sent.forEach(ping -> ping.cancel(false)));
         return result.completeOnTimeout(Check.down(subject, "ping timeout after " + Durations.format(timeout), at),
                 timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
