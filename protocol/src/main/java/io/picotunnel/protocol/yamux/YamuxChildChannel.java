@@ -24,6 +24,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
@@ -218,6 +219,11 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     @Override
     public boolean synNeverSent() {
         return synNeverSent;
+    }
+
+    @Override
+    public Duration openTimeout() {
+        return session.config().streamOpenTimeout();
     }
 
     @Override

@@ -781,12 +781,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
         }
     }
 
-    /** The settings this session runs with: what a stream's user names when one of their waits ran out. */
-    public YamuxConfig config() {
+    // ---- for the stream channels ----
+
+    YamuxConfig config() {
         return config;
     }
-
-    // ---- for the stream channels ----
 
     WindowBudget windowBudget() {
         return windowBudget;

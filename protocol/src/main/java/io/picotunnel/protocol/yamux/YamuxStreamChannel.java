@@ -3,6 +3,8 @@ package io.picotunnel.protocol.yamux;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 
+import java.time.Duration;
+
 /**
  * One yamux stream as a Netty child channel of the session's parent channel, on the parent's event loop.
  *
@@ -48,7 +50,10 @@ public interface YamuxStreamChannel extends Channel {
      */
     boolean synNeverSent();
 
-    /** True when this side opened the stream and reset it, the peer having sent no ACK within the stream open timeout. */
+    /** How long the peer may take to acknowledge this stream when this side opens it: what a log line names. */
+    Duration openTimeout();
+
+    /** True when this side opened the stream and reset it, the peer having sent no ACK within {@link #openTimeout()}. */
     default boolean openTimedOut() {
         return false;
     }

@@ -199,7 +199,7 @@ public final class TcpStreamBridge {
     private void logOpenTimedOut(YamuxStreamChannel stream, String outcome) {
         LOG.info("tunnel {}, stream to {}: the tunnel's client did not acknowledge the stream within {} (the server's"
                 + " --stream-open-timeout), so the server reset it{}; the connection from {} {}", tunnelId,
-                header.target(), Durations.format(stream.session().config().streamOpenTimeout()),
+                header.target(), Durations.format(stream.openTimeout()),
                 refusedBy.isEmpty() ? "" : refusedBy.size() == 1 ? ", after another refused it"
                         : ", after " + refusedBy.size() + " others refused it",
                 socket.remoteAddress(), outcome);

@@ -1049,7 +1049,7 @@ final class Exchange {
             ErrorPage page = ErrorPage.tunnelNotAnswering();
             LOG.info("service {}: the tunnel's client did not acknowledge the request's stream within {} (the"
                             + " server's --stream-open-timeout), so the server reset it; {} {} from {} {}", service.id(),
-                    Durations.format(stream.session().config().streamOpenTimeout()), request.method(),
+                    Durations.format(stream.openTimeout()), request.method(),
                     LogValues.escape(service.domain()), clientIp, answered(page));
             end();
             answerLocally(page, !requestDone, requestDone);
