@@ -3,8 +3,9 @@ package io.picotunnel.protocol.yamux;
 import java.time.Duration;
 
 /**
- * Settings of one yamux session. {@link #defaults()} tunes receive windows automatically; the five-argument
- * constructor keeps a fixed window, as hashicorp/yamux does. The four waits ({@code streamOpenTimeout},
+ * Settings of one yamux session. {@link #defaults()} tunes receive windows automatically; {@link #fixedWindow}
+ * keeps a fixed window, as hashicorp/yamux does. Callers start from either and change what they need with the
+ * {@code with...} methods, never the positional constructor, where two of the eleven values could swap unseen. The four waits ({@code streamOpenTimeout},
  * {@code pingTimeout}, {@code closedStreamLinger}, {@code stalledReaderTimeout}) are apart, so a long wait for a slow
  * peer's ACK does not keep a dead peer's ping or a stuck closed stream waiting as long.
  *
@@ -88,14 +89,6 @@ public record YamuxConfig(
         }
     }
 
-    /** A fixed window of {@code maxStreamWindow} for every stream, no auto-tuning. */
-    public YamuxConfig(int maxStreamWindow, Duration keepAliveInterval, int maxStreams, Duration streamOpenTimeout,
-                       int writeBufferHighWaterMark) {
-        this(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
-                DEFAULT_SESSION_WINDOW_BUDGET, false,
-                DEFAULT_SESSION_BUFFER_LIMIT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT);
-    }
-
     private static void requirePositive(Duration d, String name) {
         if (d.isNegative() || d.isZero()) {
             throw new IllegalArgumentException(name + " must be positive");
@@ -111,6 +104,11 @@ public record YamuxConfig(
                 Duration.ofSeconds(30), DEFAULT_MAX_STREAMS,
                 DEFAULT_TIMEOUT, 64 * 1024, DEFAULT_SESSION_WINDOW_BUDGET, true,
                 DEFAULT_SESSION_BUFFER_LIMIT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT);
+    }
+
+    /** A fixed window of {@code window} bytes for every stream, no auto-tuning; the rest as {@link #defaults()}. */
+    public static YamuxConfig fixedWindow(int window) {
+        return defaults().withWindowAutoTuning(false).withMaxStreamWindow(window);
     }
 
     /**
@@ -148,6 +146,12 @@ public record YamuxConfig(
     /** Windows grow up to {@code max} with auto-tuning on, or are fixed at {@code max} with it off. */
     public YamuxConfig withMaxStreamWindow(int max) {
         return new YamuxConfig(max, keepAliveInterval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
+                sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
+                pingTimeout, closedStreamLinger, stalledReaderTimeout);
+    }
+
+    public YamuxConfig withWriteBufferHighWaterMark(int bytes) {
+        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout, bytes,
                 sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
                 pingTimeout, closedStreamLinger, stalledReaderTimeout);
     }

@@ -69,8 +69,7 @@ class HashicorpPeerResetCommandInteropTest {
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
     void aResetWhileHashicorpIsStuckOnAFullSocketLetsTheOtherCommandsGoOnAndIsWrittenWhenTheFrameEnds(YamuxRole ours) {
-        connect(ours, new YamuxConfig(WINDOW, Duration.ofSeconds(30), YamuxConfig.DEFAULT_MAX_STREAMS,
-                Duration.ofSeconds(30), 64 * 1024));
+        connect(ours, YamuxConfig.fixedWindow(WINDOW));
         Channel channel = connection.channel();
         peer.send("OPEN s " + ENDLESS + " - send");
         await("the stream open").atMost(WAIT).until(() -> readers.size() == 1);

@@ -76,7 +76,8 @@ class CrossLoopBackpressureTest {
 
     @Test
     void uploadIntoAStalledStreamFromAnotherLoopHoldsAtMostWindowPlusHighWaterMark() throws Exception {
-        YamuxConfig config = new YamuxConfig(WINDOW, Duration.ZERO, 16, Duration.ofSeconds(30), HIGH_WATER_MARK);
+        YamuxConfig config = YamuxConfig.fixedWindow(WINDOW).withKeepAliveInterval(Duration.ZERO).withMaxStreams(16)
+                .withWriteBufferHighWaterMark(HIGH_WATER_MARK);
         // The CLIENT side's stream never reads: its window fills, then the SERVER side's send window is 0.
         ChannelHandler stalledReader = new ChannelInitializer<>() {
             @Override
@@ -163,7 +164,7 @@ class CrossLoopBackpressureTest {
                             }));
                 }
             };
-            YamuxConfig config = new YamuxConfig(WINDOW, Duration.ZERO, 64, Duration.ofSeconds(30), 64 * 1024);
+            YamuxConfig config = YamuxConfig.fixedWindow(WINDOW).withKeepAliveInterval(Duration.ZERO).withMaxStreams(64);
             pair = new SessionPair(config, relayToEcho, null);
             List<CompletableFuture<Long>> echoed = new ArrayList<>();
             for (int i = 0; i < streams; i++) {
@@ -229,7 +230,8 @@ class CrossLoopBackpressureTest {
                     accepted.complete((YamuxChildChannel) stream);
                 }
             };
-            YamuxConfig config = new YamuxConfig(WINDOW, Duration.ZERO, 16, Duration.ofSeconds(30), HIGH_WATER_MARK);
+            YamuxConfig config = YamuxConfig.fixedWindow(WINDOW).withKeepAliveInterval(Duration.ZERO).withMaxStreams(16)
+                    .withWriteBufferHighWaterMark(HIGH_WATER_MARK);
             pair = new SessionPair(config, holdReads, null);
             CompletableFuture<Long> echoed = new CompletableFuture<>();
             pair.client.openStream(new EchoCheck(bytes, echoed, (byte) 7));

@@ -157,7 +157,8 @@ class YamuxSessionFramesTest {
 
     @Test
     void largerMaxWindowIsAnnouncedWithTheSyn() {
-        YamuxConfig config = new YamuxConfig(1024 * 1024, Duration.ZERO, 16, Duration.ofSeconds(30), 64 * 1024);
+        YamuxConfig config = YamuxConfig.fixedWindow(1024 * 1024).withKeepAliveInterval(Duration.ZERO)
+                .withMaxStreams(16);
         RawPeer p = client(config);
         openOutbound(p);
         assertFrame(p.writtenOne(), TYPE_WINDOW_UPDATE, FLAG_SYN, 1, 1024 * 1024 - WINDOW);
@@ -418,7 +419,8 @@ class YamuxSessionFramesTest {
         // queued frames once overflowed the stack through nested delivery.
         int frames = 512;
         int size = YamuxChildChannel.COALESCE_LIMIT;
-        YamuxConfig bigWindow = new YamuxConfig(frames * size, Duration.ZERO, 16, Duration.ofSeconds(30), 64 * 1024);
+        YamuxConfig bigWindow = YamuxConfig.fixedWindow(frames * size).withKeepAliveInterval(Duration.ZERO)
+                .withMaxStreams(16);
         List<Integer> depths = new CopyOnWriteArrayList<>();
         long[] bytes = new long[1];
         List<Channel> streams = new CopyOnWriteArrayList<>();
