@@ -1,6 +1,8 @@
 package io.picotunnel.server.config;
 
 import io.picotunnel.protocol.config.DeclaredSetting;
+import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.yamux.YamuxConfig;
 
 /**
  * Every server setting: its flag, its {@code PICOTUNNEL_*} environment variable (the same name), its default and its
@@ -79,7 +81,8 @@ public enum Setting implements DeclaredSetting {
             "How long a client may take to acknowledge a new stream (a request or connection sent to it) before the"
                     + " stream is reset: an HTTP visitor gets 504 tunnel_not_answering, a tcp one is reset. Longer for"
                     + " clients on slow links (satellite, mobile); from 1s to 10m. Only this wait: a yamux ping, a"
-                    + " closed stream that makes no progress and a stalled reader after its session ended keep 30 s."),
+                    + " closed stream that makes no progress and a stalled reader after its session ended keep "
+                    + Durations.format(YamuxConfig.DEFAULT_TIMEOUT) + "."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
             "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once)."),
     HEADER_TIMEOUT("--header-timeout", "DURATION", "20s",
