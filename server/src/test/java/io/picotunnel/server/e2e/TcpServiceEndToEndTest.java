@@ -253,6 +253,39 @@ class TcpServiceEndToEndTest {
         }
     }
 
+    /**
+     * A tcp service moved while the server drains is stored at its new address but not bound there: the API says it
+     * is not listening, and why, as for one created during the drain.
+     */
+    @Test
+    void aServiceMovedWhileTheServerDrainsIsShownNotListeningBecauseTheServerIsStopping() throws Exception {
+        TcpServicePorts.Created moved = testbed.createTcpServiceOnFreePort(tunnelId, echo.address());
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), moved.port())) {
+            visitor.setSoTimeout(10_000);
+            assertThat(echoed(visitor, "before the drain")).isEqualTo("before the drain");
+            Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
+            await().atMost(10, TimeUnit.SECONDS).until(() -> refuses(moved.port()));
+
+            int newPort = Ports.freePort();
+            ApiClient.Response changed = testbed.api().patch("/api/services/" + moved.id(),
+                    "{\"listen_addr\":\"127.0.0.1:" + newPort + "\"}");
+            assertThat(changed.status()).as(changed.toString()).isEqualTo(200);
+
+            assertThat(refuses(newPort)).isTrue();
+            // Before: "active": true, "error": null, though nothing listened on its new address.
+            JsonNode service = serviceJson(moved.id());
+            assertThat(service.get("listen_addr").asText()).isEqualTo("127.0.0.1:" + newPort);
+            assertThat(service.get("active").asBoolean()).as("%s", service).isFalse();
+            assertThat(service.get("error").asText()).as("%s", service)
+                    .isEqualTo("not listening: the server is stopping; it listens from the next start");
+            assertThat(echoed(visitor, "while it drains")).isEqualTo("while it drains");
+            visitor.shutdownOutput();
+            assertThat(visitor.getInputStream().read()).isEqualTo(-1);
+            stopping.join(Duration.ofSeconds(30));
+            assertThat(stopping.isAlive()).as("the stop ends once the connection ended").isFalse();
+        }
+    }
+
     private JsonNode serviceJson(String serviceId) {
         for (JsonNode service : testbed.api().get("/api/services").json()) {
             if (service.get("id").asText().equals(serviceId)) {

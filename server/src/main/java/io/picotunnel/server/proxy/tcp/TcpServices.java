@@ -83,8 +83,13 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     private volatile List<TcpListener> holding = List.of();
     /** False once {@link #stopAccepting} ran: the server is shutting down, no port is bound any more. */
     private boolean accepting = true;
-    /** Enabled since {@link #stopAccepting} ran (created, enabled, ...): never bound, they listen from the next start. */
+    /**
+     * Enabled or moved since {@link #stopAccepting} ran (created, enabled, given another listen_addr): not bound where
+     * they are stored to listen, they listen there from the next start.
+     */
     private final Set<String> fromNextStart = new HashSet<>();
+    /** The listen_addr of each service listening when {@link #stopAccepting} ran, by service id. */
+    private final Map<String, String> listenedAtStop = new HashMap<>();
 
     static final String NOT_LISTENING_WHILE_STOPPING = "not listening: the server is stopping; it listens from the next start";
 
@@ -168,7 +173,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
      * Why an enabled tcp service is not serving right now (its port taken, say), or empty when it is serving, is
      * disabled or is no tcp service. A port closed for a draining shutdown ({@link #stopAccepting}) is no problem of the
      * service's: its connections go on, as the http services' do while the proxy's listeners are closed. A service
-     * enabled during that drain never listened: it is not serving, and says so.
+     * enabled during that drain, or moved to another address, never listened there: it is not serving, and says so.
      */
     public synchronized Optional<String> problem(String serviceId) {
         if (fromNextStart.contains(serviceId)) {
@@ -427,7 +432,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             // start; binding now would take visitors in only to reset them.
             if (current != null) {
                 current.update(after);
-            } else {
+            }
+            if (current == null || !after.listenAddr().equals(listenedAtStop.get(id))) {
                 fromNextStart.add(id);
             }
             return;
@@ -559,8 +565,9 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     public synchronized void stopAccepting() {
         accepting = false;
         retries.shutdownNow();
-        for (TcpListener listener : listeners.values()) {
-            listener.closeListening();
+        for (Map.Entry<String, TcpListener> listener : listeners.entrySet()) {
+            listenedAtStop.put(listener.getKey(), listener.getValue().service().listenAddr());
+            listener.getValue().closeListening();
         }
         claim(null);
     }
