@@ -120,6 +120,7 @@ public final class PicoTunnelServer implements AutoCloseable {
     private Metrics metrics;
     /** The tcp services as the store tells them of changes: allowed ports only, failures recorded as events. */
     private ServiceListener tcpServiceChanges;
+    private HttpRoutes httpRoutes;
     private boolean stopped;
 
     private PicoTunnelServer(ServerConfig config) {
@@ -176,7 +177,7 @@ public final class PicoTunnelServer implements AutoCloseable {
 
         tls = running(startTls());
         tls.onCertificateOutcome(new CertificateEvents(events, store));
-        HttpRoutes httpRoutes = new HttpRoutes();
+        httpRoutes = new HttpRoutes();
 
         // Components that follow the services (TCP listeners, HTTP routes, certificates) join serviceListeners
         // here; each then hears of every stored service, and of every change through the store from now on.
@@ -549,7 +550,10 @@ public final class PicoTunnelServer implements AutoCloseable {
         return (endpointTls != null && endpointTls.servesTls() ? "" : "ws://") + host + ":" + port;
     }
 
-    /** Whether a service serves right now: a tcp service waiting for its port does not. */
+    /**
+     * Whether a service serves right now: a tcp service waiting for its port does not, nor a service enabled while the
+     * server drains to stop (its ports are closed).
+     */
     private ServiceActivity activity(Service service) {
         if (!service.enabled()) {
             return ServiceActivity.DISABLED;
@@ -562,6 +566,9 @@ public final class PicoTunnelServer implements AutoCloseable {
         if (service.type() == ServiceType.TCP && tcpServices != null) {
             return tcpServices.problem(service.id()).map(error -> new ServiceActivity(false, error))
                     .orElse(ServiceActivity.ACTIVE);
+        }
+        if (service.type() == ServiceType.HTTP && httpRoutes != null && httpRoutes.enabledWhileStopping(service.id())) {
+            return new ServiceActivity(false, TcpServices.NOT_LISTENING_WHILE_STOPPING);
         }
         return ServiceActivity.ACTIVE;
     }
@@ -619,6 +626,9 @@ public final class PicoTunnelServer implements AutoCloseable {
             }
             if (httpsListener != null) {
                 httpsListener.close();
+            }
+            if (httpRoutes != null) {
+                httpRoutes.stopListening();
             }
             if (tcpServices != null) {
                 tcpServices.stopAccepting();

@@ -1,6 +1,8 @@
 package io.picotunnel.server.e2e;
 
 import ch.qos.logback.classic.Level;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.LogCapture;
@@ -146,6 +148,68 @@ class HttpServerDrainEndToEndTest {
             stopping.join(Duration.ofSeconds(20));
             assertThat(stopping.isAlive()).as("the drain ends with the last stream").isFalse();
         }
+    }
+
+    /**
+     * The HTTP and HTTPS ports close when the drain begins: an http service created or enabled during the drain is
+     * stored but nothing listens for it, and the API says so, as for a tcp service; one that was active before the
+     * drain stays active, its request in flight still served.
+     */
+    @Test
+    void anHttpServiceCreatedOrEnabledWhileTheServerDrainsIsShownNotListeningBecauseTheServerIsStopping()
+            throws Exception {
+        String activeBefore = serviceOf(HOST).get("id").asText();
+        String enabledDuring = createHttpService("enabled.drain.test", false);
+        try (Socket waiting = visitor();
+             LogCapture drain = new LogCapture("io.picotunnel.server.tunnel.TunnelEndpoint", Level.INFO)) {
+            assertThat(exchange(waiting)).startsWith("HTTP/1.1 200");
+            holdARequestOf(waiting);
+            Thread stopping = stopAndAwaitTheDrain(drain);
+
+            String createdDuring = createHttpService("created.drain.test", true);
+            ApiClient.Response enabled = testbed.api().patch("/api/services/" + enabledDuring, "{\"enabled\":true}");
+            assertThat(enabled.status()).as(enabled.toString()).isEqualTo(200);
+
+            // Before: "active": true, "error": null for both, though the HTTP and HTTPS ports were closed.
+            for (String id : new String[] {createdDuring, enabledDuring}) {
+                JsonNode service = serviceJson(id);
+                assertThat(service.get("active").asBoolean()).as("%s", service).isFalse();
+                assertThat(service.get("error").asText()).as("%s", service)
+                        .isEqualTo("not listening: the server is stopping; it listens from the next start");
+            }
+            JsonNode before = serviceJson(activeBefore);
+            assertThat(before.get("active").asBoolean()).as("%s", before).isTrue();
+            assertThat(before.get("error").isNull()).as("%s", before).isTrue();
+
+            tunnel.web.answerHeldRequest();
+            assertThat(read(waiting)).startsWith("HTTP/1.1 200");
+            stopping.join(Duration.ofSeconds(20));
+            assertThat(stopping.isAlive()).as("the drain ends with the last stream").isFalse();
+        }
+    }
+
+    /** Creates an http service of the tunnel to its web target; returns its id. */
+    private String createHttpService(String domain, boolean enabled) {
+        return testbed.createService(tunnel.id, "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"target_addr\":\""
+                + tunnel.web.address() + "\",\"enabled\":" + enabled + "}").get("id").asText();
+    }
+
+    private JsonNode serviceOf(String domain) {
+        for (JsonNode service : testbed.api().get("/api/services").json()) {
+            if (domain.equals(service.get("domain").asText(null))) {
+                return service;
+            }
+        }
+        throw new AssertionError("no service of " + domain);
+    }
+
+    private JsonNode serviceJson(String serviceId) {
+        for (JsonNode service : testbed.api().get("/api/services").json()) {
+            if (service.get("id").asText().equals(serviceId)) {
+                return service;
+            }
+        }
+        throw new AssertionError("no service " + serviceId);
     }
 
     /** The app holds the next request, {@code waiting}'s GET, unanswered; it is the app's second. */

@@ -30,6 +30,10 @@ public final class HttpRoutes implements ServiceListener {
     private volatile RouteTable table = RouteTable.EMPTY;
     /** The disabled http services, as if enabled: visitors of one are told it is turned off, not that it is unknown. */
     private volatile RouteTable disabled = RouteTable.EMPTY;
+    /** False once {@link #stopListening} ran: the HTTP and HTTPS ports are closed for a draining shutdown. */
+    private boolean listening = true;
+    /** Enabled since {@link #stopListening} ran (created, enabled): never reachable in this run. */
+    private final Set<String> fromNextStart = new HashSet<>();
 
     /**
      * Nothing is refused here, so a change waits until it is stored: otherwise, during a delete or disable whose commit
@@ -47,6 +51,12 @@ public final class HttpRoutes implements ServiceListener {
         }
         if (after != null) {
             services.put(after.id(), after);
+        }
+        String id = after != null ? after.id() : before.id();
+        if (after == null || !after.enabled()) {
+            fromNextStart.remove(id);
+        } else if (!listening && (before == null || !before.enabled())) {
+            fromNextStart.add(id);
         }
         table = RouteTable.of(services.values());
         disabled = RouteTable.of(services.values().stream().filter(s -> !s.enabled()).map(s -> new Service(s.id(),
@@ -75,6 +85,19 @@ public final class HttpRoutes implements ServiceListener {
             }
         }
         coinciding = Set.copyOf(now);
+    }
+
+    /**
+     * The HTTP and HTTPS ports close for a draining shutdown: a service enabled from now on is not reachable until the
+     * next start, while one enabled before goes on serving the connections still open.
+     */
+    public synchronized void stopListening() {
+        listening = false;
+    }
+
+    /** Whether the service was created or enabled after {@link #stopListening}: no visitor can reach it in this run. */
+    public synchronized boolean enabledWhileStopping(String serviceId) {
+        return fromNextStart.contains(serviceId);
     }
 
     /** Whether a disabled service would serve this Host header value and path if it were enabled. */

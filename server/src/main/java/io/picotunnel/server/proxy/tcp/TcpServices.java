@@ -91,7 +91,7 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     /** The listen_addr of each service listening when {@link #stopAccepting} ran, by service id. */
     private final Map<String, String> listenedAtStop = new HashMap<>();
 
-    static final String NOT_LISTENING_WHILE_STOPPING = "not listening: the server is stopping; it listens from the next start";
+    public static final String NOT_LISTENING_WHILE_STOPPING = "not listening: the server is stopping; it listens from the next start";
 
     /** How often a service waiting for its port tries to bind it again. */
     public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofSeconds(5);
