@@ -30,6 +30,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.ws.WebSocketPings;
@@ -348,9 +349,11 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         TunnelRegistry.Connection connection = arrival.register(session, version, hostname);
         if (connection == null) {
-            LOG.info("tunnel {} ({}): token revoked or tunnel deleted during the handshake, dropping the client",
-                    tunnel.id(), LogValues.escape(tunnel.name()));
-            channel.close();
+            TunnelCloseStatus why = arrival.revokedBy();
+            LOG.info("tunnel {} ({}): {} during the handshake, dropping the client", tunnel.id(),
+                    LogValues.escape(tunnel.name()), why.description());
+            // As for a client already registered: the close frame lets its line say which.
+            WebSocketControlFrames.goAway(channel, session, why);
             return;
         }
         LOG.info("tunnel {} ({}): client {} connected from {} (version {}, host {}), {} connected", tunnel.id(),

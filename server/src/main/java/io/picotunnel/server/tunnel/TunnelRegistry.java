@@ -208,8 +208,8 @@ public final class TunnelRegistry implements TunnelPresence {
         private final String tunnelId;
         private final String tokenSha256;
         private boolean done;
-        /** Set by {@link #disconnect}: the token it came with was revoked, or its tunnel deleted. */
-        private boolean revoked;
+        /** Set by {@link #disconnect}: why the token it came with was revoked, or its tunnel deleted; null until then. */
+        private TunnelCloseStatus revokedBy;
 
         private Arrival(String tunnelId, String tokenSha256) {
             this.tunnelId = tunnelId;
@@ -235,8 +235,16 @@ public final class TunnelRegistry implements TunnelPresence {
         }
 
         private boolean revoked() {
+            return revokedBy() != null;
+        }
+
+        /**
+         * Why {@link #register} returned null: the token was regenerated, or the tunnel deleted, while the client was
+         * under way; null when it was not.
+         */
+        public TunnelCloseStatus revokedBy() {
             synchronized (arrivals) {
-                return revoked;
+                return revokedBy;
             }
         }
 
@@ -288,12 +296,12 @@ public final class TunnelRegistry implements TunnelPresence {
          * Those under way that {@code revoked} names will not register; the waiting streams are to be woken once
          * none is left under way, else they wait for the others.
          */
-        List<Runnable> revoke(Predicate<String> revoked) {
+        List<Runnable> revoke(Predicate<String> revoked, TunnelCloseStatus why) {
             underWay.removeIf(arrival -> {
                 if (!revoked.test(arrival.tokenSha256)) {
                     return false;
                 }
-                arrival.revoked = true;
+                arrival.revokedBy = why;
                 arrival.done = true;
                 return true;
             });
@@ -616,7 +624,7 @@ public final class TunnelRegistry implements TunnelPresence {
         List<Runnable> waiting;
         synchronized (arrivals) {
             Arrivals pending = arrivals.get(tunnelId);
-            waiting = pending == null ? List.of() : pending.revoke(revoked);
+            waiting = pending == null ? List.of() : pending.revoke(revoked, why);
             if (pending != null && pending.underWay.isEmpty()) {
                 arrivals.remove(tunnelId);
             }

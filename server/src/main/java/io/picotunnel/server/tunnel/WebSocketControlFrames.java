@@ -56,6 +56,12 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
         bytes.writeAndFlush(why.frame()).addListener(ChannelFutureListener.CLOSE);
     }
 
+    /** GoAway on the session, then at once the close frame saying {@code why}: for a session that carries no stream. */
+    static void goAway(Channel channel, YamuxSession session, TunnelCloseStatus why) {
+        session.goAway(GoAwayCode.NORMAL);
+        close(channel, why);
+    }
+
     /**
      * For a stopping server: GoAway on the session, then, once its last stream has ended (at once when none is open),
      * the close frame saying the server stops. Not at the end of the grace period: a client with no stream left closes

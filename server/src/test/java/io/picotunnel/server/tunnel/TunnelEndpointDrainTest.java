@@ -56,7 +56,7 @@ class TunnelEndpointDrainTest {
     }
 
     /** The yamux GoAway and the close frame the server sends, in order, up to its close frame. */
-    private static List<String> framesUntilClose(WebSocketFrameReader frames) throws IOException {
+    static List<String> framesUntilClose(WebSocketFrameReader frames) throws IOException {
         List<String> seen = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             WebSocketFrameReader.Frame frame = frames.next();
