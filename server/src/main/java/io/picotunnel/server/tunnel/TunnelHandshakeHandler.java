@@ -322,7 +322,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
-    /** Registers the session through {@code arrival}; left without it (given up by the caller) when the channel closed. */
+    /**
+     * Registers the session through {@code arrival}; left without it (given up by the caller) when the channel closed or
+     * the server began to drain.
+     */
     private void startSession(Channel channel, WebSocketDecoderConfig decoderConfig, Tunnel tunnel, String token,
             String version, String hostname, TunnelRegistry.Arrival arrival) {
         cancelTimeout();
@@ -343,9 +346,13 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         pipeline.addLast("yamux", session);
         if (draining.getAsBoolean()) {
-            // Upgraded just as the drain began, after it sent GoAway to the sessions it found: no streams on this one,
-            // and the close frame saying the server stops follows at once, as on the sessions the drain found idle.
+            // Upgraded just as the drain began, too late for it to find this session (a drain that begins after this
+            // check does). No stream will ever open on it: not registered, so neither the log nor the listeners see a
+            // client that connects only to leave. The close frame saying the server stops follows the GoAway at once.
+            LOG.debug("{}: upgraded as the server began to stop, told to go away", channel.remoteAddress());
             WebSocketControlFrames.goAwayForStop(channel, session);
+            channel.config().setAutoRead(true);
+            return;
         }
         TunnelRegistry.Connection connection = arrival.register(session, version, hostname);
         if (connection == null) {

@@ -1,8 +1,10 @@
 package io.picotunnel.server.tunnel;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.yamux.YamuxSpec;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.WebSocketFrameReader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -52,6 +55,36 @@ class TunnelEndpointDrainTest {
             // The endpoint is not closed here: the close frame can only come from the drain's own path.
             assertThat(framesUntilClose(new WebSocketFrameReader(client, 1 << 16, Duration.ofSeconds(10))))
                     .containsSubsequence("GoAway", "close " + TunnelCloseStatus.SERVER_STOPPING.code());
+        }
+    }
+
+    @Test
+    void aClientUpgradedAsTheDrainBeginsIsNeitherRegisteredNorLoggedAsConnected() throws Exception {
+        List<String> events = new CopyOnWriteArrayList<>();
+        peer.registry().addClientListener(new ClientListener() {
+            @Override
+            public void clientConnected(String tunnelId, ConnectedClient client) {
+                events.add("connected " + client.id());
+            }
+
+            @Override
+            public void clientLeft(String tunnelId, ConnectedClient client) {
+                events.add("left " + client.id());
+            }
+        });
+        CompletableFuture<Runnable> held = new CompletableFuture<>();
+        peer.registry().registration = (channel, register) -> held.complete(() -> channel.eventLoop().execute(register));
+        try (LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO);
+             Socket client = peer.upgrade(TOKEN, TunnelHandshakeHandler.VERSION_HEADER + ": 1.0.0\r\n")) {
+            Runnable register = held.get(5, TimeUnit.SECONDS);
+            assertThat(peer.endpoint().drain(Duration.ofMinutes(5))).as("no stream open").isZero();
+            register.run();
+            assertThat(framesUntilClose(new WebSocketFrameReader(client, 1 << 16, Duration.ofSeconds(10))))
+                    .containsSubsequence("GoAway", "close " + TunnelCloseStatus.SERVER_STOPPING.code());
+            assertThat(client.getInputStream().read()).as("the server closed the connection").isEqualTo(-1);
+            assertThat(log.messages(Level.INFO)).noneMatch(line -> line.contains("connected"));
+            assertThat(events).isEmpty();
+            assertThat(peer.registry().connections(TUNNEL.id())).isEmpty();
         }
     }
 
