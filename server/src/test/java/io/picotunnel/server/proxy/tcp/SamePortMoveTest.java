@@ -14,9 +14,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
+import static io.picotunnel.server.proxy.tcp.TcpServiceChecks.assertEchoes;
+import static io.picotunnel.server.proxy.tcp.TcpServiceChecks.stored;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -33,8 +34,7 @@ class SamePortMoveTest {
     void aMoveFromTheWildcardToLoopbackOnTheSamePortAndBackIsMadeAndItsOpenConnectionGoesOn() throws Exception {
         try (EchoServer echo = new EchoServer(); Testbed testbed = new Testbed(dataDir)) {
             String tunnel = testbed.createConnectedTunnel("same-port");
-            TcpServicePorts.Created service = TcpServicePorts.create(testbed.api(), tunnel,
-                    port -> tcpService("0.0.0.0:" + port, echo.address()));
+            TcpServicePorts.Created service = onTheWildcard(testbed, tunnel, echo);
             int port = service.port();
 
             try (Socket visitor = visit(port)) {
@@ -48,19 +48,14 @@ class SamePortMoveTest {
                         .contains(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
                 assertActiveOn(testbed, tunnel, service.id(), "127.0.0.1:" + port);
                 assertEchoes(visitor, "after the move to 127.0.0.1");
-                try (Socket another = visit(port)) {
-                    assertEchoes(another, "a new visitor on 127.0.0.1");
-                }
+                assertANewVisitorEchoes(port, "a new visitor on 127.0.0.1");
 
                 ApiClient.Response back = testbed.api().patch("/api/services/" + service.id(),
                         "{\"listen_addr\": \"0.0.0.0:" + port + "\"}");
                 assertThat(back.status()).as("%s", back).isEqualTo(200);
-                assertWildcard(testbed, service.id(), port);
-                assertActiveOn(testbed, tunnel, service.id(), "0.0.0.0:" + port);
+                assertActiveOnTheWildcard(testbed, tunnel, service.id(), port);
                 assertEchoes(visitor, "after the move back to the wildcard");
-                try (Socket another = visit(port)) {
-                    assertEchoes(another, "a new visitor on the wildcard");
-                }
+                assertANewVisitorEchoes(port, "a new visitor on the wildcard");
             }
         }
     }
@@ -69,8 +64,7 @@ class SamePortMoveTest {
     void aSamePortMoveWhoseCommitFailsStaysOnTheOldAddressAndItsConnectionsGoOn() throws Exception {
         try (EchoServer echo = new EchoServer(); Testbed testbed = new Testbed(dataDir)) {
             String tunnel = testbed.createConnectedTunnel("same-port-undone");
-            TcpServicePorts.Created service = TcpServicePorts.create(testbed.api(), tunnel,
-                    port -> tcpService("0.0.0.0:" + port, echo.address()));
+            TcpServicePorts.Created service = onTheWildcard(testbed, tunnel, echo);
             int port = service.port();
             CommitFaults.failEveryCommitThat(dataDir, "AFTER UPDATE ON services");
 
@@ -81,12 +75,9 @@ class SamePortMoveTest {
                         "{\"listen_addr\": \"127.0.0.1:" + port + "\"}");
 
                 assertThat(moved.status()).as("%s", moved).isEqualTo(500);
-                assertWildcard(testbed, service.id(), port);
-                assertActiveOn(testbed, tunnel, service.id(), "0.0.0.0:" + port);
+                assertActiveOnTheWildcard(testbed, tunnel, service.id(), port);
                 assertEchoes(visitor, "after the undone move");
-                try (Socket another = visit(port)) {
-                    assertEchoes(another, "a new visitor after the undone move");
-                }
+                assertANewVisitorEchoes(port, "a new visitor after the undone move");
             }
         }
     }
@@ -115,16 +106,14 @@ class SamePortMoveTest {
                         .contains(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
                 assertActiveOn(testbed, tunnel, service.id(), "127.0.0.1:" + port);
                 assertEchoes(visitor, "after the refused move");
-                try (Socket another = visit(port)) {
-                    assertEchoes(another, "a new visitor after the refused move");
-                }
+                assertANewVisitorEchoes(port, "a new visitor after the refused move");
             }
         }
     }
 
-    private static String tcpService(String listenAddr, String target) {
-        return "{\"type\":\"tcp\",\"listen_addr\":\"" + listenAddr + "\",\"target_addr\":\"" + target
-                + "\",\"enabled\":true}";
+    private static TcpServicePorts.Created onTheWildcard(Testbed testbed, String tunnel, EchoServer echo) {
+        return TcpServicePorts.create(testbed.api(), tunnel, port -> "{\"type\":\"tcp\",\"listen_addr\":\"0.0.0.0:"
+                + port + "\",\"target_addr\":\"" + echo.address() + "\",\"enabled\":true}");
     }
 
     private static Socket visit(int port) throws IOException {
@@ -133,31 +122,23 @@ class SamePortMoveTest {
         return visitor;
     }
 
-    private static void assertWildcard(Testbed testbed, String id, int port) {
+    private static void assertANewVisitorEchoes(int port, String when) throws IOException {
+        try (Socket another = visit(port)) {
+            assertEchoes(another, when);
+        }
+    }
+
+    private static void assertActiveOnTheWildcard(Testbed testbed, String tunnel, String id, int port) {
         assertThat(testbed.server().tcpServices().boundAddress(id)).hasValueSatisfying(a -> {
             assertThat(a.getAddress().isAnyLocalAddress()).as("%s", a).isTrue();
             assertThat(a.getPort()).isEqualTo(port);
         });
+        assertActiveOn(testbed, tunnel, id, "0.0.0.0:" + port);
     }
 
     private static void assertActiveOn(Testbed testbed, String tunnel, String id, String listenAddr) {
-        for (JsonNode service : testbed.api().get("/api/tunnels/" + tunnel + "/services").json()) {
-            if (service.get("id").asText().equals(id)) {
-                assertThat(service.get("listen_addr").asText()).as("%s", service).isEqualTo(listenAddr);
-                assertThat(service.get("active").asBoolean()).as("%s", service).isTrue();
-                return;
-            }
-        }
-        throw new AssertionError("no service " + id + " stored");
-    }
-
-    private static void assertEchoes(Socket visitor, String when) throws IOException {
-        byte[] line = (when + "\n").getBytes(StandardCharsets.US_ASCII);
-        try {
-            visitor.getOutputStream().write(line);
-            assertThat(visitor.getInputStream().readNBytes(line.length)).as(when).isEqualTo(line);
-        } catch (IOException e) {
-            throw new AssertionError("the connection was lost " + when, e);
-        }
+        JsonNode service = stored(testbed, tunnel, id);
+        assertThat(service.get("listen_addr").asText()).as("%s", service).isEqualTo(listenAddr);
+        assertThat(service.get("active").asBoolean()).as("%s", service).isTrue();
     }
 }

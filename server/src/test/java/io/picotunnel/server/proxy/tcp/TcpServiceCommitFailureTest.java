@@ -16,12 +16,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Supplier;
 
+import static io.picotunnel.server.proxy.tcp.TcpServiceChecks.assertEchoes;
+import static io.picotunnel.server.proxy.tcp.TcpServiceChecks.stored;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -69,7 +70,7 @@ class TcpServiceCommitFailureTest {
                     }
                 }
             }
-            JsonNode stored = service(testbed, tunnel, service.id());
+            JsonNode stored = stored(testbed, tunnel, service.id());
             assertThat(stored.get("enabled").asBoolean()).as("%s", stored).isTrue();
             assertThat(stored.get("active").asBoolean()).as("%s", stored).isTrue();
 
@@ -110,7 +111,7 @@ class TcpServiceCommitFailureTest {
 
                 squatter.close();
                 await("the service binds its port once it is free").atMost(Duration.ofSeconds(30)).until(() ->
-                        service(testbed, tunnel, service).get("active").asBoolean());
+                        stored(testbed, tunnel, service).get("active").asBoolean());
                 new Socket(InetAddress.getLoopbackAddress(), port).close();
                 assertRefused(other, "the address of a move that was undone");
             }
@@ -120,30 +121,11 @@ class TcpServiceCommitFailureTest {
     }
 
     private static void assertWaiting(Testbed testbed, String tunnel, String service, int port) {
-        JsonNode stored = service(testbed, tunnel, service);
+        JsonNode stored = stored(testbed, tunnel, service);
         assertThat(stored.get("listen_addr").asText()).as("%s", stored).isEqualTo("127.0.0.1:" + port);
         assertThat(stored.get("active").asBoolean()).as("%s", stored).isFalse();
         assertThat(stored.get("error").asText()).as("%s", stored)
                 .startsWith("cannot listen on 127.0.0.1:" + port + ": ");
-    }
-
-    private static JsonNode service(Testbed testbed, String tunnel, String id) {
-        for (JsonNode service : testbed.api().get("/api/tunnels/" + tunnel + "/services").json()) {
-            if (service.get("id").asText().equals(id)) {
-                return service;
-            }
-        }
-        throw new AssertionError("no service " + id + " stored");
-    }
-
-    private static void assertEchoes(Socket visitor, String when) throws IOException {
-        byte[] line = (when + "\n").getBytes(StandardCharsets.US_ASCII);
-        try {
-            visitor.getOutputStream().write(line);
-            assertThat(visitor.getInputStream().readNBytes(line.length)).as(when).isEqualTo(line);
-        } catch (IOException e) {
-            throw new AssertionError("the connection was lost " + when, e);
-        }
     }
 
     private static void assertRefused(int port, String what) {
