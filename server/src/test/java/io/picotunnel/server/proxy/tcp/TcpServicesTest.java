@@ -311,24 +311,7 @@ class TcpServicesTest {
         Service after = tcp("s1", "0.0.0.0:" + port, true);
         ServerSocket otherProcess = new ServerSocket();
         AtomicBoolean moving = new AtomicBoolean();
-        PortReleases takenOnceLetGo = new PortReleases(PortReleases.RELEASE_WAIT) {
-            @Override
-            void close(Channel listening) {
-                super.close(listening);
-                // The moment the move let the old address go, before binding the new one again.
-                if (moving.compareAndSet(true, false)) {
-                    try {
-                        otherProcess.bind(oldAddress);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }
-            }
-        };
-        services.close();
-        services = new TcpServices(registry, AccessControl.open(), group, group, s -> TrafficCounters.NONE,
-                Duration.ofMillis(100), Limits.DEFAULTS.maxConnections(), Limits.DEFAULTS.maxConnectionsPerAddress(),
-                takenOnceLetGo);
+        restartServicesRetryingEvery100Ms(takenOnceLetGo(moving, otherProcess, oldAddress));
         services.onServiceChange(null, before);
         moving.set(true);
 
@@ -370,23 +353,8 @@ class TcpServicesTest {
         Service after = tcp("s1", "127.0.0.1:" + port, true);
         ServerSocket otherProcess = new ServerSocket();
         AtomicBoolean undoing = new AtomicBoolean();
-        PortReleases takenOnceLetGo = new PortReleases(PortReleases.RELEASE_WAIT) {
-            @Override
-            void close(Channel listening) {
-                super.close(listening);
-                if (undoing.compareAndSet(true, false)) {
-                    try {
-                        otherProcess.bind(new InetSocketAddress(InetAddress.getByName(taken), port));
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }
-            }
-        };
-        services.close();
-        services = new TcpServices(registry, AccessControl.open(), group, group, s -> TrafficCounters.NONE,
-                Duration.ofMillis(100), Limits.DEFAULTS.maxConnections(), Limits.DEFAULTS.maxConnectionsPerAddress(),
-                takenOnceLetGo);
+        restartServicesRetryingEvery100Ms(takenOnceLetGo(undoing, otherProcess,
+                new InetSocketAddress(InetAddress.getByName(taken), port)));
         try {
             services.onServiceChange(null, before);
             ServiceListener.Staged moved = services.stage(before, after);
@@ -755,6 +723,35 @@ class TcpServicesTest {
         services.onServiceChange(null, http);
 
         assertThat(services.boundAddress("h1")).isEmpty();
+    }
+
+    /**
+     * Port releases that, the first time a listener is let go once {@code armed} is set (the moment a move or its undo
+     * let the old address go, before binding the next), bind {@code address} with {@code otherProcess}.
+     */
+    private static PortReleases takenOnceLetGo(AtomicBoolean armed, ServerSocket otherProcess,
+            InetSocketAddress address) {
+        return new PortReleases(PortReleases.RELEASE_WAIT) {
+            @Override
+            void close(Channel listening) {
+                super.close(listening);
+                if (armed.compareAndSet(true, false)) {
+                    try {
+                        otherProcess.bind(address);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            }
+        };
+    }
+
+    /** Replaces the services under test with ones using {@code releases} that try a taken port again every 100 ms. */
+    private void restartServicesRetryingEvery100Ms(PortReleases releases) {
+        services.close();
+        services = new TcpServices(registry, AccessControl.open(), group, group, s -> TrafficCounters.NONE,
+                Duration.ofMillis(100), Limits.DEFAULTS.maxConnections(), Limits.DEFAULTS.maxConnectionsPerAddress(),
+                releases);
     }
 
     /** Runs {@code task} on a thread of its own (the common pool may have one thread, busy with another). */
