@@ -2,9 +2,11 @@ package io.picotunnel.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
@@ -43,6 +45,21 @@ public final class Ports {
     /** "127.0.0.1:port" for a port that was free a moment ago. */
     public static String freeLoopbackAddress() {
         return "127.0.0.1:" + freePort();
+    }
+
+    /**
+     * Whether a connection to the loopback address on {@code port} is refused (nothing listens there); false if it is
+     * accepted, or neither accepted nor refused within 1 s.
+     */
+    public static boolean refuses(int port) {
+        try (Socket probe = new Socket()) {
+            probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
+            return false;
+        } catch (ConnectException refused) {
+            return true;
+        } catch (IOException other) {
+            return false;
+        }
     }
 
     private static boolean bindable(int port) {

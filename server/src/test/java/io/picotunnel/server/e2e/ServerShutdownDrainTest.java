@@ -8,6 +8,7 @@ import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,9 +18,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.net.ConnectException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
@@ -92,7 +91,7 @@ class ServerShutdownDrainTest {
             long sigterm = System.nanoTime();
             server.toHandle().destroy(); // SIGTERM (Process.destroy() would also close its output pipe)
             await("the tcp service takes no new visitors").atMost(Duration.ofSeconds(10))
-                    .until(() -> refuses(visitorPort));
+                    .until(() -> Ports.refuses(visitorPort));
             try (ApiClient api = new ApiClient(apiPort, ADMIN_TOKEN)) {
                 ApiClient.Response info = api.get("/api/server");
                 assertThat(info.status()).as("GET /api/server while the server drains: %s; server output:\n%s", info,
@@ -300,17 +299,6 @@ class ServerShutdownDrainTest {
             received += n;
         }
         return received;
-    }
-
-    private static boolean refuses(int port) {
-        try (Socket probe = new Socket()) {
-            probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
-            return false;
-        } catch (ConnectException refused) {
-            return true;
-        } catch (IOException other) {
-            return false;
-        }
     }
 
     private static String javaCommand() {

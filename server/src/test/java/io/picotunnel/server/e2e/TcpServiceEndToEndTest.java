@@ -208,7 +208,7 @@ class TcpServiceEndToEndTest {
             visitor.setSoTimeout(10_000);
             assertThat(echoed(visitor, "before the drain")).isEqualTo("before the drain");
             Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
-            await().atMost(10, TimeUnit.SECONDS).until(() -> refuses(port));
+            await().atMost(10, TimeUnit.SECONDS).until(() -> Ports.refuses(port));
 
             assertThat(echoed(visitor, "while it drains")).isEqualTo("while it drains");
             // Before: "active": false, "error": "not listening: the server is stopping or lost the port".
@@ -234,11 +234,11 @@ class TcpServiceEndToEndTest {
             visitor.setSoTimeout(10_000);
             assertThat(echoed(visitor, "before the drain")).isEqualTo("before the drain");
             Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
-            await().atMost(10, TimeUnit.SECONDS).until(() -> refuses(before.port()));
+            await().atMost(10, TimeUnit.SECONDS).until(() -> Ports.refuses(before.port()));
 
             TcpServicePorts.Created during = testbed.createTcpServiceOnFreePort(tunnelId, echo.address());
 
-            assertThat(refuses(during.port())).isTrue();
+            assertThat(Ports.refuses(during.port())).isTrue();
             // Before: "active": true, "error": null, though nothing listened on its port.
             JsonNode created = serviceJson(during.id());
             assertThat(created.get("active").asBoolean()).as("%s", created).isFalse();
@@ -264,14 +264,14 @@ class TcpServiceEndToEndTest {
             visitor.setSoTimeout(10_000);
             assertThat(echoed(visitor, "before the drain")).isEqualTo("before the drain");
             Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
-            await().atMost(10, TimeUnit.SECONDS).until(() -> refuses(moved.port()));
+            await().atMost(10, TimeUnit.SECONDS).until(() -> Ports.refuses(moved.port()));
 
             int newPort = Ports.freePort();
             ApiClient.Response changed = testbed.api().patch("/api/services/" + moved.id(),
                     "{\"listen_addr\":\"127.0.0.1:" + newPort + "\"}");
             assertThat(changed.status()).as(changed.toString()).isEqualTo(200);
 
-            assertThat(refuses(newPort)).isTrue();
+            assertThat(Ports.refuses(newPort)).isTrue();
             // Before: "active": true, "error": null, though nothing listened on its new address.
             JsonNode service = serviceJson(moved.id());
             assertThat(service.get("listen_addr").asText()).isEqualTo("127.0.0.1:" + newPort);
@@ -300,17 +300,6 @@ class TcpServiceEndToEndTest {
         socket.getOutputStream().write((text + "\n").getBytes(StandardCharsets.UTF_8));
         byte[] back = socket.getInputStream().readNBytes(text.length() + 1);
         return new String(back, StandardCharsets.UTF_8).strip();
-    }
-
-    private static boolean refuses(int port) {
-        try (Socket probe = new Socket()) {
-            probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
-            return false;
-        } catch (ConnectException refused) {
-            return true;
-        } catch (IOException other) {
-            return false;
-        }
     }
 
     /** The line of {@code ss} for the socket with this local and peer address. */

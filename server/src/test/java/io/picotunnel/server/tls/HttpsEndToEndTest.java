@@ -10,6 +10,7 @@ import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.Ports;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
@@ -35,7 +36,6 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
-import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -365,7 +365,7 @@ class HttpsEndToEndTest {
                     // One listening socket accepts in order: late, connected first, was accepted before open was.
                     assertThat(exchangeLine(open, "before the drain")).isEqualTo("target heard: before the drain");
                     stopping = Thread.ofVirtual().name("server-stop").start(() -> server.stop(Duration.ofSeconds(60)));
-                    await().atMost(Duration.ofSeconds(10)).until(() -> refuses(port));
+                    await().atMost(Duration.ofSeconds(10)).until(() -> Ports.refuses(port));
 
                     assertThat(exchangeLine(open, "while it drains")).isEqualTo("target heard: while it drains");
                     SSLSocket lateTls = (SSLSocket) ca.clientContext().getSocketFactory()
@@ -389,17 +389,6 @@ class HttpsEndToEndTest {
                     .doesNotContain("not connected");
             assertThat(log.messages(Level.WARN)).isEmpty();
             assertThat(log.messages(Level.ERROR)).isEmpty();
-        }
-    }
-
-    private static boolean refuses(int port) {
-        try (Socket probe = new Socket()) {
-            probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
-            return false;
-        } catch (ConnectException refused) {
-            return true;
-        } catch (IOException other) {
-            return false;
         }
     }
 
