@@ -205,20 +205,14 @@ class TcpServiceEndToEndTest {
         int port = created.port();
         try (LogCapture warnings = new LogCapture("io.picotunnel", Level.WARN);
                 Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            visitor.setSoTimeout(10_000);
-            assertThat(echoed(visitor, "before the drain")).isEqualTo("before the drain");
-            Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
-            await().atMost(10, TimeUnit.SECONDS).until(() -> Ports.refuses(port));
+            Thread stopping = drainAfterAnEcho(visitor, port);
 
             assertThat(echoed(visitor, "while it drains")).isEqualTo("while it drains");
             // Before: "active": false, "error": "not listening: the server is stopping or lost the port".
             JsonNode service = serviceJson(created.id());
             assertThat(service.get("active").asBoolean()).as("%s", service).isTrue();
             assertThat(service.get("error").isNull()).as("%s", service).isTrue();
-            visitor.shutdownOutput();
-            assertThat(visitor.getInputStream().read()).isEqualTo(-1);
-            stopping.join(Duration.ofSeconds(30));
-            assertThat(stopping.isAlive()).as("the stop ends once the connection ended").isFalse();
+            assertTheStopEndsOnceTheConnectionEnds(visitor, stopping);
             assertThat(warnings.events()).as("warnings and errors while the server drained").isEmpty();
         }
     }
@@ -231,10 +225,7 @@ class TcpServiceEndToEndTest {
     void aServiceCreatedWhileTheServerDrainsIsShownNotListeningBecauseTheServerIsStopping() throws Exception {
         TcpServicePorts.Created before = testbed.createTcpServiceOnFreePort(tunnelId, echo.address());
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), before.port())) {
-            visitor.setSoTimeout(10_000);
-            assertThat(echoed(visitor, "before the drain")).isEqualTo("before the drain");
-            Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
-            await().atMost(10, TimeUnit.SECONDS).until(() -> Ports.refuses(before.port()));
+            Thread stopping = drainAfterAnEcho(visitor, before.port());
 
             TcpServicePorts.Created during = testbed.createTcpServiceOnFreePort(tunnelId, echo.address());
 
@@ -246,10 +237,7 @@ class TcpServiceEndToEndTest {
                     .isEqualTo("not listening: the server is stopping; it listens from the next start");
             JsonNode draining = serviceJson(before.id());
             assertThat(draining.get("active").asBoolean()).as("%s", draining).isTrue();
-            visitor.shutdownOutput();
-            assertThat(visitor.getInputStream().read()).isEqualTo(-1);
-            stopping.join(Duration.ofSeconds(30));
-            assertThat(stopping.isAlive()).as("the stop ends once the connection ended").isFalse();
+            assertTheStopEndsOnceTheConnectionEnds(visitor, stopping);
         }
     }
 
@@ -261,10 +249,7 @@ class TcpServiceEndToEndTest {
     void aServiceMovedWhileTheServerDrainsIsShownNotListeningBecauseTheServerIsStopping() throws Exception {
         TcpServicePorts.Created moved = testbed.createTcpServiceOnFreePort(tunnelId, echo.address());
         try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), moved.port())) {
-            visitor.setSoTimeout(10_000);
-            assertThat(echoed(visitor, "before the drain")).isEqualTo("before the drain");
-            Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
-            await().atMost(10, TimeUnit.SECONDS).until(() -> Ports.refuses(moved.port()));
+            Thread stopping = drainAfterAnEcho(visitor, moved.port());
 
             int newPort = Ports.freePort();
             ApiClient.Response changed = testbed.api().patch("/api/services/" + moved.id(),
@@ -279,11 +264,27 @@ class TcpServiceEndToEndTest {
             assertThat(service.get("error").asText()).as("%s", service)
                     .isEqualTo("not listening: the server is stopping; it listens from the next start");
             assertThat(echoed(visitor, "while it drains")).isEqualTo("while it drains");
-            visitor.shutdownOutput();
-            assertThat(visitor.getInputStream().read()).isEqualTo(-1);
-            stopping.join(Duration.ofSeconds(30));
-            assertThat(stopping.isAlive()).as("the stop ends once the connection ended").isFalse();
+            assertTheStopEndsOnceTheConnectionEnds(visitor, stopping);
         }
+    }
+
+    /**
+     * Reads an echo through the open {@code visitor}, then stops the server on a thread of its own, returned, once
+     * {@code port} no longer takes connections: the server drains with the visitor's connection open.
+     */
+    private Thread drainAfterAnEcho(Socket visitor, int port) throws IOException {
+        visitor.setSoTimeout(10_000);
+        assertThat(echoed(visitor, "before the drain")).isEqualTo("before the drain");
+        Thread stopping = Thread.ofVirtual().name("server-stop").start(() -> testbed.server().stop(Duration.ofSeconds(60)));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> Ports.refuses(port));
+        return stopping;
+    }
+
+    private static void assertTheStopEndsOnceTheConnectionEnds(Socket visitor, Thread stopping) throws Exception {
+        visitor.shutdownOutput();
+        assertThat(visitor.getInputStream().read()).isEqualTo(-1);
+        stopping.join(Duration.ofSeconds(30));
+        assertThat(stopping.isAlive()).as("the stop ends once the connection ended").isFalse();
     }
 
     private JsonNode serviceJson(String serviceId) {
