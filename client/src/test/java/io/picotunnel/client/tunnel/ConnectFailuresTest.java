@@ -38,6 +38,22 @@ class ConnectFailuresTest {
         }
     }
 
+    /**
+     * Starts a client of {@code server} whose attempts time out after 3 s, and stops it again once it logged a WARN:
+     * the first WARN {@code log} caught.
+     */
+    private static String firstWarning(String server, LogCapture log) {
+        TunnelClient client = new TunnelClient(ClientConfig.of(ServerAddress.parse(server), "e".repeat(64))
+                .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), new Backoff(), Duration.ofSeconds(3));
+        client.start();
+        try {
+            await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+            return log.messages(Level.WARN).getFirst();
+        } finally {
+            client.stop(Duration.ZERO).join();
+        }
+    }
+
     /** A connector to {@code address} with default settings; {@code serverTls} for a wss server, else null. */
     private static TunnelConnector connector(ServerAddress address, SslContext serverTls) {
         return new TunnelConnector(ClientConfig.of(address, "e".repeat(64)), serverTls, YamuxConfig.defaults(),
@@ -175,18 +191,8 @@ class ConnectFailuresTest {
     void aServerThatDoesNotAnswerIsSaidNotToWithinTheConnectTimeoutTheAttemptHad() throws Exception {
         try (SilentListener silent = new SilentListener();
              LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            ServerAddress address = ServerAddress.parse("ws://" + silent.address());
-            TunnelClient client = new TunnelClient(ClientConfig.of(address, "e".repeat(64))
-                    .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), new Backoff(), Duration.ofSeconds(3));
-            client.start();
-            try {
-                await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
-
-                assertThat(log.messages(Level.WARN).getFirst())
-                        .contains("No answer from " + silent.address() + " within 3 s: check the address in --server");
-            } finally {
-                client.stop(Duration.ZERO).join();
-            }
+            assertThat(firstWarning("ws://" + silent.address(), log))
+                    .contains("No answer from " + silent.address() + " within 3 s: check the address in --server");
         }
     }
 
@@ -201,20 +207,10 @@ class ConnectFailuresTest {
             ScriptedTunnelServer.write(socket, "\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         });
              LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            ServerAddress address = ServerAddress.parse("ws://" + server.address());
-            TunnelClient client = new TunnelClient(ClientConfig.of(address, "e".repeat(64))
-                    .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), new Backoff(), Duration.ofSeconds(3));
-            client.start();
-            try {
-                await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
-
-                assertThat(log.messages(Level.WARN).getFirst())
-                        .contains("answered HTTP 503 Gone \\u001b[2K\u00e2\\u0080\u00ae" + "r".repeat(188)
-                                + "...(412 chars) to the tunnel's WebSocket upgrade")
-                        .doesNotContain("\u001b", "\u0080", "r".repeat(189));
-            } finally {
-                client.stop(Duration.ZERO).join();
-            }
+            assertThat(firstWarning("ws://" + server.address(), log))
+                    .contains("answered HTTP 503 Gone \\u001b[2K\u00e2\\u0080\u00ae" + "r".repeat(188)
+                            + "...(412 chars) to the tunnel's WebSocket upgrade")
+                    .doesNotContain("\u001b", "\u0080", "r".repeat(189));
         }
     }
 
