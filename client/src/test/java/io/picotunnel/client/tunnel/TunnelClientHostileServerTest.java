@@ -53,12 +53,7 @@ class TunnelClientHostileServerTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (client != null) {
-            client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
-        }
-        if (server != null) {
-            server.close();
-        }
+        ScriptedClients.stop(client, server);
     }
 
     private void start(ScriptedTunnelServer.Script script) {
@@ -71,9 +66,7 @@ class TunnelClientHostileServerTest {
 
     private void start(ScriptedTunnelServer.Script script, Backoff backoff, YamuxConfig yamux) {
         server = new ScriptedTunnelServer(script);
-        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://" + server.address()), TOKEN)
-                .withShutdownGrace(Duration.ZERO), yamux, backoff);
-        client.start();
+        client = ScriptedClients.start(server, TOKEN, backoff, yamux);
     }
 
     /**

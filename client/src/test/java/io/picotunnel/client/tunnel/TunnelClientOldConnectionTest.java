@@ -1,8 +1,6 @@
 package io.picotunnel.client.tunnel;
 
 import ch.qos.logback.classic.Level;
-import io.picotunnel.client.config.ClientConfig;
-import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.LogCapture;
@@ -17,7 +15,6 @@ import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.answer101;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.drainUntilEof;
@@ -37,19 +34,12 @@ class TunnelClientOldConnectionTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (client != null) {
-            client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
-        }
-        if (server != null) {
-            server.close();
-        }
+        ScriptedClients.stop(client, server);
     }
 
     private void start(ScriptedTunnelServer.Script script, Backoff backoff) {
         server = new ScriptedTunnelServer(script);
-        client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://" + server.address()), TOKEN)
-                .withShutdownGrace(Duration.ZERO), YamuxConfig.defaults(), backoff);
-        client.start();
+        client = ScriptedClients.start(server, TOKEN, backoff, YamuxConfig.defaults());
     }
 
     /**
