@@ -88,17 +88,10 @@ class TunnelClientOldConnectionTest {
     @Test
     void anOldConnectionIsClosedAsItsLastStreamEnds() {
         start((socket, key) -> {
-            answer101(socket, key);
-            if (server.connections() > 1) {
-                drainUntilEof(socket);
+            ScriptedTunnelServer.ClientFrames frames = goAwayWithAStreamOpen(socket, key);
+            if (frames == null) {
                 return;
             }
-            ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
-            // Stream 2 opened with one byte of a stream header that never ends: it stays open.
-            write(socket, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
-            write(socket, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
-            awaitFrame(frames, 1, 2, 2);
-            write(socket, GO_AWAY);
             // The client's redial shows it took the GoAway, with the stream still open on this connection.
             await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() > 1);
             ByteArrayOutputStream resetThenPing = new ByteArrayOutputStream();
@@ -133,18 +126,9 @@ class TunnelClientOldConnectionTest {
     void aNewConnectionTakenBeforeTheServerSaysWhyLeavesTokenAndTunnelOutOfTheGoAwayLine() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
             start((socket, key) -> {
-                answer101(socket, key);
-                if (server.connections() > 1) {
+                if (goAwayWithAStreamOpen(socket, key) != null) {
                     drainUntilEof(socket);
-                    return;
                 }
-                ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
-                // Stream 2 opened with one byte of a stream header that never ends: it stays open.
-                write(socket, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
-                write(socket, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
-                awaitFrame(frames, 1, 2, 2);
-                write(socket, GO_AWAY);
-                drainUntilEof(socket);
             }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
 
             await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO).stream()
@@ -156,6 +140,25 @@ class TunnelClientOldConnectionTest {
                             + " finish on the old connection")
                     .doesNotContain("token", "deleted");
         }
+    }
+
+    /**
+     * Answers the upgrade; on a redial reads until EOF and returns null; on the first connection opens stream 2 with
+     * one byte of a stream header that never ends (it stays open), waits for the client's ACK, says GoAway, and
+     * returns the reader of the client's frames.
+     */
+    private ScriptedTunnelServer.ClientFrames goAwayWithAStreamOpen(Socket socket, String key) throws IOException {
+        answer101(socket, key);
+        if (server.connections() > 1) {
+            drainUntilEof(socket);
+            return null;
+        }
+        ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
+        write(socket, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
+        write(socket, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
+        awaitFrame(frames, 1, 2, 2);
+        write(socket, GO_AWAY);
+        return frames;
     }
 
     /** Reads the client's frames until one of this type, with these flags, on this stream. */
