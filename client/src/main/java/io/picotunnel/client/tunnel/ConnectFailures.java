@@ -170,7 +170,10 @@ final class ConnectFailures {
         return "it failed verification";
     }
 
-    /** The first line of a message, without Netty's hex dumps of the bytes received. */
+    /**
+     * The first line of a message, without Netty's hex dumps of the bytes received, {@link ControlCharacters#bounded
+     * written out and cut}: it can carry what the network sent, as a reason phrase.
+     */
     private static String shortMessage(Throwable cause) {
         String message = cause.getMessage();
         if (message == null || message.isBlank()) {
@@ -181,7 +184,7 @@ final class ConnectFailures {
         if (message.startsWith(cause.getClass().getName()) && colon > 0) {
             message = message.substring(colon + 2);
         }
-        return message.replaceAll("[0-9a-f]{32,}", "…");
+        return ControlCharacters.bounded(message.replaceAll("[0-9a-f]{32,}", "…"));
     }
 
     /**

@@ -215,6 +215,22 @@ class ConnectFailuresTest {
     }
 
     @Test
+    void anExceptionsMessageIsWrittenOutAndCutWhateverTheFailure() {
+        // A message can carry what the network sent: the proxy's phrase of a refusal Netty reports in other words.
+        String sent = "went away\u0085\u001b[2K\u202e" + "m".repeat(400);
+        String refused = ConnectFailures.explain(SERVER, new java.net.ConnectException(sent),
+                ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+        String tls = ConnectFailures.explain(SERVER, new javax.net.ssl.SSLException(sent),
+                ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+        String other = ConnectFailures.explain(SERVER, new java.io.IOException(sent), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+
+        for (String why : List.of(refused, tls, other)) {
+            assertThat(why).contains("went away\\u0085\\u001b[2K\\u202e" + "m".repeat(180))
+                    .doesNotContain("\u0085", "\u001b", "\u202e", "m".repeat(201));
+        }
+    }
+
+    @Test
     void aNotFoundStillPointsAtTheTunnelPort() {
         String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(404, "Not Found"),
                 ClientConfig.DEFAULT_CONNECT_TIMEOUT);
