@@ -235,7 +235,9 @@ final class ConnectFailures {
      */
     static final class ProxyFailedException extends java.io.IOException {
         private static final long serialVersionUID = 1L;
-        private static final java.util.regex.Pattern STATUS = java.util.regex.Pattern.compile("status: (\\d{3})\\s*(.*)$");
+        /** DOTALL: the reason phrase may hold a NEL (byte 0x85), which "." and "$" take for a line's end. */
+        private static final java.util.regex.Pattern STATUS = java.util.regex.Pattern.compile("status: (\\d{3})\\s*(.*)$",
+                java.util.regex.Pattern.DOTALL);
         /** Netty's Socks5ProxyHandler: "status: FORBIDDEN(2)" for a reply other than success. */
         private static final java.util.regex.Pattern SOCKS_REPLY =
                 java.util.regex.Pattern.compile(", status: ([A-Z_]+)\\((\\d+)\\)$");

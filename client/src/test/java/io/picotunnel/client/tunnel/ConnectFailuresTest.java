@@ -215,6 +215,33 @@ class ConnectFailuresTest {
     }
 
     @Test
+    void aProxysReasonPhraseWithANextLineIsWrittenOutNotPrintedRaw() throws Exception {
+        // 0x85 is NEL, a line terminator to java.util.regex: the phrase read as one character each holds U+0085.
+        byte[] reason = ("Forbidden\u0085by\u001b[2K rule" + "r".repeat(400)).getBytes(StandardCharsets.ISO_8859_1);
+        try (ScriptedTunnelServer proxy = new ScriptedTunnelServer((socket, key) -> {
+            ScriptedTunnelServer.write(socket, "HTTP/1.1 403 ".getBytes(StandardCharsets.US_ASCII));
+            ScriptedTunnelServer.write(socket, reason);
+            ScriptedTunnelServer.write(socket, "\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        });
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            TunnelClient client = new TunnelClient(ClientConfig.of(SERVER, "e".repeat(64))
+                    .withShutdownGrace(Duration.ZERO).withProxy(ProxyUrl.parse("http://" + proxy.address(), "--proxy")),
+                    YamuxConfig.defaults(), new Backoff(), Duration.ofSeconds(3));
+            client.start();
+            try {
+                await().atMost(Duration.ofSeconds(20)).until(() -> !log.messages(Level.WARN).isEmpty());
+
+                assertThat(log.messages(Level.WARN).getFirst())
+                        .contains("The proxy refused the connection: the proxy http://" + proxy.address()
+                                + " (--proxy) answered HTTP 403 Forbidden\\u0085by\\u001b[2K rule")
+                        .doesNotContain("\u0085", "\u001b", "r".repeat(400));
+            } finally {
+                client.stop(Duration.ZERO).join();
+            }
+        }
+    }
+
+    @Test
     void anExceptionsMessageIsWrittenOutAndCutWhateverTheFailure() {
         // A message can carry what the network sent: the proxy's phrase of a refusal Netty reports in other words.
         String sent = "went away\u0085\u001b[2K\u202e" + "m".repeat(400);
