@@ -1,5 +1,7 @@
 package io.picotunnel.server.api;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 /**
  * An answer other than success: HTTP status, a short machine-readable {@code error} code, a sentence for people,
  * and the JSON field at fault when there is one. Rendered as {@code {"error", "message", "field"}}.
@@ -25,8 +27,9 @@ public final class ApiError extends RuntimeException {
         return new ApiError(400, error, message, null);
     }
 
+    /** {@code id} as the request's path gave it, so {@link ControlCharacters#quoted written out and cut}. */
     public static ApiError notFound(String what, String id) {
-        return new ApiError(404, "not_found", "no " + what + " with id '" + id + "'", null);
+        return new ApiError(404, "not_found", "no " + what + " with id " + ControlCharacters.quoted(id), null);
     }
 
     /** A limit of the server is reached (tunnels, services): 429, with what to do about it. */
