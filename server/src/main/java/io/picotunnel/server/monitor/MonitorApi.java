@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.api.ApiError;
 import io.picotunnel.server.api.ApiHooks;
 import io.picotunnel.server.api.ApiServer;
@@ -94,7 +95,8 @@ public final class MonitorApi implements ApiHooks {
         if (serviceId != null && !serviceId.isEmpty()) {
             boolean own = store.service(serviceId).map(service -> service.tunnelId().equals(tunnel.id())).orElse(false);
             if (!own) {
-                throw new ApiError(404, "not_found", "tunnel '" + tunnel.id() + "' has no service with id '" + serviceId + "'", null);
+                throw new ApiError(404, "not_found", "tunnel '" + tunnel.id() + "' has no service with id "
+                        + ControlCharacters.quoted(serviceId), null);
             }
         } else {
             serviceId = null;

@@ -10,7 +10,10 @@ import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The id in a route's path is read as UTF-8, and quoted in an answer with its hidden characters written out. */
+/**
+ * The id in a route's path (or the checks' service_id) is read as UTF-8, and quoted in an answer with its hidden
+ * characters written out.
+ */
 class ApiPathParametersTest {
 
     /** U+202E RIGHT-TO-LEFT OVERRIDE then "x", as a browser sends it: its UTF-8 bytes percent-encoded. */
@@ -59,6 +62,18 @@ class ApiPathParametersTest {
             assertThat(api.send(method, "/api/services/" + ACCENTED, "application/json", body).json().get("message")
                     .asText()).as(method).isEqualTo("no service with id '\u00e9t\u00e9'");
         }
+    }
+
+    @Test
+    void anUnknownServiceIdInTheChecksQueryIsDecodedAsUtf8AndItsHiddenCharactersWrittenOut() {
+        String tunnel = api.post("/api/tunnels", "{\"name\": \"checks\"}").json().get("id").asText();
+
+        ApiClient.Response override = api.get("/api/tunnels/" + tunnel + "/checks?service_id=" + OVERRIDE);
+        assertThat(override.status()).as(override.toString()).isEqualTo(404);
+        assertThat(override.json().get("message").asText())
+                .isEqualTo("tunnel '" + tunnel + "' has no service with id '\\u202ex'");
+        assertThat(api.get("/api/tunnels/" + tunnel + "/checks?service_id=" + ACCENTED).json().get("message").asText())
+                .isEqualTo("tunnel '" + tunnel + "' has no service with id '\u00e9t\u00e9'");
     }
 
     /** Every route with a tunnel's id in its path: method, path, body. */
