@@ -221,7 +221,7 @@ public final class MonitorApi implements ApiHooks {
         }
         if (limit < 1 || limit > maxLimit) {
             throw new ApiError(400, "invalid_parameter", "limit: must be a whole number from 1 to " + maxLimit
-                    + " (got '" + text + "')", "limit");
+                    + " (got " + ControlCharacters.quoted(text) + ")", "limit");
         }
         return limit;
     }

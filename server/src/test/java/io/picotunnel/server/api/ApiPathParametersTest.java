@@ -76,6 +76,18 @@ class ApiPathParametersTest {
                 .isEqualTo("tunnel '" + tunnel + "' has no service with id '\u00e9t\u00e9'");
     }
 
+    @Test
+    void aLimitThatIsNotANumberIsQuotedWithItsHiddenCharactersWrittenOut() {
+        String tunnel = api.post("/api/tunnels", "{\"name\": \"limits\"}").json().get("id").asText();
+
+        for (String path : new String[] {"/api/events", "/api/tunnels/" + tunnel + "/events",
+            "/api/tunnels/" + tunnel + "/checks"}) {
+            ApiClient.Response answer = api.get(path + "?limit=" + OVERRIDE);
+            assertThat(answer.status()).as(path + ": " + answer).isEqualTo(400);
+            assertThat(answer.json().get("message").asText()).as(path).endsWith("(got '\\u202ex')");
+        }
+    }
+
     /** Every route with a tunnel's id in its path: method, path, body. */
     private static String[][] tunnelRoutes(String id) {
         String tunnel = "/api/tunnels/" + id;
