@@ -1,6 +1,7 @@
 package io.picotunnel.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.access.IpRules;
@@ -147,8 +148,8 @@ final class AccessInput {
             }
             case "basic" -> basic(node, stored, hashes);
             case "oidc" -> oidc(node);
-            default -> throw ApiError.invalidField("auth", "unknown type '" + typeText
-                    + "'; expected \"none\", \"basic\" or \"oidc\"");
+            default -> throw ApiError.invalidField("auth", "unknown type " + ControlCharacters.quoted(typeText)
+                    + "; expected \"none\", \"basic\" or \"oidc\"");
         };
     }
 
@@ -241,7 +242,7 @@ final class AccessInput {
         for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!known.contains(name)) {
-                throw ApiError.invalidField(field, "unknown field '" + name + "'; known here: "
+                throw ApiError.invalidField(field, "unknown field " + ControlCharacters.quoted(name) + "; known here: "
                         + String.join(", ", known.stream().sorted().toList()));
             }
         }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
+import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -79,7 +80,7 @@ final class JsonBody {
         for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!writable.contains(name) && !readOnly.contains(name)) {
-                throw new ApiError(400, "unknown_field", "unknown field '" + name + "'; known fields are "
+                throw new ApiError(400, "unknown_field", "unknown field " + ControlCharacters.quoted(name) + "; known fields are "
                         + String.join(", ", writable.stream().sorted().toList()), name);
             }
         }

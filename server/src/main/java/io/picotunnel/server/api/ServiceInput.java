@@ -1,5 +1,6 @@
 package io.picotunnel.server.api;
 
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.protocol.net.Hostnames;
@@ -77,7 +78,7 @@ final class ServiceInput {
                 }
             }
         }
-        throw ApiError.invalidField("type", "unknown type '" + text + "'; expected \"http\" or \"tcp\"");
+        throw ApiError.invalidField("type", "unknown type " + ControlCharacters.quoted(text) + "; expected \"http\" or \"tcp\"");
     }
 
     private static Service apply(Service base, JsonBody body, PasswordHashes hashes) {
@@ -112,7 +113,7 @@ final class ServiceInput {
                 return mode;
             }
         }
-        throw ApiError.invalidField("tls_mode", "unknown mode '" + text + "'; expected \"terminate\" or \"passthrough\"");
+        throw ApiError.invalidField("tls_mode", "unknown mode " + ControlCharacters.quoted(text) + "; expected \"terminate\" or \"passthrough\"");
     }
 
     private Service validate(Service service, String storedDomain, String storedListen) {

@@ -1,0 +1,64 @@
+package io.picotunnel.server.api;
+
+import io.picotunnel.server.PicoTunnelServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A value from a request's body that a 400 quotes has its hidden characters written out, and a long one is cut. */
+class ApiRefusedValuesTest {
+
+    private static final String HTTP = "{\"type\":\"http\",\"domain\":\"app.example.com\",\"target_addr\":\"localhost:3000\"";
+    /** A right-to-left override in JSON, then "x". */
+    private static final String OVERRIDE = "\\u202ex";
+
+    @TempDir
+    Path dataDir;
+    PicoTunnelServer server;
+    ApiClient api;
+    String tunnelId;
+
+    @BeforeEach
+    void start() {
+        server = ApiTestServer.start(dataDir);
+        api = new ApiClient(server.apiPort(), server.adminToken());
+        tunnelId = api.post("/api/tunnels", "{\"name\": \"refused\"}").json().get("id").asText();
+    }
+
+    @AfterEach
+    void stop() {
+        api.close();
+        server.stop();
+    }
+
+    @Test
+    void unknownNamesAndChoicesAreQuotedWithTheirHiddenCharactersWrittenOut() {
+        String services = "/api/tunnels/" + tunnelId + "/services";
+        String[][] cases = {
+            {"/api/tunnels", "{\"name\":\"a\",\"" + OVERRIDE + "\":1}", "unknown field '\\u202ex'"},
+            {services, "{\"type\":\"" + OVERRIDE + "\"}", "unknown type '\\u202ex'"},
+            {services, HTTP + ",\"tls_mode\":\"" + OVERRIDE + "\"}", "unknown mode '\\u202ex'"},
+            {services, HTTP + ",\"auth\":{\"type\":\"" + OVERRIDE + "\"}}", "unknown type '\\u202ex'"},
+            {services, HTTP + ",\"rate_limit\":{\"per_second\":1,\"" + OVERRIDE + "\":2}}", "unknown field '\\u202ex'"},
+        };
+        for (String[] c : cases) {
+            ApiClient.Response answer = api.post(c[0], c[1]);
+            assertThat(answer.status()).as(c[1] + ": " + answer).isEqualTo(400);
+            assertThat(answer.json().get("message").asText()).as(c[1]).contains(c[2]).doesNotContain("\u202e");
+        }
+    }
+
+    @Test
+    void aLongUnknownTypeIsCut() {
+        ApiClient.Response answer = api.post("/api/tunnels/" + tunnelId + "/services",
+                "{\"type\":\"" + "u".repeat(5000) + "\"}");
+
+        assertThat(answer.status()).isEqualTo(400);
+        assertThat(answer.json().get("message").asText()).contains("...(5000 chars)").doesNotContain("u".repeat(201));
+    }
+}
