@@ -165,7 +165,7 @@ describe('ServiceForm', () => {
     await user.clear(domain);
     await user.type(domain, '*.com');
     await user.click(screen.getByRole('button', { name: 'Add service' }));
-    expect(errorOfDomain()).toContain('would take every name under .com');
+    expect(errorOfDomain()).toContain('would take every name under \u2068.com\u2069');
     expect(onSubmit).not.toHaveBeenCalled();
 
     const accepted = ['intranet', '123.example.com', '*.example.com', 'app.example.com', 'app.0xfg', '0x7f.example.com'];
@@ -175,6 +175,21 @@ describe('ServiceForm', () => {
       await user.click(screen.getByRole('button', { name: 'Add service' }));
     }
     expect(onSubmit).toHaveBeenCalledTimes(accepted.length);
+  });
+
+  it('isolates a right-to-left domain in what it says of it, so the domain does not reorder the words after it', async () => {
+    const user = userEvent.setup();
+    render(<ServiceForm onSubmit={vi.fn()} onCancel={() => undefined} />);
+    await user.type(screen.getByLabelText('Target'), 'localhost:3000');
+    const domain = screen.getByLabelText('Domain');
+    const errorOfDomain = () => document.getElementById(domain.getAttribute('aria-describedby')!.split(' ')[1])?.textContent;
+    await user.type(domain, 'שלום.123');
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+    expect(errorOfDomain()).toMatch(/^\u2068שלום\.123\u2069 is read as an IP address/);
+    await user.clear(domain);
+    await user.type(domain, '*.קום');
+    await user.click(screen.getByRole('button', { name: 'Add service' }));
+    expect(errorOfDomain()).toMatch(/^\u2068\*\.קום\u2069 would take every name under \u2068\.קום\u2069: /);
   });
 
   it('sends a domain or target beyond ASCII to the server, which takes it in its xn-- form', async () => {

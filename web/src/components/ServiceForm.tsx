@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
 import { ApiError, type Service, type ServiceAuth, type ServiceInput, type ServiceType, type TlsMode } from '../api';
+import { isolated } from '../bidi';
 import { unicodeHost, unicodeText } from '../idn';
 import { WithHostNames } from './HostName';
 
@@ -152,10 +153,10 @@ function notADomain(domain: string): string | null {
   const wildcard = domain.startsWith('*.');
   const name = wildcard ? domain.slice(2) : domain;
   if (/^(\d+|0x[0-9a-f]*)$/i.test(name.split('.').pop() ?? '')) {
-    return `${domain} is read as an IP address (its last part is a number), not a domain name: use a name such as app.example.com.`;
+    return `${isolated(domain)} is read as an IP address (its last part is a number), not a domain name: use a name such as app.example.com.`;
   }
   if (wildcard && !name.includes('.')) {
-    return `${domain} would take every name under .${name}: a wildcard needs two parts or more after *., such as *.example.com.`;
+    return `${isolated(domain)} would take every name under ${isolated(`.${name}`)}: a wildcard needs two parts or more after *., such as *.example.com.`;
   }
   return null;
 }
