@@ -22,7 +22,16 @@ describe('HeartbeatBar', () => {
     const beats = Array.from(bar.querySelectorAll('.beat'));
     expect(beats.map((b) => b.className)).toEqual(['beat beat-empty', 'beat beat-empty', 'beat beat-up', 'beat beat-down', 'beat beat-up']);
     expect(beats[2].getAttribute('title')).toMatch(/: up, 12 ms$/);
-    expect(beats[3].getAttribute('title')).toMatch(/: down, no client connected$/);
+    expect(beats[3].getAttribute('title')).toMatch(/: down, \u2068no client connected\u2069$/);
+  });
+
+  it('isolates the reason a check failed, which may name a right-to-left host, from the time before it', () => {
+    const reason = 'cannot connect to שלום.lan:80';
+    render(<HeartbeatBar checks={[check(2, 'down', { error: reason }), check(1, 'down', { error: null })]} slots={2} label="Tunnel checks" />);
+    const beats = Array.from(document.querySelectorAll('.beat'));
+    expect(beats[0].getAttribute('title')).toMatch(/: down, no reason given$/);
+    const title = beats[1].getAttribute('title')!;
+    expect(title.slice(title.indexOf(': down, '))).toBe(`: down, \u2068${reason}\u2069`);
   });
 
   it('says so when there is no check yet', () => {

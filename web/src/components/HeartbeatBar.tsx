@@ -1,13 +1,14 @@
 import type { Check } from '../api';
+import { isolated } from '../bidi';
 import { formatDate } from '../time';
 import { useServerReachable } from '../useServerReachable';
 
-/** What a bar's tooltip says: when, and the latency or why it was down. */
+/** What a bar's tooltip says: when, and the latency or why it was down (the server's words, isolated: they may name a host). */
 export function describeCheck(check: Check): string {
   const when = formatDate(check.created_at);
   return check.status === 'up'
     ? `${when}: up, ${check.latency_ms ?? '?'} ms`
-    : `${when}: down, ${check.error ?? 'no reason given'}`;
+    : `${when}: down, ${check.error == null ? 'no reason given' : isolated(check.error)}`;
 }
 
 /**

@@ -66,7 +66,7 @@ describe('StatusPage', () => {
     expect(card.textContent).toContain('Up since 30 minutes ago');
     const bars = within(card).getByRole('img', { name: 'Checks of \u2068home-server\u2069: 1 of the last 2 checks up' });
     expect(bars.querySelectorAll('.beat-up')).toHaveLength(1);
-    expect(bars.querySelector('.beat-down')?.getAttribute('title')).toMatch(/: down, not reachable$/);
+    expect(bars.querySelector('.beat-down')?.getAttribute('title')).toMatch(/: down, \u2068not reachable\u2069$/);
     expect(bars.querySelectorAll('.beat-empty')).toHaveLength(48);
     expect(card.textContent).toContain('Uptime 24 h99.5 %');
     expect(card.textContent).toContain('Uptime 30 d–');
