@@ -74,6 +74,25 @@ describe('ServicesTable', () => {
     expect(within(rows[2]).getByRole('button', { name: 'Copy address \u2068tunnel.example.com:2222\u2069' })).toBeTruthy();
   });
 
+  it('isolates the public address beside its copy button, so a right-to-left name in it keeps its own order', () => {
+    const info: ServerInfo = {
+      tunnel_server: 'xn--9dbne9b.example:8443', domain: 'xn--9dbne9b.example', public_host: 'xn--9dbne9b.example',
+      http_port: 80, https_port: 443, image_prefix: '', version: '0.1.0',
+    };
+    const list = [
+      httpService({ domain: 'xn--9dbne9b.example', cert_status: 'valid' }),
+      httpService({ id: '4', type: 'tcp', domain: null, path_prefix: null, tls_mode: null, listen_addr: '0.0.0.0:2222', target_addr: 'localhost:22' }),
+    ] as Service[];
+    render(<ServicesTable services={list} serverInfo={info} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
+    const rows = screen.getAllByRole('row').slice(1);
+    const link = within(rows[0]).getByRole('link');
+    expect(link.getAttribute('href')).toBe('https://xn--9dbne9b.example/');
+    expect(link.querySelector('bdi')?.textContent).toBe('https://שלום.example/');
+    const tcpAddress = within(rows[1]).getByText('שלום.example:2222');
+    expect(tcpAddress.tagName).toBe('BDI');
+    expect(tcpAddress.closest('.public-address')).not.toBeNull();
+  });
+
   it('shows an enabled service the server cannot serve in red with the reason', () => {
     const list = [
       httpService({ id: '4', type: 'tcp', domain: null, path_prefix: null, tls_mode: null, listen_addr: '0.0.0.0:2222',

@@ -68,9 +68,9 @@ function PublicAddress({ service, info }: { service: Service; info: ServerInfo |
   return (
     <span className="public-address">
       {address.url ? (
-        <a href={address.url} target="_blank" rel="noreferrer noopener" className="mono" title={title}>{shown}</a>
+        <a href={address.url} target="_blank" rel="noreferrer noopener" className="mono" title={title}><bdi>{shown}</bdi></a>
       ) : (
-        <span className="mono" title={title}>{shown}</span>
+        <bdi className="mono" title={title}>{shown}</bdi>
       )}
       <CopyButton text={address.text} label={`Copy address ${isolated(address.text)}`} className="btn btn-sm btn-copy" />
     </span>
