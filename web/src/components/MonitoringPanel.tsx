@@ -79,7 +79,8 @@ export function LatencyGraph({ checks }: { checks: Check[] }) {
 
 /**
  * The server writes what a client says of itself last in its events' messages: "Client … connected from … (version V,
- * host H)" and "Client … from … (version V) left".
+ * host H)" and "Client … from … (version V) left". The server's EventLogTest reads this declaration (keep it on one
+ * line) and checks the messages of EventLog.clientConnected and clientLeft against it.
  */
 const CLIENT_SAYS = /^(.*? \(version )(.*?)(?:(, host )(.*))?(\)(?: left)?)$/s;
 

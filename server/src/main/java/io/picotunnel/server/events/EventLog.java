@@ -175,6 +175,8 @@ public final class EventLog implements ClientListener, AutoCloseable {
         }
     }
 
+    // The tunnel's page finds the version and host in these messages (CLIENT_SAYS in
+    // web/src/components/MonitoringPanel.tsx); EventLogTest holds the two wordings together.
     @Override
     public void clientConnected(String tunnelId, ConnectedClient client) {
         record(CLIENT_CONNECTED, tunnelId, null, "Client " + client.id() + " connected from " + client.remoteAddr()

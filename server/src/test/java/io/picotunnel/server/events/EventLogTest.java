@@ -2,17 +2,23 @@ package io.picotunnel.server.events;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.server.store.Store;
+import io.picotunnel.server.tunnel.ConnectedClient;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -94,6 +100,53 @@ class EventLogTest {
                 assertThat(rows(store)).isEqualTo(10);
                 assertThat(events.recent(null, 1000).getLast().message()).isEqualTo("event 241");
             }
+        }
+    }
+
+    /** The tunnel's page reads a client's version and host name out of its events with this expression. */
+    private static final Path UI_PARSER = Path.of("").toAbsolutePath().getParent()
+            .resolve("web/src/components/MonitoringPanel.tsx");
+
+    /** CLIENT_SAYS of {@link #UI_PARSER}, a JavaScript regular expression with the flag s, as Java reads it. */
+    private static Pattern clientSays() throws IOException {
+        Matcher declared = Pattern.compile("^const CLIENT_SAYS = /(.+)/([a-z]*);$", Pattern.MULTILINE)
+                .matcher(Files.readString(UI_PARSER));
+        assertThat(declared.find()).as("const CLIENT_SAYS = /.../s; in %s", UI_PARSER).isTrue();
+        assertThat(declared.group(2)).as("the flags of CLIENT_SAYS").isEqualTo("s");
+        return Pattern.compile(declared.group(1), Pattern.DOTALL);
+    }
+
+    private static void assertSays(Pattern clientSays, String message, String version, String host) {
+        Matcher says = clientSays.matcher(message);
+        assertThat(says.matches()).as("the tunnel's page parses '%s'", message).isTrue();
+        assertThat(says.group(2)).as("the version in '%s'", message).isEqualTo(version);
+        assertThat(says.group(4)).as("the host in '%s'", message).isEqualTo(host);
+    }
+
+    /**
+     * The tunnel's page isolates what a client says of itself (its version and host name, which may be right to
+     * left) by finding them in these messages with {@code CLIENT_SAYS} in web/src/components/MonitoringPanel.tsx:
+     * reworded on one side only, the page would show them bare again, with no test of its own failing.
+     */
+    @Test
+    void aClientsEventsSayItsVersionAndHostWhereTheTunnelPageLooksForThem() throws IOException {
+        ConnectedClient client = new ConnectedClient("0a1b", "127.0.0.1:5123", "גרסה 2", "שרת הבית", Instant.EPOCH);
+        ConnectedClient silent = new ConnectedClient("0c2d", "[::1]:5124", null, null, Instant.EPOCH);
+        try (Store store = Store.open(dataDir); EventLog events = new EventLog(store.database(), Clock.systemUTC())) {
+            events.clientConnected("t1", client);
+            events.clientLeft("t1", client);
+            events.clientConnected("t1", silent);
+            events.flush();
+
+            List<String> messages = events.recent("t1", 10).stream().map(Event::message).toList();
+            assertThat(messages).containsExactly(
+                    "Client 0c2d connected from [::1]:5124 (version unknown, host unknown)",
+                    "Client 0a1b from 127.0.0.1:5123 (version גרסה 2) left",
+                    "Client 0a1b connected from 127.0.0.1:5123 (version גרסה 2, host שרת הבית)");
+            Pattern clientSays = clientSays();
+            assertSays(clientSays, messages.get(0), "unknown", "unknown");
+            assertSays(clientSays, messages.get(1), "גרסה 2", null);
+            assertSays(clientSays, messages.get(2), "גרסה 2", "שרת הבית");
         }
     }
 }
