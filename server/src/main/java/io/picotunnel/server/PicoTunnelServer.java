@@ -564,11 +564,14 @@ public final class PicoTunnelServer implements AutoCloseable {
             return new ServiceActivity(false, "not listening: " + notPublished.get());
         }
         if (service.type() == ServiceType.TCP && tcpServices != null) {
+            if (tcpServices.listensFromNextStart(service.id())) {
+                return ServiceActivity.LISTENS_FROM_NEXT_START;
+            }
             return tcpServices.problem(service.id()).map(error -> new ServiceActivity(false, error))
                     .orElse(ServiceActivity.ACTIVE);
         }
-        if (service.type() == ServiceType.HTTP && httpRoutes != null && httpRoutes.enabledWhileStopping(service.id())) {
-            return new ServiceActivity(false, TcpServices.NOT_LISTENING_WHILE_STOPPING);
+        if (service.type() == ServiceType.HTTP && httpRoutes != null && httpRoutes.listensFromNextStart(service.id())) {
+            return ServiceActivity.LISTENS_FROM_NEXT_START;
         }
         return ServiceActivity.ACTIVE;
     }

@@ -96,7 +96,7 @@ public final class HttpRoutes implements ServiceListener {
     }
 
     /** Whether the service was created or enabled after {@link #stopListening}: no visitor can reach it in this run. */
-    public synchronized boolean enabledWhileStopping(String serviceId) {
+    public synchronized boolean listensFromNextStart(String serviceId) {
         return fromNextStart.contains(serviceId);
     }
 

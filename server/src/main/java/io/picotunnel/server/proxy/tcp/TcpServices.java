@@ -91,8 +91,6 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     /** The listen_addr of each service listening when {@link #stopAccepting} ran, by service id. */
     private final Map<String, String> listenedAtStop = new HashMap<>();
 
-    public static final String NOT_LISTENING_WHILE_STOPPING = "not listening: the server is stopping; it listens from the next start";
-
     /** How often a service waiting for its port tries to bind it again. */
     public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofSeconds(5);
 
@@ -173,12 +171,9 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
      * Why an enabled tcp service is not serving right now (its port taken, say), or empty when it is serving, is
      * disabled or is no tcp service. A port closed for a draining shutdown ({@link #stopAccepting}) is no problem of the
      * service's: its connections go on, as the http services' do while the proxy's listeners are closed. A service
-     * enabled during that drain, or moved to another address, never listened there: it is not serving, and says so.
+     * enabled during that drain, or moved to another address, is no problem either: see {@link #listensFromNextStart}.
      */
     public synchronized Optional<String> problem(String serviceId) {
-        if (fromNextStart.contains(serviceId)) {
-            return Optional.of(NOT_LISTENING_WHILE_STOPPING);
-        }
         Waiting w = waiting.get(serviceId);
         if (w != null) {
             return Optional.of(w.error());
@@ -188,6 +183,14 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             return Optional.of("not listening: it lost its port");
         }
         return Optional.empty();
+    }
+
+    /**
+     * Whether the service was created, enabled or moved to another address after {@link #stopAccepting}: it never
+     * listened where it is stored to, and listens there from the next start.
+     */
+    public synchronized boolean listensFromNextStart(String serviceId) {
+        return fromNextStart.contains(serviceId);
     }
 
     /** Whether the services take new visitors: false once {@link #stopAccepting} closed their ports. */
