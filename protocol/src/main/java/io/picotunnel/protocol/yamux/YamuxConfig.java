@@ -52,6 +52,8 @@ public record YamuxConfig(
 
     /** What each of the four waits is unless set: {@link #streamOpenTimeout} and the three apart from it. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+    /** How often each side pings unless set ({@link #keepAliveInterval}). */
+    public static final Duration DEFAULT_KEEPALIVE_INTERVAL = Duration.ofSeconds(30);
     /** The window every stream starts with, the spec's; auto-tuning grows it up to {@link #maxStreamWindow}. */
     public static final int INITIAL_STREAM_WINDOW = YamuxSpec.INITIAL_STREAM_WINDOW;
     public static final int DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024;
@@ -101,7 +103,7 @@ public record YamuxConfig(
      */
     public static YamuxConfig defaults() {
         return new YamuxConfig(windowWithin(DEFAULT_MAX_STREAM_WINDOW, DEFAULT_SESSION_BUFFER_LIMIT),
-                Duration.ofSeconds(30), DEFAULT_MAX_STREAMS,
+                DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_MAX_STREAMS,
                 DEFAULT_TIMEOUT, 64 * 1024, DEFAULT_SESSION_WINDOW_BUDGET, true,
                 DEFAULT_SESSION_BUFFER_LIMIT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT);
     }

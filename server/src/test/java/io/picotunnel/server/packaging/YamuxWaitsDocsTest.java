@@ -12,8 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * --help, the README and docs/protocol.md give the waits apart from --stream-open-timeout (a ping's answer, a closed
- * stream's linger, a stalled reader) as {@link YamuxConfig#DEFAULT_TIMEOUT}, so a new default cannot leave them
- * saying the old one.
+ * stream's linger, a stalled reader) as {@link YamuxConfig#DEFAULT_TIMEOUT}, and docs/protocol.md the keepalive as
+ * {@link YamuxConfig#DEFAULT_KEEPALIVE_INTERVAL}, so a new default cannot leave them saying the old one.
  */
 class YamuxWaitsDocsTest {
 
@@ -51,5 +51,20 @@ class YamuxWaitsDocsTest {
                 .contains("a reader that takes none of it for " + WAIT + " (not the server's `--stream-open-timeout`)")
                 .contains("a closed stream's linger and a stalled reader after its session ended keep " + WAIT
                         + " each on both sides");
+    }
+
+    @Test
+    void theProtocolDocGivesTheKeepaliveItsDefault() throws IOException {
+        String doc = Files.readString(DeploymentFilesTest.ROOT.resolve("docs/protocol.md")).replaceAll("\\s+", " ");
+
+        assertThat(doc).contains("Each side pings (Ping|SYN, any opaque) every "
+                        + Durations.format(YamuxConfig.DEFAULT_KEEPALIVE_INTERVAL) + " and answers pings")
+                .contains("a dead peer is detected within two intervals ("
+                        + Durations.format(YamuxConfig.DEFAULT_KEEPALIVE_INTERVAL.multipliedBy(2)) + ")");
+    }
+
+    @Test
+    void defaultsPingsAtTheNamedKeepaliveInterval() {
+        assertThat(YamuxConfig.defaults().keepAliveInterval()).isEqualTo(YamuxConfig.DEFAULT_KEEPALIVE_INTERVAL);
     }
 }
