@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
         usageHelpAutoWidth = true,
         // One string per paragraph: picocli wraps each to the terminal's width, so a line broken here is broken again.
         description = "Connects to a PicoTunnel server over one WebSocket and forwards each connection the server"
-            + " sends to the local target it names. Reconnects on its own (1 s doubling to 60 s, starting over once a"
+            + " sends to the local target it names. Reconnects on its own (1 s doubling to 1 min, starting over once a"
             + " connection lasted 30 s). Several clients may run with one token: the server spreads the load.",
         footerHeading = "%nEnvironment:%n",
         footer = {
