@@ -20,14 +20,15 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A default the docs give in passing, "(`PICOTUNNEL_HEADER_TIMEOUT`, default 20s" or "`--max-connections` (default
- * 10000", is the one a program declares for that setting, so a new default cannot leave docs/*.md saying the old one.
- * A name both programs declare (`--shutdown-grace`) may give either program's default.
+ * A default the docs give in passing, "(`PICOTUNNEL_HEADER_TIMEOUT`, default 20s", "`--max-connections` (default
+ * 10000" or "`--check-interval`, default `60s`", is the one a program declares for that setting, so a new default
+ * cannot leave docs/*.md saying the old one. A name both programs declare (`--shutdown-grace`) may give either
+ * program's default.
  */
 class DocsSettingDefaultsTest {
 
     private static final Pattern BY_VARIABLE = Pattern.compile("`(PICOTUNNEL_[A-Z0-9_]+)`, default `?([^`,;) ]+(?: [KMG]iB)?)");
-    private static final Pattern BY_FLAG = Pattern.compile("`(--[a-z0-9-]+)` \\(default `?([^`,;) ]+(?: [KMG]iB)?)");
+    private static final Pattern BY_FLAG = Pattern.compile("`(--[a-z0-9-]+)`(?: \\(|, )default `?([^`,;) ]+(?: [KMG]iB)?)");
 
     private static final List<DeclaredSetting> SETTINGS = Stream.concat(
             Stream.of(io.picotunnel.server.config.Setting.values()),
