@@ -6,7 +6,7 @@ import java.util.function.DoubleSupplier;
 import java.util.function.LongSupplier;
 
 /**
- * Reconnect delays: 1 s doubling up to 60 s, each shortened by a random part of up to {@link #JITTER} so
+ * Reconnect delays: {@link #INITIAL} doubling up to {@link #MAX}, each shortened by a random part of up to {@link #JITTER} so
  * that many clients cut off at once do not come back in lockstep. The delays start over only after a
  * connection stayed up for {@link #DEFAULT_STABLE_AFTER}: a server that accepts the upgrade and drops the
  * connection at once is retried less and less often, as one that refuses it is.
