@@ -47,6 +47,7 @@ import io.picotunnel.server.tls.TunnelEndpointTls;
 import io.picotunnel.server.tunnel.TunnelEndpoint;
 import io.picotunnel.server.tunnel.TunnelEndpointConfig;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.server.tunnel.TunnelTokens;
 import io.picotunnel.server.ui.UiAssets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -297,7 +298,8 @@ public final class PicoTunnelServer implements AutoCloseable {
     private TunnelEndpoint startTunnelEndpoint() {
         Optional<TunnelEndpointTls> wss = tls.tunnelEndpointTls();
         TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.of(config.yamux())
-                .withTrustedProxies(access.trustedProxies()), store::findTunnelByToken, registry,
+                .withTrustedProxies(access.trustedProxies()),
+                TunnelTokens.of(store::findTunnelByToken, store::tunnel), registry,
                 eventLoops, eventLoops, wss.<Supplier<ChannelHandler>>map(t -> t::newConnectionHandler).orElse(null),
                 wss.map(TunnelEndpointTls::plainAllowed).orElse(false), connectionLimits("tunnel endpoint"));
         try {

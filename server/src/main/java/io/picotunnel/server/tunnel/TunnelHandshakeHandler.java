@@ -212,8 +212,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         request.retain();
         try {
             CompletableFuture.supplyAsync(() -> tokens.findTunnelByToken(token), lookups)
-                    .whenComplete((tunnel, error) -> runOnLoop(ctx, request,
-                            () -> afterLookup(ctx, request, address, token, tunnel, error)));
+                    .whenComplete((tunnel, error) -> registry.lookedUp.accept(ctx.channel(), () -> runOnLoop(ctx,
+                            request, () -> afterLookup(ctx, request, address, token, tunnel, error))));
         } catch (RejectedExecutionException e) {
             request.release();
             shuttingDown(ctx);
@@ -372,32 +372,43 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
                     LogValues.escape(tunnel.name()), connection.id(), registry.connections(tunnel.id()).size());
         });
         channel.config().setAutoRead(true);
-        recheckToken(channel, tunnel, token);
+        recheckToken(channel, session, tunnel, token);
     }
 
     /**
      * Looks the token up once more now that the connection is registered: a token regenerated (or a tunnel
-     * deleted) while this handshake was under way disconnected the tunnel before this connection was in the
-     * registry, so it would otherwise survive with a revoked token.
+     * deleted) while this handshake was under way, before its arrival was recorded, disconnected the tunnel before
+     * this connection was in the registry, so it would otherwise survive with a revoked token. The tunnel looked up by
+     * its id says which, for the close frame.
      */
-    private void recheckToken(Channel channel, Tunnel tunnel, String token) {
+    private void recheckToken(Channel channel, YamuxSession session, Tunnel tunnel, String token) {
         try {
-            CompletableFuture.supplyAsync(() -> tokens.findTunnelByToken(token), lookups).whenComplete((now, error) -> {
-                if (error == null && now.map(t -> t.id().equals(tunnel.id())).orElse(false)) {
+            CompletableFuture.supplyAsync(() -> revocation(tunnel, token), lookups).whenComplete((why, error) -> {
+                if (error == null && why.isEmpty()) {
                     return;
                 }
-                if (error == null) {
-                    LOG.info("tunnel {} ({}): token revoked during the handshake, dropping the client",
-                            tunnel.id(), LogValues.escape(tunnel.name()));
-                } else {
+                if (error != null) {
                     LOG.warn("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(),
                             LogValues.escape(tunnel.name()), error);
+                    channel.close();
+                    return;
                 }
-                channel.close();
+                LOG.info("tunnel {} ({}): {} during the handshake, dropping the client", tunnel.id(),
+                        LogValues.escape(tunnel.name()), why.get().description());
+                channel.eventLoop().execute(() -> WebSocketControlFrames.goAway(channel, session, why.get()));
             });
         } catch (RejectedExecutionException e) {
             channel.close();
         }
+    }
+
+    /** Why {@code token} no longer lets a client of {@code tunnel} in; empty while it does. Reads the store. */
+    private Optional<TunnelCloseStatus> revocation(Tunnel tunnel, String token) {
+        if (tokens.findTunnelByToken(token).map(t -> t.id().equals(tunnel.id())).orElse(false)) {
+            return Optional.empty();
+        }
+        return Optional.of(tokens.findTunnel(tunnel.id()).isPresent()
+                ? TunnelCloseStatus.TOKEN_REGENERATED : TunnelCloseStatus.TUNNEL_DELETED);
     }
 
     private void cancelTimeout() {

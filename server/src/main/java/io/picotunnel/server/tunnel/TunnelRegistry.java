@@ -159,6 +159,11 @@ public final class TunnelRegistry implements TunnelPresence {
      */
     volatile BiConsumer<Channel, Runnable> registration = (channel, register) -> register.run();
     /**
+     * For tests: runs what follows each client's token lookup (given its channel, called where the lookup completed);
+     * a test holds one back to stand in the moment between the lookup and the client's arrival.
+     */
+    volatile BiConsumer<Channel, Runnable> lookedUp = (channel, proceed) -> proceed.run();
+    /**
      * The WARN for tcp and TLS passthrough connections reset because every client connection of their tunnel is at
      * the server's --max-streams: at most once a minute per tunnel (a flood of visitors makes one line, and one busy
      * tunnel does not hide another's), so kept here, where every such connection's stream is asked for, as the HTTP

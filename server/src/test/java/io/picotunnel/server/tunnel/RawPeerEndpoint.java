@@ -49,7 +49,8 @@ final class RawPeerEndpoint implements AutoCloseable {
     }
 
     static TunnelTokens oneToken(Tunnel tunnel) {
-        return token -> tunnel.token().equals(token) ? Optional.of(tunnel) : Optional.empty();
+        return TunnelTokens.of(token -> tunnel.token().equals(token) ? Optional.of(tunnel) : Optional.empty(),
+                id -> tunnel.id().equals(id) ? Optional.of(tunnel) : Optional.empty());
     }
 
     /** Closes the endpoint and starts another on a new port, with the same registry and event loops. */

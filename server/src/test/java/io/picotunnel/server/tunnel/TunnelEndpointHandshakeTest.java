@@ -34,6 +34,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 import static io.picotunnel.server.tunnel.RawPeerEndpoint.upgradeRequest;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -62,7 +63,7 @@ class TunnelEndpointHandshakeTest {
 
     @BeforeEach
     void start() throws IOException {
-        TunnelTokens tokens = token -> {
+        TunnelTokens tokens = TunnelTokens.of(token -> {
             lookups.incrementAndGet();
             if (BROKEN_STORE_TOKEN.equals(token)) {
                 throw new IllegalStateException("database is locked");
@@ -71,7 +72,7 @@ class TunnelEndpointHandshakeTest {
                 return Optional.of(HOSTILE_NAME);
             }
             return TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty();
-        };
+        }, id -> Stream.of(TUNNEL, HOSTILE_NAME).filter(t -> t.id().equals(id)).findFirst());
         peer = RawPeerEndpoint.start(TunnelEndpointConfig.defaults().withHandshakeTimeout(Duration.ofMillis(300)),
                 tokens, 1, "tunnel-test");
     }
@@ -399,7 +400,7 @@ class TunnelEndpointHandshakeTest {
             throw new RejectedExecutionException("token lookups have stopped");
         };
         EmbeddedChannel channel = new EmbeddedChannel(new TunnelHandshakeHandler(TunnelEndpointConfig.defaults(),
-                token -> Optional.of(TUNNEL), peer.registry(), stopped, new FailedLogins("test", FailedLogins.TUNNEL)));
+                RawPeerEndpoint.oneToken(TUNNEL), peer.registry(), stopped, new FailedLogins("test", FailedLogins.TUNNEL)));
         try {
             FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
                     "/tunnel?token=" + TOKEN);
@@ -422,7 +423,8 @@ class TunnelEndpointHandshakeTest {
 
     @Test
     void startingTwiceOnTheSamePortSaysWhichAddressIsTaken() {
-        TunnelEndpoint second = new TunnelEndpoint(TunnelEndpointConfig.defaults(), token -> Optional.empty(),
+        TunnelEndpoint second = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
+                TunnelTokens.of(token -> Optional.empty(), id -> Optional.empty()),
                 peer.registry(), peer.group(), peer.group());
         try {
             assertThatThrownBy(() -> second.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), peer.port())))

@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import static io.picotunnel.server.tunnel.RawTunnelClient.FLAG_RST;
@@ -47,7 +46,7 @@ class TunnelEndpointSessionTest {
 
     private int startEndpoint(TunnelEndpointConfig config) throws IOException {
         TunnelEndpoint endpoint = new TunnelEndpoint(config,
-                token -> TOKEN.equals(token) ? Optional.of(TUNNEL) : Optional.empty(), registry, group, group);
+                RawPeerEndpoint.oneToken(TUNNEL), registry, group, group);
         endpoints.add(endpoint);
         return endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
     }

@@ -1,0 +1,87 @@
+package io.picotunnel.server.tunnel;
+
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.WebSocketFrameReader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A token regenerated or a tunnel deleted (in a real store) after the server looked the client's token up, before
+ * its arrival was recorded: the registry's disconnect finds neither, and the recheck after its registration tells it.
+ */
+class TunnelEndpointRevokedAfterLookupTest {
+
+    @TempDir
+    Path data;
+    private Store store;
+    private Tunnel tunnel;
+    private RawPeerEndpoint peer;
+
+    @BeforeEach
+    void start() throws IOException {
+        store = Store.open(data);
+        tunnel = store.createTunnel("demo");
+        peer = RawPeerEndpoint.start(TunnelEndpointConfig.defaults(),
+                TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, "revoked-after-lookup-test");
+    }
+
+    @AfterEach
+    void stop() {
+        peer.close();
+        store.close();
+    }
+
+    @Test
+    void aClientWhoseTokenIsRegeneratedAfterItsLookupGetsGoAwayThenTheTokenRegeneratedClose() throws Exception {
+        assertThat(framesWhenRevokedAfterLookup(() -> store.regenerateToken(tunnel.id()).ifPresent(
+                regenerated -> peer.registry().disconnect(tunnel.id(), regenerated.replacedTokenSha256()))))
+                .containsSubsequence("GoAway", "close " + TunnelCloseStatus.TOKEN_REGENERATED.code());
+    }
+
+    @Test
+    void aClientWhoseTunnelIsDeletedAfterItsLookupGetsGoAwayThenTheTunnelDeletedClose() throws Exception {
+        assertThat(framesWhenRevokedAfterLookup(() -> {
+            try {
+                assertThat(store.deleteTunnel(tunnel.id())).isTrue();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+            peer.registry().disconnect(tunnel.id());
+        })).containsSubsequence("GoAway", "close " + TunnelCloseStatus.TUNNEL_DELETED.code());
+    }
+
+    /** Upgrades a raw client, runs {@code revoke} after its token lookup, then reads what the server sends it. */
+    private List<String> framesWhenRevokedAfterLookup(Runnable revoke) throws Exception {
+        CompletableFuture<Runnable> held = new CompletableFuture<>();
+        peer.registry().lookedUp = (channel, proceed) -> held.complete(proceed);
+        CompletableFuture<Socket> upgraded = CompletableFuture.supplyAsync(() -> {
+            try {
+                return peer.upgrade(tunnel.token(), TunnelHandshakeHandler.VERSION_HEADER + ": 1.0.0\r\n");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        Runnable proceed = held.get(5, TimeUnit.SECONDS);
+        revoke.run();
+        proceed.run();
+        try (Socket client = upgraded.get(10, TimeUnit.SECONDS)) {
+            return TunnelEndpointDrainTest.framesUntilClose(
+                    new WebSocketFrameReader(client, 1 << 16, Duration.ofSeconds(10)));
+        }
+    }
+}
