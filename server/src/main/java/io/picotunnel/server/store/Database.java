@@ -385,8 +385,8 @@ public final class Database implements AutoCloseable {
                 }
             }
             succeeded = true;
+            joinedCommits.add(onCommit);
             runAll(joinedCommits);
-            onCommit.run();
             return result;
         } catch (SQLException e) {
             throw new StoreException("Database error: " + e.getMessage(), e);
@@ -394,8 +394,8 @@ public final class Database implements AutoCloseable {
             try {
                 if (!succeeded) {
                     Collections.reverse(joinedFailures);
+                    joinedFailures.add(onFailure);
                     runAll(joinedFailures);
-                    onFailure.run();
                 }
             } finally {
                 joinedCommits.clear();

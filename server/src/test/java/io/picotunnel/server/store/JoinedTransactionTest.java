@@ -86,6 +86,24 @@ class JoinedTransactionTest {
         assertThat(rowsSeenElsewhere()).isOne();
     }
 
+    @Test
+    void aJoinedChangeWhoseOnCommitThrowsStillLetsTheOuterChangeFinishItsOwn() throws Exception {
+        List<String> events = new ArrayList<>();
+        try (Database database = Database.open(dataDir.resolve(Store.DATABASE_FILE))) {
+            assertThatThrownBy(() -> database.inTransaction(connection -> {
+                createTable(connection);
+                database.inTransaction(inner -> insert(inner, "joined"), () -> {
+                    throw new IllegalStateException("the joined change's listener failed");
+                }, () -> events.add("joined undone"));
+                return insert(connection, "outer");
+            }, () -> events.add("outer stored"), () -> events.add("outer undone")))
+                    .hasMessage("the joined change's listener failed");
+        }
+
+        assertThat(events).containsExactly("outer stored");
+        assertThat(rowsSeenElsewhere()).isEqualTo(2);
+    }
+
     private static Void createTable(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement()) {
             statement.executeUpdate("CREATE TABLE IF NOT EXISTS joined_test (name TEXT)");
