@@ -575,21 +575,39 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         claim(null);
     }
 
+    /**
+     * Closes every listener, and throws the first failure only once all are closed (the others added to it as
+     * suppressed): one that fails must not leave the ports of the listeners after it bound.
+     */
     @Override
     public synchronized void close() {
         accepting = false;
         retries.shutdownNow();
+        List<TcpListener> all = new ArrayList<>();
         for (Waiting w : waiting.values()) {
             if (w.kept() != null) {
-                w.kept().close();
+                all.add(w.kept());
             }
         }
+        all.addAll(listeners.values());
         waiting.clear();
-        for (TcpListener listener : listeners.values()) {
-            listener.close();
-        }
         listeners.clear();
+        RuntimeException failure = null;
+        for (TcpListener listener : all) {
+            try {
+                listener.close();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
         claim(null);
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     static String describe(InetSocketAddress address) {

@@ -556,6 +556,40 @@ class TcpServicesTest {
         }
     }
 
+    /**
+     * Every listener's close fails (its port let go first): closing the services still closes them all, then throws
+     * the first failure with the others suppressed.
+     */
+    @Test
+    void closingTheServicesGoesOnPastAListenerWhoseCloseFailsAndThrowsTheFirstFailure() throws Exception {
+        services.close();
+        services = new TcpServices(registry, group, group, new PortReleases(PortReleases.RELEASE_WAIT) {
+            @Override
+            void close(Channel listening) {
+                super.close(listening);
+                if (listening != null) {
+                    throw new IllegalStateException("closing " + listening.localAddress() + " failed");
+                }
+            }
+        });
+        List<Integer> ports = List.of(Ports.freePort(), Ports.freePort(), Ports.freePort());
+        for (int i = 0; i < ports.size(); i++) {
+            services.onServiceChange(null, tcp("s" + i, "127.0.0.1:" + ports.get(i), true));
+        }
+
+        Throwable thrown = catchThrowable(services::close);
+
+        assertThat(thrown).isInstanceOf(IllegalStateException.class).hasMessageStartingWith("closing ");
+        for (int port : ports) {
+            assertThat(Ports.refuses(port)).as("port %d let go", port).isTrue();
+        }
+        assertThat(thrown.getSuppressed()).as("the other listeners' failures").hasSize(2);
+        for (int i = 0; i < ports.size(); i++) {
+            assertThat(services.boundAddress("s" + i)).isEmpty();
+        }
+        assertThat(services.listensOn(ports.getFirst())).isFalse();
+    }
+
     /** Connections waiting in the accept queue of the listening socket on {@code port}, as {@code ss} shows it. */
     private static int acceptQueue(int port) throws IOException {
         Process ss = new ProcessBuilder("ss", "-ltnH", "sport", "=", ":" + port).redirectErrorStream(true).start();
