@@ -296,7 +296,7 @@ class AcmeThroughServerTest {
                     Thread stopping = Thread.ofPlatform().name("graceful-stop")
                             .start(() -> server.stop(Duration.ofSeconds(60)));
                     await("the HTTP listener closes").atMost(Duration.ofSeconds(10))
-                            .until(() -> refuses(server.httpPort()));
+                            .until(() -> Ports.refuses(server.httpPort()));
                     gate.release();
                     Path failure = data.resolve("server/certs/acme/shop.test.failure");
                     // while the drain goes on: the order fails at the CA, or ACME has stopped ordering
@@ -414,14 +414,6 @@ class AcmeThroughServerTest {
 
             await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(files.failureFile("gone.test")));
             assertThat(files.failureFile("tunnel.test")).as("the server's domain still needs a certificate").exists();
-        }
-    }
-
-    private static boolean refuses(int port) {
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            return !socket.isConnected();
-        } catch (IOException e) {
-            return true;
         }
     }
 

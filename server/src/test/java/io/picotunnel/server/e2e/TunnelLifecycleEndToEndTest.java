@@ -9,6 +9,7 @@ import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.HttpHead;
+import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -276,7 +277,7 @@ class TunnelLifecycleEndToEndTest {
             CompletableFuture<Void> stopped = CompletableFuture.runAsync(
                     () -> testbed.server().stop(Duration.ofSeconds(30)));
             await("the endpoint takes no new connections").atMost(10, TimeUnit.SECONDS)
-                    .until(() -> refuses(testbed.tunnelPort()));
+                    .until(() -> Ports.refuses(testbed.tunnelPort()));
             out.write(("Host: 127.0.0.1:" + testbed.tunnelPort() + "\r\nAuthorization: Bearer " + token
                     + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
                     + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: tunnel\r\n\r\n")
@@ -308,17 +309,6 @@ class TunnelLifecycleEndToEndTest {
                 visitor.setSoTimeout(10_000);
                 assertThat(roundTrip(visitor, "quoted")).isEqualTo("quoted");
             }
-        }
-    }
-
-    private static boolean refuses(int port) {
-        try {
-            new Socket(InetAddress.getLoopbackAddress(), port).close();
-            return false;
-        } catch (ConnectException e) {
-            return true;
-        } catch (java.io.IOException e) {
-            return false;
         }
     }
 
