@@ -230,7 +230,7 @@ final class AccessInput {
             });
             if (value.isEmpty() || value.length() > MAX_NAME || value.chars().anyMatch(c -> c < 0x20 || c == 0x7f)
                     || (emails && !value.matches("[^@\\s]+@[^@\\s]+"))) {
-                throw ApiError.invalidField("auth", field + ": '" + entry.asText() + "' is not "
+                throw ApiError.invalidField("auth", field + ": " + ControlCharacters.quoted(entry.asText()) + " is not "
                         + (emails ? "an email address" : "a group name"));
             }
             names.add(emails ? value.toLowerCase(Locale.ROOT) : value);

@@ -61,4 +61,16 @@ class ApiRefusedValuesTest {
         assertThat(answer.status()).isEqualTo(400);
         assertThat(answer.json().get("message").asText()).contains("...(5000 chars)").doesNotContain("u".repeat(201));
     }
+
+    @Test
+    void aLongEntryOfAllowedEmailsOrGroupsIsCut() {
+        for (String field : new String[] {"allowed_emails", "allowed_groups"}) {
+            ApiClient.Response answer = api.post("/api/tunnels/" + tunnelId + "/services",
+                    HTTP + ",\"auth\":{\"type\":\"oidc\",\"" + field + "\":[\"" + "u".repeat(5000) + "\"]}}");
+
+            assertThat(answer.status()).as(field + ": " + answer).isEqualTo(400);
+            assertThat(answer.json().get("message").asText()).as(field)
+                    .contains("...(5000 chars)' is not").doesNotContain("u".repeat(201));
+        }
+    }
 }
