@@ -7,6 +7,7 @@ import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.Version;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.config.Limits;
@@ -261,8 +262,8 @@ public final class ApiServer implements AutoCloseable {
                 URLDecoder.decode(parameter, StandardCharsets.UTF_8);
             } catch (IllegalArgumentException e) {
                 String name = parameter.split("=", 2)[0];
-                throw new ApiError(400, "invalid_parameter", "the query parameter '" + name
-                        + "' has a '%' that is not followed by two hex digits", name);
+                throw new ApiError(400, "invalid_parameter", "the query parameter " + ControlCharacters.quoted(name)
+                        + " has a '%' that is not followed by two hex digits", name);
             }
         }
     }

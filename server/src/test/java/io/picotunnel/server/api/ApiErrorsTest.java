@@ -103,6 +103,17 @@ class ApiErrorsTest {
     }
 
     @Test
+    void aLongQueryParameterNameThatDoesNotDecodeIsCut() throws Exception {
+        String name = "u".repeat(5000) + "%ZZ";
+        String answer = raw("GET /api/events?" + name + "=1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+                + server.adminToken() + "\r\nConnection: close\r\n\r\n");
+
+        assertRawError(name, answer, "invalid_parameter");
+        assertThat(body(answer).get("message").asText())
+                .contains("...(5003 chars)' has a '%'").doesNotContain("u".repeat(201));
+    }
+
+    @Test
     void aWebSocketUpgradeIsAnsweredAsThePlainRequestWithoutASessionCookie() throws Exception {
         // Javalin took it to its WebSocket router: 404 "WebSocket handler not found" with Set-Cookie: JSESSIONID.
         String upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
