@@ -4,7 +4,6 @@ import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.protocol.net.Hostnames;
-import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.net.PortRanges;
 import io.picotunnel.server.store.Service;
@@ -176,10 +175,10 @@ final class ServiceInput {
         try {
             domain = Hostnames.ascii(value.strip());
         } catch (IllegalArgumentException e) {
-            throw ApiError.invalidField("domain", "'" + LogValues.escape(value) + "' is not a valid host name: " + e.getMessage());
+            throw ApiError.invalidField("domain", ControlCharacters.quoted(value) + " is not a valid host name: " + e.getMessage());
         }
         if (!Hostnames.isHostnameOrWildcard(domain)) {
-            throw ApiError.invalidField("domain", "'" + LogValues.escape(value) + "' is not a valid host name such as app.example.com"
+            throw ApiError.invalidField("domain", ControlCharacters.quoted(value) + " is not a valid host name such as app.example.com"
                     + " or *.example.com" + Hostnames.underscoreNote(domain));
         }
         return domain;
@@ -196,13 +195,13 @@ final class ServiceInput {
         String name = wildcard ? domain.substring(2) : domain;
         String lastLabel = name.substring(name.lastIndexOf('.') + 1);
         if (isNumber(lastLabel)) {
-            throw ApiError.invalidField("domain", "'" + domain + "' is " + (Hostnames.isIpv4Literal(name) && !wildcard
+            throw ApiError.invalidField("domain", ControlCharacters.quoted(domain) + " is " + (Hostnames.isIpv4Literal(name) && !wildcard
                     ? "an IP address" : "read as an IP address by browsers, since its last label is a number"
                     + (lastLabel.startsWith("0x") ? " (hexadecimal)" : ""))
                     + ", not a domain name; use a name such as app.example.com");
         }
         if (wildcard && !name.contains(".")) {
-            throw ApiError.invalidField("domain", "'" + domain + "' would take every name under ." + name
+            throw ApiError.invalidField("domain", ControlCharacters.quoted(domain) + " would take every name under ." + name
                     + "; a wildcard needs a name of two labels or more after \"*.\", such as *.example.com");
         }
     }

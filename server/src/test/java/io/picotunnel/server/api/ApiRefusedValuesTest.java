@@ -73,4 +73,18 @@ class ApiRefusedValuesTest {
                     .contains("...(5000 chars)' is not").doesNotContain("u".repeat(201));
         }
     }
+
+    @Test
+    void aLongDomainIsCut() {
+        // One label too long for IDNA, then a name of short labels too long for DNS: the two ways a domain is refused.
+        for (String domain : new String[] {"u".repeat(5000), "u.".repeat(2500) + "com"}) {
+            ApiClient.Response answer = api.post("/api/tunnels/" + tunnelId + "/services",
+                    "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"target_addr\":\"localhost:3000\"}");
+
+            assertThat(answer.status()).as(answer.toString()).isEqualTo(400);
+            assertThat(answer.json().get("message").asText())
+                    .contains("...(" + domain.length() + " chars)' is not a valid host name")
+                    .doesNotContain("u".repeat(201)).doesNotContain("u.".repeat(101));
+        }
+    }
 }
