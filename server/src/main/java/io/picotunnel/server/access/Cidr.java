@@ -1,5 +1,7 @@
 package io.picotunnel.server.access;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Locale;
@@ -20,40 +22,41 @@ public record Cidr(byte[] network, int prefix) {
             throw new IllegalArgumentException("an empty entry is not an address block");
         }
         String value = text.strip();
+        String quoted = ControlCharacters.quoted(value);
         int slash = value.indexOf('/');
         String addressText = slash < 0 ? value : value.substring(0, slash);
         if (!addressText.matches("[0-9a-fA-F:.]+") || (!addressText.contains(":") && !addressText.contains("."))) {
-            throw new IllegalArgumentException("'" + value + "' is not an IPv4 or IPv6 address block such as 10.0.0.0/8"
+            throw new IllegalArgumentException(quoted + " is not an IPv4 or IPv6 address block such as 10.0.0.0/8"
                     + " or 2001:db8::/32 (host names are not allowed)");
         }
         // IPv4 as four decimal numbers only: Java, like inet_aton, would read "192.168.1" as 192.168.0.1 and
         // "010.0.0.1" as 10.0.0.1 (inet_aton: 8.0.0.1), and text with a dot that is no literal ("cafe.de") as a
         // host name to look up. IPv6 in brackets, which Java takes as a literal or nothing, never a name.
         if (!addressText.contains(":") && !addressText.matches(IPV4)) {
-            throw new IllegalArgumentException("'" + value + "' is not a valid IPv4 address: write four numbers from 0"
+            throw new IllegalArgumentException(quoted + " is not a valid IPv4 address: write four numbers from 0"
                     + " to 255 without leading zeros, such as 192.168.1.0/24");
         }
         byte[] address;
         try {
             address = InetAddress.getByName(addressText.contains(":") ? "[" + addressText + "]" : addressText).getAddress();
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("'" + value + "' is not a valid IP address");
+            throw new IllegalArgumentException(quoted + " is not a valid IP address");
         }
         if (addressText.contains(":") && address.length == 4) {
-            throw new IllegalArgumentException("'" + value + "' is an IPv4-mapped IPv6 block; write it as IPv4");
+            throw new IllegalArgumentException(quoted + " is an IPv4-mapped IPv6 block; write it as IPv4");
         }
         int bits = address.length * 8;
         int prefix = bits;
         if (slash >= 0) {
             String prefixText = value.substring(slash + 1);
             if (!prefixText.matches("\\d{1,3}") || Integer.parseInt(prefixText) > bits) {
-                throw new IllegalArgumentException("'" + value + "' has an invalid prefix length; it must be 0 to " + bits);
+                throw new IllegalArgumentException(quoted + " has an invalid prefix length; it must be 0 to " + bits);
             }
             prefix = Integer.parseInt(prefixText);
         }
         byte[] masked = mask(address, prefix);
         if (!java.util.Arrays.equals(masked, address)) {
-            throw new IllegalArgumentException("'" + value + "' has address bits set beyond the /" + prefix + " prefix; did you mean "
+            throw new IllegalArgumentException(quoted + " has address bits set beyond the /" + prefix + " prefix; did you mean "
                     + new Cidr(masked, prefix) + "?");
         }
         return new Cidr(masked, prefix);

@@ -75,6 +75,22 @@ class ApiRefusedValuesTest {
     }
 
     @Test
+    void anAddressBlockIsQuotedWithItsHiddenCharactersWrittenOutAndCut() {
+        String services = "/api/tunnels/" + tunnelId + "/services";
+        String[][] cases = {
+            {OVERRIDE, "'\\u202ex' is not an IPv4 or IPv6 address block"},
+            {"10.0.0.0/" + OVERRIDE, "'10.0.0.0/\\u202ex' has an invalid prefix length"},
+            {"u".repeat(5000), "...(5000 chars)' is not an IPv4 or IPv6 address block"},
+        };
+        for (String[] c : cases) {
+            ApiClient.Response answer = api.post(services, HTTP + ",\"ip_allow\":[\"" + c[0] + "\"]}");
+            assertThat(answer.status()).as(c[0] + ": " + answer).isEqualTo(400);
+            assertThat(answer.json().get("message").asText()).as(c[0]).contains(c[1])
+                    .doesNotContain("\u202e").doesNotContain("u".repeat(201));
+        }
+    }
+
+    @Test
     void aLongDomainIsCut() {
         // One label too long for IDNA, then a name of short labels too long for DNS: the two ways a domain is refused.
         for (String domain : new String[] {"u".repeat(5000), "u.".repeat(2500) + "com"}) {
