@@ -7,6 +7,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.relay.Hold;
+import io.picotunnel.protocol.text.ControlCharacters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -195,14 +196,14 @@ public final class ProxyProtocolHandler extends ByteToMessageDecoder {
                 ? parts[2].indexOf(':') < 0 && source != null && source.getAddress().length == 4
                 : parts[2].indexOf(':') != parts[2].lastIndexOf(':');
         if (source == null || !family) {
-            throw new IllegalArgumentException("'" + parts[2] + "' is not an address of " + parts[1]);
+            throw new IllegalArgumentException(ControlCharacters.quoted(parts[2]) + " is not an address of " + parts[1]);
         }
         return new Header(new InetSocketAddress(source, port(parts[4])), false);
     }
 
     private static int port(String text) {
         if (!text.matches("\\d{1,5}") || Integer.parseInt(text) > 65535) {
-            throw new IllegalArgumentException("'" + text + "' is not a port");
+            throw new IllegalArgumentException(ControlCharacters.quoted(text) + " is not a port");
         }
         return Integer.parseInt(text);
     }

@@ -133,6 +133,15 @@ class ProxyProtocolHandlerTest {
         assertThat(in.readableBytes()).isEqualTo(ssl(0x01).length);
     }
 
+    /** A trusted proxy's refused header is logged with its message: what it repeats from the line is written out. */
+    @Test
+    void aControlCharacterInARefusedVersionOneAddressOrPortIsWrittenOut() {
+        assertThatThrownBy(() -> ProxyProtocolHandler.parse(text("PROXY TCP4 192.0.2.\u001b[31m7 192.0.2.1 1 2\r\n")))
+                .hasMessage("'192.0.2.\\u001b[31m7' is not an address of TCP4");
+        assertThatThrownBy(() -> ProxyProtocolHandler.parse(text("PROXY TCP4 192.0.2.7 192.0.2.1 4\u00070 2\r\n")))
+                .hasMessage("'4\\u00070' is not a port");
+    }
+
     @Test
     void anythingElseIsRefused() {
         assertThatThrownBy(() -> ProxyProtocolHandler.parse(text("GET / HTTP/1.1\r\n"))).isInstanceOf(IllegalArgumentException.class);
