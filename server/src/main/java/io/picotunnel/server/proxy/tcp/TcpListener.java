@@ -270,10 +270,14 @@ final class TcpListener {
         return cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
     }
 
-    /** Stops listening (once its port is free, {@link PortReleases#close}); open connections go on. */
+    /**
+     * Stops listening (once its port is free, {@link PortReleases#close}); open connections go on. The channel is
+     * forgotten first: one whose letting go failed must not go on counting as this listener's address.
+     */
     void closeListening() {
-        releases.close(serverChannel);
+        Channel listening = serverChannel;
         serverChannel = null;
+        releases.close(listening);
     }
 
     /**

@@ -564,15 +564,26 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         return listener != null ? listener : w == null ? null : w.kept();
     }
 
-    /** Stops accepting visitors on every tcp service; their open connections go on (a draining shutdown). */
+    /**
+     * Stops accepting visitors on every tcp service; their open connections go on (a draining shutdown). Throws the
+     * first failure only once every listener stopped (the others added to it as suppressed), as {@link #close} does.
+     */
     public synchronized void stopAccepting() {
         accepting = false;
         retries.shutdownNow();
+        RuntimeException failure = null;
         for (Map.Entry<String, TcpListener> listener : listeners.entrySet()) {
             listenedAtStop.put(listener.getKey(), listener.getValue().service().listenAddr());
-            listener.getValue().closeListening();
+            try {
+                listener.getValue().closeListening();
+            } catch (RuntimeException e) {
+                failure = firstOf(failure, e);
+            }
         }
         claim(null);
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     /**
@@ -597,17 +608,22 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
             try {
                 listener.close();
             } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
+                failure = firstOf(failure, e);
             }
         }
         claim(null);
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /** {@code first}, {@code next} added to it as suppressed; {@code next} when there is no first. */
+    private static RuntimeException firstOf(RuntimeException first, RuntimeException next) {
+        if (first == null) {
+            return next;
+        }
+        first.addSuppressed(next);
+        return first;
     }
 
     static String describe(InetSocketAddress address) {

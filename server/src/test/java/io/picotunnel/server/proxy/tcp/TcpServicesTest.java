@@ -590,6 +590,47 @@ class TcpServicesTest {
         assertThat(services.listensOn(ports.getFirst())).isFalse();
     }
 
+    /**
+     * Every listener's letting go of its port fails (the port let go first): stopping accepting for a draining shutdown
+     * still stops them all, then throws the first failure with the others suppressed, and no port counts as listened on.
+     */
+    @Test
+    void stoppingAcceptingGoesOnPastAListenerWhoseCloseFailsAndThrowsTheFirstFailure() throws Exception {
+        AtomicBoolean failing = new AtomicBoolean(true);
+        services.close();
+        services = new TcpServices(registry, group, group, failingWhile(failing));
+        List<Integer> ports = List.of(Ports.freePort(), Ports.freePort(), Ports.freePort());
+        for (int i = 0; i < ports.size(); i++) {
+            services.onServiceChange(null, tcp("s" + i, "127.0.0.1:" + ports.get(i), true));
+        }
+
+        Throwable thrown = catchThrowable(services::stopAccepting);
+        failing.set(false);
+
+        assertThat(thrown).isInstanceOf(IllegalStateException.class).hasMessageStartingWith("closing ");
+        for (int port : ports) {
+            assertThat(Ports.refuses(port)).as("port %d let go", port).isTrue();
+        }
+        assertThat(thrown.getSuppressed()).as("the other listeners' failures").hasSize(2);
+        assertThat(services.accepting()).isFalse();
+        for (int port : ports) {
+            assertThat(services.listensOn(port)).as("port %d listened on", port).isFalse();
+        }
+    }
+
+    /** Lets go of a listener's port, then throws while {@code failing} is set. */
+    private static PortReleases failingWhile(AtomicBoolean failing) {
+        return new PortReleases(PortReleases.RELEASE_WAIT) {
+            @Override
+            void close(Channel listening) {
+                super.close(listening);
+                if (listening != null && failing.get()) {
+                    throw new IllegalStateException("closing " + listening.localAddress() + " failed");
+                }
+            }
+        };
+    }
+
     /** Connections waiting in the accept queue of the listening socket on {@code port}, as {@code ss} shows it. */
     private static int acceptQueue(int port) throws IOException {
         Process ss = new ProcessBuilder("ss", "-ltnH", "sport", "=", ":" + port).redirectErrorStream(true).start();
