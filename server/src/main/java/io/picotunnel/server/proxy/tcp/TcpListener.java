@@ -286,7 +286,15 @@ final class TcpListener {
      */
     void close() {
         closed = true;
-        closeListening();
+        try {
+            closeListening();
+        } finally {
+            // Its service is gone whether or not its port could be let go: its connections must not go on.
+            cutConnections();
+        }
+    }
+
+    private void cutConnections() {
         Set<Channel> stranded = new HashSet<>();
         for (Channel connection : connections) {
             try {

@@ -618,6 +618,33 @@ class TcpServicesTest {
         }
     }
 
+    /**
+     * A listener whose letting go of its port fails still cuts its connections as the services close (they would be
+     * relayed to the target of a service no longer served), and the failure is thrown.
+     */
+    @Test
+    void aListenerWhoseCloseFailsStillCutsItsConnections() throws Exception {
+        AtomicBoolean failing = new AtomicBoolean(true);
+        services.close();
+        services = new TcpServices(registry, group, group, failingWhile(failing));
+        LoopbackTunnel tunnel = new LoopbackTunnel(registry, "tunnel1");
+        try (tunnel; EchoServer echo = new EchoServer()) {
+            int port = Ports.freePort();
+            services.onServiceChange(null, new Service("s1", "tunnel1", ServiceType.TCP, null, null, null,
+                    "127.0.0.1:" + port, echo.address(), true, Instant.EPOCH));
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                visitor.setSoTimeout(10_000);
+                assertThat(sendAndRead(visitor)).isEqualTo("read 'x'");
+
+                Throwable thrown = catchThrowable(services::close);
+                failing.set(false);
+
+                assertThat(thrown).isInstanceOf(IllegalStateException.class).hasMessageStartingWith("closing ");
+                assertThat(sendAndRead(visitor)).isIn("eof", "reset");
+            }
+        }
+    }
+
     /** Lets go of a listener's port, then throws while {@code failing} is set. */
     private static PortReleases failingWhile(AtomicBoolean failing) {
         return new PortReleases(PortReleases.RELEASE_WAIT) {
