@@ -110,7 +110,6 @@ public final class TunnelClient implements AutoCloseable {
      * GoAway when the token was regenerated or the tunnel deleted, until the connection closes or the reconnection.
      */
     private Channel goAwayUnlogged;
-    private Duration goAwayReconnectDelay;
     /** When a stop's grace period ends and the streams still open are reset; {@link #stopNow} runs it at once. */
     private ScheduledFuture<?> drainDeadline;
     private boolean stoppingNow;
@@ -401,7 +400,6 @@ public final class TunnelClient implements AutoCloseable {
         Duration delay = backoff.afterGoAway(GO_AWAY_RECONNECT_JITTER);
         YamuxSession session = YamuxSession.of(ch);
         goAwayUnlogged = ch;
-        goAwayReconnectDelay = delay;
         scheduleReconnect(delay);
         if (session == null) {
             return;
@@ -448,14 +446,28 @@ public final class TunnelClient implements AutoCloseable {
         YamuxSession session = YamuxSession.of(ch);
         int open = session == null || !ch.isActive() ? 0 : session.activeStreams();
         if (goneAwayBecause != null) {
-            LOG.info("the server at {} ended this connection (GoAway, then close status {}: {}): reconnecting in {}",
-                    config.server(), goneAwayBecause.code(), goneAwayBecause.description(),
-                    Durations.format(goAwayReconnectDelay));
+            LOG.info("the server at {} ended this connection (GoAway, then close status {}: {}){}", config.server(),
+                    goneAwayBecause.code(), goneAwayBecause.description(), reconnection());
         } else {
             LOG.info("the server at {} ended this connection (GoAway: it is stopping, or the tunnel's token was "
-                    + "regenerated or the tunnel deleted): reconnecting in {}; {} open stream(s) finish on the old "
-                    + "connection", config.server(), Durations.format(goAwayReconnectDelay), open);
+                    + "regenerated or the tunnel deleted){}; {} open stream(s) finish on the old connection",
+                    config.server(), reconnection(), open);
         }
+    }
+
+    /**
+     * The GoAway line's word on the reconnection, which can come well after the GoAway: ": reconnecting in" the time
+     * left, ": reconnecting now" once that is over, nothing once the reconnection's result is in (the next line says it).
+     */
+    private String reconnection() {
+        if (pendingConnect != null) {
+            return ": reconnecting now";
+        }
+        if (pendingReconnect == null || pendingReconnect.isDone()) {
+            return "";
+        }
+        long left = TimeUnit.NANOSECONDS.toMillis(pendingReconnect.getDelay(TimeUnit.NANOSECONDS));
+        return left <= 0 ? ": reconnecting now" : ": reconnecting in " + Durations.format(Duration.ofMillis(left));
     }
 
     /**

@@ -143,6 +143,36 @@ class TunnelClientOldConnectionTest {
     }
 
     /**
+     * GoAway with a stream still open, and the close frame saying why comes while the reconnection is under way: the
+     * line written then does not name the delay before it, which is over.
+     */
+    @Test
+    void aGoAwayLineWrittenAfterTheReconnectionDelayDoesNotNameTheDelay() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                if (server.connections() > 1) {
+                    await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("close frame sent"));
+                    answer101(socket, key);
+                    drainUntilEof(socket);
+                    return;
+                }
+                goAwayWithAStreamOpen(socket, key);
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() > 1);
+                write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.SERVER_STOPPING)));
+                server.events.add("close frame sent");
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO).stream()
+                    .filter(line -> line.startsWith("connected to")).count() == 2);
+            // Before: "(GoAway, then close status 4000: the server is stopping): reconnecting in 200 ms", with the
+            // reconnection under way.
+            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("GoAway")).singleElement()
+                    .asString().endsWith("(GoAway, then close status 4000: the server is stopping): reconnecting now");
+        }
+    }
+
+    /**
      * Answers the upgrade; on a redial reads until EOF and returns null; on the first connection opens stream 2 with
      * one byte of a stream header that never ends (it stays open), waits for the client's ACK, says GoAway, and
      * returns the reader of the client's frames.
