@@ -196,16 +196,28 @@ final class ConnectFailures {
         private final int status;
         private final String reason;
         private final transient Duration retryAfter;
+        private final boolean serverStopping;
 
         UpgradeRefusedException(int status, String reason) {
             this(status, reason, null);
         }
 
         UpgradeRefusedException(int status, String reason, Duration retryAfter) {
+            this(status, reason, retryAfter, false);
+        }
+
+        /** {@code serverStopping}: the answer is a PicoTunnel server's 503 while it drains for a shutdown. */
+        UpgradeRefusedException(int status, String reason, Duration retryAfter, boolean serverStopping) {
             super("the server answered the WebSocket upgrade with HTTP " + status + " " + ControlCharacters.bounded(reason));
             this.status = status;
             this.reason = reason;
             this.retryAfter = retryAfter;
+            this.serverStopping = serverStopping;
+        }
+
+        /** Whether the server said it refused the upgrade because it is shutting down. */
+        boolean serverStopping() {
+            return serverStopping;
         }
 
         /** How long the server asked the client to wait before it tries again; null when it did not say. */

@@ -335,8 +335,8 @@ public final class TunnelClient implements AutoCloseable {
         if (stopping) {
             return;
         }
-        logGoAway();
         Throwable cause = result.cause();
+        logGoAway(cause instanceof ConnectFailures.UpgradeRefusedException refused && refused.serverStopping());
         if (cause instanceof TokenRejectedException && goneAwayBecause != null) {
             LOG.error("the server at {} ended the connection ({}) and now rejects the token (HTTP 401){} Not retrying.",
                     config.server(), goneAwayBecause.description(),
@@ -436,8 +436,15 @@ public final class TunnelClient implements AutoCloseable {
         }
     }
 
-    /** The line of the last GoAway, once: with the server's reason if its close frame came, else both causes. */
     private void logGoAway() {
+        logGoAway(false);
+    }
+
+    /**
+     * The line of the last GoAway, once: with the server's reason if its close frame came, or if it answered the
+     * reconnection that it is stopping ({@code serverStopping}), else every cause.
+     */
+    private void logGoAway(boolean serverStopping) {
         Channel ch = goAwayUnlogged;
         if (ch == null) {
             return;
@@ -448,6 +455,10 @@ public final class TunnelClient implements AutoCloseable {
         if (goneAwayBecause != null) {
             LOG.info("the server at {} ended this connection (GoAway, then close status {}: {}){}", config.server(),
                     goneAwayBecause.code(), goneAwayBecause.description(), reconnection());
+        } else if (serverStopping) {
+            LOG.info("the server at {} ended this connection (GoAway: it is stopping, as its answer to the new "
+                    + "connection says){}; {} open stream(s) finish on the old connection", config.server(),
+                    reconnection(), open);
         } else {
             LOG.info("the server at {} ended this connection (GoAway: it is stopping, or the tunnel's token was "
                     + "regenerated or the tunnel deleted){}; {} open stream(s) finish on the old connection",

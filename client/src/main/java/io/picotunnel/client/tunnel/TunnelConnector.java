@@ -11,6 +11,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -322,6 +323,7 @@ final class TunnelConnector {
                         ch.pipeline().addLast(
                                 new HttpClientCodec(),
                                 new HttpObjectAggregator(MAX_HANDSHAKE_RESPONSE),
+                                new StoppingAnswer(),
                                 new WebSocketClientProtocolHandler(wsConfig),
                                 new UpgradeOutcome(ready, decoderConfig));
                     }
@@ -520,6 +522,25 @@ final class TunnelConnector {
         }
     }
 
+    /**
+     * Notes whether the answer to the upgrade is the 503 a PicoTunnel server gives while it drains for a shutdown:
+     * its body says so, and the handshaker's exception keeps only the status and headers.
+     */
+    private static final class StoppingAnswer extends ChannelInboundHandlerAdapter {
+        /** The body the server's {@code TunnelHandshakeHandler} sends then. */
+        static final String BODY = "{\"error\":\"unavailable\",\"message\":\"the server is shutting down\"}";
+        private boolean seen;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof FullHttpResponse answer
+                    && answer.status().code() == HttpResponseStatus.SERVICE_UNAVAILABLE.code()) {
+                seen = BODY.equals(answer.content().toString(StandardCharsets.UTF_8).strip());
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
     /** Waits for the end of the WebSocket upgrade, then puts the byte-stream codec and yamux on the pipeline. */
     private final class UpgradeOutcome extends ChannelInboundHandlerAdapter {
         private final Promise<Channel> ready;
@@ -544,6 +565,7 @@ final class TunnelConnector {
                 ctx.pipeline().addLast(new WebSocketByteStreamCodec(),
                         new YamuxSession(YamuxRole.CLIENT, yamuxConfig, streamHandler));
                 ctx.pipeline().remove(this);
+                ctx.pipeline().remove(StoppingAnswer.class);
                 if (!ready.trySuccess(ctx.channel())) {
                     ctx.close();
                 }
@@ -566,8 +588,10 @@ final class TunnelConnector {
                 if (status.code() == HttpResponseStatus.UNAUTHORIZED.code()) {
                     fail(ctx, new TokenRejectedException());
                 } else {
+                    StoppingAnswer answer = ctx.pipeline().get(StoppingAnswer.class);
                     fail(ctx, new ConnectFailures.UpgradeRefusedException(status.code(), status.reasonPhrase(),
-                            RetryAfter.parse(e.response().headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now())));
+                            RetryAfter.parse(e.response().headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()),
+                            answer != null && answer.seen));
                 }
             } else {
                 fail(ctx, cause);

@@ -143,6 +143,37 @@ class TunnelClientOldConnectionTest {
     }
 
     /**
+     * GoAway with a stream still open, and the reconnection refused with the 503 a PicoTunnel server answers while it
+     * drains for a shutdown (its TunnelHandshakeHandler's): that answer tells the cause, so the GoAway line names it.
+     */
+    @Test
+    void aReconnectionRefusedAsTheServerStopsMakesTheGoAwayLineSayItIsStopping() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                if (server.connections() > 1) {
+                    String body = "{\"error\":\"unavailable\",\"message\":\"the server is shutting down\"}";
+                    write(socket, ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                            + "Content-Length: " + body.length() + "\r\nConnection: close\r\nRetry-After: 5\r\n\r\n"
+                            + body).getBytes(StandardCharsets.US_ASCII));
+                    drainUntilEof(socket);
+                    return;
+                }
+                goAwayWithAStreamOpen(socket, key);
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.WARN).stream()
+                    .anyMatch(line -> line.startsWith("cannot connect")));
+            // Before: "(GoAway: it is stopping, or the tunnel's token was regenerated or the tunnel deleted):
+            // reconnecting in 200 ms", written as the reconnection had been refused.
+            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("GoAway")).singleElement()
+                    .asString().contains("ended this connection (GoAway: it is stopping, as its answer to the new"
+                            + " connection says); 1 open stream(s) finish on the old connection")
+                    .doesNotContain("token", "deleted", "reconnecting in");
+        }
+    }
+
+    /**
      * GoAway with a stream still open, and the close frame saying why comes while the reconnection is under way: the
      * line written then does not name the delay before it, which is over.
      */
