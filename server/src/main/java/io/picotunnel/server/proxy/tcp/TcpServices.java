@@ -347,16 +347,22 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
     synchronized UndoFailedException waitForStored(Service stored, ServiceConflictException failure) {
         String id = stored.id();
         TcpListener listener = listenerOf(id);
-        listeners.remove(id);
-        if (listener != null) {
-            listener.closeListening();
-            listener.update(stored);
-        }
         InetSocketAddress address = HostPort.parse(stored.listenAddr(), HostPort.Rules.SERVICE_LISTEN).toBindAddress();
         Throwable reason = failure.getCause() != null ? failure.getCause() : failure;
         String error = "cannot listen on " + describe(address) + ": " + reason.getMessage();
+        listeners.remove(id);
+        // Waiting before its port is let go: one whose letting go throws still has its connections cut by close().
         waiting.put(id, new Waiting(stored, address, error, listener));
-        claim(null);
+        try {
+            if (listener != null) {
+                listener.closeListening();
+            }
+        } finally {
+            if (listener != null) {
+                listener.update(stored);
+            }
+            claim(null);
+        }
         LOG.error("tcp service {} is not listening: its move was not stored, and moving back failed ({}); its"
                 + " connections go on, and binding {} is tried again every {}", id, error, describe(address),
                 Durations.format(retryInterval));

@@ -52,6 +52,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
@@ -640,6 +641,69 @@ class TcpServicesTest {
                 failing.set(false);
 
                 assertThat(thrown).isInstanceOf(IllegalStateException.class).hasMessageStartingWith("closing ");
+                assertThat(sendAndRead(visitor)).isIn("eof", "reset");
+            }
+        }
+    }
+
+    /**
+     * An undone same-port move whose old address another process took meanwhile (so the service waits for its stored
+     * address), where letting go of the address it moved back to throws: the failure is thrown, and the service still
+     * counts as waiting with its kept listener, so closing the services cuts the connection it accepted.
+     */
+    @Test
+    void anUndoWhoseLettingGoFailsStillLeavesItsConnectionsToBeCutOnClose() throws Exception {
+        int port = Ports.freePort();
+        ServerSocket otherProcess = new ServerSocket();
+        InetSocketAddress taken = new InetSocketAddress(InetAddress.getByName("127.0.0.2"), port);
+        AtomicBoolean undoing = new AtomicBoolean();
+        AtomicInteger letGo = new AtomicInteger();
+        services.close();
+        // While undoing: the first port let go (127.0.0.1:P, to bind 0.0.0.0:P) lets otherProcess take 127.0.0.2:P, so
+        // the move back binds 127.0.0.1:P again; letting that go as the service waits for 0.0.0.0:P throws.
+        services = new TcpServices(registry, group, group, new PortReleases(PortReleases.RELEASE_WAIT) {
+            @Override
+            void close(Channel listening) {
+                super.close(listening);
+                if (listening == null || !undoing.get()) {
+                    return;
+                }
+                if (letGo.incrementAndGet() == 1) {
+                    try {
+                        otherProcess.bind(taken);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                } else {
+                    throw new IllegalStateException("closing " + listening.localAddress() + " failed");
+                }
+            }
+        });
+        LoopbackTunnel tunnel = new LoopbackTunnel(registry, "tunnel1");
+        try (tunnel; EchoServer echo = new EchoServer(); otherProcess) {
+            Service before = new Service("s1", "tunnel1", ServiceType.TCP, null, null, null, "0.0.0.0:" + port,
+                    echo.address(), true, Instant.EPOCH);
+            Service after = new Service("s1", "tunnel1", ServiceType.TCP, null, null, null, "127.0.0.1:" + port,
+                    echo.address(), true, Instant.EPOCH);
+            services.onServiceChange(null, before);
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                visitor.setSoTimeout(10_000);
+                assertThat(sendAndRead(visitor)).isEqualTo("read 'x'");
+                ServiceListener.Staged moved = services.stage(before, after);
+                undoing.set(true);
+
+                Throwable undone = catchThrowable(moved::undo);
+                undoing.set(false);
+
+                assertThat(undone).isInstanceOf(IllegalStateException.class).hasMessageStartingWith("closing ");
+                assertThat(letGo).hasValue(2);
+                assertThat(services.problem("s1")).as("waiting for 0.0.0.0").hasValueSatisfying(
+                        problem -> assertThat(problem).startsWith("cannot listen on 0.0.0.0:" + port + ": "));
+                assertThat(sendAndRead(visitor)).as("its connections go on").isEqualTo("read 'x'");
+
+                services.close();
+
+                // Before: "read 'x'": the service was in neither listeners nor waiting, so close() never cut it.
                 assertThat(sendAndRead(visitor)).isIn("eof", "reset");
             }
         }
