@@ -114,6 +114,10 @@ final class ConnectFailures {
                         + " tunnel endpoint; check the address and the port in --server (the server's --tunnel-addr,"
                         + " 8443 by default).";
             }
+            if (cause instanceof UpgradeRefusedException refused && refused.serverStopping()) {
+                return where + " answered " + refused.answer() + " to the tunnel's WebSocket upgrade: the server is"
+                        + " shutting down.";
+            }
             if (cause instanceof UpgradeRefusedException refused && refused.status() >= 500) {
                 // PicoTunnel itself answers 503 while it shuts down, is overloaded or cannot read its database; a
                 // proxy in front of it answers 502 to 504 while it is down or restarting.

@@ -1,5 +1,8 @@
 package io.picotunnel.client.tunnel;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -524,20 +527,36 @@ final class TunnelConnector {
 
     /**
      * Notes whether the answer to the upgrade is the 503 a PicoTunnel server gives while it drains for a shutdown:
-     * its body says so, and the handshaker's exception keeps only the status and headers.
+     * its body's {@code error} says so, and the handshaker's exception keeps only the status and headers.
      */
-    private static final class StoppingAnswer extends ChannelInboundHandlerAdapter {
-        /** The body the server's {@code TunnelHandshakeHandler} sends then. */
-        static final String BODY = "{\"error\":\"unavailable\",\"message\":\"the server is shutting down\"}";
+    static final class StoppingAnswer extends ChannelInboundHandlerAdapter {
+        /** The error code of the server's {@code TunnelHandshakeHandler} then; its store failure's is "unavailable". */
+        static final String SERVER_STOPPING = "server_stopping";
+        /** The server's body is some 70 bytes: a bigger one (a proxy's page) is not read at all. */
+        static final int MAX_BODY = 1024;
+        private static final ObjectMapper JSON = new ObjectMapper();
         private boolean seen;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof FullHttpResponse answer
                     && answer.status().code() == HttpResponseStatus.SERVICE_UNAVAILABLE.code()) {
-                seen = BODY.equals(answer.content().toString(StandardCharsets.UTF_8).strip());
+                seen = SERVER_STOPPING.equals(errorCode(answer.content()));
             }
             ctx.fireChannelRead(msg);
+        }
+
+        /** The {@code error} string of a JSON object body; null for a body too big, not JSON, or without it. */
+        static String errorCode(ByteBuf body) {
+            if (body.readableBytes() > MAX_BODY) {
+                return null;
+            }
+            try {
+                JsonNode error = JSON.readTree(body.toString(StandardCharsets.UTF_8)).path("error");
+                return error.isTextual() ? error.textValue() : null;
+            } catch (JsonProcessingException e) {
+                return null;
+            }
         }
     }
 

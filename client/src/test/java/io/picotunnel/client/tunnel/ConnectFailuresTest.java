@@ -1,6 +1,8 @@
 package io.picotunnel.client.tunnel;
 
 import ch.qos.logback.classic.Level;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
@@ -95,6 +97,40 @@ class ConnectFailuresTest {
 
         assertThat(why).contains("HTTP 503 Service Unavailable", "unavailable for now")
                 .doesNotContain("not a PicoTunnel tunnel endpoint", "--tunnel-addr");
+    }
+
+    @Test
+    void theServersOwn503WhileItDrainsSaysItIsShuttingDown() {
+        String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(503,
+                "Service Unavailable", Duration.ofSeconds(5), true), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+
+        // Before: "unavailable for now, shutting down, restarting or overloaded", as for any 503.
+        assertThat(why).contains("HTTP 503 Service Unavailable", "the server is shutting down")
+                .doesNotContain("restarting or overloaded", "not a PicoTunnel tunnel endpoint");
+    }
+
+    @Test
+    void onlyAJsonBodyWhoseErrorIsServerStoppingTellsTheDrain() {
+        assertThat(errorCode("{\"error\":\"server_stopping\",\"message\":\"anything\"}")).isEqualTo("server_stopping");
+        assertThat(errorCode("{\"error\":\"unavailable\",\"message\":\"the server is shutting down\"}"))
+                .isEqualTo("unavailable");
+        assertThat(errorCode("the server is shutting down")).isNull();
+        assertThat(errorCode("<html>server_stopping</html>")).isNull();
+        assertThat(errorCode("{\"message\":\"server_stopping\"}")).isNull();
+        assertThat(errorCode("{\"error\":{\"code\":\"server_stopping\"}}")).isNull();
+        assertThat(errorCode("[\"server_stopping\"]")).isNull();
+        assertThat(errorCode("")).isNull();
+        assertThat(errorCode("{\"error\":\"server_stopping\",\"pad\":\""
+                + "x".repeat(TunnelConnector.StoppingAnswer.MAX_BODY) + "\"}")).as("too big").isNull();
+    }
+
+    private static String errorCode(String body) {
+        ByteBuf buf = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
+        try {
+            return TunnelConnector.StoppingAnswer.errorCode(buf);
+        } finally {
+            buf.release();
+        }
     }
 
     @Test

@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.answer101;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.drainUntilEof;
@@ -149,28 +150,69 @@ class TunnelClientOldConnectionTest {
     @Test
     void aReconnectionRefusedAsTheServerStopsMakesTheGoAwayLineSayItIsStopping() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
-                if (server.connections() > 1) {
-                    String body = "{\"error\":\"unavailable\",\"message\":\"the server is shutting down\"}";
-                    write(socket, ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                            + "Content-Length: " + body.length() + "\r\nConnection: close\r\nRetry-After: 5\r\n\r\n"
-                            + body).getBytes(StandardCharsets.US_ASCII));
-                    drainUntilEof(socket);
-                    return;
-                }
-                goAwayWithAStreamOpen(socket, key);
-                drainUntilEof(socket);
-            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+            refuseTheReconnectionWith503(log,
+                    "{\"error\":\"server_stopping\",\"message\":\"the server is shutting down\"}");
 
-            await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.WARN).stream()
-                    .anyMatch(line -> line.startsWith("cannot connect")));
             // Before: "(GoAway: it is stopping, or the tunnel's token was regenerated or the tunnel deleted):
             // reconnecting in 200 ms", written as the reconnection had been refused.
-            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("GoAway")).singleElement()
-                    .asString().contains("ended this connection (GoAway: it is stopping, as its answer to the new"
-                            + " connection says); 1 open stream(s) finish on the old connection")
+            assertThat(goAwayLine(log)).contains("ended this connection (GoAway: it is stopping, as its answer to the"
+                            + " new connection says); 1 open stream(s) finish on the old connection")
                     .doesNotContain("token", "deleted", "reconnecting in");
+            assertThat(log.messages(Level.WARN)).filteredOn(line -> line.startsWith("cannot connect")).first()
+                    .asString().contains("HTTP 503 Service Unavailable", "the server is shutting down")
+                    .doesNotContain("restarting or overloaded");
         }
+    }
+
+    /** The server's code, not its words, tells the drain: another message (another version's) is still recognized. */
+    @Test
+    void aServerStopping503WithAnotherMessageStillMakesTheGoAwayLineSayItIsStopping() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            refuseTheReconnectionWith503(log, "{\"message\":\"draining\", \"error\": \"server_stopping\"}\n");
+
+            // Before: the client matched the whole body, so this one named every cause.
+            assertThat(goAwayLine(log)).contains("GoAway: it is stopping, as its answer to the new connection says")
+                    .doesNotContain("token", "deleted");
+        }
+    }
+
+    /** The 503 of a token store that fails is not the drain's: the GoAway line still names every cause. */
+    @Test
+    void aStoreFailure503KeepsEveryCauseInTheGoAwayLine() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            refuseTheReconnectionWith503(log,
+                    "{\"error\":\"unavailable\",\"message\":\"the server cannot check tokens right now\"}");
+
+            assertThat(goAwayLine(log)).contains("GoAway: it is stopping, or the tunnel's token was regenerated or the"
+                    + " tunnel deleted").doesNotContain("as its answer to the new connection says");
+            assertThat(log.messages(Level.WARN)).filteredOn(line -> line.startsWith("cannot connect")).first()
+                    .asString().contains("unavailable for now, shutting down, restarting or overloaded");
+        }
+    }
+
+    private static String goAwayLine(LogCapture log) {
+        List<String> lines = log.messages(Level.INFO).stream().filter(line -> line.contains("GoAway")).toList();
+        assertThat(lines).hasSize(1);
+        return lines.getFirst();
+    }
+
+    /** GoAway with a stream open on the first connection, every reconnection answered 503 with {@code body}. */
+    private void refuseTheReconnectionWith503(LogCapture log, String body) {
+        start((socket, key) -> {
+            if (server.connections() > 1) {
+                byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+                write(socket, ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: " + bytes.length + "\r\nConnection: close\r\nRetry-After: 5\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                write(socket, bytes);
+                drainUntilEof(socket);
+                return;
+            }
+            goAwayWithAStreamOpen(socket, key);
+            drainUntilEof(socket);
+        }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+        await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.WARN).stream()
+                .anyMatch(line -> line.startsWith("cannot connect")));
     }
 
     /**

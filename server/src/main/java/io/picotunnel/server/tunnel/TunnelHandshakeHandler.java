@@ -225,7 +225,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
      * carry nothing; told plainly, it waits and reconnects to the server that comes back (or to another replica).
      */
     private void shuttingDown(ChannelHandlerContext ctx) {
-        send(ctx, retryAfter(response(HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable",
+        // The code the HTTP proxy's pages use for the drain; the client tells the drain from a store failure by it.
+        send(ctx, retryAfter(response(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_stopping",
                 "the server is shutting down"), RETRY_WHEN_SHUTTING_DOWN));
     }
 

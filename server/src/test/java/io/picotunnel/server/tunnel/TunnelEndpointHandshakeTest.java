@@ -409,9 +409,9 @@ class TunnelEndpointHandshakeTest {
             FullHttpResponse response = channel.readOutbound();
             try {
                 assertThat(response.status().code()).isEqualTo(503);
-                // Exactly: the client (TunnelConnector.StoppingAnswer) tells the server is stopping by this body.
+                // The client (TunnelConnector.StoppingAnswer) tells the server is stopping by this error code.
                 assertThat(response.content().toString(StandardCharsets.UTF_8))
-                        .isEqualTo("{\"error\":\"unavailable\",\"message\":\"the server is shutting down\"}");
+                        .isEqualTo("{\"error\":\"server_stopping\",\"message\":\"the server is shutting down\"}");
                 assertThat(response.headers().get(HttpHeaderNames.RETRY_AFTER))
                         .isEqualTo(String.valueOf(TunnelHandshakeHandler.RETRY_WHEN_SHUTTING_DOWN.toSeconds()));
             } finally {
