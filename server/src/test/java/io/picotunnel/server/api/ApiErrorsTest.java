@@ -13,8 +13,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,6 +26,7 @@ import java.util.Locale;
 import java.util.zip.GZIPOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** Malformed requests of every kind get the right status and a JSON error, never a crash. */
@@ -298,6 +302,32 @@ class ApiErrorsTest {
     void oversizedBodyIs413() {
         String big = "{\"name\": \"" + "x".repeat(JsonBody.MAX_BYTES) + "\"}";
         assertError(api.post("/api/tunnels", big), 413, "body_too_large");
+        assertThat(api.get("/api/tunnels").json()).isEmpty();
+    }
+
+    /**
+     * A body too large but not by much is read to its end before the 413: answered while it still came, the connection
+     * closed with bytes unread, and the reset took the answer waiting in the client's socket with it.
+     */
+    @Test
+    void aBodyTooLargeIsReadToItsEndBeforeTheAnswerSoTheClientStillSendingGetsIt() throws IOException {
+        int length = JsonBody.MAX_BYTES + 1024;
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.apiPort())) {
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + server.adminToken()
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n"
+                    + "x".repeat(1024)).getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            socket.setSoTimeout(1000);
+            InputStream in = socket.getInputStream();
+            assertThatThrownBy(in::read).as("an answer before the body's end").isInstanceOf(SocketTimeoutException.class);
+
+            out.write("x".repeat(length - 1024).getBytes(StandardCharsets.ISO_8859_1));
+            socket.setSoTimeout(10_000);
+            String answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+
+            assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"");
+        }
         assertThat(api.get("/api/tunnels").json()).isEmpty();
     }
 
