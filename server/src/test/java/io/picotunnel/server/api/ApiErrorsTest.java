@@ -3,13 +3,10 @@ package io.picotunnel.server.api;
 import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.Version;
 import io.picotunnel.testkit.LogCapture;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -19,7 +16,6 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.Locale;
@@ -32,22 +28,8 @@ import static org.awaitility.Awaitility.await;
 /** Malformed requests of every kind get the right status and a JSON error, never a crash. */
 class ApiErrorsTest {
 
-    @TempDir
-    Path dataDir;
-    PicoTunnelServer server;
-    ApiClient api;
-
-    @BeforeEach
-    void start() {
-        server = ApiTestServer.start(dataDir);
-        api = new ApiClient(server.apiPort(), server.adminToken());
-    }
-
-    @AfterEach
-    void stop() {
-        api.close();
-        server.stop();
-    }
+    @RegisterExtension
+    final ApiTestServer running = new ApiTestServer();
 
     private static void assertError(ApiClient.Response response, int status, String error) {
         assertThat(response.status()).as(response.toString()).isEqualTo(status);
@@ -58,7 +40,7 @@ class ApiErrorsTest {
 
     @Test
     void healthIsOpenAndReportsStatusTimeVersionAndConnectedTunnels() {
-        ApiClient.Response health = api.withToken(null).get("/health");
+        ApiClient.Response health = running.api().withToken(null).get("/health");
 
         assertThat(health.status()).isEqualTo(200);
         JsonNode json = health.json();
@@ -83,7 +65,7 @@ class ApiErrorsTest {
     @Test
     void anIdWithAUtf16PercentEscapeIs400NotA500() throws Exception {
         // Jetty let '%u0041' through; Javalin's decoding of the id then threw, which answered 500 internal_error.
-        String auth = "Authorization: Bearer " + server.adminToken() + "\r\n";
+        String auth = "Authorization: Bearer " + running.server().adminToken() + "\r\n";
         for (String request : new String[] {
             "GET /api/tunnels/%u0041 HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n",
             "GET /api/tunnels/%u0041/services HTTP/1.1\r\nHost: localhost\r\n" + auth + "Connection: close\r\n\r\n",
@@ -95,8 +77,8 @@ class ApiErrorsTest {
     @Test
     void aQueryParameterThatDoesNotDecodeIs400NotIgnored() throws Exception {
         // Javalin drops a value it cannot decode: ?service_id=%ZZ answered the whole tunnel's checks, ?limit=%ZZ 100.
-        String id = api.post("/api/tunnels", "{\"name\": \"query\"}").json().get("id").asText();
-        String auth = "Authorization: Bearer " + server.adminToken() + "\r\n";
+        String id = running.api().post("/api/tunnels", "{\"name\": \"query\"}").json().get("id").asText();
+        String auth = "Authorization: Bearer " + running.server().adminToken() + "\r\n";
         for (String target : new String[] {
             "/api/tunnels/" + id + "/checks?service_id=%ZZ", "/api/tunnels/" + id + "/checks?limit=%u0035",
             "/api/events?limit=5%", "/api/tunnels/" + id + "/events?limit=%ZZ"}) {
@@ -110,7 +92,7 @@ class ApiErrorsTest {
     void aLongQueryParameterNameThatDoesNotDecodeIsCut() throws Exception {
         String name = "u".repeat(5000) + "%ZZ";
         String answer = raw("GET /api/events?" + name + "=1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
-                + server.adminToken() + "\r\nConnection: close\r\n\r\n");
+                + running.server().adminToken() + "\r\nConnection: close\r\n\r\n");
 
         assertRawError(name, answer, "invalid_parameter");
         assertThat(body(answer).get("message").asText())
@@ -123,7 +105,7 @@ class ApiErrorsTest {
         String upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nConnection: close\r\n\r\n";
         String signedIn = raw("GET /api/tunnels HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
-                + server.adminToken() + "\r\n" + upgrade);
+                + running.server().adminToken() + "\r\n" + upgrade);
         String anonymous = raw("GET /api/tunnels HTTP/1.1\r\nHost: localhost\r\n" + upgrade);
         String session = raw("GET /auth/session HTTP/1.1\r\nHost: localhost\r\n" + upgrade);
         String page = raw("GET / HTTP/1.1\r\nHost: localhost\r\n" + upgrade);
@@ -181,7 +163,7 @@ class ApiErrorsTest {
 
     /** A request as raw bytes on its own connection, and everything the server answers until it closes. */
     private String raw(String request) throws IOException {
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.apiPort())) {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), running.server().apiPort())) {
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
             return new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
@@ -190,13 +172,13 @@ class ApiErrorsTest {
 
     @Test
     void methodNotAllowedSaysInAllowWhichMethodsThePathTakes() {
-        ApiClient.Response put = api.send("PUT", "/api/tunnels", "application/json", "{}");
+        ApiClient.Response put = running.api().send("PUT", "/api/tunnels", "application/json", "{}");
         assertError(put, 405, "method_not_allowed");
         assertThat(put.header("Allow")).as("RFC 9110: a 405 names the methods in Allow").isNotNull();
         assertThat(put.header("Allow").split(", ")).contains("GET", "POST").doesNotContain("PUT");
         assertThat(put.json().get("message").asText()).contains("PUT").contains("/api/tunnels");
 
-        ApiClient.Response post = api.post("/api/tunnels/0123456789abcdef", "{}");
+        ApiClient.Response post = running.api().post("/api/tunnels/0123456789abcdef", "{}");
         assertError(post, 405, "method_not_allowed");
         assertThat(post.header("Allow").split(", ")).contains("GET", "PATCH", "DELETE").doesNotContain("POST");
     }
@@ -204,42 +186,42 @@ class ApiErrorsTest {
     @Test
     void headAnswersAsGetWouldWithoutTheBody() {
         // Before: Javalin answered HEAD on any GET path 200 text/plain without running the route.
-        ApiClient.Response missing = api.send("HEAD", "/api/tunnels/0123456789abcdef", null, null);
+        ApiClient.Response missing = running.api().send("HEAD", "/api/tunnels/0123456789abcdef", null, null);
         assertThat(missing.status()).as("no such tunnel").isEqualTo(404);
-        assertThat(api.send("HEAD", "/api/tunnels/0123456789abcdef/events", null, null).status()).isEqualTo(404);
+        assertThat(running.api().send("HEAD", "/api/tunnels/0123456789abcdef/events", null, null).status()).isEqualTo(404);
 
-        String id = api.post("/api/tunnels", "{\"name\": \"head\"}").json().get("id").asText();
-        ApiClient.Response get = api.get("/api/tunnels/" + id);
-        ApiClient.Response head = api.send("HEAD", "/api/tunnels/" + id, null, null);
+        String id = running.api().post("/api/tunnels", "{\"name\": \"head\"}").json().get("id").asText();
+        ApiClient.Response get = running.api().get("/api/tunnels/" + id);
+        ApiClient.Response head = running.api().send("HEAD", "/api/tunnels/" + id, null, null);
         assertThat(head.status()).isEqualTo(200);
         assertThat(head.header("Content-Type")).startsWith("application/json");
         assertThat(head.header("Content-Length")).isEqualTo(get.header("Content-Length"));
         assertThat(head.raw().body()).isEmpty();
-        assertThat(api.withToken(null).send("HEAD", "/api/tunnels", null, null).status()).isEqualTo(401);
-        assertThat(api.withToken(null).send("HEAD", "/health", null, null).header("Content-Type"))
+        assertThat(running.api().withToken(null).send("HEAD", "/api/tunnels", null, null).status()).isEqualTo(401);
+        assertThat(running.api().withToken(null).send("HEAD", "/health", null, null).header("Content-Type"))
                 .startsWith("application/json");
     }
 
     @Test
     void answersCarryingTokensOrConfigurationAreNeverCached() {
-        ApiClient.Response created = api.post("/api/tunnels", "{\"name\": \"cached\"}");
+        ApiClient.Response created = running.api().post("/api/tunnels", "{\"name\": \"cached\"}");
         assertThat(created.json().get("token").asText()).isNotBlank();
         assertThat(created.header("Cache-Control")).as("create holds the token").isEqualTo("no-store");
         String id = created.json().get("id").asText();
-        ApiClient.Response regenerated = api.post("/api/tunnels/" + id + "/regenerate", null);
+        ApiClient.Response regenerated = running.api().post("/api/tunnels/" + id + "/regenerate", null);
         assertThat(regenerated.json().get("token").asText()).isNotBlank();
         assertThat(regenerated.header("Cache-Control")).as("regenerate holds the token").isEqualTo("no-store");
-        assertThat(api.get("/api/tunnels").header("Cache-Control")).isEqualTo("no-store");
-        assertThat(api.get("/api/tunnels/" + id).header("Cache-Control")).isEqualTo("no-store");
-        assertThat(api.get("/api/nothing-here").header("Cache-Control")).isEqualTo("no-store");
+        assertThat(running.api().get("/api/tunnels").header("Cache-Control")).isEqualTo("no-store");
+        assertThat(running.api().get("/api/tunnels/" + id).header("Cache-Control")).isEqualTo("no-store");
+        assertThat(running.api().get("/api/nothing-here").header("Cache-Control")).isEqualTo("no-store");
     }
 
     @Test
     void refusedRequestsCarryTheSecurityHeadersToo() throws Exception {
         // The guard answers these before any route runs; the headers were set by a handler that came after it.
         for (ApiClient.Response refused : new ApiClient.Response[] {
-            api.withToken(null).get("/api/tunnels"),
-            api.withToken("w".repeat(64)).post("/api/tunnels", "{\"name\": \"x\"}")}) {
+            running.api().withToken(null).get("/api/tunnels"),
+            running.api().withToken("w".repeat(64)).post("/api/tunnels", "{\"name\": \"x\"}")}) {
             assertError(refused, 401, "unauthorized");
             assertThat(refused.header("X-Content-Type-Options")).as(refused.toString()).isEqualTo("nosniff");
             assertThat(refused.header("X-Frame-Options")).isEqualTo("DENY");
@@ -255,9 +237,9 @@ class ApiErrorsTest {
 
     @Test
     void nonJsonBodyIs415() {
-        assertError(api.send("POST", "/api/tunnels", "text/plain", "name=x"), 415, "unsupported_media_type");
-        assertError(api.send("POST", "/api/tunnels", null, "{\"name\": \"x\"}"), 415, "unsupported_media_type");
-        assertThat(api.send("POST", "/api/tunnels", "application/json; charset=utf-8", "{\"name\": \"x\"}").status())
+        assertError(running.api().send("POST", "/api/tunnels", "text/plain", "name=x"), 415, "unsupported_media_type");
+        assertError(running.api().send("POST", "/api/tunnels", null, "{\"name\": \"x\"}"), 415, "unsupported_media_type");
+        assertThat(running.api().send("POST", "/api/tunnels", "application/json; charset=utf-8", "{\"name\": \"x\"}").status())
                 .isEqualTo(201);
     }
 
@@ -268,31 +250,31 @@ class ApiErrorsTest {
             gzip.write("{\"name\": \"x\"}".getBytes(StandardCharsets.UTF_8));
         }
         String body = gzipped.toString(StandardCharsets.ISO_8859_1);
-        String answer = raw("POST /api/tunnels HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + server.adminToken()
+        String answer = raw("POST /api/tunnels HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + running.server().adminToken()
                 + "\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: " + body.length()
                 + "\r\nConnection: close\r\n\r\n" + body);
         assertThat(answer).startsWith("HTTP/1.1 415");
         JsonNode json = new ObjectMapper().readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
         assertThat(json.get("error").asText()).isEqualTo("unsupported_media_type");
         assertThat(json.get("message").asText()).contains("Content-Encoding");
-        assertThat(api.get("/api/tunnels").json()).isEmpty();
+        assertThat(running.api().get("/api/tunnels").json()).isEmpty();
         // identity is no compression
-        assertThat(api.send("POST", "/api/tunnels", "application/json", "{\"name\": \"x\"}").status()).isEqualTo(201);
+        assertThat(running.api().send("POST", "/api/tunnels", "application/json", "{\"name\": \"x\"}").status()).isEqualTo(201);
     }
 
     @Test
     void malformedJsonIs400() {
-        assertError(api.post("/api/tunnels", "{\"name\": "), 400, "malformed_json");
-        assertError(api.post("/api/tunnels", "{\"name\": \"a\"} trailing"), 400, "malformed_json");
-        assertError(api.post("/api/tunnels", "[{\"name\": \"a\"}]"), 400, "malformed_json");
-        assertError(api.post("/api/tunnels", "\"a\""), 400, "malformed_json");
-        assertError(api.post("/api/tunnels", "{\"name\": \"a\", \"name\": \"b\"}"), 400, "malformed_json");
-        assertThat(api.get("/api/tunnels").json()).isEmpty();
+        assertError(running.api().post("/api/tunnels", "{\"name\": "), 400, "malformed_json");
+        assertError(running.api().post("/api/tunnels", "{\"name\": \"a\"} trailing"), 400, "malformed_json");
+        assertError(running.api().post("/api/tunnels", "[{\"name\": \"a\"}]"), 400, "malformed_json");
+        assertError(running.api().post("/api/tunnels", "\"a\""), 400, "malformed_json");
+        assertError(running.api().post("/api/tunnels", "{\"name\": \"a\", \"name\": \"b\"}"), 400, "malformed_json");
+        assertThat(running.api().get("/api/tunnels").json()).isEmpty();
     }
 
     @Test
     void unknownFieldIs400NamingIt() {
-        ApiClient.Response response = api.post("/api/tunnels", "{\"name\": \"a\", \"nmae\": \"b\"}");
+        ApiClient.Response response = running.api().post("/api/tunnels", "{\"name\": \"a\", \"nmae\": \"b\"}");
         assertError(response, 400, "unknown_field");
         assertThat(response.json().get("field").asText()).isEqualTo("nmae");
         assertThat(response.json().get("message").asText()).contains("'nmae'").contains("name");
@@ -301,8 +283,8 @@ class ApiErrorsTest {
     @Test
     void oversizedBodyIs413() {
         String big = "{\"name\": \"" + "x".repeat(JsonBody.MAX_BYTES) + "\"}";
-        assertError(api.post("/api/tunnels", big), 413, "body_too_large");
-        assertThat(api.get("/api/tunnels").json()).isEmpty();
+        assertError(running.api().post("/api/tunnels", big), 413, "body_too_large");
+        assertThat(running.api().get("/api/tunnels").json()).isEmpty();
     }
 
     /**
@@ -312,9 +294,9 @@ class ApiErrorsTest {
     @Test
     void aBodyTooLargeIsReadToItsEndBeforeTheAnswerSoTheClientStillSendingGetsIt() throws IOException {
         int length = JsonBody.MAX_BYTES + 1024;
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.apiPort())) {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), running.server().apiPort())) {
             OutputStream out = socket.getOutputStream();
-            out.write(("POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + server.adminToken()
+            out.write(("POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + running.server().adminToken()
                     + "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n"
                     + "x".repeat(1024)).getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
@@ -328,12 +310,12 @@ class ApiErrorsTest {
 
             assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"");
         }
-        assertThat(api.get("/api/tunnels").json()).isEmpty();
+        assertThat(running.api().get("/api/tunnels").json()).isEmpty();
     }
 
     @Test
     void unknownPathsAndMethodsAreJsonErrors() {
-        assertError(api.get("/api/nothing-here"), 404, "not_found");
-        assertError(api.send("PUT", "/api/tunnels", "application/json", "{}"), 405, "method_not_allowed");
+        assertError(running.api().get("/api/nothing-here"), 404, "not_found");
+        assertError(running.api().send("PUT", "/api/tunnels", "application/json", "{}"), 405, "method_not_allowed");
     }
 }

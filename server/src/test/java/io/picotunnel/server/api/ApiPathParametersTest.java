@@ -1,12 +1,7 @@
 package io.picotunnel.server.api;
 
-import io.picotunnel.server.PicoTunnelServer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -21,33 +16,19 @@ class ApiPathParametersTest {
     /** "été": two-byte UTF-8 sequences, shown as they are. */
     private static final String ACCENTED = "%C3%A9t%C3%A9";
 
-    @TempDir
-    Path dataDir;
-    PicoTunnelServer server;
-    ApiClient api;
-
-    @BeforeEach
-    void start() {
-        server = ApiTestServer.start(dataDir);
-        api = new ApiClient(server.apiPort(), server.adminToken());
-    }
-
-    @AfterEach
-    void stop() {
-        api.close();
-        server.stop();
-    }
+    @RegisterExtension
+    final ApiTestServer running = new ApiTestServer();
 
     @Test
     void anUnknownTunnelsIdIsDecodedAsUtf8AndItsHiddenCharactersWrittenOut() {
         for (String[] route : tunnelRoutes(OVERRIDE)) {
-            ApiClient.Response answer = api.send(route[0], route[1], "application/json", route[2]);
+            ApiClient.Response answer = running.api().send(route[0], route[1], "application/json", route[2]);
             assertThat(answer.status()).as(route[0] + " " + route[1] + ": " + answer).isEqualTo(404);
             assertThat(answer.json().get("message").asText()).as(route[0] + " " + route[1])
                     .isEqualTo("no tunnel with id '\\u202ex'");
         }
         for (String[] route : tunnelRoutes(ACCENTED)) {
-            assertThat(api.send(route[0], route[1], "application/json", route[2]).json().get("message").asText())
+            assertThat(running.api().send(route[0], route[1], "application/json", route[2]).json().get("message").asText())
                     .as(route[0] + " " + route[1]).isEqualTo("no tunnel with id '\u00e9t\u00e9'");
         }
     }
@@ -56,33 +37,33 @@ class ApiPathParametersTest {
     void anUnknownServicesIdIsDecodedAsUtf8AndItsHiddenCharactersWrittenOut() {
         for (String method : new String[] {"PATCH", "DELETE"}) {
             String body = method.equals("PATCH") ? "{\"enabled\": false}" : null;
-            ApiClient.Response override = api.send(method, "/api/services/" + OVERRIDE, "application/json", body);
+            ApiClient.Response override = running.api().send(method, "/api/services/" + OVERRIDE, "application/json", body);
             assertThat(override.status()).as(method + ": " + override).isEqualTo(404);
             assertThat(override.json().get("message").asText()).as(method).isEqualTo("no service with id '\\u202ex'");
-            assertThat(api.send(method, "/api/services/" + ACCENTED, "application/json", body).json().get("message")
+            assertThat(running.api().send(method, "/api/services/" + ACCENTED, "application/json", body).json().get("message")
                     .asText()).as(method).isEqualTo("no service with id '\u00e9t\u00e9'");
         }
     }
 
     @Test
     void anUnknownServiceIdInTheChecksQueryIsDecodedAsUtf8AndItsHiddenCharactersWrittenOut() {
-        String tunnel = api.post("/api/tunnels", "{\"name\": \"checks\"}").json().get("id").asText();
+        String tunnel = running.api().post("/api/tunnels", "{\"name\": \"checks\"}").json().get("id").asText();
 
-        ApiClient.Response override = api.get("/api/tunnels/" + tunnel + "/checks?service_id=" + OVERRIDE);
+        ApiClient.Response override = running.api().get("/api/tunnels/" + tunnel + "/checks?service_id=" + OVERRIDE);
         assertThat(override.status()).as(override.toString()).isEqualTo(404);
         assertThat(override.json().get("message").asText())
                 .isEqualTo("tunnel '" + tunnel + "' has no service with id '\\u202ex'");
-        assertThat(api.get("/api/tunnels/" + tunnel + "/checks?service_id=" + ACCENTED).json().get("message").asText())
+        assertThat(running.api().get("/api/tunnels/" + tunnel + "/checks?service_id=" + ACCENTED).json().get("message").asText())
                 .isEqualTo("tunnel '" + tunnel + "' has no service with id '\u00e9t\u00e9'");
     }
 
     @Test
     void aLimitThatIsNotANumberIsQuotedWithItsHiddenCharactersWrittenOut() {
-        String tunnel = api.post("/api/tunnels", "{\"name\": \"limits\"}").json().get("id").asText();
+        String tunnel = running.api().post("/api/tunnels", "{\"name\": \"limits\"}").json().get("id").asText();
 
         for (String path : new String[] {"/api/events", "/api/tunnels/" + tunnel + "/events",
             "/api/tunnels/" + tunnel + "/checks"}) {
-            ApiClient.Response answer = api.get(path + "?limit=" + OVERRIDE);
+            ApiClient.Response answer = running.api().get(path + "?limit=" + OVERRIDE);
             assertThat(answer.status()).as(path + ": " + answer).isEqualTo(400);
             assertThat(answer.json().get("message").asText()).as(path).endsWith("(got '\\u202ex')");
         }

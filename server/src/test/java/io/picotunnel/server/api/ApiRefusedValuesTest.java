@@ -1,12 +1,8 @@
 package io.picotunnel.server.api;
 
-import io.picotunnel.server.PicoTunnelServer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -17,23 +13,13 @@ class ApiRefusedValuesTest {
     /** A right-to-left override in JSON, then "x". */
     private static final String OVERRIDE = "\\u202ex";
 
-    @TempDir
-    Path dataDir;
-    PicoTunnelServer server;
-    ApiClient api;
+    @RegisterExtension
+    final ApiTestServer running = new ApiTestServer();
     String tunnelId;
 
     @BeforeEach
-    void start() {
-        server = ApiTestServer.start(dataDir);
-        api = new ApiClient(server.apiPort(), server.adminToken());
-        tunnelId = api.post("/api/tunnels", "{\"name\": \"refused\"}").json().get("id").asText();
-    }
-
-    @AfterEach
-    void stop() {
-        api.close();
-        server.stop();
+    void createTunnel() {
+        tunnelId = running.api().post("/api/tunnels", "{\"name\": \"refused\"}").json().get("id").asText();
     }
 
     @Test
@@ -47,7 +33,7 @@ class ApiRefusedValuesTest {
             {services, HTTP + ",\"rate_limit\":{\"per_second\":1,\"" + OVERRIDE + "\":2}}", "unknown field '\\u202ex'"},
         };
         for (String[] c : cases) {
-            ApiClient.Response answer = api.post(c[0], c[1]);
+            ApiClient.Response answer = running.api().post(c[0], c[1]);
             assertThat(answer.status()).as(c[1] + ": " + answer).isEqualTo(400);
             assertThat(answer.json().get("message").asText()).as(c[1]).contains(c[2]).doesNotContain("\u202e");
         }
@@ -55,7 +41,7 @@ class ApiRefusedValuesTest {
 
     @Test
     void aLongUnknownTypeIsCut() {
-        ApiClient.Response answer = api.post("/api/tunnels/" + tunnelId + "/services",
+        ApiClient.Response answer = running.api().post("/api/tunnels/" + tunnelId + "/services",
                 "{\"type\":\"" + "u".repeat(5000) + "\"}");
 
         assertThat(answer.status()).isEqualTo(400);
@@ -65,7 +51,7 @@ class ApiRefusedValuesTest {
     @Test
     void aLongEntryOfAllowedEmailsOrGroupsIsCut() {
         for (String field : new String[] {"allowed_emails", "allowed_groups"}) {
-            ApiClient.Response answer = api.post("/api/tunnels/" + tunnelId + "/services",
+            ApiClient.Response answer = running.api().post("/api/tunnels/" + tunnelId + "/services",
                     HTTP + ",\"auth\":{\"type\":\"oidc\",\"" + field + "\":[\"" + "u".repeat(5000) + "\"]}}");
 
             assertThat(answer.status()).as(field + ": " + answer).isEqualTo(400);
@@ -83,7 +69,7 @@ class ApiRefusedValuesTest {
             {"u".repeat(5000), "...(5000 chars)' is not an IPv4 or IPv6 address block"},
         };
         for (String[] c : cases) {
-            ApiClient.Response answer = api.post(services, HTTP + ",\"ip_allow\":[\"" + c[0] + "\"]}");
+            ApiClient.Response answer = running.api().post(services, HTTP + ",\"ip_allow\":[\"" + c[0] + "\"]}");
             assertThat(answer.status()).as(c[0] + ": " + answer).isEqualTo(400);
             assertThat(answer.json().get("message").asText()).as(c[0]).contains(c[1])
                     .doesNotContain("\u202e").doesNotContain("u".repeat(201));
@@ -94,7 +80,7 @@ class ApiRefusedValuesTest {
     void aLongDomainIsCut() {
         // One label too long for IDNA, then a name of short labels too long for DNS: the two ways a domain is refused.
         for (String domain : new String[] {"u".repeat(5000), "u.".repeat(2500) + "com"}) {
-            ApiClient.Response answer = api.post("/api/tunnels/" + tunnelId + "/services",
+            ApiClient.Response answer = running.api().post("/api/tunnels/" + tunnelId + "/services",
                     "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"target_addr\":\"localhost:3000\"}");
 
             assertThat(answer.status()).as(answer.toString()).isEqualTo(400);

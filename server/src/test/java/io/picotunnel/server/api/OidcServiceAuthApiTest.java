@@ -1,14 +1,11 @@
 package io.picotunnel.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.config.Setting;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.util.Map;
 
 import static io.picotunnel.server.api.ServiceRequests.assertInvalid;
@@ -23,37 +20,27 @@ class OidcServiceAuthApiTest {
     private static final String HTTP = "{\"type\":\"http\",\"domain\":\"app.example.com\",\"target_addr\":\"localhost:3000\"";
     private static final String EVERYONE = "{\"type\":\"oidc\",\"allowed_emails\":[],\"allowed_groups\":[],\"allow_all\":true}";
 
-    @TempDir
-    Path dataDir;
-    PicoTunnelServer server;
-    ApiClient api;
+    @RegisterExtension
+    final ApiTestServer running = new ApiTestServer(Map.of(
+            Setting.OIDC_ISSUER, "https://idp.example.com",
+            Setting.OIDC_CLIENT_ID, "picotunnel",
+            Setting.OIDC_CLIENT_SECRET, "client-secret",
+            Setting.OIDC_REDIRECT_URL, "http://localhost:8080/auth/callback",
+            Setting.OIDC_ALLOWED_EMAILS, "admin@example.com"));
     String tunnelId;
 
     @BeforeEach
-    void start() {
-        server = ApiTestServer.start(dataDir, Map.of(
-                Setting.OIDC_ISSUER, "https://idp.example.com",
-                Setting.OIDC_CLIENT_ID, "picotunnel",
-                Setting.OIDC_CLIENT_SECRET, "client-secret",
-                Setting.OIDC_REDIRECT_URL, "http://localhost:8080/auth/callback",
-                Setting.OIDC_ALLOWED_EMAILS, "admin@example.com"));
-        api = new ApiClient(server.apiPort(), server.adminToken());
-        tunnelId = ServiceRequests.createTunnel(api);
-    }
-
-    @AfterEach
-    void stop() {
-        api.close();
-        server.stop();
+    void createTunnel() {
+        tunnelId = ServiceRequests.createTunnel(running.api());
     }
 
     private ApiClient.Response create(String auth) {
-        return ServiceRequests.createService(api, tunnelId, HTTP + ",\"auth\":" + auth + "}");
+        return ServiceRequests.createService(running.api(), tunnelId, HTTP + ",\"auth\":" + auth + "}");
     }
 
     /** The service as {@code GET /api/tunnels/{id}/services} lists it. */
     private JsonNode listed(String id) {
-        for (JsonNode service : api.get("/api/tunnels/" + tunnelId + "/services").json()) {
+        for (JsonNode service : running.api().get("/api/tunnels/" + tunnelId + "/services").json()) {
             if (service.get("id").asText().equals(id)) {
                 return service;
             }
@@ -68,7 +55,7 @@ class OidcServiceAuthApiTest {
             assertInvalid(create(auth), "auth", "every user of the identity provider could sign in");
             assertThat(create(auth).json().get("message").asText()).contains("\"allow_all\": true");
         }
-        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
+        assertThat(running.api().get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
 
         ApiClient.Response created = create("{\"type\":\"oidc\",\"allow_all\":true}");
         assertThat(created.status()).as(created.toString()).isEqualTo(201);
@@ -98,25 +85,25 @@ class OidcServiceAuthApiTest {
     void patchRefusesEmptyListsWithoutAllowAllAndRoundTripsIt() {
         String id = create("{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}").json().get("id").asText();
 
-        assertInvalid(api.patch("/api/services/" + id, "{\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[]}}"), "auth",
+        assertInvalid(running.api().patch("/api/services/" + id, "{\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[]}}"), "auth",
                 "set \"allow_all\": true");
         assertThat(listed(id).get("auth").get("allowed_emails").toString())
                 .isEqualTo("[\"alice@example.com\"]");
 
-        ApiClient.Response opened = api.patch("/api/services/" + id, "{\"auth\":" + EVERYONE + "}");
+        ApiClient.Response opened = running.api().patch("/api/services/" + id, "{\"auth\":" + EVERYONE + "}");
         assertThat(opened.status()).as(opened.toString()).isEqualTo(200);
         assertThat(opened.json().get("id").asText()).isEqualTo(id);
         assertThat(opened.json().get("auth").toString()).isEqualTo(EVERYONE);
 
         // the whole object sent back as it came, and a PATCH of another field, keep allow_all
         JsonNode whole = listed(id);
-        ApiClient.Response same = api.patch("/api/services/" + id, whole.toString());
+        ApiClient.Response same = running.api().patch("/api/services/" + id, whole.toString());
         assertThat(same.status()).as(same.toString()).isEqualTo(200);
         assertThat(same.json().get("auth").toString()).isEqualTo(EVERYONE);
-        assertThat(api.patch("/api/services/" + id, "{\"target_addr\":\"localhost:3001\"}").json().get("auth").toString())
+        assertThat(running.api().patch("/api/services/" + id, "{\"target_addr\":\"localhost:3001\"}").json().get("auth").toString())
                 .isEqualTo(EVERYONE);
 
-        ApiClient.Response grouped = api.patch("/api/services/" + id,
+        ApiClient.Response grouped = running.api().patch("/api/services/" + id,
                 "{\"auth\":{\"type\":\"oidc\",\"allowed_groups\":[\"staff\"],\"allow_all\":false}}");
         assertThat(grouped.status()).as(grouped.toString()).isEqualTo(200);
         assertThat(grouped.json().get("auth").toString())

@@ -10,17 +10,15 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
-import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -38,24 +36,18 @@ import static org.awaitility.Awaitility.await;
  */
 class PresenceApiTest {
 
-    @TempDir
-    Path dataDir;
-    PicoTunnelServer server;
-    ApiClient api;
+    @RegisterExtension
+    final ApiTestServer running = new ApiTestServer();
     EventLoopGroup group;
     final List<Channel> listeners = new ArrayList<>();
 
     @BeforeEach
-    void start() {
-        server = ApiTestServer.start(dataDir);
-        api = new ApiClient(server.apiPort(), server.adminToken());
+    void startEventLoop() {
         group = Transport.newEventLoopGroup(1, "presence-test");
     }
 
     @AfterEach
     void stop() {
-        api.close();
-        server.stop();
         listeners.forEach(listener -> listener.close().awaitUninterruptibly(10, TimeUnit.SECONDS));
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
     }
@@ -88,14 +80,14 @@ class PresenceApiTest {
                 .handler(new YamuxSession(YamuxRole.CLIENT, YamuxConfig.defaults(), null))
                 .connect(listener.localAddress()).sync().channel();
         YamuxSession session = serverSide.get(10, TimeUnit.SECONDS);
-        TunnelRegistry.Connection connection = server.registry().register(tunnelId, tokenSha256, session, version,
+        TunnelRegistry.Connection connection = running.server().registry().register(tunnelId, tokenSha256, session, version,
                 hostname);
-        session.parent().closeFuture().addListener(f -> server.registry().unregister(connection));
+        session.parent().closeFuture().addListener(f -> running.server().registry().unregister(connection));
         return client;
     }
 
     private JsonNode createTunnel() {
-        return api.post("/api/tunnels", "{\"name\": \"presence\"}").json();
+        return running.api().post("/api/tunnels", "{\"name\": \"presence\"}").json();
     }
 
     @Test
@@ -103,13 +95,13 @@ class PresenceApiTest {
         String id = createTunnel().get("id").asText();
         Channel client = connectClient(id);
 
-        JsonNode tunnel = api.get("/api/tunnels/" + id).json();
+        JsonNode tunnel = running.api().get("/api/tunnels/" + id).json();
 
         assertThat(tunnel.get("connected").asBoolean()).isTrue();
         assertThat(OffsetDateTime.parse(tunnel.get("connected_since").asText())).isNotNull();
         assertThat(OffsetDateTime.parse(tunnel.get("last_seen_at").asText())).isNotNull();
-        assertThat(api.get("/api/tunnels").json().get(0).get("connected").asBoolean()).isTrue();
-        assertThat(api.get("/health").json().get("connected_tunnels").asInt()).isEqualTo(1);
+        assertThat(running.api().get("/api/tunnels").json().get(0).get("connected").asBoolean()).isTrue();
+        assertThat(running.api().get("/health").json().get("connected_tunnels").asInt()).isEqualTo(1);
         assertThat(client.isActive()).isTrue();
     }
 
@@ -117,12 +109,12 @@ class PresenceApiTest {
     void tunnelWithoutClientsHasAnEmptyClientsArray() {
         String id = createTunnel().get("id").asText();
 
-        JsonNode tunnel = api.get("/api/tunnels/" + id).json();
+        JsonNode tunnel = running.api().get("/api/tunnels/" + id).json();
 
         assertThat(tunnel.get("connected").asBoolean()).isFalse();
         assertThat(tunnel.get("clients").isArray()).isTrue();
         assertThat(tunnel.get("clients")).isEmpty();
-        assertThat(api.get("/api/tunnels").json().get(0).get("clients")).isEmpty();
+        assertThat(running.api().get("/api/tunnels").json().get(0).get("clients")).isEmpty();
     }
 
     @Test
@@ -131,7 +123,7 @@ class PresenceApiTest {
         Channel first = connectClient(id, "1.0.0", "host-a");
         Channel second = connectClient(id, null, null);
 
-        JsonNode tunnel = api.get("/api/tunnels/" + id).json();
+        JsonNode tunnel = running.api().get("/api/tunnels/" + id).json();
 
         assertThat(tunnel.get("connected").asBoolean()).isTrue();
         JsonNode clients = tunnel.get("clients");
@@ -152,11 +144,11 @@ class PresenceApiTest {
         assertThat(clients.get(1).get("version").isNull()).isTrue();
         assertThat(clients.get(1).get("hostname").isNull()).isTrue();
         assertThat(tunnel.get("connected_since").asText()).isEqualTo(clients.get(0).get("connected_since").asText());
-        assertThat(api.get("/health").json().get("connected_tunnels").asInt()).isEqualTo(1);
+        assertThat(running.api().get("/health").json().get("connected_tunnels").asInt()).isEqualTo(1);
 
         second.close().sync();
-        await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/api/tunnels/" + id).json().get("clients").size() == 1);
-        JsonNode after = api.get("/api/tunnels/" + id).json();
+        await().atMost(Duration.ofSeconds(10)).until(() -> running.api().get("/api/tunnels/" + id).json().get("clients").size() == 1);
+        JsonNode after = running.api().get("/api/tunnels/" + id).json();
         assertThat(after.get("connected").asBoolean()).isTrue();
         assertThat(after.get("clients").get(0).get("id")).isEqualTo(clients.get(0).get("id"));
     }
@@ -175,15 +167,15 @@ class PresenceApiTest {
         Channel client = connectClient(id, tokenSha256, "1.0.0", "host-a");
         Channel other = connectClient(id, tokenSha256, "1.0.0", "host-b");
 
-        JsonNode regenerated = api.post("/api/tunnels/" + id + "/regenerate", null).json();
+        JsonNode regenerated = running.api().post("/api/tunnels/" + id + "/regenerate", null).json();
 
         assertThat(regenerated.get("connected").asBoolean()).isFalse();
         assertThat(regenerated.get("clients")).isEmpty();
         assertThat(regenerated.get("connected_since").isNull()).isTrue();
         assertThat(regenerated.get("last_seen_at").isNull()).isFalse();
-        assertThat(server.registry().isConnected(id)).isFalse();
+        assertThat(running.server().registry().isConnected(id)).isFalse();
         await().atMost(Duration.ofSeconds(10)).until(() -> !client.isActive() && !other.isActive());
-        assertThat(api.get("/health").json().get("connected_tunnels").asInt()).isZero();
+        assertThat(running.api().get("/health").json().get("connected_tunnels").asInt()).isZero();
     }
 
     @Test
@@ -192,9 +184,9 @@ class PresenceApiTest {
         Channel client = connectClient(id);
         Channel other = connectClient(id, "1.0.0", "host-b");
 
-        assertThat(api.delete("/api/tunnels/" + id).status()).isEqualTo(204);
+        assertThat(running.api().delete("/api/tunnels/" + id).status()).isEqualTo(204);
 
-        assertThat(server.registry().isConnected(id)).isFalse();
+        assertThat(running.server().registry().isConnected(id)).isFalse();
         await().atMost(Duration.ofSeconds(10)).until(() -> !client.isActive() && !other.isActive());
     }
 }

@@ -1,15 +1,11 @@
 package io.picotunnel.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.Ports;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static io.picotunnel.server.api.ServiceRequests.assertInvalid;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -17,27 +13,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The access fields of services in the API: auth, ip_allow, ip_deny, rate_limit. */
 class ServiceAccessApiTest {
 
-    @TempDir
-    Path dataDir;
-    PicoTunnelServer server;
-    ApiClient api;
+    @RegisterExtension
+    final ApiTestServer running = new ApiTestServer();
     String tunnelId;
 
     @BeforeEach
-    void start() {
-        server = ApiTestServer.start(dataDir);
-        api = new ApiClient(server.apiPort(), server.adminToken());
-        tunnelId = ServiceRequests.createTunnel(api);
-    }
-
-    @AfterEach
-    void stop() {
-        api.close();
-        server.stop();
+    void createTunnel() {
+        tunnelId = ServiceRequests.createTunnel(running.api());
     }
 
     private ApiClient.Response create(String json) {
-        return ServiceRequests.createService(api, tunnelId, json);
+        return ServiceRequests.createService(running.api(), tunnelId, json);
     }
 
     /**
@@ -80,11 +66,11 @@ class ServiceAccessApiTest {
         assertThat(service.get("rate_limit").toString()).isEqualTo("{\"per_second\":5,\"burst\":20}");
 
         String id = service.get("id").asText();
-        JsonNode cleared = api.patch("/api/services/" + id, "{\"ip_allow\":null,\"rate_limit\":null}").json();
+        JsonNode cleared = running.api().patch("/api/services/" + id, "{\"ip_allow\":null,\"rate_limit\":null}").json();
         assertThat(cleared.get("ip_allow").toString()).isEqualTo("[]");
         assertThat(cleared.get("ip_deny").toString()).isEqualTo("[\"10.1.0.0/16\"]");
         assertThat(cleared.get("rate_limit").isNull()).isTrue();
-        JsonNode listed = api.get("/api/tunnels/" + tunnelId + "/services").json().get(0);
+        JsonNode listed = running.api().get("/api/tunnels/" + tunnelId + "/services").json().get(0);
         assertThat(listed.get("ip_deny").toString()).isEqualTo("[\"10.1.0.0/16\"]");
     }
 
@@ -107,7 +93,7 @@ class ServiceAccessApiTest {
         assertRefused("ip_allow", "[\"10.1/16\"]", "four numbers");
         assertRefused("ip_allow", "[\"010.0.0.1\"]", "leading zeros");
         assertRefused("ip_deny", "[\"cafe.de\"]", "cafe.de");
-        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
+        assertThat(running.api().get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
     }
 
     @Test
@@ -122,13 +108,13 @@ class ServiceAccessApiTest {
     void aRateGivenButOutOfRangeIsSaidSoNotSaidToBeMissing() {
         JsonNode created = create(HTTP + "}").json();
         String id = created.get("id").asText();
-        ApiClient.Response negative = api.patch("/api/services/" + id, "{\"rate_limit\":{\"per_second\":-1}}");
+        ApiClient.Response negative = running.api().patch("/api/services/" + id, "{\"rate_limit\":{\"per_second\":-1}}");
         assertInvalid(negative, "rate_limit", "per_second -1 is refused: it must be a number above 0");
         assertThat(negative.json().get("message").asText()).doesNotContain("required");
-        assertInvalid(api.patch("/api/services/" + id, "{\"rate_limit\":{\"per_second\":\"5\"}}"), "rate_limit",
+        assertInvalid(running.api().patch("/api/services/" + id, "{\"rate_limit\":{\"per_second\":\"5\"}}"), "rate_limit",
                 "per_second \"5\" is refused");
         assertRefused("rate_limit", "{\"burst\":3}", "per_second is required: it must be a number above 0");
-        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json().get(0).get("rate_limit").isNull()).isTrue();
+        assertThat(running.api().get("/api/tunnels/" + tunnelId + "/services").json().get(0).get("rate_limit").isNull()).isTrue();
     }
 
     @Test
@@ -136,7 +122,7 @@ class ServiceAccessApiTest {
         // 2^64 + 1 was read as a long, 1, and stored as burst 1 with a 201.
         ApiClient.Response created = create(HTTP + ",\"rate_limit\":{\"per_second\":1,\"burst\":18446744073709551617}}");
         assertInvalid(created, "rate_limit", "burst");
-        assertThat(api.get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
+        assertThat(running.api().get("/api/tunnels/" + tunnelId + "/services").json()).isEmpty();
     }
 
     @Test
@@ -175,7 +161,7 @@ class ServiceAccessApiTest {
     void tcpServicesTakeIpListsAndRateLimitsButNoAuth() {
         assertInvalid(create(tcp() + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"long enough\"}}"),
                 "auth", "http services only");
-        JsonNode ok = TcpServicePorts.create(api, tunnelId, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
+        JsonNode ok = TcpServicePorts.create(running.api(), tunnelId, port -> "{\"type\":\"tcp\",\"listen_addr\":\"127.0.0.1:" + port
                 + "\",\"target_addr\":\"localhost:22\",\"ip_deny\":[\"192.0.2.0/24\"],\"rate_limit\":{\"per_second\":2}}")
                 .service();
         assertThat(ok.get("rate_limit").toString()).isEqualTo("{\"per_second\":2,\"burst\":2}");
@@ -192,6 +178,6 @@ class ServiceAccessApiTest {
         // switching a terminated service with basic auth to passthrough is refused too
         String id = create(HTTP + ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"long enough\"}}")
                 .json().get("id").asText();
-        assertInvalid(api.patch("/api/services/" + id, "{\"tls_mode\":\"passthrough\"}"), "auth", "passthrough");
+        assertInvalid(running.api().patch("/api/services/" + id, "{\"tls_mode\":\"passthrough\"}"), "auth", "passthrough");
     }
 }

@@ -1,6 +1,5 @@
 package io.picotunnel.server.api;
 
-import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.access.PasswordHash;
 import io.picotunnel.server.store.Database;
 import io.picotunnel.server.testbed.TcpServicePorts;
@@ -9,9 +8,8 @@ import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -34,18 +32,14 @@ import static org.awaitility.Awaitility.await;
  */
 class ServiceWriteLockTest {
 
-    @TempDir
-    Path dataDir;
-    PicoTunnelServer server;
-    ApiClient api;
+    @RegisterExtension
+    final ApiTestServer running = new ApiTestServer();
     String tunnelId;
     ExecutorService background = Executors.newSingleThreadExecutor();
 
     @BeforeEach
-    void start() {
-        server = ApiTestServer.start(dataDir);
-        api = new ApiClient(server.apiPort(), server.adminToken());
-        tunnelId = ServiceRequests.createTunnel(api);
+    void createTunnel() {
+        tunnelId = ServiceRequests.createTunnel(running.api());
     }
 
     @AfterEach
@@ -53,8 +47,6 @@ class ServiceWriteLockTest {
         HELD_NAMES.release();
         background.shutdown();
         assertThat(background.awaitTermination(NameRule.MAX_HOLD.toSeconds() + 10, TimeUnit.SECONDS)).isTrue();
-        api.close();
-        server.stop();
     }
 
     /** A name of this test's own under {@code .held.test} (the JDK keeps an answer for 30 s). */
@@ -67,11 +59,11 @@ class ServiceWriteLockTest {
         String listen = heldName() + ":" + Ports.freePort();
         HELD_NAMES.hold();
         int begun = HELD_NAMES.lookupsBegun();
-        Future<ApiClient.Response> slow = background.submit(() -> ServiceRequests.createService(api, tunnelId,
+        Future<ApiClient.Response> slow = background.submit(() -> ServiceRequests.createService(running.api(), tunnelId,
                 "{\"type\": \"tcp\", \"listen_addr\": \"" + listen + "\", \"target_addr\": \"localhost:22\"}"));
         await().atMost(Duration.ofSeconds(20)).until(() -> HELD_NAMES.lookupsBegun() > begun);
 
-        ApiClient.Response other = api.post("/api/tunnels", "{\"name\": \"meanwhile\"}");
+        ApiClient.Response other = running.api().post("/api/tunnels", "{\"name\": \"meanwhile\"}");
 
         assertThat(other.status()).as(other.toString()).isEqualTo(201);
         assertThat(slow).isNotDone();
@@ -83,16 +75,16 @@ class ServiceWriteLockTest {
 
     @Test
     void movingATcpServiceToANameSlowToResolveHoldsUpNoOtherChange() throws Exception {
-        String id = TcpServicePorts.create(api, tunnelId, port -> "{\"type\": \"tcp\", \"listen_addr\": \"127.0.0.1:"
+        String id = TcpServicePorts.create(running.api(), tunnelId, port -> "{\"type\": \"tcp\", \"listen_addr\": \"127.0.0.1:"
                 + port + "\", \"target_addr\": \"localhost:22\"}").id();
         String listen = heldName() + ":" + Ports.freePort();
         HELD_NAMES.hold();
         int begun = HELD_NAMES.lookupsBegun();
-        Future<ApiClient.Response> slow = background.submit(() -> api.patch("/api/services/" + id,
+        Future<ApiClient.Response> slow = background.submit(() -> running.api().patch("/api/services/" + id,
                 "{\"listen_addr\": \"" + listen + "\"}"));
         await().atMost(Duration.ofSeconds(20)).until(() -> HELD_NAMES.lookupsBegun() > begun);
 
-        ApiClient.Response other = api.patch("/api/tunnels/" + tunnelId, "{\"name\": \"renamed meanwhile\"}");
+        ApiClient.Response other = running.api().patch("/api/tunnels/" + tunnelId, "{\"name\": \"renamed meanwhile\"}");
 
         assertThat(other.status()).as(other.toString()).isEqualTo(200);
         assertThat(slow).isNotDone();
@@ -108,11 +100,11 @@ class ServiceWriteLockTest {
      */
     @Test
     void aNewPasswordIsHashedOutsideTheDatabasesTransaction() throws Exception {
-        String id = ServiceRequests.createService(api, tunnelId, "{\"type\": \"http\", \"domain\": \"app.example.com\","
+        String id = ServiceRequests.createService(running.api(), tunnelId, "{\"type\": \"http\", \"domain\": \"app.example.com\","
                 + " \"target_addr\": \"localhost:1\"}").json().get("id").asText();
         Optional<List<StackTraceElement>> hashing = Optional.empty();
         for (int attempt = 0; attempt < 20 && hashing.isEmpty(); attempt++) {
-            Future<ApiClient.Response> patch = background.submit(() -> api.patch("/api/services/" + id,
+            Future<ApiClient.Response> patch = background.submit(() -> running.api().patch("/api/services/" + id,
                     "{\"auth\": {\"type\": \"basic\", \"username\": \"u\", \"password\": \"secret-" + UUID.randomUUID() + "\"}}"));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (!patch.isDone() && hashing.isEmpty() && System.nanoTime() < deadline) {

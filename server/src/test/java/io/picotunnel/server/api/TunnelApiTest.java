@@ -1,13 +1,9 @@
 package io.picotunnel.server.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.server.PicoTunnelServer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Map;
@@ -16,32 +12,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class TunnelApiTest {
 
-    @TempDir
-    Path dataDir;
-    PicoTunnelServer server;
-    ApiClient api;
-
-    @BeforeEach
-    void start() {
-        server = ApiTestServer.start(dataDir);
-        api = new ApiClient(server.apiPort(), server.adminToken());
-    }
-
-    @AfterEach
-    void stop() {
-        api.close();
-        server.stop();
-    }
+    @RegisterExtension
+    final ApiTestServer running = new ApiTestServer();
 
     private JsonNode createTunnel(String name) {
-        ApiClient.Response created = api.post("/api/tunnels", "{\"name\": \"" + name + "\"}");
+        ApiClient.Response created = running.api().post("/api/tunnels", "{\"name\": \"" + name + "\"}");
         assertThat(created.status()).as(created.toString()).isEqualTo(201);
         return created.json();
     }
 
     @Test
     void listIsAnEmptyArrayAtFirst() {
-        ApiClient.Response list = api.get("/api/tunnels");
+        ApiClient.Response list = running.api().get("/api/tunnels");
         assertThat(list.status()).isEqualTo(200);
         assertThat(list.header("Content-Type")).startsWith("application/json");
         assertThat(list.json().isArray()).isTrue();
@@ -69,11 +51,11 @@ class TunnelApiTest {
         JsonNode first = createTunnel("first");
         JsonNode second = createTunnel("second");
 
-        JsonNode list = api.get("/api/tunnels").json();
+        JsonNode list = running.api().get("/api/tunnels").json();
         assertThat(list).extracting(node -> node.get("id").asText())
                 .containsExactly(first.get("id").asText(), second.get("id").asText());
 
-        ApiClient.Response fetched = api.get("/api/tunnels/" + second.get("id").asText());
+        ApiClient.Response fetched = running.api().get("/api/tunnels/" + second.get("id").asText());
         assertThat(fetched.status()).isEqualTo(200);
         assertThat(fetched.json()).isEqualTo(((com.fasterxml.jackson.databind.node.ObjectNode) second.deepCopy()).putNull("token"));
     }
@@ -84,12 +66,12 @@ class TunnelApiTest {
         String id = created.get("id").asText();
         assertThat(created.get("token").asText()).matches("[0-9a-f]{64}");
 
-        assertThat(api.get("/api/tunnels/" + id).json().get("token").isNull()).isTrue();
-        assertThat(api.get("/api/tunnels").json()).allSatisfy(t -> assertThat(t.get("token").isNull()).isTrue());
-        assertThat(api.patch("/api/tunnels/" + id, "{\"name\": \"renamed\"}").json().get("token").isNull()).isTrue();
-        JsonNode regenerated = api.post("/api/tunnels/" + id + "/regenerate", null).json();
+        assertThat(running.api().get("/api/tunnels/" + id).json().get("token").isNull()).isTrue();
+        assertThat(running.api().get("/api/tunnels").json()).allSatisfy(t -> assertThat(t.get("token").isNull()).isTrue());
+        assertThat(running.api().patch("/api/tunnels/" + id, "{\"name\": \"renamed\"}").json().get("token").isNull()).isTrue();
+        JsonNode regenerated = running.api().post("/api/tunnels/" + id + "/regenerate", null).json();
         assertThat(regenerated.get("token").asText()).matches("[0-9a-f]{64}").isNotEqualTo(created.get("token").asText());
-        assertThat(api.get("/api/tunnels/" + id).json().get("token").isNull()).isTrue();
+        assertThat(running.api().get("/api/tunnels/" + id).json().get("token").isNull()).isTrue();
     }
 
     @Test
@@ -103,10 +85,10 @@ class TunnelApiTest {
     @Test
     void unknownTunnelIdIs404WithJsonError() {
         for (ApiClient.Response response : new ApiClient.Response[] {
-                api.get("/api/tunnels/0123456789abcdef"),
-                api.patch("/api/tunnels/0123456789abcdef", "{\"name\": \"x\"}"),
-                api.delete("/api/tunnels/0123456789abcdef"),
-                api.post("/api/tunnels/0123456789abcdef/regenerate", null)}) {
+                running.api().get("/api/tunnels/0123456789abcdef"),
+                running.api().patch("/api/tunnels/0123456789abcdef", "{\"name\": \"x\"}"),
+                running.api().delete("/api/tunnels/0123456789abcdef"),
+                running.api().post("/api/tunnels/0123456789abcdef/regenerate", null)}) {
             assertThat(response.status()).as(response.toString()).isEqualTo(404);
             assertThat(response.json().get("error").asText()).isEqualTo("not_found");
             assertThat(response.json().get("message").asText()).contains("0123456789abcdef");
@@ -118,14 +100,14 @@ class TunnelApiTest {
         JsonNode tunnel = createTunnel("old");
         String id = tunnel.get("id").asText();
 
-        ApiClient.Response patched = api.patch("/api/tunnels/" + id, "{\"name\": \"  new name  \"}");
+        ApiClient.Response patched = running.api().patch("/api/tunnels/" + id, "{\"name\": \"  new name  \"}");
 
         assertThat(patched.status()).isEqualTo(200);
         assertThat(patched.json().get("name").asText()).isEqualTo("new name");
         assertThat(patched.json().get("token").isNull()).isTrue();
         assertThat(patched.json().get("created_at")).isEqualTo(tunnel.get("created_at"));
         assertThat(patched.json().get("updated_at").asText()).isGreaterThanOrEqualTo(tunnel.get("updated_at").asText());
-        assertThat(api.get("/api/tunnels/" + id).json().get("name").asText()).isEqualTo("new name");
+        assertThat(running.api().get("/api/tunnels/" + id).json().get("name").asText()).isEqualTo("new name");
     }
 
     @Test
@@ -135,34 +117,34 @@ class TunnelApiTest {
         String echoed = tunnel.toString().replace("\"name\":\"echo\"", "\"name\":\"echoed\"")
                 .replace(tunnel.get("token").asText(), "f".repeat(64));
 
-        ApiClient.Response patched = api.patch("/api/tunnels/" + id, echoed);
+        ApiClient.Response patched = running.api().patch("/api/tunnels/" + id, echoed);
 
         assertThat(patched.status()).as(patched.toString()).isEqualTo(200);
         assertThat(patched.json().get("name").asText()).isEqualTo("echoed");
         assertThat(patched.json().get("token").isNull()).isTrue();
-        assertThat(server.store().findTunnelByToken(tunnel.get("token").asText())).isPresent();
+        assertThat(running.server().store().findTunnelByToken(tunnel.get("token").asText())).isPresent();
     }
 
     @Test
     void nameIsRequiredAndValidated() {
-        ApiClient.Response missing = api.post("/api/tunnels", "{}");
+        ApiClient.Response missing = running.api().post("/api/tunnels", "{}");
         assertThat(missing.status()).isEqualTo(400);
         assertThat(missing.json().get("field").asText()).isEqualTo("name");
         assertThat(missing.json().get("message").asText()).startsWith("name");
 
-        ApiClient.Response blank = api.post("/api/tunnels", "{\"name\": \"   \"}");
+        ApiClient.Response blank = running.api().post("/api/tunnels", "{\"name\": \"   \"}");
         assertThat(blank.status()).isEqualTo(400);
 
-        ApiClient.Response wrongType = api.post("/api/tunnels", "{\"name\": 42}");
+        ApiClient.Response wrongType = running.api().post("/api/tunnels", "{\"name\": 42}");
         assertThat(wrongType.status()).isEqualTo(400);
         assertThat(wrongType.json().get("message").asText()).isEqualTo("name: must be a string");
 
-        ApiClient.Response tooLong = api.post("/api/tunnels", "{\"name\": \"" + "x".repeat(101) + "\"}");
+        ApiClient.Response tooLong = running.api().post("/api/tunnels", "{\"name\": \"" + "x".repeat(101) + "\"}");
         assertThat(tooLong.status()).isEqualTo(400);
         assertThat(tooLong.json().get("field").asText()).isEqualTo("name");
 
         String id = createTunnel("ok").get("id").asText();
-        ApiClient.Response renamedToNull = api.patch("/api/tunnels/" + id, "{\"name\": null}");
+        ApiClient.Response renamedToNull = running.api().patch("/api/tunnels/" + id, "{\"name\": null}");
         assertThat(renamedToNull.status()).isEqualTo(400);
     }
 
@@ -173,12 +155,12 @@ class TunnelApiTest {
         String id = createTunnel("ok").get("id").asText();
         for (String hidden : new String[] {"\\u202E", "\\u200B", "\\uFEFF", "\\u2028", "\\u2066", "\\u0085", "\\u0007"}) {
             String name = "my" + hidden + "app";
-            ApiClient.Response created = api.post("/api/tunnels", "{\"name\": \"" + name + "\"}");
+            ApiClient.Response created = running.api().post("/api/tunnels", "{\"name\": \"" + name + "\"}");
             ServiceRequests.assertInvalid(created, "name", "invisible formatting character U+");
-            ServiceRequests.assertInvalid(api.patch("/api/tunnels/" + id, "{\"name\": \"" + name + "\"}"), "name",
+            ServiceRequests.assertInvalid(running.api().patch("/api/tunnels/" + id, "{\"name\": \"" + name + "\"}"), "name",
                     "invisible formatting character U+");
         }
-        assertThat(api.get("/api/tunnels").json()).hasSize(1);
+        assertThat(running.api().get("/api/tunnels").json()).hasSize(1);
         // Letters, marks, symbols and spaces of any script are names.
         assertThat(createTunnel("café – 日本語 🚀").get("name").asText()).isEqualTo("café – 日本語 🚀");
     }
@@ -205,12 +187,12 @@ class TunnelApiTest {
                 "a\\u200D\\uD83D\\uDCBB", "a\\u200C\\u200Cb", "a\\uDB40\\uDC67\\uDB40\\uDC7F",
                 "\\uD83C\\uDFF4\\uDB40\\uDC67\\uDB40\\uDC62", "\\uD83C\\uDFF4\\uDB40\\uDC7F", "a\\u200Bb",
                 "a\\u2060b", "a\\uFEFFb", "a\\u202Eb", "a\\u00ADb"}) {
-            ServiceRequests.assertInvalid(api.post("/api/tunnels", "{\"name\": \"" + name + "\"}"), "name",
+            ServiceRequests.assertInvalid(running.api().post("/api/tunnels", "{\"name\": \"" + name + "\"}"), "name",
                     "invisible formatting character U+");
-            ServiceRequests.assertInvalid(api.patch("/api/tunnels/" + id, "{\"name\": \"" + name + "\"}"), "name",
+            ServiceRequests.assertInvalid(running.api().patch("/api/tunnels/" + id, "{\"name\": \"" + name + "\"}"), "name",
                     "invisible formatting character U+");
         }
-        assertThat(api.get("/api/tunnels").json()).hasSize(names.size() + 1);
+        assertThat(running.api().get("/api/tunnels").json()).hasSize(names.size() + 1);
     }
 
     @Test
@@ -219,31 +201,31 @@ class TunnelApiTest {
         String id = tunnel.get("id").asText();
         String oldToken = tunnel.get("token").asText();
 
-        ApiClient.Response regenerated = api.post("/api/tunnels/" + id + "/regenerate", null);
+        ApiClient.Response regenerated = running.api().post("/api/tunnels/" + id + "/regenerate", null);
 
         assertThat(regenerated.status()).isEqualTo(200);
         String newToken = regenerated.json().get("token").asText();
         assertThat(newToken).matches("[0-9a-f]{64}").isNotEqualTo(oldToken);
         assertThat(regenerated.json().get("id").asText()).isEqualTo(id);
-        assertThat(server.store().findTunnelByToken(oldToken)).isEmpty();
-        assertThat(server.store().findTunnelByToken(newToken)).get().extracting(t -> t.id()).isEqualTo(id);
-        assertThat(api.get("/api/tunnels/" + id).json().get("token").isNull()).isTrue();
+        assertThat(running.server().store().findTunnelByToken(oldToken)).isEmpty();
+        assertThat(running.server().store().findTunnelByToken(newToken)).get().extracting(t -> t.id()).isEqualTo(id);
+        assertThat(running.api().get("/api/tunnels/" + id).json().get("token").isNull()).isTrue();
     }
 
     @Test
     void deleteAnswers204AndRemovesTheTunnelWithItsServices() {
         String id = createTunnel("gone").get("id").asText();
-        ApiClient.Response service = api.post("/api/tunnels/" + id + "/services",
+        ApiClient.Response service = running.api().post("/api/tunnels/" + id + "/services",
                 "{\"type\": \"tcp\", \"listen_addr\": \":20022\", \"target_addr\": \"localhost:22\"}");
         assertThat(service.status()).isEqualTo(201);
 
-        ApiClient.Response deleted = api.delete("/api/tunnels/" + id);
+        ApiClient.Response deleted = running.api().delete("/api/tunnels/" + id);
 
         assertThat(deleted.status()).isEqualTo(204);
         assertThat(deleted.raw().body()).isEmpty();
-        assertThat(api.get("/api/tunnels/" + id).status()).isEqualTo(404);
-        assertThat(api.get("/api/tunnels/" + id + "/services").status()).isEqualTo(404);
-        assertThat(server.store().service(service.json().get("id").asText())).isEmpty();
-        assertThat(api.delete("/api/tunnels/" + id).status()).isEqualTo(404);
+        assertThat(running.api().get("/api/tunnels/" + id).status()).isEqualTo(404);
+        assertThat(running.api().get("/api/tunnels/" + id + "/services").status()).isEqualTo(404);
+        assertThat(running.server().store().service(service.json().get("id").asText())).isEmpty();
+        assertThat(running.api().delete("/api/tunnels/" + id).status()).isEqualTo(404);
     }
 }

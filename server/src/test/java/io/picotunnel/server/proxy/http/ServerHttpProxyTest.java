@@ -1,41 +1,19 @@
 package io.picotunnel.server.proxy.http;
 
-import io.picotunnel.server.PicoTunnelServer;
-import io.picotunnel.server.ServerConfig;
-import io.picotunnel.server.api.ApiClient;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import io.picotunnel.server.api.ApiTestServer;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.file.Path;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The HTTP listener of the whole server, following services changed through the API at once. */
 class ServerHttpProxyTest {
 
-    @TempDir
-    Path dataDir;
-    PicoTunnelServer server;
-    ApiClient api;
-
-    @BeforeEach
-    void start() {
-        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir), new PrintStream(OutputStream.nullOutputStream()));
-        api = new ApiClient(server.apiPort(), server.adminToken());
-    }
-
-    @AfterEach
-    void stop() {
-        api.close();
-        server.stop();
-    }
+    @RegisterExtension
+    final ApiTestServer running = new ApiTestServer();
 
     private RawHttp.Response get(String host, String accept) throws Exception {
-        try (RawHttp http = new RawHttp(server.httpPort())) {
+        try (RawHttp http = new RawHttp(running.server().httpPort())) {
             return http.send("GET /page?q=1 HTTP/1.1\r\nHost: " + host + "\r\nAccept: " + accept + "\r\n\r\n").read();
         }
     }
@@ -44,8 +22,8 @@ class ServerHttpProxyTest {
     void apiChangesTakeEffectAtOnceOnTheHttpListener() throws Exception {
         assertThat(get("app.example.com", "text/html").status()).isEqualTo(404);
 
-        String tunnelId = api.post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
-        String serviceId = api.post("/api/tunnels/" + tunnelId + "/services",
+        String tunnelId = running.api().post("/api/tunnels", "{\"name\": \"t\"}").json().get("id").asText();
+        String serviceId = running.api().post("/api/tunnels/" + tunnelId + "/services",
                 "{\"type\": \"http\", \"domain\": \"app.example.com\", \"target_addr\": \"localhost:9\"}")
                 .json().get("id").asText();
 
@@ -54,12 +32,12 @@ class ServerHttpProxyTest {
         assertThat(offline.header("Content-Type")).isEqualTo("application/json");
         assertThat(offline.text()).contains("tunnel_offline", "client is not connected");
 
-        api.patch("/api/services/" + serviceId, "{\"https_redirect\": true}");
+        running.api().patch("/api/services/" + serviceId, "{\"https_redirect\": true}");
         RawHttp.Response redirect = get("App.Example.com:80", "text/html");
         assertThat(redirect.status()).isEqualTo(308);
         assertThat(redirect.header("Location")).startsWith("https://app.example.com").endsWith("/page?q=1");
 
-        api.patch("/api/services/" + serviceId, "{\"enabled\": false}");
+        running.api().patch("/api/services/" + serviceId, "{\"enabled\": false}");
         assertThat(get("app.example.com", "text/html").status()).as("turned off, not unknown").isEqualTo(503);
     }
 }
