@@ -1,15 +1,20 @@
 package io.picotunnel.server.proxy.tcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.testbed.Testbed;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** What the tcp service tests against a real server check: a service as the API lists it, a visitor's echo. */
+/**
+ * What the tcp service tests against a real server do and check: a service as the API lists it, a move of its
+ * {@code listen_addr}, a visitor on 127.0.0.1 and its echo.
+ */
 final class TcpServiceChecks {
 
     private TcpServiceChecks() {
@@ -33,6 +38,25 @@ final class TcpServiceChecks {
             assertThat(visitor.getInputStream().readNBytes(line.length)).as(when).isEqualTo(line);
         } catch (IOException e) {
             throw new AssertionError("the connection was lost " + when, e);
+        }
+    }
+
+    /** Changes the service's {@code listen_addr} through the API; answers the API's answer. */
+    static ApiClient.Response move(Testbed testbed, String id, String listenAddr) {
+        return testbed.api().patch("/api/services/" + id, "{\"listen_addr\": \"" + listenAddr + "\"}");
+    }
+
+    /** A visitor's connection to 127.0.0.1 on {@code port}, whose reads give up after 20 s. */
+    static Socket visit(int port) throws IOException {
+        Socket visitor = new Socket(InetAddress.getByName("127.0.0.1"), port);
+        visitor.setSoTimeout(20_000);
+        return visitor;
+    }
+
+    /** A new visitor on {@code port} gets its echo, and goes. */
+    static void assertANewVisitorEchoes(int port, String when) throws IOException {
+        try (Socket another = visit(port)) {
+            assertEchoes(another, when);
         }
     }
 }

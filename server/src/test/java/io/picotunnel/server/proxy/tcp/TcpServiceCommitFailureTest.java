@@ -21,8 +21,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.function.Supplier;
 
+import static io.picotunnel.server.proxy.tcp.TcpServiceChecks.assertANewVisitorEchoes;
 import static io.picotunnel.server.proxy.tcp.TcpServiceChecks.assertEchoes;
+import static io.picotunnel.server.proxy.tcp.TcpServiceChecks.move;
 import static io.picotunnel.server.proxy.tcp.TcpServiceChecks.stored;
+import static io.picotunnel.server.proxy.tcp.TcpServiceChecks.visit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -48,15 +51,13 @@ class TcpServiceCommitFailureTest {
                     .get("id").asText();
             CommitFaults.failEveryCommitThat(dataDir, "AFTER DELETE ON services", "AFTER UPDATE ON services");
 
-            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), service.port())) {
-                visitor.setSoTimeout(20_000);
+            try (Socket visitor = visit(service.port())) {
                 assertEchoes(visitor, "before");
                 int moveTo = Ports.freePort();
                 List<Supplier<ApiClient.Response>> undone = List.of(
                         () -> testbed.api().delete("/api/services/" + service.id()),
                         () -> testbed.api().patch("/api/services/" + service.id(), "{\"enabled\": false}"),
-                        () -> testbed.api().patch("/api/services/" + service.id(),
-                                "{\"listen_addr\": \"127.0.0.1:" + moveTo + "\"}"),
+                        () -> move(testbed, service.id(), "127.0.0.1:" + moveTo),
                         () -> testbed.api().delete("/api/tunnels/" + tunnel));
                 for (Supplier<ApiClient.Response> request : undone) {
                     ApiClient.Response response = request.get();
@@ -64,10 +65,7 @@ class TcpServiceCommitFailureTest {
                     assertRefused(moveTo, "the address of a move that was undone");
                     assertEchoes(visitor, "after " + response.raw().request().method() + " "
                             + response.raw().request().uri().getPath());
-                    try (Socket another = new Socket(InetAddress.getLoopbackAddress(), service.port())) {
-                        another.setSoTimeout(20_000);
-                        assertEchoes(another, "a new visitor");
-                    }
+                    assertANewVisitorEchoes(service.port(), "a new visitor");
                 }
             }
             JsonNode stored = stored(testbed, tunnel, service.id());
@@ -99,8 +97,7 @@ class TcpServiceCommitFailureTest {
                 CommitFaults.failEveryCommitThat(dataDir, "AFTER DELETE ON services", "AFTER UPDATE ON services");
                 int other = Ports.freePort();
 
-                ApiClient.Response moved = testbed.api().patch("/api/services/" + service,
-                        "{\"listen_addr\": \"127.0.0.1:" + other + "\"}");
+                ApiClient.Response moved = move(testbed, service, "127.0.0.1:" + other);
                 assertThat(moved.status()).as("%s", moved).isEqualTo(500);
                 assertRefused(other, "the address of a move that was undone");
                 assertWaiting(testbed, tunnel, service, port);

@@ -114,9 +114,8 @@ class TcpServicesTest {
     void newListenAddressIsBoundAndTheOldOneReleased() throws Exception {
         int oldPort = Ports.freePort();
         int newPort = Ports.freePort();
-        Service before = tcp("s1", "127.0.0.1:" + oldPort, true);
+        Service before = listening("127.0.0.1:" + oldPort);
         Service after = tcp("s1", "127.0.0.1:" + newPort, true);
-        services.onServiceChange(null, before);
 
         services.onServiceChange(before, after);
 
@@ -144,9 +143,8 @@ class TcpServicesTest {
     void aStagedMoveListensOnBothAddressesUntilItIsStoredAndOneUndoneOnTheOldOneAlone() throws Exception {
         int oldPort = Ports.freePort();
         int newPort = Ports.freePort();
-        Service before = tcp("s1", "127.0.0.1:" + oldPort, true);
+        Service before = listening("127.0.0.1:" + oldPort);
         Service after = tcp("s1", "127.0.0.1:" + newPort, true);
-        services.onServiceChange(null, before);
 
         ServiceListener.Staged undone = services.stage(before, after);
         assertThat(accepts(oldPort)).isTrue();
@@ -164,23 +162,19 @@ class TcpServicesTest {
     @Test
     void anUndoneMoveToTheSamePortOnAnotherAddressIsBackOnTheOldAddress() throws Exception {
         int port = Ports.freePort();
-        Service before = tcp("s1", "0.0.0.0:" + port, true);
+        Service before = listening("0.0.0.0:" + port);
         Service after = tcp("s1", "127.0.0.1:" + port, true);
-        services.onServiceChange(null, before);
 
         services.stage(before, after).undo();
 
-        assertThat(services.boundAddress("s1")).hasValueSatisfying(
-                a -> assertThat(a.getAddress().isAnyLocalAddress()).as("%s", a).isTrue());
-        assertThat(accepts(port)).isTrue();
+        assertListensOnTheWildcard(port);
     }
 
     @Test
     void sameListenAddressOnAnotherInterfaceIsRebound() throws Exception {
         int port = Ports.freePort();
-        Service before = tcp("s1", "0.0.0.0:" + port, true);
+        Service before = listening("0.0.0.0:" + port);
         Service after = tcp("s1", "127.0.0.1:" + port, true);
-        services.onServiceChange(null, before);
 
         services.onServiceChange(before, after);
 
@@ -192,8 +186,7 @@ class TcpServicesTest {
     @Test
     void addressInUseIsAConflictAndTheOldListenerStays() throws Exception {
         int oldPort = Ports.freePort();
-        Service before = tcp("s1", "127.0.0.1:" + oldPort, true);
-        services.onServiceChange(null, before);
+        Service before = listening("127.0.0.1:" + oldPort);
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Service after = tcp("s1", "127.0.0.1:" + taken.getLocalPort(), true);
 
@@ -288,15 +281,12 @@ class TcpServicesTest {
         } catch (IOException e) {
             assumeTrue(false, "no IPv6 loopback: " + e);
         }
-        Service before = tcp("s1", "[::1]:" + port, true);
+        Service before = listening("[::1]:" + port);
         Service after = tcp("s1", "0.0.0.0:" + port, true);
-        services.onServiceChange(null, before);
 
         services.stage(before, after).stored();
 
-        assertThat(services.boundAddress("s1")).hasValueSatisfying(
-                a -> assertThat(a.getAddress().isAnyLocalAddress()).as("%s", a).isTrue());
-        assertThat(accepts(port)).isTrue();
+        assertListensOnTheWildcard(port);
     }
 
     /**
@@ -936,5 +926,19 @@ class TcpServicesTest {
     private static Service tcp(String id, String listenAddr, boolean enabled) {
         return new Service(id, "tunnel1", ServiceType.TCP, null, null, null, listenAddr, "127.0.0.1:1", enabled,
                 Instant.EPOCH);
+    }
+
+    /** Service s1, enabled, listening on {@code listenAddr} as the test begins. */
+    private Service listening(String listenAddr) throws ServiceConflictException {
+        Service service = tcp("s1", listenAddr, true);
+        services.onServiceChange(null, service);
+        return service;
+    }
+
+    /** s1 is bound to the wildcard address and takes in a visitor on {@code port}. */
+    private void assertListensOnTheWildcard(int port) throws IOException {
+        assertThat(services.boundAddress("s1")).hasValueSatisfying(
+                a -> assertThat(a.getAddress().isAnyLocalAddress()).as("%s", a).isTrue());
+        assertThat(accepts(port)).isTrue();
     }
 }
