@@ -1,6 +1,7 @@
 package io.picotunnel.protocol.yamux;
 
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * Settings of one yamux session. {@link #defaults()} tunes receive windows automatically; {@link #fixedWindow}
@@ -127,70 +128,90 @@ public record YamuxConfig(
     }
 
     public YamuxConfig withKeepAliveInterval(Duration interval) {
-        return new YamuxConfig(maxStreamWindow, interval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
-                pingTimeout, closedStreamLinger, stalledReaderTimeout);
+        return with(c -> c.keepAliveInterval = interval);
     }
 
     /** How long a new stream waits for the peer's ACK; the other three waits stay as they are. */
     public YamuxConfig withStreamOpenTimeout(Duration timeout) {
-        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, timeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
-                pingTimeout, closedStreamLinger, stalledReaderTimeout);
+        return with(c -> c.streamOpenTimeout = timeout);
     }
 
     public YamuxConfig withMaxStreams(int max) {
-        return new YamuxConfig(maxStreamWindow, keepAliveInterval, max, streamOpenTimeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
-                pingTimeout, closedStreamLinger, stalledReaderTimeout);
+        return with(c -> c.maxStreams = max);
     }
 
     /** Windows grow up to {@code max} with auto-tuning on, or are fixed at {@code max} with it off. */
     public YamuxConfig withMaxStreamWindow(int max) {
-        return new YamuxConfig(max, keepAliveInterval, maxStreams, streamOpenTimeout, writeBufferHighWaterMark,
-                sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
-                pingTimeout, closedStreamLinger, stalledReaderTimeout);
+        return with(c -> c.maxStreamWindow = max);
     }
 
     public YamuxConfig withWriteBufferHighWaterMark(int bytes) {
-        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout, bytes,
-                sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
-                pingTimeout, closedStreamLinger, stalledReaderTimeout);
+        return with(c -> c.writeBufferHighWaterMark = bytes);
     }
 
     public YamuxConfig withSessionWindowBudget(long budget) {
-        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, budget, windowAutoTuning, sessionBufferLimit,
-                pingTimeout, closedStreamLinger, stalledReaderTimeout);
+        return with(c -> c.sessionWindowBudget = budget);
     }
 
     public YamuxConfig withWindowAutoTuning(boolean on) {
-        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, sessionWindowBudget, on, sessionBufferLimit,
-                pingTimeout, closedStreamLinger, stalledReaderTimeout);
+        return with(c -> c.windowAutoTuning = on);
     }
 
     public YamuxConfig withSessionBufferLimit(long limit) {
-        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, limit,
-                pingTimeout, closedStreamLinger, stalledReaderTimeout);
+        return with(c -> c.sessionBufferLimit = limit);
     }
 
     public YamuxConfig withPingTimeout(Duration timeout) {
-        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
-                timeout, closedStreamLinger, stalledReaderTimeout);
+        return with(c -> c.pingTimeout = timeout);
     }
 
     public YamuxConfig withClosedStreamLinger(Duration linger) {
-        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
-                pingTimeout, linger, stalledReaderTimeout);
+        return with(c -> c.closedStreamLinger = linger);
     }
 
     public YamuxConfig withStalledReaderTimeout(Duration timeout) {
-        return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
-                writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
-                pingTimeout, closedStreamLinger, timeout);
+        return with(c -> c.stalledReaderTimeout = timeout);
+    }
+
+    /** This config with {@code change} made, checked by the constructor like any other. */
+    private YamuxConfig with(Consumer<Copy> change) {
+        Copy copy = new Copy(this);
+        change.accept(copy);
+        return copy.build();
+    }
+
+    /** The values of a config by name, so that the with methods name what they change, never a position. */
+    private static final class Copy {
+        int maxStreamWindow;
+        Duration keepAliveInterval;
+        int maxStreams;
+        Duration streamOpenTimeout;
+        int writeBufferHighWaterMark;
+        long sessionWindowBudget;
+        boolean windowAutoTuning;
+        long sessionBufferLimit;
+        Duration pingTimeout;
+        Duration closedStreamLinger;
+        Duration stalledReaderTimeout;
+
+        Copy(YamuxConfig config) {
+            maxStreamWindow = config.maxStreamWindow;
+            keepAliveInterval = config.keepAliveInterval;
+            maxStreams = config.maxStreams;
+            streamOpenTimeout = config.streamOpenTimeout;
+            writeBufferHighWaterMark = config.writeBufferHighWaterMark;
+            sessionWindowBudget = config.sessionWindowBudget;
+            windowAutoTuning = config.windowAutoTuning;
+            sessionBufferLimit = config.sessionBufferLimit;
+            pingTimeout = config.pingTimeout;
+            closedStreamLinger = config.closedStreamLinger;
+            stalledReaderTimeout = config.stalledReaderTimeout;
+        }
+
+        YamuxConfig build() {
+            return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
+                    writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
+                    pingTimeout, closedStreamLinger, stalledReaderTimeout);
+        }
     }
 }
