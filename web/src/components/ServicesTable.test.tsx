@@ -5,17 +5,32 @@ import type { ServerInfo, Service } from '../api';
 import { httpService } from '../test/fetchMock';
 import { ServicesTable } from './ServicesTable';
 
+/** A tcp service listening on port 2222 of every address, for localhost:22; {@code overrides} as httpService's. */
+const tcpService = (overrides: Record<string, unknown> = {}) => httpService({ id: '4', type: 'tcp', domain: null,
+  path_prefix: null, tls_mode: null, listen_addr: '0.0.0.0:2222', target_addr: 'localhost:22', ...overrides });
+
+/** What a server whose public name is {@code host} says of itself. */
+const serverInfo = (host: string): ServerInfo => ({
+  tunnel_server: `${host}:8443`, domain: host, public_host: host,
+  http_port: 80, https_port: 443, image_prefix: '', version: '0.1.0',
+});
+
+/** Renders the table of {@code list} with handlers that do nothing; answers its rows, the header left out. */
+function renderRows(list: Service[], info?: ServerInfo) {
+  render(<ServicesTable services={list} serverInfo={info} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
+  return screen.getAllByRole('row').slice(1);
+}
+
 const services = [
   httpService({ cert_status: 'valid', cert_expires_at: '2027-02-01T00:00:00Z', https_redirect: true }),
   httpService({ id: '2', domain: 'broken.example.com', cert_status: 'error', cert_error: 'DNS for broken.example.com does not point here' }),
   httpService({ id: '3', domain: 'pass.example.com', tls_mode: 'passthrough', cert_status: null }),
-  httpService({ id: '4', type: 'tcp', domain: null, path_prefix: null, tls_mode: null, listen_addr: '0.0.0.0:2222', target_addr: 'localhost:22', enabled: false }),
+  tcpService({ enabled: false }),
 ] as Service[];
 
 describe('ServicesTable', () => {
   it('shows each service with its certificate status where the server holds one', () => {
-    render(<ServicesTable services={services} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
-    const rows = screen.getAllByRole('row').slice(1);
+    const rows = renderRows(services);
     expect(rows).toHaveLength(4);
     expect(within(rows[0]).getByText('Valid')).toBeTruthy();
     expect(rows[0].textContent).toContain('HTTP → HTTPS');
@@ -44,8 +59,7 @@ describe('ServicesTable', () => {
       httpService({ id: '6', domain: 'pw.example.com', auth: { type: 'basic', username: 'ops' }, ip_allow: ['10.0.0.0/8'],
         rate_limit: { per_second: 5, burst: 10 } }),
     ] as Service[];
-    render(<ServicesTable services={guarded} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
-    const rows = screen.getAllByRole('row').slice(1);
+    const rows = renderRows(guarded);
     expect(rows[0].textContent).toContain('Single sign-on');
     expect(rows[0].textContent).not.toContain('every user');
     expect(rows[1].textContent).toContain('Single sign-on: every user');
@@ -55,17 +69,13 @@ describe('ServicesTable', () => {
   });
 
   it('shows where visitors reach each service, with a link and a copy button', () => {
-    const info: ServerInfo = {
-      tunnel_server: 'tunnel.example.com:8443', domain: 'tunnel.example.com', public_host: 'tunnel.example.com',
-      http_port: 80, https_port: 443, image_prefix: '', version: '0.1.0',
-    };
+    const info = serverInfo('tunnel.example.com');
     const list = [
       httpService({ cert_status: 'valid', path_prefix: '/api' }),
       httpService({ id: '2', domain: 'new.example.com', cert_status: 'pending' }),
-      httpService({ id: '4', type: 'tcp', domain: null, path_prefix: null, tls_mode: null, listen_addr: '0.0.0.0:2222', target_addr: 'localhost:22' }),
+      tcpService(),
     ] as Service[];
-    render(<ServicesTable services={list} serverInfo={info} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
-    const rows = screen.getAllByRole('row').slice(1);
+    const rows = renderRows(list, info);
     const https = within(rows[0]).getByRole('link');
     expect(https.getAttribute('href')).toBe(`https://${list[0].domain}/api`);
     expect(within(rows[0]).getByRole('button', { name: `Copy address \u2068https://${list[0].domain}/api\u2069` })).toBeTruthy();
@@ -75,16 +85,12 @@ describe('ServicesTable', () => {
   });
 
   it('isolates the public address beside its copy button, so a right-to-left name in it keeps its own order', () => {
-    const info: ServerInfo = {
-      tunnel_server: 'xn--9dbne9b.example:8443', domain: 'xn--9dbne9b.example', public_host: 'xn--9dbne9b.example',
-      http_port: 80, https_port: 443, image_prefix: '', version: '0.1.0',
-    };
+    const info = serverInfo('xn--9dbne9b.example');
     const list = [
       httpService({ domain: 'xn--9dbne9b.example', cert_status: 'valid' }),
-      httpService({ id: '4', type: 'tcp', domain: null, path_prefix: null, tls_mode: null, listen_addr: '0.0.0.0:2222', target_addr: 'localhost:22' }),
+      tcpService(),
     ] as Service[];
-    render(<ServicesTable services={list} serverInfo={info} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
-    const rows = screen.getAllByRole('row').slice(1);
+    const rows = renderRows(list, info);
     const link = within(rows[0]).getByRole('link');
     expect(link.getAttribute('href')).toBe('https://xn--9dbne9b.example/');
     expect(link.querySelector('bdi')?.textContent).toBe('https://שלום.example/');
@@ -95,12 +101,10 @@ describe('ServicesTable', () => {
 
   it('shows an enabled service the server cannot serve in red with the reason', () => {
     const list = [
-      httpService({ id: '4', type: 'tcp', domain: null, path_prefix: null, tls_mode: null, listen_addr: '0.0.0.0:2222',
-        target_addr: 'localhost:22', active: false, error: 'cannot listen on 0.0.0.0:2222: Address already in use' }),
+      tcpService({ active: false, error: 'cannot listen on 0.0.0.0:2222: Address already in use' }),
       httpService({ id: '5', enabled: false, active: false, error: null }),
     ] as Service[];
-    render(<ServicesTable services={list} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
-    const rows = screen.getAllByRole('row').slice(1);
+    const rows = renderRows(list);
     expect(rows[0].className).toContain('row-failed');
     expect(rows[0].textContent).toContain('Not active');
     expect(rows[0].textContent).toContain('cannot listen on 0.0.0.0:2222: Address already in use');
@@ -109,17 +113,13 @@ describe('ServicesTable', () => {
   });
 
   it('shows a domain and target beyond ASCII in Unicode beside their xn-- form, and links and copies the xn-- form', () => {
-    const info: ServerInfo = {
-      tunnel_server: 'tunnel.example.com:8443', domain: 'tunnel.example.com', public_host: 'tunnel.example.com',
-      http_port: 80, https_port: 443, image_prefix: '', version: '0.1.0',
-    };
+    const info = serverInfo('tunnel.example.com');
     const list = [
       httpService({ domain: 'xn--bcher-kva.example', target_addr: 'xn--strae-oqa.lan:3000', cert_status: 'error',
         cert_error: 'DNS for xn--bcher-kva.example does not point here' }),
       httpService({ id: '2', domain: 'xn--ggle-55da.example', cert_status: 'valid' }),
     ] as Service[];
-    render(<ServicesTable services={list} serverInfo={info} busyIds={new Set()} onToggle={vi.fn()} onEdit={vi.fn()} onDelete={vi.fn()} />);
-    const rows = screen.getAllByRole('row').slice(1);
+    const rows = renderRows(list, info);
 
     // the domain, and the domain within the certificate's error
     const shown = within(rows[0]).getAllByText('bücher.example');
