@@ -49,6 +49,7 @@ import io.picotunnel.protocol.net.OnLoop;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.MaskingWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.ws.WebSocketPings;
 import io.picotunnel.protocol.yamux.YamuxConfig;
@@ -530,8 +531,6 @@ final class TunnelConnector {
      * its body's {@code error} says so, and the handshaker's exception keeps only the status and headers.
      */
     static final class StoppingAnswer extends ChannelInboundHandlerAdapter {
-        /** The error code of the server's {@code TunnelHandshakeHandler} then; its store failure's is "unavailable". */
-        static final String SERVER_STOPPING = "server_stopping";
         /** The server's body is some 70 bytes: a bigger one (a proxy's page) is not read at all. */
         static final int MAX_BODY = 1024;
         private static final ObjectMapper JSON = new ObjectMapper();
@@ -541,7 +540,7 @@ final class TunnelConnector {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof FullHttpResponse answer
                     && answer.status().code() == HttpResponseStatus.SERVICE_UNAVAILABLE.code()) {
-                seen = SERVER_STOPPING.equals(errorCode(answer.content()));
+                seen = TunnelErrorCodes.SERVER_STOPPING.equals(errorCode(answer.content()));
             }
             ctx.fireChannelRead(msg);
         }

@@ -32,6 +32,7 @@ import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.ws.WebSocketPings;
 import io.picotunnel.protocol.yamux.YamuxRole;
@@ -226,7 +227,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
      */
     private void shuttingDown(ChannelHandlerContext ctx) {
         // The code the HTTP proxy's pages use for the drain; the client tells the drain from a store failure by it.
-        send(ctx, retryAfter(response(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_stopping",
+        send(ctx, retryAfter(response(HttpResponseStatus.SERVICE_UNAVAILABLE, TunnelErrorCodes.SERVER_STOPPING,
                 "the server is shutting down"), RETRY_WHEN_SHUTTING_DOWN));
     }
 

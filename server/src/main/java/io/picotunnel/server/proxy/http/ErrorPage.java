@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.protocol.yamux.ResetReason;
 
 import java.nio.charset.StandardCharsets;
@@ -78,7 +79,7 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
      * head: as {@link #targetFailed} says for a client that stops, a 503 to try again, once the server is back.
      */
     static ErrorPage serverStopping() {
-        return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_stopping",
+        return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, TunnelErrorCodes.SERVER_STOPPING,
                 "The tunnel server is stopping, and this request was still open when it stopped, so no response came. "
                         + "The request may have reached the app. Please try again in a moment.", null,
                 RETRY_IN_A_MOMENT);
@@ -89,7 +90,7 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
      * a new request reached no client. A 503 to try again, which then goes to the server's next instance.
      */
     static ErrorPage serverDraining() {
-        return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_stopping",
+        return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, TunnelErrorCodes.SERVER_STOPPING,
                 "The tunnel server is stopping and takes no new requests: this one did not reach the app. "
                         + "Please try again in a moment.", null, RETRY_IN_A_MOMENT);
     }

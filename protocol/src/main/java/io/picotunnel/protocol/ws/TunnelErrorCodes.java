@@ -1,0 +1,17 @@
+package io.picotunnel.protocol.ws;
+
+/**
+ * The error codes of the server's JSON answers ({@code {"error": code, "message": ...}}) that the client reads, so
+ * that both sides spell them from one place (docs/protocol.md, the handshake's refusals).
+ */
+public final class TunnelErrorCodes {
+
+    /**
+     * The server drains for a shutdown: its 503 to a tunnel upgrade, and its HTTP proxy's 503 pages for the same drain.
+     * A client refused with it says the server is shutting down (a store failure's 503 is "unavailable").
+     */
+    public static final String SERVER_STOPPING = "server_stopping";
+
+    private TunnelErrorCodes() {
+    }
+}
