@@ -49,6 +49,23 @@ final class ConnectFailures {
         return null;
     }
 
+    /**
+     * Whether the server's own host refused the TCP connection (nothing listens on its port): not a proxy's failure,
+     * not a timeout.
+     */
+    static boolean connectionRefused(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof ProxyFailedException || cause instanceof ProxyConnectException
+                    || cause instanceof ConnectTimeoutException) {
+                return false;
+            }
+            if (cause instanceof ConnectException) {
+                return "connection refused".equals(SocketErrors.reason(cause.getMessage()));
+            }
+        }
+        return false;
+    }
+
     /** {@code connectTimeout}: how long the attempt had for the TCP connection ({@link TunnelConnector#connectTimeout}). */
     static String explain(ServerAddress server, Throwable failure, Duration connectTimeout) {
         String where = server.hostPort().toString();

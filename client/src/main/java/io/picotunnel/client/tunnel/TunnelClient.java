@@ -336,7 +336,8 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         Throwable cause = result.cause();
-        logGoAway(cause instanceof ConnectFailures.UpgradeRefusedException refused && refused.serverStopping());
+        logGoAway(cause instanceof ConnectFailures.UpgradeRefusedException refused && refused.serverStopping(),
+                ConnectFailures.connectionRefused(cause));
         if (cause instanceof TokenRejectedException && goneAwayBecause != null) {
             LOG.error("the server at {} ended the connection ({}) and now rejects the token (HTTP 401){} Not retrying.",
                     config.server(), goneAwayBecause.description(),
@@ -437,14 +438,15 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     private void logGoAway() {
-        logGoAway(false);
+        logGoAway(false, false);
     }
 
     /**
      * The line of the last GoAway, once: with the server's reason if its close frame came, or if it answered the
-     * reconnection that it is stopping ({@code serverStopping}), else every cause.
+     * reconnection that it is stopping ({@code serverStopping}) or refused it at the TCP level ({@code refused}: nothing
+     * listens on its port any more, as when it drains or its process is gone), else every cause.
      */
-    private void logGoAway(boolean serverStopping) {
+    private void logGoAway(boolean serverStopping, boolean refused) {
         Channel ch = goAwayUnlogged;
         if (ch == null) {
             return;
@@ -459,6 +461,10 @@ public final class TunnelClient implements AutoCloseable {
             LOG.info("the server at {} ended this connection (GoAway: it is stopping, as its answer to the new "
                     + "connection says){}; {} open stream(s) finish on the old connection", config.server(),
                     reconnection(), open);
+        } else if (refused) {
+            LOG.info("the server at {} ended this connection (GoAway: the server is stopping or stopped, as the refusal"
+                    + " of the new connection says (connection refused)){}; {} open stream(s) finish on the old"
+                    + " connection", config.server(), reconnection(), open);
         } else {
             LOG.info("the server at {} ended this connection (GoAway: it is stopping, or the tunnel's token was "
                     + "regenerated or the tunnel deleted){}; {} open stream(s) finish on the old connection",

@@ -167,6 +167,11 @@ final class ScriptedTunnelServer implements AutoCloseable {
         out.flush();
     }
 
+    /** Closes the listening socket only: a new connection is refused, those accepted go on. */
+    void stopListening() throws IOException {
+        server.close();
+    }
+
     @Override
     public void close() throws IOException {
         server.close();

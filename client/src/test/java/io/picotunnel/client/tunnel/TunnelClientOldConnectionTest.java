@@ -190,6 +190,36 @@ class TunnelClientOldConnectionTest {
         }
     }
 
+    /**
+     * GoAway with a stream still open, and nothing listens on the server's port any more (it drains, or its process is
+     * gone): the refused reconnection says the server stops, so the line leaves token and tunnel out.
+     */
+    @Test
+    void aReconnectionRefusedAtTheTcpLevelMakesTheGoAwayLineSayTheServerStops() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                answer101(socket, key);
+                ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
+                write(socket, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
+                write(socket, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
+                awaitFrame(frames, 1, 2, 2);
+                server.stopListening();
+                write(socket, GO_AWAY);
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+            await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.WARN).stream()
+                    .anyMatch(line -> line.startsWith("cannot connect")));
+
+            // Before: "(GoAway: it is stopping, or the tunnel's token was regenerated or the tunnel deleted)".
+            assertThat(goAwayLine(log)).contains("ended this connection (GoAway: the server is stopping or stopped, as"
+                            + " the refusal of the new connection says (connection refused)); 1 open stream(s) finish"
+                            + " on the old connection")
+                    .doesNotContain("token", "deleted", "reconnecting in");
+            assertThat(log.messages(Level.WARN)).filteredOn(line -> line.startsWith("cannot connect")).first()
+                    .asString().contains("Nothing accepts connections on", "connection refused");
+        }
+    }
+
     private static String goAwayLine(LogCapture log) {
         List<String> lines = log.messages(Level.INFO).stream().filter(line -> line.contains("GoAway")).toList();
         assertThat(lines).hasSize(1);
