@@ -277,10 +277,14 @@ class TunnelClientHostileServerTest {
                 .satisfies(gaps -> assertThat(gaps.get(2)).isGreaterThanOrEqualTo(3000));
     }
 
-    /** Answers the upgrade with 503 and {@code retryAfter}, as a server shutting down or a proxy in front of it. */
+    /**
+     * Answers the upgrade with 503 and {@code retryAfter}, as a server whose token store fails does (error
+     * {@code unavailable}), or a proxy in front of a server that restarts. Not a server shutting down: its 503 says
+     * {@code server_stopping}, which the client names on its own (TunnelClientOldConnectionTest).
+     */
     private static ScriptedTunnelServer.Script unavailable(java.util.function.Supplier<String> retryAfter) {
         return (socket, key) -> {
-            String body = "{\"error\":\"unavailable\",\"message\":\"the server is shutting down\"}";
+            String body = "{\"error\":\"unavailable\",\"message\":\"the server cannot check tokens right now\"}";
             write(socket, ("HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + retryAfter.get()
                     + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
                     + "\r\nConnection: close\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
