@@ -1,6 +1,7 @@
 package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
+import io.netty.channel.Channel;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.yamux.YamuxSpec;
 import io.picotunnel.server.store.Tunnel;
@@ -10,8 +11,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,6 +27,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The drain of a stopping server and a client whose handshake it meets: the registration is held back by the
@@ -86,6 +92,56 @@ class TunnelEndpointDrainTest {
             assertThat(events).isEmpty();
             assertThat(peer.registry().connections(TUNNEL.id())).isEmpty();
         }
+    }
+    /**
+     * The drain and a revocation end the same idle connection at once, while the server's writes to it wait (a peer
+     * that pings without reading): the close frame of the first goes out, the second none, though the connection is
+     * still open when the second comes.
+     */
+    @Test
+    void aClientDrainedAndRevokedAtOnceGetsOneCloseFrame() throws Exception {
+        Socket socket = new Socket();
+        socket.setReceiveBufferSize(4096);
+        try (Socket client = peer.upgrade(socket, TOKEN, TunnelHandshakeHandler.VERSION_HEADER + ": 1.0.0\r\n")) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> peer.registry().isConnected(TUNNEL.id()));
+            Channel connection = peer.registry().connections(TUNNEL.id()).getFirst().session().parent();
+            byte[] pings = pings(8192);
+            OutputStream out = client.getOutputStream();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            for (int round = 0; round < 64 && connection.isWritable() && System.nanoTime() < deadline; round++) {
+                out.write(pings);
+            }
+            assertThat(connection.isWritable()).as("the pongs wait for a peer that does not read").isFalse();
+
+            peer.registry().disconnect(TUNNEL.id());
+            assertThat(peer.endpoint().drain(Duration.ofSeconds(5))).as("no stream open").isZero();
+
+            List<Integer> closes = new ArrayList<>();
+            WebSocketFrameReader frames = new WebSocketFrameReader(client, 1 << 16, Duration.ofSeconds(10));
+            try {
+                for (int i = 0; i < 1_000_000; i++) {
+                    WebSocketFrameReader.Frame frame = frames.next();
+                    if (frame.opcode() == WebSocketFrameReader.CLOSE) {
+                        closes.add(Short.toUnsignedInt(ByteBuffer.wrap(frame.payload()).getShort()));
+                    }
+                }
+            } catch (EOFException | SocketException endOfConnection) {
+                // Read to the end: every close frame the server sent is in.
+            }
+            // Without the guard: [4002, 4000], both written behind the pongs.
+            assertThat(closes).containsExactly(TunnelCloseStatus.TUNNEL_DELETED.code());
+        }
+    }
+
+    /** {@code count} masked pings (mask 0: the payload goes as is) of 125 bytes each. */
+    private static byte[] pings(int count) {
+        ByteArrayOutputStream batch = new ByteArrayOutputStream();
+        for (int i = 0; i < count; i++) {
+            batch.write(0x80 | WebSocketFrameReader.PING);
+            batch.write(0x80 | 125);
+            batch.writeBytes(new byte[4 + 125]);
+        }
+        return batch.toByteArray();
     }
 
     /** The yamux GoAway and the close frame the server sends, in order, up to its close frame. */
