@@ -294,6 +294,16 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         // Before the 101: the client is online for itself once it reads it, and visitors then wait for its registration.
         TunnelRegistry.Arrival arrival = registry.arriving(tunnel.get().id(), Secrets.sha256Hex(token),
                 channel.eventLoop());
+        // The token once more, now that a revocation finds the arrival: one between the look-up above and the arrival
+        // found nothing to drop. The session is registered only once this says the token still holds.
+        CompletableFuture<Optional<TunnelCloseStatus>> recheck;
+        try {
+            recheck = CompletableFuture.supplyAsync(() -> revocation(tunnel.get(), token), lookups);
+        } catch (RejectedExecutionException e) {
+            arrival.abandon();
+            shuttingDown(ctx);
+            return;
+        }
         ChannelFuture upgraded;
         try {
             upgraded = handshaker.handshake(channel, request);
@@ -309,13 +319,15 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         String hostname = headerText(request, HOSTNAME_HEADER, MAX_HOSTNAME_LENGTH);
         upgraded.addListener(f -> {
             if (f.isSuccess()) {
-                registry.registration.accept(channel, () -> {
-                    try {
-                        startSession(channel, decoderConfig, tunnel.get(), token, version, hostname, arrival);
-                    } finally {
-                        arrival.abandon();
-                    }
-                });
+                recheck.whenComplete((revoked, failed) -> onLoop(channel, arrival, () ->
+                        registry.registration.accept(channel, () -> {
+                            try {
+                                startSession(channel, decoderConfig, tunnel.get(), version, hostname, arrival, revoked,
+                                        failed);
+                            } finally {
+                                arrival.abandon();
+                            }
+                        })));
             } else {
                 arrival.abandon();
                 LOG.debug("{}: WebSocket upgrade failed: {}", channel.remoteAddress(), f.cause().toString());
@@ -324,12 +336,23 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /** Runs {@code task} on the channel's loop; gives {@code arrival} up when the loop has shut down. */
+    private static void onLoop(Channel channel, TunnelRegistry.Arrival arrival, Runnable task) {
+        try {
+            channel.eventLoop().execute(task);
+        } catch (RejectedExecutionException e) {
+            arrival.abandon();
+        }
+    }
+
     /**
-     * Registers the session through {@code arrival}; left without it (given up by the caller) when the channel closed or
-     * the server began to drain.
+     * Registers the session through {@code arrival}; left without it (given up by the caller) when the channel closed,
+     * the server began to drain, or the token's second look-up ({@code revoked}, or {@code recheckFailed} when the store
+     * failed) says it no longer holds.
      */
-    private void startSession(Channel channel, WebSocketDecoderConfig decoderConfig, Tunnel tunnel, String token,
-            String version, String hostname, TunnelRegistry.Arrival arrival) {
+    private void startSession(Channel channel, WebSocketDecoderConfig decoderConfig, Tunnel tunnel, String version,
+            String hostname, TunnelRegistry.Arrival arrival, Optional<TunnelCloseStatus> revoked,
+            Throwable recheckFailed) {
         cancelTimeout();
         if (!channel.isActive()) {
             return;
@@ -356,6 +379,21 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             channel.config().setAutoRead(true);
             return;
         }
+        if (recheckFailed != null) {
+            LOG.warn("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(),
+                    LogValues.escape(tunnel.name()), recheckFailed);
+            channel.close();
+            return;
+        }
+        if (revoked.isPresent()) {
+            // Revoked after the first look-up, before the arrival was recorded, so the revocation found neither the
+            // arrival nor a connection. Not registered: neither the log nor the listeners see a client that leaves at once.
+            LOG.info("tunnel {} ({}): {} during the handshake, dropping the client", tunnel.id(),
+                    LogValues.escape(tunnel.name()), revoked.get().description());
+            WebSocketControlFrames.goAway(channel, session, revoked.get());
+            channel.config().setAutoRead(true);
+            return;
+        }
         TunnelRegistry.Connection connection = arrival.register(session, version, hostname);
         if (connection == null) {
             TunnelCloseStatus why = arrival.revokedBy();
@@ -374,34 +412,6 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
                     LogValues.escape(tunnel.name()), connection.id(), registry.connections(tunnel.id()).size());
         });
         channel.config().setAutoRead(true);
-        recheckToken(channel, session, tunnel, token);
-    }
-
-    /**
-     * Looks the token up once more now that the connection is registered: a token regenerated (or a tunnel
-     * deleted) while this handshake was under way, before its arrival was recorded, disconnected the tunnel before
-     * this connection was in the registry, so it would otherwise survive with a revoked token. The tunnel looked up by
-     * its id says which, for the close frame.
-     */
-    private void recheckToken(Channel channel, YamuxSession session, Tunnel tunnel, String token) {
-        try {
-            CompletableFuture.supplyAsync(() -> revocation(tunnel, token), lookups).whenComplete((why, error) -> {
-                if (error == null && why.isEmpty()) {
-                    return;
-                }
-                if (error != null) {
-                    LOG.warn("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(),
-                            LogValues.escape(tunnel.name()), error);
-                    channel.close();
-                    return;
-                }
-                LOG.info("tunnel {} ({}): {} during the handshake, dropping the client", tunnel.id(),
-                        LogValues.escape(tunnel.name()), why.get().description());
-                channel.eventLoop().execute(() -> WebSocketControlFrames.goAway(channel, session, why.get()));
-            });
-        } catch (RejectedExecutionException e) {
-            channel.close();
-        }
     }
 
     /** Why {@code token} no longer lets a client of {@code tunnel} in; empty while it does. Reads the store. */

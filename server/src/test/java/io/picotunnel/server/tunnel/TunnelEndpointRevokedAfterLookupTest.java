@@ -1,8 +1,10 @@
 package io.picotunnel.server.tunnel;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.Tunnel;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.WebSocketFrameReader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -63,6 +66,36 @@ class TunnelEndpointRevokedAfterLookupTest {
             }
             peer.registry().disconnect(tunnel.id());
         })).containsSubsequence("GoAway", "close " + TunnelCloseStatus.TUNNEL_DELETED.code());
+    }
+
+    /**
+     * Told to go away before its registration, the client is never registered: neither the log nor the registry's
+     * listeners (events, metrics, the UI's client list) see a client that connects only to leave.
+     */
+    @Test
+    void aClientWhoseTokenIsRegeneratedAfterItsLookupIsNeitherRegisteredNorLoggedAsConnected() throws Exception {
+        List<String> events = new CopyOnWriteArrayList<>();
+        peer.registry().addClientListener(new ClientListener() {
+            @Override
+            public void clientConnected(String tunnelId, ConnectedClient client) {
+                events.add("connected " + client.id());
+            }
+
+            @Override
+            public void clientLeft(String tunnelId, ConnectedClient client) {
+                events.add("left " + client.id());
+            }
+        });
+        try (LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO)) {
+            assertThat(framesWhenRevokedAfterLookup(() -> store.regenerateToken(tunnel.id()).ifPresent(
+                    regenerated -> peer.registry().disconnect(tunnel.id(), regenerated.replacedTokenSha256()))))
+                    .containsSubsequence("GoAway", "close " + TunnelCloseStatus.TOKEN_REGENERATED.code());
+            // Before: "client ... connected from ..." then "client ... disconnected", and both listener events.
+            assertThat(log.messages(Level.INFO)).noneMatch(line -> line.contains("connected"))
+                    .anyMatch(line -> line.contains("token was regenerated during the handshake, dropping the client"));
+            assertThat(events).isEmpty();
+            assertThat(peer.registry().connections(tunnel.id())).isEmpty();
+        }
     }
 
     /** Upgrades a raw client, runs {@code revoke} after its token lookup, then reads what the server sends it. */
