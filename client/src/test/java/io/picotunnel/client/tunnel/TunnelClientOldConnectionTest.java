@@ -220,6 +220,30 @@ class TunnelClientOldConnectionTest {
         }
     }
 
+    /**
+     * GoAway on an idle connection, then the close frame of an internal error (1011: the server could not check the
+     * token again): the line says the fault is the server's, not the token's.
+     */
+    @Test
+    void anInternalErrorCloseAfterGoAwayMakesTheGoAwayLineSaySo() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                answer101(socket, key);
+                if (server.connections() == 1) {
+                    write(socket, GO_AWAY);
+                    write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.INTERNAL_ERROR)));
+                }
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO).stream()
+                    .filter(line -> line.startsWith("connected to")).count() == 2);
+            // Before: "(GoAway: it is stopping, or the tunnel's token was regenerated or the tunnel deleted)".
+            assertThat(goAwayLine(log)).contains("ended this connection (GoAway, then close status 1011: the server had"
+                    + " an internal error; its log says which)").doesNotContain("token", "deleted");
+        }
+    }
+
     private static String goAwayLine(LogCapture log) {
         List<String> lines = log.messages(Level.INFO).stream().filter(line -> line.contains("GoAway")).toList();
         assertThat(lines).hasSize(1);

@@ -380,9 +380,11 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (recheckFailed != null) {
-            LOG.warn("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(),
+            LOG.error("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(),
                     LogValues.escape(tunnel.name()), recheckFailed);
-            channel.close();
+            // Not registered either; the close frame tells the client the fault is the server's, not its token's.
+            WebSocketControlFrames.goAway(channel, session, TunnelCloseStatus.INTERNAL_ERROR);
+            channel.config().setAutoRead(true);
             return;
         }
         if (revoked.isPresent()) {

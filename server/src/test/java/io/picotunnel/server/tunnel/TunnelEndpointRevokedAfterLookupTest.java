@@ -15,6 +15,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -94,6 +98,29 @@ class TunnelEndpointRevokedAfterLookupTest {
             assertThat(log.messages(Level.INFO)).noneMatch(line -> line.contains("connected"))
                     .anyMatch(line -> line.contains("token was regenerated during the handshake, dropping the client"));
             assertThat(events).isEmpty();
+            assertThat(peer.registry().connections(tunnel.id())).isEmpty();
+        }
+    }
+
+    /**
+     * The second look-up of the token fails (SQLite: the tunnels table is gone, renamed behind the store's back): the
+     * client gets GoAway and the close frame of an internal error, not a bare close, and is not registered.
+     */
+    @Test
+    void aClientWhoseTokenRecheckFailsGetsGoAwayThenTheInternalErrorClose() throws Exception {
+        try (LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO)) {
+            // Before: the connection closed without a close frame (EOF).
+            assertThat(framesWhenRevokedAfterLookup(() -> {
+                try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + data.resolve(Store.DATABASE_FILE));
+                     Statement statement = other.createStatement()) {
+                    statement.execute("ALTER TABLE tunnels RENAME TO tunnels_gone");
+                } catch (SQLException e) {
+                    throw new AssertionError(e);
+                }
+            })).containsSubsequence("GoAway", "close " + TunnelCloseStatus.INTERNAL_ERROR.code());
+            assertThat(log.messages(Level.ERROR)).singleElement().asString()
+                    .contains("cannot recheck the token, dropping the client");
+            assertThat(log.messages(Level.INFO)).noneMatch(line -> line.contains("connected"));
             assertThat(peer.registry().connections(tunnel.id())).isEmpty();
         }
     }
