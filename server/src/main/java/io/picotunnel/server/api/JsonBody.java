@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.server.net.LimitedBody;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,9 +26,7 @@ import java.util.Set;
 final class JsonBody {
 
     /** Largest request body accepted. */
-    static final int MAX_BYTES = 64 * 1024;
-    /** Largest body read and dropped before its 413; a larger one is answered at once. */
-    static final int DROPPED_BYTES = 1024 * 1024;
+    static final int MAX_BYTES = LimitedBody.MAX_BYTES;
 
     static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -93,39 +92,11 @@ final class JsonBody {
     }
 
     private static byte[] readLimited(Context ctx) {
-        long declared = ctx.req().getContentLengthLong();
         try (InputStream in = ctx.bodyInputStream()) {
-            if (declared > MAX_BYTES) {
-                throw tooLarge(in, declared);
-            }
-            byte[] bytes = in.readNBytes(MAX_BYTES + 1);
-            if (bytes.length > MAX_BYTES) {
-                throw tooLarge(in, bytes.length);
-            }
-            return bytes;
+            return LimitedBody.read(in, ctx.req().getContentLengthLong()).orElseThrow(JsonBody::tooLarge);
         } catch (IOException e) {
             throw ApiError.badRequest("unreadable_body", "the request body could not be read: " + e.getMessage());
         }
-    }
-
-    /**
-     * The 413, once the rest of a body not much larger than accepted is read and dropped: answered with the body still
-     * coming, the connection would close with bytes unread, and the reset that follows takes the answer waiting in the
-     * client's socket with it (a client still sending saw "connection reset", not the 413).
-     */
-    private static ApiError tooLarge(InputStream in, long seen) {
-        if (seen <= DROPPED_BYTES) {
-            byte[] sink = new byte[8192];
-            long left = DROPPED_BYTES;
-            try {
-                for (int n; left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) >= 0; ) {
-                    left -= n;
-                }
-            } catch (IOException e) {
-                // The client went away or stalled past the idle timeout: the 413 is all there is to say.
-            }
-        }
-        return tooLarge();
     }
 
     private static ApiError tooLarge() {

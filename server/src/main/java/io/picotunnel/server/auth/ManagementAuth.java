@@ -3,17 +3,19 @@ package io.picotunnel.server.auth;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
-import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.netty.util.NetUtil;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.net.ForwardedProto;
 import io.picotunnel.server.net.KeyedRefusalLog;
+import io.picotunnel.server.net.LimitedBody;
 import io.picotunnel.server.net.LogValues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -253,16 +255,23 @@ public final class ManagementAuth {
                     oidc != null ? "This server signs in through its identity provider." : "This server needs no sign-in.");
             return;
         }
+        Optional<byte[]> sent;
+        try (InputStream in = ctx.bodyInputStream()) {
+            sent = LimitedBody.read(in, ctx.req().getContentLengthLong());
+        } catch (IOException e) {
+            reject(ctx, HttpStatus.BAD_REQUEST, "unreadable_body", "The sign-in could not be read: " + e.getMessage());
+            return;
+        }
+        if (sent.isEmpty()) {
+            reject(ctx, HttpStatus.CONTENT_TOO_LARGE, "body_too_large", "The sign-in is larger than this server accepts.");
+            return;
+        }
         String token;
         try {
-            Object value = ctx.bodyAsClass(Map.class).get("token");
+            Map<?, ?> fields = ctx.jsonMapper().fromJsonString(new String(sent.get(), StandardCharsets.UTF_8), Map.class);
+            Object value = fields == null ? null : fields.get("token");
             token = value instanceof String s ? s.trim() : null;
         } catch (Exception e) { // malformed JSON: Javalin's mapper may throw Jackson's checked exceptions
-            if (e instanceof HttpResponseException refused
-                    && refused.getStatus() == HttpStatus.CONTENT_TOO_LARGE.getCode()) { // over the port's 64 KiB
-                reject(ctx, HttpStatus.CONTENT_TOO_LARGE, "body_too_large", "The sign-in is larger than this server accepts.");
-                return;
-            }
             token = null;
         }
         if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {

@@ -1,15 +1,23 @@
 package io.picotunnel.server.auth;
 
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.LimitedBody;
 import io.picotunnel.server.store.Store;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -17,6 +25,7 @@ import java.sql.Statement;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The admin-token sign-in form, the API guard, the CSRF defence and the Host check. */
 class TokenSignInTest {
@@ -210,6 +219,33 @@ class TokenSignInTest {
         assertThat(response.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/json");
         assertThat(response.body()).contains("\"error\":\"body_too_large\"").contains("\"message\"");
         assertThat(Browserless.setCookie(response)).isEmpty();
+    }
+
+    /**
+     * A sign-in too large but not by much is read to its end before the 413: answered while it still came, the
+     * connection closed with bytes unread, and the reset took the answer waiting in the client's socket with it.
+     */
+    @Test
+    void aSignInTooLargeIsReadToItsEndBeforeTheAnswerSoTheClientStillSendingGetsIt() throws IOException {
+        int first = LimitedBody.MAX_BYTES + 1024; // past the limit: a reader that stops there has all it asks for
+        int length = first + 1024;
+        String authority = "localhost:" + server.port();
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /auth/token HTTP/1.1\r\nHost: " + authority + "\r\nOrigin: http://" + authority + "\r\n"
+                    + ManagementAuth.CSRF_HEADER + ": 1\r\nContent-Type: application/json\r\nContent-Length: " + length
+                    + "\r\nConnection: close\r\n\r\n" + "x".repeat(first)).getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            socket.setSoTimeout(1000);
+            InputStream in = socket.getInputStream();
+            assertThatThrownBy(in::read).as("an answer before the body's end").isInstanceOf(SocketTimeoutException.class);
+
+            out.write("x".repeat(length - first).getBytes(StandardCharsets.ISO_8859_1));
+            socket.setSoTimeout(10_000);
+            String answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+
+            assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"").doesNotContain("Set-Cookie");
+        }
     }
 
     @Test

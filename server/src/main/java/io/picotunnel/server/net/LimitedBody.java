@@ -1,0 +1,54 @@
+package io.picotunnel.server.net;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Optional;
+
+/**
+ * A request body of the management port, read with a size limit. A body too large but not by much is read to its end
+ * and dropped before the caller answers 413: answered with the body still coming, the connection would close with
+ * bytes unread, and the reset that follows takes the answer waiting in the client's socket with it (a client still
+ * sending saw "connection reset", not the 413).
+ */
+public final class LimitedBody {
+
+    /** Largest request body the management port accepts. */
+    public static final int MAX_BYTES = 64 * 1024;
+    /** Largest body read and dropped before its 413; a larger one is answered at once. */
+    static final int DROPPED_BYTES = 1024 * 1024;
+
+    private LimitedBody() {
+    }
+
+    /**
+     * The body in {@code in}, of {@code declaredLength} bytes (-1: unknown), or empty when it is larger than
+     * {@link #MAX_BYTES}: the caller then answers 413, the rest of the body read and dropped by then.
+     */
+    public static Optional<byte[]> read(InputStream in, long declaredLength) throws IOException {
+        if (declaredLength > MAX_BYTES) {
+            drop(in, declaredLength);
+            return Optional.empty();
+        }
+        byte[] bytes = in.readNBytes(MAX_BYTES + 1);
+        if (bytes.length > MAX_BYTES) {
+            drop(in, bytes.length);
+            return Optional.empty();
+        }
+        return Optional.of(bytes);
+    }
+
+    private static void drop(InputStream in, long seen) {
+        if (seen > DROPPED_BYTES) {
+            return;
+        }
+        byte[] sink = new byte[8192];
+        long left = DROPPED_BYTES;
+        try {
+            for (int n; left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) >= 0; ) {
+                left -= n;
+            }
+        } catch (IOException e) {
+            // The client went away or stalled past the idle timeout: the 413 is all there is to say.
+        }
+    }
+}
