@@ -93,7 +93,7 @@ public final class PicoTunnelServer implements AutoCloseable {
             Integer.getInteger("io.netty.eventLoopThreads", Runtime.getRuntime().availableProcessors());
 
     private final ServerConfig config;
-    private final Deque<AutoCloseable> running = new ArrayDeque<>();
+    private final Deque<Running> running = new ArrayDeque<>();
     private final List<ServiceListener> serviceListeners = new ArrayList<>();
     private Store store;
     private TunnelRegistry registry;
@@ -170,7 +170,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         // (the profile's top item with a group of twice the cores for each).
         EventLoopGroup loops = Transport.newEventLoopGroup(IO_THREADS, "picotunnel-io");
         eventLoops = loops;
-        running(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+        running("the event loops", () -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
         access = running(new AccessControl(new TrustedProxies(config.trustedProxies(), config.proxyProtocol())));
         tcpServices = running(new TcpServices(registry, access, loops, loops, traffic::service,
                 TcpServices.DEFAULT_RETRY_INTERVAL, config.limits().maxConnections(),
@@ -593,8 +593,16 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     private <T extends AutoCloseable> T running(T component) {
-        running.push(component);
+        return running(component.getClass().getSimpleName(), component);
+    }
+
+    private <T extends AutoCloseable> T running(String name, T component) {
+        running.push(new Running(name, component));
         return component;
+    }
+
+    /** A component {@link #stop} closes, with the name its failure is logged with. */
+    private record Running(String name, AutoCloseable component) {
     }
 
     private static String displayAddress(String host, int port) {
@@ -616,41 +624,50 @@ public final class PicoTunnelServer implements AutoCloseable {
         if (stopped) {
             return;
         }
+        StopSteps steps = new StopSteps(log);
         if (!grace.isZero() && !grace.isNegative() && tunnelEndpoint != null) {
-            if (monitor != null) {
-                // Clients leave while the server drains: checks now would record every tunnel as down.
-                monitor.stopChecking();
-            }
-            if (serviceSignIn != null) {
-                // The proxy's listeners close now: a sign-in's return could reach only what still holds their ports.
-                serviceSignIn.stopSigningIn();
-            }
-            stopAcme();
-            if (httpListener != null) {
-                httpListener.close();
-            }
-            if (httpsListener != null) {
-                httpsListener.close();
-            }
-            if (httpRoutes != null) {
-                httpRoutes.stopListening();
-            }
-            if (tcpServices != null) {
-                tcpServices.stopAccepting();
-            }
-            if (httpProxy != null) {
-                httpProxy.draining();
-                // Idle keep-alive streams would only hold the drain open until the grace period ends.
-                httpProxy.upstreams().close();
-            }
+            drain(grace, steps);
+        }
+        stopAll(steps);
+        steps.throwFirstFailure();
+    }
+
+    /** The draining steps of {@link #stop(Duration)}, each run even when one before it failed. */
+    private void drain(Duration grace, StopSteps steps) {
+        if (monitor != null) {
+            // Clients leave while the server drains: checks now would record every tunnel as down.
+            steps.run("stopping the uptime checks", monitor::stopChecking);
+        }
+        if (serviceSignIn != null) {
+            // The proxy's listeners close now: a sign-in's return could reach only what still holds their ports.
+            steps.run("stopping the services' sign-in", serviceSignIn::stopSigningIn);
+        }
+        steps.run("giving up the ACME order", this::stopAcme);
+        if (httpListener != null) {
+            steps.run("closing the HTTP listener", httpListener::close);
+        }
+        if (httpsListener != null) {
+            steps.run("closing the HTTPS listener", httpsListener::close);
+        }
+        if (httpRoutes != null) {
+            steps.run("stopping the http services' routes", httpRoutes::stopListening);
+        }
+        if (tcpServices != null) {
+            steps.run("closing the tcp services' listeners", tcpServices::stopAccepting);
+        }
+        if (httpProxy != null) {
+            steps.run("telling the HTTP proxy of the drain", httpProxy::draining);
+            // Idle keep-alive streams would only hold the drain open until the grace period ends.
+            steps.run("closing the idle proxied connections", () -> httpProxy.upstreams().close());
+        }
+        steps.run("draining the tunnel sessions", () -> {
             int left = tunnelEndpoint.drain(grace);
             if (left > 0 && tunnelEndpoint.drainWasCutShort()) {
                 log.warn("Stopping now: resetting {} open stream(s)", left);
             } else if (left > 0) {
                 log.warn("Grace period of {} over: resetting {} open stream(s)", Durations.format(grace), left);
             }
-        }
-        stop();
+        });
     }
 
     /**
@@ -664,27 +681,38 @@ public final class PicoTunnelServer implements AutoCloseable {
         }
     }
 
-    /** Stops every component, newest first, at once (open streams are reset). Safe to call more than once. */
+    /**
+     * Stops every component, newest first, at once (open streams are reset). Safe to call more than once. A component
+     * whose stop fails is logged, and the others are stopped all the same.
+     */
     public synchronized void stop() {
+        stopAll(new StopSteps(log));
+    }
+
+    private void stopAll(StopSteps steps) {
         if (stopped) {
             return;
         }
         stopped = true;
         if (httpProxy != null) {
             // Before the tunnel endpoint closes the sessions, which ends the streams still open.
-            httpProxy.stopping();
+            steps.run("telling the HTTP proxy of the stop", httpProxy::stopping);
         }
         if (monitor != null) {
             // Before anything closes: a round of checks in flight would see its probes fail and record them as down.
-            monitor.stopChecking();
+            steps.run("stopping the uptime checks", monitor::stopChecking);
         }
         while (!running.isEmpty()) {
-            AutoCloseable component = running.pop();
-            try {
-                component.close();
-            } catch (Exception e) {
-                log.warn("Stopping {} failed: {}", component.getClass().getSimpleName(), e.getMessage());
-            }
+            Running next = running.pop();
+            steps.run("closing " + next.name(), () -> {
+                try {
+                    next.component().close();
+                } catch (RuntimeException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e.getMessage(), e);
+                }
+            });
         }
     }
 
