@@ -342,7 +342,8 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
      * After {@code failure}, a move back to {@code stored}'s address that failed (another process took it meanwhile),
      * the service waits for that address, tried again every {@link #retryInterval}, and listens nowhere else: not
      * on the address it moved from, which is not stored. Its listener is kept for its connections. Logs the one ERROR
-     * that says so, and returns what the undo throws, which says the same (the store logs it only at DEBUG).
+     * that says so (and, when letting that other address go failed too, says that as well), and returns what the undo
+     * throws, which says the same (the store logs it only at DEBUG).
      */
     synchronized UndoFailedException waitForStored(Service stored, ServiceConflictException failure) {
         String id = stored.id();
@@ -353,21 +354,30 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         listeners.remove(id);
         // Waiting before its port is let go: one whose letting go throws still has its connections cut by close().
         waiting.put(id, new Waiting(stored, address, error, listener));
-        try {
-            if (listener != null) {
+        RuntimeException letGoFailure = null;
+        if (listener != null) {
+            InetSocketAddress unstored = listener.address();
+            try {
                 listener.closeListening();
-            }
-        } finally {
-            if (listener != null) {
+            } catch (RuntimeException e) {
+                letGoFailure = e;
+                error += "; letting " + (unstored != null ? describe(unstored) : "the address it moved to") + " go failed: "
+                        + e.getMessage();
+                waiting.put(id, new Waiting(stored, address, error, listener));
+            } finally {
                 listener.update(stored);
             }
-            claim(null);
         }
+        claim(null);
         LOG.error("tcp service {} is not listening: its move was not stored, and moving back failed ({}); its"
                 + " connections go on, and binding {} is tried again every {}", id, error, describe(address),
                 Durations.format(retryInterval));
-        return new UndoFailedException(error + "; the service is not listening until it is free (tried every "
-                + Durations.format(retryInterval) + ")", failure);
+        UndoFailedException undoFailed = new UndoFailedException(error + "; the service is not listening until it is"
+                + " free (tried every " + Durations.format(retryInterval) + ")", failure);
+        if (letGoFailure != null) {
+            undoFailed.addSuppressed(letGoFailure);
+        }
+        return undoFailed;
     }
 
     static void logListening(String id, TcpListener listener) {

@@ -638,11 +638,12 @@ class TcpServicesTest {
 
     /**
      * An undone same-port move whose old address another process took meanwhile (so the service waits for its stored
-     * address), where letting go of the address it moved back to throws: the failure is thrown, and the service still
-     * counts as waiting with its kept listener, so closing the services cuts the connection it accepted.
+     * address), where letting go of the address it moved back to throws: one ERROR names the service, the address it
+     * waits for and the one it could not let go, the undo's failure and the service's problem say so too, and the
+     * service still counts as waiting with its kept listener, so closing the services cuts the connection it accepted.
      */
     @Test
-    void anUndoWhoseLettingGoFailsStillLeavesItsConnectionsToBeCutOnClose() throws Exception {
+    void anUndoWhoseLettingGoFailsIsLoggedOnceAndStillLeavesItsConnectionsToBeCutOnClose() throws Exception {
         int port = Ports.freePort();
         ServerSocket otherProcess = new ServerSocket();
         InetSocketAddress taken = new InetSocketAddress(InetAddress.getByName("127.0.0.2"), port);
@@ -682,13 +683,28 @@ class TcpServicesTest {
                 ServiceListener.Staged moved = services.stage(before, after);
                 undoing.set(true);
 
-                Throwable undone = catchThrowable(moved::undo);
-                undoing.set(false);
+                Throwable undone;
+                try (LogCapture log = new LogCapture(TcpServices.class, null)) {
+                    undone = catchThrowable(moved::undo);
+                    undoing.set(false);
 
-                assertThat(undone).isInstanceOf(IllegalStateException.class).hasMessageStartingWith("closing ");
+                    // Before: no line of TcpServices', the store's WARN only ("could not undo...: closing /127.0.0.1:P
+                    // failed"), without the service, or the address it waits for.
+                    assertThat(log.messages(Level.ERROR)).singleElement().satisfies(m -> assertThat(m)
+                            .startsWith("tcp service s1 is not listening: its move was not stored, and moving back"
+                                    + " failed (cannot listen on 0.0.0.0:" + port + ": ")
+                            .contains("; letting 127.0.0.1:" + port + " go failed: closing ")
+                            .contains("binding 0.0.0.0:" + port + " is tried again every "));
+                }
+
+                // What the store logs only at DEBUG, the ERROR above having said it.
+                assertThat(undone).isInstanceOf(UndoFailedException.class)
+                        .hasMessageStartingWith("cannot listen on 0.0.0.0:" + port + ": ");
+                assertThat(undone.getSuppressed()).singleElement().isInstanceOf(IllegalStateException.class);
                 assertThat(letGo).hasValue(2);
                 assertThat(services.problem("s1")).as("waiting for 0.0.0.0").hasValueSatisfying(
-                        problem -> assertThat(problem).startsWith("cannot listen on 0.0.0.0:" + port + ": "));
+                        problem -> assertThat(problem).startsWith("cannot listen on 0.0.0.0:" + port + ": ")
+                                .contains("; letting 127.0.0.1:" + port + " go failed: closing "));
                 assertThat(sendAndRead(visitor)).as("its connections go on").isEqualTo("read 'x'");
 
                 services.close();
