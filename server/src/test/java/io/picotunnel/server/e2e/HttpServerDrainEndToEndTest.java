@@ -188,6 +188,54 @@ class HttpServerDrainEndToEndTest {
         }
     }
 
+    /**
+     * An http service active before the drain whose domain or path prefix changes during it has a route no visitor can
+     * reach in this run (the ports are closed, the sessions take no new streams): the API says so, as for a tcp service
+     * moved to another address; moved back to the route it had when the drain began, or changed in its target only, it
+     * reads active again.
+     */
+    @Test
+    void anHttpServiceWhoseRouteChangesWhileTheServerDrainsIsShownNotListeningUntilItIsBackOnItsRoute()
+            throws Exception {
+        String moved = createHttpService("moved.drain.test", true);
+        String prefixed = createHttpService("prefixed.drain.test", true);
+        try (Socket waiting = visitor();
+             LogCapture drain = new LogCapture("io.picotunnel.server.tunnel.TunnelEndpoint", Level.INFO)) {
+            assertThat(exchange(waiting)).startsWith("HTTP/1.1 200");
+            holdARequestOf(waiting);
+            Thread stopping = stopAndAwaitTheDrain(drain);
+
+            patch(moved, "{\"domain\":\"elsewhere.drain.test\"}");
+            patch(prefixed, "{\"path_prefix\":\"/api\"}");
+
+            // Before: "active": true, "error": null for both, though no visitor could reach the new route.
+            for (String id : new String[] {moved, prefixed}) {
+                JsonNode service = serviceJson(id);
+                assertThat(service.get("active").asBoolean()).as("%s", service).isFalse();
+                assertThat(service.get("error").asText()).as("%s", service)
+                        .isEqualTo("not listening: the server is stopping; it listens from the next start");
+            }
+
+            patch(moved, "{\"domain\":\"moved.drain.test\"}");
+            patch(prefixed, "{\"path_prefix\":\"/\"}");
+            for (String id : new String[] {moved, prefixed}) {
+                JsonNode service = serviceJson(id);
+                assertThat(service.get("active").asBoolean()).as("back on its route: %s", service).isTrue();
+                assertThat(service.get("error").isNull()).as("%s", service).isTrue();
+            }
+
+            tunnel.web.answerHeldRequest();
+            assertThat(read(waiting)).startsWith("HTTP/1.1 200");
+            stopping.join(Duration.ofSeconds(20));
+            assertThat(stopping.isAlive()).as("the drain ends with the last stream").isFalse();
+        }
+    }
+
+    private void patch(String serviceId, String json) {
+        ApiClient.Response changed = testbed.api().patch("/api/services/" + serviceId, json);
+        assertThat(changed.status()).as(changed.toString()).isEqualTo(200);
+    }
+
     /** Creates an http service of the tunnel to its web target; returns its id. */
     private String createHttpService(String domain, boolean enabled) {
         return testbed.createService(tunnel.id, "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"target_addr\":\""

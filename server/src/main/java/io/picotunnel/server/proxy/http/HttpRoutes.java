@@ -32,8 +32,10 @@ public final class HttpRoutes implements ServiceListener {
     private volatile RouteTable disabled = RouteTable.EMPTY;
     /** False once {@link #stopListening} ran: the HTTP and HTTPS ports are closed for a draining shutdown. */
     private boolean listening = true;
-    /** Enabled since {@link #stopListening} ran (created, enabled): never reachable in this run. */
+    /** Enabled or moved since {@link #stopListening} ran (created, enabled, given another route): unreachable this run. */
     private final Set<String> fromNextStart = new HashSet<>();
+    /** The route (domain, path prefix) of each service enabled when {@link #stopListening} ran, and enabled since. */
+    private final Map<String, Route> routedAtStop = new HashMap<>();
 
     /**
      * Nothing is refused here, so a change waits until it is stored: otherwise, during a delete or disable whose commit
@@ -55,7 +57,10 @@ public final class HttpRoutes implements ServiceListener {
         String id = after != null ? after.id() : before.id();
         if (after == null || !after.enabled()) {
             fromNextStart.remove(id);
-        } else if (!listening && (before == null || !before.enabled())) {
+            routedAtStop.remove(id);
+        } else if (!listening && route(after).equals(routedAtStop.get(id))) {
+            fromNextStart.remove(id);
+        } else if (!listening) {
             fromNextStart.add(id);
         }
         table = RouteTable.of(services.values());
@@ -88,14 +93,30 @@ public final class HttpRoutes implements ServiceListener {
     }
 
     /**
-     * The HTTP and HTTPS ports close for a draining shutdown: a service enabled from now on is not reachable until the
-     * next start, while one enabled before goes on serving the connections still open.
+     * The HTTP and HTTPS ports close for a draining shutdown: a service enabled from now on, or given another domain or
+     * path prefix, is not reachable until the next start, while one enabled before goes on serving the connections
+     * still open.
      */
     public synchronized void stopListening() {
         listening = false;
+        for (Service service : services.values()) {
+            if (service.enabled()) {
+                routedAtStop.put(service.id(), route(service));
+            }
+        }
     }
 
-    /** Whether the service was created or enabled after {@link #stopListening}: no visitor can reach it in this run. */
+    private static Route route(Service service) {
+        return new Route(service.domain(), service.pathPrefix());
+    }
+
+    private record Route(String domain, String pathPrefix) {
+    }
+
+    /**
+     * Whether the service was created or enabled after {@link #stopListening}, or has a domain or path prefix other
+     * than then: no visitor can reach it in this run.
+     */
     public synchronized boolean listensFromNextStart(String serviceId) {
         return fromNextStart.contains(serviceId);
     }
