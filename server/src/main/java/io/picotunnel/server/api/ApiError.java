@@ -16,7 +16,8 @@ public final class ApiError extends RuntimeException {
         super(message, null, false, false);
         this.status = status;
         this.error = error;
-        this.field = field;
+        // The name may be the request's own (an unknown field, a query parameter): written out and cut as in the message.
+        this.field = field == null ? null : ControlCharacters.bounded(field);
     }
 
     public static ApiError invalidField(String field, String problem) {
@@ -49,7 +50,7 @@ public final class ApiError extends RuntimeException {
         return error;
     }
 
-    /** The JSON field at fault, or null. */
+    /** The JSON field at fault, {@link ControlCharacters#bounded written out and cut}, or null. */
     public String field() {
         return field;
     }

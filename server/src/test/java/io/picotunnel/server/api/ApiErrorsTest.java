@@ -97,6 +97,7 @@ class ApiErrorsTest {
         assertRawError(name, answer, "invalid_parameter");
         assertThat(body(answer).get("message").asText())
                 .contains("...(5003 chars)' has a '%'").doesNotContain("u".repeat(201));
+        assertThat(body(answer).get("field").asText()).isEqualTo("u".repeat(200) + "...(5003 chars)");
     }
 
     @Test
@@ -278,6 +279,20 @@ class ApiErrorsTest {
         assertError(response, 400, "unknown_field");
         assertThat(response.json().get("field").asText()).isEqualTo("nmae");
         assertThat(response.json().get("message").asText()).contains("'nmae'").contains("name");
+    }
+
+    @Test
+    void anUnknownFieldsLongNameWithControlCharactersIsWrittenOutAndCutInItsFieldToo() {
+        String name = "a\u001b[2J\n\u202e" + "x".repeat(10 * 1024);
+        String body = "{\"name\": \"a\", \"" + name.replace("\u001b", "\\u001b").replace("\n", "\\n") + "\": 1}";
+
+        ApiClient.Response response = running.api().post("/api/tunnels", body);
+
+        assertError(response, 400, "unknown_field");
+        assertThat(response.json().get("message").asText()).contains("'a\\u001b[2J\\n\\u202ex");
+        assertThat(response.json().get("field").asText())
+                .startsWith("a\\u001b[2J\\n\\u202ex").endsWith("x...(" + name.length() + " chars)")
+                .hasSizeLessThan(300).doesNotContain("\u001b", "\n", "\u202e");
     }
 
     @Test
