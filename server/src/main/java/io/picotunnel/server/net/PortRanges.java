@@ -1,5 +1,7 @@
 package io.picotunnel.server.net;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -34,7 +36,8 @@ public final class PortRanges {
             int from = port(dash < 0 ? item : item.substring(0, dash), item);
             int to = dash < 0 ? from : port(item.substring(dash + 1), item);
             if (from > to) {
-                throw new IllegalArgumentException("'" + item + "' is a range whose start is above its end");
+                throw new IllegalArgumentException(
+                        ControlCharacters.quoted(item) + " is a range whose start is above its end");
             }
             ranges.add(new Range(from, to));
         }
@@ -53,7 +56,8 @@ public final class PortRanges {
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IllegalArgumentException("'" + item + "' is not a port (1-65535) or a range such as 2000-3000");
+        throw new IllegalArgumentException(
+                ControlCharacters.quoted(item) + " is not a port (1-65535) or a range such as 2000-3000");
     }
 
     public boolean contains(int port) {

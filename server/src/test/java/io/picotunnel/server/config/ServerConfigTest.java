@@ -322,7 +322,15 @@ class ServerConfigTest {
                 arguments("PICOTUNNEL_PROXY_TIMEOUT", "999999999d", "Invalid --proxy-timeout"
                         + " (PICOTUNNEL_PROXY_TIMEOUT): '999999999d' is too long: at most 3650d."),
                 arguments("PICOTUNNEL_SHUTDOWN_GRACE", "87601h", "Invalid --shutdown-grace"
-                        + " (PICOTUNNEL_SHUTDOWN_GRACE): '87601h' is too long: at most 3650d."));
+                        + " (PICOTUNNEL_SHUTDOWN_GRACE): '87601h' is too long: at most 3650d."),
+                arguments("PICOTUNNEL_TCP_PORTS", "2000-3000,33\u001b[2J06", "Invalid --tcp-ports"
+                        + " (PICOTUNNEL_TCP_PORTS): '33\\u001b[2J06' is not a port (1-65535) or a range such as"
+                        + " 2000-3000."),
+                arguments("PICOTUNNEL_TCP_PORTS", "3000-\r\n2000", "Invalid --tcp-ports (PICOTUNNEL_TCP_PORTS):"
+                        + " '3000-\\r\\n2000' is a range whose start is above its end."),
+                arguments("PICOTUNNEL_TCP_PORTS", "1" + "0".repeat(300), "Invalid --tcp-ports"
+                        + " (PICOTUNNEL_TCP_PORTS): '1" + "0".repeat(199) + "...(301 chars)' is not a port (1-65535)"
+                        + " or a range such as 2000-3000."));
     }
 
     @Test
