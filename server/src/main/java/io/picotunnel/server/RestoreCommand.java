@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.store.Restore;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
@@ -17,6 +18,7 @@ import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalLookupService;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.util.Map;
 import java.util.OptionalInt;
 
@@ -122,8 +124,8 @@ final class RestoreCommand {
     private static Restore.Owner owner(String text, FileSystem fileSystem) {
         String[] parts = text.split(":", -1);
         if (parts.length > 2 || parts[0].isBlank() || (parts.length == 2 && parts[1].isBlank())) {
-            throw new IllegalArgumentException("--owner takes UID or UID:GID, such as 10001 or 10001:10001, not '"
-                    + text + "'");
+            throw new IllegalArgumentException("--owner takes UID or UID:GID, such as 10001 or 10001:10001, not "
+                    + ControlCharacters.quoted(text));
         }
         UserPrincipalLookupService lookup = fileSystem.getUserPrincipalLookupService();
         try {
@@ -131,8 +133,11 @@ final class RestoreCommand {
             GroupPrincipal group = parts.length == 2 ? lookup.lookupPrincipalByGroupName(parts[1]) : null;
             return new Restore.Owner(user, group);
         } catch (IOException | UnsupportedOperationException e) {
-            throw new IllegalArgumentException("--owner " + text + ": there is no such user or group here ("
-                    + e.getMessage() + "); give numbers, such as 10001:10001", e);
+            // UserPrincipalNotFoundException has no message, only the name already quoted.
+            String why = e instanceof UserPrincipalNotFoundException || e.getMessage() == null ? ""
+                    : " (" + ControlCharacters.bounded(e.getMessage()) + ")";
+            throw new IllegalArgumentException("--owner " + ControlCharacters.quoted(text)
+                    + ": there is no such user or group here" + why + "; give numbers, such as 10001:10001", e);
         }
     }
 }

@@ -465,6 +465,30 @@ class BackupRestoreCommandTest {
     }
 
     @Test
+    void anOwnerThatIsNotUidOrUidColonGidIsQuotedWithItsControlCharactersWrittenOut() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "live");
+
+        Run run = restore(Map.of(), "--data", data.toString(), "--owner", "1:2:\u001b[2J\r\nforged", copy.toString());
+
+        assertThat(run.code()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(run.err()).isEqualTo("--owner takes UID or UID:GID, such as 10001 or 10001:10001, not"
+                + " '1:2:\\u001b[2J\\r\\nforged' (see picotunnel-server restore --help)" + System.lineSeparator());
+    }
+
+    @Test
+    void anOwnerThatIsNoUserHereIsQuotedWithItsControlCharactersWrittenOut() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path copy = backupOf(data, "live");
+
+        Run run = restore(Map.of(), "--data", data.toString(), "--owner", "no-such-user\u001b[2J", copy.toString());
+
+        assertThat(run.code()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(run.err()).isEqualTo("--owner 'no-such-user\\u001b[2J': there is no such user or group here;"
+                + " give numbers, such as 10001:10001 (see picotunnel-server restore --help)" + System.lineSeparator());
+    }
+
+    @Test
     void anOwnerThatIsNotUidOrUidColonGidIsTheUsageCode() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Path copy = backupOf(data, "live");
