@@ -83,11 +83,21 @@ public record HostPort(String host, int port) {
         String host = colon < 0 ? text : text.substring(0, colon);
         String decoded;
         try {
-            decoded = HostEscapes.decoded(host);
+            decoded = urlHost(host);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(quoted(text) + ": its host " + e.getMessage(), e);
         }
         return parse(decoded + (colon < 0 ? "" : text.substring(colon)), true);
+    }
+
+    /**
+     * The host of a URL, or of a {@code NO_PROXY} entry, as it is read: its %-escapes decoded as UTF-8
+     * ({@code b%C3%BCcher.example} is {@code bücher.example}); throws with a sentence fragment ("has ...") when they
+     * do not decode. The server's and the proxy's URLs and {@code NO_PROXY} read a host by this alone, so an entry
+     * written as the URL's host is written names that host.
+     */
+    static String urlHost(String host) {
+        return HostEscapes.decoded(host);
     }
 
     /**

@@ -1,7 +1,7 @@
 package io.picotunnel.client.config;
 
 import io.netty.util.NetUtil;
-import io.picotunnel.protocol.idna.HostEscapes;
+import io.picotunnel.protocol.text.ControlCharacters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +34,7 @@ import java.util.Map;
  *     ({@code [2001:db8::5]}) names nothing. A name beyond ASCII ({@code bücher.example}) is compared in its punycode
  *     form ({@code xn--bcher-kva.example}), the server's, as Go converts both. Departure: a name is %-decoded
  *     first ({@code ex%61mple.com} names {@code example.com}), as the server's URL host is, where Go keeps it as
- *     written and so names no server with it;</li>
+ *     written and so names no server with it; a name whose escapes do not decode is refused, where Go keeps it;</li>
  * <li>a {@code :port} on an entry must be the server's port as Go writes it (decimal, no leading zero); an empty one
  *     ({@code example.com:}) names every port.</li>
  * </ul>
@@ -83,12 +83,21 @@ final class NoProxy {
                         String.join(",", entry.split("\\s+")));
                 continue;
             }
-            named |= names(entry, addr, ip, port);
+            try {
+                named |= names(entry, addr, ip, port);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("Invalid " + variable + ": its entry "
+                        + ControlCharacters.quoted(raw.strip()) + " " + e.getMessage() + ". Correct the entry or remove"
+                        + " it: it names no server as it is.", e);
+            }
         }
         return named;
     }
 
-    /** Whether one trimmed, lower-case entry names the host {@code addr} (IP {@code ip}, null for a name) at {@code port}. */
+    /**
+     * Whether one trimmed, lower-case entry names the host {@code addr} (IP {@code ip}, null for a name) at
+     * {@code port}; throws with a sentence fragment ("has ...") for a name whose %-escapes do not decode.
+     */
     private static boolean names(String entry, String addr, byte[] ip, String port) {
         if (entry.equals("*")) {
             return true;
@@ -122,15 +131,21 @@ final class NoProxy {
     }
 
     /**
-     * A name of an entry in the form the server's name has ({@link HostPort#parseFromUrl}): %-decoded, in ASCII and
+     * A name of an entry in the form the server's name has ({@link HostPort#urlHost}): %-decoded, in ASCII and
      * lower case. {@code bücher.example} names the server {@code xn--bcher-kva.example}, as Go's {@code httpproxy}
      * converts the entries (idna); {@code ex%61mple.com} names {@code example.com}, as the server's URL
-     * {@code wss://ex%61mple.com} does, where Go compares it as written and so names no server with it. A name
-     * that cannot be decoded or converted stays as written, as in Go, and so names no server.
+     * {@code wss://ex%61mple.com} does, where Go compares it as written and so names no server with it. Escapes that
+     * do not decode are refused (Go keeps them and names no server: a server meant to be reached directly then went
+     * through the proxy without a word). A name that cannot be converted stays as written, as in Go, and so names no
+     * server; so does an IPv6 address with a zone ({@code fe80::1%eth0}), which is no name.
      */
     private static String asciiOrAsWritten(String name) {
+        if (name.indexOf(':') >= 0) {
+            return name;
+        }
+        String decoded = HostPort.urlHost(name);
         try {
-            return HostPort.ascii(HostEscapes.decoded(name)).toLowerCase(Locale.ROOT);
+            return HostPort.ascii(decoded).toLowerCase(Locale.ROOT);
         } catch (IllegalArgumentException e) {
             return name;
         }

@@ -378,11 +378,33 @@ class ProxyUrlTest {
             {"b%c3%bccher.example", "wss://b%C3%BCcher.example:8443", "direct"},
             {"B%C3%9CCHER.example", "xn--bcher-kva.example:8443", "direct"},
             {"bücher.example", "wss://b%C3%BCcher.example:8443", "direct"},
-            {"ex%6mple.com", "example.com:8443", "proxy"},
-            {"ex%FCmple.com", "exümple.com:8443", "proxy"},
             {"ex%61mple.org", "example.com:8443", "proxy"},
         };
         assertNoProxyRows(rows);
+    }
+
+    /**
+     * An entry whose %-escapes do not decode names no server (Go keeps it as written), so the server the user meant
+     * to reach directly went through the proxy without a word: it is a start-up error naming the variable and the
+     * entry, worded as a bad escape in the server's or the proxy's URL host is.
+     */
+    @Test
+    void aNoProxyEntryWhoseEscapesDoNotDecodeIsAnErrorNamingTheVariableAndTheEntry() {
+        String[][] cases = {
+            {"NO_PROXY", "other.org, ex%6mple.com", "'ex%6mple.com' has a '%' not followed by two hex digits, as in a"
+                    + " %-escape such as %C3%BC (ü)"},
+            {"no_proxy", "*.ex%FCmple.com:8443", "'*.ex%FCmple.com:8443' has %-escapes that are not UTF-8 (%FC for ü is"
+                    + " Latin-1: in UTF-8 ü is %C3%BC); write the host as it is read"},
+            {"NO_PROXY", "ex%\u001b[2Jmple.com", "'ex%\\u001b[2Jmple.com' has a '%' not followed by two hex digits, as"
+                    + " in a %-escape such as %C3%BC (ü)"},
+        };
+        for (String[] c : cases) {
+            assertThatThrownBy(() -> resolve(NONE, Map.of("HTTPS_PROXY", "http://p:1", c[0], c[1]))).as(c[1])
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessage("Invalid " + c[0] + ": its entry " + c[2] + ". Correct the entry or remove it: it"
+                            + " names no server as it is.");
+        }
+        assertThat(resolve(NONE, Map.of("NO_PROXY", "ex%6mple.com"))).as("NO_PROXY is read with a proxy only").isNull();
     }
 
     @Test
