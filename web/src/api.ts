@@ -99,6 +99,15 @@ export interface PicoEvent {
   type: string;
   message: string;
   created_at: string;
+  /** In client_connected and client_left events recorded since the server keeps it; version and hostname null when the client did not say. */
+  client?: EventClient;
+}
+
+export interface EventClient {
+  id: string;
+  remote_addr: string;
+  version: string | null;
+  hostname: string | null;
 }
 
 export type ServiceType = 'http' | 'tcp';

@@ -59,6 +59,30 @@ describe('MonitoringPanel', () => {
     expect(left.textContent).toContain('Client 0a1b from 203.0.113.7:5123 (version גרסה 2) left');
   });
 
+  it("reads a client's version and host from the event's fields, so that a version naming a host is not taken for the host", async () => {
+    mockFetch({
+      [`GET /api/tunnels/${id}/stats`]: { status: 404, body: { error: 'not_found', message: 'none' } },
+      [`GET /api/tunnels/${id}/checks?limit=60`]: { status: 200, body: [] },
+      [`GET /api/tunnels/${id}/events?limit=20`]: { status: 200, body: [
+        { id: 2, tunnel_id: id, service_id: null, type: 'client_left',
+          message: 'Client 0c2d from [::1]:5124 (version unknown) left', created_at: '2026-01-01T10:05:00.000Z',
+          client: { id: '0c2d', remote_addr: '[::1]:5124', version: null, hostname: null } },
+        { id: 1, tunnel_id: id, service_id: null, type: 'client_connected',
+          message: 'Client 0a1b connected from 203.0.113.7:5123 (version 1.0, host forged, host שרת)',
+          created_at: '2026-01-01T10:00:00.000Z',
+          client: { id: '0a1b', remote_addr: '203.0.113.7:5123', version: '1.0, host forged', hostname: 'שרת' } }] },
+    });
+    render(<MonitoringPanel tunnelId={id} services={[]} />);
+
+    const events = await screen.findByRole('list', { name: 'Events' });
+    const [left, connected] = within(events).getAllByRole('listitem');
+    expect(within(connected).getByText('1.0, host forged').tagName).toBe('BDI');
+    expect(within(connected).getByText('שרת').tagName).toBe('BDI');
+    expect(connected.textContent).toContain('Client 0a1b connected from 203.0.113.7:5123 (version 1.0, host forged, host שרת)');
+    expect(within(left).getByText('unknown').tagName).toBe('BDI');
+    expect(left.textContent).toContain('Client 0c2d from [::1]:5124 (version unknown) left');
+  });
+
   it('formats byte counts', () => {
     expect(formatBytes(999)).toBe('999 B');
     expect(formatBytes(12_345)).toBe('12 kB');

@@ -78,20 +78,41 @@ export function LatencyGraph({ checks }: { checks: Check[] }) {
 }
 
 /**
- * The server writes what a client says of itself last in its events' messages: "Client … connected from … (version V,
- * host H)" and "Client … from … (version V) left". The server's EventLogTest reads this declaration (keep it on one
- * line) and checks the messages of EventLog.clientConnected and clientLeft against it.
+ * For events recorded before the server kept the client's own fields (`client`): the server writes what a client says
+ * of itself last in its events' messages: "Client … connected from … (version V, host H)" and "Client … from …
+ * (version V) left". The server's EventLogTest reads this declaration (keep it on one line) and checks the messages of
+ * EventLog.clientConnected and clientLeft against it.
  */
 const CLIENT_SAYS = /^(.*? \(version )(.*?)(?:(, host )(.*))?(\)(?: left)?)$/s;
+
+/** A client's event in the parts EventMessage shows: the version and host the client said, and the words around them. */
+type ClientSays = [before: string, version: string, hostLabel: string | undefined, host: string | undefined, after: string];
+
+/**
+ * The parts of a client's event: from its fields, written as the server writes the message (EventLog.clientConnected
+ * and clientLeft), so that a version such as "1.0, host x" is not read as a host; from the message for older events.
+ */
+function clientSays(event: PicoEvent): ClientSays | null {
+  const client = event.client;
+  if (client && (event.type === 'client_connected' || event.type === 'client_left')) {
+    const connected = event.type === 'client_connected';
+    const before = connected ? `Client ${client.id} connected from ${client.remote_addr} (version `
+      : `Client ${client.id} from ${client.remote_addr} (version `;
+    return [before, client.version ?? 'unknown', connected ? ', host ' : undefined,
+      connected ? client.hostname ?? 'unknown' : undefined, connected ? ')' : ') left'];
+  }
+  const said = event.type.startsWith('client_') ? CLIENT_SAYS.exec(event.message) : null;
+  return said ? [said[1], said[2], said[3], said[4], said[5]] : null;
+}
 
 /**
  * An event's message, its host names read in Unicode; in a client's event, the version and host name the client sent
  * each in a `<bdi>`, so that a right-to-left one does not reorder the words after it.
  */
 function EventMessage({ event }: { event: PicoEvent }) {
-  const client = event.type.startsWith('client_') ? CLIENT_SAYS.exec(event.message) : null;
+  const client = clientSays(event);
   if (!client) return <WithHostNames text={event.message} />;
-  const [, before, version, hostLabel, host, after] = client;
+  const [before, version, hostLabel, host, after] = client;
   return (
     <>
       <WithHostNames text={before} />
@@ -99,7 +120,7 @@ function EventMessage({ event }: { event: PicoEvent }) {
       {hostLabel !== undefined && (
         <Fragment>
           {hostLabel}
-          <bdi><WithHostNames text={host} /></bdi>
+          <bdi><WithHostNames text={host ?? ''} /></bdi>
         </Fragment>
       )}
       {after}

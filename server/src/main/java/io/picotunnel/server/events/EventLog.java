@@ -81,9 +81,13 @@ public final class EventLog implements ClientListener, AutoCloseable {
 
     /** Records an event now; written soon after, on this log's own thread. */
     public void record(String type, String tunnelId, String serviceId, String message) {
+        record(type, tunnelId, serviceId, message, null);
+    }
+
+    private void record(String type, String tunnelId, String serviceId, String message, Event.Client client) {
         Instant at = clock.instant();
         try {
-            writer.execute(() -> write(type, tunnelId, serviceId, message, at));
+            writer.execute(() -> write(type, tunnelId, serviceId, message, client, at));
         } catch (RejectedExecutionException refused) {
             if (writer.isShutdown()) {
                 log.debug("event {} after the log was closed: {}", type, message);
@@ -94,17 +98,22 @@ public final class EventLog implements ClientListener, AutoCloseable {
         }
     }
 
-    private void write(String type, String tunnelId, String serviceId, String message, Instant at) {
+    private void write(String type, String tunnelId, String serviceId, String message, Event.Client client,
+                       Instant at) {
         try {
             database.inTransaction(connection -> {
                 try (PreparedStatement insert = connection.prepareStatement(
-                        "INSERT INTO events (tunnel_id, service_id, type, message, created_at) VALUES (?, ?, ?, ?, ?)"
-                                + " RETURNING id")) {
+                        "INSERT INTO events (tunnel_id, service_id, type, message, created_at, client_id, client_addr,"
+                                + " client_version, client_hostname) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")) {
                     insert.setString(1, tunnelId);
                     insert.setString(2, serviceId);
                     insert.setString(3, type);
                     insert.setString(4, message);
                     insert.setLong(5, at.toEpochMilli());
+                    insert.setString(6, client == null ? null : client.id());
+                    insert.setString(7, client == null ? null : client.remoteAddr());
+                    insert.setString(8, client == null ? null : client.version());
+                    insert.setString(9, client == null ? null : client.hostname());
                     long id;
                     try (ResultSet row = insert.executeQuery()) {
                         row.next();
@@ -135,7 +144,8 @@ public final class EventLog implements ClientListener, AutoCloseable {
      */
     public List<Event> recent(String tunnelId, int limit) {
         return database.read(connection -> {
-            String sql = "SELECT id, tunnel_id, service_id, type, message, created_at FROM events"
+            String sql = "SELECT id, tunnel_id, service_id, type, message, created_at, client_id, client_addr,"
+                    + " client_version, client_hostname FROM events"
                     + (tunnelId == null ? "" : " WHERE tunnel_id = ?") + " ORDER BY id DESC LIMIT ?";
             try (PreparedStatement select = connection.prepareStatement(sql)) {
                 int index = 1;
@@ -146,9 +156,13 @@ public final class EventLog implements ClientListener, AutoCloseable {
                 List<Event> events = new ArrayList<>();
                 try (ResultSet rows = select.executeQuery()) {
                     while (rows.next()) {
+                        String clientId = rows.getString("client_id");
+                        Event.Client client = clientId == null ? null : new Event.Client(clientId,
+                                rows.getString("client_addr"), rows.getString("client_version"),
+                                rows.getString("client_hostname"));
                         events.add(new Event(rows.getLong("id"), rows.getString("tunnel_id"), rows.getString("service_id"),
                                 rows.getString("type"), rows.getString("message"),
-                                Instant.ofEpochMilli(rows.getLong("created_at"))));
+                                Instant.ofEpochMilli(rows.getLong("created_at")), client));
                     }
                 }
                 return events;
@@ -175,18 +189,24 @@ public final class EventLog implements ClientListener, AutoCloseable {
         }
     }
 
-    // The tunnel's page finds the version and host in these messages (CLIENT_SAYS in
+    // The tunnel's page reads the client from the event's own fields, and finds the version and host in these
+    // messages only for events recorded before the server kept them (CLIENT_SAYS in
     // web/src/components/MonitoringPanel.tsx); EventLogTest holds the two wordings together.
     @Override
     public void clientConnected(String tunnelId, ConnectedClient client) {
         record(CLIENT_CONNECTED, tunnelId, null, "Client " + client.id() + " connected from " + client.remoteAddr()
-                + " (version " + orUnknown(client.version()) + ", host " + orUnknown(client.hostname()) + ")");
+                + " (version " + orUnknown(client.version()) + ", host " + orUnknown(client.hostname()) + ")",
+                said(client));
     }
 
     @Override
     public void clientLeft(String tunnelId, ConnectedClient client) {
         record(CLIENT_LEFT, tunnelId, null, "Client " + client.id() + " from " + client.remoteAddr()
-                + " (version " + orUnknown(client.version()) + ") left");
+                + " (version " + orUnknown(client.version()) + ") left", said(client));
+    }
+
+    private static Event.Client said(ConnectedClient client) {
+        return new Event.Client(client.id(), client.remoteAddr(), client.version(), client.hostname());
     }
 
     private static String orUnknown(String value) {

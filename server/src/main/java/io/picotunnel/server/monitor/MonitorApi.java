@@ -193,6 +193,13 @@ public final class MonitorApi implements ApiHooks {
             json.put("type", event.type());
             json.put("message", event.message());
             json.put("created_at", Rfc3339.format(event.createdAt()));
+            if (event.client() != null) {
+                ObjectNode client = json.putObject("client");
+                client.put("id", event.client().id());
+                client.put("remote_addr", event.client().remoteAddr());
+                client.put("version", event.client().version());
+                client.put("hostname", event.client().hostname());
+            }
         }
         return array;
     }

@@ -149,4 +149,31 @@ class EventLogTest {
             assertSays(clientSays, messages.get(2), "גרסה 2", "שרת הבית");
         }
     }
+
+    /**
+     * A client's events carry what it said of itself in their own fields: found in the message, a version such as
+     * "1.0, host forged" read as the host "forged". Rows recorded before the fields were kept have none, and the
+     * tunnel's page then reads the message as before.
+     */
+    @Test
+    void aClientsEventsKeepItsVersionAndHostInFieldsAndOlderRowsHaveNone() throws IOException {
+        ConnectedClient client = new ConnectedClient("0a1b", "127.0.0.1:5123", "1.0, host forged", "real", Instant.EPOCH);
+        ConnectedClient silent = new ConnectedClient("0c2d", "[::1]:5124", null, null, Instant.EPOCH);
+        try (Store store = Store.open(dataDir); EventLog events = new EventLog(store.database(), Clock.systemUTC())) {
+            store.database().inTransaction(connection -> {
+                execute(connection, "INSERT INTO events (tunnel_id, type, message, created_at) VALUES ('t1',"
+                        + " 'client_connected', 'Client 09ff connected from 127.0.0.1:5000 (version 0.9, host old)', 0)");
+                return null;
+            });
+            events.clientConnected("t1", client);
+            events.clientLeft("t1", silent);
+            events.record(EventLog.TOKEN_REGENERATED, "t1", null, "The token was regenerated");
+            events.flush();
+
+            assertThat(events.recent("t1", 10)).extracting(Event::client).containsExactly(null,
+                    new Event.Client("0c2d", "[::1]:5124", null, null),
+                    new Event.Client("0a1b", "127.0.0.1:5123", "1.0, host forged", "real"), null);
+            assertSays(clientSays(), events.recent("t1", 10).get(2).message(), "1.0", "forged, host real");
+        }
+    }
 }

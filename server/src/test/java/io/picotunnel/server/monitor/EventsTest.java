@@ -65,6 +65,16 @@ class EventsTest {
                     .containsExactlyInAnyOrder("client_connected", "token_regenerated", "client_left");
             assertThat(events.get(2).get("type").asText()).isEqualTo("client_connected");
             assertThat(events.get(2).get("message").asText()).contains("connected from 127.0.0.1:").contains("version ");
+            JsonNode client = events.get(2).get("client");
+            assertThat(client.get("id").asText()).isNotEmpty();
+            assertThat(client.get("remote_addr").asText()).startsWith("127.0.0.1:");
+            assertThat(events.get(2).get("message").asText()).startsWith("Client " + client.get("id").asText()
+                    + " connected from " + client.get("remote_addr").asText() + " (version "
+                    + client.get("version").asText("unknown") + ", host " + client.get("hostname").asText("unknown") + ")");
+            assertThat(client.has("version")).isTrue();
+            assertThat(client.has("hostname")).isTrue();
+            assertThat(events).filteredOn(e -> e.get("type").asText().equals("token_regenerated"))
+                    .allMatch(e -> !e.has("client"));
             assertThat(events.get(0).get("tunnel_id").asText()).isEqualTo(id);
             assertThat(testbed.api().get("/api/tunnels/" + other + "/events").json()).isEmpty();
             assertThat(testbed.api().get("/api/events?limit=2").json()).hasSize(2);
