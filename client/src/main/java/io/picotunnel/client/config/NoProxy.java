@@ -78,9 +78,9 @@ final class NoProxy {
             }
             if (entry.chars().anyMatch(Character::isWhitespace)) {
                 // One entry for Go too, a name that no host has.
-                LOG.warn("{} has the entry '{}', with a space in it: entries are separated by commas (as Go"
-                        + " programs read the list), so it names no server; write it as '{}'.", variable, entry,
-                        String.join(",", entry.split("\\s+")));
+                LOG.warn("{} has the entry {}, with a space in it: entries are separated by commas (as Go"
+                        + " programs read the list), so it names no server; write it as {}.", variable,
+                        ControlCharacters.quoted(entry), ControlCharacters.quoted(String.join(",", entry.split("\\s+"))));
                 continue;
             }
             try {

@@ -287,6 +287,15 @@ class ProxyUrlTest {
                     .contains("'other.org tunnel.example.com'").contains("commas")
                     .contains("'other.org,tunnel.example.com'");
         }
+        try (LogCapture log = new LogCapture(ProxyUrl.class, Level.INFO)) {
+            // A line break or an escape sequence in the entry is written out, not sent raw to the log.
+            assertThat(ProxyUrl.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1",
+                    "NO_PROXY", "other.org\r\nforged \u001b[2Jtunnel.example.com"))).isNotNull();
+
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("'other.org\\r\\nforged \\u001b[2jtunnel.example.com'")
+                    .doesNotContain("\n", "\r", "\u001b");
+        }
         for (String list : new String[] {" other.org ,\ttunnel.example.com ", "tunnel.example.com\t, other.org"}) {
             assertThat(ProxyUrl.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1", "NO_PROXY", list)))
                     .as("NO_PROXY=%s", list).isNull();
