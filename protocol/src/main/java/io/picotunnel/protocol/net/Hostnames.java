@@ -74,15 +74,16 @@ public final class Hostnames {
         if (label.isEmpty()) {
             return "it has an empty label (a dot at its start or end, or two dots in a row)";
         }
-        if (label.length() > MAX_LABEL_LENGTH) {
-            return "its label '" + label.substring(0, 20) + "…' has " + label.length() + " characters, more than the "
-                    + MAX_LABEL_LENGTH + " a label may have";
-        }
         for (int i = 0; i < label.length(); i++) {
             char c = label.charAt(i);
             if (!(c < 128 && (Character.isLetterOrDigit(c) || c == '-' || c == '_'))) {
                 return "it has " + Idna.describe(label.codePointAt(i)) + ", which no host name may have";
             }
+        }
+        // After the characters: the start quoted here then has letters, digits, '-' and '_' only.
+        if (label.length() > MAX_LABEL_LENGTH) {
+            return "its label '" + label.substring(0, 20) + "…' has " + label.length() + " characters, more than the "
+                    + MAX_LABEL_LENGTH + " a label may have";
         }
         if (label.startsWith("-") || label.endsWith("-")) {
             return "its label '" + label + "' starts or ends with '-'";

@@ -22,5 +22,8 @@ class HostnamesTest {
         assertThat(Hostnames.whyNotTargetName("a..b")).startsWith("it has an empty label");
         assertThat(Hostnames.whyNotTargetName("a".repeat(64))).contains("has 64 characters, more than the 63");
         assertThat(Hostnames.whyNotTargetName("a b")).isEqualTo("it has U+0020 SPACE, which no host name may have");
+        // A label too long is named by its first 20 characters: one with an escape sequence is refused for that.
+        assertThat(Hostnames.whyNotTargetName("\u001b[2J" + "a".repeat(70))).startsWith("it has ")
+                .endsWith(", which no host name may have").doesNotContain("\u001b");
     }
 }
