@@ -1,5 +1,7 @@
 package io.picotunnel.client.config;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 import java.net.URI;
 
 /**
@@ -22,8 +24,9 @@ public record ServerAddress(boolean tls, HostPort hostPort) {
             if (scheme.equals("ws")) {
                 tls = false;
             } else if (!scheme.equals("wss")) {
-                throw new IllegalArgumentException("server address '" + shown(text) + "' has scheme '" + scheme
-                        + "'; use host:port, ws://host:port or wss://host:port");
+                throw new IllegalArgumentException("server address " + ControlCharacters.quoted(shown(text))
+                        + " has scheme " + ControlCharacters.quoted(scheme) + "; use host:port, ws://host:port or"
+                        + " wss://host:port");
             }
             s = s.substring(schemeEnd + 3);
             if (s.endsWith("/")) {
@@ -31,8 +34,8 @@ public record ServerAddress(boolean tls, HostPort hostPort) {
             }
         }
         if (s.contains("/") || s.contains("?") || s.contains("#") || s.contains("@")) {
-            throw new IllegalArgumentException("server address '" + shown(text)
-                    + "' must be host:port without a path; the client always connects to " + TUNNEL_PATH
+            throw new IllegalArgumentException("server address " + ControlCharacters.quoted(shown(text))
+                    + " must be host:port without a path; the client always connects to " + TUNNEL_PATH
                     + " and sends the token from --token");
         }
         HostPort hostPort;

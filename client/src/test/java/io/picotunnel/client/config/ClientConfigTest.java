@@ -228,6 +228,19 @@ class ClientConfigTest {
     }
 
     @Test
+    void aServerAddressRefusedForItsSchemeOrPathIsQuotedWithItsControlCharactersWrittenOut() {
+        assertThatThrownBy(() -> ClientConfig.resolve(Map.of(Setting.SERVER, "ftp://tunnel\u001b[2J.example:443",
+                Setting.TOKEN, "t"), Map.of())).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --server (PICOTUNNEL_SERVER): server address 'ftp://tunnel\\u001b[2J.example:443' has"
+                        + " scheme 'ftp'; use host:port, ws://host:port or wss://host:port.");
+        assertThatThrownBy(() -> ClientConfig.resolve(Map.of(Setting.SERVER, "wss://tunnel.example:443/a\r\nforged",
+                Setting.TOKEN, "t"), Map.of())).isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("Invalid --server (PICOTUNNEL_SERVER): server address"
+                        + " 'wss://tunnel.example:443/a\\r\\nforged' must be host:port without a path")
+                .hasMessageNotContaining("\n");
+    }
+
+    @Test
     void invalidServerIsAnError() {
         assertThatThrownBy(() -> ClientConfig.resolve(Map.of(Setting.SERVER, "http://h:1", Setting.TOKEN, "t"), Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("--server");
