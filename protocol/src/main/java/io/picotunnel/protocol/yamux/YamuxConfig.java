@@ -15,8 +15,9 @@ import java.util.function.Consumer;
  *                           whole window is announced when the stream opens. Credit is returned to the peer as the
  *                           application consumes data, once the delta reaches half of the current window
  * @param keepAliveInterval  how often a ping is sent; a peer that has not answered the previous ping when
- *                           the next one is due is declared dead (so detection takes at most two intervals);
- *                           {@link Duration#ZERO} disables keepalive
+ *                           the next one is due is declared dead (so detection takes at most two intervals), and
+ *                           one that leaves the start-up ping unanswered for one interval (or {@code pingTimeout}, if
+ *                           shorter) is declared dead then; {@link Duration#ZERO} disables keepalive
  * @param maxStreams         most concurrently open streams; an inbound SYN beyond it is answered with RST, reason
  *                           {@link ResetReason#REFUSED_STREAM_LIMIT}
  * @param streamOpenTimeout  how long an opened stream waits for the peer's ACK before it is reset, and nothing else

@@ -617,6 +617,10 @@ public final class YamuxSession extends ChannelDuplexHandler {
     }
 
     private void sendPing(Promise<Duration> promise) {
+        sendPing(promise, config.pingTimeout());
+    }
+
+    private void sendPing(Promise<Duration> promise, Duration timeout) {
         if (promise.isDone()) {
             return;
         }
@@ -625,7 +629,6 @@ public final class YamuxSession extends ChannelDuplexHandler {
             return;
         }
         long opaque = pings.nextOpaque();
-        Duration timeout = config.pingTimeout();
         ScheduledFuture<?> timer = ctx.executor().schedule(() -> pings.timedOut(opaque, timeout),
                 timeout.toNanos(), TimeUnit.NANOSECONDS);
         pings.add(opaque, promise, nanoTime(), timer);
@@ -649,13 +652,35 @@ public final class YamuxSession extends ChannelDuplexHandler {
         if (config.windowAutoTuning() && !rttProbed && !closing) {
             // Window auto-tuning needs a round-trip estimate from the start, not after the first keepalive.
             rttProbed = true;
-            sendPing(ctx.executor().newPromise());
+            probeRoundTrip();
         }
         long nanos = config.keepAliveInterval().toNanos();
         if (keepAliveTask != null || nanos == 0 || closing) {
             return;
         }
         keepAliveTask = ctx.executor().scheduleAtFixedRate(this::keepAlive, nanos, nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The start-up ping waits the ping timeout, or the keepalive interval if shorter. With keepalive on, a peer that
+     * leaves it unanswered is as dead as one that misses a keepalive, and is closed at once, not a second interval
+     * later; with keepalive off, only the estimate is missing.
+     */
+    private void probeRoundTrip() {
+        Duration interval = config.keepAliveInterval();
+        boolean keepAlive = !interval.isZero();
+        Duration wait = keepAlive && interval.compareTo(config.pingTimeout()) < 0 ? interval : config.pingTimeout();
+        Promise<Duration> probe = ctx.executor().newPromise();
+        probe.addListener(f -> {
+            if (f.isSuccess() || !keepAlive || closing) {
+                return;
+            }
+            log.warn("{}: no answer to the start-up yamux ping within {}, closing the session", ctx.channel(),
+                    Durations.format(wait));
+            closing = true;
+            ctx.close();
+        });
+        sendPing(probe, wait);
     }
 
     private void keepAlive() {

@@ -32,6 +32,8 @@ class TimeoutWordsTest {
         try (LogCapture log = new LogCapture(YamuxSession.class, Level.INFO)) {
             peer = new RawPeer(YamuxRole.CLIENT, YamuxConfig.defaults().withKeepAliveInterval(Duration.ofMillis(1500)),
                     new ChannelInboundHandlerAdapter());
+            YamuxFrame startUpPing = peer.writtenOne();
+            peer.send(YamuxFrame.ping(YamuxSpec.FLAG_ACK, startUpPing.length()));
 
             peer.advance(1500);
             peer.advance(1500);

@@ -60,7 +60,9 @@ class YamuxWaitsDocsTest {
         assertThat(doc).contains("Each side pings (Ping|SYN, any opaque) every "
                         + Durations.format(YamuxConfig.DEFAULT_KEEPALIVE_INTERVAL) + " and answers pings")
                 .contains("a dead peer is detected within two intervals ("
-                        + Durations.format(YamuxConfig.DEFAULT_KEEPALIVE_INTERVAL.multipliedBy(2)) + ")");
+                        + Durations.format(YamuxConfig.DEFAULT_KEEPALIVE_INTERVAL.multipliedBy(2)) + ")")
+                .contains("round-trip estimate, below), waits one interval ("
+                        + Durations.format(YamuxConfig.DEFAULT_KEEPALIVE_INTERVAL) + ")");
     }
 
     @Test

@@ -1,0 +1,111 @@
+package io.picotunnel.protocol.yamux;
+
+import ch.qos.logback.classic.Level;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.testkit.LogCapture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A peer that accepts the connection and never answers a frame: the start-up ping (the round-trip estimate) waits
+ * the ping timeout or the keepalive interval, whichever is shorter, and with keepalive on the session is then closed
+ * with a WARN naming that wait, not a second keepalive interval later.
+ */
+class SilentPeerAtStartUpTest {
+
+    private static final String START_UP_LINE = "no answer to the start-up yamux ping within ";
+
+    private EventLoopGroup group;
+
+    @BeforeEach
+    void loop() {
+        group = Transport.newEventLoopGroup(1, "silent-peer");
+    }
+
+    @AfterEach
+    void close() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aSilentPeerIsClosedAtThePingTimeoutWhenItIsShorterThanTheKeepalive() throws Exception {
+        YamuxConfig config = YamuxConfig.defaults().withPingTimeout(Duration.ofSeconds(1));
+        try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN);
+                ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Channel parent = connect(config, silent);
+            Socket accepted = silent.accept();
+            try {
+                await("the session closed").atMost(Duration.ofSeconds(10)).until(() -> !parent.isOpen());
+
+                assertThat(log.messages(Level.WARN)).singleElement().asString()
+                        .endsWith(START_UP_LINE + "1 s, closing the session");
+            } finally {
+                accepted.close();
+                parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void aSilentPeerIsClosedAtTheKeepaliveIntervalWhenItIsShorterThanThePingTimeout() throws Exception {
+        YamuxConfig config = YamuxConfig.defaults().withKeepAliveInterval(Duration.ofSeconds(1))
+                .withPingTimeout(Duration.ofMinutes(10));
+        try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN);
+                ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Channel parent = connect(config, silent);
+            Socket accepted = silent.accept();
+            try {
+                await("the session closed").atMost(Duration.ofSeconds(10)).until(() -> !parent.isOpen());
+
+                assertThat(log.messages(Level.WARN)).singleElement().asString()
+                        .endsWith(START_UP_LINE + "1 s, closing the session");
+            } finally {
+                accepted.close();
+                parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void withKeepaliveOffAnUnansweredStartUpPingOnlyLeavesTheEstimateMissing() throws Exception {
+        YamuxConfig config = YamuxConfig.defaults().withKeepAliveInterval(Duration.ZERO)
+                .withPingTimeout(Duration.ofMillis(500));
+        try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Channel parent = connect(config, silent);
+            YamuxSession session = YamuxSession.of(parent);
+            Socket accepted = silent.accept();
+            try {
+                await("the start-up ping failed").atMost(Duration.ofSeconds(10))
+                        .until(() -> parent.eventLoop().submit(session::pendingPings).get() == 0);
+
+                assertThat(parent.isActive()).isTrue();
+                assertThat(session.roundTripTime()).isNull();
+            } finally {
+                accepted.close();
+                parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private Channel connect(YamuxConfig config, ServerSocket silent) throws InterruptedException {
+        YamuxSession session = new YamuxSession(YamuxRole.CLIENT, config, new ChannelInboundHandlerAdapter());
+        return new Bootstrap().group(group).channel(Transport.socketChannel()).handler(session)
+                .connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort()))
+                .sync().channel();
+    }
+}
