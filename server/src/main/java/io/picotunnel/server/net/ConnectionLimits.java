@@ -34,6 +34,8 @@ public final class ConnectionLimits {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionLimits.class);
     private static final String REFUSED = "connection-refused";
     private static final String VISITOR_GATE = "connection-limit-per-address";
+    /** {@code Retry-After} of a refused connection's plain-HTTP answer. */
+    public static final Duration RETRY_AFTER = Duration.ofSeconds(10);
 
     /** Why a connection was not admitted, with the status and {@code error} of its plain-HTTP answer. */
     public enum Refusal {
@@ -69,7 +71,7 @@ public final class ConnectionLimits {
         private byte[] httpAnswer() {
             String body = "{\"error\":\"" + error + "\",\"message\":\"" + message + "\"}\n";
             String head = "HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: application/json\r\nContent-Length: "
-                    + body.length() + "\r\nRetry-After: 10\r\nConnection: close\r\n\r\n";
+                    + body.length() + "\r\nRetry-After: " + RETRY_AFTER.toSeconds() + "\r\nConnection: close\r\n\r\n";
             return (head + body).getBytes(StandardCharsets.US_ASCII);
         }
     }
