@@ -2,7 +2,6 @@ package io.picotunnel.server.tunnel;
 
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.auth.FailedLogins;
-import io.picotunnel.server.net.LingeringClose;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -13,9 +12,9 @@ import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * docs/protocol.md gives the tunnel endpoint's fixed waits (the upgrade's deadline, the lingering close after a
- * refusal, the Retry-After of each refusal, the wait after wrong tokens) as the constants that set them, so a new
- * value cannot leave the doc saying the old one.
+ * docs/protocol.md gives the tunnel endpoint's fixed waits (the upgrade's deadline, the Retry-After of each refusal,
+ * the wait after wrong tokens) as the constants that set them, so a new value cannot leave the doc saying the old one.
+ * The lingering close after a refusal: LingeringCloseDocsTest.
  */
 class TunnelEndpointDocsTest {
 
@@ -33,15 +32,6 @@ class TunnelEndpointDocsTest {
     void theUpgradeMustBeDoneWithinTheHandshakeTimeout() throws IOException {
         assertThat(protocolDoc()).contains("The request and the upgrade must be done within "
                 + format(TunnelEndpointConfig.DEFAULT_HANDSHAKE_TIMEOUT) + " of connecting");
-    }
-
-    @Test
-    void aRefusalsLingeringCloseHasTheDefaultBounds() throws IOException {
-        LingeringClose.Bounds bounds = LingeringClose.Bounds.DEFAULT;
-
-        assertThat(bounds.bytes() % (1024 * 1024)).as("a whole number of MiB").isZero();
-        assertThat(protocolDoc()).contains("until the client closes, " + format(bounds.idle()) + " pass without data, "
-                + format(bounds.total()) + " in all or " + bounds.bytes() / (1024 * 1024) + " MiB, and only then closes");
     }
 
     @Test
