@@ -24,6 +24,14 @@ public record AcmeSettings(
 
     public static final String HTTP_01 = "http-01";
     public static final String TLS_ALPN_01 = "tls-alpn-01";
+    /** How often certificates are looked at for renewal unless set. */
+    public static final Duration DEFAULT_CHECK_INTERVAL = Duration.ofMinutes(1);
+    /** The wait after a first failure unless set; it doubles after each further one. */
+    public static final Duration DEFAULT_FIRST_RETRY = Duration.ofMinutes(5);
+    /** The longest wait after failures unless set. */
+    public static final Duration DEFAULT_MAX_RETRY = Duration.ofHours(12);
+    /** How long each wait for the CA may take unless set. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(2);
 
     public AcmeSettings {
         challengeTypes = challengeTypes == null || challengeTypes.isEmpty()
@@ -33,13 +41,13 @@ public record AcmeSettings(
                 throw new IllegalArgumentException("unsupported ACME challenge type " + type);
             }
         }
-        checkInterval = checkInterval == null ? Duration.ofMinutes(1) : checkInterval;
-        firstRetry = firstRetry == null ? Duration.ofMinutes(5) : firstRetry;
-        maxRetry = maxRetry == null ? Duration.ofHours(12) : maxRetry;
-        timeout = timeout == null ? Duration.ofMinutes(2) : timeout;
+        checkInterval = checkInterval == null ? DEFAULT_CHECK_INTERVAL : checkInterval;
+        firstRetry = firstRetry == null ? DEFAULT_FIRST_RETRY : firstRetry;
+        maxRetry = maxRetry == null ? DEFAULT_MAX_RETRY : maxRetry;
+        timeout = timeout == null ? DEFAULT_TIMEOUT : timeout;
     }
 
-    /** Production defaults: both challenges, checks every minute, retries from 5 minutes doubling to 12 hours. */
+    /** Production defaults: both challenges and the {@code DEFAULT_} waits. */
     public static AcmeSettings of(String email, String directory, Path trustedCa) {
         return new AcmeSettings(email, directory, trustedCa, null, null, null, null, null);
     }
