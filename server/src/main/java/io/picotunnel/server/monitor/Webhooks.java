@@ -46,7 +46,7 @@ final class Webhooks implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Webhooks.class);
     static final int ATTEMPTS = 5;
-    private static final Duration FIRST_DELAY = Duration.ofSeconds(1);
+    static final Duration FIRST_DELAY = Duration.ofSeconds(1);
     static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
     static final Duration CLOSE_GRACE = Duration.ofSeconds(5);

@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -51,6 +53,18 @@ class MonitoringDocsTest {
                 .contains("(no answer within " + format(Webhooks.REQUEST_TIMEOUT) + ", 429 or 5xx)")
                 .contains("(up to " + format(Webhooks.MAX_RETRY_AFTER) + ": Slack")
                 .contains("the server waits up to " + format(Webhooks.CLOSE_GRACE) + " for messages still");
+    }
+
+    @Test
+    void aFailedWebhookIsTriedAgainAfterDoublingDelays() throws IOException {
+        List<String> delays = new ArrayList<>();
+        for (int retry = 0; retry < Webhooks.ATTEMPTS - 1; retry++) {
+            delays.add(Long.toString(Webhooks.FIRST_DELAY.toSeconds() << retry));
+        }
+        String last = delays.remove(delays.size() - 1);
+
+        assertThat(doc("monitoring.md")).contains("is tried again after " + String.join(", ", delays) + " and " + last
+                + " s, or later when");
     }
 
     @Test
