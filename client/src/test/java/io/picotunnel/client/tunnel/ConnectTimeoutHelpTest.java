@@ -12,7 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * An attempt can last {@code --connect-timeout} plus the handshake timeout of TLS and the upgrade: the help and the
- * README's settings table say so, with the timeout the connector has.
+ * README's settings table say so, with the timeout the connector has, and the README's prose gives both timeouts as
+ * the code's.
  */
 class ConnectTimeoutHelpTest {
 
@@ -25,5 +26,19 @@ class ConnectTimeoutHelpTest {
 
         assertThat(Setting.CONNECT_TIMEOUT.description()).contains(more);
         assertThat(row).contains(more);
+    }
+
+    @Test
+    void theReadmesProseGivesTheConnectAndHandshakeTimeouts() throws IOException {
+        String handshake = Durations.format(TunnelConnector.HANDSHAKE_TIMEOUT);
+        String connect = Durations.format(Durations.parse(Setting.CONNECT_TIMEOUT.declaration().defaultValue()));
+        String readme = Files.readString(Path.of("").toAbsolutePath().getParent().resolve("README.md"))
+                .replaceAll("\\s+", " ");
+
+        assertThat(readme).contains("(`PICOTUNNEL_CONNECT_TIMEOUT`, " + connect + " by default,")
+                .contains("then up to " + handshake + " more for TLS and the WebSocket upgrade together")
+                .contains("an attempt lasts at most the connect timeout plus " + handshake + ";")
+                .contains("the one connect timeout (`--connect-timeout`, " + connect + ";")
+                .contains("however long, not a " + connect + " of its own");
     }
 }
