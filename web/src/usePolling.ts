@@ -4,6 +4,9 @@ import { ApiError } from './api';
 /** How often live data (connection status) is fetched again: the issue allows at most 5 s. */
 export const POLL_INTERVAL_MS = 3000;
 
+/** How often the public status page fetches again: a visitor's view, less urgent than an operator's. */
+export const STATUS_POLL_INTERVAL_MS = 10_000;
+
 /** A load unanswered for this long no longer holds back the next poll (a connection may hang without an error). */
 export const STUCK_LOAD_MS = 30_000;
 

@@ -6,7 +6,7 @@ import { WithHostNames } from '../components/HostName';
 import { LogoIcon } from '../components/Icons';
 import { percent } from '../components/MonitoringPanel';
 import { formatDate, timeAgo } from '../time';
-import { usePolling } from '../usePolling';
+import { STATUS_POLL_INTERVAL_MS, usePolling } from '../usePolling';
 
 /** The public page shows no reason for a down check, only that it was down. */
 const GENERIC_DOWN = 'not reachable';
@@ -89,7 +89,7 @@ function TunnelStatus({ tunnel }: { tunnel: PublicTunnel }) {
 /** `/status`: the tunnels the operator made public, for anyone, without signing in. */
 export function StatusPage() {
   const load = useCallback(() => api.publicStatus(), []);
-  const { data, error } = usePolling(load, 10_000);
+  const { data, error } = usePolling(load, STATUS_POLL_INTERVAL_MS);
   useEffect(() => {
     document.title = 'Status · PicoTunnel';
   }, []);
