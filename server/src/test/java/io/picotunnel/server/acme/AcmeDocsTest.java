@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
+import static io.picotunnel.testkit.ProseDurations.words;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -48,25 +49,5 @@ class AcmeDocsTest {
                 .contains("`waiting up to " + Durations.format(grace) + " for the order under way");
         assertThat(doc("protocol.md")).contains("one past validation gets up to " + Durations.format(grace)
                 + " to have its certificate saved");
-    }
-
-    /** As the docs' prose says it: "5 seconds", "5 minutes", "12 hours", "a week", "2 weeks". */
-    private static String words(Duration duration) {
-        long weeks = duration.toDays() / 7;
-        if (weeks > 0 && duration.equals(Duration.ofDays(7 * weeks))) {
-            return weeks == 1 ? "a week" : weeks + " weeks";
-        }
-        if (duration.equals(Duration.ofHours(duration.toHours()))) {
-            return plural(duration.toHours(), "hour");
-        }
-        if (duration.equals(Duration.ofMinutes(duration.toMinutes()))) {
-            return plural(duration.toMinutes(), "minute");
-        }
-        assertThat(duration).as("a whole number of seconds").isEqualTo(Duration.ofSeconds(duration.toSeconds()));
-        return plural(duration.toSeconds(), "second");
-    }
-
-    private static String plural(long amount, String unit) {
-        return amount + " " + unit + (amount == 1 ? "" : "s");
     }
 }

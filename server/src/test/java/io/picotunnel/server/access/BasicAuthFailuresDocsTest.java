@@ -1,0 +1,31 @@
+package io.picotunnel.server.access;
+
+import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.server.auth.FailedLogins;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static io.picotunnel.testkit.ProseDurations.words;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * docs/access-control.md gives the waits after wrong Basic credentials as {@link BasicAuthGate#FAILURES}, so a new
+ * policy cannot leave the doc saying the old one.
+ */
+class BasicAuthFailuresDocsTest {
+
+    @Test
+    void wrongCredentialsWaitAsTheGatesPolicySays() throws IOException {
+        FailedLogins.Policy policy = BasicAuthGate.FAILURES;
+        String doc = Files.readString(Path.of("").toAbsolutePath().getParent().resolve("docs/access-control.md"))
+                .replaceAll("\\s+", " ");
+
+        assertThat(doc).contains("after " + policy.freeFailures() + ", the address must wait "
+                        + Durations.format(policy.firstDelay()) + ", twice as long after each further one up to "
+                        + words(policy.maxDelay()) + " (forgotten after " + policy.forgetAfter().toMinutes()
+                        + " quiet minutes,");
+    }
+}
