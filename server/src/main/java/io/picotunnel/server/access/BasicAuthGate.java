@@ -40,6 +40,8 @@ final class BasicAuthGate implements AutoCloseable {
     static final long REMEMBER_NANOS = TimeUnit.MINUTES.toNanos(10);
     static final int MAX_REMEMBERED = 10_000;
     private static final int MAX_HEADER = 1024;
+    /** {@code Retry-After} (seconds) while the address's or the server's password checks are all taken. */
+    static final String BUSY_RETRY_AFTER = "1";
     /** Wrong passwords from one address: 5 free, then a wait from 1 s doubling to 5 min, forgotten after 15 min. */
     static final FailedLogins.Policy FAILURES = new FailedLogins.Policy(5, Duration.ofSeconds(1), Duration.ofMinutes(5),
             Duration.ofMinutes(15));
@@ -109,7 +111,7 @@ final class BasicAuthGate implements AutoCloseable {
             if (running == null) {
                 if (checksOf.getOrDefault(block, 0) >= MAX_CHECKS_PER_ADDRESS) {
                     return new HttpVerdict.Answer(429, "too_many_attempts", "Your address has passwords being checked"
-                            + " already: wait for their answers, then try again.", Map.of("Retry-After", "1"), List.of());
+                            + " already: wait for their answers, then try again.", Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
                 }
                 running = new CompletableFuture<>();
                 checking.put(key, running);
@@ -147,7 +149,7 @@ final class BasicAuthGate implements AutoCloseable {
             if (passed == null) {
                 backedUp.refused(true, "password checks are backed up; refusing a sign-in to " + LogValues.escape(host));
                 return new HttpVerdict.Answer(503, "busy", "Too many sign-in attempts at once; try again in a moment.",
-                        Map.of("Retry-After", "1"), List.of());
+                        Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
             }
             return passed ? new HttpVerdict.Pass(credentials[0], null)
                     : challenge(host, "The user name or password is wrong.");

@@ -12,8 +12,9 @@ import static io.picotunnel.testkit.ProseDurations.words;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * docs/access-control.md gives the waits after wrong Basic credentials as {@link BasicAuthGate#FAILURES}, so a new
- * policy cannot leave the doc saying the old one.
+ * docs/access-control.md gives the waits after wrong Basic credentials as {@link BasicAuthGate#FAILURES}, and the
+ * Retry-After of busy password checks as {@link BasicAuthGate#BUSY_RETRY_AFTER}, so new values cannot leave the doc
+ * saying the old ones.
  */
 class BasicAuthFailuresDocsTest {
 
@@ -27,5 +28,14 @@ class BasicAuthFailuresDocsTest {
                         + Durations.format(policy.firstDelay()) + ", twice as long after each further one up to "
                         + words(policy.maxDelay()) + " (forgotten after " + policy.forgetAfter().toMinutes()
                         + " quiet minutes,");
+    }
+
+    @Test
+    void busyChecksAnswerTheGatesRetryAfter() throws IOException {
+        String doc = Files.readString(Path.of("").toAbsolutePath().getParent().resolve("docs/access-control.md"));
+
+        assertThat(doc).contains("as many other passwords being checked as it may (`Retry-After: "
+                        + BasicAuthGate.BUSY_RETRY_AFTER + "`) |")
+                .contains("as many passwords as it can at once (`Retry-After: " + BasicAuthGate.BUSY_RETRY_AFTER + "`;");
     }
 }
