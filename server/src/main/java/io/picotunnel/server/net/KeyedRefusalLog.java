@@ -4,9 +4,11 @@ import io.picotunnel.protocol.config.Durations;
 import org.slf4j.Logger;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongSupplier;
 
 /**
@@ -14,11 +16,11 @@ import java.util.function.LongSupplier;
  * the line of another in the same interval, and a line's count of those not logged is of its own key. At most
  * {@code maxKeys} keys are kept, so keys that come and go (tunnels and services deleted) hold no memory. A key
  * within its interval is never dropped, else refusing more keys in turn than are kept would write a line for each;
- * a new key beyond the bound takes the place of the least recently refused one if that one's interval is over, and
- * otherwise shares one overflow log with every other such key: at most one line per interval for all of them,
- * counting the rest. So the log writes at most {@code maxKeys + 1} lines per interval however many keys are refused.
- * A dropped key's count of refusals not logged is not lost: the next line of any key adds it up, with how many keys
- * it came from. Thread-safe.
+ * a new key beyond the bound takes the place of a tracked key whose interval is over, and only when none is, shares
+ * one overflow log with every other such key: at most one line per interval for all of them, saying how many
+ * refusals of how many keys it stands for. So the log writes at most {@code maxKeys + 1} lines per interval however
+ * many keys are refused. A dropped key's count of refusals not logged is not lost: the next line of any key adds it
+ * up, with how many keys it came from. Thread-safe.
  */
 public final class KeyedRefusalLog {
 
@@ -29,10 +31,16 @@ public final class KeyedRefusalLog {
     private final Duration interval;
     private final int maxKeys;
     private final LongSupplier nanoTime;
-    /** In order of last refusal, least recent first; guarded by itself. */
-    private final Map<Object, RefusalLog> logs = new LinkedHashMap<>(16, 0.75f, true);
+    /**
+     * In order of their last line, so of the end of their interval (all are as long): the first is the one to drop,
+     * and if its interval is not over, no other's is. Guarded by itself, as is everything below.
+     */
+    private final Map<Object, RefusalLog> logs = new LinkedHashMap<>();
     private final RefusalLog overflow;
-    /** Refusals not logged of keys dropped since the last line, and how many keys they were of; guarded by logs. */
+    /** Keys of the overflow's refusals since its last line, at most maxKeys of them; whether there were more. */
+    private final Set<Object> overflowKeys = new HashSet<>();
+    private boolean overflowKeysBeyond;
+    /** Refusals not logged of keys dropped since the last line, and how many keys they were of. */
     private long droppedUnlogged;
     private long droppedKeys;
 
@@ -58,36 +66,73 @@ public final class KeyedRefusalLog {
      * or, for a key beyond the bound, unless a key beyond the bound had one.
      */
     public void refused(Object key, boolean warn, String message) {
-        RefusalLog keyed;
+        String line;
         synchronized (logs) {
-            keyed = logs.get(key);
-            if (keyed == null && makeRoom()) {
+            long now = nanoTime.getAsLong();
+            RefusalLog keyed = logs.get(key);
+            if (keyed == null && makeRoom(now)) {
                 keyed = new RefusalLog(log, interval, nanoTime);
                 logs.put(key, keyed);
             }
+            line = keyed != null ? keyedLine(key, keyed, message, now) : overflowLine(key, message, now);
         }
-        if (keyed != null) {
-            keyed.refused(warn, message, this::takeDropped);
+        if (line == null) {
+            return;
+        }
+        if (warn) {
+            log.warn(line);
         } else {
-            overflow.refused(warn, message, () -> " (beyond the " + maxKeys + " tracked at once: those beyond share one line per "
-                    + Durations.format(interval) + ")" + takeDropped());
+            log.info(line);
         }
     }
 
-    /** Whether there is room for one more key, dropping the least recently refused if its interval is over. */
-    private boolean makeRoom() {
+    /** The line of a tracked key's refusal, or null when it is only counted. */
+    private String keyedLine(Object key, RefusalLog keyed, String message, long now) {
+        long skipped = keyed.startLine(now);
+        if (skipped < 0) {
+            return null;
+        }
+        logs.remove(key);
+        logs.put(key, keyed); // its interval now ends last
+        return keyed.withCount(message, skipped) + takeDropped();
+    }
+
+    /** The line of a refusal beyond the tracked keys, or null when it is only counted. */
+    private String overflowLine(Object key, String message, long now) {
+        long skipped = overflow.startLine(now);
+        if (overflowKeys.size() < maxKeys) {
+            overflowKeys.add(key);
+        } else if (!overflowKeys.contains(key)) {
+            overflowKeysBeyond = true;
+        }
+        if (skipped < 0) {
+            return null;
+        }
+        String line = message + " (beyond the " + maxKeys + " tracked at once: those beyond share one line per "
+                + Durations.format(interval);
+        if (skipped > 0) {
+            line += "; this line stands for " + (skipped + 1) + " refusals of " + (overflowKeysBeyond ? "more than " : "")
+                    + overflowKeys.size() + " of them since the last such line";
+        }
+        overflowKeys.clear();
+        overflowKeysBeyond = false;
+        return line + ")" + takeDropped();
+    }
+
+    /** Whether there is room for one more key, dropping the one whose interval ended first if it is over. */
+    private boolean makeRoom(long now) {
         if (logs.size() < maxKeys) {
             return true;
         }
         if (logs.isEmpty()) {
             return false;
         }
-        Iterator<RefusalLog> eldest = logs.values().iterator();
-        RefusalLog dropped = eldest.next();
-        if (dropped.within(nanoTime.getAsLong())) {
+        Iterator<RefusalLog> first = logs.values().iterator();
+        RefusalLog dropped = first.next();
+        if (dropped.within(now)) {
             return false;
         }
-        eldest.remove();
+        first.remove();
         long unlogged = dropped.unlogged();
         if (unlogged > 0) {
             droppedUnlogged += unlogged;
@@ -98,14 +143,10 @@ public final class KeyedRefusalLog {
 
     /** What a line adds for the dropped keys' refusals not logged, counted from then on in no other line. */
     private String takeDropped() {
-        long unlogged;
-        long keys;
-        synchronized (logs) {
-            unlogged = droppedUnlogged;
-            keys = droppedKeys;
-            droppedUnlogged = 0;
-            droppedKeys = 0;
-        }
+        long unlogged = droppedUnlogged;
+        long keys = droppedKeys;
+        droppedUnlogged = 0;
+        droppedKeys = 0;
         return unlogged == 0 ? "" : " (and " + unlogged + (unlogged == 1 ? " refusal" : " refusals")
                 + " not logged of " + keys + (keys == 1 ? " other no longer tracked" : " others no longer tracked")
                 + ": at most " + maxKeys + " are tracked at once)";

@@ -5,7 +5,6 @@ import org.slf4j.Logger;
 
 import java.time.Duration;
 import java.util.function.LongSupplier;
-import java.util.function.Supplier;
 
 /**
  * Logs refusals that come in floods (connections over a limit, handshakes for unknown names) at most once per
@@ -44,32 +43,39 @@ public final class RefusalLog {
      * {@code message} must already be safe to log ({@link LogValues#escape}).
      */
     public void refused(boolean warn, String message) {
-        refused(warn, message, () -> "");
-    }
-
-    /** As {@link #refused(boolean, String)}; a line written ends with {@code more}, asked only then. */
-    void refused(boolean warn, String message, Supplier<String> more) {
-        long skipped;
-        synchronized (this) {
-            long now = nanoTime.getAsLong();
-            if (within(now)) {
-                unlogged++;
-                return;
-            }
-            logged = true;
-            nextLineAt = now + intervalNanos;
-            skipped = unlogged;
-            unlogged = 0;
+        long skipped = startLine(nanoTime.getAsLong());
+        if (skipped < 0) {
+            return;
         }
-        String line = skipped == 0 ? message
-                : message + " (" + skipped + " more like this not logged since the last such line; at most one line per "
-                + Durations.format(Duration.ofNanos(intervalNanos)) + ")";
-        line += more.get();
+        String line = withCount(message, skipped);
         if (warn) {
             log.warn(line);
         } else {
             log.info(line);
         }
+    }
+
+    /**
+     * A refusal at {@code now}: -1 when a line was written less than an interval before, the refusal then only
+     * counted; else a line is due, its interval starts now, and the refusals counted since the last line are returned.
+     */
+    synchronized long startLine(long now) {
+        if (within(now)) {
+            unlogged++;
+            return -1;
+        }
+        logged = true;
+        nextLineAt = now + intervalNanos;
+        long skipped = unlogged;
+        unlogged = 0;
+        return skipped;
+    }
+
+    /** {@code message} with the count of the refusals not logged before it, when there are some. */
+    String withCount(String message, long skipped) {
+        return skipped == 0 ? message
+                : message + " (" + skipped + " more like this not logged since the last such line; at most one line per "
+                + Durations.format(Duration.ofNanos(intervalNanos)) + ")";
     }
 
     /** Whether a line was written less than an interval before {@code now}: a refusal now would only be counted. */

@@ -50,8 +50,8 @@ class KeyedRefusalLogTest {
 
             assertThat(log.keys()).isEqualTo(3);
             assertThat(capture.messages(Level.INFO)).hasSize(8).endsWith("refused 100", "refused 101", "refused 102",
-                    "refused 103 (97 more like this not logged since the last such line; at most one line per 1 h)"
-                            + " (beyond the 3 tracked at once: those beyond share one line per 1 h)");
+                    "refused 103 (beyond the 3 tracked at once: those beyond share one line per 1 h; this line stands"
+                            + " for 98 refusals of more than 3 of them since the last such line)");
         }
     }
 
@@ -101,9 +101,74 @@ class KeyedRefusalLogTest {
             log.refused("tunnel f", true, "f refused"); // drops c, nothing not logged
             log.refused("tunnel g", true, "g refused"); // drops d, nothing not logged
             log.refused("tunnel h", true, "h refused"); // f and g are within their interval
-            assertThat(capture.messages(Level.WARN)).endsWith("f refused", "g refused", "h refused (1 more like this"
-                    + " not logged since the last such line; at most one line per 1 h) (beyond the 2 tracked at once:"
-                    + " those beyond share one line per 1 h)");
+            assertThat(capture.messages(Level.WARN)).endsWith("f refused", "g refused", "h refused (beyond the 2 tracked"
+                    + " at once: those beyond share one line per 1 h; this line stands for 2 refusals of 2 of them since"
+                    + " the last such line)");
+        }
+    }
+
+    /** The key refused least recently is not always the one whose interval ends first: any ended one makes room. */
+    @Test
+    void aTrackedKeyWhoseIntervalIsOverMakesRoomForANewKeyThoughAnotherWasRefusedLessRecently() {
+        try (LogCapture capture = new LogCapture(KeyedRefusalLogTest.class, Level.INFO)) {
+            AtomicLong clock = new AtomicLong();
+            KeyedRefusalLog log = new KeyedRefusalLog(LoggerFactory.getLogger(KeyedRefusalLogTest.class),
+                    Duration.ofHours(1), 2, clock::get);
+            log.refused("tunnel a", true, "a refused"); // a's interval ends at 60 min
+            clock.addAndGet(Duration.ofMinutes(30).toNanos());
+            log.refused("tunnel b", true, "b refused"); // b's at 90 min
+            clock.addAndGet(Duration.ofMinutes(20).toNanos());
+            log.refused("tunnel a", true, "a refused again"); // counted: a is now the one refused most recently
+            clock.addAndGet(Duration.ofMinutes(20).toNanos());
+            log.refused("tunnel c", true, "c refused"); // at 70 min: a's interval is over, b's is not
+
+            assertThat(capture.messages(Level.WARN)).containsExactly("a refused", "b refused",
+                    "c refused (and 1 refusal not logged of 1 other no longer tracked: at most 2 are tracked at once)");
+            assertThat(log.keys()).isEqualTo(2);
+        }
+    }
+
+    /** The overflow line counts the refusals it stands for and the keys they were of, not the refusals alone. */
+    @Test
+    void theOverflowLineSaysHowManyRefusalsOfHowManyKeysItStandsFor() {
+        try (LogCapture capture = new LogCapture(KeyedRefusalLogTest.class, Level.INFO)) {
+            AtomicLong clock = new AtomicLong();
+            KeyedRefusalLog log = new KeyedRefusalLog(LoggerFactory.getLogger(KeyedRefusalLogTest.class),
+                    Duration.ofHours(1), 4, clock::get);
+            for (String key : new String[] {"a", "b", "c", "d", "e", "f", "g", "f", "h", "f"}) {
+                log.refused("tunnel " + key, true, key + " refused"); // a to d tracked, e the overflow's line
+            }
+            clock.addAndGet(Duration.ofHours(1).toNanos());
+            for (String key : new String[] {"a", "b", "c", "d"}) {
+                log.refused("tunnel " + key, true, key + " refused again"); // their new intervals: no room for i
+            }
+            log.refused("tunnel i", true, "i refused");
+
+            assertThat(capture.messages(Level.WARN)).hasSize(10).contains(
+                    "e refused (beyond the 4 tracked at once: those beyond share one line per 1 h)").endsWith(
+                    "i refused (beyond the 4 tracked at once: those beyond share one line per 1 h; this line stands for"
+                            + " 6 refusals of 4 of them since the last such line)");
+        }
+    }
+
+    /** The keys an overflow line counts are remembered up to the bound, so their memory is bounded too. */
+    @Test
+    void theOverflowLineCountsKeysUpToTheBoundAndSaysMoreBeyondIt() {
+        try (LogCapture capture = new LogCapture(KeyedRefusalLogTest.class, Level.INFO)) {
+            AtomicLong clock = new AtomicLong();
+            KeyedRefusalLog log = new KeyedRefusalLog(LoggerFactory.getLogger(KeyedRefusalLogTest.class),
+                    Duration.ofHours(1), 2, clock::get);
+            for (int i = 0; i < 10; i++) {
+                log.refused("tunnel " + i, true, i + " refused");
+            }
+            clock.addAndGet(Duration.ofHours(1).toNanos());
+            log.refused("tunnel 0", true, "0 refused again");
+            log.refused("tunnel 1", true, "1 refused again");
+            log.refused("tunnel 10", true, "10 refused");
+
+            assertThat(capture.messages(Level.WARN)).endsWith("10 refused (beyond the 2 tracked at once: those beyond"
+                    + " share one line per 1 h; this line stands for 8 refusals of more than 2 of them since the last such"
+                    + " line)");
         }
     }
 }
