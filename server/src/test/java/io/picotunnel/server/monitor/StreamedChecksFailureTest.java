@@ -244,6 +244,63 @@ class StreamedChecksFailureTest {
     }
 
     /**
+     * HTTP/1.0 has no chunks: the answer's end is the connection's. A read that fails past the first 64 KiB closes the
+     * connection as a whole answer would end, so for such a client only the JSON, left open, tells the cut; as
+     * docs/monitoring.md says, no JSON parser takes it for whole.
+     */
+    @Test
+    void aFailedReadPastTheFirst64KiBOfAnHttp10AnswerEndsWithTheConnectionAndTheJsonLeftOpen() throws Exception {
+        try (Testbed testbed = quietServer()) {
+            List<String> ids = seed(testbed, CheckStore.TUNNELS_PER_BATCH + 5, 0);
+            List<Check> first = new ArrayList<>();
+            for (int i = 0; i < 60; i++) { // some 120 KB of JSON in the first batch: past what is held back
+                first.add(Check.down(Subject.tunnel(ids.getFirst()), LONG_ERROR, Instant.now().minusSeconds(i)));
+            }
+            testbed.server().checks().record(first, List.of());
+            insertUnreadableCheck(ids.getLast()); // in the second batch
+
+            try (Logs logs = new Logs(); Client client = new Client(testbed.server().apiPort(), 0)) {
+                client.request("GET", "/api/checks?limit=100", "HTTP/1.0", "");
+                Client.Head head = client.head();
+                ByteArrayOutputStream body = new ByteArrayOutputStream();
+                IOException failed = client.bodyAsFarAsItGoes(head, body);
+
+                assertThat(failed).as("the connection's end").isNull();
+                assertThat(head.status()).isEqualTo(200);
+                assertThat(head.header("transfer-encoding")).as("no chunks in HTTP/1.0").isNull();
+                assertThat(head.header("content-length")).as("its length is not known when it is begun").isNull();
+                assertThat(body.toString(StandardCharsets.UTF_8)).startsWith("[{").as("no closing ]").doesNotContain("]");
+                assertThatThrownBy(() -> MAPPER.readTree(body.toByteArray())).as("a whole JSON array")
+                        .isInstanceOf(IOException.class);
+                logs.awaitOnlyTheCut();
+            }
+        }
+    }
+
+    /** Without a failure, an HTTP/1.0 client gets the whole answer of several batches, ended by the connection's end. */
+    @Test
+    void anHttp10AnswerOfSeveralBatchesIsWholeAndEndsWithTheConnection() throws Exception {
+        try (Testbed testbed = quietServer()) {
+            int tunnels = 2 * CheckStore.TUNNELS_PER_BATCH + 3;
+            List<String> ids = seed(testbed, tunnels, 20);
+
+            for (String path : List.of("/api/checks?limit=100", "/api/tunnels/" + ids.getLast() + "/checks?limit=1000")) {
+                try (Client client = new Client(testbed.server().apiPort(), 16 * 1024)) {
+                    client.request("GET", path, "HTTP/1.0", "");
+                    Client.Head head = client.head();
+                    byte[] body = client.body(head);
+
+                    assertThat(head.status()).isEqualTo(200);
+                    assertThat(head.header("transfer-encoding")).as("no chunks in HTTP/1.0").isNull();
+                    JsonNode checks = MAPPER.readTree(body);
+                    assertThat(checks).as(path).hasSize(path.startsWith("/api/checks") ? 20 * tunnels : 20);
+                    assertThat(checks.get(checks.size() - 1).get("tunnel_id").asText()).isEqualTo(ids.getLast());
+                }
+            }
+        }
+    }
+
+    /**
      * HEAD answers the status the GET would have: the whole answer is made (and dropped) before the status is sent,
      * so a read that fails past the first 64 KiB is the JSON error's 500, where the GET can only cut its 200. The HEAD
      * answer ends with its headers, and the connection takes the next request.
@@ -476,7 +533,11 @@ class StreamedChecksFailureTest {
         }
 
         void request(String method, String path, String headers) throws IOException {
-            socket.getOutputStream().write((method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
+            request(method, path, "HTTP/1.1", headers);
+        }
+
+        void request(String method, String path, String version, String headers) throws IOException {
+            socket.getOutputStream().write((method + " " + path + " " + version + "\r\nHost: 127.0.0.1:" + port
                     + "\r\nAuthorization: Bearer " + Testbed.ADMIN_TOKEN + "\r\n" + headers + "\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
@@ -512,6 +573,10 @@ class StreamedChecksFailureTest {
                     if (read.length < Integer.parseInt(length)) {
                         throw new EOFException("the body ended after " + read.length + " of " + length + " bytes");
                     }
+                    return null;
+                }
+                if (!"chunked".equals(head.header("transfer-encoding"))) {
+                    in.transferTo(body); // close-delimited: its end is the connection's
                     return null;
                 }
                 for (int chunks = 0; chunk(body); chunks++) {
