@@ -34,7 +34,8 @@ public enum ResetReason {
     /**
      * The receiver refused the stream at its SYN, before taking any of it, because it had sent GoAway (a client that
      * stops) and the SYN crossed it: nothing of the stream went anywhere, so it may be opened on another session, as
-     * HTTP/2's REFUSED_STREAM.
+     * HTTP/2's REFUSED_STREAM. Also what a reset with no reason before the ACK, after the peer's GoAway, is taken for:
+     * hashicorp/yamux's refusal, which carries no code.
      */
     REFUSED_GOING_AWAY(8),
     /**

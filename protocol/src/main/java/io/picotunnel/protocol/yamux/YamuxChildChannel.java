@@ -540,6 +540,11 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         // A refusal is only one before the ACK: a stream the peer acknowledged may have reached its target, and must
         // not be opened again elsewhere.
         peerResetReason = reason.refused() && !state.resetUnacknowledged() ? ResetReason.NONE : reason;
+        if (reason == ResetReason.NONE && state.resetUnacknowledged() && session.goAwayReceived().isSuccess()) {
+            // Reset at its SYN after the peer's GoAway, with no reason: hashicorp/yamux refuses every SYN so once it
+            // sent GoAway (it has no reason codes), and an RST before the ACK means its application never took it.
+            peerResetReason = ResetReason.REFUSED_GOING_AWAY;
+        }
         reset = true;
         dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
                 + " was reset by the peer"));

@@ -702,6 +702,29 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void aResetWithoutReasonBeforeTheAckAfterThePeersGoAwayIsARefusal() {
+        // hashicorp/yamux has no reason codes: once it sent GoAway it answers every SYN with a bare RST, no ACK.
+        RawPeer p = server(noKeepAlive());
+        YamuxStreamChannel beforeGoAway = openOutbound(p);
+        YamuxStreamChannel crossed = openOutbound(p);
+        YamuxStreamChannel acknowledged = openOutbound(p);
+        YamuxStreamChannel acknowledgedWithRst = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.windowUpdate(FLAG_RST, beforeGoAway.streamId(), 0));
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, acknowledged.streamId(), 0));
+        p.send(YamuxFrame.goAway(GoAwayCode.NORMAL));
+        p.send(YamuxFrame.windowUpdate(FLAG_RST, crossed.streamId(), 0));
+        p.send(YamuxFrame.windowUpdate(FLAG_RST, acknowledged.streamId(), 0));
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK | FLAG_RST, acknowledgedWithRst.streamId(), 0));
+
+        assertThat(crossed.peerResetReason()).as("refused at its SYN: may be opened elsewhere")
+                .isEqualTo(ResetReason.REFUSED_GOING_AWAY);
+        assertThat(beforeGoAway.peerResetReason()).as("no GoAway said why").isEqualTo(ResetReason.NONE);
+        assertThat(acknowledged.peerResetReason()).as("the peer had it").isEqualTo(ResetReason.NONE);
+        assertThat(acknowledgedWithRst.peerResetReason()).as("the peer had it").isEqualTo(ResetReason.NONE);
+    }
+
+    @Test
     void aRefusalCodeOnAStreamThePeerAcknowledgedIsNoReason() {
         // Acknowledged, the stream may have reached its target: opened again elsewhere, a request would run twice.
         RawPeer p = server(noKeepAlive());

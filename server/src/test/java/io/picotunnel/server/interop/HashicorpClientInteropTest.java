@@ -31,6 +31,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -196,14 +197,16 @@ class HashicorpClientInteropTest {
     }
 
     /**
-     * A request whose stream crosses the hashicorp client's GoAway: the client refuses it with an RST that carries
-     * no reason (code 0), and it sends no version header, so nothing says the stream went nowhere: the visitor gets
-     * the 502 of a stream that failed, not a 503 client_stopping nor a retry, and the server goes on serving.
+     * A request whose stream crosses the hashicorp client's GoAway: the client refuses it with an RST before its ACK
+     * that carries no reason (hashicorp/yamux has no codes), which after its GoAway can only be the refusal of every
+     * SYN it makes once it sent one. With no other client, the visitor gets 503 client_stopping with Retry-After, as
+     * from our own client, and the log says the client refused it; the app saw nothing, and the server goes on serving.
      */
     @Test
-    void aStreamTheHashicorpClientRefusesAfterItsGoAwayGivesA502() throws Exception {
+    void aStreamTheOnlyHashicorpClientRefusesAfterItsGoAwayGets503ClientStopping() throws Exception {
         AtomicInteger accepted = new AtomicInteger();
-        try (ServerSocket service = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+        try (ServerSocket service = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
+             LogCapture exchanges = new LogCapture("io.picotunnel.server.proxy.http.Exchange", Level.INFO)) {
             threads.submit(() -> {
                 for (int i = 0; i < 100; i++) { // ends when the socket closes
                     service.accept().close();
@@ -217,23 +220,17 @@ class HashicorpClientInteropTest {
             GoPeer client = bed.connectedClient(tunnel);
             var session = server.registry().connections(tunnelId).getFirst().session();
 
-            // The GoAway stays on the client's side until the server opened the visitor's stream: the SYN crosses it.
-            client.send("HOLD");
-            client.awaitLine("HELD");
-            client.send("GOAWAY");
-            client.awaitLine("GOAWAY_SENT");
             try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
                 visitor.setSoTimeout(30_000);
-                visitor.getOutputStream().write("GET /x HTTP/1.1\r\nHost: gone.test\r\nConnection: close\r\n\r\n"
-                        .getBytes(StandardCharsets.US_ASCII));
-                await().atMost(Duration.ofSeconds(30)).until(() -> session.activeStreams() > 0);
-                client.send("RELEASE");
-                client.awaitLine("RELEASED");
+                sendGetAcrossTheGoAway(client, session, visitor, "gone.test");
 
                 String answer = new String(visitor.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
-                assertThat(answer).startsWith("HTTP/1.1 502 ").doesNotContain("client_stopping");
+                assertThat(answer).startsWith("HTTP/1.1 503 ").contains("\"error\":\"client_stopping\"")
+                        .containsIgnoringCase("retry-after: 5");
             }
             assertThat(accepted.get()).as("connections the target saw").isZero();
+            assertThat(exchanges.messages(Level.INFO)).as("the log").anySatisfy(line -> assertThat(line)
+                    .contains("refused").contains("stopping").doesNotContain("ended the stream before a response"));
             await().atMost(Duration.ofSeconds(30)).until(() -> session.activeStreams() == 0);
 
             GoPeer next = secondConnectedClient(tunnel);
@@ -241,6 +238,53 @@ class HashicorpClientInteropTest {
             assertThat(next.awaitLine("PONG")).matches("PONG \\d+");
             assertThat(api.get("/api/tunnels").status()).isEqualTo(200);
         }
+    }
+
+    /**
+     * As above with a second client serving the tunnel: the stream the first refused after its GoAway went nowhere,
+     * so the request goes to the other client and the visitor gets the app's answer, the app seeing it once.
+     */
+    @Test
+    void aStreamTheHashicorpClientRefusesAfterItsGoAwayGoesToTheTunnelsOtherClient() throws Exception {
+        try (RecordingTarget app = new RecordingTarget()) {
+            JsonNode tunnel = createTunnel();
+            String tunnelId = tunnel.get("id").asText();
+            httpService(tunnelId, "moved.test", portOf(app));
+            GoPeer client = bed.connectedClient(tunnel);
+            var session = server.registry().connections(tunnelId).getFirst().session();
+
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
+                visitor.setSoTimeout(30_000);
+                sendGetAcrossTheGoAway(client, session, visitor, "moved.test", () -> secondConnectedClient(tunnel));
+
+                assertThat(new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                        .startsWith("HTTP/1.1 200").endsWith("hello");
+            }
+            assertThat(app.uris()).as("what the app saw").containsExactly("/x");
+        }
+    }
+
+    private void sendGetAcrossTheGoAway(GoPeer client, YamuxSession session, Socket visitor, String host)
+            throws Exception {
+        sendGetAcrossTheGoAway(client, session, visitor, host, () -> null);
+    }
+
+    /**
+     * Sends a GET for {@code host}'s /x whose stream crosses {@code client}'s GoAway: the GoAway stays on the client's
+     * side until the server opened the visitor's stream on {@code session}, then {@code meanwhile} runs, then the
+     * client's writes (its GoAway, then its RST of the stream) go out.
+     */
+    private void sendGetAcrossTheGoAway(GoPeer client, YamuxSession session, Socket visitor, String host,
+                                        Callable<?> meanwhile) throws Exception {
+        client.send("HOLD");
+        client.awaitLine("HELD");
+        client.send("GOAWAY");
+        client.awaitLine("GOAWAY_SENT");
+        sendGet(visitor, host, "/x", "close");
+        await().atMost(Duration.ofSeconds(30)).until(() -> session.activeStreams() > 0);
+        meanwhile.call();
+        client.send("RELEASE");
+        client.awaitLine("RELEASED");
     }
 
     /**
