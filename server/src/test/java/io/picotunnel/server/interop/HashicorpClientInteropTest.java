@@ -264,6 +264,37 @@ class HashicorpClientInteropTest {
         }
     }
 
+    /**
+     * A tcp visitor whose stream crosses a hashicorp client's GoAway: refused with a bare RST before the ACK, it goes
+     * to the tunnel's other client with the bytes it sent, and its echo comes back whole, the target seeing one
+     * connection.
+     */
+    @Test
+    void aTcpVisitorWhoseStreamTheHashicorpClientRefusesAfterItsGoAwayGoesToTheTunnelsOtherClient() throws Exception {
+        JsonNode tunnel = createTunnel();
+        String tunnelId = tunnel.get("id").asText();
+        TcpServicePorts.Created service = tcpService(tunnelId);
+        GoPeer client = bed.connectedClient(tunnel);
+        var session = server.registry().connections(tunnelId).getFirst().session();
+        client.send("HOLD");
+        client.awaitLine("HELD");
+        client.send("GOAWAY");
+        client.awaitLine("GOAWAY_SENT");
+
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), service.port())) {
+            visitor.setSoTimeout(30_000);
+            byte[] sent = "carried across the GoAway".getBytes(StandardCharsets.US_ASCII);
+            visitor.getOutputStream().write(sent);
+            await().atMost(Duration.ofSeconds(30)).until(() -> session.activeStreams() > 0);
+            secondConnectedClient(tunnel);
+            client.send("RELEASE");
+            client.awaitLine("RELEASED");
+
+            assertThat(visitor.getInputStream().readNBytes(sent.length)).isEqualTo(sent);
+        }
+        assertThat(target.accepted()).as("connections the target saw").isEqualTo(1);
+    }
+
     private void sendGetAcrossTheGoAway(GoPeer client, YamuxSession session, Socket visitor, String host)
             throws Exception {
         sendGetAcrossTheGoAway(client, session, visitor, host, () -> null);
