@@ -111,8 +111,9 @@ public final class KeyedRefusalLog {
         String line = message + " (beyond the " + maxKeys + " tracked at once: those beyond share one line per "
                 + Durations.format(interval);
         if (skipped > 0) {
-            line += "; this line stands for " + (skipped + 1) + " refusals of " + (overflowKeysBeyond ? "more than " : "")
-                    + overflowKeys.size() + " of them since the last such line";
+            String keys = (overflowKeysBeyond ? "more than " : "") + overflowKeys.size();
+            line += "; this line stands for " + (skipped + 1) + " refusals of " + keys
+                    + " of them since the last such line";
         }
         overflowKeys.clear();
         overflowKeysBeyond = false;

@@ -74,8 +74,8 @@ public final class RefusalLog {
     /** {@code message} with the count of the refusals not logged before it, when there are some. */
     String withCount(String message, long skipped) {
         return skipped == 0 ? message
-                : message + " (" + skipped + " more like this not logged since the last such line; at most one line per "
-                + Durations.format(Duration.ofNanos(intervalNanos)) + ")";
+                : message + " (" + skipped + " more like this not logged since the last such line; at most one line"
+                + " per " + Durations.format(Duration.ofNanos(intervalNanos)) + ")";
     }
 
     /** Whether a line was written less than an interval before {@code now}: a refusal now would only be counted. */

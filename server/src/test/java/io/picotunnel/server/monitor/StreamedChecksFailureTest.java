@@ -269,7 +269,8 @@ class StreamedChecksFailureTest {
                 assertThat(head.status()).isEqualTo(200);
                 assertThat(head.header("transfer-encoding")).as("no chunks in HTTP/1.0").isNull();
                 assertThat(head.header("content-length")).as("its length is not known when it is begun").isNull();
-                assertThat(body.toString(StandardCharsets.UTF_8)).startsWith("[{").as("no closing ]").doesNotContain("]");
+                assertThat(body.toString(StandardCharsets.UTF_8)).startsWith("[{").as("no closing ]")
+                        .doesNotContain("]");
                 assertThatThrownBy(() -> MAPPER.readTree(body.toByteArray())).as("a whole JSON array")
                         .isInstanceOf(IOException.class);
                 logs.awaitOnlyTheCut();
@@ -277,14 +278,15 @@ class StreamedChecksFailureTest {
         }
     }
 
-    /** Without a failure, an HTTP/1.0 client gets the whole answer of several batches, ended by the connection's end. */
+    /** Without a failure, an HTTP/1.0 client gets the whole answer of several batches, ended by the close. */
     @Test
     void anHttp10AnswerOfSeveralBatchesIsWholeAndEndsWithTheConnection() throws Exception {
         try (Testbed testbed = quietServer()) {
             int tunnels = 2 * CheckStore.TUNNELS_PER_BATCH + 3;
             List<String> ids = seed(testbed, tunnels, 20);
 
-            for (String path : List.of("/api/checks?limit=100", "/api/tunnels/" + ids.getLast() + "/checks?limit=1000")) {
+            String tunnelChecks = "/api/tunnels/" + ids.getLast() + "/checks?limit=1000";
+            for (String path : List.of("/api/checks?limit=100", tunnelChecks)) {
                 try (Client client = new Client(testbed.server().apiPort(), 16 * 1024)) {
                     client.request("GET", path, "HTTP/1.0", "");
                     Client.Head head = client.head();
