@@ -4,13 +4,17 @@
 // Modes:
 //
 //	peer yamux -role server|client -addr host:port [-write-chunk n] [-report-resets] [-linger0]
+//	           [-accept-backlog n] [-no-accept] [-keepalive d] [-write-timeout d]
 //	    yamux directly over one TCP connection. The server role listens (port 0 allowed) and prints
 //	    "LISTENING host:port", then takes one connection. Streams the other side opens are served by
 //	    their first byte: 'e' echoes until EOF then closes; 'd' reads to EOF then answers
 //	    "<count> <sha256>\n" and closes; 'h' reads nothing and holds the stream until the session ends (the
 //	    other side's writes stop once the window is full). With -report-resets it prints "RESET <stream id> <length>" for
 //	    every frame it receives with the RST flag (the length carries PicoTunnel's reset reason). With -linger0
-//	    the connection has SO_LINGER 0: killed, the process leaves a TCP RST instead of a FIN.
+//	    the connection has SO_LINGER 0: killed, the process leaves a TCP RST instead of a FIN. -accept-backlog
+//	    sets hashicorp's AcceptBacklog; with -no-accept AcceptStream waits for the ACCEPT command, so the other
+//	    side's streams fill the backlog and hashicorp resets those beyond it. -keepalive d sets hashicorp's
+//	    keepalive interval; -write-timeout d is its ConnectionWriteTimeout (also its wait for a ping's answer).
 //	peer tunnel-server -listen host:port -token T [-tls] [-write-chunk n]
 //	    Acts like the PicoTunnel server: GET /tunnel WebSocket (subprotocol "tunnel", 401 for a wrong
 //	    token), yamux server role. Prints "CONNECTED" per client connection, "DISCONNECTED" at its end.
@@ -46,6 +50,7 @@
 //	HOLD                         (tunnel-client mode) keep the connection's writes back, yamux seeing them written,
 //	                             so that a frame sent now (GOAWAY) reaches the server only at RELEASE; "HELD"
 //	RELEASE                      send the writes kept back, in order, and let the next ones through; "RELEASED"
+//	ACCEPT                       (yamux mode with -no-accept) start taking streams with AcceptStream; "ACCEPTING"
 //	DISCONNECT                   close the session (tunnel-server: the current client connection)
 //	QUIT                         exit
 package main
@@ -228,6 +233,14 @@ func readCommands(current sessionSource, disconnect func()) {
 				continue
 			}
 			emit("RELEASED")
+		case "ACCEPT":
+			if startAccepting == nil {
+				emit("ERROR ACCEPT needs yamux mode with -no-accept")
+				continue
+			}
+			startAccepting()
+			startAccepting = nil
+			emit("ACCEPTING")
 		case "DISCONNECT":
 			disconnect()
 		case "QUIT":

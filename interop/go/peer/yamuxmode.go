@@ -21,6 +21,12 @@ func runYamux(args []string) {
 		"print \"RESET <stream id> <length>\" for every frame received with the RST flag")
 	linger0 := fs.Bool("linger0", false,
 		"set SO_LINGER 0 on the connection, so that it ends with a TCP RST, not FIN, when the process is killed")
+	acceptBacklog := fs.Int("accept-backlog", 0, "hashicorp/yamux's AcceptBacklog (0: its default, 256)")
+	noAccept := fs.Bool("no-accept", false,
+		"call AcceptStream only after the ACCEPT command: until then the other side's streams wait in the backlog")
+	keepAlive := fs.Duration("keepalive", 0, "hashicorp/yamux's KeepAliveInterval (0: its default, 30 s)")
+	writeTimeout := fs.Duration("write-timeout", 0,
+		"hashicorp/yamux's ConnectionWriteTimeout, which also bounds its wait for a ping's answer (0: its default)")
 	addWriteChunkFlag(fs)
 	fs.Parse(args)
 
@@ -53,18 +59,29 @@ func runYamux(args []string) {
 	}
 	injector = newResetInjector(conn)
 	conn = injector
+	cfg := yamuxConfig()
+	if *acceptBacklog > 0 {
+		cfg.AcceptBacklog = *acceptBacklog
+	}
+	if *keepAlive > 0 {
+		cfg.EnableKeepAlive = true
+		cfg.KeepAliveInterval = *keepAlive
+	}
+	if *writeTimeout > 0 {
+		cfg.ConnectionWriteTimeout = *writeTimeout
+	}
 	var session *yamux.Session
 	if *role == "server" {
-		session, err = yamux.Server(conn, yamuxConfig())
+		session, err = yamux.Server(conn, cfg)
 	} else {
-		session, err = yamux.Client(conn, yamuxConfig())
+		session, err = yamux.Client(conn, cfg)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	emit("READY")
-	go func() {
+	acceptLoop := func() {
 		for {
 			stream, err := session.AcceptStream()
 			if err != nil {
@@ -74,9 +91,17 @@ func runYamux(args []string) {
 			}
 			go serve(session, stream)
 		}
-	}()
+	}
+	if *noAccept {
+		startAccepting = func() { go acceptLoop() }
+	} else {
+		go acceptLoop()
+	}
 	readCommands(func() *yamux.Session { return session }, func() { session.Close() })
 }
+
+// startAccepting is the ACCEPT command: set in yamux mode with -no-accept, nil otherwise.
+var startAccepting func()
 
 // serve runs the service named by the stream's first byte.
 func serve(session *yamux.Session, stream *yamux.Stream) {

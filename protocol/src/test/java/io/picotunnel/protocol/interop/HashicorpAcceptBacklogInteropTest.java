@@ -1,0 +1,75 @@
+package io.picotunnel.protocol.interop;
+
+import io.picotunnel.protocol.yamux.YamuxRole;
+import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.testkit.GoPeer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * hashicorp/yamux keeps the streams its application has not accepted yet in a backlog of AcceptBacklog (256 by
+ * default) and resets each stream beyond it (session.go incomingStream, "backlog exceeded"). The Go peer here
+ * accepts nothing until told to: of our streams, those past the backlog must end reset, each on its own, while the
+ * rest wait and are then served, and the session goes on.
+ */
+class HashicorpAcceptBacklogInteropTest {
+
+    private static final int BACKLOG = 256;
+    private static final int BEYOND = 4;
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    private GoPeerConnection connection;
+
+    @AfterEach
+    void tearDown() {
+        if (connection != null) {
+            connection.close();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void streamsBeyondHashicorpsAcceptBacklogAreResetAndTheOthersAreServedOnceAccepted(YamuxRole ours)
+            throws Exception {
+        connection = GoPeerConnection.open(ours, "backlog", new EchoStreamHandler(), "-no-accept");
+        YamuxSession session = connection.session();
+        GoPeer peer = connection.peer();
+        List<StreamExchange> exchanges = new ArrayList<>();
+        for (int i = 0; i < BACKLOG + BEYOND; i++) {
+            StreamExchange exchange = new StreamExchange(new byte[] {'e'}, 1024);
+            exchanges.add(exchange);
+            session.openStream(exchange).get(10, TimeUnit.SECONDS);
+        }
+
+        await("the streams beyond the backlog reset").atMost(WAIT).until(() -> exchanges.stream()
+                .filter(e -> e.received().isDone()).count() == BEYOND);
+        List<StreamExchange> beyond = exchanges.subList(BACKLOG, BACKLOG + BEYOND);
+        assertThat(beyond).as("the last ones opened").allMatch(e -> e.received().getNow(null) != null
+                && e.received().getNow(null).reset());
+        peer.send("ACCEPT");
+        peer.awaitLine("ACCEPTING");
+
+        for (StreamExchange exchange : exchanges.subList(0, BACKLOG)) {
+            StreamExchange.Received received = exchange.received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(received.reset()).isFalse();
+            assertThat(received.sha256()).isEqualTo(exchange.sent().getNow(null));
+        }
+        StreamExchange after = new StreamExchange(new byte[] {'e'}, 64 * 1024);
+        session.openStream(after).get(10, TimeUnit.SECONDS);
+        assertThat(after.received().get(WAIT.toSeconds(), TimeUnit.SECONDS).sha256())
+                .isEqualTo(after.sent().getNow(null));
+        peer.send("PING");
+        assertThat(peer.awaitLine("PONG")).matches("PONG \\d+");
+        assertThat(session.isGoingAway()).isFalse();
+        assertThat(connection.channel().isActive()).isTrue();
+    }
+}
