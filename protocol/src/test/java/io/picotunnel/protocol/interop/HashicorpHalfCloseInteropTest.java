@@ -1,0 +1,93 @@
+package io.picotunnel.protocol.interop;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxRole;
+import io.picotunnel.testkit.GoPeer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Half-close against hashicorp/yamux with one byte, exactly one initial window and several MiB: no byte is lost in
+ * either direction when one side sends FIN while the other still sends. (hashicorp's side cannot be tested to read
+ * after its own FIN: Debian's version returns EOF from Read once its side is closed and its buffer is momentarily
+ * empty, see exchange.go.)
+ */
+class HashicorpHalfCloseInteropTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    private final List<StreamExchange> ours = new CopyOnWriteArrayList<>();
+    private GoPeerConnection connection;
+
+    @AfterEach
+    void tearDown() {
+        if (connection != null) {
+            connection.close();
+        }
+    }
+
+    static Stream<Arguments> rolesAndSizes() {
+        return Stream.of(YamuxRole.values()).flatMap(role -> Stream.of(1, YamuxConfig.INITIAL_STREAM_WINDOW,
+                6 * 1024 * 1024).map(size -> Arguments.of(role, size)));
+    }
+
+    /** The peer's stream: both send at once; we send FIN as soon as our bytes are written, while it still sends. */
+    @ParameterizedTest
+    @MethodSource("rolesAndSizes")
+    void ourFinWhileHashicorpStillSendsLosesNothingEitherWay(YamuxRole role, int size) throws Exception {
+        connect(role, size);
+
+        peer().send("OPEN s " + size + " - echo");
+
+        GoPeer.StreamResult result = peer().awaitResult("s");
+        assertThat(result.end()).isEqualTo("eof");
+        assertThat(ours).hasSize(1);
+        StreamExchange.Received received = ours.getFirst().received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(received.reset()).isFalse();
+        assertThat(received.bytes()).isEqualTo(size);
+        assertThat(received.sha256()).isEqualTo(result.shaSent());
+        assertThat(result.received()).isEqualTo(size);
+        assertThat(result.shaReceived()).isEqualTo(ours.getFirst().sent().getNow(null));
+    }
+
+    /** Our stream: hashicorp reads to our FIN, then answers with its digest while our side is half-closed. */
+    @ParameterizedTest
+    @MethodSource("rolesAndSizes")
+    void hashicorpAnswersAfterOurFinWithEveryByteWeSent(YamuxRole role, int size) throws Exception {
+        connect(role, 0);
+        StreamExchange exchange = new StreamExchange(new byte[] {'d'}, size);
+
+        connection.session().openStream(exchange).get(10, TimeUnit.SECONDS);
+
+        StreamExchange.Received received = exchange.received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(received.reset()).isFalse();
+        assertThat(received.text()).isEqualTo(size + " " + exchange.sent().getNow(null) + "\n");
+    }
+
+    private void connect(YamuxRole role, int inboundSize) {
+        connection = GoPeerConnection.open(role, "half-close", new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                StreamExchange exchange = new StreamExchange(new byte[0], inboundSize);
+                ours.add(exchange);
+                ch.pipeline().addLast(exchange);
+            }
+        });
+    }
+
+    private GoPeer peer() {
+        return connection.peer();
+    }
+}
