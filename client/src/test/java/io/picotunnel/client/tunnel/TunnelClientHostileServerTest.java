@@ -469,4 +469,30 @@ class TunnelClientHostileServerTest {
             }
         }
     }
+    /**
+     * A server that sends a yamux frame of version 1 after a stream is open: the client answers GoAway(protocol
+     * error), closes that connection and dials again, instead of hanging or dying.
+     */
+    @Test
+    void aMalformedFrameFromTheServerGetsGoAwayProtocolErrorAndTheClientDialsAgain() {
+        AtomicLong goAwayCode = new AtomicLong(-1);
+        start(onTheFirstConnection((socket, key) -> {
+            write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, 2, 0, null)));
+            byte[] badVersion = ScriptedTunnelServer.yamux(2, 1, 0, 7, null);
+            badVersion[0] = 1;
+            write(socket, wsFrame(0x2, true, false, badVersion));
+            ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
+            for (int i = 0; i < 100 && goAwayCode.get() < 0; i++) {
+                long[] f = frames.next();
+                if (f[0] == 3) {
+                    goAwayCode.set(f[3]);
+                }
+            }
+            drainUntilEof(socket);
+        }));
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 2);
+        assertThat(goAwayCode.get()).as("the GoAway's code, protocol error").isEqualTo(1);
+        assertThat(server.events).as("the script's errors").isEmpty();
+    }
 }
