@@ -72,4 +72,38 @@ class HashicorpAcceptBacklogInteropTest {
         assertThat(session.isGoingAway()).isFalse();
         assertThat(connection.channel().isActive()).isTrue();
     }
+    /**
+     * As above with a backlog of 4 and 8 streams that each send 1 MiB at once, more than the window hashicorp gives
+     * a stream before it is accepted: the 4 beyond end reset with their queued bytes dropped, the 4 in the backlog
+     * wait at their window and are echoed byte-exact once accepted.
+     */
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void streamsBeyondASmallBacklogAreResetWhileSendingMoreThanAWindow(YamuxRole ours) throws Exception {
+        int backlog = 4;
+        connection = GoPeerConnection.open(ours, "backlog", new EchoStreamHandler(), "-no-accept",
+                "-accept-backlog", String.valueOf(backlog));
+        YamuxSession session = connection.session();
+        List<StreamExchange> exchanges = new ArrayList<>();
+        for (int i = 0; i < 2 * backlog; i++) {
+            StreamExchange exchange = new StreamExchange(new byte[] {'e'}, 1024 * 1024);
+            exchanges.add(exchange);
+            session.openStream(exchange).get(10, TimeUnit.SECONDS);
+        }
+
+        await("the streams beyond the backlog reset").atMost(WAIT).until(() -> exchanges.stream()
+                .filter(e -> e.received().isDone()).count() == backlog);
+        assertThat(exchanges.subList(backlog, 2 * backlog)).allMatch(e -> e.received().getNow(null) != null
+                && e.received().getNow(null).reset());
+        connection.peer().send("ACCEPT");
+
+        for (StreamExchange exchange : exchanges.subList(0, backlog)) {
+            StreamExchange.Received received = exchange.received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(received.reset()).isFalse();
+            assertThat(received.bytes()).isEqualTo(1024 * 1024);
+            assertThat(received.sha256()).isEqualTo(exchange.sent().getNow(null));
+        }
+        assertThat(connection.onLoop(session::inboundHeld)).as("bytes held for readers").isZero();
+        assertThat(connection.channel().isActive()).isTrue();
+    }
 }
