@@ -19,6 +19,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
@@ -31,7 +32,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * hashicorp/yamux sends GoAway while a stream of its own and one of ours are both in the middle of their transfer:
- * both finish byte-exact in both directions, and a stream we open after the GoAway fails at once, saying why.
+ * both finish byte-exact in both directions, and a stream we open after the GoAway fails at once, saying why. Our
+ * streams still in its accept backlog, and streams it opens itself after its GoAway, are served as hashicorp allows.
  */
 class HashicorpGoAwayWithOpenStreamsInteropTest {
 
@@ -86,6 +88,51 @@ class HashicorpGoAwayWithOpenStreamsInteropTest {
         await("the peer's stream read to its end").atMost(WAIT).until(() -> theirs.eof);
         assertThat(theirs.bytesRead).isEqualTo(PEER_SENDS);
         assertThat(connection.onLoop(theirs::sha256)).isEqualTo(result.shaSent());
+    }
+
+    /**
+     * Our streams wait in hashicorp's accept backlog, not acknowledged, when it sends GoAway: hashicorp still accepts
+     * them afterwards, so they must not end as refused; each is echoed byte-exact.
+     */
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void ourStreamsInHashicorpsBacklogAtItsGoAwayAreServedWhenItAcceptsThem(YamuxRole ours) throws Exception {
+        connection = GoPeerConnection.open(ours, "goaway", new EchoStreamHandler(), "-no-accept");
+        YamuxSession session = connection.session();
+        GoPeer peer = connection.peer();
+        List<StreamExchange> waiting = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            StreamExchange exchange = new StreamExchange(new byte[] {'e'}, 512 * 1024);
+            waiting.add(exchange);
+            session.openStream(exchange).get(10, TimeUnit.SECONDS);
+        }
+
+        peer.send("GOAWAY");
+        peer.awaitLine("GOAWAY_SENT");
+        await("our session hears the GoAway").atMost(WAIT).until(session::isGoingAway);
+        peer.send("ACCEPT");
+
+        for (StreamExchange exchange : waiting) {
+            StreamExchange.Received received = exchange.received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(received.reset()).isFalse();
+            assertThat(received.sha256()).isEqualTo(exchange.sent().getNow(null));
+        }
+    }
+
+    /** hashicorp may still open streams after its own GoAway (it refuses only incoming ones): we serve them. */
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void aStreamHashicorpOpensAfterItsOwnGoAwayIsServed(YamuxRole ours) {
+        connection = GoPeerConnection.open(ours, "goaway", new EchoStreamHandler());
+        GoPeer peer = connection.peer();
+
+        peer.send("GOAWAY");
+        peer.awaitLine("GOAWAY_SENT");
+        await("our session hears the GoAway").atMost(WAIT).until(connection.session()::isGoingAway);
+        peer.send("OPEN after " + (256 * 1024) + " - echo");
+
+        GoPeer.StreamResult result = peer.awaitResult("after");
+        assertThat(result.echoedExactly()).as(result.toString()).isTrue();
     }
 
     private static byte[] randomBytes(MessageDigest digest) {
