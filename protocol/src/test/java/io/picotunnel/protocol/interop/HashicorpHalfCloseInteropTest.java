@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Half-close against hashicorp/yamux with one byte, exactly one initial window and several MiB: no byte is lost in
@@ -74,6 +75,38 @@ class HashicorpHalfCloseInteropTest {
         StreamExchange.Received received = exchange.received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(received.reset()).isFalse();
         assertThat(received.text()).isEqualTo(size + " " + exchange.sent().getNow(null) + "\n");
+    }
+
+    /**
+     * hashicorp sends its bytes and FIN while our reader reads nothing (up to its window, which one window's payload
+     * fills exactly): once it reads, every byte arrives, then EOF.
+     */
+    @ParameterizedTest
+    @MethodSource("rolesAndSizes")
+    void hashicorpsFinWhileOurReaderHoldsItsWindowLosesNothing(YamuxRole role, int size) throws Exception {
+        List<RecordingStream> readers = new CopyOnWriteArrayList<>();
+        connection = GoPeerConnection.open(role, "half-close",
+                RecordingStream.eachInto(readers, () -> new RecordingStream(false)));
+
+        peer().send("OPEN s " + size + " - send");
+        await("the peer's stream open").atMost(WAIT).until(() -> readers.size() == 1);
+        RecordingStream reader = readers.getFirst();
+        GoPeer.StreamResult result = null;
+        if (size <= YamuxConfig.INITIAL_STREAM_WINDOW) {
+            result = peer().awaitResult("s");
+            assertThat(result.end()).as("all written and FIN sent before we read").isEqualTo("eof");
+            assertThat(reader.bytesRead).isZero();
+        }
+        reader.stream.config().setAutoRead(true);
+        reader.stream.read();
+
+        if (result == null) {
+            result = peer().awaitResult("s");
+        }
+        await("our reader at EOF").atMost(WAIT).until(() -> reader.eof);
+        assertThat(result.end()).isEqualTo("eof");
+        assertThat(reader.bytesRead).isEqualTo(size);
+        assertThat(connection.onLoop(reader::sha256)).isEqualTo(result.shaSent());
     }
 
     private void connect(YamuxRole role, int inboundSize) {
