@@ -1,7 +1,9 @@
 package io.picotunnel.protocol.interop;
 
+import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.testkit.GoPeer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -106,6 +108,40 @@ class HashicorpAcceptBacklogInteropTest {
         assertThat(connection.onLoop(session::inboundHeld)).as("bytes held for readers").isZero();
         await("every stream gone, the reset ones too").atMost(WAIT)
                 .until(() -> connection.onLoop(session::activeStreams) == 0);
+        assertThat(connection.channel().isActive()).isTrue();
+    }
+    /**
+     * Our streams wait in hashicorp's backlog past our stream open timeout: we reset them as not acknowledged; when
+     * hashicorp accepts them later, its service finds them reset, and the session goes on, a new stream echoed.
+     */
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void streamsLeftInTheBacklogPastOurOpenTimeoutAreResetAndALateAcceptHarmsNothing(YamuxRole ours)
+            throws Exception {
+        connection = GoPeerConnection.open(ours, "backlog",
+                YamuxConfig.defaults().withStreamOpenTimeout(Duration.ofMillis(500)), new EchoStreamHandler(),
+                "-no-accept");
+        YamuxSession session = connection.session();
+        List<YamuxStreamChannel> waiting = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            YamuxStreamChannel stream = session.openStream(new StreamExchange(new byte[] {'e'}, 1024))
+                    .get(10, TimeUnit.SECONDS);
+            waiting.add(stream);
+        }
+
+        await("our streams reset at the open timeout").atMost(WAIT)
+                .until(() -> connection.onLoop(() -> waiting.stream().allMatch(YamuxStreamChannel::openTimedOut)));
+        connection.peer().send("ACCEPT");
+        connection.peer().awaitLine("ACCEPTING");
+        StreamExchange after = new StreamExchange(new byte[] {'e'}, 64 * 1024);
+        session.openStream(after).get(10, TimeUnit.SECONDS);
+
+        StreamExchange.Received received = after.received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(received.reset()).isFalse();
+        assertThat(received.sha256()).isEqualTo(after.sent().getNow(null));
+        connection.peer().send("PING");
+        assertThat(connection.peer().awaitLine("PONG")).matches("PONG \\d+");
+        await("no stream left open").atMost(WAIT).until(() -> connection.onLoop(session::activeStreams) == 0);
         assertThat(connection.channel().isActive()).isTrue();
     }
 }
