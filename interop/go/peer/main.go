@@ -15,10 +15,12 @@
 //	    sets hashicorp's AcceptBacklog; with -no-accept AcceptStream waits for the ACCEPT command, so the other
 //	    side's streams fill the backlog and hashicorp resets those beyond it. -keepalive d sets hashicorp's
 //	    keepalive interval; -write-timeout d is its ConnectionWriteTimeout (also its wait for a ping's answer).
-//	peer tunnel-server -listen host:port -token T [-tls] [-write-chunk n]
+//	peer tunnel-server -listen host:port -token T [-tls] [-keep-old] [-write-chunk n]
 //	    Acts like the PicoTunnel server: GET /tunnel WebSocket (subprotocol "tunnel", 401 for a wrong
 //	    token), yamux server role. Prints "CONNECTED" per client connection, "DISCONNECTED" at its end.
 //	    With -tls it serves wss with a fresh self-signed certificate and prints "SNI <name>" per handshake.
+//	    A client's new connection ends its previous session (GoAway, then close) unless -keep-old, which leaves
+//	    it open so that its streams finish there; commands act on the newest session.
 //	peer tunnel-client -url ws://host:port/tunnel -token T [-no-accept] [-write-chunk n]
 //	    Acts like the PicoTunnel client: yamux client role, reads each stream's header, dials the
 //	    target and copies both ways with half-close. Prints "CONNECTED" or "REJECTED <status>" (exit 3).

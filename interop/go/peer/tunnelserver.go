@@ -21,6 +21,8 @@ func runTunnelServer(args []string) {
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	token := fs.String("token", "", "the token clients must present")
 	useTLS := fs.Bool("tls", false, "serve wss with a fresh self-signed certificate for localhost")
+	keepOld := fs.Bool("keep-old", false,
+		"leave a client's previous session open when it connects anew, so that its streams finish there")
 	addWriteChunkFlag(fs)
 	fs.Parse(args)
 
@@ -54,7 +56,7 @@ func runTunnelServer(args []string) {
 			return
 		}
 		mu.Lock()
-		if current != nil {
+		if current != nil && !*keepOld {
 			current.GoAway()
 			current.Close()
 		}

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -186,6 +187,31 @@ class TunnelClientInteropTest {
         server.awaitLine("DISCONNECTED");
     }
 
+    /** The server (which here leaves the old session open) sends GoAway while a stream waits on its target. */
+    @Test
+    void hashicorpServersGoAwayLetsTheOpenStreamFinishWhileTheClientConnectsAnew() throws Exception {
+        TcpTarget held = target(TcpTarget.heldUntilReleased(1000));
+        TcpTarget echo = target(TcpTarget.echo());
+        connect(startServer("-keep-old"), AllowList.ANY);
+        server.send("OPEN open 5000 " + held.address() + " recvfirst");
+        await().atMost(Duration.ofSeconds(30)).until(() -> held.accepted() == 1);
+
+        server.send("GOAWAY");
+        server.awaitLine("GOAWAY_SENT");
+        server.awaitLine("CONNECTED");
+        GoPeer.StreamResult after = server.open("after", MIB, echo.address(), "echo");
+        held.release();
+
+        assertThat(after.echoedExactly()).as(after.toString()).isTrue();
+        GoPeer.StreamResult open = server.awaitResult("open");
+        assertThat(open.end()).isEqualTo("eof");
+        assertThat(open.received()).isEqualTo(1000);
+        await().atMost(Duration.ofSeconds(30)).until(() -> held.exchanges().size() == 1);
+        assertThat(held.exchanges().getFirst().received()).isEqualTo(5000);
+        assertThat(held.exchanges().getFirst().shaReceived()).isEqualTo(open.shaSent());
+        assertThat(client.state()).isEqualTo(TunnelClient.State.CONNECTED);
+    }
+
     @Test
     void stopClosesStreamsThatOutlastTheGracePeriod() throws Exception {
         TcpTarget held = target(TcpTarget.heldUntilReleased(1000));
@@ -228,8 +254,9 @@ class TunnelClientInteropTest {
         assertThat(client.terminated()).isNotDone();
     }
 
-    private String startServer() {
-        server = peer(GoPeer.start("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN));
+    private String startServer(String... flags) {
+        server = peer(GoPeer.start(Stream.concat(Stream.of("tunnel-server", "-listen", "127.0.0.1:0", "-token", TOKEN),
+                Stream.of(flags)).toArray(String[]::new)));
         return server.awaitListening();
     }
 
