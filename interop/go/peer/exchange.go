@@ -23,6 +23,7 @@ const sendWriteTimeout = 60 * time.Second
 //	recvfirst read until the peer's FIN, then send n bytes and close (FIN)
 //	send      send n bytes and close (FIN), reading nothing; the result says whether every Write
 //	          completed (end=eof) or failed (reset, or error:timeout when the window stayed shut 60 s)
+//	finfirst  send n bytes and close (FIN), then read n bytes from the other side (see readAfterOwnFin)
 //
 // Debian's hashicorp/yamux (2019) returns EOF from Read once its own side is closed and its buffer is
 // momentarily empty, so this peer never reads data it still needs after sending its own FIN.
@@ -64,6 +65,22 @@ func openAndExchange(session *yamux.Session, exchange *openingExchange, id strin
 		}
 		emit("RESULT %s sent=%d sha_sent=%s recv=0 sha_recv=%s end=%s", id, sent,
 			hex.EncodeToString(sentHash.Sum(nil)), hex.EncodeToString(sha256.New().Sum(nil)), end)
+	case "finfirst":
+		sentHash := sha256.New()
+		_, err := io.Copy(io.MultiWriter(w, sentHash), io.LimitReader(rand.Reader, n))
+		end := "eof"
+		if err != nil {
+			end = endOf(err, false)
+		} else if err := stream.Close(); err != nil {
+			end = endOf(err, false)
+		}
+		recvHash := sha256.New()
+		var got int64
+		if end == "eof" {
+			got, end = readAfterOwnFin(stream, recvHash, n)
+		}
+		emit("RESULT %s sent=%d sha_sent=%s recv=%d sha_recv=%s end=%s", id, n,
+			hex.EncodeToString(sentHash.Sum(nil)), got, hex.EncodeToString(recvHash.Sum(nil)), end)
 	case "recvfirst":
 		recvHash := sha256.New()
 		got, err := io.Copy(recvHash, stream)
@@ -102,6 +119,33 @@ func openAndExchange(session *yamux.Session, exchange *openingExchange, id strin
 		emit("RESULT %s sent=%d sha_sent=%s recv=%d sha_recv=%s end=%s", id, n, shaSent, got,
 			hex.EncodeToString(recvHash.Sum(nil)), end)
 	}
+}
+
+// readAfterOwnFin reads n bytes from a stream this side has closed. Debian's hashicorp/yamux returns EOF from Read
+// whenever its own side is closed and its buffer is empty, even while the other side still sends: such an EOF is
+// read again after a millisecond, for at most 30 s. The end is eof with all n bytes, short without them.
+func readAfterOwnFin(stream *yamux.Stream, h io.Writer, n int64) (int64, string) {
+	buf := make([]byte, 32*1024)
+	var got int64
+	deadline := time.Now().Add(30 * time.Second)
+	for got < n && time.Now().Before(deadline) {
+		want := int64(len(buf))
+		if n-got < want {
+			want = n - got
+		}
+		k, err := stream.Read(buf[:want])
+		h.Write(buf[:k])
+		got += int64(k)
+		if err == io.EOF {
+			time.Sleep(time.Millisecond)
+		} else if err != nil {
+			return got, endOf(err, false)
+		}
+	}
+	if got < n {
+		return got, "short"
+	}
+	return got, "eof"
 }
 
 func endOf(err error, eofOK bool) string {

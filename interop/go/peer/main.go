@@ -34,7 +34,7 @@
 //
 // Commands (every mode, but where a command says otherwise):
 //
-//	OPEN <id> <nbytes> [target|-] [echo|recvfirst|send]
+//	OPEN <id> <nbytes> [target|-] [echo|recvfirst|send|finfirst]
 //	                             open a stream (with a stream header when a target is given) and exchange
 //	                             nbytes random bytes (see openAndExchange); then print
 //	                             "RESULT <id> sent=<n> sha_sent=<hex> recv=<n> sha_recv=<hex> end=<eof|short|reset|error:...>"

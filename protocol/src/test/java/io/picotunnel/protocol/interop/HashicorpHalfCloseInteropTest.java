@@ -21,9 +21,9 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Half-close against hashicorp/yamux with one byte, exactly one initial window and several MiB: no byte is lost in
- * either direction when one side sends FIN while the other still sends. (hashicorp's side cannot be tested to read
- * after its own FIN: Debian's version returns EOF from Read once its side is closed and its buffer is momentarily
- * empty, see exchange.go.)
+ * either direction when one side sends FIN while the other still sends. (Debian's hashicorp/yamux returns EOF from
+ * Read once its own side is closed and its buffer is momentarily empty: where hashicorp reads after its own FIN the
+ * Go peer reads again after such an EOF, see its readAfterOwnFin.)
  */
 class HashicorpHalfCloseInteropTest {
 
@@ -107,6 +107,34 @@ class HashicorpHalfCloseInteropTest {
         assertThat(result.end()).isEqualTo("eof");
         assertThat(reader.bytesRead).isEqualTo(size);
         assertThat(connection.onLoop(reader::sha256)).isEqualTo(result.shaSent());
+    }
+
+    /**
+     * The peer's stream: hashicorp sends its bytes and FIN, and only then do we send ours and FIN: every byte
+     * reaches hashicorp (whose Read after its own FIN the Go peer has to retry, see its readAfterOwnFin).
+     */
+    @ParameterizedTest
+    @MethodSource("rolesAndSizes")
+    void ourBytesSentAfterHashicorpsFinAllReachIt(YamuxRole role, int size) throws Exception {
+        connection = GoPeerConnection.open(role, "half-close", new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                StreamExchange exchange = StreamExchange.afterPeerFin(size);
+                ours.add(exchange);
+                ch.pipeline().addLast(exchange);
+            }
+        });
+
+        peer().send("OPEN s " + size + " - finfirst");
+
+        GoPeer.StreamResult result = peer().awaitResult("s");
+        assertThat(ours).hasSize(1);
+        StreamExchange.Received received = ours.getFirst().received().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(received.bytes()).isEqualTo(size);
+        assertThat(received.sha256()).isEqualTo(result.shaSent());
+        assertThat(result.end()).as(result.toString()).isEqualTo("eof");
+        assertThat(result.received()).isEqualTo(size);
+        assertThat(result.shaReceived()).isEqualTo(ours.getFirst().sent().getNow(null));
     }
 
     private void connect(YamuxRole role, int inboundSize) {

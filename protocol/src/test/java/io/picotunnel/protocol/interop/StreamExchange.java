@@ -15,7 +15,8 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Test handler for one stream: sends a prefix and {@code size} random bytes while the stream is writable,
- * then half-closes; records the SHA-256 of everything sent (after the prefix) and received.
+ * then half-closes; records the SHA-256 of everything sent (after the prefix) and received. It starts sending at once,
+ * or {@link #afterPeerFin} only once the peer's FIN came.
  */
 final class StreamExchange extends ChannelInboundHandlerAdapter {
 
@@ -36,14 +37,25 @@ final class StreamExchange extends ChannelInboundHandlerAdapter {
     private final ByteBuf firstBytes = Unpooled.buffer();
     private final CompletableFuture<Received> received = new CompletableFuture<>();
     private final CompletableFuture<String> sent = new CompletableFuture<>();
+    private final boolean waitForPeerFin;
     private long remaining;
     private long receivedBytes;
     private boolean started;
 
     StreamExchange(byte[] prefix, long size) {
+        this(prefix, size, false);
+    }
+
+    private StreamExchange(byte[] prefix, long size, boolean waitForPeerFin) {
         this.prefix = prefix;
         this.size = size;
         this.remaining = size;
+        this.waitForPeerFin = waitForPeerFin;
+    }
+
+    /** Sends its {@code size} bytes, then FIN, only after the peer's FIN. */
+    static StreamExchange afterPeerFin(long size) {
+        return new StreamExchange(new byte[0], size, true);
     }
 
     CompletableFuture<Received> received() {
@@ -57,14 +69,16 @@ final class StreamExchange extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        if (ctx.channel().isActive()) {
+        if (ctx.channel().isActive() && !waitForPeerFin) {
             start(ctx);
         }
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        start(ctx);
+        if (!waitForPeerFin) {
+            start(ctx);
+        }
         ctx.fireChannelActive();
     }
 
@@ -123,6 +137,9 @@ final class StreamExchange extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == ChannelInputShutdownEvent.INSTANCE) {
             finish(false);
+            if (waitForPeerFin) {
+                start(ctx);
+            }
         }
         ctx.fireUserEventTriggered(evt);
     }
