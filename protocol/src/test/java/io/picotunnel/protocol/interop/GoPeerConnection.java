@@ -15,9 +15,11 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.testkit.GoPeer;
+import org.awaitility.Awaitility;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -141,6 +143,18 @@ final class GoPeerConnection implements AutoCloseable {
 
     boolean sessionEnded() {
         return sessionEndedNanos != 0;
+    }
+
+    /**
+     * Waits (at most 60 s) until hashicorp holds {@code n} streams: our {@code openStream} completes once the SYN is
+     * written, not once the peer has read it.
+     */
+    void awaitPeerStreams(int n) {
+        Awaitility.await("the peer holding " + n + " streams").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(50)).until(() -> {
+                    peer.send("STREAMS");
+                    return peer.awaitLine("STREAMS ").equals("STREAMS " + n);
+                });
     }
 
     /** {@code task} run on our end's event loop, within 10 s. */

@@ -107,10 +107,7 @@ class HashicorpGoAwayWithOpenStreamsInteropTest {
             session.openStream(exchange).get(10, TimeUnit.SECONDS);
         }
         // A SYN hashicorp reads after its GoAway it resets: all three must be in its backlog first.
-        await("our streams in hashicorp's backlog").atMost(WAIT).pollInterval(Duration.ofMillis(50)).until(() -> {
-            peer.send("STREAMS");
-            return peer.awaitLine("STREAMS ").equals("STREAMS 3");
-        });
+        connection.awaitPeerStreams(3);
 
         peer.send("GOAWAY");
         peer.awaitLine("GOAWAY_SENT");

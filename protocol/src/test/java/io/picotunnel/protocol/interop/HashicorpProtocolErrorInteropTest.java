@@ -82,8 +82,7 @@ class HashicorpProtocolErrorInteropTest {
         // The hold service reads its one byte and nothing more: the stream's window stays as it is.
         YamuxStreamChannel stream = session.openStream(reader).get(10, TimeUnit.SECONDS);
         stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'h'})).sync();
-        connection.peer().send("STREAMS");
-        assertThat(connection.peer().awaitLine("STREAMS ")).isEqualTo("STREAMS 1");
+        connection.awaitPeerStreams(1);
 
         ByteBuf raw = Unpooled.wrappedBuffer(bytes.apply(stream.streamId()));
         connection.onLoop(() -> channel.pipeline().firstContext().writeAndFlush(raw));
