@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import static io.picotunnel.protocol.text.ControlCharacters.quoted;
+
 /**
  * A host name beyond ASCII in its ASCII form, as UTS #46 nontransitional processing (IDNA2008) gives it: what Go's
  * {@code idna.Lookup}, browsers and curl send, and what registries register. {@link IDN} implements IDNA2003,
@@ -160,13 +162,8 @@ public final class Idna {
         } catch (IllegalArgumentException e) {
             String reason = e.getCause() instanceof ParseException p ? p.getMessage() : e.getMessage();
             throw new IllegalArgumentException("PicoTunnel converts names beyond ASCII as IDNA2003 (Unicode 3.2)"
-                    + " does, which refuses " + quoted(label) + " (" + ControlCharacters.escape(reason) + "); if the name"
+                    + " does, which refuses " + quoted(label) + " (" + ControlCharacters.bounded(reason) + "); if the name"
                     + " is valid, give it in its xn-- form", e);
         }
-    }
-
-    /** {@code text} in quotes, its control characters written out so that a message shows them and stays one line. */
-    private static String quoted(String text) {
-        return "'" + ControlCharacters.escape(text) + "'";
     }
 }

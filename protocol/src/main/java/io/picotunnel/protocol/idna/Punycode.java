@@ -1,5 +1,7 @@
 package io.picotunnel.protocol.idna;
 
+import io.picotunnel.protocol.text.ControlCharacters;
+
 /** The encoder of RFC 3492 (section 6.3): a label's code points as the ASCII that follows {@code xn--}. */
 final class Punycode {
 
@@ -45,7 +47,7 @@ final class Punycode {
                     delta++;
                 }
                 if (delta > Integer.MAX_VALUE) {
-                    throw new IllegalArgumentException("'" + label + "' is too long for punycode");
+                    throw new IllegalArgumentException(ControlCharacters.quoted(label) + " is too long for punycode");
                 }
                 if (c == n) {
                     int q = (int) delta;

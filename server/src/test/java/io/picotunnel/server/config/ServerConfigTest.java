@@ -644,6 +644,23 @@ class ServerConfigTest {
                         + "...(5003 chars)' is not a valid host name");
     }
 
+    /**
+     * A domain beyond ASCII refused for one long label (10 KiB) is cut and escaped wherever the message quotes it:
+     * for its refused character (ESC), in IDNA2003's reason, which repeats it (U+202E), and for punycode's overflow
+     * (13,000 ß and a character from plane 2).
+     */
+    @Test
+    void aLongLabelBeyondAsciiIsCutAndEscapedEverywhereTheMessageQuotesIt() {
+        String tail = "a".repeat(10 * 1024);
+        for (String label : new String[] {"stra\u00dfe\u001b[2J" + tail, "b\u00fccher\u202e" + tail,
+                "\u00df".repeat(13_000) + "\ud869\uded6"}) {
+            assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", label + ".example")))
+                    .hasMessageStartingWith("Invalid --domain (PICOTUNNEL_DOMAIN): '")
+                    .hasMessageNotContaining("\u001b").hasMessageNotContaining("\u202e")
+                    .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(1000));
+        }
+    }
+
     @Test
     void acmeCanTrustAPrivateCaFile() throws IOException {
         Path ca = Files.writeString(dir.resolve("pebble.minica.pem"), "pem");
