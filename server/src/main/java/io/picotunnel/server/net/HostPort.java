@@ -10,6 +10,8 @@ import java.net.UnknownHostException;
 import java.util.Arrays;
 import java.util.List;
 
+import static io.picotunnel.protocol.text.ControlCharacters.quoted;
+
 /**
  * An address to listen on or connect to: {@code :8080} (every interface), {@code host:port},
  * {@code 127.0.0.1:port} or {@code [::1]:port}. The host is stored without brackets, a name in lower case and in
@@ -169,10 +171,5 @@ public record HostPort(String host, int port) {
     @Override
     public String toString() {
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
-    }
-
-    /** {@code text} in quotes, its control characters written out so that a message shows them and stays one line. */
-    private static String quoted(String text) {
-        return "'" + LogValues.escape(text) + "'";
     }
 }

@@ -3,6 +3,7 @@ package io.picotunnel.server.net;
 import io.picotunnel.protocol.idna.HostEscapes;
 import io.picotunnel.protocol.idna.Idna;
 import io.picotunnel.protocol.net.Hostnames;
+import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.util.Locale;
 
@@ -50,7 +51,7 @@ public final class UrlHosts {
         try {
             decoded = HostEscapes.decoded(host);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("its host '" + LogValues.escape(host) + "' " + e.getMessage(), e);
+            throw new IllegalArgumentException("its host " + ControlCharacters.quoted(host) + " " + e.getMessage(), e);
         }
         String ascii;
         try {
@@ -70,8 +71,8 @@ public final class UrlHosts {
         String reason = c < 0 ? why : "it has " + Idna.describe(c) + (decoded.equals(host) ? "" : " once decoded")
                 + (c < 128 ? ", which no host name may have"
                 : ", which PicoTunnel cannot convert; give the host in its xn-- form");
-        return new IllegalArgumentException("its host '" + LogValues.escape(host)
-                + "' cannot be converted to its ASCII (xn--) form: " + reason);
+        return new IllegalArgumentException("its host " + ControlCharacters.quoted(host)
+                + " cannot be converted to its ASCII (xn--) form: " + reason);
     }
 
     /** The first character of {@code host} no host name may have; else -1. */

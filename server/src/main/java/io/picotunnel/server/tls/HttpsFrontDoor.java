@@ -14,6 +14,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
@@ -123,7 +124,7 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
 
     private void reject(ChannelHandlerContext ctx, HttpsRoute.Reject reject) {
         refusals.refused(false, "TLS handshake from " + ctx.channel().remoteAddress() + " for "
-                + (reject.serverName() == null ? "(no server name)" : "'" + LogValues.escape(reject.serverName()) + "'")
+                + (reject.serverName() == null ? "(no server name)" : ControlCharacters.quoted(reject.serverName()))
                 + " refused with unrecognized_name: " + LogValues.escape(reject.reason()));
         ctx.writeAndFlush(TlsAlerts.fatal(ctx.alloc(), TlsAlerts.UNRECOGNIZED_NAME))
                 .addListener(ChannelFutureListener.CLOSE);
