@@ -23,8 +23,12 @@ public final class ControlCharacters {
         return "'" + bounded(text) + "'";
     }
 
-    /** {@code text} {@link #escape escaped} and cut after {@value #MAX_SHOWN} characters, its length then said. */
-    public static String bounded(String text) {
+    /**
+     * {@code value} as text ("null" for null) {@link #escape escaped} and cut after {@value #MAX_SHOWN} characters,
+     * its length then said: how a log line puts a value from the network or a user.
+     */
+    public static String bounded(Object value) {
+        String text = String.valueOf(value);
         if (text.length() <= MAX_SHOWN) {
             return escape(text);
         }

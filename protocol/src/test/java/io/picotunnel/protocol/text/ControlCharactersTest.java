@@ -46,4 +46,10 @@ class ControlCharactersTest {
         assertThat(ControlCharacters.bounded("x".repeat(ControlCharacters.MAX_SHOWN - 1) + "\uD83D\uDE00"))
                 .isEqualTo("x".repeat(ControlCharacters.MAX_SHOWN - 1) + "...(201 chars)");
     }
+
+    @Test
+    void aValueForALogLineIsItsTextAndNullIsNull() {
+        assertThat(ControlCharacters.bounded(8080)).isEqualTo("8080");
+        assertThat(ControlCharacters.bounded(null)).isEqualTo("null");
+    }
 }

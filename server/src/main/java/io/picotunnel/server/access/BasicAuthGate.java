@@ -1,9 +1,9 @@
 package io.picotunnel.server.access;
 
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.ClientBlock;
-import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -133,7 +133,7 @@ final class BasicAuthGate implements AutoCloseable {
                             remember(key);
                             failures.succeeded(address);
                         } else {
-                            failures.failed(address, "a wrong user name or password for " + LogValues.escape(host));
+                            failures.failed(address, "a wrong user name or password for " + ControlCharacters.bounded(host));
                         }
                     } finally {
                         done(key, block);
@@ -147,7 +147,7 @@ final class BasicAuthGate implements AutoCloseable {
         }
         return new HttpVerdict.Pending(running.thenApply(passed -> {
             if (passed == null) {
-                backedUp.refused(true, "password checks are backed up; refusing a sign-in to " + LogValues.escape(host));
+                backedUp.refused(true, "password checks are backed up; refusing a sign-in to " + ControlCharacters.bounded(host));
                 return new HttpVerdict.Answer(503, "busy", "Too many sign-in attempts at once; try again in a moment.",
                         Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
             }

@@ -13,7 +13,6 @@ import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.auth.SignInRefusal;
 import io.picotunnel.server.auth.SignInRejectedException;
 import io.picotunnel.server.net.KeyedRefusalLog;
-import io.picotunnel.server.net.LogValues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -238,7 +237,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of());
             }
             refused(handoff.serviceId(), SignInRefusal.LINK_IN_OTHER_BROWSER, false, "sign-in of "
-                    + LogValues.escape(handoff.email()) + " to service " + LogValues.escape(handoff.serviceId())
+                    + ControlCharacters.bounded(handoff.email()) + " to service " + ControlCharacters.bounded(handoff.serviceId())
                     + " refused at " + request.visitor().getHostAddress()
                     + ": its link was opened in a browser that did not start it");
             return HttpVerdict.Answer.of(403, "sign_in_other_browser", "This sign-in was started in another browser."
@@ -255,7 +254,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 eldest.remove();
             }
         }
-        LOG.info("{} signed in to service {}", LogValues.escape(handoff.email()), LogValues.escape(handoff.serviceId()));
+        LOG.info("{} signed in to service {}", ControlCharacters.bounded(handoff.email()), ControlCharacters.bounded(handoff.serviceId()));
         return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of(cookie(
                 cookieName(handoff.serviceId(), request.https()), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L),
                 cookie(browserName, request.https(), "", 0)));
@@ -275,8 +274,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     Map.of("Allow", "GET, HEAD, POST"), List.of());
         }
         if (!fromThisOrigin(request)) {
-            LOG.debug("sign-out of {} refused: it came from the page of another origin ({})", LogValues.escape(request.host()),
-                    LogValues.escape(request.origin() == null ? "Sec-Fetch-Site " + request.fetchSite()
+            LOG.debug("sign-out of {} refused: it came from the page of another origin ({})", ControlCharacters.bounded(request.host()),
+                    ControlCharacters.bounded(request.origin() == null ? "Sec-Fetch-Site " + request.fetchSite()
                             : "Origin " + request.origin()));
             return HttpVerdict.Answer.of(403, "sign_out_refused", "This sign-out came from another site's page, so"
                     + " it was refused. To sign out, open " + LOGOUT + " on " + request.host() + " and press the button.");
@@ -478,7 +477,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
             refused(serviceId, SignInRefusal.COULD_NOT_START, true, "single sign-on for service "
-                    + LogValues.escape(serviceId) + " could not start: " + e.withCause());
+                    + ControlCharacters.bounded(serviceId) + " could not start: " + e.withCause());
             page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.getMessage());
         }
     }
@@ -492,7 +491,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         ctx.header("Cache-Control", "no-store");
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
             refused(null, SignInRefusal.OTHER_BROWSER, false, "single sign-on to a service refused: the callback from "
-                    + LogValues.escape(clientAddress.apply(ctx)) + " carries a sign-in started by another browser");
+                    + ControlCharacters.bounded(clientAddress.apply(ctx)) + " carries a sign-in started by another browser");
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", "This sign-in was started in another browser. Open the "
                     + "service's page again in this one to sign in.");
             return true;
@@ -512,7 +511,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         try {
             claims = provider.finish(code, started.nonce(), started.codeVerifier()).claims();
         } catch (SignInRejectedException e) {
-            refused(serviceId, SignInRefusal.of(e), true, "single sign-on for service " + LogValues.escape(serviceId)
+            refused(serviceId, SignInRefusal.of(e), true, "single sign-on for service " + ControlCharacters.bounded(serviceId)
                     + " rejected: " + e.withCause());
             if (e.providerUnavailable()) {
                 page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.getMessage());
@@ -532,7 +531,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         String domain = target.get().domain();
         if (email == null || !verified) {
             refused(serviceId, SignInRefusal.NO_VERIFIED_EMAIL, false, "single sign-on to service "
-                    + LogValues.escape(serviceId) + " refused: subject " + LogValues.escape(claims.getSubject())
+                    + ControlCharacters.bounded(serviceId) + " refused: subject " + ControlCharacters.bounded(claims.getSubject())
                     + " has no verified email");
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", "Your account has no verified email address, which "
                     + domain + " needs. Verify your email with your identity provider, then try again.");
@@ -546,8 +545,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
             // targets compare the header with addresses they know, and allow lists take no such character either.
             String character = SignInRefusal.describe(hidden.getAsInt());
             refused(serviceId, SignInRefusal.CONTROL_CHARACTER, false, "single sign-on to service "
-                    + LogValues.escape(serviceId) + " refused: the email of subject "
-                    + LogValues.escape(claims.getSubject()) + " contains the " + character);
+                    + ControlCharacters.bounded(serviceId) + " refused: the email of subject "
+                    + ControlCharacters.bounded(claims.getSubject()) + " contains the " + character);
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", "The email address your identity provider sent contains"
                     + " the " + character + " (such as a line break or a right-to-left override), which no email"
                     + " address has. Correct it at your identity provider, then try again.");
@@ -555,7 +554,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         if (!allowed(target.get().auth(), email, groups)) {
             refused(serviceId, SignInRefusal.NOT_ALLOWED, false, "single sign-on to service "
-                    + LogValues.escape(serviceId) + " refused: " + LogValues.escape(email)
+                    + ControlCharacters.bounded(serviceId) + " refused: " + ControlCharacters.bounded(email)
                     + " is not on its allow list");
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", email + " is not allowed to open " + domain
                     + ". Ask the owner of this service to add you.");
@@ -690,7 +689,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
     }
 
-    /** {@code message}: its values from the provider and the request already escaped ({@link LogValues#escape}). */
+    /** {@code message}: its values from the provider and the request already escaped ({@link ControlCharacters#bounded}). */
     private void refused(String serviceId, SignInRefusal cause, boolean warn, String message) {
         refusals.refused(new RefusalKey(serviceId, cause), warn, message);
     }

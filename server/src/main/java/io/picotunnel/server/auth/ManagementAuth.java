@@ -10,7 +10,6 @@ import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.net.ForwardedProto;
 import io.picotunnel.server.net.KeyedRefusalLog;
 import io.picotunnel.server.net.LimitedBody;
-import io.picotunnel.server.net.LogValues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -325,7 +324,7 @@ public final class ManagementAuth {
         Optional<PendingLogins.Pending<String>> started = taken.pending();
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
             refusals.refused(SignInRefusal.OTHER_BROWSER, true, "OIDC sign-in refused: the callback from "
-                    + LogValues.escape(clientAddress(ctx)) + " carries a sign-in started by another browser");
+                    + ControlCharacters.bounded(clientAddress(ctx)) + " carries a sign-in started by another browser");
             failSignIn(ctx, "This sign-in was not started in this browser (or the browser blocked its cookie). Please sign in again here.");
             return;
         }
@@ -344,7 +343,7 @@ public final class ManagementAuth {
             Optional<String> user = allowList.admit(signedIn.claims());
             if (user.isEmpty()) {
                 refusals.refused(SignInRefusal.NOT_ALLOWED, false, "OIDC sign-in refused: subject "
-                        + LogValues.escape(signedIn.claims().getSubject()) + " is not on the allow list");
+                        + ControlCharacters.bounded(signedIn.claims().getSubject()) + " is not on the allow list");
                 failSignIn(ctx, "Your account is not allowed to manage this server. Ask its administrator to add you.");
                 return;
             }
@@ -357,7 +356,7 @@ public final class ManagementAuth {
                 String character = SignInRefusal.describe(hidden.getAsInt());
                 refusals.refused(SignInRefusal.CONTROL_CHARACTER, false, "OIDC sign-in refused: the "
                         + (isEmail ? "email" : "user name") + " of subject "
-                        + LogValues.escape(signedIn.claims().getSubject()) + " contains the " + character);
+                        + ControlCharacters.bounded(signedIn.claims().getSubject()) + " contains the " + character);
                 failSignIn(ctx, "The " + (isEmail ? "email address" : "user name") + " your identity provider sent"
                         + " contains the " + character + " (such as a line break or a right-to-left override), which no "
                         + (isEmail ? "email address" : "user name") + " has. Correct it at your identity provider,"
@@ -365,7 +364,7 @@ public final class ManagementAuth {
                 return;
             }
             startSession(ctx, user.get(), "oidc", signedIn.rawIdToken());
-            log.info("signed in through OIDC: {}", LogValues.escape(user.get()));
+            log.info("signed in through OIDC: {}", ControlCharacters.bounded(user.get()));
             ctx.redirect(started.get().destination(), HttpStatus.SEE_OTHER);
         } catch (SignInRejectedException e) {
             refusals.refused(SignInRefusal.of(e), true, "OIDC sign-in rejected: " + e.getMessage()

@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.text.ControlCharacters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -164,7 +165,7 @@ public final class ConnectionLimits {
     private boolean countInListener(InetAddress address) {
         if (open.incrementAndGet() > max) {
             open.decrementAndGet();
-            refusals.refused(true, listener + " listener: refused a connection from " + LogValues.escape(name(address))
+            refusals.refused(true, listener + " listener: refused a connection from " + ControlCharacters.bounded(name(address))
                     + ": " + max + " connections are open (--max-connections)");
             return false;
         }
@@ -188,7 +189,7 @@ public final class ConnectionLimits {
         if (count.get() > maxPerAddress) {
             uncount(address);
             String holder = block instanceof Inet6Address ? "its /64 has " : "it has ";
-            refusals.refused(true, listener + " listener: refused a connection from " + LogValues.escape(name(address))
+            refusals.refused(true, listener + " listener: refused a connection from " + ControlCharacters.bounded(name(address))
                     + ": " + holder + maxPerAddress + " connections open (--max-connections-per-address)");
             return false;
         }

@@ -40,7 +40,7 @@ public final class RefusalLog {
 
     /**
      * One refusal: logged at {@code warn} or info level when no line was written in this interval, else counted.
-     * {@code message} must already be safe to log ({@link LogValues#escape}).
+     * {@code message} must already be safe to log ({@link io.picotunnel.protocol.text.ControlCharacters#bounded}).
      */
     public void refused(boolean warn, String message) {
         long skipped = startLine(nanoTime.getAsLong());

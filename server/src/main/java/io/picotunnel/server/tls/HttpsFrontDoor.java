@@ -15,7 +15,6 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
-import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -110,7 +109,7 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     }
 
     private void answerChallenge(ChannelHandlerContext ctx, HttpsRoute.AcmeChallenge challenge) {
-        log.info("answering TLS-ALPN-01 validation for {} from {}", LogValues.escape(challenge.serverName()),
+        log.info("answering TLS-ALPN-01 validation for {} from {}", ControlCharacters.bounded(challenge.serverName()),
                 ctx.channel().remoteAddress());
         ctx.pipeline().addAfter(ctx.name(), "acme-tls-1", new CloseAfterHandshake());
         ctx.pipeline().replace(this, "tls", newSslHandler(ctx, challenge.sslContext()));
@@ -125,7 +124,7 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     private void reject(ChannelHandlerContext ctx, HttpsRoute.Reject reject) {
         refusals.refused(false, "TLS handshake from " + ctx.channel().remoteAddress() + " for "
                 + (reject.serverName() == null ? "(no server name)" : ControlCharacters.quoted(reject.serverName()))
-                + " refused with unrecognized_name: " + LogValues.escape(reject.reason()));
+                + " refused with unrecognized_name: " + ControlCharacters.bounded(reject.reason()));
         ctx.writeAndFlush(TlsAlerts.fatal(ctx.alloc(), TlsAlerts.UNRECOGNIZED_NAME))
                 .addListener(ChannelFutureListener.CLOSE);
         ctx.pipeline().replace(ctx.name(), "refused", new DiscardInbound());

@@ -7,7 +7,7 @@ import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
-import io.picotunnel.server.net.LogValues;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.proxy.tcp.TcpTraffic;
 import io.picotunnel.server.proxy.tcp.TrafficCounter;
 import io.picotunnel.server.access.AccessControl;
@@ -69,7 +69,7 @@ public final class TunnelPassthrough implements PassthroughForwarder {
         try {
             header = new StreamHeader(StreamType.TCP, route.targetAddr());
         } catch (IllegalArgumentException e) {
-            log.warn("TLS passthrough for {}: {}", LogValues.escape(route.serverName()), e.getMessage());
+            log.warn("TLS passthrough for {}: {}", ControlCharacters.bounded(route.serverName()), e.getMessage());
             hold.discard();
             client.close();
             return;
@@ -78,7 +78,7 @@ public final class TunnelPassthrough implements PassthroughForwarder {
             if (relaying.isSuccess()) {
                 hold.release();
             } else {
-                log.info("TLS passthrough for {} from {} failed: {}", LogValues.escape(route.serverName()), client.remoteAddress(),
+                log.info("TLS passthrough for {} from {} failed: {}", ControlCharacters.bounded(route.serverName()), client.remoteAddress(),
                         relaying.cause().getMessage());
                 hold.discard();
             }

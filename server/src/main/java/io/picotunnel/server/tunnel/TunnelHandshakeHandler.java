@@ -40,7 +40,6 @@ import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.LingeringClose;
-import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -381,7 +380,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         if (recheckFailed != null) {
             LOG.error("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(),
-                    LogValues.escape(tunnel.name()), recheckFailed);
+                    ControlCharacters.bounded(tunnel.name()), recheckFailed);
             // Not registered either; the close frame tells the client the fault is the server's, not its token's.
             WebSocketControlFrames.goAway(channel, session, TunnelCloseStatus.INTERNAL_ERROR);
             channel.config().setAutoRead(true);
@@ -391,7 +390,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             // Revoked after the first look-up, before the arrival was recorded, so the revocation found neither the
             // arrival nor a connection. Not registered: neither the log nor the listeners see a client that leaves at once.
             LOG.info("tunnel {} ({}): {} during the handshake, dropping the client", tunnel.id(),
-                    LogValues.escape(tunnel.name()), revoked.get().description());
+                    ControlCharacters.bounded(tunnel.name()), revoked.get().description());
             WebSocketControlFrames.goAway(channel, session, revoked.get());
             channel.config().setAutoRead(true);
             return;
@@ -400,18 +399,18 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         if (connection == null) {
             TunnelCloseStatus why = arrival.revokedBy();
             LOG.info("tunnel {} ({}): {} during the handshake, dropping the client", tunnel.id(),
-                    LogValues.escape(tunnel.name()), why.description());
+                    ControlCharacters.bounded(tunnel.name()), why.description());
             // As for a client already registered: the close frame lets its line say which.
             WebSocketControlFrames.goAway(channel, session, why);
             return;
         }
         LOG.info("tunnel {} ({}): client {} connected from {} (version {}, host {}), {} connected", tunnel.id(),
-                LogValues.escape(tunnel.name()), connection.id(), channel.remoteAddress(), LogValues.escape(version),
-                LogValues.escape(hostname), registry.connections(tunnel.id()).size());
+                ControlCharacters.bounded(tunnel.name()), connection.id(), channel.remoteAddress(), ControlCharacters.bounded(version),
+                ControlCharacters.bounded(hostname), registry.connections(tunnel.id()).size());
         channel.closeFuture().addListener(f -> {
             registry.unregister(connection);
             LOG.info("tunnel {} ({}): client {} disconnected, {} connected", tunnel.id(),
-                    LogValues.escape(tunnel.name()), connection.id(), registry.connections(tunnel.id()).size());
+                    ControlCharacters.bounded(tunnel.name()), connection.id(), registry.connections(tunnel.id()).size());
         });
         channel.config().setAutoRead(true);
     }

@@ -143,7 +143,7 @@ class ApiErrorsTest {
      * The API's log lines print the path as Javalin's {@code ctx.path()} gives it: the path as sent, still
      * percent-encoded, so an encoded line break or bidi override stays encoded; and Jetty refuses a path that carries
      * one raw (or any byte beyond ASCII) before a route or a log line sees it. If either changed, these lines would
-     * need {@code LogValues.escape}.
+     * need {@code ControlCharacters.bounded}.
      */
     @Test
     void aPathsLineBreakOrBidiOverrideReachesTheLogStillEncodedAndARawOneIsRefused() throws IOException {

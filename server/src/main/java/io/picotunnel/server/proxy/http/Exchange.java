@@ -33,11 +33,11 @@ import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.relay.ResetOnDeath;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.StreamAcknowledgedEvent;
 import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
-import io.picotunnel.server.net.LogValues;
 import io.picotunnel.server.net.SendWatch;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
@@ -258,7 +258,7 @@ final class Exchange {
             ErrorPage page = noStreamPage(cause);
             if (page.error().equals(ErrorPage.TUNNEL_ERROR)) {
                 LOG.warn("service {}: no stream to the tunnel's client ({}); {} {} from {} {}", service.id(),
-                        cause.toString(), request.method(), LogValues.escape(service.domain()), clientIp,
+                        cause.toString(), request.method(), ControlCharacters.bounded(service.domain()), clientIp,
                         answered(page));
             } else {
                 LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
@@ -342,7 +342,7 @@ final class Exchange {
     private void sendElsewhereAfterLostClient() {
         if (!bodyLeftBehind()) {
             LOG.debug("the client chosen for {} {} was lost before the request reached it: opening it on another",
-                    request.method(), LogValues.escape(service.domain()));
+                    request.method(), ControlCharacters.bounded(service.domain()));
             reopen();
             return;
         }
@@ -352,7 +352,7 @@ final class Exchange {
         LOG.info("service {}: {}the tunnel's client chosen for the request was lost before its stream reached it; {} {}"
                         + " from {} {}",
                 service.id(), clients == null ? "" : clients + "; ", request.method(),
-                LogValues.escape(service.domain()), clientIp, outcome);
+                ControlCharacters.bounded(service.domain()), clientIp, outcome);
         end();
         answerLocally(page, !requestDone, requestDone);
     }
@@ -415,7 +415,7 @@ final class Exchange {
         String clients = refusals.tell(reason);
         if (clients != null) {
             LOG.info("service {}: {}; {} {} from {} {}", service.id(), clients, request.method(),
-                    LogValues.escape(service.domain()), clientIp, outcome);
+                    ControlCharacters.bounded(service.domain()), clientIp, outcome);
         }
     }
 
@@ -525,8 +525,8 @@ final class Exchange {
     private void rejectRequestBody(HttpContent content) {
         Throwable cause = content.decoderResult().cause();
         content.release();
-        LOG.info("invalid request body from {} for {} {}: {}", clientIp, request.method(), LogValues.escape(service.domain()),
-                LogValues.escape(cause == null ? "undecodable" : cause.getMessage()));
+        LOG.info("invalid request body from {} for {} {}: {}", clientIp, request.method(), ControlCharacters.bounded(service.domain()),
+                ControlCharacters.bounded(cause == null ? "undecodable" : cause.getMessage()));
         boolean responseStarted = phase == Phase.RESPONDING;
         endWithReset();
         if (responseStarted) {
@@ -580,13 +580,13 @@ final class Exchange {
         }
         if (HttpUtil.is100ContinueExpected(request) && !upstreamAnswered && !bodySent) {
             LOG.info("{} did not answer {} {} (Expect: 100-continue) within {}", service.targetAddr(), request.method(),
-                    LogValues.escape(service.domain()), Durations.format(proxy.responseTimeout()));
+                    ControlCharacters.bounded(service.domain()), Durations.format(proxy.responseTimeout()));
             endWithReset();
             answerLocally(ErrorPage.timeout(proxy.responseTimeout()), true, false);
             return;
         }
         LOG.info("request body from {} for {} {} stalled for {}: ending the exchange", clientIp, request.method(),
-                LogValues.escape(service.domain()), Durations.format(proxy.responseTimeout()));
+                ControlCharacters.bounded(service.domain()), Durations.format(proxy.responseTimeout()));
         boolean responseStarted = phase == Phase.RESPONDING;
         endWithReset();
         if (bodySent || responseStarted) {
@@ -784,9 +784,9 @@ final class Exchange {
             // (gzip, chunked) stays in the body the decoder passes on, and the visitor, told nothing of it once the
             // hop-by-hop header is gone, would take the coded bytes for the body.
             LOG.info("{} sent Transfer-Encoding '{}' in its response to {} {}: only chunked is supported",
-                    service.targetAddr(), LogValues.escape(String.join(", ",
+                    service.targetAddr(), ControlCharacters.bounded(String.join(", ",
                             response.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING))),
-                    request.method(), LogValues.escape(service.domain()));
+                    request.method(), ControlCharacters.bounded(service.domain()));
             onUpstreamEnded();
             return;
         }
@@ -874,14 +874,14 @@ final class Exchange {
                 return;
             }
             LOG.info("visitor {} took none of the response to {} {} for {}: resetting it", clientIp,
-                    request.method(), LogValues.escape(service.domain()), Durations.format(proxy.sendTimeout()));
+                    request.method(), ControlCharacters.bounded(service.domain()), Durations.format(proxy.sendTimeout()));
         } else {
             if (targetWaitFrom + proxy.responseTimeout().toNanos() - System.nanoTime() > 0) {
                 armResponseBodyTimer(); // the target sent something since the timer was set, or a write got done
                 return;
             }
             LOG.info("{} sent nothing more of its response to {} {} for {}: cutting the response", service.targetAddr(),
-                    request.method(), LogValues.escape(service.domain()), Durations.format(proxy.responseTimeout()));
+                    request.method(), ControlCharacters.bounded(service.domain()), Durations.format(proxy.responseTimeout()));
         }
         endWithReset();
         owner.abort();
@@ -1005,7 +1005,7 @@ final class Exchange {
         }
         send.poll((delay, look) -> owner.responseTimer().arm(delay, TimeUnit.NANOSECONDS, look), () -> {
             LOG.info("visitor {} took none of the rest of the response to {} {} for {}: resetting its stream", clientIp,
-                    request.method(), LogValues.escape(service.domain()), Durations.format(proxy.sendTimeout()));
+                    request.method(), ControlCharacters.bounded(service.domain()), Durations.format(proxy.sendTimeout()));
             owner.abort();
         });
     }
@@ -1050,7 +1050,7 @@ final class Exchange {
             LOG.info("service {}: the tunnel's client did not acknowledge the request's stream within {} (the"
                             + " server's --stream-open-timeout), so the server reset it; {} {} from {} {}", service.id(),
                     Durations.format(stream.openTimeout()), request.method(),
-                    LogValues.escape(service.domain()), clientIp, answered(page));
+                    ControlCharacters.bounded(service.domain()), clientIp, answered(page));
             end();
             answerLocally(page, !requestDone, requestDone);
         } else if (!responseStarted) {
@@ -1065,7 +1065,7 @@ final class Exchange {
             if (upstream instanceof YamuxStreamChannel stream && stream.sessionLost()) {
                 LOG.info("{} in the middle of {}'s response to {} {}", proxy.isStopping() ? "the server stopped"
                                 : "the tunnel's client connection was lost", service.targetAddr(), request.method(),
-                        LogValues.escape(service.domain()));
+                        ControlCharacters.bounded(service.domain()));
             } else {
                 LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
                         request.method(), service.domain());
@@ -1087,7 +1087,7 @@ final class Exchange {
         LOG.info("service {}: {}{} before {} answered; {} {} from {} {}", service.id(),
                 clients == null ? "" : clients + "; ",
                 serverStopped ? "the server stopped" : "the tunnel's client connection was lost", service.targetAddr(),
-                request.method(), LogValues.escape(service.domain()), clientIp, answered(page));
+                request.method(), ControlCharacters.bounded(service.domain()), clientIp, answered(page));
         end();
         // A stopping server takes no next request on the connection.
         answerLocally(page, !requestDone || serverStopped, requestDone);
