@@ -72,22 +72,22 @@ final class NoProxy {
         String port = Integer.toString(server.port());
         boolean named = false;
         for (String raw : list.split(",")) {
-            String entry = raw.strip().toLowerCase(Locale.ROOT);
-            if (entry.isEmpty()) {
+            String written = raw.strip();
+            if (written.isEmpty()) {
                 continue;
             }
-            if (entry.chars().anyMatch(Character::isWhitespace)) {
+            if (written.chars().anyMatch(Character::isWhitespace)) {
                 // One entry for Go too, a name that no host has.
                 LOG.warn("{} has the entry {}, with a space in it: entries are separated by commas (as Go"
                         + " programs read the list), so it names no server; write it as {}.", variable,
-                        ControlCharacters.quoted(entry), ControlCharacters.quoted(String.join(",", entry.split("\\s+"))));
+                        ControlCharacters.quoted(written), ControlCharacters.quoted(String.join(",", written.split("\\s+"))));
                 continue;
             }
             try {
-                named |= names(entry, addr, ip, port);
+                named |= names(written.toLowerCase(Locale.ROOT), addr, ip, port);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("Invalid " + variable + ": its entry "
-                        + ControlCharacters.quoted(raw.strip()) + " " + e.getMessage() + ". Correct the entry or remove"
+                        + ControlCharacters.quoted(written) + " " + e.getMessage() + ". Correct the entry or remove"
                         + " it: it names no server as it is.", e);
             }
         }

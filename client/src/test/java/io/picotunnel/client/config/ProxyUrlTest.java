@@ -280,12 +280,13 @@ class ProxyUrlTest {
     void noProxyIsSplitOnCommasOnlyAsGoReadsItAndAnEntryWithASpaceIsWarnedAbout() {
         try (LogCapture log = new LogCapture(ProxyUrl.class, Level.INFO)) {
             // Go's httpproxy: "other.org tunnel.example.com" is one entry, which names no server: the proxy is used.
+            // The warning shows the entry as written, not in the lower case it is compared in.
             assertThat(ProxyUrl.resolve(null, "p", WSS, Map.of("HTTPS_PROXY", "http://p:1",
-                    "no_proxy", "other.org tunnel.example.com"))).isNotNull();
+                    "no_proxy", "Other.org Tunnel.Example.com"))).isNotNull();
 
             assertThat(log.messages(Level.WARN)).singleElement().asString().contains("no_proxy")
-                    .contains("'other.org tunnel.example.com'").contains("commas")
-                    .contains("'other.org,tunnel.example.com'");
+                    .contains("'Other.org Tunnel.Example.com'").contains("commas")
+                    .contains("'Other.org,Tunnel.Example.com'");
         }
         try (LogCapture log = new LogCapture(ProxyUrl.class, Level.INFO)) {
             // A line break or an escape sequence in the entry is written out, not sent raw to the log.
@@ -293,7 +294,7 @@ class ProxyUrlTest {
                     "NO_PROXY", "other.org\r\nforged \u001b[2Jtunnel.example.com"))).isNotNull();
 
             assertThat(log.messages(Level.WARN)).singleElement().asString()
-                    .contains("'other.org\\r\\nforged \\u001b[2jtunnel.example.com'")
+                    .contains("'other.org\\r\\nforged \\u001b[2Jtunnel.example.com'")
                     .doesNotContain("\n", "\r", "\u001b");
         }
         for (String list : new String[] {" other.org ,\ttunnel.example.com ", "tunnel.example.com\t, other.org"}) {
