@@ -108,7 +108,7 @@ class EventLogTest {
             .resolve("web/src/components/MonitoringPanel.tsx");
 
     /** CLIENT_SAYS of {@link #UI_PARSER}, a JavaScript regular expression with the flag s, as Java reads it. */
-    private static Pattern clientSays() throws IOException {
+    static Pattern clientSays() throws IOException {
         Matcher declared = Pattern.compile("^const CLIENT_SAYS = /(.+)/([a-z]*);$", Pattern.MULTILINE)
                 .matcher(Files.readString(UI_PARSER));
         assertThat(declared.find()).as("const CLIENT_SAYS = /.../s; in %s", UI_PARSER).isTrue();
@@ -116,7 +116,7 @@ class EventLogTest {
         return Pattern.compile(declared.group(1), Pattern.DOTALL);
     }
 
-    private static void assertSays(Pattern clientSays, String message, String version, String host) {
+    static void assertSays(Pattern clientSays, String message, String version, String host) {
         Matcher says = clientSays.matcher(message);
         assertThat(says.matches()).as("the tunnel's page parses '%s'", message).isTrue();
         assertThat(says.group(2)).as("the version in '%s'", message).isEqualTo(version);
