@@ -47,6 +47,10 @@ describe('unicodeHost', () => {
     ['xn--d9juau41awczczp.jp', 'そのスピードで.jp'],
     ['xn--3b-ww4c5e180e575a65lsy2b.example', '3年b組金八先生.example'],
     ['xn--80adxhks.xn--p1ai', 'москва.рф'],
+    [`xn--${encodePunycode('\u30b9\u30fc\u30d1\u30fc')}.example`, 'スーパー.example'],
+    [`xn--${encodePunycode('\u4e00\u756a')}.example`, '一番.example'],
+    [`xn--${encodePunycode('\u043f\u0430\u0440\u043a')}.example`, 'парк.example'],
+    [`xn--${encodePunycode('\u0570\u0561\u0575\u0565\u0580\u0565\u0576')}.example`, 'հայերեն.example'],
     ['app.example.com', 'app.example.com'],
   ])('shows %s as %s', (ascii, unicode) => {
     expect(unicodeHost(ascii)).toBe(unicode);
@@ -65,6 +69,12 @@ describe('unicodeHost', () => {
     ['an invisible character', `xn--${encodePunycode('b\u00fc\u00adcher')}.example`],
     ['a full-width letter', `xn--${encodePunycode('\uff41b\u00fc')}.example`],
     ['a letter of a script that looks like Latin (Cherokee)', `xn--${encodePunycode('\u13aa\u13b3')}.example`],
+    // As Chromium's IDN spoof checker (idn_spoof_checker.cc) refuses them: its whole-script confusables.
+    ['Cyrillic letters that all read as Latin (ѕкуре)', `xn--${encodePunycode('\u0455\u043a\u0443\u0440\u0435')}.example`],
+    ['Greek letters that all read as Latin (ηοω)', `xn--${encodePunycode('\u03b7\u03bf\u03c9')}.example`],
+    ['Armenian letters that all read as Latin (յօհո)', `xn--${encodePunycode('\u0575\u0585\u0570\u0578')}.example`],
+    ['Georgian letters that all read as Latin (ხოძ)', `xn--${encodePunycode('\u10ee\u10dd\u10eb')}.example`],
+    ['Hebrew letters that all read as Latin (סו)', `xn--${encodePunycode('\u05e1\u05d5')}.example`],
   ])('keeps the xn-- form of %s', (_, ascii) => {
     expect(unicodeHost(ascii)).toBe(ascii);
   });

@@ -140,11 +140,28 @@ const MIXES = [
  */
 const LOOKALIKE = /[\u0131\u0138\u01c0-\u01c3\u0237\u0250-\u036f\u20d0-\u20ff]/u;
 
-/** Labels written wholly in these letters read as Latin ones: `аррӏе`, `ѕсоре`, `οκ`. */
+/**
+ * Labels written wholly in these letters read as Latin ones: `аррӏе`, `ѕкуре`, `ηοω`, Armenian `յօհո`. The letters of
+ * Chromium's whole-script confusables (components/url_formatter/spoof_checks/idn_spoof_checker.cc; Thai as on Windows
+ * and macOS), with its few Cyrillic words that match no Latin one. Unlike Chromium, no top-level domain lets them pass.
+ */
 const LATIN_ALIKE: Record<string, RegExp> = {
-  Cyrillic: /^[асԁеһіјӏорԗԛѕԝхуъьҽпгѵѡ]+$/u,
-  Greek: /^[αικνορτυχϲϳ]+$/u,
+  Armenian: /^[ագզէլհյոսւօՙ]+$/u,
+  Cyrillic: /^[аысԁеԍһіюкјӏорԗԛѕԝхуъьҽпгѵѡ]+$/u,
+  Devanagari: /^[ऽॱ]+$/u,
+  Ethiopic: /^[ሀሠሰስበነተከዐዕዘጠፐꬅ]+$/u,
+  Georgian: /^[იოყძხჽჿ]+$/u,
+  Greek: /^[αικνορτυχϲϳωη]+$/u,
+  Gujarati: /^[ડટ]+$/u,
+  Hebrew: /^[דוחיןסװײ]+$/u,
+  Kannada: /^[ಽ]+$/u,
+  Malayalam: /^[ടഠധനറ]+$/u,
+  Myanmar: /^[ခဂငထပဝၔၜ]+$/u,
+  Oriya: /^[ଠ]+$/u,
+  Tamil: /^[டப]+$/u,
+  Thai: /^[บพเแ]+$/u,
 };
+const LATIN_ALIKE_WORDS = new Set(['секс', 'как', 'коса', 'курс', 'парк', 'такий', 'укроп', 'сахарок', 'покраска']);
 
 function scriptOf(c: string): string | null {
   if (/^[a-z]$/.test(c)) return 'Latin';
@@ -176,7 +193,7 @@ function readable(unicode: string): boolean {
   }
   if (scripts.size > 1 && !MIXES.some((mix) => [...scripts].every((script) => mix.includes(script)))) return false;
   const [only] = [...scripts];
-  return !(scripts.size === 1 && LATIN_ALIKE[only]?.test(letters.join('')));
+  return !(scripts.size === 1 && LATIN_ALIKE[only]?.test(letters.join('')) && !LATIN_ALIKE_WORDS.has(unicode));
 }
 
 /** One label as shown: an xn-- label decoded when that is safe to read, any other as it is. */
