@@ -75,6 +75,10 @@ describe('unicodeHost', () => {
     ['Armenian letters that all read as Latin (յօհո)', `xn--${encodePunycode('\u0575\u0585\u0570\u0578')}.example`],
     ['Georgian letters that all read as Latin (ხოძ)', `xn--${encodePunycode('\u10ee\u10dd\u10eb')}.example`],
     ['Hebrew letters that all read as Latin (סו)', `xn--${encodePunycode('\u05e1\u05d5')}.example`],
+    // and its dangerous patterns: kana and ideographs that read as a dash or a slash beside Latin.
+    ['a Katakana mark that reads as a dash after Latin (googleーlogin)', `xn--${encodePunycode('google\u30fclogin')}.example`],
+    ['a Katakana letter that reads as a slash between Latin ones (comノshop)', `xn--${encodePunycode('com\u30ceshop')}.example`],
+    ['a Han ideograph that reads as a dash next to Latin (google一login)', `xn--${encodePunycode('google\u4e00login')}.example`],
   ])('keeps the xn-- form of %s', (_, ascii) => {
     expect(unicodeHost(ascii)).toBe(ascii);
   });

@@ -163,6 +163,28 @@ const LATIN_ALIKE: Record<string, RegExp> = {
 };
 const LATIN_ALIKE_WORDS = new Set(['секс', 'как', 'коса', 'курс', 'парк', 'такий', 'укроп', 'сахарок', 'покраска']);
 
+/**
+ * In a label that mixes Latin with a CJK script, the characters Chromium's "dangerous patterns" refuse there
+ * (idn_spoof_checker.cc): kana and ideographs that read as a slash between non-Japanese characters (`comノshop`),
+ * Katakana's iteration marks after no Katakana, its prolonged sound mark (a dash) after no kana (`googleーlogin`),
+ * ideographs and Bopomofo that read as a dash, a plus or an o next to a non-CJK character (`google一login`), combining
+ * diacritics after a character of no Latin, Greek or Cyrillic script, the combining kana voiced sound marks, and a dot
+ * above on i, j or l.
+ */
+const NOT_JAPANESE = '[^\\p{scx=Kana}\\p{scx=Hira}\\p{scx=Hani}]';
+const NOT_CJK = '[^\\p{scx=Kana}\\p{scx=Hira}\\p{scx=Hani}\\p{scx=Bopo}]';
+const CJK_DASHES = '[\\u4e00\\u3127\\u4e28\\u4e5b\\u4e03\\u4e05\\u5341\\u3007\\u3112\\u311a'
+  + '\\u311f\\u3128\\u3129\\u3108\\u31ba\\u31b3\\u5de5\\u31b2\\u8ba0\\u4e01]';
+const MIXED_DANGER = new RegExp([
+  `${NOT_JAPANESE}[\\u30ce\\u30f3\\u30bd\\u30be\\u4e36\\u4e40\\u4e41\\u4e3f]${NOT_JAPANESE}`,
+  '[^\\p{scx=Kana}][\\u30fd\\u30fe]', '^[\\u30fd\\u30fe]',
+  '[^\\p{scx=Kana}\\p{scx=Hira}]\\u30fc', '^\\u30fc',
+  `${NOT_CJK}${CJK_DASHES}`, `${CJK_DASHES}${NOT_CJK}`,
+  '[^\\p{scx=Latn}\\p{scx=Grek}\\p{scx=Cyrl}][\\u0300-\\u0339]',
+  '[\\u3099\\u309a]',
+  '[ijl]\\u0307',
+].join('|'), 'u');
+
 function scriptOf(c: string): string | null {
   if (/^[a-z]$/.test(c)) return 'Latin';
   // the Katakana-Hiragana prolonged sound mark is in the Common script, and in every other Japanese word
@@ -192,6 +214,7 @@ function readable(unicode: string): boolean {
     }
   }
   if (scripts.size > 1 && !MIXES.some((mix) => [...scripts].every((script) => mix.includes(script)))) return false;
+  if (scripts.has('Latin') && scripts.size > 1 && MIXED_DANGER.test(unicode)) return false;
   const [only] = [...scripts];
   return !(scripts.size === 1 && LATIN_ALIKE[only]?.test(letters.join('')) && !LATIN_ALIKE_WORDS.has(unicode));
 }
