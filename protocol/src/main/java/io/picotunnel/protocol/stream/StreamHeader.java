@@ -35,13 +35,13 @@ public record StreamHeader(StreamType type, String target) {
         int colon = target.lastIndexOf(':');
         if (colon <= 0 || colon == target.length() - 1) {
             throw new IllegalArgumentException("stream header target is not host:port: "
-                    + ControlCharacters.escape(target));
+                    + ControlCharacters.bounded(target));
         }
         String port = target.substring(colon + 1);
         if (!port.chars().allMatch(Character::isDigit) || port.length() > 5 || Integer.parseInt(port) < 1
                 || Integer.parseInt(port) > 65535) {
             throw new IllegalArgumentException("stream header target has no valid port (1-65535): "
-                    + ControlCharacters.escape(target));
+                    + ControlCharacters.bounded(target));
         }
     }
 

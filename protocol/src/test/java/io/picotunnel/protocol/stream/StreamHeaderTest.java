@@ -124,6 +124,13 @@ class StreamHeaderTest {
                 .hasMessage("stream header target is not host:port: a\\u2028b");
     }
 
+    /** 600 control characters in a header under the limit: written out, they were 3,600 characters of the message. */
+    @Test
+    void aLongRefusedTargetIsCutInTheMessage() {
+        assertRefused("{\"type\":\"tcp\",\"target\":\"" + "\\u0001".repeat(600) + "\"}",
+                "is not host:port: " + "\\u0001".repeat(200) + "...(600 chars)");
+    }
+
     @Test
     void missingNewlineIsAClearError() {
         ByteBuf b = Unpooled.buffer();
