@@ -366,23 +366,24 @@ public final class PicoTunnelServer implements AutoCloseable {
         // Visitors on the loop of the tunnel's client when all clients share one, else spread as usual.
         EventLoopGroup visitorLoops = new AffinityEventLoopGroup(loops, channel -> registry.soleClientLoop());
         try {
-            httpsListener = running(tls.startHttps(config.httpsAddr().toBindAddress(), visitorLoops, new HttpPipelines() {
-                @Override
-                public void initHttp1(ChannelPipeline pipeline, boolean https) {
-                    proxy.initHttp1(pipeline, https);
-                }
+            httpsListener = running("the HTTPS listener", tls.startHttps(config.httpsAddr().toBindAddress(), visitorLoops,
+                    new HttpPipelines() {
+                        @Override
+                        public void initHttp1(ChannelPipeline pipeline, boolean https) {
+                            proxy.initHttp1(pipeline, https);
+                        }
 
-                @Override
-                public void initHttp2(ChannelPipeline pipeline) {
-                    proxy.initHttp2(pipeline);
-                }
-            }, registry, connectionLimits("HTTPS"), access));
+                        @Override
+                        public void initHttp2(ChannelPipeline pipeline) {
+                            proxy.initHttp2(pipeline);
+                        }
+                    }, registry, connectionLimits("HTTPS"), access));
         } catch (IOException e) {
             throw StartupException.cannotBind(Setting.HTTPS_ADDR, config.httpsAddr(), e);
         }
         try {
-            httpListener = running(HttpListener.bind(config.httpAddr().toBindAddress(), visitorLoops, proxy,
-                    connectionLimits("HTTP")));
+            httpListener = running("the HTTP listener", HttpListener.bind(config.httpAddr().toBindAddress(),
+                    visitorLoops, proxy, connectionLimits("HTTP")));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StartupException("Interrupted while starting the HTTP listener.", e);
@@ -644,10 +645,10 @@ public final class PicoTunnelServer implements AutoCloseable {
         }
         steps.run("giving up the ACME order", this::stopAcme);
         if (httpListener != null) {
-            steps.run("closing the HTTP listener", httpListener::close);
+            closeNow(httpListener, steps);
         }
         if (httpsListener != null) {
-            steps.run("closing the HTTPS listener", httpsListener::close);
+            closeNow(httpsListener, steps);
         }
         if (httpRoutes != null) {
             steps.run("stopping the http services' routes", httpRoutes::stopListening);
@@ -703,17 +704,31 @@ public final class PicoTunnelServer implements AutoCloseable {
             steps.run("stopping the uptime checks", monitor::stopChecking);
         }
         while (!running.isEmpty()) {
-            Running next = running.pop();
-            steps.run("closing " + next.name(), () -> {
-                try {
-                    next.component().close();
-                } catch (RuntimeException e) {
-                    throw e;
-                } catch (Exception e) {
-                    throw new IllegalStateException(e.getMessage(), e);
-                }
-            });
+            close(running.pop(), steps);
         }
+    }
+
+    /**
+     * Closes a running {@code component} ahead of the others (a drain's listeners), once: the final stop does not close
+     * it again, so a close that fails is one ERROR line, not a second one under the component's name.
+     */
+    private void closeNow(AutoCloseable component, StopSteps steps) {
+        running.stream().filter(next -> next.component() == component).findFirst().ifPresent(next -> {
+            running.remove(next);
+            close(next, steps);
+        });
+    }
+
+    private static void close(Running next, StopSteps steps) {
+        steps.run("closing " + next.name(), () -> {
+            try {
+                next.component().close();
+            } catch (RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        });
     }
 
     /** While the listeners still answer its challenges: an order cut short by them would be kept as a failure. */

@@ -11,6 +11,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -56,5 +57,23 @@ class ServerStopTest {
         PicoTunnelServer again = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir),
                 new PrintStream(OutputStream.nullOutputStream()));
         again.stop();
+    }
+
+    /**
+     * A listener whose close fails in the drain is not closed again by the stop's last steps: one failure, one ERROR
+     * line, named as the drain names it (the HTTP listener's was logged again as "closing HttpListener").
+     */
+    @Test
+    void aListenerWhoseCloseFailsInTheDrainIsOneErrorLine() {
+        server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir), new PrintStream(OutputStream.nullOutputStream()));
+        server.eventLoops().shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+
+        try (LogCapture log = new LogCapture(PicoTunnelServer.class, Level.ERROR)) {
+            catchThrowable(() -> server.stop(Duration.ofSeconds(5)));
+
+            assertThat(log.messages(Level.ERROR)).filteredOn(line -> line.toLowerCase(Locale.ROOT).contains("listener"))
+                    .containsExactly("Stopping: closing the HTTP listener failed",
+                            "Stopping: closing the HTTPS listener failed");
+        }
     }
 }
