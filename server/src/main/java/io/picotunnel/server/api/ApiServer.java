@@ -173,8 +173,11 @@ public final class ApiServer implements AutoCloseable {
         config.http.maxRequestSize = JsonBody.MAX_BYTES;
         config.jetty.host = address.host().isEmpty() ? null : address.host();
         config.jetty.port = address.port();
-        config.jetty.modifyServletContextHandler(handler -> handler.addFilter(new FilterHolder(new NoWebSocketUpgrades()),
-                "/*", EnumSet.of(DispatcherType.REQUEST)));
+        config.jetty.modifyServletContextHandler(handler -> {
+            // First: the outermost, so it runs after every other answer.
+            handler.addFilter(new FilterHolder(new UnreadBodyDrain()), "/*", EnumSet.of(DispatcherType.REQUEST));
+            handler.addFilter(new FilterHolder(new NoWebSocketUpgrades()), "/*", EnumSet.of(DispatcherType.REQUEST));
+        });
         config.requestLogger.http((ctx, millis) ->
                 log.debug("{} {} {} {}ms", ctx.method(), ctx.path(), ctx.status().getCode(), Math.round(millis)));
     }

@@ -15,7 +15,7 @@ public final class LimitedBody {
     /** Largest request body the management port accepts. */
     public static final int MAX_BYTES = 64 * 1024;
     /** Largest body read and dropped before its 413; a larger one is answered at once. */
-    static final int DROPPED_BYTES = 1024 * 1024;
+    public static final int DROPPED_BYTES = 1024 * 1024;
 
     private LimitedBody() {
     }
@@ -38,9 +38,13 @@ public final class LimitedBody {
     }
 
     private static void drop(InputStream in, long seen) {
-        if (seen > DROPPED_BYTES) {
-            return;
+        if (seen <= DROPPED_BYTES) {
+            dropRest(in);
         }
+    }
+
+    /** Reads and drops up to {@link #DROPPED_BYTES} of what is left of {@code in}: until its end, a failure or that. */
+    public static void dropRest(InputStream in) {
         byte[] sink = new byte[8192];
         long left = DROPPED_BYTES;
         try {
@@ -48,7 +52,7 @@ public final class LimitedBody {
                 left -= n;
             }
         } catch (IOException e) {
-            // The client went away or stalled past the idle timeout: the 413 is all there is to say.
+            // The client went away or stalled past the idle timeout: the answer is all there is to say.
         }
     }
 }

@@ -1,0 +1,46 @@
+package io.picotunnel.server.api;
+
+import io.picotunnel.server.net.LimitedBody;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletInputStream;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+
+import java.io.IOException;
+
+/**
+ * Reads and drops what is left of a request's body once its answer is sent, before Jetty ends the exchange: every
+ * answer given without reading the body (a 401 or 403 before a write, the sign-in's CSRF 403, a DELETE sent with a
+ * body, a 404) otherwise closed the connection with bytes still coming, and the reset that follows reached a client
+ * still sending before it read the answer (a write failing with "broken pipe", and Java's HTTP client then reports no
+ * answer at all). Jetty only drops what has already arrived. At most {@link LimitedBody#DROPPED_BYTES} are read; a
+ * body declared larger, or a client that stalls past the idle timeout, has its connection closed as before.
+ */
+final class UnreadBodyDrain implements Filter {
+
+    @Override
+    public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+            throws IOException, ServletException {
+        chain.doFilter(request, response);
+        if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES) {
+            return;
+        }
+        ServletInputStream in;
+        try {
+            in = request.getInputStream();
+        } catch (IllegalStateException readAsText) {
+            return;
+        }
+        if (in.isFinished()) {
+            return;
+        }
+        try {
+            response.flushBuffer(); // the answer first, so the client reads it while the rest comes
+        } catch (IOException clientGone) {
+            return;
+        }
+        LimitedBody.dropRest(in);
+    }
+}

@@ -1,0 +1,108 @@
+package io.picotunnel.server.api;
+
+import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.net.LimitedBody;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Answers given before the request's body is read (refused, no body wanted, no such path) reach a client still
+ * sending a body larger than the socket buffers: the rest of the body is read and dropped before the connection
+ * closes, where closing with bytes unread sent a reset that took the answer with it.
+ */
+class EarlyAnswerTest {
+
+    private static final int BODY = 512 * 1024;
+
+    @RegisterExtension
+    final ApiTestServer running = new ApiTestServer();
+
+    @Test
+    void aWriteRefusedBeforeSignInReachesTheClientStillSendingItsBody() throws IOException {
+        String answer = sendWhileReading("POST /api/tunnels", "", BODY);
+
+        assertThat(answer).startsWith("HTTP/1.1 401 ");
+    }
+
+    @Test
+    void aDeleteSentWithABodyIsAnsweredToTheClientStillSendingIt() throws IOException {
+        String id = running.api().post("/api/tunnels", "{\"name\":\"deleted\"}").json().get("id").asText();
+
+        String answer = sendWhileReading("DELETE /api/tunnels/" + id, authorization(), BODY);
+
+        assertThat(answer).startsWith("HTTP/1.1 204 ");
+        assertThat(running.api().get("/api/tunnels").json()).isEmpty();
+    }
+
+    @Test
+    void anUnknownPathSentWithABodyIsAnsweredToTheClientStillSendingIt() throws IOException {
+        String answer = sendWhileReading("POST /api/no-such-thing", authorization(), BODY);
+
+        assertThat(answer).startsWith("HTTP/1.1 404 ");
+    }
+
+    @Test
+    void aSignInRefusedAsCrossSiteIsAnsweredToTheClientStillSendingIt() throws IOException {
+        String answer = sendWhileReading("POST /auth/token", "Origin: https://elsewhere.invalid\r\n", BODY);
+
+        assertThat(answer).startsWith("HTTP/1.1 403 ").contains("csrf_rejected");
+    }
+
+    /** Not waited for: the answer and the close come without the body, as before. */
+    @Test
+    void aBodyDeclaredLargerThanWhatIsReadAndDroppedIsNotWaitedFor() throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), running.server().apiPort())) {
+            socket.setSoTimeout(5_000);
+            socket.getOutputStream().write(("POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + (LimitedBody.DROPPED_BYTES + 1) + "\r\n\r\n{}")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+
+            assertThat(answer).startsWith("HTTP/1.1 401 ");
+        }
+    }
+
+    private String authorization() {
+        return "Authorization: Bearer " + running.server().adminToken() + "\r\n";
+    }
+
+    /**
+     * Sends the request line, the headers and the body's first KiB, waits for the answer to arrive, then sends the
+     * rest of the body of {@code length} bytes and reads the whole answer: the client still sending when the answer
+     * comes, as a browser or HTTP client with a large body is.
+     */
+    private String sendWhileReading(String requestLine, String headers, int length) throws IOException {
+        PicoTunnelServer server = running.server();
+        try (Socket socket = new Socket()) {
+            socket.setSendBufferSize(16 * 1024);
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.apiPort()), 10_000);
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write((requestLine + " HTTP/1.1\r\nHost: localhost\r\n" + headers
+                    + "Content-Type: application/json\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            out.write(new byte[1024]);
+            out.flush();
+            InputStream in = socket.getInputStream();
+            await().atMost(10, TimeUnit.SECONDS).until(() -> in.available() > 0);
+            // More than the socket buffers hold: written only as the server reads it.
+            out.write(new byte[length - 1024]);
+            out.flush();
+            return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+}
