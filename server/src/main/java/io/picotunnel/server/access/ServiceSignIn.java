@@ -72,6 +72,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
     static final long SESSION_TTL_NANOS = 12 * 3600 * 1_000_000_000L;
     static final int MAX_SESSIONS = 100_000;
     static final int MAX_HANDOFFS = 10_000;
+    /** Of the 503 page while the server stops: its page says to come back in a minute. */
+    static final String STOPPING_RETRY_AFTER = "60";
     /**
      * On the management origin, set when a sign-in starts and required at its callback: a sign-in finishes only
      * in the browser that started it (no login CSRF, where a victim's browser finishes the attacker's).
@@ -618,7 +620,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
     }
 
     private static void stoppingPage(Context ctx) {
-        ctx.header("Retry-After", "60");
+        ctx.header("Retry-After", STOPPING_RETRY_AFTER);
         page(ctx, HttpStatus.SERVICE_UNAVAILABLE, "Server restarting", "This server is stopping or restarting and"
                 + " signs nobody in meanwhile. Open the service's page again in a minute.");
     }
