@@ -37,6 +37,9 @@ public final class ConnectionLimits {
     private static final String VISITOR_GATE = "connection-limit-per-address";
     /** {@code Retry-After} of a refused connection's plain-HTTP answer. */
     public static final Duration RETRY_AFTER = Duration.ofSeconds(10);
+    /** The lingering close after a refused connection's plain-HTTP answer: short, as the server is busy. */
+    static final LingeringClose.Bounds LINGER =
+            new LingeringClose.Bounds(Duration.ofSeconds(1), Duration.ofSeconds(1), 64 * 1024);
 
     /** Why a connection was not admitted, with the status and {@code error} of its plain-HTTP answer. */
     public enum Refusal {
@@ -261,9 +264,6 @@ public final class ConnectionLimits {
      * sends (its request) within {@link #LINGER} ({@link LingeringClose}).
      */
     private static final class Refuse extends ChannelInboundHandlerAdapter {
-        private static final LingeringClose.Bounds LINGER =
-                new LingeringClose.Bounds(Duration.ofSeconds(1), Duration.ofSeconds(1), 64 * 1024);
-
         private final byte[] answer;
         private boolean done;
 
