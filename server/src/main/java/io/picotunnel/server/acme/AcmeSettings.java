@@ -32,6 +32,12 @@ public record AcmeSettings(
     public static final Duration DEFAULT_MAX_RETRY = Duration.ofHours(12);
     /** How long each wait for the CA may take unless set. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(2);
+    /** The longest wait for the CA's answer to one request, up to its headers, unless {@code timeout} is shorter. */
+    static final Duration LONGEST_REQUEST = Duration.ofSeconds(30);
+    /** The waits of {@code timeout} in one order: validation, ready, issued. */
+    static final int ORDER_WAITS = 3;
+    /** The requests of one order that {@link #orderDeadline} leaves room for, around its waits. */
+    static final int ORDER_REQUESTS = 15;
 
     public AcmeSettings {
         challengeTypes = challengeTypes == null || challengeTypes.isEmpty()
@@ -63,12 +69,11 @@ public record AcmeSettings(
     }
 
     /**
-     * The longest wait for the CA's answer to one request, up to its headers: 30 seconds, or {@code timeout} when that
-     * is shorter.
+     * The longest wait for the CA's answer to one request, up to its headers: {@link #LONGEST_REQUEST}, or
+     * {@code timeout} when that is shorter.
      */
     public Duration requestTimeout() {
-        Duration longest = Duration.ofSeconds(30);
-        return timeout.compareTo(longest) < 0 ? timeout : longest;
+        return timeout.compareTo(LONGEST_REQUEST) < 0 ? timeout : LONGEST_REQUEST;
     }
 
     /**
@@ -77,7 +82,7 @@ public record AcmeSettings(
      * connection dropped on the way) that stalls in the middle of an answer's body is stopped by this deadline alone.
      */
     public Duration orderDeadline() {
-        return timeout.multipliedBy(3).plus(requestTimeout().multipliedBy(15));
+        return timeout.multipliedBy(ORDER_WAITS).plus(requestTimeout().multipliedBy(ORDER_REQUESTS));
     }
 
     /** The wait before retry number {@code failures} (1 = after the first failure): doubling, capped. */
