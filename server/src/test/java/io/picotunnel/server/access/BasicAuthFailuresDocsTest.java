@@ -7,14 +7,15 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import static io.picotunnel.testkit.ProseDurations.words;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * docs/access-control.md gives the waits after wrong Basic credentials as {@link BasicAuthGate#FAILURES}, and the
- * Retry-After of busy password checks as {@link BasicAuthGate#BUSY_RETRY_AFTER}, so new values cannot leave the doc
- * saying the old ones.
+ * Retry-After of busy password checks as {@link BasicAuthGate#BUSY_RETRY_AFTER}, and how long credentials that passed
+ * are remembered as {@link BasicAuthGate#REMEMBER_NANOS}, so new values cannot leave the doc saying the old ones.
  */
 class BasicAuthFailuresDocsTest {
 
@@ -37,5 +38,14 @@ class BasicAuthFailuresDocsTest {
         assertThat(doc).contains("as many other passwords being checked as it may (`Retry-After: "
                         + BasicAuthGate.BUSY_RETRY_AFTER + "`) |")
                 .contains("as many passwords as it can at once (`Retry-After: " + BasicAuthGate.BUSY_RETRY_AFTER + "`;");
+    }
+
+    @Test
+    void credentialsThatPassedAreRememberedAsLongAsTheGateKeepsThem() throws IOException {
+        String doc = Files.readString(Path.of("").toAbsolutePath().getParent().resolve("docs/access-control.md"))
+                .replaceAll("\\s+", " ");
+
+        assertThat(doc).contains("credentials that passed are remembered for "
+                + words(Duration.ofNanos(BasicAuthGate.REMEMBER_NANOS)) + " (by a digest");
     }
 }
