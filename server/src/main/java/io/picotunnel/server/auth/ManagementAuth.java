@@ -62,7 +62,7 @@ public final class ManagementAuth {
     public static final String SIGN_IN_ERROR_COOKIE = "picotunnel_signin_error";
     /** Longest sign-in error kept (the sentences are short; the cookie must stay small). */
     private static final int MAX_SIGN_IN_ERROR = 500;
-    private static final long SIGN_IN_ERROR_LIFETIME_SECONDS = 300;
+    static final long SIGN_IN_ERROR_LIFETIME_SECONDS = 300;
     /** The custom header the UI sends with every write; a cross-site form or fetch cannot send it. */
     public static final String CSRF_HEADER = "X-PicoTunnel-CSRF";
     /** The request attribute that holds who made an authenticated API request. */
