@@ -1,6 +1,7 @@
 package io.picotunnel.protocol.yamux;
 
 import io.picotunnel.protocol.config.ByteSize;
+import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.util.Optional;
 
@@ -17,6 +18,8 @@ import java.util.Optional;
  */
 public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int maxStreams, long sessionBufferLimit,
                             int askedStreamWindow) {
+
+    private static final int MAX_STREAMS_LIMIT = 1_000_000;
 
     public static final SessionLimits DEFAULTS = new SessionLimits(
             YamuxConfig.windowWithin(YamuxConfig.DEFAULT_MAX_STREAM_WINDOW, YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT),
@@ -49,8 +52,8 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
     }
 
     /**
-     * Parses the settings (sizes like {@code 16MiB}); null keeps the default. Says nothing: the process reports
-     * {@link #windowKept} once when it starts.
+     * Parses the settings (sizes like {@code 16MiB}, the stream count a whole number); null keeps the default. Says
+     * nothing: the process reports {@link #windowKept} once when it starts.
      */
     public static SessionLimits parse(String maxStreamWindow, String sessionWindowBudget, String maxStreams,
                                       String sessionBufferLimit) {
@@ -59,15 +62,12 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
             throw new InvalidLimit(0, "it must be between 256KiB and 1GiB");
         }
         long budget = sessionWindowBudget == null ? DEFAULTS.sessionWindowBudget : size(1, sessionWindowBudget);
-        long streams = maxStreams == null ? DEFAULTS.maxStreams : size(2, maxStreams);
-        if (streams < 1 || streams > 1_000_000) {
-            throw new InvalidLimit(2, "it must be a number from 1 to 1000000");
-        }
+        int streams = maxStreams == null ? DEFAULTS.maxStreams : streamCount(maxStreams);
         long buffered = sessionBufferLimit == null ? DEFAULTS.sessionBufferLimit : size(3, sessionBufferLimit);
         if (buffered < YamuxConfig.INITIAL_STREAM_WINDOW) {
             throw new InvalidLimit(3, "it must be at least 256KiB");
         }
-        return new SessionLimits(YamuxConfig.windowWithin(window, buffered), budget, (int) streams, buffered,
+        return new SessionLimits(YamuxConfig.windowWithin(window, buffered), budget, streams, buffered,
                 (int) window);
     }
 
@@ -83,6 +83,19 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
                 + " --session-buffer-limit (" + sessionBufferLimit + " bytes), not to --max-stream-window ("
                 + askedStreamWindow + " bytes): a stream whose reader keeps up may hold a whole window for a moment,"
                 + " and alone it must not go over the limit and be reset");
+    }
+
+    /** A count, not a size: "lots", "-1" and "64k" are refused as the programs' other counts refuse them. */
+    private static int streamCount(String text) {
+        try {
+            int streams = Integer.parseInt(text.strip());
+            if (streams >= 1 && streams <= MAX_STREAMS_LIMIT) {
+                return streams;
+            }
+        } catch (NumberFormatException e) {
+            // Said below, as a number out of range is.
+        }
+        throw new InvalidLimit(2, ControlCharacters.quoted(text) + " is not a whole number from 1 to " + MAX_STREAMS_LIMIT);
     }
 
     private static long size(int which, String text) {

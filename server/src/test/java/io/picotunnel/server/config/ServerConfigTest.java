@@ -435,7 +435,9 @@ class ServerConfigTest {
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_SESSION_WINDOW_BUDGET", "lots")))
                 .hasMessageContaining("--session-window-budget").hasMessageContaining("not a size");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_STREAMS", "0")))
-                .hasMessageContaining("--max-streams");
+                .hasMessage("Invalid --max-streams (PICOTUNNEL_MAX_STREAMS): '0' is not a whole number from 1 to 1000000.");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_MAX_STREAMS", "lots")))
+                .hasMessage("Invalid --max-streams (PICOTUNNEL_MAX_STREAMS): 'lots' is not a whole number from 1 to 1000000.");
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_SESSION_BUFFER_LIMIT", "64KiB")))
                 .hasMessage("Invalid --session-buffer-limit (PICOTUNNEL_SESSION_BUFFER_LIMIT): it must be at least 256KiB.");
     }
