@@ -405,14 +405,19 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         LOG.info("tunnel {} ({}): client {} connected from {} (version {}, host {}), {} connected", tunnel.id(),
-                ControlCharacters.bounded(tunnel.name()), connection.id(), channel.remoteAddress(), ControlCharacters.bounded(version),
-                ControlCharacters.bounded(hostname), registry.connections(tunnel.id()).size());
+                ControlCharacters.bounded(tunnel.name()), connection.id(), connection.describe().remoteAddr(),
+                orUnknown(version), orUnknown(hostname), registry.connections(tunnel.id()).size());
         channel.closeFuture().addListener(f -> {
             registry.unregister(connection);
             LOG.info("tunnel {} ({}): client {} disconnected, {} connected", tunnel.id(),
                     ControlCharacters.bounded(tunnel.name()), connection.id(), registry.connections(tunnel.id()).size());
         });
         channel.config().setAutoRead(true);
+    }
+
+    /** As the client's event words it (EventLog): a client that did not send the header is "unknown", not "null". */
+    private static String orUnknown(String value) {
+        return value == null ? "unknown" : ControlCharacters.bounded(value);
     }
 
     /** Why {@code token} no longer lets a client of {@code tunnel} in; empty while it does. Reads the store. */

@@ -367,7 +367,22 @@ class TunnelEndpointHandshakeTest {
             assertThat(log.messages(Level.INFO)).allSatisfy(line -> assertThat(line)
                     .contains("tunnel fedcba9876543210 (demo\\nINFO forged\\u202etxt.exe): client ")
                     .doesNotContain("\n", "\u202E"));
-            assertThat(log.messages(Level.INFO).getFirst()).contains("(version 1.2.3, host null)");
+            assertThat(log.messages(Level.INFO).getFirst()).contains("(version 1.2.3, host unknown)");
+        }
+    }
+
+    @Test
+    void aClientsArrivalIsLoggedWithItsAddressAsTheApiGivesItAndUnknownForWhatItDidNotSay() throws IOException {
+        try (LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO);
+             Socket upgraded = peer.upgrade(TOKEN, "")) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> log.messages(Level.INFO).size() == 1);
+
+            String address = peer.registry().clients(TUNNEL.id()).getFirst().remoteAddr();
+            assertThat(address).isEqualTo("127.0.0.1:" + upgraded.getLocalPort());
+            // Was "connected from /127.0.0.1:34248 (version null, host null)": the socket address's toString, slash
+            // and all, and the headers the client did not send as Java's null, where its event says "unknown".
+            assertThat(log.messages(Level.INFO).getFirst())
+                    .contains(" connected from " + address + " (version unknown, host unknown), 1 connected");
         }
     }
 
