@@ -107,15 +107,7 @@ public final class ClientMain implements Callable<Integer> {
             return EXIT_USAGE;
         }
         QuotedSecrets.warning(Setting.TOKEN, flags, env).ifPresent(log::warn);
-        if (config.insecure()) {
-            log.warn("**********************************************************************");
-            log.warn("--insecure: TLS certificates are NOT verified. Anyone on the path can");
-            log.warn("impersonate the server and read the tunnel. Use only for development.");
-            log.warn("**********************************************************************");
-        }
-        if (config.insecure() && !config.server().tls()) {
-            log.warn("--insecure has no effect on a ws:// (plain) server address");
-        }
+        InsecureWarning.lines(config).forEach(log::warn);
         config.limits().windowKept().ifPresent(log::info);
         log.info("picotunnel-client {} connecting to {}{} (targets allowed: {})", Version.get(), config.server(),
                 config.proxy() == null ? "" : " through the proxy " + config.proxy() + " (" + config.proxy().source() + ")",
