@@ -12,6 +12,9 @@ public record ServerAddress(boolean tls, HostPort hostPort) {
 
     public static final String TUNNEL_PATH = "/tunnel";
 
+    /** The server's --tunnel-addr port when not set, named in the message for an address without a port. */
+    private static final int DEFAULT_TUNNEL_PORT = 8443;
+
     public static ServerAddress parse(String text) {
         if (text == null || text.isBlank()) {
             throw new IllegalArgumentException("server address is empty");
@@ -37,6 +40,14 @@ public record ServerAddress(boolean tls, HostPort hostPort) {
             throw new IllegalArgumentException("server address " + ControlCharacters.quoted(shown(text))
                     + " must be host:port without a path; the client always connects to " + TUNNEL_PATH
                     + " and sends the token from --token");
+        }
+        if (s.startsWith("[") ? s.endsWith("]") : !s.isEmpty() && s.indexOf(':') < 0) {
+            // Said before HostPort's "'host' is not host:port", which quoted the host alone and no way on.
+            String given = text.strip();
+            given = given.endsWith("/") ? given.substring(0, given.length() - 1) : given;
+            throw new IllegalArgumentException("server address " + ControlCharacters.quoted(given) + " has no port;"
+                    + " add the server's tunnel port (its --tunnel-addr, " + DEFAULT_TUNNEL_PORT + " by default),"
+                    + " as in " + ControlCharacters.quoted(given + ":" + DEFAULT_TUNNEL_PORT));
         }
         HostPort hostPort;
         try {

@@ -30,6 +30,23 @@ class AddressParsingTest {
     }
 
     @Test
+    void aServerAddressWithoutAPortIsRefusedAsWrittenWithThePortToAdd() {
+        // Was "server address 't.example.invalid' is not host:port": the host alone, and no way on.
+        assertThatThrownBy(() -> ServerAddress.parse("wss://t.example.invalid"))
+                .hasMessage("server address 'wss://t.example.invalid' has no port; add the server's tunnel port (its"
+                        + " --tunnel-addr, 8443 by default), as in 'wss://t.example.invalid:8443'");
+        assertThatThrownBy(() -> ServerAddress.parse("ws://127.0.0.1/"))
+                .hasMessageStartingWith("server address 'ws://127.0.0.1' has no port;")
+                .hasMessageEndingWith("as in 'ws://127.0.0.1:8443'");
+        assertThatThrownBy(() -> ServerAddress.parse("t.example.invalid"))
+                .hasMessageEndingWith("as in 't.example.invalid:8443'");
+        assertThatThrownBy(() -> ServerAddress.parse("ws://[::1]"))
+                .hasMessageEndingWith("as in 'ws://[::1]:8443'");
+        assertThatThrownBy(() -> ServerAddress.parse("ws://127.0.0.1:"))
+                .as("a colon and no number: the number is what is wrong").hasMessageContaining("has no valid port number");
+    }
+
+    @Test
     void wsSchemeMeansPlainAndWssMeansTls() {
         assertThat(ServerAddress.parse("ws://127.0.0.1:8443").tls()).isFalse();
         assertThat(ServerAddress.parse("wss://Example.COM:443/").tunnelUri().toString())
