@@ -80,6 +80,11 @@ public final class FailedLogins {
         return wait.isZero() ? Duration.ofMillis(1) : wait;
     }
 
+    /** How long a wrong secret was, for {@code attempt}: "1 character", "64 characters". Never the secret itself. */
+    public static String length(String secret) {
+        return secret.length() == 1 ? "1 character" : secret.length() + " characters";
+    }
+
     /**
      * Records and logs a failure from {@code address}. {@code attempt} says what was tried, in words that carry no
      * part of the secret ("admin token on POST /api/tunnels").

@@ -204,8 +204,8 @@ public final class ManagementAuth {
                 ctx.attribute(USER_ATTRIBUTE, "admin-token");
                 return;
             }
-            failures.failed(clientAddress(ctx), "a wrong admin token (Authorization header, " + authorization.length()
-                    + " characters) on " + ctx.method() + " " + forLog(ctx.path()));
+            failures.failed(clientAddress(ctx), "a wrong admin token (Authorization header, "
+                    + FailedLogins.length(authorization) + ") on " + ctx.method() + " " + forLog(ctx.path()));
             ctx.header("WWW-Authenticate", "Bearer realm=\"picotunnel\"");
             reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized",
                     "The header 'Authorization: Bearer <admin token>' does not carry a valid admin token.");
@@ -281,7 +281,7 @@ public final class ManagementAuth {
             return;
         }
         if (!Secrets.matches(token, settings.adminTokenValue().get())) {
-            failures.failed(clientAddress(ctx), "a wrong admin token on the sign-in form (" + token.length() + " characters)");
+            failures.failed(clientAddress(ctx), "a wrong admin token on the sign-in form (" + FailedLogins.length(token) + ")");
             reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized", "That is not the admin token of this server.");
             return;
         }

@@ -259,7 +259,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (tunnel.isEmpty()) {
-            failures.failed(address, "a tunnel token that belongs to no tunnel (" + token.length() + " characters)");
+            failures.failed(address, "a tunnel token that belongs to no tunnel (" + FailedLogins.length(token) + ")");
             unauthorized(ctx);
             return;
         }

@@ -99,6 +99,20 @@ class TunnelEndpointHandshakeTest {
     }
 
     @Test
+    void aWrongTokenIsLoggedByItsLengthInCorrectEnglish() throws IOException {
+        try (LogCapture log = new LogCapture(FailedLogins.class, Level.WARN)) {
+            RawHttp.exchange(peer.port(), upgradeRequest("/tunnel?token=x", ""));
+            RawHttp.exchange(peer.port(), upgradeRequest("/tunnel?token=xy", ""));
+
+            await().atMost(5, TimeUnit.SECONDS).until(() -> log.messages(Level.WARN).size() == 2);
+            // Was "(1 characters)".
+            assertThat(log.messages(Level.WARN).get(0)).contains("a tunnel token that belongs to no tunnel (1 character)")
+                    .doesNotContain("token=x");
+            assertThat(log.messages(Level.WARN).get(1)).contains("(2 characters)");
+        }
+    }
+
+    @Test
     void validTokenWithoutUpgradeHeadersGets400() throws IOException {
         RawHttp.Answer answer = RawHttp.exchange(peer.port(),
                 "GET /tunnel?token=" + TOKEN + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
