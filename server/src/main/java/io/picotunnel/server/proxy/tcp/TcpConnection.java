@@ -6,12 +6,15 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
 import io.picotunnel.protocol.relay.Hold;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.access.ProxyProtocolHandler;
 import io.picotunnel.server.access.VisitorAddress;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
+import io.picotunnel.server.tunnel.TunnelOfflineException;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,9 +35,13 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
     private final TunnelRegistry registry;
     private final AccessControl access;
     private final TcpTraffic traffic;
+    private final RefusalLog offline;
 
-    TcpConnection(Service service, TunnelRegistry registry, AccessControl access, TcpTraffic traffic) {
+    /** {@code offline} says, at most once a minute for the service, that a connection found its tunnel offline. */
+    TcpConnection(Service service, TunnelRegistry registry, AccessControl access, TcpTraffic traffic,
+                  RefusalLog offline) {
         this.traffic = traffic;
+        this.offline = offline;
         this.service = service;
         this.registry = registry;
         this.access = access;
@@ -79,7 +86,12 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
             } else {
                 held.discard();
             }
-            if (!relaying.isSuccess()) {
+            if (relaying.cause() instanceof TunnelOfflineException noClient) {
+                // The visitor only sees its connection closed: the operator is told why.
+                offline.refused(false, "tcp service " + service.id() + ": closed a connection from "
+                        + (visitor == null ? ControlCharacters.bounded(socket.remoteAddress()) : visitor.getHostAddress())
+                        + " at once: " + noClient.getMessage());
+            } else if (!relaying.isSuccess()) {
                 LOG.debug("tcp service {}: closing connection from {}: {}", service.id(), socket.remoteAddress(),
                         relaying.cause().getMessage());
             }

@@ -18,6 +18,7 @@ import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.net.AffinityEventLoopGroup;
 import io.picotunnel.server.net.BindFailures;
 import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelRegistry;
@@ -50,6 +51,7 @@ final class TcpListener {
     private final EventLoopGroup workers;
     private final ChannelGroup connections = new DefaultChannelGroup("tcp-service", GlobalEventExecutor.INSTANCE);
     private final TcpTraffic traffic;
+    private final RefusalLog offline = new RefusalLog(LoggerFactory.getLogger(TcpConnection.class));
     /** Kept across a move to another address: the connections they count stay open. */
     private final ConnectionLimits limits;
     /** Read by the event loops at each accept: the tunnel and target of new connections. */
@@ -241,7 +243,8 @@ final class TcpListener {
                             return;
                         }
                         channel.pipeline().addLast("tcp-traffic", new TrafficCounter(traffic));
-                        channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry, access, traffic));
+                        channel.pipeline().addLast("tcp-service", new TcpConnection(service, registry, access, traffic,
+                                offline));
                         access.readProxyProtocol(channel.pipeline(), true);
                     }
                 });

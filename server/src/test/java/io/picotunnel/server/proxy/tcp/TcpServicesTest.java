@@ -486,6 +486,27 @@ class TcpServicesTest {
     }
 
     @Test
+    void connectionsClosedForATunnelWithoutClientAreLoggedOnceAMinuteNamingWhy() throws Exception {
+        int port = Ports.freePort();
+        services.onServiceChange(null, tcp("s1", "127.0.0.1:" + port, true));
+
+        try (LogCapture log = new LogCapture(TcpConnection.class, Level.INFO)) {
+            for (int i = 0; i < 2; i++) {
+                try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                    socket.setSoTimeout(10_000);
+                    assertThat(socket.getInputStream().read()).isEqualTo(-1);
+                }
+            }
+            await().atMost(5, TimeUnit.SECONDS).until(() -> !log.messages(Level.INFO).isEmpty());
+            await().during(200, TimeUnit.MILLISECONDS).atMost(5, TimeUnit.SECONDS)
+                    .until(() -> log.messages(Level.INFO).size() == 1);
+            // Was nothing at INFO: the visitor saw its connection closed, and the server's log did not say why.
+            assertThat(log.messages(Level.INFO).getFirst()).isEqualTo("tcp service s1: closed a connection from"
+                    + " 127.0.0.1 at once: the client of tunnel tunnel1 is not connected");
+        }
+    }
+
+    @Test
     void aConnectionAcceptedJustBeforeItsServiceIsDeletedIsCutNotRelayedToTheTarget() throws Exception {
         LoopbackTunnel tunnel = new LoopbackTunnel(registry, "tunnel1");
         try (tunnel; EchoServer echo = new EchoServer()) {
