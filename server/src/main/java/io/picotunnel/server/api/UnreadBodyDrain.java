@@ -7,6 +7,7 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
 
 import java.io.IOException;
 
@@ -24,7 +25,8 @@ final class UnreadBodyDrain implements Filter {
     public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
             throws IOException, ServletException {
         chain.doFilter(request, response);
-        if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES) {
+        if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES
+                || expectsContinue(request)) {
             return;
         }
         ServletInputStream in;
@@ -42,5 +44,15 @@ final class UnreadBodyDrain implements Filter {
             return;
         }
         LimitedBody.dropRest(in);
+    }
+
+    /**
+     * Whether the client waits for {@code 100 Continue} before it sends the body: it sends none unless the body is
+     * read, and even a look at the input ({@code isFinished}) has Jetty send the 100, inviting a body only to drop it,
+     * and holding the answer's end until it came.
+     */
+    private static boolean expectsContinue(ServletRequest request) {
+        return request instanceof HttpServletRequest http
+                && "100-continue".equalsIgnoreCase(http.getHeader("Expect"));
     }
 }

@@ -75,6 +75,33 @@ class EarlyAnswerTest {
         }
     }
 
+    /**
+     * A client that waits for {@code 100 Continue} before its body is told no with the answer alone: no 100 that would
+     * have it send a body only to be dropped, and the answer ends without the body it was not asked for.
+     */
+    @Test
+    void aRefusedRequestExpecting100ContinueGetsItsAnswerWithoutA100() throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), running.server().apiPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " + BODY
+                    + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+
+            String answer = readAnswer(socket.getInputStream());
+
+            assertThat(answer).startsWith("HTTP/1.1 401 ").contains("\"unauthorized\"");
+        }
+    }
+
+    /** What comes until the connection closes or a chunked answer's last chunk: one answer, without waiting for a close. */
+    private static String readAnswer(InputStream in) throws IOException {
+        StringBuilder answer = new StringBuilder();
+        for (int b; !answer.toString().endsWith("\r\n0\r\n\r\n") && (b = in.read()) >= 0; ) {
+            answer.append((char) b);
+        }
+        return answer.toString();
+    }
+
     private String authorization() {
         return "Authorization: Bearer " + running.server().adminToken() + "\r\n";
     }
