@@ -13,7 +13,6 @@ import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.net.LimitedBody;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Set;
@@ -92,8 +91,8 @@ final class JsonBody {
     }
 
     private static byte[] readLimited(Context ctx) {
-        try (InputStream in = ctx.bodyInputStream()) {
-            return LimitedBody.read(in, ctx.req().getContentLengthLong()).orElseThrow(JsonBody::tooLarge);
+        try {
+            return LimitedBody.read(ctx.req()).orElseThrow(JsonBody::tooLarge);
         } catch (IOException e) {
             throw ApiError.badRequest("unreadable_body", "the request body could not be read: " + e.getMessage());
         }

@@ -17,7 +17,9 @@ import java.io.IOException;
  * body, a 404) otherwise closed the connection with bytes still coming, and the reset that follows reached a client
  * still sending before it read the answer (a write failing with "broken pipe", and Java's HTTP client then reports no
  * answer at all). Jetty only drops what has already arrived. At most {@link LimitedBody#DROPPED_BYTES} are read; a
- * body declared larger, or a client that stalls past the idle timeout, has its connection closed as before.
+ * body declared larger, or a client that stalls past the idle timeout, has its connection closed as before. A client
+ * that sends its body only once asked ({@code Expect: 100-continue}) is left alone: it sends none unless asked, and a
+ * look at the input would ask it ({@link LimitedBody#sentOnlyIfAsked}).
  */
 final class UnreadBodyDrain implements Filter {
 
@@ -26,7 +28,7 @@ final class UnreadBodyDrain implements Filter {
             throws IOException, ServletException {
         chain.doFilter(request, response);
         if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES
-                || expectsContinue(request)) {
+                || (request instanceof HttpServletRequest http && LimitedBody.sentOnlyIfAsked(http))) {
             return;
         }
         ServletInputStream in;
@@ -44,15 +46,5 @@ final class UnreadBodyDrain implements Filter {
             return;
         }
         LimitedBody.dropRest(in);
-    }
-
-    /**
-     * Whether the client waits for {@code 100 Continue} before it sends the body: it sends none unless the body is
-     * read, and even a look at the input ({@code isFinished}) has Jetty send the 100, inviting a body only to drop it,
-     * and holding the answer's end until it came.
-     */
-    private static boolean expectsContinue(ServletRequest request) {
-        return request instanceof HttpServletRequest http
-                && "100-continue".equalsIgnoreCase(http.getHeader("Expect"));
     }
 }

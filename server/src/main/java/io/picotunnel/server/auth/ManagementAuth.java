@@ -14,7 +14,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -255,8 +254,8 @@ public final class ManagementAuth {
             return;
         }
         Optional<byte[]> sent;
-        try (InputStream in = ctx.bodyInputStream()) {
-            sent = LimitedBody.read(in, ctx.req().getContentLengthLong());
+        try {
+            sent = LimitedBody.read(ctx.req());
         } catch (IOException e) {
             reject(ctx, HttpStatus.BAD_REQUEST, "unreadable_body", "The sign-in could not be read: " + e.getMessage());
             return;

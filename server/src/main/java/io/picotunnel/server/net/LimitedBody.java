@@ -1,5 +1,7 @@
 package io.picotunnel.server.net;
 
+import jakarta.servlet.http.HttpServletRequest;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Optional;
@@ -21,10 +23,22 @@ public final class LimitedBody {
     }
 
     /**
-     * The body in {@code in}, of {@code declaredLength} bytes (-1: unknown), or empty when it is larger than
-     * {@link #MAX_BYTES}: the caller then answers 413, the rest of the body read and dropped by then.
+     * The body of {@code request}, or empty when it is larger than {@link #MAX_BYTES}: the caller then answers 413, the
+     * rest of the body read and dropped by then, unless the client sends it only once asked
+     * ({@link #sentOnlyIfAsked}) and declared it too large: then it is never asked for, the body not even opened.
      */
-    public static Optional<byte[]> read(InputStream in, long declaredLength) throws IOException {
+    public static Optional<byte[]> read(HttpServletRequest request) throws IOException {
+        long declaredLength = request.getContentLengthLong();
+        if (declaredLength > MAX_BYTES && sentOnlyIfAsked(request)) {
+            return Optional.empty();
+        }
+        try (InputStream in = request.getInputStream()) {
+            return read(in, declaredLength);
+        }
+    }
+
+    /** The body in {@code in}, of {@code declaredLength} bytes (-1: unknown), as {@link #read(HttpServletRequest)}. */
+    private static Optional<byte[]> read(InputStream in, long declaredLength) throws IOException {
         if (declaredLength > MAX_BYTES) {
             drop(in, declaredLength);
             return Optional.empty();
@@ -35,6 +49,15 @@ public final class LimitedBody {
             return Optional.empty();
         }
         return Optional.of(bytes);
+    }
+
+    /**
+     * Whether the client sends the body only once asked ({@code Expect: 100-continue}): Jetty asks with
+     * {@code 100 Continue} at the first look at the body, even one only to drop it; answered without a look, the
+     * client sends none.
+     */
+    public static boolean sentOnlyIfAsked(HttpServletRequest request) {
+        return "100-continue".equalsIgnoreCase(request.getHeader("Expect"));
     }
 
     private static void drop(InputStream in, long seen) {

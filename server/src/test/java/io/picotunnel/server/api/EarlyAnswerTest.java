@@ -93,6 +93,21 @@ class EarlyAnswerTest {
         }
     }
 
+    /** Too large as declared, to a client that waits for {@code 100 Continue}: the 413 at once, the body never asked for. */
+    @Test
+    void aBodyDeclaredTooLargeByAClientExpecting100ContinueGetsThe413WithoutA100() throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), running.server().apiPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\n" + authorization()
+                    + "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
+                    + (JsonBody.MAX_BYTES + 1) + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+
+            String answer = readAnswer(socket.getInputStream());
+
+            assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"");
+        }
+    }
+
     /** What comes until the connection closes or a chunked answer's last chunk: one answer, without waiting for a close. */
     private static String readAnswer(InputStream in) throws IOException {
         StringBuilder answer = new StringBuilder();

@@ -248,6 +248,27 @@ class TokenSignInTest {
         }
     }
 
+    /** Declared too large by a client that sends it only once asked: the 413 at once, no {@code 100 Continue}. */
+    @Test
+    void aSignInDeclaredTooLargeByAClientExpecting100ContinueGetsThe413WithoutA100() throws IOException {
+        String authority = "localhost:" + server.port();
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST /auth/token HTTP/1.1\r\nHost: " + authority + "\r\nOrigin: http://"
+                    + authority + "\r\n" + ManagementAuth.CSRF_HEADER + ": 1\r\nContent-Type: application/json\r\n"
+                    + "Expect: 100-continue\r\nContent-Length: " + (LimitedBody.MAX_BYTES + 1) + "\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+
+            StringBuilder answer = new StringBuilder();
+            InputStream in = socket.getInputStream();
+            for (int b; !answer.toString().endsWith("}") && (b = in.read()) >= 0; ) {
+                answer.append((char) b);
+            }
+
+            assertThat(answer.toString()).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"");
+        }
+    }
+
     @Test
     void signInFromAnotherSiteIsRejected() throws Exception {
         HttpResponse<String> response = browser.send(HttpRequest.newBuilder(URI.create(server.url("/auth/token")))
