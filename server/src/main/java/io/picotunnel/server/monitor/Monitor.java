@@ -216,10 +216,11 @@ public final class Monitor implements AutoCloseable {
                 }
                 states.put(check.subject(), check.status());
             }
-            alerts.observe(check);
         }
         states.keySet().retainAll(seen);
         alerts.retain(seen);
+        // Alerts only for checks stored, after they are: a webhook receiver that asks the API at once sees the check.
+        List<Check> stored = results;
         try {
             checks.record(results, changes);
         } catch (RuntimeException e) {
@@ -228,9 +229,11 @@ public final class Monitor implements AutoCloseable {
             log.debug("Recording checks failed ({}), recording them one by one", e.getMessage());
             int lost = 0;
             String why = null;
+            stored = new ArrayList<>();
             for (Check check : results) {
                 try {
                     checks.record(List.of(check), changes.contains(check) ? List.of(check) : List.of());
+                    stored.add(check);
                 } catch (RuntimeException notStored) {
                     log.debug("check of {} not recorded: {}", check.subject(), notStored.getMessage());
                     // Compare the next check with what is stored, so a change of state not stored is not lost;
@@ -248,6 +251,7 @@ public final class Monitor implements AutoCloseable {
                         + " check stored.", lost, why);
             }
         }
+        stored.forEach(alerts::observe);
         for (Check change : eventful) {
             events.record(eventType(change), change.subject().tunnelId(), change.subject().serviceId(), describe(change));
         }
