@@ -16,10 +16,11 @@ import java.io.IOException;
  * answer given without reading the body (a 401 or 403 before a write, the sign-in's CSRF 403, a DELETE sent with a
  * body, a 404) otherwise closed the connection with bytes still coming, and the reset that follows reached a client
  * still sending before it read the answer (a write failing with "broken pipe", and Java's HTTP client then reports no
- * answer at all). Jetty only drops what has already arrived. At most {@link LimitedBody#DROPPED_BYTES} are read; a
- * body declared larger, or a client that stalls past the idle timeout, has its connection closed as before. A client
- * that sends its body only once asked ({@code Expect: 100-continue}) is left alone: it sends none unless asked, and a
- * look at the input would ask it ({@link LimitedBody#sentOnlyIfAsked}).
+ * answer at all). Jetty only drops what has already arrived. At most {@link LimitedBody#DROPPED_BYTES} are read, for at
+ * most {@link LimitedBody#DROP_TIME}; a body declared larger, a client that stalls past the idle timeout or one still
+ * sending after that time has its connection closed as before. A client that sends its body only once asked
+ * ({@code Expect: 100-continue}) is left alone: it sends none unless asked, and a look at the input would ask it
+ * ({@link LimitedBody#sentOnlyIfAsked}).
  */
 final class UnreadBodyDrain implements Filter {
 

@@ -4,6 +4,7 @@ import jakarta.servlet.http.HttpServletRequest;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -18,6 +19,11 @@ public final class LimitedBody {
     public static final int MAX_BYTES = 64 * 1024;
     /** Largest body read and dropped before its 413; a larger one is answered at once. */
     public static final int DROPPED_BYTES = 1024 * 1024;
+    /**
+     * Longest the rest of a body is read and dropped, in all (nginx's {@code lingering_time}): a client sending a
+     * byte now and then, each within the idle timeout, held a server thread until the {@link #DROPPED_BYTES}.
+     */
+    public static final Duration DROP_TIME = Duration.ofSeconds(30);
 
     private LimitedBody() {
     }
@@ -66,12 +72,17 @@ public final class LimitedBody {
         }
     }
 
-    /** Reads and drops up to {@link #DROPPED_BYTES} of what is left of {@code in}: until its end, a failure or that. */
+    /**
+     * Reads and drops up to {@link #DROPPED_BYTES} of what is left of {@code in}, for up to {@link #DROP_TIME}: until
+     * its end, a failure or either bound (a read already waiting ends by the idle timeout).
+     */
     public static void dropRest(InputStream in) {
         byte[] sink = new byte[8192];
         long left = DROPPED_BYTES;
+        long deadline = System.nanoTime() + DROP_TIME.toNanos();
         try {
-            for (int n; left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) >= 0; ) {
+            for (int n; left > 0 && System.nanoTime() - deadline < 0
+                    && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) >= 0; ) {
                 left -= n;
             }
         } catch (IOException e) {
