@@ -361,7 +361,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .traffic(traffic::service)
                 .build();
         httpProxy = proxy;
-        running(proxy.upstreams());
+        running("the idle proxied connections", proxy.upstreams());
         metrics.idleUpstreams(proxy.upstreams()::idleCount);
         // Visitors on the loop of the tunnel's client when all clients share one, else spread as usual.
         EventLoopGroup visitorLoops = new AffinityEventLoopGroup(loops, channel -> registry.soleClientLoop());
@@ -659,7 +659,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         if (httpProxy != null) {
             steps.run("telling the HTTP proxy of the drain", httpProxy::draining);
             // Idle keep-alive streams would only hold the drain open until the grace period ends.
-            steps.run("closing the idle proxied connections", () -> httpProxy.upstreams().close());
+            closeNow(httpProxy.upstreams(), steps);
         }
         steps.run("draining the tunnel sessions", () -> {
             int left = tunnelEndpoint.drain(grace);
@@ -709,8 +709,9 @@ public final class PicoTunnelServer implements AutoCloseable {
     }
 
     /**
-     * Closes a running {@code component} ahead of the others (a drain's listeners), once: the final stop does not close
-     * it again, so a close that fails is one ERROR line, not a second one under the component's name.
+     * Closes a running {@code component} ahead of the others (a drain's listeners, the idle upstreams), once: the final
+     * stop does not close it again, so a close that fails is one ERROR line, not a second one under the component's
+     * name.
      */
     private void closeNow(AutoCloseable component, StopSteps steps) {
         running.stream().filter(next -> next.component() == component).findFirst().ifPresent(next -> {
