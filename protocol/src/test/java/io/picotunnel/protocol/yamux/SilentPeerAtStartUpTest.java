@@ -7,14 +7,11 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.SilentPeer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -46,16 +43,14 @@ class SilentPeerAtStartUpTest {
     void aSilentPeerIsClosedAtThePingTimeoutWhenItIsShorterThanTheKeepalive() throws Exception {
         YamuxConfig config = YamuxConfig.defaults().withPingTimeout(Duration.ofSeconds(1));
         try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN);
-                ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                SilentPeer silent = SilentPeer.readingNothing()) {
             Channel parent = connect(config, silent);
-            Socket accepted = silent.accept();
             try {
                 await("the session closed").atMost(Duration.ofSeconds(10)).until(() -> !parent.isOpen());
 
                 assertThat(log.messages(Level.WARN)).singleElement().asString()
                         .endsWith(START_UP_LINE + "1 s, closing the session");
             } finally {
-                accepted.close();
                 parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
             }
         }
@@ -66,16 +61,14 @@ class SilentPeerAtStartUpTest {
         YamuxConfig config = YamuxConfig.defaults().withKeepAliveInterval(Duration.ofSeconds(1))
                 .withPingTimeout(Duration.ofMinutes(10));
         try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN);
-                ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                SilentPeer silent = SilentPeer.readingNothing()) {
             Channel parent = connect(config, silent);
-            Socket accepted = silent.accept();
             try {
                 await("the session closed").atMost(Duration.ofSeconds(10)).until(() -> !parent.isOpen());
 
                 assertThat(log.messages(Level.WARN)).singleElement().asString()
                         .endsWith(START_UP_LINE + "1 s, closing the session");
             } finally {
-                accepted.close();
                 parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
             }
         }
@@ -85,10 +78,9 @@ class SilentPeerAtStartUpTest {
     void withKeepaliveOffAnUnansweredStartUpPingOnlyLeavesTheEstimateMissing() throws Exception {
         YamuxConfig config = YamuxConfig.defaults().withKeepAliveInterval(Duration.ZERO)
                 .withPingTimeout(Duration.ofMillis(500));
-        try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        try (SilentPeer silent = SilentPeer.readingNothing()) {
             Channel parent = connect(config, silent);
             YamuxSession session = YamuxSession.of(parent);
-            Socket accepted = silent.accept();
             try {
                 await("the start-up ping failed").atMost(Duration.ofSeconds(10))
                         .until(() -> parent.eventLoop().submit(session::pendingPings).get() == 0);
@@ -96,16 +88,14 @@ class SilentPeerAtStartUpTest {
                 assertThat(parent.isActive()).isTrue();
                 assertThat(session.roundTripTime()).isNull();
             } finally {
-                accepted.close();
                 parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
             }
         }
     }
 
-    private Channel connect(YamuxConfig config, ServerSocket silent) throws InterruptedException {
+    private Channel connect(YamuxConfig config, SilentPeer silent) throws InterruptedException {
         YamuxSession session = new YamuxSession(YamuxRole.CLIENT, config, new ChannelInboundHandlerAdapter());
         return new Bootstrap().group(group).channel(Transport.socketChannel()).handler(session)
-                .connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort()))
-                .sync().channel();
+                .connect(silent.socketAddress()).sync().channel();
     }
 }

@@ -9,13 +9,10 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.SilentPeer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -59,17 +56,16 @@ class WaitsApartFromStreamOpenTimeoutTest {
     @Test
     void aPingToAPeerThatNeverAnswersFailsAtThePingTimeoutOverARealConnection() throws Exception {
         group = Transport.newEventLoopGroup(1, "ping-timeout");
-        try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        try (SilentPeer silent = SilentPeer.draining()) {
             YamuxSession session = new YamuxSession(YamuxRole.CLIENT, CONFIG, new ChannelInboundHandlerAdapter());
             Channel parent = new Bootstrap().group(group).channel(Transport.socketChannel()).handler(session)
-                    .connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort()))
-                    .sync().channel();
-            try (Socket accepted = silent.accept()) {
+                    .connect(silent.socketAddress()).sync().channel();
+            try {
                 Future<Duration> ping = session.ping();
 
                 await("the ping failed").atMost(Duration.ofSeconds(5)).until(ping::isDone);
                 assertThat(ping.cause()).hasMessage("no answer to ping within 1 s");
-                assertThat(accepted.isClosed()).isFalse();
+                assertThat(silent.endsSeen()).as("connections the session ended").isZero();
             } finally {
                 parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
             }

@@ -5,11 +5,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.SilentPeer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -25,13 +24,12 @@ class ProbeTimeoutWordingTest {
 
     @Test
     void aTargetThatNeverAnswersIsDownWithTheTimeoutWrittenAsElsewhere() throws Exception {
-        // Its accept queue takes the probe's connection; nothing is ever read from or written to it.
-        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        try (SilentPeer silent = SilentPeer.readingNothing();
              LogCapture log = new LogCapture(Monitor.class, Level.INFO)) {
             Testbed testbed = new Testbed(dataDir, Map.of(Setting.CHECK_INTERVAL, "1500ms"));
             try {
                 String tunnelId = testbed.createConnectedTunnel("silent");
-                String target = "127.0.0.1:" + silent.getLocalPort();
+                String target = silent.address();
                 String serviceId = testbed.createTcpServiceOnFreePort(tunnelId, target).id();
 
                 await().atMost(20, TimeUnit.SECONDS).until(() -> testbed.checks(tunnelId, serviceId, 1).size() == 1);

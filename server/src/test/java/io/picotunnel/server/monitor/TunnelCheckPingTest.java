@@ -9,12 +9,9 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.testkit.SilentPeer;
 import org.junit.jupiter.api.Test;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -31,14 +28,13 @@ class TunnelCheckPingTest {
     @Test
     void checksThatGiveUpOnASilentClientLeaveNoPingPendingInItsSession() throws Exception {
         EventLoopGroup group = Transport.newEventLoopGroup(1, "tunnel-check");
-        // The client: a yamux peer on loopback whose socket is accepted and never read or written.
-        try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        // The client: a yamux peer on loopback that takes the connection and never answers.
+        try (SilentPeer silent = SilentPeer.draining()) {
             YamuxSession session = new YamuxSession(YamuxRole.SERVER, YamuxConfig.defaults(),
                     new ChannelInboundHandlerAdapter());
             Channel parent = new Bootstrap().group(group).channel(Transport.socketChannel()).handler(session)
-                    .connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort()))
-                    .sync().channel();
-            try (Socket accepted = silent.accept()) {
+                    .connect(silent.socketAddress()).sync().channel();
+            try {
                 TunnelRegistry registry = new TunnelRegistry();
                 registry.register("t1", null, session, "test", "silent.invalid");
                 Probes probes = new Probes(registry, Duration.ofMillis(200), Clock.systemUTC());
@@ -49,7 +45,7 @@ class TunnelCheckPingTest {
                     await("check " + (i + 1) + "'s ping forgotten").atMost(Duration.ofSeconds(2))
                             .until(() -> pending(parent, session) <= 1);
                 }
-                assertThat(accepted.isClosed()).isFalse();
+                assertThat(silent.endsSeen()).as("connections the server ended").isZero();
             } finally {
                 parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
             }
