@@ -8,6 +8,7 @@ import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.testkit.SilentListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -27,11 +28,8 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.Date;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -67,26 +65,6 @@ class TunnelClientHostileServerTest {
     private void start(ScriptedTunnelServer.Script script, Backoff backoff, YamuxConfig yamux) {
         server = new ScriptedTunnelServer(script);
         client = ScriptedClients.start(server, TOKEN, backoff, yamux);
-    }
-
-    /**
-     * A listener whose accept queue is full and that never accepts: a new connection to it waits (its SYNs are
-     * dropped) until the dialler gives up, as a target behind a slow network would.
-     */
-    private static ServerSocket targetThatNeverAnswers(List<Socket> queued) throws IOException {
-        ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-        for (int i = 0; i < 8; i++) {
-            Socket s = new Socket();
-            try {
-                s.connect(listener.getLocalSocketAddress(), 500);
-                queued.add(s);
-            } catch (SocketTimeoutException full) {
-                s.close();
-                return listener;
-            }
-        }
-        listener.close();
-        throw new IllegalStateException("the accept queue never filled");
     }
 
     /** As the server does: opens stream {@code id} toward {@code target}; answers the stream header's length. */
@@ -384,9 +362,8 @@ class TunnelClientHostileServerTest {
      */
     @Test
     void aDialStillUnderwayWhenTheClientStopsNeverReachesItsTargetAfterTheStop() throws Exception {
-        List<Socket> queued = new CopyOnWriteArrayList<>();
-        try (ServerSocket target = targetThatNeverAnswers(queued)) {
-            String targetAddress = "127.0.0.1:" + target.getLocalPort();
+        try (SilentListener target = new SilentListener()) {
+            String targetAddress = target.address();
             start(onTheFirstConnection((socket, key) -> {
                 openStreamAndUpload1000Bytes(socket, targetAddress);
                 server.events.add("stream opened");
@@ -396,43 +373,19 @@ class TunnelClientHostileServerTest {
             client.stop(Duration.ofSeconds(1)).orTimeout(20, TimeUnit.SECONDS).join();
             assertThat(client.state()).isEqualTo(TunnelClient.State.STOPPED);
             // The target can answer now: a dial still alive would get through at its next SYN (after 1 s, 3 s).
-            Set<Integer> fillers = new HashSet<>();
-            for (Socket s : queued) {
-                fillers.add(s.getLocalPort());
-            }
-            target.setSoTimeout(5_000);
-            List<Integer> fromTheClient = new ArrayList<>();
-            try {
-                for (int i = 0; i < 20; i++) {
-                    Socket accepted = target.accept();
-                    if (!fillers.contains(accepted.getPort())) {
-                        fromTheClient.add(accepted.getPort());
-                    }
-                    accepted.close();
-                    for (Socket s : queued) {
-                        s.close();
-                    }
-                }
-            } catch (SocketTimeoutException e) {
-                // nothing more came within 5 s
-            }
-            assertThat(fromTheClient).as("connections of the stopped client's dial").isEmpty();
-        } finally {
-            for (Socket s : queued) {
-                s.close();
-            }
+            target.startAnswering();
+            assertThat(target.accept(Duration.ofSeconds(5))).as("a connection of the stopped client's dial").isNull();
         }
     }
 
     @Test
     void streamsFilledTowardATargetStillBeingDialledAreResetPastTheSessionBufferLimit() throws Exception {
-        List<Socket> queued = new CopyOnWriteArrayList<>();
         int streams = 6;
         int chunk = 16 * 1024;
         List<long[]> resets = new CopyOnWriteArrayList<>();
         AtomicLong pingAnswer = new AtomicLong(-1);
-        try (ServerSocket target = targetThatNeverAnswers(queued)) {
-            String targetAddress = "127.0.0.1:" + target.getLocalPort();
+        try (SilentListener target = new SilentListener()) {
+            String targetAddress = target.address();
             start(onTheFirstConnection((socket, key) -> {
                 for (int id = 2; id < 2 + 2 * streams; id += 2) {
                     int headerLength = openTcpStream(socket, id, targetAddress);
@@ -463,10 +416,6 @@ class TunnelClientHostileServerTest {
                     .allSatisfy(f -> assertThat(f[3]).as("the buffer limit's reason, not a dial failure's")
                             .isEqualTo(ResetReason.BUFFER_LIMIT.code()));
             assertThat(server.connections()).as("the connection lives on").isEqualTo(1);
-        } finally {
-            for (Socket s : queued) {
-                s.close();
-            }
         }
     }
     /**
