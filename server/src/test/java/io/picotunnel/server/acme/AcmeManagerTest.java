@@ -25,6 +25,7 @@ import io.netty.handler.ssl.SslContext;
 import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.SilentPeer;
 import org.shredzone.acme4j.Account;
 import org.shredzone.acme4j.AccountBuilder;
 import org.shredzone.acme4j.Login;
@@ -904,7 +905,7 @@ class AcmeManagerTest {
 
     @Test
     void failureFileWithACountNearTheIntLimitIsRefusedAndTheDomainOrderedAtOnce() throws Exception {
-        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+        try (SilentPeer silentCa = SilentPeer.readingNothing()) {
             AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01,
                     AcmeSettings.TLS_ALPN_01);
             // a few more failures would overflow the count, and a negative one picked no challenge type: every check
@@ -1043,7 +1044,7 @@ class AcmeManagerTest {
 
     @Test
     void failureFileThatIsAFifoIsRefusedInsteadOfBlockingTheServiceUpdate() throws Exception {
-        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+        try (SilentPeer silentCa = SilentPeer.readingNothing()) {
             AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
             Path fifo = data.resolve("certs/acme/app.test.failure");
             Files.createDirectories(fifo.getParent());
@@ -1065,7 +1066,7 @@ class AcmeManagerTest {
         Path fifo = data.resolve("certs/acme/account.key");
         Files.createDirectories(fifo.getParent());
         makeFifo(fifo);
-        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+        try (SilentPeer silentCa = SilentPeer.readingNothing()) {
             AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
             acme = new AcmeManager(silent, data.resolve("certs"), store, null, clock);
             cleanup.add(acme);
@@ -1085,7 +1086,7 @@ class AcmeManagerTest {
         Path key = data.resolve("certs/acme/app.test.key");
         Files.delete(key);
         makeFifo(key);
-        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+        try (SilentPeer silentCa = SilentPeer.readingNothing()) {
             AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
             startManagerWithoutServerDomain(silent);
 
@@ -1107,7 +1108,7 @@ class AcmeManagerTest {
         Path accountKey = data.resolve("certs/acme/account.key");
         Files.writeString(key, notBase64);
         Files.writeString(accountKey, notBase64);
-        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+        try (SilentPeer silentCa = SilentPeer.readingNothing()) {
             AcmeSettings silent = settingsFor(directoryOf(silentCa), Duration.ofMillis(200), AcmeSettings.HTTP_01);
             startManagerWithoutServerDomain(silent);
 
@@ -1284,8 +1285,8 @@ class AcmeManagerTest {
 
     @Test
     void aCaThatNeverAnswersIsNamedAsSuchWithTheTimeInTheStatusAndTheLog() throws Exception {
-        // the kernel takes the connection (backlog), nobody ever reads or answers it
-        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+        // it takes the connection, nobody ever reads or answers it
+        try (SilentPeer silentCa = SilentPeer.readingNothing()) {
             AcmeSettings silent = new AcmeSettings(null, directoryOf(silentCa), null, List.of(AcmeSettings.HTTP_01),
                     Duration.ofHours(1), Duration.ofHours(1), Duration.ofHours(12), Duration.ofSeconds(1));
             startManagerWithoutServerDomain(silent);
@@ -1433,6 +1434,10 @@ class AcmeManagerTest {
 
     private static String directoryOf(ServerSocket ca) {
         return "http://127.0.0.1:" + ca.getLocalPort() + "/dir";
+    }
+
+    private static String directoryOf(SilentPeer ca) {
+        return "http://127.0.0.1:" + ca.port() + "/dir";
     }
 
     /** A manager on its own (no server domain, no listeners), closed when the test ends. */

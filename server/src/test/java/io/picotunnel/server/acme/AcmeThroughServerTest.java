@@ -15,6 +15,7 @@ import io.picotunnel.server.tls.PemFiles;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.SilentPeer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -376,10 +377,10 @@ class AcmeThroughServerTest {
         // A certificate ACME stored in an earlier run, and a CA that accepts connections but never answers (an outage)
         TestCertificates.Issued stored = new TestCertificates().issue("b.test");
         TestCertificates.write(stored, data.resolve("server/certs/acme"), "b.test");
-        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+        try (SilentPeer silentCa = SilentPeer.readingNothing()) {
             Map<Setting, String> settings = new EnumMap<>(Setting.class);
             settings.put(Setting.ACME_ENABLED, "true");
-            settings.put(Setting.ACME_DIRECTORY, "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir");
+            settings.put(Setting.ACME_DIRECTORY, "http://127.0.0.1:" + silentCa.port() + "/dir");
             startServer(settings);
             JsonNode tunnel = api.post("/api/tunnels", "{\"name\":\"web\"}").json();
             String services = "/api/tunnels/" + tunnel.get("id").asText() + "/services";
@@ -400,8 +401,8 @@ class AcmeThroughServerTest {
     @Test
     void retryDelayOfADomainNoServiceWantsAnyMoreIsDeletedAtStart() throws Exception {
         // gone.test's service was deleted while the server was down; tunnel.test is the server's own domain
-        try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            String directory = "http://127.0.0.1:" + silentCa.getLocalPort() + "/dir";
+        try (SilentPeer silentCa = SilentPeer.readingNothing()) {
+            String directory = "http://127.0.0.1:" + silentCa.port() + "/dir";
             AcmeFiles files = new AcmeFiles(data.resolve("server/certs/acme"), directory);
             Instant later = Instant.now().plus(Duration.ofHours(1));
             files.storeFailure("gone.test", new OrderFailure(1, later, "validation failed"));
