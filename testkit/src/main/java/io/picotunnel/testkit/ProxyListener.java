@@ -1,5 +1,6 @@
 package io.picotunnel.testkit;
 
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -102,9 +103,9 @@ final class ProxyListener implements AutoCloseable {
         }
     }
 
-    static void closeQuietly(Socket socket) {
+    static void closeQuietly(Closeable closeable) {
         try {
-            socket.close();
+            closeable.close();
         } catch (IOException e) {
             // closing anyway
         }

@@ -119,17 +119,7 @@ public final class SilentPeer implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            listener.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
-        for (Socket socket : accepted) {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
-        }
+        ProxyListener.closeQuietly(listener);
+        accepted.forEach(ProxyListener::closeQuietly);
     }
 }

@@ -1,19 +1,10 @@
 package io.picotunnel.server.monitor;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
-import io.picotunnel.protocol.yamux.YamuxConfig;
-import io.picotunnel.protocol.yamux.YamuxRole;
-import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
-import io.picotunnel.server.tunnel.TunnelRegistry;
-import io.picotunnel.testkit.SilentPeer;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;
@@ -37,44 +28,32 @@ class CheckOfAStoppingClientTest {
 
     @Test
     void aClientWhoseGoAwayCameAfterItWasChosenIsNamedStoppingInTheCheck() throws Exception {
-        EventLoopGroup group = Transport.newEventLoopGroup(1, "stopping-client");
-        try (SilentPeer client = SilentPeer.draining()) {
-            YamuxSession session = new YamuxSession(YamuxRole.SERVER, YamuxConfig.defaults(),
-                    new ChannelInboundHandlerAdapter());
-            Channel parent = new Bootstrap().group(group).channel(Transport.socketChannel()).handler(session)
-                    .connect(client.socketAddress()).sync().channel();
-            try {
-                TunnelRegistry registry = new TunnelRegistry();
-                registry.register("t1", null, session, "test", "stopping.invalid");
-                Probes probes = new Probes(registry, Duration.ofSeconds(5), Clock.systemUTC());
-                Service service = new Service("s1", "t1", ServiceType.HTTP, "app.test", "/", TlsMode.TERMINATE, null,
-                        "127.0.0.1:9", true, Instant.now());
+        try (SilentClient client = new SilentClient("stopping-client")) {
+            Probes probes = new Probes(client.registry, Duration.ofSeconds(5), Clock.systemUTC());
+            Service service = new Service("s1", SilentClient.TUNNEL_ID, ServiceType.HTTP, "app.test", "/",
+                    TlsMode.TERMINATE, null, "127.0.0.1:9", true, Instant.now());
 
-                // The session's loop is held while the check chooses the client; the GoAway is read before the
-                // stream's open, queued behind it, runs.
-                CountDownLatch holding = new CountDownLatch(1);
-                CountDownLatch chosen = new CountDownLatch(1);
-                parent.eventLoop().execute(() -> {
-                    holding.countDown();
-                    try {
-                        chosen.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    parent.pipeline().fireChannelRead(Unpooled.wrappedBuffer(GO_AWAY));
-                    parent.pipeline().fireChannelReadComplete();
-                });
-                assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
-                CompletableFuture<Check> check = probes.service(service, ServiceCheckSettings.DEFAULT);
-                chosen.countDown();
+            // The session's loop is held while the check chooses the client; the GoAway is read before the
+            // stream's open, queued behind it, runs.
+            Channel parent = client.parent;
+            CountDownLatch holding = new CountDownLatch(1);
+            CountDownLatch chosen = new CountDownLatch(1);
+            parent.eventLoop().execute(() -> {
+                holding.countDown();
+                try {
+                    chosen.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                parent.pipeline().fireChannelRead(Unpooled.wrappedBuffer(GO_AWAY));
+                parent.pipeline().fireChannelReadComplete();
+            });
+            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Check> check = probes.service(service, ServiceCheckSettings.DEFAULT);
+            chosen.countDown();
 
-                assertThat(check.get(10, TimeUnit.SECONDS).error()).isEqualTo("could not open a stream to the client: "
-                        + "the client of tunnel t1 is stopping and no other client could take the stream");
-            } finally {
-                parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-            }
-        } finally {
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+            assertThat(check.get(10, TimeUnit.SECONDS).error()).isEqualTo("could not open a stream to the client: "
+                    + "the client of tunnel t1 is stopping and no other client could take the stream");
         }
     }
 }
