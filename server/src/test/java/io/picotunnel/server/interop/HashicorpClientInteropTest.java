@@ -10,6 +10,7 @@ import io.picotunnel.server.e2e.RecordingTarget;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.GoPeer;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.SilentPeer;
 import io.picotunnel.testkit.TcpTarget;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -168,9 +169,9 @@ class HashicorpClientInteropTest {
     @Test
     void uploadToATargetThatDoesNotReadStallsTheVisitorThroughTheHashicorpClient() throws Exception {
         long body = 256L * MIB;
-        try (ServerSocket stalled = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+        try (SilentPeer stalled = SilentPeer.readingNothing()) {
             JsonNode tunnel = createTunnel();
-            httpService(tunnel.get("id").asText(), "up.test", stalled.getLocalPort());
+            httpService(tunnel.get("id").asText(), "up.test", stalled.port());
             bed.connectedClient(tunnel);
 
             AtomicLong written = new AtomicLong();
