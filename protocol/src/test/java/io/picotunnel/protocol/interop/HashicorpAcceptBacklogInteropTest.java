@@ -5,7 +5,7 @@ import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.testkit.GoPeer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -29,20 +29,15 @@ class HashicorpAcceptBacklogInteropTest {
     private static final int BEYOND = 4;
     private static final Duration WAIT = Duration.ofSeconds(60);
 
+    @RegisterExtension
+    final GoPeerConnections connections = new GoPeerConnections();
     private GoPeerConnection connection;
-
-    @AfterEach
-    void tearDown() {
-        if (connection != null) {
-            connection.close();
-        }
-    }
 
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
     void streamsBeyondHashicorpsAcceptBacklogAreResetAndTheOthersAreServedOnceAccepted(YamuxRole ours)
             throws Exception {
-        connection = GoPeerConnection.open(ours, "backlog", new EchoStreamHandler(), "-no-accept");
+        connection = connections.open(ours, "backlog", new EchoStreamHandler(), "-no-accept");
         YamuxSession session = connection.session();
         GoPeer peer = connection.peer();
         List<StreamExchange> exchanges = new ArrayList<>();
@@ -83,7 +78,7 @@ class HashicorpAcceptBacklogInteropTest {
     @EnumSource(YamuxRole.class)
     void streamsBeyondASmallBacklogAreResetWhileSendingMoreThanAWindow(YamuxRole ours) throws Exception {
         int backlog = 4;
-        connection = GoPeerConnection.open(ours, "backlog", new EchoStreamHandler(), "-no-accept",
+        connection = connections.open(ours, "backlog", new EchoStreamHandler(), "-no-accept",
                 "-accept-backlog", String.valueOf(backlog));
         YamuxSession session = connection.session();
         List<StreamExchange> exchanges = new ArrayList<>();
@@ -118,7 +113,7 @@ class HashicorpAcceptBacklogInteropTest {
     @EnumSource(YamuxRole.class)
     void streamsLeftInTheBacklogPastOurOpenTimeoutAreResetAndALateAcceptHarmsNothing(YamuxRole ours)
             throws Exception {
-        connection = GoPeerConnection.open(ours, "backlog",
+        connection = connections.open(ours, "backlog",
                 YamuxConfig.defaults().withStreamOpenTimeout(Duration.ofMillis(500)), new EchoStreamHandler(),
                 "-no-accept");
         YamuxSession session = connection.session();

@@ -11,7 +11,7 @@ import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.testkit.GoPeer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -42,20 +42,15 @@ class HashicorpGoAwayWithOpenStreamsInteropTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     private final List<RecordingStream> readers = new CopyOnWriteArrayList<>();
+    @RegisterExtension
+    final GoPeerConnections connections = new GoPeerConnections();
     private GoPeerConnection connection;
-
-    @AfterEach
-    void tearDown() {
-        if (connection != null) {
-            connection.close();
-        }
-    }
 
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
     void streamsOpenBothWaysFinishAfterHashicorpsGoAwayAndNewOpensFailSayingSo(YamuxRole ours) throws Exception {
         // Our reader of the peer's stream takes nothing until after the GoAway: the peer's sending waits mid-way.
-        connection = GoPeerConnection.open(ours, "goaway", RecordingStream.eachInto(readers,
+        connection = connections.open(ours, "goaway", RecordingStream.eachInto(readers,
                 () -> new RecordingStream(false)));
         YamuxSession session = connection.session();
         GoPeer peer = connection.peer();
@@ -97,7 +92,7 @@ class HashicorpGoAwayWithOpenStreamsInteropTest {
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
     void ourStreamsInHashicorpsBacklogAtItsGoAwayAreServedWhenItAcceptsThem(YamuxRole ours) throws Exception {
-        connection = GoPeerConnection.open(ours, "goaway", new EchoStreamHandler(), "-no-accept");
+        connection = connections.open(ours, "goaway", new EchoStreamHandler(), "-no-accept");
         YamuxSession session = connection.session();
         GoPeer peer = connection.peer();
         List<StreamExchange> waiting = new ArrayList<>();
@@ -125,7 +120,7 @@ class HashicorpGoAwayWithOpenStreamsInteropTest {
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
     void aStreamHashicorpOpensAfterItsOwnGoAwayIsServed(YamuxRole ours) {
-        connection = GoPeerConnection.open(ours, "goaway", new EchoStreamHandler());
+        connection = connections.open(ours, "goaway", new EchoStreamHandler());
         GoPeer peer = connection.peer();
 
         peer.send("GOAWAY");

@@ -6,7 +6,7 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.testkit.GoPeer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -37,19 +37,14 @@ class HashicorpKeepaliveWhileStalledInteropTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     private final List<RecordingStream> readers = new CopyOnWriteArrayList<>();
+    @RegisterExtension
+    final GoPeerConnections connections = new GoPeerConnections();
     private GoPeerConnection connection;
-
-    @AfterEach
-    void tearDown() {
-        if (connection != null) {
-            connection.close();
-        }
-    }
 
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
     void hashicorpsKeepaliveIsAnsweredInTimeWhileBothDirectionsAreStalled(YamuxRole ours) throws Exception {
-        connection = GoPeerConnection.open(ours, "keepalive", RecordingStream.eachInto(readers,
+        connection = connections.open(ours, "keepalive", RecordingStream.eachInto(readers,
                 () -> new RecordingStream(false)), "-keepalive", "100ms", "-write-timeout", PING_ANSWER_WAIT);
         GoPeer peer = connection.peer();
         peer.send("OPEN theirs " + PEER_SENDS + " - send");
@@ -80,7 +75,7 @@ class HashicorpKeepaliveWhileStalledInteropTest {
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
     void hashicorpsKeepaliveIsAnsweredInTimeWhileItsOneByteFramesFillAStalledReader(YamuxRole ours) throws Exception {
-        connection = GoPeerConnection.open(ours, "keepalive", RecordingStream.eachInto(readers,
+        connection = connections.open(ours, "keepalive", RecordingStream.eachInto(readers,
                 () -> new RecordingStream(false)), "-keepalive", "100ms", "-write-timeout", PING_ANSWER_WAIT,
                 "-write-chunk", "1");
         GoPeer peer = connection.peer();

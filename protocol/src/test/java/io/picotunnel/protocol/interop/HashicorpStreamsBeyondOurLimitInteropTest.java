@@ -4,7 +4,7 @@ import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.testkit.GoPeer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -29,19 +29,14 @@ class HashicorpStreamsBeyondOurLimitInteropTest {
     private final List<RecordingStream> readers = new CopyOnWriteArrayList<>();
     /** Whether the readers of the streams opened from now on read (the held ones do not). */
     private final AtomicBoolean reading = new AtomicBoolean();
+    @RegisterExtension
+    final GoPeerConnections connections = new GoPeerConnections();
     private GoPeerConnection connection;
-
-    @AfterEach
-    void tearDown() {
-        if (connection != null) {
-            connection.close();
-        }
-    }
 
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
     void hashicorpsStreamsBeyondOurLimitAreResetAndTheSessionGoesOn(YamuxRole ours) throws Exception {
-        connection = GoPeerConnection.open(ours, "limit", YamuxConfig.defaults().withMaxStreams(LIMIT),
+        connection = connections.open(ours, "limit", YamuxConfig.defaults().withMaxStreams(LIMIT),
                 RecordingStream.eachInto(readers, () -> new RecordingStream(reading.get())), "-report-resets");
         GoPeer peer = connection.peer();
         for (int i = 1; i <= LIMIT; i++) {

@@ -6,7 +6,7 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.testkit.GoPeer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -38,17 +38,12 @@ class HashicorpWindowBudgetInteropTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     private final List<RecordingStream> readers = new CopyOnWriteArrayList<>();
+    @RegisterExtension
+    final GoPeerConnections connections = new GoPeerConnections();
     private GoPeerConnection connection;
     private Channel channel;
     private GoPeer peer;
     private YamuxSession session;
-
-    @AfterEach
-    void tearDown() {
-        if (connection != null) {
-            connection.close();
-        }
-    }
 
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
@@ -137,7 +132,7 @@ class HashicorpWindowBudgetInteropTest {
     }
 
     private void connect(YamuxRole ours) {
-        connection = GoPeerConnection.open(ours, "window-budget", YamuxConfig.defaults(),
+        connection = connections.open(ours, "window-budget", YamuxConfig.defaults(),
                 RecordingStream.eachInto(readers, () -> new RecordingStream(true)));
         channel = connection.channel();
         session = connection.session();

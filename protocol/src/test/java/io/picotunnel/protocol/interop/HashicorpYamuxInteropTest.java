@@ -15,7 +15,7 @@ import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.testkit.GoPeer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -39,16 +39,10 @@ class HashicorpYamuxInteropTest {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
 
-    private GoPeerConnection connection;
+    @RegisterExtension
+    final GoPeerConnections connections = new GoPeerConnections();
     private Channel channel;
     private GoPeer peer;
-
-    @AfterEach
-    void tearDown() {
-        if (connection != null) {
-            connection.close();
-        }
-    }
 
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
@@ -260,7 +254,7 @@ class HashicorpYamuxInteropTest {
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
     void dataHashicorpSendsAfterItsFinResetsOnlyThatStream(YamuxRole role) {
-        use(GoPeerConnection.open(role, "interop", new ChannelInitializer<>() {
+        use(connections.open(role, "interop", new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
                 ch.pipeline().addLast(new DropThenCloseLater());
@@ -291,18 +285,17 @@ class HashicorpYamuxInteropTest {
 
     /** Connects our session in {@code role} to a Go peer in the other role. */
     private YamuxSession connect(YamuxRole role) {
-        return use(GoPeerConnection.open(role, "interop", new EchoStreamHandler()));
+        return use(connections.open(role, "interop", new EchoStreamHandler()));
     }
 
     /** As {@link #connect}, our session with that buffer limit and those streams, the peer reporting RSTs it gets. */
     private YamuxSession connectReportingResets(YamuxRole role, long sessionBufferLimit, StallThenEcho streams) {
-        return use(GoPeerConnection.open(role, "interop",
+        return use(connections.open(role, "interop",
                 YamuxConfig.defaults().withSessionBufferLimit(sessionBufferLimit), streams, "-report-resets"));
     }
 
-    /** Makes {@code opened} the test's connection (closed after it), its channel and peer the test's; its session. */
+    /** Makes the channel and peer of {@code opened} the test's; its session. */
     private YamuxSession use(GoPeerConnection opened) {
-        connection = opened;
         channel = opened.channel();
         peer = opened.peer();
         return opened.session();
