@@ -10,7 +10,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -64,6 +66,23 @@ final class RawPeerEndpoint implements AutoCloseable {
 
     TunnelRegistry registry() {
         return registry;
+    }
+
+    /** From now on, "connected ID" and "left ID" for each client the registry tells its listeners of. */
+    List<String> recordClientEvents() {
+        List<String> events = new CopyOnWriteArrayList<>();
+        registry.addClientListener(new ClientListener() {
+            @Override
+            public void clientConnected(String tunnelId, ConnectedClient client) {
+                events.add("connected " + client.id());
+            }
+
+            @Override
+            public void clientLeft(String tunnelId, ConnectedClient client) {
+                events.add("left " + client.id());
+            }
+        });
+        return events;
     }
 
     EventLoopGroup group() {

@@ -23,7 +23,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -66,18 +65,7 @@ class TunnelEndpointDrainTest {
 
     @Test
     void aClientUpgradedAsTheDrainBeginsIsNeitherRegisteredNorLoggedAsConnected() throws Exception {
-        List<String> events = new CopyOnWriteArrayList<>();
-        peer.registry().addClientListener(new ClientListener() {
-            @Override
-            public void clientConnected(String tunnelId, ConnectedClient client) {
-                events.add("connected " + client.id());
-            }
-
-            @Override
-            public void clientLeft(String tunnelId, ConnectedClient client) {
-                events.add("left " + client.id());
-            }
-        });
+        List<String> events = peer.recordClientEvents();
         CompletableFuture<Runnable> held = new CompletableFuture<>();
         peer.registry().registration = (channel, register) -> held.complete(() -> channel.eventLoop().execute(register));
         try (LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO);

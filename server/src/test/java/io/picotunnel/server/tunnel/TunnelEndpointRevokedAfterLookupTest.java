@@ -22,7 +22,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -78,18 +77,7 @@ class TunnelEndpointRevokedAfterLookupTest {
      */
     @Test
     void aClientWhoseTokenIsRegeneratedAfterItsLookupIsNeitherRegisteredNorLoggedAsConnected() throws Exception {
-        List<String> events = new CopyOnWriteArrayList<>();
-        peer.registry().addClientListener(new ClientListener() {
-            @Override
-            public void clientConnected(String tunnelId, ConnectedClient client) {
-                events.add("connected " + client.id());
-            }
-
-            @Override
-            public void clientLeft(String tunnelId, ConnectedClient client) {
-                events.add("left " + client.id());
-            }
-        });
+        List<String> events = peer.recordClientEvents();
         try (LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO)) {
             assertThat(framesWhenRevokedAfterLookup(() -> store.regenerateToken(tunnel.id()).ifPresent(
                     regenerated -> peer.registry().disconnect(tunnel.id(), regenerated.replacedTokenSha256()))))
