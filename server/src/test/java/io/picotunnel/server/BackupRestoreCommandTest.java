@@ -466,40 +466,35 @@ class BackupRestoreCommandTest {
 
     @Test
     void anOwnerThatIsNotUidOrUidColonGidIsQuotedWithItsControlCharactersWrittenOut() throws Exception {
-        Path data = Files.createDirectories(dir.resolve("data"));
-        Path copy = backupOf(data, "live");
-
-        Run run = restore(Map.of(), "--data", data.toString(), "--owner", "1:2:\u001b[2J\r\nforged", copy.toString());
-
-        assertThat(run.code()).isEqualTo(ServerMain.EXIT_USAGE);
-        assertThat(run.err()).isEqualTo("--owner takes UID or UID:GID, such as 10001 or 10001:10001, not"
+        assertThat(restoreRefusingOwner("1:2:\u001b[2J\r\nforged"))
+                .isEqualTo("--owner takes UID or UID:GID, such as 10001 or 10001:10001, not"
                 + " '1:2:\\u001b[2J\\r\\nforged' (see picotunnel-server restore --help)" + System.lineSeparator());
     }
 
     @Test
     void anOwnerThatIsNoUserHereIsQuotedWithItsControlCharactersWrittenOut() throws Exception {
-        Path data = Files.createDirectories(dir.resolve("data"));
-        Path copy = backupOf(data, "live");
-
-        Run run = restore(Map.of(), "--data", data.toString(), "--owner", "no-such-user\u001b[2J", copy.toString());
-
-        assertThat(run.code()).isEqualTo(ServerMain.EXIT_USAGE);
-        assertThat(run.err()).isEqualTo("--owner 'no-such-user\\u001b[2J': there is no such user or group here;"
+        assertThat(restoreRefusingOwner("no-such-user\u001b[2J"))
+                .isEqualTo("--owner 'no-such-user\\u001b[2J': there is no such user or group here;"
                 + " give numbers, such as 10001:10001 (see picotunnel-server restore --help)" + System.lineSeparator());
     }
 
     @Test
     void anOwnerThatIsNotUidOrUidColonGidIsTheUsageCode() throws Exception {
+        assertThat(restoreRefusingOwner("1:2:3")).contains("--owner takes UID or UID:GID", "restore --help");
+        try (Stream<Path> files = Files.list(dir.resolve("data"))) {
+            assertThat(files).noneMatch(f -> f.getFileName().toString().contains("restor"));
+        }
+    }
+
+    /** Restores a backup of DIR/data into DIR/data with {@code --owner owner}: refused as a usage error; its stderr. */
+    private String restoreRefusingOwner(String owner) throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Path copy = backupOf(data, "live");
 
-        Run run = restore(Map.of(), "--data", data.toString(), "--owner", "1:2:3", copy.toString());
+        Run run = restore(Map.of(), "--data", data.toString(), "--owner", owner, copy.toString());
 
         assertThat(run.code()).isEqualTo(ServerMain.EXIT_USAGE);
-        assertThat(run.err()).contains("--owner takes UID or UID:GID", "restore --help");
-        try (Stream<Path> files = Files.list(data)) {
-            assertThat(files).noneMatch(f -> f.getFileName().toString().contains("restor"));
-        }
+        return run.err();
     }
 
     /**
