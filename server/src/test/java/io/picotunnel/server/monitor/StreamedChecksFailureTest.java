@@ -81,6 +81,20 @@ class StreamedChecksFailureTest {
         return ids;
     }
 
+    /**
+     * Two batches of tunnels' checks: some 120 KB of JSON in the first, past what is held back (gzipped, a few KB),
+     * and in the second a check the server cannot read.
+     */
+    private void seedWithAReadFailingPast64KiB(Testbed testbed) throws SQLException {
+        List<String> ids = seed(testbed, CheckStore.TUNNELS_PER_BATCH + 5, 0);
+        List<Check> first = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            first.add(Check.down(Subject.tunnel(ids.getFirst()), LONG_ERROR, Instant.now().minusSeconds(i)));
+        }
+        testbed.server().checks().record(first, List.of());
+        insertUnreadableCheck(ids.getLast());
+    }
+
     /** Another connection to the database file renames a table, as a {@code sqlite3} shell would. */
     private void renameTable(String from, String to) throws SQLException {
         try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve(Store.DATABASE_FILE));
@@ -214,13 +228,7 @@ class StreamedChecksFailureTest {
     @Test
     void aFailedReadPastTheFirst64KiBOfAGzippedAnswerCutsItThoughLittleWasCompressedYet() throws Exception {
         try (Testbed testbed = quietServer()) {
-            List<String> ids = seed(testbed, CheckStore.TUNNELS_PER_BATCH + 5, 0);
-            List<Check> first = new ArrayList<>();
-            for (int i = 0; i < 60; i++) { // some 120 KB of JSON: past what is held back; gzipped, a few KB
-                first.add(Check.down(Subject.tunnel(ids.getFirst()), LONG_ERROR, Instant.now().minusSeconds(i)));
-            }
-            testbed.server().checks().record(first, List.of());
-            insertUnreadableCheck(ids.getLast()); // in the second batch
+            seedWithAReadFailingPast64KiB(testbed);
 
             try (Logs logs = new Logs(); Client client = new Client(testbed.server().apiPort(), 0)) {
                 client.request("/api/checks?limit=100", "Accept-Encoding: gzip\r\n");
@@ -251,13 +259,7 @@ class StreamedChecksFailureTest {
     @Test
     void aFailedReadPastTheFirst64KiBOfAnHttp10AnswerEndsWithTheConnectionAndTheJsonLeftOpen() throws Exception {
         try (Testbed testbed = quietServer()) {
-            List<String> ids = seed(testbed, CheckStore.TUNNELS_PER_BATCH + 5, 0);
-            List<Check> first = new ArrayList<>();
-            for (int i = 0; i < 60; i++) { // some 120 KB of JSON in the first batch: past what is held back
-                first.add(Check.down(Subject.tunnel(ids.getFirst()), LONG_ERROR, Instant.now().minusSeconds(i)));
-            }
-            testbed.server().checks().record(first, List.of());
-            insertUnreadableCheck(ids.getLast()); // in the second batch
+            seedWithAReadFailingPast64KiB(testbed);
 
             try (Logs logs = new Logs(); Client client = new Client(testbed.server().apiPort(), 0)) {
                 client.request("GET", "/api/checks?limit=100", "HTTP/1.0", "");
@@ -310,13 +312,7 @@ class StreamedChecksFailureTest {
     @Test
     void aHeadWhoseReadFailsPastTheFirst64KiBIsTheErrorTheGetCouldNoLongerAnswer() throws Exception {
         try (Testbed testbed = quietServer()) {
-            List<String> ids = seed(testbed, CheckStore.TUNNELS_PER_BATCH + 5, 0);
-            List<Check> first = new ArrayList<>();
-            for (int i = 0; i < 60; i++) { // some 120 KB of JSON in the first batch: past what is held back
-                first.add(Check.down(Subject.tunnel(ids.getFirst()), LONG_ERROR, Instant.now().minusSeconds(i)));
-            }
-            testbed.server().checks().record(first, List.of());
-            insertUnreadableCheck(ids.getLast()); // in the second batch
+            seedWithAReadFailingPast64KiB(testbed);
 
             try (Client client = new Client(testbed.server().apiPort(), 0)) {
                 for (String headers : List.of("", "Accept-Encoding: gzip\r\n")) {
