@@ -5,7 +5,7 @@ import io.netty.channel.ChannelInitializer;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.testkit.GoPeer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -30,14 +30,9 @@ class HashicorpHalfCloseInteropTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     private final List<StreamExchange> ours = new CopyOnWriteArrayList<>();
+    @RegisterExtension
+    final GoPeerConnections connections = new GoPeerConnections();
     private GoPeerConnection connection;
-
-    @AfterEach
-    void tearDown() {
-        if (connection != null) {
-            connection.close();
-        }
-    }
 
     static Stream<Arguments> rolesAndSizes() {
         return Stream.of(YamuxRole.values()).flatMap(role -> Stream.of(1, YamuxConfig.INITIAL_STREAM_WINDOW,
@@ -85,7 +80,7 @@ class HashicorpHalfCloseInteropTest {
     @MethodSource("rolesAndSizes")
     void hashicorpsFinWhileOurReaderHoldsItsWindowLosesNothing(YamuxRole role, int size) throws Exception {
         List<RecordingStream> readers = new CopyOnWriteArrayList<>();
-        connection = GoPeerConnection.open(role, "half-close",
+        connection = connections.open(role, "half-close",
                 RecordingStream.eachInto(readers, () -> new RecordingStream(false)));
 
         peer().send("OPEN s " + size + " - send");
@@ -116,7 +111,7 @@ class HashicorpHalfCloseInteropTest {
     @ParameterizedTest
     @MethodSource("rolesAndSizes")
     void ourBytesSentAfterHashicorpsFinAllReachIt(YamuxRole role, int size) throws Exception {
-        connection = GoPeerConnection.open(role, "half-close", new ChannelInitializer<Channel>() {
+        connection = connections.open(role, "half-close", new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
                 StreamExchange exchange = StreamExchange.afterPeerFin(size);
@@ -138,7 +133,7 @@ class HashicorpHalfCloseInteropTest {
     }
 
     private void connect(YamuxRole role, int inboundSize) {
-        connection = GoPeerConnection.open(role, "half-close", new ChannelInitializer<Channel>() {
+        connection = connections.open(role, "half-close", new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
                 StreamExchange exchange = new StreamExchange(new byte[0], inboundSize);

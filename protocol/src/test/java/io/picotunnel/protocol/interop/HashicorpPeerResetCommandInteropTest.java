@@ -4,7 +4,7 @@ import io.netty.channel.Channel;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.testkit.GoPeer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -38,15 +38,10 @@ class HashicorpPeerResetCommandInteropTest {
     private static final Duration PROMPT = Duration.ofSeconds(5);
 
     private final List<RecordingStream> readers = new CopyOnWriteArrayList<>();
+    @RegisterExtension
+    final GoPeerConnections connections = new GoPeerConnections();
     private GoPeerConnection connection;
     private GoPeer peer;
-
-    @AfterEach
-    void tearDown() {
-        if (connection != null) {
-            connection.close();
-        }
-    }
 
     @ParameterizedTest
     @EnumSource(YamuxRole.class)
@@ -121,7 +116,7 @@ class HashicorpPeerResetCommandInteropTest {
     }
 
     private void connect(YamuxRole ours, YamuxConfig config) {
-        connection = GoPeerConnection.open(ours, "reset-command", config,
+        connection = connections.open(ours, "reset-command", config,
                 RecordingStream.eachInto(readers, () -> new RecordingStream(true)));
         peer = connection.peer();
     }

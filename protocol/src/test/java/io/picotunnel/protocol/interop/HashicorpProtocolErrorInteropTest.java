@@ -10,7 +10,7 @@ import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxSpec;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -38,14 +38,9 @@ class HashicorpProtocolErrorInteropTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
 
     private final List<Throwable> escaped = new CopyOnWriteArrayList<>();
+    @RegisterExtension
+    final GoPeerConnections connections = new GoPeerConnections();
     private GoPeerConnection connection;
-
-    @AfterEach
-    void tearDown() {
-        if (connection != null) {
-            connection.close();
-        }
-    }
 
     /** What to write for our open stream of that id. */
     static Stream<Arguments> errors() {
@@ -69,7 +64,7 @@ class HashicorpProtocolErrorInteropTest {
     @MethodSource("errors")
     void hashicorpEndingTheSessionForOurProtocolErrorEndsOurSessionAndStream(String what, IntFunction<byte[]> bytes)
             throws Exception {
-        connection = GoPeerConnection.open(YamuxRole.CLIENT, "protocol-error", new EchoStreamHandler());
+        connection = connections.open(YamuxRole.CLIENT, "protocol-error", new EchoStreamHandler());
         Channel channel = connection.channel();
         channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
             @Override

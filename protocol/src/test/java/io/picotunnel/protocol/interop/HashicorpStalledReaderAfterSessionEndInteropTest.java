@@ -7,7 +7,7 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.testkit.GoPeer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -46,17 +46,12 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
     }
 
     private final List<RecordingStream> readers = new CopyOnWriteArrayList<>();
+    @RegisterExtension
+    final GoPeerConnections connections = new GoPeerConnections();
     private GoPeerConnection connection;
     private Channel channel;
     private GoPeer peer;
     private YamuxSession session;
-
-    @AfterEach
-    void tearDown() {
-        if (connection != null) {
-            connection.close();
-        }
-    }
 
     static Stream<Arguments> rolesAndDeaths() {
         return Stream.of(YamuxRole.values()).flatMap(ours -> Stream.of(Death.values()).map(d -> Arguments.of(ours, d)));
@@ -133,7 +128,7 @@ class HashicorpStalledReaderAfterSessionEndInteropTest {
 
     private void connect(YamuxRole ours, Death death) {
         YamuxConfig config = YamuxConfig.defaults().withStalledReaderTimeout(STALLED_READER_TIMEOUT);
-        connection = GoPeerConnection.open(ours, "stalled-after-end", config,
+        connection = connections.open(ours, "stalled-after-end", config,
                 RecordingStream.eachInto(readers, () -> new RecordingStream(false)),
                 death == Death.KILLED_WITH_RST ? new String[] {"-linger0"} : new String[0]);
         channel = connection.channel();
