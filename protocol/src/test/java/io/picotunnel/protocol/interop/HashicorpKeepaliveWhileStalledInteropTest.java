@@ -55,19 +55,9 @@ class HashicorpKeepaliveWhileStalledInteropTest {
         held.writeAndFlush(Unpooled.wrappedBuffer(new byte[(int) PEER_SENDS]));
         await("our writes stalled at the peer's window").atMost(WAIT).until(() -> !held.isWritable());
 
-        await("the session kept while stalled").during(STALLED).atMost(STALLED.plusSeconds(5))
-                .until(() -> connection.channel().isActive());
-        assertThatThrownBy(() -> peer.awaitLine("SESSION_CLOSED", Duration.ZERO)).isInstanceOf(AssertionError.class);
-        RecordingStream theirs = readers.getFirst();
-        theirs.stream.config().setAutoRead(true);
-        theirs.stream.read();
-
-        GoPeer.StreamResult result = peer.awaitResult("theirs");
-        assertThat(result.end()).isEqualTo("eof");
-        await("the peer's stream read to its end").atMost(WAIT).until(() -> theirs.eof);
-        assertThat(theirs.bytesRead).isEqualTo(PEER_SENDS);
-        assertThat(peer.stderr()).doesNotContain("keepalive failed");
+        keptWhileStalledThenReadToEnd("the session kept while stalled", PEER_SENDS);
     }
+
     /**
      * As above with hashicorp sending one-byte Data frames, a whole window of them, toward our reader that reads
      * nothing: however many frames our side takes in, its answers to the keepalive pings come in time.
@@ -83,8 +73,18 @@ class HashicorpKeepaliveWhileStalledInteropTest {
         peer.send("OPEN theirs " + (2 * window) + " - send");
         await("the peer's stream open").atMost(WAIT).until(() -> readers.size() == 1);
 
-        await("the session kept while the frames come").during(STALLED).atMost(STALLED.plusSeconds(5))
-                .until(() -> connection.channel().isActive());
+        GoPeer.StreamResult result = keptWhileStalledThenReadToEnd("the session kept while the frames come",
+                2 * window);
+        assertThat(connection.onLoop(readers.getFirst()::sha256)).isEqualTo(result.shaSent());
+    }
+
+    /**
+     * The session stays up for {@link #STALLED} and the peer does not close it; then our reader of the peer's stream
+     * "theirs" reads it to its end, all {@code size} bytes, and the peer's keepalive never failed. The peer's result.
+     */
+    private GoPeer.StreamResult keptWhileStalledThenReadToEnd(String kept, long size) throws Exception {
+        GoPeer peer = connection.peer();
+        await(kept).during(STALLED).atMost(STALLED.plusSeconds(5)).until(() -> connection.channel().isActive());
         assertThatThrownBy(() -> peer.awaitLine("SESSION_CLOSED", Duration.ZERO)).isInstanceOf(AssertionError.class);
         RecordingStream theirs = readers.getFirst();
         theirs.stream.config().setAutoRead(true);
@@ -93,8 +93,8 @@ class HashicorpKeepaliveWhileStalledInteropTest {
         GoPeer.StreamResult result = peer.awaitResult("theirs");
         assertThat(result.end()).isEqualTo("eof");
         await("the peer's stream read to its end").atMost(WAIT).until(() -> theirs.eof);
-        assertThat(theirs.bytesRead).isEqualTo(2 * window);
-        assertThat(connection.onLoop(theirs::sha256)).isEqualTo(result.shaSent());
+        assertThat(theirs.bytesRead).isEqualTo(size);
         assertThat(peer.stderr()).doesNotContain("keepalive failed");
+        return result;
     }
 }
