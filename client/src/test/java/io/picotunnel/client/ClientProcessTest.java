@@ -2,6 +2,7 @@ package io.picotunnel.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.testkit.GoPeer;
 import io.picotunnel.testkit.TcpTarget;
 import org.junit.jupiter.api.AfterEach;
@@ -111,8 +112,11 @@ class ClientProcessTest {
         server.send("OPEN open 3000 " + held.address() + " recvfirst");
         await().atMost(Duration.ofSeconds(30)).until(() -> held.accepted() == 1);
 
+        long first = System.nanoTime();
         signal("INT");
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(output).contains("stopping: no new streams"));
+        await("a second signal later than the same request").atMost(Duration.ofSeconds(10))
+                .until(() -> System.nanoTime() - first > StopSignals.SAME_REQUEST.toNanos());
         signal("INT");
 
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).as(Files.readString(output)).isTrue();

@@ -136,7 +136,8 @@ public final class ServerMain {
     /**
      * Runs until SIGTERM or SIGINT, then stops the server (draining for the grace period). A stop asked for this way
      * is the normal end of a service, so the process exits with 0, not with the signal's 143 or 130: a service
-     * manager (systemd, Docker, Kubernetes) records a clean stop. A second signal resets the open streams at once.
+     * manager (systemd, Docker, Kubernetes) records a clean stop. A second signal resets the open streams at once,
+     * unless it came within {@link StopSignals#SAME_REQUEST} of the first.
      */
     private static void runUntilShutdown(PicoTunnelServer server) {
         CountDownLatch stopped = new CountDownLatch(1);

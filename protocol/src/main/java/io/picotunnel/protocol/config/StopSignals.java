@@ -4,27 +4,42 @@ import org.slf4j.Logger;
 
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Proxy;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Ctrl-C and SIGTERM as people at a terminal expect them (cloudflared, docker compose): the first stops the server or
  * client gracefully, through the JVM's shutdown and its hook, and a second one cuts the grace period short. The JVM
  * alone ignores every signal after the first while its shutdown hooks run, so the only way out was a SIGKILL.
  *
+ * <p>A signal within {@link #SAME_REQUEST} of the first is the same request: {@code timeout} and {@code kill -- -PGID}
+ * can deliver SIGTERM twice within milliseconds, which skipped the grace period nobody meant to skip.
+ *
  * <p>sun.misc.Signal is reached by reflection: javac warns of it as internal API, a warning nothing suppresses, and
  * the build treats warnings as errors. Where it cannot be reached, the JVM's own handling stays.
  */
 public final class StopSignals {
 
+    /** How soon after the first a signal is taken as the same request to stop, not as one to cut the grace short. */
+    public static final Duration SAME_REQUEST = Duration.ofSeconds(1);
+
+    private static final long NONE = Long.MIN_VALUE;
+
     private StopSignals() {
     }
 
-    /** Handles SIGINT and SIGTERM from now on: the first exits the JVM (running its hooks), the next run {@code now}. */
+    /**
+     * Handles SIGINT and SIGTERM from now on: the first exits the JVM (running its hooks), one within
+     * {@link #SAME_REQUEST} of it is ignored, and the later ones run {@code now}.
+     */
     public static void install(Runnable now, Logger log) {
-        AtomicInteger received = new AtomicInteger();
+        AtomicLong first = new AtomicLong(NONE);
         Runnable onSignal = () -> {
-            if (received.incrementAndGet() == 1) {
+            long at = System.nanoTime();
+            if (first.compareAndSet(NONE, at)) {
                 System.exit(0); // the shutdown hook stops the process and sets its exit code
+            } else if (at - first.get() < SAME_REQUEST.toNanos()) {
+                log.debug("a signal within {} of the first: the same request to stop", Durations.format(SAME_REQUEST));
             } else {
                 log.warn("second signal: resetting the open streams now instead of waiting for the grace period");
                 now.run();

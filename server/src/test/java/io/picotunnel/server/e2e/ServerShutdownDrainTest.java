@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.LogCapture;
@@ -151,9 +152,12 @@ class ServerShutdownDrainTest {
         try (Socket visitor = visitorMidDownload(visitorPort)) {
             InputStream in = visitor.getInputStream();
             byte[] buffer = new byte[CHUNK];
+            long first = System.nanoTime();
             server.toHandle().destroy();
             await("the server drains").atMost(Duration.ofSeconds(30))
                     .until(() -> String.join("\n", serverOutput).contains("may finish within 5 min"));
+            await("a second signal later than the same request").atMost(Duration.ofSeconds(10))
+                    .until(() -> System.nanoTime() - first > StopSignals.SAME_REQUEST.toNanos());
             server.toHandle().destroy();
 
             long giveUp = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -169,6 +173,38 @@ class ServerShutdownDrainTest {
         assertThat(server.exitValue()).isZero();
         assertThat(String.join("\n", serverOutput)).contains("second signal: resetting the open streams now",
                 "Stopping now: resetting 1 open stream(s)").doesNotContain("Grace period of 5 min over");
+    }
+
+    /**
+     * Two SIGTERMs back to back, as `timeout` or `kill -- -PGID` can deliver them, are one request: the server drains
+     * with its grace period. It took the second for a second signal, reset the download and logged that before
+     * "Shutdown requested".
+     */
+    @Test
+    void twoSigtermsBackToBackAreOneRequestAndStillDrain() throws Exception {
+        int chunks = 48; // 3 MiB at 64 KiB per 30 ms: about 1.5 s, longer than StopSignals.SAME_REQUEST
+        target = new PacedTarget(chunks, 30);
+        int visitorPort = startServerWithTcpService("60s");
+
+        try (Socket visitor = visitorMidDownload(visitorPort)) {
+            InputStream in = visitor.getInputStream();
+            server.toHandle().destroy();
+            server.toHandle().destroy();
+            long received = CHUNK; // visitorMidDownload read the first chunk
+            byte[] buffer = new byte[CHUNK];
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                received += n;
+            }
+            visitor.shutdownOutput();
+            assertThat(received).as("every byte of the download; server output:\n%s", String.join("\n", serverOutput))
+                    .isGreaterThanOrEqualTo((long) chunks * CHUNK);
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).as(String.join("\n", serverOutput)).isTrue();
+            outputReader.join(10_000);
+        }
+        assertThat(server.exitValue()).isZero();
+        assertThat(String.join("\n", serverOutput)).contains("Shutdown requested", "1 open stream(s) may finish within")
+                .doesNotContain("second signal", "Stopping now");
     }
 
     /**
