@@ -214,6 +214,16 @@ class ClientMainTest {
     }
 
     @Test
+    void aMisspeltFlagIsOneLineSayingWhichFlagItMeant() {
+        Run run = run(Map.of(), "--sever", "h:8443", "--token", "t");
+
+        assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(run.err().lines().toList()).containsExactly("picotunnel-client: 2 arguments not understood: unknown"
+                + " flag --sever (argument 1; did you mean --server?); argument 2 belongs to no flag (not shown: it may"
+                + " be a secret; a value goes right after its flag, as in --token TOKEN)", "Run picotunnel-client --help for the flags.");
+    }
+
+    @Test
     void aYesNoFlagGivenAnotherValueExitsWithUsageCodeNamingTheFlagAndTheValuesItTakesNotTheValue() {
         String expected = "picotunnel-client: Invalid --insecure (PICOTUNNEL_INSECURE): it must be true or false"
                 + " (or yes/no, on/off, 1/0).";

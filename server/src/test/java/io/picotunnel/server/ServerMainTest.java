@@ -806,8 +806,17 @@ class ServerMainTest {
         assertThat(run(token).err().strip()).isEqualTo("1 argument not understood: argument 1 belongs to no flag (not"
                 + " shown: it may be a secret; a value goes right after its flag, as in --admin-token TOKEN) (see --help)");
         assertThat(run("--admin-tokn", token).err()).startsWith("2 arguments not understood: unknown flag --admin-tokn"
-                + " (argument 1); argument 2 belongs to no flag");
+                + " (argument 1; did you mean --admin-token?); argument 2 belongs to no flag");
         assertThat(dir.resolve("data")).doesNotExist();
+    }
+
+    @Test
+    void aMisspeltFlagIsOneLineSayingWhichFlagItMeant() {
+        Run run = run("--tunel-addr=127.0.0.1:0");
+
+        assertThat(run.exitCode()).isEqualTo(ServerMain.EXIT_USAGE);
+        assertThat(run.err()).isEqualTo("1 argument not understood: unknown flag --tunel-addr (argument 1; did you mean"
+                + " --tunnel-addr?) (see --help)" + System.lineSeparator());
     }
 
     @Test

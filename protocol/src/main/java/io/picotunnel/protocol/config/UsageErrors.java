@@ -4,6 +4,7 @@ import picocli.CommandLine;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What is wrong with a command line, said without the arguments that match no flag: picocli prints them whole, and
@@ -18,7 +19,8 @@ public final class UsageErrors {
     /**
      * The problem with the command line in {@code e}. Arguments that match no flag are told by position (counted
      * from 1, after {@code before} arguments the parser did not see, such as a subcommand's name) and never shown;
-     * one that starts with -- is named up to its '=' as an unknown flag. {@code example} shows a flag with its value,
+     * one that starts with -- is named up to its '=' as an unknown flag, with the flag it most likely meant (a
+     * {@link #TYPOS} edit away, as git's "did you mean"). {@code example} shows a flag with its value,
      * as in {@code --token TOKEN}. Other problems are picocli's message, which names flags only.
      */
     public static String describe(CommandLine.ParameterException e, int before, String example) {
@@ -31,10 +33,16 @@ public final class UsageErrors {
         boolean hidden = false;
         for (int i = 0; i < arguments.size(); i++) {
             String argument = arguments.get(i);
-            String at = positions[i] < 0 ? "" : " (argument " + (positions[i] + 1 + before) + ")";
+            String at = positions[i] < 0 ? "" : "argument " + (positions[i] + 1 + before);
             if (argument.startsWith("--") && argument.length() > 2) {
                 int equals = argument.indexOf('=');
-                parts.add("unknown flag " + (equals < 0 ? argument : argument.substring(0, equals)) + at);
+                String flag = equals < 0 ? argument : argument.substring(0, equals);
+                List<String> notes = new ArrayList<>();
+                if (!at.isEmpty()) {
+                    notes.add(at);
+                }
+                meant(flag, e.getCommandLine().getCommandSpec()).ifPresent(m -> notes.add("did you mean " + m + "?"));
+                parts.add("unknown flag " + flag + (notes.isEmpty() ? "" : " (" + String.join("; ", notes) + ")"));
             } else {
                 hidden = true;
                 parts.add(positions[i] < 0 ? "an argument that belongs to no flag"
@@ -45,6 +53,53 @@ public final class UsageErrors {
         return count + " not understood: " + String.join("; ", parts)
                 + (hidden ? " (not shown: it may be a secret; a value goes right after its flag, as in " + example + ")"
                         : "");
+    }
+
+    /** At most this many edits (a letter left out, added, changed, or two swapped) make a flag a likely typo. */
+    static final int TYPOS = 2;
+
+    /** The one visible flag of {@code spec} nearest to {@code flag} within {@link #TYPOS} edits; empty on a tie. */
+    private static Optional<String> meant(String flag, CommandLine.Model.CommandSpec spec) {
+        String best = null;
+        int bestDistance = TYPOS + 1;
+        boolean tie = false;
+        for (CommandLine.Model.OptionSpec option : spec.options()) {
+            for (String name : option.names()) {
+                if (option.hidden() || !name.startsWith("--")) {
+                    continue;
+                }
+                int distance = distance(flag, name);
+                if (distance < bestDistance) {
+                    best = name;
+                    bestDistance = distance;
+                    tie = false;
+                } else if (distance == bestDistance && !name.equals(best)) {
+                    tie = true;
+                }
+            }
+        }
+        return tie ? Optional.empty() : Optional.ofNullable(best);
+    }
+
+    /** Edits from {@code a} to {@code b}: optimal string alignment (Damerau-Levenshtein without repeated edits). */
+    private static int distance(String a, String b) {
+        int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++) {
+            d[i][0] = i;
+        }
+        for (int j = 0; j <= b.length(); j++) {
+            d[0][j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[a.length()][b.length()];
     }
 
     /**

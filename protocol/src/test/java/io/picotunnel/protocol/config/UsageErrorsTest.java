@@ -45,6 +45,16 @@ class UsageErrorsTest {
     }
 
     @Test
+    void anUnknownFlagTwoEditsFromAFlagSaysWhichItMeant() {
+        assertThat(describe(0, "--dtaa=/srv", "copy.db")).isEqualTo("1 argument not understood: unknown flag --dtaa"
+                + " (argument 1; did you mean --data?)");
+        assertThat(describe(0, "--dat", "/srv")).isEqualTo("1 argument not understood: unknown flag --dat (argument 1;"
+                + " did you mean --data?)");
+        assertThat(describe(0, "--daily", "copy.db")).isEqualTo("1 argument not understood: unknown flag --daily"
+                + " (argument 1)");
+    }
+
+    @Test
     void otherProblemsArePicocliMessagesAsTheyAre() {
         assertThat(describe(0, "--data")).contains("--data").doesNotContain("not understood");
     }
