@@ -203,8 +203,11 @@ public final class ManagementAuth {
                 ctx.attribute(USER_ATTRIBUTE, "admin-token");
                 return;
             }
-            failures.failed(clientAddress(ctx), "a wrong admin token (Authorization header, "
-                    + FailedLogins.length(authorization) + ") on " + ctx.method() + " " + forLog(ctx.path()));
+            String token = BearerToken.parse(authorization);
+            String attempt = token == null
+                    ? "an Authorization header without a Bearer token (" + FailedLogins.length(authorization) + ")"
+                    : "a wrong admin token (Authorization header, " + FailedLogins.length(token) + ")";
+            failures.failed(clientAddress(ctx), attempt + " on " + ctx.method() + " " + forLog(ctx.path()));
             ctx.header("WWW-Authenticate", "Bearer realm=\"picotunnel\"");
             reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized",
                     "The header 'Authorization: Bearer <admin token>' does not carry a valid admin token.");

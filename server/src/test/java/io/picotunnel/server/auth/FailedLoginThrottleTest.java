@@ -128,6 +128,15 @@ class FailedLoginThrottleTest {
                 .contains("from 127.0.0.1").doesNotContain(WRONG).doesNotContain(ADMIN_TOKEN);
     }
 
+    /** The length logged is the token's: "Bearer wrong" was logged as 12 characters. */
+    @Test
+    void aWrongAdminTokenIsLoggedWithTheLengthOfTheTokenNotOfTheHeader() throws IOException {
+        assertThat(api("127.0.0.2", "wrong").status()).isEqualTo(401);
+
+        assertThat(logged()).contains("management API: authentication failed from 127.0.0.2: a wrong admin token"
+                + " (Authorization header, 5 characters) on GET /api/tunnels");
+    }
+
     @Test
     void wrongTokensOnTheSignInFormAreThrottledPerAddress() throws IOException {
         for (int i = 1; i <= FREE; i++) {
