@@ -59,10 +59,18 @@ final class Migrations {
                         + ", newer than this PicoTunnel knows (" + newest + "); run a newer PicoTunnel.", null, true);
             }
         }
+        int from = applied.stream().mapToInt(Integer::intValue).max().orElse(0);
+        int ran = 0;
         for (Migration migration : available) {
             if (!applied.contains(migration.version())) {
                 run(migration);
+                ran++;
             }
+        }
+        if (ran > 0) {
+            // One line: a new data directory ran every migration, a line each at INFO.
+            log.info("Database migrated from version {} to {} ({})", from, newest,
+                    ran == 1 ? "1 migration" : ran + " migrations");
         }
     }
 
@@ -94,7 +102,7 @@ final class Migrations {
             }
             return null;
         });
-        log.info("Database migrated to version {} ({})", migration.version(), migration.name());
+        log.debug("Database migrated to version {} ({})", migration.version(), migration.name());
     }
 
     static List<String> statements(String sql) {
