@@ -390,7 +390,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         } catch (Exception e) {
             throw StartupException.cannotBind(Setting.HTTP_ADDR, config.httpAddr(), e);
         }
-        log.info("HTTP proxy on port {}, HTTPS on port {}", httpListener.port(), tls.httpsPort());
+        log.info("HTTP proxy on {}, HTTPS on {}", displayHostPort(config.httpAddr().host(), httpListener.port()),
+                displayHostPort(config.httpsAddr().host(), tls.httpsPort()));
     }
 
     /**

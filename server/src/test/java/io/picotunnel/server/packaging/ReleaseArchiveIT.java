@@ -312,7 +312,7 @@ class ReleaseArchiveIT {
         Path log = work.resolve("server.log");
         startServer(work.resolve("data"), Map.of("PICOTUNNEL_LOG_FORMAT", "json"), log);
         int apiPort = apiPort(log);
-        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log).contains("HTTP proxy on port"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log).contains("HTTP proxy on 127.0.0.1:"));
         List<String> lines = Files.readAllLines(log).stream().filter(line -> !line.isBlank()).toList();
         assertThat(lines).isNotEmpty();
         List<JsonNode> entries = new ArrayList<>();

@@ -1,0 +1,43 @@
+package io.picotunnel.server;
+
+import ch.qos.logback.classic.Level;
+import io.picotunnel.testkit.LogCapture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The start-up lines give each listener's address as bound, host and port. */
+class StartupLinesTest {
+
+    @TempDir
+    Path dataDir;
+
+    private PicoTunnelServer server;
+
+    @AfterEach
+    void tearDown() {
+        if (server != null) {
+            server.stop();
+        }
+    }
+
+    /** It said "HTTP proxy on port 28000, HTTPS on port 28444": not on which address, unlike the tunnel line. */
+    @Test
+    void theHttpProxyLineGivesTheHostAndPortOfBothListenersAsTheTunnelLineDoes() {
+        try (LogCapture log = new LogCapture(PicoTunnelServer.class, Level.INFO)) {
+            server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir),
+                    new PrintStream(OutputStream.nullOutputStream()));
+
+            assertThat(log.messages(Level.INFO)).contains("HTTP proxy on 127.0.0.1:" + server.httpPort()
+                    + ", HTTPS on 127.0.0.1:" + server.httpsPort());
+            assertThat(log.messages(Level.WARN)).anyMatch(line -> line.startsWith("Tunnel endpoint on ws://127.0.0.1:"
+                    + server.tunnelPort() + "/tunnel"));
+        }
+    }
+}
