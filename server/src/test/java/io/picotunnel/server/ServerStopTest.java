@@ -41,7 +41,8 @@ class ServerStopTest {
     void aDrainStepThatFailsDoesNotKeepTheLaterStepsFromRunningAndItsFailureIsThrownAfterThem() {
         server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir), new PrintStream(OutputStream.nullOutputStream()));
         int apiPort = server.apiPort();
-        server.eventLoops().shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        assertThat(server.eventLoops().shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS))
+                .as("the event loops shut down").isTrue();
 
         Throwable thrown;
         try (LogCapture log = new LogCapture(PicoTunnelServer.class, Level.ERROR)) {
@@ -66,7 +67,8 @@ class ServerStopTest {
     @Test
     void aListenerWhoseCloseFailsInTheDrainIsOneErrorLine() {
         server = PicoTunnelServer.start(ServerConfig.ephemeral(dataDir), new PrintStream(OutputStream.nullOutputStream()));
-        server.eventLoops().shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        assertThat(server.eventLoops().shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS))
+                .as("the event loops shut down").isTrue();
 
         try (LogCapture log = new LogCapture(PicoTunnelServer.class, Level.ERROR)) {
             catchThrowable(() -> server.stop(Duration.ofSeconds(5)));

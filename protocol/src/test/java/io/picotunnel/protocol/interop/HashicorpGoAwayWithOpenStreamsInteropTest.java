@@ -61,16 +61,17 @@ class HashicorpGoAwayWithOpenStreamsInteropTest {
         YamuxStreamChannel mine = session.openStream(answer).get(10, TimeUnit.SECONDS);
         MessageDigest sent = MessageDigest.getInstance("SHA-256");
         mine.write(Unpooled.wrappedBuffer(new byte[] {'d'}));
-        mine.writeAndFlush(Unpooled.wrappedBuffer(randomBytes(sent))).sync();
+        mine.writeAndFlush(Unpooled.wrappedBuffer(randomBytes(sent))).get(10, TimeUnit.SECONDS);
 
         peer.send("GOAWAY");
         peer.awaitLine("GOAWAY_SENT");
         await("our session hears the GoAway").atMost(WAIT).until(session::isGoingAway);
 
-        Future<YamuxStreamChannel> late = session.openStream(new ChannelInboundHandlerAdapter()).awaitUninterruptibly();
+        Future<YamuxStreamChannel> late = session.openStream(new ChannelInboundHandlerAdapter());
+        assertThat(late.await(10, TimeUnit.SECONDS)).as("the late open answered").isTrue();
         assertThat(late.cause()).isInstanceOf(StreamOpenException.class)
                 .hasMessage("the yamux session is going away (GoAway received)");
-        mine.writeAndFlush(Unpooled.wrappedBuffer(randomBytes(sent))).sync();
+        mine.writeAndFlush(Unpooled.wrappedBuffer(randomBytes(sent))).get(10, TimeUnit.SECONDS);
         mine.shutdownOutput();
         RecordingStream theirs = readers.getFirst();
         theirs.stream.config().setAutoRead(true);

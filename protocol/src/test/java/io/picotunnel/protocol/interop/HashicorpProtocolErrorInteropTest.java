@@ -76,7 +76,7 @@ class HashicorpProtocolErrorInteropTest {
         RecordingStream reader = new RecordingStream(true);
         // The hold service reads its one byte and nothing more: the stream's window stays as it is.
         YamuxStreamChannel stream = session.openStream(reader).get(10, TimeUnit.SECONDS);
-        stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'h'})).sync();
+        stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'h'})).get(10, TimeUnit.SECONDS);
         connection.awaitPeerStreams(1);
 
         ByteBuf raw = Unpooled.wrappedBuffer(bytes.apply(stream.streamId()));
