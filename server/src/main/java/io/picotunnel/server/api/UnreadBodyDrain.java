@@ -20,7 +20,8 @@ import java.io.IOException;
  * most {@link LimitedBody#DROP_TIME}; a body declared larger, a client that stalls past the idle timeout or one still
  * sending after that time has its connection closed as before. A client that sends its body only once asked
  * ({@code Expect: 100-continue}) is left alone: it sends none unless asked, and a look at the input would ask it
- * ({@link LimitedBody#sentOnlyIfAsked}).
+ * ({@link LimitedBody#sentOnlyIfAsked}). A body {@link LimitedBody#read} already read (and dropped what it could) is
+ * left alone too: read again, a chunked body was read up to twice the bound.
  */
 final class UnreadBodyDrain implements Filter {
 
@@ -29,7 +30,8 @@ final class UnreadBodyDrain implements Filter {
             throws IOException, ServletException {
         chain.doFilter(request, response);
         if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES
-                || (request instanceof HttpServletRequest http && LimitedBody.sentOnlyIfAsked(http))) {
+                || (request instanceof HttpServletRequest http
+                        && (LimitedBody.sentOnlyIfAsked(http) || LimitedBody.wasRead(http)))) {
             return;
         }
         ServletInputStream in;

@@ -25,6 +25,8 @@ public final class LimitedBody {
      */
     public static final Duration DROP_TIME = Duration.ofSeconds(30);
 
+    private static final String READ = LimitedBody.class.getName() + ".read";
+
     private LimitedBody() {
     }
 
@@ -38,20 +40,31 @@ public final class LimitedBody {
         if (declaredLength > MAX_BYTES && sentOnlyIfAsked(request)) {
             return Optional.empty();
         }
+        request.setAttribute(READ, Boolean.TRUE);
         try (InputStream in = request.getInputStream()) {
             return read(in, declaredLength);
         }
     }
 
+    /**
+     * Whether {@code request}'s body was read by {@link #read(HttpServletRequest)}, its rest dropped if too large: it is
+     * not read again once answered, so a body is read up to {@link #DROPPED_BYTES} in all.
+     */
+    public static boolean wasRead(HttpServletRequest request) {
+        return request.getAttribute(READ) != null;
+    }
+
     /** The body in {@code in}, of {@code declaredLength} bytes (-1: unknown), as {@link #read(HttpServletRequest)}. */
     private static Optional<byte[]> read(InputStream in, long declaredLength) throws IOException {
         if (declaredLength > MAX_BYTES) {
-            drop(in, declaredLength);
+            if (declaredLength <= DROPPED_BYTES) {
+                dropRest(in);
+            }
             return Optional.empty();
         }
         byte[] bytes = in.readNBytes(MAX_BYTES + 1);
         if (bytes.length > MAX_BYTES) {
-            drop(in, bytes.length);
+            dropRest(in, DROPPED_BYTES - bytes.length); // the bound counts what was read
             return Optional.empty();
         }
         return Optional.of(bytes);
@@ -66,19 +79,17 @@ public final class LimitedBody {
         return "100-continue".equalsIgnoreCase(request.getHeader("Expect"));
     }
 
-    private static void drop(InputStream in, long seen) {
-        if (seen <= DROPPED_BYTES) {
-            dropRest(in);
-        }
-    }
-
     /**
      * Reads and drops up to {@link #DROPPED_BYTES} of what is left of {@code in}, for up to {@link #DROP_TIME}: until
      * its end, a failure or either bound (a read already waiting ends by the idle timeout).
      */
     public static void dropRest(InputStream in) {
+        dropRest(in, DROPPED_BYTES);
+    }
+
+    private static void dropRest(InputStream in, long most) {
         byte[] sink = new byte[8192];
-        long left = DROPPED_BYTES;
+        long left = most;
         long deadline = System.nanoTime() + DROP_TIME.toNanos();
         try {
             for (int n; left > 0 && System.nanoTime() - deadline < 0
