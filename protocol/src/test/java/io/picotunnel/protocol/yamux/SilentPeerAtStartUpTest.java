@@ -42,24 +42,17 @@ class SilentPeerAtStartUpTest {
     @Test
     void aSilentPeerIsClosedAtThePingTimeoutWhenItIsShorterThanTheKeepalive() throws Exception {
         YamuxConfig config = YamuxConfig.defaults().withPingTimeout(Duration.ofSeconds(1));
-        try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN);
-                SilentPeer silent = SilentPeer.readingNothing()) {
-            Channel parent = connect(config, silent);
-            try {
-                await("the session closed").atMost(Duration.ofSeconds(10)).until(() -> !parent.isOpen());
-
-                assertThat(log.messages(Level.WARN)).singleElement().asString()
-                        .endsWith(START_UP_LINE + "1 s, closing the session");
-            } finally {
-                parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-            }
-        }
+        assertClosedByTheStartUpPingAfterOneSecond(config);
     }
 
     @Test
     void aSilentPeerIsClosedAtTheKeepaliveIntervalWhenItIsShorterThanThePingTimeout() throws Exception {
         YamuxConfig config = YamuxConfig.defaults().withKeepAliveInterval(Duration.ofSeconds(1))
                 .withPingTimeout(Duration.ofMinutes(10));
+        assertClosedByTheStartUpPingAfterOneSecond(config);
+    }
+
+    private void assertClosedByTheStartUpPingAfterOneSecond(YamuxConfig config) throws Exception {
         try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN);
                 SilentPeer silent = SilentPeer.readingNothing()) {
             Channel parent = connect(config, silent);
