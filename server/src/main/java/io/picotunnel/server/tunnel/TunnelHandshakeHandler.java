@@ -93,6 +93,9 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private final LingeringClose.Bounds linger;
     private final BooleanSupplier draining;
     private ScheduledFuture<?> handshakeTimeout;
+    /** Set once the 101 is written: what the handshake timeout does then, when the token's recheck is still out. */
+    private Runnable timedOutAfterUpgrade;
+    private boolean recheckGivenUp;
     private boolean requestSeen;
 
     TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups,
@@ -119,6 +122,11 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         Duration timeout = config.handshakeTimeout();
         handshakeTimeout = ctx.executor().schedule(() -> {
+            handshakeTimeout = null;
+            if (timedOutAfterUpgrade != null) {
+                timedOutAfterUpgrade.run();
+                return;
+            }
             LOG.debug("{}: no tunnel handshake within {}, closing", ctx.channel().remoteAddress(),
                     Durations.format(timeout));
             ctx.close();
@@ -318,6 +326,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         String hostname = headerText(request, HOSTNAME_HEADER, MAX_HOSTNAME_LENGTH);
         upgraded.addListener(f -> {
             if (f.isSuccess()) {
+                timedOutAfterUpgrade = () -> recheckTooSlow(channel, decoderConfig, tunnel.get(), version, arrival);
                 recheck.whenComplete((revoked, failed) -> onLoop(channel, arrival, () ->
                         registry.registration.accept(channel, () -> {
                             try {
@@ -352,23 +361,15 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private void startSession(Channel channel, WebSocketDecoderConfig decoderConfig, Tunnel tunnel, String version,
             String hostname, TunnelRegistry.Arrival arrival, Optional<TunnelCloseStatus> revoked,
             Throwable recheckFailed) {
+        if (recheckGivenUp) {
+            // The handshake timeout passed first: the client was told to go away (recheckTooSlow).
+            return;
+        }
         cancelTimeout();
         if (!channel.isActive()) {
             return;
         }
-        ChannelPipeline pipeline = channel.pipeline();
-        pipeline.remove(this);
-        // Same checks as the handshaker's decoder, without copying payloads; bytes it already holds are handed over.
-        pipeline.replace(WebSocketFrameDecoder.class, "ws-decoder", new StreamingWebSocketFrameDecoder(decoderConfig));
-        pipeline.addLast("ws-pings", new WebSocketPings());
-        pipeline.addLast("ws-control", new WebSocketControlFrames());
-        pipeline.addLast("ws-bytes", new WebSocketByteStreamCodec());
-        YamuxSession session = new YamuxSession(YamuxRole.SERVER, config.yamux(), RefuseInboundStreams.INSTANCE);
-        if (version != null) {
-            // Our client (it says its version) refuses every stream once it sent GoAway; hashicorp/yamux need not.
-            session.peerTakesNoStreamAfterItsGoAway();
-        }
-        pipeline.addLast("yamux", session);
+        YamuxSession session = installSession(channel, decoderConfig, version);
         if (draining.getAsBoolean()) {
             // Upgraded just as the drain began, too late for it to find this session (a drain that begins after this
             // check does). No stream will ever open on it: not registered, so neither the log nor the listeners see a
@@ -412,6 +413,49 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             LOG.info("tunnel {} ({}): client {} disconnected, {} connected", tunnel.id(),
                     ControlCharacters.bounded(tunnel.name()), connection.id(), registry.connections(tunnel.id()).size());
         });
+        channel.config().setAutoRead(true);
+    }
+
+    /** The WebSocket and yamux handlers in place of this one; the session is returned, not yet registered. */
+    private YamuxSession installSession(Channel channel, WebSocketDecoderConfig decoderConfig, String version) {
+        ChannelPipeline pipeline = channel.pipeline();
+        pipeline.remove(this);
+        // Same checks as the handshaker's decoder, without copying payloads; bytes it already holds are handed over.
+        pipeline.replace(WebSocketFrameDecoder.class, "ws-decoder", new StreamingWebSocketFrameDecoder(decoderConfig));
+        pipeline.addLast("ws-pings", new WebSocketPings());
+        pipeline.addLast("ws-control", new WebSocketControlFrames());
+        pipeline.addLast("ws-bytes", new WebSocketByteStreamCodec());
+        YamuxSession session = new YamuxSession(YamuxRole.SERVER, config.yamux(), RefuseInboundStreams.INSTANCE);
+        if (version != null) {
+            // Our client (it says its version) refuses every stream once it sent GoAway; hashicorp/yamux need not.
+            session.peerTakesNoStreamAfterItsGoAway();
+        }
+        pipeline.addLast("yamux", session);
+        return session;
+    }
+
+    /**
+     * The handshake timeout passed after the 101 while the token's recheck was still out (a store slower than the
+     * timeout): not a bare close, which the client would take for a lost connection, but GoAway and the close frame of
+     * an internal error, as when the recheck fails. The arrival is given up now, so the streams waiting for it fail
+     * at once instead of when the store answers.
+     */
+    private void recheckTooSlow(Channel channel, WebSocketDecoderConfig decoderConfig, Tunnel tunnel, String version,
+                                TunnelRegistry.Arrival arrival) {
+        recheckGivenUp = true;
+        arrival.abandon();
+        if (!channel.isActive()) {
+            return;
+        }
+        YamuxSession session = installSession(channel, decoderConfig, version);
+        if (draining.getAsBoolean()) {
+            WebSocketControlFrames.goAwayForStop(channel, session);
+        } else {
+            LOG.warn("tunnel {} ({}): the token's recheck took longer than the handshake timeout ({}), dropping the "
+                    + "client", tunnel.id(), ControlCharacters.bounded(tunnel.name()),
+                    Durations.format(config.handshakeTimeout()));
+            WebSocketControlFrames.goAway(channel, session, TunnelCloseStatus.INTERNAL_ERROR);
+        }
         channel.config().setAutoRead(true);
     }
 

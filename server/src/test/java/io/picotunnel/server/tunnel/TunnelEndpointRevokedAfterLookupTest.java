@@ -1,6 +1,8 @@
 package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.Tunnel;
@@ -23,8 +25,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A token regenerated or a tunnel deleted (in a real store) after the server looked the client's token up, before
@@ -113,21 +118,75 @@ class TunnelEndpointRevokedAfterLookupTest {
         }
     }
 
+    /**
+     * The token's recheck waits longer than the handshake timeout: another read holds the store's read connection (a
+     * long listing, a backup). The client gets GoAway and the close frame of an internal error, not a bare close after
+     * its 101, and a stream waiting for it fails at once instead of when the store answers.
+     */
+    @Test
+    void aTokenRecheckSlowerThanTheHandshakeTimeoutEndsWithGoAwayThenTheInternalErrorClose() throws Exception {
+        CompletableFuture<Void> readHeld = new CompletableFuture<>();
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        CompletableFuture<Void> longRead = new CompletableFuture<>();
+        AtomicReference<Future<?>> waiting = new AtomicReference<>();
+        try (RawPeerEndpoint slow = RawPeerEndpoint.start(
+                TunnelEndpointConfig.defaults().withHandshakeTimeout(Duration.ofMillis(500)),
+                TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, "slow-recheck-test");
+             LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO)) {
+            // Before: the connection closed without a close frame (EOF) at the handshake timeout.
+            List<String> frames = framesAfterLookup(slow, () -> {
+                Thread.ofPlatform().start(() -> {
+                    try {
+                        store.database().read(connection -> {
+                            readHeld.complete(null);
+                            return release.get(30, TimeUnit.SECONDS);
+                        });
+                        longRead.complete(null);
+                    } catch (Exception e) {
+                        longRead.completeExceptionally(e);
+                    }
+                });
+                readHeld.orTimeout(5, TimeUnit.SECONDS).join();
+            }, client -> waiting.set(slow.registry().openStream(tunnel.id(), new ChannelInboundHandlerAdapter())));
+            assertThat(frames).containsSubsequence("GoAway", "close " + TunnelCloseStatus.INTERNAL_ERROR.code());
+            await().atMost(Duration.ofSeconds(5)).until(() -> waiting.get().isDone());
+            assertThat(release).isNotDone();
+            assertThat(waiting.get().cause()).isInstanceOf(TunnelOfflineException.class);
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("the token's recheck took longer than the handshake timeout (500 ms)");
+            release.complete(null);
+            longRead.get(10, TimeUnit.SECONDS);
+            assertThat(slow.registry().connections(tunnel.id())).isEmpty();
+        } finally {
+            release.complete(null);
+        }
+    }
+
     /** Upgrades a raw client, runs {@code revoke} after its token lookup, then reads what the server sends it. */
     private List<String> framesWhenRevokedAfterLookup(Runnable revoke) throws Exception {
+        return framesAfterLookup(peer, revoke, client -> { });
+    }
+
+    /**
+     * Upgrades a raw client to {@code endpoint}, runs {@code afterLookup} after its token lookup and {@code upgraded}
+     * after its 101, then reads what the server sends it.
+     */
+    private List<String> framesAfterLookup(RawPeerEndpoint endpoint, Runnable afterLookup, Consumer<Socket> upgraded)
+            throws Exception {
         CompletableFuture<Runnable> held = new CompletableFuture<>();
-        peer.registry().lookedUp = (channel, proceed) -> held.complete(proceed);
-        CompletableFuture<Socket> upgraded = CompletableFuture.supplyAsync(() -> {
+        endpoint.registry().lookedUp = (channel, proceed) -> held.complete(proceed);
+        CompletableFuture<Socket> upgrade = CompletableFuture.supplyAsync(() -> {
             try {
-                return peer.upgrade(tunnel.token(), TunnelHandshakeHandler.VERSION_HEADER + ": 1.0.0\r\n");
+                return endpoint.upgrade(tunnel.token(), TunnelHandshakeHandler.VERSION_HEADER + ": 1.0.0\r\n");
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         });
         Runnable proceed = held.get(5, TimeUnit.SECONDS);
-        revoke.run();
+        afterLookup.run();
         proceed.run();
-        try (Socket client = upgraded.get(10, TimeUnit.SECONDS)) {
+        try (Socket client = upgrade.get(10, TimeUnit.SECONDS)) {
+            upgraded.accept(client);
             return TunnelEndpointDrainTest.framesUntilClose(
                     new WebSocketFrameReader(client, 1 << 16, Duration.ofSeconds(10)));
         }
