@@ -462,9 +462,9 @@ public final class TunnelClient implements AutoCloseable {
                     + "connection says){}; {} open stream(s) finish on the old connection", config.server(),
                     reconnection(), open);
         } else if (refused) {
-            LOG.info("the server at {} ended this connection (GoAway: the server is stopping or stopped, as the refusal"
-                    + " of the new connection says (connection refused)){}; {} open stream(s) finish on the old"
-                    + " connection", config.server(), reconnection(), open);
+            LOG.info("the server at {} ended this connection (GoAway: it is stopping or stopped, as the new connection"
+                    + " was refused){}; {} open stream(s) finish on the old connection", config.server(),
+                    reconnection(), open);
         } else {
             LOG.info("the server at {} ended this connection (GoAway: it is stopping, or the tunnel's token was "
                     + "regenerated or the tunnel deleted){}; {} open stream(s) finish on the old connection",
