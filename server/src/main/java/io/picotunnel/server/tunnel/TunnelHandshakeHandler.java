@@ -327,6 +327,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         upgraded.addListener(f -> {
             if (f.isSuccess()) {
                 timedOutAfterUpgrade = () -> recheckTooSlow(channel, decoderConfig, tunnel.get(), version, arrival);
+                // A client that leaves while the recheck is out: the streams waiting for it fail now, not at its answer.
+                channel.closeFuture().addListener(closed -> arrival.abandon());
                 recheck.whenComplete((revoked, failed) -> onLoop(channel, arrival, () ->
                         registry.registration.accept(channel, () -> {
                             try {

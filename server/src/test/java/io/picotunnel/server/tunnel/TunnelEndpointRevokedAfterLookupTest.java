@@ -125,29 +125,15 @@ class TunnelEndpointRevokedAfterLookupTest {
      */
     @Test
     void aTokenRecheckSlowerThanTheHandshakeTimeoutEndsWithGoAwayThenTheInternalErrorClose() throws Exception {
-        CompletableFuture<Void> readHeld = new CompletableFuture<>();
         CompletableFuture<Void> release = new CompletableFuture<>();
-        CompletableFuture<Void> longRead = new CompletableFuture<>();
+        AtomicReference<CompletableFuture<Void>> longRead = new AtomicReference<>();
         AtomicReference<Future<?>> waiting = new AtomicReference<>();
         try (RawPeerEndpoint slow = RawPeerEndpoint.start(
                 TunnelEndpointConfig.defaults().withHandshakeTimeout(Duration.ofMillis(500)),
                 TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, "slow-recheck-test");
              LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO)) {
             // Before: the connection closed without a close frame (EOF) at the handshake timeout.
-            List<String> frames = framesAfterLookup(slow, () -> {
-                Thread.ofPlatform().start(() -> {
-                    try {
-                        store.database().read(connection -> {
-                            readHeld.complete(null);
-                            return release.get(30, TimeUnit.SECONDS);
-                        });
-                        longRead.complete(null);
-                    } catch (Exception e) {
-                        longRead.completeExceptionally(e);
-                    }
-                });
-                readHeld.orTimeout(5, TimeUnit.SECONDS).join();
-            }, client -> waiting.set(slow.registry().openStream(tunnel.id(), new ChannelInboundHandlerAdapter())));
+            List<String> frames = framesAfterLookup(slow, () -> longRead.set(holdReadConnection(release)), client -> waiting.set(slow.registry().openStream(tunnel.id(), new ChannelInboundHandlerAdapter())));
             assertThat(frames).containsSubsequence("GoAway", "close " + TunnelCloseStatus.INTERNAL_ERROR.code());
             await().atMost(Duration.ofSeconds(5)).until(() -> waiting.get().isDone());
             assertThat(release).isNotDone();
@@ -155,11 +141,68 @@ class TunnelEndpointRevokedAfterLookupTest {
             assertThat(log.messages(Level.WARN)).singleElement().asString()
                     .contains("the token's recheck took longer than the handshake timeout (500 ms)");
             release.complete(null);
-            longRead.get(10, TimeUnit.SECONDS);
+            longRead.get().get(10, TimeUnit.SECONDS);
             assertThat(slow.registry().connections(tunnel.id())).isEmpty();
         } finally {
             release.complete(null);
         }
+    }
+
+    /**
+     * A client that leaves after its 101 while the token's recheck waits for the store: the streams waiting for it fail
+     * at once, not when the store answers or the arrival wait passes.
+     */
+    @Test
+    void aClientThatLeavesDuringASlowTokenRecheckFailsTheStreamsWaitingForItAtOnce() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        try {
+            CompletableFuture<Runnable> held = new CompletableFuture<>();
+            peer.registry().lookedUp = (channel, proceed) -> held.complete(proceed);
+            CompletableFuture<Socket> upgrade = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return peer.upgrade(tunnel.token(), "");
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            Runnable proceed = held.get(5, TimeUnit.SECONDS);
+            CompletableFuture<Void> longRead = holdReadConnection(release);
+            proceed.run();
+            Socket client = upgrade.get(10, TimeUnit.SECONDS);
+            Future<?> waiting = peer.registry().openStream(tunnel.id(), new ChannelInboundHandlerAdapter());
+            client.close();
+            // Before: the stream waited for the store's answer, or for the arrival wait (5 s).
+            await().atMost(Duration.ofSeconds(2)).until(waiting::isDone);
+            assertThat(release).isNotDone();
+            assertThat(waiting.cause()).isInstanceOf(TunnelOfflineException.class);
+            release.complete(null);
+            longRead.get(10, TimeUnit.SECONDS);
+            assertThat(peer.registry().connections(tunnel.id())).isEmpty();
+        } finally {
+            release.complete(null);
+        }
+    }
+
+    /**
+     * Another read holds the store's read connection (a long listing, a backup) until {@code release}: a token lookup
+     * waits for it. Returns once it holds it; the future returned completes when the read ends.
+     */
+    private CompletableFuture<Void> holdReadConnection(CompletableFuture<Void> release) {
+        CompletableFuture<Void> readHeld = new CompletableFuture<>();
+        CompletableFuture<Void> longRead = new CompletableFuture<>();
+        Thread.ofPlatform().start(() -> {
+            try {
+                store.database().read(connection -> {
+                    readHeld.complete(null);
+                    return release.get(30, TimeUnit.SECONDS);
+                });
+                longRead.complete(null);
+            } catch (Exception e) {
+                longRead.completeExceptionally(e);
+            }
+        });
+        readHeld.orTimeout(5, TimeUnit.SECONDS).join();
+        return longRead;
     }
 
     /** Upgrades a raw client, runs {@code revoke} after its token lookup, then reads what the server sends it. */
