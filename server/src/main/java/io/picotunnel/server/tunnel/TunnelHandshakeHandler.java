@@ -93,10 +93,28 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private final LingeringClose.Bounds linger;
     private final BooleanSupplier draining;
     private ScheduledFuture<?> handshakeTimeout;
-    /** Set once the 101 is written: what the handshake timeout does then, when the token's recheck is still out. */
-    private Runnable timedOutAfterUpgrade;
-    private boolean recheckGivenUp;
-    private boolean requestSeen;
+    private Phase phase = Phase.WAITING_FOR_REQUEST;
+    /** The client upgraded, set with {@link Phase#RECHECKING}: what the handshake timeout then drops. */
+    private Upgraded upgraded;
+
+    /** Where the handshake is: what its timeout does, and whether the token's recheck still decides. */
+    private enum Phase {
+        /** The timeout closes the connection; the first request is read. */
+        WAITING_FOR_REQUEST,
+        /** The request is answered (its token looked up, or refused): the timeout closes the connection. */
+        CHECKING_TOKEN,
+        /** The 101 is being written: the timeout closes the connection. */
+        UPGRADING,
+        /** The 101 is written and the token's recheck out: the timeout drops the client ({@code recheckTooSlow}). */
+        RECHECKING,
+        /** The timeout dropped the client before the recheck answered: its answer is ignored. */
+        GIVEN_UP
+    }
+
+    /** What a client upgraded while its token is rechecked comes with. */
+    private record Upgraded(WebSocketDecoderConfig decoderConfig, Tunnel tunnel, String version,
+                            TunnelRegistry.Arrival arrival) {
+    }
 
     TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups,
                            FailedLogins failures) {
@@ -123,8 +141,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         Duration timeout = config.handshakeTimeout();
         handshakeTimeout = ctx.executor().schedule(() -> {
             handshakeTimeout = null;
-            if (timedOutAfterUpgrade != null) {
-                timedOutAfterUpgrade.run();
+            if (phase == Phase.RECHECKING) {
+                recheckTooSlow(ctx.channel(), upgraded);
                 return;
             }
             LOG.debug("{}: no tunnel handshake within {}, closing", ctx.channel().remoteAddress(),
@@ -142,12 +160,12 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof FullHttpRequest request) || requestSeen) {
+        if (!(msg instanceof FullHttpRequest request) || phase != Phase.WAITING_FOR_REQUEST) {
             // Only the first request of a connection is answered: it is upgraded or the connection closes.
             ReferenceCountUtil.release(msg);
             return;
         }
-        requestSeen = true;
+        phase = Phase.CHECKING_TOKEN;
         try {
             handle(ctx, request);
         } finally {
@@ -311,9 +329,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             shuttingDown(ctx);
             return;
         }
-        ChannelFuture upgraded;
+        ChannelFuture written;
+        phase = Phase.UPGRADING;
         try {
-            upgraded = handshaker.handshake(channel, request);
+            written = handshaker.handshake(channel, request);
         } catch (WebSocketHandshakeException e) {
             arrival.abandon();
             respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", e.getMessage());
@@ -324,9 +343,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         String version = headerText(request, VERSION_HEADER, MAX_VERSION_LENGTH);
         String hostname = headerText(request, HOSTNAME_HEADER, MAX_HOSTNAME_LENGTH);
-        upgraded.addListener(f -> {
+        written.addListener(f -> {
             if (f.isSuccess()) {
-                timedOutAfterUpgrade = () -> recheckTooSlow(channel, decoderConfig, tunnel.get(), version, arrival);
+                upgraded = new Upgraded(decoderConfig, tunnel.get(), version, arrival);
+                phase = Phase.RECHECKING;
                 // A client that leaves while the recheck is out: the streams waiting for it fail now, not at its answer.
                 channel.closeFuture().addListener(closed -> arrival.abandon());
                 recheck.whenComplete((revoked, failed) -> onLoop(channel, arrival, () ->
@@ -363,7 +383,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private void startSession(Channel channel, WebSocketDecoderConfig decoderConfig, Tunnel tunnel, String version,
             String hostname, TunnelRegistry.Arrival arrival, Optional<TunnelCloseStatus> revoked,
             Throwable recheckFailed) {
-        if (recheckGivenUp) {
+        if (phase == Phase.GIVEN_UP) {
             // The handshake timeout passed first: the client was told to go away (recheckTooSlow).
             return;
         }
@@ -442,14 +462,14 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
      * an internal error, as when the recheck fails. The arrival is given up now, so the streams waiting for it fail
      * at once instead of when the store answers.
      */
-    private void recheckTooSlow(Channel channel, WebSocketDecoderConfig decoderConfig, Tunnel tunnel, String version,
-                                TunnelRegistry.Arrival arrival) {
-        recheckGivenUp = true;
-        arrival.abandon();
+    private void recheckTooSlow(Channel channel, Upgraded upgraded) {
+        phase = Phase.GIVEN_UP;
+        upgraded.arrival().abandon();
         if (!channel.isActive()) {
             return;
         }
-        YamuxSession session = installSession(channel, decoderConfig, version);
+        Tunnel tunnel = upgraded.tunnel();
+        YamuxSession session = installSession(channel, upgraded.decoderConfig(), upgraded.version());
         if (draining.getAsBoolean()) {
             WebSocketControlFrames.goAwayForStop(channel, session);
         } else {
