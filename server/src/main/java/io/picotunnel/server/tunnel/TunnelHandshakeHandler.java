@@ -397,16 +397,14 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             // check does). No stream will ever open on it: not registered, so neither the log nor the listeners see a
             // client that connects only to leave. The close frame saying the server stops follows the GoAway at once.
             LOG.debug("{}: upgraded as the server began to stop, told to go away", channel.remoteAddress());
-            WebSocketControlFrames.goAwayForStop(channel, session);
-            channel.config().setAutoRead(true);
+            dropWith(channel, session, TunnelCloseStatus.SERVER_STOPPING);
             return;
         }
         if (recheckFailed != null) {
             LOG.error("tunnel {} ({}): cannot recheck the token, dropping the client", tunnel.id(),
                     ControlCharacters.bounded(tunnel.name()), recheckFailed);
             // Not registered either; the close frame tells the client the fault is the server's, not its token's.
-            WebSocketControlFrames.goAway(channel, session, TunnelCloseStatus.INTERNAL_ERROR);
-            channel.config().setAutoRead(true);
+            dropWith(channel, session, TunnelCloseStatus.INTERNAL_ERROR);
             return;
         }
         if (revoked.isPresent()) {
@@ -414,8 +412,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             // arrival nor a connection. Not registered: neither the log nor the listeners see a client that leaves at once.
             LOG.info("tunnel {} ({}): {} during the handshake, dropping the client", tunnel.id(),
                     ControlCharacters.bounded(tunnel.name()), revoked.get().description());
-            WebSocketControlFrames.goAway(channel, session, revoked.get());
-            channel.config().setAutoRead(true);
+            dropWith(channel, session, revoked.get());
             return;
         }
         TunnelRegistry.Connection connection = arrival.register(session, version, hostname);
@@ -471,13 +468,22 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         Tunnel tunnel = upgraded.tunnel();
         YamuxSession session = installSession(channel, upgraded.decoderConfig(), upgraded.version());
         if (draining.getAsBoolean()) {
-            WebSocketControlFrames.goAwayForStop(channel, session);
-        } else {
-            LOG.warn("tunnel {} ({}): the token's recheck took longer than the handshake timeout ({}), dropping the "
-                    + "client", tunnel.id(), ControlCharacters.bounded(tunnel.name()),
-                    Durations.format(config.handshakeTimeout()));
-            WebSocketControlFrames.goAway(channel, session, TunnelCloseStatus.INTERNAL_ERROR);
+            dropWith(channel, session, TunnelCloseStatus.SERVER_STOPPING);
+            return;
         }
+        LOG.warn("tunnel {} ({}): the token's recheck took longer than the handshake timeout ({}), dropping the "
+                + "client", tunnel.id(), ControlCharacters.bounded(tunnel.name()),
+                Durations.format(config.handshakeTimeout()));
+        dropWith(channel, session, TunnelCloseStatus.INTERNAL_ERROR);
+    }
+
+    /**
+     * Drops a client upgraded but not registered: GoAway on its session, then at once the close frame saying
+     * {@code why}, and its answer read. The session was installed just now and carries no stream, so a stopping
+     * server need not wait for streams to end either ({@link WebSocketControlFrames#goAwayForStop}).
+     */
+    private static void dropWith(Channel channel, YamuxSession session, TunnelCloseStatus why) {
+        WebSocketControlFrames.goAway(channel, session, why);
         channel.config().setAutoRead(true);
     }
 
