@@ -195,22 +195,18 @@ public final class EventLog implements ClientListener, AutoCloseable {
     @Override
     public void clientConnected(String tunnelId, ConnectedClient client) {
         record(CLIENT_CONNECTED, tunnelId, null, "Client " + client.id() + " connected from " + client.remoteAddr()
-                + " (version " + orUnknown(client.version()) + ", host " + orUnknown(client.hostname()) + ")",
+                + " (version " + client.versionOrUnknown() + ", host " + client.hostnameOrUnknown() + ")",
                 said(client));
     }
 
     @Override
     public void clientLeft(String tunnelId, ConnectedClient client) {
         record(CLIENT_LEFT, tunnelId, null, "Client " + client.id() + " from " + client.remoteAddr()
-                + " (version " + orUnknown(client.version()) + ") left", said(client));
+                + " (version " + client.versionOrUnknown() + ") left", said(client));
     }
 
     private static Event.Client said(ConnectedClient client) {
         return new Event.Client(client.id(), client.remoteAddr(), client.version(), client.hostname());
-    }
-
-    private static String orUnknown(String value) {
-        return value == null ? "unknown" : value;
     }
 
     @Override

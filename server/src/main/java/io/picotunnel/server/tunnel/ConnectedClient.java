@@ -12,4 +12,17 @@ import java.time.Instant;
  * @param connectedSince when the connection was established
  */
 public record ConnectedClient(String id, String remoteAddr, String version, String hostname, Instant connectedSince) {
+
+    /** What the log and the events say for a version or host name the client did not send. */
+    private static final String NOT_SENT = "unknown";
+
+    /** {@link #version} as the log and the events say it: "unknown" when the client did not send one, not "null". */
+    public String versionOrUnknown() {
+        return version == null ? NOT_SENT : version;
+    }
+
+    /** {@link #hostname} as the log and the events say it: "unknown" when the client did not send one. */
+    public String hostnameOrUnknown() {
+        return hostname == null ? NOT_SENT : hostname;
+    }
 }

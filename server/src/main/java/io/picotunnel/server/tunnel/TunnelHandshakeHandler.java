@@ -424,9 +424,11 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             WebSocketControlFrames.goAway(channel, session, why);
             return;
         }
+        ConnectedClient client = connection.describe();
         LOG.info("tunnel {} ({}): client {} connected from {} (version {}, host {}), {} connected", tunnel.id(),
-                ControlCharacters.bounded(tunnel.name()), connection.id(), connection.describe().remoteAddr(),
-                orUnknown(version), orUnknown(hostname), registry.connections(tunnel.id()).size());
+                ControlCharacters.bounded(tunnel.name()), client.id(), client.remoteAddr(),
+                ControlCharacters.bounded(client.versionOrUnknown()),
+                ControlCharacters.bounded(client.hostnameOrUnknown()), registry.connections(tunnel.id()).size());
         channel.closeFuture().addListener(f -> {
             registry.unregister(connection);
             LOG.info("tunnel {} ({}): client {} disconnected, {} connected", tunnel.id(),
@@ -485,11 +487,6 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private static void dropWith(Channel channel, YamuxSession session, TunnelCloseStatus why) {
         WebSocketControlFrames.goAway(channel, session, why);
         channel.config().setAutoRead(true);
-    }
-
-    /** As the client's event words it (EventLog): a client that did not send the header is "unknown", not "null". */
-    private static String orUnknown(String value) {
-        return value == null ? "unknown" : ControlCharacters.bounded(value);
     }
 
     /** Why {@code token} no longer lets a client of {@code tunnel} in; empty while it does. Reads the store. */
