@@ -149,6 +149,31 @@ class TunnelEndpointRevokedAfterLookupTest {
     }
 
     /**
+     * The same slow recheck while the server drains for a shutdown: the client is told that the server stops (close
+     * 4000), so that it waits and reconnects to the server that comes back, not that the server failed (1011).
+     */
+    @Test
+    void aTokenRecheckSlowerThanTheHandshakeTimeoutWhileTheServerDrainsEndsWithGoAwayThenTheServerStoppingClose()
+            throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        AtomicReference<CompletableFuture<Void>> longRead = new AtomicReference<>();
+        // Long enough for the drain to begin after the 101, before the timeout.
+        try (RawPeerEndpoint slow = RawPeerEndpoint.start(
+                TunnelEndpointConfig.defaults().withHandshakeTimeout(Duration.ofSeconds(2)),
+                TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, "slow-recheck-drain-test")) {
+            List<String> frames = framesAfterLookup(slow, () -> longRead.set(holdReadConnection(release)),
+                    client -> assertThat(slow.endpoint().drain(Duration.ofSeconds(5))).as("no stream open").isZero());
+            assertThat(frames).containsExactly("GoAway", "close " + TunnelCloseStatus.SERVER_STOPPING.code());
+            assertThat(release).as("the recheck still waits for the store").isNotDone();
+            release.complete(null);
+            longRead.get().get(10, TimeUnit.SECONDS);
+            assertThat(slow.registry().connections(tunnel.id())).isEmpty();
+        } finally {
+            release.complete(null);
+        }
+    }
+
+    /**
      * A client that leaves after its 101 while the token's recheck waits for the store: the streams waiting for it fail
      * at once, not when the store answers or the arrival wait passes.
      */
