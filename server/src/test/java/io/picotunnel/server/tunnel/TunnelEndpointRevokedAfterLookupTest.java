@@ -37,6 +37,13 @@ import static org.awaitility.Awaitility.await;
  */
 class TunnelEndpointRevokedAfterLookupTest {
 
+    /**
+     * The handshake timeout of the slow-recheck tests: long enough for the test to hold the store and, while the server
+     * drains, to begin the drain between the token's look-up and the timeout on a loaded machine (500 ms were not: the
+     * timeout sometimes closed the connection before the 101).
+     */
+    private static final Duration SLOW_RECHECK_TIMEOUT = Duration.ofSeconds(2);
+
     @TempDir
     Path data;
     private Store store;
@@ -129,7 +136,7 @@ class TunnelEndpointRevokedAfterLookupTest {
         AtomicReference<CompletableFuture<Void>> longRead = new AtomicReference<>();
         AtomicReference<Future<?>> waiting = new AtomicReference<>();
         try (RawPeerEndpoint slow = RawPeerEndpoint.start(
-                TunnelEndpointConfig.defaults().withHandshakeTimeout(Duration.ofMillis(500)),
+                TunnelEndpointConfig.defaults().withHandshakeTimeout(SLOW_RECHECK_TIMEOUT),
                 TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, "slow-recheck-test");
              LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO)) {
             // Before: the connection closed without a close frame (EOF) at the handshake timeout.
@@ -139,7 +146,7 @@ class TunnelEndpointRevokedAfterLookupTest {
             assertThat(release).isNotDone();
             assertThat(waiting.get().cause()).isInstanceOf(TunnelOfflineException.class);
             assertThat(log.messages(Level.WARN)).singleElement().asString()
-                    .contains("the token's recheck took longer than the handshake timeout (500 ms)");
+                    .contains("the token's recheck took longer than the handshake timeout (2 s)");
             release.complete(null);
             longRead.get().get(10, TimeUnit.SECONDS);
             assertThat(slow.registry().connections(tunnel.id())).isEmpty();
@@ -157,9 +164,8 @@ class TunnelEndpointRevokedAfterLookupTest {
             throws Exception {
         CompletableFuture<Void> release = new CompletableFuture<>();
         AtomicReference<CompletableFuture<Void>> longRead = new AtomicReference<>();
-        // Long enough for the drain to begin after the 101, before the timeout.
         try (RawPeerEndpoint slow = RawPeerEndpoint.start(
-                TunnelEndpointConfig.defaults().withHandshakeTimeout(Duration.ofSeconds(2)),
+                TunnelEndpointConfig.defaults().withHandshakeTimeout(SLOW_RECHECK_TIMEOUT),
                 TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, "slow-recheck-drain-test")) {
             List<String> frames = framesAfterLookup(slow, () -> longRead.set(holdReadConnection(release)),
                     client -> assertThat(slow.endpoint().drain(Duration.ofSeconds(5))).as("no stream open").isZero());
