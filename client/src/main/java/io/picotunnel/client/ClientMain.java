@@ -77,8 +77,8 @@ public final class ClientMain implements Callable<Integer> {
         CommandLine cmd = new CommandLine(new ClientMain(env));
         SettingOptions.addTo(cmd.getCommandSpec(), Setting.class);
         cmd.setParameterExceptionHandler((e, args) -> {
-            e.getCommandLine().getErr().println("picotunnel-client: " + UsageErrors.describe(e, 0, "--token TOKEN"));
-            e.getCommandLine().getErr().println("Run picotunnel-client --help for the flags.");
+            e.getCommandLine().getErr().println("picotunnel-client: " + UsageErrors.describe(e, 0, "--token TOKEN")
+                    + " (see --help)");
             return EXIT_USAGE;
         });
         return cmd;

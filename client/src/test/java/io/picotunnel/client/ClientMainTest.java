@@ -220,7 +220,7 @@ class ClientMainTest {
         assertThat(run.code()).isEqualTo(ClientMain.EXIT_USAGE);
         assertThat(run.err().lines().toList()).containsExactly("picotunnel-client: 2 arguments not understood: unknown"
                 + " flag --sever (argument 1; did you mean --server?); argument 2 belongs to no flag (not shown: it may"
-                + " be a secret; a value goes right after its flag, as in --token TOKEN)", "Run picotunnel-client --help for the flags.");
+                + " be a secret; a value goes right after its flag, as in --token TOKEN) (see --help)");
     }
 
     @Test
