@@ -2,6 +2,8 @@ package io.picotunnel.client;
 
 import ch.qos.logback.classic.Level;
 import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
@@ -79,6 +81,16 @@ class ClientMainTest {
         Run run = run(Map.of(), "--help");
 
         assertThat(io.picotunnel.testkit.HelpLayout.linesBreakingAnAddress(run.out())).isEmpty();
+    }
+
+    /** The help said "a second signal ends it", yet one within {@link StopSignals#SAME_REQUEST} of the first is ignored. */
+    @Test
+    void shutdownGraceHelpGivesTheWindowOfTheSameRequest() {
+        Run run = run(Map.of(), "--help");
+
+        assertThat(run.out().replaceAll("\\s+", " ")).contains("a second signal "
+                + Durations.format(StopSignals.SAME_REQUEST) + " or more after the first ends it at once; one sooner is"
+                + " the same request.");
     }
 
     @Test

@@ -1,6 +1,8 @@
 package io.picotunnel.client.config;
 
 import io.picotunnel.protocol.config.DeclaredSetting;
+import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.config.StopSignals;
 
 /**
  * Every client setting: its flag, its {@code PICOTUNNEL_*} environment variable (the same name), its default and its
@@ -16,7 +18,9 @@ public enum Setting implements DeclaredSetting {
     ALLOW("--allow", "HOST:PORT[,...]", null,
             "Only these targets may be dialled for the server; others are refused. Default: any."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "10s",
-            "On SIGTERM, how long open streams may go on (for example 10s, 500ms, 2m, 1h); a second signal ends it."),
+            "On SIGTERM, how long open streams may go on (for example 10s, 500ms, 2m, 1h); a second signal "
+                    + Durations.format(StopSignals.SAME_REQUEST) + " or more after the first ends it at once; one sooner"
+                    + " is the same request."),
     DIAL_TIMEOUT("--dial-timeout", "DURATION", "10s",
             "How long a target's name lookup and connection may take together, its addresses sharing it"
                     + " (for example 10s, 500ms, 1m)."),
