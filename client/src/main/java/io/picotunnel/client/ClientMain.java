@@ -10,6 +10,7 @@ import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingOptions;
 import io.picotunnel.protocol.config.StopSignals;
+import io.picotunnel.protocol.config.UnbrokenNames;
 import io.picotunnel.protocol.config.UsageErrors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,6 +77,7 @@ public final class ClientMain implements Callable<Integer> {
     static CommandLine commandLine(Map<String, String> env) {
         CommandLine cmd = new CommandLine(new ClientMain(env));
         SettingOptions.addTo(cmd.getCommandSpec(), Setting.class);
+        UnbrokenNames.applyTo(cmd);
         cmd.setParameterExceptionHandler((e, args) -> {
             e.getCommandLine().getErr().println("picotunnel-client: " + UsageErrors.describe(e, 0, "--token TOKEN")
                     + " (see --help)");

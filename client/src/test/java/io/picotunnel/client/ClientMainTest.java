@@ -93,6 +93,15 @@ class ClientMainTest {
                 + " the same request.");
     }
 
+    /** picocli wraps where the JDK's line breaking allows, after a dot too: "tunnel." / "example.com". */
+    @Test
+    void helpNeverBreaksALineInsideAHostName() {
+        String help = run(Map.of(), "--help").out();
+
+        assertThat(io.picotunnel.testkit.HelpLayout.linesBreakingAHostName(help)).isEmpty();
+        assertThat(help).doesNotContain(String.valueOf(io.picotunnel.protocol.config.UnbrokenNames.HELD_DOT));
+    }
+
     @Test
     void versionIsPrinted() {
         Run run = run(Map.of(), "--version");

@@ -5,6 +5,7 @@ import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingOptions;
 import io.picotunnel.protocol.config.StopSignals;
+import io.picotunnel.protocol.config.UnbrokenNames;
 import io.picotunnel.protocol.config.UsageErrors;
 import io.picotunnel.server.config.Setting;
 import org.slf4j.Logger;
@@ -74,6 +75,7 @@ public final class ServerMain {
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err,
                    Consumer<PicoTunnelServer> whileRunning) {
         CommandLine commandLine = new CommandLine(commandSpec());
+        UnbrokenNames.applyTo(commandLine);
         commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
         ServerConfig config;

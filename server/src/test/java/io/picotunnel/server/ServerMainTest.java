@@ -131,6 +131,15 @@ class ServerMainTest {
         assertThat(version.out().strip()).isEqualTo("picotunnel-server " + Version.get());
     }
 
+    /** picocli wraps where the JDK's line breaking allows, after a dot too: "tunnel." / "example.com". */
+    @Test
+    void helpNeverBreaksALineInsideAHostName() {
+        String help = run("--help").out();
+
+        assertThat(io.picotunnel.testkit.HelpLayout.linesBreakingAHostName(help)).isEmpty();
+        assertThat(help).doesNotContain(String.valueOf(io.picotunnel.protocol.config.UnbrokenNames.HELD_DOT));
+    }
+
     @Test
     void helpAndVersionPrintWhateverTheLoggingVariablesSayAndARunRefusesAWrongOne() throws Exception {
         Map<String, String> wrong = Map.of(LogSettings.FORMAT_VARIABLE, "xml", LogSettings.LEVEL_VARIABLE, "loud");

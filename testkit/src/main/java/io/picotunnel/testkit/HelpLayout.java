@@ -61,6 +61,30 @@ public final class HelpLayout {
         return flaws;
     }
 
+    /**
+     * The pairs of lines of {@code help} where the first ends at a dot inside a dotted name, "tunnel." / "example.com"
+     * or "registry.example." / "com/team/": the JDK's line breaking, which picocli wraps with, allows a break there.
+     */
+    public static List<String> linesBreakingAHostName(String help) {
+        List<String> lines = help.lines().map(String::strip).toList();
+        List<String> flaws = new ArrayList<>();
+        for (int i = 1; i < lines.size(); i++) {
+            String before = lines.get(i - 1);
+            String line = lines.get(i);
+            if (before.isEmpty() || line.isEmpty()) {
+                continue;
+            }
+            String[] words = before.split("\\s+");
+            String last = words[words.length - 1];
+            String first = line.split("\\s+")[0];
+            // "example." / "com." but not "the same." / "none:" nor "Default: 10s." / "Env:".
+            if (last.matches("[a-z0-9-]+(\\.[a-z0-9-]+)*\\.") && first.matches("[a-z0-9][a-z0-9-]*(\\.[a-z0-9-]+)*(/\\S*)?[.,;)]*")) {
+                flaws.add("\"" + before + "\" / \"" + line + "\"");
+            }
+        }
+        return flaws;
+    }
+
     /** The end of a sentence, an option's name alone on its line (options are indented), or a piece of the synopsis. */
     private static boolean endsItem(String line) {
         String text = line.strip();
