@@ -202,7 +202,7 @@ public final class PicoTunnelServer implements AutoCloseable {
         monitor = running(new Monitor(config.monitoring(), store, registry, checks, events, Clock.systemUTC()));
         monitor.exportTo(metrics);
         monitor.start();
-        log.info("PicoTunnel {} management API on {}", Version.get(), displayAddress(config.listenAddr().host(), apiPort()));
+        log.info("PicoTunnel {} management API on {}", Version.get(), displayAddress(config.listenAddr(), apiPort()));
     }
 
     private Store openStore() {
@@ -308,7 +308,7 @@ public final class PicoTunnelServer implements AutoCloseable {
             endpoint.close();
             throw StartupException.cannotBind(Setting.TUNNEL_ADDR, config.tunnelAddr(), e);
         }
-        String where = displayHostPort(config.tunnelAddr().host(), endpoint.port());
+        String where = displayHostPort(config.tunnelAddr(), endpoint.port());
         tunnelEndpointTls = wss.orElse(null);
         if (wss.isEmpty()) {
             log.warn("Tunnel endpoint on ws://{}/tunnel WITHOUT TLS: tunnel tokens cross the network in the clear. Set {}"
@@ -390,8 +390,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         } catch (Exception e) {
             throw StartupException.cannotBind(Setting.HTTP_ADDR, config.httpAddr(), e);
         }
-        log.info("HTTP proxy on {}, HTTPS on {}", displayHostPort(config.httpAddr().host(), httpListener.port()),
-                displayHostPort(config.httpsAddr().host(), tls.httpsPort()));
+        log.info("HTTP proxy on {}, HTTPS on {}", displayHostPort(config.httpAddr(), httpListener.port()),
+                displayHostPort(config.httpsAddr(), tls.httpsPort()));
     }
 
     /**
@@ -607,12 +607,17 @@ public final class PicoTunnelServer implements AutoCloseable {
     private record Running(String name, AutoCloseable component) {
     }
 
-    private static String displayAddress(String host, int port) {
-        return "http://" + displayHostPort(host, port);
+    private static String displayAddress(HostPort listener, int port) {
+        return "http://" + displayHostPort(listener, port);
     }
 
-    private static String displayHostPort(String host, int port) {
-        return (host.isEmpty() ? "localhost" : host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    /**
+     * The listener's host as given, or, for none, the wildcard address it binds: [::] (IPv4 too) or 0.0.0.0, every
+     * interface, not the "localhost" it once read.
+     */
+    static String displayHostPort(HostPort listener, int port) {
+        String host = listener.host().isEmpty() ? listener.toBindAddress().getAddress().getHostAddress() : listener.host();
+        return (host.contains(":") ? "[" + (host.equals("0:0:0:0:0:0:0:0") ? "::" : host) + "]" : host) + ":" + port;
     }
 
     /**
