@@ -6,7 +6,7 @@ import java.net.URI;
 
 /**
  * Where the tunnel server listens: {@code host:port} (meaning wss), {@code ws://host:port} or
- * {@code wss://host:port}. The tunnel endpoint is always {@code /tunnel}.
+ * {@code wss://host:port}. The tunnel endpoint is always {@code /tunnel}, which a ws or wss URL may end with.
  */
 public record ServerAddress(boolean tls, HostPort hostPort) {
 
@@ -35,10 +35,15 @@ public record ServerAddress(boolean tls, HostPort hostPort) {
             if (s.endsWith("/")) {
                 s = s.substring(0, s.length() - 1);
             }
+            // The endpoint's own URL, as dev-server.sh prints it and ngrok or frp users paste one: the same server.
+            if (s.endsWith(TUNNEL_PATH) && s.indexOf('/') == s.length() - TUNNEL_PATH.length()) {
+                s = s.substring(0, s.length() - TUNNEL_PATH.length());
+            }
         }
         if (s.contains("/") || s.contains("?") || s.contains("#") || s.contains("@")) {
             throw new IllegalArgumentException("server address " + ControlCharacters.quoted(shown(text))
-                    + " must be host:port without a path; the client always connects to " + TUNNEL_PATH
+                    + " must be host:port without a path other than " + TUNNEL_PATH + "; the client always connects to "
+                    + TUNNEL_PATH
                     + " and sends the token from --token");
         }
         if (s.startsWith("[") ? s.endsWith("]") : !s.isEmpty() && s.indexOf(':') < 0) {

@@ -29,6 +29,27 @@ class AddressParsingTest {
         assertThat(address.tunnelUri().toString()).isEqualTo("wss://tunnel.example.com:8443/tunnel");
     }
 
+    /** dev-server.sh prints the endpoint's URL, ws://localhost:8443/tunnel, and ngrok or frp users paste URLs. */
+    @ParameterizedTest
+    @ValueSource(strings = {"ws://127.0.0.1:8443/tunnel", "ws://127.0.0.1:8443/tunnel/", "WS://127.0.0.1:8443/tunnel"})
+    void aUrlOfTheTunnelEndpointItselfIsTheServerAddressWithoutItsPath(String url) {
+        ServerAddress address = ServerAddress.parse(url);
+
+        assertThat(address).isEqualTo(ServerAddress.parse("ws://127.0.0.1:8443"));
+        assertThat(address.tunnelUri().toString()).isEqualTo("ws://127.0.0.1:8443/tunnel");
+        assertThat(ServerAddress.parse("wss://tunnel.example.com:8443/tunnel").tunnelUri().toString())
+                .isEqualTo("wss://tunnel.example.com:8443/tunnel");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ws://127.0.0.1:8443/tunnels", "ws://127.0.0.1:8443/api/tunnel", "ws://127.0.0.1:8443/tunnel/x",
+        "ws://127.0.0.1:8443/Tunnel", "ws://127.0.0.1:8443/tunnel/tunnel"})
+    void anyOtherPathIsRefusedNamingTheOneTheClientConnectsTo(String url) {
+        assertThatThrownBy(() -> ServerAddress.parse(url)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("must be host:port without a path other than /tunnel; the client always connects"
+                        + " to /tunnel");
+    }
+
     @Test
     void aServerAddressWithoutAPortIsRefusedAsWrittenWithThePortToAdd() {
         // Was "server address 't.example.invalid' is not host:port": the host alone, and no way on.

@@ -379,7 +379,8 @@ class ReleaseArchiveIT {
         Result path = run(List.of(links.resolve("picotunnel-client").toString(), "--server",
                 "ws://127.0.0.1:" + plainPort + "/other"), Map.of("PICOTUNNEL_TOKEN", "x".repeat(32)), work);
         assertThat(path.exitCode()).isEqualTo(2);
-        assertThat(path.output()).contains("must be host:port without a path; the client always connects to /tunnel")
+        assertThat(path.output()).contains("must be host:port without a path other than /tunnel; the client always"
+                + " connects to /tunnel")
                 .doesNotContain("\tat ");
     }
 
