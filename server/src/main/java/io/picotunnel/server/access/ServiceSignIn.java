@@ -4,6 +4,7 @@ import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.auth.Cookies;
 import io.picotunnel.server.auth.OidcCallbackHook;
@@ -13,6 +14,7 @@ import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.auth.SignInRefusal;
 import io.picotunnel.server.auth.SignInRejectedException;
 import io.picotunnel.server.net.KeyedRefusalLog;
+import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,6 +23,7 @@ import java.net.URISyntaxException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -68,12 +71,17 @@ public final class ServiceSignIn implements OidcCallbackHook {
     public static final String LOGIN_ROUTE = "/auth/service/login";
     public static final String COOKIE_PREFIX = "picotunnel_access_";
 
-    static final long HANDOFF_TTL_NANOS = 120_000_000_000L;
+    static final Duration HANDOFF_TTL = Duration.ofMinutes(2);
+    static final long HANDOFF_TTL_NANOS = HANDOFF_TTL.toNanos();
     static final long SESSION_TTL_NANOS = 12 * 3600 * 1_000_000_000L;
     static final int MAX_SESSIONS = 100_000;
     static final int MAX_HANDOFFS = 10_000;
-    /** Of the 503 page while the server stops: its page says to come back in a minute. */
-    static final String STOPPING_RETRY_AFTER = "60";
+    /** How often a refused sign-in of one service and cause is logged at most. */
+    static final Duration REFUSAL_LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
+    /** Of the 503 page while the server stops, whose text says to come back after as long. */
+    static final Duration STOPPING_RETRY_AFTER = Duration.ofMinutes(1);
+    static final String STOPPING_MESSAGE = "This server is stopping or restarting and signs nobody in meanwhile. Open the"
+            + " service's page again in " + Durations.format(STOPPING_RETRY_AFTER) + ".";
     /**
      * On the management origin, set when a sign-in starts and required at its callback: a sign-in finishes only
      * in the browser that started it (no login CSRF, where a victim's browser finishes the attacker's).
@@ -95,7 +103,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * Refused sign-ins: at most one line a minute per service and {@link SignInRefusal}, with the count of the
      * others, so a script repeating one refusal neither fills the log nor hides another service's.
      */
-    private final KeyedRefusalLog refusals = new KeyedRefusalLog(LOG);
+    private final KeyedRefusalLog refusals = new KeyedRefusalLog(LOG, REFUSAL_LOG_INTERVAL, KeyedRefusalLog.MAX_KEYS);
 
     /** {@code serviceId}: null where the callback's sign-in is not known. */
     private record RefusalKey(String serviceId, SignInRefusal cause) {
@@ -620,9 +628,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
     }
 
     private static void stoppingPage(Context ctx) {
-        ctx.header("Retry-After", STOPPING_RETRY_AFTER);
-        page(ctx, HttpStatus.SERVICE_UNAVAILABLE, "Server restarting", "This server is stopping or restarting and"
-                + " signs nobody in meanwhile. Open the service's page again in a minute.");
+        ctx.header("Retry-After", Long.toString(STOPPING_RETRY_AFTER.toSeconds()));
+        page(ctx, HttpStatus.SERVICE_UNAVAILABLE, "Server restarting", STOPPING_MESSAGE);
     }
 
     private static void invalidReturn(Context ctx, Target target) {

@@ -9,6 +9,7 @@ import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.net.ForwardedProto;
 import io.picotunnel.server.net.KeyedRefusalLog;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.net.LimitedBody;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,6 +19,7 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.Enumeration;
@@ -71,6 +73,9 @@ public final class ManagementAuth {
     private static final Set<HandlerType> SAFE_METHODS = Set.of(HandlerType.GET, HandlerType.HEAD, HandlerType.OPTIONS);
     private static final int MAX_TOKEN_LENGTH = 4096;
 
+    /** How often refused OIDC sign-ins of one {@link SignInRefusal} are logged at most. */
+    static final Duration REFUSAL_LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
+
     private final AuthSettings settings;
     private final SessionStore sessions;
     private final OidcProvider oidc;
@@ -84,7 +89,7 @@ public final class ManagementAuth {
     private final UnaryOperator<String> tunnelServer;
     private final FailedLogins failures;
     /** Refused OIDC sign-ins: at most one line a minute per {@link SignInRefusal}, with the count of the others. */
-    private final KeyedRefusalLog refusals = new KeyedRefusalLog(log);
+    private final KeyedRefusalLog refusals = new KeyedRefusalLog(log, REFUSAL_LOG_INTERVAL, KeyedRefusalLog.MAX_KEYS);
     private final List<OidcCallbackHook> callbackHooks = new CopyOnWriteArrayList<>();
     private final Set<String> anonymousPaths = new java.util.concurrent.CopyOnWriteArraySet<>();
 

@@ -1,5 +1,6 @@
 package io.picotunnel.server.access;
 
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.auth.PendingLogins;
 import org.junit.jupiter.api.Test;
 
@@ -12,8 +13,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * docs/access-control.md gives the Retry-After of the sign-in's page while the server stops as
- * {@link ServiceSignIn#STOPPING_RETRY_AFTER}, and the time a sign-in has to finish as {@link PendingLogins#TTL}, so new
- * values cannot leave the doc saying the old ones.
+ * {@link ServiceSignIn#STOPPING_RETRY_AFTER} (and the page itself says it), the time a sign-in has to finish as
+ * {@link PendingLogins#TTL}, its one-time code's as {@link ServiceSignIn#HANDOFF_TTL} and how often a refusal is logged
+ * as {@link ServiceSignIn#REFUSAL_LOG_INTERVAL}, so new values cannot leave the doc saying the old ones.
  */
 class ServiceSignInDocsTest {
 
@@ -24,8 +26,26 @@ class ServiceSignInDocsTest {
 
     @Test
     void aSignInWhileTheServerStopsAnswersTheRetryAfterTheDocGives() throws IOException {
-        assertThat(doc()).contains("both get a 503 page (`Retry-After: " + ServiceSignIn.STOPPING_RETRY_AFTER
-                + "`) that says to open the page again");
+        assertThat(doc()).contains("both get a 503 page (`Retry-After: " + ServiceSignIn.STOPPING_RETRY_AFTER.toSeconds()
+                + "`) that says to open the page again in " + Durations.format(ServiceSignIn.STOPPING_RETRY_AFTER) + ".");
+    }
+
+    /** The page said "again in a minute", written by hand beside a Retry-After of its own. */
+    @Test
+    void theStoppingPageSaysToComeBackAfterItsRetryAfter() {
+        assertThat(ServiceSignIn.STOPPING_MESSAGE)
+                .endsWith(" again in " + Durations.format(ServiceSignIn.STOPPING_RETRY_AFTER) + ".");
+    }
+
+    @Test
+    void theOneTimeCodeIsValidForTheHandoffTtl() throws IOException {
+        assertThat(doc()).contains("with a one-time code (valid " + words(ServiceSignIn.HANDOFF_TTL) + ")");
+    }
+
+    @Test
+    void aRefusedSignInIsLoggedAtMostOncePerItsLogsInterval() throws IOException {
+        assertThat(doc()).contains("A refused sign-in is logged at most once "
+                + words(ServiceSignIn.REFUSAL_LOG_INTERVAL).replaceFirst("^1 ", "a ") + " per service and cause");
     }
 
     @Test

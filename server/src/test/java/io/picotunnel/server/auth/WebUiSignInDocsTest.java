@@ -32,6 +32,12 @@ class WebUiSignInDocsTest {
     }
 
     @Test
+    void aRefusedSignInIsLoggedAtMostOncePerTheRefusalLogsInterval() throws IOException {
+        assertThat(webUiDoc()).contains("The log says why too (without codes or tokens), at most once "
+                + words(ManagementAuth.REFUSAL_LOG_INTERVAL).replaceFirst("^1 ", "a ") + " per cause");
+    }
+
+    @Test
     void aPendingSignInAndItsCookieLiveAsLongAsPendingLoginsKeepsThem() throws IOException {
         String ttl = words(PendingLogins.TTL);
 

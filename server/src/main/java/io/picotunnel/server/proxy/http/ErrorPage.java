@@ -20,13 +20,13 @@ import java.util.Locale;
  * The small pages the proxy answers itself: HTML for browsers, or JSON
  * ({@code {"error": "...", "message": "..."}}) when the request's {@code Accept} asks for JSON and not HTML.
  */
-record ErrorPage(HttpResponseStatus status, String error, String message, Button button, Duration retryAfter) {
+public record ErrorPage(HttpResponseStatus status, String error, String message, Button button, Duration retryAfter) {
 
     /**
      * The {@code Retry-After} of the pages that ask to try again in a moment (a client that stopped, a busy tunnel):
      * a client restarted is back within seconds, and a tunnel's requests come and go faster.
      */
-    static final Duration RETRY_IN_A_MOMENT = Duration.ofSeconds(5);
+    public static final Duration RETRY_IN_A_MOMENT = Duration.ofSeconds(5);
     /** The error of {@link #tunnelError()}. */
     static final String TUNNEL_ERROR = "tunnel_error";
 
