@@ -8,20 +8,22 @@ import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
+import org.eclipse.jetty.server.Request;
 
 import java.io.IOException;
 
 /**
- * Reads and drops what is left of a request's body once its answer is sent, before Jetty ends the exchange: every
- * answer given without reading the body (a 401 or 403 before a write, the sign-in's CSRF 403, a DELETE sent with a
- * body, a 404) otherwise closed the connection with bytes still coming, and the reset that follows reached a client
- * still sending before it read the answer (a write failing with "broken pipe", and Java's HTTP client then reports no
- * answer at all). Jetty only drops what has already arrived. At most {@link LimitedBody#DROPPED_BYTES} are read, for at
- * most {@link LimitedBody#DROP_TIME}; a body declared larger, a client that stalls past the idle timeout or one still
- * sending after that time has its connection closed as before. A client that sends its body only once asked
- * ({@code Expect: 100-continue}) is left alone: it sends none unless asked, and a look at the input would ask it
- * ({@link LimitedBody#sentOnlyIfAsked}). A body {@link LimitedBody#read} already read (and dropped what it could) is
- * left alone too: read again, a chunked body was read up to twice the bound.
+ * Reads and drops what is left of a request's body once its answer is sent, before Jetty ends the exchange: the
+ * management port's one place where a body is dropped. Every answer given before the body was read to its end (a 401
+ * or 403 before a write, the sign-in's CSRF 403, a DELETE sent with a body, a 404, a 413 from {@link LimitedBody})
+ * otherwise closed the connection with bytes still coming, and the reset that follows reached a client still sending
+ * before it read the answer (a write failing with "broken pipe", and Java's HTTP client then reports no answer at
+ * all). Jetty only drops what has already arrived. At most {@link LimitedBody#DROPPED_BYTES} are read in all, what the
+ * handler read counted, for at most {@link LimitedBody#DROP_TIME}; a body declared larger, a client that stalls past
+ * the idle timeout or one still sending after that time has its connection closed as before. A client that sends its
+ * body only once asked ({@code Expect: 100-continue}) and was not asked (nothing of it read) is left alone: it sends
+ * none unless asked, and a look at the input would ask it ({@link LimitedBody#sentOnlyIfAsked}).
  */
 final class UnreadBodyDrain implements Filter {
 
@@ -29,9 +31,11 @@ final class UnreadBodyDrain implements Filter {
     public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
             throws IOException, ServletException {
         chain.doFilter(request, response);
-        if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES
-                || (request instanceof HttpServletRequest http
-                        && (LimitedBody.sentOnlyIfAsked(http) || LimitedBody.wasRead(http)))) {
+        if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES) {
+            return;
+        }
+        long read = Request.getContentBytesRead(ServletContextRequest.getServletContextRequest(request));
+        if (read == 0 && request instanceof HttpServletRequest http && LimitedBody.sentOnlyIfAsked(http)) {
             return;
         }
         ServletInputStream in;
@@ -48,6 +52,6 @@ final class UnreadBodyDrain implements Filter {
         } catch (IOException clientGone) {
             return;
         }
-        LimitedBody.dropRest(in);
+        LimitedBody.dropRest(in, LimitedBody.DROPPED_BYTES - read);
     }
 }

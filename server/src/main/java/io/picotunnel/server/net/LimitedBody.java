@@ -8,16 +8,15 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * A request body of the management port, read with a size limit. A body too large but not by much is read to its end
- * and dropped before the caller answers 413: answered with the body still coming, the connection would close with
- * bytes unread, and the reset that follows takes the answer waiting in the client's socket with it (a client still
- * sending saw "connection reset", not the 413).
+ * A request body of the management port, read with a size limit. Only up to the limit is read here: what is left of a
+ * body too large is read and dropped once the answer is sent, by the management port's one drain (the
+ * {@code UnreadBodyDrain} filter), as for every answer given before its body was read.
  */
 public final class LimitedBody {
 
     /** Largest request body the management port accepts. */
     public static final int MAX_BYTES = 64 * 1024;
-    /** Largest body read and dropped before its 413; a larger one is answered at once. */
+    /** Largest body read and dropped, in all, once answered; a body declared larger is answered and closed at once. */
     public static final int DROPPED_BYTES = 1024 * 1024;
     /**
      * Longest the rest of a body is read and dropped, in all (nginx's {@code lingering_time}): a client sending a
@@ -25,49 +24,22 @@ public final class LimitedBody {
      */
     public static final Duration DROP_TIME = Duration.ofSeconds(30);
 
-    private static final String READ = LimitedBody.class.getName() + ".read";
-
     private LimitedBody() {
     }
 
     /**
-     * The body of {@code request}, or empty when it is larger than {@link #MAX_BYTES}: the caller then answers 413, the
-     * rest of the body read and dropped by then, unless the client sends it only once asked
-     * ({@link #sentOnlyIfAsked}) and declared it too large: then it is never asked for, the body not even opened.
+     * The body of {@code request}, or empty when it is larger than {@link #MAX_BYTES}: the caller then answers 413. A
+     * body declared too large is not even opened (a client that sends it only once asked, {@link #sentOnlyIfAsked},
+     * is then never asked); one found too large is read up to one byte past the limit.
      */
     public static Optional<byte[]> read(HttpServletRequest request) throws IOException {
-        long declaredLength = request.getContentLengthLong();
-        if (declaredLength > MAX_BYTES && sentOnlyIfAsked(request)) {
+        if (request.getContentLengthLong() > MAX_BYTES) {
             return Optional.empty();
         }
-        request.setAttribute(READ, Boolean.TRUE);
-        try (InputStream in = request.getInputStream()) {
-            return read(in, declaredLength);
-        }
-    }
-
-    /**
-     * Whether {@code request}'s body was read by {@link #read(HttpServletRequest)}, its rest dropped if too large: it is
-     * not read again once answered, so a body is read up to {@link #DROPPED_BYTES} in all.
-     */
-    public static boolean wasRead(HttpServletRequest request) {
-        return request.getAttribute(READ) != null;
-    }
-
-    /** The body in {@code in}, of {@code declaredLength} bytes (-1: unknown), as {@link #read(HttpServletRequest)}. */
-    private static Optional<byte[]> read(InputStream in, long declaredLength) throws IOException {
-        if (declaredLength > MAX_BYTES) {
-            if (declaredLength <= DROPPED_BYTES) {
-                dropRest(in);
-            }
-            return Optional.empty();
-        }
+        // Not closed: what is left of a body too large is read and dropped after the answer.
+        InputStream in = request.getInputStream();
         byte[] bytes = in.readNBytes(MAX_BYTES + 1);
-        if (bytes.length > MAX_BYTES) {
-            dropRest(in, DROPPED_BYTES - bytes.length); // the bound counts what was read
-            return Optional.empty();
-        }
-        return Optional.of(bytes);
+        return bytes.length > MAX_BYTES ? Optional.empty() : Optional.of(bytes);
     }
 
     /**
@@ -80,14 +52,10 @@ public final class LimitedBody {
     }
 
     /**
-     * Reads and drops up to {@link #DROPPED_BYTES} of what is left of {@code in}, for up to {@link #DROP_TIME}: until
-     * its end, a failure or either bound (a read already waiting ends by the idle timeout).
+     * Reads and drops up to {@code most} bytes of what is left of {@code in}, for up to {@link #DROP_TIME}: until its
+     * end, a failure or either bound (a read already waiting ends by the idle timeout).
      */
-    public static void dropRest(InputStream in) {
-        dropRest(in, DROPPED_BYTES);
-    }
-
-    private static void dropRest(InputStream in, long most) {
+    public static void dropRest(InputStream in, long most) {
         byte[] sink = new byte[8192];
         long left = most;
         long deadline = System.nanoTime() + DROP_TIME.toNanos();

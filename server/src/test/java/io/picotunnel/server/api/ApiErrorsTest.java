@@ -14,15 +14,14 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** Malformed requests of every kind get the right status and a JSON error, never a crash. */
@@ -303,24 +302,23 @@ class ApiErrorsTest {
     }
 
     /**
-     * A body too large but not by much is read to its end before the 413: answered while it still came, the connection
-     * closed with bytes unread, and the reset took the answer waiting in the client's socket with it.
+     * A body too large but not by much gets its 413 while it still comes, and the rest is read and dropped after the
+     * answer: closed with bytes unread, the connection's reset took the answer waiting in the client's socket with it.
      */
     @Test
-    void aBodyTooLargeIsReadToItsEndBeforeTheAnswerSoTheClientStillSendingGetsIt() throws IOException {
-        int length = JsonBody.MAX_BYTES + 1024;
+    void aBodyTooLargeIsAnsweredToTheClientStillSendingIt() throws IOException {
+        int length = JsonBody.MAX_BYTES + 256 * 1024;
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), running.server().apiPort())) {
+            socket.setSoTimeout(10_000);
             OutputStream out = socket.getOutputStream();
             out.write(("POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + running.server().adminToken()
                     + "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n"
                     + "x".repeat(1024)).getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
-            socket.setSoTimeout(1000);
             InputStream in = socket.getInputStream();
-            assertThatThrownBy(in::read).as("an answer before the body's end").isInstanceOf(SocketTimeoutException.class);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> in.available() > 0);
 
             out.write("x".repeat(length - 1024).getBytes(StandardCharsets.ISO_8859_1));
-            socket.setSoTimeout(10_000);
             String answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
 
             assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"");

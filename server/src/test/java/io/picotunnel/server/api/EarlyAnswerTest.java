@@ -60,6 +60,17 @@ class EarlyAnswerTest {
         assertThat(answer).startsWith("HTTP/1.1 403 ").contains("csrf_rejected");
     }
 
+    /**
+     * A body declared too large gets its 413 at once, to the client still sending it, and the rest is dropped after the
+     * answer, as for every other early answer, not read before it.
+     */
+    @Test
+    void aBodyDeclaredTooLargeIsAnsweredToTheClientStillSendingIt() throws IOException {
+        String answer = sendWhileReading("POST /api/tunnels", authorization(), BODY);
+
+        assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"");
+    }
+
     /** Not waited for: the answer and the close come without the body, as before. */
     @Test
     void aBodyDeclaredLargerThanWhatIsReadAndDroppedIsNotWaitedFor() throws IOException {

@@ -13,7 +13,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -23,9 +22,10 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /** The admin-token sign-in form, the API guard, the CSRF defence and the Host check. */
 class TokenSignInTest {
@@ -222,26 +222,26 @@ class TokenSignInTest {
     }
 
     /**
-     * A sign-in too large but not by much is read to its end before the 413: answered while it still came, the
-     * connection closed with bytes unread, and the reset took the answer waiting in the client's socket with it.
+     * A sign-in too large but not by much gets its 413 while the browser still sends it, and the rest is read and
+     * dropped after the answer: closed with bytes unread, the connection's reset took the answer waiting in the
+     * client's socket with it.
      */
     @Test
-    void aSignInTooLargeIsReadToItsEndBeforeTheAnswerSoTheClientStillSendingGetsIt() throws IOException {
+    void aSignInTooLargeIsAnsweredToTheClientStillSendingIt() throws IOException {
         int first = LimitedBody.MAX_BYTES + 1024; // past the limit: a reader that stops there has all it asks for
-        int length = first + 1024;
+        int length = first + 256 * 1024;
         String authority = "localhost:" + server.port();
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+            socket.setSoTimeout(10_000);
             OutputStream out = socket.getOutputStream();
             out.write(("POST /auth/token HTTP/1.1\r\nHost: " + authority + "\r\nOrigin: http://" + authority + "\r\n"
                     + ManagementAuth.CSRF_HEADER + ": 1\r\nContent-Type: application/json\r\nContent-Length: " + length
                     + "\r\nConnection: close\r\n\r\n" + "x".repeat(first)).getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
-            socket.setSoTimeout(1000);
             InputStream in = socket.getInputStream();
-            assertThatThrownBy(in::read).as("an answer before the body's end").isInstanceOf(SocketTimeoutException.class);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> in.available() > 0);
 
             out.write("x".repeat(length - first).getBytes(StandardCharsets.ISO_8859_1));
-            socket.setSoTimeout(10_000);
             String answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
 
             assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"").doesNotContain("Set-Cookie");
