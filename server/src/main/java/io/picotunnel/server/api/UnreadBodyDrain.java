@@ -8,6 +8,7 @@ import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.server.Request;
 
@@ -23,7 +24,8 @@ import java.io.IOException;
  * handler read counted, for at most {@link LimitedBody#DROP_TIME}; a body declared larger, a client that stalls past
  * the idle timeout or one still sending after that time has its connection closed as before. A client that sends its
  * body only once asked ({@code Expect: 100-continue}) and was not asked (nothing of it read) is left alone: it sends
- * none unless asked, and a look at the input would ask it ({@link LimitedBody#sentOnlyIfAsked}).
+ * none unless asked, and a look at the input would ask it ({@link LimitedBody#sentOnlyIfAsked}). A body that came
+ * too slowly (the 408 of {@link LimitedBody.TooSlow}) is not waited on further: its connection closes.
  */
 final class UnreadBodyDrain implements Filter {
 
@@ -31,7 +33,8 @@ final class UnreadBodyDrain implements Filter {
     public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
             throws IOException, ServletException {
         chain.doFilter(request, response);
-        if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES) {
+        if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES
+                || response instanceof HttpServletResponse http && http.getStatus() == HttpServletResponse.SC_REQUEST_TIMEOUT) {
             return;
         }
         long read = Request.getContentBytesRead(ServletContextRequest.getServletContextRequest(request));

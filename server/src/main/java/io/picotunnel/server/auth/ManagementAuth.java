@@ -264,6 +264,11 @@ public final class ManagementAuth {
         Optional<byte[]> sent;
         try {
             sent = LimitedBody.read(ctx.req());
+        } catch (LimitedBody.TooSlow e) {
+            ctx.header("Connection", "close");
+            reject(ctx, HttpStatus.REQUEST_TIMEOUT, "request_timeout", "The sign-in did not arrive in time: "
+                    + e.getMessage() + "; send it again.");
+            return;
         } catch (IOException e) {
             reject(ctx, HttpStatus.BAD_REQUEST, "unreadable_body", "The sign-in could not be read: " + e.getMessage());
             return;

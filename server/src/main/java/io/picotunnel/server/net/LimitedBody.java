@@ -1,11 +1,16 @@
 package io.picotunnel.server.net;
 
+import io.picotunnel.protocol.config.Durations;
 import jakarta.servlet.http.HttpServletRequest;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
+import org.eclipse.jetty.io.EndPoint;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A request body of the management port, read with a size limit. Only up to the limit is read here: what is left of a
@@ -23,6 +28,18 @@ public final class LimitedBody {
      * byte now and then, each within the idle timeout, held a server thread until the {@link #DROPPED_BYTES}.
      */
     public static final Duration DROP_TIME = Duration.ofSeconds(30);
+    /**
+     * Longest a body is read before its answer, in all (nginx's {@code client_body_timeout} bounds only each read): a
+     * client sending a byte now and then, each within the idle timeout, held a server thread for days.
+     */
+    public static final Duration READ_TIME = Duration.ofSeconds(30);
+
+    /** The body did not arrive within its read time: the caller answers 408 and closes the connection. */
+    public static final class TooSlow extends IOException {
+        TooSlow(Duration readTime) {
+            super("the request body did not arrive within " + Durations.format(readTime) + " in all");
+        }
+    }
 
     private LimitedBody() {
     }
@@ -30,16 +47,49 @@ public final class LimitedBody {
     /**
      * The body of {@code request}, or empty when it is larger than {@link #MAX_BYTES}: the caller then answers 413. A
      * body declared too large is not even opened (a client that sends it only once asked, {@link #sentOnlyIfAsked},
-     * is then never asked); one found too large is read up to one byte past the limit.
+     * is then never asked); one found too large is read up to one byte past the limit. Throws {@link TooSlow} when the
+     * body takes longer than {@link #READ_TIME}.
      */
     public static Optional<byte[]> read(HttpServletRequest request) throws IOException {
+        return read(request, READ_TIME);
+    }
+
+    /** {@link #read(HttpServletRequest)} within {@code readTime}. */
+    static Optional<byte[]> read(HttpServletRequest request, Duration readTime) throws IOException {
         if (request.getContentLengthLong() > MAX_BYTES) {
             return Optional.empty();
         }
         // Not closed: what is left of a body too large is read and dropped after the answer.
         InputStream in = request.getInputStream();
-        byte[] bytes = in.readNBytes(MAX_BYTES + 1);
-        return bytes.length > MAX_BYTES ? Optional.empty() : Optional.of(bytes);
+        byte[] bytes = new byte[MAX_BYTES + 1];
+        int length = 0;
+        // A blocking read ends only by its connection's idle timeout: shortened to the time left, it ends the read there.
+        EndPoint endPoint = ServletContextRequest.getServletContextRequest(request).getConnectionMetaData()
+                .getConnection().getEndPoint();
+        long idleTimeout = endPoint.getIdleTimeout();
+        long deadline = System.nanoTime() + readTime.toNanos();
+        try {
+            while (length < bytes.length) {
+                long leftMillis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime() + 999_999); // rounded up
+                if (leftMillis <= 0) {
+                    throw new TooSlow(readTime);
+                }
+                endPoint.setIdleTimeout(idleTimeout > 0 ? Math.min(idleTimeout, leftMillis) : leftMillis);
+                int n;
+                try {
+                    n = in.read(bytes, length, bytes.length - length);
+                } catch (IOException e) {
+                    throw deadline - System.nanoTime() <= 0 ? new TooSlow(readTime) : e;
+                }
+                if (n < 0) {
+                    break;
+                }
+                length += n;
+            }
+        } finally {
+            endPoint.setIdleTimeout(idleTimeout);
+        }
+        return length > MAX_BYTES ? Optional.empty() : Optional.of(Arrays.copyOf(bytes, length));
     }
 
     /**

@@ -1,0 +1,108 @@
+package io.picotunnel.server.net;
+
+import io.javalin.Javalin;
+import io.picotunnel.protocol.config.Durations;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A body read by {@link LimitedBody} comes within its read time in all, or the read ends with {@link LimitedBody.TooSlow}:
+ * a client trickling its body, each byte well within the idle timeout, no longer holds the request's thread until the
+ * whole body came. Served by Jetty through Javalin as the management port is, with a read time short enough to test.
+ */
+class LimitedBodyReadTimeTest {
+
+    private static final Duration READ_TIME = Duration.ofSeconds(2);
+
+    private Javalin app;
+
+    @BeforeEach
+    void start() {
+        app = Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            config.jetty.host = "127.0.0.1";
+            config.jetty.port = 0;
+            config.routes.post("/", ctx -> {
+                try {
+                    ctx.result("read " + LimitedBody.read(ctx.req(), READ_TIME).map(bytes -> bytes.length).orElse(-1));
+                } catch (LimitedBody.TooSlow e) {
+                    ctx.header("Connection", "close").status(408).result(e.getMessage());
+                }
+            });
+        }).start();
+    }
+
+    @AfterEach
+    void stop() {
+        app.stop();
+    }
+
+    @Test
+    void aBodyTrickledPastItsReadTimeEndsTheReadThen() throws IOException {
+        Duration pace = Duration.ofMillis(200);
+        Duration bound = READ_TIME.plusSeconds(5);
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), app.port())) {
+            socket.setSoTimeout((int) pace.toMillis());
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            ByteArrayOutputStream answer = new ByteArrayOutputStream();
+            byte[] buffer = new byte[4096];
+            long start = System.nanoTime();
+            boolean closed = false;
+            for (long i = 0; i <= bound.dividedBy(pace) && !closed; i++) {
+                try {
+                    int n = in.read(buffer);
+                    if (n < 0) {
+                        closed = true;
+                    } else {
+                        answer.write(buffer, 0, n);
+                    }
+                } catch (SocketTimeoutException nothingYet) {
+                    try {
+                        out.write(' '); // the trickle under test: a byte each pace, within any idle timeout
+                        out.flush();
+                    } catch (IOException reset) {
+                        closed = true;
+                    }
+                } catch (IOException reset) {
+                    closed = true;
+                }
+            }
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(answer.toString(StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 408 ")
+                    .contains("did not arrive within " + Durations.format(READ_TIME) + " in all");
+            assertThat(closed).as("connection closed within %s (%s passed)", bound, took).isTrue();
+            assertThat(took).isGreaterThanOrEqualTo(READ_TIME).isLessThan(bound);
+        }
+    }
+
+    @Test
+    void aBodyThatComesInTimeIsReadWhole() throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), app.port())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n"
+                    + "Connection: close\r\n\r\n" + "x".repeat(1000)).getBytes(StandardCharsets.ISO_8859_1));
+
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+
+            assertThat(answer).startsWith("HTTP/1.1 200 ").endsWith("read 1000");
+        }
+    }
+}
