@@ -7,6 +7,7 @@ import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.internal.HttpConnection;
 import org.eclipse.jetty.util.thread.Scheduler;
 
 import java.net.InetAddress;
@@ -19,8 +20,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Limits and the header deadline of the management listener, on Jetty's connections: a connection over the
  * {@link ConnectionLimits} is closed as it opens, and one that sends no whole request head within the header
- * timeout (a first one, or a next one while idle between requests) is closed. A request being answered is never
- * cut: long requests are bounded by the body size limit and Jetty's idle timeout.
+ * timeout (a first one, or a next one while idle between requests) is closed. A request being handled is never
+ * cut, nor the drop of its body's rest after its answer: long requests are bounded by the body's size and read time,
+ * the drop by its own size and time, and all by Jetty's idle timeout.
  */
 final class ApiConnectionGuard implements Connection.Listener {
 
@@ -73,20 +75,34 @@ final class ApiConnectionGuard implements Connection.Listener {
         }
     }
 
-    /** Every header timeout: a connection between requests that started none since the last look is closed. */
+    /**
+     * Every header timeout: a connection between requests (no exchange open) that started none since the last look is
+     * closed.
+     */
     private void scheduleCheck(Connection connection, long requestsBefore) {
         scheduler.schedule(() -> {
             if (!connection.getEndPoint().isOpen()) {
                 return;
             }
             long in = connection.getMessagesIn();
-            boolean betweenRequests = in <= connection.getMessagesOut();
-            if (betweenRequests && in == Math.max(requestsBefore, 0)) {
+            if (!inExchange(connection) && in == Math.max(requestsBefore, 0)) {
                 connection.getEndPoint().close();
                 return;
             }
             scheduleCheck(connection, in);
         }, headerTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Whether a request of {@code connection} is still being handled: answered or not, until its exchange ends, the
+     * rest of its body dropped by then ({@link UnreadBodyDrain}, bounded by its own time). Counted as ended once
+     * answered, a drain was cut at twice a short header timeout.
+     */
+    private static boolean inExchange(Connection connection) {
+        if (connection instanceof HttpConnection http) {
+            return http.getHttpChannel().getRequest() != null;
+        }
+        return connection.getMessagesIn() > connection.getMessagesOut();
     }
 
     private static InetAddress addressOf(SocketAddress address) {

@@ -20,8 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The rest of a body answered before it was read is read and dropped for a bounded time in all, as nginx's
- * {@code lingering_time}. The header timeout is set long: its check of connections between requests (which counts
- * an answered request as ended) otherwise closed the connection after two of its periods, and hid the missing bound.
+ * {@code lingering_time}. The header timeout is set long, so that it cannot be what closes the connection (it does
+ * not: {@link DrainHeaderTimeoutTest}).
  */
 class UnreadBodyTimeTest {
 
