@@ -203,6 +203,7 @@ public final class TunnelEndpoint implements AutoCloseable {
      */
     public int drain(Duration grace) {
         draining = true;
+        registry.serverStopping();
         synchronized (this) {
             if (serverChannel != null) {
                 serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
@@ -277,6 +278,7 @@ public final class TunnelEndpoint implements AutoCloseable {
     /** Stops listening and ends every client connection with GoAway. */
     @Override
     public synchronized void close() {
+        registry.serverStopping();
         if (serverChannel != null) {
             serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
             serverChannel = null;

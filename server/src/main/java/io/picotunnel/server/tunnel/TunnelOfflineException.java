@@ -25,6 +25,15 @@ public final class TunnelOfflineException extends RuntimeException {
                         + " connections): none takes new streams", false);
     }
 
+    /**
+     * The server is stopping: it sent GoAway to the client chosen for the stream before the stream opened, and no
+     * other client could take it. No client was lost: as for {@link #goingAway}, none takes new streams.
+     */
+    static TunnelOfflineException serverStopping(String tunnelId) {
+        return new TunnelOfflineException("the server is stopping: it sent GoAway to the client of tunnel " + tunnelId
+                + " chosen for the stream before the stream opened, and takes no new streams", false);
+    }
+
     /** The client chosen for the stream was lost (its connection closed) before its SYN, and no other took it. */
     static TunnelOfflineException clientLost(String tunnelId) {
         return new TunnelOfflineException("the client of tunnel " + tunnelId

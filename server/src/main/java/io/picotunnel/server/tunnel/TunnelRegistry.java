@@ -171,6 +171,8 @@ public final class TunnelRegistry implements TunnelPresence {
      */
     final KeyedRefusalLog connectionsAtStreamLimit = new KeyedRefusalLog(LoggerFactory.getLogger(TcpStreamBridge.class));
     private final Clock clock;
+    /** Set once by {@link #serverStopping}. */
+    private volatile boolean serverStopping;
 
     public TunnelRegistry(Clock clock) {
         this.clock = clock;
@@ -537,16 +539,27 @@ public final class TunnelRegistry implements TunnelPresence {
     }
 
     /**
-     * Why the last client tried took no stream: one that went away after it was chosen (its connection lost, or
-     * closed by the server) left the tunnel offline ({@link TunnelOfflineException#clientLost}), or it is stopping
-     * when it sent GoAway; anything else (its stream limit, say) is {@code cause}.
+     * Why the last client tried took no stream: one that went away after it was chosen is stopping when it sent
+     * GoAway; while the server stops ({@link #serverStopping}) the server's own GoAway is why, not a lost client;
+     * otherwise (its connection lost, or closed by the server) it left the tunnel offline
+     * ({@link TunnelOfflineException#clientLost}). Anything else (its stream limit, say) is {@code cause}.
      */
-    private static Throwable whyNot(Connection connection, String tunnelId, Throwable cause) {
+    private Throwable whyNot(Connection connection, String tunnelId, Throwable cause) {
         if (!(cause instanceof StreamOpenException) || connection.usable()) {
             return cause;
         }
-        return connection.session().goAwayReceived().isDone()
-                ? new ClientStoppingException(tunnelId) : TunnelOfflineException.clientLost(tunnelId);
+        if (connection.session().goAwayReceived().isDone()) {
+            return new ClientStoppingException(tunnelId);
+        }
+        return serverStopping ? TunnelOfflineException.serverStopping(tunnelId) : TunnelOfflineException.clientLost(tunnelId);
+    }
+
+    /**
+     * The server drains or stops: it sends GoAway on every client connection, so a stream that finds its chosen client
+     * going away from now on is refused because the server stops, not because the client was lost.
+     */
+    public void serverStopping() {
+        serverStopping = true;
     }
 
     /**
