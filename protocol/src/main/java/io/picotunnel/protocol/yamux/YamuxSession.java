@@ -677,8 +677,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
             }
             log.warn("{}: no answer to the start-up yamux ping within {}, closing the session", ctx.channel(),
                     Durations.format(wait));
-            closing = true;
-            ctx.close();
+            closeUnanswered();
         });
         sendPing(probe, wait);
     }
@@ -690,8 +689,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
         if (keepAliveOutstanding) {
             log.warn("{}: no answer to the yamux keepalive ping within {}, closing the session", ctx.channel(),
                     Durations.format(config.keepAliveInterval()));
-            closing = true;
-            ctx.close();
+            closeUnanswered();
             return;
         }
         keepAliveOutstanding = true;
@@ -699,6 +697,18 @@ public final class YamuxSession extends ChannelDuplexHandler {
         keepAliveSentNanos = nanoTime();
         writeFrame(YamuxFrame.ping(FLAG_SYN, keepAliveOpaque));
         flushSoon();
+    }
+
+    /**
+     * Ends the session of a peer that left a ping unanswered: GoAway(protocol error) first, so a peer that is only slow
+     * learns why, then the close at once. Unlike {@link #goAwayAndClose} it does not wait for the GoAway to be
+     * written: a dead peer's full buffers would hold the close back, and finding it dead is the point.
+     */
+    private void closeUnanswered() {
+        closing = true;
+        localGoAway = true;
+        ctx.writeAndFlush(YamuxFrame.goAway(GoAwayCode.PROTOCOL_ERROR));
+        ctx.close();
     }
 
     private void protocolError(String message) {
