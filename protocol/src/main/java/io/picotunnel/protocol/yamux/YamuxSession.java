@@ -649,8 +649,10 @@ public final class YamuxSession extends ChannelDuplexHandler {
     }
 
     private void startKeepAlive() {
-        if (config.windowAutoTuning() && !rttProbed && !closing) {
-            // Window auto-tuning needs a round-trip estimate from the start, not after the first keepalive.
+        boolean keepAliveOn = !config.keepAliveInterval().isZero();
+        if ((config.windowAutoTuning() || keepAliveOn) && !rttProbed && !closing) {
+            // Window auto-tuning needs a round-trip estimate from the start, not after the first keepalive; with
+            // keepalive on, a peer silent from the start is found after one wait, not two intervals, tuning or not.
             rttProbed = true;
             probeRoundTrip();
         }

@@ -52,6 +52,13 @@ class SilentPeerAtStartUpTest {
         assertClosedByTheStartUpPingAfterOneSecond(config);
     }
 
+    /** {@code --max-stream-window 256KiB}: a fixed window needs no estimate, but the start-up ping still goes. */
+    @Test
+    void withWindowAutoTuningOffASilentPeerIsStillClosedAtTheStartUpPing() throws Exception {
+        YamuxConfig config = YamuxConfig.defaults().withWindowAutoTuning(false).withPingTimeout(Duration.ofSeconds(1));
+        assertClosedByTheStartUpPingAfterOneSecond(config);
+    }
+
     private void assertClosedByTheStartUpPingAfterOneSecond(YamuxConfig config) throws Exception {
         try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN);
                 SilentPeer silent = SilentPeer.readingNothing()) {

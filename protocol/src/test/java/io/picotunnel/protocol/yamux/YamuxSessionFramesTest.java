@@ -493,9 +493,21 @@ class YamuxSessionFramesTest {
         assertThat(p.channel.isOpen()).isTrue();
     }
 
+    /**
+     * A client with a keepalive every 30 s whose start-up ping (sent with keepalive on, auto-tuning or not) was
+     * answered: the pings that follow are the keepalive's.
+     */
+    private RawPeer keepAliveClientPastItsStartUpPing() {
+        RawPeer p = client(fixedWindow().withKeepAliveInterval(Duration.ofSeconds(30)));
+        YamuxFrame startUp = p.writtenOne();
+        assertThat(startUp.type()).isEqualTo(TYPE_PING);
+        p.send(YamuxFrame.ping(FLAG_ACK, startUp.length()));
+        return p;
+    }
+
     @Test
     void unansweredKeepaliveClosesSession() {
-        RawPeer p = client(fixedWindow().withKeepAliveInterval(Duration.ofSeconds(30)));
+        RawPeer p = keepAliveClientPastItsStartUpPing();
         p.advance(30_000);
         YamuxFrame ping = p.writtenOne();
         assertThat(ping.type()).isEqualTo(TYPE_PING);
@@ -507,7 +519,7 @@ class YamuxSessionFramesTest {
 
     @Test
     void keepaliveIsNotAnsweredByAPeerThatAnswersBlind() {
-        RawPeer p = client(fixedWindow().withKeepAliveInterval(Duration.ofSeconds(30)));
+        RawPeer p = keepAliveClientPastItsStartUpPing();
         p.advance(30_000);
         p.written().forEach(YamuxFrame::release); // not read: a peer that does not read answers what it guesses
         for (int opaque = 0; opaque < 1024; opaque++) {
@@ -519,7 +531,7 @@ class YamuxSessionFramesTest {
 
     @Test
     void answeredKeepaliveKeepsSession() {
-        RawPeer p = client(fixedWindow().withKeepAliveInterval(Duration.ofSeconds(30)));
+        RawPeer p = keepAliveClientPastItsStartUpPing();
         for (int i = 0; i < 3; i++) {
             p.advance(30_000);
             YamuxFrame ping = p.writtenOne();

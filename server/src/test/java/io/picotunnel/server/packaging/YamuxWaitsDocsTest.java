@@ -61,7 +61,7 @@ class YamuxWaitsDocsTest {
                         + Durations.format(YamuxConfig.DEFAULT_KEEPALIVE_INTERVAL) + " and answers pings")
                 .contains("a dead peer is detected within two intervals ("
                         + Durations.format(YamuxConfig.DEFAULT_KEEPALIVE_INTERVAL.multipliedBy(2)) + ")")
-                .contains("round-trip estimate, below), waits one interval ("
+                .contains("whenever keepalive is on), waits one interval ("
                         + Durations.format(YamuxConfig.DEFAULT_KEEPALIVE_INTERVAL) + ")");
     }
 
