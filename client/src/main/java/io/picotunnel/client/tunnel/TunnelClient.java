@@ -338,6 +338,16 @@ public final class TunnelClient implements AutoCloseable {
         Throwable cause = result.cause();
         logGoAway(cause instanceof ConnectFailures.UpgradeRefusedException refused && refused.serverStopping(),
                 ConnectFailures.connectionRefused(cause));
+        if (cause instanceof TokenRejectedException && goneAwayBecause != null && !explains401(goneAwayBecause)) {
+            // The server stopped, or could not check the token (1011): neither says why the token is refused now.
+            LOG.error("the server at {} ended the connection (close status {}: {}) and now rejects the token (HTTP "
+                    + "401): the tunnel's token was regenerated or the tunnel deleted. Set the new token in {} / {}. "
+                    + "Not retrying.", config.server(), goneAwayBecause.code(), goneAwayBecause.description(),
+                    Setting.TOKEN.flag(), Setting.TOKEN.envVar());
+            setState(State.TOKEN_REJECTED);
+            shutDown(cause);
+            return;
+        }
         if (cause instanceof TokenRejectedException && goneAwayBecause != null) {
             LOG.error("the server at {} ended the connection ({}) and now rejects the token (HTTP 401){} Not retrying.",
                     config.server(), goneAwayBecause.description(),
@@ -375,6 +385,11 @@ public final class TunnelClient implements AutoCloseable {
                     Durations.format(serverWait), Durations.format(delay));
         }
         scheduleReconnect(delay);
+    }
+
+    /** A close status that is itself why the token is refused: a regenerated token, a deleted tunnel. */
+    private static boolean explains401(TunnelCloseStatus status) {
+        return status == TunnelCloseStatus.TOKEN_REGENERATED || status == TunnelCloseStatus.TUNNEL_DELETED;
     }
 
     /**

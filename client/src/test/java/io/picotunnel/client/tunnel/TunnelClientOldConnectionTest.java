@@ -245,6 +245,37 @@ class TunnelClientOldConnectionTest {
         }
     }
 
+    /**
+     * GoAway and close 1011 (the server could not check the token again), then a 401 on the redial: the client stops
+     * retrying, as on any 401, and its line names both causes of the 401 (regenerated token, deleted tunnel) and the
+     * new token to set: the internal error says nothing of which, so it is not given as the 401's cause.
+     */
+    @Test
+    void a401AfterAnInternalErrorCloseStopsRetryingAndNamesEveryCauseOfThe401() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                if (server.connections() > 1) {
+                    write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    drainUntilEof(socket);
+                    return;
+                }
+                answer101(socket, key);
+                write(socket, GO_AWAY);
+                write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.INTERNAL_ERROR)));
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> client.terminated().isDone());
+            assertThat(client.state()).isEqualTo(TunnelClient.State.TOKEN_REJECTED);
+            assertThat(server.connections()).as("no redial after the 401").isEqualTo(2);
+            assertThat(log.messages(Level.ERROR)).singleElement().asString()
+                    .contains("ended the connection (close status 1011: the server had an internal error; its log says"
+                            + " which) and now rejects the token (HTTP 401): the tunnel's token was regenerated or the"
+                            + " tunnel deleted. Set the new token in --token / PICOTUNNEL_TOKEN. Not retrying.");
+        }
+    }
+
     private static String goAwayLine(LogCapture log) {
         List<String> lines = log.messages(Level.INFO).stream().filter(line -> line.contains("GoAway")).toList();
         assertThat(lines).hasSize(1);
