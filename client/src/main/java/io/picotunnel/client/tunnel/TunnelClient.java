@@ -295,10 +295,8 @@ public final class TunnelClient implements AutoCloseable {
         if (stopping) {
             return;
         }
-        if (!carriesStreams(goAwayUnlogged)) {
-            // Else the line waits for this attempt's outcome: a new connection taken says the token still holds.
-            logGoAway();
-        }
+        // The GoAway line not written yet (no close frame said why) waits for this attempt's outcome, whether the old
+        // connection carries streams or not: a new connection taken says the token still holds.
         setState(State.CONNECTING);
         pendingConnect = connector.connect(loop, resolver);
         // Listeners of the connect future and of the channel run on this same loop.
@@ -533,7 +531,7 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     private void onDisconnected(Channel ch) {
-        if (ch == goAwayUnlogged) {
+        if (ch == goAwayUnlogged && (stopping || !redialUnderWay())) {
             logGoAway();
         }
         if (retiring.remove(ch)) {
@@ -557,6 +555,11 @@ public final class TunnelClient implements AutoCloseable {
         scheduleReconnect(delay);
     }
 
+    /** A redial is scheduled or connecting: its outcome writes the GoAway line still unwritten. */
+    private boolean redialUnderWay() {
+        return pendingConnect != null || (pendingReconnect != null && !pendingReconnect.isDone());
+    }
+
     private void scheduleReconnect(Duration delay) {
         setState(State.WAITING_TO_RECONNECT);
         pendingReconnect = loop.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
@@ -574,6 +577,8 @@ public final class TunnelClient implements AutoCloseable {
         if (pendingConnect != null) {
             pendingConnect.cancel(false);
         }
+        // No redial's outcome will come to write it.
+        logGoAway();
         List<Channel> open = openChannels();
         if (open.isEmpty()) {
             finishStop();

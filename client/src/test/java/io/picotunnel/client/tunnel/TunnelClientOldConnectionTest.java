@@ -77,8 +77,9 @@ class TunnelClientOldConnectionTest {
             // line named every possible cause ("the tunnel's token was regenerated or the tunnel deleted").
             assertThat(log.messages(Level.ERROR)).singleElement().asString()
                     .contains("ended the connection (" + why.description() + ") and now rejects the token (HTTP 401)");
+            // The GoAway line waits for the redial's outcome, so the close frame, come first, names the cause in it.
             assertThat(log.messages(Level.INFO)).anyMatch(line -> line.contains(
-                    "closed an old connection (close status " + why.code() + ": " + why.description() + ")"));
+                    "ended this connection (GoAway, then close status " + why.code() + ": " + why.description() + ")"));
         }
     }
 
@@ -273,6 +274,30 @@ class TunnelClientOldConnectionTest {
                     .contains("ended the connection (close status 1011: the server had an internal error; its log says"
                             + " which) and now rejects the token (HTTP 401): the tunnel's token was regenerated or the"
                             + " tunnel deleted. Set the new token in --token / PICOTUNNEL_TOKEN. Not retrying.");
+        }
+    }
+
+    /**
+     * GoAway on an idle connection and no close frame (an older server), then the redial taken: the line waits for the
+     * redial's outcome, as for a connection with streams open, and says the token still holds.
+     */
+    @Test
+    void anIdleConnectionsGoAwayLineWaitsForTheRedialAndSaysItWasTaken() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                answer101(socket, key);
+                if (server.connections() == 1) {
+                    write(socket, GO_AWAY);
+                }
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO).stream()
+                    .filter(line -> line.startsWith("connected to")).count() == 2);
+            // Before: written as the redial began, "(GoAway: it is stopping, or the tunnel's token was regenerated or
+            // the tunnel deleted): reconnecting now; 0 open stream(s) finish on the old connection".
+            assertThat(goAwayLine(log)).endsWith("ended the previous connection (GoAway) and accepted a new one")
+                    .doesNotContain("token", "deleted");
         }
     }
 
