@@ -20,7 +20,8 @@ public final class UsageErrors {
      * The problem with the command line in {@code e}. Arguments that match no flag are told by position (counted
      * from 1, after {@code before} arguments the parser did not see, such as a subcommand's name) and never shown;
      * one that starts with -- is named up to its '=' as an unknown flag, with the flag it most likely meant (a
-     * {@link #TYPOS} edit away, as git's "did you mean"). {@code example} shows a flag with its value,
+     * {@link #TYPOS} edit away, as git's "did you mean", or else the one flag it shortens or lengthens by whole words,
+     * as --listen or --listen-address for --listen-addr). {@code example} shows a flag with its value,
      * as in {@code --token TOKEN}. Other problems are picocli's message, which names flags only.
      */
     public static String describe(CommandLine.ParameterException e, int before, String example) {
@@ -58,27 +59,60 @@ public final class UsageErrors {
     /** At most this many edits (a letter left out, added, changed, or two swapped) make a flag a likely typo. */
     static final int TYPOS = 2;
 
-    /** The one visible flag of {@code spec} nearest to {@code flag} within {@link #TYPOS} edits; empty on a tie. */
+    /**
+     * The one visible flag of {@code spec} nearest to {@code flag} within {@link #TYPOS} edits, else the one that
+     * {@code flag} shortens or lengthens by whole words; empty on a tie.
+     */
     private static Optional<String> meant(String flag, CommandLine.Model.CommandSpec spec) {
-        String best = null;
-        int bestDistance = TYPOS + 1;
-        boolean tie = false;
+        return nearest(flag, visibleFlags(spec)).or(() -> wordsApart(flag, visibleFlags(spec)));
+    }
+
+    private static List<String> visibleFlags(CommandLine.Model.CommandSpec spec) {
+        List<String> flags = new ArrayList<>();
         for (CommandLine.Model.OptionSpec option : spec.options()) {
             for (String name : option.names()) {
-                if (option.hidden() || !name.startsWith("--")) {
-                    continue;
-                }
-                int distance = distance(flag, name);
-                if (distance < bestDistance) {
-                    best = name;
-                    bestDistance = distance;
-                    tie = false;
-                } else if (distance == bestDistance && !name.equals(best)) {
-                    tie = true;
+                if (!option.hidden() && name.startsWith("--")) {
+                    flags.add(name);
                 }
             }
         }
+        return flags;
+    }
+
+    private static Optional<String> nearest(String flag, List<String> flags) {
+        String best = null;
+        int bestDistance = TYPOS + 1;
+        boolean tie = false;
+        for (String name : flags) {
+            int distance = distance(flag, name);
+            if (distance < bestDistance) {
+                best = name;
+                bestDistance = distance;
+                tie = false;
+            } else if (distance == bestDistance && !name.equals(best)) {
+                tie = true;
+            }
+        }
         return tie ? Optional.empty() : Optional.ofNullable(best);
+    }
+
+    /**
+     * The one flag that {@code flag} is the first words of (--listen, --tunnel for --listen-addr, --tunnel-addr) or
+     * that is the start of {@code flag} (--listen-address, --data-directory); words are split at '-'. Too far for
+     * {@link #distance} to find, yet what flags of other tools (frp's, ngrok's) or the settings' variable names lead
+     * to.
+     */
+    private static Optional<String> wordsApart(String flag, List<String> flags) {
+        List<String> found = flags.stream()
+                .filter(name -> name.startsWith(flag + "-") || lengthensLastWord(flag, name))
+                .distinct()
+                .toList();
+        return found.size() == 1 ? Optional.of(found.get(0)) : Optional.empty();
+    }
+
+    /** Whether {@code flag} is {@code name} with more letters to its last word (--listen-address, --listen-addr). */
+    private static boolean lengthensLastWord(String flag, String name) {
+        return flag.length() > name.length() && flag.startsWith(name) && flag.charAt(name.length()) != '-';
     }
 
     /** Edits from {@code a} to {@code b}: optimal string alignment (Damerau-Levenshtein without repeated edits). */

@@ -54,6 +54,35 @@ class UsageErrorsTest {
                 + " (argument 1)");
     }
 
+    /** A command with the server's address flags and --data (alias --data-dir), as picotunnel-server. */
+    private static String describeServer(String... args) {
+        CommandSpec spec = CommandSpec.create();
+        for (String flag : new String[] {"--listen-addr", "--tunnel-addr", "--http-addr", "--https-addr"}) {
+            spec.addOption(OptionSpec.builder(flag).paramLabel("ADDR").type(String.class).build());
+        }
+        spec.addOption(OptionSpec.builder("--data", "--data-dir").paramLabel("DIR").type(String.class).build());
+        CommandLine.ParameterException e = catchThrowableOfType(CommandLine.ParameterException.class,
+                () -> new CommandLine(spec).parseArgs(args));
+        return UsageErrors.describe(e, 0, "--data DIR");
+    }
+
+    @Test
+    void anUnknownFlagThatShortensOrLengthensOneFlagByWordsSaysWhichItMeant() {
+        assertThat(describeServer("--listen=127.0.0.1:8080")).isEqualTo("1 argument not understood: unknown flag"
+                + " --listen (argument 1; did you mean --listen-addr?)");
+        assertThat(describeServer("--tunnel=:8443")).endsWith("(argument 1; did you mean --tunnel-addr?)");
+        assertThat(describeServer("--http=:8000")).endsWith("(argument 1; did you mean --http-addr?)");
+        assertThat(describeServer("--listen-address=:8080")).endsWith("(argument 1; did you mean --listen-addr?)");
+        assertThat(describeServer("--data-directory=/srv")).endsWith("(argument 1; did you mean --data-dir?)");
+    }
+
+    @Test
+    void anUnknownFlagThatShortensSeveralFlagsOrAddsAWordSuggestsNone() {
+        assertThat(describeServer("--addr=:8080")).isEqualTo("1 argument not understood: unknown flag --addr"
+                + " (argument 1)");
+        assertThat(describeServer("--listen-addr-v6=:8080")).endsWith("unknown flag --listen-addr-v6 (argument 1)");
+    }
+
     @Test
     void otherProblemsArePicocliMessagesAsTheyAre() {
         assertThat(describe(0, "--data")).contains("--data").doesNotContain("not understood");
