@@ -182,6 +182,16 @@ public final class ManagementAuth {
         }
     }
 
+    /**
+     * What a refused write lacked when it came without the CSRF header (curl, a script replaying the UI's cookie):
+     * the header, then {@code instead}. Empty when the header was there and the origin was wrong: a page of another
+     * site, to which nothing more is said.
+     */
+    private static String withoutCsrfHeader(Context ctx, String instead) {
+        return ctx.header(CSRF_HEADER) != null ? ""
+                : " It lacks the header '" + CSRF_HEADER + ": 1' that the UI sends." + instead;
+    }
+
     /** The API guard: the Bearer admin token or a live session; cookie writes also pass the CSRF check. */
     private void requireAuth(Context ctx) {
         if (ctx.method() == HandlerType.OPTIONS) {
@@ -227,7 +237,9 @@ public final class ManagementAuth {
         }
         if (!SAFE_METHODS.contains(ctx.method()) && !origin.sameOriginWrite(ctx, CSRF_HEADER)) {
             reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected",
-                    "This change was not sent by the PicoTunnel UI of this server, so it was refused.");
+                    "This change was not sent by the PicoTunnel UI of this server, so it was refused."
+                            + withoutCsrfHeader(ctx, " Scripts send 'Authorization: Bearer <admin token>' instead of"
+                            + " the session cookie."));
             return;
         }
         ctx.attribute(USER_ATTRIBUTE, session.get().subject());
@@ -248,7 +260,9 @@ public final class ManagementAuth {
 
     private void signInWithToken(Context ctx) {
         if (!origin.sameOriginWrite(ctx, CSRF_HEADER)) {
-            reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected", "This sign-in was not sent by the PicoTunnel UI of this server.");
+            reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected", "This sign-in was not sent by the PicoTunnel UI of this server."
+                    + withoutCsrfHeader(ctx, " Scripts need no sign-in: they send 'Authorization: Bearer <admin token>'"
+                    + " with each request."));
             return;
         }
         if (!isJson(ctx.contentType())) {
@@ -387,7 +401,8 @@ public final class ManagementAuth {
 
     private void logout(Context ctx) {
         if (!origin.sameOriginWrite(ctx, CSRF_HEADER)) {
-            reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected", "This sign-out was not sent by the PicoTunnel UI of this server.");
+            reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected", "This sign-out was not sent by the PicoTunnel UI of this server."
+                    + withoutCsrfHeader(ctx, ""));
             return;
         }
         String id = ctx.cookie(named(ctx, COOKIE));

@@ -166,6 +166,29 @@ class TokenSignInTest {
     }
 
     @Test
+    void curlWithoutTheCustomHeaderIsToldWhatItLacksAndWhatScriptsSend() throws Exception {
+        HttpResponse<String> signIn = browser.send(HttpRequest.newBuilder(URI.create(server.url("/auth/token")))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"" + ADMIN_TOKEN + "\"}")),
+                Map.of("Content-Type", "application/json"));
+        assertThat(signIn.statusCode()).isEqualTo(403);
+        assertThat(signIn.body()).contains("csrf_rejected", "It lacks the header 'X-PicoTunnel-CSRF: 1' that the UI"
+                + " sends. Scripts need no sign-in: they send 'Authorization: Bearer <admin token>' with each request.");
+
+        signIn();
+        HttpResponse<String> write = browser.send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels")))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"x\"}")), Map.of("Content-Type", "application/json"));
+        assertThat(write.statusCode()).isEqualTo(403);
+        assertThat(write.body()).contains("It lacks the header 'X-PicoTunnel-CSRF: 1' that the UI sends. Scripts send"
+                + " 'Authorization: Bearer <admin token>' instead of the session cookie.");
+
+        HttpResponse<String> fromAnotherSite = browser.send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels")))
+                        .POST(HttpRequest.BodyPublishers.ofString("{}")),
+                Map.of("Content-Type", "application/json", ManagementAuth.CSRF_HEADER, "1", "Origin", "https://evil.example"));
+        assertThat(fromAnotherSite.statusCode()).isEqualTo(403);
+        assertThat(fromAnotherSite.body()).doesNotContain("lacks", "Bearer");
+    }
+
+    @Test
     void crossSiteCookieWriteIsRejected() throws Exception {
         signIn();
         HttpResponse<String> foreignOrigin = browser.send(HttpRequest.newBuilder(URI.create(server.url("/api/tunnels")))
