@@ -50,7 +50,7 @@ final class BackupCommand {
             err.println(e.getMessage());
             return ServerMain.EXIT_STARTUP_FAILED;
         }
-        out.println("Backup written to " + command.file.toAbsolutePath());
+        out.println("Backup written to " + command.file.toAbsolutePath().normalize());
         return 0;
     }
 }

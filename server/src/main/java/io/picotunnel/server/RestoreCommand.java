@@ -83,7 +83,7 @@ final class RestoreCommand {
             err.println(e.getMessage());
             return ServerMain.EXIT_STARTUP_FAILED;
         }
-        out.println("Restored " + command.file.toAbsolutePath() + " to " + outcome.database()
+        out.println("Restored " + command.file.toAbsolutePath().normalize() + " to " + outcome.database()
                 + (outcome.previous() == null ? "" : "; the database it replaced is kept as " + outcome.previous())
                 + ". Every sign-in session of the web UI in the backup was ended (" + outcome.endedSessions()
                 + "): everyone signs in again."

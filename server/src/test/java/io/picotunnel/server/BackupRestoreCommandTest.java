@@ -318,6 +318,31 @@ class BackupRestoreCommandTest {
         }
     }
 
+    /**
+     * The README's commands name files relative to the current directory ({@code ./demo-data}, {@code ./backup.db}):
+     * their lines said "Backup written to /srv/./backup.db" and "There is no database at /srv/./data/picotunnel.db".
+     */
+    @Test
+    void backupAndRestoreNameFilesWithoutDotSegments() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        try (Store store = Store.open(data)) {
+            store.createTunnel("from-the-backup");
+        }
+        Path copy = dir.resolve("copy.db");
+
+        Run backup = backupRun("--data", dir.resolve("./data").toString(), dir.resolve("./copy.db").toString());
+        Run restore = restore(Map.of(), "--data", dir.resolve("./data").toString(), dir.resolve("./copy.db").toString());
+        Run none = backupRun("--data", dir.resolve("./missing").toString(), dir.resolve("./other.db").toString());
+
+        assertThat(backup.code()).as(backup.err()).isZero();
+        assertThat(backup.out().strip()).isEqualTo("Backup written to " + copy);
+        assertThat(restore.code()).as(restore.err()).isZero();
+        assertThat(restore.out()).startsWith("Restored " + copy + " to " + data.resolve(Store.DATABASE_FILE) + ";");
+        assertThat(none.err().strip()).startsWith("There is no database at " + dir.resolve("missing")
+                .resolve(Store.DATABASE_FILE) + ";");
+        assertThat(backup.out() + restore.out() + none.err()).doesNotContain("/./");
+    }
+
     @Test
     void aFileThatIsNotABackupIsOneSentenceAndExitCode1() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
