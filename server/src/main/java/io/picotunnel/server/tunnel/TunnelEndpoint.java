@@ -32,6 +32,7 @@ import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.LingeringClose;
+import io.picotunnel.server.net.SocketAddresses;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -338,7 +339,6 @@ public final class TunnelEndpoint implements AutoCloseable {
     }
 
     private static String describe(InetSocketAddress address) {
-        String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
-        return host.contains(":") ? "[" + host + "]:" + address.getPort() : host + ":" + address.getPort();
+        return SocketAddresses.describe(address);
     }
 }

@@ -9,6 +9,7 @@ import io.picotunnel.server.net.BindFailures;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.HostPort;
+import io.picotunnel.server.net.SocketAddresses;
 import io.picotunnel.server.store.PortInUseException;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -646,7 +647,6 @@ public final class TcpServices implements ServiceListener, AutoCloseable {
         if (address == null) {
             return "nothing";
         }
-        String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
-        return host.contains(":") ? "[" + host + "]:" + address.getPort() : host + ":" + address.getPort();
+        return SocketAddresses.describe(address);
     }
 }

@@ -978,4 +978,19 @@ class TcpServicesTest {
                 a -> assertThat(a.getAddress().isAnyLocalAddress()).as("%s", a).isTrue());
         assertThat(accepts(port)).isTrue();
     }
+
+    /**
+     * A service on {@code :2222} (or {@code 0.0.0.0:2222}) binds the wildcard, which Java writes
+     * {@code 0:0:0:0:0:0:0:0}: its log line and the API's "cannot listen on" message named an address nobody wrote.
+     */
+    @Test
+    void addressesAreWrittenAsRfc5952WritesThemTheWildcardAsBracketedDoubleColon() throws Exception {
+        assertThat(TcpServices.describe(new InetSocketAddress(InetAddress.getByName("::"), 2222))).isEqualTo("[::]:2222");
+        assertThat(TcpServices.describe(new InetSocketAddress(InetAddress.getByName("::1"), 2222))).isEqualTo("[::1]:2222");
+        assertThat(TcpServices.describe(new InetSocketAddress(InetAddress.getByName("2001:db8:0:0:0:0:0:5"), 80)))
+                .isEqualTo("[2001:db8::5]:80");
+        assertThat(TcpServices.describe(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 2222)))
+                .isEqualTo("127.0.0.1:2222");
+        assertThat(TcpServices.describe(InetSocketAddress.createUnresolved("localhost", 2222))).isEqualTo("localhost:2222");
+    }
 }
