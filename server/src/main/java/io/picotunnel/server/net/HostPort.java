@@ -58,6 +58,10 @@ public record HostPort(String host, int port) {
                     + (rules.hostOptional ? ":8080 or " : "") + "127.0.0.1:8080");
         }
         String value = text.trim();
+        int schemeEnd = value.indexOf("://");
+        if (schemeEnd > 0 && value.substring(0, schemeEnd).chars().allMatch(Character::isLetter)) {
+            throw new IllegalArgumentException(urlGiven(value, schemeEnd, rules));
+        }
         String host;
         String portText;
         if (value.startsWith("[")) {
@@ -122,6 +126,26 @@ public record HostPort(String host, int port) {
         } catch (UnknownHostException e) {
             return literal; // not reached: checked as a literal, no name is looked up
         }
+    }
+
+    /**
+     * A URL where host:port goes, as cloudflared's {@code --url http://localhost:8000} or ngrok's upstream URL are
+     * written: says so, with the host:port it holds when it has a port.
+     */
+    private static String urlGiven(String value, int schemeEnd, Rules rules) {
+        String rest = value.substring(schemeEnd + 3);
+        int end = rest.length();
+        for (char c : new char[] {'/', '?', '#'}) {
+            end = rest.indexOf(c) < 0 ? end : Math.min(end, rest.indexOf(c));
+        }
+        String instead;
+        try {
+            instead = parse(rest.substring(0, end), rules).toString();
+        } catch (IllegalArgumentException e) {
+            instead = null;
+        }
+        return quoted(value) + " is a URL, not host:port; " + (instead != null ? "write " + quoted(instead)
+                : "write the host and port alone, for example " + (rules.hostOptional ? ":8080 or " : "") + "127.0.0.1:8080");
     }
 
     private static IllegalArgumentException notHostPort(String value, Rules rules) {

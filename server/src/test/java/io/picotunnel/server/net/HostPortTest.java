@@ -37,6 +37,20 @@ class HostPortTest {
         assertThatThrownBy(() -> HostPort.parse("b\u00fc_cher.lan:80", CONNECT)).hasMessageContaining("'_' (U+005F LOW LINE)");
     }
 
+    /** cloudflared takes its target as --url http://localhost:8000, ngrok as an upstream URL: newcomers write one. */
+    @Test
+    void aUrlIsToldToBeOneWithTheHostPortToWriteInstead() {
+        assertThatThrownBy(() -> HostPort.parse("http://localhost:3000", CONNECT))
+                .hasMessage("'http://localhost:3000' is a URL, not host:port; write 'localhost:3000'");
+        assertThatThrownBy(() -> HostPort.parse("https://[::1]:8443/app?x=1", CONNECT))
+                .hasMessage("'https://[::1]:8443/app?x=1' is a URL, not host:port; write '[::1]:8443'");
+        assertThatThrownBy(() -> HostPort.parse("http://localhost", CONNECT))
+                .hasMessage("'http://localhost' is a URL, not host:port; write the host and port alone, for example"
+                        + " 127.0.0.1:8080");
+        assertThatThrownBy(() -> HostPort.parse("tcp://0.0.0.0:2222", SERVER_LISTEN))
+                .hasMessage("'tcp://0.0.0.0:2222' is a URL, not host:port; write '0.0.0.0:2222'");
+    }
+
     @Test
     void aTargetMayHaveAnUnderscoreAsDockerNamesHaveButAListenAddressMayNot() {
         assertThat(HostPort.parse("my_app:8080", CONNECT)).isEqualTo(new HostPort("my_app", 8080));
