@@ -96,7 +96,7 @@ public final class SessionStore {
     }
 
     /**
-     * The live session with this id; an expired one is deleted and not found. Looked up on the read connection: most
+     * The live session with this id; an expired one is deleted and not found. Looked up on a read connection: most
      * lookups (every request of the UI) write nothing, and a write transaction would wait for the write lock, which
      * another program (a {@code sqlite3} shell) may hold. Deleting an expired session and the last-seen time are
      * written after, and a failure to write them (the database locked) does not fail the request.

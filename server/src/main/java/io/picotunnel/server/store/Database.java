@@ -31,16 +31,24 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The SQLite database file, with two connections: one for writing transactions ({@link #inTransaction}) and one
- * for reads ({@link #read}), each used by one thread at a time. With the WAL journal a read never waits for a
- * write in progress, so a lookup (a tunnel token, from an event loop) is never stuck behind a service change that
- * is waiting for a listener. Foreign keys on, a busy timeout; migrations applied when opened. Other components
- * with tables of their own (sessions, certificates) use the same two methods.
+ * The SQLite database file, with one connection for writing transactions ({@link #inTransaction}) and
+ * {@link #READ_CONNECTIONS} for reads ({@link #read}), each used by one thread at a time. With the WAL journal a read
+ * never waits for a write in progress, nor for another read, so a lookup (a tunnel token, from an event loop) is never
+ * stuck behind a service change that is waiting for a listener, or behind a long listing. Foreign keys on, a busy
+ * timeout; migrations applied when opened. Other components with tables of their own (sessions, certificates) use
+ * the same two methods.
  */
 public final class Database implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Database.class);
     private static final int BUSY_TIMEOUT_MILLIS = 5_000;
+    /**
+     * How many reads run at once. A few: a long read (a listing, an export) then leaves the others to the token
+     * lookups of tunnel handshakes and the UI's sessions, and each connection holds its own page cache.
+     */
+    public static final int READ_CONNECTIONS = 4;
+    /** How long a read waits for a free read connection before it fails as busy: as long as a change for the lock. */
+    static final Duration READ_WAIT = Duration.ofMillis(BUSY_TIMEOUT_MILLIS);
     /** Free space below which an I/O error of SQLite at start is taken for a full disk: the -shm alone takes 32 KiB. */
     private static final long NEARLY_FULL_BYTES = 1024 * 1024;
 
@@ -53,11 +61,10 @@ public final class Database implements AutoCloseable {
     private final Path file;
     private final Connection connection;
     private final ReentrantLock lock = new ReentrantLock();
-    private Connection readConnection;
+    private ReadConnections readConnections;
     /** What works joined to the transaction in progress run at its commit or, in reverse, at its failure; guarded by lock. */
     private final List<Runnable> joinedCommits = new ArrayList<>();
     private final List<Runnable> joinedFailures = new ArrayList<>();
-    private final ReentrantLock readLock = new ReentrantLock();
 
     private Database(Path file, Connection connection) {
         this.file = file;
@@ -72,9 +79,14 @@ public final class Database implements AutoCloseable {
      * of SQLite's beside it) that cannot be written, or a directory in its place, is one sentence that names it.
      */
     public static Database open(Path file) {
+        return open(file, READ_WAIT);
+    }
+
+    /** As {@link #open(Path)}, a read waiting at most {@code readWait} for a free read connection. */
+    static Database open(Path file, Duration readWait) {
         refuseWhatIsNotAFile(file);
         try {
-            return openAndMigrate(file);
+            return openAndMigrate(file, readWait);
         } catch (StoreException e) {
             throw openFailure(file, e);
         }
@@ -168,7 +180,7 @@ public final class Database implements AutoCloseable {
         return Optional.empty();
     }
 
-    private static Database openAndMigrate(Path file) {
+    private static Database openAndMigrate(Path file, Duration readWait) {
         refuseAnotherProgramsDatabase(file);
         createPrivately(file);
         SQLiteConfig config = new SQLiteConfig();
@@ -185,7 +197,8 @@ public final class Database implements AutoCloseable {
         try {
             new Migrations(database).apply();
             database.tryAWrite();
-            database.readConnection = connect(config, file);
+            // The settings above are the connection's own (but WAL, the file's): each read connection gets them too.
+            database.readConnections = ReadConnections.open(file, READ_CONNECTIONS, readWait, () -> connect(config, file));
         } catch (RuntimeException e) {
             database.close();
             throw e;
@@ -494,14 +507,15 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * Runs read-only {@code work} on a consistent snapshot of what is committed. Within a transaction of the same
-     * thread it runs in that transaction instead, so the thread sees its own changes.
+     * Runs read-only {@code work} on a consistent snapshot of what is committed, on a free read connection: it waits
+     * for one at most {@link #READ_WAIT}, then fails as busy. Within a transaction of the same thread it runs in that
+     * transaction instead, so the thread sees its own changes.
      */
     public <T, E extends Exception> T read(Work<T, E> work) throws E {
         if (lock.isHeldByCurrentThread()) {
             return inTransaction(work);
         }
-        readLock.lock();
+        Connection readConnection = readConnections.take();
         try {
             try {
                 return work.run(readConnection);
@@ -511,7 +525,7 @@ public final class Database implements AutoCloseable {
         } catch (SQLException e) {
             throw new StoreException("Database error: " + e.getMessage(), e);
         } finally {
-            readLock.unlock();
+            readConnections.giveBack(readConnection);
         }
     }
 
@@ -520,7 +534,7 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * Ends the transaction of {@code target} without changes (for the read connection: releases its snapshot). After
+     * Ends the transaction of {@code target} without changes (for a read connection: releases its snapshot). After
      * SQLITE_FULL or SQLITE_IOERR SQLite may have rolled the transaction back itself: the driver's rollback then fails
      * before it begins the next transaction, as it does after each rollback, so that BEGIN is sent here; left outside
      * a transaction, the connection would fail every later commit ("no transaction is active") until a restart.
@@ -545,17 +559,15 @@ public final class Database implements AutoCloseable {
         return e.getMessage() != null && e.getMessage().contains("no transaction is active");
     }
 
+    /**
+     * Closes the connections: the read connections free now, each one a read holds when that read ends (close does
+     * not wait for it; later reads fail saying the database is closed), the write connection once the change in
+     * progress ends.
+     */
     @Override
     public void close() {
-        readLock.lock();
-        try {
-            if (readConnection != null) {
-                readConnection.close();
-            }
-        } catch (SQLException e) {
-            log.warn("Closing the database failed: {}", e.getMessage());
-        } finally {
-            readLock.unlock();
+        if (readConnections != null) {
+            readConnections.close();
         }
         lock.lock();
         try {

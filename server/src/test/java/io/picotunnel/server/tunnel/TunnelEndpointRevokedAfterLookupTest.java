@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
+import io.picotunnel.server.store.Database;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.Tunnel;
 import io.picotunnel.testkit.LogCapture;
@@ -22,6 +23,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -126,8 +128,8 @@ class TunnelEndpointRevokedAfterLookupTest {
     }
 
     /**
-     * The token's recheck waits longer than the handshake timeout: another read holds the store's read connection (a
-     * long listing, a backup). The client gets GoAway and the close frame of an internal error, not a bare close after
+     * The token's recheck waits longer than the handshake timeout: other reads hold every read connection of the store
+     * (long listings, exports). The client gets GoAway and the close frame of an internal error, not a bare close after
      * its 101, and a stream waiting for it fails at once instead of when the store answers.
      */
     @Test
@@ -140,7 +142,7 @@ class TunnelEndpointRevokedAfterLookupTest {
                 TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, "slow-recheck-test");
              LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO)) {
             // Before: the connection closed without a close frame (EOF) at the handshake timeout.
-            List<String> frames = framesAfterLookup(slow, () -> longRead.set(holdReadConnection(release)), client -> waiting.set(slow.registry().openStream(tunnel.id(), new ChannelInboundHandlerAdapter())));
+            List<String> frames = framesAfterLookup(slow, () -> longRead.set(holdReadConnections(release)), client -> waiting.set(slow.registry().openStream(tunnel.id(), new ChannelInboundHandlerAdapter())));
             assertThat(frames).containsSubsequence("GoAway", "close " + TunnelCloseStatus.INTERNAL_ERROR.code());
             await().atMost(Duration.ofSeconds(5)).until(() -> waiting.get().isDone());
             assertThat(release).isNotDone();
@@ -167,7 +169,7 @@ class TunnelEndpointRevokedAfterLookupTest {
         try (RawPeerEndpoint slow = RawPeerEndpoint.start(
                 TunnelEndpointConfig.defaults().withHandshakeTimeout(SLOW_RECHECK_TIMEOUT),
                 TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, "slow-recheck-drain-test")) {
-            List<String> frames = framesAfterLookup(slow, () -> longRead.set(holdReadConnection(release)),
+            List<String> frames = framesAfterLookup(slow, () -> longRead.set(holdReadConnections(release)),
                     client -> assertThat(slow.endpoint().drain(Duration.ofSeconds(5))).as("no stream open").isZero());
             assertThat(frames).containsExactly("GoAway", "close " + TunnelCloseStatus.SERVER_STOPPING.code());
             assertThat(release).as("the recheck still waits for the store").isNotDone();
@@ -197,7 +199,7 @@ class TunnelEndpointRevokedAfterLookupTest {
                 }
             });
             Runnable proceed = held.get(5, TimeUnit.SECONDS);
-            CompletableFuture<Void> longRead = holdReadConnection(release);
+            CompletableFuture<Void> longRead = holdReadConnections(release);
             proceed.run();
             Socket client = upgrade.get(10, TimeUnit.SECONDS);
             Future<?> waiting = peer.registry().openStream(tunnel.id(), new ChannelInboundHandlerAdapter());
@@ -215,25 +217,32 @@ class TunnelEndpointRevokedAfterLookupTest {
     }
 
     /**
-     * Another read holds the store's read connection (a long listing, a backup) until {@code release}: a token lookup
-     * waits for it. Returns once it holds it; the future returned completes when the read ends.
+     * Other reads hold every read connection of the store (long listings, exports) until {@code release}: a token
+     * lookup waits for one. Returns once they hold them; the future returned completes when the reads end.
      */
-    private CompletableFuture<Void> holdReadConnection(CompletableFuture<Void> release) {
-        CompletableFuture<Void> readHeld = new CompletableFuture<>();
-        CompletableFuture<Void> longRead = new CompletableFuture<>();
-        Thread.ofPlatform().start(() -> {
-            try {
-                store.database().read(connection -> {
-                    readHeld.complete(null);
-                    return release.get(30, TimeUnit.SECONDS);
-                });
-                longRead.complete(null);
-            } catch (Exception e) {
-                longRead.completeExceptionally(e);
-            }
-        });
-        readHeld.orTimeout(5, TimeUnit.SECONDS).join();
-        return longRead;
+    private CompletableFuture<Void> holdReadConnections(CompletableFuture<Void> release) {
+        List<CompletableFuture<Void>> readsHeld = new ArrayList<>();
+        List<CompletableFuture<Void>> longReads = new ArrayList<>();
+        for (int i = 0; i < Database.READ_CONNECTIONS; i++) {
+            CompletableFuture<Void> readHeld = new CompletableFuture<>();
+            CompletableFuture<Void> longRead = new CompletableFuture<>();
+            Thread.ofPlatform().start(() -> {
+                try {
+                    store.database().read(connection -> {
+                        readHeld.complete(null);
+                        return release.get(30, TimeUnit.SECONDS);
+                    });
+                    longRead.complete(null);
+                } catch (Exception e) {
+                    readHeld.completeExceptionally(e);
+                    longRead.completeExceptionally(e);
+                }
+            });
+            readsHeld.add(readHeld);
+            longReads.add(longRead);
+        }
+        CompletableFuture.allOf(readsHeld.toArray(new CompletableFuture<?>[0])).orTimeout(5, TimeUnit.SECONDS).join();
+        return CompletableFuture.allOf(longReads.toArray(new CompletableFuture<?>[0]));
     }
 
     /** Upgrades a raw client, runs {@code revoke} after its token lookup, then reads what the server sends it. */
