@@ -50,6 +50,7 @@ describe('unicodeHost', () => {
     [`xn--${encodePunycode('\u30b9\u30fc\u30d1\u30fc')}.example`, 'スーパー.example'],
     [`xn--${encodePunycode('\u4e00\u756a')}.example`, '一番.example'],
     [`xn--${encodePunycode('\u043f\u0430\u0440\u043a')}.example`, 'парк.example'],
+    [`xn--${encodePunycode('\u043c\u0443\u0437\u0435\u0439')}.example`, 'музей.example'],
     [`xn--${encodePunycode('\u0570\u0561\u0575\u0565\u0580\u0565\u0576')}.example`, 'հայերեն.example'],
     ['app.example.com', 'app.example.com'],
   ])('shows %s as %s', (ascii, unicode) => {
@@ -79,6 +80,14 @@ describe('unicodeHost', () => {
     ['a Katakana mark that reads as a dash after Latin (googleーlogin)', `xn--${encodePunycode('google\u30fclogin')}.example`],
     ['a Katakana letter that reads as a slash between Latin ones (comノshop)', `xn--${encodePunycode('com\u30ceshop')}.example`],
     ['a Han ideograph that reads as a dash next to Latin (google一login)', `xn--${encodePunycode('google\u4e00login')}.example`],
+    // and its digit look-alikes: a label of digits and letters that read as digits.
+    ['Cyrillic letters that all read as digits (ззз for 333)', `xn--${encodePunycode('\u0437\u0437\u0437')}.example`],
+    ['a Cyrillic letter among digits (12з4567890)', `xn--${encodePunycode('12\u04374567890')}.example`],
+    ['an Armenian letter among digits (1շ34567890)', `xn--${encodePunycode('1\u057734567890')}.example`],
+    ['a Georgian letter among digits (12ვ4567890)', `xn--${encodePunycode('12\u10d54567890')}.example`],
+    ['a Greek theta among digits (1θ1)', `xn--${encodePunycode('1\u03b81')}.example`],
+    ['a Bopomofo letter among digits (123ㄐ567890)', `xn--${encodePunycode('123\u3110567890')}.example`],
+    ['a Han ideograph and a Bopomofo letter that read as 44', `xn--${encodePunycode('\u4e29\u3110')}.example`],
   ])('keeps the xn-- form of %s', (_, ascii) => {
     expect(unicodeHost(ascii)).toBe(ascii);
   });

@@ -1,8 +1,8 @@
 /**
  * Host names beyond ASCII as people read them. The server stores and answers them in their ASCII form
  * (`xn--bcher-kva.example`); this shows `bücher.example`, as browsers do in the address bar, unless a label does not
- * decode to a name the server could have made, or could pass for another name (Cyrillic `аррӏе` for `apple`):
- * such a label is shown as it is stored.
+ * decode to a name the server could have made, or could pass for another name (Cyrillic `аррӏе` for `apple`) or a
+ * number (`ззз` for `333`): such a label is shown as it is stored.
  */
 
 const BASE = 36;
@@ -164,6 +164,13 @@ const LATIN_ALIKE: Record<string, RegExp> = {
 const LATIN_ALIKE_WORDS = new Set(['секс', 'как', 'коса', 'курс', 'парк', 'такий', 'укроп', 'сахарок', 'покраска']);
 
 /**
+ * Labels written wholly in digits and these letters read as a number: Cyrillic `ззз` as `333`, `1շ34567890` with an
+ * Armenian sha for the 2. The letters of Chromium's digit look-alikes (idn_spoof_checker.cc); its others are digits of
+ * other scripts, which keep a label in xn-- form already. As there, a dash makes the label no number.
+ */
+const DIGIT_ALIKE = /^[0-9θշճзҙӡउওਤੜဒვპკ丩ㄐ]+$/u;
+
+/**
  * In a label that mixes Latin with a CJK script, the characters Chromium's "dangerous patterns" refuse there
  * (idn_spoof_checker.cc): kana and ideographs that read as a slash between non-Japanese characters (`comノshop`),
  * Katakana's iteration marks after no Katakana, its prolonged sound mark (a dash) after no kana (`googleーlogin`),
@@ -215,6 +222,8 @@ function readable(unicode: string): boolean {
   }
   if (scripts.size > 1 && !MIXES.some((mix) => [...scripts].every((script) => mix.includes(script)))) return false;
   if (scripts.has('Latin') && scripts.size > 1 && MIXED_DANGER.test(unicode)) return false;
+  // a label that reaches here has a character beyond ASCII: a look-alike, if all its characters are digits or those
+  if (DIGIT_ALIKE.test(unicode)) return false;
   const [only] = [...scripts];
   return !(scripts.size === 1 && LATIN_ALIKE[only]?.test(letters.join('')) && !LATIN_ALIKE_WORDS.has(unicode));
 }
