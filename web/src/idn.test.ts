@@ -51,6 +51,7 @@ describe('unicodeHost', () => {
     [`xn--${encodePunycode('\u4e00\u756a')}.example`, '一番.example'],
     [`xn--${encodePunycode('\u043f\u0430\u0440\u043a')}.example`, 'парк.example'],
     [`xn--${encodePunycode('\u043c\u0443\u0437\u0435\u0439')}.example`, 'музей.example'],
+    [`xn--${encodePunycode('\u0e20\u0e32\u0e29\u0e32\u0e44\u0e17\u0e22')}.example`, 'ภาษาไทย.example'],
     [`xn--${encodePunycode('\u0570\u0561\u0575\u0565\u0580\u0565\u0576')}.example`, 'հայերեն.example'],
     ['app.example.com', 'app.example.com'],
   ])('shows %s as %s', (ascii, unicode) => {
@@ -76,6 +77,8 @@ describe('unicodeHost', () => {
     ['Armenian letters that all read as Latin (յօհո)', `xn--${encodePunycode('\u0575\u0585\u0570\u0578')}.example`],
     ['Georgian letters that all read as Latin (ხოძ)', `xn--${encodePunycode('\u10ee\u10dd\u10eb')}.example`],
     ['Hebrew letters that all read as Latin (סו)', `xn--${encodePunycode('\u05e1\u05d5')}.example`],
+    ['Thai letters that all read as Latin (ฟรฟร for wsws)', `xn--${encodePunycode('\u0e1f\u0e23\u0e1f\u0e23')}.example`],
+    ['Thai letters that all read as Latin (พรบ for wsu)', `xn--${encodePunycode('\u0e1e\u0e23\u0e1a')}.example`],
     // and its dangerous patterns: kana and ideographs that read as a dash or a slash beside Latin.
     ['a Katakana mark that reads as a dash after Latin (googleーlogin)', `xn--${encodePunycode('google\u30fclogin')}.example`],
     ['a Katakana letter that reads as a slash between Latin ones (comノshop)', `xn--${encodePunycode('com\u30ceshop')}.example`],

@@ -141,9 +141,11 @@ const MIXES = [
 const LOOKALIKE = /[\u0131\u0138\u01c0-\u01c3\u0237\u0250-\u036f\u20d0-\u20ff]/u;
 
 /**
- * Labels written wholly in these letters read as Latin ones: `аррӏе`, `ѕкуре`, `ηοω`, Armenian `յօհո`. The letters of
- * Chromium's whole-script confusables (components/url_formatter/spoof_checks/idn_spoof_checker.cc; Thai as on Windows
- * and macOS), with its few Cyrillic words that match no Latin one. Unlike Chromium, no top-level domain lets them pass.
+ * Labels written wholly in these letters read as Latin ones: `аррӏе`, `ѕкуре`, `ηοω`, Armenian `յօհո`, Thai `ฟรฟร`. The
+ * letters of Chromium's whole-script confusables (components/url_formatter/spoof_checks/idn_spoof_checker.cc), with its
+ * few Cyrillic words that match no Latin one. Thai's is its set for Linux and ChromeOS, whose fonts draw more Thai
+ * letters like Latin ones: the set for Windows and macOS is part of it, and the page may be read on any of them. Unlike
+ * Chromium, no top-level domain lets them pass.
  */
 const LATIN_ALIKE: Record<string, RegExp> = {
   Armenian: /^[ագզէլհյոսւօՙ]+$/u,
@@ -159,7 +161,7 @@ const LATIN_ALIKE: Record<string, RegExp> = {
   Myanmar: /^[ခဂငထပဝၔၜ]+$/u,
   Oriya: /^[ଠ]+$/u,
   Tamil: /^[டப]+$/u,
-  Thai: /^[บพเแ]+$/u,
+  Thai: /^[ทนบพรหเแดลปฟม]+$/u,
 };
 const LATIN_ALIKE_WORDS = new Set(['секс', 'как', 'коса', 'курс', 'парк', 'такий', 'укроп', 'сахарок', 'покраска']);
 
