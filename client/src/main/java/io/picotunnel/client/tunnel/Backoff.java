@@ -28,6 +28,8 @@ public final class Backoff {
     private int attempt;
     private boolean connected;
     private long connectedAt;
+    /** The last connection ended with a GoAway before it lasted {@code stableAfter}, and nothing failed since. */
+    private boolean goneAwayEarly;
 
     public Backoff() {
         this(() -> ThreadLocalRandom.current().nextDouble());
@@ -68,6 +70,11 @@ public final class Backoff {
 
     /** The delay before the next attempt (after {@link #disconnected()} when a connection was up). */
     public Duration next() {
+        goneAwayEarly = false;
+        return grow();
+    }
+
+    private Duration grow() {
         disconnected();
         long base = Math.min(MAX.toMillis(), INITIAL.toMillis() << Math.min(attempt, 16));
         attempt++;
@@ -91,21 +98,28 @@ public final class Backoff {
     }
 
     /**
-     * The delay after the server's GoAway: a moment spread over {@code spread} after a connection that lasted (a
-     * server restarting), else the next delay as after any drop, so a server that says GoAway as soon as it is
-     * connected is not dialled again in a loop.
+     * The delay after the server's GoAway: a moment spread over {@code spread}, whatever failed before the connection
+     * (a server restarting, or one that revokes the token, is redialled at once, not after the delay the failures before
+     * grew to). Only a GoAway on the next connection too, again before it lasted, gets the next delay as after any drop,
+     * so a server that says GoAway as soon as it is connected is not dialled again in a loop.
      */
     public Duration afterGoAway(Duration spread) {
-        if (connected && nanoClock.getAsLong() - connectedAt >= stableAfter.toNanos()) {
-            disconnected();
-            return Duration.ofMillis((long) (spread.toMillis() * random.getAsDouble()));
+        boolean lasted = connected && nanoClock.getAsLong() - connectedAt >= stableAfter.toNanos();
+        if (!lasted && goneAwayEarly) {
+            return grow();
         }
-        return next();
+        goneAwayEarly = !lasted;
+        if (lasted) {
+            disconnected();
+        }
+        connected = false;
+        return Duration.ofMillis((long) (spread.toMillis() * random.getAsDouble()));
     }
 
     /** Starts over at once, whatever the last connection lasted. */
     public void reset() {
         attempt = 0;
         connected = false;
+        goneAwayEarly = false;
     }
 }

@@ -391,8 +391,9 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     /**
-     * The server will open no more streams on {@code ch}: connect anew (within a second after a connection that
-     * lasted, else after the next backoff delay), and keep {@code ch} until the server closes it or its last
+     * The server will open no more streams on {@code ch}: connect anew (within a second, unless the connection before
+     * also ended with a GoAway before it lasted: then after the next backoff delay, see {@link Backoff#afterGoAway}),
+     * and keep {@code ch} until the server closes it or its last
      * stream ends, at most {@link #MAX_RETIRING} of them. Other codes end the session, and the disconnect
      * reconnects.
      */

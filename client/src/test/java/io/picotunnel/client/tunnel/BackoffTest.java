@@ -144,16 +144,44 @@ class BackoffTest {
     }
 
     @Test
-    void afterGoAwayAsSoonAsConnectedTheDelaysGrowAsAfterADrop() {
+    void afterGoAwayAsSoonAsConnectedAgainAndAgainTheDelaysGrowAsAfterADrop() {
         AtomicLong now = new AtomicLong();
         Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
         List<Long> seconds = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 5; i++) {
             backoff.connected();
             now.addAndGet(Duration.ofMillis(10).toNanos());
             seconds.add(backoff.afterGoAway(Duration.ofSeconds(1)).toSeconds());
         }
-        assertThat(seconds).containsExactly(1L, 2L, 4L, 8L);
+        assertThat(seconds).as("the first GoAway redialled at once, the next ones later and later")
+                .containsExactly(0L, 1L, 2L, 4L, 8L);
+    }
+
+    @Test
+    void afterGoAwayOnAShortConnectionTheDelaysOfTheFailuresBeforeItDoNotApply() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.5, Duration.ofSeconds(30), now::get);
+        for (int i = 0; i < 8; i++) {
+            backoff.next();
+        }
+        backoff.connected();
+        now.addAndGet(Duration.ofSeconds(3).toNanos());
+
+        // Before: the next delay, 54 s.
+        assertThat(backoff.afterGoAway(Duration.ofSeconds(1))).isEqualTo(Duration.ofMillis(500));
+        assertThat(backoff.next()).as("a connection of 3 s does not start the delays over").isEqualTo(Duration.ofSeconds(54));
+    }
+
+    @Test
+    void aFailureBetweenTwoEarlyGoAwaysLeavesTheSecondRedialledAtOnce() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
+        backoff.connected();
+        backoff.afterGoAway(Duration.ofSeconds(1));
+        backoff.next();
+        backoff.connected();
+
+        assertThat(backoff.afterGoAway(Duration.ofSeconds(1))).isEqualTo(Duration.ZERO);
     }
 
     @Test
