@@ -1,12 +1,16 @@
 package io.picotunnel.client.tunnel;
 
 import ch.qos.logback.classic.Level;
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.answer101;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.drainUntilEof;
@@ -61,5 +65,136 @@ class TunnelClientGoAwayRedialTest {
             assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("GoAway")).singleElement().asString()
                     .doesNotContain("reconnecting in");
         }
+    }
+
+    /**
+     * GoAway with a redial scheduled 990 ms later, and the client stops meanwhile: the GoAway line, written by the stop,
+     * names no reconnection, which will not come.
+     */
+    @Test
+    void aStopWhileTheRedialIsScheduledWritesTheGoAwayLineWithoutAReconnection() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                answer101(socket, key);
+                write(socket, GO_AWAY);
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.99, Backoff.DEFAULT_STABLE_AFTER, System::nanoTime));
+            await().atMost(Duration.ofSeconds(10)).until(() -> client.state() == TunnelClient.State.WAITING_TO_RECONNECT);
+
+            client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
+
+            assertThat(server.connections()).isEqualTo(1);
+            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("GoAway")).singleElement().asString()
+                    .contains("ended this connection (GoAway: it is stopping, or the tunnel's token was regenerated or"
+                            + " the tunnel deleted)")
+                    .doesNotContain("reconnecting");
+        }
+    }
+
+    /**
+     * GoAway, and the client stops while its redial waits for the server's answer to the upgrade: the GoAway line,
+     * written by the stop, does not say it is reconnecting.
+     */
+    @Test
+    void aStopWhileTheRedialConnectsWritesTheGoAwayLineWithoutAReconnection() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                if (server.connections() == 1) {
+                    answer101(socket, key);
+                    write(socket, GO_AWAY);
+                }
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, System::nanoTime));
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() == 2
+                    && client.state() == TunnelClient.State.CONNECTING);
+
+            client.stop(Duration.ZERO).orTimeout(20, TimeUnit.SECONDS).join();
+
+            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("GoAway")).singleElement().asString()
+                    .doesNotContain("reconnecting");
+        }
+    }
+
+    /**
+     * The client stops, and the server says GoAway back as the client's GoAway reaches it (a stream is still open, so
+     * the connection stays): the client does not redial, nor write a GoAway line that would say it will.
+     */
+    @Test
+    void aGoAwayThatComesAsTheClientStopsIsNotAnsweredWithAReconnection() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                answer101(socket, key);
+                ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
+                write(socket, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
+                write(socket, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
+                server.events.add("stream open");
+                awaitFrame(frames, 3, 0, 0);
+                write(socket, GO_AWAY);
+                server.events.add("GoAway sent");
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, System::nanoTime));
+            await().atMost(Duration.ofSeconds(10)).until(() -> client.activeStreams() == 1);
+
+            var stopped = client.stop(Duration.ofSeconds(2));
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("GoAway sent"));
+            stopped.orTimeout(20, TimeUnit.SECONDS).join();
+
+            assertThat(server.connections()).isEqualTo(1);
+            assertThat(log.messages(Level.INFO)).noneMatch(line -> line.contains("GoAway"))
+                    .noneMatch(line -> line.contains("reconnecting"));
+        }
+    }
+
+    /**
+     * GoAway, then close 4000 (the server is stopping), and the redial gets 401: the server stopped is not why the token
+     * is refused, so the error names a regenerated token or a deleted tunnel, and the client stops.
+     */
+    @Test
+    void a401AfterClose4000NamesARegeneratedTokenOrADeletedTunnel() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                if (server.connections() > 1) {
+                    write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    drainUntilEof(socket);
+                    return;
+                }
+                answer101(socket, key);
+                write(socket, GO_AWAY);
+                write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.SERVER_STOPPING)));
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.5, Backoff.DEFAULT_STABLE_AFTER, System::nanoTime));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> client.terminated().isDone());
+
+            assertThat(client.state()).isEqualTo(TunnelClient.State.TOKEN_REJECTED);
+            assertThat(client.terminated()).isCompletedExceptionally();
+            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("GoAway")).singleElement().asString()
+                    .contains("(GoAway, then close status 4000: the server is stopping)");
+            assertThat(log.messages(Level.ERROR)).singleElement().asString()
+                    .contains("ended the connection (close status 4000: the server is stopping) and now rejects the "
+                            + "token (HTTP 401): the tunnel's token was regenerated or the tunnel deleted");
+        }
+    }
+
+    /** Reads the client's frames until one of this type, with these flags, on this stream. */
+    private static void awaitFrame(ScriptedTunnelServer.ClientFrames frames, int type, int flags, int streamId)
+            throws IOException {
+        for (int i = 0; i < 1000; i++) {
+            long[] frame = frames.next();
+            if (frame[0] == type && (frame[1] & flags) == flags && frame[2] == streamId) {
+                return;
+            }
+        }
+        throw new IOException("no frame of type " + type + " on stream " + streamId);
+    }
+
+    private static byte[] closePayload(TunnelCloseStatus why) {
+        byte[] reason = why.reason().getBytes(StandardCharsets.UTF_8);
+        byte[] payload = new byte[2 + reason.length];
+        payload[0] = (byte) (why.code() >> 8);
+        payload[1] = (byte) why.code();
+        System.arraycopy(reason, 0, payload, 2, reason.length);
+        return payload;
     }
 }
