@@ -1,5 +1,7 @@
 package io.picotunnel.server.tunnel;
 
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
+
 /** A stream was asked of a tunnel whose client is not connected. */
 public final class TunnelOfflineException extends RuntimeException {
 
@@ -38,6 +40,16 @@ public final class TunnelOfflineException extends RuntimeException {
     static TunnelOfflineException clientLost(String tunnelId) {
         return new TunnelOfflineException("the client of tunnel " + tunnelId
                 + " chosen for the stream was lost before the stream opened, and no other client could take it", true);
+    }
+
+    /**
+     * The server ended the connection of the client chosen for the stream before the stream opened, because the token it
+     * came with was regenerated or its tunnel deleted ({@code why}), and no other client took it. The client is lost to
+     * the stream as in {@link #clientLost(String)}, but the log says why.
+     */
+    static TunnelOfflineException revoked(String tunnelId, TunnelCloseStatus why) {
+        return new TunnelOfflineException(why.description() + ": the server ended the connection of the client of tunnel "
+                + tunnelId + " chosen for the stream before the stream opened, and no other client could take it", true);
     }
 
     /**

@@ -67,6 +67,8 @@ public final class TunnelRegistry implements TunnelPresence {
         /** Opens asked of this session that have not completed yet: they count as load before the session counts them. */
         private final AtomicInteger pendingOpens = new AtomicInteger();
         private final AtomicLong streamsOpened = new AtomicLong();
+        /** Why the server ended this connection (a token regenerated, a tunnel deleted); null while it has not. */
+        private volatile TunnelCloseStatus closedBy;
 
         Connection(String id, String tunnelId, String tokenSha256, YamuxSession session, Instant connectedAt,
                    String remoteAddr, String version, String hostname) {
@@ -128,6 +130,7 @@ public final class TunnelRegistry implements TunnelPresence {
 
         /** GoAway, then a close frame that tells the client why (an older client reads it as any close). */
         void close(TunnelCloseStatus why) {
+            closedBy = why;
             session.goAway(GoAwayCode.NORMAL);
             Channel parent = session.parent();
             if (parent != null) {
@@ -540,8 +543,9 @@ public final class TunnelRegistry implements TunnelPresence {
 
     /**
      * Why the last client tried took no stream: one that went away after it was chosen is stopping when it sent
-     * GoAway; while the server stops ({@link #serverStopping}) the server's own GoAway is why, not a lost client;
-     * otherwise (its connection lost, or closed by the server) it left the tunnel offline
+     * GoAway; one the server ended for its token regenerated or its tunnel deleted ({@link Connection#close}) was lost
+     * for that reason, which is said; while the server stops ({@link #serverStopping}) the server's own GoAway is why,
+     * not a lost client; otherwise (its connection lost) it left the tunnel offline
      * ({@link TunnelOfflineException#clientLost}). Anything else (its stream limit, say) is {@code cause}.
      */
     private Throwable whyNot(Connection connection, String tunnelId, Throwable cause) {
@@ -550,6 +554,9 @@ public final class TunnelRegistry implements TunnelPresence {
         }
         if (connection.session().goAwayReceived().isDone()) {
             return new ClientStoppingException(tunnelId);
+        }
+        if (connection.closedBy != null) {
+            return TunnelOfflineException.revoked(tunnelId, connection.closedBy);
         }
         return serverStopping ? TunnelOfflineException.serverStopping(tunnelId) : TunnelOfflineException.clientLost(tunnelId);
     }
