@@ -6,13 +6,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
@@ -54,42 +50,16 @@ class LimitedBodyReadTimeTest {
     void aBodyTrickledPastItsReadTimeEndsTheReadThen() throws IOException {
         Duration pace = Duration.ofMillis(200);
         Duration bound = READ_TIME.plusSeconds(5);
+        // The trickle under test: a byte each pace, within any idle timeout.
+        PacedBody trickle = PacedBody.aSpaceEvery(pace, bound.dividedBy(pace) + 1, bound);
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), app.port())) {
-            socket.setSoTimeout((int) pace.toMillis());
-            OutputStream out = socket.getOutputStream();
-            out.write(("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n")
-                    .getBytes(StandardCharsets.ISO_8859_1));
-            out.flush();
-            InputStream in = socket.getInputStream();
-            ByteArrayOutputStream answer = new ByteArrayOutputStream();
-            byte[] buffer = new byte[4096];
-            long start = System.nanoTime();
-            boolean closed = false;
-            for (long i = 0; i <= bound.dividedBy(pace) && !closed; i++) {
-                try {
-                    int n = in.read(buffer);
-                    if (n < 0) {
-                        closed = true;
-                    } else {
-                        answer.write(buffer, 0, n);
-                    }
-                } catch (SocketTimeoutException nothingYet) {
-                    try {
-                        out.write(' '); // the trickle under test: a byte each pace, within any idle timeout
-                        out.flush();
-                    } catch (IOException reset) {
-                        closed = true;
-                    }
-                } catch (IOException reset) {
-                    closed = true;
-                }
-            }
-            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            PacedBody.Outcome sent = trickle.send(socket,
+                    "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n");
 
-            assertThat(answer.toString(StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 408 ")
+            assertThat(sent.answer()).startsWith("HTTP/1.1 408 ")
                     .contains("did not arrive within " + Durations.format(READ_TIME) + " in all");
-            assertThat(closed).as("connection closed within %s (%s passed)", bound, took).isTrue();
-            assertThat(took).isGreaterThanOrEqualTo(READ_TIME).isLessThan(bound);
+            assertThat(sent.closed()).as("connection closed within %s (%s passed)", bound, sent.took()).isTrue();
+            assertThat(sent.took()).isGreaterThanOrEqualTo(READ_TIME).isLessThan(bound);
         }
     }
 
