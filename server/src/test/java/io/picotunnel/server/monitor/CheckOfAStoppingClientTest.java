@@ -2,16 +2,9 @@ package io.picotunnel.server.monitor;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.picotunnel.server.store.Service;
-import io.picotunnel.server.store.ServiceType;
-import io.picotunnel.server.store.TlsMode;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,28 +22,12 @@ class CheckOfAStoppingClientTest {
     @Test
     void aClientWhoseGoAwayCameAfterItWasChosenIsNamedStoppingInTheCheck() throws Exception {
         try (SilentClient client = new SilentClient("stopping-client")) {
-            Probes probes = new Probes(client.registry, Duration.ofSeconds(5), Clock.systemUTC());
-            Service service = new Service("s1", SilentClient.TUNNEL_ID, ServiceType.HTTP, "app.test", "/",
-                    TlsMode.TERMINATE, null, "127.0.0.1:9", true, Instant.now());
-
-            // The session's loop is held while the check chooses the client; the GoAway is read before the
-            // stream's open, queued behind it, runs.
+            // The client's GoAway is read before the stream's open runs.
             Channel parent = client.parent;
-            CountDownLatch holding = new CountDownLatch(1);
-            CountDownLatch chosen = new CountDownLatch(1);
-            parent.eventLoop().execute(() -> {
-                holding.countDown();
-                try {
-                    chosen.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+            CompletableFuture<Check> check = client.checkWhileTheLoopIsHeld(() -> {
                 parent.pipeline().fireChannelRead(Unpooled.wrappedBuffer(GO_AWAY));
                 parent.pipeline().fireChannelReadComplete();
             });
-            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
-            CompletableFuture<Check> check = probes.service(service, ServiceCheckSettings.DEFAULT);
-            chosen.countDown();
 
             assertThat(check.get(10, TimeUnit.SECONDS).error()).isEqualTo("could not open a stream to the client: "
                     + "the client of tunnel t1 is stopping and no other client could take the stream");

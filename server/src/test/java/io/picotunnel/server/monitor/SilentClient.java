@@ -8,9 +8,17 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.testkit.SilentPeer;
 
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,6 +47,33 @@ final class SilentClient implements AutoCloseable {
             throw e;
         }
         registry.register(TUNNEL_ID, null, session, "test", "silent.invalid");
+    }
+
+    /**
+     * Starts a check of an http service of tunnel {@code t1} while the session's loop is held, and once the check chose
+     * this client runs {@code onTheLoop} there: it runs before the stream's open, queued behind it.
+     */
+    CompletableFuture<Check> checkWhileTheLoopIsHeld(Runnable onTheLoop) throws InterruptedException {
+        Probes probes = new Probes(registry, Duration.ofSeconds(5), Clock.systemUTC());
+        Service service = new Service("s1", TUNNEL_ID, ServiceType.HTTP, "app.test", "/", TlsMode.TERMINATE, null,
+                "127.0.0.1:9", true, Instant.now());
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch chosen = new CountDownLatch(1);
+        parent.eventLoop().execute(() -> {
+            holding.countDown();
+            try {
+                chosen.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            onTheLoop.run();
+        });
+        if (!holding.await(10, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("the session's loop was not held within 10 s");
+        }
+        CompletableFuture<Check> check = probes.service(service, ServiceCheckSettings.DEFAULT);
+        chosen.countDown();
+        return check;
     }
 
     @Override
