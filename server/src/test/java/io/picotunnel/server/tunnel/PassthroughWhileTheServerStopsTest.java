@@ -2,9 +2,7 @@ package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
@@ -24,7 +22,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -59,20 +56,7 @@ class PassthroughWhileTheServerStopsTest {
         registry.register(TUNNEL_ID, null, session, "test", "silent.invalid");
         TunnelPassthrough passthrough = new TunnelPassthrough(registry);
         HttpsRoute.Passthrough route = new HttpsRoute.Passthrough("secure.test", TUNNEL_ID, "127.0.0.1:9");
-        Channel listener = new ServerBootstrap().group(visitorLoop).channel(Transport.serverSocketChannel())
-                .childHandler(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelActive(ChannelHandlerContext ctx) {
-                        passthrough.forward(ctx, route);
-                    }
-
-                    @Override
-                    public boolean isSharable() {
-                        return true;
-                    }
-                })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-        visitorPort = ((InetSocketAddress) listener.localAddress()).getPort();
+        visitorPort = VisitorLoop.listen(visitorLoop, ctx -> passthrough.forward(ctx, route));
     }
 
     @AfterEach
@@ -87,25 +71,15 @@ class PassthroughWhileTheServerStopsTest {
     void aPassthroughVisitorWhoseClientGotTheStoppingServersGoAwayOnceChosenIsLoggedAsTheServerStopping()
             throws Exception {
         TunnelRegistry.Connection only = registry.connections(TUNNEL_ID).getFirst();
-        CountDownLatch asked = new CountDownLatch(1);
-        parent.eventLoop().execute(() -> {
-            try {
-                asked.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            // As the server's drain does: the registry learns it first, then every session sends GoAway.
-            registry.serverStopping();
-            session.goAway(GoAwayCode.NORMAL);
-        });
         try (LogCapture log = new LogCapture(TunnelPassthrough.class, Level.INFO);
              Socket visitor = new Socket()) {
-            try {
-                visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), visitorPort), 10_000);
-                await().atMost(Duration.ofSeconds(10)).until(() -> only.load() == 1);
-            } finally {
-                asked.countDown();
-            }
+            VisitorLoop.onceChosen(only,
+                    () -> visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), visitorPort), 10_000),
+                    () -> {
+                        // As the server's drain does: the registry learns it first, then every session sends GoAway.
+                        registry.serverStopping();
+                        session.goAway(GoAwayCode.NORMAL);
+                    });
 
             await().atMost(Duration.ofSeconds(10)).until(() -> !log.messages(Level.INFO).isEmpty());
             assertThat(log.messages(Level.INFO)).singleElement().asString()

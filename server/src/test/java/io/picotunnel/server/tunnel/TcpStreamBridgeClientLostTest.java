@@ -1,9 +1,5 @@
 package io.picotunnel.server.tunnel;
 
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.relay.Hold;
@@ -24,7 +20,6 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -59,30 +54,19 @@ class TcpStreamBridgeClientLostTest {
         echo = new EchoServer();
         visitorLoop = Transport.newEventLoopGroup(1, "lost-visitors");
         StreamHeader header = new StreamHeader(StreamType.TCP, echo.address());
-        Channel listener = new ServerBootstrap().group(visitorLoop).channel(Transport.serverSocketChannel())
-                .childHandler(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelActive(ChannelHandlerContext ctx) {
-                        // As TcpConnection does: a hold in front, released once the stream takes the socket.
-                        Hold hold = new Hold();
-                        ctx.pipeline().addLast(Hold.HANDLER_NAME, hold);
-                        ctx.pipeline().remove(this);
-                        TcpStreamBridge.connect(registry(), tunnel.id, header, ctx.channel()).addListener(relaying -> {
-                            if (relaying.isSuccess()) {
-                                hold.release();
-                            } else {
-                                hold.discard();
-                            }
-                        });
-                    }
-
-                    @Override
-                    public boolean isSharable() {
-                        return true;
-                    }
-                })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-        visitorPort = ((InetSocketAddress) listener.localAddress()).getPort();
+        // As TcpConnection does: a hold in front, released once the stream takes the socket.
+        visitorPort = VisitorLoop.listen(visitorLoop, ctx -> {
+            Hold hold = new Hold();
+            ctx.pipeline().addLast(Hold.HANDLER_NAME, hold);
+            ctx.pipeline().remove(ctx.handler());
+            TcpStreamBridge.connect(registry(), tunnel.id, header, ctx.channel()).addListener(relaying -> {
+                if (relaying.isSuccess()) {
+                    hold.release();
+                } else {
+                    hold.discard();
+                }
+            });
+        });
     }
 
     @AfterEach
@@ -154,31 +138,11 @@ class TcpStreamBridgeClientLostTest {
         }
     }
 
-    private interface Visit {
-        void run() throws Exception;
-    }
-
     /**
-     * Holds {@code chosen}'s loop, runs {@code visit}, and once the registry asked {@code chosen} for the visitor's
-     * stream closes its connection (no GoAway) on that loop, before the open gets there.
+     * The client chosen for the visitor's stream is lost (its connection closed, no GoAway) once the registry asked it
+     * for the stream, before the open gets to its loop.
      */
-    private void lostOnceChosen(TunnelRegistry.Connection chosen, Visit visit) throws Exception {
-        Channel connection = chosen.session().parent();
-        assertThat(chosen.load()).as("no stream on the client to be lost").isZero();
-        CountDownLatch asked = new CountDownLatch(1);
-        connection.eventLoop().execute(() -> {
-            try {
-                asked.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            connection.close();
-        });
-        try {
-            visit.run();
-            await().atMost(10, TimeUnit.SECONDS).until(() -> chosen.load() == 1);
-        } finally {
-            asked.countDown();
-        }
+    private static void lostOnceChosen(TunnelRegistry.Connection chosen, VisitorLoop.Visit visit) throws Exception {
+        VisitorLoop.onceChosen(chosen, visit, () -> chosen.session().parent().close());
     }
 }
