@@ -38,6 +38,11 @@ class TunnelClientOldConnectionTest {
         ScriptedClients.stop(client, server);
     }
 
+    /** Redials 200 ms after a connection ends, as after one that lasted. */
+    private static Backoff redialAfter200Ms() {
+        return new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime);
+    }
+
     private void start(ScriptedTunnelServer.Script script, Backoff backoff) {
         server = new ScriptedTunnelServer(script);
         client = ScriptedClients.start(server, TOKEN, backoff, YamuxConfig.defaults());
@@ -55,9 +60,7 @@ class TunnelClientOldConnectionTest {
             start((socket, key) -> {
                 if (server.connections() > 1) {
                     await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("old connection closed"));
-                    write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
-                            .getBytes(StandardCharsets.US_ASCII));
-                    drainUntilEof(socket);
+                    refuseWith401(socket);
                     return;
                 }
                 answer101(socket, key);
@@ -70,7 +73,7 @@ class TunnelClientOldConnectionTest {
                 }
                 drainUntilEof(socket);
                 server.events.add("old connection closed");
-            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+            }, redialAfter200Ms());
 
             await().atMost(Duration.ofSeconds(20)).until(() -> client.terminated().isDone());
             // Before: the client closed the idle connection 50 ms after the GoAway, so the frame never came, and the
@@ -131,7 +134,7 @@ class TunnelClientOldConnectionTest {
                 if (goAwayWithAStreamOpen(socket, key) != null) {
                     drainUntilEof(socket);
                 }
-            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+            }, redialAfter200Ms());
 
             await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO).stream()
                     .filter(line -> line.startsWith("connected to")).count() == 2);
@@ -207,7 +210,7 @@ class TunnelClientOldConnectionTest {
                 server.stopListening();
                 write(socket, GO_AWAY);
                 drainUntilEof(socket);
-            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+            }, redialAfter200Ms());
             await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.WARN).stream()
                     .anyMatch(line -> line.startsWith("cannot connect")));
 
@@ -236,7 +239,7 @@ class TunnelClientOldConnectionTest {
                     write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.INTERNAL_ERROR)));
                 }
                 drainUntilEof(socket);
-            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+            }, redialAfter200Ms());
 
             await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO).stream()
                     .filter(line -> line.startsWith("connected to")).count() == 2);
@@ -256,16 +259,14 @@ class TunnelClientOldConnectionTest {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
             start((socket, key) -> {
                 if (server.connections() > 1) {
-                    write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
-                            .getBytes(StandardCharsets.US_ASCII));
-                    drainUntilEof(socket);
+                    refuseWith401(socket);
                     return;
                 }
                 answer101(socket, key);
                 write(socket, GO_AWAY);
                 write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.INTERNAL_ERROR)));
                 drainUntilEof(socket);
-            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+            }, redialAfter200Ms());
 
             await().atMost(Duration.ofSeconds(20)).until(() -> client.terminated().isDone());
             assertThat(client.state()).isEqualTo(TunnelClient.State.TOKEN_REJECTED);
@@ -290,7 +291,7 @@ class TunnelClientOldConnectionTest {
                     write(socket, GO_AWAY);
                 }
                 drainUntilEof(socket);
-            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+            }, redialAfter200Ms());
 
             await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO).stream()
                     .filter(line -> line.startsWith("connected to")).count() == 2);
@@ -299,6 +300,12 @@ class TunnelClientOldConnectionTest {
             assertThat(goAwayLine(log)).endsWith("ended the previous connection (GoAway) and accepted a new one")
                     .doesNotContain("token", "deleted");
         }
+    }
+
+    /** Answers the upgrade 401, as a server that rejects the token, and reads until EOF. */
+    private static void refuseWith401(Socket socket) throws IOException {
+        write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        drainUntilEof(socket);
     }
 
     private static String goAwayLine(LogCapture log) {
@@ -321,7 +328,7 @@ class TunnelClientOldConnectionTest {
             }
             goAwayWithAStreamOpen(socket, key);
             drainUntilEof(socket);
-        }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+        }, redialAfter200Ms());
         await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.WARN).stream()
                 .anyMatch(line -> line.startsWith("cannot connect")));
     }
@@ -345,7 +352,7 @@ class TunnelClientOldConnectionTest {
                 write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.SERVER_STOPPING)));
                 server.events.add("close frame sent");
                 drainUntilEof(socket);
-            }, new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime));
+            }, redialAfter200Ms());
 
             await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO).stream()
                     .filter(line -> line.startsWith("connected to")).count() == 2);
