@@ -2,6 +2,7 @@ package io.picotunnel.testkit;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Lines of a {@code --help} as printed that end early: picocli wraps every text to the width, so a text broken by
@@ -39,26 +40,13 @@ public final class HelpLayout {
      * a dot or a colon within a word ("wss://host:" / "port"), which leaves an address no one can copy.
      */
     public static List<String> linesBreakingAnAddress(String help) {
-        List<String> lines = help.lines().map(String::strip).toList();
-        List<String> flaws = new ArrayList<>();
-        for (int i = 1; i < lines.size(); i++) {
-            String before = lines.get(i - 1);
-            String line = lines.get(i);
-            if (before.isEmpty() || line.isEmpty()) {
-                continue;
-            }
-            String[] words = before.split("\\s+");
-            String last = words[words.length - 1];
-            String first = line.split("\\s+")[0];
-            boolean inUrl = last.contains("://") && last.matches(".*[:/.@\\[]");
+        return breaksWhere(help, pair -> {
+            boolean inUrl = pair.last().contains("://") && pair.last().matches(".*[:/.@\\[]");
             // "host:" / "8443" or "example.com:" / "443", not "Default:" / "256." nor "Exit codes:" / "0   stopped".
-            boolean inHostPort = last.matches("(?i)(host|localhost|[\\w-]+(\\.[\\w-]+)+|\\[[\\p{XDigit}:.]+]):")
-                    && first.matches("(\\d|port|PORT).*") && !line.matches("\\d+\\s{2,}.*");
-            if (inUrl || inHostPort) {
-                flaws.add("\"" + before + "\" / \"" + line + "\"");
-            }
-        }
-        return flaws;
+            boolean inHostPort = pair.last().matches("(?i)(host|localhost|[\\w-]+(\\.[\\w-]+)+|\\[[\\p{XDigit}:.]+]):")
+                    && pair.first().matches("(\\d|port|PORT).*") && !pair.line().matches("\\d+\\s{2,}.*");
+            return inUrl || inHostPort;
+        });
     }
 
     /**
@@ -66,6 +54,17 @@ public final class HelpLayout {
      * or "registry.example." / "com/team/": the JDK's line breaking, which picocli wraps with, allows a break there.
      */
     public static List<String> linesBreakingAHostName(String help) {
+        // "example." / "com." but not "the same." / "none:" nor "Default: 10s." / "Env:".
+        return breaksWhere(help, pair -> pair.last().matches("[a-z0-9-]+(\\.[a-z0-9-]+)*\\.")
+                && pair.first().matches("[a-z0-9][a-z0-9-]*(\\.[a-z0-9-]+)*(/\\S*)?[.,;)]*"));
+    }
+
+    /** Two lines in a row, stripped and neither empty, with the last word of the first and the first of the next. */
+    private record LineBreak(String line, String last, String first) {
+    }
+
+    /** The pairs of lines of {@code help}, each line stripped, where the break between them is {@code flawed}. */
+    private static List<String> breaksWhere(String help, Predicate<LineBreak> flawed) {
         List<String> lines = help.lines().map(String::strip).toList();
         List<String> flaws = new ArrayList<>();
         for (int i = 1; i < lines.size(); i++) {
@@ -75,10 +74,7 @@ public final class HelpLayout {
                 continue;
             }
             String[] words = before.split("\\s+");
-            String last = words[words.length - 1];
-            String first = line.split("\\s+")[0];
-            // "example." / "com." but not "the same." / "none:" nor "Default: 10s." / "Env:".
-            if (last.matches("[a-z0-9-]+(\\.[a-z0-9-]+)*\\.") && first.matches("[a-z0-9][a-z0-9-]*(\\.[a-z0-9-]+)*(/\\S*)?[.,;)]*")) {
+            if (flawed.test(new LineBreak(line, words[words.length - 1], line.split("\\s+")[0]))) {
                 flaws.add("\"" + before + "\" / \"" + line + "\"");
             }
         }
