@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.store.Database;
 import io.picotunnel.server.store.Store;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -155,6 +156,47 @@ class LockedDatabaseTest {
         } finally {
             release.countDown();
             task.shutdownNow();
+        }
+    }
+
+    /**
+     * Long reads of the server (listings, exports) holding every read connection past the wait of a read: a listing is
+     * refused with a 503 that says so, not one that blames a lock of another program or a long task; once a read ends
+     * the same listing works.
+     */
+    @Test
+    void aListingWhileOtherReadsHoldEveryReadConnectionIsA503ThatSaysSo() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        ExecutorService readers = Executors.newFixedThreadPool(Database.READ_CONNECTIONS);
+        try {
+            CountDownLatch holding = new CountDownLatch(Database.READ_CONNECTIONS);
+            List<Future<Boolean>> longReads = new ArrayList<>();
+            for (int i = 0; i < Database.READ_CONNECTIONS; i++) {
+                longReads.add(readers.submit(() -> server.store().database().read(connection -> {
+                    holding.countDown();
+                    return release.await(30, TimeUnit.SECONDS);
+                })));
+            }
+            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+
+            ApiClient.Response refused = api.get("/api/tunnels");
+
+            assertThat(refused.status()).as("%s", refused).isEqualTo(503);
+            assertThat(refused.header("Retry-After")).isEqualTo("5");
+            assertThat(refused.json().get("error").asText()).isEqualTo("database_busy");
+            // Before: "the database is busy (locked by another program such as a sqlite3 shell in a transaction, or by
+            // a long task of this server such as pruning old checks)", neither of which held it.
+            assertThat(refused.json().get("message").asText()).isEqualTo("the database is busy (all 4 of the server's"
+                    + " read connections were held by other reads, such as long listings or exports, for 5 s); nothing"
+                    + " was changed; try again once they end");
+            release.countDown();
+            for (Future<Boolean> longRead : longReads) {
+                assertThat(longRead.get(10, TimeUnit.SECONDS)).isTrue();
+            }
+            assertThat(api.get("/api/tunnels").status()).isEqualTo(200);
+        } finally {
+            release.countDown();
+            readers.shutdownNow();
         }
     }
 

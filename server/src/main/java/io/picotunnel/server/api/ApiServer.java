@@ -7,12 +7,14 @@ import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.Version;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.proxy.tcp.FreePorts;
+import io.picotunnel.server.store.Database;
 import io.picotunnel.server.store.Rfc3339;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceConflictException;
@@ -210,11 +212,20 @@ public final class ApiServer implements AutoCloseable {
                 internalError(e, ctx);
                 return;
             }
+            ctx.header("Retry-After", Long.toString(DATABASE_BUSY_RETRY.toSeconds()));
+            if (e.readConnectionsHeld()) {
+                log.warn("{} {}: the database is busy (other reads of this server held every read connection): {}",
+                        ctx.method(), ctx.path(), e.getMessage());
+                writeError(ctx, new ApiError(503, "database_busy", "the database is busy (all "
+                        + Database.READ_CONNECTIONS + " of the server's read connections were held by other reads, such"
+                        + " as long listings or exports, for " + Durations.format(Database.READ_WAIT) + "); nothing"
+                        + " was changed; try again once they end", null));
+                return;
+            }
             // The write lock may be held in this process too (a long task such as pruning old checks), not only by
             // another program: the message names both.
             log.warn("{} {}: the database is busy (another program, or a long task of this server): {}", ctx.method(),
                     ctx.path(), e.getMessage());
-            ctx.header("Retry-After", Long.toString(DATABASE_BUSY_RETRY.toSeconds()));
             writeError(ctx, new ApiError(503, "database_busy", "the database is busy (locked by another program such"
                     + " as a sqlite3 shell in a transaction, or by a long task of this server such as pruning old"
                     + " checks); nothing was changed; try again once it lets go", null));

@@ -48,7 +48,7 @@ public final class Database implements AutoCloseable {
      */
     public static final int READ_CONNECTIONS = 4;
     /** How long a read waits for a free read connection before it fails as busy: as long as a change for the lock. */
-    static final Duration READ_WAIT = Duration.ofMillis(BUSY_TIMEOUT_MILLIS);
+    public static final Duration READ_WAIT = Duration.ofMillis(BUSY_TIMEOUT_MILLIS);
     /** Free space below which an I/O error of SQLite at start is taken for a full disk: the -shm alone takes 32 KiB. */
     private static final long NEARLY_FULL_BYTES = 1024 * 1024;
 

@@ -65,7 +65,7 @@ final class ReadConnections {
             long left = wait.toNanos();
             while (free.isEmpty() && !closed) {
                 if (left <= 0) {
-                    throw StoreException.busy("Database busy: all " + count + " read connections have been held by"
+                    throw StoreException.readConnectionsHeld("Database busy: all " + count + " read connections have been held by"
                             + " other reads for " + Durations.format(wait) + " (long listings or exports)");
                 }
                 left = givenBack.awaitNanos(left);

@@ -8,6 +8,7 @@ public final class StoreException extends RuntimeException {
 
     private final boolean unusable;
     private final boolean busy;
+    private final boolean readConnectionsHeld;
 
     /** Unusable when SQLite says the file is corrupt or not a database. */
     public StoreException(String message, Throwable cause) {
@@ -16,18 +17,25 @@ public final class StoreException extends RuntimeException {
 
     /** @param unusable trying again cannot help: the file is corrupt, another program's, or from a newer version */
     public StoreException(String message, Throwable cause, boolean unusable) {
-        this(message, cause, unusable, false);
+        this(message, cause, unusable, false, false);
     }
 
-    private StoreException(String message, Throwable cause, boolean unusable, boolean busy) {
+    private StoreException(String message, Throwable cause, boolean unusable, boolean busy,
+                           boolean readConnectionsHeld) {
         super(message, cause);
         this.unusable = unusable;
         this.busy = busy;
+        this.readConnectionsHeld = readConnectionsHeld;
     }
 
     /** The wait for the database ran out before SQLite was asked (the changes before this one held it). */
     static StoreException busy(String message) {
-        return new StoreException(message, null, false, true);
+        return new StoreException(message, null, false, true, false);
+    }
+
+    /** The wait of a read for a free read connection ran out: other reads held every one. Busy as well. */
+    static StoreException readConnectionsHeld(String message) {
+        return new StoreException(message, null, false, true, true);
     }
 
     /** Trying again cannot help until someone replaces the file (or runs a newer PicoTunnel). */
@@ -51,6 +59,14 @@ public final class StoreException extends RuntimeException {
             }
         }
         return false;
+    }
+
+    /**
+     * Busy because other reads of this server (long listings, exports) held every read connection for the whole wait
+     * of a read, not because the database was locked: trying again once they end works.
+     */
+    public boolean readConnectionsHeld() {
+        return readConnectionsHeld;
     }
 
     /**

@@ -72,7 +72,7 @@ class ReadConnectionsTest {
             // Before: the further read waited as long as the others held the connection, without end.
             await().atMost(SHORT).until(further::isDone);
             assertThat(further).failsWithin(Duration.ZERO).withThrowableThat().havingCause()
-                    .isInstanceOfSatisfying(StoreException.class, busy -> assertThat(busy.busy()).isTrue())
+                    .isInstanceOfSatisfying(StoreException.class, busy -> assertThat(busy.readConnectionsHeld()).isTrue())
                     .withMessage("Database busy: all " + Database.READ_CONNECTIONS + " read connections have been held"
                             + " by other reads for 300 ms (long listings or exports)");
 
