@@ -2,6 +2,7 @@ package io.picotunnel.server.api;
 
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.DomainWithUrlParts;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.protocol.net.Hostnames;
 import io.picotunnel.server.net.PathNormalizer;
@@ -171,6 +172,9 @@ final class ServiceInput {
         if (value == null || value.isBlank()) {
             throw ApiError.invalidField("domain", "is required for an http service, for example \"app.example.com\"");
         }
+        DomainWithUrlParts.explain(value).ifPresent(message -> {
+            throw ApiError.invalidField("domain", message);
+        });
         String domain;
         try {
             domain = Hostnames.ascii(value.strip());

@@ -457,6 +457,26 @@ class ServiceApiTest {
                 "target_addr", "invalid host name");
     }
 
+    /** The address bar, cloudflared's --url and ngrok's URLs teach a domain with its scheme and port. */
+    @Test
+    void aDomainWithASchemeOrAPortIsToldWhichPartItTakesNotWithTheNameToWrite() {
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"a.example.com:8000\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "'a.example.com:8000' has a port; a domain takes no port: the port is the proxy's"
+                        + " (--http-addr, --https-addr); write 'a.example.com'");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"https://a.example.com\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "'https://a.example.com' is a URL, not a domain; write 'a.example.com'");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"http://*.example.com:8000/app?x=1\","
+                        + " \"target_addr\": \"localhost:1\"}"),
+                "domain", "'http://*.example.com:8000/app?x=1' is a URL, not a domain; a domain takes no port: the port"
+                        + " is the proxy's (--http-addr, --https-addr); write '*.example.com'");
+        ApiClient.Response patched = api.patch("/api/services/" + created(
+                "{\"type\": \"http\", \"domain\": \"b.example.com\", \"target_addr\": \"localhost:1\"}").get("id").asText(),
+                "{\"domain\": \"https://b.example.com/\"}");
+        assertInvalid(patched, "domain", "'https://b.example.com/' is a URL, not a domain; write 'b.example.com'");
+        assertInvalid(create("{\"type\": \"http\", \"domain\": \"bad_domain!.com:80\", \"target_addr\": \"localhost:1\"}"),
+                "domain", "not a valid host name");
+    }
+
     @Test
     void patchAcceptsTheObjectItReceived() {
         JsonNode service = created("{\"type\": \"tcp\", \"listen_addr\": \":20023\", \"target_addr\": \"localhost:22\"}");
