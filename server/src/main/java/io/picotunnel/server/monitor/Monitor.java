@@ -37,6 +37,12 @@ public final class Monitor implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Monitor.class);
     private static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
+    /**
+     * A new service is first probed at the first round one interval, or this long when the interval is longer, after
+     * it was created: its target is often started along with it (the README's walkthrough), and a probe that finds it
+     * still starting is a "connection refused" WARN in the client's log and a service_down event for nothing.
+     */
+    static final Duration MAX_FIRST_SERVICE_CHECK_AFTER = Duration.ofSeconds(10);
     /** How far back a restart looks for the state the alerts had confirmed (past a tunnel that flapped). */
     private static final int RUNS_LOOKED_AT = 50;
 
@@ -123,6 +129,17 @@ public final class Monitor implements AutoCloseable {
         prune(clock.instant(), System.nanoTime());
     }
 
+    /** How long after its creation a service is first probed: one interval, at most {@link #MAX_FIRST_SERVICE_CHECK_AFTER}. */
+    static Duration firstServiceCheckAfter(Duration checkInterval) {
+        return checkInterval.compareTo(MAX_FIRST_SERVICE_CHECK_AFTER) < 0 ? checkInterval : MAX_FIRST_SERVICE_CHECK_AFTER;
+    }
+
+    /** Created less than {@code age} ago; a creation time ahead of a clock set back since is not. */
+    private static boolean isYoungerThan(Service service, Duration age, Instant now) {
+        Duration since = Duration.between(service.createdAt(), now);
+        return !since.isNegative() && since.compareTo(age) < 0;
+    }
+
     /**
      * Prunes the checks and events older than the retention, once a minute of real time ({@code nanoTime}, not the
      * wall clock: a clock set back stopped the pruning until it caught up). The cut is {@code now} less the
@@ -171,8 +188,10 @@ public final class Monitor implements AutoCloseable {
         // One read of every enabled service's settings (batched), not one per service per round.
         Map<String, ServiceCheckSettings> settings = checks.settings(
                 services.stream().filter(Service::enabled).map(Service::id).toList());
+        Instant now = clock.instant();
+        Duration firstCheckAfter = firstServiceCheckAfter(this.settings.checkInterval());
         for (Service service : services) {
-            if (!service.enabled()) {
+            if (!service.enabled() || isYoungerThan(service, firstCheckAfter, now)) {
                 continue;
             }
             ServiceCheckSettings serviceSettings = settings.getOrDefault(service.id(), ServiceCheckSettings.DEFAULT);

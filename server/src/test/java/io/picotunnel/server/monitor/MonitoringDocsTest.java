@@ -40,6 +40,12 @@ class MonitoringDocsTest {
     }
 
     @Test
+    void aNewServicesFirstCheckWaitsAtMostTheMaxFirstServiceCheckAfter() throws IOException {
+        assertThat(doc("monitoring.md")).contains("A new service is first checked at the first round one interval after"
+                + " it was created, or " + format(Monitor.MAX_FIRST_SERVICE_CHECK_AFTER) + " when the interval is longer");
+    }
+
+    @Test
     void trafficIsWrittenEveryFlushInterval() throws IOException {
         String every = format(Traffic.FLUSH_EVERY);
 

@@ -1,0 +1,89 @@
+package io.picotunnel.server.monitor;
+
+import io.picotunnel.server.events.EventLog;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A service's target is often started along with it (the README's walkthrough starts python, then creates the
+ * service): a probe at the next round, which may come at once, found it still starting, logged "connection refused"
+ * as a WARN on the client and recorded the new service down. Its first probe waits one interval, at most 10 s.
+ */
+class NewServiceFirstCheckTest {
+
+    private static final Duration INTERVAL = Duration.ofMillis(300);
+
+    @TempDir
+    Path dataDir;
+
+    /** A wall clock that stands still until the test moves it, while the rounds run on the real one. */
+    private static final class StillClock extends Clock {
+        private volatile Instant now = Instant.parse("2026-06-01T12:00:00Z");
+
+        void forward(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    @Test
+    void aNewServiceIsFirstCheckedOneIntervalAfterItWasCreatedNotAtTheNextRound() throws Exception {
+        StillClock clock = new StillClock();
+        try (Store store = Store.open(dataDir, clock); EventLog events = new EventLog(store.database(), clock)) {
+            CheckStore checks = new CheckStore(store.database());
+            String tunnelId = store.createTunnel("new-service").id();
+            Subject tunnel = Subject.tunnel(tunnelId);
+            Subject service = new Subject(tunnelId, store.createService(new Service(null, tunnelId, ServiceType.TCP,
+                    null, "/", TlsMode.TERMINATE, "127.0.0.1:15101", "localhost:9000", true, null)).orElseThrow().id());
+            MonitorSettings settings = new MonitorSettings(INTERVAL, Duration.ofDays(90), List.of(), 1, false);
+            try (Monitor monitor = new Monitor(settings, store, new TunnelRegistry(), checks, events, clock)) {
+                monitor.start();
+
+                await().atMost(10, TimeUnit.SECONDS).until(() -> checks.recent(tunnel, 10).size() >= 3);
+                assertThat(checks.recent(service, 10)).as("checks of the service created this instant").isEmpty();
+
+                clock.forward(INTERVAL);
+                await().atMost(10, TimeUnit.SECONDS).until(() -> !checks.recent(service, 1).isEmpty());
+                assertThat(checks.recent(service, 1).get(0).error()).isEqualTo("no client connected");
+            }
+        }
+    }
+
+    @Test
+    void theFirstCheckWaitsAtMostTenSecondsWhateverTheInterval() {
+        assertThat(Monitor.firstServiceCheckAfter(Duration.ofSeconds(1))).isEqualTo(Duration.ofSeconds(1));
+        assertThat(Monitor.firstServiceCheckAfter(Duration.ofMinutes(1)))
+                .isEqualTo(Monitor.MAX_FIRST_SERVICE_CHECK_AFTER).isEqualTo(Duration.ofSeconds(10));
+    }
+}
