@@ -8,6 +8,8 @@ import picocli.CommandLine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,6 +29,26 @@ class BackoffDocsTest {
     void theReadmeGivesTheBackoffDelays() throws IOException {
         assertThat(read("README.md")).contains("It reconnects on its own (" + INITIAL + " doubling to " + MAX
                 + ", starting over once a connection lasted " + STABLE_AFTER + ";");
+    }
+
+    /**
+     * After a restart the client may come back the longest delay after the server did: the README's curl retries for
+     * longer, or it gives up on a tunnel about to come back (a 15 s stop left a 13.7 s wait, beyond 10 retries 1 s apart).
+     */
+    @Test
+    void theReadmesRestartNoteRetriesForLongerThanTheLongestDelay() throws IOException {
+        String readme = read("README.md");
+        assertThat(readme).contains("While the server is away the client's delays between attempts double from "
+                + INITIAL + " up to " + MAX + ", so it may come back up to " + MAX + " after the server did");
+        Matcher curl = Pattern.compile("curl --retry (\\d+) --retry-all-errors --retry-delay (\\d+) --retry-max-time"
+                + " (\\d+) http://localhost:2222/").matcher(readme);
+        assertThat(curl.find()).as("the restart note's curl").isTrue();
+        long retries = Long.parseLong(curl.group(1));
+        long delay = Long.parseLong(curl.group(2));
+        long maxTime = Long.parseLong(curl.group(3));
+
+        assertThat(maxTime).isGreaterThan(Backoff.MAX.toSeconds());
+        assertThat(retries * delay).as("retries times their delay").isGreaterThanOrEqualTo(maxTime);
     }
 
     @Test

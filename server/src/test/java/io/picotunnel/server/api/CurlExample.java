@@ -49,7 +49,7 @@ record CurlExample(String line, String method, String url, Map<String, String> h
                     headers.put(header.substring(0, colon).strip(), header.substring(colon + 1).strip());
                 }
                 case "-d", "--data", "--data-raw" -> body = args.get(++i);
-                case "--retry", "--retry-delay", "--max-time", "-m" -> i++;
+                case "--retry", "--retry-delay", "--retry-max-time", "--max-time", "-m" -> i++;
                 default -> {
                     if (arg.startsWith("http://") || arg.startsWith("https://")) {
                         url = arg;
