@@ -56,6 +56,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     /** How long a GoAway before close may take to be written before the parent is closed anyway. */
     private static final long GO_AWAY_CLOSE_GRACE_SECONDS = 5;
+    /** How often at most the WARN for a stream reset at --session-buffer-limit is logged per connection. */
+    public static final Duration BUFFER_LIMIT_LOG_INTERVAL = Duration.ofMinutes(1);
 
     /** Bytes of frames waiting for an unwritable parent beyond which the peer is considered not reading. */
     static final long CONTROL_BACKLOG_LIMIT = 4L * 1024 * 1024;
@@ -979,7 +981,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     private void logBufferLimit(YamuxChildChannel stream) {
         long now = nanoTime();
-        if (bufferLimitLogged && now - bufferLimitLoggedNanos < TimeUnit.MINUTES.toNanos(1)) {
+        if (bufferLimitLogged && now - bufferLimitLoggedNanos < BUFFER_LIMIT_LOG_INTERVAL.toNanos()) {
             return;
         }
         bufferLimitLogged = true;

@@ -5,10 +5,12 @@ import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.KeyedRefusalLog;
+import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -21,13 +23,16 @@ import java.util.function.LongSupplier;
 public final class AccessControl implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(AccessControl.class);
+    /** How often at most a tcp service's refusals are logged per service and cause. */
+    public static final Duration REFUSAL_LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
 
     /**
      * A refused tcp or passthrough connection gets no page its visitor could report: the log says it, at most once a
      * minute per service and cause (a scan would otherwise fill it), with the count of those not logged: a flood over
      * one service's rate_limit does not hide another's, or the same service's ip_allow / ip_deny refusals.
      */
-    private final KeyedRefusalLog connectionRefusals = new KeyedRefusalLog(LOG);
+    private final KeyedRefusalLog connectionRefusals = new KeyedRefusalLog(LOG, REFUSAL_LOG_INTERVAL,
+            KeyedRefusalLog.MAX_KEYS);
 
     private record RefusalKey(String serviceId, TrafficCounters.Refusal cause) {
     }

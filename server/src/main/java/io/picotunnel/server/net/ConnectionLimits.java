@@ -33,6 +33,8 @@ import java.util.function.Predicate;
 public final class ConnectionLimits {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionLimits.class);
+    /** How often at most a listener's refusals are logged. */
+    public static final Duration REFUSAL_LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
     private static final String REFUSED = "connection-refused";
     private static final String VISITOR_GATE = "connection-limit-per-address";
     /** {@code Retry-After} of a refused connection's plain-HTTP answer. */
@@ -86,7 +88,7 @@ public final class ConnectionLimits {
     private final Predicate<InetAddress> trustedProxy;
     private final AtomicInteger open = new AtomicInteger();
     private final Map<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
-    private final RefusalLog refusals = new RefusalLog(LOG);
+    private final RefusalLog refusals = new RefusalLog(LOG, REFUSAL_LOG_INTERVAL);
 
     /** {@code listener} names the listener in the log, e.g. "HTTP"; no address is a trusted proxy. */
     public ConnectionLimits(String listener, int max, int maxPerAddress) {

@@ -22,6 +22,9 @@ import java.time.Duration;
  */
 public final class HttpsListener implements AutoCloseable {
 
+    /** How often at most the listener's refused handshakes (an unknown server name) are logged. */
+    public static final Duration REFUSAL_LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
+
     static final Duration CLIENT_HELLO_TIMEOUT = Duration.ofSeconds(10);
 
     private final InetSocketAddress address;
@@ -31,7 +34,7 @@ public final class HttpsListener implements AutoCloseable {
     private final PassthroughForwarder passthrough;
     private final ConnectionLimits limits;
     /** Handshakes refused for an unknown name, logged once a minute at most. */
-    private final RefusalLog refusals = new RefusalLog(HttpsFrontDoor.log);
+    private final RefusalLog refusals = new RefusalLog(HttpsFrontDoor.log, REFUSAL_LOG_INTERVAL);
     private final AccessControl access;
     private Channel serverChannel;
     /** Where {@link #start} bound it, kept once it is closed (a draining shutdown still tells its port). */

@@ -13,6 +13,7 @@ import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.KeyedRefusalLog;
+import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
@@ -45,6 +46,9 @@ import java.util.function.Predicate;
  * round-robin. A client that leaves takes only its own streams with it.
  */
 public final class TunnelRegistry implements TunnelPresence {
+
+    /** How often at most the WARN for connections reset at --max-streams is logged per tunnel. */
+    public static final Duration STREAM_LIMIT_LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
 
     private static final SecureRandom IDS = new SecureRandom();
     /**
@@ -172,7 +176,8 @@ public final class TunnelRegistry implements TunnelPresence {
      * tunnel does not hide another's), so kept here, where every such connection's stream is asked for, as the HTTP
      * proxy keeps its own.
      */
-    final KeyedRefusalLog connectionsAtStreamLimit = new KeyedRefusalLog(LoggerFactory.getLogger(TcpStreamBridge.class));
+    final KeyedRefusalLog connectionsAtStreamLimit = new KeyedRefusalLog(LoggerFactory.getLogger(TcpStreamBridge.class),
+            STREAM_LIMIT_LOG_INTERVAL, KeyedRefusalLog.MAX_KEYS);
     private final Clock clock;
     /** Set once by {@link #serverStopping}. */
     private volatile boolean serverStopping;

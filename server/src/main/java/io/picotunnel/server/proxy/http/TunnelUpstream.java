@@ -12,10 +12,12 @@ import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.KeyedRefusalLog;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,11 +32,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class TunnelUpstream implements UpstreamOpener {
 
+    /** How often at most each tunnel_busy WARN is logged per tunnel (the docs say "once a minute"). */
+    public static final Duration BUSY_LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
+
     private final TunnelRegistry tunnels;
     private final int maxPerTunnel;
     private final Map<String, AtomicInteger> open = new ConcurrentHashMap<>();
-    private final KeyedRefusalLog overTunnelRequests = new KeyedRefusalLog(LoggerFactory.getLogger(TunnelUpstream.class));
-    private final KeyedRefusalLog atStreamLimit = new KeyedRefusalLog(LoggerFactory.getLogger(TunnelUpstream.class));
+    private final KeyedRefusalLog overTunnelRequests = new KeyedRefusalLog(LoggerFactory.getLogger(TunnelUpstream.class),
+            BUSY_LOG_INTERVAL, KeyedRefusalLog.MAX_KEYS);
+    private final KeyedRefusalLog atStreamLimit = new KeyedRefusalLog(LoggerFactory.getLogger(TunnelUpstream.class),
+            BUSY_LOG_INTERVAL, KeyedRefusalLog.MAX_KEYS);
 
     public TunnelUpstream(TunnelRegistry tunnels) {
         this(tunnels, Integer.MAX_VALUE);

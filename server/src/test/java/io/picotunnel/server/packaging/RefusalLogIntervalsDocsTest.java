@@ -1,0 +1,68 @@
+package io.picotunnel.server.packaging;
+
+import io.picotunnel.protocol.yamux.YamuxSession;
+import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.proxy.http.TunnelUpstream;
+import io.picotunnel.server.tls.HttpsListener;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+
+import static io.picotunnel.testkit.ProseDurations.words;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The README and docs/http-proxy.md, monitoring.md and protocol.md say how often at most a flood of refusals is
+ * logged (tunnel_busy, the stream limit, a listener's and a tcp service's refusals, the session buffer limit) as the
+ * constant that sets it, so a new interval cannot leave them saying "once a minute".
+ */
+class RefusalLogIntervalsDocsTest {
+
+    /** "a minute", as the docs write one of a unit. */
+    private static String once(Duration interval) {
+        return "at most once " + words(interval).replaceFirst("^1 ", "a ");
+    }
+
+    private static String read(String file) throws IOException {
+        return Files.readString(DeploymentFilesTest.ROOT.resolve(file)).replaceAll("\\s+", " ");
+    }
+
+    @Test
+    void theReadmeGivesTheTunnelBusyAndStreamLimitIntervals() throws IOException {
+        String readme = read("README.md");
+
+        assertThat(readme).contains("get 503 `tunnel_busy` with `Retry-After: 5` (and a WARN, "
+                        + once(TunnelUpstream.BUSY_LOG_INTERVAL) + " per tunnel) and its tcp and passthrough connections"
+                        + " are reset (and a WARN of their own, " + once(TunnelRegistry.STREAM_LIMIT_LOG_INTERVAL)
+                        + " per tunnel)")
+                .contains("503 `tunnel_busy` with `Retry-After: 5`, and a WARN " + once(TunnelUpstream.BUSY_LOG_INTERVAL)
+                        + " per tunnel (apart from the one for `PICOTUNNEL_MAX_STREAMS`");
+    }
+
+    @Test
+    void theHttpProxyDocGivesTheTunnelBusyAndListenerIntervals() throws IOException {
+        assertThat(read("docs/http-proxy.md"))
+                .contains("A WARN says so " + once(TunnelUpstream.BUSY_LOG_INTERVAL) + " per tunnel; the WARN for a")
+                .contains("has its own " + words(TunnelUpstream.BUSY_LOG_INTERVAL).replaceFirst("^1 ", "") + ", so")
+                .contains("Refusals are logged " + once(ConnectionLimits.REFUSAL_LOG_INTERVAL) + " per listener");
+        assertThat(HttpsListener.REFUSAL_LOG_INTERVAL).as("so are TLS handshakes refused for an unknown server name")
+                .isEqualTo(ConnectionLimits.REFUSAL_LOG_INTERVAL);
+    }
+
+    @Test
+    void theMonitoringDocGivesTheTcpRefusalsInterval() throws IOException {
+        assertThat(read("docs/monitoring.md")).contains("(the log says so " + once(AccessControl.REFUSAL_LOG_INTERVAL)
+                + " per service and reason)");
+    }
+
+    @Test
+    void theProtocolDocGivesTheEndpointRefusalAndBufferLimitIntervals() throws IOException {
+        assertThat(read("docs/protocol.md"))
+                .contains("(see Backoff below). Refusals are logged " + once(ConnectionLimits.REFUSAL_LOG_INTERVAL) + ".")
+                .contains("with a WARN " + once(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL) + ". Not the stream holding");
+    }
+}
