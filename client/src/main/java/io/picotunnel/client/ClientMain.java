@@ -43,7 +43,8 @@ import java.util.concurrent.TimeUnit;
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
-            "0:stopped by SIGTERM or Ctrl-C, after open streams finished, the grace period ended or a second signal",
+            "0:stopped by SIGTERM or Ctrl-C, after open streams finished, the grace period ended or a second signal"
+                + " 1 s or more after the first",
             "1:unexpected error, or the stop did not finish",
             "2:invalid flags or settings",
             "3:the server rejected the token (HTTP 401); reconnecting would not help"

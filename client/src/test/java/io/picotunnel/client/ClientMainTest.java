@@ -93,6 +93,15 @@ class ClientMainTest {
                 + " the same request.");
     }
 
+    /** As --shutdown-grace's: a second signal within the window of the first is the same request, not the end. */
+    @Test
+    void theExitCodesGiveTheWindowOfTheSameRequest() {
+        Run run = run(Map.of(), "--help");
+
+        assertThat(run.out().replaceAll("\\s+", " ")).contains("the grace period ended or a second signal "
+                + Durations.format(StopSignals.SAME_REQUEST) + " or more after the first 1 unexpected error");
+    }
+
     /** picocli wraps where the JDK's line breaking allows, after a dot too: "tunnel." / "example.com". */
     @Test
     void helpNeverBreaksALineInsideAHostName() {
