@@ -3,7 +3,7 @@ package io.picotunnel.server.config;
 import io.picotunnel.protocol.config.DeclaredSetting;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.yamux.YamuxConfig;
-import io.picotunnel.server.proxy.http.ErrorPage;
+import io.picotunnel.server.proxy.http.RetryAfter;
 
 /**
  * Every server setting: its flag, its {@code PICOTUNNEL_*} environment variable (the same name), its default and its
@@ -68,7 +68,7 @@ public enum Setting implements DeclaredSetting {
             "How much the windows of one client connection may grow in all, which bounds its memory."),
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection;"
             + " when every client connection of a tunnel has as many, an HTTP request to it gets 503 tunnel_busy"
-            + " (Retry-After: " + ErrorPage.RETRY_IN_A_MOMENT.toSeconds() + ") and a WARN (once a minute per tunnel at"
+            + " (Retry-After: " + RetryAfter.IN_A_MOMENT.toSeconds() + ") and a WARN (once a minute per tunnel at"
             + " most), a tcp or passthrough connection is reset"
             + " (and a WARN of its own, once a minute per tunnel at most)."),
     SESSION_BUFFER_LIMIT("--session-buffer-limit", "BYTES", null,
@@ -98,7 +98,7 @@ public enum Setting implements DeclaredSetting {
                     + " and listener, a trusted proxy's not counted; beyond, new ones get 429 or are closed."),
     MAX_TUNNEL_REQUESTS("--max-tunnel-requests", "N", null,
             "Most proxied HTTP requests open at once per tunnel (streams); beyond, 503 tunnel_busy (Retry-After: "
-                    + ErrorPage.RETRY_IN_A_MOMENT.toSeconds() + ")"
+                    + RetryAfter.IN_A_MOMENT.toSeconds() + ")"
                     + " and a WARN (once a minute per tunnel at most). Below --max-streams;"
                     + " default 4096, or half of --max-streams when that is less."),
     MAX_TUNNELS("--max-tunnels", "N", "1000", "Most tunnels the API creates."),

@@ -20,13 +20,8 @@ import java.util.Locale;
  * The small pages the proxy answers itself: HTML for browsers, or JSON
  * ({@code {"error": "...", "message": "..."}}) when the request's {@code Accept} asks for JSON and not HTML.
  */
-public record ErrorPage(HttpResponseStatus status, String error, String message, Button button, Duration retryAfter) {
+record ErrorPage(HttpResponseStatus status, String error, String message, Button button, Duration retryAfter) {
 
-    /**
-     * The {@code Retry-After} of the pages that ask to try again in a moment (a client that stopped, a busy tunnel):
-     * a client restarted is back within seconds, and a tunnel's requests come and go faster.
-     */
-    public static final Duration RETRY_IN_A_MOMENT = Duration.ofSeconds(5);
     /** The error of {@link #tunnelError()}. */
     static final String TUNNEL_ERROR = "tunnel_error";
 
@@ -82,7 +77,7 @@ public record ErrorPage(HttpResponseStatus status, String error, String message,
         return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, TunnelErrorCodes.SERVER_STOPPING,
                 "The tunnel server is stopping, and this request was still open when it stopped, so no response came. "
                         + "The request may have reached the app. Please try again in a moment.", null,
-                RETRY_IN_A_MOMENT);
+                RetryAfter.IN_A_MOMENT);
     }
 
     /**
@@ -92,7 +87,7 @@ public record ErrorPage(HttpResponseStatus status, String error, String message,
     static ErrorPage serverDraining() {
         return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, TunnelErrorCodes.SERVER_STOPPING,
                 "The tunnel server is stopping and takes no new requests: this one did not reach the app. "
-                        + "Please try again in a moment.", null, RETRY_IN_A_MOMENT);
+                        + "Please try again in a moment.", null, RetryAfter.IN_A_MOMENT);
     }
 
     /**
@@ -128,13 +123,13 @@ public record ErrorPage(HttpResponseStatus status, String error, String message,
                             + " Its operator can check the service's target and the client's network.");
             case CLIENT_STOPPING -> new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "client_stopping",
                     "The tunnel's client is stopping, and this request was still open when it stopped. Please try "
-                            + "again in a moment.", null, RETRY_IN_A_MOMENT);
+                            + "again in a moment.", null, RetryAfter.IN_A_MOMENT);
             case REFUSED_GOING_AWAY -> new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "client_stopping",
                     "The tunnel's client is stopping and took no new requests: this one did not reach the app. "
-                            + "Please try again in a moment.", null, RETRY_IN_A_MOMENT);
+                            + "Please try again in a moment.", null, RetryAfter.IN_A_MOMENT);
             case REFUSED_STREAM_LIMIT -> new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "tunnel_busy",
                     "The tunnel's client is carrying as many requests as it may at once: this one did not reach the "
-                            + "app. Please try again in a moment.", null, RETRY_IN_A_MOMENT);
+                            + "app. Please try again in a moment.", null, RetryAfter.IN_A_MOMENT);
             case NONE -> null;
         };
     }
@@ -173,7 +168,7 @@ public record ErrorPage(HttpResponseStatus status, String error, String message,
     static ErrorPage tunnelBusy() {
         return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "tunnel_busy",
                 "The tunnel is carrying as many requests as it may at once. Try again in a moment.", null,
-                RETRY_IN_A_MOMENT);
+                RetryAfter.IN_A_MOMENT);
     }
 
     static ErrorPage badRequest(String why) {

@@ -67,7 +67,7 @@ class ErrorPageTest {
         assertThat(page.status().code()).isEqualTo(503);
         assertThat(page.error()).isEqualTo("client_stopping");
         assertThat(page.message()).contains("did not reach the app");
-        assertThat(page.retryAfter()).isEqualTo(ErrorPage.RETRY_IN_A_MOMENT);
+        assertThat(page.retryAfter()).isEqualTo(RetryAfter.IN_A_MOMENT);
     }
 
     @Test
@@ -77,7 +77,7 @@ class ErrorPageTest {
         assertThat(page.status().code()).isEqualTo(503);
         assertThat(page.error()).isEqualTo("tunnel_busy");
         assertThat(page.message()).contains("did not reach the app");
-        assertThat(page.retryAfter()).isEqualTo(ErrorPage.RETRY_IN_A_MOMENT);
+        assertThat(page.retryAfter()).isEqualTo(RetryAfter.IN_A_MOMENT);
     }
 
     @Test

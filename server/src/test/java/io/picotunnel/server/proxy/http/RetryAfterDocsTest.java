@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Every {@code Retry-After: N} docs/http-proxy.md, the README and --help give for the HTTP proxy's answers is the
- * one the code sends: {@link ErrorPage#RETRY_IN_A_MOMENT}, or {@link ConnectionLimits#RETRY_AFTER} for a refused
+ * one the code sends: {@link RetryAfter#IN_A_MOMENT}, or {@link ConnectionLimits#RETRY_AFTER} for a refused
  * connection's {@code overloaded} and {@code too_many_connections}. So a new value cannot leave them saying the old one.
  */
 class RetryAfterDocsTest {
@@ -25,7 +25,7 @@ class RetryAfterDocsTest {
     private static final Pattern RETRY_AFTER = Pattern.compile("Retry-After: (\\d+)");
     /** The {@code error} of a connection limit's answer right before its Retry-After. */
     private static final Pattern CONNECTION_REFUSAL = Pattern.compile("`(overloaded|too_many_connections)`, `$");
-    private static final String IN_A_MOMENT = Long.toString(ErrorPage.RETRY_IN_A_MOMENT.toSeconds());
+    private static final String IN_A_MOMENT = Long.toString(RetryAfter.IN_A_MOMENT.toSeconds());
 
     @Test
     void everyRetryAfterOfTheProxyDocIsTheOneItsAnswerSends() throws IOException {
