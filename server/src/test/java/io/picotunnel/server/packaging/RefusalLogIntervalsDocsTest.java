@@ -2,6 +2,7 @@ package io.picotunnel.server.packaging;
 
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
 import io.picotunnel.server.tls.HttpsListener;
@@ -16,7 +17,7 @@ import static io.picotunnel.testkit.ProseDurations.words;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The README and docs/http-proxy.md, monitoring.md and protocol.md say how often at most a flood of refusals is
+ * The README, the server's --help and docs/http-proxy.md, monitoring.md and protocol.md say how often at most a flood of refusals is
  * logged (tunnel_busy, the stream limit, a listener's and a tcp service's refusals, the session buffer limit) as the
  * constant that sets it, so a new interval cannot leave them saying "once a minute".
  */
@@ -41,6 +42,16 @@ class RefusalLogIntervalsDocsTest {
                         + " per tunnel)")
                 .contains("503 `tunnel_busy` with `Retry-After: 5`, and a WARN " + once(TunnelUpstream.BUSY_LOG_INTERVAL)
                         + " per tunnel (apart from the one for `PICOTUNNEL_MAX_STREAMS`");
+    }
+
+    @Test
+    void theHelpGivesTheTunnelBusyAndStreamLimitIntervals() {
+        assertThat(Setting.MAX_STREAMS.description()).contains("and a WARN (once "
+                + words(TunnelUpstream.BUSY_LOG_INTERVAL).replaceFirst("^1 ", "a ") + " per tunnel at most), a tcp or"
+                + " passthrough connection is reset (and a WARN of its own, once "
+                + words(TunnelRegistry.STREAM_LIMIT_LOG_INTERVAL).replaceFirst("^1 ", "a ") + " per tunnel at most).");
+        assertThat(Setting.MAX_TUNNEL_REQUESTS.description()).contains(" and a WARN (once "
+                + words(TunnelUpstream.BUSY_LOG_INTERVAL).replaceFirst("^1 ", "a ") + " per tunnel at most).");
     }
 
     @Test
