@@ -421,7 +421,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             LOG.info("tunnel {} ({}): {} during the handshake, dropping the client", tunnel.id(),
                     ControlCharacters.bounded(tunnel.name()), why.description());
             // As for a client already registered: the close frame lets its line say which.
-            WebSocketControlFrames.goAway(channel, session, why);
+            dropWith(channel, session, why);
             return;
         }
         ConnectedClient client = connection.describe();
@@ -481,12 +481,12 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * Drops a client upgraded but not registered: GoAway on its session, then at once the close frame saying
-     * {@code why}, and its answer read. The session was installed just now and carries no stream, so a stopping
-     * server need not wait for streams to end either ({@link WebSocketControlFrames#goAwayForStop}).
+     * {@code why}, and what the client sent meanwhile and its answer read before the connection ends: nothing was read
+     * since its 101. The session was installed just now and carries no stream, so a stopping server need not wait for
+     * streams to end either ({@link WebSocketControlFrames#goAwayForStop}).
      */
     private static void dropWith(Channel channel, YamuxSession session, TunnelCloseStatus why) {
         WebSocketControlFrames.goAway(channel, session, why);
-        channel.config().setAutoRead(true);
     }
 
     /** Why {@code token} no longer lets a client of {@code tunnel} in; empty while it does. Reads the store. */

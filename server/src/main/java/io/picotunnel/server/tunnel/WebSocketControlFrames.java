@@ -1,6 +1,7 @@
 package io.picotunnel.server.tunnel;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -39,27 +40,51 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
      * (which takes its own frames only), so it follows what the session wrote before, its GoAway.
      */
     static void close(Channel channel, TunnelCloseStatus why) {
+        ChannelFuture written = writeCloseFrame(channel, why);
+        if (written != null) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /**
+     * As {@link #close}, but the connection ends with a lingering close: the output is shut after the close frame and
+     * what the client still sends (its answering close frame, a ping it sent before it read ours) is read and dropped
+     * until it closes. For a connection whose input was not being read: closed with that input unread, it would be
+     * reset, and a reset that arrives before the client has read the close frame discards it.
+     */
+    static void closeAfterTheAnswer(Channel channel, TunnelCloseStatus why) {
+        ChannelFuture written = writeCloseFrame(channel, why);
+        if (written != null) {
+            LingeringClose.after(written, LINGER);
+        }
+    }
+
+    /** The close frame saying {@code why}, written below the session; null when none is (closed, or sent already). */
+    private static ChannelFuture writeCloseFrame(Channel channel, TunnelCloseStatus why) {
         ChannelHandlerContext bytes = channel.pipeline().context(WebSocketByteStreamCodec.class);
         if (bytes == null || !channel.isActive()) {
             channel.close();
-            return;
+            return null;
         }
         WebSocketControlFrames control = channel.pipeline().get(WebSocketControlFrames.class);
         if (control != null) {
             if (control.closing) {
                 // One close frame a connection: both the drain and a handshake it met may end it, or the client did.
-                return;
+                return null;
             }
             // The client's answering close frame is not echoed back.
             control.closing = true;
         }
-        bytes.writeAndFlush(why.frame()).addListener(ChannelFutureListener.CLOSE);
+        return bytes.writeAndFlush(why.frame());
     }
 
-    /** GoAway on the session, then at once the close frame saying {@code why}: for a session that carries no stream. */
+    /**
+     * GoAway on the session, then at once the close frame saying {@code why}, and the connection ended as by
+     * {@link #closeAfterTheAnswer}: for a session that carries no stream.
+     */
     static void goAway(Channel channel, YamuxSession session, TunnelCloseStatus why) {
         session.goAway(GoAwayCode.NORMAL);
-        close(channel, why);
+        closeAfterTheAnswer(channel, why);
     }
 
     /**

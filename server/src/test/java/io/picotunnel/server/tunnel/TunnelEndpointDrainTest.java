@@ -81,6 +81,37 @@ class TunnelEndpointDrainTest {
             assertThat(peer.registry().connections(TUNNEL.id())).isEmpty();
         }
     }
+    /** As a client upgraded as the drain begins that sent a ping meanwhile: its close answer is read, no reset. */
+    @Test
+    void aClientUpgradedAsTheDrainBeginsHasItsCloseAnswerReadThenTheConnectionEnds() throws Exception {
+        CompletableFuture<Runnable> held = new CompletableFuture<>();
+        peer.registry().registration = (channel, register) -> held.complete(() -> channel.eventLoop().execute(register));
+        try (Socket client = peer.upgrade(TOKEN, TunnelHandshakeHandler.VERSION_HEADER + ": 1.0.0\r\n")) {
+            Runnable register = held.get(5, TimeUnit.SECONDS);
+            client.getOutputStream().write(EMPTY_PING);
+            assertThat(peer.endpoint().drain(Duration.ofMinutes(5))).as("no stream open").isZero();
+            register.run();
+            // Before: the answer's write failed, "Connection reset by peer".
+            assertTheCloseAnswerIsReadThenTheConnectionEnds(client, TunnelCloseStatus.SERVER_STOPPING);
+        }
+    }
+
+    /** A masked ping with no payload, as a client sends it. */
+    static final byte[] EMPTY_PING = {(byte) (0x80 | WebSocketFrameReader.PING), (byte) 0x80, 0, 0, 0, 0};
+
+    /**
+     * Reads GoAway and the close frame saying {@code why} on {@code client}, answers with a close frame (status 1000,
+     * masked) and sees the server's end of the connection, not a reset.
+     */
+    static void assertTheCloseAnswerIsReadThenTheConnectionEnds(Socket client, TunnelCloseStatus why)
+            throws IOException {
+        assertThat(framesUntilClose(new WebSocketFrameReader(client, 1 << 16, Duration.ofSeconds(10))))
+                .containsSubsequence("GoAway", "close " + why.code());
+        client.getOutputStream().write(new byte[] {(byte) (0x80 | WebSocketFrameReader.CLOSE), (byte) 0x82, 0, 0, 0, 0,
+                0x03, (byte) 0xe8});
+        assertThat(client.getInputStream().read()).as("the server's end of the connection").isEqualTo(-1);
+    }
+
     /**
      * The drain and a revocation end the same idle connection at once, while the server's writes to it wait (a peer
      * that pings without reading): the close frame of the first goes out, the second none, though the connection is

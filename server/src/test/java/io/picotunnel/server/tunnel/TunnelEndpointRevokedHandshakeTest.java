@@ -52,6 +52,25 @@ class TunnelEndpointRevokedHandshakeTest {
         assertThat(peer.registry().connections(TUNNEL.id())).isEmpty();
     }
 
+    /**
+     * The server read nothing from the client since its 101: what the client sent meanwhile (a ping) and its answer
+     * to the close frame are read, and the connection ends with the server's FIN, not a reset.
+     */
+    @Test
+    void aClientUnderWayWhenItsTokenIsRegeneratedHasItsCloseAnswerReadThenTheConnectionEnds() throws Exception {
+        CompletableFuture<Runnable> held = new CompletableFuture<>();
+        peer.registry().registration = (channel, register) -> held.complete(() -> channel.eventLoop().execute(register));
+        try (Socket client = peer.upgrade(TOKEN, TunnelHandshakeHandler.VERSION_HEADER + ": 1.0.0\r\n")) {
+            Runnable register = held.get(5, TimeUnit.SECONDS);
+            client.getOutputStream().write(TunnelEndpointDrainTest.EMPTY_PING);
+            peer.registry().disconnect(TUNNEL.id(), Secrets.sha256Hex(TOKEN));
+            register.run();
+            // Before: the answer's write failed, "Connection reset by peer".
+            TunnelEndpointDrainTest.assertTheCloseAnswerIsReadThenTheConnectionEnds(client,
+                    TunnelCloseStatus.TOKEN_REGENERATED);
+        }
+    }
+
     /** Upgrades a raw client, runs {@code revoke} before its registration, then reads what the server sends it. */
     private List<String> framesWhenRevokedUnderWay(Runnable revoke) throws Exception {
         CompletableFuture<Runnable> held = new CompletableFuture<>();
