@@ -107,7 +107,10 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         UPGRADING,
         /** The 101 is written and the token's recheck out: the timeout drops the client ({@code recheckTooSlow}). */
         RECHECKING,
-        /** The timeout dropped the client before the recheck answered: its answer is ignored. */
+        /**
+         * The timeout closed the connection, or dropped the client before the recheck answered: the recheck's answer is
+         * ignored, and so is a 101 written after it (TLS writes it ahead of its close_notify).
+         */
         GIVEN_UP
     }
 
@@ -147,6 +150,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             }
             LOG.debug("{}: no tunnel handshake within {}, closing", ctx.channel().remoteAddress(),
                     Durations.format(timeout));
+            phase = Phase.GIVEN_UP;
             ctx.close();
         }, timeout.toMillis(), TimeUnit.MILLISECONDS);
         ctx.fireChannelActive();
@@ -344,7 +348,11 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         String version = headerText(request, VERSION_HEADER, MAX_VERSION_LENGTH);
         String hostname = headerText(request, HOSTNAME_HEADER, MAX_HOSTNAME_LENGTH);
         written.addListener(f -> {
-            if (f.isSuccess()) {
+            if (phase == Phase.GIVEN_UP) {
+                // The timeout closed the connection while the 101 was written: a close under way, not a client.
+                arrival.abandon();
+                channel.close();
+            } else if (f.isSuccess()) {
                 upgraded = new Upgraded(decoderConfig, tunnel.get(), version, arrival);
                 phase = Phase.RECHECKING;
                 // A client that leaves while the recheck is out: the streams waiting for it fail now, not at its answer.
