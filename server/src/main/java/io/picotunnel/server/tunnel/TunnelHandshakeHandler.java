@@ -101,10 +101,15 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private enum Phase {
         /** The timeout closes the connection; the first request is read. */
         WAITING_FOR_REQUEST,
-        /** The request is answered (its token looked up, or refused): the timeout closes the connection. */
+        /** The request is being answered, its token looked up: the timeout closes the connection. */
         CHECKING_TOKEN,
         /** The 101 is being written: the timeout closes the connection. */
         UPGRADING,
+        /**
+         * The request was refused with an HTTP error ({@link #send}), before the 101 or in its place (a handshake the
+         * handshaker rejects): the lingering close's bounds replace the timeout.
+         */
+        REFUSED,
         /** The 101 is written and the token's recheck out: the timeout drops the client ({@code recheckTooSlow}). */
         RECHECKING,
         /**
@@ -605,6 +610,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
      * and could discard the answer. The handshake timeout no longer applies; the lingering close's bounds do.
      */
     private void send(ChannelHandlerContext ctx, FullHttpResponse response) {
+        phase = Phase.REFUSED;
         cancelTimeout();
         LingeringClose.after(ctx.writeAndFlush(response), linger);
     }
