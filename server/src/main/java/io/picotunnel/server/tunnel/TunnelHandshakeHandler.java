@@ -284,7 +284,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     private void afterLookup(ChannelHandlerContext ctx, FullHttpRequest request, String address, String token,
                              Optional<Tunnel> tunnel, Throwable error) {
-        if (!ctx.channel().isActive()) {
+        if (!ctx.channel().isActive() || phase == Phase.GIVEN_UP) {
+            // Closed, or closing: the timeout passed first (with TLS the close waits for close_notify to be written).
             return;
         }
         if (error != null) {

@@ -65,6 +65,44 @@ class TunnelHandshakeTimeoutTest {
         }
     }
 
+    /**
+     * The timeout passes while the token is looked up, and the close it asks for waits (TLS: for close_notify to be
+     * written), so the connection is still open when the look-up answers: the answer is ignored, no 101 is written.
+     */
+    @Test
+    void aTokenLookupAnsweredAfterTheHandshakeTimeoutWritesNoHundredOne() {
+        TunnelRegistry registry = new TunnelRegistry();
+        CloseAfterPendingWrites tls = new CloseAfterPendingWrites();
+        List<Runnable> lookups = new ArrayList<>();
+        EmbeddedChannel channel = new EmbeddedChannel(tls, new HttpServerCodec(), new HttpObjectAggregator(0),
+                new TunnelHandshakeHandler(TunnelEndpointConfig.defaults().withHandshakeTimeout(TIMEOUT),
+                        RawPeerEndpoint.oneToken(TUNNEL), registry, lookups::add,
+                        new FailedLogins("tunnel endpoint", FailedLogins.TUNNEL)));
+        try {
+            channel.writeInbound(Unpooled.copiedBuffer(RawPeerEndpoint.upgradeRequest("/tunnel?token=" + TOKEN, ""),
+                    StandardCharsets.ISO_8859_1));
+            channel.runPendingTasks();
+            assertThat(lookups).as("the token's look-up, held").hasSize(1);
+
+            channel.advanceTimeBy(TIMEOUT.toMillis() + 1, TimeUnit.MILLISECONDS);
+            channel.runScheduledPendingTasks();
+            assertThat(tls.closeAsked).as("the timeout closed the connection").isTrue();
+            assertThat(channel.isActive()).as("the close waits").isTrue();
+
+            lookups.removeFirst().run();
+            channel.runPendingTasks();
+            lookups.forEach(Runnable::run);
+            channel.runPendingTasks();
+
+            // Before: the 101 was written on the closing connection (and the arrival recorded).
+            assertThat(tls.held).as("writes after the close").isEmpty();
+            assertThat(registry.isConnected(TUNNEL.id())).isFalse();
+        } finally {
+            tls.finishClose();
+            channel.finishAndReleaseAll();
+        }
+    }
+
     /** Holds writes as a TLS handler whose peer reads slowly does; a close writes them, then waits for finishClose. */
     private static final class CloseAfterPendingWrites extends ChannelOutboundHandlerAdapter {
         final List<ChannelPromise> held = new ArrayList<>();
