@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.server.store.AbsolutePaths;
 import io.picotunnel.server.store.Backup;
 import io.picotunnel.server.store.StoreException;
 import picocli.CommandLine.Command;
@@ -50,7 +51,7 @@ final class BackupCommand {
             err.println(e.getMessage());
             return ServerMain.EXIT_STARTUP_FAILED;
         }
-        out.println("Backup written to " + command.file.toAbsolutePath().normalize());
+        out.println("Backup written to " + AbsolutePaths.withoutDotSegments(command.file));
         return 0;
     }
 }

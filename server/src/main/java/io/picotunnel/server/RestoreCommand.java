@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.server.store.AbsolutePaths;
 import io.picotunnel.server.store.Restore;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.StoreException;
@@ -83,7 +84,7 @@ final class RestoreCommand {
             err.println(e.getMessage());
             return ServerMain.EXIT_STARTUP_FAILED;
         }
-        out.println("Restored " + command.file.toAbsolutePath().normalize() + " to " + outcome.database()
+        out.println("Restored " + AbsolutePaths.withoutDotSegments(command.file) + " to " + outcome.database()
                 + (outcome.previous() == null ? "" : "; the database it replaced is kept as " + outcome.previous())
                 + ". Every sign-in session of the web UI in the backup was ended (" + outcome.endedSessions()
                 + "): everyone signs in again."

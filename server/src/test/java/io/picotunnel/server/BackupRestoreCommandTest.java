@@ -343,6 +343,35 @@ class BackupRestoreCommandTest {
         assertThat(backup.out() + restore.out() + none.err()).doesNotContain("/./");
     }
 
+    /**
+     * A ".." after a symbolic link leads where the link's target is, not back where the text seems to: the file named
+     * "link/../copy.db", link being real/sub, is real/copy.db, as the shell's ls shows it. Made lexically "copy.db"
+     * beside the link, the backup was written where the user did not ask, and the restore read another file.
+     */
+    @Test
+    void aDotDotAfterASymbolicLinkNamesTheFileTheSystemFinds() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        try (Store store = Store.open(data)) {
+            store.createTunnel("through-the-link");
+        }
+        Path sub = Files.createDirectories(dir.resolve("real").resolve("sub"));
+        Path link = Files.createSymbolicLink(dir.resolve("link"), sub);
+        Path named = link.resolve("..").resolve("copy.db");
+
+        Run backup = backupRun("--data", data.toString(), named.toString());
+
+        assertThat(backup.code()).as(backup.err()).isZero();
+        assertThat(dir.resolve("real").resolve("copy.db")).isRegularFile();
+        assertThat(dir.resolve("copy.db")).as("beside the link").doesNotExist();
+        assertThat(backup.out().strip()).isEqualTo("Backup written to " + named);
+
+        Path restored = Files.createDirectories(dir.resolve("restored"));
+        Run restore = restore(Map.of(), "--data", restored.toString(), named.toString());
+
+        assertThat(restore.code()).as(restore.err()).isZero();
+        assertThat(tunnels(restored)).containsExactly("through-the-link");
+    }
+
     @Test
     void aFileThatIsNotABackupIsOneSentenceAndExitCode1() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));

@@ -49,7 +49,7 @@ public final class Backup {
      * another user can still open them.
      */
     static Written run(Path dataDir, Path target, Runnable whileOpen) {
-        Path database = dataDir.resolve(Store.DATABASE_FILE).toAbsolutePath().normalize();
+        Path database = AbsolutePaths.withoutDotSegments(dataDir.resolve(Store.DATABASE_FILE));
         // A data directory this user may not look into (the server's, 0700) is not one without a database.
         String unreadable = unreadable(database);
         if (unreadable != null) {
@@ -60,7 +60,7 @@ public final class Backup {
             throw new StoreException("There is no database at " + database
                     + "; pass the server's data directory with --data (or PICOTUNNEL_DATA_DIR).", null);
         }
-        Path absoluteTarget = target.toAbsolutePath().normalize();
+        Path absoluteTarget = AbsolutePaths.withoutDotSegments(target);
         Path parent = absoluteTarget.getParent();
         if (parent == null || !Files.isDirectory(parent)) {
             String why = parent == null ? null : unreadable(parent);

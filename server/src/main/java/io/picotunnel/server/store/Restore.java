@@ -109,7 +109,7 @@ public final class Restore {
 
     /** As {@link #run(Path, Path, Owner, Steps)}, the names of the copies kept from {@code clock}. */
     static Outcome run(Path dataDir, Path backup, Owner owner, Steps steps, Clock clock) {
-        Path source = backup.toAbsolutePath().normalize();
+        Path source = AbsolutePaths.withoutDotSegments(backup);
         if (!Files.isRegularFile(source) || !Files.isReadable(source)) {
             throw new StoreException("Cannot restore " + source + ": there is no readable file there.", null);
         }
