@@ -9,6 +9,7 @@ import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.stream.StreamHeader;
 import io.picotunnel.protocol.stream.StreamType;
+import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
@@ -141,6 +142,18 @@ final class Probes {
                 timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** The client's reason for resetting the probe, after the target (": the target refused the connection"). */
+    private static String why(ResetReason reason) {
+        return switch (reason) {
+            case NOT_ALLOWED -> ": the target is not in the client's --allow list";
+            case TARGET_REFUSED -> ": the target refused the connection";
+            case TARGET_TIMEOUT -> ": the target did not answer within the client's dial timeout";
+            case UNKNOWN_HOST -> ": the target's host name did not resolve";
+            case TARGET_UNREACHABLE -> ": the client has no route to the target";
+            default -> "";
+        };
+    }
+
     /** A wildcard domain {@code *.example.com} is probed as {@code example.com}. */
     private static String host(String domain) {
         return domain.startsWith("*.") ? domain.substring(2) : domain;
@@ -223,7 +236,9 @@ final class Probes {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            result.complete(Check.down(subject, "the client could not reach " + target, at));
+            ResetReason reason = ctx.channel() instanceof YamuxStreamChannel stream
+                    ? stream.peerResetReason() : ResetReason.NONE;
+            result.complete(Check.down(subject, "the client could not reach " + target + why(reason), at));
             ctx.fireChannelInactive();
         }
 

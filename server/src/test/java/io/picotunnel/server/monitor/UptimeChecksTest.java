@@ -2,6 +2,7 @@ package io.picotunnel.server.monitor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
+import io.picotunnel.client.config.AllowList;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.events.EventLog;
@@ -296,7 +297,8 @@ class UptimeChecksTest {
         assertThat(tcpCheck.get("status").asText()).as("%s", tcpCheck).isEqualTo("up");
         JsonNode refusedCheck = testbed.checks(id, refused.get("id").asText(), 1).get(0);
         assertThat(refusedCheck.get("status").asText()).isEqualTo("down");
-        assertThat(refusedCheck.get("error").asText()).startsWith("the client could not reach 127.0.0.1:");
+        assertThat(refusedCheck.get("error").asText()).isEqualTo("the client could not reach "
+                + refused.get("target_addr").asText() + ": the target refused the connection");
         assertThat(testbed.checks(id, silent.get("id").asText(), 10)).isEmpty();
         // The tunnel's own checks are not mixed with its services'.
         testbed.checks(id, null, 50).forEach(check -> assertThat(check.get("service_id").isNull()).isTrue());
@@ -304,6 +306,28 @@ class UptimeChecksTest {
         JsonNode switched = testbed.api().patch("/api/services/" + healthy.get("id").asText(), "{\"health_check\":false}").json();
         assertThat(switched.get("health_check").asBoolean()).isFalse();
         assertThat(switched.get("health_path").asText()).isEqualTo("/healthz");
+    }
+
+    /**
+     * A probe the client resets with its reason says that reason: "could not reach" alone sent the operator looking
+     * for a target that was up, when the client's --allow list left it out.
+     */
+    @Test
+    void aTargetLeftOutOfTheClientsAllowListIsDownSayingSo() {
+        Testbed testbed = testbed(2, closing(new WebhookReceiver(0)));
+        EchoServer echo = closing(new EchoServer());
+        JsonNode tunnel = testbed.createTunnel("allow-list");
+        String id = tunnel.get("id").asText();
+        testbed.startClient(tunnel.get("token").asText(),
+                config -> config.withAllow(AllowList.parse("127.0.0.1:" + Ports.freePort())));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(id));
+        JsonNode left = testbed.createTcpServiceOnFreePort(id, echo.address()).service();
+
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.checks(id, left.get("id").asText(), 1).size() == 1);
+        JsonNode check = testbed.checks(id, left.get("id").asText(), 1).get(0);
+        assertThat(check.get("status").asText()).isEqualTo("down");
+        assertThat(check.get("error").asText()).isEqualTo("the client could not reach " + echo.address()
+                + ": the target is not in the client's --allow list");
     }
 
     /**
