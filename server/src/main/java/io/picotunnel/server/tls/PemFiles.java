@@ -143,6 +143,10 @@ public final class PemFiles {
      * skipped, not thrown through (ACME's clean-up at start stopped silently on such a certificate).
      */
     private static IOException notPem(Path file, Exception e) {
+        if (e instanceof CharacterCodingException) {
+            return new IOException(file + ": not a PEM file (not text: a DER certificate is converted with openssl x509"
+                    + " -inform DER -in " + file + " -out NEW.crt)", e);
+        }
         return new IOException(file + ": not a readable PEM file: " + reason(e), e);
     }
 

@@ -56,4 +56,20 @@ class PemFilesTest {
                     .hasMessageNotContaining("Exception");
         }
     }
+
+    /**
+     * A DER certificate (a .cer from Windows or a CA's download page) is said to be binary, with the command that
+     * converts it: "not a readable PEM file: Input length = 1" named neither.
+     */
+    @Test
+    void aDerCertificateIsSaidToBeBinaryWithTheCommandThatConvertsIt() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("tunnel.test");
+        Path file = dir.resolve("tunnel.cer");
+        Files.write(file, issued.chain().getFirst().getEncoded());
+
+        assertThatThrownBy(() -> PemFiles.readChain(file))
+                .isExactlyInstanceOf(IOException.class)
+                .hasMessage(file + ": not a PEM file (not text: a DER certificate is converted with openssl x509"
+                        + " -inform DER -in " + file + " -out NEW.crt)");
+    }
 }
