@@ -378,6 +378,10 @@ public record ServerConfig(
                     // reported below
                 }
                 // The URL may hold a secret (Slack and Discord put one in the path): name only its position.
+                if (!url.contains("://")) {
+                    throw invalid(Setting.WEBHOOK_URL, entry + " has no scheme: write https:// (or http://) before its"
+                            + " host, as the receiver gives the URL");
+                }
                 throw invalid(Setting.WEBHOOK_URL, entry
                         + " is not an http(s) URL (with a port from 1 to 65535, if any)");
             }

@@ -245,6 +245,22 @@ class ServerConfigTest {
                         + " '/' (U+002F SOLIDUS) once decoded, which no host name may have.");
     }
 
+    /**
+     * A webhook URL pasted without its scheme is told to have none, without repeating it (its path holds the secret):
+     * "is not an http(s) URL" left the operator comparing it with the one Slack gave.
+     */
+    @Test
+    void aWebhookUrlWithoutSchemeIsToldSoWithoutShowingIt() {
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_WEBHOOK_URL",
+                "https://hooks.example.com/a,hooks.example.com/services/T0KEN")))
+                .hasMessage("Invalid --webhook-url (PICOTUNNEL_WEBHOOK_URL): entry 2 has no scheme: write https:// (or"
+                        + " http://) before its host, as the receiver gives the URL.")
+                .hasMessageNotContaining("T0KEN");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_WEBHOOK_URL", "ftp://hooks.example.com/T0KEN")))
+                .hasMessage("Invalid --webhook-url (PICOTUNNEL_WEBHOOK_URL): entry 1 is not an http(s) URL (with a port"
+                        + " from 1 to 65535, if any).");
+    }
+
     @Test
     void aUrlSettingWhoseHostCannotBeConvertedNamesTheSettingAndTheCharacter() {
         assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_ACME_DIRECTORY", "https://ca.\u1e9e.example/dir")))
