@@ -96,9 +96,13 @@ final class ApiConnectionGuard implements Connection.Listener {
     /**
      * Whether a request of {@code connection} is still being handled: answered or not, until its exchange ends, the
      * rest of its body dropped by then ({@link UnreadBodyDrain}, bounded by its own time). Counted as ended once
-     * answered, a drain was cut at twice a short header timeout.
+     * answered, a drain was cut at twice a short header timeout. The drop after Jetty refused a request's head counts
+     * too ({@link LingeringHttpConnection}): bounded by its own size and time as every other drop.
      */
     private static boolean inExchange(Connection connection) {
+        if (connection instanceof LingeringHttpConnection lingering && lingering.droppingRest()) {
+            return true;
+        }
         if (connection instanceof HttpConnection http) {
             return http.getHttpChannel().getRequest() != null;
         }

@@ -25,6 +25,7 @@ import io.picotunnel.server.tunnel.TunnelPresence;
 import io.picotunnel.server.ui.UiAssets;
 import jakarta.servlet.DispatcherType;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.server.ServerConnector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -175,6 +176,13 @@ public final class ApiServer implements AutoCloseable {
         config.http.maxRequestSize = JsonBody.MAX_BYTES;
         config.jetty.host = address.host().isEmpty() ? null : address.host();
         config.jetty.port = address.port();
+        // Javalin's own connector, but for the lingering close after Jetty's answers to a head it refuses.
+        config.jetty.addConnector((server, http) -> {
+            ServerConnector connector = new ServerConnector(server, new LingeringHttpConnection.Factory(http));
+            connector.setHost(config.jetty.host);
+            connector.setPort(config.jetty.port);
+            return connector;
+        });
         config.jetty.modifyServletContextHandler(handler -> {
             // First: the outermost, so it runs after every other answer.
             handler.addFilter(new FilterHolder(new UnreadBodyDrain()), "/*", EnumSet.of(DispatcherType.REQUEST));
