@@ -336,37 +336,8 @@ public final class TunnelClient implements AutoCloseable {
         Throwable cause = result.cause();
         logGoAway(cause instanceof ConnectFailures.UpgradeRefusedException refused && refused.serverStopping(),
                 ConnectFailures.connectionRefused(cause));
-        if (cause instanceof TokenRejectedException && goneAwayBecause != null && !explains401(goneAwayBecause)) {
-            // The server stopped, or could not check the token (1011): neither says why the token is refused now.
-            LOG.error("the server at {} ended the connection (close status {}: {}) and now rejects the token (HTTP "
-                    + "401): the tunnel's token was regenerated or the tunnel deleted. Set the new token in {} / {}. "
-                    + "Not retrying.", config.server(), goneAwayBecause.code(), goneAwayBecause.description(),
-                    Setting.TOKEN.flag(), Setting.TOKEN.envVar());
-            setState(State.TOKEN_REJECTED);
-            shutDown(cause);
-            return;
-        }
-        if (cause instanceof TokenRejectedException && goneAwayBecause != null) {
-            LOG.error("the server at {} ended the connection ({}) and now rejects the token (HTTP 401){} Not retrying.",
-                    config.server(), goneAwayBecause.description(),
-                    goneAwayBecause == TunnelCloseStatus.TUNNEL_DELETED ? "."
-                            : ": set the new token in " + Setting.TOKEN.flag() + " / " + Setting.TOKEN.envVar() + ".");
-            setState(State.TOKEN_REJECTED);
-            shutDown(cause);
-            return;
-        }
-        if (cause instanceof TokenRejectedException && goneAwayBeforeConnecting) {
-            LOG.error("the server at {} ended the connection and now rejects the token (HTTP 401): the tunnel's token "
-                    + "was regenerated or the tunnel deleted. Set the new token in {} / {}. Not retrying.",
-                    config.server(), Setting.TOKEN.flag(), Setting.TOKEN.envVar());
-            setState(State.TOKEN_REJECTED);
-            shutDown(cause);
-            return;
-        }
         if (cause instanceof TokenRejectedException) {
-            LOG.error("the server at {} rejected the token (HTTP 401): check {} / {}; the token may have "
-                    + "been regenerated or the tunnel deleted. Not retrying.", config.server(), Setting.TOKEN.flag(),
-                    Setting.TOKEN.envVar());
+            LOG.error(tokenRejectedLine());
             setState(State.TOKEN_REJECTED);
             shutDown(cause);
             return;
@@ -383,6 +354,33 @@ public final class TunnelClient implements AutoCloseable {
                     Durations.format(serverWait), Durations.format(delay));
         }
         scheduleReconnect(delay);
+    }
+
+    /**
+     * The error line of a 401, whose cause is told by what the server said before it: a close status that explains it
+     * (a regenerated token, a deleted tunnel), or a GoAway (a token changed since it was accepted), or nothing (a token
+     * perhaps mistyped).
+     */
+    private String tokenRejectedLine() {
+        String setToken = Setting.TOKEN.flag() + " / " + Setting.TOKEN.envVar();
+        if (goneAwayBecause != null && explains401(goneAwayBecause)) {
+            return "the server at " + config.server() + " ended the connection (" + goneAwayBecause.description()
+                    + ") and now rejects the token (HTTP 401)"
+                    + (goneAwayBecause == TunnelCloseStatus.TUNNEL_DELETED ? "."
+                            : ": set the new token in " + setToken + ".")
+                    + " Not retrying.";
+        }
+        if (goneAwayBecause != null || goneAwayBeforeConnecting) {
+            // The server stopped, or could not check the token (1011), or did not say why: none of them says why the
+            // token is refused now.
+            String closeStatus = goneAwayBecause == null ? ""
+                    : " (close status " + goneAwayBecause.code() + ": " + goneAwayBecause.description() + ")";
+            return "the server at " + config.server() + " ended the connection" + closeStatus + " and now rejects the "
+                    + "token (HTTP 401): the tunnel's token was regenerated or the tunnel deleted. Set the new token in "
+                    + setToken + ". Not retrying.";
+        }
+        return "the server at " + config.server() + " rejected the token (HTTP 401): check " + setToken + "; the token "
+                + "may have been regenerated or the tunnel deleted. Not retrying.";
     }
 
     /** A close status that is itself why the token is refused: a regenerated token, a deleted tunnel. */
