@@ -62,6 +62,8 @@ public final class Database implements AutoCloseable {
     private final Connection connection;
     private final ReentrantLock lock = new ReentrantLock();
     private ReadConnections readConnections;
+    /** The read connection the current thread's read holds, for the reads nested in it. */
+    private final ThreadLocal<Connection> heldRead = new ThreadLocal<>();
     /** What works joined to the transaction in progress run at its commit or, in reverse, at its failure; guarded by lock. */
     private final List<Runnable> joinedCommits = new ArrayList<>();
     private final List<Runnable> joinedFailures = new ArrayList<>();
@@ -509,13 +511,20 @@ public final class Database implements AutoCloseable {
     /**
      * Runs read-only {@code work} on a consistent snapshot of what is committed, on a free read connection: it waits
      * for one at most {@link #READ_WAIT}, then fails as busy. Within a transaction of the same thread it runs in that
-     * transaction instead, so the thread sees its own changes.
+     * transaction instead, so the thread sees its own changes. Within a read of the same thread it runs on that read's
+     * connection and snapshot, which the outer read releases: taking a second one, reads that nest would wait for each
+     * other's connections once every one is held, and fail as busy.
      */
     public <T, E extends Exception> T read(Work<T, E> work) throws E {
         if (lock.isHeldByCurrentThread()) {
             return inTransaction(work);
         }
+        Connection held = heldRead.get();
+        if (held != null) {
+            return nestedRead(held, work);
+        }
         Connection readConnection = readConnections.take();
+        heldRead.set(readConnection);
         try {
             try {
                 return work.run(readConnection);
@@ -525,7 +534,16 @@ public final class Database implements AutoCloseable {
         } catch (SQLException e) {
             throw new StoreException("Database error: " + e.getMessage(), e);
         } finally {
+            heldRead.remove();
             readConnections.giveBack(readConnection);
+        }
+    }
+
+    private static <T, E extends Exception> T nestedRead(Connection held, Work<T, E> work) throws E {
+        try {
+            return work.run(held);
+        } catch (SQLException e) {
+            throw new StoreException("Database error: " + e.getMessage(), e);
         }
     }
 

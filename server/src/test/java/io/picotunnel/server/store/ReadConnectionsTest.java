@@ -95,6 +95,34 @@ class ReadConnectionsTest {
     }
 
     @Test
+    void aReadNestedInAReadOfTheSameThreadFinishesWhileEveryConnectionIsHeld() throws Exception {
+        try (Database database = Database.open(dataDir.resolve(Store.DATABASE_FILE), Duration.ofMillis(300))) {
+            CountDownLatch allHeld = new CountDownLatch(Database.READ_CONNECTIONS);
+            List<CompletableFuture<Integer>> reads = new ArrayList<>();
+            for (int i = 0; i < Database.READ_CONNECTIONS; i++) {
+                reads.add(onItsOwnThread(() -> database.read(outer -> {
+                    allHeld.countDown();
+                    awaitQuietly(allHeld);
+                    return database.read(ReadConnectionsTest::one);
+                })));
+            }
+
+            // Before: each nested read waited for a second connection, held by the other outer reads, and after 300 ms
+            // failed "Database busy".
+            assertThat(reads).allSatisfy(read -> assertThat(read).succeedsWithin(SHORT).isEqualTo(1));
+            assertThat(database.read(ReadConnectionsTest::one)).as("a read after them").isEqualTo(1);
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(SHORT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
     void everyReadConnectionIsOneOfItsOwnWithTheDatabasesSettings() throws Exception {
         try (Database database = Database.open(dataDir.resolve(Store.DATABASE_FILE));
              HeldReads all = HeldReads.ofEveryConnection(database)) {
