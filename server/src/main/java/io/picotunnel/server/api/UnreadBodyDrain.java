@@ -21,8 +21,8 @@ import java.io.IOException;
  * otherwise closed the connection with bytes still coming, and the reset that follows reached a client still sending
  * before it read the answer (a write failing with "broken pipe", and Java's HTTP client then reports no answer at
  * all). Jetty only drops what has already arrived. At most {@link LimitedBody#DROPPED_BYTES} are read in all, what the
- * handler read counted, for at most {@link LimitedBody#DROP_TIME}; a body declared larger, a client that stalls past
- * the idle timeout or one still sending after that time has its connection closed as before. A client that sends its
+ * handler read counted, for at most {@link LimitedBody#DROP_TIME} (a read waiting then included); a body declared
+ * larger, or one still coming or stalled after that time, has its connection closed as before. A client that sends its
  * body only once asked ({@code Expect: 100-continue}) and was not asked (nothing of it read) is left alone: it sends
  * none unless asked, and a look at the input would ask it ({@link LimitedBody#sentOnlyIfAsked}). A body that came
  * too slowly (the 408 of {@link LimitedBody.TooSlow}) is not waited on further: its connection closes.
@@ -55,6 +55,6 @@ final class UnreadBodyDrain implements Filter {
         } catch (IOException clientGone) {
             return;
         }
-        LimitedBody.dropRest(in, LimitedBody.DROPPED_BYTES - read);
+        LimitedBody.dropRest(request, LimitedBody.DROPPED_BYTES - read);
     }
 }

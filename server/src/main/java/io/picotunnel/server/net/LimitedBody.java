@@ -1,6 +1,7 @@
 package io.picotunnel.server.net;
 
 import io.picotunnel.protocol.config.Durations;
+import jakarta.servlet.ServletRequest;
 import jakarta.servlet.http.HttpServletRequest;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.io.EndPoint;
@@ -63,31 +64,10 @@ public final class LimitedBody {
         InputStream in = request.getInputStream();
         byte[] bytes = new byte[MAX_BYTES + 1];
         int length = 0;
-        // A blocking read ends only by its connection's idle timeout: shortened to the time left, it ends the read there.
-        EndPoint endPoint = ServletContextRequest.getServletContextRequest(request).getConnectionMetaData()
-                .getConnection().getEndPoint();
-        long idleTimeout = endPoint.getIdleTimeout();
-        long deadline = System.nanoTime() + readTime.toNanos();
-        try {
-            while (length < bytes.length) {
-                long leftMillis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime() + 999_999); // rounded up
-                if (leftMillis <= 0) {
-                    throw new TooSlow(readTime);
-                }
-                endPoint.setIdleTimeout(idleTimeout > 0 ? Math.min(idleTimeout, leftMillis) : leftMillis);
-                int n;
-                try {
-                    n = in.read(bytes, length, bytes.length - length);
-                } catch (IOException e) {
-                    throw deadline - System.nanoTime() <= 0 ? new TooSlow(readTime) : e;
-                }
-                if (n < 0) {
-                    break;
-                }
+        try (Deadline deadline = new Deadline(request, readTime)) {
+            for (int n; length < bytes.length && (n = deadline.read(in, bytes, length, bytes.length - length)) >= 0; ) {
                 length += n;
             }
-        } finally {
-            endPoint.setIdleTimeout(idleTimeout);
         }
         return length > MAX_BYTES ? Optional.empty() : Optional.of(Arrays.copyOf(bytes, length));
     }
@@ -102,20 +82,62 @@ public final class LimitedBody {
     }
 
     /**
-     * Reads and drops up to {@code most} bytes of what is left of {@code in}, for up to {@link #DROP_TIME}: until its
-     * end, a failure or either bound (a read already waiting ends by the idle timeout).
+     * Reads and drops up to {@code most} bytes of what is left of {@code request}'s body, for up to {@link #DROP_TIME},
+     * a read already waiting included: until its end, a failure or either bound.
      */
-    public static void dropRest(InputStream in, long most) {
+    public static void dropRest(ServletRequest request, long most) {
+        dropRest(request, most, DROP_TIME);
+    }
+
+    /** {@link #dropRest(ServletRequest, long)} within {@code dropTime}. */
+    static void dropRest(ServletRequest request, long most, Duration dropTime) {
         byte[] sink = new byte[8192];
         long left = most;
-        long deadline = System.nanoTime() + DROP_TIME.toNanos();
-        try {
-            for (int n; left > 0 && System.nanoTime() - deadline < 0
-                    && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) >= 0; ) {
+        try (Deadline deadline = new Deadline(request, dropTime)) {
+            InputStream in = request.getInputStream();
+            for (int n; left > 0 && (n = deadline.read(in, sink, 0, (int) Math.min(sink.length, left))) >= 0; ) {
                 left -= n;
             }
         } catch (IOException e) {
-            // The client went away or stalled past the idle timeout: the answer is all there is to say.
+            // The client went away, stalled or kept sending past the drop time: the answer is all there is to say.
+        }
+    }
+
+    /**
+     * Reads of one request's body, all of them ending within {@code time} from the first: a blocking read ends only by
+     * its connection's idle timeout, so each read has it shortened to the time left, and closing gives it back.
+     */
+    private static final class Deadline implements AutoCloseable {
+        private final Duration time;
+        private final long end;
+        private final EndPoint endPoint;
+        private final long idleTimeout;
+
+        Deadline(ServletRequest request, Duration time) {
+            this.time = time;
+            this.end = System.nanoTime() + time.toNanos();
+            this.endPoint = ServletContextRequest.getServletContextRequest(request).getConnectionMetaData()
+                    .getConnection().getEndPoint();
+            this.idleTimeout = endPoint.getIdleTimeout();
+        }
+
+        /** {@code in.read} of up to {@code length} bytes; throws {@link TooSlow} once the time is out. */
+        int read(InputStream in, byte[] buffer, int offset, int length) throws IOException {
+            long leftMillis = TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime() + 999_999); // rounded up
+            if (leftMillis <= 0) {
+                throw new TooSlow(time);
+            }
+            endPoint.setIdleTimeout(idleTimeout > 0 ? Math.min(idleTimeout, leftMillis) : leftMillis);
+            try {
+                return in.read(buffer, offset, length);
+            } catch (IOException e) {
+                throw end - System.nanoTime() <= 0 ? new TooSlow(time) : e;
+            }
+        }
+
+        @Override
+        public void close() {
+            endPoint.setIdleTimeout(idleTimeout);
         }
     }
 }
