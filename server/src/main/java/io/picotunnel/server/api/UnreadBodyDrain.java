@@ -25,7 +25,7 @@ import java.io.IOException;
  * larger, or one still coming or stalled after that time, has its connection closed as before. A client that sends its
  * body only once asked ({@code Expect: 100-continue}) and was not asked (nothing of it read) is left alone: it sends
  * none unless asked, and a look at the input would ask it ({@link LimitedBody#sentOnlyIfAsked}). A body that came
- * too slowly (the 408 of {@link LimitedBody.TooSlow}) is not waited on further: its connection closes.
+ * too slowly ({@link LimitedBody.TooSlow#answered}) is not waited on further: its connection closes.
  */
 final class UnreadBodyDrain implements Filter {
 
@@ -34,7 +34,7 @@ final class UnreadBodyDrain implements Filter {
             throws IOException, ServletException {
         chain.doFilter(request, response);
         if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES
-                || response instanceof HttpServletResponse http && http.getStatus() == HttpServletResponse.SC_REQUEST_TIMEOUT) {
+                || response instanceof HttpServletResponse http && LimitedBody.TooSlow.answered(http)) {
             return;
         }
         long read = Request.getContentBytesRead(ServletContextRequest.getServletContextRequest(request));

@@ -279,8 +279,7 @@ public final class ManagementAuth {
         try {
             sent = LimitedBody.read(ctx.req());
         } catch (LimitedBody.TooSlow e) {
-            ctx.header("Connection", "close");
-            reject(ctx, HttpStatus.REQUEST_TIMEOUT, "request_timeout", "The sign-in did not arrive in time: "
+            reject(ctx, HttpStatus.forStatus(e.answer(ctx.res())), "request_timeout", "The sign-in did not arrive in time: "
                     + e.getMessage() + "; send it again.");
             return;
         } catch (IOException e) {

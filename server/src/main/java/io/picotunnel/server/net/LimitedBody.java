@@ -3,6 +3,7 @@ package io.picotunnel.server.net;
 import io.picotunnel.protocol.config.Durations;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.io.EndPoint;
 
@@ -35,10 +36,27 @@ public final class LimitedBody {
      */
     public static final Duration READ_TIME = Duration.ofSeconds(30);
 
-    /** The body did not arrive within its read time: the caller answers 408 and closes the connection. */
+    /**
+     * The body did not arrive within its read time: the caller answers with {@link #answer}'s status and its own
+     * body, and the connection closes after it.
+     */
     public static final class TooSlow extends IOException {
         TooSlow(Duration readTime) {
             super("the request body did not arrive within " + Durations.format(readTime) + " in all");
+        }
+
+        /**
+         * Sets {@code response} to end the connection after it and returns its status, 408: what is left of the body
+         * is not waited on further ({@link #answered}).
+         */
+        public int answer(HttpServletResponse response) {
+            response.setHeader("Connection", "close");
+            return HttpServletResponse.SC_REQUEST_TIMEOUT;
+        }
+
+        /** Whether {@code response} is the {@link #answer} to a body too slow. */
+        public static boolean answered(HttpServletResponse response) {
+            return "close".equalsIgnoreCase(response.getHeader("Connection"));
         }
     }
 

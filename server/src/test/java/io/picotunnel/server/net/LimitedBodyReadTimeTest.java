@@ -35,7 +35,7 @@ class LimitedBodyReadTimeTest {
                 try {
                     ctx.result("read " + LimitedBody.read(ctx.req(), READ_TIME).map(bytes -> bytes.length).orElse(-1));
                 } catch (LimitedBody.TooSlow e) {
-                    ctx.header("Connection", "close").status(408).result(e.getMessage());
+                    ctx.status(e.answer(ctx.res())).result(e.getMessage());
                 }
             });
         }).start();
