@@ -22,6 +22,7 @@ import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.AffinityEventLoopGroup;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.HostPort;
+import io.picotunnel.server.net.SocketAddresses;
 import io.picotunnel.server.events.EventLog;
 import io.picotunnel.server.monitor.CheckStore;
 import io.picotunnel.server.monitor.Metrics;
@@ -616,8 +617,9 @@ public final class PicoTunnelServer implements AutoCloseable {
      * interface, not the "localhost" it once read.
      */
     static String displayHostPort(HostPort listener, int port) {
-        String host = listener.host().isEmpty() ? listener.toBindAddress().getAddress().getHostAddress() : listener.host();
-        return (host.contains(":") ? "[" + (host.equals("0:0:0:0:0:0:0:0") ? "::" : host) + "]" : host) + ":" + port;
+        return SocketAddresses.describe(listener.host().isEmpty()
+                ? new InetSocketAddress(listener.toBindAddress().getAddress(), port)
+                : InetSocketAddress.createUnresolved(listener.host(), port));
     }
 
     /**
