@@ -260,6 +260,11 @@ final class Exchange {
                 LOG.warn("service {}: no stream to the tunnel's client ({}); {} {} from {} {}", service.id(),
                         cause.toString(), request.method(), ControlCharacters.bounded(service.domain()), clientIp,
                         answered(page));
+            } else if (chosenClientEnded(cause)) {
+                // Not the steady state of a tunnel without clients: the one chosen went (or the server ended it) just now.
+                LOG.info("service {}: no stream to the tunnel's client ({}); {} {} from {} {}", service.id(),
+                        cause.getMessage(), request.method(), ControlCharacters.bounded(service.domain()), clientIp,
+                        answered(page));
             } else {
                 LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
             }
@@ -298,6 +303,14 @@ final class Exchange {
         flushUpstream();
         bodyProgressAt = System.nanoTime();
         startBodyTimer(proxy.responseTimeout().toNanos());
+    }
+
+    /**
+     * The client chosen for the stream was lost, or ended by the server for its token regenerated or its tunnel deleted,
+     * before the stream opened, and no other took it, with no refusal to tell of instead ({@link #logRefusals}).
+     */
+    private boolean chosenClientEnded(Throwable cause) {
+        return cause instanceof TunnelOfflineException offline && offline.clientLost() && refusals.last() == null;
     }
 
     /** The answer to a request that got no stream, failed with {@code cause}. */
