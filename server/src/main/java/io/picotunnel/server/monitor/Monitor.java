@@ -39,8 +39,9 @@ public final class Monitor implements AutoCloseable {
     private static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
     /**
      * A new service is first probed at the first round one interval, or this long when the interval is longer, after
-     * it was created: its target is often started along with it (the README's walkthrough), and a probe that finds it
-     * still starting is a "connection refused" WARN in the client's log and a service_down event for nothing.
+     * it was created, re-enabled or given another target ({@link FirstProbeWait}): its target is often started along
+     * with it (the README's walkthrough), and a probe that finds it still starting is a "connection refused" WARN in the
+     * client's log and a service_down event for nothing.
      */
     static final Duration MAX_FIRST_SERVICE_CHECK_AFTER = Duration.ofSeconds(10);
     /** How far back a restart looks for the state the alerts had confirmed (past a tunnel that flapped). */
@@ -54,6 +55,7 @@ public final class Monitor implements AutoCloseable {
     private final Webhooks webhooks;
     private final Alerts alerts;
     private final Clock clock;
+    private final FirstProbeWait firstProbes;
     /** The state of each subject as last recorded; loaded from the database the first time a subject is checked. */
     private final Map<Subject, CheckStatus> states = new HashMap<>();
     private final Map<String, String> tunnelNames = new HashMap<>();
@@ -90,9 +92,11 @@ public final class Monitor implements AutoCloseable {
         this.probes = new Probes(registry, settings.checkTimeout(), clock);
         this.webhooks = webhooks;
         this.alerts = new Alerts(settings.alertAfter(), this::alert);
+        this.firstProbes = new FirstProbeWait(clock);
     }
 
     public void start() {
+        store.addServiceListener(firstProbes);
         long every = settings.checkInterval().toMillis();
         thread.scheduleAtFixedRate(this::tick, every, every, TimeUnit.MILLISECONDS);
         log.info("Checking tunnels and services every {}{}", Durations.format(settings.checkInterval()),
@@ -132,12 +136,6 @@ public final class Monitor implements AutoCloseable {
     /** How long after its creation a service is first probed: one interval, at most {@link #MAX_FIRST_SERVICE_CHECK_AFTER}. */
     static Duration firstServiceCheckAfter(Duration checkInterval) {
         return checkInterval.compareTo(MAX_FIRST_SERVICE_CHECK_AFTER) < 0 ? checkInterval : MAX_FIRST_SERVICE_CHECK_AFTER;
-    }
-
-    /** Created less than {@code age} ago; a creation time ahead of a clock set back since is not. */
-    private static boolean isYoungerThan(Service service, Duration age, Instant now) {
-        Duration since = Duration.between(service.createdAt(), now);
-        return !since.isNegative() && since.compareTo(age) < 0;
     }
 
     /**
@@ -191,7 +189,7 @@ public final class Monitor implements AutoCloseable {
         Instant now = clock.instant();
         Duration firstCheckAfter = firstServiceCheckAfter(this.settings.checkInterval());
         for (Service service : services) {
-            if (!service.enabled() || isYoungerThan(service, firstCheckAfter, now)) {
+            if (!service.enabled() || firstProbes.waits(service, firstCheckAfter, now)) {
                 continue;
             }
             ServiceCheckSettings serviceSettings = settings.getOrDefault(service.id(), ServiceCheckSettings.DEFAULT);

@@ -7,6 +7,8 @@ import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -76,6 +78,48 @@ class NewServiceFirstCheckTest {
                 clock.forward(INTERVAL);
                 await().atMost(10, TimeUnit.SECONDS).until(() -> !checks.recent(service, 1).isEmpty());
                 assertThat(checks.recent(service, 1).get(0).error()).isEqualTo("no client connected");
+            }
+        }
+    }
+
+    /**
+     * Re-enabling a service, or giving it another target, is as good as creating it: its target is often started along
+     * with the change. Its next probe waits one interval after the change, not the next round.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"re-enabled", "given another target"})
+    void aServiceReEnabledOrGivenAnotherTargetIsNextCheckedOneIntervalAfterTheChange(String change) throws Exception {
+        StillClock clock = new StillClock();
+        try (Store store = Store.open(dataDir, clock); EventLog events = new EventLog(store.database(), clock)) {
+            CheckStore checks = new CheckStore(store.database());
+            String tunnelId = store.createTunnel("changed-service").id();
+            Subject tunnel = Subject.tunnel(tunnelId);
+            boolean enabledAtFirst = !change.equals("re-enabled");
+            String serviceId = store.createService(new Service(null, tunnelId, ServiceType.TCP, null, "/",
+                    TlsMode.TERMINATE, "127.0.0.1:15102", "localhost:9000", enabledAtFirst, null)).orElseThrow().id();
+            Subject service = new Subject(tunnelId, serviceId);
+            clock.forward(INTERVAL);
+            MonitorSettings settings = new MonitorSettings(INTERVAL, Duration.ofDays(90), List.of(), 1, false);
+            try (Monitor monitor = new Monitor(settings, store, new TunnelRegistry(), checks, events, clock)) {
+                monitor.start();
+                if (enabledAtFirst) {
+                    await().atMost(10, TimeUnit.SECONDS).until(() -> !checks.recent(service, 1).isEmpty());
+                }
+
+                store.updateService(serviceId, s -> new Service(s.id(), s.tunnelId(), s.type(), s.domain(),
+                        s.pathPrefix(), s.tlsMode(), s.listenAddr(), enabledAtFirst ? "localhost:9001" : s.targetAddr(),
+                        true, s.createdAt()));
+                // A round in flight as the change was made may still record its check: two rounds later none is.
+                int roundsBefore = checks.recent(tunnel, 1000).size();
+                await().atMost(10, TimeUnit.SECONDS).until(() -> checks.recent(tunnel, 1000).size() >= roundsBefore + 2);
+                int checksAfterTheChange = checks.recent(service, 1000).size();
+                int roundsThen = checks.recent(tunnel, 1000).size();
+                await().atMost(10, TimeUnit.SECONDS).until(() -> checks.recent(tunnel, 1000).size() >= roundsThen + 3);
+                assertThat(checks.recent(service, 1000)).as("checks of the service " + change + " this instant")
+                        .hasSize(checksAfterTheChange);
+
+                clock.forward(INTERVAL);
+                await().atMost(10, TimeUnit.SECONDS).until(() -> checks.recent(service, 1000).size() > checksAfterTheChange);
             }
         }
     }
