@@ -15,6 +15,7 @@ import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.config.PublicPorts;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.monitor.MonitorSettings;
+import io.picotunnel.server.net.DomainWithUrlParts;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.PortRanges;
 import io.picotunnel.server.net.UrlHosts;
@@ -456,6 +457,9 @@ public record ServerConfig(
             if (domain == null) {
                 return null;
             }
+            DomainWithUrlParts.explainServerDomain(domain).ifPresent(message -> {
+                throw invalid(Setting.DOMAIN, message);
+            });
             String ascii;
             try {
                 ascii = Hostnames.ascii(domain);

@@ -169,6 +169,29 @@ class ServerConfigTest {
                         + " for example :8080 or 127.0.0.1:8080.");
     }
 
+    /**
+     * The server's own domain written with a port or as a URL (the address bar, a client's --server) is told which part
+     * it takes not and the flags that set its ports, not "not a valid host name".
+     */
+    @Test
+    void aServerDomainWithASchemeOrAPortIsToldWhichPartItTakesNotAndWhichFlagsSetItsPorts() {
+        String ports = "the server's domain takes no port: its ports are --tunnel-addr's (clients), --listen-addr's (UI"
+                + " and API) and --http-addr's, --https-addr's (proxy)";
+        assertThatThrownBy(() -> load(Map.of(Setting.DOMAIN, "tunnel.example.com:8443"), Map.of()))
+                .hasMessage("Invalid --domain (PICOTUNNEL_DOMAIN): 'tunnel.example.com:8443' has a port; " + ports
+                        + "; write 'tunnel.example.com'.");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "https://tunnel.example.com/")))
+                .hasMessage("Invalid --domain (PICOTUNNEL_DOMAIN): 'https://tunnel.example.com/' is a URL, not a domain;"
+                        + " write 'tunnel.example.com'.");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "wss://tunnel.example.com:8443")))
+                .hasMessage("Invalid --domain (PICOTUNNEL_DOMAIN): 'wss://tunnel.example.com:8443' is a URL, not a"
+                        + " domain; " + ports + "; write 'tunnel.example.com'.");
+        // The server's domain is one name, not a wildcard: that is the message of any other invalid name.
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_DOMAIN", "https://*.example.com")))
+                .hasMessageStartingWith("Invalid --domain (PICOTUNNEL_DOMAIN): 'https://*.example.com' is not a valid"
+                        + " host name");
+    }
+
     @Test
     void aDomainOrAddressBeyondAsciiIsTakenInItsXnForm() {
         assertThat(load(Map.of(Setting.DOMAIN, "Tunnel.B\u00fccher.example"), Map.of()).domain())
