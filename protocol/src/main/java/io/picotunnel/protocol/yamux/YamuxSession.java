@@ -988,10 +988,10 @@ public final class YamuxSession extends ChannelDuplexHandler {
         bufferLimitLoggedNanos = now;
         log.warn("{}: resetting stream {}, whose reader has taken none of the {} bytes it holds for {}, the longest"
                         + " of the streams holding any: the streams of this connection hold {} bytes, over the limit"
-                        + " of {} (--session-buffer-limit); logged at most once a minute",
+                        + " of {} (--session-buffer-limit); logged at most once per {}",
                 ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(),
                 Durations.format(Duration.ofNanos(stream.nanosWithoutReaderProgress())), inboundHeld,
-                config.sessionBufferLimit());
+                config.sessionBufferLimit(), Durations.format(BUFFER_LIMIT_LOG_INTERVAL));
     }
 
     void readCompleteLater(YamuxChildChannel child) {

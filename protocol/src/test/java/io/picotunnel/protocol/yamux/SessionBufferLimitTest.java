@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -161,6 +162,26 @@ class SessionBufferLimitTest {
         assertThat(resetOne.events).endsWith("inactive");
         assertThat(p.channel.isOpen()).as("the session goes on").isTrue();
         assertThat(p.session.activeStreams()).isEqualTo(STREAMS_AT_LIMIT);
+    }
+
+    /** The WARN says how often it comes from the interval that sets it, not in words of its own. */
+    @Test
+    void theWarningOfAResetSaysItIsLoggedAtMostOncePerTheLogInterval() {
+        RawPeer p = peerWithReadersThatDoNotRead();
+        for (int i = 0; i < STREAMS_AT_LIMIT; i++) {
+            open(p, 1 + 2 * i);
+            fill(p, 1 + 2 * i, WINDOW);
+        }
+        int fifth = 1 + 2 * STREAMS_AT_LIMIT;
+        open(p, fifth);
+        try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN)) {
+            fill(p, fifth, WINDOW);
+
+            // Before: "...; logged at most once a minute", whatever BUFFER_LIMIT_LOG_INTERVAL was.
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .endsWith(" (--session-buffer-limit); logged at most once per "
+                            + Durations.format(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL));
+        }
     }
 
     @Test
