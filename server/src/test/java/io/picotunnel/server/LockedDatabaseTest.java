@@ -1,7 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.server.api.ApiClient;
-import io.picotunnel.server.store.Database;
+import io.picotunnel.server.store.HeldReads;
 import io.picotunnel.server.store.Store;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -166,19 +166,7 @@ class LockedDatabaseTest {
      */
     @Test
     void aListingWhileOtherReadsHoldEveryReadConnectionIsA503ThatSaysSo() throws Exception {
-        CountDownLatch release = new CountDownLatch(1);
-        ExecutorService readers = Executors.newFixedThreadPool(Database.READ_CONNECTIONS);
-        try {
-            CountDownLatch holding = new CountDownLatch(Database.READ_CONNECTIONS);
-            List<Future<Boolean>> longReads = new ArrayList<>();
-            for (int i = 0; i < Database.READ_CONNECTIONS; i++) {
-                longReads.add(readers.submit(() -> server.store().database().read(connection -> {
-                    holding.countDown();
-                    return release.await(30, TimeUnit.SECONDS);
-                })));
-            }
-            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
-
+        try (HeldReads longReads = HeldReads.ofEveryConnection(server.store().database())) {
             ApiClient.Response refused = api.get("/api/tunnels");
 
             assertThat(refused.status()).as("%s", refused).isEqualTo(503);
@@ -189,14 +177,9 @@ class LockedDatabaseTest {
             assertThat(refused.json().get("message").asText()).isEqualTo("the database is busy (all 4 of the server's"
                     + " read connections were held by other reads, such as long listings or exports, for 5 s); nothing"
                     + " was changed; try again once they end");
-            release.countDown();
-            for (Future<Boolean> longRead : longReads) {
-                assertThat(longRead.get(10, TimeUnit.SECONDS)).isTrue();
-            }
+            longReads.release();
+            longReads.ended().get(10, TimeUnit.SECONDS);
             assertThat(api.get("/api/tunnels").status()).isEqualTo(200);
-        } finally {
-            release.countDown();
-            readers.shutdownNow();
         }
     }
 

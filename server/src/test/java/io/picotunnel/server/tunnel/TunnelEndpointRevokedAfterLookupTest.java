@@ -4,7 +4,7 @@ import ch.qos.logback.classic.Level;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
-import io.picotunnel.server.store.Database;
+import io.picotunnel.server.store.HeldReads;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.Tunnel;
 import io.picotunnel.testkit.LogCapture;
@@ -23,7 +23,6 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -134,26 +133,18 @@ class TunnelEndpointRevokedAfterLookupTest {
      */
     @Test
     void aTokenRecheckSlowerThanTheHandshakeTimeoutEndsWithGoAwayThenTheInternalErrorClose() throws Exception {
-        CompletableFuture<Void> release = new CompletableFuture<>();
-        AtomicReference<CompletableFuture<Void>> longRead = new AtomicReference<>();
         AtomicReference<Future<?>> waiting = new AtomicReference<>();
-        try (RawPeerEndpoint slow = RawPeerEndpoint.start(
-                TunnelEndpointConfig.defaults().withHandshakeTimeout(SLOW_RECHECK_TIMEOUT),
-                TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, "slow-recheck-test");
-             LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO)) {
+        try (LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.INFO)) {
             // Before: the connection closed without a close frame (EOF) at the handshake timeout.
-            List<String> frames = framesAfterLookup(slow, () -> longRead.set(holdReadConnections(release)), client -> waiting.set(slow.registry().openStream(tunnel.id(), new ChannelInboundHandlerAdapter())));
+            List<String> frames = framesOfASlowRecheck("slow-recheck-test",
+                    slow -> waiting.set(slow.registry().openStream(tunnel.id(), new ChannelInboundHandlerAdapter())),
+                    slow -> {
+                        await().atMost(Duration.ofSeconds(5)).until(() -> waiting.get().isDone());
+                        assertThat(waiting.get().cause()).isInstanceOf(TunnelOfflineException.class);
+                    });
             assertThat(frames).containsSubsequence("GoAway", "close " + TunnelCloseStatus.INTERNAL_ERROR.code());
-            await().atMost(Duration.ofSeconds(5)).until(() -> waiting.get().isDone());
-            assertThat(release).isNotDone();
-            assertThat(waiting.get().cause()).isInstanceOf(TunnelOfflineException.class);
             assertThat(log.messages(Level.WARN)).singleElement().asString()
                     .contains("the token's recheck took longer than the handshake timeout (2 s)");
-            release.complete(null);
-            longRead.get().get(10, TimeUnit.SECONDS);
-            assertThat(slow.registry().connections(tunnel.id())).isEmpty();
-        } finally {
-            release.complete(null);
         }
     }
 
@@ -164,20 +155,33 @@ class TunnelEndpointRevokedAfterLookupTest {
     @Test
     void aTokenRecheckSlowerThanTheHandshakeTimeoutWhileTheServerDrainsEndsWithGoAwayThenTheServerStoppingClose()
             throws Exception {
-        CompletableFuture<Void> release = new CompletableFuture<>();
-        AtomicReference<CompletableFuture<Void>> longRead = new AtomicReference<>();
+        List<String> frames = framesOfASlowRecheck("slow-recheck-drain-test",
+                slow -> assertThat(slow.endpoint().drain(Duration.ofSeconds(5))).as("no stream open").isZero(),
+                slow -> { });
+        assertThat(frames).containsExactly("GoAway", "close " + TunnelCloseStatus.SERVER_STOPPING.code());
+    }
+
+    /**
+     * What a raw client reads when its token's recheck waits longer than the handshake timeout, other reads holding
+     * every read connection of the store: {@code upgraded} runs once it has its 101, {@code whileHeld} once it read
+     * all while the reads still hold them. Once they end, no connection of the tunnel is left.
+     */
+    private List<String> framesOfASlowRecheck(String name, Consumer<RawPeerEndpoint> upgraded,
+                                              Consumer<RawPeerEndpoint> whileHeld) throws Exception {
+        AtomicReference<HeldReads> longReads = new AtomicReference<>();
         try (RawPeerEndpoint slow = RawPeerEndpoint.start(
                 TunnelEndpointConfig.defaults().withHandshakeTimeout(SLOW_RECHECK_TIMEOUT),
-                TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, "slow-recheck-drain-test")) {
-            List<String> frames = framesAfterLookup(slow, () -> longRead.set(holdReadConnections(release)),
-                    client -> assertThat(slow.endpoint().drain(Duration.ofSeconds(5))).as("no stream open").isZero());
-            assertThat(frames).containsExactly("GoAway", "close " + TunnelCloseStatus.SERVER_STOPPING.code());
-            assertThat(release).as("the recheck still waits for the store").isNotDone();
-            release.complete(null);
-            longRead.get().get(10, TimeUnit.SECONDS);
+                TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, name)) {
+            List<String> frames = framesAfterLookup(slow,
+                    () -> longReads.set(HeldReads.ofEveryConnection(store.database())), client -> upgraded.accept(slow));
+            whileHeld.accept(slow);
+            assertThat(longReads.get().ended()).as("the recheck still waits for the store").isNotDone();
+            longReads.get().release();
+            longReads.get().ended().get(10, TimeUnit.SECONDS);
             assertThat(slow.registry().connections(tunnel.id())).isEmpty();
+            return frames;
         } finally {
-            release.complete(null);
+            releaseAll(longReads.get());
         }
     }
 
@@ -187,7 +191,7 @@ class TunnelEndpointRevokedAfterLookupTest {
      */
     @Test
     void aClientThatLeavesDuringASlowTokenRecheckFailsTheStreamsWaitingForItAtOnce() throws Exception {
-        CompletableFuture<Void> release = new CompletableFuture<>();
+        HeldReads longReads = null;
         try {
             CompletableFuture<Runnable> held = new CompletableFuture<>();
             peer.registry().lookedUp = (channel, proceed) -> held.complete(proceed);
@@ -199,50 +203,28 @@ class TunnelEndpointRevokedAfterLookupTest {
                 }
             });
             Runnable proceed = held.get(5, TimeUnit.SECONDS);
-            CompletableFuture<Void> longRead = holdReadConnections(release);
+            longReads = HeldReads.ofEveryConnection(store.database());
             proceed.run();
             Socket client = upgrade.get(10, TimeUnit.SECONDS);
             Future<?> waiting = peer.registry().openStream(tunnel.id(), new ChannelInboundHandlerAdapter());
             client.close();
             // Before: the stream waited for the store's answer, or for the arrival wait (5 s).
             await().atMost(Duration.ofSeconds(2)).until(waiting::isDone);
-            assertThat(release).isNotDone();
+            assertThat(longReads.ended()).isNotDone();
             assertThat(waiting.cause()).isInstanceOf(TunnelOfflineException.class);
-            release.complete(null);
-            longRead.get(10, TimeUnit.SECONDS);
+            longReads.release();
+            longReads.ended().get(10, TimeUnit.SECONDS);
             assertThat(peer.registry().connections(tunnel.id())).isEmpty();
         } finally {
-            release.complete(null);
+            releaseAll(longReads);
         }
     }
 
-    /**
-     * Other reads hold every read connection of the store (long listings, exports) until {@code release}: a token
-     * lookup waits for one. Returns once they hold them; the future returned completes when the reads end.
-     */
-    private CompletableFuture<Void> holdReadConnections(CompletableFuture<Void> release) {
-        List<CompletableFuture<Void>> readsHeld = new ArrayList<>();
-        List<CompletableFuture<Void>> longReads = new ArrayList<>();
-        for (int i = 0; i < Database.READ_CONNECTIONS; i++) {
-            CompletableFuture<Void> readHeld = new CompletableFuture<>();
-            CompletableFuture<Void> longRead = new CompletableFuture<>();
-            Thread.ofPlatform().start(() -> {
-                try {
-                    store.database().read(connection -> {
-                        readHeld.complete(null);
-                        return release.get(30, TimeUnit.SECONDS);
-                    });
-                    longRead.complete(null);
-                } catch (Exception e) {
-                    readHeld.completeExceptionally(e);
-                    longRead.completeExceptionally(e);
-                }
-            });
-            readsHeld.add(readHeld);
-            longReads.add(longRead);
+    /** Releases the long reads, when they were started. */
+    private static void releaseAll(HeldReads longReads) {
+        if (longReads != null) {
+            longReads.release();
         }
-        CompletableFuture.allOf(readsHeld.toArray(new CompletableFuture<?>[0])).orTimeout(5, TimeUnit.SECONDS).join();
-        return CompletableFuture.allOf(longReads.toArray(new CompletableFuture<?>[0]));
     }
 
     /** Upgrades a raw client, runs {@code revoke} after its token lookup, then reads what the server sends it. */
