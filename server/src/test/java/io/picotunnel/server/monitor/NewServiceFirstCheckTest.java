@@ -6,17 +6,15 @@ import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -35,33 +33,9 @@ class NewServiceFirstCheckTest {
     @TempDir
     Path dataDir;
 
-    /** A wall clock that stands still until the test moves it, while the rounds run on the real one. */
-    private static final class StillClock extends Clock {
-        private volatile Instant now = Instant.parse("2026-06-01T12:00:00Z");
-
-        void forward(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     @Test
     void aNewServiceIsFirstCheckedOneIntervalAfterItWasCreatedNotAtTheNextRound() throws Exception {
-        StillClock clock = new StillClock();
+        ManualClock clock = new ManualClock(Instant.parse("2026-06-01T12:00:00Z"));
         try (Store store = Store.open(dataDir, clock); EventLog events = new EventLog(store.database(), clock)) {
             CheckStore checks = new CheckStore(store.database());
             String tunnelId = store.createTunnel("new-service").id();
@@ -75,7 +49,7 @@ class NewServiceFirstCheckTest {
                 await().atMost(10, TimeUnit.SECONDS).until(() -> checks.recent(tunnel, 10).size() >= 3);
                 assertThat(checks.recent(service, 10)).as("checks of the service created this instant").isEmpty();
 
-                clock.forward(INTERVAL);
+                clock.advance(INTERVAL);
                 await().atMost(10, TimeUnit.SECONDS).until(() -> !checks.recent(service, 1).isEmpty());
                 assertThat(checks.recent(service, 1).get(0).error()).isEqualTo("no client connected");
             }
@@ -89,7 +63,7 @@ class NewServiceFirstCheckTest {
     @ParameterizedTest
     @ValueSource(strings = {"re-enabled", "given another target"})
     void aServiceReEnabledOrGivenAnotherTargetIsNextCheckedOneIntervalAfterTheChange(String change) throws Exception {
-        StillClock clock = new StillClock();
+        ManualClock clock = new ManualClock(Instant.parse("2026-06-01T12:00:00Z"));
         try (Store store = Store.open(dataDir, clock); EventLog events = new EventLog(store.database(), clock)) {
             CheckStore checks = new CheckStore(store.database());
             String tunnelId = store.createTunnel("changed-service").id();
@@ -98,7 +72,7 @@ class NewServiceFirstCheckTest {
             String serviceId = store.createService(new Service(null, tunnelId, ServiceType.TCP, null, "/",
                     TlsMode.TERMINATE, "127.0.0.1:15102", "localhost:9000", enabledAtFirst, null)).orElseThrow().id();
             Subject service = new Subject(tunnelId, serviceId);
-            clock.forward(INTERVAL);
+            clock.advance(INTERVAL);
             MonitorSettings settings = new MonitorSettings(INTERVAL, Duration.ofDays(90), List.of(), 1, false);
             try (Monitor monitor = new Monitor(settings, store, new TunnelRegistry(), checks, events, clock)) {
                 monitor.start();
@@ -118,7 +92,7 @@ class NewServiceFirstCheckTest {
                 assertThat(checks.recent(service, 1000)).as("checks of the service " + change + " this instant")
                         .hasSize(checksAfterTheChange);
 
-                clock.forward(INTERVAL);
+                clock.advance(INTERVAL);
                 await().atMost(10, TimeUnit.SECONDS).until(() -> checks.recent(service, 1000).size() > checksAfterTheChange);
             }
         }
