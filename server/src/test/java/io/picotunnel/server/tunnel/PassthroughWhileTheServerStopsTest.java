@@ -1,16 +1,7 @@
 package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.GoAwayCode;
-import io.picotunnel.protocol.yamux.YamuxConfig;
-import io.picotunnel.protocol.yamux.YamuxRole;
-import io.picotunnel.protocol.yamux.YamuxSession;
-import io.picotunnel.server.tls.HttpsRoute;
 import io.picotunnel.server.tls.TunnelPassthrough;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.SilentPeer;
@@ -22,7 +13,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -38,47 +28,32 @@ class PassthroughWhileTheServerStopsTest {
 
     private static final String TUNNEL_ID = "t1";
 
-    private final SilentPeer peer = SilentPeer.draining();
-    private final TunnelRegistry registry = new TunnelRegistry();
-    private final YamuxSession session = new YamuxSession(YamuxRole.SERVER, YamuxConfig.defaults(),
-            new ChannelInboundHandlerAdapter());
-    private EventLoopGroup sessionLoop;
-    private EventLoopGroup visitorLoop;
-    private Channel parent;
+    private SilentTunnelClient client;
     private int visitorPort;
 
     @BeforeEach
     void start() throws Exception {
-        sessionLoop = Transport.newEventLoopGroup(1, "stopping-session");
-        visitorLoop = Transport.newEventLoopGroup(1, "stopping-visitors");
-        parent = new Bootstrap().group(sessionLoop).channel(Transport.socketChannel()).handler(session)
-                .connect(peer.socketAddress()).sync().channel();
-        registry.register(TUNNEL_ID, null, session, "test", "silent.invalid");
-        TunnelPassthrough passthrough = new TunnelPassthrough(registry);
-        HttpsRoute.Passthrough route = new HttpsRoute.Passthrough("secure.test", TUNNEL_ID, "127.0.0.1:9");
-        visitorPort = VisitorLoop.listen(visitorLoop, ctx -> passthrough.forward(ctx, route));
+        client = new SilentTunnelClient(TUNNEL_ID, null, "stopping");
+        visitorPort = client.listenForPassthrough("secure.test");
     }
 
     @AfterEach
     void stop() {
-        parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-        peer.close();
-        visitorLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
-        sessionLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        client.close();
     }
 
     @Test
     void aPassthroughVisitorWhoseClientGotTheStoppingServersGoAwayOnceChosenIsLoggedAsTheServerStopping()
             throws Exception {
-        TunnelRegistry.Connection only = registry.connections(TUNNEL_ID).getFirst();
+        TunnelRegistry.Connection only = client.only();
         try (LogCapture log = new LogCapture(TunnelPassthrough.class, Level.INFO);
              Socket visitor = new Socket()) {
             VisitorLoop.onceChosen(only,
                     () -> visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), visitorPort), 10_000),
                     () -> {
                         // As the server's drain does: the registry learns it first, then every session sends GoAway.
-                        registry.serverStopping();
-                        session.goAway(GoAwayCode.NORMAL);
+                        client.registry.serverStopping();
+                        client.session.goAway(GoAwayCode.NORMAL);
                     });
 
             await().atMost(Duration.ofSeconds(10)).until(() -> !log.messages(Level.INFO).isEmpty());

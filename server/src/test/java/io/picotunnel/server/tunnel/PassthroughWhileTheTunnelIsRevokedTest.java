@@ -1,18 +1,7 @@
 package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
-import io.picotunnel.protocol.yamux.YamuxConfig;
-import io.picotunnel.protocol.yamux.YamuxRole;
-import io.picotunnel.protocol.yamux.YamuxSession;
-import io.picotunnel.server.tls.HttpsRoute;
 import io.picotunnel.server.tls.TunnelPassthrough;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.SilentPeer;
@@ -25,8 +14,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -44,73 +31,28 @@ class PassthroughWhileTheTunnelIsRevokedTest {
     private static final String TUNNEL_ID = "t1";
     private static final String TOKEN_SHA256 = "a".repeat(64);
 
-    private final SilentPeer peer = SilentPeer.draining();
-    private final TunnelRegistry registry = new TunnelRegistry();
-    private final YamuxSession session = new YamuxSession(YamuxRole.SERVER, YamuxConfig.defaults(),
-            new ChannelInboundHandlerAdapter());
-    private EventLoopGroup sessionLoop;
-    private EventLoopGroup visitorLoop;
-    private Channel parent;
+    private SilentTunnelClient client;
     private int visitorPort;
 
     @BeforeEach
     void start() throws Exception {
-        sessionLoop = Transport.newEventLoopGroup(1, "revoked-session");
-        visitorLoop = Transport.newEventLoopGroup(1, "revoked-visitors");
-        parent = new Bootstrap().group(sessionLoop).channel(Transport.socketChannel()).handler(session)
-                .connect(peer.socketAddress()).sync().channel();
-        registry.register(TUNNEL_ID, TOKEN_SHA256, session, "test", "silent.invalid");
-        TunnelPassthrough passthrough = new TunnelPassthrough(registry);
-        HttpsRoute.Passthrough route = new HttpsRoute.Passthrough("secure.test", TUNNEL_ID, "127.0.0.1:9");
-        Channel listener = new ServerBootstrap().group(visitorLoop).channel(Transport.serverSocketChannel())
-                .childHandler(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelActive(ChannelHandlerContext ctx) {
-                        passthrough.forward(ctx, route);
-                    }
-
-                    @Override
-                    public boolean isSharable() {
-                        return true;
-                    }
-                })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-        visitorPort = ((InetSocketAddress) listener.localAddress()).getPort();
+        client = new SilentTunnelClient(TUNNEL_ID, TOKEN_SHA256, "revoked");
+        visitorPort = client.listenForPassthrough("secure.test");
     }
 
     @AfterEach
     void stop() {
-        parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-        peer.close();
-        visitorLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
-        sessionLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        client.close();
     }
 
     @ParameterizedTest
     @EnumSource(names = {"TOKEN_REGENERATED", "TUNNEL_DELETED"})
     void aPassthroughVisitorWhoseClientWasEndedOnceChosenIsLoggedWithWhy(TunnelCloseStatus why) throws Exception {
-        TunnelRegistry.Connection only = registry.connections(TUNNEL_ID).getFirst();
-        CountDownLatch asked = new CountDownLatch(1);
-        parent.eventLoop().execute(() -> {
-            try {
-                asked.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (why == TunnelCloseStatus.TOKEN_REGENERATED) {
-                registry.disconnect(TUNNEL_ID, TOKEN_SHA256);
-            } else {
-                registry.disconnect(TUNNEL_ID);
-            }
-        });
         try (LogCapture log = new LogCapture(TunnelPassthrough.class, Level.INFO);
              Socket visitor = new Socket()) {
-            try {
-                visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), visitorPort), 10_000);
-                await().atMost(Duration.ofSeconds(10)).until(() -> only.load() == 1);
-            } finally {
-                asked.countDown();
-            }
+            VisitorLoop.onceChosen(client.only(),
+                    () -> visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), visitorPort), 10_000),
+                    () -> client.revoke(why));
 
             await().atMost(Duration.ofSeconds(10)).until(() -> !log.messages(Level.INFO).isEmpty());
             // Before: " failed: the client of tunnel t1 chosen for the stream was lost before the stream opened, ...".

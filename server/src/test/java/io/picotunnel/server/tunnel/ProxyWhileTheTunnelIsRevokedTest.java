@@ -1,15 +1,7 @@
 package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
-import io.picotunnel.protocol.yamux.YamuxConfig;
-import io.picotunnel.protocol.yamux.YamuxRole;
-import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.proxy.http.HttpListener;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
@@ -30,8 +22,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -51,69 +41,39 @@ class ProxyWhileTheTunnelIsRevokedTest {
     private static final String TOKEN_SHA256 = "a".repeat(64);
     private static final String HOST = "app.test";
 
-    private final SilentPeer peer = SilentPeer.draining();
-    private final TunnelRegistry registry = new TunnelRegistry();
-    private final YamuxSession session = new YamuxSession(YamuxRole.SERVER, YamuxConfig.defaults(),
-            new ChannelInboundHandlerAdapter());
-    private EventLoopGroup sessionLoop;
-    private EventLoopGroup visitorLoop;
-    private Channel parent;
+    private SilentTunnelClient client;
     private HttpListener listener;
 
     @BeforeEach
     void start() throws Exception {
-        sessionLoop = Transport.newEventLoopGroup(1, "revoked-session");
-        visitorLoop = Transport.newEventLoopGroup(1, "revoked-visitors");
-        parent = new Bootstrap().group(sessionLoop).channel(Transport.socketChannel()).handler(session)
-                .connect(peer.socketAddress()).sync().channel();
-        registry.register(TUNNEL_ID, TOKEN_SHA256, session, "test", "silent.invalid");
+        client = new SilentTunnelClient(TUNNEL_ID, TOKEN_SHA256, "revoked");
         HttpRoutes routes = new HttpRoutes();
         routes.onServiceChange(null, new Service("s1", TUNNEL_ID, ServiceType.HTTP, HOST, "/", TlsMode.TERMINATE,
                 null, "127.0.0.1:9", true, Instant.now()));
-        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new TunnelUpstream(registry)).build();
-        listener = HttpListener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), visitorLoop, proxy);
+        HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new TunnelUpstream(client.registry)).build();
+        listener = HttpListener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), client.visitorLoop,
+                proxy);
     }
 
     @AfterEach
     void stop() {
         listener.close();
-        parent.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-        peer.close();
-        visitorLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
-        sessionLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        client.close();
     }
 
     @ParameterizedTest
     @EnumSource(names = {"TOKEN_REGENERATED", "TUNNEL_DELETED"})
     void aRequestWhoseClientWasEndedOnceChosenGetsTunnelOfflineAndIsLoggedWithWhy(TunnelCloseStatus why)
             throws Exception {
-        TunnelRegistry.Connection only = registry.connections(TUNNEL_ID).getFirst();
-        CountDownLatch asked = new CountDownLatch(1);
-        parent.eventLoop().execute(() -> {
-            try {
-                asked.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (why == TunnelCloseStatus.TOKEN_REGENERATED) {
-                registry.disconnect(TUNNEL_ID, TOKEN_SHA256);
-            } else {
-                registry.disconnect(TUNNEL_ID);
-            }
-        });
         try (LogCapture log = new LogCapture("io.picotunnel.server.proxy.http.Exchange", Level.INFO);
              Socket visitor = new Socket()) {
-            String answer;
-            try {
+            VisitorLoop.onceChosen(client.only(), () -> {
                 visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.port()), 10_000);
                 visitor.setSoTimeout(10_000);
                 visitor.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json"
                         + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                await().atMost(Duration.ofSeconds(10)).until(() -> only.load() == 1);
-            } finally {
-                asked.countDown();
-            }
-            answer = new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            }, () -> client.revoke(why));
+            String answer = new String(visitor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 
             assertThat(answer).startsWith("HTTP/1.1 502 ").contains("\"error\":\"tunnel_offline\"");
             await().atMost(Duration.ofSeconds(10)).until(() -> !log.messages(Level.INFO).isEmpty());
