@@ -27,19 +27,14 @@ class LimitedBodyDropTimeTest {
 
     @BeforeEach
     void start() {
-        app = Javalin.create(config -> {
-            config.startup.showJavalinBanner = false;
-            config.jetty.host = "127.0.0.1";
-            config.jetty.port = 0;
-            config.routes.post("/", ctx -> {
-                byte[] answer = "sign in first".getBytes(StandardCharsets.UTF_8);
-                ctx.res().setStatus(401);
-                ctx.res().setContentLength(answer.length);
-                ctx.res().getOutputStream().write(answer);
-                ctx.res().flushBuffer();
-                LimitedBody.dropRest(ctx.req(), LimitedBody.DROPPED_BYTES, DROP_TIME);
-            });
-        }).start();
+        app = PostOnlyApp.start(ctx -> {
+            byte[] answer = "sign in first".getBytes(StandardCharsets.UTF_8);
+            ctx.res().setStatus(401);
+            ctx.res().setContentLength(answer.length);
+            ctx.res().getOutputStream().write(answer);
+            ctx.res().flushBuffer();
+            LimitedBody.dropRest(ctx.req(), LimitedBody.DROPPED_BYTES, DROP_TIME);
+        });
     }
 
     @AfterEach

@@ -27,18 +27,13 @@ class LimitedBodyReadTimeTest {
 
     @BeforeEach
     void start() {
-        app = Javalin.create(config -> {
-            config.startup.showJavalinBanner = false;
-            config.jetty.host = "127.0.0.1";
-            config.jetty.port = 0;
-            config.routes.post("/", ctx -> {
-                try {
-                    ctx.result("read " + LimitedBody.read(ctx.req(), READ_TIME).map(bytes -> bytes.length).orElse(-1));
-                } catch (LimitedBody.TooSlow e) {
-                    ctx.status(e.answer(ctx.res())).result(e.getMessage());
-                }
-            });
-        }).start();
+        app = PostOnlyApp.start(ctx -> {
+            try {
+                ctx.result("read " + LimitedBody.read(ctx.req(), READ_TIME).map(bytes -> bytes.length).orElse(-1));
+            } catch (LimitedBody.TooSlow e) {
+                ctx.status(e.answer(ctx.res())).result(e.getMessage());
+            }
+        });
     }
 
     @AfterEach
