@@ -1,5 +1,6 @@
 package io.picotunnel.client.tunnel;
 
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.WebSocketFrameReader;
 
@@ -29,6 +30,8 @@ final class ScriptedTunnelServer implements AutoCloseable {
         void run(Socket socket, String wsKey) throws Exception;
     }
 
+    /** The server's GoAway (normal), as the WebSocket message that carries it. */
+    static final byte[] GO_AWAY = wsFrame(0x2, true, false, yamux(3, 0, 0, 0, null));
     private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     private final ServerSocket server;
     private final Script script;
@@ -145,6 +148,27 @@ final class ScriptedTunnelServer implements AutoCloseable {
         return b;
     }
 
+    /**
+     * Opens stream 2 with one byte of a stream header that never ends, so the stream stays open; answers the reader of
+     * the client's frames, made before, to wait for the client's answers.
+     */
+    static ClientFrames openStreamThatStaysOpen(Socket s) throws IOException {
+        ClientFrames frames = new ClientFrames(s);
+        write(s, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
+        write(s, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
+        return frames;
+    }
+
+    /** The WebSocket close frame of the server saying {@code why}. */
+    static byte[] closeFrame(TunnelCloseStatus why) {
+        byte[] reason = why.reason().getBytes(StandardCharsets.UTF_8);
+        byte[] payload = new byte[2 + reason.length];
+        payload[0] = (byte) (why.code() >> 8);
+        payload[1] = (byte) why.code();
+        System.arraycopy(reason, 0, payload, 2, reason.length);
+        return wsFrame(0x8, true, false, payload);
+    }
+
     /** Reads until EOF or the socket's timeout; true when EOF (the client closed). */
     static boolean drainUntilEof(Socket s) {
         try {
@@ -202,6 +226,17 @@ final class ScriptedTunnelServer implements AutoCloseable {
                 take((int) frame[3]);
             }
             return frame;
+        }
+
+        /** Reads frames until one of this type, with these flags, on this stream. */
+        void awaitFrame(int type, int flags, int streamId) throws IOException {
+            for (int i = 0; i < 1000; i++) {
+                long[] frame = next();
+                if (frame[0] == type && (frame[1] & flags) == flags && frame[2] == streamId) {
+                    return;
+                }
+            }
+            throw new IOException("no frame of type " + type + " on stream " + streamId);
         }
 
         private static long unsigned(byte[] b, int at) {

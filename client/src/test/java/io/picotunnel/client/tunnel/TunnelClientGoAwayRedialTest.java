@@ -7,16 +7,16 @@ import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.GO_AWAY;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.answer101;
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.closeFrame;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.drainUntilEof;
-import static io.picotunnel.client.tunnel.ScriptedTunnelServer.wsFrame;
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.openStreamThatStaysOpen;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.write;
-import static io.picotunnel.client.tunnel.ScriptedTunnelServer.yamux;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -24,7 +24,6 @@ import static org.awaitility.Awaitility.await;
 class TunnelClientGoAwayRedialTest {
 
     private static final String TOKEN = "e".repeat(64);
-    private static final byte[] GO_AWAY = wsFrame(0x2, true, false, yamux(3, 0, 0, 0, null));
     private ScriptedTunnelServer server;
     private TunnelClient client;
 
@@ -124,11 +123,9 @@ class TunnelClientGoAwayRedialTest {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
             start((socket, key) -> {
                 answer101(socket, key);
-                ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
-                write(socket, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
-                write(socket, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
+                ScriptedTunnelServer.ClientFrames frames = openStreamThatStaysOpen(socket);
                 server.events.add("stream open");
-                awaitFrame(frames, 3, 0, 0);
+                frames.awaitFrame(3, 0, 0);
                 write(socket, GO_AWAY);
                 server.events.add("GoAway sent");
                 drainUntilEof(socket);
@@ -161,7 +158,7 @@ class TunnelClientGoAwayRedialTest {
                 }
                 answer101(socket, key);
                 write(socket, GO_AWAY);
-                write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.SERVER_STOPPING)));
+                write(socket, closeFrame(TunnelCloseStatus.SERVER_STOPPING));
                 drainUntilEof(socket);
             }, new Backoff(() -> 0.5, Backoff.DEFAULT_STABLE_AFTER, System::nanoTime));
 
@@ -175,26 +172,5 @@ class TunnelClientGoAwayRedialTest {
                     .contains("ended the connection (close status 4000: the server is stopping) and now rejects the "
                             + "token (HTTP 401): the tunnel's token was regenerated or the tunnel deleted");
         }
-    }
-
-    /** Reads the client's frames until one of this type, with these flags, on this stream. */
-    private static void awaitFrame(ScriptedTunnelServer.ClientFrames frames, int type, int flags, int streamId)
-            throws IOException {
-        for (int i = 0; i < 1000; i++) {
-            long[] frame = frames.next();
-            if (frame[0] == type && (frame[1] & flags) == flags && frame[2] == streamId) {
-                return;
-            }
-        }
-        throw new IOException("no frame of type " + type + " on stream " + streamId);
-    }
-
-    private static byte[] closePayload(TunnelCloseStatus why) {
-        byte[] reason = why.reason().getBytes(StandardCharsets.UTF_8);
-        byte[] payload = new byte[2 + reason.length];
-        payload[0] = (byte) (why.code() >> 8);
-        payload[1] = (byte) why.code();
-        System.arraycopy(reason, 0, payload, 2, reason.length);
-        return payload;
     }
 }

@@ -17,8 +17,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.GO_AWAY;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.answer101;
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.closeFrame;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.drainUntilEof;
+import static io.picotunnel.client.tunnel.ScriptedTunnelServer.openStreamThatStaysOpen;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.wsFrame;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.write;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.yamux;
@@ -29,7 +32,6 @@ import static org.awaitility.Awaitility.await;
 class TunnelClientOldConnectionTest {
 
     private static final String TOKEN = "d".repeat(64);
-    private static final byte[] GO_AWAY = wsFrame(0x2, true, false, yamux(3, 0, 0, 0, null));
     private ScriptedTunnelServer server;
     private TunnelClient client;
 
@@ -67,7 +69,7 @@ class TunnelClientOldConnectionTest {
                 write(socket, GO_AWAY);
                 await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() > 1);
                 try {
-                    write(socket, wsFrame(0x8, true, false, closePayload(why)));
+                    write(socket, closeFrame(why));
                 } catch (IOException closedByTheClient) {
                     server.events.add("close frame not sent: " + closedByTheClient);
                 }
@@ -203,10 +205,8 @@ class TunnelClientOldConnectionTest {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
             start((socket, key) -> {
                 answer101(socket, key);
-                ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
-                write(socket, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
-                write(socket, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
-                awaitFrame(frames, 1, 2, 2);
+                ScriptedTunnelServer.ClientFrames frames = openStreamThatStaysOpen(socket);
+                frames.awaitFrame(1, 2, 2);
                 server.stopListening();
                 write(socket, GO_AWAY);
                 drainUntilEof(socket);
@@ -236,7 +236,7 @@ class TunnelClientOldConnectionTest {
                 answer101(socket, key);
                 if (server.connections() == 1) {
                     write(socket, GO_AWAY);
-                    write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.INTERNAL_ERROR)));
+                    write(socket, closeFrame(TunnelCloseStatus.INTERNAL_ERROR));
                 }
                 drainUntilEof(socket);
             }, redialAfter200Ms());
@@ -264,7 +264,7 @@ class TunnelClientOldConnectionTest {
                 }
                 answer101(socket, key);
                 write(socket, GO_AWAY);
-                write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.INTERNAL_ERROR)));
+                write(socket, closeFrame(TunnelCloseStatus.INTERNAL_ERROR));
                 drainUntilEof(socket);
             }, redialAfter200Ms());
 
@@ -349,7 +349,7 @@ class TunnelClientOldConnectionTest {
                 }
                 goAwayWithAStreamOpen(socket, key);
                 await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() > 1);
-                write(socket, wsFrame(0x8, true, false, closePayload(TunnelCloseStatus.SERVER_STOPPING)));
+                write(socket, closeFrame(TunnelCloseStatus.SERVER_STOPPING));
                 server.events.add("close frame sent");
                 drainUntilEof(socket);
             }, redialAfter200Ms());
@@ -374,32 +374,9 @@ class TunnelClientOldConnectionTest {
             drainUntilEof(socket);
             return null;
         }
-        ScriptedTunnelServer.ClientFrames frames = new ScriptedTunnelServer.ClientFrames(socket);
-        write(socket, wsFrame(0x2, true, false, yamux(1, 1, 2, 0, null)));
-        write(socket, wsFrame(0x2, true, false, yamux(0, 0, 2, 1, new byte[] {0})));
-        awaitFrame(frames, 1, 2, 2);
+        ScriptedTunnelServer.ClientFrames frames = openStreamThatStaysOpen(socket);
+        frames.awaitFrame(1, 2, 2);
         write(socket, GO_AWAY);
         return frames;
-    }
-
-    /** Reads the client's frames until one of this type, with these flags, on this stream. */
-    private static void awaitFrame(ScriptedTunnelServer.ClientFrames frames, int type, int flags, int streamId)
-            throws IOException {
-        for (int i = 0; i < 1000; i++) {
-            long[] frame = frames.next();
-            if (frame[0] == type && (frame[1] & flags) == flags && frame[2] == streamId) {
-                return;
-            }
-        }
-        throw new IOException("no frame of type " + type + " on stream " + streamId);
-    }
-
-    private static byte[] closePayload(TunnelCloseStatus why) {
-        byte[] reason = why.reason().getBytes(StandardCharsets.UTF_8);
-        byte[] payload = new byte[2 + reason.length];
-        payload[0] = (byte) (why.code() >> 8);
-        payload[1] = (byte) why.code();
-        System.arraycopy(reason, 0, payload, 2, reason.length);
-        return payload;
     }
 }
