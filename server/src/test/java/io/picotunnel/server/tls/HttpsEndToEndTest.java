@@ -329,6 +329,11 @@ class HttpsEndToEndTest {
                     .withLimits(new SessionLimits(defaults.maxStreamWindow(), defaults.sessionWindowBudget(), 1)))) {
                 limited.start();
                 assertThat(limited.awaitConnected(Duration.ofSeconds(20))).isTrue();
+                // The client sees the 101 before the server's token recheck registers it; until then the third
+                // stream would go to the first client and the fourth be accepted by this one.
+                String clientsPath = "/api/tunnels/" + tunnel.get("id").asText();
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> api.get(clientsPath).json().get("clients").size() == 2);
                 open.add(echoedPassthrough());
 
                 try (LogCapture log = new LogCapture(TcpStreamBridge.class, Level.INFO)) {
