@@ -627,6 +627,30 @@ class BackupRestoreCommandTest {
                 + ": permission denied on " + inClosed + ".").doesNotContain("does not exist");
     }
 
+    /**
+     * A backup opens the database as the server does, and SQLite then creates its -wal and -shm beside it: from a data
+     * directory it may not write, the backup printed SQLite's "[SQLITE_READONLY_DIRECTORY] Process does not have
+     * permission to create a journal file..." (or "[SQLITE_CANTOPEN] Unable to open the database file").
+     */
+    @Test
+    void aBackupFromADataDirectoryItMayNotWriteSaysSoNamingTheDirectory() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to drop its capabilities");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv");
+        Path data = Files.createDirectories(dir.resolve("data"));
+        backupOf(data, "live");
+        Files.setPosixFilePermissions(data, PosixFilePermissions.fromString("r-xr-xr-x"));
+        Path copy = dir.resolve("copy.db");
+
+        Run backup = withoutDacOverride("backup", "--data", data.toString(), copy.toString());
+
+        assertThat(backup.code()).as(backup.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(backup.err()).isEqualTo("Cannot back up the database " + data.resolve(Store.DATABASE_FILE)
+                + ": the data directory " + data + " is not writable, and SQLite must create its -wal and -shm files"
+                + " there to read the database; run the backup as a user who may write there, such as the server's."
+                + System.lineSeparator());
+        assertThat(copy).doesNotExist();
+    }
+
     /** ServerMain as a process run by root without the capability to write where file modes do not let it. */
     private static Run withoutDacOverride(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of("/usr/bin/setpriv", "--bounding-set=-dac_override,-dac_read_search",

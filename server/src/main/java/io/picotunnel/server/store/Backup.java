@@ -124,6 +124,12 @@ public final class Backup {
                 throw new StoreException("Cannot write the backup to " + absoluteTarget + ": the file system it is on"
                         + " is full; free some space there or write the backup elsewhere.", e);
             }
+            if (needsAWritableDirectory(e) && !Files.isWritable(database.getParent())) {
+                throw new StoreException("Cannot back up the database " + database + ": the data directory "
+                        + database.getParent() + " is not writable, and SQLite must create its -wal and -shm files"
+                        + " there to read the database; run the backup as a user who may write there, such as the"
+                        + " server's.", e);
+            }
             throw new StoreException("The backup of " + database + " failed: " + e.getMessage(), e);
         } finally {
             deletePartial(partial);
@@ -133,6 +139,18 @@ public final class Backup {
                 // the hook runs, or has run, and finds nothing left to delete
             }
         }
+    }
+
+    /**
+     * SQLite's answer when it cannot create the -wal or -shm of a WAL database beside it: "unable to open" or
+     * "readonly" (with _DIRECTORY), in whichever words of its version.
+     */
+    private static boolean needsAWritableDirectory(SQLException e) {
+        if (!(e instanceof SQLiteException sqlite)) {
+            return false;
+        }
+        int primary = sqlite.getResultCode().code & 0xFF;
+        return primary == SQLiteErrorCode.SQLITE_CANTOPEN.code || primary == SQLiteErrorCode.SQLITE_READONLY.code;
     }
 
     private static void deletePartial(Path partial) {
