@@ -4,11 +4,9 @@ import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingOptions;
-import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.protocol.config.UnbrokenNames;
 import io.picotunnel.protocol.config.UsageErrors;
 import io.picotunnel.server.config.Setting;
-import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
@@ -22,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 
 /**
@@ -48,7 +45,7 @@ public final class ServerMain {
 
     public static void main(String[] args) {
         int code = subcommand(args, System.getenv(), System.out, System.err)
-                .orElseGet(() -> run(args, System.getenv(), System.out, System.err, ServerMain::runUntilShutdown));
+                .orElseGet(() -> runUntilStopped(args, System.getenv(), System.out, System.err));
         if (code != 0) {
             System.exit(code);
         }
@@ -74,36 +71,15 @@ public final class ServerMain {
      */
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err,
                    Consumer<PicoTunnelServer> whileRunning) {
-        CommandLine commandLine = new CommandLine(commandSpec());
-        UnbrokenNames.applyTo(commandLine);
-        commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
-        commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
-        ServerConfig config;
-        try {
-            ParseResult parsed = commandLine.parseArgs(args);
-            if (CommandLine.printHelpIfRequested(parsed)) {
-                return 0;
-            }
-            OptionalInt wrongLogSettings = applyLogSettings(env, err);
-            if (wrongLogSettings.isPresent()) {
-                return wrongLogSettings.getAsInt();
-            }
-            Map<Setting, String> flags = SettingOptions.given(parsed, Setting.class);
-            config = ServerConfig.load(flags, env);
-            warnOfQuotedSecrets(flags, env);
-        } catch (CommandLine.ParameterException e) {
-            err.println(UsageErrors.describe(e, 0, "--admin-token TOKEN") + " (see --help)");
-            return EXIT_USAGE;
-        } catch (ConfigException e) {
-            err.println(e.getMessage());
-            return EXIT_USAGE;
+        Configured configured = configure(args, env, out, err);
+        if (configured.config() == null) {
+            return configured.exitCode();
         }
         PicoTunnelServer server;
         try {
-            server = PicoTunnelServer.start(config, out);
+            server = PicoTunnelServer.start(configured.config(), out);
         } catch (StartupException e) {
-            err.println(e.getMessage());
-            return e.permanent() ? EXIT_DATA_UNUSABLE : EXIT_STARTUP_FAILED;
+            return startFailed(e, err);
         }
         try {
             whileRunning.accept(server);
@@ -111,6 +87,69 @@ public final class ServerMain {
             server.stop();
         }
         return 0;
+    }
+
+    /**
+     * The process's server: parses and starts as {@link #run} does and runs until SIGTERM or SIGINT; returns the exit
+     * code when it did not start. {@link SignalStop} is set up before the start, so that a signal during it is a stop
+     * too, and after the settings, as logging must not begin before {@link #applyLogSettings}.
+     */
+    private static int runUntilStopped(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        Configured configured = configure(args, env, out, err);
+        if (configured.config() == null) {
+            return configured.exitCode();
+        }
+        SignalStop stop = SignalStop.install();
+        PicoTunnelServer server;
+        try {
+            server = PicoTunnelServer.start(configured.config(), out);
+        } catch (StartupException e) {
+            int code = startFailed(e, err);
+            stop.notStarted(code);
+            return code;
+        } catch (RuntimeException | Error e) {
+            stop.notStarted(EXIT_STARTUP_FAILED);
+            throw e;
+        }
+        stop.started(server);
+        stop.awaitStop();
+        return 0;
+    }
+
+    /** The command line and settings read: {@code config}, or null and the {@code exitCode} to end with. */
+    private record Configured(ServerConfig config, int exitCode) {
+    }
+
+    private static Configured configure(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        CommandLine commandLine = new CommandLine(commandSpec());
+        UnbrokenNames.applyTo(commandLine);
+        commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        try {
+            ParseResult parsed = commandLine.parseArgs(args);
+            if (CommandLine.printHelpIfRequested(parsed)) {
+                return new Configured(null, 0);
+            }
+            OptionalInt wrongLogSettings = applyLogSettings(env, err);
+            if (wrongLogSettings.isPresent()) {
+                return new Configured(null, wrongLogSettings.getAsInt());
+            }
+            Map<Setting, String> flags = SettingOptions.given(parsed, Setting.class);
+            ServerConfig config = ServerConfig.load(flags, env);
+            warnOfQuotedSecrets(flags, env);
+            return new Configured(config, 0);
+        } catch (CommandLine.ParameterException e) {
+            err.println(UsageErrors.describe(e, 0, "--admin-token TOKEN") + " (see --help)");
+            return new Configured(null, EXIT_USAGE);
+        } catch (ConfigException e) {
+            err.println(e.getMessage());
+            return new Configured(null, EXIT_USAGE);
+        }
+    }
+
+    private static int startFailed(StartupException e, PrintStream err) {
+        err.println(e.getMessage());
+        return e.permanent() ? EXIT_DATA_UNUSABLE : EXIT_STARTUP_FAILED;
     }
 
     /** Secrets in quotes are used without them ({@link QuotedSecrets}), with a warning that never shows them. */
@@ -132,39 +171,6 @@ public final class ServerMain {
         } catch (IllegalArgumentException e) {
             err.println(e.getMessage());
             return OptionalInt.of(EXIT_USAGE);
-        }
-    }
-
-    /**
-     * Runs until SIGTERM or SIGINT, then stops the server (draining for the grace period). A stop asked for this way
-     * is the normal end of a service, so the process exits with 0, not with the signal's 143 or 130: a service
-     * manager (systemd, Docker, Kubernetes) records a clean stop. A second signal resets the open streams at once,
-     * unless it came within {@link StopSignals#SAME_REQUEST} of the first.
-     */
-    private static void runUntilShutdown(PicoTunnelServer server) {
-        CountDownLatch stopped = new CountDownLatch(1);
-        Logger log = LoggerFactory.getLogger(ServerMain.class);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            int code = EXIT_STOP_FAILED;
-            try {
-                log.info("Shutdown requested: taking no new visitors or tunnel clients");
-                server.stop(server.config().shutdownGrace());
-                log.info("Stopped");
-                code = 0;
-            } catch (RuntimeException e) {
-                System.err.println("The server did not stop cleanly: " + e);
-            } finally {
-                stopped.countDown();
-                System.out.flush();
-                System.err.flush();
-                Runtime.getRuntime().halt(code);
-            }
-        }, "picotunnel-shutdown"));
-        StopSignals.install(server::stopNow, log);
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -1,0 +1,91 @@
+package io.picotunnel.server;
+
+import io.picotunnel.protocol.config.StopSignals;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * SIGTERM or SIGINT stops the server (draining for the grace period) and ends the process with 0: a stop asked for
+ * this way is the normal end of a service, so a service manager (systemd, Docker, Kubernetes) records a clean stop,
+ * not the signal's 143 or 130. Installed before the server starts: without it, a signal during the start ended the
+ * JVM with 143 and no log line. Such a stop waits for the start, then stops what it started. A second signal resets
+ * the open streams at once, unless it came within {@link StopSignals#SAME_REQUEST} of the first.
+ */
+final class SignalStop {
+
+    private static final Logger log = LoggerFactory.getLogger(SignalStop.class);
+
+    private final CompletableFuture<PicoTunnelServer> start = new CompletableFuture<>();
+
+    private SignalStop() {
+    }
+
+    /** Handles SIGTERM and SIGINT from now on; tell it {@link #started} or {@link #notStarted} in every case. */
+    static SignalStop install() {
+        SignalStop stop = new SignalStop();
+        Runtime.getRuntime().addShutdownHook(new Thread(stop::stopAndHalt, "picotunnel-shutdown"));
+        StopSignals.install(stop::resetOpenStreams, log);
+        return stop;
+    }
+
+    void started(PicoTunnelServer server) {
+        start.complete(server);
+    }
+
+    /** There is no server to stop: the process ends with {@code code}, also when a signal came during the start. */
+    void notStarted(int code) {
+        start.completeExceptionally(new NotStarted(code));
+    }
+
+    /** Blocks until the process ends: the stop ends it through the JVM's shutdown. */
+    void awaitStop() {
+        try {
+            new CountDownLatch(1).await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void resetOpenStreams() {
+        if (start.isDone() && !start.isCompletedExceptionally()) {
+            start.join().stopNow();
+        }
+    }
+
+    /** The JVM's shutdown hook: halts, as the JVM would otherwise exit with the signal's code once hooks are done. */
+    private void stopAndHalt() {
+        if (!start.isDone()) {
+            log.info("Shutdown requested while the server is starting: it stops once started");
+        }
+        int code = ServerMain.EXIT_STOP_FAILED;
+        try {
+            PicoTunnelServer server = start.join();
+            log.info("Shutdown requested: taking no new visitors or tunnel clients");
+            server.stop(server.config().shutdownGrace());
+            log.info("Stopped");
+            code = 0;
+        } catch (CompletionException e) {
+            // The start failed and said why, or never began (a wrong setting, --help): its exit code stands.
+            code = e.getCause() instanceof NotStarted notStarted ? notStarted.code : code;
+        } catch (RuntimeException e) {
+            System.err.println("The server did not stop cleanly: " + e);
+        } finally {
+            System.out.flush();
+            System.err.flush();
+            Runtime.getRuntime().halt(code);
+        }
+    }
+
+    private static final class NotStarted extends RuntimeException {
+        private final int code;
+
+        NotStarted(int code) {
+            super(null, null, false, false);
+            this.code = code;
+        }
+    }
+}
