@@ -564,6 +564,8 @@ class DeploymentFilesTest {
                 "RestartPreventExitStatus=" + ClientMain.EXIT_USAGE + " " + ClientMain.EXIT_TOKEN_REJECTED + "\n",
                 "ExecStart=/opt/picotunnel/bin/picotunnel-client\n");
         assertThat(client).as("the token is not on the command line").doesNotContain("--token");
+        assertThat(List.of(server, client)).as("both exit 0 on SIGTERM: a 143 is no stop to call a success")
+                .noneMatch(unit -> unit.contains("SuccessExitStatus"));
     }
 
     @Test
@@ -579,6 +581,14 @@ class DeploymentFilesTest {
         for (String directive : directives) {
             assertThat(snippet).as("the UI's unit has " + directive).contains("'" + directive + "',");
         }
+        // And nothing the packaged unit has dropped since (its SuccessExitStatus=143 stayed in the UI's).
+        java.util.regex.Matcher quoted = java.util.regex.Pattern.compile("'([A-Za-z]+=[^']*)',")
+                .matcher(snippet.substring(snippet.indexOf("'[Service]'"), snippet.indexOf("'[Install]'")));
+        List<String> snippetDirectives = new ArrayList<>();
+        while (quoted.find()) {
+            snippetDirectives.add(quoted.group(1));
+        }
+        assertThat(snippetDirectives).as("the UI's [Service] lines").containsExactlyElementsOf(directives);
     }
 
     /**
