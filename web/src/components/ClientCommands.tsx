@@ -109,6 +109,7 @@ export function clientCommand(
         'DynamicUser=yes',
         `EnvironmentFile=/etc/picotunnel/${name}.env`,
         'ExecStart=/opt/picotunnel/bin/picotunnel-client',
+        'SuccessExitStatus=143',
         'RestartPreventExitStatus=2 3',
         'Restart=on-failure',
         'RestartSec=5',
