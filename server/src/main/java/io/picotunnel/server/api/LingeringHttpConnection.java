@@ -17,12 +17,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A management connection that ends with a lingering close after Jetty's own answer to a request head it could not
- * take (431 for headers too large, 400 for a bad request line or header), given before any route runs and so before
- * {@link UnreadBodyDrain}: the answer goes out, the output is shut, and what the client still sends (the body behind
- * that head) is read and dropped until it closes, up to {@link LimitedBody#DROPPED_BYTES} in all and for at most
- * {@link LimitedBody#DROP_TIME}, then the connection closes. Jetty closed with most of it unread, and the reset that
- * followed failed the client's next write before it read the answer ("broken pipe"; Java's HTTP client and curl then
- * report no answer at all).
+ * take (431 for headers too large, 400 for a bad request line or header, 417 for an expectation other than
+ * {@code 100-continue}), given before any route runs and so before {@link UnreadBodyDrain}: the answer goes out,
+ * the output is shut, and what the client still sends (the body behind that head) is read and dropped until it
+ * closes, up to {@link LimitedBody#DROPPED_BYTES} in all and for at most {@link LimitedBody#DROP_TIME}, then the
+ * connection closes. Jetty closed with most of it unread, and the reset that followed failed the client's next write
+ * before it read the answer ("broken pipe"; Java's HTTP client and curl then report no answer at all).
  */
 final class LingeringHttpConnection extends HttpConnection {
 

@@ -14,9 +14,10 @@ import java.nio.charset.StandardCharsets;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Jetty's own answers to a request head it cannot take (431 for headers too large, 400 for a bad header), given before
- * any route runs, reach a client still sending its body: the rest is read and dropped after the answer, within the
- * bounds of every other drop, where closing with bytes unread sent a reset that failed the client's next write.
+ * Jetty's own answers to a request head it cannot take (431 for headers too large, 400 for a bad header, 417 for an
+ * expectation it does not know), given before any route runs, reach a client still sending its body: the rest is read
+ * and dropped after the answer, within the bounds of every other drop, where closing with bytes unread sent a reset
+ * that failed the client's next write.
  */
 class BadRequestHeadTest {
 
@@ -40,6 +41,14 @@ class BadRequestHeadTest {
         String answer = sendWholeBodyThenRead("Bad Header: name with a space\r\n");
 
         assertThat(answer).startsWith("HTTP/1.1 400 ");
+    }
+
+    /** An expectation Jetty does not know (only {@code 100-continue} is one) gets its 417 before any route, likewise. */
+    @Test
+    void anUnknownExpectationIsAnsweredToTheClientStillSendingItsBody() throws IOException {
+        String answer = sendWholeBodyThenRead("Expect: something-else\r\n");
+
+        assertThat(answer).startsWith("HTTP/1.1 417 ");
     }
 
     /**
