@@ -13,6 +13,7 @@ import io.picotunnel.server.Version;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.net.HostPort;
+import io.picotunnel.server.net.LimitedBody;
 import io.picotunnel.server.proxy.tcp.FreePorts;
 import io.picotunnel.server.store.Database;
 import io.picotunnel.server.store.Rfc3339;
@@ -185,7 +186,7 @@ public final class ApiServer implements AutoCloseable {
         });
         config.jetty.modifyServletContextHandler(handler -> {
             // First: the outermost, so it runs after every other answer.
-            handler.addFilter(new FilterHolder(new UnreadBodyDrain()), "/*", EnumSet.of(DispatcherType.REQUEST));
+            handler.addFilter(new FilterHolder(new UnreadBodyDrain(LimitedBody.DROP_TIME)), "/*", EnumSet.of(DispatcherType.REQUEST));
             handler.addFilter(new FilterHolder(new NoWebSocketUpgrades()), "/*", EnumSet.of(DispatcherType.REQUEST));
         });
         config.requestLogger.http((ctx, millis) ->

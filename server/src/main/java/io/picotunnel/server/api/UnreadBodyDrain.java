@@ -13,6 +13,7 @@ import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.server.Request;
 
 import java.io.IOException;
+import java.time.Duration;
 
 /**
  * Reads and drops what is left of a request's body once its answer is sent, before Jetty ends the exchange: the
@@ -28,6 +29,13 @@ import java.io.IOException;
  * too slowly ({@link LimitedBody.TooSlow#answered}) is not waited on further: its connection closes.
  */
 final class UnreadBodyDrain implements Filter {
+
+    private final Duration dropTime;
+
+    /** A drain that reads the rest of a body for up to {@code dropTime} ({@link LimitedBody#DROP_TIME} on the port). */
+    UnreadBodyDrain(Duration dropTime) {
+        this.dropTime = dropTime;
+    }
 
     @Override
     public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
@@ -55,6 +63,6 @@ final class UnreadBodyDrain implements Filter {
         } catch (IOException clientGone) {
             return;
         }
-        LimitedBody.dropRest(request, LimitedBody.DROPPED_BYTES - read);
+        LimitedBody.dropRest(request, LimitedBody.DROPPED_BYTES - read, dropTime);
     }
 }

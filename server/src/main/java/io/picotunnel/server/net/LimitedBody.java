@@ -100,15 +100,11 @@ public final class LimitedBody {
     }
 
     /**
-     * Reads and drops up to {@code most} bytes of what is left of {@code request}'s body, for up to {@link #DROP_TIME},
-     * a read already waiting included: until its end, a failure or either bound.
+     * Reads and drops up to {@code most} bytes of what is left of {@code request}'s body, for up to {@code dropTime}
+     * ({@link #DROP_TIME} on the management port), a read already waiting included: until its end, a failure or
+     * either bound.
      */
-    public static void dropRest(ServletRequest request, long most) {
-        dropRest(request, most, DROP_TIME);
-    }
-
-    /** {@link #dropRest(ServletRequest, long)} within {@code dropTime}. */
-    static void dropRest(ServletRequest request, long most, Duration dropTime) {
+    public static void dropRest(ServletRequest request, long most, Duration dropTime) {
         byte[] sink = new byte[8192];
         long left = most;
         try (Deadline deadline = new Deadline(request, dropTime)) {
