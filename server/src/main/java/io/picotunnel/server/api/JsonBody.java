@@ -94,7 +94,7 @@ final class JsonBody {
         try {
             return LimitedBody.read(ctx.req()).orElseThrow(JsonBody::tooLarge);
         } catch (LimitedBody.TooSlow e) {
-            throw new ApiError(e.answer(ctx.res()), "request_timeout", e.getMessage() + "; send it without pauses", null);
+            throw new ApiError(e.answer(ctx.req(), ctx.res()), "request_timeout", e.getMessage() + "; send it without pauses", null);
         } catch (IOException e) {
             throw ApiError.badRequest("unreadable_body", "the request body could not be read: " + e.getMessage());
         }

@@ -8,7 +8,6 @@ import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.server.Request;
 
@@ -42,7 +41,7 @@ final class UnreadBodyDrain implements Filter {
             throws IOException, ServletException {
         chain.doFilter(request, response);
         if (request.isAsyncStarted() || request.getContentLengthLong() > LimitedBody.DROPPED_BYTES
-                || response instanceof HttpServletResponse http && LimitedBody.TooSlow.answered(http)) {
+                || LimitedBody.TooSlow.answered(request)) {
             return;
         }
         long read = Request.getContentBytesRead(ServletContextRequest.getServletContextRequest(request));

@@ -279,8 +279,8 @@ public final class ManagementAuth {
         try {
             sent = LimitedBody.read(ctx.req());
         } catch (LimitedBody.TooSlow e) {
-            reject(ctx, HttpStatus.forStatus(e.answer(ctx.res())), "request_timeout", "The sign-in did not arrive in time: "
-                    + e.getMessage() + "; send it again.");
+            reject(ctx, HttpStatus.forStatus(e.answer(ctx.req(), ctx.res())), "request_timeout",
+                    "The sign-in did not arrive in time: " + e.getMessage() + "; send it again.");
             return;
         } catch (IOException e) {
             reject(ctx, HttpStatus.BAD_REQUEST, "unreadable_body", "The sign-in could not be read: " + e.getMessage());

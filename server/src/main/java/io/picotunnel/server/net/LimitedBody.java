@@ -41,22 +41,30 @@ public final class LimitedBody {
      * body, and the connection closes after it.
      */
     public static final class TooSlow extends IOException {
+        /** The request attribute {@link #answer} sets: what {@link #answered} looks for. */
+        private static final String ANSWERED = TooSlow.class.getName() + ".answered";
+
         TooSlow(Duration readTime) {
             super("the request body did not arrive within " + Durations.format(readTime) + " in all");
         }
 
         /**
-         * Sets {@code response} to end the connection after it and returns its status, 408: what is left of the body
-         * is not waited on further ({@link #answered}).
+         * Marks {@code request} as answered too slow and sets {@code response} to end the connection after it, and
+         * returns its status, 408: what is left of the body is not waited on further ({@link #answered}).
          */
-        public int answer(HttpServletResponse response) {
+        public int answer(ServletRequest request, HttpServletResponse response) {
+            request.setAttribute(ANSWERED, Boolean.TRUE);
             response.setHeader("Connection", "close");
             return HttpServletResponse.SC_REQUEST_TIMEOUT;
         }
 
-        /** Whether {@code response} is the {@link #answer} to a body too slow. */
-        public static boolean answered(HttpServletResponse response) {
-            return "close".equalsIgnoreCase(response.getHeader("Connection"));
+        /**
+         * Whether {@code request} got the {@link #answer} to a body too slow. A request attribute, not the answer's
+         * {@code Connection: close}: an answer may close its connection for other reasons, and its body's rest is
+         * then still dropped.
+         */
+        public static boolean answered(ServletRequest request) {
+            return request.getAttribute(ANSWERED) != null;
         }
     }
 
@@ -74,7 +82,7 @@ public final class LimitedBody {
     }
 
     /** {@link #read(HttpServletRequest)} within {@code readTime}. */
-    static Optional<byte[]> read(HttpServletRequest request, Duration readTime) throws IOException {
+    public static Optional<byte[]> read(HttpServletRequest request, Duration readTime) throws IOException {
         if (request.getContentLengthLong() > MAX_BYTES) {
             return Optional.empty();
         }

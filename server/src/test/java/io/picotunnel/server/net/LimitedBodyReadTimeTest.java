@@ -31,7 +31,7 @@ class LimitedBodyReadTimeTest {
             try {
                 ctx.result("read " + LimitedBody.read(ctx.req(), READ_TIME).map(bytes -> bytes.length).orElse(-1));
             } catch (LimitedBody.TooSlow e) {
-                ctx.status(e.answer(ctx.res())).result(e.getMessage());
+                ctx.status(e.answer(ctx.req(), ctx.res())).result(e.getMessage());
             }
         });
     }
