@@ -179,7 +179,8 @@ public final class ApiServer implements AutoCloseable {
         config.jetty.port = address.port();
         // Javalin's own connector, but for the lingering close after Jetty's answers to a head it refuses.
         config.jetty.addConnector((server, http) -> {
-            ServerConnector connector = new ServerConnector(server, new LingeringHttpConnection.Factory(http));
+            ServerConnector connector = new ServerConnector(server, new LingeringHttpConnection.Factory(http,
+                    LimitedBody.DROP_TIME));
             connector.setHost(config.jetty.host);
             connector.setPort(config.jetty.port);
             return connector;

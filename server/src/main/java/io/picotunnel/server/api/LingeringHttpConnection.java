@@ -13,6 +13,7 @@ import org.eclipse.jetty.util.thread.Scheduler;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -28,26 +29,37 @@ final class LingeringHttpConnection extends HttpConnection {
 
     private static final int DROP_BUFFER = 8 * 1024;
 
+    private final Duration dropTime;
+
     /** Set once Jetty refused the request head: from then on, the parser sees nothing more. */
     private volatile boolean headRefused;
     private ByteBuffer dropped;
     private long droppedBytes;
     private volatile Scheduler.Task deadline;
 
-    private LingeringHttpConnection(HttpConfiguration config, Connector connector, EndPoint endPoint) {
+    private LingeringHttpConnection(HttpConfiguration config, Connector connector, EndPoint endPoint,
+                                    Duration dropTime) {
         super(config, connector, endPoint);
+        this.dropTime = dropTime;
     }
 
-    /** Jetty's HTTP/1.1 connections, each a {@link LingeringHttpConnection}. */
+    /**
+     * Jetty's HTTP/1.1 connections, each a {@link LingeringHttpConnection} that drops for up to {@code dropTime}
+     * ({@link LimitedBody#DROP_TIME} on the management port).
+     */
     static final class Factory extends HttpConnectionFactory {
 
-        Factory(HttpConfiguration config) {
+        private final Duration dropTime;
+
+        Factory(HttpConfiguration config, Duration dropTime) {
             super(config);
+            this.dropTime = dropTime;
         }
 
         @Override
         public Connection newConnection(Connector connector, EndPoint endPoint) {
-            LingeringHttpConnection connection = new LingeringHttpConnection(getHttpConfiguration(), connector, endPoint);
+            LingeringHttpConnection connection = new LingeringHttpConnection(getHttpConfiguration(), connector, endPoint,
+                    dropTime);
             connection.setTransferEncodingChunkMaxLength(getTransferEncodingChunkMaxLength());
             return configure(connection, connector, endPoint);
         }
@@ -86,7 +98,7 @@ final class LingeringHttpConnection extends HttpConnection {
         EndPoint endPoint = getEndPoint();
         if (dropped == null) {
             dropped = BufferUtil.allocate(DROP_BUFFER);
-            deadline = getConnector().getScheduler().schedule(endPoint::close, LimitedBody.DROP_TIME.toMillis(),
+            deadline = getConnector().getScheduler().schedule(endPoint::close, dropTime.toMillis(),
                     TimeUnit.MILLISECONDS);
         }
         if (getHttpChannel().getRequest() == null && !endPoint.isOutputShutdown()) {
