@@ -219,7 +219,16 @@ final class HappyEyeballs {
                 return;
             }
             int index = indexes[next++];
-            ChannelFuture connecting = attempt.connect(addresses[index], shareMillis);
+            ChannelFuture connecting;
+            try {
+                connecting = attempt.connect(addresses[index], shareMillis);
+            } catch (RuntimeException refused) {
+                // Thrown before the connection started (a port out of range in a config made in code): that address
+                // failed, as a refused connection does; thrown on, it left the race, and the attempt, with no end.
+                failures[index] = refused;
+                tryNext();
+                return;
+            }
             pending = connecting;
             connecting.addListener((ChannelFuture attempted) -> OnLoop.run(executor,
                     () -> onAttempted(this, index, attempted), () -> {

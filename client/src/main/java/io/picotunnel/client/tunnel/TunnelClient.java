@@ -298,10 +298,22 @@ public final class TunnelClient implements AutoCloseable {
         // The GoAway line not written yet (no close frame said why) waits for this attempt's outcome, whether the old
         // connection carries streams or not: a new connection taken says the token still holds.
         setState(State.CONNECTING);
-        pendingConnect = connector.connect(loop, resolver);
+        pendingConnect = dial();
         // Listeners of the connect future and of the channel run on this same loop.
         Future<Channel> attempt = pendingConnect;
         attempt.addListener(f -> onConnectResult(attempt));
+    }
+
+    /**
+     * The connector's attempt. One that throws before it is under way (a setting out of its range in a config made in
+     * code) fails as a dial does, retried after the backoff delay, instead of leaving the client connecting for ever.
+     */
+    private Future<Channel> dial() {
+        try {
+            return connector.connect(loop, resolver);
+        } catch (RuntimeException e) {
+            return loop.newFailedFuture(e);
+        }
     }
 
     private void onConnectResult(Future<Channel> result) {
