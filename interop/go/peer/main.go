@@ -49,8 +49,9 @@
 //	PING                         "PONG <ms>" or "PING_FAILED <error>"
 //	GOAWAY                       send GoAway, print "GOAWAY_SENT"
 //	STREAMS                      "STREAMS <n>"
-//	HOLD                         (tunnel-client mode) keep the connection's writes back, yamux seeing them written,
-//	                             so that a frame sent now (GOAWAY) reaches the server only at RELEASE; "HELD"
+//	HOLD                         (tunnel-client and yamux modes) keep the connection's writes back, yamux seeing them
+//	                             written, so that a frame sent now (GOAWAY, the answer to a ping) reaches the other
+//	                             side only at RELEASE; "HELD"
 //	RELEASE                      send the writes kept back, in order, and let the next ones through; "RELEASED"
 //	ACCEPT                       (yamux mode with -no-accept) start taking streams with AcceptStream; "ACCEPTING"
 //	DISCONNECT                   close the session (tunnel-server: the current client connection)
@@ -220,14 +221,14 @@ func readCommands(current sessionSource, disconnect func()) {
 			emit("STREAMS %d", n)
 		case "HOLD":
 			if holdable == nil {
-				emit("ERROR HOLD needs tunnel-client mode")
+				emit("ERROR HOLD needs tunnel-client or yamux mode")
 				continue
 			}
 			holdable.hold()
 			emit("HELD")
 		case "RELEASE":
 			if holdable == nil {
-				emit("ERROR RELEASE needs tunnel-client mode")
+				emit("ERROR RELEASE needs tunnel-client or yamux mode")
 				continue
 			}
 			if err := holdable.release(); err != nil {

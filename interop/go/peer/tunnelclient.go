@@ -35,8 +35,9 @@ func runTunnelClient(args []string) {
 		emit("FAILED %s", oneWord(err))
 		os.Exit(1)
 	}
-	holdable = &wsConn{ws: ws}
-	var conn net.Conn = holdable
+	wsc := &wsConn{ws: ws}
+	holdable = wsc
+	var conn net.Conn = wsc
 	if *noAccept {
 		conn = newOpeningReporter(conn)
 	}

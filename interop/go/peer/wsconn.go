@@ -19,9 +19,6 @@ type wsConn struct {
 	held   [][]byte // writes kept back while held is not nil (HOLD), sent in order at RELEASE
 }
 
-// holdable is the tunnel-client's connection, for HOLD and RELEASE.
-var holdable *wsConn
-
 // hold keeps the writes back from now on: yamux sees them written, the other side gets none until release.
 func (c *wsConn) hold() {
 	c.wmu.Lock()

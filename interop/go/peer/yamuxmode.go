@@ -59,6 +59,9 @@ func runYamux(args []string) {
 	}
 	injector = newResetInjector(conn)
 	conn = injector
+	held := &heldConn{Conn: conn}
+	holdable = held
+	conn = held
 	cfg := yamuxConfig()
 	if *acceptBacklog > 0 {
 		cfg.AcceptBacklog = *acceptBacklog
