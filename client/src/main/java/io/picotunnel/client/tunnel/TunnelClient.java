@@ -542,7 +542,7 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     private void onDisconnected(Channel ch) {
-        if (ch == goAwayUnlogged && (stopping || !redialUnderWay())) {
+        if (ch == goAwayUnlogged && (stopping || !redialSoon())) {
             logGoAway();
         }
         if (retiring.remove(ch)) {
@@ -566,9 +566,17 @@ public final class TunnelClient implements AutoCloseable {
         scheduleReconnect(delay);
     }
 
-    /** A redial is scheduled or connecting: its outcome writes the GoAway line still unwritten. */
-    private boolean redialUnderWay() {
-        return pendingConnect != null || (pendingReconnect != null && !pendingReconnect.isDone());
+    /**
+     * A redial is connecting, or due within {@link #GO_AWAY_RECONNECT_JITTER}: its outcome writes the GoAway line still
+     * unwritten, that soon. A redial the backoff put off further (the server said GoAway again before the connection
+     * lasted: up to {@link Backoff#MAX}) is not waited for, or the line would come that delay late.
+     */
+    private boolean redialSoon() {
+        if (pendingConnect != null) {
+            return true;
+        }
+        return pendingReconnect != null && !pendingReconnect.isDone()
+                && pendingReconnect.getDelay(TimeUnit.MILLISECONDS) <= GO_AWAY_RECONNECT_JITTER.toMillis();
     }
 
     private void scheduleReconnect(Duration delay) {

@@ -302,6 +302,35 @@ class TunnelClientOldConnectionTest {
         }
     }
 
+    /**
+     * A third GoAway in a row, each on an idle connection before it lasted and closed at once without a close frame:
+     * the backoff puts the redial off (2 s here), and the line is written as the old connection closes, saying when
+     * the redial comes, not that delay later with the redial's outcome.
+     */
+    @Test
+    void anIdleConnectionsGoAwayLineDoesNotWaitForARedialTheBackoffPutOff() {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            start((socket, key) -> {
+                answer101(socket, key);
+                if (server.connections() <= 3) {
+                    write(socket, GO_AWAY);
+                    socket.close();
+                    return;
+                }
+                drainUntilEof(socket);
+            }, new Backoff(() -> 0.0, Duration.ofMinutes(1), System::nanoTime));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.INFO).stream()
+                    .filter(line -> line.startsWith("connected to")).count() == 4);
+            List<String> goAwayLines = log.messages(Level.INFO).stream().filter(line -> line.contains("GoAway"))
+                    .toList();
+            assertThat(goAwayLines).hasSize(3);
+            // Before: "ended the previous connection (GoAway) and accepted a new one", 2 s after the close.
+            assertThat(goAwayLines.get(2)).contains("ended this connection (GoAway: ")
+                    .contains(": reconnecting in ").doesNotContain("accepted a new one");
+        }
+    }
+
     /** Answers the upgrade 401, as a server that rejects the token, and reads until EOF. */
     private static void refuseWith401(Socket socket) throws IOException {
         write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
