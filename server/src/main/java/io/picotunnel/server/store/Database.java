@@ -61,6 +61,8 @@ public final class Database implements AutoCloseable {
     private final Path file;
     private final Connection connection;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Guarded by lock. */
+    private boolean closed;
     private ReadConnections readConnections;
     /** The read connection the current thread's read holds, for the reads nested in it. */
     private final ThreadLocal<Connection> heldRead = new ThreadLocal<>();
@@ -200,7 +202,8 @@ public final class Database implements AutoCloseable {
             new Migrations(database).apply();
             database.tryAWrite();
             // The settings above are the connection's own (but WAL, the file's): each read connection gets them too.
-            database.readConnections = ReadConnections.open(file, READ_CONNECTIONS, readWait, () -> connect(config, file));
+            database.readConnections = ReadConnections.open(file, READ_CONNECTIONS, readWait,
+                    () -> queryOnly(connect(config, file), file));
         } catch (RuntimeException e) {
             database.close();
             throw e;
@@ -248,6 +251,25 @@ public final class Database implements AutoCloseable {
             connection.setAutoCommit(false);
             return connection;
         } catch (SQLException e) {
+            throw new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * {@code connection}, refusing every change (SQLITE_READONLY): a read connection. A write made there by mistake
+     * would bypass the write lock, the joined commits and the busy bounds of {@link #inTransaction}, and its read's
+     * rollback would undo it without a word.
+     */
+    private static Connection queryOnly(Connection connection, Path file) {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("PRAGMA query_only = ON");
+            return connection;
+        } catch (SQLException e) {
+            try {
+                connection.close();
+            } catch (SQLException closeFailure) {
+                e.addSuppressed(closeFailure);
+            }
             throw new StoreException("Cannot open the database " + file + ": " + e.getMessage(), e);
         }
     }
@@ -382,6 +404,10 @@ public final class Database implements AutoCloseable {
                                                      Duration wait) throws E {
         long deadline = System.nanoTime() + wait.toNanos();
         lockBefore(deadline, wait);
+        if (closed) {
+            lock.unlock();
+            throw StoreException.closed(file);
+        }
         if (lock.getHoldCount() > 1) {
             return joined(work, onCommit, onFailure);
         }
@@ -589,6 +615,7 @@ public final class Database implements AutoCloseable {
         }
         lock.lock();
         try {
+            closed = true;
             connection.close();
         } catch (SQLException e) {
             log.warn("Closing the database failed: {}", e.getMessage());

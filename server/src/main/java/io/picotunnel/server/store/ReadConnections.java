@@ -71,7 +71,7 @@ final class ReadConnections {
                 left = givenBack.awaitNanos(left);
             }
             if (closed) {
-                throw new StoreException("The database " + file + " is closed (the server is stopping)", null);
+                throw StoreException.closed(file);
             }
             return free.pop();
         } catch (InterruptedException e) {

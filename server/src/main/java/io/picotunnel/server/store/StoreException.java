@@ -3,6 +3,8 @@ package io.picotunnel.server.store;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
 
+import java.nio.file.Path;
+
 /** The database failed in a way the caller cannot fix (I/O error, corrupt file). */
 public final class StoreException extends RuntimeException {
 
@@ -36,6 +38,11 @@ public final class StoreException extends RuntimeException {
     /** The wait of a read for a free read connection ran out: other reads held every one. Busy as well. */
     static StoreException readConnectionsHeld(String message) {
         return new StoreException(message, null, false, true, true);
+    }
+
+    /** The database was closed: the server is stopping, and what comes in meanwhile fails with this. */
+    static StoreException closed(Path file) {
+        return new StoreException("The database " + file + " is closed (the server is stopping)", null);
     }
 
     /** Trying again cannot help until someone replaces the file (or runs a newer PicoTunnel). */

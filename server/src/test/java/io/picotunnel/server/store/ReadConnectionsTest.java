@@ -198,6 +198,32 @@ class ReadConnectionsTest {
         }
     }
 
+    @Test
+    void aWriteOnAReadConnectionFails() {
+        try (Database database = Database.open(dataDir.resolve(Store.DATABASE_FILE))) {
+            // Before: the write ran without a word, outside the write lock (and the read's rollback undid it).
+            assertThat(onItsOwnThread(() -> database.read(connection -> {
+                try (Statement statement = connection.createStatement()) {
+                    return statement.executeUpdate("CREATE TABLE written_by_a_read (x)");
+                }
+            }))).failsWithin(SHORT).withThrowableThat().havingCause().isInstanceOf(StoreException.class)
+                    .withMessageContaining("attempt to write a readonly database");
+        }
+    }
+
+    @Test
+    void aWriteAfterCloseFailsSayingTheDatabaseIsClosed() {
+        Path file = dataDir.resolve(Store.DATABASE_FILE);
+        Database database = Database.open(file);
+
+        database.close();
+
+        // Before: "Database error: database connection closed", a bug's words.
+        assertThat(onItsOwnThread(() -> database.inTransaction(ReadConnectionsTest::one))).failsWithin(SHORT)
+                .withThrowableThat().havingCause().isInstanceOf(StoreException.class)
+                .withMessage("The database " + file + " is closed (the server is stopping)");
+    }
+
     private static int one(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement(); ResultSet row = statement.executeQuery("SELECT 1")) {
             return row.getInt(1);
