@@ -96,6 +96,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private Phase phase = Phase.WAITING_FOR_REQUEST;
     /** The client upgraded, set with {@link Phase#RECHECKING}: what the handshake timeout then drops. */
     private Upgraded upgraded;
+    /** The token's look-up or recheck out on the store, if any: cancelled when the connection is given up or ends. */
+    private CompletableFuture<?> lookup = CompletableFuture.completedFuture(null);
 
     /** Where the handshake is: what its timeout does, and whether the token's recheck still decides. */
     private enum Phase {
@@ -155,7 +157,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             }
             LOG.debug("{}: no tunnel handshake within {}, closing", ctx.channel().remoteAddress(),
                     Durations.format(timeout));
-            phase = Phase.GIVEN_UP;
+            giveUp();
             ctx.close();
         }, timeout.toMillis(), TimeUnit.MILLISECONDS);
         ctx.fireChannelActive();
@@ -164,6 +166,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelTimeout();
+        lookup.cancel(true);
         ctx.fireChannelInactive();
     }
 
@@ -246,9 +249,11 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         ctx.channel().config().setAutoRead(false);
         request.retain();
         try {
-            CompletableFuture.supplyAsync(() -> tokens.findTunnelByToken(token), lookups)
-                    .whenComplete((tunnel, error) -> registry.lookedUp.accept(ctx.channel(), () -> runOnLoop(ctx,
-                            request, () -> afterLookup(ctx, request, address, token, tunnel, error))));
+            CompletableFuture<Optional<Tunnel>> found =
+                    InterruptibleLookup.supplyAsync(() -> tokens.findTunnelByToken(token), lookups);
+            lookup = found;
+            found.whenComplete((tunnel, error) -> registry.lookedUp.accept(ctx.channel(), () -> runOnLoop(ctx,
+                    request, () -> afterLookup(ctx, request, address, token, tunnel, error))));
         } catch (RejectedExecutionException e) {
             request.release();
             shuttingDown(ctx);
@@ -333,7 +338,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         // found nothing to drop. The session is registered only once this says the token still holds.
         CompletableFuture<Optional<TunnelCloseStatus>> recheck;
         try {
-            recheck = CompletableFuture.supplyAsync(() -> revocation(tunnel.get(), token), lookups);
+            recheck = InterruptibleLookup.supplyAsync(() -> revocation(tunnel.get(), token), lookups);
+            lookup = recheck;
         } catch (RejectedExecutionException e) {
             arrival.abandon();
             shuttingDown(ctx);
@@ -476,7 +482,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
      * at once instead of when the store answers.
      */
     private void recheckTooSlow(Channel channel, Upgraded upgraded) {
-        phase = Phase.GIVEN_UP;
+        giveUp();
         upgraded.arrival().abandon();
         if (!channel.isActive()) {
             return;
@@ -501,6 +507,15 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
      */
     private static void dropWith(Channel channel, YamuxSession session, TunnelCloseStatus why) {
         WebSocketControlFrames.goAway(channel, session, why);
+    }
+
+    /**
+     * The handshake timeout ends the handshake: the token's look-up or recheck still out is cancelled, so that its
+     * thread and the read connection it waits for are free for other clients, not held for one already given up.
+     */
+    private void giveUp() {
+        phase = Phase.GIVEN_UP;
+        lookup.cancel(true);
     }
 
     /** Why {@code token} no longer lets a client of {@code tunnel} in; empty while it does. Reads the store. */

@@ -25,6 +25,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -162,16 +163,44 @@ class TunnelEndpointRevokedAfterLookupTest {
     }
 
     /**
+     * The slow recheck given up at the handshake timeout is cancelled: its read stops waiting for a read connection at
+     * once, and its thread is free, instead of waiting on for a client already told to go away.
+     */
+    @Test
+    void aTokenRecheckGivenUpAtTheHandshakeTimeoutStopsWaitingForAReadConnection() throws Exception {
+        List<RuntimeException> lookupFailures = new CopyOnWriteArrayList<>();
+        TunnelTokens recordingFailures = TunnelTokens.of(token -> {
+            try {
+                return store.findTunnelByToken(token);
+            } catch (RuntimeException e) {
+                lookupFailures.add(e);
+                throw e;
+            }
+        }, store::tunnel);
+        List<String> frames = framesOfASlowRecheck("given-up-recheck-test", recordingFailures, slow -> { }, slow -> {
+            // Before: the recheck waited on for a read connection until the read wait (5 s) failed it as busy.
+            await().atMost(Duration.ofSeconds(2)).until(() -> !lookupFailures.isEmpty());
+            assertThat(lookupFailures).singleElement().extracting(Throwable::getMessage).asString()
+                    .startsWith("Interrupted while waiting for a read connection");
+        });
+        assertThat(frames).containsSubsequence("GoAway", "close " + TunnelCloseStatus.INTERNAL_ERROR.code());
+    }
+
+    private List<String> framesOfASlowRecheck(String name, Consumer<RawPeerEndpoint> upgraded,
+                                              Consumer<RawPeerEndpoint> whileHeld) throws Exception {
+        return framesOfASlowRecheck(name, TunnelTokens.of(store::findTunnelByToken, store::tunnel), upgraded, whileHeld);
+    }
+
+    /**
      * What a raw client reads when its token's recheck waits longer than the handshake timeout, other reads holding
      * every read connection of the store: {@code upgraded} runs once it has its 101, {@code whileHeld} once it read
      * all while the reads still hold them. Once they end, no connection of the tunnel is left.
      */
-    private List<String> framesOfASlowRecheck(String name, Consumer<RawPeerEndpoint> upgraded,
+    private List<String> framesOfASlowRecheck(String name, TunnelTokens tokens, Consumer<RawPeerEndpoint> upgraded,
                                               Consumer<RawPeerEndpoint> whileHeld) throws Exception {
         AtomicReference<HeldReads> longReads = new AtomicReference<>();
         try (RawPeerEndpoint slow = RawPeerEndpoint.start(
-                TunnelEndpointConfig.defaults().withHandshakeTimeout(SLOW_RECHECK_TIMEOUT),
-                TunnelTokens.of(store::findTunnelByToken, store::tunnel), 1, name)) {
+                TunnelEndpointConfig.defaults().withHandshakeTimeout(SLOW_RECHECK_TIMEOUT), tokens, 1, name)) {
             List<String> frames = framesAfterLookup(slow,
                     () -> longReads.set(HeldReads.ofEveryConnection(store.database())), client -> upgraded.accept(slow));
             whileHeld.accept(slow);
