@@ -132,14 +132,18 @@ public final class TunnelRegistry implements TunnelPresence {
             return session.activeStreams() + pendingOpens.get();
         }
 
-        /** GoAway, then a close frame that tells the client why (an older client reads it as any close). */
+        /**
+         * GoAway, then a close frame that tells the client why (an older client reads it as any close), and the
+         * connection ended once the client's answer is read: the client may still be sending (stream data, pings),
+         * and closed with that unread, the connection would be reset before the client has read the close frame.
+         */
         void close(TunnelCloseStatus why) {
             closedBy = why;
             session.goAway(GoAwayCode.NORMAL);
             Channel parent = session.parent();
             if (parent != null) {
                 // After the GoAway, queued on the same loop; written below the session, which takes yamux frames only.
-                parent.eventLoop().execute(() -> WebSocketControlFrames.close(parent, why));
+                parent.eventLoop().execute(() -> WebSocketControlFrames.closeAfterTheAnswer(parent, why));
             }
         }
 

@@ -48,9 +48,9 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
 
     /**
      * As {@link #close}, but the connection ends with a lingering close: the output is shut after the close frame and
-     * what the client still sends (its answering close frame, a ping it sent before it read ours) is read and dropped
-     * until it closes. For a connection whose input was not being read: closed with that input unread, it would be
-     * reset, and a reset that arrives before the client has read the close frame discards it.
+     * what the client still sends (its answering close frame, a ping it sent before it read ours, stream data) is read
+     * and dropped until it closes, 5 s at most. Closed with input unread, or getting more after its close, the
+     * connection would be reset, and a reset that arrives before the client has read the close frame discards it.
      */
     static void closeAfterTheAnswer(Channel channel, TunnelCloseStatus why) {
         ChannelFuture written = writeCloseFrame(channel, why);
@@ -89,13 +89,13 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
 
     /**
      * For a stopping server: GoAway on the session, then, once its last stream has ended (at once when none is open),
-     * the close frame saying the server stops. Not at the end of the grace period: a client with no stream left closes
-     * its connection long before, and would not learn why.
+     * the close frame saying the server stops, the connection ended as by {@link #closeAfterTheAnswer}. Not at the end
+     * of the grace period: a client with no stream left closes its connection long before, and would not learn why.
      */
     static void goAwayForStop(Channel channel, YamuxSession session) {
         session.goAway(GoAwayCode.NORMAL);
         // Queued after the GoAway on the same loop, as is the close frame.
-        session.whenNoStreams(() -> close(channel, TunnelCloseStatus.SERVER_STOPPING));
+        session.whenNoStreams(() -> closeAfterTheAnswer(channel, TunnelCloseStatus.SERVER_STOPPING));
     }
 
     @Override

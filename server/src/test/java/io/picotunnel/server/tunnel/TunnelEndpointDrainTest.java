@@ -15,6 +15,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -93,6 +95,65 @@ class TunnelEndpointDrainTest {
             register.run();
             // Before: the answer's write failed, "Connection reset by peer".
             assertTheCloseAnswerIsReadThenTheConnectionEnds(client, TunnelCloseStatus.SERVER_STOPPING);
+        }
+    }
+
+    /**
+     * A registered client that keeps sending (pings here, stream data in life) when its tunnel is deleted: the server
+     * reads and drops what it still sends after the close frame, so the client reads the close frame and then the
+     * server's FIN, and its sending meets no reset (which, coming before the client has read what the server still had
+     * to send, would discard the close frame).
+     */
+    @Test
+    void aRegisteredClientSendingWhenRevokedReadsTheCloseFrameThenTheEndOfTheConnection() throws Exception {
+        assertTheCloseFrameAndTheEndAreReadWhileSending(() -> peer.registry().disconnect(TUNNEL.id()),
+                TunnelCloseStatus.TUNNEL_DELETED);
+    }
+
+    /** As above for a registered client with no stream when the server drains. */
+    @Test
+    void aRegisteredClientSendingWhenDrainedReadsTheCloseFrameThenTheEndOfTheConnection() throws Exception {
+        assertTheCloseFrameAndTheEndAreReadWhileSending(
+                () -> assertThat(peer.endpoint().drain(Duration.ofSeconds(5))).as("no stream open").isZero(),
+                TunnelCloseStatus.SERVER_STOPPING);
+    }
+
+    /**
+     * Registers a raw client that sends pings without pause (at most 10 s, 100,000 of them) while {@code end} ends its
+     * connection, and reads until the server's end of it: the close frame saying {@code why}, then EOF; it stops
+     * sending once it has the close frame, and none of its sends failed.
+     */
+    private void assertTheCloseFrameAndTheEndAreReadWhileSending(Runnable end, TunnelCloseStatus why)
+            throws Exception {
+        try (Socket client = peer.upgrade(TOKEN, TunnelHandshakeHandler.VERSION_HEADER + ": 1.0.0\r\n")) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> peer.registry().isConnected(TUNNEL.id()));
+            AtomicBoolean closeFrameRead = new AtomicBoolean();
+            CompletableFuture<Void> sending = CompletableFuture.runAsync(() -> {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                try {
+                    OutputStream out = client.getOutputStream();
+                    for (int i = 0; i < 100_000 && !closeFrameRead.get() && System.nanoTime() < deadline; i++) {
+                        out.write(EMPTY_PING);
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, task -> Thread.ofPlatform().daemon().start(task));
+
+            end.run();
+
+            WebSocketFrameReader frames = new WebSocketFrameReader(client, 1 << 16, Duration.ofSeconds(10));
+            for (int i = 0; i < 1_000_000 && !closeFrameRead.get(); i++) {
+                WebSocketFrameReader.Frame frame = frames.next();
+                if (frame.opcode() == WebSocketFrameReader.CLOSE) {
+                    assertThat(Short.toUnsignedInt(ByteBuffer.wrap(frame.payload()).getShort())).isEqualTo(why.code());
+                    closeFrameRead.set(true);
+                }
+            }
+            assertThat(closeFrameRead).isTrue();
+            // Before: "Connection reset by peer": the server closed with pings unread, or got more after its close.
+            assertThat(sending).as("the pings sent until the close frame was read").succeedsWithin(15, TimeUnit.SECONDS);
+            assertThat(client.getInputStream().read()).as("the server's end of the connection").isEqualTo(-1);
         }
     }
 
