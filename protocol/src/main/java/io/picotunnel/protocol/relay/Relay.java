@@ -288,11 +288,12 @@ public final class Relay {
                     abort(peer);
                     return;
                 }
+                // Everything before the EOF is in the kernel: a death from here on may end it with a FIN. Disarmed
+                // before the shutdown, as a death between the two would reset the connection and drop its unsent end.
+                // An abort after a failed shutdown sets zero linger itself.
+                ResetOnDeath.disarm(peer);
                 shutdownOutput(peer).addListener(shutdown -> {
                     eofPassedOn = shutdown.isSuccess();
-                    if (eofPassedOn) {
-                        ResetOnDeath.disarm(peer);
-                    }
                     directionDone();
                 });
             });

@@ -20,8 +20,10 @@ import io.netty.channel.socket.DuplexChannel;
  * put at the head end when armed, behind every handler then in the pipeline (TLS included), so a close started at
  * the tail ({@code channel.close()}) or from any of their contexts passes it; a handler put in front of it later
  * must close through the channel, as the lingering close's (inbound only) does. An abort ({@link Relay#abortChannel}) closes past the pipeline and keeps the reset. Shutting
- * the output down (the FIN after the last byte) is not touched by linger; once that is done, the data owed to the far
- * end is complete, and {@link #disarm} lets a later death end it with the FIN already sent.
+ * the output down (the FIN after the last byte) is not touched by linger: once the data owed to the far end is all
+ * written to the kernel, {@link #disarm} comes first and the shutdown after it, so a death at any moment from then on
+ * ends the connection with the FIN (in the other order, a death between the two would reset a connection whose FIN was
+ * queued and drop the data not yet sent).
  */
 @ChannelHandler.Sharable
 public final class ResetOnDeath extends ChannelOutboundHandlerAdapter {

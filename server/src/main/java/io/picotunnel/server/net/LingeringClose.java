@@ -101,13 +101,18 @@ public final class LingeringClose {
                 channel.close();
                 return;
             }
-            // Once the output is shut, the answer is marked complete: a death after it may end it with the FIN sent.
+            // The answer is whole in the kernel (and close_notify after it): a death from here on may end it with a
+            // FIN. Disarmed before the shutdown, not after it: in between, a death would reset the connection and
+            // the kernel drop the answer's unsent end, though the FIN was queued behind it.
             SslHandler tls = pipeline.get(SslHandler.class);
             if (tls == null) {
-                duplex.shutdownOutput().addListener(shut -> ResetOnDeath.disarm(channel));
+                ResetOnDeath.disarm(channel);
+                duplex.shutdownOutput();
             } else {
-                tls.closeOutbound().addListener(notified -> duplex.shutdownOutput()
-                        .addListener(shut -> ResetOnDeath.disarm(channel)));
+                tls.closeOutbound().addListener(notified -> {
+                    ResetOnDeath.disarm(channel);
+                    duplex.shutdownOutput();
+                });
             }
         });
     }
