@@ -6,14 +6,20 @@ import io.picotunnel.protocol.ws.TunnelCloseStatus;
 public final class TunnelOfflineException extends RuntimeException {
 
     private final boolean clientLost;
+    private final TunnelCloseStatus endedBy;
 
     public TunnelOfflineException(String tunnelId) {
         this("the client of tunnel " + tunnelId + " is not connected", false);
     }
 
     private TunnelOfflineException(String message, boolean clientLost) {
+        this(message, clientLost, null);
+    }
+
+    private TunnelOfflineException(String message, boolean clientLost, TunnelCloseStatus endedBy) {
         super(message);
         this.clientLost = clientLost;
+        this.endedBy = endedBy;
     }
 
     /**
@@ -33,7 +39,8 @@ public final class TunnelOfflineException extends RuntimeException {
      */
     static TunnelOfflineException serverStopping(String tunnelId) {
         return new TunnelOfflineException("the server is stopping: it sent GoAway to the client of tunnel " + tunnelId
-                + " chosen for the stream before the stream opened, and takes no new streams", false);
+                + " chosen for the stream before the stream opened, and takes no new streams", false,
+                TunnelCloseStatus.SERVER_STOPPING);
     }
 
     /** The client chosen for the stream was lost (its connection closed) before its SYN, and no other took it. */
@@ -49,7 +56,8 @@ public final class TunnelOfflineException extends RuntimeException {
      */
     static TunnelOfflineException revoked(String tunnelId, TunnelCloseStatus why) {
         return new TunnelOfflineException(why.description() + ": the server ended the connection of the client of tunnel "
-                + tunnelId + " chosen for the stream before the stream opened, and no other client could take it", true);
+                + tunnelId + " chosen for the stream before the stream opened, and no other client could take it", true,
+                why);
     }
 
     /**
@@ -58,5 +66,15 @@ public final class TunnelOfflineException extends RuntimeException {
      */
     public boolean clientLost() {
         return clientLost;
+    }
+
+    /**
+     * Why the server ended the connection of the client chosen for the stream before the stream opened (its token
+     * regenerated, its tunnel deleted, the server stopping); null when it did not ({@link #serverStopping},
+     * {@link #revoked}). Such a client did not refuse the stream: this, not an earlier client's refusal, is why the
+     * stream went nowhere.
+     */
+    public TunnelCloseStatus endedBy() {
+        return endedBy;
     }
 }

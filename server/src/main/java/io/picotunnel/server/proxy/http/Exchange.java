@@ -34,6 +34,7 @@ import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.relay.ResetOnDeath;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.StreamAcknowledgedEvent;
 import io.picotunnel.protocol.yamux.StreamOpenException;
@@ -262,9 +263,11 @@ final class Exchange {
                         answered(page));
             } else if (chosenClientEnded(cause)) {
                 // Not the steady state of a tunnel without clients: the one chosen went (or the server ended it) just now.
-                LOG.info("service {}: no stream to the tunnel's client ({}); {} {} from {} {}", service.id(),
-                        cause.getMessage(), request.method(), ControlCharacters.bounded(service.domain()), clientIp,
-                        answered(page));
+                // After refusals, one line tells both: the clients that refused, then why the last one chosen took none.
+                String clients = refusals.tell(ResetReason.NONE);
+                LOG.info("service {}: {}no stream to the tunnel's client ({}); {} {} from {} {}", service.id(),
+                        clients == null ? "" : clients + "; then ", cause.getMessage(), request.method(),
+                        ControlCharacters.bounded(service.domain()), clientIp, answered(page));
             } else {
                 LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
             }
@@ -307,14 +310,24 @@ final class Exchange {
 
     /**
      * The client chosen for the stream was lost, or ended by the server for its token regenerated or its tunnel deleted,
-     * before the stream opened, and no other took it, with no refusal to tell of instead ({@link #logRefusals}).
+     * before the stream opened, and no other took it, with no refusal to tell of instead ({@link #logRefusals}); or,
+     * after refusals, ended by the server for any reason (the server stopping too): the refusals' line alone would
+     * name the last refusal as the reason, which it is not.
      */
     private boolean chosenClientEnded(Throwable cause) {
-        return cause instanceof TunnelOfflineException offline && offline.clientLost() && refusals.last() == null;
+        if (!(cause instanceof TunnelOfflineException offline)) {
+            return false;
+        }
+        return refusals.last() == null ? offline.clientLost() : offline.endedBy() != null;
     }
 
     /** The answer to a request that got no stream, failed with {@code cause}. */
     private ErrorPage noStreamPage(Throwable cause) {
+        if (cause instanceof TunnelOfflineException offline && offline.endedBy() != null) {
+            // The last client chosen refused nothing: the server ended it, so an earlier refusal is not the reason.
+            return offline.endedBy() == TunnelCloseStatus.SERVER_STOPPING || proxy.isDraining()
+                    ? ErrorPage.serverDraining() : ErrorPage.tunnelOffline();
+        }
         if (cause instanceof TunnelOfflineException) {
             return noClientPage();
         }
