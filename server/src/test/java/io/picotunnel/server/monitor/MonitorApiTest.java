@@ -16,10 +16,12 @@ import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -81,6 +83,41 @@ class MonitorApiTest {
             assertThat(stats.get("avg_latency_ms_7d").asDouble()).isEqualTo(20.0);
             assertThat(stats.get("uptime_30d").asDouble()).isEqualTo(50.0);
             assertThat(stats.get("avg_latency_ms_30d").asDouble()).isEqualTo(52.0);
+        }
+    }
+
+    /**
+     * docs/api.md says what {@code /stats} gives for a service re-enabled before its first new check: the figures of its
+     * checks from before, not a null status as for a new service. The quiet server's first round is an hour away.
+     */
+    @Test
+    void statsOfAServiceReEnabledBeforeItsFirstNewCheckAreThoseOfItsChecksFromBeforeAsTheApiDocSays()
+            throws Exception {
+        try (Testbed testbed = quietServer()) {
+            String id = testbed.createTunnel("re-enabled").get("id").asText();
+            String serviceId = testbed.createService(id, "{\"type\":\"http\",\"domain\":\"back.example.test\","
+                    + "\"target_addr\":\"localhost:1\"}").get("id").asText();
+            Instant checkedAt = Instant.now().minus(Duration.ofMinutes(5)).truncatedTo(ChronoUnit.MILLIS);
+            Check before = up(new Subject(id, serviceId), 7, checkedAt);
+            testbed.server().checks().record(List.of(before), List.of(before));
+            ApiClient api = testbed.api();
+            assertThat(api.patch("/api/services/" + serviceId, "{\"enabled\":false}").status()).isEqualTo(200);
+            assertThat(api.patch("/api/services/" + serviceId, "{\"enabled\":true}").status()).isEqualTo(200);
+
+            JsonNode service = api.get("/api/tunnels/" + id + "/stats").json().get("services").get(0);
+
+            assertThat(service.get("service_id").asText()).isEqualTo(serviceId);
+            assertThat(service.get("status").asText()).isEqualTo("up");
+            assertThat(Instant.parse(service.get("last_checked_at").asText())).isEqualTo(checkedAt);
+            assertThat(Instant.parse(service.get("since").asText())).isEqualTo(checkedAt);
+            assertThat(service.get("uptime_24h").asDouble()).isEqualTo(100.0);
+            assertThat(Files.readString(Path.of("").toAbsolutePath().getParent().resolve("docs/api.md"))
+                    .replaceAll("\\s+", " "))
+                    .contains("In `/stats`, a service re-enabled (or given another `target_addr`) keeps the figures of"
+                            + " its checks from before until its first new check (one interval after the change, at"
+                            + " most 10 s): `status`, `since` and `last_checked_at` of its newest check from before,"
+                            + " and uptimes that count those checks; only a service never checked has a null"
+                            + " `status`.");
         }
     }
 
