@@ -273,9 +273,21 @@ public final class OidcProvider {
         } catch (ProviderHttp.ProviderTimeoutException e) {
             throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
                     + " could not be reached: it " + e.getMessage() + ". Please try again in a moment.", e);
-        } catch (GeneralException | IOException e) {
+        } catch (OtherIssuerException e) {
+            // Reached and answering, so not "down": a trailing slash too many or too few, most often
+            throw new SignInRejectedException("The identity provider at " + settings.issuer() + " names itself "
+                    + e.published + " (the issuer of its discovery document), so the server's administrator must set"
+                    + " PICOTUNNEL_OIDC_ISSUER to " + e.published + " exactly.", e);
+        } catch (DiscoveryStatusException e) {
+            throw new SignInRejectedException("The identity provider at " + settings.issuer() + " answered "
+                    + e.status + " for its discovery document (" + e.url + "): the server's administrator should"
+                    + " check PICOTUNNEL_OIDC_ISSUER.", e);
+        } catch (IOException e) {
             throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
-                    + " could not be reached or its discovery document is invalid.", e);
+                    + " could not be reached. Please try again in a moment.", e);
+        } catch (GeneralException e) {
+            throw new SignInRejectedException("The identity provider at " + settings.issuer()
+                    + " sent a discovery document that PicoTunnel cannot use.", e);
         }
         Set<JWSAlgorithm> algorithms = new HashSet<>(ASYMMETRIC);
         List<JWSAlgorithm> offered = metadata.getIDTokenJWSAlgs();
@@ -304,16 +316,38 @@ public final class OidcProvider {
      * a timeout per read only).
      */
     private OIDCProviderMetadata resolve(Issuer issuer) throws GeneralException, IOException {
-        HTTPResponse response = new HTTPRequest(HTTPRequest.Method.GET, OIDCProviderMetadata.resolveURL(issuer)).send(http);
+        java.net.URL url = OIDCProviderMetadata.resolveURL(issuer);
+        HTTPResponse response = new HTTPRequest(HTTPRequest.Method.GET, url).send(http);
         if (response.getStatusCode() != HTTPResponse.SC_OK) {
-            throw new IOException("Couldn't download OpenID Provider metadata from " + issuer + ": Status code "
-                    + response.getStatusCode());
+            throw new DiscoveryStatusException(response.getStatusCode(), url);
         }
         OIDCProviderMetadata metadata = OIDCProviderMetadata.parse(response.getBodyAsJSONObject());
         if (!issuer.equals(metadata.getIssuer())) {
-            throw new GeneralException("The returned issuer doesn't match the expected: " + metadata.getIssuer());
+            throw new OtherIssuerException(metadata.getIssuer());
         }
         return metadata;
+    }
+
+    /** The discovery document names an issuer other than the one configured. */
+    private static final class OtherIssuerException extends GeneralException {
+        final Issuer published;
+
+        OtherIssuerException(Issuer published) {
+            super("The returned issuer doesn't match the expected: " + published);
+            this.published = published;
+        }
+    }
+
+    /** The provider answered the discovery request with a status other than 200 (a wrong path: 404). */
+    private static final class DiscoveryStatusException extends GeneralException {
+        final int status;
+        final java.net.URL url;
+
+        DiscoveryStatusException(int status, java.net.URL url) {
+            super("Couldn't download OpenID Provider metadata from " + url + ": Status code " + status);
+            this.status = status;
+            this.url = url;
+        }
     }
 
     /** The sentence of the call that ran out of time among the causes of {@code error} ("did not answer within 15 s"), or null. */

@@ -537,9 +537,37 @@ class OidcSignInTest {
                 ch.qos.logback.classic.Level.WARN)) {
             HttpResponse<String> login = browser.get(server.url("/auth/login"));
 
-            assertThat(signInError(login)).contains("could not be reached or its discovery document is invalid");
+            // it was reached: the page says what to set, not that the provider may be down
+            assertThat(signInError(login)).isEqualTo("The identity provider at " + provider.issuerUrl("default")
+                    + "/ names itself " + provider.issuerUrl("default") + " (the issuer of its discovery document), so"
+                    + " the server's administrator must set PICOTUNNEL_OIDC_ISSUER to " + provider.issuerUrl("default")
+                    + " exactly.");
             assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString()
                     .contains("issuer doesn't match").contains(provider.issuerUrl("default") + ")");
+        }
+    }
+
+    @Test
+    void anIssuerWhoseDiscoveryDocumentIsNotFoundSaysSoRatherThanThatTheProviderIsDown() throws Exception {
+        // A realm or application slug mistyped: the web server answers, with 404
+        com.sun.net.httpserver.HttpServer web = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        web.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(404, -1);
+            exchange.close();
+        });
+        web.start();
+        try {
+            String issuer = "http://127.0.0.1:" + web.getAddress().getPort() + "/realms/mistyped";
+            startServer(issuer, Set.of("alice@example.com"), Set.of(), false);
+
+            HttpResponse<String> login = browser.get(server.url("/auth/login"));
+
+            assertThat(signInError(login)).isEqualTo("The identity provider at " + issuer + " answered 404 for its"
+                    + " discovery document (" + issuer + "/.well-known/openid-configuration): the server's"
+                    + " administrator should check PICOTUNNEL_OIDC_ISSUER.");
+        } finally {
+            web.stop(0);
         }
     }
 
