@@ -43,6 +43,15 @@ final class AllowList {
         return Optional.of(username != null ? username : claims.getSubject().getValue());
     }
 
+    /**
+     * Whether a user {@link #admit} refused has an email on the list that the provider does not say is verified: the
+     * one refusal the operator cannot tell from the list alone (a provider that sends no {@code email_verified}).
+     */
+    boolean listsUnverifiedEmail(IDTokenClaimsSet claims) {
+        String email = claims.getStringClaim("email");
+        return email != null && !OidcProvider.emailVerified(claims) && emails.contains(UnicodeNames.comparableEmail(email));
+    }
+
     private static List<String> groupsOf(IDTokenClaimsSet claims) {
         Object value = claims.getClaim("groups");
         if (value instanceof List<?> list) {

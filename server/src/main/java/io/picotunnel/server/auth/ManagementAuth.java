@@ -366,6 +366,18 @@ public final class ManagementAuth {
         try {
             OidcProvider.SignedIn signedIn = oidc.finish(code, started.get().nonce(), started.get().codeVerifier());
             Optional<String> user = allowList.admit(signedIn.claims());
+            if (user.isEmpty() && allowList.listsUnverifiedEmail(signedIn.claims())) {
+                Object verified = signedIn.claims().getClaim("email_verified");
+                refusals.refused(SignInRefusal.NO_VERIFIED_EMAIL, false, "OIDC sign-in refused: the email "
+                        + ControlCharacters.bounded(signedIn.claims().getStringClaim("email")) + " of subject "
+                        + ControlCharacters.bounded(signedIn.claims().getSubject()) + " is on the allow list, but the"
+                        + " provider does not say it is verified (email_verified: "
+                        + (verified == null ? "missing" : ControlCharacters.bounded(String.valueOf(verified))) + ")");
+                failSignIn(ctx, "Your identity provider did not confirm that your email address is verified"
+                        + " (email_verified), so it cannot sign you in here. Verify it with your identity provider, or ask"
+                        + " the server's administrator to allow a group of yours instead.");
+                return;
+            }
             if (user.isEmpty()) {
                 refusals.refused(SignInRefusal.NOT_ALLOWED, false, "OIDC sign-in refused: subject "
                         + ControlCharacters.bounded(signedIn.claims().getSubject()) + " is not on the allow list");

@@ -14,7 +14,7 @@ public enum SignInRefusal {
     REJECTED,
     /** The provider could not be reached to trade the code. */
     PROVIDER_UNAVAILABLE,
-    /** A service's sign-in, whose user has no verified email. */
+    /** A user without a verified email: at a service's sign-in, or at the UI's with the email on its allow list. */
     NO_VERIFIED_EMAIL,
     /**
      * The user's email or name holds a control or invisible formatting character: a line break, a bidi override, a

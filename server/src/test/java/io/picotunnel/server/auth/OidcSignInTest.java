@@ -185,19 +185,30 @@ class OidcSignInTest {
     }
 
     @Test
-    void unverifiedAllowedEmailIsRejected() throws Exception {
+    void unverifiedAllowedEmailIsRejectedSayingItIsNotVerifiedNotThatItIsNotOnTheList() throws Exception {
         nextUser("eve", Map.of("email", "alice@example.com", "email_verified", false), List.of(CLIENT_ID), 3600);
-        assertThat(signInError(browser.get(throughProvider()))).contains("not allowed");
+        try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
+                ch.qos.logback.classic.Level.INFO)) {
+            assertThat(signInError(browser.get(throughProvider()))).isEqualTo(UNVERIFIED);
+            // the operator sees the address is listed, and why it was not taken
+            assertThat(log.messages(ch.qos.logback.classic.Level.INFO)).singleElement().asString()
+                    .isEqualTo("OIDC sign-in refused: the email alice@example.com of subject eve is on the allow list,"
+                            + " but the provider does not say it is verified (email_verified: false)");
+        }
     }
+
+    private static final String UNVERIFIED = "Your identity provider did not confirm that your email address is"
+            + " verified (email_verified), so it cannot sign you in here. Verify it with your identity provider, or ask"
+            + " the server's administrator to allow a group of yours instead.";
 
     @Test
     void allowedEmailWithoutEmailVerifiedIsRejected() throws Exception {
         nextUser("eve", Map.of("email", "alice@example.com"), List.of(CLIENT_ID), 3600);
-        assertThat(signInError(browser.get(throughProvider()))).contains("not allowed");
+        assertThat(signInError(browser.get(throughProvider()))).isEqualTo(UNVERIFIED);
         assertThat(browser.sessionCookie).isNull();
 
         nextUser("eve", Map.of("email", "alice@example.com", "email_verified", "yes"), List.of(CLIENT_ID), 3600);
-        assertThat(signInError(browser.get(throughProvider()))).contains("not allowed");
+        assertThat(signInError(browser.get(throughProvider()))).isEqualTo(UNVERIFIED);
     }
 
     @Test
