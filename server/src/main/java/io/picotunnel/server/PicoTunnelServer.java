@@ -480,14 +480,17 @@ public final class PicoTunnelServer implements AutoCloseable {
             serviceSignIn = signIn;
         });
         List<ApiServer.ReservedAddress> reserved = reservedAddresses();
+        ApiServer started;
         try {
-            return ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
+            started = ApiServer.start(config.listenAddr(), store, registry, auth, new UiAssets(), reserved,
                     tls::certificateStatus, config.limits(), this::serverInfo, this::activity,
                     new MonitorApi(store, checks, events, traffic, metrics, config.monitoring().metricsPublic(),
                             Clock.systemUTC()));
         } catch (RuntimeException e) {
             throw StartupException.cannotBind(Setting.LISTEN_ADDR, config.listenAddr(), e);
         }
+        auth.announceSignIn();
+        return started;
     }
 
     /** An enabled http service that signs its visitors in through OIDC, for {@link ServiceSignIn}. */

@@ -117,6 +117,16 @@ public final class ManagementAuth {
         }
     }
 
+    /**
+     * Logs how the UI signs in through OIDC, if it does, and checks the provider in the background
+     * ({@link OidcStartupCheck}). Call once the server is up.
+     */
+    public void announceSignIn() {
+        if (oidc != null) {
+            OidcStartupCheck.run(oidc);
+        }
+    }
+
     /** The front proxies ({@code --trusted-proxies}) whose {@code X-Forwarded-For} names the client. */
     public TrustedProxies trustedProxies() {
         return settings.trustedProxies();

@@ -221,6 +221,11 @@ public final class OidcProvider {
         return new ClientSecretBasic(clientId, secret);
     }
 
+    /** Asks the provider for its discovery now, if not done yet; throws what a sign-in would be told. */
+    void discovered() throws SignInRejectedException {
+        discover();
+    }
+
     /**
      * The provider's discovery, fetched once it succeeds. While the provider is down or slow, sign-ins that arrive
      * during an attempt wait for that attempt and share its outcome rather than queue for one attempt each (up to
