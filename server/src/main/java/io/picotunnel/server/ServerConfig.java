@@ -489,6 +489,9 @@ public record ServerConfig(
                         throw invalid(other, "it needs " + Setting.OIDC_ISSUER.displayName() + " to be set as well");
                     }
                 }
+                if (bool(Setting.OIDC_ALLOW_ALL)) {
+                    throw invalid(Setting.OIDC_ALLOW_ALL, "it needs " + Setting.OIDC_ISSUER.displayName() + " to be set as well");
+                }
                 return null;
             }
             URI issuer = httpUrl(Setting.OIDC_ISSUER);

@@ -651,6 +651,17 @@ class ServerConfigTest {
     }
 
     @Test
+    void oidcAllowAllWithoutAnIssuerIsRefusedRatherThanLeavingTheTokenSignIn() {
+        // The operator meant OIDC sign-in; ignored, the server would sign in with the admin token, saying nothing
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_OIDC_ALLOW_ALL", "true")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --oidc-allow-all (PICOTUNNEL_OIDC_ALLOW_ALL): it needs --oidc-issuer"
+                        + " (PICOTUNNEL_OIDC_ISSUER) to be set as well.");
+        // false asks for nothing: a compose file may carry it for every deployment
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_OIDC_ALLOW_ALL", "false")).oidc()).isNull();
+    }
+
+    @Test
     void tlsFilesComeInPairsAndMustExist() throws IOException {
         Path cert = Files.writeString(dir.resolve("cert.pem"), "cert");
         Path key = Files.writeString(dir.resolve("key.pem"), "key");
