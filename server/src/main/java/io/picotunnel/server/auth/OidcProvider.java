@@ -15,7 +15,6 @@ import com.nimbusds.oauth2.sdk.GeneralException;
 import com.nimbusds.oauth2.sdk.ParseException;
 import com.nimbusds.oauth2.sdk.ResponseType;
 import com.nimbusds.oauth2.sdk.Scope;
-import com.nimbusds.oauth2.sdk.TokenErrorResponse;
 import com.nimbusds.oauth2.sdk.TokenRequest;
 import com.nimbusds.oauth2.sdk.TokenResponse;
 import com.nimbusds.oauth2.sdk.auth.ClientAuthentication;
@@ -70,6 +69,9 @@ public final class OidcProvider {
             JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
             JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512,
             JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.ES512, JWSAlgorithm.EdDSA);
+
+    /** The token endpoint's errors for a client it does not accept: a wrong secret is unauthorized_client at Keycloak. */
+    private static final Set<String> CLIENT_REFUSED = Set.of("invalid_client", "unauthorized_client");
 
     /** What discovery yields, built once. */
     private record Discovered(OIDCProviderMetadata metadata, IDTokenValidator validator) {
@@ -138,8 +140,11 @@ public final class OidcProvider {
                     "The identity provider could not be reached to finish the sign-in.", e);
         }
         if (!response.indicatesSuccess()) {
-            TokenErrorResponse error = response.toErrorResponse();
-            throw new SignInRejectedException(refusal(error.getErrorObject()));
+            com.nimbusds.oauth2.sdk.ErrorObject error = response.toErrorResponse().getErrorObject();
+            String description = error == null ? null : error.getDescription();
+            // the provider's own words go to the log only (withCause): the page gets our sentence
+            throw new SignInRejectedException(refusal(error),
+                    description == null || description.isBlank() ? null : new GeneralException(description));
         }
         JWT idToken = ((OIDCTokenResponse) response.toSuccessResponse()).getOIDCTokens().getIDToken();
         if (idToken == null) {
@@ -152,6 +157,12 @@ public final class OidcProvider {
     static String refusal(com.nimbusds.oauth2.sdk.ErrorObject error) {
         String code = error == null ? null : error.getCode();
         String shown = code == null ? "" : code.replaceAll("[^A-Za-z0-9_.-]", "");
+        if (CLIENT_REFUSED.contains(shown)) {
+            // A wrong client secret or id: trying again cannot help, only the configuration can
+            return "The identity provider did not accept this server as its client (" + shown + "): the server's"
+                    + " administrator must check PICOTUNNEL_OIDC_CLIENT_ID and PICOTUNNEL_OIDC_CLIENT_SECRET against"
+                    + " the client registered at the provider.";
+        }
         return "The identity provider refused the sign-in" + (shown.isEmpty() ? "" : " (" + shown + ")")
                 + ". Please try again, or ask the server's administrator to check the OIDC client settings.";
     }

@@ -349,6 +349,41 @@ class OidcSignInTest {
     }
 
     @Test
+    void aWrongClientSecretSaysWhichSettingsToCheckNotToTryAgainAndLogsTheProvidersWords() throws Exception {
+        provider.shutdown();
+        provider = new MockOAuth2Server(new SecretCheckingTokenEndpoint("the-secret-registered-at-the-provider"));
+        provider.start();
+        startServer(Set.of("alice@example.com"), Set.of());
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String callback = throughProvider();
+        try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
+                ch.qos.logback.classic.Level.WARN)) {
+            assertThat(signInError(browser.get(callback))).isEqualTo("The identity provider did not accept this server"
+                    + " as its client (invalid_client): the server's administrator must check PICOTUNNEL_OIDC_CLIENT_ID"
+                    + " and PICOTUNNEL_OIDC_CLIENT_SECRET against the client registered at the provider.");
+            assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString()
+                    .endsWith("(Invalid client credentials)");
+        }
+        assertThat(browser.sessionCookie).isNull();
+    }
+
+    /** The token endpoint of a provider that checks client secrets, as real ones do (mock-oauth2-server does not). */
+    private record SecretCheckingTokenEndpoint(String secret) implements no.nav.security.mock.oauth2.http.Route {
+        @Override
+        public boolean match(no.nav.security.mock.oauth2.http.OAuth2HttpRequest request) {
+            String basic = "Basic " + Base64.getEncoder().encodeToString((CLIENT_ID + ":" + secret).getBytes(StandardCharsets.UTF_8));
+            return request.getUrl().encodedPath().endsWith("/token") && !basic.equals(request.getHeaders().get("Authorization"));
+        }
+
+        @Override
+        public no.nav.security.mock.oauth2.http.OAuth2HttpResponse invoke(no.nav.security.mock.oauth2.http.OAuth2HttpRequest request) {
+            return new no.nav.security.mock.oauth2.http.OAuth2HttpResponse(
+                    okhttp3.Headers.of("Content-Type", "application/json"), 401,
+                    "{\"error\":\"invalid_client\",\"error_description\":\"Invalid client credentials\"}", null);
+        }
+    }
+
+    @Test
     void callbackWithAWrongStateIsRejected() throws Exception {
         nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
         String callback = throughProvider();
