@@ -1,6 +1,7 @@
 package io.picotunnel.server.auth;
 
 import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
+import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.access.UnicodeNames;
 
 import java.util.List;
@@ -50,6 +51,19 @@ final class AllowList {
     boolean listsUnverifiedEmail(IDTokenClaimsSet claims) {
         String email = claims.getStringClaim("email");
         return email != null && !OidcProvider.emailVerified(claims) && emails.contains(UnicodeNames.comparableEmail(email));
+    }
+
+    /**
+     * What the refused user's token offered the allow list, for the log: the email and whether it is verified, and the
+     * groups (Keycloak, say, sends "/admins" for the group admins unless told otherwise), so that the operator sees
+     * what to list.
+     */
+    static String offered(IDTokenClaimsSet claims) {
+        String email = claims.getStringClaim("email");
+        List<String> groups = groupsOf(claims);
+        return (email == null ? "no email" : "the email " + ControlCharacters.bounded(email)
+                + (OidcProvider.emailVerified(claims) ? "" : " (not verified)"))
+                + " and " + (groups.isEmpty() ? "no groups" : "the groups " + ControlCharacters.bounded(String.join(", ", groups)));
     }
 
     private static List<String> groupsOf(IDTokenClaimsSet claims) {

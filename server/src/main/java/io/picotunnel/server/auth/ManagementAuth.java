@@ -390,7 +390,8 @@ public final class ManagementAuth {
             }
             if (user.isEmpty()) {
                 refusals.refused(SignInRefusal.NOT_ALLOWED, false, "OIDC sign-in refused: subject "
-                        + ControlCharacters.bounded(signedIn.claims().getSubject()) + " is not on the allow list");
+                        + ControlCharacters.bounded(signedIn.claims().getSubject()) + ", with "
+                        + AllowList.offered(signedIn.claims()) + ", is not on the allow list");
                 failSignIn(ctx, "Your account is not allowed to manage this server. Ask its administrator to add you.");
                 return;
             }

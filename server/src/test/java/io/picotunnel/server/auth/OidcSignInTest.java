@@ -185,6 +185,20 @@ class OidcSignInTest {
     }
 
     @Test
+    void aRefusedUserIsLoggedWithTheEmailAndGroupsTheTokenOfferedSoTheOperatorSeesWhatToList() throws Exception {
+        // Keycloak's group mapper sends the group's path unless told otherwise: "/tunnel-admins", not "tunnel-admins"
+        nextUser("bob", Map.of("email", "bob@example.com", "email_verified", true, "groups", List.of("/tunnel-admins")),
+                List.of(CLIENT_ID), 3600);
+        try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
+                ch.qos.logback.classic.Level.INFO)) {
+            assertThat(signInError(browser.get(throughProvider()))).contains("not allowed");
+            assertThat(log.messages(ch.qos.logback.classic.Level.INFO)).singleElement().asString()
+                    .isEqualTo("OIDC sign-in refused: subject bob, with the email bob@example.com and the groups"
+                            + " /tunnel-admins, is not on the allow list");
+        }
+    }
+
+    @Test
     void unverifiedAllowedEmailIsRejectedSayingItIsNotVerifiedNotThatItIsNotOnTheList() throws Exception {
         nextUser("eve", Map.of("email", "alice@example.com", "email_verified", false), List.of(CLIENT_ID), 3600);
         try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
@@ -274,7 +288,8 @@ class OidcSignInTest {
             }
 
             assertThat(log.messages(ch.qos.logback.classic.Level.INFO)).filteredOn(m -> m.contains("refused"))
-                    .containsExactly("OIDC sign-in refused: subject mallory is not on the allow list");
+                    .containsExactly("OIDC sign-in refused: subject mallory, with the email mallory@example.com (not"
+                            + " verified) and no groups, is not on the allow list");
             assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString()
                     .startsWith("OIDC sign-in rejected: ").doesNotContain("stolen-code");
         }
