@@ -9,7 +9,8 @@ import java.util.function.LongSupplier;
  * Reconnect delays: {@link #INITIAL} doubling up to {@link #MAX}, each shortened by a random part of up to {@link #JITTER} so
  * that many clients cut off at once do not come back in lockstep. The delays start over only after a
  * connection stayed up for {@link #DEFAULT_STABLE_AFTER}: a server that accepts the upgrade and drops the
- * connection at once is retried less and less often, as one that refuses it is.
+ * connection at once is retried less and less often, as one that refuses it is. A server that said it is stopping is
+ * retried every {@link #INITIAL} for {@link #RESTART_WAIT}, as it is about to come back (see {@link #serverStopping()}).
  *
  * <p>Not thread-safe: the client uses it from its one event loop.
  */
@@ -21,6 +22,11 @@ public final class Backoff {
     public static final double JITTER = 0.2;
     /** How long a connection must have lasted for the delays to start over. */
     public static final Duration DEFAULT_STABLE_AFTER = Duration.ofSeconds(30);
+    /**
+     * How long after the server said it is stopping the client redials every {@link #INITIAL} (with jitter) without the
+     * delays growing: a drain of the default 30 s and a start-up, with room to spare.
+     */
+    public static final Duration RESTART_WAIT = Duration.ofSeconds(60);
 
     private final DoubleSupplier random;
     private final Duration stableAfter;
@@ -30,6 +36,9 @@ public final class Backoff {
     private long connectedAt;
     /** The last connection ended with a GoAway before it lasted {@code stableAfter}, and nothing failed since. */
     private boolean goneAwayEarly;
+    /** When the server last said it is stopping; meaningful while {@link #serverStopping} holds. */
+    private long stoppingSince;
+    private boolean serverStopping;
 
     public Backoff() {
         this(() -> ThreadLocalRandom.current().nextDouble());
@@ -56,6 +65,7 @@ public final class Backoff {
 
     /** A connection is up: if it lasts {@code stableAfter}, the delays start over when it ends. */
     public void connected() {
+        serverStopping = false;
         connected = true;
         connectedAt = nanoClock.getAsLong();
     }
@@ -71,13 +81,42 @@ public final class Backoff {
     /** The delay before the next attempt (after {@link #disconnected()} when a connection was up). */
     public Duration next() {
         goneAwayEarly = false;
+        if (waitingForRestart()) {
+            disconnected();
+            return jittered(INITIAL.toMillis());
+        }
         return grow();
+    }
+
+    /**
+     * The server said it is stopping (its close status 4000, its 503 while it drains, or no longer listening right after
+     * its GoAway): it is restarting, most likely, and is redialled every {@link #INITIAL} for {@link #RESTART_WAIT} from
+     * now, then with delays that grow from {@link #INITIAL} again. The attempts made while it drained do not count.
+     */
+    public void serverStopping() {
+        serverStopping = true;
+        stoppingSince = nanoClock.getAsLong();
+        attempt = 0;
+    }
+
+    /** Whether the server said it is stopping less than {@link #RESTART_WAIT} ago, and no connection was made since. */
+    public boolean waitingForRestart() {
+        return serverStopping && nanoClock.getAsLong() - stoppingSince < RESTART_WAIT.toNanos();
+    }
+
+    /** Whether the server said it is stopping {@link #RESTART_WAIT} ago or more, and no connection was made since. */
+    public boolean restartOverdue() {
+        return serverStopping && !waitingForRestart();
     }
 
     private Duration grow() {
         disconnected();
         long base = Math.min(MAX.toMillis(), INITIAL.toMillis() << Math.min(attempt, 16));
         attempt++;
+        return jittered(base);
+    }
+
+    private Duration jittered(long base) {
         return Duration.ofMillis(base - (long) (base * JITTER * random.getAsDouble()));
     }
 
@@ -85,7 +124,7 @@ public final class Backoff {
      * The delay before the next attempt after the server asked for {@code serverWait} ({@code Retry-After}; null
      * when it did not): no less than that wait (at most {@link RetryAfter#MAX}) lengthened by up to {@link #JITTER}
      * at random, so that clients refused at once do not come back together when it ends. The backoff goes on
-     * growing meanwhile.
+     * growing meanwhile, unless the server is restarting ({@link #waitingForRestart()}).
      */
     public Duration next(Duration serverWait) {
         Duration delay = next();
@@ -119,6 +158,7 @@ public final class Backoff {
     /** Starts over at once, whatever the last connection lasted. */
     public void reset() {
         attempt = 0;
+        serverStopping = false;
         connected = false;
         goneAwayEarly = false;
     }

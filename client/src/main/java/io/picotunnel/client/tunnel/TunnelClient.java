@@ -113,6 +113,8 @@ public final class TunnelClient implements AutoCloseable {
     /** When a stop's grace period ends and the streams still open are reset; {@link #stopNow} runs it at once. */
     private ScheduledFuture<?> drainDeadline;
     private boolean stoppingNow;
+    /** The server said it is stopping and its coming back is awaited: the WARN once that wait is over is not written. */
+    private boolean restartAwaited;
 
     public TunnelClient(ClientConfig config) {
         this(config, config.limits().yamux(), new Backoff());
@@ -328,6 +330,7 @@ public final class TunnelClient implements AutoCloseable {
             channel = ch;
             goneAwayBeforeConnecting = false;
             goneAwayBecause = null;
+            restartAwaited = false;
             backoff.connected();
             LOG.info("connected to {}", config.server());
             setState(State.CONNECTED);
@@ -346,8 +349,14 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         Throwable cause = result.cause();
-        logGoAway(cause instanceof ConnectFailures.UpgradeRefusedException refused && refused.serverStopping(),
-                ConnectFailures.connectionRefused(cause));
+        boolean stoppingAnswer = cause instanceof ConnectFailures.UpgradeRefusedException refused
+                && refused.serverStopping();
+        boolean refusedAfterGoAway = goneAwayBeforeConnecting && ConnectFailures.connectionRefused(cause);
+        boolean firstSignOfStop = !restartAwaited && !backoff.restartOverdue() && (stoppingAnswer || refusedAfterGoAway);
+        if (firstSignOfStop) {
+            awaitRestart();
+        }
+        boolean goAwayLogged = logGoAway(stoppingAnswer, ConnectFailures.connectionRefused(cause));
         if (cause instanceof TokenRejectedException) {
             LOG.error(tokenRejectedLine());
             setState(State.TOKEN_REJECTED);
@@ -355,8 +364,16 @@ public final class TunnelClient implements AutoCloseable {
             return;
         }
         Duration serverWait = ConnectFailures.retryAfter(cause);
+        boolean waitingForRestart = backoff.waitingForRestart();
         Duration delay = backoff.next(serverWait);
-        if (serverWait == null) {
+        if (waitingForRestart) {
+            logAttemptWhileRestarting(cause, serverWait, delay, firstSignOfStop && !goAwayLogged);
+        } else if (restartAwaited) {
+            restartAwaited = false;
+            LOG.warn("cannot connect to {}: the server said it was stopping {} ago and is still unreachable: {} "
+                    + "Retrying in {}, then less and less often.", config.server(), Durations.format(Backoff.RESTART_WAIT),
+                    ConnectFailures.explain(config.server(), cause, connector.connectTimeout()), Durations.format(delay));
+        } else if (serverWait == null) {
             LOG.warn("cannot connect to {}: {} Retrying in {}.", config.server(),
                     ConnectFailures.explain(config.server(), cause, connector.connectTimeout()), Durations.format(delay));
         } else {
@@ -393,6 +410,42 @@ public final class TunnelClient implements AutoCloseable {
         }
         return "the server at " + config.server() + " rejected the token (HTTP 401): check " + setToken + "; the token "
                 + "may have been regenerated or the tunnel deleted. Not retrying.";
+    }
+
+    /**
+     * The server said it is stopping: it is redialled every {@link Backoff#INITIAL} for {@link Backoff#RESTART_WAIT}, a
+     * redial already put off further brought forward, as a server restarted (systemctl restart) is back within seconds.
+     */
+    private void awaitRestart() {
+        restartAwaited = true;
+        backoff.serverStopping();
+        if (pendingReconnect != null && !pendingReconnect.isDone()
+                && pendingReconnect.getDelay(TimeUnit.MILLISECONDS) > Backoff.INITIAL.toMillis()
+                && pendingReconnect.cancel(false)) {
+            scheduleReconnect(backoff.next());
+        }
+    }
+
+    /**
+     * A failed attempt while the server restarts is expected: at INFO when it is the first sign that the server stops
+     * and no GoAway line said so ({@code announce}), else at DEBUG, so that a restart does not read like an outage.
+     */
+    private void logAttemptWhileRestarting(Throwable cause, Duration serverWait, Duration delay, boolean announce) {
+        String explained = ConnectFailures.explain(config.server(), cause, connector.connectTimeout());
+        String wait = serverWait == null ? "" : " It asked to wait " + Durations.format(serverWait) + " (Retry-After).";
+        if (!announce) {
+            LOG.debug("the server at {} is not back yet: {}{} Retrying in {}.", config.server(), explained, wait,
+                    Durations.format(delay));
+        } else {
+            LOG.info("the server at {} is stopping or restarting: {}{} Retrying in {}, then {}.", config.server(),
+                    explained, wait, Durations.format(delay), restartRetries());
+        }
+    }
+
+    /** How the client redials while the server restarts, for the lines that say it is stopping. */
+    private static String restartRetries() {
+        return "every " + Durations.format(Backoff.INITIAL) + " for up to " + Durations.format(Backoff.RESTART_WAIT)
+                + " while it restarts";
     }
 
     /** A close status that is itself why the token is refused: a regenerated token, a deleted tunnel. */
@@ -448,6 +501,11 @@ public final class TunnelClient implements AutoCloseable {
 
     /** The server's close frame said why it ended {@code ch}: the GoAway line says so, and a 401 after it. */
     private void onCloseStatus(Channel ch, TunnelCloseStatus status) {
+        if (status == TunnelCloseStatus.SERVER_STOPPING && channel == null && !stopping
+                && (ch == goAwayUnlogged || retiring.contains(ch))) {
+            // The server closes once this client's streams ended: from now on it may exit, and restart.
+            awaitRestart();
+        }
         if (ch == goAwayUnlogged) {
             goneAwayBecause = status;
             logGoAway();
@@ -456,8 +514,9 @@ public final class TunnelClient implements AutoCloseable {
             if (channel == null) {
                 goneAwayBecause = status;
             }
-            LOG.info("the server at {} closed an old connection (close status {}: {})", config.server(), status.code(),
-                    status.description());
+            String restarting = restartAwaited && backoff.waitingForRestart() ? "; reconnecting " + restartRetries() : "";
+            LOG.info("the server at {} closed an old connection (close status {}: {}){}", config.server(), status.code(),
+                    status.description(), restarting);
         }
     }
 
@@ -470,30 +529,34 @@ public final class TunnelClient implements AutoCloseable {
      * reconnection that it is stopping ({@code serverStopping}) or refused it at the TCP level ({@code refused}: nothing
      * listens on its port any more, as when it drains or its process is gone), else every cause.
      */
-    private void logGoAway(boolean serverStopping, boolean refused) {
+    private boolean logGoAway(boolean serverStopping, boolean refused) {
         Channel ch = goAwayUnlogged;
         if (ch == null) {
-            return;
+            return false;
         }
         goAwayUnlogged = null;
         YamuxSession session = YamuxSession.of(ch);
         int open = session == null || !ch.isActive() ? 0 : session.activeStreams();
+        String reconnection = reconnection();
+        String restarting = !restartAwaited || !backoff.waitingForRestart() || stopping ? ""
+                : reconnection.isEmpty() ? "; reconnecting " + restartRetries() : ", then " + restartRetries();
         if (goneAwayBecause != null) {
-            LOG.info("the server at {} ended this connection (GoAway, then close status {}: {}){}", config.server(),
-                    goneAwayBecause.code(), goneAwayBecause.description(), reconnection());
+            LOG.info("the server at {} ended this connection (GoAway, then close status {}: {}){}{}", config.server(),
+                    goneAwayBecause.code(), goneAwayBecause.description(), reconnection, restarting);
         } else if (serverStopping) {
             LOG.info("the server at {} ended this connection (GoAway: it is stopping, as its answer to the new "
-                    + "connection says){}; {} open stream(s) finish on the old connection", config.server(),
-                    reconnection(), open);
+                    + "connection says){}; {} open stream(s) finish on the old connection{}", config.server(),
+                    reconnection, open, restarting);
         } else if (refused) {
             LOG.info("the server at {} ended this connection (GoAway: it is stopping or stopped, as the new connection"
-                    + " was refused){}; {} open stream(s) finish on the old connection", config.server(),
-                    reconnection(), open);
+                    + " was refused){}; {} open stream(s) finish on the old connection{}", config.server(),
+                    reconnection, open, restarting);
         } else {
             LOG.info("the server at {} ended this connection (GoAway: it is stopping, or the tunnel's token was "
                     + "regenerated or the tunnel deleted){}; {} open stream(s) finish on the old connection",
                     config.server(), reconnection(), open);
         }
+        return true;
     }
 
     /**

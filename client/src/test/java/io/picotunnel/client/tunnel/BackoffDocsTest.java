@@ -20,6 +20,7 @@ class BackoffDocsTest {
     private static final String INITIAL = Durations.format(Backoff.INITIAL);
     private static final String MAX = Durations.format(Backoff.MAX);
     private static final String STABLE_AFTER = Durations.format(Backoff.DEFAULT_STABLE_AFTER);
+    private static final String RESTART_WAIT = Durations.format(Backoff.RESTART_WAIT);
 
     private static String read(String file) throws IOException {
         return Files.readString(ROOT.resolve(file)).replaceAll("\\s+", " ");
@@ -38,7 +39,8 @@ class BackoffDocsTest {
     @Test
     void theReadmesRestartNoteRetriesForLongerThanTheLongestDelay() throws IOException {
         String readme = read("README.md");
-        assertThat(readme).contains("While the server is away the client's delays between attempts double from "
+        assertThat(readme).contains("the client then tries again every " + INITIAL + " for " + RESTART_WAIT + ":")
+                .contains("While the server is away longer the client's delays between attempts double from "
                 + INITIAL + " up to " + MAX + ", so it may come back up to " + MAX + " after the server did");
         Matcher curl = Pattern.compile("curl --retry (\\d+) --retry-all-errors --retry-delay (\\d+) --retry-max-time"
                 + " (\\d+) http://localhost:2222/").matcher(readme);
@@ -55,7 +57,10 @@ class BackoffDocsTest {
     void theProtocolDocGivesTheBackoffDelays() throws IOException {
         assertThat(read("docs/protocol.md"))
                 .contains("the client waits " + INITIAL + ", doubling up to " + MAX + ", each delay")
-                .contains("after a connection stayed up for at least " + STABLE_AFTER + ":");
+                .contains("after a connection stayed up for at least " + STABLE_AFTER + ":")
+                .contains("the client redials every " + INITIAL + " (shortened at random by up to a fifth), for "
+                        + RESTART_WAIT + " from then")
+                .contains("A server still unreachable " + RESTART_WAIT + " after it said it is stopping is a WARN");
     }
 
     @Test

@@ -23,6 +23,44 @@ class BackoffTest {
         assertThat(seconds).containsExactly(1L, 2L, 4L, 8L, 16L, 32L, 60L, 60L, 60L);
     }
 
+    /**
+     * The delays grown while the server drained (1 to 16 s) are forgotten once it says it is stopping: 1 s each for
+     * {@link Backoff#RESTART_WAIT}, then doubling from 1 s again. Before, they went on from 32 s.
+     */
+    @Test
+    void afterTheServerSaidItIsStoppingDelaysStayAtOneSecondForTheRestartWaitThenGrowAgain() {
+        long[] clock = {0};
+        Backoff backoff = new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, () -> clock[0]);
+        for (int i = 0; i < 5; i++) {
+            backoff.next();
+        }
+
+        backoff.serverStopping();
+        List<Long> seconds = new ArrayList<>();
+        for (int i = 0; i < 59; i++) {
+            seconds.add(backoff.next().toSeconds());
+            clock[0] += Duration.ofSeconds(1).toNanos();
+        }
+        assertThat(seconds).containsOnly(1L);
+        assertThat(backoff.waitingForRestart()).isTrue();
+
+        clock[0] += Duration.ofSeconds(1).toNanos();
+        assertThat(backoff.restartOverdue()).isTrue();
+        assertThat(List.of(backoff.next().toSeconds(), backoff.next().toSeconds(), backoff.next().toSeconds()))
+                .containsExactly(1L, 2L, 4L);
+    }
+
+    @Test
+    void aConnectionEndsTheWaitForARestart() {
+        Backoff backoff = new Backoff(() -> 0.0);
+        backoff.serverStopping();
+
+        backoff.connected();
+
+        assertThat(backoff.waitingForRestart()).isFalse();
+        assertThat(backoff.restartOverdue()).isFalse();
+    }
+
     @Test
     void jitterShortensEachDelayByAtMostAFifth() {
         Backoff backoff = new Backoff(() -> 0.999_999);

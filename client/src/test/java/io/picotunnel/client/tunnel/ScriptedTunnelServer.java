@@ -33,7 +33,8 @@ final class ScriptedTunnelServer implements AutoCloseable {
     /** The server's GoAway (normal), as the WebSocket message that carries it. */
     static final byte[] GO_AWAY = wsFrame(0x2, true, false, yamux(3, 0, 0, 0, null));
     private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    private final ServerSocket server;
+    private volatile ServerSocket server;
+    private final int port;
     private final Script script;
     final List<Long> connectionsNanos = new CopyOnWriteArrayList<>();
     final List<Socket> sockets = new CopyOnWriteArrayList<>();
@@ -46,11 +47,12 @@ final class ScriptedTunnelServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        port = server.getLocalPort();
         Thread.ofVirtual().start(this::acceptLoop);
     }
 
     String address() {
-        return "127.0.0.1:" + server.getLocalPort();
+        return "127.0.0.1:" + port;
     }
 
     int connections() {
@@ -58,6 +60,7 @@ final class ScriptedTunnelServer implements AutoCloseable {
     }
 
     private void acceptLoop() {
+        ServerSocket server = this.server;
         for (int i = 0; i < 500 && !server.isClosed(); i++) {
             try {
                 Socket s = server.accept();
@@ -194,6 +197,15 @@ final class ScriptedTunnelServer implements AutoCloseable {
     /** Closes the listening socket only: a new connection is refused, those accepted go on. */
     void stopListening() throws IOException {
         server.close();
+    }
+
+    /** After {@link #stopListening}: listens on the same port again, as a server started anew. */
+    void listenAgain() throws IOException {
+        ServerSocket again = new ServerSocket();
+        again.setReuseAddress(true);
+        again.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
+        server = again;
+        Thread.ofVirtual().start(this::acceptLoop);
     }
 
     @Override

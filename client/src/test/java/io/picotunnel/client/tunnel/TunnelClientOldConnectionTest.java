@@ -155,7 +155,7 @@ class TunnelClientOldConnectionTest {
      */
     @Test
     void aReconnectionRefusedAsTheServerStopsMakesTheGoAwayLineSayItIsStopping() {
-        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
             refuseTheReconnectionWith503(log,
                     "{\"error\":\"server_stopping\",\"message\":\"the server is shutting down\"}");
 
@@ -164,7 +164,9 @@ class TunnelClientOldConnectionTest {
             assertThat(goAwayLine(log)).contains("ended this connection (GoAway: it is stopping, as its answer to the"
                             + " new connection says); 1 open stream(s) finish on the old connection")
                     .doesNotContain("token", "deleted", "reconnecting in");
-            assertThat(log.messages(Level.WARN)).filteredOn(line -> line.startsWith("cannot connect")).first()
+            // A restart expected: the refusal is no WARN, only a DEBUG line.
+            assertThat(log.messages(Level.WARN)).isEmpty();
+            assertThat(log.messages(Level.DEBUG)).filteredOn(line -> line.contains("is not back yet")).first()
                     .asString().contains("HTTP 503 Service Unavailable", "the server is shutting down")
                     .doesNotContain("restarting or overloaded");
         }
@@ -173,7 +175,7 @@ class TunnelClientOldConnectionTest {
     /** The server's code, not its words, tells the drain: another message (another version's) is still recognized. */
     @Test
     void aServerStopping503WithAnotherMessageStillMakesTheGoAwayLineSayItIsStopping() {
-        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
             refuseTheReconnectionWith503(log, "{\"message\":\"draining\", \"error\": \"server_stopping\"}\n");
 
             // Before: the client matched the whole body, so this one named every cause.
@@ -202,7 +204,7 @@ class TunnelClientOldConnectionTest {
      */
     @Test
     void aReconnectionRefusedAtTheTcpLevelMakesTheGoAwayLineSayTheServerStops() {
-        try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
             start((socket, key) -> {
                 answer101(socket, key);
                 ScriptedTunnelServer.ClientFrames frames = openStreamThatStaysOpen(socket);
@@ -211,8 +213,8 @@ class TunnelClientOldConnectionTest {
                 write(socket, GO_AWAY);
                 drainUntilEof(socket);
             }, redialAfter200Ms());
-            await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.WARN).stream()
-                    .anyMatch(line -> line.startsWith("cannot connect")));
+            await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.DEBUG).stream()
+                    .anyMatch(line -> line.contains("is not back yet")));
 
             // Before: "(GoAway: it is stopping, or the tunnel's token was regenerated or the tunnel deleted)".
             // Before also: "(GoAway: the server is stopping or stopped, as the refusal of the new connection says
@@ -220,7 +222,8 @@ class TunnelClientOldConnectionTest {
             assertThat(goAwayLine(log)).contains("ended this connection (GoAway: it is stopping or stopped, as the new"
                             + " connection was refused); 1 open stream(s) finish on the old connection")
                     .doesNotContain("token", "deleted", "reconnecting in", "))");
-            assertThat(log.messages(Level.WARN)).filteredOn(line -> line.startsWith("cannot connect")).first()
+            assertThat(log.messages(Level.WARN)).isEmpty();
+            assertThat(log.messages(Level.DEBUG)).filteredOn(line -> line.contains("is not back yet")).first()
                     .asString().contains("Nothing accepts connections on", "connection refused");
         }
     }
@@ -358,8 +361,8 @@ class TunnelClientOldConnectionTest {
             goAwayWithAStreamOpen(socket, key);
             drainUntilEof(socket);
         }, redialAfter200Ms());
-        await().atMost(Duration.ofSeconds(20)).until(() -> log.messages(Level.WARN).stream()
-                .anyMatch(line -> line.startsWith("cannot connect")));
+        await().atMost(Duration.ofSeconds(20)).until(() -> log.events().stream()
+                .anyMatch(event -> event.getFormattedMessage().contains("HTTP 503")));
     }
 
     /**
@@ -388,7 +391,8 @@ class TunnelClientOldConnectionTest {
             // Before: "(GoAway, then close status 4000: the server is stopping): reconnecting in 200 ms", with the
             // reconnection under way.
             assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("GoAway")).singleElement()
-                    .asString().endsWith("(GoAway, then close status 4000: the server is stopping): reconnecting now");
+                    .asString().endsWith("(GoAway, then close status 4000: the server is stopping): reconnecting now, then"
+                            + " every 1 s for up to 1 min while it restarts");
         }
     }
 
