@@ -35,6 +35,7 @@ final class ScriptedTunnelServer implements AutoCloseable {
     private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     private volatile ServerSocket server;
     private final int port;
+    private volatile Thread acceptLoop;
     private final Script script;
     final List<Long> connectionsNanos = new CopyOnWriteArrayList<>();
     final List<Socket> sockets = new CopyOnWriteArrayList<>();
@@ -48,7 +49,7 @@ final class ScriptedTunnelServer implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         port = server.getLocalPort();
-        Thread.ofVirtual().start(this::acceptLoop);
+        acceptLoop = Thread.ofVirtual().start(this::acceptLoop);
     }
 
     String address() {
@@ -194,9 +195,20 @@ final class ScriptedTunnelServer implements AutoCloseable {
         out.flush();
     }
 
-    /** Closes the listening socket only: a new connection is refused, those accepted go on. */
+    /**
+     * Closes the listening socket only: a new connection is refused, those accepted go on. Returns once the accept loop
+     * has ended: a socket closed while a thread accepts on it is released by that thread, and took a connection meanwhile.
+     */
     void stopListening() throws IOException {
         server.close();
+        try {
+            if (!acceptLoop.join(Duration.ofSeconds(10))) {
+                throw new IOException("the accept loop did not end");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
     }
 
     /** After {@link #stopListening}: listens on the same port again, as a server started anew. */
@@ -205,7 +217,7 @@ final class ScriptedTunnelServer implements AutoCloseable {
         again.setReuseAddress(true);
         again.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
         server = again;
-        Thread.ofVirtual().start(this::acceptLoop);
+        acceptLoop = Thread.ofVirtual().start(this::acceptLoop);
     }
 
     @Override
