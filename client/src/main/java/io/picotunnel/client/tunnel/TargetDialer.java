@@ -244,10 +244,10 @@ final class TargetDialer extends ChannelInboundHandlerAdapter {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel socket) {
-                        HalfClosedEpollChannels.keepRegistered(socket);
+                        HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked(socket);
                         Transport.keepAlive(socket);
-                        // The epoll transport reads a target's first bytes, and an end of input right after them,
-                        // even with auto-read off: they wait here until the relay runs.
+                        // Whatever is read before the relay runs (nothing is asked for, but a transport that reads
+                        // at a peer's end anyway would deliver the bytes before it and the end) waits here.
                         socket.pipeline().addLast(Hold.HANDLER_NAME, new Hold());
                     }
                 })

@@ -15,6 +15,9 @@ import java.util.concurrent.RejectedExecutionException;
  * <p>Asking for EPOLLERR keeps the interest set from ever becoming empty, so the fd stays in epoll. It changes
  * nothing else: the kernel reports EPOLLERR whether it is asked for or not. In Netty's package because
  * {@link AbstractEpollChannel#setFlag} is not public.
+ *
+ * <p>{@link #keepRegisteredReadingOnlyWhenAsked} also undoes a trait of the transport that breaks backpressure on
+ * relayed sockets.
  */
 public final class HalfClosedEpollChannels {
 
@@ -37,6 +40,29 @@ public final class HalfClosedEpollChannels {
             epoll.eventLoop().execute(() -> askForErrors(epoll));
         } catch (RejectedExecutionException stopped) {
             // The channel's loop has stopped, and closed it: nothing is left to keep registered.
+        }
+    }
+
+    /**
+     * {@link #keepRegistered} and, on the same loop task, makes {@code channel} read only when asked, also once its peer
+     * has ended its output. Netty's epoll asks for EPOLLRDHUP, and at that event reads the socket to its end whatever
+     * auto-read says: a visitor that wrote mebibytes the kernel buffered (up to {@code tcp_rmem}'s maximum, 32 MiB on
+     * our machines) and then its FIN had all of it read into its stream's queue while the target read nothing. Without
+     * EPOLLRDHUP the end of input is read as the NIO transport reads it, by the read that reaches it (the channels are
+     * level-triggered); a reset still raises EPOLLERR, which stays asked for.
+     */
+    public static void keepRegisteredReadingOnlyWhenAsked(Channel channel) {
+        if (!(channel instanceof AbstractEpollChannel epoll)) {
+            return;
+        }
+        if (epoll.eventLoop().inEventLoop()) {
+            askForErrorsNotPeerShutdown(epoll);
+            return;
+        }
+        try {
+            epoll.eventLoop().execute(() -> askForErrorsNotPeerShutdown(epoll));
+        } catch (RejectedExecutionException stopped) {
+            // The channel's loop has stopped, and closed it.
         }
     }
 
@@ -65,6 +91,19 @@ public final class HalfClosedEpollChannels {
         } catch (IOException | UncheckedIOException e) {
             // Too late: epoll already dropped the fd (input ended with nothing asked for). Say so rather than
             // let the channel's next wait for EPOLLOUT fail silently.
+            channel.pipeline().fireExceptionCaught(e);
+        }
+    }
+
+    private static void askForErrorsNotPeerShutdown(AbstractEpollChannel channel) {
+        askForErrors(channel);
+        if (!channel.isOpen()) {
+            return;
+        }
+        try {
+            // Errors first: with nothing asked for, epoll would drop the fd.
+            channel.clearFlag(Native.EPOLLRDHUP);
+        } catch (IOException | UncheckedIOException e) {
             channel.pipeline().fireExceptionCaught(e);
         }
     }

@@ -76,7 +76,7 @@ public final class Relay {
             channel.config().setAutoRead(false);
             if (channel instanceof DuplexChannel) {
                 channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-                HalfClosedEpollChannels.keepRegistered(channel);
+                HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked(channel);
             }
         }
         relay.sideA.install();

@@ -1,9 +1,16 @@
 package io.netty.channel.epoll;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.Test;
 
@@ -11,13 +18,18 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** {@link HalfClosedEpollChannels} on a channel whose event loop has stopped. */
+/** {@link HalfClosedEpollChannels}: a channel whose event loop has stopped; reads only when asked. */
 class HalfClosedEpollChannelsTest {
 
     @Test
@@ -35,6 +47,76 @@ class HalfClosedEpollChannelsTest {
                 assertThat(group.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS)).isTrue();
 
                 assertThatCode(() -> HalfClosedEpollChannels.keepRegistered(channel)).doesNotThrowAnyException();
+            }
+        } finally {
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * A peer that writes and then ends its output, to a socket with auto-read off that asks for nothing: the bytes and
+     * the end stay in the kernel until a read is asked for. Before, Netty's EPOLLRDHUP handling read them all at the
+     * peer's FIN.
+     */
+    @Test
+    void aPeersBytesAndEndAreReadOnlyWhenAskedFor() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport");
+        int size = 32 * 1024;
+        EventLoopGroup group = Transport.newEventLoopGroup(1, "read-when-asked-test");
+        AtomicLong delivered = new AtomicLong();
+        AtomicBoolean ended = new AtomicBoolean();
+        AtomicBoolean asked = new AtomicBoolean();
+        CompletableFuture<Channel> accepted = new CompletableFuture<>();
+        try {
+            Channel listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                    .childOption(ChannelOption.AUTO_READ, false)
+                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .childHandler(new ChannelInitializer<>() {
+                        @Override
+                        protected void initChannel(Channel channel) {
+                            HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked(channel);
+                            channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                                @Override
+                                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                    delivered.addAndGet(((ByteBuf) msg).readableBytes());
+                                    ReferenceCountUtil.release(msg);
+                                }
+
+                                @Override
+                                public void channelReadComplete(ChannelHandlerContext ctx) {
+                                    if (asked.get()) {
+                                        ctx.read();
+                                    }
+                                }
+
+                                @Override
+                                public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                                    if (evt == ChannelInputShutdownEvent.INSTANCE) {
+                                        ended.set(true);
+                                    }
+                                }
+                            });
+                            accepted.complete(channel);
+                        }
+                    })
+                    .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+            try (Socket peer = new Socket(InetAddress.getByName("127.0.0.1"),
+                    ((InetSocketAddress) listener.localAddress()).getPort())) {
+                peer.getOutputStream().write(new byte[size]);
+                peer.shutdownOutput();
+                Channel channel = accepted.get(10, TimeUnit.SECONDS);
+
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                    assertThat(delivered.get()).as("bytes read unasked").isZero();
+                    assertThat(ended.get()).as("end read unasked").isFalse();
+                });
+
+                asked.set(true);
+                channel.read();
+                await().atMost(Duration.ofSeconds(10)).until(ended::get);
+                assertThat(delivered.get()).isEqualTo(size);
+            } finally {
+                listener.close().sync();
             }
         } finally {
             group.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);

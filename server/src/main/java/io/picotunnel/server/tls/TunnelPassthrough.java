@@ -56,7 +56,7 @@ public final class TunnelPassthrough implements PassthroughForwarder {
         // then held with the hello and passed on (the stream's output shut), and the target's answer still comes
         // back. Without it Netty closed the connection at the EOF, and the visitor got nothing and a clean close.
         client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        HalfClosedEpollChannels.keepRegistered(client);
+        HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked(client);
         Hold hold = new Hold();
         TcpTraffic traffic = new TcpTraffic(route.traffic());
         traffic.opened();

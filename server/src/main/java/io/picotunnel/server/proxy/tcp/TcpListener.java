@@ -232,7 +232,7 @@ final class TcpListener {
                         if (!access.admit(limits, channel, false)) {
                             return;
                         }
-                        HalfClosedEpollChannels.keepRegistered(channel);
+                        HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked(channel);
                         Transport.keepAlive(channel);
                         channel.attr(ACCEPTED_AT).set((InetSocketAddress) channel.parent().localAddress());
                         connections.add(channel);
