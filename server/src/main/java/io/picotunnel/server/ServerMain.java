@@ -99,7 +99,7 @@ public final class ServerMain {
         if (configured.config() == null) {
             return configured.exitCode();
         }
-        SignalStop stop = SignalStop.install();
+        SignalStop stop = SignalStop.install(configured.config().shutdownGrace());
         PicoTunnelServer server;
         try {
             server = PicoTunnelServer.start(configured.config(), out);

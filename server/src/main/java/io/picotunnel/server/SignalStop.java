@@ -1,32 +1,44 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.config.StopSignals;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * SIGTERM or SIGINT stops the server (draining for the grace period) and ends the process with 0: a stop asked for
  * this way is the normal end of a service, so a service manager (systemd, Docker, Kubernetes) records a clean stop,
  * not the signal's 143 or 130. Installed before the server starts: without it, a signal during the start ended the
- * JVM with 143 and no log line. Such a stop waits for the start, then stops what it started. A second signal resets
- * the open streams at once, unless it came within {@link StopSignals#SAME_REQUEST} of the first.
+ * JVM with 143 and no log line. Such a stop waits for the start, then stops what it started, all within the grace
+ * period: a start that hangs (slow storage, a hung migration) must not make the process unstoppable but by SIGKILL,
+ * so it ends with {@link ServerMain#EXIT_STOP_FAILED} once the grace is over. A second signal resets the open streams
+ * at once, or during the start ends the process at once, unless it came within {@link StopSignals#SAME_REQUEST} of
+ * the first.
  */
 final class SignalStop {
 
     private static final Logger log = LoggerFactory.getLogger(SignalStop.class);
 
     private final CompletableFuture<PicoTunnelServer> start = new CompletableFuture<>();
+    private final Duration grace;
 
-    private SignalStop() {
+    private SignalStop(Duration grace) {
+        this.grace = grace;
     }
 
-    /** Handles SIGTERM and SIGINT from now on; tell it {@link #started} or {@link #notStarted} in every case. */
-    static SignalStop install() {
-        SignalStop stop = new SignalStop();
+    /**
+     * Handles SIGTERM and SIGINT from now on, stopping within {@code grace} (the server's shutdown grace); tell it
+     * {@link #started} or {@link #notStarted} in every case.
+     */
+    static SignalStop install(Duration grace) {
+        SignalStop stop = new SignalStop(grace);
         Runtime.getRuntime().addShutdownHook(new Thread(stop::stopAndHalt, "picotunnel-shutdown"));
         StopSignals.install(stop::resetOpenStreams, log);
         return stop;
@@ -51,33 +63,48 @@ final class SignalStop {
     }
 
     private void resetOpenStreams() {
-        if (start.isDone() && !start.isCompletedExceptionally()) {
+        if (!start.isDone()) {
+            log.warn("Second signal while the server is starting: exiting now, without waiting for the start");
+            halt(0);
+        } else if (!start.isCompletedExceptionally()) {
             start.join().stopNow();
         }
     }
 
     /** The JVM's shutdown hook: halts, as the JVM would otherwise exit with the signal's code once hooks are done. */
     private void stopAndHalt() {
-        if (!start.isDone()) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        boolean starting = !start.isDone();
+        if (starting) {
             log.info("Shutdown requested while the server is starting: it stops once started");
         }
         int code = ServerMain.EXIT_STOP_FAILED;
         try {
-            PicoTunnelServer server = start.join();
+            PicoTunnelServer server = start.get(grace.toNanos(), TimeUnit.NANOSECONDS);
             log.info("Shutdown requested: taking no new visitors or tunnel clients");
-            server.stop(server.config().shutdownGrace());
+            // A start that took part of the grace leaves the rest to the drain: the whole stop stays within the grace.
+            server.stop(starting ? Duration.ofNanos(Math.max(0, deadline - System.nanoTime())) : grace);
             log.info("Stopped");
             code = 0;
-        } catch (CompletionException e) {
+        } catch (TimeoutException e) {
+            log.error("Shutdown requested while the server is starting: the start did not finish within {}; exiting",
+                    Durations.format(grace));
+        } catch (ExecutionException e) {
             // The start failed and said why, or never began (a wrong setting, --help): its exit code stands.
             code = e.getCause() instanceof NotStarted notStarted ? notStarted.code : code;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             System.err.println("The server did not stop cleanly: " + e);
         } finally {
-            System.out.flush();
-            System.err.flush();
-            Runtime.getRuntime().halt(code);
+            halt(code);
         }
+    }
+
+    private static void halt(int code) {
+        System.out.flush();
+        System.err.flush();
+        Runtime.getRuntime().halt(code);
     }
 
     private static final class NotStarted extends RuntimeException {

@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.server.auth.AdminToken;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -24,7 +25,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * SIGTERM while the server process is still starting, before it used to set up its stop: the JVM ended with 143 and
  * no log line, where the README says a stopped server exits 0. The start is held at a known point: the admin token
  * file is a FIFO, whose open for reading waits for a writer, and the server reads it after it has locked its data
- * directory (the lock file then names its process).
+ * directory (the lock file then names its process). A start that never ends (no one writes the FIFO) stands for one
+ * that hangs: slow storage, a hung migration.
  */
 class StopDuringStartTest {
 
@@ -51,15 +53,9 @@ class StopDuringStartTest {
 
     @Test
     void sigtermWhileTheServerStartsStopsWhatItStartedLogsItAndExitsZero() throws Exception {
-        Path data = Files.createDirectories(dir.resolve("data"));
-        Path token = data.resolve(AdminToken.FILE_NAME);
-        assumeTrue(mkfifo(token), "mkfifo works here");
+        Path token = heldToken();
         Path log = dir.resolve("server.log");
-        server = startServer(data, log);
-        Path lock = data.resolve(DataDirectoryLock.FILE_NAME);
-        await("the server locks its data directory").atMost(Duration.ofSeconds(60))
-                .until(() -> Files.isRegularFile(lock)
-                        && Files.readString(lock).strip().equals(Long.toString(server.pid())));
+        server = startHeldServer(log);
 
         server.toHandle().destroy(); // SIGTERM, as systemctl stop or docker stop, while the start waits for the token
         await("the server takes the stop, or ends").atMost(Duration.ofSeconds(60))
@@ -82,7 +78,67 @@ class StopDuringStartTest {
         assertThat(output.indexOf("Stopped")).isGreaterThan(output.indexOf("management API on"));
     }
 
-    private Process startServer(Path data, Path log) throws IOException {
+    @Test
+    void sigtermWhileTheStartHangsWaitsForItOnlyForTheGraceThenSaysSoAndExitsOne() throws Exception {
+        heldToken(); // never written
+        Path log = dir.resolve("server.log");
+        server = startHeldServer(log, "--shutdown-grace", "2s");
+
+        long signalled = System.nanoTime();
+        server.toHandle().destroy();
+
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).as("exited though its start hangs; output:%n%s",
+                Files.readString(log)).isTrue();
+        Duration took = Duration.ofNanos(System.nanoTime() - signalled);
+        String output = Files.readString(log);
+        assertThat(server.exitValue()).as("a failed stop; output:%n%s", output).isEqualTo(ServerMain.EXIT_STOP_FAILED);
+        assertThat(output).contains("Shutdown requested while the server is starting: it stops once started",
+                "the start did not finish within 2 s; exiting").doesNotContain("management API on");
+        assertThat(took).isGreaterThanOrEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void secondSigtermWhileTheServerStartsSaysSoAndExitsAtOnce() throws Exception {
+        heldToken(); // never written
+        Path log = dir.resolve("server.log");
+        server = startHeldServer(log); // the default grace, 30 s, is far longer than "at once"
+
+        server.toHandle().destroy();
+        await("the server takes the stop").atMost(Duration.ofSeconds(60))
+                .until(() -> Files.readString(log).contains("Shutdown requested while"));
+        long first = System.nanoTime(); // after the server's own clock for the first signal started
+        await("a second signal later than the same request").atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> System.nanoTime() - first > StopSignals.SAME_REQUEST.toNanos());
+        server.toHandle().destroy();
+
+        assertThat(server.waitFor(10, TimeUnit.SECONDS)).as("exited at once; output:%n%s", Files.readString(log))
+                .isTrue();
+        String output = Files.readString(log);
+        assertThat(server.exitValue()).as("a stop asked for twice; output:%n%s", output).isZero();
+        assertThat(output).contains(
+                "Second signal while the server is starting: exiting now, without waiting for the start");
+    }
+
+    /** The admin token file as a FIFO: the start waits at it until someone writes it. */
+    private Path heldToken() throws Exception {
+        Path token = Files.createDirectories(dir.resolve("data")).resolve(AdminToken.FILE_NAME);
+        assumeTrue(mkfifo(token), "mkfifo works here");
+        return token;
+    }
+
+    /** A server process whose start has reached its admin token and waits there. */
+    private Process startHeldServer(Path log, String... flags) throws Exception {
+        Path data = dir.resolve("data");
+        Process started = startServer(data, log, flags);
+        Path lock = data.resolve(DataDirectoryLock.FILE_NAME);
+        await("the server locks its data directory").atMost(Duration.ofSeconds(60))
+                .until(() -> Files.isRegularFile(lock)
+                        && Files.readString(lock).strip().equals(Long.toString(started.pid())));
+        return started;
+    }
+
+    private Process startServer(Path data, Path log, String... flags) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
                         .toString()),
@@ -91,6 +147,7 @@ class StopDuringStartTest {
         for (String flag : List.of("--listen-addr", "--tunnel-addr", "--http-addr", "--https-addr")) {
             command.addAll(List.of(flag, "127.0.0.1:0"));
         }
+        command.addAll(List.of(flags));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         builder.environment().keySet().removeIf(key -> key.startsWith("PICOTUNNEL_"));
