@@ -584,6 +584,17 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     }
 
     /**
+     * The session resets its streams as its side ends the connection ({@link YamuxSession#resetStreams}): RST with
+     * {@code reason} to the peer, and for this side's handlers the end of a lost session ({@link #sessionLost}), which
+     * is what the close right behind would have given them.
+     */
+    void resetAsTheSessionEnds(ResetReason reason) {
+        sessionLost = !finReceived && !reset;
+        sendReset(reason);
+        closeChannel();
+    }
+
+    /**
      * The session ended while this stream, ended on the wire, is open for its reader: what it holds is complete and
      * stays the reader's while the reader takes it. A reader that takes none of it for the stalled reader timeout
      * loses it (reset, the bytes released): no session limit bounds the stream any more, and each lost session could

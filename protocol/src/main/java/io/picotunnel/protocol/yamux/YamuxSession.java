@@ -178,8 +178,10 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     /**
      * Resets every open stream with {@code reason} in its RST, for a side about to close the connection: the peer
-     * learns why its streams end, where the close alone would end them without a word. Completes (never fails) once
-     * the RSTs were written to the connection, or could not be: the moment to close it.
+     * learns why its streams end, where the close alone would end them without a word. Here they end as the close
+     * would end them ({@link YamuxStreamChannel#sessionLost}), at once, however long the connection still lingers.
+     * Completes (never fails) once the RSTs were written to the connection, or could not be: the moment to close it.
+     * Called on the session's loop, the RSTs are written before it returns: what the caller writes next follows them.
      */
     public Future<Void> resetStreams(ResetReason reason) {
         ChannelHandlerContext c = ctx;
@@ -189,7 +191,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
         Promise<Void> written = c.executor().newPromise();
         OnLoop.run(c.executor(), () -> {
             for (YamuxChildChannel child : snapshotStreams()) {
-                child.reset(reason);
+                child.resetAsTheSessionEnds(reason);
             }
             // Behind the RSTs, in order: done once they are written.
             c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> written.trySuccess(null));

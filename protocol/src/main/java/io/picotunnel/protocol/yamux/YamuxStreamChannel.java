@@ -59,9 +59,9 @@ public interface YamuxStreamChannel extends Channel {
     }
 
     /**
-     * True when the stream's session ended (its connection closed or was lost, or the session ended on an error) before
-     * the peer sent FIN or RST on it: the stream did not end by the peer's word, and what the peer did with it is
-     * unknown.
+     * True when the stream's session ended (its connection closed or was lost, the session ended on an error, or this
+     * side reset its streams to end the connection, {@link YamuxSession#resetStreams}) before the peer sent FIN or RST on
+     * it: the stream did not end by the peer's word, and what the peer did with it is unknown.
      */
     boolean sessionLost();
 

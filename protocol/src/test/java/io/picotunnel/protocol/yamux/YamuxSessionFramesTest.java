@@ -836,6 +836,30 @@ class YamuxSessionFramesTest {
         assertThat(reset.sessionLost()).as("the peer sent RST first").isFalse();
     }
 
+    /**
+     * Streams reset by their session as its side ends the connection end for their handlers as the close would end them:
+     * lost, unless the peer had ended its side first. The connection may linger (the server's lingering close reads and
+     * drops what the client still sends): the streams do not wait for it.
+     */
+    @Test
+    void streamsResetAsTheSessionEndsWereLostButNotOneThePeerFinishedBefore() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel open = openOutbound(p);
+        YamuxStreamChannel finished = openOutbound(p);
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, 1, 0), YamuxFrame.windowUpdate(FLAG_ACK | FLAG_FIN, 3, 0));
+        p.written().forEach(YamuxFrame::release);
+
+        p.session.resetStreams(ResetReason.NONE);
+        p.channel.runPendingTasks();
+
+        assertThat(p.channel.isOpen()).as("the connection is the caller's to end").isTrue();
+        assertThat(open.isOpen()).isFalse();
+        assertThat(open.sessionLost()).isTrue();
+        assertThat(finished.isOpen()).isFalse();
+        assertThat(finished.sessionLost()).as("the peer sent FIN first").isFalse();
+        p.written().forEach(YamuxFrame::release);
+    }
+
     @Test
     void resetWithAReasonCarriesItsCodeInTheRstLength() {
         RawPeer p = client(noKeepAlive());

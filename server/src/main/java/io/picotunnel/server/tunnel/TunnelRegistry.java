@@ -9,6 +9,7 @@ import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.yamux.GoAwayCode;
+import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.StreamOpenException;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
@@ -133,17 +134,24 @@ public final class TunnelRegistry implements TunnelPresence {
         }
 
         /**
-         * GoAway, then a close frame that tells the client why (an older client reads it as any close), and the
-         * connection ended once the client's answer is read: the client may still be sending (stream data, pings),
-         * and closed with that unread, the connection would be reset before the client has read the close frame.
+         * GoAway, the open streams reset, then a close frame that tells the client why (an older client reads it as any
+         * close), and the connection ended once the client's answer is read: the client may still be sending (stream
+         * data, pings), and closed with that unread, the connection would be reset before the client has read the close
+         * frame. The streams end at once, as the close would end them: what the client still sends on them is dropped,
+         * and their visitors would wait for the connection's end, up to 5 s.
          */
         void close(TunnelCloseStatus why) {
             closedBy = why;
             session.goAway(GoAwayCode.NORMAL);
             Channel parent = session.parent();
             if (parent != null) {
-                // After the GoAway, queued on the same loop; written below the session, which takes yamux frames only.
-                parent.eventLoop().execute(() -> WebSocketControlFrames.closeAfterTheAnswer(parent, why));
+                // After the GoAway, queued on the same loop: the RSTs, then the close frame, written below the session,
+                // which takes yamux frames only. Not once the RSTs have left: a client that does not read would hold
+                // the close frame back (behind a drain's, when one came meanwhile).
+                parent.eventLoop().execute(() -> {
+                    session.resetStreams(ResetReason.NONE);
+                    WebSocketControlFrames.closeAfterTheAnswer(parent, why);
+                });
             }
         }
 

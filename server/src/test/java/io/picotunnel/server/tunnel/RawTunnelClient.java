@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
@@ -23,6 +24,7 @@ final class RawTunnelClient implements WebSocket.Listener, AutoCloseable {
     static final int TYPE_PING = 2;
     static final int TYPE_GO_AWAY = 3;
     static final int FLAG_SYN = 1;
+    static final int FLAG_ACK = 2;
     static final int FLAG_RST = 8;
 
     record Frame(int type, int flags, int streamId, int length) {
@@ -32,6 +34,7 @@ final class RawTunnelClient implements WebSocket.Listener, AutoCloseable {
     private final WebSocket webSocket;
     private volatile boolean closed;
     private volatile int closeStatus = -1;
+    private volatile boolean holdCloseAnswer;
 
     private RawTunnelClient(HttpClient http, URI uri) {
         this.webSocket = http.newWebSocketBuilder()
@@ -79,6 +82,14 @@ final class RawTunnelClient implements WebSocket.Listener, AutoCloseable {
         return frames;
     }
 
+    /**
+     * From now on, a close frame from the server is not answered, and the connection stays open: a client still busy
+     * sending (stream data its targets keep sending) that has not read the close frame yet.
+     */
+    void holdCloseAnswer() {
+        holdCloseAnswer = true;
+    }
+
     boolean isClosed() {
         return closed;
     }
@@ -102,7 +113,8 @@ final class RawTunnelClient implements WebSocket.Listener, AutoCloseable {
     public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
         closeStatus = statusCode;
         closed = true;
-        return null;
+        // The JDK answers the close frame, then ends the connection, once the stage returned completes.
+        return holdCloseAnswer ? new CompletableFuture<>() : null;
     }
 
     @Override
