@@ -554,7 +554,7 @@ public final class TunnelClient implements AutoCloseable {
         } else {
             LOG.info("the server at {} ended this connection (GoAway: it is stopping, or the tunnel's token was "
                     + "regenerated or the tunnel deleted){}; {} open stream(s) finish on the old connection",
-                    config.server(), reconnection(), open);
+                    config.server(), reconnection, open);
         }
         return true;
     }

@@ -69,9 +69,9 @@ public final class TunnelOfflineException extends RuntimeException {
     }
 
     /**
-     * Why the server ended the connection of the client chosen for the stream before the stream opened (its token
-     * regenerated, its tunnel deleted, the server stopping); null when it did not ({@link #serverStopping},
-     * {@link #revoked}). Such a client did not refuse the stream: this, not an earlier client's refusal, is why the
+     * Why the server ended the connection of the client chosen for the stream before the stream opened: its token
+     * regenerated or its tunnel deleted ({@link #revoked}), the server stopping ({@link #serverStopping}); null when the
+     * server did not end it. Such a client did not refuse the stream: this, not an earlier client's refusal, is why the
      * stream went nowhere.
      */
     public TunnelCloseStatus endedBy() {
