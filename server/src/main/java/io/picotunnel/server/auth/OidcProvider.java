@@ -289,6 +289,11 @@ public final class OidcProvider {
         } catch (ProviderHttp.ProviderTimeoutException e) {
             throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
                     + " could not be reached: it " + e.getMessage() + ". Please try again in a moment.", e);
+        } catch (DiscoveryUnavailableException e) {
+            // Reached, but down or overloaded behind its front (a 502 to 504, a 429): the settings may be right
+            throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
+                    + " answered " + e.status + " for its discovery document, as it does while it is down or busy."
+                    + " Please try again in a moment.", e);
         } catch (OtherIssuerException e) {
             // Reached and answering, so not "down": a trailing slash too many or too few, most often
             throw new SignInRejectedException("The identity provider at " + settings.issuer() + " names itself "
@@ -334,6 +339,9 @@ public final class OidcProvider {
     private OIDCProviderMetadata resolve(Issuer issuer) throws GeneralException, IOException {
         java.net.URL url = OIDCProviderMetadata.resolveURL(issuer);
         HTTPResponse response = new HTTPRequest(HTTPRequest.Method.GET, url).send(http);
+        if (response.getStatusCode() >= 500 || response.getStatusCode() == 429) {
+            throw new DiscoveryUnavailableException(response.getStatusCode(), url);
+        }
         if (response.getStatusCode() != HTTPResponse.SC_OK) {
             throw new DiscoveryStatusException(response.getStatusCode(), url);
         }
@@ -354,7 +362,17 @@ public final class OidcProvider {
         }
     }
 
-    /** The provider answered the discovery request with a status other than 200 (a wrong path: 404). */
+    /** The provider answered the discovery request with 5xx or 429: it is down, or busy, for now. */
+    private static final class DiscoveryUnavailableException extends IOException {
+        final int status;
+
+        DiscoveryUnavailableException(int status, java.net.URL url) {
+            super("Couldn't download OpenID Provider metadata from " + url + ": Status code " + status);
+            this.status = status;
+        }
+    }
+
+    /** The provider answered the discovery request with a status other than 200 (a wrong path: 404), 5xx or 429. */
     private static final class DiscoveryStatusException extends GeneralException {
         final int status;
         final java.net.URL url;

@@ -632,6 +632,39 @@ class OidcSignInTest {
         }
     }
 
+    /** A provider behind a reverse proxy while it restarts, or rate limiting: down for now, its settings may be right. */
+    @Test
+    void aDiscoveryAnsweredWith503Or429SaysToTryAgainNotThatTheIssuerIsWrong() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger status = new java.util.concurrent.atomic.AtomicInteger(503);
+        com.sun.net.httpserver.HttpServer web = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        web.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(status.get(), -1);
+            exchange.close();
+        });
+        web.start();
+        try {
+            String issuer = "http://127.0.0.1:" + web.getAddress().getPort() + "/realms/main";
+            startServer(issuer, Set.of("alice@example.com"), Set.of(), false);
+
+            assertThat(signInError(browser.get(server.url("/auth/login")))).isEqualTo("The identity provider at "
+                    + issuer + " answered 503 for its discovery document, as it does while it is down or busy."
+                    + " Please try again in a moment.");
+
+            OidcProvider busy = new OidcProvider(new OidcSettings(URI.create(issuer), CLIENT_ID, CLIENT_SECRET,
+                    oidc.redirectUrl(), Set.of("alice@example.com"), Set.of()));
+            for (int answer : new int[] {503, 429, 502}) {
+                status.set(answer);
+                assertThatThrownBy(busy::discovered).isInstanceOf(SignInRejectedException.class)
+                        .hasMessageContaining("answered " + answer).hasMessageNotContaining("PICOTUNNEL_")
+                        .satisfies(e -> assertThat(SignInRefusal.of((SignInRejectedException) e))
+                                .isEqualTo(SignInRefusal.PROVIDER_UNAVAILABLE));
+            }
+        } finally {
+            web.stop(0);
+        }
+    }
+
     @Test
     void tokenFormIsRefusedWhenSigningInThroughTheProvider() throws Exception {
         HttpResponse<String> response = browser.uiWrite("POST", server.url("/auth/token"), "{\"token\":\"anything\"}");

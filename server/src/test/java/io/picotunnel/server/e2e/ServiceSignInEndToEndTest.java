@@ -104,9 +104,12 @@ class ServiceSignInEndToEndTest {
         startServer(Map.of());
     }
 
+    /** With the {@link #provider} a test started, else a new one. */
     private void startServer(Map<Setting, String> extraSettings) {
-        provider = new MockOAuth2Server();
-        provider.start();
+        if (provider == null) {
+            provider = new MockOAuth2Server();
+            provider.start();
+        }
         mgmtPort = Ports.freePort();
         Map<Setting, String> settings = new EnumMap<>(Setting.class);
         settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + mgmtPort);
@@ -316,6 +319,32 @@ class ServiceSignInEndToEndTest {
         assertThat(back.statusCode()).as(back.body()).isEqualTo(502);
         assertThat(back.body()).contains("Sign-in unavailable").contains("could not be reached");
         assertThat(secret.uris()).isEmpty();
+    }
+
+    /** A provider behind a reverse proxy while it restarts: down for now, not set up wrong. */
+    @Test
+    void aDiscoveryAnswered503GetsAPageSayingTheSignInIsUnavailableForNow() throws Exception {
+        com.sun.net.httpserver.HttpServer web = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        web.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(503, -1);
+            exchange.close();
+        });
+        web.start();
+        try {
+            start(Map.of(Setting.OIDC_ISSUER, "http://127.0.0.1:" + web.getAddress().getPort() + "/realms/main"));
+            service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+            Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
+            assertThat(first.status()).as(first.toString()).isEqualTo(302);
+
+            HttpResponse<String> login = get(first.header("Location"));
+
+            assertThat(login.statusCode()).as(login.body()).isEqualTo(502);
+            assertThat(login.body()).contains("Sign-in unavailable").contains("answered 503")
+                    .contains("Please try again in a moment.").doesNotContain("PICOTUNNEL_");
+        } finally {
+            web.stop(0);
+        }
     }
 
     @Test
