@@ -488,7 +488,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
         } catch (SignInRejectedException e) {
             refused(serviceId, SignInRefusal.COULD_NOT_START, true, "single sign-on for service "
                     + ControlCharacters.bounded(serviceId) + " could not start: " + e.withCause());
-            page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.getMessage());
+            // the log has the administrator's sentence (the setting to check); the visitor gets theirs
+            page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.visitorMessage());
         }
     }
 
@@ -524,9 +525,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
             refused(serviceId, SignInRefusal.of(e), true, "single sign-on for service " + ControlCharacters.bounded(serviceId)
                     + " rejected: " + e.withCause());
             if (e.providerUnavailable()) {
-                page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.getMessage());
+                page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.visitorMessage());
             } else {
-                page(ctx, HttpStatus.FORBIDDEN, "Not signed in", e.getMessage());
+                page(ctx, HttpStatus.FORBIDDEN, "Not signed in", e.visitorMessage());
             }
             return true;
         }

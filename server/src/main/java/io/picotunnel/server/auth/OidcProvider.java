@@ -143,8 +143,10 @@ public final class OidcProvider {
             com.nimbusds.oauth2.sdk.ErrorObject error = response.toErrorResponse().getErrorObject();
             String description = error == null ? null : error.getDescription();
             // the provider's own words go to the log only (withCause): the page gets our sentence
-            throw new SignInRejectedException(refusal(error),
-                    description == null || description.isBlank() ? null : new GeneralException(description));
+            GeneralException providerWords = description == null || description.isBlank() ? null
+                    : new GeneralException(description);
+            throw clientRefused(error) ? SignInRejectedException.misconfigured(refusal(error), providerWords)
+                    : new SignInRejectedException(refusal(error), providerWords);
         }
         JWT idToken = ((OIDCTokenResponse) response.toSuccessResponse()).getOIDCTokens().getIDToken();
         if (idToken == null) {
@@ -155,8 +157,7 @@ public final class OidcProvider {
 
     /** The sentence for a token endpoint's error answer; the provider's error code when it sent one. */
     static String refusal(com.nimbusds.oauth2.sdk.ErrorObject error) {
-        String code = error == null ? null : error.getCode();
-        String shown = code == null ? "" : code.replaceAll("[^A-Za-z0-9_.-]", "");
+        String shown = errorCode(error);
         if (CLIENT_REFUSED.contains(shown)) {
             // A wrong client secret or id: trying again cannot help, only the configuration can
             return "The identity provider did not accept this server as its client (" + shown + "): the server's"
@@ -165,6 +166,16 @@ public final class OidcProvider {
         }
         return "The identity provider refused the sign-in" + (shown.isEmpty() ? "" : " (" + shown + ")")
                 + ". Please try again, or ask the server's administrator to check the OIDC client settings.";
+    }
+
+    private static boolean clientRefused(com.nimbusds.oauth2.sdk.ErrorObject error) {
+        return CLIENT_REFUSED.contains(errorCode(error));
+    }
+
+    /** The provider's error code, only the characters an error code has; empty when it sent none. */
+    private static String errorCode(com.nimbusds.oauth2.sdk.ErrorObject error) {
+        String code = error == null ? null : error.getCode();
+        return code == null ? "" : code.replaceAll("[^A-Za-z0-9_.-]", "");
     }
 
     /** The checked claims of an ID token and the token as received. */
@@ -296,18 +307,18 @@ public final class OidcProvider {
                     + " Please try again in a moment.", e);
         } catch (OtherIssuerException e) {
             // Reached and answering, so not "down": a trailing slash too many or too few, most often
-            throw new SignInRejectedException("The identity provider at " + settings.issuer() + " names itself "
+            throw SignInRejectedException.misconfigured("The identity provider at " + settings.issuer() + " names itself "
                     + e.published + " (the issuer of its discovery document), so the server's administrator must set"
                     + " PICOTUNNEL_OIDC_ISSUER to " + e.published + " exactly.", e);
         } catch (DiscoveryStatusException e) {
-            throw new SignInRejectedException("The identity provider at " + settings.issuer() + " answered "
+            throw SignInRejectedException.misconfigured("The identity provider at " + settings.issuer() + " answered "
                     + e.status + " for its discovery document (" + e.url + "): the server's administrator should"
                     + " check PICOTUNNEL_OIDC_ISSUER.", e);
         } catch (IOException e) {
             throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
                     + " could not be reached. Please try again in a moment.", e);
         } catch (GeneralException e) {
-            throw new SignInRejectedException("The identity provider at " + settings.issuer()
+            throw SignInRejectedException.misconfigured("The identity provider at " + settings.issuer()
                     + " sent a discovery document that PicoTunnel cannot use.", e);
         }
         Set<JWSAlgorithm> algorithms = new HashSet<>(ASYMMETRIC);
@@ -316,8 +327,8 @@ public final class OidcProvider {
             algorithms.retainAll(offered);
         }
         if (algorithms.isEmpty() || metadata.getJWKSetURI() == null) {
-            throw new SignInRejectedException(
-                    "The identity provider signs ID tokens with no public-key algorithm that PicoTunnel accepts.");
+            throw SignInRejectedException.misconfigured(
+                    "The identity provider signs ID tokens with no public-key algorithm that PicoTunnel accepts.", null);
         }
         JWKSource<SecurityContext> keys;
         try {
@@ -325,7 +336,7 @@ public final class OidcProvider {
             // meanwhile told it failed, though the provider was back. Only a token of a key not yet known fetches.
             keys = JWKSourceBuilder.create(metadata.getJWKSetURI().toURL(), jwksHttp).rateLimited(false).build();
         } catch (java.net.MalformedURLException e) {
-            throw new SignInRejectedException("The identity provider's jwks_uri is not a valid URL.", e);
+            throw SignInRejectedException.misconfigured("The identity provider's jwks_uri is not a valid URL.", e);
         }
         IDTokenValidator validator = new IDTokenValidator(metadata.getIssuer(), clientId,
                 new JWSVerificationKeySelector<>(algorithms, keys), null);

@@ -1,35 +1,59 @@
 package io.picotunnel.server.auth;
 
-/** A sign-in that must not go through; the message is shown to the user and names no secret. */
+/**
+ * A sign-in that must not go through; the message is shown on the UI's sign-in page (its users run the server) and
+ * names no secret. A service's visitors are shown {@link #visitorMessage()} instead.
+ */
 public final class SignInRejectedException extends Exception {
 
+    /** What a visitor of a service is told when the server's sign-in is set up wrong: nothing they can change. */
+    public static final String NOT_SET_UP = "Single sign-on is not set up correctly on this server; tell its"
+            + " administrator.";
+
     public SignInRejectedException(String message) {
-        this(message, null, false);
+        this(message, null);
     }
 
     public SignInRejectedException(String message, Throwable cause) {
-        this(message, cause, false);
+        this(message, null, false, cause);
     }
 
+    /** For a service's visitors; null where the message itself does. */
+    private final String visitorMessage;
     private final boolean providerUnavailable;
 
-    private SignInRejectedException(String message, Throwable cause, boolean providerUnavailable) {
+    private SignInRejectedException(String message, String visitorMessage, boolean providerUnavailable,
+            Throwable cause) {
         super(message, cause);
+        this.visitorMessage = visitorMessage;
         this.providerUnavailable = providerUnavailable;
     }
 
     /** The provider could not be reached, or did not answer in time: nothing is wrong with the user's sign-in. */
     public static SignInRejectedException providerUnavailable(String message, Throwable cause) {
-        return new SignInRejectedException(message, cause, true);
+        return new SignInRejectedException(message, null, true, cause);
+    }
+
+    /**
+     * The server's sign-in settings do not match the provider (its issuer, its client): the message says which to
+     * check, for the administrators who sign in to the UI; a service's visitors are only told it is not set up.
+     */
+    public static SignInRejectedException misconfigured(String message, Throwable cause) {
+        return new SignInRejectedException(message, NOT_SET_UP, false, cause);
     }
 
     public boolean providerUnavailable() {
         return providerUnavailable;
     }
 
+    /** What a visitor of a service is shown, where the UI's page shows {@link #getMessage()}. */
+    public String visitorMessage() {
+        return visitorMessage == null ? getMessage() : visitorMessage;
+    }
+
     /** The same refusal, thrown again on another thread (with this thread's stack). */
     SignInRejectedException copy() {
-        return new SignInRejectedException(getMessage(), getCause(), providerUnavailable);
+        return new SignInRejectedException(getMessage(), visitorMessage, providerUnavailable, getCause());
     }
 
     /**

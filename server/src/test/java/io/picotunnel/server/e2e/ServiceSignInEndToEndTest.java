@@ -347,6 +347,66 @@ class ServiceSignInEndToEndTest {
         }
     }
 
+    /** The token endpoint of a provider that does not take the server's client (a wrong secret, say). */
+    private record RefusingTokenEndpoint() implements no.nav.security.mock.oauth2.http.Route {
+        @Override
+        public boolean match(no.nav.security.mock.oauth2.http.OAuth2HttpRequest request) {
+            return request.getUrl().encodedPath().endsWith("/token");
+        }
+
+        @Override
+        public no.nav.security.mock.oauth2.http.OAuth2HttpResponse invoke(no.nav.security.mock.oauth2.http.OAuth2HttpRequest request) {
+            return new no.nav.security.mock.oauth2.http.OAuth2HttpResponse(
+                    okhttp3.Headers.of("Content-Type", "application/json"), 401,
+                    "{\"error\":\"invalid_client\",\"error_description\":\"Invalid client credentials\"}", null);
+        }
+    }
+
+    /**
+     * The settings to check are the administrator's business, in the log; the visitor, who can do nothing about them,
+     * is told to tell the administrator.
+     */
+    @Test
+    void aClientTheProviderRefusesIsNamedInTheLogNotOnTheVisitorsPage() throws Exception {
+        provider = new MockOAuth2Server(new RefusingTokenEndpoint());
+        provider.start();
+        start();
+        service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
+        assertThat(first.status()).as(first.toString()).isEqualTo(302);
+        nextUser("alice", "alice@example.com", "alice");
+        String callback = throughProvider(first.header("Location"));
+        try (LogCapture log = new LogCapture("io.picotunnel.server.access.ServiceSignIn", Level.INFO)) {
+            HttpResponse<String> back = get(callback);
+
+            assertThat(back.statusCode()).as(back.body()).isEqualTo(403);
+            assertThat(back.body()).contains("Single sign-on is not set up correctly on this server; tell its"
+                    + " administrator.").doesNotContain("PICOTUNNEL_").doesNotContain("invalid_client");
+            assertThat(log.messages(Level.WARN)).singleElement().asString().contains("(invalid_client)")
+                    .contains("PICOTUNNEL_OIDC_CLIENT_SECRET").endsWith("(Invalid client credentials)");
+        }
+    }
+
+    @Test
+    void anIssuerTheProviderNamesOtherwiseIsNamedInTheLogNotOnTheVisitorsPage() throws Exception {
+        provider = new MockOAuth2Server();
+        provider.start();
+        String published = provider.issuerUrl("default").toString();
+        start(Map.of(Setting.OIDC_ISSUER, published + "/"));
+        service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
+        assertThat(first.status()).as(first.toString()).isEqualTo(302);
+        try (LogCapture log = new LogCapture("io.picotunnel.server.access.ServiceSignIn", Level.INFO)) {
+            HttpResponse<String> login = get(first.header("Location"));
+
+            assertThat(login.statusCode()).as(login.body()).isEqualTo(502);
+            assertThat(login.body()).contains("Sign-in unavailable").contains("Single sign-on is not set up correctly"
+                    + " on this server; tell its administrator.").doesNotContain("PICOTUNNEL_").doesNotContain(published);
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("must set PICOTUNNEL_OIDC_ISSUER to " + published + " exactly");
+        }
+    }
+
     @Test
     void theSignInCookieReachesNoTargetNotEvenAnOpenServicesOnTheSameHost() throws Exception {
         start();
