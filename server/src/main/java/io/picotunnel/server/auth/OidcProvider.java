@@ -70,7 +70,10 @@ public final class OidcProvider {
             JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512,
             JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.ES512, JWSAlgorithm.EdDSA);
 
-    /** The token endpoint's errors for a client it does not accept: a wrong secret is unauthorized_client at Keycloak. */
+    /**
+     * The token endpoint's errors for a client it does not accept: a wrong secret is unauthorized_client at Keycloak,
+     * as is a client whose authorization code flow is off.
+     */
     private static final Set<String> CLIENT_REFUSED = Set.of("invalid_client", "unauthorized_client");
 
     /** What discovery yields, built once. */
@@ -162,7 +165,10 @@ public final class OidcProvider {
             // A wrong client secret or id: trying again cannot help, only the configuration can
             return "The identity provider did not accept this server as its client (" + shown + "): the server's"
                     + " administrator must check PICOTUNNEL_OIDC_CLIENT_ID and PICOTUNNEL_OIDC_CLIENT_SECRET against"
-                    + " the client registered at the provider.";
+                    + " the client registered at the provider" + (shown.equals("unauthorized_client")
+                            // also a client the provider does not let use this flow (Keycloak's "Standard flow" off)
+                            ? ", and that the client may use the authorization code flow (Keycloak: \"Standard flow\")."
+                            : ".");
         }
         return "The identity provider refused the sign-in" + (shown.isEmpty() ? "" : " (" + shown + ")")
                 + ". Please try again, or ask the server's administrator to check the OIDC client settings.";

@@ -360,6 +360,12 @@ class OidcSignInTest {
         assertThat(OidcProvider.refusal(new com.nimbusds.oauth2.sdk.ErrorObject(null))).doesNotContain("null")
                 .doesNotContain("()");
         assertThat(OidcProvider.refusal(new com.nimbusds.oauth2.sdk.ErrorObject("invalid_grant"))).contains("(invalid_grant)");
+        // also Keycloak's answer for a client whose "Standard flow" is off, where the secret is right
+        assertThat(OidcProvider.refusal(new com.nimbusds.oauth2.sdk.ErrorObject("unauthorized_client")))
+                .isEqualTo("The identity provider did not accept this server as its client (unauthorized_client):"
+                        + " the server's administrator must check PICOTUNNEL_OIDC_CLIENT_ID and"
+                        + " PICOTUNNEL_OIDC_CLIENT_SECRET against the client registered at the provider, and that the"
+                        + " client may use the authorization code flow (Keycloak: \"Standard flow\").");
         assertThat(ManagementAuth.describe(new java.io.IOException())).isEqualTo("IOException");
     }
 
