@@ -415,8 +415,7 @@ public final class ManagementAuth {
             log.info("signed in through OIDC: {}", ControlCharacters.bounded(user.get()));
             ctx.redirect(started.get().destination(), HttpStatus.SEE_OTHER);
         } catch (SignInRejectedException e) {
-            refusals.refused(SignInRefusal.of(e), true, "OIDC sign-in rejected: " + e.getMessage()
-                    + (e.getCause() == null ? "" : " (" + describe(e.getCause()) + ")"));
+            refusals.refused(SignInRefusal.of(e), true, "OIDC sign-in rejected: " + e.withCause());
             failSignIn(ctx, e.getMessage());
         }
     }

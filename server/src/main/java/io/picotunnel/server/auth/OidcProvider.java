@@ -137,7 +137,7 @@ public final class OidcProvider {
             response = OIDCTokenResponseParser.parse(request.toHTTPRequest().send(http));
         } catch (ProviderHttp.ProviderTimeoutException e) {
             throw SignInRejectedException.providerUnavailable("The identity provider could not be reached to finish"
-                    + " the sign-in: it " + e.getMessage() + ". Please try again in a moment.", e);
+                    + " the sign-in: it " + e.getMessage() + ".", e);
         } catch (IOException | ParseException e) {
             throw SignInRejectedException.providerUnavailable(
                     "The identity provider could not be reached to finish the sign-in.", e);
@@ -205,7 +205,7 @@ public final class OidcProvider {
             String slow = timeoutIn(e);
             throw SignInRejectedException.providerUnavailable("The identity provider could not be reached to check"
                     + " the sign-in (its signing keys could not be fetched" + (slow == null ? "" : ": it " + slow)
-                    + "). Please try again in a moment.", e);
+                    + ").", e);
         } catch (BadJOSEException | JOSEException e) {
             throw new SignInRejectedException("The ID token from the identity provider did not pass the checks.", e);
         }
@@ -305,12 +305,11 @@ public final class OidcProvider {
             metadata = resolve(issuer);
         } catch (ProviderHttp.ProviderTimeoutException e) {
             throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
-                    + " could not be reached: it " + e.getMessage() + ". Please try again in a moment.", e);
+                    + " could not be reached: it " + e.getMessage() + ".", e);
         } catch (DiscoveryUnavailableException e) {
             // Reached, but down or overloaded behind its front (a 502 to 504, a 429): the settings may be right
             throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
-                    + " answered " + e.status + " for its discovery document, as it does while it is down or busy."
-                    + " Please try again in a moment.", e);
+                    + " answered " + e.status + " for its discovery document, as it does while it is down or busy.", e);
         } catch (OtherIssuerException e) {
             // Reached and answering, so not "down": a trailing slash too many or too few, most often
             throw SignInRejectedException.misconfigured("The identity provider at " + settings.issuer() + " names itself "
@@ -322,7 +321,7 @@ public final class OidcProvider {
                     + " check PICOTUNNEL_OIDC_ISSUER.", e);
         } catch (IOException e) {
             throw SignInRejectedException.providerUnavailable("The identity provider at " + settings.issuer()
-                    + " could not be reached. Please try again in a moment.", e);
+                    + " could not be reached.", e);
         } catch (GeneralException e) {
             throw SignInRejectedException.misconfigured("The identity provider at " + settings.issuer()
                     + " sent a discovery document that PicoTunnel cannot use.", e);
@@ -389,7 +388,7 @@ public final class OidcProvider {
         }
     }
 
-    /** The provider answered the discovery request with a status other than 200 (a wrong path: 404), 5xx or 429. */
+    /** The provider answered the discovery request with a status other than 200, 5xx and 429 (a wrong path: 404). */
     private static final class DiscoveryStatusException extends GeneralException {
         final int status;
         final java.net.URL url;
