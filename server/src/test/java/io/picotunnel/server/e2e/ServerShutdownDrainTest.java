@@ -186,19 +186,24 @@ class ServerShutdownDrainTest {
         target = new PacedTarget(chunks, 30);
         int visitorPort = startServerWithTcpService("60s");
 
-        try (Socket visitor = visitorMidDownload(visitorPort)) {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), visitorPort)) {
+            visitor.setSoTimeout(30_000);
             InputStream in = visitor.getInputStream();
-            server.toHandle().destroy();
-            server.toHandle().destroy();
-            long received = CHUNK; // visitorMidDownload read the first chunk
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[CHUNK];
+            // At least the first chunk, and whatever more its last read brought: counted, not assumed to be 64 KiB.
+            long received = readAtLeast(in, CHUNK, digest, buffer);
+            server.toHandle().destroy();
+            server.toHandle().destroy();
             int n;
             while ((n = in.read(buffer)) >= 0) {
+                digest.update(buffer, 0, n);
                 received += n;
             }
             visitor.shutdownOutput();
             assertThat(received).as("every byte of the download; server output:\n%s", String.join("\n", serverOutput))
-                    .isGreaterThanOrEqualTo((long) chunks * CHUNK);
+                    .isEqualTo((long) chunks * CHUNK);
+            assertThat(digest.digest()).as("the download's bytes").isEqualTo(PacedTarget.expectedDigest(chunks));
             assertThat(server.waitFor(30, TimeUnit.SECONDS)).as(String.join("\n", serverOutput)).isTrue();
             outputReader.join(10_000);
         }
