@@ -1,10 +1,9 @@
 package io.picotunnel.server.api;
 
-import io.javalin.Javalin;
 import io.picotunnel.server.net.LimitedBody;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import io.picotunnel.server.net.LoopbackApp;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,18 +26,9 @@ class UnreadBodyClosingAnswerTest {
 
     private static final int BODY = 512 * 1024;
 
-    private Javalin app;
-
-    @BeforeEach
-    void start() {
-        app = DrainedApp.start(LimitedBody.DROP_TIME, ctx -> ctx.header("Connection", "close").status(401)
-                .result("sign in first"));
-    }
-
-    @AfterEach
-    void stop() {
-        app.stop();
-    }
+    @RegisterExtension
+    final LoopbackApp app = new LoopbackApp(() -> DrainedApp.start(LimitedBody.DROP_TIME,
+            ctx -> ctx.header("Connection", "close").status(401).result("sign in first")));
 
     @Test
     void anAnswerClosingItsConnectionReachesTheClientStillSendingItsBody() throws IOException {

@@ -1,15 +1,12 @@
 package io.picotunnel.server.api;
 
-import io.javalin.Javalin;
 import io.picotunnel.server.net.LimitedBody;
+import io.picotunnel.server.net.LoopbackApp;
 import io.picotunnel.server.net.PacedBody;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.Socket;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,17 +21,9 @@ class UnreadBodyTimeTest {
 
     private static final Duration DROP_TIME = Duration.ofSeconds(2);
 
-    private Javalin app;
-
-    @BeforeEach
-    void start() {
-        app = DrainedApp.start(DROP_TIME, ctx -> ctx.status(401).result("sign in first"));
-    }
-
-    @AfterEach
-    void stop() {
-        app.stop();
-    }
+    @RegisterExtension
+    final LoopbackApp app = new LoopbackApp(
+            () -> DrainedApp.start(DROP_TIME, ctx -> ctx.status(401).result("sign in first")));
 
     /**
      * A client that sends its body a byte every 200 ms, each well within the idle timeout, is closed once the rest of
@@ -43,15 +32,11 @@ class UnreadBodyTimeTest {
     @Test
     void aClientTricklingItsBodyIsClosedAfterTheDropTime() throws IOException {
         Duration bound = DROP_TIME.plusSeconds(3);
-        Duration pace = Duration.ofMillis(200);
-        PacedBody trickle = PacedBody.aSpaceEvery(pace, bound.dividedBy(pace) + 1, bound);
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), app.port())) {
-            PacedBody.Outcome sent = trickle.send(socket, "POST / HTTP/1.1\r\nHost: localhost\r\n"
-                    + "Content-Length: " + LimitedBody.DROPPED_BYTES + "\r\n\r\n{}");
+        PacedBody.Outcome sent = PacedBody.aSpaceEvery(Duration.ofMillis(200), bound).sendTo(app.port(),
+                "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + LimitedBody.DROPPED_BYTES + "\r\n\r\n{}");
 
-            assertThat(sent.answer()).startsWith("HTTP/1.1 401 ").contains("sign in first");
-            assertThat(sent.closed()).as("connection closed within %s (%s passed)", bound, sent.took()).isTrue();
-            assertThat(sent.took()).isGreaterThanOrEqualTo(DROP_TIME).isLessThan(bound);
-        }
+        assertThat(sent.answer()).startsWith("HTTP/1.1 401 ").contains("sign in first");
+        assertThat(sent.closed()).as("connection closed within %s (%s passed)", bound, sent.took()).isTrue();
+        assertThat(sent.took()).isGreaterThanOrEqualTo(DROP_TIME).isLessThan(bound);
     }
 }

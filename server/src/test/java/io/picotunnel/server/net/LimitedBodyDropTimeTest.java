@@ -1,9 +1,7 @@
 package io.picotunnel.server.net;
 
-import io.javalin.Javalin;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -23,24 +21,15 @@ class LimitedBodyDropTimeTest {
 
     private static final Duration DROP_TIME = Duration.ofSeconds(2);
 
-    private Javalin app;
-
-    @BeforeEach
-    void start() {
-        app = PostOnlyApp.start(ctx -> {
-            byte[] answer = "sign in first".getBytes(StandardCharsets.UTF_8);
-            ctx.res().setStatus(401);
-            ctx.res().setContentLength(answer.length);
-            ctx.res().getOutputStream().write(answer);
-            ctx.res().flushBuffer();
-            LimitedBody.dropRest(ctx.req(), LimitedBody.DROPPED_BYTES, DROP_TIME);
-        });
-    }
-
-    @AfterEach
-    void stop() {
-        app.stop();
-    }
+    @RegisterExtension
+    final LoopbackApp app = new LoopbackApp(() -> PostOnlyApp.start(ctx -> {
+        byte[] answer = "sign in first".getBytes(StandardCharsets.UTF_8);
+        ctx.res().setStatus(401);
+        ctx.res().setContentLength(answer.length);
+        ctx.res().getOutputStream().write(answer);
+        ctx.res().flushBuffer();
+        LimitedBody.dropRest(ctx.req(), LimitedBody.DROPPED_BYTES, DROP_TIME);
+    }));
 
     @Test
     void aClientThatStallsAfterItsAnswerIsClosedAtTheDropTime() throws IOException {
@@ -48,14 +37,12 @@ class LimitedBodyDropTimeTest {
         Duration bound = DROP_TIME.plusSeconds(3);
         // Part of the body with the head, then nothing more: the drop's read waits.
         PacedBody stall = new PacedBody(new byte[] {' '}, pace, 0, bound.dividedBy(pace) + 1, bound);
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), app.port())) {
-            PacedBody.Outcome sent = stall.send(socket,
-                    "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n{\"token\": ");
+        PacedBody.Outcome sent = stall.sendTo(app.port(),
+                "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n{\"token\": ");
 
-            assertThat(sent.answer()).startsWith("HTTP/1.1 401 ").endsWith("sign in first");
-            assertThat(sent.closed()).as("connection closed within %s (%s passed)", bound, sent.took()).isTrue();
-            assertThat(sent.took()).isGreaterThanOrEqualTo(DROP_TIME).isLessThan(bound);
-        }
+        assertThat(sent.answer()).startsWith("HTTP/1.1 401 ").endsWith("sign in first");
+        assertThat(sent.closed()).as("connection closed within %s (%s passed)", bound, sent.took()).isTrue();
+        assertThat(sent.took()).isGreaterThanOrEqualTo(DROP_TIME).isLessThan(bound);
     }
 
     @Test

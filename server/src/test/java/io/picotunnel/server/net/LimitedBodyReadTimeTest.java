@@ -1,10 +1,8 @@
 package io.picotunnel.server.net;
 
-import io.javalin.Javalin;
 import io.picotunnel.protocol.config.Durations;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -23,39 +21,20 @@ class LimitedBodyReadTimeTest {
 
     private static final Duration READ_TIME = Duration.ofSeconds(2);
 
-    private Javalin app;
-
-    @BeforeEach
-    void start() {
-        app = PostOnlyApp.start(ctx -> {
-            try {
-                ctx.result("read " + LimitedBody.read(ctx.req(), READ_TIME).map(bytes -> bytes.length).orElse(-1));
-            } catch (LimitedBody.TooSlow e) {
-                ctx.status(e.answer(ctx.req(), ctx.res())).result(e.getMessage());
-            }
-        });
-    }
-
-    @AfterEach
-    void stop() {
-        app.stop();
-    }
+    @RegisterExtension
+    final LoopbackApp app = new LoopbackApp(() -> PostOnlyApp.start(ReadingHandler.within(READ_TIME)));
 
     @Test
     void aBodyTrickledPastItsReadTimeEndsTheReadThen() throws IOException {
-        Duration pace = Duration.ofMillis(200);
         Duration bound = READ_TIME.plusSeconds(5);
-        // The trickle under test: a byte each pace, within any idle timeout.
-        PacedBody trickle = PacedBody.aSpaceEvery(pace, bound.dividedBy(pace) + 1, bound);
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), app.port())) {
-            PacedBody.Outcome sent = trickle.send(socket,
-                    "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n");
+        // The trickle under test: a byte each 200 ms, within any idle timeout.
+        PacedBody.Outcome sent = PacedBody.aSpaceEvery(Duration.ofMillis(200), bound)
+                .sendTo(app.port(), "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n");
 
-            assertThat(sent.answer()).startsWith("HTTP/1.1 408 ")
-                    .contains("did not arrive within " + Durations.format(READ_TIME) + " in all");
-            assertThat(sent.closed()).as("connection closed within %s (%s passed)", bound, sent.took()).isTrue();
-            assertThat(sent.took()).isGreaterThanOrEqualTo(READ_TIME).isLessThan(bound);
-        }
+        assertThat(sent.answer()).startsWith("HTTP/1.1 408 ")
+                .contains("did not arrive within " + Durations.format(READ_TIME) + " in all");
+        assertThat(sent.closed()).as("connection closed within %s (%s passed)", bound, sent.took()).isTrue();
+        assertThat(sent.took()).isGreaterThanOrEqualTo(READ_TIME).isLessThan(bound);
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +28,11 @@ public record PacedBody(byte[] piece, Duration pace, long maxPieces, long maxRea
         return new PacedBody(new byte[] {' '}, pace, Long.MAX_VALUE, maxReads, within);
     }
 
+    /** A space each {@code pace}, for as long as {@code within} allows. */
+    public static PacedBody aSpaceEvery(Duration pace, Duration within) {
+        return aSpaceEvery(pace, within.dividedBy(pace) + 1, within);
+    }
+
     /**
      * What came back.
      *
@@ -36,6 +42,13 @@ public record PacedBody(byte[] piece, Duration pace, long maxPieces, long maxRea
      * @param took       from the head sent to the end
      */
     public record Outcome(String answer, boolean closed, long piecesSent, Duration took) {
+    }
+
+    /** Sends {@code head} on a connection of its own to the loopback {@code port}, then the body at this pace. */
+    public Outcome sendTo(int port, String head) throws IOException {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            return send(socket, head);
+        }
     }
 
     /** Sends {@code head} on {@code socket}, connected, then the body at this pace, and reads the answer. */
