@@ -372,7 +372,7 @@ class OidcSignInTest {
     @Test
     void aWrongClientSecretSaysWhichSettingsToCheckNotToTryAgainAndLogsTheProvidersWords() throws Exception {
         provider.shutdown();
-        provider = new MockOAuth2Server(new SecretCheckingTokenEndpoint("the-secret-registered-at-the-provider"));
+        provider = new MockOAuth2Server(new SecretCheckingTokenEndpoint(CLIENT_ID, "the-secret-registered-at-the-provider"));
         provider.start();
         startServer(Set.of("alice@example.com"), Set.of());
         nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
@@ -386,22 +386,6 @@ class OidcSignInTest {
                     .endsWith("(Invalid client credentials)");
         }
         assertThat(browser.sessionCookie).isNull();
-    }
-
-    /** The token endpoint of a provider that checks client secrets, as real ones do (mock-oauth2-server does not). */
-    private record SecretCheckingTokenEndpoint(String secret) implements no.nav.security.mock.oauth2.http.Route {
-        @Override
-        public boolean match(no.nav.security.mock.oauth2.http.OAuth2HttpRequest request) {
-            String basic = "Basic " + Base64.getEncoder().encodeToString((CLIENT_ID + ":" + secret).getBytes(StandardCharsets.UTF_8));
-            return request.getUrl().encodedPath().endsWith("/token") && !basic.equals(request.getHeaders().get("Authorization"));
-        }
-
-        @Override
-        public no.nav.security.mock.oauth2.http.OAuth2HttpResponse invoke(no.nav.security.mock.oauth2.http.OAuth2HttpRequest request) {
-            return new no.nav.security.mock.oauth2.http.OAuth2HttpResponse(
-                    okhttp3.Headers.of("Content-Type", "application/json"), 401,
-                    "{\"error\":\"invalid_client\",\"error_description\":\"Invalid client credentials\"}", null);
-        }
     }
 
     @Test

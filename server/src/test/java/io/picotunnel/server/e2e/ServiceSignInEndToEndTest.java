@@ -6,6 +6,7 @@ import com.nimbusds.oauth2.sdk.TokenRequest;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.auth.ManagementAuth;
+import io.picotunnel.server.auth.SecretCheckingTokenEndpoint;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.OldSchema;
@@ -347,28 +348,13 @@ class ServiceSignInEndToEndTest {
         }
     }
 
-    /** The token endpoint of a provider that does not take the server's client (a wrong secret, say). */
-    private record RefusingTokenEndpoint() implements no.nav.security.mock.oauth2.http.Route {
-        @Override
-        public boolean match(no.nav.security.mock.oauth2.http.OAuth2HttpRequest request) {
-            return request.getUrl().encodedPath().endsWith("/token");
-        }
-
-        @Override
-        public no.nav.security.mock.oauth2.http.OAuth2HttpResponse invoke(no.nav.security.mock.oauth2.http.OAuth2HttpRequest request) {
-            return new no.nav.security.mock.oauth2.http.OAuth2HttpResponse(
-                    okhttp3.Headers.of("Content-Type", "application/json"), 401,
-                    "{\"error\":\"invalid_client\",\"error_description\":\"Invalid client credentials\"}", null);
-        }
-    }
-
     /**
      * The settings to check are the administrator's business, in the log; the visitor, who can do nothing about them,
      * is told to tell the administrator.
      */
     @Test
     void aClientTheProviderRefusesIsNamedInTheLogNotOnTheVisitorsPage() throws Exception {
-        provider = new MockOAuth2Server(new RefusingTokenEndpoint());
+        provider = new MockOAuth2Server(new SecretCheckingTokenEndpoint(CLIENT_ID, "the-secret-registered-at-the-provider"));
         provider.start();
         start();
         service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
