@@ -5,18 +5,10 @@ import (
 	"sync"
 )
 
-// holder is a connection whose writes HOLD keeps back and RELEASE sends.
-type holder interface {
-	// hold keeps the writes back from now on: yamux sees them written, the other side gets none until release.
-	hold()
-	// release sends the writes kept back, in order, and lets the next ones through.
-	release() error
-}
-
 // holdable is the connection of the tunnel-client and yamux modes, for HOLD and RELEASE (nil in tunnel-server mode).
-var holdable holder
+var holdable *heldConn
 
-// heldConn is the yamux mode's connection, whose writes HOLD keeps back: hashicorp/yamux still reads all that
+// heldConn is a connection whose writes HOLD keeps back and RELEASE sends: hashicorp/yamux still reads all that
 // comes, and answers it into the held writes, so a side waiting for an answer (its keepalive ping) gets none.
 type heldConn struct {
 	net.Conn
@@ -24,6 +16,7 @@ type heldConn struct {
 	held [][]byte // writes kept back while not nil
 }
 
+// hold keeps the writes back from now on: yamux sees them written, the other side gets none until release.
 func (c *heldConn) hold() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -32,6 +25,7 @@ func (c *heldConn) hold() {
 	}
 }
 
+// release sends the writes kept back, in order, and lets the next ones through.
 func (c *heldConn) release() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -35,9 +35,8 @@ func runTunnelClient(args []string) {
 		emit("FAILED %s", oneWord(err))
 		os.Exit(1)
 	}
-	wsc := &wsConn{ws: ws}
-	holdable = wsc
-	var conn net.Conn = wsc
+	holdable = &heldConn{Conn: &wsConn{ws: ws}}
+	var conn net.Conn = holdable
 	if *noAccept {
 		conn = newOpeningReporter(conn)
 	}

@@ -16,30 +16,6 @@ type wsConn struct {
 	ws     *websocket.Conn
 	reader io.Reader
 	wmu    sync.Mutex
-	held   [][]byte // writes kept back while held is not nil (HOLD), sent in order at RELEASE
-}
-
-// hold keeps the writes back from now on: yamux sees them written, the other side gets none until release.
-func (c *wsConn) hold() {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.held == nil {
-		c.held = [][]byte{}
-	}
-}
-
-// release sends the writes kept back, in order, and lets the next ones through.
-func (c *wsConn) release() error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	held := c.held
-	c.held = nil
-	for _, p := range held {
-		if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (c *wsConn) Read(p []byte) (int, error) {
@@ -69,10 +45,6 @@ func (c *wsConn) Read(p []byte) (int, error) {
 func (c *wsConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.held != nil {
-		c.held = append(c.held, append([]byte(nil), p...))
-		return len(p), nil
-	}
 	if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
 		return 0, err
 	}

@@ -59,9 +59,8 @@ func runYamux(args []string) {
 	}
 	injector = newResetInjector(conn)
 	conn = injector
-	held := &heldConn{Conn: conn}
-	holdable = held
-	conn = held
+	holdable = &heldConn{Conn: conn}
+	conn = holdable
 	cfg := yamuxConfig()
 	if *acceptBacklog > 0 {
 		cfg.AcceptBacklog = *acceptBacklog
