@@ -558,8 +558,7 @@ class BackupRestoreCommandTest {
      */
     @Test
     void withoutThePermissionToWriteThereBackupAndRestoreSayPermissionDeniedAndOnWhat() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to drop its capabilities");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv");
+        assumeRootThatCanDropItsCapabilities();
         Path data = Files.createDirectories(dir.resolve("data"));
         Path copy = backupOf(data, "live");
         Path readOnly = Files.createDirectories(dir.resolve("read-only"));
@@ -596,8 +595,7 @@ class BackupRestoreCommandTest {
      */
     @Test
     void aBackupByAUserWhoMayNotReadTheDatabaseSaysSoNotThatThereIsNone() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to drop its capabilities");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv");
+        assumeRootThatCanDropItsCapabilities();
         Path data = Files.createDirectories(dir.resolve("data"));
         backupOf(data, "live");
         Path database = data.resolve(Store.DATABASE_FILE);
@@ -634,8 +632,7 @@ class BackupRestoreCommandTest {
      */
     @Test
     void aBackupFromADataDirectoryItMayNotWriteSaysSoNamingTheDirectory() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to drop its capabilities");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv");
+        assumeRootThatCanDropItsCapabilities();
         Path data = Files.createDirectories(dir.resolve("data"));
         backupOf(data, "live");
         Files.setPosixFilePermissions(data, PosixFilePermissions.fromString("r-xr-xr-x"));
@@ -649,6 +646,12 @@ class BackupRestoreCommandTest {
                 + " there to read the database; run the backup as a user who may write there, such as the server's."
                 + System.lineSeparator());
         assertThat(copy).doesNotExist();
+    }
+
+    /** Skips the test unless it runs as root with setpriv, for {@link #withoutDacOverride}. */
+    private static void assumeRootThatCanDropItsCapabilities() {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to drop its capabilities");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv");
     }
 
     /** ServerMain as a process run by root without the capability to write where file modes do not let it. */
