@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.GO_AWAY;
 import static io.picotunnel.client.tunnel.ScriptedTunnelServer.answer101;
@@ -35,8 +36,11 @@ class TunnelClientServerRestartTest {
         ScriptedClients.stop(client, server);
     }
 
-    /** The first connection carries a stream that stays open; later ones are only accepted. */
-    private void start(Backoff backoff) {
+    /**
+     * The first connection carries a stream that stays open; later ones are only accepted. The client's redial delays
+     * have no jitter and are timed by {@code nanoClock}.
+     */
+    private void start(LongSupplier nanoClock) {
         server = new ScriptedTunnelServer((socket, key) -> {
             answer101(socket, key);
             if (server.connections() == 1) {
@@ -44,6 +48,7 @@ class TunnelClientServerRestartTest {
             }
             drainUntilEof(socket);
         });
+        Backoff backoff = new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, nanoClock);
         client = ScriptedClients.start(server, TOKEN, backoff, YamuxConfig.defaults());
         await().atMost(Duration.ofSeconds(10)).until(() -> client.activeStreams() == 1);
     }
@@ -62,6 +67,13 @@ class TunnelClientServerRestartTest {
         old.close();
     }
 
+    /** The server drains until the client has had {@code attempts} connection attempts refused, then ends the drain. */
+    private void drainThroughRefusedAttempts(int attempts, LogCapture log) throws Exception {
+        Socket old = beginDrain();
+        await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= attempts);
+        endDrain(old);
+    }
+
     private static long refusedAttempts(LogCapture log) {
         return log.events().stream().filter(e -> e.getFormattedMessage().contains("connection refused")).count();
     }
@@ -74,11 +86,9 @@ class TunnelClientServerRestartTest {
     @Test
     void aRestartedServerIsRedialledWithinTwoSecondsHoweverLongItsDrainLasted() throws Exception {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, System::nanoTime));
+            start(System::nanoTime);
 
-            Socket old = beginDrain();
-            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 3);
-            endDrain(old);
+            drainThroughRefusedAttempts(3, log);
             await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 5);
             server.listenAgain();
             long back = System.nanoTime();
@@ -96,11 +106,9 @@ class TunnelClientServerRestartTest {
     @Test
     void aRestartIsLoggedAtInfoWithTheStreamsStillFinishingAndNoWarning() throws Exception {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, System::nanoTime));
+            start(System::nanoTime);
 
-            Socket old = beginDrain();
-            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 2);
-            endDrain(old);
+            drainThroughRefusedAttempts(2, log);
             server.listenAgain();
             await().atMost(Duration.ofSeconds(30)).until(() -> client.state() == TunnelClient.State.CONNECTED
                     && server.connections() == 2);
@@ -120,7 +128,7 @@ class TunnelClientServerRestartTest {
     void aServerNotBackWithinTheRestartWaitIsWarnedAboutAndRetriedLessOften() throws Exception {
         AtomicLong clock = new AtomicLong(System.nanoTime());
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, clock::get));
+            start(clock::get);
 
             Socket old = beginDrain();
             endDrain(old);
