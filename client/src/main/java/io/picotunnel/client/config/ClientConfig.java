@@ -59,11 +59,13 @@ public record ClientConfig(
     }
 
     private static void shutdownGrace(Duration grace) {
-        SettingValues.duration(Setting.SHUTDOWN_GRACE, grace, true);
+        Objects.requireNonNull(grace, "shutdownGrace");
+        // Before the general bound of ten years, which would name a limit this setting does not have.
         if (grace.compareTo(MAX_SHUTDOWN_GRACE) > 0) {
             throw ConfigException.invalid(Setting.SHUTDOWN_GRACE, "it must be at most a year ("
                     + MAX_SHUTDOWN_GRACE.toSeconds() + "s)");
         }
+        SettingValues.duration(Setting.SHUTDOWN_GRACE, grace, true);
     }
 
     /**

@@ -10,6 +10,7 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * A {@code host:port} address as the stream header and {@code --allow} name it. IPv6 literals are written in
@@ -18,7 +19,16 @@ import java.util.Locale;
  */
 public record HostPort(String host, int port) {
 
+    public static final int MIN_PORT = 1;
+    public static final int MAX_PORT = 65535;
+
+    /** Also for addresses made in code: a port out of range failed only when dialled, as every attempt did. */
     public HostPort {
+        Objects.requireNonNull(host, "host");
+        if (port < MIN_PORT || port > MAX_PORT) {
+            throw new IllegalArgumentException("port " + port + " of " + quoted(host) + " is out of range " + MIN_PORT
+                    + "-" + MAX_PORT);
+        }
         host = host.toLowerCase(Locale.ROOT);
     }
 
@@ -145,8 +155,8 @@ public record HostPort(String host, int port) {
             throw new IllegalArgumentException(quoted(whole) + " has no valid port number");
         }
         int port = Integer.parseInt(portText);
-        if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("port " + port + " in " + quoted(whole) + " is out of range 1-65535");
+        if (port < MIN_PORT || port > MAX_PORT) {
+            throw new IllegalArgumentException("port " + port + " in " + quoted(whole) + " is out of range " + MIN_PORT + "-" + MAX_PORT);
         }
         return port;
     }

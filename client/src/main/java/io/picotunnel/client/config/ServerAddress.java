@@ -3,6 +3,7 @@ package io.picotunnel.client.config;
 import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.net.URI;
+import java.util.Objects;
 
 /**
  * Where the tunnel server listens: {@code host:port} (meaning wss), {@code ws://host:port} or
@@ -11,6 +12,10 @@ import java.net.URI;
 public record ServerAddress(boolean tls, HostPort hostPort) {
 
     public static final String TUNNEL_PATH = "/tunnel";
+
+    public ServerAddress {
+        Objects.requireNonNull(hostPort, "hostPort");
+    }
 
     /** The server's --tunnel-addr port when not set, named in the message for an address without a port. */
     private static final int DEFAULT_TUNNEL_PORT = 8443;

@@ -223,7 +223,7 @@ final class HappyEyeballs {
             try {
                 connecting = attempt.connect(addresses[index], shareMillis);
             } catch (RuntimeException refused) {
-                // Thrown before the connection started (a port out of range in a config made in code): that address
+                // Thrown before the connection started (a socket address or option the attempt refuses): that address
                 // failed, as a refused connection does; thrown on, it left the race, and the attempt, with no end.
                 failures[index] = refused;
                 tryNext();

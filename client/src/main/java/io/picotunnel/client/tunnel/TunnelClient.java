@@ -307,8 +307,9 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     /**
-     * The connector's attempt. One that throws before it is under way (a setting out of its range in a config made in
-     * code) fails as a dial does, retried after the backoff delay, instead of leaving the client connecting for ever.
+     * The connector's attempt. One that throws before it is under way (a connect timeout past ClientConfig's checks,
+     * as tests give one) fails as a dial does, retried after the backoff delay, instead of leaving the client
+     * connecting for ever.
      */
     private Future<Channel> dial() {
         try {

@@ -225,6 +225,19 @@ class AddressParsingTest {
         assertThat(HostPort.parse("[fe80::1:2]:22").port()).isEqualTo(22);
     }
 
+    /** A port the parser refuses is refused in code too, instead of failing every attempt to dial it. */
+    @Test
+    void anAddressMadeInCodeWithAPortOutOfRangeIsRefusedNamingTheRange() {
+        assertThatThrownBy(() -> new HostPort("127.0.0.1", 70_000)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("port 70000 of '127.0.0.1' is out of range 1-65535");
+        assertThatThrownBy(() -> new HostPort("localhost", 0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("port 0 of 'localhost' is out of range 1-65535");
+        assertThatThrownBy(() -> HostPort.parse("localhost:70000")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("port 70000 in 'localhost:70000' is out of range 1-65535");
+        assertThat(new HostPort("h", 65535).port()).isEqualTo(65535);
+        assertThat(new HostPort("h", 1).port()).isEqualTo(1);
+    }
+
     @Test
     void hostPortComparesHostsCaseInsensitively() {
         assertThat(HostPort.parse("LocalHost:22")).isEqualTo(HostPort.parse("localhost:22"));

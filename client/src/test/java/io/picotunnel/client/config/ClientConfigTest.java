@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.picotunnel.protocol.config.ConfigException;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import org.junit.jupiter.api.Test;
@@ -332,6 +333,24 @@ class ClientConfigTest {
         assertThatThrownBy(() -> base.withTargetThreads(-1)).isInstanceOf(ConfigException.class).hasMessage(
                 "Invalid --target-threads (PICOTUNNEL_TARGET_THREADS): '-1' is not a whole number from 0 to 256.");
         assertThat(base.withShutdownGrace(Duration.ZERO).withTargetThreads(256).targetThreads()).isEqualTo(256);
+    }
+
+    /** "No timeout" written in code is refused as the command line refuses a duration beyond ten years. */
+    @Test
+    void aTimeoutBeyondTenYearsMadeInCodeIsRefusedNamingTheSettingAndItsMaximum() {
+        ClientConfig base = ClientConfig.of(ServerAddress.parse("h:1"), "t");
+        Duration unbounded = Duration.ofSeconds(Long.MAX_VALUE);
+
+        assertThatThrownBy(() -> base.withConnectTimeout(unbounded)).isInstanceOf(ConfigException.class).hasMessage(
+                "Invalid --connect-timeout (PICOTUNNEL_CONNECT_TIMEOUT): it must be at most 3650d.");
+        assertThatThrownBy(() -> base.withDialTimeout(Durations.MAX.plusMillis(1))).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --dial-timeout (PICOTUNNEL_DIAL_TIMEOUT): it must be at most 3650d.");
+        assertThatThrownBy(() -> base.withShutdownGrace(unbounded)).isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("Invalid --shutdown-grace (PICOTUNNEL_SHUTDOWN_GRACE): it must be at most a year");
+        assertThat(base.withConnectTimeout(Durations.MAX).connectTimeout()).isEqualTo(Durations.MAX);
+        assertThatThrownBy(() -> ClientConfig.resolve(serverAndTokenWith(Setting.CONNECT_TIMEOUT, "3651d"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessage(
+                        "Invalid --connect-timeout (PICOTUNNEL_CONNECT_TIMEOUT): '3651d' is too long: at most 3650d.");
     }
 
     @Test

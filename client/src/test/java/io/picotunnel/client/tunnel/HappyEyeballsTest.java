@@ -119,6 +119,26 @@ class HappyEyeballsTest {
         assertThat(outcome.get(5, TimeUnit.SECONDS)).isEqualTo(List.of(first, second));
     }
 
+    /** Thrown before the connection started (a socket address refused): that address failed, and the race goes on. */
+    @Test
+    void anAttemptThatThrowsIsThatAddressFailingAndTheRaceGoesOnToTheNext() throws Exception {
+        IllegalArgumentException refused = new IllegalArgumentException("127.0.0.1 refused before connecting");
+        race(LONG, address -> {
+            if (address instanceof Inet4Address) {
+                throw refused;
+            }
+            return new EmbeddedChannel().newPromise();
+        }, "127.0.0.1", "::1");
+        await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 1);
+        assertThat(attempts.getFirst().address()).as("long before the fallback delay of 30 s")
+                .isEqualTo(InetAddress.getByName("::1"));
+
+        ConnectException second = new ConnectException("::1 refused");
+        attempts.getFirst().promise().setFailure(second);
+
+        assertThat(outcome.get(5, TimeUnit.SECONDS)).isEqualTo(List.of(refused, second));
+    }
+
     @Test
     void aFailedRaceFailsWithTheFirstAddressTriedElseATimeoutSayingWhy() {
         ConnectException refused = new ConnectException("::1 refused");

@@ -10,6 +10,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -78,8 +79,16 @@ public final class SettingValues<S extends Enum<S> & DeclaredSetting> {
         return duration(setting, parsed(setting, Durations::parse), zeroAllowed);
     }
 
-    /** {@code duration} when {@link #duration(Enum, boolean)} would take it: for configs made in code. */
+    /**
+     * {@code duration} when {@link #duration(Enum, boolean)} would take it: for configs made in code, where no parsing
+     * stopped a duration beyond {@link Durations#MAX} ({@code Duration.ofSeconds(Long.MAX_VALUE)} as "no timeout"),
+     * which fails every timer armed with it.
+     */
     public static Duration duration(DeclaredSetting setting, Duration duration, boolean zeroAllowed) {
+        Objects.requireNonNull(duration, setting.displayName());
+        if (duration.compareTo(Durations.MAX) > 0) {
+            throw ConfigException.invalid(setting, "it must be at most " + Durations.MAX.toDays() + "d");
+        }
         if (duration.isNegative()) {
             throw ConfigException.invalid(setting, "it must not be negative");
         }
