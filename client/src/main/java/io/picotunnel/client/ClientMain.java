@@ -118,7 +118,10 @@ public final class ClientMain implements Callable<Integer> {
         TunnelClient client = new TunnelClient(config);
         Thread hook = new Thread(() -> stopOnSignal(client, config, log), "picotunnel-client-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        StopSignals.install(client::stopNow, log);
+        StopSignals.install(() -> {
+            log.warn(StopSignals.CUT_SHORT);
+            client.stopNow();
+        }, log);
         client.start();
         try {
             return exitCode(client.terminated(), log);

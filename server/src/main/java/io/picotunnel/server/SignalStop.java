@@ -16,15 +16,23 @@ import java.util.concurrent.TimeoutException;
  * SIGTERM or SIGINT stops the server (draining for the grace period) and ends the process with 0: a stop asked for
  * this way is the normal end of a service, so a service manager (systemd, Docker, Kubernetes) records a clean stop,
  * not the signal's 143 or 130. Installed before the server starts: without it, a signal during the start ended the
- * JVM with 143 and no log line. Such a stop waits for the start, then stops what it started, all within the grace
- * period: a start that hangs (slow storage, a hung migration) must not make the process unstoppable but by SIGKILL,
- * so it ends with {@link ServerMain#EXIT_STOP_FAILED} once the grace is over. A second signal resets the open streams
- * at once, or during the start ends the process at once, unless it came within {@link StopSignals#SAME_REQUEST} of
- * the first.
+ * JVM with 143 and no log line. Such a stop waits for the start, then stops what it started, all within {@link
+ * #startWait}: a start that hangs (slow storage, a hung migration) must not make the process unstoppable but by
+ * SIGKILL, so it ends with {@link ServerMain#EXIT_STOP_FAILED} once that wait is over. A second signal resets the open
+ * streams at once, or during the start ends the process at once, unless it came within {@link
+ * StopSignals#SAME_REQUEST} of the first.
  */
 final class SignalStop {
 
     private static final Logger log = LoggerFactory.getLogger(SignalStop.class);
+
+    /**
+     * How long a stop waits at least for a start under way. Not the grace alone: a grace of 0 means resetting the open
+     * streams at once, and a start takes its time whatever the grace (the data directory, the store's migrations,
+     * certificates), so a short grace failed every stop that came during the start. 30 s is the default grace, and
+     * Kubernetes' terminationGracePeriodSeconds.
+     */
+    static final Duration MIN_START_WAIT = Duration.ofSeconds(30);
 
     private final CompletableFuture<PicoTunnelServer> start = new CompletableFuture<>();
     private final Duration grace;
@@ -62,33 +70,44 @@ final class SignalStop {
         }
     }
 
+    /** A second signal's one line: what it does now depends on whether the server has started. */
     private void resetOpenStreams() {
         if (!start.isDone()) {
             log.warn("Second signal while the server is starting: exiting now, without waiting for the start");
             halt(0);
         } else if (!start.isCompletedExceptionally()) {
+            log.warn(StopSignals.CUT_SHORT);
             start.join().stopNow();
         }
     }
 
+    /** How long a stop waits for a start under way: the grace, or {@link #MIN_START_WAIT} when that is longer. */
+    static Duration startWait(Duration grace) {
+        return grace.compareTo(MIN_START_WAIT) > 0 ? grace : MIN_START_WAIT;
+    }
+
     /** The JVM's shutdown hook: halts, as the JVM would otherwise exit with the signal's code once hooks are done. */
     private void stopAndHalt() {
-        long deadline = System.nanoTime() + grace.toNanos();
+        long signalled = System.nanoTime();
         boolean starting = !start.isDone();
+        Duration startWait = startWait(grace);
         if (starting) {
-            log.info("Shutdown requested while the server is starting: it stops once started");
+            log.info("Shutdown requested while the server is starting: it stops once started (waiting up to {})",
+                    Durations.format(startWait));
         }
         int code = ServerMain.EXIT_STOP_FAILED;
         try {
-            PicoTunnelServer server = start.get(grace.toNanos(), TimeUnit.NANOSECONDS);
+            PicoTunnelServer server = start.get(startWait.toNanos(), TimeUnit.NANOSECONDS);
             log.info("Shutdown requested: taking no new visitors or tunnel clients");
-            // A start that took part of the grace leaves the rest to the drain: the whole stop stays within the grace.
-            server.stop(starting ? Duration.ofNanos(Math.max(0, deadline - System.nanoTime())) : grace);
+            // The grace counts from the signal: a start that took part of it leaves the rest to the drain, none once
+            // it is over (streams opened in the meantime are reset at once), so the stop stays within the start wait.
+            long graceLeft = Math.max(0, grace.toNanos() - (System.nanoTime() - signalled));
+            server.stop(starting ? Duration.ofNanos(graceLeft) : grace);
             log.info("Stopped");
             code = 0;
         } catch (TimeoutException e) {
             log.error("Shutdown requested while the server is starting: the start did not finish within {}; exiting",
-                    Durations.format(grace));
+                    Durations.format(startWait));
         } catch (ExecutionException e) {
             // The start failed and said why, or never began (a wrong setting, --help): its exit code stands.
             code = e.getCause() instanceof NotStarted notStarted ? notStarted.code : code;

@@ -23,6 +23,9 @@ public final class StopSignals {
     /** How soon after the first a signal is taken as the same request to stop, not as one to cut the grace short. */
     public static final Duration SAME_REQUEST = Duration.ofSeconds(1);
 
+    /** What a second signal does once the server or client runs, as {@code now} logs it. */
+    public static final String CUT_SHORT = "second signal: resetting the open streams now instead of waiting for the grace period";
+
     private static final long NONE = Long.MIN_VALUE;
 
     private StopSignals() {
@@ -30,7 +33,8 @@ public final class StopSignals {
 
     /**
      * Handles SIGINT and SIGTERM from now on: the first exits the JVM (running its hooks), one within
-     * {@link #SAME_REQUEST} of it is ignored, and the later ones run {@code now}.
+     * {@link #SAME_REQUEST} of it is ignored, and the later ones run {@code now}, which logs what it does ({@link
+     * #CUT_SHORT}, or what it does instead while the program is starting): one line for one signal.
      */
     public static void install(Runnable now, Logger log) {
         AtomicLong first = new AtomicLong(NONE);
@@ -41,7 +45,6 @@ public final class StopSignals {
             } else if (at - first.get() < SAME_REQUEST.toNanos()) {
                 log.debug("a signal within {} of the first: the same request to stop", Durations.format(SAME_REQUEST));
             } else {
-                log.warn("second signal: resetting the open streams now instead of waiting for the grace period");
                 now.run();
             }
         };

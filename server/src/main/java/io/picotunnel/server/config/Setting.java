@@ -87,7 +87,8 @@ public enum Setting implements DeclaredSetting {
                     + Durations.format(YamuxConfig.DEFAULT_TIMEOUT) + "."),
     SHUTDOWN_GRACE("--shutdown-grace", "DURATION", "30s",
             "On SIGTERM: how long open streams may finish once the server takes no new ones; then they are reset (0: at once)."
-                    + " A SIGTERM during the start waits for it within the same time, else exits 1."),
+                    + " A SIGTERM during the start waits for it for this time or 30s, whichever is longer (a start"
+                    + " takes its time whatever the grace), else exits 1."),
     HEADER_TIMEOUT("--header-timeout", "DURATION", "20s",
             "How long a new connection to the HTTP, HTTPS or management listener may take to send its first request head"
                     + " (HTTP/2: to open its first stream)."),
