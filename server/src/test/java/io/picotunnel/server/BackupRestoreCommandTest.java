@@ -566,7 +566,7 @@ class BackupRestoreCommandTest {
         Path lockedDataWithLock = Files.createDirectories(dir.resolve("read-only-data-with-lock"));
         Files.createFile(lockedDataWithLock.resolve(DataDirectoryLock.FILE_NAME));
         for (Path directory : List.of(readOnly, lockedData, lockedDataWithLock)) {
-            Files.setPosixFilePermissions(directory, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+            Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("r-xr-xr-x"));
         }
 
         Run backup = withoutDacOverride("backup", "--data", data.toString(), readOnly.resolve("b.db").toString());
@@ -603,15 +603,15 @@ class BackupRestoreCommandTest {
         Path closed = Files.createDirectories(dir.resolve("closed"));
         Path inClosed = Files.createDirectories(closed.resolve("backups"));
         Files.setOwner(closed, server);
-        Files.setPosixFilePermissions(closed, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(closed, PosixFilePermissions.fromString("rwx------"));
 
         Run intoClosed = withoutDacOverride("backup", "--data", data.toString(), inClosed.resolve("b.db").toString());
         Files.setOwner(database, server);
-        Files.setPosixFilePermissions(database, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        Files.setPosixFilePermissions(data, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(database, PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(data, PosixFilePermissions.fromString("rwxr-xr-x"));
         Run fileUnreadable = withoutDacOverride("backup", "--data", data.toString(), dir.resolve("a.db").toString());
         Files.setOwner(data, server);
-        Files.setPosixFilePermissions(data, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(data, PosixFilePermissions.fromString("rwx------"));
         Run directoryClosed = withoutDacOverride("backup", "--data", data.toString(), dir.resolve("c.db").toString());
 
         assertThat(fileUnreadable.code()).as(fileUnreadable.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
