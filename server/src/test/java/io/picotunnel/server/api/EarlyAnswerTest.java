@@ -1,21 +1,17 @@
 package io.picotunnel.server.api;
 
-import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.net.LimitedBody;
+import io.picotunnel.server.net.StillSendingBody;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Answers given before the request's body is read (refused, no body wanted, no such path) reach a client still
@@ -133,29 +129,13 @@ class EarlyAnswerTest {
     }
 
     /**
-     * Sends the request line, the headers and the body's first KiB, waits for the answer to arrive, then sends the
-     * rest of the body of {@code length} bytes and reads the whole answer: the client still sending when the answer
-     * comes, as a browser or HTTP client with a large body is.
+     * Sends the request line, the headers and a body of {@code length} bytes as a client still sending it when the
+     * answer comes ({@link StillSendingBody}), and reads the whole answer.
      */
     private String sendWhileReading(String requestLine, String headers, int length) throws IOException {
-        PicoTunnelServer server = running.server();
-        try (Socket socket = new Socket()) {
-            socket.setSendBufferSize(16 * 1024);
-            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.apiPort()), 10_000);
-            socket.setSoTimeout(10_000);
-            OutputStream out = socket.getOutputStream();
-            out.write((requestLine + " HTTP/1.1\r\nHost: localhost\r\n" + headers
-                    + "Content-Type: application/json\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.ISO_8859_1));
-            out.write(new byte[1024]);
-            out.flush();
-            InputStream in = socket.getInputStream();
-            await().atMost(10, TimeUnit.SECONDS).until(() -> in.available() > 0);
-            // More than the socket buffers hold: written only as the server reads it.
-            out.write(new byte[length - 1024]);
-            out.flush();
-            return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-        }
+        String head = requestLine + " HTTP/1.1\r\nHost: localhost\r\n" + headers
+                + "Content-Type: application/json\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n";
+        return StillSendingBody.sendTo(running.server().apiPort(), head, length);
     }
 
 }
