@@ -5,7 +5,6 @@ import io.picotunnel.client.ClientMain;
 import io.picotunnel.client.tunnel.ClientIdentity;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
-import io.picotunnel.testkit.EchoServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,7 +28,7 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Several client processes with one token serve one tunnel side by side (replicas): the real server, the real
- * client executable in JVMs of their own, a tcp service to an echo server behind the clients.
+ * client executable in JVMs of their own, a tcp service to an echo server behind the clients ({@link ServicedTunnel}).
  */
 class SeveralClientsEndToEndTest {
 
@@ -40,20 +39,13 @@ class SeveralClientsEndToEndTest {
     Path dataDir;
 
     private Testbed testbed;
-    private EchoServer echo;
-    private String tunnelId;
-    private String token;
-    private int servicePort;
+    private ServicedTunnel tunnel;
     private final List<ClientProcess> processes = new ArrayList<>();
 
     @BeforeEach
     void start() {
         testbed = new Testbed(dataDir);
-        echo = new EchoServer();
-        JsonNode tunnel = testbed.createTunnel("replicas");
-        tunnelId = tunnel.get("id").asText();
-        token = tunnel.get("token").asText();
-        servicePort = testbed.createTcpServiceOnFreePort(tunnelId, echo.address()).port();
+        tunnel = new ServicedTunnel(testbed, "replicas", "replicas.test");
     }
 
     @AfterEach
@@ -62,11 +54,11 @@ class SeveralClientsEndToEndTest {
             process.close();
         }
         testbed.close();
-        echo.close();
+        tunnel.close();
     }
 
     private ClientProcess startClientProcess() {
-        ClientProcess process = ClientProcess.start(testbed.tunnelPort(), token);
+        ClientProcess process = ClientProcess.start(testbed.tunnelPort(), tunnel.token);
         processes.add(process);
         return process;
     }
@@ -76,19 +68,21 @@ class SeveralClientsEndToEndTest {
     }
 
     private Set<String> connectionIds() {
-        return registry().connections(tunnelId).stream().map(TunnelRegistry.Connection::id).collect(Collectors.toSet());
+        return registry().connections(tunnel.id).stream().map(TunnelRegistry.Connection::id)
+                .collect(Collectors.toSet());
     }
 
     private Set<String> apiClientIds() {
         Set<String> ids = new HashSet<>();
-        testbed.api().get("/api/tunnels/" + tunnelId).json().get("clients").forEach(c -> ids.add(c.get("id").asText()));
+        testbed.api().get("/api/tunnels/" + tunnel.id).json().get("clients")
+                .forEach(c -> ids.add(c.get("id").asText()));
         return ids;
     }
 
     private void awaitBothConnected(ClientProcess one, ClientProcess two) {
         await().atMost(Duration.ofSeconds(60))
                 .failFast("a client process ended: " + one.log() + two.log(), () -> !one.isAlive() || !two.isAlive())
-                .until(() -> registry().connections(tunnelId).size() == 2);
+                .until(() -> registry().connections(tunnel.id).size() == 2);
     }
 
     @Test
@@ -99,7 +93,7 @@ class SeveralClientsEndToEndTest {
         Set<String> ids = connectionIds();
 
         // Both are listed, with what they said of themselves.
-        JsonNode clients = testbed.api().get("/api/tunnels/" + tunnelId).json().get("clients");
+        JsonNode clients = testbed.api().get("/api/tunnels/" + tunnel.id).json().get("clients");
         assertThat(clients).hasSize(2);
         for (JsonNode client : clients) {
             assertThat(client.get("version").asText()).isEqualTo(ClientIdentity.version());
@@ -114,7 +108,7 @@ class SeveralClientsEndToEndTest {
             for (int i = 0; i < HELD_CONNECTIONS; i++) {
                 held.add(openEchoing("held " + i));
             }
-            List<TunnelRegistry.Connection> connections = registry().connections(tunnelId);
+            List<TunnelRegistry.Connection> connections = registry().connections(tunnel.id);
             assertThat(connections).hasSize(2);
             assertThat(connections).allSatisfy(c -> {
                 assertThat(c.session().activeStreams()).isEqualTo(HELD_CONNECTIONS / 2);
@@ -135,14 +129,14 @@ class SeveralClientsEndToEndTest {
 
         // One dies: once the server has seen its connection end, every new connection goes to the other.
         one.kill();
-        await().atMost(Duration.ofSeconds(5)).until(() -> registry().connections(tunnelId).size() == 1);
-        String survivor = registry().connections(tunnelId).getFirst().id();
+        await().atMost(Duration.ofSeconds(5)).until(() -> registry().connections(tunnel.id).size() == 1);
+        String survivor = registry().connections(tunnel.id).getFirst().id();
         assertThat(ids).contains(survivor);
         int failures = 0;
         for (int i = 0; i < CONNECTIONS_AFTER_THE_KILL; i++) {
             String message = "after the kill " + i;
             try {
-                if (!Transfers.echo(servicePort, message).equals(message)) {
+                if (!Transfers.echo(tunnel.tcpPort, message).equals(message)) {
                     failures++;
                 }
             } catch (Exception e) {
@@ -150,7 +144,7 @@ class SeveralClientsEndToEndTest {
             }
         }
         assertThat(failures).as("failed connections out of %d", CONNECTIONS_AFTER_THE_KILL).isZero();
-        assertThat(registry().connections(tunnelId)).singleElement()
+        assertThat(registry().connections(tunnel.id)).singleElement()
                 .satisfies(c -> assertThat(c.id()).isEqualTo(survivor))
                 .satisfies(c -> assertThat(c.streamsOpened()).isEqualTo(HELD_CONNECTIONS / 2 + CONNECTIONS_AFTER_THE_KILL));
         assertThat(apiClientIds()).containsExactly(survivor);
@@ -163,13 +157,13 @@ class SeveralClientsEndToEndTest {
         ClientProcess two = startClientProcess();
         awaitBothConnected(one, two);
 
-        assertThat(testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", null).status()).isEqualTo(200);
+        assertThat(testbed.api().post("/api/tunnels/" + tunnel.id + "/regenerate", null).status()).isEqualTo(200);
 
         await().atMost(Duration.ofSeconds(30)).until(() -> !one.isAlive() && !two.isAlive());
         assertThat(one.exitCode()).as(one.log()).isEqualTo(ClientMain.EXIT_TOKEN_REJECTED);
         assertThat(two.exitCode()).as(two.log()).isEqualTo(ClientMain.EXIT_TOKEN_REJECTED);
-        assertThat(registry().isConnected(tunnelId)).isFalse();
-        assertThat(testbed.api().get("/api/tunnels/" + tunnelId).json().get("clients")).isEmpty();
+        assertThat(registry().isConnected(tunnel.id)).isFalse();
+        assertThat(testbed.api().get("/api/tunnels/" + tunnel.id).json().get("clients")).isEmpty();
     }
 
     @Test
@@ -178,17 +172,17 @@ class SeveralClientsEndToEndTest {
         ClientProcess two = startClientProcess();
         awaitBothConnected(one, two);
 
-        assertThat(testbed.api().delete("/api/tunnels/" + tunnelId).status()).isEqualTo(204);
+        assertThat(testbed.api().delete("/api/tunnels/" + tunnel.id).status()).isEqualTo(204);
 
         await().atMost(Duration.ofSeconds(30)).until(() -> !one.isAlive() && !two.isAlive());
         assertThat(one.exitCode()).as(one.log()).isEqualTo(ClientMain.EXIT_TOKEN_REJECTED);
         assertThat(two.exitCode()).as(two.log()).isEqualTo(ClientMain.EXIT_TOKEN_REJECTED);
-        assertThat(registry().isConnected(tunnelId)).isFalse();
+        assertThat(registry().isConnected(tunnel.id)).isFalse();
     }
 
     /** Connects to the service and makes one round trip, so the stream is open end to end; the socket stays open. */
     private Socket openEchoing(String message) throws Exception {
-        Socket socket = new Socket(InetAddress.getLoopbackAddress(), servicePort);
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), tunnel.tcpPort);
         try {
             socket.setSoTimeout(20_000);
             byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
