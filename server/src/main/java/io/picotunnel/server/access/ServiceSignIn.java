@@ -418,6 +418,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
         return Cookies.named(BROWSER_COOKIE, managementHttps());
     }
 
+    private String browserCookie(String value, long maxAgeSeconds) {
+        return browserCookie() + "=" + value + "; Path=/; Max-Age=" + maxAgeSeconds + "; HttpOnly; SameSite=Lax"
+                + (managementHttps() ? "; Secure" : "");
+    }
+
     private boolean managementHttps() {
         return "https".equalsIgnoreCase(managementBase.getScheme());
     }
@@ -482,8 +487,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 return;
             }
             // Path=/ as a __Host- cookie must have (the browser sends it with the UI's requests too; nothing reads it there)
-            ctx.header("Set-Cookie", browserCookie() + "=" + browserKey + "; Path=/; Max-Age="
-                    + PendingLogins.TTL.toSeconds() + "; HttpOnly; SameSite=Lax" + (managementHttps() ? "; Secure" : ""));
+            ctx.header("Set-Cookie", browserCookie(browserKey, PendingLogins.TTL.toSeconds()));
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
             refused(serviceId, SignInRefusal.COULD_NOT_START, true, "single sign-on for service "
@@ -495,11 +499,16 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     @Override
     public boolean handle(Context ctx) {
-        PendingLogins.Result<Destination> taken = pending.take(ctx.queryParam("state"), ctx.cookie(browserCookie()));
+        String browserKey = ctx.cookie(browserCookie());
+        PendingLogins.Result<Destination> taken = pending.take(ctx.queryParam("state"), browserKey);
         if (taken.refusal() == PendingLogins.Refusal.UNKNOWN) {
             return false;
         }
         ctx.header("Cache-Control", "no-store");
+        if (browserKey != null && !pending.waitsFor(browserKey)) {
+            // signed in or not, this browser's last sign-in came back (another tab's may still wait)
+            ctx.res().addHeader("Set-Cookie", browserCookie("", 0));
+        }
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
             refused(null, SignInRefusal.OTHER_BROWSER, false, "single sign-on to a service refused: the callback from "
                     + ControlCharacters.bounded(clientAddress.apply(ctx)) + " carries a sign-in started by another browser");

@@ -355,7 +355,9 @@ public final class ManagementAuth {
                 return;
             }
         }
-        PendingLogins.Result<String> taken = pending.take(ctx.queryParam("state"), ctx.cookie(named(ctx, SIGN_IN_COOKIE)));
+        String browserKey = ctx.cookie(named(ctx, SIGN_IN_COOKIE));
+        PendingLogins.Result<String> taken = pending.take(ctx.queryParam("state"), browserKey);
+        endSignInCookie(ctx, browserKey);
         Optional<PendingLogins.Pending<String>> started = taken.pending();
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
             refusals.refused(SignInRefusal.OTHER_BROWSER, true, "OIDC sign-in refused: the callback from "
@@ -476,10 +478,20 @@ public final class ManagementAuth {
                 + String.join(",", new TreeSet<>(o.allowedGroups())) + "|" + o.allowAll())).orElse(null);
     }
 
+    /**
+     * Clears the browser's sign-in cookie once its callback came, signed in or not, unless another of its sign-ins
+     * (a second tab's) still waits: it would otherwise stay {@link PendingLogins#TTL} in the browser for nothing.
+     */
+    private void endSignInCookie(Context ctx, String browserKey) {
+        if (browserKey != null && !pending.waitsFor(browserKey)) {
+            ctx.res().addHeader("Set-Cookie", cookie(ctx, SIGN_IN_COOKIE, "", 0));
+        }
+    }
+
     private void startSession(Context ctx, String subject, String method, String idToken) {
         sessions.deleteExpired();
         String id = sessions.create(subject, method, idToken, credential(method));
-        ctx.header("Set-Cookie", cookie(ctx, COOKIE, id, sessions.absoluteTimeout().toSeconds()));
+        ctx.res().addHeader("Set-Cookie", cookie(ctx, COOKIE, id, sessions.absoluteTimeout().toSeconds()));
         ctx.header("Cache-Control", "no-store");
     }
 

@@ -105,6 +105,19 @@ public final class PendingLogins<T> {
         return new Result<>(Optional.of(pending), null);
     }
 
+    /**
+     * Whether a sign-in started by the browser that presents {@code browserKey} still waits: its sign-in cookie is
+     * still needed (another tab's sign-in) and must not be cleared yet.
+     */
+    public synchronized boolean waitsFor(String browserKey) {
+        if (browserKey == null) {
+            return false;
+        }
+        dropExpired();
+        byte[] hash = Secrets.sha256(browserKey);
+        return byState.values().stream().anyMatch(p -> MessageDigest.isEqual(p.browserHash(), hash));
+    }
+
     synchronized int size() {
         return byState.size();
     }

@@ -330,6 +330,33 @@ class OidcSignInTest {
         assertThat(browser.sessionCookie).isNotNull();
     }
 
+    /**
+     * The sign-in cookie lives as long as a sign-in of its browser waits: the callback of the last one clears it,
+     * signed in or refused, with the attributes it was set with (before, it stayed 10 minutes after each sign-in).
+     */
+    @Test
+    void theCallbackOfTheBrowsersLastWaitingSignInClearsItsSignInCookieSignedInOrRefused() throws Exception {
+        String cleared = ManagementAuth.SIGN_IN_COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax";
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String first = throughProvider();
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String second = throughProvider();
+
+        HttpResponse<String> firstBack = browser.get(second);
+        assertThat(Browserless.location(firstBack)).isEqualTo("/tunnels/abc");
+        assertThat(Browserless.cookie(firstBack, ManagementAuth.SIGN_IN_COOKIE)).as("the other tab's still waits").isEmpty();
+        HttpResponse<String> lastBack = browser.get(first);
+        assertThat(Browserless.location(lastBack)).isEqualTo("/tunnels/abc");
+        assertThat(lastBack.headers().allValues("Set-Cookie")).contains(cleared);
+        assertThat(browser.signInCookie).isNull();
+        assertThat(browser.sessionCookie).isNotNull();
+
+        nextUser("mallory", Map.of("email", "mallory@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        HttpResponse<String> refused = browser.get(throughProvider());
+        assertThat(signInError(refused)).contains("not allowed");
+        assertThat(refused.headers().allValues("Set-Cookie")).contains(cleared);
+    }
+
     @Test
     void aFloodOfSignInsFromOneAddressPushesOutNobodyElses() throws Exception {
         nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);

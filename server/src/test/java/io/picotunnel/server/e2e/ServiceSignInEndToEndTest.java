@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.nimbusds.oauth2.sdk.TokenRequest;
 import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.access.ServiceSignIn;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.auth.SecretCheckingTokenEndpoint;
@@ -980,6 +981,34 @@ class ServiceSignInEndToEndTest {
         assertThat(second.status()).as(second.toString()).isEqualTo(303);
         assertThat(second.header("Location")).isEqualTo("/two");
         assertThat(visitor.get(httpPort(), HOST, "/two", "Cookie: " + cookiePair(first)).body()).isEqualTo("target=secret");
+    }
+
+    /**
+     * On the management origin the sign-in cookie lives as long as a sign-in of its browser waits: the callback of the
+     * last one clears it, allowed or refused (before, it stayed 10 minutes after each sign-in).
+     */
+    @Test
+    void theCallbackOfTheBrowsersLastWaitingSignInClearsTheManagementOriginsSignInCookieAllowedOrNot() throws Exception {
+        start();
+        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String cleared = ServiceSignIn.BROWSER_COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax";
+        String page = "http://" + HOST + ":" + httpPort() + "/";
+        nextUser("alice", "alice@example.com", "alice");
+        String firstTab = throughProvider(loginUrl(id, page + "one"));
+        nextUser("alice", "alice@example.com", "alice");
+        String secondTab = throughProvider(loginUrl(id, page + "two"));
+
+        HttpResponse<String> firstBack = get(secondTab);
+        assertThat(firstBack.statusCode()).as(firstBack.body()).isEqualTo(303);
+        assertThat(firstBack.headers().allValues("Set-Cookie")).as("the other tab's still waits").isEmpty();
+        HttpResponse<String> lastBack = get(firstTab);
+        assertThat(lastBack.statusCode()).as(lastBack.body()).isEqualTo(303);
+        assertThat(lastBack.headers().allValues("Set-Cookie")).containsExactly(cleared);
+
+        nextUser("mallory", "mallory@example.com", "mallory");
+        HttpResponse<String> refused = get(throughProvider(loginUrl(id, page)));
+        assertThat(refused.statusCode()).isEqualTo(403);
+        assertThat(refused.headers().allValues("Set-Cookie")).containsExactly(cleared);
     }
 
     @Test
