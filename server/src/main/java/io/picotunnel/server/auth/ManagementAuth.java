@@ -515,7 +515,12 @@ public final class ManagementAuth {
         return Cookies.named(name, secure(ctx));
     }
 
-    /** Secure when the browser talks https to us, directly or through a TLS-terminating proxy. */
+    /**
+     * Secure when the browser talks https to us, directly or through a TLS-terminating proxy. The proxy's header is
+     * taken from any peer, not only from trusted proxies: here it can only add {@code Secure} and the prefix, never
+     * take them away, and no other site's page can make a browser send it; cloudflared or Pangolin in front then get
+     * {@code Secure} cookies without naming themselves in {@code PICOTUNNEL_TRUSTED_PROXIES}.
+     */
     private boolean secure(Context ctx) {
         return "https".equalsIgnoreCase(ctx.scheme())
                 || "https".equals(ForwardedProto.scheme(ctx.header("X-Forwarded-Proto")))
