@@ -332,6 +332,18 @@ public final class ManagementAuth {
 
     private void startOidc(Context ctx) {
         String returnTo = safeReturnPath(ctx.queryParam("return_to"));
+        URI redirectUrl = oidc.settings().redirectUrl();
+        if (secure(ctx) && "http".equalsIgnoreCase(redirectUrl.getScheme())) {
+            // The sign-in cookie set here is a Secure __Host- one, which the browser never sends to the plain http
+            // callback: the sign-in would fail there as started in another browser.
+            String https = "https://" + redirectUrl.getRawAuthority() + redirectUrl.getRawPath();
+            refusals.refused(SignInRefusal.COULD_NOT_START, true, "OIDC sign-in could not start: the UI is reached"
+                    + " over https but PICOTUNNEL_OIDC_REDIRECT_URL is " + redirectUrl + "; set it to " + https);
+            failSignIn(ctx, "This page is reached over https, but PICOTUNNEL_OIDC_REDIRECT_URL (" + redirectUrl
+                    + ") would bring the sign-in back over plain http, where the browser does not send its sign-in"
+                    + " cookie. Set it to " + https + " (and allow that at the identity provider).");
+            return;
+        }
         try {
             OidcProvider.AuthorizationStart start = oidc.start();
             String browserKey = PendingLogins.browserKey(ctx.cookie(named(ctx, SIGN_IN_COOKIE)));

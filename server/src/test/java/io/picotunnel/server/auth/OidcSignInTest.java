@@ -357,6 +357,31 @@ class OidcSignInTest {
         assertThat(refused.headers().allValues("Set-Cookie")).contains(cleared);
     }
 
+    /**
+     * A UI reached over https (a proxy's X-Forwarded-Proto) with an http redirect URL gets a Secure __Host- sign-in
+     * cookie that the browser never sends to the plain http callback. Before, the sign-in went through the provider
+     * and failed there as "not started in this browser"; now it does not start, and the page says what to set.
+     */
+    @Test
+    void aUiReachedOverHttpsWithAnHttpRedirectUrlIsToldToSetItsHttpsAddressBeforeGoingToTheProvider() throws Exception {
+        HttpResponse<String> login;
+        try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
+                ch.qos.logback.classic.Level.WARN)) {
+            login = browser.send(java.net.http.HttpRequest.newBuilder(URI.create(server.url("/auth/login"))),
+                    Map.of("X-Forwarded-Proto", "https"));
+            assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString()
+                    .contains("the UI is reached over https but PICOTUNNEL_OIDC_REDIRECT_URL is " + oidc.redirectUrl());
+        }
+
+        assertThat(login.statusCode()).isEqualTo(303);
+        assertThat(Browserless.location(login)).isEqualTo("/");
+        String value = Browserless.cookie(login, Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_ERROR_COOKIE).orElseThrow();
+        assertThat(new String(Base64.getUrlDecoder().decode(value), StandardCharsets.UTF_8)).contains("reached over https",
+                "PICOTUNNEL_OIDC_REDIRECT_URL (" + oidc.redirectUrl() + ")",
+                "Set it to https://localhost:" + server.port() + "/auth/callback");
+        assertThat(Browserless.cookie(login, Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE)).isEmpty();
+    }
+
     @Test
     void aFloodOfSignInsFromOneAddressPushesOutNobodyElses() throws Exception {
         nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
