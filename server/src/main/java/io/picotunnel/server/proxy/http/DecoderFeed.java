@@ -19,8 +19,10 @@ import java.util.function.BooleanSupplier;
  * once the target switches, and were taken for the next request before.
  *
  * <p>Bytes held here stop the socket's reading, so a paused connection keeps at most what its last reads
- * brought, raw. The proxy calls {@link #resume} once it wants messages again. Removed from the pipeline (a
- * protocol switch), it hands on what it holds, in order, after what the decoder had.
+ * brought, raw, also once the visitor has ended its output: the connection reads only when asked
+ * ({@code HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked}), where Netty's epoll would otherwise read
+ * the socket to its end at the visitor's FIN. The proxy calls {@link #resume} once it wants messages again.
+ * Removed from the pipeline (a protocol switch), it hands on what it holds, in order, after what the decoder had.
  */
 final class DecoderFeed extends ChannelInboundHandlerAdapter {
 

@@ -189,13 +189,14 @@ public final class HttpProxy implements HttpPipelines {
      *
      * <p>The connection allows half-closure: a visitor that ends its side after its request (shutdown(SHUT_WR), with
      * or without TLS close_notify) still gets the answer, then the close ({@link ProxyHandler}); Netty would close the
-     * connection at the EOF and drop what was still to be written.
+     * connection at the EOF and drop what was still to be written. It reads only when asked, also at that EOF, so a
+     * visitor that uploads mebibytes and then ends its side is read no faster than the target takes the body.
      */
     @Override
     public void initHttp1(ChannelPipeline pipeline, boolean https) {
         // Before the channel can read its EOF: in initChannel, or in the read that completed the TLS handshake.
         pipeline.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        HalfClosedEpollChannels.keepRegistered(pipeline.channel());
+        HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked(pipeline.channel());
         HttpDecoderConfig config = new HttpDecoderConfig()
                 .setMaxInitialLineLength(MAX_REQUEST_LINE)
                 .setMaxHeaderSize(MAX_HEADER_SIZE)
