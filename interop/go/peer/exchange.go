@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -56,7 +58,9 @@ func openAndExchange(session *yamux.Session, exchange *openingExchange, id strin
 		// A writer blocked on a window the reader never reopens fails instead of hanging the result.
 		stream.SetWriteDeadline(time.Now().Add(sendWriteTimeout))
 		sentHash := sha256.New()
-		sent, err := io.Copy(io.MultiWriter(w, sentHash), io.LimitReader(rand.Reader, n))
+		progress := &sentCounter{}
+		sendProgress.Store(id, progress)
+		sent, err := io.Copy(io.MultiWriter(w, sentHash, progress), io.LimitReader(rand.Reader, n))
 		end := "eof"
 		if err != nil {
 			end = endOf(err, false)
@@ -119,6 +123,26 @@ func openAndExchange(session *yamux.Session, exchange *openingExchange, id strin
 		emit("RESULT %s sent=%d sha_sent=%s recv=%d sha_recv=%s end=%s", id, n, shaSent, got,
 			hex.EncodeToString(recvHash.Sum(nil)), end)
 	}
+}
+
+// sendProgress holds a *sentCounter per "send" exchange id, for the SENT command.
+var sendProgress sync.Map
+
+// sentCounter counts the bytes a "send" exchange's Writes have completed.
+type sentCounter struct{ n atomic.Int64 }
+
+func (c *sentCounter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// reportSent is the SENT command: "SENT <id> <bytes written so far>", -1 when no "send" exchange has that id.
+func reportSent(id string) {
+	var n int64 = -1
+	if value, ok := sendProgress.Load(id); ok {
+		n = value.(*sentCounter).n.Load()
+	}
+	emit("SENT %s %d", id, n)
 }
 
 // readAfterOwnFin reads n bytes from a stream this side has closed. Debian's hashicorp/yamux returns EOF from Read

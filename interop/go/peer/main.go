@@ -38,6 +38,8 @@
 //	                             open a stream (with a stream header when a target is given) and exchange
 //	                             nbytes random bytes (see openAndExchange); then print
 //	                             "RESULT <id> sent=<n> sha_sent=<hex> recv=<n> sha_recv=<hex> end=<eof|short|reset|error:...>"
+//	SENT <id>                    "SENT <id> <n>": the bytes a "send" exchange's Writes have completed so far (a
+//	                             Write returns once hashicorp/yamux has the data in a frame; -1: no such exchange)
 //	RESET <id>                   (yamux mode) send WindowUpdate|RST for the stream of OPEN <id>, which
 //	                             hashicorp/yamux cannot: the frame goes between two of its frames; the
 //	                             stream's writer stops at its next wait for window; print "RESET_SENT <id>"
@@ -179,6 +181,12 @@ func readCommands(current sessionSource, disconnect func()) {
 				mode = fields[4]
 			}
 			go openAndExchange(current(), registerExchange(fields[1]), fields[1], n, target, mode)
+		case "SENT":
+			if len(fields) < 2 {
+				emit("ERROR SENT needs <id>")
+				continue
+			}
+			reportSent(fields[1])
 		case "RESET":
 			if len(fields) < 2 {
 				emit("ERROR RESET needs <id>")

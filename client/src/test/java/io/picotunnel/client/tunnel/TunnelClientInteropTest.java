@@ -5,6 +5,7 @@ import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.testkit.GoPeer;
 import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.StallingServer;
 import io.picotunnel.testkit.TcpTarget;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -31,6 +32,12 @@ class TunnelClientInteropTest {
 
     private static final String TOKEN = "3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a2b4d6f8e0a1c3e5b7d9f2a4c6e8b0d1f3a";
     private static final int MIB = 1024 * 1024;
+    /**
+     * What a stalled upload may have in flight: hashicorp's window into our stream, our client's buffers and the
+     * kernel's socket buffers on loopback (each can grow to several MiB); an upload that ignored backpressure would
+     * have it all.
+     */
+    private static final long IN_FLIGHT_BOUND = 48L * MIB;
 
     private final List<AutoCloseable> cleanup = new ArrayList<>();
     private GoPeer server;
@@ -77,6 +84,39 @@ class TunnelClientInteropTest {
         assertThat(result.shaReceived()).isEqualTo(exchange.shaSent());
         assertThat(exchange.received()).isEqualTo(2 * MIB);
         assertThat(exchange.shaReceived()).isEqualTo(result.shaSent());
+    }
+
+    /**
+     * hashicorp uploads far more than the buffers hold, then FIN, into a local target that reads nothing: our
+     * stream's credit goes back only as the target's socket takes bytes, so hashicorp's writer stops with a bounded
+     * amount in flight; once the target reads, every byte arrives and then its EOF, the FIN behind the last byte.
+     */
+    @Test
+    void hashicorpsUploadAndFinIntoAStalledTargetStayBoundedThenArriveWhole() throws Exception {
+        long upload = 256L * MIB;
+        StallingServer stalled = new StallingServer();
+        cleanup.add(stalled);
+        connect(startServer(), AllowList.ANY);
+
+        server.send("OPEN up " + upload + " " + stalled.address() + " send");
+
+        await("the target connected").atMost(Duration.ofSeconds(30)).until(stalled::connected);
+        await("hashicorp's writer held back far below the upload").pollDelay(Duration.ofSeconds(1))
+                .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(30))
+                .until(() -> sentByHashicorp("up") < IN_FLIGHT_BOUND);
+        assertThat(stalled.receivedBytes()).isZero();
+
+        stalled.release();
+
+        GoPeer.StreamResult result = server.awaitResult("up");
+        assertThat(result.end()).as("every Write done and FIN sent").isEqualTo("eof");
+        assertThat(stalled.awaitSha256(60)).as("every byte, then EOF").isEqualTo(result.shaSent());
+        assertThat(stalled.receivedBytes()).isEqualTo(upload);
+    }
+
+    private long sentByHashicorp(String id) {
+        server.send("SENT " + id);
+        return Long.parseLong(server.awaitLine("SENT " + id + " ").split(" ")[2]);
     }
 
     @Test

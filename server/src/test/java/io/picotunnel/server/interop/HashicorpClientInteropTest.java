@@ -11,6 +11,7 @@ import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.GoPeer;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.SilentPeer;
+import io.picotunnel.testkit.StallingServer;
 import io.picotunnel.testkit.TcpTarget;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,6 +30,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -51,6 +53,12 @@ import static org.awaitility.Awaitility.await;
 class HashicorpClientInteropTest {
 
     private static final int MIB = 1024 * 1024;
+    /**
+     * What a stalled upload may have in flight: hashicorp's window, the client's and the server's buffers and the
+     * kernel's socket buffers on loopback (each can grow to several MiB); an upload that ignored backpressure would
+     * have it all.
+     */
+    private static final long IN_FLIGHT_BOUND = 48L * MIB;
 
     @TempDir
     Path dataDir;
@@ -193,6 +201,37 @@ class HashicorpClientInteropTest {
                         .until(() -> written.get() < body / 8 && !writer.isDone());
             } finally {
                 visitor.close(); // ends the blocked writer
+            }
+        }
+    }
+
+    /**
+     * A visitor uploads far more than the buffers hold through a tcp service, then FIN, to a target behind the
+     * hashicorp client that reads nothing: hashicorp stops taking our stream's data once its window is full, our
+     * stream becomes unwritable and the relay stops reading the visitor, whose writes stall with a bounded amount in
+     * flight; once the target reads, every byte arrives and then EOF, the visitor's FIN behind its last byte.
+     */
+    @Test
+    void aVisitorsUploadAndFinToAStalledTargetBehindTheHashicorpClientStayBoundedThenArriveWhole() throws Exception {
+        long size = 256L * MIB;
+        try (StallingServer stalled = new StallingServer()) {
+            JsonNode tunnel = createTunnel();
+            int port = tcpService(tunnel.get("id").asText(), stalled.address()).port();
+            bed.connectedClient(tunnel);
+
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                AtomicLong written = new AtomicLong();
+                Future<String> upload = threads.submit(() -> uploadThenFin(visitor, size, written));
+                await("the visitor's writes held back far below the upload").pollDelay(Duration.ofSeconds(1))
+                        .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(30))
+                        .until(() -> stalled.connected() && written.get() < IN_FLIGHT_BOUND && !upload.isDone());
+                assertThat(stalled.receivedBytes()).isZero();
+
+                stalled.release();
+
+                String sent = upload.get(60, TimeUnit.SECONDS);
+                assertThat(stalled.awaitSha256(60)).as("every byte, then EOF").isEqualTo(sent);
+                assertThat(stalled.receivedBytes()).isEqualTo(size);
             }
         }
     }
@@ -688,6 +727,23 @@ class HashicorpClientInteropTest {
                 reader.shutdownNow();
             }
         }
+    }
+
+    /** Writes {@code size} random bytes, counting them in {@code written}, then FIN; returns their SHA-256 (hex). */
+    private static String uploadThenFin(Socket socket, long size, AtomicLong written) throws Exception {
+        MessageDigest sent = MessageDigest.getInstance("SHA-256");
+        Random random = new Random();
+        byte[] chunk = new byte[64 * 1024];
+        OutputStream out = socket.getOutputStream();
+        for (long left = size; left > 0; left -= chunk.length) {
+            random.nextBytes(chunk);
+            int n = (int) Math.min(left, chunk.length);
+            out.write(chunk, 0, n);
+            sent.update(chunk, 0, n);
+            written.addAndGet(n);
+        }
+        socket.shutdownOutput();
+        return HexFormat.of().formatHex(sent.digest());
     }
 
     private record Digest(long bytes, byte[] sha256) {
