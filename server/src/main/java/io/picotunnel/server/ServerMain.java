@@ -15,6 +15,7 @@ import picocli.CommandLine.ParseResult;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +46,8 @@ public final class ServerMain {
 
     public static void main(String[] args) {
         int code = subcommand(args, System.getenv(), System.out, System.err)
-                .orElseGet(() -> runUntilStopped(args, System.getenv(), System.out, System.err));
+                .orElseGet(() -> runUntilStopped(args, System.getenv(), System.out, System.err,
+                        SignalStop.MIN_START_WAIT));
         if (code != 0) {
             System.exit(code);
         }
@@ -92,14 +94,16 @@ public final class ServerMain {
     /**
      * The process's server: parses and starts as {@link #run} does and runs until SIGTERM or SIGINT; returns the exit
      * code when it did not start. {@link SignalStop} is set up before the start, so that a signal during it is a stop
-     * too, and after the settings, as logging must not begin before {@link #applyLogSettings}.
+     * too, and after the settings, as logging must not begin before {@link #applyLogSettings}. A stop during the start
+     * waits for it at least {@code minStartWait} ({@link SignalStop#MIN_START_WAIT}; a test's process, less).
      */
-    private static int runUntilStopped(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+    static int runUntilStopped(String[] args, Map<String, String> env, PrintStream out, PrintStream err,
+                               Duration minStartWait) {
         Configured configured = configure(args, env, out, err);
         if (configured.config() == null) {
             return configured.exitCode();
         }
-        SignalStop stop = SignalStop.install(configured.config().shutdownGrace());
+        SignalStop stop = SignalStop.install(configured.config().shutdownGrace(), minStartWait);
         PicoTunnelServer server;
         try {
             server = PicoTunnelServer.start(configured.config(), out);

@@ -17,9 +17,9 @@ import java.util.concurrent.TimeoutException;
  * this way is the normal end of a service, so a service manager (systemd, Docker, Kubernetes) records a clean stop,
  * not the signal's 143 or 130. Installed before the server starts: without it, a signal during the start ended the
  * JVM with 143 and no log line. Such a stop waits for the start, then stops what it started, all within {@link
- * #startWait}: a start that hangs (slow storage, a hung migration) must not make the process unstoppable but by
- * SIGKILL, so it ends with {@link ServerMain#EXIT_STOP_FAILED} once that wait is over. A second signal resets the open
- * streams at once, or during the start ends the process at once, unless it came within {@link
+ * #startWait(Duration, Duration)}: a start that hangs (slow storage, a hung migration) must not make the process
+ * unstoppable but by SIGKILL, so it ends with {@link ServerMain#EXIT_STOP_FAILED} once that wait is over. A second
+ * signal resets the open streams at once, or during the start ends the process at once, unless it came within {@link
  * StopSignals#SAME_REQUEST} of the first.
  */
 final class SignalStop {
@@ -36,17 +36,20 @@ final class SignalStop {
 
     private final CompletableFuture<PicoTunnelServer> start = new CompletableFuture<>();
     private final Duration grace;
+    private final Duration startWait;
 
-    private SignalStop(Duration grace) {
+    private SignalStop(Duration grace, Duration minStartWait) {
         this.grace = grace;
+        this.startWait = startWait(grace, minStartWait);
     }
 
     /**
-     * Handles SIGTERM and SIGINT from now on, stopping within {@code grace} (the server's shutdown grace); tell it
+     * Handles SIGTERM and SIGINT from now on, stopping within {@code grace} (the server's shutdown grace), and waiting
+     * for a start under way at least {@code minStartWait} ({@link #MIN_START_WAIT} in the server's process); tell it
      * {@link #started} or {@link #notStarted} in every case.
      */
-    static SignalStop install(Duration grace) {
-        SignalStop stop = new SignalStop(grace);
+    static SignalStop install(Duration grace, Duration minStartWait) {
+        SignalStop stop = new SignalStop(grace, minStartWait);
         Runtime.getRuntime().addShutdownHook(new Thread(stop::stopAndHalt, "picotunnel-shutdown"));
         StopSignals.install(stop::resetOpenStreams, log);
         return stop;
@@ -81,16 +84,15 @@ final class SignalStop {
         }
     }
 
-    /** How long a stop waits for a start under way: the grace, or {@link #MIN_START_WAIT} when that is longer. */
-    static Duration startWait(Duration grace) {
-        return grace.compareTo(MIN_START_WAIT) > 0 ? grace : MIN_START_WAIT;
+    /** How long a stop waits for a start under way: the grace, or {@code minStartWait} when that is longer. */
+    static Duration startWait(Duration grace, Duration minStartWait) {
+        return grace.compareTo(minStartWait) > 0 ? grace : minStartWait;
     }
 
     /** The JVM's shutdown hook: halts, as the JVM would otherwise exit with the signal's code once hooks are done. */
     private void stopAndHalt() {
         long signalled = System.nanoTime();
         boolean starting = !start.isDone();
-        Duration startWait = startWait(grace);
         if (starting) {
             log.info("Shutdown requested while the server is starting: it stops once started (waiting up to {})",
                     Durations.format(startWait));

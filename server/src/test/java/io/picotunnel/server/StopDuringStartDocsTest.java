@@ -43,6 +43,6 @@ class StopDuringStartDocsTest {
         assertThat(timeout.find()).as("TimeoutStopSec").isTrue();
         Duration grace = ServerConfig.load(Map.of(), Map.of()).shutdownGrace();
         assertThat(Duration.ofSeconds(Long.parseLong(timeout.group(1))))
-                .isGreaterThan(SignalStop.startWait(grace));
+                .isGreaterThan(SignalStop.startWait(grace, SignalStop.MIN_START_WAIT));
     }
 }
