@@ -17,6 +17,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -75,12 +76,21 @@ public final class ManagementAuth {
 
     /** How often refused OIDC sign-ins of one {@link SignInRefusal} are logged at most. */
     static final Duration REFUSAL_LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
+    /** The refusal log's key of the WARN that a UI reached over https has an http redirect URL. */
+    private static final String HTTP_REDIRECT_URL_OVER_HTTPS = "http redirect URL reached over https";
+
+    /**
+     * Where a sign-in goes back to: {@code path} in the UI; {@code httpsCallback}, when it started over https with an
+     * http redirect URL, that URL's https address, for the callback to name if the browser's cookie does not come.
+     */
+    private record SignInReturn(String path, URI httpsCallback) {
+    }
 
     private final AuthSettings settings;
     private final SessionStore sessions;
     private final OidcProvider oidc;
-    /** By the path to return to. */
-    private final PendingLogins<String> pending;
+    /** By where each goes back to. */
+    private final PendingLogins<SignInReturn> pending;
     private final AllowList allowList;
     /** What sessions are signed in with now (see {@link #credential}): fixed for the server's life, so computed once. */
     private final String tokenCredential;
@@ -332,22 +342,19 @@ public final class ManagementAuth {
 
     private void startOidc(Context ctx) {
         String returnTo = safeReturnPath(ctx.queryParam("return_to"));
-        URI redirectUrl = oidc.settings().redirectUrl();
-        if (secure(ctx) && "http".equalsIgnoreCase(redirectUrl.getScheme())) {
-            // The sign-in cookie set here is a Secure __Host- one, which the browser never sends to the plain http
-            // callback: the sign-in would fail there as started in another browser.
-            String https = "https://" + redirectUrl.getRawAuthority() + redirectUrl.getRawPath();
-            refusals.refused(SignInRefusal.COULD_NOT_START, true, "OIDC sign-in could not start: the UI is reached"
-                    + " over https but PICOTUNNEL_OIDC_REDIRECT_URL is " + redirectUrl + "; set it to " + https);
-            failSignIn(ctx, "This page is reached over https, but PICOTUNNEL_OIDC_REDIRECT_URL (" + redirectUrl
-                    + ") would bring the sign-in back over plain http, where the browser does not send its sign-in"
-                    + " cookie. Set it to " + https + " (and allow that at the identity provider).");
-            return;
+        URI httpsCallback = httpsCallbackOfAnHttpRedirectUrl(ctx);
+        if (httpsCallback != null) {
+            // A proxy that upgrades the http callback to https brings the Secure sign-in cookie back: that works, so
+            // the sign-in goes on; without one, the callback (finishOidc) says what to set.
+            refusals.refused(HTTP_REDIRECT_URL_OVER_HTTPS, true, "OIDC sign-in from a UI reached over https, but"
+                    + " PICOTUNNEL_OIDC_REDIRECT_URL is " + oidc.settings().redirectUrl() + ": unless a proxy in front"
+                    + " upgrades its callback to https, the browser will not send its sign-in cookie there; set it to "
+                    + ControlCharacters.bounded(httpsCallback.toString()));
         }
         try {
             OidcProvider.AuthorizationStart start = oidc.start();
             String browserKey = PendingLogins.browserKey(ctx.cookie(named(ctx, SIGN_IN_COOKIE)));
-            if (!pending.put(start, returnTo, clientAddress(ctx), browserKey)) {
+            if (!pending.put(start, new SignInReturn(returnTo, httpsCallback), clientAddress(ctx), browserKey)) {
                 log.debug("OIDC sign-in from {} refused: too many sign-ins are waiting", clientAddress(ctx));
                 failSignIn(ctx, "Too many sign-ins are in progress on this server right now. Please try again in a few minutes.");
                 return;
@@ -361,6 +368,28 @@ public final class ManagementAuth {
         }
     }
 
+    /**
+     * The https address of the http redirect URL when the browser reaches this page over https, else null: the
+     * host the browser asked for (its Host header, as a TLS-terminating proxy passes it on; the http redirect URL's
+     * port is not an https one) with the redirect URL's path.
+     */
+    private URI httpsCallbackOfAnHttpRedirectUrl(Context ctx) {
+        URI redirectUrl = oidc.settings().redirectUrl();
+        if (!secure(ctx) || !"http".equalsIgnoreCase(redirectUrl.getScheme())) {
+            return null;
+        }
+        String host = ctx.header("Host");
+        try {
+            URI reached = new URI("https://" + host + redirectUrl.getRawPath());
+            if (host != null && reached.getHost() != null && reached.getRawUserInfo() == null) {
+                return reached;
+            }
+        } catch (URISyntaxException e) {
+            // not a host a browser sends: the redirect URL's host, without its port
+        }
+        return URI.create("https://" + redirectUrl.getHost() + redirectUrl.getRawPath());
+    }
+
     private void finishOidc(Context ctx) {
         for (OidcCallbackHook hook : callbackHooks) {
             if (hook.handle(ctx)) {
@@ -368,9 +397,22 @@ public final class ManagementAuth {
             }
         }
         String browserKey = ctx.cookie(named(ctx, SIGN_IN_COOKIE));
-        PendingLogins.Result<String> taken = pending.take(ctx.queryParam("state"), browserKey);
+        PendingLogins.Result<SignInReturn> taken = pending.take(ctx.queryParam("state"), browserKey);
         endSignInCookie(ctx, browserKey);
-        Optional<PendingLogins.Pending<String>> started = taken.pending();
+        Optional<PendingLogins.Pending<SignInReturn>> started = taken.pending();
+        SignInReturn refused = taken.otherBrowsersDestination();
+        if (refused != null && refused.httpsCallback() != null && browserKey == null && !secure(ctx)) {
+            URI https = refused.httpsCallback();
+            refusals.refused(SignInRefusal.OTHER_BROWSER, true, "OIDC sign-in refused: it started over https but its"
+                    + " callback from " + ControlCharacters.bounded(clientAddress(ctx)) + " came over plain http, where the"
+                    + " browser does not send its Secure sign-in cookie; set PICOTUNNEL_OIDC_REDIRECT_URL (now "
+                    + oidc.settings().redirectUrl() + ") to " + ControlCharacters.bounded(https.toString()));
+            failSignIn(ctx, "This sign-in started over https, but PICOTUNNEL_OIDC_REDIRECT_URL ("
+                    + oidc.settings().redirectUrl() + ") brought it back over plain http, where the browser does not send"
+                    + " its sign-in cookie. Ask the server's administrator to set it to " + https
+                    + " (and to allow that at the identity provider).");
+            return;
+        }
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
             refusals.refused(SignInRefusal.OTHER_BROWSER, true, "OIDC sign-in refused: the callback from "
                     + ControlCharacters.bounded(clientAddress(ctx)) + " carries a sign-in started by another browser");
@@ -427,7 +469,7 @@ public final class ManagementAuth {
             }
             startSession(ctx, user.get(), "oidc", signedIn.rawIdToken());
             log.info("signed in through OIDC: {}", ControlCharacters.bounded(user.get()));
-            ctx.redirect(started.get().destination(), HttpStatus.SEE_OTHER);
+            ctx.redirect(started.get().destination().path(), HttpStatus.SEE_OTHER);
         } catch (SignInRejectedException e) {
             refusals.refused(SignInRefusal.of(e), true, "OIDC sign-in rejected: " + e.withCause());
             failSignIn(ctx, e.getMessage());
@@ -529,9 +571,13 @@ public final class ManagementAuth {
 
     /**
      * Secure when the browser talks https to us, directly or through a TLS-terminating proxy. The proxy's header is
-     * taken from any peer, not only from trusted proxies: here it can only add {@code Secure} and the prefix, never
-     * take them away, and no other site's page can make a browser send it; cloudflared or Pangolin in front then get
-     * {@code Secure} cookies without naming themselves in {@code PICOTUNNEL_TRUSTED_PROXIES}.
+     * taken from any peer, not only from trusted proxies: it gives this request's cookies {@code Secure} and the
+     * {@code __Host-} prefix, and reads only the prefixed ones, never the other way round (an https redirect URL
+     * keeps them), and no other site's page can make a browser send it; cloudflared or Pangolin in front then get
+     * {@code Secure} cookies without naming themselves in {@code PICOTUNNEL_TRUSTED_PROXIES}. A client claiming https
+     * over plain http only gets cookies its browser does not send back there. With an http redirect URL, a sign-in
+     * started over https finishes only when its callback comes back over https too (a proxy that upgrades it);
+     * otherwise its sign-in cookie is missing and {@link #finishOidc} says to set the redirect URL's https address.
      */
     private boolean secure(Context ctx) {
         return "https".equalsIgnoreCase(ctx.scheme())

@@ -35,8 +35,11 @@ public final class PendingLogins<T> {
     /** Why {@link #take} found no sign-in to finish. */
     public enum Refusal { UNKNOWN, OTHER_BROWSER }
 
-    /** The outcome of {@link #take}: the sign-in, or why there is none. */
-    public record Result<T>(Optional<Pending<T>> pending, Refusal refusal) {
+    /**
+     * The outcome of {@link #take}: the sign-in, or why there is none. {@code otherBrowsersDestination} is where a
+     * sign-in refused as {@link Refusal#OTHER_BROWSER} would have led (else null): only to say why, never to finish it.
+     */
+    public record Result<T>(Optional<Pending<T>> pending, Refusal refusal, T otherBrowsersDestination) {
     }
 
     public static final Duration TTL = Duration.ofMinutes(10);
@@ -96,13 +99,13 @@ public final class PendingLogins<T> {
         dropExpired();
         Pending<T> pending = state == null ? null : byState.remove(state);
         if (pending == null) {
-            return new Result<>(Optional.empty(), Refusal.UNKNOWN);
+            return new Result<>(Optional.empty(), Refusal.UNKNOWN, null);
         }
         forget(pending.address(), state);
         if (browserKey == null || !MessageDigest.isEqual(pending.browserHash(), Secrets.sha256(browserKey))) {
-            return new Result<>(Optional.empty(), Refusal.OTHER_BROWSER);
+            return new Result<>(Optional.empty(), Refusal.OTHER_BROWSER, pending.destination());
         }
-        return new Result<>(Optional.of(pending), null);
+        return new Result<>(Optional.of(pending), null, null);
     }
 
     /**

@@ -358,28 +358,60 @@ class OidcSignInTest {
     }
 
     /**
-     * A UI reached over https (a proxy's X-Forwarded-Proto) with an http redirect URL gets a Secure __Host- sign-in
-     * cookie that the browser never sends to the plain http callback. Before, the sign-in went through the provider
-     * and failed there as "not started in this browser"; now it does not start, and the page says what to set.
+     * Follows the flow as a browser at a UI reached over https (a TLS-terminating proxy's X-Forwarded-Proto) would,
+     * from {@code ui} up to (not including) our callback; returns the callback URL and the Secure sign-in cookie.
+     */
+    private String[] throughProviderOverHttps(String ui) throws Exception {
+        HttpResponse<String> login = browser.send(java.net.http.HttpRequest.newBuilder(
+                URI.create(ui + "/auth/login?return_to=%2Ftunnels%2Fabc")), Map.of("X-Forwarded-Proto", "https"));
+        assertThat(login.statusCode()).isEqualTo(302);
+        String signInCookie = Browserless.cookie(login, Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE).orElseThrow();
+        HttpResponse<String> atProvider = browser.get(Browserless.location(login));
+        assertThat(atProvider.statusCode()).isEqualTo(302);
+        String callback = Browserless.location(atProvider);
+        assertThat(callback).startsWith(oidc.redirectUrl().toString());
+        return new String[] {callback, signInCookie};
+    }
+
+    /**
+     * A proxy that upgrades the http callback to https (a redirect, Cloudflare's Always Use HTTPS, HSTS) brings the
+     * Secure sign-in cookie back with X-Forwarded-Proto: https, so a UI reached over https with an http redirect URL
+     * signs in; only a WARN says the redirect URL could be https. Before, the sign-in did not even start.
      */
     @Test
-    void aUiReachedOverHttpsWithAnHttpRedirectUrlIsToldToSetItsHttpsAddressBeforeGoingToTheProvider() throws Exception {
-        HttpResponse<String> login;
+    void aUiReachedOverHttpsWithAnHttpRedirectUrlSignsInWhenAProxyUpgradesTheCallbackToHttps() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String[] started;
         try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
                 ch.qos.logback.classic.Level.WARN)) {
-            login = browser.send(java.net.http.HttpRequest.newBuilder(URI.create(server.url("/auth/login"))),
-                    Map.of("X-Forwarded-Proto", "https"));
-            assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString()
-                    .contains("the UI is reached over https but PICOTUNNEL_OIDC_REDIRECT_URL is " + oidc.redirectUrl());
+            started = throughProviderOverHttps("http://127.0.0.1:" + server.port());
+            assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString().contains(
+                    "PICOTUNNEL_OIDC_REDIRECT_URL is " + oidc.redirectUrl(), "set it to https://127.0.0.1:" + server.port() + "/auth/callback");
         }
 
-        assertThat(login.statusCode()).isEqualTo(303);
-        assertThat(Browserless.location(login)).isEqualTo("/");
-        String value = Browserless.cookie(login, Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_ERROR_COOKIE).orElseThrow();
-        assertThat(new String(Base64.getUrlDecoder().decode(value), StandardCharsets.UTF_8)).contains("reached over https",
+        HttpResponse<String> callback = browser.send(java.net.http.HttpRequest.newBuilder(URI.create(started[0])),
+                Map.of("X-Forwarded-Proto", "https", "Cookie", Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE + "=" + started[1]));
+        assertThat(callback.statusCode()).isEqualTo(303);
+        assertThat(Browserless.location(callback)).isEqualTo("/tunnels/abc");
+        assertThat(Browserless.cookie(callback, Cookies.HOST_ONLY + "picotunnel_session")).get().asString().isNotEmpty();
+    }
+
+    /**
+     * Without such a proxy the callback comes over plain http, where the browser does not send the Secure sign-in
+     * cookie set over https: the page names PICOTUNNEL_OIDC_REDIRECT_URL and its https address, as the browser
+     * reached the UI (its Host, 127.0.0.1 here, not the redirect URL's localhost), rather than "not started in this
+     * browser".
+     */
+    @Test
+    void aSignInStartedOverHttpsWhoseCallbackComesOverPlainHttpWithoutItsCookieIsToldToSetTheHttpsRedirectUrl() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String[] started = throughProviderOverHttps("http://127.0.0.1:" + server.port());
+
+        HttpResponse<String> callback = new Browserless().get(started[0]);
+        assertThat(signInError(callback)).contains("started over https",
                 "PICOTUNNEL_OIDC_REDIRECT_URL (" + oidc.redirectUrl() + ")",
-                "Set it to https://localhost:" + server.port() + "/auth/callback");
-        assertThat(Browserless.cookie(login, Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE)).isEmpty();
+                "set it to https://127.0.0.1:" + server.port() + "/auth/callback").doesNotContain("not started in this browser");
+        assertThat(Browserless.cookie(callback, "picotunnel_session")).isEmpty();
     }
 
     @Test
