@@ -396,6 +396,19 @@ class OidcSignInTest {
         assertThat(Browserless.cookie(callback, Cookies.HOST_ONLY + "picotunnel_session")).get().asString().isNotEmpty();
     }
 
+    /** Over https the sign-in cookie is cleared in the form it was set in: __Host- named, Secure, Path=/. */
+    @Test
+    void theCallbackOverHttpsClearsTheSecureHostOnlySignInCookie() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String[] started = throughProviderOverHttps(server.url(""));
+
+        HttpResponse<String> callback = browser.send(java.net.http.HttpRequest.newBuilder(URI.create(started[0])),
+                Map.of("X-Forwarded-Proto", "https", "Cookie", Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE + "=" + started[1]));
+        assertThat(Browserless.location(callback)).isEqualTo("/tunnels/abc");
+        assertThat(callback.headers().allValues("Set-Cookie")).contains(Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE
+                + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
+    }
+
     /**
      * Without such a proxy the callback comes over plain http, where the browser does not send the Secure sign-in
      * cookie set over https: the page names PICOTUNNEL_OIDC_REDIRECT_URL and its https address, as the browser
