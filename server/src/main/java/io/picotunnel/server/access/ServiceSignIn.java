@@ -505,7 +505,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             return false;
         }
         ctx.header("Cache-Control", "no-store");
-        if (browserKey != null && !pending.waitsFor(browserKey)) {
+        if (browserKey != null && !taken.browserWaitsStill()) {
             // signed in or not, this browser's last sign-in came back (another tab's may still wait)
             ctx.res().addHeader("Set-Cookie", browserCookie("", 0));
         }

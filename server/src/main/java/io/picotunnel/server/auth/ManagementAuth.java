@@ -398,7 +398,7 @@ public final class ManagementAuth {
         }
         String browserKey = ctx.cookie(named(ctx, SIGN_IN_COOKIE));
         PendingLogins.Result<SignInReturn> taken = pending.take(ctx.queryParam("state"), browserKey);
-        endSignInCookie(ctx, browserKey);
+        endSignInCookie(ctx, browserKey, taken);
         Optional<PendingLogins.Pending<SignInReturn>> started = taken.pending();
         SignInReturn refused = taken.otherBrowsersDestination();
         if (refused != null && refused.httpsCallback() != null && browserKey == null && !secure(ctx)) {
@@ -536,8 +536,8 @@ public final class ManagementAuth {
      * Clears the browser's sign-in cookie once its callback came, signed in or not, unless another of its sign-ins
      * (a second tab's) still waits: it would otherwise stay {@link PendingLogins#TTL} in the browser for nothing.
      */
-    private void endSignInCookie(Context ctx, String browserKey) {
-        if (browserKey != null && !pending.waitsFor(browserKey)) {
+    private void endSignInCookie(Context ctx, String browserKey, PendingLogins.Result<?> taken) {
+        if (browserKey != null && !taken.browserWaitsStill()) {
             ctx.res().addHeader("Set-Cookie", cookie(ctx, SIGN_IN_COOKIE, "", 0));
         }
     }

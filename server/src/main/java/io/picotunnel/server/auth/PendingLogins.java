@@ -38,8 +38,11 @@ public final class PendingLogins<T> {
     /**
      * The outcome of {@link #take}: the sign-in, or why there is none. {@code otherBrowsersDestination} is where a
      * sign-in refused as {@link Refusal#OTHER_BROWSER} would have led (else null): only to say why, never to finish it.
+     * {@code browserWaitsStill}: another sign-in started by the browser that presented its key (a second tab's) still
+     * waits, so its sign-in cookie is still needed and must not be cleared yet.
      */
-    public record Result<T>(Optional<Pending<T>> pending, Refusal refusal, T otherBrowsersDestination) {
+    public record Result<T>(Optional<Pending<T>> pending, Refusal refusal, T otherBrowsersDestination,
+            boolean browserWaitsStill) {
     }
 
     public static final Duration TTL = Duration.ofMinutes(10);
@@ -98,27 +101,19 @@ public final class PendingLogins<T> {
     public synchronized Result<T> take(String state, String browserKey) {
         dropExpired();
         Pending<T> pending = state == null ? null : byState.remove(state);
+        if (pending != null) {
+            forget(pending.address(), state);
+        }
+        byte[] browserHash = browserKey == null ? null : Secrets.sha256(browserKey);
+        boolean waitsStill = browserHash != null && byState.values().stream()
+                .anyMatch(p -> MessageDigest.isEqual(p.browserHash(), browserHash));
         if (pending == null) {
-            return new Result<>(Optional.empty(), Refusal.UNKNOWN, null);
+            return new Result<>(Optional.empty(), Refusal.UNKNOWN, null, waitsStill);
         }
-        forget(pending.address(), state);
-        if (browserKey == null || !MessageDigest.isEqual(pending.browserHash(), Secrets.sha256(browserKey))) {
-            return new Result<>(Optional.empty(), Refusal.OTHER_BROWSER, pending.destination());
+        if (browserHash == null || !MessageDigest.isEqual(pending.browserHash(), browserHash)) {
+            return new Result<>(Optional.empty(), Refusal.OTHER_BROWSER, pending.destination(), waitsStill);
         }
-        return new Result<>(Optional.of(pending), null, null);
-    }
-
-    /**
-     * Whether a sign-in started by the browser that presents {@code browserKey} still waits: its sign-in cookie is
-     * still needed (another tab's sign-in) and must not be cleared yet.
-     */
-    public synchronized boolean waitsFor(String browserKey) {
-        if (browserKey == null) {
-            return false;
-        }
-        dropExpired();
-        byte[] hash = Secrets.sha256(browserKey);
-        return byState.values().stream().anyMatch(p -> MessageDigest.isEqual(p.browserHash(), hash));
+        return new Result<>(Optional.of(pending), null, null, waitsStill);
     }
 
     synchronized int size() {

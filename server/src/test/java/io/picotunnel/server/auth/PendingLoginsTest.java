@@ -61,6 +61,18 @@ class PendingLoginsTest {
     }
 
     @Test
+    void takingASignInSaysWhetherAnotherOfItsBrowserStillWaits() {
+        put("tab1", "10.0.0.1", "mine");
+        put("tab2", "10.0.0.1", "mine");
+        put("other", "10.0.0.2", "theirs");
+
+        assertThat(pending.take("tab1", "mine").browserWaitsStill()).as("tab2 waits").isTrue();
+        assertThat(pending.take("tab2", "mine").browserWaitsStill()).as("theirs is not this browser's").isFalse();
+        assertThat(pending.take("gone", "theirs").browserWaitsStill()).as("an unknown state").isTrue();
+        assertThat(pending.take("other", null).browserWaitsStill()).as("no key, nothing to keep").isFalse();
+    }
+
+    @Test
     void aSignInExpiresAfterItsTtl() {
         put("old", "10.0.0.1", "k");
         clock.advance(PendingLogins.TTL.minus(Duration.ofSeconds(1)));
